@@ -1,0 +1,116 @@
+"""The open-cluster rotator catalogue: loading, quality selection, training arrays.
+
+The development copy lives at ``../shared/data/open_cluster_rotators.csv``
+(Van-Lane et al. 2025); it is read from there or from a path the user gives,
+never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gyroage.errors import UserError
+
+CATALOG_ENV = "GYROAGE_CATALOG"
+REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
+
+
+def default_catalog_path() -> Path:
+    """``$GYROAGE_CATALOG``, else ``../shared/data/open_cluster_rotators.csv`` beside the checkout."""
+    env = os.environ.get(CATALOG_ENV)
+    if env:
+        return Path(env)
+    root = Path(__file__).resolve().parent.parent
+    return root.parent / "shared" / "data" / "open_cluster_rotators.csv"
+
+
+def load_catalog(path: str | Path | None = None) -> pd.DataFrame:
+    """Read the raw catalogue; a missing file or column is a :class:`UserError`."""
+    path = Path(path) if path is not None else default_catalog_path()
+    if not path.is_file():
+        raise UserError(f"rotator catalogue not found: {path} (give --catalog PATH)")
+    frame = pd.read_csv(path)
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise UserError(f"rotator catalogue {path} lacks column {missing[0]}")
+    return frame
+
+
+def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
+    """The published training selection (catalogue README).
+
+    cmd/dered/phot_exclude == 0, RUWE < 1.4, colour, colour error and a
+    positive period present.
+    """
+    keep = np.ones(len(frame), dtype=bool)
+    for flag in ("cmd_exclude", "dered_exclude", "phot_exclude"):
+        if flag in frame.columns:
+            keep &= frame[flag].fillna(1).to_numpy() == 0
+    if "dr3_ruwe" in frame.columns:
+        keep &= frame["dr3_ruwe"].to_numpy(dtype=float) < 1.4
+    for col in ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr"):
+        keep &= np.isfinite(frame[col].to_numpy(dtype=float))
+    keep &= frame["Prot"].to_numpy(dtype=float) > 0
+    return frame.loc[keep].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Arrays the flow is trained on, one entry per star."""
+
+    log10_prot: np.ndarray
+    log10_age: np.ndarray
+    bp_rp0: np.ndarray
+    bp_rp0_err: np.ndarray
+    cluster: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.log10_prot)
+
+    def subset(self, mask: np.ndarray) -> TrainingSet:
+        return TrainingSet(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
+
+    @property
+    def clusters(self) -> list[str]:
+        return sorted(set(self.cluster.tolist()))
+
+
+def training_set(frame: pd.DataFrame) -> TrainingSet:
+    """Training arrays from a quality-selected frame (log10 age in years)."""
+    return TrainingSet(
+        log10_prot=np.log10(frame["Prot"].to_numpy(dtype=float)),
+        log10_age=np.log10(frame["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6),
+        bp_rp0=frame["BPRP_0"].to_numpy(dtype=float),
+        bp_rp0_err=frame["e_BPRP_0"].to_numpy(dtype=float),
+        cluster=frame["cluster"].astype(str).to_numpy(),
+    )
+
+
+def cluster_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per cluster: members after selection and fiducial age (Myr)."""
+    return (
+        frame.groupby("cluster")
+        .agg(n_stars=("Prot", "size"), age_myr=("fiducial_age_Myr", "median"))
+        .sort_values("age_myr")
+        .reset_index()
+    )
+
+
+def domain_of(data: TrainingSet) -> dict[str, list[float]]:
+    """The valid domain recorded in the model card, from the training arrays.
+
+    Colour and colour error use the 0.5-99.5% range (a few extreme stars should
+    not widen the domain); period uses the full range widened by 0.1 dex.
+    """
+    q = lambda a: [round(float(np.quantile(a, 0.005)), 3), round(float(np.quantile(a, 0.995)), 3)]  # noqa: E731
+    return {
+        "bp_rp0": q(data.bp_rp0),
+        "bp_rp0_err": [round(float(data.bp_rp0_err.min()), 4), round(float(np.quantile(data.bp_rp0_err, 0.995)), 4)],
+        "log10_prot": [round(float(data.log10_prot.min()) - 0.1, 3), round(float(data.log10_prot.max()) + 0.1, 3)],
+        "log10_age_trained": [round(float(data.log10_age.min()), 3), round(float(data.log10_age.max()), 3)],
+    }

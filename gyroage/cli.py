@@ -1,0 +1,158 @@
+"""The ``gyroage`` command line: thin Typer wrappers over the Python API and engines.
+
+User mistakes (:class:`gyroage.errors.UserError`) print one line and exit 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gyroage.errors import UserError
+
+app = typer.Typer(
+    name="gyroage",
+    help="Stellar ages from rotation periods (gyrochronology) with a normalizing flow.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def user_errors(fn):
+    """Turn a UserError into one line on stderr and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            typer.echo(f"gyroage: error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+
+    return wrapper
+
+
+ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+
+
+@app.command()
+@user_errors
+def estimate(
+    input: Annotated[str, typer.Argument(help="CSV or Parquet of stars; '-' for stdin.")],
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
+    model: ModelOpt = None,
+    seed: Annotated[int, typer.Option(help="Random seed (for sampling methods; results are reproducible).")] = 0,
+    prior: Annotated[str, typer.Option(help="uniform_log_age or uniform_age.")] = "uniform_log_age",
+    age_min_myr: Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")] = None,
+    age_max_myr: Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")] = None,
+    grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
+    outlier_weight: Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
+    chunksize: Annotated[int, typer.Option(help="Rows per chunk.")] = 20_000,
+    quiet: QuietOpt = False,
+) -> None:
+    """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
+    from gyroage.density import FlowDensity
+    from gyroage.engines import run_local
+    from gyroage.estimate import EstimateSettings
+    from gyroage.priors import make_prior
+
+    density = FlowDensity(model, threads=threads)
+    g = density.card.age_grid
+    settings = EstimateSettings(
+        prior=make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"])),
+        n_grid=grid or g["n"],
+        outlier_weight=outlier_weight,
+        seed=seed,
+    )
+    if outlier_weight is not None and not 0 <= outlier_weight < 1:
+        raise UserError("--outlier-weight must be in [0, 1)")
+    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet)
+
+
+@app.command()
+@user_errors
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="Rotator catalogue CSV (default: ../shared/data/...).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    max_epochs: Annotated[int, typer.Option(help="Epoch cap.")] = 300,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
+    export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
+    _need_torch()
+    from gyroage.catalogue import default_catalog_path, load_catalog, quality_select, training_set
+    from gyroage.export import save_checkpoint
+    from gyroage.modelcard import sha256
+    from gyroage.training import TrainSettings, train_flow, train_info
+
+    path = catalog or default_catalog_path()
+    frame = quality_select(load_catalog(path))
+    if exclude:
+        unknown = sorted(set(exclude) - set(frame["cluster"]))
+        if unknown:
+            raise UserError(f"unknown cluster to exclude: {unknown[0]}")
+        frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
+    data = training_set(frame)
+    result = train_flow(data, TrainSettings(seed=seed, max_epochs=max_epochs), quiet=quiet)
+    out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(result.model, out / "flow.pt")
+    info = train_info(result, data, str(path), sha256(path))
+    (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")
+    if not quiet:
+        typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
+    if export_to is not None:
+        _export(out, export_to, quiet)
+
+
+@app.command()
+@user_errors
+def export(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="Directory written by 'gyroage train'.")],
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write (ONNX + card).")] = Path("models"),
+    outlier_weight: Annotated[float, typer.Option(help="Outlier mixture weight recorded in the card.")] = 0.05,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export a trained flow to ONNX with its model card (needs the 'train' extra)."""
+    _need_torch()
+    _export(checkpoint, out, quiet, outlier_weight)
+
+
+def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = 0.05) -> None:
+    from gyroage.export import card_from_training, export_model, load_checkpoint
+
+    ck, info = checkpoint / "flow.pt", checkpoint / "train.json"
+    if not ck.is_file() or not info.is_file():
+        raise UserError(f"{checkpoint} holds no flow.pt and train.json (run 'gyroage train' first)")
+    card = card_from_training(json.loads(info.read_text()), outlier_weight)
+    path = export_model(load_checkpoint(ck), out, card)
+    if not quiet:
+        typer.echo(f"export: wrote {path} (ONNX/torch parity {card.metrics['onnx_torch_max_abs_logp']:.2e})", err=True)
+
+
+def _need_torch() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnx") is None:
+        raise UserError("training and export need torch and onnx: pip install torch==2.13.0 'gyroage[train]'")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

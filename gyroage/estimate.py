@@ -1,0 +1,100 @@
+"""The spine: ``estimate_chunk`` turns a chunk of input rows into the same rows plus ages.
+
+Pure: the same rows and settings give the same output, in order, with no I/O
+and no global state. Engines (``gyroage.engines``) only schedule it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from gyroage import io
+from gyroage.density import FlowDensity
+from gyroage.modelcard import ModelCard
+from gyroage.posterior import SUMMARY_COLUMNS, grid_posterior
+from gyroage.priors import Prior
+
+OUTPUT_COLUMNS = SUMMARY_COLUMNS + ("status",)
+
+
+@dataclass(frozen=True)
+class EstimateSettings:
+    """How ages are computed; everything that changes a result is in here."""
+
+    prior: Prior = field(default_factory=Prior)
+    n_grid: int = 201
+    outlier_weight: float | None = None  # None: the card's weight
+    method: str = "grid"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class StarArrays:
+    """Validated inputs of a chunk: canonical arrays and a status per row."""
+
+    prot: np.ndarray
+    bp_rp0: np.ndarray
+    bp_rp0_err: np.ndarray
+    prot_err: np.ndarray
+    status: np.ndarray
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.status == io.OK
+
+
+def validate(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | None = None) -> StarArrays:
+    """Canonical arrays and per-row statuses; defaults fill missing uncertainties."""
+    cols = columns if columns is not None else io.require_columns(list(frame.columns))
+    prot = io.numeric(frame, cols.get("prot"))
+    colour = io.numeric(frame, cols.get("bp_rp0"))
+    err = io.numeric(frame, cols.get("bp_rp0_err"))
+    perr = io.numeric(frame, cols.get("prot_err"))
+    n = len(frame)
+    status = np.full(n, io.OK, dtype=object)
+    dom = card.domain
+    # Later checks must not overwrite earlier, more basic ones: apply in reverse order of priority.
+    lp = np.log10(np.where(prot > 0, prot, np.nan))
+    lo, hi = dom["log10_prot"]
+    status[~((lp >= lo) & (lp <= hi))] = io.PERIOD_OUT_OF_DOMAIN
+    clo, chi = dom["bp_rp0"]
+    status[~((colour >= clo) & (colour <= chi))] = io.COLOUR_OUT_OF_DOMAIN
+    status[~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))] = io.INVALID_PERIOD_ERR
+    status[~np.isnan(err) & ~(np.isfinite(err) & (err > 0))] = io.INVALID_COLOUR_ERR
+    status[~np.isfinite(colour)] = io.INVALID_COLOUR
+    status[~(np.isfinite(prot) & (prot > 0))] = io.INVALID_PERIOD
+    # The flow saw colour errors only within its training range: clip, don't extrapolate.
+    elo, ehi = dom["bp_rp0_err"]
+    err = np.where(np.isnan(err), card.default_bp_rp0_err, err)
+    err = np.clip(err, elo, ehi)
+    perr = np.where(np.isnan(perr), 0.0, perr)
+    return StarArrays(prot, colour, err, perr, status)
+
+
+def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
+                   columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every input row and column, in order, plus age summaries (Myr) and ``status``."""
+    stars = validate(frame, density.card, columns)
+    ok = stars.ok
+    n = len(frame)
+    results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS}
+    if ok.any():
+        post = grid_posterior(density, np.log10(stars.prot[ok]), stars.bp_rp0[ok], stars.bp_rp0_err[ok],
+                              settings.prior, settings.n_grid, settings.outlier_weight)
+        for name, values in post.summaries().items():
+            results[name][ok] = values
+    return attach(frame, results, stars.status)
+
+
+def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:
+    """Input columns (clashing names kept as ``input_<name>``) plus the result columns."""
+    out = frame.reset_index(drop=True).copy()
+    clashes = {c: f"input_{c}" for c in out.columns if c in results or c == "status"}
+    out = out.rename(columns=clashes)
+    for name, values in results.items():
+        out[name] = values
+    out["status"] = status
+    return out

@@ -1,0 +1,119 @@
+"""torch -> ONNX: the density graph, a parity check, and the model card.
+
+Needs the ``train`` extra (torch, onnx). The graph takes physical inputs
+(float32, one dynamic batch axis) and returns the flow's log density per dex of
+period, without the outlier term (that is applied at run time from the card).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from gyroage import __version__
+from gyroage.flow import ConditionalFlow, FlowConfig
+from gyroage.modelcard import (
+    DENSITY_FILE,
+    DENSITY_INPUTS,
+    DENSITY_OUTPUT,
+    METADATA_KEY,
+    ModelCard,
+    write_card,
+)
+
+OPSET = 18
+
+
+def save_checkpoint(model: ConditionalFlow, path: str | Path) -> None:
+    torch.save({"config": model.config.to_dict(), "norm": model.norm, "state": model.state_dict()}, path)
+
+
+def load_checkpoint(path: str | Path) -> ConditionalFlow:
+    ck = torch.load(path, weights_only=False)
+    model = ConditionalFlow(FlowConfig(**ck["config"]), ck["norm"])
+    model.load_state_dict(ck["state"])
+    return model.eval()
+
+
+def export_density(model: ConditionalFlow, path: str | Path) -> Path:
+    """Write the density graph; returns its path."""
+    path = Path(path)
+    n = 16
+    args = tuple(torch.rand(n) + o for o in (0.3, 8.0, 1.0, 0.02))
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.onnx.export(
+        model.eval(),
+        args,
+        dynamo=True,
+        input_names=list(DENSITY_INPUTS),
+        output_names=[DENSITY_OUTPUT],
+        dynamic_shapes=tuple({0: batch} for _ in args),
+        opset_version=OPSET,
+        verbose=False,
+        optimize=True,
+    )
+    program.save(str(path))
+    return path
+
+
+def embed_card(onnx_path: str | Path, card: dict) -> None:
+    """Store the card JSON in the graph's metadata (``gyroage_model_card``)."""
+    m = onnx.load(str(onnx_path))
+    del m.metadata_props[:]
+    entry = m.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(card, sort_keys=True)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(onnx_path))
+
+
+def parity(model: ConditionalFlow, onnx_path: str | Path, n: int = 10_000, seed: int = 0,
+           domain: dict | None = None) -> float:
+    """Max |log p(onnx) - log p(torch)| on ``n`` random in-domain points."""
+    from gyroage.density import make_session
+
+    dom = domain or {"log10_prot": [-1.0, 2.0], "log10_age": [6.3, 9.6], "bp_rp0": [0.3, 3.5],
+                     "bp_rp0_err": [0.01, 0.2]}
+    rng = np.random.default_rng(seed)
+    cols = {k: rng.uniform(*dom[k], n).astype(np.float32) for k in DENSITY_INPUTS}
+    with torch.no_grad():
+        ref = model(*(torch.as_tensor(cols[k]) for k in DENSITY_INPUTS)).numpy()
+    got = make_session(onnx_path).run(None, cols)[0]
+    return float(np.max(np.abs(got - ref)))
+
+
+def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -> Path:
+    """Export the graph and its card to ``out_dir``; returns the card path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = export_density(model, Path(tmp) / DENSITY_FILE)
+        card.metrics["onnx_torch_max_abs_logp"] = parity(model, raw, domain=card.parity_domain())
+        card.versions.update({
+            "gyroage": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
+            "python": platform.python_version(), "opset": OPSET,
+        })
+        embed_card(raw, card.to_dict(include_files=False))
+        target = out_dir / DENSITY_FILE
+        raw.replace(target)
+    return write_card(card, out_dir)
+
+
+def card_from_training(info: dict, outlier_weight: float = 0.05) -> ModelCard:
+    """A model card from ``train_info`` (see :func:`gyroage.training.train_info`)."""
+    return ModelCard(
+        normalisation=info["normalisation"],
+        domain=info["domain"],
+        outlier={"weight": outlier_weight, "log10_prot_range": [-1.5, 2.5],
+                 "note": "uniform in log10 Prot over 0.03-316 d, mixed with the flow at run time"},
+        default_bp_rp0_err=round(info["default_bp_rp0_err"], 4),
+        training={k: info[k] for k in ("catalog", "clusters", "n_stars", "validation_clusters",
+                                       "best_epoch", "settings", "seconds")},
+        flow=info["settings"]["flow"],
+        metrics=dict(info["metrics"]),
+    )

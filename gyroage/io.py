@@ -1,0 +1,210 @@
+"""Input and output: column aliases, row validation and statuses, chunked readers, atomic writers.
+
+The status vocabulary lives here and only here (documented in the README).
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gyroage.errors import UserError
+
+# Statuses: one short reason per row; ``ok`` rows carry ages, others carry NaN.
+OK = "ok"
+INVALID_PERIOD = "invalid_period"
+INVALID_COLOUR = "invalid_colour"
+INVALID_COLOUR_ERR = "invalid_colour_err"
+INVALID_PERIOD_ERR = "invalid_period_err"
+COLOUR_OUT_OF_DOMAIN = "colour_out_of_domain"
+PERIOD_OUT_OF_DOMAIN = "period_out_of_domain"
+NOT_CONVERGED = "not_converged"
+STATUSES = {
+    OK: "age estimated",
+    INVALID_PERIOD: "period missing, not a number, infinite, zero or negative",
+    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite",
+    INVALID_COLOUR_ERR: "colour uncertainty given but not a positive finite number",
+    INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
+    COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
+    PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
+    NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times at the step cap",
+}
+
+# Canonical name -> accepted spellings (compared case-insensitively, ignoring
+# spaces, '-', '(', ')' and '_').
+ALIASES: dict[str, tuple[str, ...]] = {
+    "prot": ("prot", "prot_days", "period", "period_days", "p_rot", "rotation_period", "per", "prot_d"),
+    "bp_rp0": ("bp_rp0", "bprp_0", "bprp0", "bp_rp_0", "(bp-rp)0", "bp_rp_0_mag", "bprp0_mag", "color0", "colour0"),
+    "bp_rp0_err": ("bp_rp0_err", "e_bprp_0", "e_bprp0", "e_bp_rp0", "bprp_0_err", "bp_rp0_error",
+                   "sigma_bp_rp0", "bp_rp_0_err", "e_bp_rp_0"),
+    "prot_err": ("prot_err", "e_prot", "prot_error", "sigma_prot", "period_err", "e_period", "e_per", "prot_err_days"),
+}
+REQUIRED = ("prot", "bp_rp0")
+
+
+def _key(name: str) -> str:
+    return "".join(ch for ch in str(name).lstrip("\ufeff").lower() if ch not in " -_()")
+
+
+_ALIAS_KEYS = {_key(a): canon for canon, names in ALIASES.items() for a in names}
+
+
+def match_columns(columns: list[str]) -> dict[str, str]:
+    """Canonical name -> the input column that supplies it (first match wins)."""
+    found: dict[str, str] = {}
+    for col in columns:
+        canon = _ALIAS_KEYS.get(_key(col))
+        if canon and canon not in found:
+            found[canon] = col
+    return found
+
+
+def require_columns(columns: list[str], required=REQUIRED) -> dict[str, str]:
+    found = match_columns(columns)
+    for name in required:
+        if name not in found:
+            spellings = ", ".join(ALIASES[name][:4])
+            raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)")
+    return found
+
+
+def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    """A column as float64; text and empty cells become NaN (never an exception)."""
+    if column is None:
+        return np.full(len(frame), np.nan)
+    col = frame[column]
+    if isinstance(col, pd.DataFrame):  # duplicated header: take the first
+        col = col.iloc[:, 0]
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def sniff_separator(head: str) -> str:
+    first = head.splitlines()[0] if head else ""
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
+    sep = max(counts, key=counts.get)
+    return sep if counts[sep] > 0 else ","
+
+
+def _open_text(source: str | Path) -> _io.TextIOBase:
+    if str(source) == "-":
+        return _io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+    path = Path(source)
+    if not path.is_file():
+        raise UserError(f"input file not found: {path}")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.DataFrame]:
+    """Yield the input in chunks of rows, in order; CSV (any common delimiter) or Parquet.
+
+    Every column is read as text first so nothing is lost or reinterpreted on
+    the way through; numeric conversion happens per column when needed.
+    """
+    if str(source) != "-" and str(source).lower().endswith((".parquet", ".pq")):
+        yield from _read_parquet(source, chunksize)
+        return
+    fh = _open_text(source)
+    with fh:
+        head = fh.read(65536)
+        if not head.strip():
+            raise UserError(f"input {source} is empty (no header line)")
+        sep = sniff_separator(head)
+        stream = _io.StringIO(head + fh.read()) if str(source) == "-" else None
+        if stream is None:
+            fh.seek(0)
+            stream = fh
+        try:
+            reader = pd.read_csv(stream, sep=sep, dtype=str, keep_default_na=False, chunksize=chunksize,
+                                 skipinitialspace=True)
+            any_chunk = False
+            for chunk in reader:
+                any_chunk = True
+                yield chunk
+            if not any_chunk:
+                return
+        except pd.errors.EmptyDataError:
+            raise UserError(f"input {source} is empty (no header line)") from None
+        except pd.errors.ParserError as exc:
+            raise UserError(f"cannot parse {source}: {str(exc).splitlines()[0]}") from None
+
+
+def read_header(source: str | Path) -> list[str]:
+    for chunk in read_chunks(source, chunksize=1):
+        return list(chunk.columns)
+    return []
+
+
+def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    path = Path(source)
+    if not path.is_file():
+        raise UserError(f"input file not found: {path}")
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:
+        raise UserError(f"cannot read Parquet {path}: {str(exc).splitlines()[0]}") from None
+    for batch in pf.iter_batches(batch_size=chunksize):
+        yield batch.to_pandas()
+
+
+class AtomicWriter:
+    """Write chunks to a temp file beside the target, then rename on ``commit``.
+
+    CSV goes to stdout when ``target`` is ``None`` or ``-``; Parquet when the
+    target ends in .parquet.
+    """
+
+    def __init__(self, target: str | Path | None) -> None:
+        self.stdout = target in (None, "-")
+        self.target = None if self.stdout else Path(target)
+        self.parquet = bool(self.target and self.target.suffix.lower() in (".parquet", ".pq"))
+        self._tmp: Path | None = None
+        self._fh = None
+        self._pq = None
+        self._header_done = False
+        if self.target is not None:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".part")
+            os.close(fd)
+            self._tmp = Path(tmp)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._pq is None:
+                self._pq = pq.ParquetWriter(self._tmp, table.schema)
+            self._pq.write_table(table.cast(self._pq.schema))
+            return
+        if self._fh is None:
+            self._fh = sys.stdout if self.stdout else open(self._tmp, "w", newline="", encoding="utf-8")
+        frame.to_csv(self._fh, index=False, header=not self._header_done, lineterminator="\n", float_format="%.6g")
+        self._header_done = True
+
+    def commit(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        if self._fh is not None and not self.stdout:
+            self._fh.close()
+        elif self.stdout and self._fh is not None:
+            self._fh.flush()
+        if self._tmp is not None:
+            os.replace(self._tmp, self.target)
+
+    def abort(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        if self._fh is not None and not self.stdout:
+            self._fh.close()
+        if self._tmp is not None and self._tmp.exists():
+            self._tmp.unlink()

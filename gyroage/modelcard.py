@@ -1,0 +1,140 @@
+"""The model card: what a shipped model is, where its files are, and their integrity.
+
+The card is JSON beside the ONNX files (``gyroage-model.json``) and is also
+embedded in each ONNX file's metadata under ``gyroage_model_card``, so a
+graph describes itself wherever it is copied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from gyroage.errors import ModelError
+
+CARD_FILE = "gyroage-model.json"
+DENSITY_FILE = "gyroage-density.onnx"
+METADATA_KEY = "gyroage_model_card"
+DENSITY_INPUTS = ("log10_prot", "log10_age", "bp_rp0", "bp_rp0_err")
+DENSITY_OUTPUT = "log_prob"
+FORMAT_VERSION = 1
+
+INPUT_DOC = {
+    "log10_prot": "log10 of the rotation period in days",
+    "log10_age": "log10 of the age in years",
+    "bp_rp0": "de-reddened Gaia DR3 (BP-RP)0, mag",
+    "bp_rp0_err": "uncertainty of (BP-RP)0, mag",
+    "log_prob": "log density of log10_prot per dex, flow only (no outlier term)",
+}
+
+
+@dataclass
+class ModelCard:
+    """Everything needed to use and audit a trained model."""
+
+    normalisation: dict[str, float]
+    domain: dict[str, list[float]]
+    outlier: dict[str, float | list[float]]
+    default_bp_rp0_err: float
+    training: dict
+    flow: dict
+    age_grid: dict = field(default_factory=lambda: {"log10_age_min": 6.0, "log10_age_max": 10.0, "n": 201})
+    metrics: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+    validation: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self, include_files: bool = True) -> dict:
+        d = asdict(self)
+        d["inputs"] = {k: INPUT_DOC[k] for k in DENSITY_INPUTS}
+        d["output"] = {DENSITY_OUTPUT: INPUT_DOC[DENSITY_OUTPUT]}
+        if not include_files:
+            d.pop("files")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelCard:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def parity_domain(self) -> dict[str, list[float]]:
+        dom = self.domain
+        return {
+            "log10_prot": dom["log10_prot"], "log10_age": dom["log10_age_trained"],
+            "bp_rp0": dom["bp_rp0"], "bp_rp0_err": dom["bp_rp0_err"],
+        }
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a model card is meant to be read
+    os.replace(tmp, path)
+
+
+def write_card(card: ModelCard, out_dir: str | Path) -> Path:
+    """Record SHA-256 of every ONNX file in ``out_dir`` and write the card JSON."""
+    out_dir = Path(out_dir)
+    card.files = {p.name: {"sha256": sha256(p)} for p in sorted(out_dir.glob("*.onnx"))}
+    path = out_dir / CARD_FILE
+    atomic_write_text(path, json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def default_model_dir() -> Path:
+    """The shipped model: inside an installed wheel, else ``models/`` of the checkout."""
+    packaged = Path(str(resources.files("gyroage"))) / "_models"
+    if (packaged / CARD_FILE).is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def resolve_model(path: str | Path | None) -> tuple[Path, Path]:
+    """(card path, model dir) for ``path``: a directory, a card JSON, or an ONNX file beside its card."""
+    p = Path(path) if path is not None else default_model_dir()
+    if p.is_dir():
+        card = p / CARD_FILE
+    elif p.suffix == ".json":
+        card = p
+    elif p.suffix == ".onnx":
+        card = p.with_name(CARD_FILE)
+    else:
+        card = p
+    if not card.is_file():
+        raise ModelError(f"model card not found: {card}")
+    return card, card.parent
+
+
+def load_card(path: str | Path | None = None, verify: bool = True) -> tuple[ModelCard, Path]:
+    """Read a card; with ``verify`` every listed ONNX file must exist and match its SHA-256."""
+    card_path, model_dir = resolve_model(path)
+    try:
+        card = ModelCard.from_dict(json.loads(card_path.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise ModelError(f"model card {card_path} is not a valid gyroage card: {exc}") from None
+    if verify:
+        if DENSITY_FILE not in card.files:
+            raise ModelError(f"model card {card_path} lists no {DENSITY_FILE}")
+        for name, meta in card.files.items():
+            f = model_dir / name
+            if not f.is_file():
+                raise ModelError(f"model file missing: {f}")
+            if sha256(f) != meta.get("sha256"):
+                raise ModelError(f"model file {f} does not match its card (SHA-256 differs): corrupted or replaced")
+    return card, model_dir

@@ -1,0 +1,170 @@
+"""Training loop for :class:`gyroage.flow.ConditionalFlow` (torch; optional ``train`` extra).
+
+Early stopping uses whole clusters held out for validation; the final model is
+then refit on every training cluster for the early-stopped number of epochs,
+so no cluster is wasted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from gyroage.catalogue import TrainingSet
+from gyroage.flow import ConditionalFlow, FlowConfig
+from gyroage.progress import Progress
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings; stored in the model card."""
+
+    seed: int = 0
+    max_epochs: int = 300
+    patience: int = 40
+    batch_size: int = 256
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    age_jitter_dex: float = 0.05
+    n_val_clusters: int = 4
+    refit: bool = True
+    threads: int = 2
+    flow: FlowConfig = field(default_factory=FlowConfig)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["flow"] = self.flow.to_dict()
+        return d
+
+
+@dataclass
+class TrainResult:
+    model: ConditionalFlow
+    settings: TrainSettings
+    val_clusters: list[str]
+    best_epoch: int
+    val_nll: float
+    train_nll: float
+    seconds: float
+    history: list[tuple[int, float, float]]
+
+
+def normalisation(data: TrainingSet) -> dict[str, float]:
+    err = np.log10(np.clip(data.bp_rp0_err, 1e-4, None))
+    return {
+        "age_mean": float(data.log10_age.mean()), "age_std": float(data.log10_age.std()),
+        "colour_mean": float(data.bp_rp0.mean()), "colour_std": float(data.bp_rp0.std()),
+        "err_mean": float(err.mean()), "err_std": float(err.std()),
+        "prot_mean": float(data.log10_prot.mean()), "prot_std": float(data.log10_prot.std()),
+    }
+
+
+def choose_val_clusters(data: TrainingSet, n: int, seed: int) -> list[str]:
+    """``n`` clusters with >= 20 members, never the youngest or oldest (no extrapolation)."""
+    names, idx, counts = np.unique(data.cluster, return_index=True, return_counts=True)
+    ages = data.log10_age[idx]
+    order = np.argsort(ages)
+    eligible = [names[i] for i in order[1:-1] if counts[i] >= 20]
+    if n <= 0 or len(eligible) < 2:
+        return []
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(eligible, size=min(n, len(eligible) - 1), replace=False).tolist())
+
+
+def _tensors(data: TrainingSet) -> tuple[torch.Tensor, ...]:
+    return tuple(
+        torch.tensor(a, dtype=torch.float32)
+        for a in (data.log10_prot, data.log10_age, data.bp_rp0, data.bp_rp0_err)
+    )
+
+
+def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s: TrainSettings,
+         epochs: int, progress: Progress) -> tuple[int, float, float, list]:
+    gen = torch.Generator().manual_seed(s.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=s.lr * 0.05)
+    tp, ta, tc, te = _tensors(train)
+    vt = _tensors(val) if val is not None and len(val) else None
+    best, best_epoch, best_state, wait, history = np.inf, epochs, None, 0, []
+    n = len(tp)
+    train_nll = np.nan
+    for epoch in range(1, epochs + 1):
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        total = 0.0
+        for i in range(0, n, s.batch_size):
+            b = perm[i : i + s.batch_size]
+            age = ta[b] + s.age_jitter_dex * torch.randn(len(b), generator=gen)
+            loss = -model(tp[b], age, tc[b], te[b]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(b)
+        sched.step()
+        train_nll = total / n
+        val_nll = np.nan
+        if vt is not None:
+            model.eval()
+            with torch.no_grad():
+                val_nll = float(-model(*vt).mean())
+            if val_nll < best - 1e-4:
+                best, best_epoch, wait = val_nll, epoch, 0
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            else:
+                wait += 1
+        history.append((epoch, train_nll, val_nll))
+        progress.update(1, extra=f"train nll {train_nll:.4f}" + (f" val nll {val_nll:.4f}" if vt else ""))
+        if vt is not None and wait >= s.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return best_epoch, float(best), float(train_nll), history
+
+
+def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: bool = False) -> TrainResult:
+    """Train a flow on ``data``; deterministic for a given ``settings.seed``."""
+    s = settings or TrainSettings()
+    torch.set_num_threads(s.threads)
+    torch.manual_seed(s.seed)
+    start = time.perf_counter()
+    norm = normalisation(data)
+    val_clusters = choose_val_clusters(data, s.n_val_clusters, s.seed)
+    is_val = np.isin(data.cluster, val_clusters)
+    model = ConditionalFlow(s.flow, norm)
+    prog = Progress("train", total=s.max_epochs, unit="epochs", quiet=quiet, every=5.0)
+    prog.log(f"{len(data)} stars, {len(data.clusters)} clusters; validation clusters: {', '.join(val_clusters) or 'none'}")
+    best_epoch, val_nll, train_nll, history = _fit(
+        model, data.subset(~is_val), data.subset(is_val), s, s.max_epochs, prog
+    )
+    if s.refit and val_clusters:
+        prog.log(f"early stop at epoch {best_epoch} (val nll {val_nll:.4f}); refit on all clusters")
+        torch.manual_seed(s.seed)
+        model = ConditionalFlow(s.flow, norm)
+        prog2 = Progress("refit", total=best_epoch, unit="epochs", quiet=quiet, every=5.0)
+        _, _, train_nll, _ = _fit(model, data, None, s, best_epoch, prog2)
+    model.eval()
+    return TrainResult(model, s, val_clusters, best_epoch, val_nll, train_nll,
+                       time.perf_counter() - start, history)
+
+
+def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
+    """What the model card records about training (JSON-ready)."""
+    from gyroage.catalogue import domain_of
+
+    return {
+        "catalog": {"path": str(catalog_path), "sha256": catalog_sha256,
+                    "selection": "cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4"},
+        "clusters": data.clusters,
+        "n_stars": len(data),
+        "validation_clusters": result.val_clusters,
+        "best_epoch": result.best_epoch,
+        "settings": result.settings.to_dict(),
+        "seconds": round(result.seconds, 1),
+        "normalisation": result.model.norm,
+        "domain": domain_of(data),
+        "default_bp_rp0_err": float(np.median(data.bp_rp0_err)),
+        "metrics": {"val_nll": result.val_nll, "train_nll": result.train_nll},
+    }

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "catalogs" / "examples"
+CATALOG = Path(os.environ.get("GYROAGE_CATALOG", ROOT.parent / "shared" / "data" / "open_cluster_rotators.csv"))
+
+
+def run_cli(*args: str, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the console entry point in a fresh interpreter, as a user would."""
+    return subprocess.run([sys.executable, "-m", "gyroage.cli", *args], input=input, capture_output=True,
+                          text=True, cwd=cwd or ROOT, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def catalog_path() -> Path:
+    if not CATALOG.is_file():
+        pytest.skip(f"rotator catalogue not found at {CATALOG} (set GYROAGE_CATALOG)")
+    return CATALOG
+
+
+@pytest.fixture(scope="session")
+def model():
+    from gyroage import AgeModel
+
+    return AgeModel.load()

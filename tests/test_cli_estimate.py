@@ -1,0 +1,84 @@
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import EXAMPLES, run_cli
+
+
+def test_estimate_example_keeps_rows_and_columns():
+    res = run_cli("estimate", str(EXAMPLES / "synthetic_stars.csv"), "-q")
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(io.StringIO(res.stdout))
+    inp = pd.read_csv(EXAMPLES / "synthetic_stars.csv")
+    assert list(out["star_id"]) == list(inp["star_id"])
+    assert list(out.columns[: len(inp.columns)]) == list(inp.columns)
+    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "status"):
+        assert col in out.columns
+    ok = out["status"] == "ok"
+    assert ok.mean() > 0.95
+    q = out.loc[ok, ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]].to_numpy()
+    assert np.all(np.diff(q, axis=1) >= 0)
+
+
+def test_synthetic_ages_track_truth():
+    """Stars drawn from the model at known ages: medians correlate with truth and mostly fall inside 95%."""
+    res = run_cli("estimate", str(EXAMPLES / "synthetic_stars.csv"), "-q")
+    out = pd.read_csv(io.StringIO(res.stdout))
+    ok = out["status"] == "ok"
+    truth = np.log10(out.loc[ok, "true_age_myr"])
+    med = np.log10(out.loc[ok, "age_p50_myr"])
+    assert np.corrcoef(truth, med)[0, 1] > 0.6
+    inside = (out.loc[ok, "true_age_myr"] >= out.loc[ok, "age_p2.5_myr"]) & (
+        out.loc[ok, "true_age_myr"] <= out.loc[ok, "age_p97.5_myr"])
+    assert inside.mean() > 0.85
+
+
+def test_bad_rows_get_statuses_in_order():
+    csv = "ID,PROT,bprp_0\na,10,1.0\nb,-3,1.0\nc,0,1.0\nd,,1.0\ne,text,1.0\nf,5,\ng,5,9.9\nh,1e9,1.0\ni,8,1.2\n"
+    res = run_cli("estimate", "-", "-q", input=csv)
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(io.StringIO(res.stdout), keep_default_na=False)
+    assert list(out["ID"]) == list("abcdefghi")
+    assert list(out["status"]) == ["ok", "invalid_period", "invalid_period", "invalid_period", "invalid_period",
+                                   "invalid_colour", "colour_out_of_domain", "period_out_of_domain", "ok"]
+    assert out.loc[1, "age_p50_myr"] == ""
+
+
+def test_missing_required_column_is_one_line_exit_2(tmp_path):
+    f = tmp_path / "s.csv"
+    f.write_text("name,period\nx,10\n")
+    res = run_cli("estimate", str(f))
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0
+    assert "bp_rp0" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_missing_input_file_exit_2(tmp_path):
+    res = run_cli("estimate", str(tmp_path / "nope.csv"))
+    assert res.returncode == 2 and "not found" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_parquet_roundtrip_and_atomic_output(tmp_path):
+    src = pd.DataFrame({"prot": [10.0, 25.4], "bp_rp0": [1.2, 0.82]})
+    src.to_parquet(tmp_path / "in.parquet")
+    res = run_cli("estimate", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"), "-q")
+    assert res.returncode == 0, res.stderr
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert len(out) == 2 and (out["status"] == "ok").all()
+    assert not list(tmp_path.glob(".*part"))
+
+
+def test_header_only_input(tmp_path):
+    f = tmp_path / "h.csv"
+    f.write_text("prot,bp_rp0\n")
+    res = run_cli("estimate", str(f), "-q")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0].startswith("prot,bp_rp0,age_p2.5_myr")
+
+
+@pytest.mark.parametrize("err", [0.01, 0.05])
+def test_sun_is_gyr_old(model, err):
+    s = model.posterior(25.4, 0.82, bp_rp0_err=err).summaries()
+    assert 2000 < s["age_p50_myr"][0] < 8000
+    assert s["age_p16_myr"][0] < 4570 < s["age_p97.5_myr"][0]

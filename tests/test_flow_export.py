@@ -1,0 +1,78 @@
+"""The torch side: spline algebra, normalisation, ONNX parity (needs the 'train' extra)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+
+from conftest import ROOT  # noqa: E402
+
+from gyroage.flow import ConditionalFlow, FlowConfig, rational_quadratic, rational_quadratic_inverse  # noqa: E402
+
+NORM = {"age_mean": 8.0, "age_std": 0.8, "colour_mean": 2.0, "colour_std": 0.9, "err_mean": -1.4,
+        "err_std": 0.4, "prot_mean": 0.4, "prot_std": 0.6}
+
+
+def random_flow(seed=0):
+    torch.manual_seed(seed)
+    m = ConditionalFlow(FlowConfig(hidden=32), NORM)
+    with torch.no_grad():  # push it away from the identity so the test means something
+        m.net[-1].weight.normal_(0, 0.5)
+        m.net[-1].bias.normal_(0, 0.5)
+    return m.eval()
+
+
+def test_spline_inverse_and_logdet():
+    torch.manual_seed(1)
+    n, b = 2000, 8
+    w, h, d = torch.randn(n, b), torch.randn(n, b), torch.randn(n, b - 1)
+    x = torch.linspace(-5, 5, n, dtype=torch.float64)
+    y, ld = rational_quadratic(x, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
+    back = rational_quadratic_inverse(y, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
+    assert torch.allclose(back, x, atol=1e-8)
+    eps = 1e-6
+    yp, _ = rational_quadratic(x + eps, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
+    ym, _ = rational_quadratic(x - eps, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
+    num = torch.log((yp - ym) / (2 * eps))
+    assert torch.allclose(ld, num, atol=1e-5)
+
+
+def test_density_integrates_to_one():
+    m = random_flow()
+    x = torch.linspace(-4, 5, 20001)
+    for age, colour in [(7.0, 1.0), (9.2, 2.5)]:
+        lp = m(x, torch.full_like(x, age), torch.full_like(x, colour), torch.full_like(x, 0.03))
+        assert abs(torch.trapezoid(lp.exp(), x).item() - 1.0) < 1e-3
+
+
+def test_onnx_parity_on_10000_points(tmp_path):
+    from gyroage.export import export_density, parity
+
+    m = random_flow(3)
+    path = export_density(m, tmp_path / "d.onnx")
+    onnx.checker.check_model(onnx.load(str(path)))
+    assert parity(m, path, n=10_000) <= 1e-3
+
+
+def test_shipped_onnx_matches_shipped_checkpoint():
+    from gyroage.export import load_checkpoint, parity
+    from gyroage.modelcard import load_card
+
+    card, d = load_card(ROOT / "models")
+    m = load_checkpoint(ROOT / "models" / "gyroage-flow.pt")
+    onnx.checker.check_model(onnx.load(str(d / "gyroage-density.onnx")))
+    assert parity(m, d / "gyroage-density.onnx", n=10_000, domain=card.parity_domain()) <= 1e-3
+
+
+def test_sampling_matches_density():
+    """Samples from the inverse transform follow the forward density (KS-like check on quantiles)."""
+    m = random_flow(5)
+    n = 20000
+    ctx = (torch.full((n,), 8.0), torch.full((n,), 1.5), torch.full((n,), 0.03))
+    s = m.sample(*ctx, generator=torch.Generator().manual_seed(0)).numpy()
+    x = torch.linspace(-4, 5, 20001)
+    lp = m(x, *(torch.full_like(x, float(c[0])) for c in ctx))
+    cdf = np.cumsum(lp.detach().exp().numpy()) * float(x[1] - x[0])
+    for q in (0.1, 0.5, 0.9):
+        assert abs(np.interp(np.quantile(s, q), x.numpy(), cdf) - q) < 0.015

@@ -1,0 +1,20 @@
+import subprocess
+import sys
+
+from conftest import EXAMPLES, ROOT
+
+
+def test_import_and_estimate_never_import_torch():
+    code = (
+        "import sys, gyroage\n"
+        "from gyroage.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        f"r = CliRunner().invoke(app, ['estimate', r'{EXAMPLES / 'field_stars.csv'}', '-q'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "from gyroage import AgeModel\n"
+        "AgeModel.load().posterior(10.0, 1.0)\n"
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\n"
+        "assert not bad, bad\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert res.returncode == 0, res.stderr
