@@ -153,7 +153,8 @@ def crossmatch(
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
     radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec (Gaia epoch 2016.0).")] = 2.0,
     extinction: Annotated[str, typer.Option(help="gspphot, none or column:NAME (E(BP-RP) from the input).")] = "gspphot",
-    no_gaia_period: Annotated[bool, typer.Option("--no-gaia-period", help="Ignore the Gaia DR3 rotation-modulation period.")] = False,
+    periods: Annotated[str, typer.Option(help="Period sources in adoption order, comma-separated.")] =
+        "mcquillan2014,santos2021,holcomb2022,gaiadr3",
     gaia_url: Annotated[Optional[str], typer.Option(help="Gaia TAP server [env GYROAGE_GAIA_TAP_URL].")] = None,
     vizier_url: Annotated[Optional[str], typer.Option(help="VizieR server [env GYROAGE_VIZIER_URL].")] = None,
     mast_url: Annotated[Optional[str], typer.Option(help="MAST server [env GYROAGE_MAST_URL].")] = None,
@@ -173,7 +174,8 @@ def crossmatch(
         raise UserError("--radius-arcsec must be positive")
     services = Services.create(gaia_url, vizier_url, mast_url, None if no_cache else (cache_dir or default_cache_dir()),
                                retries=retries, backoff=backoff)
-    settings = CrossmatchSettings(extinction=extinction, radius_arcsec=radius_arcsec, use_gaia_period=not no_gaia_period,
+    sources = tuple(p.strip() for p in periods.split(",") if p.strip())
+    settings = CrossmatchSettings(extinction=extinction, radius_arcsec=radius_arcsec, sources=sources,
                                   id_column=id_column, id_type=id_type)
     run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet)
 

@@ -88,6 +88,14 @@ CATALOGUES: tuple[PeriodCatalogue, ...] = (
                     "Holcomb et al. 2022, ApJ 936, 138"),
 )
 GAIA_SOURCE = "gaiadr3"
+CATALOGUE_BY_NAME = {c.name: c for c in CATALOGUES}
+# Default adoption order: Kepler (4-yr light curves, periods to ~70 d) before TESS (27-d sectors,
+# periods <~13 d) before Gaia DR3 (sparse epochs, prone to half-period aliases).
+DEFAULT_SOURCES = tuple(c.name for c in CATALOGUES) + (GAIA_SOURCE,)
+# Spellings tried when a VizieR table does not use the names we expect.
+PERIOD_ALIASES = ("Prot", "Per", "Period", "PRot", "P")
+PERIOD_ERR_ALIASES = ("e_Prot", "E_Prot", "s_Prot", "e_Per", "e_Period", "sigma_Prot")
+KEY_ALIASES = {"tic": ("TIC", "TICID", "TIC_ID", "ID"), "kic": ("KIC", "KICID", "KepID", "KIC_ID")}
 
 GAIA_COLUMNS = ("source_id", "ra", "dec", "phot_g_mean_mag", "phot_bp_mean_mag", "phot_rp_mean_mag",
                 "phot_bp_mean_flux_over_error", "phot_rp_mean_flux_over_error", "parallax", "parallax_error",
@@ -414,12 +422,18 @@ def parse_ids(values: pd.Series) -> np.ndarray:
 class CrossmatchSettings:
     extinction: str = "gspphot"            # gspphot | none | column:NAME
     radius_arcsec: float = 2.0
-    catalogues: tuple[PeriodCatalogue, ...] = CATALOGUES
-    use_gaia_period: bool = True
+    sources: tuple[str, ...] = DEFAULT_SOURCES   # period sources in adoption order
     id_column: str | None = None
     id_type: str | None = None
     warn_distance_pc: float = 100.0
     messages: list[str] = field(default_factory=list)
+    uncorrected_far: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.sources if s != GAIA_SOURCE and s not in CATALOGUE_BY_NAME]
+        if unknown or not self.sources:
+            known = ", ".join(DEFAULT_SOURCES)
+            raise UserError(f"unknown period source '{unknown[0] if unknown else ''}' (known: {known})")
 
     def extinction_column(self, columns: list[str]) -> str | None:
         mode = self.extinction
@@ -618,20 +632,31 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     return g.drop_duplicates("source_id")
 
 
-def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
-    """id -> (period, error) for one catalogue; a star listed twice keeps its first row."""
+def _find(columns: Iterable[str], names: Iterable[str]) -> str | None:
+    keys = {_key(c): c for c in reversed(list(columns))}
+    return next((keys[_key(n)] for n in names if n and _key(n) in keys), None)
+
+
+def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int],
+                  messages: list[str] | None = None) -> pd.DataFrame:
+    """id -> (period, error) for one catalogue; a star listed twice keeps its first row.
+
+    A table without recognisable id/period columns is skipped with a warning rather
+    than stopping the run: the other sources still count.
+    """
     frames = [services.vizier.query_ids(cat, b) for b in _batches(ids, VIZIER_BATCH)]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=["id", "prot", "prot_err"])
     t = pd.concat(frames, ignore_index=True)
-    keys = {_key(c): c for c in t.columns}
-    idc = keys.get(_key(cat.id_column))
-    pc = keys.get(_key(cat.period_column))
+    idc = _find(t.columns, (cat.id_column,) + KEY_ALIASES[cat.key])
+    pc = _find(t.columns, (cat.period_column,) + PERIOD_ALIASES)
+    ec = _find(t.columns, (cat.error_column,) + PERIOD_ERR_ALIASES)
     if idc is None or pc is None:
-        raise UserError(f"VizieR table {cat.vizier} has no column {cat.id_column}/{cat.period_column} "
-                        f"(columns: {', '.join(t.columns[:12])})")
-    ec = keys.get(_key(cat.error_column)) if cat.error_column else None
+        if messages is not None:
+            messages.append(f"warning: VizieR table {cat.vizier} has no {cat.id_column}/{cat.period_column} column "
+                            f"(got {', '.join(map(str, t.columns[:8]))}); {cat.name} periods skipped")
+        return pd.DataFrame(columns=["id", "prot", "prot_err"])
     out = pd.DataFrame({"id": pd.to_numeric(t[idc], errors="coerce").astype("Int64"),
                         "prot": pd.to_numeric(t[pc], errors="coerce"),
                         "prot_err": pd.to_numeric(t[ec], errors="coerce") if ec else np.nan})
@@ -675,21 +700,24 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services,
     bp_rp0_err = np.where(np.isfinite(ebv_err), np.hypot(colour_err, np.nan_to_num(ebv_err)), colour_err)
     plx = g["parallax"].to_numpy(float)
     far = (status == OK) & ~applied & ~(plx > 1000.0 / settings.warn_distance_pc)
-    if far.any():
-        settings.messages.append(
-            f"warning: {int(far.sum())} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without parallax) have "
-            f"no extinction correction (--extinction {settings.extinction}); their bp_rp0 is the observed BP-RP")
+    settings.uncorrected_far += int(far.sum())
 
     # Candidate periods, one column pair per source.
     cands: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for cat in settings.catalogues:
+    for name in settings.sources:
+        if name == GAIA_SOURCE:
+            cands[name] = (g["best_rotation_period"].to_numpy(float), g["best_rotation_period_error"].to_numpy(float))
+            continue
+        cat = CATALOGUE_BY_NAME[name]
         key = res[cat.key]
-        table = fetch_periods(services, cat, _unique(key[status == OK].dropna()))
+        table = fetch_periods(services, cat, _unique(key[status == OK].dropna()), settings.messages)
         m = pd.DataFrame({"id": key}).merge(table, on="id", how="left")
-        cands[cat.name] = (m["prot"].to_numpy(float), m["prot_err"].to_numpy(float))
-    if settings.use_gaia_period:
-        cands[GAIA_SOURCE] = (g["best_rotation_period"].to_numpy(float), g["best_rotation_period_error"].to_numpy(float))
+        cands[name] = (m["prot"].to_numpy(float), m["prot_err"].to_numpy(float))
     prot, prot_err, prot_src, n_cand = adopt(cands, n)
+    spread = np.full(n, np.nan)  # how far the other candidates sit from the adopted period
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for p, _ in cands.values():
+            spread = np.fmax(spread, np.abs(p - prot) / prot)
     status[(status == OK) & ~np.isfinite(prot)] = NO_PERIOD
 
     okish = np.isin(status, [OK, NO_PERIOD])
@@ -703,6 +731,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services,
     out["bp_rp0_err"] = np.where(okish, bp_rp0_err, np.nan)
     out["prot_source"] = np.where(status == OK, prot_src, "")
     out["prot_n_candidates"] = n_cand
+    out["prot_max_rel_diff"] = np.where(status == OK, spread, np.nan)
     for name, (p, e) in cands.items():
         out[f"prot_{name}_days"] = p
         out[f"prot_{name}_err_days"] = e
@@ -769,6 +798,11 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     except BaseException:
         writer.abort()
         raise
+    if settings.uncorrected_far:
+        settings.messages.append(
+            f"warning: {settings.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
+            f"parallax) have no extinction correction (--extinction {settings.extinction}); "
+            "their bp_rp0 is the observed BP-RP")
     for msg in dict.fromkeys(settings.messages):
         print(f"crossmatch: {msg}", file=sys.stderr, flush=True)
     progress.close(extra=", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
