@@ -531,7 +531,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, settings: Cr
         gaia, sep, status = _cone_match(ra, dec, good, status, services, settings)
     else:
         parsed = parse_ids(frame[ids.column])
-        status[np.array([p is None for p in parsed])] = INVALID_ID
+        status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
         {"gaia": gaia, "tic": tic, "kic": kic}[ids.kind][:] = parsed
 
     if ids.kind in ("tic", "kic"):
@@ -669,7 +669,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services,
     """Every input row, in order, plus the columns ``estimate`` reads, candidates and provenance."""
     ext_col = settings.extinction_column(list(frame.columns))
     res = resolve(frame, ids, services, settings)
-    status = res["_status"].to_numpy(dtype=object)
+    status = res["_status"].to_numpy(dtype=object).copy()
     n = len(frame)
     gaia = fetch_gaia(services, _unique(res["source_id"][status == OK].dropna()))
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
@@ -780,6 +780,8 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     try:
         wrote = False
         for chunk in io.read_chunks(source, chunksize):
+            if not len(chunk):
+                continue
             if ids is None:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 settings.extinction_column(list(chunk.columns))
@@ -790,10 +792,9 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             progress.update(len(chunk))
         if not wrote:
             header = io.read_header(source)
-            detect_ids(header, settings.id_column, settings.id_type)
+            ids = detect_ids(header, settings.id_column, settings.id_type)
             empty = pd.DataFrame({c: pd.Series(dtype=str) for c in header})
-            cols = ["source_id", "tic", "kic", "prot", "prot_err", "bp_rp0", "bp_rp0_err", "crossmatch_status"]
-            writer.write(pd.concat([_input_columns(empty), pd.DataFrame(columns=cols)], axis=1))
+            writer.write(crossmatch_chunk(empty, ids, services, settings))  # no rows: no query is sent
         writer.commit()
     except BaseException:
         writer.abort()

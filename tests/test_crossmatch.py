@@ -367,6 +367,12 @@ def test_crossmatch_extinction_options(tmp_path, sky, capsys):
         _run(tmp_path, sky, rows, extinction="sfd")
 
 
+def test_crossmatch_header_only_input_sends_nothing(tmp_path, sky):
+    out = _run(tmp_path, sky, "kic,name\n")
+    assert len(out) == 0 and sky.log == []
+    assert {"input_kic", "kic", "prot", "prot_err", "bp_rp0", "bp_rp0_err", "crossmatch_status"} <= set(out.columns)
+
+
 def test_crossmatch_identifier_detection():
     assert cx.detect_ids(["x", "KIC"]) == cx.InputIds("kic", "KIC")
     assert cx.detect_ids(["TIC", "source_id"]).kind == "gaia"  # Gaia wins: it needs fewer hops
