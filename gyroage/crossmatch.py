@@ -461,9 +461,6 @@ class Services:
         return cls(GaiaArchive(gaia_url, cache, retries, backoff), VizierService(vizier_url, cache, retries, backoff),
                    MastTic(mast_url, cache, retries, backoff))
 
-    def all_sent(self) -> list[str]:
-        return self.gaia.sent + self.vizier.sent + self.mast.sent
-
 
 def _unique(values: Iterable) -> list[int]:
     return sorted({int(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))})
@@ -539,7 +536,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, settings: Cr
         own = tic if ids.kind == "tic" else kic
         tab = _fetch_tic(services, col, _unique(own))
         rows = {}
-        for _, r in tab.iterrows():
+        for _, r in tab[tab[col].notna()].iterrows():
             rows.setdefault(int(r[col]), []).append(r)
         dr2 = np.full(n, None, dtype=object)
         for i in range(n):
@@ -575,7 +572,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, settings: Cr
         dr2_of = {k: v for k, v in back.items() if v != AMBIGUOUS}
         tab = _fetch_tic(services, "GAIA", _unique(dr2_of.values()))
         by_dr2: dict[int, list] = {}
-        for _, r in tab.iterrows():
+        for _, r in tab[tab["GAIA"].notna()].iterrows():
             by_dr2.setdefault(int(r["GAIA"]), []).append(r)
         for i in np.flatnonzero(status == OK):
             found = by_dr2.get(dr2_of.get(int(gaia[i]), -1), [])

@@ -86,6 +86,7 @@ class FakeSky:
 
     def __init__(self) -> None:
         self.log: list[tuple[str, str]] = []
+        self.raw: list[tuple[str, str]] = []  # (path, decoded request body) of every request
         self.fail: dict[str, int] = {}  # service -> remaining requests answered with HTTP 500 (-1: always)
 
     def _failing(self, service: str) -> bool:
@@ -100,6 +101,7 @@ class FakeSky:
 
     def __call__(self, request):
         path = request.path
+        self.raw.append((path, urllib.parse.unquote_plus(request.get_data(as_text=True))))
         if path.endswith("/tap/sync"):
             form = urllib.parse.parse_qs(request.get_data(as_text=True))
             assert form["REQUEST"] == ["doQuery"] and form["LANG"] == ["ADQL"]
