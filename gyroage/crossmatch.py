@@ -462,6 +462,19 @@ class Services:
                    MastTic(mast_url, cache, retries, backoff))
 
 
+def _int_ids(values) -> pd.Series:
+    """Exact nullable integers: never via float64, which cannot hold 19-digit Gaia ids."""
+    def one(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and not v.is_integer()):
+            return None
+        try:
+            return int(str(v).strip()) if not isinstance(v, (int, np.integer, float)) else int(v)
+        except ValueError:
+            return None
+
+    return pd.Series(pd.array([one(v) for v in values], dtype="Int64"))
+
+
 def _unique(values: Iterable) -> list[int]:
     return sorted({int(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))})
 
@@ -473,7 +486,7 @@ def _fetch_tic(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
         return pd.DataFrame(columns=["ID", "KIC", "GAIA", "disposition"])
     tic = pd.concat(frames, ignore_index=True)
     for col in ("ID", "KIC", "GAIA"):
-        tic[col] = pd.to_numeric(tic.get(col), errors="coerce").astype("Int64") if col in tic else pd.NA
+        tic[col] = _int_ids(tic[col]) if col in tic else pd.NA
     if "disposition" not in tic:
         tic["disposition"] = None
     # TIC marks merged/split/artefact duplicates; they never count as a counterpart.
@@ -487,7 +500,7 @@ def _fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.
         return pd.DataFrame(columns=["dr2_source_id", "dr3_source_id", "angular_distance", "magnitude_difference"])
     nb = pd.concat(frames, ignore_index=True)
     for col in ("dr2_source_id", "dr3_source_id"):
-        nb[col] = pd.to_numeric(nb[col], errors="coerce").astype("Int64")
+        nb[col] = _int_ids(nb[col])
     return nb
 
 
@@ -623,7 +636,7 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=cols)
     g = pd.concat(frames, ignore_index=True)
-    g["source_id"] = pd.to_numeric(g["source_id"], errors="coerce").astype("Int64")
+    g["source_id"] = _int_ids(g["source_id"])
     for c in cols[1:]:
         g[c] = pd.to_numeric(g[c], errors="coerce") if c in g else np.nan
     return g.drop_duplicates("source_id")
@@ -654,7 +667,7 @@ def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int],
             messages.append(f"warning: VizieR table {cat.vizier} has no {cat.id_column}/{cat.period_column} column "
                             f"(got {', '.join(map(str, t.columns[:8]))}); {cat.name} periods skipped")
         return pd.DataFrame(columns=["id", "prot", "prot_err"])
-    out = pd.DataFrame({"id": pd.to_numeric(t[idc], errors="coerce").astype("Int64"),
+    out = pd.DataFrame({"id": _int_ids(t[idc]),
                         "prot": pd.to_numeric(t[pc], errors="coerce"),
                         "prot_err": pd.to_numeric(t[ec], errors="coerce") if ec else np.nan})
     out = out[out["id"].notna() & (out["prot"] > 0)]

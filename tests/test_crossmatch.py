@@ -58,6 +58,7 @@ TIC = [
     (2000006, 1000005, 8000000000000000002, None),
     (2000007, None, G_AMB_DR2, None),                # one DR2 source split into two DR3 sources
     (2000099, 1000001, GA, "DUPLICATE"),             # flagged duplicate: never a counterpart
+    (2000008, None, None, None),                     # no Gaia counterpart (a null among 19-digit ids)
 ]
 VIZIER = {
     "J/ApJS/211/24/table1": ("KIC", [(1000001, 12.3, 0.4)], ("KIC", "Prot", "e_Prot")),
@@ -176,7 +177,7 @@ class FakeSky:
         col = {"ID": 0, "KIC": 1, "GAIA": 2}[f["paramName"]]
         wanted = {int(v) for v in f["values"]}
         rows = [r for r in TIC if r[col] is not None and r[col] in wanted]
-        data = [{"ID": str(r[0]), "KIC": None if r[1] is None else str(r[1]), "GAIA": str(r[2]),
+        data = [{"ID": str(r[0]), "KIC": None if r[1] is None else str(r[1]), "GAIA": None if r[2] is None else str(r[2]),
                  "disposition": r[3]} for r in rows]
         fields = [{"name": n, "type": "string"} for n in ("ID", "KIC", "GAIA", "disposition")]
         return {"status": "COMPLETE", "msg": "", "fields": fields, "data": data,
@@ -288,13 +289,13 @@ def test_crossmatch_period_sources_order_and_column_fallback(tmp_path, sky, monk
 
 
 def test_crossmatch_tic_and_kic_inputs_with_duplicates(tmp_path, sky):
-    out = _run(tmp_path, sky, "TIC_ID\n2000002\nTIC 2000007\n2000003\n999\n")
-    assert out["crossmatch_status"].tolist() == ["ok", "ambiguous", "ok", "not_found"]
+    out = _run(tmp_path, sky, "TIC_ID\n2000002\nTIC 2000007\n2000003\n999\n2000008\n")
+    assert out["crossmatch_status"].tolist() == ["ok", "ambiguous", "ok", "not_found", "not_found"]
     assert out.loc[0, "source_id"] == GB and out.loc[2, "source_id"] == GC  # DR2 != DR3 id resolved
     nb = [q for q in sky.queries("gaia") if "dr2_neighbourhood" in q]
     assert len(nb) == 1 and "n.dr2_source_id IN" in nb[0] and str(GC_DR2) in nb[0]
     assert json.loads(sky.queries("mast")[0])[0] == {"paramName": "ID", "values": ["999", "2000002", "2000003",
-                                                                                    "2000007"]}
+                                                                                    "2000007", "2000008"]}
     out = _run(tmp_path, sky, "kepid\n1000001\n1000005\n")
     # KIC 1000001: the DUPLICATE-flagged TIC row is ignored; KIC 1000005 has two TIC entries
     assert out["crossmatch_status"].tolist() == ["ok", "ambiguous"]
