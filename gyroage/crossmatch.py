@@ -732,9 +732,8 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services,
 
     okish = np.isin(status, [OK, NO_PERIOD])
     out = _input_columns(frame)
-    out["source_id"] = res["source_id"].to_numpy(dtype=object)
-    out["tic"] = res["tic"].to_numpy(dtype=object)
-    out["kic"] = res["kic"].to_numpy(dtype=object)
+    for col in ("source_id", "tic", "kic"):  # nullable int64: exact in CSV and Parquet alike
+        out[col] = res[col].array
     out["prot"] = np.where(status == OK, prot, np.nan)
     out["prot_err"] = np.where(status == OK, prot_err, np.nan)
     out["bp_rp0"] = np.where(okish, bp_rp0, np.nan)

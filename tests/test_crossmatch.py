@@ -434,7 +434,8 @@ def test_crossmatch_chunks_keep_order(tmp_path, sky):
     src = tmp_path / "ids.csv"
     src.write_text("kic\n" + "\n".join(["1000001", "1000005", "x", "1000001", "42"]) + "\n")
     services = _services(sky)
-    cx.run_crossmatch(src, tmp_path / "o.csv", services, cx.CrossmatchSettings(), chunksize=2, quiet=True)
-    out = pd.read_csv(tmp_path / "o.csv")
+    cx.run_crossmatch(src, tmp_path / "o.parquet", services, cx.CrossmatchSettings(), chunksize=2, quiet=True)
+    out = pd.read_parquet(tmp_path / "o.parquet")
     assert out["crossmatch_status"].tolist() == ["ok", "ambiguous", "invalid_id", "ok", "not_found"]
     assert out["prot"].tolist()[::3] == [12.3, 12.3]
+    assert out["source_id"].tolist()[::3] == [GA, GA]  # exact 19-digit ids in Parquet (nullable int64)
