@@ -143,6 +143,43 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = 0.
         typer.echo(f"export: wrote {path} (ONNX/torch parity {card.metrics['onnx_torch_max_abs_logp']:.2e})", err=True)
 
 
+# ---------------------------------------------------------------- crossmatch (issue 5)
+@app.command()
+@user_errors
+def crossmatch(
+    input: Annotated[str, typer.Argument(help="CSV or Parquet with source_id, tic, kic or ra/dec; '-' for stdin.")],
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
+    id_column: Annotated[Optional[str], typer.Option(help="Identifier column (default: detected by name).")] = None,
+    id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
+    radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec (Gaia epoch 2016.0).")] = 2.0,
+    extinction: Annotated[str, typer.Option(help="gspphot, none or column:NAME (E(BP-RP) from the input).")] = "gspphot",
+    periods: Annotated[str, typer.Option(help="Period sources in adoption order, comma-separated.")] =
+        "mcquillan2014,santos2021,holcomb2022,gaiadr3",
+    gaia_url: Annotated[Optional[str], typer.Option(help="Gaia TAP server (env GYROAGE_GAIA_TAP_URL).")] = None,
+    vizier_url: Annotated[Optional[str], typer.Option(help="VizieR server (env GYROAGE_VIZIER_URL).")] = None,
+    mast_url: Annotated[Optional[str], typer.Option(help="MAST server (env GYROAGE_MAST_URL).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Query cache (env GYROAGE_CACHE_DIR; default ~/.cache/gyroage).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the query cache.")] = False,
+    retries: Annotated[int, typer.Option(help="Attempts per query before giving up.")] = 3,
+    backoff: Annotated[float, typer.Option(help="First retry delay, s (doubles each retry).")] = 1.0,
+    chunksize: Annotated[int, typer.Option(help="Rows per chunk.")] = 5000,
+    quiet: QuietOpt = False,
+) -> None:
+    """Gaia DR3 colours and TESS/Kepler/Gaia rotation periods for a target list (pipe into 'estimate -')."""
+    from gyroage.crossmatch import CrossmatchSettings, Services, default_cache_dir, run_crossmatch
+
+    if id_type is not None and id_type not in ("gaia", "tic", "kic", "radec"):
+        raise UserError("--id-type must be gaia, tic, kic or radec")
+    if not radius_arcsec > 0:
+        raise UserError("--radius-arcsec must be positive")
+    services = Services.create(gaia_url, vizier_url, mast_url, None if no_cache else (cache_dir or default_cache_dir()),
+                               retries=retries, backoff=backoff)
+    sources = tuple(p.strip() for p in periods.split(",") if p.strip())
+    settings = CrossmatchSettings(extinction=extinction, radius_arcsec=radius_arcsec, sources=sources,
+                                  id_column=id_column, id_type=id_type)
+    run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet)
+
+
 def _need_torch() -> None:
     import importlib.util
 
