@@ -41,14 +41,8 @@ class FlowConfig:
         return 2 + self.n_splines * (3 * self.bins - 1)
 
 
-def rational_quadratic(
-    x: Tensor, w: Tensor, h: Tensor, d: Tensor, bound: float, min_bin: float, min_deriv: float
-) -> tuple[Tensor, Tensor]:
-    """Monotone RQ spline on [-bound, bound], identity outside; returns (y, log|dy/dx|).
-
-    Written with comparisons, sums and gathers only (no searchsorted), so it
-    exports to plain ONNX operators.
-    """
+def _knots(w: Tensor, h: Tensor, d: Tensor, bound: float, min_bin: float, min_deriv: float):
+    """Knot positions (x, y) and derivatives of a spline from unconstrained parameters."""
     n_bins = w.shape[-1]
     widths = min_bin + (1 - min_bin * n_bins) * torch.softmax(w, dim=-1)
     heights = min_bin + (1 - min_bin * n_bins) * torch.softmax(h, dim=-1)
@@ -56,17 +50,26 @@ def rational_quadratic(
     cum_h = F.pad(torch.cumsum(heights, dim=-1), (1, 0)) * (2 * bound) - bound
     # Boundary derivatives of 1 join the identity tails smoothly.
     deriv = F.pad(min_deriv + F.softplus(d), (1, 1), value=1.0)
+    return cum_w, cum_h, deriv
 
+
+def _bin(v: Tensor, edges: Tensor, cum_w: Tensor, cum_h: Tensor, deriv: Tensor):
+    """Left knot, width, height and end derivatives of the bin holding ``v`` (no searchsorted: ONNX-friendly)."""
+    idx = (v.unsqueeze(-1) >= edges[..., 1:-1]).to(torch.int64).sum(-1, keepdim=True)
+    take = lambda a, i: torch.gather(a, -1, i).squeeze(-1)  # noqa: E731
+    x_k, y_k = take(cum_w, idx), take(cum_h, idx)
+    return (x_k, take(cum_w, idx + 1) - x_k, y_k, take(cum_h, idx + 1) - y_k,
+            take(deriv, idx), take(deriv, idx + 1))
+
+
+def rational_quadratic(
+    x: Tensor, w: Tensor, h: Tensor, d: Tensor, bound: float, min_bin: float, min_deriv: float
+) -> tuple[Tensor, Tensor]:
+    """Monotone RQ spline on [-bound, bound], identity outside; returns (y, log|dy/dx|)."""
+    cum_w, cum_h, deriv = _knots(w, h, d, bound, min_bin, min_deriv)
     inside = (x > -bound) & (x < bound)
     xc = torch.clamp(x, -bound, bound)
-    idx = (xc.unsqueeze(-1) >= cum_w[..., 1:-1]).to(torch.int64).sum(-1, keepdim=True)
-    x_k = torch.gather(cum_w, -1, idx).squeeze(-1)
-    w_k = torch.gather(cum_w, -1, idx + 1).squeeze(-1) - x_k
-    y_k = torch.gather(cum_h, -1, idx).squeeze(-1)
-    h_k = torch.gather(cum_h, -1, idx + 1).squeeze(-1) - y_k
-    d_k = torch.gather(deriv, -1, idx).squeeze(-1)
-    d_k1 = torch.gather(deriv, -1, idx + 1).squeeze(-1)
-
+    x_k, w_k, y_k, h_k, d_k, d_k1 = _bin(xc, cum_w, cum_w, cum_h, deriv)
     s = h_k / w_k
     t = (xc - x_k) / w_k
     t1 = t * (1 - t)
@@ -81,21 +84,10 @@ def rational_quadratic_inverse(
     y: Tensor, w: Tensor, h: Tensor, d: Tensor, bound: float, min_bin: float, min_deriv: float
 ) -> Tensor:
     """Inverse of :func:`rational_quadratic` (used for sampling only)."""
-    n_bins = w.shape[-1]
-    widths = min_bin + (1 - min_bin * n_bins) * torch.softmax(w, dim=-1)
-    heights = min_bin + (1 - min_bin * n_bins) * torch.softmax(h, dim=-1)
-    cum_w = F.pad(torch.cumsum(widths, dim=-1), (1, 0)) * (2 * bound) - bound
-    cum_h = F.pad(torch.cumsum(heights, dim=-1), (1, 0)) * (2 * bound) - bound
-    deriv = F.pad(min_deriv + F.softplus(d), (1, 1), value=1.0)
+    cum_w, cum_h, deriv = _knots(w, h, d, bound, min_bin, min_deriv)
     inside = (y > -bound) & (y < bound)
     yc = torch.clamp(y, -bound, bound)
-    idx = (yc.unsqueeze(-1) >= cum_h[..., 1:-1]).to(torch.int64).sum(-1, keepdim=True)
-    x_k = torch.gather(cum_w, -1, idx).squeeze(-1)
-    w_k = torch.gather(cum_w, -1, idx + 1).squeeze(-1) - x_k
-    y_k = torch.gather(cum_h, -1, idx).squeeze(-1)
-    h_k = torch.gather(cum_h, -1, idx + 1).squeeze(-1) - y_k
-    d_k = torch.gather(deriv, -1, idx).squeeze(-1)
-    d_k1 = torch.gather(deriv, -1, idx + 1).squeeze(-1)
+    x_k, w_k, y_k, h_k, d_k, d_k1 = _bin(yc, cum_h, cum_w, cum_h, deriv)
     s = h_k / w_k
     dy = yc - y_k
     a = h_k * (s - d_k) + dy * (d_k1 + d_k - 2 * s)
