@@ -53,7 +53,15 @@ def estimate(
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
     model: ModelOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed (for sampling methods; results are reproducible).")] = 0,
-    prior: Annotated[str, typer.Option(help="uniform_log_age or uniform_age.")] = "uniform_log_age",
+    prior: Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")] = "uniform_log_age",
+    prior_mean: Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number or a column name.")] = None,
+    prior_sigma: Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number or a column name.")] = None,
+    prior_table: Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")] = None,
+    method: Annotated[str, typer.Option(help="grid (fast) or mcmc (emcee sampler with colour/period errors).")] = "grid",
+    posteriors: Annotated[Optional[str], typer.Option(help="Also write per-star posteriors (grid pdf or samples) to .parquet.")] = None,
+    walkers: Annotated[int, typer.Option(help="mcmc: walkers per star.")] = 16,
+    max_steps: Annotated[int, typer.Option(help="mcmc: step cap per star (not_converged beyond).")] = 2000,
+    processes: Annotated[int, typer.Option(help="mcmc: worker processes (results do not depend on it).")] = 1,
     age_min_myr: Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")] = None,
     age_max_myr: Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")] = None,
     grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
@@ -67,18 +75,26 @@ def estimate(
     from gyroage.engines import run_local
     from gyroage.estimate import EstimateSettings
     from gyroage.priors import make_prior
+    from gyroage.sampling import SamplerSettings
 
+    if method not in ("grid", "mcmc"):
+        raise UserError(f"unknown --method {method!r} (choose grid or mcmc)")
+    if walkers < 6 or walkers % 2 or max_steps < 50 or processes < 1:
+        raise UserError("--walkers must be even and >= 6, --max-steps >= 50, --processes >= 1")
     density = FlowDensity(model, threads=threads)
     g = density.card.age_grid
     settings = EstimateSettings(
-        prior=make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"])),
+        prior=make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
+                         mean=prior_mean, sigma=prior_sigma, table=prior_table),
         n_grid=grid or g["n"],
         outlier_weight=outlier_weight,
         seed=seed,
+        method=method,
+        sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes),
     )
     if outlier_weight is not None and not 0 <= outlier_weight < 1:
         raise UserError("--outlier-weight must be in [0, 1)")
-    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet)
+    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, posteriors=posteriors)
 
 
 @app.command()

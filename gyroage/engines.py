@@ -9,17 +9,28 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.density import FlowDensity
+from gyroage.errors import UserError
 from gyroage.estimate import EstimateSettings, attach, estimate_chunk
 from gyroage.posterior import SUMMARY_COLUMNS
 from gyroage.progress import Progress
 
 
 def run_local(source: str | Path, target: str | Path | None, density: FlowDensity,
-              settings: EstimateSettings, chunksize: int = 20_000, quiet: bool = False) -> Counter:
-    """Stream ``source`` through ``estimate_chunk`` into ``target`` (atomic); returns status counts."""
+              settings: EstimateSettings, chunksize: int = 20_000, quiet: bool = False,
+              posteriors: str | Path | None = None) -> Counter:
+    """Stream ``source`` through ``estimate_chunk`` into ``target`` (atomic); returns status counts.
+
+    ``posteriors``: also write per-star posteriors (Parquet, keyed by 0-based input row).
+    """
     columns: dict[str, str] | None = None
     counts: Counter = Counter()
     writer = io.AtomicWriter(target)
+    post_writer = _posterior_writer(posteriors)
+    if post_writer is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, keep_posteriors=True)
+    offset = 0
     progress = Progress("estimate", unit="stars", quiet=quiet)
     try:
         wrote = False
@@ -27,6 +38,11 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
             if columns is None:
                 columns = io.require_columns(list(chunk.columns))
             out = estimate_chunk(chunk, density, settings, columns)
+            if post_writer is not None:
+                table = out.attrs.pop("posteriors")
+                table["row"] += offset
+                post_writer.write(table)
+            offset += len(chunk)
             writer.write(out)
             wrote = True
             counts.update(out["status"].tolist())
@@ -37,8 +53,24 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
             empty = pd.DataFrame({c: pd.Series(dtype=str) for c in header})
             writer.write(attach(empty, {c: [] for c in SUMMARY_COLUMNS}, []))
         writer.commit()
+        if post_writer is not None:
+            if offset == 0:
+                from gyroage.posterior import posterior_table
+
+                post_writer.write(posterior_table([], settings.method, []))
+            post_writer.commit()
     except BaseException:
         writer.abort()
+        if post_writer is not None:
+            post_writer.abort()
         raise
     progress.close(extra=", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return counts
+
+
+def _posterior_writer(path: str | Path | None) -> io.AtomicWriter | None:
+    if path is None:
+        return None
+    if Path(path).suffix.lower() not in (".parquet", ".pq"):
+        raise UserError(f"--posteriors must be a .parquet file: {path}")
+    return io.AtomicWriter(path)
