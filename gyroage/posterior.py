@@ -198,3 +198,40 @@ def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf
         "log10_age": [np.asarray(v, dtype=np.float32) for v in values],
         "pdf": [np.asarray(p, dtype=np.float32) for p in pdf] if pdf is not None else [empty] * len(rows),
     })
+
+
+def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
+               membership: str | None = None, outlier_weight: float | None = None):
+    """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
+
+    Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
+    (rows with a usable period and colour and membership > 0), the age
+    summaries of :data:`SUMMARY_COLUMNS` and ``status`` (``ok`` or
+    ``no_valid_members``). Rows with a missing group label are ignored.
+    """
+    import pandas as pd
+
+    from gyroage import io
+    from gyroage.errors import UserError
+    from gyroage.estimate import validate
+    from gyroage.priors import find_column
+
+    if prior.per_star:
+        raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
+    col = find_column(list(frame.columns), by)
+    labels = frame[col]
+    labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+    has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
+    sub = frame.loc[has].reset_index(drop=True)
+    stars = validate(sub, density.card)
+    m = None
+    if membership is not None:
+        m = io.numeric(sub, find_column(list(sub.columns), membership))
+    gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
+                         stars.bp_rp0_err, labels[has].astype(str).str.strip().to_numpy(), prior, n_grid,
+                         membership=m, outlier_weight=outlier_weight, use=stars.ok)
+    out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
+    for name, values in gp.summaries().items():
+        out[name] = values
+    out["status"] = np.where(gp.n_used > 0, io.OK, io.NO_VALID_MEMBERS)
+    return out
