@@ -31,6 +31,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
 
         settings = replace(settings, keep_posteriors=True)
     offset = 0
+    wrote_post = False
     progress = Progress("estimate", unit="stars", quiet=quiet)
     try:
         wrote = False
@@ -41,7 +42,9 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
             if post_writer is not None:
                 table = out.attrs.pop("posteriors")
                 table["row"] += offset
-                post_writer.write(table)
+                if len(table):  # an empty table has no list types for Parquet to agree on
+                    post_writer.write(table)
+                    wrote_post = True
             offset += len(chunk)
             writer.write(out)
             wrote = True
@@ -54,11 +57,11 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
             writer.write(attach(empty, {c: [] for c in SUMMARY_COLUMNS}, []))
         writer.commit()
         if post_writer is not None:
-            if offset == 0:
-                from gyroage.posterior import posterior_table
-
-                post_writer.write(posterior_table([], settings.method, []))
             post_writer.commit()
+            if not wrote_post:
+                from gyroage.posterior import write_empty_posteriors
+
+                write_empty_posteriors(posteriors)
     except BaseException:
         writer.abort()
         if post_writer is not None:

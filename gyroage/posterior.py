@@ -182,6 +182,20 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, normalise(log_post, grid))
 
 
+def write_empty_posteriors(path) -> None:
+    """A ``--posteriors`` file with the schema and no rows (no star had a posterior)."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("row", pa.int64()), ("method", pa.string()), ("log10_age", pa.list_(pa.float32())),
+                        ("pdf", pa.list_(pa.float32()))])
+    tmp = f"{path}.part"
+    pq.write_table(schema.empty_table(), tmp)
+    os.replace(tmp, path)
+
+
 def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf: list[np.ndarray] | None = None):
     """Stored posteriors (``--posteriors``): one row per star keyed by input row index.
 

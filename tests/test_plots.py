@@ -1,0 +1,48 @@
+"""Figures: files are written, valid and refuse bad options; sequence bands behave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli
+
+
+@pytest.fixture()
+def stars_csv(tmp_path):
+    p = tmp_path / "stars.csv"
+    pd.DataFrame({"name": ["a", "b", "c"], "prot": [10.0, -1.0, 2.0], "bp_rp0": [1.2, 1.0, 2.5]}).to_csv(p, index=False)
+    return p
+
+
+def test_plot_posterior_png_and_pdf(tmp_path, stars_csv):
+    from gyroage.plots import plot_posterior
+
+    png = plot_posterior(str(stars_csv), 0, tmp_path / "p.png", true_age_myr=700)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    pdf = plot_posterior(str(stars_csv), 2, tmp_path / "p.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_plot_posterior_cli_errors(tmp_path, stars_csv):
+    for args in (["--row", "1"], ["--row", "7"], ["-o", str(tmp_path / "x.jpg")]):
+        res = run_cli("plot", "posterior", str(stars_csv), *args)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, args
+
+
+def test_plot_sequence_cli(tmp_path, stars_csv):
+    out = tmp_path / "seq.png"
+    res = run_cli("plot", "sequence", "-o", str(out), "--age", "100", "--age", "1000", "--data", str(stars_csv))
+    assert res.returncode == 0, res.stderr
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sequence_bands_ordered_and_spin_down(model):
+    from gyroage.plots import sequence_bands
+
+    colours = np.linspace(1.0, 1.6, 7)  # FGK stars on the slow sequence spin down with age
+    b = sequence_bands(model, [150.0, 1500.0], colours)
+    assert b.shape == (2, 7, 3)
+    assert np.all(np.diff(b, axis=2) >= 0)
+    assert np.all(b[1, :, 1] > b[0, :, 1])
