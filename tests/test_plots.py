@@ -25,10 +25,15 @@ def test_plot_posterior_png_and_pdf(tmp_path, stars_csv):
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
-def test_plot_posterior_cli_errors(tmp_path, stars_csv):
-    for args in (["--row", "1"], ["--row", "7"], ["-o", str(tmp_path / "x.jpg")]):
-        res = run_cli("plot", "posterior", str(stars_csv), *args)
-        assert res.returncode == 2 and "Traceback" not in res.stderr, args
+def test_plot_posterior_errors(tmp_path, stars_csv):
+    from gyroage.errors import UserError
+    from gyroage.plots import plot_posterior
+
+    for row, out in ((1, "x.png"), (7, "x.png"), (0, "x.jpg")):
+        with pytest.raises(UserError):
+            plot_posterior(str(stars_csv), row, tmp_path / out)
+    res = run_cli("plot", "posterior", str(stars_csv), "--row", "1")
+    assert res.returncode == 2 and "status invalid_period" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_plot_sequence_cli(tmp_path, stars_csv):
