@@ -62,9 +62,9 @@ class SamplerSettings:
     tau_multiple: float = 50.0
     min_n_eff: float = 2000.0  # also required: effective samples of log age (Monte Carlo error of p50)
     stretch_a: float = 2.0
-    stretch_weight: float = 0.5  # probability of a stretch step; otherwise an independence step
+    stretch_weight: float = 0.1  # probability of a stretch step; otherwise an independence step
     n_keep: int = 1000  # posterior samples kept per star for --posteriors
-    block: int = 128  # stars advanced together (one seeded stream per block)
+    block: int = 256  # stars advanced together (one seeded stream per block)
     period_err_floor_dex: float = 1e-3
     backend: str = "batched"
     processes: int = 1  # worker processes, one onnxruntime session each; results do not depend on it
@@ -240,6 +240,7 @@ def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, rng: np
     act = np.arange(n_s)  # stars of the block still running
     X = prop.draw(rng, act, n_w)
     lp = logpost(X, act)
+    lq = prop.log_q(X, act)  # proposal density of the current walkers, kept in step with X
     chain = np.empty((settings.max_steps, n_s, n_w, NDIM), dtype=np.float32)
     n_acc = np.zeros((n_s, n_w))  # accepted moves of the active stars, compacted with X
     res = {k: np.full(n_s, np.nan) for k in ("tau", "tau_x", "acc")}
@@ -264,12 +265,14 @@ def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, rng: np
                 lpf[ok] = new[ok]
                 X[:, first], lp[:, first] = s_, lpf
                 n_acc[:, first] += ok
+            lq = prop.log_q(X, act)
         else:
             q = prop.draw(rng, act, n_w)
             new = logpost(q, act)
+            lq_new = prop.log_q(q, act)
             with np.errstate(invalid="ignore"):
-                ok = new - lp + prop.log_q(X, act) - prop.log_q(q, act) > np.log(rng.uniform(size=lp.shape))
-            X[ok], lp[ok] = q[ok], new[ok]
+                ok = new - lp + lq - lq_new > np.log(rng.uniform(size=lp.shape))
+            X[ok], lp[ok], lq[ok] = q[ok], new[ok], lq_new[ok]
             n_acc += ok
         chain[t, act] = X
         t += 1
@@ -288,7 +291,7 @@ def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, rng: np
             res["steps"][i] = t
             res["acc"][i] = n_acc[done].mean(axis=1) / t
             keep = ~done
-            act, X, lp, n_acc = act[keep], X[keep], lp[keep], n_acc[keep]
+            act, X, lp, lq, n_acc = act[keep], X[keep], lp[keep], lq[keep], n_acc[keep]
     res["chain"] = chain
     return res
 
