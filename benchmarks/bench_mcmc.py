@@ -66,7 +66,7 @@ def main() -> None:
         conv = (out["status"] == "ok").mean()
         note = (f"converged {conv:.1%}, median tau {np.nanmedian(out['mcmc_tau']):.2f} steps, "
                 f"median n_eff {np.nanmedian(out['mcmc_n_eff']):.0f}, acceptance {np.nanmedian(out['mcmc_acceptance']):.2f}")
-        rows.append((f"mcmc (16 walkers, >= 50 tau, n_eff >= 2000), {proc} process(es)", proc, t_mc / len(frame), note))
+        rows.append((f"mcmc (16 walkers, >= 50 tau, n_eff >= 4000), {proc} process(es)", proc, t_mc / len(frame), note))
     for r in rows:
         print(f"{r[0]}: {r[2] * 1e3:.1f} ms/star wall, {r[2] * r[1] * 1e3:.1f} ms/star/core  {r[3]}")
     DOCS.mkdir(exist_ok=True)

@@ -32,9 +32,15 @@ def mcmc_vs_grid(model: AgeModel, cat: pd.DataFrame, n: int, seed: int) -> dict:
     frame = pd.DataFrame({"prot": pick["Prot"], "bp_rp0": pick["BPRP_0"], "bp_rp0_err": pick["e_BPRP_0"]})
     grid = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, n_grid=401))
     mc = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, method="mcmc", seed=seed))
+    # The grid conditioned on the smallest trained colour error, as the sampler's flow term is.
+    g0 = estimate_chunk(frame.assign(bp_rp0_err=model.card.domain["bp_rp0_err"][0]), model.density,
+                        EstimateSettings(prior=model.default_prior, n_grid=401))
     ok = (grid["status"] == "ok") & (mc["status"] == "ok")
     d = np.log10(mc["age_p50_myr"][ok] / grid["age_p50_myr"][ok])
+    d0 = np.log10(mc["age_p50_myr"][ok] / g0["age_p50_myr"][ok])
+    dg = np.log10(grid["age_p50_myr"][ok] / g0["age_p50_myr"][ok])
     return {"n": int(ok.sum()), "median_abs_dex": float(np.median(np.abs(d))), "p90_abs_dex": float(np.quantile(np.abs(d), 0.9)),
+            "median_abs_vs_grid_s0": float(np.median(np.abs(d0))), "grid_vs_grid_s0": float(np.median(np.abs(dg))),
             "not_converged": int((mc["status"] == "not_converged").sum()),
             "median_tau": float(np.nanmedian(mc["mcmc_tau"])), "median_n_eff": float(np.nanmedian(mc["mcmc_n_eff"]))}
 
@@ -92,7 +98,7 @@ def cluster_ages(model: AgeModel, cat: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n-catalogue", type=int, default=100)
-    ap.add_argument("--n-synthetic", type=int, default=500)
+    ap.add_argument("--n-synthetic", type=int, default=520)  # a few fall outside the domain: >= 500 used
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     model = AgeModel.load(threads=1)
@@ -125,7 +131,11 @@ def main() -> None:
         "## MCMC vs grid medians, catalogue stars with small colour errors (e_BPRP_0 <= 0.02)\n\n"
         f"- stars: {m['n']}; median |Δ log10 age| = {m['median_abs_dex']:.4f} dex (goal <= 0.02); "
         f"90th percentile {m['p90_abs_dex']:.3f} dex\n"
-        f"- not converged: {m['not_converged']}; median tau {m['median_tau']:.2f} steps; median n_eff {m['median_n_eff']:.0f}\n\n"
+        f"- not converged: {m['not_converged']}; median tau {m['median_tau']:.2f} steps; median n_eff {m['median_n_eff']:.0f}\n"
+        f"- where the difference comes from: the grid conditions the flow on each star's colour error, the sampler\n"
+        f"  on the smallest trained one plus a colour nuisance term. Grid vs grid at that smallest error: "
+        f"{m['grid_vs_grid_s0']:.4f} dex; sampler vs grid at that error: {m['median_abs_vs_grid_s0']:.4f} dex "
+        f"(Monte Carlo error of the median at n_eff ~4000).\n\n"
         "## 68% interval coverage on synthetic stars drawn from the model at known ages\n\n"
         "True log ages uniform over the prior bounds, periods from the flow plus the outlier mixture,\n"
         "2% period errors, colour errors at the flow's smallest trained error (see the script).\n\n"

@@ -19,18 +19,22 @@ a Gaussian reddening error truncated at E >= 0, marginalised analytically:
     log N(d | 0, s) + log Phi((mu + E) / t) - log Phi(E / sigma_E),
     d = c_obs - c, s^2 = sigma_c^2 + sigma_E^2, mu = d sigma_E^2 / s^2, t = sigma_c sigma_E / s.
 
-Two back ends run the same stretch move (Goodman & Weare 2010):
+Moves: emcee's stretch move (Goodman & Weare 2010; weight ``stretch_weight``,
+10%) mixed with an independence Metropolis-Hastings move whose proposal is
+close to the posterior (:class:`IndependenceProposal`), as emcee mixes moves:
+one move, drawn by weight, per step. Two back ends run the same moves:
 
-* ``batched`` (default): the red-blue stretch move of ``emcee.moves.StretchMove``
-  vectorised over a block of stars, so each half-step is ONE onnxruntime call
-  for all walkers of all stars in the block (stars are independent ensembles).
-* ``emcee``: one ``emcee.EnsembleSampler(vectorize=True)`` per star (one
-  onnxruntime call per half-step for that star's walkers); slower, kept as the
-  reference implementation.
+* ``batched`` (default): vectorised over a block of stars, so each move (each
+  half of a stretch move) is ONE onnxruntime call for all walkers of all stars
+  in the block (stars are independent ensembles; converged stars drop out).
+* ``emcee``: one ``emcee.EnsembleSampler(vectorize=True)`` per star with
+  ``StretchMove`` and an ``MHMove``; slower, kept as the reference.
 
 Convergence: the integrated autocorrelation time tau (emcee's estimator,
 Sokal window c = 5) of every parameter is checked every ``check_every`` steps;
-a star stops once its chain is >= ``tau_multiple`` (50) times its largest tau.
+a star stops once its chain is >= ``tau_multiple`` (50) times its largest tau
+and holds >= ``min_n_eff`` effective samples of log age (the Monte Carlo error
+of the median is then ~1.25 sigma / sqrt(n_eff)).
 Stars still short at ``max_steps`` get status ``not_converged``. Summaries use
 the chain after a burn-in of 2 tau. Results depend only on the inputs, the
 settings and the seed (each block of stars has its own seeded stream).
@@ -60,7 +64,7 @@ class SamplerSettings:
     check_every: int = 50
     max_steps: int = 2000
     tau_multiple: float = 50.0
-    min_n_eff: float = 2000.0  # also required: effective samples of log age (Monte Carlo error of p50)
+    min_n_eff: float = 4000.0  # also required: effective samples of log age (Monte Carlo error of p50)
     stretch_a: float = 2.0
     stretch_weight: float = 0.1  # probability of a stretch step; otherwise an independence step
     n_keep: int = 1000  # posterior samples kept per star for --posteriors
