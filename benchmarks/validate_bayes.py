@@ -112,9 +112,11 @@ def main() -> None:
     DOCS.mkdir(exist_ok=True)
     cols = ["cluster", "n_stars", "n_used", "fiducial_age_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "log_ratio_dex"]
     table = groups[cols].copy()
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) and abs(v) < 10 else (f"{v:.0f}" if isinstance(v, float) else str(v))  # noqa: E731
+    table["log_ratio_dex"] = table["log_ratio_dex"].map(lambda v: f"{v:+.3f}")
+    for c in ("fiducial_age_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr"):
+        table[c] = table[c].map(lambda v: f"{v:.4g}")
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
     abs_err = groups["log_ratio_dex"].abs()
     (DOCS / "group_ages.md").write_text(
         "# Group ages of the catalogue's clusters\n\n"
