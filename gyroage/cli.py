@@ -53,7 +53,15 @@ def estimate(
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
     model: ModelOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed (for sampling methods; results are reproducible).")] = 0,
-    prior: Annotated[str, typer.Option(help="uniform_log_age or uniform_age.")] = "uniform_log_age",
+    prior: Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")] = "uniform_log_age",
+    prior_mean: Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number or a column name.")] = None,
+    prior_sigma: Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number or a column name.")] = None,
+    prior_table: Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")] = None,
+    method: Annotated[str, typer.Option(help="grid (fast) or mcmc (emcee sampler with colour/period errors).")] = "grid",
+    posteriors: Annotated[Optional[str], typer.Option(help="Also write per-star posteriors (grid pdf or samples) to .parquet.")] = None,
+    walkers: Annotated[int, typer.Option(help="mcmc: walkers per star.")] = 16,
+    max_steps: Annotated[int, typer.Option(help="mcmc: step cap per star (not_converged beyond).")] = 2000,
+    processes: Annotated[int, typer.Option(help="mcmc: worker processes (results do not depend on it).")] = 1,
     age_min_myr: Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")] = None,
     age_max_myr: Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")] = None,
     grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
@@ -67,18 +75,26 @@ def estimate(
     from gyroage.engines import run_local
     from gyroage.estimate import EstimateSettings
     from gyroage.priors import make_prior
+    from gyroage.sampling import SamplerSettings
 
+    if method not in ("grid", "mcmc"):
+        raise UserError(f"unknown --method {method!r} (choose grid or mcmc)")
+    if walkers < 6 or walkers % 2 or max_steps < 50 or processes < 1:
+        raise UserError("--walkers must be even and >= 6, --max-steps >= 50, --processes >= 1")
     density = FlowDensity(model, threads=threads)
     g = density.card.age_grid
     settings = EstimateSettings(
-        prior=make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"])),
+        prior=make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
+                         mean=prior_mean, sigma=prior_sigma, table=prior_table),
         n_grid=grid or g["n"],
         outlier_weight=outlier_weight,
         seed=seed,
+        method=method,
+        sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes),
     )
     if outlier_weight is not None and not 0 <= outlier_weight < 1:
         raise UserError("--outlier-weight must be in [0, 1)")
-    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet)
+    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, posteriors=posteriors)
 
 
 @app.command()
@@ -178,6 +194,96 @@ def crossmatch(
     settings = CrossmatchSettings(extinction=extinction, radius_arcsec=radius_arcsec, sources=sources,
                                   id_column=id_column, id_type=id_type)
     run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet)
+
+
+# --- Bayesian inference (issue 3): group-age, plot posterior, plot sequence ------------------
+
+@app.command("group-age")
+@user_errors
+def group_age(
+    input: Annotated[str, typer.Argument(help="CSV or Parquet of stars with a group column; '-' for stdin.")],
+    by: Annotated[str, typer.Option("--by", help="Column naming each star's group (cluster, binary, moving group).")],
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
+    membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1].")] = None,
+    model: ModelOpt = None,
+    prior: Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")] = "uniform_log_age",
+    prior_mean: Annotated[Optional[float], typer.Option(help="gaussian_log_age centre, log10 yr.")] = None,
+    prior_sigma: Annotated[Optional[float], typer.Option(help="gaussian_log_age width, dex.")] = None,
+    prior_table: Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")] = None,
+    age_min_myr: Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")] = None,
+    age_max_myr: Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")] = None,
+    grid: Annotated[int, typer.Option(help="Age grid points (group posteriors are narrow).")] = 1001,
+    outlier_weight: Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
+    import pandas as pd
+
+    from gyroage import io
+    from gyroage.density import FlowDensity
+    from gyroage.posterior import group_ages
+    from gyroage.priors import make_prior
+
+    if grid < 50:
+        raise UserError("--grid must be at least 50")
+    if outlier_weight is not None and not 0 <= outlier_weight < 1:
+        raise UserError("--outlier-weight must be in [0, 1)")
+    density = FlowDensity(model, threads=threads)
+    g = density.card.age_grid
+    pri = make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
+                     mean=prior_mean, sigma=prior_sigma, table=prior_table)
+    chunks = list(io.read_chunks(input, 200_000))
+    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame({c: [] for c in io.read_header(input)})
+    io.require_columns(list(frame.columns))
+    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight)
+    writer = io.AtomicWriter(output)
+    try:
+        writer.write(out)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    if not quiet:
+        typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == io.OK).sum())} ok", err=True)
+
+
+plot_app = typer.Typer(help="Figures (PNG/PDF; needs matplotlib).", no_args_is_help=True)
+app.add_typer(plot_app, name="plot")
+
+
+@plot_app.command("posterior")
+@user_errors
+def plot_posterior_cmd(
+    input: Annotated[str, typer.Argument(help="CSV or Parquet of stars.")],
+    row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Figure file (.png or .pdf).")] = Path("posterior.png"),
+    method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram over the grid curve).")] = "grid",
+    model: ModelOpt = None,
+    seed: Annotated[int, typer.Option(help="Random seed for mcmc.")] = 0,
+    true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr).")] = None,
+) -> None:
+    """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
+    from gyroage.plots import plot_posterior
+
+    path = plot_posterior(input, row, output, method=method, model=model, seed=seed, true_age_myr=true_age_myr)
+    typer.echo(f"plot: wrote {path}", err=True)
+
+
+@plot_app.command("sequence")
+@user_errors
+def plot_sequence_cmd(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Figure file (.png or .pdf).")] = Path("sequence.png"),
+    ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr (repeatable).")] = None,
+    data: Annotated[Optional[str], typer.Option(help="CSV/Parquet of stars to overlay (prot, bp_rp0).")] = None,
+    colour_by: Annotated[Optional[str], typer.Option(help="Column of --data to colour points by (e.g. cluster).")] = None,
+    model: ModelOpt = None,
+) -> None:
+    """Period vs colour: the model's 16/50/84% period bands at chosen ages, data overlaid."""
+    from gyroage.plots import plot_sequence
+
+    path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model)
+    typer.echo(f"plot: wrote {path}", err=True)
 
 
 def _need_torch() -> None:

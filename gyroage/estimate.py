@@ -13,9 +13,11 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.density import FlowDensity
+from gyroage.errors import UserError
 from gyroage.modelcard import ModelCard
-from gyroage.posterior import SUMMARY_COLUMNS, grid_posterior
-from gyroage.priors import Prior
+from gyroage.posterior import SUMMARY_COLUMNS, grid_posterior, posterior_table
+from gyroage.priors import Prior, find_column
+from gyroage.sampling import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 
 OUTPUT_COLUMNS = SUMMARY_COLUMNS + ("status",)
 
@@ -29,6 +31,8 @@ class EstimateSettings:
     outlier_weight: float | None = None  # None: the card's weight
     method: str = "grid"
     seed: int = 0
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)  # --method mcmc
+    keep_posteriors: bool = False  # attach per-star posteriors as frame.attrs["posteriors"]
 
 
 @dataclass(frozen=True)
@@ -76,17 +80,77 @@ def validate(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | Non
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """Every input row and column, in order, plus age summaries (Myr) and ``status``."""
+    """Every input row and column, in order, plus age summaries (Myr) and ``status``.
+
+    ``settings.method`` is ``grid`` (default) or ``mcmc`` (emcee-style sampler
+    with colour/period nuisance parameters; adds ``mcmc_tau``,
+    ``mcmc_acceptance``, ``mcmc_n_eff``). With ``settings.keep_posteriors`` the
+    per-star posteriors (chunk-local row numbers) are in ``out.attrs["posteriors"]``.
+    """
+    if settings.method not in ("grid", "mcmc"):
+        raise UserError(f"unknown method {settings.method!r} (choose grid or mcmc)")
     stars = validate(frame, density.card, columns)
-    ok = stars.ok
+    status = stars.status
     n = len(frame)
-    results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS}
-    if ok.any():
+    prior_mean, prior_sigma = settings.prior.star_parameters(_prior_columns(frame, settings.prior), n)
+    if prior_mean is not None:
+        status[(status == io.OK) & ~settings.prior.valid_parameters(prior_mean, prior_sigma)] = io.INVALID_PRIOR
+    ok = status == io.OK
+    sub = (lambda a: None if a is None else a[ok])  # noqa: E731
+    extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
+    results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + extra}
+    table = None
+    rows = np.flatnonzero(ok)
+    if ok.any() and settings.method == "grid":
         post = grid_posterior(density, np.log10(stars.prot[ok]), stars.bp_rp0[ok], stars.bp_rp0_err[ok],
-                              settings.prior, settings.n_grid, settings.outlier_weight)
+                              settings.prior, settings.n_grid, settings.outlier_weight,
+                              sub(prior_mean), sub(prior_sigma))
         for name, values in post.summaries().items():
             results[name][ok] = values
-    return attach(frame, results, stars.status)
+        if settings.keep_posteriors:
+            table = posterior_table(rows, "grid", [post.grid] * len(rows), list(post.pdf))
+    elif ok.any():
+        lp = np.log10(stars.prot[ok])
+        ebprp, ebprp_err = _extinction(frame)
+        inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
+                                           settings.sampler.period_err_floor_dex),
+                            stars.bp_rp0[ok], stars.bp_rp0_err[ok], sub(ebprp), sub(ebprp_err),
+                            sub(prior_mean), sub(prior_sigma))
+        res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, settings.outlier_weight)
+        for name, values in res.summaries.items():
+            results[name][ok] = values
+        for name, values in zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)):
+            results[name][ok] = values
+        status[rows[~res.converged]] = io.NOT_CONVERGED
+        if settings.keep_posteriors:
+            table = posterior_table(rows, "mcmc", res.samples)
+    out = attach(frame, results, status)
+    if settings.keep_posteriors:
+        out.attrs["posteriors"] = table if table is not None else posterior_table(rows[:0], settings.method, [])
+    return out
+
+
+def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:
+    """Per-star prior parameter columns (case-insensitive names) as float arrays."""
+    if not prior.per_star:
+        return None
+    names = [c for c in (prior.mean_column, prior.sigma_column) if c is not None]
+    return {name: io.numeric(frame, find_column(list(frame.columns), name)) for name in names}
+
+
+# E(BP-RP) used to de-redden the colour, and its uncertainty; matched ignoring case, spaces, -_().
+EXTINCTION_KEYS = ("ebprp", "ebprp0")
+EXTINCTION_ERR_KEYS = ("ebprperr", "eebprp", "sigmaebprp", "ebprperror")
+
+
+def _extinction(frame: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(E(BP-RP), its uncertainty) when both columns are present, else (None, None)."""
+    keys = {io._key(c): c for c in reversed(list(frame.columns))}
+    e = next((keys[k] for k in EXTINCTION_KEYS if k in keys), None)
+    se = next((keys[k] for k in EXTINCTION_ERR_KEYS if k in keys), None)
+    if e is None or se is None:
+        return None, None
+    return io.numeric(frame, e), io.numeric(frame, se)
 
 
 def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:

@@ -26,6 +26,8 @@ INVALID_PERIOD_ERR = "invalid_period_err"
 COLOUR_OUT_OF_DOMAIN = "colour_out_of_domain"
 PERIOD_OUT_OF_DOMAIN = "period_out_of_domain"
 NOT_CONVERGED = "not_converged"
+INVALID_PRIOR = "invalid_prior"
+NO_VALID_MEMBERS = "no_valid_members"
 STATUSES = {
     OK: "age estimated",
     INVALID_PERIOD: "period missing, not a number, infinite, zero or negative",
@@ -34,7 +36,9 @@ STATUSES = {
     INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
-    NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times at the step cap",
+    NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times at the step cap (ages kept, less reliable)",
+    INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive",
+    NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
 }
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring

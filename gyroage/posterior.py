@@ -87,7 +87,165 @@ class GridPosterior:
 
 
 def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: Prior, n_grid: int,
-                   outlier_weight: float | None = None) -> GridPosterior:
+                   outlier_weight: float | None = None, prior_mean=None, prior_sigma=None) -> GridPosterior:
+    """Per-star grid posteriors; ``prior_mean``/``prior_sigma`` are per-star prior parameters (or None)."""
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     ll = grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight)
-    return GridPosterior(grid, normalise(ll + prior.log_prob(grid)[None, :], grid))
+    return GridPosterior(grid, normalise(ll + grid_log_prior(prior, grid, prior_mean, prior_sigma), grid))
+
+
+def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.ndarray:
+    """log prior on the grid: (1, grid) for a shared prior, (stars, grid) for a per-star one."""
+    col = (lambda a: None if a is None else np.asarray(a, dtype=float)[:, None])  # noqa: E731
+    return np.atleast_2d(prior.log_prob(np.asarray(grid)[None, :], col(mean), col(sigma)))
+
+
+# --- Bayesian inference (issue 3): group (coeval) ages, stored posteriors ---------------------
+
+GROUP_COLUMNS = ("n_stars", "n_used") + SUMMARY_COLUMNS + ("status",)
+
+
+@dataclass
+class GroupPosterior:
+    """Joint age posteriors of groups of coeval stars on one grid (one row per group)."""
+
+    groups: np.ndarray
+    n_stars: np.ndarray
+    n_used: np.ndarray
+    grid: np.ndarray
+    pdf: np.ndarray
+
+    def summaries(self) -> dict[str, np.ndarray]:
+        """Percentiles and MAP in Myr (NaN for groups without usable members)."""
+        out = GridPosterior(self.grid, self.pdf).summaries()
+        empty = self.n_used == 0
+        return {k: np.where(empty, np.nan, v) for k, v in out.items()}
+
+
+def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
+                    n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
+                    use=None) -> GroupPosterior:
+    """Joint log10-age posterior per group of coeval stars.
+
+    p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ]
+
+    with f_i the flow density of member i's log10 period, u the uniform outlier
+    density over the model's period range, w the outlier weight (the card's by
+    default) and m_i the membership probability (1 when ``membership`` is
+    None): a non-member or an outlier contributes the same flat density at all
+    ages, so it cannot drag the group age. The prior is applied once per group.
+
+    Parameters
+    ----------
+    density : the ONNX density.
+    log10_prot, bp_rp0, bp_rp0_err : per-star arrays.
+    groups : per-star group labels (any hashable values; NaN-free).
+    prior : a scalar :class:`Prior` (a per-star prior makes no sense for a group).
+    n_grid : grid points over the prior bounds (group posteriors are narrow: keep it fine).
+    membership : per-star membership probabilities in [0, 1], or None.
+    use : boolean mask of stars to use (invalid rows still count in ``n_stars``).
+
+    Returns
+    -------
+    GroupPosterior with groups in order of first appearance.
+    """
+    groups = np.asarray(groups)
+    n = len(groups)
+    labels, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    order_groups = np.argsort(first)  # groups in order of first appearance
+    rank = np.empty_like(order_groups)
+    rank[order_groups] = np.arange(len(order_groups))
+    gid = rank[inverse.reshape(-1)]
+    use = np.ones(n, dtype=bool) if use is None else np.asarray(use, dtype=bool)
+    m = np.ones(n) if membership is None else np.clip(np.asarray(membership, dtype=float), 0.0, 1.0)
+    use = use & np.isfinite(m) & (m > 0)
+    n_groups = len(labels)
+    n_stars = np.bincount(gid, minlength=n_groups)
+    n_used = np.bincount(gid[use], minlength=n_groups)
+    grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
+    total = np.zeros((n_groups, len(grid)))
+    if use.any():
+        w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
+        idx = np.flatnonzero(use)
+        lf = grid_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
+                                 np.asarray(bp_rp0_err)[idx], grid, outlier_weight=0.0).astype(np.float64)
+        keep = m[idx] * (1.0 - w)
+        with np.errstate(divide="ignore"):
+            ll = np.logaddexp(np.log(keep)[:, None] + lf, (np.log1p(-keep) + density.outlier_log_density)[:, None])
+        # Sum member rows per group: sort by group, then one reduceat over contiguous runs.
+        g = gid[idx]
+        order = np.argsort(g, kind="stable")
+        g_sorted = g[order]
+        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+        total[g_sorted[starts]] = np.add.reduceat(ll[order], starts, axis=0)
+    log_post = total + prior.log_prob(grid)[None, :]
+    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, normalise(log_post, grid))
+
+
+def write_empty_posteriors(path) -> None:
+    """A ``--posteriors`` file with the schema and no rows (no star had a posterior)."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("row", pa.int64()), ("method", pa.string()), ("log10_age", pa.list_(pa.float32())),
+                        ("pdf", pa.list_(pa.float32()))])
+    tmp = f"{path}.part"
+    pq.write_table(schema.empty_table(), tmp)
+    os.replace(tmp, path)
+
+
+def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf: list[np.ndarray] | None = None):
+    """Stored posteriors (``--posteriors``): one row per star keyed by input row index.
+
+    Columns: ``row`` (0-based input row), ``method`` (grid or mcmc),
+    ``log10_age`` (grid points, or posterior samples for mcmc; log10 yr) and
+    ``pdf`` (posterior density per dex on the grid; empty for samples).
+    """
+    import pandas as pd
+
+    empty = np.zeros(0, dtype=np.float32)
+    return pd.DataFrame({
+        "row": np.asarray(rows, dtype=np.int64),
+        "method": np.full(len(rows), method, dtype=object),
+        "log10_age": [np.asarray(v, dtype=np.float32) for v in values],
+        "pdf": [np.asarray(p, dtype=np.float32) for p in pdf] if pdf is not None else [empty] * len(rows),
+    })
+
+
+def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
+               membership: str | None = None, outlier_weight: float | None = None):
+    """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
+
+    Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
+    (rows with a usable period and colour and membership > 0), the age
+    summaries of :data:`SUMMARY_COLUMNS` and ``status`` (``ok`` or
+    ``no_valid_members``). Rows with a missing group label are ignored.
+    """
+    import pandas as pd
+
+    from gyroage import io
+    from gyroage.errors import UserError
+    from gyroage.estimate import validate
+    from gyroage.priors import find_column
+
+    if prior.per_star:
+        raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
+    col = find_column(list(frame.columns), by)
+    labels = frame[col]
+    labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+    has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
+    sub = frame.loc[has].reset_index(drop=True)
+    stars = validate(sub, density.card)
+    m = None
+    if membership is not None:
+        m = io.numeric(sub, find_column(list(sub.columns), membership))
+    gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
+                         stars.bp_rp0_err, labels[has].astype(str).str.strip().to_numpy(), prior, n_grid,
+                         membership=m, outlier_weight=outlier_weight, use=stars.ok)
+    out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
+    for name, values in gp.summaries().items():
+        out[name] = values
+    out["status"] = np.where(gp.n_used > 0, io.OK, io.NO_VALID_MEMBERS)
+    return out

@@ -1,51 +1,188 @@
-"""Age priors on log10 age [yr], shared by the grid posterior and the sampler.
+"""Age priors on x = log10(age / yr), shared by the grid posterior, the sampler and group ages.
 
-Each prior returns log p(log10 age) up to a constant, -inf outside its bounds.
-Densities are per unit log10 age: "uniform in age" therefore carries the
-Jacobian d age / d log10 age = age ln 10, i.e. log p = log10_age * ln 10.
+Every prior is a density per unit log10 age, known up to a constant, and is
+``-inf`` outside the age bounds [x_min, x_max]:
+
+* ``uniform_log_age`` (default): p(x) = 1 / (x_max - x_min).
+* ``uniform_age``: flat in age t = 10^x, i.e. p(t) = const, so per dex
+  p(x) = p(t) |dt/dx| ∝ 10^x ln 10, log p(x) = x ln 10 + const.
+* ``gaussian_log_age``: p(x) ∝ exp(-(x - mu)^2 / (2 s^2)) truncated to the
+  bounds; ``mu`` and ``s`` are numbers or, per star, input columns (e.g.
+  isochrone ages), so the prior can differ from star to star.
+* ``tabulated``: log p(x) linearly interpolated in x from a two-column file
+  (``log10_age`` or ``age_myr``, and ``density``); a density per Myr is
+  turned into one per dex by the Jacobian t ln 10 (t in Myr). Zero outside
+  the table.
+
+A scalar prior evaluates to shape ``x.shape``; a per-star prior takes per-star
+parameters shaped to broadcast against ``x`` (e.g. ``(stars, 1)`` against a
+``(grid,)`` or ``(stars, walkers)`` array), so the grid code gets a
+``(stars, grid)`` prior and the sampler a ``(stars, walkers)`` one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from gyroage.errors import UserError
 
 LN10 = float(np.log(10.0))
+PRIOR_KINDS = ("uniform_log_age", "uniform_age", "gaussian_log_age", "tabulated")
 
 
 @dataclass(frozen=True)
 class Prior:
-    """``kind`` is ``uniform_log_age`` (default) or ``uniform_age``; bounds in log10 yr."""
+    """An age prior (see the module docstring for the formulas).
+
+    Parameters
+    ----------
+    kind : one of :data:`PRIOR_KINDS`.
+    log10_age_min, log10_age_max : bounds, log10 yr.
+    mean, sigma : Gaussian centre and width in log10 yr (scalar case).
+    mean_column, sigma_column : input columns holding per-star centre / width
+        (log10 yr); either may be set, the other falls back to the scalar.
+    table : (log10 ages, log densities per dex) for ``tabulated``.
+    """
 
     kind: str = "uniform_log_age"
     log10_age_min: float = 6.0
     log10_age_max: float = 10.0
+    mean: float | None = None
+    sigma: float | None = None
+    mean_column: str | None = None
+    sigma_column: str | None = None
+    table: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
-    def log_prob(self, log10_age: np.ndarray) -> np.ndarray:
+    @property
+    def per_star(self) -> bool:
+        """True when the prior's parameters come from input columns."""
+        return self.kind == "gaussian_log_age" and (self.mean_column is not None or self.sigma_column is not None)
+
+    def log_prob(self, log10_age, mean=None, sigma=None) -> np.ndarray:
+        """log p(log10 age) up to a constant; ``mean``/``sigma`` override the scalars (per star)."""
         x = np.asarray(log10_age, dtype=float)
         inside = (x >= self.log10_age_min) & (x <= self.log10_age_max)
         if self.kind == "uniform_log_age":
             lp = np.zeros_like(x)
         elif self.kind == "uniform_age":
-            lp = LN10 * (x - self.log10_age_max)
+            lp = LN10 * (x - self.log10_age_max)  # shifted so the values stay O(1)
+        elif self.kind == "gaussian_log_age":
+            mu = np.asarray(self.mean if mean is None else mean, dtype=float)
+            s = np.asarray(self.sigma if sigma is None else sigma, dtype=float)
+            lp = -0.5 * ((x - mu) / s) ** 2
+        elif self.kind == "tabulated":
+            tx, tlp = (np.asarray(t, dtype=float) for t in self.table)
+            lp = np.interp(x, tx, tlp, left=-np.inf, right=-np.inf)
         else:
-            raise UserError(f"unknown prior {self.kind!r} (choose uniform_log_age or uniform_age)")
+            raise UserError(f"unknown prior {self.kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
+        inside = np.broadcast_to(inside, np.shape(lp))
         return np.where(inside, lp, -np.inf)
 
+    def star_parameters(self, columns: dict[str, np.ndarray] | None, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-star (mean, sigma) arrays of length ``n`` from input columns; ``(None, None)`` if scalar."""
+        if not self.per_star:
+            return None, None
+        columns = columns or {}
+        mean = columns.get(self.mean_column) if self.mean_column else None
+        sigma = columns.get(self.sigma_column) if self.sigma_column else None
+        mean = np.full(n, np.nan if self.mean is None else self.mean) if mean is None else np.asarray(mean, dtype=float)
+        sigma = np.full(n, np.nan if self.sigma is None else self.sigma) if sigma is None else np.asarray(sigma, dtype=float)
+        return mean, sigma
 
-PRIOR_KINDS = ("uniform_log_age", "uniform_age")
+    def valid_parameters(self, mean: np.ndarray | None, sigma: np.ndarray | None) -> np.ndarray | bool:
+        """Rows whose per-star prior parameters are usable (finite centre, positive width)."""
+        if mean is None:
+            return True
+        return np.isfinite(mean) & np.isfinite(sigma) & (sigma > 0)
+
+
+def find_column(columns: list[str], name: str) -> str:
+    """The input column matching ``name`` case-insensitively; a :class:`UserError` if absent."""
+    for c in columns:
+        if str(c).strip().lower() == name.strip().lower():
+            return c
+    raise UserError(f"missing prior column '{name}'")
+
+
+def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(log10 age, log density per dex) from a CSV with ``log10_age`` or ``age_myr`` and ``density``."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"prior table not found: {p}")
+    try:
+        frame = pd.read_csv(p)
+    except Exception as exc:  # pandas raises many types for a bad file
+        raise UserError(f"cannot read prior table {p}: {str(exc).splitlines()[0]}") from None
+    cols = {str(c).strip().lower(): c for c in frame.columns}
+    if "density" not in cols or not ({"log10_age", "age_myr"} & set(cols)):
+        raise UserError(f"prior table {p} needs columns density and log10_age or age_myr")
+    dens = pd.to_numeric(frame[cols["density"]], errors="coerce").to_numpy(dtype=float)
+    if "log10_age" in cols:
+        x = pd.to_numeric(frame[cols["log10_age"]], errors="coerce").to_numpy(dtype=float)
+        jac = np.ones_like(x)
+    else:
+        t = pd.to_numeric(frame[cols["age_myr"]], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.log10(t * 1e6)
+        jac = t * LN10  # p per dex = p per Myr * dt/dx
+    ok = np.isfinite(x) & np.isfinite(dens) & (dens >= 0)
+    x, dens = x[ok], dens[ok] * jac[ok]
+    if len(x) < 2 or not np.any(dens > 0):
+        raise UserError(f"prior table {p} needs at least two rows with a non-negative density, one positive")
+    order = np.argsort(x)
+    x, dens = x[order], dens[order]
+    if np.any(np.diff(x) <= 0):
+        raise UserError(f"prior table {p} has repeated ages")
+    with np.errstate(divide="ignore"):
+        lp = np.log(dens)
+    return tuple(float(v) for v in x), tuple(float(v) for v in lp)
 
 
 def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
-               default_bounds: tuple[float, float]) -> Prior:
-    """A prior from CLI-style options; bounds default to the model's age domain."""
+               default_bounds: tuple[float, float], mean: str | float | None = None,
+               sigma: str | float | None = None, table: str | Path | None = None,
+               columns: list[str] | None = None) -> Prior:
+    """A prior from CLI-style options; bounds default to the model's age domain.
+
+    ``mean`` / ``sigma`` (Gaussian in log10 yr) are numbers or names of input
+    columns (looked up case-insensitively in ``columns`` when given).
+    """
     if kind not in PRIOR_KINDS:
         raise UserError(f"unknown prior {kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
+    for name, v in (("--age-min-myr", age_min_myr), ("--age-max-myr", age_max_myr)):
+        if v is not None and not (np.isfinite(v) and v > 0):
+            raise UserError(f"{name} must be a positive number of Myr")
     lo = np.log10(age_min_myr * 1e6) if age_min_myr else default_bounds[0]
     hi = np.log10(age_max_myr * 1e6) if age_max_myr else default_bounds[1]
     if not lo < hi:
         raise UserError("--age-min-myr must be below --age-max-myr")
-    return Prior(kind, float(lo), float(hi))
+    fields: dict = {}
+    if kind == "gaussian_log_age":
+        if mean is None or sigma is None:
+            raise UserError("--prior gaussian_log_age needs --prior-mean and --prior-sigma (numbers or column names)")
+        for key, value in (("mean", mean), ("sigma", sigma)):
+            num = _as_number(value)
+            if num is None:
+                fields[f"{key}_column"] = find_column(columns, str(value)) if columns is not None else str(value)
+            else:
+                fields[key] = num
+        if fields.get("sigma") is not None and not fields["sigma"] > 0:
+            raise UserError("--prior-sigma must be positive")
+    elif kind == "tabulated":
+        if table is None:
+            raise UserError("--prior tabulated needs --prior-table FILE")
+        fields["table"] = read_prior_table(table)
+    return Prior(kind, float(lo), float(hi), **fields)
+
+
+def _as_number(value: str | float) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None

@@ -1,0 +1,99 @@
+"""Coeval groups: joint ages, membership mixture, vectorised reduction, CLI."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.posterior import grid_log_likelihood, group_ages, group_posterior
+from gyroage.priors import Prior
+from tests.conftest import run_cli
+
+
+def _cluster(model, age_myr: float, n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    colour = rng.uniform(0.8, 2.6, n)
+    prot = model.sample_periods(age_myr, colour, n=1, seed=seed + 1000, bp_rp0_err=np.full(n, 0.02))[:, 0]
+    return pd.DataFrame({"prot": prot, "bp_rp0": colour, "bp_rp0_err": 0.02})
+
+
+@pytest.mark.parametrize("age_myr", [150.0, 700.0, 2500.0])
+def test_synthetic_cluster_age_within_two_sigma(model, age_myr):
+    frame = _cluster(model, age_myr, 60, seed=int(age_myr))
+    frame["cluster"] = "synth"
+    out = group_ages(frame, model.density, "cluster", model.default_prior, n_grid=1001)
+    row = out.iloc[0]
+    x = np.log10(age_myr)
+    lo, mid, hi = np.log10(row[["age_p16_myr", "age_p50_myr", "age_p84_myr"]].astype(float))
+    sigma = 0.5 * (hi - lo)
+    assert abs(mid - x) < 2 * sigma + 0.01, (mid, x, sigma)
+    # a group of 60 is far tighter than one star
+    single = model.posterior(frame["prot"][:1], frame["bp_rp0"][:1]).summaries()
+    assert hi - lo < 0.5 * np.log10(single["age_p84_myr"][0] / single["age_p16_myr"][0])
+
+
+def test_non_members_are_down_weighted(model):
+    members = _cluster(model, 700.0, 40, seed=3)
+    rng = np.random.default_rng(9)
+    interlopers = pd.DataFrame({"prot": rng.uniform(0.3, 2.0, 25), "bp_rp0": rng.uniform(0.8, 1.4, 25), "bp_rp0_err": 0.02})
+    frame = pd.concat([members.assign(p=1.0), interlopers.assign(p=0.02)], ignore_index=True)
+    frame["g"] = "A"
+    naive = group_ages(frame, model.density, "g", model.default_prior)
+    weighted = group_ages(frame, model.density, "g", model.default_prior, membership="p")
+    truth = np.log10(700.0)
+    assert abs(np.log10(weighted["age_p50_myr"][0]) - truth) < abs(np.log10(naive["age_p50_myr"][0]) - truth)
+    assert abs(np.log10(weighted["age_p50_myr"][0]) - truth) < 0.1
+
+
+def test_reduction_matches_a_per_group_loop(model):
+    rng = np.random.default_rng(0)
+    n = 30
+    lp, c = np.log10(rng.uniform(1, 20, n)), rng.uniform(0.8, 2.5, n)
+    err = np.full(n, 0.02)
+    groups = rng.choice(["b", "a", "c"], n)
+    prior = Prior("uniform_log_age", 7.0, 10.0)
+    gp = group_posterior(model.density, lp, c, err, groups, prior, n_grid=101, outlier_weight=0.1)
+    assert list(gp.groups) == list(dict.fromkeys(groups))
+    grid = gp.grid
+    ll = grid_log_likelihood(model.density, lp, c, err, grid, outlier_weight=0.1).astype(float)
+    for k, g in enumerate(gp.groups):
+        ref = ll[groups == g].sum(axis=0)
+        ref = np.exp(ref - ref.max())
+        ref /= np.trapezoid(ref, grid)
+        assert np.allclose(gp.pdf[k], ref, rtol=1e-3, atol=1e-6)
+        assert gp.n_stars[k] == gp.n_used[k] == np.sum(groups == g)
+
+
+def test_cli_group_age(tmp_path, model):
+    a, b = _cluster(model, 300.0, 30, seed=1), _cluster(model, 3000.0, 30, seed=2)
+    bad = pd.DataFrame({"prot": [-1.0, np.nan], "bp_rp0": [1.0, 1.0], "bp_rp0_err": 0.02})
+    frame = pd.concat([a.assign(Cluster="young"), b.assign(Cluster="old"), bad.assign(Cluster="empty")], ignore_index=True)
+    src = tmp_path / "g.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "-q")
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(StringIO(res.stdout))
+    assert list(out.columns[:3]) == ["Cluster", "n_stars", "n_used"]
+    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "status"):
+        assert col in out.columns
+    assert list(out["Cluster"]) == ["young", "old", "empty"]
+    assert list(out["status"]) == ["ok", "ok", "no_valid_members"]
+    assert list(out["n_used"]) == [30, 30, 0] and out["age_p50_myr"].isna().tolist() == [False, False, True]
+    assert out["age_p50_myr"][0] < out["age_p50_myr"][1]
+    missing = run_cli("group-age", str(src), "--by", "nope")
+    assert missing.returncode == 2 and "nope" in missing.stderr
+
+
+def test_catalogue_clusters_near_fiducial_ages(catalog_path, model):
+    from gyroage.catalogue import load_catalog, quality_select
+
+    f = quality_select(load_catalog(catalog_path))
+    f = f[f["cluster"].isin(["Praesepe", "M67"])]
+    frame = pd.DataFrame({"cluster": f["cluster"], "prot": f["Prot"], "bp_rp0": f["BPRP_0"], "bp_rp0_err": f["e_BPRP_0"]})
+    out = group_ages(frame, model.density, "cluster", model.default_prior, n_grid=401)
+    fid = f.groupby("cluster")["fiducial_age_Myr"].median()
+    err = np.abs(np.log10(out["age_p50_myr"].to_numpy() / out["cluster"].map(fid).to_numpy()))
+    assert np.all(err < 0.2), err

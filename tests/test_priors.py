@@ -1,0 +1,96 @@
+"""Priors: formulas, per-star shapes, tabulated files, CLI options, shared by grid and sampler."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.errors import UserError
+from gyroage.priors import LN10, Prior, make_prior, read_prior_table
+from tests.conftest import run_cli
+
+BOUNDS = (6.0, 10.0)
+
+
+def test_uniform_log_age_flat_inside_and_zero_outside():
+    p = Prior("uniform_log_age", 7.0, 9.0)
+    lp = p.log_prob(np.array([6.5, 7.0, 8.0, 9.0, 9.5]))
+    assert np.all(np.isneginf(lp[[0, 4]]))
+    assert np.ptp(lp[1:4]) == 0
+
+
+def test_uniform_age_has_the_jacobian():
+    lp = Prior("uniform_age", 6.0, 10.0).log_prob(np.array([7.0, 8.5]))
+    assert lp[1] - lp[0] == pytest.approx(1.5 * LN10)
+
+
+def test_gaussian_per_star_gives_stars_by_grid():
+    p = Prior("gaussian_log_age", 6.0, 10.0, mean_column="m", sigma_column="s")
+    grid = np.linspace(6, 10, 401)
+    mean, sigma = p.star_parameters({"m": np.array([7.0, 9.0, np.nan]), "s": np.array([0.1, 0.3, 0.2])}, 3)
+    lp = p.log_prob(grid[None, :], mean[:, None], sigma[:, None])
+    assert lp.shape == (3, 401)
+    assert grid[np.argmax(lp[0])] == pytest.approx(7.0) and grid[np.argmax(lp[1])] == pytest.approx(9.0)
+    assert list(p.valid_parameters(mean, sigma)) == [True, True, False]
+    # log p drops by 1/2 at one sigma
+    assert lp[1, 300] - lp[1, 330] == pytest.approx(0.5, abs=1e-9)
+
+
+def test_tabulated_per_myr_is_converted_to_per_dex(tmp_path):
+    f = tmp_path / "prior.csv"
+    pd.DataFrame({"age_myr": [1, 10, 100, 1000, 10000], "density": [1.0] * 5}).to_csv(f, index=False)
+    table = read_prior_table(f)
+    p = Prior("tabulated", 6.0, 10.0, table=table)
+    lp = p.log_prob(np.array([7.0, 9.0]))
+    # flat per Myr = uniform in age: per dex it grows as ln(10) * x
+    assert lp[1] - lp[0] == pytest.approx(2 * LN10)
+    assert np.isneginf(Prior("tabulated", 6.0, 10.0, table=((7.0, 8.0), (0.0, 0.0))).log_prob(np.array([9.0])))[0]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"kind": "gaussian_log_age", "mean": 9.0},
+    {"kind": "gaussian_log_age", "mean": 9.0, "sigma": -1.0},
+    {"kind": "tabulated"},
+    {"kind": "nonsense"},
+    {"kind": "uniform_log_age", "age_min_myr": 500.0, "age_max_myr": 100.0},
+])
+def test_make_prior_rejects_bad_options(kwargs):
+    kind = kwargs.pop("kind")
+    amin, amax = kwargs.pop("age_min_myr", None), kwargs.pop("age_max_myr", None)
+    with pytest.raises(UserError):
+        make_prior(kind, amin, amax, BOUNDS, **kwargs)
+
+
+def test_make_prior_reads_numbers_or_columns():
+    p = make_prior("gaussian_log_age", None, None, BOUNDS, mean="9.1", sigma="age_err", columns=["Age_Err", "x"])
+    assert p.mean == pytest.approx(9.1) and p.sigma_column == "Age_Err" and p.per_star
+
+
+def test_grid_and_mcmc_follow_a_narrow_prior(model):
+    from gyroage.estimate import EstimateSettings, estimate_chunk
+    from gyroage.sampling import SamplerSettings
+
+    frame = pd.DataFrame({"prot": [8.0, 1.0], "bp_rp0": [1.3, 2.5]})
+    prior = Prior("gaussian_log_age", 6.0, 10.0, mean=8.3, sigma=0.02)
+    for method in ("grid", "mcmc"):
+        s = EstimateSettings(prior=prior, n_grid=801, method=method, sampler=SamplerSettings(min_n_eff=400))
+        out = estimate_chunk(frame, model.density, s)
+        assert np.allclose(np.log10(out["age_p50_myr"]) + 6, 8.3, atol=0.03), method
+
+
+def test_cli_per_star_prior_columns_and_invalid_rows(tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"prot": [8.0, 8.0, 8.0], "bp_rp0": [1.3, 1.3, 1.3],
+                  "LogAge_iso": [8.0, 9.3, np.nan], "e_logage": [0.05, 0.05, 0.05]}).to_csv(src, index=False)
+    res = run_cli("estimate", str(src), "--prior", "gaussian_log_age", "--prior-mean", "logage_iso",
+                  "--prior-sigma", "e_logage", "-q")
+    assert res.returncode == 0, res.stderr
+    from io import StringIO
+
+    out = pd.read_csv(StringIO(res.stdout))
+    assert list(out["status"]) == ["ok", "ok", "invalid_prior"]
+    p50 = np.log10(out["age_p50_myr"]) + 6
+    assert p50[0] < 8.2 and p50[1] > 9.1
+    res = run_cli("estimate", str(src), "--prior", "gaussian_log_age", "--prior-mean", "nope", "--prior-sigma", "0.1")
+    assert res.returncode == 2 and "nope" in res.stderr and "Traceback" not in res.stderr

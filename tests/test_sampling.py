@@ -1,0 +1,164 @@
+"""The MCMC path: autocorrelation, reproducibility, agreement with the grid, widening, CLI wiring."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.priors import Prior
+from gyroage.sampling import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
+from tests.conftest import run_cli
+
+FAST = SamplerSettings(min_n_eff=500)
+
+
+def _stars(prot, colour, prot_rel_err=0.0, colour_err=0.015, **kw) -> StarInputs:
+    prot, colour = np.atleast_1d(prot).astype(float), np.atleast_1d(colour).astype(float)
+    n = len(prot)
+    perr = np.maximum(np.broadcast_to(prot_rel_err, (n,)) / np.log(10.0), 1e-3)
+    return StarInputs(np.log10(prot), perr, colour, np.broadcast_to(colour_err, (n,)).astype(float), **kw)
+
+
+def test_integrated_time_matches_emcee():
+    import emcee
+
+    rng = np.random.default_rng(1)
+    n_t, n_s, n_w = 1000, 3, 8
+    x = np.zeros((n_t, n_s, n_w, 2))
+    phi = np.array([0.5, 0.9, 0.97])[None, :, None, None]
+    for t in range(1, n_t):
+        x[t] = phi * x[t - 1] + rng.standard_normal((n_s, n_w, 2))
+    ours = integrated_time(x)
+    for s in range(n_s):
+        ref = emcee.autocorr.integrated_time(x[:, s], tol=0)
+        assert np.allclose(ours[s], ref, rtol=1e-8)
+    assert ours[0, 0] < ours[1, 0] < ours[2, 0]
+
+
+def test_truncated_reddening_term_is_a_normalised_density():
+    c = np.linspace(-3, 3, 60001)
+    plain = np.exp(_colour_log_like(c, 0.0, 0.05, None, None))
+    conv = np.exp(_colour_log_like(c, 0.0, 0.05, np.full_like(c, 0.02), np.full_like(c, 0.1)))
+    dc = c[1] - c[0]
+    assert conv.sum() * dc == pytest.approx(plain.sum() * dc, rel=1e-4)
+    # the truncation (E >= 0) skews it: the true colour is likelier bluer than the observed one
+    assert np.sum(c * conv) / conv.sum() < -0.005
+    near_zero = np.exp(_colour_log_like(c, 0.0, 0.05, np.full_like(c, 0.5), np.full_like(c, 1e-6)))
+    assert np.allclose(near_zero, plain, atol=1e-6)
+
+
+def test_reproducible_and_seed_dependent(model):
+    stars = _stars([8.0, 1.5, 20.0], [1.2, 2.4, 1.8])
+    a = sample_stars(model.density, Prior(), stars, FAST, seed=4)
+    b = sample_stars(model.density, Prior(), stars, FAST, seed=4)
+    c = sample_stars(model.density, Prior(), stars, FAST, seed=5)
+    assert np.array_equal(a.summaries["age_p50_myr"], b.summaries["age_p50_myr"])
+    assert not np.array_equal(a.summaries["age_p50_myr"], c.summaries["age_p50_myr"])
+    assert a.converged.all() and np.all((a.acceptance > 0.1) & (a.acceptance < 1))
+    assert np.all(a.n_eff >= 500) and np.all(a.tau >= 1)
+
+
+def test_processes_do_not_change_results(model):
+    stars = _stars([8.0, 1.5, 20.0, 5.0], [1.2, 2.4, 1.8, 1.0])
+    s1 = SamplerSettings(min_n_eff=300, block=2)
+    a = sample_stars(model.density, Prior(), stars, s1, seed=2)
+    b = sample_stars(model.density, Prior(), stars, SamplerSettings(min_n_eff=300, block=2, processes=2), seed=2)
+    assert np.array_equal(a.summaries["age_p50_myr"], b.summaries["age_p50_myr"])
+
+
+def test_small_errors_agree_with_grid_and_emcee_reference(model):
+    prot, colour = np.array([8.0, 12.0, 3.0, 25.0]), np.array([1.2, 1.5, 0.9, 2.0])
+    stars = _stars(prot, colour)
+    mc = sample_stars(model.density, Prior(), stars, FAST, seed=0)
+    grid = model.posterior(prot, colour, np.full(4, 0.015), n_grid=401).summaries()
+    d = np.log10(mc.summaries["age_p50_myr"] / grid["age_p50_myr"])
+    assert np.median(np.abs(d)) < 0.06
+    ref = sample_stars(model.density, Prior(), stars.take([0]), SamplerSettings(min_n_eff=500, backend="emcee"), seed=0)
+    assert abs(np.log10(ref.summaries["age_p50_myr"][0] / grid["age_p50_myr"][0])) < 0.08
+    assert ref.converged[0]
+
+
+def test_larger_errors_widen_monotonically(model):
+    n = 4
+    prot, colour = np.full(2 * n, 10.0), np.full(2 * n, 1.2)
+    rel = np.r_[[0.001, 0.1, 0.3, 0.6], np.zeros(n)]
+    cerr = np.r_[np.full(n, 0.015), [0.015, 0.05, 0.15, 0.4]]
+    r = sample_stars(model.density, Prior(), _stars(prot, colour, prot_rel_err=rel, colour_err=cerr),
+                     SamplerSettings(min_n_eff=300, max_steps=600), seed=1)
+    w = np.log10(r.summaries["age_p84_myr"] / r.summaries["age_p16_myr"])
+    for part in (w[:n], w[n:]):  # period errors, then colour errors
+        assert np.all(np.diff(part) > 0), part
+        assert part[-1] > 1.5 * part[0]
+
+
+def test_reddening_uncertainty_widens(model):
+    base = _stars(np.full(2, 10.0), np.full(2, 1.2), ebprp=np.array([0.1, 0.1]), ebprp_err=np.array([0.0, 0.3]))
+    r = sample_stars(model.density, Prior(), base, SamplerSettings(min_n_eff=300, max_steps=600), seed=3)
+    w = np.log10(r.summaries["age_p84_myr"] / r.summaries["age_p16_myr"])
+    assert w[1] > w[0] + 0.05
+
+
+def test_cli_mcmc_columns_statuses_and_posteriors(tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"prot": [8.0, -1.0, 1.5], "bp_rp0": [1.2, 1.0, 2.4], "prot_err": [0.4, 0.1, 0.05]}).to_csv(src, index=False)
+    post = tmp_path / "post.parquet"
+    res = run_cli("estimate", str(src), "--method", "mcmc", "--seed", "1", "--posteriors", str(post), "-q")
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(StringIO(res.stdout))
+    assert list(out["status"]) == ["ok", "invalid_period", "ok"]
+    for col in ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff", "age_p50_myr"):
+        assert out[col].notna().tolist() == [True, False, True]
+    table = pd.read_parquet(post)
+    assert list(table["row"]) == [0, 2] and set(table["method"]) == {"mcmc"}
+    samples = np.asarray(table["log10_age"].iloc[0])
+    assert np.median(samples) == pytest.approx(np.log10(out["age_p50_myr"][0]) + 6, abs=0.05)
+
+
+def test_step_cap_marks_not_converged(model):
+    from gyroage.estimate import EstimateSettings, estimate_chunk
+
+    frame = pd.DataFrame({"prot": [8.0, -1.0], "bp_rp0": [1.2, 1.0]})
+    s = EstimateSettings(prior=model.default_prior, method="mcmc", sampler=SamplerSettings(max_steps=50))
+    out = estimate_chunk(frame, model.density, s)
+    assert list(out["status"]) == ["not_converged", "invalid_period"]
+    assert np.isfinite(out["age_p50_myr"][0]) and out["mcmc_n_eff"][0] < 2000
+
+
+def test_grid_posteriors_keyed_by_row(tmp_path, model):
+    from gyroage.engines import run_local
+    from gyroage.errors import UserError
+    from gyroage.estimate import EstimateSettings
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"prot": [8.0, "x", 1.5, 3.0], "bp_rp0": [1.2, 1.0, 2.4, 9.9]}).to_csv(src, index=False)
+    post = tmp_path / "post.parquet"
+    settings = EstimateSettings(prior=model.default_prior)
+    run_local(src, tmp_path / "out.csv", model.density, settings, chunksize=1, quiet=True, posteriors=post)
+    table = pd.read_parquet(post)
+    assert list(table["row"]) == [0, 2]
+    x, pdf = np.asarray(table["log10_age"].iloc[1]), np.asarray(table["pdf"].iloc[1])
+    assert np.trapezoid(pdf, x) == pytest.approx(1.0, rel=1e-3)
+    with pytest.raises(UserError, match="parquet"):
+        run_local(src, None, model.density, settings, quiet=True, posteriors=tmp_path / "p.csv")
+    none = tmp_path / "none.parquet"
+    pd.DataFrame({"prot": [-1.0], "bp_rp0": [1.0]}).to_csv(src, index=False)
+    run_local(src, tmp_path / "out2.csv", model.density, settings, quiet=True, posteriors=none)
+    assert len(pd.read_parquet(none)) == 0
+
+
+def test_catalogue_stars_with_small_errors_match_grid(catalog_path, model):
+    """The acceptance figure (<= 0.02 dex on 100 stars) is in benchmarks/validate_bayes.py; here 24 stars, looser."""
+    from gyroage.catalogue import load_catalog, quality_select
+    from gyroage.estimate import EstimateSettings, estimate_chunk
+
+    cat = quality_select(load_catalog(catalog_path))
+    cat = cat[(cat["e_BPRP_0"] <= 0.02) & cat["BPRP_0"].between(*model.card.domain["bp_rp0"])].sample(24, random_state=5)
+    frame = pd.DataFrame({"prot": cat["Prot"], "bp_rp0": cat["BPRP_0"], "bp_rp0_err": cat["e_BPRP_0"]})
+    grid = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, n_grid=401))
+    mc = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, method="mcmc", seed=5))
+    assert (mc["status"] == "ok").mean() >= 0.9
+    d = np.log10(mc["age_p50_myr"] / grid["age_p50_myr"])
+    assert np.nanmedian(np.abs(d)) < 0.035
