@@ -19,6 +19,7 @@ from gyroage.errors import ModelError
 
 CARD_FILE = "gyroage-model.json"
 DENSITY_FILE = "gyroage-density.onnx"
+POSTERIOR_FILE = "gyroage-posterior.onnx"
 METADATA_KEY = "gyroage_model_card"
 DENSITY_INPUTS = ("log10_prot", "log10_age", "bp_rp0", "bp_rp0_err")
 DENSITY_OUTPUT = "log_prob"
