@@ -68,6 +68,12 @@ def estimate(
     from gyroage.estimate import EstimateSettings
     from gyroage.priors import make_prior
 
+    if grid is not None and grid < 3:
+        raise UserError("--grid must be at least 3")
+    if chunksize < 1:
+        raise UserError("--chunksize must be at least 1")
+    if threads is not None and threads < 0:
+        raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
     density = FlowDensity(model, threads=threads)
     g = density.card.age_grid
     settings = EstimateSettings(
