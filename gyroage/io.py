@@ -192,8 +192,12 @@ def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
         pf = pq.ParquetFile(path)
     except Exception as exc:
         raise UserError(f"cannot read Parquet {path}: {str(exc).splitlines()[0]}") from None
+    any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
+        any_batch = True
         yield batch.to_pandas()
+    if not any_batch:  # zero rows: still hand on the columns, as the CSV reader does
+        yield pf.schema_arrow.empty_table().to_pandas()
 
 
 class AtomicWriter:

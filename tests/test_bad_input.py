@@ -227,3 +227,11 @@ def test_delimiter_inside_a_quoted_column_name_is_not_the_delimiter():
     res = invoke("-", "-q", input=b'"notes; more; and more",prot,bp_rp0\nx,10,1.0\n')
     assert res.exit_code == 0, res.output
     assert list(pd.read_csv(io.StringIO(res.stdout))["status"]) == ["ok"]
+
+
+def test_parquet_without_rows_gives_header_only(tmp_path):
+    pd.DataFrame({"id": pd.Series(dtype=str), "Prot": pd.Series(dtype=float), "bprp0": pd.Series(dtype=float)}).to_parquet(
+        tmp_path / "in.parquet")
+    res = invoke(str(tmp_path / "in.parquet"), "-q")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines() == ["id,Prot,bprp0," + ",".join(OUTPUT_COLUMNS)]
