@@ -154,3 +154,26 @@ def test_posterior_graph_from_javascript():
     assert list(got["ok"]) == list(ok)
     dex = np.abs(np.log10(got.loc[ok, QUANTILE_COLUMNS].to_numpy()) - np.log10(ref.loc[ok, QUANTILE_COLUMNS].to_numpy()))
     assert dex.max() <= 1e-4
+
+
+def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
+    """``gyroage export`` (export_model) regenerates the posterior graph; torch's own export is stubbed for speed."""
+    pytest.importorskip("torch")
+    from gyroage import export
+    from gyroage.modelcard import ModelCard, load_card, sha256
+
+    def fake_export_density(model, path):
+        shutil.copy(MODELS / "gyroage-density.onnx", path)
+        return path
+
+    monkeypatch.setattr(export, "export_density", fake_export_density)
+    monkeypatch.setattr(export, "parity", lambda *a, **k: 0.0)
+    c = ModelCard.from_dict(card())
+    c.files = {}
+    export.export_model(None, tmp_path, c)
+    written, _ = load_card(tmp_path)  # verifies every listed file's SHA-256
+    assert set(written.files) == {"gyroage-density.onnx", "gyroage-posterior.onnx"}
+    assert written.files["gyroage-posterior.onnx"]["sha256"] == sha256(tmp_path / "gyroage-posterior.onnx")
+    frame = stars(40, seed=7)
+    a, b = run_raw(tmp_path / "gyroage-posterior.onnx", frame), run_raw(MODELS / "gyroage-posterior.onnx", frame)
+    assert a["ok"] == b["ok"] and np.allclose(a["q"], b["q"], rtol=1e-12)
