@@ -93,7 +93,15 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
 def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:
     """Input columns (clashing names kept as ``input_<name>``) plus the result columns."""
     out = frame.reset_index(drop=True).copy()
-    clashes = {c: f"input_{c}" for c in out.columns if c in results or c == "status"}
+    taken = set(map(str, out.columns)) | set(results) | {"status"}
+    clashes = {}
+    for c in out.columns:
+        if c in results or c == "status":
+            new = f"input_{c}"
+            while new in taken:  # never make a duplicate name (Parquet refuses them)
+                new = f"input_{new}"
+            clashes[c] = new
+            taken.add(new)
     out = out.rename(columns=clashes)
     for name, values in results.items():
         out[name] = values

@@ -235,3 +235,13 @@ def test_parquet_without_rows_gives_header_only(tmp_path):
     res = invoke(str(tmp_path / "in.parquet"), "-q")
     assert res.exit_code == 0, res.output
     assert res.stdout.splitlines() == ["id,Prot,bprp0," + ",".join(OUTPUT_COLUMNS)]
+
+
+def test_input_columns_named_like_outputs_are_kept_under_unique_names(tmp_path):
+    f = tmp_path / "in.csv"
+    f.write_text("prot,bp_rp0,status,input_status,age_p50_myr\n10,1.0,a,b,c\n")
+    res = invoke(str(f), "-q", "-o", str(tmp_path / "out.parquet"))
+    assert res.exit_code == 0, res.output
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out.columns.is_unique and out.loc[0, "status"] == "ok"
+    assert sorted(out.iloc[0][["input_status", "input_input_status", "input_age_p50_myr"]]) == ["a", "b", "c"]
