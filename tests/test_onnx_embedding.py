@@ -177,3 +177,14 @@ def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
     frame = stars(40, seed=7)
     a, b = run_raw(tmp_path / "gyroage-posterior.onnx", frame), run_raw(MODELS / "gyroage-posterior.onnx", frame)
     assert a["ok"] == b["ok"] and np.allclose(a["q"], b["q"], rtol=1e-12)
+
+
+def test_posterior_graph_and_api_take_zero_stars(model):
+    import onnxruntime as ort
+
+    s = ort.InferenceSession(str(MODELS / "gyroage-posterior.onnx"), providers=["CPUExecutionProvider"])
+    empty = np.zeros(0)
+    out = dict(zip([o.name for o in s.get_outputs()], s.run(None, dict.fromkeys(("prot_days", "bp_rp0", "bp_rp0_err"), empty))))
+    assert out["posterior"].shape == (0, card()["age_grid"]["n"]) and out["age_quantiles_myr"].shape == (0, 5)
+    post = model.posterior([], [])
+    assert post.pdf.shape[0] == 0 and len(post.to_frame()) == 0 and post.summaries()["age_p50_myr"].shape == (0,)
