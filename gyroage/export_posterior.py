@@ -271,5 +271,16 @@ def regenerate(model_dir: str | Path) -> Path:
     return model_dir / POSTERIOR_FILE
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gyroage.export_posterior [MODEL_DIR]``: regenerate the posterior graph in place."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        print(regenerate(args[0] if args else "models"))
+    except ModelError as exc:
+        print(f"gyroage: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
 if __name__ == "__main__":
-    print(regenerate(sys.argv[1] if len(sys.argv) > 1 else "models"))
+    sys.exit(main())
