@@ -7,8 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gyroage import AgeModel
+from gyroage import io as gio
 from gyroage.posterior import SUMMARY_COLUMNS
 
 
@@ -101,3 +104,19 @@ def test_load_bad_path_raises_model_error(tmp_path):
 
     with pytest.raises(ModelError):
         AgeModel.load(tmp_path)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.floats(allow_nan=True, allow_infinity=True), st.floats(-1, 6),
+                               st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))), max_size=15))
+def test_api_never_raises_on_bad_numbers(model, rows):
+    prot = [r[0] for r in rows]
+    colour = [r[1] for r in rows]
+    err = [np.nan if r[2] is None else r[2] for r in rows]
+    post = model.posterior(prot, colour, err) if rows else model.posterior([], [])
+    s = post.summaries()
+    assert post.status.shape == (len(rows),) and set(post.status) <= set(gio.STATUSES)
+    ok = post.ok
+    assert np.all(np.isfinite(s["age_p50_myr"][ok])) and np.all(np.isnan(s["age_p50_myr"][~ok]))
+    ll = model.log_likelihood(prot, colour, 500.0, bp_rp0_err=err) if rows else np.zeros(0)
+    assert np.array_equal(np.isfinite(ll), ok)
