@@ -1,91 +1,233 @@
-"""The public Python surface: :class:`AgeModel`.
+"""The public Python surface: :class:`AgeModel` and the :class:`Posterior` it returns.
 
-Array in, array out; no torch. One onnxruntime session per model, which
-onnxruntime allows to be run from several threads at once.
+Array in, array out; no torch. Inputs are validated with the same rules and
+statuses as ``gyroage estimate`` (:func:`gyroage.estimate.validate`), so a
+star gets the same answer from the API and the command line, and a bad star
+gets NaN and a status, never an invented number. One onnxruntime session per
+model, which onnxruntime allows to be run from several threads at once; the
+methods keep no state between calls, so an :class:`AgeModel` can be shared by
+threads.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gyroage import io
 from gyroage.density import FlowDensity
-from gyroage.estimate import EstimateSettings, estimate_chunk
-from gyroage.posterior import GridPosterior, grid_log_likelihood, grid_posterior
+from gyroage.estimate import EstimateSettings, StarArrays, estimate_chunk, validate
+from gyroage.modelcard import ModelCard
+from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, grid_log_likelihood, grid_posterior, quantiles
 from gyroage.priors import Prior
+
+_CANON = {"prot": "prot", "bp_rp0": "bp_rp0", "bp_rp0_err": "bp_rp0_err"}
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Age posteriors of many stars on one log10-age grid.
+
+    Attributes
+    ----------
+    grid : log10 age [yr], shape (n_grid,).
+    pdf : posterior density per dex of log10 age, shape ``shape + (n_grid,)``;
+        all-NaN for stars whose ``status`` is not ``ok``.
+    status : one status per star (see ``gyroage.io.STATUSES``), shape ``shape``.
+    inputs : the inputs as used (colour errors filled and clipped), each of shape ``shape``.
+    shape : the broadcast shape of the inputs (at least 1-d).
+    """
+
+    grid: np.ndarray
+    pdf: np.ndarray
+    status: np.ndarray
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    shape: tuple[int, ...] = ()
+
+    @property
+    def ok(self) -> np.ndarray:
+        """True where the star has an age (``status == 'ok'``)."""
+        return self.status == io.OK
+
+    @property
+    def age_grid_myr(self) -> np.ndarray:
+        return 10 ** (self.grid - 6)
+
+    def __len__(self) -> int:
+        return int(np.prod(self.shape))
+
+    def _rows(self) -> tuple[np.ndarray, np.ndarray]:
+        ok = self.ok.reshape(-1)
+        return ok, self.pdf.reshape(-1, len(self.grid))[ok]
+
+    def summaries(self) -> dict[str, np.ndarray]:
+        """Percentiles (2.5, 16, 50, 84, 97.5) and MAP in Myr, keyed by ``gyroage estimate``'s column names."""
+        ok, pdf = self._rows()
+        out = {name: np.full(ok.shape, np.nan) for name in SUMMARY_COLUMNS}
+        if ok.any():
+            for name, values in GridPosterior(self.grid, pdf).summaries().items():
+                out[name][ok] = values
+        return {k: v.reshape(self.shape) for k, v in out.items()}
+
+    def quantile(self, q) -> np.ndarray:
+        """Age quantiles in Myr (linear in the CDF between grid points); shape ``shape + np.shape(q)``."""
+        qs = np.atleast_1d(np.asarray(q, dtype=float))
+        if np.any((qs < 0) | (qs > 1)):
+            raise ValueError("quantile levels must be in [0, 1]")
+        ok, pdf = self._rows()
+        out = np.full(ok.shape + qs.shape, np.nan)
+        if ok.any():
+            out[ok] = 10 ** (quantiles(pdf, self.grid, qs) - 6)
+        return out.reshape(self.shape + np.shape(q))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per star (inputs raveled in C order): the inputs, the summaries and ``status``."""
+        cols = {k: np.reshape(v, -1) for k, v in self.inputs.items()}
+        cols.update({k: np.reshape(v, -1) for k, v in self.summaries().items()})
+        cols["status"] = self.status.reshape(-1)
+        return pd.DataFrame(cols)
 
 
 class AgeModel:
-    """A trained gyrochronology model.
+    """A trained gyrochronology model, evaluated with onnxruntime.
 
     Examples
     --------
     >>> model = AgeModel.load()
-    >>> post = model.posterior(prot=25.4, bp_rp0=0.82)
-    >>> post.summaries()["age_p50_myr"]
+    >>> post = model.posterior(prot=[25.4, 8.0], bp_rp0=[0.82, 1.1])
+    >>> post.summaries()["age_p50_myr"]          # medians, Myr
+    >>> post.to_frame()                            # one row per star, with status
+    >>> model.sample_periods(age_myr=700, bp_rp0=1.0, n=1000)
     """
 
     def __init__(self, density: FlowDensity) -> None:
         self.density = density
-        self.card = density.card
+        self.card: ModelCard = density.card
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None) -> AgeModel:
-        """The shipped model, or the one at ``path`` (directory, card JSON or ONNX file)."""
+        """The shipped model, or the one at ``path`` (a directory, card JSON or ONNX file beside its card).
+
+        Every file the card lists is checked against its SHA-256; a missing,
+        corrupted or mismatched file raises :class:`gyroage.errors.ModelError`.
+        """
         return cls(FlowDensity(path, threads=threads))
+
+    def __repr__(self) -> str:
+        return f"AgeModel({str(self.density.onnx_path.parent)!r})"
+
+    @property
+    def domain(self) -> dict[str, list[float]]:
+        """The ranges the model was trained on (log10 Prot [d], (BP-RP)0, its uncertainty, log10 age [yr])."""
+        return self.card.domain
 
     @property
     def default_prior(self) -> Prior:
+        """Uniform in log10 age over the card's grid (what ``gyroage estimate`` uses by default)."""
         g = self.card.age_grid
         return Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"])
 
-    def _err(self, bp_rp0, bp_rp0_err):
-        if bp_rp0_err is None:
-            return np.full(np.shape(bp_rp0), self.card.default_bp_rp0_err)
-        return bp_rp0_err
+    def _stars(self, prot, bp_rp0, bp_rp0_err=None, *extra) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
+        """Broadcast, ravel and validate exactly as ``gyroage estimate`` does."""
+        given = [prot, bp_rp0] + ([] if bp_rp0_err is None else [bp_rp0_err])
+        arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=float)) for a in (*given, *extra)))
+        shape = arrays[0].shape
+        frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(_CANON, arrays[: len(given)])})
+        return validate(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
-    def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None) -> np.ndarray:
-        """log p(log10 Prot | age, colour) per dex, broadcast over the inputs."""
-        return self.density.log_prob(np.log10(prot), np.log10(np.asarray(age_myr, dtype=float) * 1e6),
-                                     bp_rp0, self._err(bp_rp0, bp_rp0_err), outlier_weight=outlier_weight)
+    def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
+                       check_domain: bool = True) -> np.ndarray:
+        """log p(log10 Prot | age, colour, colour error) per dex of period, broadcast over the inputs.
 
-    def posterior(self, prot, bp_rp0, bp_rp0_err=None, prior: Prior | None = None,
-                  n_grid: int | None = None) -> GridPosterior:
-        """Grid posteriors over log10 age for arrays of stars."""
-        prot, bp_rp0 = np.atleast_1d(prot).astype(float), np.atleast_1d(bp_rp0).astype(float)
-        err = np.broadcast_to(self._err(bp_rp0, bp_rp0_err), bp_rp0.shape)
-        return grid_posterior(self.density, np.log10(prot), bp_rp0, err, prior or self.default_prior,
-                              n_grid or self.card.age_grid["n"])
+        Includes the outlier mixture (``outlier_weight``: ``None`` for the
+        card's). NaN where a star is invalid, where the age is not a positive
+        finite number, or (with ``check_domain``) where the star is outside the
+        trained domain.
+        """
+        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, age_myr)
+        age = age.reshape(-1)
+        use = ~np.isin(stars.status, (io.INVALID_PERIOD, io.INVALID_COLOUR, io.INVALID_COLOUR_ERR))
+        if check_domain:
+            use = stars.ok
+        use &= np.isfinite(age) & (age > 0)
+        out = np.full(use.shape, np.nan)
+        if use.any():
+            out[use] = self.density.log_prob(np.log10(stars.prot[use]), np.log10(age[use]) + 6, stars.bp_rp0[use],
+                                             stars.bp_rp0_err[use], outlier_weight=outlier_weight)
+        return out.reshape(shape)
+
+    def posterior(self, prot, bp_rp0, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
+                  outlier_weight: float | None = None) -> Posterior:
+        """Grid posteriors over log10 age for arrays of stars (broadcast together; scalars give one star).
+
+        The same numbers as ``gyroage estimate`` with the same prior, grid and
+        outlier weight (defaults: the card's).
+        """
+        stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err)
+        prior = prior or self.default_prior
+        n = int(n_grid or self.card.age_grid["n"])
+        if n < 3:
+            raise ValueError("n_grid must be at least 3")
+        grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
+        pdf = np.full((stars.status.size, n), np.nan)
+        ok = stars.ok
+        if ok.any():
+            pdf[ok] = grid_posterior(self.density, np.log10(stars.prot[ok]), stars.bp_rp0[ok], stars.bp_rp0_err[ok],
+                                     prior, n, outlier_weight).pdf
+        inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
+                  "bp_rp0_err": stars.bp_rp0_err.reshape(shape)}
+        return Posterior(grid, pdf.reshape(shape + (n,)), stars.status.reshape(shape), inputs, shape)
 
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
-        """``gyroage estimate`` on a DataFrame: every row back with ages and a status."""
+        """``gyroage estimate`` on a DataFrame: every row back, in order, with ages and a status."""
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
         return estimate_chunk(frame, self.density, s)
 
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,
                        n_points: int = 1024) -> np.ndarray:
-        """Draw ``n`` periods (days) per (age, colour) pair from the flow (no outlier term).
+        """Draw ``n`` periods (days) per (age, colour) pair from the flow, to forward-model populations.
 
-        Inverse-CDF sampling on a fine log10-period grid: needs only the density
-        graph, so it works wherever onnxruntime does. Output shape: inputs' shape + (n,).
+        No outlier term. Inverse-CDF sampling on a fine grid over the card's
+        log10-period domain: needs only the density graph. Output shape: the
+        inputs' broadcast shape + ``(n,)``; NaN for an invalid age, an invalid
+        colour or a colour outside the trained domain. Reproducible with ``seed``.
         """
+        n = int(n)
+        if n < 0:
+            raise ValueError("n must be >= 0")
         age, colour = np.broadcast_arrays(np.asarray(age_myr, dtype=float), np.asarray(bp_rp0, dtype=float))
-        err = np.broadcast_to(self._err(colour, bp_rp0_err), colour.shape)
-        lo, hi = self.card.domain["log10_prot"]
-        x = np.linspace(lo, hi, n_points)
-        lp = self.density.log_prob_flow(x[None, :], np.log10(age.reshape(-1, 1) * 1e6),
-                                        colour.reshape(-1, 1), err.reshape(-1, 1))
-        pdf = np.exp(lp - lp.max(axis=1, keepdims=True))
-        c = np.concatenate([np.zeros((len(pdf), 1)), np.cumsum(0.5 * (pdf[:, 1:] + pdf[:, :-1]), axis=1)], axis=1)
-        c /= c[:, -1:]
-        u = np.random.default_rng(seed).uniform(size=(len(pdf), n))
-        j = np.clip((c[:, :, None] < u[:, None, :]).sum(axis=1) - 1, 0, n_points - 2)
-        c0, c1 = np.take_along_axis(c, j, 1), np.take_along_axis(c, j + 1, 1)
-        t = np.where(c1 > c0, (u - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0)
-        logp = x[j] + t * (x[1] - x[0])
-        return (10**logp).reshape(colour.shape + (n,))
+        shape = colour.shape
+        age, colour = age.reshape(-1), colour.reshape(-1)
+        err = np.broadcast_to(np.nan if bp_rp0_err is None else np.asarray(bp_rp0_err, dtype=float), shape).reshape(-1)
+        clo, chi = self.card.domain["bp_rp0"]
+        elo, ehi = self.card.domain["bp_rp0_err"]
+        use = np.isfinite(age) & (age > 0) & (colour >= clo) & (colour <= chi) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
+        err = np.clip(np.where(np.isnan(err), self.card.default_bp_rp0_err, err), elo, ehi)
+        out = np.full((len(age), n), np.nan)
+        rng = np.random.default_rng(seed)
+        u = rng.uniform(size=(int(use.sum()), n))
+        if use.any() and n:
+            lo, hi = self.card.domain["log10_prot"]
+            x = np.linspace(lo, hi, int(n_points))
+            lp = self.density.log_prob_flow(x[None, :], np.log10(age[use, None]) + 6, colour[use, None], err[use, None])
+            pdf = np.exp(lp - lp.max(axis=1, keepdims=True))
+            c = np.concatenate([np.zeros((len(pdf), 1)), np.cumsum(0.5 * (pdf[:, 1:] + pdf[:, :-1]), axis=1)], axis=1)
+            c /= c[:, -1:]
+            # One searchsorted over all rows at once: offset each row's monotone CDF by 2 x its index.
+            rows = np.arange(len(c))[:, None]
+            j = np.searchsorted((c + 2.0 * rows).ravel(), (u + 2.0 * rows).ravel()).reshape(u.shape) - rows * len(x)
+            j = np.clip(j - 1, 0, len(x) - 2)
+            c0, c1 = np.take_along_axis(c, j, 1), np.take_along_axis(c, j + 1, 1)
+            t = np.where(c1 > c0, (u - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0)
+            out[use] = 10 ** (x[j] + t * (x[1] - x[0]))
+        return out.reshape(shape + (n,))
 
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
+        """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation)."""
         return grid_log_likelihood(self.density, np.log10(prot), bp_rp0, bp_rp0_err, log10_age_grid)
+
+
+__all__ = ["AgeModel", "Posterior", "QUANTILES"]

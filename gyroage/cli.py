@@ -81,6 +81,12 @@ def estimate(
         raise UserError(f"unknown --method {method!r} (choose grid or mcmc)")
     if walkers < 6 or walkers % 2 or max_steps < 50 or processes < 1:
         raise UserError("--walkers must be even and >= 6, --max-steps >= 50, --processes >= 1")
+    if grid is not None and grid < 3:
+        raise UserError("--grid must be at least 3")
+    if chunksize < 1:
+        raise UserError("--chunksize must be at least 1")
+    if threads is not None and threads < 0:
+        raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
     density = FlowDensity(model, threads=threads)
     g = density.card.age_grid
     settings = EstimateSettings(

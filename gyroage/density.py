@@ -57,6 +57,9 @@ class FlowDensity:
             onnx_path = model_dir / DENSITY_FILE
         self.onnx_path = Path(onnx_path)
         self.session = make_session(onnx_path, threads)
+        names = sorted(i.name for i in self.session.get_inputs())
+        if names != sorted(DENSITY_INPUTS):
+            raise ModelError(f"{onnx_path} is not a gyroage density graph (inputs {', '.join(names)})")
         self.batch = int(batch)
         out = self.card.outlier
         lo, hi = out["log10_prot_range"]

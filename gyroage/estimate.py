@@ -66,8 +66,9 @@ def validate(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | Non
     status[~((lp >= lo) & (lp <= hi))] = io.PERIOD_OUT_OF_DOMAIN
     clo, chi = dom["bp_rp0"]
     status[~((colour >= clo) & (colour <= chi))] = io.COLOUR_OUT_OF_DOMAIN
-    status[~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))] = io.INVALID_PERIOD_ERR
-    status[~np.isnan(err) & ~(np.isfinite(err) & (err > 0))] = io.INVALID_COLOUR_ERR
+    # Text in an optional column is a bad value, not a missing one (which would take the default).
+    status[(~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))) | io.unparsed(frame, cols.get("prot_err"))] = io.INVALID_PERIOD_ERR
+    status[(~np.isnan(err) & ~(np.isfinite(err) & (err > 0))) | io.unparsed(frame, cols.get("bp_rp0_err"))] = io.INVALID_COLOUR_ERR
     status[~np.isfinite(colour)] = io.INVALID_COLOUR
     status[~(np.isfinite(prot) & (prot > 0))] = io.INVALID_PERIOD
     # The flow saw colour errors only within its training range: clip, don't extrapolate.
@@ -156,7 +157,15 @@ def _extinction(frame: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | No
 def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:
     """Input columns (clashing names kept as ``input_<name>``) plus the result columns."""
     out = frame.reset_index(drop=True).copy()
-    clashes = {c: f"input_{c}" for c in out.columns if c in results or c == "status"}
+    taken = set(map(str, out.columns)) | set(results) | {"status"}
+    clashes = {}
+    for c in out.columns:
+        if c in results or c == "status":
+            new = f"input_{c}"
+            while new in taken:  # never make a duplicate name (Parquet refuses them)
+                new = f"input_{new}"
+            clashes[c] = new
+            taken.add(new)
     out = out.rename(columns=clashes)
     for name, values in results.items():
         out[name] = values

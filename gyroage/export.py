@@ -1,4 +1,4 @@
-"""torch -> ONNX: the density graph, a parity check, and the model card.
+"""torch -> ONNX: the density graph, a parity check, the posterior graph and the model card.
 
 Needs the ``train`` extra (torch, onnx). The graph takes physical inputs
 (float32, one dynamic batch axis) and returns the flow's log density per dex of
@@ -17,12 +17,14 @@ import onnx
 import torch
 
 from gyroage import __version__
+from gyroage.export_posterior import write_posterior
 from gyroage.flow import ConditionalFlow, FlowConfig
 from gyroage.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
     DENSITY_OUTPUT,
     METADATA_KEY,
+    POSTERIOR_FILE,
     ModelCard,
     write_card,
 )
@@ -101,6 +103,8 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -
         embed_card(raw, card.to_dict(include_files=False))
         target = out_dir / DENSITY_FILE
         raw.replace(target)
+    # Derived from the density graph just written, so the two can never disagree.
+    write_posterior(target, card, out_dir / POSTERIOR_FILE)
     return write_card(card, out_dir)
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import io as _io
 import os
+import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,9 @@ import numpy as np
 import pandas as pd
 
 from gyroage.errors import UserError
+
+# index_col=False drops unnamed trailing fields (usually a trailing delimiter); the rows stay whole.
+warnings.filterwarnings("ignore", message="Length of header or names does not match", category=pd.errors.ParserWarning)
 
 # Statuses: one short reason per row; ``ok`` rows carry ages, others carry NaN.
 OK = "ok"
@@ -89,8 +94,30 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+# Cells that mean "no value" in an optional column (compared stripped and lower-cased).
+NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "--"})
+
+
+def unparsed(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    """True where a cell holds text that is neither a number nor a missing-value token.
+
+    Lets an optional column tell "given but garbage" (a bad row) from "not given" (use the default).
+    """
+    if column is None:
+        return np.zeros(len(frame), dtype=bool)
+    col = frame[column]
+    if isinstance(col, pd.DataFrame):
+        col = col.iloc[:, 0]
+    if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+        return np.zeros(len(frame), dtype=bool)
+    num = pd.to_numeric(col, errors="coerce")
+    text = col.astype(str).str.strip().str.lower()
+    return (num.isna() & col.notna() & ~text.isin(NA_TOKENS)).to_numpy(dtype=bool)
+
+
 def sniff_separator(head: str) -> str:
     first = head.splitlines()[0] if head else ""
+    first = re.sub(r'"[^"]*"', "", first)  # a delimiter inside a quoted column name does not count
     counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
     sep = max(counts, key=counts.get)
     return sep if counts[sep] > 0 else ","
@@ -102,7 +129,15 @@ def _open_text(source: str | Path) -> _io.TextIOBase:
     path = Path(source)
     if not path.is_file():
         raise UserError(f"input file not found: {path}")
-    return open(path, encoding="utf-8-sig", newline="")
+    try:
+        return open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _not_utf8(source, exc: UnicodeDecodeError) -> UserError:
+    return UserError(f"input {source} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                     "re-save it as UTF-8")
 
 
 def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.DataFrame]:
@@ -116,7 +151,10 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
         return
     fh = _open_text(source)
     with fh:
-        head = fh.read(65536)
+        try:
+            head = fh.read(65536)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(source, exc) from None
         if not head.strip():
             raise UserError(f"input {source} is empty (no header line)")
         sep = sniff_separator(head)
@@ -125,8 +163,9 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
             fh.seek(0)
             stream = fh
         try:
+            # index_col=False: rows with a trailing delimiter must not shift every column by one.
             reader = pd.read_csv(stream, sep=sep, dtype=str, keep_default_na=False, chunksize=chunksize,
-                                 skipinitialspace=True)
+                                 skipinitialspace=True, index_col=False)
             any_chunk = False
             for chunk in reader:
                 any_chunk = True
@@ -137,6 +176,8 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
             raise UserError(f"input {source} is empty (no header line)") from None
         except pd.errors.ParserError as exc:
             raise UserError(f"cannot parse {source}: {str(exc).splitlines()[0]}") from None
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(source, exc) from None
 
 
 def read_header(source: str | Path) -> list[str]:
@@ -155,8 +196,12 @@ def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
         pf = pq.ParquetFile(path)
     except Exception as exc:
         raise UserError(f"cannot read Parquet {path}: {str(exc).splitlines()[0]}") from None
+    any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
+        any_batch = True
         yield batch.to_pandas()
+    if not any_batch:  # zero rows: still hand on the columns, as the CSV reader does
+        yield pf.schema_arrow.empty_table().to_pandas()
 
 
 class AtomicWriter:
@@ -175,8 +220,13 @@ class AtomicWriter:
         self._pq = None
         self._header_done = False
         if self.target is not None:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".part")
+            if self.target.is_dir():
+                raise UserError(f"output {self.target} is a directory")
+            try:
+                self.target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".part")
+            except OSError as exc:
+                raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
             os.close(fd)
             self._tmp = Path(tmp)
 

@@ -19,6 +19,7 @@ from gyroage.errors import ModelError
 
 CARD_FILE = "gyroage-model.json"
 DENSITY_FILE = "gyroage-density.onnx"
+POSTERIOR_FILE = "gyroage-posterior.onnx"
 METADATA_KEY = "gyroage_model_card"
 DENSITY_INPUTS = ("log10_prot", "log10_age", "bp_rp0", "bp_rp0_err")
 DENSITY_OUTPUT = "log_prob"
@@ -113,6 +114,10 @@ def resolve_model(path: str | Path | None) -> tuple[Path, Path]:
     elif p.suffix == ".json":
         card = p
     elif p.suffix == ".onnx":
+        # Never fall back to the card's own files when the named graph is absent: that would
+        # silently answer with a model the user did not ask for.
+        if not p.is_file():
+            raise ModelError(f"model file not found: {p}")
         card = p.with_name(CARD_FILE)
     else:
         card = p
@@ -121,16 +126,45 @@ def resolve_model(path: str | Path | None) -> tuple[Path, Path]:
     return card, card.parent
 
 
+def _check_schema(card: ModelCard) -> None:
+    """The fields run time relies on, with usable types; raises ValueError/TypeError/KeyError otherwise."""
+    for key in ("log10_prot", "bp_rp0", "bp_rp0_err"):
+        lo, hi = (float(v) for v in card.domain[key])
+        if not lo < hi:
+            raise ValueError(f"domain.{key} is empty")
+    weight = float(card.outlier["weight"])
+    lo, hi = (float(v) for v in card.outlier["log10_prot_range"])
+    if not (0 <= weight < 1 and lo < hi):
+        raise ValueError("outlier weight or range out of bounds")
+    if not float(card.default_bp_rp0_err) > 0:
+        raise ValueError("default_bp_rp0_err must be positive")
+    g = card.age_grid
+    if not (float(g["log10_age_min"]) < float(g["log10_age_max"]) and int(g["n"]) >= 3):
+        raise ValueError("age_grid is invalid")
+    if not isinstance(card.files, dict) or not all(isinstance(m, dict) for m in card.files.values()):
+        raise TypeError("files must map file names to {'sha256': ...}")
+
+
 def load_card(path: str | Path | None = None, verify: bool = True) -> tuple[ModelCard, Path]:
     """Read a card; with ``verify`` every listed ONNX file must exist and match its SHA-256."""
     card_path, model_dir = resolve_model(path)
     try:
-        card = ModelCard.from_dict(json.loads(card_path.read_text()))
-    except (ValueError, TypeError) as exc:
-        raise ModelError(f"model card {card_path} is not a valid gyroage card: {exc}") from None
+        raw = json.loads(card_path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise TypeError("not a JSON object")
+        card = ModelCard.from_dict(raw)
+        _check_schema(card)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"model card {card_path} is not a valid gyroage card: {why}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read model card {card_path}: {exc.strerror or exc}") from None
     if verify:
         if DENSITY_FILE not in card.files:
             raise ModelError(f"model card {card_path} lists no {DENSITY_FILE}")
+        named = Path(path) if path is not None else None
+        if named is not None and named.suffix == ".onnx" and named.name not in card.files:
+            raise ModelError(f"{named} is not listed in its model card {card_path}")
         for name, meta in card.files.items():
             f = model_dir / name
             if not f.is_file():

@@ -12,7 +12,10 @@ def test_import_and_estimate_never_import_torch():
         f"r = CliRunner().invoke(app, ['estimate', r'{EXAMPLES / 'field_stars.csv'}', '-q'])\n"
         "assert r.exit_code == 0, r.output\n"
         "from gyroage import AgeModel\n"
-        "AgeModel.load().posterior(10.0, 1.0)\n"
+        "m = AgeModel.load()\n"
+        "m.posterior([10.0, 20.0], 1.0).to_frame()\n"
+        "m.log_likelihood(10.0, 1.0, 500.0); m.sample_periods(500.0, 1.0, n=10, seed=0)\n"
+        "import gyroage.api, gyroage.io, gyroage.estimate, gyroage.engines\n"
         "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\n"
         "assert not bad, bad\n"
     )

@@ -1,0 +1,47 @@
+"""Throughput of the posterior ONNX graph (onnxruntime alone) against AgeModel.posterior, same stars.
+
+    PYTHONPATH=$PWD python benchmarks/posterior_graph.py [n_stars] [chunk]
+
+Prints stars/s for both and the largest |difference| of the medians in dex.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+from gyroage import AgeModel
+from gyroage.modelcard import POSTERIOR_FILE
+
+
+def main(n: int = 2000, chunk: int = 500) -> None:
+    model = AgeModel.load(threads=1)
+    d = model.domain
+    rng = np.random.default_rng(0)
+    prot = 10 ** rng.uniform(*np.percentile(d["log10_prot"], [30, 80]), n)
+    colour = rng.uniform(*np.percentile(d["bp_rp0"], [15, 60]), n)
+    err = np.full(n, np.nan)
+    t = time.perf_counter()
+    ref = np.concatenate([model.posterior(prot[i:i + chunk], colour[i:i + chunk]).summaries()["age_p50_myr"]
+                          for i in range(0, n, chunk)])
+    t_api = time.perf_counter() - t
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(model.density.onnx_path.parent / POSTERIOR_FILE), opts,
+                                providers=["CPUExecutionProvider"])
+    t = time.perf_counter()
+    got = np.concatenate([sess.run(["age_quantiles_myr"], {"prot_days": prot[i:i + chunk], "bp_rp0": colour[i:i + chunk],
+                                                           "bp_rp0_err": err[i:i + chunk]})[0][:, 2]
+                          for i in range(0, n, chunk)])
+    t_graph = time.perf_counter() - t
+    print(f"{n} stars, chunks of {chunk}, 1 thread")
+    print(f"AgeModel.posterior : {n / t_api:8.0f} stars/s")
+    print(f"posterior graph    : {n / t_graph:8.0f} stars/s")
+    print(f"max |median difference| : {np.max(np.abs(np.log10(got) - np.log10(ref))):.2e} dex")
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:3]))

@@ -1,0 +1,53 @@
+// Ages from gyroage's posterior graph with onnxruntime-node alone (no Python).
+//
+//   cd examples/node && npm install --ignore-scripts   # the CPU binaries ship in the npm package
+//   node posterior.js ../../models/gyroage-posterior.onnx < stars.csv > ages.csv
+//
+// stars.csv: a header with prot_days,bp_rp0[,bp_rp0_err] (plain comma-separated numbers; an empty
+// cell or "nan" means missing). Output: the input columns, ok, the five age percentiles and the MAP age, Myr.
+"use strict";
+const fs = require("fs");
+const ort = require("onnxruntime-node");
+
+const QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"];
+
+function number(text) {
+  const t = (text || "").trim().toLowerCase();
+  if (/^[+]?inf(inity)?$/.test(t)) return Infinity;
+  if (/^-inf(inity)?$/.test(t)) return -Infinity;
+  return t === "" ? NaN : Number(t);
+}
+
+async function main() {
+  const model = process.argv[2] || "../../models/gyroage-posterior.onnx";
+  const lines = fs.readFileSync(0, "utf8").split(/\r?\n/).filter((l) => l.trim() !== "");
+  const header = lines[0].split(",").map((h) => h.trim().toLowerCase());
+  const rows = lines.slice(1).map((l) => l.split(","));
+  const column = (name) => {
+    const i = header.indexOf(name);
+    return Float64Array.from(rows, (r) => (i < 0 ? NaN : number(r[i])));
+  };
+  const n = rows.length;
+  const session = await ort.InferenceSession.create(model);
+  // The model card travels inside the graph (metadata key gyroage_model_card); onnxruntime-node
+  // does not expose custom metadata yet, so read it with any protobuf/ONNX reader if needed.
+  const feeds = {};
+  for (const name of ["prot_days", "bp_rp0", "bp_rp0_err"]) {
+    feeds[name] = new ort.Tensor("float64", column(name), [n]);
+  }
+  const out = await session.run(feeds);
+  const q = out.age_quantiles_myr.data; // row-major [n, 5]
+  const fmt = (x) => (Number.isNaN(x) ? "" : x.toPrecision(7));
+  const lines_out = [["prot_days", "bp_rp0", "bp_rp0_err", "ok", ...QUANTILE_COLUMNS, "age_map_myr"].join(",")];
+  for (let i = 0; i < n; i++) {
+    const qs = Array.from(q.slice(5 * i, 5 * i + 5), fmt);
+    lines_out.push([feeds.prot_days.data[i], feeds.bp_rp0.data[i], feeds.bp_rp0_err.data[i],
+      out.ok.data[i] ? "True" : "False", ...qs, fmt(out.age_map_myr.data[i])].join(","));
+  }
+  process.stdout.write(lines_out.join("\n") + "\n");
+}
+
+main().catch((err) => {
+  console.error(`posterior.js: error: ${err.message}`);
+  process.exit(2);
+});

@@ -1,0 +1,122 @@
+"""The Python API: array in, array out, the same answers as the CLI, thread-safe."""
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gyroage import AgeModel
+from gyroage import io as gio
+from gyroage.posterior import SUMMARY_COLUMNS
+
+
+def in_domain_stars(model, n, seed=0):
+    rng = np.random.default_rng(seed)
+    d = model.domain
+    # the middle of the trained ranges: every star valid
+    lp = rng.uniform(*np.percentile(d["log10_prot"], [25, 75]), n)
+    colour = rng.uniform(*np.percentile(d["bp_rp0"], [20, 60]), n)
+    return 10**lp, colour
+
+
+def test_posterior_matches_cli_and_keeps_bad_stars(model):
+    prot = np.array([25.4, np.nan, -1.0, 10.0, 8.0, 12.0])
+    colour = np.array([0.82, 1.0, 1.0, 99.0, 1.2, 1.0])
+    err = np.array([0.01, 0.02, 0.02, 0.02, np.nan, -0.1])
+    post = model.posterior(prot, colour, err)
+    assert post.pdf.shape == (6, len(post.grid))
+    assert list(post.status) == ["ok", "invalid_period", "invalid_period", "colour_out_of_domain", "ok", "invalid_colour_err"]
+    s = post.summaries()
+    assert np.all(np.isnan(s["age_p50_myr"][~post.ok])) and np.all(np.isnan(post.pdf[~post.ok]))
+    assert np.allclose(np.trapezoid(post.pdf[post.ok], post.grid, axis=1), 1.0)
+    frame = pd.DataFrame({"prot": prot, "bp_rp0": colour, "bp_rp0_err": err})
+    res = run_cli("estimate", "-", "-q", input=frame.to_csv(index=False))
+    cli = pd.read_csv(io.StringIO(res.stdout))
+    assert list(cli["status"]) == list(post.status)
+    for name in SUMMARY_COLUMNS:
+        assert np.allclose(cli[name], s[name], rtol=1e-5, equal_nan=True), name
+    df = post.to_frame()
+    assert list(df.columns) == ["prot", "bp_rp0", "bp_rp0_err", *SUMMARY_COLUMNS, "status"]
+    assert len(df) == 6 and list(df["status"]) == list(post.status)
+    assert np.allclose(df["age_p50_myr"], s["age_p50_myr"], equal_nan=True)
+    assert np.allclose(post.quantile(0.5), s["age_p50_myr"], equal_nan=True)
+    assert post.quantile([0.1, 0.9]).shape == (6, 2)
+
+
+def test_broadcasting_and_scalars(model):
+    one = model.posterior(25.4, 0.82)
+    assert one.shape == (1,) and one.summaries()["age_p50_myr"].shape == (1,)
+    grid = model.posterior(np.array([[5.0], [20.0]]), np.array([0.9, 1.2, 1.5]))
+    assert grid.shape == (2, 3) and grid.pdf.shape == (2, 3, len(grid.grid))
+    flat = model.posterior(np.repeat([5.0, 20.0], 3), np.tile([0.9, 1.2, 1.5], 2))
+    assert np.allclose(grid.summaries()["age_p50_myr"].ravel(), flat.summaries()["age_p50_myr"])
+    ll = model.log_likelihood(np.array([5.0, 20.0])[:, None], 1.0, np.array([100.0, 1000.0, 3000.0]))
+    assert ll.shape == (2, 3) and np.all(np.isfinite(ll))
+    # slow rotators are likelier old, fast rotators young
+    assert ll[1, 2] > ll[1, 0] and ll[0, 0] > ll[0, 2]
+    bad = model.log_likelihood([np.nan, 10.0, 10.0, 10.0], [1.0, 99.0, 1.0, 1.0], [500.0, 500.0, -5.0, 500.0])
+    assert np.all(np.isnan(bad[:3])) and np.isfinite(bad[3])
+
+
+def test_log_likelihood_is_a_density_in_log_period(model):
+    lp = np.linspace(*model.domain["log10_prot"], 4001)
+    ll = model.log_likelihood(10**lp, 1.2, 600.0, outlier_weight=0.0)
+    assert abs(np.trapezoid(np.exp(ll), lp) - 1.0) < 0.02
+
+
+def test_sample_periods_follow_the_likelihood(model):
+    s = model.sample_periods(age_myr=[150.0, 2000.0], bp_rp0=1.3, n=4000, seed=1)
+    assert s.shape == (2, 4000) and np.all(s > 0)
+    lp = np.linspace(*model.domain["log10_prot"], 4001)
+    for row, age in zip(s, (150.0, 2000.0)):
+        pdf = np.exp(model.log_likelihood(10**lp, 1.3, age, outlier_weight=0.0))
+        cdf = np.cumsum(pdf) / pdf.sum()
+        for q in (0.1, 0.5, 0.9):
+            assert abs(np.interp(np.quantile(np.log10(row), q), lp, cdf) - q) < 0.03
+    assert np.array_equal(s, model.sample_periods(age_myr=[150.0, 2000.0], bp_rp0=1.3, n=4000, seed=1))
+    assert np.median(s[1]) > np.median(s[0])  # stars spin down
+    bad = model.sample_periods([np.nan, -1.0, 500.0], [1.0, 1.0, 99.0], n=3, seed=0)
+    assert bad.shape == (3, 3) and np.all(np.isnan(bad))
+
+
+def test_threads_give_identical_results(model):
+    prot, colour = in_domain_stars(model, 64, seed=2)
+    serial = [model.posterior(prot[i::4], colour[i::4]).summaries()["age_p50_myr"] for i in range(4)]
+    serial_ll = model.log_likelihood(prot, colour, 800.0)
+
+    def work(i):
+        return (model.posterior(prot[i % 4::4], colour[i % 4::4]).summaries()["age_p50_myr"],
+                model.log_likelihood(prot, colour, 800.0))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(work, range(12)))
+    for i, (med, ll) in enumerate(results):
+        assert np.array_equal(med, serial[i % 4]) and np.array_equal(ll, serial_ll)
+
+
+def test_load_bad_path_raises_model_error(tmp_path):
+    from gyroage.errors import ModelError
+
+    with pytest.raises(ModelError):
+        AgeModel.load(tmp_path)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.floats(allow_nan=True, allow_infinity=True), st.floats(-1, 6),
+                               st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))), max_size=15))
+def test_api_never_raises_on_bad_numbers(model, rows):
+    prot = [r[0] for r in rows]
+    colour = [r[1] for r in rows]
+    err = [np.nan if r[2] is None else r[2] for r in rows]
+    post = model.posterior(prot, colour, err) if rows else model.posterior([], [])
+    s = post.summaries()
+    assert post.status.shape == (len(rows),) and set(post.status) <= set(gio.STATUSES)
+    ok = post.ok
+    assert np.all(np.isfinite(s["age_p50_myr"][ok])) and np.all(np.isnan(s["age_p50_myr"][~ok]))
+    ll = model.log_likelihood(prot, colour, 500.0, bp_rp0_err=err) if rows else np.zeros(0)
+    assert np.array_equal(np.isfinite(ll), ok)

@@ -1,0 +1,247 @@
+"""Bad input never stops a run and never loses a row (property-based, with hypothesis).
+
+Rows in = rows out, in order; each bad row's status says why, checked against an
+oracle written here from the README's status table, not from the code.
+"""
+
+import csv
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from gyroage import io as gio
+from gyroage.cli import app
+from gyroage.estimate import OUTPUT_COLUMNS, EstimateSettings, estimate_chunk
+from gyroage.modelcard import load_card
+
+CARD, _ = load_card(ROOT / "models")
+DOM = CARD.domain
+NA = ("", "nan", "NaN", "NA", "null", "None", "--", "  ")
+JUNK = ("abc", "1.2.3", "12,5", "--5", "1e", "e5", "x10", "ten", "0x10", "1/2", "déjà vu", "中文", '"q"', "a,b;c|d\te")
+SETTINGS = dict(deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+
+
+def fmt(x: float) -> str:
+    return repr(x) if not math.isnan(x) else "nan"
+
+
+def numbers(lo, hi):
+    """Text cells: in-range numbers, outside ones, specials, missing and junk."""
+    finite = st.floats(lo, hi, allow_nan=False).map(fmt)
+    wild = st.floats(allow_nan=True, allow_infinity=True).map(fmt)
+    special = st.sampled_from(["0", "-0", "-1", "-0.0", "inf", "-inf", "Infinity", "1e400", "-1e-300", " 10", "1e5 "])
+    return st.one_of(finite, finite, wild, special, st.sampled_from(NA), st.sampled_from(JUNK))
+
+
+def parse(cell: str) -> float | None:
+    """None for a missing cell, NaN for junk, else the number (the README's reading of a cell)."""
+    t = cell.strip()
+    if t.lower() in gio.NA_TOKENS:
+        return None
+    try:
+        return float(t)
+    except ValueError:
+        return math.nan
+
+
+def oracle(prot: str, colour: str, err: str | None) -> str:
+    p, c = parse(prot), parse(colour)
+    e = parse(err) if err is not None else None
+    if p is None or not (math.isfinite(p) and p > 0):
+        return "invalid_period"
+    if c is None or not math.isfinite(c):
+        return "invalid_colour"
+    if e is not None and not (math.isfinite(e) and e > 0):
+        return "invalid_colour_err"
+    if not DOM["bp_rp0"][0] <= c <= DOM["bp_rp0"][1]:
+        return "colour_out_of_domain"
+    if not DOM["log10_prot"][0] <= math.log10(p) <= DOM["log10_prot"][1]:
+        return "period_out_of_domain"
+    return "ok"
+
+
+PROT = numbers(10 ** DOM["log10_prot"][0], 10 ** DOM["log10_prot"][1])
+COLOUR = numbers(DOM["bp_rp0"][0] - 0.3, DOM["bp_rp0"][1] + 0.3)
+ERR = numbers(-0.05, 0.5)
+# Free text; no bare carriage return: csv writers leave it unquoted with a "\n" terminator, and every
+# reader then takes it for a line break (the file itself would be malformed, not the row).
+NOTE = st.text(st.characters(blacklist_characters="\r"), max_size=8)
+ROWS = st.lists(st.tuples(PROT, COLOUR, ERR, NOTE), min_size=0, max_size=25)
+
+
+def check_output(out: pd.DataFrame, rows, with_err=True):
+    assert len(out) == len(rows)
+    assert set(out["status"]) <= set(gio.STATUSES)
+    expect = [oracle(p, c, e if with_err else None) for p, c, e, _ in rows]
+    assert list(out["status"]) == expect
+    ok = (out["status"] == "ok").to_numpy()
+    q = out[list(OUTPUT_COLUMNS[:5])].to_numpy(dtype=float)
+    assert np.all(np.isfinite(q[ok])) and np.all(np.diff(q[ok], axis=1) >= 0)
+    assert np.all(np.isnan(q[~ok])) and np.all(np.isnan(out.loc[~ok, "age_map_myr"].to_numpy(dtype=float)))
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(rows=ROWS)
+def test_estimator_keeps_every_row_with_a_reason(model, rows):
+    frame = pd.DataFrame(rows, columns=["Prot", "BPRP_0", "e_BPRP_0", "note"], dtype=object)
+    frame.index = np.arange(len(frame))[::-1] * 7  # an arbitrary index must not matter
+    out = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior))
+    assert list(out.columns[:4]) == list(frame.columns)
+    assert list(out["note"]) == list(frame["note"])
+    check_output(out, rows)
+
+
+def write_csv(header, rows, sep, bom, crlf):
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, lineterminator="\r\n" if crlf else "\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return ("\ufeff" if bom else "") + buf.getvalue()
+
+
+CASINGS = st.sampled_from([str.lower, str.upper, str.title, lambda s: s])
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(rows=ROWS, sep=st.sampled_from([",", ";", "\t", "|"]), bom=st.booleans(), crlf=st.booleans(),
+       chunksize=st.integers(1, 7), case=CASINGS, dup=st.booleans())
+def test_reader_keeps_rows_cells_and_order(tmp_path_factory, rows, sep, bom, crlf, chunksize, case, dup):
+    header = [case("Prot"), case("bp_rp0"), case("e_BPRP_0"), "note"] + ([case("PROT")] if dup else [])
+    body = [[f"{i}:{p}", c, e, n] + ([p] if dup else []) for i, (p, c, e, n) in enumerate(rows)]
+    f = tmp_path_factory.mktemp("r") / "in.csv"
+    f.write_bytes(write_csv(header, body, sep, bom, crlf).encode())
+    chunks = list(gio.read_chunks(f, chunksize=chunksize))
+    got = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+    assert len(got) == len(rows)
+    if rows:
+        assert got.shape[1] == len(header)
+        assert [s.split(":")[0] for s in got.iloc[:, 0]] == [str(i) for i in range(len(rows))]
+        # cells come back as text, unchanged but for leading blanks after a delimiter
+        assert [s.lstrip(" ") for s in got.iloc[:, 3]] == [n.lstrip(" ") for _, _, _, n in rows]
+        assert gio.match_columns(list(got.columns))["prot"] == got.columns[0]  # first of duplicates wins
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(app, ["estimate", *args], input=input)
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(rows=ROWS, sep=st.sampled_from([",", ";", "\t"]), bom=st.booleans(), crlf=st.booleans(), with_err=st.booleans())
+def test_cli_end_to_end(rows, sep, bom, crlf, with_err):
+    header = ["id", "PROT", "(BP-RP)0"] + (["e_bp_rp0"] if with_err else [])
+    body = [[i, p, c] + ([e] if with_err else []) for i, (p, c, e, _) in enumerate(rows)]
+    res = invoke("-", "-q", input=write_csv(header, body, sep, bom, crlf).encode())
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str}, keep_default_na=False, na_values=[""])
+    assert list(out["id"]) == list(range(len(rows)))
+    check_output(out, rows, with_err)
+
+
+def one_line_error(res, *words):
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
+    for w in words:
+        assert w in lines[0]
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", ["empty"]),
+    (b"\xef\xbb\xbf", ["empty"]),
+    (b"\n\n  \n", ["empty"]),
+    (b"name,period\nx,10\n", ["bp_rp0"]),
+    (b"prot,bp_rp0\n10,1.0\n12,1.1,y\n", ["line 3"]),
+    ("prot,bp_rp0,name\n10,1.0,Bêta\n".encode("latin-1"), ["UTF-8"]),
+])
+def test_user_mistakes_are_one_line(tmp_path, content, words):
+    f = tmp_path / "in.csv"
+    f.write_bytes(content)
+    one_line_error(invoke(str(f), "-q", "-o", str(tmp_path / "out.csv")), *words)
+    assert not (tmp_path / "out.csv").exists() and not list(tmp_path.glob(".*part"))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--grid", "1"], ["--grid"]), (["--chunksize", "0"], ["--chunksize"]), (["--threads", "-1"], ["--threads"]),
+    (["--outlier-weight", "1.5"], ["outlier"]), (["--prior", "flat"], ["prior"]),
+    (["-o", "{tmp}"], ["directory"]), (["-o", "/proc/nope/out.csv"], ["cannot write"]),
+])
+def test_bad_options_are_one_line(tmp_path, args, words):
+    f = tmp_path / "in.csv"
+    f.write_text("prot,bp_rp0\n10,1.0\n")
+    one_line_error(invoke(str(f), "-q", *[a.replace("{tmp}", str(tmp_path)) for a in args]), *words)
+
+
+@pytest.mark.parametrize("text", ["prot,bp_rp0\n", "prot,bp_rp0", "\ufeffprot;bp_rp0\r\n"])
+def test_header_only_gives_header_only(text):
+    res = invoke("-", "-q", input=text.encode())
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines() == ["prot,bp_rp0," + ",".join(OUTPUT_COLUMNS)]
+
+
+def test_trailing_delimiters_do_not_shift_columns():
+    res = invoke("-", "-q", input=b"prot,bp_rp0\n10,1.0,\n25.4,0.82,\n")
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(io.StringIO(res.stdout))
+    assert list(out["prot"]) == [10, 25.4] and list(out["status"]) == ["ok", "ok"]
+
+
+def test_very_long_file_keeps_every_row(tmp_path):
+    n = 120_000
+    rng = np.random.default_rng(0)
+    kind = rng.integers(0, 5, n)
+    kind[::1000] = 5  # a few valid stars keep the flow busy but the test fast
+    prot = np.array(["", "-3", "abc", "1e9", "12"], dtype=object)[np.minimum(kind, 4)]
+    prot[kind == 5] = "12"
+    colour = np.where(kind == 4, "99", "1.0")
+    f = tmp_path / "long.csv"
+    pd.DataFrame({"id": np.arange(n), "prot": prot, "bp_rp0": colour}).to_csv(f, index=False)
+    res = invoke(str(f), "-q", "-o", str(tmp_path / "out.csv"), "--chunksize", "25000")
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(tmp_path / "out.csv", usecols=["id", "status"])
+    assert len(out) == n and np.array_equal(out["id"], np.arange(n))
+    expect = np.array(["invalid_period", "invalid_period", "invalid_period", "period_out_of_domain",
+                       "colour_out_of_domain", "ok"])[kind]
+    assert np.array_equal(out["status"].to_numpy(dtype=str), expect)
+
+
+def test_parquet_with_bad_values(tmp_path):
+    src = pd.DataFrame({"prot": [10.0, np.nan, -1.0, np.inf, 12.0], "BPRP_0": [1.0, 1.0, 1.0, 1.0, None],
+                        "e_bprp0": ["0.02", "x", None, "", "0.02"]})
+    src.to_parquet(tmp_path / "in.parquet")
+    res = invoke(str(tmp_path / "in.parquet"), "-q", "-o", str(tmp_path / "out.parquet"))
+    assert res.exit_code == 0, res.output
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out["status"]) == ["ok", "invalid_period", "invalid_period", "invalid_period", "invalid_colour"]
+
+
+def test_delimiter_inside_a_quoted_column_name_is_not_the_delimiter():
+    res = invoke("-", "-q", input=b'"notes; more; and more",prot,bp_rp0\nx,10,1.0\n')
+    assert res.exit_code == 0, res.output
+    assert list(pd.read_csv(io.StringIO(res.stdout))["status"]) == ["ok"]
+
+
+def test_parquet_without_rows_gives_header_only(tmp_path):
+    pd.DataFrame({"id": pd.Series(dtype=str), "Prot": pd.Series(dtype=float), "bprp0": pd.Series(dtype=float)}).to_parquet(
+        tmp_path / "in.parquet")
+    res = invoke(str(tmp_path / "in.parquet"), "-q")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines() == ["id,Prot,bprp0," + ",".join(OUTPUT_COLUMNS)]
+
+
+def test_input_columns_named_like_outputs_are_kept_under_unique_names(tmp_path):
+    f = tmp_path / "in.csv"
+    f.write_text("prot,bp_rp0,status,input_status,age_p50_myr\n10,1.0,a,b,c\n")
+    res = invoke(str(f), "-q", "-o", str(tmp_path / "out.parquet"))
+    assert res.exit_code == 0, res.output
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out.columns.is_unique and out.loc[0, "status"] == "ok"
+    assert sorted(out.iloc[0][["input_status", "input_input_status", "input_age_p50_myr"]]) == ["a", "b", "c"]

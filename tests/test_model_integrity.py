@@ -1,0 +1,122 @@
+"""A missing, corrupted or mismatched model is one line and exit 2, never an answer."""
+
+import json
+import shutil
+
+import pytest
+from conftest import EXAMPLES, ROOT
+from typer.testing import CliRunner
+
+from gyroage.cli import app
+
+MODELS = ROOT / "models"
+STARS = str(EXAMPLES / "field_stars.csv")
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    d = tmp_path / "model"
+    shutil.copytree(MODELS, d, ignore=shutil.ignore_patterns("*.pt"))
+    return d
+
+
+def assert_model_error(res, *words):
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
+    assert res.stdout == ""  # no partial answer
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def estimate(model):
+    # In-process (the subprocess path is covered by test_cli_estimate): these are many small runs.
+    res = CliRunner().invoke(app, ["estimate", STARS, "-q", "--model", str(model)])
+    res.returncode = res.exit_code
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    return res
+
+
+def test_copy_of_the_shipped_model_works(model_copy):
+    res = estimate(model_copy)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("\n") == 2
+    assert estimate(model_copy / "gyroage-model.json").stdout == res.stdout
+    assert estimate(model_copy / "gyroage-density.onnx").stdout == res.stdout
+
+
+def test_missing_directory_card_and_files(tmp_path, model_copy):
+    assert_model_error(estimate(tmp_path / "nowhere"), "model card not found")
+    assert_model_error(estimate(model_copy / "other.onnx"), "not found")
+    (model_copy / "gyroage-posterior.onnx").unlink()
+    assert_model_error(estimate(model_copy), "missing", "gyroage-posterior.onnx")
+    (model_copy / "gyroage-density.onnx").unlink()
+    assert_model_error(estimate(model_copy), "missing")
+    (model_copy / "gyroage-model.json").unlink()
+    assert_model_error(estimate(model_copy), "model card not found")
+
+
+@pytest.mark.parametrize("name", ["gyroage-density.onnx", "gyroage-posterior.onnx"])
+def test_corrupted_file(model_copy, name):
+    f = model_copy / name
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit in a weight: still a loadable graph
+    f.write_bytes(bytes(data))
+    assert_model_error(estimate(model_copy), "SHA-256", name)
+
+
+def test_truncated_and_swapped_files(model_copy):
+    d = model_copy / "gyroage-density.onnx"
+    p = model_copy / "gyroage-posterior.onnx"
+    original = d.read_bytes()
+    d.write_bytes(original[: len(original) // 3])
+    assert_model_error(estimate(model_copy), "SHA-256")
+    d.write_bytes(p.read_bytes())  # a real ONNX file, but not the one the card describes
+    assert_model_error(estimate(model_copy), "SHA-256")
+
+
+def test_graph_not_listed_in_its_card(model_copy):
+    shutil.copy(model_copy / "gyroage-density.onnx", model_copy / "mine.onnx")
+    assert_model_error(estimate(model_copy / "mine.onnx"), "not listed")
+
+
+def test_card_with_recomputed_hash_but_wrong_graph(model_copy):
+    """Someone re-hashes a swapped file: the graph itself is checked too."""
+    from gyroage.modelcard import sha256
+
+    shutil.copy(model_copy / "gyroage-posterior.onnx", model_copy / "gyroage-density.onnx")
+    card = json.loads((model_copy / "gyroage-model.json").read_text())
+    card["files"]["gyroage-density.onnx"]["sha256"] = sha256(model_copy / "gyroage-density.onnx")
+    (model_copy / "gyroage-model.json").write_text(json.dumps(card))
+    assert_model_error(estimate(model_copy), "not a gyroage density graph")
+
+
+@pytest.mark.parametrize("text", [
+    "", "{not json", "[1, 2]", '"card"', "{}",
+    "EDIT:domain", "EDIT:outlier", "EDIT:files", "EDIT:grid",
+])
+def test_broken_card(model_copy, text):
+    card_path = model_copy / "gyroage-model.json"
+    if text.startswith("EDIT:"):
+        card = json.loads(card_path.read_text())
+        what = text[5:]
+        if what == "domain":
+            del card["domain"]["bp_rp0"]
+        elif what == "outlier":
+            card["outlier"]["weight"] = "lots"
+        elif what == "files":
+            card["files"] = ["gyroage-density.onnx"]
+        else:
+            card["age_grid"]["n"] = 1
+        text = json.dumps(card)
+    card_path.write_text(text)
+    assert_model_error(estimate(model_copy), "model card")
+
+
+def test_api_raises_model_error(model_copy):
+    from gyroage import AgeModel
+    from gyroage.errors import ModelError
+
+    (model_copy / "gyroage-posterior.onnx").write_bytes(b"garbage")
+    with pytest.raises(ModelError, match="SHA-256"):
+        AgeModel.load(model_copy)
