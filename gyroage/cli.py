@@ -61,10 +61,14 @@ def estimate(
     threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk.")] = 20_000,
     quiet: QuietOpt = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file.")] = False,
+    engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",
+    workers: Annotated[Optional[int], typer.Option(help="Dask: local worker processes (default 2).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
     from gyroage.density import FlowDensity
-    from gyroage.engines import run_local
+    from gyroage.engines import count_rows, run_local
     from gyroage.estimate import EstimateSettings
     from gyroage.priors import make_prior
 
@@ -78,7 +82,18 @@ def estimate(
     )
     if outlier_weight is not None and not 0 <= outlier_weight < 1:
         raise UserError("--outlier-weight must be in [0, 1)")
-    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet)
+    if engine == "dask":
+        from gyroage.engines import run_dask
+
+        if output is None:
+            raise UserError("--engine dask needs -o NAME.parquet")
+        run_dask(input, output, settings, model=model, workers=workers, scheduler=scheduler, chunksize=chunksize,
+                 quiet=quiet)
+        return
+    if engine != "local":
+        raise UserError(f"unknown engine {engine!r} (choose local or dask)")
+    total = None if quiet else count_rows(input)
+    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, total=total)
 
 
 @app.command()

@@ -116,8 +116,9 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
         if not head.strip():
             raise UserError(f"input {source} is empty (no header line)")
         sep = sniff_separator(head)
-        stream = _io.StringIO(head + fh.read()) if str(source) == "-" else None
-        if stream is None:
+        if str(source) == "-":
+            stream = _Prefixed(head, fh)  # stdin cannot seek: replay the sniffed head, then stream the rest
+        else:
             fh.seek(0)
             stream = fh
         try:
@@ -133,6 +134,44 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
             raise UserError(f"input {source} is empty (no header line)") from None
         except pd.errors.ParserError as exc:
             raise UserError(f"cannot parse {source}: {str(exc).splitlines()[0]}") from None
+
+
+class _Prefixed(_io.TextIOBase):
+    """A read-only text stream: ``head`` first, then the rest of ``fh``, never all in memory."""
+
+    def __init__(self, head: str, fh) -> None:
+        self._head, self._fh = head, fh
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        if size is None or size < 0:
+            out, self._head = self._head + self._fh.read(), ""
+            return out
+        if self._head:
+            out, self._head = self._head[:size], self._head[size:]
+            return out
+        return self._fh.read(size)
+
+    def readline(self, size: int | None = -1) -> str:
+        if self._head:
+            i = self._head.find("\n")
+            if i >= 0 and (size is None or size < 0 or i < size):
+                out, self._head = self._head[: i + 1], self._head[i + 1 :]
+                return out
+            out, self._head = self._head, ""
+            return out + self._fh.readline()
+        return self._fh.readline(size)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
 
 
 def read_header(source: str | Path) -> list[str]:
