@@ -59,7 +59,7 @@ def estimate(
     grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
     outlier_weight: Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")] = None,
     threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
-    chunksize: Annotated[int, typer.Option(help="Rows per chunk.")] = 20_000,
+    chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
     quiet: QuietOpt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file.")] = False,
     engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",

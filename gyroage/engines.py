@@ -189,7 +189,7 @@ class _Sidecar:
 
 
 def run_local(source: str | Path, target: str | Path | None, density: FlowDensity,
-              settings: EstimateSettings, chunksize: int = 20_000, quiet: bool = False,
+              settings: EstimateSettings, chunksize: int = 10_000, quiet: bool = False,
               resume: bool = False, total: int | None = None) -> Counter:
     """Stream ``source`` through ``estimate_chunk`` into ``target`` (atomic); returns status counts.
 

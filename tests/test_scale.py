@@ -231,3 +231,16 @@ def test_dask_engine_equals_local(tmp_path, density, settings):
     ok = ~np.isnan(x)
     assert np.max(np.abs(x[ok] / y[ok] - 1)) <= 1e-6
     assert sum(counts.values()) == 400
+
+
+def test_progress_track_and_quiet(capsys):
+    from gyroage.progress import Progress
+
+    with Progress("validate", total=3, unit="clusters", every=0.0) as p:
+        assert list(p.track(["a", "b", "c"])) == ["a", "b", "c"]
+    err = capsys.readouterr().err
+    assert "validate: 3/3" in err and "clusters/s" in err
+    with Progress("crossmatch", total=2, quiet=True, every=0.0) as p:
+        list(p.track([1, 2]))
+        p.log("cache hit")
+    assert capsys.readouterr().err == ""
