@@ -58,7 +58,7 @@ def estimate(
     age_max_myr: Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")] = None,
     grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
     outlier_weight: Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")] = None,
-    threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs).")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
     quiet: QuietOpt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file.")] = False,

@@ -31,8 +31,8 @@ class Progress:
     def update(self, n: int = 1, extra: str = "", force: bool = False) -> None:
         self.done += n
         now = time.perf_counter()
-        if self.quiet or (not force and now - self._last < self.every):
-            return
+        if self.quiet or (not force and (now - self._last < self.every or (self.total and self.done >= self.total))):
+            return  # the last line is close()'s, with its summary
         self._last = now
         elapsed = max(now - self.start, 1e-9)
         rate = self.done / elapsed
