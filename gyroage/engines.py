@@ -200,8 +200,16 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     if resume and (not to_file or str(source) == "-"):
         raise UserError("--resume needs a file input and an output file (-o)")
     if to_file:
-        sidecar = _Sidecar(Path(target), input_fingerprint(source), settings_hash(density, settings, chunksize), resume)
-        return _run_sidecar(source, sidecar, density, settings, chunksize, quiet, total)
+        if str(source) != "-" and not Path(source).is_file():
+            raise UserError(f"input file not found: {source}")
+        fingerprint = input_fingerprint(source) if str(source) != "-" else "stdin"
+        sidecar = _Sidecar(Path(target), fingerprint, settings_hash(density, settings, chunksize), resume)
+        try:
+            return _run_sidecar(source, sidecar, density, settings, chunksize, quiet, total)
+        except BaseException:
+            if not sidecar.manifest["chunks"]:  # nothing worth resuming: leave no trace
+                shutil.rmtree(sidecar.dir, ignore_errors=True)
+            raise
     return _run_stream(source, target, density, settings, chunksize, quiet, total)
 
 

@@ -244,3 +244,39 @@ def test_progress_track_and_quiet(capsys):
         list(p.track([1, 2]))
         p.log("cache hit")
     assert capsys.readouterr().err == ""
+
+
+def test_failed_start_leaves_no_sidecar(tmp_path):
+    for name, text in (("nocol.csv", "name,period\nx,1\n"), ("empty.csv", "")):
+        src = tmp_path / name
+        src.write_text(text)
+        out = tmp_path / f"out_{name}"
+        res = run_cli("estimate", str(src), "-o", str(out))
+        assert res.returncode == 2 and "Traceback" not in res.stderr
+        assert not out.exists() and not engines.sidecar_dir(out).exists()
+    res = run_cli("estimate", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 2 and "not found" in res.stderr
+
+
+def test_resume_refuses_changed_input(tmp_path, density, settings, monkeypatch):
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    real = engines.estimate_chunk
+    calls = {"n": 0}
+
+    def dies(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    stars(300, seed=9).to_csv(src, index=False)
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError, match="input differs"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
