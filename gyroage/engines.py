@@ -357,6 +357,8 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     try:
         ddf = read_dask(source, blocksize, n_workers)
         columns = io.require_columns(list(ddf.columns))
+        if ddf.npartitions < n_workers:  # e.g. one Parquet row group: split it so every worker has work
+            ddf = ddf.repartition(npartitions=2 * n_workers)
     except BaseException:
         if own is not None:
             client.close()
