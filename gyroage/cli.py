@@ -85,8 +85,8 @@ def estimate(
     if engine == "dask":
         from gyroage.engines import run_dask
 
-        if output is None:
-            raise UserError("--engine dask needs -o NAME.parquet")
+        if output is None or resume:
+            raise UserError("--engine dask needs -o NAME.parquet and does not --resume")
         run_dask(input, output, settings, model=model, workers=workers, scheduler=scheduler, chunksize=chunksize,
                  quiet=quiet)
         return

@@ -336,8 +336,11 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     ``workers`` single-threaded processes. Every worker loads its own
     onnxruntime session once (:func:`gyroage.density.cached_density`).
     """
-    from dask import delayed
-    from distributed import Client, LocalCluster, as_completed
+    try:
+        from dask import delayed
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UserError("the dask engine needs dask.distributed: pip install 'gyroage[dask]'") from None
 
     target = Path(target)
     if target.suffix.lower() not in (".parquet", ".pq"):
