@@ -66,13 +66,17 @@ def estimate(
     age_max_myr: Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")] = None,
     grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
     outlier_weight: Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")] = None,
-    threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
-    chunksize: Annotated[int, typer.Option(help="Rows per chunk.")] = 20_000,
+    threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs).")] = None,
+    chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
     quiet: QuietOpt = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file.")] = False,
+    engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",
+    workers: Annotated[Optional[int], typer.Option(help="Dask: local worker processes (default 2).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
     from gyroage.density import FlowDensity
-    from gyroage.engines import run_local
+    from gyroage.engines import count_rows, run_local
     from gyroage.estimate import EstimateSettings
     from gyroage.priors import make_prior
     from gyroage.sampling import SamplerSettings
@@ -100,7 +104,19 @@ def estimate(
     )
     if outlier_weight is not None and not 0 <= outlier_weight < 1:
         raise UserError("--outlier-weight must be in [0, 1)")
-    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, posteriors=posteriors)
+    if engine == "dask":
+        from gyroage.engines import run_dask
+
+        if output is None or resume or posteriors is not None:
+            raise UserError("--engine dask needs -o NAME.parquet and does not --resume or write --posteriors")
+        run_dask(input, output, settings, model=model, workers=workers, scheduler=scheduler, chunksize=chunksize,
+                 quiet=quiet)
+        return
+    if engine != "local":
+        raise UserError(f"unknown engine {engine!r} (choose local or dask)")
+    total = None if quiet else count_rows(input)
+    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, total=total,
+              posteriors=posteriors)
 
 
 @app.command()

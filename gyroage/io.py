@@ -158,8 +158,9 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
         if not head.strip():
             raise UserError(f"input {source} is empty (no header line)")
         sep = sniff_separator(head)
-        stream = _io.StringIO(head + fh.read()) if str(source) == "-" else None
-        if stream is None:
+        if str(source) == "-":
+            stream = _Prefixed(head, fh)  # stdin cannot seek: replay the sniffed head, then stream the rest
+        else:
             fh.seek(0)
             stream = fh
         try:
@@ -178,6 +179,44 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
             raise UserError(f"cannot parse {source}: {str(exc).splitlines()[0]}") from None
         except UnicodeDecodeError as exc:
             raise _not_utf8(source, exc) from None
+
+
+class _Prefixed(_io.TextIOBase):
+    """A read-only text stream: ``head`` first, then the rest of ``fh``, never all in memory."""
+
+    def __init__(self, head: str, fh) -> None:
+        self._head, self._fh = head, fh
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        if size is None or size < 0:
+            out, self._head = self._head + self._fh.read(), ""
+            return out
+        if self._head:
+            out, self._head = self._head[:size], self._head[size:]
+            return out
+        return self._fh.read(size)
+
+    def readline(self, size: int | None = -1) -> str:
+        if self._head:
+            i = self._head.find("\n")
+            if i >= 0 and (size is None or size < 0 or i < size):
+                out, self._head = self._head[: i + 1], self._head[i + 1 :]
+                return out
+            out, self._head = self._head, ""
+            return out + self._fh.readline()
+        return self._fh.readline(size)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
 
 
 def read_header(source: str | Path) -> list[str]:
@@ -204,6 +243,18 @@ def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
         yield pf.schema_arrow.empty_table().to_pandas()
 
 
+def prepare_target(target: Path) -> None:
+    """Fail early, in one line, on an output path that cannot be written; create its folder."""
+    if target.is_dir():
+        raise UserError(f"output {target} is a directory")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    if not os.access(target.parent, os.W_OK):
+        raise UserError(f"cannot write {target}: permission denied")
+
+
 class AtomicWriter:
     """Write chunks to a temp file beside the target, then rename on ``commit``.
 
@@ -220,10 +271,8 @@ class AtomicWriter:
         self._pq = None
         self._header_done = False
         if self.target is not None:
-            if self.target.is_dir():
-                raise UserError(f"output {self.target} is a directory")
+            prepare_target(self.target)
             try:
-                self.target.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".part")
             except OSError as exc:
                 raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None

@@ -24,9 +24,7 @@ def grid_log_likelihood(density: FlowDensity, log10_prot: np.ndarray, bp_rp0: np
                         bp_rp0_err: np.ndarray, grid: np.ndarray,
                         outlier_weight: float | None = None) -> np.ndarray:
     """log L[star, grid point] = log p(log10 Prot | age, colour, colour error)."""
-    col = lambda a: np.asarray(a, dtype=np.float32)[:, None]  # noqa: E731
-    return density.log_prob(col(log10_prot), np.asarray(grid, dtype=np.float32)[None, :],
-                            col(bp_rp0), col(bp_rp0_err), outlier_weight=outlier_weight)
+    return density.log_prob_grid(log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=outlier_weight)
 
 
 def normalise(log_post: np.ndarray, grid: np.ndarray) -> np.ndarray:

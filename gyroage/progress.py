@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Progress:
-    """Report ``done/total`` with rate and ETA at most every ``every`` seconds."""
+    """Report ``done/total`` with rate and ETA at most every ``every`` seconds.
+
+    Shared by every long command (estimate, train, validate, crossmatch)::
+
+        with Progress("validate", total=len(clusters), unit="clusters", quiet=quiet) as p:
+            for c in p.track(clusters):
+                ...
+
+    ``quiet=True`` silences everything, including :meth:`log`.
+    """
 
     def __init__(self, label: str, total: int | None = None, unit: str = "", quiet: bool = False,
                  every: float = 1.0) -> None:
@@ -18,8 +31,8 @@ class Progress:
     def update(self, n: int = 1, extra: str = "", force: bool = False) -> None:
         self.done += n
         now = time.perf_counter()
-        if self.quiet or (not force and now - self._last < self.every):
-            return
+        if self.quiet or (not force and (now - self._last < self.every or (self.total and self.done >= self.total))):
+            return  # the last line is close()'s, with its summary
         self._last = now
         elapsed = max(now - self.start, 1e-9)
         rate = self.done / elapsed
@@ -39,3 +52,16 @@ class Progress:
 
     def close(self, extra: str = "") -> None:
         self.update(0, extra=extra, force=True)
+
+    def track(self, items: Iterable[T], weight=None) -> Iterator[T]:
+        """Yield ``items``, counting each (or ``weight(item)``) as done after its body ran."""
+        for item in items:
+            yield item
+            self.update(weight(item) if weight else 1)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()

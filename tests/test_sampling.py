@@ -139,6 +139,9 @@ def test_grid_posteriors_keyed_by_row(tmp_path, model):
     run_local(src, tmp_path / "out.csv", model.density, settings, chunksize=1, quiet=True, posteriors=post)
     table = pd.read_parquet(post)
     assert list(table["row"]) == [0, 2]
+    streamed = tmp_path / "post_stdout.parquet"  # stdout target: no sidecar, same table
+    run_local(src, None, model.density, settings, chunksize=3, quiet=True, posteriors=streamed)
+    pd.testing.assert_frame_equal(pd.read_parquet(streamed), table)
     x, pdf = np.asarray(table["log10_age"].iloc[1]), np.asarray(table["pdf"].iloc[1])
     assert np.trapezoid(pdf, x) == pytest.approx(1.0, rel=1e-3)
     with pytest.raises(UserError, match="parquet"):

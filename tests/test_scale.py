@@ -1,0 +1,282 @@
+"""Catalogue scale: streaming, --resume after a kill, the Dask engine, progress, lazy imports."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, run_cli
+
+from gyroage import engines
+from gyroage.estimate import EstimateSettings
+
+AGE_COLS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr"]
+
+
+def stars(n: int, seed: int = 1) -> pd.DataFrame:
+    """Synthetic rows (no catalogue rows), with a few bad ones to carry statuses through."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"star": [f"s{i}" for i in range(n)],
+                       "Prot": np.round(10 ** rng.uniform(0, 1.4, n), 3),
+                       "BPRP_0": np.round(rng.uniform(0.6, 2.8, n), 3),
+                       "e_BPRP_0": np.round(rng.uniform(0.01, 0.05, n), 4)})
+    df.loc[::37, "Prot"] = -1.0
+    return df
+
+
+@pytest.fixture(scope="module")
+def density():
+    from gyroage.density import FlowDensity
+
+    return FlowDensity(threads=2)
+
+
+@pytest.fixture(scope="module")
+def settings(density):
+    g = density.card.age_grid
+    from gyroage.priors import Prior
+
+    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
+
+
+def test_resume_after_interrupt_matches_uninterrupted(tmp_path, density, settings, monkeypatch):
+    src = tmp_path / "in.csv"
+    stars(700).to_csv(src, index=False)
+    ref = tmp_path / "ref.csv"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+
+    real = engines.estimate_chunk
+    calls = {"n": 0}
+
+    def dies_after_3(*a, **k):
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # what a Ctrl-C (or a kill) leaves: 3 chunks done
+        calls["n"] += 1
+        return real(*a, **k)
+
+    out = tmp_path / "out.csv"
+    monkeypatch.setattr(engines, "estimate_chunk", dies_after_3)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert not out.exists()
+    manifest = json.loads((engines.sidecar_dir(out) / "manifest.json").read_text())
+    assert sorted(manifest["chunks"]) == ["0", "1", "2"]
+
+    recomputed = []
+
+    def counting(frame, *a, **k):
+        recomputed.append(int(frame.index[0]))
+        return real(frame, *a, **k)
+
+    monkeypatch.setattr(engines, "estimate_chunk", counting)
+    counts = engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert recomputed == [300, 400, 500, 600]  # finished chunks are not recomputed
+    assert out.read_bytes() == ref.read_bytes()
+    assert sum(counts.values()) == 700
+    assert not engines.sidecar_dir(out).exists()
+
+
+def test_resume_refuses_other_settings(tmp_path, density, settings, monkeypatch):
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    real = engines.estimate_chunk
+    calls = {"n": 0}
+
+    def dies(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    from gyroage.errors import UserError
+
+    other = EstimateSettings(prior=settings.prior, n_grid=settings.n_grid + 10)
+    with pytest.raises(UserError, match="settings"):
+        engines.run_local(src, out, density, other, chunksize=100, quiet=True, resume=True)
+
+
+def test_resume_after_sigkill_cli(tmp_path):
+    """A real kill -9 of the CLI mid-run, then --resume: same bytes as an uninterrupted run."""
+    src = tmp_path / "in.csv"
+    stars(3000, seed=5).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    args = [sys.executable, "-m", "gyroage.cli", "estimate", str(src), "-o", str(out), "--chunksize", "100", "-q",
+            "--threads", "1"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(args, cwd=ROOT, env=env)
+    manifest = engines.sidecar_dir(out) / "manifest.json"
+    deadline = time.time() + 50
+    done = 0
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            done = len(json.loads(manifest.read_text())["chunks"])
+        except (OSError, ValueError):
+            done = 0
+        if done >= 2:
+            break
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        pytest.skip("run finished before it could be killed")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and done >= 2
+    res = run_cli("estimate", str(src), "-o", str(out), "--chunksize", "100", "--resume")
+    assert res.returncode == 0, res.stderr
+    assert "resumed" in res.stderr
+    ref = tmp_path / "ref.csv"
+    res = run_cli("estimate", str(src), "-o", str(ref), "--chunksize", "100", "-q")
+    assert res.returncode == 0, res.stderr
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_resume_needs_files():
+    res = run_cli("estimate", "-", "--resume", input="prot,bp_rp0\n10,1\n")
+    assert res.returncode == 2 and "resume" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_stdin_is_streamed_in_chunks(tmp_path):
+    """stdin gives the same output as the file, across chunk boundaries and a delimiter other than ','."""
+    df = stars(250)
+    text = df.to_csv(index=False, sep=";")
+    f = tmp_path / "in.csv"
+    f.write_text(text)
+    a = run_cli("estimate", "-", "-q", "--chunksize", "60", input=text)
+    b = run_cli("estimate", str(f), "-q", "--chunksize", "60")
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout
+    out = pd.read_csv(io.StringIO(a.stdout))
+    assert list(out["star"]) == list(df["star"])
+
+
+def test_prefixed_stream_never_reads_all(monkeypatch):
+    from gyroage.io import _Prefixed
+
+    class Rest(io.StringIO):
+        def read(self, size=-1):
+            assert size is not None and size >= 0, "slurped the whole stream"
+            return super().read(size)
+
+    s = _Prefixed("a,b\n1,", Rest("2\n3,4\n"))
+    frame = pd.concat(pd.read_csv(s, chunksize=1))
+    assert frame.to_dict("list") == {"a": [1, 3], "b": [2, 4]}
+
+
+def test_progress_rate_eta_and_quiet(tmp_path):
+    src = tmp_path / "in.csv"
+    stars(200).to_csv(src, index=False)
+    loud = run_cli("estimate", str(src), "-o", str(tmp_path / "a.csv"), "--chunksize", "50")
+    assert loud.returncode == 0
+    last = loud.stderr.strip().splitlines()[-1]
+    assert "200/200" in last and "stars/s" in last and "ok" in last
+    quiet = run_cli("estimate", str(src), "-o", str(tmp_path / "b.csv"), "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_progress_eta(capsys, monkeypatch):
+    from gyroage import progress
+
+    t = iter([0.0, 10.0, 10.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(t))
+    p = progress.Progress("job", total=100, unit="things")
+    p.update(25)
+    err = capsys.readouterr().err
+    assert "25/100" in err and "ETA 30 s" in err and "2.5 things/s" in err
+
+
+def test_estimate_modules_import_no_heavy_optional_packages():
+    code = ("import sys, gyroage.cli as c; from gyroage import engines, density, estimate;"
+            "bad=[m for m in ('torch','dask','distributed','matplotlib','astroquery') if m in sys.modules];"
+            "print(','.join(bad))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == ""
+
+
+def test_dask_engine_equals_local(tmp_path, density, settings):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    src = tmp_path / "in.csv"
+    stars(400, seed=3).to_csv(src, index=False)
+    local = tmp_path / "local.parquet"
+    engines.run_local(src, local, density, settings, chunksize=64, quiet=True)
+    out = tmp_path / "dask.parquet"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        counts = engines.run_dask(str(src), out, settings, workers=2, blocksize=4000, chunksize=64, quiet=True,
+                                  client=client)
+        n_parts = len(list(out.glob("part.*.parquet")))
+        # each worker process holds exactly one cached density (its own onnxruntime session)
+        sessions = client.run(lambda: len(__import__("gyroage.density", fromlist=["_CACHE"])._CACHE))
+    assert n_parts >= 2 and len(sessions) == 2 and all(v == 1 for v in sessions.values())
+    a, b = pd.read_parquet(local), pd.read_parquet(out)
+    assert list(a["star"]) == list(b["star"])
+    assert list(a["status"]) == list(b["status"])
+    x, y = a[AGE_COLS].to_numpy(), b[AGE_COLS].to_numpy()
+    assert np.array_equal(np.isnan(x), np.isnan(y))
+    ok = ~np.isnan(x)
+    assert np.max(np.abs(x[ok] / y[ok] - 1)) <= 1e-6
+    assert sum(counts.values()) == 400
+
+
+def test_progress_track_and_quiet(capsys):
+    from gyroage.progress import Progress
+
+    with Progress("validate", total=3, unit="clusters", every=0.0) as p:
+        assert list(p.track(["a", "b", "c"])) == ["a", "b", "c"]
+    err = capsys.readouterr().err
+    assert "validate: 3/3" in err and "clusters/s" in err
+    with Progress("crossmatch", total=2, quiet=True, every=0.0) as p:
+        list(p.track([1, 2]))
+        p.log("cache hit")
+    assert capsys.readouterr().err == ""
+
+
+def test_failed_start_leaves_no_sidecar(tmp_path):
+    for name, text in (("nocol.csv", "name,period\nx,1\n"), ("empty.csv", "")):
+        src = tmp_path / name
+        src.write_text(text)
+        out = tmp_path / f"out_{name}"
+        res = run_cli("estimate", str(src), "-o", str(out))
+        assert res.returncode == 2 and "Traceback" not in res.stderr
+        assert not out.exists() and not engines.sidecar_dir(out).exists()
+    res = run_cli("estimate", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 2 and "not found" in res.stderr
+
+
+def test_resume_refuses_changed_input(tmp_path, density, settings, monkeypatch):
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    real = engines.estimate_chunk
+    calls = {"n": 0}
+
+    def dies(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    stars(300, seed=9).to_csv(src, index=False)
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError, match="input differs"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
