@@ -171,41 +171,25 @@ class _Sidecar:
     def assemble(self, n_chunks: int, posteriors: str | Path | None = None) -> None:
         """Concatenate the chunk files into the target (atomic rename), then drop the sidecar."""
         if posteriors is not None:
-            _concat_parquet([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors))
-        tmp = self.target.parent / f".{self.target.name}.assembling"
+            _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors))
         if self.ext == ".parquet":
-            import pyarrow.parquet as pq
-
-            writer = None
-            try:
-                for i in range(n_chunks):
-                    table = pq.read_table(self.path(i))
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
-                    writer.write_table(table.cast(writer.schema))
-            finally:
-                if writer is not None:
-                    writer.close()
+            _concat_parquet([self.path(i) for i in range(n_chunks)], self.target)
         else:
+            tmp = self.target.parent / f".{self.target.name}.assembling"
             with open(tmp, "wb") as out:
                 for i in range(n_chunks):
                     with open(self.path(i), "rb") as fh:
                         if i > 0:
                             fh.readline()  # the header, already written by chunk 0
                         shutil.copyfileobj(fh, out, 1 << 20)
-        os.replace(tmp, self.target)
+            os.replace(tmp, self.target)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _concat_parquet(parts: list[Path], target: Path) -> None:
-    """Posterior tables of all chunks into one Parquet file (atomic); an empty table if there are none."""
+    """Parquet files (at least one) into one, in order, renamed into place atomically."""
     import pyarrow.parquet as pq
 
-    if not parts:
-        from gyroage.posterior import write_empty_posteriors
-
-        write_empty_posteriors(target)
-        return
     tmp = target.parent / f".{target.name}.assembling"
     writer = None
     try:
@@ -218,6 +202,16 @@ def _concat_parquet(parts: list[Path], target: Path) -> None:
         if writer is not None:
             writer.close()
     os.replace(tmp, target)
+
+
+def _write_posteriors(parts: list[Path], target: Path) -> None:
+    """All chunks' posterior tables into ``target``; an empty table when no star had one."""
+    if parts:
+        _concat_parquet(parts, target)
+    else:
+        from gyroage.posterior import write_empty_posteriors
+
+        write_empty_posteriors(target)
 
 
 def _take_posteriors(out: pd.DataFrame, offset: int) -> pd.DataFrame:
@@ -294,7 +288,7 @@ def _run_stream(source, target, density, settings, chunksize, quiet, total, post
             writer.write(_header_only(source))
         writer.commit()
         if posteriors is not None:
-            _concat_parquet(post_parts, Path(posteriors))
+            _write_posteriors(post_parts, Path(posteriors))
     except BaseException:
         writer.abort()
         raise
