@@ -84,7 +84,9 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path, density, setting
     assert not engines.sidecar_dir(out).exists()
 
 
-def test_resume_refuses_other_settings(tmp_path, density, settings, monkeypatch):
+
+def interrupted_run(tmp_path, density, settings, monkeypatch):
+    """A 300-star run into out.csv killed (KeyboardInterrupt) in its second chunk; returns (input, output)."""
     src = tmp_path / "in.csv"
     stars(300).to_csv(src, index=False)
     out = tmp_path / "out.csv"
@@ -101,6 +103,10 @@ def test_resume_refuses_other_settings(tmp_path, density, settings, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
     monkeypatch.setattr(engines, "estimate_chunk", real)
+    return src, out
+
+def test_resume_refuses_other_settings(tmp_path, density, settings, monkeypatch):
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch)
     from gyroage.errors import UserError
 
     other = EstimateSettings(prior=settings.prior, n_grid=settings.n_grid + 10)
@@ -259,22 +265,7 @@ def test_failed_start_leaves_no_sidecar(tmp_path):
 
 
 def test_resume_refuses_changed_input(tmp_path, density, settings, monkeypatch):
-    src = tmp_path / "in.csv"
-    stars(300).to_csv(src, index=False)
-    out = tmp_path / "out.csv"
-    real = engines.estimate_chunk
-    calls = {"n": 0}
-
-    def dies(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(engines, "estimate_chunk", dies)
-    with pytest.raises(KeyboardInterrupt):
-        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
-    monkeypatch.setattr(engines, "estimate_chunk", real)
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch)
     stars(300, seed=9).to_csv(src, index=False)
     from gyroage.errors import UserError
 
