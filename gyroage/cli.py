@@ -139,8 +139,69 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = 0.
         raise UserError(f"{checkpoint} holds no flow.pt and train.json (run 'gyroage train' first)")
     card = card_from_training(json.loads(info.read_text()), outlier_weight)
     path = export_model(load_checkpoint(ck), out, card)
+    # The torch checkpoint travels with its graph (parity test, retraining from the shipped model).
+    import shutil
+
+    if ck.resolve() != (out / "gyroage-flow.pt").resolve():
+        shutil.copyfile(ck, out / "gyroage-flow.pt")
     if not quiet:
         typer.echo(f"export: wrote {path} (ONNX/torch parity {card.metrics['onnx_torch_max_abs_logp']:.2e})", err=True)
+
+
+# --- validation (issue 4): leave-one-cluster-out ------------------------------------------
+
+
+@app.command()
+@user_errors
+def validate(
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="Rotator catalogue CSV (default: ../shared/data/...).")] = None,
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
+    jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
+    min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
+    seed: Annotated[int, typer.Option(help="Training seed of every fold.")] = 0,
+    max_epochs: Annotated[int, typer.Option(help="Epoch cap per fold.")] = 300,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
+    outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
+    outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
+    write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
+    force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
+    _need_torch()
+    from gyroage.catalogue import default_catalog_path
+    from gyroage.modelcard import load_card
+    from gyroage.validation import ValidateSettings, write_card_validation
+    from gyroage.validation import validate as run_validate
+    from gyroage.validation_train import full_train_dict
+
+    path = catalog or default_catalog_path()
+    names = [c.strip() for item in (clusters or []) for c in item.split(",") if c.strip()]
+    card, _ = load_card(write_card, verify=True)
+    overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
+    if config is not None:
+        try:
+            extra = json.loads(config.read_text())
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read --config {config}: {exc}") from None
+        overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
+    overrides.update(seed=seed, max_epochs=max_epochs)
+    try:
+        train = full_train_dict(overrides)
+    except TypeError as exc:
+        raise UserError(f"bad training settings: {exc}") from None
+    w = float(card.outlier["weight"])
+    settings = ValidateSettings(train=train, min_members=min_members,
+                                grid=(card.age_grid["log10_age_min"], card.age_grid["log10_age_max"], card.age_grid["n"]),
+                                outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
+                                outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
+                                jobs=jobs)
+    summary = run_validate(path, out, names or None, settings, quiet=quiet)
+    if write_card is not None:
+        p = write_card_validation(write_card, summary, force=force)
+        if not quiet:
+            typer.echo(f"validate: wrote the validation summary into {p}", err=True)
 
 
 def _need_torch() -> None:
