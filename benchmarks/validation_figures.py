@@ -113,6 +113,16 @@ def field_stars(out: Path, plt) -> pd.DataFrame:
     return res
 
 
+def markdown_table(clusters: pd.DataFrame) -> str:
+    """The per-cluster LOCO table as markdown (for docs/validation.md)."""
+    lines = ["| cluster | n | fiducial age (Myr) | joint age (Myr), 16-84% | error (dex) | 68% coverage of its stars |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in clusters.itertuples():
+        lines.append(f"| {r.cluster} | {r.n_stars} | {r.fiducial_age_myr:g} | {r.joint_age_myr:.0f} "
+                     f"({r.joint_p16_myr:.0f}-{r.joint_p84_myr:.0f}) | {r.error_dex:+.3f} | {r.star_coverage_68:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     import matplotlib
 
@@ -127,6 +137,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     stars = pd.read_csv(Path(args.loco) / "loco_stars.csv")
     clusters = pd.read_csv(Path(args.loco) / "loco_clusters.csv")
+    print(markdown_table(clusters))
     joint_ages(clusters, out, plt)
     calibration(stars, out, plt)
     errors(stars, clusters, out, plt)

@@ -89,6 +89,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     max_epochs: Annotated[int, typer.Option(help="Epoch cap.")] = 300,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides (see docs/validation.md).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -107,10 +108,22 @@ def train(
             raise UserError(f"unknown cluster to exclude: {unknown[0]}")
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
     data = training_set(frame)
-    result = train_flow(data, TrainSettings(seed=seed, max_epochs=max_epochs), quiet=quiet)
+    note = None
+    if config is not None:
+        try:
+            overrides = json.loads(config.read_text())
+            note = overrides.pop("note", None)  # why these settings: recorded in the card
+            settings = TrainSettings.from_dict({**overrides, "seed": seed, "max_epochs": max_epochs})
+        except (OSError, ValueError, TypeError) as exc:
+            raise UserError(f"bad --config {config}: {exc}") from None
+    else:
+        settings = TrainSettings(seed=seed, max_epochs=max_epochs)
+    result = train_flow(data, settings, quiet=quiet)
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
     info = train_info(result, data, str(path), sha256(path))
+    if config is not None and note:
+        info["note"] = note
     (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")
     if not quiet:
         typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
@@ -183,6 +196,7 @@ def validate(
     if config is not None:
         try:
             extra = json.loads(config.read_text())
+            extra.pop("note", None)
         except (OSError, ValueError) as exc:
             raise UserError(f"cannot read --config {config}: {exc}") from None
         overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}

@@ -46,6 +46,13 @@ class TrainSettings:
         d["flow"] = self.flow.to_dict()
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainSettings:
+        """Settings from (a subset of) :meth:`to_dict`; unknown names raise TypeError."""
+        d = dict(d)
+        flow = FlowConfig(**d.pop("flow", {}))
+        return cls(**d, flow=flow)
+
 
 @dataclass
 class TrainResult:

@@ -25,9 +25,7 @@ from gyroage.training import TrainSettings, train_flow
 
 
 def settings_from_dict(d: dict) -> TrainSettings:
-    d = dict(d)
-    flow = FlowConfig(**d.pop("flow", {}))
-    return TrainSettings(**d, flow=flow)
+    return TrainSettings.from_dict(d)
 
 
 def full_train_dict(overrides: dict | None = None) -> dict:

@@ -55,7 +55,7 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(ROOT / "models", model_dir)
     args = ["validate", "--catalog", str(catalog_path), "--clusters", "NGC2516,Praesepe", "--out",
-            str(tmp_path / "v"), "--max-epochs", "3", "--jobs", "2", "--write-card", str(model_dir), "--force"]
+            str(tmp_path / "v"), "--max-epochs", "3", "--jobs", "1", "--write-card", str(model_dir), "--force"]
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr
     clusters = pd.read_csv(tmp_path / "v" / "loco_clusters.csv")
@@ -82,3 +82,24 @@ def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
     pytest.importorskip("torch")
     r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "NoSuchCluster", "--out", str(tmp_path))
     assert r.returncode == 2 and "NoSuchCluster" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_colour_only_flow_ignores_the_error():
+    """The shipped conditioning: the error input stays in the signature but cannot change log p.
+    (Its ONNX export is covered by test_flow_export's shipped-model parity test.)"""
+    torch = pytest.importorskip("torch")
+
+    from gyroage.flow import ConditionalFlow, FlowConfig
+
+    norm = {"age_mean": 8.0, "age_std": 0.8, "colour_mean": 2.0, "colour_std": 0.9, "err_mean": -1.4,
+            "err_std": 0.4, "prot_mean": 0.4, "prot_std": 0.6}
+    torch.manual_seed(0)
+    m = ConditionalFlow(FlowConfig(hidden=16, use_colour_err=False), norm).eval()
+    with torch.no_grad():
+        m.net[-1].weight.normal_(0, 0.5)
+    x = torch.linspace(-0.5, 1.5, 50)
+    age, col = torch.full_like(x, 8.5), torch.full_like(x, 1.2)
+    with torch.no_grad():
+        assert torch.allclose(m(x, age, col, torch.full_like(x, 0.01)), m(x, age, col, torch.full_like(x, 0.3)))
+        other = m(x, age, torch.full_like(x, 2.2), torch.full_like(x, 0.01))
+    assert not torch.allclose(m(x, age, col, torch.full_like(x, 0.01)), other)  # colour still matters
