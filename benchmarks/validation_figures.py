@@ -26,7 +26,7 @@ def joint_ages(clusters: pd.DataFrame, out: Path, plt) -> None:
     for r in clusters.itertuples():
         ax.annotate(r.cluster, (r.fiducial_age_myr, r.joint_age_myr), fontsize=6, xytext=(3, -8),
                     textcoords="offset points")
-    lim = [5, 8000]
+    lim = [1, 8000]
     ax.plot(lim, lim, "k-", lw=0.8)
     for d in (0.1, -0.1):
         ax.plot(lim, np.array(lim) * 10**d, "k:", lw=0.6)
@@ -74,7 +74,7 @@ def errors(stars: pd.DataFrame, clusters: pd.DataFrame, out: Path, plt) -> None:
     a1.plot(mid, med, "o-", ms=3, label="median error")
     a1.plot(mid, mad, "s--", ms=3, label="median |error|")
     a1.axhline(0, color="k", lw=0.8)
-    a1.set(xlabel="(BP-RP)0", ylabel="log age (median) - log fiducial (dex)", ylim=(-2, 2),
+    a1.set(xlabel="(BP-RP)0", ylabel="log age (median) - log fiducial (dex)", ylim=(-2, 2), xlim=(-0.2, 4.5),
            title="Held-out stars: error vs colour")
     a1.legend(fontsize=7)
     a2.plot(clusters["fiducial_age_myr"], clusters["error_dex"], "o", label="joint age error")
