@@ -174,6 +174,10 @@ def main() -> None:
     m["cluster_median_abs_dex"] = float(np.median([abs(per[c] - ctruth[c]) for c in per.index if np.isfinite(per[c])]))
     results["MH08 (analytic)"] = m
 
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")  # partial: gyrointerp is slow
+    if args.gyrointerp_n <= 0:
+        print(json.dumps(results, indent=2))
+        return
     # gyrointerp on a random subsample inside its Teff range; all tools on the same subsample
     from gyrointerp.teff import given_dr2_BpmRp_AV_get_Teff_Curtis2020
 
