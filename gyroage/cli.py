@@ -127,6 +127,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     max_epochs: Annotated[int, typer.Option(help="Epoch cap.")] = 300,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides (see docs/validation.md).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -145,10 +146,22 @@ def train(
             raise UserError(f"unknown cluster to exclude: {unknown[0]}")
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
     data = training_set(frame)
-    result = train_flow(data, TrainSettings(seed=seed, max_epochs=max_epochs), quiet=quiet)
+    note = None
+    if config is not None:
+        try:
+            overrides = json.loads(config.read_text())
+            note = overrides.pop("note", None)  # why these settings: recorded in the card
+            settings = TrainSettings.from_dict({**overrides, "seed": seed, "max_epochs": max_epochs})
+        except (OSError, ValueError, TypeError) as exc:
+            raise UserError(f"bad --config {config}: {exc}") from None
+    else:
+        settings = TrainSettings(seed=seed, max_epochs=max_epochs)
+    result = train_flow(data, settings, quiet=quiet)
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
     info = train_info(result, data, str(path), sha256(path))
+    if config is not None and note:
+        info["note"] = note
     (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")
     if not quiet:
         typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
@@ -177,6 +190,11 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = 0.
         raise UserError(f"{checkpoint} holds no flow.pt and train.json (run 'gyroage train' first)")
     card = card_from_training(json.loads(info.read_text()), outlier_weight)
     path = export_model(load_checkpoint(ck), out, card)
+    # The torch checkpoint travels with its graph (parity test, retraining from the shipped model).
+    import shutil
+
+    if ck.resolve() != (out / "gyroage-flow.pt").resolve():
+        shutil.copyfile(ck, out / "gyroage-flow.pt")
     if not quiet:
         typer.echo(f"export: wrote {path} (ONNX/torch parity {card.metrics['onnx_torch_max_abs_logp']:.2e})", err=True)
 
@@ -237,6 +255,8 @@ def group_age(
     grid: Annotated[int, typer.Option(help="Age grid points (group posteriors are narrow).")] = 1001,
     outlier_weight: Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")] = None,
     threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
+    systematic_dex: Annotated[Optional[float], typer.Option(
+        help="Systematic error (dex) convolved into group ages (default: from the LOCO validation in the card; 0: none).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
@@ -258,7 +278,9 @@ def group_age(
     chunks = list(io.read_chunks(input, 200_000))
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame({c: [] for c in io.read_header(input)})
     io.require_columns(list(frame.columns))
-    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight)
+    if systematic_dex is not None and systematic_dex < 0:
+        raise UserError("--systematic-dex must be >= 0")
+    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex)
     writer = io.AtomicWriter(output)
     try:
         writer.write(out)
@@ -306,6 +328,63 @@ def plot_sequence_cmd(
 
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model)
     typer.echo(f"plot: wrote {path}", err=True)
+
+
+# --- validation (issue 4): leave-one-cluster-out ------------------------------------------
+
+
+@app.command()
+@user_errors
+def validate(
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="Rotator catalogue CSV (default: ../shared/data/...).")] = None,
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
+    jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
+    min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
+    seed: Annotated[int, typer.Option(help="Training seed of every fold.")] = 0,
+    max_epochs: Annotated[int, typer.Option(help="Epoch cap per fold.")] = 300,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
+    outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
+    outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
+    write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
+    force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
+    _need_torch()
+    from gyroage.catalogue import default_catalog_path
+    from gyroage.modelcard import load_card
+    from gyroage.validation import ValidateSettings, write_card_validation
+    from gyroage.validation import validate as run_validate
+    from gyroage.validation_train import full_train_dict
+
+    path = catalog or default_catalog_path()
+    names = [c.strip() for item in (clusters or []) for c in item.split(",") if c.strip()]
+    card, _ = load_card(write_card, verify=True)
+    overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
+    if config is not None:
+        try:
+            extra = json.loads(config.read_text())
+            extra.pop("note", None)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read --config {config}: {exc}") from None
+        overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
+    overrides.update(seed=seed, max_epochs=max_epochs)
+    try:
+        train = full_train_dict(overrides)
+    except TypeError as exc:
+        raise UserError(f"bad training settings: {exc}") from None
+    w = float(card.outlier["weight"])
+    settings = ValidateSettings(train=train, min_members=min_members,
+                                grid=(card.age_grid["log10_age_min"], card.age_grid["log10_age_max"], card.age_grid["n"]),
+                                outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
+                                outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
+                                jobs=jobs)
+    summary = run_validate(path, out, names or None, settings, quiet=quiet)
+    if write_card is not None:
+        p = write_card_validation(write_card, summary, force=force)
+        if not quiet:
+            typer.echo(f"validate: wrote the validation summary into {p}", err=True)
 
 
 def _need_torch() -> None:

@@ -32,6 +32,10 @@ class FlowConfig:
     tail_bound: float = 4.0
     min_bin: float = 1e-3
     min_derivative: float = 1e-3
+    # False: the conditioner sees (age, colour) only and the colour-error input is
+    # accepted but ignored. The error tracks each cluster's distance, hence its age,
+    # so conditioning on it can leak cluster identity (docs/validation.md).
+    use_colour_err: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,7 +115,7 @@ class ConditionalFlow(nn.Module):
         self.norm = dict(norm)
         for key, value in norm.items():
             self.register_buffer(key, torch.tensor(float(value)), persistent=True)
-        dims = [3] + [config.hidden] * config.layers
+        dims = [3 if config.use_colour_err else 2] + [config.hidden] * config.layers
         blocks: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             blocks += [nn.Linear(a, b), nn.SiLU()]
@@ -123,15 +127,13 @@ class ConditionalFlow(nn.Module):
             self.net[-1].bias.zero_()
 
     def context(self, log10_age: Tensor, bp_rp0: Tensor, bp_rp0_err: Tensor) -> Tensor:
-        err = torch.log10(torch.clamp(bp_rp0_err, min=1e-4))
-        return torch.stack(
-            [
-                (log10_age - self.age_mean) / self.age_std,
-                (bp_rp0 - self.colour_mean) / self.colour_std,
-                (err - self.err_mean) / self.err_std,
-            ],
-            dim=-1,
-        )
+        cols = [(log10_age - self.age_mean) / self.age_std, (bp_rp0 - self.colour_mean) / self.colour_std]
+        if self.config.use_colour_err:
+            err = torch.log10(torch.clamp(bp_rp0_err, min=1e-4))
+            cols.append((err - self.err_mean) / self.err_std)
+        else:  # keep the input in the graph (same ONNX signature) without using it
+            cols[1] = cols[1] + 0.0 * bp_rp0_err
+        return torch.stack(cols, dim=-1)
 
     def _params(self, ctx: Tensor) -> tuple[Tensor, Tensor, list[tuple[Tensor, Tensor, Tensor]]]:
         p = self.net(ctx)

@@ -122,7 +122,7 @@ class GroupPosterior:
 
 def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
                     n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
-                    use=None) -> GroupPosterior:
+                    use=None, systematic_dex: float = 0.0) -> GroupPosterior:
     """Joint log10-age posterior per group of coeval stars.
 
     p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ]
@@ -142,6 +142,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     n_grid : grid points over the prior bounds (group posteriors are narrow: keep it fine).
     membership : per-star membership probabilities in [0, 1], or None.
     use : boolean mask of stars to use (invalid rows still count in ``n_stars``).
+    systematic_dex : Gaussian width (dex) of the model's systematic age error, convolved
+        into each group posterior (0: statistical only; see :func:`default_systematic_dex`).
 
     Returns
     -------
@@ -177,7 +179,31 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
         total[g_sorted[starts]] = np.add.reduceat(ll[order], starts, axis=0)
     log_post = total + prior.log_prob(grid)[None, :]
-    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, normalise(log_post, grid))
+    pdf = smear(normalise(log_post, grid), grid, systematic_dex)
+    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
+
+
+def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:
+    """Convolve pdf rows with a Gaussian of ``sigma_dex`` in log10 age, renormalised within the grid."""
+    if sigma_dex <= 0:
+        return pdf
+    d = grid[:, None] - grid[None, :]
+    kernel = np.exp(-0.5 * (d / sigma_dex) ** 2)
+    out = np.nan_to_num(pdf) @ kernel.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return out / np.trapezoid(out, grid, axis=-1)[..., None]
+
+
+def default_systematic_dex(card) -> float:
+    """The model's systematic error on joint ages, from its leave-one-cluster-out validation.
+
+    Held-out clusters >= 30 Myr scatter about their fiducial ages far more than
+    the statistical joint-age intervals allow (docs/validation.md); their median
+    absolute error, scaled to a Gaussian sigma (/ 0.6745), is the floor. 0 when
+    the card has no validation.
+    """
+    v = (card.validation or {}).get("loco_cluster_median_abs_dex_ge30myr")
+    return float(v) / 0.6745 if v else 0.0
 
 
 def write_empty_posteriors(path) -> None:
@@ -213,13 +239,15 @@ def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf
 
 
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
-               membership: str | None = None, outlier_weight: float | None = None):
+               membership: str | None = None, outlier_weight: float | None = None,
+               systematic_dex: float | None = None):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
     Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
     (rows with a usable period and colour and membership > 0), the age
     summaries of :data:`SUMMARY_COLUMNS` and ``status`` (``ok`` or
     ``no_valid_members``). Rows with a missing group label are ignored.
+    ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model.
     """
     import pandas as pd
 
@@ -241,7 +269,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
         m = io.numeric(sub, find_column(list(sub.columns), membership))
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, labels[has].astype(str).str.strip().to_numpy(), prior, n_grid,
-                         membership=m, outlier_weight=outlier_weight, use=stars.ok)
+                         membership=m, outlier_weight=outlier_weight, use=stars.ok,
+                         systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex)
     out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values

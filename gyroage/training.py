@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,6 +30,12 @@ class TrainSettings:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     age_jitter_dex: float = 0.05
+    # Gaussian colour noise during training, in units of each star's colour error
+    # (0: none); smooths the colour direction when the error is not an input.
+    colour_jitter: float = 0.0
+    # Per-star loss weight n_cluster**-power (0: every star counts once), so the
+    # few rich clusters do not dominate the fit.
+    cluster_weight_power: float = 0.0
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -38,6 +45,13 @@ class TrainSettings:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainSettings:
+        """Settings from (a subset of) :meth:`to_dict`; unknown names raise TypeError."""
+        d = dict(d)
+        flow = FlowConfig(**d.pop("flow", {}))
+        return cls(**d, flow=flow)
 
 
 @dataclass
@@ -81,12 +95,22 @@ def _tensors(data: TrainingSet) -> tuple[torch.Tensor, ...]:
     )
 
 
+def star_weights(cluster: np.ndarray, power: float) -> np.ndarray:
+    """Loss weights n_cluster**-power, normalised to mean 1."""
+    if power == 0 or len(cluster) == 0:
+        return np.ones(len(cluster))
+    _, inv, counts = np.unique(cluster, return_inverse=True, return_counts=True)
+    w = counts[inv].astype(float) ** -power
+    return w / w.mean()
+
+
 def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s: TrainSettings,
          epochs: int, progress: Progress) -> tuple[int, float, float, list]:
     gen = torch.Generator().manual_seed(s.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=s.lr * 0.05)
     tp, ta, tc, te = _tensors(train)
+    tw = torch.tensor(star_weights(train.cluster, s.cluster_weight_power), dtype=torch.float32)
     vt = _tensors(val) if val is not None and len(val) else None
     best, best_epoch, best_state, wait, history = np.inf, epochs, None, 0, []
     n = len(tp)
@@ -98,7 +122,10 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
         for i in range(0, n, s.batch_size):
             b = perm[i : i + s.batch_size]
             age = ta[b] + s.age_jitter_dex * torch.randn(len(b), generator=gen)
-            loss = -model(tp[b], age, tc[b], te[b]).mean()
+            colour = tc[b]
+            if s.colour_jitter > 0:
+                colour = colour + s.colour_jitter * te[b] * torch.randn(len(b), generator=gen)
+            loss = -(tw[b] * model(tp[b], age, colour, te[b])).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -155,7 +182,8 @@ def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalo
     from gyroage.catalogue import domain_of
 
     return {
-        "catalog": {"path": str(catalog_path), "sha256": catalog_sha256,
+        # The file name only: an absolute path is machine-specific and leaks the builder's layout.
+        "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
                     "selection": "cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4"},
         "clusters": data.clusters,
         "n_stars": len(data),

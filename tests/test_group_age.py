@@ -36,16 +36,25 @@ def test_synthetic_cluster_age_within_two_sigma(model, age_myr):
 
 
 def test_non_members_are_down_weighted(model):
+    """Young interlopers (drawn at 30 Myr) drag a naive 700 Myr group age; membership weights stop that."""
     members = _cluster(model, 700.0, 40, seed=3)
-    rng = np.random.default_rng(9)
-    interlopers = pd.DataFrame({"prot": rng.uniform(0.3, 2.0, 25), "bp_rp0": rng.uniform(0.8, 1.4, 25), "bp_rp0_err": 0.02})
+    interlopers = _cluster(model, 30.0, 40, seed=11)
     frame = pd.concat([members.assign(p=1.0), interlopers.assign(p=0.02)], ignore_index=True)
     frame["g"] = "A"
-    naive = group_ages(frame, model.density, "g", model.default_prior)
-    weighted = group_ages(frame, model.density, "g", model.default_prior, membership="p")
+    naive = group_ages(frame, model.density, "g", model.default_prior, systematic_dex=0.0)
+    weighted = group_ages(frame, model.density, "g", model.default_prior, membership="p", systematic_dex=0.0)
     truth = np.log10(700.0)
     assert abs(np.log10(weighted["age_p50_myr"][0]) - truth) < abs(np.log10(naive["age_p50_myr"][0]) - truth)
     assert abs(np.log10(weighted["age_p50_myr"][0]) - truth) < 0.1
+
+
+def test_systematic_floor_adds_in_quadrature(model):
+    frame = _cluster(model, 700.0, 60, seed=5).assign(cluster="s")
+    width = {}
+    for sys_dex in (0.0, 0.09):
+        row = group_ages(frame, model.density, "cluster", model.default_prior, n_grid=1001, systematic_dex=sys_dex).iloc[0]
+        width[sys_dex] = 0.5 * np.log10(row["age_p84_myr"] / row["age_p16_myr"])
+    assert np.hypot(width[0.0], 0.09) == pytest.approx(width[0.09], rel=0.1)
 
 
 def test_reduction_matches_a_per_group_loop(model):

@@ -94,11 +94,24 @@ def test_larger_errors_widen_monotonically(model):
         assert part[-1] > 1.5 * part[0]
 
 
-def test_reddening_uncertainty_widens(model):
-    base = _stars(np.full(2, 10.0), np.full(2, 1.2), ebprp=np.array([0.1, 0.1]), ebprp_err=np.array([0.0, 0.3]))
-    r = sample_stars(model.density, Prior(), base, SamplerSettings(min_n_eff=300, max_steps=600), seed=3)
-    w = np.log10(r.summaries["age_p84_myr"] / r.summaries["age_p16_myr"])
-    assert w[1] > w[0] + 0.05
+def test_reddening_uncertainty_widens_the_colour_likelihood():
+    """An uncertain E(BP-RP) broadens the likelihood of the true colour; zero uncertainty is the plain Gaussian."""
+    from gyroage.sampling import _colour_log_like
+
+    c_true = np.linspace(0.0, 3.0, 3001)[None, :]
+    c_obs, sig = np.array([[1.3]]), np.array([[0.02]])
+
+    def spread(se):
+        p = np.exp(_colour_log_like(c_true, c_obs, sig, np.array([[0.1]]), np.array([[se]])))
+        p /= p.sum()
+        mean = (p * c_true).sum()
+        return np.sqrt((p * (c_true - mean) ** 2).sum())
+
+    plain = np.exp(_colour_log_like(c_true, c_obs, sig, None, None))
+    assert np.allclose(np.exp(_colour_log_like(c_true, c_obs, sig, np.array([[0.1]]), np.array([[0.0]]))), plain)
+    widths = [spread(se) for se in (0.0, 0.05, 0.1, 0.3)]
+    assert widths[0] == pytest.approx(0.02, rel=0.02)
+    assert all(b > a * 1.2 for a, b in zip(widths, widths[1:]))
 
 
 def test_cli_mcmc_columns_statuses_and_posteriors(tmp_path):

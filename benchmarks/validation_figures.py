@@ -1,0 +1,148 @@
+"""Figures for docs/validation.md from a ``gyroage validate`` directory and the shipped model.
+
+    PYTHONPATH=$PWD python benchmarks/validation_figures.py --loco validation --out docs/figures
+
+Writes loco_joint_ages.png, loco_calibration.png, loco_errors.png and
+field_stars.png, and prints the field-star estimates (shipped model).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def joint_ages(clusters: pd.DataFrame, out: Path, plt) -> None:
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    x = clusters["fiducial_age_myr"]
+    y = clusters["joint_age_myr"]
+    yerr = [y - clusters["joint_p16_myr"], clusters["joint_p84_myr"] - y]
+    ax.errorbar(x, y, yerr=yerr, fmt="o", ms=4, capsize=2)
+    for r in clusters.itertuples():
+        ax.annotate(r.cluster, (r.fiducial_age_myr, r.joint_age_myr), fontsize=6, xytext=(3, -8),
+                    textcoords="offset points")
+    lim = [1, 8000]
+    ax.plot(lim, lim, "k-", lw=0.8)
+    for d in (0.1, -0.1):
+        ax.plot(lim, np.array(lim) * 10**d, "k:", lw=0.6)
+    ax.set(xscale="log", yscale="log", xlim=lim, ylim=lim, xlabel="fiducial age (Myr)",
+           ylabel="LOCO joint age (Myr), 16-84%",
+           title="Leave-one-cluster-out joint ages (dotted: ±0.1 dex)")
+    fig.tight_layout()
+    fig.savefig(out / "loco_joint_ages.png", dpi=130)
+    plt.close(fig)
+
+
+def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
+    levels = np.linspace(0.05, 0.95, 19)
+    cov = [np.mean(np.abs(stars["pit"] - 0.5) <= lv / 2) for lv in levels]
+    a1.plot(levels, cov, "o-", ms=3, label="held-out stars")
+    a1.plot([0, 1], [0, 1], "k-", lw=0.8, label="calibrated")
+    a1.axhspan(0.64, 0.72, xmin=0.6, xmax=0.76, color="g", alpha=0.2, label="goal at 68%")
+    a1.set(xlabel="nominal central interval", ylabel="fraction holding the cluster age",
+           title="Coverage", xlim=(0, 1), ylim=(0, 1))
+    a1.legend(fontsize=7)
+    a2.hist(stars["pit"], bins=20, range=(0, 1), density=True, histtype="stepfilled", alpha=0.6)
+    a2.axhline(1, color="k", lw=0.8)
+    a2.set(xlabel="posterior CDF at the cluster age (PIT)", ylabel="density", title="PIT histogram (flat = calibrated)")
+    fig.tight_layout()
+    fig.savefig(out / "loco_calibration.png", dpi=130)
+    plt.close(fig)
+
+
+def errors(stars: pd.DataFrame, clusters: pd.DataFrame, out: Path, plt) -> None:
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    bins = np.arange(0.0, 4.01, 0.25)
+    idx = np.digitize(stars["bp_rp0"], bins)
+    mid, med, lo, hi, mad = [], [], [], [], []
+    for i in range(1, len(bins)):
+        e = stars.loc[idx == i, "error_dex"]
+        if len(e) >= 10:
+            mid.append(0.5 * (bins[i - 1] + bins[i]))
+            med.append(e.median())
+            lo.append(e.quantile(0.16))
+            hi.append(e.quantile(0.84))
+            mad.append(e.abs().median())
+    a1.scatter(stars["bp_rp0"], stars["error_dex"], s=1, alpha=0.15, color="grey")
+    a1.fill_between(mid, lo, hi, alpha=0.3, label="16-84% of stars")
+    a1.plot(mid, med, "o-", ms=3, label="median error")
+    a1.plot(mid, mad, "s--", ms=3, label="median |error|")
+    a1.axhline(0, color="k", lw=0.8)
+    a1.set(xlabel="(BP-RP)0", ylabel="log age (median) - log fiducial (dex)", ylim=(-2, 2), xlim=(-0.2, 4.5),
+           title="Held-out stars: error vs colour")
+    a1.legend(fontsize=7)
+    a2.plot(clusters["fiducial_age_myr"], clusters["error_dex"], "o", label="joint age error")
+    a2.plot(clusters["fiducial_age_myr"], clusters["star_median_abs_error_dex"], "s", mfc="none",
+            label="median |error| of its stars")
+    a2.axhline(0, color="k", lw=0.8)
+    for d in (0.06, -0.06):
+        a2.axhline(d, color="g", ls=":", lw=0.8)
+    a2.set(xscale="log", xlabel="fiducial age (Myr)", ylabel="dex", title="Error vs age (dotted: ±0.06 dex)")
+    a2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "loco_errors.png", dpi=130)
+    plt.close(fig)
+
+
+def field_stars(out: Path, plt) -> pd.DataFrame:
+    from gyroage import AgeModel
+
+    model = AgeModel.load()
+    stars = pd.read_csv(ROOT / "catalogs" / "examples" / "field_stars.csv")
+    post = model.posterior(stars["prot_days"].to_numpy(), stars["bp_rp0"].to_numpy(), stars["bp_rp0_err"].to_numpy())
+    summ = post.summaries()
+    res = stars[["name", "prot_days", "bp_rp0", "literature_age_myr"]].copy()
+    for k in ("age_p16_myr", "age_p50_myr", "age_p84_myr"):
+        res[k] = summ[k]
+    res["error_dex"] = np.log10(res["age_p50_myr"] / res["literature_age_myr"])
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for i, row in res.iterrows():
+        line, = ax.plot(10 ** (post.grid - 6), post.pdf[i], label=row["name"])
+        ax.axvline(row["literature_age_myr"], color=line.get_color(), ls="--", lw=0.8)
+    ax.set(xscale="log", xlabel="age (Myr)", ylabel="posterior per dex", title="Field stars (dashed: literature age)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "field_stars.png", dpi=130)
+    plt.close(fig)
+    return res
+
+
+def markdown_table(clusters: pd.DataFrame) -> str:
+    """The per-cluster LOCO table as markdown (for docs/validation.md)."""
+    lines = ["| cluster | n | fiducial age (Myr) | joint age (Myr), 16-84% | error (dex) | 68% coverage of its stars |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in clusters.itertuples():
+        lines.append(f"| {r.cluster} | {r.n_stars} | {r.fiducial_age_myr:g} | {r.joint_age_myr:.0f} "
+                     f"({r.joint_p16_myr:.0f}-{r.joint_p84_myr:.0f}) | {r.error_dex:+.3f} | {r.star_coverage_68:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--loco", default="validation")
+    ap.add_argument("--out", default="docs/figures")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stars = pd.read_csv(Path(args.loco) / "loco_stars.csv")
+    clusters = pd.read_csv(Path(args.loco) / "loco_clusters.csv")
+    print(markdown_table(clusters))
+    joint_ages(clusters, out, plt)
+    calibration(stars, out, plt)
+    errors(stars, clusters, out, plt)
+    print(field_stars(out, plt).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""Leave-one-cluster-out (LOCO) validation: the evidence for how good a trained model is.
+
+For every cluster with at least ``min_members`` quality-selected stars, a flow is
+trained without it (:mod:`gyroage.validation_train`, torch, one process per
+fold), and the held-out stars' log-likelihoods on the age grid are saved to
+``DIR/folds/<cluster>.npz``. Everything else happens here, in numpy, from those
+grids: each star's posterior (PIT, intervals, error), the cluster's joint age,
+calibration and the summary written into the model card.
+
+A finished fold is never recomputed while its training settings are unchanged
+(resumable); changing a setting that shapes training starts new folds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gyroage.catalogue import cluster_table, load_catalog, quality_select
+from gyroage.density import mix_outlier
+from gyroage.errors import UserError
+from gyroage.posterior import normalise, quantiles
+
+OUTLIER_LOG10_PROT_RANGE = (-1.5, 2.5)  # as in the shipped card's outlier component
+LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    """What a LOCO run does.
+
+    ``train`` is the complete :class:`gyroage.training.TrainSettings` as a dict
+    (``validation_train.full_train_dict`` builds it), so that this module and the
+    analysis of saved folds need no torch.
+    """
+
+    train: dict = field(default_factory=dict)
+    min_members: int = 20
+    grid: tuple[float, float, int] = (6.0, 10.0, 201)
+    outlier_weight_star: float = 0.05
+    outlier_weight_group: float = 0.05
+    jobs: int = 2
+
+    def train_dict(self) -> dict:
+        """The full training settings of every fold (see ``validation_train.full_train_dict``)."""
+        return dict(self.train)
+
+    def key(self) -> str:
+        """Hash of everything that shapes a fold's result (training settings and grid)."""
+        blob = json.dumps({"train": self.train_dict(), "grid": list(self.grid)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
+    """Clusters with >= ``min_members`` selected stars, youngest first (cluster, n_stars, age_myr)."""
+    t = cluster_table(frame)
+    return t[t["n_stars"] >= min_members].reset_index(drop=True)
+
+
+def _log(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"validate: {msg}", file=sys.stderr, flush=True)
+
+
+def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
+              settings: ValidateSettings | None = None, quiet: bool = False) -> list[str]:
+    """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done."""
+    s = settings or ValidateSettings()
+    catalog = str(Path(catalog).resolve())
+    frame = quality_select(load_catalog(catalog))
+    table = eligible_clusters(frame, s.min_members)
+    names = table["cluster"].tolist()
+    if clusters:
+        unknown = [c for c in clusters if c not in set(frame["cluster"])]
+        if unknown:
+            raise UserError(f"unknown cluster: {unknown[0]}")
+        small = [c for c in clusters if c not in names]
+        if small:
+            raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
+        names = [c for c in names if c in set(clusters)]
+    fold_dir = Path(out_dir) / "folds" / s.key()
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    (fold_dir / "settings.json").write_text(json.dumps(
+        {"train": s.train_dict(), "grid": list(s.grid)}, indent=2, sort_keys=True) + "\n")
+    todo = [c for c in names if not (fold_dir / f"{c}.npz").is_file()]
+    _log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "
+         f"({min(s.jobs, max(len(todo), 1))} processes) in {fold_dir}", quiet)
+    if todo:
+        tasks = [{"catalog": catalog, "cluster": c, "path": str(fold_dir / f"{c}.npz"), "grid": list(s.grid),
+                  "train": s.train_dict(), "key": s.key()} for c in todo]
+        start = time.perf_counter()
+        if s.jobs <= 1:
+            from gyroage.validation_train import run_fold
+
+            results = map(run_fold, tasks)
+            _report(results, len(tasks), start, quiet)
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            from gyroage.validation_train import run_fold
+
+            # spawn: a clean interpreter per worker, never a forked torch state
+            with ProcessPoolExecutor(max_workers=s.jobs, mp_context=mp.get_context("spawn")) as pool:
+                futures = [pool.submit(run_fold, t) for t in tasks]
+                _report((f.result() for f in as_completed(futures)), len(tasks), start, quiet)
+    return names
+
+
+def _report(results, total: int, start: float, quiet: bool) -> None:
+    for i, meta in enumerate(results, 1):
+        el = time.perf_counter() - start
+        _log(f"fold {i}/{total} {meta['cluster']}: {meta['n_stars']} stars, epoch {meta['best_epoch']}, "
+             f"{meta['seconds']:.0f} s (elapsed {el:.0f} s, ~{el / i * (total - i):.0f} s left)", quiet)
+
+
+def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[str]) -> dict[str, dict]:
+    fold_dir = Path(out_dir) / "folds" / settings.key()
+    out = {}
+    for c in clusters:
+        with np.load(fold_dir / f"{c}.npz") as z:
+            out[c] = {"loglike": z["loglike"], "grid": z["grid"], "source_row": z["source_row"],
+                      "meta": json.loads(str(z["meta"]))}
+    return out
+
+
+def mixed(loglike: np.ndarray, weight: float) -> np.ndarray:
+    """Flow log-likelihood grids mixed with the outlier component (uniform in log10 Prot)."""
+    lo, hi = OUTLIER_LOG10_PROT_RANGE
+    return mix_outlier(np.asarray(loglike, dtype=np.float64), weight, -float(np.log(hi - lo)))
+
+
+def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
+              log_prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Joint (group) age of stars sharing one age: product of member likelihoods x prior.
+
+    ``loglike``: flow-only (stars x grid). Returns (pdf per dex on the grid,
+    log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
+    (Can later defer to a shared ``posterior.group_posterior``.)
+    """
+    lp = mixed(loglike, outlier_weight).sum(axis=0)
+    if log_prior is not None:
+        lp = lp + log_prior
+    pdf = normalise(lp[None, :], grid)
+    return pdf[0], quantiles(pdf, grid)[0]
+
+
+def star_posteriors(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
+                    log_prior: np.ndarray | None = None) -> np.ndarray:
+    lp = mixed(loglike, outlier_weight)
+    if log_prior is not None:
+        lp = lp + log_prior[None, :]
+    return normalise(lp, grid)
+
+
+def pit(pdf: np.ndarray, grid: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Posterior CDF at ``x`` per row (probability integral transform)."""
+    from gyroage.posterior import cdf
+
+    c = cdf(pdf, grid)
+    return np.array([np.interp(xi, grid, ci) for xi, ci in zip(np.broadcast_to(x, len(c)), c)])
+
+
+def coverage(pit_values: np.ndarray, level: float) -> float:
+    """Fraction of stars whose central ``level`` interval holds the truth."""
+    p = np.asarray(pit_values)
+    return float(np.mean(np.abs(p - 0.5) <= level / 2)) if len(p) else float("nan")
+
+
+def analyse(catalog: str | Path, out_dir: str | Path, clusters: list[str],
+            settings: ValidateSettings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per-star and per-cluster tables and the summary, from saved folds."""
+    frame = quality_select(load_catalog(catalog))
+    folds = load_folds(out_dir, settings, clusters)
+    star_rows, cluster_rows = [], []
+    for c in clusters:
+        f = folds[c]
+        grid, ll = f["grid"], f["loglike"]
+        members = frame.iloc[f["source_row"]]
+        # Associations (Sco-Cen, Taurus) hold subgroups of different ages: each star is
+        # judged against its own subgroup's age, the joint age against the members' median.
+        star_truth = np.log10(members["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
+        truth = float(np.median(star_truth))
+        post = star_posteriors(ll, grid, settings.outlier_weight_star)
+        q = quantiles(post, grid)
+        p = pit(post, grid, star_truth)
+        _, jq = joint_age(ll, grid, settings.outlier_weight_group)
+        star_rows.append(pd.DataFrame({
+            "cluster": c, "GaiaDR3_ID": members["GaiaDR3_ID"].to_numpy(),
+            "prot_days": members["Prot"].to_numpy(), "bp_rp0": members["BPRP_0"].to_numpy(),
+            "bp_rp0_err": members["e_BPRP_0"].to_numpy(), "true_age_myr": 10 ** (star_truth - 6),
+            "age_p2.5_myr": 10 ** (q[:, 0] - 6), "age_p16_myr": 10 ** (q[:, 1] - 6),
+            "age_p50_myr": 10 ** (q[:, 2] - 6), "age_p84_myr": 10 ** (q[:, 3] - 6),
+            "age_p97.5_myr": 10 ** (q[:, 4] - 6), "error_dex": q[:, 2] - star_truth, "pit": p,
+            "in_68": np.abs(p - 0.5) <= 0.34,
+        }))
+        cluster_rows.append({
+            "cluster": c, "n_stars": len(members), "fiducial_age_myr": 10 ** (truth - 6),
+            "fiducial_age_spread_dex": float(star_truth.max() - star_truth.min()),
+            "joint_age_myr": 10 ** (jq[2] - 6), "joint_p16_myr": 10 ** (jq[1] - 6),
+            "joint_p84_myr": 10 ** (jq[3] - 6), "error_dex": jq[2] - truth,
+            "star_coverage_68": coverage(p, 0.68), "star_median_abs_error_dex": float(np.median(np.abs(q[:, 2] - star_truth))),
+            "best_epoch": f["meta"]["best_epoch"], "fold_seconds": f["meta"]["seconds"],
+        })
+    stars = pd.concat(star_rows, ignore_index=True)
+    table = pd.DataFrame(cluster_rows).sort_values("fiducial_age_myr").reset_index(drop=True)
+    return stars, table, summarise(stars, table, settings)
+
+
+def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettings) -> dict:
+    """The numbers the goals and the model card quote."""
+    old = table["fiducial_age_myr"] >= 30
+    return {
+        "loco_n_clusters": int(len(table)),
+        "loco_n_stars": int(len(stars)),
+        "loco_cluster_median_abs_dex": float(np.median(np.abs(table["error_dex"]))),
+        "loco_cluster_median_abs_dex_ge30myr": float(np.median(np.abs(table.loc[old, "error_dex"]))) if old.any() else None,
+        "loco_star_median_abs_dex": float(np.median(np.abs(stars["error_dex"]))),
+        # joint-age intervals are statistical only; how often they hold the fiducial age
+        "loco_cluster_coverage_68": float(np.mean((table["joint_p16_myr"] <= table["fiducial_age_myr"])
+                                                  & (table["fiducial_age_myr"] <= table["joint_p84_myr"]))),
+        "loco_star_coverage_68": coverage(stars["pit"], 0.68),
+        "loco_star_coverage": {f"{lv:g}": coverage(stars["pit"], lv) for lv in LEVELS},
+        "loco_star_median_half_width_68_dex": float(np.median(
+            0.5 * (np.log10(stars["age_p84_myr"]) - np.log10(stars["age_p16_myr"])))),
+        "outlier_weight_star": settings.outlier_weight_star,
+        "outlier_weight_group": settings.outlier_weight_group,
+        "age_grid": list(settings.grid),
+        "min_members": settings.min_members,
+        "train_settings": settings.train_dict(),
+        "settings_key": settings.key(),
+        "per_cluster": {r.cluster: {"n": int(r.n_stars), "fiducial_age_myr": round(float(r.fiducial_age_myr), 2),
+                                    "joint_age_myr": round(float(r.joint_age_myr), 2),
+                                    "error_dex": round(float(r.error_dex), 4),
+                                    "star_coverage_68": round(float(r.star_coverage_68), 3)}
+                        for r in table.itertuples()},
+    }
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(path)
+
+
+def write_tables(out_dir: str | Path, stars: pd.DataFrame, table: pd.DataFrame, summary: dict) -> None:
+    out = Path(out_dir)
+    _write_csv(stars, out / "loco_stars.csv")
+    _write_csv(table, out / "loco_clusters.csv")
+    tmp = out / ".loco_summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    tmp.replace(out / "loco_summary.json")
+
+
+def write_card_validation(model_dir: str | Path, summary: dict, force: bool = False) -> Path:
+    """Put the LOCO summary into the JSON card of ``model_dir`` (ONNX files untouched).
+
+    The ONNX metadata keeps the card as exported (without ``validation``): the
+    JSON card is the one that carries validation, so the files' SHA-256 stay
+    valid without re-embedding. Refuses when the model's training settings
+    differ from the validated ones (other than the seed and thread count),
+    unless ``force``.
+    """
+    from gyroage.modelcard import load_card, write_card
+
+    card, d = load_card(model_dir, verify=True)
+    ignore = {"seed", "threads"}
+    trained = {k: v for k, v in card.training.get("settings", {}).items() if k not in ignore}
+    validated = {k: v for k, v in summary["train_settings"].items() if k not in ignore}
+    trained_flow, validated_flow = trained.pop("flow", {}), validated.pop("flow", {})
+    same = all(trained.get(k) == v for k, v in validated.items()) and \
+        all(trained_flow.get(k) == v for k, v in validated_flow.items())
+    if not same and not force:
+        raise UserError(f"model in {model_dir} was trained with other settings than the validated ones "
+                        "(use --force to write anyway)")
+    card.validation = {"method": "leave-one-cluster-out (gyroage validate)", **summary,
+                       "settings_match_model": bool(same)}
+    return write_card(card, d)
+
+
+def validate(catalog: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
+             settings: ValidateSettings | None = None, quiet: bool = False) -> dict:
+    """Run (or resume) LOCO and write ``loco_stars.csv``, ``loco_clusters.csv``, ``loco_summary.json``."""
+    s = settings or ValidateSettings()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = run_folds(catalog, out, clusters, s, quiet)
+    stars, table, summary = analyse(catalog, out, names, s)
+    write_tables(out, stars, table, summary)
+    _log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
+         f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "
+         f"{summary['loco_star_median_abs_dex']:.3f} dex, 68% coverage {summary['loco_star_coverage_68']:.3f}; "
+         f"tables in {out}", quiet)
+    return summary
+
+
+__all__ = ["ValidateSettings", "validate", "joint_age", "star_posteriors", "coverage", "analyse",
+           "write_card_validation", "eligible_clusters"]

@@ -1,0 +1,83 @@
+"""The torch half of leave-one-cluster-out validation: train one fold, score its held-out stars.
+
+Kept apart from :mod:`gyroage.validation` (numpy only) because it imports torch.
+A fold trains with :func:`gyroage.training.train_flow` on every quality-selected
+star except one cluster, then evaluates the flow's log density (no outlier
+term) of each held-out star on the validation age grid. The grid of
+log-likelihoods is all the later analysis needs, so outlier weights, priors and
+summaries can change without retraining.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gyroage.catalogue import load_catalog, quality_select, training_set
+from gyroage.flow import FlowConfig
+from gyroage.training import TrainSettings, train_flow
+
+
+def settings_from_dict(d: dict) -> TrainSettings:
+    return TrainSettings.from_dict(d)
+
+
+def full_train_dict(overrides: dict | None = None) -> dict:
+    """TrainSettings defaults updated by ``overrides`` (``flow`` merged), one thread per fold."""
+    o = dict(overrides or {})
+    flow = {**FlowConfig().to_dict(), **o.pop("flow", {})}
+    base = TrainSettings().to_dict()
+    base.update(o)
+    base["flow"] = flow
+    base["threads"] = 1  # two folds share two cores
+    settings_from_dict(base)  # fail early on an unknown field
+    return base
+
+
+def held_out_log_likelihood(model, log10_prot: np.ndarray, bp_rp0: np.ndarray, bp_rp0_err: np.ndarray,
+                            grid: np.ndarray) -> np.ndarray:
+    """Flow log p(log10 Prot | grid age, colour, error): (stars x grid), float32."""
+    n, g = len(log10_prot), len(grid)
+    rep = lambda a: torch.as_tensor(np.repeat(np.asarray(a, dtype=np.float32), g))  # noqa: E731
+    ages = torch.as_tensor(np.tile(np.asarray(grid, dtype=np.float32), n))
+    with torch.no_grad():
+        lp = model(rep(log10_prot), ages, rep(bp_rp0), rep(bp_rp0_err))
+    return lp.numpy().reshape(n, g)
+
+
+def run_fold(task: dict) -> dict:
+    """Train without ``task['cluster']`` and save its stars' likelihood grid to ``task['path']``.
+
+    ``task`` holds plain values only (it crosses a process boundary): catalog,
+    cluster, path, grid [lo, hi, n], train (TrainSettings as a dict), key.
+    """
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    frame = quality_select(load_catalog(task["catalog"]))
+    data = training_set(frame)
+    held = data.cluster == task["cluster"]
+    settings = settings_from_dict(task["train"])
+    result = train_flow(data.subset(~held), settings, quiet=True)
+    lo, hi, n = task["grid"]
+    grid = np.linspace(lo, hi, int(n))
+    test = data.subset(held)
+    ll = held_out_log_likelihood(result.model, test.log10_prot, test.bp_rp0, test.bp_rp0_err, grid)
+    meta = {
+        "cluster": task["cluster"], "key": task["key"], "n_stars": int(held.sum()),
+        "best_epoch": result.best_epoch, "val_clusters": result.val_clusters,
+        "train_seconds": round(result.seconds, 1), "seconds": round(time.perf_counter() - start, 1),
+    }
+    path = Path(task["path"])
+    # Atomic: a fold file either exists complete or not at all, so a killed run resumes cleanly.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    np.savez_compressed(tmp, loglike=ll.astype(np.float32), grid=grid, source_row=np.flatnonzero(held),
+                        meta=json.dumps(meta))
+    os.replace(tmp, path)
+    return meta

@@ -1,0 +1,105 @@
+"""Leave-one-cluster-out validation: the numpy analysis, and a reduced end-to-end run (CI smoke test)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from gyroage.validation import coverage, joint_age, pit, star_posteriors
+
+
+def gaussian_loglike(mu: np.ndarray, sigma: float, grid: np.ndarray) -> np.ndarray:
+    """Fake flow log-likelihood rows: each star 'measures' its age as mu with error sigma (dex)."""
+    return -0.5 * ((grid[None, :] - mu[:, None]) / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi))
+
+
+def test_joint_age_shrinks_like_one_over_sqrt_n_and_resists_an_outlier():
+    grid = np.linspace(6, 10, 401)
+    rng = np.random.default_rng(1)
+    mu = 8.5 + 0.3 * rng.standard_normal(100)
+    _, q = joint_age(gaussian_loglike(mu, 0.3, grid), grid, outlier_weight=0.0)
+    assert abs(q[2] - mu.mean()) < 0.01
+    assert abs((q[3] - q[1]) / 2 - 0.3 / np.sqrt(100)) < 0.01
+    # one wild star barely moves the joint age once the outlier mixture is on
+    wild = np.append(mu, 6.2)
+    ll = gaussian_loglike(wild, 0.3, grid)
+    ll[-1] = -50.0 + 0 * grid  # a star the flow finds impossible at every age
+    _, q_mix = joint_age(ll, grid, outlier_weight=0.05)
+    assert abs(q_mix[2] - mu.mean()) < 0.02
+
+
+def test_calibrated_posteriors_cover_at_the_nominal_rate():
+    """If truth ~ N(mu, sigma) and the likelihood says so, x% intervals hold x% of truths."""
+    grid = np.linspace(5, 11, 601)
+    rng = np.random.default_rng(2)
+    truth = 8.0
+    mu = truth + 0.4 * rng.standard_normal(4000)
+    post = star_posteriors(gaussian_loglike(mu, 0.4, grid), grid, outlier_weight=0.0)
+    p = pit(post, grid, np.full(len(mu), truth))
+    for level in (0.5, 0.68, 0.9):
+        assert abs(coverage(p, level) - level) < 0.03
+    # an over-confident model under-covers
+    post_narrow = star_posteriors(gaussian_loglike(mu, 0.2, grid), grid, outlier_weight=0.0)
+    assert coverage(pit(post_narrow, grid, np.full(len(mu), truth)), 0.68) < 0.5
+
+
+def test_reduced_validate_end_to_end(catalog_path, tmp_path):
+    """Two clusters, a few epochs: tables, resumability and the card's validation object."""
+    pytest.importorskip("torch")
+    import shutil
+
+    from conftest import ROOT
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(ROOT / "models", model_dir)
+    args = ["validate", "--catalog", str(catalog_path), "--clusters", "NGC2516,Praesepe", "--out",
+            str(tmp_path / "v"), "--max-epochs", "3", "--jobs", "1", "--write-card", str(model_dir), "--force"]
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    clusters = pd.read_csv(tmp_path / "v" / "loco_clusters.csv")
+    stars = pd.read_csv(tmp_path / "v" / "loco_stars.csv")
+    assert list(clusters["cluster"]) == ["NGC2516", "Praesepe"]  # youngest first
+    assert set(stars["cluster"]) == {"NGC2516", "Praesepe"}
+    assert clusters["n_stars"].sum() == len(stars)
+    assert ((stars["pit"] >= 0) & (stars["pit"] <= 1)).all()
+    assert (stars["age_p16_myr"] <= stars["age_p50_myr"]).all() and (stars["age_p50_myr"] <= stars["age_p84_myr"]).all()
+    card = json.loads((model_dir / "gyroage-model.json").read_text())
+    v = card["validation"]
+    assert v["loco_n_clusters"] == 2 and 0 <= v["loco_star_coverage_68"] <= 1
+    assert set(v["per_cluster"]) == {"NGC2516", "Praesepe"}
+    # the card still verifies (the ONNX file was not touched)
+    from gyroage.modelcard import load_card
+
+    load_card(model_dir, verify=True)
+    # resume: nothing retrained
+    r2 = run_cli(*args)
+    assert r2.returncode == 0 and "0 to train" in r2.stderr
+
+
+def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
+    pytest.importorskip("torch")
+    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "NoSuchCluster", "--out", str(tmp_path))
+    assert r.returncode == 2 and "NoSuchCluster" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_colour_only_flow_ignores_the_error():
+    """The shipped conditioning: the error input stays in the signature but cannot change log p.
+    (Its ONNX export is covered by test_flow_export's shipped-model parity test.)"""
+    torch = pytest.importorskip("torch")
+
+    from gyroage.flow import ConditionalFlow, FlowConfig
+
+    norm = {"age_mean": 8.0, "age_std": 0.8, "colour_mean": 2.0, "colour_std": 0.9, "err_mean": -1.4,
+            "err_std": 0.4, "prot_mean": 0.4, "prot_std": 0.6}
+    torch.manual_seed(0)
+    m = ConditionalFlow(FlowConfig(hidden=16, use_colour_err=False), norm).eval()
+    with torch.no_grad():
+        m.net[-1].weight.normal_(0, 0.5)
+    x = torch.linspace(-0.5, 1.5, 50)
+    age, col = torch.full_like(x, 8.5), torch.full_like(x, 1.2)
+    with torch.no_grad():
+        assert torch.allclose(m(x, age, col, torch.full_like(x, 0.01)), m(x, age, col, torch.full_like(x, 0.3)))
+        other = m(x, age, torch.full_like(x, 2.2), torch.full_like(x, 0.01))
+    assert not torch.allclose(m(x, age, col, torch.full_like(x, 0.01)), other)  # colour still matters
