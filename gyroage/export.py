@@ -24,6 +24,7 @@ from gyroage.modelcard import (
     DENSITY_INPUTS,
     DENSITY_OUTPUT,
     METADATA_KEY,
+    OUTLIER_LOG10_PROT_RANGE,
     POSTERIOR_FILE,
     ModelCard,
     write_card,
@@ -113,7 +114,7 @@ def card_from_training(info: dict, outlier_weight: float = 0.05) -> ModelCard:
     return ModelCard(
         normalisation=info["normalisation"],
         domain=info["domain"],
-        outlier={"weight": outlier_weight, "log10_prot_range": [-1.5, 2.5],
+        outlier={"weight": outlier_weight, "log10_prot_range": list(OUTLIER_LOG10_PROT_RANGE),
                  "note": "uniform in log10 Prot over 0.03-316 d, mixed with the flow at run time"},
         default_bp_rp0_err=round(info["default_bp_rp0_err"], 4),
         training={k: info[k] for k in ("catalog", "clusters", "n_stars", "validation_clusters",

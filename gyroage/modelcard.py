@@ -24,6 +24,8 @@ METADATA_KEY = "gyroage_model_card"
 DENSITY_INPUTS = ("log10_prot", "log10_age", "bp_rp0", "bp_rp0_err")
 DENSITY_OUTPUT = "log_prob"
 FORMAT_VERSION = 1
+# Outlier component: uniform in log10 Prot over 0.03-316 d (recorded in every card).
+OUTLIER_LOG10_PROT_RANGE = (-1.5, 2.5)
 
 INPUT_DOC = {
     "log10_prot": "log10 of the rotation period in days",

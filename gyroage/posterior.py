@@ -45,15 +45,42 @@ def cdf(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def quantiles(pdf: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
-    """log10 age quantiles per row (stars x len(qs)), linear in the CDF between grid points."""
+    """Quantiles of each pdf row on ``grid``, linear in the CDF between grid points.
+
+    ``qs``: levels shared by every row, shape (Q,), or one set per row, shape
+    (rows..., Q) (e.g. uniform draws for inverse-CDF sampling). Returns
+    (rows..., Q); NaN for a row whose pdf cannot be normalised.
+    """
     c = cdf(pdf, grid)
-    q = np.asarray(qs)
-    j = np.clip((c[..., :, None] < q).sum(axis=-2) - 1, 0, len(grid) - 2)
-    c0 = np.take_along_axis(c, j, axis=-1)
-    c1 = np.take_along_axis(c, j + 1, axis=-1)
+    lead, n = c.shape[:-1], c.shape[-1]
+    q = np.asarray(qs, dtype=float)
+    q2 = np.broadcast_to(q, lead + q.shape[-1:]).reshape(-1, q.shape[-1])
+    c2 = c.reshape(-1, n)
+    bad = ~np.isfinite(c2).all(axis=1)
+    c2 = np.where(bad[:, None], np.linspace(0.0, 1.0, n), c2)
+    # One searchsorted over all rows: each row's CDF lies in [0, 1], so offsetting
+    # row r by 2r keeps the concatenation sorted.
+    rows = 2.0 * np.arange(len(c2))[:, None]
+    j = np.searchsorted((c2 + rows).ravel(), (q2 + rows).ravel()).reshape(q2.shape) - np.arange(len(c2))[:, None] * n
+    j = np.clip(j - 1, 0, n - 2)
+    c0 = np.take_along_axis(c2, j, axis=-1)
+    c1 = np.take_along_axis(c2, j + 1, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.clip(np.where(c1 > c0, (q - c0) / (c1 - c0), 0.0), 0.0, 1.0)
-    return grid[j] + t * (grid[j + 1] - grid[j])
+        t = np.clip(np.where(c1 > c0, (q2 - c0) / (c1 - c0), 0.0), 0.0, 1.0)
+    out = grid[j] + t * (grid[j + 1] - grid[j])
+    out[bad] = np.nan
+    return out.reshape(lead + q.shape[-1:])
+
+
+def cdf_at(pdf: np.ndarray, grid: np.ndarray, x) -> np.ndarray:
+    """Each row's posterior CDF at its own ``x`` (the probability integral transform), 0 and 1 outside the grid."""
+    c = cdf(pdf, grid)
+    x = np.broadcast_to(np.asarray(x, dtype=float), c.shape[:-1])
+    j = np.clip(np.searchsorted(grid, x) - 1, 0, len(grid) - 2)
+    t = np.clip((x - grid[j]) / (grid[j + 1] - grid[j]), 0.0, 1.0)
+    c0 = np.take_along_axis(c, j[..., None], axis=-1)[..., 0]
+    c1 = np.take_along_axis(c, j[..., None] + 1, axis=-1)[..., 0]
+    return c0 + t * (c1 - c0)
 
 
 def map_estimate(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -120,6 +147,26 @@ class GroupPosterior:
         return {k: np.where(empty, np.nan, v) for k, v in out.items()}
 
 
+def group_log_likelihood(flow_loglike: np.ndarray, gid: np.ndarray, n_groups: int, membership: np.ndarray,
+                         outlier_weight: float, outlier_log_density: float) -> np.ndarray:
+    """Sum over each group's members of log[m (1 - w) f + (1 - m (1 - w)) u]: (n_groups x grid).
+
+    ``flow_loglike``: flow-only log-likelihoods (members x grid); ``gid``: each
+    member's group index in [0, n_groups).
+    """
+    keep = np.asarray(membership, dtype=float) * (1.0 - outlier_weight)
+    with np.errstate(divide="ignore"):
+        ll = np.logaddexp(np.log(keep)[:, None] + flow_loglike, (np.log1p(-keep) + outlier_log_density)[:, None])
+    total = np.zeros((n_groups, flow_loglike.shape[-1]))
+    if len(gid):
+        # Sum member rows per group: sort by group, then one reduceat over contiguous runs.
+        order = np.argsort(gid, kind="stable")
+        g_sorted = gid[order]
+        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+        total[g_sorted[starts]] = np.add.reduceat(ll[order], starts, axis=0)
+    return total
+
+
 def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
                     n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
                     use=None, systematic_dex: float = 0.0) -> GroupPosterior:
@@ -169,15 +216,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         idx = np.flatnonzero(use)
         lf = grid_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
                                  np.asarray(bp_rp0_err)[idx], grid, outlier_weight=0.0).astype(np.float64)
-        keep = m[idx] * (1.0 - w)
-        with np.errstate(divide="ignore"):
-            ll = np.logaddexp(np.log(keep)[:, None] + lf, (np.log1p(-keep) + density.outlier_log_density)[:, None])
-        # Sum member rows per group: sort by group, then one reduceat over contiguous runs.
-        g = gid[idx]
-        order = np.argsort(g, kind="stable")
-        g_sorted = g[order]
-        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
-        total[g_sorted[starts]] = np.add.reduceat(ll[order], starts, axis=0)
+        total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
     log_post = total + prior.log_prob(grid)[None, :]
     pdf = smear(normalise(log_post, grid), grid, systematic_dex)
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)

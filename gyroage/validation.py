@@ -26,9 +26,9 @@ import pandas as pd
 from gyroage.catalogue import cluster_table, load_catalog, quality_select
 from gyroage.density import mix_outlier
 from gyroage.errors import UserError
-from gyroage.posterior import normalise, quantiles
+from gyroage.modelcard import OUTLIER_LOG10_PROT_RANGE
+from gyroage.posterior import cdf_at, group_log_likelihood, normalise, quantiles
 
-OUTLIER_LOG10_PROT_RANGE = (-1.5, 2.5)  # as in the shipped card's outlier component
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 
 
@@ -131,21 +131,23 @@ def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[s
     return out
 
 
-def mixed(loglike: np.ndarray, weight: float) -> np.ndarray:
-    """Flow log-likelihood grids mixed with the outlier component (uniform in log10 Prot)."""
+def outlier_log_density() -> float:
     lo, hi = OUTLIER_LOG10_PROT_RANGE
-    return mix_outlier(np.asarray(loglike, dtype=np.float64), weight, -float(np.log(hi - lo)))
+    return -float(np.log(hi - lo))
 
 
 def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
               log_prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Joint (group) age of stars sharing one age: product of member likelihoods x prior.
 
-    ``loglike``: flow-only (stars x grid). Returns (pdf per dex on the grid,
-    log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
-    (Can later defer to a shared ``posterior.group_posterior``.)
+    ``loglike``: flow-only (stars x grid); the same reduction as ``gyroage
+    group-age`` (:func:`gyroage.posterior.group_log_likelihood`), without its
+    systematic floor: validation measures that floor. Returns (pdf per dex on
+    the grid, log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
     """
-    lp = mixed(loglike, outlier_weight).sum(axis=0)
+    ll = np.asarray(loglike, dtype=np.float64)
+    lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), outlier_weight,
+                              outlier_log_density())[0]
     if log_prior is not None:
         lp = lp + log_prior
     pdf = normalise(lp[None, :], grid)
@@ -154,18 +156,10 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
 
 def star_posteriors(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
                     log_prior: np.ndarray | None = None) -> np.ndarray:
-    lp = mixed(loglike, outlier_weight)
+    lp = mix_outlier(np.asarray(loglike, dtype=np.float64), outlier_weight, outlier_log_density())
     if log_prior is not None:
         lp = lp + log_prior[None, :]
     return normalise(lp, grid)
-
-
-def pit(pdf: np.ndarray, grid: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Posterior CDF at ``x`` per row (probability integral transform)."""
-    from gyroage.posterior import cdf
-
-    c = cdf(pdf, grid)
-    return np.array([np.interp(xi, grid, ci) for xi, ci in zip(np.broadcast_to(x, len(c)), c)])
 
 
 def coverage(pit_values: np.ndarray, level: float) -> float:
@@ -190,7 +184,7 @@ def analyse(catalog: str | Path, out_dir: str | Path, clusters: list[str],
         truth = float(np.median(star_truth))
         post = star_posteriors(ll, grid, settings.outlier_weight_star)
         q = quantiles(post, grid)
-        p = pit(post, grid, star_truth)
+        p = cdf_at(post, grid, star_truth)
         _, jq = joint_age(ll, grid, settings.outlier_weight_group)
         star_rows.append(pd.DataFrame({
             "cluster": c, "GaiaDR3_ID": members["GaiaDR3_ID"].to_numpy(),

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from gyroage.validation import coverage, joint_age, pit, star_posteriors
+from gyroage.posterior import cdf_at as pit
+from gyroage.validation import coverage, joint_age, star_posteriors
 
 
 def gaussian_loglike(mu: np.ndarray, sigma: float, grid: np.ndarray) -> np.ndarray:
