@@ -104,10 +104,6 @@ GAIA_COLUMNS = ("source_id", "ra", "dec", "phot_g_mean_mag", "phot_bp_mean_mag",
 MAG_PER_FLUX_SNR = 2.5 / math.log(10)
 
 
-def _key(name: str) -> str:
-    return "".join(ch for ch in str(name).lstrip("\ufeff").lower() if ch not in " -_()")
-
-
 # ---------------------------------------------------------------- cache and retries
 class QueryCache:
     """One Parquet file per answered query, named by a hash of (service, query text).
@@ -377,12 +373,12 @@ class InputIds:
 
 def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | None = None) -> InputIds:
     """The identifier column: named with ``id_column`` or found by (case-insensitive) alias."""
-    keys = {_key(c): c for c in reversed(columns)}  # first spelling wins
+    keys = {io.column_key(c): c for c in reversed(columns)}  # first spelling wins
     if id_column:
-        col = keys.get(_key(id_column))
+        col = keys.get(io.column_key(id_column))
         if col is None:
             raise UserError(f"--id-column '{id_column}' is not a column of the input")
-        kind = id_type or next((k for k, names in ID_ALIASES.items() if _key(col) in {_key(n) for n in names}), None)
+        kind = id_type or next((k for k, names in ID_ALIASES.items() if io.column_key(col) in {io.column_key(n) for n in names}), None)
         if kind is None:
             raise UserError(f"cannot tell whether '{col}' holds Gaia DR3, TIC or KIC ids: add --id-type gaia|tic|kic")
         return InputIds(kind, col)
@@ -390,10 +386,10 @@ def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | 
         if kind == "radec":
             break
         for name in ID_ALIASES[kind]:
-            if _key(name) in keys:
-                return InputIds(kind, keys[_key(name)])
-    ra = next((keys[_key(n)] for n in RA_ALIASES if _key(n) in keys), None)
-    dec = next((keys[_key(n)] for n in DEC_ALIASES if _key(n) in keys), None)
+            if io.column_key(name) in keys:
+                return InputIds(kind, keys[io.column_key(name)])
+    ra = next((keys[io.column_key(n)] for n in RA_ALIASES if io.column_key(n) in keys), None)
+    dec = next((keys[io.column_key(n)] for n in DEC_ALIASES if io.column_key(n) in keys), None)
     if ra and dec and id_type in (None, "radec"):
         return InputIds("radec", None, ra, dec)
     raise UserError("no identifier column: need one of source_id, tic, kic or ra+dec (or name it with --id-column)")
@@ -440,8 +436,8 @@ class CrossmatchSettings:
         if mode in ("gspphot", "none"):
             return None
         if mode.startswith("column:") and mode[7:]:
-            keys = {_key(c): c for c in reversed(columns)}
-            col = keys.get(_key(mode[7:]))
+            keys = {io.column_key(c): c for c in reversed(columns)}
+            col = keys.get(io.column_key(mode[7:]))
             if col is None:
                 raise UserError(f"--extinction {mode}: no column '{mode[7:]}' in the input")
             return col
@@ -642,11 +638,6 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     return g.drop_duplicates("source_id")
 
 
-def _find(columns: Iterable[str], names: Iterable[str]) -> str | None:
-    keys = {_key(c): c for c in reversed(list(columns))}
-    return next((keys[_key(n)] for n in names if n and _key(n) in keys), None)
-
-
 def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int],
                   messages: list[str] | None = None) -> pd.DataFrame:
     """id -> (period, error) for one catalogue; a star listed twice keeps its first row.
@@ -659,9 +650,9 @@ def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int],
     if not frames:
         return pd.DataFrame(columns=["id", "prot", "prot_err"])
     t = pd.concat(frames, ignore_index=True)
-    idc = _find(t.columns, (cat.id_column,) + KEY_ALIASES[cat.key])
-    pc = _find(t.columns, (cat.period_column,) + PERIOD_ALIASES)
-    ec = _find(t.columns, (cat.error_column,) + PERIOD_ERR_ALIASES)
+    idc = io.find_column(t.columns, *((cat.id_column,) + KEY_ALIASES[cat.key]))
+    pc = io.find_column(t.columns, *((cat.period_column,) + PERIOD_ALIASES))
+    ec = io.find_column(t.columns, *((cat.error_column,) + PERIOD_ERR_ALIASES))
     if idc is None or pc is None:
         if messages is not None:
             messages.append(f"warning: VizieR table {cat.vizier} has no {cat.id_column}/{cat.period_column} column "

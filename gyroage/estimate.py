@@ -16,7 +16,7 @@ from gyroage.density import FlowDensity
 from gyroage.errors import UserError
 from gyroage.modelcard import ModelCard
 from gyroage.posterior import SUMMARY_COLUMNS, grid_posterior, posterior_table
-from gyroage.priors import Prior, find_column
+from gyroage.priors import Prior
 from gyroage.sampling import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 
 OUTPUT_COLUMNS = SUMMARY_COLUMNS + ("status",)
@@ -136,7 +136,7 @@ def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] |
     if not prior.per_star:
         return None
     names = [c for c in (prior.mean_column, prior.sigma_column) if c is not None]
-    return {name: io.numeric(frame, find_column(list(frame.columns), name)) for name in names}
+    return {name: io.numeric(frame, io.require_column(list(frame.columns), name)) for name in names}
 
 
 # E(BP-RP) used to de-redden the colour, and its uncertainty; matched ignoring case, spaces, -_().
@@ -146,9 +146,8 @@ EXTINCTION_ERR_KEYS = ("ebprperr", "eebprp", "sigmaebprp", "ebprperror")
 
 def _extinction(frame: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(E(BP-RP), its uncertainty) when both columns are present, else (None, None)."""
-    keys = {io._key(c): c for c in reversed(list(frame.columns))}
-    e = next((keys[k] for k in EXTINCTION_KEYS if k in keys), None)
-    se = next((keys[k] for k in EXTINCTION_ERR_KEYS if k in keys), None)
+    e = io.find_column(frame.columns, *EXTINCTION_KEYS)
+    se = io.find_column(frame.columns, *EXTINCTION_ERR_KEYS)
     if e is None or se is None:
         return None, None
     return io.numeric(frame, e), io.numeric(frame, se)

@@ -58,18 +58,33 @@ ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED = ("prot", "bp_rp0")
 
 
-def _key(name: str) -> str:
+def column_key(name: str) -> str:
+    """A column name compared case-insensitively, ignoring a BOM, spaces, '-', '_' and brackets."""
     return "".join(ch for ch in str(name).lstrip("\ufeff").lower() if ch not in " -_()")
 
 
-_ALIAS_KEYS = {_key(a): canon for canon, names in ALIASES.items() for a in names}
+def find_column(columns, *names: str | None) -> str | None:
+    """The first of ``columns`` matching the first of ``names`` that any column matches (by :func:`column_key`)."""
+    keys = {column_key(c): c for c in reversed(list(columns))}  # first spelling wins
+    return next((keys[column_key(n)] for n in names if n and column_key(n) in keys), None)
+
+
+def require_column(columns, name: str) -> str:
+    """Like :func:`find_column` for one user-named column; a one-line :class:`UserError` if absent."""
+    col = find_column(columns, name)
+    if col is None:
+        raise UserError(f"missing column '{name}'")
+    return col
+
+
+_ALIAS_KEYS = {column_key(a): canon for canon, names in ALIASES.items() for a in names}
 
 
 def match_columns(columns: list[str]) -> dict[str, str]:
     """Canonical name -> the input column that supplies it (first match wins)."""
     found: dict[str, str] = {}
     for col in columns:
-        canon = _ALIAS_KEYS.get(_key(col))
+        canon = _ALIAS_KEYS.get(column_key(col))
         if canon and canon not in found:
             found[canon] = col
     return found

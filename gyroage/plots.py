@@ -156,7 +156,6 @@ def plot_sequence(output: str | Path, ages_myr, data: str | pd.DataFrame | None 
     """Period vs (BP-RP)0 with the model's 16-84% bands and medians at ``ages_myr``; returns the path."""
     from gyroage import io
     from gyroage.api import AgeModel
-    from gyroage.priors import find_column
 
     out_path = _check_output(output)
     ages = [float(a) for a in ages_myr]
@@ -174,7 +173,7 @@ def plot_sequence(output: str | Path, ages_myr, data: str | pd.DataFrame | None 
         cols = io.require_columns(list(frame.columns))
         p, c = io.numeric(frame, cols["prot"]), io.numeric(frame, cols["bp_rp0"])
         if colour_by:
-            key = frame[find_column(list(frame.columns), colour_by)].astype(str).to_numpy()
+            key = frame[io.require_column(list(frame.columns), colour_by)].astype(str).to_numpy()
             groups = list(dict.fromkeys(key))
             cmap = plt.get_cmap("Set2" if len(groups) <= 8 else "tab20")
             for k, gname in enumerate(groups):

@@ -293,11 +293,10 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     from gyroage import io
     from gyroage.errors import UserError
     from gyroage.estimate import validate
-    from gyroage.priors import find_column
 
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
-    col = find_column(list(frame.columns), by)
+    col = io.require_column(list(frame.columns), by)
     labels = frame[col]
     labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
     has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
@@ -305,7 +304,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     stars = validate(sub, density.card)
     m = None
     if membership is not None:
-        m = io.numeric(sub, find_column(list(sub.columns), membership))
+        m = io.numeric(sub, io.require_column(list(sub.columns), membership))
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, labels[has].astype(str).str.strip().to_numpy(), prior, n_grid,
                          membership=m, outlier_weight=outlier_weight, use=stars.ok,

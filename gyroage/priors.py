@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gyroage import io
 from gyroage.errors import UserError
 
 LN10 = float(np.log(10.0))
@@ -99,14 +100,6 @@ class Prior:
         return np.isfinite(mean) & np.isfinite(sigma) & (sigma > 0)
 
 
-def find_column(columns: list[str], name: str) -> str:
-    """The input column matching ``name`` case-insensitively; a :class:`UserError` if absent."""
-    for c in columns:
-        if str(c).strip().lower() == name.strip().lower():
-            return c
-    raise UserError(f"missing prior column '{name}'")
-
-
 def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(log10 age, log density per dex) from a CSV with ``log10_age`` or ``age_myr`` and ``density``."""
     import pandas as pd
@@ -168,7 +161,7 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
         for key, value in (("mean", mean), ("sigma", sigma)):
             num = _as_number(value)
             if num is None:
-                fields[f"{key}_column"] = find_column(columns, str(value)) if columns is not None else str(value)
+                fields[f"{key}_column"] = io.require_column(columns, str(value)) if columns is not None else str(value)
             else:
                 fields[key] = num
         if fields.get("sigma") is not None and not fields["sigma"] > 0:

@@ -26,7 +26,7 @@ import pandas as pd
 from gyroage.catalogue import cluster_table, load_catalog, quality_select
 from gyroage.density import mix_outlier
 from gyroage.errors import UserError
-from gyroage.modelcard import OUTLIER_LOG10_PROT_RANGE
+from gyroage.modelcard import OUTLIER_LOG10_PROT_RANGE, atomic_write_text
 from gyroage.posterior import cdf_at, group_log_likelihood, normalise, quantiles
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
@@ -248,9 +248,7 @@ def write_tables(out_dir: str | Path, stars: pd.DataFrame, table: pd.DataFrame, 
     out = Path(out_dir)
     _write_csv(stars, out / "loco_stars.csv")
     _write_csv(table, out / "loco_clusters.csv")
-    tmp = out / ".loco_summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    tmp.replace(out / "loco_summary.json")
+    atomic_write_text(out / "loco_summary.json", json.dumps(summary, indent=2) + "\n")
 
 
 def write_card_validation(model_dir: str | Path, summary: dict, force: bool = False) -> Path:
