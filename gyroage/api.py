@@ -210,12 +210,23 @@ class AgeModel:
         rng = np.random.default_rng(seed)
         u = rng.uniform(size=(int(use.sum()), n))
         if use.any() and n:
-            lo, hi = self.card.domain["log10_prot"]
-            x = np.linspace(lo, hi, int(n_points))
-            lp = self.density.log_prob_flow(x[None, :], np.log10(age[use, None]) + 6, colour[use, None], err[use, None])
-            pdf = np.exp(lp - lp.max(axis=1, keepdims=True))
-            out[use] = 10 ** quantiles(pdf, x, u)  # inverse CDF at one uniform draw per sample
+            out[use] = self._period_quantiles(age[use], colour[use], err[use], u, n_points)  # inverse CDF at uniform draws
         return out.reshape(shape + (n,))
+
+    def period_quantiles(self, age_myr, bp_rp0, qs=(0.16, 0.5, 0.84), n_points: int = 1024) -> np.ndarray:
+        """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
+
+        The card's default colour error; shape (len(age_myr), len(qs)).
+        """
+        age, colour = (np.asarray(a, dtype=float).reshape(-1) for a in (age_myr, bp_rp0))
+        return self._period_quantiles(age, colour, np.full(colour.shape, self.card.default_bp_rp0_err), qs, n_points)
+
+    def _period_quantiles(self, age, colour, err, levels, n_points: int) -> np.ndarray:
+        """Inverse CDF of the flow on a fine grid over the card's log10-period domain; ``levels`` (Q,) or (stars, Q)."""
+        lo, hi = self.card.domain["log10_prot"]
+        x = np.linspace(lo, hi, int(n_points))
+        lp = self.density.log_prob_flow(x[None, :], np.log10(age[:, None]) + 6, colour[:, None], err[:, None])
+        return 10 ** quantiles(np.exp(lp - lp.max(axis=1, keepdims=True)), x, levels)
 
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
         """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation)."""

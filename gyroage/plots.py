@@ -134,21 +134,9 @@ def sequence_bands(model, ages_myr, bp_rp0: np.ndarray, qs=(0.16, 0.5, 0.84)) ->
     From the flow's CDF over a fine log10-period grid (no outlier term), at the
     card's default colour error.
     """
-    lo, hi = model.card.domain["log10_prot"]
-    y = np.linspace(lo, hi, LOG10_PROT_POINTS)
-    ages = np.log10(np.asarray(ages_myr, dtype=float) * 1e6)
-    a = np.repeat(ages, len(bp_rp0))[:, None]
-    c = np.tile(bp_rp0, len(ages))[:, None]
-    lp = model.density.log_prob_flow(y[None, :], a, c, model.card.default_bp_rp0_err)
-    pdf = np.exp(lp - lp.max(axis=1, keepdims=True))
-    cdf = np.cumsum(0.5 * (pdf[:, 1:] + pdf[:, :-1]), axis=1)
-    cdf = np.concatenate([np.zeros((len(cdf), 1)), cdf], axis=1)
-    cdf /= cdf[:, -1:]
-    q = np.asarray(qs)
-    j = np.clip((cdf[:, :, None] < q).sum(axis=1) - 1, 0, len(y) - 2)
-    c0, c1 = np.take_along_axis(cdf, j, 1), np.take_along_axis(cdf, j + 1, 1)
-    t = np.where(c1 > c0, (q - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0)
-    return (10 ** (y[j] + t * (y[1] - y[0]))).reshape(len(ages), len(bp_rp0), len(q))
+    ages = np.asarray(ages_myr, dtype=float)
+    q = model.period_quantiles(np.repeat(ages, len(bp_rp0)), np.tile(bp_rp0, len(ages)), qs, LOG10_PROT_POINTS)
+    return q.reshape(len(ages), len(bp_rp0), len(qs))
 
 
 def plot_sequence(output: str | Path, ages_myr, data: str | pd.DataFrame | None = None,
