@@ -76,7 +76,7 @@ def estimate(
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
     from gyroage.density import FlowDensity
-    from gyroage.engines import count_rows, run_local
+    from gyroage.engines import run_local
     from gyroage.estimate import EstimateSettings
     from gyroage.priors import make_prior
     from gyroage.sampling import SamplerSettings
@@ -114,9 +114,7 @@ def estimate(
         return
     if engine != "local":
         raise UserError(f"unknown engine {engine!r} (choose local or dask)")
-    total = None if quiet else count_rows(input)
-    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, total=total,
-              posteriors=posteriors)
+    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors)
 
 
 @app.command()

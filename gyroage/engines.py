@@ -44,31 +44,34 @@ def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: i
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def input_fingerprint(source: str | Path) -> str:
-    """SHA-256 of the input file (streamed; ~1 GB/s)."""
-    from gyroage.modelcard import sha256
+def scan_input(source: str | Path, fingerprint: bool = True) -> tuple[str | None, int | None]:
+    """(SHA-256, data rows) of an input file in one read; rows for the ETA, ``None`` if unknown.
 
-    return sha256(source)
-
-
-def count_rows(source: str | Path) -> int | None:
-    """Data rows of a CSV (newlines minus the header) or Parquet file, for an ETA; ``None`` if unknown."""
+    CSV rows are newlines minus the header; Parquet rows come from its metadata.
+    """
     p = Path(str(source))
     if str(source) == "-" or not p.is_file():
-        return None
-    if p.suffix.lower() in (".parquet", ".pq"):
+        return None, None
+    parquet = p.suffix.lower() in (".parquet", ".pq")
+    h = hashlib.sha256() if fingerprint else None
+    n, last = 0, b"\n"
+    if h is not None or not parquet:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                if h is not None:
+                    h.update(block)
+                if not parquet:
+                    n += block.count(b"\n")
+                    last = block[-1:]
+    rows = max(n - 1 + (last != b"\n"), 0)
+    if parquet:
         import pyarrow.parquet as pq
 
         try:
-            return pq.ParquetFile(p).metadata.num_rows
+            rows = pq.ParquetFile(p).metadata.num_rows
         except Exception:
-            return None
-    n, last = 0, b"\n"
-    with open(p, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            n += block.count(b"\n")
-            last = block[-1:]
-    return max(n - 1 + (last != b"\n"), 0)
+            rows = None
+    return (h.hexdigest() if h is not None else None), rows
 
 
 def sidecar_dir(target: str | Path) -> Path:
@@ -227,7 +230,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     """Stream ``source`` through ``estimate_chunk`` into ``target`` (atomic); returns status counts.
 
     ``resume`` continues a killed run into the same ``target`` (file input and
-    output only); ``total`` (rows, if known) lets progress show an ETA;
+    output only); ``total`` (rows; counted from the input when not given) lets progress show an ETA;
     ``posteriors`` also writes per-star posteriors (Parquet, keyed by 0-based input row).
     """
     if posteriors is not None:
@@ -242,7 +245,8 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     if to_file:
         if str(source) != "-" and not Path(source).is_file():
             raise UserError(f"input file not found: {source}")
-        fingerprint = input_fingerprint(source) if str(source) != "-" else "stdin"
+        fingerprint, rows = scan_input(source) if str(source) != "-" else ("stdin", None)
+        total = total if total is not None or quiet else rows
         sidecar = _Sidecar(Path(target), fingerprint, settings_hash(density, settings, chunksize), resume)
         try:
             return _run_sidecar(source, sidecar, density, settings, chunksize, quiet, total, posteriors)
@@ -250,6 +254,8 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
             if not sidecar.manifest["chunks"]:  # nothing worth resuming: leave no trace
                 shutil.rmtree(sidecar.dir, ignore_errors=True)
             raise
+    if total is None and not quiet:
+        total = scan_input(source, fingerprint=False)[1]
     return _run_stream(source, target, density, settings, chunksize, quiet, total, posteriors)
 
 
