@@ -44,6 +44,11 @@ def user_errors(fn):
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
+PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")]
+AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")]
+AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")]
+OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")]
 
 
 @app.command()
@@ -53,19 +58,19 @@ def estimate(
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
     model: ModelOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed (for sampling methods; results are reproducible).")] = 0,
-    prior: Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")] = "uniform_log_age",
+    prior: PriorOpt = "uniform_log_age",
     prior_mean: Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number or a column name.")] = None,
     prior_sigma: Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number or a column name.")] = None,
-    prior_table: Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")] = None,
+    prior_table: PriorTableOpt = None,
     method: Annotated[str, typer.Option(help="grid (fast) or mcmc (emcee sampler with colour/period errors).")] = "grid",
     posteriors: Annotated[Optional[str], typer.Option(help="Also write per-star posteriors (grid pdf or samples) to .parquet.")] = None,
     walkers: Annotated[int, typer.Option(help="mcmc: walkers per star.")] = 16,
     max_steps: Annotated[int, typer.Option(help="mcmc: step cap per star (not_converged beyond).")] = 2000,
     processes: Annotated[int, typer.Option(help="mcmc: worker processes (results do not depend on it).")] = 1,
-    age_min_myr: Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")] = None,
-    age_max_myr: Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")] = None,
+    age_min_myr: AgeMinOpt = None,
+    age_max_myr: AgeMaxOpt = None,
     grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
-    outlier_weight: Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")] = None,
+    outlier_weight: OutlierOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs).")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
     quiet: QuietOpt = False,
@@ -244,14 +249,14 @@ def group_age(
     output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
     membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1].")] = None,
     model: ModelOpt = None,
-    prior: Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")] = "uniform_log_age",
+    prior: PriorOpt = "uniform_log_age",
     prior_mean: Annotated[Optional[float], typer.Option(help="gaussian_log_age centre, log10 yr.")] = None,
     prior_sigma: Annotated[Optional[float], typer.Option(help="gaussian_log_age width, dex.")] = None,
-    prior_table: Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")] = None,
-    age_min_myr: Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")] = None,
-    age_max_myr: Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")] = None,
+    prior_table: PriorTableOpt = None,
+    age_min_myr: AgeMinOpt = None,
+    age_max_myr: AgeMaxOpt = None,
     grid: Annotated[int, typer.Option(help="Age grid points (group posteriors are narrow).")] = 1001,
-    outlier_weight: Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")] = None,
+    outlier_weight: OutlierOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
     systematic_dex: Annotated[Optional[float], typer.Option(
         help="Systematic error (dex) convolved into group ages (default: from the LOCO validation in the card; 0: none).")] = None,
