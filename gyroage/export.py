@@ -17,20 +17,18 @@ import onnx
 import torch
 
 from gyroage import __version__
+from gyroage.density_graph import OPSET, build_density_graph
 from gyroage.export_posterior import write_posterior
 from gyroage.flow import ConditionalFlow, FlowConfig
 from gyroage.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
-    DENSITY_OUTPUT,
     METADATA_KEY,
     OUTLIER_LOG10_PROT_RANGE,
     POSTERIOR_FILE,
     ModelCard,
     write_card,
 )
-
-OPSET = 18
 
 
 def save_checkpoint(model: ConditionalFlow, path: str | Path) -> None:
@@ -45,23 +43,15 @@ def load_checkpoint(path: str | Path) -> ConditionalFlow:
 
 
 def export_density(model: ConditionalFlow, path: str | Path) -> Path:
-    """Write the density graph; returns its path."""
+    """Write the density graph of ``model``; returns its path.
+
+    The graph is laid out by :func:`gyroage.density_graph.build_density_graph`
+    from the weights (about 2x faster in onnxruntime than torch's own export of
+    the same function); :func:`parity` checks it against ``model``.
+    """
     path = Path(path)
-    n = 16
-    args = tuple(torch.rand(n) + o for o in (0.3, 8.0, 1.0, 0.02))
-    batch = torch.export.Dim("batch", min=1)
-    program = torch.onnx.export(
-        model.eval(),
-        args,
-        dynamo=True,
-        input_names=list(DENSITY_INPUTS),
-        output_names=[DENSITY_OUTPUT],
-        dynamic_shapes=tuple({0: batch} for _ in args),
-        opset_version=OPSET,
-        verbose=False,
-        optimize=True,
-    )
-    program.save(str(path))
+    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items() if k.startswith("net.")}
+    onnx.save(build_density_graph(weights, model.config.to_dict(), model.norm), str(path))
     return path
 
 
@@ -122,3 +112,22 @@ def card_from_training(info: dict, outlier_weight: float = 0.05) -> ModelCard:
         flow=info["settings"]["flow"],
         metrics=dict(info["metrics"]),
     )
+
+
+def reexport(model_dir: str | Path) -> Path:
+    """Rewrite a model directory's graphs from its checkpoint, keeping its card (training, validation).
+
+    For when the graph layout changes but the trained weights do not::
+
+        python -m gyroage.export models/
+    """
+    from gyroage.modelcard import load_card
+
+    card, model_dir = load_card(model_dir, verify=False)
+    return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(reexport(sys.argv[1] if len(sys.argv) > 1 else "models"))
