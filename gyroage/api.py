@@ -21,7 +21,16 @@ from gyroage import io
 from gyroage.density import FlowDensity
 from gyroage.estimate import EstimateSettings, StarArrays, estimate_chunk, validate
 from gyroage.modelcard import ModelCard
-from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, grid_log_likelihood, grid_posterior, quantiles
+from gyroage.posterior import (
+    QUANTILES,
+    REFINE_TOL,
+    SUMMARY_COLUMNS,
+    GridPosterior,
+    age_grid,
+    grid_log_likelihood,
+    grid_posterior,
+    quantiles,
+)
 from gyroage.priors import Prior
 
 _CANON = {"prot": "prot", "bp_rp0": "bp_rp0", "bp_rp0_err": "bp_rp0_err"}
@@ -160,11 +169,13 @@ class AgeModel:
         return out.reshape(shape)
 
     def posterior(self, prot, bp_rp0, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
-                  outlier_weight: float | None = None) -> Posterior:
+                  outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL) -> Posterior:
         """Grid posteriors over log10 age for arrays of stars (broadcast together; scalars give one star).
 
         The same numbers as ``gyroage estimate`` with the same prior, grid and
-        outlier weight (defaults: the card's).
+        outlier weight (defaults: the card's). ``refine_tol=None`` evaluates the
+        flow at every grid point (``estimate --exact-grid``); see
+        :func:`gyroage.posterior.refined_log_likelihood`.
         """
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err)
         prior = prior or self.default_prior
@@ -176,7 +187,7 @@ class AgeModel:
         ok = stars.ok
         if ok.any():
             pdf[ok] = grid_posterior(self.density, np.log10(stars.prot[ok]), stars.bp_rp0[ok], stars.bp_rp0_err[ok],
-                                     prior, n, outlier_weight).pdf
+                                     prior, n, outlier_weight, refine_tol=refine_tol).pdf
         inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape)}
         return Posterior(grid, pdf.reshape(shape + (n,)), stars.status.reshape(shape), inputs, shape)

@@ -15,7 +15,7 @@ from gyroage import io
 from gyroage.density import FlowDensity
 from gyroage.errors import UserError
 from gyroage.modelcard import ModelCard
-from gyroage.posterior import SUMMARY_COLUMNS, grid_posterior, posterior_table
+from gyroage.posterior import REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.priors import Prior
 from gyroage.sampling import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 
@@ -28,6 +28,7 @@ class EstimateSettings:
 
     prior: Prior = field(default_factory=Prior)
     n_grid: int = 201
+    refine_tol: float | None = REFINE_TOL  # grid: None evaluates the flow at every grid point
     outlier_weight: float | None = None  # None: the card's weight
     method: str = "grid"
     seed: int = 0
@@ -105,7 +106,7 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     if ok.any() and settings.method == "grid":
         post = grid_posterior(density, np.log10(stars.prot[ok]), stars.bp_rp0[ok], stars.bp_rp0_err[ok],
                               settings.prior, settings.n_grid, settings.outlier_weight,
-                              sub(prior_mean), sub(prior_sigma))
+                              sub(prior_mean), sub(prior_sigma), settings.refine_tol)
         for name, values in post.summaries().items():
             results[name][ok] = values
         if settings.keep_posteriors:

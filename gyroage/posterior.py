@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.density import FlowDensity
+from gyroage.density import FlowDensity, mix_outlier
 from gyroage.priors import Prior
 
 QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
@@ -111,11 +111,75 @@ class GridPosterior:
         return out
 
 
+# Largest error (nats of log likelihood) the refined grid may leave at a point it interpolates.
+REFINE_TOL = 0.02
+
+
+def _midpoints(v: np.ndarray) -> np.ndarray:
+    """Cubic (4-point Lagrange) values halfway between the columns of ``v`` (rows x C, C >= 4): C - 1 columns."""
+    mid = np.empty(v.shape[:-1] + (v.shape[-1] - 1,), dtype=np.float64)
+    mid[..., 1:-1] = (9.0 * (v[..., 1:-2] + v[..., 2:-1]) - v[..., :-3] - v[..., 3:]) / 16.0
+    mid[..., 0] = (5.0 * v[..., 0] + 15.0 * v[..., 1] - 5.0 * v[..., 2] + v[..., 3]) / 16.0
+    mid[..., -1] = (5.0 * v[..., -1] + 15.0 * v[..., -2] - 5.0 * v[..., -3] + v[..., -4]) / 16.0
+    return mid
+
+
+def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
+                           outlier_weight: float | None = None, tol: float = REFINE_TOL) -> np.ndarray:
+    """``grid_log_likelihood`` from about half the flow evaluations, to within ``tol`` at every point.
+
+    The flow is evaluated at every other grid point; a point in between is
+    filled by a cubic through its four coarse neighbours, unless the same
+    cubic one level coarser misses the coarse points nearby by more than
+    ``tol`` (the flow's log density is smooth in age except near spline
+    knots): there the flow is evaluated. ``grid`` must be evenly spaced with
+    at least 15 points; otherwise every point is evaluated.
+    """
+    grid = np.asarray(grid, dtype=float)
+    n = grid.size
+    if n < 15 or not np.allclose(np.diff(grid), grid[1] - grid[0], rtol=1e-9, atol=0.0):
+        return grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight)
+    prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
+    even = np.arange(0, n, 2)  # coarse points; with an even n the last point is evaluated too
+    coarse = density.log_prob_grid(prot, colour, err, grid[even], outlier_weight=0.0).astype(np.float64)
+    flow = np.empty((prot.size, n), dtype=np.float64)
+    flow[:, even] = coarse
+    if n % 2 == 0:
+        flow[:, -1] = density.log_prob_flow(prot, np.full(prot.size, grid[-1]), colour, err)
+    # How far the cubic misses each coarse point when built from the coarse points two apart.
+    miss = np.zeros_like(coarse)
+    for parity in (0, 1):
+        sub = coarse[:, parity::2]
+        if sub.shape[1] >= 4:
+            pred = _midpoints(sub)
+            k = min(pred.shape[1], len(range(parity + 1, coarse.shape[1], 2)))
+            miss[:, parity + 1::2][:, :k] = np.abs(pred[:, :k] - coarse[:, parity + 1::2][:, :k])
+    # The cell between coarse points j and j+1 is trusted when the misses at j-1..j+2 are all small.
+    pad = np.pad(miss, ((0, 0), (1, 1)), mode="edge")
+    risk = np.maximum.reduce([pad[:, 0:-3], pad[:, 1:-2], pad[:, 2:-1], pad[:, 3:]])
+    mid_cols = np.arange(1, n - 1 + (n % 2), 2)[: coarse.shape[1] - 1]
+    flow[:, mid_cols] = _midpoints(coarse)
+    rows, cells = np.nonzero(risk > tol)
+    if rows.size:
+        flow[rows, mid_cols[cells]] = density.log_prob_flow(prot[rows], grid[mid_cols[cells]], colour[rows], err[rows])
+    w = density.outlier_weight if outlier_weight is None else outlier_weight
+    return mix_outlier(flow.astype(np.float32), w, density.outlier_log_density)
+
+
 def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: Prior, n_grid: int,
-                   outlier_weight: float | None = None, prior_mean=None, prior_sigma=None) -> GridPosterior:
-    """Per-star grid posteriors; ``prior_mean``/``prior_sigma`` are per-star prior parameters (or None)."""
+                   outlier_weight: float | None = None, prior_mean=None, prior_sigma=None,
+                   refine_tol: float | None = REFINE_TOL) -> GridPosterior:
+    """Per-star grid posteriors; ``prior_mean``/``prior_sigma`` are per-star prior parameters (or None).
+
+    ``refine_tol``: likelihood from :func:`refined_log_likelihood` with this
+    tolerance (about half the flow evaluations); ``None`` evaluates the flow at
+    every grid point.
+    """
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
-    ll = grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight)
+    if refine_tol is None:
+        ll = grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight)
+    else:
+        ll = refined_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight, refine_tol)
     return GridPosterior(grid, normalise(ll + grid_log_prior(prior, grid, prior_mean, prior_sigma), grid))
 
 
