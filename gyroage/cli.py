@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -402,7 +403,23 @@ def _need_torch() -> None:
 
 
 def main() -> None:
-    app()
+    """The ``gyroage`` console script."""
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:  # typer ends every run with one, carrying the exit code
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    # Every output is written, closed or renamed into place by now. Skip the interpreter's
+    # teardown: freeing pandas, pyarrow and onnxruntime costs 0.1-0.3 s per run
+    # (docs/performance.md), more than a one-star estimate computes.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

