@@ -140,12 +140,14 @@ def flops_per_eval(onnx_path: Path) -> dict:
     matmul = elementwise = 0
     for node in m.graph.node:
         if node.op_type in ("Gemm", "MatMul"):
-            w = inits.get(node.input[1])
+            # The weight is B ([K, N], features last) in torch's export and A ([M, K], features
+            # first) in gyroage's hand-laid graph: 2 flops per weight, plus the bias.
+            w = next((inits[i] for i in node.input[:2] if i in inits), None)
             if w is not None:
-                k, n = w.dims[0], w.dims[1]
-                if node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute):
-                    k, n = n, k
-                matmul += 2 * k * n + (n if len(node.input) > 2 else 0)
+                out = w.dims[1] if w.name == node.input[1] else w.dims[0]
+                if any(a.name in ("transA", "transB") and a.i for a in node.attribute):
+                    out = w.dims[0] if w.name == node.input[1] else w.dims[1]
+                matmul += 2 * int(np.prod(w.dims)) + (out if len(node.input) > 2 else 0)
         elif node.op_type not in free:
             elementwise += max(shapes.get(o, 1) for o in node.output)
     return {"matmul": matmul, "elementwise": elementwise, "total": matmul + elementwise, "nodes": len(m.graph.node)}
