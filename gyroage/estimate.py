@@ -6,6 +6,7 @@ and no global state. Engines (``gyroage.engines``) only schedule it.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,13 +105,12 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     table = None
     rows = np.flatnonzero(ok)
     if ok.any() and settings.method == "grid":
-        post = grid_posterior(density, np.log10(stars.prot[ok]), stars.bp_rp0[ok], stars.bp_rp0_err[ok],
-                              settings.prior, settings.n_grid, settings.outlier_weight,
-                              sub(prior_mean), sub(prior_sigma), settings.refine_tol)
-        for name, values in post.summaries().items():
+        summaries, grid, pdf = _grid_blocks(density, settings, np.log10(stars.prot[ok]), stars.bp_rp0[ok],
+                                            stars.bp_rp0_err[ok], sub(prior_mean), sub(prior_sigma))
+        for name, values in summaries.items():
             results[name][ok] = values
         if settings.keep_posteriors:
-            table = posterior_table(rows, "grid", [post.grid] * len(rows), list(post.pdf))
+            table = posterior_table(rows, "grid", [grid] * len(rows), list(pdf))
     elif ok.any():
         lp = np.log10(stars.prot[ok])
         ebprp, ebprp_err = _extinction(frame)
@@ -130,6 +130,34 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     if settings.keep_posteriors:
         out.attrs["posteriors"] = table if table is not None else posterior_table(rows[:0], settings.method, [])
     return out
+
+
+# Stars per block of the grid method: blocks run on parallel threads, so the numpy work of one
+# (normalising, summarising) overlaps the onnxruntime work of another instead of idling a core.
+GRID_BLOCK = 2048
+
+
+def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err, prior_mean,
+                 prior_sigma) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of ``GRID_BLOCK``."""
+    n = len(log10_prot)
+    starts = list(range(0, n, GRID_BLOCK))
+    cut = (lambda a, i: None if a is None else a[i : i + GRID_BLOCK])  # noqa: E731
+
+    def block(i: int):
+        post = grid_posterior(density, log10_prot[i : i + GRID_BLOCK], bp_rp0[i : i + GRID_BLOCK],
+                              bp_rp0_err[i : i + GRID_BLOCK], settings.prior, settings.n_grid,
+                              settings.outlier_weight, cut(prior_mean, i), cut(prior_sigma, i), settings.refine_tol)
+        return post.summaries(), post.grid, (post.pdf if settings.keep_posteriors else None)
+
+    if len(starts) > 1 and density.threads > 1:
+        with ThreadPoolExecutor(min(density.threads, len(starts)), thread_name_prefix="gyroage-grid") as pool:
+            parts = list(pool.map(block, starts))
+    else:
+        parts = [block(i) for i in starts]
+    summaries = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+    pdf = np.concatenate([p[2] for p in parts]) if settings.keep_posteriors else None
+    return summaries, parts[0][1], pdf
 
 
 def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:
