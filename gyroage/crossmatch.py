@@ -777,23 +777,24 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     writer = io.AtomicWriter(target)
     progress = Progress("crossmatch", unit="stars", quiet=quiet)
     ids: InputIds | None = None
+    empty = pd.DataFrame()  # a row-less chunk, kept for its header
     try:
         wrote = False
         for chunk in io.read_chunks(source, chunksize):
-            if not len(chunk):
-                continue
             if ids is None:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 settings.extinction_column(list(chunk.columns))
+            if not len(chunk):
+                empty = chunk
+                continue
             out = crossmatch_chunk(chunk, ids, services, settings)
             writer.write(out)
             wrote = True
             counts.update(out["crossmatch_status"].tolist())
             progress.update(len(chunk))
         if not wrote:
-            header = io.read_header(source)
-            ids = detect_ids(header, settings.id_column, settings.id_type)
-            empty = pd.DataFrame({c: pd.Series(dtype=str) for c in header})
+            # Header only: the output header comes from the chunk already read (stdin cannot be read twice).
+            ids = ids or detect_ids(list(empty.columns), settings.id_column, settings.id_type)
             writer.write(crossmatch_chunk(empty, ids, services, settings))  # no rows: no query is sent
         writer.commit()
     except BaseException:

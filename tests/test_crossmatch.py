@@ -374,6 +374,12 @@ def test_crossmatch_header_only_input_sends_nothing(tmp_path, sky):
     out = _run(tmp_path, sky, "kic,name\n")
     assert len(out) == 0 and sky.log == []
     assert {"input_kic", "kic", "prot", "prot_err", "bp_rp0", "bp_rp0_err", "crossmatch_status"} <= set(out.columns)
+    # the same header on stdin, which cannot be read a second time
+    cm = run_cli("crossmatch", "-", "--quiet", "--no-cache", "--gaia-url", sky.url, "--vizier-url", sky.url,
+                 "--mast-url", sky.url, input="kic,name\n")
+    assert cm.returncode == 0, cm.stderr
+    assert cm.stdout.splitlines()[0].split(",")[:2] == ["input_kic", "name"] and len(cm.stdout.splitlines()) == 1
+    assert sky.log == []
 
 
 def test_crossmatch_identifier_detection():
