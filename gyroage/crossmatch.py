@@ -373,23 +373,19 @@ class InputIds:
 
 def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | None = None) -> InputIds:
     """The identifier column: named with ``id_column`` or found by (case-insensitive) alias."""
-    keys = {io.column_key(c): c for c in reversed(columns)}  # first spelling wins
     if id_column:
-        col = keys.get(io.column_key(id_column))
+        col = io.find_column(columns, id_column)
         if col is None:
             raise UserError(f"--id-column '{id_column}' is not a column of the input")
-        kind = id_type or next((k for k, names in ID_ALIASES.items() if io.column_key(col) in {io.column_key(n) for n in names}), None)
+        kind = id_type or next((k for k, names in ID_ALIASES.items() if io.find_column([col], *names)), None)
         if kind is None:
             raise UserError(f"cannot tell whether '{col}' holds Gaia DR3, TIC or KIC ids: add --id-type gaia|tic|kic")
         return InputIds(kind, col)
-    for kind in (id_type,) if id_type else ("gaia", "tic", "kic"):
-        if kind == "radec":
-            break
-        for name in ID_ALIASES[kind]:
-            if io.column_key(name) in keys:
-                return InputIds(kind, keys[io.column_key(name)])
-    ra = next((keys[io.column_key(n)] for n in RA_ALIASES if io.column_key(n) in keys), None)
-    dec = next((keys[io.column_key(n)] for n in DEC_ALIASES if io.column_key(n) in keys), None)
+    for kind in ("gaia", "tic", "kic") if id_type is None else (id_type,):
+        col = io.find_column(columns, *ID_ALIASES.get(kind, ()))  # "radec" has no id column
+        if col is not None:
+            return InputIds(kind, col)
+    ra, dec = io.find_column(columns, *RA_ALIASES), io.find_column(columns, *DEC_ALIASES)
     if ra and dec and id_type in (None, "radec"):
         return InputIds("radec", None, ra, dec)
     raise UserError("no identifier column: need one of source_id, tic, kic or ra+dec (or name it with --id-column)")
@@ -436,8 +432,7 @@ class CrossmatchSettings:
         if mode in ("gspphot", "none"):
             return None
         if mode.startswith("column:") and mode[7:]:
-            keys = {io.column_key(c): c for c in reversed(columns)}
-            col = keys.get(io.column_key(mode[7:]))
+            col = io.find_column(columns, mode[7:])
             if col is None:
                 raise UserError(f"--extinction {mode}: no column '{mode[7:]}' in the input")
             return col
