@@ -131,10 +131,14 @@ class QueryCache:
         path = self.path(service, query)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)  # a crash never leaves a half-written answer in the cache
+        # Atomic, so a crash never leaves a half-written answer in the cache.
+        writer = io.AtomicWriter(path)
+        try:
+            writer.write(frame)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
 
 
 def default_cache_dir() -> Path:
