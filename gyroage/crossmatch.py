@@ -499,24 +499,33 @@ def _fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.
     return nb
 
 
-def _pick(candidates: dict[int, list[int]], same: Callable[[int, int], bool] | None = None) -> dict[int, object]:
-    """key -> the single candidate, or AMBIGUOUS when several remain (after preferring ``same``)."""
-    out: dict[int, object] = {}
-    for key, cands in candidates.items():
-        cands = sorted(set(cands))
-        if len(cands) > 1 and same is not None:
-            preferred = [c for c in cands if same(key, c)]
-            cands = preferred or cands
-        out[key] = cands[0] if len(cands) == 1 else AMBIGUOUS
-    return out
+def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
+    """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS.
 
-
-def _group(frame: pd.DataFrame, key: str, value: str) -> dict[int, list[int]]:
-    groups: dict[int, list[int]] = {}
-    for k, v in zip(frame[key], frame[value]):
+    Of several candidates, the one keeping its id from DR2 to DR3 wins.
+    """
+    groups: dict[int, set[int]] = {}
+    for k, v in zip(nb[key], nb[value]):
         if pd.notna(k) and pd.notna(v):
-            groups.setdefault(int(k), []).append(int(v))
-    return groups
+            groups.setdefault(int(k), set()).add(int(v))
+    return {k: k if k in vs else (next(iter(vs)) if len(vs) == 1 else AMBIGUOUS) for k, vs in groups.items()}
+
+
+def _opt_int(v) -> int | None:
+    return None if pd.isna(v) else int(v)
+
+
+def _tic_by(tic: pd.DataFrame, key: str) -> dict[int, tuple[int, int | None, int | None] | str]:
+    """``key`` id -> its TIC row as (TIC, KIC, Gaia DR2), or AMBIGUOUS when it has several TIC ids."""
+    out: dict[int, tuple[int, int | None, int | None] | str] = {}
+    for k, tid, kic, dr2 in zip(tic[key], tic["ID"], tic["KIC"], tic["GAIA"]):
+        if pd.isna(k):
+            continue
+        row = (int(tid), _opt_int(kic), _opt_int(dr2))
+        first = out.setdefault(int(k), row)
+        if isinstance(first, tuple) and first[0] != row[0]:
+            out[int(k)] = AMBIGUOUS
+    return out
 
 
 def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, settings: CrossmatchSettings) -> pd.DataFrame:
@@ -540,32 +549,24 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, settings: Cr
         {"gaia": gaia, "tic": tic, "kic": kic}[ids.kind][:] = parsed
 
     if ids.kind in ("tic", "kic"):
-        col = "ID" if ids.kind == "tic" else "KIC"
         own = tic if ids.kind == "tic" else kic
-        tab = _fetch_tic(services, col, _unique(own))
-        rows = {}
-        for _, r in tab[tab[col].notna()].iterrows():
-            rows.setdefault(int(r[col]), []).append(r)
+        col = "ID" if ids.kind == "tic" else "KIC"
+        tic_of = _tic_by(_fetch_tic(services, col, _unique(own)), col)
         dr2 = np.full(n, None, dtype=object)
-        for i in range(n):
-            if status[i] != OK:
-                continue
-            found = rows.get(int(own[i]), [])
-            if not found:
+        for i in np.flatnonzero(status == OK):
+            row = tic_of.get(int(own[i]))
+            if row is None:
                 status[i] = NOT_FOUND
-            elif len({int(r["ID"]) for r in found}) > 1:
+            elif row == AMBIGUOUS:
                 status[i] = AMBIGUOUS
             else:
-                r = found[0]
-                tic[i] = int(r["ID"])
-                kic[i] = int(r["KIC"]) if pd.notna(r["KIC"]) else None
-                dr2[i] = int(r["GAIA"]) if pd.notna(r["GAIA"]) else None
+                tic[i], kic[i], dr2[i] = row
                 if dr2[i] is None:
                     status[i] = NOT_FOUND
-        nb = _fetch_neighbourhood(services, "dr2_source_id", _unique(dr2[status == OK]))
-        best = _pick(_group(nb, "dr2_source_id", "dr3_source_id"), same=lambda a, b: a == b)
+        dr3_of = _neighbour(_fetch_neighbourhood(services, "dr2_source_id", _unique(dr2[status == OK])),
+                            "dr2_source_id", "dr3_source_id")
         for i in np.flatnonzero(status == OK):
-            pick = best.get(int(dr2[i]))
+            pick = dr3_of.get(int(dr2[i]))
             if pick is None:
                 status[i] = NOT_FOUND
             elif pick == AMBIGUOUS:
@@ -575,18 +576,14 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, settings: Cr
     else:
         # Gaia in: find DR2 ids, then TIC/KIC, only to reach the TESS/Kepler period tables.
         live = [g for g, s in zip(gaia, status) if s == OK]
-        nb = _fetch_neighbourhood(services, "dr3_source_id", _unique(live))
-        back = _pick(_group(nb, "dr3_source_id", "dr2_source_id"), same=lambda a, b: a == b)
+        back = _neighbour(_fetch_neighbourhood(services, "dr3_source_id", _unique(live)), "dr3_source_id",
+                          "dr2_source_id")
         dr2_of = {k: v for k, v in back.items() if v != AMBIGUOUS}
-        tab = _fetch_tic(services, "GAIA", _unique(dr2_of.values()))
-        by_dr2: dict[int, list] = {}
-        for _, r in tab[tab["GAIA"].notna()].iterrows():
-            by_dr2.setdefault(int(r["GAIA"]), []).append(r)
+        tic_of = _tic_by(_fetch_tic(services, "GAIA", _unique(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):
-            found = by_dr2.get(dr2_of.get(int(gaia[i]), -1), [])
-            if len({int(r["ID"]) for r in found}) == 1:  # several TIC rows: skip the TIC/KIC route, keep Gaia
-                tic[i] = int(found[0]["ID"])
-                kic[i] = int(found[0]["KIC"]) if pd.notna(found[0]["KIC"]) else None
+            row = tic_of.get(dr2_of.get(int(gaia[i]), -1))
+            if isinstance(row, tuple):  # several TIC rows: skip the TIC/KIC route, keep Gaia
+                tic[i], kic[i], _ = row
 
     return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
                          "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status})
