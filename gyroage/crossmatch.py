@@ -595,7 +595,9 @@ def _angsep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
     return np.degrees(2 * np.arcsin(np.sqrt(np.clip(s, 0, 1)))) * 3600.0
 
 
-def _cone_match(ra, dec, good, status, services, settings):
+def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.ndarray, services: Services,
+                settings: CrossmatchSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest Gaia DR3 source within the radius of each ``good`` position; ``status`` updated in place."""
     n = len(ra)
     gaia = np.full(n, None, dtype=object)
     sep = np.full(n, np.nan)
@@ -604,21 +606,29 @@ def _cone_match(ra, dec, good, status, services, settings):
                            CONE_BATCH)
     src = pd.concat(frames, ignore_index=True).drop_duplicates("source_id") if frames else pd.DataFrame(
         columns=["source_id", "ra", "dec", "phot_g_mean_mag"])
-    sra, sdec = src["ra"].to_numpy(float), src["dec"].to_numpy(float)
+    sid, sra, sdec = src["source_id"].to_numpy(), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
     gmag = pd.to_numeric(src["phot_g_mean_mag"], errors="coerce").to_numpy(float)
-    for i in idx:
-        d = _angsep_arcsec(ra[i], dec[i], sra, sdec)
-        within = np.flatnonzero(d <= settings.radius_arcsec)
-        if within.size == 0:
+    # A source within the radius is within it in dec alone, so each position measures only the sources in
+    # its dec window (sorted once), not every source of the chunk; the margin covers rounding.
+    by_dec = np.argsort(sdec, kind="stable")
+    r_deg = settings.radius_arcsec / 3600.0 * (1 + 1e-6)
+    lo = np.searchsorted(sdec[by_dec], dec[idx] - r_deg, side="left")
+    hi = np.searchsorted(sdec[by_dec], dec[idx] + r_deg, side="right")
+    for i, a, b in zip(idx, lo, hi):
+        near = np.sort(by_dec[a:b])  # source order, so ties in distance break as over the whole list
+        d = _angsep_arcsec(ra[i], dec[i], sra[near], sdec[near])
+        keep = d <= settings.radius_arcsec
+        if not keep.any():
             status[i] = NOT_FOUND
             continue
-        order = within[np.argsort(d[within])]
+        order = np.argsort(d[keep])
+        near, d = near[keep][order], d[keep][order]
         # A second source within the radius and within 1 mag of the nearest could own the period: ambiguous.
-        if order.size > 1 and not np.abs(gmag[order[1:]] - gmag[order[0]]).min() > 1.0:
+        if near.size > 1 and not np.abs(gmag[near[1:]] - gmag[near[0]]).min() > 1.0:
             status[i] = AMBIGUOUS
             continue
-        gaia[i] = int(src["source_id"].iloc[order[0]])
-        sep[i] = d[order[0]]
+        gaia[i] = int(sid[near[0]])
+        sep[i] = d[0]
     return gaia, sep, status
 
 

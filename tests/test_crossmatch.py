@@ -315,6 +315,15 @@ def test_crossmatch_cone_search(tmp_path, sky):
     assert "0.0005555555" in cone  # 2 arcsec in degrees
 
 
+def test_crossmatch_cone_radius_along_dec(tmp_path, sky):
+    # offsets purely in dec sit at the edge of the dec window each position is matched in
+    d = GAIA[GD]
+    rows = f"ra,dec\n{d[0]},{d[1] + 1.9 / 3600}\n{d[0]},{d[1] - 2.1 / 3600}\n"
+    out = _run(tmp_path, sky, rows, radius_arcsec=2.0)
+    assert out["crossmatch_status"].tolist() == ["no_period", "not_found"]
+    assert out.loc[0, "source_id"] == GD and out.loc[0, "match_sep_arcsec"] == pytest.approx(1.9, rel=1e-4)
+
+
 def test_crossmatch_cache_second_run_sends_nothing(tmp_path, sky):
     rows = f"source_id\n{GA}\n{GB}\n{GC}\n"
     cache = tmp_path / "cache"
