@@ -187,13 +187,10 @@ class Service:
         self.retries = max(1, int(retries))
         self.backoff = backoff
         self.timeout = timeout
-        self.sent: list[str] = []      # queries that went to the network (not answered by the cache)
-        self.cached: list[str] = []    # queries answered by the cache
 
     def _run(self, query: str, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         hit = self.cache.get(self.kind, query)
         if hit is not None:
-            self.cached.append(query)
             return hit
         errors = _transient_errors()
         last: BaseException | None = None
@@ -201,7 +198,6 @@ class Service:
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                self.sent.append(query)
                 frame = fetch()
                 break
             except errors as exc:  # network, HTTP status, service-side error: retry, then give up cleanly
