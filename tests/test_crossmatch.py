@@ -11,7 +11,6 @@ from __future__ import annotations
 import io as _io
 import json
 import math
-import os
 import re
 import urllib.parse
 
@@ -404,24 +403,16 @@ def test_crossmatch_identifier_detection():
     assert parsed.tolist() == [123, 4600000000000000002, 99, None, None, None]
 
 
-def test_crossmatch_cli_pipes_into_estimate(tmp_path, sky):
+def test_crossmatch_cli_pipes_into_estimate(tmp_path, sky, monkeypatch):
     ids = tmp_path / "ids.csv"
     ids.write_text(f"source_id,prot\n{GA},99\n{GB},99\n{GC},99\n{GAIA_NOT_FOUND},99\n")
-    env = {"GYROAGE_GAIA_TAP_URL": sky.url, "GYROAGE_VIZIER_URL": sky.url, "GYROAGE_MAST_URL": sky.url,
-           "GYROAGE_CACHE_DIR": str(tmp_path / "cache")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        cm = run_cli("crossmatch", str(ids), "--quiet", "--retries", "1")
-        assert cm.returncode == 0, cm.stderr
-        est = run_cli("estimate", "-", "--quiet", input=cm.stdout)
-        assert est.returncode == 0, est.stderr
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    for name in ("GYROAGE_GAIA_TAP_URL", "GYROAGE_VIZIER_URL", "GYROAGE_MAST_URL"):
+        monkeypatch.setenv(name, sky.url)  # the subprocess inherits them
+    monkeypatch.setenv("GYROAGE_CACHE_DIR", str(tmp_path / "cache"))
+    cm = run_cli("crossmatch", str(ids), "--quiet", "--retries", "1")
+    assert cm.returncode == 0, cm.stderr
+    est = run_cli("estimate", "-", "--quiet", input=cm.stdout)
+    assert est.returncode == 0, est.stderr
     xm = pd.read_csv(_io.StringIO(cm.stdout))
     assert xm["crossmatch_status"].tolist() == ["ok", "ok", "ok", "not_found"]
     assert xm["input_prot"].tolist() == [99] * 4  # the user's own period column cannot shadow ours
