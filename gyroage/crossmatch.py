@@ -699,7 +699,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services,
     else:
         ebv, ebv_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
     applied = np.isfinite(ebv)
-    bp_rp0 = np.where(applied, bp_rp - np.where(applied, ebv, 0.0), bp_rp)
+    bp_rp0 = bp_rp - np.where(applied, ebv, 0.0)
     bp_rp0_err = np.where(np.isfinite(ebv_err), np.hypot(colour_err, np.nan_to_num(ebv_err)), colour_err)
     plx = g["parallax"].to_numpy(float)
     far = (status == OK) & ~applied & ~(plx > 1000.0 / settings.warn_distance_pc)
