@@ -22,7 +22,7 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
@@ -30,8 +30,7 @@ import pandas as pd
 from gyroage import __version__, io
 from gyroage.density import FlowDensity
 from gyroage.errors import UserError
-from gyroage.estimate import EstimateSettings, attach, estimate_chunk
-from gyroage.posterior import SUMMARY_COLUMNS
+from gyroage.estimate import EstimateSettings, estimate_chunk
 from gyroage.progress import Progress
 
 MANIFEST = "manifest.json"
@@ -151,11 +150,13 @@ class _Sidecar:
     def path(self, i: int) -> Path:
         return self.dir / f"chunk-{i:07d}{self.ext}"
 
-    def done(self, i: int) -> dict | None:
-        return self.manifest["chunks"].get(str(i))
-
     def post_path(self, i: int) -> Path:
         return self.dir / f"posteriors-{i:07d}.parquet"
+
+    def done(self, i: int, rows: int) -> dict | None:
+        """Status counts of chunk ``i`` if the interrupted run finished it (with ``rows`` rows)."""
+        prev = self.manifest["chunks"].get(str(i))
+        return prev["counts"] if prev is not None and prev["rows"] == rows else None
 
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None) -> None:
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
@@ -172,7 +173,7 @@ class _Sidecar:
         self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
         self._write_manifest()
 
-    def assemble(self, n_chunks: int, posteriors: str | Path | None = None) -> None:
+    def finish(self, n_chunks: int, posteriors: str | Path | None = None) -> None:
         """Concatenate the chunk files into the target (atomic rename), then drop the sidecar."""
         if posteriors is not None:
             _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors))
@@ -188,6 +189,45 @@ class _Sidecar:
                         shutil.copyfileobj(fh, out, 1 << 20)
             os.replace(tmp, self.target)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def abort(self) -> None:
+        if not self.manifest["chunks"]:  # nothing worth resuming: leave no trace
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class _Stream:
+    """Chunks straight into ``target`` (stdout for ``None`` or ``-``) through an :class:`io.AtomicWriter`.
+
+    Same interface as :class:`_Sidecar`; nothing to resume, so ``done`` is always ``None``.
+    """
+
+    def __init__(self, target: str | Path | None, posteriors: str | Path | None) -> None:
+        self.writer = io.AtomicWriter(target)
+        self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
+        self.post_parts: list[Path] = []
+
+    def done(self, i: int, rows: int) -> None:
+        return None
+
+    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None) -> None:
+        if posteriors is not None and len(posteriors):  # an empty table has no list types for Parquet to agree on
+            self.post_parts.append(self.post_dir / f"{i:07d}.parquet")
+            posteriors.to_parquet(self.post_parts[-1], index=False)
+        self.writer.write(frame)
+
+    def finish(self, n_chunks: int, posteriors: str | Path | None = None) -> None:
+        self.writer.commit()
+        if posteriors is not None:
+            _write_posteriors(self.post_parts, Path(posteriors))
+        self._drop_posteriors()
+
+    def abort(self) -> None:
+        self.writer.abort()
+        self._drop_posteriors()
+
+    def _drop_posteriors(self) -> None:
+        if self.post_dir is not None:
+            shutil.rmtree(self.post_dir, ignore_errors=True)
 
 
 def _concat_parquet(parts: list[Path], target: Path) -> None:
@@ -218,13 +258,6 @@ def _write_posteriors(parts: list[Path], target: Path) -> None:
         write_empty_posteriors(target)
 
 
-def _take_posteriors(out: pd.DataFrame, offset: int) -> pd.DataFrame:
-    """The per-star posterior table ``estimate_chunk`` attached, keyed by 0-based input row."""
-    table = out.attrs.pop("posteriors")
-    table["row"] += offset
-    return table
-
-
 def run_local(source: str | Path, target: str | Path | None, density: FlowDensity,
               settings: EstimateSettings, chunksize: int = 10_000, quiet: bool = False,
               resume: bool = False, total: int | None = None, posteriors: str | Path | None = None) -> Counter:
@@ -237,106 +270,63 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     if posteriors is not None:
         if Path(posteriors).suffix.lower() not in (".parquet", ".pq"):
             raise UserError(f"--posteriors must be a .parquet file: {posteriors}")
-        from dataclasses import replace
-
         settings = replace(settings, keep_posteriors=True)
     to_file = target not in (None, "-")
-    if resume and (not to_file or str(source) == "-"):
+    stdin = str(source) == "-"
+    if resume and (not to_file or stdin):
         raise UserError("--resume needs a file input and an output file (-o)")
+    if not stdin and not Path(source).is_file():  # before a sidecar is made for it
+        raise UserError(f"input file not found: {source}")
+    fingerprint = None
+    if to_file or (total is None and not quiet):  # one read gives the sidecar's fingerprint and the ETA's rows
+        fingerprint, rows = scan_input(source, fingerprint=to_file)
+        total = rows if total is None else total
     if to_file:
-        if str(source) != "-" and not Path(source).is_file():
-            raise UserError(f"input file not found: {source}")
-        fingerprint, rows = scan_input(source) if str(source) != "-" else ("stdin", None)
-        total = total if total is not None or quiet else rows
-        sidecar = _Sidecar(Path(target), fingerprint, settings_hash(density, settings, chunksize), resume)
-        try:
-            return _run_sidecar(source, sidecar, density, settings, chunksize, quiet, total, posteriors)
-        except BaseException:
-            if not sidecar.manifest["chunks"]:  # nothing worth resuming: leave no trace
-                shutil.rmtree(sidecar.dir, ignore_errors=True)
-            raise
-    if total is None and not quiet:
-        total = scan_input(source, fingerprint=False)[1]
-    return _run_stream(source, target, density, settings, chunksize, quiet, total, posteriors)
-
-
-def _header_only(source: str | Path) -> pd.DataFrame:
-    header = io.read_header(source)
-    io.require_columns(header)
-    empty = pd.DataFrame({c: pd.Series(dtype=str) for c in header})
-    return attach(empty, {c: [] for c in SUMMARY_COLUMNS}, [])
-
-
-def _run_stream(source, target, density, settings, chunksize, quiet, total, posteriors=None) -> Counter:
-    columns: dict[str, str] | None = None
-    counts: Counter = Counter()
-    writer = io.AtomicWriter(target)
-    progress = Progress("estimate", total=total, unit="stars", quiet=quiet)
-    post_parts: list[Path] = []
-    offset = 0
-    post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
+        sink = _Sidecar(Path(target), fingerprint or "stdin", settings_hash(density, settings, chunksize), resume)
+    else:
+        sink = _Stream(target, posteriors)
     try:
-        wrote = False
-        for chunk in _prefetch(io.read_chunks(source, chunksize)):
-            if columns is None:
-                columns = io.require_columns(list(chunk.columns))
-            out = estimate_chunk(chunk, density, settings, columns)
-            if post_dir is not None:
-                table = _take_posteriors(out, offset)
-                if len(table):  # an empty table has no list types for Parquet to agree on
-                    post_parts.append(post_dir / f"{len(post_parts):07d}.parquet")
-                    table.to_parquet(post_parts[-1], index=False)
-            offset += len(chunk)
-            writer.write(out)
-            wrote = True
-            counts.update(out["status"].tolist())
-            progress.update(len(chunk))
-        if not wrote:  # header-only input: still write the header with the result columns
-            writer.write(_header_only(source))
-        writer.commit()
-        if posteriors is not None:
-            _write_posteriors(post_parts, Path(posteriors))
+        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors)
     except BaseException:
-        writer.abort()
+        sink.abort()
         raise
-    finally:
-        if post_dir is not None:
-            shutil.rmtree(post_dir, ignore_errors=True)
-    progress.close(extra=_summary(counts))
-    return counts
 
 
-def _run_sidecar(source, sidecar: _Sidecar, density, settings, chunksize, quiet, total, posteriors=None) -> Counter:
+def _run(source: str | Path, sink: _Sidecar | _Stream, density: FlowDensity, settings: EstimateSettings,
+         chunksize: int, quiet: bool, total: int | None, posteriors: str | Path | None) -> Counter:
+    """Every chunk of ``source`` not already ``sink.done`` through ``estimate_chunk`` into ``sink``."""
     columns: dict[str, str] | None = None
     counts: Counter = Counter()
     progress = Progress("estimate", total=total, unit="stars", quiet=quiet)
-    n_chunks = 0
-    skipped = 0
-    offset = 0
+    n_chunks = offset = skipped = 0
+    # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
     for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize))):
-        n_chunks = i + 1
-        offset += len(chunk)
+        n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
             columns = io.require_columns(list(chunk.columns))
-        prev = sidecar.done(i)
-        if prev is not None and prev["rows"] == len(chunk):
-            counts.update(prev["counts"])
-            skipped += len(chunk)
+        prev = sink.done(i, rows)
+        if prev is not None:
+            counts.update(prev)
+            skipped += rows
             continue
         out = estimate_chunk(chunk, density, settings, columns)
-        post = _take_posteriors(out, offset - len(chunk)) if posteriors is not None else None
+        post = _take_posteriors(out, offset - rows) if posteriors is not None else None
         c = Counter(out["status"].tolist())
-        sidecar.add(i, out, c, post)
+        sink.add(i, out, c, post)
         counts.update(c)
-        progress.update(len(chunk))
-    if n_chunks == 0:
-        sidecar.add(0, _header_only(source), Counter())
-        n_chunks = 1
-    sidecar.assemble(n_chunks, posteriors)
+        progress.update(rows)
+    sink.finish(n_chunks, posteriors)
     if skipped:
         progress.log(f"resumed: {skipped} rows taken from the interrupted run")
     progress.close(extra=_summary(counts))
     return counts
+
+
+def _take_posteriors(out: pd.DataFrame, offset: int) -> pd.DataFrame:
+    """The per-star posterior table ``estimate_chunk`` attached, keyed by 0-based input row."""
+    table = out.attrs.pop("posteriors")
+    table["row"] += offset
+    return table
 
 
 def _summary(counts: Counter) -> str:
