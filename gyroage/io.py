@@ -160,7 +160,9 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
     """Yield the input in chunks of rows, in order; CSV (any common delimiter) or Parquet.
 
     Every column is read as text first so nothing is lost or reinterpreted on
-    the way through; numeric conversion happens per column when needed.
+    the way through; numeric conversion happens per column when needed. There
+    is always at least one chunk: a header-only input gives one empty chunk
+    that still carries the columns.
     """
     if str(source) != "-" and str(source).lower().endswith((".parquet", ".pq")):
         yield from _read_parquet(source, chunksize)
@@ -181,14 +183,8 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
             stream = fh
         try:
             # index_col=False: rows with a trailing delimiter must not shift every column by one.
-            reader = pd.read_csv(stream, sep=sep, dtype=str, keep_default_na=False, chunksize=chunksize,
-                                 skipinitialspace=True, index_col=False)
-            any_chunk = False
-            for chunk in reader:
-                any_chunk = True
-                yield chunk
-            if not any_chunk:
-                return
+            yield from pd.read_csv(stream, sep=sep, dtype=str, keep_default_na=False, chunksize=chunksize,
+                                   skipinitialspace=True, index_col=False)
         except pd.errors.EmptyDataError:
             raise UserError(f"input {source} is empty (no header line)") from None
         except pd.errors.ParserError as exc:
