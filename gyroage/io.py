@@ -330,7 +330,8 @@ class AtomicWriter:
     """Write chunks to a temp file beside the target, then rename on ``commit``.
 
     CSV goes to stdout when ``target`` is ``None`` or ``-``; Parquet when the
-    target ends in .parquet.
+    target ends in .parquet. As a context manager it commits on success and
+    aborts (removing the temp file) on any exception.
     """
 
     def __init__(self, target: str | Path | None) -> None:
@@ -382,3 +383,16 @@ class AtomicWriter:
             self._fh.close()
         if self._tmp is not None and self._tmp.exists():
             self._tmp.unlink()
+
+    def __enter__(self) -> AtomicWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+            return
+        try:
+            self.commit()
+        except BaseException:
+            self.abort()
+            raise
