@@ -83,11 +83,9 @@ def estimate(
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
-    from gyroage.density import FlowDensity
     from gyroage.engines import run_local
     from gyroage.estimate import EstimateSettings
     from gyroage.posterior import REFINE_TOL
-    from gyroage.priors import make_prior
     from gyroage.sampling import SamplerSettings
 
     if method not in ("grid", "mcmc"):
@@ -100,30 +98,28 @@ def estimate(
         raise UserError("--chunksize must be at least 1")
     if threads is not None and threads < 0:
         raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
-    density = FlowDensity(model, threads=threads)
-    g = density.card.age_grid
+    _check_outlier_weight(outlier_weight)
+    if engine not in ("local", "dask"):
+        raise UserError(f"unknown engine {engine!r} (choose local or dask)")
+    if engine == "dask" and (output is None or resume or posteriors is not None):
+        raise UserError("--engine dask needs -o NAME.parquet and does not --resume or write --posteriors")
+    density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                      prior_table)
     settings = EstimateSettings(
-        prior=make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
-                         mean=prior_mean, sigma=prior_sigma, table=prior_table),
-        n_grid=grid or g["n"],
+        prior=pri,
+        n_grid=grid or density.card.age_grid["n"],
         refine_tol=None if exact_grid else REFINE_TOL,
         outlier_weight=outlier_weight,
         seed=seed,
         method=method,
         sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes),
     )
-    if outlier_weight is not None and not 0 <= outlier_weight < 1:
-        raise UserError("--outlier-weight must be in [0, 1)")
     if engine == "dask":
         from gyroage.engines import run_dask
 
-        if output is None or resume or posteriors is not None:
-            raise UserError("--engine dask needs -o NAME.parquet and does not --resume or write --posteriors")
         run_dask(input, output, settings, model=model, workers=workers, scheduler=scheduler, chunksize=chunksize,
                  quiet=quiet)
         return
-    if engine != "local":
-        raise UserError(f"unknown engine {engine!r} (choose local or dask)")
     run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors)
 
 
@@ -271,31 +267,20 @@ def group_age(
     import pandas as pd
 
     from gyroage import io
-    from gyroage.density import FlowDensity
     from gyroage.posterior import group_ages
-    from gyroage.priors import make_prior
 
     if grid < 50:
         raise UserError("--grid must be at least 50")
-    if outlier_weight is not None and not 0 <= outlier_weight < 1:
-        raise UserError("--outlier-weight must be in [0, 1)")
-    density = FlowDensity(model, threads=threads)
-    g = density.card.age_grid
-    pri = make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
-                     mean=prior_mean, sigma=prior_sigma, table=prior_table)
-    chunks = list(io.read_chunks(input, 200_000))
-    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame({c: [] for c in io.read_header(input)})
-    io.require_columns(list(frame.columns))
+    _check_outlier_weight(outlier_weight)
     if systematic_dex is not None and systematic_dex < 0:
         raise UserError("--systematic-dex must be >= 0")
+    density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                      prior_table)
+    frame = pd.concat(io.read_chunks(input, 200_000), ignore_index=True)  # never empty: see io.read_chunks
+    io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex)
-    writer = io.AtomicWriter(output)
-    try:
+    with io.AtomicWriter(output) as writer:
         writer.write(out)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     if not quiet:
         typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == io.OK).sum())} ok", err=True)
 
@@ -393,6 +378,23 @@ def validate(
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+
+
+def _check_outlier_weight(weight: float | None) -> None:
+    if weight is not None and not 0 <= weight < 1:
+        raise UserError("--outlier-weight must be in [0, 1)")
+
+
+def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,
+                       age_max_myr: float | None, mean, sigma, table: Path | None):
+    """The model's density and the prior over its card's age grid, from the options estimate and group-age share."""
+    from gyroage.density import FlowDensity
+    from gyroage.priors import make_prior
+
+    density = FlowDensity(model, threads=threads)
+    g = density.card.age_grid
+    return density, make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
+                               mean=mean, sigma=sigma, table=table)
 
 
 def _need_torch() -> None:
