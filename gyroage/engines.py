@@ -410,42 +410,36 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
             own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
                                dashboard_address=None)
             client = Client(own)
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    tmp = target.parent / f".{target.name}.dask-tmp"
     try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         ddf = read_dask(source, blocksize, n_workers)
         columns = io.require_columns(list(ddf.columns))
         if ddf.npartitions < n_workers:  # e.g. one Parquet row group: split it so every worker has work
             ddf = ddf.repartition(npartitions=2 * n_workers)
-    except BaseException:
-        if own is not None:
-            client.close()
-            own.close()
-        raise
-    spec = (str(model) if model is not None else None, 1, 8192, True)
-    tmp = target.parent / f".{target.name}.dask-tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    progress = Progress("estimate", unit="stars", quiet=quiet)
-    counts: Counter = Counter()
-    try:
-        parts = ddf.to_delayed()
-        task = delayed(_partition_task, pure=True)
-        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"))
-                for i, p in enumerate(parts)]
-        progress.log(f"{len(jobs)} partitions on {n_workers} workers")
-        for fut in as_completed(client.compute(jobs)):
-            rows, c = fut.result()
-            counts.update(c)
-            progress.update(rows)
-        if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        spec = (str(model) if model is not None else None, 1, 8192, True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        progress = Progress("estimate", unit="stars", quiet=quiet)
+        counts: Counter = Counter()
+        try:
+            task = delayed(_partition_task, pure=True)
+            jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"))
+                    for i, p in enumerate(ddf.to_delayed())]
+            progress.log(f"{len(jobs)} partitions on {n_workers} workers")
+            for fut in as_completed(client.compute(jobs)):
+                rows, c = fut.result()
+                counts.update(c)
+                progress.update(rows)
+            if target.exists():
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     finally:
-        if own is not None:
+        if own is not None:  # a cluster we started; a caller's client stays open
             client.close()
             own.close()
     progress.close(extra=_summary(counts))
