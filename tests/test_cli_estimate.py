@@ -6,10 +6,16 @@ import pytest
 from conftest import EXAMPLES, run_cli
 
 
-def test_estimate_example_keeps_rows_and_columns():
+@pytest.fixture(scope="module")
+def example_out() -> pd.DataFrame:
+    """``gyroage estimate`` of the synthetic example, run once for the tests that read it."""
     res = run_cli("estimate", str(EXAMPLES / "synthetic_stars.csv"), "-q")
     assert res.returncode == 0, res.stderr
-    out = pd.read_csv(io.StringIO(res.stdout))
+    return pd.read_csv(io.StringIO(res.stdout))
+
+
+def test_estimate_example_keeps_rows_and_columns(example_out):
+    out = example_out
     inp = pd.read_csv(EXAMPLES / "synthetic_stars.csv")
     assert list(out["star_id"]) == list(inp["star_id"])
     assert list(out.columns[: len(inp.columns)]) == list(inp.columns)
@@ -21,10 +27,9 @@ def test_estimate_example_keeps_rows_and_columns():
     assert np.all(np.diff(q, axis=1) >= 0)
 
 
-def test_synthetic_ages_track_truth():
+def test_synthetic_ages_track_truth(example_out):
     """Stars drawn from the model at known ages: medians correlate with truth and mostly fall inside 95%."""
-    res = run_cli("estimate", str(EXAMPLES / "synthetic_stars.csv"), "-q")
-    out = pd.read_csv(io.StringIO(res.stdout))
+    out = example_out
     ok = out["status"] == "ok"
     truth = np.log10(out.loc[ok, "true_age_myr"])
     med = np.log10(out.loc[ok, "age_p50_myr"])
