@@ -47,29 +47,39 @@ def settings(density):
     return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
 
 
-def test_resume_after_interrupt_matches_uninterrupted(tmp_path, density, settings, monkeypatch):
-    src = tmp_path / "in.csv"
-    stars(700).to_csv(src, index=False)
-    ref = tmp_path / "ref.csv"
-    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+def interrupted_run(tmp_path, density, settings, monkeypatch, n: int = 300, finished: int = 1):
+    """An ``n``-star run into out.csv in chunks of 100, killed (KeyboardInterrupt) after ``finished`` chunks.
 
+    Returns (input, output).
+    """
+    src = tmp_path / "in.csv"
+    stars(n).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
     real = engines.estimate_chunk
     calls = {"n": 0}
 
-    def dies_after_3(*a, **k):
-        if calls["n"] == 3:
-            raise KeyboardInterrupt  # what a Ctrl-C (or a kill) leaves: 3 chunks done
+    def dies(*a, **k):
+        if calls["n"] == finished:
+            raise KeyboardInterrupt  # what a Ctrl-C (or a kill) leaves
         calls["n"] += 1
         return real(*a, **k)
 
-    out = tmp_path / "out.csv"
-    monkeypatch.setattr(engines, "estimate_chunk", dies_after_3)
+    monkeypatch.setattr(engines, "estimate_chunk", dies)
     with pytest.raises(KeyboardInterrupt):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    return src, out
+
+
+def test_resume_after_interrupt_matches_uninterrupted(tmp_path, density, settings, monkeypatch):
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch, n=700, finished=3)
+    ref = tmp_path / "ref.csv"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
     assert not out.exists()
     manifest = json.loads((engines.sidecar_dir(out) / "manifest.json").read_text())
     assert sorted(manifest["chunks"]) == ["0", "1", "2"]
 
+    real = engines.estimate_chunk
     recomputed = []
 
     def counting(frame, *a, **k):
@@ -83,27 +93,6 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path, density, setting
     assert sum(counts.values()) == 700
     assert not engines.sidecar_dir(out).exists()
 
-
-
-def interrupted_run(tmp_path, density, settings, monkeypatch):
-    """A 300-star run into out.csv killed (KeyboardInterrupt) in its second chunk; returns (input, output)."""
-    src = tmp_path / "in.csv"
-    stars(300).to_csv(src, index=False)
-    out = tmp_path / "out.csv"
-    real = engines.estimate_chunk
-    calls = {"n": 0}
-
-    def dies(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(engines, "estimate_chunk", dies)
-    with pytest.raises(KeyboardInterrupt):
-        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
-    monkeypatch.setattr(engines, "estimate_chunk", real)
-    return src, out
 
 def test_resume_refuses_other_settings(tmp_path, density, settings, monkeypatch):
     src, out = interrupted_run(tmp_path, density, settings, monkeypatch)
