@@ -162,12 +162,12 @@ class _Sidecar:
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
             posteriors.to_parquet(self.post_path(i), index=False)
         tmp = self.dir / f".chunk-{i:07d}.tmp"
-        if self.ext == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            with open(tmp, "w", newline="", encoding="utf-8") as fh:
-                fh.write(io.csv_text(frame))
-        with open(tmp, "rb+") as fh:
+        with open(tmp, "wb") as fh:  # one handle writes and syncs: a listed chunk survives a crash whole
+            if self.ext == ".parquet":
+                frame.to_parquet(fh, index=False)
+            else:
+                fh.write(io.csv_text(frame).encode("utf-8"))
+            fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path(i))  # the chunk exists whole or not at all
         self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
