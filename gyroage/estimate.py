@@ -69,8 +69,8 @@ def validate(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | Non
     clo, chi = dom["bp_rp0"]
     status[~((colour >= clo) & (colour <= chi))] = io.COLOUR_OUT_OF_DOMAIN
     # Text in an optional column is a bad value, not a missing one (which would take the default).
-    status[(~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))) | io.unparsed(frame, cols.get("prot_err"))] = io.INVALID_PERIOD_ERR
-    status[(~np.isnan(err) & ~(np.isfinite(err) & (err > 0))) | io.unparsed(frame, cols.get("bp_rp0_err"))] = io.INVALID_COLOUR_ERR
+    status[(~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))) | io.unparsed(frame, cols.get("prot_err"), perr)] = io.INVALID_PERIOD_ERR
+    status[(~np.isnan(err) & ~(np.isfinite(err) & (err > 0))) | io.unparsed(frame, cols.get("bp_rp0_err"), err)] = io.INVALID_COLOUR_ERR
     status[~np.isfinite(colour)] = io.INVALID_COLOUR
     status[~(np.isfinite(prot) & (prot > 0))] = io.INVALID_PERIOD
     # The flow saw colour errors only within its training range: clip, don't extrapolate.

@@ -114,10 +114,11 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
 NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "--"})
 
 
-def unparsed(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None = None) -> np.ndarray:
     """True where a cell holds text that is neither a number nor a missing-value token.
 
     Lets an optional column tell "given but garbage" (a bad row) from "not given" (use the default).
+    ``values`` is the column's :func:`numeric` when the caller has it already (not parsed again).
     """
     if column is None:
         return np.zeros(len(frame), dtype=bool)
@@ -126,9 +127,13 @@ def unparsed(frame: pd.DataFrame, column: str | None) -> np.ndarray:
         col = col.iloc[:, 0]
     if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
         return np.zeros(len(frame), dtype=bool)
-    num = pd.to_numeric(col, errors="coerce")
-    text = col.astype(str).str.strip().str.lower()
-    return (num.isna() & col.notna() & ~text.isin(NA_TOKENS)).to_numpy(dtype=bool)
+    if values is None:
+        values = numeric(frame, column)
+    out = np.isnan(values) & col.notna().to_numpy(dtype=bool)
+    if out.any():  # only cells that are not numbers need their text looked at
+        text = pd.Series(col.to_numpy(dtype=object)[out]).astype(str).str.strip().str.lower()
+        out[out] = ~text.isin(NA_TOKENS).to_numpy(dtype=bool)
+    return out
 
 
 def sniff_separator(head: str) -> str:
