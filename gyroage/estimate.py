@@ -184,7 +184,7 @@ def _extinction(frame: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | No
 
 def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:
     """Input columns (clashing names kept as ``input_<name>``) plus the result columns."""
-    out = frame.reset_index(drop=True).copy()
+    out = frame.reset_index(drop=True)  # already a new frame: renaming and adding columns leave the input alone
     taken = set(map(str, out.columns)) | set(results) | {"status"}
     clashes = {}
     for c in out.columns:
