@@ -44,6 +44,7 @@ def user_errors(fn):
 
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
+OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
 PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")]
@@ -56,7 +57,7 @@ OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weigh
 @user_errors
 def estimate(
     input: Annotated[str, typer.Argument(help="CSV or Parquet of stars; '-' for stdin.")],
-    output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
+    output: OutputOpt = None,
     model: ModelOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed (for sampling methods; results are reproducible).")] = 0,
     prior: PriorOpt = "uniform_log_age",
@@ -164,7 +165,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
     info = train_info(result, data, str(path), sha256(path))
-    if config is not None and note:
+    if note:
         info["note"] = note
     (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")
     if not quiet:
@@ -208,7 +209,7 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = 0.
 @user_errors
 def crossmatch(
     input: Annotated[str, typer.Argument(help="CSV or Parquet with source_id, tic, kic or ra/dec; '-' for stdin.")],
-    output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
+    output: OutputOpt = None,
     id_column: Annotated[Optional[str], typer.Option(help="Identifier column (default: detected by name).")] = None,
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
     radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec (Gaia epoch 2016.0).")] = 2.0,
@@ -247,7 +248,7 @@ def crossmatch(
 def group_age(
     input: Annotated[str, typer.Argument(help="CSV or Parquet of stars with a group column; '-' for stdin.")],
     by: Annotated[str, typer.Option("--by", help="Column naming each star's group (cluster, binary, moving group).")],
-    output: Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")] = None,
+    output: OutputOpt = None,
     membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1].")] = None,
     model: ModelOpt = None,
     prior: PriorOpt = "uniform_log_age",
