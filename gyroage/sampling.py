@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gyroage.density import FlowDensity
-from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, age_grid, grid_log_likelihood, grid_log_prior, normalise
+from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, grid_posterior
 from gyroage.priors import Prior
 
 LN10 = float(np.log(10.0))
@@ -192,10 +192,12 @@ class IndependenceProposal:
 
     def __init__(self, logpost: LogPosterior, n_grid: int = 81) -> None:
         s, prior = logpost.stars, logpost.prior
-        self.edges = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
-        ll = grid_log_likelihood(logpost.density, s.log10_prot, s.bp_rp0, s.bp_rp0_err, self.edges, logpost.w)
-        pdf = normalise(ll + grid_log_prior(prior, self.edges, s.prior_mean, s.prior_sigma), self.edges)
-        pdf = np.where(np.isfinite(pdf), pdf, 0.0)
+        # refine_tol=None: 81 points cost little next to the chains, and the exact pdf keeps
+        # the proposal (hence every chain) independent of the refinement tolerance.
+        post = grid_posterior(logpost.density, s.log10_prot, s.bp_rp0, s.bp_rp0_err, prior, n_grid, logpost.w,
+                              s.prior_mean, s.prior_sigma, refine_tol=None)
+        self.edges = post.grid
+        pdf = np.where(np.isfinite(post.pdf), post.pdf, 0.0)
         mass = 0.5 * (pdf[:, 1:] + pdf[:, :-1])
         tot = mass.sum(axis=1, keepdims=True)
         mass = np.where(tot > 0, mass / np.where(tot > 0, tot, 1.0), 1.0 / mass.shape[1])
