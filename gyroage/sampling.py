@@ -42,7 +42,6 @@ settings and the seed (each block of stars has its own seeded stream).
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -376,8 +375,11 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
     settings = settings or SamplerSettings()
     n = len(stars)
     blocks = [np.arange(i, min(i + settings.block, n)) for i in range(0, n, settings.block)]
-    jobs = [(b, idx) for b, idx in enumerate(blocks)]
+    jobs = list(enumerate(blocks))
     if settings.processes > 1 and len(jobs) > 1:
+        # Imported here: multiprocessing would otherwise load with every `gyroage estimate`.
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(settings.processes, initializer=_worker_init,
                                  initargs=(str(density.onnx_path), density.batch)) as pool:
             parts = list(pool.map(_worker_run, [(prior, stars.take(idx), settings, seed, b, outlier_weight)
