@@ -60,8 +60,8 @@ def quantiles(pdf: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
     c2 = np.where(bad[:, None], np.linspace(0.0, 1.0, n), c2)
     # One searchsorted over all rows: each row's CDF lies in [0, 1], so offsetting
     # row r by 2r keeps the concatenation sorted.
-    rows = 2.0 * np.arange(len(c2))[:, None]
-    j = np.searchsorted((c2 + rows).ravel(), (q2 + rows).ravel()).reshape(q2.shape) - np.arange(len(c2))[:, None] * n
+    r = np.arange(len(c2))[:, None]
+    j = np.searchsorted((c2 + 2.0 * r).ravel(), (q2 + 2.0 * r).ravel()).reshape(q2.shape) - r * n
     j = np.clip(j - 1, 0, n - 2)
     c0 = np.take_along_axis(c2, j, axis=-1)
     c1 = np.take_along_axis(c2, j + 1, axis=-1)
@@ -85,15 +85,15 @@ def cdf_at(pdf: np.ndarray, grid: np.ndarray, x) -> np.ndarray:
 
 def map_estimate(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Grid MAP refined by a parabola through the peak and its neighbours."""
-    k = np.clip(np.argmax(pdf, axis=-1), 1, len(grid) - 2)
+    peak = np.argmax(pdf, axis=-1)
+    k = np.clip(peak, 1, len(grid) - 2)
     rows = np.arange(pdf.shape[0])
     y0, y1, y2 = pdf[rows, k - 1], pdf[rows, k], pdf[rows, k + 1]
     denom = y0 - 2 * y1 + y2
     with np.errstate(invalid="ignore", divide="ignore"):
         shift = np.where(denom < 0, 0.5 * (y0 - y2) / denom, 0.0)
-    edge = np.argmax(pdf, axis=-1)
     x = grid[k] + np.clip(shift, -1, 1) * (grid[1] - grid[0])
-    return np.where((edge == 0) | (edge == len(grid) - 1), grid[edge], x)
+    return np.where(peak != k, grid[peak], x)  # a peak on the grid's edge has no parabola
 
 
 @dataclass
