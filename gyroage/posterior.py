@@ -302,7 +302,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         lf = grid_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
                                  np.asarray(bp_rp0_err)[idx], grid, outlier_weight=0.0).astype(np.float64)
         total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
-    log_post = total + prior.log_prob(grid)[None, :]
+    log_post = total + grid_log_prior(prior, grid)
     pdf = smear(normalise(log_post, grid), grid, systematic_dex)
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
 
