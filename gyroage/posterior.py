@@ -84,7 +84,7 @@ def cdf_at(pdf: np.ndarray, grid: np.ndarray, x) -> np.ndarray:
 
 
 def map_estimate(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Grid MAP refined by a parabola through the peak and its neighbours."""
+    """Grid MAP refined by a parabola through the peak and its neighbours; NaN for a row that is not a pdf."""
     peak = np.argmax(pdf, axis=-1)
     k = np.clip(peak, 1, len(grid) - 2)
     rows = np.arange(pdf.shape[0])
@@ -93,7 +93,9 @@ def map_estimate(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         shift = np.where(denom < 0, 0.5 * (y0 - y2) / denom, 0.0)
     x = grid[k] + np.clip(shift, -1, 1) * (grid[1] - grid[0])
-    return np.where(peak != k, grid[peak], x)  # a peak on the grid's edge has no parabola
+    x = np.where(peak != k, grid[peak], x)  # a peak on the grid's edge has no parabola
+    # argmax of an all-NaN row is 0: without this it would report the grid's lower edge as the MAP.
+    return np.where(np.isfinite(pdf).all(axis=-1), x, np.nan)
 
 
 @dataclass

@@ -23,6 +23,16 @@ def test_map_refines_between_grid_points():
     assert abs(np.log10(s["age_map_myr"][0] * 1e6) - 8.234) < 0.01
 
 
+def test_rows_without_a_posterior_get_nan_summaries_not_the_grid_edge():
+    """A prior with no mass inside the bounds leaves nothing to summarise: every summary, the MAP too, is NaN."""
+    grid = np.linspace(6, 10, 41)
+    prior = Prior("tabulated", 6.0, 10.0, table=((10.5, 11.0), (0.0, 0.0)))
+    good = stats.norm.logpdf(grid, 8.0, 0.3)
+    pdf = normalise(np.stack([good, good + prior.log_prob(grid)]), grid)
+    s = GridPosterior(grid, pdf).summaries()
+    assert all(np.isfinite(v[0]) and np.isnan(v[1]) for v in s.values())
+
+
 def test_uniform_age_prior_is_age_times_ln10():
     p = Prior("uniform_age", 6.0, 10.0)
     x = np.array([7.0, 8.0, 11.0])
