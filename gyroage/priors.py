@@ -111,15 +111,15 @@ def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, 
         frame = pd.read_csv(p)
     except Exception as exc:  # pandas raises many types for a bad file
         raise UserError(f"cannot read prior table {p}: {str(exc).splitlines()[0]}") from None
-    cols = {str(c).strip().lower(): c for c in frame.columns}
-    if "density" not in cols or not ({"log10_age", "age_myr"} & set(cols)):
+    dcol, xcol, tcol = (io.find_column(frame.columns, name) for name in ("density", "log10_age", "age_myr"))
+    if dcol is None or (xcol is None and tcol is None):
         raise UserError(f"prior table {p} needs columns density and log10_age or age_myr")
-    dens = pd.to_numeric(frame[cols["density"]], errors="coerce").to_numpy(dtype=float)
-    if "log10_age" in cols:
-        x = pd.to_numeric(frame[cols["log10_age"]], errors="coerce").to_numpy(dtype=float)
+    dens = io.numeric(frame, dcol)
+    if xcol is not None:
+        x = io.numeric(frame, xcol)
         jac = np.ones_like(x)
     else:
-        t = pd.to_numeric(frame[cols["age_myr"]], errors="coerce").to_numpy(dtype=float)
+        t = io.numeric(frame, tcol)
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.log10(t * 1e6)
         jac = t * LN10  # p per dex = p per Myr * dt/dx
