@@ -64,6 +64,7 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     from gyroage import io
     from gyroage.api import AgeModel
     from gyroage.estimate import EstimateSettings, estimate_chunk
+    from gyroage.posterior import SUMMARY_COLUMNS
 
     out_path = _check_output(output)
     if method not in ("grid", "mcmc"):
@@ -89,8 +90,7 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.4, 3.6))
     age = 10 ** (x - 6)
-    s = {k: float(summ[k].iloc[0]) for k in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr",
-                                             "age_p97.5_myr", "age_map_myr")}
+    s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}
     ax.fill_between(age, pdf, where=(age >= s["age_p2.5_myr"]) & (age <= s["age_p97.5_myr"]), color="#c6dbef",
                     lw=0, label="95% interval")
     ax.fill_between(age, pdf, where=(age >= s["age_p16_myr"]) & (age <= s["age_p84_myr"]), color="#6baed6",
@@ -113,9 +113,8 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     ax.set_xlabel("Age [Myr]")
     ax.set_ylabel("Posterior density [per dex]")
     lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
-    cols = {io.match_columns(list(one.columns)).get(k): k for k in ("prot", "bp_rp0")}
-    prot = float(pd.to_numeric(one[[c for c, k in cols.items() if k == "prot"][0]]).iloc[0])
-    colour = float(pd.to_numeric(one[[c for c, k in cols.items() if k == "bp_rp0"][0]]).iloc[0])
+    cols = io.require_columns(list(one.columns))
+    prot, colour = (float(io.numeric(one, cols[k])[0]) for k in ("prot", "bp_rp0"))
     ax.set_title(f"{_label(frame, row)}:  $P_{{\\rm rot}}$ = {prot:.3g} d,  $(G_{{\\rm BP}}-G_{{\\rm RP}})_0$ = {colour:.3f}"
                  f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method})", loc="left")
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
