@@ -50,10 +50,10 @@ def _read_frame(source: str) -> pd.DataFrame:
 
 
 def _label(frame: pd.DataFrame, row: int) -> str:
-    for c in frame.columns:
-        if str(c).strip().lower() in ("name", "star_id", "id", "source_id", "star", "tic", "kic"):
-            return f"{frame[c].iloc[row]}"
-    return f"row {row}"
+    from gyroage import io
+
+    c = io.find_column(frame.columns, "name", "star_id", "id", "source_id", "star", "tic", "kic")
+    return f"row {row}" if c is None else f"{frame[c].iloc[row]}"
 
 
 def plot_posterior(source: str, row: int, output: str | Path, method: str = "grid", model=None, seed: int = 0,
