@@ -33,7 +33,7 @@ from gyroage.posterior import (
 )
 from gyroage.priors import Prior
 
-_CANON = {"prot": "prot", "bp_rp0": "bp_rp0", "bp_rp0_err": "bp_rp0_err"}
+_COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so validate needs no alias matching
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class AgeModel:
         given = [prot, bp_rp0] + ([] if bp_rp0_err is None else [bp_rp0_err])
         arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=float)) for a in (*given, *extra)))
         shape = arrays[0].shape
-        frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(_CANON, arrays[: len(given)])})
+        frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(_COLUMNS, arrays[: len(given)])})
         return validate(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
@@ -158,9 +158,8 @@ class AgeModel:
         """
         stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, age_myr)
         age = age.reshape(-1)
-        use = ~np.isin(stars.status, (io.INVALID_PERIOD, io.INVALID_COLOUR, io.INVALID_COLOUR_ERR))
-        if check_domain:
-            use = stars.ok
+        use = stars.ok if check_domain else ~np.isin(stars.status, (io.INVALID_PERIOD, io.INVALID_COLOUR,
+                                                                     io.INVALID_COLOUR_ERR))
         use &= np.isfinite(age) & (age > 0)
         out = np.full(use.shape, np.nan)
         if use.any():
