@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from gyroage import io
 from gyroage.errors import UserError
 
 LN10 = float(np.log(10.0))
@@ -104,6 +103,8 @@ def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, 
     """(log10 age, log density per dex) from a CSV with ``log10_age`` or ``age_myr`` and ``density``."""
     import pandas as pd
 
+    from gyroage import io
+
     p = Path(path)
     if not p.is_file():
         raise UserError(f"prior table not found: {p}")
@@ -145,6 +146,10 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     ``mean`` / ``sigma`` (Gaussian in log10 yr) are numbers or names of input
     columns (looked up case-insensitively in ``columns`` when given).
     """
+    # io (and with it pandas) is imported where a column is looked up: posterior and the
+    # sampler import this module for Prior alone.
+    from gyroage import io
+
     if kind not in PRIOR_KINDS:
         raise UserError(f"unknown prior {kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
     for name, v in (("--age-min-myr", age_min_myr), ("--age-max-myr", age_max_myr)):
