@@ -50,7 +50,6 @@ from gyroage.density import FlowDensity
 from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, grid_posterior
 from gyroage.priors import Prior
 
-LN10 = float(np.log(10.0))
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")
 
