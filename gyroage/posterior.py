@@ -98,6 +98,13 @@ def map_estimate(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(pdf).all(axis=-1), x, np.nan)
 
 
+def summary_myr(q: np.ndarray, mode: np.ndarray) -> dict[str, np.ndarray]:
+    """:data:`SUMMARY_COLUMNS` in Myr from log10-age quantiles at :data:`QUANTILES` (rows x 5) and modes."""
+    out = {name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])}
+    out[SUMMARY_COLUMNS[-1]] = 10 ** (mode - 6)
+    return out
+
+
 @dataclass
 class GridPosterior:
     """Posteriors of many stars on one log10-age grid."""
@@ -107,10 +114,7 @@ class GridPosterior:
 
     def summaries(self) -> dict[str, np.ndarray]:
         """Percentiles and MAP in Myr, keyed by output column name."""
-        q = quantiles(self.pdf, self.grid)
-        out = {name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])}
-        out[SUMMARY_COLUMNS[-1]] = 10 ** (map_estimate(self.pdf, self.grid) - 6)
-        return out
+        return summary_myr(quantiles(self.pdf, self.grid), map_estimate(self.pdf, self.grid))
 
 
 # Largest error (nats of log likelihood) the refined grid may leave at a point it interpolates.

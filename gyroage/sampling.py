@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gyroage.density import FlowDensity
-from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, grid_posterior
+from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, grid_posterior, summary_myr
 from gyroage.priors import Prior
 
 NDIM = 3
@@ -316,9 +316,7 @@ def _finish(res: dict, n_s: int, settings: SamplerSettings, rng: np.random.Gener
         tx = res["tau_x"][i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
-    summaries = {name: 10 ** (qs[:, j] - 6) for j, name in enumerate(SUMMARY_COLUMNS[:-1])}
-    summaries[SUMMARY_COLUMNS[-1]] = 10 ** (modes - 6)
-    return SampleResult(summaries, res["tau"], res["acc"], neff, res["conv"], samples)
+    return SampleResult(summary_myr(qs, modes), res["tau"], res["acc"], neff, res["conv"], samples)
 
 
 def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, rng: np.random.Generator) -> dict:
