@@ -199,7 +199,7 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     """Per-star grid posteriors; ``prior_mean``/``prior_sigma`` are per-star prior parameters (or None).
 
     ``refine_tol``: likelihood from :func:`refined_log_likelihood` with this
-    tolerance (about half the flow evaluations); ``None`` evaluates the flow at
+    tolerance (about 40% of the flow evaluations); ``None`` evaluates the flow at
     every grid point.
     """
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
