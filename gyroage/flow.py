@@ -57,9 +57,9 @@ def _knots(w: Tensor, h: Tensor, d: Tensor, bound: float, min_bin: float, min_de
     return cum_w, cum_h, deriv
 
 
-def _bin(v: Tensor, edges: Tensor, cum_w: Tensor, cum_h: Tensor, deriv: Tensor):
-    """Left knot, width, height and end derivatives of the bin holding ``v`` (no searchsorted: ONNX-friendly)."""
-    idx = (v.unsqueeze(-1) >= edges[..., 1:-1]).to(torch.int64).sum(-1, keepdim=True)
+def _bin(x: Tensor, cum_w: Tensor, cum_h: Tensor, deriv: Tensor):
+    """Left knot, width, height and end derivatives of the bin holding ``x`` (no searchsorted: ONNX-friendly)."""
+    idx = (x.unsqueeze(-1) >= cum_w[..., 1:-1]).to(torch.int64).sum(-1, keepdim=True)
     take = lambda a, i: torch.gather(a, -1, i).squeeze(-1)  # noqa: E731
     x_k, y_k = take(cum_w, idx), take(cum_h, idx)
     return (x_k, take(cum_w, idx + 1) - x_k, y_k, take(cum_h, idx + 1) - y_k,
@@ -73,7 +73,7 @@ def rational_quadratic(
     cum_w, cum_h, deriv = _knots(w, h, d, bound, min_bin, min_deriv)
     inside = (x > -bound) & (x < bound)
     xc = torch.clamp(x, -bound, bound)
-    x_k, w_k, y_k, h_k, d_k, d_k1 = _bin(xc, cum_w, cum_w, cum_h, deriv)
+    x_k, w_k, y_k, h_k, d_k, d_k1 = _bin(xc, cum_w, cum_h, deriv)
     s = h_k / w_k
     t = (xc - x_k) / w_k
     t1 = t * (1 - t)
@@ -82,24 +82,6 @@ def rational_quadratic(
     num = s * s * (d_k1 * t * t + 2 * s * t1 + d_k * (1 - t) ** 2)
     logdet = torch.log(num) - 2 * torch.log(denom)
     return torch.where(inside, y, x), torch.where(inside, logdet, torch.zeros_like(x))
-
-
-def rational_quadratic_inverse(
-    y: Tensor, w: Tensor, h: Tensor, d: Tensor, bound: float, min_bin: float, min_deriv: float
-) -> Tensor:
-    """Inverse of :func:`rational_quadratic` (used for sampling only)."""
-    cum_w, cum_h, deriv = _knots(w, h, d, bound, min_bin, min_deriv)
-    inside = (y > -bound) & (y < bound)
-    yc = torch.clamp(y, -bound, bound)
-    x_k, w_k, y_k, h_k, d_k, d_k1 = _bin(yc, cum_h, cum_w, cum_h, deriv)
-    s = h_k / w_k
-    dy = yc - y_k
-    a = h_k * (s - d_k) + dy * (d_k1 + d_k - 2 * s)
-    b = h_k * d_k - dy * (d_k1 + d_k - 2 * s)
-    c = -s * dy
-    disc = torch.clamp(b * b - 4 * a * c, min=0.0)
-    t = (2 * c) / (-b - torch.sqrt(disc))
-    return torch.where(inside, t * w_k + x_k, y)
 
 
 class ConditionalFlow(nn.Module):
@@ -155,14 +137,3 @@ class ConditionalFlow(nn.Module):
             x, ld = rational_quadratic(x, w, h, d, cfg.tail_bound, cfg.min_bin, cfg.min_derivative)
             logdet = logdet + ld
         return -0.5 * x * x - 0.5 * LOG_2PI + logdet - torch.log(self.prot_std)
-
-    @torch.no_grad()
-    def sample(self, log10_age: Tensor, bp_rp0: Tensor, bp_rp0_err: Tensor, generator=None) -> Tensor:
-        """Draw one log10 Prot per context row."""
-        cfg = self.config
-        shift, log_scale, splines = self._params(self.context(log10_age, bp_rp0, bp_rp0_err))
-        x = torch.randn(log10_age.shape, generator=generator, dtype=log10_age.dtype)
-        for w, h, d in reversed(splines):
-            x = rational_quadratic_inverse(x, w, h, d, cfg.tail_bound, cfg.min_bin, cfg.min_derivative)
-        u = x * torch.exp(log_scale) + shift
-        return u * self.prot_std + self.prot_mean

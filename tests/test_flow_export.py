@@ -8,7 +8,7 @@ onnx = pytest.importorskip("onnx")
 
 from conftest import ROOT  # noqa: E402
 
-from gyroage.flow import ConditionalFlow, FlowConfig, rational_quadratic, rational_quadratic_inverse  # noqa: E402
+from gyroage.flow import ConditionalFlow, FlowConfig, rational_quadratic  # noqa: E402
 
 NORM = {"age_mean": 8.0, "age_std": 0.8, "colour_mean": 2.0, "colour_std": 0.9, "err_mean": -1.4,
         "err_std": 0.4, "prot_mean": 0.4, "prot_std": 0.6}
@@ -23,14 +23,15 @@ def random_flow(seed=0):
     return m.eval()
 
 
-def test_spline_inverse_and_logdet():
+def test_spline_is_monotone_and_its_logdet_is_the_derivative():
     torch.manual_seed(1)
     n, b = 2000, 8
     w, h, d = torch.randn(n, b), torch.randn(n, b), torch.randn(n, b - 1)
     x = torch.linspace(-5, 5, n, dtype=torch.float64)
-    y, ld = rational_quadratic(x, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
-    back = rational_quadratic_inverse(y, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
-    assert torch.allclose(back, x, atol=1e-8)
+    _, ld = rational_quadratic(x, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
+    # Same parameters in every row: y is one spline along x, so it must rise (a bijection).
+    same = (w[:1].double().expand(n, b), h[:1].double().expand(n, b), d[:1].double().expand(n, b - 1))
+    assert (torch.diff(rational_quadratic(x, *same, 4.0, 1e-3, 1e-3)[0]) > 0).all()
     eps = 1e-6
     yp, _ = rational_quadratic(x + eps, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
     ym, _ = rational_quadratic(x - eps, w.double(), h.double(), d.double(), 4.0, 1e-3, 1e-3)
@@ -63,19 +64,6 @@ def test_shipped_onnx_matches_shipped_checkpoint():
     m = load_checkpoint(ROOT / "models" / "gyroage-flow.pt")
     onnx.checker.check_model(onnx.load(str(d / "gyroage-density.onnx")))
     assert parity(m, d / "gyroage-density.onnx", n=10_000, domain=card.parity_domain()) <= 1e-3
-
-
-def test_sampling_matches_density():
-    """Samples from the inverse transform follow the forward density (KS-like check on quantiles)."""
-    m = random_flow(5)
-    n = 20000
-    ctx = (torch.full((n,), 8.0), torch.full((n,), 1.5), torch.full((n,), 0.03))
-    s = m.sample(*ctx, generator=torch.Generator().manual_seed(0)).numpy()
-    x = torch.linspace(-4, 5, 20001)
-    lp = m(x, *(torch.full_like(x, float(c[0])) for c in ctx))
-    cdf = np.cumsum(lp.detach().exp().numpy()) * float(x[1] - x[0])
-    for q in (0.1, 0.5, 0.9):
-        assert abs(np.interp(np.quantile(s, q), x.numpy(), cdf) - q) < 0.015
 
 
 @pytest.mark.parametrize("cfg", [dict(hidden=16, layers=1, n_splines=1, bins=4, use_colour_err=False),
