@@ -72,14 +72,16 @@ class FlowDensity:
         self._source, self._threads_arg, self._check = model, threads, check
         p = Path(model) if model is not None else None
         if p is not None and p.suffix == ".onnx" and not check:
-            self.card = card_from_onnx(p)
+            # The card comes from the graph's own metadata: read it from the session used for running.
             onnx_path = p
+            self.session = make_session(onnx_path, 1)
+            self.card = card_from_session(self.session, onnx_path)
         else:
             self.card, model_dir = load_card(model, verify=check)
             onnx_path = model_dir / DENSITY_FILE
+            self.session = make_session(onnx_path, 1)
         self.onnx_path = Path(onnx_path)
         self.threads = int(threads) if threads else default_threads()
-        self.session = make_session(onnx_path, 1)
         names = sorted(i.name for i in self.session.get_inputs())
         if names != sorted(DENSITY_INPUTS):
             raise ModelError(f"{onnx_path} is not a gyroage density graph (inputs {', '.join(names)})")
@@ -185,15 +187,9 @@ def mix_outlier(lp: np.ndarray, weight: float, outlier_log_density: float) -> np
     return np.log(out, out=out)
 
 
-def card_from_onnx(path: str | Path) -> ModelCard:
-    """The card embedded in an ONNX file's metadata."""
-    import onnxruntime as ort
-
-    try:
-        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise ModelError(f"cannot load ONNX model {path}: {str(exc).splitlines()[0]}") from None
-    meta = sess.get_modelmeta().custom_metadata_map
+def card_from_session(session, path: str | Path) -> ModelCard:
+    """The card embedded in the metadata of the ONNX file ``session`` was made from (``path``, for messages)."""
+    meta = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in meta:
         raise ModelError(f"{path} carries no gyroage model card in its metadata")
     return ModelCard.from_dict(json.loads(meta[METADATA_KEY]))
