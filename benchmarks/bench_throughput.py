@@ -46,6 +46,7 @@ from gyroage.export import load_checkpoint
 from gyroage.modelcard import load_card
 from gyroage.posterior import GridPosterior, normalise, age_grid
 from gyroage.density import mix_outlier
+from gyroage.modelcard import outlier_log_density
 card, d = load_card()
 model = load_checkpoint(d / "gyroage-flow.pt")
 df = pd.read_csv(sys.argv[1])
@@ -54,14 +55,14 @@ lp = np.log10(df["Prot"].to_numpy()); c = df["BPRP_0"].to_numpy()
 e = np.clip(df["e_BPRP_0"].to_numpy(), *card.domain["bp_rp0_err"])
 per = 256  # stars per call: 256 x 201 = 51k rows, torch's best batch here
 G = torch.as_tensor(grid, dtype=torch.float32)
-w = card.outlier["weight"]; lo, hi = card.outlier["log10_prot_range"]
+w, u = card.outlier["weight"], outlier_log_density(card.outlier["log10_prot_range"])
 rows = []
 with torch.inference_mode():
     for i in range(0, len(df), per):
         k = min(per, len(df) - i)
         t = lambda a: torch.as_tensor(np.repeat(a[i:i + k].astype(np.float32), len(grid)))
         ll = model(t(lp), G.repeat(k), t(c), t(e)).numpy().reshape(k, len(grid))
-        ll = mix_outlier(ll, w, -float(np.log(hi - lo)))
+        ll = mix_outlier(ll, w, u)
         rows.append(pd.DataFrame(GridPosterior(grid, normalise(ll, grid)).summaries()))
 pd.concat(rows, ignore_index=True).to_csv(sys.argv[2], index=False)
 """

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gyroage.errors import ModelError
-from gyroage.modelcard import DENSITY_FILE, DENSITY_INPUTS, METADATA_KEY, ModelCard, load_card
+from gyroage.modelcard import DENSITY_FILE, DENSITY_INPUTS, METADATA_KEY, ModelCard, load_card, outlier_log_density
 
 DEFAULT_BATCH = 8192
 
@@ -88,10 +88,8 @@ class FlowDensity:
         self.batch = int(batch)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        out = self.card.outlier
-        lo, hi = out["log10_prot_range"]
-        self.outlier_weight = float(out["weight"])
-        self.outlier_log_density = -float(np.log(hi - lo))
+        self.outlier_weight = float(self.card.outlier["weight"])
+        self.outlier_log_density = outlier_log_density(self.card.outlier["log10_prot_range"])
 
     def log_prob_flow(self, log10_prot, log10_age, bp_rp0, bp_rp0_err) -> np.ndarray:
         """Flow log density per dex of period, broadcast over the inputs (float32 inside)."""

@@ -33,6 +33,7 @@ from gyroage.modelcard import (
     POSTERIOR_FILE,
     ModelCard,
     load_card,
+    outlier_log_density,
     sha256,
     write_card,
 )
@@ -76,7 +77,6 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
         raise ValueError(f"not a gyroage density graph: inputs {names}")
     dom = card.domain
     weight = float(card.outlier["weight"])
-    lo_out, hi_out = (float(v) for v in card.outlier["log10_prot_range"])
     qs = np.asarray(QUANTILES, dtype=np.float64)
 
     init = [
@@ -98,7 +98,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
         _const("s0", [0], np.int64), _const("s1", [1], np.int64), _const("sm1", [-1], np.int64),
         _const("sbig", [n_grid + 1], np.int64), _const("pad_front", [0, 1, 0, 0], np.int64),
         _const("log1m_w", np.log1p(-weight) if weight > 0 else 0.0),
-        _const("outlier_term", (np.log(weight) - np.log(hi_out - lo_out)) if weight > 0 else 0.0),
+        _const("outlier_term", np.log(weight) + outlier_log_density(card.outlier["log10_prot_range"]) if weight > 0 else 0.0),
     ]
     N = helper.make_node
     nodes = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -72,6 +73,12 @@ class ModelCard:
             "log10_prot": dom["log10_prot"], "log10_age": dom["log10_age_trained"],
             "bp_rp0": dom["bp_rp0"], "bp_rp0_err": dom["bp_rp0_err"],
         }
+
+
+def outlier_log_density(log10_prot_range=OUTLIER_LOG10_PROT_RANGE) -> float:
+    """log density per dex of the outlier component, uniform in log10 Prot over ``log10_prot_range``."""
+    lo, hi = (float(v) for v in log10_prot_range)
+    return -math.log(hi - lo)
 
 
 def sha256(path: str | Path) -> str:

@@ -26,7 +26,7 @@ import pandas as pd
 from gyroage.catalogue import cluster_table, load_catalog, quality_select
 from gyroage.density import mix_outlier
 from gyroage.errors import UserError
-from gyroage.modelcard import OUTLIER_LOG10_PROT_RANGE, atomic_write_text
+from gyroage.modelcard import atomic_write_text, outlier_log_density
 from gyroage.posterior import cdf_at, group_log_likelihood, normalise, quantiles
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
@@ -129,11 +129,6 @@ def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[s
             out[c] = {"loglike": z["loglike"], "grid": z["grid"], "source_row": z["source_row"],
                       "meta": json.loads(str(z["meta"]))}
     return out
-
-
-def outlier_log_density() -> float:
-    lo, hi = OUTLIER_LOG10_PROT_RANGE
-    return -float(np.log(hi - lo))
 
 
 def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
