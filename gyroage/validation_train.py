@@ -20,23 +20,17 @@ import numpy as np
 import torch
 
 from gyroage.catalogue import load_catalog, quality_select, training_set
-from gyroage.flow import FlowConfig
+from gyroage.posterior import age_grid
 from gyroage.training import TrainSettings, train_flow
-
-
-def settings_from_dict(d: dict) -> TrainSettings:
-    return TrainSettings.from_dict(d)
 
 
 def full_train_dict(overrides: dict | None = None) -> dict:
     """TrainSettings defaults updated by ``overrides`` (``flow`` merged), one thread per fold."""
     o = dict(overrides or {})
-    flow = {**FlowConfig().to_dict(), **o.pop("flow", {})}
     base = TrainSettings().to_dict()
-    base.update(o)
-    base["flow"] = flow
-    base["threads"] = 1  # two folds share two cores
-    settings_from_dict(base)  # fail early on an unknown field
+    base["flow"].update(o.pop("flow", {}))
+    base.update(o, threads=1)  # two folds share two cores
+    TrainSettings.from_dict(base)  # fail early on an unknown field
     return base
 
 
@@ -62,10 +56,8 @@ def run_fold(task: dict) -> dict:
     frame = quality_select(load_catalog(task["catalog"]))
     data = training_set(frame)
     held = data.cluster == task["cluster"]
-    settings = settings_from_dict(task["train"])
-    result = train_flow(data.subset(~held), settings, quiet=True)
-    lo, hi, n = task["grid"]
-    grid = np.linspace(lo, hi, int(n))
+    result = train_flow(data.subset(~held), TrainSettings.from_dict(task["train"]), quiet=True)
+    grid = age_grid(*task["grid"])
     test = data.subset(held)
     ll = held_out_log_likelihood(result.model, test.log10_prot, test.bp_rp0, test.bp_rp0_err, grid)
     meta = {
