@@ -27,7 +27,7 @@ from gyroage.catalogue import cluster_table, load_catalog, quality_select
 from gyroage.density import mix_outlier
 from gyroage.errors import UserError
 from gyroage.modelcard import atomic_write_text, outlier_log_density
-from gyroage.posterior import cdf_at, group_log_likelihood, normalise, quantiles
+from gyroage.posterior import SUMMARY_COLUMNS, cdf_at, group_log_likelihood, normalise, quantiles
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 
@@ -52,10 +52,17 @@ class ValidateSettings:
         """The full training settings of every fold (see ``validation_train.full_train_dict``)."""
         return dict(self.train)
 
+    def fold_settings(self) -> dict:
+        """Everything that shapes a fold's result (training settings and grid)."""
+        return {"train": self.train_dict(), "grid": list(self.grid)}
+
     def key(self) -> str:
-        """Hash of everything that shapes a fold's result (training settings and grid)."""
-        blob = json.dumps({"train": self.train_dict(), "grid": list(self.grid)}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        """Hash of :meth:`fold_settings`: names the directory of the folds trained with them."""
+        return hashlib.sha256(json.dumps(self.fold_settings(), sort_keys=True).encode()).hexdigest()[:12]
+
+    def fold_dir(self, out_dir: str | Path) -> Path:
+        """Where the folds of these settings live under a ``gyroage validate`` directory."""
+        return Path(out_dir) / "folds" / self.key()
 
 
 def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
@@ -85,10 +92,9 @@ def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | No
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
         names = [c for c in names if c in set(clusters)]
-    fold_dir = Path(out_dir) / "folds" / s.key()
+    fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    (fold_dir / "settings.json").write_text(json.dumps(
-        {"train": s.train_dict(), "grid": list(s.grid)}, indent=2, sort_keys=True) + "\n")
+    (fold_dir / "settings.json").write_text(json.dumps(s.fold_settings(), indent=2, sort_keys=True) + "\n")
     todo = [c for c in names if not (fold_dir / f"{c}.npz").is_file()]
     _log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "
          f"({min(s.jobs, max(len(todo), 1))} processes) in {fold_dir}", quiet)
@@ -122,7 +128,7 @@ def _report(results, total: int, start: float, quiet: bool) -> None:
 
 
 def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[str]) -> dict[str, dict]:
-    fold_dir = Path(out_dir) / "folds" / settings.key()
+    fold_dir = settings.fold_dir(out_dir)
     out = {}
     for c in clusters:
         with np.load(fold_dir / f"{c}.npz") as z:
@@ -185,9 +191,8 @@ def analyse(catalog: str | Path, out_dir: str | Path, clusters: list[str],
             "cluster": c, "GaiaDR3_ID": members["GaiaDR3_ID"].to_numpy(),
             "prot_days": members["Prot"].to_numpy(), "bp_rp0": members["BPRP_0"].to_numpy(),
             "bp_rp0_err": members["e_BPRP_0"].to_numpy(), "true_age_myr": 10 ** (star_truth - 6),
-            "age_p2.5_myr": 10 ** (q[:, 0] - 6), "age_p16_myr": 10 ** (q[:, 1] - 6),
-            "age_p50_myr": 10 ** (q[:, 2] - 6), "age_p84_myr": 10 ** (q[:, 3] - 6),
-            "age_p97.5_myr": 10 ** (q[:, 4] - 6), "error_dex": q[:, 2] - star_truth, "pit": p,
+            **{name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])},  # no MAP here
+            "error_dex": q[:, 2] - star_truth, "pit": p,
             "in_68": np.abs(p - 0.5) <= 0.34,
         }))
         cluster_rows.append({
