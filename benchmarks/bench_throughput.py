@@ -47,6 +47,7 @@ from gyroage.modelcard import load_card
 from gyroage.posterior import GridPosterior, normalise, age_grid
 from gyroage.density import mix_outlier
 from gyroage.modelcard import outlier_log_density
+from gyroage.validation_train import held_out_log_likelihood
 card, d = load_card()
 model = load_checkpoint(d / "gyroage-flow.pt")
 df = pd.read_csv(sys.argv[1])
@@ -54,16 +55,12 @@ g = card.age_grid; grid = age_grid(g["log10_age_min"], g["log10_age_max"], g["n"
 lp = np.log10(df["Prot"].to_numpy()); c = df["BPRP_0"].to_numpy()
 e = np.clip(df["e_BPRP_0"].to_numpy(), *card.domain["bp_rp0_err"])
 per = 256  # stars per call: 256 x 201 = 51k rows, torch's best batch here
-G = torch.as_tensor(grid, dtype=torch.float32)
 w, u = card.outlier["weight"], outlier_log_density(card.outlier["log10_prot_range"])
 rows = []
-with torch.inference_mode():
-    for i in range(0, len(df), per):
-        k = min(per, len(df) - i)
-        t = lambda a: torch.as_tensor(np.repeat(a[i:i + k].astype(np.float32), len(grid)))
-        ll = model(t(lp), G.repeat(k), t(c), t(e)).numpy().reshape(k, len(grid))
-        ll = mix_outlier(ll, w, u)
-        rows.append(pd.DataFrame(GridPosterior(grid, normalise(ll, grid)).summaries()))
+for i in range(0, len(df), per):
+    s = slice(i, i + per)
+    ll = mix_outlier(held_out_log_likelihood(model, lp[s], c[s], e[s], grid), w, u)
+    rows.append(pd.DataFrame(GridPosterior(grid, normalise(ll, grid)).summaries()))
 pd.concat(rows, ignore_index=True).to_csv(sys.argv[2], index=False)
 """
 
@@ -102,11 +99,10 @@ print(json.dumps(res))
 
 def make_stars(n: int, path: Path, seed: int = 0) -> None:
     """``n`` stars resampled from the quality-selected catalogue (BP-RP0 >= 0.5, gyronet's validated range)."""
-    df = pd.read_csv(CATALOG)
-    q = df[(df.cmd_exclude == 0) & (df.dered_exclude == 0) & (df.phot_exclude == 0) & (df.dr3_ruwe < 1.4)]
-    q = q.dropna(subset=["Prot", "BPRP_0", "e_BPRP_0"])
-    q = q[(q.BPRP_0 >= 0.5) & (q.Prot > 0)]
-    s = q.sample(n, replace=True, random_state=seed)
+    from gyroage.catalogue import load_catalog, quality_select
+
+    q = quality_select(load_catalog(CATALOG))
+    s = q[q.BPRP_0 >= 0.5].sample(n, replace=True, random_state=seed)
     pd.DataFrame({"Prot": s.Prot.to_numpy(), "BPRP_0": s.BPRP_0.to_numpy(),
                   "e_BPRP_0": s.e_BPRP_0.to_numpy()}).to_csv(path, index=False)
 
@@ -172,7 +168,9 @@ def density_rate(seconds: float = 3.0) -> dict:
     rng = np.random.default_rng(0)
     n = 4000
     lp, c, e = rng.uniform(0, 1.3, n), rng.uniform(0.5, 2.5, n), np.full(n, 0.03)
-    g = np.linspace(d.card.age_grid["log10_age_min"], d.card.age_grid["log10_age_max"], d.card.age_grid["n"])
+    from gyroage.posterior import age_grid
+
+    g = age_grid(d.card.age_grid["log10_age_min"], d.card.age_grid["log10_age_max"], d.card.age_grid["n"])
     d.log_prob_grid(lp[:200], c[:200], e[:200], g)
     best, best_cpu, t0 = 0.0, 0.0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:

@@ -12,9 +12,9 @@ import sys
 import time
 
 import numpy as np
-import onnxruntime as ort
 
 from gyroage import AgeModel
+from gyroage.density import make_session
 from gyroage.modelcard import POSTERIOR_FILE
 
 
@@ -33,10 +33,7 @@ def main(n: int = 2000, chunk: int = 500) -> None:
 
     ref, t_api = medians(refine_tol=None)  # every grid point, as the graph does
     fast, t_fast = medians()  # the default refined grid
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(str(model.density.onnx_path.parent / POSTERIOR_FILE), opts,
-                                providers=["CPUExecutionProvider"])
+    sess = make_session(model.density.onnx_path.parent / POSTERIOR_FILE, threads=1)
     t = time.perf_counter()
     got = np.concatenate([sess.run(["age_quantiles_myr"], {"prot_days": prot[i:i + chunk], "bp_rp0": colour[i:i + chunk],
                                                            "bp_rp0_err": err[i:i + chunk]})[0][:, 2]

@@ -40,8 +40,10 @@ def joint_ages(clusters: pd.DataFrame, out: Path, plt) -> None:
 
 def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
+    from gyroage.validation import coverage
+
     levels = np.linspace(0.05, 0.95, 19)
-    cov = [np.mean(np.abs(stars["pit"] - 0.5) <= lv / 2) for lv in levels]
+    cov = [coverage(stars["pit"], lv) for lv in levels]
     a1.plot(levels, cov, "o-", ms=3, label="held-out stars")
     a1.plot([0, 1], [0, 1], "k-", lw=0.8, label="calibrated")
     a1.axhspan(0.64, 0.72, xmin=0.6, xmax=0.76, color="g", alpha=0.2, label="goal at 68%")
