@@ -15,10 +15,13 @@ rows of 7-9 numbers and cost about 3x more than the matrix products
   maps and the softplus run only on the values picked.
 
 Needs ``onnx`` to build (the ``train`` extra); the graph needs only onnxruntime.
+:class:`Graph` and :func:`set_metadata` also build the posterior graph
+(:mod:`gyroage.export_posterior`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -32,30 +35,45 @@ LOG_2PI = math.log(2.0 * math.pi)
 F32 = TensorProto.FLOAT
 
 
-class _Graph:
-    """A tiny node/constant accumulator with unique names."""
+class Graph:
+    """A tiny node/constant accumulator with unique names.
 
-    def __init__(self) -> None:
+    ``dtype``: the type of constants given without one (float32 in the
+    density graph, float64 in the posterior graph).
+    """
+
+    def __init__(self, dtype=np.float32) -> None:
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[onnx.TensorProto] = []
+        self.dtype = dtype
         self._n = 0
 
     def _name(self, stem: str) -> str:
         self._n += 1
         return f"{stem}_{self._n}"
 
-    def const(self, value, dtype=np.float32, stem: str = "c") -> str:
+    def const(self, value, dtype=None, stem: str = "c") -> str:
         name = self._name(stem)
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype or self.dtype), name))
         return name
 
-    def op(self, op_type: str, *inputs: str, outputs: int = 1, stem: str | None = None, **attrs):
-        outs = [self._name(stem or op_type.lower()) for _ in range(outputs)]
+    def op(self, op_type: str, *inputs: str, outputs: int = 1, stem: str | None = None, out: str | None = None,
+           **attrs):
+        """Append a node; returns its output name(s). ``out`` names a single output (a graph output)."""
+        outs = [out] if out is not None else [self._name(stem or op_type.lower()) for _ in range(outputs)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, **attrs))
-        return outs[0] if outputs == 1 else outs
+        return outs[0] if len(outs) == 1 else outs
 
 
-def _spline(g: _Graph, x: str, w: str, h: str, d: str, bins: int, bound: float, min_bin: float,
+def set_metadata(model: onnx.ModelProto, entries: dict[str, object]) -> None:
+    """Replace the model's metadata with ``entries``, each value stored as sorted-key JSON."""
+    del model.metadata_props[:]
+    for key, value in entries.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value, sort_keys=True)
+
+
+def _spline(g: Graph, x: str, w: str, h: str, d: str, bins: int, bound: float, min_bin: float,
             min_deriv: float) -> tuple[str, str]:
     """(y, log|dy/dx|) of one RQ spline; ``x`` is [1, n], ``w``/``h`` [bins, n], ``d`` [bins - 1, n]."""
     scale, span = 1.0 - min_bin * bins, 2.0 * bound
@@ -121,7 +139,7 @@ def build_density_graph(weights: dict[str, np.ndarray], config: dict, norm: dict
     linear layers (``state_dict`` names); ``config``: ``FlowConfig`` as a dict;
     ``norm``: the normalisation constants.
     """
-    g = _Graph()
+    g = Graph()
     n = "batch"
     inputs = [helper.make_tensor_value_info(k, F32, [n]) for k in DENSITY_INPUTS]
     prot, age, colour, err = DENSITY_INPUTS
@@ -162,7 +180,7 @@ def build_density_graph(weights: dict[str, np.ndarray], config: dict, norm: dict
         logdet = g.op("Add", logdet, ld)
     const = 0.5 * LOG_2PI + math.log(norm["prot_std"])
     out = g.op("Sub", g.op("Sub", logdet, g.op("Mul", g.op("Mul", x, x), g.const(0.5))), g.const(const))
-    g.nodes.append(helper.make_node("Squeeze", [out, g.const([0], np.int64)], [DENSITY_OUTPUT]))
+    g.op("Squeeze", out, g.const([0], np.int64), out=DENSITY_OUTPUT)
     graph = helper.make_graph(g.nodes, "gyroage_density", inputs,
                               [helper.make_tensor_value_info(DENSITY_OUTPUT, F32, [n])], g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="gyroage")

@@ -7,7 +7,6 @@ period, without the outlier term (that is applied at run time from the card).
 
 from __future__ import annotations
 
-import json
 import platform
 import tempfile
 from pathlib import Path
@@ -17,7 +16,7 @@ import onnx
 import torch
 
 from gyroage import __version__
-from gyroage.density_graph import OPSET, build_density_graph
+from gyroage.density_graph import OPSET, build_density_graph, set_metadata
 from gyroage.export_posterior import write_posterior
 from gyroage.flow import ConditionalFlow, FlowConfig
 from gyroage.modelcard import (
@@ -58,9 +57,7 @@ def export_density(model: ConditionalFlow, path: str | Path) -> Path:
 def embed_card(onnx_path: str | Path, card: dict) -> None:
     """Store the card JSON in the graph's metadata (``gyroage_model_card``)."""
     m = onnx.load(str(onnx_path))
-    del m.metadata_props[:]
-    entry = m.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(card, sort_keys=True)
+    set_metadata(m, {METADATA_KEY: card})
     onnx.checker.check_model(m)
     onnx.save(m, str(onnx_path))
 

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, compose, helper, numpy_helper
+from onnx import TensorProto, compose, helper
 
+from gyroage.density_graph import Graph, set_metadata
 from gyroage.errors import ModelError
 from gyroage.modelcard import (
     DENSITY_FILE,
@@ -61,14 +62,10 @@ GRAPH_DOC = {
 }
 
 
-def _const(name: str, value, dtype=np.float64) -> onnx.TensorProto:
-    return numpy_helper.from_array(np.asarray(value, dtype=dtype), name)
-
-
 def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.ModelProto:
     """The posterior graph for ``card``'s default prior, grid and outlier mixture around ``density``."""
-    g = card.age_grid
-    grid = np.linspace(float(g["log10_age_min"]), float(g["log10_age_max"]), int(g["n"]))
+    a = card.age_grid
+    grid = np.linspace(float(a["log10_age_min"]), float(a["log10_age_max"]), int(a["n"]))
     n_grid = len(grid)
     if n_grid < 3:
         raise ValueError("the age grid needs at least 3 points")
@@ -79,134 +76,94 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     weight = float(card.outlier["weight"])
     qs = np.asarray(QUANTILES, dtype=np.float64)
 
-    init = [
-        _const("ln10", np.log(10.0)), _const("six", 6.0), _const("ten", 10.0), _const("zero", 0.0),
-        _const("one", 1.0), _const("half", 0.5), _const("nan", np.nan), _const("neg_one", -1.0),
-        _const("default_err", card.default_bp_rp0_err),
-        _const("err_lo", dom["bp_rp0_err"][0]), _const("err_hi", dom["bp_rp0_err"][1]),
-        _const("prot_lo", dom["log10_prot"][0]), _const("prot_hi", dom["log10_prot"][1]),
-        _const("col_lo", dom["bp_rp0"][0]), _const("col_hi", dom["bp_rp0"][1]),
-        _const("grid", grid), _const("grid_row32", grid[None, :], np.float32),
-        _const("dx", np.diff(grid)[None, :]), _const("dx0", grid[1] - grid[0]),
-        # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
-        # tensor so another prior is a one-array change.
-        _const("log_prior", np.zeros((1, n_grid))),
-        _const("qs", qs), _const("n_grid_1d", [n_grid], np.int64), _const("minus1_1d", [-1], np.int64),
-        _const("shape_rows", [-1, n_grid], np.int64), _const("axis1", [1], np.int64),
-        _const("axis2", [2], np.int64), _const("i0", 0, np.int64), _const("i1", 1, np.int64),
-        _const("ilast", n_grid - 1, np.int64), _const("imax", n_grid - 2, np.int64),
-        _const("s0", [0], np.int64), _const("s1", [1], np.int64), _const("sm1", [-1], np.int64),
-        _const("sbig", [n_grid + 1], np.int64), _const("pad_front", [0, 1, 0, 0], np.int64),
-        _const("log1m_w", np.log1p(-weight) if weight > 0 else 0.0),
-        _const("outlier_term", np.log(weight) + outlier_log_density(card.outlier["log10_prot_range"]) if weight > 0 else 0.0),
-    ]
-    N = helper.make_node
-    nodes = [
-        # --- validation, mirroring gyroage.estimate.validate (the "ok" status) ---
-        N("Log", ["prot_days"], ["ln_prot"]),
-        N("Div", ["ln_prot", "ln10"], ["lp"]),
-        N("IsInf", ["prot_days"], ["p_inf"]), N("Not", ["p_inf"], ["p_not_inf"]),
-        N("Greater", ["prot_days", "zero"], ["p_pos"]),  # false for NaN
-        N("And", ["p_not_inf", "p_pos"], ["p_valid"]),
-        N("GreaterOrEqual", ["lp", "prot_lo"], ["lp_ge"]), N("LessOrEqual", ["lp", "prot_hi"], ["lp_le"]),
-        N("And", ["lp_ge", "lp_le"], ["lp_in"]), N("And", ["p_valid", "lp_in"], ["ok_p"]),
-        N("GreaterOrEqual", ["bp_rp0", "col_lo"], ["c_ge"]), N("LessOrEqual", ["bp_rp0", "col_hi"], ["c_le"]),
-        N("And", ["c_ge", "c_le"], ["ok_c"]),  # false for NaN and +-inf (outside any finite range)
-        N("IsNaN", ["bp_rp0_err"], ["e_nan"]), N("IsInf", ["bp_rp0_err"], ["e_inf"]), N("Not", ["e_inf"], ["e_not_inf"]),
-        N("Greater", ["bp_rp0_err", "zero"], ["e_pos"]), N("And", ["e_not_inf", "e_pos"], ["e_valid"]),
-        N("Or", ["e_nan", "e_valid"], ["ok_e"]),
-        N("And", ["ok_p", "ok_c"], ["ok_pc"]), N("And", ["ok_pc", "ok_e"], ["ok"]),
-        # colour error: NaN -> card default, then clipped to the trained range
-        N("Where", ["e_nan", "default_err", "bp_rp0_err"], ["e_fill"]),
-        N("Max", ["e_fill", "err_lo"], ["e_lo"]), N("Min", ["e_lo", "err_hi"], ["e_clip"]),
-        # --- stars x grid, flattened for the density graph (float32 inside, as FlowDensity feeds it) ---
-        N("Shape", ["prot_days"], ["n_1d"]),
-        N("Concat", ["n_1d", "n_grid_1d"], ["ng_shape"], axis=0),
-        N("Cast", ["lp"], ["lp32"], to=F), N("Cast", ["bp_rp0"], ["col32"], to=F), N("Cast", ["e_clip"], ["err32"], to=F),
-    ]
-    # The density graph's inputs are DENSITY_INPUTS; feed its prefixed copies.
-    for src, dst in (("lp32", "log10_prot"), ("col32", "bp_rp0"), ("err32", "bp_rp0_err")):
-        nodes += [N("Unsqueeze", [src, "axis1"], [f"{src}_col"]),
-                  N("Expand", [f"{src}_col", "ng_shape"], [f"{src}_ng"]),
-                  N("Reshape", [f"{src}_ng", "minus1_1d"], [PREFIX + dst])]
-    nodes += [N("Expand", ["grid_row32", "ng_shape"], ["grid_ng"]),
-              N("Reshape", ["grid_ng", "minus1_1d"], [PREFIX + "log10_age"])]
+    g = Graph(np.float64)
+    op, const = g.op, g.const
+    i64 = lambda v: const(v, np.int64)  # noqa: E731
+    zero, one, half, two, six, ten, nan = (const(v) for v in (0.0, 1.0, 0.5, 2.0, 6.0, 10.0, np.nan))
+    i0, i1, imax = i64(0), i64(1), i64(n_grid - 2)
+    axis1, axis2, minus1 = i64([1]), i64([2]), i64([-1])
+    g_grid, dx = const(grid), const(np.diff(grid)[None, :])
+    # Row slices [1:] and [:-1] along axis 1.
+    tail = lambda v: op("Slice", v, i64([1]), i64([n_grid + 1]), axis1)  # noqa: E731
+    head = lambda v: op("Slice", v, i64([0]), minus1, axis1)  # noqa: E731
 
+    def between(v: str, lo: float, hi: float) -> str:
+        return op("And", op("GreaterOrEqual", v, const(lo)), op("LessOrEqual", v, const(hi)))
+
+    def finite_positive(v: str) -> str:  # false for NaN, 0, negatives and +-inf
+        return op("And", op("Not", op("IsInf", v)), op("Greater", v, zero))
+
+    # --- validation, mirroring gyroage.estimate.validate (the "ok" status) ---
+    prot, colour, err = GRAPH_DOC["inputs"]
+    lp = op("Div", op("Log", prot), const(np.log(10.0)))
+    ok_p = op("And", finite_positive(prot), between(lp, *dom["log10_prot"]))
+    ok_c = between(colour, *dom["bp_rp0"])  # false for NaN and +-inf (outside any finite range)
+    e_nan = op("IsNaN", err)
+    ok = op("And", op("And", ok_p, ok_c), op("Or", e_nan, finite_positive(err)), out="ok")
+    # colour error: NaN -> card default, then clipped to the trained range
+    e_fill = op("Where", e_nan, const(card.default_bp_rp0_err), err)
+    e_clip = op("Min", op("Max", e_fill, const(dom["bp_rp0_err"][0])), const(dom["bp_rp0_err"][1]))
+
+    # --- stars x grid, flattened into the density graph's (prefixed) inputs, float32 as FlowDensity feeds it ---
+    ng_shape = op("Concat", op("Shape", prot), i64([n_grid]), axis=0)
+
+    def feed(v: str, name: str) -> None:
+        op("Reshape", op("Expand", v, ng_shape), minus1, out=PREFIX + name)
+
+    for src, name in ((lp, "log10_prot"), (colour, "bp_rp0"), (e_clip, "bp_rp0_err")):
+        feed(op("Unsqueeze", op("Cast", src, to=F), axis1), name)
+    feed(const(grid[None, :], np.float32), "log10_age")
     dens = compose.add_prefix(density, PREFIX)
-    nodes += list(dens.graph.node)
-    init += list(dens.graph.initializer)
+    g.nodes += dens.graph.node
+    g.inits += dens.graph.initializer
 
-    nodes += [N("Reshape", [PREFIX + DENSITY_OUTPUT, "shape_rows"], ["ll_flow32"]),
-              N("Cast", ["ll_flow32"], ["ll_flow"], to=D)]
+    ll = op("Cast", op("Reshape", PREFIX + DENSITY_OUTPUT, i64([-1, n_grid])), to=D)
     if weight > 0:  # log((1-w) p_flow + w p_out), as gyroage.density.mix_outlier, rounded to float32 as there
-        nodes += [N("Add", ["ll_flow", "log1m_w"], ["mix_a"]),
-                  N("Max", ["mix_a", "outlier_term"], ["mix_m"]),
-                  N("Sub", ["mix_a", "mix_m"], ["mix_da"]), N("Exp", ["mix_da"], ["mix_ea"]),
-                  N("Sub", ["outlier_term", "mix_m"], ["mix_db"]), N("Exp", ["mix_db"], ["mix_eb"]),
-                  N("Add", ["mix_ea", "mix_eb"], ["mix_s"]), N("Log", ["mix_s"], ["mix_ls"]),
-                  N("Add", ["mix_m", "mix_ls"], ["ll64"]),
-                  N("Cast", ["ll64"], ["ll32"], to=F), N("Cast", ["ll32"], ["ll"], to=D)]
-    else:
-        nodes += [N("Identity", ["ll_flow"], ["ll"])]
-    nodes += [
-        N("Add", ["ll", "log_prior"], ["logpost"]),
-        # --- normalise (gyroage.posterior.normalise) ---
-        N("ReduceMax", ["logpost", "axis1"], ["peak_raw"], keepdims=1),
-        N("IsInf", ["peak_raw"], ["peak_inf"]), N("IsNaN", ["peak_raw"], ["peak_nan"]),
-        N("Or", ["peak_inf", "peak_nan"], ["peak_bad"]),
-        N("Where", ["peak_bad", "zero", "peak_raw"], ["peak"]),
-        N("Sub", ["logpost", "peak"], ["shifted"]), N("Exp", ["shifted"], ["p"]),
-        N("Slice", ["p", "s1", "sbig", "s1"], ["p_hi"]), N("Slice", ["p", "s0", "sm1", "s1"], ["p_lo"]),
-        N("Add", ["p_hi", "p_lo"], ["p_sum"]), N("Mul", ["dx", "p_sum"], ["p_dsum"]),
-        N("Div", ["p_dsum", "two"], ["p_trap"]),
-        N("ReduceSum", ["p_trap", "axis1"], ["norm"], keepdims=1),
-        N("Div", ["p", "norm"], ["pdf"]),
-        # --- CDF (gyroage.posterior.cdf) ---
-        N("Slice", ["pdf", "s1", "sbig", "s1"], ["f_hi"]), N("Slice", ["pdf", "s0", "sm1", "s1"], ["f_lo"]),
-        N("Add", ["f_hi", "f_lo"], ["f_sum"]), N("Mul", ["half", "f_sum"], ["f_mid"]),
-        N("Mul", ["f_mid", "dx"], ["f_seg"]),
-        N("CumSum", ["f_seg", "i1"], ["f_cum"]),
-        N("Pad", ["f_cum", "pad_front"], ["c_raw"]),
-        N("Slice", ["c_raw", "sm1", "sbig", "s1"], ["c_end"]),
-        N("Div", ["c_raw", "c_end"], ["c"]),
-        # --- quantiles, linear in the CDF (gyroage.posterior.quantiles) ---
-        N("Unsqueeze", ["c", "axis2"], ["c3"]),
-        N("Less", ["c3", "qs"], ["below"]), N("Cast", ["below"], ["below_i"], to=I64),
-        N("ReduceSum", ["below_i", "axis1"], ["n_below"], keepdims=0),
-        N("Sub", ["n_below", "i1"], ["j_raw"]),
-        N("Max", ["j_raw", "i0"], ["j_lo"]), N("Min", ["j_lo", "imax"], ["j"]),
-        N("Add", ["j", "i1"], ["j1"]),
-        N("GatherElements", ["c", "j"], ["c0"], axis=1), N("GatherElements", ["c", "j1"], ["c1"], axis=1),
-        N("Sub", ["qs", "c0"], ["q_num"]), N("Sub", ["c1", "c0"], ["q_den"]),
-        N("Div", ["q_num", "q_den"], ["t_raw"]), N("Greater", ["c1", "c0"], ["rising"]),
-        N("Where", ["rising", "t_raw", "zero"], ["t_w"]),
-        N("Max", ["t_w", "zero"], ["t_lo"]), N("Min", ["t_lo", "one"], ["t"]),
-        N("Gather", ["grid", "j"], ["g0"]), N("Gather", ["grid", "j1"], ["g1"]),
-        N("Sub", ["g1", "g0"], ["g_d"]), N("Mul", ["t", "g_d"], ["g_off"]), N("Add", ["g0", "g_off"], ["q_log"]),
-        N("Sub", ["q_log", "six"], ["q_log_myr"]), N("Pow", ["ten", "q_log_myr"], ["q_myr"]),
-        N("Unsqueeze", ["ok", "axis1"], ["ok_col"]),
-        N("Where", ["ok_col", "q_myr", "nan"], ["age_quantiles_myr"]),
-        N("Where", ["ok_col", "pdf", "nan"], ["posterior"]),
-        # --- MAP with parabolic refinement (gyroage.posterior.map_estimate) ---
-        N("ArgMax", ["pdf"], ["edge_k"], axis=1, keepdims=1),
-        N("Max", ["edge_k", "i1"], ["k_lo"]), N("Min", ["k_lo", "imax"], ["k"]),
-        N("Sub", ["k", "i1"], ["km"]), N("Add", ["k", "i1"], ["kp"]),
-        N("GatherElements", ["pdf", "km"], ["y0"], axis=1), N("GatherElements", ["pdf", "k"], ["y1"], axis=1),
-        N("GatherElements", ["pdf", "kp"], ["y2"], axis=1),
-        N("Mul", ["y1", "two"], ["y1x2"]), N("Sub", ["y0", "y1x2"], ["d_a"]), N("Add", ["d_a", "y2"], ["denom"]),
-        N("Sub", ["y0", "y2"], ["y02"]), N("Mul", ["half", "y02"], ["hy02"]), N("Div", ["hy02", "denom"], ["shift_raw"]),
-        N("Less", ["denom", "zero"], ["concave"]), N("Where", ["concave", "shift_raw", "zero"], ["shift_w"]),
-        N("Max", ["shift_w", "neg_one"], ["shift_lo"]), N("Min", ["shift_lo", "one"], ["shift"]),
-        N("Gather", ["grid", "k"], ["gk"]), N("Mul", ["shift", "dx0"], ["gshift"]), N("Add", ["gk", "gshift"], ["x_ref"]),
-        N("Equal", ["edge_k", "i0"], ["at_lo"]), N("Equal", ["edge_k", "ilast"], ["at_hi"]),
-        N("Or", ["at_lo", "at_hi"], ["at_edge"]), N("Gather", ["grid", "edge_k"], ["g_edge"]),
-        N("Where", ["at_edge", "g_edge", "x_ref"], ["map_log2"]),
-        N("Squeeze", ["map_log2", "axis1"], ["map_log"]),
-        N("Sub", ["map_log", "six"], ["map_log_myr"]), N("Pow", ["ten", "map_log_myr"], ["map_myr"]),
-        N("Where", ["ok", "map_myr", "nan"], ["age_map_myr"]),
-        N("Identity", ["grid"], ["log10_age_grid"]),
-    ]
-    init.append(_const("two", 2.0))
+        outlier = const(np.log(weight) + outlier_log_density(card.outlier["log10_prot_range"]))
+        mix_a = op("Add", ll, const(np.log1p(-weight)))
+        mix_m = op("Max", mix_a, outlier)
+        mix = op("Add", mix_m, op("Log", op("Add", op("Exp", op("Sub", mix_a, mix_m)),
+                                                 op("Exp", op("Sub", outlier, mix_m)))))
+        ll = op("Cast", op("Cast", mix, to=F), to=D)
+    # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
+    # tensor so another prior is a one-array change.
+    logpost = op("Add", ll, const(np.zeros((1, n_grid))))
+
+    # --- normalise (gyroage.posterior.normalise) ---
+    peak_raw = op("ReduceMax", logpost, axis1, keepdims=1)
+    peak_bad = op("Or", op("IsInf", peak_raw), op("IsNaN", peak_raw))
+    p = op("Exp", op("Sub", logpost, op("Where", peak_bad, zero, peak_raw)))
+    p_trap = op("Div", op("Mul", dx, op("Add", tail(p), head(p))), two)
+    pdf = op("Div", p, op("ReduceSum", p_trap, axis1, keepdims=1))
+    # --- CDF (gyroage.posterior.cdf) ---
+    f_seg = op("Mul", op("Mul", half, op("Add", tail(pdf), head(pdf))), dx)
+    c_raw = op("Pad", op("CumSum", f_seg, i1), i64([0, 1, 0, 0]))
+    c = op("Div", c_raw, op("Slice", c_raw, minus1, i64([n_grid + 1]), axis1))
+    # --- quantiles, linear in the CDF (gyroage.posterior.quantiles) ---
+    g_qs = const(qs)
+    below = op("Cast", op("Less", op("Unsqueeze", c, axis2), g_qs), to=I64)
+    j = op("Min", op("Max", op("Sub", op("ReduceSum", below, axis1, keepdims=0), i1), i0), imax)
+    j1 = op("Add", j, i1)
+    c0, c1 = op("GatherElements", c, j, axis=1), op("GatherElements", c, j1, axis=1)
+    t_raw = op("Div", op("Sub", g_qs, c0), op("Sub", c1, c0))
+    t = op("Min", op("Max", op("Where", op("Greater", c1, c0), t_raw, zero), zero), one)
+    g0, g1 = op("Gather", g_grid, j), op("Gather", g_grid, j1)
+    q_myr = op("Pow", ten, op("Sub", op("Add", g0, op("Mul", t, op("Sub", g1, g0))), six))
+    ok_col = op("Unsqueeze", ok, axis1)
+    op("Where", ok_col, q_myr, nan, out="age_quantiles_myr")
+    op("Where", ok_col, pdf, nan, out="posterior")
+    # --- MAP with parabolic refinement (gyroage.posterior.map_estimate) ---
+    edge_k = op("ArgMax", pdf, axis=1, keepdims=1)
+    k = op("Min", op("Max", edge_k, i1), imax)
+    y0, y1, y2 = (op("GatherElements", pdf, kk, axis=1) for kk in (op("Sub", k, i1), k, op("Add", k, i1)))
+    denom = op("Add", op("Sub", y0, op("Mul", y1, two)), y2)
+    shift_raw = op("Div", op("Mul", half, op("Sub", y0, y2)), denom)
+    shift = op("Min", op("Max", op("Where", op("Less", denom, zero), shift_raw, zero), const(-1.0)), one)
+    x_ref = op("Add", op("Gather", g_grid, k), op("Mul", shift, const(grid[1] - grid[0])))
+    at_edge = op("Or", op("Equal", edge_k, i0), op("Equal", edge_k, i64(n_grid - 1)))
+    map_log = op("Squeeze", op("Where", at_edge, op("Gather", g_grid, edge_k), x_ref), axis1)
+    op("Where", ok, op("Pow", ten, op("Sub", map_log, six)), nan, out="age_map_myr")
+    op("Identity", g_grid, out="log10_age_grid")
 
     star = ["n_stars"]
     inputs = [helper.make_tensor_value_info(n, D, star) for n in GRAPH_DOC["inputs"]]
@@ -217,7 +174,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
         helper.make_tensor_value_info("age_quantiles_myr", D, ["n_stars", len(qs)]),
         helper.make_tensor_value_info("age_map_myr", D, star),
     ]
-    graph = helper.make_graph(nodes, "gyroage_posterior", inputs, outputs, initializer=init)
+    graph = helper.make_graph(g.nodes, "gyroage_posterior", inputs, outputs, initializer=g.inits)
     for v in outputs + inputs:
         v.doc_string = {**GRAPH_DOC["inputs"], **GRAPH_DOC["outputs"]}[v.name]
     model = helper.make_model(graph, opset_imports=list(density.opset_import), producer_name="gyroage",
@@ -235,10 +192,7 @@ def graph_doc(card: ModelCard) -> dict:
 
 
 def embed_metadata(model: onnx.ModelProto, card: ModelCard) -> None:
-    del model.metadata_props[:]
-    for key, value in ((METADATA_KEY, card.to_dict(include_files=False)), (GRAPH_KEY, graph_doc(card))):
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value, sort_keys=True)
+    set_metadata(model, {METADATA_KEY: card.to_dict(include_files=False), GRAPH_KEY: graph_doc(card)})
 
 
 def write_posterior(density_path: str | Path, card: ModelCard, path: str | Path) -> Path:
