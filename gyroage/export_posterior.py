@@ -218,10 +218,8 @@ def regenerate(model_dir: str | Path) -> Path:
     # The density graph must be the one the card describes; the posterior graph is derived from it.
     if sha256(model_dir / DENSITY_FILE) != card.files.get(DENSITY_FILE, {}).get("sha256"):
         raise ModelError(f"{model_dir / DENSITY_FILE} does not match its card (SHA-256 differs)")
-    card.files = {k: v for k, v in card.files.items() if k != POSTERIOR_FILE}
     write_posterior(model_dir / DENSITY_FILE, card, model_dir / POSTERIOR_FILE)
-    write_card(card, model_dir)
-    load_card(model_dir, verify=True)
+    write_card(card, model_dir)  # hashes every graph in the directory, the new one included
     return model_dir / POSTERIOR_FILE
 
 
