@@ -29,8 +29,8 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_session(onnx_path: str | Path, threads: int | None = None):
-    """An onnxruntime CPU session with full graph optimisation.
+def make_session(onnx_path: str | Path | bytes, threads: int | None = None):
+    """An onnxruntime CPU session with full graph optimisation (from a file, or a serialised graph).
 
     ``threads`` is onnxruntime's intra-op pool. :class:`FlowDensity` uses 1 and
     runs batches from several Python threads instead: the graph is ~200 small
@@ -48,9 +48,11 @@ def make_session(onnx_path: str | Path, threads: int | None = None):
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(str(onnx_path), sess_options=opts, providers=["CPUExecutionProvider"])
+        source = onnx_path if isinstance(onnx_path, bytes) else str(onnx_path)
+        return ort.InferenceSession(source, sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelError(f"cannot load ONNX model {onnx_path}: {str(exc).splitlines()[0]}") from None
+        what = "(in memory)" if isinstance(onnx_path, bytes) else onnx_path
+        raise ModelError(f"cannot load ONNX model {what}: {str(exc).splitlines()[0]}") from None
 
 
 class FlowDensity:

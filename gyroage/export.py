@@ -8,7 +8,6 @@ period, without the outlier term (that is applied at run time from the card).
 from __future__ import annotations
 
 import platform
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 
 from gyroage import __version__
 from gyroage.density_graph import OPSET, build_density_graph, set_metadata
-from gyroage.export_posterior import write_posterior
+from gyroage.export_posterior import save_atomic, write_posterior
 from gyroage.flow import ConditionalFlow, FlowConfig
 from gyroage.modelcard import (
     DENSITY_FILE,
@@ -41,30 +40,27 @@ def load_checkpoint(path: str | Path) -> ConditionalFlow:
     return model.eval()
 
 
-def export_density(model: ConditionalFlow, path: str | Path) -> Path:
-    """Write the density graph of ``model``; returns its path.
+def build_density(model: ConditionalFlow) -> onnx.ModelProto:
+    """The density graph of ``model``.
 
-    The graph is laid out by :func:`gyroage.density_graph.build_density_graph`
-    from the weights (about 2x faster in onnxruntime than torch's own export of
-    the same function); :func:`parity` checks it against ``model``.
+    Laid out by :func:`gyroage.density_graph.build_density_graph` from the
+    weights (about 2x faster in onnxruntime than torch's own export of the
+    same function); :func:`parity` checks it against ``model``.
     """
-    path = Path(path)
     weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items() if k.startswith("net.")}
-    onnx.save(build_density_graph(weights, model.config.to_dict(), model.norm), str(path))
+    return build_density_graph(weights, model.config.to_dict(), model.norm)
+
+
+def export_density(model: ConditionalFlow, path: str | Path) -> Path:
+    """Write the density graph of ``model`` (no card); returns its path."""
+    path = Path(path)
+    onnx.save(build_density(model), str(path))
     return path
 
 
-def embed_card(onnx_path: str | Path, card: dict) -> None:
-    """Store the card JSON in the graph's metadata (``gyroage_model_card``)."""
-    m = onnx.load(str(onnx_path))
-    set_metadata(m, {METADATA_KEY: card})
-    onnx.checker.check_model(m)
-    onnx.save(m, str(onnx_path))
-
-
-def parity(model: ConditionalFlow, onnx_path: str | Path, n: int = 10_000, seed: int = 0,
+def parity(model: ConditionalFlow, onnx_path: str | Path | onnx.ModelProto, n: int = 10_000, seed: int = 0,
            domain: dict | None = None) -> float:
-    """Max |log p(onnx) - log p(torch)| on ``n`` random in-domain points."""
+    """Max |log p(onnx) - log p(torch)| on ``n`` random in-domain points; ``onnx_path`` may be the graph itself."""
     from gyroage.density import make_session
 
     dom = domain or {"log10_prot": [-1.0, 2.0], "log10_age": [6.3, 9.6], "bp_rp0": [0.3, 3.5],
@@ -73,6 +69,8 @@ def parity(model: ConditionalFlow, onnx_path: str | Path, n: int = 10_000, seed:
     cols = {k: rng.uniform(*dom[k], n).astype(np.float32) for k in DENSITY_INPUTS}
     with torch.no_grad():
         ref = model(*(torch.as_tensor(cols[k]) for k in DENSITY_INPUTS)).numpy()
+    if isinstance(onnx_path, onnx.ModelProto):
+        onnx_path = onnx_path.SerializeToString()
     got = make_session(onnx_path).run(None, cols)[0]
     return float(np.max(np.abs(got - ref)))
 
@@ -81,16 +79,15 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -
     """Export the graph and its card to ``out_dir``; returns the card path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = export_density(model, Path(tmp) / DENSITY_FILE)
-        card.metrics["onnx_torch_max_abs_logp"] = parity(model, raw, domain=card.parity_domain())
-        card.versions.update({
-            "gyroage": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
-            "python": platform.python_version(), "opset": OPSET,
-        })
-        embed_card(raw, card.to_dict(include_files=False))
-        target = out_dir / DENSITY_FILE
-        raw.replace(target)
+    graph = build_density(model)
+    card.metrics["onnx_torch_max_abs_logp"] = parity(model, graph, domain=card.parity_domain())
+    card.versions.update({
+        "gyroage": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
+        "python": platform.python_version(), "opset": OPSET,
+    })
+    set_metadata(graph, {METADATA_KEY: card.to_dict(include_files=False)})
+    onnx.checker.check_model(graph)
+    target = save_atomic(graph, out_dir / DENSITY_FILE)
     # Derived from the density graph just written, so the two can never disagree.
     write_posterior(target, card, out_dir / POSTERIOR_FILE)
     return write_card(card, out_dir)

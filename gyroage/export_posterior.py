@@ -200,6 +200,12 @@ def write_posterior(density_path: str | Path, card: ModelCard, path: str | Path)
     path = Path(path)
     model = build_posterior_model(onnx.load(str(density_path)), card)
     embed_metadata(model, card)
+    return save_atomic(model, path)
+
+
+def save_atomic(model: onnx.ModelProto, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` through a temporary file beside it: never a half-written graph."""
+    path = Path(path)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as fh:
         tmp = Path(fh.name)
     try:
