@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gyroage.catalogue import TrainingSet
+from gyroage.catalogue import TrainingSet, domain_of
 from gyroage.flow import ConditionalFlow, FlowConfig
 from gyroage.progress import Progress
 
@@ -179,8 +179,6 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
 
 def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
     """What the model card records about training (JSON-ready)."""
-    from gyroage.catalogue import domain_of
-
     return {
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
