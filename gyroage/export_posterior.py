@@ -38,7 +38,7 @@ from gyroage.modelcard import (
     sha256,
     write_card,
 )
-from gyroage.posterior import QUANTILES
+from gyroage.posterior import QUANTILES, age_grid
 
 GRAPH_KEY = "gyroage_graph"
 PREFIX = "flow/"
@@ -65,7 +65,7 @@ GRAPH_DOC = {
 def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.ModelProto:
     """The posterior graph for ``card``'s default prior, grid and outlier mixture around ``density``."""
     a = card.age_grid
-    grid = np.linspace(float(a["log10_age_min"]), float(a["log10_age_max"]), int(a["n"]))
+    grid = age_grid(float(a["log10_age_min"]), float(a["log10_age_max"]), a["n"])
     n_grid = len(grid)
     if n_grid < 3:
         raise ValueError("the age grid needs at least 3 points")
