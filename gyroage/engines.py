@@ -308,6 +308,8 @@ def _run(source: str | Path, sink: _Sidecar | _Stream, density: FlowDensity, set
         if prev is not None:
             counts.update(prev)
             skipped += rows
+            if progress.total:  # rate and ETA are for the rows this run computes
+                progress.total -= rows
             continue
         out = estimate_chunk(chunk, density, settings, columns)
         post = _take_posteriors(out, offset - rows) if posteriors is not None else None

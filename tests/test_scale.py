@@ -260,3 +260,12 @@ def test_resume_refuses_changed_input(tmp_path, density, settings, monkeypatch):
 
     with pytest.raises(UserError, match="input differs"):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+
+
+def test_resumed_progress_counts_only_the_rows_it_computes(tmp_path, density, settings, monkeypatch, capsys):
+    """After a resume the last progress line reads 400/400, not 400/700 (rows taken over are not pending work)."""
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch, n=700, finished=3)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=False, resume=True)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "resumed: 300 rows" in err[-2]
+    assert err[-1].startswith("estimate: 400/400 |")
