@@ -79,15 +79,17 @@ g = d.card.age_grid
 prior = Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"])
 args = (np.log10(df["Prot"].to_numpy()[ok]), df["BPRP_0"].to_numpy()[ok], e[ok], prior)
 ref = grid_posterior(d, *args, n_ref, refine_tol=None).summaries()  # dense, every point evaluated
-# Flow evaluations per star of the default (refined) grid, counted at the density's two entry points.
-evals = [0]
-grid_fn, flow_fn = d.log_prob_grid, d.log_prob_flow
-d.log_prob_grid = lambda p, *a, **k: (evals.__setitem__(0, evals[0] + np.size(p) * np.size(a[2])), grid_fn(p, *a, **k))[1]
-d.log_prob_flow = lambda p, *a, **k: (evals.__setitem__(0, evals[0] + np.size(p)), flow_fn(p, *a, **k))[1]
-grid_posterior(d, *args, g["n"])
-d.log_prob_grid, d.log_prob_flow = grid_fn, flow_fn
+class Counted:  # every flow evaluation goes through the session's run: count the rows fed to it
+    def __init__(self, session):
+        self.session, self.rows = session, 0
+    def run(self, names, feed):
+        self.rows += len(next(iter(feed.values())))
+        return self.session.run(names, feed)
+session, d.session = d.session, Counted(d.session)
+grid_posterior(d, *args, g["n"])  # the default, refined grid
+evals, d.session = d.session.rows, session
 exact = grid_posterior(d, *args, g["n"], refine_tol=None).summaries()  # estimate --exact-grid
-res = {"n_stars": int(ok.sum()), "n_ref": n_ref, "n_grid": int(g["n"]), "flow_evals_per_star": evals[0] / ok.sum()}
+res = {"n_stars": int(ok.sum()), "n_ref": n_ref, "n_grid": int(g["n"]), "flow_evals_per_star": evals / ok.sum()}
 for name, got in (("default", {c: out[c].to_numpy()[ok] for c in ref}), ("exact_grid", exact)):
     for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"):
         dd = np.abs(np.log10(got[col]) - np.log10(ref[col]))
