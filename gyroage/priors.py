@@ -175,7 +175,12 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
         if table is None:
             raise UserError("--prior tabulated needs --prior-table FILE")
         fields["table"] = read_prior_table(table)
-    return Prior(kind, float(lo), float(hi), **fields)
+    prior = Prior(kind, float(lo), float(hi), **fields)
+    # A table with no mass between the bounds would leave every star without a posterior.
+    if kind == "tabulated" and not np.isfinite(prior.log_prob(np.linspace(lo, hi, 1001))).any():
+        raise UserError(f"prior table {table} has no probability between the age bounds "
+                        f"({10 ** (lo - 6):.4g}-{10 ** (hi - 6):.4g} Myr)")
+    return prior
 
 
 def _as_number(value: str | float) -> float | None:

@@ -94,3 +94,13 @@ def test_cli_per_star_prior_columns_and_invalid_rows(tmp_path):
     assert p50[0] < 8.2 and p50[1] > 9.1
     res = run_cli("estimate", str(src), "--prior", "gaussian_log_age", "--prior-mean", "nope", "--prior-sigma", "0.1")
     assert res.returncode == 2 and "nope" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_tabulated_prior_without_mass_inside_the_bounds_is_a_user_error(tmp_path):
+    """Such a prior would leave every star with status ok but no ages: refuse it up front."""
+    t = tmp_path / "p.csv"
+    pd.DataFrame({"age_myr": [20000.0, 30000.0], "density": [1.0, 1.0]}).to_csv(t, index=False)
+    with pytest.raises(UserError, match="no probability between the age bounds"):
+        make_prior("tabulated", None, None, BOUNDS, table=t)
+    pd.DataFrame({"age_myr": [5000.0, 30000.0], "density": [1.0, 1.0]}).to_csv(t, index=False)
+    assert make_prior("tabulated", None, None, BOUNDS, table=t).kind == "tabulated"  # overlaps the bounds: fine
