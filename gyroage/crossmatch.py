@@ -132,13 +132,8 @@ class QueryCache:
         if path is None:
             return
         # Atomic, so a crash never leaves a half-written answer in the cache.
-        writer = io.AtomicWriter(path)
-        try:
+        with io.AtomicWriter(path) as writer:
             writer.write(frame)
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
 
 
 def default_cache_dir() -> Path:
@@ -764,7 +759,7 @@ def adopt(cands: dict[str, tuple[np.ndarray, np.ndarray]], n: int):
 
 def _input_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Input columns, renamed ``input_<name>`` when ``estimate`` would read them instead of ours."""
-    out = frame.reset_index(drop=True).copy()
+    out = frame.reset_index(drop=True)  # a new frame already: no copy needed
     ours = {"source_id", "tic", "kic", "crossmatch_status"}
     rename = {c: f"input_{c}" for c in out.columns if c in ours or io.match_columns([c])}
     return out.rename(columns=rename)
@@ -773,35 +768,22 @@ def _input_columns(frame: pd.DataFrame) -> pd.DataFrame:
 def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,
                    settings: CrossmatchSettings, chunksize: int = 5000, quiet: bool = False) -> Counter:
     """Stream ``source`` through ``crossmatch_chunk`` into ``target`` (atomic); returns status counts."""
-    from gyroage.progress import Progress
+    from gyroage.progress import Progress, counts_text
 
     counts: Counter = Counter()
-    writer = io.AtomicWriter(target)
     progress = Progress("crossmatch", unit="stars", quiet=quiet)
     ids: InputIds | None = None
-    empty = pd.DataFrame()  # a row-less chunk, kept for its header
-    try:
-        wrote = False
+    with io.AtomicWriter(target) as writer:
+        # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
+        # output is the header alone.
         for chunk in io.read_chunks(source, chunksize):
             if ids is None:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 settings.extinction_column(list(chunk.columns))
-            if not len(chunk):
-                empty = chunk
-                continue
-            out = crossmatch_chunk(chunk, ids, services, settings)
+            out = crossmatch_chunk(chunk, ids, services, settings)  # no rows: no query is sent
             writer.write(out)
-            wrote = True
             counts.update(out["crossmatch_status"].tolist())
             progress.update(len(chunk))
-        if not wrote:
-            # Header only: the output header comes from the chunk already read (stdin cannot be read twice).
-            ids = ids or detect_ids(list(empty.columns), settings.id_column, settings.id_type)
-            writer.write(crossmatch_chunk(empty, ids, services, settings))  # no rows: no query is sent
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
     if settings.uncorrected_far:
         settings.messages.append(
             f"warning: {settings.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
@@ -809,5 +791,5 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             "their bp_rp0 is the observed BP-RP")
     for msg in dict.fromkeys(settings.messages):
         print(f"crossmatch: {msg}", file=sys.stderr, flush=True)
-    progress.close(extra=", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    progress.close(extra=counts_text(counts))
     return counts

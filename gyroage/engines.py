@@ -31,7 +31,7 @@ from gyroage import __version__, io
 from gyroage.density import FlowDensity
 from gyroage.errors import UserError
 from gyroage.estimate import EstimateSettings, estimate_chunk
-from gyroage.progress import Progress
+from gyroage.progress import Progress, counts_text
 
 MANIFEST = "manifest.json"
 
@@ -320,7 +320,7 @@ def _run(source: str | Path, sink: _Sidecar | _Stream, density: FlowDensity, set
     sink.finish(n_chunks, posteriors)
     if skipped:
         progress.log(f"resumed: {skipped} rows taken from the interrupted run")
-    progress.close(extra=_summary(counts))
+    progress.close(extra=counts_text(counts))
     return counts
 
 
@@ -329,10 +329,6 @@ def _take_posteriors(out: pd.DataFrame, offset: int) -> pd.DataFrame:
     table = out.attrs.pop("posteriors")
     table["row"] += offset
     return table
-
-
-def _summary(counts: Counter) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
 # --------------------------------------------------------------------------- Dask
@@ -444,5 +440,5 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
         if own is not None:  # a cluster we started; a caller's client stays open
             client.close()
             own.close()
-    progress.close(extra=_summary(counts))
+    progress.close(extra=counts_text(counts))
     return counts

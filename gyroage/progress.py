@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -65,3 +65,8 @@ class Progress:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.close()
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """Status counts for a closing progress line: ``name count, ...`` in name order."""
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
