@@ -544,26 +544,15 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, settings: Cr
         col = "ID" if ids.kind == "tic" else "KIC"
         tic_of = _tic_by(_fetch_tic(services, col, _unique(own)), col)
         dr2 = np.full(n, None, dtype=object)
-        for i in np.flatnonzero(status == OK):
-            row = tic_of.get(int(own[i]))
-            if row is None:
-                status[i] = NOT_FOUND
-            elif row == AMBIGUOUS:
-                status[i] = AMBIGUOUS
-            else:
+        rows = _look_up(tic_of, own, status)
+        for i, row in enumerate(rows):
+            if row is not None:
                 tic[i], kic[i], dr2[i] = row
-                if dr2[i] is None:
-                    status[i] = NOT_FOUND
+        status[(status == OK) & np.array([d is None for d in dr2], dtype=bool)] = NOT_FOUND  # in TIC, no Gaia DR2
         dr3_of = _neighbour(_fetch_neighbourhood(services, "dr2_source_id", _unique(dr2[status == OK])),
                             "dr2_source_id", "dr3_source_id")
-        for i in np.flatnonzero(status == OK):
-            pick = dr3_of.get(int(dr2[i]))
-            if pick is None:
-                status[i] = NOT_FOUND
-            elif pick == AMBIGUOUS:
-                status[i] = AMBIGUOUS
-            else:
-                gaia[i] = pick
+        found = _look_up(dr3_of, dr2, status)
+        gaia[status == OK] = found[status == OK]
     else:
         # Gaia in: find DR2 ids, then TIC/KIC, only to reach the TESS/Kepler period tables.
         live = [g for g, s in zip(gaia, status) if s == OK]
@@ -578,6 +567,20 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, settings: Cr
 
     return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
                          "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status})
+
+
+def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """``table[int(key)]`` for each row still ``ok`` (else None); a missing key or an AMBIGUOUS entry sets ``status``."""
+    out = np.full(len(keys), None, dtype=object)
+    for i in np.flatnonzero(status == OK):
+        hit = table.get(int(keys[i]))
+        if hit is None:
+            status[i] = NOT_FOUND
+        elif isinstance(hit, str) and hit == AMBIGUOUS:
+            status[i] = AMBIGUOUS
+        else:
+            out[i] = hit
+    return out
 
 
 def _angsep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
