@@ -1,0 +1,12 @@
+"""Defaults shared by training, export, validation and the run-time core, defined once.
+
+A shipped model's own values live in its card; these are what a new model,
+or a card without the field, gets.
+"""
+
+from __future__ import annotations
+
+# Weight of the uniform outlier component mixed with the flow (per star and per group member).
+OUTLIER_WEIGHT = 0.05
+# The age grid, log10 yr: (lowest, highest, points).
+AGE_GRID = (6.0, 10.0, 201)
