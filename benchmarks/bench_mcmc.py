@@ -21,15 +21,15 @@ import numpy as np
 import pandas as pd
 
 from gyroage import AgeModel
-from gyroage.estimate import EstimateSettings, estimate_chunk
-from gyroage.sampling import SamplerSettings
+from gyroage.core.estimate import EstimateSettings, estimate_chunk
+from gyroage.core.sampler import SamplerSettings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def stars(model: AgeModel, n: int, seed: int) -> tuple[pd.DataFrame, str]:
     try:
-        from gyroage.catalogue import load_catalog, quality_select
+        from gyroage.build.catalogue import load_catalog, quality_select
 
         cat = quality_select(load_catalog())
         cat = cat[cat["BPRP_0"].between(*model.card.domain["bp_rp0"])].sample(n, random_state=seed)

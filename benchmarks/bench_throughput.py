@@ -42,12 +42,12 @@ res.to_csv(sys.argv[2], index=False)
 TORCH = """
 import sys, numpy as np, pandas as pd, torch
 torch.set_num_threads(2)
-from gyroage.export import load_checkpoint
-from gyroage.modelcard import load_card
-from gyroage.posterior import GridPosterior, normalise, age_grid
-from gyroage.density import mix_outlier
-from gyroage.modelcard import outlier_log_density
-from gyroage.validation_train import held_out_log_likelihood
+from gyroage.build.export import load_checkpoint
+from gyroage.core.modelcard import load_card
+from gyroage.core.posterior import GridPosterior, normalise, age_grid
+from gyroage.core.density import mix_outlier
+from gyroage.core.modelcard import outlier_log_density
+from gyroage.build.loco_fold import held_out_log_likelihood
 card, d = load_card()
 model = load_checkpoint(d / "gyroage-flow.pt")
 df = pd.read_csv(sys.argv[1])
@@ -66,9 +66,9 @@ pd.concat(rows, ignore_index=True).to_csv(sys.argv[2], index=False)
 
 REFERENCE = """
 import sys, json, numpy as np, pandas as pd
-from gyroage.density import FlowDensity
-from gyroage.posterior import grid_posterior
-from gyroage.priors import Prior
+from gyroage.core.density import FlowDensity
+from gyroage.core.posterior import grid_posterior
+from gyroage.core.priors import Prior
 d = FlowDensity()
 df = pd.read_csv(sys.argv[1])
 out = pd.read_csv(sys.argv[2])
@@ -101,7 +101,7 @@ print(json.dumps(res))
 
 def make_stars(n: int, path: Path, seed: int = 0) -> None:
     """``n`` stars resampled from the quality-selected catalogue (BP-RP0 >= 0.5, gyronet's validated range)."""
-    from gyroage.catalogue import load_catalog, quality_select
+    from gyroage.build.catalogue import load_catalog, quality_select
 
     q = quality_select(load_catalog(CATALOG))
     s = q[q.BPRP_0 >= 0.5].sample(n, replace=True, random_state=seed)
@@ -164,13 +164,13 @@ def flops_per_eval(onnx_path: Path) -> dict:
 
 def density_rate(seconds: float = 3.0) -> dict:
     """In-process density evaluations per second (2 threads, default batch) on the card's grid."""
-    from gyroage.density import FlowDensity
+    from gyroage.core.density import FlowDensity
 
     d = FlowDensity(threads=2)
     rng = np.random.default_rng(0)
     n = 4000
     lp, c, e = rng.uniform(0, 1.3, n), rng.uniform(0.5, 2.5, n), np.full(n, 0.03)
-    from gyroage.posterior import age_grid
+    from gyroage.core.posterior import age_grid
 
     g = age_grid(d.card.age_grid["log10_age_min"], d.card.age_grid["log10_age_max"], d.card.age_grid["n"])
     d.log_prob_grid(lp[:200], c[:200], e[:200], g)
@@ -255,7 +255,7 @@ def main() -> None:
         res["torch_imported_by_estimate"] = subprocess.run([sys.executable, "-c", probe], env=ENV, cwd=ROOT,
                                                            capture_output=True, text=True).stdout.strip()
 
-    from gyroage.modelcard import DENSITY_FILE, load_card
+    from gyroage.core.modelcard import DENSITY_FILE, load_card
 
     _, model_dir = load_card()
     res["flops_per_eval"] = flops_per_eval(model_dir / DENSITY_FILE)

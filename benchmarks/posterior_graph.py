@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from gyroage import AgeModel
-from gyroage.density import make_session
-from gyroage.modelcard import POSTERIOR_FILE
+from gyroage.core.density import make_session
+from gyroage.core.modelcard import POSTERIOR_FILE
 
 
 def main(n: int = 2000, chunk: int = 500) -> None:

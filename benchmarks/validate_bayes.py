@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from gyroage import AgeModel
-from gyroage.catalogue import load_catalog, quality_select
-from gyroage.estimate import EstimateSettings, estimate_chunk
-from gyroage.posterior import group_ages
+from gyroage.build.catalogue import load_catalog, quality_select
+from gyroage.core.estimate import EstimateSettings, estimate_chunk
+from gyroage.core.posterior import group_ages
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

@@ -40,7 +40,7 @@ def joint_ages(clusters: pd.DataFrame, out: Path, plt) -> None:
 
 def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
-    from gyroage.validation import coverage
+    from gyroage.build.loco import coverage
 
     levels = np.linspace(0.05, 0.95, 19)
     cov = [coverage(stars["pit"], lv) for lv in levels]

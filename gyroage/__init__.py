@@ -9,7 +9,7 @@ __all__ = ["AgeModel", "__version__"]
 def __getattr__(name: str):
     # Lazy so that `import gyroage` stays fast and never pulls in onnxruntime until needed.
     if name == "AgeModel":
-        from gyroage.api import AgeModel
+        from gyroage.core.api import AgeModel
 
         return AgeModel
     raise AttributeError(name)

@@ -84,10 +84,10 @@ def estimate(
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.posterior import REFINE_TOL
+    from gyroage.core.sampler import SamplerSettings
     from gyroage.engines import run_local
-    from gyroage.estimate import EstimateSettings
-    from gyroage.posterior import REFINE_TOL
-    from gyroage.sampling import SamplerSettings
 
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown --method {method!r} (choose grid or mcmc)")
@@ -138,10 +138,10 @@ def train(
 ) -> None:
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
     _need_torch()
-    from gyroage.catalogue import default_catalog_path, load_catalog, quality_select, training_set
-    from gyroage.export import save_checkpoint
-    from gyroage.modelcard import sha256
-    from gyroage.training import TrainSettings, train_flow, train_info
+    from gyroage.build.catalogue import default_catalog_path, load_catalog, quality_select, training_set
+    from gyroage.build.export import save_checkpoint
+    from gyroage.build.training import TrainSettings, train_flow, train_info
+    from gyroage.core.modelcard import sha256
 
     path = catalog or default_catalog_path()
     frame = quality_select(load_catalog(path))
@@ -188,7 +188,7 @@ def export(
 
 
 def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = 0.05) -> None:
-    from gyroage.export import card_from_training, export_model, load_checkpoint
+    from gyroage.build.export import card_from_training, export_model, load_checkpoint
 
     ck, info = checkpoint / "flow.pt", checkpoint / "train.json"
     if not ck.is_file() or not info.is_file():
@@ -268,7 +268,7 @@ def group_age(
     import pandas as pd
 
     from gyroage import io
-    from gyroage.posterior import group_ages
+    from gyroage.core.posterior import group_ages
 
     if grid < 50:
         raise UserError("--grid must be at least 50")
@@ -346,11 +346,11 @@ def validate(
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
     _need_torch()
-    from gyroage.catalogue import default_catalog_path
-    from gyroage.modelcard import load_card
-    from gyroage.validation import ValidateSettings, write_card_validation
-    from gyroage.validation import validate as run_validate
-    from gyroage.validation_train import full_train_dict
+    from gyroage.build.catalogue import default_catalog_path
+    from gyroage.build.loco import ValidateSettings, write_card_validation
+    from gyroage.build.loco import validate as run_validate
+    from gyroage.build.loco_fold import full_train_dict
+    from gyroage.core.modelcard import load_card
 
     path = catalog or default_catalog_path()
     names = [c.strip() for item in (clusters or []) for c in item.split(",") if c.strip()]
@@ -389,8 +389,8 @@ def _check_outlier_weight(weight: float | None) -> None:
 def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,
                        age_max_myr: float | None, mean, sigma, table: Path | None):
     """The model's density and the prior over its card's age grid, from the options estimate and group-age share."""
-    from gyroage.density import FlowDensity
-    from gyroage.priors import make_prior
+    from gyroage.core.density import FlowDensity
+    from gyroage.core.priors import make_prior
 
     density = FlowDensity(model, threads=threads)
     g = density.card.age_grid

@@ -28,9 +28,9 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import __version__, io
-from gyroage.density import FlowDensity
+from gyroage.core.density import FlowDensity
+from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.errors import UserError
-from gyroage.estimate import EstimateSettings, estimate_chunk
 from gyroage.progress import Progress, counts_text
 
 MANIFEST = "manifest.json"
@@ -253,7 +253,7 @@ def _write_posteriors(parts: list[Path], target: Path) -> None:
     if parts:
         _concat_parquet(parts, target)
     else:
-        from gyroage.posterior import write_empty_posteriors
+        from gyroage.core.posterior import write_empty_posteriors
 
         write_empty_posteriors(target)
 
@@ -337,7 +337,7 @@ def _take_posteriors(out: pd.DataFrame, offset: int) -> pd.DataFrame:
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str) -> tuple[int, dict]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file."""
-    from gyroage.density import cached_density
+    from gyroage.core.density import cached_density
 
     density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
     parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns)
@@ -386,7 +386,7 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     done. Connects to ``scheduler`` (e.g. ``tcp://host:8786``, a
     dask-jobqueue or Kubernetes cluster) or starts a LocalCluster of
     ``workers`` single-threaded processes. Every worker loads its own
-    onnxruntime session once (:func:`gyroage.density.cached_density`).
+    onnxruntime session once (:func:`gyroage.core.density.cached_density`).
     """
     try:
         from dask import delayed

@@ -62,9 +62,9 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     from dataclasses import replace
 
     from gyroage import io
-    from gyroage.api import AgeModel
-    from gyroage.estimate import EstimateSettings, estimate_chunk
-    from gyroage.posterior import SUMMARY_COLUMNS
+    from gyroage.core.api import AgeModel
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.posterior import SUMMARY_COLUMNS
 
     out_path = _check_output(output)
     if method not in ("grid", "mcmc"):
@@ -142,7 +142,7 @@ def plot_sequence(output: str | Path, ages_myr, data: str | pd.DataFrame | None 
                   colour_by: str | None = None, model=None) -> Path:
     """Period vs (BP-RP)0 with the model's 16-84% bands and medians at ``ages_myr``; returns the path."""
     from gyroage import io
-    from gyroage.api import AgeModel
+    from gyroage.core.api import AgeModel
 
     out_path = _check_output(output)
     ages = [float(a) for a in ages_myr]

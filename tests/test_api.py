@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gyroage import AgeModel
 from gyroage import io as gio
-from gyroage.posterior import SUMMARY_COLUMNS
+from gyroage.core.posterior import SUMMARY_COLUMNS
 
 
 def in_domain_stars(model, n, seed=0):
@@ -124,9 +124,9 @@ def test_api_never_raises_on_bad_numbers(model, rows):
 
 def test_grid_blocks_on_parallel_threads_change_nothing(model, monkeypatch):
     """Stars split into blocks (per-star prior columns and kept posteriors included) give the one-block answer."""
-    from gyroage import estimate
-    from gyroage.estimate import EstimateSettings, estimate_chunk
-    from gyroage.priors import Prior
+    from gyroage.core import estimate
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.priors import Prior
 
     rng = np.random.default_rng(3)
     n = 50

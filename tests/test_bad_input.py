@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from gyroage import io as gio
 from gyroage.cli import app
-from gyroage.estimate import OUTPUT_COLUMNS, EstimateSettings, estimate_chunk
-from gyroage.modelcard import load_card
+from gyroage.core.estimate import OUTPUT_COLUMNS, EstimateSettings, estimate_chunk
+from gyroage.core.modelcard import load_card
 
 CARD, _ = load_card(ROOT / "models")
 DOM = CARD.domain

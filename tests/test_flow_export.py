@@ -8,7 +8,7 @@ onnx = pytest.importorskip("onnx")
 
 from conftest import ROOT  # noqa: E402
 
-from gyroage.flow import ConditionalFlow, FlowConfig, rational_quadratic  # noqa: E402
+from gyroage.build.flow import ConditionalFlow, FlowConfig, rational_quadratic  # noqa: E402
 
 NORM = {"age_mean": 8.0, "age_std": 0.8, "colour_mean": 2.0, "colour_std": 0.9, "err_mean": -1.4,
         "err_std": 0.4, "prot_mean": 0.4, "prot_std": 0.6}
@@ -48,7 +48,7 @@ def test_density_integrates_to_one():
 
 
 def test_onnx_parity_on_10000_points(tmp_path):
-    from gyroage.export import export_density, parity
+    from gyroage.build.export import export_density, parity
 
     m = random_flow(3)
     path = export_density(m, tmp_path / "d.onnx")
@@ -57,8 +57,8 @@ def test_onnx_parity_on_10000_points(tmp_path):
 
 
 def test_shipped_onnx_matches_shipped_checkpoint():
-    from gyroage.export import load_checkpoint, parity
-    from gyroage.modelcard import load_card
+    from gyroage.build.export import load_checkpoint, parity
+    from gyroage.core.modelcard import load_card
 
     card, d = load_card(ROOT / "models")
     m = load_checkpoint(ROOT / "models" / "gyroage-flow.pt")
@@ -70,9 +70,9 @@ def test_shipped_onnx_matches_shipped_checkpoint():
                                  dict(hidden=24, layers=3, n_splines=3, bins=12, tail_bound=3.0)])
 def test_hand_laid_graph_matches_torch_for_other_shapes_and_in_the_tails(tmp_path, cfg):
     """The graph builder is not tied to the shipped shape; far-out periods exercise the identity tails."""
-    from gyroage.density import make_session
-    from gyroage.export import export_density
-    from gyroage.modelcard import DENSITY_INPUTS
+    from gyroage.build.export import export_density
+    from gyroage.core.density import make_session
+    from gyroage.core.modelcard import DENSITY_INPUTS
 
     torch.manual_seed(4)
     m = ConditionalFlow(FlowConfig(**cfg), NORM)

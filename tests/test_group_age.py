@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.posterior import grid_log_likelihood, group_ages, group_posterior
-from gyroage.priors import Prior
+from gyroage.core.posterior import grid_log_likelihood, group_ages, group_posterior
+from gyroage.core.priors import Prior
 from tests.conftest import run_cli
 
 
@@ -97,7 +97,7 @@ def test_cli_group_age(tmp_path, model):
 
 
 def test_catalogue_clusters_near_fiducial_ages(catalog_path, model):
-    from gyroage.catalogue import load_catalog, quality_select
+    from gyroage.build.catalogue import load_catalog, quality_select
 
     f = quality_select(load_catalog(catalog_path))
     f = f[f["cluster"].isin(["Praesepe", "M67"])]

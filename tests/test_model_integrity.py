@@ -82,7 +82,7 @@ def test_graph_not_listed_in_its_card(model_copy):
 
 def test_card_with_recomputed_hash_but_wrong_graph(model_copy):
     """Someone re-hashes a swapped file: the graph itself is checked too."""
-    from gyroage.modelcard import sha256
+    from gyroage.core.modelcard import sha256
 
     shutil.copy(model_copy / "gyroage-posterior.onnx", model_copy / "gyroage-density.onnx")
     card = json.loads((model_copy / "gyroage-model.json").read_text())

@@ -15,7 +15,7 @@ def test_import_and_estimate_never_import_torch():
         "m = AgeModel.load()\n"
         "m.posterior([10.0, 20.0], 1.0).to_frame()\n"
         "m.log_likelihood(10.0, 1.0, 500.0); m.sample_periods(500.0, 1.0, n=10, seed=0)\n"
-        "import gyroage.api, gyroage.io, gyroage.estimate, gyroage.engines\n"
+        "import gyroage.core.api, gyroage.io, gyroage.core.estimate, gyroage.engines\n"
         "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\n"
         "assert not bad, bad\n"
     )

@@ -106,7 +106,7 @@ def test_posterior_graph_reproduces_estimate_without_gyroage():
 
 
 def test_posterior_graph_regenerates_from_density_and_card(tmp_path):
-    """``python -m gyroage.export_posterior DIR`` rebuilds the graph from the density ONNX + card alone."""
+    """``python -m gyroage.build.posterior_graph DIR`` rebuilds the graph from the density ONNX + card alone."""
     pytest.importorskip("onnx")
     d = tmp_path / "m"
     d.mkdir()
@@ -116,7 +116,7 @@ def test_posterior_graph_regenerates_from_density_and_card(tmp_path):
     c["outlier"]["weight"] = 0.2  # a different mixture must change the graph's answers
     c["files"].pop("gyroage-posterior.onnx", None)
     (d / "gyroage-model.json").write_text(json.dumps(c))
-    res = subprocess.run([sys.executable, "-m", "gyroage.export_posterior", str(d)], capture_output=True, text=True,
+    res = subprocess.run([sys.executable, "-m", "gyroage.build.posterior_graph", str(d)], capture_output=True, text=True,
                          cwd=ROOT, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "gyroage-posterior.onnx" in json.loads((d / "gyroage-model.json").read_text())["files"]
@@ -164,8 +164,8 @@ def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     import onnx
 
-    from gyroage import export
-    from gyroage.modelcard import ModelCard, load_card, sha256
+    from gyroage.build import export
+    from gyroage.core.modelcard import ModelCard, load_card, sha256
 
     monkeypatch.setattr(export, "build_density", lambda model: onnx.load(str(MODELS / "gyroage-density.onnx")))
     monkeypatch.setattr(export, "parity", lambda *a, **k: 0.0)

@@ -38,7 +38,7 @@ def test_wheel_and_sdist_contents(dist):
     assert any(n.endswith("entry_points.txt") for n in names)
     members = tarfile.open(sdist).getnames()
     assert any(m.endswith("models/gyroage-posterior.onnx") for m in members)
-    assert any(m.endswith("gyroage/api.py") for m in members)
+    assert any(m.endswith("gyroage/core/api.py") for m in members)
     assert not any("node_modules" in m or m.endswith(".part") for m in members)
 
 
@@ -65,7 +65,7 @@ def test_installed_wheel_estimates_from_another_directory(dist, tmp_path):
     assert res.returncode == 0, res.stderr
     out = pd.read_csv(io.StringIO(res.stdout))
     assert len(out) == len(pd.read_csv(EXAMPLES / "synthetic_stars.csv")) and (out["status"] == "ok").mean() > 0.9
-    where = subprocess.run([str(py), "-c", "import gyroage, gyroage.modelcard as m; print(gyroage.__file__); "
+    where = subprocess.run([str(py), "-c", "import gyroage, gyroage.core.modelcard as m; print(gyroage.__file__); "
                             "print(m.default_model_dir())"], capture_output=True, text=True, cwd=work, env=env, timeout=60)
     module, models = where.stdout.split()
     assert module.startswith(str(venv)) and models.startswith(str(venv)) and models.endswith("_models"), where.stdout

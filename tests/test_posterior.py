@@ -1,8 +1,8 @@
 import numpy as np
 from scipy import stats
 
-from gyroage.posterior import GridPosterior, normalise, quantiles
-from gyroage.priors import Prior
+from gyroage.core.posterior import GridPosterior, normalise, quantiles
+from gyroage.core.priors import Prior
 
 
 def test_quantiles_of_a_gaussian():
@@ -70,7 +70,7 @@ def _example_stars(model):
 
 def test_refined_grid_forced_everywhere_equals_the_exact_grid(model):
     """tol < 0 refines every midpoint: any bookkeeping slip (wrong column, wrong star) shows up here."""
-    from gyroage.posterior import grid_log_likelihood, refined_log_likelihood
+    from gyroage.core.posterior import grid_log_likelihood, refined_log_likelihood
 
     lp, c, e = (a[:60] for a in _example_stars(model))
     for n in (201, 200, 203, 205, 15):  # odd; even; even one level up; two levels up; tiny
@@ -81,7 +81,7 @@ def test_refined_grid_forced_everywhere_equals_the_exact_grid(model):
 
 def test_refined_grid_halves_the_work_and_keeps_the_ages(model):
     """The default refined grid: under 45% of the flow evaluations, medians within 0.005 dex of every point evaluated."""
-    from gyroage.posterior import REFINE_TOL, grid_log_likelihood, refined_log_likelihood
+    from gyroage.core.posterior import REFINE_TOL, grid_log_likelihood, refined_log_likelihood
 
     lp, c, e = _example_stars(model)
     grid = np.linspace(6, 10, 201)
@@ -97,7 +97,7 @@ def test_refined_grid_halves_the_work_and_keeps_the_ages(model):
 
 
 def test_refined_grid_falls_back_to_every_point_on_uneven_or_tiny_grids(model):
-    from gyroage.posterior import grid_log_likelihood, refined_log_likelihood
+    from gyroage.core.posterior import grid_log_likelihood, refined_log_likelihood
 
     lp, c, e = (a[:20] for a in _example_stars(model))
     for grid in (np.linspace(6, 10, 9), np.r_[np.linspace(6, 8, 40), np.linspace(8.1, 10, 30)]):
@@ -108,7 +108,7 @@ def test_refined_grid_falls_back_to_every_point_on_uneven_or_tiny_grids(model):
 
 
 def test_outlier_mixture_matches_logaddexp_in_both_float_types():
-    from gyroage.density import mix_outlier
+    from gyroage.core.density import mix_outlier
 
     lp = np.linspace(-300, 30, 5001)
     w, lu = 0.05, -np.log(4.0)

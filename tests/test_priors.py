@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gyroage.core.priors import LN10, Prior, make_prior, read_prior_table
 from gyroage.errors import UserError
-from gyroage.priors import LN10, Prior, make_prior, read_prior_table
 from tests.conftest import run_cli
 
 BOUNDS = (6.0, 10.0)
@@ -68,8 +68,8 @@ def test_make_prior_reads_numbers_or_columns():
 
 
 def test_grid_and_mcmc_follow_a_narrow_prior(model):
-    from gyroage.estimate import EstimateSettings, estimate_chunk
-    from gyroage.sampling import SamplerSettings
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.sampler import SamplerSettings
 
     frame = pd.DataFrame({"prot": [8.0, 1.0], "bp_rp0": [1.3, 2.5]})
     prior = Prior("gaussian_log_age", 6.0, 10.0, mean=8.3, sigma=0.02)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.priors import Prior
-from gyroage.sampling import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
+from gyroage.core.priors import Prior
+from gyroage.core.sampler import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
 from tests.conftest import run_cli
 
 FAST = SamplerSettings(min_n_eff=500)
@@ -96,7 +96,7 @@ def test_larger_errors_widen_monotonically(model):
 
 def test_reddening_uncertainty_widens_the_colour_likelihood():
     """An uncertain E(BP-RP) broadens the likelihood of the true colour; zero uncertainty is the plain Gaussian."""
-    from gyroage.sampling import _colour_log_like
+    from gyroage.core.sampler import _colour_log_like
 
     c_true = np.linspace(0.0, 3.0, 3001)[None, :]
     c_obs, sig = np.array([[1.3]]), np.array([[0.02]])
@@ -131,7 +131,7 @@ def test_cli_mcmc_columns_statuses_and_posteriors(tmp_path):
 
 
 def test_step_cap_marks_not_converged(model):
-    from gyroage.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
 
     frame = pd.DataFrame({"prot": [8.0, -1.0], "bp_rp0": [1.2, 1.0]})
     s = EstimateSettings(prior=model.default_prior, method="mcmc", sampler=SamplerSettings(max_steps=50))
@@ -141,9 +141,9 @@ def test_step_cap_marks_not_converged(model):
 
 
 def test_grid_posteriors_keyed_by_row(tmp_path, model):
+    from gyroage.core.estimate import EstimateSettings
     from gyroage.engines import run_local
     from gyroage.errors import UserError
-    from gyroage.estimate import EstimateSettings
 
     src = tmp_path / "in.csv"
     pd.DataFrame({"prot": [8.0, "x", 1.5, 3.0], "bp_rp0": [1.2, 1.0, 2.4, 9.9]}).to_csv(src, index=False)
@@ -167,8 +167,8 @@ def test_grid_posteriors_keyed_by_row(tmp_path, model):
 
 def test_catalogue_stars_with_small_errors_match_grid(catalog_path, model):
     """The acceptance figure (<= 0.02 dex on 100 stars) is in benchmarks/validate_bayes.py; here 24 stars, looser."""
-    from gyroage.catalogue import load_catalog, quality_select
-    from gyroage.estimate import EstimateSettings, estimate_chunk
+    from gyroage.build.catalogue import load_catalog, quality_select
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
 
     cat = quality_select(load_catalog(catalog_path))
     cat = cat[(cat["e_BPRP_0"] <= 0.02) & cat["BPRP_0"].between(*model.card.domain["bp_rp0"])].sample(24, random_state=5)

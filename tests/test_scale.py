@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, run_cli
 
 from gyroage import engines
-from gyroage.estimate import EstimateSettings
+from gyroage.core.estimate import EstimateSettings
 
 AGE_COLS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr"]
 
@@ -34,7 +34,7 @@ def stars(n: int, seed: int = 1) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def density():
-    from gyroage.density import FlowDensity
+    from gyroage.core.density import FlowDensity
 
     return FlowDensity(threads=2)
 
@@ -42,7 +42,7 @@ def density():
 @pytest.fixture(scope="module")
 def settings(density):
     g = density.card.age_grid
-    from gyroage.priors import Prior
+    from gyroage.core.priors import Prior
 
     return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
 
@@ -192,7 +192,7 @@ def test_progress_eta(capsys, monkeypatch):
 
 
 def test_estimate_modules_import_no_heavy_optional_packages():
-    code = ("import sys, gyroage.cli as c; from gyroage import engines, density, estimate;"
+    code = ("import sys, gyroage.cli as c; from gyroage import engines; from gyroage.core import density, estimate;"
             "bad=[m for m in ('torch','dask','distributed','matplotlib','astroquery') if m in sys.modules];"
             "print(','.join(bad))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
@@ -216,7 +216,7 @@ def test_dask_engine_equals_local(tmp_path, density, settings):
                                   client=client)
         n_parts = len(list(out.glob("part.*.parquet")))
         # each worker process holds exactly one cached density (its own onnxruntime session)
-        sessions = client.run(lambda: len(__import__("gyroage.density", fromlist=["_CACHE"])._CACHE))
+        sessions = client.run(lambda: len(__import__("gyroage.core.density", fromlist=["_CACHE"])._CACHE))
     assert n_parts >= 2 and len(sessions) == 2 and all(v == 1 for v in sessions.values())
     a, b = pd.read_parquet(local), pd.read_parquet(out)
     assert list(a["star"]) == list(b["star"])

@@ -5,8 +5,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gyroage.catalogue import load_catalog, quality_select, training_set  # noqa: E402
-from gyroage.training import TrainSettings, choose_val_clusters, train_flow  # noqa: E402
+from gyroage.build.catalogue import load_catalog, quality_select, training_set  # noqa: E402
+from gyroage.build.training import TrainSettings, choose_val_clusters, train_flow  # noqa: E402
 
 
 def test_quality_selection(catalog_path):

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from gyroage.posterior import cdf_at as pit
-from gyroage.validation import coverage, joint_age, star_posteriors
+from gyroage.build.loco import coverage, joint_age, star_posteriors
+from gyroage.core.posterior import cdf_at as pit
 
 
 def gaussian_loglike(mu: np.ndarray, sigma: float, grid: np.ndarray) -> np.ndarray:
@@ -71,7 +71,7 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     assert v["loco_n_clusters"] == 2 and 0 <= v["loco_star_coverage_68"] <= 1
     assert set(v["per_cluster"]) == {"NGC2516", "Praesepe"}
     # the card still verifies (the ONNX file was not touched)
-    from gyroage.modelcard import load_card
+    from gyroage.core.modelcard import load_card
 
     load_card(model_dir, verify=True)
     # resume: nothing retrained
@@ -90,7 +90,7 @@ def test_colour_only_flow_ignores_the_error():
     (Its ONNX export is covered by test_flow_export's shipped-model parity test.)"""
     torch = pytest.importorskip("torch")
 
-    from gyroage.flow import ConditionalFlow, FlowConfig
+    from gyroage.build.flow import ConditionalFlow, FlowConfig
 
     norm = {"age_mean": 8.0, "age_std": 0.8, "colour_mean": 2.0, "colour_std": 0.9, "err_mean": -1.4,
             "err_std": 0.4, "prot_mean": 0.4, "prot_std": 0.6}

@@ -1,4 +1,4 @@
-"""The density graph, laid out by hand: the flow of :mod:`gyroage.flow` in plain ONNX, built from its weights.
+"""The density graph, laid out by hand: the flow of :mod:`gyroage.build.flow` in plain ONNX, built from its weights.
 
 Same function as ``ConditionalFlow.forward`` (parity is checked at export), in
 a layout onnxruntime runs fast on a CPU: every tensor is ``[features, n]``
@@ -16,7 +16,7 @@ rows of 7-9 numbers and cost about 3x more than the matrix products
 
 Needs ``onnx`` to build (the ``train`` extra); the graph needs only onnxruntime.
 :class:`Graph` and :func:`set_metadata` also build the posterior graph
-(:mod:`gyroage.export_posterior`).
+(:mod:`gyroage.build.posterior_graph`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from gyroage.modelcard import DENSITY_INPUTS, DENSITY_OUTPUT
+from gyroage.core.modelcard import DENSITY_INPUTS, DENSITY_OUTPUT
 
 OPSET = 18
 LOG_2PI = math.log(2.0 * math.pi)
@@ -133,7 +133,7 @@ def _spline(g: Graph, x: str, w: str, h: str, d: str, bins: int, bound: float, m
 
 
 def build_density_graph(weights: dict[str, np.ndarray], config: dict, norm: dict[str, float]) -> onnx.ModelProto:
-    """The density graph of a :class:`gyroage.flow.ConditionalFlow` from its state (numpy arrays).
+    """The density graph of a :class:`gyroage.build.flow.ConditionalFlow` from its state (numpy arrays).
 
     ``weights``: ``net.<i>.weight`` / ``net.<i>.bias`` of the conditioner's
     linear layers (``state_dict`` names); ``config``: ``FlowConfig`` as a dict;

@@ -112,7 +112,7 @@ def default_model_dir() -> Path:
     packaged = Path(str(resources.files("gyroage"))) / "_models"
     if (packaged / CARD_FILE).is_file():
         return packaged
-    return Path(__file__).resolve().parent.parent / "models"
+    return Path(__file__).resolve().parents[2] / "models"
 
 
 def resolve_model(path: str | Path | None) -> tuple[Path, Path]:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.density import FlowDensity, mix_outlier
-from gyroage.priors import Prior
+from gyroage.core.density import FlowDensity, mix_outlier
+from gyroage.core.priors import Prior
 
 QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 SUMMARY_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr")
@@ -382,8 +382,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     import pandas as pd
 
     from gyroage import io
+    from gyroage.core.estimate import validate
     from gyroage.errors import UserError
-    from gyroage.estimate import validate
 
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")

@@ -4,10 +4,10 @@ Built by composing the shipped density graph with plain ONNX operators (no
 torch): tile stars x the card's age grid, evaluate the flow, mix in the
 outlier term, add the default prior, normalise (trapezoid rule), integrate
 the CDF and interpolate quantiles linearly, exactly as
-:mod:`gyroage.posterior` and :func:`gyroage.estimate.validate` do. So it can be
+:mod:`gyroage.core.posterior` and :func:`gyroage.core.estimate.validate` do. So it can be
 regenerated from ``gyroage-density.onnx`` and the card alone::
 
-    python -m gyroage.export_posterior models/
+    python -m gyroage.build.posterior_graph models/
 
 Needs ``onnx`` (the ``train`` extra) to build; using the result needs only an
 onnxruntime in any language.
@@ -24,9 +24,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, compose, helper
 
-from gyroage.density_graph import Graph, set_metadata
+from gyroage.build.density_graph import Graph, set_metadata
 from gyroage.errors import ModelError
-from gyroage.modelcard import (
+from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
     DENSITY_OUTPUT,
@@ -38,7 +38,7 @@ from gyroage.modelcard import (
     sha256,
     write_card,
 )
-from gyroage.posterior import QUANTILES, age_grid
+from gyroage.core.posterior import QUANTILES, age_grid
 
 GRAPH_KEY = "gyroage_graph"
 PREFIX = "flow/"
@@ -93,7 +93,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     def finite_positive(v: str) -> str:  # false for NaN, 0, negatives and +-inf
         return op("And", op("Not", op("IsInf", v)), op("Greater", v, zero))
 
-    # --- validation, mirroring gyroage.estimate.validate (the "ok" status) ---
+    # --- validation, mirroring gyroage.core.estimate.validate (the "ok" status) ---
     prot, colour, err = GRAPH_DOC["inputs"]
     lp = op("Div", op("Log", prot), const(np.log(10.0)))
     ok_p = op("And", finite_positive(prot), between(lp, *dom["log10_prot"]))
@@ -118,7 +118,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     g.inits += dens.graph.initializer
 
     ll = op("Cast", op("Reshape", PREFIX + DENSITY_OUTPUT, i64([-1, n_grid])), to=D)
-    if weight > 0:  # log((1-w) p_flow + w p_out), as gyroage.density.mix_outlier, rounded to float32 as there
+    if weight > 0:  # log((1-w) p_flow + w p_out), as gyroage.core.density.mix_outlier, rounded to float32 as there
         outlier = const(np.log(weight) + outlier_log_density(card.outlier["log10_prot_range"]))
         mix_a = op("Add", ll, const(np.log1p(-weight)))
         mix_m = op("Max", mix_a, outlier)
@@ -129,17 +129,17 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     # tensor so another prior is a one-array change.
     logpost = op("Add", ll, const(np.zeros((1, n_grid))))
 
-    # --- normalise (gyroage.posterior.normalise) ---
+    # --- normalise (gyroage.core.posterior.normalise) ---
     peak_raw = op("ReduceMax", logpost, axis1, keepdims=1)
     peak_bad = op("Or", op("IsInf", peak_raw), op("IsNaN", peak_raw))
     p = op("Exp", op("Sub", logpost, op("Where", peak_bad, zero, peak_raw)))
     p_trap = op("Div", op("Mul", dx, op("Add", tail(p), head(p))), two)
     pdf = op("Div", p, op("ReduceSum", p_trap, axis1, keepdims=1))
-    # --- CDF (gyroage.posterior.cdf) ---
+    # --- CDF (gyroage.core.posterior.cdf) ---
     f_seg = op("Mul", op("Mul", half, op("Add", tail(pdf), head(pdf))), dx)
     c_raw = op("Pad", op("CumSum", f_seg, i1), i64([0, 1, 0, 0]))
     c = op("Div", c_raw, op("Slice", c_raw, minus1, i64([n_grid + 1]), axis1))
-    # --- quantiles, linear in the CDF (gyroage.posterior.quantiles) ---
+    # --- quantiles, linear in the CDF (gyroage.core.posterior.quantiles) ---
     g_qs = const(qs)
     below = op("Cast", op("Less", op("Unsqueeze", c, axis2), g_qs), to=I64)
     j = op("Min", op("Max", op("Sub", op("ReduceSum", below, axis1, keepdims=0), i1), i0), imax)
@@ -152,7 +152,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     ok_col = op("Unsqueeze", ok, axis1)
     op("Where", ok_col, q_myr, nan, out="age_quantiles_myr")
     op("Where", ok_col, pdf, nan, out="posterior")
-    # --- MAP with parabolic refinement (gyroage.posterior.map_estimate) ---
+    # --- MAP with parabolic refinement (gyroage.core.posterior.map_estimate) ---
     edge_k = op("ArgMax", pdf, axis=1, keepdims=1)
     k = op("Min", op("Max", edge_k, i1), imax)
     y0, y1, y2 = (op("GatherElements", pdf, kk, axis=1) for kk in (op("Sub", k, i1), k, op("Add", k, i1)))
@@ -188,7 +188,7 @@ def graph_doc(card: ModelCard) -> dict:
     """What the posterior graph computes, stored in its metadata under ``gyroage_graph``."""
     return {**GRAPH_DOC, "quantile_levels": list(QUANTILES), "age_grid": card.age_grid,
             "prior": "uniform in log10 age over the grid", "outlier": card.outlier,
-            "algorithm": "gyroage.posterior: trapezoid normalisation and CDF, quantiles linear in the CDF"}
+            "algorithm": "gyroage.core.posterior: trapezoid normalisation and CDF, quantiles linear in the CDF"}
 
 
 def embed_metadata(model: onnx.ModelProto, card: ModelCard) -> None:
@@ -230,7 +230,7 @@ def regenerate(model_dir: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gyroage.export_posterior [MODEL_DIR]``: regenerate the posterior graph in place."""
+    """``python -m gyroage.build.posterior_graph [MODEL_DIR]``: regenerate the posterior graph in place."""
     args = sys.argv[1:] if argv is None else argv
     try:
         print(regenerate(args[0] if args else "models"))

@@ -25,7 +25,7 @@ def default_catalog_path() -> Path:
     env = os.environ.get(CATALOG_ENV)
     if env:
         return Path(env)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     return root.parent / "shared" / "data" / "open_cluster_rotators.csv"
 
 

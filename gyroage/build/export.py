@@ -15,10 +15,10 @@ import onnx
 import torch
 
 from gyroage import __version__
-from gyroage.density_graph import OPSET, build_density_graph, set_metadata
-from gyroage.export_posterior import save_atomic, write_posterior
-from gyroage.flow import ConditionalFlow, FlowConfig
-from gyroage.modelcard import (
+from gyroage.build.density_graph import OPSET, build_density_graph, set_metadata
+from gyroage.build.posterior_graph import save_atomic, write_posterior
+from gyroage.build.flow import ConditionalFlow, FlowConfig
+from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
     METADATA_KEY,
@@ -43,7 +43,7 @@ def load_checkpoint(path: str | Path) -> ConditionalFlow:
 def build_density(model: ConditionalFlow) -> onnx.ModelProto:
     """The density graph of ``model``.
 
-    Laid out by :func:`gyroage.density_graph.build_density_graph` from the
+    Laid out by :func:`gyroage.build.density_graph.build_density_graph` from the
     weights (about 2x faster in onnxruntime than torch's own export of the
     same function); :func:`parity` checks it against ``model``.
     """
@@ -61,7 +61,7 @@ def export_density(model: ConditionalFlow, path: str | Path) -> Path:
 def parity(model: ConditionalFlow, onnx_path: str | Path | onnx.ModelProto, n: int = 10_000, seed: int = 0,
            domain: dict | None = None) -> float:
     """Max |log p(onnx) - log p(torch)| on ``n`` random in-domain points; ``onnx_path`` may be the graph itself."""
-    from gyroage.density import make_session
+    from gyroage.core.density import make_session
 
     dom = domain or {"log10_prot": [-1.0, 2.0], "log10_age": [6.3, 9.6], "bp_rp0": [0.3, 3.5],
                      "bp_rp0_err": [0.01, 0.2]}
@@ -94,7 +94,7 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -
 
 
 def card_from_training(info: dict, outlier_weight: float = 0.05) -> ModelCard:
-    """A model card from ``train_info`` (see :func:`gyroage.training.train_info`)."""
+    """A model card from ``train_info`` (see :func:`gyroage.build.training.train_info`)."""
     return ModelCard(
         normalisation=info["normalisation"],
         domain=info["domain"],
@@ -113,9 +113,9 @@ def reexport(model_dir: str | Path) -> Path:
 
     For when the graph layout changes but the trained weights do not::
 
-        python -m gyroage.export models/
+        python -m gyroage.build.export models/
     """
-    from gyroage.modelcard import load_card
+    from gyroage.core.modelcard import load_card
 
     card, model_dir = load_card(model_dir, verify=False)
     return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)

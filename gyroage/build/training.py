@@ -1,4 +1,4 @@
-"""Training loop for :class:`gyroage.flow.ConditionalFlow` (torch; optional ``train`` extra).
+"""Training loop for :class:`gyroage.build.flow.ConditionalFlow` (torch; optional ``train`` extra).
 
 Early stopping uses whole clusters held out for validation; the final model is
 then refit on every training cluster for the early-stopped number of epochs,
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gyroage.catalogue import TrainingSet, domain_of
-from gyroage.flow import ConditionalFlow, FlowConfig
+from gyroage.build.catalogue import TrainingSet, domain_of
+from gyroage.build.flow import ConditionalFlow, FlowConfig
 from gyroage.progress import Progress
 
 

@@ -1,7 +1,7 @@
 """The public Python surface: :class:`AgeModel` and the :class:`Posterior` it returns.
 
 Array in, array out; no torch. Inputs are validated with the same rules and
-statuses as ``gyroage estimate`` (:func:`gyroage.estimate.validate`), so a
+statuses as ``gyroage estimate`` (:func:`gyroage.core.estimate.validate`), so a
 star gets the same answer from the API and the command line, and a bad star
 gets NaN and a status, never an invented number. One onnxruntime session per
 model, which onnxruntime allows to be run from several threads at once; the
@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io
-from gyroage.density import FlowDensity
-from gyroage.estimate import EstimateSettings, StarArrays, estimate_chunk, validate
-from gyroage.modelcard import ModelCard
-from gyroage.posterior import (
+from gyroage.core.density import FlowDensity
+from gyroage.core.estimate import EstimateSettings, StarArrays, estimate_chunk, validate
+from gyroage.core.modelcard import ModelCard
+from gyroage.core.posterior import (
     QUANTILES,
     REFINE_TOL,
     SUMMARY_COLUMNS,
@@ -31,7 +31,7 @@ from gyroage.posterior import (
     grid_posterior,
     quantiles,
 )
-from gyroage.priors import Prior
+from gyroage.core.priors import Prior
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so validate needs no alias matching
 
@@ -174,7 +174,7 @@ class AgeModel:
         The same numbers as ``gyroage estimate`` with the same prior, grid and
         outlier weight (defaults: the card's). ``refine_tol=None`` evaluates the
         flow at every grid point (``estimate --exact-grid``); see
-        :func:`gyroage.posterior.refined_log_likelihood`.
+        :func:`gyroage.core.posterior.refined_log_likelihood`.
         """
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err)
         prior = prior or self.default_prior

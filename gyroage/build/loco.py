@@ -1,7 +1,7 @@
 """Leave-one-cluster-out (LOCO) validation: the evidence for how good a trained model is.
 
 For every cluster with at least ``min_members`` quality-selected stars, a flow is
-trained without it (:mod:`gyroage.validation_train`, torch, one process per
+trained without it (:mod:`gyroage.build.loco_fold`, torch, one process per
 fold), and the held-out stars' log-likelihoods on the age grid are saved to
 ``DIR/folds/<cluster>.npz``. Everything else happens here, in numpy, from those
 grids: each star's posterior (PIT, intervals, error), the cluster's joint age,
@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.catalogue import cluster_table, load_catalog, quality_select
-from gyroage.density import mix_outlier
+from gyroage.build.catalogue import cluster_table, load_catalog, quality_select
+from gyroage.core.density import mix_outlier
 from gyroage.errors import UserError
-from gyroage.modelcard import atomic_write_text, outlier_log_density
-from gyroage.posterior import SUMMARY_COLUMNS, cdf_at, group_log_likelihood, normalise, quantiles
+from gyroage.core.modelcard import atomic_write_text, outlier_log_density
+from gyroage.core.posterior import SUMMARY_COLUMNS, cdf_at, group_log_likelihood, normalise, quantiles
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 
@@ -36,7 +36,7 @@ LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 class ValidateSettings:
     """What a LOCO run does.
 
-    ``train`` is the complete :class:`gyroage.training.TrainSettings` as a dict
+    ``train`` is the complete :class:`gyroage.build.training.TrainSettings` as a dict
     (``validation_train.full_train_dict`` builds it), so that this module and the
     analysis of saved folds need no torch.
     """
@@ -103,7 +103,7 @@ def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | No
                   "train": s.train_dict(), "key": s.key()} for c in todo]
         start = time.perf_counter()
         if s.jobs <= 1:
-            from gyroage.validation_train import run_fold
+            from gyroage.build.loco_fold import run_fold
 
             results = map(run_fold, tasks)
             _report(results, len(tasks), start, quiet)
@@ -111,7 +111,7 @@ def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | No
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            from gyroage.validation_train import run_fold
+            from gyroage.build.loco_fold import run_fold
 
             # spawn: a clean interpreter per worker, never a forked torch state
             with ProcessPoolExecutor(max_workers=s.jobs, mp_context=mp.get_context("spawn")) as pool:
@@ -142,7 +142,7 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
     """Joint (group) age of stars sharing one age: product of member likelihoods x prior.
 
     ``loglike``: flow-only (stars x grid); the same reduction as ``gyroage
-    group-age`` (:func:`gyroage.posterior.group_log_likelihood`), without its
+    group-age`` (:func:`gyroage.core.posterior.group_log_likelihood`), without its
     systematic floor: validation measures that floor. Returns (pdf per dex on
     the grid, log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
     """
@@ -260,7 +260,7 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     differ from the validated ones (other than the seed and thread count),
     unless ``force``.
     """
-    from gyroage.modelcard import load_card, write_card
+    from gyroage.core.modelcard import load_card, write_card
 
     card, d = load_card(model_dir, verify=True)
     ignore = {"seed", "threads"}

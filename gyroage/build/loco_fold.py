@@ -1,7 +1,7 @@
 """The torch half of leave-one-cluster-out validation: train one fold, score its held-out stars.
 
-Kept apart from :mod:`gyroage.validation` (numpy only) because it imports torch.
-A fold trains with :func:`gyroage.training.train_flow` on every quality-selected
+Kept apart from :mod:`gyroage.build.loco` (numpy only) because it imports torch.
+A fold trains with :func:`gyroage.build.training.train_flow` on every quality-selected
 star except one cluster, then evaluates the flow's log density (no outlier
 term) of each held-out star on the validation age grid. The grid of
 log-likelihoods is all the later analysis needs, so outlier weights, priors and
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gyroage.catalogue import load_catalog, quality_select, training_set
-from gyroage.posterior import age_grid
-from gyroage.training import TrainSettings, train_flow
+from gyroage.build.catalogue import load_catalog, quality_select, training_set
+from gyroage.core.posterior import age_grid
+from gyroage.build.training import TrainSettings, train_flow
 
 
 def full_train_dict(overrides: dict | None = None) -> dict:

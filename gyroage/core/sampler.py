@@ -46,9 +46,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.density import FlowDensity
-from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, grid_posterior, summary_myr
-from gyroage.priors import Prior
+from gyroage.core.density import FlowDensity
+from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, grid_posterior, summary_myr
+from gyroage.core.priors import Prior
 
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")

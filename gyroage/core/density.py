@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gyroage.core.modelcard import DENSITY_FILE, DENSITY_INPUTS, METADATA_KEY, ModelCard, load_card, outlier_log_density
 from gyroage.errors import ModelError
-from gyroage.modelcard import DENSITY_FILE, DENSITY_INPUTS, METADATA_KEY, ModelCard, load_card, outlier_log_density
 
 DEFAULT_BATCH = 8192
 
