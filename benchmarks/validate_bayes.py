@@ -20,7 +20,7 @@ import pandas as pd
 from gyroage import AgeModel
 from gyroage.build.catalogue import load_catalog, quality_select
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
-from gyroage.core.posterior import group_ages
+from gyroage.core.groups import group_ages
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

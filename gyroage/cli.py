@@ -267,8 +267,8 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
     import pandas as pd
 
-    from gyroage import io
-    from gyroage.core.posterior import group_ages
+    from gyroage import io, statuses
+    from gyroage.core.groups import group_ages
 
     if grid < 50:
         raise UserError("--grid must be at least 50")
@@ -283,7 +283,7 @@ def group_age(
     with io.AtomicWriter(output) as writer:
         writer.write(out)
     if not quiet:
-        typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == io.OK).sum())} ok", err=True)
+        typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == statuses.OK).sum())} ok", err=True)
 
 
 plot_app = typer.Typer(help="Figures (PNG/PDF; needs matplotlib).", no_args_is_help=True)

@@ -1,6 +1,6 @@
 """Input and output: column aliases, row validation and statuses, chunked readers, atomic writers.
 
-The status vocabulary lives here and only here (documented in the README).
+The status vocabulary lives in :mod:`gyroage.statuses`.
 """
 
 from __future__ import annotations
@@ -22,30 +22,6 @@ from gyroage.errors import UserError
 
 # index_col=False drops unnamed trailing fields (usually a trailing delimiter); the rows stay whole.
 warnings.filterwarnings("ignore", message="Length of header or names does not match", category=pd.errors.ParserWarning)
-
-# Statuses: one short reason per row; ``ok`` rows carry ages, others carry NaN.
-OK = "ok"
-INVALID_PERIOD = "invalid_period"
-INVALID_COLOUR = "invalid_colour"
-INVALID_COLOUR_ERR = "invalid_colour_err"
-INVALID_PERIOD_ERR = "invalid_period_err"
-COLOUR_OUT_OF_DOMAIN = "colour_out_of_domain"
-PERIOD_OUT_OF_DOMAIN = "period_out_of_domain"
-NOT_CONVERGED = "not_converged"
-INVALID_PRIOR = "invalid_prior"
-NO_VALID_MEMBERS = "no_valid_members"
-STATUSES = {
-    OK: "age estimated",
-    INVALID_PERIOD: "period missing, not a number, infinite, zero or negative",
-    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite",
-    INVALID_COLOUR_ERR: "colour uncertainty given but not a positive finite number",
-    INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
-    COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
-    PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
-    NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times at the step cap (ages kept, less reliable)",
-    INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive",
-    NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
-}
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
 # spaces, '-', '(', ')' and '_').

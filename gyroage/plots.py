@@ -61,7 +61,7 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     """Age posterior of one input row with median, 68%/95% intervals and MAP; returns the file path."""
     from dataclasses import replace
 
-    from gyroage import io
+    from gyroage import io, statuses
     from gyroage.core.api import AgeModel
     from gyroage.core.estimate import EstimateSettings, estimate_chunk
     from gyroage.core.posterior import SUMMARY_COLUMNS
@@ -77,7 +77,7 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     base = EstimateSettings(prior=am.default_prior, n_grid=max(401, am.card.age_grid["n"]), seed=seed, keep_posteriors=True)
     grid_out = estimate_chunk(one, am.density, base)
     status = grid_out["status"].iloc[0]
-    if status != io.OK:
+    if status != statuses.OK:
         raise UserError(f"row {row} has status {status}: no posterior to plot")
     post = grid_out.attrs["posteriors"]
     x, pdf = np.asarray(post["log10_age"].iloc[0], float), np.asarray(post["pdf"].iloc[0], float)

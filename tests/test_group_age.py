@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.posterior import grid_log_likelihood, group_ages, group_posterior
+from gyroage.core.groups import group_ages, group_posterior
+from gyroage.core.posterior import grid_log_likelihood
 from gyroage.core.priors import Prior
 from tests.conftest import run_cli
 

@@ -27,7 +27,8 @@ from gyroage.build.catalogue import cluster_table, load_catalog, quality_select
 from gyroage.core.density import mix_outlier
 from gyroage.errors import UserError
 from gyroage.core.modelcard import atomic_write_text, outlier_log_density
-from gyroage.core.posterior import SUMMARY_COLUMNS, cdf_at, group_log_likelihood, normalise, quantiles
+from gyroage.core.groups import group_log_likelihood
+from gyroage.core.posterior import SUMMARY_COLUMNS, cdf_at, normalise, quantiles
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 
@@ -142,7 +143,7 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
     """Joint (group) age of stars sharing one age: product of member likelihoods x prior.
 
     ``loglike``: flow-only (stars x grid); the same reduction as ``gyroage
-    group-age`` (:func:`gyroage.core.posterior.group_log_likelihood`), without its
+    group-age`` (:func:`gyroage.core.groups.group_log_likelihood`), without its
     systematic floor: validation measures that floor. Returns (pdf per dex on
     the grid, log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
     """

@@ -1,7 +1,7 @@
 """The public Python surface: :class:`AgeModel` and the :class:`Posterior` it returns.
 
 Array in, array out; no torch. Inputs are validated with the same rules and
-statuses as ``gyroage estimate`` (:func:`gyroage.core.estimate.validate`), so a
+statuses as ``gyroage estimate`` (:func:`gyroage.core.stars.check_stars`), so a
 star gets the same answer from the API and the command line, and a bad star
 gets NaN and a status, never an invented number. One onnxruntime session per
 model, which onnxruntime allows to be run from several threads at once; the
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage import io
+from gyroage import statuses
 from gyroage.core.density import FlowDensity
-from gyroage.core.estimate import EstimateSettings, StarArrays, estimate_chunk, validate
+from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.core.modelcard import ModelCard
 from gyroage.core.posterior import (
     QUANTILES,
@@ -32,8 +32,9 @@ from gyroage.core.posterior import (
     quantiles,
 )
 from gyroage.core.priors import Prior
+from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
 
-_COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so validate needs no alias matching
+_COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Posterior:
     grid : log10 age [yr], shape (n_grid,).
     pdf : posterior density per dex of log10 age, shape ``shape + (n_grid,)``;
         all-NaN for stars whose ``status`` is not ``ok``.
-    status : one status per star (see ``gyroage.io.STATUSES``), shape ``shape``.
+    status : one status per star (see ``gyroage.statuses.ESTIMATE``), shape ``shape``.
     inputs : the inputs as used (colour errors filled and clipped), each of shape ``shape``.
     shape : the broadcast shape of the inputs (at least 1-d).
     """
@@ -59,7 +60,7 @@ class Posterior:
     @property
     def ok(self) -> np.ndarray:
         """True where the star has an age (``status == 'ok'``)."""
-        return self.status == io.OK
+        return self.status == statuses.OK
 
     @property
     def age_grid_myr(self) -> np.ndarray:
@@ -145,7 +146,7 @@ class AgeModel:
         arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=float)) for a in (*given, *extra)))
         shape = arrays[0].shape
         frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(_COLUMNS, arrays[: len(given)])})
-        return validate(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
+        return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
                        check_domain: bool = True) -> np.ndarray:
@@ -158,8 +159,8 @@ class AgeModel:
         """
         stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, age_myr)
         age = age.reshape(-1)
-        use = stars.ok if check_domain else ~np.isin(stars.status, (io.INVALID_PERIOD, io.INVALID_COLOUR,
-                                                                     io.INVALID_COLOUR_ERR))
+        use = stars.ok if check_domain else ~np.isin(stars.status, (statuses.INVALID_PERIOD, statuses.INVALID_COLOUR,
+                                                                     statuses.INVALID_COLOUR_ERR))
         use &= np.isfinite(age) & (age > 0)
         out = np.full(use.shape, np.nan)
         if use.any():
@@ -212,10 +213,8 @@ class AgeModel:
         shape = colour.shape
         age, colour = age.reshape(-1), colour.reshape(-1)
         err = np.broadcast_to(np.nan if bp_rp0_err is None else np.asarray(bp_rp0_err, dtype=float), shape).reshape(-1)
-        clo, chi = self.card.domain["bp_rp0"]
-        elo, ehi = self.card.domain["bp_rp0_err"]
-        use = np.isfinite(age) & (age > 0) & (colour >= clo) & (colour <= chi) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
-        err = np.clip(np.where(np.isnan(err), self.card.default_bp_rp0_err, err), elo, ehi)
+        use = np.isfinite(age) & (age > 0) & colour_in_domain(colour, self.card) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
+        err = fill_colour_err(err, self.card)
         out = np.full((len(age), n), np.nan)
         rng = np.random.default_rng(seed)
         u = rng.uniform(size=(int(use.sum()), n))

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gyroage import io
+from gyroage import io, statuses
 from gyroage.core.density import FlowDensity
-from gyroage.core.modelcard import ModelCard
 from gyroage.core.posterior import REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
+from gyroage.core.stars import check_stars
 from gyroage.errors import UserError
 
 OUTPUT_COLUMNS = SUMMARY_COLUMNS + ("status",)
@@ -37,50 +37,6 @@ class EstimateSettings:
     keep_posteriors: bool = False  # attach per-star posteriors as frame.attrs["posteriors"]
 
 
-@dataclass(frozen=True)
-class StarArrays:
-    """Validated inputs of a chunk: canonical arrays and a status per row."""
-
-    prot: np.ndarray
-    bp_rp0: np.ndarray
-    bp_rp0_err: np.ndarray
-    prot_err: np.ndarray
-    status: np.ndarray
-
-    @property
-    def ok(self) -> np.ndarray:
-        return self.status == io.OK
-
-
-def validate(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | None = None) -> StarArrays:
-    """Canonical arrays and per-row statuses; defaults fill missing uncertainties."""
-    cols = columns if columns is not None else io.require_columns(list(frame.columns))
-    prot = io.numeric(frame, cols.get("prot"))
-    colour = io.numeric(frame, cols.get("bp_rp0"))
-    err = io.numeric(frame, cols.get("bp_rp0_err"))
-    perr = io.numeric(frame, cols.get("prot_err"))
-    n = len(frame)
-    status = np.full(n, io.OK, dtype=object)
-    dom = card.domain
-    # Later checks must not overwrite earlier, more basic ones: apply in reverse order of priority.
-    lp = np.log10(np.where(prot > 0, prot, np.nan))
-    lo, hi = dom["log10_prot"]
-    status[~((lp >= lo) & (lp <= hi))] = io.PERIOD_OUT_OF_DOMAIN
-    clo, chi = dom["bp_rp0"]
-    status[~((colour >= clo) & (colour <= chi))] = io.COLOUR_OUT_OF_DOMAIN
-    # Text in an optional column is a bad value, not a missing one (which would take the default).
-    status[(~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))) | io.unparsed(frame, cols.get("prot_err"), perr)] = io.INVALID_PERIOD_ERR
-    status[(~np.isnan(err) & ~(np.isfinite(err) & (err > 0))) | io.unparsed(frame, cols.get("bp_rp0_err"), err)] = io.INVALID_COLOUR_ERR
-    status[~np.isfinite(colour)] = io.INVALID_COLOUR
-    status[~(np.isfinite(prot) & (prot > 0))] = io.INVALID_PERIOD
-    # The flow saw colour errors only within its training range: clip, don't extrapolate.
-    elo, ehi = dom["bp_rp0_err"]
-    err = np.where(np.isnan(err), card.default_bp_rp0_err, err)
-    err = np.clip(err, elo, ehi)
-    perr = np.where(np.isnan(perr), 0.0, perr)
-    return StarArrays(prot, colour, err, perr, status)
-
-
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Every input row and column, in order, plus age summaries (Myr) and ``status``.
@@ -92,13 +48,13 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     """
     if settings.method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {settings.method!r} (choose grid or mcmc)")
-    stars = validate(frame, density.card, columns)
+    stars = check_stars(frame, density.card, columns)
     status = stars.status
     n = len(frame)
     prior_mean, prior_sigma = settings.prior.star_parameters(_prior_columns(frame, settings.prior), n)
     if prior_mean is not None:
-        status[(status == io.OK) & ~settings.prior.valid_parameters(prior_mean, prior_sigma)] = io.INVALID_PRIOR
-    ok = status == io.OK
+        status[(status == statuses.OK) & ~settings.prior.valid_parameters(prior_mean, prior_sigma)] = statuses.INVALID_PRIOR
+    ok = status == statuses.OK
     sub = (lambda a: None if a is None else a[ok])  # noqa: E731
     extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
     results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + extra}
@@ -123,7 +79,7 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
             results[name][ok] = values
         for name, values in zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)):
             results[name][ok] = values
-        status[rows[~res.converged]] = io.NOT_CONVERGED
+        status[rows[~res.converged]] = statuses.NOT_CONVERGED
         if settings.keep_posteriors:
             table = posterior_table(rows, "mcmc", res.samples)
     out = attach(frame, results, status)

@@ -216,103 +216,6 @@ def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.
     return np.atleast_2d(prior.log_prob(np.asarray(grid)[None, :], col(mean), col(sigma)))
 
 
-# --- Bayesian inference (issue 3): group (coeval) ages, stored posteriors ---------------------
-
-GROUP_COLUMNS = ("n_stars", "n_used") + SUMMARY_COLUMNS + ("status",)
-
-
-@dataclass
-class GroupPosterior:
-    """Joint age posteriors of groups of coeval stars on one grid (one row per group)."""
-
-    groups: np.ndarray
-    n_stars: np.ndarray
-    n_used: np.ndarray
-    grid: np.ndarray
-    pdf: np.ndarray
-
-    def summaries(self) -> dict[str, np.ndarray]:
-        """Percentiles and MAP in Myr (NaN for groups without usable members)."""
-        out = GridPosterior(self.grid, self.pdf).summaries()
-        empty = self.n_used == 0
-        return {k: np.where(empty, np.nan, v) for k, v in out.items()}
-
-
-def group_log_likelihood(flow_loglike: np.ndarray, gid: np.ndarray, n_groups: int, membership: np.ndarray,
-                         outlier_weight: float, outlier_log_density: float) -> np.ndarray:
-    """Sum over each group's members of log[m (1 - w) f + (1 - m (1 - w)) u]: (n_groups x grid).
-
-    ``flow_loglike``: flow-only log-likelihoods (members x grid); ``gid``: each
-    member's group index in [0, n_groups).
-    """
-    keep = np.asarray(membership, dtype=float) * (1.0 - outlier_weight)
-    with np.errstate(divide="ignore"):
-        ll = np.logaddexp(np.log(keep)[:, None] + flow_loglike, (np.log1p(-keep) + outlier_log_density)[:, None])
-    total = np.zeros((n_groups, flow_loglike.shape[-1]))
-    if len(gid):
-        # Sum member rows per group: sort by group, then one reduceat over contiguous runs.
-        order = np.argsort(gid, kind="stable")
-        g_sorted = gid[order]
-        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
-        total[g_sorted[starts]] = np.add.reduceat(ll[order], starts, axis=0)
-    return total
-
-
-def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
-                    n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
-                    use=None, systematic_dex: float = 0.0) -> GroupPosterior:
-    """Joint log10-age posterior per group of coeval stars.
-
-    p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ]
-
-    with f_i the flow density of member i's log10 period, u the uniform outlier
-    density over the model's period range, w the outlier weight (the card's by
-    default) and m_i the membership probability (1 when ``membership`` is
-    None): a non-member or an outlier contributes the same flat density at all
-    ages, so it cannot drag the group age. The prior is applied once per group.
-
-    Parameters
-    ----------
-    density : the ONNX density.
-    log10_prot, bp_rp0, bp_rp0_err : per-star arrays.
-    groups : per-star group labels (any hashable values; NaN-free).
-    prior : a scalar :class:`Prior` (a per-star prior makes no sense for a group).
-    n_grid : grid points over the prior bounds (group posteriors are narrow: keep it fine).
-    membership : per-star membership probabilities in [0, 1], or None.
-    use : boolean mask of stars to use (invalid rows still count in ``n_stars``).
-    systematic_dex : Gaussian width (dex) of the model's systematic age error, convolved
-        into each group posterior (0: statistical only; see :func:`default_systematic_dex`).
-
-    Returns
-    -------
-    GroupPosterior with groups in order of first appearance.
-    """
-    groups = np.asarray(groups)
-    n = len(groups)
-    labels, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
-    order_groups = np.argsort(first)  # groups in order of first appearance
-    rank = np.empty_like(order_groups)
-    rank[order_groups] = np.arange(len(order_groups))
-    gid = rank[inverse.reshape(-1)]
-    use = np.ones(n, dtype=bool) if use is None else np.asarray(use, dtype=bool)
-    m = np.ones(n) if membership is None else np.clip(np.asarray(membership, dtype=float), 0.0, 1.0)
-    use = use & np.isfinite(m) & (m > 0)
-    n_groups = len(labels)
-    n_stars = np.bincount(gid, minlength=n_groups)
-    n_used = np.bincount(gid[use], minlength=n_groups)
-    grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
-    total = np.zeros((n_groups, len(grid)))
-    if use.any():
-        w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
-        idx = np.flatnonzero(use)
-        lf = grid_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
-                                 np.asarray(bp_rp0_err)[idx], grid, outlier_weight=0.0).astype(np.float64)
-        total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
-    log_post = total + grid_log_prior(prior, grid)
-    pdf = smear(normalise(log_post, grid), grid, systematic_dex)
-    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
-
-
 def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:
     """Convolve pdf rows with a Gaussian of ``sigma_dex`` in log10 age, renormalised within the grid."""
     if sigma_dex <= 0:
@@ -324,16 +227,7 @@ def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:
         return out / np.trapezoid(out, grid, axis=-1)[..., None]
 
 
-def default_systematic_dex(card) -> float:
-    """The model's systematic error on joint ages, from its leave-one-cluster-out validation.
-
-    Held-out clusters >= 30 Myr scatter about their fiducial ages far more than
-    the statistical joint-age intervals allow (docs/validation.md); their median
-    absolute error, scaled to a Gaussian sigma (/ 0.6745), is the floor. 0 when
-    the card has no validation.
-    """
-    v = (card.validation or {}).get("loco_cluster_median_abs_dex_ge30myr")
-    return float(v) / 0.6745 if v else 0.0
+# Stored posteriors (``--posteriors``) -------------------------------------------------------
 
 
 def write_empty_posteriors(path) -> None:
@@ -366,42 +260,3 @@ def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf
         "log10_age": [np.asarray(v, dtype=np.float32) for v in values],
         "pdf": [np.asarray(p, dtype=np.float32) for p in pdf] if pdf is not None else [empty] * len(rows),
     })
-
-
-def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
-               membership: str | None = None, outlier_weight: float | None = None,
-               systematic_dex: float | None = None):
-    """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
-
-    Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
-    (rows with a usable period and colour and membership > 0), the age
-    summaries of :data:`SUMMARY_COLUMNS` and ``status`` (``ok`` or
-    ``no_valid_members``). Rows with a missing group label are ignored.
-    ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model.
-    """
-    import pandas as pd
-
-    from gyroage import io
-    from gyroage.core.estimate import validate
-    from gyroage.errors import UserError
-
-    if prior.per_star:
-        raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
-    col = io.require_column(list(frame.columns), by)
-    labels = frame[col]
-    labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
-    has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
-    sub = frame.loc[has].reset_index(drop=True)
-    stars = validate(sub, density.card)
-    m = None
-    if membership is not None:
-        m = io.numeric(sub, io.require_column(list(sub.columns), membership))
-    gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
-                         stars.bp_rp0_err, labels[has].astype(str).str.strip().to_numpy(), prior, n_grid,
-                         membership=m, outlier_weight=outlier_weight, use=stars.ok,
-                         systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex)
-    out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
-    for name, values in gp.summaries().items():
-        out[name] = values
-    out["status"] = np.where(gp.n_used > 0, io.OK, io.NO_VALID_MEMBERS)
-    return out

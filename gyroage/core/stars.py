@@ -1,0 +1,76 @@
+"""Input stars: canonical arrays and one status per row, checked against the model's domain.
+
+Shared by ``gyroage estimate``, ``group-age`` and the Python API, so a star gets
+the same status wherever it is dated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gyroage import io, statuses
+from gyroage.core.modelcard import ModelCard
+
+
+@dataclass(frozen=True)
+class StarArrays:
+    """Validated inputs of a chunk: canonical arrays and a status per row."""
+
+    prot: np.ndarray
+    bp_rp0: np.ndarray
+    bp_rp0_err: np.ndarray
+    prot_err: np.ndarray
+    status: np.ndarray
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.status == statuses.OK
+
+
+def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | None = None) -> StarArrays:
+    """Canonical arrays and per-row statuses; defaults fill missing uncertainties.
+
+    ``columns`` maps canonical names to the frame's (``io.require_columns``
+    finds them when ``None``).
+    """
+    cols = columns if columns is not None else io.require_columns(list(frame.columns))
+    prot = io.numeric(frame, cols.get("prot"))
+    colour = io.numeric(frame, cols.get("bp_rp0"))
+    err = io.numeric(frame, cols.get("bp_rp0_err"))
+    perr = io.numeric(frame, cols.get("prot_err"))
+    n = len(frame)
+    status = np.full(n, statuses.OK, dtype=object)
+    dom = card.domain
+    # Later checks must not overwrite earlier, more basic ones: apply in reverse order of priority.
+    lp = np.log10(np.where(prot > 0, prot, np.nan))
+    lo, hi = dom["log10_prot"]
+    status[~((lp >= lo) & (lp <= hi))] = statuses.PERIOD_OUT_OF_DOMAIN
+    status[~colour_in_domain(colour, card)] = statuses.COLOUR_OUT_OF_DOMAIN
+    # Text in an optional column is a bad value, not a missing one (which would take the default).
+    bad_perr = ~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))
+    status[bad_perr | io.unparsed(frame, cols.get("prot_err"), perr)] = statuses.INVALID_PERIOD_ERR
+    bad_err = ~np.isnan(err) & ~(np.isfinite(err) & (err > 0))
+    status[bad_err | io.unparsed(frame, cols.get("bp_rp0_err"), err)] = statuses.INVALID_COLOUR_ERR
+    status[~np.isfinite(colour)] = statuses.INVALID_COLOUR
+    status[~(np.isfinite(prot) & (prot > 0))] = statuses.INVALID_PERIOD
+    err = fill_colour_err(err, card)
+    perr = np.where(np.isnan(perr), 0.0, perr)
+    return StarArrays(prot, colour, err, perr, status)
+
+
+def colour_in_domain(colour: np.ndarray, card: ModelCard) -> np.ndarray:
+    """Whether each (BP-RP)0 lies in the colour range the model was trained on (False for NaN)."""
+    lo, hi = card.domain["bp_rp0"]
+    return (colour >= lo) & (colour <= hi)
+
+
+def fill_colour_err(err: np.ndarray, card: ModelCard) -> np.ndarray:
+    """Colour errors with NaN replaced by the card's default, clipped to the trained range.
+
+    The flow saw colour errors only within its training range: clip, don't extrapolate.
+    """
+    lo, hi = card.domain["bp_rp0_err"]
+    return np.clip(np.where(np.isnan(err), card.default_bp_rp0_err, err), lo, hi)

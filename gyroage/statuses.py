@@ -1,0 +1,32 @@
+"""The one vocabulary of row statuses, for every command (documented in the README).
+
+A row never disappears: it carries ``ok`` and its results, or one short reason
+and NaN results.
+"""
+
+from __future__ import annotations
+
+# Statuses: one short reason per row; ``ok`` rows carry ages, others carry NaN.
+OK = "ok"
+INVALID_PERIOD = "invalid_period"
+INVALID_COLOUR = "invalid_colour"
+INVALID_COLOUR_ERR = "invalid_colour_err"
+INVALID_PERIOD_ERR = "invalid_period_err"
+COLOUR_OUT_OF_DOMAIN = "colour_out_of_domain"
+PERIOD_OUT_OF_DOMAIN = "period_out_of_domain"
+NOT_CONVERGED = "not_converged"
+INVALID_PRIOR = "invalid_prior"
+NO_VALID_MEMBERS = "no_valid_members"
+# What each row status means (the README's table); the order is the order of precedence.
+ESTIMATE = {
+    OK: "age estimated",
+    INVALID_PERIOD: "period missing, not a number, infinite, zero or negative",
+    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite",
+    INVALID_COLOUR_ERR: "colour uncertainty given but not a positive finite number",
+    INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
+    COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
+    PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
+    NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times at the step cap (ages kept, less reliable)",
+    INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive",
+    NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
+}
