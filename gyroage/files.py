@@ -1,4 +1,4 @@
-"""Files on disk: atomic writes and format detection, for every module that writes.
+"""Files on disk: the one atomic writer (fsync, then rename) and format detection, for every module that writes.
 
 Dependency-free (no numpy, no pandas), so the model card and the build tools
 can use it without importing the tabular front end.
@@ -7,6 +7,7 @@ can use it without importing the tabular front end.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,28 +30,64 @@ def fsync_file(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
-@contextmanager
-def atomic_path(target: str | os.PathLike, suffix: str = ".part", mode: int | None = 0o644) -> Iterator[Path]:
-    """A temporary path beside ``target``, fsynced and renamed onto it when the block ends without error.
+class AtomicFile:
+    """A temporary path beside ``target`` that becomes ``target`` on :meth:`commit` or vanishes on :meth:`abort`.
 
-    Readers see the old file or the complete new one, never a partial write; on
-    an error the temporary file is removed and ``target`` is left as it was.
-    ``mode``: permissions of the result (mkstemp makes files private).
+    Readers see the old target or the complete new one, never a partial write.
+    ``directory``: the temporary path is a directory (its files are synced one
+    by one on commit; an existing target directory is replaced). ``mode``: the
+    result's permissions (mkstemp and mkdtemp make private ones).
     """
-    target = Path(target)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(name)
+
+    def __init__(self, target: str | os.PathLike, suffix: str = ".part", mode: int = 0o644,
+                 directory: bool = False) -> None:
+        self.target = Path(target)
+        self.directory = directory
+        self.mode = mode
+        where = {"dir": self.target.parent, "prefix": f".{self.target.name}.", "suffix": suffix}
+        if directory:
+            self.path = Path(tempfile.mkdtemp(**where))
+        else:
+            fd, name = tempfile.mkstemp(**where)
+            os.close(fd)
+            self.path = Path(name)
+
+    def commit(self) -> Path:
+        """Sync the temporary file (or every file in the directory) and rename it onto the target."""
+        if self.directory:
+            for f in self.path.iterdir():
+                if f.is_file():
+                    fsync_file(f)
+            os.chmod(self.path, 0o755)
+            if self.target.is_dir():
+                shutil.rmtree(self.target)
+            elif self.target.exists():
+                self.target.unlink()
+        elif self.path.is_file():
+            fsync_file(self.path)
+            os.chmod(self.path, self.mode)
+        os.replace(self.path, self.target)
+        return self.target
+
+    def abort(self) -> None:
+        """Remove the temporary file or directory; the target is left as it was."""
+        if self.path.is_dir():
+            shutil.rmtree(self.path, ignore_errors=True)
+        elif self.path.exists():
+            self.path.unlink()
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike, suffix: str = ".part", mode: int = 0o644,
+                directory: bool = False) -> Iterator[Path]:
+    """:class:`AtomicFile` as a block: write to the yielded path; it becomes ``target`` when the block ends without error."""
+    f = AtomicFile(target, suffix, mode, directory)
     try:
-        yield tmp
-        if tmp.is_file():
-            fsync_file(tmp)
-            if mode is not None:
-                os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        yield f.path
+        f.commit()
+    except BaseException:
+        f.abort()
+        raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

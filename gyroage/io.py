@@ -10,7 +10,6 @@ import io as _io
 import os
 import re
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.errors import UserError
-
-# index_col=False drops unnamed trailing fields (usually a trailing delimiter); the rows stay whole.
-warnings.filterwarnings("ignore", message="Length of header or names does not match", category=pd.errors.ParserWarning)
+from gyroage.files import AtomicFile, is_parquet
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
 # spaces, '-', '(', ')' and '_').
@@ -145,7 +142,7 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
     is always at least one chunk: a header-only input gives one empty chunk
     that still carries the columns.
     """
-    if str(source) != "-" and str(source).lower().endswith((".parquet", ".pq")):
+    if str(source) != "-" and is_parquet(source):
         yield from _read_parquet(source, chunksize)
         return
     fh = _open_text(source)
@@ -164,8 +161,9 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
             stream = fh
         try:
             # index_col=False: rows with a trailing delimiter must not shift every column by one.
-            yield from pd.read_csv(stream, sep=sep, dtype=str, keep_default_na=False, chunksize=chunksize,
-                                   skipinitialspace=True, index_col=False)
+            reader = pd.read_csv(stream, sep=sep, dtype=str, keep_default_na=False, chunksize=chunksize,
+                                 skipinitialspace=True, index_col=False)
+            yield from _quiet_chunks(reader)
         except pd.errors.EmptyDataError:
             raise UserError(f"input {source} is empty (no header line)") from None
         except pd.errors.ParserError as exc:
@@ -212,10 +210,20 @@ class _Prefixed(_io.TextIOBase):
         return line
 
 
-def read_header(source: str | Path) -> list[str]:
-    for chunk in read_chunks(source, chunksize=1):
-        return list(chunk.columns)
-    return []
+def _quiet_chunks(reader) -> Iterator[pd.DataFrame]:
+    """Chunks of a pandas CSV reader, without its warning that a trailing delimiter's empty field was dropped.
+
+    The filter is set around each read only, never process-wide or while the caller holds a chunk.
+    """
+    while True:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Length of header or names does not match",
+                                    category=pd.errors.ParserWarning)
+            try:
+                chunk = next(reader)
+            except StopIteration:
+                return
+        yield chunk
 
 
 def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -318,19 +326,17 @@ class AtomicWriter:
     def __init__(self, target: str | Path | None) -> None:
         self.stdout = target in (None, "-")
         self.target = None if self.stdout else Path(target)
-        self.parquet = bool(self.target and self.target.suffix.lower() in (".parquet", ".pq"))
-        self._tmp: Path | None = None
+        self.parquet = bool(self.target and is_parquet(self.target))
+        self._file: AtomicFile | None = None
         self._fh = None
         self._pq = None
         self._header_done = False
         if self.target is not None:
             prepare_target(self.target)
             try:
-                fd, tmp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".part")
+                self._file = AtomicFile(self.target)
             except OSError as exc:
                 raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
-            os.close(fd)
-            self._tmp = Path(tmp)
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.parquet:
@@ -339,11 +345,11 @@ class AtomicWriter:
 
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._pq is None:
-                self._pq = pq.ParquetWriter(self._tmp, table.schema)
+                self._pq = pq.ParquetWriter(self._file.path, table.schema)
             self._pq.write_table(table.cast(self._pq.schema))
             return
         if self._fh is None:
-            self._fh = sys.stdout if self.stdout else open(self._tmp, "w", newline="", encoding="utf-8")
+            self._fh = sys.stdout if self.stdout else open(self._file.path, "w", newline="", encoding="utf-8")
         self._fh.write(csv_text(frame, header=not self._header_done))
         self._header_done = True
 
@@ -354,16 +360,16 @@ class AtomicWriter:
             self._fh.close()
         elif self.stdout and self._fh is not None:
             self._fh.flush()
-        if self._tmp is not None:
-            os.replace(self._tmp, self.target)
+        if self._file is not None:
+            self._file.commit()
 
     def abort(self) -> None:
         if self._pq is not None:
             self._pq.close()
         if self._fh is not None and not self.stdout:
             self._fh.close()
-        if self._tmp is not None and self._tmp.exists():
-            self._tmp.unlink()
+        if self._file is not None:
+            self._file.abort()
 
     def __enter__(self) -> AtomicWriter:
         return self

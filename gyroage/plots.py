@@ -63,7 +63,7 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
 
     from gyroage import io, statuses
     from gyroage.core.api import AgeModel
-    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
     from gyroage.core.posterior import SUMMARY_COLUMNS
 
     out_path = _check_output(output)
@@ -74,18 +74,17 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
         raise UserError(f"--row {row} is outside the input (0..{len(frame) - 1})")
     am = AgeModel.load(model)
     one = frame.iloc[[row]].reset_index(drop=True)
-    base = EstimateSettings(prior=am.default_prior, n_grid=max(401, am.card.age_grid["n"]), seed=seed, keep_posteriors=True)
-    grid_out = estimate_chunk(one, am.density, base)
+    base = EstimateSettings(prior=am.default_prior, n_grid=max(401, am.card.age_grid["n"]), seed=seed)
+    grid_out, post = estimate_with_posteriors(one, am.density, base)
     status = grid_out["status"].iloc[0]
     if status != statuses.OK:
         raise UserError(f"row {row} has status {status}: no posterior to plot")
-    post = grid_out.attrs["posteriors"]
     x, pdf = np.asarray(post["log10_age"].iloc[0], float), np.asarray(post["pdf"].iloc[0], float)
     summ = grid_out
     samples = None
     if method == "mcmc":
-        summ = estimate_chunk(one, am.density, replace(base, method="mcmc"))
-        samples = np.asarray(summ.attrs["posteriors"]["log10_age"].iloc[0], float)
+        summ, chain = estimate_with_posteriors(one, am.density, replace(base, method="mcmc"))
+        samples = np.asarray(chain["log10_age"].iloc[0], float)
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.4, 3.6))

@@ -124,7 +124,7 @@ def test_api_never_raises_on_bad_numbers(model, rows):
 def test_grid_blocks_on_parallel_threads_change_nothing(model, monkeypatch):
     """Stars split into blocks (per-star prior columns and kept posteriors included) give the one-block answer."""
     from gyroage.core import estimate
-    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
     from gyroage.core.priors import Prior
 
     rng = np.random.default_rng(3)
@@ -132,13 +132,11 @@ def test_grid_blocks_on_parallel_threads_change_nothing(model, monkeypatch):
     frame = pd.DataFrame({"prot": rng.uniform(1, 30, n), "bp_rp0": rng.uniform(0.6, 2.8, n),
                           "m": rng.uniform(8, 9.5, n), "s": rng.uniform(0.2, 0.6, n)})
     frame.loc[[3, 17, 40], "prot"] = [np.nan, -1.0, 0.0]  # bad rows interleaved with the blocks
-    s = EstimateSettings(prior=Prior("gaussian_log_age", 6.0, 10.0, mean_column="m", sigma_column="s"),
-                         keep_posteriors=True)
-    one = estimate_chunk(frame, model.density, s)
+    s = EstimateSettings(prior=Prior("gaussian_log_age", 6.0, 10.0, mean_column="m", sigma_column="s"))
+    one, a = estimate_with_posteriors(frame, model.density, s)
     monkeypatch.setattr(estimate, "GRID_BLOCK", 7)
-    many = estimate_chunk(frame, model.density, s)
+    many, b = estimate_with_posteriors(frame, model.density, s)
     # onnxruntime batches hold other rows now, which moves the last bits of a float32 matrix product.
     pd.testing.assert_frame_equal(one, many, check_exact=False, rtol=1e-6)
-    a, b = one.attrs["posteriors"], many.attrs["posteriors"]
     assert list(a["row"]) == list(b["row"]) and len(a) == n - 3
     assert all(np.allclose(x, y, rtol=1e-5, atol=1e-9) for x, y in zip(a["pdf"], b["pdf"]))

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT, run_cli
 
-from gyroage import engines
+from gyroage.engines import dask_engine
+from gyroage.engines import local as engines
 from gyroage.core.estimate import EstimateSettings
 
 AGE_COLS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr"]
@@ -212,7 +213,7 @@ def test_dask_engine_equals_local(tmp_path, density, settings):
     out = tmp_path / "dask.parquet"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        counts = engines.run_dask(str(src), out, settings, workers=2, blocksize=4000, chunksize=64, quiet=True,
+        counts = dask_engine.run_dask(str(src), out, settings, workers=2, blocksize=4000, chunksize=64, quiet=True,
                                   client=client)
         n_parts = len(list(out.glob("part.*.parquet")))
         # each worker process holds exactly one cached density (its own onnxruntime session)

@@ -17,7 +17,7 @@ from gyroage.core.density import FlowDensity
 from gyroage.core.posterior import REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
-from gyroage.core.stars import check_stars
+from gyroage.core.stars import StarArrays, check_stars
 from gyroage.errors import UserError
 
 OUTPUT_COLUMNS = SUMMARY_COLUMNS + ("status",)
@@ -34,7 +34,6 @@ class EstimateSettings:
     method: str = "grid"
     seed: int = 0
     sampler: SamplerSettings = field(default_factory=SamplerSettings)  # --method mcmc
-    keep_posteriors: bool = False  # attach per-star posteriors as frame.attrs["posteriors"]
 
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
@@ -43,9 +42,20 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
 
     ``settings.method`` is ``grid`` (default) or ``mcmc`` (emcee-style sampler
     with colour/period nuisance parameters; adds ``mcmc_tau``,
-    ``mcmc_acceptance``, ``mcmc_n_eff``). With ``settings.keep_posteriors`` the
-    per-star posteriors (chunk-local row numbers) are in ``out.attrs["posteriors"]``.
+    ``mcmc_acceptance``, ``mcmc_n_eff``). ``columns`` maps canonical input
+    names to the frame's (found by alias when ``None``).
     """
+    return _estimate(frame, density, settings, columns, keep=False)[0]
+
+
+def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
+                             columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``; chunk-local ``row`` numbers)."""
+    return _estimate(frame, density, settings, columns, keep=True)
+
+
+def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
+              columns: dict[str, str] | None, keep: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if settings.method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {settings.method!r} (choose grid or mcmc)")
     stars = check_stars(frame, density.card, columns)
@@ -55,37 +65,44 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     if prior_mean is not None:
         status[(status == statuses.OK) & ~settings.prior.valid_parameters(prior_mean, prior_sigma)] = statuses.INVALID_PRIOR
     ok = status == statuses.OK
-    sub = (lambda a: None if a is None else a[ok])  # noqa: E731
     extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
     results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + extra}
-    table = None
     rows = np.flatnonzero(ok)
-    if ok.any() and settings.method == "grid":
-        summaries, grid, pdf = _grid_blocks(density, settings, np.log10(stars.prot[ok]), stars.bp_rp0[ok],
-                                            stars.bp_rp0_err[ok], sub(prior_mean), sub(prior_sigma))
-        for name, values in summaries.items():
-            results[name][ok] = values
-        if settings.keep_posteriors:
-            table = posterior_table(rows, "grid", [grid] * len(rows), list(pdf))
-    elif ok.any():
-        lp = np.log10(stars.prot[ok])
-        ebprp, ebprp_err = _extinction(frame)
-        inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
-                                           settings.sampler.period_err_floor_dex),
-                            stars.bp_rp0[ok], stars.bp_rp0_err[ok], sub(ebprp), sub(ebprp_err),
-                            sub(prior_mean), sub(prior_sigma))
-        res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, settings.outlier_weight)
-        for name, values in res.summaries.items():
-            results[name][ok] = values
-        for name, values in zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)):
-            results[name][ok] = values
-        status[rows[~res.converged]] = statuses.NOT_CONVERGED
-        if settings.keep_posteriors:
-            table = posterior_table(rows, "mcmc", res.samples)
-    out = attach(frame, results, status)
-    if settings.keep_posteriors:
-        out.attrs["posteriors"] = table if table is not None else posterior_table(rows[:0], settings.method, [])
-    return out
+    table = posterior_table(rows[:0], settings.method, []) if keep else None
+    if ok.any():
+        sub = (lambda a: None if a is None else a[ok])  # noqa: E731
+        run = _grid_rows if settings.method == "grid" else _mcmc_rows
+        values, table = run(frame, stars, ok, sub(prior_mean), sub(prior_sigma), density, settings, keep)
+        if settings.method == "mcmc":
+            status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
+        for name, v in values.items():
+            results[name][ok] = v
+    return attach(frame, results, status), table
+
+
+def _grid_rows(frame, stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
+               settings: EstimateSettings, keep: bool) -> tuple[dict, pd.DataFrame | None]:
+    """Grid-posterior summaries of the usable rows (and their posterior table when ``keep``)."""
+    summaries, grid, pdf = _grid_blocks(density, settings, np.log10(stars.prot[ok]), stars.bp_rp0[ok],
+                                        stars.bp_rp0_err[ok], prior_mean, prior_sigma, keep)
+    rows = np.flatnonzero(ok)
+    return summaries, (posterior_table(rows, "grid", [grid] * len(rows), list(pdf)) if keep else None)
+
+
+def _mcmc_rows(frame, stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
+               settings: EstimateSettings, keep: bool) -> tuple[dict, pd.DataFrame | None]:
+    """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``)."""
+    lp = np.log10(stars.prot[ok])
+    ebprp, ebprp_err = _extinction(frame)
+    sub = (lambda a: None if a is None else a[ok])  # noqa: E731
+    inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
+                                       settings.sampler.period_err_floor_dex),
+                        stars.bp_rp0[ok], stars.bp_rp0_err[ok], sub(ebprp), sub(ebprp_err), prior_mean, prior_sigma)
+    res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, settings.outlier_weight)
+    values = dict(res.summaries)
+    values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
+    values["converged"] = res.converged
+    return values, (posterior_table(np.flatnonzero(ok), "mcmc", res.samples) if keep else None)
 
 
 # Stars per block of the grid method: blocks run on parallel threads, so the numpy work of one
@@ -94,7 +111,7 @@ GRID_BLOCK = 2048
 
 
 def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err, prior_mean,
-                 prior_sigma) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+                 prior_sigma, keep: bool) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
     """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of ``GRID_BLOCK``."""
     n = len(log10_prot)
     starts = list(range(0, n, GRID_BLOCK))
@@ -104,7 +121,7 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
         post = grid_posterior(density, log10_prot[i : i + GRID_BLOCK], bp_rp0[i : i + GRID_BLOCK],
                               bp_rp0_err[i : i + GRID_BLOCK], settings.prior, settings.n_grid,
                               settings.outlier_weight, cut(prior_mean, i), cut(prior_sigma, i), settings.refine_tol)
-        return post.summaries(), post.grid, (post.pdf if settings.keep_posteriors else None)
+        return post.summaries(), post.grid, (post.pdf if keep else None)
 
     if len(starts) > 1 and density.threads > 1:
         with ThreadPoolExecutor(min(density.threads, len(starts)), thread_name_prefix="gyroage-grid") as pool:
@@ -112,7 +129,7 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
     else:
         parts = [block(i) for i in starts]
     summaries = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
-    pdf = np.concatenate([p[2] for p in parts]) if settings.keep_posteriors else None
+    pdf = np.concatenate([p[2] for p in parts]) if keep else None
     return summaries, parts[0][1], pdf
 
 

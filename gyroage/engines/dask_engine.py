@@ -1,0 +1,127 @@
+"""The Dask engine: the same ``estimate_chunk`` mapped over the partitions of a Dask DataFrame.
+
+dask and distributed are imported inside the functions, so the local engine never loads them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from gyroage import io
+from gyroage.core.estimate import EstimateSettings, estimate_chunk
+from gyroage.errors import UserError
+from gyroage.files import atomic_path, is_parquet
+from gyroage.progress import Progress, counts_text
+
+
+def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
+                    chunksize: int, path: str) -> tuple[int, dict]:
+    """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file."""
+    from gyroage.core.density import cached_density
+
+    density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
+    parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns)
+             for i in range(0, max(len(frame), 1), chunksize)]
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    with atomic_path(path) as tmp:
+        out.to_parquet(tmp, index=False)
+    return len(out), dict(Counter(out["status"].tolist()))
+
+
+def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2):
+    """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed."""
+    import dask.dataframe as dd
+
+    paths = [source] if isinstance(source, (str, Path)) else list(source)
+    paths = [str(p) for p in paths]
+    if any(p == "-" for p in paths):
+        raise UserError("the dask engine reads files, not stdin")
+    if all(is_parquet(p) or Path(p).is_dir() for p in paths):
+        return dd.read_parquet(paths if len(paths) > 1 else paths[0])
+    import glob
+
+    files = sorted(f for p in paths for f in (glob.glob(p) or [p]))
+    for f in files:
+        if not Path(f).is_file():
+            raise UserError(f"input file not found: {f}")
+    if blocksize is None:
+        # Enough partitions to keep every worker busy, none over 16 MB of text (~300k rows).
+        total = sum(Path(f).stat().st_size for f in files)
+        blocksize = int(min(16 << 20, max(256 << 10, total // (4 * max(n_workers, 1)) + 1)))
+    with open(files[0], encoding="utf-8-sig", newline="") as fh:
+        sep = io.sniff_separator(fh.read(65536))
+    return dd.read_csv(files, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True,
+                       blocksize=blocksize, encoding="utf-8-sig")
+
+
+def run_dask(source: str | list[str], target: str | Path, settings: EstimateSettings, model: str | Path | None = None,
+             workers: int | None = None, scheduler: str | None = None, chunksize: int = 20_000,
+             blocksize: str | int | None = None, quiet: bool = False, client=None) -> Counter:
+    """``estimate`` on dask.distributed: partitions in, one Parquet file per partition out.
+
+    ``target`` becomes a directory of ``part.NNNNN.parquet`` files, in input
+    order (``pandas.read_parquet(target)`` reads them back as one table); it is
+    assembled beside the target and renamed into place when every partition is
+    done. Connects to ``scheduler`` (e.g. ``tcp://host:8786``, a
+    dask-jobqueue or Kubernetes cluster) or starts a LocalCluster of
+    ``workers`` single-threaded processes. Every worker loads its own
+    onnxruntime session once (:func:`gyroage.core.density.cached_density`).
+    """
+    target = Path(target)
+    if not is_parquet(target):
+        raise UserError("the dask engine writes Parquet: give -o a name ending in .parquet (a directory)")
+    client, own = _connect(client, scheduler, workers)
+    try:
+        progress = Progress("estimate", unit="stars", quiet=quiet)
+        counts = _compute(source, target, settings, model, chunksize, blocksize, client, progress)
+    finally:
+        if own is not None:  # a cluster we started; a caller's client stays open
+            client.close()
+            own.close()
+    progress.close(extra=counts_text(counts))
+    return counts
+
+
+def _connect(client, scheduler: str | None, workers: int | None):
+    """(client, cluster we started or None): the caller's client, the scheduler's, or a new LocalCluster's."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UserError("the dask engine needs dask.distributed: pip install 'gyroage[dask]'") from None
+    if client is not None:
+        return client, None
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except OSError as exc:
+            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(own), own
+
+
+def _compute(source, target: Path, settings: EstimateSettings, model, chunksize: int, blocksize, client,
+             progress: Progress) -> Counter:
+    """Every partition through :func:`_partition_task` into a directory renamed onto ``target`` when all are done."""
+    from dask import delayed
+    from distributed import as_completed
+
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    ddf = read_dask(source, blocksize, n_workers)
+    columns = io.require_columns(list(ddf.columns))
+    if ddf.npartitions < n_workers:  # e.g. one Parquet row group: split it so every worker has work
+        ddf = ddf.repartition(npartitions=2 * n_workers)
+    spec = (str(model) if model is not None else None, 1, 8192, True)
+    counts: Counter = Counter()
+    with atomic_path(target, suffix=".dask-tmp", directory=True) as tmp:
+        task = delayed(_partition_task, pure=True)
+        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"))
+                for i, p in enumerate(ddf.to_delayed())]
+        progress.log(f"{len(jobs)} partitions on {n_workers} workers")
+        for fut in as_completed(client.compute(jobs)):
+            rows, c = fut.result()
+            counts.update(c)
+            progress.update(rows)
+    return counts

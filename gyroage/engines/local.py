@@ -1,0 +1,169 @@
+"""The local engine: stream a catalogue through ``estimate_chunk``, chunk by chunk, into one output.
+
+Memory does not grow with the catalogue; with a file target the run is
+resumable (:mod:`gyroage.engines.sinks`). The engine computes nothing itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from gyroage import __version__, io
+from gyroage.core.density import FlowDensity
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors
+from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
+from gyroage.errors import UserError
+from gyroage.files import is_parquet
+from gyroage.progress import Progress, counts_text
+
+__all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
+
+
+def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: int, posteriors: bool = False) -> str:
+    """Everything that changes what a run writes: settings, model files, chunking, posteriors kept, version."""
+    blob = json.dumps({"settings": {**asdict(settings), "keep_posteriors": bool(posteriors)},
+                       "model": density.card.files, "chunksize": int(chunksize),
+                       "gyroage": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def scan_input(source: str | Path, fingerprint: bool = True) -> tuple[str | None, int | None]:
+    """(SHA-256, data rows) of an input file in one read; rows for the ETA, ``None`` if unknown.
+
+    CSV rows are newlines minus the header; Parquet rows come from its metadata.
+    """
+    p = Path(str(source))
+    if str(source) == "-" or not p.is_file():
+        return None, None
+    parquet = is_parquet(p)
+    h = hashlib.sha256() if fingerprint else None
+    n, last = 0, b"\n"
+    if h is not None or not parquet:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                if h is not None:
+                    h.update(block)
+                if not parquet:
+                    n += block.count(b"\n")
+                    last = block[-1:]
+    rows = max(n - 1 + (last != b"\n"), 0)
+    if parquet:
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.ParquetFile(p).metadata.num_rows
+        except Exception:
+            rows = None
+    return (h.hexdigest() if h is not None else None), rows
+
+
+def _prefetch(chunks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.DataFrame]:
+    """Parse the next chunk on a thread while the current one is computed."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for c in chunks:
+                if stop.is_set():
+                    return
+                q.put(c)
+            q.put(done)
+        except BaseException as exc:  # re-raised in the consumer
+            q.put(exc)
+
+    t = threading.Thread(target=work, daemon=True, name="gyroage-reader")
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                t.join(0.05)
+
+
+def run_local(source: str | Path, target: str | Path | None, density: FlowDensity,
+              settings: EstimateSettings, chunksize: int = 10_000, quiet: bool = False,
+              resume: bool = False, total: int | None = None, posteriors: str | Path | None = None) -> Counter:
+    """Stream ``source`` through ``estimate_chunk`` into ``target`` (atomic); returns status counts.
+
+    ``resume`` continues a killed run into the same ``target`` (file input and
+    output only); ``total`` (rows; counted from the input when not given) lets progress show an ETA;
+    ``posteriors`` also writes per-star posteriors (Parquet, keyed by 0-based input row).
+    """
+    if posteriors is not None:
+        if not is_parquet(posteriors):
+            raise UserError(f"--posteriors must be a .parquet file: {posteriors}")
+    to_file = target not in (None, "-")
+    stdin = str(source) == "-"
+    if resume and (not to_file or stdin):
+        raise UserError("--resume needs a file input and an output file (-o)")
+    if not stdin and not Path(source).is_file():  # before a sidecar is made for it
+        raise UserError(f"input file not found: {source}")
+    fingerprint = None
+    if to_file or (total is None and not quiet):  # one read gives the sidecar's fingerprint and the ETA's rows
+        fingerprint, rows = scan_input(source, fingerprint=to_file)
+        total = rows if total is None else total
+    if to_file:
+        sink = Sidecar(Path(target), fingerprint or "stdin", settings_hash(density, settings, chunksize, posteriors is not None), resume)
+    else:
+        sink = Stream(target, posteriors)
+    try:
+        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors)
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, settings: EstimateSettings,
+         chunksize: int, quiet: bool, total: int | None, posteriors: str | Path | None) -> Counter:
+    """Every chunk of ``source`` not already ``sink.done`` through ``estimate_chunk`` into ``sink``."""
+    columns: dict[str, str] | None = None
+    counts: Counter = Counter()
+    progress = Progress("estimate", total=total, unit="stars", quiet=quiet)
+    n_chunks = offset = skipped = 0
+    # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
+    for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize))):
+        n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
+        if columns is None:
+            columns = io.require_columns(list(chunk.columns))
+        prev = sink.done(i, rows)
+        if prev is not None:
+            counts.update(prev)
+            skipped += rows
+            if progress.total:  # rate and ETA are for the rows this run computes
+                progress.total -= rows
+            continue
+        if posteriors is None:
+            out, post = estimate_chunk(chunk, density, settings, columns), None
+        else:
+            out, post = estimate_with_posteriors(chunk, density, settings, columns)
+            post["row"] += offset - rows  # chunk-local rows to 0-based input rows
+        c = Counter(out["status"].tolist())
+        sink.add(i, out, c, post)
+        counts.update(c)
+        progress.update(rows)
+    sink.finish(n_chunks, posteriors)
+    if skipped:
+        progress.log(f"resumed: {skipped} rows taken from the interrupted run")
+    progress.close(extra=counts_text(counts))
+    return counts
