@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage import AgeModel
+from gyroage.core.sampler import SamplerSettings
 from gyroage.estimate import EstimateSettings, estimate_chunk
-from gyroage.sampling import SamplerSettings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

@@ -84,10 +84,10 @@ def estimate(
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
+    from gyroage.core.sampler import SamplerSettings
     from gyroage.engines import run_local
     from gyroage.estimate import EstimateSettings
     from gyroage.posterior import REFINE_TOL
-    from gyroage.sampling import SamplerSettings
 
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown --method {method!r} (choose grid or mcmc)")

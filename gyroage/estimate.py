@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io
+from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.density import FlowDensity
 from gyroage.errors import UserError
 from gyroage.modelcard import ModelCard
 from gyroage.posterior import REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.priors import Prior
-from gyroage.sampling import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 
 OUTPUT_COLUMNS = SUMMARY_COLUMNS + ("status",)
 

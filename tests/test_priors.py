@@ -68,8 +68,8 @@ def test_make_prior_reads_numbers_or_columns():
 
 
 def test_grid_and_mcmc_follow_a_narrow_prior(model):
+    from gyroage.core.sampler import SamplerSettings
     from gyroage.estimate import EstimateSettings, estimate_chunk
-    from gyroage.sampling import SamplerSettings
 
     frame = pd.DataFrame({"prot": [8.0, 1.0], "bp_rp0": [1.3, 2.5]})
     prior = Prior("gaussian_log_age", 6.0, 10.0, mean=8.3, sigma=0.02)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gyroage.core.sampler import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
 from gyroage.priors import Prior
-from gyroage.sampling import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
 from tests.conftest import run_cli
 
 FAST = SamplerSettings(min_n_eff=500)
@@ -96,7 +96,7 @@ def test_larger_errors_widen_monotonically(model):
 
 def test_reddening_uncertainty_widens_the_colour_likelihood():
     """An uncertain E(BP-RP) broadens the likelihood of the true colour; zero uncertainty is the plain Gaussian."""
-    from gyroage.sampling import _colour_log_like
+    from gyroage.core.sampler import _colour_log_like
 
     c_true = np.linspace(0.0, 3.0, 3001)[None, :]
     c_obs, sig = np.array([[1.3]]), np.array([[0.02]])
