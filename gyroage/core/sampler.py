@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
-from gyroage.density import FlowDensity
+from gyroage.density import FlowDensity, cached_density
 from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, summary_myr
 from gyroage.priors import Prior
 
@@ -324,9 +324,10 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         # Imported here: multiprocessing would otherwise load with every `gyroage estimate`.
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(settings.processes, initializer=_worker_init,
-                                 initargs=(str(density.onnx_path), density.batch)) as pool:
-            parts = list(pool.map(_worker_run, [(prior, stars.take(idx), settings, seed, b, outlier_weight)
+        # Each worker loads the model once, single-threaded, through the session cache of gyroage.density.
+        model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
+        with ProcessPoolExecutor(settings.processes, initializer=cached_density, initargs=model) as pool:
+            parts = list(pool.map(_worker_run, [(model, prior, stars.take(idx), settings, seed, b, outlier_weight)
                                                 for b, idx in jobs]))
     else:
         parts = [_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight) for b, idx in jobs]
@@ -340,16 +341,9 @@ def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight)
     return _finish(run(logpost, settings, rng), settings, rng)
 
 
-_WORKER: dict = {}
-
-
-def _worker_init(onnx_path: str, batch: int) -> None:
-    _WORKER["density"] = FlowDensity(onnx_path, threads=1, batch=batch, check=False)
-
-
 def _worker_run(args) -> SampleResult:
-    prior, stars, settings, seed, block_id, w = args
-    return _run_blocks(_WORKER["density"], prior, stars, settings, seed, block_id, w)
+    model, prior, stars, settings, seed, block_id, w = args
+    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w)
 
 
 def _concat(parts: list[SampleResult], n: int) -> SampleResult:
