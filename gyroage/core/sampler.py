@@ -48,11 +48,13 @@ import numpy as np
 
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
 from gyroage.density import FlowDensity, cached_density
+from gyroage.errors import UserError
 from gyroage.posterior import QUANTILES, SUMMARY_COLUMNS, summary_myr
 from gyroage.priors import Prior
 
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")
+BACKENDS = ("batched", "emcee")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class SamplerSettings:
     period_err_floor_dex: float = 1e-3
     backend: str = "batched"
     processes: int = 1  # worker processes, one onnxruntime session each; results do not depend on it
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise UserError(f"unknown sampler backend {self.backend!r} (choose batched or emcee)")
 
 
 @dataclass

@@ -69,6 +69,14 @@ def test_processes_do_not_change_results(model):
     assert np.array_equal(a.summaries["age_p50_myr"], b.summaries["age_p50_myr"])
 
 
+def test_misspelt_backend_is_refused_where_the_settings_are_made():
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError, match="unknown sampler backend 'emce' \\(choose batched or emcee\\)"):
+        SamplerSettings(backend="emce")
+    assert SamplerSettings(backend="emcee").backend == "emcee"
+
+
 def test_small_errors_agree_with_grid_and_emcee_reference(model):
     prot, colour = np.array([8.0, 12.0, 3.0, 25.0]), np.array([1.2, 1.5, 0.9, 2.0])
     stars = _stars(prot, colour)
