@@ -21,7 +21,7 @@ a Gaussian reddening error truncated at E >= 0, marginalised analytically:
 
 Moves: emcee's stretch move (Goodman & Weare 2010; weight ``stretch_weight``,
 10%) mixed with an independence Metropolis-Hastings move whose proposal is
-close to the posterior (:class:`IndependenceProposal`), as emcee mixes moves:
+close to the posterior (:mod:`gyroage.core.moves`), as emcee mixes moves:
 one move, drawn by weight, per step. Two back ends run the same moves:
 
 * ``batched`` (default): vectorised over a block of stars, so each move (each
@@ -46,12 +46,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.core.density import FlowDensity
-from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, grid_posterior, summary_myr
+from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
+from gyroage.core.density import FlowDensity, cached_density
+from gyroage.errors import UserError
+from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, summary_myr
 from gyroage.core.priors import Prior
 
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")
+BACKENDS = ("batched", "emcee")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ class SamplerSettings:
     period_err_floor_dex: float = 1e-3
     backend: str = "batched"
     processes: int = 1  # worker processes, one onnxruntime session each; results do not depend on it
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise UserError(f"unknown sampler backend {self.backend!r} (choose batched or emcee)")
 
 
 @dataclass
@@ -174,57 +181,6 @@ def integrated_time(chain: np.ndarray, c: float = 5.0) -> np.ndarray:
     return out
 
 
-class IndependenceProposal:
-    """An independence Metropolis-Hastings proposal per star, close to the posterior.
-
-    x from a coarse grid posterior (81 points, histogram bins) mixed with 10%
-    uniform over the prior bounds (heavy coverage), c and y from Gaussians
-    1.2 times wider than their measurement terms. Because it nearly matches
-    the target, walkers decorrelate in a few steps; the stretch move handles
-    what it misses (e.g. strong age-colour correlations when colour errors are
-    large). Vectorised over stars: arrays are (stars, walkers, 3).
-    """
-
-    UNIFORM = 0.1
-    WIDEN = 1.2
-
-    def __init__(self, logpost: LogPosterior, n_grid: int = 81) -> None:
-        s, prior = logpost.stars, logpost.prior
-        # refine_tol=None: 81 points cost little next to the chains, and the exact pdf keeps
-        # the proposal (hence every chain) independent of the refinement tolerance.
-        post = grid_posterior(logpost.density, s.log10_prot, s.bp_rp0, s.bp_rp0_err, prior, n_grid, logpost.w,
-                              s.prior_mean, s.prior_sigma, refine_tol=None)
-        self.edges = post.grid
-        pdf = np.where(np.isfinite(post.pdf), post.pdf, 0.0)
-        mass = 0.5 * (pdf[:, 1:] + pdf[:, :-1])
-        tot = mass.sum(axis=1, keepdims=True)
-        mass = np.where(tot > 0, mass / np.where(tot > 0, tot, 1.0), 1.0 / mass.shape[1])
-        self.mass = (1 - self.UNIFORM) * mass + self.UNIFORM / mass.shape[1]
-        self.cum = np.cumsum(self.mass, axis=1)
-        self.cum[:, -1] = 1.0
-        self.dx = self.edges[1] - self.edges[0]
-        self.log_bin_density = np.log(self.mass / self.dx)
-        se = np.zeros_like(s.bp_rp0_err) if s.ebprp_err is None else np.nan_to_num(s.ebprp_err)
-        self.c_mu, self.c_sd = s.bp_rp0, self.WIDEN * np.sqrt(s.bp_rp0_err**2 + se**2)
-        self.y_mu, self.y_sd = s.log10_prot, self.WIDEN * s.log10_prot_err
-
-    def draw(self, rng: np.random.Generator, act: np.ndarray, n_walkers: int) -> np.ndarray:
-        u = rng.uniform(size=(len(act), n_walkers))
-        j = (self.cum[act][:, None, :] < u[..., None]).sum(axis=2).clip(0, self.mass.shape[1] - 1)
-        x = self.edges[j] + rng.uniform(size=j.shape) * self.dx
-        c = self.c_mu[act, None] + self.c_sd[act, None] * rng.standard_normal(x.shape)
-        y = self.y_mu[act, None] + self.y_sd[act, None] * rng.standard_normal(x.shape)
-        return np.stack([x, c, y], axis=-1)
-
-    def log_q(self, theta: np.ndarray, act: np.ndarray) -> np.ndarray:
-        x, c, y = theta[..., 0], theta[..., 1], theta[..., 2]
-        j = np.clip(np.floor((x - self.edges[0]) / self.dx).astype(int), 0, self.mass.shape[1] - 1)
-        lx = np.take_along_axis(self.log_bin_density[act], j, axis=1)
-        lc = -0.5 * ((c - self.c_mu[act, None]) / self.c_sd[act, None]) ** 2 - np.log(self.c_sd[act, None])
-        ly = -0.5 * ((y - self.y_mu[act, None]) / self.y_sd[act, None]) ** 2 - np.log(self.y_sd[act, None])
-        return lx + lc + ly
-
-
 def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator):
     """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps."""
     flat = chain_x[burn:].reshape(-1)
@@ -236,128 +192,125 @@ def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Gener
     return q, mode, keep
 
 
-def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, rng: np.random.Generator) -> dict:
+@dataclass(frozen=True)
+class BlockChains:
+    """What a back end returns for a block of stars: per-star chains and diagnostics, one type for both back ends."""
+
+    chains: tuple[np.ndarray, ...]  # per star, (steps, walkers, 3) float32; only the first ``steps`` rows are the chain
+    steps: np.ndarray  # steps run per star
+    tau: np.ndarray  # largest integrated autocorrelation time over the parameters
+    tau_x: np.ndarray  # that of log age
+    acceptance: np.ndarray
+    converged: np.ndarray
+
+    def age_chain(self, i: int) -> np.ndarray:
+        """Star ``i``'s log10 age chain, (steps, walkers)."""
+        return self.chains[i][: int(self.steps[i]), :, 0]
+
+
+class _Diagnostics:
+    """Per-star diagnostics of a block, filled in as stars stop."""
+
+    def __init__(self, n_s: int) -> None:
+        self.tau, self.tau_x, self.acc = np.full(n_s, np.nan), np.full(n_s, np.nan), np.full(n_s, np.nan)
+        self.conv, self.steps = np.zeros(n_s, dtype=bool), np.zeros(n_s, dtype=int)
+
+    def result(self, chains) -> BlockChains:
+        return BlockChains(tuple(chains), self.steps, self.tau, self.tau_x, self.acc, self.conv)
+
+
+def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, rng: np.random.Generator) -> BlockChains:
     """Stretch and independence moves over a block of stars; each move is one density call per half."""
-    n_s, n_w, a = len(logpost.stars), settings.n_walkers, settings.stretch_a
-    half = n_w // 2
-    prop = IndependenceProposal(logpost)
-    act = np.arange(n_s)  # stars of the block still running
-    X = prop.draw(rng, act, n_w)
-    lp = logpost(X, act)
-    lq = prop.log_q(X, act)  # proposal density of the current walkers, kept in step with X
+    n_s, n_w = len(logpost.stars), settings.n_walkers
+    proposal = IndependenceProposal(logpost)
+    moves = (StretchMove(settings.stretch_a, proposal.log_q), IndependenceMove(proposal))
+    weights = (settings.stretch_weight, 1.0 - settings.stretch_weight)
+    walkers = Walkers.start(proposal, logpost, n_s, n_w, rng)
     chain = np.empty((settings.max_steps, n_s, n_w, NDIM), dtype=np.float32)
-    n_acc = np.zeros((n_s, n_w))  # accepted moves of the active stars, compacted with X
-    res = {k: np.full(n_s, np.nan) for k in ("tau", "tau_x", "acc")}
-    res["conv"] = np.zeros(n_s, dtype=bool)
-    res["steps"] = np.zeros(n_s, dtype=int)
+    diag = _Diagnostics(n_s)
     t = 0
     next_check = max(settings.check_every, int(settings.min_n_eff / n_w))
-    halves = (np.arange(n_w) < half, np.arange(n_w) >= half)
-    while act.size and t < settings.max_steps:
-        if rng.uniform() < settings.stretch_weight:  # emcee picks one move per step by weight
-            for first in halves:
-                s_, c_ = X[:, first], X[:, ~first]
-                z = ((a - 1.0) * rng.uniform(size=s_.shape[:2]) + 1.0) ** 2 / a
-                r = rng.integers(c_.shape[1], size=s_.shape[:2])
-                partner = np.take_along_axis(c_, r[..., None], axis=1)
-                q = partner - (partner - s_) * z[..., None]
-                new = logpost(q, act)
-                lpf = lp[:, first]
-                with np.errstate(invalid="ignore"):
-                    ok = (NDIM - 1.0) * np.log(z) + new - lpf > np.log(rng.uniform(size=z.shape))
-                s_[ok] = q[ok]
-                lpf[ok] = new[ok]
-                X[:, first], lp[:, first] = s_, lpf
-                n_acc[:, first] += ok
-            lq = prop.log_q(X, act)
-        else:
-            q = prop.draw(rng, act, n_w)
-            new = logpost(q, act)
-            lq_new = prop.log_q(q, act)
-            with np.errstate(invalid="ignore"):
-                ok = new - lp + lq - lq_new > np.log(rng.uniform(size=lp.shape))
-            X[ok], lp[ok], lq[ok] = q[ok], new[ok], lq_new[ok]
-            n_acc += ok
-        chain[t, act] = X
+    while walkers.act.size and t < settings.max_steps:
+        walkers.n_accepted += pick(moves, weights, rng).propose(logpost, walkers, rng)
+        chain[t, walkers.act] = walkers.coords
         t += 1
         if t >= next_check or t == settings.max_steps:
-            tau = integrated_time(chain[:t, act])
-            tau_max = np.max(tau, axis=1)
-            conv = np.isfinite(tau_max) & (t >= settings.tau_multiple * tau_max)
-            need = np.maximum(settings.tau_multiple * tau_max, settings.min_n_eff * np.maximum(tau[:, 0], 1.0) / n_w)
-            done = (conv & (t >= need)) | (t == settings.max_steps)
-            # Next look when the quickest remaining star may be done (the FFT over long chains is not free).
-            pending = need[~done]
-            ahead = np.nanmin(pending) if pending.size and np.isfinite(pending).any() else t
-            next_check = t + max(settings.check_every, int(min(ahead - t, t)))
-            i = act[done]
-            res["tau"][i], res["tau_x"][i], res["conv"][i] = tau_max[done], tau[done, 0], conv[done]
-            res["steps"][i] = t
-            res["acc"][i] = n_acc[done].mean(axis=1) / t
-            keep = ~done
-            act, X, lp, lq, n_acc = act[keep], X[keep], lp[keep], lq[keep], n_acc[keep]
-    res["chain"] = chain
-    return res
+            next_check = _stop_converged(chain, t, walkers, settings, diag)
+    return diag.result(chain[:, i] for i in range(n_s))
 
 
-def _finish(res: dict, n_s: int, settings: SamplerSettings, rng: np.random.Generator) -> SampleResult:
+def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: SamplerSettings,
+                    diag: _Diagnostics) -> int:
+    """Record and drop the stars that are done after ``t`` steps; returns the step of the next check."""
+    tau = integrated_time(chain[:t, walkers.act])
+    tau_max = np.max(tau, axis=1)
+    conv = np.isfinite(tau_max) & (t >= settings.tau_multiple * tau_max)
+    need = np.maximum(settings.tau_multiple * tau_max,
+                      settings.min_n_eff * np.maximum(tau[:, 0], 1.0) / settings.n_walkers)
+    done = (conv & (t >= need)) | (t == settings.max_steps)
+    # Next look when the quickest remaining star may be done (the FFT over long chains is not free).
+    pending = need[~done]
+    ahead = np.nanmin(pending) if pending.size and np.isfinite(pending).any() else t
+    i = walkers.act[done]
+    diag.tau[i], diag.tau_x[i], diag.conv[i] = tau_max[done], tau[done, 0], conv[done]
+    diag.steps[i] = t
+    diag.acc[i] = walkers.n_accepted[done].mean(axis=1) / t
+    walkers.keep(~done)
+    return t + max(settings.check_every, int(min(ahead - t, t)))
+
+
+def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generator) -> SampleResult:
     """Summaries from the stored chains (burn-in 2 tau, at most half the chain)."""
+    n_s = len(run.steps)
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
     neff = np.full(n_s, np.nan)
     samples = []
     for i in range(n_s):  # per star, but only quantiles of a finished chain: no density calls here
-        t = int(res["steps"][i])
-        tau = res["tau"][i]
+        t = int(run.steps[i])
+        tau = run.tau[i]
         burn = int(min(t // 2, np.ceil(2 * tau))) if np.isfinite(tau) else t // 2
-        cx = res["chain"][i][:t, :, 0] if isinstance(res["chain"], list) else res["chain"][:t, i, :, 0]
+        cx = run.age_chain(i)
         q, mode, keep = _summarise(cx, burn, settings.n_keep, rng)
         qs[i], modes[i] = q, mode
-        tx = res["tau_x"][i]
+        tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
-    return SampleResult(summary_myr(qs, modes), res["tau"], res["acc"], neff, res["conv"], samples)
+    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, run.converged, samples)
 
 
-def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, rng: np.random.Generator) -> dict:
+def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, rng: np.random.Generator) -> BlockChains:
     """Reference back end: one emcee EnsembleSampler (vectorize=True) per star, same moves."""
+    n_s = len(logpost.stars)
+    independence = IndependenceMove(IndependenceProposal(logpost))
+    diag = _Diagnostics(n_s)
+    chains = [_run_star_emcee(logpost, settings, independence, k, rng, diag) for k in range(n_s)]
+    return diag.result(chains)
+
+
+def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independence: IndependenceMove, k: int,
+                    rng: np.random.Generator, diag: _Diagnostics) -> np.ndarray:
+    """Star ``k``'s chain from its own emcee sampler, checked every ``check_every`` steps; fills ``diag``."""
     import emcee
 
-    n_s, n_w = len(logpost.stars), settings.n_walkers
-    prop = IndependenceProposal(logpost)
-    res = {k: np.full(n_s, np.nan) for k in ("tau", "tau_x", "acc")}
-    res["conv"] = np.zeros(n_s, dtype=bool)
-    res["steps"] = np.zeros(n_s, dtype=int)
-    chains = []
-    for k in range(n_s):  # reference path: one sampler per star
-        one = np.array([k])
-
-        def fn(th, one=one):
-            return logpost(th[None], one)[0]
-
-        def independence(coords, random, one=one):
-            q = prop.draw(np.random.default_rng(random.randint(2**31)), one, len(coords))
-            return q[0], prop.log_q(coords[None], one)[0] - prop.log_q(q, one)[0]
-
-        moves = [(emcee.moves.StretchMove(a=settings.stretch_a), settings.stretch_weight),
-                 (emcee.moves.MHMove(independence), 1.0 - settings.stretch_weight)]
-        sampler = emcee.EnsembleSampler(n_w, NDIM, fn, vectorize=True, moves=moves)
-        sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
-        state = prop.draw(rng, one, n_w)[0]
-        t = 0
-        while t < settings.max_steps:
-            state = sampler.run_mcmc(state, settings.check_every, progress=False)
-            t += settings.check_every
-            tau = emcee.autocorr.integrated_time(sampler.get_chain(), tol=0)
-            ok = bool(np.all(np.isfinite(tau)) and t >= settings.tau_multiple * tau.max())
-            res["conv"][k] = ok
-            if ok and n_w * t / max(tau[0], 1.0) >= settings.min_n_eff:
-                break
-        res["tau"][k], res["tau_x"][k], res["steps"][k] = tau.max(), tau[0], t
-        res["acc"][k] = float(np.mean(sampler.acceptance_fraction))
-        chains.append(sampler.get_chain().astype(np.float32))
-    res["chain"] = chains
-    return res
+    one, n_w = np.array([k]), settings.n_walkers
+    moves = [(emcee.moves.StretchMove(a=settings.stretch_a), settings.stretch_weight),
+             (emcee.moves.MHMove(independence.emcee_proposal(k)), 1.0 - settings.stretch_weight)]
+    sampler = emcee.EnsembleSampler(n_w, NDIM, lambda th: logpost(th[None], one)[0], vectorize=True, moves=moves)
+    sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
+    state = independence.proposal.draw(rng, one, n_w)[0]
+    t = 0
+    while t < settings.max_steps:
+        state = sampler.run_mcmc(state, settings.check_every, progress=False)
+        t += settings.check_every
+        tau = emcee.autocorr.integrated_time(sampler.get_chain(), tol=0)
+        ok = bool(np.all(np.isfinite(tau)) and t >= settings.tau_multiple * tau.max())
+        diag.conv[k] = ok
+        if ok and n_w * t / max(tau[0], 1.0) >= settings.min_n_eff:
+            break
+    diag.tau[k], diag.tau_x[k], diag.steps[k] = tau.max(), tau[0], t
+    diag.acc[k] = float(np.mean(sampler.acceptance_fraction))
+    return sampler.get_chain().astype(np.float32)
 
 
 def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings: SamplerSettings | None = None,
@@ -377,9 +330,10 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         # Imported here: multiprocessing would otherwise load with every `gyroage estimate`.
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(settings.processes, initializer=_worker_init,
-                                 initargs=(str(density.onnx_path), density.batch)) as pool:
-            parts = list(pool.map(_worker_run, [(prior, stars.take(idx), settings, seed, b, outlier_weight)
+        # Each worker loads the model once, single-threaded, through the session cache of gyroage.core.density.
+        model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
+        with ProcessPoolExecutor(settings.processes, initializer=cached_density, initargs=model) as pool:
+            parts = list(pool.map(_worker_run, [(model, prior, stars.take(idx), settings, seed, b, outlier_weight)
                                                 for b, idx in jobs]))
     else:
         parts = [_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight) for b, idx in jobs]
@@ -390,20 +344,12 @@ def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block_id)]))
     logpost = LogPosterior(density, prior, stars, outlier_weight)
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
-    res = run(logpost, settings, rng)
-    return _finish(res, len(stars), settings, rng)
-
-
-_WORKER: dict = {}
-
-
-def _worker_init(onnx_path: str, batch: int) -> None:
-    _WORKER["density"] = FlowDensity(onnx_path, threads=1, batch=batch, check=False)
+    return _finish(run(logpost, settings, rng), settings, rng)
 
 
 def _worker_run(args) -> SampleResult:
-    prior, stars, settings, seed, block_id, w = args
-    return _run_blocks(_WORKER["density"], prior, stars, settings, seed, block_id, w)
+    model, prior, stars, settings, seed, block_id, w = args
+    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w)
 
 
 def _concat(parts: list[SampleResult], n: int) -> SampleResult:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.priors import Prior
 from gyroage.core.sampler import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
+from gyroage.core.priors import Prior
 from tests.conftest import run_cli
 
 FAST = SamplerSettings(min_n_eff=500)
@@ -67,6 +67,14 @@ def test_processes_do_not_change_results(model):
     a = sample_stars(model.density, Prior(), stars, s1, seed=2)
     b = sample_stars(model.density, Prior(), stars, SamplerSettings(min_n_eff=300, block=2, processes=2), seed=2)
     assert np.array_equal(a.summaries["age_p50_myr"], b.summaries["age_p50_myr"])
+
+
+def test_misspelt_backend_is_refused_where_the_settings_are_made():
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError, match="unknown sampler backend 'emce' \\(choose batched or emcee\\)"):
+        SamplerSettings(backend="emce")
+    assert SamplerSettings(backend="emcee").backend == "emcee"
 
 
 def test_small_errors_agree_with_grid_and_emcee_reference(model):
@@ -141,9 +149,9 @@ def test_step_cap_marks_not_converged(model):
 
 
 def test_grid_posteriors_keyed_by_row(tmp_path, model):
-    from gyroage.core.estimate import EstimateSettings
     from gyroage.engines import run_local
     from gyroage.errors import UserError
+    from gyroage.core.estimate import EstimateSettings
 
     src = tmp_path / "in.csv"
     pd.DataFrame({"prot": [8.0, "x", 1.5, 3.0], "bp_rp0": [1.2, 1.0, 2.4, 9.9]}).to_csv(src, index=False)
