@@ -197,12 +197,13 @@ def adopt(cands: dict[str, tuple[np.ndarray, np.ndarray]], n: int):
     return prot, err, src, count
 
 
+# Input columns renamed input_<name>: our identifiers and status, and (below) any that estimate would read.
+_OURS = ("source_id", "tic", "kic", "crossmatch_status")
+
+
 def _input_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Input columns, renamed ``input_<name>`` when ``estimate`` would read them instead of ours."""
-    out = frame.reset_index(drop=True)  # a new frame already: no copy needed
-    ours = {"source_id", "tic", "kic", "crossmatch_status"}
-    rename = {c: f"input_{c}" for c in out.columns if c in ours or io.match_columns([c])}
-    return out.rename(columns=rename)
+    """Input columns, renamed ``input_<name>`` (never a duplicate) when ``estimate`` would read them instead of ours."""
+    return io.prefix_clashes(frame, [*_OURS, *(c for c in frame.columns if io.match_columns([c]))])
 
 
 def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io as _io
 import json
 import math
@@ -119,3 +120,36 @@ def test_crossmatch_chunks_keep_order(tmp_path, sky):
     assert out["crossmatch_status"].tolist() == ["ok", "ambiguous", "invalid_id", "ok", "not_found"]
     assert out["prot"].tolist()[::3] == [12.3, 12.3]
     assert out["source_id"].tolist()[::3] == [GA, GA]  # exact 19-digit ids in Parquet (nullable int64)
+
+
+def test_crossmatch_settings_reused_for_two_runs_give_the_same_report(tmp_path, sky, capsys):
+    # settings are frozen; counts, far-star count and warnings belong to each run's report
+    settings = CrossmatchSettings(extinction="none")
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GA}\n{GB}\n{GC}\n")
+    services = services_for(sky)
+    reports, errs = [], []
+    for _ in range(2):
+        reports.append(run_crossmatch(src, tmp_path / "out.csv", services, settings, quiet=True))
+        errs.append(capsys.readouterr().err)
+    assert reports[0] == reports[1]
+    assert reports[0].counts == {"ok": 3} and reports[0].uncorrected_far == 2 and len(reports[0].messages) == 1
+    assert errs[0] == errs[1] and "2 star(s) beyond 100 pc" in errs[1]  # not 4 the second time
+    assert settings == CrossmatchSettings(extinction="none")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.extinction = "gspphot"
+
+
+def test_crossmatch_input_columns_never_get_a_duplicate_name(tmp_path, sky):
+    # 'prot' is renamed, and 'input_prot' is already taken: it becomes input_input_prot, not a second input_prot
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id,prot,input_prot\n{GA},99,98\n")
+    for name in ("out.csv", "out.parquet"):
+        run_crossmatch(src, tmp_path / name, services_for(sky), CrossmatchSettings(), quiet=True)
+    header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")
+    assert len(header) == len(set(header))
+    assert header[:3] == ["input_source_id", "input_input_prot", "input_prot"]
+    assert pd.read_parquet(tmp_path / "out.parquet").columns.tolist() == header
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["input_input_prot"].tolist() == [99] and out["input_prot"].tolist() == [98]
+    assert out["prot"].tolist() == [12.3] and out["crossmatch_status"].tolist() == ["ok"]
