@@ -7,10 +7,11 @@ astroquery is imported inside the methods: ``import gyroage`` never pulls it in.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
-import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,45 +131,23 @@ class Service:
         return frame
 
 
-def _import_gaia_class():
-    """``astroquery.gaia`` builds a module-level client that calls ESA and prints to stdout at import.
-
-    Block that one status call (no network at import, nothing on our CSV stdout).
-    """
-    if "astroquery.gaia.core" in sys.modules:
-        return sys.modules["astroquery.gaia.core"].GaiaClass
-    import contextlib
-    import io as _io
-
-    from astroquery.utils.tap.conn.tapconn import TapConn
-
-    original = TapConn.execute_tapget
-
-    def offline(self, subcontext, *args, **kwargs):
-        if "GetNotifications" in str(subcontext):
-            raise OSError("status messages skipped")
-        return original(self, subcontext, *args, **kwargs)
-
-    TapConn.execute_tapget = offline
-    try:
-        with contextlib.redirect_stdout(_io.StringIO()):
-            from astroquery.gaia.core import GaiaClass
-    finally:
-        TapConn.execute_tapget = original
-    return GaiaClass
-
-
 class GaiaArchive(Service):
-    """Gaia DR3 through astroquery.gaia (TAP sync jobs, VOTable answers)."""
+    """Gaia DR3 through astroquery's TAP+ client (sync jobs, VOTable answers) at ``<url>/tap-server/tap``."""
 
     kind = "gaia"
+    _tap = None
 
     def _client(self):
-        if not hasattr(self, "_gaia"):
-            gaia_class = _import_gaia_class()
-            self._gaia = gaia_class(gaia_tap_server=self.url + "/", gaia_data_server=self.url + "/",
-                                    show_server_messages=False)
-        return self._gaia
+        if self._tap is None:
+            # astroquery.utils.tap.core.TapPlus, public and documented, set up as astroquery.gaia's GaiaClass
+            # sets up its TAP connection. We never import astroquery.gaia: at import it builds a module-level
+            # Gaia client that fetches ESA's status messages and prints them on stdout (astroquery#3343),
+            # which GaiaClass's own options (show_server_messages=False) cannot prevent.
+            from astroquery.utils.tap.core import TapPlus
+
+            self._tap = TapPlus(url=self.url, server_context="tap-server", tap_context="tap",
+                                use_names_over_ids=True)
+        return self._tap
 
     def query(self, adql: str) -> pd.DataFrame:
         def fetch() -> pd.DataFrame:
@@ -178,21 +157,39 @@ class GaiaArchive(Service):
         return self._run(adql, fetch)
 
 
+@functools.cache
+def _http_vizier_class():
+    """``VizierClass`` for an ``http://`` server (a local mirror, the tests' fake).
+
+    ``VizierClass(vizier_server=...)`` takes a host name and always speaks https; the only
+    place the scheme can be changed is the internal ``_server_to_url``, so this subclass
+    (built once) swaps it there and nowhere else.
+    """
+    from astroquery.vizier import VizierClass
+
+    class HttpVizier(VizierClass):
+        def _server_to_url(self, return_type="votable"):
+            return "http://" + super()._server_to_url(return_type).removeprefix("https://")
+
+    return HttpVizier
+
+
 class VizierService(Service):
     """VizieR through astroquery.vizier (POST to /viz-bin/votable)."""
 
     kind = "vizier"
+    _vizier = None
 
     def _client(self):
-        from astroquery.vizier import VizierClass
+        if self._vizier is None:
+            from astroquery.vizier import VizierClass
 
-        base = self.url
-
-        class _Vizier(VizierClass):
-            def _server_to_url(self, return_type="votable"):  # the configured URL, http or https
-                return f"{base}/viz-bin/{return_type}"
-
-        return _Vizier(columns=["**"], row_limit=-1, timeout=self.timeout)
+            parts = urllib.parse.urlsplit(self.url)
+            cls = _http_vizier_class() if parts.scheme == "http" else VizierClass
+            # vizier_server: the host and any path before /viz-bin, as astroquery's conf.server holds it.
+            self._vizier = cls(columns=["**"], row_limit=-1, timeout=self.timeout,
+                               vizier_server=parts.netloc + parts.path)
+        return self._vizier
 
     def query_ids(self, catalogue: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
         constraint = ",".join(str(i) for i in ids)
@@ -210,14 +207,17 @@ class MastTic(Service):
     """The TESS Input Catalog through astroquery.mast (Mashup portal API)."""
 
     kind = "mast"
+    _catalogs = None
 
     def _client(self):
         from astroquery.mast import CatalogsClass
 
-        if not hasattr(self, "_catalogs"):
+        if self._catalogs is None:
             cat = CatalogsClass()
+            # Internal, and the one left: CatalogsClass takes no server, and astroquery.mast.conf.server is
+            # copied into the portal API's URLs once, when astroquery.mast is first imported, so setting it
+            # later (or for one Services of several) changes nothing. Point this instance's portal instead.
             portal = cat._portal_api_connection
-            # astroquery binds the URLs at import time from conf.server; point this instance elsewhere.
             portal.MAST_REQUEST_URL = self.url + "/api/v0/invoke"
             portal.COLUMNS_CONFIG_URL = self.url + "/portal/Mashup/Mashup.asmx/columnsconfig"
             portal.TIMEOUT = self.timeout

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 
 pytest.importorskip("astroquery")
 pytest.importorskip("pytest_httpserver")
 
+from gyroage.crossmatch import GaiaArchive, MastTic, VizierService  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
 
 from .fakesky import GA, GB, GC, GD, run_rows  # noqa: E402
@@ -64,3 +67,23 @@ def test_crossmatch_cli_unreachable_service_is_one_line(tmp_path):
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and "gaia service at http://127.0.0.1:9 failed after 2 attempts" in res.output
     assert not out.exists()
+
+
+def test_crossmatch_never_imports_astroquery_gaia(tmp_path, sky, capsys):
+    # astroquery.gaia calls ESA and prints at import (astroquery#3343): the TAP client is TapPlus
+    out = run_rows(tmp_path, sky, f"source_id\n{GA}\n")
+    assert out["crossmatch_status"].tolist() == ["ok"]
+    assert "astroquery.gaia" not in sys.modules and capsys.readouterr().out == ""
+    assert GaiaArchive("https://gea.esac.esa.int/")._client().tap_client_id  # a TapPlus, built offline
+
+
+def test_crossmatch_service_urls_reach_astroquery():
+    # the configured URL, https through VizierClass(vizier_server=...), http through the one subclass;
+    # these also guard the astroquery internals the services rely on (see services.py)
+    assert VizierService("https://vizier.example.org/mirror")._client()._server_to_url() == \
+        "https://vizier.example.org/mirror/viz-bin/votable"
+    assert VizierService("http://127.0.0.1:8123")._client()._server_to_url("asu-tsv") == \
+        "http://127.0.0.1:8123/viz-bin/asu-tsv"
+    portal = MastTic("http://127.0.0.1:8123/", timeout=7.0)._client()._portal_api_connection
+    assert portal.MAST_REQUEST_URL == "http://127.0.0.1:8123/api/v0/invoke" and portal.TIMEOUT == 7.0
+    assert portal.COLUMNS_CONFIG_URL == "http://127.0.0.1:8123/portal/Mashup/Mashup.asmx/columnsconfig"
