@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.test_crossmatch import GA, GB, GC, FakeSky  # noqa: E402
+from tests.crossmatch.fakesky import GA, GB, GC, FakeSky  # noqa: E402
 
 
 def main() -> None:

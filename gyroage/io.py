@@ -20,6 +20,21 @@ import pandas as pd
 from gyroage.errors import UserError
 from gyroage.files import AtomicFile, is_parquet
 
+# Cross-match statuses (``gyroage crossmatch``'s ``crossmatch_status`` column); ``ok`` is the one above.
+NOT_FOUND = "not_found"
+NO_PERIOD = "no_period"
+AMBIGUOUS = "ambiguous"
+NO_COLOUR = "no_colour"
+INVALID_ID = "invalid_id"
+CROSSMATCH_STATUSES = {
+    OK: "matched; adopted period and dereddened colour present",
+    NOT_FOUND: "identifier not in the TIC / Gaia DR3 (or nothing within the cone radius)",
+    NO_PERIOD: "matched, but no rotation period in any catalogue",
+    AMBIGUOUS: "several counterparts and no rule picks one (see README)",
+    INVALID_ID: "identifier missing or not an integer / coordinates not finite",
+    NO_COLOUR: "matched, but Gaia DR3 has no BP or RP photometry",
+}
+
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
 # spaces, '-', '(', ')' and '_').
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -71,6 +86,27 @@ def require_columns(columns: list[str], required=REQUIRED) -> dict[str, str]:
             spellings = ", ".join(ALIASES[name][:4])
             raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)")
     return found
+
+
+def prefix_clashes(frame: pd.DataFrame, reserved) -> pd.DataFrame:
+    """``frame`` (index reset) with each column named in ``reserved`` renamed ``input_<name>``.
+
+    A new name already taken (by an input column or a reserved name) gets another ``input_``
+    prefix until it is free, so the result never holds a duplicate name (Parquet refuses them).
+    The caller then adds its own columns under the reserved names.
+    """
+    out = frame.reset_index(drop=True)  # already a new frame: renaming leaves the input alone
+    reserved = set(reserved)
+    taken = set(map(str, out.columns)) | reserved
+    clashes = {}
+    for c in out.columns:
+        if c in reserved:
+            new = f"input_{c}"
+            while new in taken:
+                new = f"input_{new}"
+            clashes[c] = new
+            taken.add(new)
+    return out.rename(columns=clashes)
 
 
 def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:

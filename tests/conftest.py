@@ -18,6 +18,12 @@ def run_cli(*args: str, input: str | None = None, cwd: Path | None = None) -> su
                           text=True, cwd=cwd or ROOT, timeout=120)
 
 
+@pytest.fixture
+def cli():
+    """:func:`run_cli` as a fixture, for tests that do not import conftest."""
+    return run_cli
+
+
 @pytest.fixture(scope="session")
 def catalog_path() -> Path:
     if not CATALOG.is_file():

@@ -157,17 +157,7 @@ def _extinction(frame: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | No
 
 def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:
     """Input columns (clashing names kept as ``input_<name>``) plus the result columns."""
-    out = frame.reset_index(drop=True)  # already a new frame: renaming and adding columns leave the input alone
-    taken = set(map(str, out.columns)) | set(results) | {"status"}
-    clashes = {}
-    for c in out.columns:
-        if c in results or c == "status":
-            new = f"input_{c}"
-            while new in taken:  # never make a duplicate name (Parquet refuses them)
-                new = f"input_{new}"
-            clashes[c] = new
-            taken.add(new)
-    out = out.rename(columns=clashes)
+    out = io.prefix_clashes(frame, [*results, "status"])
     for name, values in results.items():
         out[name] = values
     out["status"] = status

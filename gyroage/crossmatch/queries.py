@@ -1,0 +1,201 @@
+"""What is asked of the services: the period catalogues, the ADQL / VizieR / MAST queries, batching.
+
+Every ``fetch_*`` sends its ids in bounded batches and returns one tidy frame with
+exact (nullable Int64) identifiers; the services cache each answered batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from gyroage import io
+
+if TYPE_CHECKING:
+    from gyroage.crossmatch.services import Services
+
+GAIA_BATCH = 500        # ids per IN list (keeps the sync 2000-row cap far away)
+CONE_BATCH = 50         # positions per OR'ed CONTAINS query
+VIZIER_BATCH = 200      # ids per VizieR list constraint
+MAST_BATCH = 200        # ids per MAST filter
+SYNC_ROW_CAP = 2000     # astroquery adds TOP 2000 to every sync TAP job
+
+
+@dataclass(frozen=True)
+class PeriodCatalogue:
+    """A published rotation-period table on VizieR, joined through ``key`` (tic or kic)."""
+
+    name: str            # short name used in column names: prot_<name>_days
+    vizier: str          # VizieR table identifier
+    key: str             # "tic" or "kic"
+    id_column: str       # identifier column in the VizieR table
+    period_column: str   # rotation period (days)
+    error_column: str | None
+    mission: str         # kepler / tess, for the adoption rule
+    reference: str
+
+
+# Adoption order = order of this tuple, then Gaia DR3 (see README "Adopted period").
+CATALOGUES: tuple[PeriodCatalogue, ...] = (
+    PeriodCatalogue("mcquillan2014", "J/ApJS/211/24/table1", "kic", "KIC", "Prot", "e_Prot", "kepler",
+                    "McQuillan, Mazeh & Aigrain 2014, ApJS 211, 24"),
+    PeriodCatalogue("santos2021", "J/ApJS/255/17/table1", "kic", "KIC", "Prot", "E_Prot", "kepler",
+                    "Santos et al. 2021, ApJS 255, 17"),
+    PeriodCatalogue("holcomb2022", "J/ApJ/936/138/table1", "tic", "TIC", "Prot", "e_Prot", "tess",
+                    "Holcomb et al. 2022, ApJ 936, 138"),
+)
+GAIA_SOURCE = "gaiadr3"
+CATALOGUE_BY_NAME = {c.name: c for c in CATALOGUES}
+# Default adoption order: Kepler (4-yr light curves, periods to ~70 d) before TESS (27-d sectors,
+# periods <~13 d) before Gaia DR3 (sparse epochs, prone to half-period aliases).
+DEFAULT_SOURCES = tuple(c.name for c in CATALOGUES) + (GAIA_SOURCE,)
+# Spellings tried when a VizieR table does not use the names we expect.
+PERIOD_ALIASES = ("Prot", "Per", "Period", "PRot", "P")
+PERIOD_ERR_ALIASES = ("e_Prot", "E_Prot", "s_Prot", "e_Per", "e_Period", "sigma_Prot")
+KEY_ALIASES = {"tic": ("TIC", "TICID", "TIC_ID", "ID"), "kic": ("KIC", "KICID", "KepID", "KIC_ID")}
+
+GAIA_COLUMNS = ("source_id", "ra", "dec", "phot_g_mean_mag", "phot_bp_mean_mag", "phot_rp_mean_mag",
+                "phot_bp_mean_flux_over_error", "phot_rp_mean_flux_over_error", "parallax", "parallax_error",
+                "ruwe", "ebpminrp_gspphot", "ebpminrp_gspphot_lower", "ebpminrp_gspphot_upper")
+
+
+# ---------------------------------------------------------------- query text
+def adql_gaia_sources(ids: Iterable[int]) -> str:
+    cols = ", ".join(f"g.{c}" for c in GAIA_COLUMNS)
+    return (f"SELECT {cols}, r.best_rotation_period, r.best_rotation_period_error "
+            "FROM gaiadr3.gaia_source AS g "
+            "LEFT OUTER JOIN gaiadr3.vari_rotation_modulation AS r ON r.source_id = g.source_id "
+            f"WHERE g.source_id IN ({', '.join(str(int(i)) for i in ids)})")
+
+
+def adql_dr2_neighbourhood(column: str, ids: Iterable[int]) -> str:
+    return ("SELECT n.dr2_source_id, n.dr3_source_id, n.angular_distance, n.magnitude_difference "
+            "FROM gaiadr3.dr2_neighbourhood AS n "
+            f"WHERE n.{column} IN ({', '.join(str(int(i)) for i in ids)})")
+
+
+def adql_cone(ra: np.ndarray, dec: np.ndarray, radius_arcsec: float) -> str:
+    r = radius_arcsec / 3600.0
+    cones = " OR ".join(f"1 = CONTAINS(POINT('ICRS', g.ra, g.dec), CIRCLE('ICRS', {a:.8f}, {d:.8f}, {r:.8g}))"
+                        for a, d in zip(ra, dec))
+    return f"SELECT g.source_id, g.ra, g.dec, g.phot_g_mean_mag FROM gaiadr3.gaia_source AS g WHERE {cones}"
+
+
+# ---------------------------------------------------------------- batching
+def _batches(values: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _gaia_split(services: Services, build: Callable[[list], str], items: list) -> list[pd.DataFrame]:
+    """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves."""
+    frame = services.gaia.query(build(items))
+    if len(frame) >= SYNC_ROW_CAP and len(items) > 1:
+        half = len(items) // 2
+        return _gaia_split(services, build, items[:half]) + _gaia_split(services, build, items[half:])
+    return [frame]
+
+
+def _gaia_batched(services: Services, build: Callable[[list], str], items: list, size: int) -> list[pd.DataFrame]:
+    return [f for batch in _batches(items, size) for f in _gaia_split(services, build, batch) if len(f)]
+
+
+# ---------------------------------------------------------------- exact identifiers
+def int_ids(values) -> pd.Series:
+    """Exact nullable integers: never via float64, which cannot hold 19-digit Gaia ids."""
+    def one(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and not v.is_integer()):
+            return None
+        try:
+            return int(str(v).strip()) if not isinstance(v, (int, np.integer, float)) else int(v)
+        except ValueError:
+            return None
+
+    return pd.Series(pd.array([one(v) for v in values], dtype="Int64"))
+
+
+def unique_ids(values: Iterable) -> list[int]:
+    """The distinct ids of ``values`` (missing ones skipped), sorted: what a query sends."""
+    return sorted({int(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))})
+
+
+# ---------------------------------------------------------------- fetches
+def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
+    """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id."""
+    frames = _gaia_batched(services, adql_gaia_sources, ids, GAIA_BATCH)
+    cols = list(GAIA_COLUMNS) + ["best_rotation_period", "best_rotation_period_error"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    g = pd.concat(frames, ignore_index=True)
+    g["source_id"] = int_ids(g["source_id"])
+    for c in cols[1:]:
+        g[c] = pd.to_numeric(g[c], errors="coerce") if c in g else np.nan
+    return g.drop_duplicates("source_id")
+
+
+def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float) -> pd.DataFrame:
+    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions."""
+    frames = _gaia_batched(services, lambda b: adql_cone(ra[b], dec[b], radius_arcsec), list(range(len(ra))),
+                           CONE_BATCH)
+    if not frames:
+        return pd.DataFrame(columns=["source_id", "ra", "dec", "phot_g_mean_mag"])
+    return pd.concat(frames, ignore_index=True).drop_duplicates("source_id")
+
+
+def fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
+    """``gaiadr3.dr2_neighbourhood`` rows whose ``column`` (dr2_source_id or dr3_source_id) is in ``ids``."""
+    frames = _gaia_batched(services, lambda b: adql_dr2_neighbourhood(column, b), ids, GAIA_BATCH)
+    if not frames:
+        return pd.DataFrame(columns=["dr2_source_id", "dr3_source_id", "angular_distance", "magnitude_difference"])
+    nb = pd.concat(frames, ignore_index=True)
+    for col in ("dr2_source_id", "dr3_source_id"):
+        nb[col] = int_ids(nb[col])
+    return nb
+
+
+def fetch_tic(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
+    """TIC rows (ID, KIC, GAIA = DR2 id, disposition) whose ``column`` is in ``ids``; duplicates dropped."""
+    frames = [services.mast.query(column, batch) for batch in _batches(ids, MAST_BATCH)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["ID", "KIC", "GAIA", "disposition"])
+    tic = pd.concat(frames, ignore_index=True)
+    for col in ("ID", "KIC", "GAIA"):
+        tic[col] = int_ids(tic[col]) if col in tic else pd.NA
+    if "disposition" not in tic:
+        tic["disposition"] = None
+    # TIC marks merged/split/artefact duplicates; they never count as a counterpart.
+    bad = tic["disposition"].astype(str).str.upper().isin(["DUPLICATE", "ARTIFACT", "SPLIT"])
+    return tic[~bad].reset_index(drop=True)
+
+
+def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int],
+                  warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """id -> (period, error) for one catalogue; a star listed twice keeps its first row.
+
+    A table without recognisable id/period columns is skipped with a warning (passed to
+    ``warn``) rather than stopping the run: the other sources still count.
+    """
+    frames = [services.vizier.query_ids(cat, b) for b in _batches(ids, VIZIER_BATCH)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["id", "prot", "prot_err"])
+    t = pd.concat(frames, ignore_index=True)
+    idc = io.find_column(t.columns, *((cat.id_column,) + KEY_ALIASES[cat.key]))
+    pc = io.find_column(t.columns, *((cat.period_column,) + PERIOD_ALIASES))
+    ec = io.find_column(t.columns, *((cat.error_column,) + PERIOD_ERR_ALIASES))
+    if idc is None or pc is None:
+        if warn is not None:
+            warn(f"warning: VizieR table {cat.vizier} has no {cat.id_column}/{cat.period_column} column "
+                            f"(got {', '.join(map(str, t.columns[:8]))}); {cat.name} periods skipped")
+        return pd.DataFrame(columns=["id", "prot", "prot_err"])
+    out = pd.DataFrame({"id": int_ids(t[idc]),
+                        "prot": pd.to_numeric(t[pc], errors="coerce"),
+                        "prot_err": pd.to_numeric(t[ec], errors="coerce") if ec else np.nan})
+    out = out[out["id"].notna() & (out["prot"] > 0)]
+    return out.drop_duplicates("id")

@@ -1,0 +1,216 @@
+"""From an input row to Gaia DR3 ``source_id``, TIC and KIC: identifier detection, parsing and resolution.
+
+Identifiers flow as: TIC/KIC --MAST TIC--> Gaia DR2 id --gaiadr3.dr2_neighbourhood-->
+Gaia DR3 ``source_id`` (and back for Gaia inputs, to reach the TESS/Kepler catalogues);
+positions go through a cone search around each one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from gyroage import io
+from gyroage.crossmatch.queries import fetch_cone_sources, fetch_neighbourhood, fetch_tic, unique_ids
+from gyroage.errors import UserError
+from gyroage.io import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
+
+if TYPE_CHECKING:
+    from gyroage.crossmatch.services import Services
+
+ID_ALIASES: dict[str, tuple[str, ...]] = {
+    "gaia": ("source_id", "gaia_dr3_source_id", "dr3_source_id", "gaiadr3_source_id", "gaia_dr3", "gaiadr3",
+             "gaia_source_id", "gaia_id", "gaia"),
+    "tic": ("tic", "tic_id", "ticid", "tess_id", "tid"),
+    "kic": ("kic", "kic_id", "kicid", "kepid", "kepler_id"),
+}
+RA_ALIASES = ("ra", "ra_deg", "raj2000", "ra_icrs", "radeg")
+DEC_ALIASES = ("dec", "dec_deg", "dej2000", "de_icrs", "decdeg", "de")
+
+
+# ---------------------------------------------------------------- input detection and parsing
+@dataclass(frozen=True)
+class InputIds:
+    kind: str                 # gaia / tic / kic / radec
+    column: str | None
+    ra_column: str | None = None
+    dec_column: str | None = None
+
+
+def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | None = None) -> InputIds:
+    """The identifier column: named with ``id_column`` or found by (case-insensitive) alias."""
+    if id_column:
+        col = io.find_column(columns, id_column)
+        if col is None:
+            raise UserError(f"--id-column '{id_column}' is not a column of the input")
+        kind = id_type or next((k for k, names in ID_ALIASES.items() if io.find_column([col], *names)), None)
+        if kind is None:
+            raise UserError(f"cannot tell whether '{col}' holds Gaia DR3, TIC or KIC ids: add --id-type gaia|tic|kic")
+        return InputIds(kind, col)
+    for kind in ("gaia", "tic", "kic") if id_type is None else (id_type,):
+        col = io.find_column(columns, *ID_ALIASES.get(kind, ()))  # "radec" has no id column
+        if col is not None:
+            return InputIds(kind, col)
+    ra, dec = io.find_column(columns, *RA_ALIASES), io.find_column(columns, *DEC_ALIASES)
+    if ra and dec and id_type in (None, "radec"):
+        return InputIds("radec", None, ra, dec)
+    raise UserError("no identifier column: need one of source_id, tic, kic or ra+dec (or name it with --id-column)")
+
+
+_ID_RE = re.compile(r"^\s*(?:(?:gaia\s*e?dr3|gaia|dr3|tic|kic|kplr)[\s_:-]*)?(\d+)\s*$", re.IGNORECASE)
+
+
+def parse_ids(values: pd.Series) -> np.ndarray:
+    """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted."""
+    def one(v) -> int | None:
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return None
+        if isinstance(v, (int, np.integer)):
+            return int(v) if v > 0 else None
+        if isinstance(v, float):
+            return int(v) if v.is_integer() and v > 0 else None
+        m = _ID_RE.match(str(v))
+        return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+
+    return np.array([one(v) for v in values], dtype=object)
+
+
+# ---------------------------------------------------------------- TIC/KIC -> DR2 -> DR3
+def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
+    """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS.
+
+    Of several candidates, the one keeping its id from DR2 to DR3 wins.
+    """
+    groups: dict[int, set[int]] = {}
+    for k, v in zip(nb[key], nb[value]):
+        if pd.notna(k) and pd.notna(v):
+            groups.setdefault(int(k), set()).add(int(v))
+    return {k: k if k in vs else (next(iter(vs)) if len(vs) == 1 else AMBIGUOUS) for k, vs in groups.items()}
+
+
+def _opt_int(v) -> int | None:
+    return None if pd.isna(v) else int(v)
+
+
+def _tic_by(tic: pd.DataFrame, key: str) -> dict[int, tuple[int, int | None, int | None] | str]:
+    """``key`` id -> its TIC row as (TIC, KIC, Gaia DR2), or AMBIGUOUS when it has several TIC ids."""
+    out: dict[int, tuple[int, int | None, int | None] | str] = {}
+    for k, tid, kic, dr2 in zip(tic[key], tic["ID"], tic["KIC"], tic["GAIA"]):
+        if pd.isna(k):
+            continue
+        row = (int(tid), _opt_int(kic), _opt_int(dr2))
+        first = out.setdefault(int(k), row)
+        if isinstance(first, tuple) and first[0] != row[0]:
+            out[int(k)] = AMBIGUOUS
+    return out
+
+
+def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """``table[int(key)]`` for each row still ``ok`` (else None); a missing key or an AMBIGUOUS entry sets ``status``."""
+    out = np.full(len(keys), None, dtype=object)
+    for i in np.flatnonzero(status == OK):
+        hit = table.get(int(keys[i]))
+        if hit is None:
+            status[i] = NOT_FOUND
+        elif isinstance(hit, str) and hit == AMBIGUOUS:
+            status[i] = AMBIGUOUS
+        else:
+            out[i] = hit
+    return out
+
+
+def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float) -> pd.DataFrame:
+    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status."""
+    n = len(frame)
+    gaia = np.full(n, None, dtype=object)
+    tic = np.full(n, None, dtype=object)
+    kic = np.full(n, None, dtype=object)
+    status = np.full(n, OK, dtype=object)
+    sep = np.full(n, np.nan)
+
+    if ids.kind == "radec":
+        ra = io.numeric(frame, ids.ra_column)
+        dec = io.numeric(frame, ids.dec_column)
+        good = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
+        status[~good] = INVALID_ID
+        gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec)
+    else:
+        parsed = parse_ids(frame[ids.column])
+        status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
+        {"gaia": gaia, "tic": tic, "kic": kic}[ids.kind][:] = parsed
+
+    if ids.kind in ("tic", "kic"):
+        own = tic if ids.kind == "tic" else kic
+        col = "ID" if ids.kind == "tic" else "KIC"
+        tic_of = _tic_by(fetch_tic(services, col, unique_ids(own)), col)
+        dr2 = np.full(n, None, dtype=object)
+        rows = _look_up(tic_of, own, status)
+        for i, row in enumerate(rows):
+            if row is not None:
+                tic[i], kic[i], dr2[i] = row
+        status[(status == OK) & np.array([d is None for d in dr2], dtype=bool)] = NOT_FOUND  # in TIC, no Gaia DR2
+        dr3_of = _neighbour(fetch_neighbourhood(services, "dr2_source_id", unique_ids(dr2[status == OK])),
+                            "dr2_source_id", "dr3_source_id")
+        found = _look_up(dr3_of, dr2, status)
+        gaia[status == OK] = found[status == OK]
+    else:
+        # Gaia in: find DR2 ids, then TIC/KIC, only to reach the TESS/Kepler period tables.
+        live = [g for g, s in zip(gaia, status) if s == OK]
+        back = _neighbour(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)), "dr3_source_id",
+                          "dr2_source_id")
+        dr2_of = {k: v for k, v in back.items() if v != AMBIGUOUS}
+        tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
+        for i in np.flatnonzero(status == OK):
+            row = tic_of.get(dr2_of.get(int(gaia[i]), -1))
+            if isinstance(row, tuple):  # several TIC rows: skip the TIC/KIC route, keep Gaia
+                tic[i], kic[i], _ = row
+
+    return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
+                         "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status})
+
+
+# ---------------------------------------------------------------- positions
+def angsep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
+    """Angular separation, arcsec, of positions in degrees (haversine: exact at small angles)."""
+    ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, dtype=float)) for x in (ra1, dec1, ra2, dec2))
+    s = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(s, 0, 1)))) * 3600.0
+
+
+def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.ndarray, services: Services,
+                radius_arcsec: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest Gaia DR3 source within the radius of each ``good`` position; ``status`` updated in place."""
+    n = len(ra)
+    gaia = np.full(n, None, dtype=object)
+    sep = np.full(n, np.nan)
+    idx = np.flatnonzero(good)
+    src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec)
+    sid, sra, sdec = src["source_id"].to_numpy(), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
+    gmag = pd.to_numeric(src["phot_g_mean_mag"], errors="coerce").to_numpy(float)
+    # A source within the radius is within it in dec alone, so each position measures only the sources in
+    # its dec window (sorted once), not every source of the chunk; the margin covers rounding.
+    by_dec = np.argsort(sdec, kind="stable")
+    r_deg = radius_arcsec / 3600.0 * (1 + 1e-6)
+    lo = np.searchsorted(sdec[by_dec], dec[idx] - r_deg, side="left")
+    hi = np.searchsorted(sdec[by_dec], dec[idx] + r_deg, side="right")
+    for i, a, b in zip(idx, lo, hi):
+        near = np.sort(by_dec[a:b])  # source order, so ties in distance break as over the whole list
+        d = angsep_arcsec(ra[i], dec[i], sra[near], sdec[near])
+        keep = d <= radius_arcsec
+        if not keep.any():
+            status[i] = NOT_FOUND
+            continue
+        order = np.argsort(d[keep])
+        near, d = near[keep][order], d[keep][order]
+        # A second source within the radius and within 1 mag of the nearest could own the period: ambiguous.
+        if near.size > 1 and not np.abs(gmag[near[1:]] - gmag[near[0]]).min() > 1.0:
+            status[i] = AMBIGUOUS
+            continue
+        gaia[i] = int(sid[near[0]])
+        sep[i] = d[0]
+    return gaia, sep, status

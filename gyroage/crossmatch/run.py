@@ -1,0 +1,236 @@
+"""The cross-match run: per chunk, resolve ids, fetch Gaia DR3 and the period tables, adopt a period.
+
+``CrossmatchSettings`` (frozen) says what to do; each run returns its own
+``CrossmatchReport`` (status counts, warnings), so one settings object serves any
+number of runs. The joining and the adoption rules are pure functions of the
+fetched tables, tested without any network.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gyroage import io
+from gyroage.crossmatch.queries import (
+    CATALOGUE_BY_NAME,
+    DEFAULT_SOURCES,
+    GAIA_SOURCE,
+    fetch_gaia,
+    fetch_periods,
+    unique_ids,
+)
+from gyroage.crossmatch.resolve import InputIds, detect_ids, resolve
+from gyroage.crossmatch.services import Services
+from gyroage.errors import UserError
+from gyroage.io import NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
+
+# 2.5/ln(10): magnitude error from a flux signal-to-noise ratio.
+MAG_PER_FLUX_SNR = 2.5 / math.log(10)
+
+
+@dataclass(frozen=True)
+class CrossmatchSettings:
+    extinction: str = "gspphot"            # gspphot | none | column:NAME
+    radius_arcsec: float = 2.0
+    sources: tuple[str, ...] = DEFAULT_SOURCES   # period sources in adoption order
+    id_column: str | None = None
+    id_type: str | None = None
+    warn_distance_pc: float = 100.0
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.sources if s != GAIA_SOURCE and s not in CATALOGUE_BY_NAME]
+        if unknown or not self.sources:
+            known = ", ".join(DEFAULT_SOURCES)
+            raise UserError(f"unknown period source '{unknown[0] if unknown else ''}' (known: {known})")
+
+    def extinction_column(self, columns: list[str]) -> str | None:
+        mode = self.extinction
+        if mode in ("gspphot", "none"):
+            return None
+        if mode.startswith("column:") and mode[7:]:
+            col = io.find_column(columns, mode[7:])
+            if col is None:
+                raise UserError(f"--extinction {mode}: no column '{mode[7:]}' in the input")
+            return col
+        raise UserError(f"--extinction must be gspphot, none or column:NAME (got '{mode}')")
+
+
+@dataclass
+class CrossmatchReport:
+    """What one run found, filled in as its chunks go by and returned at the end."""
+
+    counts: Counter = field(default_factory=Counter)   # crossmatch_status -> rows
+    # Matched stars beyond warn_distance_pc (or without parallax) whose colour has no extinction correction.
+    uncorrected_far: int = 0
+    messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
+
+    def warn(self, message: str) -> None:
+        if message not in self.messages:
+            self.messages.append(message)
+
+
+def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, settings: CrossmatchSettings,
+                     report: CrossmatchReport | None = None) -> pd.DataFrame:
+    """Every input row, in order, plus the columns ``estimate`` reads, candidates and provenance.
+
+    Warnings and the count of far stars left uncorrected go to ``report``.
+    """
+    report = report if report is not None else CrossmatchReport()
+    ext_col = settings.extinction_column(list(frame.columns))
+    res = resolve(frame, ids, services, settings.radius_arcsec)
+    status = res["_status"].to_numpy(dtype=object).copy()
+    n = len(frame)
+    gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()))
+    g = res[["source_id"]].merge(gaia, on="source_id", how="left")
+    found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
+    status[(status == OK) & ~found] = NOT_FOUND
+
+    c = _colours(frame, g, settings.extinction, ext_col)
+    status[(status == OK) & ~np.isfinite(c.bp_rp)] = NO_COLOUR
+    plx = g["parallax"].to_numpy(float)
+    far = (status == OK) & ~c.applied & ~(plx > 1000.0 / settings.warn_distance_pc)
+    report.uncorrected_far += int(far.sum())
+
+    cands = _candidates(res, g, status, services, settings.sources, report)
+    prot, prot_err, prot_src, n_cand = adopt(cands, n)
+    spread = np.full(n, np.nan)  # how far the other candidates sit from the adopted period
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for p, _ in cands.values():
+            spread = np.fmax(spread, np.abs(p - prot) / prot)
+    status[(status == OK) & ~np.isfinite(prot)] = NO_PERIOD
+
+    okish = np.isin(status, [OK, NO_PERIOD])
+    out = _input_columns(frame)
+    for col in ("source_id", "tic", "kic"):  # nullable int64: exact in CSV and Parquet alike
+        out[col] = res[col].array
+    out["prot"] = np.where(status == OK, prot, np.nan)
+    out["prot_err"] = np.where(status == OK, prot_err, np.nan)
+    out["bp_rp0"] = np.where(okish, c.bp_rp0, np.nan)
+    out["bp_rp0_err"] = np.where(okish, c.bp_rp0_err, np.nan)
+    out["prot_source"] = np.where(status == OK, prot_src, "")
+    out["prot_n_candidates"] = n_cand
+    out["prot_max_rel_diff"] = np.where(status == OK, spread, np.nan)
+    for name, (p, e) in cands.items():
+        out[f"prot_{name}_days"] = p
+        out[f"prot_{name}_err_days"] = e
+    out["bp_rp_obs"] = c.bp_rp
+    out["ebp_rp"] = np.where(c.applied, c.ebv, np.nan)
+    out["ebp_rp_source"] = c.source
+    out["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
+    out["parallax_mas"] = plx
+    out["ruwe"] = g["ruwe"].to_numpy(float)
+    out["match_sep_arcsec"] = res["match_sep_arcsec"].to_numpy(float)
+    out["crossmatch_status"] = status
+    return out
+
+
+@dataclass(frozen=True)
+class _Colours:
+    bp_rp: np.ndarray        # observed BP-RP
+    ebv: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
+    applied: np.ndarray      # whether ebv was subtracted
+    source: np.ndarray       # where ebv came from: gspphot / column:NAME / none
+    bp_rp0: np.ndarray
+    bp_rp0_err: np.ndarray
+
+
+def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None) -> _Colours:
+    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``)."""
+    n = len(frame)
+    bp, rp = g["phot_bp_mean_mag"].to_numpy(float), g["phot_rp_mean_mag"].to_numpy(float)
+    bp_rp = bp - rp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_bp = MAG_PER_FLUX_SNR / g["phot_bp_mean_flux_over_error"].to_numpy(float)
+        e_rp = MAG_PER_FLUX_SNR / g["phot_rp_mean_flux_over_error"].to_numpy(float)
+    colour_err = np.hypot(e_bp, e_rp)
+    # Extinction: E(BP-RP) and its uncertainty (half the GSP-Phot 16-84% interval).
+    if extinction == "gspphot":
+        ebv = g["ebpminrp_gspphot"].to_numpy(float)
+        ebv_err = (g["ebpminrp_gspphot_upper"].to_numpy(float) - g["ebpminrp_gspphot_lower"].to_numpy(float)) / 2
+        source = np.where(np.isfinite(ebv), "gspphot", "none")
+    elif ext_col is not None:
+        ebv = io.numeric(frame, ext_col)
+        ebv_err = np.full(n, np.nan)
+        source = np.where(np.isfinite(ebv), f"column:{ext_col}", "none")
+    else:
+        ebv, ebv_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
+    applied = np.isfinite(ebv)
+    bp_rp0 = bp_rp - np.where(applied, ebv, 0.0)
+    bp_rp0_err = np.where(np.isfinite(ebv_err), np.hypot(colour_err, np.nan_to_num(ebv_err)), colour_err)
+    return _Colours(bp_rp, ebv, applied, source, bp_rp0, bp_rp0_err)
+
+
+def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services: Services,
+                sources: tuple[str, ...], report: CrossmatchReport) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Candidate (period, error) arrays, one pair per source, in adoption order."""
+    cands: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name in sources:
+        if name == GAIA_SOURCE:
+            cands[name] = (g["best_rotation_period"].to_numpy(float), g["best_rotation_period_error"].to_numpy(float))
+            continue
+        cat = CATALOGUE_BY_NAME[name]
+        key = res[cat.key]
+        table = fetch_periods(services, cat, unique_ids(key[status == OK].dropna()), report.warn)
+        m = pd.DataFrame({"id": key}).merge(table, on="id", how="left")
+        cands[name] = (m["prot"].to_numpy(float), m["prot_err"].to_numpy(float))
+    return cands
+
+
+def adopt(cands: dict[str, tuple[np.ndarray, np.ndarray]], n: int):
+    """First finite positive period in the order of ``cands`` (Kepler, then TESS, then Gaia DR3)."""
+    prot = np.full(n, np.nan)
+    err = np.full(n, np.nan)
+    src = np.full(n, "", dtype=object)
+    count = np.zeros(n, dtype=int)
+    for name, (p, e) in cands.items():
+        has = np.isfinite(p) & (p > 0)
+        count += has
+        take = has & ~np.isfinite(prot)
+        prot[take], err[take], src[take] = p[take], e[take], name
+    return prot, err, src, count
+
+
+# Input columns renamed input_<name>: our identifiers and status, and (below) any that estimate would read.
+_OURS = ("source_id", "tic", "kic", "crossmatch_status")
+
+
+def _input_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Input columns, renamed ``input_<name>`` (never a duplicate) when ``estimate`` would read them instead of ours."""
+    return io.prefix_clashes(frame, [*_OURS, *(c for c in frame.columns if io.match_columns([c]))])
+
+
+def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,
+                   settings: CrossmatchSettings, chunksize: int = 5000, quiet: bool = False) -> CrossmatchReport:
+    """Stream ``source`` through ``crossmatch_chunk`` into ``target`` (atomic); returns this run's report."""
+    from gyroage.progress import Progress, counts_text
+
+    report = CrossmatchReport()
+    progress = Progress("crossmatch", unit="stars", quiet=quiet)
+    ids: InputIds | None = None
+    with io.AtomicWriter(target) as writer:
+        # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
+        # output is the header alone.
+        for chunk in io.read_chunks(source, chunksize):
+            if ids is None:
+                ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
+                settings.extinction_column(list(chunk.columns))
+            out = crossmatch_chunk(chunk, ids, services, settings, report)  # no rows: no query is sent
+            writer.write(out)
+            report.counts.update(out["crossmatch_status"].tolist())
+            progress.update(len(chunk))
+    if report.uncorrected_far:
+        report.warn(
+            f"warning: {report.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
+            f"parallax) have no extinction correction (--extinction {settings.extinction}); "
+            "their bp_rp0 is the observed BP-RP")
+    for msg in report.messages:
+        print(f"crossmatch: {msg}", file=sys.stderr, flush=True)
+    progress.close(extra=counts_text(report.counts))
+    return report

@@ -1,0 +1,252 @@
+"""The services: Gaia DR3 (TAP), VizieR and the MAST TIC, as thin astroquery clients.
+
+Each has a base URL (option > environment variable > default), the on-disk query cache
+and retries with backoff; a service still failing stops the run with one line.
+astroquery is imported inside the methods: ``import gyroage`` never pulls it in.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from gyroage import io
+from gyroage.errors import UserError
+
+if TYPE_CHECKING:
+    from gyroage.crossmatch.queries import PeriodCatalogue
+
+ENV = {"gaia": "GYROAGE_GAIA_TAP_URL", "vizier": "GYROAGE_VIZIER_URL", "mast": "GYROAGE_MAST_URL"}
+DEFAULT_URLS = {"gaia": "https://gea.esac.esa.int/", "vizier": "https://vizier.cds.unistra.fr",
+                "mast": "https://mast.stsci.edu"}
+
+
+class QueryCache:
+    """One Parquet file per answered query, named by a hash of (service, query text).
+
+    The URL is deliberately not part of the key: a mirror answers the same query
+    with the same rows, so switching mirrors keeps the cache.
+    """
+
+    def __init__(self, directory: str | Path | None) -> None:
+        self.dir = Path(directory) if directory else None
+
+    def path(self, service: str, query: str) -> Path | None:
+        if self.dir is None:
+            return None
+        digest = hashlib.sha256(f"{service}\n{query}".encode()).hexdigest()[:32]
+        return self.dir / service / f"{digest}.parquet"
+
+    def get(self, service: str, query: str) -> pd.DataFrame | None:
+        path = self.path(service, query)
+        if path is None or not path.is_file():
+            return None
+        return pd.read_parquet(path)
+
+    def put(self, service: str, query: str, frame: pd.DataFrame) -> None:
+        path = self.path(service, query)
+        if path is None:
+            return
+        # Atomic, so a crash never leaves a half-written answer in the cache.
+        with io.AtomicWriter(path) as writer:
+            writer.write(frame)
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("GYROAGE_CACHE_DIR")
+    if env:
+        return Path(env) / "crossmatch"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gyroage" / "crossmatch"
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    import http.client
+
+    import requests
+
+    errors: list[type[BaseException]] = [OSError, http.client.HTTPException, requests.RequestException]
+    try:
+        from astroquery.exceptions import RemoteServiceError
+
+        errors.append(RemoteServiceError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+def _to_frame(table) -> pd.DataFrame:
+    """astropy Table -> pandas, masked cells as NaN/None, lower-case column names kept as given."""
+    if table is None:
+        return pd.DataFrame()
+    frame = table.to_pandas() if hasattr(table, "to_pandas") else pd.DataFrame(table)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(lambda v: v.decode() if isinstance(v, bytes) else v)
+    return frame.reset_index(drop=True)
+
+
+class Service:
+    """Common behaviour: URL from option > environment > default; cache; retries; one-line errors."""
+
+    kind = ""
+
+    def __init__(self, url: str | None = None, cache: QueryCache | None = None, retries: int = 3,
+                 backoff: float = 1.0, timeout: float = 120.0) -> None:
+        self.url = (url or os.environ.get(ENV[self.kind]) or DEFAULT_URLS[self.kind]).rstrip("/")
+        self.cache = cache or QueryCache(None)
+        self.retries = max(1, int(retries))
+        self.backoff = backoff
+        self.timeout = timeout
+
+    def _run(self, query: str, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        hit = self.cache.get(self.kind, query)
+        if hit is not None:
+            return hit
+        errors = _transient_errors()
+        last: BaseException | None = None
+        for attempt in range(self.retries):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                frame = fetch()
+                break
+            except errors as exc:  # network, HTTP status, service-side error: retry, then give up cleanly
+                last = exc
+        else:
+            msg = str(last).strip().splitlines()[0] if last and str(last).strip() else type(last).__name__
+            where = f"; answers so far are cached in {self.cache.dir}, rerun to resume" if self.cache.dir else ""
+            raise UserError(f"{self.kind} service at {self.url} failed after {self.retries} attempts "
+                            f"({msg[:200]}){where}")
+        self.cache.put(self.kind, query, frame)
+        return frame
+
+
+class GaiaArchive(Service):
+    """Gaia DR3 through astroquery's TAP+ client (sync jobs, VOTable answers) at ``<url>/tap-server/tap``."""
+
+    kind = "gaia"
+    _tap = None
+
+    def _client(self):
+        if self._tap is None:
+            # astroquery.utils.tap.core.TapPlus, public and documented, set up as astroquery.gaia's GaiaClass
+            # sets up its TAP connection. We never import astroquery.gaia: at import it builds a module-level
+            # Gaia client that fetches ESA's status messages and prints them on stdout (astroquery#3343),
+            # which GaiaClass's own options (show_server_messages=False) cannot prevent.
+            from astroquery.utils.tap.core import TapPlus
+
+            self._tap = TapPlus(url=self.url, server_context="tap-server", tap_context="tap",
+                                use_names_over_ids=True)
+        return self._tap
+
+    def query(self, adql: str) -> pd.DataFrame:
+        def fetch() -> pd.DataFrame:
+            job = self._client().launch_job(adql, output_format="votable")
+            return _to_frame(job.get_results())
+
+        return self._run(adql, fetch)
+
+
+@functools.cache
+def _http_vizier_class():
+    """``VizierClass`` for an ``http://`` server (a local mirror, the tests' fake).
+
+    ``VizierClass(vizier_server=...)`` takes a host name and always speaks https; the only
+    place the scheme can be changed is the internal ``_server_to_url``, so this subclass
+    (built once) swaps it there and nowhere else.
+    """
+    from astroquery.vizier import VizierClass
+
+    class HttpVizier(VizierClass):
+        def _server_to_url(self, return_type="votable"):
+            return "http://" + super()._server_to_url(return_type).removeprefix("https://")
+
+    return HttpVizier
+
+
+class VizierService(Service):
+    """VizieR through astroquery.vizier (POST to /viz-bin/votable)."""
+
+    kind = "vizier"
+    _vizier = None
+
+    def _client(self):
+        if self._vizier is None:
+            from astroquery.vizier import VizierClass
+
+            parts = urllib.parse.urlsplit(self.url)
+            cls = _http_vizier_class() if parts.scheme == "http" else VizierClass
+            # vizier_server: the host and any path before /viz-bin, as astroquery's conf.server holds it.
+            self._vizier = cls(columns=["**"], row_limit=-1, timeout=self.timeout,
+                               vizier_server=parts.netloc + parts.path)
+        return self._vizier
+
+    def query_ids(self, catalogue: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
+        constraint = ",".join(str(i) for i in ids)
+        text = f"-source={catalogue.vizier}&{catalogue.id_column}={constraint}"
+
+        def fetch() -> pd.DataFrame:
+            result = self._client().query_constraints(catalog=catalogue.vizier, cache=False,
+                                                      **{catalogue.id_column: constraint})
+            return _to_frame(result[0]) if len(result) else pd.DataFrame()
+
+        return self._run(text, fetch)
+
+
+class MastTic(Service):
+    """The TESS Input Catalog through astroquery.mast (Mashup portal API)."""
+
+    kind = "mast"
+    _catalogs = None
+
+    def _client(self):
+        from astroquery.mast import CatalogsClass
+
+        if self._catalogs is None:
+            cat = CatalogsClass()
+            # Internal, and the one left: CatalogsClass takes no server, and astroquery.mast.conf.server is
+            # copied into the portal API's URLs once, when astroquery.mast is first imported, so setting it
+            # later (or for one Services of several) changes nothing. Point this instance's portal instead.
+            portal = cat._portal_api_connection
+            portal.MAST_REQUEST_URL = self.url + "/api/v0/invoke"
+            portal.COLUMNS_CONFIG_URL = self.url + "/portal/Mashup/Mashup.asmx/columnsconfig"
+            portal.TIMEOUT = self.timeout
+            self._catalogs = cat
+        return self._catalogs
+
+    def query(self, column: str, ids: list[int]) -> pd.DataFrame:
+        text = f"Mast.Catalogs.Filtered.Tic.Rows {column} in ({','.join(str(i) for i in ids)})"
+
+        def fetch() -> pd.DataFrame:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # NoResultsWarning: an empty answer is an answer
+                table = self._client().query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
+            return _to_frame(table)
+
+        return self._run(text, fetch)
+
+
+@dataclass
+class Services:
+    gaia: GaiaArchive
+    vizier: VizierService
+    mast: MastTic
+
+    @classmethod
+    def create(cls, gaia_url: str | None = None, vizier_url: str | None = None, mast_url: str | None = None,
+               cache_dir: str | Path | None = None, retries: int = 3, backoff: float = 1.0) -> Services:
+        cache = QueryCache(cache_dir)
+        return cls(GaiaArchive(gaia_url, cache, retries, backoff), VizierService(vizier_url, cache, retries, backoff),
+                   MastTic(mast_url, cache, retries, backoff))

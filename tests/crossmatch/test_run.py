@@ -1,0 +1,155 @@
+"""The run: joining, period adoption, extinction, output columns and order, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import io as _io
+import json
+import math
+import re
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("astroquery")
+pytest.importorskip("pytest_httpserver")
+
+from gyroage.crossmatch import CrossmatchSettings, run_crossmatch  # noqa: E402
+from gyroage.errors import UserError  # noqa: E402
+
+from .fakesky import GA, GAIA, GAIA_NOT_FOUND, GB, GC, GD, run_rows, services_for  # noqa: E402
+
+
+def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
+    rows = f"name,Source_ID\na,{GA}\nb,{GB}\nc,Gaia DR3 {GC}\nd,{GD}\nmissing,{GAIA_NOT_FOUND}\nbad,abc\n"
+    out = run_rows(tmp_path, sky, rows)
+    # every row, in order, with a status
+    assert out["name"].tolist() == ["a", "b", "c", "d", "missing", "bad"]
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok", "no_period", "not_found", "invalid_id"]
+    assert out["source_id"].tolist()[:4] == [GA, GB, GC, GD]
+    # identifiers joined through dr2_neighbourhood + TIC
+    assert out["tic"].tolist()[:4] == [2000001, 2000002, 2000003, 2000004]
+    assert out.loc[0, "kic"] == 1000001
+    # adoption rule: Kepler (McQuillan) > Kepler (Santos) > TESS > Gaia; every candidate kept
+    assert out["prot_source"].tolist()[:3] == ["mcquillan2014", "holcomb2022", "gaiadr3"]
+    assert out["prot"].tolist()[:3] == [12.3, 5.2, 3.3]
+    assert out.loc[0, "prot_santos2021_days"] == 12.5 and out.loc[0, "prot_gaiadr3_days"] == 6.1
+    assert out.loc[0, "prot_n_candidates"] == 3
+    assert out.loc[1, "prot_holcomb2022_days"] == 5.2  # the catalogue's duplicate row (5.3) is dropped
+    # colours: BP-RP minus GSP-Phot E(BP-RP); error from the flux-over-error columns (+ E(BP-RP) half-width)
+    a = GAIA[GA]
+    assert out.loc[0, "bp_rp0"] == pytest.approx(a[3] - a[4] - a[9], abs=1e-5)
+    e_col = math.hypot(1.0857362 / a[5], 1.0857362 / a[6])
+    assert out.loc[0, "bp_rp0_err"] == pytest.approx(math.hypot(e_col, (a[11] - a[10]) / 2), rel=1e-4)
+    assert out.loc[2, "bp_rp0"] == pytest.approx(GAIA[GC][3] - GAIA[GC][4], abs=1e-5)  # no GSP-Phot value
+    assert out.loc[2, "ebp_rp_source"] == "none"
+    assert math.isnan(out.loc[3, "prot"]) and not math.isnan(out.loc[3, "bp_rp0"])
+
+    # the queries sent: one batched ADQL per table, one VizieR list per catalogue, one TIC filter
+    gaia_q = sky.queries("gaia")
+    main = [q for q in gaia_q if "gaiadr3.gaia_source AS g" in q]
+    assert len(main) == 1
+    in_list = {int(x) for x in re.findall(r"\d+", main[0].split(" IN (")[1])}
+    assert in_list == {GA, GB, GC, GD, GAIA_NOT_FOUND}  # the invalid id is never sent
+    assert "LEFT OUTER JOIN gaiadr3.vari_rotation_modulation" in main[0]
+    assert "best_rotation_period" in main[0] and "ebpminrp_gspphot" in main[0]
+    assert "phot_bp_mean_flux_over_error" in main[0] and "ruwe" in main[0]
+    nb = [q for q in gaia_q if "dr2_neighbourhood" in q]
+    assert len(nb) == 1 and "n.dr3_source_id IN" in nb[0] and str(GAIA_NOT_FOUND) in nb[0]
+    viz = sky.queries("vizier")
+    assert sorted(q.split()[0] for q in viz) == ["-source=J/ApJ/936/138/table1", "-source=J/ApJS/211/24/table1",
+                                                 "-source=J/ApJS/255/17/table1"]
+    assert "TIC=2000001,2000002,2000003,2000004" in [q.split()[1] for q in viz]
+    mast = sky.queries("mast")
+    assert len(mast) == 1 and json.loads(mast[0])[0]["paramName"] == "GAIA"
+
+
+def test_crossmatch_extinction_options(tmp_path, sky, capsys):
+    rows = f"source_id,my_ebv\n{GA},0.2\n{GB},\n{GC},0.0\n"
+    out = run_rows(tmp_path, sky, rows, extinction="none")
+    a = GAIA[GA]
+    assert out.loc[0, "bp_rp0"] == pytest.approx(a[3] - a[4], abs=1e-5)
+    err = capsys.readouterr().err
+    assert "2 star(s) beyond 100 pc" in err  # A (500 pc) and B (250 pc); C is at 50 pc
+    out = run_rows(tmp_path, sky, rows, extinction="column:MY_EBV")
+    assert out.loc[0, "bp_rp0"] == pytest.approx(a[3] - a[4] - 0.2, abs=1e-5)
+    assert out["ebp_rp_source"].tolist() == ["column:my_ebv", "none", "column:my_ebv"]
+    assert "1 star(s) beyond 100 pc" in capsys.readouterr().err
+    with pytest.raises(UserError, match="no column 'nope'"):
+        run_rows(tmp_path, sky, rows, extinction="column:nope")
+    with pytest.raises(UserError, match="gspphot, none or column"):
+        run_rows(tmp_path, sky, rows, extinction="sfd")
+
+
+def test_crossmatch_header_only_input_sends_nothing(tmp_path, sky, cli):
+    out = run_rows(tmp_path, sky, "kic,name\n")
+    assert len(out) == 0 and sky.log == []
+    assert {"input_kic", "kic", "prot", "prot_err", "bp_rp0", "bp_rp0_err", "crossmatch_status"} <= set(out.columns)
+    # the same header on stdin, which cannot be read a second time
+    cm = cli("crossmatch", "-", "--quiet", "--no-cache", "--gaia-url", sky.url, "--vizier-url", sky.url,
+                 "--mast-url", sky.url, input="kic,name\n")
+    assert cm.returncode == 0, cm.stderr
+    assert cm.stdout.splitlines()[0].split(",")[:2] == ["input_kic", "name"] and len(cm.stdout.splitlines()) == 1
+    assert sky.log == []
+
+
+def test_crossmatch_cli_pipes_into_estimate(tmp_path, sky, monkeypatch, cli):
+    ids = tmp_path / "ids.csv"
+    ids.write_text(f"source_id,prot\n{GA},99\n{GB},99\n{GC},99\n{GAIA_NOT_FOUND},99\n")
+    for name in ("GYROAGE_GAIA_TAP_URL", "GYROAGE_VIZIER_URL", "GYROAGE_MAST_URL"):
+        monkeypatch.setenv(name, sky.url)  # the subprocess inherits them
+    monkeypatch.setenv("GYROAGE_CACHE_DIR", str(tmp_path / "cache"))
+    cm = cli("crossmatch", str(ids), "--quiet", "--retries", "1")
+    assert cm.returncode == 0, cm.stderr
+    est = cli("estimate", "-", "--quiet", input=cm.stdout)
+    assert est.returncode == 0, est.stderr
+    xm = pd.read_csv(_io.StringIO(cm.stdout))
+    assert xm["crossmatch_status"].tolist() == ["ok", "ok", "ok", "not_found"]
+    assert xm["input_prot"].tolist() == [99] * 4  # the user's own period column cannot shadow ours
+    res = pd.read_csv(_io.StringIO(est.stdout))
+    assert len(res) == 4 and (res["status"][:3] == "ok").all() and res["status"][3] == "invalid_period"
+    assert res["prot"].tolist()[:3] == [12.3, 5.2, 3.3]
+
+
+def test_crossmatch_chunks_keep_order(tmp_path, sky):
+    src = tmp_path / "ids.csv"
+    src.write_text("kic\n" + "\n".join(["1000001", "1000005", "x", "1000001", "42"]) + "\n")
+    services = services_for(sky)
+    run_crossmatch(src, tmp_path / "o.parquet", services, CrossmatchSettings(), chunksize=2, quiet=True)
+    out = pd.read_parquet(tmp_path / "o.parquet")
+    assert out["crossmatch_status"].tolist() == ["ok", "ambiguous", "invalid_id", "ok", "not_found"]
+    assert out["prot"].tolist()[::3] == [12.3, 12.3]
+    assert out["source_id"].tolist()[::3] == [GA, GA]  # exact 19-digit ids in Parquet (nullable int64)
+
+
+def test_crossmatch_settings_reused_for_two_runs_give_the_same_report(tmp_path, sky, capsys):
+    # settings are frozen; counts, far-star count and warnings belong to each run's report
+    settings = CrossmatchSettings(extinction="none")
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GA}\n{GB}\n{GC}\n")
+    services = services_for(sky)
+    reports, errs = [], []
+    for _ in range(2):
+        reports.append(run_crossmatch(src, tmp_path / "out.csv", services, settings, quiet=True))
+        errs.append(capsys.readouterr().err)
+    assert reports[0] == reports[1]
+    assert reports[0].counts == {"ok": 3} and reports[0].uncorrected_far == 2 and len(reports[0].messages) == 1
+    assert errs[0] == errs[1] and "2 star(s) beyond 100 pc" in errs[1]  # not 4 the second time
+    assert settings == CrossmatchSettings(extinction="none")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.extinction = "gspphot"
+
+
+def test_crossmatch_input_columns_never_get_a_duplicate_name(tmp_path, sky):
+    # 'prot' is renamed, and 'input_prot' is already taken: it becomes input_input_prot, not a second input_prot
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id,prot,input_prot\n{GA},99,98\n")
+    for name in ("out.csv", "out.parquet"):
+        run_crossmatch(src, tmp_path / name, services_for(sky), CrossmatchSettings(), quiet=True)
+    header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")
+    assert len(header) == len(set(header))
+    assert header[:3] == ["input_source_id", "input_input_prot", "input_prot"]
+    assert pd.read_parquet(tmp_path / "out.parquet").columns.tolist() == header
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["input_input_prot"].tolist() == [99] and out["input_prot"].tolist() == [98]
+    assert out["prot"].tolist() == [12.3] and out["crossmatch_status"].tolist() == ["ok"]

@@ -1,0 +1,89 @@
+"""The services: query cache, retries, one-line errors when a service stays down."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("astroquery")
+pytest.importorskip("pytest_httpserver")
+
+from gyroage.crossmatch import GaiaArchive, MastTic, VizierService  # noqa: E402
+from gyroage.errors import UserError  # noqa: E402
+
+from .fakesky import GA, GB, GC, GD, run_rows  # noqa: E402
+
+
+def test_crossmatch_cache_second_run_sends_nothing(tmp_path, sky):
+    rows = f"source_id\n{GA}\n{GB}\n{GC}\n"
+    cache = tmp_path / "cache"
+    first = run_rows(tmp_path, sky, rows, cache_dir=cache)
+    n_sent = len(sky.log)
+    assert n_sent >= 5
+    second = run_rows(tmp_path, sky, rows, cache_dir=cache)
+    assert len(sky.log) == n_sent  # nothing sent the second time
+    pd.testing.assert_frame_equal(first, second)
+    third = run_rows(tmp_path, sky, rows + f"{GD}\n", cache_dir=cache)  # a new star: only new queries go out
+    assert len(sky.log) > n_sent and third["crossmatch_status"].tolist()[-1] == "no_period"
+
+
+def test_crossmatch_service_error_mid_run_then_resume(tmp_path, sky):
+    rows = f"source_id\n{GA}\n{GB}\n{GC}\n"
+    cache = tmp_path / "cache"
+    sky.fail["vizier"] = -1  # Gaia and MAST answer, VizieR is down
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, rows, cache_dir=cache, retries=2)
+    msg = str(err.value)
+    assert "\n" not in msg and "vizier" in msg and "2 attempts" in msg and "rerun to resume" in msg
+    assert len(sky.queries("vizier")) == 2  # retried once
+    assert not (tmp_path / "out.csv").exists()  # no partial output
+    before = {s: len(sky.queries(s)) for s in ("gaia", "mast")}
+    sky.fail.clear()
+    out = run_rows(tmp_path, sky, rows, cache_dir=cache)
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok"]
+    # the rerun only sends what had not been answered
+    assert {s: len(sky.queries(s)) for s in ("gaia", "mast")} == before
+    assert len(sky.queries("vizier")) == 2 + 3
+
+
+def test_crossmatch_transient_error_is_retried(tmp_path, sky):
+    sky.fail["gaia"] = 1
+    out = run_rows(tmp_path, sky, f"source_id\n{GA}\n", retries=3)
+    assert out["crossmatch_status"].tolist() == ["ok"]
+
+
+def test_crossmatch_cli_unreachable_service_is_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    ids = tmp_path / "ids.csv"
+    ids.write_text(f"source_id\n{GA}\n")
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(app, ["crossmatch", str(ids), "-o", str(out), "--quiet", "--gaia-url",
+                                   "http://127.0.0.1:9", "--no-cache", "--retries", "2", "--backoff", "0"])
+    assert res.exit_code == 2
+    assert res.output.count("\n") == 1 and "gaia service at http://127.0.0.1:9 failed after 2 attempts" in res.output
+    assert not out.exists()
+
+
+def test_crossmatch_never_imports_astroquery_gaia(tmp_path, sky, capsys):
+    # astroquery.gaia calls ESA and prints at import (astroquery#3343): the TAP client is TapPlus
+    out = run_rows(tmp_path, sky, f"source_id\n{GA}\n")
+    assert out["crossmatch_status"].tolist() == ["ok"]
+    assert "astroquery.gaia" not in sys.modules and capsys.readouterr().out == ""
+    assert GaiaArchive("https://gea.esac.esa.int/")._client().tap_client_id  # a TapPlus, built offline
+
+
+def test_crossmatch_service_urls_reach_astroquery():
+    # the configured URL, https through VizierClass(vizier_server=...), http through the one subclass;
+    # these also guard the astroquery internals the services rely on (see services.py)
+    assert VizierService("https://vizier.example.org/mirror")._client()._server_to_url() == \
+        "https://vizier.example.org/mirror/viz-bin/votable"
+    assert VizierService("http://127.0.0.1:8123")._client()._server_to_url("asu-tsv") == \
+        "http://127.0.0.1:8123/viz-bin/asu-tsv"
+    portal = MastTic("http://127.0.0.1:8123/", timeout=7.0)._client()._portal_api_connection
+    assert portal.MAST_REQUEST_URL == "http://127.0.0.1:8123/api/v0/invoke" and portal.TIMEOUT == 7.0
+    assert portal.COLUMNS_CONFIG_URL == "http://127.0.0.1:8123/portal/Mashup/Mashup.asmx/columnsconfig"
