@@ -20,21 +20,6 @@ import pandas as pd
 from gyroage.errors import UserError
 from gyroage.files import AtomicFile, is_parquet
 
-# Cross-match statuses (``gyroage crossmatch``'s ``crossmatch_status`` column); ``ok`` is the one above.
-NOT_FOUND = "not_found"
-NO_PERIOD = "no_period"
-AMBIGUOUS = "ambiguous"
-NO_COLOUR = "no_colour"
-INVALID_ID = "invalid_id"
-CROSSMATCH_STATUSES = {
-    OK: "matched; adopted period and dereddened colour present",
-    NOT_FOUND: "identifier not in the TIC / Gaia DR3 (or nothing within the cone radius)",
-    NO_PERIOD: "matched, but no rotation period in any catalogue",
-    AMBIGUOUS: "several counterparts and no rule picks one (see README)",
-    INVALID_ID: "identifier missing or not an integer / coordinates not finite",
-    NO_COLOUR: "matched, but Gaia DR3 has no BP or RP photometry",
-}
-
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
 # spaces, '-', '(', ')' and '_').
 ALIASES: dict[str, tuple[str, ...]] = {

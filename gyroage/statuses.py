@@ -30,3 +30,18 @@ ESTIMATE = {
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
 }
+
+# Cross-match statuses (``gyroage crossmatch``'s ``crossmatch_status`` column); ``ok`` is the one above.
+NOT_FOUND = "not_found"
+NO_PERIOD = "no_period"
+AMBIGUOUS = "ambiguous"
+NO_COLOUR = "no_colour"
+INVALID_ID = "invalid_id"
+CROSSMATCH = {
+    OK: "matched; adopted period and dereddened colour present",
+    NOT_FOUND: "identifier not in the TIC / Gaia DR3 (or nothing within the cone radius)",
+    NO_PERIOD: "matched, but no rotation period in any catalogue",
+    AMBIGUOUS: "several counterparts and no rule picks one (see README)",
+    INVALID_ID: "identifier missing or not an integer / coordinates not finite",
+    NO_COLOUR: "matched, but Gaia DR3 has no BP or RP photometry",
+}

@@ -46,11 +46,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
 from gyroage.core.density import FlowDensity, cached_density
-from gyroage.errors import UserError
+from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, summary_myr
 from gyroage.core.priors import Prior
+from gyroage.errors import UserError
 
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")

@@ -9,7 +9,7 @@ Laid out as an astroquery module is:
 - ``run``: the per-chunk cross-match, the period adoption rule and ``run_crossmatch``.
 
 astroquery/astropy are imported inside functions: ``import gyroage`` never pulls them in.
-The statuses (``crossmatch_status``) are ``gyroage.io.CROSSMATCH_STATUSES``.
+The statuses (``crossmatch_status``) are ``gyroage.statuses.CROSSMATCH``.
 """
 
 from gyroage.crossmatch.queries import CATALOGUES, DEFAULT_SOURCES, GAIA_SOURCE, PeriodCatalogue

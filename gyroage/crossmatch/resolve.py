@@ -18,7 +18,7 @@ import pandas as pd
 from gyroage import io
 from gyroage.crossmatch.queries import fetch_cone_sources, fetch_neighbourhood, fetch_tic, unique_ids
 from gyroage.errors import UserError
-from gyroage.io import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
+from gyroage.statuses import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
 
 if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services

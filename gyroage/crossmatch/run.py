@@ -29,7 +29,7 @@ from gyroage.crossmatch.queries import (
 from gyroage.crossmatch.resolve import InputIds, detect_ids, resolve
 from gyroage.crossmatch.services import Services
 from gyroage.errors import UserError
-from gyroage.io import NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
+from gyroage.statuses import NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
 
 # 2.5/ln(10): magnitude error from a flux signal-to-noise ratio.
 MAG_PER_FLUX_SNR = 2.5 / math.log(10)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.sampler import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
 from gyroage.core.priors import Prior
+from gyroage.core.sampler import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
 from tests.conftest import run_cli
 
 FAST = SamplerSettings(min_n_eff=500)
@@ -149,9 +149,9 @@ def test_step_cap_marks_not_converged(model):
 
 
 def test_grid_posteriors_keyed_by_row(tmp_path, model):
+    from gyroage.core.estimate import EstimateSettings
     from gyroage.engines import run_local
     from gyroage.errors import UserError
-    from gyroage.core.estimate import EstimateSettings
 
     src = tmp_path / "in.csv"
     pd.DataFrame({"prot": [8.0, "x", 1.5, 3.0], "bp_rp0": [1.2, 1.0, 2.4, 9.9]}).to_csv(src, index=False)
