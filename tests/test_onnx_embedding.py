@@ -106,7 +106,7 @@ def test_posterior_graph_reproduces_estimate_without_gyroage():
 
 
 def test_posterior_graph_regenerates_from_density_and_card(tmp_path):
-    """``python -m gyroage.build.posterior_graph DIR`` rebuilds the graph from the density ONNX + card alone."""
+    """``gyroage export --posterior-only --out DIR`` rebuilds the graph from the density ONNX + card alone."""
     pytest.importorskip("onnx")
     d = tmp_path / "m"
     d.mkdir()
@@ -116,7 +116,7 @@ def test_posterior_graph_regenerates_from_density_and_card(tmp_path):
     c["outlier"]["weight"] = 0.2  # a different mixture must change the graph's answers
     c["files"].pop("gyroage-posterior.onnx", None)
     (d / "gyroage-model.json").write_text(json.dumps(c))
-    res = subprocess.run([sys.executable, "-m", "gyroage.build.posterior_graph", str(d)], capture_output=True, text=True,
+    res = subprocess.run([sys.executable, "-m", "gyroage.cli", "export", "--posterior-only", "--out", str(d)], capture_output=True, text=True,
                          cwd=ROOT, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "gyroage-posterior.onnx" in json.loads((d / "gyroage-model.json").read_text())["files"]

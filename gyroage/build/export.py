@@ -15,6 +15,7 @@ import onnx
 import torch
 
 from gyroage import __version__
+from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.build.density_graph import OPSET, build_density_graph, set_metadata
 from gyroage.build.posterior_graph import save_atomic, write_posterior
 from gyroage.build.flow import ConditionalFlow, FlowConfig
@@ -93,7 +94,7 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -
     return write_card(card, out_dir)
 
 
-def card_from_training(info: dict, outlier_weight: float = 0.05) -> ModelCard:
+def card_from_training(info: dict, outlier_weight: float = OUTLIER_WEIGHT) -> ModelCard:
     """A model card from ``train_info`` (see :func:`gyroage.build.training.train_info`)."""
     return ModelCard(
         normalisation=info["normalisation"],
@@ -113,15 +114,10 @@ def reexport(model_dir: str | Path) -> Path:
 
     For when the graph layout changes but the trained weights do not::
 
-        python -m gyroage.build.export models/
+        gyroage export --rebuild --out models/
     """
     from gyroage.core.modelcard import load_card
 
     card, model_dir = load_card(model_dir, verify=False)
     return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)
 
-
-if __name__ == "__main__":
-    import sys
-
-    print(reexport(sys.argv[1] if len(sys.argv) > 1 else "models"))

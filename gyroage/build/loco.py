@@ -26,7 +26,9 @@ import pandas as pd
 from gyroage.build.catalogue import cluster_table, load_catalog, quality_select
 from gyroage.core.density import mix_outlier
 from gyroage.errors import UserError
-from gyroage.core.modelcard import atomic_write_text, outlier_log_density
+from gyroage.progress import Progress
+from gyroage.core.modelcard import outlier_log_density
+from gyroage.files import atomic_path, atomic_write_text
 from gyroage.core.groups import group_log_likelihood
 from gyroage.core.posterior import SUMMARY_COLUMNS, cdf_at, normalise, quantiles
 
@@ -72,9 +74,6 @@ def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
     return t[t["n_stars"] >= min_members].reset_index(drop=True)
 
 
-def _log(msg: str, quiet: bool) -> None:
-    if not quiet:
-        print(f"validate: {msg}", file=sys.stderr, flush=True)
 
 
 def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
@@ -97,17 +96,17 @@ def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | No
     fold_dir.mkdir(parents=True, exist_ok=True)
     (fold_dir / "settings.json").write_text(json.dumps(s.fold_settings(), indent=2, sort_keys=True) + "\n")
     todo = [c for c in names if not (fold_dir / f"{c}.npz").is_file()]
-    _log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "
-         f"({min(s.jobs, max(len(todo), 1))} processes) in {fold_dir}", quiet)
+    progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
+    progress.log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "
+                 f"({min(s.jobs, max(len(todo), 1))} processes) in {fold_dir}")
     if todo:
         tasks = [{"catalog": catalog, "cluster": c, "path": str(fold_dir / f"{c}.npz"), "grid": list(s.grid),
                   "train": s.train_dict(), "key": s.key()} for c in todo]
-        start = time.perf_counter()
         if s.jobs <= 1:
             from gyroage.build.loco_fold import run_fold
 
             results = map(run_fold, tasks)
-            _report(results, len(tasks), start, quiet)
+            _report(results, progress)
         else:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -117,15 +116,14 @@ def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | No
             # spawn: a clean interpreter per worker, never a forked torch state
             with ProcessPoolExecutor(max_workers=s.jobs, mp_context=mp.get_context("spawn")) as pool:
                 futures = [pool.submit(run_fold, t) for t in tasks]
-                _report((f.result() for f in as_completed(futures)), len(tasks), start, quiet)
+                _report((f.result() for f in as_completed(futures)), progress)
     return names
 
 
-def _report(results, total: int, start: float, quiet: bool) -> None:
-    for i, meta in enumerate(results, 1):
-        el = time.perf_counter() - start
-        _log(f"fold {i}/{total} {meta['cluster']}: {meta['n_stars']} stars, epoch {meta['best_epoch']}, "
-             f"{meta['seconds']:.0f} s (elapsed {el:.0f} s, ~{el / i * (total - i):.0f} s left)", quiet)
+def _report(results, progress: Progress) -> None:
+    for meta in results:
+        progress.update(1, force=True, extra=f"{meta['cluster']}: {meta['n_stars']} stars, epoch {meta['best_epoch']}, "
+                                             f"{meta['seconds']:.0f} s")
 
 
 def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[str]) -> dict[str, dict]:
@@ -240,9 +238,8 @@ def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettin
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False, float_format="%.6g")
-    tmp.replace(path)
+    with atomic_path(path, suffix=".tmp") as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
 
 
 def write_tables(out_dir: str | Path, stars: pd.DataFrame, table: pd.DataFrame, summary: dict) -> None:
@@ -278,7 +275,7 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     return write_card(card, d)
 
 
-def validate(catalog: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
+def run_loco(catalog: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
              settings: ValidateSettings | None = None, quiet: bool = False) -> dict:
     """Run (or resume) LOCO and write ``loco_stars.csv``, ``loco_clusters.csv``, ``loco_summary.json``."""
     s = settings or ValidateSettings()
@@ -287,12 +284,12 @@ def validate(catalog: str | Path, out_dir: str | Path, clusters: list[str] | Non
     names = run_folds(catalog, out, clusters, s, quiet)
     stars, table, summary = analyse(catalog, out, names, s)
     write_tables(out, stars, table, summary)
-    _log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
-         f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "
-         f"{summary['loco_star_median_abs_dex']:.3f} dex, 68% coverage {summary['loco_star_coverage_68']:.3f}; "
-         f"tables in {out}", quiet)
+    Progress("validate", quiet=quiet).log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
+        f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "
+        f"{summary['loco_star_median_abs_dex']:.3f} dex, 68% coverage {summary['loco_star_coverage_68']:.3f}; "
+        f"tables in {out}")
     return summary
 
 
-__all__ = ["ValidateSettings", "validate", "joint_age", "star_posteriors", "coverage", "analyse",
+__all__ = ["ValidateSettings", "run_loco", "joint_age", "star_posteriors", "coverage", "analyse",
            "write_card_validation", "eligible_clusters"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gyroage.files import atomic_path
 from gyroage.build.catalogue import load_catalog, quality_select, training_set
 from gyroage.core.posterior import age_grid
 from gyroage.build.training import TrainSettings, train_flow
@@ -67,9 +68,7 @@ def run_fold(task: dict) -> dict:
     }
     path = Path(task["path"])
     # Atomic: a fold file either exists complete or not at all, so a killed run resumes cleanly.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(fd)
-    np.savez_compressed(tmp, loglike=ll.astype(np.float32), grid=grid, source_row=np.flatnonzero(held),
-                        meta=json.dumps(meta))
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, loglike=ll.astype(np.float32), grid=grid, source_row=np.flatnonzero(held),
+                            meta=json.dumps(meta))
     return meta

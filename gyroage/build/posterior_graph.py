@@ -4,10 +4,10 @@ Built by composing the shipped density graph with plain ONNX operators (no
 torch): tile stars x the card's age grid, evaluate the flow, mix in the
 outlier term, add the default prior, normalise (trapezoid rule), integrate
 the CDF and interpolate quantiles linearly, exactly as
-:mod:`gyroage.core.posterior` and :func:`gyroage.core.estimate.validate` do. So it can be
+:mod:`gyroage.core.posterior` and :func:`gyroage.core.stars.check_stars` do. So it can be
 regenerated from ``gyroage-density.onnx`` and the card alone::
 
-    python -m gyroage.build.posterior_graph models/
+    gyroage export --posterior-only --out models/
 
 Needs ``onnx`` (the ``train`` extra) to build; using the result needs only an
 onnxruntime in any language.
@@ -26,6 +26,7 @@ from onnx import TensorProto, compose, helper
 
 from gyroage.build.density_graph import Graph, set_metadata
 from gyroage.errors import ModelError
+from gyroage.files import atomic_path
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
@@ -204,17 +205,10 @@ def write_posterior(density_path: str | Path, card: ModelCard, path: str | Path)
 
 
 def save_atomic(model: onnx.ModelProto, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` through a temporary file beside it: never a half-written graph."""
-    path = Path(path)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as fh:
-        tmp = Path(fh.name)
-    try:
+    """Write ``model`` to ``path`` atomically: never a half-written graph."""
+    with atomic_path(path, suffix=".tmp") as tmp:
         onnx.save(model, str(tmp))
-        tmp.chmod(0o644)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 def regenerate(model_dir: str | Path) -> Path:
@@ -227,18 +221,3 @@ def regenerate(model_dir: str | Path) -> Path:
     write_posterior(model_dir / DENSITY_FILE, card, model_dir / POSTERIOR_FILE)
     write_card(card, model_dir)  # hashes every graph in the directory, the new one included
     return model_dir / POSTERIOR_FILE
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m gyroage.build.posterior_graph [MODEL_DIR]``: regenerate the posterior graph in place."""
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        print(regenerate(args[0] if args else "models"))
-    except ModelError as exc:
-        print(f"gyroage: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

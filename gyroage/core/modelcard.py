@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from gyroage.errors import ModelError
+from gyroage.files import atomic_write_text
 
 CARD_FILE = "gyroage-model.json"
 DENSITY_FILE = "gyroage-density.onnx"
@@ -87,15 +86,6 @@ def sha256(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a model card is meant to be read
-    os.replace(tmp, path)
 
 
 def write_card(card: ModelCard, out_dir: str | Path) -> Path:

@@ -11,6 +11,7 @@ import numpy as np
 
 from gyroage.core.density import FlowDensity, mix_outlier
 from gyroage.core.priors import Prior
+from gyroage.files import atomic_path
 
 QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 SUMMARY_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr")
@@ -232,16 +233,13 @@ def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:
 
 def write_empty_posteriors(path) -> None:
     """A ``--posteriors`` file with the schema and no rows (no star had a posterior)."""
-    import os
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = pa.schema([("row", pa.int64()), ("method", pa.string()), ("log10_age", pa.list_(pa.float32())),
                         ("pdf", pa.list_(pa.float32()))])
-    tmp = f"{path}.part"
-    pq.write_table(schema.empty_table(), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(schema.empty_table(), tmp)
 
 
 def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf: list[np.ndarray] | None = None):

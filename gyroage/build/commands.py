@@ -1,0 +1,180 @@
+"""The build-time commands, ``gyroage train``, ``export`` and ``validate``, registered on the CLI's app.
+
+Thin wrappers over :mod:`gyroage.build`; torch and onnx are imported inside
+them, after a one-line check that they are installed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gyroage.defaults import OUTLIER_WEIGHT
+from gyroage.errors import UserError
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+
+
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="Rotator catalogue CSV (default: ../shared/data/...).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    max_epochs: Annotated[int, typer.Option(help="Epoch cap.")] = 300,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides (see docs/validation.md).")] = None,
+    export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
+    _need_torch()
+    from gyroage.build.catalogue import default_catalog_path, load_catalog, quality_select, training_set
+    from gyroage.build.export import save_checkpoint
+    from gyroage.build.training import TrainSettings, train_flow, train_info
+    from gyroage.core.modelcard import sha256
+
+    path = catalog or default_catalog_path()
+    frame = quality_select(load_catalog(path))
+    if exclude:
+        unknown = sorted(set(exclude) - set(frame["cluster"]))
+        if unknown:
+            raise UserError(f"unknown cluster to exclude: {unknown[0]}")
+        frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
+    data = training_set(frame)
+    note = None
+    if config is not None:
+        try:
+            overrides = json.loads(config.read_text())
+            note = overrides.pop("note", None)  # why these settings: recorded in the card
+            settings = TrainSettings.from_dict({**overrides, "seed": seed, "max_epochs": max_epochs})
+        except (OSError, ValueError, TypeError) as exc:
+            raise UserError(f"bad --config {config}: {exc}") from None
+    else:
+        settings = TrainSettings(seed=seed, max_epochs=max_epochs)
+    result = train_flow(data, settings, quiet=quiet)
+    out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(result.model, out / "flow.pt")
+    info = train_info(result, data, str(path), sha256(path))
+    if note:
+        info["note"] = note
+    (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")
+    if not quiet:
+        typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
+    if export_to is not None:
+        _export(out, export_to, quiet)
+
+
+def export(
+    checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", help="Directory written by 'gyroage train'.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write (ONNX + card).")] = Path("models"),
+    outlier_weight: Annotated[float, typer.Option(help="Outlier mixture weight recorded in the card.")] = OUTLIER_WEIGHT,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rewrite --out's graphs from its own gyroage-flow.pt, "
+                                          "keeping its card (training record, validation).")] = False,
+    posterior_only: Annotated[bool, typer.Option("--posterior-only", help="Rebuild --out's posterior graph from its "
+                                                 "density graph and card alone (needs onnx, not torch).")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export a trained flow to ONNX with its model card (needs the 'train' extra)."""
+    if (checkpoint is not None) + rebuild + posterior_only != 1:
+        raise UserError("give exactly one of --checkpoint DIR, --rebuild or --posterior-only")
+    if posterior_only:
+        _need_onnx()
+        from gyroage.build.posterior_graph import regenerate
+
+        path = regenerate(out)
+    else:
+        _need_torch()
+        if rebuild:
+            from gyroage.build.export import reexport
+
+            path = reexport(out)
+        else:
+            path = _export(checkpoint, out, quiet, outlier_weight)
+    if not quiet:
+        typer.echo(f"export: wrote {path}", err=True)
+
+
+def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = OUTLIER_WEIGHT) -> Path:
+    from gyroage.build.export import card_from_training, export_model, load_checkpoint
+
+    ck, info = checkpoint / "flow.pt", checkpoint / "train.json"
+    if not ck.is_file() or not info.is_file():
+        raise UserError(f"{checkpoint} holds no flow.pt and train.json (run 'gyroage train' first)")
+    card = card_from_training(json.loads(info.read_text()), outlier_weight)
+    path = export_model(load_checkpoint(ck), out, card)
+    # The torch checkpoint travels with its graph (parity test, retraining from the shipped model).
+    import shutil
+
+    if ck.resolve() != (out / "gyroage-flow.pt").resolve():
+        shutil.copyfile(ck, out / "gyroage-flow.pt")
+    if not quiet:
+        typer.echo(f"export: ONNX/torch parity {card.metrics['onnx_torch_max_abs_logp']:.2e}", err=True)
+    return path
+
+
+def validate(
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="Rotator catalogue CSV (default: ../shared/data/...).")] = None,
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
+    jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
+    min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
+    seed: Annotated[int, typer.Option(help="Training seed of every fold.")] = 0,
+    max_epochs: Annotated[int, typer.Option(help="Epoch cap per fold.")] = 300,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
+    outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
+    outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
+    write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
+    force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
+    _need_torch()
+    from gyroage.build.catalogue import default_catalog_path
+    from gyroage.build.loco import ValidateSettings, write_card_validation
+    from gyroage.build.loco import run_loco
+    from gyroage.build.loco_fold import full_train_dict
+    from gyroage.core.modelcard import load_card
+
+    path = catalog or default_catalog_path()
+    names = [c.strip() for item in (clusters or []) for c in item.split(",") if c.strip()]
+    card, _ = load_card(write_card, verify=True)
+    overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
+    if config is not None:
+        try:
+            extra = json.loads(config.read_text())
+            extra.pop("note", None)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read --config {config}: {exc}") from None
+        overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
+    overrides.update(seed=seed, max_epochs=max_epochs)
+    try:
+        train = full_train_dict(overrides)
+    except TypeError as exc:
+        raise UserError(f"bad training settings: {exc}") from None
+    w = float(card.outlier["weight"])
+    settings = ValidateSettings(train=train, min_members=min_members,
+                                grid=(card.age_grid["log10_age_min"], card.age_grid["log10_age_max"], card.age_grid["n"]),
+                                outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
+                                outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
+                                jobs=jobs)
+    summary = run_loco(path, out, names or None, settings, quiet=quiet)
+    if write_card is not None:
+        p = write_card_validation(write_card, summary, force=force)
+        if not quiet:
+            typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+
+
+def _need_torch() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnx") is None:
+        raise UserError("training and export need torch and onnx: pip install torch==2.13.0 'gyroage[train]'")
+
+
+def _need_onnx() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        raise UserError("rebuilding the posterior graph needs onnx: pip install onnx")
