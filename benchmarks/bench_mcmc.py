@@ -29,9 +29,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 def stars(model: AgeModel, n: int, seed: int) -> tuple[pd.DataFrame, str]:
     try:
-        from gyroage.build.catalogue import load_catalog, quality_select
+        from gyroage.build.catalogue import load_catalogue, quality_select
 
-        cat = quality_select(load_catalog())
+        cat = quality_select(load_catalogue())
         cat = cat[cat["BPRP_0"].between(*model.card.domain["bp_rp0"])].sample(n, random_state=seed)
         return pd.DataFrame({"prot": cat["Prot"], "prot_err": 0.05 * cat["Prot"], "bp_rp0": cat["BPRP_0"],
                              "bp_rp0_err": cat["e_BPRP_0"]}), "catalogue stars, 5% period errors"

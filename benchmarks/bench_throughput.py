@@ -101,9 +101,9 @@ print(json.dumps(res))
 
 def make_stars(n: int, path: Path, seed: int = 0) -> None:
     """``n`` stars resampled from the quality-selected catalogue (BP-RP0 >= 0.5, gyronet's validated range)."""
-    from gyroage.build.catalogue import load_catalog, quality_select
+    from gyroage.build.catalogue import load_catalogue, quality_select
 
-    q = quality_select(load_catalog(CATALOG))
+    q = quality_select(load_catalogue(CATALOG))
     s = q[q.BPRP_0 >= 0.5].sample(n, replace=True, random_state=seed)
     pd.DataFrame({"Prot": s.Prot.to_numpy(), "BPRP_0": s.BPRP_0.to_numpy(),
                   "e_BPRP_0": s.e_BPRP_0.to_numpy()}).to_csv(path, index=False)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import AgeModel
-from gyroage.build.catalogue import load_catalog, quality_select
+from gyroage.build.catalogue import load_catalogue, quality_select
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.core.groups import group_ages
 
@@ -102,7 +102,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     model = AgeModel.load(threads=1)
-    cat = quality_select(load_catalog())
+    cat = quality_select(load_catalogue())
     m = mcmc_vs_grid(model, cat, args.n_catalogue, args.seed)
     print("mcmc vs grid:", m)
     cov = coverage(model, args.n_synthetic, args.seed)

@@ -98,9 +98,9 @@ def test_cli_group_age(tmp_path, model):
 
 
 def test_catalogue_clusters_near_fiducial_ages(catalog_path, model):
-    from gyroage.build.catalogue import load_catalog, quality_select
+    from gyroage.build.catalogue import load_catalogue, quality_select
 
-    f = quality_select(load_catalog(catalog_path))
+    f = quality_select(load_catalogue(catalog_path))
     f = f[f["cluster"].isin(["Praesepe", "M67"])]
     frame = pd.DataFrame({"cluster": f["cluster"], "prot": f["Prot"], "bp_rp0": f["BPRP_0"], "bp_rp0_err": f["e_BPRP_0"]})
     out = group_ages(frame, model.density, "cluster", model.default_prior, n_grid=401)

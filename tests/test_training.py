@@ -5,19 +5,19 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gyroage.build.catalogue import load_catalog, quality_select, training_set  # noqa: E402
+from gyroage.build.catalogue import load_catalogue, quality_select, training_set  # noqa: E402
 from gyroage.build.training import TrainSettings, choose_val_clusters, train_flow  # noqa: E402
 
 
 def test_quality_selection(catalog_path):
-    raw = load_catalog(catalog_path)
+    raw = load_catalogue(catalog_path)
     sel = quality_select(raw)
     assert 0 < len(sel) < len(raw)
     assert (sel["dr3_ruwe"] < 1.4).all() and (sel["cmd_exclude"] == 0).all()
 
 
 def test_training_is_deterministic_and_holds_out_clusters(catalog_path):
-    data = training_set(quality_select(load_catalog(catalog_path)))
+    data = training_set(quality_select(load_catalogue(catalog_path)))
     s = TrainSettings(max_epochs=3, seed=7, refit=False)
     a, b = train_flow(data, s, quiet=True), train_flow(data, s, quiet=True)
     for pa, pb in zip(a.model.parameters(), b.model.parameters()):

@@ -20,7 +20,7 @@ CATALOG_ENV = "GYROAGE_CATALOG"
 REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
 
 
-def default_catalog_path() -> Path:
+def default_catalogue_path() -> Path:
     """``$GYROAGE_CATALOG``, else ``../shared/data/open_cluster_rotators.csv`` beside the checkout."""
     env = os.environ.get(CATALOG_ENV)
     if env:
@@ -29,11 +29,11 @@ def default_catalog_path() -> Path:
     return root.parent / "shared" / "data" / "open_cluster_rotators.csv"
 
 
-def load_catalog(path: str | Path | None = None) -> pd.DataFrame:
+def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     """Read the raw catalogue; a missing file or column is a :class:`UserError`."""
-    path = Path(path) if path is not None else default_catalog_path()
+    path = Path(path) if path is not None else default_catalogue_path()
     if not path.is_file():
-        raise UserError(f"rotator catalogue not found: {path} (give --catalog PATH)")
+        raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
     frame = pd.read_csv(path)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:

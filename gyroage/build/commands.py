@@ -16,11 +16,13 @@ from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
+                                                      "(default: $GYROAGE_CATALOG or ../shared/data/...).")]
 
 
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
-    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="Rotator catalogue CSV (default: ../shared/data/...).")] = None,
+    catalogue: CatalogueOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     max_epochs: Annotated[int, typer.Option(help="Epoch cap.")] = 300,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
@@ -30,13 +32,13 @@ def train(
 ) -> None:
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
     _need_torch()
-    from gyroage.build.catalogue import default_catalog_path, load_catalog, quality_select, training_set
+    from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import TrainSettings, train_flow, train_info
     from gyroage.core.modelcard import sha256
 
-    path = catalog or default_catalog_path()
-    frame = quality_select(load_catalog(path))
+    path = catalogue or default_catalogue_path()
+    frame = quality_select(load_catalogue(path))
     if exclude:
         unknown = sorted(set(exclude) - set(frame["cluster"]))
         if unknown:
@@ -115,7 +117,7 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = OU
 
 
 def validate(
-    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="Rotator catalogue CSV (default: ../shared/data/...).")] = None,
+    catalogue: CatalogueOpt = None,
     clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
@@ -131,13 +133,12 @@ def validate(
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
     _need_torch()
-    from gyroage.build.catalogue import default_catalog_path
-    from gyroage.build.loco import ValidateSettings, write_card_validation
-    from gyroage.build.loco import run_loco
+    from gyroage.build.catalogue import default_catalogue_path
+    from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.modelcard import load_card
 
-    path = catalog or default_catalog_path()
+    path = catalogue or default_catalogue_path()
     names = [c.strip() for item in (clusters or []) for c in item.split(",") if c.strip()]
     card, _ = load_card(write_card, verify=True)
     overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}

@@ -15,10 +15,9 @@ import onnx
 import torch
 
 from gyroage import __version__
-from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.build.density_graph import OPSET, build_density_graph, set_metadata
-from gyroage.build.posterior_graph import save_atomic, write_posterior
 from gyroage.build.flow import ConditionalFlow, FlowConfig
+from gyroage.build.posterior_graph import save_atomic, write_posterior
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
@@ -28,6 +27,7 @@ from gyroage.core.modelcard import (
     ModelCard,
     write_card,
 )
+from gyroage.defaults import OUTLIER_WEIGHT
 
 
 def save_checkpoint(model: ConditionalFlow, path: str | Path) -> None:

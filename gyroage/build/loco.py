@@ -15,22 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gyroage.build.catalogue import cluster_table, load_catalog, quality_select
+from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
 from gyroage.core.density import mix_outlier
-from gyroage.errors import UserError
-from gyroage.progress import Progress
-from gyroage.core.modelcard import outlier_log_density
-from gyroage.files import atomic_path, atomic_write_text
 from gyroage.core.groups import group_log_likelihood
+from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import SUMMARY_COLUMNS, cdf_at, normalise, quantiles
+from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
+from gyroage.errors import UserError
+from gyroage.files import atomic_path, atomic_write_text
+from gyroage.progress import Progress
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 
@@ -46,9 +45,9 @@ class ValidateSettings:
 
     train: dict = field(default_factory=dict)
     min_members: int = 20
-    grid: tuple[float, float, int] = (6.0, 10.0, 201)
-    outlier_weight_star: float = 0.05
-    outlier_weight_group: float = 0.05
+    grid: tuple[float, float, int] = AGE_GRID
+    outlier_weight_star: float = OUTLIER_WEIGHT
+    outlier_weight_group: float = OUTLIER_WEIGHT
     jobs: int = 2
 
     def train_dict(self) -> dict:
@@ -76,12 +75,12 @@ def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
 
 
 
-def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
+def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
               settings: ValidateSettings | None = None, quiet: bool = False) -> list[str]:
     """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done."""
     s = settings or ValidateSettings()
-    catalog = str(Path(catalog).resolve())
-    frame = quality_select(load_catalog(catalog))
+    catalogue = str(Path(catalogue).resolve())
+    frame = quality_select(load_catalogue(catalogue))
     table = eligible_clusters(frame, s.min_members)
     names = table["cluster"].tolist()
     if clusters:
@@ -100,7 +99,7 @@ def run_folds(catalog: str | Path, out_dir: str | Path, clusters: list[str] | No
     progress.log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "
                  f"({min(s.jobs, max(len(todo), 1))} processes) in {fold_dir}")
     if todo:
-        tasks = [{"catalog": catalog, "cluster": c, "path": str(fold_dir / f"{c}.npz"), "grid": list(s.grid),
+        tasks = [{"catalogue": catalogue, "cluster": c, "path": str(fold_dir / f"{c}.npz"), "grid": list(s.grid),
                   "train": s.train_dict(), "key": s.key()} for c in todo]
         if s.jobs <= 1:
             from gyroage.build.loco_fold import run_fold
@@ -168,10 +167,10 @@ def coverage(pit_values: np.ndarray, level: float) -> float:
     return float(np.mean(np.abs(p - 0.5) <= level / 2)) if len(p) else float("nan")
 
 
-def analyse(catalog: str | Path, out_dir: str | Path, clusters: list[str],
+def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
             settings: ValidateSettings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Per-star and per-cluster tables and the summary, from saved folds."""
-    frame = quality_select(load_catalog(catalog))
+    frame = quality_select(load_catalogue(catalogue))
     folds = load_folds(out_dir, settings, clusters)
     star_rows, cluster_rows = [], []
     for c in clusters:
@@ -275,14 +274,14 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     return write_card(card, d)
 
 
-def run_loco(catalog: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
+def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
              settings: ValidateSettings | None = None, quiet: bool = False) -> dict:
     """Run (or resume) LOCO and write ``loco_stars.csv``, ``loco_clusters.csv``, ``loco_summary.json``."""
     s = settings or ValidateSettings()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = run_folds(catalog, out, clusters, s, quiet)
-    stars, table, summary = analyse(catalog, out, names, s)
+    names = run_folds(catalogue, out, clusters, s, quiet)
+    stars, table, summary = analyse(catalogue, out, names, s)
     write_tables(out, stars, table, summary)
     Progress("validate", quiet=quiet).log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
         f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "

@@ -11,18 +11,16 @@ summaries can change without retraining.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gyroage.files import atomic_path
-from gyroage.build.catalogue import load_catalog, quality_select, training_set
-from gyroage.core.posterior import age_grid
+from gyroage.build.catalogue import load_catalogue, quality_select, training_set
 from gyroage.build.training import TrainSettings, train_flow
+from gyroage.core.posterior import age_grid
+from gyroage.files import atomic_path
 
 
 def full_train_dict(overrides: dict | None = None) -> dict:
@@ -49,12 +47,12 @@ def held_out_log_likelihood(model, log10_prot: np.ndarray, bp_rp0: np.ndarray, b
 def run_fold(task: dict) -> dict:
     """Train without ``task['cluster']`` and save its stars' likelihood grid to ``task['path']``.
 
-    ``task`` holds plain values only (it crosses a process boundary): catalog,
+    ``task`` holds plain values only (it crosses a process boundary): catalogue,
     cluster, path, grid [lo, hi, n], train (TrainSettings as a dict), key.
     """
     torch.set_num_threads(1)
     start = time.perf_counter()
-    frame = quality_select(load_catalog(task["catalog"]))
+    frame = quality_select(load_catalogue(task["catalogue"]))
     data = training_set(frame)
     held = data.cluster == task["cluster"]
     result = train_flow(data.subset(~held), TrainSettings.from_dict(task["train"]), quiet=True)

@@ -16,8 +16,6 @@ onnxruntime in any language.
 from __future__ import annotations
 
 import json
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +23,6 @@ import onnx
 from onnx import TensorProto, compose, helper
 
 from gyroage.build.density_graph import Graph, set_metadata
-from gyroage.errors import ModelError
-from gyroage.files import atomic_path
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
@@ -40,6 +36,8 @@ from gyroage.core.modelcard import (
     write_card,
 )
 from gyroage.core.posterior import QUANTILES, age_grid
+from gyroage.errors import ModelError
+from gyroage.files import atomic_path
 
 GRAPH_KEY = "gyroage_graph"
 PREFIX = "flow/"

@@ -18,6 +18,7 @@ from gyroage.core.posterior import REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, 
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars
+from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
 
 OUTPUT_COLUMNS = SUMMARY_COLUMNS + ("status",)
@@ -28,7 +29,7 @@ class EstimateSettings:
     """How ages are computed; everything that changes a result is in here."""
 
     prior: Prior = field(default_factory=Prior)
-    n_grid: int = 201
+    n_grid: int = AGE_GRID[2]
     refine_tol: float | None = REFINE_TOL  # grid: None evaluates the flow at every grid point
     outlier_weight: float | None = None  # None: the card's weight
     method: str = "grid"

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from gyroage.defaults import AGE_GRID
 from gyroage.errors import ModelError
 from gyroage.files import atomic_write_text
 
@@ -46,7 +47,7 @@ class ModelCard:
     default_bp_rp0_err: float
     training: dict
     flow: dict
-    age_grid: dict = field(default_factory=lambda: {"log10_age_min": 6.0, "log10_age_max": 10.0, "n": 201})
+    age_grid: dict = field(default_factory=lambda: dict(zip(("log10_age_min", "log10_age_max", "n"), AGE_GRID)))
     metrics: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
 
 LN10 = float(np.log(10.0))
@@ -48,8 +49,8 @@ class Prior:
     """
 
     kind: str = "uniform_log_age"
-    log10_age_min: float = 6.0
-    log10_age_max: float = 10.0
+    log10_age_min: float = AGE_GRID[0]
+    log10_age_max: float = AGE_GRID[1]
     mean: float | None = None
     sigma: float | None = None
     mean_column: str | None = None

@@ -175,10 +175,10 @@ def test_grid_posteriors_keyed_by_row(tmp_path, model):
 
 def test_catalogue_stars_with_small_errors_match_grid(catalog_path, model):
     """The acceptance figure (<= 0.02 dex on 100 stars) is in benchmarks/validate_bayes.py; here 24 stars, looser."""
-    from gyroage.build.catalogue import load_catalog, quality_select
+    from gyroage.build.catalogue import load_catalogue, quality_select
     from gyroage.core.estimate import EstimateSettings, estimate_chunk
 
-    cat = quality_select(load_catalog(catalog_path))
+    cat = quality_select(load_catalogue(catalog_path))
     cat = cat[(cat["e_BPRP_0"] <= 0.02) & cat["BPRP_0"].between(*model.card.domain["bp_rp0"])].sample(24, random_state=5)
     frame = pd.DataFrame({"prot": cat["Prot"], "bp_rp0": cat["BPRP_0"], "bp_rp0_err": cat["e_BPRP_0"]})
     grid = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, n_grid=401))
