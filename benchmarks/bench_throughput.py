@@ -1,4 +1,4 @@
-"""Throughput, memory, Dask and cold-start benchmark for ``gyroage estimate`` (issue 6).
+"""Throughput, memory, Dask and cold-start benchmark for ``gyroage estimate``.
 
 Every timed number is a whole process (interpreter start, imports, model load,
 CSV in, posteriors, CSV out), run side by side in one session and repeated, so

@@ -1,4 +1,4 @@
-"""Acceptance checks of issue 3 (Bayesian inference); writes docs/bayes_validation.md and docs/group_ages.md.
+"""Acceptance checks of the Bayesian inference (MCMC vs grid, calibration, group ages); writes docs/bayes_validation.md and docs/group_ages.md.
 
 1. emcee-style sampler vs grid medians on catalogue stars with small colour errors;
 2. 68% interval coverage on synthetic stars drawn from the model at known ages, both methods;
@@ -127,7 +127,7 @@ def main() -> None:
         f"{int((abs_err < 0.1).sum())} within 0.1 dex.\n\n" + "\n".join(lines) +
         "\n\nRerun: `PYTHONPATH=$PWD python benchmarks/validate_bayes.py`\n")
     (DOCS / "bayes_validation.md").write_text(
-        "# Bayesian inference: acceptance measurements (issue 3)\n\n"
+        "# Bayesian inference: acceptance measurements\n\n"
         "Rerun: `PYTHONPATH=$PWD python benchmarks/validate_bayes.py "
         f"--n-catalogue {args.n_catalogue} --n-synthetic {args.n_synthetic} --seed {args.seed}`\n\n"
         "## MCMC vs grid medians, catalogue stars with small colour errors (e_BPRP_0 <= 0.02)\n\n"

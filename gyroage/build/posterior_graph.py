@@ -65,112 +65,140 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     """The posterior graph for ``card``'s default prior, grid and outlier mixture around ``density``."""
     a = card.age_grid
     grid = age_grid(float(a["log10_age_min"]), float(a["log10_age_max"]), a["n"])
-    n_grid = len(grid)
-    if n_grid < 3:
+    if len(grid) < 3:
         raise ValueError("the age grid needs at least 3 points")
     names = tuple(i.name for i in density.graph.input)
     if sorted(names) != sorted(DENSITY_INPUTS) or [o.name for o in density.graph.output] != [DENSITY_OUTPUT]:
         raise ValueError(f"not a gyroage density graph: inputs {names}")
-    dom = card.domain
-    weight = float(card.outlier["weight"])
-    qs = np.asarray(QUANTILES, dtype=np.float64)
-
-    g = Graph(np.float64)
-    op, const = g.op, g.const
-    i64 = lambda v: const(v, np.int64)  # noqa: E731
-    zero, one, half, two, six, ten, nan = (const(v) for v in (0.0, 1.0, 0.5, 2.0, 6.0, 10.0, np.nan))
-    i0, i1, imax = i64(0), i64(1), i64(n_grid - 2)
-    axis1, axis2, minus1 = i64([1]), i64([2]), i64([-1])
-    g_grid, dx = const(grid), const(np.diff(grid)[None, :])
-    # Row slices [1:] and [:-1] along axis 1.
-    tail = lambda v: op("Slice", v, i64([1]), i64([n_grid + 1]), axis1)  # noqa: E731
-    head = lambda v: op("Slice", v, i64([0]), minus1, axis1)  # noqa: E731
-
-    def between(v: str, lo: float, hi: float) -> str:
-        return op("And", op("GreaterOrEqual", v, const(lo)), op("LessOrEqual", v, const(hi)))
-
-    def finite_positive(v: str) -> str:  # false for NaN, 0, negatives and +-inf
-        return op("And", op("Not", op("IsInf", v)), op("Greater", v, zero))
-
-    # --- validation, mirroring gyroage.core.estimate.validate (the "ok" status) ---
+    b = _Builder(grid)
     prot, colour, err = GRAPH_DOC["inputs"]
-    lp = op("Div", op("Log", prot), const(np.log(10.0)))
-    ok_p = op("And", finite_positive(prot), between(lp, *dom["log10_prot"]))
-    ok_c = between(colour, *dom["bp_rp0"])  # false for NaN and +-inf (outside any finite range)
-    e_nan = op("IsNaN", err)
-    ok = op("And", op("And", ok_p, ok_c), op("Or", e_nan, finite_positive(err)), out="ok")
-    # colour error: NaN -> card default, then clipped to the trained range
-    e_fill = op("Where", e_nan, const(card.default_bp_rp0_err), err)
-    e_clip = op("Min", op("Max", e_fill, const(dom["bp_rp0_err"][0])), const(dom["bp_rp0_err"][1]))
+    lp, ok, e_clip = b.check_stars(prot, colour, err, card)
+    ll = b.log_likelihood(density, lp, colour, e_clip, card)
+    # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
+    # tensor so another prior is a one-array change.
+    pdf = b.normalise(b.op("Add", ll, b.const(np.zeros((1, len(grid))))))
+    ok_col = b.op("Unsqueeze", ok, b.axis1)
+    b.op("Where", ok_col, b.quantiles_myr(pdf), b.nan, out="age_quantiles_myr")
+    b.op("Where", ok_col, pdf, b.nan, out="posterior")
+    b.op("Where", ok, b.map_myr(pdf), b.nan, out="age_map_myr")
+    b.op("Identity", b.g_grid, out="log10_age_grid")
+    return _model(b.g, density, len(grid))
 
-    # --- stars x grid, flattened into the density graph's (prefixed) inputs, float32 as FlowDensity feeds it ---
-    ng_shape = op("Concat", op("Shape", prot), i64([n_grid]), axis=0)
 
-    def feed(v: str, name: str) -> None:
-        op("Reshape", op("Expand", v, ng_shape), minus1, out=PREFIX + name)
+class _Builder:
+    """The posterior graph's stages over one age grid; each mirrors the numpy function it names."""
 
-    for src, name in ((lp, "log10_prot"), (colour, "bp_rp0"), (e_clip, "bp_rp0_err")):
-        feed(op("Unsqueeze", op("Cast", src, to=F), axis1), name)
-    feed(const(grid[None, :], np.float32), "log10_age")
-    dens = compose.add_prefix(density, PREFIX)
-    g.nodes += dens.graph.node
-    g.inits += dens.graph.initializer
+    def __init__(self, grid: np.ndarray) -> None:
+        self.grid, self.n = grid, len(grid)
+        self.g = Graph(np.float64)
+        self.op, self.const = self.g.op, self.g.const
+        self.zero, self.one, self.half, self.two, self.six, self.ten, self.nan = (
+            self.const(v) for v in (0.0, 1.0, 0.5, 2.0, 6.0, 10.0, np.nan))
+        self.i0, self.i1, self.imax = self.i64(0), self.i64(1), self.i64(self.n - 2)
+        self.axis1, self.axis2, self.minus1 = self.i64([1]), self.i64([2]), self.i64([-1])
+        self.g_grid, self.dx = self.const(grid), self.const(np.diff(grid)[None, :])
 
-    ll = op("Cast", op("Reshape", PREFIX + DENSITY_OUTPUT, i64([-1, n_grid])), to=D)
-    if weight > 0:  # log((1-w) p_flow + w p_out), as gyroage.core.density.mix_outlier, rounded to float32 as there
-        outlier = const(np.log(weight) + outlier_log_density(card.outlier["log10_prot_range"]))
-        mix_a = op("Add", ll, const(np.log1p(-weight)))
+    def i64(self, v) -> str:
+        return self.const(v, np.int64)
+
+    def tail(self, v: str) -> str:  # v[:, 1:]
+        return self.op("Slice", v, self.i64([1]), self.i64([self.n + 1]), self.axis1)
+
+    def head(self, v: str) -> str:  # v[:, :-1]
+        return self.op("Slice", v, self.i64([0]), self.minus1, self.axis1)
+
+    def between(self, v: str, lo: float, hi: float) -> str:
+        return self.op("And", self.op("GreaterOrEqual", v, self.const(lo)), self.op("LessOrEqual", v, self.const(hi)))
+
+    def finite_positive(self, v: str) -> str:  # false for NaN, 0, negatives and +-inf
+        return self.op("And", self.op("Not", self.op("IsInf", v)), self.op("Greater", v, self.zero))
+
+    def check_stars(self, prot: str, colour: str, err: str, card: ModelCard) -> tuple[str, str, str]:
+        """(log10 period, the "ok" status, colour error as used): gyroage.core.stars.check_stars."""
+        op, const, dom = self.op, self.const, card.domain
+        lp = op("Div", op("Log", prot), const(np.log(10.0)))
+        ok_p = op("And", self.finite_positive(prot), self.between(lp, *dom["log10_prot"]))
+        ok_c = self.between(colour, *dom["bp_rp0"])  # false for NaN and +-inf (outside any finite range)
+        e_nan = op("IsNaN", err)
+        ok = op("And", op("And", ok_p, ok_c), op("Or", e_nan, self.finite_positive(err)), out="ok")
+        # colour error: NaN -> card default, then clipped to the trained range
+        e_fill = op("Where", e_nan, const(card.default_bp_rp0_err), err)
+        e_clip = op("Min", op("Max", e_fill, const(dom["bp_rp0_err"][0])), const(dom["bp_rp0_err"][1]))
+        return lp, ok, e_clip
+
+    def log_likelihood(self, density: onnx.ModelProto, lp: str, colour: str, err: str, card: ModelCard) -> str:
+        """Stars x grid, flattened into the density graph's (prefixed) inputs, float32 as FlowDensity feeds it."""
+        op, i64 = self.op, self.i64
+        ng_shape = op("Concat", op("Shape", lp), i64([self.n]), axis=0)
+        for src, name in ((lp, "log10_prot"), (colour, "bp_rp0"), (err, "bp_rp0_err")):
+            op("Reshape", op("Expand", op("Unsqueeze", op("Cast", src, to=F), self.axis1), ng_shape), self.minus1,
+               out=PREFIX + name)
+        op("Reshape", op("Expand", self.const(self.grid[None, :], np.float32), ng_shape), self.minus1,
+           out=PREFIX + "log10_age")
+        dens = compose.add_prefix(density, PREFIX)
+        self.g.nodes += dens.graph.node
+        self.g.inits += dens.graph.initializer
+        ll = op("Cast", op("Reshape", PREFIX + DENSITY_OUTPUT, i64([-1, self.n])), to=D)
+        weight = float(card.outlier["weight"])
+        if weight <= 0:
+            return ll
+        # log((1-w) p_flow + w p_out), as gyroage.core.density.mix_outlier, rounded to float32 as there
+        outlier = self.const(np.log(weight) + outlier_log_density(card.outlier["log10_prot_range"]))
+        mix_a = op("Add", ll, self.const(np.log1p(-weight)))
         mix_m = op("Max", mix_a, outlier)
         mix = op("Add", mix_m, op("Log", op("Add", op("Exp", op("Sub", mix_a, mix_m)),
                                                  op("Exp", op("Sub", outlier, mix_m)))))
-        ll = op("Cast", op("Cast", mix, to=F), to=D)
-    # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
-    # tensor so another prior is a one-array change.
-    logpost = op("Add", ll, const(np.zeros((1, n_grid))))
+        return op("Cast", op("Cast", mix, to=F), to=D)
 
-    # --- normalise (gyroage.core.posterior.normalise) ---
-    peak_raw = op("ReduceMax", logpost, axis1, keepdims=1)
-    peak_bad = op("Or", op("IsInf", peak_raw), op("IsNaN", peak_raw))
-    p = op("Exp", op("Sub", logpost, op("Where", peak_bad, zero, peak_raw)))
-    p_trap = op("Div", op("Mul", dx, op("Add", tail(p), head(p))), two)
-    pdf = op("Div", p, op("ReduceSum", p_trap, axis1, keepdims=1))
-    # --- CDF (gyroage.core.posterior.cdf) ---
-    f_seg = op("Mul", op("Mul", half, op("Add", tail(pdf), head(pdf))), dx)
-    c_raw = op("Pad", op("CumSum", f_seg, i1), i64([0, 1, 0, 0]))
-    c = op("Div", c_raw, op("Slice", c_raw, minus1, i64([n_grid + 1]), axis1))
-    # --- quantiles, linear in the CDF (gyroage.core.posterior.quantiles) ---
-    g_qs = const(qs)
-    below = op("Cast", op("Less", op("Unsqueeze", c, axis2), g_qs), to=I64)
-    j = op("Min", op("Max", op("Sub", op("ReduceSum", below, axis1, keepdims=0), i1), i0), imax)
-    j1 = op("Add", j, i1)
-    c0, c1 = op("GatherElements", c, j, axis=1), op("GatherElements", c, j1, axis=1)
-    t_raw = op("Div", op("Sub", g_qs, c0), op("Sub", c1, c0))
-    t = op("Min", op("Max", op("Where", op("Greater", c1, c0), t_raw, zero), zero), one)
-    g0, g1 = op("Gather", g_grid, j), op("Gather", g_grid, j1)
-    q_myr = op("Pow", ten, op("Sub", op("Add", g0, op("Mul", t, op("Sub", g1, g0))), six))
-    ok_col = op("Unsqueeze", ok, axis1)
-    op("Where", ok_col, q_myr, nan, out="age_quantiles_myr")
-    op("Where", ok_col, pdf, nan, out="posterior")
-    # --- MAP with parabolic refinement (gyroage.core.posterior.map_estimate) ---
-    edge_k = op("ArgMax", pdf, axis=1, keepdims=1)
-    k = op("Min", op("Max", edge_k, i1), imax)
-    y0, y1, y2 = (op("GatherElements", pdf, kk, axis=1) for kk in (op("Sub", k, i1), k, op("Add", k, i1)))
-    denom = op("Add", op("Sub", y0, op("Mul", y1, two)), y2)
-    shift_raw = op("Div", op("Mul", half, op("Sub", y0, y2)), denom)
-    shift = op("Min", op("Max", op("Where", op("Less", denom, zero), shift_raw, zero), const(-1.0)), one)
-    x_ref = op("Add", op("Gather", g_grid, k), op("Mul", shift, const(grid[1] - grid[0])))
-    at_edge = op("Or", op("Equal", edge_k, i0), op("Equal", edge_k, i64(n_grid - 1)))
-    map_log = op("Squeeze", op("Where", at_edge, op("Gather", g_grid, edge_k), x_ref), axis1)
-    op("Where", ok, op("Pow", ten, op("Sub", map_log, six)), nan, out="age_map_myr")
-    op("Identity", g_grid, out="log10_age_grid")
+    def normalise(self, logpost: str) -> str:
+        """gyroage.core.posterior.normalise: pdf per dex (trapezoid rule)."""
+        op = self.op
+        peak_raw = op("ReduceMax", logpost, self.axis1, keepdims=1)
+        peak_bad = op("Or", op("IsInf", peak_raw), op("IsNaN", peak_raw))
+        p = op("Exp", op("Sub", logpost, op("Where", peak_bad, self.zero, peak_raw)))
+        p_trap = op("Div", op("Mul", self.dx, op("Add", self.tail(p), self.head(p))), self.two)
+        return op("Div", p, op("ReduceSum", p_trap, self.axis1, keepdims=1))
 
+    def quantiles_myr(self, pdf: str) -> str:
+        """gyroage.core.posterior.cdf, then quantiles linear in the CDF, in Myr."""
+        op, i1 = self.op, self.i1
+        f_seg = op("Mul", op("Mul", self.half, op("Add", self.tail(pdf), self.head(pdf))), self.dx)
+        c_raw = op("Pad", op("CumSum", f_seg, i1), self.i64([0, 1, 0, 0]))
+        c = op("Div", c_raw, op("Slice", c_raw, self.minus1, self.i64([self.n + 1]), self.axis1))
+        g_qs = self.const(np.asarray(QUANTILES, dtype=np.float64))
+        below = op("Cast", op("Less", op("Unsqueeze", c, self.axis2), g_qs), to=I64)
+        j = op("Min", op("Max", op("Sub", op("ReduceSum", below, self.axis1, keepdims=0), i1), self.i0), self.imax)
+        j1 = op("Add", j, i1)
+        c0, c1 = op("GatherElements", c, j, axis=1), op("GatherElements", c, j1, axis=1)
+        t_raw = op("Div", op("Sub", g_qs, c0), op("Sub", c1, c0))
+        t = op("Min", op("Max", op("Where", op("Greater", c1, c0), t_raw, self.zero), self.zero), self.one)
+        g0, g1 = op("Gather", self.g_grid, j), op("Gather", self.g_grid, j1)
+        return op("Pow", self.ten, op("Sub", op("Add", g0, op("Mul", t, op("Sub", g1, g0))), self.six))
+
+    def map_myr(self, pdf: str) -> str:
+        """gyroage.core.posterior.map_estimate (parabolic refinement), in Myr."""
+        op, i1, two, zero = self.op, self.i1, self.two, self.zero
+        edge_k = op("ArgMax", pdf, axis=1, keepdims=1)
+        k = op("Min", op("Max", edge_k, i1), self.imax)
+        y0, y1, y2 = (op("GatherElements", pdf, kk, axis=1) for kk in (op("Sub", k, i1), k, op("Add", k, i1)))
+        denom = op("Add", op("Sub", y0, op("Mul", y1, two)), y2)
+        shift_raw = op("Div", op("Mul", self.half, op("Sub", y0, y2)), denom)
+        shift = op("Min", op("Max", op("Where", op("Less", denom, zero), shift_raw, zero), self.const(-1.0)), self.one)
+        x_ref = op("Add", op("Gather", self.g_grid, k), op("Mul", shift, self.const(self.grid[1] - self.grid[0])))
+        at_edge = op("Or", op("Equal", edge_k, self.i0), op("Equal", edge_k, self.i64(self.n - 1)))
+        map_log = op("Squeeze", op("Where", at_edge, op("Gather", self.g_grid, edge_k), x_ref), self.axis1)
+        return op("Pow", self.ten, op("Sub", map_log, self.six))
+
+
+def _model(g: Graph, density: onnx.ModelProto, n_grid: int) -> onnx.ModelProto:
+    """The checked ONNX model: the builder's nodes with the documented inputs and outputs."""
     star = ["n_stars"]
     inputs = [helper.make_tensor_value_info(n, D, star) for n in GRAPH_DOC["inputs"]]
     outputs = [
         helper.make_tensor_value_info("ok", B, star),
         helper.make_tensor_value_info("log10_age_grid", D, [n_grid]),
         helper.make_tensor_value_info("posterior", D, ["n_stars", n_grid]),
-        helper.make_tensor_value_info("age_quantiles_myr", D, ["n_stars", len(qs)]),
+        helper.make_tensor_value_info("age_quantiles_myr", D, ["n_stars", len(QUANTILES)]),
         helper.make_tensor_value_info("age_map_myr", D, star),
     ]
     graph = helper.make_graph(g.nodes, "gyroage_posterior", inputs, outputs, initializer=g.inits)

@@ -2,7 +2,7 @@
 
 No torch here. One session is made per :class:`FlowDensity` and reused; calls
 are split into cache-sized batches, which onnxruntime runs several times
-faster than one huge batch (../shared/ANCHORS.md).
+faster than one huge batch (measured in docs/performance.md).
 """
 
 from __future__ import annotations
