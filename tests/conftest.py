@@ -1,3 +1,5 @@
+"""Shared test helpers: import them as ``from tests.conftest import ...`` (tests is a package)."""
+
 from __future__ import annotations
 
 import os
@@ -16,12 +18,6 @@ def run_cli(*args: str, input: str | None = None, cwd: Path | None = None) -> su
     """Run the console entry point in a fresh interpreter, as a user would."""
     return subprocess.run([sys.executable, "-m", "gyroage.cli", *args], input=input, capture_output=True,
                           text=True, cwd=cwd or ROOT, timeout=120)
-
-
-@pytest.fixture
-def cli():
-    """:func:`run_cli` as a fixture, for tests that do not import conftest."""
-    return run_cli
 
 
 @pytest.fixture(scope="session")

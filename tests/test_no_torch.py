@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT
 
 
 def test_import_and_estimate_never_import_torch():

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import EXAMPLES, ROOT
+
+from tests.conftest import EXAMPLES, ROOT
 
 pytestmark = pytest.mark.packaging
 

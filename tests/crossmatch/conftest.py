@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture
 def sky(httpserver):
-    from .fakesky import FakeSky  # astropy: imported only when a test asks for the server
+    from tests.crossmatch.fakesky import FakeSky  # astropy: imported only when a test asks for the server
 
     fake = FakeSky()
     httpserver.expect_request(re.compile(".*")).respond_with_handler(fake)

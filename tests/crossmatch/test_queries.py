@@ -12,8 +12,7 @@ pytest.importorskip("pytest_httpserver")
 
 from gyroage.crossmatch import CrossmatchSettings, queries  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
-
-from .fakesky import GA, GAIA_NOT_FOUND, GB, GC, GD, VIZIER, run_rows  # noqa: E402
+from tests.crossmatch.fakesky import GA, GAIA_NOT_FOUND, GB, GC, GD, VIZIER, run_rows  # noqa: E402
 
 
 def test_crossmatch_batches_are_bounded(tmp_path, sky, monkeypatch):

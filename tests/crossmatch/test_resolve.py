@@ -13,8 +13,7 @@ pytest.importorskip("pytest_httpserver")
 
 from gyroage.crossmatch import InputIds, detect_ids, parse_ids  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
-
-from .fakesky import GA, GAIA, GB, GC, GC_DR2, GD, run_rows  # noqa: E402
+from tests.crossmatch.fakesky import GA, GAIA, GB, GC, GC_DR2, GD, run_rows  # noqa: E402
 
 
 def test_crossmatch_tic_and_kic_inputs_with_duplicates(tmp_path, sky):

@@ -16,8 +16,8 @@ pytest.importorskip("pytest_httpserver")
 
 from gyroage.crossmatch import CrossmatchSettings, run_crossmatch  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
-
-from .fakesky import GA, GAIA, GAIA_NOT_FOUND, GB, GC, GD, run_rows, services_for  # noqa: E402
+from tests.conftest import run_cli  # noqa: E402
+from tests.crossmatch.fakesky import GA, GAIA, GAIA_NOT_FOUND, GB, GC, GD, run_rows, services_for  # noqa: E402
 
 
 def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
@@ -81,27 +81,27 @@ def test_crossmatch_extinction_options(tmp_path, sky, capsys):
         run_rows(tmp_path, sky, rows, extinction="sfd")
 
 
-def test_crossmatch_header_only_input_sends_nothing(tmp_path, sky, cli):
+def test_crossmatch_header_only_input_sends_nothing(tmp_path, sky):
     out = run_rows(tmp_path, sky, "kic,name\n")
     assert len(out) == 0 and sky.log == []
     assert {"input_kic", "kic", "prot", "prot_err", "bp_rp0", "bp_rp0_err", "crossmatch_status"} <= set(out.columns)
     # the same header on stdin, which cannot be read a second time
-    cm = cli("crossmatch", "-", "--quiet", "--no-cache", "--gaia-url", sky.url, "--vizier-url", sky.url,
+    cm = run_cli("crossmatch", "-", "--quiet", "--no-cache", "--gaia-url", sky.url, "--vizier-url", sky.url,
                  "--mast-url", sky.url, input="kic,name\n")
     assert cm.returncode == 0, cm.stderr
     assert cm.stdout.splitlines()[0].split(",")[:2] == ["input_kic", "name"] and len(cm.stdout.splitlines()) == 1
     assert sky.log == []
 
 
-def test_crossmatch_cli_pipes_into_estimate(tmp_path, sky, monkeypatch, cli):
+def test_crossmatch_cli_pipes_into_estimate(tmp_path, sky, monkeypatch):
     ids = tmp_path / "ids.csv"
     ids.write_text(f"source_id,prot\n{GA},99\n{GB},99\n{GC},99\n{GAIA_NOT_FOUND},99\n")
     for name in ("GYROAGE_GAIA_TAP_URL", "GYROAGE_VIZIER_URL", "GYROAGE_MAST_URL"):
         monkeypatch.setenv(name, sky.url)  # the subprocess inherits them
     monkeypatch.setenv("GYROAGE_CACHE_DIR", str(tmp_path / "cache"))
-    cm = cli("crossmatch", str(ids), "--quiet", "--retries", "1")
+    cm = run_cli("crossmatch", str(ids), "--quiet", "--retries", "1")
     assert cm.returncode == 0, cm.stderr
-    est = cli("estimate", "-", "--quiet", input=cm.stdout)
+    est = run_cli("estimate", "-", "--quiet", input=cm.stdout)
     assert est.returncode == 0, est.stderr
     xm = pd.read_csv(_io.StringIO(cm.stdout))
     assert xm["crossmatch_status"].tolist() == ["ok", "ok", "ok", "not_found"]

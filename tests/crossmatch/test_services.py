@@ -12,8 +12,7 @@ pytest.importorskip("pytest_httpserver")
 
 from gyroage.crossmatch import GaiaArchive, MastTic, VizierService  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
-
-from .fakesky import GA, GB, GC, GD, run_rows  # noqa: E402
+from tests.crossmatch.fakesky import GA, GB, GC, GD, run_rows  # noqa: E402
 
 
 def test_crossmatch_cache_second_run_sends_nothing(tmp_path, sky):

@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -21,6 +20,7 @@ from gyroage import statuses
 from gyroage.cli import app
 from gyroage.core.estimate import OUTPUT_COLUMNS, EstimateSettings, estimate_chunk
 from gyroage.core.modelcard import load_card
+from tests.conftest import ROOT
 
 CARD, _ = load_card(ROOT / "models")
 DOM = CARD.domain

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
 
 from gyroage.build.loco import coverage, joint_age, star_posteriors
 from gyroage.core.posterior import cdf_at as pit
+from tests.conftest import run_cli
 
 
 def gaussian_loglike(mu: np.ndarray, sigma: float, grid: np.ndarray) -> np.ndarray:
@@ -46,12 +46,13 @@ def test_calibrated_posteriors_cover_at_the_nominal_rate():
     assert coverage(pit(post_narrow, grid, np.full(len(mu), truth)), 0.68) < 0.5
 
 
+@pytest.mark.slow
 def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     """Two clusters, a few epochs: tables, resumability and the card's validation object."""
     pytest.importorskip("torch")
     import shutil
 
-    from conftest import ROOT
+    from tests.conftest import ROOT
 
     model_dir = tmp_path / "model"
     shutil.copytree(ROOT / "models", model_dir)

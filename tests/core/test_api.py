@@ -6,12 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gyroage import AgeModel, statuses
 from gyroage.core.posterior import SUMMARY_COLUMNS
+from tests.conftest import run_cli
 
 
 def in_domain_stars(model, n, seed=0):

@@ -6,9 +6,8 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from conftest import ROOT  # noqa: E402
-
 from gyroage.build.flow import ConditionalFlow, FlowConfig, rational_quadratic  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
 
 NORM = {"age_mean": 8.0, "age_std": 0.8, "colour_mean": 2.0, "colour_std": 0.9, "err_mean": -1.4,
         "err_std": 0.4, "prot_mean": 0.4, "prot_std": 0.6}

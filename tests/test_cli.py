@@ -3,7 +3,8 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLES, run_cli
+
+from tests.conftest import EXAMPLES, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ def test_quality_selection(catalog_path):
     assert (sel["dr3_ruwe"] < 1.4).all() and (sel["cmd_exclude"] == 0).all()
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_and_holds_out_clusters(catalog_path):
     data = training_set(quality_select(load_catalogue(catalog_path)))
     s = TrainSettings(max_epochs=3, seed=7, refit=False)

@@ -4,10 +4,10 @@ import json
 import shutil
 
 import pytest
-from conftest import EXAMPLES, ROOT
 from typer.testing import CliRunner
 
 from gyroage.cli import app
+from tests.conftest import EXAMPLES, ROOT
 
 MODELS = ROOT / "models"
 STARS = str(EXAMPLES / "field_stars.csv")

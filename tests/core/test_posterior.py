@@ -60,7 +60,8 @@ class _Counting:
 
 def _example_stars(model):
     import pandas as pd
-    from conftest import EXAMPLES
+
+    from tests.conftest import EXAMPLES
 
     df = pd.read_csv(EXAMPLES / "synthetic_stars.csv")
     lo, hi = model.card.domain["bp_rp0"]

@@ -13,11 +13,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_cli
 
 from gyroage.core.estimate import EstimateSettings
 from gyroage.engines import dask_engine
 from gyroage.engines import local as engines
+from tests.conftest import ROOT, run_cli
 
 AGE_COLS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr"]
 

@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_cli
+
+from tests.conftest import ROOT, run_cli
 
 MODELS = ROOT / "models"
 QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]
@@ -116,8 +117,8 @@ def test_posterior_graph_regenerates_from_density_and_card(tmp_path):
     c["outlier"]["weight"] = 0.2  # a different mixture must change the graph's answers
     c["files"].pop("gyroage-posterior.onnx", None)
     (d / "gyroage-model.json").write_text(json.dumps(c))
-    res = subprocess.run([sys.executable, "-m", "gyroage.cli", "export", "--posterior-only", "--out", str(d)], capture_output=True, text=True,
-                         cwd=ROOT, timeout=120)
+    res = subprocess.run([sys.executable, "-m", "gyroage.cli", "export", "--posterior-only", "--out", str(d)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "gyroage-posterior.onnx" in json.loads((d / "gyroage-model.json").read_text())["files"]
     frame = stars(60, seed=3)
