@@ -21,3 +21,11 @@ def test_import_and_estimate_never_import_torch():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert res.returncode == 0, res.stderr
+
+
+def test_every_public_name_resolves_without_torch():
+    code = ("import sys, gyroage; [getattr(gyroage, n) for n in gyroage.__all__]; "
+            "print('torch' in sys.modules, 'onnx' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["False", "False"]

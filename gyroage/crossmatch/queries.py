@@ -8,36 +8,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from gyroage import io
-
-if TYPE_CHECKING:
-    from gyroage.crossmatch.services import Services
+from gyroage.crossmatch.services import PeriodCatalogue, Services
 
 GAIA_BATCH = 500        # ids per IN list (keeps the sync 2000-row cap far away)
 CONE_BATCH = 50         # positions per OR'ed CONTAINS query
 VIZIER_BATCH = 200      # ids per VizieR list constraint
 MAST_BATCH = 200        # ids per MAST filter
 SYNC_ROW_CAP = 2000     # astroquery adds TOP 2000 to every sync TAP job
-
-
-@dataclass(frozen=True)
-class PeriodCatalogue:
-    """A published rotation-period table on VizieR, joined through ``key`` (tic or kic)."""
-
-    name: str            # short name used in column names: prot_<name>_days
-    vizier: str          # VizieR table identifier
-    key: str             # "tic" or "kic"
-    id_column: str       # identifier column in the VizieR table
-    period_column: str   # rotation period (days)
-    error_column: str | None
-    mission: str         # kepler / tess, for the adoption rule
-    reference: str
 
 
 # Adoption order = order of this tuple, then Gaia DR3 (see README "Adopted period").

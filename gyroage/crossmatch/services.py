@@ -15,15 +15,26 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gyroage import io
 from gyroage.errors import UserError
 
-if TYPE_CHECKING:
-    from gyroage.crossmatch.queries import PeriodCatalogue
+
+@dataclass(frozen=True)
+class PeriodCatalogue:
+    """A published rotation-period table on VizieR, joined through ``key`` (tic or kic)."""
+
+    name: str            # short name used in column names: prot_<name>_days
+    vizier: str          # VizieR table identifier
+    key: str             # "tic" or "kic"
+    id_column: str       # identifier column in the VizieR table
+    period_column: str   # rotation period (days)
+    error_column: str | None
+    mission: str         # kepler / tess, for the adoption rule
+    reference: str
+
 
 ENV = {"gaia": "GYROAGE_GAIA_TAP_URL", "vizier": "GYROAGE_VIZIER_URL", "mast": "GYROAGE_MAST_URL"}
 DEFAULT_URLS = {"gaia": "https://gea.esac.esa.int/", "vizier": "https://vizier.cds.unistra.fr",
@@ -238,7 +249,7 @@ class MastTic(Service):
         return self._run(text, fetch)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
     gaia: GaiaArchive
     vizier: VizierService
