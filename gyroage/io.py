@@ -1,4 +1,4 @@
-"""Input and output: column aliases, row validation and statuses, chunked readers, atomic writers.
+"""Input and output: column aliases, numeric columns, chunked readers and the atomic table writer.
 
 The status vocabulary lives in :mod:`gyroage.statuses`.
 """

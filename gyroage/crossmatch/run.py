@@ -121,7 +121,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
         out[f"prot_{name}_days"] = p
         out[f"prot_{name}_err_days"] = e
     out["bp_rp_obs"] = c.bp_rp
-    out["ebp_rp"] = np.where(c.applied, c.ebv, np.nan)
+    out["ebp_rp"] = np.where(c.applied, c.ebprp, np.nan)
     out["ebp_rp_source"] = c.source
     out["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
     out["parallax_mas"] = plx
@@ -134,9 +134,9 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
 @dataclass(frozen=True)
 class _Colours:
     bp_rp: np.ndarray        # observed BP-RP
-    ebv: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
-    applied: np.ndarray      # whether ebv was subtracted
-    source: np.ndarray       # where ebv came from: gspphot / column:NAME / none
+    ebprp: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
+    applied: np.ndarray      # whether E(BP-RP) was subtracted
+    source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none
     bp_rp0: np.ndarray
     bp_rp0_err: np.ndarray
 
@@ -152,19 +152,19 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
     colour_err = np.hypot(e_bp, e_rp)
     # Extinction: E(BP-RP) and its uncertainty (half the GSP-Phot 16-84% interval).
     if extinction == "gspphot":
-        ebv = g["ebpminrp_gspphot"].to_numpy(float)
-        ebv_err = (g["ebpminrp_gspphot_upper"].to_numpy(float) - g["ebpminrp_gspphot_lower"].to_numpy(float)) / 2
-        source = np.where(np.isfinite(ebv), "gspphot", "none")
+        ebprp = g["ebpminrp_gspphot"].to_numpy(float)
+        ebprp_err = (g["ebpminrp_gspphot_upper"].to_numpy(float) - g["ebpminrp_gspphot_lower"].to_numpy(float)) / 2
+        source = np.where(np.isfinite(ebprp), "gspphot", "none")
     elif ext_col is not None:
-        ebv = io.numeric(frame, ext_col)
-        ebv_err = np.full(n, np.nan)
-        source = np.where(np.isfinite(ebv), f"column:{ext_col}", "none")
+        ebprp = io.numeric(frame, ext_col)
+        ebprp_err = np.full(n, np.nan)
+        source = np.where(np.isfinite(ebprp), f"column:{ext_col}", "none")
     else:
-        ebv, ebv_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
-    applied = np.isfinite(ebv)
-    bp_rp0 = bp_rp - np.where(applied, ebv, 0.0)
-    bp_rp0_err = np.where(np.isfinite(ebv_err), np.hypot(colour_err, np.nan_to_num(ebv_err)), colour_err)
-    return _Colours(bp_rp, ebv, applied, source, bp_rp0, bp_rp0_err)
+        ebprp, ebprp_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
+    applied = np.isfinite(ebprp)
+    bp_rp0 = bp_rp - np.where(applied, ebprp, 0.0)
+    bp_rp0_err = np.where(np.isfinite(ebprp_err), np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
+    return _Colours(bp_rp, ebprp, applied, source, bp_rp0, bp_rp0_err)
 
 
 def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services: Services,
