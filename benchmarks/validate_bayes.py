@@ -1,4 +1,4 @@
-"""Acceptance checks of the Bayesian inference (MCMC vs grid, calibration, group ages); writes docs/bayes_validation.md and docs/group_ages.md.
+"""Checks of the Bayesian inference (MCMC vs grid, calibration, group ages); writes docs/bayes_validation.md and docs/group_ages.md.
 
 1. emcee-style sampler vs grid medians on catalogue stars with small colour errors;
 2. 68% interval coverage on synthetic stars drawn from the model at known ages, both methods;
