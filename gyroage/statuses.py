@@ -15,6 +15,7 @@ INVALID_PERIOD_ERR = "invalid_period_err"
 COLOUR_OUT_OF_DOMAIN = "colour_out_of_domain"
 PERIOD_OUT_OF_DOMAIN = "period_out_of_domain"
 NOT_CONVERGED = "not_converged"
+EXTRAPOLATED = "extrapolated"
 INVALID_PRIOR = "invalid_prior"
 NO_VALID_MEMBERS = "no_valid_members"
 # What each row status means (the README's table); the order is the order of precedence.
@@ -27,6 +28,7 @@ ESTIMATE = {
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
     NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times at the step cap (ages kept, less reliable)",
+    EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
 }
@@ -45,3 +47,18 @@ CROSSMATCH = {
     INVALID_ID: "identifier missing or not an integer / coordinates not finite",
     NO_COLOUR: "matched, but Gaia DR3 has no BP or RP photometry",
 }
+
+# Flags (the ``flags`` column, ';'-separated): what a row's age rests on beyond the training data.
+# Any of the first three makes the status ``extrapolated``; likely_outlier alone does not.
+BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
+PERIOD_OUTSIDE_TRAINING = "period_outside_training"
+AGE_OUTSIDE_TRAINING = "age_outside_training"
+LIKELY_OUTLIER = "likely_outlier"
+FLAGS = {
+    BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
+                         "little age",
+    PERIOD_OUTSIDE_TRAINING: "period outside the range of training stars of this colour (0.5-99.5%, +-0.1 dex)",
+    AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour",
+    LIKELY_OUTLIER: "p_outlier > 0.5: the period fits the outlier component better than the rotation sequence",
+}
+DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)

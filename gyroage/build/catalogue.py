@@ -114,3 +114,55 @@ def domain_of(data: TrainingSet) -> dict[str, list[float]]:
         "log10_prot": [round(float(data.log10_prot.min()) - 0.1, 3), round(float(data.log10_prot.max()) + 0.1, 3)],
         "log10_age_trained": [round(float(data.log10_age.min()), 3), round(float(data.log10_age.max()), 3)],
     }
+
+
+# The sequence domain: where the training data constrain an age from a period (see sequence_domain).
+SEQUENCE_BIN_MAG = 0.2
+SEQUENCE_MIN_MEMBERS = 5        # members of a cluster in a colour bin for it to count there
+SEQUENCE_MIN_SLOPE = 0.3        # d median log10 Prot / d log10 age (dex/dex) among clusters >= 100 Myr
+SEQUENCE_PERIOD_PAD_DEX = 0.1   # beyond the 0.5-99.5% period range of a colour bin
+
+
+def sequence_domain(data: TrainingSet) -> dict:
+    """Where the training clusters constrain an age from a period, per colour bin, for the model card.
+
+    For each (BP-RP)0 bin of ``SEQUENCE_BIN_MAG`` mag: the log-age range spanned
+    by clusters with at least ``SEQUENCE_MIN_MEMBERS`` members in the bin, and
+    the 0.5-99.5% range of log10 Prot widened by ``SEQUENCE_PERIOD_PAD_DEX``.
+    The blue edge (the Kraft break) is the bluest bin from which on the median
+    period of clusters >= 100 Myr grows with age by at least
+    ``SEQUENCE_MIN_SLOPE`` dex per dex: bluer stars keep their spin and their
+    period carries no age. Bins with too few clusters to measure a slope are
+    kept when a redder bin has one (M dwarfs), and their age range then marks
+    where no cluster reaches.
+    """
+    lo, hi = domain_of(data)["bp_rp0"]
+    edges = SEQUENCE_BIN_MAG * np.arange(np.floor(lo / SEQUENCE_BIN_MAG), np.ceil(hi / SEQUENCE_BIN_MAG) + 1)
+    which = np.digitize(data.bp_rp0, edges) - 1
+    age_lo, age_hi, p_lo, p_hi, slope = [], [], [], [], []
+    for b in range(len(edges) - 1):
+        sel = which == b
+        names, inv = np.unique(data.cluster[sel], return_inverse=True)
+        counts = np.bincount(inv, minlength=len(names))
+        ages = np.array([np.median(data.log10_age[sel][inv == k]) for k in range(len(names))])
+        meds = np.array([np.median(data.log10_prot[sel][inv == k]) for k in range(len(names))])
+        rich = counts >= SEQUENCE_MIN_MEMBERS
+        age_lo.append(float(ages[rich].min()) if rich.any() else np.nan)
+        age_hi.append(float(ages[rich].max()) if rich.any() else np.nan)
+        lp = data.log10_prot[sel]
+        p_lo.append(float(np.quantile(lp, 0.005)) - SEQUENCE_PERIOD_PAD_DEX if sel.any() else np.nan)
+        p_hi.append(float(np.quantile(lp, 0.995)) + SEQUENCE_PERIOD_PAD_DEX if sel.any() else np.nan)
+        old = rich & (ages >= 8.0)
+        slope.append(float(np.polyfit(ages[old], meds[old], 1)[0]) if old.sum() >= 3 else np.nan)
+    slope = np.array(slope)
+    steep = np.flatnonzero(slope >= SEQUENCE_MIN_SLOPE)
+    blue = float(edges[steep[0]]) if len(steep) else float(edges[0])
+    r = lambda v: [round(float(x), 3) + 0.0 if np.isfinite(x) else None for x in v]  # noqa: E731  (None: strict JSON)
+    return {
+        "colour_edges": r(edges), "log10_age_min": r(age_lo), "log10_age_max": r(age_hi),
+        "log10_prot_min": r(p_lo), "log10_prot_max": r(p_hi), "period_age_slope": r(slope),
+        "kraft_break_bp_rp0": round(blue, 3),
+        "rule": (f"colour bins of {SEQUENCE_BIN_MAG} mag; ages spanned by clusters with >= {SEQUENCE_MIN_MEMBERS} "
+                 f"members in the bin; periods 0.5-99.5% +- {SEQUENCE_PERIOD_PAD_DEX} dex; blue edge where the median "
+                 f"period of clusters >= 100 Myr grows by >= {SEQUENCE_MIN_SLOPE} dex per dex of age"),
+    }

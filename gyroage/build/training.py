@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gyroage.build.catalogue import TrainingSet, domain_of
+from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain
 from gyroage.build.flow import ConditionalFlow, FlowConfig
 from gyroage.progress import Progress
 
@@ -190,7 +190,7 @@ def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalo
         "settings": result.settings.to_dict(),
         "seconds": round(result.seconds, 1),
         "normalisation": result.model.norm,
-        "domain": domain_of(data),
+        "domain": {**domain_of(data), "sequence": sequence_domain(data)},
         "default_bp_rp0_err": float(np.median(data.bp_rp0_err)),
         "metrics": {"val_nll": result.val_nll, "train_nll": result.train_nll},
     }

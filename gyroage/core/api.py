@@ -19,7 +19,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.core.density import FlowDensity
-from gyroage.core.estimate import EstimateSettings, estimate_chunk
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, excess_colour_sigma, grid_rows, star_flags
 from gyroage.core.modelcard import ModelCard
 from gyroage.core.posterior import (
     QUANTILES,
@@ -28,7 +28,6 @@ from gyroage.core.posterior import (
     GridPosterior,
     age_grid,
     grid_log_likelihood,
-    grid_posterior,
     quantiles,
 )
 from gyroage.core.priors import Prior
@@ -44,11 +43,13 @@ class Posterior:
     Attributes
     ----------
     grid : log10 age [yr], shape (n_grid,).
-    pdf : posterior density per dex of log10 age, shape ``shape + (n_grid,)``;
-        all-NaN for stars whose ``status`` is not ``ok``.
+    pdf : posterior density per dex of log10 age of a rotation-sequence member,
+        shape ``shape + (n_grid,)``; all-NaN for stars without an age (see ``ok``).
     status : one status per star (see ``gyroage.statuses.ESTIMATE``), shape ``shape``.
     inputs : the inputs as used (colour errors filled and clipped), each of shape ``shape``.
     shape : the broadcast shape of the inputs (at least 1-d).
+    p_outlier : probability that the star is off the rotation sequence, shape ``shape``.
+    flags : what the age rests on beyond the training data (``gyroage.statuses.FLAGS``), shape ``shape``.
     """
 
     grid: np.ndarray
@@ -56,11 +57,13 @@ class Posterior:
     status: np.ndarray
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
     shape: tuple[int, ...] = ()
+    p_outlier: np.ndarray | None = None
+    flags: np.ndarray | None = None
 
     @property
     def ok(self) -> np.ndarray:
-        """True where the star has an age (``status == 'ok'``)."""
-        return self.status == statuses.OK
+        """True where the star has an age (``status`` ``ok``, or ``extrapolated``: see ``flags``)."""
+        return np.isin(self.status, (statuses.OK, statuses.EXTRAPOLATED))
 
     @property
     def age_grid_myr(self) -> np.ndarray:
@@ -97,6 +100,9 @@ class Posterior:
         """One row per star (inputs raveled in C order): the inputs, the summaries and ``status``."""
         cols = {k: np.reshape(v, -1) for k, v in self.inputs.items()}
         cols.update({k: np.reshape(v, -1) for k, v in self.summaries().items()})
+        if self.p_outlier is not None:
+            cols["p_outlier"] = self.p_outlier.reshape(-1)
+            cols["flags"] = self.flags.reshape(-1)
         cols["status"] = self.status.reshape(-1)
         return pd.DataFrame(cols)
 
@@ -173,7 +179,8 @@ class AgeModel:
         """Grid posteriors over log10 age for arrays of stars (broadcast together; scalars give one star).
 
         The same numbers as ``gyroage estimate`` with the same prior, grid and
-        outlier weight (defaults: the card's). ``refine_tol=None`` evaluates the
+        outlier weight (defaults: the card's): ages of a sequence member, the
+        outlier probability, flags and statuses. ``refine_tol=None`` evaluates the
         flow at every grid point (``estimate --exact-grid``); see
         :func:`gyroage.core.posterior.refined_log_likelihood`.
         """
@@ -183,14 +190,22 @@ class AgeModel:
         if n < 3:
             raise ValueError("n_grid must be at least 3")
         grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
-        pdf = np.full((stars.status.size, n), np.nan)
+        m = stars.status.size
+        pdf, p_out, flags = np.full((m, n), np.nan), np.full(m, np.nan), np.full(m, "", dtype=object)
+        status = stars.status.copy()
         ok = stars.ok
         if ok.any():
-            pdf[ok] = grid_posterior(self.density, np.log10(stars.prot[ok]), stars.bp_rp0[ok], stars.bp_rp0_err[ok],
-                                     prior, n, outlier_weight, refine_tol=refine_tol).pdf
+            settings = EstimateSettings(prior=prior, n_grid=n, refine_tol=refine_tol, outlier_weight=outlier_weight)
+            sigma = excess_colour_sigma(stars.bp_rp0_err[ok], None, self.card)
+            summ, _, pdf[ok], outside_mass = grid_rows(stars, ok, None, None, sigma, self.density, settings, keep=True)
+            p_out[ok] = summ["p_outlier"]
+            flags[ok], outside = star_flags(self.card, stars.bp_rp0[ok], np.log10(stars.prot[ok]), outside_mass,
+                                            p_out[ok])
+            status[np.flatnonzero(ok)[outside]] = statuses.EXTRAPOLATED
         inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape)}
-        return Posterior(grid, pdf.reshape(shape + (n,)), stars.status.reshape(shape), inputs, shape)
+        return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
+                         p_out.reshape(shape), flags.reshape(shape))
 
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
         """``gyroage estimate`` on a DataFrame: every row back, in order, with ages and a status."""

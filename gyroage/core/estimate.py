@@ -14,14 +14,16 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.core.density import FlowDensity
-from gyroage.core.posterior import REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
+from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain, flag_text
+from gyroage.core.posterior import REFINE_TOL, SUMMARY_COLUMNS, Calibration, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
 
-OUTPUT_COLUMNS = SUMMARY_COLUMNS + ("status",)
+STAR_COLUMNS = SUMMARY_COLUMNS + ("p_outlier", "flags")
+OUTPUT_COLUMNS = STAR_COLUMNS + ("status",)
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,13 @@ class EstimateSettings:
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """Every input row and column, in order, plus age summaries (Myr) and ``status``.
+    """Every input row and column, in order, plus age summaries (Myr), ``p_outlier``, ``flags`` and ``status``.
 
-    ``settings.method`` is ``grid`` (default) or ``mcmc`` (emcee-style sampler
-    with colour/period nuisance parameters; adds ``mcmc_tau``,
-    ``mcmc_acceptance``, ``mcmc_n_eff``). ``columns`` maps canonical input
-    names to the frame's (found by alias when ``None``).
+    Ages are those of a rotation-sequence member; ``p_outlier`` is the
+    probability that the star is not one. ``settings.method`` is ``grid``
+    (default) or ``mcmc`` (emcee-style sampler with colour/period nuisance
+    parameters; adds ``mcmc_tau``, ``mcmc_acceptance``, ``mcmc_n_eff``).
+    ``columns`` maps canonical input names to the frame's (found by alias when ``None``).
     """
     return _estimate(frame, density, settings, columns, keep=False)[0]
 
@@ -67,13 +70,24 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         status[(status == statuses.OK) & ~settings.prior.valid_parameters(prior_mean, prior_sigma)] = statuses.INVALID_PRIOR
     ok = status == statuses.OK
     extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
-    results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + extra}
+    results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra}
+    results["flags"] = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
         sub = (lambda a: None if a is None else a[ok])  # noqa: E731
-        run = _grid_rows if settings.method == "grid" else _mcmc_rows
-        values, table = run(frame, stars, ok, sub(prior_mean), sub(prior_sigma), density, settings, keep)
+        ebprp, ebprp_err = _extinction(frame)
+        sigma = excess_colour_sigma(stars.bp_rp0_err[ok], sub(ebprp_err), density.card)
+        values, table, age_outside = _grid_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sigma, density,
+                                                settings, keep and settings.method == "grid")
+        if settings.method == "mcmc":
+            mc, table = _mcmc_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sub(ebprp), sub(ebprp_err),
+                                   density, settings, keep)
+            values.update(mc)
+        flags, outside = star_flags(density.card, stars.bp_rp0[ok], np.log10(stars.prot[ok]), age_outside,
+                                    values["p_outlier"])
+        results["flags"][ok] = flags
+        status[rows[outside]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
             status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
         for name, v in values.items():
@@ -81,25 +95,64 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     return attach(frame, results, status), table
 
 
-def _grid_rows(frame, stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
-               settings: EstimateSettings, keep: bool) -> tuple[dict, pd.DataFrame | None]:
-    """Grid-posterior summaries of the usable rows (and their posterior table when ``keep``)."""
-    summaries, grid, pdf = _grid_blocks(density, settings, np.log10(stars.prot[ok]), stars.bp_rp0[ok],
-                                        stars.bp_rp0_err[ok], prior_mean, prior_sigma, keep)
+def excess_colour_sigma(bp_rp0_err: np.ndarray, ebprp_err: np.ndarray | None, card) -> np.ndarray:
+    """Colour uncertainty beyond the training colours' typical one (the card's default), in quadrature.
+
+    The flow learnt periods against observed colours, noise included, so only
+    the excess (and any reddening uncertainty) is left to marginalise over.
+    """
+    var = np.maximum(np.asarray(bp_rp0_err, float) ** 2 - card.default_bp_rp0_err ** 2, 0.0)
+    if ebprp_err is not None:
+        var = var + np.nan_to_num(np.asarray(ebprp_err, float)) ** 2
+    return np.sqrt(var)
+
+
+def star_flags(card, bp_rp0, log10_prot, age_outside, p_outlier) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain."""
+    likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
+    domain = SequenceDomain.from_card(card)
+    if domain is None:
+        none = np.zeros(len(bp_rp0), dtype=bool)
+        return flag_text(none, none, none, likely), none
+    blue, period_out = domain.input_flags(bp_rp0, log10_prot)
+    age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
+    return flag_text(blue, period_out, age_out, likely), blue | period_out | age_out
+
+
+def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, colour_sigma, density: FlowDensity,
+              settings: EstimateSettings, keep: bool) -> tuple[dict, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Grid posteriors of the usable rows ``ok``: (summaries with p_outlier, grid, pdfs when ``keep``,
+    each star's posterior mass outside the trained ages at its colour)."""
+    lp, colour = np.log10(stars.prot[ok]), stars.bp_rp0[ok]
+    domain = SequenceDomain.from_card(density.card)
+    lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
+    summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
+                                        colour_sigma, lo, hi, keep)
+    return summaries, grid, pdf, summaries.pop("_age_outside")
+
+
+def _grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, colour_sigma, density: FlowDensity,
+               settings: EstimateSettings, keep: bool) -> tuple[dict, pd.DataFrame | None, np.ndarray]:
+    summaries, grid, pdf, age_outside = grid_rows(stars, ok, prior_mean, prior_sigma, colour_sigma, density,
+                                                  settings, keep)
     rows = np.flatnonzero(ok)
-    return summaries, (posterior_table(rows, "grid", [grid] * len(rows), list(pdf)) if keep else None)
+    return summaries, (posterior_table(rows, "grid", [grid] * len(rows), list(pdf)) if keep else None), age_outside
 
 
-def _mcmc_rows(frame, stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
+def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, ebprp, ebprp_err, density: FlowDensity,
                settings: EstimateSettings, keep: bool) -> tuple[dict, pd.DataFrame | None]:
-    """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``)."""
+    """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``).
+
+    The chains sample sequence members (no outlier term), as the grid does; the
+    colour term is the colour error beyond the training colours' (floored), the
+    reddening error apart (the sampler truncates it at E >= 0).
+    """
     lp = np.log10(stars.prot[ok])
-    ebprp, ebprp_err = _extinction(frame)
-    sub = (lambda a: None if a is None else a[ok])  # noqa: E731
+    sig_c = np.maximum(excess_colour_sigma(stars.bp_rp0_err[ok], None, density.card), settings.sampler.colour_err_floor)
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
-                        stars.bp_rp0[ok], stars.bp_rp0_err[ok], sub(ebprp), sub(ebprp_err), prior_mean, prior_sigma)
-    res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, settings.outlier_weight)
+                        stars.bp_rp0[ok], sig_c, ebprp, ebprp_err, prior_mean, prior_sigma)
+    res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0)
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged
@@ -112,17 +165,22 @@ GRID_BLOCK = 2048
 
 
 def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err, prior_mean,
-                 prior_sigma, keep: bool) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+                 prior_sigma, colour_sigma, age_lo, age_hi,
+                 keep: bool) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
     """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of ``GRID_BLOCK``."""
     n = len(log10_prot)
     starts = list(range(0, n, GRID_BLOCK))
     cut = (lambda a, i: None if a is None else a[i : i + GRID_BLOCK])  # noqa: E731
+    calibration = Calibration.from_card(density.card)
 
     def block(i: int):
-        post = grid_posterior(density, log10_prot[i : i + GRID_BLOCK], bp_rp0[i : i + GRID_BLOCK],
-                              bp_rp0_err[i : i + GRID_BLOCK], settings.prior, settings.n_grid,
-                              settings.outlier_weight, cut(prior_mean, i), cut(prior_sigma, i), settings.refine_tol)
-        return post.summaries(), post.grid, (post.pdf if keep else None)
+        post = grid_posterior(density, cut(log10_prot, i), cut(bp_rp0, i), cut(bp_rp0_err, i), settings.prior,
+                              settings.n_grid, settings.outlier_weight, cut(prior_mean, i), cut(prior_sigma, i),
+                              settings.refine_tol, cut(colour_sigma, i), calibration)
+        summ = post.summaries()
+        summ["p_outlier"] = post.p_outlier
+        summ["_age_outside"] = post.mass_outside(cut(age_lo, i), cut(age_hi, i))
+        return summ, post.grid, (post.pdf if keep else None)
 
     if len(starts) > 1 and density.threads > 1:
         with ThreadPoolExecutor(min(density.threads, len(starts)), thread_name_prefix="gyroage-grid") as pool:

@@ -51,6 +51,8 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)
+    # the age-dependent systematic term (posterior.Calibration), fitted by leave-one-cluster-out
+    calibration: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 

@@ -108,14 +108,28 @@ def summary_myr(q: np.ndarray, mode: np.ndarray) -> dict[str, np.ndarray]:
 
 @dataclass
 class GridPosterior:
-    """Posteriors of many stars on one log10-age grid."""
+    """Posteriors of many stars on one log10-age grid.
+
+    ``pdf`` is the age posterior of each star as a member of the rotation
+    sequence; ``p_outlier`` the posterior probability that it is not (its period
+    is better explained by the outlier component), or None when not computed.
+    """
 
     grid: np.ndarray
     pdf: np.ndarray
+    p_outlier: np.ndarray | None = None
 
     def summaries(self) -> dict[str, np.ndarray]:
         """Percentiles and MAP in Myr, keyed by output column name."""
         return summary_myr(quantiles(self.pdf, self.grid), map_estimate(self.pdf, self.grid))
+
+    def mass_outside(self, lo, hi) -> np.ndarray:
+        """Each row's posterior probability below ``lo`` or above ``hi`` (log10 yr, per row; NaN bounds: all of it)."""
+        lo, hi = (np.broadcast_to(np.asarray(v, dtype=float), self.pdf.shape[:-1]) for v in (lo, hi))
+        # a colour with no training cluster has no inside: NaN bounds become an empty range
+        upper = cdf_at(self.pdf, self.grid, np.where(np.isnan(hi), -np.inf, hi))
+        inside = upper - cdf_at(self.pdf, self.grid, np.where(np.isnan(lo), np.inf, lo))
+        return np.clip(1.0 - inside, 0.0, 1.0)
 
 
 # Largest error (nats of log likelihood) the refined grid may leave at a point it interpolates.
@@ -196,19 +210,129 @@ def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
 
 def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: Prior, n_grid: int,
                    outlier_weight: float | None = None, prior_mean=None, prior_sigma=None,
-                   refine_tol: float | None = REFINE_TOL) -> GridPosterior:
-    """Per-star grid posteriors; ``prior_mean``/``prior_sigma`` are per-star prior parameters (or None).
+                   refine_tol: float | None = REFINE_TOL, colour_sigma=None,
+                   calibration: Calibration | None = None) -> GridPosterior:
+    """Per-star grid posteriors of sequence members, and each star's outlier probability.
 
+    The age posterior is flow likelihood x prior: the star as a member of the
+    rotation sequence. The outlier component (weight ``outlier_weight``, the
+    card's by default; uniform in log10 Prot) enters only the outlier
+    probability, so it never leaks a flat tail into the ages.
+    ``prior_mean``/``prior_sigma``: per-star prior parameters (or None).
     ``refine_tol``: likelihood from :func:`refined_log_likelihood` with this
     tolerance (about 40% of the flow evaluations); ``None`` evaluates the flow at
-    every grid point.
+    every grid point. ``colour_sigma``: per-star colour uncertainty (mag) beyond
+    what the training colours carried, marginalised over (:func:`colour_marginal_log_likelihood`).
+    ``calibration``: the model's age-dependent systematic term, convolved into each posterior.
     """
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
+    ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol)
+    log_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
+    pdf = normalise(ll + log_prior, grid)
+    if calibration is not None:
+        pdf = calibration.apply(pdf, grid)
+    w = density.outlier_weight if outlier_weight is None else outlier_weight
+    p_out = outlier_probability(log_evidence(ll, log_prior, grid), w, density.outlier_log_density)
+    return GridPosterior(grid, pdf, p_out)
+
+
+# Colour uncertainty: Gauss-Hermite nodes over the true colour, for stars whose colour error
+# exceeds the training colours' by more than COLOUR_SIGMA_MIN (smaller shifts change no age).
+COLOUR_NODES = 5
+COLOUR_SIGMA_MIN = 0.005
+
+
+def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
+                                   colour_sigma=None, refine_tol: float | None = REFINE_TOL) -> np.ndarray:
+    """Flow log-likelihood (stars x grid), averaged over a Gaussian true colour where ``colour_sigma`` is set.
+
+    log L(x) = log sum_k w_k f(log10 Prot | x, c_obs + sqrt(2) sigma t_k) with
+    Gauss-Hermite nodes t_k and weights w_k / sqrt(pi) (``COLOUR_NODES`` of them),
+    node colours clipped to the trained colour range.
+    """
+    prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
+    sig = np.zeros_like(colour) if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), colour.shape)
+    wide = np.flatnonzero(sig > COLOUR_SIGMA_MIN)
+    t, w = np.polynomial.hermite.hermgauss(COLOUR_NODES)
+    # One flow pass over the stars at their own colour and the wide stars at every node.
+    rows = np.concatenate([np.flatnonzero(sig <= COLOUR_SIGMA_MIN), np.repeat(wide, COLOUR_NODES)])
+    c = np.concatenate([colour[sig <= COLOUR_SIGMA_MIN], (colour[wide, None] + np.sqrt(2.0) * sig[wide, None] * t).ravel()])
+    lo, hi = density.card.domain["bp_rp0"]
+    ll_rows = _flow_log_likelihood(density, prot[rows], np.clip(c, lo, hi), err[rows], grid, refine_tol)
+    out = np.empty((colour.size, len(grid)), dtype=np.float32)
+    narrow = np.flatnonzero(sig <= COLOUR_SIGMA_MIN)
+    out[narrow] = ll_rows[: narrow.size]
+    if wide.size:
+        nodes = ll_rows[narrow.size:].reshape(wide.size, COLOUR_NODES, len(grid)).astype(np.float64)
+        lw = np.log(w / np.sqrt(np.pi))[None, :, None]
+        out[wide] = np.logaddexp.reduce(nodes + lw, axis=1)
+    return out
+
+
+def _flow_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, refine_tol):
     if refine_tol is None:
-        ll = grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight)
-    else:
-        ll = refined_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight, refine_tol)
-    return GridPosterior(grid, normalise(ll + grid_log_prior(prior, grid, prior_mean, prior_sigma), grid))
+        return grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0)
+    return refined_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0, tol=refine_tol)
+
+
+def log_evidence(log_like: np.ndarray, log_prior: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """log of the integral of L(x) p(x) over the grid, with the prior normalised on the grid (trapezoid rule)."""
+    def log_trapz(a: np.ndarray) -> np.ndarray:
+        peak = np.max(a, axis=-1)
+        peak = np.where(np.isfinite(peak), peak, 0.0)
+        with np.errstate(divide="ignore"):
+            return np.log(np.trapezoid(np.exp(a - peak[..., None]), grid, axis=-1)) + peak
+
+    lp = np.asarray(log_prior, dtype=np.float64)
+    return log_trapz(np.asarray(log_like, dtype=np.float64) + lp) - log_trapz(lp)
+
+
+def outlier_probability(log_evidence_member: np.ndarray, weight: float, outlier_log_density: float) -> np.ndarray:
+    """Posterior probability of the outlier component: w u / (w u + (1 - w) Z), Z the member evidence."""
+    if weight <= 0:
+        return np.zeros_like(np.asarray(log_evidence_member, dtype=float))
+    a = np.log(weight) + outlier_log_density
+    b = np.log1p(-weight) + np.asarray(log_evidence_member, dtype=float)
+    return np.exp(a - np.logaddexp(a, b))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """An age-dependent systematic error: each posterior is convolved with a Gaussian in log10 age.
+
+    ``sigma_dex`` is the Gaussian width at the ages ``log10_age_knots``
+    (linear in between, constant beyond), fitted so that held-out stars' intervals
+    hold their cluster's age at the nominal rate at every age (leave-one-cluster-out).
+    """
+
+    log10_age_knots: tuple[float, ...]
+    sigma_dex: tuple[float, ...]
+
+    @classmethod
+    def from_card(cls, card) -> Calibration | None:
+        c = getattr(card, "calibration", None) or {}
+        if not c.get("log10_age_knots"):
+            return None
+        return cls(tuple(c["log10_age_knots"]), tuple(c["sigma_dex"]))
+
+    def sigma(self, log10_age) -> np.ndarray:
+        return np.interp(log10_age, self.log10_age_knots, self.sigma_dex)
+
+    def kernel(self, grid: np.ndarray) -> np.ndarray:
+        """(grid x grid) matrix K[i, j]: where mass at age i goes, each row integrating to 1 on the grid."""
+        s = np.maximum(self.sigma(grid), 1e-3)[:, None]
+        k = np.exp(-0.5 * ((grid[None, :] - grid[:, None]) / s) ** 2)
+        return k / np.trapezoid(k, grid, axis=1)[:, None]
+
+    def apply(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
+        """Convolved pdf rows, renormalised on the grid (NaN rows stay NaN)."""
+        w = np.zeros(len(grid))  # trapezoid weights of the source points
+        w[1:] += 0.5 * np.diff(grid)
+        w[:-1] += 0.5 * np.diff(grid)
+        out = (np.nan_to_num(pdf) * w) @ self.kernel(grid)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out /= np.trapezoid(out, grid, axis=-1)[..., None]
+        return np.where(np.isfinite(pdf).all(axis=-1, keepdims=True), out, np.nan)
 
 
 def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.ndarray:

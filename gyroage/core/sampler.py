@@ -71,6 +71,7 @@ class SamplerSettings:
     n_keep: int = 1000  # posterior samples kept per star for --posteriors
     block: int = 256  # stars advanced together (one seeded stream per block)
     period_err_floor_dex: float = 1e-3
+    colour_err_floor: float = 1e-3  # mag: the colour nuisance term stays samplable when the excess error is 0
     backend: str = "batched"
     processes: int = 1  # worker processes, one onnxruntime session each; results do not depend on it
 
