@@ -186,30 +186,34 @@ class _Builder:
                                        card: ModelCard) -> str:
         """gyroage.core.posterior.colour_marginal_log_likelihood: stars x grid, float32 values in float64.
 
-        One flow pass over every star at its own colour followed by the stars with
-        ``sigma`` > COLOUR_SIGMA_MIN at each Gauss-Hermite node colour (clipped to
-        the trained range); the nodes' weighted log-sum-exp (float64, rounded to
-        float32 as there) then replaces those stars' rows.
+        One flow pass, as there, over the stars with ``sigma`` <= COLOUR_SIGMA_MIN at
+        their own colour followed by the others at each Gauss-Hermite node colour
+        (every colour clipped to the trained range); the nodes' weighted
+        log-sum-exp (float64, rounded to float32 as there) gives the wide stars' rows.
         """
         op, i64 = self.op, self.i64
         t, w = np.polynomial.hermite.hermgauss(COLOUR_NODES)
-        wide = op("Squeeze", op("NonZero", op("Greater", sigma, self.const(COLOUR_SIGMA_MIN))), i64([0]))  # [m]
+        is_wide = op("Greater", sigma, self.const(COLOUR_SIGMA_MIN))
+        narrow, wide = (op("Squeeze", op("NonZero", m), i64([0])) for m in (op("Not", is_wide), is_wide))  # indices
+        own = (lambda v: op("Gather", v, narrow, axis=0))  # noqa: E731  v[narrow]
         pick = (lambda v: op("Unsqueeze", op("Gather", v, wide, axis=0), self.axis1))  # noqa: E731  v[wide, None]
         node_shape = op("Concat", op("Shape", wide), i64([COLOUR_NODES]), axis=0)
         repeat = (lambda v: op("Reshape", op("Expand", pick(v), node_shape), self.minus1))  # noqa: E731
         node_colour = op("Add", pick(colour), op("Mul", pick(sigma), self.const(np.sqrt(2.0) * t)))  # [m, nodes]
         lo, hi = (float(v) for v in card.domain["bp_rp0"])
-        rows_colour = op("Min", op("Max", op("Concat", colour, op("Reshape", node_colour, self.minus1), axis=0),
+        rows_colour = op("Min", op("Max", op("Concat", own(colour), op("Reshape", node_colour, self.minus1), axis=0),
                                       self.const(lo)), self.const(hi))
-        ll = self.flow(density, op("Concat", lp, repeat(lp), axis=0), rows_colour,
-                       op("Concat", err, repeat(err), axis=0))
-        n_stars = op("Shape", lp)
-        own = op("Slice", ll, i64([0]), n_stars, i64([0]))
-        nodes = op("Reshape", op("Slice", ll, n_stars, i64([np.iinfo(np.int64).max]), i64([0])),
+        ll = self.flow(density, op("Concat", own(lp), repeat(lp), axis=0), rows_colour,
+                       op("Concat", own(err), repeat(err), axis=0))
+        n_narrow = op("Shape", narrow)
+        nodes = op("Reshape", op("Slice", ll, n_narrow, i64([np.iinfo(np.int64).max]), i64([0])),
                    i64([-1, COLOUR_NODES, self.n]))
         weighted = op("Add", nodes, self.const(np.log(w / np.sqrt(np.pi))[None, :, None]))
         marginal = op("Cast", op("Cast", self.log_sum_exp(weighted, self.axis1, keepdims=0), to=F), to=D)
-        return op("ScatterND", own, op("Unsqueeze", wide, self.axis1), marginal)
+        out = op("ConstantOfShape", op("Concat", op("Shape", lp), i64([self.n]), axis=0),
+                 value=helper.make_tensor("zero", D, [1], [0.0]))
+        out = op("ScatterND", out, op("Unsqueeze", narrow, self.axis1), op("Slice", ll, i64([0]), n_narrow, i64([0])))
+        return op("ScatterND", out, op("Unsqueeze", wide, self.axis1), marginal)
 
     def log_sum_exp(self, v: str, axes: str, keepdims: int = 1) -> str:
         """log(sum(exp(v))) along ``axes``, shifted by the (finite) peak as numpy's logaddexp.reduce."""
