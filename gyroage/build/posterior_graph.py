@@ -1,11 +1,15 @@
 """The posterior graph: per-star age posteriors from onnxruntime alone, for pipelines in any language.
 
 Built by composing the shipped density graph with plain ONNX operators (no
-torch): tile stars x the card's age grid, evaluate the flow, mix in the
-outlier term, add the default prior, normalise (trapezoid rule), integrate
-the CDF and interpolate quantiles linearly, exactly as
-:mod:`gyroage.core.posterior` and :func:`gyroage.core.stars.check_stars` do. So it can be
-regenerated from ``gyroage-density.onnx`` and the card alone::
+torch): tile stars x the card's age grid, evaluate the flow (averaged over
+Gauss-Hermite nodes of the true colour for stars with a colour error beyond
+the training colours'), add the default prior, normalise (trapezoid rule),
+take the outlier probability from the evidence, convolve with the card's
+calibration kernel, integrate the CDF and interpolate quantiles linearly, and
+flag stars outside the card's sequence domain, exactly as
+:func:`gyroage.core.posterior.grid_posterior`, :func:`gyroage.core.estimate.star_flags`
+and :func:`gyroage.core.stars.check_stars` do. So it can be regenerated from
+``gyroage-density.onnx`` and the card alone::
 
     gyroage export --posterior-only --out models/
 
@@ -22,7 +26,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, compose, helper
 
+from gyroage import statuses
 from gyroage.build.density_graph import Graph, set_metadata
+from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
@@ -35,7 +41,7 @@ from gyroage.core.modelcard import (
     sha256,
     write_card,
 )
-from gyroage.core.posterior import QUANTILES, age_grid
+from gyroage.core.posterior import COLOUR_NODES, COLOUR_SIGMA_MIN, QUANTILES, Calibration, age_grid
 from gyroage.errors import ModelError
 from gyroage.files import atomic_path
 
@@ -51,18 +57,30 @@ GRAPH_DOC = {
                       "clipped to domain.bp_rp0_err as gyroage estimate does",
     },
     "outputs": {
-        "ok": "bool [n_stars]: true where gyroage estimate gives status 'ok' (valid and inside the model's domain)",
+        "ok": "bool [n_stars]: true where gyroage estimate gives status 'ok' (valid, inside the model's domain and "
+              "not extrapolated)",
         "log10_age_grid": "float64 [n_grid]: the age grid, log10 years",
-        "posterior": "float64 [n_stars, n_grid]: posterior density per dex of log10 age on the grid "
-                     "(integrates to 1 by the trapezoid rule); NaN where not ok",
-        "age_quantiles_myr": "float64 [n_stars, 5]: 2.5, 16, 50, 84, 97.5 percentiles of age, Myr; NaN where not ok",
-        "age_map_myr": "float64 [n_stars]: maximum a posteriori age, Myr; NaN where not ok",
+        "posterior": "float64 [n_stars, n_grid]: posterior density per dex of log10 age on the grid of the star as a "
+                     "rotation-sequence member, calibration kernel applied (integrates to 1 by the trapezoid rule); "
+                     "NaN where neither ok nor extrapolated",
+        "age_quantiles_myr": "float64 [n_stars, 5]: 2.5, 16, 50, 84, 97.5 percentiles of age, Myr; NaN where neither ok "
+                             "nor extrapolated",
+        "age_map_myr": "float64 [n_stars]: maximum a posteriori age, Myr; NaN where neither ok nor extrapolated",
+        "p_outlier": "float64 [n_stars]: probability that the period belongs to the outlier component, not the "
+                     "rotation sequence; NaN where neither ok nor extrapolated",
+        "extrapolated": "bool [n_stars]: true where gyroage estimate gives status 'extrapolated' (ages given, but "
+                        "outside the card's sequence domain: see flags)",
+        "flags": "int64 [n_stars]: gyroage estimate's flags column as a bit mask, bit i set for the i-th of "
+                 + ", ".join(f"{i}: {n}" for i, n in enumerate((*statuses.DOMAIN_FLAGS, statuses.LIKELY_OUTLIER)))
+                 + "; 0 where neither ok nor extrapolated",
     },
 }
+# The ``flags`` bits, in order (gyroage.core.domain.flag_text's names).
+FLAG_BITS = (*statuses.DOMAIN_FLAGS, statuses.LIKELY_OUTLIER)
 
 
 def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.ModelProto:
-    """The posterior graph for ``card``'s default prior, grid and outlier mixture around ``density``."""
+    """The posterior graph for ``card``'s default prior, grid, outlier weight, calibration and sequence domain."""
     a = card.age_grid
     grid = age_grid(float(a["log10_age_min"]), float(a["log10_age_max"]), a["n"])
     if len(grid) < 3:
@@ -72,15 +90,28 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
         raise ValueError(f"not a gyroage density graph: inputs {names}")
     b = _Builder(grid)
     prot, colour, err = GRAPH_DOC["inputs"]
-    lp, ok, e_clip = b.check_stars(prot, colour, err, card)
-    ll = b.log_likelihood(density, lp, colour, e_clip, card)
+    lp, valid, e_clip = b.check_stars(prot, colour, err, card)
+    sigma = b.excess_colour_sigma(e_clip, card)
+    ll = b.colour_marginal_log_likelihood(density, lp, colour, e_clip, sigma, card)
     # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
     # tensor so another prior is a one-array change.
-    pdf = b.normalise(b.op("Add", ll, b.const(np.zeros((1, len(grid))))))
-    ok_col = b.op("Unsqueeze", ok, b.axis1)
-    b.op("Where", ok_col, b.quantiles_myr(pdf), b.nan, out="age_quantiles_myr")
-    b.op("Where", ok_col, pdf, b.nan, out="posterior")
-    b.op("Where", ok, b.map_myr(pdf), b.nan, out="age_map_myr")
+    log_prior = np.zeros((1, len(grid)))
+    log_post = b.op("Add", ll, b.const(log_prior))
+    pdf = b.normalise(log_post)
+    calibration = Calibration.from_card(card)
+    if calibration is not None:
+        pdf = b.calibrate(pdf, calibration)
+    p_out = b.outlier_probability(b.log_evidence(log_post, log_prior), card)
+    flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out)
+    # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
+    b.op("And", valid, b.op("Not", extrapolated), out="ok")
+    b.op("And", valid, extrapolated, out="extrapolated")
+    b.op("Where", valid, flags, b.i64(0), out="flags")
+    b.op("Where", valid, p_out, b.nan, out="p_outlier")
+    valid_col = b.op("Unsqueeze", valid, b.axis1)
+    b.op("Where", valid_col, b.quantiles_myr(pdf), b.nan, out="age_quantiles_myr")
+    b.op("Where", valid_col, pdf, b.nan, out="posterior")
+    b.op("Where", valid, b.map_myr(pdf), b.nan, out="age_map_myr")
     b.op("Identity", b.g_grid, out="log10_age_grid")
     return _model(b.g, density, len(grid))
 
@@ -114,20 +145,31 @@ class _Builder:
         return self.op("And", self.op("Not", self.op("IsInf", v)), self.op("Greater", v, self.zero))
 
     def check_stars(self, prot: str, colour: str, err: str, card: ModelCard) -> tuple[str, str, str]:
-        """(log10 period, the "ok" status, colour error as used): gyroage.core.stars.check_stars."""
+        """(log10 period, whether check_stars gives status "ok", colour error as used): gyroage.core.stars.check_stars."""
         op, const, dom = self.op, self.const, card.domain
         lp = op("Div", op("Log", prot), const(np.log(10.0)))
         ok_p = op("And", self.finite_positive(prot), self.between(lp, *dom["log10_prot"]))
         ok_c = self.between(colour, *dom["bp_rp0"])  # false for NaN and +-inf (outside any finite range)
         e_nan = op("IsNaN", err)
-        ok = op("And", op("And", ok_p, ok_c), op("Or", e_nan, self.finite_positive(err)), out="ok")
+        ok = op("And", op("And", ok_p, ok_c), op("Or", e_nan, self.finite_positive(err)))
         # colour error: NaN -> card default, then clipped to the trained range
         e_fill = op("Where", e_nan, const(card.default_bp_rp0_err), err)
         e_clip = op("Min", op("Max", e_fill, const(dom["bp_rp0_err"][0])), const(dom["bp_rp0_err"][1]))
         return lp, ok, e_clip
 
-    def log_likelihood(self, density: onnx.ModelProto, lp: str, colour: str, err: str, card: ModelCard) -> str:
-        """Stars x grid, flattened into the density graph's (prefixed) inputs, float32 as FlowDensity feeds it."""
+    def excess_colour_sigma(self, err: str, card: ModelCard) -> str:
+        """gyroage.core.estimate.excess_colour_sigma (no reddening input): sqrt(max(err^2 - default^2, 0))."""
+        op = self.op
+        excess = op("Sub", op("Mul", err, err), self.const(card.default_bp_rp0_err ** 2))
+        return op("Sqrt", op("Max", excess, self.zero))
+
+    def flow(self, density: onnx.ModelProto, lp: str, colour: str, err: str) -> str:
+        """Flow log density (rows x grid, float64 from float32) of each row at every grid age.
+
+        The rows are flattened with the grid into the density graph's (prefixed)
+        inputs, float32 as FlowDensity feeds it; no outlier term (grid_log_likelihood
+        with outlier_weight=0).
+        """
         op, i64 = self.op, self.i64
         ng_shape = op("Concat", op("Shape", lp), i64([self.n]), axis=0)
         for src, name in ((lp, "log10_prot"), (colour, "bp_rp0"), (err, "bp_rp0_err")):
@@ -138,33 +180,162 @@ class _Builder:
         dens = compose.add_prefix(density, PREFIX)
         self.g.nodes += dens.graph.node
         self.g.inits += dens.graph.initializer
-        ll = op("Cast", op("Reshape", PREFIX + DENSITY_OUTPUT, i64([-1, self.n])), to=D)
-        weight = float(card.outlier["weight"])
-        if weight <= 0:
-            return ll
-        # log((1-w) p_flow + w p_out), as gyroage.core.density.mix_outlier, rounded to float32 as there
-        outlier = self.const(np.log(weight) + outlier_log_density(card.outlier["log10_prot_range"]))
-        mix_a = op("Add", ll, self.const(np.log1p(-weight)))
-        mix_m = op("Max", mix_a, outlier)
-        mix = op("Add", mix_m, op("Log", op("Add", op("Exp", op("Sub", mix_a, mix_m)),
-                                                 op("Exp", op("Sub", outlier, mix_m)))))
-        return op("Cast", op("Cast", mix, to=F), to=D)
+        return op("Cast", op("Reshape", PREFIX + DENSITY_OUTPUT, i64([-1, self.n])), to=D)
+
+    def colour_marginal_log_likelihood(self, density: onnx.ModelProto, lp: str, colour: str, err: str, sigma: str,
+                                       card: ModelCard) -> str:
+        """gyroage.core.posterior.colour_marginal_log_likelihood: stars x grid, float32 values in float64.
+
+        One flow pass, as there, over the stars with ``sigma`` <= COLOUR_SIGMA_MIN at
+        their own colour followed by the others at each Gauss-Hermite node colour
+        (every colour clipped to the trained range); the nodes' weighted
+        log-sum-exp (float64, rounded to float32 as there) gives the wide stars' rows.
+        """
+        op, i64 = self.op, self.i64
+        t, w = np.polynomial.hermite.hermgauss(COLOUR_NODES)
+        is_wide = op("Greater", sigma, self.const(COLOUR_SIGMA_MIN))
+        narrow, wide = (op("Squeeze", op("NonZero", m), i64([0])) for m in (op("Not", is_wide), is_wide))  # indices
+        own = (lambda v: op("Gather", v, narrow, axis=0))  # noqa: E731  v[narrow]
+        pick = (lambda v: op("Unsqueeze", op("Gather", v, wide, axis=0), self.axis1))  # noqa: E731  v[wide, None]
+        node_shape = op("Concat", op("Shape", wide), i64([COLOUR_NODES]), axis=0)
+        repeat = (lambda v: op("Reshape", op("Expand", pick(v), node_shape), self.minus1))  # noqa: E731
+        node_colour = op("Add", pick(colour), op("Mul", pick(sigma), self.const(np.sqrt(2.0) * t)))  # [m, nodes]
+        lo, hi = (float(v) for v in card.domain["bp_rp0"])
+        rows_colour = op("Min", op("Max", op("Concat", own(colour), op("Reshape", node_colour, self.minus1), axis=0),
+                                      self.const(lo)), self.const(hi))
+        ll = self.flow(density, op("Concat", own(lp), repeat(lp), axis=0), rows_colour,
+                       op("Concat", own(err), repeat(err), axis=0))
+        n_narrow = op("Shape", narrow)
+        nodes = op("Reshape", op("Slice", ll, n_narrow, i64([np.iinfo(np.int64).max]), i64([0])),
+                   i64([-1, COLOUR_NODES, self.n]))
+        weighted = op("Add", nodes, self.const(np.log(w / np.sqrt(np.pi))[None, :, None]))
+        marginal = op("Cast", op("Cast", self.log_sum_exp(weighted, self.axis1, keepdims=0), to=F), to=D)
+        out = op("ConstantOfShape", op("Concat", op("Shape", lp), i64([self.n]), axis=0),
+                 value=helper.make_tensor("zero", D, [1], [0.0]))
+        out = op("ScatterND", out, op("Unsqueeze", narrow, self.axis1), op("Slice", ll, i64([0]), n_narrow, i64([0])))
+        return op("ScatterND", out, op("Unsqueeze", wide, self.axis1), marginal)
+
+    def log_sum_exp(self, v: str, axes: str, keepdims: int = 1) -> str:
+        """log(sum(exp(v))) along ``axes``, shifted by the (finite) peak as numpy's logaddexp.reduce."""
+        op = self.op
+        peak = self.finite_peak(v, axes)
+        total = op("ReduceSum", op("Exp", op("Sub", v, peak)), axes, keepdims=1)
+        out = op("Add", op("Log", total), peak)
+        return out if keepdims else op("Squeeze", out, axes)
+
+    def trapezoid(self, p: str) -> str:
+        """np.trapezoid(p, grid, axis=-1) of rows, keepdims."""
+        p_trap = self.op("Div", self.op("Mul", self.dx, self.op("Add", self.tail(p), self.head(p))), self.two)
+        return self.op("ReduceSum", p_trap, self.axis1, keepdims=1)
+
+    def peak_shifted_exp(self, logpost: str) -> tuple[str, str]:
+        """(exp(v - peak), peak) per row, the peak 0 where not finite, as normalise and log_evidence shift."""
+        peak = self.finite_peak(logpost, self.axis1)
+        return self.op("Exp", self.op("Sub", logpost, peak)), peak
+
+    def finite_peak(self, v: str, axes: str) -> str:
+        """max of ``v`` along ``axes`` (keepdims), 0 where that is not finite."""
+        peak = self.op("ReduceMax", v, axes, keepdims=1)
+        return self.op("Where", self.op("Or", self.op("IsInf", peak), self.op("IsNaN", peak)), self.zero, peak)
 
     def normalise(self, logpost: str) -> str:
         """gyroage.core.posterior.normalise: pdf per dex (trapezoid rule)."""
+        p, _ = self.peak_shifted_exp(logpost)
+        return self.op("Div", p, self.trapezoid(p))
+
+    def log_evidence(self, log_post: str, log_prior: np.ndarray) -> str:
+        """gyroage.core.posterior.log_evidence (stars): log of the integral of L x prior, the prior normalised on the grid.
+
+        ``log_post`` is log L + log prior; the prior is a constant of the graph, so
+        its log integral is computed here, as numpy does.
+        """
+        peak = float(np.max(log_prior))
+        log_prior_mass = np.log(np.trapezoid(np.exp(log_prior - peak), self.grid, axis=-1)) + peak
+        p, peak_post = self.peak_shifted_exp(log_post)
+        log_mass = self.op("Add", self.op("Log", self.trapezoid(p)), peak_post)
+        return self.op("Squeeze", self.op("Sub", log_mass, self.const(log_prior_mass)), self.axis1)
+
+    def outlier_probability(self, log_evidence: str, card: ModelCard) -> str:
+        """gyroage.core.posterior.outlier_probability with the card's weight: w u / (w u + (1 - w) Z)."""
+        weight = float(card.outlier["weight"])
+        if weight <= 0:
+            return self.op("Mul", log_evidence, self.zero)  # zeros (NaN stays NaN, masked with the invalid rows)
+        a = np.log(weight) + outlier_log_density(card.outlier["log10_prot_range"])
+        b = self.op("Add", log_evidence, self.const(np.log1p(-weight)))
+        # exp(a - logaddexp(a, b)) = 1 / (1 + exp(b - a))
+        return self.op("Sigmoid", self.op("Sub", self.const(a), b))
+
+    def calibrate(self, pdf: str, calibration: Calibration) -> str:
+        """gyroage.core.posterior.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix."""
         op = self.op
-        peak_raw = op("ReduceMax", logpost, self.axis1, keepdims=1)
-        peak_bad = op("Or", op("IsInf", peak_raw), op("IsNaN", peak_raw))
-        p = op("Exp", op("Sub", logpost, op("Where", peak_bad, self.zero, peak_raw)))
-        p_trap = op("Div", op("Mul", self.dx, op("Add", self.tail(p), self.head(p))), self.two)
-        return op("Div", p, op("ReduceSum", p_trap, self.axis1, keepdims=1))
+        w = np.zeros(self.n)  # trapezoid weights of the source points
+        w[1:] += 0.5 * np.diff(self.grid)
+        w[:-1] += 0.5 * np.diff(self.grid)
+        out = op("MatMul", op("Where", op("IsNaN", pdf), self.zero, pdf), self.const(w[:, None] * calibration.kernel(self.grid)))
+        out = op("Div", out, self.trapezoid(out))
+        # a row with any non-finite value stays NaN (inf * 0 and NaN * 0 are NaN)
+        bad = op("IsNaN", op("ReduceSum", op("Mul", pdf, self.zero), self.axis1, keepdims=1))
+        return op("Where", bad, self.nan, out)
+
+    def cdf(self, pdf: str) -> str:
+        """gyroage.core.posterior.cdf: the trapezoid CDF of each row, scaled to end at 1."""
+        op = self.op
+        f_seg = op("Mul", op("Mul", self.half, op("Add", self.tail(pdf), self.head(pdf))), self.dx)
+        c_raw = op("Pad", op("CumSum", f_seg, self.i1), self.i64([0, 1, 0, 0]))
+        return op("Div", c_raw, op("Slice", c_raw, self.minus1, self.i64([self.n + 1]), self.axis1))
+
+    def cdf_at(self, c: str, x: str) -> str:
+        """gyroage.core.posterior.cdf_at: each row's CDF ``c`` at its own ``x`` ([n]), linear between grid points."""
+        op, i1 = self.op, self.i1
+        x_col = op("Unsqueeze", x, self.axis1)
+        below = op("ReduceSum", op("Cast", op("Less", self.const(self.grid[None, :]), x_col), to=I64), self.axis1,
+                   keepdims=1)  # np.searchsorted(grid, x) (side="left")
+        j = op("Min", op("Max", op("Sub", below, i1), self.i0), self.imax)
+        j1 = op("Add", j, i1)
+        g0, g1 = op("Gather", self.g_grid, j), op("Gather", self.g_grid, j1)
+        t = op("Min", op("Max", op("Div", op("Sub", x_col, g0), op("Sub", g1, g0)), self.zero), self.one)
+        c0, c1 = op("GatherElements", c, j, axis=1), op("GatherElements", c, j1, axis=1)
+        return op("Squeeze", op("Add", c0, op("Mul", t, op("Sub", c1, c0))), self.axis1)
+
+    def mass_outside(self, pdf: str, lo: str, hi: str) -> str:
+        """gyroage.core.posterior.GridPosterior.mass_outside: probability below ``lo`` or above ``hi`` (NaN: all)."""
+        op, c = self.op, self.cdf(pdf)
+        upper = self.cdf_at(c, op("Where", op("IsNaN", hi), self.const(-np.inf), hi))
+        lower = self.cdf_at(c, op("Where", op("IsNaN", lo), self.const(np.inf), lo))
+        return op("Min", op("Max", op("Sub", self.one, op("Sub", upper, lower)), self.zero), self.one)
+
+    def star_flags(self, card: ModelCard, colour: str, lp: str, pdf: str, p_out: str) -> tuple[str, str]:
+        """gyroage.core.estimate.star_flags: (the flags bit mask, int64, whether the age is extrapolated)."""
+        op = self.op
+        likely = op("Greater", p_out, self.const(OUTLIER_FLAG_MIN))
+        domain = SequenceDomain.from_card(card)
+        if domain is None:
+            return self.bit_mask((likely,), first=len(statuses.DOMAIN_FLAGS)), op("And", likely, self.const(False, bool))
+        # SequenceDomain._bin: searchsorted(edges, colour, side="right") - 1, clipped = how many inner edges <= colour
+        inner = self.const(domain.edges[None, 1:-1])
+        b = op("ReduceSum", op("Cast", op("LessOrEqual", inner, op("Unsqueeze", colour, self.axis1)), to=I64),
+               self.axis1, keepdims=0)
+        table = (lambda v: op("Gather", self.const(v), b, axis=0))  # noqa: E731
+        blue = op("Less", colour, self.const(domain.kraft_break))
+        period_out = op("Not", op("And", op("GreaterOrEqual", lp, table(domain.prot_lo)),
+                                  op("LessOrEqual", lp, table(domain.prot_hi))))
+        outside = self.mass_outside(pdf, table(domain.age_lo), table(domain.age_hi))
+        age_out = op("Greater", outside, self.const(AGE_OUTSIDE_MAX))
+        extrapolated = op("Or", op("Or", blue, period_out), age_out)
+        return self.bit_mask((blue, period_out, age_out, likely)), extrapolated
+
+    def bit_mask(self, masks: tuple[str, ...], first: int = 0) -> str:
+        """sum of mask_i << (first + i), int64 (gyroage.core.domain.flag_text's code)."""
+        bits = [self.op("Mul", self.op("Cast", m, to=I64), self.i64(1 << (first + i))) for i, m in enumerate(masks)]
+        out = bits[0]
+        for bit in bits[1:]:
+            out = self.op("Add", out, bit)
+        return out
 
     def quantiles_myr(self, pdf: str) -> str:
         """gyroage.core.posterior.cdf, then quantiles linear in the CDF, in Myr."""
         op, i1 = self.op, self.i1
-        f_seg = op("Mul", op("Mul", self.half, op("Add", self.tail(pdf), self.head(pdf))), self.dx)
-        c_raw = op("Pad", op("CumSum", f_seg, i1), self.i64([0, 1, 0, 0]))
-        c = op("Div", c_raw, op("Slice", c_raw, self.minus1, self.i64([self.n + 1]), self.axis1))
+        c = self.cdf(pdf)
         g_qs = self.const(np.asarray(QUANTILES, dtype=np.float64))
         below = op("Cast", op("Less", op("Unsqueeze", c, self.axis2), g_qs), to=I64)
         j = op("Min", op("Max", op("Sub", op("ReduceSum", below, self.axis1, keepdims=0), i1), self.i0), self.imax)
@@ -200,6 +371,9 @@ def _model(g: Graph, density: onnx.ModelProto, n_grid: int) -> onnx.ModelProto:
         helper.make_tensor_value_info("posterior", D, ["n_stars", n_grid]),
         helper.make_tensor_value_info("age_quantiles_myr", D, ["n_stars", len(QUANTILES)]),
         helper.make_tensor_value_info("age_map_myr", D, star),
+        helper.make_tensor_value_info("p_outlier", D, star),
+        helper.make_tensor_value_info("extrapolated", B, star),
+        helper.make_tensor_value_info("flags", I64, star),
     ]
     graph = helper.make_graph(g.nodes, "gyroage_posterior", inputs, outputs, initializer=g.inits)
     for v in outputs + inputs:
@@ -215,7 +389,13 @@ def graph_doc(card: ModelCard) -> dict:
     """What the posterior graph computes, stored in its metadata under ``gyroage_graph``."""
     return {**GRAPH_DOC, "quantile_levels": list(QUANTILES), "age_grid": card.age_grid,
             "prior": "uniform in log10 age over the grid", "outlier": card.outlier,
-            "algorithm": "gyroage.core.posterior: trapezoid normalisation and CDF, quantiles linear in the CDF"}
+            "colour_marginalisation": f"{COLOUR_NODES} Gauss-Hermite nodes of the true colour where "
+                                      f"sqrt(bp_rp0_err^2 - default_bp_rp0_err^2) > {COLOUR_SIGMA_MIN} mag",
+            "calibration": card.calibration or None, "flag_bits": list(FLAG_BITS),
+            "sequence_domain": bool(card.domain.get("sequence")),
+            "algorithm": "gyroage.core.posterior.grid_posterior with every grid point evaluated: trapezoid "
+                         "normalisation and CDF, quantiles linear in the CDF, parabolic MAP; flags and statuses "
+                         "as gyroage.core.estimate.star_flags"}
 
 
 def embed_metadata(model: onnx.ModelProto, card: ModelCard) -> None:

@@ -16,7 +16,28 @@ from tests.conftest import ROOT, run_cli
 MODELS = ROOT / "models"
 QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]
 # Parts of the card that define the numbers a graph computes; they must match what the graph carries.
-DEFINING = ("normalisation", "domain", "outlier", "default_bp_rp0_err", "flow", "age_grid", "training")
+DEFINING = ("normalisation", "domain", "outlier", "default_bp_rp0_err", "flow", "age_grid", "training", "calibration")
+# The graph's flags bit mask: bit i is the i-th name (gyroage.statuses.DOMAIN_FLAGS, then LIKELY_OUTLIER).
+FLAG_BITS = ("colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier")
+# A card's sequence domain and calibration for the tests, so that they never need the catalogue: the
+# domain is gyroage.build.catalogue.sequence_domain of the default catalogue (2026-12-01), with the ages of
+# the reddest bin removed (a colour no cluster reaches: all of a posterior lies outside).
+SEQUENCE = {
+    "colour_edges": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0, 3.2, 3.4, 3.6,
+                     3.8, 4.0, 4.2, 4.4],
+    "log10_age_min": [7.011, 7.056, 7.102, 7.102, 7.011, 6.951, 7.054, 7.006, 7.006, 7.006, 7.006, 7.006, 7.006, 7.006,
+                      6.405, 6.238, 6.238, 6.35, 7.006, 6.271, 7.006, None],
+    "log10_age_max": [8.866, 9.002, 9.002, 9.588, 9.588, 9.588, 9.588, 9.588, 9.588, 9.588, 9.588, 9.588, 9.588, 8.856,
+                      8.856, 8.856, 8.856, 8.856, 7.987, 7.006, 7.006, None],
+    "log10_prot_min": [-1.23, -1.506, -1.072, -0.66, -0.772, -0.72, -0.732, -0.748, -0.691, -0.722, -0.738, -0.772,
+                       -0.924, -0.819, -0.845, -0.97, -0.967, -1.082, -0.941, -0.924, -0.761, -0.62],
+    "log10_prot_max": [1.499, 1.459, 1.459, 1.495, 1.595, 1.57, 1.571, 1.539, 2.144, 2.241, 2.216, 2.235, 2.149, 1.614,
+                       1.518, 1.49, 1.444, 1.512, 1.432, 1.258, 1.24, 1.21],
+    "period_age_slope": [-0.918, -0.804, -0.301, 0.503, 0.596, 0.471, 0.39, 0.425, 0.508, 0.751, 0.945, 1.172, 1.283,
+                         1.962, None, None, None, None, None, None, None, None],
+    "kraft_break_bp_rp0": 0.6,
+}
+CALIBRATION = {"log10_age_knots": [7.0, 8.0, 9.0, 9.6], "sigma_dex": [0.0, 0.05, 0.15, 0.25]}
 
 # Run in a fresh interpreter so that nothing of gyroage can be imported by accident.
 RAW_ONNX = r"""
@@ -30,11 +51,18 @@ names = [o.name for o in sess.get_outputs()]
 out = dict(zip(names, sess.run(None, feed)))
 assert not [m for m in sys.modules if m.split(".")[0] in ("gyroage", "torch")]
 meta = sess.get_modelmeta().custom_metadata_map
-json.dump({"ok": out["ok"].tolist(), "q": np.where(np.isnan(out["age_quantiles_myr"]), -1, out["age_quantiles_myr"]).tolist(),
+json.dump({"ok": out["ok"].tolist(), "extrapolated": out["extrapolated"].tolist(), "flags": out["flags"].tolist(),
+           "p_outlier": np.nan_to_num(out["p_outlier"], nan=-1).tolist(),
+           "q": np.where(np.isnan(out["age_quantiles_myr"]), -1, out["age_quantiles_myr"]).tolist(),
            "map": np.nan_to_num(out["age_map_myr"], nan=-1).tolist(), "grid": out["log10_age_grid"].tolist(),
            "post": np.nan_to_num(out["posterior"], nan=-1).tolist(), "card": json.loads(meta["gyroage_model_card"])},
           sys.stdout)
 """
+
+
+def defining(c, key):
+    """``c[key]``; a card written before calibrations existed has none, as ``{}`` says."""
+    return c.get(key, {}) if key == "calibration" else c[key]
 
 
 def card():
@@ -55,6 +83,49 @@ def stars(n=300, seed=0):
     return pd.DataFrame({"prot_days": prot, "bp_rp0": colour, "bp_rp0_err": err})
 
 
+def flag_text(bits):
+    """The graph's flags bit masks as gyroage estimate's ``flags`` column."""
+    return [";".join(name for i, name in enumerate(FLAG_BITS) if b >> i & 1) for b in bits]
+
+
+def excess_colour_sigma(frame):
+    """Each row's colour error beyond the training colours' (as the grid method marginalises it), from the card alone."""
+    c = card()
+    err = np.clip(np.where(np.isnan(frame["bp_rp0_err"]), c["default_bp_rp0_err"], frame["bp_rp0_err"]),
+                  *c["domain"]["bp_rp0_err"])
+    return np.sqrt(np.maximum(err ** 2 - c["default_bp_rp0_err"] ** 2, 0.0))
+
+
+def export_posterior(d, changes=None):
+    """A model directory ``d`` with the shipped density graph and card (``changes`` applied), its posterior graph
+    rebuilt by ``gyroage export --posterior-only``."""
+    d.mkdir(exist_ok=True)
+    for name in ("gyroage-density.onnx", "gyroage-model.json"):
+        shutil.copy(MODELS / name, d / name)
+    c = json.loads((d / "gyroage-model.json").read_text())
+    if changes is not None:
+        changes(c)
+    c["files"].pop("gyroage-posterior.onnx", None)
+    (d / "gyroage-model.json").write_text(json.dumps(c))
+    res = subprocess.run([sys.executable, "-m", "gyroage.cli", "export", "--posterior-only", "--out", str(d)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "gyroage-posterior.onnx" in json.loads((d / "gyroage-model.json").read_text())["files"]
+    return d
+
+
+def with_sequence_and_calibration(c):
+    c["domain"]["sequence"] = SEQUENCE
+    c["calibration"] = CALIBRATION
+
+
+@pytest.fixture(scope="module")
+def domain_model(tmp_path_factory):
+    """The shipped flow with a card carrying ``domain.sequence`` and ``calibration`` (SEQUENCE, CALIBRATION)."""
+    pytest.importorskip("onnx")
+    return export_posterior(tmp_path_factory.mktemp("domain") / "m", with_sequence_and_calibration)
+
+
 def run_raw(path, frame):
     feed = {k: frame[k].tolist() for k in frame}  # Python's json writes NaN and Infinity
     res = subprocess.run([sys.executable, "-c", RAW_ONNX, str(path)], input=json.dumps(feed), capture_output=True,
@@ -66,7 +137,9 @@ def run_raw(path, frame):
 def estimate_csv(frame, *args):
     res = run_cli("estimate", "-", "-q", *args, input=frame.to_csv(index=False))
     assert res.returncode == 0, res.stderr
-    return pd.read_csv(io.StringIO(res.stdout))
+    out = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str, "flags": str}, keep_default_na=False,
+                      na_values={c: [""] for c in (*QUANTILE_COLUMNS, "age_map_myr", "p_outlier")})
+    return out
 
 
 def test_every_onnx_file_carries_the_card():
@@ -81,54 +154,69 @@ def test_every_onnx_file_carries_the_card():
         embedded = json.loads(meta["gyroage_model_card"])
         assert "files" not in embedded
         for key in DEFINING:
-            assert embedded[key] == c[key], (f.name, key)
+            assert defining(embedded, key) == defining(c, key), (f.name, key)
 
 
-def test_posterior_graph_reproduces_estimate_without_gyroage():
+@pytest.mark.parametrize("which", ["shipped", "sequence_and_calibration"])
+def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
+    """Ages, p_outlier, statuses and flags as ``gyroage estimate --exact-grid``, for the shipped card and for one
+    with a sequence domain and a calibration kernel."""
+    d = MODELS if which == "shipped" else request.getfixturevalue("domain_model")
     frame = stars()
-    raw = run_raw(MODELS / "gyroage-posterior.onnx", frame)
-    ref = estimate_csv(frame, "--exact-grid")  # the graph evaluates every grid point
-    ok = np.array(raw["ok"])
+    raw = run_raw(d / "gyroage-posterior.onnx", frame)
+    ref = estimate_csv(frame, "--model", str(d), "--exact-grid")  # the graph evaluates every grid point
+    ok, extrapolated = np.array(raw["ok"]), np.array(raw["extrapolated"])
     assert list(ok) == list(ref["status"] == "ok")
-    assert 100 < ok.sum() < len(frame) - 11  # both valid and out-of-domain stars were exercised
+    assert list(extrapolated) == list(ref["status"] == "extrapolated")
+    assert flag_text(raw["flags"]) == list(ref["flags"])
+    dated = ok | extrapolated  # both carry ages
+    assert 100 < dated.sum() < len(frame) - 11  # both valid and out-of-domain stars were exercised
+    # colour errors beyond the training colours' are marginalised over (Gauss-Hermite nodes) for most stars
+    assert (excess_colour_sigma(frame)[dated] > 0.005).sum() > 50
+    if "sequence" in raw["card"]["domain"]:
+        assert ok.sum() > 20 and extrapolated.sum() > 20
+        assert {f for fs in ref["flags"] for f in fs.split(";") if f} == set(FLAG_BITS)  # every flag exercised
+    else:  # no sequence domain: nothing is extrapolated; likely_outlier alone may be flagged
+        assert not extrapolated.any() and all(b in (0, 8) for b in raw["flags"])
     q = np.array(raw["q"])
-    assert np.all(q[~ok] == -1) and np.all(np.isnan(ref.loc[~ok, QUANTILE_COLUMNS].to_numpy()))
-    dex = np.abs(np.log10(q[ok]) - np.log10(ref.loc[ok, QUANTILE_COLUMNS].to_numpy()))
+    assert np.all(q[~dated] == -1) and np.all(np.isnan(ref.loc[~dated, QUANTILE_COLUMNS].to_numpy()))
+    dex = np.abs(np.log10(q[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
     # estimate writes 6 significant digits (<= 2.2e-6 dex of rounding); the graph must agree to 1e-4 dex.
     assert dex.max() <= 1e-4, dex.max()
-    assert np.abs(np.log10(np.array(raw["map"])[ok]) - np.log10(ref.loc[ok, "age_map_myr"])).max() <= 1e-4
+    assert np.abs(np.log10(np.array(raw["map"])[dated]) - np.log10(ref.loc[dated, "age_map_myr"])).max() <= 1e-4
+    p_out = np.array(raw["p_outlier"])
+    assert np.all(p_out[~dated] == -1) and np.all(np.isnan(ref.loc[~dated, "p_outlier"]))
+    assert np.abs(p_out[dated] - ref.loc[dated, "p_outlier"]).max() <= 1e-4
+    assert (p_out[dated] > 0.5).any() and (p_out[dated] < 0.1).any()  # likely and unlikely outliers
     # The default (refined grid) gives the same medians well within the 0.01 dex the grid is held to.
-    fast = estimate_csv(frame)
-    assert np.abs(np.log10(q[ok][:, 2]) - np.log10(fast.loc[ok, "age_p50_myr"].to_numpy())).max() <= 3e-3
+    fast = estimate_csv(frame, "--model", str(d))
+    assert np.abs(np.log10(q[dated][:, 2]) - np.log10(fast.loc[dated, "age_p50_myr"].to_numpy())).max() <= 3e-3
     grid, post = np.array(raw["grid"]), np.array(raw["post"])
     g = raw["card"]["age_grid"]
     assert len(grid) == g["n"] and grid[0] == pytest.approx(g["log10_age_min"]) and grid[-1] == pytest.approx(g["log10_age_max"])
-    assert np.allclose(np.trapezoid(post[ok], grid, axis=1), 1.0, atol=1e-9)
+    assert np.allclose(np.trapezoid(post[dated], grid, axis=1), 1.0, atol=1e-9)
+    assert np.all(post[~dated] == -1)
 
 
 def test_posterior_graph_regenerates_from_density_and_card(tmp_path):
     """``gyroage export --posterior-only --out DIR`` rebuilds the graph from the density ONNX + card alone."""
     pytest.importorskip("onnx")
-    d = tmp_path / "m"
-    d.mkdir()
-    for name in ("gyroage-density.onnx", "gyroage-model.json"):
-        shutil.copy(MODELS / name, d / name)
-    c = json.loads((d / "gyroage-model.json").read_text())
-    c["outlier"]["weight"] = 0.2  # a different mixture must change the graph's answers
-    c["files"].pop("gyroage-posterior.onnx", None)
-    (d / "gyroage-model.json").write_text(json.dumps(c))
-    res = subprocess.run([sys.executable, "-m", "gyroage.cli", "export", "--posterior-only", "--out", str(d)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert "gyroage-posterior.onnx" in json.loads((d / "gyroage-model.json").read_text())["files"]
+
+    def changes(c):
+        c["outlier"]["weight"] = 0.2  # a different mixture must change the graph's answers (p_outlier) ...
+        c["calibration"] = {"log10_age_knots": [7.0, 9.6], "sigma_dex": [0.1, 0.3]}  # ... and a calibration its ages
+
+    d = export_posterior(tmp_path / "m", changes)
     frame = stars(60, seed=3)
     raw = run_raw(d / "gyroage-posterior.onnx", frame)
     ref = estimate_csv(frame, "--model", str(d), "--exact-grid")
-    ok = np.array(raw["ok"])
+    ok = np.array(raw["ok"]) | np.array(raw["extrapolated"])
     assert ok.sum() > 20
     assert np.abs(np.log10(np.array(raw["q"])[ok]) - np.log10(ref.loc[ok, QUANTILE_COLUMNS].to_numpy())).max() <= 1e-4
+    assert np.abs(np.array(raw["p_outlier"])[ok] - ref.loc[ok, "p_outlier"]).max() <= 1e-4
     shipped = estimate_csv(frame)
     assert not np.allclose(shipped.loc[ok, "age_p97.5_myr"], ref.loc[ok, "age_p97.5_myr"])
+    assert not np.allclose(shipped.loc[ok, "p_outlier"], ref.loc[ok, "p_outlier"])
 
 
 NODE_DIR = ROOT / "examples" / "node"
@@ -142,22 +230,27 @@ def node_runtime() -> str | None:
     return node if probe.returncode == 0 else None
 
 
-def test_posterior_graph_from_javascript():
+def test_posterior_graph_from_javascript(domain_model):
     node = node_runtime()
     if node is None:
         pytest.skip("node or onnxruntime-node not installed (cd examples/node && npm install --ignore-scripts)")
     frame = stars(80, seed=5)
     csv = frame.to_csv(index=False, na_rep="nan")
-    res = subprocess.run([node, "posterior.js", str(MODELS / "gyroage-posterior.onnx")], input=csv, capture_output=True,
-                         text=True, cwd=NODE_DIR, timeout=120)
+    res = subprocess.run([node, "posterior.js", str(domain_model / "gyroage-posterior.onnx")], input=csv,
+                         capture_output=True, text=True, cwd=NODE_DIR, timeout=120)
     assert res.returncode == 0, res.stderr
-    got = pd.read_csv(io.StringIO(res.stdout))
-    ref = estimate_csv(frame, "--exact-grid")  # the graph evaluates every grid point
+    got = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str, "flags": str}, keep_default_na=False,
+                      na_values={c: [""] for c in (*QUANTILE_COLUMNS, "age_map_myr", "p_outlier")})
+    ref = estimate_csv(frame, "--model", str(domain_model), "--exact-grid")  # the graph evaluates every grid point
     assert len(got) == len(frame)
     ok = (ref["status"] == "ok").to_numpy()
+    dated = ok | (ref["status"] == "extrapolated").to_numpy()
     assert list(got["ok"]) == list(ok)
-    dex = np.abs(np.log10(got.loc[ok, QUANTILE_COLUMNS].to_numpy()) - np.log10(ref.loc[ok, QUANTILE_COLUMNS].to_numpy()))
+    assert list(got["status"][dated]) == list(ref["status"][dated]) and list(got["flags"]) == list(ref["flags"])
+    assert ok.any() and (dated & ~ok).any()
+    dex = np.abs(np.log10(got.loc[dated, QUANTILE_COLUMNS].to_numpy()) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
     assert dex.max() <= 1e-4
+    assert np.abs(got.loc[dated, "p_outlier"] - ref.loc[dated, "p_outlier"]).max() <= 1e-4
 
 
 def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
@@ -179,14 +272,33 @@ def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
     frame = stars(40, seed=7)
     a, b = run_raw(tmp_path / "gyroage-posterior.onnx", frame), run_raw(MODELS / "gyroage-posterior.onnx", frame)
     assert a["ok"] == b["ok"] and np.allclose(a["q"], b["q"], rtol=1e-12)
+    assert a["extrapolated"] == b["extrapolated"] and a["flags"] == b["flags"]
+    assert np.allclose(a["p_outlier"], b["p_outlier"], rtol=1e-12)
 
 
-def test_posterior_graph_and_api_take_zero_stars(model):
+def test_posterior_graph_and_api_take_zero_stars(model, domain_model):
     import onnxruntime as ort
 
-    s = ort.InferenceSession(str(MODELS / "gyroage-posterior.onnx"), providers=["CPUExecutionProvider"])
-    empty = np.zeros(0)
-    out = dict(zip([o.name for o in s.get_outputs()], s.run(None, dict.fromkeys(("prot_days", "bp_rp0", "bp_rp0_err"), empty))))
-    assert out["posterior"].shape == (0, card()["age_grid"]["n"]) and out["age_quantiles_myr"].shape == (0, 5)
+    for d in (MODELS, domain_model):
+        s = ort.InferenceSession(str(d / "gyroage-posterior.onnx"), providers=["CPUExecutionProvider"])
+        empty = np.zeros(0)
+        feed = dict.fromkeys(("prot_days", "bp_rp0", "bp_rp0_err"), empty)
+        out = dict(zip([o.name for o in s.get_outputs()], s.run(None, feed)))
+        assert out["posterior"].shape == (0, card()["age_grid"]["n"]) and out["age_quantiles_myr"].shape == (0, 5)
+        assert out["p_outlier"].shape == out["flags"].shape == out["extrapolated"].shape == (0,)
     post = model.posterior([], [])
     assert post.pdf.shape[0] == 0 and len(post.to_frame()) == 0 and post.summaries()["age_p50_myr"].shape == (0,)
+
+
+def test_posterior_graph_without_wide_colour_errors(domain_model):
+    """No star over the colour-error threshold (no Gauss-Hermite rows at all) and one star alone."""
+    frame = stars(40, seed=11)
+    frame["bp_rp0_err"] = np.nan  # the card's default: nothing to marginalise
+    for f in (frame, frame.iloc[20:21]):
+        raw = run_raw(domain_model / "gyroage-posterior.onnx", f)
+        ref = estimate_csv(f, "--model", str(domain_model), "--exact-grid")
+        dated = np.array(raw["ok"]) | np.array(raw["extrapolated"])
+        assert list(dated) == list(ref["status"].isin(["ok", "extrapolated"])) and flag_text(raw["flags"]) == list(ref["flags"])
+        if dated.any():
+            dex = np.abs(np.log10(np.array(raw["q"])[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
+            assert dex.max() <= 1e-4
