@@ -41,7 +41,7 @@ from gyroage.core.modelcard import (
     sha256,
     write_card,
 )
-from gyroage.core.posterior import COLOUR_NODES, COLOUR_SIGMA_MIN, QUANTILES, Calibration, age_grid
+from gyroage.core.posterior import COLOUR_NODE_TIERS, QUANTILES, Calibration, age_grid
 from gyroage.errors import ModelError
 from gyroage.files import atomic_path
 
@@ -186,34 +186,45 @@ class _Builder:
                                        card: ModelCard) -> str:
         """gyroage.core.posterior.colour_marginal_log_likelihood: stars x grid, float32 values in float64.
 
-        One flow pass, as there, over the stars with ``sigma`` <= COLOUR_SIGMA_MIN at
-        their own colour followed by the others at each Gauss-Hermite node colour
-        (every colour clipped to the trained range); the nodes' weighted
-        log-sum-exp (float64, rounded to float32 as there) gives the wide stars' rows.
+        One flow pass, as there, over the stars of each COLOUR_NODE_TIERS tier in
+        turn, each at its tier's Gauss-Hermite node colours (its own colour for a
+        one-node tier; every colour clipped to the trained range); a tier's weighted
+        log-sum-exp (float64, rounded to float32 as there) gives its stars' rows.
         """
         op, i64 = self.op, self.i64
-        t, w = np.polynomial.hermite.hermgauss(COLOUR_NODES)
-        is_wide = op("Greater", sigma, self.const(COLOUR_SIGMA_MIN))
-        narrow, wide = (op("Squeeze", op("NonZero", m), i64([0])) for m in (op("Not", is_wide), is_wide))  # indices
-        own = (lambda v: op("Gather", v, narrow, axis=0))  # noqa: E731  v[narrow]
-        pick = (lambda v: op("Unsqueeze", op("Gather", v, wide, axis=0), self.axis1))  # noqa: E731  v[wide, None]
-        node_shape = op("Concat", op("Shape", wide), i64([COLOUR_NODES]), axis=0)
-        repeat = (lambda v: op("Reshape", op("Expand", pick(v), node_shape), self.minus1))  # noqa: E731
-        node_colour = op("Add", pick(colour), op("Mul", pick(sigma), self.const(np.sqrt(2.0) * t)))  # [m, nodes]
         lo, hi = (float(v) for v in card.domain["bp_rp0"])
-        rows_colour = op("Min", op("Max", op("Concat", own(colour), op("Reshape", node_colour, self.minus1), axis=0),
-                                      self.const(lo)), self.const(hi))
-        ll = self.flow(density, op("Concat", own(lp), repeat(lp), axis=0), rows_colour,
-                       op("Concat", own(err), repeat(err), axis=0))
-        n_narrow = op("Shape", narrow)
-        nodes = op("Reshape", op("Slice", ll, n_narrow, i64([np.iinfo(np.int64).max]), i64([0])),
-                   i64([-1, COLOUR_NODES, self.n]))
-        weighted = op("Add", nodes, self.const(np.log(w / np.sqrt(np.pi))[None, :, None]))
-        marginal = op("Cast", op("Cast", self.log_sum_exp(weighted, self.axis1, keepdims=0), to=F), to=D)
+        bounds = [-np.inf] + [b for b, _ in COLOUR_NODE_TIERS]
+        tiers = []  # (star indices, nodes, log weights)
+        cols, lps, errs = [], [], []
+        for k, (_, n_nodes) in enumerate(COLOUR_NODE_TIERS):
+            above = op("Greater", sigma, self.const(bounds[k])) if np.isfinite(bounds[k]) else None
+            below = op("LessOrEqual", sigma, self.const(bounds[k + 1])) if np.isfinite(bounds[k + 1]) else None
+            mask = below if above is None else (above if below is None else op("And", above, below))
+            idx = op("Squeeze", op("NonZero", mask), i64([0]))
+            t, w = np.polynomial.hermite.hermgauss(n_nodes) if n_nodes > 1 else (np.zeros(1), np.full(1, np.sqrt(np.pi)))
+            tiers.append((idx, n_nodes, np.log(w / np.sqrt(np.pi))))
+            pick = (lambda v, idx=idx: op("Unsqueeze", op("Gather", v, idx, axis=0), self.axis1))  # noqa: E731
+            shape = op("Concat", op("Shape", idx), i64([n_nodes]), axis=0)
+            repeat = (lambda v, pick=pick, shape=shape: op("Reshape", op("Expand", pick(v), shape), self.minus1))  # noqa: E731
+            cols.append(op("Reshape", op("Add", pick(colour), op("Mul", pick(sigma), self.const(np.sqrt(2.0) * t))),
+                           self.minus1))
+            lps.append(repeat(lp))
+            errs.append(repeat(err))
+        rows_colour = op("Min", op("Max", op("Concat", *cols, axis=0), self.const(lo)), self.const(hi))
+        ll = self.flow(density, op("Concat", *lps, axis=0), rows_colour, op("Concat", *errs, axis=0))
         out = op("ConstantOfShape", op("Concat", op("Shape", lp), i64([self.n]), axis=0),
                  value=helper.make_tensor("zero", D, [1], [0.0]))
-        out = op("ScatterND", out, op("Unsqueeze", narrow, self.axis1), op("Slice", ll, i64([0]), n_narrow, i64([0])))
-        return op("ScatterND", out, op("Unsqueeze", wide, self.axis1), marginal)
+        start = i64([0])
+        for idx, n_nodes, lw in tiers:
+            end = op("Add", start, op("Mul", op("Shape", idx), i64([n_nodes])))
+            block = op("Slice", ll, start, end, i64([0]))
+            if n_nodes > 1:
+                nodes = op("Reshape", block, i64([-1, n_nodes, self.n]))
+                weighted = op("Add", nodes, self.const(lw[None, :, None]))
+                block = op("Cast", op("Cast", self.log_sum_exp(weighted, self.axis1, keepdims=0), to=F), to=D)
+            out = op("ScatterND", out, op("Unsqueeze", idx, self.axis1), block)
+            start = end
+        return out
 
     def log_sum_exp(self, v: str, axes: str, keepdims: int = 1) -> str:
         """log(sum(exp(v))) along ``axes``, shifted by the (finite) peak as numpy's logaddexp.reduce."""
@@ -389,8 +400,9 @@ def graph_doc(card: ModelCard) -> dict:
     """What the posterior graph computes, stored in its metadata under ``gyroage_graph``."""
     return {**GRAPH_DOC, "quantile_levels": list(QUANTILES), "age_grid": card.age_grid,
             "prior": "uniform in log10 age over the grid", "outlier": card.outlier,
-            "colour_marginalisation": f"{COLOUR_NODES} Gauss-Hermite nodes of the true colour where "
-                                      f"sqrt(bp_rp0_err^2 - default_bp_rp0_err^2) > {COLOUR_SIGMA_MIN} mag",
+            "colour_marginalisation": "Gauss-Hermite nodes of the true colour, as many as the tier of "
+                                      "sigma = sqrt(bp_rp0_err^2 - default_bp_rp0_err^2) gives: (upper bound in mag, "
+                                      f"nodes) {[(float(b), n) for b, n in COLOUR_NODE_TIERS]}",
             "calibration": card.calibration or None, "flag_bits": list(FLAG_BITS),
             "sequence_domain": bool(card.domain.get("sequence")),
             "algorithm": "gyroage.core.posterior.grid_posterior with every grid point evaluated: trapezoid "
