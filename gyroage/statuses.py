@@ -48,7 +48,7 @@ CROSSMATCH = {
     NO_COLOUR: "matched, but Gaia DR3 has no BP or RP photometry",
 }
 
-# Flags (the ``flags`` column, ';'-separated): what a row's age rests on beyond the training data.
+# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data.
 # Any of the first three makes the status ``extrapolated``; likely_outlier alone does not.
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"

@@ -6,13 +6,13 @@
 // stars.csv: a header with prot_days,bp_rp0[,bp_rp0_err] (plain comma-separated numbers; an empty
 // cell or "nan" means missing). Output: the input columns, ok, status (ok, extrapolated, or empty where
 // the star gets no age: gyroage estimate gives the reason), the five age percentiles and the MAP age (Myr),
-// p_outlier and flags (';'-separated names, as gyroage estimate's flags column).
+// p_outlier and age_flags (';'-separated names, as gyroage estimate's age_flags column).
 "use strict";
 const fs = require("fs");
 const ort = require("onnxruntime-node");
 
 const QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"];
-// The graph's int64 "flags" output is a bit mask: bit i set for FLAG_BITS[i] (the graph's gyroage_graph metadata
+// The graph's int64 "age_flags" output is a bit mask: bit i set for FLAG_BITS[i] (the graph's gyroage_graph metadata
 // lists them as flag_bits).
 const FLAG_BITS = ["colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier"];
 
@@ -45,14 +45,14 @@ async function main() {
   const fmt = (x) => (Number.isNaN(x) ? "" : x.toPrecision(7));
   const flags = (bits) => FLAG_BITS.filter((_, b) => (bits >> BigInt(b)) & 1n).join(";"); // int64: BigInt
   const header_out = ["prot_days", "bp_rp0", "bp_rp0_err", "ok", "status", ...QUANTILE_COLUMNS, "age_map_myr",
-    "p_outlier", "flags"];
+    "p_outlier", "age_flags"];
   const lines_out = [header_out.join(",")];
   for (let i = 0; i < n; i++) {
     const qs = Array.from(q.slice(5 * i, 5 * i + 5), fmt);
     const status = out.ok.data[i] ? "ok" : out.extrapolated.data[i] ? "extrapolated" : "";
     lines_out.push([feeds.prot_days.data[i], feeds.bp_rp0.data[i], feeds.bp_rp0_err.data[i],
       out.ok.data[i] ? "True" : "False", status, ...qs, fmt(out.age_map_myr.data[i]),
-      fmt(out.p_outlier.data[i]), flags(out.flags.data[i])].join(","));
+      fmt(out.p_outlier.data[i]), flags(out.age_flags.data[i])].join(","));
   }
   process.stdout.write(lines_out.join("\n") + "\n");
 }

@@ -22,16 +22,25 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
-from gyroage.core.density import mix_outlier
 from gyroage.core.groups import group_log_likelihood
 from gyroage.core.modelcard import outlier_log_density
-from gyroage.core.posterior import SUMMARY_COLUMNS, cdf_at, normalise, quantiles
+from gyroage.core.posterior import (
+    SUMMARY_COLUMNS,
+    Calibration,
+    cdf_at,
+    log_evidence,
+    normalise,
+    outlier_probability,
+    quantiles,
+)
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, atomic_write_text
 from gyroage.progress import Progress
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
+# Age bins of the calibration summary, by the held-out cluster's fiducial age (Myr): (label, lower, upper).
+AGE_BINS = (("<100 Myr", 0.0, 100.0), ("100-1000 Myr", 100.0, 1000.0), (">=1000 Myr", 1000.0, np.inf))
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,11 @@ class ValidateSettings:
     outlier_weight_star: float = OUTLIER_WEIGHT
     outlier_weight_group: float = OUTLIER_WEIGHT
     jobs: int = 2
+    # the age-dependent systematic term applied to star posteriors (posterior.Calibration as a dict), or empty
+    calibration_dict: dict = field(default_factory=dict)
+
+    def calibration(self) -> Calibration | None:
+        return Calibration.from_dict(self.calibration_dict)
 
     def train_dict(self) -> dict:
         """The full training settings of every fold (see ``validation_train.full_train_dict``)."""
@@ -153,12 +167,14 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
     return pdf[0], quantiles(pdf, grid)[0]
 
 
-def star_posteriors(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
+def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibration | None = None,
                     log_prior: np.ndarray | None = None) -> np.ndarray:
-    lp = mix_outlier(np.asarray(loglike, dtype=np.float64), outlier_weight, outlier_log_density())
+    """Held-out stars' age posteriors as ``gyroage estimate`` makes them: sequence members, calibrated."""
+    lp = np.asarray(loglike, dtype=np.float64)
     if log_prior is not None:
         lp = lp + log_prior[None, :]
-    return normalise(lp, grid)
+    pdf = normalise(lp, grid)
+    return calibration.apply(pdf, grid) if calibration is not None else pdf
 
 
 def coverage(pit_values: np.ndarray, level: float) -> float:
@@ -181,9 +197,11 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
         # judged against its own subgroup's age, the joint age against the members' median.
         star_truth = np.log10(members["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
         truth = float(np.median(star_truth))
-        post = star_posteriors(ll, grid, settings.outlier_weight_star)
+        post = star_posteriors(ll, grid, settings.calibration())
         q = quantiles(post, grid)
         p = cdf_at(post, grid, star_truth)
+        p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), settings.outlier_weight_star,
+                                    outlier_log_density())
         _, jq = joint_age(ll, grid, settings.outlier_weight_group)
         star_rows.append(pd.DataFrame({
             "cluster": c, "GaiaDR3_ID": members["GaiaDR3_ID"].to_numpy(),
@@ -191,7 +209,7 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
             "bp_rp0_err": members["e_BPRP_0"].to_numpy(), "true_age_myr": 10 ** (star_truth - 6),
             **{name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])},  # no MAP here
             "error_dex": q[:, 2] - star_truth, "pit": p,
-            "in_68": np.abs(p - 0.5) <= 0.34,
+            "in_68": np.abs(p - 0.5) <= 0.34, "p_outlier": p_out,
         }))
         cluster_rows.append({
             "cluster": c, "n_stars": len(members), "fiducial_age_myr": 10 ** (truth - 6),
@@ -206,9 +224,27 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
     return stars, table, summarise(stars, table, settings)
 
 
+def by_age_bin(stars: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Held-out star coverage (68%), median |error| and median 68% half-width per :data:`AGE_BINS` bin of
+    the star's cluster age (empty bins: None)."""
+    age = stars["true_age_myr"].to_numpy(dtype=float)
+    pit = stars["pit"].to_numpy(dtype=float)
+    err = np.abs(stars["error_dex"].to_numpy(dtype=float))
+    half = 0.5 * np.log10(stars["age_p84_myr"].to_numpy(dtype=float) / stars["age_p16_myr"].to_numpy(dtype=float))
+    out: dict[str, dict] = {"coverage_68": {}, "median_abs_dex": {}, "median_half_width_68_dex": {}, "n_stars": {}}
+    for label, lo, hi in AGE_BINS:
+        m = (age >= lo) & (age < hi)
+        out["coverage_68"][label] = coverage(pit[m], 0.68) if m.any() else None
+        out["median_abs_dex"][label] = float(np.median(err[m])) if m.any() else None
+        out["median_half_width_68_dex"][label] = float(np.median(half[m])) if m.any() else None
+        out["n_stars"][label] = int(m.sum())
+    return out
+
+
 def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettings) -> dict:
     """The numbers the goals and the model card quote."""
     old = table["fiducial_age_myr"] >= 30
+    bins = by_age_bin(stars)
     return {
         "loco_n_clusters": int(len(table)),
         "loco_n_stars": int(len(stars)),
@@ -222,6 +258,14 @@ def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettin
         "loco_star_coverage": {f"{lv:g}": coverage(stars["pit"], lv) for lv in LEVELS},
         "loco_star_median_half_width_68_dex": float(np.median(
             0.5 * (np.log10(stars["age_p84_myr"]) - np.log10(stars["age_p16_myr"])))),
+        # by the held-out cluster's age (AGE_BINS): the average hides opposite errors
+        "loco_star_coverage_68_by_age": bins["coverage_68"],
+        "loco_star_median_abs_dex_by_age": bins["median_abs_dex"],
+        "loco_star_median_half_width_68_dex_by_age": bins["median_half_width_68_dex"],
+        "loco_star_n_by_age": bins["n_stars"],
+        "star_posteriors": "sequence members (outlier term in p_outlier only)"
+                           + (", with the card's calibration" if settings.calibration_dict else ", uncalibrated"),
+        "calibration": settings.calibration_dict,
         "outlier_weight_star": settings.outlier_weight_star,
         "outlier_weight_group": settings.outlier_weight_group,
         "age_grid": list(settings.grid),

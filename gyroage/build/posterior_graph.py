@@ -70,12 +70,12 @@ GRAPH_DOC = {
                      "rotation sequence; NaN where neither ok nor extrapolated",
         "extrapolated": "bool [n_stars]: true where gyroage estimate gives status 'extrapolated' (ages given, but "
                         "outside the card's sequence domain: see flags)",
-        "flags": "int64 [n_stars]: gyroage estimate's flags column as a bit mask, bit i set for the i-th of "
+        "age_flags": "int64 [n_stars]: gyroage estimate's flags column as a bit mask, bit i set for the i-th of "
                  + ", ".join(f"{i}: {n}" for i, n in enumerate((*statuses.DOMAIN_FLAGS, statuses.LIKELY_OUTLIER)))
                  + "; 0 where neither ok nor extrapolated",
     },
 }
-# The ``flags`` bits, in order (gyroage.core.domain.flag_text's names).
+# The ``age_flags`` bits, in order (gyroage.core.domain.flag_text's names).
 FLAG_BITS = (*statuses.DOMAIN_FLAGS, statuses.LIKELY_OUTLIER)
 
 
@@ -106,7 +106,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
     b.op("And", valid, b.op("Not", extrapolated), out="ok")
     b.op("And", valid, extrapolated, out="extrapolated")
-    b.op("Where", valid, flags, b.i64(0), out="flags")
+    b.op("Where", valid, flags, b.i64(0), out="age_flags")
     b.op("Where", valid, p_out, b.nan, out="p_outlier")
     valid_col = b.op("Unsqueeze", valid, b.axis1)
     b.op("Where", valid_col, b.quantiles_myr(pdf), b.nan, out="age_quantiles_myr")
@@ -384,7 +384,7 @@ def _model(g: Graph, density: onnx.ModelProto, n_grid: int) -> onnx.ModelProto:
         helper.make_tensor_value_info("age_map_myr", D, star),
         helper.make_tensor_value_info("p_outlier", D, star),
         helper.make_tensor_value_info("extrapolated", B, star),
-        helper.make_tensor_value_info("flags", I64, star),
+        helper.make_tensor_value_info("age_flags", I64, star),
     ]
     graph = helper.make_graph(g.nodes, "gyroage_posterior", inputs, outputs, initializer=g.inits)
     for v in outputs + inputs:

@@ -62,7 +62,7 @@ class Posterior:
 
     @property
     def ok(self) -> np.ndarray:
-        """True where the star has an age (``status`` ``ok``, or ``extrapolated``: see ``flags``)."""
+        """True where the star has an age (``status`` ``ok``, or ``extrapolated``: see ``age_flags``)."""
         return np.isin(self.status, (statuses.OK, statuses.EXTRAPOLATED))
 
     @property
@@ -102,7 +102,7 @@ class Posterior:
         cols.update({k: np.reshape(v, -1) for k, v in self.summaries().items()})
         if self.p_outlier is not None:
             cols["p_outlier"] = self.p_outlier.reshape(-1)
-            cols["flags"] = self.flags.reshape(-1)
+            cols["age_flags"] = self.flags.reshape(-1)
         cols["status"] = self.status.reshape(-1)
         return pd.DataFrame(cols)
 

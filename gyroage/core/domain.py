@@ -4,7 +4,7 @@ The card's ``domain.sequence`` (written at export from the training catalogue,
 ``gyroage.build.catalogue.sequence_domain``) holds, per (BP-RP)0 bin, the
 log-age range the clusters span and the period range of their stars, and the
 Kraft break. A star outside them still gets an age, with status
-``extrapolated`` and the reason in its ``flags``.
+``extrapolated`` and the reason in its ``age_flags``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class SequenceDomain:
 
 
 def flag_text(*masks: np.ndarray, names=(*statuses.DOMAIN_FLAGS, statuses.LIKELY_OUTLIER)) -> np.ndarray:
-    """The ``flags`` column: for each row the names whose mask is true, ';'-joined ('' for none)."""
+    """The ``age_flags`` column: for each row the names whose mask is true, ';'-joined ('' for none)."""
     code = sum(np.asarray(m, dtype=np.int64) << i for i, m in enumerate(masks))
     uniq, inv = np.unique(code, return_inverse=True)
     text = np.array([";".join(n for i, n in enumerate(names) if u >> i & 1) for u in uniq], dtype=object)

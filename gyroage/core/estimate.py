@@ -22,7 +22,7 @@ from gyroage.core.stars import StarArrays, check_stars
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
 
-STAR_COLUMNS = SUMMARY_COLUMNS + ("p_outlier", "flags")
+STAR_COLUMNS = SUMMARY_COLUMNS + ("p_outlier", "age_flags")
 OUTPUT_COLUMNS = STAR_COLUMNS + ("status",)
 
 
@@ -41,7 +41,7 @@ class EstimateSettings:
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """Every input row and column, in order, plus age summaries (Myr), ``p_outlier``, ``flags`` and ``status``.
+    """Every input row and column, in order, plus age summaries (Myr), ``p_outlier``, ``age_flags`` and ``status``.
 
     Ages are those of a rotation-sequence member; ``p_outlier`` is the
     probability that the star is not one. ``settings.method`` is ``grid``
@@ -71,7 +71,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     ok = status == statuses.OK
     extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
     results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra}
-    results["flags"] = np.full(n, "", dtype=object)
+    results["age_flags"] = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
@@ -86,7 +86,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             values.update(mc)
         flags, outside = star_flags(density.card, stars.bp_rp0[ok], np.log10(stars.prot[ok]), age_outside,
                                     values["p_outlier"])
-        results["flags"][ok] = flags
+        results["age_flags"][ok] = flags
         status[rows[outside]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
             status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
@@ -108,7 +108,7 @@ def excess_colour_sigma(bp_rp0_err: np.ndarray, ebprp_err: np.ndarray | None, ca
 
 
 def star_flags(card, bp_rp0, log10_prot, age_outside, p_outlier) -> tuple[np.ndarray, np.ndarray]:
-    """(the ``flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain."""
+    """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain."""
     likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
     domain = SequenceDomain.from_card(card)
     if domain is None:

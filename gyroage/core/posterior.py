@@ -150,7 +150,8 @@ def _midpoints(v: np.ndarray) -> np.ndarray:
 
 
 def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
-                           outlier_weight: float | None = None, tol: float = REFINE_TOL) -> np.ndarray:
+                           outlier_weight: float | None = None, tol: float = REFINE_TOL,
+                           coarsest: int = 40) -> np.ndarray:
     """``grid_log_likelihood`` from about 40% of the flow evaluations, to within ``tol`` at every point.
 
     Coarse to fine: the flow is evaluated on every 4th grid point (a coarsest
@@ -177,7 +178,7 @@ def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err,
             head = level(idx[:-1])
             last = exact(np.arange(prot.size), np.full(prot.size, idx[-1]))
             return np.concatenate([head, last[:, None]], axis=1)
-        if (m + 1) // 2 < 40:
+        if (m + 1) // 2 < coarsest:
             return density.log_prob_grid(prot, colour, err, grid[idx], outlier_weight=0.0)
         coarse = level(idx[::2])
         out = np.empty((prot.size, m), dtype=np.float32)
@@ -241,6 +242,9 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
 # no age (up to 0.02 mag: medians within 0.005 dex for 95% of stars, widths within 2%); 3 nodes up to
 # 0.05 mag (within 0.004 dex of a 9-node sum at 0.04); 5 beyond (0.02 dex at 0.1 mag).
 COLOUR_NODE_TIERS = ((0.02, 1), (0.05, 3), (np.inf, 5))
+# Refinement tolerance (nats) of the node evaluations (see refined_log_likelihood).
+NODE_REFINE_TOL = 0.1
+NODE_COARSEST = 20  # points of their coarsest level (every 8th of 201)
 
 
 def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
@@ -263,7 +267,14 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     rows = np.concatenate([np.repeat(idx, len(t)) for idx, t, _ in groups])
     c = np.concatenate([(colour[idx, None] + np.sqrt(2.0) * sig[idx, None] * t).ravel() for idx, t, _ in groups])
     lo, hi = density.card.domain["bp_rp0"]
-    ll_rows = _flow_log_likelihood(density, prot[rows], np.clip(c, lo, hi), err[rows], grid, refine_tol)
+    c = np.clip(c, lo, hi)
+    # Node rows are averaged, so a looser refinement tolerance costs nothing measurable there.
+    n_own = groups[0][0].size * len(groups[0][1])
+    node_tol = None if refine_tol is None else max(refine_tol, NODE_REFINE_TOL)
+    ll_rows = np.concatenate([
+        _flow_log_likelihood(density, prot[rows[:n_own]], c[:n_own], err[rows[:n_own]], grid, refine_tol),
+        _flow_log_likelihood(density, prot[rows[n_own:]], c[n_own:], err[rows[n_own:]], grid, node_tol,
+                             NODE_COARSEST)])
     out = np.empty((colour.size, len(grid)), dtype=np.float32)
     start = 0
     for idx, t, lw in groups:
@@ -277,10 +288,11 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     return out
 
 
-def _flow_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, refine_tol):
+def _flow_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, refine_tol, coarsest: int = 40):
     if refine_tol is None:
         return grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0)
-    return refined_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0, tol=refine_tol)
+    return refined_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0, tol=refine_tol,
+                                  coarsest=coarsest)
 
 
 def log_evidence(log_like: np.ndarray, log_prior: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -306,24 +318,45 @@ def outlier_probability(log_evidence_member: np.ndarray, weight: float, outlier_
 
 @dataclass(frozen=True)
 class Calibration:
-    """An age-dependent systematic error: each posterior is convolved with a Gaussian in log10 age.
+    """The model's empirical calibration of age posteriors, fitted by leave-one-cluster-out.
 
-    ``sigma_dex`` is the Gaussian width at the ages ``log10_age_knots``
-    (linear in between, constant beyond), fitted so that held-out stars' intervals
-    hold their cluster's age at the nominal rate at every age (leave-one-cluster-out).
+    Two parts, both functions of the posterior itself (never of a true age):
+
+    * a systematic error: each posterior is convolved with a Gaussian in log10
+      age whose width ``sigma_dex`` is given at ``log10_age_knots`` (linear in
+      between, constant beyond); it widens intervals where held-out clusters
+      scatter beyond their statistical errors;
+    * a level scale: where the posterior median lies below ``level_knots[0]``
+      (log10 yr), credible levels are scaled about the median by
+      ``level_scale`` (< 1 narrows), rising linearly to 1 at ``level_knots[1]``;
+      it narrows intervals that held more truths than their level (young
+      clusters), without moving the median: the CDF F becomes
+      clip(0.5 + (F - 0.5) / s, 0, 1).
     """
 
-    log10_age_knots: tuple[float, ...]
-    sigma_dex: tuple[float, ...]
+    log10_age_knots: tuple[float, ...] = ()
+    sigma_dex: tuple[float, ...] = ()
+    level_knots: tuple[float, float] = (7.7, 8.2)
+    level_scale: float = 1.0
+
+    @classmethod
+    def from_dict(cls, c: dict | None) -> Calibration | None:
+        if not c:
+            return None
+        return cls(tuple(c.get("log10_age_knots", ())), tuple(c.get("sigma_dex", ())),
+                   tuple(c.get("level_knots", (7.7, 8.2))), float(c.get("level_scale", 1.0)))
 
     @classmethod
     def from_card(cls, card) -> Calibration | None:
-        c = getattr(card, "calibration", None) or {}
-        if not c.get("log10_age_knots"):
-            return None
-        return cls(tuple(c["log10_age_knots"]), tuple(c["sigma_dex"]))
+        return cls.from_dict(getattr(card, "calibration", None))
+
+    def to_dict(self) -> dict:
+        return {"log10_age_knots": list(self.log10_age_knots), "sigma_dex": [round(float(v), 4) for v in self.sigma_dex],
+                "level_knots": list(self.level_knots), "level_scale": round(float(self.level_scale), 4)}
 
     def sigma(self, log10_age) -> np.ndarray:
+        if not self.sigma_dex:
+            return np.zeros(np.shape(log10_age))
         return np.interp(log10_age, self.log10_age_knots, self.sigma_dex)
 
     def kernel(self, grid: np.ndarray) -> np.ndarray:
@@ -332,15 +365,31 @@ class Calibration:
         k = np.exp(-0.5 * ((grid[None, :] - grid[:, None]) / s) ** 2)
         return k / np.trapezoid(k, grid, axis=1)[:, None]
 
+    def scale_of(self, median: np.ndarray) -> np.ndarray:
+        """The level scale of posteriors with these medians (log10 yr)."""
+        lo, hi = self.level_knots
+        return np.interp(median, [lo, hi], [self.level_scale, 1.0])
+
     def apply(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
-        """Convolved pdf rows, renormalised on the grid (NaN rows stay NaN)."""
-        w = np.zeros(len(grid))  # trapezoid weights of the source points
-        w[1:] += 0.5 * np.diff(grid)
-        w[:-1] += 0.5 * np.diff(grid)
-        out = (np.nan_to_num(pdf) * w) @ self.kernel(grid)
+        """Calibrated pdf rows, renormalised on the grid (NaN rows stay NaN)."""
+        out = np.nan_to_num(pdf)
+        if self.sigma_dex and max(self.sigma_dex) > 0:
+            w = np.zeros(len(grid))  # trapezoid weights of the source points
+            w[1:] += 0.5 * np.diff(grid)
+            w[:-1] += 0.5 * np.diff(grid)
+            out = (out * w) @ self.kernel(grid)
         with np.errstate(invalid="ignore", divide="ignore"):
             out /= np.trapezoid(out, grid, axis=-1)[..., None]
+            if self.level_scale != 1.0:
+                out = self._scale_levels(out, grid)
         return np.where(np.isfinite(pdf).all(axis=-1, keepdims=True), out, np.nan)
+
+    def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
+        c = cdf(pdf, grid)
+        s = self.scale_of(quantiles(pdf, grid, [0.5])[:, 0])[:, None]
+        inside = np.abs(c - 0.5) < 0.5 * s  # where the scaled CDF is strictly between 0 and 1
+        out = np.where(inside, pdf / s, 0.0)
+        return out / np.trapezoid(out, grid, axis=-1)[..., None]
 
 
 def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.ndarray:

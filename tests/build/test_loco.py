@@ -37,12 +37,12 @@ def test_calibrated_posteriors_cover_at_the_nominal_rate():
     rng = np.random.default_rng(2)
     truth = 8.0
     mu = truth + 0.4 * rng.standard_normal(4000)
-    post = star_posteriors(gaussian_loglike(mu, 0.4, grid), grid, outlier_weight=0.0)
+    post = star_posteriors(gaussian_loglike(mu, 0.4, grid), grid)
     p = pit(post, grid, np.full(len(mu), truth))
     for level in (0.5, 0.68, 0.9):
         assert abs(coverage(p, level) - level) < 0.03
     # an over-confident model under-covers
-    post_narrow = star_posteriors(gaussian_loglike(mu, 0.2, grid), grid, outlier_weight=0.0)
+    post_narrow = star_posteriors(gaussian_loglike(mu, 0.2, grid), grid)
     assert coverage(pit(post_narrow, grid, np.full(len(mu), truth)), 0.68) < 0.5
 
 

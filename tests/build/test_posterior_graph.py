@@ -51,7 +51,7 @@ names = [o.name for o in sess.get_outputs()]
 out = dict(zip(names, sess.run(None, feed)))
 assert not [m for m in sys.modules if m.split(".")[0] in ("gyroage", "torch")]
 meta = sess.get_modelmeta().custom_metadata_map
-json.dump({"ok": out["ok"].tolist(), "extrapolated": out["extrapolated"].tolist(), "flags": out["flags"].tolist(),
+json.dump({"ok": out["ok"].tolist(), "extrapolated": out["extrapolated"].tolist(), "age_flags": out["age_flags"].tolist(),
            "p_outlier": np.nan_to_num(out["p_outlier"], nan=-1).tolist(),
            "q": np.where(np.isnan(out["age_quantiles_myr"]), -1, out["age_quantiles_myr"]).tolist(),
            "map": np.nan_to_num(out["age_map_myr"], nan=-1).tolist(), "grid": out["log10_age_grid"].tolist(),
@@ -84,7 +84,7 @@ def stars(n=300, seed=0):
 
 
 def flag_text(bits):
-    """The graph's flags bit masks as gyroage estimate's ``flags`` column."""
+    """The graph's flags bit masks as gyroage estimate's ``age_flags`` column."""
     return [";".join(name for i, name in enumerate(FLAG_BITS) if b >> i & 1) for b in bits]
 
 
@@ -137,7 +137,7 @@ def run_raw(path, frame):
 def estimate_csv(frame, *args):
     res = run_cli("estimate", "-", "-q", *args, input=frame.to_csv(index=False))
     assert res.returncode == 0, res.stderr
-    out = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str, "flags": str}, keep_default_na=False,
+    out = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str, "age_flags": str}, keep_default_na=False,
                       na_values={c: [""] for c in (*QUANTILE_COLUMNS, "age_map_myr", "p_outlier")})
     return out
 
@@ -168,7 +168,7 @@ def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
     ok, extrapolated = np.array(raw["ok"]), np.array(raw["extrapolated"])
     assert list(ok) == list(ref["status"] == "ok")
     assert list(extrapolated) == list(ref["status"] == "extrapolated")
-    assert flag_text(raw["flags"]) == list(ref["flags"])
+    assert flag_text(raw["age_flags"]) == list(ref["age_flags"])
     dated = ok | extrapolated  # both carry ages
     assert 100 < dated.sum() < len(frame) - 11  # both valid and out-of-domain stars were exercised
     # colour errors beyond the training colours' are marginalised over (Gauss-Hermite nodes), in both node tiers
@@ -176,9 +176,9 @@ def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
     assert ((sigma > 0.02) & (sigma <= 0.05)).sum() >= 3 and (sigma > 0.05).sum() > 50
     if "sequence" in raw["card"]["domain"]:
         assert ok.sum() > 20 and extrapolated.sum() > 20
-        assert {f for fs in ref["flags"] for f in fs.split(";") if f} == set(FLAG_BITS)  # every flag exercised
+        assert {f for fs in ref["age_flags"] for f in fs.split(";") if f} == set(FLAG_BITS)  # every flag exercised
     else:  # no sequence domain: nothing is extrapolated; likely_outlier alone may be flagged
-        assert not extrapolated.any() and all(b in (0, 8) for b in raw["flags"])
+        assert not extrapolated.any() and all(b in (0, 8) for b in raw["age_flags"])
     q = np.array(raw["q"])
     assert np.all(q[~dated] == -1) and np.all(np.isnan(ref.loc[~dated, QUANTILE_COLUMNS].to_numpy()))
     dex = np.abs(np.log10(q[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
@@ -189,9 +189,14 @@ def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
     assert np.all(p_out[~dated] == -1) and np.all(np.isnan(ref.loc[~dated, "p_outlier"]))
     assert np.abs(p_out[dated] - ref.loc[dated, "p_outlier"]).max() <= 1e-4
     assert (p_out[dated] > 0.5).any() and (p_out[dated] < 0.1).any()  # likely and unlikely outliers
-    # The default (refined grid) gives the same medians well within the 0.01 dex the grid is held to.
+    # The default (refined grid) gives the same medians well within the 0.01 dex the grid is held to; stars
+    # whose colour is marginalised over nodes (refined more loosely: they are averaged) within the 0.02 dex
+    # that the grid and MCMC methods are held to.
     fast = estimate_csv(frame, "--model", str(d))
-    assert np.abs(np.log10(q[dated][:, 2]) - np.log10(fast.loc[dated, "age_p50_myr"].to_numpy())).max() <= 3e-3
+    miss = np.abs(np.log10(q[:, 2]) - np.log10(fast["age_p50_myr"].to_numpy()))
+    one_node = excess_colour_sigma(frame) <= 0.02
+    assert miss[dated & one_node].max() <= 3e-3
+    assert miss[dated & ~one_node].max() <= 0.02
     grid, post = np.array(raw["grid"]), np.array(raw["post"])
     g = raw["card"]["age_grid"]
     assert len(grid) == g["n"] and grid[0] == pytest.approx(g["log10_age_min"]) and grid[-1] == pytest.approx(g["log10_age_max"])
@@ -240,14 +245,14 @@ def test_posterior_graph_from_javascript(domain_model):
     res = subprocess.run([node, "posterior.js", str(domain_model / "gyroage-posterior.onnx")], input=csv,
                          capture_output=True, text=True, cwd=NODE_DIR, timeout=120)
     assert res.returncode == 0, res.stderr
-    got = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str, "flags": str}, keep_default_na=False,
+    got = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str, "age_flags": str}, keep_default_na=False,
                       na_values={c: [""] for c in (*QUANTILE_COLUMNS, "age_map_myr", "p_outlier")})
     ref = estimate_csv(frame, "--model", str(domain_model), "--exact-grid")  # the graph evaluates every grid point
     assert len(got) == len(frame)
     ok = (ref["status"] == "ok").to_numpy()
     dated = ok | (ref["status"] == "extrapolated").to_numpy()
     assert list(got["ok"]) == list(ok)
-    assert list(got["status"][dated]) == list(ref["status"][dated]) and list(got["flags"]) == list(ref["flags"])
+    assert list(got["status"][dated]) == list(ref["status"][dated]) and list(got["age_flags"]) == list(ref["age_flags"])
     assert ok.any() and (dated & ~ok).any()
     dex = np.abs(np.log10(got.loc[dated, QUANTILE_COLUMNS].to_numpy()) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
     assert dex.max() <= 1e-4
@@ -273,7 +278,7 @@ def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
     frame = stars(40, seed=7)
     a, b = run_raw(tmp_path / "gyroage-posterior.onnx", frame), run_raw(MODELS / "gyroage-posterior.onnx", frame)
     assert a["ok"] == b["ok"] and np.allclose(a["q"], b["q"], rtol=1e-12)
-    assert a["extrapolated"] == b["extrapolated"] and a["flags"] == b["flags"]
+    assert a["extrapolated"] == b["extrapolated"] and a["age_flags"] == b["age_flags"]
     assert np.allclose(a["p_outlier"], b["p_outlier"], rtol=1e-12)
 
 
@@ -286,7 +291,7 @@ def test_posterior_graph_and_api_take_zero_stars(model, domain_model):
         feed = dict.fromkeys(("prot_days", "bp_rp0", "bp_rp0_err"), empty)
         out = dict(zip([o.name for o in s.get_outputs()], s.run(None, feed)))
         assert out["posterior"].shape == (0, card()["age_grid"]["n"]) and out["age_quantiles_myr"].shape == (0, 5)
-        assert out["p_outlier"].shape == out["flags"].shape == out["extrapolated"].shape == (0,)
+        assert out["p_outlier"].shape == out["age_flags"].shape == out["extrapolated"].shape == (0,)
     post = model.posterior([], [])
     assert post.pdf.shape[0] == 0 and len(post.to_frame()) == 0 and post.summaries()["age_p50_myr"].shape == (0,)
 
@@ -299,7 +304,7 @@ def test_posterior_graph_without_wide_colour_errors(domain_model):
         raw = run_raw(domain_model / "gyroage-posterior.onnx", f)
         ref = estimate_csv(f, "--model", str(domain_model), "--exact-grid")
         dated = np.array(raw["ok"]) | np.array(raw["extrapolated"])
-        assert list(dated) == list(ref["status"].isin(["ok", "extrapolated"])) and flag_text(raw["flags"]) == list(ref["flags"])
+        assert list(dated) == list(ref["status"].isin(["ok", "extrapolated"])) and flag_text(raw["age_flags"]) == list(ref["age_flags"])
         if dated.any():
             dex = np.abs(np.log10(np.array(raw["q"])[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
             assert dex.max() <= 1e-4

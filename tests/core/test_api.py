@@ -40,7 +40,7 @@ def test_posterior_matches_cli_and_keeps_bad_stars(model):
     for name in SUMMARY_COLUMNS:
         assert np.allclose(cli[name], s[name], rtol=1e-5, equal_nan=True), name
     df = post.to_frame()
-    assert list(df.columns) == ["prot", "bp_rp0", "bp_rp0_err", *SUMMARY_COLUMNS, "p_outlier", "flags", "status"]
+    assert list(df.columns) == ["prot", "bp_rp0", "bp_rp0_err", *SUMMARY_COLUMNS, "p_outlier", "age_flags", "status"]
     assert len(df) == 6 and list(df["status"]) == list(post.status)
     assert np.allclose(df["age_p50_myr"], s["age_p50_myr"], equal_nan=True)
     assert np.allclose(post.quantile(0.5), s["age_p50_myr"], equal_nan=True)
