@@ -83,8 +83,9 @@ def check_output(out: pd.DataFrame, rows, with_err=True):
     assert len(out) == len(rows)
     assert set(out["status"]) <= set(statuses.ESTIMATE)
     expect = [oracle(p, c, e if with_err else None) for p, c, e, _ in rows]
-    assert list(out["status"]) == expect
-    ok = (out["status"] == "ok").to_numpy()
+    # the oracle checks the inputs; whether a valid star's age is an extrapolation is the model's call
+    assert [s if s != "extrapolated" else "ok" for s in out["status"]] == expect
+    ok = out["status"].isin(["ok", "extrapolated"]).to_numpy()
     q = out[list(OUTPUT_COLUMNS[:5])].to_numpy(dtype=float)
     assert np.all(np.isfinite(q[ok])) and np.all(np.diff(q[ok], axis=1) >= 0)
     assert np.all(np.isnan(q[~ok])) and np.all(np.isnan(out.loc[~ok, "age_map_myr"].to_numpy(dtype=float)))

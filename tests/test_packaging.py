@@ -65,7 +65,7 @@ def test_installed_wheel_estimates_from_another_directory(dist, tmp_path):
                          capture_output=True, text=True, cwd=work, env=env, timeout=120)
     assert res.returncode == 0, res.stderr
     out = pd.read_csv(io.StringIO(res.stdout))
-    assert len(out) == len(pd.read_csv(EXAMPLES / "synthetic_stars.csv")) and (out["status"] == "ok").mean() > 0.9
+    assert len(out) == len(pd.read_csv(EXAMPLES / "synthetic_stars.csv")) and out["status"].isin(["ok", "extrapolated"]).mean() > 0.9
     where = subprocess.run([str(py), "-c", "import gyroage, gyroage.core.modelcard as m; print(gyroage.__file__); "
                             "print(m.default_model_dir())"], capture_output=True, text=True, cwd=work, env=env, timeout=60)
     module, models = where.stdout.split()

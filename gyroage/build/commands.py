@@ -129,6 +129,8 @@ def validate(
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
+    fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the age-dependent calibration to the held-out "
+                                                  "posteriors (with --write-card: into the card; re-export the graphs after).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
@@ -160,7 +162,7 @@ def validate(
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
                                 jobs=jobs)
-    summary = run_loco(path, out, names or None, settings, quiet=quiet)
+    summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration)
     if write_card is not None:
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:

@@ -109,15 +109,25 @@ def card_from_training(info: dict, outlier_weight: float = OUTLIER_WEIGHT) -> Mo
     )
 
 
-def reexport(model_dir: str | Path) -> Path:
+def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path:
     """Rewrite a model directory's graphs from its checkpoint, keeping its card (training, validation).
 
     For when the graph layout changes but the trained weights do not::
 
         gyroage export --rebuild --out models/
+
+    A card without ``domain.sequence`` gets it from the training catalogue, which must be the one
+    the card records (same SHA-256).
     """
-    from gyroage.core.modelcard import load_card
+    from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, sequence_domain, training_set
+    from gyroage.core.modelcard import load_card, sha256
+    from gyroage.errors import UserError
 
     card, model_dir = load_card(model_dir, verify=False)
+    if "sequence" not in card.domain:
+        path = Path(catalogue) if catalogue is not None else default_catalogue_path()
+        want = card.training.get("catalog", {}).get("sha256")
+        if not path.is_file() or sha256(path) != want:
+            raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
+        card.domain["sequence"] = sequence_domain(training_set(quality_select(load_catalogue(path))))
     return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)
-

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
 from gyroage.core.groups import group_log_likelihood
 from gyroage.core.modelcard import outlier_log_density
@@ -184,8 +185,13 @@ def coverage(pit_values: np.ndarray, level: float) -> float:
 
 
 def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
-            settings: ValidateSettings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Per-star and per-cluster tables and the summary, from saved folds."""
+            settings: ValidateSettings,
+            calibrations: dict[str, Calibration] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per-star and per-cluster tables and the summary, from saved folds.
+
+    ``calibrations``: per held-out cluster, the calibration applied to its stars
+    (one fitted without it, see :func:`fit_calibrations`); by default the settings'.
+    """
     frame = quality_select(load_catalogue(catalogue))
     folds = load_folds(out_dir, settings, clusters)
     star_rows, cluster_rows = [], []
@@ -197,7 +203,7 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
         # judged against its own subgroup's age, the joint age against the members' median.
         star_truth = np.log10(members["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
         truth = float(np.median(star_truth))
-        post = star_posteriors(ll, grid, settings.calibration())
+        post = star_posteriors(ll, grid, calibrations[c] if calibrations else settings.calibration())
         q = quantiles(post, grid)
         p = cdf_at(post, grid, star_truth)
         p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), settings.outlier_weight_star,
@@ -313,19 +319,45 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     if not same and not force:
         raise UserError(f"model in {model_dir} was trained with other settings than the validated ones "
                         "(use --force to write anyway)")
+    if summary.get("calibration_fit"):
+        card.calibration = summary["calibration"]  # embedded in the graphs: re-export them (gyroage export --rebuild)
     card.validation = {"method": "leave-one-cluster-out (gyroage validate)", **summary,
                        "settings_match_model": bool(same)}
     return write_card(card, d)
 
 
+def fit_calibrations(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
+                     settings: ValidateSettings) -> tuple[Calibration, dict[str, Calibration]]:
+    """The calibration fitted on every held-out star, and per cluster the one fitted without it (nested LOCO)."""
+    frame = quality_select(load_catalogue(catalogue))
+    folds = load_folds(out_dir, settings, clusters)
+    grid = folds[clusters[0]]["grid"]
+    pdf = np.concatenate([star_posteriors(folds[c]["loglike"], grid) for c in clusters])
+    truth = np.concatenate([np.log10(frame["fiducial_age_Myr"].to_numpy(dtype=float)[folds[c]["source_row"]] * 1e6)
+                            for c in clusters])
+    which = np.concatenate([np.full(len(folds[c]["source_row"]), c) for c in clusters])
+    nested = {c: calibration.fit(pdf[which != c], grid, truth[which != c]) for c in clusters}
+    return calibration.fit(pdf, grid, truth), nested
+
+
 def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
-             settings: ValidateSettings | None = None, quiet: bool = False) -> dict:
-    """Run (or resume) LOCO and write ``loco_stars.csv``, ``loco_clusters.csv``, ``loco_summary.json``."""
+             settings: ValidateSettings | None = None, quiet: bool = False, fit_calibration: bool = False) -> dict:
+    """Run (or resume) LOCO and write ``loco_stars.csv``, ``loco_clusters.csv``, ``loco_summary.json``.
+
+    ``fit_calibration``: fit the model's calibration (:mod:`gyroage.build.calibration`) to the held-out
+    posteriors; the summary's ``calibration`` is that fit, its star figures come from nested fits.
+    """
     s = settings or ValidateSettings()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = run_folds(catalogue, out, clusters, s, quiet)
-    stars, table, summary = analyse(catalogue, out, names, s)
+    calibrations = None
+    if fit_calibration:
+        full, calibrations = fit_calibrations(catalogue, out, names, s)
+        s = replace(s, calibration_dict=full.to_dict())
+    stars, table, summary = analyse(catalogue, out, names, s, calibrations)
+    if fit_calibration:
+        summary["calibration_fit"] = "fitted on all held-out stars; each cluster's figures from a fit without it"
     write_tables(out, stars, table, summary)
     Progress("validate", quiet=quiet).log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
         f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "

@@ -277,13 +277,24 @@ class _Builder:
         return self.op("Sigmoid", self.op("Sub", self.const(a), b))
 
     def calibrate(self, pdf: str, calibration: Calibration) -> str:
-        """gyroage.core.posterior.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix."""
+        """gyroage.core.posterior.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix,
+        then the level scale about the median (Calibration._scale_levels)."""
         op = self.op
-        w = np.zeros(self.n)  # trapezoid weights of the source points
-        w[1:] += 0.5 * np.diff(self.grid)
-        w[:-1] += 0.5 * np.diff(self.grid)
-        out = op("MatMul", op("Where", op("IsNaN", pdf), self.zero, pdf), self.const(w[:, None] * calibration.kernel(self.grid)))
+        out = op("Where", op("IsNaN", pdf), self.zero, pdf)
+        if calibration.sigma_dex and max(calibration.sigma_dex) > 0:
+            w = np.zeros(self.n)  # trapezoid weights of the source points
+            w[1:] += 0.5 * np.diff(self.grid)
+            w[:-1] += 0.5 * np.diff(self.grid)
+            out = op("MatMul", out, self.const(w[:, None] * calibration.kernel(self.grid)))
         out = op("Div", out, self.trapezoid(out))
+        if calibration.level_scale != 1.0:
+            lo, hi = calibration.level_knots
+            median = self.quantiles_log(out, [0.5])
+            t = op("Min", op("Max", op("Div", op("Sub", median, self.const(lo)), self.const(hi - lo)), self.zero), self.one)
+            scale = op("Add", self.const(calibration.level_scale), op("Mul", t, self.const(1.0 - calibration.level_scale)))
+            inside = op("Less", op("Abs", op("Sub", self.cdf(out), self.half)), op("Mul", self.half, scale))
+            out = op("Where", inside, op("Div", out, scale), self.zero)
+            out = op("Div", out, self.trapezoid(out))
         # a row with any non-finite value stays NaN (inf * 0 and NaN * 0 are NaN)
         bad = op("IsNaN", op("ReduceSum", op("Mul", pdf, self.zero), self.axis1, keepdims=1))
         return op("Where", bad, self.nan, out)
@@ -344,10 +355,14 @@ class _Builder:
         return out
 
     def quantiles_myr(self, pdf: str) -> str:
-        """gyroage.core.posterior.cdf, then quantiles linear in the CDF, in Myr."""
+        """gyroage.core.posterior.quantiles at QUANTILES, in Myr."""
+        return self.op("Pow", self.ten, self.op("Sub", self.quantiles_log(pdf, QUANTILES), self.six))
+
+    def quantiles_log(self, pdf: str, levels) -> str:
+        """gyroage.core.posterior.cdf, then quantiles linear in the CDF (log10 yr), rows x levels."""
         op, i1 = self.op, self.i1
         c = self.cdf(pdf)
-        g_qs = self.const(np.asarray(QUANTILES, dtype=np.float64))
+        g_qs = self.const(np.asarray(levels, dtype=np.float64))
         below = op("Cast", op("Less", op("Unsqueeze", c, self.axis2), g_qs), to=I64)
         j = op("Min", op("Max", op("Sub", op("ReduceSum", below, self.axis1, keepdims=0), i1), self.i0), self.imax)
         j1 = op("Add", j, i1)
@@ -355,7 +370,7 @@ class _Builder:
         t_raw = op("Div", op("Sub", g_qs, c0), op("Sub", c1, c0))
         t = op("Min", op("Max", op("Where", op("Greater", c1, c0), t_raw, self.zero), self.zero), self.one)
         g0, g1 = op("Gather", self.g_grid, j), op("Gather", self.g_grid, j1)
-        return op("Pow", self.ten, op("Sub", op("Add", g0, op("Mul", t, op("Sub", g1, g0))), self.six))
+        return op("Add", g0, op("Mul", t, op("Sub", g1, g0)))
 
     def map_myr(self, pdf: str) -> str:
         """gyroage.core.posterior.map_estimate (parabolic refinement), in Myr."""

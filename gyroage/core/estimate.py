@@ -152,7 +152,8 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, ebprp, ebprp_err,
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
                         stars.bp_rp0[ok], sig_c, ebprp, ebprp_err, prior_mean, prior_sigma)
-    res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0)
+    res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
+                       Calibration.from_card(density.card))
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged

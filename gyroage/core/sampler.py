@@ -48,7 +48,7 @@ import numpy as np
 
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
-from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, summary_myr
+from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, Calibration, summary_myr
 from gyroage.core.priors import Prior
 from gyroage.errors import UserError
 
@@ -182,10 +182,14 @@ def integrated_time(chain: np.ndarray, c: float = 5.0) -> np.ndarray:
     return out
 
 
-def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator):
+def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
+               calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0)):
     """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps."""
     flat = chain_x[burn:].reshape(-1)
-    q = np.quantile(flat, QUANTILES)
+    if calibration is None:
+        q = np.quantile(flat, QUANTILES)
+    else:  # the grid method's calibration, applied to the samples
+        q, flat = calibration.sample_quantiles(flat, QUANTILES, bounds, rng)
     hist, edges = np.histogram(flat, bins=max(10, min(60, int(np.sqrt(flat.size) / 2))))
     k = int(np.argmax(hist))
     mode = 0.5 * (edges[k] + edges[k + 1])
@@ -260,7 +264,8 @@ def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: Sampl
     return t + max(settings.check_every, int(min(ahead - t, t)))
 
 
-def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generator) -> SampleResult:
+def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generator,
+            calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0)) -> SampleResult:
     """Summaries from the stored chains (burn-in 2 tau, at most half the chain)."""
     n_s = len(run.steps)
     qs = np.full((n_s, len(QUANTILES)), np.nan)
@@ -272,7 +277,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generato
         tau = run.tau[i]
         burn = int(min(t // 2, np.ceil(2 * tau))) if np.isfinite(tau) else t // 2
         cx = run.age_chain(i)
-        q, mode, keep = _summarise(cx, burn, settings.n_keep, rng)
+        q, mode, keep = _summarise(cx, burn, settings.n_keep, rng, calibration, bounds)
         qs[i], modes[i] = q, mode
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
@@ -315,7 +320,7 @@ def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independen
 
 
 def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings: SamplerSettings | None = None,
-                 seed: int = 0, outlier_weight: float | None = None) -> SampleResult:
+                 seed: int = 0, outlier_weight: float | None = None, calibration: Calibration | None = None) -> SampleResult:
     """MCMC age posteriors for many stars (see the module docstring for the model).
 
     Stars are split into blocks of ``settings.block``; block b uses the random
@@ -334,23 +339,24 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         # Each worker loads the model once, single-threaded, through the session cache of gyroage.core.density.
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
         with ProcessPoolExecutor(settings.processes, initializer=cached_density, initargs=model) as pool:
-            parts = list(pool.map(_worker_run, [(model, prior, stars.take(idx), settings, seed, b, outlier_weight)
-                                                for b, idx in jobs]))
+            parts = list(pool.map(_worker_run, [(model, prior, stars.take(idx), settings, seed, b, outlier_weight,
+                                                 calibration) for b, idx in jobs]))
     else:
-        parts = [_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight) for b, idx in jobs]
+        parts = [_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight, calibration)
+                 for b, idx in jobs]
     return _concat(parts, n)
 
 
-def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight) -> SampleResult:
+def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight, calibration=None) -> SampleResult:
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block_id)]))
     logpost = LogPosterior(density, prior, stars, outlier_weight)
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
-    return _finish(run(logpost, settings, rng), settings, rng)
+    return _finish(run(logpost, settings, rng), settings, rng, calibration, (prior.log10_age_min, prior.log10_age_max))
 
 
 def _worker_run(args) -> SampleResult:
-    model, prior, stars, settings, seed, block_id, w = args
-    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w)
+    model, prior, stars, settings, seed, block_id, w, calibration = args
+    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w, calibration)
 
 
 def _concat(parts: list[SampleResult], n: int) -> SampleResult:

@@ -38,4 +38,4 @@ def test_a_larger_colour_error_widens_the_grid_posterior(model):
     small = model.posterior(12.0, 1.0, 0.02)
     large = model.posterior(12.0, 1.0, 0.15)
     ws, wl = (np.log10(p.quantile(0.84) / p.quantile(0.16)) for p in (small, large))
-    assert wl > 1.15 * ws
+    assert wl > 1.05 * ws  # both include the calibration's systematic width

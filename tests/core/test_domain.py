@@ -1,0 +1,54 @@
+"""Honest per-star answers: member ages with p_outlier beside them, and no extrapolation passed off as 'ok'."""
+
+import numpy as np
+import pytest
+
+from gyroage import statuses
+from gyroage.core.domain import SequenceDomain, flag_text
+
+
+@pytest.fixture(scope="module")
+def domain(model):
+    d = SequenceDomain.from_card(model.card)
+    if d is None:
+        pytest.skip("the shipped card has no domain.sequence")
+    return d
+
+
+def test_the_outlier_term_does_not_leak_into_a_solar_analogs_tail(model):
+    post = model.posterior(25.4, 0.82, 0.01)
+    p2_5 = post.quantile(0.025)[0]
+    assert p2_5 >= 300.0  # with the 5% outlier mixture in the posterior it was ~20 Myr
+    assert 0.0 < post.p_outlier[0] < 0.2
+
+
+def test_a_period_far_off_the_sequence_is_a_likely_outlier(model):
+    post = model.posterior([0.05, 12.0], [1.0, 1.0], 0.02)
+    assert post.p_outlier[0] > 0.5 > post.p_outlier[1]
+    assert statuses.LIKELY_OUTLIER in post.flags[0] and statuses.LIKELY_OUTLIER not in post.flags[1]
+
+
+def test_stars_outside_the_sequence_domain_are_extrapolated_not_ok(model, domain):
+    # above the Kraft break; an 80-day K dwarf; a solar-coloured star whose period wants > 4 Gyr
+    post = model.posterior([3.0, 80.0, 12.0, 40.0], [0.3, 1.0, 1.0, 0.9], 0.02)
+    assert list(post.status) == ["extrapolated", "extrapolated", "ok", "extrapolated"]
+    assert statuses.BLUE_OF_KRAFT_BREAK in post.flags[0]
+    assert statuses.PERIOD_OUTSIDE_TRAINING in post.flags[1]
+    assert statuses.AGE_OUTSIDE_TRAINING in post.flags[3]
+    assert np.all(np.isfinite(post.summaries()["age_p50_myr"]))  # extrapolated ages are still given
+
+
+def test_domain_bounds_come_from_the_card(domain, model):
+    assert 0.3 < domain.kraft_break < 0.9
+    lo, hi = domain.age_range(np.array([1.0, 3.5]))
+    assert hi[0] == pytest.approx(max(model.card.domain["log10_age_trained"]), abs=0.01)  # M67 at FGK colours
+    assert hi[1] < hi[0]  # no old cluster reaches mid-M dwarfs
+
+
+def test_flag_text_joins_names_in_order():
+    t = [True, False, True]
+    f = [False, False, True]
+    assert list(flag_text(t, f, f, t)) == [
+        f"{statuses.BLUE_OF_KRAFT_BREAK};{statuses.LIKELY_OUTLIER}", "",
+        ";".join([statuses.BLUE_OF_KRAFT_BREAK, statuses.PERIOD_OUTSIDE_TRAINING, statuses.AGE_OUTSIDE_TRAINING,
+                  statuses.LIKELY_OUTLIER])]
