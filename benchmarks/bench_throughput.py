@@ -67,18 +67,17 @@ pd.concat(rows, ignore_index=True).to_csv(sys.argv[2], index=False)
 REFERENCE = """
 import sys, json, numpy as np, pandas as pd
 from gyroage.core.density import FlowDensity
-from gyroage.core.posterior import grid_posterior
+from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.core.priors import Prior
 d = FlowDensity()
 df = pd.read_csv(sys.argv[1])
 out = pd.read_csv(sys.argv[2])
 n_ref = int(sys.argv[3])
-ok = (out["status"] == "ok").to_numpy()
-e = np.clip(df["e_BPRP_0"].to_numpy(), *d.card.domain["bp_rp0_err"])
+dated = out["status"].isin(["ok", "extrapolated"]).to_numpy()
 g = d.card.age_grid
 prior = Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"])
-args = (np.log10(df["Prot"].to_numpy()[ok]), df["BPRP_0"].to_numpy()[ok], e[ok], prior)
-ref = grid_posterior(d, *args, n_ref, refine_tol=None).summaries()  # dense, every point evaluated
+# the whole estimate pipeline (colour nodes, calibration) on a dense grid with every point evaluated
+ref = estimate_chunk(df, d, EstimateSettings(prior=prior, n_grid=n_ref, refine_tol=None))
 class Counted:  # every flow evaluation goes through the session's run: count the rows fed to it
     def __init__(self, session):
         self.session, self.rows = session, 0
@@ -86,13 +85,13 @@ class Counted:  # every flow evaluation goes through the session's run: count th
         self.rows += len(next(iter(feed.values())))
         return self.session.run(names, feed)
 session, d.session = d.session, Counted(d.session)
-grid_posterior(d, *args, g["n"])  # the default, refined grid
+estimate_chunk(df, d, EstimateSettings(prior=prior, n_grid=g["n"]))  # the default, refined grid
 evals, d.session = d.session.rows, session
-exact = grid_posterior(d, *args, g["n"], refine_tol=None).summaries()  # estimate --exact-grid
-res = {"n_stars": int(ok.sum()), "n_ref": n_ref, "n_grid": int(g["n"]), "flow_evals_per_star": evals / ok.sum()}
-for name, got in (("default", {c: out[c].to_numpy()[ok] for c in ref}), ("exact_grid", exact)):
+exact = estimate_chunk(df, d, EstimateSettings(prior=prior, n_grid=g["n"], refine_tol=None))  # --exact-grid
+res = {"n_stars": int(dated.sum()), "n_ref": n_ref, "n_grid": int(g["n"]), "flow_evals_per_star": evals / dated.sum()}
+for name, got in (("default", out), ("exact_grid", exact)):
     for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"):
-        dd = np.abs(np.log10(got[col]) - np.log10(ref[col]))
+        dd = np.abs(np.log10(got[col].to_numpy()[dated]) - np.log10(ref[col].to_numpy()[dated]))
         res.setdefault(name, {})[col] = {"max": float(dd.max()), "p99": float(np.percentile(dd, 99)),
                                          "median": float(np.median(dd))}
 print(json.dumps(res))

@@ -58,6 +58,29 @@ def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
     plt.close(fig)
 
 
+def calibration_by_age(stars: pd.DataFrame, raw: pd.DataFrame | None, out: Path, plt) -> None:
+    """Nominal against actual coverage, one curve per bin of cluster age: shipped (calibrated) and, dashed, raw."""
+    from gyroage.build.loco import AGE_BINS, coverage
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    levels = np.linspace(0.05, 0.95, 19)
+    for (label, lo, hi), colour in zip(AGE_BINS, ("#1b9e77", "#d95f02", "#7570b3")):
+        for frame, style, what in ((stars, "o-", "calibrated"), (raw, "--", "member posterior, uncalibrated")):
+            if frame is None:
+                continue
+            age = frame["true_age_myr"].to_numpy(dtype=float)
+            m = (age >= lo) & (age < hi)
+            ax.plot(levels, [coverage(frame["pit"][m], lv) for lv in levels], style, ms=3, color=colour, lw=1.2,
+                    label=f"{label} ({what})" if frame is stars or label == AGE_BINS[0][0] else None)
+    ax.plot([0, 1], [0, 1], "k-", lw=0.8)
+    ax.set(xlabel="nominal central interval", ylabel="fraction of held-out stars holding their cluster's age",
+           title="Leave-one-cluster-out calibration by age", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out / "loco_calibration_by_age.png", dpi=130)
+    plt.close(fig)
+
+
 def errors(stars: pd.DataFrame, clusters: pd.DataFrame, out: Path, plt) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     bins = np.arange(0.0, 4.01, 0.25)
@@ -125,6 +148,21 @@ def markdown_table(clusters: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _raw_stars(loco: Path, stars: pd.DataFrame) -> pd.DataFrame | None:
+    """The same held-out stars' member posteriors without the calibration (from the saved folds)."""
+    import json
+
+    from gyroage.build.catalogue import default_catalogue_path
+    from gyroage.build.loco import ValidateSettings, analyse
+
+    summary = json.loads((loco / "loco_summary.json").read_text())
+    settings = ValidateSettings(train=summary["train_settings"], grid=tuple(summary["age_grid"]))
+    if not settings.fold_dir(loco).is_dir():
+        return None
+    raw, _, _ = analyse(default_catalogue_path(), loco, list(dict.fromkeys(stars["cluster"])), settings)
+    return raw
+
+
 def main() -> None:
     import matplotlib
 
@@ -142,6 +180,7 @@ def main() -> None:
     print(markdown_table(clusters))
     joint_ages(clusters, out, plt)
     calibration(stars, out, plt)
+    calibration_by_age(stars, _raw_stars(Path(args.loco), stars), out, plt)
     errors(stars, clusters, out, plt)
     print(field_stars(out, plt).to_string(index=False))
 
