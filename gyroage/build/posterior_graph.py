@@ -292,7 +292,7 @@ class _Builder:
             median = self.quantiles_log(out, [0.5])
             t = op("Min", op("Max", op("Div", op("Sub", median, self.const(lo)), self.const(hi - lo)), self.zero), self.one)
             scale = op("Add", self.const(calibration.level_scale), op("Mul", t, self.const(1.0 - calibration.level_scale)))
-            inside = op("Less", op("Abs", op("Sub", self.cdf(out), self.half)), op("Mul", self.half, scale))
+            inside = op("LessOrEqual", op("Abs", op("Sub", self.cdf(out), self.half)), op("Mul", self.half, scale))
             out = op("Where", inside, op("Div", out, scale), self.zero)
             out = op("Div", out, self.trapezoid(out))
         # a row with any non-finite value stays NaN (inf * 0 and NaN * 0 are NaN)

@@ -414,7 +414,7 @@ class Calibration:
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
         c = cdf(pdf, grid)
         s = self.scale_of(quantiles(pdf, grid, [0.5])[:, 0])[:, None]
-        inside = np.abs(c - 0.5) < 0.5 * s  # where the scaled CDF is strictly between 0 and 1
+        inside = np.abs(c - 0.5) <= 0.5 * s  # where the scaled CDF is within [0, 1]: everywhere when s is 1
         out = np.where(inside, pdf / s, 0.0)
         return out / np.trapezoid(out, grid, axis=-1)[..., None]
 

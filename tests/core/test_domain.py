@@ -52,3 +52,17 @@ def test_flag_text_joins_names_in_order():
         f"{statuses.BLUE_OF_KRAFT_BREAK};{statuses.LIKELY_OUTLIER}", "",
         ";".join([statuses.BLUE_OF_KRAFT_BREAK, statuses.PERIOD_OUTSIDE_TRAINING, statuses.AGE_OUTSIDE_TRAINING,
                   statuses.LIKELY_OUTLIER])]
+
+
+def test_the_level_scale_leaves_old_posteriors_whole(model):
+    """Calibration's level scale narrows young posteriors only: an old star keeps density at the grid's ends."""
+    from gyroage.core.posterior import Calibration
+
+    cal = Calibration((7.0, 8.0), (0.0, 0.0), level_knots=(7.0, 7.5), level_scale=0.6)
+    grid = np.linspace(6.0, 10.0, 201)
+    pdf = np.exp(-0.5 * ((grid - 9.5) / 0.4) ** 2)[None, :]
+    out = cal.apply(pdf / np.trapezoid(pdf, grid), grid)
+    assert out[0, 0] > 0 and out[0, -1] > 0
+    young = np.exp(-0.5 * ((grid - 6.8) / 0.4) ** 2)[None, :]
+    cut = cal.apply(young / np.trapezoid(young, grid), grid)
+    assert cut[0, -1] == 0 and cut[0, 40] > 0  # the young one is narrowed: its far tail is cut
