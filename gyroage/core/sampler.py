@@ -250,14 +250,16 @@ def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: Sampl
     tau = integrated_time(chain[:t, walkers.act])
     tau_max = np.max(tau, axis=1)
     conv = np.isfinite(tau_max) & (t >= settings.tau_multiple * tau_max)
+    # enough steps for both rules, the effective samples counted after the burn-in _finish drops (2 tau)
     need = np.maximum(settings.tau_multiple * tau_max,
-                      settings.min_n_eff * np.maximum(tau[:, 0], 1.0) / settings.n_walkers)
-    done = (conv & (t >= need)) | (t == settings.max_steps)
+                      settings.min_n_eff * np.maximum(tau[:, 0], 1.0) / settings.n_walkers + np.ceil(2 * tau_max))
+    enough = conv & (t >= need)
+    done = enough | (t == settings.max_steps)
     # Next look when the quickest remaining star may be done (the FFT over long chains is not free).
     pending = need[~done]
     ahead = np.nanmin(pending) if pending.size and np.isfinite(pending).any() else t
     i = walkers.act[done]
-    diag.tau[i], diag.tau_x[i], diag.conv[i] = tau_max[done], tau[done, 0], conv[done]
+    diag.tau[i], diag.tau_x[i], diag.conv[i] = tau_max[done], tau[done, 0], enough[done]
     diag.steps[i] = t
     diag.acc[i] = walkers.n_accepted[done].mean(axis=1) / t
     walkers.keep(~done)
@@ -282,7 +284,9 @@ def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generato
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
-    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, run.converged, samples)
+    # converged: long enough in tau and holding the effective samples the summaries are quoted from
+    converged = run.converged & (neff >= settings.min_n_eff)
+    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples)
 
 
 def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, rng: np.random.Generator) -> BlockChains:

@@ -186,3 +186,17 @@ def test_catalogue_stars_with_small_errors_match_grid(catalog_path, model):
     assert mc["status"].isin(["ok", "extrapolated"]).mean() >= 0.9  # converged (extrapolated rows carry ages)
     d = np.log10(mc["age_p50_myr"] / grid["age_p50_myr"])
     assert np.nanmedian(np.abs(d)) < 0.035
+
+
+def test_a_chain_short_of_its_effective_samples_is_not_converged(model):
+    """The step cap ends a chain before it holds min_n_eff effective samples: that star is not_converged."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.sampler import SamplerSettings
+
+    frame = pd.DataFrame({"prot": [12.0, 20.0], "bp_rp0": [1.0, 1.4], "bp_rp0_err": [0.02, 0.02]})
+    short = EstimateSettings(prior=model.default_prior, method="mcmc", seed=1, sampler=SamplerSettings(max_steps=200))
+    out = estimate_chunk(frame, model.density, short)
+    assert (out["mcmc_n_eff"] < 4000).all()
+    assert (out["status"] == "not_converged").all()
+    full = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, method="mcmc", seed=1))
+    assert (full["mcmc_n_eff"] >= 4000).all() and full["status"].isin(["ok", "extrapolated"]).all()
