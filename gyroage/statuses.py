@@ -18,6 +18,7 @@ NOT_CONVERGED = "not_converged"
 EXTRAPOLATED = "extrapolated"
 INVALID_PRIOR = "invalid_prior"
 NO_VALID_MEMBERS = "no_valid_members"
+NO_GROUP = "no_group"
 # What each row status means (the README's table); the order is the order of precedence.
 ESTIMATE = {
     OK: "age estimated",
@@ -31,6 +32,7 @@ ESTIMATE = {
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
+    NO_GROUP: "group-age: the rows whose group cell is blank (counted, not dated)",
 }
 
 # Cross-match statuses (``gyroage crossmatch``'s ``crossmatch_status`` column); ``ok`` is the one above.

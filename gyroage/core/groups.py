@@ -130,11 +130,10 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
     (rows with a usable period and colour and membership > 0), the age
     summaries of :data:`SUMMARY_COLUMNS` and ``status`` (``ok`` or
-    ``no_valid_members``). Rows with a missing group label are ignored.
+    ``no_valid_members``). Rows whose group cell is blank are counted in one last
+    row, with an empty group and status ``no_group``: every input row is accounted for.
     ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model.
     """
-
-
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
     col = io.require_column(list(frame.columns), by)
@@ -154,4 +153,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     for name, values in gp.summaries().items():
         out[name] = values
     out["status"] = np.where(gp.n_used > 0, statuses.OK, statuses.NO_VALID_MEMBERS)
+    if not has.all():
+        blank = {col: "", "n_stars": int((~has).sum()), "n_used": 0, **{k: np.nan for k in gp.summaries()},
+                 "status": statuses.NO_GROUP}
+        out = pd.concat([out, pd.DataFrame([blank])], ignore_index=True)
     return out
