@@ -42,6 +42,27 @@ def user_errors(fn):
     return wrapper
 
 
+def _version(value: bool) -> None:
+    if not value:
+        return
+    from gyroage import __version__
+    from gyroage.core.modelcard import DENSITY_FILE, load_card
+
+    try:
+        card, model_dir = load_card(None, verify=False)
+        sha = card.files.get(DENSITY_FILE, {}).get("sha256", "unknown")
+        typer.echo(f"gyroage {__version__}; model {model_dir} ({DENSITY_FILE} sha256 {sha})")
+    except Exception as exc:  # a missing model must not hide the version
+        typer.echo(f"gyroage {__version__}; model not found ({exc})")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                          help="Print the version and the shipped model's SHA-256.")] = None) -> None:
+    """Stellar ages from rotation periods (gyrochronology) with a normalizing flow."""
+
+
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
 OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]

@@ -88,3 +88,14 @@ def test_sun_is_gyr_old(model, err):
     s = model.posterior(25.4, 0.82, bp_rp0_err=err).summaries()
     assert 2000 < s["age_p50_myr"][0] < 8000
     assert s["age_p16_myr"][0] < 4570 < s["age_p97.5_myr"][0]
+
+
+def test_version_names_the_model_and_its_sha256():
+    import json
+
+    from tests.conftest import ROOT
+
+    card = json.loads((ROOT / "models" / "gyroage-model.json").read_text())
+    res = run_cli("--version")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("gyroage ") and card["files"]["gyroage-density.onnx"]["sha256"] in res.stdout
