@@ -12,8 +12,8 @@ Held-out stars' member posteriors and their clusters' ages are all it needs.
 * The level scale, for posteriors whose median is below 10-30 Myr (young
   clusters' 68% intervals held about 90% of truths), is fitted by bisection
   (coverage is monotone in it) against the < 100 Myr bin, with the widths in
-  place, never narrowing by more than 40%. :func:`nested` refits it without
-  each cluster for the honest figures.
+  place, never narrowing by more than 40%. ``loco.fit_calibrations`` refits it
+  without each cluster for the honest figures.
 
 What was tried and left out, by the same figures: a likelihood temperature
 for young stars (median error 0.34 -> 0.42 dex), and widths fitted on one seed
@@ -58,12 +58,3 @@ def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, steps: int = 8) ->
             break
         lo, hi = (mid, hi) if cov < TARGET else (lo, mid)
     return calibration(0.5 * (lo + hi))
-
-
-def nested(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, cluster: np.ndarray, **kw) -> np.ndarray:
-    """Each star's posterior calibrated by a fit that never saw its cluster (stars x grid)."""
-    out = np.empty_like(pdf, dtype=float)
-    for c in np.unique(cluster):
-        held = cluster == c
-        out[held] = fit(pdf[~held], grid, truth[~held], **kw).apply(pdf[held], grid)
-    return out
