@@ -109,12 +109,6 @@ def estimate(
     from gyroage.core.sampler import SamplerSettings
     from gyroage.engines import run_local
 
-    if method not in ("grid", "mcmc"):
-        raise UserError(f"unknown --method {method!r} (choose grid or mcmc)")
-    if walkers < 6 or walkers % 2 or max_steps < 50 or processes < 1:
-        raise UserError("--walkers must be even and >= 6, --max-steps >= 50, --processes >= 1")
-    if grid is not None and grid < 3:
-        raise UserError("--grid must be at least 3")
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
     if threads is not None and threads < 0:
@@ -128,7 +122,7 @@ def estimate(
                                       prior_table)
     settings = EstimateSettings(
         prior=pri,
-        n_grid=grid or density.card.age_grid["n"],
+        n_grid=density.card.age_grid["n"] if grid is None else grid,
         refine_tol=None if exact_grid else REFINE_TOL,
         outlier_weight=outlier_weight,
         seed=seed,

@@ -38,6 +38,17 @@ class EstimateSettings:
     seed: int = 0
     sampler: SamplerSettings = field(default_factory=SamplerSettings)  # --method mcmc
 
+    def __post_init__(self) -> None:
+        # Checked here, so the library refuses what the command line refuses, in the same words.
+        if self.method not in ("grid", "mcmc"):
+            raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
+        if int(self.n_grid) < 3:
+            raise UserError("--grid must be at least 3")
+        if self.outlier_weight is not None and not 0 <= self.outlier_weight < 1:
+            raise UserError("--outlier-weight must be in [0, 1)")
+        if self.refine_tol is not None and not self.refine_tol > 0:
+            raise UserError("refine_tol must be positive (None: evaluate every grid point)")
+
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None) -> pd.DataFrame:

@@ -76,6 +76,8 @@ class SamplerSettings:
     processes: int = 1  # worker processes, one onnxruntime session each; results do not depend on it
 
     def __post_init__(self) -> None:
+        if self.n_walkers < 6 or self.n_walkers % 2 or self.max_steps < 50 or self.processes < 1:
+            raise UserError("--walkers must be even and >= 6, --max-steps >= 50, --processes >= 1")
         if self.backend not in BACKENDS:
             raise UserError(f"unknown sampler backend {self.backend!r} (choose batched or emcee)")
 

@@ -1,0 +1,34 @@
+"""Settings refuse what the command line refuses, where they are defined, in the same words."""
+
+import pandas as pd
+import pytest
+
+from gyroage import EstimateSettings, SamplerSettings, UserError
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"n_grid": 2}, "--grid must be at least 3"),
+    ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
+    ({"method": "mcmcm"}, "unknown --method 'mcmcm'"),
+    ({"refine_tol": 0.0}, "refine_tol must be positive"),
+])
+def test_estimate_settings_refuse_bad_values(kwargs, message):
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        EstimateSettings(**kwargs)
+
+
+def test_sampler_settings_refuse_bad_values():
+    for kwargs in ({"n_walkers": 5}, {"n_walkers": 7}, {"max_steps": 10}, {"processes": 0}):
+        with pytest.raises(UserError, match="--walkers must be even"):
+            SamplerSettings(**kwargs)
+
+
+def test_the_library_no_longer_dates_with_a_two_point_grid(model):
+    with pytest.raises(UserError):
+        model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}), EstimateSettings(n_grid=2))
+
+
+def test_the_cli_gives_the_same_one_line_error():
+    res = run_cli("estimate", "catalogs/examples/field_stars.csv", "--grid", "0")
+    assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: --grid must be at least 3"
