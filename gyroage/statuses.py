@@ -28,7 +28,8 @@ ESTIMATE = {
     INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
-    NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times at the step cap (ages kept, less reliable)",
+    NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times, or holding fewer than min_n_eff (4,000) "
+                   "effective samples, at the step cap (ages kept, less reliable)",
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
