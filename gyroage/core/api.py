@@ -19,7 +19,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.core.density import FlowDensity
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, excess_colour_sigma, grid_rows, star_flags
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, excess_colour_sigma, grid_rows
 from gyroage.core.modelcard import ModelCard
 from gyroage.core.posterior import (
     QUANTILES,
@@ -197,11 +197,9 @@ class AgeModel:
         if ok.any():
             settings = EstimateSettings(prior=prior, n_grid=n, refine_tol=refine_tol, outlier_weight=outlier_weight)
             sigma = excess_colour_sigma(stars.bp_rp0_err[ok], None, self.card)
-            summ, _, pdf[ok], outside_mass = grid_rows(stars, ok, None, None, sigma, self.density, settings, keep=True)
-            p_out[ok] = summ["p_outlier"]
-            flags[ok], outside = star_flags(self.card, stars.bp_rp0[ok], np.log10(stars.prot[ok]), outside_mass,
-                                            p_out[ok])
-            status[np.flatnonzero(ok)[outside]] = statuses.EXTRAPOLATED
+            g = grid_rows(stars, ok, None, None, sigma, self.density, settings, keep=True)
+            pdf[ok], p_out[ok], flags[ok] = g.pdf, g.values["p_outlier"], g.flags
+            status[np.flatnonzero(ok)[g.extrapolated]] = statuses.EXTRAPOLATED
         inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape)}
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,

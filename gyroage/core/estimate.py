@@ -71,8 +71,6 @@ def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings
 
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
               columns: dict[str, str] | None, keep: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    if settings.method not in ("grid", "mcmc"):
-        raise UserError(f"unknown method {settings.method!r} (choose grid or mcmc)")
     stars = check_stars(frame, density.card, columns)
     status = stars.status
     n = len(frame)
@@ -89,16 +87,18 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         sub = (lambda a: None if a is None else a[ok])  # noqa: E731
         ebprp, ebprp_err = _extinction(frame)
         sigma = excess_colour_sigma(stars.bp_rp0_err[ok], sub(ebprp_err), density.card)
-        values, table, age_outside = _grid_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sigma, density,
-                                                settings, keep and settings.method == "grid")
+        # the grid gives p_outlier and the flags for the sampler's stars too
+        g = grid_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sigma, density, settings,
+                      keep and settings.method == "grid")
+        values = dict(g.values)
+        if g.pdf is not None:
+            table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
             mc, table = _mcmc_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sub(ebprp), sub(ebprp_err),
                                    density, settings, keep)
             values.update(mc)
-        flags, outside = star_flags(density.card, stars.bp_rp0[ok], np.log10(stars.prot[ok]), age_outside,
-                                    values["p_outlier"])
-        results["age_flags"][ok] = flags
-        status[rows[outside]] = statuses.EXTRAPOLATED
+        results["age_flags"][ok] = g.flags
+        status[rows[g.extrapolated]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
             status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
         for name, v in values.items():
@@ -118,10 +118,10 @@ def excess_colour_sigma(bp_rp0_err: np.ndarray, ebprp_err: np.ndarray | None, ca
     return np.sqrt(var)
 
 
-def star_flags(card, bp_rp0, log10_prot, age_outside, p_outlier) -> tuple[np.ndarray, np.ndarray]:
+def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside,
+               p_outlier) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain."""
     likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
-    domain = SequenceDomain.from_card(card)
     if domain is None:
         none = np.zeros(len(bp_rp0), dtype=bool)
         return flag_text(none, none, none, likely), none
@@ -130,24 +130,27 @@ def star_flags(card, bp_rp0, log10_prot, age_outside, p_outlier) -> tuple[np.nda
     return flag_text(blue, period_out, age_out, likely), blue | period_out | age_out
 
 
+@dataclass(frozen=True)
+class GridRows:
+    """Grid posteriors of a chunk's usable stars, as :func:`grid_rows` returns them."""
+
+    values: dict[str, np.ndarray]  # SUMMARY_COLUMNS and p_outlier
+    grid: np.ndarray
+    pdf: np.ndarray | None  # only when asked to keep them
+    flags: np.ndarray  # the age_flags text
+    extrapolated: np.ndarray  # status extrapolated
+
+
 def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, colour_sigma, density: FlowDensity,
-              settings: EstimateSettings, keep: bool) -> tuple[dict, np.ndarray, np.ndarray | None, np.ndarray]:
-    """Grid posteriors of the usable rows ``ok``: (summaries with p_outlier, grid, pdfs when ``keep``,
-    each star's posterior mass outside the trained ages at its colour)."""
+              settings: EstimateSettings, keep: bool) -> GridRows:
+    """Grid posteriors, p_outlier and flags of the usable rows ``ok`` (shared by estimate and the API)."""
     lp, colour = np.log10(stars.prot[ok]), stars.bp_rp0[ok]
     domain = SequenceDomain.from_card(density.card)
     lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
                                         colour_sigma, lo, hi, keep)
-    return summaries, grid, pdf, summaries.pop("_age_outside")
-
-
-def _grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, colour_sigma, density: FlowDensity,
-               settings: EstimateSettings, keep: bool) -> tuple[dict, pd.DataFrame | None, np.ndarray]:
-    summaries, grid, pdf, age_outside = grid_rows(stars, ok, prior_mean, prior_sigma, colour_sigma, density,
-                                                  settings, keep)
-    rows = np.flatnonzero(ok)
-    return summaries, (posterior_table(rows, "grid", [grid] * len(rows), list(pdf)) if keep else None), age_outside
+    flags, extrapolated = star_flags(domain, colour, lp, summaries.pop("_age_outside"), summaries["p_outlier"])
+    return GridRows(summaries, grid, pdf, flags, extrapolated)
 
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, ebprp, ebprp_err, density: FlowDensity,
