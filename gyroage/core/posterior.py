@@ -30,13 +30,18 @@ def grid_log_likelihood(density: FlowDensity, log10_prot: np.ndarray, bp_rp0: np
 
 def normalise(log_post: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """pdf per dex on the grid from unnormalised log posterior rows (trapezoid rule)."""
+    return normalise_with_log_norm(log_post, grid)[0]
+
+
+def normalise_with_log_norm(log_post: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pdf rows, log of each row's integral): :func:`normalise` and the evidence from one exp pass."""
     lp = np.asarray(log_post, dtype=np.float64)
     peak = np.max(lp, axis=-1, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0.0)
     p = np.exp(lp - peak)
     norm = np.trapezoid(p, grid, axis=-1)[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return p / norm
+        return p / norm, (np.log(norm) + peak)[..., 0]
 
 
 def cdf(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -229,11 +234,12 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol)
     log_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
-    pdf = normalise(ll + log_prior, grid)
+    pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
     if calibration is not None:
         pdf = calibration.apply(pdf, grid)
     w = density.outlier_weight if outlier_weight is None else outlier_weight
-    p_out = outlier_probability(log_evidence(ll, log_prior, grid), w, density.outlier_log_density)
+    log_z = log_norm - normalise_with_log_norm(log_prior, grid)[1]  # the member evidence, prior normalised
+    p_out = outlier_probability(log_z, w, density.outlier_log_density)
     return GridPosterior(grid, pdf, p_out)
 
 
@@ -298,14 +304,9 @@ def _flow_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, refine_t
 
 def log_evidence(log_like: np.ndarray, log_prior: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """log of the integral of L(x) p(x) over the grid, with the prior normalised on the grid (trapezoid rule)."""
-    def log_trapz(a: np.ndarray) -> np.ndarray:
-        peak = np.max(a, axis=-1)
-        peak = np.where(np.isfinite(peak), peak, 0.0)
-        with np.errstate(divide="ignore"):
-            return np.log(np.trapezoid(np.exp(a - peak[..., None]), grid, axis=-1)) + peak
-
     lp = np.asarray(log_prior, dtype=np.float64)
-    return log_trapz(np.asarray(log_like, dtype=np.float64) + lp) - log_trapz(lp)
+    return normalise_with_log_norm(np.asarray(log_like, dtype=np.float64) + lp, grid)[1] \
+        - normalise_with_log_norm(lp, grid)[1]
 
 
 def outlier_probability(log_evidence_member: np.ndarray, weight: float, outlier_log_density: float) -> np.ndarray:
