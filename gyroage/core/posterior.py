@@ -348,8 +348,8 @@ class Calibration:
     def from_dict(cls, c: dict | None) -> Calibration | None:
         if not c:
             return None
-        return cls(tuple(c.get("log10_age_knots", ())), tuple(c.get("sigma_dex", ())),
-                   tuple(c.get("level_knots", (7.7, 8.2))), float(c.get("level_scale", 1.0)))
+        # JSON gives lists; the dataclass's defaults fill what a card leaves out
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.items() if k in cls.__dataclass_fields__})
 
     @classmethod
     def from_card(cls, card) -> Calibration | None:
