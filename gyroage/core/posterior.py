@@ -427,14 +427,10 @@ def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.
 
 
 def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:
-    """Convolve pdf rows with a Gaussian of ``sigma_dex`` in log10 age, renormalised within the grid."""
+    """Convolve pdf rows with a Gaussian of ``sigma_dex`` in log10 age (a :class:`Calibration` of constant width)."""
     if sigma_dex <= 0:
         return pdf
-    d = grid[:, None] - grid[None, :]
-    kernel = np.exp(-0.5 * (d / sigma_dex) ** 2)
-    out = np.nan_to_num(pdf) @ kernel.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return out / np.trapezoid(out, grid, axis=-1)[..., None]
+    return Calibration((float(grid[0]),), (float(sigma_dex),)).apply(pdf, grid)
 
 
 # Stored posteriors (``--posteriors``) -------------------------------------------------------
