@@ -31,7 +31,7 @@ def train(
     quiet: QuietOpt = False,
 ) -> None:
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
-    _need_torch()
+    _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import TrainSettings, train_flow, train_info
@@ -82,12 +82,12 @@ def export(
     if (checkpoint is not None) + rebuild + posterior_only != 1:
         raise UserError("give exactly one of --checkpoint DIR, --rebuild or --posterior-only")
     if posterior_only:
-        _need_onnx()
+        _need("onnx", why="posterior-graph rebuilds", install="pip install onnx")
         from gyroage.build.posterior_graph import regenerate
 
         path = regenerate(out)
     else:
-        _need_torch()
+        _need("torch", "onnx")
         if rebuild:
             from gyroage.build.export import reexport
 
@@ -134,7 +134,7 @@ def validate(
     quiet: QuietOpt = False,
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
-    _need_torch()
+    _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
     from gyroage.build.loco_fold import full_train_dict
@@ -169,15 +169,12 @@ def validate(
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
 
 
-def _need_torch() -> None:
+def _need(*modules: str, why: str = "training and export",
+          install: str = "pip install torch==2.13.0 'gyroage[train]'") -> None:
+    """A one-line error, not a traceback, when an optional build dependency is missing."""
     import importlib.util
 
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnx") is None:
-        raise UserError("training and export need torch and onnx: pip install torch==2.13.0 'gyroage[train]'")
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserError(f"{why} need {' and '.join(modules)}: {install}")
 
-
-def _need_onnx() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("onnx") is None:
-        raise UserError("rebuilding the posterior graph needs onnx: pip install onnx")
