@@ -49,7 +49,7 @@ class Posterior:
     inputs : the inputs as used (colour errors filled and clipped), each of shape ``shape``.
     shape : the broadcast shape of the inputs (at least 1-d).
     p_outlier : probability that the star is off the rotation sequence, shape ``shape``.
-    flags : what the age rests on beyond the training data (``gyroage.statuses.FLAGS``), shape ``shape``.
+    age_flags : what the age rests on beyond the training data (``gyroage.statuses.FLAGS``), shape ``shape``.
     """
 
     grid: np.ndarray
@@ -58,7 +58,7 @@ class Posterior:
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
     shape: tuple[int, ...] = ()
     p_outlier: np.ndarray | None = None
-    flags: np.ndarray | None = None
+    age_flags: np.ndarray | None = None
 
     @property
     def ok(self) -> np.ndarray:
@@ -102,7 +102,7 @@ class Posterior:
         cols.update({k: np.reshape(v, -1) for k, v in self.summaries().items()})
         if self.p_outlier is not None:
             cols["p_outlier"] = self.p_outlier.reshape(-1)
-            cols["age_flags"] = self.flags.reshape(-1)
+            cols["age_flags"] = self.age_flags.reshape(-1)
         cols["status"] = self.status.reshape(-1)
         return pd.DataFrame(cols)
 

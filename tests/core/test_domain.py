@@ -25,16 +25,16 @@ def test_the_outlier_term_does_not_leak_into_a_solar_analogs_tail(model):
 def test_a_period_far_off_the_sequence_is_a_likely_outlier(model):
     post = model.posterior([0.05, 12.0], [1.0, 1.0], 0.02)
     assert post.p_outlier[0] > 0.5 > post.p_outlier[1]
-    assert statuses.LIKELY_OUTLIER in post.flags[0] and statuses.LIKELY_OUTLIER not in post.flags[1]
+    assert statuses.LIKELY_OUTLIER in post.age_flags[0] and statuses.LIKELY_OUTLIER not in post.age_flags[1]
 
 
 def test_stars_outside_the_sequence_domain_are_extrapolated_not_ok(model, domain):
     # above the Kraft break; an 80-day K dwarf; a solar-coloured star whose period wants > 4 Gyr
     post = model.posterior([3.0, 80.0, 12.0, 40.0], [0.3, 1.0, 1.0, 0.9], 0.02)
     assert list(post.status) == ["extrapolated", "extrapolated", "ok", "extrapolated"]
-    assert statuses.BLUE_OF_KRAFT_BREAK in post.flags[0]
-    assert statuses.PERIOD_OUTSIDE_TRAINING in post.flags[1]
-    assert statuses.AGE_OUTSIDE_TRAINING in post.flags[3]
+    assert statuses.BLUE_OF_KRAFT_BREAK in post.age_flags[0]
+    assert statuses.PERIOD_OUTSIDE_TRAINING in post.age_flags[1]
+    assert statuses.AGE_OUTSIDE_TRAINING in post.age_flags[3]
     assert np.all(np.isfinite(post.summaries()["age_p50_myr"]))  # extrapolated ages are still given
 
 
