@@ -57,7 +57,11 @@ def quantiles(pdf: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
     (rows..., Q) (e.g. uniform draws for inverse-CDF sampling). Returns
     (rows..., Q); NaN for a row whose pdf cannot be normalised.
     """
-    c = cdf(pdf, grid)
+    return cdf_quantiles(cdf(pdf, grid), grid, qs)
+
+
+def cdf_quantiles(c: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
+    """:func:`quantiles` from rows of the CDF (:func:`cdf`) already computed."""
     lead, n = c.shape[:-1], c.shape[-1]
     q = np.asarray(qs, dtype=float)
     q2 = np.broadcast_to(q, lead + q.shape[-1:]).reshape(-1, q.shape[-1])
@@ -80,7 +84,11 @@ def quantiles(pdf: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
 
 def cdf_at(pdf: np.ndarray, grid: np.ndarray, x) -> np.ndarray:
     """Each row's posterior CDF at its own ``x`` (the probability integral transform), 0 and 1 outside the grid."""
-    c = cdf(pdf, grid)
+    return cdf_value(cdf(pdf, grid), grid, x)
+
+
+def cdf_value(c: np.ndarray, grid: np.ndarray, x) -> np.ndarray:
+    """:func:`cdf_at` from rows of the CDF (:func:`cdf`) already computed."""
     x = np.broadcast_to(np.asarray(x, dtype=float), c.shape[:-1])
     j = np.clip(np.searchsorted(grid, x) - 1, 0, len(grid) - 2)
     t = np.clip((x - grid[j]) / (grid[j + 1] - grid[j]), 0.0, 1.0)
@@ -132,8 +140,9 @@ class GridPosterior:
         """Each row's posterior probability below ``lo`` or above ``hi`` (log10 yr, per row; NaN bounds: all of it)."""
         lo, hi = (np.broadcast_to(np.asarray(v, dtype=float), self.pdf.shape[:-1]) for v in (lo, hi))
         # a colour with no training cluster has no inside: NaN bounds become an empty range
-        upper = cdf_at(self.pdf, self.grid, np.where(np.isnan(hi), -np.inf, hi))
-        inside = upper - cdf_at(self.pdf, self.grid, np.where(np.isnan(lo), np.inf, lo))
+        c = cdf(self.pdf, self.grid)
+        inside = cdf_value(c, self.grid, np.where(np.isnan(hi), -np.inf, hi)) \
+            - cdf_value(c, self.grid, np.where(np.isnan(lo), np.inf, lo))
         return np.clip(1.0 - inside, 0.0, 1.0)
 
 
@@ -414,7 +423,7 @@ class Calibration:
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
         c = cdf(pdf, grid)
-        s = self.scale_of(quantiles(pdf, grid, [0.5])[:, 0])[:, None]
+        s = self.scale_of(cdf_quantiles(c, grid, [0.5])[:, 0])[:, None]
         inside = np.abs(c - 0.5) <= 0.5 * s  # where the scaled CDF is within [0, 1]: everywhere when s is 1
         out = np.where(inside, pdf / s, 0.0)
         return out / np.trapezoid(out, grid, axis=-1)[..., None]
