@@ -184,16 +184,22 @@ def coverage(pit_values: np.ndarray, level: float) -> float:
     return float(np.mean(np.abs(p - 0.5) <= level / 2)) if len(p) else float("nan")
 
 
+def load_held_out(catalogue: str | Path, out_dir: str | Path, settings: ValidateSettings,
+                  clusters: list[str]) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """(the quality-selected catalogue, the saved folds of ``clusters``): what the analysis reads."""
+    return quality_select(load_catalogue(catalogue)), load_folds(out_dir, settings, clusters)
+
+
 def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
-            settings: ValidateSettings,
-            calibrations: dict[str, Calibration] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+            settings: ValidateSettings, calibrations: dict[str, Calibration] | None = None,
+            held_out: tuple[pd.DataFrame, dict[str, dict]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Per-star and per-cluster tables and the summary, from saved folds.
 
     ``calibrations``: per held-out cluster, the calibration applied to its stars
     (one fitted without it, see :func:`fit_calibrations`); by default the settings'.
+    ``held_out``: :func:`load_held_out`'s result, when the caller has it already.
     """
-    frame = quality_select(load_catalogue(catalogue))
-    folds = load_folds(out_dir, settings, clusters)
+    frame, folds = held_out or load_held_out(catalogue, out_dir, settings, clusters)
     star_rows, cluster_rows = [], []
     for c in clusters:
         f = folds[c]
@@ -326,11 +332,10 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     return write_card(card, d)
 
 
-def fit_calibrations(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
-                     settings: ValidateSettings) -> tuple[Calibration, dict[str, Calibration]]:
+def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
+                     clusters: list[str]) -> tuple[Calibration, dict[str, Calibration]]:
     """The calibration fitted on every held-out star, and per cluster the one fitted without it (nested LOCO)."""
-    frame = quality_select(load_catalogue(catalogue))
-    folds = load_folds(out_dir, settings, clusters)
+    frame, folds = held_out
     grid = folds[clusters[0]]["grid"]
     pdf = np.concatenate([star_posteriors(folds[c]["loglike"], grid) for c in clusters])
     truth = np.concatenate([np.log10(frame["fiducial_age_Myr"].to_numpy(dtype=float)[folds[c]["source_row"]] * 1e6)
@@ -351,11 +356,12 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = run_folds(catalogue, out, clusters, s, quiet)
+    held_out = load_held_out(catalogue, out, s, names)
     calibrations = None
     if fit_calibration:
-        full, calibrations = fit_calibrations(catalogue, out, names, s)
+        full, calibrations = fit_calibrations(held_out, names)
         s = replace(s, calibration_dict=full.to_dict())
-    stars, table, summary = analyse(catalogue, out, names, s, calibrations)
+    stars, table, summary = analyse(catalogue, out, names, s, calibrations, held_out)
     if fit_calibration:
         summary["calibration_fit"] = "fitted on all held-out stars; each cluster's figures from a fit without it"
     write_tables(out, stars, table, summary)
