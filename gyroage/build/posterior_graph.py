@@ -289,10 +289,11 @@ class _Builder:
         out = op("Div", out, self.trapezoid(out))
         if calibration.level_scale != 1.0:
             lo, hi = calibration.level_knots
-            median = self.quantiles_log(out, [0.5])
+            c = self.cdf(out)
+            median = self.quantiles_log(out, [0.5], c)
             t = op("Min", op("Max", op("Div", op("Sub", median, self.const(lo)), self.const(hi - lo)), self.zero), self.one)
             scale = op("Add", self.const(calibration.level_scale), op("Mul", t, self.const(1.0 - calibration.level_scale)))
-            inside = op("LessOrEqual", op("Abs", op("Sub", self.cdf(out), self.half)), op("Mul", self.half, scale))
+            inside = op("LessOrEqual", op("Abs", op("Sub", c, self.half)), op("Mul", self.half, scale))
             out = op("Where", inside, op("Div", out, scale), self.zero)
             out = op("Div", out, self.trapezoid(out))
         # a row with any non-finite value stays NaN (inf * 0 and NaN * 0 are NaN)
@@ -358,10 +359,10 @@ class _Builder:
         """gyroage.core.posterior.quantiles at QUANTILES, in Myr."""
         return self.op("Pow", self.ten, self.op("Sub", self.quantiles_log(pdf, QUANTILES), self.six))
 
-    def quantiles_log(self, pdf: str, levels) -> str:
-        """gyroage.core.posterior.cdf, then quantiles linear in the CDF (log10 yr), rows x levels."""
+    def quantiles_log(self, pdf: str, levels, c: str | None = None) -> str:
+        """gyroage.core.posterior.cdf (or its result ``c``), then quantiles linear in the CDF (log10 yr), rows x levels."""
         op, i1 = self.op, self.i1
-        c = self.cdf(pdf)
+        c = c or self.cdf(pdf)
         g_qs = self.const(np.asarray(levels, dtype=np.float64))
         below = op("Cast", op("Less", op("Unsqueeze", c, self.axis2), g_qs), to=I64)
         j = op("Min", op("Max", op("Sub", op("ReduceSum", below, self.axis1, keepdims=0), i1), self.i0), self.imax)
