@@ -146,23 +146,20 @@ class GaiaArchive(Service):
     """Gaia DR3 through astroquery's TAP+ client (sync jobs, VOTable answers) at ``<url>/tap-server/tap``."""
 
     kind = "gaia"
-    _tap = None
 
+    @functools.cached_property
     def _client(self):
-        if self._tap is None:
-            # astroquery.utils.tap.core.TapPlus, public and documented, set up as astroquery.gaia's GaiaClass
-            # sets up its TAP connection. We never import astroquery.gaia: at import it builds a module-level
-            # Gaia client that fetches ESA's status messages and prints them on stdout (astroquery#3343),
-            # which GaiaClass's own options (show_server_messages=False) cannot prevent.
-            from astroquery.utils.tap.core import TapPlus
+        # astroquery.utils.tap.core.TapPlus, public and documented, set up as astroquery.gaia's GaiaClass
+        # sets up its TAP connection. We never import astroquery.gaia: at import it builds a module-level
+        # Gaia client that fetches ESA's status messages and prints them on stdout (astroquery#3343),
+        # which GaiaClass's own options (show_server_messages=False) cannot prevent.
+        from astroquery.utils.tap.core import TapPlus
 
-            self._tap = TapPlus(url=self.url, server_context="tap-server", tap_context="tap",
-                                use_names_over_ids=True)
-        return self._tap
+        return TapPlus(url=self.url, server_context="tap-server", tap_context="tap", use_names_over_ids=True)
 
     def query(self, adql: str) -> pd.DataFrame:
         def fetch() -> pd.DataFrame:
-            job = self._client().launch_job(adql, output_format="votable")
+            job = self._client.launch_job(adql, output_format="votable")
             return _to_frame(job.get_results())
 
         return self._run(adql, fetch)
@@ -189,25 +186,22 @@ class VizierService(Service):
     """VizieR through astroquery.vizier (POST to /viz-bin/votable)."""
 
     kind = "vizier"
-    _vizier = None
 
+    @functools.cached_property
     def _client(self):
-        if self._vizier is None:
-            from astroquery.vizier import VizierClass
+        from astroquery.vizier import VizierClass
 
-            parts = urllib.parse.urlsplit(self.url)
-            cls = _http_vizier_class() if parts.scheme == "http" else VizierClass
-            # vizier_server: the host and any path before /viz-bin, as astroquery's conf.server holds it.
-            self._vizier = cls(columns=["**"], row_limit=-1, timeout=self.timeout,
-                               vizier_server=parts.netloc + parts.path)
-        return self._vizier
+        parts = urllib.parse.urlsplit(self.url)
+        cls = _http_vizier_class() if parts.scheme == "http" else VizierClass
+        # vizier_server: the host and any path before /viz-bin, as astroquery's conf.server holds it.
+        return cls(columns=["**"], row_limit=-1, timeout=self.timeout, vizier_server=parts.netloc + parts.path)
 
     def query_ids(self, catalogue: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
         constraint = ",".join(str(i) for i in ids)
         text = f"-source={catalogue.vizier}&{catalogue.id_column}={constraint}"
 
         def fetch() -> pd.DataFrame:
-            result = self._client().query_constraints(catalog=catalogue.vizier, cache=False,
+            result = self._client.query_constraints(catalog=catalogue.vizier, cache=False,
                                                       **{catalogue.id_column: constraint})
             return _to_frame(result[0]) if len(result) else pd.DataFrame()
 
@@ -218,22 +212,20 @@ class MastTic(Service):
     """The TESS Input Catalog through astroquery.mast (Mashup portal API)."""
 
     kind = "mast"
-    _catalogs = None
 
+    @functools.cached_property
     def _client(self):
         from astroquery.mast import CatalogsClass
 
-        if self._catalogs is None:
-            cat = CatalogsClass()
-            # Internal, and the one left: CatalogsClass takes no server, and astroquery.mast.conf.server is
-            # copied into the portal API's URLs once, when astroquery.mast is first imported, so setting it
-            # later (or for one Services of several) changes nothing. Point this instance's portal instead.
-            portal = cat._portal_api_connection
-            portal.MAST_REQUEST_URL = self.url + "/api/v0/invoke"
-            portal.COLUMNS_CONFIG_URL = self.url + "/portal/Mashup/Mashup.asmx/columnsconfig"
-            portal.TIMEOUT = self.timeout
-            self._catalogs = cat
-        return self._catalogs
+        cat = CatalogsClass()
+        # Internal, and the one left: CatalogsClass takes no server, and astroquery.mast.conf.server is
+        # copied into the portal API's URLs once, when astroquery.mast is first imported, so setting it
+        # later (or for one Services of several) changes nothing. Point this instance's portal instead.
+        portal = cat._portal_api_connection
+        portal.MAST_REQUEST_URL = self.url + "/api/v0/invoke"
+        portal.COLUMNS_CONFIG_URL = self.url + "/portal/Mashup/Mashup.asmx/columnsconfig"
+        portal.TIMEOUT = self.timeout
+        return cat
 
     def query(self, column: str, ids: list[int]) -> pd.DataFrame:
         text = f"Mast.Catalogs.Filtered.Tic.Rows {column} in ({','.join(str(i) for i in ids)})"
@@ -243,7 +235,7 @@ class MastTic(Service):
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # NoResultsWarning: an empty answer is an answer
-                table = self._client().query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
+                table = self._client.query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
             return _to_frame(table)
 
         return self._run(text, fetch)

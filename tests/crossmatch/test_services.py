@@ -73,16 +73,16 @@ def test_crossmatch_never_imports_astroquery_gaia(tmp_path, sky, capsys):
     out = run_rows(tmp_path, sky, f"source_id\n{GA}\n")
     assert out["crossmatch_status"].tolist() == ["ok"]
     assert "astroquery.gaia" not in sys.modules and capsys.readouterr().out == ""
-    assert GaiaArchive("https://gea.esac.esa.int/")._client().tap_client_id  # a TapPlus, built offline
+    assert GaiaArchive("https://gea.esac.esa.int/")._client.tap_client_id  # a TapPlus, built offline
 
 
 def test_crossmatch_service_urls_reach_astroquery():
     # the configured URL, https through VizierClass(vizier_server=...), http through the one subclass;
     # these also guard the astroquery internals the services rely on (see services.py)
-    assert VizierService("https://vizier.example.org/mirror")._client()._server_to_url() == \
+    assert VizierService("https://vizier.example.org/mirror")._client._server_to_url() == \
         "https://vizier.example.org/mirror/viz-bin/votable"
-    assert VizierService("http://127.0.0.1:8123")._client()._server_to_url("asu-tsv") == \
+    assert VizierService("http://127.0.0.1:8123")._client._server_to_url("asu-tsv") == \
         "http://127.0.0.1:8123/viz-bin/asu-tsv"
-    portal = MastTic("http://127.0.0.1:8123/", timeout=7.0)._client()._portal_api_connection
+    portal = MastTic("http://127.0.0.1:8123/", timeout=7.0)._client._portal_api_connection
     assert portal.MAST_REQUEST_URL == "http://127.0.0.1:8123/api/v0/invoke" and portal.TIMEOUT == 7.0
     assert portal.COLUMNS_CONFIG_URL == "http://127.0.0.1:8123/portal/Mashup/Mashup.asmx/columnsconfig"
