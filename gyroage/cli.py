@@ -14,10 +14,15 @@ from typing import Annotated, Optional
 
 import typer
 
+from gyroage import statuses
+from gyroage.cli_help import PlainHelpGroup
+from gyroage.cli_options import QuietOpt, SeedOpt
+from gyroage.defaults import CROSSMATCH_CACHE_DIR
 from gyroage.errors import UserError
 
 app = typer.Typer(
     name="gyroage",
+    cls=PlainHelpGroup,  # help shows flags without a value, arguments as INPUT (see gyroage/cli_help.py)
     help="Stellar ages from rotation periods (gyrochronology) with a normalizing flow.",
     no_args_is_help=True,
     add_completion=False,
@@ -65,24 +70,34 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
 OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
+# A number for every star, or (estimate) a column giving each star its own; group-age takes a number.
+PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or (estimate) "
+                                                          "a column name.")]
+PriorSigmaOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number, or (estimate) "
+                                                           "a column name.")]
 PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")]
 AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")]
 AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")]
 OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")]
 
 
-@app.command()
+# Generated from gyroage/statuses.py, so the help never lists a status the code does not have.
+ESTIMATE_EPILOG = (f"Each row's status column is one of: {', '.join(statuses.ESTIMATE)} (README, 'Statuses'). "
+                   "Column names are matched case-insensitively, with the aliases listed in the README, "
+                   "'Input columns'.")
+
+
+@app.command(epilog=ESTIMATE_EPILOG)
 @user_errors
 def estimate(
     input: Annotated[str, typer.Argument(help="CSV or Parquet of stars; '-' for stdin.")],
     output: OutputOpt = None,
     model: ModelOpt = None,
-    seed: Annotated[int, typer.Option(help="Random seed (for sampling methods; results are reproducible).")] = 0,
+    seed: SeedOpt = 0,
     prior: PriorOpt = "uniform_log_age",
-    prior_mean: Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number or a column name.")] = None,
-    prior_sigma: Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number or a column name.")] = None,
+    prior_mean: PriorMeanOpt = None,
+    prior_sigma: PriorSigmaOpt = None,
     prior_table: PriorTableOpt = None,
     method: Annotated[str, typer.Option(help="grid (fast) or mcmc (emcee sampler with colour/period errors).")] = "grid",
     posteriors: Annotated[Optional[str], typer.Option(help="Also write per-star posteriors (grid pdf or samples) to .parquet.")] = None,
@@ -152,7 +167,9 @@ def crossmatch(
     gaia_url: Annotated[Optional[str], typer.Option(help="Gaia TAP server (env GYROAGE_GAIA_TAP_URL).")] = None,
     vizier_url: Annotated[Optional[str], typer.Option(help="VizieR server (env GYROAGE_VIZIER_URL).")] = None,
     mast_url: Annotated[Optional[str], typer.Option(help="MAST server (env GYROAGE_MAST_URL).")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Query cache (env GYROAGE_CACHE_DIR; default ~/.cache/gyroage).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(
+        help="Query cache (else $GYROAGE_CACHE_DIR/crossmatch, else $XDG_CACHE_HOME/gyroage/crossmatch; "
+             f"default {CROSSMATCH_CACHE_DIR}).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the query cache.")] = False,
     retries: Annotated[int, typer.Option(help="Attempts per query before giving up.")] = 3,
     backoff: Annotated[float, typer.Option(help="First retry delay, s (doubles each retry).")] = 1.0,
@@ -183,8 +200,8 @@ def group_age(
     membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1].")] = None,
     model: ModelOpt = None,
     prior: PriorOpt = "uniform_log_age",
-    prior_mean: Annotated[Optional[float], typer.Option(help="gaussian_log_age centre, log10 yr.")] = None,
-    prior_sigma: Annotated[Optional[float], typer.Option(help="gaussian_log_age width, dex.")] = None,
+    prior_mean: PriorMeanOpt = None,
+    prior_sigma: PriorSigmaOpt = None,
     prior_table: PriorTableOpt = None,
     age_min_myr: AgeMinOpt = None,
     age_max_myr: AgeMaxOpt = None,
@@ -203,6 +220,9 @@ def group_age(
 
     if grid < 50:
         raise UserError("--grid must be at least 50")
+    for name, value in (("--prior-mean", prior_mean), ("--prior-sigma", prior_sigma)):
+        if value is not None and not _is_number(value):
+            raise UserError(f"group-age takes a number for {name} (one prior per group), not {value!r}")
     _check_outlier_weight(outlier_weight)
     if systematic_dex is not None and systematic_dex < 0:
         raise UserError("--systematic-dex must be >= 0")
@@ -226,10 +246,10 @@ app.add_typer(plot_app, name="plot")
 def plot_posterior_cmd(
     input: Annotated[str, typer.Argument(help="CSV or Parquet of stars.")],
     row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Figure file (.png or .pdf).")] = Path("posterior.png"),
+    output: Annotated[str, typer.Option("-o", "--output", help="Figure file (.png or .pdf).")] = "posterior.png",
     method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram over the grid curve).")] = "grid",
     model: ModelOpt = None,
-    seed: Annotated[int, typer.Option(help="Random seed for mcmc.")] = 0,
+    seed: SeedOpt = 0,
     true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr).")] = None,
 ) -> None:
     """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
@@ -242,7 +262,7 @@ def plot_posterior_cmd(
 @plot_app.command("sequence")
 @user_errors
 def plot_sequence_cmd(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Figure file (.png or .pdf).")] = Path("sequence.png"),
+    output: Annotated[str, typer.Option("-o", "--output", help="Figure file (.png or .pdf).")] = "sequence.png",
     ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr (repeatable).")] = None,
     data: Annotated[Optional[str], typer.Option(help="CSV/Parquet of stars to overlay (prot, bp_rp0).")] = None,
     colour_by: Annotated[Optional[str], typer.Option(help="Column of --data to colour points by (e.g. cluster).")] = None,
@@ -253,6 +273,14 @@ def plot_sequence_cmd(
 
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model)
     typer.echo(f"plot: wrote {path}", err=True)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_outlier_weight(weight: float | None) -> None:

@@ -12,10 +12,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from gyroage.cli_options import QuietOpt, SeedOpt
 from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
 
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
                                                       "(default: $GYROAGE_CATALOG or ../shared/data/...).")]
 
@@ -23,7 +23,7 @@ CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog"
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
     catalogue: CatalogueOpt = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: SeedOpt = 0,
     max_epochs: Annotated[int, typer.Option(help="Epoch cap.")] = 300,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides (see docs/validation.md).")] = None,
@@ -122,7 +122,7 @@ def validate(
     out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
-    seed: Annotated[int, typer.Option(help="Training seed of every fold.")] = 0,
+    seed: SeedOpt = 0,  # the training seed of every fold
     max_epochs: Annotated[int, typer.Option(help="Epoch cap per fold.")] = 300,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,

@@ -1,0 +1,74 @@
+"""How ``--help`` shows parameters: flags without a value placeholder, arguments as ``INPUT``.
+
+Typer (0.29) renders a type for every parameter, flags included (``--quiet <bool>``,
+``--help <bool>``), and a required argument as ``{input}`` on the usage line. A flag
+takes no value and click's convention for an argument is its upper-case name, so the
+root group here gives every command under it (build commands and sub-groups included)
+parameters that render that way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+if TYPE_CHECKING:  # typer vendors click; only the annotations name it
+    import typer._click as click
+
+
+class _Flag(TyperOption):
+    """An option taking no value (``--quiet``, ``--help``, ``--resume/--no-resume``): no type shown."""
+
+    def display_type_rich(self, ctx: click.Context) -> str | None:
+        return None
+
+
+class _Argument(TyperArgument):
+    """A positional argument shown by its upper-case name, which is its placeholder: ``INPUT``."""
+
+    @property
+    def display_name_raw(self) -> str:
+        return self.metavar or (self.name or "").upper()
+
+    def display_type_rich(self, ctx: click.Context) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+def _plain(params: list[click.Parameter]) -> list[click.Parameter]:
+    # Typer builds its parameter objects itself (typer.main.get_click_param) and takes no class
+    # for them, so they are re-classed here, to subclasses that only change what help shows.
+    for p in params:
+        if type(p) is TyperOption and (p.is_flag or p.count):
+            p.__class__ = _Flag
+        elif type(p) is TyperArgument:
+            p.__class__ = _Argument
+    return params
+
+
+class PlainHelpCommand(TyperCommand):
+    """A command whose help shows flags and arguments as above (its ``--help`` option included)."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _plain(super().get_params(ctx))
+
+
+class PlainHelpGroup(TyperGroup):
+    """A group (``typer.Typer(cls=PlainHelpGroup)``) passing the same help rendering to all it holds."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _plain(super().get_params(ctx))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        # Same reason as in _plain: typer instantiates the commands; a command registered anywhere
+        # (the build commands, a sub-group's) gets the rendering without naming a class.
+        if type(cmd) is TyperCommand:
+            cmd.__class__ = PlainHelpCommand
+        elif type(cmd) is TyperGroup:
+            cmd.__class__ = PlainHelpGroup
+        return cmd

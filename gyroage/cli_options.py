@@ -1,0 +1,14 @@
+"""Options that the run-time commands (cli.py) and the build commands (build/commands.py) share.
+
+Defined once, so a shared option has the same name, type and help everywhere;
+tests/test_cli_help.py checks that the shared options agree across every command.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: a rerun with the same seed gives the same results.")]

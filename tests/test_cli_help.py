@@ -1,0 +1,102 @@
+"""``--help`` of every command: flags take no value, arguments read INPUT, shared options agree."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.testing import CliRunner
+
+from gyroage import statuses
+from gyroage.cli import app
+from tests.conftest import ROOT
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Options several commands share: each must have one type and one help text wherever it appears.
+SHARED = ("--quiet", "--seed", "--model", "--prior", "--prior-mean", "--prior-sigma", "--prior-table",
+          "--age-min-myr", "--age-max-myr", "--catalogue")
+
+
+def _commands() -> list[tuple[tuple[str, ...], object, object]]:
+    """(path, command, context) of every command and group under the app, the app itself first."""
+    root = typer.main.get_command(app)
+    out = []
+
+    def walk(cmd, path, parent):
+        ctx = typer.Context(cmd, info_name=path[-1] if path else "gyroage", parent=parent)
+        out.append((path, cmd, ctx))
+        if isinstance(cmd, TyperGroup):
+            for name in cmd.list_commands(ctx):
+                walk(cmd.get_command(ctx, name), (*path, name), ctx)
+
+    walk(root, (), None)
+    return out
+
+
+def _help(path: tuple[str, ...]) -> str:
+    res = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    return ANSI.sub("", res.output)
+
+
+def test_every_help_shows_flags_without_a_value_and_arguments_as_names():
+    cmds = _commands()
+    assert {" ".join(p) for p, _, _ in cmds} >= {"", "estimate", "group-age", "crossmatch", "plot", "plot posterior",
+                                                 "plot sequence", "train", "export", "validate"}
+    for path, cmd, ctx in cmds:
+        out = _help(path)
+        assert "{" not in out and "<bool>" not in out, (path, out)
+        params = cmd.get_params(ctx)
+        flags = [p for p in params if isinstance(p, TyperOption) and p.is_flag]
+        assert any("--help" in p.opts for p in flags)
+        for p in flags:
+            assert p.display_type_rich(ctx) is None and "<" not in p.get_help_record(ctx)[0], (path, p.opts)
+            # the rendered row: the flag's names, then straight to its help text
+            row = next(line for line in out.splitlines() if re.search(rf"(?<![\w-]){re.escape(p.opts[0])}(?![\w-])", line))
+            assert "<" not in row.split(p.help[:12])[0], row
+        usage = next(line for line in out.splitlines() if "Usage:" in line)
+        for arg in (p for p in params if isinstance(p, TyperArgument)):
+            assert arg.name.upper() in usage.split() and "<" not in arg.get_help_record(ctx)[0], (path, usage)
+
+
+def test_shared_options_have_one_type_and_one_help():
+    seen: dict[str, set] = {}
+    outputs: set = set()
+    for _path, cmd, ctx in _commands():
+        for p in cmd.get_params(ctx):
+            if not isinstance(p, TyperOption):
+                continue
+            for name in set(p.opts) & set(SHARED):
+                seen.setdefault(name, set()).add((p.display_type_rich(ctx), p.help))
+            if "--output" in p.opts:  # a table or a figure: the help says which, the type is the same
+                outputs.add((tuple(sorted(p.opts)), p.display_type_rich(ctx)))
+    assert set(seen) == set(SHARED)
+    differing = {name: variants for name, variants in seen.items() if len(variants) > 1}
+    assert not differing, differing
+    assert len(outputs) == 1, outputs
+
+
+def test_estimate_help_lists_the_statuses_and_where_aliases_are():
+    out = " ".join(_help(("estimate",)).split())
+    for status in statuses.ESTIMATE:
+        assert re.search(rf"(?<![\w]){status}(?![\w])", out), status
+    readme = (ROOT / "README.md").read_text()
+    for section in re.findall(r"README, '([^']+)'", out):
+        assert f"### {section}\n" in readme, section
+    assert "'Input columns'" in out and "aliases" in out
+
+
+def test_group_age_takes_a_number_for_the_prior_centre(tmp_path):
+    f = tmp_path / "g.csv"
+    f.write_text("prot,bp_rp0,cluster\n10,1.0,a\n")
+    res = CliRunner().invoke(app, ["group-age", str(f), "--by", "cluster", "--prior", "gaussian_log_age",
+                                   "--prior-mean", "age_col", "--prior-sigma", "0.2"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1 and "--prior-mean" in res.output
+
+
+@pytest.mark.parametrize("args", [["estimate", "-q"], ["plot", "posterior", "--row", "0"]])
+def test_missing_argument_is_named_by_its_placeholder(args):
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "INPUT" in ANSI.sub("", res.output)
