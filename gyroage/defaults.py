@@ -10,3 +10,6 @@ from __future__ import annotations
 OUTLIER_WEIGHT = 0.05
 # The age grid, log10 yr: (lowest, highest, points).
 AGE_GRID = (6.0, 10.0, 201)
+# gyroage crossmatch's query cache when neither --cache-dir, $GYROAGE_CACHE_DIR nor $XDG_CACHE_HOME is set
+# (the README and `crossmatch --help` state it; tests/crossmatch/test_services.py checks both).
+CROSSMATCH_CACHE_DIR = "~/.cache/gyroage/crossmatch"

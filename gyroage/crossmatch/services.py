@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import io
+from gyroage.defaults import CROSSMATCH_CACHE_DIR
 from gyroage.errors import UserError
 
 
@@ -73,11 +74,12 @@ class QueryCache:
 
 
 def default_cache_dir() -> Path:
+    """The query cache when --cache-dir is not given (README, "Services")."""
     env = os.environ.get("GYROAGE_CACHE_DIR")
     if env:
         return Path(env) / "crossmatch"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "gyroage" / "crossmatch"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) / "gyroage" / "crossmatch" if xdg else Path(CROSSMATCH_CACHE_DIR).expanduser()
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:

@@ -86,3 +86,27 @@ def test_crossmatch_service_urls_reach_astroquery():
     portal = MastTic("http://127.0.0.1:8123/", timeout=7.0)._client._portal_api_connection
     assert portal.MAST_REQUEST_URL == "http://127.0.0.1:8123/api/v0/invoke" and portal.TIMEOUT == 7.0
     assert portal.COLUMNS_CONFIG_URL == "http://127.0.0.1:8123/portal/Mashup/Mashup.asmx/columnsconfig"
+
+
+def test_crossmatch_cache_dir_default_is_the_readme_s(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+    from gyroage.crossmatch import default_cache_dir
+    from tests.conftest import ROOT
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    (stated,) = re.findall(r"under `--cache-dir` \([^)]*default `([^`]+)`\)", readme)
+    for name in ("GYROAGE_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_cache_dir() == Path(stated).expanduser() == tmp_path / ".cache" / "gyroage" / "crossmatch"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "gyroage" / "crossmatch"
+    monkeypatch.setenv("GYROAGE_CACHE_DIR", str(tmp_path / "g"))
+    assert default_cache_dir() == tmp_path / "g" / "crossmatch"
+    out = " ".join(re.sub(r"[│\s]+", " ", CliRunner().invoke(app, ["crossmatch", "--help"], env={"COLUMNS": "200"}).output).split())
+    assert f"default {stated})" in out
