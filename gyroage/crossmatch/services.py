@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
+import textwrap
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -97,6 +99,36 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+# "HTTPSConnection(host='h', port=443): " or "<urllib3.connection.X object at 0x...>: ": who failed, said again.
+_CONNECTION_PREFIX = re.compile(r"^(?:\w+\(host=[^)]*\)|<[^>]*>):\s*")
+
+
+def describe_failure(exc: BaseException | None, width: int = 160) -> str:
+    """The exception's class and its reason in one line, shortened at a word boundary (never mid-word).
+
+    requests wraps the reason (a refused connection, an unresolved host) two or three
+    exceptions deep, inside messages that repeat the URL; the deepest library exception
+    (not the bare socket error, which drops the host) says what went wrong.
+    """
+    if exc is None:
+        return "no answer"
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(cur)
+        reason = getattr(cur, "reason", None)
+        inner = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
+        cur = next((e for e in (reason, inner, cur.__cause__, cur.__context__) if isinstance(e, BaseException)), None)
+    libs = [e for e in chain if type(e).__module__ not in ("builtins", "socket", "ssl")]
+    root = libs[-1] if libs else chain[-1]
+    lines = str(root).strip().splitlines()
+    text = _CONNECTION_PREFIX.sub("", lines[0] if lines else "")
+    names = type(exc).__name__ if root is exc else f"{type(exc).__name__}, {type(root).__name__}"
+    return textwrap.shorten(f"{names}: {text}" if text else names, width=width, placeholder=" ...")
+
+
 def _to_frame(table) -> pd.DataFrame:
     """astropy Table -> pandas, masked cells as NaN/None, lower-case column names kept as given."""
     if table is None:
@@ -136,10 +168,9 @@ class Service:
             except errors as exc:  # network, HTTP status, service-side error: retry, then give up cleanly
                 last = exc
         else:
-            msg = str(last).strip().splitlines()[0] if last and str(last).strip() else type(last).__name__
             where = f"; answers so far are cached in {self.cache.dir}, rerun to resume" if self.cache.dir else ""
-            raise UserError(f"{self.kind} service at {self.url} failed after {self.retries} attempts "
-                            f"({msg[:200]}){where}")
+            attempts = f"{self.retries} attempt{'s' if self.retries > 1 else ''}"
+            raise UserError(f"{self.kind} service at {self.url} failed after {attempts} ({describe_failure(last)}){where}")
         self.cache.put(self.kind, query, frame)
         return frame
 

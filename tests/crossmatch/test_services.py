@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pandas as pd
@@ -65,7 +66,24 @@ def test_crossmatch_cli_unreachable_service_is_one_line(tmp_path):
                                    "http://127.0.0.1:9", "--no-cache", "--retries", "2", "--backoff", "0"])
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and "gaia service at http://127.0.0.1:9 failed after 2 attempts" in res.output
+    # the essential part: the exception class and the reason, not requests' retelling of the URL
+    assert re.search(r"\(ConnectionRefusedError: \[Errno 111\] Connection refused\)$", res.output.strip())
     assert not out.exists()
+
+
+def test_crossmatch_service_failure_is_shortened_at_a_word_boundary():
+    words = [f"w{i:04d}x" for i in range(80)]  # 7 characters a word: a fixed cut lands mid-word
+
+    def fetch():
+        raise OSError(" ".join(words))
+
+    with pytest.raises(UserError) as err:
+        VizierService("http://127.0.0.1:9", retries=1)._run("q", fetch)
+    msg = str(err.value)
+    reason = msg[msg.index("(") + 1:msg.rindex(")")]
+    assert msg.startswith("vizier service at http://127.0.0.1:9 failed after 1 attempt (OSError: w0000x w0001x")
+    assert reason.endswith(" ...") and len(msg) < 240
+    assert all(w in words for w in reason.removeprefix("OSError: ").removesuffix(" ...").split())
 
 
 def test_crossmatch_never_imports_astroquery_gaia(tmp_path, sky, capsys):
@@ -89,7 +107,6 @@ def test_crossmatch_service_urls_reach_astroquery():
 
 
 def test_crossmatch_cache_dir_default_is_the_readme_s(tmp_path, monkeypatch):
-    import re
     from pathlib import Path
 
     from typer.testing import CliRunner
@@ -110,3 +127,15 @@ def test_crossmatch_cache_dir_default_is_the_readme_s(tmp_path, monkeypatch):
     assert default_cache_dir() == tmp_path / "g" / "crossmatch"
     out = " ".join(re.sub(r"[│\s]+", " ", CliRunner().invoke(app, ["crossmatch", "--help"], env={"COLUMNS": "200"}).output).split())
     assert f"default {stated})" in out
+
+
+def test_crossmatch_failure_names_what_requests_wraps_three_deep():
+    import requests
+
+    from gyroage.crossmatch.services import describe_failure
+
+    with pytest.raises(requests.ConnectionError) as err:
+        requests.get("http://127.0.0.1:9/api/v0/invoke", timeout=5)
+    # requests' own text repeats the pool, the URL and the wrapped error's text (and ran past any fixed cut)
+    assert describe_failure(err.value) == ("ConnectionError, NewConnectionError: Failed to establish a new connection: "
+                                           "[Errno 111] Connection refused")
