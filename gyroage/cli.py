@@ -18,7 +18,7 @@ from gyroage import statuses
 from gyroage.cli_help import PlainHelpGroup
 from gyroage.cli_options import QuietOpt, SeedOpt
 from gyroage.defaults import CROSSMATCH_CACHE_DIR
-from gyroage.errors import UserError
+from gyroage.errors import NothingPiped, UserError
 
 app = typer.Typer(
     name="gyroage",
@@ -38,7 +38,8 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
-            typer.echo(f"gyroage: error: {exc}", err=True)
+            if not isinstance(exc, NothingPiped):  # the command before the pipe has already said why
+                typer.echo(f"gyroage: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             sys.stderr.close()

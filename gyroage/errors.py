@@ -11,3 +11,16 @@ class UserError(Exception):
 
 class ModelError(UserError):
     """A model file that is missing, corrupted or does not match its card."""
+
+
+class NothingPiped(UserError):
+    """Standard input came from a pipe and held nothing at all, not even a header line (exit code 3).
+
+    Every gyroage command that succeeds writes at least a header, so a pipe with no
+    bytes means the command before it failed, and that command has printed why:
+    the CLI exits with this code and prints nothing, so one failure gives one error
+    line, not two. (A header-only input is a valid empty table; an empty file given
+    by name, or redirected with ``<``, is still reported as empty.)
+    """
+
+    exit_code = 3

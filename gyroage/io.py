@@ -9,6 +9,7 @@ import csv
 import io as _io
 import os
 import re
+import stat
 import sys
 import warnings
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.errors import UserError
+from gyroage.errors import NothingPiped, UserError
 from gyroage.files import AtomicFile, is_parquet
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
@@ -150,6 +151,14 @@ def _open_text(source: str | Path) -> _io.TextIOBase:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def _stdin_is_pipe() -> bool:
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError, _io.UnsupportedOperation):
+        return False  # no file descriptor (a test runner's stand-in): report emptiness as usual
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 def _not_utf8(source, exc: UnicodeDecodeError) -> UserError:
     return UserError(f"input {source} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
                      "re-save it as UTF-8")
@@ -172,6 +181,8 @@ def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.Data
             head = fh.read(65536)
         except UnicodeDecodeError as exc:
             raise _not_utf8(source, exc) from None
+        if not head and str(source) == "-" and _stdin_is_pipe():
+            raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
         if not head.strip():
             raise UserError(f"input {source} is empty (no header line)")
         sep = sniff_separator(head)

@@ -111,6 +111,28 @@ def test_crossmatch_cli_pipes_into_estimate(tmp_path, sky, monkeypatch):
     assert res["prot"].tolist()[:3] == [12.3, 5.2, 3.3]
 
 
+def test_crossmatch_failing_in_a_pipe_gives_one_error(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    ids = tmp_path / "ids.csv"
+    ids.write_text(f"source_id\n{GA}\n")
+    gy = f"{shlex.quote(sys.executable)} -m gyroage.cli"
+    pipe = (f"set -o pipefail; {gy} crossmatch {shlex.quote(str(ids))} -q --no-cache --retries 1 "
+            f"--gaia-url http://127.0.0.1:9 | {gy} estimate - -q; echo \"codes ${{PIPESTATUS[*]}}\"")
+    res = subprocess.run(["bash", "-c", pipe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert res.stderr.count("\n") == 1 and "gaia service at http://127.0.0.1:9 failed" in res.stderr, res.stderr
+    assert res.stdout.strip() == "codes 2 3"  # crossmatch's user error; estimate: nothing came through the pipe
+    # a header-only table through a pipe is a valid empty table; an empty file given by name is still an error
+    assert run_cli("estimate", "-", "-q", input="prot,bp_rp0\n").returncode == 0
+    (tmp_path / "empty.csv").write_text("")
+    res = run_cli("estimate", str(tmp_path / "empty.csv"), "-q")
+    assert res.returncode == 2 and "is empty" in res.stderr
+
+
 def test_crossmatch_chunks_keep_order(tmp_path, sky):
     src = tmp_path / "ids.csv"
     src.write_text("kic\n" + "\n".join(["1000001", "1000005", "x", "1000001", "42"]) + "\n")
