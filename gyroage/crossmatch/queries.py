@@ -14,6 +14,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.crossmatch.services import PeriodCatalogue, Services
+from gyroage.errors import UserError
 
 GAIA_BATCH = 500        # ids per IN list (keeps the sync 2000-row cap far away)
 CONE_BATCH = 50         # positions per OR'ed CONTAINS query
@@ -156,26 +157,25 @@ def fetch_tic(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
     return tic[~bad].reset_index(drop=True)
 
 
-def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int],
-                  warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
     """id -> (period, error) for one catalogue; a star listed twice keeps its first row.
 
-    A table without recognisable id/period columns is skipped with a warning (passed to
-    ``warn``) rather than stopping the run: the other sources still count.
+    A table without a recognisable id or period column stops the run with one line naming
+    the catalogue and the columns it lacks: skipping it would silently give no periods.
     """
     frames = [services.vizier.query_ids(cat, b) for b in _batches(ids, VIZIER_BATCH)]
-    frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=["id", "prot", "prot_err"])
+    # Every answer carries the table's columns, rows or none: check them even when no star matched.
     t = pd.concat(frames, ignore_index=True)
     idc = io.find_column(t.columns, *((cat.id_column,) + KEY_ALIASES[cat.key]))
     pc = io.find_column(t.columns, *((cat.period_column,) + PERIOD_ALIASES))
     ec = io.find_column(t.columns, *((cat.error_column,) + PERIOD_ERR_ALIASES))
-    if idc is None or pc is None:
-        if warn is not None:
-            warn(f"warning: VizieR table {cat.vizier} has no {cat.id_column}/{cat.period_column} column "
-                            f"(got {', '.join(map(str, t.columns[:8]))}); {cat.name} periods skipped")
-        return pd.DataFrame(columns=["id", "prot", "prot_err"])
+    missing = [name for name, col in ((cat.id_column, idc), (cat.period_column, pc)) if col is None]
+    if missing:
+        cols = ", ".join(map(str, t.columns[:8])) + (", ..." if len(t.columns) > 8 else "")
+        raise UserError(f"VizieR table {cat.vizier} ({cat.name}) has no {' or '.join(missing)} column "
+                        f"(nor an alias); its columns: {cols or 'none'}")
     out = pd.DataFrame({"id": int_ids(t[idc]),
                         "prot": pd.to_numeric(t[pc], errors="coerce"),
                         "prot_err": pd.to_numeric(t[ec], errors="coerce") if ec else np.nan})

@@ -177,7 +177,7 @@ def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services
             continue
         cat = CATALOGUE_BY_NAME[name]
         key = res[cat.key]
-        table = fetch_periods(services, cat, unique_ids(key[status == OK].dropna()), report.warn)
+        table = fetch_periods(services, cat, unique_ids(key[status == OK].dropna()))
         m = pd.DataFrame({"id": key}).merge(table, on="id", how="left")
         cands[name] = (m["prot"].to_numpy(float), m["prot_err"].to_numpy(float))
     return cands

@@ -230,15 +230,45 @@ class VizierService(Service):
         return cls(columns=["**"], row_limit=-1, timeout=self.timeout, vizier_server=parts.netloc + parts.path)
 
     def query_ids(self, catalogue: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
+        """The rows of ``catalogue`` with these ids: a frame with the table's columns, even with no rows.
+
+        A UserError when VizieR answers with no table at all (an unknown catalogue id).
+        """
         constraint = ",".join(str(i) for i in ids)
-        text = f"-source={catalogue.vizier}&{catalogue.id_column}={constraint}"
+        # The cache key says the answer keeps an empty table's columns: answers cached before they did
+        # (no rows, no columns) are not read back as a table without the expected columns.
+        text = f"-source={catalogue.vizier}&{catalogue.id_column}={constraint}&(columns kept)"
 
         def fetch() -> pd.DataFrame:
-            result = self._client.query_constraints(catalog=catalogue.vizier, cache=False,
-                                                      **{catalogue.id_column: constraint})
-            return _to_frame(result[0]) if len(result) else pd.DataFrame()
+            response = self._client.query_constraints_async(catalog=catalogue.vizier, cache=False,
+                                                            **{catalogue.id_column: constraint})
+            response.raise_for_status()
+            return _votable_table(response.content, catalogue.vizier)
 
         return self._run(text, fetch)
+
+
+def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
+    """The first table of a VizieR VOTable answer, kept when it has no rows.
+
+    astroquery's own parsing drops tables without rows, and with them the columns, so an
+    id that matches nothing and a catalogue id VizieR does not know would look alike.
+    """
+    import io as _io
+    import warnings
+
+    from astropy.io.votable import parse
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # VizieR's VOTables carry harmless schema warnings
+            tables = list(parse(_io.BytesIO(content), verify="ignore").iter_tables())
+    except Exception as exc:  # not a VOTable at all: an error page
+        raise UserError(f"VizieR answered catalogue {vizier_id} with no table ({describe_failure(exc, 100)}): "
+                        "is the catalogue id right?") from None
+    if not tables:
+        raise UserError(f"VizieR has no table {vizier_id} (it answered without one): is the catalogue id right?")
+    return _to_frame(tables[0].to_table(use_names_over_ids=True))
 
 
 class MastTic(Service):

@@ -158,8 +158,12 @@ class FakeSky:
 
     def _vizier(self, body: dict) -> bytes:
         source = body["-source"]
+        if source not in VIZIER:  # as VizieR answers a catalogue id it does not know: a VOTable with no table
+            return (b"<?xml version='1.0'?><VOTABLE version='1.4' xmlns='http://www.ivoa.net/xml/VOTable/v1.3'>"
+                    b"<RESOURCE><INFO name='Error' value='No catalogue or table was specified or found'/></RESOURCE>"
+                    b"</VOTABLE>")
         key, rows, (idn, pn, en) = VIZIER[source]
-        wanted = {int(x) for x in body[idn].split(",")}
+        wanted = {int(x) for x in body.get(idn, body.get(key, "")).split(",") if x}
         rows = [r for r in rows if r[0] in wanted]
         t = Table([_col(idn, [r[0] for r in rows], np.int64), _col(pn, [r[1] for r in rows], float),
                    _col(en, [r[2] for r in rows], float)])

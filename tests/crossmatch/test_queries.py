@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 import pytest
@@ -36,7 +35,7 @@ def test_crossmatch_row_cap_splits_a_full_answer(tmp_path, sky, monkeypatch):
     assert [len(re.findall(r"\d{12,}", q)) for q in main] == [3, 1, 2, 1, 1]
 
 
-def test_crossmatch_period_sources_order_and_column_fallback(tmp_path, sky, monkeypatch, capsys):
+def test_crossmatch_period_sources_order_and_column_fallback(tmp_path, sky, monkeypatch):
     out = run_rows(tmp_path, sky, f"source_id\n{GA}\n{GB}\n", sources=("gaiadr3", "mcquillan2014"))
     assert out["prot_source"].fillna("").tolist() == ["gaiadr3", ""] and out.loc[0, "prot"] == 6.1
     assert out["crossmatch_status"].tolist() == ["ok", "no_period"]  # TESS not asked for: B has no period
@@ -44,10 +43,30 @@ def test_crossmatch_period_sources_order_and_column_fallback(tmp_path, sky, monk
     assert out.loc[0, "prot_max_rel_diff"] == pytest.approx((12.3 - 6.1) / 6.1, rel=1e-5)
     with pytest.raises(UserError, match="unknown period source 'tess'"):
         CrossmatchSettings(sources=("tess",))
-    # a table whose columns are spelled differently: aliases first, then skip with a warning
+    # a table whose columns are spelled differently: aliases first
     monkeypatch.setitem(VIZIER, "J/ApJS/211/24/table1", ("KIC", [(1000001, 12.3, 0.4)], ("KIC", "Per", "e_Per")))
-    monkeypatch.setitem(VIZIER, "J/ApJS/255/17/table1", ("KIC", [(1000001, 12.5, 0.6)], ("KIC", "Xyz", "e_Xyz")))
     out = run_rows(tmp_path, sky, f"source_id\n{GA}\n")
-    assert out.loc[0, "prot"] == 12.3 and out.loc[0, "prot_err"] == 0.4
-    assert math.isnan(out.loc[0, "prot_santos2021_days"])
-    assert "J/ApJS/255/17/table1 has no KIC/Prot column" in capsys.readouterr().err
+    assert out.loc[0, "prot"] == 12.3 and out.loc[0, "prot_err"] == 0.4 and out.loc[0, "prot_santos2021_days"] == 12.5
+    # then one line naming the catalogue and what it lacks (it used to be skipped with a warning: no periods)
+    monkeypatch.setitem(VIZIER, "J/ApJS/255/17/table1", ("KIC", [(1000001, 12.5, 0.6)], ("KIC", "Xyz", "e_Xyz")))
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, f"source_id\n{GA}\n")
+    assert str(err.value) == ("VizieR table J/ApJS/255/17/table1 (santos2021) has no Prot column (nor an alias); "
+                              "its columns: KIC, Xyz, e_Xyz")
+
+
+def test_crossmatch_period_table_checked_when_no_star_matches(tmp_path, sky, monkeypatch):
+    # no star of the input is in the table: its columns are still checked, not silently taken as "no periods"
+    monkeypatch.setitem(VIZIER, "J/ApJ/936/138/table1", ("TIC", [], ("TIC_NUM", "Period_d", "e_Period_d")))
+    with pytest.raises(UserError, match=r"J/ApJ/936/138/table1 \(holcomb2022\) has no TIC or Prot column"):
+        run_rows(tmp_path, sky, f"source_id\n{GB}\n")
+
+
+def test_crossmatch_unknown_catalogue_id_is_one_line(tmp_path, sky, monkeypatch):
+    from gyroage.crossmatch.services import PeriodCatalogue
+
+    bogus = PeriodCatalogue("mcquillan2014", "J/ApJS/211/99/nosuch", "kic", "KIC", "Prot", "e_Prot", "kepler", "-")
+    monkeypatch.setitem(queries.CATALOGUE_BY_NAME, "mcquillan2014", bogus)
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, f"source_id\n{GA}\n")
+    assert str(err.value) == "VizieR has no table J/ApJS/211/99/nosuch (it answered without one): is the catalogue id right?"
