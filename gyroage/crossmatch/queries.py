@@ -163,10 +163,11 @@ def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> p
     A table without a recognisable id or period column stops the run with one line naming
     the catalogue and the columns it lacks: skipping it would silently give no periods.
     """
-    frames = [services.vizier.query_ids(cat, b) for b in _batches(ids, VIZIER_BATCH)]
+    # An answer without columns matched no star and names none: nothing to check it against.
+    frames = [f for b in _batches(ids, VIZIER_BATCH) if len((f := services.vizier.query_ids(cat, b)).columns)]
     if not frames:
         return pd.DataFrame(columns=["id", "prot", "prot_err"])
-    # Every answer carries the table's columns, rows or none: check them even when no star matched.
+    # A table answered carries its columns, rows or none: check them even when no star matched.
     t = pd.concat(frames, ignore_index=True)
     idc = io.find_column(t.columns, *((cat.id_column,) + KEY_ALIASES[cat.key]))
     pc = io.find_column(t.columns, *((cat.period_column,) + PERIOD_ALIASES))

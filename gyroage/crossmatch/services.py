@@ -262,13 +262,30 @@ def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # VizieR's VOTables carry harmless schema warnings
-            tables = list(parse(_io.BytesIO(content), verify="ignore").iter_tables())
+            vot = parse(_io.BytesIO(content), verify="ignore")
+            tables = list(vot.iter_tables())
     except Exception as exc:  # not a VOTable at all: an error page
         raise UserError(f"VizieR answered catalogue {vizier_id} with no table ({describe_failure(exc, 100)}): "
                         "is the catalogue id right?") from None
-    if not tables:
+    if tables:
+        return _to_frame(tables[0].to_table(use_names_over_ids=True))
+    # No table: an unknown catalogue id comes with an error INFO; without one the answer may just
+    # mean no star matched (VizieR may leave an empty table out), which must not stop the run.
+    if any(_is_error_info(i) for i in _infos(vot)):
         raise UserError(f"VizieR has no table {vizier_id} (it answered without one): is the catalogue id right?")
-    return _to_frame(tables[0].to_table(use_names_over_ids=True))
+    return pd.DataFrame()
+
+
+def _infos(vot) -> list:
+    infos = list(getattr(vot, "infos", []))
+    for resource in getattr(vot, "resources", []):
+        infos += list(getattr(resource, "infos", []))
+    return infos
+
+
+def _is_error_info(info) -> bool:
+    name, value = str(getattr(info, "name", "")).lower(), str(getattr(info, "value", "")).lower()
+    return name == "error" or (name == "query_status" and value == "error")
 
 
 class MastTic(Service):

@@ -70,3 +70,15 @@ def test_crossmatch_unknown_catalogue_id_is_one_line(tmp_path, sky, monkeypatch)
     with pytest.raises(UserError) as err:
         run_rows(tmp_path, sky, f"source_id\n{GA}\n")
     assert str(err.value) == "VizieR has no table J/ApJS/211/99/nosuch (it answered without one): is the catalogue id right?"
+
+
+def test_vizier_answer_without_table_or_error_is_no_match_not_a_failure():
+    # VizieR may leave out the table when no row matched; only an error INFO means an unknown catalogue id
+    from gyroage.crossmatch.services import _votable_table
+
+    head = b"<?xml version='1.0'?><VOTABLE version='1.4' xmlns='http://www.ivoa.net/xml/VOTable/v1.3'>"
+    empty = head + b"<RESOURCE><INFO name='matches' value='0'/></RESOURCE></VOTABLE>"
+    assert _votable_table(empty, "J/ApJ/936/138/table1").empty
+    unknown = head + b"<RESOURCE><INFO name='Error' value='No catalogue or table was specified or found'/></RESOURCE></VOTABLE>"
+    with pytest.raises(UserError, match="VizieR has no table J/X/1"):
+        _votable_table(unknown, "J/X/1")
