@@ -102,6 +102,8 @@ def estimate(
     prior_table: PriorTableOpt = None,
     method: Annotated[str, typer.Option(help="grid (fast) or mcmc (emcee sampler with colour/period errors).")] = "grid",
     posteriors: Annotated[Optional[str], typer.Option(help="Also write per-star posteriors (grid pdf or samples) to .parquet.")] = None,
+    id_names: Annotated[Optional[list[str]], typer.Option("--id", help="--posteriors: input column(s) naming each star, "
+                        "repeatable or comma-separated (default: columns named id, name, source_id, tic, kic...).")] = None,
     walkers: Annotated[int, typer.Option(help="mcmc: walkers per star.")] = 16,
     max_steps: Annotated[int, typer.Option(help="mcmc: step cap per star (not_converged beyond).")] = 2000,
     processes: Annotated[int, typer.Option(help="mcmc: worker processes (results do not depend on it).")] = 1,
@@ -134,6 +136,8 @@ def estimate(
         raise UserError(f"unknown engine {engine!r} (choose local or dask)")
     if engine == "dask" and (output is None or resume or posteriors is not None):
         raise UserError("--engine dask needs -o NAME.parquet and does not --resume or write --posteriors")
+    if id_names is not None and posteriors is None:  # before the model loads
+        raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     settings = EstimateSettings(
@@ -151,7 +155,9 @@ def estimate(
         run_dask(input, output, settings, model=model, workers=workers, scheduler=scheduler, chunksize=chunksize,
                  quiet=quiet)
         return
-    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors)
+    ids = None if id_names is None else [name.strip() for v in id_names for name in v.split(",") if name.strip()]
+    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors,
+              ids=ids)
 
 
 @app.command()

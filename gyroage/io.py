@@ -52,6 +52,33 @@ def require_column(columns, name: str) -> str:
     return col
 
 
+# Columns that name a star, carried into the --posteriors file (matched by column_key, in input order).
+ID_NAMES = ("id", "name", "star", "star_id", "star_name", "starname", "object", "object_id", "target",
+            "designation", "main_id", "source_id", "gaia_dr3_source_id", "dr3_source_id", "gaiadr3_source_id",
+            "gaia_dr2_source_id", "dr2_source_id", "gaia_source_id", "gaia_id", "gaia_dr3", "gaiadr3", "tic",
+            "tic_id", "ticid", "tess_id", "kic", "kic_id", "kicid", "kepid", "kepler_id", "epic", "epic_id",
+            "epicid", "k2_id", "2mass", "2mass_id", "tmass", "twomass", "hip", "hd")
+
+
+def id_columns(columns, chosen=None) -> list[str]:
+    """The input columns naming each star: ``chosen`` ones (``--id``), else those with an :data:`ID_NAMES` name.
+
+    A chosen name that is not a column is a one-line :class:`UserError` naming it.
+    """
+    columns = list(columns)
+    if chosen is None:
+        keys = {column_key(n) for n in ID_NAMES}
+        return [c for c in columns if column_key(c) in keys]
+    found: list[str] = []
+    for name in chosen:
+        col = find_column(columns, name)
+        if col is None:
+            raise UserError(f"--id column '{name}' is not a column of the input")
+        if col not in found:
+            found.append(col)
+    return found
+
+
 _ALIAS_KEYS = {column_key(a): canon for canon, names in ALIASES.items() for a in names}
 
 

@@ -99,3 +99,20 @@ def test_version_names_the_model_and_its_sha256():
     res = run_cli("--version")
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("gyroage ") and card["files"]["gyroage-density.onnx"]["sha256"] in res.stdout
+
+
+def test_id_option_names_the_posteriors_columns(tmp_path):
+    """--id, repeated or comma-separated, picks the posteriors' id columns; an unknown one is one line, exit 2."""
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"name": ["a", "b"], "TIC": ["11", "22"], "kepid": ["7", "8"], "prot": [8.0, 12.0],
+                  "bp_rp0": [1.2, 1.5]}).to_csv(src, index=False)
+    post = tmp_path / "post.parquet"
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "out.csv"), "--posteriors", str(post),
+                  "--id", "tic,NAME", "--id", "kepid", "-q")
+    assert res.returncode == 0, res.stderr
+    table = pd.read_parquet(post)
+    assert list(table.columns[:4]) == ["row", "TIC", "name", "kepid"] and list(table["TIC"]) == ["11", "22"]
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "out.csv"), "--posteriors", str(post), "--id", "gaia_id")
+    assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: --id column 'gaia_id' is not a column of the input"
+    res = run_cli("estimate", str(src), "--id", "name")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "--posteriors" in res.stderr

@@ -270,3 +270,92 @@ def test_resumed_progress_counts_only_the_rows_it_computes(tmp_path, density, se
     err = capsys.readouterr().err.strip().splitlines()
     assert "resumed: 300 rows" in err[-2]
     assert err[-1].startswith("estimate: 400/400 |")
+
+
+def test_posteriors_carry_the_input_ids(tmp_path, density, settings):
+    """The --posteriors file names each star by the input's id columns (as read), beside its 0-based row."""
+    from gyroage.errors import UserError
+
+    src = tmp_path / "in.csv"
+    frame = stars(7).rename(columns={"star": "Name"})
+    frame.insert(1, "Source_ID", [f"{i:04d}" for i in range(7)])  # leading zeros: text stays text
+    frame.to_csv(src, index=False)
+    post = tmp_path / "post.parquet"
+    engines.run_local(src, tmp_path / "out.csv", density, settings, chunksize=3, quiet=True, posteriors=post)
+    table = pd.read_parquet(post)
+    assert list(table.columns) == ["row", "Name", "Source_ID", "method", "log10_age", "pdf"]
+    assert list(table["row"]) == [1, 2, 3, 4, 5, 6]  # row 0 has no period
+    assert list(table["Name"]) == [f"s{i}" for i in range(1, 7)]
+    assert list(table["Source_ID"]) == [f"{i:04d}" for i in range(1, 7)]
+    streamed = tmp_path / "streamed.parquet"  # stdout target: no sidecar, same table
+    engines.run_local(src, None, density, settings, chunksize=4, quiet=True, posteriors=streamed)
+    pd.testing.assert_frame_equal(pd.read_parquet(streamed), table)
+
+    chosen = tmp_path / "chosen.parquet"  # --id: only the named columns, matched ignoring case
+    engines.run_local(src, tmp_path / "out2.csv", density, settings, quiet=True, posteriors=chosen,
+                      ids=["source_id", "e_bprp_0"])
+    assert list(pd.read_parquet(chosen).columns[:3]) == ["row", "Source_ID", "e_BPRP_0"]
+    with pytest.raises(UserError, match="--id column 'tic' is not a column of the input"):
+        engines.run_local(src, tmp_path / "out3.csv", density, settings, quiet=True, posteriors=chosen, ids=["tic"])
+    with pytest.raises(UserError, match="--posteriors"):
+        engines.run_local(src, tmp_path / "out3.csv", density, settings, quiet=True, ids=["Name"])
+
+    pq_src = tmp_path / "in.parquet"  # Parquet input: ids keep their native type
+    pd.DataFrame({"source_id": np.array([4295806720, 38655544960], dtype=np.int64), "prot": [8.0, 12.0],
+                  "bp_rp0": [1.2, 1.5]}).to_parquet(pq_src)
+    engines.run_local(pq_src, tmp_path / "out.parquet", density, settings, quiet=True, posteriors=post)
+    table = pd.read_parquet(post)
+    assert table["source_id"].dtype == np.int64 and list(table["source_id"]) == [4295806720, 38655544960]
+
+
+def test_empty_and_resumed_posteriors_keep_the_ids(tmp_path, density, settings, monkeypatch):
+    """No star with a posterior still gives the id columns; a resumed run's table equals an uninterrupted one's."""
+    src = tmp_path / "bad.csv"
+    pd.DataFrame({"KIC": ["k1"], "prot": [-1.0], "bp_rp0": [1.0]}).to_csv(src, index=False)
+    empty = tmp_path / "empty.parquet"
+    engines.run_local(src, tmp_path / "bad_out.csv", density, settings, quiet=True, posteriors=empty)
+    table = pd.read_parquet(empty)
+    assert len(table) == 0 and list(table.columns) == ["row", "KIC", "method", "log10_age", "pdf"]
+
+    src = tmp_path / "in.csv"
+    stars(250).to_csv(src, index=False)
+    out, post = tmp_path / "out.csv", tmp_path / "post.parquet"
+    real = engines.estimate_with_posteriors
+    calls = {"n": 0}
+
+    def dies(*a, **k):
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(engines, "estimate_with_posteriors", dies)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, posteriors=post)
+    monkeypatch.setattr(engines, "estimate_with_posteriors", real)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True, posteriors=post)
+    whole = tmp_path / "whole.parquet"
+    engines.run_local(src, tmp_path / "whole.csv", density, settings, chunksize=100, quiet=True, posteriors=whole)
+    resumed = pd.read_parquet(post)
+    pd.testing.assert_frame_equal(resumed, pd.read_parquet(whole))
+    assert list(resumed.columns[:2]) == ["row", "star"] and resumed["star"].iloc[-1] == "s249"
+
+
+def test_mcmc_progress_moves_with_each_block(tmp_path, density, settings, monkeypatch, capsys):
+    """The sampler's blocks report as they finish (not once per chunk); --quiet silences them; results do not change."""
+    from dataclasses import replace
+    from functools import partial
+
+    from gyroage.core.sampler import SamplerSettings
+
+    src = tmp_path / "in.csv"
+    stars(4, seed=3).to_csv(src, index=False)  # row 0 has no period: 3 sampled stars
+    mcmc = replace(settings, method="mcmc", sampler=SamplerSettings(max_steps=50, block=1))
+    monkeypatch.setattr(engines, "Progress", partial(engines.Progress, every=0.0))  # every update prints
+    engines.run_local(src, tmp_path / "loud.csv", density, mcmc, chunksize=10, quiet=False)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [ln.split(" | ")[0] for ln in lines[:2]] == ["estimate: 1/4", "estimate: 2/4"]
+    assert lines[-1].startswith("estimate: 4/4")
+    engines.run_local(src, tmp_path / "quiet.csv", density, mcmc, chunksize=10, quiet=True)
+    assert capsys.readouterr().err == ""
+    assert (tmp_path / "loud.csv").read_bytes() == (tmp_path / "quiet.csv").read_bytes()

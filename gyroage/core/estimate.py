@@ -6,6 +6,7 @@ and no global state. Engines (``gyroage.engines``) only schedule it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.core.density import FlowDensity
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain, flag_text
-from gyroage.core.posterior import REFINE_TOL, SUMMARY_COLUMNS, Calibration, grid_posterior, posterior_table
+from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, Calibration, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars
@@ -51,7 +52,8 @@ class EstimateSettings:
 
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
-                   columns: dict[str, str] | None = None) -> pd.DataFrame:
+                   columns: dict[str, str] | None = None,
+                   on_block: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Every input row and column, in order, plus age summaries (Myr), ``p_outlier``, ``age_flags`` and ``status``.
 
     Ages are those of a rotation-sequence member; ``p_outlier`` is the
@@ -59,18 +61,35 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     (default) or ``mcmc`` (emcee-style sampler with colour/period nuisance
     parameters; adds ``mcmc_tau``, ``mcmc_acceptance``, ``mcmc_n_eff``).
     ``columns`` maps canonical input names to the frame's (found by alias when ``None``).
+    ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
     """
-    return _estimate(frame, density, settings, columns, keep=False)[0]
+    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
-                             columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``; chunk-local ``row`` numbers)."""
-    return _estimate(frame, density, settings, columns, keep=True)
+                             columns: dict[str, str] | None = None, id_columns: Sequence[str] = (),
+                             on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``; chunk-local ``row`` numbers).
+
+    The posteriors table carries the frame's ``id_columns`` (values as read) after ``row``.
+    """
+    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block)
+    ids = posterior_ids(frame, id_columns, table["row"].to_numpy())
+    return out, pd.concat([table[["row"]], ids, table.drop(columns="row")], axis=1)
+
+
+def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.DataFrame:
+    """The ``id_columns`` cells of ``rows`` (chunk-local), as read, named as in the input.
+
+    A name clashing with a posteriors column (``row``, ``method``...) becomes ``input_<name>``, as in the output.
+    """
+    ids = frame[list(id_columns)].iloc[np.asarray(rows, dtype=np.int64)]
+    return io.prefix_clashes(ids, POSTERIOR_COLUMNS)
 
 
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
-              columns: dict[str, str] | None, keep: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              columns: dict[str, str] | None, keep: bool,
+              on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     stars = check_stars(frame, density.card, columns)
     status = stars.status
     n = len(frame)
@@ -95,7 +114,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
             mc, table = _mcmc_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sub(ebprp), sub(ebprp_err),
-                                   density, settings, keep)
+                                   density, settings, keep, on_block)
             values.update(mc)
         results["age_flags"][ok] = g.flags
         status[rows[g.extrapolated]] = statuses.EXTRAPOLATED
@@ -154,7 +173,8 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, colour_sigma, dens
 
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, ebprp, ebprp_err, density: FlowDensity,
-               settings: EstimateSettings, keep: bool) -> tuple[dict, pd.DataFrame | None]:
+               settings: EstimateSettings, keep: bool,
+               on_block: Callable[[int], None] | None = None) -> tuple[dict, pd.DataFrame | None]:
     """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``).
 
     The chains sample sequence members (no outlier term), as the grid does; the
@@ -167,7 +187,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, ebprp, ebprp_err,
                                        settings.sampler.period_err_floor_dex),
                         stars.bp_rp0[ok], sig_c, ebprp, ebprp_err, prior_mean, prior_sigma)
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
-                       Calibration.from_card(density.card))
+                       Calibration.from_card(density.card), on_block=on_block)
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged

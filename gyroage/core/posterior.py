@@ -445,13 +445,24 @@ def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:
 # Stored posteriors (``--posteriors``) -------------------------------------------------------
 
 
-def write_empty_posteriors(path) -> None:
-    """A ``--posteriors`` file with the schema and no rows (no star had a posterior)."""
+# The columns of a --posteriors table; the input's id columns go between ``row`` and ``method``.
+POSTERIOR_COLUMNS = ("row", "method", "log10_age", "pdf")
+
+
+def write_empty_posteriors(path, ids=None) -> None:
+    """A ``--posteriors`` file with the schema and no rows (no star had a posterior).
+
+    ``ids`` (a DataFrame, rows ignored) gives the id columns and their types; text where pandas has none.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([("row", pa.int64()), ("method", pa.string()), ("log10_age", pa.list_(pa.float32())),
-                        ("pdf", pa.list_(pa.float32()))])
+    id_fields = []
+    if ids is not None and len(ids.columns):
+        for f in pa.Schema.from_pandas(ids.iloc[:0], preserve_index=False):
+            id_fields.append((f.name, pa.string() if pa.types.is_null(f.type) else f.type))
+    schema = pa.schema([("row", pa.int64()), *id_fields, ("method", pa.string()),
+                        ("log10_age", pa.list_(pa.float32())), ("pdf", pa.list_(pa.float32()))])
     with atomic_path(path) as tmp:
         pq.write_table(schema.empty_table(), tmp)
 

@@ -42,6 +42,7 @@ settings and the seed (each block of stars has its own seeded stream).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -326,30 +327,40 @@ def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independen
 
 
 def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings: SamplerSettings | None = None,
-                 seed: int = 0, outlier_weight: float | None = None, calibration: Calibration | None = None) -> SampleResult:
+                 seed: int = 0, outlier_weight: float | None = None, calibration: Calibration | None = None,
+                 on_block: Callable[[int], None] | None = None) -> SampleResult:
     """MCMC age posteriors for many stars (see the module docstring for the model).
 
     Stars are split into blocks of ``settings.block``; block b uses the random
     stream ``SeedSequence([seed, b])``, so results do not depend on
     ``settings.processes``. With ``processes > 1`` blocks run in worker
-    processes, each with its own onnxruntime session.
+    processes, each with its own onnxruntime session. ``on_block(n_stars)`` is
+    called in this process with the size of each block as it finishes (in
+    finishing order with processes), e.g. to report progress; it cannot change results.
     """
     settings = settings or SamplerSettings()
     n = len(stars)
     blocks = [np.arange(i, min(i + settings.block, n)) for i in range(0, n, settings.block)]
     jobs = list(enumerate(blocks))
+    done = on_block or (lambda n_stars: None)
     if settings.processes > 1 and len(jobs) > 1:
         # Imported here: multiprocessing would otherwise load with every `gyroage estimate`.
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
         # Each worker loads the model once, single-threaded, through the session cache of gyroage.core.density.
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
         with ProcessPoolExecutor(settings.processes, initializer=cached_density, initargs=model) as pool:
-            parts = list(pool.map(_worker_run, [(model, prior, stars.take(idx), settings, seed, b, outlier_weight,
-                                                 calibration) for b, idx in jobs]))
+            futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, b, outlier_weight,
+                                                 calibration)): len(idx) for b, idx in jobs}
+            for f in as_completed(futures):
+                f.result()  # a failed block stops the run here, as pool.map did
+                done(futures[f])
+            parts = [f.result() for f in futures]  # dicts keep insertion order: block order
     else:
-        parts = [_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight, calibration)
-                 for b, idx in jobs]
+        parts = []
+        for b, idx in jobs:
+            parts.append(_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight, calibration))
+            done(len(idx))
     return _concat(parts, n)
 
 

@@ -11,7 +11,7 @@ import json
 import queue
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pandas as pd
 
 from gyroage import __version__, io
 from gyroage.core.density import FlowDensity
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
 from gyroage.errors import UserError
 from gyroage.files import is_parquet
@@ -28,9 +28,13 @@ from gyroage.progress import Progress, counts_text
 __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
 
 
-def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: int, posteriors: bool = False) -> str:
+def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: int, posteriors: bool = False,
+                  ids: Sequence[str] | None = None) -> str:
     """Everything that changes what a run writes: settings, model files, chunking, posteriors kept, version."""
-    blob = json.dumps({"settings": {**asdict(settings), "keep_posteriors": bool(posteriors)},
+    kept = {"keep_posteriors": bool(posteriors)}
+    if posteriors:  # the posteriors' id columns (None: found by name)
+        kept["posterior_ids"] = None if ids is None else list(ids)
+    blob = json.dumps({"settings": {**asdict(settings), **kept},
                        "model": density.card.files, "chunksize": int(chunksize),
                        "gyroage": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -103,16 +107,20 @@ def _prefetch(chunks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.Dat
 
 def run_local(source: str | Path, target: str | Path | None, density: FlowDensity,
               settings: EstimateSettings, chunksize: int = 10_000, quiet: bool = False,
-              resume: bool = False, total: int | None = None, posteriors: str | Path | None = None) -> Counter:
+              resume: bool = False, total: int | None = None, posteriors: str | Path | None = None,
+              ids: Sequence[str] | None = None) -> Counter:
     """Stream ``source`` through ``estimate_chunk`` into ``target`` (atomic); returns status counts.
 
     ``resume`` continues a killed run into the same ``target`` (file input and
     output only); ``total`` (rows; counted from the input when not given) lets progress show an ETA;
-    ``posteriors`` also writes per-star posteriors (Parquet, keyed by 0-based input row).
+    ``posteriors`` also writes per-star posteriors (Parquet, keyed by 0-based input row and carrying
+    the input's ``ids`` columns, or those with an id-like name when ``None``: :func:`gyroage.io.id_columns`).
     """
     if posteriors is not None:
         if not is_parquet(posteriors):
             raise UserError(f"--posteriors must be a .parquet file: {posteriors}")
+    elif ids is not None:
+        raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
     to_file = target not in (None, "-")
     stdin = str(source) == "-"
     if resume and (not to_file or stdin):
@@ -124,28 +132,36 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         fingerprint, rows = scan_input(source, fingerprint=to_file)
         total = rows if total is None else total
     if to_file:
-        sink = Sidecar(Path(target), fingerprint or "stdin", settings_hash(density, settings, chunksize, posteriors is not None), resume)
+        shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
+        sink = Sidecar(Path(target), fingerprint or "stdin", shash, resume)
     else:
         sink = Stream(target, posteriors)
     try:
-        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors)
+        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids)
     except BaseException:
         sink.abort()
         raise
 
 
 def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, settings: EstimateSettings,
-         chunksize: int, quiet: bool, total: int | None, posteriors: str | Path | None) -> Counter:
+         chunksize: int, quiet: bool, total: int | None, posteriors: str | Path | None,
+         ids: Sequence[str] | None = None) -> Counter:
     """Every chunk of ``source`` not already ``sink.done`` through ``estimate_chunk`` into ``sink``."""
     columns: dict[str, str] | None = None
     counts: Counter = Counter()
     progress = Progress("estimate", total=total, unit="stars", quiet=quiet)
+    sampled = _BlockProgress(progress)
     n_chunks = offset = skipped = 0
+    id_cols: list[str] = []
+    id_template = None
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
     for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
             columns = io.require_columns(list(chunk.columns))
+            if posteriors is not None:
+                id_cols = io.id_columns(chunk.columns, ids)
+                id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
         prev = sink.done(i, rows)
         if prev is not None:
             counts.update(prev)
@@ -154,16 +170,35 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                 progress.total -= rows
             continue
         if posteriors is None:
-            out, post = estimate_chunk(chunk, density, settings, columns), None
+            out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update), None
         else:
-            out, post = estimate_with_posteriors(chunk, density, settings, columns)
+            out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update)
             post["row"] += offset - rows  # chunk-local rows to 0-based input rows
         c = Counter(out["status"].tolist())
         sink.add(i, out, c, post)
         counts.update(c)
-        progress.update(rows)
-    sink.finish(n_chunks, posteriors)
+        progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
+    sink.finish(n_chunks, posteriors, id_template)
     if skipped:
         progress.log(f"resumed: {skipped} rows taken from the interrupted run")
     progress.close(extra=counts_text(counts))
     return counts
+
+
+class _BlockProgress:
+    """Counts the stars of the sampler's finished blocks into ``progress`` as they finish (``--method mcmc``).
+
+    A chunk of many thousand stars takes minutes to sample; this way progress moves within it.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress, self.counted = progress, 0
+
+    def update(self, n_stars: int) -> None:
+        self.counted += n_stars
+        self.progress.update(n_stars)
+
+    def take(self) -> int:
+        """Stars counted since the last call (the chunk's), and start again from zero."""
+        n, self.counted = self.counted, 0
+        return n

@@ -84,10 +84,11 @@ class Sidecar:
         self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
         self._write_manifest()
 
-    def finish(self, n_chunks: int, posteriors: str | Path | None = None) -> None:
+    def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
         """Concatenate the chunk files into the target (atomic rename), then drop the sidecar."""
         if posteriors is not None:
-            _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors))
+            _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors),
+                              ids)
         if self.ext == ".parquet":
             _concat_parquet([self.path(i) for i in range(n_chunks)], self.target)
         else:
@@ -124,10 +125,10 @@ class Stream:
             posteriors.to_parquet(self.post_parts[-1], index=False)
         self.writer.write(frame)
 
-    def finish(self, n_chunks: int, posteriors: str | Path | None = None) -> None:
+    def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
         self.writer.commit()
         if posteriors is not None:
-            _write_posteriors(self.post_parts, Path(posteriors))
+            _write_posteriors(self.post_parts, Path(posteriors), ids)
         self._drop_posteriors()
 
     def abort(self) -> None:
@@ -156,11 +157,11 @@ def _concat_parquet(parts: list[Path], target: Path) -> None:
                 writer.close()
 
 
-def _write_posteriors(parts: list[Path], target: Path) -> None:
-    """All chunks' posterior tables into ``target``; an empty table when no star had one."""
+def _write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None) -> None:
+    """All chunks' posterior tables into ``target``; an empty table (with the ``ids`` columns) when no star had one."""
     if parts:
         _concat_parquet(parts, target)
     else:
         from gyroage.core.posterior import write_empty_posteriors
 
-        write_empty_posteriors(target)
+        write_empty_posteriors(target, ids)

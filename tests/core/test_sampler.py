@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from io import StringIO
 
 import numpy as np
@@ -200,3 +201,19 @@ def test_a_chain_short_of_its_effective_samples_is_not_converged(model):
     assert (out["status"] == "not_converged").all()
     full = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, method="mcmc", seed=1))
     assert (full["mcmc_n_eff"] >= 4000).all() and full["status"].isin(["ok", "extrapolated"]).all()
+
+
+def test_each_finished_block_is_reported_and_results_do_not_change(model):
+    """``on_block`` hears the size of every block as it finishes, with one process or two; the samples are the same."""
+    stars = _stars([8.0, 1.5, 20.0, 5.0, 12.0], [1.2, 2.4, 1.8, 1.0, 1.5])
+    s1 = SamplerSettings(max_steps=100, block=2)
+    plain = sample_stars(model.density, Prior(), stars, s1, seed=2)
+    heard: list[int] = []
+    told = sample_stars(model.density, Prior(), stars, s1, seed=2, on_block=heard.append)
+    assert heard == [2, 2, 1]
+    assert np.array_equal(plain.summaries["age_p50_myr"], told.summaries["age_p50_myr"])
+    assert all(np.array_equal(a, b) for a, b in zip(plain.samples, told.samples))
+    heard2: list[int] = []
+    two = sample_stars(model.density, Prior(), stars, replace(s1, processes=2), seed=2, on_block=heard2.append)
+    assert sorted(heard2) == [1, 2, 2]
+    assert np.array_equal(plain.summaries["age_p50_myr"], two.summaries["age_p50_myr"])
