@@ -59,7 +59,7 @@ FROM_BP_RP0, FROM_EBPRP, FROM_AV, FROM_TEFF = "bp_rp0", "bp_rp-ebprp", "bp_rp-av
 # Output columns recording the conversion (only when the input can need one: a bp_rp or teff column).
 COLUMNS = ("colour_source", "bp_rp0_used", "bp_rp0_err_used", "ebprp_used", "ebprp_err_used")
 
-MISSING_COLOUR = "missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V, or teff"
+MISSING_COLOUR = io.MISSING_COLOUR
 NO_REDDENING = ("found BP-RP but no reddening: give --ebprp or --av, or an E(BP-RP)/A_V column "
                 "(or name the column bp_rp0 if it is already de-reddened)")
 

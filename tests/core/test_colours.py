@@ -175,3 +175,16 @@ def test_reddening_and_colour_spellings_do_not_clash():
         for name in names:
             keys.setdefault(io.column_key(name), set()).add(canon)
     assert all(len(v) == 1 for v in keys.values())
+
+
+def test_the_array_api_takes_the_same_colours(model):
+    sun = model.posterior(25.4, teff=5772.0, teff_err=50.0)
+    c, e = teff_to_bp_rp0(5772.0, 50.0)
+    np.testing.assert_allclose(sun.pdf, model.posterior(25.4, c, e).pdf, rtol=1e-9)
+    assert sun.inputs["colour_source"][0] == "teff"
+    red = model.posterior([12.0, 8.0], bp_rp=[1.1, 1.5], av=0.2, av_err=0.1)
+    ref = model.estimate(pd.DataFrame({"prot": [12.0, 8.0], "bp_rp": [1.1, 1.5], "av": 0.2, "av_err": 0.1}),
+                         settings(model))
+    np.testing.assert_allclose(red.summaries()["age_p50_myr"], ref["age_p50_myr"], rtol=1e-9)
+    with pytest.raises(UserError, match="found BP-RP but no reddening"):
+        model.posterior(12.0, bp_rp=1.1)
