@@ -68,3 +68,12 @@ def test_group_age_reads_observed_colours_and_teff():
                      (run("group-age", teff, "--by", "g"), run("group-age", ref_teff, "--by", "g"))):
         assert got["status"].iloc[0] == "ok" and got["n_used"].iloc[0] == 3
         np.testing.assert_allclose(got[AGES[:-1]].to_numpy(float), ref[AGES[:-1]].to_numpy(float), rtol=1e-6)
+
+
+def test_dask_engine_refuses_a_colour_without_reddening_in_one_line(tmp_path):
+    src = tmp_path / "obs.csv"
+    OBS.to_csv(src, index=False)
+    res = run_cli("estimate", str(src), "--engine", "dask", "--workers", "1", "-q", "-o", str(tmp_path / "o.parquet"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("gyroage: error: found BP-RP but no reddening")
+    assert not (tmp_path / "o.parquet").exists()
