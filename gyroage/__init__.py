@@ -19,6 +19,7 @@ _PUBLIC = {
     "estimate_chunk": "gyroage.core.estimate",
     "estimate_with_posteriors": "gyroage.core.estimate",
     "SamplerSettings": "gyroage.core.sampler",
+    "Reddening": "gyroage.core.colours",
     "Prior": "gyroage.core.priors",
     "make_prior": "gyroage.core.priors",
     "FlowDensity": "gyroage.core.density",

@@ -81,6 +81,12 @@ PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV
 AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")]
 AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")]
 OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")]
+EbprpOpt = Annotated[Optional[float], typer.Option(help="E(BP-RP), mag, de-reddening an observed bp_rp column "
+                                                    "(rows with an E(BP-RP) or A_V column value use theirs).")]
+EbprpErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebprp, mag.")]
+AvOpt = Annotated[Optional[float], typer.Option(help="A_V, mag, de-reddening an observed bp_rp: E(BP-RP) = 0.413 A_V "
+                                                 "(Wang & Chen 2019).")]
+AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, mag.")]
 
 
 # Generated from gyroage/statuses.py, so the help never lists a status the code does not have.
@@ -120,8 +126,13 @@ def estimate(
     engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",
     workers: Annotated[Optional[int], typer.Option(help="Dask: local worker processes (default 2).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
+    ebprp: EbprpOpt = None,
+    ebprp_err: EbprpErrOpt = None,
+    av: AvOpt = None,
+    av_err: AvErrOpt = None,
 ) -> None:
-    """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
+    """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err]; or bp_rp with E(BP-RP)/A_V, or teff)."""
+    from gyroage.core.colours import Reddening
     from gyroage.core.estimate import EstimateSettings
     from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
@@ -129,6 +140,7 @@ def estimate(
 
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
+    reddening = Reddening(ebprp, ebprp_err, av, av_err)
     if threads is not None and threads < 0:
         raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
     _check_outlier_weight(outlier_weight)
@@ -148,6 +160,7 @@ def estimate(
         seed=seed,
         method=method,
         sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes),
+        reddening=reddening,
     )
     if engine == "dask":
         from gyroage.engines import run_dask
@@ -218,11 +231,16 @@ def group_age(
     systematic_dex: Annotated[Optional[float], typer.Option(
         help="Systematic error (dex) convolved into group ages (default: from the LOCO validation in the card; 0: none).")] = None,
     quiet: QuietOpt = False,
+    ebprp: EbprpOpt = None,
+    ebprp_err: EbprpErrOpt = None,
+    av: AvOpt = None,
+    av_err: AvErrOpt = None,
 ) -> None:
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
     import pandas as pd
 
     from gyroage import io, statuses
+    from gyroage.core.colours import Reddening
     from gyroage.core.groups import group_ages
 
     if grid < 50:
@@ -231,13 +249,14 @@ def group_age(
         if value is not None and not _is_number(value):
             raise UserError(f"group-age takes a number for {name} (one prior per group), not {value!r}")
     _check_outlier_weight(outlier_weight)
+    reddening = Reddening(ebprp, ebprp_err, av, av_err)
     if systematic_dex is not None and systematic_dex < 0:
         raise UserError("--systematic-dex must be >= 0")
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     frame = pd.concat(io.read_chunks(input, 200_000), ignore_index=True)  # never empty: see io.read_chunks
     io.require_columns(list(frame.columns))
-    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex)
+    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening)
     with io.AtomicWriter(output) as writer:
         writer.write(out)
     if not quiet:

@@ -29,8 +29,22 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "bp_rp0_err": ("bp_rp0_err", "e_bprp_0", "e_bprp0", "e_bp_rp0", "bprp_0_err", "bp_rp0_error",
                    "sigma_bp_rp0", "bp_rp_0_err", "e_bp_rp_0"),
     "prot_err": ("prot_err", "e_prot", "prot_error", "sigma_prot", "period_err", "e_period", "e_per", "prot_err_days"),
+    # Colours as users have them (gyroage.core.colours). Names compare without '_', '-' and brackets, so
+    # E(BP-RP), e_bp_rp, e_bprp and ebprp are one key: the reddening. The observed colour's error is
+    # therefore bp_rp_err (not e_bp_rp), and E(BP-RP)0-style names stay the bp_rp0 errors above.
+    "bp_rp": ("bp_rp", "bprp", "bp-rp", "(bp-rp)", "bp_rp_mag", "bprp_mag"),
+    "bp_rp_err": ("bp_rp_err", "bprp_err", "bp_rp_error", "sigma_bp_rp", "bp_rp_err_mag"),
+    "ebprp": ("ebprp", "E(BP-RP)", "ebp_rp", "e_bp_rp", "ebpminrp", "ebpminrp_gspphot", "ebprp_mag"),
+    "ebprp_err": ("ebprp_err", "E(BP-RP)_err", "e_ebprp", "sigma_ebprp", "ebprp_error", "ebp_rp_err"),
+    "av": ("av", "a_v", "A0", "azero", "azero_gspphot", "av_mag", "extinction_v"),
+    "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0"),
+    "teff": ("teff", "t_eff", "teff_k", "teff_spec"),
+    "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
 }
 REQUIRED = ("prot", "bp_rp0")
+# Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.
+COLOUR_SOURCES = ("bp_rp0", "bp_rp", "teff")
+MISSING_COLOUR = "missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V, or teff"
 
 
 def column_key(name: str) -> str:
@@ -93,9 +107,16 @@ def match_columns(columns: list[str]) -> dict[str, str]:
 
 
 def require_columns(columns: list[str], required=REQUIRED) -> dict[str, str]:
+    """Canonical name -> input column; a one-line :class:`UserError` naming what is missing.
+
+    A required ``bp_rp0`` is satisfied by any of :data:`COLOUR_SOURCES` (whether an observed
+    colour has its reddening is checked by :func:`gyroage.core.colours.required_colour`).
+    """
     found = match_columns(columns)
     for name in required:
-        if name not in found:
+        if name == "bp_rp0" and not any(c in found for c in COLOUR_SOURCES):
+            raise UserError(MISSING_COLOUR)
+        if name not in found and name != "bp_rp0":
             spellings = ", ".join(ALIASES[name][:4])
             raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)")
     return found

@@ -112,8 +112,10 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     ax.set_xlabel("Age [Myr]")
     ax.set_ylabel("Posterior density [per dex]")
     lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
-    cols = io.require_columns(list(one.columns))
-    prot, colour = (float(io.numeric(one, cols[k])[0]) for k in ("prot", "bp_rp0"))
+    prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
+    # the colour as used: converted (from bp_rp and a reddening, or teff) when the input has one to convert
+    used = "bp_rp0_used" if "bp_rp0_used" in grid_out else io.match_columns(list(one.columns))["bp_rp0"]
+    colour = float(io.numeric(grid_out, used)[0])
     ax.set_title(f"{_label(frame, row)}:  $P_{{\\rm rot}}$ = {prot:.3g} d,  $(G_{{\\rm BP}}-G_{{\\rm RP}})_0$ = {colour:.3f}"
                  f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method})", loc="left")
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -157,6 +159,8 @@ def plot_sequence(output: str | Path, ages_myr, data: str | pd.DataFrame | None 
     if data is not None:
         frame = data if isinstance(data, pd.DataFrame) else _read_frame(data)
         cols = io.require_columns(list(frame.columns))
+        if "bp_rp0" not in cols:
+            raise UserError("--data needs a bp_rp0 column (the de-reddened colour) to overlay")
         p, c = io.numeric(frame, cols["prot"]), io.numeric(frame, cols["bp_rp0"])
         if colour_by:
             key = frame[io.require_column(list(frame.columns), colour_by)].astype(str).to_numpy()

@@ -11,6 +11,8 @@ OK = "ok"
 INVALID_PERIOD = "invalid_period"
 INVALID_COLOUR = "invalid_colour"
 INVALID_COLOUR_ERR = "invalid_colour_err"
+TEFF_OUT_OF_RANGE = "teff_out_of_range"
+INVALID_REDDENING = "invalid_reddening"
 INVALID_PERIOD_ERR = "invalid_period_err"
 COLOUR_OUT_OF_DOMAIN = "colour_out_of_domain"
 PERIOD_OUT_OF_DOMAIN = "period_out_of_domain"
@@ -23,8 +25,11 @@ NO_GROUP = "no_group"
 ESTIMATE = {
     OK: "age estimated",
     INVALID_PERIOD: "period missing, not a number, infinite, zero or negative",
-    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite",
-    INVALID_COLOUR_ERR: "colour uncertainty given but not a positive finite number",
+    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite (or the bp_rp or teff it comes from)",
+    TEFF_OUT_OF_RANGE: "colour from teff, but teff outside the dwarf sequence's range (2810-9700 K)",
+    INVALID_REDDENING: "colour from the observed bp_rp, but its E(BP-RP) / A_V missing, not a number or negative, "
+                       "or its uncertainty given but not a non-negative finite number",
+    INVALID_COLOUR_ERR: "colour uncertainty (or teff_err) given but not a positive finite number",
     INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",

@@ -146,12 +146,18 @@ class AgeModel:
         g = self.card.age_grid
         return Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"])
 
-    def _stars(self, prot, bp_rp0, bp_rp0_err=None, *extra) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
-        """Broadcast, ravel and validate exactly as ``gyroage estimate`` does."""
-        given = [prot, bp_rp0] + ([] if bp_rp0_err is None else [bp_rp0_err])
-        arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=float)) for a in (*given, *extra)))
+    def _stars(self, prot, bp_rp0, bp_rp0_err=None, *extra,
+               colours: dict | None = None) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
+        """Broadcast, ravel and validate exactly as ``gyroage estimate`` does.
+
+        ``colours``: other colour inputs by canonical name (``bp_rp``, ``ebprp``, ``av``, ``teff``
+        and their ``_err``; see :mod:`gyroage.core.colours`), None values left out.
+        """
+        given = {k: v for k, v in zip(_COLUMNS, (prot, bp_rp0, bp_rp0_err)) if v is not None}
+        given.update({k: v for k, v in (colours or {}).items() if v is not None})
+        arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=float)) for a in (*given.values(), *extra)))
         shape = arrays[0].shape
-        frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(_COLUMNS, arrays[: len(given)])})
+        frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
         return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
@@ -174,17 +180,24 @@ class AgeModel:
                                              stars.bp_rp0_err[use], outlier_weight=outlier_weight)
         return out.reshape(shape)
 
-    def posterior(self, prot, bp_rp0, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
-                  outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL) -> Posterior:
+    def posterior(self, prot, bp_rp0=None, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
+                  outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
+                  bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, teff=None,
+                  teff_err=None) -> Posterior:
         """Grid posteriors over log10 age for arrays of stars (broadcast together; scalars give one star).
 
         The same numbers as ``gyroage estimate`` with the same prior, grid and
         outlier weight (defaults: the card's): ages of a sequence member, the
         outlier probability, flags and statuses. ``refine_tol=None`` evaluates the
         flow at every grid point (``estimate --exact-grid``); see
-        :func:`gyroage.core.posterior.refined_log_likelihood`.
+        :func:`gyroage.core.posterior.refined_log_likelihood`. Instead of ``bp_rp0``, give the
+        observed ``bp_rp`` with ``ebprp`` or ``av`` (E(BP-RP) = 0.413 A_V), or ``teff`` (K), as
+        ``gyroage estimate`` reads those columns (:mod:`gyroage.core.colours`); ``inputs`` then
+        holds ``colour_source`` and the colour used.
         """
-        stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err)
+        colours = {"bp_rp": bp_rp, "bp_rp_err": bp_rp_err, "ebprp": ebprp, "ebprp_err": ebprp_err, "av": av,
+                   "av_err": av_err, "teff": teff, "teff_err": teff_err}
+        stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
         prior = prior or self.default_prior
         n = int(n_grid or self.card.age_grid["n"])
         if n < 3:
@@ -196,12 +209,14 @@ class AgeModel:
         ok = stars.ok
         if ok.any():
             settings = EstimateSettings(prior=prior, n_grid=n, refine_tol=refine_tol, outlier_weight=outlier_weight)
-            sigma = excess_colour_sigma(stars.bp_rp0_err[ok], None, self.card)
+            sigma = excess_colour_sigma(stars.bp_rp0_err[ok], None if stars.ebprp_err is None else stars.ebprp_err[ok],
+                                        self.card)
             g = grid_rows(stars, ok, None, None, sigma, self.density, settings, keep=True)
             pdf[ok], p_out[ok], flags[ok] = g.pdf, g.values["p_outlier"], g.flags
             status[np.flatnonzero(ok)[g.extrapolated]] = statuses.EXTRAPOLATED
         inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
-                  "bp_rp0_err": stars.bp_rp0_err.reshape(shape)}
+                  "bp_rp0_err": stars.bp_rp0_err.reshape(shape),
+                  **{k: np.reshape(v, shape) for k, v in stars.colour_columns.items()}}
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
                          p_out.reshape(shape), flags.reshape(shape))
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.core.colours import Reddening
 from gyroage.core.density import FlowDensity
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain, flag_text
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, Calibration, grid_posterior, posterior_table
@@ -38,6 +39,7 @@ class EstimateSettings:
     method: str = "grid"
     seed: int = 0
     sampler: SamplerSettings = field(default_factory=SamplerSettings)  # --method mcmc
+    reddening: Reddening = field(default_factory=Reddening)  # --ebprp/--av: de-redden an observed bp_rp
 
     def __post_init__(self) -> None:
         # Checked here, so the library refuses what the command line refuses, in the same words.
@@ -90,7 +92,7 @@ def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.Da
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    stars = check_stars(frame, density.card, columns)
+    stars = check_stars(frame, density.card, columns, settings.reddening)
     status = stars.status
     n = len(frame)
     prior_mean, prior_sigma = settings.prior.star_parameters(_prior_columns(frame, settings.prior), n)
@@ -98,13 +100,14 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         status[(status == statuses.OK) & ~settings.prior.valid_parameters(prior_mean, prior_sigma)] = statuses.INVALID_PRIOR
     ok = status == statuses.OK
     extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
-    results = {name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra}
+    results = dict(stars.colour_columns)  # which colour each row used, when the input could need a conversion
+    results.update({name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra})
     results["age_flags"] = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
         sub = (lambda a: None if a is None else a[ok])  # noqa: E731
-        ebprp, ebprp_err = _extinction(frame)
+        ebprp, ebprp_err = stars.ebprp, stars.ebprp_err
         sigma = excess_colour_sigma(stars.bp_rp0_err[ok], sub(ebprp_err), density.card)
         # the grid gives p_outlier and the flags for the sampler's stars too
         g = grid_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sigma, density, settings,
@@ -233,20 +236,6 @@ def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] |
         return None
     names = [c for c in (prior.mean_column, prior.sigma_column) if c is not None]
     return {name: io.numeric(frame, io.require_column(list(frame.columns), name)) for name in names}
-
-
-# E(BP-RP) used to de-redden the colour, and its uncertainty; matched ignoring case, spaces, -_().
-EXTINCTION_KEYS = ("ebprp", "ebprp0")
-EXTINCTION_ERR_KEYS = ("ebprperr", "eebprp", "sigmaebprp", "ebprperror")
-
-
-def _extinction(frame: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(E(BP-RP), its uncertainty) when both columns are present, else (None, None)."""
-    e = io.find_column(frame.columns, *EXTINCTION_KEYS)
-    se = io.find_column(frame.columns, *EXTINCTION_ERR_KEYS)
-    if e is None or se is None:
-        return None, None
-    return io.numeric(frame, e), io.numeric(frame, se)
 
 
 def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.core.colours import Reddening
 from gyroage.core.density import FlowDensity
 from gyroage.core.posterior import GridPosterior, age_grid, grid_log_likelihood, grid_log_prior, normalise, smear
 from gyroage.core.priors import Prior
@@ -124,7 +125,7 @@ def default_systematic_dex(card) -> float:
 
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
-               systematic_dex: float | None = None):
+               systematic_dex: float | None = None, reddening: Reddening | None = None):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
     Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
@@ -132,7 +133,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     summaries of :data:`SUMMARY_COLUMNS` and ``status`` (``ok`` or
     ``no_valid_members``). Rows whose group cell is blank are counted in one last
     row, with an empty group and status ``no_group``: every input row is accounted for.
-    ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model.
+    ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
+    ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``).
     """
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
@@ -141,7 +143,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
     has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
-    stars = check_stars(sub, density.card)
+    stars = check_stars(sub, density.card, reddening=reddening)
     m = None
     if membership is not None:
         m = io.numeric(sub, io.require_column(list(sub.columns), membership))

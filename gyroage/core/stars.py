@@ -6,12 +6,13 @@ the same status wherever it is dated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.core.colours import Reddening, conversion_columns, input_colours
 from gyroage.core.modelcard import ModelCard
 
 
@@ -24,22 +25,28 @@ class StarArrays:
     bp_rp0_err: np.ndarray
     prot_err: np.ndarray
     status: np.ndarray
+    ebprp: np.ndarray | None = None  # the reddening behind bp_rp0 and its uncertainty (None: not known)
+    ebprp_err: np.ndarray | None = None
+    colour_columns: dict[str, np.ndarray] = field(default_factory=dict)  # which colour was used (colours.COLUMNS)
 
     @property
     def ok(self) -> np.ndarray:
         return self.status == statuses.OK
 
 
-def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | None = None) -> StarArrays:
+def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | None = None,
+                reddening: Reddening | None = None) -> StarArrays:
     """Canonical arrays and per-row statuses; defaults fill missing uncertainties.
 
     ``columns`` maps canonical names to the frame's (``io.require_columns``
-    finds them when ``None``).
+    finds them when ``None``). The colour is the input's (BP-RP)0, or one converted
+    from an observed BP-RP and a reddening (``reddening``: the ``--ebprp``/``--av``
+    options) or from Teff (:func:`gyroage.core.colours.input_colours`).
     """
     cols = columns if columns is not None else io.require_columns(list(frame.columns))
     prot = io.numeric(frame, cols.get("prot"))
-    colour = io.numeric(frame, cols.get("bp_rp0"))
-    err = io.numeric(frame, cols.get("bp_rp0_err"))
+    colours = input_colours(frame, cols, reddening)
+    colour, err = colours.bp_rp0, colours.bp_rp0_err
     perr = io.numeric(frame, cols.get("prot_err"))
     n = len(frame)
     status = np.full(n, statuses.OK, dtype=object)
@@ -53,12 +60,16 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     bad_perr = ~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))
     status[bad_perr | io.unparsed(frame, cols.get("prot_err"), perr)] = statuses.INVALID_PERIOD_ERR
     bad_err = ~np.isnan(err) & ~(np.isfinite(err) & (err > 0))
-    status[bad_err | io.unparsed(frame, cols.get("bp_rp0_err"), err)] = statuses.INVALID_COLOUR_ERR
+    status[bad_err | colours.err_unparsed] = statuses.INVALID_COLOUR_ERR
     status[~np.isfinite(colour)] = statuses.INVALID_COLOUR
+    converted = colours.problem != ""  # a Teff out of range, or no usable reddening: the colour is NaN
+    status[converted] = colours.problem[converted]
     status[~(np.isfinite(prot) & (prot > 0))] = statuses.INVALID_PERIOD
     err = fill_colour_err(err, card)
     perr = np.where(np.isnan(perr), 0.0, perr)
-    return StarArrays(prot, colour, err, perr, status)
+    used = np.where(bad_err | colours.err_unparsed, np.nan, err)
+    return StarArrays(prot, colour, err, perr, status, colours.ebprp, colours.ebprp_err,
+                      conversion_columns(colours, used))
 
 
 def colour_in_domain(colour: np.ndarray, card: ModelCard) -> np.ndarray:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import io
+from gyroage.core.colours import required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, is_parquet
@@ -111,6 +112,7 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     ddf = read_dask(source, blocksize, n_workers)
     columns = io.require_columns(list(ddf.columns))
+    required_colour(columns, settings.reddening)  # here, not in every worker: one line, not a worker's traceback
     if ddf.npartitions < n_workers:  # e.g. one Parquet row group: split it so every worker has work
         ddf = ddf.repartition(npartitions=2 * n_workers)
     spec = (str(model) if model is not None else None, 1, 8192, True)

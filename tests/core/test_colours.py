@@ -1,0 +1,190 @@
+"""Colours as users have them: observed BP-RP with a reddening, or Teff, give the (BP-RP)0 the model needs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage import io, statuses
+from gyroage.core.colours import (
+    DWARF_TEFF_BP_RP0,
+    EBPRP_PER_AV,
+    MISSING_COLOUR,
+    TEFF_RANGE_K,
+    Reddening,
+    teff_to_bp_rp0,
+)
+from gyroage.core.estimate import EstimateSettings
+from gyroage.errors import UserError
+
+AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier"]
+PROT = [12.0, 8.0, 20.0, 5.0]
+OBSERVED = [1.05, 1.50, 1.30, 0.80]
+OBS_ERR = [0.01, 0.05, 0.03, 0.02]
+
+
+def settings(model, **kw) -> EstimateSettings:
+    return EstimateSettings(prior=model.default_prior, n_grid=model.card.age_grid["n"], **kw)
+
+
+def dereddened(ebprp, ebprp_err) -> pd.DataFrame:
+    """The equivalent table of de-reddened colours (the reddening kept for its uncertainty)."""
+    return pd.DataFrame({"prot": PROT, "bp_rp0": np.subtract(OBSERVED, ebprp), "bp_rp0_err": OBS_ERR,
+                         "ebprp": ebprp, "ebprp_err": ebprp_err})
+
+
+def assert_same_ages(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert (a["status"] == "ok").all() and list(a["status"]) == list(b["status"])
+    np.testing.assert_allclose(a[AGES].to_numpy(float), b[AGES].to_numpy(float), rtol=1e-9)
+
+
+def test_observed_colour_and_ebprp_column_give_the_ages_of_the_dereddened_table(model):
+    e, se = [0.05, 0.0, 0.2, 0.1], [0.02, 0.01, 0.05, 0.03]
+    obs = pd.DataFrame({"Prot": PROT, "BP-RP": OBSERVED, "bp_rp_err": OBS_ERR, "E(BP-RP)": e, "E(BP-RP)_err": se})
+    got = model.estimate(obs, settings(model))
+    assert_same_ages(got, model.estimate(dereddened(e, se), settings(model)))
+    assert (got["colour_source"] == "bp_rp-ebprp").all()
+    np.testing.assert_allclose(got["bp_rp0_used"], np.subtract(OBSERVED, e))
+    np.testing.assert_allclose(got["ebprp_used"], e)
+
+
+def test_observed_colour_and_av_column_use_the_documented_coefficient(model):
+    av, sav = [0.1, 0.5, 0.0, 0.3], [0.05, 0.1, 0.02, 0.05]
+    obs = pd.DataFrame({"prot": PROT, "bp_rp": OBSERVED, "bp_rp_err": OBS_ERR, "A_V": av, "e_AV": sav})
+    got = model.estimate(obs, settings(model))
+    ref = dereddened(EBPRP_PER_AV * np.array(av), EBPRP_PER_AV * np.array(sav))
+    assert_same_ages(got, model.estimate(ref, settings(model)))
+    assert (got["colour_source"] == "bp_rp-av").all()
+    assert EBPRP_PER_AV == pytest.approx(1.002 - 0.589)  # Wang & Chen 2019, Table 3
+
+
+@pytest.mark.parametrize("reddening, e, se", [(Reddening(ebprp=0.08, ebprp_err=0.02), 0.08, 0.02),
+                                              (Reddening(av=0.3, av_err=0.1), 0.3 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV)])
+def test_one_reddening_for_every_star_from_the_settings(model, reddening, e, se):
+    obs = pd.DataFrame({"prot": PROT, "bp_rp": OBSERVED, "bp_rp_err": OBS_ERR})
+    got = model.estimate(obs, settings(model, reddening=reddening))
+    assert_same_ages(got, model.estimate(dereddened([e] * 4, [se] * 4), settings(model)))
+
+
+def test_a_reddening_column_value_wins_over_the_option_row_by_row(model):
+    obs = pd.DataFrame({"prot": PROT[:2], "bp_rp": OBSERVED[:2], "ebprp": [0.1, None]})
+    got = model.estimate(obs, settings(model, reddening=Reddening(av=1.0)))
+    assert list(got["colour_source"]) == ["bp_rp-ebprp", "bp_rp-av"]
+    np.testing.assert_allclose(got["bp_rp0_used"], [OBSERVED[0] - 0.1, OBSERVED[1] - EBPRP_PER_AV])
+
+
+def test_reddening_error_widens_the_colour_uncertainty_and_the_ages(model):
+    obs = pd.DataFrame({"prot": [12.0, 12.0], "bp_rp": [1.1, 1.1], "bp_rp_err": [0.02, 0.02],
+                        "ebprp": [0.1, 0.1], "ebprp_err": [0.0, 0.15]})
+    got = model.estimate(obs, settings(model))
+    assert got["bp_rp0_err_used"].iloc[0] == pytest.approx(0.02)
+    assert got["bp_rp0_err_used"].iloc[1] == pytest.approx(np.hypot(0.02, 0.15))  # in quadrature
+    width = np.log10(got["age_p84_myr"] / got["age_p16_myr"])
+    assert width.iloc[1] > 1.05 * width.iloc[0]
+
+
+def test_bad_or_missing_reddening_is_a_row_status():
+    obs = pd.DataFrame({"prot": [12.0] * 4, "bp_rp": [1.1, 1.1, 1.1, None],
+                        "ebprp": ["0.1", "-0.2", "junk", ""], "ebprp_err": ["-1", "", "", ""]})
+    from gyroage.core.modelcard import load_card
+    from gyroage.core.stars import check_stars
+
+    card = load_card(None, verify=False)[0]
+    stars = check_stars(obs, card)
+    assert list(stars.status) == [statuses.INVALID_REDDENING] * 3 + [statuses.INVALID_COLOUR]
+
+
+def test_teff_matches_the_dwarf_table_at_its_knots_and_the_sun():
+    teff = DWARF_TEFF_BP_RP0[:, 0]
+    colour, _ = teff_to_bp_rp0(teff)
+    np.testing.assert_allclose(colour, DWARF_TEFF_BP_RP0[:, 1], atol=1e-12)
+    (sun, k0, m0), _ = teff_to_bp_rp0([5772, 5290, 3850])
+    assert sun == pytest.approx(0.82, abs=0.005)  # G2V 0.823 (Mamajek's table)
+    assert (k0, m0) == pytest.approx((0.983, 1.84))
+
+
+def test_teff_error_goes_through_the_local_slope():
+    c, e = teff_to_bp_rp0([5000.0, 5000.0, 3500.0], [100.0, 50.0, 100.0])
+    (c_hi, c_lo), _ = teff_to_bp_rp0([5050.0, 4950.0])
+    assert e[0] == pytest.approx(c_lo - c_hi, rel=0.05)  # the colour change over 100 K about 5000 K
+    assert e[1] == pytest.approx(e[0] / 2)
+    assert e[2] > e[0]  # M dwarfs: the colour moves faster with Teff
+
+
+def test_teff_outside_the_table_has_its_own_status(model):
+    lo, hi = TEFF_RANGE_K
+    frame = pd.DataFrame({"prot": [25.0, 12.0, 12.0, 12.0, 12.0], "Teff": [5772, lo - 1, hi + 500, "hot", 4500],
+                          "e_Teff": [100, 100, 100, 100, 0]})
+    got = model.estimate(frame, settings(model))
+    assert list(got["status"]) == ["ok", statuses.TEFF_OUT_OF_RANGE, statuses.TEFF_OUT_OF_RANGE,
+                                   statuses.INVALID_COLOUR, statuses.INVALID_COLOUR_ERR]
+    assert list(got["colour_source"]) == ["teff"] * 5
+    assert got["bp_rp0_used"].iloc[0] == pytest.approx(0.8226, abs=1e-3)
+    assert statuses.TEFF_OUT_OF_RANGE in statuses.ESTIMATE and statuses.INVALID_REDDENING in statuses.ESTIMATE
+
+
+def test_teff_gives_the_ages_of_the_table_colour(model):
+    frame = pd.DataFrame({"prot": [25.0, 10.0], "teff": [5772.0, 4600.0]})
+    got = model.estimate(frame, settings(model))
+    ref = pd.DataFrame({"prot": [25.0, 10.0], "bp_rp0": teff_to_bp_rp0([5772.0, 4600.0])[0]})
+    assert_same_ages(got, model.estimate(ref, settings(model)))
+
+
+def test_each_row_takes_the_first_colour_it_has(model):
+    frame = pd.DataFrame({"prot": [12.0, 12.0, 12.0], "bp_rp0": [1.0, None, None], "bp_rp": [None, 1.2, None],
+                          "ebprp": [None, 0.1, None], "teff": [None, None, 5000.0]})
+    got = model.estimate(frame, settings(model))
+    assert list(got["colour_source"]) == ["bp_rp0", "bp_rp-ebprp", "teff"]
+    assert list(got["status"]) == ["ok"] * 3
+
+
+def test_a_plain_dereddened_table_gets_no_new_columns(model):
+    frame = dereddened([0.1] * 4, [0.01] * 4)
+    got = model.estimate(frame, settings(model))
+    assert list(got.columns) == list(frame.columns) + AGES[:-1] + ["p_outlier", "age_flags", "status"]
+
+
+def test_missing_colour_messages_name_what_would_work():
+    with pytest.raises(UserError, match="^missing colour: give bp_rp0 .de-reddened., or bp_rp with E.BP-RP./A_V, or teff$"):
+        io.require_columns(["prot", "name"])
+    assert MISSING_COLOUR in str(pytest.raises(UserError, io.require_columns, ["prot"]).value)
+    from gyroage.core.colours import required_colour
+
+    with pytest.raises(UserError, match="found BP-RP but no reddening: give --ebprp or --av, or an E.BP-RP./A_V column"):
+        required_colour(io.match_columns(["prot", "BP-RP"]))
+    required_colour(io.match_columns(["prot", "BP-RP", "A_V"]))
+    required_colour(io.match_columns(["prot", "BP-RP"]), Reddening(ebprp=0.1))
+    with pytest.raises(UserError, match="no bp_rp column"):
+        required_colour(io.match_columns(["prot", "bp_rp0"]), Reddening(av=0.1))
+
+
+@pytest.mark.parametrize("kw, message", [({"ebprp": 0.1, "av": 0.2}, "not both"), ({"ebprp": -0.1}, "--ebprp must"),
+                                         ({"av": float("nan")}, "--av must"), ({"ebprp_err": 0.1}, "needs --ebprp"),
+                                         ({"av": 0.1, "av_err": -1.0}, "--av-err must")])
+def test_reddening_options_are_checked_in_the_settings(kw, message):
+    with pytest.raises(UserError, match=message):
+        EstimateSettings(reddening=Reddening(**kw))
+
+
+def test_reddening_and_colour_spellings_do_not_clash():
+    found = io.match_columns(["E(BP-RP)", "e_E(BP-RP)", "BP-RP", "bp_rp_err", "A0", "e_A0", "Teff", "e_Teff",
+                              "e_bp_rp0"])
+    assert found == {"ebprp": "E(BP-RP)", "ebprp_err": "e_E(BP-RP)", "bp_rp": "BP-RP", "bp_rp_err": "bp_rp_err",
+                     "av": "A0", "av_err": "e_A0", "teff": "Teff", "teff_err": "e_Teff", "bp_rp0_err": "e_bp_rp0"}
+    keys: dict[str, set] = {}
+    for canon, names in io.ALIASES.items():
+        for name in names:
+            keys.setdefault(io.column_key(name), set()).add(canon)
+    assert all(len(v) == 1 for v in keys.values())
+
+
+def test_the_array_api_takes_the_same_colours(model):
+    sun = model.posterior(25.4, teff=5772.0, teff_err=50.0)
+    c, e = teff_to_bp_rp0(5772.0, 50.0)
+    np.testing.assert_allclose(sun.pdf, model.posterior(25.4, c, e).pdf, rtol=1e-9)
+    assert sun.inputs["colour_source"][0] == "teff"
+    red = model.posterior([12.0, 8.0], bp_rp=[1.1, 1.5], av=0.2, av_err=0.1)
+    ref = model.estimate(pd.DataFrame({"prot": [12.0, 8.0], "bp_rp": [1.1, 1.5], "av": 0.2, "av_err": 0.1}),
+                         settings(model))
+    np.testing.assert_allclose(red.summaries()["age_p50_myr"], ref["age_p50_myr"], rtol=1e-9)
+    with pytest.raises(UserError, match="found BP-RP but no reddening"):
+        model.posterior(12.0, bp_rp=1.1)

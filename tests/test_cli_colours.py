@@ -1,0 +1,79 @@
+"""`gyroage estimate` and `group-age` on observed colours with --ebprp/--av, and on Teff."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.core.colours import EBPRP_PER_AV, teff_to_bp_rp0
+from tests.conftest import run_cli
+
+AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier"]
+OBS = pd.DataFrame({"prot": [12.0, 8.0, 20.0], "bp_rp": [1.05, 1.5, 1.3], "bp_rp_err": [0.01, 0.05, 0.03]})
+
+
+def run(command: str, frame: pd.DataFrame, *args: str) -> pd.DataFrame:
+    res = run_cli(command, "-", "-q", *args, input=frame.to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    return pd.read_csv(io.StringIO(res.stdout))
+
+
+def dereddened(e: float, se: float) -> pd.DataFrame:
+    return pd.DataFrame({"prot": OBS["prot"], "bp_rp0": OBS["bp_rp"] - e, "bp_rp0_err": OBS["bp_rp_err"],
+                         "ebprp": e, "ebprp_err": se})
+
+
+@pytest.mark.parametrize("options, e, se", [(("--ebprp", "0.03", "--ebprp-err", "0.01"), 0.03, 0.01),
+                                            (("--av", "0.1", "--av-err", "0.05"), 0.1 * EBPRP_PER_AV,
+                                             0.05 * EBPRP_PER_AV)])
+def test_estimate_reddening_options_give_the_ages_of_the_dereddened_csv(options, e, se):
+    got = run("estimate", OBS, *options)
+    ref = run("estimate", dereddened(e, se))
+    assert (got["status"] == "ok").all()
+    np.testing.assert_allclose(got[AGES].to_numpy(float), ref[AGES].to_numpy(float), rtol=1e-6)
+    assert list(got.columns[: len(OBS.columns) + 5]) == [*OBS.columns, "colour_source", "bp_rp0_used",
+                                                         "bp_rp0_err_used", "ebprp_used", "ebprp_err_used"]
+    np.testing.assert_allclose(got["bp_rp0_used"], OBS["bp_rp"] - e, atol=1e-6)
+
+
+def test_estimate_on_teff():
+    got = run("estimate", pd.DataFrame({"prot": [25.0, 12.0], "Teff": [5772, 20000], "e_Teff": [80, 100]}))
+    assert list(got["status"]) == ["ok", "teff_out_of_range"] and list(got["colour_source"]) == ["teff", "teff"]
+
+
+@pytest.mark.parametrize("header, message", [
+    ("prot,bp_rp", "found BP-RP but no reddening: give --ebprp or --av, or an E(BP-RP)/A_V column"),
+    ("prot,colour_index", "missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V, or teff"),
+])
+def test_missing_colour_or_reddening_is_one_line_exit_2(header, message):
+    res = run_cli("estimate", "-", input=f"{header}\n12,1.0\n")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().startswith(f"gyroage: error: {message}")
+    assert res.stderr.strip().count("\n") == 0
+
+
+def test_estimate_refuses_both_reddening_options():
+    res = run_cli("estimate", "-", "--ebprp", "0.1", "--av", "0.3", input=OBS.to_csv(index=False))
+    assert res.returncode == 2 and "give --ebprp or --av, not both" in res.stderr
+
+
+def test_group_age_reads_observed_colours_and_teff():
+    colour0 = OBS["bp_rp"] - 0.05
+    teff = pd.DataFrame({"prot": OBS["prot"], "teff": [5000.0, 4200.0, 4600.0], "g": "a"})
+    ref_teff = pd.DataFrame({"prot": OBS["prot"], "bp_rp0": teff_to_bp_rp0(teff["teff"])[0], "g": "a"})
+    for got, ref in ((run("group-age", OBS.assign(g="a"), "--by", "g", "--ebprp", "0.05"),
+                      run("group-age", pd.DataFrame({"prot": OBS["prot"], "bp_rp0": colour0, "bp_rp0_err": OBS["bp_rp_err"],
+                                                    "g": "a"}), "--by", "g")),
+                     (run("group-age", teff, "--by", "g"), run("group-age", ref_teff, "--by", "g"))):
+        assert got["status"].iloc[0] == "ok" and got["n_used"].iloc[0] == 3
+        np.testing.assert_allclose(got[AGES[:-1]].to_numpy(float), ref[AGES[:-1]].to_numpy(float), rtol=1e-6)
+
+
+def test_dask_engine_refuses_a_colour_without_reddening_in_one_line(tmp_path):
+    src = tmp_path / "obs.csv"
+    OBS.to_csv(src, index=False)
+    res = run_cli("estimate", str(src), "--engine", "dask", "--workers", "1", "-q", "-o", str(tmp_path / "o.parquet"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("gyroage: error: found BP-RP but no reddening")
+    assert not (tmp_path / "o.parquet").exists()
