@@ -310,6 +310,7 @@ def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by
     plt = _pyplot()
     from matplotlib import patheffects
     from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
     from gyroage.core.domain import SequenceDomain
 
@@ -365,6 +366,7 @@ def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by
     if p.size:
         ylo, yhi = min(ylo, p.min() / 1.3), max(yhi, p.max() * 1.3)
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1, 10 read faster than powers
     ax.set_xlim(xlo, xhi)
     ax.set_ylim(ylo, yhi)
     ax.set_xlabel(r"$(G_{\rm BP}-G_{\rm RP})_0$ [mag]")
