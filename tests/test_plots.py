@@ -104,6 +104,7 @@ def test_posterior_axis_covers_95_interval_with_margin(tmp_path, figures):
         xlo, xhi = figures[-1].axes[0].get_xlim()
         lo, hi = _own_95(frame, row)
         assert np.log10(xlo) + 6 <= lo - 0.1 and np.log10(xhi) + 6 >= hi + 0.1, (row, xlo, xhi, lo, hi)
+    assert "status extrapolated: age_outside_training" in figures[-1].axes[0].get_title(loc="left")
 
 
 def _scatter_sizes(fig) -> np.ndarray:
