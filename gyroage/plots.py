@@ -143,8 +143,10 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         summ, chain = estimate_with_posteriors(one, am.density, replace(base, method="mcmc"))
         samples = np.asarray(chain["log10_age"].iloc[0], float)
     s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}
-    cols = io.require_columns(list(one.columns))
-    prot, colour = (float(io.numeric(one, cols[k])[0]) for k in ("prot", "bp_rp0"))
+    prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
+    # the colour as used: converted (from bp_rp and a reddening, or teff) when the input has one to convert
+    used = "bp_rp0_used" if "bp_rp0_used" in grid_out else io.match_columns(list(one.columns))["bp_rp0"]
+    colour = float(io.numeric(grid_out, used)[0])
     lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
     title = (f"{_label(frame, row)}:  $P_{{\\rm rot}}$ = {prot:.3g} d,  $(G_{{\\rm BP}}-G_{{\\rm RP}})_0$ = {colour:.3f}"
              f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method})")
