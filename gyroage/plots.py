@@ -204,11 +204,11 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
             mfc="white", label="MAP")
     if true_age_myr:
         ax.axvline(true_age_myr, color="#238b45", lw=1.5, label="reference age")
-    outside = [(xlo, x[0]), (x[-1], xhi)]
-    for k, (a, b) in enumerate(outside):
-        if b > a:
-            ax.axvspan(myr(a), myr(b), color="0.88", lw=0, zorder=0,
-                       label="outside the prior's ages" if k == 0 or outside[0][1] <= outside[0][0] else None)
+    label = "outside the prior's ages"
+    for a, b in ((xlo, x[0]), (x[-1], xhi)):
+        if b > a:  # the posterior is zero there: say so rather than let the curve just stop
+            ax.axvspan(myr(a), myr(b), color="0.88", lw=0, zorder=0, label=label)
+            label = None
     ax.set_xscale("log")
     ax.set_xlim(myr(xlo), myr(xhi))
     ax.set_ylim(0, None)
@@ -257,8 +257,7 @@ def trained_mask(card, ages_myr, bp_rp0: np.ndarray) -> np.ndarray:
         lo, hi = np.where(c < seq.edges[0], np.nan, lo), np.where(c > seq.edges[-1], np.nan, hi)
     else:
         lo, hi = (np.full(c.shape, v) for v in card.domain.get("log10_age_trained", [-np.inf, np.inf]))
-    inside = (c >= clo) & (c <= chi) & (log_age >= lo) & (log_age <= hi)  # NaN bounds: False
-    return inside
+    return (c >= clo) & (c <= chi) & (log_age >= lo) & (log_age <= hi)  # NaN bounds compare False
 
 
 def _runs(mask: np.ndarray):
