@@ -263,8 +263,14 @@ def group_age(
         typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == statuses.OK).sum())} ok", err=True)
 
 
-plot_app = typer.Typer(help="Figures (PNG/PDF; needs matplotlib).", no_args_is_help=True)
+plot_app = typer.Typer(help="Figures (PNG, PDF or SVG; needs matplotlib).", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
+FigureOut = Annotated[Optional[Path], typer.Option(
+    "-o", "--output", help="Figure file (.png, .pdf or .svg; default: posterior.<format> or sequence.<format>).")]
+FigureFormat = Annotated[Optional[str], typer.Option(
+    "--format", help="png, pdf or svg (default: the -o suffix, else png); must agree with the suffix.")]
+FigureDpi = Annotated[float, typer.Option(
+    "--dpi", help="Resolution: PNG pixels per inch (PDF/SVG: only their rasterised data points).")]
 
 
 @plot_app.command("posterior")
@@ -272,32 +278,38 @@ app.add_typer(plot_app, name="plot")
 def plot_posterior_cmd(
     input: Annotated[str, typer.Argument(help="CSV or Parquet of stars.")],
     row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
-    output: Annotated[str, typer.Option("-o", "--output", help="Figure file (.png or .pdf).")] = "posterior.png",
+    output: FigureOut = None,
     method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram over the grid curve).")] = "grid",
     model: ModelOpt = None,
     seed: SeedOpt = 0,
     true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr).")] = None,
+    fmt: FigureFormat = None,
+    dpi: FigureDpi = 200.0,
 ) -> None:
     """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
     from gyroage.plots import plot_posterior
 
-    path = plot_posterior(input, row, output, method=method, model=model, seed=seed, true_age_myr=true_age_myr)
+    path = plot_posterior(input, row, output, method=method, model=model, seed=seed, true_age_myr=true_age_myr,
+                          fmt=fmt, dpi=dpi)
     typer.echo(f"plot: wrote {path}", err=True)
 
 
 @plot_app.command("sequence")
 @user_errors
 def plot_sequence_cmd(
-    output: Annotated[str, typer.Option("-o", "--output", help="Figure file (.png or .pdf).")] = "sequence.png",
+    output: FigureOut = None,
     ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr (repeatable).")] = None,
     data: Annotated[Optional[str], typer.Option(help="CSV/Parquet of stars to overlay (prot, bp_rp0).")] = None,
     colour_by: Annotated[Optional[str], typer.Option(help="Column of --data to colour points by (e.g. cluster).")] = None,
     model: ModelOpt = None,
+    fmt: FigureFormat = None,
+    dpi: FigureDpi = 200.0,
 ) -> None:
-    """Period vs colour: the model's 16/50/84% period bands at chosen ages, data overlaid."""
+    """Period vs colour: the model's 16/50/84% period bands at chosen ages, data overlaid, untrained regions hatched."""
     from gyroage.plots import plot_sequence
 
-    path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model)
+    path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
+                         fmt=fmt, dpi=dpi)
     typer.echo(f"plot: wrote {path}", err=True)
 
 

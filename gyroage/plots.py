@@ -1,7 +1,9 @@
-"""Figures: a star's age posterior and the model's rotation sequences (matplotlib, Agg; PNG or PDF).
+"""Figures: a star's age posterior and the model's rotation sequences (matplotlib, Agg; PNG, PDF or SVG).
 
 matplotlib is imported inside the functions (the ``plots`` extra), so
-``import gyroage`` never needs it.
+``import gyroage`` never needs it. Each figure has a ``*_figure`` function that
+returns the matplotlib Figure (what the tests look at) and a ``plot_*``
+function that also reads the input and writes the file.
 """
 
 from __future__ import annotations
@@ -14,6 +16,16 @@ import pandas as pd
 from gyroage.errors import UserError
 
 LOG10_PROT_POINTS = 600
+FORMATS = ("png", "pdf", "svg")
+DPI = 200.0
+# The posterior's axis reaches this far (dex) beyond its 95% interval, so the band never touches the frame.
+POSTERIOR_MARGIN_DEX = 0.15
+# Scatter marker areas (pt^2): never smaller than MARKER_MIN (a 3-pt dot), shrinking with the square root of N.
+MARKER_MIN, MARKER_MAX, MARKER_SCALE = 9.0, 36.0, 500.0
+MAX_LEGEND_GROUPS = 12
+NO_DATA_GID = "no-training-data"
+NO_DATA_LABEL = "no training data"
+NO_DATA_FACE = (0.6, 0.6, 0.6, 0.25)
 
 
 def _pyplot():
@@ -25,19 +37,58 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({
-        "font.size": 10, "axes.labelsize": 11, "axes.titlesize": 11, "legend.fontsize": 9,
-        "axes.spines.top": False, "axes.spines.right": False, "savefig.bbox": "tight", "savefig.dpi": 150,
-        "xtick.direction": "out", "ytick.direction": "out",
+        "font.size": 10, "axes.labelsize": 11, "axes.titlesize": 10.5, "legend.fontsize": 9,
+        "xtick.labelsize": 9.5, "ytick.labelsize": 9.5,
+        "axes.spines.top": False, "axes.spines.right": False, "savefig.bbox": "tight",
+        "xtick.direction": "out", "ytick.direction": "out", "svg.fonttype": "none", "pdf.fonttype": 42,
     })
     return plt
 
 
-def _check_output(path: str | Path) -> Path:
-    p = Path(path)
-    if p.suffix.lower() not in (".png", ".pdf"):
-        raise UserError(f"figure file must end in .png or .pdf: {p}")
+def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: str = "figure") -> tuple[Path, str]:
+    """(file path, format) for a figure: the format from ``fmt``, else the suffix, else png.
+
+    A suffix naming another format than ``fmt`` is an error rather than a
+    silent rename, so ``-o fig.png --format pdf`` never writes PDF bytes into a
+    ``.png``. With no suffix, the format's suffix is appended.
+    """
+    if fmt is not None and fmt.lower().lstrip(".") not in FORMATS:
+        raise UserError(f"unknown figure format {fmt!r} (choose {', '.join(FORMATS)})")
+    if not (np.isfinite(dpi) and dpi > 0):
+        raise UserError(f"--dpi must be a positive number, not {dpi:g}")
+    fmt = None if fmt is None else fmt.lower().lstrip(".")
+    p = Path(output) if output is not None else Path(f"{stem}.{fmt or 'png'}")
+    suffix = p.suffix.lower().lstrip(".")
+    if not suffix:
+        fmt = fmt or "png"
+        p = p.with_name(f"{p.name}.{fmt}")
+    elif suffix not in FORMATS:
+        raise UserError(f"figure file must end in .png, .pdf or .svg: {p}")
+    elif fmt is not None and fmt != suffix:
+        raise UserError(f"{p} ends in .{suffix} but --format is {fmt}: make them agree (or drop one)")
     p.parent.mkdir(parents=True, exist_ok=True)
-    return p
+    return p, fmt or suffix
+
+
+def save_figure(fig, path: Path, fmt: str, dpi: float) -> Path:
+    """Write ``fig`` atomically in ``fmt`` (``dpi``: PNG pixels, and the rasterised data points of PDF/SVG)."""
+    import matplotlib.pyplot as plt
+
+    from gyroage.files import atomic_path
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _metadata(fmt: str) -> dict:
+    from gyroage import __version__
+
+    creator = f"gyroage {__version__}"
+    return {"Creator": creator} if fmt in ("pdf", "svg") else {"Software": creator}
 
 
 def _read_frame(source: str) -> pd.DataFrame:
@@ -56,9 +107,15 @@ def _label(frame: pd.DataFrame, row: int) -> str:
     return f"row {row}" if c is None else f"{frame[c].iloc[row]}"
 
 
-def plot_posterior(source: str, row: int, output: str | Path, method: str = "grid", model=None, seed: int = 0,
-                   true_age_myr: float | None = None) -> Path:
-    """Age posterior of one input row with median, 68%/95% intervals and MAP; returns the file path."""
+# ---------------------------------------------------------------- the posterior of one star
+
+def plot_posterior(source: str, row: int, output: str | Path | None, method: str = "grid", model=None, seed: int = 0,
+                   true_age_myr: float | None = None, fmt: str | None = None, dpi: float = DPI) -> Path:
+    """Age posterior of one input row with median, 68%/95% intervals and MAP; returns the file path.
+
+    Stars whose status is ``extrapolated`` are plotted too (their flags are
+    named in the title); rows without an age are a :class:`UserError`.
+    """
     from dataclasses import replace
 
     from gyroage import io, statuses
@@ -66,7 +123,7 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
     from gyroage.core.posterior import SUMMARY_COLUMNS
 
-    out_path = _check_output(output)
+    out_path, fmt = figure_target(output, fmt, dpi, "posterior")
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {method!r} (choose grid or mcmc)")
     frame = _read_frame(source)
@@ -77,7 +134,7 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     base = EstimateSettings(prior=am.default_prior, n_grid=max(401, am.card.age_grid["n"]), seed=seed)
     grid_out, post = estimate_with_posteriors(one, am.density, base)
     status = grid_out["status"].iloc[0]
-    if status != statuses.OK:
+    if status not in (statuses.OK, statuses.EXTRAPOLATED):
         raise UserError(f"row {row} has status {status}: no posterior to plot")
     x, pdf = np.asarray(post["log10_age"].iloc[0], float), np.asarray(post["pdf"].iloc[0], float)
     summ = grid_out
@@ -85,48 +142,92 @@ def plot_posterior(source: str, row: int, output: str | Path, method: str = "gri
     if method == "mcmc":
         summ, chain = estimate_with_posteriors(one, am.density, replace(base, method="mcmc"))
         samples = np.asarray(chain["log10_age"].iloc[0], float)
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.4, 3.6))
-    age = 10 ** (x - 6)
     s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}
-    ax.fill_between(age, pdf, where=(age >= s["age_p2.5_myr"]) & (age <= s["age_p97.5_myr"]), color="#c6dbef",
-                    lw=0, label="95% interval")
-    ax.fill_between(age, pdf, where=(age >= s["age_p16_myr"]) & (age <= s["age_p84_myr"]), color="#6baed6",
-                    lw=0, label="68% interval")
-    ax.plot(age, pdf, color="#08306b", lw=1.5, label="grid posterior")
+    prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
+    # the colour as used: converted (from bp_rp and a reddening, or teff) when the input has one to convert
+    used = "bp_rp0_used" if "bp_rp0_used" in grid_out else io.match_columns(list(one.columns))["bp_rp0"]
+    colour = float(io.numeric(grid_out, used)[0])
+    lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
+    title = (f"{_label(frame, row)}:  $P_{{\\rm rot}}$ = {prot:.3g} d,  $(G_{{\\rm BP}}-G_{{\\rm RP}})_0$ = {colour:.3f}"
+             f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method})")
+    final = summ["status"].iloc[0]
+    if final != statuses.OK:
+        flags = str(summ["age_flags"].iloc[0]).replace(";", ", ")
+        title += f"\nstatus {final}" + (f": {flags}" if flags else "")
+    fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr)
+    return save_figure(fig, out_path, fmt, dpi)
+
+
+def pdf_quantiles(log10_age: np.ndarray, pdf: np.ndarray, qs) -> np.ndarray:
+    """Quantiles (log10 yr) of a density on a grid, from its trapezoid CDF."""
+    x, p = np.asarray(log10_age, float), np.asarray(pdf, float)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(x))])
+    return np.interp(qs, cdf / cdf[-1], x)
+
+
+def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "",
+                     true_age_myr: float | None = None):
+    """The posterior figure (not saved): density against age on a log axis, intervals from ``summary``.
+
+    The x axis always covers the 95% interval, both the reported one and the
+    density's own, with :data:`POSTERIOR_MARGIN_DEX` either side; where that
+    reaches past the age grid, the posterior is zero and the span is shaded.
+    """
+    plt = _pyplot()
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    x, pdf = np.asarray(log10_age, float), np.asarray(pdf, float)
+    s = summary
+    logq = lambda k: np.log10(s[k]) + 6  # noqa: E731
+    own = pdf_quantiles(x, pdf, (0.025, 0.975))
+    lo95, hi95 = min(own[0], logq("age_p2.5_myr")), max(own[1], logq("age_p97.5_myr"))
     body = np.flatnonzero(pdf >= 0.01 * pdf.max())  # the outlier term leaves a flat floor: ignore it
-    xlo, xhi = max(x[0], x[body[0]] - 0.3), min(x[-1], x[body[-1]] + 0.3)
+    xlo = min(max(x[0], x[body[0]] - 0.3), lo95 - POSTERIOR_MARGIN_DEX)
+    xhi = max(min(x[-1], x[body[-1]] + 0.3), hi95 + POSTERIOR_MARGIN_DEX)
+    if true_age_myr:
+        xlo, xhi = min(xlo, np.log10(true_age_myr) + 6 - 0.1), max(xhi, np.log10(true_age_myr) + 6 + 0.1)
+    myr = lambda v: 10 ** (np.asarray(v) - 6)  # noqa: E731
+
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    for (a, b), colour, label in (((logq("age_p2.5_myr"), logq("age_p97.5_myr")), "#c6dbef", "95% interval"),
+                                  ((logq("age_p16_myr"), logq("age_p84_myr")), "#6baed6", "68% interval")):
+        xs = np.union1d(x[(x > a) & (x < b)], [a, b])  # the band ends exactly at the quantiles
+        ax.fill_between(myr(xs), np.interp(xs, x, pdf), color=colour, lw=0, label=label)
+    ax.plot(myr(x), pdf, color="#08306b", lw=1.5, label="grid posterior")
     if samples is not None:
-        bins = np.linspace(xlo, xhi, 61)
-        h, e = np.histogram(samples, bins=bins, density=True)
-        ax.stairs(h, 10 ** (e - 6), color="#d94801", lw=1.2, label=f"MCMC samples (n={samples.size})")
+        bins = np.linspace(max(xlo, x[0]), min(xhi, x[-1]), 61)
+        h, e = np.histogram(samples, bins=bins)  # per dex of all samples (some may fall off the axis), as the curve
+        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2,
+                  label=f"MCMC samples (n={samples.size})")
     ax.axvline(s["age_p50_myr"], color="#08306b", ls="--", lw=1.0, label="median")
     ax.plot([s["age_map_myr"]], [np.interp(np.log10(s["age_map_myr"]) + 6, x, pdf)], "o", ms=5, color="#08306b",
             mfc="white", label="MAP")
     if true_age_myr:
         ax.axvline(true_age_myr, color="#238b45", lw=1.5, label="reference age")
+    label = "outside the prior's ages"
+    for a, b in ((xlo, x[0]), (x[-1], xhi)):
+        if b > a:  # the posterior is zero there: say so rather than let the curve just stop
+            ax.axvspan(myr(a), myr(b), color="0.88", lw=0, zorder=0, label=label)
+            label = None
     ax.set_xscale("log")
-    ax.set_xlim(10 ** (xlo - 6), 10 ** (xhi - 6))
+    ax.set_xlim(myr(xlo), myr(xhi))
     ax.set_ylim(0, None)
+    span = xhi - xlo
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if span < 2.5 else (1.0,)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("Age [Myr]")
-    ax.set_ylabel("Posterior density [per dex]")
-    lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
-    prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
-    # the colour as used: converted (from bp_rp and a reddening, or teff) when the input has one to convert
-    used = "bp_rp0_used" if "bp_rp0_used" in grid_out else io.match_columns(list(one.columns))["bp_rp0"]
-    colour = float(io.numeric(grid_out, used)[0])
-    ax.set_title(f"{_label(frame, row)}:  $P_{{\\rm rot}}$ = {prot:.3g} d,  $(G_{{\\rm BP}}-G_{{\\rm RP}})_0$ = {colour:.3f}"
-                 f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method})", loc="left")
+    ax.set_ylabel("Posterior density [dex$^{-1}$]")
+    ax.set_title(title, loc="left")
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.savefig(out_path)
-    plt.close(fig)
-    return out_path
+    return fig
 
 
 def _fmt(v: float) -> str:
     return f"{v:.3g}" if v < 100 else f"{v:.0f}"
 
+
+# ---------------------------------------------------------------- the model's rotation sequences
 
 def sequence_bands(model, ages_myr, bp_rp0: np.ndarray, qs=(0.16, 0.5, 0.84)) -> np.ndarray:
     """Period quantiles (days) of the flow at each age and colour: shape (ages, colours, len(qs)).
@@ -139,52 +240,145 @@ def sequence_bands(model, ages_myr, bp_rp0: np.ndarray, qs=(0.16, 0.5, 0.84)) ->
     return q.reshape(len(ages), len(bp_rp0), len(qs))
 
 
-def plot_sequence(output: str | Path, ages_myr, data: str | pd.DataFrame | None = None,
-                  colour_by: str | None = None, model=None) -> Path:
+def trained_mask(card, ages_myr, bp_rp0: np.ndarray) -> np.ndarray:
+    """Whether training clusters cover each (age, colour): shape (ages, colours).
+
+    Inside the card's colour domain, and, where the card has a sequence domain,
+    within the ages its clusters span in that colour bin (else the trained ages).
+    """
+    from gyroage.core.domain import SequenceDomain
+
+    c = np.asarray(bp_rp0, float)
+    log_age = np.log10(np.asarray(ages_myr, float))[:, None] + 6
+    clo, chi = card.domain["bp_rp0"]
+    seq = SequenceDomain.from_card(card)
+    if seq is not None:
+        lo, hi = seq.age_range(c)
+        lo, hi = np.where(c < seq.edges[0], np.nan, lo), np.where(c > seq.edges[-1], np.nan, hi)
+    else:
+        lo, hi = (np.full(c.shape, v) for v in card.domain.get("log10_age_trained", [-np.inf, np.inf]))
+    return (c >= clo) & (c <= chi) & (log_age >= lo) & (log_age <= hi)  # NaN bounds compare False
+
+
+def _runs(mask: np.ndarray):
+    """(start, stop, value) of each run of equal values, each stop one past the run so neighbours share a point."""
+    cuts = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
+    starts, ends = np.concatenate([[0], cuts]), np.concatenate([cuts, [mask.size]])
+    return [(a, min(b + 1, mask.size), bool(mask[a])) for a, b in zip(starts, ends)]
+
+
+def marker_area(n: int) -> float:
+    """Scatter marker area (pt^2) for ``n`` points: large for a handful, shrinking, never below :data:`MARKER_MIN`."""
+    return float(np.clip(MARKER_SCALE / np.sqrt(max(n, 1)), MARKER_MIN, MARKER_MAX))
+
+
+def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame | None = None,
+                  colour_by: str | None = None, model=None, fmt: str | None = None, dpi: float = DPI) -> Path:
     """Period vs (BP-RP)0 with the model's 16-84% bands and medians at ``ages_myr``; returns the path."""
-    from gyroage import io
     from gyroage.core.api import AgeModel
 
-    out_path = _check_output(output)
+    out_path, fmt = figure_target(output, fmt, dpi, "sequence")
     ages = [float(a) for a in ages_myr]
     if not ages or any(not (np.isfinite(a) and a > 0) for a in ages):
         raise UserError("--age must be positive numbers of Myr")
-    am = AgeModel.load(model)
-    clo, chi = am.card.domain["bp_rp0"]
-    colours = np.linspace(max(clo, 0.2), min(chi, 3.8), 120)
-    bands = sequence_bands(am, ages, colours)
+    frame = None if data is None else data if isinstance(data, pd.DataFrame) else _read_frame(data)
+    fig = sequence_figure(AgeModel.load(model), ages, frame, colour_by)
+    return save_figure(fig, out_path, fmt, dpi)
 
+
+def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(colour, period, group key or None) of the rows that can be drawn: finite colour, positive finite period."""
+    from gyroage import io
+
+    cols = io.require_columns(list(frame.columns))
+    if "bp_rp0" not in cols:
+        raise UserError("--data needs a bp_rp0 column (the de-reddened colour) to overlay")
+    p, c = io.numeric(frame, cols["prot"]), io.numeric(frame, cols["bp_rp0"])
+    key = None
+    if colour_by:
+        raw = frame[io.require_column(list(frame.columns), colour_by)]
+        key = raw.astype(str).where(raw.notna() & (raw.astype(str).str.strip() != ""), "(no group)").to_numpy()
+    ok = np.isfinite(c) & np.isfinite(p) & (p > 0)
+    return c[ok], p[ok], None if key is None else key[ok]
+
+
+def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by: str | None = None):
+    """The sequence figure (not saved): data, model bands, and the (age, colour) regions without training data.
+
+    Rows that cannot be drawn (no positive period or no colour) are left out,
+    and so is any ``colour_by`` group left empty by that.
+    """
     plt = _pyplot()
+    from matplotlib import patheffects
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
+    from gyroage.core.domain import SequenceDomain
+
+    card = model.card
+    clo, chi = (float(v) for v in card.domain["bp_rp0"])
+    c, p, key = (np.zeros(0), np.zeros(0), None) if data is None else _data_points(data, colour_by)
+    xlo, xhi = max(clo, 0.2), min(chi, 3.8)
+    if c.size:  # a few wild colours in a catalogue must not squash the figure: 0.5-99.5%, at most 0.5 mag out
+        qlo, qhi = np.quantile(c, [0.005, 0.995]) if c.size >= 200 else (c.min(), c.max())
+        xlo, xhi = min(xlo, max(qlo - 0.05, clo - 0.5)), max(xhi, min(qhi + 0.05, chi + 0.5))
+    colours = np.linspace(max(xlo, clo), min(xhi, chi), 241)
+    bands = sequence_bands(model, ages_myr, colours)
+    trained = trained_mask(card, ages_myr, colours)
+
     fig, ax = plt.subplots(figsize=(7.4, 4.2))
-    if data is not None:
-        frame = data if isinstance(data, pd.DataFrame) else _read_frame(data)
-        cols = io.require_columns(list(frame.columns))
-        if "bp_rp0" not in cols:
-            raise UserError("--data needs a bp_rp0 column (the de-reddened colour) to overlay")
-        p, c = io.numeric(frame, cols["prot"]), io.numeric(frame, cols["bp_rp0"])
-        if colour_by:
-            key = frame[io.require_column(list(frame.columns), colour_by)].astype(str).to_numpy()
-            groups = list(dict.fromkeys(key))
-            cmap = plt.get_cmap("Set2" if len(groups) <= 8 else "tab20")
-            for k, gname in enumerate(groups):
-                m = key == gname
-                ax.scatter(c[m], p[m], s=5, color=cmap(k % cmap.N), alpha=0.7, lw=0,
-                           label=gname if len(groups) <= 12 else None, rasterized=True)
-        else:
-            ax.scatter(c, p, s=4, color="0.55", alpha=0.5, lw=0, label="data", rasterized=True)
-    cmap = plt.get_cmap("inferno")
-    for k, age in enumerate(ages):
-        colour = cmap(0.15 + 0.6 * k / max(1, len(ages) - 1))
-        ax.fill_between(colours, bands[k, :, 0], bands[k, :, 2], color=colour, alpha=0.18, lw=0)
-        for j in (0, 2):
-            ax.plot(colours, bands[k, :, j], color=colour, lw=0.8, ls=":")
-        ax.plot(colours, bands[k, :, 1], color=colour, lw=2.0, label=f"model {age:g} Myr: median, 16-84%")
+    n = c.size
+    style = {"s": marker_area(n), "alpha": 0.85 if n <= 300 else 0.55, "edgecolors": "0.15",
+             "linewidths": 0.5 if n <= 300 else 0.2, "rasterized": n > 1000, "zorder": 2}
+    if key is not None:
+        groups = list(dict.fromkeys(key))
+        cmap = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20")
+        for k, gname in enumerate(groups):
+            m = key == gname
+            ax.scatter(c[m], p[m], color=cmap(k % cmap.N),
+                       label=gname if len(groups) <= MAX_LEGEND_GROUPS else None, **style)
+        if len(groups) > MAX_LEGEND_GROUPS:
+            ax.plot([], [], ls="none", label=f"data: {len(groups)} {colour_by} groups (n={n})")
+    elif n:
+        ax.scatter(c, p, color="0.45", label=f"data (n={n})", **style)
+    cmap = plt.get_cmap("viridis")
+    halo = [patheffects.Stroke(linewidth=3.6, foreground="white"), patheffects.Normal()]  # medians stand out over data
+    for k, age in enumerate(ages_myr):
+        colour = cmap(0.85 * k / max(1, len(ages_myr) - 1))
+        for a, b, inside in _runs(trained[k]):
+            seg = slice(a, b)
+            if inside:
+                ax.fill_between(colours[seg], bands[k, seg, 0], bands[k, seg, 2], color=colour, alpha=0.2, lw=0)
+            else:
+                ax.fill_between(colours[seg], bands[k, seg, 0], bands[k, seg, 2], facecolor=NO_DATA_FACE,
+                                edgecolor=colour, hatch="////", lw=0, gid=NO_DATA_GID)
+            for j in (0, 2):
+                ax.plot(colours[seg], bands[k, seg, j], color=colour, lw=0.8, ls=":", zorder=3)
+            ax.plot(colours[seg], bands[k, seg, 1], color=colour, lw=2.0 if inside else 1.4,
+                    ls="-" if inside else "--", zorder=4, path_effects=halo)
+        ax.plot([], [], color=colour, lw=2.0, label=f"model {age:g} Myr: median, 16-84%", path_effects=halo)
+    for a, b in ((xlo, clo), (chi, xhi)):
+        if b > a:  # data beyond the model's colours: no bands at all there
+            ax.axvspan(a, b, facecolor=NO_DATA_FACE, hatch="////", edgecolor="0.5", lw=0, gid=NO_DATA_GID)
+    seq = SequenceDomain.from_card(card)
+    if seq is not None and seq.kraft_break > xlo:
+        ax.axvline(seq.kraft_break, color="0.35", lw=0.8, ls="-.", zorder=1, label="Kraft break")
+    ylo, yhi = 0.1, 100.0
+    if p.size:
+        ylo, yhi = min(ylo, p.min() / 1.3), max(yhi, p.max() * 1.3)
     ax.set_yscale("log")
-    ax.set_xlim(colours[0], colours[-1])
-    ax.set_ylim(0.1, 100)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1, 10 read faster than powers
+    ax.set_xlim(xlo, xhi)
+    ax.set_ylim(ylo, yhi)
     ax.set_xlabel(r"$(G_{\rm BP}-G_{\rm RP})_0$ [mag]")
     ax.set_ylabel(r"$P_{\rm rot}$ [d]")
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=3)
-    fig.savefig(out_path)
-    plt.close(fig)
-    return out_path
+    handles, labels = ax.get_legend_handles_labels()
+    if not trained.all() or xlo < clo or xhi > chi:
+        handles.append(Patch(facecolor=NO_DATA_FACE, edgecolor="0.4", hatch="////", lw=0))
+        labels.append(NO_DATA_LABEL + "; median dashed")
+    leg = ax.legend(handles, labels, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    for h in leg.legend_handles:
+        if hasattr(h, "set_sizes"):
+            h.set_sizes([30.0])  # the same legible key whatever the data's marker size
+    return fig
+

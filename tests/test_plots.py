@@ -51,3 +51,149 @@ def test_sequence_bands_ordered_and_spin_down(model):
     assert b.shape == (2, 7, 3)
     assert np.all(np.diff(b, axis=2) >= 0)
     assert np.all(b[1, :, 1] > b[0, :, 1])
+
+
+# ---- issue 12: figures fit for a paper (each test drives the public plot_* functions and inspects what they draw)
+
+MIN_MARKER_AREA = 9.0  # pt^2: a 3-pt dot, the smallest a reader can see in print
+NO_DATA_GID = "no-training-data"
+
+
+@pytest.fixture()
+def figures(monkeypatch):
+    """Every Figure saved during the test, kept after the plot function closes it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    seen, save = [], Figure.savefig
+
+    def keep(self, *args, **kwargs):
+        seen.append(self)
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return seen
+
+
+def _own_95(frame: pd.DataFrame, row: int) -> tuple[float, float]:
+    """The 2.5% and 97.5% points (log10 yr) of the star's grid posterior, from its own density."""
+    from gyroage import AgeModel
+    from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
+
+    am = AgeModel.load()
+    _, post = estimate_with_posteriors(frame.iloc[[row]].reset_index(drop=True), am.density,
+                                       EstimateSettings(prior=am.default_prior, n_grid=401))
+    x, p = np.asarray(post["log10_age"].iloc[0], float), np.asarray(post["pdf"].iloc[0], float)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(x))])
+    lo, hi = np.interp([0.025, 0.975], cdf / cdf[-1], x)
+    return float(lo), float(hi)
+
+
+def test_posterior_axis_covers_95_interval_with_margin(tmp_path, figures):
+    from gyroage.plots import plot_posterior
+
+    # the Sun (95% band up to 9 Gyr), a young M dwarf (down to ~1 Myr), a K dwarf, an old extrapolated star
+    frame = pd.DataFrame({"name": ["sun", "young", "k", "old"], "prot": [25.4, 2.0, 10.0, 30.0],
+                          "bp_rp0": [0.82, 2.5, 1.2, 1.5]})
+    csv = tmp_path / "s.csv"
+    frame.to_csv(csv, index=False)
+    for row in range(len(frame)):
+        plot_posterior(str(csv), row, tmp_path / f"p{row}.png")
+        xlo, xhi = figures[-1].axes[0].get_xlim()
+        lo, hi = _own_95(frame, row)
+        assert np.log10(xlo) + 6 <= lo - 0.1 and np.log10(xhi) + 6 >= hi + 0.1, (row, xlo, xhi, lo, hi)
+    assert "status extrapolated: age_outside_training" in figures[-1].axes[0].get_title(loc="left")
+
+
+def _scatter_sizes(fig) -> np.ndarray:
+    from matplotlib.collections import PathCollection
+
+    cols = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert cols
+    return np.concatenate([c.get_sizes() for c in cols]), np.concatenate([c.get_linewidths() for c in cols])
+
+
+def test_sequence_markers_legible_for_few_and_many_points(tmp_path, figures):
+    from gyroage.plots import plot_sequence
+
+    rng = np.random.default_rng(1)
+    few = pd.DataFrame({"prot": [10.0, 2.0, 5.0], "bp_rp0": [1.2, 2.5, 1.0]})
+    many = pd.DataFrame({"prot": 10 ** rng.uniform(-0.5, 1.3, 3000), "bp_rp0": rng.uniform(0.5, 3.0, 3000)})
+    sizes = []
+    for k, data in enumerate((few, many)):
+        plot_sequence(tmp_path / f"s{k}.png", [670.0], data=data)
+        s, lw = _scatter_sizes(figures[-1])
+        assert s.min() >= MIN_MARKER_AREA and np.all(lw > 0)  # edges give contrast against the bands
+        sizes.append(s.min())
+    assert sizes[0] > sizes[1]  # a handful of stars gets bigger dots than a catalogue
+
+
+def test_sequence_legend_leaves_out_empty_groups(tmp_path, figures):
+    from gyroage.plots import plot_sequence
+
+    data = pd.DataFrame({"prot": [10.0, -1.0, np.nan, 2.0], "bp_rp0": [1.2, 1.0, 1.5, 2.5],
+                         "cluster": ["A", "B", "B", "C"]})  # B has no drawable star
+    plot_sequence(tmp_path / "s.png", [670.0], data=data, colour_by="cluster")
+    labels = [t.get_text() for t in figures[-1].axes[0].get_legend().get_texts()]
+    assert "A" in labels and "C" in labels and "B" not in labels
+
+
+def test_sequence_shades_ages_and_colours_without_training_data(tmp_path, figures, model):
+    from gyroage.core.domain import SequenceDomain
+    from gyroage.plots import plot_sequence
+
+    seq = SequenceDomain.from_card(model.card)
+    _, hi = seq.age_range(np.array([3.0, 1.5]))
+    assert hi[0] < np.log10(2500e6) < hi[1]  # 2.5 Gyr: trained at 1.5 mag, not at 3.0 mag
+    plot_sequence(tmp_path / "s.png", [120.0, 2500.0])
+    ax = figures[-1].axes[0]
+    shaded = [a for a in [*ax.collections, *ax.patches] if a.get_gid() == NO_DATA_GID]
+    assert shaded
+    spans = [_x_span(a, ax) for a in shaded]
+    assert any(a <= 3.0 <= b for a, b in spans)
+    assert not any(a <= 1.5 <= b for a, b in spans)
+    assert any("no training data" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def _x_span(artist, ax) -> tuple[float, float]:
+    """The data-x range an artist (fill collection or span patch) covers on ``ax``."""
+    if hasattr(artist, "get_paths"):
+        shown = artist.get_transform().transform(np.concatenate([p.vertices for p in artist.get_paths()]))
+    else:
+        shown = artist.get_verts()
+    x = ax.transData.inverted().transform(shown)[:, 0]
+    return float(x.min()), float(x.max())
+
+
+def _png_width(path) -> int:
+    return int.from_bytes(path.read_bytes()[16:20], "big")
+
+
+def test_plot_format_and_dpi_options(tmp_path, stars_csv):
+    from gyroage.errors import UserError
+    from gyroage.plots import plot_posterior, plot_sequence
+
+    svg = plot_sequence(tmp_path / "s.svg", [670.0])
+    head = svg.read_bytes()[:400]
+    assert head.startswith(b"<?xml") or b"<svg" in head
+    pdf = plot_sequence(tmp_path / "s", [670.0], fmt="pdf")  # no suffix: the format's is added
+    assert pdf.name == "s.pdf" and pdf.read_bytes()[:4] == b"%PDF"
+    small = plot_posterior(str(stars_csv), 0, tmp_path / "a.png", dpi=50)
+    big = plot_posterior(str(stars_csv), 0, tmp_path / "b.png", dpi=100)
+    assert 1.8 < _png_width(big) / _png_width(small) < 2.2
+    for kwargs in ({"fmt": "pdf"}, {"fmt": "jpeg"}, {"dpi": 0}, {"dpi": -5}):
+        with pytest.raises(UserError):
+            plot_posterior(str(stars_csv), 0, tmp_path / "c.png", **kwargs)
+
+
+def test_plot_cli_format_and_dpi(tmp_path, stars_csv):
+    res = run_cli("plot", "posterior", str(stars_csv), "-o", str(tmp_path / "p"), "--format", "svg", "--dpi", "80")
+    assert res.returncode == 0, res.stderr
+    assert b"<svg" in (tmp_path / "p.svg").read_bytes()[:2000]
+    res = run_cli("plot", "sequence", "-o", str(tmp_path / "s.png"), "--format", "pdf")
+    assert res.returncode == 2 and "--format" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "s.png").exists()
+    res = run_cli("plot", "sequence", "-o", str(tmp_path / "s.png"), "--dpi", "0")
+    assert res.returncode == 2 and "--dpi" in res.stderr and "Traceback" not in res.stderr
