@@ -265,7 +265,7 @@ def group_age(
 
 plot_app = typer.Typer(help="Figures (PNG, PDF or SVG; needs matplotlib).", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
-FigureOut = Annotated[Optional[Path], typer.Option(
+FigureOut = Annotated[Optional[str], typer.Option(
     "-o", "--output", help="Figure file (.png, .pdf or .svg; default: posterior.<format> or sequence.<format>).")]
 FigureFormat = Annotated[Optional[str], typer.Option(
     "--format", help="png, pdf or svg (default: the -o suffix, else png); must agree with the suffix.")]
