@@ -64,20 +64,30 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
 
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
-OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")]
+OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="Output file in the format its suffix names (.csv, "
+                                                  ".parquet, .fits, .vot, .ecsv, .txt; see --output-format); default CSV on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
 PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")]
 AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")]
 AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")]
 OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")]
+InputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
+    "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat), else csv. "
+    "CSV and Parquet stream; the others are read whole into memory, periods converted to days from their units.")]
+OutputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--output-format", help="Format of -o (same names as --input-format); default: from its suffix, else csv. "
+    "CSV and Parquet stream; fits, votable, ecsv and ascii are written whole at the end.")]
 
 
 @app.command()
 @user_errors
 def estimate(
-    input: Annotated[str, typer.Argument(help="CSV or Parquet of stars; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help="CSV, Parquet, FITS, VOTable, ECSV or ASCII table of stars; '-' for stdin.")],
     output: OutputOpt = None,
+    input_format: InputFormatOpt = None,
+    output_format: OutputFormatOpt = None,
     model: ModelOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed (for sampling methods; results are reproducible).")] = 0,
     prior: PriorOpt = "uniform_log_age",
@@ -98,17 +108,20 @@ def estimate(
     threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs).")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
     quiet: QuietOpt = False,
-    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format).")] = False,
     engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",
     workers: Annotated[Optional[int], typer.Option(help="Dask: local worker processes (default 2).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err])."""
+    from gyroage import formats
     from gyroage.core.estimate import EstimateSettings
     from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
     from gyroage.engines import run_local
 
+    in_fmt = formats.check_format(input_format, "--input-format")
+    out_fmt = formats.check_format(output_format, "--output-format")
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
     if threads is not None and threads < 0:
@@ -118,6 +131,9 @@ def estimate(
         raise UserError(f"unknown engine {engine!r} (choose local or dask)")
     if engine == "dask" and (output is None or resume or posteriors is not None):
         raise UserError("--engine dask needs -o NAME.parquet and does not --resume or write --posteriors")
+    if engine == "dask" and (out_fmt not in (None, "parquet")
+                             or (input != "-" and formats.input_format(input, in_fmt) not in formats.STREAMING)):
+        raise UserError("--engine dask reads CSV or Parquet and writes Parquet")
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     settings = EstimateSettings(
@@ -135,14 +151,17 @@ def estimate(
         run_dask(input, output, settings, model=model, workers=workers, scheduler=scheduler, chunksize=chunksize,
                  quiet=quiet)
         return
-    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors)
+    run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors,
+              input_fmt=in_fmt, output_fmt=out_fmt)
 
 
 @app.command()
 @user_errors
 def crossmatch(
-    input: Annotated[str, typer.Argument(help="CSV or Parquet with source_id, tic, kic or ra/dec; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help="Table (CSV, Parquet, FITS, ...) with source_id, tic, kic or ra/dec; '-' for stdin.")],
     output: OutputOpt = None,
+    input_format: InputFormatOpt = None,
+    output_format: OutputFormatOpt = None,
     id_column: Annotated[Optional[str], typer.Option(help="Identifier column (default: detected by name).")] = None,
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
     radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec (Gaia epoch 2016.0).")] = 2.0,
@@ -161,7 +180,9 @@ def crossmatch(
 ) -> None:
     """Gaia DR3 colours and TESS/Kepler/Gaia rotation periods for a target list (pipe into 'estimate -')."""
     from gyroage.crossmatch import CrossmatchSettings, Services, default_cache_dir, run_crossmatch
+    from gyroage.formats import check_format
 
+    in_fmt, out_fmt = check_format(input_format, "--input-format"), check_format(output_format, "--output-format")
     if id_type is not None and id_type not in ("gaia", "tic", "kic", "radec"):
         raise UserError("--id-type must be gaia, tic, kic or radec")
     if not radius_arcsec > 0:
@@ -171,15 +192,18 @@ def crossmatch(
     sources = tuple(p.strip() for p in periods.split(",") if p.strip())
     settings = CrossmatchSettings(extinction=extinction, radius_arcsec=radius_arcsec, sources=sources,
                                   id_column=id_column, id_type=id_type)
-    run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet)
+    run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet, input_fmt=in_fmt,
+                   output_fmt=out_fmt)
 
 
 @app.command("group-age")
 @user_errors
 def group_age(
-    input: Annotated[str, typer.Argument(help="CSV or Parquet of stars with a group column; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help="Table of stars (CSV, Parquet, FITS, ...) with a group column; '-' for stdin.")],
     by: Annotated[str, typer.Option("--by", help="Column naming each star's group (cluster, binary, moving group).")],
     output: OutputOpt = None,
+    input_format: InputFormatOpt = None,
+    output_format: OutputFormatOpt = None,
     membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1].")] = None,
     model: ModelOpt = None,
     prior: PriorOpt = "uniform_log_age",
@@ -198,9 +222,11 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
     import pandas as pd
 
-    from gyroage import io, statuses
+    from gyroage import formats, io, statuses
     from gyroage.core.groups import group_ages
 
+    in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
+    out_fmt = formats.check_format(output_format, "--output-format")
     if grid < 50:
         raise UserError("--grid must be at least 50")
     _check_outlier_weight(outlier_weight)
@@ -208,10 +234,10 @@ def group_age(
         raise UserError("--systematic-dex must be >= 0")
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
-    frame = pd.concat(io.read_chunks(input, 200_000), ignore_index=True)  # never empty: see io.read_chunks
+    frame = pd.concat(io.read_chunks(input, 200_000, in_fmt), ignore_index=True)  # never empty: see io.read_chunks
     io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex)
-    with io.AtomicWriter(output) as writer:
+    with io.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:
         typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == statuses.OK).sum())} ok", err=True)
