@@ -27,7 +27,6 @@ ASTROPY = {"fits": "fits", "votable": "votable", "ecsv": "ascii.ecsv", "ascii": 
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".fits": "fits", ".fit": "fits", ".fts": "fits", ".vot": "votable", ".votable": "votable", ".xml": "votable",
             ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
-FORMAT_HELP = "csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited)"
 
 
 def check_format(fmt: str | None, option: str) -> str | None:
@@ -132,10 +131,11 @@ def convert_units(table, roles: dict[str, str]) -> None:
     ``roles`` maps canonical names (prot, prot_err, bp_rp0, bp_rp0_err) to
     column names. A column without a unit is taken as days or mag. A period
     in a non-time unit, or a colour in a non-magnitude one, is refused.
-    Each conversion is logged on stderr, one line.
+    The conversions are logged on stderr, in one line.
     """
     import astropy.units as u
 
+    done = []
     for role, name in roles.items():
         col = table[name]
         if col.unit is None or role not in ("prot", "prot_err", "bp_rp0", "bp_rp0_err"):
@@ -152,8 +152,9 @@ def convert_units(table, roles: dict[str, str]) -> None:
         values = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)  # masked cells: NaN, their row's status
         table[name] = values * factor if factor != 1 else values
         if factor != 1:
-            print(f"gyroage: column '{name}' converted from {unit} to {'days' if period else 'mag'}",
-                  file=sys.stderr, flush=True)
+            done.append(f"'{name}' from {unit} to {'days' if period else 'mag'}")
+    if done:
+        print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
 
 
 def _parse_unit(unit):

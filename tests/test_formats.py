@@ -151,7 +151,7 @@ def test_period_in_hours_is_converted_to_days(tmp_path, csv_ages):
     t.write(tmp_path / "stars.ecsv")
     res = invoke(str(tmp_path / "stars.ecsv"), "-o", str(tmp_path / "out.csv"), "-q")
     assert res.exit_code == 0, res.output
-    assert [ln for ln in res.stderr.splitlines() if "converted" in ln] == ["gyroage: column 'Prot' converted from h to days"]
+    assert [ln for ln in res.stderr.splitlines() if "converted" in ln] == ["gyroage: converted column 'Prot' from h to days"]
     same_ages(pd.read_csv(tmp_path / "out.csv"), csv_ages)
 
 
