@@ -200,7 +200,12 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
             values = col.astype(object).where(~missing, "").astype(str).to_numpy(dtype=str)
             if values.dtype.itemsize == 0:
                 values = values.astype("U1")
+            if fmt == "fits" and not all(v.isascii() for v in values):  # FITS text is bytes: keep the cell, as UTF-8
+                values = np.char.encode(values, "utf-8")
         table[str(name)] = MaskedColumn(values, mask=missing) if missing.any() and col.dtype.kind != "f" else values
-    with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
-        warnings.simplefilter("ignore")
-        table.write(str(path), format=ASTROPY[fmt], overwrite=True)
+    try:
+        with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
+            warnings.simplefilter("ignore")
+            table.write(str(path), format=ASTROPY[fmt], overwrite=True)
+    except (ValueError, TypeError, UnicodeError) as exc:  # what the data cannot be in this format, e.g. a column name
+        raise UserError(f"cannot write the output as {fmt}: {str(exc).splitlines()[0]}") from None

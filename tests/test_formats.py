@@ -211,3 +211,9 @@ def test_streamed_parquet_merges_chunk_types_without_losing_a_cell(tmp_path):
     assert list(out["a"]) == ["1", "2", "x", "3"]
     np.testing.assert_array_equal(out["b"], [np.nan, np.nan, 2.5, np.nan])
     np.testing.assert_array_equal(out["c"], [1.0, 2.0, 0.5, np.nan])
+
+
+def test_non_ascii_text_survives_a_fits_output(tmp_path):
+    STARS.assign(name=["Bêta", "x", "中文", "y"]).to_csv(tmp_path / "stars.csv", index=False)
+    run_ok(str(tmp_path / "stars.csv"), "-o", str(tmp_path / "out.fits"))
+    assert list(read_back(tmp_path / "out.fits")["name"]) == ["Bêta", "x", "中文", "y"]
