@@ -179,11 +179,27 @@ def test_masked_values_are_missing_and_get_their_row_status(tmp_path, csv_ages, 
     np.testing.assert_allclose(out.loc[3, AGES].to_numpy(float), csv_ages.loc[3, AGES].to_numpy(float), rtol=1e-5)
 
 
-def test_resume_works_for_a_fits_output(tmp_path, csv_ages):
-    """The sidecar holds Parquet chunks for any non-CSV target, so a resumed run assembles the FITS table."""
+def test_resume_works_for_a_fits_output(tmp_path, csv_ages, monkeypatch):
+    """The sidecar holds Parquet chunks for any non-CSV target: a killed run into a FITS table resumes."""
+    from gyroage.engines import local
+
     STARS.to_csv(tmp_path / "stars.csv", index=False)
     out = tmp_path / "out.fits"
+    real, calls = local.estimate_chunk, []
+
+    def dies_after_one(frame, *a, **k):
+        calls.append(len(frame))
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(frame, *a, **k)
+
+    monkeypatch.setattr(local, "estimate_chunk", dies_after_one)
+    res = invoke(str(tmp_path / "stars.csv"), "-o", str(out), "--chunksize", "2", "-q")
+    assert isinstance(res.exception, RuntimeError) and not out.exists()
+    calls.clear()
+    monkeypatch.setattr(local, "estimate_chunk", lambda frame, *a, **k: calls.append(len(frame)) or real(frame, *a, **k))
     run_ok(str(tmp_path / "stars.csv"), "-o", str(out), "--chunksize", "2", "--resume")
+    assert calls == [2]  # the first chunk came from the interrupted run
     same_ages(read_back(out), csv_ages)
 
 
