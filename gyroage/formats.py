@@ -192,10 +192,10 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
     for name in frame.columns:
         col = frame[name]
         missing = col.isna().to_numpy(dtype=bool)
-        if col.dtype.kind in "fiub":
-            values = col.to_numpy()
-        elif isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "iu":  # nullable ints
+        if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "iub":  # nullable: masked
             values = col.to_numpy(dtype=col.dtype.numpy_dtype, na_value=0)
+        elif col.dtype.kind in "fiub":
+            values = col.to_numpy()
         else:  # text (object or string dtype): FITS and VOTable hold fixed-width str, not Python objects
             values = col.astype(object).where(~missing, "").astype(str).to_numpy(dtype=str)
             if values.dtype.itemsize == 0:
