@@ -382,6 +382,7 @@ class AtomicWriter:
         self._fh = None
         self._pq = None
         self._frames: list[pd.DataFrame] = []
+        self._blank: list[bool] = []  # Parquet: columns without a value so far (their type is not settled)
         self._header_done = False
         if self.target is not None:
             prepare_target(self.target)
@@ -406,27 +407,25 @@ class AtomicWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from gyroage.column_types import cast_errors, conform, merge_schemas, numbers_from_text
+        from gyroage.column_types import conform, fits, is_blank, merge_schemas, numbers_from_text
 
         if self.text_columns:
             frame = numbers_from_text(frame, NA_TOKENS)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._pq is None:
             self._pq = pq.ParquetWriter(self._file.path, table.schema)
-        try:
-            self._pq.write_table(conform(table, self._pq.schema))
-            return
-        except cast_errors():
-            pass
-        # A value that does not fit the types written so far (text where earlier chunks held numbers,
-        # a fraction in an int column): rewrite what is written in a type that holds both. Rare, and
-        # costs one read of the output so far.
-        self._pq.close()
-        done = pq.read_table(self._file.path)
-        schema = merge_schemas([done.schema, table.schema], lambda j: [done.column(j), table.column(j)])
-        self._pq = pq.ParquetWriter(self._file.path, schema)
-        self._pq.write_table(conform(done, schema))
-        self._pq.write_table(conform(table, schema))
+            self._blank = [True] * table.num_columns
+        if not fits(self._pq.schema, self._blank, table, NA_TOKENS):
+            # A value that does not fit the types written so far (numbers in a column that was blank,
+            # text where earlier chunks held numbers, a fraction in an int column): rewrite what is
+            # written in types that hold both. Rare, and costs one read of the output so far.
+            self._pq.close()
+            done = pq.read_table(self._file.path)
+            schema = merge_schemas([done.schema, table.schema], lambda j: [done.column(j), table.column(j)], NA_TOKENS)
+            self._pq = pq.ParquetWriter(self._file.path, schema)
+            self._pq.write_table(conform(done, schema, NA_TOKENS))
+        self._pq.write_table(conform(table, self._pq.schema, NA_TOKENS))
+        self._blank = [b and is_blank(c, NA_TOKENS) for b, c in zip(self._blank, table.columns)]
 
     def commit(self) -> None:
         if self._pq is not None:

@@ -221,9 +221,11 @@ def test_streamed_parquet_merges_chunk_types_without_losing_a_cell(tmp_path):
     from gyroage import io as gio
 
     with gio.AtomicWriter(tmp_path / "out.parquet", text_columns=True) as w:
-        w.write(pd.DataFrame({"a": ["1", "2"], "b": ["", ""], "c": ["1", "2"]}, dtype=str))
-        w.write(pd.DataFrame({"a": ["x", "3"], "b": ["2.5", "NA"], "c": ["0.5", ""]}, dtype=str))
+        w.write(pd.DataFrame({"a": ["1", "2"], "b": ["", ""], "c": ["1", "2"], "d": ["", ""], "e": ["", ""]}, dtype=str))
+        w.write(pd.DataFrame({"a": ["x", "3"], "b": ["2.5", "NA"], "c": ["0.5", ""], "d": ["", "flag"], "e": ["", ""]},
+                             dtype=str))
     out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out["d"]) == ["", "", "", "flag"] and list(out["e"]) == [""] * 4  # text columns keep their empty cells
     assert list(out["a"]) == ["1", "2", "x", "3"]
     np.testing.assert_array_equal(out["b"], [np.nan, np.nan, 2.5, np.nan])
     np.testing.assert_array_equal(out["c"], [1.0, 2.0, 0.5, np.nan])

@@ -166,7 +166,7 @@ def _concat_parquet(parts: list[Path], target: Path) -> None:
     schema = _merged_schema(parts)
     with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema) as writer:
         for p in parts:
-            writer.write_table(conform(pq.read_table(p), schema))
+            writer.write_table(conform(pq.read_table(p), schema, io.NA_TOKENS))
 
 
 def _merged_schema(parts: list[Path]):
@@ -176,7 +176,8 @@ def _merged_schema(parts: list[Path]):
     from gyroage.column_types import merge_schemas
 
     schemas = [pq.read_schema(p) for p in parts]
-    return merge_schemas(schemas, lambda j: [pq.read_table(p, columns=[schemas[0].field(j).name]).column(0) for p in parts])
+    return merge_schemas(schemas, lambda j: [pq.read_table(p, columns=[schemas[0].field(j).name]).column(0) for p in parts],
+                         io.NA_TOKENS)
 
 
 def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
@@ -188,7 +189,7 @@ def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
     from gyroage.formats import write_table
 
     schema = _merged_schema(parts)
-    table = pa.concat_tables([conform(pq.read_table(p), schema) for p in parts])
+    table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
     # Nullable ints stay ints (pandas would make a column with a missing cell float).
     frame = table.to_pandas(types_mapper={t: pd.Int64Dtype() for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64())}.get)
     with atomic_path(target, suffix=".part.gz" if target.name.lower().endswith(".gz") else ".part") as tmp:
