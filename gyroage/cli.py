@@ -70,7 +70,8 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
 
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
-OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="CSV or .parquet; default CSV on stdout.")]
+OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="Output file in the format its suffix names (.csv, "
+                                                  ".parquet, .fits, .vot, .ecsv, .txt; see --output-format); default CSV on stdout.")]
 PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
 # A number for every star, or (estimate) a column giving each star its own; group-age takes a number.
 PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or (estimate) "
@@ -87,6 +88,13 @@ EbprpErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebp
 AvOpt = Annotated[Optional[float], typer.Option(help="A_V, mag, de-reddening an observed bp_rp: E(BP-RP) = 0.413 A_V "
                                                  "(Wang & Chen 2019).")]
 AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, mag.")]
+InputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
+    "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat), else csv. "
+    "CSV and Parquet stream; the others are read whole into memory, periods converted to days from their units.")]
+OutputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--output-format", help="Format of -o (same names as --input-format); default: from its suffix, else csv. "
+    "CSV and Parquet stream; fits, votable, ecsv and ascii are written whole at the end.")]
 
 
 # Generated from gyroage/statuses.py, so the help never lists a status the code does not have.
@@ -98,8 +106,10 @@ ESTIMATE_EPILOG = (f"Each row's status column is one of: {', '.join(statuses.EST
 @app.command(epilog=ESTIMATE_EPILOG)
 @user_errors
 def estimate(
-    input: Annotated[str, typer.Argument(help="CSV or Parquet of stars; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help="CSV, Parquet, FITS, VOTable, ECSV or ASCII table of stars; '-' for stdin.")],
     output: OutputOpt = None,
+    input_format: InputFormatOpt = None,
+    output_format: OutputFormatOpt = None,
     model: ModelOpt = None,
     seed: SeedOpt = 0,
     prior: PriorOpt = "uniform_log_age",
@@ -122,7 +132,7 @@ def estimate(
     threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs).")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
     quiet: QuietOpt = False,
-    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format).")] = False,
     engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",
     workers: Annotated[Optional[int], typer.Option(help="Dask: local worker processes (default 2).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
@@ -132,12 +142,15 @@ def estimate(
     av_err: AvErrOpt = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err]; or bp_rp with E(BP-RP)/A_V, or teff)."""
+    from gyroage import formats
     from gyroage.core.colours import Reddening
     from gyroage.core.estimate import EstimateSettings
     from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
     from gyroage.engines import run_local
 
+    in_fmt = formats.check_format(input_format, "--input-format")
+    out_fmt = formats.check_format(output_format, "--output-format")
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
@@ -150,6 +163,9 @@ def estimate(
         raise UserError("--engine dask needs -o NAME.parquet and does not --resume or write --posteriors")
     if id_names is not None and posteriors is None:  # before the model loads
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
+    if engine == "dask" and (out_fmt not in (None, "parquet")
+                             or (input != "-" and formats.input_format(input, in_fmt) not in formats.STREAMING)):
+        raise UserError("--engine dask reads CSV or Parquet and writes Parquet")
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     settings = EstimateSettings(
@@ -170,14 +186,16 @@ def estimate(
         return
     ids = None if id_names is None else [name.strip() for v in id_names for name in v.split(",") if name.strip()]
     run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors,
-              ids=ids)
+              ids=ids, input_fmt=in_fmt, output_fmt=out_fmt)
 
 
 @app.command()
 @user_errors
 def crossmatch(
-    input: Annotated[str, typer.Argument(help="CSV or Parquet with source_id, tic, kic or ra/dec; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help="Table (CSV, Parquet, FITS, ...) with source_id, tic, kic or ra/dec; '-' for stdin.")],
     output: OutputOpt = None,
+    input_format: InputFormatOpt = None,
+    output_format: OutputFormatOpt = None,
     id_column: Annotated[Optional[str], typer.Option(help="Identifier column (default: detected by name).")] = None,
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
     radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec (Gaia epoch 2016.0).")] = 2.0,
@@ -198,7 +216,9 @@ def crossmatch(
 ) -> None:
     """Gaia DR3 colours and TESS/Kepler/Gaia rotation periods for a target list (pipe into 'estimate -')."""
     from gyroage.crossmatch import CrossmatchSettings, Services, default_cache_dir, run_crossmatch
+    from gyroage.formats import check_format
 
+    in_fmt, out_fmt = check_format(input_format, "--input-format"), check_format(output_format, "--output-format")
     if id_type is not None and id_type not in ("gaia", "tic", "kic", "radec"):
         raise UserError("--id-type must be gaia, tic, kic or radec")
     if not radius_arcsec > 0:
@@ -208,15 +228,18 @@ def crossmatch(
     sources = tuple(p.strip() for p in periods.split(",") if p.strip())
     settings = CrossmatchSettings(extinction=extinction, radius_arcsec=radius_arcsec, sources=sources,
                                   id_column=id_column, id_type=id_type)
-    run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet)
+    run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet, input_fmt=in_fmt,
+                   output_fmt=out_fmt)
 
 
 @app.command("group-age")
 @user_errors
 def group_age(
-    input: Annotated[str, typer.Argument(help="CSV or Parquet of stars with a group column; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help="Table of stars (CSV, Parquet, FITS, ...) with a group column; '-' for stdin.")],
     by: Annotated[str, typer.Option("--by", help="Column naming each star's group (cluster, binary, moving group).")],
     output: OutputOpt = None,
+    input_format: InputFormatOpt = None,
+    output_format: OutputFormatOpt = None,
     membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1].")] = None,
     model: ModelOpt = None,
     prior: PriorOpt = "uniform_log_age",
@@ -239,10 +262,12 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
     import pandas as pd
 
-    from gyroage import io, statuses
+    from gyroage import formats, io, statuses
     from gyroage.core.colours import Reddening
     from gyroage.core.groups import group_ages
 
+    in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
+    out_fmt = formats.check_format(output_format, "--output-format")
     if grid < 50:
         raise UserError("--grid must be at least 50")
     for name, value in (("--prior-mean", prior_mean), ("--prior-sigma", prior_sigma)):
@@ -254,10 +279,10 @@ def group_age(
         raise UserError("--systematic-dex must be >= 0")
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
-    frame = pd.concat(io.read_chunks(input, 200_000), ignore_index=True)  # never empty: see io.read_chunks
+    frame = pd.concat(io.read_chunks(input, 200_000, in_fmt), ignore_index=True)  # never empty: see io.read_chunks
     io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening)
-    with io.AtomicWriter(output) as writer:
+    with io.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:
         typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == statuses.OK).sum())} ok", err=True)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.errors import NothingPiped, UserError
-from gyroage.files import AtomicFile, is_parquet
+from gyroage.files import AtomicFile
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
 # spaces, '-', '(', ')' and '_').
@@ -212,16 +212,28 @@ def _not_utf8(source, exc: UnicodeDecodeError) -> UserError:
                      "re-save it as UTF-8")
 
 
-def read_chunks(source: str | Path, chunksize: int = 50_000) -> Iterator[pd.DataFrame]:
-    """Yield the input in chunks of rows, in order; CSV (any common delimiter) or Parquet.
+def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = None) -> Iterator[pd.DataFrame]:
+    """Yield the input in chunks of rows, in order: CSV (any common delimiter), Parquet, or an astropy format.
 
-    Every column is read as text first so nothing is lost or reinterpreted on
-    the way through; numeric conversion happens per column when needed. There
-    is always at least one chunk: a header-only input gives one empty chunk
-    that still carries the columns.
+    ``fmt`` (a :data:`gyroage.formats.FORMATS` name) overrides what the file's
+    first bytes and suffix say (:func:`gyroage.formats.input_format`). CSV
+    columns are read as text so nothing is lost or reinterpreted on the way
+    through; numeric conversion happens per column when needed. FITS,
+    VOTable, ECSV and whitespace-delimited ASCII are read whole by astropy,
+    with periods converted to days from their units and masked cells missing
+    (:func:`read_astropy`). There is always at least one chunk: a header-only
+    input gives one empty chunk that still carries the columns.
     """
-    if str(source) != "-" and is_parquet(source):
+    from gyroage import formats
+
+    kind = formats.input_format(source, fmt)
+    if kind == "parquet":
         yield from _read_parquet(source, chunksize)
+        return
+    if kind != "csv":
+        frame = read_astropy(source, kind)
+        for i in range(0, max(len(frame), 1), chunksize):
+            yield frame.iloc[i : i + chunksize].reset_index(drop=True)
         return
     fh = _open_text(source)
     with fh:
@@ -306,16 +318,25 @@ def _quiet_chunks(reader) -> Iterator[pd.DataFrame]:
         yield chunk
 
 
+def read_astropy(source: str | Path, fmt: str) -> pd.DataFrame:
+    """The whole of ``source`` read by astropy as ``fmt``, units honoured (:func:`gyroage.formats.convert_units`)."""
+    from gyroage import formats
+
+    table = formats.read_table(source, fmt)
+    formats.convert_units(table, match_columns(list(table.colnames)))
+    return formats.table_frame(table)
+
+
 def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    path = Path(source)
-    if not path.is_file():
+    path = _io.BytesIO(sys.stdin.buffer.read()) if str(source) == "-" else Path(source)
+    if isinstance(path, Path) and not path.is_file():
         raise UserError(f"input file not found: {path}")
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:
-        raise UserError(f"cannot read Parquet {path}: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"cannot read Parquet {source}: {str(exc).splitlines()[0]}") from None
     any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
         any_batch = True
@@ -398,44 +419,85 @@ def prepare_target(target: Path) -> None:
 class AtomicWriter:
     """Write chunks to a temp file beside the target, then rename on ``commit``.
 
-    CSV goes to stdout when ``target`` is ``None`` or ``-``; Parquet when the
-    target ends in .parquet. As a context manager it commits on success and
-    aborts (removing the temp file) on any exception.
+    CSV goes to stdout when ``target`` is ``None`` or ``-``. The format is
+    ``fmt`` or the target's suffix (:func:`gyroage.formats.output_format`):
+    CSV and Parquet are written chunk by chunk; FITS, VOTable, ECSV and ASCII
+    hold the chunks until ``commit`` (astropy writes a table whole).
+    ``text_columns``: the input was read as CSV text, so text columns holding
+    only numbers become numbers in typed outputs (:mod:`gyroage.column_types`).
+    As a context manager it commits on success and aborts (removing the temp
+    file) on any exception.
     """
 
-    def __init__(self, target: str | Path | None) -> None:
+    def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False) -> None:
+        from gyroage import formats
+
         self.stdout = target in (None, "-")
         self.target = None if self.stdout else Path(target)
-        self.parquet = bool(self.target and is_parquet(self.target))
+        self.format = formats.output_format(target, fmt)
+        self.parquet = self.format == "parquet"
+        self.text_columns = text_columns
         self._file: AtomicFile | None = None
         self._fh = None
         self._pq = None
+        self._frames: list[pd.DataFrame] = []
+        self._blank: list[bool] = []  # Parquet: columns without a value so far (their type is not settled)
         self._header_done = False
         if self.target is not None:
             prepare_target(self.target)
-            try:
-                self._file = AtomicFile(self.target)
+            try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
+                self._file = AtomicFile(self.target, suffix=".part.gz" if self.target.name.lower().endswith(".gz") else ".part")
             except OSError as exc:
                 raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.parquet:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._pq is None:
-                self._pq = pq.ParquetWriter(self._file.path, table.schema)
-            self._pq.write_table(table.cast(self._pq.schema))
+            self._write_parquet(frame)
+            return
+        if self.format != "csv":
+            self._frames.append(frame)
             return
         if self._fh is None:
             self._fh = sys.stdout if self.stdout else open(self._file.path, "w", newline="", encoding="utf-8")
         self._fh.write(csv_text(frame, header=not self._header_done))
         self._header_done = True
 
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from gyroage.column_types import conform, fits, is_blank, merge_schemas, numbers_from_text
+
+        if self.text_columns:
+            frame = numbers_from_text(frame, NA_TOKENS)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._pq is None:
+            self._pq = pq.ParquetWriter(self._file.path, table.schema)
+            self._blank = [True] * table.num_columns
+        if not fits(self._pq.schema, self._blank, table, NA_TOKENS):
+            # A value that does not fit the types written so far (numbers in a column that was blank,
+            # text where earlier chunks held numbers, a fraction in an int column): rewrite what is
+            # written in types that hold both. Rare, and costs one read of the output so far.
+            self._pq.close()
+            done = pq.read_table(self._file.path)
+            schema = merge_schemas([done.schema, table.schema], lambda j: [done.column(j), table.column(j)], NA_TOKENS)
+            self._pq = pq.ParquetWriter(self._file.path, schema)
+            self._pq.write_table(conform(done, schema, NA_TOKENS))
+        self._pq.write_table(conform(table, self._pq.schema, NA_TOKENS))
+        self._blank = [b and is_blank(c, NA_TOKENS) for b, c in zip(self._blank, table.columns)]
+
     def commit(self) -> None:
         if self._pq is not None:
             self._pq.close()
+        if self.format not in ("csv", "parquet"):
+            from gyroage.formats import write_table
+
+            frame = pd.concat(self._frames, ignore_index=True) if self._frames else pd.DataFrame()
+            if self.text_columns:  # the whole table at once: one type per column, no merging needed
+                from gyroage.column_types import numbers_from_text
+
+                frame = numbers_from_text(frame, NA_TOKENS)
+            write_table(frame, self._file.path, self.format)
         if self._fh is not None and not self.stdout:
             self._fh.close()
         elif self.stdout and self._fh is not None:

@@ -207,17 +207,23 @@ def _input_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,
-                   settings: CrossmatchSettings, chunksize: int = 5000, quiet: bool = False) -> CrossmatchReport:
-    """Stream ``source`` through ``crossmatch_chunk`` into ``target`` (atomic); returns this run's report."""
+                   settings: CrossmatchSettings, chunksize: int = 5000, quiet: bool = False, input_fmt: str | None = None,
+                   output_fmt: str | None = None) -> CrossmatchReport:
+    """Stream ``source`` through ``crossmatch_chunk`` into ``target`` (atomic); returns this run's report.
+
+    ``input_fmt`` and ``output_fmt`` (:data:`gyroage.formats.FORMATS` names) override the formats the files give.
+    """
+    from gyroage.formats import input_format
     from gyroage.progress import Progress, counts_text
 
     report = CrossmatchReport()
     progress = Progress("crossmatch", unit="stars", quiet=quiet)
     ids: InputIds | None = None
-    with io.AtomicWriter(target) as writer:
+    fmt = input_format(source, input_fmt)
+    with io.AtomicWriter(target, output_fmt, text_columns=fmt == "csv") as writer:
         # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
         # output is the header alone.
-        for chunk in io.read_chunks(source, chunksize):
+        for chunk in io.read_chunks(source, chunksize, fmt):
             if ids is None:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 settings.extinction_column(list(chunk.columns))

@@ -23,6 +23,7 @@ from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_wit
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
 from gyroage.errors import UserError
 from gyroage.files import is_parquet
+from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
 
 __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
@@ -40,15 +41,17 @@ def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: i
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def scan_input(source: str | Path, fingerprint: bool = True) -> tuple[str | None, int | None]:
+def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = None) -> tuple[str | None, int | None]:
     """(SHA-256, data rows) of an input file in one read; rows for the ETA, ``None`` if unknown.
 
-    CSV rows are newlines minus the header; Parquet rows come from its metadata.
+    CSV rows are newlines minus the header; Parquet rows come from its metadata;
+    other formats (``fmt``, as :func:`gyroage.formats.input_format` gives it) are not counted.
     """
     p = Path(str(source))
     if str(source) == "-" or not p.is_file():
         return None, None
-    parquet = is_parquet(p)
+    fmt = input_format(p, fmt)
+    parquet = fmt == "parquet"
     h = hashlib.sha256() if fingerprint else None
     n, last = 0, b"\n"
     if h is not None or not parquet:
@@ -59,7 +62,7 @@ def scan_input(source: str | Path, fingerprint: bool = True) -> tuple[str | None
                 if not parquet:
                     n += block.count(b"\n")
                     last = block[-1:]
-    rows = max(n - 1 + (last != b"\n"), 0)
+    rows = max(n - 1 + (last != b"\n"), 0) if fmt == "csv" else None
     if parquet:
         import pyarrow.parquet as pq
 
@@ -108,13 +111,16 @@ def _prefetch(chunks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.Dat
 def run_local(source: str | Path, target: str | Path | None, density: FlowDensity,
               settings: EstimateSettings, chunksize: int = 10_000, quiet: bool = False,
               resume: bool = False, total: int | None = None, posteriors: str | Path | None = None,
-              ids: Sequence[str] | None = None) -> Counter:
+              ids: Sequence[str] | None = None, input_fmt: str | None = None,
+              output_fmt: str | None = None) -> Counter:
     """Stream ``source`` through ``estimate_chunk`` into ``target`` (atomic); returns status counts.
 
     ``resume`` continues a killed run into the same ``target`` (file input and
     output only); ``total`` (rows; counted from the input when not given) lets progress show an ETA;
     ``posteriors`` also writes per-star posteriors (Parquet, keyed by 0-based input row and carrying
     the input's ``ids`` columns, or those with an id-like name when ``None``: :func:`gyroage.io.id_columns`).
+    ``input_fmt`` and ``output_fmt`` (:data:`gyroage.formats.FORMATS` names) override the formats
+    the files' contents and suffixes give.
     """
     if posteriors is not None:
         if not is_parquet(posteriors):
@@ -127,17 +133,19 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         raise UserError("--resume needs a file input and an output file (-o)")
     if not stdin and not Path(source).is_file():  # before a sidecar is made for it
         raise UserError(f"input file not found: {source}")
+    output_format(target, output_fmt)  # a format stdout cannot take fails before any work
+    fmt = input_format(source, input_fmt)
     fingerprint = None
     if to_file or (total is None and not quiet):  # one read gives the sidecar's fingerprint and the ETA's rows
-        fingerprint, rows = scan_input(source, fingerprint=to_file)
+        fingerprint, rows = scan_input(source, fingerprint=to_file, fmt=fmt)
         total = rows if total is None else total
     if to_file:
         shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
-        sink = Sidecar(Path(target), fingerprint or "stdin", shash, resume)
+        sink = Sidecar(Path(target), fingerprint or "stdin", shash, resume, output_fmt, text_columns=fmt == "csv")
     else:
         sink = Stream(target, posteriors)
     try:
-        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids)
+        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt)
     except BaseException:
         sink.abort()
         raise
@@ -145,7 +153,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
 
 def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, settings: EstimateSettings,
          chunksize: int, quiet: bool, total: int | None, posteriors: str | Path | None,
-         ids: Sequence[str] | None = None) -> Counter:
+         ids: Sequence[str] | None = None, fmt: str | None = None) -> Counter:
     """Every chunk of ``source`` not already ``sink.done`` through ``estimate_chunk`` into ``sink``."""
     columns: dict[str, str] | None = None
     counts: Counter = Counter()
@@ -155,7 +163,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     id_cols: list[str] = []
     id_template = None
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
-    for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize))):
+    for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
             columns = io.require_columns(list(chunk.columns))

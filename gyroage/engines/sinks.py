@@ -4,7 +4,10 @@ With a file target, every finished chunk is first written to a sidecar
 directory beside it (``.<name>.resume/``) with a manifest holding the input's
 fingerprint and a hash of the settings; the final output is assembled from
 the chunks and renamed into place atomically. A killed run leaves the sidecar
-behind, and a resumed run skips the chunks it already holds.
+behind, and a resumed run skips the chunks it already holds. Chunks are CSV
+for a CSV target and Parquet for any other, so every output format resumes;
+FITS, VOTable, ECSV and ASCII targets are assembled in memory (astropy
+writes a table whole).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.errors import UserError
-from gyroage.files import atomic_path, atomic_write_text, is_parquet
+from gyroage.files import atomic_path, atomic_write_text
 
 MANIFEST = "manifest.json"
 
@@ -32,11 +35,16 @@ def sidecar_dir(target: str | Path) -> Path:
 class Sidecar:
     """Finished chunks of one run, each in its own file, and a manifest."""
 
-    def __init__(self, target: Path, fingerprint: str, shash: str, resume: bool) -> None:
+    def __init__(self, target: Path, fingerprint: str, shash: str, resume: bool, fmt: str | None = None,
+                 text_columns: bool = False) -> None:
+        from gyroage.formats import output_format
+
         io.prepare_target(target)
         self.target = target
         self.dir = sidecar_dir(target)
-        self.ext = ".parquet" if is_parquet(target) else ".csv"
+        self.format = output_format(target, fmt)
+        self.text_columns = text_columns  # CSV text input: numbers in typed outputs (gyroage.column_types)
+        self.ext = ".csv" if self.format == "csv" else ".parquet"
         self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks": {}}
         old = self._read()
         if resume and old is not None:
@@ -78,6 +86,10 @@ class Sidecar:
                 posteriors.to_parquet(tmp, index=False)
         with atomic_path(self.path(i)) as tmp:  # the chunk exists whole or not at all, and survives a crash
             if self.ext == ".parquet":
+                if self.text_columns:
+                    from gyroage.column_types import numbers_from_text
+
+                    frame = numbers_from_text(frame, io.NA_TOKENS)
                 frame.to_parquet(tmp, index=False)
             else:
                 tmp.write_bytes(io.csv_text(frame).encode("utf-8"))
@@ -89,8 +101,11 @@ class Sidecar:
         if posteriors is not None:
             _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors),
                               ids)
-        if self.ext == ".parquet":
-            _concat_parquet([self.path(i) for i in range(n_chunks)], self.target)
+        parts = [self.path(i) for i in range(n_chunks)]
+        if self.format == "parquet":
+            _concat_parquet(parts, self.target)
+        elif self.format != "csv":
+            _write_astropy(parts, self.target, self.format)
         else:
             with atomic_path(self.target) as tmp, open(tmp, "wb") as out:
                 for i in range(n_chunks):
@@ -141,20 +156,45 @@ class Stream:
 
 
 def _concat_parquet(parts: list[Path], target: Path) -> None:
-    """Parquet files (at least one) into one, in order, renamed into place atomically."""
+    """Parquet files (at least one) into one, in order, renamed into place atomically.
+
+    The chunks' column types may differ (:func:`gyroage.column_types.merge_schemas` reconciles them).
+    """
     import pyarrow.parquet as pq
 
-    with atomic_path(target) as tmp:
-        writer = None
-        try:
-            for p in parts:
-                table = pq.read_table(p)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-        finally:
-            if writer is not None:
-                writer.close()
+    from gyroage.column_types import conform
+
+    schema = _merged_schema(parts)
+    with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for p in parts:
+            writer.write_table(conform(pq.read_table(p), schema, io.NA_TOKENS))
+
+
+def _merged_schema(parts: list[Path]):
+    """One schema for the chunk files (:func:`gyroage.column_types.merge_schemas`); differing columns are read."""
+    import pyarrow.parquet as pq
+
+    from gyroage.column_types import merge_schemas
+
+    schemas = [pq.read_schema(p) for p in parts]
+    return merge_schemas(schemas, lambda j: [pq.read_table(p, columns=[schemas[0].field(j).name]).column(0) for p in parts],
+                         io.NA_TOKENS)
+
+
+def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
+    """Parquet chunk files into one FITS, VOTable, ECSV or ASCII table (in memory), renamed into place atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gyroage.column_types import conform
+    from gyroage.formats import write_table
+
+    schema = _merged_schema(parts)
+    table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
+    # Nullable ints stay ints (pandas would make a column with a missing cell float).
+    frame = table.to_pandas(types_mapper={t: pd.Int64Dtype() for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64())}.get)
+    with atomic_path(target, suffix=".part.gz" if target.name.lower().endswith(".gz") else ".part") as tmp:
+        write_table(frame, tmp, fmt)
 
 
 def _write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None) -> None:

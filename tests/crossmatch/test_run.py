@@ -175,3 +175,21 @@ def test_crossmatch_input_columns_never_get_a_duplicate_name(tmp_path, sky):
     out = pd.read_csv(tmp_path / "out.csv")
     assert out["input_input_prot"].tolist() == [99] and out["input_prot"].tolist() == [98]
     assert out["prot"].tolist() == [12.3] and out["crossmatch_status"].tolist() == ["ok"]
+
+
+def test_crossmatch_reads_fits_and_writes_fits(tmp_path, sky):
+    """Identifiers from a FITS table (int64, one masked) give what the same CSV gives; -o .fits is FITS."""
+    from astropy.table import MaskedColumn, Table
+
+    ids = [GA, GB, GC, GAIA_NOT_FOUND, 0]
+    (tmp_path / "ids.csv").write_text("name,source_id\n" + "".join(f"n{i},{s if s else ''}\n" for i, s in enumerate(ids)))
+    Table({"name": [f"n{i}" for i in range(5)],
+           "source_id": MaskedColumn(ids, mask=[s == 0 for s in ids])}).write(tmp_path / "ids.fits")
+    services = services_for(sky)
+    for name in ("ids.csv", "ids.fits"):
+        run_crossmatch(tmp_path / name, tmp_path / f"{name}.out.fits", services, CrossmatchSettings(), quiet=True)
+    a, b = (Table.read(tmp_path / f"{n}.out.fits").to_pandas() for n in ("ids.csv", "ids.fits"))
+    assert b["crossmatch_status"].tolist() == a["crossmatch_status"].tolist()
+    assert a["crossmatch_status"].tolist()[:4] == [b"ok", b"ok", b"ok", b"not_found"]
+    assert b["prot"].tolist()[:3] == a["prot"].tolist()[:3] == [12.3, 5.2, 3.3]
+    assert b["source_id"].tolist()[:3] == [GA, GB, GC]

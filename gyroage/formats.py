@@ -1,0 +1,211 @@
+"""Table formats: which one a file is (suffix, first bytes, or the user's choice), and the astropy readers and writers.
+
+CSV and Parquet stream in chunks (:mod:`gyroage.io`); FITS binary tables,
+VOTable, ECSV and whitespace-delimited ASCII go through astropy, which reads
+and writes a table whole. astropy is imported inside the functions, so a CSV
+or Parquet run never loads it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io as _io
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gyroage.errors import UserError
+
+FORMATS = ("csv", "parquet", "fits", "votable", "ecsv", "ascii")
+STREAMING = ("csv", "parquet")  # read chunk by chunk; the others are read whole into memory
+# Our name -> astropy's (Table.read/write format=).
+ASTROPY = {"fits": "fits", "votable": "votable", "ecsv": "ascii.ecsv", "ascii": "ascii"}
+SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
+            ".fits": "fits", ".fit": "fits", ".fts": "fits", ".vot": "votable", ".votable": "votable", ".xml": "votable",
+            ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
+
+
+def check_format(fmt: str | None, option: str) -> str | None:
+    """``fmt`` lower-cased, or a one-line error naming ``option`` when it is not one of :data:`FORMATS`."""
+    if fmt is None or fmt.lower() == "auto":
+        return None
+    if fmt.lower() not in FORMATS:
+        raise UserError(f"unknown {option} {fmt!r} (choose {', '.join(FORMATS)})")
+    return fmt.lower()
+
+
+def by_suffix(path: str | Path) -> str | None:
+    """The format a file name's suffix names (``.fits.gz`` counts as ``.fits``), or ``None``."""
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return SUFFIXES.get(Path(name).suffix)
+
+
+def sniff(head: bytes) -> str | None:
+    """The format the first bytes of a file give away, or ``None`` (then the suffix decides, else CSV)."""
+    if head.startswith(b"\x1f\x8b"):  # gzip: only a gzipped FITS file is read compressed
+        try:
+            head = gzip.GzipFile(fileobj=_io.BytesIO(head)).read(80)
+        except (OSError, EOFError):
+            return None
+    if head.startswith(b"SIMPLE  ="):
+        return "fits"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"# %ECSV"):
+        return "ecsv"
+    if text.startswith((b"<?xml", b"<VOTABLE")):
+        return "votable"
+    return _whitespace_ascii(text.decode("utf-8", errors="replace"))
+
+
+def _whitespace_ascii(text: str) -> str | None:
+    """``ascii`` for text whose header has no CSV delimiter and splits, like its first data row, on blanks."""
+    lines = [ln for ln in text.splitlines()[:-1] if ln.strip()]  # the last line may be cut off
+    if lines and lines[0].startswith("#"):  # CSV has no comment lines; astropy reads commented headers
+        return "ascii"
+    if len(lines) < 2 or re.search(r"[,;\t|]", lines[0]):
+        return None
+    n = len(lines[0].split())
+    return "ascii" if n > 1 and len(lines[1].split()) == n else None
+
+
+def input_format(source: str | Path, fmt: str | None = None) -> str:
+    """The format to read ``source`` as: ``fmt`` if given, else its first bytes, else its suffix, else CSV."""
+    if fmt is not None:
+        return fmt
+    if str(source) == "-":
+        peek = getattr(sys.stdin.buffer, "peek", None) if hasattr(sys.stdin, "buffer") else None
+        try:
+            return (sniff(peek(4096)[:4096]) if peek is not None else None) or "csv"
+        except (OSError, ValueError):
+            return "csv"
+    try:
+        with open(source, "rb") as fh:
+            found = sniff(fh.read(4096))
+    except OSError:
+        found = None  # the reader says why, in one line
+    return found or by_suffix(source) or "csv"
+
+
+def output_format(target: str | Path | None, fmt: str | None = None) -> str:
+    """The format to write ``target`` in: ``fmt`` if given, else its suffix, else CSV (always CSV on stdout)."""
+    if target in (None, "-"):
+        if fmt not in (None, "csv"):
+            raise UserError(f"--output-format {fmt} needs an output file (-o); stdout gets CSV")
+        return "csv"
+    return fmt or by_suffix(target) or "csv"
+
+
+def read_table(source: str | Path, fmt: str):
+    """An astropy Table of ``source`` (a path, or '-' for stdin) in the astropy format ``fmt``; one-line errors."""
+    from astropy.table import Table
+
+    if str(source) == "-":
+        data = sys.stdin.buffer.read()
+        src = data.decode("utf-8", errors="replace") if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
+    else:
+        src = Path(source)
+        if not src.is_file():
+            raise UserError(f"input file not found: {src}")
+        src = str(src)
+    kwargs = {"guess": True} if fmt == "ascii" else {}
+    try:
+        with warnings.catch_warnings():  # e.g. FITS "several tables, reading the first": the first is what we want
+            warnings.simplefilter("ignore")
+            return Table.read(src, format=ASTROPY[fmt], **kwargs)
+    except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
+        raise UserError(f"cannot read {source} as {fmt}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                        ) from None
+
+
+def convert_units(table, roles: dict[str, str]) -> None:
+    """Periods to days and colours to mag, in place, from the units ``table``'s columns carry.
+
+    ``roles`` maps canonical names (prot, prot_err, bp_rp0, bp_rp0_err) to
+    column names. A column without a unit is taken as days or mag. A period
+    in a non-time unit, or a colour in a non-magnitude one, is refused.
+    The conversions are logged on stderr, in one line.
+    """
+    import astropy.units as u
+
+    done = []
+    for role, name in roles.items():
+        col = table[name]
+        if col.unit is None or role not in ("prot", "prot_err", "bp_rp0", "bp_rp0_err"):
+            continue
+        period = role.startswith("prot")
+        want, what = (u.day, "days (or another time unit)") if period else (u.mag, "mag")
+        unit = _parse_unit(col.unit)
+        if unit is not None and not period and unit == u.dimensionless_unscaled:
+            continue
+        if unit is None or not unit.is_equivalent(want):
+            kind = "rotation period" if period else "colour"
+            raise UserError(f"column '{name}' has unit '{col.unit}': a {kind} must be in {what}")
+        factor = unit.to(want)
+        values = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)  # masked cells: NaN, their row's status
+        table[name] = values * factor if factor != 1 else values
+        if factor != 1:
+            done.append(f"'{name}' from {unit} to {'days' if period else 'mag'}")
+    if done:
+        print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
+
+
+def _parse_unit(unit):
+    """An astropy unit, or ``None`` if it names none (``days`` and ``hours`` are read as ``day`` and ``hour``)."""
+    import astropy.units as u
+
+    if not isinstance(unit, u.UnrecognizedUnit):
+        return unit
+    for text in (str(unit), str(unit).rstrip("s")):
+        try:
+            return u.Unit(text)
+        except ValueError:
+            pass
+    return None
+
+
+def table_frame(table) -> pd.DataFrame:
+    """``table`` as a DataFrame: masked cells missing (NaN), byte strings as text, array cells as their text."""
+    table.convert_bytestring_to_unicode()
+    for name in table.colnames:
+        col = table[name]
+        if getattr(col, "ndim", 1) > 1:  # pandas holds scalars: keep each array cell, as text, rather than drop it
+            table[name] = [str(np.asarray(v).tolist()) for v in col]
+    try:
+        return table.to_pandas(index=False)
+    except Exception as exc:
+        raise UserError(f"cannot convert the input table: {str(exc).splitlines()[0]}") from None
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
+    """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked."""
+    from astropy.table import MaskedColumn, Table
+
+    table = Table()
+    for name in frame.columns:
+        col = frame[name]
+        missing = col.isna().to_numpy(dtype=bool)
+        if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "iub":  # nullable: masked
+            values = col.to_numpy(dtype=col.dtype.numpy_dtype, na_value=0)
+        elif col.dtype.kind in "fiub":
+            values = col.to_numpy()
+        else:  # text (object or string dtype): FITS and VOTable hold fixed-width str, not Python objects
+            values = col.astype(object).where(~missing, "").astype(str).to_numpy(dtype=str)
+            if values.dtype.itemsize == 0:
+                values = values.astype("U1")
+            if fmt == "fits" and not all(v.isascii() for v in values):  # FITS text is bytes: keep the cell, as UTF-8
+                values = np.char.encode(values, "utf-8")
+        table[str(name)] = MaskedColumn(values, mask=missing) if missing.any() and col.dtype.kind != "f" else values
+    try:
+        with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
+            warnings.simplefilter("ignore")
+            table.write(str(path), format=ASTROPY[fmt], overwrite=True)
+    except (ValueError, TypeError, UnicodeError) as exc:  # what the data cannot be in this format, e.g. a column name
+        raise UserError(f"cannot write the output as {fmt}: {str(exc).splitlines()[0]}") from None

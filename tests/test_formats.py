@@ -1,0 +1,237 @@
+"""FITS, VOTable, ECSV and whitespace-delimited ASCII in and out, next to CSV and Parquet (issue 12).
+
+The stars are made here: a Sun-like star (25.4 d, (BP-RP)0 0.82) and a few others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from astropy.table import MaskedColumn, Table
+from typer.testing import CliRunner
+
+from gyroage.cli import app
+
+AGES = ["age_p16_myr", "age_p50_myr", "age_p84_myr", "age_map_myr"]
+STARS = pd.DataFrame({"name": ["sun", "k_dwarf", "young", "late_k"], "Prot": [25.4, 12.0, 3.5, 30.0],
+                      "BPRP0": [0.82, 1.1, 0.95, 1.6]})
+
+
+def invoke(*args: str, command: str = "estimate"):
+    return CliRunner().invoke(app, [command, *args])
+
+
+def run_ok(*args: str) -> str:
+    res = invoke(*args, "-q")
+    assert res.exit_code == 0, (res.output, res.exception)
+    return res.stderr
+
+
+def one_line_error(res, *words: str) -> None:
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def csv_ages(tmp_path_factory) -> pd.DataFrame:
+    """The stars dated from CSV: what every other format must give."""
+    d = tmp_path_factory.mktemp("ref")
+    STARS.to_csv(d / "stars.csv", index=False)
+    run_ok(str(d / "stars.csv"), "-o", str(d / "out.csv"))
+    return pd.read_csv(d / "out.csv")
+
+
+def same_ages(out: pd.DataFrame, ref: pd.DataFrame) -> None:
+    assert list(out["name"]) == list(ref["name"])
+    assert list(out["status"]) == list(ref["status"])
+    assert (ref["status"] == "ok").sum() >= 3
+    np.testing.assert_allclose(out[AGES].to_numpy(float), ref[AGES].to_numpy(float), rtol=1e-5)
+
+
+def read_back(path, fmt: str | None = None) -> pd.DataFrame:
+    table = Table.read(path, format=fmt)
+    table.convert_bytestring_to_unicode()  # FITS text comes back as bytes
+    return table.to_pandas()
+
+
+def write_astropy(path, fmt: str, table: Table | None = None) -> None:
+    (table if table is not None else Table.from_pandas(STARS)).write(path, format=fmt, overwrite=True)
+
+
+@pytest.mark.parametrize("name, fmt", [("stars.fits", "fits"), ("stars.fits.gz", "fits"), ("stars.vot", "votable"),
+                                       ("stars.xml", "votable"), ("stars.ecsv", "ascii.ecsv"),
+                                       ("stars.txt", "ascii.basic"), ("stars.dat", "ascii.commented_header")])
+def test_astropy_inputs_give_the_csv_ages(tmp_path, csv_ages, name, fmt):
+    write_astropy(tmp_path / name, fmt)
+    stderr = run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+    assert "UTF-8" not in stderr  # a FITS table was once told to re-save itself as UTF-8 text
+    same_ages(pd.read_csv(tmp_path / "out.csv"), csv_ages)
+
+
+def test_content_beats_the_suffix(tmp_path, csv_ages):
+    """A FITS file named .csv, and a whitespace-delimited file named .csv, are read for what they are."""
+    write_astropy(tmp_path / "fits.csv", "fits")
+    STARS.to_csv(tmp_path / "blank.csv", sep=" ", index=False)
+    for name in ("fits.csv", "blank.csv"):
+        run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+        same_ages(pd.read_csv(tmp_path / "out.csv"), csv_ages)
+
+
+def test_input_format_option_overrides_detection(tmp_path, csv_ages):
+    (tmp_path / "stars.csv").write_text("# a comment line astropy skips\n" + STARS.to_csv(sep=" ", index=False))
+    run_ok(str(tmp_path / "stars.csv"), "--input-format", "ascii", "-o", str(tmp_path / "out.csv"))
+    same_ages(pd.read_csv(tmp_path / "out.csv"), csv_ages)
+    one_line_error(invoke(str(tmp_path / "stars.csv"), "--input-format", "xls"), "--input-format", "fits")
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".vot", ".ecsv", ".txt", ".fits.gz"])
+def test_output_is_the_format_its_suffix_names(tmp_path, csv_ages, suffix):
+    STARS.to_csv(tmp_path / "stars.csv", index=False)
+    out = tmp_path / f"out{suffix}"
+    run_ok(str(tmp_path / "stars.csv"), "-o", str(out), "--chunksize", "3")  # two chunks assembled into one table
+    table = Table.read(out, format={".txt": "ascii.basic"}.get(suffix))  # astropy reads it back: not CSV in disguise
+    frame = read_back(out, {".txt": "ascii.basic"}.get(suffix))
+    assert {"status", "age_flags", *AGES} <= set(table.colnames)
+    same_ages(frame, csv_ages)
+    if suffix == ".txt":  # whitespace-delimited, which astropy would also guess its way through as CSV
+        assert "," not in out.read_text().splitlines()[0]
+    if suffix in (".fits", ".vot", ".ecsv"):
+        assert table["Prot"].dtype.kind == "f" and table["age_p50_myr"].dtype.kind == "f"  # numbers stay numbers
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["stars.csv", out.name])  # temp files renamed away
+
+
+def test_output_format_option_and_stdout(tmp_path):
+    STARS.to_csv(tmp_path / "stars.csv", index=False)
+    run_ok(str(tmp_path / "stars.csv"), "-o", str(tmp_path / "ages.out"), "--output-format", "votable")
+    assert len(Table.read(tmp_path / "ages.out", format="votable")) == len(STARS)
+    one_line_error(invoke(str(tmp_path / "stars.csv"), "--output-format", "fits"), "-o")
+
+
+def test_parquet_output_keeps_numbers_numeric(tmp_path):
+    """CSV text back to numbers, decided per chunk and merged: no cell is lost, whatever the chunk it is in."""
+    frame = STARS.copy()
+    frame["source_id"] = ["4295806720", "38655544960", "1152921504606846976", "5764607523034234880"]
+    frame["code"] = ["1", "2", "x7", "3"]  # text only in the second chunk: stays text, every cell kept
+    frame["plx"] = ["", "NA", "2.5", "3"]  # empty in the first chunk: numbers from the second on
+    frame["padded"] = ["007", "010", "011", "012"]  # identifiers with leading zeros are text
+    frame.to_csv(tmp_path / "stars.csv", index=False)
+    for args in (["-o", str(tmp_path / "out.parquet")], ["-o", str(tmp_path / "out.parquet"), "--chunksize", "2"]):
+        run_ok(str(tmp_path / "stars.csv"), *args)
+        schema = pq.read_schema(tmp_path / "out.parquet")
+        types = {n: str(schema.field(n).type).replace("large_", "") for n in schema.names}
+        assert types["Prot"] == types["BPRP0"] == types["age_p50_myr"] == types["plx"] == "double", types
+        assert types["source_id"] == "int64", types
+        assert types["code"] == types["padded"] == types["name"] == "string", types
+        out = pd.read_parquet(tmp_path / "out.parquet")
+        assert list(out["source_id"]) == [4295806720, 38655544960, 1152921504606846976, 5764607523034234880]
+        assert list(out["code"]) == ["1", "2", "x7", "3"] and list(out["padded"]) == ["007", "010", "011", "012"]
+        np.testing.assert_array_equal(out["plx"], [np.nan, np.nan, 2.5, 3.0])
+        np.testing.assert_array_equal(out["Prot"], STARS["Prot"])
+
+
+def test_parquet_and_fits_inputs_keep_their_float_columns(tmp_path):
+    STARS.to_parquet(tmp_path / "stars.parquet")
+    write_astropy(tmp_path / "stars.fits", "fits")
+    for src, dst in (("stars.parquet", "out.parquet"), ("stars.fits", "out.parquet"), ("stars.parquet", "out.fits")):
+        run_ok(str(tmp_path / src), "-o", str(tmp_path / dst))
+        out = pd.read_parquet(tmp_path / dst) if dst.endswith(".parquet") else read_back(tmp_path / dst)
+        assert out["Prot"].dtype.kind == out["BPRP0"].dtype.kind == "f", (src, dst)
+
+
+def test_period_in_hours_is_converted_to_days(tmp_path, csv_ages):
+    t = Table.from_pandas(STARS)
+    t["Prot"] = t["Prot"] * 24
+    t["Prot"].unit = "h"
+    t["BPRP0"].unit = "mag"
+    t.write(tmp_path / "stars.ecsv")
+    res = invoke(str(tmp_path / "stars.ecsv"), "-o", str(tmp_path / "out.csv"), "-q")
+    assert res.exit_code == 0, res.output
+    assert [ln for ln in res.stderr.splitlines() if "converted" in ln] == ["gyroage: converted column 'Prot' from h to days"]
+    same_ages(pd.read_csv(tmp_path / "out.csv"), csv_ages)
+
+
+@pytest.mark.parametrize("column, unit, words", [("Prot", "m", ["'Prot'", "'m'", "period"]),
+                                                 ("BPRP0", "K", ["'BPRP0'", "'K'", "colour"])])
+def test_incompatible_units_are_refused(tmp_path, column, unit, words):
+    t = Table.from_pandas(STARS)
+    t[column].unit = unit
+    t.write(tmp_path / "stars.fits")
+    one_line_error(invoke(str(tmp_path / "stars.fits"), "-o", str(tmp_path / "out.csv")), *words)
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("name, fmt", [("stars.fits", "fits"), ("stars.vot", "votable"), ("stars.ecsv", "ascii.ecsv")])
+def test_masked_values_are_missing_and_get_their_row_status(tmp_path, csv_ages, name, fmt):
+    t = Table.from_pandas(STARS)
+    t["Prot"] = MaskedColumn(t["Prot"], mask=[False, True, False, False])
+    t["BPRP0"] = MaskedColumn(t["BPRP0"], mask=[False, False, True, False])
+    t["e_bprp0"] = MaskedColumn([0.02, 0.02, 0.02, 0.0], mask=[False, False, False, True])  # masked: the default
+    write_astropy(tmp_path / name, fmt, t)
+    run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out["status"]) == ["ok", "invalid_period", "invalid_colour", csv_ages.loc[3, "status"]]
+    assert out[AGES].iloc[1:3].isna().all().all()
+    np.testing.assert_allclose(out.loc[3, AGES].to_numpy(float), csv_ages.loc[3, AGES].to_numpy(float), rtol=1e-5)
+
+
+def test_resume_works_for_a_fits_output(tmp_path, csv_ages, monkeypatch):
+    """The sidecar holds Parquet chunks for any non-CSV target: a killed run into a FITS table resumes."""
+    from gyroage.engines import local
+
+    STARS.to_csv(tmp_path / "stars.csv", index=False)
+    out = tmp_path / "out.fits"
+    real, calls = local.estimate_chunk, []
+
+    def dies_after_one(frame, *a, **k):
+        calls.append(len(frame))
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(frame, *a, **k)
+
+    monkeypatch.setattr(local, "estimate_chunk", dies_after_one)
+    res = invoke(str(tmp_path / "stars.csv"), "-o", str(out), "--chunksize", "2", "-q")
+    assert isinstance(res.exception, RuntimeError) and not out.exists()
+    calls.clear()
+    monkeypatch.setattr(local, "estimate_chunk", lambda frame, *a, **k: calls.append(len(frame)) or real(frame, *a, **k))
+    run_ok(str(tmp_path / "stars.csv"), "-o", str(out), "--chunksize", "2", "--resume")
+    assert calls == [2]  # the first chunk came from the interrupted run
+    same_ages(read_back(out), csv_ages)
+
+
+def test_group_age_reads_fits_and_writes_fits(tmp_path):
+    frame = STARS.assign(cluster=["a", "a", "b", "b"])
+    frame.to_csv(tmp_path / "stars.csv", index=False)
+    Table.from_pandas(frame).write(tmp_path / "stars.fits")
+    for src in ("stars.csv", "stars.fits"):
+        res = invoke(str(tmp_path / src), "--by", "cluster", "-o", str(tmp_path / f"{src}.groups.fits"), "-q",
+                     "--grid", "201", command="group-age")
+        assert res.exit_code == 0, (res.output, res.exception)
+    a, b = (read_back(tmp_path / f"{s}.groups.fits") for s in ("stars.csv", "stars.fits"))
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 2
+
+
+def test_streamed_parquet_merges_chunk_types_without_losing_a_cell(tmp_path):
+    """io.AtomicWriter (crossmatch, group-age): a later chunk's text widens a column the first chunk made numeric."""
+    from gyroage import io as gio
+
+    with gio.AtomicWriter(tmp_path / "out.parquet", text_columns=True) as w:
+        w.write(pd.DataFrame({"a": ["1", "2"], "b": ["", ""], "c": ["1", "2"], "d": ["", ""], "e": ["", ""]}, dtype=str))
+        w.write(pd.DataFrame({"a": ["x", "3"], "b": ["2.5", "NA"], "c": ["0.5", ""], "d": ["", "flag"], "e": ["", ""]},
+                             dtype=str))
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out["d"]) == ["", "", "", "flag"] and list(out["e"]) == [""] * 4  # text columns keep their empty cells
+    assert list(out["a"]) == ["1", "2", "x", "3"]
+    np.testing.assert_array_equal(out["b"], [np.nan, np.nan, 2.5, np.nan])
+    np.testing.assert_array_equal(out["c"], [1.0, 2.0, 0.5, np.nan])
+
+
+def test_non_ascii_text_survives_a_fits_output(tmp_path):
+    STARS.assign(name=["Bêta", "x", "中文", "y"]).to_csv(tmp_path / "stars.csv", index=False)
+    run_ok(str(tmp_path / "stars.csv"), "-o", str(tmp_path / "out.fits"))
+    assert list(read_back(tmp_path / "out.fits")["name"]) == ["Bêta", "x", "中文", "y"]
