@@ -262,7 +262,7 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
     import pandas as pd
 
-    from gyroage import formats, io, statuses
+    from gyroage import formats, io, statuses, writers
     from gyroage.core.colours import Reddening
     from gyroage.core.groups import group_ages
 
@@ -282,7 +282,7 @@ def group_age(
     frame = pd.concat(io.read_chunks(input, 200_000, in_fmt), ignore_index=True)  # never empty: see io.read_chunks
     io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening)
-    with io.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
+    with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:
         typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == statuses.OK).sum())} ok", err=True)

@@ -1,11 +1,10 @@
-"""Input and output: column aliases, numeric columns, chunked readers and the atomic table writer.
+"""Input: column aliases, numeric columns and the chunked readers of every table format.
 
 The status vocabulary lives in :mod:`gyroage.statuses`.
 """
 
 from __future__ import annotations
 
-import csv
 import io as _io
 import os
 import re
@@ -19,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from gyroage.errors import NothingPiped, UserError
-from gyroage.files import AtomicFile
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
 # spaces, '-', '(', ')' and '_').
@@ -343,185 +341,3 @@ def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
         yield batch.to_pandas()
     if not any_batch:  # zero rows: still hand on the columns, as the CSV reader does
         yield pf.schema_arrow.empty_table().to_pandas()
-
-
-def csv_text(frame: pd.DataFrame, header: bool = True) -> str:
-    """``frame`` as CSV text: what ``to_csv(index=False, float_format="%.6g")`` writes, 5-7x faster.
-
-    Input columns are kept as the text read (strings); result columns are
-    floats, rounded here to 6 significant digits and written by Arrow's CSV
-    writer (a value exactly halfway in its 7th digit may round the other way).
-    Anything Arrow would write differently (a value needing quotes, numbers
-    "%.6g" puts in exponent form, other column types) takes pandas' path.
-    """
-    try:
-        text = _arrow_csv(frame)
-    except (TypeError, ValueError, ImportError):
-        text = None
-    if text is None:
-        return frame.to_csv(index=False, header=header, lineterminator="\n", float_format="%.6g")
-    if not header:
-        return text
-    head = _io.StringIO()
-    csv.writer(head, lineterminator="\n").writerow([str(c) for c in frame.columns])
-    return head.getvalue() + text
-
-
-def _arrow_csv(frame: pd.DataFrame) -> str | None:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    cols = {}
-    for i in range(frame.shape[1]):
-        v = frame.iloc[:, i]
-        if v.dtype.kind == "f":
-            x = v.to_numpy(dtype=np.float64)
-            finite = x[np.isfinite(x) & (x != 0)]
-            if finite.size and not ((np.abs(finite) >= 1e-4) & (np.abs(finite) < 1e6)).all():
-                return None  # "%.6g" writes these with an exponent
-            r = _round_significant(x, 6)
-            cols[f"c{i}"] = pa.array(r, mask=np.isnan(r))
-        elif v.dtype.kind in "OUT" or pd.api.types.is_string_dtype(v.dtype):
-            a = v.to_numpy(dtype=object, na_value=None)
-            cols[f"c{i}"] = pa.array(a, type=pa.string())  # raises on non-strings: pandas' path
-        else:
-            return None
-    buf = pa.BufferOutputStream()
-    try:  # quoting "none" refuses values holding a delimiter, quote or newline: pandas quotes those
-        pacsv.write_csv(pa.table(cols), buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    except pa.ArrowInvalid:
-        return None
-    return buf.getvalue().to_pybytes().decode("utf-8")
-
-
-def _round_significant(x: np.ndarray, digits: int) -> np.ndarray:
-    """``float(f"{v:.{digits}g}")`` for every value, vectorised (dividing by an exact power of ten)."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        e = np.floor(np.log10(np.abs(x)))
-        k = np.where(np.isfinite(e), digits - 1 - e, 0.0)
-        scale = 10.0 ** np.abs(k)
-        r = np.where(k >= 0, np.round(x * scale) / scale, np.round(x / scale) * scale)
-    return np.where(np.isfinite(x) & (x != 0), r, x)
-
-
-def prepare_target(target: Path) -> None:
-    """Fail early, in one line, on an output path that cannot be written; create its folder."""
-    if target.is_dir():
-        raise UserError(f"output {target} is a directory")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
-    if not os.access(target.parent, os.W_OK):
-        raise UserError(f"cannot write {target}: permission denied")
-
-
-class AtomicWriter:
-    """Write chunks to a temp file beside the target, then rename on ``commit``.
-
-    CSV goes to stdout when ``target`` is ``None`` or ``-``. The format is
-    ``fmt`` or the target's suffix (:func:`gyroage.formats.output_format`):
-    CSV and Parquet are written chunk by chunk; FITS, VOTable, ECSV and ASCII
-    hold the chunks until ``commit`` (astropy writes a table whole).
-    ``text_columns``: the input was read as CSV text, so text columns holding
-    only numbers become numbers in typed outputs (:mod:`gyroage.column_types`).
-    As a context manager it commits on success and aborts (removing the temp
-    file) on any exception.
-    """
-
-    def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False) -> None:
-        from gyroage import formats
-
-        self.stdout = target in (None, "-")
-        self.target = None if self.stdout else Path(target)
-        self.format = formats.output_format(target, fmt)
-        self.parquet = self.format == "parquet"
-        self.text_columns = text_columns
-        self._file: AtomicFile | None = None
-        self._fh = None
-        self._pq = None
-        self._frames: list[pd.DataFrame] = []
-        self._blank: list[bool] = []  # Parquet: columns without a value so far (their type is not settled)
-        self._header_done = False
-        if self.target is not None:
-            prepare_target(self.target)
-            try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
-                self._file = AtomicFile(self.target, suffix=".part.gz" if self.target.name.lower().endswith(".gz") else ".part")
-            except OSError as exc:
-                raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.parquet:
-            self._write_parquet(frame)
-            return
-        if self.format != "csv":
-            self._frames.append(frame)
-            return
-        if self._fh is None:
-            self._fh = sys.stdout if self.stdout else open(self._file.path, "w", newline="", encoding="utf-8")
-        self._fh.write(csv_text(frame, header=not self._header_done))
-        self._header_done = True
-
-    def _write_parquet(self, frame: pd.DataFrame) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from gyroage.column_types import conform, fits, is_blank, merge_schemas, numbers_from_text
-
-        if self.text_columns:
-            frame = numbers_from_text(frame, NA_TOKENS)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._pq is None:
-            self._pq = pq.ParquetWriter(self._file.path, table.schema)
-            self._blank = [True] * table.num_columns
-        if not fits(self._pq.schema, self._blank, table, NA_TOKENS):
-            # A value that does not fit the types written so far (numbers in a column that was blank,
-            # text where earlier chunks held numbers, a fraction in an int column): rewrite what is
-            # written in types that hold both. Rare, and costs one read of the output so far.
-            self._pq.close()
-            done = pq.read_table(self._file.path)
-            schema = merge_schemas([done.schema, table.schema], lambda j: [done.column(j), table.column(j)], NA_TOKENS)
-            self._pq = pq.ParquetWriter(self._file.path, schema)
-            self._pq.write_table(conform(done, schema, NA_TOKENS))
-        self._pq.write_table(conform(table, self._pq.schema, NA_TOKENS))
-        self._blank = [b and is_blank(c, NA_TOKENS) for b, c in zip(self._blank, table.columns)]
-
-    def commit(self) -> None:
-        if self._pq is not None:
-            self._pq.close()
-        if self.format not in ("csv", "parquet"):
-            from gyroage.formats import write_table
-
-            frame = pd.concat(self._frames, ignore_index=True) if self._frames else pd.DataFrame()
-            if self.text_columns:  # the whole table at once: one type per column, no merging needed
-                from gyroage.column_types import numbers_from_text
-
-                frame = numbers_from_text(frame, NA_TOKENS)
-            write_table(frame, self._file.path, self.format)
-        if self._fh is not None and not self.stdout:
-            self._fh.close()
-        elif self.stdout and self._fh is not None:
-            self._fh.flush()
-        if self._file is not None:
-            self._file.commit()
-
-    def abort(self) -> None:
-        if self._pq is not None:
-            self._pq.close()
-        if self._fh is not None and not self.stdout:
-            self._fh.close()
-        if self._file is not None:
-            self._file.abort()
-
-    def __enter__(self) -> AtomicWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
-            return
-        try:
-            self.commit()
-        except BaseException:
-            self.abort()
-            raise

@@ -217,10 +217,10 @@ def test_group_age_reads_fits_and_writes_fits(tmp_path):
 
 
 def test_streamed_parquet_merges_chunk_types_without_losing_a_cell(tmp_path):
-    """io.AtomicWriter (crossmatch, group-age): a later chunk's text widens a column the first chunk made numeric."""
-    from gyroage import io as gio
+    """writers.AtomicWriter (crossmatch, group-age): a later chunk's text widens a column the first chunk made numeric."""
+    from gyroage import writers
 
-    with gio.AtomicWriter(tmp_path / "out.parquet", text_columns=True) as w:
+    with writers.AtomicWriter(tmp_path / "out.parquet", text_columns=True) as w:
         w.write(pd.DataFrame({"a": ["1", "2"], "b": ["", ""], "c": ["1", "2"], "d": ["", ""], "e": ["", ""]}, dtype=str))
         w.write(pd.DataFrame({"a": ["x", "3"], "b": ["2.5", "NA"], "c": ["0.5", ""], "d": ["", "flag"], "e": ["", ""]},
                              dtype=str))

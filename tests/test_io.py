@@ -252,8 +252,8 @@ def test_input_columns_named_like_outputs_are_kept_under_unique_names(tmp_path):
 
 @pytest.mark.parametrize("case", ["plain", "quotes", "exponent", "ints", "empty"])
 def test_fast_csv_writer_writes_what_pandas_writes(case):
-    """io.csv_text (Arrow) must give to_csv(float_format="%.6g") text, or hand over to pandas."""
-    from gyroage.io import csv_text
+    """writers.csv_text (Arrow) must give to_csv(float_format="%.6g") text, or hand over to pandas."""
+    from gyroage.writers import csv_text
 
     rng = np.random.default_rng(11)
     n = 3000

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage import io
+from gyroage import io, writers
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -220,7 +220,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     progress = Progress("crossmatch", unit="stars", quiet=quiet)
     ids: InputIds | None = None
     fmt = input_format(source, input_fmt)
-    with io.AtomicWriter(target, output_fmt, text_columns=fmt == "csv") as writer:
+    with writers.AtomicWriter(target, output_fmt, text_columns=fmt == "csv") as writer:
         # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
         # output is the header alone.
         for chunk in io.read_chunks(source, chunksize, fmt):

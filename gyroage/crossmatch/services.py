@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage import io
+from gyroage import writers
 from gyroage.defaults import CROSSMATCH_CACHE_DIR
 from gyroage.errors import UserError
 
@@ -71,7 +71,7 @@ class QueryCache:
         if path is None:
             return
         # Atomic, so a crash never leaves a half-written answer in the cache.
-        with io.AtomicWriter(path) as writer:
+        with writers.AtomicWriter(path) as writer:
             writer.write(frame)
 
 

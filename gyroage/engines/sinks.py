@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage import io
+from gyroage import io, writers
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, atomic_write_text
 
@@ -39,7 +39,7 @@ class Sidecar:
                  text_columns: bool = False) -> None:
         from gyroage.formats import output_format
 
-        io.prepare_target(target)
+        writers.prepare_target(target)
         self.target = target
         self.dir = sidecar_dir(target)
         self.format = output_format(target, fmt)
@@ -92,7 +92,7 @@ class Sidecar:
                     frame = numbers_from_text(frame, io.NA_TOKENS)
                 frame.to_parquet(tmp, index=False)
             else:
-                tmp.write_bytes(io.csv_text(frame).encode("utf-8"))
+                tmp.write_bytes(writers.csv_text(frame).encode("utf-8"))
         self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
         self._write_manifest()
 
@@ -121,13 +121,13 @@ class Sidecar:
 
 
 class Stream:
-    """Chunks straight into ``target`` (stdout for ``None`` or ``-``) through an :class:`io.AtomicWriter`.
+    """Chunks straight into ``target`` (stdout for ``None`` or ``-``) through an :class:`writers.AtomicWriter`.
 
     Same interface as :class:`Sidecar`; nothing to resume, so ``done`` is always ``None``.
     """
 
     def __init__(self, target: str | Path | None, posteriors: str | Path | None) -> None:
-        self.writer = io.AtomicWriter(target)
+        self.writer = writers.AtomicWriter(target)
         self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
         self.post_parts: list[Path] = []
 
