@@ -235,3 +235,18 @@ def test_non_ascii_text_survives_a_fits_output(tmp_path):
     STARS.assign(name=["Bêta", "x", "中文", "y"]).to_csv(tmp_path / "stars.csv", index=False)
     run_ok(str(tmp_path / "stars.csv"), "-o", str(tmp_path / "out.fits"))
     assert list(read_back(tmp_path / "out.fits")["name"]) == ["Bêta", "x", "中文", "y"]
+
+
+@pytest.mark.parametrize("name, fmt", [("obs.fits", "fits"), ("obs.vot", "votable"), ("obs.ecsv", "ascii.ecsv")])
+def test_observed_colours_with_reddening_in_astropy_formats_give_the_dereddened_csv_ages(tmp_path, csv_ages, name, fmt):
+    """The issue's acceptance: FITS, VOTable and ECSV with observed BP-RP and an E(BP-RP) column, units on the columns."""
+    ebprp = np.array([0.03, 0.10, 0.0, 0.25])
+    t = Table({"name": STARS["name"].to_numpy(dtype=str), "Prot": STARS["Prot"].to_numpy() * 24.0,
+               "BP-RP": STARS["BPRP0"].to_numpy() + ebprp, "E(BP-RP)": ebprp})
+    t["Prot"].unit, t["BP-RP"].unit, t["E(BP-RP)"].unit = "h", "mag", "mag"  # a period in hours, converted
+    t.write(tmp_path / name, format=fmt)
+    run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+    out = pd.read_csv(tmp_path / "out.csv")
+    same_ages(out, csv_ages)
+    assert set(out["colour_source"]) == {"bp_rp-ebprp"}
+    np.testing.assert_allclose(out["bp_rp0_used"], STARS["BPRP0"], atol=1e-6)
