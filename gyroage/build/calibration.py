@@ -1,4 +1,4 @@
-"""Fit the model's calibration (``posterior.Calibration``) to leave-one-cluster-out posteriors.
+"""Fit the model's calibration (``gyroage.core.calibration.Calibration``) to leave-one-cluster-out posteriors.
 
 Held-out stars' member posteriors and their clusters' ages are all it needs.
 
@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gyroage.core.posterior import Calibration, cdf_at
+from gyroage.core.calibration import Calibration
+from gyroage.core.posterior import cdf_at
 
 TARGET = 0.68
 SIGMA_KNOTS = (7.0, 8.0, 9.0, 9.6)

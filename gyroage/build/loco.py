@@ -23,11 +23,11 @@ import pandas as pd
 
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
+from gyroage.core.calibration import Calibration
 from gyroage.core.groups import group_log_likelihood
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
-    Calibration,
     cdf_at,
     log_evidence,
     normalise,
@@ -59,7 +59,7 @@ class ValidateSettings:
     outlier_weight_star: float = OUTLIER_WEIGHT
     outlier_weight_group: float = OUTLIER_WEIGHT
     jobs: int = 2
-    # the age-dependent systematic term applied to star posteriors (posterior.Calibration as a dict), or empty
+    # the age-dependent systematic term applied to star posteriors (core.calibration.Calibration as a dict), or empty
     calibration_dict: dict = field(default_factory=dict)
 
     def calibration(self) -> Calibration | None:

@@ -28,6 +28,7 @@ from onnx import TensorProto, compose, helper
 
 from gyroage import statuses
 from gyroage.build.density_graph import Graph, set_metadata
+from gyroage.core.calibration import Calibration
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain
 from gyroage.core.modelcard import (
     DENSITY_FILE,
@@ -41,7 +42,7 @@ from gyroage.core.modelcard import (
     sha256,
     write_card,
 )
-from gyroage.core.posterior import COLOUR_NODE_TIERS, QUANTILES, Calibration, age_grid
+from gyroage.core.posterior import COLOUR_NODE_TIERS, QUANTILES, age_grid
 from gyroage.errors import ModelError
 from gyroage.files import atomic_path
 
@@ -277,7 +278,7 @@ class _Builder:
         return self.op("Sigmoid", self.op("Sub", self.const(a), b))
 
     def calibrate(self, pdf: str, calibration: Calibration) -> str:
-        """gyroage.core.posterior.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix,
+        """gyroage.core.calibration.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix,
         then the level scale about the median (Calibration._scale_levels)."""
         op = self.op
         out = op("Where", op("IsNaN", pdf), self.zero, pdf)

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening
 from gyroage.core.density import FlowDensity
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain, flag_text
-from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, Calibration, grid_posterior, posterior_table
+from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.core.calibration import smear
 from gyroage.core.colours import Reddening
 from gyroage.core.density import FlowDensity
-from gyroage.core.posterior import GridPosterior, age_grid, grid_log_likelihood, grid_log_prior, normalise, smear
+from gyroage.core.posterior import GridPosterior, age_grid, grid_log_likelihood, grid_log_prior, normalise
 from gyroage.core.priors import Prior
 from gyroage.core.stars import check_stars
 from gyroage.errors import UserError

@@ -51,7 +51,7 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)
-    # the age-dependent systematic term (posterior.Calibration), fitted by leave-one-cluster-out
+    # the age-dependent systematic term (core.calibration.Calibration), fitted by leave-one-cluster-out
     calibration: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION

@@ -47,9 +47,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gyroage.core.calibration import Calibration
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
-from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, Calibration, summary_myr
+from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, summary_myr
 from gyroage.core.priors import Prior
 from gyroage.errors import UserError
 

@@ -56,7 +56,7 @@ def test_flag_text_joins_names_in_order():
 
 def test_the_level_scale_leaves_old_posteriors_whole(model):
     """Calibration's level scale narrows young posteriors only: an old star keeps density at the grid's ends."""
-    from gyroage.core.posterior import Calibration
+    from gyroage.core.calibration import Calibration
 
     cal = Calibration((7.0, 8.0), (0.0, 0.0), level_knots=(7.0, 7.5), level_scale=0.6)
     grid = np.linspace(6.0, 10.0, 201)
