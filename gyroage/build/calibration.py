@@ -31,7 +31,7 @@ TARGET = 0.68
 SIGMA_KNOTS = (7.0, 8.0, 9.0, 9.6)
 WIDTHS = (0.0, 0.44, 0.28, 0.28)
 LEVEL_KNOTS = (7.0, 7.5)
-LEVEL_SCALE_MIN = 0.6
+LEVEL_SCALE_MIN = 0.45
 AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr
 
 

@@ -28,7 +28,16 @@ from onnx import TensorProto, compose, helper
 
 from gyroage import statuses
 from gyroage.build.density_graph import Graph, set_metadata
-from gyroage.core.calibration import Calibration
+from gyroage.core.calibration import (
+    ACKLAM_A,
+    ACKLAM_B,
+    ACKLAM_C,
+    ACKLAM_D,
+    ACKLAM_LOW,
+    CDF_CLIP,
+    Calibration,
+    trapezoid_weights,
+)
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain
 from gyroage.core.modelcard import (
     DENSITY_FILE,
@@ -279,13 +288,11 @@ class _Builder:
 
     def calibrate(self, pdf: str, calibration: Calibration) -> str:
         """gyroage.core.calibration.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix,
-        then the level scale about the median (Calibration._scale_levels)."""
+        then the level scale on normal scores (Calibration._scale_levels)."""
         op = self.op
         out = op("Where", op("IsNaN", pdf), self.zero, pdf)
         if calibration.sigma_dex and max(calibration.sigma_dex) > 0:
-            w = np.zeros(self.n)  # trapezoid weights of the source points
-            w[1:] += 0.5 * np.diff(self.grid)
-            w[:-1] += 0.5 * np.diff(self.grid)
+            w = trapezoid_weights(self.grid)
             out = op("MatMul", out, self.const(w[:, None] * calibration.kernel(self.grid)))
         out = op("Div", out, self.trapezoid(out))
         if calibration.level_scale != 1.0:
@@ -294,12 +301,32 @@ class _Builder:
             median = self.quantiles_log(out, [0.5], c)
             t = op("Min", op("Max", op("Div", op("Sub", median, self.const(lo)), self.const(hi - lo)), self.zero), self.one)
             scale = op("Add", self.const(calibration.level_scale), op("Mul", t, self.const(1.0 - calibration.level_scale)))
-            inside = op("LessOrEqual", op("Abs", op("Sub", c, self.half)), op("Mul", self.half, scale))
-            out = op("Where", inside, op("Div", out, scale), self.zero)
+            z = self.normal_score(op("Min", op("Max", c, self.const(CDF_CLIP)), self.const(1.0 - CDF_CLIP)))
+            # pdf * phi(z / s) / (s phi(z))
+            inv_s2 = op("Sub", op("Div", self.one, op("Mul", scale, scale)), self.one)
+            out = op("Div", op("Mul", out, op("Exp", op("Mul", op("Mul", self.const(-0.5), op("Mul", z, z)), inv_s2))), scale)
             out = op("Div", out, self.trapezoid(out))
         # a row with any non-finite value stays NaN (inf * 0 and NaN * 0 are NaN)
         bad = op("IsNaN", op("ReduceSum", op("Mul", pdf, self.zero), self.axis1, keepdims=1))
         return op("Where", bad, self.nan, out)
+
+    def normal_score(self, p: str) -> str:
+        """gyroage.core.calibration.normal_score: Acklam's approximation of Phi^-1, same coefficients."""
+        op = self.op
+
+        def horner(coefficients, x: str) -> str:
+            out = self.const(coefficients[0])
+            for c in coefficients[1:]:
+                out = op("Add", op("Mul", out, x), self.const(c))
+            return out
+
+        q = op("Sub", p, self.half)
+        r = op("Mul", q, q)
+        central = op("Div", op("Mul", q, horner(ACKLAM_A, r)), horner(ACKLAM_B, r))
+        t = op("Sqrt", op("Mul", self.const(-2.0), op("Log", op("Min", p, op("Sub", self.one, p)))))
+        tail = op("Div", horner(ACKLAM_C, t), horner(ACKLAM_D, t))
+        is_central = op("LessOrEqual", op("Abs", q), self.const(0.5 - ACKLAM_LOW))
+        return op("Where", is_central, central, op("Where", op("Less", q, self.zero), tail, op("Neg", tail)))
 
     def cdf(self, pdf: str) -> str:
         """gyroage.core.posterior.cdf: the trapezoid CDF of each row, scaled to end at 1."""

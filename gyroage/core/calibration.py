@@ -4,13 +4,76 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from gyroage.core.posterior import cdf, cdf_quantiles
 
-KERNEL_DRAWS = 8  # kernel draws per MCMC sample (Calibration.sample_quantiles)
+KERNEL_DRAWS = 8      # kernel draws per MCMC sample (Calibration.sample_quantiles)
+SAMPLE_GRID = 201     # grid over the prior's bounds on which MCMC samples meet the kernel
+MIN_WIDTH = 1e-3      # dex: a zero systematic width, kept finite for the kernel
+CDF_CLIP = 1e-12      # normal scores of CDF values within this of 0 or 1 are clipped
+_SINKHORN_STEPS = 2000
+
+# Acklam's rational approximation of the normal quantile function (relative error < 1.2e-9):
+# central region |p - 1/2| <= 1/2 - ACKLAM_LOW, a ratio of polynomials in (p - 1/2)^2; tails in
+# sqrt(-2 log p). Used instead of scipy's ndtri so the ONNX posterior graph (which has no inverse
+# of Erf, and no float64 Erf in onnxruntime) computes the same numbers.
+ACKLAM_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+            -3.066479806614716e+01, 2.506628277459239e+00)
+ACKLAM_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+            -1.328068155288572e+01, 1.0)
+ACKLAM_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+            4.374664141464968e+00, 2.938163982698783e+00)
+ACKLAM_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00, 1.0)
+ACKLAM_LOW = 0.02425
+
+
+def _horner(coefficients: tuple[float, ...], x: np.ndarray) -> np.ndarray:
+    out = np.full_like(x, coefficients[0])
+    for c in coefficients[1:]:
+        out = out * x + c
+    return out
+
+
+def normal_score(p: np.ndarray) -> np.ndarray:
+    """Phi^-1(p) for p in (0, 1) (Acklam's approximation; see ACKLAM_A)."""
+    p = np.asarray(p, dtype=np.float64)
+    q = p - 0.5
+    central = q * _horner(ACKLAM_A, q * q) / _horner(ACKLAM_B, q * q)
+    t = np.sqrt(-2.0 * np.log(np.minimum(p, 1.0 - p)))
+    tail = _horner(ACKLAM_C, t) / _horner(ACKLAM_D, t)
+    return np.where(np.abs(q) <= 0.5 - ACKLAM_LOW, central, np.where(q < 0, tail, -tail))
+
+
+def trapezoid_weights(grid: np.ndarray) -> np.ndarray:
+    """Weights w with sum(w * f) the trapezoid integral of f over ``grid``."""
+    w = np.zeros(len(grid))
+    w[1:] += 0.5 * np.diff(grid)
+    w[:-1] += 0.5 * np.diff(grid)
+    return w
+
+
+@functools.lru_cache(maxsize=16)
+def _balanced_kernel(knots: tuple, widths: tuple, grid: tuple) -> np.ndarray:
+    g = np.asarray(grid, dtype=np.float64)
+    s = np.maximum(np.interp(g, knots, widths), MIN_WIDTH)
+    var = 0.5 * (s[:, None] ** 2 + s[None, :] ** 2)  # symmetric: mass moves between two ages as it moves back
+    k = np.exp(-0.5 * (g[None, :] - g[:, None]) ** 2 / var) / np.sqrt(var)
+    w = trapezoid_weights(g)
+    d = 1.0 / np.sqrt(k @ w)
+    for _ in range(_SINKHORN_STEPS):  # symmetric Sinkhorn: rows (and so columns) integrate to 1
+        new = np.sqrt(d / (k @ (d * w)))
+        done = np.max(np.abs(new / d - 1.0)) < 1e-14
+        d = new
+        if done:
+            break
+    out = d[:, None] * k * d[None, :]
+    out.flags.writeable = False  # shared by every caller through the cache
+    return out
 
 
 @dataclass(frozen=True)
@@ -19,16 +82,19 @@ class Calibration:
 
     Two parts, both functions of the posterior itself (never of a true age):
 
-    * a systematic error: each posterior is convolved with a Gaussian in log10
-      age whose width ``sigma_dex`` is given at ``log10_age_knots`` (linear in
-      between, constant beyond); it widens intervals where held-out clusters
-      scatter beyond their statistical errors;
+    * a systematic error: each posterior is convolved with a Gaussian kernel in
+      log10 age whose width ``sigma_dex`` is given at ``log10_age_knots`` (linear
+      in between, constant beyond); it widens intervals where held-out clusters
+      scatter beyond their statistical errors. Between two ages the kernel takes
+      the rms of their widths and is balanced (symmetric Sinkhorn scaling), so
+      each age's mass is kept and a flat posterior stays flat: mass does not pile
+      up where the width is small (a row-normalised kernel made a spike there);
     * a level scale: where the posterior median lies below ``level_knots[0]``
-      (log10 yr), credible levels are scaled about the median by
-      ``level_scale`` (< 1 narrows), rising linearly to 1 at ``level_knots[1]``;
-      it narrows intervals that held more truths than their level (young
-      clusters), without moving the median: the CDF F becomes
-      clip(0.5 + (F - 0.5) / s, 0, 1).
+      (log10 yr), each age's normal score z = Phi^-1(F) becomes z / s, with
+      ``s = level_scale`` (< 1 narrows), rising linearly to 1 at
+      ``level_knots[1]``. Central intervals narrow smoothly about the unmoved
+      median (the central q interval is the old central 2 Phi(s Phi^-1((1+q)/2)) - 1
+      interval) and the tails thin without being cut off.
     """
 
     log10_age_knots: tuple[float, ...] = ()
@@ -57,10 +123,10 @@ class Calibration:
         return np.interp(log10_age, self.log10_age_knots, self.sigma_dex)
 
     def kernel(self, grid: np.ndarray) -> np.ndarray:
-        """(grid x grid) matrix K[i, j]: where mass at age i goes, each row integrating to 1 on the grid."""
-        s = np.maximum(self.sigma(grid), 1e-3)[:, None]
-        k = np.exp(-0.5 * ((grid[None, :] - grid[:, None]) / s) ** 2)
-        return k / np.trapezoid(k, grid, axis=1)[:, None]
+        """(grid x grid) symmetric matrix K: mass at age i goes to age j with density K[i, j];
+        every row and column integrates to 1 on the grid (trapezoid rule)."""
+        return _balanced_kernel(tuple(map(float, self.log10_age_knots)), tuple(map(float, self.sigma_dex)),
+                                tuple(map(float, np.asarray(grid, dtype=np.float64))))
 
     def scale_of(self, median: np.ndarray) -> np.ndarray:
         """The level scale of posteriors with these medians (log10 yr)."""
@@ -71,10 +137,7 @@ class Calibration:
         """Calibrated pdf rows, renormalised on the grid (NaN rows stay NaN)."""
         out = np.nan_to_num(pdf)
         if self.sigma_dex and max(self.sigma_dex) > 0:
-            w = np.zeros(len(grid))  # trapezoid weights of the source points
-            w[1:] += 0.5 * np.diff(grid)
-            w[:-1] += 0.5 * np.diff(grid)
-            out = (out * w) @ self.kernel(grid)
+            out = (out * trapezoid_weights(grid)) @ self.kernel(grid)
         with np.errstate(invalid="ignore", divide="ignore"):
             out /= np.trapezoid(out, grid, axis=-1)[..., None]
             if self.level_scale != 1.0:
@@ -85,30 +148,35 @@ class Calibration:
                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Quantiles of one star's calibrated posterior from its samples (log10 yr), and the calibrated samples.
 
-        The kernel moves each sample by a Gaussian of its width truncated to ``bounds`` (the grid's
-        prior bounds, as the kernel's rows are renormalised on the grid); the level scale then
-        maps the levels about the median.
+        Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's
+        ages, as the grid method's kernel lives on its grid), keeping its place within the grid
+        cell; the level scale then maps the levels about the median.
         """
         x = np.asarray(samples, dtype=float)
-        sig = self.sigma(x)
-        if np.any(sig > 0):
-            # several kernel draws per sample, so the convolution adds little Monte Carlo noise
-            x, sig = np.tile(x, KERNEL_DRAWS), np.tile(sig, KERNEL_DRAWS)
-            from scipy.special import ndtr, ndtri
-
-            s = np.maximum(sig, 1e-12)
-            a, b = ndtr((bounds[0] - x) / s), ndtr((bounds[1] - x) / s)
-            x = np.where(sig > 0, x + s * ndtri(a + rng.uniform(size=x.shape) * (b - a)), x)
+        if self.sigma_dex and max(self.sigma_dex) > 0:
+            x = np.tile(x, KERNEL_DRAWS)  # several draws per sample: little Monte Carlo noise
+            grid = np.linspace(bounds[0], bounds[1], SAMPLE_GRID)
+            w = trapezoid_weights(grid)
+            rows = np.cumsum(self.kernel(grid) * w[None, :], axis=1)
+            rows /= rows[:, -1:]
+            n = len(grid)
+            i = np.clip(np.rint((x - grid[0]) / (grid[1] - grid[0])).astype(int), 0, n - 1)
+            # row i's CDF shifted to [i, i + 1]: one searchsorted over all rows at once
+            flat = (rows + np.arange(n)[:, None]).ravel()
+            j = np.searchsorted(flat, i + rng.uniform(size=x.shape)) - i * n
+            j = np.clip(j, 0, n - 1)
+            x = np.clip(grid[j] + (x - grid[i]), bounds[0], bounds[1])
         q = np.asarray(qs, dtype=float)
         if self.level_scale != 1.0:
-            q = 0.5 + self.scale_of(np.median(x)) * (q - 0.5)
+            q = ndtr(self.scale_of(np.median(x)) * ndtri(q))
         return np.quantile(x, q), x
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
         c = cdf(pdf, grid)
         s = self.scale_of(cdf_quantiles(c, grid, [0.5])[:, 0])[:, None]
-        inside = np.abs(c - 0.5) <= 0.5 * s  # where the scaled CDF is within [0, 1]: everywhere when s is 1
-        out = np.where(inside, pdf / s, 0.0)
+        z = normal_score(np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP))
+        # d/dx Phi(z / s) = pdf * phi(z / s) / (s phi(z))
+        out = pdf / s * np.exp(-0.5 * z**2 * (1.0 / s**2 - 1.0))
         return out / np.trapezoid(out, grid, axis=-1)[..., None]
 
 
