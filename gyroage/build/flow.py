@@ -18,6 +18,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from gyroage.build import reference_law
+
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -36,9 +38,20 @@ class FlowConfig:
     # accepted but ignored. The error tracks each cluster's distance, hence its age,
     # so conditioning on it can leak cluster identity (docs/validation.md).
     use_colour_err: bool = True
+    # Law m(age, colour) whose residual log10 Prot - m the flow models
+    # (gyroage.build.reference_law.KINDS); "none": log10 Prot itself.
+    reference: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.reference not in reference_law.KINDS:
+            raise ValueError(f"unknown reference law {self.reference!r}; expected one of {reference_law.KINDS}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        # Left out at its default so the shipped model's card and LOCO fold keys are unchanged.
+        if d["reference"] == "none":
+            del d["reference"]
+        return d
 
     @property
     def n_params(self) -> int:
@@ -88,15 +101,21 @@ class ConditionalFlow(nn.Module):
     """Density of log10 Prot given (log10 age [yr], (BP-RP)0, sigma (BP-RP)0).
 
     ``forward`` returns log p per dex of period; every input is a 1-D tensor
-    in physical units.
+    in physical units. ``reference``: the coefficients of the law the flow
+    models residuals about (:mod:`gyroage.build.reference_law`), needed when
+    ``config.reference`` is not "none" (a loaded state dict overwrites them).
+    The ``prot_*`` normalisation then applies to the residual.
     """
 
-    def __init__(self, config: FlowConfig, norm: dict[str, float]) -> None:
+    def __init__(self, config: FlowConfig, norm: dict[str, float], reference: list[float] | None = None) -> None:
         super().__init__()
         self.config = config
         self.norm = dict(norm)
         for key, value in norm.items():
             self.register_buffer(key, torch.tensor(float(value)), persistent=True)
+        if config.reference != "none":
+            coef = torch.zeros(4) if reference is None else torch.tensor(reference, dtype=torch.float32)
+            self.register_buffer("reference_coef", coef, persistent=True)
         dims = [3 if config.use_colour_err else 2] + [config.hidden] * config.layers
         blocks: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
@@ -130,6 +149,8 @@ class ConditionalFlow(nn.Module):
     def forward(self, log10_prot: Tensor, log10_age: Tensor, bp_rp0: Tensor, bp_rp0_err: Tensor) -> Tensor:
         cfg = self.config
         shift, log_scale, splines = self._params(self.context(log10_age, bp_rp0, bp_rp0_err))
+        if cfg.reference != "none":
+            log10_prot = log10_prot - reference_law.shift(self.reference_coef, log10_age, bp_rp0)
         u = (log10_prot - self.prot_mean) / self.prot_std
         x = (u - shift) * torch.exp(-log_scale)
         logdet = -log_scale

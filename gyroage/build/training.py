@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gyroage.build import reference_law
 from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain
 from gyroage.build.flow import ConditionalFlow, FlowConfig
 from gyroage.progress import Progress
@@ -66,13 +67,19 @@ class TrainResult:
     history: list[tuple[int, float, float]]
 
 
-def normalisation(data: TrainingSet) -> dict[str, float]:
+def normalisation(data: TrainingSet, reference: list[float] | None = None) -> dict[str, float]:
+    """Input and target scales; with a ``reference`` law, the target is the residual about it."""
     err = np.log10(np.clip(data.bp_rp0_err, 1e-4, None))
+    target = data.log10_prot
+    if reference is not None:
+        m = reference_law.shift(torch.tensor(reference, dtype=torch.float64), torch.as_tensor(data.log10_age),
+                                torch.as_tensor(data.bp_rp0))
+        target = target - m.numpy()
     return {
         "age_mean": float(data.log10_age.mean()), "age_std": float(data.log10_age.std()),
         "colour_mean": float(data.bp_rp0.mean()), "colour_std": float(data.bp_rp0.std()),
         "err_mean": float(err.mean()), "err_std": float(err.std()),
-        "prot_mean": float(data.log10_prot.mean()), "prot_std": float(data.log10_prot.std()),
+        "prot_mean": float(target.mean()), "prot_std": float(target.std()),
     }
 
 
@@ -157,19 +164,23 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     start = time.perf_counter()
-    norm = normalisation(data)
+    # Fitted to the training data only: in a LOCO fold the held-out cluster never shapes the law.
+    reference = None if s.flow.reference == "none" else reference_law.reference_coefficients(s.flow.reference, data)
+    norm = normalisation(data, reference)
     val_clusters = choose_val_clusters(data, s.n_val_clusters, s.seed)
     is_val = np.isin(data.cluster, val_clusters)
-    model = ConditionalFlow(s.flow, norm)
+    model = ConditionalFlow(s.flow, norm, reference)
     prog = Progress("train", total=s.max_epochs, unit="epochs", quiet=quiet, every=5.0)
     prog.log(f"{len(data)} stars, {len(data.clusters)} clusters; validation clusters: {', '.join(val_clusters) or 'none'}")
+    if reference is not None:
+        prog.log(f"reference law {s.flow.reference}: (n, b0, b1, b2) = {np.round(reference, 4).tolist()}")
     best_epoch, val_nll, train_nll, history = _fit(
         model, data.subset(~is_val), data.subset(is_val), s, s.max_epochs, prog
     )
     if s.refit and val_clusters:
         prog.log(f"early stop at epoch {best_epoch} (val nll {val_nll:.4f}); refit on all clusters")
         torch.manual_seed(s.seed)
-        model = ConditionalFlow(s.flow, norm)
+        model = ConditionalFlow(s.flow, norm, reference)
         prog2 = Progress("refit", total=best_epoch, unit="epochs", quiet=quiet, every=5.0)
         _, _, train_nll, _ = _fit(model, data, None, s, best_epoch, prog2)
     model.eval()

@@ -1,0 +1,84 @@
+"""Flows about a reference spin-down law (FlowConfig.reference; needs the 'train' extra)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from gyroage.build import reference_law  # noqa: E402
+from gyroage.build.catalogue import TrainingSet  # noqa: E402
+from gyroage.build.flow import ConditionalFlow, FlowConfig  # noqa: E402
+from gyroage.build.training import TrainSettings, normalisation  # noqa: E402
+
+NORM = {"age_mean": 8.0, "age_std": 0.8, "colour_mean": 2.0, "colour_std": 0.9, "err_mean": -1.4,
+        "err_std": 0.4, "prot_mean": 0.4, "prot_std": 0.6}
+COEF = [0.55, 1.05, 0.8, -0.9]
+
+
+def synthetic(coef, ages=(7.5, 8.2, 8.6, 8.9, 9.2, 9.6), n=400, seed=0) -> TrainingSet:
+    """Clusters whose stars lie on the law ``coef`` with 0.05 dex scatter."""
+    rng = np.random.default_rng(seed)
+    age = np.repeat(ages, n).astype(float)
+    colour = rng.uniform(0.3, 3.0, len(age))
+    m = reference_law.shift(torch.tensor(coef, dtype=torch.float64), torch.as_tensor(age), torch.as_tensor(colour))
+    prot = m.numpy() + rng.normal(0, 0.05, len(age))
+    return TrainingSet(prot, age, colour, np.full(len(age), 0.02), np.repeat([f"C{a}" for a in ages], n))
+
+
+def test_residual_flow_density_is_the_plain_flows_at_the_shifted_period():
+    torch.manual_seed(0)
+    plain = ConditionalFlow(FlowConfig(hidden=16, use_colour_err=False), NORM)
+    with torch.no_grad():
+        plain.net[-1].weight.normal_(0, 0.5)
+    resid = ConditionalFlow(FlowConfig(hidden=16, use_colour_err=False, reference="fitted"), NORM, COEF)
+    resid.net.load_state_dict(plain.net.state_dict())
+    n = 500
+    g = torch.Generator().manual_seed(1)
+    prot, age = torch.rand(n, generator=g) * 2.5 - 0.5, torch.rand(n, generator=g) * 3 + 6.5
+    colour, err = torch.rand(n, generator=g) * 3 + 0.3, torch.full((n,), 0.02)
+    m = 0.55 * (age - 9) + 1.05 + (x := colour.clamp(0.5, 2.0) - 1) * 0.8 - 0.9 * x * x
+    with torch.no_grad():
+        assert torch.allclose(resid(prot, age, colour, err), plain(prot - m, age, colour, err), atol=1e-5)
+        assert not torch.allclose(resid(prot, age, colour, err), plain(prot, age, colour, err), atol=1e-2)
+    # still a density in log10 Prot: integrates to one at a fixed context
+    grid = torch.linspace(-4, 6, 20001)
+    with torch.no_grad():
+        lp = resid(grid, torch.full_like(grid, 8.3), torch.full_like(grid, 1.4), torch.full_like(grid, 0.02))
+    assert float(torch.trapezoid(lp.exp(), grid)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_fitted_law_recovers_the_law_of_the_training_stars_alone():
+    data = synthetic(COEF)
+    assert reference_law.reference_coefficients("fitted", data) == pytest.approx(COEF, abs=0.02)
+    # a cluster off the law moves the fit only when it is in the data given
+    odd = synthetic([0.55, 1.6, 0.8, -0.9], ages=(8.4,), seed=1)
+    both = TrainingSet(*(np.concatenate([getattr(data, f), getattr(odd, f)]) for f in TrainingSet.__dataclass_fields__))
+    assert reference_law.reference_coefficients("fitted", both)[1] > COEF[1] + 0.03
+    assert reference_law.reference_coefficients("skumanich", data) == [0.5, 0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="unknown reference law"):
+        reference_law.reference_coefficients("barnes", data)
+    with pytest.raises(ValueError, match="unknown reference law"):  # a config typo fails before any training
+        TrainSettings.from_dict({"flow": {"reference": "barnes"}})
+
+
+def test_normalisation_scales_the_residual_and_the_default_settings_are_unchanged():
+    data = synthetic(COEF)
+    norm = normalisation(data, COEF)
+    assert abs(norm["prot_mean"]) < 0.01 and norm["prot_std"] == pytest.approx(0.05, abs=0.005)
+    assert normalisation(data)["prot_std"] > 0.3
+    # the default is left out of the stored settings: the shipped card and LOCO fold keys do not move
+    assert "reference" not in TrainSettings().to_dict()["flow"]
+    s = TrainSettings.from_dict({"flow": {"reference": "skumanich"}})
+    assert TrainSettings.from_dict(s.to_dict()) == s and s.to_dict()["flow"]["reference"] == "skumanich"
+
+
+def test_a_reference_flow_survives_a_checkpoint_and_refuses_the_onnx_export(tmp_path):
+    pytest.importorskip("onnx")
+    from gyroage.build.export import build_density, load_checkpoint, save_checkpoint
+
+    m = ConditionalFlow(FlowConfig(hidden=8, reference="fitted"), NORM, COEF).eval()
+    save_checkpoint(m, tmp_path / "m.pt")
+    back = load_checkpoint(tmp_path / "m.pt")
+    assert torch.allclose(back.reference_coef, torch.tensor(COEF))
+    with pytest.raises(NotImplementedError, match="reference law"):
+        build_density(m)
