@@ -132,12 +132,25 @@ def _spline(g: Graph, x: str, w: str, h: str, d: str, bins: int, bound: float, m
     return g.op("Where", inside, y, x), g.op("Where", inside, logdet, g.const(0.0))
 
 
-def build_density_graph(weights: dict[str, np.ndarray], config: dict, norm: dict[str, float]) -> onnx.ModelProto:
+def _residual(g: Graph, prot: str, age: str, colour: str, coef: list[float]) -> str:
+    """gyroage.build.reference_law.shift: log10 Prot - m(log10 age, colour), a shift (Jacobian 1)."""
+    from gyroage.build.reference_law import COLOUR_RANGE
+
+    n, b0, b1, b2 = (float(c) for c in coef)
+    x = g.op("Sub", g.op("Clip", colour, g.const(COLOUR_RANGE[0]), g.const(COLOUR_RANGE[1])), g.const(1.0))
+    m = g.op("Add", g.op("Add", g.op("Mul", g.op("Sub", age, g.const(9.0)), g.const(n)), g.const(b0)),
+             g.op("Mul", x, g.op("Add", g.const(b1), g.op("Mul", x, g.const(b2)))))
+    return g.op("Sub", prot, m)
+
+
+def build_density_graph(weights: dict[str, np.ndarray], config: dict, norm: dict[str, float],
+                        reference: list[float] | None = None) -> onnx.ModelProto:
     """The density graph of a :class:`gyroage.build.flow.ConditionalFlow` from its state (numpy arrays).
 
     ``weights``: ``net.<i>.weight`` / ``net.<i>.bias`` of the conditioner's
     linear layers (``state_dict`` names); ``config``: ``FlowConfig`` as a dict;
-    ``norm``: the normalisation constants.
+    ``norm``: the normalisation constants; ``reference``: the coefficients of the
+    spin-down law the flow models residuals about (:mod:`gyroage.build.reference_law`), if any.
     """
     g = Graph()
     n = "batch"
@@ -169,7 +182,8 @@ def build_density_graph(weights: dict[str, np.ndarray], config: dict, norm: dict
     sizes = [1, 1] + [bins, bins, bins - 1] * n_splines
     parts = g.op("Split", h, g.const(sizes, np.int64), axis=0, outputs=len(sizes))
     shift, log_scale = parts[0], parts[1]
-    u = g.op("Mul", g.op("Sub", g.op("Unsqueeze", prot, g.const([0], np.int64)), g.const(norm["prot_mean"])),
+    target = prot if reference is None else _residual(g, prot, age, colour, reference)
+    u = g.op("Mul", g.op("Sub", g.op("Unsqueeze", target, g.const([0], np.int64)), g.const(norm["prot_mean"])),
              g.const(1.0 / norm["prot_std"]))
     x = g.op("Mul", g.op("Sub", u, shift), g.op("Exp", g.op("Neg", log_scale)))
     logdet = g.op("Neg", log_scale)

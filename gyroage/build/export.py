@@ -48,11 +48,9 @@ def build_density(model: ConditionalFlow) -> onnx.ModelProto:
     weights (about 2x faster in onnxruntime than torch's own export of the
     same function); :func:`parity` checks it against ``model``.
     """
-    if model.config.reference != "none":
-        # The graph would need the law's shift of log10 Prot before the normalisation; not built yet.
-        raise NotImplementedError(f"no ONNX export for a flow with reference law {model.config.reference!r}")
     weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items() if k.startswith("net.")}
-    return build_density_graph(weights, model.config.to_dict(), model.norm)
+    reference = None if model.config.reference == "none" else model.reference_coef.detach().cpu().tolist()
+    return build_density_graph(weights, model.config.to_dict(), model.norm, reference)
 
 
 def export_density(model: ConditionalFlow, path: str | Path) -> Path:
