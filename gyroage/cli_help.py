@@ -24,6 +24,17 @@ class _Flag(TyperOption):
         return None
 
 
+class _Repeated(TyperOption):
+    """An option given once per value (``--age 100 --age 600``): its value's type, marked repeatable."""
+
+    def display_type_rich(self, ctx: click.Context) -> str | None:
+        shown = super().display_type_rich(ctx)
+        if shown is None or self.metavar is not None:
+            return shown
+        inner = shown.removeprefix("<list[").removesuffix("]>")  # typer shows the annotation, list[float]
+        return f"<{inner}> ..." if inner != shown else shown
+
+
 class _Argument(TyperArgument):
     """A positional argument shown by its upper-case name, which is its placeholder: ``INPUT``."""
 
@@ -45,6 +56,8 @@ def _plain(params: list[click.Parameter]) -> list[click.Parameter]:
     for p in params:
         if type(p) is TyperOption and (p.is_flag or p.count):
             p.__class__ = _Flag
+        elif type(p) is TyperOption and p.multiple:
+            p.__class__ = _Repeated
         elif type(p) is TyperArgument:
             p.__class__ = _Argument
     return params
