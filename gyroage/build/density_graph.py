@@ -136,7 +136,9 @@ def _residual(g: Graph, prot: str, age: str, colour: str, coef: list[float]) -> 
     """gyroage.build.reference_law.shift: log10 Prot - m(log10 age, colour), a shift (Jacobian 1)."""
     from gyroage.build.reference_law import COLOUR_RANGE
 
-    n, b0, b1, b2 = (float(c) for c in coef)
+    n, b0, b1, b2 = (float(c) for c in coef[:4])
+    if len(coef) == 5:  # the law's onset a0: m uses max(log10 age, a0)
+        age = g.op("Max", age, g.const(float(coef[4])))
     x = g.op("Sub", g.op("Clip", colour, g.const(COLOUR_RANGE[0]), g.const(COLOUR_RANGE[1])), g.const(1.0))
     m = g.op("Add", g.op("Add", g.op("Mul", g.op("Sub", age, g.const(9.0)), g.const(n)), g.const(b0)),
              g.op("Mul", x, g.op("Add", g.const(b1), g.op("Mul", x, g.const(b2)))))

@@ -41,6 +41,8 @@ class FlowConfig:
     # Law m(age, colour) whose residual log10 Prot - m the flow models
     # (gyroage.build.reference_law.KINDS); "none": log10 Prot itself.
     reference: str = "none"
+    # log10 yr where the "skumanich_late" law starts to act (before it m = 0).
+    reference_onset: float = reference_law.DEFAULT_ONSET
 
     def __post_init__(self) -> None:
         if self.reference not in reference_law.KINDS:
@@ -51,6 +53,8 @@ class FlowConfig:
         # Left out at its default so the shipped model's card and LOCO fold keys are unchanged.
         if d["reference"] == "none":
             del d["reference"]
+        if d.get("reference") != "skumanich_late":  # only that law reads it; other keys unchanged
+            del d["reference_onset"]
         return d
 
     @property
@@ -114,7 +118,8 @@ class ConditionalFlow(nn.Module):
         for key, value in norm.items():
             self.register_buffer(key, torch.tensor(float(value)), persistent=True)
         if config.reference != "none":
-            coef = torch.zeros(4) if reference is None else torch.tensor(reference, dtype=torch.float32)
+            n_coef = reference_law.n_coefficients(config.reference)
+            coef = torch.zeros(n_coef) if reference is None else torch.tensor(reference, dtype=torch.float32)
             self.register_buffer("reference_coef", coef, persistent=True)
         dims = [3 if config.use_colour_err else 2] + [config.hidden] * config.layers
         blocks: list[nn.Module] = []

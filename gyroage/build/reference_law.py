@@ -6,11 +6,15 @@ is the flow's density of r. The law carries the smooth, known part of the age
 dependence, which the conditioner would otherwise have to interpolate between
 clusters. Every law has one form,
 
-    m = n (log10 age - 9) + b0 + b1 x + b2 x**2,  x = clip((BP-RP)0, *COLOUR_RANGE) - 1,
+    m = n (max(log10 age, a0) - 9) + b0 + b1 x + b2 x**2,  x = clip((BP-RP)0, *COLOUR_RANGE) - 1,
 
-so it is stored in a model as four numbers (n, b0, b1, b2):
+so it is stored in a model as four numbers (n, b0, b1, b2), or five with an
+onset a0 (without one, a0 = -inf: the law acts at every age):
 
 - ``skumanich``: n = 0.5, b = 0 (P ~ t**0.5, colour-independent);
+- ``skumanich_late``: m = 0.5 max(log10 age - a0, 0) (n = 0.5, b0 = 0.5 (9 - a0),
+  b1 = b2 = 0), a0 = FlowConfig.reference_onset: spin-down only once the slow
+  sequence has formed, so the law leaves the young, unconverged stars alone;
 - ``fitted``: least squares to the training clusters' median log10 Prot in
   colour bins (clusters >= 100 Myr, colours in COLOUR_RANGE: the slow
   sequence), so it sees only the data it is trained on (LOCO folds too).
@@ -24,7 +28,9 @@ from torch import Tensor
 
 from gyroage.build.catalogue import TrainingSet
 
-KINDS = ("none", "skumanich", "fitted")
+KINDS = ("none", "skumanich", "skumanich_late", "fitted")
+# log10 yr (500 Myr): the default onset of ``skumanich_late``.
+DEFAULT_ONSET = 8.7
 # Colours where clusters >= 100 Myr have a converged slow sequence (FGK, early M);
 # the fitted law is flat in colour outside, never an extrapolated polynomial.
 COLOUR_RANGE = (0.5, 2.0)
@@ -33,9 +39,16 @@ FIT_BIN_WIDTH = 0.1
 FIT_MIN_STARS = 5
 
 
+def n_coefficients(kind: str) -> int:
+    """How many numbers store the law ``kind``: five with an onset, else four."""
+    return 5 if kind == "skumanich_late" else 4
+
+
 def shift(coef: Tensor, log10_age: Tensor, bp_rp0: Tensor) -> Tensor:
-    """m(log10 age, colour) for coefficients (n, b0, b1, b2); torch, elementwise."""
+    """m(log10 age, colour) for coefficients (n, b0, b1, b2[, a0]); torch, elementwise."""
     x = torch.clamp(bp_rp0, *COLOUR_RANGE) - 1.0
+    if len(coef) == 5:
+        log10_age = torch.clamp(log10_age, min=coef[4])
     return coef[0] * (log10_age - 9.0) + coef[1] + x * (coef[2] + x * coef[3])
 
 
@@ -44,10 +57,16 @@ def _design(log10_age: np.ndarray, bp_rp0: np.ndarray) -> np.ndarray:
     return np.column_stack([log10_age - 9.0, np.ones_like(x), x, x * x])
 
 
-def reference_coefficients(kind: str, data: TrainingSet) -> list[float]:
-    """The law ``kind`` as (n, b0, b1, b2); ``fitted`` is fitted to ``data`` alone."""
+def reference_coefficients(kind: str, data: TrainingSet, onset: float = DEFAULT_ONSET) -> list[float]:
+    """The law ``kind`` as (n, b0, b1, b2[, a0]); ``fitted`` is fitted to ``data`` alone.
+
+    ``onset``: a0 (log10 yr) of ``skumanich_late``; ignored by the other kinds.
+    """
     if kind == "skumanich":
         return [0.5, 0.0, 0.0, 0.0]
+    if kind == "skumanich_late":
+        # b0 makes m zero before the onset, as written in the module docstring.
+        return [0.5, 0.5 * (9.0 - onset), 0.0, 0.0, float(onset)]
     if kind != "fitted":
         raise ValueError(f"unknown reference law {kind!r}; expected one of {KINDS}")
     lo, hi = COLOUR_RANGE

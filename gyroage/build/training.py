@@ -165,7 +165,8 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     torch.manual_seed(s.seed)
     start = time.perf_counter()
     # Fitted to the training data only: in a LOCO fold the held-out cluster never shapes the law.
-    reference = None if s.flow.reference == "none" else reference_law.reference_coefficients(s.flow.reference, data)
+    reference = (None if s.flow.reference == "none"
+                 else reference_law.reference_coefficients(s.flow.reference, data, s.flow.reference_onset))
     norm = normalisation(data, reference)
     val_clusters = choose_val_clusters(data, s.n_val_clusters, s.seed)
     is_val = np.isin(data.cluster, val_clusters)
@@ -173,7 +174,7 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     prog = Progress("train", total=s.max_epochs, unit="epochs", quiet=quiet, every=5.0)
     prog.log(f"{len(data)} stars, {len(data.clusters)} clusters; validation clusters: {', '.join(val_clusters) or 'none'}")
     if reference is not None:
-        prog.log(f"reference law {s.flow.reference}: (n, b0, b1, b2) = {np.round(reference, 4).tolist()}")
+        prog.log(f"reference law {s.flow.reference}: (n, b0, b1, b2[, a0]) = {np.round(reference, 4).tolist()}")
     best_epoch, val_nll, train_nll, history = _fit(
         model, data.subset(~is_val), data.subset(is_val), s, s.max_epochs, prog
     )

@@ -89,3 +89,45 @@ def test_a_reference_flow_survives_a_checkpoint_and_its_onnx_graph_matches_torch
     plain = ConditionalFlow(FlowConfig(hidden=8), NORM).eval()
     plain.load_state_dict({k: v for k, v in back.state_dict().items() if k != "reference_coef"})
     assert parity(back, build_density(plain), n=4000) > 0.01  # without the shift the graph is another density
+
+
+def test_late_onset_law_is_zero_before_its_onset_and_skumanich_after():
+    age = torch.linspace(6.0, 10.2, 43, dtype=torch.float64)
+    colour = torch.linspace(0.2, 3.5, 43, dtype=torch.float64)
+    data = synthetic(COEF)
+    for onset in (8.7, 8.5):
+        coef = reference_law.reference_coefficients("skumanich_late", data, onset)
+        assert len(coef) == reference_law.n_coefficients("skumanich_late") == 5
+        m = reference_law.shift(torch.tensor(coef, dtype=torch.float64), age, colour)
+        assert torch.allclose(m, 0.5 * torch.clamp(age - onset, min=0.0), atol=1e-12)
+    # the four-number laws are unchanged: no onset, the law acts at every age
+    sk = reference_law.shift(torch.tensor([0.5, 0.0, 0.0, 0.0], dtype=torch.float64), age, colour)
+    assert torch.allclose(sk, 0.5 * (age - 9.0))
+    # the onset is a setting of that law only: stored with it, left out of every other key
+    s = TrainSettings.from_dict({"flow": {"reference": "skumanich_late", "reference_onset": 8.5}})
+    assert s.to_dict()["flow"]["reference_onset"] == 8.5 and TrainSettings.from_dict(s.to_dict()) == s
+    assert "reference_onset" not in TrainSettings.from_dict({"flow": {"reference": "skumanich"}}).to_dict()["flow"]
+    assert "reference_onset" not in TrainSettings().to_dict()["flow"]
+
+
+def test_a_late_onset_flow_survives_a_checkpoint_and_its_onnx_graph_applies_the_onset(tmp_path):
+    pytest.importorskip("onnx")
+    from gyroage.build.export import build_density, load_checkpoint, parity, save_checkpoint
+
+    coef = reference_law.reference_coefficients("skumanich_late", synthetic(COEF), 8.7)
+    m = ConditionalFlow(FlowConfig(hidden=8, reference="skumanich_late"), NORM, coef).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    save_checkpoint(m, tmp_path / "m.pt")
+    back = load_checkpoint(tmp_path / "m.pt")
+    assert torch.allclose(back.reference_coef, torch.tensor(coef))
+    # parity on ages either side of the onset (6.3-9.6 by default), and well before it
+    assert parity(back, build_density(back), n=4000) < 1e-3
+    young = {"log10_prot": [-1.0, 2.0], "log10_age": [6.3, 8.6], "bp_rp0": [0.3, 3.5], "bp_rp0_err": [0.01, 0.2]}
+    assert parity(back, build_density(back), n=4000, domain=young) < 1e-3
+    # the graph without the onset (plain Skumanich shift, same constant) is another density
+    no_onset = ConditionalFlow(FlowConfig(hidden=8, reference="skumanich"), NORM, coef[:4]).eval()
+    no_onset.load_state_dict({**back.state_dict(), "reference_coef": torch.tensor(coef[:4])})
+    assert parity(back, build_density(no_onset), n=4000, domain=young) > 0.01
