@@ -143,6 +143,22 @@ def test_parquet_and_fits_inputs_keep_their_float_columns(tmp_path):
         assert out["Prot"].dtype.kind == out["BPRP0"].dtype.kind == "f", (src, dst)
 
 
+def test_a_parquet_integer_column_with_a_null_keeps_its_integers(tmp_path):
+    """A Gaia source_id column with one missing id: read as float64 it lost digits (and came out float)."""
+    import pyarrow as pa
+
+    ids = [4472832130942575872, None, 5853498713190525696, 2]
+    table = pa.table({"source_id": pa.array(ids, pa.int64()), "Prot": STARS["Prot"], "BPRP0": STARS["BPRP0"]})
+    pq.write_table(table, tmp_path / "stars.parquet")
+    for dst in ("out.parquet", "out.csv"):
+        run_ok(str(tmp_path / "stars.parquet"), "-o", str(tmp_path / dst))
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.schema.field("source_id").type == pa.int64()
+    assert out["source_id"].to_pylist() == ids
+    text = (tmp_path / "out.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in text[1:]] == ["4472832130942575872", "", "5853498713190525696", "2"]
+
+
 def test_period_in_hours_is_converted_to_days(tmp_path, csv_ages):
     t = Table.from_pandas(STARS)
     t["Prot"] = t["Prot"] * 24
