@@ -29,3 +29,17 @@ def test_every_public_name_resolves_without_torch():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["False", "False"]
+
+
+def test_a_csv_estimate_loads_no_heavy_optional_library():
+    """Cold start: scipy (MCMC only), astropy (FITS/VOTable/ECSV only) and matplotlib stay unloaded for a CSV run."""
+    code = (
+        "import sys\n"
+        "from gyroage.cli import app\n"  # not main(): it leaves through os._exit
+        f"app(['estimate', r'{EXAMPLES / 'field_stars.csv'}', '-q'], standalone_mode=False)\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'astropy', 'matplotlib', 'torch', 'onnx'})\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "HEAVY []" in res.stderr, res.stderr

@@ -8,7 +8,6 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from gyroage.core.posterior import cdf, cdf_quantiles
 
@@ -168,6 +167,8 @@ class Calibration:
             x = np.clip(grid[j] + (x - grid[i]), bounds[0], bounds[1])
         q = np.asarray(qs, dtype=float)
         if self.level_scale != 1.0:
+            from scipy.special import ndtr, ndtri  # MCMC only: scipy costs a cold start 0.1-0.3 s
+
             q = ndtr(self.scale_of(np.median(x)) * ndtri(q))
         return np.quantile(x, q), x
 
