@@ -72,17 +72,24 @@ def test_normalisation_scales_the_residual_and_the_default_settings_are_unchange
     assert TrainSettings.from_dict(s.to_dict()) == s and s.to_dict()["flow"]["reference"] == "skumanich"
 
 
+def perturbed_round_trip(model: ConditionalFlow, tmp_path) -> ConditionalFlow:
+    """``model`` with weights moved away from their initial values (so the context matters),
+    saved as a checkpoint and loaded back."""
+    from gyroage.build.export import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    save_checkpoint(model.eval(), tmp_path / "m.pt")
+    return load_checkpoint(tmp_path / "m.pt")
+
+
 def test_a_reference_flow_survives_a_checkpoint_and_its_onnx_graph_matches_torch(tmp_path):
     pytest.importorskip("onnx")
-    from gyroage.build.export import build_density, load_checkpoint, parity, save_checkpoint
+    from gyroage.build.export import build_density, parity
 
-    m = ConditionalFlow(FlowConfig(hidden=8, reference="fitted"), NORM, COEF).eval()
-    torch.manual_seed(0)
-    with torch.no_grad():  # weights away from the initial ones, so the context matters
-        for p in m.parameters():
-            p.add_(0.3 * torch.randn_like(p))
-    save_checkpoint(m, tmp_path / "m.pt")
-    back = load_checkpoint(tmp_path / "m.pt")
+    back = perturbed_round_trip(ConditionalFlow(FlowConfig(hidden=8, reference="fitted"), NORM, COEF), tmp_path)
     assert torch.allclose(back.reference_coef, torch.tensor(COEF))
     # the graph applies the law's shift (colours beyond COLOUR_RANGE included) as torch does
     assert parity(back, build_density(back), n=4000) < 1e-3
@@ -112,16 +119,10 @@ def test_late_onset_law_is_zero_before_its_onset_and_skumanich_after():
 
 def test_a_late_onset_flow_survives_a_checkpoint_and_its_onnx_graph_applies_the_onset(tmp_path):
     pytest.importorskip("onnx")
-    from gyroage.build.export import build_density, load_checkpoint, parity, save_checkpoint
+    from gyroage.build.export import build_density, parity
 
     coef = reference_law.reference_coefficients("skumanich_late", synthetic(COEF), 8.7)
-    m = ConditionalFlow(FlowConfig(hidden=8, reference="skumanich_late"), NORM, coef).eval()
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.add_(0.3 * torch.randn_like(p))
-    save_checkpoint(m, tmp_path / "m.pt")
-    back = load_checkpoint(tmp_path / "m.pt")
+    back = perturbed_round_trip(ConditionalFlow(FlowConfig(hidden=8, reference="skumanich_late"), NORM, coef), tmp_path)
     assert torch.allclose(back.reference_coef, torch.tensor(coef))
     # parity on ages either side of the onset (6.3-9.6 by default), and well before it
     assert parity(back, build_density(back), n=4000) < 1e-3
