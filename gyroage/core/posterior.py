@@ -5,6 +5,7 @@ Everything here works on (stars x grid) arrays; no per-star Python loop.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -133,17 +134,21 @@ class GridPosterior:
     pdf: np.ndarray
     p_outlier: np.ndarray | None = None
 
+    @functools.cached_property
+    def cdf(self) -> np.ndarray:
+        """Each row's CDF on the grid: the summaries and :meth:`mass_outside` both read it."""
+        return cdf(self.pdf, self.grid)
+
     def summaries(self) -> dict[str, np.ndarray]:
         """Percentiles and MAP in Myr, keyed by output column name."""
-        return summary_myr(quantiles(self.pdf, self.grid), map_estimate(self.pdf, self.grid))
+        return summary_myr(cdf_quantiles(self.cdf, self.grid), map_estimate(self.pdf, self.grid))
 
     def mass_outside(self, lo, hi) -> np.ndarray:
         """Each row's posterior probability below ``lo`` or above ``hi`` (log10 yr, per row; NaN bounds: all of it)."""
         lo, hi = (np.broadcast_to(np.asarray(v, dtype=float), self.pdf.shape[:-1]) for v in (lo, hi))
         # a colour with no training cluster has no inside: NaN bounds become an empty range
-        c = cdf(self.pdf, self.grid)
-        inside = cdf_value(c, self.grid, np.where(np.isnan(hi), -np.inf, hi)) \
-            - cdf_value(c, self.grid, np.where(np.isnan(lo), np.inf, lo))
+        inside = cdf_value(self.cdf, self.grid, np.where(np.isnan(hi), -np.inf, hi)) \
+            - cdf_value(self.cdf, self.grid, np.where(np.isnan(lo), np.inf, lo))
         return np.clip(1.0 - inside, 0.0, 1.0)
 
 
