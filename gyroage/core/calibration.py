@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,12 +41,22 @@ def _horner(coefficients: tuple[float, ...], x: np.ndarray) -> np.ndarray:
 
 def normal_score(p: np.ndarray) -> np.ndarray:
     """Phi^-1(p) for p in (0, 1) (Acklam's approximation; see ACKLAM_A)."""
-    p = np.asarray(p, dtype=np.float64)
+    shape = np.shape(p)
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
     q = p - 0.5
-    central = q * _horner(ACKLAM_A, q * q) / _horner(ACKLAM_B, q * q)
-    t = np.sqrt(-2.0 * np.log(np.minimum(p, 1.0 - p)))
-    tail = _horner(ACKLAM_C, t) / _horner(ACKLAM_D, t)
-    return np.where(np.abs(q) <= 0.5 - ACKLAM_LOW, central, np.where(q < 0, tail, -tail))
+    out = q * _horner(ACKLAM_A, q * q) / _horner(ACKLAM_B, q * q)
+    tails = np.abs(q) > 0.5 - ACKLAM_LOW  # ~5% of a posterior's points: only they pay for log and sqrt
+    if tails.any():
+        pt, qt = p[tails], q[tails]
+        t = np.sqrt(-2.0 * np.log(np.minimum(pt, 1.0 - pt)))
+        tail = _horner(ACKLAM_C, t) / _horner(ACKLAM_D, t)
+        out[tails] = np.where(qt < 0, tail, -tail)
+    return out.reshape(shape)
+
+
+def normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Phi(z), for the few levels of a sample's quantiles (math.erfc: no scipy on the run-time path)."""
+    return 0.5 * np.vectorize(math.erfc)(-np.asarray(z, dtype=np.float64) / math.sqrt(2.0))
 
 
 def trapezoid_weights(grid: np.ndarray) -> np.ndarray:
@@ -116,11 +127,6 @@ class Calibration:
         return {"log10_age_knots": list(self.log10_age_knots), "sigma_dex": [round(float(v), 4) for v in self.sigma_dex],
                 "level_knots": list(self.level_knots), "level_scale": round(float(self.level_scale), 4)}
 
-    def sigma(self, log10_age) -> np.ndarray:
-        if not self.sigma_dex:
-            return np.zeros(np.shape(log10_age))
-        return np.interp(log10_age, self.log10_age_knots, self.sigma_dex)
-
     def kernel(self, grid: np.ndarray) -> np.ndarray:
         """(grid x grid) symmetric matrix K: mass at age i goes to age j with density K[i, j];
         every row and column integrates to 1 on the grid (trapezoid rule)."""
@@ -167,9 +173,7 @@ class Calibration:
             x = np.clip(grid[j] + (x - grid[i]), bounds[0], bounds[1])
         q = np.asarray(qs, dtype=float)
         if self.level_scale != 1.0:
-            from scipy.special import ndtr, ndtri  # MCMC only: scipy costs a cold start 0.1-0.3 s
-
-            q = ndtr(self.scale_of(np.median(x)) * ndtri(q))
+            q = normal_cdf(self.scale_of(np.median(x)) * normal_score(q))
         return np.quantile(x, q), x
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
