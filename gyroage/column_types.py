@@ -116,13 +116,16 @@ def _cast(values, to, tokens: frozenset[str]):
     return values.cast(to, safe=True)
 
 
-def _merged_type(earlier, later, tokens: frozenset[str]):
-    """The type that holds both columns' values exactly: the earlier one's, the later one's, else text."""
+def _merged_type(earlier, later, tokens: frozenset[str], earlier_blank: bool, later_blank: bool):
+    """The type that holds both columns' values exactly: the earlier one's, the later one's, else text.
+
+    ``*_blank``: :func:`is_blank` of each, computed once by the caller (``earlier`` grows chunk by chunk).
+    """
     import pyarrow as pa
 
-    if is_blank(later, tokens) and not pa.types.is_null(earlier.type):
+    if later_blank and not pa.types.is_null(earlier.type):
         return earlier.type
-    if is_blank(earlier, tokens):
+    if earlier_blank:
         return later.type
     for into, values in ((earlier, later), (later, earlier)):  # prefer the type already written
         try:
@@ -168,10 +171,15 @@ def merge_schemas(schemas: list, values: Callable[[int], list], tokens: Iterable
             fields.append(field)
             continue
         chunks = [c if isinstance(c, pa.ChunkedArray) else pa.chunked_array([c]) for c in values(j)]
-        acc = chunks[0]
+        # Linear in the chunks: what is merged so far is scanned again only when its type changes.
+        acc, acc_blank = chunks[0], is_blank(chunks[0], tokens)
         for nxt in chunks[1:]:
-            t = _merged_type(acc, nxt, tokens)
-            acc = pa.chunked_array([*_cast(acc, t, tokens).chunks, *_cast(nxt, t, tokens).chunks], type=t)
+            nxt_blank = is_blank(nxt, tokens)
+            t = _merged_type(acc, nxt, tokens, acc_blank, nxt_blank)
+            if acc.type != t:
+                acc = _cast(acc, t, tokens)
+            acc = pa.chunked_array([*acc.chunks, *_cast(nxt, t, tokens).chunks], type=t)
+            acc_blank = acc_blank and nxt_blank
         fields.append(pa.field(field.name, acc.type))
     merged = pa.schema(fields)
     if merged.types == first.types:
