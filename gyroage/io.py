@@ -338,12 +338,12 @@ def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
     any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
         any_batch = True
-        yield batch.to_pandas(types_mapper=_nullable_int)
+        yield batch.to_pandas(types_mapper=nullable_int)
     if not any_batch:  # zero rows: still hand on the columns, as the CSV reader does
-        yield pf.schema_arrow.empty_table().to_pandas(types_mapper=_nullable_int)
+        yield pf.schema_arrow.empty_table().to_pandas(types_mapper=nullable_int)
 
 
-def _nullable_int(arrow_type):
+def nullable_int(arrow_type):
     """pandas' nullable integer dtype for an Arrow integer type: a null in an integer column
     would otherwise turn it into float64, and a 19-digit Gaia source_id would lose digits."""
     import pyarrow as pa

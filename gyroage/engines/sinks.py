@@ -191,8 +191,7 @@ def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
 
     schema = _merged_schema(parts)
     table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
-    # Nullable ints stay ints (pandas would make a column with a missing cell float).
-    frame = table.to_pandas(types_mapper={t: pd.Int64Dtype() for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64())}.get)
+    frame = table.to_pandas(types_mapper=io.nullable_int)  # a missing cell keeps an int column int
     with atomic_path(target, suffix=".part.gz" if target.name.lower().endswith(".gz") else ".part") as tmp:
         write_table(frame, tmp, fmt)
 
