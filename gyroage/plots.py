@@ -158,13 +158,6 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     return save_figure(fig, out_path, fmt, dpi)
 
 
-def pdf_quantiles(log10_age: np.ndarray, pdf: np.ndarray, qs) -> np.ndarray:
-    """Quantiles (log10 yr) of a density on a grid, from its trapezoid CDF."""
-    x, p = np.asarray(log10_age, float), np.asarray(pdf, float)
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(x))])
-    return np.interp(qs, cdf / cdf[-1], x)
-
-
 def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "",
                      true_age_myr: float | None = None):
     """The posterior figure (not saved): density against age on a log axis, intervals from ``summary``.
@@ -176,10 +169,12 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     plt = _pyplot()
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    from gyroage.core.posterior import quantiles
+
     x, pdf = np.asarray(log10_age, float), np.asarray(pdf, float)
     s = summary
     logq = lambda k: np.log10(s[k]) + 6  # noqa: E731
-    own = pdf_quantiles(x, pdf, (0.025, 0.975))
+    own = quantiles(pdf[None, :], x, (0.025, 0.975))[0]
     lo95, hi95 = min(own[0], logq("age_p2.5_myr")), max(own[1], logq("age_p97.5_myr"))
     body = np.flatnonzero(pdf >= 0.01 * pdf.max())  # the outlier term leaves a flat floor: ignore it
     xlo = min(max(x[0], x[body[0]] - 0.3), lo95 - POSTERIOR_MARGIN_DEX)
