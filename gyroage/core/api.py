@@ -19,7 +19,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.core.density import FlowDensity
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, excess_colour_sigma, grid_rows
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, grid_rows
 from gyroage.core.modelcard import ModelCard
 from gyroage.core.posterior import (
     QUANTILES,
@@ -209,9 +209,7 @@ class AgeModel:
         ok = stars.ok
         if ok.any():
             settings = EstimateSettings(prior=prior, n_grid=n, refine_tol=refine_tol, outlier_weight=outlier_weight)
-            sigma = excess_colour_sigma(stars.bp_rp0_err[ok], None if stars.ebprp_err is None else stars.ebprp_err[ok],
-                                        self.card)
-            g = grid_rows(stars, ok, None, None, sigma, self.density, settings, keep=True)
+            g = grid_rows(stars, ok, None, None, self.density, settings, keep=True)
             pdf[ok], p_out[ok], flags[ok] = g.pdf, g.values["p_outlier"], g.flags
             status[np.flatnonzero(ok)[g.extrapolated]] = statuses.EXTRAPOLATED
         inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),

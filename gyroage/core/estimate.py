@@ -108,16 +108,14 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
         sub = (lambda a: None if a is None else a[ok])  # noqa: E731
-        ebprp, ebprp_err = stars.ebprp, stars.ebprp_err
-        sigma = excess_colour_sigma(stars.bp_rp0_err[ok], sub(ebprp_err), density.card)
         # the grid gives p_outlier and the flags for the sampler's stars too
-        g = grid_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sigma, density, settings,
+        g = grid_rows(stars, ok, sub(prior_mean), sub(prior_sigma), density, settings,
                       keep and settings.method == "grid")
         values = dict(g.values)
         if g.pdf is not None:
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
-            mc, table = _mcmc_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sub(ebprp), sub(ebprp_err),
+            mc, table = _mcmc_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sub(stars.ebprp), sub(stars.ebprp_err),
                                    density, settings, keep, on_block)
             values.update(mc)
         results["age_flags"][ok] = g.flags
@@ -164,10 +162,12 @@ class GridRows:
     extrapolated: np.ndarray  # status extrapolated
 
 
-def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, colour_sigma, density: FlowDensity,
+def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
               settings: EstimateSettings, keep: bool) -> GridRows:
     """Grid posteriors, p_outlier and flags of the usable rows ``ok`` (shared by estimate and the API)."""
     lp, colour = np.log10(stars.prot[ok]), stars.bp_rp0[ok]
+    colour_sigma = excess_colour_sigma(stars.bp_rp0_err[ok], None if stars.ebprp_err is None else stars.ebprp_err[ok],
+                                       density.card)
     domain = SequenceDomain.from_card(density.card)
     lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
