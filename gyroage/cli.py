@@ -144,6 +144,7 @@ def estimate(
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err]; or bp_rp with E(BP-RP)/A_V, or teff)."""
     from gyroage import formats
     from gyroage.core.colours import Reddening
+    from gyroage.core.density import check_outlier_weight
     from gyroage.core.estimate import EstimateSettings
     from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
@@ -156,7 +157,7 @@ def estimate(
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
     if threads is not None and threads < 0:
         raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
-    _check_outlier_weight(outlier_weight)
+    check_outlier_weight(outlier_weight)  # before the model loads
     if engine not in ("local", "dask"):
         raise UserError(f"unknown engine {engine!r} (choose local or dask)")
     if engine == "dask" and (output is None or resume or posteriors is not None):
@@ -268,15 +269,7 @@ def group_age(
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
-    if grid < 50:
-        raise UserError("--grid must be at least 50")
-    for name, value in (("--prior-mean", prior_mean), ("--prior-sigma", prior_sigma)):
-        if value is not None and not _is_number(value):
-            raise UserError(f"group-age takes a number for {name} (one prior per group), not {value!r}")
-    _check_outlier_weight(outlier_weight)
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
-    if systematic_dex is not None and systematic_dex < 0:
-        raise UserError("--systematic-dex must be >= 0")
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     frame = pd.concat(io.read_chunks(input, 200_000, in_fmt), ignore_index=True)  # never empty: see io.read_chunks
@@ -336,19 +329,6 @@ def plot_sequence_cmd(
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi)
     typer.echo(f"plot: wrote {path}", err=True)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _check_outlier_weight(weight: float | None) -> None:
-    if weight is not None and not 0 <= weight < 1:
-        raise UserError("--outlier-weight must be in [0, 1)")
 
 
 def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gyroage.core.modelcard import DENSITY_FILE, DENSITY_INPUTS, METADATA_KEY, ModelCard, load_card, outlier_log_density
-from gyroage.errors import ModelError
+from gyroage.errors import ModelError, UserError
 
 DEFAULT_BATCH = 8192
 
@@ -171,6 +171,12 @@ def cached_density(model: str | Path | None = None, threads: int | None = None, 
         if key not in _CACHE:
             _CACHE[key] = FlowDensity(model, threads=threads, batch=batch, check=check)
         return _CACHE[key]
+
+
+def check_outlier_weight(weight: float | None) -> None:
+    """Refuse an outlier mixture weight outside [0, 1) (None: the card's), in the command line's words."""
+    if weight is not None and not 0 <= weight < 1:
+        raise UserError("--outlier-weight must be in [0, 1)")
 
 
 def mix_outlier(lp: np.ndarray, weight: float, outlier_log_density: float) -> np.ndarray:

@@ -16,7 +16,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening
-from gyroage.core.density import FlowDensity
+from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain, flag_text
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
@@ -48,8 +48,7 @@ class EstimateSettings:
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
         if int(self.n_grid) < 3:
             raise UserError("--grid must be at least 3")
-        if self.outlier_weight is not None and not 0 <= self.outlier_weight < 1:
-            raise UserError("--outlier-weight must be in [0, 1)")
+        check_outlier_weight(self.outlier_weight)
         if self.refine_tol is not None and not self.refine_tol > 0:
             raise UserError("refine_tol must be positive (None: evaluate every grid point)")
 

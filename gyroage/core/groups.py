@@ -13,7 +13,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.core.calibration import smear
 from gyroage.core.colours import Reddening
-from gyroage.core.density import FlowDensity
+from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.posterior import GridPosterior, age_grid, grid_log_likelihood, grid_log_prior, normalise
 from gyroage.core.priors import Prior
 from gyroage.core.stars import check_stars
@@ -137,8 +137,14 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
     ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``).
     """
+    # Checked here, so the library refuses what the command line refuses, in the same words.
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
+    if n_grid < 50:
+        raise UserError("--grid must be at least 50")
+    check_outlier_weight(outlier_weight)
+    if systematic_dex is not None and systematic_dex < 0:
+        raise UserError("--systematic-dex must be >= 0")
     col = io.require_column(list(frame.columns), by)
     labels = frame[col]
     labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels

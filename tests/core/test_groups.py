@@ -117,3 +117,15 @@ def test_rows_with_a_blank_group_are_counted_not_dropped(model):
     assert out["n_stars"].sum() == len(frame)
     assert list(out["status"]) == ["ok", "ok", "no_group"] and out["n_stars"].iloc[-1] == 5
     assert np.isnan(out["age_p50_myr"].iloc[-1])
+
+
+@pytest.mark.parametrize("kwargs, message", [({"n_grid": 20}, "--grid must be at least 50"),
+                                             ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
+                                             ({"systematic_dex": -0.1}, "--systematic-dex must be >= 0")])
+def test_group_ages_refuses_what_the_command_line_refuses(model, kwargs, message):
+    """Settings are checked where they are defined: the library gives the command line's one-line error."""
+    from gyroage.errors import UserError
+
+    frame = pd.DataFrame({"prot": [8.0, 9.0], "bp_rp0": [1.0, 1.1], "cluster": ["A", "A"]})
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace(")", r"\)")):
+        group_ages(frame, model.density, "cluster", Prior(), **kwargs)
