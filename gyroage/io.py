@@ -177,6 +177,11 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     return out
 
 
+# How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
+# reinterpreted; index_col=False, so rows with a trailing delimiter do not shift every column by one.
+CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "skipinitialspace": True, "index_col": False}
+
+
 def sniff_separator(head: str) -> str:
     first = head.splitlines()[0] if head else ""
     first = re.sub(r'"[^"]*"', "", first)  # a delimiter inside a quoted column name does not count
@@ -250,9 +255,7 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
             fh.seek(0)
             stream = fh
         try:
-            # index_col=False: rows with a trailing delimiter must not shift every column by one.
-            reader = pd.read_csv(stream, sep=sep, dtype=str, keep_default_na=False, chunksize=chunksize,
-                                 skipinitialspace=True, index_col=False)
+            reader = pd.read_csv(stream, sep=sep, chunksize=chunksize, **CSV_OPTIONS)
             yield from _quiet_chunks(reader)
         except pd.errors.EmptyDataError:
             raise UserError(f"input {source} is empty (no header line)") from None

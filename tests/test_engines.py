@@ -362,3 +362,17 @@ def test_mcmc_progress_moves_with_each_block(tmp_path, density, settings, monkey
     engines.run_local(src, tmp_path / "quiet.csv", density, mcmc, chunksize=10, quiet=True)
     assert capsys.readouterr().err == ""
     assert (tmp_path / "loud.csv").read_bytes() == (tmp_path / "quiet.csv").read_bytes()
+
+
+def test_dask_reads_csv_as_the_local_reader_does(tmp_path):
+    """A trailing delimiter shifted every column under Dask; a Parquet file without the suffix was parsed as CSV."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage import io
+    from gyroage.engines.dask_engine import read_dask
+
+    (tmp_path / "trailing.csv").write_text("prot,bp_rp0\n8,1.0,\n9,1.1,\n")
+    local = pd.concat(io.read_chunks(tmp_path / "trailing.csv"), ignore_index=True)
+    dask = read_dask(str(tmp_path / "trailing.csv")).compute().reset_index(drop=True)
+    pd.testing.assert_frame_equal(dask[["prot", "bp_rp0"]].astype(object), local.astype(object))
+    pd.DataFrame({"prot": [8.0], "bp_rp0": [1.0]}).to_parquet(tmp_path / "stars.dat")
+    assert list(read_dask(str(tmp_path / "stars.dat")).compute()["prot"]) == [8.0]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage import io
+from gyroage import formats, io
 from gyroage.core.colours import required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.errors import UserError
@@ -40,7 +40,9 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     paths = [str(p) for p in paths]
     if any(p == "-" for p in paths):
         raise UserError("the dask engine reads files, not stdin")
-    if all(is_parquet(p) or Path(p).is_dir() for p in paths):
+    # by content, as the command line's check and the local engine decide (a Parquet file need not say so)
+    if all(Path(p).is_dir() or (Path(p).is_file() and formats.input_format(p) == "parquet") or is_parquet(p)
+           for p in paths):
         return dd.read_parquet(paths if len(paths) > 1 else paths[0])
     import glob
 
@@ -54,8 +56,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         blocksize = int(min(16 << 20, max(256 << 10, total // (4 * max(n_workers, 1)) + 1)))
     with open(files[0], encoding="utf-8-sig", newline="") as fh:
         sep = io.sniff_separator(fh.read(65536))
-    return dd.read_csv(files, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True,
-                       blocksize=blocksize, encoding="utf-8-sig")
+    return dd.read_csv(files, sep=sep, blocksize=blocksize, encoding="utf-8-sig", **io.CSV_OPTIONS)
 
 
 def run_dask(source: str | list[str], target: str | Path, settings: EstimateSettings, model: str | Path | None = None,
