@@ -21,14 +21,15 @@ EXTRAPOLATED = "extrapolated"
 INVALID_PRIOR = "invalid_prior"
 NO_VALID_MEMBERS = "no_valid_members"
 NO_GROUP = "no_group"
-# What each row status means (the README's table); the order is the order of precedence.
+# What each row status means (the README's table); the order is the order of precedence (a row with
+# several problems gets the first): core.stars.check_stars applies them in reverse.
 ESTIMATE = {
     OK: "age estimated",
     INVALID_PERIOD: "period missing, not a number, infinite, zero or negative",
-    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite (or the bp_rp or teff it comes from)",
     TEFF_OUT_OF_RANGE: "colour from teff, but teff outside the dwarf sequence's range (2810-9700 K)",
     INVALID_REDDENING: "colour from the observed bp_rp, but its E(BP-RP) / A_V missing, not a number or negative, "
                        "or its uncertainty given but not a non-negative finite number",
+    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite (or the bp_rp or teff it comes from)",
     INVALID_COLOUR_ERR: "colour uncertainty (or teff_err) given but not a positive finite number",
     INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
