@@ -32,7 +32,12 @@ SIGMA_KNOTS = (7.0, 8.0, 9.0, 9.6)
 WIDTHS = (0.0, 0.44, 0.28, 0.28)
 LEVEL_KNOTS = (7.0, 7.5)
 LEVEL_SCALE_MIN = 0.45
-AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr
+AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr (loco.AGE_BINS reads them)
+
+
+def inside(pit: np.ndarray, level: float) -> np.ndarray:
+    """Whether each truth (its PIT, the posterior CDF at it) lies in the central ``level`` interval."""
+    return np.abs(np.asarray(pit) - 0.5) <= level / 2
 
 
 def calibration(level_scale: float) -> Calibration:
@@ -41,10 +46,9 @@ def calibration(level_scale: float) -> Calibration:
 
 def coverage_by_bin(cal: Calibration, pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """68% coverage of the calibrated posteriors in each age bin of the truth (NaN for an empty bin)."""
-    pit = cdf_at(cal.apply(pdf, grid), grid, truth)
-    inside = np.abs(pit - 0.5) <= 0.34
+    held = inside(cdf_at(cal.apply(pdf, grid), grid, truth), TARGET)
     b = np.digitize(truth, AGE_EDGES)
-    return np.array([inside[b == k].mean() if (b == k).any() else np.nan for k in range(len(AGE_EDGES) + 1)])
+    return np.array([held[b == k].mean() if (b == k).any() else np.nan for k in range(len(AGE_EDGES) + 1)])
 
 
 def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, steps: int = 8) -> Calibration:

@@ -41,7 +41,9 @@ from gyroage.progress import Progress
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 # Age bins of the calibration summary, by the held-out cluster's fiducial age (Myr): (label, lower, upper).
-AGE_BINS = (("<100 Myr", 0.0, 100.0), ("100-1000 Myr", 100.0, 1000.0), (">=1000 Myr", 1000.0, np.inf))
+_EDGES_MYR = tuple(10 ** (e - 6) for e in calibration.AGE_EDGES)  # the calibration's bins, in Myr
+AGE_BINS = ((f"<{_EDGES_MYR[0]:.0f} Myr", 0.0, _EDGES_MYR[0]), (f"{_EDGES_MYR[0]:.0f}-{_EDGES_MYR[1]:.0f} Myr", *_EDGES_MYR),
+            (f">={_EDGES_MYR[1]:.0f} Myr", _EDGES_MYR[1], np.inf))
 
 
 @dataclass(frozen=True)
@@ -180,8 +182,7 @@ def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibrat
 
 def coverage(pit_values: np.ndarray, level: float) -> float:
     """Fraction of stars whose central ``level`` interval holds the truth."""
-    p = np.asarray(pit_values)
-    return float(np.mean(np.abs(p - 0.5) <= level / 2)) if len(p) else float("nan")
+    return float(np.mean(calibration.inside(pit_values, level))) if len(pit_values) else float("nan")
 
 
 def load_held_out(catalogue: str | Path, out_dir: str | Path, settings: ValidateSettings,
@@ -221,7 +222,7 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
             "bp_rp0_err": members["e_BPRP_0"].to_numpy(), "true_age_myr": 10 ** (star_truth - 6),
             **{name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])},  # no MAP here
             "error_dex": q[:, 2] - star_truth, "pit": p,
-            "in_68": np.abs(p - 0.5) <= 0.34, "p_outlier": p_out,
+            "in_68": calibration.inside(p, 0.68), "p_outlier": p_out,
         }))
         cluster_rows.append({
             "cluster": c, "n_stars": len(members), "fiducial_age_myr": 10 ** (truth - 6),
