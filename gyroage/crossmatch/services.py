@@ -51,13 +51,17 @@ class QueryCache:
     with the same rows, so switching mirrors keeps the cache.
     """
 
+    # Part of every key: raise it when what is stored for a query changes (2: an answer that
+    # matched no row keeps its table's columns), so older answers are fetched again, not misread.
+    FORMAT = 2
+
     def __init__(self, directory: str | Path | None) -> None:
         self.dir = Path(directory) if directory else None
 
     def path(self, service: str, query: str) -> Path | None:
         if self.dir is None:
             return None
-        digest = hashlib.sha256(f"{service}\n{query}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(f"{service}\n{query}\n{self.FORMAT}".encode()).hexdigest()[:32]
         return self.dir / service / f"{digest}.parquet"
 
     def get(self, service: str, query: str) -> pd.DataFrame | None:
@@ -235,9 +239,7 @@ class VizierService(Service):
         A UserError when VizieR answers with no table at all (an unknown catalogue id).
         """
         constraint = ",".join(str(i) for i in ids)
-        # The cache key says the answer keeps an empty table's columns: answers cached before they did
-        # (no rows, no columns) are not read back as a table without the expected columns.
-        text = f"-source={catalogue.vizier}&{catalogue.id_column}={constraint}&(columns kept)"
+        text = f"-source={catalogue.vizier}&{catalogue.id_column}={constraint}"
 
         def fetch() -> pd.DataFrame:
             response = self._client.query_constraints_async(catalog=catalogue.vizier, cache=False,

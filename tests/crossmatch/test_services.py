@@ -139,3 +139,17 @@ def test_crossmatch_failure_names_what_requests_wraps_three_deep():
     # requests' own text repeats the pool, the URL and the wrapped error's text (and ran past any fixed cut)
     assert describe_failure(err.value) == ("ConnectionError, NewConnectionError: Failed to establish a new connection: "
                                            "[Errno 111] Connection refused")
+
+
+def test_answers_cached_in_an_older_format_are_fetched_again(tmp_path, monkeypatch):
+    """The cache's format is part of every key: an answer stored before a change of format is never read back."""
+    import pandas as pd
+
+    from gyroage.crossmatch.services import QueryCache
+
+    cache = QueryCache(tmp_path)
+    monkeypatch.setattr(QueryCache, "FORMAT", 1)
+    cache.put("vizier", "-source=J/X/1&KIC=1", pd.DataFrame({"a": []}))
+    assert cache.get("vizier", "-source=J/X/1&KIC=1") is not None
+    monkeypatch.undo()
+    assert cache.get("vizier", "-source=J/X/1&KIC=1") is None
