@@ -138,6 +138,7 @@ class _Builder:
         self.i0, self.i1, self.imax = self.i64(0), self.i64(1), self.i64(self.n - 2)
         self.axis1, self.axis2, self.minus1 = self.i64([1]), self.i64([2]), self.i64([-1])
         self.g_grid, self.dx = self.const(grid), self.const(np.diff(grid)[None, :])
+        self._cdfs: dict[str, str] = {}  # pdf tensor -> its CDF: a tensor's value never changes, build it once
 
     def i64(self, v) -> str:
         return self.const(v, np.int64)
@@ -298,7 +299,7 @@ class _Builder:
         if calibration.level_scale != 1.0:
             lo, hi = calibration.level_knots
             c = self.cdf(out)
-            median = self.quantiles_log(out, [0.5], c)
+            median = self.quantiles_log(out, [0.5])
             t = op("Min", op("Max", op("Div", op("Sub", median, self.const(lo)), self.const(hi - lo)), self.zero), self.one)
             scale = op("Add", self.const(calibration.level_scale), op("Mul", t, self.const(1.0 - calibration.level_scale)))
             z = self.normal_score(op("Min", op("Max", c, self.const(CDF_CLIP)), self.const(1.0 - CDF_CLIP)))
@@ -329,11 +330,13 @@ class _Builder:
         return op("Where", is_central, central, op("Where", op("Less", q, self.zero), tail, op("Neg", tail)))
 
     def cdf(self, pdf: str) -> str:
-        """gyroage.core.posterior.cdf: the trapezoid CDF of each row, scaled to end at 1."""
-        op = self.op
-        f_seg = op("Mul", op("Mul", self.half, op("Add", self.tail(pdf), self.head(pdf))), self.dx)
-        c_raw = op("Pad", op("CumSum", f_seg, self.i1), self.i64([0, 1, 0, 0]))
-        return op("Div", c_raw, op("Slice", c_raw, self.minus1, self.i64([self.n + 1]), self.axis1))
+        """gyroage.core.posterior.cdf: the trapezoid CDF of each row, scaled to end at 1 (once per pdf tensor)."""
+        if pdf not in self._cdfs:
+            op = self.op
+            f_seg = op("Mul", op("Mul", self.half, op("Add", self.tail(pdf), self.head(pdf))), self.dx)
+            c_raw = op("Pad", op("CumSum", f_seg, self.i1), self.i64([0, 1, 0, 0]))
+            self._cdfs[pdf] = op("Div", c_raw, op("Slice", c_raw, self.minus1, self.i64([self.n + 1]), self.axis1))
+        return self._cdfs[pdf]
 
     def cdf_at(self, c: str, x: str) -> str:
         """gyroage.core.posterior.cdf_at: each row's CDF ``c`` at its own ``x`` ([n]), linear between grid points."""
@@ -387,10 +390,10 @@ class _Builder:
         """gyroage.core.posterior.quantiles at QUANTILES, in Myr."""
         return self.op("Pow", self.ten, self.op("Sub", self.quantiles_log(pdf, QUANTILES), self.six))
 
-    def quantiles_log(self, pdf: str, levels, c: str | None = None) -> str:
-        """gyroage.core.posterior.cdf (or its result ``c``), then quantiles linear in the CDF (log10 yr), rows x levels."""
+    def quantiles_log(self, pdf: str, levels) -> str:
+        """gyroage.core.posterior.quantiles: linear in the CDF (log10 yr), rows x levels."""
         op, i1 = self.op, self.i1
-        c = c or self.cdf(pdf)
+        c = self.cdf(pdf)
         g_qs = self.const(np.asarray(levels, dtype=np.float64))
         below = op("Cast", op("Less", op("Unsqueeze", c, self.axis2), g_qs), to=I64)
         j = op("Min", op("Max", op("Sub", op("ReduceSum", below, self.axis1, keepdims=0), i1), self.i0), self.imax)
