@@ -243,5 +243,4 @@ def conversion_columns(colours: Colours, bp_rp0_err_used: np.ndarray) -> dict[st
     e = np.full(len(colours.bp_rp0), np.nan) if colours.ebprp is None else colours.ebprp
     total = np.where(np.isfinite(se), np.hypot(bp_rp0_err_used, np.nan_to_num(se)), bp_rp0_err_used)
     ok = np.isfinite(colours.bp_rp0)
-    return {"colour_source": colours.source, "bp_rp0_used": colours.bp_rp0,
-            "bp_rp0_err_used": np.where(ok, total, np.nan), "ebprp_used": e, "ebprp_err_used": se}
+    return dict(zip(COLUMNS, (colours.source, colours.bp_rp0, np.where(ok, total, np.nan), e, se)))
