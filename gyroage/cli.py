@@ -261,7 +261,6 @@ def group_age(
     av_err: AvErrOpt = None,
 ) -> None:
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
-    import pandas as pd
 
     from gyroage import formats, io, statuses, writers
     from gyroage.core.colours import Reddening
@@ -272,7 +271,7 @@ def group_age(
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
-    frame = pd.concat(io.read_chunks(input, 200_000, in_fmt), ignore_index=True)  # never empty: see io.read_chunks
+    frame = io.read_table(input, in_fmt)
     io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:

@@ -265,6 +265,11 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
             raise _not_utf8(source, exc) from None
 
 
+def read_table(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
+    """The whole input as one frame (:func:`read_chunks`, joined): for commands that need every row at once."""
+    return pd.concat(read_chunks(source, 200_000, fmt), ignore_index=True)  # never empty: a header gives a chunk
+
+
 class _Prefixed(_io.TextIOBase):
     """A read-only text stream: ``head`` first, then the rest of ``fh``, never all in memory."""
 

@@ -91,20 +91,12 @@ def _metadata(fmt: str) -> dict:
     return {"Creator": creator} if fmt in ("pdf", "svg") else {"Software": creator}
 
 
-def _read_frame(source: str) -> pd.DataFrame:
-    from gyroage import io
-
-    chunks = list(io.read_chunks(source, 200_000))
-    if not chunks:
-        raise UserError(f"input {source} has no rows")
-    return pd.concat(chunks, ignore_index=True)
-
-
 def _label(frame: pd.DataFrame, row: int) -> str:
+    """The star's id (the first id-like column, as ``--posteriors`` finds them), else its row."""
     from gyroage import io
 
-    c = io.find_column(frame.columns, "name", "star_id", "id", "source_id", "star", "tic", "kic")
-    return f"row {row}" if c is None else f"{frame[c].iloc[row]}"
+    ids = io.id_columns(frame.columns)
+    return f"{frame[ids[0]].iloc[row]}" if ids else f"row {row}"
 
 
 # ---------------------------------------------------------------- the posterior of one star
@@ -126,7 +118,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     out_path, fmt = figure_target(output, fmt, dpi, "posterior")
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {method!r} (choose grid or mcmc)")
-    frame = _read_frame(source)
+    frame = io.read_table(source)
     if not 0 <= row < len(frame):
         raise UserError(f"--row {row} is outside the input (0..{len(frame) - 1})")
     am = AgeModel.load(model)
@@ -270,13 +262,14 @@ def marker_area(n: int) -> float:
 def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame | None = None,
                   colour_by: str | None = None, model=None, fmt: str | None = None, dpi: float = DPI) -> Path:
     """Period vs (BP-RP)0 with the model's 16-84% bands and medians at ``ages_myr``; returns the path."""
+    from gyroage import io
     from gyroage.core.api import AgeModel
 
     out_path, fmt = figure_target(output, fmt, dpi, "sequence")
     ages = [float(a) for a in ages_myr]
     if not ages or any(not (np.isfinite(a) and a > 0) for a in ages):
         raise UserError("--age must be positive numbers of Myr")
-    frame = None if data is None else data if isinstance(data, pd.DataFrame) else _read_frame(data)
+    frame = None if data is None else data if isinstance(data, pd.DataFrame) else io.read_table(data)
     fig = sequence_figure(AgeModel.load(model), ages, frame, colour_by)
     return save_figure(fig, out_path, fmt, dpi)
 
