@@ -30,6 +30,7 @@ from gyroage.core.posterior import cdf_at
 TARGET = 0.68
 SIGMA_KNOTS = (7.0, 8.0, 9.0, 9.6)
 WIDTHS = (0.0, 0.44, 0.28, 0.28)
+COLOUR_KNOTS: tuple[float, ...] = ()  # one row of widths for every colour
 LEVEL_KNOTS = (7.0, 7.5)
 LEVEL_SCALE_MIN = 0.45
 AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr (loco.AGE_BINS reads them)
@@ -41,24 +42,27 @@ def inside(pit: np.ndarray, level: float) -> np.ndarray:
 
 
 def calibration(level_scale: float) -> Calibration:
-    return Calibration(SIGMA_KNOTS, WIDTHS, level_knots=LEVEL_KNOTS, level_scale=float(level_scale))
+    return Calibration(SIGMA_KNOTS, WIDTHS, level_knots=LEVEL_KNOTS, level_scale=float(level_scale),
+                       colour_knots=COLOUR_KNOTS)
 
 
-def coverage_by_bin(cal: Calibration, pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def coverage_by_bin(cal: Calibration, pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray,
+                    colour: np.ndarray) -> np.ndarray:
     """68% coverage of the calibrated posteriors in each age bin of the truth (NaN for an empty bin)."""
-    held = inside(cdf_at(cal.apply(pdf, grid), grid, truth), TARGET)
+    held = inside(cdf_at(cal.apply(pdf, grid, colour), grid, truth), TARGET)
     b = np.digitize(truth, AGE_EDGES)
     return np.array([held[b == k].mean() if (b == k).any() else np.nan for k in range(len(AGE_EDGES) + 1)])
 
 
-def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, steps: int = 8) -> Calibration:
-    """The calibration whose level scale brings the < 100 Myr bin's 68% coverage nearest 0.68."""
+def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, colour: np.ndarray, steps: int = 8) -> Calibration:
+    """The calibration whose level scale brings the < 100 Myr bin's 68% coverage nearest 0.68
+    (``colour``: the stars' (BP-RP)0, for the widths by colour)."""
     lo, hi = LEVEL_SCALE_MIN, 1.0
-    if not coverage_by_bin(calibration(hi), pdf, grid, truth)[0] > TARGET:
+    if not coverage_by_bin(calibration(hi), pdf, grid, truth, colour)[0] > TARGET:
         return calibration(hi)  # nothing to narrow
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        cov = coverage_by_bin(calibration(mid), pdf, grid, truth)[0]
+        cov = coverage_by_bin(calibration(mid), pdf, grid, truth, colour)[0]
         if not np.isfinite(cov):
             break
         lo, hi = (mid, hi) if cov < TARGET else (lo, mid)

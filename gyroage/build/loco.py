@@ -171,13 +171,14 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
 
 
 def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibration | None = None,
-                    log_prior: np.ndarray | None = None) -> np.ndarray:
-    """Held-out stars' age posteriors as ``gyroage estimate`` makes them: sequence members, calibrated."""
+                    log_prior: np.ndarray | None = None, colour: np.ndarray | None = None) -> np.ndarray:
+    """Held-out stars' age posteriors as ``gyroage estimate`` makes them: sequence members, calibrated
+    (``colour``, their (BP-RP)0, for a calibration by colour)."""
     lp = np.asarray(loglike, dtype=np.float64)
     if log_prior is not None:
         lp = lp + log_prior[None, :]
     pdf = normalise(lp, grid)
-    return calibration.apply(pdf, grid) if calibration is not None else pdf
+    return calibration.apply(pdf, grid, colour) if calibration is not None else pdf
 
 
 def coverage(pit_values: np.ndarray, level: float) -> float:
@@ -210,7 +211,8 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
         # judged against its own subgroup's age, the joint age against the members' median.
         star_truth = np.log10(members["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
         truth = float(np.median(star_truth))
-        post = star_posteriors(ll, grid, calibrations[c] if calibrations else settings.calibration())
+        post = star_posteriors(ll, grid, calibrations[c] if calibrations else settings.calibration(),
+                               colour=members["BPRP_0"].to_numpy(dtype=float))
         q = quantiles(post, grid)
         p = cdf_at(post, grid, star_truth)
         p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), settings.outlier_weight_star,
@@ -341,9 +343,10 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
     pdf = np.concatenate([star_posteriors(folds[c]["loglike"], grid) for c in clusters])
     truth = np.concatenate([np.log10(frame["fiducial_age_Myr"].to_numpy(dtype=float)[folds[c]["source_row"]] * 1e6)
                             for c in clusters])
+    colour = np.concatenate([frame["BPRP_0"].to_numpy(dtype=float)[folds[c]["source_row"]] for c in clusters])
     which = np.concatenate([np.full(len(folds[c]["source_row"]), c) for c in clusters])
-    nested = {c: calibration.fit(pdf[which != c], grid, truth[which != c]) for c in clusters}
-    return calibration.fit(pdf, grid, truth), nested
+    nested = {c: calibration.fit(pdf[which != c], grid, truth[which != c], colour[which != c]) for c in clusters}
+    return calibration.fit(pdf, grid, truth, colour), nested
 
 
 def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,

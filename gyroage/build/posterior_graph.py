@@ -36,6 +36,7 @@ from gyroage.core.calibration import (
     ACKLAM_LOW,
     CDF_CLIP,
     Calibration,
+    hat_slopes,
     trapezoid_weights,
 )
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain
@@ -110,7 +111,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     pdf = b.normalise(log_post)
     calibration = Calibration.from_card(card)
     if calibration is not None:
-        pdf = b.calibrate(pdf, calibration)
+        pdf = b.calibrate(pdf, calibration, colour)
     p_out = b.outlier_probability(b.log_evidence(log_post, log_prior), card)
     flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out)
     # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
@@ -287,14 +288,20 @@ class _Builder:
         # exp(a - logaddexp(a, b)) = 1 / (1 + exp(b - a))
         return self.op("Sigmoid", self.op("Sub", self.const(a), b))
 
-    def calibrate(self, pdf: str, calibration: Calibration) -> str:
-        """gyroage.core.calibration.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix,
+    def calibrate(self, pdf: str, calibration: Calibration, colour: str) -> str:
+        """gyroage.core.calibration.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix
+        (with colour knots, with every knot's kernel side by side, blended by the star's hat weights),
         then the level scale on normal scores (Calibration._scale_levels)."""
         op = self.op
         out = op("Where", op("IsNaN", pdf), self.zero, pdf)
-        if calibration.sigma_dex and max(calibration.sigma_dex) > 0:
-            w = trapezoid_weights(self.grid)
-            out = op("MatMul", out, self.const(w[:, None] * calibration.kernel(self.grid)))
+        if calibration.smears:
+            w = trapezoid_weights(self.grid)[:, None]
+            kernels = calibration.kernels(self.grid)
+            out = op("MatMul", out, self.const(np.concatenate([w * k for k in kernels], axis=1)))
+            if len(kernels) > 1:
+                per_knot = op("Reshape", out, self.i64([-1, len(kernels), self.n]))
+                lam = op("Unsqueeze", self.colour_weights(colour, calibration), self.axis2)
+                out = op("ReduceSum", op("Mul", per_knot, lam), self.axis1, keepdims=0)
         out = op("Div", out, self.trapezoid(out))
         if calibration.level_scale != 1.0:
             lo, hi = calibration.level_knots
@@ -310,6 +317,17 @@ class _Builder:
         # a row with any non-finite value stays NaN (inf * 0 and NaN * 0 are NaN)
         bad = op("IsNaN", op("ReduceSum", op("Mul", pdf, self.zero), self.axis1, keepdims=1))
         return op("Where", bad, self.nan, out)
+
+    def colour_weights(self, colour: str, calibration: Calibration) -> str:
+        """gyroage.core.calibration.Calibration.weights: (stars x colour knots) hat weights, min(rise, fall) in [0, 1]."""
+        op, knots = self.op, np.asarray(calibration.colour_knots, dtype=np.float64)
+        x = op("Where", op("IsNaN", colour), self.const(knots[0]), colour)
+        x = op("Unsqueeze", op("Min", op("Max", x, self.const(knots[0])), self.const(knots[-1])), self.axis1)
+        d = op("Sub", x, self.const(knots[None, :]))
+        inv_left, inv_right = hat_slopes(knots)
+        rise = op("Add", self.one, op("Mul", d, self.const(inv_left[None, :])))
+        fall = op("Sub", self.one, op("Mul", d, self.const(inv_right[None, :])))
+        return op("Min", op("Max", op("Min", rise, fall), self.zero), self.one)
 
     def normal_score(self, p: str) -> str:
         """gyroage.core.calibration.normal_score: Acklam's approximation of Phi^-1, same coefficients."""

@@ -86,16 +86,42 @@ def _balanced_kernel(knots: tuple, widths: tuple, grid: tuple) -> np.ndarray:
     return out
 
 
+def colour_weights(colour: np.ndarray, knots: tuple[float, ...]) -> np.ndarray:
+    """(stars x knots) linear hat weights of each colour on ``knots`` (rows sum to 1; constant beyond the ends).
+
+    Written as min(rise, fall) clipped to [0, 1] so the ONNX posterior graph computes the same numbers.
+    """
+    c = np.asarray(knots, dtype=np.float64)
+    x = np.clip(np.asarray(colour, dtype=np.float64).reshape(-1, 1), c[0], c[-1])
+    if len(c) == 1:
+        return np.ones((x.shape[0], 1))
+    inv_left, inv_right = hat_slopes(c)
+    rise = 1.0 + (x - c) * inv_left
+    fall = 1.0 - (x - c) * inv_right
+    return np.clip(np.minimum(rise, fall), 0.0, 1.0)
+
+
+def hat_slopes(knots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1 / (distance to the knot on the left, on the right); 0 past the ends, where a knot's weight stays 1."""
+    gaps = 1.0 / np.diff(knots)
+    return np.concatenate([[0.0], gaps]), np.concatenate([gaps, [0.0]])
+
+
 @dataclass(frozen=True)
 class Calibration:
     """The model's empirical calibration of age posteriors, fitted by leave-one-cluster-out.
 
-    Two parts, both functions of the posterior itself (never of a true age):
+    Two parts, both functions of the posterior itself and the star's colour (never of a true age):
 
     * a systematic error: each posterior is convolved with a Gaussian kernel in
       log10 age whose width ``sigma_dex`` is given at ``log10_age_knots`` (linear
       in between, constant beyond); it widens intervals where held-out clusters
-      scatter beyond their statistical errors. Between two ages the kernel takes
+      scatter beyond their statistical errors. With ``colour_knots``,
+      ``sigma_dex`` holds one row of widths per colour knot and a star's
+      posterior is the blend of the rows' convolutions by linear hat weights in
+      its (BP-RP)0 (:func:`colour_weights`): G and K dwarfs, whose held-out ages
+      scatter least, need narrower kernels than the red and blue ends.
+      Between two ages the kernel takes
       the rms of their widths and is balanced (symmetric Sinkhorn scaling), so
       each age's mass is kept and a flat posterior stays flat: mass does not pile
       up where the width is small (a row-normalised kernel made a spike there);
@@ -108,41 +134,99 @@ class Calibration:
     """
 
     log10_age_knots: tuple[float, ...] = ()
-    sigma_dex: tuple[float, ...] = ()
+    sigma_dex: tuple = ()  # widths at the age knots; with colour_knots, one such row per colour knot
     level_knots: tuple[float, float] = (7.7, 8.2)
     level_scale: float = 1.0
+    colour_knots: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        rows = self.width_rows
+        if len(rows) != max(len(self.colour_knots), 1) or any(len(r) != len(self.log10_age_knots) for r in rows):
+            raise ValueError("calibration: one row of widths per colour knot, one width per age knot")
+        if len(self.colour_knots) > 1 and np.any(np.diff(self.colour_knots) <= 0):
+            raise ValueError("calibration: colour knots must increase")
+
+    @property
+    def width_rows(self) -> tuple[tuple[float, ...], ...]:
+        """The widths as rows, one per colour knot (one row without colour knots)."""
+        w = self.sigma_dex
+        if len(w) and isinstance(w[0], (tuple, list, np.ndarray)):
+            return tuple(tuple(map(float, r)) for r in w)
+        return (tuple(map(float, w)),)
+
+    @property
+    def smears(self) -> bool:
+        """Whether any width is above zero (otherwise only the level scale acts)."""
+        return any(v > 0 for r in self.width_rows for v in r)
 
     @classmethod
     def from_dict(cls, c: dict | None) -> Calibration | None:
         if not c:
             return None
-        # JSON gives lists; the dataclass's defaults fill what a card leaves out
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.items() if k in cls.__dataclass_fields__})
+
+        def frozen(v):  # JSON gives lists (nested for widths by colour)
+            return tuple(frozen(x) for x in v) if isinstance(v, list) else v
+        # the dataclass's defaults fill what a card leaves out
+        return cls(**{k: frozen(v) for k, v in c.items() if k in cls.__dataclass_fields__})
 
     @classmethod
     def from_card(cls, card) -> Calibration | None:
         return cls.from_dict(getattr(card, "calibration", None))
 
     def to_dict(self) -> dict:
-        return {"log10_age_knots": list(self.log10_age_knots), "sigma_dex": [round(float(v), 4) for v in self.sigma_dex],
-                "level_knots": list(self.level_knots), "level_scale": round(float(self.level_scale), 4)}
+        rows = [[round(float(v), 4) for v in r] for r in self.width_rows]
+        out = {"log10_age_knots": list(self.log10_age_knots), "sigma_dex": rows if self.colour_knots else rows[0],
+               "level_knots": list(self.level_knots), "level_scale": round(float(self.level_scale), 4)}
+        if self.colour_knots:
+            out["colour_knots"] = list(self.colour_knots)
+        return out
 
-    def kernel(self, grid: np.ndarray) -> np.ndarray:
-        """(grid x grid) symmetric matrix K: mass at age i goes to age j with density K[i, j];
-        every row and column integrates to 1 on the grid (trapezoid rule)."""
-        return _balanced_kernel(tuple(map(float, self.log10_age_knots)), tuple(map(float, self.sigma_dex)),
-                                tuple(map(float, np.asarray(grid, dtype=np.float64))))
+    def kernels(self, grid: np.ndarray) -> list[np.ndarray]:
+        """One (grid x grid) symmetric matrix K per colour knot: mass at age i goes to age j with
+        density K[i, j]; every row and column integrates to 1 on the grid (trapezoid rule)."""
+        knots, g = tuple(map(float, self.log10_age_knots)), tuple(map(float, np.asarray(grid, dtype=np.float64)))
+        return [_balanced_kernel(knots, row, g) for row in self.width_rows]
+
+    def kernel(self, grid: np.ndarray, colour: float | None = None) -> np.ndarray:
+        """The kernel of a star of this colour: the colour knots' kernels blended by its hat weights
+        (the one kernel without colour knots)."""
+        ks = self.kernels(grid)
+        if len(ks) == 1:
+            return ks[0]
+        lam = self.weights(np.array([np.nan if colour is None else colour]))[0]
+        return sum(w * k for w, k in zip(lam, ks) if w > 0)
+
+    def weights(self, colour) -> np.ndarray:
+        """(stars x colour knots) hat weights; a missing colour takes the first knot's row."""
+        if len(self.colour_knots) <= 1:
+            return np.ones((np.size(colour), 1))
+        c = np.asarray(colour, dtype=np.float64).reshape(-1)
+        return colour_weights(np.where(np.isfinite(c), c, self.colour_knots[0]), self.colour_knots)
 
     def scale_of(self, median: np.ndarray) -> np.ndarray:
         """The level scale of posteriors with these medians (log10 yr)."""
         lo, hi = self.level_knots
         return np.interp(median, [lo, hi], [self.level_scale, 1.0])
 
-    def apply(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
-        """Calibrated pdf rows, renormalised on the grid (NaN rows stay NaN)."""
+    def apply(self, pdf: np.ndarray, grid: np.ndarray, colour=None) -> np.ndarray:
+        """Calibrated pdf rows of stars of these (BP-RP)0 colours, renormalised on the grid (NaN rows stay NaN).
+
+        ``colour`` is needed only when the widths depend on colour."""
         out = np.nan_to_num(pdf)
-        if self.sigma_dex and max(self.sigma_dex) > 0:
-            out = (out * trapezoid_weights(grid)) @ self.kernel(grid)
+        if self.smears:
+            weighted = out * trapezoid_weights(grid)
+            ks = self.kernels(grid)
+            if len(ks) == 1:
+                out = weighted @ ks[0]
+            else:
+                if colour is None:
+                    raise ValueError("this calibration depends on colour: give the stars' (BP-RP)0")
+                lam = self.weights(colour)
+                out = np.zeros_like(weighted)
+                for k, kernel in enumerate(ks):  # a star meets at most two knots' kernels
+                    rows = np.flatnonzero(lam[:, k] > 0)
+                    if rows.size:
+                        out[rows] += lam[rows, k, None] * (weighted[rows] @ kernel)
         with np.errstate(invalid="ignore", divide="ignore"):
             out /= np.trapezoid(out, grid, axis=-1)[..., None]
             if self.level_scale != 1.0:
@@ -150,19 +234,20 @@ class Calibration:
         return np.where(np.isfinite(pdf).all(axis=-1, keepdims=True), out, np.nan)
 
     def sample_quantiles(self, samples: np.ndarray, qs, bounds: tuple[float, float],
-                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                         rng: np.random.Generator, colour: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Quantiles of one star's calibrated posterior from its samples (log10 yr), and the calibrated samples.
 
         Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's
         ages, as the grid method's kernel lives on its grid), keeping its place within the grid
-        cell; the level scale then maps the levels about the median.
+        cell; the level scale then maps the levels about the median. ``colour``: the star's (BP-RP)0,
+        needed only when the widths depend on colour.
         """
         x = np.asarray(samples, dtype=float)
-        if self.sigma_dex and max(self.sigma_dex) > 0:
+        if self.smears:
             x = np.tile(x, KERNEL_DRAWS)  # several draws per sample: little Monte Carlo noise
             grid = np.linspace(bounds[0], bounds[1], SAMPLE_GRID)
             w = trapezoid_weights(grid)
-            rows = np.cumsum(self.kernel(grid) * w[None, :], axis=1)
+            rows = np.cumsum(self.kernel(grid, colour) * w[None, :], axis=1)
             rows /= rows[:, -1:]
             n = len(grid)
             i = np.clip(np.rint((x - grid[0]) / (grid[1] - grid[0])).astype(int), 0, n - 1)

@@ -232,7 +232,7 @@ def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
 class PdfTransform(Protocol):
     """What a posterior needs of a calibration (:class:`gyroage.core.calibration.Calibration`, which builds on this module)."""
 
-    def apply(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray: ...
+    def apply(self, pdf: np.ndarray, grid: np.ndarray, colour=None) -> np.ndarray: ...
 
 
 def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: Prior, n_grid: int,
@@ -250,14 +250,14 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     tolerance (about 40% of the flow evaluations); ``None`` evaluates the flow at
     every grid point. ``colour_sigma``: per-star colour uncertainty (mag) beyond
     what the training colours carried, marginalised over (:func:`colour_marginal_log_likelihood`).
-    ``calibration``: the model's age-dependent systematic term, convolved into each posterior.
+    ``calibration``: the model's systematic term (by age and colour), convolved into each posterior.
     """
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol)
     log_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
     pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
     if calibration is not None:
-        pdf = calibration.apply(pdf, grid)
+        pdf = calibration.apply(pdf, grid, bp_rp0)
     w = density.outlier_weight if outlier_weight is None else outlier_weight
     log_z = log_norm - normalise_with_log_norm(log_prior, grid)[1]  # the member evidence, prior normalised
     p_out = outlier_probability(log_z, w, density.outlier_log_density)

@@ -187,13 +187,15 @@ def integrated_time(chain: np.ndarray, c: float = 5.0) -> np.ndarray:
 
 
 def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
-               calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0)):
-    """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps."""
+               calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
+               colour: float | None = None):
+    """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps;
+    ``colour``, the star's (BP-RP)0, picks its calibration widths."""
     flat = chain_x[burn:].reshape(-1)
     if calibration is None:
         q = np.quantile(flat, QUANTILES)
     else:  # the grid method's calibration, applied to the samples
-        q, flat = calibration.sample_quantiles(flat, QUANTILES, bounds, rng)
+        q, flat = calibration.sample_quantiles(flat, QUANTILES, bounds, rng, colour)
     hist, edges = np.histogram(flat, bins=max(10, min(60, int(np.sqrt(flat.size) / 2))))
     k = int(np.argmax(hist))
     mode = 0.5 * (edges[k] + edges[k + 1])
@@ -271,8 +273,10 @@ def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: Sampl
 
 
 def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generator,
-            calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0)) -> SampleResult:
-    """Summaries from the stored chains (burn-in 2 tau, at most half the chain)."""
+            calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
+            colours: np.ndarray | None = None) -> SampleResult:
+    """Summaries from the stored chains (burn-in 2 tau, at most half the chain); ``colours``: the
+    stars' (BP-RP)0, for a calibration whose widths depend on colour."""
     n_s = len(run.steps)
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
@@ -283,7 +287,8 @@ def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generato
         tau = run.tau[i]
         burn = int(min(t // 2, np.ceil(2 * tau))) if np.isfinite(tau) else t // 2
         cx = run.age_chain(i)
-        q, mode, keep = _summarise(cx, burn, settings.n_keep, rng, calibration, bounds)
+        q, mode, keep = _summarise(cx, burn, settings.n_keep, rng, calibration, bounds,
+                                   None if colours is None else float(colours[i]))
         qs[i], modes[i] = q, mode
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
@@ -369,7 +374,8 @@ def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight,
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block_id)]))
     logpost = LogPosterior(density, prior, stars, outlier_weight)
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
-    return _finish(run(logpost, settings, rng), settings, rng, calibration, (prior.log10_age_min, prior.log10_age_max))
+    return _finish(run(logpost, settings, rng), settings, rng, calibration, (prior.log10_age_min, prior.log10_age_max),
+                   stars.bp_rp0)
 
 
 def _worker_run(args) -> SampleResult:

@@ -37,7 +37,9 @@ SEQUENCE = {
                          1.962, None, None, None, None, None, None, None, None],
     "kraft_break_bp_rp0": 0.6,
 }
-CALIBRATION = {"log10_age_knots": [7.0, 8.0, 9.0, 9.6], "sigma_dex": [0.0, 0.05, 0.15, 0.25]}
+# Widths by colour (a row per colour knot), so that the graph's blend of kernels by hat weights is exercised.
+CALIBRATION = {"log10_age_knots": [7.0, 8.0, 9.0, 9.6], "colour_knots": [0.7, 1.2, 2.0],
+               "sigma_dex": [[0.0, 0.05, 0.15, 0.25], [0.0, 0.3, 0.02, 0.05], [0.0, 0.6, 0.5, 0.5]]}
 
 # Run in a fresh interpreter so that nothing of gyroage can be imported by accident.
 RAW_ONNX = r"""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.special import ndtr, ndtri
 
 from gyroage.core.calibration import Calibration, trapezoid_weights
@@ -64,4 +65,59 @@ def test_samples_meet_the_same_calibration_as_the_grid():
         samples = np.clip(rng.normal(centre, 0.2, 40_000), GRID[0], GRID[-1])
         got, _ = cal.sample_quantiles(samples, [0.16, 0.5, 0.84], (GRID[0], GRID[-1]), rng)
         want = quantiles(cal.apply(pdf, GRID), GRID, [0.16, 0.5, 0.84])[0]
+        np.testing.assert_allclose(got, want, atol=0.03)
+
+
+BY_COLOUR = Calibration((7.0, 8.0, 9.0, 9.6), ((0.0, 0.3, 0.4, 0.4), (0.0, 0.1, 0.05, 0.05), (0.0, 0.8, 0.6, 0.6)),
+                        colour_knots=(0.7, 1.2, 2.0))
+
+
+def test_colour_weights_are_hats_that_sum_to_one():
+    from gyroage.core.calibration import colour_weights
+
+    knots = (0.7, 1.2, 2.0)
+    lam = colour_weights(np.array([0.0, 0.7, 0.95, 1.2, 1.6, 2.0, 3.5]), knots)
+    want = [[1, 0, 0], [1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0, 0.5, 0.5], [0, 0, 1], [0, 0, 1]]
+    np.testing.assert_allclose(lam, want, atol=1e-12)
+
+
+def test_a_star_at_a_colour_knot_meets_that_knots_widths_alone():
+    """Between knots the posterior is the blend of the two knots' convolutions, by the hat weights."""
+    pdf = normalised(np.exp(-0.5 * ((GRID - 9.3) / 0.15) ** 2))
+    rows = BY_COLOUR.width_rows
+    alone = [Calibration(BY_COLOUR.log10_age_knots, row).apply(pdf, GRID)[0] for row in rows]
+    got = BY_COLOUR.apply(np.repeat(pdf, 3, axis=0), GRID, np.array([0.7, 1.2, 2.0]))
+    np.testing.assert_allclose(got, np.array(alone), rtol=1e-9, atol=1e-12)
+    between = BY_COLOUR.apply(pdf, GRID, np.array([0.95]))[0]
+    np.testing.assert_allclose(between, 0.5 * (alone[0] + alone[1]), rtol=1e-9, atol=1e-12)
+    # the G/K knot's narrow kernel leaves a narrower interval than the red knot's
+    width = [np.diff(quantiles(a[None], GRID, [0.16, 0.84])[0])[0] for a in alone]
+    assert width[1] < width[0] < width[2]
+
+
+def test_widths_by_colour_keep_a_flat_posterior_flat_and_need_the_colour():
+    flat = normalised(np.ones(len(GRID)))
+    np.testing.assert_allclose(BY_COLOUR.apply(flat, GRID, np.array([1.0])), flat, rtol=1e-9)
+    with pytest.raises(ValueError, match="colour"):
+        BY_COLOUR.apply(flat, GRID)
+
+
+def test_a_card_round_trips_with_and_without_colour_knots():
+    """Cards written before widths by colour hold one flat list; both forms load and write back unchanged."""
+    old = {"log10_age_knots": [7.0, 8.0], "sigma_dex": [0.0, 0.3], "level_knots": [7.0, 7.5], "level_scale": 0.5}
+    assert Calibration.from_dict(old).to_dict() == old
+    new = BY_COLOUR.to_dict()
+    assert new["sigma_dex"][1] == [0.0, 0.1, 0.05, 0.05] and new["colour_knots"] == [0.7, 1.2, 2.0]
+    assert Calibration.from_dict(new) == BY_COLOUR
+    with pytest.raises(ValueError, match="row of widths per colour knot"):
+        Calibration((7.0, 8.0), ((0.0, 0.3),), colour_knots=(0.7, 1.2))
+
+
+def test_samples_meet_the_widths_of_their_colour():
+    rng = np.random.default_rng(2)
+    pdf = normalised(np.exp(-0.5 * ((GRID - 9.3) / 0.15) ** 2))
+    samples = np.clip(rng.normal(9.3, 0.15, 40_000), GRID[0], GRID[-1])
+    for colour in (0.7, 1.0, 2.0):
+        got, _ = BY_COLOUR.sample_quantiles(samples, [0.16, 0.5, 0.84], (GRID[0], GRID[-1]), rng, colour)
+        want = quantiles(BY_COLOUR.apply(pdf, GRID, np.array([colour])), GRID, [0.16, 0.5, 0.84])[0]
         np.testing.assert_allclose(got, want, atol=0.03)
