@@ -29,6 +29,7 @@ from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
     cdf_at,
+    cdf_value,
     log_evidence,
     normalise,
     outlier_probability,
@@ -44,6 +45,10 @@ LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 _EDGES_MYR = tuple(10 ** (e - 6) for e in calibration.AGE_EDGES)  # the calibration's bins, in Myr
 AGE_BINS = ((f"<{_EDGES_MYR[0]:.0f} Myr", 0.0, _EDGES_MYR[0]), (f"{_EDGES_MYR[0]:.0f}-{_EDGES_MYR[1]:.0f} Myr", *_EDGES_MYR),
             (f">={_EDGES_MYR[1]:.0f} Myr", _EDGES_MYR[1], np.inf))
+# (BP-RP)0 bands of the by-colour summary: F, G, G/K, K, late K, M dwarfs (edges in mag).
+COLOUR_EDGES = (0.5, 0.8, 1.0, 1.3, 1.8, 2.5)
+COLOUR_BANDS = (f"<{COLOUR_EDGES[0]}", *(f"{a}-{b}" for a, b in zip(COLOUR_EDGES, COLOUR_EDGES[1:])),
+                f">={COLOUR_EDGES[-1]}")
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,8 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
                                colour=members["BPRP_0"].to_numpy(dtype=float))
         q = quantiles(post, grid)
         p = cdf_at(post, grid, star_truth)
+        # a proper score beside coverage: the natural log of the posterior density (per dex) at the truth
+        log_score = np.log(np.maximum(cdf_value(post, grid, star_truth), 1e-300))
         p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), settings.outlier_weight_star,
                                     outlier_log_density())
         _, jq = joint_age(ll, grid, settings.outlier_weight_group)
@@ -224,7 +231,7 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
             "bp_rp0_err": members["e_BPRP_0"].to_numpy(), "true_age_myr": 10 ** (star_truth - 6),
             **{name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])},  # no MAP here
             "error_dex": q[:, 2] - star_truth, "pit": p,
-            "in_68": calibration.inside(p, 0.68), "p_outlier": p_out,
+            "in_68": calibration.inside(p, 0.68), "log_score": log_score, "p_outlier": p_out,
         }))
         cluster_rows.append({
             "cluster": c, "n_stars": len(members), "fiducial_age_myr": 10 ** (truth - 6),
@@ -256,10 +263,30 @@ def by_age_bin(stars: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     return out
 
 
+def by_age_and_colour(stars: pd.DataFrame) -> dict[str, dict]:
+    """Held-out star 68% coverage and mean log score per age bin and (BP-RP)0 band (:data:`COLOUR_BANDS`;
+    empty cells: None): where the age bins' averages hide the colours' opposite errors."""
+    age = stars["true_age_myr"].to_numpy(dtype=float)
+    band = np.digitize(stars["bp_rp0"].to_numpy(dtype=float), COLOUR_EDGES)
+    pit, score = stars["pit"].to_numpy(dtype=float), stars["log_score"].to_numpy(dtype=float)
+    out: dict[str, dict] = {"coverage_68": {}, "mean_log_score": {}, "n_stars": {}}
+    for label, lo, hi in AGE_BINS:
+        for key in out:
+            out[key][label] = {}
+        for k, name in enumerate(COLOUR_BANDS):
+            m = (age >= lo) & (age < hi) & (band == k)
+            out["coverage_68"][label][name] = round(coverage(pit[m], 0.68), 3) if m.any() else None
+            out["mean_log_score"][label][name] = round(float(np.mean(score[m])), 3) if m.any() else None
+            out["n_stars"][label][name] = int(m.sum())
+    return out
+
+
 def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettings) -> dict:
     """The numbers the goals and the model card quote."""
     old = table["fiducial_age_myr"] >= 30
     bins = by_age_bin(stars)
+    colour = by_age_and_colour(stars)
+    age = stars["true_age_myr"].to_numpy(dtype=float)
     return {
         "loco_n_clusters": int(len(table)),
         "loco_n_stars": int(len(stars)),
@@ -278,6 +305,12 @@ def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettin
         "loco_star_median_abs_dex_by_age": bins["median_abs_dex"],
         "loco_star_median_half_width_68_dex_by_age": bins["median_half_width_68_dex"],
         "loco_star_n_by_age": bins["n_stars"],
+        "loco_star_mean_log_score": float(np.mean(stars["log_score"])),
+        "loco_star_mean_log_score_by_age": {label: float(np.mean(stars["log_score"][(age >= lo) & (age < hi)]))
+                                            if ((age >= lo) & (age < hi)).any() else None for label, lo, hi in AGE_BINS},
+        "loco_star_coverage_68_by_age_and_colour": colour["coverage_68"],
+        "loco_star_mean_log_score_by_age_and_colour": colour["mean_log_score"],
+        "loco_star_n_by_age_and_colour": colour["n_stars"],
         "star_posteriors": "sequence members (outlier term in p_outlier only)"
                            + (", with the card's calibration" if settings.calibration_dict else ", uncalibrated"),
         "calibration": settings.calibration_dict,

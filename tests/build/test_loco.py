@@ -46,6 +46,27 @@ def test_calibrated_posteriors_cover_at_the_nominal_rate():
     assert coverage(pit(post_narrow, grid, np.full(len(mu), truth)), 0.68) < 0.5
 
 
+def test_coverage_by_age_and_colour_keeps_opposite_errors_apart():
+    """G dwarfs over-covered and M dwarfs under-covered in one age bin: the cells show both, the bin hides them."""
+    from gyroage.build.loco import by_age_and_colour, by_age_bin
+
+    n = 200
+    stars = pd.DataFrame({
+        "true_age_myr": np.full(2 * n, 2000.0), "bp_rp0": np.r_[np.full(n, 0.9), np.full(n, 3.0)],
+        "pit": np.r_[np.full(n, 0.5), np.where(np.arange(n) < n // 3, 0.5, 0.99)],
+        "log_score": np.r_[np.full(n, 0.2), np.full(n, -3.0)],
+        "error_dex": 0.1, "age_p16_myr": 1500.0, "age_p84_myr": 2500.0,
+    })
+    cells = by_age_and_colour(stars)
+    old = ">=1000 Myr"
+    assert cells["coverage_68"][old]["0.8-1.0"] == 1.0
+    assert cells["coverage_68"][old][">=2.5"] == round((n // 3) / n, 3)
+    assert cells["mean_log_score"][old]["0.8-1.0"] == 0.2 and cells["mean_log_score"][old][">=2.5"] == -3.0
+    assert cells["coverage_68"][old]["1.0-1.3"] is None and cells["n_stars"][old]["1.0-1.3"] == 0
+    assert cells["coverage_68"]["<100 Myr"]["0.8-1.0"] is None
+    assert 0.6 < by_age_bin(stars)["coverage_68"][old] < 0.7  # the bin's average looks fine
+
+
 @pytest.mark.slow
 def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     """Two clusters, a few epochs: tables, resumability and the card's validation object."""
@@ -71,6 +92,9 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     v = card["validation"]
     assert v["loco_n_clusters"] == 2 and 0 <= v["loco_star_coverage_68"] <= 1
     assert set(v["per_cluster"]) == {"NGC2516", "Praesepe"}
+    assert np.isfinite(stars["log_score"]).all() and np.isfinite(v["loco_star_mean_log_score"])
+    cells = v["loco_star_n_by_age_and_colour"]
+    assert sum(sum(c.values()) for c in cells.values()) == len(stars)
     # the card still verifies (the ONNX file was not touched)
     from gyroage.core.modelcard import load_card
 
