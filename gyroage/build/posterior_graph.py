@@ -27,18 +27,9 @@ import onnx
 from onnx import TensorProto, compose, helper
 
 from gyroage import statuses
+from gyroage.build.calibration_graph import CalibrationStages
 from gyroage.build.density_graph import Graph, set_metadata
-from gyroage.core.calibration import (
-    ACKLAM_A,
-    ACKLAM_B,
-    ACKLAM_C,
-    ACKLAM_D,
-    ACKLAM_LOW,
-    CDF_CLIP,
-    Calibration,
-    hat_slopes,
-    trapezoid_weights,
-)
+from gyroage.core.calibration import Calibration
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain
 from gyroage.core.modelcard import (
     DENSITY_FILE,
@@ -127,7 +118,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     return _model(b.g, density, len(grid))
 
 
-class _Builder:
+class _Builder(CalibrationStages):
     """The posterior graph's stages over one age grid; each mirrors the numpy function it names."""
 
     def __init__(self, grid: np.ndarray) -> None:
@@ -287,65 +278,6 @@ class _Builder:
         b = self.op("Add", log_evidence, self.const(np.log1p(-weight)))
         # exp(a - logaddexp(a, b)) = 1 / (1 + exp(b - a))
         return self.op("Sigmoid", self.op("Sub", self.const(a), b))
-
-    def calibrate(self, pdf: str, calibration: Calibration, colour: str) -> str:
-        """gyroage.core.calibration.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix
-        (with colour knots, with every knot's kernel side by side, blended by the star's hat weights),
-        then the level scale on normal scores (Calibration._scale_levels)."""
-        op = self.op
-        out = op("Where", op("IsNaN", pdf), self.zero, pdf)
-        if calibration.smears:
-            w = trapezoid_weights(self.grid)[:, None]
-            kernels = calibration.kernels(self.grid)
-            out = op("MatMul", out, self.const(np.concatenate([w * k for k in kernels], axis=1)))
-            if len(kernels) > 1:
-                per_knot = op("Reshape", out, self.i64([-1, len(kernels), self.n]))
-                lam = op("Unsqueeze", self.colour_weights(colour, calibration), self.axis2)
-                out = op("ReduceSum", op("Mul", per_knot, lam), self.axis1, keepdims=0)
-        out = op("Div", out, self.trapezoid(out))
-        if calibration.level_scale != 1.0:
-            lo, hi = calibration.level_knots
-            c = self.cdf(out)
-            median = self.quantiles_log(out, [0.5])
-            t = op("Min", op("Max", op("Div", op("Sub", median, self.const(lo)), self.const(hi - lo)), self.zero), self.one)
-            scale = op("Add", self.const(calibration.level_scale), op("Mul", t, self.const(1.0 - calibration.level_scale)))
-            z = self.normal_score(op("Min", op("Max", c, self.const(CDF_CLIP)), self.const(1.0 - CDF_CLIP)))
-            # pdf * phi(z / s) / (s phi(z))
-            inv_s2 = op("Sub", op("Div", self.one, op("Mul", scale, scale)), self.one)
-            out = op("Div", op("Mul", out, op("Exp", op("Mul", op("Mul", self.const(-0.5), op("Mul", z, z)), inv_s2))), scale)
-            out = op("Div", out, self.trapezoid(out))
-        # a row with any non-finite value stays NaN (inf * 0 and NaN * 0 are NaN)
-        bad = op("IsNaN", op("ReduceSum", op("Mul", pdf, self.zero), self.axis1, keepdims=1))
-        return op("Where", bad, self.nan, out)
-
-    def colour_weights(self, colour: str, calibration: Calibration) -> str:
-        """gyroage.core.calibration.Calibration.weights: (stars x colour knots) hat weights, min(rise, fall) in [0, 1]."""
-        op, knots = self.op, np.asarray(calibration.colour_knots, dtype=np.float64)
-        x = op("Where", op("IsNaN", colour), self.const(knots[0]), colour)
-        x = op("Unsqueeze", op("Min", op("Max", x, self.const(knots[0])), self.const(knots[-1])), self.axis1)
-        d = op("Sub", x, self.const(knots[None, :]))
-        inv_left, inv_right = hat_slopes(knots)
-        rise = op("Add", self.one, op("Mul", d, self.const(inv_left[None, :])))
-        fall = op("Sub", self.one, op("Mul", d, self.const(inv_right[None, :])))
-        return op("Min", op("Max", op("Min", rise, fall), self.zero), self.one)
-
-    def normal_score(self, p: str) -> str:
-        """gyroage.core.calibration.normal_score: Acklam's approximation of Phi^-1, same coefficients."""
-        op = self.op
-
-        def horner(coefficients, x: str) -> str:
-            out = self.const(coefficients[0])
-            for c in coefficients[1:]:
-                out = op("Add", op("Mul", out, x), self.const(c))
-            return out
-
-        q = op("Sub", p, self.half)
-        r = op("Mul", q, q)
-        central = op("Div", op("Mul", q, horner(ACKLAM_A, r)), horner(ACKLAM_B, r))
-        t = op("Sqrt", op("Mul", self.const(-2.0), op("Log", op("Min", p, op("Sub", self.one, p)))))
-        tail = op("Div", horner(ACKLAM_C, t), horner(ACKLAM_D, t))
-        is_central = op("LessOrEqual", op("Abs", q), self.const(0.5 - ACKLAM_LOW))
-        return op("Where", is_central, central, op("Where", op("Less", q, self.zero), tail, op("Neg", tail)))
 
     def cdf(self, pdf: str) -> str:
         """gyroage.core.posterior.cdf: the trapezoid CDF of each row, scaled to end at 1 (once per pdf tensor)."""
