@@ -34,6 +34,7 @@ RANGES = ((0.60, 0.82), (0.62, 0.76), (0.62, 0.76))  # the issue's 68% coverage 
 MARGIN = 0.01
 WMAX = 1.0
 LEVEL_SCALE = 0.4511  # the shipped level scale while widths are fitted
+START = ((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))  # v2.1's one row: where every fit starts
 BANDS = (-np.inf, 0.5, 0.8, 1.0, 1.3, 1.8, 2.5, np.inf)
 
 
@@ -51,16 +52,18 @@ def load_runs(dirs, frame):
 
 
 class Problem:
-    def __init__(self, runs, frame, colour_knots):
-        self.runs, self.ck = runs, tuple(colour_knots)
+    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS):
+        # free widths at the inner age knots; 0 at the first, the last repeats the one before it
+        self.runs, self.ck, self.ak = runs, tuple(colour_knots), tuple(age_knots)
+        self.n_free = len(self.ak) - 2
         self.colour = frame["BPRP_0"].to_numpy(float)
         self.age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
         self.cluster = frame["cluster"].to_numpy()
 
     def calibration(self, theta) -> Calibration:
-        w = np.clip(np.asarray(theta), 0.0, WMAX).reshape(len(self.ck), 2)
-        rows = tuple((0.0, float(a), float(b), float(b)) for a, b in w)
-        return Calibration(C.SIGMA_KNOTS, rows if len(self.ck) > 1 else rows[0], C.LEVEL_KNOTS, LEVEL_SCALE,
+        w = np.clip(np.asarray(theta), 0.0, WMAX).reshape(len(self.ck), self.n_free)
+        rows = tuple((0.0, *map(float, r), float(r[-1])) for r in w)
+        return Calibration(self.ak, rows if len(self.ck) > 1 else rows[0], C.LEVEL_KNOTS, LEVEL_SCALE,
                            colour_knots=self.ck if len(self.ck) > 1 else ())
 
     def scores(self, theta, clusters=None):
@@ -123,21 +126,24 @@ def main(argv=None) -> int:
     ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
     ap.add_argument("--folds", nargs="+", required=True, help="gyroage validate --out directories, one per seed")
     ap.add_argument("--colour-knots", default="0.7,1.2,1.9,2.6")
+    ap.add_argument("--age-knots", default=",".join(map(str, C.SIGMA_KNOTS)),
+                    help="log10 yr; width 0 at the first, the last repeats the one before it")
     ap.add_argument("--maxfev", type=int, default=250)
     ap.add_argument("--cv", type=int, default=5, help="cross-validation folds over clusters (0: none)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     ck = tuple(float(v) for v in a.colour_knots.split(","))
-    p = Problem(load_runs(a.folds, frame), frame, ck)
-    full = p.fit(np.tile([0.44, 0.28], len(ck)), maxfev=a.maxfev)
+    p = Problem(load_runs(a.folds, frame), frame, ck, tuple(float(v) for v in a.age_knots.split(",")))
+    start = np.interp(p.ak[1:-1], *START)
+    full = p.fit(np.tile(start, len(ck)), maxfev=a.maxfev)
     cal = p.calibration(full)
     parts = p.scores(full)
     m, per_seed = p.metrics(parts)
-    print(f"colour knots {ck}: widths {[list(r) for r in cal.width_rows]}", flush=True)
+    print(f"colour knots {ck}, age knots {p.ak}: widths {[list(r) for r in cal.width_rows]}", flush=True)
     print(f"  in-sample   {fmt(m)}")
     print(f"  per seed, 68% coverage by age bin: {np.round(per_seed[:, :3], 3).tolist()}")
-    out = {"colour_knots": ck, "widths": [list(r) for r in cal.width_rows], "in_sample": m.tolist(),
+    out = {"colour_knots": ck, "age_knots": p.ak, "widths": [list(r) for r in cal.width_rows], "in_sample": m.tolist(),
            "in_sample_per_seed": per_seed.tolist(), "in_sample_cells": p.cells(parts).tolist()}
     if a.cv:
         # clusters by age (then name), dealt round-robin so each fold spans the ages
