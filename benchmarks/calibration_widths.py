@@ -52,16 +52,16 @@ def load_runs(dirs, frame):
 
 
 class Problem:
-    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS):
+    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS, wmax=WMAX):
         # free widths at the inner age knots; 0 at the first, the last repeats the one before it
         self.runs, self.ck, self.ak = runs, tuple(colour_knots), tuple(age_knots)
-        self.n_free = len(self.ak) - 2
+        self.n_free, self.wmax = len(self.ak) - 2, wmax
         self.colour = frame["BPRP_0"].to_numpy(float)
         self.age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
         self.cluster = frame["cluster"].to_numpy()
 
     def calibration(self, theta) -> Calibration:
-        w = np.clip(np.asarray(theta), 0.0, WMAX).reshape(len(self.ck), self.n_free)
+        w = np.clip(np.asarray(theta), 0.0, self.wmax).reshape(len(self.ck), self.n_free)
         rows = tuple((0.0, *map(float, r), float(r[-1])) for r in w)
         return Calibration(self.ak, rows if len(self.ck) > 1 else rows[0], C.LEVEL_KNOTS, LEVEL_SCALE,
                            colour_knots=self.ck if len(self.ck) > 1 else ())
@@ -90,7 +90,7 @@ class Problem:
         return -total / len(res) + 200.0 * pen
 
     def fit(self, x0, clusters=None, maxfev=250):
-        return minimize(self.loss, x0, args=(clusters,), method="Powell", bounds=[(0.0, WMAX)] * len(x0),
+        return minimize(self.loss, x0, args=(clusters,), method="Powell", bounds=[(0.0, self.wmax)] * len(x0),
                         options={"maxfev": maxfev, "xtol": 0.01, "ftol": 1e-4}).x
 
     def metrics(self, parts):
@@ -129,12 +129,13 @@ def main(argv=None) -> int:
     ap.add_argument("--age-knots", default=",".join(map(str, C.SIGMA_KNOTS)),
                     help="log10 yr; width 0 at the first, the last repeats the one before it")
     ap.add_argument("--maxfev", type=int, default=250)
+    ap.add_argument("--wmax", type=float, default=WMAX, help="upper bound of every width, dex")
     ap.add_argument("--cv", type=int, default=5, help="cross-validation folds over clusters (0: none)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     ck = tuple(float(v) for v in a.colour_knots.split(","))
-    p = Problem(load_runs(a.folds, frame), frame, ck, tuple(float(v) for v in a.age_knots.split(",")))
+    p = Problem(load_runs(a.folds, frame), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax)
     start = np.interp(p.ak[1:-1], *START)
     full = p.fit(np.tile(start, len(ck)), maxfev=a.maxfev)
     cal = p.calibration(full)
