@@ -154,7 +154,7 @@ def validate(
     overrides.update(seed=seed, max_epochs=max_epochs)
     try:
         train = full_train_dict(overrides)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # an unknown key, or a value TrainSettings refuses
         raise UserError(f"bad training settings: {exc}") from None
     w = float(card.outlier["weight"])
     settings = ValidateSettings(train=train, min_members=min_members,

@@ -47,6 +47,9 @@ class FlowConfig:
     def __post_init__(self) -> None:
         if self.reference not in reference_law.KINDS:
             raise ValueError(f"unknown reference law {self.reference!r}; expected one of {reference_law.KINDS}")
+        if self.reference != "skumanich_late" and self.reference_onset != reference_law.DEFAULT_ONSET:
+            # any other law ignores the onset: a config that sets it expects something that would not happen
+            raise ValueError(f"reference_onset applies to the 'skumanich_late' law only, not {self.reference!r}")
 
     def to_dict(self) -> dict:
         d = asdict(self)

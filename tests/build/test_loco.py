@@ -110,6 +110,17 @@ def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
     assert r.returncode == 2 and "NoSuchCluster" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("flow", [{"reference": "barnes"}, {"reference": "skumanich", "reference_onset": 8.5}])
+def test_validate_refuses_bad_flow_settings_in_one_line(catalog_path, tmp_path, flow):
+    pytest.importorskip("torch")
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"flow": flow}))
+    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "M67", "--out", str(tmp_path / "v"),
+                "--config", str(cfg))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "reference" in r.stderr
+
+
 def test_colour_only_flow_ignores_the_error():
     """The shipped conditioning: the error input stays in the signature but cannot change log p.
     (Its ONNX export is covered by test_flow_export's shipped-model parity test.)"""

@@ -115,6 +115,8 @@ def test_late_onset_law_is_zero_before_its_onset_and_skumanich_after():
     assert s.to_dict()["flow"]["reference_onset"] == 8.5 and TrainSettings.from_dict(s.to_dict()) == s
     assert "reference_onset" not in TrainSettings.from_dict({"flow": {"reference": "skumanich"}}).to_dict()["flow"]
     assert "reference_onset" not in TrainSettings().to_dict()["flow"]
+    with pytest.raises(ValueError, match="skumanich_late"):  # another law would silently ignore it
+        TrainSettings.from_dict({"flow": {"reference": "skumanich", "reference_onset": 8.5}})
 
 
 def test_a_late_onset_flow_survives_a_checkpoint_and_its_onnx_graph_applies_the_onset(tmp_path):
