@@ -107,27 +107,30 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     status[(status == OK) & ~np.isfinite(prot)] = NO_PERIOD
 
     okish = np.isin(status, [OK, NO_PERIOD])
-    out = _input_columns(frame)
+    ours: dict[str, object] = {}
     for col in ("source_id", "tic", "kic"):  # nullable int64: exact in CSV and Parquet alike
-        out[col] = res[col].array
-    out["prot"] = np.where(status == OK, prot, np.nan)
-    out["prot_err"] = np.where(status == OK, prot_err, np.nan)
-    out["bp_rp0"] = np.where(okish, c.bp_rp0, np.nan)
-    out["bp_rp0_err"] = np.where(okish, c.bp_rp0_err, np.nan)
-    out["prot_source"] = np.where(status == OK, prot_src, "")
-    out["prot_n_candidates"] = n_cand
-    out["prot_max_rel_diff"] = np.where(status == OK, spread, np.nan)
+        ours[col] = res[col].array
+    ours["prot"] = np.where(status == OK, prot, np.nan)
+    ours["prot_err"] = np.where(status == OK, prot_err, np.nan)
+    ours["bp_rp0"] = np.where(okish, c.bp_rp0, np.nan)
+    ours["bp_rp0_err"] = np.where(okish, c.bp_rp0_err, np.nan)
+    ours["prot_source"] = np.where(status == OK, prot_src, "")
+    ours["prot_n_candidates"] = n_cand
+    ours["prot_max_rel_diff"] = np.where(status == OK, spread, np.nan)
     for name, (p, e) in cands.items():
-        out[f"prot_{name}_days"] = p
-        out[f"prot_{name}_err_days"] = e
-    out["bp_rp_obs"] = c.bp_rp
-    out["ebp_rp"] = np.where(c.applied, c.ebprp, np.nan)
-    out["ebp_rp_source"] = c.source
-    out["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
-    out["parallax_mas"] = plx
-    out["ruwe"] = g["ruwe"].to_numpy(float)
-    out["match_sep_arcsec"] = res["match_sep_arcsec"].to_numpy(float)
-    out["crossmatch_status"] = status
+        ours[f"prot_{name}_days"] = p
+        ours[f"prot_{name}_err_days"] = e
+    ours["bp_rp_obs"] = c.bp_rp
+    ours["ebp_rp"] = np.where(c.applied, c.ebprp, np.nan)
+    ours["ebp_rp_source"] = c.source
+    ours["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
+    ours["parallax_mas"] = plx
+    ours["ruwe"] = g["ruwe"].to_numpy(float)
+    ours["match_sep_arcsec"] = res["match_sep_arcsec"].to_numpy(float)
+    ours["crossmatch_status"] = status
+    out = _input_columns(frame, list(ours))
+    for col, values in ours.items():
+        out[col] = values
     return out
 
 
@@ -197,13 +200,10 @@ def adopt(cands: dict[str, tuple[np.ndarray, np.ndarray]], n: int):
     return prot, err, src, count
 
 
-# Input columns renamed input_<name>: our identifiers and status, and (below) any that estimate would read.
-_OURS = ("source_id", "tic", "kic", "crossmatch_status")
-
-
-def _input_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Input columns, renamed ``input_<name>`` (never a duplicate) when ``estimate`` would read them instead of ours."""
-    return io.prefix_clashes(frame, [*_OURS, *(c for c in frame.columns if io.match_columns([c]))])
+def _input_columns(frame: pd.DataFrame, ours: list[str]) -> pd.DataFrame:
+    """Input columns, renamed ``input_<name>`` (never a duplicate) when we write a column of that name
+    (``ours``: a user's own ``ruwe`` is kept beside Gaia's) or ``estimate`` would read them instead of ours."""
+    return io.prefix_clashes(frame, [*ours, *(c for c in frame.columns if io.match_columns([c]))])
 
 
 def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,

@@ -177,6 +177,17 @@ def test_crossmatch_input_columns_never_get_a_duplicate_name(tmp_path, sky):
     assert out["prot"].tolist() == [12.3] and out["crossmatch_status"].tolist() == ["ok"]
 
 
+def test_crossmatch_keeps_an_input_column_that_shares_a_name_with_one_it_writes(tmp_path, sky):
+    """A user's own ruwe or parallax_mas was overwritten by Gaia's without a word: both are kept now."""
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id,ruwe,parallax_mas,note\n{GA},7.5,-1,mine\n")
+    run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["input_ruwe"].tolist() == [7.5] and out["input_parallax_mas"].tolist() == [-1]
+    assert out["ruwe"].tolist() != [7.5] and out["parallax_mas"].tolist() != [-1]  # Gaia's own values
+    assert out["note"].tolist() == ["mine"]  # a name we do not write stays as it is
+
+
 def test_crossmatch_reads_fits_and_writes_fits(tmp_path, sky):
     """Identifiers from a FITS table (int64, one masked) give what the same CSV gives; -o .fits is FITS."""
     from astropy.table import MaskedColumn, Table
