@@ -247,18 +247,21 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
 
 
 def by_age_bin(stars: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    """Held-out star coverage (68%), median |error| and median 68% half-width per :data:`AGE_BINS` bin of
-    the star's cluster age (empty bins: None)."""
+    """Held-out star coverage (68%), median |error|, median 68% half-width and mean log score per
+    :data:`AGE_BINS` bin of the star's cluster age (empty bins: None)."""
     age = stars["true_age_myr"].to_numpy(dtype=float)
     pit = stars["pit"].to_numpy(dtype=float)
     err = np.abs(stars["error_dex"].to_numpy(dtype=float))
     half = 0.5 * np.log10(stars["age_p84_myr"].to_numpy(dtype=float) / stars["age_p16_myr"].to_numpy(dtype=float))
-    out: dict[str, dict] = {"coverage_68": {}, "median_abs_dex": {}, "median_half_width_68_dex": {}, "n_stars": {}}
+    score = stars["log_score"].to_numpy(dtype=float)
+    out: dict[str, dict] = {"coverage_68": {}, "median_abs_dex": {}, "median_half_width_68_dex": {},
+                            "mean_log_score": {}, "n_stars": {}}
     for label, lo, hi in AGE_BINS:
         m = (age >= lo) & (age < hi)
         out["coverage_68"][label] = coverage(pit[m], 0.68) if m.any() else None
         out["median_abs_dex"][label] = float(np.median(err[m])) if m.any() else None
         out["median_half_width_68_dex"][label] = float(np.median(half[m])) if m.any() else None
+        out["mean_log_score"][label] = float(np.mean(score[m])) if m.any() else None
         out["n_stars"][label] = int(m.sum())
     return out
 
@@ -286,7 +289,6 @@ def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettin
     old = table["fiducial_age_myr"] >= 30
     bins = by_age_bin(stars)
     colour = by_age_and_colour(stars)
-    age = stars["true_age_myr"].to_numpy(dtype=float)
     return {
         "loco_n_clusters": int(len(table)),
         "loco_n_stars": int(len(stars)),
@@ -306,8 +308,7 @@ def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettin
         "loco_star_median_half_width_68_dex_by_age": bins["median_half_width_68_dex"],
         "loco_star_n_by_age": bins["n_stars"],
         "loco_star_mean_log_score": float(np.mean(stars["log_score"])),
-        "loco_star_mean_log_score_by_age": {label: float(np.mean(stars["log_score"][(age >= lo) & (age < hi)]))
-                                            if ((age >= lo) & (age < hi)).any() else None for label, lo, hi in AGE_BINS},
+        "loco_star_mean_log_score_by_age": bins["mean_log_score"],
         "loco_star_coverage_68_by_age_and_colour": colour["coverage_68"],
         "loco_star_mean_log_score_by_age_and_colour": colour["mean_log_score"],
         "loco_star_n_by_age_and_colour": colour["n_stars"],
