@@ -18,36 +18,38 @@ colour-knot sets; the choice is by the cross-validated mean log score alone.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
 from gyroage.build import calibration as C
 from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.loco import COLOUR_EDGES, ValidateSettings, load_folds, star_posteriors
 from gyroage.core.calibration import Calibration
-from gyroage.core.posterior import cdf_at, cdf_value, normalise, quantiles
+from gyroage.core.posterior import cdf_at, cdf_value, quantiles
 
 RANGES = ((0.60, 0.82), (0.62, 0.76), (0.62, 0.76))  # the issue's 68% coverage ranges by age bin
 MARGIN = 0.01
 WMAX = 1.0
 LEVEL_SCALE = 0.4511  # the shipped level scale while widths are fitted
 START = ((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))  # v2.1's one row: where every fit starts
-BANDS = (-np.inf, 0.5, 0.8, 1.0, 1.3, 1.8, 2.5, np.inf)
+BANDS = (-np.inf, *COLOUR_EDGES, np.inf)  # the card's by-colour bands
 
 
-def load_runs(dirs, frame):
+def load_runs(dirs):
+    """Per run directory: (member posteriors, grid, catalogue rows) of its held-out stars, read with the
+    settings its loco_summary.json names (a directory may hold folds of other settings too)."""
     runs = []
     for d in dirs:
-        pdf, rows = [], []
-        for f in sorted(glob.glob(f"{d}/folds/*/*.npz")):
-            z = np.load(f)
-            grid = z["grid"]
-            pdf.append(normalise(z["loglike"].astype(float), grid))
-            rows.append(z["source_row"])
-        runs.append((np.concatenate(pdf), grid, np.concatenate(rows)))
+        summary = json.loads((Path(d) / "loco_summary.json").read_text())
+        settings = ValidateSettings(train=summary["train_settings"], grid=tuple(summary["age_grid"]))
+        folds = load_folds(d, settings, list(summary["per_cluster"]))
+        grid = next(iter(folds.values()))["grid"]
+        runs.append((np.concatenate([star_posteriors(f["loglike"], grid) for f in folds.values()]), grid,
+                     np.concatenate([f["source_row"] for f in folds.values()])))
     return runs
 
 
@@ -135,7 +137,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     ck = tuple(float(v) for v in a.colour_knots.split(","))
-    p = Problem(load_runs(a.folds, frame), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax)
+    p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax)
     start = np.interp(p.ak[1:-1], *START)
     full = p.fit(np.tile(start, len(ck)), maxfev=a.maxfev)
     cal = p.calibration(full)
