@@ -54,24 +54,23 @@ def calibration(level_scale: float) -> Calibration:
                        colour_knots=COLOUR_KNOTS)
 
 
-def coverage_by_bin(cal: Calibration, pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray,
-                    colour: np.ndarray) -> np.ndarray:
-    """68% coverage of the calibrated posteriors in each age bin of the truth (NaN for an empty bin)."""
-    held = inside(cdf_at(cal.apply(pdf, grid, colour), grid, truth), TARGET)
-    b = np.digitize(truth, AGE_EDGES)
-    return np.array([held[b == k].mean() if (b == k).any() else np.nan for k in range(len(AGE_EDGES) + 1)])
-
-
 def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, colour: np.ndarray, steps: int = 8) -> Calibration:
     """The calibration whose level scale brings the < 100 Myr bin's 68% coverage nearest 0.68
     (``colour``: the stars' (BP-RP)0, for the widths by colour)."""
+    young = truth < AGE_EDGES[0]
+    if not young.any():
+        return calibration(1.0)
+    # The widths do not change between steps: smear the young stars once, then bisect on the level scale alone.
+    smeared = calibration(1.0).apply(pdf[young], grid, colour[young])
+
+    def coverage(level_scale: float) -> float:
+        levels = Calibration(level_knots=LEVEL_KNOTS, level_scale=level_scale)
+        return float(np.mean(inside(cdf_at(levels.apply(smeared, grid), grid, truth[young]), TARGET)))
+
     lo, hi = LEVEL_SCALE_MIN, 1.0
-    if not coverage_by_bin(calibration(hi), pdf, grid, truth, colour)[0] > TARGET:
+    if not coverage(hi) > TARGET:
         return calibration(hi)  # nothing to narrow
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        cov = coverage_by_bin(calibration(mid), pdf, grid, truth, colour)[0]
-        if not np.isfinite(cov):
-            break
-        lo, hi = (mid, hi) if cov < TARGET else (lo, mid)
+        lo, hi = (mid, hi) if coverage(mid) < TARGET else (lo, mid)
     return calibration(0.5 * (lo + hi))
