@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.errors import UserError
+from gyroage.writers import prepare_target
 
 LOG10_PROT_POINTS = 600
 FORMATS = ("png", "pdf", "svg")
@@ -66,7 +67,7 @@ def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: 
         raise UserError(f"figure file must end in .png, .pdf or .svg: {p}")
     elif fmt is not None and fmt != suffix:
         raise UserError(f"{p} ends in .{suffix} but --format is {fmt}: make them agree (or drop one)")
-    p.parent.mkdir(parents=True, exist_ok=True)
+    prepare_target(p)  # a directory or an unwritable folder: one line, as for the tables
     return p, fmt or suffix
 
 
@@ -277,15 +278,16 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
 def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(colour, period, group key or None) of the rows that can be drawn: finite colour, positive finite period."""
     from gyroage import io
+    from gyroage.core.colours import input_colours
 
     cols = io.require_columns(list(frame.columns))
-    if "bp_rp0" not in cols:
-        raise UserError("--data needs a bp_rp0 column (the de-reddened colour) to overlay")
-    p, c = io.numeric(frame, cols["prot"]), io.numeric(frame, cols["bp_rp0"])
+    # the colour as estimate would use it: bp_rp0, or converted from bp_rp and a reddening, or teff
+    p, c = io.numeric(frame, cols["prot"]), input_colours(frame, cols).bp_rp0
     key = None
     if colour_by:
         raw = frame[io.require_column(list(frame.columns), colour_by)]
-        key = raw.astype(str).where(raw.notna() & (raw.astype(str).str.strip() != ""), "(no group)").to_numpy()
+        text = raw.astype(str)
+        key = text.where(raw.notna() & (text.str.strip() != ""), "(no group)").to_numpy()
     ok = np.isfinite(c) & np.isfinite(p) & (p > 0)
     return c[ok], p[ok], None if key is None else key[ok]
 

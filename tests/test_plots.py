@@ -197,3 +197,27 @@ def test_plot_cli_format_and_dpi(tmp_path, stars_csv):
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "s.png").exists()
     res = run_cli("plot", "sequence", "-o", str(tmp_path / "s.png"), "--dpi", "0")
     assert res.returncode == 2 and "--dpi" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_sequence_overlay_reads_colours_as_estimate_does(tmp_path):
+    """--data with teff, or observed bp_rp and E(BP-RP), is overlaid (it was refused for lacking bp_rp0)."""
+    from gyroage.plots import _data_points
+
+    teff = pd.DataFrame({"prot_days": [25.4, 10.0], "teff": [5772.0, 4500.0]})
+    c, p, _ = _data_points(teff, None)
+    assert len(c) == 2 and abs(c[0] - 0.82) < 0.01 and c[1] > c[0]
+    obs = pd.DataFrame({"prot_days": [12.0], "bp_rp": [1.1], "ebprp": [0.1]})
+    c, _, _ = _data_points(obs, None)
+    assert np.allclose(c, [1.0])
+    out = tmp_path / "seq.png"
+    (tmp_path / "teff.csv").write_text(teff.to_csv(index=False))
+    res = run_cli("plot", "sequence", "-o", str(out), "--age", "1000", "--data", str(tmp_path / "teff.csv"))
+    assert res.returncode == 0, res.stderr
+    assert out.stat().st_size > 0
+
+
+def test_a_figure_path_that_is_a_directory_is_one_line(tmp_path, stars_csv):
+    d = tmp_path / "taken.png"
+    d.mkdir()
+    res = run_cli("plot", "posterior", str(stars_csv), "--row", "0", "-o", str(d))
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "directory" in res.stderr
