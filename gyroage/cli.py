@@ -262,7 +262,7 @@ def group_age(
 ) -> None:
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
-    from gyroage import formats, io, statuses, writers
+    from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening
     from gyroage.core.groups import group_ages
 

@@ -98,7 +98,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     far = (status == OK) & ~c.applied & ~(plx > 1000.0 / settings.warn_distance_pc)
     report.uncorrected_far += int(far.sum())
 
-    cands = _candidates(res, g, status, services, settings.sources, report)
+    cands = _candidates(res, g, status, services, settings.sources)
     prot, prot_err, prot_src, n_cand = adopt(cands, n)
     spread = np.full(n, np.nan)  # how far the other candidates sit from the adopted period
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -171,7 +171,7 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
 
 
 def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services: Services,
-                sources: tuple[str, ...], report: CrossmatchReport) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                sources: tuple[str, ...]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Candidate (period, error) arrays, one pair per source, in adoption order."""
     cands: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in sources:
