@@ -4,7 +4,7 @@ The widths maximise held-out stars' mean log density at their cluster's age (a p
 score) over the folds of several training seeds at once, each width in [0, WMAX] dex,
 subject to every seed's 68% coverage of the three age bins lying inside the issue's
 ranges (a quadratic penalty, 0.01 inside each edge); Powell's method. The level scale
-is held at the shipped value (``gyroage validate --fit-calibration`` refits it).
+is held at the model card's value (``gyroage validate --fit-calibration`` refits it).
 A K-fold cross-validation over clusters (each fold's widths fitted without its
 clusters, warm-started from the full fit) gives held-out figures for comparing
 colour-knot sets; the choice is by the cross-validated mean log score alone.
@@ -27,14 +27,14 @@ from scipy.optimize import minimize
 
 from gyroage.build import calibration as C
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import COLOUR_EDGES, ValidateSettings, load_folds, star_posteriors
+from gyroage.build.loco import COLOUR_EDGES, ValidateSettings, load_folds, log_score, star_posteriors
 from gyroage.core.calibration import Calibration
-from gyroage.core.posterior import cdf_at, cdf_value, quantiles
+from gyroage.core.modelcard import load_card
+from gyroage.core.posterior import cdf_at, quantiles
 
 RANGES = ((0.60, 0.82), (0.62, 0.76), (0.62, 0.76))  # the issue's 68% coverage ranges by age bin
 MARGIN = 0.01
 WMAX = 1.0
-LEVEL_SCALE = 0.4511  # the shipped level scale while widths are fitted
 START = ((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))  # v2.1's one row: where every fit starts
 BANDS = (-np.inf, *COLOUR_EDGES, np.inf)  # the card's by-colour bands
 
@@ -54,10 +54,10 @@ def load_runs(dirs):
 
 
 class Problem:
-    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS, wmax=WMAX):
+    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS, wmax=WMAX, level_scale=1.0):
         # free widths at the inner age knots; 0 at the first, the last repeats the one before it
         self.runs, self.ck, self.ak = runs, tuple(colour_knots), tuple(age_knots)
-        self.n_free, self.wmax = len(self.ak) - 2, wmax
+        self.n_free, self.wmax, self.level_scale = len(self.ak) - 2, wmax, level_scale
         self.colour = frame["BPRP_0"].to_numpy(float)
         self.age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
         self.cluster = frame["cluster"].to_numpy()
@@ -65,24 +65,24 @@ class Problem:
     def calibration(self, theta) -> Calibration:
         w = np.clip(np.asarray(theta), 0.0, self.wmax).reshape(len(self.ck), self.n_free)
         rows = tuple((0.0, *map(float, r), float(r[-1])) for r in w)
-        return Calibration(self.ak, rows if len(self.ck) > 1 else rows[0], C.LEVEL_KNOTS, LEVEL_SCALE,
+        return Calibration(self.ak, rows if len(self.ck) > 1 else rows[0], C.LEVEL_KNOTS, self.level_scale,
                            colour_knots=self.ck if len(self.ck) > 1 else ())
 
-    def scores(self, theta, clusters=None):
-        """Per seed: (source rows, PIT, median, log score) of the stars of ``clusters`` (all when None)."""
+    def scores(self, theta, clusters=None, median=True):
+        """Per seed: (source rows, PIT, median or None, log score) of the stars of ``clusters`` (all when None)."""
         cal, out = self.calibration(theta), []
         for pdf, grid, rows in self.runs:
             m = np.ones(len(rows), bool) if clusters is None else np.isin(self.cluster[rows], clusters)
             r = rows[m]
             post = cal.apply(pdf[m], grid, self.colour[r])
             t = self.age[r]
-            out.append((r, cdf_at(post, grid, t), quantiles(post, grid, [0.5])[:, 0],
-                        np.log(np.maximum(cdf_value(post, grid, t), 1e-300))))
+            out.append((r, cdf_at(post, grid, t), quantiles(post, grid, [0.5])[:, 0] if median else None,
+                        log_score(post, grid, t)))
         return out
 
     def loss(self, theta, clusters=None):
         total, pen = 0.0, 0.0
-        res = self.scores(theta, clusters)
+        res = self.scores(theta, clusters, median=False)  # the loss reads PITs and scores only
         for r, pit, _, ls in res:
             total += ls.mean()
             b = np.digitize(self.age[r], C.AGE_EDGES)
@@ -131,13 +131,15 @@ def main(argv=None) -> int:
     ap.add_argument("--age-knots", default=",".join(map(str, C.SIGMA_KNOTS)),
                     help="log10 yr; width 0 at the first, the last repeats the one before it")
     ap.add_argument("--maxfev", type=int, default=250)
+    ap.add_argument("--level-scale", type=float, help="held while the widths are fitted; default: the model card's")
     ap.add_argument("--wmax", type=float, default=WMAX, help="upper bound of every width, dex")
     ap.add_argument("--cv", type=int, default=5, help="cross-validation folds over clusters (0: none)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     ck = tuple(float(v) for v in a.colour_knots.split(","))
-    p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax)
+    level = a.level_scale if a.level_scale is not None else Calibration.from_card(load_card()[0]).level_scale
+    p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level)
     start = np.interp(p.ak[1:-1], *START)
     full = p.fit(np.tile(start, len(ck)), maxfev=a.maxfev)
     cal = p.calibration(full)

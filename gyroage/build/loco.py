@@ -186,6 +186,11 @@ def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibrat
     return calibration.apply(pdf, grid, colour) if calibration is not None else pdf
 
 
+def log_score(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """A proper score beside coverage: ln of each posterior's density (per dex) at its truth (floored at 1e-300)."""
+    return np.log(np.maximum(cdf_value(pdf, grid, truth), 1e-300))
+
+
 def coverage(pit_values: np.ndarray, level: float) -> float:
     """Fraction of stars whose central ``level`` interval holds the truth."""
     return float(np.mean(calibration.inside(pit_values, level))) if len(pit_values) else float("nan")
@@ -220,8 +225,7 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
                                colour=members["BPRP_0"].to_numpy(dtype=float))
         q = quantiles(post, grid)
         p = cdf_at(post, grid, star_truth)
-        # a proper score beside coverage: the natural log of the posterior density (per dex) at the truth
-        log_score = np.log(np.maximum(cdf_value(post, grid, star_truth), 1e-300))
+        score = log_score(post, grid, star_truth)
         p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), settings.outlier_weight_star,
                                     outlier_log_density())
         _, jq = joint_age(ll, grid, settings.outlier_weight_group)
@@ -231,7 +235,7 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
             "bp_rp0_err": members["e_BPRP_0"].to_numpy(), "true_age_myr": 10 ** (star_truth - 6),
             **{name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])},  # no MAP here
             "error_dex": q[:, 2] - star_truth, "pit": p,
-            "in_68": calibration.inside(p, 0.68), "log_score": log_score, "p_outlier": p_out,
+            "in_68": calibration.inside(p, 0.68), "log_score": score, "p_outlier": p_out,
         }))
         cluster_rows.append({
             "cluster": c, "n_stars": len(members), "fiducial_age_myr": 10 ** (truth - 6),
