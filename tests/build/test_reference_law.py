@@ -134,3 +134,13 @@ def test_a_late_onset_flow_survives_a_checkpoint_and_its_onnx_graph_applies_the_
     no_onset = ConditionalFlow(FlowConfig(hidden=8, reference="skumanich"), NORM, coef[:4]).eval()
     no_onset.load_state_dict({**back.state_dict(), "reference_coef": torch.tensor(coef[:4])})
     assert parity(back, build_density(no_onset), n=4000, domain=young) > 0.01
+
+
+def test_a_default_spelled_out_in_a_config_keeps_the_fold_key():
+    """validate's folds are keyed by these settings: writing a default out must not retrain every fold."""
+    pytest.importorskip("torch")
+    from gyroage.build.loco_fold import full_train_dict
+
+    assert full_train_dict({"flow": {"reference": "none"}}) == full_train_dict({})
+    late = {"flow": {"reference": "skumanich_late"}}
+    assert full_train_dict({"flow": {**late["flow"], "reference_onset": 8.7}}) == full_train_dict(late)
