@@ -239,8 +239,7 @@ def conversion_columns(colours: Colours, bp_rp0_err_used: np.ndarray) -> dict[st
     """
     if colours.source is None:
         return {}
-    se = np.full(len(colours.bp_rp0), np.nan) if colours.ebprp_err is None else colours.ebprp_err
-    e = np.full(len(colours.bp_rp0), np.nan) if colours.ebprp is None else colours.ebprp
+    e, se = colours.ebprp, colours.ebprp_err  # arrays whenever a source is recorded (input_colours)
     total = np.where(np.isfinite(se), np.hypot(bp_rp0_err_used, np.nan_to_num(se)), bp_rp0_err_used)
     ok = np.isfinite(colours.bp_rp0)
     return dict(zip(COLUMNS, (colours.source, colours.bp_rp0, np.where(ok, total, np.nan), e, se)))

@@ -106,16 +106,14 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     rows = np.flatnonzero(ok)
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
-        sub = (lambda a: None if a is None else a[ok])  # noqa: E731
         # the grid gives p_outlier and the flags for the sampler's stars too
-        g = grid_rows(stars, ok, sub(prior_mean), sub(prior_sigma), density, settings,
+        g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings,
                       keep and settings.method == "grid")
         values = dict(g.values)
         if g.pdf is not None:
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
-            mc, table = _mcmc_rows(stars, ok, sub(prior_mean), sub(prior_sigma), sub(stars.ebprp), sub(stars.ebprp_err),
-                                   density, settings, keep, on_block)
+            mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep, on_block)
             values.update(mc)
         results["age_flags"][ok] = g.flags
         status[rows[g.extrapolated]] = statuses.EXTRAPOLATED
@@ -161,12 +159,16 @@ class GridRows:
     extrapolated: np.ndarray  # status extrapolated
 
 
+def _rows(a: np.ndarray | None, ok: np.ndarray) -> np.ndarray | None:
+    """The usable rows of an optional per-star array."""
+    return None if a is None else a[ok]
+
+
 def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
               settings: EstimateSettings, keep: bool) -> GridRows:
     """Grid posteriors, p_outlier and flags of the usable rows ``ok`` (shared by estimate and the API)."""
     lp, colour = np.log10(stars.prot[ok]), stars.bp_rp0[ok]
-    colour_sigma = excess_colour_sigma(stars.bp_rp0_err[ok], None if stars.ebprp_err is None else stars.ebprp_err[ok],
-                                       density.card)
+    colour_sigma = excess_colour_sigma(stars.bp_rp0_err[ok], _rows(stars.ebprp_err, ok), density.card)
     domain = SequenceDomain.from_card(density.card)
     lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
@@ -175,7 +177,7 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     return GridRows(summaries, grid, pdf, flags, extrapolated)
 
 
-def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, ebprp, ebprp_err, density: FlowDensity,
+def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
                settings: EstimateSettings, keep: bool,
                on_block: Callable[[int], None] | None = None) -> tuple[dict, pd.DataFrame | None]:
     """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``).
@@ -188,7 +190,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, ebprp, ebprp_err,
     sig_c = np.maximum(excess_colour_sigma(stars.bp_rp0_err[ok], None, density.card), settings.sampler.colour_err_floor)
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
-                        stars.bp_rp0[ok], sig_c, ebprp, ebprp_err, prior_mean, prior_sigma)
+                        stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), _rows(stars.ebprp_err, ok), prior_mean, prior_sigma)
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block)
     values = dict(res.summaries)
