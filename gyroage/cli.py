@@ -264,10 +264,11 @@ def group_age(
 
     from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening
-    from gyroage.core.groups import group_ages
+    from gyroage.core.groups import check_group_options, group_ages
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
+    check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)

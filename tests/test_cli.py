@@ -116,3 +116,10 @@ def test_id_option_names_the_posteriors_columns(tmp_path):
     assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: --id column 'gaia_id' is not a column of the input"
     res = run_cli("estimate", str(src), "--id", "name")
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "--posteriors" in res.stderr
+
+
+def test_group_age_refuses_a_bad_option_before_loading_the_model(tmp_path):
+    """A typo in --grid is reported first, not after a model load and a full read of the input."""
+    r = run_cli("group-age", str(tmp_path / "none.csv"), "--by", "cluster", "--grid", "10",
+                "--model", str(tmp_path / "no-model"))
+    assert r.returncode == 2 and "--grid must be at least 50" in r.stderr and "Traceback" not in r.stderr

@@ -124,6 +124,15 @@ def default_systematic_dex(card) -> float:
     return float(v) / 0.6745 if v else 0.0
 
 
+def check_group_options(n_grid: int, outlier_weight: float | None, systematic_dex: float | None) -> None:
+    """The settings group_ages refuses, in the command line's words (the CLI calls it before loading the model)."""
+    if n_grid < 50:
+        raise UserError("--grid must be at least 50")
+    check_outlier_weight(outlier_weight)
+    if systematic_dex is not None and systematic_dex < 0:
+        raise UserError("--systematic-dex must be >= 0")
+
+
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
                systematic_dex: float | None = None, reddening: Reddening | None = None):
@@ -137,14 +146,9 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
     ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``).
     """
-    # Checked here, so the library refuses what the command line refuses, in the same words.
+    check_group_options(n_grid, outlier_weight, systematic_dex)
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
-    if n_grid < 50:
-        raise UserError("--grid must be at least 50")
-    check_outlier_weight(outlier_weight)
-    if systematic_dex is not None and systematic_dex < 0:
-        raise UserError("--systematic-dex must be >= 0")
     col = io.require_column(list(frame.columns), by)
     labels = frame[col]
     labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
