@@ -200,8 +200,11 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
             values = col.astype(object).where(~missing, "").astype(str).to_numpy(dtype=str)
             if values.dtype.itemsize == 0:
                 values = values.astype("U1")
-            if fmt == "fits" and not all(v.isascii() for v in values):  # FITS text is bytes: keep the cell, as UTF-8
-                values = np.char.encode(values, "utf-8")
+            if fmt == "fits":  # FITS text is bytes: a non-ASCII cell is kept as UTF-8
+                try:
+                    values.astype("S")  # ASCII check in C, not a Python loop over the cells
+                except UnicodeEncodeError:
+                    values = np.char.encode(values, "utf-8")
         table[str(name)] = MaskedColumn(values, mask=missing) if missing.any() and col.dtype.kind != "f" else values
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back

@@ -112,9 +112,10 @@ def require_columns(columns: list[str], required=REQUIRED) -> dict[str, str]:
     """
     found = match_columns(columns)
     for name in required:
-        if name == "bp_rp0" and not any(c in found for c in COLOUR_SOURCES):
-            raise UserError(MISSING_COLOUR)
-        if name not in found and name != "bp_rp0":
+        if name == "bp_rp0":
+            if not any(c in found for c in COLOUR_SOURCES):
+                raise UserError(MISSING_COLOUR)
+        elif name not in found:
             spellings = ", ".join(ALIASES[name][:4])
             raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)")
     return found

@@ -266,3 +266,13 @@ def test_observed_colours_with_reddening_in_astropy_formats_give_the_dereddened_
     same_ages(out, csv_ages)
     assert set(out["colour_source"]) == {"bp_rp-ebprp"}
     np.testing.assert_allclose(out["bp_rp0_used"], STARS["BPRP0"], atol=1e-6)
+
+
+def test_fits_text_keeps_non_ascii_cells_and_plain_ascii(tmp_path):
+    from gyroage.formats import write_table
+
+    frame = pd.DataFrame({"name": ["α Per 12", "Sun"], "note": ["plain", "text"], "x": [1.0, 2.0]})
+    write_table(frame, tmp_path / "t.fits", "fits")
+    table = Table.read(tmp_path / "t.fits")
+    assert [v.decode("utf-8") if isinstance(v, bytes) else v for v in table["name"]] == ["α Per 12", "Sun"]
+    assert [v.decode() if isinstance(v, bytes) else v for v in table["note"]] == ["plain", "text"]
