@@ -146,7 +146,7 @@ class Calibration:
         if len(self.colour_knots) > 1 and np.any(np.diff(self.colour_knots) <= 0):
             raise ValueError("calibration: colour knots must increase")
 
-    @property
+    @functools.cached_property  # the dataclass is frozen: derived once, read by every apply
     def width_rows(self) -> tuple[tuple[float, ...], ...]:
         """The widths as rows, one per colour knot (one row without colour knots)."""
         w = self.sigma_dex
@@ -154,7 +154,7 @@ class Calibration:
             return tuple(tuple(map(float, r)) for r in w)
         return (tuple(map(float, w)),)
 
-    @property
+    @functools.cached_property
     def smears(self) -> bool:
         """Whether any width is above zero (otherwise only the level scale acts)."""
         return any(v > 0 for r in self.width_rows for v in r)
