@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from gyroage.cli_options import QuietOpt, SeedOpt
-from gyroage.defaults import OUTLIER_WEIGHT
+from gyroage.defaults import GROUP_WEIGHTING, OUTLIER_WEIGHT
 from gyroage.errors import UserError
 
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
@@ -127,6 +127,8 @@ def validate(
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
+    joint_weighting: Annotated[str, typer.Option(help="Joint ages' member weighting, as group-age's --weighting: "
+                                                 "none or colour.")] = GROUP_WEIGHTING,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
     fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the age-dependent calibration to the held-out "
@@ -138,8 +140,10 @@ def validate(
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
     from gyroage.build.loco_fold import full_train_dict
+    from gyroage.core.groups import check_weighting
     from gyroage.core.modelcard import load_card
 
+    check_weighting(joint_weighting, "--joint-weighting")
     path = catalogue or default_catalogue_path()
     names = [c.strip() for item in (clusters or []) for c in item.split(",") if c.strip()]
     card, _ = load_card(write_card, verify=True)
@@ -161,7 +165,7 @@ def validate(
                                 grid=(card.age_grid["log10_age_min"], card.age_grid["log10_age_max"], card.age_grid["n"]),
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
-                                jobs=jobs)
+                                joint_weighting=joint_weighting, jobs=jobs)
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration)
     if write_card is not None:
         p = write_card_validation(write_card, summary, force=force)

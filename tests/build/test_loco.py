@@ -99,15 +99,26 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     from gyroage.core.modelcard import load_card
 
     load_card(model_dir, verify=True)
-    # resume: nothing retrained
-    r2 = run_cli(*args)
+    assert v["joint_weighting"] == "none"
+    # resume: nothing retrained, also when only the joint ages' weighting changes
+    r2 = run_cli(*args, "--joint-weighting", "colour")
     assert r2.returncode == 0 and "0 to train" in r2.stderr
+    assert json.loads((model_dir / "gyroage-model.json").read_text())["validation"]["joint_weighting"] == "colour"
 
 
 def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
     pytest.importorskip("torch")
     r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "NoSuchCluster", "--out", str(tmp_path))
     assert r.returncode == 2 and "NoSuchCluster" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_validate_refuses_an_unknown_joint_weighting_before_training(catalog_path, tmp_path):
+    pytest.importorskip("torch")
+    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "M67", "--out", str(tmp_path / "v"),
+                "--joint-weighting", "stars")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "--joint-weighting must be one of none, colour" in r.stderr
+    assert not (tmp_path / "v").exists()
 
 
 @pytest.mark.parametrize("flow", [{"reference": "barnes"}, {"reference": "skumanich", "reference_onset": 8.5}])
