@@ -123,6 +123,9 @@ def validate(
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
     seed: SeedOpt = 0,  # the training seed of every fold
+    extra_seeds: Annotated[Optional[str], typer.Option(
+        "--extra-seeds", help="Also run these training seeds (e.g. 1,2): their spread goes into the summary's "
+        "loco_by_seed; every other figure stays --seed's.")] = None,
     max_epochs: Annotated[int, typer.Option(help="Epoch cap per fold.")] = 300,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
@@ -146,6 +149,10 @@ def validate(
     check_weighting(joint_weighting, "--joint-weighting")
     path = catalogue or default_catalogue_path()
     names = [c.strip() for item in (clusters or []) for c in item.split(",") if c.strip()]
+    try:
+        more = tuple(int(v) for v in (extra_seeds or "").split(",") if v.strip())
+    except ValueError:
+        raise UserError(f"--extra-seeds takes whole numbers separated by commas, not {extra_seeds!r}") from None
     card, _ = load_card(write_card, verify=True)
     overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
     if config is not None:
@@ -166,7 +173,8 @@ def validate(
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
                                 joint_weighting=joint_weighting, jobs=jobs)
-    summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration)
+    summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
+                       extra_seeds=more)
     if write_card is not None:
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:

@@ -393,16 +393,32 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
     return calibration.fit(pdf, grid, truth, colour), nested
 
 
-def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
-             settings: ValidateSettings | None = None, quiet: bool = False, fit_calibration: bool = False) -> dict:
-    """Run (or resume) LOCO and write ``loco_stars.csv``, ``loco_clusters.csv``, ``loco_summary.json``.
+# Figures whose spread over training seeds the summary reports: one seed's LOCO moves the cluster
+# medians by 0.01-0.03 dex (docs/validation.md), as much as most candidates differ.
+SEED_FIGURES = ("loco_cluster_median_abs_dex", "loco_cluster_median_abs_dex_ge30myr", "loco_star_median_abs_dex",
+                "loco_star_mean_log_score")
+SEED_BIN_FIGURES = ("loco_star_coverage_68_by_age", "loco_star_median_abs_dex_by_age")
 
-    ``fit_calibration``: fit the model's calibration (:mod:`gyroage.build.calibration`) to the held-out
-    posteriors; the summary's ``calibration`` is that fit, its star figures come from nested fits.
-    """
-    s = settings or ValidateSettings()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+
+def _spread(values: list) -> dict:
+    v = np.array([x for x in values if x is not None], dtype=float)
+    return {"per_seed": values, "mean": float(v.mean()) if v.size else None,
+            "sd": float(v.std(ddof=1)) if v.size > 1 else None}
+
+
+def seed_spread(summaries: dict[int, dict]) -> dict:
+    """:data:`SEED_FIGURES` and :data:`SEED_BIN_FIGURES` of LOCO summaries by training seed: per seed, mean and sd."""
+    seeds = sorted(summaries)
+    out: dict = {"seeds": seeds}
+    for k in SEED_FIGURES:
+        out[k] = _spread([summaries[sd].get(k) for sd in seeds])
+    for k in SEED_BIN_FIGURES:
+        out[k] = {b: _spread([summaries[sd][k].get(b) for sd in seeds]) for b in summaries[seeds[0]][k]}
+    return out
+
+
+def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: ValidateSettings, quiet: bool,
+              fit_calibration: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     names = run_folds(catalogue, out, clusters, s, quiet)
     held_out = load_held_out(catalogue, out, s, names)
     calibrations = None
@@ -412,13 +428,46 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     stars, table, summary = analyse(catalogue, out, names, s, calibrations, held_out)
     if fit_calibration:
         summary["calibration_fit"] = "fitted on all held-out stars; each cluster's figures from a fit without it"
+    return stars, table, summary
+
+
+def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
+             settings: ValidateSettings | None = None, quiet: bool = False, fit_calibration: bool = False,
+             extra_seeds: tuple[int, ...] = ()) -> dict:
+    """Run (or resume) LOCO and write ``loco_stars.csv``, ``loco_clusters.csv``, ``loco_summary.json``.
+
+    ``fit_calibration``: fit the model's calibration (:mod:`gyroage.build.calibration`) to the held-out
+    posteriors; the summary's ``calibration`` is that fit, its star figures come from nested fits.
+    ``extra_seeds``: also run the folds of these training seeds (tables in ``DIR/seed_<n>/``, each with its
+    own nested calibration fit) and add ``loco_by_seed`` (:func:`seed_spread`) to the summary; every other
+    figure stays the settings' own seed's.
+    """
+    s = settings or ValidateSettings()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration)
+    seed = int(s.train.get("seed", 0))
+    others = [k for k in dict.fromkeys(extra_seeds) if k != seed]
+    if others:
+        by_seed = {seed: summary}
+        for k in others:
+            stars_k, table_k, by_seed[k] = _one_seed(catalogue, out, clusters, replace(s, train={**s.train, "seed": k}),
+                                                     quiet, fit_calibration)
+            (out / f"seed_{k}").mkdir(exist_ok=True)
+            write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
+        summary["loco_by_seed"] = seed_spread(by_seed)
     write_tables(out, stars, table, summary)
-    Progress("validate", quiet=quiet).log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
+    log = Progress("validate", quiet=quiet).log
+    log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
         f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "
         f"{summary['loco_star_median_abs_dex']:.3f} dex, 68% coverage {summary['loco_star_coverage_68']:.3f}; "
         f"tables in {out}")
+    if others:
+        c = summary["loco_by_seed"]["loco_cluster_median_abs_dex"]
+        log(f"over seeds {', '.join(map(str, summary['loco_by_seed']['seeds']))}: joint-age median |error| "
+            f"{c['mean']:.3f} +- {c['sd']:.3f} dex")
     return summary
 
 
-__all__ = ["ValidateSettings", "run_loco", "joint_age", "star_posteriors", "coverage", "analyse",
+__all__ = ["ValidateSettings", "run_loco", "seed_spread", "joint_age", "star_posteriors", "coverage", "analyse",
            "write_card_validation", "eligible_clusters"]

@@ -104,12 +104,48 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     r2 = run_cli(*args, "--joint-weighting", "colour")
     assert r2.returncode == 0 and "0 to train" in r2.stderr
     assert json.loads((model_dir / "gyroage-model.json").read_text())["validation"]["joint_weighting"] == "colour"
+    # a second training seed: its own folds and tables, and the spread across seeds in the summary
+    r3 = run_cli(*args, "--extra-seeds", "1")
+    assert r3.returncode == 0, r3.stderr
+    assert "2 to train" in r3.stderr  # seed 1's own folds, not seed 0's again
+    assert (tmp_path / "v" / "seed_1" / "loco_clusters.csv").is_file()
+    spread = json.loads((model_dir / "gyroage-model.json").read_text())["validation"]["loco_by_seed"]
+    per_seed = spread["loco_cluster_median_abs_dex"]["per_seed"]
+    assert spread["seeds"] == [0, 1] and per_seed[0] == pytest.approx(v["loco_cluster_median_abs_dex"])
+    seed1 = pd.read_csv(tmp_path / "v" / "seed_1" / "loco_clusters.csv")
+    assert per_seed[1] == pytest.approx(np.median(np.abs(seed1["error_dex"])), abs=1e-5)  # the CSV keeps 6 digits
 
 
 def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
     pytest.importorskip("torch")
     r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "NoSuchCluster", "--out", str(tmp_path))
     assert r.returncode == 2 and "NoSuchCluster" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_seed_spread_reports_each_seed_with_mean_and_sd():
+    from gyroage.build.loco import seed_spread
+
+    def summary(c, old, star, young_cov):
+        return {"loco_cluster_median_abs_dex": c, "loco_cluster_median_abs_dex_ge30myr": old,
+                "loco_star_median_abs_dex": star, "loco_star_mean_log_score": -1.0,
+                "loco_star_coverage_68_by_age": {"<100 Myr": young_cov}, "loco_star_median_abs_dex_by_age": {"<100 Myr": 0.3}}
+
+    # seeds out of order; a subset without clusters >= 30 Myr gives None for that figure
+    out = seed_spread({2: summary(0.12, None, 0.36, 0.7), 0: summary(0.10, 0.06, 0.35, 0.8)})
+    assert out["seeds"] == [0, 2]
+    c = out["loco_cluster_median_abs_dex"]
+    assert c["per_seed"] == [0.10, 0.12] and c["mean"] == pytest.approx(0.11) and c["sd"] == pytest.approx(0.02 / np.sqrt(2))
+    old = out["loco_cluster_median_abs_dex_ge30myr"]
+    assert old["per_seed"] == [0.06, None] and old["mean"] == pytest.approx(0.06) and old["sd"] is None
+    assert out["loco_star_coverage_68_by_age"]["<100 Myr"]["mean"] == pytest.approx(0.75)
+
+
+def test_validate_refuses_bad_extra_seeds_in_one_line(catalog_path, tmp_path):
+    pytest.importorskip("torch")
+    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "M67", "--out", str(tmp_path / "v"),
+                "--extra-seeds", "1,two")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--extra-seeds" in r.stderr
+    assert not (tmp_path / "v").exists()
 
 
 def test_validate_refuses_an_unknown_joint_weighting_before_training(catalog_path, tmp_path):
