@@ -45,16 +45,11 @@ def train(
             raise UserError(f"unknown cluster to exclude: {unknown[0]}")
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
     data = training_set(frame)
-    note = None
-    if config is not None:
-        try:
-            overrides = json.loads(config.read_text())
-            note = overrides.pop("note", None)  # why these settings: recorded in the card
-            settings = TrainSettings.from_dict({**overrides, "seed": seed, "max_epochs": max_epochs})
-        except (OSError, ValueError, TypeError) as exc:
-            raise UserError(f"bad --config {config}: {exc}") from None
-    else:
-        settings = TrainSettings(seed=seed, max_epochs=max_epochs)
+    overrides, note = _read_config(config)
+    try:
+        settings = TrainSettings.from_dict({**overrides, "seed": seed, "max_epochs": max_epochs})
+    except (ValueError, TypeError) as exc:  # an unknown key, or a value TrainSettings refuses
+        raise UserError(f"bad --config {config}: {exc}") from None
     result = train_flow(data, settings, quiet=quiet)
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
@@ -155,13 +150,8 @@ def validate(
         raise UserError(f"--extra-seeds takes whole numbers separated by commas, not {extra_seeds!r}") from None
     card, _ = load_card(write_card, verify=True)
     overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
-    if config is not None:
-        try:
-            extra = json.loads(config.read_text())
-            extra.pop("note", None)
-        except (OSError, ValueError) as exc:
-            raise UserError(f"cannot read --config {config}: {exc}") from None
-        overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
+    extra, _ = _read_config(config)
+    overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
     overrides.update(seed=seed, max_epochs=max_epochs)
     try:
         train = full_train_dict(overrides)
@@ -179,6 +169,20 @@ def validate(
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+
+
+def _read_config(config: Path | None) -> tuple[dict, str | None]:
+    """A ``--config`` file's TrainSettings overrides and its ``note`` (why these settings; the card records it)."""
+    if config is None:
+        return {}, None
+    try:
+        overrides = json.loads(config.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read --config {config}: {exc}") from None
+    if not isinstance(overrides, dict) or not isinstance(overrides.get("flow", {}), dict):
+        raise UserError(f"--config {config} must hold a JSON object of training settings (its 'flow' an object too)")
+    note = overrides.pop("note", None)
+    return overrides, note
 
 
 def _need(*modules: str, why: str = "training and export",

@@ -187,3 +187,19 @@ def test_colour_only_flow_ignores_the_error():
         assert torch.allclose(m(x, age, col, torch.full_like(x, 0.01)), m(x, age, col, torch.full_like(x, 0.3)))
         other = m(x, age, torch.full_like(x, 2.2), torch.full_like(x, 0.01))
     assert not torch.allclose(m(x, age, col, torch.full_like(x, 0.01)), other)  # colour still matters
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("text, words", [(None, "cannot read --config"), ("{not json", "cannot read --config"),
+                                         ('["a list"]', "must hold a JSON object"),
+                                         ('{"flow": "skumanich"}', "must hold a JSON object")])
+def test_train_and_validate_refuse_an_unreadable_config_in_one_line(catalog_path, tmp_path, command, text, words):
+    """Both commands read --config the same way (a list or a non-object 'flow' used to give validate a traceback)."""
+    pytest.importorskip("torch")
+    cfg = tmp_path / "c.json"
+    if text is not None:
+        cfg.write_text(text)
+    r = run_cli(command, "--catalog", str(catalog_path), "--out", str(tmp_path / "o"), "--config", str(cfg),
+                *(["--clusters", "M67"] if command == "validate" else []))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert words in r.stderr and not (tmp_path / "o").exists()
