@@ -16,7 +16,7 @@ import typer
 
 from gyroage import statuses
 from gyroage.cli_help import PlainHelpGroup
-from gyroage.cli_options import QuietOpt, SeedOpt
+from gyroage.cli_options import QuietOpt, SeedOpt, comma_list
 from gyroage.defaults import CROSSMATCH_CACHE_DIR, GROUP_WEIGHTING
 from gyroage.errors import NothingPiped, UserError
 
@@ -185,7 +185,7 @@ def estimate(
         run_dask(input, output, settings, model=model, workers=workers, scheduler=scheduler, chunksize=chunksize,
                  quiet=quiet)
         return
-    ids = None if id_names is None else [name.strip() for v in id_names for name in v.split(",") if name.strip()]
+    ids = None if id_names is None else comma_list(id_names)
     run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors,
               ids=ids, input_fmt=in_fmt, output_fmt=out_fmt)
 
@@ -226,7 +226,7 @@ def crossmatch(
         raise UserError("--radius-arcsec must be positive")
     services = Services.create(gaia_url, vizier_url, mast_url, None if no_cache else (cache_dir or default_cache_dir()),
                                retries=retries, backoff=backoff)
-    sources = tuple(p.strip() for p in periods.split(",") if p.strip())
+    sources = tuple(comma_list(periods))
     settings = CrossmatchSettings(extinction=extinction, radius_arcsec=radius_arcsec, sources=sources,
                                   id_column=id_column, id_type=id_type)
     run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet, input_fmt=in_fmt,

@@ -100,3 +100,11 @@ def test_group_age_takes_a_number_for_the_prior_centre(tmp_path):
 def test_missing_argument_is_named_by_its_placeholder(args):
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and "INPUT" in ANSI.sub("", res.output)
+
+
+def test_comma_list_splits_repeated_and_comma_separated_values_alike():
+    from gyroage.cli_options import comma_list
+
+    assert comma_list(None) == []
+    assert comma_list("a, b,,c ") == ["a", "b", "c"]
+    assert comma_list(["M67,Praesepe", " Pleiades "]) == ["M67", "Praesepe", "Pleiades"]

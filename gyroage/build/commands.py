@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gyroage.cli_options import QuietOpt, SeedOpt
+from gyroage.cli_options import QuietOpt, SeedOpt, comma_list
 from gyroage.defaults import GROUP_WEIGHTING, OUTLIER_WEIGHT
 from gyroage.errors import UserError
 
@@ -143,9 +143,9 @@ def validate(
 
     check_weighting(joint_weighting, "--joint-weighting")
     path = catalogue or default_catalogue_path()
-    names = [c.strip() for item in (clusters or []) for c in item.split(",") if c.strip()]
+    names = comma_list(clusters)
     try:
-        more = tuple(int(v) for v in (extra_seeds or "").split(",") if v.strip())
+        more = tuple(int(v) for v in comma_list(extra_seeds))
     except ValueError:
         raise UserError(f"--extra-seeds takes whole numbers separated by commas, not {extra_seeds!r}") from None
     card, _ = load_card(write_card, verify=True)
