@@ -14,6 +14,11 @@ Held-out stars' member posteriors and their clusters' ages are all it needs.
   narrow for the others. Chosen over one row (and three colour knots) by
   5-fold cross-validation over clusters, on the mean log score alone. They are
   constants here, not refitted by each run.
+* Old-age level scales (``OLD_LEVEL_SCALES``, one per colour knot, for posteriors whose
+  median is above 300 Myr-1 Gyr) can be fitted the same way with the widths held
+  (``calibration_widths.py --old-scales``). The one fit so far, on five seeds' folds,
+  raised the cross-validated log score in every seed by only 0.003-0.006 and put the
+  card's >= 1 Gyr 68% coverage below the issue's range (0.614), so none ship.
 * The level scale, for posteriors whose median is below 10-30 Myr (young
   clusters' 68% intervals held about 90% of truths), is fitted by bisection
   (coverage is monotone in it) against the < 100 Myr bin, with the widths in
@@ -39,6 +44,11 @@ WIDTHS = ((0.0, 0.721, 0.209, 0.209),   # F and early G dwarfs
           (0.0, 0.559, 0.167, 0.167),   # G and K
           (0.0, 0.995, 0.428, 0.428),   # late K: unconverged at 0.1-1 Gyr; at >= 1 Gyr, M67's alone
           (0.0, 0.321, 0.194, 0.194))   # M dwarfs
+# Old-age level scales, one per colour knot, for posteriors whose median is above 8.5 (fully above 9.0):
+# none in the shipped calibration (empty). A fit (calibration_widths.py --old-scales) was tried and left
+# out (docs/validation.md).
+OLD_LEVEL_KNOTS = (8.5, 9.0)
+OLD_LEVEL_SCALES: tuple[float, ...] = ()
 LEVEL_KNOTS = (7.0, 7.5)
 LEVEL_SCALE_MIN = 0.45
 AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr (loco.AGE_BINS reads them)
@@ -51,7 +61,7 @@ def inside(pit: np.ndarray, level: float) -> np.ndarray:
 
 def calibration(level_scale: float) -> Calibration:
     return Calibration(SIGMA_KNOTS, WIDTHS, level_knots=LEVEL_KNOTS, level_scale=float(level_scale),
-                       colour_knots=COLOUR_KNOTS)
+                       colour_knots=COLOUR_KNOTS, old_level_knots=OLD_LEVEL_KNOTS, old_level_scales=OLD_LEVEL_SCALES)
 
 
 def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, colour: np.ndarray, steps: int = 8) -> Calibration:

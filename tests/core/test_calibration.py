@@ -121,3 +121,43 @@ def test_samples_meet_the_widths_of_their_colour():
         got, _ = BY_COLOUR.sample_quantiles(samples, [0.16, 0.5, 0.84], (GRID[0], GRID[-1]), rng, colour)
         want = quantiles(BY_COLOUR.apply(pdf, GRID, np.array([colour])), GRID, [0.16, 0.5, 0.84])[0]
         np.testing.assert_allclose(got, want, atol=0.03)
+
+
+OLD = Calibration((7.0,), ((0.0,), (0.0,), (0.0,)), colour_knots=(0.7, 1.2, 2.0), old_level_scales=(1.0, 0.5, 0.8))
+
+
+@pytest.mark.parametrize("colour, s", [(1.2, 0.5), (2.0, 0.8), (0.95, 0.75)])
+def test_the_old_age_level_scale_narrows_old_posteriors_by_their_colour(colour, s):
+    """Above the old knots, central intervals map as 2 Phi(s Phi^-1((1+q)/2)) - 1 with s blended by colour."""
+    pdf = normalised(np.exp(-0.5 * ((GRID - 9.3) / 0.3) ** 2))
+    out = OLD.apply(pdf, GRID, np.array([colour]))
+    for q in (0.68, 0.95):
+        old_level = 2 * ndtr(s * ndtri((1 + q) / 2)) - 1
+        want = quantiles(pdf, GRID, [(1 - old_level) / 2, (1 + old_level) / 2])
+        got = quantiles(out, GRID, [(1 - q) / 2, (1 + q) / 2])
+        np.testing.assert_allclose(got, want, atol=0.01)
+
+
+def test_the_old_age_level_scale_leaves_younger_posteriors_and_its_unit_knot_alone():
+    young = normalised(np.exp(-0.5 * ((GRID - 8.0) / 0.3) ** 2))  # median below the old knots (8.5, 9.0)
+    np.testing.assert_allclose(OLD.apply(young, GRID, np.array([1.2])), young, rtol=1e-9, atol=1e-12)
+    old = normalised(np.exp(-0.5 * ((GRID - 9.3) / 0.3) ** 2))
+    np.testing.assert_allclose(OLD.apply(old, GRID, np.array([0.7])), old, rtol=1e-9, atol=1e-12)  # scale 1 there
+
+
+def test_samples_meet_the_old_age_level_scale_of_their_colour():
+    rng = np.random.default_rng(3)
+    pdf = normalised(np.exp(-0.5 * ((GRID - 9.3) / 0.3) ** 2))
+    samples = np.clip(rng.normal(9.3, 0.3, 40_000), GRID[0], GRID[-1])
+    for colour in (1.2, 2.0):
+        got, _ = OLD.sample_quantiles(samples, [0.16, 0.5, 0.84], (GRID[0], GRID[-1]), rng, colour)
+        want = quantiles(OLD.apply(pdf, GRID, np.array([colour])), GRID, [0.16, 0.5, 0.84])[0]
+        np.testing.assert_allclose(got, want, atol=0.02)
+
+
+def test_a_card_with_old_age_level_scales_round_trips():
+    d = OLD.to_dict()
+    assert d["old_level_scales"] == [1.0, 0.5, 0.8] and d["old_level_knots"] == [8.5, 9.0]
+    assert Calibration.from_dict(d) == OLD
+    with pytest.raises(ValueError, match="old-age level scale per colour knot"):
+        Calibration((7.0,), ((0.0,), (0.0,)), colour_knots=(0.7, 1.2), old_level_scales=(0.5,))
