@@ -14,7 +14,7 @@ colour-knot sets; the choice is by the cross-validated mean log score alone.
 
 (each DIR is a ``gyroage validate --out DIR`` of the shipped settings, one training seed each).
 ``--old-scales`` fits the old-age level scales instead (one per colour knot of
-gyroage.build.calibration, in [0.5, 1]), the widths held, and first prints the figures without them.
+gyroage.build.calibration, in [0.5, --old-scale-max]), the widths held, and first prints the figures without them.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ RANGES = ((0.60, 0.82), (0.62, 0.76), (0.62, 0.76))  # the issue's 68% coverage 
 MARGIN = 0.01
 WMAX = 1.0
 OLD_SCALE_MIN = 0.5
+OLD_SCALE_MAX = 1.0  # --old-scale-max: above 1 a scale widens
 START = ((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))  # v2.1's one row: where every fit starts
 BANDS = (-np.inf, *COLOUR_EDGES, np.inf)  # the card's by-colour bands
 
@@ -58,14 +59,14 @@ def load_runs(dirs):
 
 class Problem:
     def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS, wmax=WMAX, level_scale=1.0,
-                 old_scales=False):
+                 old_scales=False, old_max=OLD_SCALE_MAX):
         # free widths at the inner age knots; 0 at the first, the last repeats the one before it. With
         # old_scales, the free parameters are instead the old-age level scales, one per colour knot
-        # (in [OLD_SCALE_MIN, 1]), the widths held at gyroage.build.calibration's.
+        # (in [OLD_SCALE_MIN, old_max]), the widths held at gyroage.build.calibration's.
         self.runs, self.ck, self.ak = runs, tuple(colour_knots), tuple(age_knots)
         self.n_free, self.wmax, self.level_scale = len(self.ak) - 2, wmax, level_scale
         self.old_scales = old_scales
-        self.bounds = (OLD_SCALE_MIN, 1.0) if old_scales else (0.0, wmax)
+        self.bounds = (OLD_SCALE_MIN, old_max) if old_scales else (0.0, wmax)
         self.colour = frame["BPRP_0"].to_numpy(float)
         self.age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
         self.cluster = frame["cluster"].to_numpy()
@@ -149,13 +150,14 @@ def main(argv=None) -> int:
     ap.add_argument("--old-scales", action="store_true",
                     help="fit the old-age level scales (one per colour knot of gyroage.build.calibration) instead, "
                          "the widths held at that module's")
+    ap.add_argument("--old-scale-max", type=float, default=OLD_SCALE_MAX, help="upper bound of the old-age scales")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     ck = C.COLOUR_KNOTS if a.old_scales else tuple(float(v) for v in a.colour_knots.split(","))
     level = a.level_scale if a.level_scale is not None else Calibration.from_card(load_card()[0]).level_scale
     p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level,
-                old_scales=a.old_scales)
+                old_scales=a.old_scales, old_max=a.old_scale_max)
     out = {"colour_knots": ck, "age_knots": p.ak}
     if a.old_scales:
         start = np.ones(len(ck))  # no old-age scale: the widths' calibration as it is, the reference
