@@ -156,8 +156,8 @@ def main(argv=None) -> int:
     frame = quality_select(load_catalogue(a.catalogue))
     ck = C.COLOUR_KNOTS if a.old_scales else tuple(float(v) for v in a.colour_knots.split(","))
     level = a.level_scale if a.level_scale is not None else Calibration.from_card(load_card()[0]).level_scale
-    p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level,
-                old_scales=a.old_scales, old_max=a.old_scale_max)
+    ak = C.SIGMA_KNOTS if a.old_scales else tuple(float(v) for v in a.age_knots.split(","))  # the widths' own, if held
+    p = Problem(load_runs(a.folds), frame, ck, ak, a.wmax, level, old_scales=a.old_scales, old_max=a.old_scale_max)
     out = {"colour_knots": ck, "age_knots": p.ak}
     if a.old_scales:
         start = np.ones(len(ck))  # no old-age scale: the widths' calibration as it is, the reference

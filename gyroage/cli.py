@@ -17,7 +17,7 @@ import typer
 from gyroage import statuses
 from gyroage.cli_help import PlainHelpGroup
 from gyroage.cli_options import QuietOpt, SeedOpt, comma_list
-from gyroage.defaults import CROSSMATCH_CACHE_DIR, GROUP_WEIGHTING
+from gyroage.defaults import CROSSMATCH_CACHE_DIR
 from gyroage.errors import NothingPiped, UserError
 
 app = typer.Typer(
@@ -254,9 +254,6 @@ def group_age(
     threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
     systematic_dex: Annotated[Optional[float], typer.Option(
         help="Systematic error (dex) convolved into group ages (default: from the LOCO validation in the card; 0: none).")] = None,
-    weighting: Annotated[str, typer.Option(
-        help="Members' weights: 'colour' gives every (BP-RP)0 band of a group one equal vote; 'none', every star one.")]
-        = GROUP_WEIGHTING,
     quiet: QuietOpt = False,
     ebprp: EbprpOpt = None,
     ebprp_err: EbprpErrOpt = None,
@@ -271,13 +268,13 @@ def group_age(
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
-    check_group_options(grid, outlier_weight, systematic_dex, weighting)  # before the model loads and the input is read
+    check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     frame = io.read_table(input, in_fmt)
     io.require_columns(list(frame.columns))
-    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening, weighting)
+    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:

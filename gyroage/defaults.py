@@ -8,8 +8,6 @@ from __future__ import annotations
 
 # Weight of the uniform outlier component mixed with the flow (per star and per group member).
 OUTLIER_WEIGHT = 0.05
-# How group members' log-likelihoods are weighted in a joint age (gyroage.core.groups.WEIGHTINGS).
-GROUP_WEIGHTING = "none"
 # The age grid, log10 yr: (lowest, highest, points).
 AGE_GRID = (6.0, 10.0, 201)
 # gyroage crossmatch's query cache when neither --cache-dir, $GYROAGE_CACHE_DIR nor $XDG_CACHE_HOME is set

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from gyroage.cli_options import QuietOpt, SeedOpt, comma_list
-from gyroage.defaults import GROUP_WEIGHTING, OUTLIER_WEIGHT
+from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
 
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
@@ -118,15 +118,13 @@ def validate(
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
     seed: SeedOpt = 0,  # the training seed of every fold
-    extra_seeds: Annotated[Optional[str], typer.Option(
-        "--extra-seeds", help="Also run these training seeds (e.g. 1,2): their spread goes into the summary's "
+    extra_seeds: Annotated[Optional[list[str]], typer.Option(
+        "--extra-seeds", help="Also run these training seeds (repeatable or 1,2): their spread goes into the summary's "
         "loco_by_seed; every other figure stays --seed's.")] = None,
     max_epochs: Annotated[int, typer.Option(help="Epoch cap per fold.")] = 300,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
-    joint_weighting: Annotated[str, typer.Option(help="Joint ages' member weighting, as group-age's --weighting: "
-                                                 "none or colour.")] = GROUP_WEIGHTING,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
     fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the age-dependent calibration to the held-out "
@@ -138,16 +136,16 @@ def validate(
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
     from gyroage.build.loco_fold import full_train_dict
-    from gyroage.core.groups import check_weighting
     from gyroage.core.modelcard import load_card
 
-    check_weighting(joint_weighting, "--joint-weighting")
     path = catalogue or default_catalogue_path()
     names = comma_list(clusters)
     try:
         more = tuple(int(v) for v in comma_list(extra_seeds))
     except ValueError:
-        raise UserError(f"--extra-seeds takes whole numbers separated by commas, not {extra_seeds!r}") from None
+        raise UserError(f"--extra-seeds takes whole numbers separated by commas, not {','.join(extra_seeds)!r}") from None
+    if seed < 0 or any(k < 0 for k in more):  # numpy's generators refuse them, deep in a fold's worker
+        raise UserError("--seed and --extra-seeds must be >= 0")
     card, _ = load_card(write_card, verify=True)
     overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
     extra, _ = _read_config(config)
@@ -162,7 +160,7 @@ def validate(
                                 grid=(card.age_grid["log10_age_min"], card.age_grid["log10_age_max"], card.age_grid["n"]),
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
-                                joint_weighting=joint_weighting, jobs=jobs)
+                                jobs=jobs)
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
                        extra_seeds=more)
     if write_card is not None:

@@ -24,7 +24,7 @@ import pandas as pd
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
 from gyroage.core.calibration import Calibration
-from gyroage.core.groups import colour_band_weights, group_log_likelihood
+from gyroage.core.groups import group_log_likelihood
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
@@ -35,7 +35,7 @@ from gyroage.core.posterior import (
     outlier_probability,
     quantiles,
 )
-from gyroage.defaults import AGE_GRID, GROUP_WEIGHTING, OUTLIER_WEIGHT
+from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, atomic_write_text
 from gyroage.progress import Progress
@@ -65,8 +65,6 @@ class ValidateSettings:
     grid: tuple[float, float, int] = AGE_GRID
     outlier_weight_star: float = OUTLIER_WEIGHT
     outlier_weight_group: float = OUTLIER_WEIGHT
-    # joint ages' member weighting (gyroage.core.groups.WEIGHTINGS), as group-age's --weighting
-    joint_weighting: str = GROUP_WEIGHTING
     jobs: int = 2
     # the age-dependent systematic term applied to star posteriors (core.calibration.Calibration as a dict), or empty
     calibration_dict: dict = field(default_factory=dict)
@@ -160,20 +158,17 @@ def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[s
 
 
 def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
-              log_prior: np.ndarray | None = None, colour: np.ndarray | None = None,
-              weighting: str = "none") -> tuple[np.ndarray, np.ndarray]:
+              log_prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Joint (group) age of stars sharing one age: product of member likelihoods x prior.
 
     ``loglike``: flow-only (stars x grid); the same reduction as ``gyroage
     group-age`` (:func:`gyroage.core.groups.group_log_likelihood`), without its
     systematic floor: validation measures that floor. Returns (pdf per dex on
     the grid, log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
-    ``weighting`` "colour" needs the members' (BP-RP)0 in ``colour``.
     """
     ll = np.asarray(loglike, dtype=np.float64)
-    gid = np.zeros(len(ll), dtype=int)
-    v = colour_band_weights(colour, gid, 1) if weighting == "colour" else None
-    lp = group_log_likelihood(ll, gid, 1, np.ones(len(ll)), outlier_weight, outlier_log_density(), v)[0]
+    lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), outlier_weight,
+                              outlier_log_density())[0]
     if log_prior is not None:
         lp = lp + log_prior
     pdf = normalise(lp[None, :], grid)
@@ -226,14 +221,14 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
         # judged against its own subgroup's age, the joint age against the members' median.
         star_truth = np.log10(members["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
         truth = float(np.median(star_truth))
-        colour = members["BPRP_0"].to_numpy(dtype=float)
-        post = star_posteriors(ll, grid, calibrations[c] if calibrations else settings.calibration(), colour=colour)
+        post = star_posteriors(ll, grid, calibrations[c] if calibrations else settings.calibration(),
+                               colour=members["BPRP_0"].to_numpy(dtype=float))
         q = quantiles(post, grid)
         p = cdf_at(post, grid, star_truth)
         score = log_score(post, grid, star_truth)
         p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), settings.outlier_weight_star,
                                     outlier_log_density())
-        _, jq = joint_age(ll, grid, settings.outlier_weight_group, colour=colour, weighting=settings.joint_weighting)
+        _, jq = joint_age(ll, grid, settings.outlier_weight_group)
         star_rows.append(pd.DataFrame({
             "cluster": c, "GaiaDR3_ID": members["GaiaDR3_ID"].to_numpy(),
             "prot_days": members["Prot"].to_numpy(), "bp_rp0": members["BPRP_0"].to_numpy(),
@@ -326,7 +321,6 @@ def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettin
         "calibration": settings.calibration_dict,
         "outlier_weight_star": settings.outlier_weight_star,
         "outlier_weight_group": settings.outlier_weight_group,
-        "joint_weighting": settings.joint_weighting,
         "age_grid": list(settings.grid),
         "min_members": settings.min_members,
         "train_settings": settings.train_dict(),
@@ -393,8 +387,8 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
     return calibration.fit(pdf, grid, truth, colour), nested
 
 
-# Figures whose spread over training seeds the summary reports: one seed's LOCO moves the cluster
-# medians by 0.01-0.03 dex (docs/validation.md), as much as most candidates differ.
+# Figures whose spread over training seeds the summary reports: the cluster medians' sd over seeds is
+# 0.013-0.019 dex for the shipped settings (docs/validation.md), as much as most candidates differ.
 SEED_FIGURES = ("loco_cluster_median_abs_dex", "loco_cluster_median_abs_dex_ge30myr", "loco_star_median_abs_dex",
                 "loco_star_mean_log_score")
 SEED_BIN_FIGURES = ("loco_star_coverage_68_by_age", "loco_star_median_abs_dex_by_age")
@@ -446,6 +440,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration)
+    write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))
     others = [k for k in dict.fromkeys(extra_seeds) if k != seed]
     if others:
@@ -456,7 +451,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
         summary["loco_by_seed"] = seed_spread(by_seed)
-    write_tables(out, stars, table, summary)
+        write_tables(out, stars, table, summary)
     log = Progress("validate", quiet=quiet).log
     log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
         f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "

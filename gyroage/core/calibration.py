@@ -111,7 +111,7 @@ def hat_slopes(knots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Calibration:
     """The model's empirical calibration of age posteriors, fitted by leave-one-cluster-out.
 
-    Two parts, both functions of the posterior itself and the star's colour (never of a true age):
+    Three parts, all functions of the posterior itself and the star's colour (never of a true age):
 
     * a systematic error: each posterior is convolved with a Gaussian kernel in
       log10 age whose width ``sigma_dex`` is given at ``log10_age_knots`` (linear
@@ -154,6 +154,8 @@ class Calibration:
             raise ValueError("calibration: colour knots must increase")
         if self.old_level_scales and len(self.old_level_scales) != max(len(self.colour_knots), 1):
             raise ValueError("calibration: one old-age level scale per colour knot")
+        if self.old_level_scales and not self.old_level_knots[0] < self.old_level_knots[1]:
+            raise ValueError("calibration: old_level_knots must increase")
 
     @functools.cached_property  # the dataclass is frozen: derived once, read by every apply
     def width_rows(self) -> tuple[tuple[float, ...], ...]:
@@ -220,20 +222,24 @@ class Calibration:
         c = np.asarray(colour, dtype=np.float64).reshape(-1)
         return colour_weights(np.where(np.isfinite(c), c, self.colour_knots[0]), self.colour_knots)
 
-    def scale_of(self, median: np.ndarray, colour=None) -> np.ndarray:
-        """The level scale of posteriors with these medians (log10 yr), of stars of this (BP-RP)0."""
+    def scale_of(self, median, colour=None) -> np.ndarray:
+        """The level scale of posteriors with these medians (log10 yr), of stars of this (BP-RP)0 (needed when
+        old-age scales depend on colour); the shape of ``median``."""
         lo, hi = self.level_knots
         s = np.interp(median, [lo, hi], [self.level_scale, 1.0])
         if self.old_level_scales:
+            if colour is None and len(self.colour_knots) > 1:
+                raise ValueError("this calibration's old-age level scales depend on colour: give the stars' (BP-RP)0")
             a, b = self.old_level_knots
-            old = self.weights(np.atleast_1d(np.nan if colour is None else colour)) @ np.asarray(self.old_level_scales)
+            c = np.nan if colour is None else colour
+            old = (self.weights(np.atleast_1d(c)) @ np.asarray(self.old_level_scales)).reshape(np.shape(c))
             s = s * (1.0 + (old - 1.0) * np.clip((np.asarray(median) - a) / (b - a), 0.0, 1.0))
         return s
 
     def apply(self, pdf: np.ndarray, grid: np.ndarray, colour=None) -> np.ndarray:
         """Calibrated pdf rows of stars of these (BP-RP)0 colours, renormalised on the grid (NaN rows stay NaN).
 
-        ``colour`` is needed only when the widths depend on colour."""
+        ``colour`` is needed only when the widths or the old-age level scales depend on colour."""
         out = np.nan_to_num(pdf)
         if self.smears:
             weighted = out * trapezoid_weights(grid)
@@ -262,7 +268,7 @@ class Calibration:
         Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's
         ages, as the grid method's kernel lives on its grid), keeping its place within the grid
         cell; the level scale then maps the levels about the median. ``colour``: the star's (BP-RP)0,
-        needed only when the widths depend on colour.
+        needed only when the widths or the old-age level scales depend on colour.
         """
         x = np.asarray(samples, dtype=float)
         if self.smears:

@@ -19,12 +19,6 @@ from gyroage.core.priors import Prior
 from gyroage.core.stars import check_stars
 from gyroage.errors import UserError
 
-# (BP-RP)0 bands (mag) that share one vote each in a colour-balanced joint age: F, G, G/K, K, late K and M dwarfs.
-COLOUR_BAND_EDGES = (0.5, 0.8, 1.0, 1.3, 1.8, 2.5)
-# How members' log-likelihoods are weighted in a joint age: "none" (every star counts once) or "colour"
-# (see colour_band_weights).
-WEIGHTINGS = ("none", "colour")
-
 
 @dataclass
 class GroupPosterior:
@@ -43,38 +37,16 @@ class GroupPosterior:
         return {k: np.where(empty, np.nan, v) for k, v in out.items()}
 
 
-def colour_band_weights(bp_rp0: np.ndarray, gid: np.ndarray, n_groups: int,
-                        edges: tuple[float, ...] = COLOUR_BAND_EDGES) -> np.ndarray:
-    """Per-member weights that give every occupied colour band of a group the same total weight.
-
-    The model's systematic error is shared by stars of one colour, so a band's
-    members are not independent witnesses of the age: without weights the most
-    numerous band (often the M dwarfs, where the model is least certain) sets
-    the joint age. Weights sum to each group's member count, so the joint
-    posterior keeps its sharpness.
-    """
-    gid = np.asarray(gid, dtype=np.int64)
-    n_bands = len(edges) + 1
-    key = gid * n_bands + np.digitize(np.asarray(bp_rp0, dtype=float), edges)
-    keys, inverse, in_band = np.unique(key, return_inverse=True, return_counts=True)
-    bands_in_group = np.bincount(keys // n_bands, minlength=n_groups)
-    size = np.bincount(gid, minlength=n_groups)
-    return size[gid] / (bands_in_group[gid] * in_band[inverse.reshape(-1)])
-
-
 def group_log_likelihood(flow_loglike: np.ndarray, gid: np.ndarray, n_groups: int, membership: np.ndarray,
-                         outlier_weight: float, outlier_log_density: float,
-                         weights: np.ndarray | None = None) -> np.ndarray:
-    """Sum over each group's members of v log[m (1 - w) f + (1 - m (1 - w)) u]: (n_groups x grid).
+                         outlier_weight: float, outlier_log_density: float) -> np.ndarray:
+    """Sum over each group's members of log[m (1 - w) f + (1 - m (1 - w)) u]: (n_groups x grid).
 
     ``flow_loglike``: flow-only log-likelihoods (members x grid); ``gid``: each
-    member's group index in [0, n_groups); ``weights``: each member's v (1 when None).
+    member's group index in [0, n_groups).
     """
     keep = np.asarray(membership, dtype=float) * (1.0 - outlier_weight)
     with np.errstate(divide="ignore"):
         ll = np.logaddexp(np.log(keep)[:, None] + flow_loglike, (np.log1p(-keep) + outlier_log_density)[:, None])
-    if weights is not None:
-        ll = ll * np.asarray(weights, dtype=float)[:, None]
     total = np.zeros((n_groups, flow_loglike.shape[-1]))
     if len(gid):
         # Sum member rows per group: sort by group, then one reduceat over contiguous runs.
@@ -87,10 +59,10 @@ def group_log_likelihood(flow_loglike: np.ndarray, gid: np.ndarray, n_groups: in
 
 def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
                     n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
-                    use=None, systematic_dex: float = 0.0, weighting: str = "none") -> GroupPosterior:
+                    use=None, systematic_dex: float = 0.0) -> GroupPosterior:
     """Joint log10-age posterior per group of coeval stars.
 
-    p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ] ^ v_i
+    p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ]
 
     with f_i the flow density of member i's log10 period, u the uniform outlier
     density over the model's period range, w the outlier weight (the card's by
@@ -109,7 +81,6 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     use : boolean mask of stars to use (invalid rows still count in ``n_stars``).
     systematic_dex : Gaussian width (dex) of the model's systematic age error, convolved
         into each group posterior (0: statistical only; see :func:`default_systematic_dex`).
-    weighting : one of :data:`WEIGHTINGS`.
 
     Returns
     -------
@@ -133,11 +104,9 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     if use.any():
         w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
         idx = np.flatnonzero(use)
-        colour = np.asarray(bp_rp0, dtype=float)[idx]
-        lf = grid_log_likelihood(density, np.asarray(log10_prot)[idx], colour,
+        lf = grid_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
                                  np.asarray(bp_rp0_err)[idx], grid, outlier_weight=0.0).astype(np.float64)
-        v = colour_band_weights(colour, gid[idx], n_groups) if weighting == "colour" else None
-        total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density, v)
+        total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
     log_post = total + grid_log_prior(prior, grid)
     pdf = smear(normalise(log_post, grid), grid, systematic_dex)
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
@@ -155,16 +124,8 @@ def default_systematic_dex(card) -> float:
     return float(v) / 0.6745 if v else 0.0
 
 
-def check_weighting(weighting: str, option: str = "--weighting") -> None:
-    """Refuse a joint-age weighting not in :data:`WEIGHTINGS`, naming the option."""
-    if weighting not in WEIGHTINGS:
-        raise UserError(f"{option} must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
-
-
-def check_group_options(n_grid: int, outlier_weight: float | None, systematic_dex: float | None,
-                        weighting: str = "none") -> None:
+def check_group_options(n_grid: int, outlier_weight: float | None, systematic_dex: float | None) -> None:
     """The settings group_ages refuses, in the command line's words (the CLI calls it before loading the model)."""
-    check_weighting(weighting)
     if n_grid < 50:
         raise UserError("--grid must be at least 50")
     check_outlier_weight(outlier_weight)
@@ -174,7 +135,7 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
 
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
-               systematic_dex: float | None = None, reddening: Reddening | None = None, weighting: str = "none"):
+               systematic_dex: float | None = None, reddening: Reddening | None = None):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
     Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
@@ -183,10 +144,9 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     ``no_valid_members``). Rows whose group cell is blank are counted in one last
     row, with an empty group and status ``no_group``: every input row is accounted for.
     ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
-    ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``). ``weighting``: see
-    :func:`group_posterior`.
+    ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``).
     """
-    check_group_options(n_grid, outlier_weight, systematic_dex, weighting)
+    check_group_options(n_grid, outlier_weight, systematic_dex)
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
     col = io.require_column(list(frame.columns), by)
@@ -201,8 +161,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, labels[has].astype(str).str.strip().to_numpy(), prior, n_grid,
                          membership=m, outlier_weight=outlier_weight, use=stars.ok,
-                         systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex,
-                         weighting=weighting)
+                         systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex)
     out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values

@@ -161,3 +161,10 @@ def test_a_card_with_old_age_level_scales_round_trips():
     assert Calibration.from_dict(d) == OLD
     with pytest.raises(ValueError, match="old-age level scale per colour knot"):
         Calibration((7.0,), ((0.0,), (0.0,)), colour_knots=(0.7, 1.2), old_level_scales=(0.5,))
+    with pytest.raises(ValueError, match="old_level_knots must increase"):
+        Calibration((7.0,), (0.0,), old_level_knots=(9.0, 9.0), old_level_scales=(0.5,))
+    # scales by colour need the colour, as widths by colour do (not silently the first knot's)
+    pdf = normalised(np.exp(-0.5 * ((GRID - 9.3) / 0.3) ** 2))
+    with pytest.raises(ValueError, match="colour"):
+        OLD.apply(pdf, GRID)
+    assert np.shape(OLD.scale_of(9.3, 1.2)) == () and OLD.scale_of(9.3, 1.2) == pytest.approx(0.5)

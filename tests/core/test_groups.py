@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.groups import colour_band_weights, group_ages, group_log_likelihood, group_posterior
+from gyroage.core.groups import group_ages, group_posterior
 from gyroage.core.posterior import grid_log_likelihood
 from gyroage.core.priors import Prior
 from tests.conftest import run_cli
@@ -95,11 +95,6 @@ def test_cli_group_age(tmp_path, model):
     assert out["age_p50_myr"][0] < out["age_p50_myr"][1]
     missing = run_cli("group-age", str(src), "--by", "nope")
     assert missing.returncode == 2 and "nope" in missing.stderr
-    colour = run_cli("group-age", str(src), "--by", "cluster", "-q", "--weighting", "colour")
-    assert colour.returncode == 0, colour.stderr
-    assert list(pd.read_csv(StringIO(colour.stdout))["status"]) == ["ok", "ok", "no_valid_members"]
-    bad_weighting = run_cli("group-age", str(src), "--by", "cluster", "--weighting", "stars")
-    assert bad_weighting.returncode == 2 and "--weighting must be one of none, colour" in bad_weighting.stderr
 
 
 def test_catalogue_clusters_near_fiducial_ages(catalog_path, model):
@@ -126,8 +121,7 @@ def test_rows_with_a_blank_group_are_counted_not_dropped(model):
 
 @pytest.mark.parametrize("kwargs, message", [({"n_grid": 20}, "--grid must be at least 50"),
                                              ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
-                                             ({"systematic_dex": -0.1}, "--systematic-dex must be >= 0"),
-                                             ({"weighting": "stars"}, "--weighting must be one of none, colour")])
+                                             ({"systematic_dex": -0.1}, "--systematic-dex must be >= 0")])
 def test_group_ages_refuses_what_the_command_line_refuses(model, kwargs, message):
     """Settings are checked where they are defined: the library gives the command line's one-line error."""
     from gyroage.errors import UserError
@@ -135,47 +129,3 @@ def test_group_ages_refuses_what_the_command_line_refuses(model, kwargs, message
     frame = pd.DataFrame({"prot": [8.0, 9.0], "bp_rp0": [1.0, 1.1], "cluster": ["A", "A"]})
     with pytest.raises(UserError, match=message.replace("[", r"\[").replace(")", r"\)")):
         group_ages(frame, model.density, "cluster", Prior(), **kwargs)
-
-
-def test_colour_band_weights_give_each_band_of_a_group_one_vote():
-    # group 0: three K dwarfs (1.5) and one G dwarf (0.9); group 1, interleaved: two M dwarfs (3.0)
-    colour = np.array([1.5, 3.0, 1.5, 0.9, 3.0, 1.5])
-    gid = np.array([0, 1, 0, 0, 1, 0])
-    v = colour_band_weights(colour, gid, 2)
-    assert v == pytest.approx([4 / 6, 1.0, 4 / 6, 2.0, 1.0, 4 / 6])
-    assert v[gid == 0].sum() == pytest.approx(4) and v[gid == 1].sum() == pytest.approx(2)
-
-
-def test_colour_weighting_stops_the_most_numerous_band_setting_the_joint_age():
-    """90 M dwarfs say log age 8.0, 10 G dwarfs 9.0: unweighted, the M dwarfs win; with colour weights each band
-    has one vote and the joint age lies between them."""
-    grid = np.linspace(7.0, 10.0, 301)
-    centre = np.r_[np.full(90, 8.0), np.full(10, 9.0)]
-    colour = np.r_[np.full(90, 3.0), np.full(10, 0.9)]
-    ll = -0.5 * ((grid[None, :] - centre[:, None]) / 0.3) ** 2
-    gid = np.zeros(100, dtype=int)
-    peak = {}
-    for name, v in (("none", None), ("colour", colour_band_weights(colour, gid, 1))):
-        peak[name] = grid[np.argmax(group_log_likelihood(ll, gid, 1, np.ones(100), 0.0, -2.0, v)[0])]
-    assert peak["none"] == pytest.approx(8.1, abs=0.02)
-    assert peak["colour"] == pytest.approx(8.5, abs=0.02)
-
-
-def test_group_posterior_with_colour_weights_matches_the_weighted_sum(model):
-    rng = np.random.default_rng(1)
-    n = 40
-    lp, c = np.log10(rng.uniform(1, 20, n)), rng.uniform(0.6, 3.0, n)
-    err = np.full(n, 0.02)
-    groups = rng.choice(["a", "b"], n)
-    prior = Prior("uniform_log_age", 7.0, 10.0)
-    gp = group_posterior(model.density, lp, c, err, groups, prior, n_grid=101, outlier_weight=0.1, weighting="colour")
-    ll = grid_log_likelihood(model.density, lp, c, err, gp.grid, outlier_weight=0.1).astype(float)
-    for k, g in enumerate(gp.groups):
-        sel = groups == g
-        band = np.digitize(c[sel], (0.5, 0.8, 1.0, 1.3, 1.8, 2.5))
-        count = {b: np.sum(band == b) for b in set(band)}
-        v = np.array([sel.sum() / (len(count) * count[b]) for b in band])
-        ref = (v[:, None] * ll[sel]).sum(axis=0)
-        ref = np.exp(ref - ref.max())
-        ref /= np.trapezoid(ref, gp.grid)
-        assert np.allclose(gp.pdf[k], ref, rtol=1e-3, atol=1e-6)
