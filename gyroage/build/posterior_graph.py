@@ -161,7 +161,7 @@ class _Builder(CalibrationStages):
         return lp, ok, e_clip
 
     def excess_colour_sigma(self, err: str, card: ModelCard) -> str:
-        """gyroage.core.estimate.excess_colour_sigma (no reddening input): sqrt(max(err^2 - default^2, 0))."""
+        """gyroage.core.colours.excess_colour_sigma (no reddening input): sqrt(max(err^2 - default^2, 0))."""
         op = self.op
         excess = op("Sub", op("Mul", err, err), self.const(card.default_bp_rp0_err ** 2))
         return op("Sqrt", op("Max", excess, self.zero))

@@ -243,3 +243,15 @@ def conversion_columns(colours: Colours, bp_rp0_err_used: np.ndarray) -> dict[st
     total = np.where(np.isfinite(se), np.hypot(bp_rp0_err_used, np.nan_to_num(se)), bp_rp0_err_used)
     ok = np.isfinite(colours.bp_rp0)
     return dict(zip(COLUMNS, (colours.source, colours.bp_rp0, np.where(ok, total, np.nan), e, se)))
+
+
+def excess_colour_sigma(bp_rp0_err: np.ndarray, ebprp_err: np.ndarray | None, card) -> np.ndarray:
+    """Colour uncertainty beyond the training colours' typical one (the card's default), in quadrature.
+
+    The flow learnt periods against observed colours, noise included, so only
+    the excess (and any reddening uncertainty) is left to marginalise over.
+    """
+    var = np.maximum(np.asarray(bp_rp0_err, float) ** 2 - card.default_bp_rp0_err ** 2, 0.0)
+    if ebprp_err is not None:
+        var = var + np.nan_to_num(np.asarray(ebprp_err, float)) ** 2
+    return np.sqrt(var)

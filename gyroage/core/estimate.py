@@ -15,7 +15,7 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.core.calibration import Calibration
-from gyroage.core.colours import Reddening
+from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain, flag_text
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
@@ -122,18 +122,6 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         for name, v in values.items():
             results[name][ok] = v
     return attach(frame, results, status), table
-
-
-def excess_colour_sigma(bp_rp0_err: np.ndarray, ebprp_err: np.ndarray | None, card) -> np.ndarray:
-    """Colour uncertainty beyond the training colours' typical one (the card's default), in quadrature.
-
-    The flow learnt periods against observed colours, noise included, so only
-    the excess (and any reddening uncertainty) is left to marginalise over.
-    """
-    var = np.maximum(np.asarray(bp_rp0_err, float) ** 2 - card.default_bp_rp0_err ** 2, 0.0)
-    if ebprp_err is not None:
-        var = var + np.nan_to_num(np.asarray(ebprp_err, float)) ** 2
-    return np.sqrt(var)
 
 
 def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside,

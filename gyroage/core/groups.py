@@ -12,9 +12,9 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.core.calibration import smear
-from gyroage.core.colours import Reddening
+from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
-from gyroage.core.posterior import GridPosterior, age_grid, grid_log_likelihood, grid_log_prior, normalise
+from gyroage.core.posterior import GridPosterior, age_grid, colour_marginal_log_likelihood, grid_log_prior, normalise
 from gyroage.core.priors import Prior
 from gyroage.core.stars import check_stars
 from gyroage.errors import UserError
@@ -59,7 +59,7 @@ def group_log_likelihood(flow_loglike: np.ndarray, gid: np.ndarray, n_groups: in
 
 def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
                     n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
-                    use=None, systematic_dex: float = 0.0) -> GroupPosterior:
+                    use=None, systematic_dex: float = 0.0, colour_sigma=None) -> GroupPosterior:
     """Joint log10-age posterior per group of coeval stars.
 
     p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ]
@@ -81,6 +81,9 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     use : boolean mask of stars to use (invalid rows still count in ``n_stars``).
     systematic_dex : Gaussian width (dex) of the model's systematic age error, convolved
         into each group posterior (0: statistical only; see :func:`default_systematic_dex`).
+    colour_sigma : per-star colour uncertainty (mag) beyond the training colours' (reddening
+        included; :func:`gyroage.core.colours.excess_colour_sigma`), marginalised over as
+        ``gyroage estimate`` does (None: none).
 
     Returns
     -------
@@ -104,8 +107,10 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     if use.any():
         w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
         idx = np.flatnonzero(use)
-        lf = grid_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
-                                 np.asarray(bp_rp0_err)[idx], grid, outlier_weight=0.0).astype(np.float64)
+        sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
+        # every grid point evaluated (no refinement): group posteriors are narrow
+        lf = colour_marginal_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
+                                            np.asarray(bp_rp0_err)[idx], grid, sig, refine_tol=None).astype(np.float64)
         total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
     log_post = total + grid_log_prior(prior, grid)
     pdf = smear(normalise(log_post, grid), grid, systematic_dex)
@@ -144,7 +149,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     ``no_valid_members``). Rows whose group cell is blank are counted in one last
     row, with an empty group and status ``no_group``: every input row is accounted for.
     ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
-    ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``).
+    ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
+    training colours' (reddening errors included) is marginalised over as there.
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)
     if prior.per_star:
@@ -161,7 +167,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, labels[has].astype(str).str.strip().to_numpy(), prior, n_grid,
                          membership=m, outlier_weight=outlier_weight, use=stars.ok,
-                         systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex)
+                         systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex,
+                         colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card))
     out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values

@@ -129,3 +129,29 @@ def test_group_ages_refuses_what_the_command_line_refuses(model, kwargs, message
     frame = pd.DataFrame({"prot": [8.0, 9.0], "bp_rp0": [1.0, 1.1], "cluster": ["A", "A"]})
     with pytest.raises(UserError, match=message.replace("[", r"\[").replace(")", r"\)")):
         group_ages(frame, model.density, "cluster", Prior(), **kwargs)
+
+
+def test_colour_uncertainty_is_marginalised_over_as_estimate_does(model):
+    """Each member's likelihood is its colour-marginal one (gyroage estimate's), so a group of stars with
+    uncertain colours (or reddening) is not dated as if their colours were exact."""
+    from gyroage.core.colours import excess_colour_sigma
+    from gyroage.core.posterior import colour_marginal_log_likelihood
+
+    frame = _cluster(model, 700.0, 40, seed=8)
+    lp, c = np.log10(frame["prot"].to_numpy()), frame["bp_rp0"].to_numpy()
+    prior = Prior("uniform_log_age", 7.0, 10.0)
+    sigma = excess_colour_sigma(np.full(len(c), 0.15), None, model.card)
+    assert (sigma > 0.05).all()  # the five-node tier
+    gp = group_posterior(model.density, lp, c, np.full(len(c), 0.15), np.zeros(len(c)), prior, n_grid=201,
+                         outlier_weight=0.0, colour_sigma=sigma)
+    ref = colour_marginal_log_likelihood(model.density, lp, c, np.full(len(c), 0.15), gp.grid, sigma,
+                                         refine_tol=None).astype(float).sum(axis=0)
+    ref = np.exp(ref - ref.max())
+    np.testing.assert_allclose(gp.pdf[0], ref / np.trapezoid(ref, gp.grid), rtol=1e-3, atol=1e-6)
+    exact = group_posterior(model.density, lp, c, np.full(len(c), 0.15), np.zeros(len(c)), prior, n_grid=201,
+                            outlier_weight=0.0)
+    assert np.abs(gp.pdf[0] - exact.pdf[0]).max() > 0.05 * exact.pdf[0].max()
+    # group_ages takes the uncertainty from the table, as estimate does
+    wide = group_ages(frame.assign(bp_rp0_err=0.15, g="A"), model.density, "g", prior, n_grid=201, outlier_weight=0.0,
+                      systematic_dex=0.0)
+    np.testing.assert_allclose(wide["age_p50_myr"][0], gp.summaries()["age_p50_myr"][0], rtol=1e-4)
