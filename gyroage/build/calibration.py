@@ -4,7 +4,8 @@ Held-out stars' member posteriors and their clusters' ages are all it needs.
 
 * The systematic widths (``SIGMA_KNOTS`` in log10 age, one row of ``WIDTHS`` per
   ``COLOUR_KNOTS`` (BP-RP)0, blended by hat weights in colour) were fitted on the
-  LOCO folds of three training seeds of the shipped settings at once (one seed's
+  LOCO folds of three training seeds of the shipped settings (v3: cluster_weight_power 0.5; every width
+  capped at 0.7 dex, since a 0.9 dex F-star width at 100 Myr reached solar analogs' tails) at once (one seed's
   fit is dominated by M67): the widths that maximise held-out stars' mean log
   density at their cluster's age (a proper score), each width in [0, 1] dex,
   subject to each seed's 68% coverage of the three age bins lying within the
@@ -40,10 +41,10 @@ from gyroage.core.posterior import cdf_at
 TARGET = 0.68
 SIGMA_KNOTS = (7.0, 8.0, 9.0, 9.6)
 COLOUR_KNOTS = (0.7, 1.2, 1.9, 2.6)
-WIDTHS = ((0.0, 0.721, 0.209, 0.209),   # F and early G dwarfs
-          (0.0, 0.559, 0.167, 0.167),   # G and K
-          (0.0, 0.995, 0.428, 0.428),   # late K: unconverged at 0.1-1 Gyr; at >= 1 Gyr, M67's alone
-          (0.0, 0.321, 0.194, 0.194))   # M dwarfs
+WIDTHS = ((0.0, 0.695, 0.211, 0.211),   # F and early G dwarfs
+          (0.0, 0.551, 0.090, 0.090),   # G and K
+          (0.0, 0.694, 0.387, 0.387),   # late K: unconverged at 0.1-1 Gyr; at >= 1 Gyr, M67's alone
+          (0.0, 0.490, 0.378, 0.378))   # M dwarfs
 # Old-age level scales, one per colour knot, for posteriors whose median is above 8.5 (fully above 9.0):
 # none in the shipped calibration (empty). A fit (calibration_widths.py --old-scales) was tried and left
 # out (docs/validation.md).
