@@ -13,8 +13,6 @@ colour-knot sets; the choice is by the cross-validated mean log score alone.
         --colour-knots 0.7,1.2,1.9,2.6 --json /tmp/widths.json
 
 (each DIR is a ``gyroage validate --out DIR`` of the shipped settings, one training seed each).
-``--old-scales`` fits the old-age level scales instead (one per colour knot of
-gyroage.build.calibration, in [0.5, --old-scale-max]), the widths held, and first prints the figures without them.
 """
 
 from __future__ import annotations
@@ -37,8 +35,6 @@ from gyroage.core.posterior import cdf_at, quantiles
 RANGES = ((0.60, 0.82), (0.62, 0.76), (0.62, 0.76))  # the issue's 68% coverage ranges by age bin
 MARGIN = 0.01
 WMAX = 1.0
-OLD_SCALE_MIN = 0.5
-OLD_SCALE_MAX = 1.0  # --old-scale-max: above 1 a scale widens
 START = ((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))  # v2.1's one row: where every fit starts
 BANDS = (-np.inf, *COLOUR_EDGES, np.inf)  # the card's by-colour bands
 
@@ -58,24 +54,15 @@ def load_runs(dirs):
 
 
 class Problem:
-    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS, wmax=WMAX, level_scale=1.0,
-                 old_scales=False, old_max=OLD_SCALE_MAX):
-        # free widths at the inner age knots; 0 at the first, the last repeats the one before it. With
-        # old_scales, the free parameters are instead the old-age level scales, one per colour knot
-        # (in [OLD_SCALE_MIN, old_max]), the widths held at gyroage.build.calibration's.
+    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS, wmax=WMAX, level_scale=1.0):
+        # free widths at the inner age knots; 0 at the first, the last repeats the one before it
         self.runs, self.ck, self.ak = runs, tuple(colour_knots), tuple(age_knots)
         self.n_free, self.wmax, self.level_scale = len(self.ak) - 2, wmax, level_scale
-        self.old_scales = old_scales
-        self.bounds = (OLD_SCALE_MIN, old_max) if old_scales else (0.0, wmax)
         self.colour = frame["BPRP_0"].to_numpy(float)
         self.age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
         self.cluster = frame["cluster"].to_numpy()
 
     def calibration(self, theta) -> Calibration:
-        if self.old_scales:
-            return Calibration(C.SIGMA_KNOTS, C.WIDTHS, C.LEVEL_KNOTS, self.level_scale, colour_knots=C.COLOUR_KNOTS,
-                               old_level_knots=C.OLD_LEVEL_KNOTS,
-                               old_level_scales=tuple(float(v) for v in np.clip(theta, *self.bounds)))
         w = np.clip(np.asarray(theta), 0.0, self.wmax).reshape(len(self.ck), self.n_free)
         rows = tuple((0.0, *map(float, r), float(r[-1])) for r in w)
         return Calibration(self.ak, rows if len(self.ck) > 1 else rows[0], C.LEVEL_KNOTS, self.level_scale,
@@ -105,7 +92,7 @@ class Problem:
         return -total / len(res) + 200.0 * pen
 
     def fit(self, x0, clusters=None, maxfev=250):
-        return minimize(self.loss, x0, args=(clusters,), method="Powell", bounds=[self.bounds] * len(x0),
+        return minimize(self.loss, x0, args=(clusters,), method="Powell", bounds=[(0.0, self.wmax)] * len(x0),
                         options={"maxfev": maxfev, "xtol": 0.01, "ftol": 1e-4}).x
 
     def metrics(self, parts):
@@ -147,41 +134,21 @@ def main(argv=None) -> int:
     ap.add_argument("--level-scale", type=float, help="held while the widths are fitted; default: the model card's")
     ap.add_argument("--wmax", type=float, default=WMAX, help="upper bound of every width, dex")
     ap.add_argument("--cv", type=int, default=5, help="cross-validation folds over clusters (0: none)")
-    ap.add_argument("--old-scales", action="store_true",
-                    help="fit the old-age level scales (one per colour knot of gyroage.build.calibration) instead, "
-                         "the widths held at that module's")
-    ap.add_argument("--old-scale-max", type=float, default=OLD_SCALE_MAX, help="upper bound of the old-age scales")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
-    ck = C.COLOUR_KNOTS if a.old_scales else tuple(float(v) for v in a.colour_knots.split(","))
+    ck = tuple(float(v) for v in a.colour_knots.split(","))
     level = a.level_scale if a.level_scale is not None else Calibration.from_card(load_card()[0]).level_scale
-    ak = C.SIGMA_KNOTS if a.old_scales else tuple(float(v) for v in a.age_knots.split(","))  # the widths' own, if held
-    p = Problem(load_runs(a.folds), frame, ck, ak, a.wmax, level, old_scales=a.old_scales, old_max=a.old_scale_max)
-    out = {"colour_knots": ck, "age_knots": p.ak}
-    if a.old_scales:
-        start = np.ones(len(ck))  # no old-age scale: the widths' calibration as it is, the reference
-        parts = p.scores(start)
-        m, per_seed = p.metrics(parts)
-        print(f"  reference (old scales 1) {fmt(m)}")
-        print(f"  per seed, log score: {np.round(per_seed[:, -1], 4).tolist()}; 68% coverage by age bin: "
-              f"{np.round(per_seed[:, :3], 3).tolist()}")
-        print(f"  cells (age bin x colour {BANDS[1:-1]}):\n{np.round(p.cells(parts), 2)}", flush=True)
-        out.update({"reference": m.tolist(), "reference_per_seed": per_seed.tolist(),
-                    "reference_cells": p.cells(parts).tolist()})
-    else:
-        start = np.tile(np.interp(p.ak[1:-1], *START), len(ck))
-    full = p.fit(start, maxfev=a.maxfev)
+    p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level)
+    full = p.fit(np.tile(np.interp(p.ak[1:-1], *START), len(ck)), maxfev=a.maxfev)
     cal = p.calibration(full)
     parts = p.scores(full)
     m, per_seed = p.metrics(parts)
-    found = (f"old-age level scales {list(cal.old_level_scales)}" if a.old_scales
-             else f"widths {[list(r) for r in cal.width_rows]}")
-    print(f"colour knots {ck}, age knots {p.ak}: {found}", flush=True)
+    print(f"colour knots {ck}, age knots {p.ak}: widths {[list(r) for r in cal.width_rows]}", flush=True)
     print(f"  in-sample   {fmt(m)}")
     print(f"  per seed, 68% coverage by age bin: {np.round(per_seed[:, :3], 3).tolist()}")
-    out.update({"widths": [list(r) for r in cal.width_rows], "old_level_scales": list(cal.old_level_scales),
-                "in_sample": m.tolist(), "in_sample_per_seed": per_seed.tolist(), "in_sample_cells": p.cells(parts).tolist()})
+    out = {"colour_knots": ck, "age_knots": p.ak, "widths": [list(r) for r in cal.width_rows], "in_sample": m.tolist(),
+           "in_sample_per_seed": per_seed.tolist(), "in_sample_cells": p.cells(parts).tolist()}
     if a.cv:
         # clusters by age (then name), dealt round-robin so each fold spans the ages
         names = sorted(set(p.cluster), key=lambda c: (np.median(p.age[p.cluster == c]), c))
@@ -192,9 +159,7 @@ def main(argv=None) -> int:
             th = p.fit(full, rest, maxfev=max(60, a.maxfev // 4))
             for s, part in enumerate(p.scores(th, g)):
                 held[s].append(part)
-            c = p.calibration(th)
-            got = list(np.round(c.old_level_scales, 3)) if a.old_scales else [list(np.round(r, 3)) for r in c.width_rows]
-            print(f"  cv fold {g}: {got}", flush=True)
+            print(f"  cv fold {g}: {[list(np.round(r, 3)) for r in p.calibration(th).width_rows]}", flush=True)
         parts = [tuple(np.concatenate([h[i] for h in hs]) for i in range(4)) for hs in held]
         m, per_seed = p.metrics(parts)
         print(f"  5-fold CV   {fmt(m)}")

@@ -4,22 +4,17 @@ Held-out stars' member posteriors and their clusters' ages are all it needs.
 
 * The systematic widths (``SIGMA_KNOTS`` in log10 age, one row of ``WIDTHS`` per
   ``COLOUR_KNOTS`` (BP-RP)0, blended by hat weights in colour) were fitted on the
-  LOCO folds of three training seeds of the shipped settings (v3: cluster_weight_power 0.5; every width
-  capped at 0.7 dex, since a 0.9 dex F-star width at 100 Myr reached solar analogs' tails) at once (one seed's
+  LOCO folds of three training seeds of the shipped settings at once (one seed's
   fit is dominated by M67): the widths that maximise held-out stars' mean log
-  density at their cluster's age (a proper score), each width in [0, 1] dex,
-  subject to each seed's 68% coverage of the three age bins lying within the
-  issue's ranges (Powell; ``benchmarks/calibration_widths.py``, ``docs/validation.md``). By age alone, G and K dwarfs were
-  over-covered at >= 100 Myr (0.8-0.93) while late-K and M dwarfs and F stars
-  were under-covered, so one width per age was too wide for the first and too
-  narrow for the others. Chosen over one row (and three colour knots) by
-  5-fold cross-validation over clusters, on the mean log score alone. They are
-  constants here, not refitted by each run.
-* Old-age level scales (``OLD_LEVEL_SCALES``, one per colour knot, for posteriors whose
-  median is above 300 Myr-1 Gyr) can be fitted the same way with the widths held
-  (``calibration_widths.py --old-scales``). Two fits on five seeds' folds were left out: narrowing only
-  raised the cross-validated log score by 0.003-0.006 a seed and put the card's >= 1 Gyr 68% coverage below
-  the issue's range (0.614); allowed to widen too, the CV log score fell in every seed.
+  density at their cluster's age (a proper score), each width in [0, 0.7] dex
+  (wider F-star widths at 100 Myr reached solar analogs' tails), subject to each
+  seed's 68% coverage of the three age bins lying within the issue's ranges
+  (Powell; ``benchmarks/calibration_widths.py``, ``docs/validation.md``). By age
+  alone, G and K dwarfs were over-covered at >= 100 Myr (0.8-0.93) while late-K
+  and M dwarfs and F stars were under-covered, so one width per age was too wide
+  for the first and too narrow for the others. Colour knots were chosen over one
+  row (and three knots) by 5-fold cross-validation over clusters, on the mean log
+  score alone. They are constants here, not refitted by each run.
 * The level scale, for posteriors whose median is below 10-30 Myr (young
   clusters' 68% intervals held about 90% of truths), is fitted by bisection
   (coverage is monotone in it) against the < 100 Myr bin, with the widths in
@@ -27,7 +22,8 @@ Held-out stars' member posteriors and their clusters' ages are all it needs.
   without each cluster for the honest figures.
 
 What was tried and left out, by the same figures: a likelihood temperature
-for young stars (median error 0.34 -> 0.42 dex), and widths fitted on one seed
+for young stars (median error 0.34 -> 0.42 dex), old-age level scales by colour
+(too little gain; commit 3149082 has them), and widths fitted on one seed
 (unstable: without M67 the old-age width collapsed).
 """
 
@@ -45,11 +41,6 @@ WIDTHS = ((0.0, 0.695, 0.211, 0.211),   # F and early G dwarfs
           (0.0, 0.551, 0.090, 0.090),   # G and K
           (0.0, 0.694, 0.387, 0.387),   # late K: unconverged at 0.1-1 Gyr; at >= 1 Gyr, M67's alone
           (0.0, 0.490, 0.378, 0.378))   # M dwarfs
-# Old-age level scales, one per colour knot, for posteriors whose median is above 8.5 (fully above 9.0):
-# none in the shipped calibration (empty). A fit (calibration_widths.py --old-scales) was tried and left
-# out (docs/validation.md).
-OLD_LEVEL_KNOTS = (8.5, 9.0)
-OLD_LEVEL_SCALES: tuple[float, ...] = ()
 LEVEL_KNOTS = (7.0, 7.5)
 LEVEL_SCALE_MIN = 0.45
 AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr (loco.AGE_BINS reads them)
@@ -62,7 +53,7 @@ def inside(pit: np.ndarray, level: float) -> np.ndarray:
 
 def calibration(level_scale: float) -> Calibration:
     return Calibration(SIGMA_KNOTS, WIDTHS, level_knots=LEVEL_KNOTS, level_scale=float(level_scale),
-                       colour_knots=COLOUR_KNOTS, old_level_knots=OLD_LEVEL_KNOTS, old_level_scales=OLD_LEVEL_SCALES)
+                       colour_knots=COLOUR_KNOTS)
 
 
 def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, colour: np.ndarray, steps: int = 8) -> Calibration:

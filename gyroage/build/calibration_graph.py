@@ -25,7 +25,7 @@ class CalibrationStages:
     def calibrate(self, pdf: str, calibration: Calibration, colour: str) -> str:
         """gyroage.core.calibration.Calibration.apply: one MatMul with the (trapezoid weights x kernel) matrix
         (with colour knots, with every knot's kernel side by side, blended by the star's hat weights),
-        then the level scales, young and old, on normal scores (Calibration._scale_levels)."""
+        then the level scale on normal scores (Calibration._scale_levels)."""
         op = self.op
         out = op("Where", op("IsNaN", pdf), self.zero, pdf)
         if calibration.smears:
@@ -37,18 +37,12 @@ class CalibrationStages:
                 lam = op("Unsqueeze", self.colour_weights(colour, calibration), self.axis2)
                 out = op("ReduceSum", op("Mul", per_knot, lam), self.axis1, keepdims=0)
         out = op("Div", out, self.trapezoid(out))
-        if calibration.scales_levels:
+        if calibration.level_scale != 1.0:
             lo, hi = calibration.level_knots
             c = self.cdf(out)
             median = self.quantiles_log(out, [0.5])
-            t = self.ramp(median, lo, hi)
+            t = op("Min", op("Max", op("Div", op("Sub", median, self.const(lo)), self.const(hi - lo)), self.zero), self.one)
             scale = op("Add", self.const(calibration.level_scale), op("Mul", t, self.const(1.0 - calibration.level_scale)))
-            if calibration.old_level_scales:
-                old = np.asarray(calibration.old_level_scales, dtype=np.float64)
-                s_old = (op("MatMul", self.colour_weights(colour, calibration), self.const(old[:, None]))
-                         if calibration.colour_knots else self.const(old[0]))
-                a, b = calibration.old_level_knots
-                scale = op("Mul", scale, op("Add", self.one, op("Mul", op("Sub", s_old, self.one), self.ramp(median, a, b))))
             z = self.normal_score(op("Min", op("Max", c, self.const(CDF_CLIP)), self.const(1.0 - CDF_CLIP)))
             # pdf * phi(z / s) / (s phi(z))
             inv_s2 = op("Sub", op("Div", self.one, op("Mul", scale, scale)), self.one)
@@ -57,11 +51,6 @@ class CalibrationStages:
         # a row with any non-finite value stays NaN (inf * 0 and NaN * 0 are NaN)
         bad = op("IsNaN", op("ReduceSum", op("Mul", pdf, self.zero), self.axis1, keepdims=1))
         return op("Where", bad, self.nan, out)
-
-    def ramp(self, x: str, lo: float, hi: float) -> str:
-        """clip((x - lo) / (hi - lo), 0, 1)."""
-        op = self.op
-        return op("Min", op("Max", op("Div", op("Sub", x, self.const(lo)), self.const(hi - lo)), self.zero), self.one)
 
     def colour_weights(self, colour: str, calibration: Calibration) -> str:
         """gyroage.core.calibration.Calibration.weights: (stars x colour knots) hat weights, min(rise, fall) in [0, 1]."""

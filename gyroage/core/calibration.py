@@ -111,7 +111,7 @@ def hat_slopes(knots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Calibration:
     """The model's empirical calibration of age posteriors, fitted by leave-one-cluster-out.
 
-    Three parts, all functions of the posterior itself and the star's colour (never of a true age):
+    Two parts, both functions of the posterior itself and the star's colour (never of a true age):
 
     * a systematic error: each posterior is convolved with a Gaussian kernel in
       log10 age whose width ``sigma_dex`` is given at ``log10_age_knots`` (linear
@@ -130,12 +130,7 @@ class Calibration:
       ``s = level_scale`` (< 1 narrows), rising linearly to 1 at
       ``level_knots[1]``. Central intervals narrow smoothly about the unmoved
       median (the central q interval is the old central 2 Phi(s Phi^-1((1+q)/2)) - 1
-      interval) and the tails thin without being cut off;
-    * an old-age level scale: where the median lies above ``old_level_knots[1]``,
-      the same map with ``s`` from ``old_level_scales`` (one per colour knot,
-      blended by the hat weights), falling linearly from 1 at ``old_level_knots[0]``:
-      held-out G and K dwarfs dated >= 1 Gyr had 68% intervals holding 80-90% of
-      truths, too wide even before any kernel.
+      interval) and the tails thin without being cut off.
     """
 
     log10_age_knots: tuple[float, ...] = ()
@@ -143,8 +138,6 @@ class Calibration:
     level_knots: tuple[float, float] = (7.7, 8.2)
     level_scale: float = 1.0
     colour_knots: tuple[float, ...] = ()
-    old_level_knots: tuple[float, float] = (8.5, 9.0)
-    old_level_scales: tuple[float, ...] = ()  # one per colour knot (one without colour knots); empty: none
 
     def __post_init__(self) -> None:
         rows = self.width_rows
@@ -152,10 +145,6 @@ class Calibration:
             raise ValueError("calibration: one row of widths per colour knot, one width per age knot")
         if len(self.colour_knots) > 1 and np.any(np.diff(self.colour_knots) <= 0):
             raise ValueError("calibration: colour knots must increase")
-        if self.old_level_scales and len(self.old_level_scales) != max(len(self.colour_knots), 1):
-            raise ValueError("calibration: one old-age level scale per colour knot")
-        if self.old_level_scales and not self.old_level_knots[0] < self.old_level_knots[1]:
-            raise ValueError("calibration: old_level_knots must increase")
 
     @functools.cached_property  # the dataclass is frozen: derived once, read by every apply
     def width_rows(self) -> tuple[tuple[float, ...], ...]:
@@ -169,11 +158,6 @@ class Calibration:
     def smears(self) -> bool:
         """Whether any width is above zero (otherwise only the level scale acts)."""
         return any(v > 0 for r in self.width_rows for v in r)
-
-    @functools.cached_property
-    def scales_levels(self) -> bool:
-        """Whether a level scale acts (young or old)."""
-        return self.level_scale != 1.0 or any(v != 1.0 for v in self.old_level_scales)
 
     @classmethod
     def from_dict(cls, c: dict | None) -> Calibration | None:
@@ -195,9 +179,6 @@ class Calibration:
                "level_knots": list(self.level_knots), "level_scale": round(float(self.level_scale), 4)}
         if self.colour_knots:
             out["colour_knots"] = list(self.colour_knots)
-        if self.old_level_scales:  # left out when unused, so older cards read and write unchanged
-            out["old_level_knots"] = list(self.old_level_knots)
-            out["old_level_scales"] = [round(float(v), 4) for v in self.old_level_scales]
         return out
 
     def kernels(self, grid: np.ndarray) -> list[np.ndarray]:
@@ -222,24 +203,15 @@ class Calibration:
         c = np.asarray(colour, dtype=np.float64).reshape(-1)
         return colour_weights(np.where(np.isfinite(c), c, self.colour_knots[0]), self.colour_knots)
 
-    def scale_of(self, median, colour=None) -> np.ndarray:
-        """The level scale of posteriors with these medians (log10 yr), of stars of this (BP-RP)0 (needed when
-        old-age scales depend on colour); the shape of ``median``."""
+    def scale_of(self, median: np.ndarray) -> np.ndarray:
+        """The level scale of posteriors with these medians (log10 yr)."""
         lo, hi = self.level_knots
-        s = np.interp(median, [lo, hi], [self.level_scale, 1.0])
-        if self.old_level_scales:
-            if colour is None and len(self.colour_knots) > 1:
-                raise ValueError("this calibration's old-age level scales depend on colour: give the stars' (BP-RP)0")
-            a, b = self.old_level_knots
-            c = np.nan if colour is None else colour
-            old = (self.weights(np.atleast_1d(c)) @ np.asarray(self.old_level_scales)).reshape(np.shape(c))
-            s = s * (1.0 + (old - 1.0) * np.clip((np.asarray(median) - a) / (b - a), 0.0, 1.0))
-        return s
+        return np.interp(median, [lo, hi], [self.level_scale, 1.0])
 
     def apply(self, pdf: np.ndarray, grid: np.ndarray, colour=None) -> np.ndarray:
         """Calibrated pdf rows of stars of these (BP-RP)0 colours, renormalised on the grid (NaN rows stay NaN).
 
-        ``colour`` is needed only when the widths or the old-age level scales depend on colour."""
+        ``colour`` is needed only when the widths depend on colour."""
         out = np.nan_to_num(pdf)
         if self.smears:
             weighted = out * trapezoid_weights(grid)
@@ -257,8 +229,8 @@ class Calibration:
                         out[rows] += lam[rows, k, None] * (weighted[rows] @ kernel)
         with np.errstate(invalid="ignore", divide="ignore"):
             out /= np.trapezoid(out, grid, axis=-1)[..., None]
-            if self.scales_levels:
-                out = self._scale_levels(out, grid, colour)
+            if self.level_scale != 1.0:
+                out = self._scale_levels(out, grid)
         return np.where(np.isfinite(pdf).all(axis=-1, keepdims=True), out, np.nan)
 
     def sample_quantiles(self, samples: np.ndarray, qs, bounds: tuple[float, float],
@@ -268,7 +240,7 @@ class Calibration:
         Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's
         ages, as the grid method's kernel lives on its grid), keeping its place within the grid
         cell; the level scale then maps the levels about the median. ``colour``: the star's (BP-RP)0,
-        needed only when the widths or the old-age level scales depend on colour.
+        needed only when the widths depend on colour.
         """
         x = np.asarray(samples, dtype=float)
         if self.smears:
@@ -285,13 +257,13 @@ class Calibration:
             j = np.clip(j, 0, n - 1)
             x = np.clip(grid[j] + (x - grid[i]), bounds[0], bounds[1])
         q = np.asarray(qs, dtype=float)
-        if self.scales_levels:
-            q = normal_cdf(self.scale_of(np.median(x), colour) * normal_score(q))
+        if self.level_scale != 1.0:
+            q = normal_cdf(self.scale_of(np.median(x)) * normal_score(q))
         return np.quantile(x, q), x
 
-    def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray, colour=None) -> np.ndarray:
+    def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
         c = cdf(pdf, grid)
-        s = self.scale_of(cdf_quantiles(c, grid, [0.5])[:, 0], colour)[:, None]
+        s = self.scale_of(cdf_quantiles(c, grid, [0.5])[:, 0])[:, None]
         z = normal_score(np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP))
         # d/dx Phi(z / s) = pdf * phi(z / s) / (s phi(z))
         out = pdf / s * np.exp(-0.5 * z**2 * (1.0 / s**2 - 1.0))

@@ -39,8 +39,7 @@ SEQUENCE = {
 }
 # Widths by colour (a row per colour knot), so that the graph's blend of kernels by hat weights is exercised.
 CALIBRATION = {"log10_age_knots": [7.0, 8.0, 9.0, 9.6], "colour_knots": [0.7, 1.2, 2.0],
-               "sigma_dex": [[0.0, 0.05, 0.15, 0.25], [0.0, 0.3, 0.02, 0.05], [0.0, 0.6, 0.5, 0.5]],
-               "old_level_knots": [8.5, 9.0], "old_level_scales": [0.6, 0.8, 1.0]}
+               "sigma_dex": [[0.0, 0.05, 0.15, 0.25], [0.0, 0.3, 0.02, 0.05], [0.0, 0.6, 0.5, 0.5]]}
 
 # Run in a fresh interpreter so that nothing of gyroage can be imported by accident.
 RAW_ONNX = r"""
