@@ -379,10 +379,10 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
     frame, folds = held_out
     grid = folds[clusters[0]]["grid"]
     pdf = np.concatenate([star_posteriors(folds[c]["loglike"], grid) for c in clusters])
-    truth = np.concatenate([np.log10(frame["fiducial_age_Myr"].to_numpy(dtype=float)[folds[c]["source_row"]] * 1e6)
-                            for c in clusters])
-    colour = np.concatenate([frame["BPRP_0"].to_numpy(dtype=float)[folds[c]["source_row"]] for c in clusters])
-    which = np.concatenate([np.full(len(folds[c]["source_row"]), c) for c in clusters])
+    rows = np.concatenate([folds[c]["source_row"] for c in clusters])
+    truth = np.log10(frame["fiducial_age_Myr"].to_numpy(dtype=float)[rows] * 1e6)
+    colour = frame["BPRP_0"].to_numpy(dtype=float)[rows]
+    which = np.repeat(clusters, [len(folds[c]["source_row"]) for c in clusters])
     nested = {c: calibration.fit(pdf[which != c], grid, truth[which != c], colour[which != c]) for c in clusters}
     return calibration.fit(pdf, grid, truth, colour), nested
 
