@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gyroage.core.calibration import Calibration
+from gyroage.core.calibration import Calibration, level_parts
 from gyroage.core.posterior import cdf_at
 
 TARGET = 0.68
@@ -62,12 +62,14 @@ def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, colour: np.ndarray
     young = truth < AGE_EDGES[0]
     if not young.any():
         return calibration(1.0)
-    # The widths do not change between steps: smear the young stars once, then bisect on the level scale alone.
+    # Neither the widths nor the medians and normal scores the level scale reads change between steps:
+    # smear the young stars and take those once, then bisect on the level scale alone.
     smeared = calibration(1.0).apply(pdf[young], grid, colour[young])
+    parts = level_parts(smeared, grid)
 
     def coverage(level_scale: float) -> float:
-        levels = Calibration(level_knots=LEVEL_KNOTS, level_scale=level_scale)
-        return float(np.mean(inside(cdf_at(levels.apply(smeared, grid), grid, truth[young]), TARGET)))
+        scaled = Calibration(level_knots=LEVEL_KNOTS, level_scale=level_scale).scaled_levels(smeared, grid, parts)
+        return float(np.mean(inside(cdf_at(scaled, grid, truth[young]), TARGET)))
 
     lo, hi = LEVEL_SCALE_MIN, 1.0
     if not coverage(hi) > TARGET:

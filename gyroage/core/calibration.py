@@ -262,12 +262,22 @@ class Calibration:
         return np.quantile(x, q), x
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
-        c = cdf(pdf, grid)
-        s = self.scale_of(cdf_quantiles(c, grid, [0.5])[:, 0])[:, None]
-        z = normal_score(np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP))
+        return self.scaled_levels(pdf, grid, level_parts(pdf, grid))
+
+    def scaled_levels(self, pdf: np.ndarray, grid: np.ndarray, parts: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Normalised ``pdf`` rows with this level scale applied, from their :func:`level_parts` (which do
+        not depend on the scale: a fit that tries many scales computes them once)."""
+        median, z = parts
+        s = self.scale_of(median)[:, None]
         # d/dx Phi(z / s) = pdf * phi(z / s) / (s phi(z))
         out = pdf / s * np.exp(-0.5 * z**2 * (1.0 / s**2 - 1.0))
         return out / np.trapezoid(out, grid, axis=-1)[..., None]
+
+
+def level_parts(pdf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(median, normal score of the CDF at every grid point) of each normalised pdf row: what a level scale reads."""
+    c = cdf(pdf, grid)
+    return cdf_quantiles(c, grid, [0.5])[:, 0], normal_score(np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP))
 
 
 def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:

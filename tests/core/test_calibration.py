@@ -121,3 +121,14 @@ def test_samples_meet_the_widths_of_their_colour():
         got, _ = BY_COLOUR.sample_quantiles(samples, [0.16, 0.5, 0.84], (GRID[0], GRID[-1]), rng, colour)
         want = quantiles(BY_COLOUR.apply(pdf, GRID, np.array([colour])), GRID, [0.16, 0.5, 0.84])[0]
         np.testing.assert_allclose(got, want, atol=0.03)
+
+
+def test_the_level_scale_from_parts_computed_once_is_apply_s():
+    """calibration.fit bisects with the medians and normal scores taken once; that must be apply's map."""
+    from gyroage.core.calibration import level_parts
+
+    pdf = normalised(np.exp(-0.5 * ((GRID[None, :] - np.array([[6.6], [7.2], [8.5]])) / 0.4) ** 2))
+    parts = level_parts(pdf, GRID)
+    for s in (0.45, 0.7, 1.0):
+        cal = Calibration(level_knots=(7.0, 7.5), level_scale=s)
+        np.testing.assert_allclose(cal.scaled_levels(pdf, GRID, parts), cal.apply(pdf, GRID), rtol=1e-12, atol=1e-14)
