@@ -18,6 +18,7 @@ from gyroage.errors import UserError
 
 CATALOG_ENV = "GYROAGE_CATALOG"
 REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
+MEMBERSHIP = "mem_prob_source"  # the source catalogues' probabilities (HDBSCAN's are missing for a third of stars)
 
 
 def default_catalogue_path() -> Path:
@@ -68,6 +69,12 @@ class TrainingSet:
     bp_rp0: np.ndarray
     bp_rp0_err: np.ndarray
     cluster: np.ndarray
+    # the source catalogue's membership probability (1 where it gives none): a loss weight, if asked for
+    membership: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.membership is None:
+            object.__setattr__(self, "membership", np.ones(len(self.log10_prot)))
 
     def __len__(self) -> int:
         return len(self.log10_prot)
@@ -88,6 +95,8 @@ def training_set(frame: pd.DataFrame) -> TrainingSet:
         bp_rp0=frame["BPRP_0"].to_numpy(dtype=float),
         bp_rp0_err=frame["e_BPRP_0"].to_numpy(dtype=float),
         cluster=frame["cluster"].astype(str).to_numpy(),
+        membership=np.nan_to_num(frame[MEMBERSHIP].to_numpy(dtype=float), nan=1.0) if MEMBERSHIP in frame.columns
+        else None,
     )
 
 

@@ -37,6 +37,9 @@ class TrainSettings:
     # Per-star loss weight n_cluster**-power (0: every star counts once), so the
     # few rich clusters do not dominate the fit.
     cluster_weight_power: float = 0.0
+    # Times each star's membership probability**power, rescaled to mean 1 within its cluster (0: off), so
+    # likely field contaminants count less while every cluster keeps its total weight.
+    membership_weight_power: float = 0.0
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -45,6 +48,8 @@ class TrainSettings:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
+        if d["membership_weight_power"] == 0:  # left out at its default: the shipped card and fold keys stay
+            del d["membership_weight_power"]
         return d
 
     @classmethod
@@ -102,12 +107,17 @@ def _tensors(data: TrainingSet) -> tuple[torch.Tensor, ...]:
     )
 
 
-def star_weights(cluster: np.ndarray, power: float) -> np.ndarray:
-    """Loss weights n_cluster**-power, normalised to mean 1."""
-    if power == 0 or len(cluster) == 0:
-        return np.ones(len(cluster))
+def star_weights(cluster: np.ndarray, power: float, membership: np.ndarray | None = None,
+                 membership_power: float = 0.0) -> np.ndarray:
+    """Loss weights n_cluster**-power, times membership**membership_power rescaled to mean 1 in each
+    cluster; normalised to mean 1."""
+    if len(cluster) == 0:
+        return np.ones(0)
     _, inv, counts = np.unique(cluster, return_inverse=True, return_counts=True)
     w = counts[inv].astype(float) ** -power
+    if membership is not None and membership_power != 0:
+        m = np.clip(np.asarray(membership, dtype=float), 1e-3, 1.0) ** membership_power
+        w *= m / (np.bincount(inv, weights=m) / counts)[inv]
     return w / w.mean()
 
 
@@ -117,7 +127,8 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=s.lr * 0.05)
     tp, ta, tc, te = _tensors(train)
-    tw = torch.tensor(star_weights(train.cluster, s.cluster_weight_power), dtype=torch.float32)
+    tw = torch.tensor(star_weights(train.cluster, s.cluster_weight_power, train.membership,
+                                   s.membership_weight_power), dtype=torch.float32)
     vt = _tensors(val) if val is not None and len(val) else None
     best, best_epoch, best_state, wait, history = np.inf, epochs, None, 0, []
     n = len(tp)

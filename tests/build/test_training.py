@@ -28,3 +28,28 @@ def test_training_is_deterministic_and_holds_out_clusters(catalog_path):
     ages = {c: data.log10_age[data.cluster == c][0] for c in data.clusters}
     assert min(ages, key=ages.get) not in val and max(ages, key=ages.get) not in val
     assert np.isfinite(a.val_nll)
+
+
+def test_membership_weights_move_weight_within_a_cluster_never_between_clusters():
+    """Two clusters of 3 and 1 stars: membership reweights inside a cluster, each cluster's total stays its own."""
+    from gyroage.build.training import star_weights
+
+    cluster = np.array(["a", "a", "a", "b"])
+    base = star_weights(cluster, 0.5)
+    w = star_weights(cluster, 0.5, np.array([1.0, 0.5, 0.5, 0.2]), 1.0)
+    assert np.isclose(w[:3].sum(), base[:3].sum()) and np.isclose(w[3], base[3])
+    assert np.isclose(w[0] / w[1], 2.0) and np.isclose(w[1], w[2])
+    assert np.array_equal(star_weights(cluster, 0.5, np.array([1.0, 0.5, 0.5, 0.2]), 0.0), base)
+
+
+def test_membership_comes_from_the_source_probability_and_stays_out_of_default_settings(catalog_path):
+    frame = quality_select(load_catalogue(catalog_path))
+    data = training_set(frame)
+    p = frame["mem_prob_source"].to_numpy(dtype=float)
+    assert np.array_equal(data.membership[np.isfinite(p)], p[np.isfinite(p)])
+    assert np.all(data.membership[~np.isfinite(p)] == 1.0)
+    assert np.all(training_set(frame.drop(columns="mem_prob_source")).membership == 1.0)
+    # at its default the setting is left out, so earlier cards' settings and LOCO fold keys are unchanged
+    assert "membership_weight_power" not in TrainSettings().to_dict()
+    s = TrainSettings(membership_weight_power=1.0)
+    assert TrainSettings.from_dict(s.to_dict()) == s
