@@ -1,0 +1,88 @@
+"""How far LOCO cluster ages can fall: each cluster's in-sample group age (the shipped model trained WITH it,
+docs/group_ages.md) beside its leave-one-cluster-out joint age over training seeds (docs/validation.md,
+"Seventh session"). A cluster the model cannot date even when trained on it has a label that the rest of the
+catalogue's rotation sequences do not support; no held-out run can be expected to do better there.
+
+    PYTHONPATH=$PWD python benchmarks/label_floor.py --loco validation [--group-ages docs/group_ages.md] \
+        [--catalogue ../shared/data/open_cluster_rotators.csv]
+
+With ``--catalogue`` it also prints a model-free check: the median period of the quality-selected members of
+the 50-800 Myr clusters in (BP-RP)0 bands, in label order (after the ZAMS, K dwarfs only spin down).
+
+(``--loco``: a ``gyroage validate --out`` directory; its ``seed_<n>`` tables from ``--extra-seeds`` are read too.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FLOOR_DEX = 0.10  # in-sample |error| beyond which a cluster counts as unsupported by the rest
+BANDS = ((0.6, 0.8), (0.8, 1.0), (1.0, 1.3), (1.3, 1.8))
+MIN_IN_BAND = 5
+
+
+def in_sample(path: Path) -> pd.Series:
+    """log_ratio_dex by cluster from the group-ages table."""
+    rows = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"\|\s*(\w+)\s*\|.*\|\s*([+-]?[0-9.]+)\s*\|$", line.strip())
+        if m and m.group(1) != "cluster":
+            rows[m.group(1)] = float(m.group(2))
+    return pd.Series(rows, name="in_sample_dex")
+
+
+def loco(path: Path) -> pd.DataFrame:
+    dirs = [path, *sorted(p for p in path.glob("seed_*") if p.is_dir())]
+    t = pd.concat([pd.read_csv(d / "loco_clusters.csv") for d in dirs if (d / "loco_clusters.csv").exists()])
+    g = t.groupby("cluster").agg(age_myr=("fiducial_age_myr", "first"), loco_mean_dex=("error_dex", "mean"),
+                                 loco_sd_dex=("error_dex", "std"), seeds=("error_dex", "size"))
+    return g.sort_values("age_myr")
+
+
+def period_table(catalogue: str) -> None:
+    from gyroage.build.catalogue import load_catalogue, quality_select
+
+    d = quality_select(load_catalogue(catalogue))
+    d = d[(d.fiducial_age_Myr >= 50) & (d.fiducial_age_Myr <= 800)]
+    print("\n| cluster | age (Myr) | " + " | ".join(f"median Prot (d), {lo}-{hi} (n)" for lo, hi in BANDS) + " |")
+    print("|---|---|" + "---|" * len(BANDS))
+    for c, g in sorted(d.groupby("cluster"), key=lambda kv: kv[1].fiducial_age_Myr.median()):
+        cells = []
+        for lo, hi in BANDS:
+            x = g.Prot[(g.BPRP_0 >= lo) & (g.BPRP_0 < hi)]
+            cells.append(f"{np.median(x):.2f} ({len(x)})" if len(x) >= MIN_IN_BAND else "-")
+        print(f"| {c} | {g.fiducial_age_Myr.median():g} | " + " | ".join(cells) + " |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--loco", required=True)
+    ap.add_argument("--group-ages", default="docs/group_ages.md")
+    ap.add_argument("--catalogue", help="also print the model-free period table")
+    a = ap.parse_args(argv)
+    t = loco(Path(a.loco)).join(in_sample(Path(a.group_ages)), how="left")
+    print("| cluster | age (Myr) | in-sample error (dex) | LOCO error, mean +- sd over seeds (dex) |")
+    print("|---|---|---|---|")
+    for c, r in t.iterrows():
+        flag = " **(unsupported)**" if abs(r.in_sample_dex) > FLOOR_DEX else ""
+        print(f"| {c} | {r.age_myr:g} | {r.in_sample_dex:+.3f}{flag} | {r.loco_mean_dex:+.3f} +- {r.loco_sd_dex:.3f} |")
+    bad = np.abs(t.in_sample_dex) > FLOOR_DEX
+    old = t.age_myr >= 30
+    print(f"\n{int(bad.sum())} of {len(t)} clusters ({int((bad & old).sum())} of {int(old.sum())} >= 30 Myr) miss by more "
+          f"than {FLOOR_DEX} dex in-sample. LOCO median |error| of the mean errors: "
+          f"{np.median(np.abs(t.loco_mean_dex)):.3f} / {np.median(np.abs(t.loco_mean_dex[old])):.3f}; over the "
+          f"supported clusters alone: {np.median(np.abs(t.loco_mean_dex[~bad])):.3f} / "
+          f"{np.median(np.abs(t.loco_mean_dex[~bad & old])):.3f}.")
+    if a.catalogue:
+        period_table(a.catalogue)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
