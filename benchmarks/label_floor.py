@@ -15,6 +15,7 @@ the 50-800 Myr clusters in (BP-RP)0 bands, in label order (after the ZAMS, K dwa
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -38,8 +39,11 @@ def in_sample(path: Path) -> pd.Series:
 
 
 def loco(path: Path) -> pd.DataFrame:
-    dirs = [path, *sorted(p for p in path.glob("seed_*") if p.is_dir())]
-    t = pd.concat([pd.read_csv(d / "loco_clusters.csv") for d in dirs if (d / "loco_clusters.csv").exists()])
+    # the seeds this run's summary names, not every seed_<n> left in the directory by earlier runs
+    summary = json.loads((path / "loco_summary.json").read_text())
+    first, *extra = summary.get("loco_by_seed", {}).get("seeds", [None])
+    dirs = [path, *(path / f"seed_{s}" for s in extra)]
+    t = pd.concat([pd.read_csv(d / "loco_clusters.csv") for d in dirs])
     g = t.groupby("cluster").agg(age_myr=("fiducial_age_myr", "first"), loco_mean_dex=("error_dex", "mean"),
                                  loco_sd_dex=("error_dex", "std"), seeds=("error_dex", "size"))
     return g.sort_values("age_myr")
