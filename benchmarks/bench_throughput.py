@@ -47,7 +47,7 @@ from gyroage.core.modelcard import load_card
 from gyroage.core.posterior import GridPosterior, normalise, age_grid
 from gyroage.core.density import mix_outlier
 from gyroage.core.modelcard import outlier_log_density
-from gyroage.build.loco_fold import held_out_log_likelihood
+from gyroage.build.training import grid_log_prob
 card, d = load_card()
 model = load_checkpoint(d / "gyroage-flow.pt")
 df = pd.read_csv(sys.argv[1])
@@ -59,7 +59,7 @@ w, u = card.outlier["weight"], outlier_log_density(card.outlier["log10_prot_rang
 rows = []
 for i in range(0, len(df), per):
     s = slice(i, i + per)
-    ll = mix_outlier(held_out_log_likelihood(model, lp[s], c[s], e[s], grid), w, u)
+    ll = mix_outlier(grid_log_prob(model, lp[s], c[s], e[s], grid), w, u)
     rows.append(pd.DataFrame(GridPosterior(grid, normalise(ll, grid)).summaries()))
 pd.concat(rows, ignore_index=True).to_csv(sys.argv[2], index=False)
 """

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from gyroage.build.catalogue import load_catalogue, quality_select, training_set
-from gyroage.build.training import TrainSettings, train_flow
+from gyroage.build.training import TrainSettings, grid_log_prob, train_flow
 from gyroage.core.posterior import age_grid
 from gyroage.files import atomic_path
 
@@ -32,17 +32,6 @@ def full_train_dict(overrides: dict | None = None) -> dict:
     # through TrainSettings and back: an unknown field fails early, and a default spelled out in a config
     # (reference "none", say) gives the same dict, so the same fold key, as leaving it out
     return TrainSettings.from_dict(base).to_dict()
-
-
-def held_out_log_likelihood(model, log10_prot: np.ndarray, bp_rp0: np.ndarray, bp_rp0_err: np.ndarray,
-                            grid: np.ndarray) -> np.ndarray:
-    """Flow log p(log10 Prot | grid age, colour, error): (stars x grid), float32."""
-    n, g = len(log10_prot), len(grid)
-    rep = lambda a: torch.as_tensor(np.repeat(np.asarray(a, dtype=np.float32), g))  # noqa: E731
-    ages = torch.as_tensor(np.tile(np.asarray(grid, dtype=np.float32), n))
-    with torch.no_grad():
-        lp = model(rep(log10_prot), ages, rep(bp_rp0), rep(bp_rp0_err))
-    return lp.numpy().reshape(n, g)
 
 
 def run_fold(task: dict) -> dict:
@@ -59,12 +48,14 @@ def run_fold(task: dict) -> dict:
     result = train_flow(data.subset(~held), TrainSettings.from_dict(task["train"]), quiet=True)
     grid = age_grid(*task["grid"])
     test = data.subset(held)
-    ll = held_out_log_likelihood(result.model, test.log10_prot, test.bp_rp0, test.bp_rp0_err, grid)
+    ll = grid_log_prob(result.model, test.log10_prot, test.bp_rp0, test.bp_rp0_err, grid)
     meta = {
         "cluster": task["cluster"], "key": task["key"], "n_stars": int(held.sum()),
         "best_epoch": result.best_epoch, "val_clusters": result.val_clusters,
         "train_seconds": round(result.seconds, 1), "seconds": round(time.perf_counter() - start, 1),
     }
+    if result.trimmed:
+        meta["trimmed"] = result.trimmed
     path = Path(task["path"])
     # Atomic: a fold file either exists complete or not at all, so a killed run resumes cleanly.
     with atomic_path(path, suffix=".npz") as tmp:

@@ -17,6 +17,10 @@ import torch
 from gyroage.build import reference_law
 from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain
 from gyroage.build.flow import ConditionalFlow, FlowConfig
+from gyroage.core.groups import group_log_likelihood
+from gyroage.core.modelcard import outlier_log_density
+from gyroage.core.posterior import age_grid, normalise, quantiles
+from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
 from gyroage.progress import Progress
 
 
@@ -40,6 +44,9 @@ class TrainSettings:
     # Times each star's membership probability**power, rescaled to mean 1 within its cluster (0: off), so
     # likely field contaminants count less while every cluster keeps its total weight.
     membership_weight_power: float = 0.0
+    # > 0: after training, drop every training cluster whose in-sample joint age misses its label by more than
+    # this (dex; never the youngest or oldest) and train again on the rest (0: off)
+    trim_dex: float = 0.0
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -48,8 +55,9 @@ class TrainSettings:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
-        if d["membership_weight_power"] == 0:  # left out at its default: the shipped card and fold keys stay
-            del d["membership_weight_power"]
+        for name in ("membership_weight_power", "trim_dex"):
+            if d[name] == 0:  # left out at its default: the shipped card and fold keys stay
+                del d[name]
         return d
 
     @classmethod
@@ -70,6 +78,7 @@ class TrainResult:
     train_nll: float
     seconds: float
     history: list[tuple[int, float, float]]
+    trimmed: dict = field(default_factory=dict)  # clusters dropped by trim_dex: their in-sample error (dex)
 
 
 def normalisation(data: TrainingSet, reference: list[float] | None = None) -> dict[str, float]:
@@ -170,8 +179,56 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
 
 
 def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: bool = False) -> TrainResult:
-    """Train a flow on ``data``; deterministic for a given ``settings.seed``."""
+    """Train a flow on ``data``; deterministic for a given ``settings.seed``.
+
+    With ``settings.trim_dex`` > 0 the flow is trained twice: the clusters the first
+    flow dates more than ``trim_dex`` from their labels (:func:`in_sample_errors`) are
+    left out of the second, except the youngest and oldest, which bound the age domain.
+    """
     s = settings or TrainSettings()
+    first = _train_once(data, s, quiet)
+    if s.trim_dex <= 0:
+        return first
+    errors = in_sample_errors(first.model, data)
+    ages = {c: float(np.median(data.log10_age[data.cluster == c])) for c in errors}
+    ends = {min(ages, key=ages.get), max(ages, key=ages.get)}
+    drop = {c: round(e, 4) for c, e in errors.items() if abs(e) > s.trim_dex and c not in ends}
+    if not drop:
+        return first
+    Progress("train", quiet=quiet).log(f"trimmed (in-sample error > {s.trim_dex} dex): "
+                                      + ", ".join(f"{c} {e:+.2f}" for c, e in drop.items()))
+    second = _train_once(data.subset(~np.isin(data.cluster, list(drop))), s, quiet)
+    second.trimmed = drop
+    second.seconds += first.seconds
+    return second
+
+
+def in_sample_errors(model: ConditionalFlow, data: TrainingSet) -> dict[str, float]:
+    """Each cluster's joint age by ``model`` minus its median label (dex), as ``gyroage validate`` dates a held-out
+    cluster: flow likelihoods on the validation grid, outlier weight 0.05, flat prior in log age."""
+    grid = age_grid(*AGE_GRID)
+    out = {}
+    for c in data.clusters:
+        m = data.cluster == c
+        ll = grid_log_prob(model, data.log10_prot[m], data.bp_rp0[m], data.bp_rp0_err[m], grid).astype(np.float64)
+        lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), OUTLIER_WEIGHT,
+                                  outlier_log_density())
+        out[c] = float(quantiles(normalise(lp, grid), grid)[0][2] - np.median(data.log10_age[m]))
+    return out
+
+
+def grid_log_prob(model: ConditionalFlow, log10_prot: np.ndarray, bp_rp0: np.ndarray, bp_rp0_err: np.ndarray,
+                  grid: np.ndarray) -> np.ndarray:
+    """Flow log p(log10 Prot | grid age, colour, error): (stars x grid), float32."""
+    n, g = len(log10_prot), len(grid)
+    rep = lambda a: torch.as_tensor(np.repeat(np.asarray(a, dtype=np.float32), g))  # noqa: E731
+    ages = torch.as_tensor(np.tile(np.asarray(grid, dtype=np.float32), n))
+    with torch.no_grad():
+        lp = model(rep(log10_prot), ages, rep(bp_rp0), rep(bp_rp0_err))
+    return lp.numpy().reshape(n, g)
+
+
+def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool) -> TrainResult:
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     start = time.perf_counter()
@@ -216,4 +273,5 @@ def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalo
         "domain": {**domain_of(data), "sequence": sequence_domain(data)},
         "default_bp_rp0_err": float(np.median(data.bp_rp0_err)),
         "metrics": {"val_nll": result.val_nll, "train_nll": result.train_nll},
+        **({"trimmed_clusters": result.trimmed} if result.trimmed else {}),
     }

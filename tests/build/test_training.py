@@ -53,3 +53,44 @@ def test_membership_comes_from_the_source_probability_and_stays_out_of_default_s
     assert "membership_weight_power" not in TrainSettings().to_dict()
     s = TrainSettings(membership_weight_power=1.0)
     assert TrainSettings.from_dict(s.to_dict()) == s
+
+
+def _toy_set(ages=(7.0, 7.5, 8.0, 8.5, 9.0), n=30):
+    from gyroage.build.catalogue import TrainingSet
+
+    age = np.repeat(ages, n)
+    return TrainingSet(np.full(len(age), 0.5), age, np.full(len(age), 1.0), np.full(len(age), 0.02),
+                       np.repeat([f"C{a}" for a in ages], n))
+
+
+def test_in_sample_errors_date_each_cluster_as_validate_does():
+    """A stand-in flow whose likelihood peaks at log age 8.0 for every star: each cluster's error is 8.0 - its label."""
+    from gyroage.build.training import in_sample_errors
+
+    def flow(prot, age, colour, err):
+        return -0.5 * ((age - 8.0) / 0.05) ** 2
+
+    errors = in_sample_errors(flow, _toy_set())
+    assert errors.keys() == {"C7.0", "C7.5", "C8.0", "C8.5", "C9.0"}
+    for c, e in errors.items():
+        assert abs(e - (8.0 - float(c[1:]))) < 0.01
+
+
+def test_trimming_retrains_once_without_the_misfits_but_keeps_the_age_ends(monkeypatch):
+    from gyroage.build import training
+
+    data, seen = _toy_set(), []
+
+    def once(d, s, quiet):
+        seen.append(d.clusters)
+        return training.TrainResult(None, s, [], 1, 0.0, 0.0, 1.0, [])
+
+    monkeypatch.setattr(training, "_train_once", once)
+    monkeypatch.setattr(training, "in_sample_errors",
+                        lambda model, d: {"C7.0": 0.5, "C7.5": 0.2, "C8.0": -0.05, "C8.5": -0.3, "C9.0": 0.4})
+    result = training.train_flow(data, TrainSettings(trim_dex=0.1), quiet=True)
+    assert seen == [data.clusters, ["C7.0", "C8.0", "C9.0"]]  # the ends stay, whatever their error
+    assert result.trimmed == {"C7.5": 0.2, "C8.5": -0.3}
+    seen.clear()
+    assert training.train_flow(data, TrainSettings(), quiet=True).trimmed == {} and len(seen) == 1
+    assert "trim_dex" not in TrainSettings().to_dict()
