@@ -28,7 +28,7 @@ from scipy.optimize import minimize
 from gyroage.build import calibration as C
 from gyroage.build.catalogue import load_catalogue, quality_select
 from gyroage.build.loco import COLOUR_EDGES, ValidateSettings, load_folds, log_score, star_posteriors
-from gyroage.core.calibration import PAIR_WIDTHS, Calibration
+from gyroage.core.calibration import Calibration
 from gyroage.core.modelcard import load_card
 from gyroage.core.posterior import cdf_at, quantiles
 
@@ -54,11 +54,10 @@ def load_runs(dirs):
 
 
 class Problem:
-    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS, wmax=WMAX, level_scale=1.0,
-                 pair_width="rms"):
+    def __init__(self, runs, frame, colour_knots, age_knots=C.SIGMA_KNOTS, wmax=WMAX, level_scale=1.0):
         # free widths at the inner age knots; 0 at the first, the last repeats the one before it
         self.runs, self.ck, self.ak = runs, tuple(colour_knots), tuple(age_knots)
-        self.n_free, self.wmax, self.level_scale, self.pair_width = len(self.ak) - 2, wmax, level_scale, pair_width
+        self.n_free, self.wmax, self.level_scale = len(self.ak) - 2, wmax, level_scale
         self.colour = frame["BPRP_0"].to_numpy(float)
         self.age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
         self.cluster = frame["cluster"].to_numpy()
@@ -67,7 +66,7 @@ class Problem:
         w = np.clip(np.asarray(theta), 0.0, self.wmax).reshape(len(self.ck), self.n_free)
         rows = tuple((0.0, *map(float, r), float(r[-1])) for r in w)
         return Calibration(self.ak, rows if len(self.ck) > 1 else rows[0], C.LEVEL_KNOTS, self.level_scale,
-                           colour_knots=self.ck if len(self.ck) > 1 else (), pair_width=self.pair_width)
+                           colour_knots=self.ck if len(self.ck) > 1 else ())
 
     def scores(self, theta, clusters=None, median=True):
         """Per seed: (source rows, PIT, median or None, log score) of the stars of ``clusters`` (all when None)."""
@@ -134,16 +133,13 @@ def main(argv=None) -> int:
     ap.add_argument("--maxfev", type=int, default=250)
     ap.add_argument("--level-scale", type=float, help="held while the widths are fitted; default: the model card's")
     ap.add_argument("--wmax", type=float, default=WMAX, help="upper bound of every width, dex")
-    ap.add_argument("--pair-width", default="rms", choices=PAIR_WIDTHS,
-                    help="the kernel's width between two ages: the rms of theirs (shipped) or the smaller")
     ap.add_argument("--cv", type=int, default=5, help="cross-validation folds over clusters (0: none)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     ck = tuple(float(v) for v in a.colour_knots.split(","))
     level = a.level_scale if a.level_scale is not None else Calibration.from_card(load_card()[0]).level_scale
-    p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level,
-                a.pair_width)
+    p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level)
     full = p.fit(np.tile(np.interp(p.ak[1:-1], *START), len(ck)), maxfev=a.maxfev)
     cal = p.calibration(full)
     parts = p.scores(full)
@@ -151,8 +147,7 @@ def main(argv=None) -> int:
     print(f"colour knots {ck}, age knots {p.ak}: widths {[list(r) for r in cal.width_rows]}", flush=True)
     print(f"  in-sample   {fmt(m)}")
     print(f"  per seed, 68% coverage by age bin: {np.round(per_seed[:, :3], 3).tolist()}")
-    out = {"pair_width": a.pair_width,
-           "colour_knots": ck, "age_knots": p.ak, "widths": [list(r) for r in cal.width_rows], "in_sample": m.tolist(),
+    out = {"colour_knots": ck, "age_knots": p.ak, "widths": [list(r) for r in cal.width_rows], "in_sample": m.tolist(),
            "in_sample_per_seed": per_seed.tolist(), "in_sample_cells": p.cells(parts).tolist()}
     if a.cv:
         # clusters by age (then name), dealt round-robin so each fold spans the ages

@@ -67,18 +67,11 @@ def trapezoid_weights(grid: np.ndarray) -> np.ndarray:
     return w
 
 
-PAIR_WIDTHS = ("rms", "min")  # the width between two ages: the rms of theirs, or the smaller
-
-
 @functools.lru_cache(maxsize=16)
-def _balanced_kernel(knots: tuple, widths: tuple, grid: tuple, pair: str = "rms") -> np.ndarray:
+def _balanced_kernel(knots: tuple, widths: tuple, grid: tuple) -> np.ndarray:
     g = np.asarray(grid, dtype=np.float64)
     s = np.maximum(np.interp(g, knots, widths), MIN_WIDTH)
-    # symmetric: mass moves between two ages as it moves back
-    if pair == "min":
-        var = np.minimum(s[:, None], s[None, :]) ** 2
-    else:
-        var = 0.5 * (s[:, None] ** 2 + s[None, :] ** 2)
+    var = 0.5 * (s[:, None] ** 2 + s[None, :] ** 2)  # symmetric: mass moves between two ages as it moves back
     k = np.exp(-0.5 * (g[None, :] - g[:, None]) ** 2 / var) / np.sqrt(var)
     w = trapezoid_weights(g)
     d = 1.0 / np.sqrt(k @ w)
@@ -145,11 +138,8 @@ class Calibration:
     level_knots: tuple[float, float] = (7.7, 8.2)
     level_scale: float = 1.0
     colour_knots: tuple[float, ...] = ()
-    pair_width: str = "rms"
 
     def __post_init__(self) -> None:
-        if self.pair_width not in PAIR_WIDTHS:
-            raise ValueError(f"calibration: pair_width must be one of {PAIR_WIDTHS}, not {self.pair_width!r}")
         rows = self.width_rows
         if len(rows) != max(len(self.colour_knots), 1) or any(len(r) != len(self.log10_age_knots) for r in rows):
             raise ValueError("calibration: one row of widths per colour knot, one width per age knot")
@@ -189,15 +179,13 @@ class Calibration:
                "level_knots": list(self.level_knots), "level_scale": round(float(self.level_scale), 4)}
         if self.colour_knots:
             out["colour_knots"] = list(self.colour_knots)
-        if self.pair_width != "rms":  # left out at its default: earlier cards read the same
-            out["pair_width"] = self.pair_width
         return out
 
     def kernels(self, grid: np.ndarray) -> list[np.ndarray]:
         """One (grid x grid) symmetric matrix K per colour knot: mass at age i goes to age j with
         density K[i, j]; every row and column integrates to 1 on the grid (trapezoid rule)."""
         knots, g = tuple(map(float, self.log10_age_knots)), tuple(map(float, np.asarray(grid, dtype=np.float64)))
-        return [_balanced_kernel(knots, row, g, self.pair_width) for row in self.width_rows]
+        return [_balanced_kernel(knots, row, g) for row in self.width_rows]
 
     def kernel(self, grid: np.ndarray, colour: float | None = None) -> np.ndarray:
         """The kernel of a star of this colour: the colour knots' kernels blended by its hat weights

@@ -132,21 +132,3 @@ def test_the_level_scale_from_parts_computed_once_is_apply_s():
     for s in (0.45, 0.7, 1.0):
         cal = Calibration(level_knots=(7.0, 7.5), level_scale=s)
         np.testing.assert_allclose(cal.scaled_levels(pdf, GRID, parts), cal.apply(pdf, GRID), rtol=1e-12, atol=1e-14)
-
-
-def test_the_smaller_pair_width_keeps_an_old_posterior_out_of_the_young_widths():
-    """pair_width "min": mass moves between two ages with the smaller of their widths, so an old star's posterior
-    (width 0.1 dex) gains no young tail from the 0.7 dex width at 100 Myr; the kernel stays balanced and symmetric."""
-    knots, widths = (7.0, 8.0, 9.0, 9.6), (0.0, 0.7, 0.1, 0.1)
-    rms, small = Calibration(knots, widths), Calibration(knots, widths, pair_width="min")
-    k, w = small.kernel(GRID), trapezoid_weights(GRID)
-    np.testing.assert_allclose(k @ w, 1.0, atol=1e-12)
-    np.testing.assert_allclose(k, k.T, atol=1e-12)
-    np.testing.assert_allclose(small.apply(normalised(np.ones(len(GRID))), GRID), normalised(np.ones(len(GRID))),
-                               rtol=1e-9)
-    old = normalised(np.exp(-0.5 * ((GRID - 9.4) / 0.25) ** 2))  # p2.5 8.91 before the kernel
-    p2_5 = {name: quantiles(c.apply(old, GRID), GRID)[0, 0] for name, c in (("rms", rms), ("min", small))}
-    assert p2_5["min"] > 8.8 > 8.6 > p2_5["rms"]  # 8.86 against 8.50
-    assert Calibration.from_dict(small.to_dict()) == small and "pair_width" not in rms.to_dict()
-    with pytest.raises(ValueError, match="pair_width"):
-        Calibration(knots, widths, pair_width="max")
