@@ -263,7 +263,7 @@ def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalo
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
                     "selection": "cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4"},
-        "clusters": data.clusters,
+        "clusters": [c for c in data.clusters if c not in result.trimmed],  # the ones the flow was trained on
         "n_stars": len(data),
         "validation_clusters": result.val_clusters,
         "best_epoch": result.best_epoch,

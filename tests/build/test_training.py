@@ -91,6 +91,14 @@ def test_trimming_retrains_once_without_the_misfits_but_keeps_the_age_ends(monke
     result = training.train_flow(data, TrainSettings(trim_dex=0.1), quiet=True)
     assert seen == [data.clusters, ["C7.0", "C8.0", "C9.0"]]  # the ends stay, whatever their error
     assert result.trimmed == {"C7.5": 0.2, "C8.5": -0.3}
+    from types import SimpleNamespace
+
+    from gyroage.build.export import card_from_training
+
+    result.model = SimpleNamespace(norm={})
+    info = training.train_info(result, data, "catalogue.csv", "0" * 64)
+    assert info["clusters"] == ["C7.0", "C8.0", "C9.0"] and info["trimmed_clusters"] == result.trimmed
+    assert card_from_training(info).training["trimmed_clusters"] == result.trimmed
     seen.clear()
     assert training.train_flow(data, TrainSettings(), quiet=True).trimmed == {} and len(seen) == 1
     assert "trim_dex" not in TrainSettings().to_dict()
