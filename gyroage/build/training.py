@@ -45,8 +45,10 @@ class TrainSettings:
     # likely field contaminants count less while every cluster keeps its total weight.
     membership_weight_power: float = 0.0
     # > 0: after training, drop every training cluster whose in-sample joint age misses its label by more than
-    # this (dex; never the youngest or oldest) and train again on the rest (0: off)
+    # this (dex; never the youngest or oldest) and train again on the rest (0: off) ...
     trim_dex: float = 0.0
+    # ... or, if > 0, train again on every cluster with those clusters' loss weights times this
+    trim_weight: float = 0.0
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -55,7 +57,7 @@ class TrainSettings:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
-        for name in ("membership_weight_power", "trim_dex"):
+        for name in ("membership_weight_power", "trim_dex", "trim_weight"):
             if d[name] == 0:  # left out at its default: the shipped card and fold keys stay
                 del d[name]
         return d
@@ -131,13 +133,16 @@ def star_weights(cluster: np.ndarray, power: float, membership: np.ndarray | Non
 
 
 def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s: TrainSettings,
-         epochs: int, progress: Progress) -> tuple[int, float, float, list]:
+         epochs: int, progress: Progress, factors: dict[str, float] | None = None) -> tuple[int, float, float, list]:
     gen = torch.Generator().manual_seed(s.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=s.lr * 0.05)
     tp, ta, tc, te = _tensors(train)
-    tw = torch.tensor(star_weights(train.cluster, s.cluster_weight_power, train.membership,
-                                   s.membership_weight_power), dtype=torch.float32)
+    w = star_weights(train.cluster, s.cluster_weight_power, train.membership, s.membership_weight_power)
+    if factors:  # trimmed clusters' stars, down-weighted (trim_weight)
+        w = w * np.array([factors.get(c, 1.0) for c in train.cluster])
+        w /= w.mean()
+    tw = torch.tensor(w, dtype=torch.float32)
     vt = _tensors(val) if val is not None and len(val) else None
     best, best_epoch, best_state, wait, history = np.inf, epochs, None, 0, []
     n = len(tp)
@@ -183,7 +188,8 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
 
     With ``settings.trim_dex`` > 0 the flow is trained twice: the clusters the first
     flow dates more than ``trim_dex`` from their labels (:func:`in_sample_errors`) are
-    left out of the second, except the youngest and oldest, which bound the age domain.
+    left out of the second, except the youngest and oldest, which bound the age domain;
+    with ``settings.trim_weight`` > 0 they stay, their stars' loss weights times ``trim_weight``.
     """
     s = settings or TrainSettings()
     first = _train_once(data, s, quiet)
@@ -197,7 +203,10 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
         return first
     Progress("train", quiet=quiet).log(f"trimmed (in-sample error > {s.trim_dex} dex): "
                                       + ", ".join(f"{c} {e:+.2f}" for c, e in drop.items()))
-    second = _train_once(data.subset(~np.isin(data.cluster, list(drop))), s, quiet)
+    if s.trim_weight > 0:
+        second = _train_once(data, s, quiet, {c: s.trim_weight for c in drop})
+    else:
+        second = _train_once(data.subset(~np.isin(data.cluster, list(drop))), s, quiet)
     second.trimmed = drop
     second.seconds += first.seconds
     return second
@@ -228,7 +237,8 @@ def grid_log_prob(model: ConditionalFlow, log10_prot: np.ndarray, bp_rp0: np.nda
     return lp.numpy().reshape(n, g)
 
 
-def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool) -> TrainResult:
+def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
+                factors: dict[str, float] | None = None) -> TrainResult:
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     start = time.perf_counter()
@@ -244,14 +254,14 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool) -> TrainResult
     if reference is not None:
         prog.log(f"reference law {s.flow.reference}: (n, b0, b1, b2[, a0]) = {np.round(reference, 4).tolist()}")
     best_epoch, val_nll, train_nll, history = _fit(
-        model, data.subset(~is_val), data.subset(is_val), s, s.max_epochs, prog
+        model, data.subset(~is_val), data.subset(is_val), s, s.max_epochs, prog, factors
     )
     if s.refit and val_clusters:
         prog.log(f"early stop at epoch {best_epoch} (val nll {val_nll:.4f}); refit on all clusters")
         torch.manual_seed(s.seed)
         model = ConditionalFlow(s.flow, norm, reference)
         prog2 = Progress("refit", total=best_epoch, unit="epochs", quiet=quiet, every=5.0)
-        _, _, train_nll, _ = _fit(model, data, None, s, best_epoch, prog2)
+        _, _, train_nll, _ = _fit(model, data, None, s, best_epoch, prog2, factors)
     model.eval()
     return TrainResult(model, s, val_clusters, best_epoch, val_nll, train_nll,
                        time.perf_counter() - start, history)
@@ -263,7 +273,8 @@ def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalo
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
                     "selection": "cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4"},
-        "clusters": [c for c in data.clusters if c not in result.trimmed],  # the ones the flow was trained on
+        # the ones the flow was trained on (down-weighted ones included)
+        "clusters": [c for c in data.clusters if result.settings.trim_weight > 0 or c not in result.trimmed],
         "n_stars": len(data),
         "validation_clusters": result.val_clusters,
         "best_epoch": result.best_epoch,

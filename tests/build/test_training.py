@@ -81,15 +81,15 @@ def test_trimming_retrains_once_without_the_misfits_but_keeps_the_age_ends(monke
 
     data, seen = _toy_set(), []
 
-    def once(d, s, quiet):
-        seen.append(d.clusters)
+    def once(d, s, quiet, factors=None):
+        seen.append((d.clusters, factors))
         return training.TrainResult(None, s, [], 1, 0.0, 0.0, 1.0, [])
 
     monkeypatch.setattr(training, "_train_once", once)
     monkeypatch.setattr(training, "in_sample_errors",
                         lambda model, d: {"C7.0": 0.5, "C7.5": 0.2, "C8.0": -0.05, "C8.5": -0.3, "C9.0": 0.4})
     result = training.train_flow(data, TrainSettings(trim_dex=0.1), quiet=True)
-    assert seen == [data.clusters, ["C7.0", "C8.0", "C9.0"]]  # the ends stay, whatever their error
+    assert seen == [(data.clusters, None), (["C7.0", "C8.0", "C9.0"], None)]  # the ends stay, whatever their error
     assert result.trimmed == {"C7.5": 0.2, "C8.5": -0.3}
     from types import SimpleNamespace
 
@@ -102,3 +102,29 @@ def test_trimming_retrains_once_without_the_misfits_but_keeps_the_age_ends(monke
     seen.clear()
     assert training.train_flow(data, TrainSettings(), quiet=True).trimmed == {} and len(seen) == 1
     assert "trim_dex" not in TrainSettings().to_dict()
+    # trim_weight: the second training keeps every cluster, the misfits' loss weights scaled
+    seen.clear()
+    result = training.train_flow(data, TrainSettings(trim_dex=0.1, trim_weight=0.2), quiet=True)
+    assert seen[1] == (data.clusters, {"C7.5": 0.2, "C8.5": 0.2})
+    result.model = SimpleNamespace(norm={})
+    assert training.train_info(result, data, "catalogue.csv", "0" * 64)["clusters"] == data.clusters
+
+
+def test_trim_weight_scales_the_loss_weights_of_the_flagged_clusters(monkeypatch):
+    from gyroage.build import training
+
+    data, got = _toy_set(), {}
+    monkeypatch.setattr(training, "_tensors", lambda d: (None,) * 4)
+
+    class Stop(Exception):
+        pass
+
+    def capture(w, dtype=None):
+        got["w"] = np.asarray(w)
+        raise Stop
+
+    monkeypatch.setattr(training.torch, "tensor", capture)
+    with pytest.raises(Stop):
+        training._fit(torch.nn.Linear(1, 1), data, None, TrainSettings(), 1, None, {"C7.5": 0.2})
+    w = got["w"]
+    assert np.isclose(w.mean(), 1.0) and np.allclose(w[data.cluster == "C7.5"] / w[data.cluster == "C7.0"], 0.2)
