@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import ValidateSettings, joint_age, load_folds
+from gyroage.build.loco import ValidateSettings, load_folds
+from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import normalise, quantiles
 

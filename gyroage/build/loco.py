@@ -24,7 +24,7 @@ import pandas as pd
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
 from gyroage.core.calibration import Calibration
-from gyroage.core.groups import group_log_likelihood
+from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
@@ -155,24 +155,6 @@ def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[s
             out[c] = {"loglike": z["loglike"], "grid": z["grid"], "source_row": z["source_row"],
                       "meta": json.loads(str(z["meta"]))}
     return out
-
-
-def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
-              log_prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Joint (group) age of stars sharing one age: product of member likelihoods x prior.
-
-    ``loglike``: flow-only (stars x grid); the same reduction as ``gyroage
-    group-age`` (:func:`gyroage.core.groups.group_log_likelihood`), without its
-    systematic floor: validation measures that floor. Returns (pdf per dex on
-    the grid, log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
-    """
-    ll = np.asarray(loglike, dtype=np.float64)
-    lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), outlier_weight,
-                              outlier_log_density())[0]
-    if log_prior is not None:
-        lp = lp + log_prior
-    pdf = normalise(lp[None, :], grid)
-    return pdf[0], quantiles(pdf, grid)[0]
 
 
 def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibration | None = None,

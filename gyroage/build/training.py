@@ -17,9 +17,8 @@ import torch
 from gyroage.build import reference_law
 from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain
 from gyroage.build.flow import ConditionalFlow, FlowConfig
-from gyroage.core.groups import group_log_likelihood
-from gyroage.core.modelcard import outlier_log_density
-from gyroage.core.posterior import age_grid, normalise, quantiles
+from gyroage.core.groups import joint_age
+from gyroage.core.posterior import age_grid
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
 from gyroage.progress import Progress
 
@@ -214,15 +213,13 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
 
 def in_sample_errors(model: ConditionalFlow, data: TrainingSet) -> dict[str, float]:
     """Each cluster's joint age by ``model`` minus its median label (dex), as ``gyroage validate`` dates a held-out
-    cluster: flow likelihoods on the validation grid, outlier weight 0.05, flat prior in log age."""
+    cluster (:func:`gyroage.core.groups.joint_age` on the validation grid, outlier weight 0.05)."""
     grid = age_grid(*AGE_GRID)
     out = {}
     for c in data.clusters:
         m = data.cluster == c
-        ll = grid_log_prob(model, data.log10_prot[m], data.bp_rp0[m], data.bp_rp0_err[m], grid).astype(np.float64)
-        lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), OUTLIER_WEIGHT,
-                                  outlier_log_density())
-        out[c] = float(quantiles(normalise(lp, grid), grid)[0][2] - np.median(data.log10_age[m]))
+        ll = grid_log_prob(model, data.log10_prot[m], data.bp_rp0[m], data.bp_rp0_err[m], grid)
+        out[c] = float(joint_age(ll, grid, OUTLIER_WEIGHT)[1][2] - np.median(data.log10_age[m]))
     return out
 
 

@@ -14,7 +14,15 @@ from gyroage import io, statuses
 from gyroage.core.calibration import smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
-from gyroage.core.posterior import GridPosterior, age_grid, colour_marginal_log_likelihood, grid_log_prior, normalise
+from gyroage.core.modelcard import outlier_log_density
+from gyroage.core.posterior import (
+    GridPosterior,
+    age_grid,
+    colour_marginal_log_likelihood,
+    grid_log_prior,
+    normalise,
+    quantiles,
+)
 from gyroage.core.priors import Prior
 from gyroage.core.stars import check_stars
 from gyroage.errors import UserError
@@ -55,6 +63,25 @@ def group_log_likelihood(flow_loglike: np.ndarray, gid: np.ndarray, n_groups: in
         starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
         total[g_sorted[starts]] = np.add.reduceat(ll[order], starts, axis=0)
     return total
+
+
+def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
+              log_prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Joint (group) age of stars sharing one age: product of member likelihoods x prior.
+
+    ``loglike``: flow-only (stars x grid), every star a full member; the same
+    reduction as ``gyroage group-age`` (:func:`group_log_likelihood`), without
+    its systematic floor: ``gyroage validate`` measures that floor, and training
+    trims by it (``TrainSettings.trim_dex``). Returns (pdf per dex on the grid,
+    log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
+    """
+    ll = np.asarray(loglike, dtype=np.float64)
+    lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), outlier_weight,
+                              outlier_log_density())[0]
+    if log_prior is not None:
+        lp = lp + log_prior
+    pdf = normalise(lp[None, :], grid)
+    return pdf[0], quantiles(pdf, grid)[0]
 
 
 def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.build.loco import coverage, joint_age, star_posteriors
+from gyroage.build.loco import coverage, star_posteriors
+from gyroage.core.groups import joint_age
 from gyroage.core.posterior import cdf_at as pit
 from tests.conftest import run_cli
 
