@@ -118,30 +118,30 @@ def _tensors(data: TrainingSet) -> tuple[torch.Tensor, ...]:
 
 
 def star_weights(cluster: np.ndarray, power: float, membership: np.ndarray | None = None,
-                 membership_power: float = 0.0) -> np.ndarray:
+                 membership_power: float = 0.0, factors: dict[str, float] | None = None) -> np.ndarray:
     """Loss weights n_cluster**-power, times membership**membership_power rescaled to mean 1 in each
-    cluster; normalised to mean 1."""
+    cluster, times ``factors[cluster]`` (1 for clusters it leaves out); normalised to mean 1."""
     if len(cluster) == 0:
         return np.ones(0)
-    _, inv, counts = np.unique(cluster, return_inverse=True, return_counts=True)
+    names, inv, counts = np.unique(cluster, return_inverse=True, return_counts=True)
     w = counts[inv].astype(float) ** -power
     if membership is not None and membership_power != 0:
         m = np.clip(np.asarray(membership, dtype=float), 1e-3, 1.0) ** membership_power
         w *= m / (np.bincount(inv, weights=m) / counts)[inv]
+    if factors:
+        w *= np.array([factors.get(c, 1.0) for c in names])[inv]  # one lookup per cluster, not per star
     return w / w.mean()
 
 
 def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s: TrainSettings,
          epochs: int, progress: Progress, factors: dict[str, float] | None = None) -> tuple[int, float, float, list]:
+    """``factors``: per-cluster loss-weight factors (trimmed clusters under trim_weight; see star_weights)."""
     gen = torch.Generator().manual_seed(s.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=s.lr * 0.05)
     tp, ta, tc, te = _tensors(train)
-    w = star_weights(train.cluster, s.cluster_weight_power, train.membership, s.membership_weight_power)
-    if factors:  # trimmed clusters' stars, down-weighted (trim_weight)
-        w = w * np.array([factors.get(c, 1.0) for c in train.cluster])
-        w /= w.mean()
-    tw = torch.tensor(w, dtype=torch.float32)
+    tw = torch.tensor(star_weights(train.cluster, s.cluster_weight_power, train.membership,
+                                   s.membership_weight_power, factors), dtype=torch.float32)
     vt = _tensors(val) if val is not None and len(val) else None
     best, best_epoch, best_state, wait, history = np.inf, epochs, None, 0, []
     n = len(tp)
