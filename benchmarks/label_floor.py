@@ -41,7 +41,7 @@ def in_sample(path: Path) -> pd.Series:
 def loco(path: Path) -> pd.DataFrame:
     # the seeds this run's summary names, not every seed_<n> left in the directory by earlier runs
     summary = json.loads((path / "loco_summary.json").read_text())
-    first, *extra = summary.get("loco_by_seed", {}).get("seeds", [None])
+    _, *extra = summary.get("loco_by_seed", {}).get("seeds", [None])  # the first seed's tables are the top level's
     dirs = [path, *(path / f"seed_{s}" for s in extra)]
     t = pd.concat([pd.read_csv(d / "loco_clusters.csv") for d in dirs])
     g = t.groupby("cluster").agg(age_myr=("fiducial_age_myr", "first"), loco_mean_dex=("error_dex", "mean"),
