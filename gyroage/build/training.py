@@ -48,6 +48,12 @@ class TrainSettings:
     trim_dex: float = 0.0
     # ... or, if > 0, train again on every cluster with those clusters' loss weights times this
     trim_weight: float = 0.0
+    # Clusters younger than this (Myr) are never trimmed: the pre-main-sequence groups carry the young
+    # ages' only information, whatever their in-sample error.
+    trim_min_age_myr: float = 0.0
+    # > 0: a trimmed cluster's stars at least this red ((BP-RP)0) stay, since unconverged M dwarfs barely
+    # change with age and their periods hardly depend on the label that the trim distrusts.
+    trim_keep_redder: float = 0.0
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -56,7 +62,7 @@ class TrainSettings:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
-        for name in ("membership_weight_power", "trim_dex", "trim_weight"):
+        for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder"):
             if d[name] == 0:  # left out at its default: the shipped card and fold keys stay
                 del d[name]
         return d
@@ -80,6 +86,14 @@ class TrainResult:
     seconds: float
     history: list[tuple[int, float, float]]
     trimmed: dict = field(default_factory=dict)  # clusters dropped by trim_dex: their in-sample error (dex)
+
+
+def trimmed_stars(data: TrainingSet, trimmed: dict, s: TrainSettings) -> np.ndarray:
+    """Mask of the stars a trim of the ``trimmed`` clusters under settings ``s`` leaves out of training."""
+    out = np.isin(data.cluster, list(trimmed)) & (s.trim_weight <= 0)
+    if s.trim_keep_redder > 0:
+        out &= data.bp_rp0 < s.trim_keep_redder
+    return out
 
 
 def normalisation(data: TrainingSet, reference: list[float] | None = None) -> dict[str, float]:
@@ -187,8 +201,10 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
 
     With ``settings.trim_dex`` > 0 the flow is trained twice: the clusters the first
     flow dates more than ``trim_dex`` from their labels (:func:`in_sample_errors`) are
-    left out of the second, except the youngest and oldest, which bound the age domain;
-    with ``settings.trim_weight`` > 0 they stay, their stars' loss weights times ``trim_weight``.
+    left out of the second, except the youngest and oldest, which bound the age domain, and
+    those younger than ``settings.trim_min_age_myr``; with ``settings.trim_weight`` > 0 they stay,
+    their stars' loss weights times ``trim_weight``; with ``settings.trim_keep_redder`` > 0 their
+    stars at least that red stay.
     """
     s = settings or TrainSettings()
     first = _train_once(data, s, quiet)
@@ -197,7 +213,8 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     errors = in_sample_errors(first.model, data)
     ages = {c: float(np.median(data.log10_age[data.cluster == c])) for c in errors}
     ends = {min(ages, key=ages.get), max(ages, key=ages.get)}
-    drop = {c: round(e, 4) for c, e in errors.items() if abs(e) > s.trim_dex and c not in ends}
+    drop = {c: round(e, 4) for c, e in errors.items()
+            if abs(e) > s.trim_dex and c not in ends and 10 ** ages[c] / 1e6 >= s.trim_min_age_myr}
     if not drop:
         return first
     Progress("train", quiet=quiet).log(f"trimmed (in-sample error > {s.trim_dex} dex): "
@@ -205,7 +222,7 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     if s.trim_weight > 0:
         second = _train_once(data, s, quiet, {c: s.trim_weight for c in drop})
     else:
-        second = _train_once(data.subset(~np.isin(data.cluster, list(drop))), s, quiet)
+        second = _train_once(data.subset(~trimmed_stars(data, drop, s)), s, quiet)
     second.trimmed = drop
     second.seconds += first.seconds
     return second
@@ -266,13 +283,14 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
 
 def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
     """What the model card records about training (JSON-ready)."""
+    trained = data.subset(~trimmed_stars(data, result.trimmed, result.settings))
     return {
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
                     "selection": "cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4"},
-        # the ones the flow was trained on (down-weighted ones included)
-        "clusters": [c for c in data.clusters if result.settings.trim_weight > 0 or c not in result.trimmed],
-        "n_stars": len(data),
+        # the ones the flow was trained on (down-weighted or partly trimmed ones included)
+        "clusters": trained.clusters,
+        "n_stars": len(trained),
         "validation_clusters": result.val_clusters,
         "best_epoch": result.best_epoch,
         "settings": result.settings.to_dict(),

@@ -110,6 +110,38 @@ def test_trimming_retrains_once_without_the_misfits_but_keeps_the_age_ends(monke
     assert training.train_info(result, data, "catalogue.csv", "0" * 64)["clusters"] == data.clusters
 
 
+def test_trimming_spares_young_clusters_and_keeps_red_stars_when_asked(monkeypatch):
+    from types import SimpleNamespace
+
+    from gyroage.build import training
+
+    data, seen = _toy_set(), []
+    data.bp_rp0[1::2] = 3.0  # every cluster: half its stars M dwarfs
+
+    def once(d, s, quiet, factors=None):
+        seen.append(d)
+        return training.TrainResult(SimpleNamespace(norm={}), s, [], 1, 0.0, 0.0, 1.0, [])
+
+    monkeypatch.setattr(training, "_train_once", once)
+    monkeypatch.setattr(training, "in_sample_errors",
+                        lambda model, d: {"C7.0": 0.5, "C7.5": 0.2, "C8.0": -0.05, "C8.5": -0.3, "C9.0": 0.4})
+    # C7.5 is 31.6 Myr: under a 40 Myr guard only C8.5 goes, and its stars redder than 2.5 stay
+    s = TrainSettings(trim_dex=0.1, trim_min_age_myr=40.0, trim_keep_redder=2.5)
+    result = training.train_flow(data, s, quiet=True)
+    assert result.trimmed == {"C8.5": -0.3}
+    second = seen[1]
+    assert len(second) == len(data) - 15
+    assert np.all(second.bp_rp0[second.cluster == "C8.5"] == 3.0) and np.sum(second.cluster == "C8.5") == 15
+    info = training.train_info(result, data, "catalogue.csv", "0" * 64)
+    assert info["clusters"] == data.clusters and info["n_stars"] == len(data) - 15
+    assert TrainSettings.from_dict(s.to_dict()) == s
+    assert "trim_min_age_myr" not in TrainSettings().to_dict() and "trim_keep_redder" not in TrainSettings().to_dict()
+    # without the red keep, all of C8.5 goes (and the guard still spares C7.5)
+    seen.clear()
+    result = training.train_flow(data, TrainSettings(trim_dex=0.1, trim_min_age_myr=40.0), quiet=True)
+    assert "C8.5" not in seen[1].clusters and "C7.5" in seen[1].clusters
+
+
 def test_trim_weight_scales_the_loss_weights_of_the_flagged_clusters(monkeypatch):
     from gyroage.build import training
 
