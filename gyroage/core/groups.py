@@ -14,6 +14,7 @@ from gyroage import io, statuses
 from gyroage.core.calibration import smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
+from gyroage.core.domain import AGE_OUTSIDE_MAX, SequenceDomain, flag_text
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     GridPosterior,
@@ -172,8 +173,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
 
     Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
     (rows with a usable period and colour and membership > 0), the age
-    summaries of :data:`SUMMARY_COLUMNS` and ``status`` (``ok`` or
-    ``no_valid_members``). Rows whose group cell is blank are counted in one last
+    summaries of :data:`SUMMARY_COLUMNS`, ``age_flags`` (:func:`group_flags`) and ``status``
+    (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank are counted in one last
     row, with an empty group and status ``no_group``: every input row is accounted for.
     ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
     ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
@@ -199,9 +200,37 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values
-    out["status"] = np.where(gp.n_used > 0, statuses.OK, statuses.NO_VALID_MEMBERS)
+    used = stars.ok & (np.isfinite(m) & (m > 0) if m is not None else True)
+    flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, labels[has].astype(str).str.strip()
+                                      .to_numpy()[used], stars.bp_rp0[used], np.log10(stars.prot[used]))
+    out["age_flags"] = flags
+    out["status"] = np.where(gp.n_used == 0, statuses.NO_VALID_MEMBERS,
+                             np.where(extrapolated, statuses.EXTRAPOLATED, statuses.OK))
     if not has.all():
         blank = {col: "", "n_stars": int((~has).sum()), "n_used": 0, **{k: np.nan for k in gp.summaries()},
-                 "status": statuses.NO_GROUP}
+                 "age_flags": "", "status": statuses.NO_GROUP}
         out = pd.concat([out, pd.DataFrame([blank])], ignore_index=True)
     return out
+
+
+def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups: np.ndarray, bp_rp0: np.ndarray,
+                log10_prot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``age_flags`` text, whether the joint age rests on extrapolation) per group of ``gp``.
+
+    A group carries an input flag (blue of the Kraft break, period outside training) when more than
+    half of its used members (``member_groups``, ``bp_rp0``, ``log10_prot``) do, and
+    ``age_outside_training`` when more than half of its joint posterior lies outside the ages the
+    training clusters span at its members' colours (the widest range over them).
+    """
+    n = len(gp.groups)
+    if domain is None or n == 0:
+        return np.full(n, "", dtype=object), np.zeros(n, dtype=bool)
+    blue, period_out = domain.input_flags(bp_rp0, log10_prot)
+    lo, hi = domain.age_range(bp_rp0)
+    per = pd.DataFrame({"g": member_groups, "blue": blue, "period": period_out, "lo": lo, "hi": hi}).groupby("g")
+    t = per.agg(blue=("blue", "mean"), period=("period", "mean"), lo=("lo", "min"), hi=("hi", "max"))
+    t = t.reindex(gp.groups)  # groups without used members: NaN, never flagged
+    age_out = GridPosterior(gp.grid, gp.pdf).mass_outside(t["lo"].to_numpy(), t["hi"].to_numpy()) > AGE_OUTSIDE_MAX
+    age_out &= gp.n_used > 0
+    blue_g, period_g = (t[k].to_numpy() > 0.5 for k in ("blue", "period"))
+    return flag_text(blue_g, period_g, age_out, np.zeros(n, dtype=bool)), blue_g | period_g | age_out

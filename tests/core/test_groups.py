@@ -155,3 +155,24 @@ def test_colour_uncertainty_is_marginalised_over_as_estimate_does(model):
     wide = group_ages(frame.assign(bp_rp0_err=0.15, g="A"), model.density, "g", prior, n_grid=201, outlier_weight=0.0,
                       systematic_dex=0.0)
     np.testing.assert_allclose(wide["age_p50_myr"][0], gp.summaries()["age_p50_myr"][0], rtol=1e-4)
+
+
+def test_groups_outside_the_trained_domain_are_flagged_not_ok(model):
+    """A joint age beyond M67's (G dwarfs spinning 1.7x slower than at 3.9 Gyr) or a group of F stars blue of the
+    Kraft break comes back ``extrapolated`` with its reason; a 700 Myr G-dwarf group stays ``ok``."""
+    rng = np.random.default_rng(1)
+
+    def group(age_myr, lo, hi, name, scale=1.0):
+        colour = rng.uniform(lo, hi, 40)
+        prot = model.sample_periods(age_myr, colour, n=1, seed=3, bp_rp0_err=np.full(40, 0.02))[:, 0] * scale
+        return pd.DataFrame({"prot": prot, "bp_rp0": colour, "bp_rp0_err": 0.02, "cluster": name})
+
+    frame = pd.concat([group(700, 0.8, 1.0, "g700"), group(3870, 0.8, 1.0, "old", scale=1.7),
+                       group(700, 0.3, 0.4, "f_stars")], ignore_index=True)
+    frame.loc[len(frame)] = {"prot": np.nan, "bp_rp0": 1.0, "bp_rp0_err": 0.02, "cluster": "empty"}
+    out = group_ages(frame, model.density, "cluster", model.default_prior, n_grid=401).set_index("cluster")
+    assert out.loc["g700", "status"] == "ok" and out.loc["g700", "age_flags"] == ""
+    assert out.loc["old", "status"] == "extrapolated" and "age_outside_training" in out.loc["old", "age_flags"]
+    assert out.loc["f_stars", "status"] == "extrapolated"
+    assert out.loc["f_stars", "age_flags"].split(";")[0] == "colour_blue_of_kraft_break"
+    assert out.loc["empty", "status"] == "no_valid_members" and out.loc["empty", "age_flags"] == ""
