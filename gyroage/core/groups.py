@@ -192,17 +192,19 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     m = None
     if membership is not None:
         m = io.numeric(sub, io.require_column(list(sub.columns), membership))
+    # the members that date their group: usable period and colour, membership > 0 (group_flags reads the same ones)
+    used = stars.ok if m is None else stars.ok & np.isfinite(m) & (m > 0)
+    groups = labels[has].astype(str).str.strip().to_numpy()
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
-                         stars.bp_rp0_err, labels[has].astype(str).str.strip().to_numpy(), prior, n_grid,
-                         membership=m, outlier_weight=outlier_weight, use=stars.ok,
+                         stars.bp_rp0_err, groups, prior, n_grid,
+                         membership=m, outlier_weight=outlier_weight, use=used,
                          systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex,
                          colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card))
     out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values
-    used = stars.ok & (np.isfinite(m) & (m > 0) if m is not None else True)
-    flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, labels[has].astype(str).str.strip()
-                                      .to_numpy()[used], stars.bp_rp0[used], np.log10(stars.prot[used]))
+    flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, groups[used], stars.bp_rp0[used],
+                                      np.log10(stars.prot[used]))
     out["age_flags"] = flags
     out["status"] = np.where(gp.n_used == 0, statuses.NO_VALID_MEMBERS,
                              np.where(extrapolated, statuses.EXTRAPOLATED, statuses.OK))
