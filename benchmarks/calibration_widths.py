@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
 from gyroage.build import calibration as C
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import COLOUR_EDGES, ValidateSettings, load_folds, log_score, star_posteriors
+from gyroage.build.loco import COLOUR_EDGES, log_score, saved_folds, star_posteriors
 from gyroage.core.calibration import Calibration
 from gyroage.core.modelcard import load_card
 from gyroage.core.posterior import cdf_at, quantiles
@@ -44,9 +43,7 @@ def load_runs(dirs):
     settings its loco_summary.json names (a directory may hold folds of other settings too)."""
     runs = []
     for d in dirs:
-        summary = json.loads((Path(d) / "loco_summary.json").read_text())
-        settings = ValidateSettings(train=summary["train_settings"], grid=tuple(summary["age_grid"]))
-        folds = load_folds(d, settings, list(summary["per_cluster"]))
+        folds = saved_folds(d)
         grid = next(iter(folds.values()))["grid"]
         runs.append((np.concatenate([star_posteriors(f["loglike"], grid) for f in folds.values()]), grid,
                      np.concatenate([f["source_row"] for f in folds.values()])))

@@ -19,14 +19,12 @@ Prints the median |error| over all clusters and over those >= 30 Myr, per direct
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import ValidateSettings, load_folds
+from gyroage.build.loco import saved_folds
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import normalise, quantiles
@@ -57,10 +55,8 @@ def main(argv: list[str]) -> int:
     frame = quality_select(load_catalogue("../shared/data/open_cluster_rotators.csv"))
     table = {}
     for d in argv:
-        summary = json.loads((Path(d) / "loco_summary.json").read_text())
-        settings = ValidateSettings(train=summary["train_settings"], grid=tuple(summary["age_grid"]))
         errors, young = {k: [] for k in NAMES}, []
-        for f in load_folds(d, settings, list(summary["per_cluster"])).values():
+        for f in saved_folds(d).values():
             members = frame.iloc[f["source_row"]]
             truth = float(np.median(np.log10(members["fiducial_age_Myr"].to_numpy(float) * 1e6)))
             for k, v in estimates(f["loglike"], f["grid"], members["BPRP_0"].to_numpy(float)).items():

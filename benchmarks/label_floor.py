@@ -15,13 +15,14 @@ the 50-800 Myr clusters in (BP-RP)0 bands, in label order (after the ZAMS, K dwa
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from gyroage.build.loco import seed_table_dirs
 
 FLOOR_DEX = 0.10  # in-sample |error| beyond which a cluster counts as unsupported by the rest
 BANDS = ((0.6, 0.8), (0.8, 1.0), (1.0, 1.3), (1.3, 1.8))
@@ -39,11 +40,7 @@ def in_sample(path: Path) -> pd.Series:
 
 
 def loco(path: Path) -> pd.DataFrame:
-    # the seeds this run's summary names, not every seed_<n> left in the directory by earlier runs
-    summary = json.loads((path / "loco_summary.json").read_text())
-    _, *extra = summary.get("loco_by_seed", {}).get("seeds", [None])  # the first seed's tables are the top level's
-    dirs = [path, *(path / f"seed_{s}" for s in extra)]
-    t = pd.concat([pd.read_csv(d / "loco_clusters.csv") for d in dirs])
+    t = pd.concat([pd.read_csv(d / "loco_clusters.csv") for d in seed_table_dirs(path)])
     g = t.groupby("cluster").agg(age_myr=("fiducial_age_myr", "first"), loco_mean_dex=("error_dex", "mean"),
                                  loco_sd_dex=("error_dex", "std"), seeds=("error_dex", "size"))
     return g.sort_values("age_myr")

@@ -16,29 +16,17 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from pathlib import Path
 
 import numpy as np
 from scipy.special import logsumexp
 
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import ValidateSettings, joint_age, load_folds
-from gyroage.core.posterior import normalise, quantiles
+from gyroage.build.loco import saved_folds, seed_table_dirs, star_posteriors
+from gyroage.core.groups import joint_age
+from gyroage.core.posterior import quantiles
 
 OUTLIER_WEIGHT = 0.05
-
-
-def seed_folds(path: Path) -> list[dict[str, dict]]:
-    """Every seed's folds named by the run's summary (the first seed's tables are the top level's)."""
-    summary = json.loads((path / "loco_summary.json").read_text())
-    _, *extra = summary.get("loco_by_seed", {}).get("seeds", [None])
-    out = []
-    for d in [path, *(path / f"seed_{s}" for s in extra)]:
-        s = json.loads((d / "loco_summary.json").read_text())
-        settings = ValidateSettings(train=s["train_settings"], grid=tuple(s["age_grid"]))
-        out.append(load_folds(path, settings, list(s["per_cluster"])))
-    return out
 
 
 def score(folds: list[dict[str, dict]], members: tuple[int, ...], log_age: np.ndarray) -> tuple[float, float, float]:
@@ -50,7 +38,7 @@ def score(folds: list[dict[str, dict]], members: tuple[int, ...], log_age: np.nd
         truth = log_age[first["source_row"]]
         errors.append(abs(joint_age(ll, first["grid"], OUTLIER_WEIGHT)[1][2] - np.median(truth)))
         old.append(np.median(truth) >= np.log10(30e6))
-        stars.append(quantiles(normalise(ll, first["grid"]), first["grid"])[:, 2] - truth)
+        stars.append(quantiles(star_posteriors(ll, first["grid"]), first["grid"])[:, 2] - truth)
     errors, old = np.array(errors), np.array(old)
     return float(np.median(errors)), float(np.median(errors[old])), float(np.median(np.abs(np.concatenate(stars))))
 
@@ -62,7 +50,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     log_age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
-    folds = seed_folds(a.loco)
+    folds = [saved_folds(d) for d in seed_table_dirs(a.loco)]
     for k in (1, 3, 5):
         if k > len(folds):
             break

@@ -157,6 +157,24 @@ def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[s
     return out
 
 
+def seed_table_dirs(out_dir: str | Path) -> list[Path]:
+    """A ``gyroage validate --out`` directory's table directories, one per training seed its summary names: the
+    first seed's tables are the top level's, the others' ``seed_<n>/`` (stale ``seed_<n>/`` of earlier runs are not)."""
+    out = Path(out_dir)
+    summary = json.loads((out / "loco_summary.json").read_text())
+    _, *extra = summary.get("loco_by_seed", {}).get("seeds", [None])
+    return [out, *(out / f"seed_{s}" for s in extra)]
+
+
+def saved_folds(table_dir: str | Path) -> dict[str, dict]:
+    """The saved folds behind one table directory (:func:`seed_table_dirs`), read with the settings and clusters its
+    ``loco_summary.json`` names; a ``seed_<n>/`` directory's folds live under its parent's ``folds/``."""
+    d = Path(table_dir)
+    summary = json.loads((d / "loco_summary.json").read_text())
+    settings = ValidateSettings(train=summary["train_settings"], grid=tuple(summary["age_grid"]))
+    return load_folds(d if (d / "folds").is_dir() else d.parent, settings, list(summary["per_cluster"]))
+
+
 def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibration | None = None,
                     log_prior: np.ndarray | None = None, colour: np.ndarray | None = None) -> np.ndarray:
     """Held-out stars' age posteriors as ``gyroage estimate`` makes them: sequence members, calibrated
@@ -446,5 +464,5 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     return summary
 
 
-__all__ = ["ValidateSettings", "run_loco", "seed_spread", "joint_age", "star_posteriors", "coverage", "analyse",
-           "write_card_validation", "eligible_clusters"]
+__all__ = ["ValidateSettings", "run_loco", "seed_spread", "seed_table_dirs", "saved_folds", "star_posteriors",
+           "coverage", "analyse", "write_card_validation", "eligible_clusters"]

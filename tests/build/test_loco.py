@@ -113,6 +113,14 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     assert spread["seeds"] == [0, 1] and per_seed[0] == pytest.approx(v["loco_cluster_median_abs_dex"])
     seed1 = pd.read_csv(tmp_path / "v" / "seed_1" / "loco_clusters.csv")
     assert per_seed[1] == pytest.approx(np.median(np.abs(seed1["error_dex"])), abs=1e-5)  # the CSV keeps 6 digits
+    # the benchmarks' way back to each seed's folds: seed 1's tables sit in seed_1/, its folds under the top level
+    from gyroage.build.loco import saved_folds, seed_table_dirs
+
+    dirs = seed_table_dirs(tmp_path / "v")
+    assert dirs == [tmp_path / "v", tmp_path / "v" / "seed_1"]
+    f0, f1 = (saved_folds(d) for d in dirs)
+    assert set(f0) == set(f1) == {"NGC2516", "Praesepe"}
+    assert not np.array_equal(f0["Praesepe"]["loglike"], f1["Praesepe"]["loglike"])  # another seed's flow
 
 
 def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
