@@ -85,12 +85,15 @@ class TrainResult:
     train_nll: float
     seconds: float
     history: list[tuple[int, float, float]]
-    trimmed: dict = field(default_factory=dict)  # clusters dropped by trim_dex: their in-sample error (dex)
+    trimmed: dict = field(default_factory=dict)  # clusters flagged by trim_dex (dropped or down-weighted): error, dex
 
 
 def trimmed_stars(data: TrainingSet, trimmed: dict, s: TrainSettings) -> np.ndarray:
-    """Mask of the stars a trim of the ``trimmed`` clusters under settings ``s`` leaves out of training."""
-    out = np.isin(data.cluster, list(trimmed)) & (s.trim_weight <= 0)
+    """Mask of the stars a trim of the ``trimmed`` clusters under settings ``s`` leaves out of training
+    (none under ``trim_weight``, which keeps them down-weighted)."""
+    if s.trim_weight > 0:
+        return np.zeros(len(data), dtype=bool)
+    out = np.isin(data.cluster, list(trimmed))
     if s.trim_keep_redder > 0:
         out &= data.bp_rp0 < s.trim_keep_redder
     return out
@@ -219,10 +222,8 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
         return first
     Progress("train", quiet=quiet).log(f"trimmed (in-sample error > {s.trim_dex} dex): "
                                       + ", ".join(f"{c} {e:+.2f}" for c, e in drop.items()))
-    if s.trim_weight > 0:
-        second = _train_once(data, s, quiet, {c: s.trim_weight for c in drop})
-    else:
-        second = _train_once(data.subset(~trimmed_stars(data, drop, s)), s, quiet)
+    factors = {c: s.trim_weight for c in drop} if s.trim_weight > 0 else None
+    second = _train_once(data.subset(~trimmed_stars(data, drop, s)), s, quiet, factors)
     second.trimmed = drop
     second.seconds += first.seconds
     return second
