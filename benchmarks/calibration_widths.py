@@ -38,12 +38,13 @@ START = ((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))  # v2.1's one row: where
 BANDS = (-np.inf, *COLOUR_EDGES, np.inf)  # the card's by-colour bands
 
 
-def load_runs(dirs):
+def load_runs(dirs, exclude=()):
     """Per run directory: (member posteriors, grid, catalogue rows) of its held-out stars, read with the
-    settings its loco_summary.json names (a directory may hold folds of other settings too)."""
+    settings its loco_summary.json names (a directory may hold folds of other settings too); the clusters
+    in ``exclude`` are left out of the fit and of every figure."""
     runs = []
     for d in dirs:
-        folds = saved_folds(d)
+        folds = {c: f for c, f in saved_folds(d).items() if c not in exclude}
         grid = next(iter(folds.values()))["grid"]
         runs.append((np.concatenate([star_posteriors(f["loglike"], grid) for f in folds.values()]), grid,
                      np.concatenate([f["source_row"] for f in folds.values()])))
@@ -131,12 +132,14 @@ def main(argv=None) -> int:
     ap.add_argument("--level-scale", type=float, help="held while the widths are fitted; default: the model card's")
     ap.add_argument("--wmax", type=float, default=WMAX, help="upper bound of every width, dex")
     ap.add_argument("--cv", type=int, default=5, help="cross-validation folds over clusters (0: none)")
+    ap.add_argument("--exclude", default="", help="comma-separated clusters left out of the fit and the figures "
+                    "(e.g. those whose labels the catalogue's own rotation contradicts: benchmarks/label_floor.py)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     ck = tuple(float(v) for v in a.colour_knots.split(","))
     level = a.level_scale if a.level_scale is not None else Calibration.from_card(load_card()[0]).level_scale
-    p = Problem(load_runs(a.folds), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level)
+    p = Problem(load_runs(a.folds, set(filter(None, a.exclude.split(",")))), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level)
     full = p.fit(np.tile(np.interp(p.ak[1:-1], *START), len(ck)), maxfev=a.maxfev)
     cal = p.calibration(full)
     parts = p.scores(full)
