@@ -139,7 +139,8 @@ def main(argv=None) -> int:
     frame = quality_select(load_catalogue(a.catalogue))
     ck = tuple(float(v) for v in a.colour_knots.split(","))
     level = a.level_scale if a.level_scale is not None else Calibration.from_card(load_card()[0]).level_scale
-    p = Problem(load_runs(a.folds, set(filter(None, a.exclude.split(",")))), frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level)
+    runs = load_runs(a.folds, set(filter(None, a.exclude.split(","))))
+    p = Problem(runs, frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level)
     full = p.fit(np.tile(np.interp(p.ak[1:-1], *START), len(ck)), maxfev=a.maxfev)
     cal = p.calibration(full)
     parts = p.scores(full)

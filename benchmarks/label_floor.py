@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.build.loco import seed_table_dirs
+from gyroage.build.loco import AGE_BINS, seed_table_dirs
 
 FLOOR_DEX = 0.10  # in-sample |error| beyond which a cluster counts as unsupported by the rest
 BANDS = ((0.6, 0.8), (0.8, 1.0), (1.0, 1.3), (1.3, 1.8))
@@ -44,6 +44,26 @@ def loco(path: Path) -> pd.DataFrame:
     g = t.groupby("cluster").agg(age_myr=("fiducial_age_myr", "first"), loco_mean_dex=("error_dex", "mean"),
                                  loco_sd_dex=("error_dex", "std"), seeds=("error_dex", "size"))
     return g.sort_values("age_myr")
+
+
+def star_table(path: Path, unsupported: set[str]) -> None:
+    """Held-out stars (the validate tables, as calibrated there), all clusters against the supported ones:
+    median |error| and, by age bin, 68% coverage with the shares of truths below p16 and above p84."""
+    print("\n| held-out stars, mean over seeds | median abs. error (dex) | "
+          + " | ".join(f"{b}: in 68% / below / above" for b, _, _ in AGE_BINS) + " |")
+    print("|---|---|" + "---|" * len(AGE_BINS))
+    tables = [pd.read_csv(d / "loco_stars.csv") for d in seed_table_dirs(path)]
+    for name, keep in (("all clusters", lambda s: s), ("supported clusters", lambda s: s[~s.cluster.isin(unsupported)])):
+        rows = []
+        for s in map(keep, tables):
+            row = [np.median(np.abs(s.error_dex))]
+            for _, lo, hi in AGE_BINS:
+                p = s.pit[(s.true_age_myr >= lo) & (s.true_age_myr < hi)].to_numpy()
+                row += [np.mean(np.abs(p - 0.5) <= 0.34), np.mean(p < 0.16), np.mean(p > 0.84)]
+            rows.append(row)
+        m = np.mean(rows, axis=0)
+        cells = [" / ".join(f"{v:.3f}" for v in m[1 + 3 * i:4 + 3 * i]) for i in range(len(AGE_BINS))]
+        print(f"| {name} ({len(tables)} seeds) | {m[0]:.3f} | " + " | ".join(cells) + " |")
 
 
 def period_table(catalogue: str) -> None:
@@ -80,6 +100,7 @@ def main(argv=None) -> int:
           f"{np.median(np.abs(t.loco_mean_dex)):.3f} / {np.median(np.abs(t.loco_mean_dex[old])):.3f}; over the "
           f"supported clusters alone: {np.median(np.abs(t.loco_mean_dex[~bad])):.3f} / "
           f"{np.median(np.abs(t.loco_mean_dex[~bad & old])):.3f}.")
+    star_table(Path(a.loco), set(t.index[bad]))
     if a.catalogue:
         period_table(a.catalogue)
     return 0

@@ -251,18 +251,22 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
 
 
 def by_age_bin(stars: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    """Held-out star coverage (68%), median |error|, median 68% half-width and mean log score per
-    :data:`AGE_BINS` bin of the star's cluster age (empty bins: None)."""
+    """Held-out star coverage (68%), the sides it misses on, median |error|, median 68% half-width and mean log
+    score per :data:`AGE_BINS` bin of the star's cluster age (empty bins: None)."""
     age = stars["true_age_myr"].to_numpy(dtype=float)
     pit = stars["pit"].to_numpy(dtype=float)
     err = np.abs(stars["error_dex"].to_numpy(dtype=float))
     half = 0.5 * np.log10(stars["age_p84_myr"].to_numpy(dtype=float) / stars["age_p16_myr"].to_numpy(dtype=float))
     score = stars["log_score"].to_numpy(dtype=float)
-    out: dict[str, dict] = {"coverage_68": {}, "median_abs_dex": {}, "median_half_width_68_dex": {},
-                            "mean_log_score": {}, "n_stars": {}}
+    out: dict[str, dict] = {"coverage_68": {}, "below_68": {}, "above_68": {}, "median_abs_dex": {},
+                            "median_half_width_68_dex": {}, "mean_log_score": {}, "n_stars": {}}
     for label, lo, hi in AGE_BINS:
         m = (age >= lo) & (age < hi)
         out["coverage_68"][label] = coverage(pit[m], 0.68) if m.any() else None
+        # A bin's coverage can sit in range while every miss falls on one side (truth older than p84):
+        # the share of truths below p16 and above p84 says which way its ages lean.
+        out["below_68"][label] = float(np.mean(pit[m] < 0.16)) if m.any() else None
+        out["above_68"][label] = float(np.mean(pit[m] > 0.84)) if m.any() else None
         out["median_abs_dex"][label] = float(np.median(err[m])) if m.any() else None
         out["median_half_width_68_dex"][label] = float(np.median(half[m])) if m.any() else None
         out["mean_log_score"][label] = float(np.mean(score[m])) if m.any() else None
@@ -308,6 +312,8 @@ def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettin
             0.5 * (np.log10(stars["age_p84_myr"]) - np.log10(stars["age_p16_myr"])))),
         # by the held-out cluster's age (AGE_BINS): the average hides opposite errors
         "loco_star_coverage_68_by_age": bins["coverage_68"],
+        "loco_star_below_68_by_age": bins["below_68"],  # truth below the 68% interval (p16)
+        "loco_star_above_68_by_age": bins["above_68"],  # truth above it (p84)
         "loco_star_median_abs_dex_by_age": bins["median_abs_dex"],
         "loco_star_median_half_width_68_dex_by_age": bins["median_half_width_68_dex"],
         "loco_star_n_by_age": bins["n_stars"],
@@ -391,7 +397,8 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
 # 0.013-0.019 dex for the shipped settings (docs/validation.md), as much as most candidates differ.
 SEED_FIGURES = ("loco_cluster_median_abs_dex", "loco_cluster_median_abs_dex_ge30myr", "loco_star_median_abs_dex",
                 "loco_star_mean_log_score")
-SEED_BIN_FIGURES = ("loco_star_coverage_68_by_age", "loco_star_median_abs_dex_by_age")
+SEED_BIN_FIGURES = ("loco_star_coverage_68_by_age", "loco_star_below_68_by_age", "loco_star_above_68_by_age",
+                    "loco_star_median_abs_dex_by_age")
 
 
 def _spread(values: list) -> dict:

@@ -68,6 +68,23 @@ def test_coverage_by_age_and_colour_keeps_opposite_errors_apart():
     assert 0.6 < by_age_bin(stars)["coverage_68"][old] < 0.7  # the bin's average looks fine
 
 
+def test_age_bins_say_which_side_the_misses_fall_on():
+    """In-range coverage with every miss above p84 (ages too young): the bin reports the side, not just the rate."""
+    from gyroage.build.loco import by_age_bin
+
+    pit = np.r_[np.full(70, 0.5), np.full(30, 0.95), np.full(50, 0.5), np.full(10, 0.02), np.full(10, 0.99)]
+    stars = pd.DataFrame({
+        "true_age_myr": np.r_[np.full(100, 2000.0), np.full(70, 300.0)], "pit": pit,
+        "log_score": 0.0, "error_dex": 0.1, "age_p16_myr": 100.0, "age_p84_myr": 200.0,
+    })
+    b = by_age_bin(stars)
+    old, mid = ">=1000 Myr", "100-1000 Myr"
+    assert b["coverage_68"][old] == pytest.approx(0.70) and b["coverage_68"][mid] == pytest.approx(50 / 70)
+    assert b["below_68"][old] == 0.0 and b["above_68"][old] == pytest.approx(0.30)
+    assert b["below_68"][mid] == pytest.approx(10 / 70) and b["above_68"][mid] == pytest.approx(10 / 70)
+    assert b["below_68"]["<100 Myr"] is None
+
+
 @pytest.mark.slow
 def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     """Two clusters, a few epochs: tables, resumability and the card's validation object."""
@@ -135,7 +152,8 @@ def test_seed_spread_reports_each_seed_with_mean_and_sd():
     def summary(c, old, star, young_cov):
         return {"loco_cluster_median_abs_dex": c, "loco_cluster_median_abs_dex_ge30myr": old,
                 "loco_star_median_abs_dex": star, "loco_star_mean_log_score": -1.0,
-                "loco_star_coverage_68_by_age": {"<100 Myr": young_cov}, "loco_star_median_abs_dex_by_age": {"<100 Myr": 0.3}}
+                "loco_star_coverage_68_by_age": {"<100 Myr": young_cov}, "loco_star_median_abs_dex_by_age": {"<100 Myr": 0.3},
+                "loco_star_below_68_by_age": {"<100 Myr": 0.1}, "loco_star_above_68_by_age": {"<100 Myr": 1 - young_cov - 0.1}}
 
     # seeds out of order; a subset without clusters >= 30 Myr gives None for that figure
     out = seed_spread({2: summary(0.12, None, 0.36, 0.7), 0: summary(0.10, 0.06, 0.35, 0.8)})
@@ -145,6 +163,7 @@ def test_seed_spread_reports_each_seed_with_mean_and_sd():
     old = out["loco_cluster_median_abs_dex_ge30myr"]
     assert old["per_seed"] == [0.06, None] and old["mean"] == pytest.approx(0.06) and old["sd"] is None
     assert out["loco_star_coverage_68_by_age"]["<100 Myr"]["mean"] == pytest.approx(0.75)
+    assert out["loco_star_above_68_by_age"]["<100 Myr"]["per_seed"] == pytest.approx([0.1, 0.2])
 
 
 @pytest.mark.parametrize("given", [["1,two"], ["two", "--extra-seeds", "1"], ["-1"]])
