@@ -191,6 +191,8 @@ def main() -> None:
     ap.add_argument("--ref-grid", type=int, default=2001, help="dense reference grid for the accuracy check")
     ap.add_argument("--skip", nargs="*", default=[], help="parts to skip: gyronet torch dask memory accuracy cold")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw numbers here")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="also time gyroage estimate --model MODEL (a candidate) in the same rounds")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="gyroage-bench-"))
     stars = tmp / "stars.csv"
@@ -201,6 +203,8 @@ def main() -> None:
 
     runs: dict[str, list[tuple[float, float, float]]] = {}
     jobs = {"gyroage": gyroage(str(stars), "-o", str(tmp / "gyroage.csv"))}
+    if a.model is not None:
+        jobs["gyroage --model"] = gyroage(str(stars), "-o", str(tmp / "candidate.csv"), "--model", str(a.model))
     if "gyronet" not in a.skip:
         jobs["gyronet"] = [sys.executable, "-c", GYRONET, str(stars), str(tmp / "gyronet.csv")]
     if "torch" not in a.skip:
@@ -224,6 +228,8 @@ def main() -> None:
     if "gyronet" in res["runs"]:
         per_round = [g[0] / m[0] for g, m in zip(runs["gyronet"], runs["gyroage"])]
         res["gyroage_over_gyronet_per_round"] = per_round
+        if a.model is not None:
+            res["candidate_over_gyronet_per_round"] = [g[0] / m[0] for g, m in zip(runs["gyronet"], runs["gyroage --model"])]
     if "dask" not in a.skip:
         a1, b1 = pd.read_parquet(tmp / "local.parquet"), pd.read_parquet(tmp / "dask.parquet")
         cols = [c for c in a1.columns if c.startswith("age_")]
