@@ -47,6 +47,18 @@ def loco(path: Path) -> pd.DataFrame:
     return g.sort_values("age_myr")
 
 
+def seed_medians(path: Path, unsupported: set[str]) -> None:
+    """Each seed's cluster medians (all / >= 30 Myr), over every cluster and over the supported ones, and their means."""
+    print("\n| clusters | " + " | ".join(f"seed table {d.name}" for d in seed_table_dirs(path)) + " | mean |")
+    tables = [pd.read_csv(d / "loco_clusters.csv") for d in seed_table_dirs(path)]
+    print("|---|" + "---|" * (len(tables) + 1))
+    for name, keep in (("all", lambda k: k), ("supported", lambda k: k[~k.cluster.isin(unsupported)])):
+        m = np.array([[np.median(np.abs(k.error_dex)), np.median(np.abs(k.error_dex[k.fiducial_age_myr >= 30]))]
+                      for k in map(keep, tables)])
+        cells = [f"{a:.4f} / {b:.4f}" for a, b in m] + [f"{m[:, 0].mean():.4f} / {m[:, 1].mean():.4f}"]
+        print(f"| {name}: all / >= 30 Myr | " + " | ".join(cells) + " |")
+
+
 def star_table(path: Path, unsupported: set[str]) -> None:
     """Held-out stars (the validate tables, as calibrated there), all clusters against the supported ones:
     median |error| and, by age bin, 68% coverage with the shares of truths below p16 and above p84."""
@@ -129,6 +141,7 @@ def main(argv=None) -> int:
           f"{np.median(np.abs(t.loco_mean_dex)):.3f} / {np.median(np.abs(t.loco_mean_dex[old])):.3f}; over the "
           f"supported clusters alone: {np.median(np.abs(t.loco_mean_dex[~bad])):.3f} / "
           f"{np.median(np.abs(t.loco_mean_dex[~bad & old])):.3f}.")
+    seed_medians(Path(a.loco), set(t.index[bad]))
     star_table(Path(a.loco), set(t.index[bad]))
     if a.catalogue:
         in_sample_stars(a.catalogue)
