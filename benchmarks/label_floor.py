@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.build.loco import AGE_BINS, seed_table_dirs
+from gyroage.build.loco import AGE_BINS, by_age_bin, interval_sides, seed_table_dirs
 
 FLOOR_DEX = 0.10  # in-sample |error| beyond which a cluster counts as unsupported by the rest
 BANDS = ((0.6, 0.8), (0.8, 1.0), (1.0, 1.3), (1.3, 1.8))
@@ -69,11 +69,9 @@ def star_table(path: Path, unsupported: set[str]) -> None:
     for name, keep in (("all clusters", lambda s: s), ("supported clusters", lambda s: s[~s.cluster.isin(unsupported)])):
         rows = []
         for s in map(keep, tables):
-            row = [np.median(np.abs(s.error_dex))]
-            for _, lo, hi in AGE_BINS:
-                p = s.pit[(s.true_age_myr >= lo) & (s.true_age_myr < hi)].to_numpy()
-                row += [np.mean(np.abs(p - 0.5) <= 0.34), np.mean(p < 0.16), np.mean(p > 0.84)]
-            rows.append(row)
+            b = by_age_bin(s)
+            rows.append([np.median(np.abs(s.error_dex))]
+                        + [b[k][label] for label, _, _ in AGE_BINS for k in ("coverage_68", "below_68", "above_68")])
         m = np.mean(rows, axis=0)
         cells = [" / ".join(f"{v:.3f}" for v in m[1 + 3 * i:4 + 3 * i]) for i in range(len(AGE_BINS))]
         print(f"| {name} ({len(tables)} seeds) | {m[0]:.3f} | " + " | ".join(cells) + " |")
@@ -101,8 +99,8 @@ def in_sample_stars(catalogue: str) -> None:
     cells = []
     for _, lo, hi in AGE_BINS:
         m = (age >= lo) & (age < hi)
-        cells.append(f"{np.mean(np.abs(pit[m] - 0.5) <= 0.34):.3f} / {np.mean(pit[m] < 0.16):.3f} / "
-                     f"{np.mean(pit[m] > 0.84):.3f}, median abs. error {np.median(np.abs(err[m])):.3f}")
+        cells.append(" / ".join(f"{v:.3f}" for v in interval_sides(pit[m]))
+                     + f", median abs. error {np.median(np.abs(err[m])):.3f}")
     print(f"| in-sample, the shipped model on its {len(d)} training stars | {np.median(np.abs(err)):.3f} | "
           + " | ".join(cells) + " |")
 

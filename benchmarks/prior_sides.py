@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import AGE_BINS, quantiles, saved_folds, star_posteriors
+from gyroage.build.loco import AGE_BINS, interval_sides, quantiles, saved_folds, star_posteriors
 from gyroage.core.posterior import cdf_at
 
 PRIORS = {"uniform_log_age": lambda x: np.zeros_like(x), "uniform_age": lambda x: x * np.log(10.0)}
@@ -44,8 +44,7 @@ def main(argv=None) -> int:
         cells = []
         for _, lo, hi in AGE_BINS:
             m = (age >= lo) & (age < hi)
-            cells.append(f"{np.mean(np.abs(pit[m] - 0.5) <= 0.34):.3f} / {np.mean(pit[m] < 0.16):.3f} / "
-                         f"{np.mean(pit[m] > 0.84):.3f}, {np.median(err[m]):+.2f}")
+            cells.append(" / ".join(f"{v:.3f}" for v in interval_sides(pit[m])) + f", {np.median(err[m]):+.2f}")
         print(f"| {name} | {np.median(np.abs(err)):.3f} | " + " | ".join(cells) + " |")
     return 0
 

@@ -250,6 +250,15 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
     return stars, table, summarise(stars, table, settings)
 
 
+def interval_sides(pit_values: np.ndarray, level: float = 0.68) -> tuple[float, float, float]:
+    """Shares of truths inside the central ``level`` interval, below it and above it (NaN each when empty)."""
+    p = np.asarray(pit_values, dtype=float)
+    if not p.size:
+        return float("nan"), float("nan"), float("nan")
+    lo = 0.5 - level / 2
+    return coverage(p, level), float(np.mean(p < lo)), float(np.mean(p > 1.0 - lo))
+
+
 def by_age_bin(stars: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     """Held-out star coverage (68%), the sides it misses on, median |error|, median 68% half-width and mean log
     score per :data:`AGE_BINS` bin of the star's cluster age (empty bins: None)."""
@@ -262,11 +271,10 @@ def by_age_bin(stars: pd.DataFrame) -> dict[str, dict[str, float | None]]:
                             "median_half_width_68_dex": {}, "mean_log_score": {}, "n_stars": {}}
     for label, lo, hi in AGE_BINS:
         m = (age >= lo) & (age < hi)
-        out["coverage_68"][label] = coverage(pit[m], 0.68) if m.any() else None
         # A bin's coverage can sit in range while every miss falls on one side (truth older than p84):
-        # the share of truths below p16 and above p84 says which way its ages lean.
-        out["below_68"][label] = float(np.mean(pit[m] < 0.16)) if m.any() else None
-        out["above_68"][label] = float(np.mean(pit[m] > 0.84)) if m.any() else None
+        # the shares of truths below p16 and above p84 say which way its ages lean.
+        sides = interval_sides(pit[m]) if m.any() else (None, None, None)
+        out["coverage_68"][label], out["below_68"][label], out["above_68"][label] = sides
         out["median_abs_dex"][label] = float(np.median(err[m])) if m.any() else None
         out["median_half_width_68_dex"][label] = float(np.median(half[m])) if m.any() else None
         out["mean_log_score"][label] = float(np.mean(score[m])) if m.any() else None
@@ -471,5 +479,5 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     return summary
 
 
-__all__ = ["ValidateSettings", "run_loco", "seed_spread", "seed_table_dirs", "saved_folds", "star_posteriors",
+__all__ = ["ValidateSettings", "interval_sides", "run_loco", "seed_spread", "seed_table_dirs", "saved_folds", "star_posteriors",
            "coverage", "analyse", "write_card_validation", "eligible_clusters"]
