@@ -169,6 +169,12 @@ def estimate(
         raise UserError("--engine dask reads CSV or Parquet and writes Parquet")
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
+    if not density.card.calibration:
+        # e.g. a card straight from `gyroage train --export`: quietly uncalibrated intervals would read as the shipped ones
+        from gyroage.progress import Progress
+
+        Progress("estimate", quiet=quiet).log("the model card has no calibration: age intervals are the flow's alone, "
+                                              "not calibrated by leave-one-cluster-out (README, Retraining)")
     settings = EstimateSettings(
         prior=pri,
         n_grid=density.card.age_grid["n"] if grid is None else grid,

@@ -123,3 +123,25 @@ def test_group_age_refuses_a_bad_option_before_loading_the_model(tmp_path):
     r = run_cli("group-age", str(tmp_path / "none.csv"), "--by", "cluster", "--grid", "10",
                 "--model", str(tmp_path / "no-model"))
     assert r.returncode == 2 and "--grid must be at least 50" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_estimate_says_when_the_model_has_no_calibration(tmp_path):
+    """A card without calibration (as `gyroage train --export` writes it) gets one stderr line; the shipped one none."""
+    import json
+    import shutil
+
+    from tests.conftest import ROOT
+
+    model = tmp_path / "model"
+    shutil.copytree(ROOT / "models", model)
+    card = json.loads((model / "gyroage-model.json").read_text())
+    card["calibration"] = {}
+    (model / "gyroage-model.json").write_text(json.dumps(card))
+    star = "prot_days,bp_rp0\n12.0,1.2\n"
+    bare = run_cli("estimate", "-", "--model", str(model), input=star)
+    shipped = run_cli("estimate", "-", input=star)
+    assert bare.returncode == 0 and shipped.returncode == 0, bare.stderr + shipped.stderr
+    said = [line for line in bare.stderr.splitlines() if "no calibration" in line]
+    assert len(said) == 1 and said[0].startswith("estimate: ")
+    assert "no calibration" not in shipped.stderr
+    assert "no calibration" not in run_cli("estimate", "-", "--model", str(model), "-q", input=star).stderr
