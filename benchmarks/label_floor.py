@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.build.loco import AGE_BINS, by_age_bin, interval_sides, seed_table_dirs
+from gyroage.build.loco import AGE_BINS, OLD_MYR, by_age_bin, cluster_medians, interval_sides, seed_table_dirs
 
 FLOOR_DEX = 0.10  # in-sample |error| beyond which a cluster counts as unsupported by the rest
 BANDS = ((0.6, 0.8), (0.8, 1.0), (1.0, 1.3), (1.3, 1.8))
@@ -40,32 +40,31 @@ def in_sample(path: Path) -> pd.Series:
     return pd.Series(rows, name="in_sample_dex")
 
 
-def loco(path: Path) -> pd.DataFrame:
-    t = pd.concat([pd.read_csv(d / "loco_clusters.csv") for d in seed_table_dirs(path)])
-    g = t.groupby("cluster").agg(age_myr=("fiducial_age_myr", "first"), loco_mean_dex=("error_dex", "mean"),
-                                 loco_sd_dex=("error_dex", "std"), seeds=("error_dex", "size"))
+def loco(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Each cluster's LOCO error over the seeds' ``loco_clusters.csv`` tables: mean, sd and count."""
+    g = pd.concat(tables).groupby("cluster").agg(age_myr=("fiducial_age_myr", "first"),
+                                                 loco_mean_dex=("error_dex", "mean"),
+                                                 loco_sd_dex=("error_dex", "std"), seeds=("error_dex", "size"))
     return g.sort_values("age_myr")
 
 
-def seed_medians(path: Path, unsupported: set[str]) -> None:
+def seed_medians(dirs: list[Path], tables: list[pd.DataFrame], unsupported: set[str]) -> None:
     """Each seed's cluster medians (all / >= 30 Myr), over every cluster and over the supported ones, and their means."""
-    print("\n| clusters | " + " | ".join(f"seed table {d.name}" for d in seed_table_dirs(path)) + " | mean |")
-    tables = [pd.read_csv(d / "loco_clusters.csv") for d in seed_table_dirs(path)]
+    print("\n| clusters | " + " | ".join(f"seed table {d.name}" for d in dirs) + " | mean |")
     print("|---|" + "---|" * (len(tables) + 1))
     for name, keep in (("all", lambda k: k), ("supported", lambda k: k[~k.cluster.isin(unsupported)])):
-        m = np.array([[np.median(np.abs(k.error_dex)), np.median(np.abs(k.error_dex[k.fiducial_age_myr >= 30]))]
-                      for k in map(keep, tables)])
+        m = np.array([cluster_medians(k.error_dex, k.fiducial_age_myr) for k in map(keep, tables)])
         cells = [f"{a:.4f} / {b:.4f}" for a, b in m] + [f"{m[:, 0].mean():.4f} / {m[:, 1].mean():.4f}"]
         print(f"| {name}: all / >= 30 Myr | " + " | ".join(cells) + " |")
 
 
-def star_table(path: Path, unsupported: set[str]) -> None:
+def star_table(dirs: list[Path], unsupported: set[str]) -> None:
     """Held-out stars (the validate tables, as calibrated there), all clusters against the supported ones:
     median |error| and, by age bin, 68% coverage with the shares of truths below p16 and above p84."""
     print("\n| held-out stars, mean over seeds | median abs. error (dex) | "
           + " | ".join(f"{b}: in 68% / below / above" for b, _, _ in AGE_BINS) + " |")
     print("|---|---|" + "---|" * len(AGE_BINS))
-    tables = [pd.read_csv(d / "loco_stars.csv") for d in seed_table_dirs(path)]
+    tables = [pd.read_csv(d / "loco_stars.csv") for d in dirs]
     for name, keep in (("all clusters", lambda s: s), ("supported clusters", lambda s: s[~s.cluster.isin(unsupported)])):
         rows = []
         for s in map(keep, tables):
@@ -126,21 +125,22 @@ def main(argv=None) -> int:
     ap.add_argument("--group-ages", default="docs/group_ages.md")
     ap.add_argument("--catalogue", help="also print the model-free period table")
     a = ap.parse_args(argv)
-    t = loco(Path(a.loco)).join(in_sample(Path(a.group_ages)), how="left")
+    dirs = seed_table_dirs(a.loco)
+    tables = [pd.read_csv(d / "loco_clusters.csv") for d in dirs]
+    t = loco(tables).join(in_sample(Path(a.group_ages)), how="left")
     print("| cluster | age (Myr) | in-sample error (dex) | LOCO error, mean +- sd over seeds (dex) |")
     print("|---|---|---|---|")
     for c, r in t.iterrows():
         flag = " **(unsupported)**" if abs(r.in_sample_dex) > FLOOR_DEX else ""
         print(f"| {c} | {r.age_myr:g} | {r.in_sample_dex:+.3f}{flag} | {r.loco_mean_dex:+.3f} +- {r.loco_sd_dex:.3f} |")
     bad = np.abs(t.in_sample_dex) > FLOOR_DEX
-    old = t.age_myr >= 30
+    old = t.age_myr >= OLD_MYR
+    every, sup = cluster_medians(t.loco_mean_dex, t.age_myr), cluster_medians(t.loco_mean_dex[~bad], t.age_myr[~bad])
     print(f"\n{int(bad.sum())} of {len(t)} clusters ({int((bad & old).sum())} of {int(old.sum())} >= 30 Myr) miss by more "
-          f"than {FLOOR_DEX} dex in-sample. LOCO median |error| of the mean errors: "
-          f"{np.median(np.abs(t.loco_mean_dex)):.3f} / {np.median(np.abs(t.loco_mean_dex[old])):.3f}; over the "
-          f"supported clusters alone: {np.median(np.abs(t.loco_mean_dex[~bad])):.3f} / "
-          f"{np.median(np.abs(t.loco_mean_dex[~bad & old])):.3f}.")
-    seed_medians(Path(a.loco), set(t.index[bad]))
-    star_table(Path(a.loco), set(t.index[bad]))
+          f"than {FLOOR_DEX} dex in-sample. LOCO median |error| of the mean errors: {every[0]:.3f} / {every[1]:.3f}; "
+          f"over the supported clusters alone: {sup[0]:.3f} / {sup[1]:.3f}.")
+    seed_medians(dirs, tables, set(t.index[bad]))
+    star_table(dirs, set(t.index[bad]))
     if a.catalogue:
         in_sample_stars(a.catalogue)
         period_table(a.catalogue)

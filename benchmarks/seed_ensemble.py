@@ -22,25 +22,23 @@ import numpy as np
 from scipy.special import logsumexp
 
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import saved_folds, seed_table_dirs, star_posteriors
+from gyroage.build.loco import cluster_medians, saved_folds, seed_table_dirs, star_posteriors
 from gyroage.core.groups import joint_age
 from gyroage.core.posterior import quantiles
-
-OUTLIER_WEIGHT = 0.05
+from gyroage.defaults import OUTLIER_WEIGHT
 
 
 def score(folds: list[dict[str, dict]], members: tuple[int, ...], log_age: np.ndarray) -> tuple[float, float, float]:
     """(all-clusters, >= 30 Myr median |joint-age error|, star median |error|) of the ensemble ``members``;
     ``log_age``: the quality-selected catalogue's labels, which the folds' ``source_row`` index."""
-    errors, old, stars = [], [], []
+    errors, ages, stars = [], [], []
     for c, first in folds[0].items():
         ll = logsumexp(np.stack([folds[k][c]["loglike"].astype(float) for k in members]), axis=0) - np.log(len(members))
         truth = log_age[first["source_row"]]
-        errors.append(abs(joint_age(ll, first["grid"], OUTLIER_WEIGHT)[1][2] - np.median(truth)))
-        old.append(np.median(truth) >= np.log10(30e6))
+        errors.append(joint_age(ll, first["grid"], OUTLIER_WEIGHT)[1][2] - np.median(truth))
+        ages.append(10 ** (np.median(truth) - 6))
         stars.append(quantiles(star_posteriors(ll, first["grid"]), first["grid"])[:, 2] - truth)
-    errors, old = np.array(errors), np.array(old)
-    return float(np.median(errors)), float(np.median(errors[old])), float(np.median(np.abs(np.concatenate(stars))))
+    return (*cluster_medians(errors, ages), float(np.median(np.abs(np.concatenate(stars)))))
 
 
 def main(argv=None) -> int:

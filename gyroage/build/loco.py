@@ -42,6 +42,7 @@ from gyroage.progress import Progress
 
 LEVELS = (0.5, 0.68, 0.8, 0.9, 0.95)
 # Age bins of the calibration summary, by the held-out cluster's fiducial age (Myr): (label, lower, upper).
+OLD_MYR = 30.0  # the issue's second cluster column: clusters this old or older (past the pre-main sequence)
 _EDGES_MYR = tuple(10 ** (e - 6) for e in calibration.AGE_EDGES)  # the calibration's bins, in Myr
 AGE_BINS = ((f"<{_EDGES_MYR[0]:.0f} Myr", 0.0, _EDGES_MYR[0]), (f"{_EDGES_MYR[0]:.0f}-{_EDGES_MYR[1]:.0f} Myr", *_EDGES_MYR),
             (f">={_EDGES_MYR[1]:.0f} Myr", _EDGES_MYR[1], np.inf))
@@ -300,16 +301,23 @@ def by_age_and_colour(stars: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
+def cluster_medians(error_dex, age_myr) -> tuple[float, float | None]:
+    """The issue's two cluster columns: median |joint-age error| over every cluster and over those of
+    :data:`OLD_MYR` and older (None without any)."""
+    err, old = np.abs(np.asarray(error_dex, dtype=float)), np.asarray(age_myr, dtype=float) >= OLD_MYR
+    return float(np.median(err)), float(np.median(err[old])) if old.any() else None
+
+
 def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettings) -> dict:
     """The numbers the goals and the model card quote."""
-    old = table["fiducial_age_myr"] >= 30
     bins = by_age_bin(stars)
     colour = by_age_and_colour(stars)
+    every, old = cluster_medians(table["error_dex"], table["fiducial_age_myr"])
     return {
         "loco_n_clusters": int(len(table)),
         "loco_n_stars": int(len(stars)),
-        "loco_cluster_median_abs_dex": float(np.median(np.abs(table["error_dex"]))),
-        "loco_cluster_median_abs_dex_ge30myr": float(np.median(np.abs(table.loc[old, "error_dex"]))) if old.any() else None,
+        "loco_cluster_median_abs_dex": every,
+        "loco_cluster_median_abs_dex_ge30myr": old,
         "loco_star_median_abs_dex": float(np.median(np.abs(stars["error_dex"]))),
         # joint-age intervals are statistical only; how often they hold the fiducial age
         "loco_cluster_coverage_68": float(np.mean((table["joint_p16_myr"] <= table["fiducial_age_myr"])
@@ -479,5 +487,5 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     return summary
 
 
-__all__ = ["ValidateSettings", "interval_sides", "run_loco", "seed_spread", "seed_table_dirs", "saved_folds", "star_posteriors",
-           "coverage", "analyse", "write_card_validation", "eligible_clusters"]
+__all__ = ["ValidateSettings", "cluster_medians", "interval_sides", "run_loco", "seed_spread", "seed_table_dirs",
+           "saved_folds", "star_posteriors", "coverage", "analyse", "write_card_validation", "eligible_clusters"]

@@ -222,3 +222,11 @@ def test_train_and_validate_refuse_an_unreadable_config_in_one_line(catalog_path
                 *(["--clusters", "M67"] if command == "validate" else []))
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert words in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_cluster_medians_are_the_issues_two_columns():
+    """All clusters, and those of 30 Myr and older (30 itself included); None when no cluster is that old."""
+    from gyroage.build.loco import cluster_medians
+
+    assert cluster_medians([-0.5, 0.1, -0.02, 0.04], [10.0, 30.0, 100.0, 2000.0]) == pytest.approx((0.07, 0.04))
+    assert cluster_medians([0.3, -0.1], [2.0, 15.0]) == (pytest.approx(0.2), None)
