@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.build.loco import AGE_BINS, OLD_MYR, by_age_bin, cluster_medians, interval_sides, seed_table_dirs
+from gyroage.build.loco import AGE_BINS, OLD_MYR, by_age_bin, cluster_medians, seed_table_dirs
 
 FLOOR_DEX = 0.10  # in-sample |error| beyond which a cluster counts as unsupported by the rest
 BANDS = ((0.6, 0.8), (0.8, 1.0), (1.0, 1.3), (1.3, 1.8))
@@ -80,27 +80,19 @@ def in_sample_stars(catalogue: str) -> None:
     """The shipped model on its own training stars (flow only, uncalibrated, flat prior in log age): what a held-out
     star median can hope for, since LOCO sees these stars with less information, never more."""
     from gyroage.build.catalogue import load_catalogue, quality_select
-    from gyroage.build.loco import quantiles, star_posteriors
+    from gyroage.build.loco import ValidateSettings, judge_stars, star_posteriors
     from gyroage.core.api import AgeModel
-    from gyroage.core.posterior import cdf_at
-    from gyroage.defaults import AGE_GRID
+    from gyroage.core.posterior import age_grid
 
     d = quality_select(load_catalogue(catalogue))
-    model = AgeModel.load()
-    lo, hi, n = AGE_GRID  # validate's grid
-    grid = np.linspace(lo, hi, int(n))
-    ll = model.density.log_prob_grid(np.log10(d.Prot.to_numpy(float)), d.BPRP_0.to_numpy(float),
-                                     d.e_BPRP_0.to_numpy(float), grid, outlier_weight=0.0)
-    post = star_posteriors(ll, grid)
-    truth = np.log10(d.fiducial_age_Myr.to_numpy(float) * 1e6)
-    err, pit = quantiles(post, grid, [0.5])[:, 0] - truth, cdf_at(post, grid, truth)
-    age = 10 ** (truth - 6)
-    cells = []
-    for _, lo, hi in AGE_BINS:
-        m = (age >= lo) & (age < hi)
-        cells.append(" / ".join(f"{v:.3f}" for v in interval_sides(pit[m]))
-                     + f", median abs. error {np.median(np.abs(err[m])):.3f}")
-    print(f"| in-sample, the shipped model on its {len(d)} training stars | {np.median(np.abs(err)):.3f} | "
+    grid = age_grid(*ValidateSettings().grid)  # validate's grid
+    ll = AgeModel.load().density.log_prob_grid(np.log10(d.Prot.to_numpy(float)), d.BPRP_0.to_numpy(float),
+                                               d.e_BPRP_0.to_numpy(float), grid, outlier_weight=0.0)
+    stars = pd.DataFrame(judge_stars(star_posteriors(ll, grid), grid, np.log10(d.fiducial_age_Myr.to_numpy(float) * 1e6)))
+    b = by_age_bin(stars)
+    cells = [" / ".join(f"{b[k][label]:.3f}" for k in ("coverage_68", "below_68", "above_68"))
+             + f", median abs. error {b['median_abs_dex'][label]:.3f}" for label, _, _ in AGE_BINS]
+    print(f"| in-sample, the shipped model on its {len(d)} training stars | {np.median(np.abs(stars.error_dex)):.3f} | "
           + " | ".join(cells) + " |")
 
 

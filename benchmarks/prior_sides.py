@@ -13,10 +13,10 @@ import argparse
 import sys
 
 import numpy as np
+import pandas as pd
 
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import AGE_BINS, interval_sides, quantiles, saved_folds, star_posteriors
-from gyroage.core.posterior import cdf_at
+from gyroage.build.loco import AGE_BINS, by_age_bin, judge_stars, saved_folds, star_posteriors
 
 PRIORS = {"uniform_log_age": lambda x: np.zeros_like(x), "uniform_age": lambda x: x * np.log(10.0)}
 
@@ -27,25 +27,18 @@ def main(argv=None) -> int:
     ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
+    log_age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
     folds = saved_folds(a.loco)
     print("| prior | star median abs. error (dex) | "
           + " | ".join(f"{b}: in 68% / below / above, median error (dex)" for b, _, _ in AGE_BINS) + " |")
     print("|---|---|" + "---|" * len(AGE_BINS))
     for name, log_prior in PRIORS.items():
-        pit, err, age = [], [], []
-        for f in folds.values():
-            grid = f["grid"]
-            truth = np.log10(frame["fiducial_age_Myr"].to_numpy(float)[f["source_row"]] * 1e6)
-            post = star_posteriors(f["loglike"], grid, log_prior=log_prior(grid))
-            pit.append(cdf_at(post, grid, truth))
-            err.append(quantiles(post, grid, [0.5])[:, 0] - truth)
-            age.append(10 ** (truth - 6))
-        pit, err, age = map(np.concatenate, (pit, err, age))
-        cells = []
-        for _, lo, hi in AGE_BINS:
-            m = (age >= lo) & (age < hi)
-            cells.append(" / ".join(f"{v:.3f}" for v in interval_sides(pit[m])) + f", {np.median(err[m]):+.2f}")
-        print(f"| {name} | {np.median(np.abs(err)):.3f} | " + " | ".join(cells) + " |")
+        stars = pd.concat([pd.DataFrame(judge_stars(star_posteriors(f["loglike"], f["grid"], log_prior=log_prior(f["grid"])),
+                                                    f["grid"], log_age[f["source_row"]])) for f in folds.values()])
+        b = by_age_bin(stars)
+        cells = [" / ".join(f"{b[k][label]:.3f}" for k in ("coverage_68", "below_68", "above_68"))
+                 + f", {b['median_error_dex'][label]:+.2f}" for label, _, _ in AGE_BINS]
+        print(f"| {name} | {np.median(np.abs(stars.error_dex)):.3f} | " + " | ".join(cells) + " |")
     return 0
 
 

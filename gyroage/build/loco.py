@@ -187,6 +187,16 @@ def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibrat
     return calibration.apply(pdf, grid, colour) if calibration is not None else pdf
 
 
+def judge_stars(post: np.ndarray, grid: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
+    """Star posteriors ``post`` on ``grid`` against their true log10 ages: the columns of ``loco_stars.csv`` that
+    :func:`by_age_bin` reads (true age, quantiles, error of the median, PIT, 68% hit, log score)."""
+    q, p = quantiles(post, grid), cdf_at(post, grid, truth)
+    return {"true_age_myr": 10 ** (truth - 6),
+            **{name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])},  # no MAP here
+            "error_dex": q[:, 2] - truth, "pit": p, "in_68": calibration.inside(p, 0.68),
+            "log_score": log_score(post, grid, truth)}
+
+
 def log_score(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """A proper score beside coverage: ln of each posterior's density (per dex) at its truth (floored at 1e-300)."""
     return np.log(np.maximum(cdf_value(pdf, grid, truth), 1e-300))
@@ -224,26 +234,22 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
         truth = float(np.median(star_truth))
         post = star_posteriors(ll, grid, calibrations[c] if calibrations else settings.calibration(),
                                colour=members["BPRP_0"].to_numpy(dtype=float))
-        q = quantiles(post, grid)
-        p = cdf_at(post, grid, star_truth)
-        score = log_score(post, grid, star_truth)
+        judged = judge_stars(post, grid, star_truth)
         p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), settings.outlier_weight_star,
                                     outlier_log_density())
         _, jq = joint_age(ll, grid, settings.outlier_weight_group)
         star_rows.append(pd.DataFrame({
             "cluster": c, "GaiaDR3_ID": members["GaiaDR3_ID"].to_numpy(),
             "prot_days": members["Prot"].to_numpy(), "bp_rp0": members["BPRP_0"].to_numpy(),
-            "bp_rp0_err": members["e_BPRP_0"].to_numpy(), "true_age_myr": 10 ** (star_truth - 6),
-            **{name: 10 ** (q[:, i] - 6) for i, name in enumerate(SUMMARY_COLUMNS[:-1])},  # no MAP here
-            "error_dex": q[:, 2] - star_truth, "pit": p,
-            "in_68": calibration.inside(p, 0.68), "log_score": score, "p_outlier": p_out,
+            "bp_rp0_err": members["e_BPRP_0"].to_numpy(), **judged, "p_outlier": p_out,
         }))
         cluster_rows.append({
             "cluster": c, "n_stars": len(members), "fiducial_age_myr": 10 ** (truth - 6),
             "fiducial_age_spread_dex": float(star_truth.max() - star_truth.min()),
             "joint_age_myr": 10 ** (jq[2] - 6), "joint_p16_myr": 10 ** (jq[1] - 6),
             "joint_p84_myr": 10 ** (jq[3] - 6), "error_dex": jq[2] - truth,
-            "star_coverage_68": coverage(p, 0.68), "star_median_abs_error_dex": float(np.median(np.abs(q[:, 2] - star_truth))),
+            "star_coverage_68": coverage(judged["pit"], 0.68),
+            "star_median_abs_error_dex": float(np.median(np.abs(judged["error_dex"]))),
             "best_epoch": f["meta"]["best_epoch"], "fold_seconds": f["meta"]["seconds"],
         })
     stars = pd.concat(star_rows, ignore_index=True)
@@ -252,24 +258,23 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
 
 
 def interval_sides(pit_values: np.ndarray, level: float = 0.68) -> tuple[float, float, float]:
-    """Shares of truths inside the central ``level`` interval, below it and above it (NaN each when empty)."""
+    """Shares of truths inside the central ``level`` interval, below it and above it (of a non-empty set)."""
     p = np.asarray(pit_values, dtype=float)
-    if not p.size:
-        return float("nan"), float("nan"), float("nan")
     lo = 0.5 - level / 2
     return coverage(p, level), float(np.mean(p < lo)), float(np.mean(p > 1.0 - lo))
 
 
 def by_age_bin(stars: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    """Held-out star coverage (68%), the sides it misses on, median |error|, median 68% half-width and mean log
-    score per :data:`AGE_BINS` bin of the star's cluster age (empty bins: None)."""
+    """Held-out star coverage (68%), the sides it misses on, median |error| and median error, median 68% half-width
+    and mean log score per :data:`AGE_BINS` bin of the star's cluster age (empty bins: None)."""
     age = stars["true_age_myr"].to_numpy(dtype=float)
     pit = stars["pit"].to_numpy(dtype=float)
-    err = np.abs(stars["error_dex"].to_numpy(dtype=float))
+    signed = stars["error_dex"].to_numpy(dtype=float)
+    err = np.abs(signed)
     half = 0.5 * np.log10(stars["age_p84_myr"].to_numpy(dtype=float) / stars["age_p16_myr"].to_numpy(dtype=float))
     score = stars["log_score"].to_numpy(dtype=float)
     out: dict[str, dict] = {"coverage_68": {}, "below_68": {}, "above_68": {}, "median_abs_dex": {},
-                            "median_half_width_68_dex": {}, "mean_log_score": {}, "n_stars": {}}
+                            "median_error_dex": {}, "median_half_width_68_dex": {}, "mean_log_score": {}, "n_stars": {}}
     for label, lo, hi in AGE_BINS:
         m = (age >= lo) & (age < hi)
         # A bin's coverage can sit in range while every miss falls on one side (truth older than p84):
@@ -277,6 +282,7 @@ def by_age_bin(stars: pd.DataFrame) -> dict[str, dict[str, float | None]]:
         sides = interval_sides(pit[m]) if m.any() else (None, None, None)
         out["coverage_68"][label], out["below_68"][label], out["above_68"][label] = sides
         out["median_abs_dex"][label] = float(np.median(err[m])) if m.any() else None
+        out["median_error_dex"][label] = float(np.median(signed[m])) if m.any() else None  # < 0: dated too young
         out["median_half_width_68_dex"][label] = float(np.median(half[m])) if m.any() else None
         out["mean_log_score"][label] = float(np.mean(score[m])) if m.any() else None
         out["n_stars"][label] = int(m.sum())
@@ -487,5 +493,5 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     return summary
 
 
-__all__ = ["ValidateSettings", "cluster_medians", "interval_sides", "run_loco", "seed_spread", "seed_table_dirs",
+__all__ = ["ValidateSettings", "cluster_medians", "run_loco", "seed_spread", "seed_table_dirs",
            "saved_folds", "star_posteriors", "coverage", "analyse", "write_card_validation", "eligible_clusters"]

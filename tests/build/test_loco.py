@@ -230,3 +230,15 @@ def test_cluster_medians_are_the_issues_two_columns():
 
     assert cluster_medians([-0.5, 0.1, -0.02, 0.04], [10.0, 30.0, 100.0, 2000.0]) == pytest.approx((0.07, 0.04))
     assert cluster_medians([0.3, -0.1], [2.0, 15.0]) == (pytest.approx(0.2), None)
+
+
+def test_age_bins_keep_the_sign_of_the_median_error():
+    """Stars dated too young show a negative median error beside the (unsigned) median |error|."""
+    from gyroage.build.loco import by_age_bin
+
+    stars = pd.DataFrame({"true_age_myr": 2000.0, "pit": 0.5, "log_score": 0.0, "error_dex": [-0.5, -0.4, 0.1],
+                          "age_p16_myr": 100.0, "age_p84_myr": 200.0})
+    b = by_age_bin(stars)
+    assert b["median_error_dex"][">=1000 Myr"] == pytest.approx(-0.4)
+    assert b["median_abs_dex"][">=1000 Myr"] == pytest.approx(0.4)
+    assert b["median_error_dex"]["<100 Myr"] is None
