@@ -226,10 +226,9 @@ def main() -> None:
     for k in res["runs"]:
         res["runs"][k]["ratio_vs_gyroage"] = res["runs"][k]["median_s"] / base
     if "gyronet" in res["runs"]:
-        per_round = [g[0] / m[0] for g, m in zip(runs["gyronet"], runs["gyroage"])]
-        res["gyroage_over_gyronet_per_round"] = per_round
-        if a.model is not None:
-            res["candidate_over_gyronet_per_round"] = [g[0] / m[0] for g, m in zip(runs["gyronet"], runs["gyroage --model"])]
+        for key, name in (("gyroage", "gyroage"), ("candidate", "gyroage --model")):
+            if name in runs:  # wall-time ratios round by round: the rounds share the machine's drift
+                res[f"{key}_over_gyronet_per_round"] = [g[0] / m[0] for g, m in zip(runs["gyronet"], runs[name])]
     if "dask" not in a.skip:
         a1, b1 = pd.read_parquet(tmp / "local.parquet"), pd.read_parquet(tmp / "dask.parquet")
         cols = [c for c in a1.columns if c.startswith("age_")]
