@@ -8,7 +8,7 @@ so no cluster is wasted.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,9 @@ class TrainSettings:
     # > 0: a trimmed cluster's stars at least this red ((BP-RP)0) stay, since unconverged M dwarfs barely
     # change with age and their periods hardly depend on the label that the trim distrusts.
     trim_keep_redder: float = 0.0
+    # True: the flagged clusters stay, every star, with their labels moved to their in-sample joint ages: a label the
+    # rest of the data contradicts stops pulling the age scale, and its periods still shape the sequence.
+    trim_relabel: bool = False
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -62,8 +65,9 @@ class TrainSettings:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
-        for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder"):
-            if d[name] == 0:  # left out at its default: the shipped card and fold keys stay
+        for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder",
+                     "trim_relabel"):
+            if not d[name]:  # left out at its default: the shipped card and fold keys stay
                 del d[name]
         return d
 
@@ -85,18 +89,27 @@ class TrainResult:
     train_nll: float
     seconds: float
     history: list[tuple[int, float, float]]
-    trimmed: dict = field(default_factory=dict)  # clusters flagged by trim_dex (dropped or down-weighted): error, dex
+    trimmed: dict = field(default_factory=dict)  # clusters flagged by trim_dex (dropped, down-weighted or relabelled): dex
 
 
 def trimmed_stars(data: TrainingSet, trimmed: dict, s: TrainSettings) -> np.ndarray:
     """Mask of the stars a trim of the ``trimmed`` clusters under settings ``s`` leaves out of training
-    (none under ``trim_weight``, which keeps them down-weighted)."""
-    if s.trim_weight > 0:
+    (none under ``trim_weight`` or ``trim_relabel``, which keep them)."""
+    if s.trim_weight > 0 or s.trim_relabel:
         return np.zeros(len(data), dtype=bool)
     out = np.isin(data.cluster, list(trimmed))
     if s.trim_keep_redder > 0:
         out &= data.bp_rp0 < s.trim_keep_redder
     return out
+
+
+def relabelled(data: TrainingSet, errors: dict[str, float]) -> TrainingSet:
+    """``data`` with each named cluster's log10 ages moved by its in-sample error (dex): label + error is the age its
+    periods give."""
+    shift = np.zeros(len(data))
+    for c, e in errors.items():  # one pass per flagged cluster (a handful), not per star
+        shift[data.cluster == c] = e
+    return replace(data, log10_age=data.log10_age + shift)
 
 
 def normalisation(data: TrainingSet, reference: list[float] | None = None) -> dict[str, float]:
@@ -207,7 +220,8 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     left out of the second, except the youngest and oldest, which bound the age domain, and
     those younger than ``settings.trim_min_age_myr``; with ``settings.trim_weight`` > 0 they stay,
     their stars' loss weights times ``trim_weight``; with ``settings.trim_keep_redder`` > 0 their
-    stars at least that red stay.
+    stars at least that red stay; with ``settings.trim_relabel`` every star stays and each flagged cluster's label
+    becomes its in-sample joint age (label + error).
     """
     s = settings or TrainSettings()
     first = _train_once(data, s, quiet)
@@ -220,10 +234,12 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
             if abs(e) > s.trim_dex and c not in ends and 10 ** ages[c] / 1e6 >= s.trim_min_age_myr}
     if not drop:
         return first
-    Progress("train", quiet=quiet).log(f"trimmed (in-sample error > {s.trim_dex} dex): "
+    what = "relabelled to their in-sample ages" if s.trim_relabel else "trimmed"
+    Progress("train", quiet=quiet).log(f"{what} (in-sample error > {s.trim_dex} dex): "
                                       + ", ".join(f"{c} {e:+.2f}" for c, e in drop.items()))
     factors = {c: s.trim_weight for c in drop} if s.trim_weight > 0 else None
-    second = _train_once(data.subset(~trimmed_stars(data, drop, s)), s, quiet, factors)
+    kept = relabelled(data, drop) if s.trim_relabel else data.subset(~trimmed_stars(data, drop, s))
+    second = _train_once(kept, s, quiet, factors)
     second.trimmed = drop
     second.seconds += first.seconds
     return second
@@ -300,5 +316,6 @@ def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalo
         "domain": {**domain_of(data), "sequence": sequence_domain(data)},
         "default_bp_rp0_err": float(np.median(data.bp_rp0_err)),
         "metrics": {"val_nll": result.val_nll, "train_nll": result.train_nll},
-        **({"trimmed_clusters": result.trimmed} if result.trimmed else {}),
+        **({("relabelled_clusters" if result.settings.trim_relabel else "trimmed_clusters"): result.trimmed}
+           if result.trimmed else {}),
     }

@@ -142,6 +142,36 @@ def test_trimming_spares_young_clusters_and_keeps_red_stars_when_asked(monkeypat
     assert "C8.5" not in seen[1].clusters and "C7.5" in seen[1].clusters
 
 
+def test_relabelling_keeps_every_star_and_moves_the_misfits_labels_to_their_in_sample_ages(monkeypatch):
+    from types import SimpleNamespace
+
+    from gyroage.build import training
+    from gyroage.build.export import card_from_training
+
+    data, seen = _toy_set(), []
+
+    def once(d, s, quiet, factors=None):
+        seen.append(d)
+        return training.TrainResult(SimpleNamespace(norm={}), s, [], 1, 0.0, 0.0, 1.0, [])
+
+    monkeypatch.setattr(training, "_train_once", once)
+    monkeypatch.setattr(training, "in_sample_errors",
+                        lambda model, d: {"C7.0": 0.5, "C7.5": 0.2, "C8.0": -0.05, "C8.5": -0.3, "C9.0": 0.4})
+    s = TrainSettings(trim_dex=0.1, trim_min_age_myr=40.0, trim_relabel=True)
+    result = training.train_flow(data, s, quiet=True)
+    assert result.trimmed == {"C8.5": -0.3}  # the ends and the 31.6 Myr C7.5 (under the guard) keep their labels
+    second = seen[1]
+    assert len(second) == len(data) and np.array_equal(second.cluster, data.cluster)
+    moved = second.log10_age - data.log10_age
+    assert np.allclose(moved[data.cluster == "C8.5"], -0.3) and np.all(moved[data.cluster != "C8.5"] == 0)
+    assert np.all(data.log10_age[data.cluster == "C8.5"] == 8.5)  # the caller's set is not changed
+    info = training.train_info(result, data, "catalogue.csv", "0" * 64)
+    assert info["clusters"] == data.clusters and info["n_stars"] == len(data)
+    assert info["relabelled_clusters"] == {"C8.5": -0.3} and "trimmed_clusters" not in info
+    assert card_from_training(info).training["relabelled_clusters"] == {"C8.5": -0.3}
+    assert TrainSettings.from_dict(s.to_dict()) == s and "trim_relabel" not in TrainSettings().to_dict()
+
+
 def test_trim_weight_scales_the_loss_weights_of_the_flagged_clusters(monkeypatch):
     from gyroage.build import training
 
