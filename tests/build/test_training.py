@@ -110,13 +110,14 @@ def test_trimming_retrains_once_without_the_misfits_but_keeps_the_age_ends(monke
     assert training.train_info(result, data, "catalogue.csv", "0" * 64)["clusters"] == data.clusters
 
 
-def test_trimming_spares_young_clusters_and_keeps_red_stars_when_asked(monkeypatch):
+def _stub_training(monkeypatch) -> list:
+    """train_flow with each training recorded (the list returned) instead of run, and fixed in-sample errors:
+    C7.0 +0.5, C7.5 +0.2, C8.0 -0.05, C8.5 -0.3, C9.0 +0.4 dex."""
     from types import SimpleNamespace
 
     from gyroage.build import training
 
-    data, seen = _toy_set(), []
-    data.bp_rp0[1::2] = 3.0  # every cluster: half its stars M dwarfs
+    seen = []
 
     def once(d, s, quiet, factors=None):
         seen.append(d)
@@ -125,6 +126,16 @@ def test_trimming_spares_young_clusters_and_keeps_red_stars_when_asked(monkeypat
     monkeypatch.setattr(training, "_train_once", once)
     monkeypatch.setattr(training, "in_sample_errors",
                         lambda model, d: {"C7.0": 0.5, "C7.5": 0.2, "C8.0": -0.05, "C8.5": -0.3, "C9.0": 0.4})
+    return seen
+
+
+def test_trimming_spares_young_clusters_and_keeps_red_stars_when_asked(monkeypatch):
+
+    from gyroage.build import training
+
+    data = _toy_set()
+    data.bp_rp0[1::2] = 3.0  # every cluster: half its stars M dwarfs
+    seen = _stub_training(monkeypatch)
     # C7.5 is 31.6 Myr: under a 40 Myr guard only C8.5 goes, and its stars redder than 2.5 stay
     s = TrainSettings(trim_dex=0.1, trim_min_age_myr=40.0, trim_keep_redder=2.5)
     result = training.train_flow(data, s, quiet=True)
@@ -143,20 +154,12 @@ def test_trimming_spares_young_clusters_and_keeps_red_stars_when_asked(monkeypat
 
 
 def test_relabelling_keeps_every_star_and_moves_the_misfits_labels_to_their_in_sample_ages(monkeypatch):
-    from types import SimpleNamespace
 
     from gyroage.build import training
     from gyroage.build.export import card_from_training
 
-    data, seen = _toy_set(), []
-
-    def once(d, s, quiet, factors=None):
-        seen.append(d)
-        return training.TrainResult(SimpleNamespace(norm={}), s, [], 1, 0.0, 0.0, 1.0, [])
-
-    monkeypatch.setattr(training, "_train_once", once)
-    monkeypatch.setattr(training, "in_sample_errors",
-                        lambda model, d: {"C7.0": 0.5, "C7.5": 0.2, "C8.0": -0.05, "C8.5": -0.3, "C9.0": 0.4})
+    data = _toy_set()
+    seen = _stub_training(monkeypatch)
     s = TrainSettings(trim_dex=0.1, trim_min_age_myr=40.0, trim_relabel=True)
     result = training.train_flow(data, s, quiet=True)
     assert result.trimmed == {"C8.5": -0.3}  # the ends and the 31.6 Myr C7.5 (under the guard) keep their labels
