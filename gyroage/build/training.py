@@ -299,8 +299,10 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
 
 
 def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
-    """What the model card records about training (JSON-ready)."""
-    trained = data.subset(~trimmed_stars(data, result.trimmed, result.settings))
+    """What the model card records about training (JSON-ready); the domain is that of the stars and labels the flow
+    was trained on (after a trim or relabelling)."""
+    trained = (relabelled(data, result.trimmed) if result.settings.trim_relabel
+               else data.subset(~trimmed_stars(data, result.trimmed, result.settings)))
     return {
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
@@ -313,8 +315,8 @@ def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalo
         "settings": result.settings.to_dict(),
         "seconds": round(result.seconds, 1),
         "normalisation": result.model.norm,
-        "domain": {**domain_of(data), "sequence": sequence_domain(data)},
-        "default_bp_rp0_err": float(np.median(data.bp_rp0_err)),
+        "domain": {**domain_of(trained), "sequence": sequence_domain(trained)},
+        "default_bp_rp0_err": float(np.median(trained.bp_rp0_err)),
         "metrics": {"val_nll": result.val_nll, "train_nll": result.train_nll},
         **({("relabelled_clusters" if result.settings.trim_relabel else "trimmed_clusters"): result.trimmed}
            if result.trimmed else {}),
