@@ -92,24 +92,22 @@ class TrainResult:
     trimmed: dict = field(default_factory=dict)  # clusters flagged by trim_dex (dropped, down-weighted or relabelled): dex
 
 
-def trimmed_stars(data: TrainingSet, trimmed: dict, s: TrainSettings) -> np.ndarray:
-    """Mask of the stars a trim of the ``trimmed`` clusters under settings ``s`` leaves out of training
-    (none under ``trim_weight`` or ``trim_relabel``, which keep them)."""
-    if s.trim_weight > 0 or s.trim_relabel:
-        return np.zeros(len(data), dtype=bool)
-    out = np.isin(data.cluster, list(trimmed))
+def second_training_set(data: TrainingSet, flagged: dict[str, float], s: TrainSettings) -> TrainingSet:
+    """The stars and labels trained on after ``flagged`` clusters (name: in-sample error, dex) were found under ``s``:
+    under ``trim_relabel`` every star, each flagged cluster's label moved by its error (label + error is the age its
+    periods give); under ``trim_weight`` every star as it was (the loss weights change instead); otherwise without
+    the flagged clusters, except their stars at least ``trim_keep_redder`` red."""
+    if s.trim_relabel:
+        shift = np.zeros(len(data))
+        for c, e in flagged.items():  # one pass per flagged cluster (a handful), not per star
+            shift[data.cluster == c] = e
+        return replace(data, log10_age=data.log10_age + shift)
+    if s.trim_weight > 0:
+        return data
+    out = np.isin(data.cluster, list(flagged))
     if s.trim_keep_redder > 0:
         out &= data.bp_rp0 < s.trim_keep_redder
-    return out
-
-
-def relabelled(data: TrainingSet, errors: dict[str, float]) -> TrainingSet:
-    """``data`` with each named cluster's log10 ages moved by its in-sample error (dex): label + error is the age its
-    periods give."""
-    shift = np.zeros(len(data))
-    for c, e in errors.items():  # one pass per flagged cluster (a handful), not per star
-        shift[data.cluster == c] = e
-    return replace(data, log10_age=data.log10_age + shift)
+    return data.subset(~out)
 
 
 def normalisation(data: TrainingSet, reference: list[float] | None = None) -> dict[str, float]:
@@ -238,8 +236,7 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     Progress("train", quiet=quiet).log(f"{what} (in-sample error > {s.trim_dex} dex): "
                                       + ", ".join(f"{c} {e:+.2f}" for c, e in drop.items()))
     factors = {c: s.trim_weight for c in drop} if s.trim_weight > 0 else None
-    kept = relabelled(data, drop) if s.trim_relabel else data.subset(~trimmed_stars(data, drop, s))
-    second = _train_once(kept, s, quiet, factors)
+    second = _train_once(second_training_set(data, drop, s), s, quiet, factors)
     second.trimmed = drop
     second.seconds += first.seconds
     return second
@@ -301,8 +298,7 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
 def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
     """What the model card records about training (JSON-ready); the domain is that of the stars and labels the flow
     was trained on (after a trim or relabelling)."""
-    trained = (relabelled(data, result.trimmed) if result.settings.trim_relabel
-               else data.subset(~trimmed_stars(data, result.trimmed, result.settings)))
+    trained = second_training_set(data, result.trimmed, result.settings)
     return {
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
