@@ -262,15 +262,12 @@ class Calibration:
         return np.quantile(x, q), x
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
-        c = cdf(pdf, grid)
-        median = cdf_quantiles(c, grid, [0.5])[:, 0]
         out = pdf / np.trapezoid(pdf, grid, axis=-1)[..., None]
         # Most posteriors lie above the level knots, where the scale is 1 and the map is the identity:
         # only the others pay for normal scores (a tenth of a catalogue's posterior time otherwise).
-        rows = np.flatnonzero(self.scale_of(median) != 1.0)
+        rows = np.flatnonzero(self.scale_of(cdf_quantiles(cdf(pdf, grid), grid, [0.5])[:, 0]) != 1.0)
         if rows.size:
-            z = normal_score(np.clip(c[rows], CDF_CLIP, 1.0 - CDF_CLIP))
-            out[rows] = self.scaled_levels(pdf[rows], grid, (median[rows], z))
+            out[rows] = self.scaled_levels(pdf[rows], grid, level_parts(pdf[rows], grid))
         return out
 
     def scaled_levels(self, pdf: np.ndarray, grid: np.ndarray, parts: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
