@@ -149,6 +149,7 @@ def estimate(
     from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
     from gyroage.engines import run_local
+    from gyroage.progress import Progress
 
     in_fmt = formats.check_format(input_format, "--input-format")
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -171,8 +172,6 @@ def estimate(
                                       prior_table)
     if not density.card.calibration:
         # e.g. a card straight from `gyroage train --export`: quietly uncalibrated intervals would read as the shipped ones
-        from gyroage.progress import Progress
-
         Progress("estimate", quiet=quiet).log("the model card has no calibration: age intervals are the flow's alone, "
                                               "not calibrated by leave-one-cluster-out (README, Retraining)")
     settings = EstimateSettings(
