@@ -142,6 +142,7 @@ def estimate(
     av_err: AvErrOpt = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err]; or bp_rp with E(BP-RP)/A_V, or teff)."""
+    one_blas_thread()
     from gyroage import formats
     from gyroage.core.colours import Reddening
     from gyroage.core.density import check_outlier_weight
@@ -346,6 +347,19 @@ def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_
     g = density.card.age_grid
     return density, make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
                                mean=mean, sigma=sigma, table=table)
+
+
+def one_blas_thread() -> None:
+    """Ask numpy's BLAS for one thread, when numpy is not loaded yet (a variable the user set wins).
+
+    estimate already runs its posterior blocks on one thread per CPU; BLAS threads of
+    their own in the calibration's matrix products only oversubscribe the cores and
+    spin, costing about 5% of a whole run (docs/performance.md). OpenBLAS and MKL read
+    these variables once, when numpy loads; child processes (Dask workers) inherit them.
+    """
+    if "numpy" not in sys.modules:
+        for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
 
 
 def _register_build_commands() -> None:

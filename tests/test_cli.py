@@ -145,3 +145,24 @@ def test_estimate_says_when_the_model_has_no_calibration(tmp_path):
     assert len(said) == 1 and said[0].startswith("estimate: ")
     assert "no calibration" not in shipped.stderr
     assert "no calibration" not in run_cli("estimate", "-", "--model", str(model), "-q", input=star).stderr
+
+
+@pytest.mark.parametrize("preset", [None, "3"])
+def test_estimate_asks_blas_for_one_thread_unless_the_user_chose(preset):
+    """estimate runs one block per CPU itself: BLAS threads in the calibration's matrix products only oversubscribe."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    code = ("import os, sys\n"
+            "from gyroage.cli import app\n"  # not main(): it leaves through os._exit
+            f"app(['estimate', r'{EXAMPLES / 'field_stars.csv'}', '-q'], standalone_mode=False)\n"
+            "print('BLAS', os.environ.get('OPENBLAS_NUM_THREADS'), file=sys.stderr)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert f"BLAS {preset or '1'}" in res.stderr, res.stderr
