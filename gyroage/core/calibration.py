@@ -212,7 +212,9 @@ class Calibration:
         """Calibrated pdf rows of stars of these (BP-RP)0 colours, renormalised on the grid (NaN rows stay NaN).
 
         ``colour`` is needed only when the widths depend on colour."""
-        out = np.nan_to_num(pdf)
+        finite = np.isfinite(pdf).all(axis=-1, keepdims=True)
+        every = bool(finite.all())  # as a grid posterior's rows nearly always are: no NaN to clean or restore
+        out = np.array(pdf, dtype=np.float64) if every else np.nan_to_num(pdf)
         if self.smears:
             weighted = out * trapezoid_weights(grid)
             ks = self.kernels(grid)
@@ -231,7 +233,7 @@ class Calibration:
             out /= np.trapezoid(out, grid, axis=-1)[..., None]
             if self.level_scale != 1.0:
                 out = self._scale_levels(out, grid)
-        return np.where(np.isfinite(pdf).all(axis=-1, keepdims=True), out, np.nan)
+        return out if every else np.where(finite, out, np.nan)
 
     def sample_quantiles(self, samples: np.ndarray, qs, bounds: tuple[float, float],
                          rng: np.random.Generator, colour: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -265,9 +267,11 @@ class Calibration:
         out = pdf / np.trapezoid(pdf, grid, axis=-1)[..., None]
         # Most posteriors lie above the level knots, where the scale is 1 and the map is the identity:
         # only the others pay for normal scores (a tenth of a catalogue's posterior time otherwise).
-        rows = np.flatnonzero(self.scale_of(cdf_quantiles(cdf(pdf, grid), grid, [0.5])[:, 0]) != 1.0)
+        c = cdf(pdf, grid)
+        median = cdf_quantiles(c, grid, [0.5])[:, 0]
+        rows = np.flatnonzero(self.scale_of(median) != 1.0)
         if rows.size:
-            out[rows] = self.scaled_levels(pdf[rows], grid, level_parts(pdf[rows], grid))
+            out[rows] = self.scaled_levels(pdf[rows], grid, (median[rows], cdf_scores(c[rows])))
         return out
 
     def scaled_levels(self, pdf: np.ndarray, grid: np.ndarray, parts: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -283,7 +287,12 @@ class Calibration:
 def level_parts(pdf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(median, normal score of the CDF at every grid point) of each normalised pdf row: what a level scale reads."""
     c = cdf(pdf, grid)
-    return cdf_quantiles(c, grid, [0.5])[:, 0], normal_score(np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP))
+    return cdf_quantiles(c, grid, [0.5])[:, 0], cdf_scores(c)
+
+
+def cdf_scores(c: np.ndarray) -> np.ndarray:
+    """Normal scores of CDF rows (:func:`gyroage.core.posterior.cdf`), clipped off 0 and 1."""
+    return normal_score(np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP))
 
 
 def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:

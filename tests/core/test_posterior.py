@@ -119,3 +119,18 @@ def test_outlier_mixture_matches_logaddexp_in_both_float_types():
         assert got.dtype == dt
         assert np.all(np.abs(got - ref) <= tol * np.maximum(1.0, np.abs(ref)))
     assert mix_outlier(lp, 0.0, lu) is lp  # no mixture: the flow's own density, untouched
+
+
+def test_cdf_of_float64_rows_is_the_trapezoid_sum_bit_for_bit():
+    """The in-place CDF (float64 rows) does the arithmetic of the plain expression, in the same order."""
+    from gyroage.core.posterior import cdf
+
+    rng = np.random.default_rng(5)
+    grid = np.linspace(6.0, 10.1, 201)
+    pdf = rng.gamma(2.0, size=(7, 201))
+    dx = np.diff(grid)
+    plain = np.concatenate([np.zeros((7, 1)), np.cumsum(0.5 * (pdf[:, 1:] + pdf[:, :-1]) * dx, axis=-1)], axis=-1)
+    assert np.array_equal(cdf(pdf, grid), plain / plain[:, -1:])
+    single = pdf.astype(np.float32)  # float32 rows keep float32 sums, as before
+    plain32 = np.concatenate([np.zeros((7, 1)), np.cumsum(0.5 * (single[:, 1:] + single[:, :-1]) * dx, axis=-1)], axis=-1)
+    assert np.array_equal(cdf(single, grid), plain32 / plain32[:, -1:])
