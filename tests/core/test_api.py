@@ -121,6 +121,17 @@ def test_api_never_raises_on_bad_numbers(model, rows):
     assert np.array_equal(np.isfinite(ll), ok)
 
 
+def test_grid_blocks_are_shared_evenly_by_the_threads():
+    from gyroage.core.estimate import GRID_BLOCK, block_size
+
+    for n, threads in ((9957, 2), (2 * GRID_BLOCK + 1, 2), (10 * GRID_BLOCK - 5, 4), (GRID_BLOCK + 1, 3)):
+        size = block_size(n, threads)
+        blocks = -(-n // size)
+        assert size <= GRID_BLOCK and blocks % threads == 0, (n, threads, size)
+        assert n - (blocks - 1) * size > size // 2  # no short block left alone at the end
+    assert block_size(9957, 1) == GRID_BLOCK and block_size(100, 2) == GRID_BLOCK  # one thread, one block: as before
+
+
 def test_grid_blocks_on_parallel_threads_change_nothing(model, monkeypatch):
     """Stars split into blocks (per-star prior columns and kept posteriors included) give the one-block answer."""
     from gyroage.core import estimate
