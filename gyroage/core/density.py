@@ -134,6 +134,20 @@ class FlowDensity:
         self._map(run, range(0, n, per))
         return out
 
+    def on_one_thread(self) -> FlowDensity:
+        """This density on the same session, its batches run on the calling thread.
+
+        For callers that already run one block of stars per CPU (``estimate``'s grid
+        blocks): handing each batch to the pool and waiting costs them about 5%.
+        Outputs are the same: the batches are.
+        """
+        if self.threads <= 1:
+            return self
+        twin = object.__new__(FlowDensity)
+        twin.__dict__.update(self.__dict__)
+        twin.threads, twin._pool, twin._pool_lock = 1, None, threading.Lock()
+        return twin
+
     def _map(self, fn, starts) -> None:
         starts = list(starts)
         if self.threads <= 1 or len(starts) <= 1:

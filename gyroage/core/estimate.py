@@ -214,9 +214,12 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
     starts = list(range(0, n, size))
     cut = (lambda a, i: None if a is None else a[i : i + size])  # noqa: E731
     calibration = Calibration.from_card(density.card)
+    parallel = len(starts) > 1 and density.threads > 1
+    # blocks on every thread already: each runs its own onnxruntime batches rather than queue them at the pool
+    flow = density.on_one_thread() if parallel else density
 
     def block(i: int):
-        post = grid_posterior(density, cut(log10_prot, i), cut(bp_rp0, i), cut(bp_rp0_err, i), settings.prior,
+        post = grid_posterior(flow, cut(log10_prot, i), cut(bp_rp0, i), cut(bp_rp0_err, i), settings.prior,
                               settings.n_grid, settings.outlier_weight, cut(prior_mean, i), cut(prior_sigma, i),
                               settings.refine_tol, cut(colour_sigma, i), calibration)
         summ = post.summaries()
@@ -224,7 +227,7 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
         summ["_age_outside"] = post.mass_outside(cut(age_lo, i), cut(age_hi, i))
         return summ, post.grid, (post.pdf if keep else None)
 
-    if len(starts) > 1 and density.threads > 1:
+    if parallel:
         with ThreadPoolExecutor(min(density.threads, len(starts)), thread_name_prefix="gyroage-grid") as pool:
             parts = list(pool.map(block, starts))
     else:

@@ -132,6 +132,15 @@ def test_grid_blocks_are_shared_evenly_by_the_threads():
     assert block_size(9957, 1) == GRID_BLOCK and block_size(100, 2) == GRID_BLOCK  # one thread, one block: as before
 
 
+def test_a_density_on_one_thread_shares_the_session_and_gives_the_same_numbers(model):
+    pooled = type(model.density)(model.density.onnx_path.parent, threads=2, batch=512)  # many batches, two threads
+    twin = pooled.on_one_thread()
+    assert twin.session is pooled.session and (twin.threads, pooled.threads) == (1, 2) and twin.on_one_thread() is twin
+    rng = np.random.default_rng(8)
+    args = (rng.uniform(0, 1.5, 3000), rng.uniform(7, 9.5, 3000), rng.uniform(0.6, 2.6, 3000), np.full(3000, 0.02))
+    assert np.array_equal(twin.log_prob_flow(*args), pooled.log_prob_flow(*args))
+
+
 def test_grid_blocks_on_parallel_threads_change_nothing(model, monkeypatch):
     """Stars split into blocks (per-star prior columns and kept posteriors included) give the one-block answer."""
     from gyroage.core import estimate
