@@ -37,10 +37,10 @@ from gyroage.core.posterior import cdf_at
 TARGET = 0.68
 SIGMA_KNOTS = (7.0, 8.0, 9.0, 9.6)
 COLOUR_KNOTS = (0.7, 1.2, 1.9, 2.6)
-WIDTHS = ((0.0, 0.695, 0.211, 0.211),   # F and early G dwarfs
-          (0.0, 0.551, 0.090, 0.090),   # G and K
-          (0.0, 0.694, 0.387, 0.387),   # late K: unconverged at 0.1-1 Gyr; at >= 1 Gyr, M67's alone
-          (0.0, 0.490, 0.378, 0.378))   # M dwarfs
+WIDTHS = ((0.0, 0.518, 0.055, 0.055),   # F and early G dwarfs
+          (0.0, 0.682, 0.133, 0.133),   # G and K
+          (0.0, 0.694, 0.194, 0.194),   # late K: unconverged at 0.1-1 Gyr; at >= 1 Gyr, M67's alone
+          (0.0, 0.676, 0.396, 0.396))   # M dwarfs
 LEVEL_KNOTS = (7.0, 7.5)
 LEVEL_SCALE_MIN = 0.45
 AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr (loco.AGE_BINS reads them)
