@@ -147,6 +147,7 @@ def estimate(
     from gyroage.core.colours import Reddening
     from gyroage.core.density import check_outlier_weight
     from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.modelcard import UNCALIBRATED
     from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
     from gyroage.engines import run_local
@@ -173,8 +174,7 @@ def estimate(
                                       prior_table)
     if not density.card.calibration:
         # e.g. a card straight from `gyroage train --export`: quietly uncalibrated intervals would read as the shipped ones
-        Progress("estimate", quiet=quiet).log("the model card has no calibration: age intervals are the flow's alone, "
-                                              "not calibrated by leave-one-cluster-out (README, Retraining)")
+        Progress("estimate", quiet=quiet).log(UNCALIBRATED)
     settings = EstimateSettings(
         prior=pri,
         n_grid=density.card.age_grid["n"] if grid is None else grid,

@@ -11,6 +11,7 @@ threads.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pandas as pd
 from gyroage import statuses
 from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, grid_rows
-from gyroage.core.modelcard import ModelCard
+from gyroage.core.modelcard import UNCALIBRATED, ModelCard
 from gyroage.core.posterior import (
     QUANTILES,
     REFINE_TOL,
@@ -122,6 +123,9 @@ class AgeModel:
     def __init__(self, density: FlowDensity) -> None:
         self.density = density
         self.card: ModelCard = density.card
+        if not self.card.calibration:
+            # as estimate says on stderr: uncalibrated intervals would otherwise pass for the shipped model's
+            warnings.warn(UNCALIBRATED, UserWarning, stacklevel=3)
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None) -> AgeModel:
