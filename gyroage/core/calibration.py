@@ -214,7 +214,7 @@ class Calibration:
         ``colour`` is needed only when the widths depend on colour."""
         finite = np.isfinite(pdf).all(axis=-1, keepdims=True)
         every = bool(finite.all())  # as a grid posterior's rows nearly always are: no NaN to clean or restore
-        out = np.array(pdf, dtype=np.float64) if every else np.nan_to_num(pdf)
+        out = np.array(pdf) if every else np.nan_to_num(pdf)  # a copy, in pdf's float type, either way
         if self.smears:
             weighted = out * trapezoid_weights(grid)
             ks = self.kernels(grid)

@@ -330,10 +330,13 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
         elif idx.size:
             nodes = block.reshape(idx.size, len(t), len(grid)).astype(np.float64)
             nodes += lw[None, :, None]
-            # log-sum-exp about each point's largest node: 3x faster than logaddexp.reduce, the same float32
+            # log-sum-exp about each point's largest node: 3x faster than logaddexp.reduce, whose float64 result it
+            # meets to ~1e-15, below float32's resolution (a point where every node is -inf stays -inf)
             top = nodes.max(axis=1)
+            top[np.isneginf(top)] = 0.0
             nodes -= top[:, None, :]
-            out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=1))
+            with np.errstate(divide="ignore"):
+                out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=1))
     return out
 
 
