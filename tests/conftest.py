@@ -46,3 +46,17 @@ def model():
     from gyroage import AgeModel
 
     return AgeModel.load()
+
+
+@pytest.fixture
+def uncalibrated_model(tmp_path) -> Path:
+    """A copy of the shipped model whose card has no calibration, as `gyroage train --export` writes it."""
+    import json
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(ROOT / "models", model)
+    card = json.loads((model / "gyroage-model.json").read_text())
+    card["calibration"] = {}
+    (model / "gyroage-model.json").write_text(json.dumps(card))
+    return model

@@ -125,18 +125,9 @@ def test_group_age_refuses_a_bad_option_before_loading_the_model(tmp_path):
     assert r.returncode == 2 and "--grid must be at least 50" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_estimate_says_when_the_model_has_no_calibration(tmp_path):
+def test_estimate_says_when_the_model_has_no_calibration(uncalibrated_model):
     """A card without calibration (as `gyroage train --export` writes it) gets one stderr line; the shipped one none."""
-    import json
-    import shutil
-
-    from tests.conftest import ROOT
-
-    model = tmp_path / "model"
-    shutil.copytree(ROOT / "models", model)
-    card = json.loads((model / "gyroage-model.json").read_text())
-    card["calibration"] = {}
-    (model / "gyroage-model.json").write_text(json.dumps(card))
+    model = uncalibrated_model
     star = "prot_days,bp_rp0\n12.0,1.2\n"
     bare = run_cli("estimate", "-", "--model", str(model), input=star)
     shipped = run_cli("estimate", "-", input=star)

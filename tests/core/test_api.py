@@ -162,22 +162,14 @@ def test_grid_blocks_on_parallel_threads_change_nothing(model, monkeypatch):
     assert all(np.allclose(x, y, rtol=1e-5, atol=1e-9) for x, y in zip(a["pdf"], b["pdf"]))
 
 
-def test_a_model_without_calibration_warns_once_and_the_shipped_one_not(tmp_path):
+def test_a_model_without_calibration_warns_once_and_the_shipped_one_not(uncalibrated_model):
     """As estimate says on stderr: a card straight from `train --export` has the flow's intervals alone."""
-    import json
-    import shutil
     import warnings
 
     from gyroage import AgeModel
-    from tests.conftest import ROOT
 
-    bare = tmp_path / "model"
-    shutil.copytree(ROOT / "models", bare)
-    card = json.loads((bare / "gyroage-model.json").read_text())
-    card["calibration"] = {}
-    (bare / "gyroage-model.json").write_text(json.dumps(card))
     with pytest.warns(UserWarning, match="no calibration") as said:
-        AgeModel.load(bare)
+        AgeModel.load(uncalibrated_model)
     assert len(said) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
