@@ -7,6 +7,7 @@ so no cluster is wasted.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from gyroage.build import reference_law
 from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain
 from gyroage.build.flow import ConditionalFlow, FlowConfig
 from gyroage.core.groups import joint_age
+from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import age_grid
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
 from gyroage.progress import Progress
@@ -57,6 +59,9 @@ class TrainSettings:
     # True: the flagged clusters stay, every star, with their labels moved to their in-sample joint ages: a label the
     # rest of the data contradicts stops pulling the age scale, and its periods still shape the sequence.
     trim_relabel: bool = False
+    # > 0: the training likelihood is the flow mixed with the card's uniform outlier density at this weight, as
+    # ages are computed, so non-members and binaries need not widen the flow's tails (0: the flow alone).
+    outlier_weight_train: float = 0.0
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -66,7 +71,7 @@ class TrainSettings:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
         for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder",
-                     "trim_relabel"):
+                     "trim_relabel", "outlier_weight_train"):
             if not d[name]:  # left out at its default: the shipped card and fold keys stay
                 del d[name]
         return d
@@ -161,6 +166,16 @@ def star_weights(cluster: np.ndarray, power: float, membership: np.ndarray | Non
     return w / w.mean()
 
 
+def training_log_prob(model: ConditionalFlow, s: TrainSettings, log10_prot, log10_age, bp_rp0, bp_rp0_err):
+    """The log likelihood training maximises: the flow's, or (``s.outlier_weight_train`` > 0) the flow mixed with
+    the uniform outlier density per dex of period (:func:`gyroage.core.modelcard.outlier_log_density`)."""
+    lp = model(log10_prot, log10_age, bp_rp0, bp_rp0_err)
+    w = s.outlier_weight_train
+    if w <= 0:
+        return lp
+    return torch.logaddexp(lp + math.log1p(-w), torch.full_like(lp, math.log(w) + outlier_log_density()))
+
+
 def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s: TrainSettings,
          epochs: int, progress: Progress, factors: dict[str, float] | None = None) -> tuple[int, float, float, list]:
     """``factors``: per-cluster loss-weight factors (trimmed clusters under trim_weight; see star_weights)."""
@@ -184,7 +199,7 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
             colour = tc[b]
             if s.colour_jitter > 0:
                 colour = colour + s.colour_jitter * te[b] * torch.randn(len(b), generator=gen)
-            loss = -(tw[b] * model(tp[b], age, colour, te[b])).mean()
+            loss = -(tw[b] * training_log_prob(model, s, tp[b], age, colour, te[b])).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -195,7 +210,7 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
         if vt is not None:
             model.eval()
             with torch.no_grad():
-                val_nll = float(-model(*vt).mean())
+                val_nll = float(-training_log_prob(model, s, *vt).mean())
             if val_nll < best - 1e-4:
                 best, best_epoch, wait = val_nll, epoch, 0
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}

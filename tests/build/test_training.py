@@ -200,3 +200,25 @@ def test_trim_weight_scales_the_loss_weights_of_the_flagged_clusters(monkeypatch
         training._fit(torch.nn.Linear(1, 1), data, None, TrainSettings(), 1, None, {"C7.5": 0.2})
     w = got["w"]
     assert np.isclose(w.mean(), 1.0) and np.allclose(w[data.cluster == "C7.5"] / w[data.cluster == "C7.0"], 0.2)
+
+
+def test_the_outlier_mixture_in_training_is_the_one_ages_use_and_stays_out_of_default_settings():
+    from gyroage.build.flow import ConditionalFlow, FlowConfig
+    from gyroage.build.training import training_log_prob
+    from gyroage.core.density import mix_outlier
+    from gyroage.core.modelcard import outlier_log_density
+
+    torch.manual_seed(0)
+    norm = {"age_mean": 8.3, "age_std": 0.8, "colour_mean": 1.5, "colour_std": 0.6, "err_mean": -1.7, "err_std": 0.3,
+            "prot_mean": 0.8, "prot_std": 0.4}
+    model = ConditionalFlow(FlowConfig(), norm)
+    x = [torch.tensor(v, dtype=torch.float32) for v in ([0.2, 1.0, 1.8, -1.0], [7.5, 8.5, 9.5, 8.0],
+                                                          [0.9, 1.3, 2.2, 1.0], [0.02] * 4)]
+    plain = training_log_prob(model, TrainSettings(), *x).detach().numpy()
+    assert np.array_equal(plain, model(*x).detach().numpy())
+    mixed = training_log_prob(model, TrainSettings(outlier_weight_train=0.05), *x).detach().numpy()
+    assert np.allclose(mixed, mix_outlier(plain.astype(float), 0.05, outlier_log_density()), rtol=1e-5, atol=1e-6)
+    assert np.all(mixed > plain + np.log(0.95) - 1e-6)  # the mixture never loses more than log(1 - w)
+    assert "outlier_weight_train" not in TrainSettings().to_dict()
+    s = TrainSettings(outlier_weight_train=0.05)
+    assert TrainSettings.from_dict(s.to_dict()) == s
