@@ -231,7 +231,7 @@ def main() -> None:
                 res[f"{key}_over_gyronet_per_round"] = [g[0] / m[0] for g, m in zip(runs["gyronet"], runs[name])]
     if "dask" not in a.skip:
         a1, b1 = pd.read_parquet(tmp / "local.parquet"), pd.read_parquet(tmp / "dask.parquet")
-        cols = [c for c in a1.columns if c.startswith("age_")]
+        cols = [c for c in a1.columns if c.startswith("age_") and c.endswith("_myr")]  # not the age_flags text
         x, y = a1[cols].to_numpy(), b1[cols].to_numpy()
         ok = ~np.isnan(x)
         res["dask_max_rel_diff"] = float(np.max(np.abs(x[ok] / y[ok] - 1))) if ok.any() else 0.0
@@ -255,9 +255,10 @@ def main() -> None:
                 "gyroage estimate (1 star)": gyroage(str(one), "-o", str(tmp / "one_out.csv"))}
         timed(cold["gyroage estimate (1 star)"])  # warm the file cache
         res["cold_start_s"] = {k: statistics.median(timed(c)[0] for _ in range(5)) for k, c in cold.items()}
-        probe = "import sys, gyroage.cli; from gyroage import engines, density, estimate; print('torch' in sys.modules)"
+        probe = "import sys, gyroage.cli; from gyroage.core import density, estimate; from gyroage import engines; " \
+                "print('torch' in sys.modules)"
         res["torch_imported_by_estimate"] = subprocess.run([sys.executable, "-c", probe], env=ENV, cwd=ROOT,
-                                                           capture_output=True, text=True).stdout.strip()
+                                                           capture_output=True, text=True, check=True).stdout.strip()
 
     from gyroage.core.modelcard import DENSITY_FILE, load_card
 
