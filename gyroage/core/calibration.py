@@ -268,10 +268,9 @@ class Calibration:
         # Most posteriors lie above the level knots, where the scale is 1 and the map is the identity:
         # only the others pay for normal scores (a tenth of a catalogue's posterior time otherwise).
         c = cdf(pdf, grid)
-        median = cdf_quantiles(c, grid, [0.5])[:, 0]
-        rows = np.flatnonzero(self.scale_of(median) != 1.0)
+        rows = np.flatnonzero(self.scale_of(cdf_median(c, grid)) != 1.0)
         if rows.size:
-            out[rows] = self.scaled_levels(pdf[rows], grid, (median[rows], cdf_scores(c[rows])))
+            out[rows] = self.scaled_levels(pdf[rows], grid, level_parts_of_cdf(c[rows], grid))
         return out
 
     def scaled_levels(self, pdf: np.ndarray, grid: np.ndarray, parts: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -286,13 +285,17 @@ class Calibration:
 
 def level_parts(pdf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(median, normal score of the CDF at every grid point) of each normalised pdf row: what a level scale reads."""
-    c = cdf(pdf, grid)
-    return cdf_quantiles(c, grid, [0.5])[:, 0], cdf_scores(c)
+    return level_parts_of_cdf(cdf(pdf, grid), grid)
 
 
-def cdf_scores(c: np.ndarray) -> np.ndarray:
-    """Normal scores of CDF rows (:func:`gyroage.core.posterior.cdf`), clipped off 0 and 1."""
-    return normal_score(np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP))
+def level_parts_of_cdf(c: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`level_parts` from CDF rows (:func:`gyroage.core.posterior.cdf`) already computed."""
+    return cdf_median(c, grid), normal_score(np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP))
+
+
+def cdf_median(c: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Each CDF row's median (log10 yr): where the level scale's knots are read."""
+    return cdf_quantiles(c, grid, [0.5])[:, 0]
 
 
 def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:
