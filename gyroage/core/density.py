@@ -143,6 +143,7 @@ class FlowDensity:
         """
         if self.threads <= 1:
             return self
+        # not copy.copy: it goes through __reduce__, which loads the model again
         twin = object.__new__(FlowDensity)
         twin.__dict__.update(self.__dict__)
         twin.threads, twin._pool, twin._pool_lock = 1, None, threading.Lock()

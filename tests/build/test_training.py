@@ -130,7 +130,6 @@ def _stub_training(monkeypatch) -> list:
 
 
 def test_trimming_spares_young_clusters_and_keeps_red_stars_when_asked(monkeypatch):
-
     from gyroage.build import training
 
     data = _toy_set()
@@ -154,7 +153,6 @@ def test_trimming_spares_young_clusters_and_keeps_red_stars_when_asked(monkeypat
 
 
 def test_relabelling_keeps_every_star_and_moves_the_misfits_labels_to_their_in_sample_ages(monkeypatch):
-
     from gyroage.build import training
     from gyroage.build.export import card_from_training
 
