@@ -214,7 +214,7 @@ class Calibration:
         ``colour`` is needed only when the widths depend on colour."""
         finite = np.isfinite(pdf).all(axis=-1, keepdims=True)
         every = bool(finite.all())  # as a grid posterior's rows nearly always are: no NaN to clean or restore
-        out = np.array(pdf) if every else np.nan_to_num(pdf)  # a copy, in pdf's float type, either way
+        out = np.asarray(pdf) if every else np.nan_to_num(pdf)
         if self.smears:
             weighted = out * trapezoid_weights(grid)
             ks = self.kernels(grid)
@@ -229,6 +229,8 @@ class Calibration:
                     rows = np.flatnonzero(lam[:, k] > 0)
                     if rows.size:
                         out[rows] += lam[rows, k, None] * (weighted[rows] @ kernel)
+        elif out is pdf:
+            out = out.copy()  # normalised in place below: never the caller's array
         with np.errstate(invalid="ignore", divide="ignore"):
             out /= np.trapezoid(out, grid, axis=-1)[..., None]
             if self.level_scale != 1.0:
