@@ -120,3 +120,20 @@ def test_api_raises_model_error(model_copy):
     (model_copy / "gyroage-posterior.onnx").write_bytes(b"garbage")
     with pytest.raises(ModelError, match="SHA-256"):
         AgeModel.load(model_copy)
+
+
+def test_shipped_card_was_trained_with_the_shipped_config():
+    """models/train-config.json is what rebuilds the shipped flow: its settings and its note are the card's."""
+    config = json.loads((MODELS / "train-config.json").read_text())
+    training = json.loads((MODELS / "gyroage-model.json").read_text())["training"]
+    assert training["note"] == config.pop("note")
+
+    def check(expected: dict, actual: dict, where: str) -> None:
+        for key, value in expected.items():
+            assert key in actual, f"{where}{key} not in the card's training settings"
+            if isinstance(value, dict):
+                check(value, actual[key], f"{where}{key}.")
+            else:
+                assert actual[key] == value, f"{where}{key}: config {value!r}, card {actual[key]!r}"
+
+    check(config, training["settings"], "")
