@@ -19,6 +19,7 @@ from gyroage.errors import UserError
 CATALOG_ENV = "GYROAGE_CATALOG"
 REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
 MEMBERSHIP = "mem_prob_source"  # the source catalogues' probabilities (HDBSCAN's are missing for a third of stars)
+PERIOD_SOURCE = "Prot_source"  # where each period comes from; ';'-joined when several sources agree
 
 
 def default_catalogue_path() -> Path:
@@ -71,10 +72,14 @@ class TrainingSet:
     cluster: np.ndarray
     # the source catalogue's membership probability (1 where it gives none): a loss weight, if asked for
     membership: np.ndarray | None = None
+    # each period's source as the catalogue writes it ('' where it gives none): for a training selection, if asked for
+    period_source: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.membership is None:
             object.__setattr__(self, "membership", np.ones(len(self.log10_prot)))
+        if self.period_source is None:
+            object.__setattr__(self, "period_source", np.full(len(self.log10_prot), "", dtype=object))
 
     def __len__(self) -> int:
         return len(self.log10_prot)
@@ -97,7 +102,19 @@ def training_set(frame: pd.DataFrame) -> TrainingSet:
         cluster=frame["cluster"].astype(str).to_numpy(),
         membership=np.nan_to_num(frame[MEMBERSHIP].to_numpy(dtype=float), nan=1.0) if MEMBERSHIP in frame.columns
         else None,
+        period_source=frame[PERIOD_SOURCE].fillna("").astype(str).to_numpy(dtype=object) if PERIOD_SOURCE in frame.columns
+        else None,
     )
+
+
+def without_sole_sources(data: TrainingSet, sources: tuple[str, ...]) -> TrainingSet:
+    """``data`` without the stars whose period comes from one of ``sources`` alone, in the clusters that also have
+    periods from elsewhere; a cluster whose periods all come from those sources keeps every star."""
+    if not sources:
+        return data
+    sole = np.isin(data.period_source, list(sources))
+    elsewhere = np.unique(data.cluster[~sole])
+    return data.subset(~(sole & np.isin(data.cluster, elsewhere)))
 
 
 def cluster_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from gyroage.build import reference_law
-from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain
+from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain, without_sole_sources
 from gyroage.build.flow import ConditionalFlow, FlowConfig
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
@@ -62,6 +62,10 @@ class TrainSettings:
     # > 0: the training likelihood is the flow mixed with the card's uniform outlier density at this weight, as
     # ages are computed, so non-members and binaries need not widen the flow's tails (0: the flow alone).
     outlier_weight_train: float = 0.0
+    # Period sources (the catalogue's Prot_source) whose stars are left out of training where they are their
+    # cluster's only source but the cluster has periods from elsewhere too: a survey whose periods disagree with the
+    # dedicated ones in the same clusters. A cluster with no other source keeps every star.
+    drop_sole_period_sources: tuple[str, ...] = ()
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -71,7 +75,7 @@ class TrainSettings:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
         for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder",
-                     "trim_relabel", "outlier_weight_train"):
+                     "trim_relabel", "outlier_weight_train", "drop_sole_period_sources"):
             if not d[name]:  # left out at its default: the shipped card and fold keys stay
                 del d[name]
         return d
@@ -81,6 +85,8 @@ class TrainSettings:
         """Settings from (a subset of) :meth:`to_dict`; unknown names raise TypeError."""
         d = dict(d)
         flow = FlowConfig(**d.pop("flow", {}))
+        if "drop_sole_period_sources" in d:  # a JSON list
+            d["drop_sole_period_sources"] = tuple(d["drop_sole_period_sources"])
         return cls(**d, flow=flow)
 
 
@@ -234,9 +240,15 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     those younger than ``settings.trim_min_age_myr``; with ``settings.trim_weight`` > 0 they stay,
     their stars' loss weights times ``trim_weight``; with ``settings.trim_keep_redder`` > 0 their
     stars at least that red stay; with ``settings.trim_relabel`` every star stays and each flagged cluster's label
-    becomes its in-sample joint age (label + error).
+    becomes its in-sample joint age (label + error). Stars whose period comes only from one of
+    ``settings.drop_sole_period_sources`` are left out first, where their cluster has periods from elsewhere.
     """
     s = settings or TrainSettings()
+    kept = without_sole_sources(data, s.drop_sole_period_sources)
+    if len(kept) < len(data):
+        Progress("train", quiet=quiet).log(f"{len(data) - len(kept)} stars whose periods come only from "
+                                          f"{', '.join(s.drop_sole_period_sources)} left out")
+    data = kept
     first = _train_once(data, s, quiet)
     if s.trim_dex <= 0:
         return first
@@ -312,8 +324,9 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
 
 def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
     """What the model card records about training (JSON-ready); the domain is that of the stars and labels the flow
-    was trained on (after a trim or relabelling)."""
-    trained = second_training_set(data, result.trimmed, result.settings)
+    was trained on (after a trim or relabelling, and without the periods of sources left out)."""
+    kept = without_sole_sources(data, result.settings.drop_sole_period_sources)
+    trained = second_training_set(kept, result.trimmed, result.settings)
     return {
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,

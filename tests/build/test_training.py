@@ -220,3 +220,31 @@ def test_the_outlier_mixture_in_training_is_the_one_ages_use_and_stays_out_of_de
     assert "outlier_weight_train" not in TrainSettings().to_dict()
     s = TrainSettings(outlier_weight_train=0.05)
     assert TrainSettings.from_dict(s.to_dict()) == s
+
+
+def test_sole_period_sources_leave_training_only_where_their_cluster_has_other_periods(monkeypatch):
+    from gyroage.build import training
+    from gyroage.build.catalogue import without_sole_sources
+
+    data = _toy_set(ages=(7.0, 8.0, 9.0), n=4)
+    data.period_source[:] = ["L", "L", "X", "L;X", "L", "L", "L", "L", "X", "", "X", "X"]
+    kept = without_sole_sources(data, ("L",))
+    # C7.0 loses its two L-only stars (X and L;X are elsewhere); C8.0 has nothing but L and keeps all four
+    assert list(kept.cluster) == ["C7.0", "C7.0"] + ["C8.0"] * 4 + ["C9.0"] * 4
+    assert list(kept.period_source[:2]) == ["X", "L;X"]
+    assert without_sole_sources(data, ()) is data and len(without_sole_sources(data, ("Z",))) == len(data)
+    seen = _stub_training(monkeypatch)
+    s = TrainSettings(drop_sole_period_sources=("L",))
+    result = training.train_flow(data, s, quiet=True)
+    assert len(seen[0]) == 10
+    assert training.train_info(result, data, "catalogue.csv", "0" * 64)["n_stars"] == 10
+    # a JSON config gives a list; at its default the setting is left out, so fold keys and cards stay
+    assert TrainSettings.from_dict({"drop_sole_period_sources": ["L"]}) == s == TrainSettings.from_dict(s.to_dict())
+    assert "drop_sole_period_sources" not in TrainSettings().to_dict()
+
+
+def test_period_sources_come_from_the_catalogue(catalog_path):
+    frame = quality_select(load_catalogue(catalog_path))
+    data = training_set(frame)
+    assert list(data.period_source) == frame["Prot_source"].fillna("").astype(str).tolist()
+    assert np.all(training_set(frame.drop(columns="Prot_source")).period_source == "")
