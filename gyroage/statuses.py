@@ -58,16 +58,22 @@ CROSSMATCH = {
 }
 
 # Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data.
-# Any of the first three makes the status ``extrapolated``; likely_outlier alone does not.
+# Any of the first three makes the status ``extrapolated``; likely_outlier and pre_main_sequence_age alone do not.
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"
 AGE_OUTSIDE_TRAINING = "age_outside_training"
 LIKELY_OUTLIER = "likely_outlier"
+PRE_MAIN_SEQUENCE_AGE = "pre_main_sequence_age"
 FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
     PERIOD_OUTSIDE_TRAINING: "period outside the range of training stars of this colour (0.5-99.5%, +-0.1 dex)",
     AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour",
     LIKELY_OUTLIER: "p_outlier > 0.5: the period fits the outlier component better than the rotation sequence",
+    PRE_MAIN_SEQUENCE_AGE: "median age under 10 Myr: a pre-main-sequence period, which stars up to about 1 Gyr that "
+                           "have not spun down share (held out, a third of the stars dated this young were older "
+                           "than their p97.5)",
 }
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
+# Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th).
+FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE)

@@ -30,7 +30,7 @@ from gyroage import statuses
 from gyroage.build.calibration_graph import CalibrationStages
 from gyroage.build.density_graph import Graph, set_metadata
 from gyroage.core.calibration import Calibration
-from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain
+from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
@@ -73,12 +73,12 @@ GRAPH_DOC = {
         "extrapolated": "bool [n_stars]: true where gyroage estimate gives status 'extrapolated' (ages given, but "
                         "outside the card's sequence domain: see flags)",
         "age_flags": "int64 [n_stars]: gyroage estimate's flags column as a bit mask, bit i set for the i-th of "
-                 + ", ".join(f"{i}: {n}" for i, n in enumerate((*statuses.DOMAIN_FLAGS, statuses.LIKELY_OUTLIER)))
+                 + ", ".join(f"{i}: {n}" for i, n in enumerate(statuses.FLAG_ORDER))
                  + "; 0 where neither ok nor extrapolated",
     },
 }
 # The ``age_flags`` bits, in order (gyroage.core.domain.flag_text's names).
-FLAG_BITS = (*statuses.DOMAIN_FLAGS, statuses.LIKELY_OUTLIER)
+FLAG_BITS = statuses.FLAG_ORDER
 
 
 def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.ModelProto:
@@ -104,14 +104,15 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     if calibration is not None:
         pdf = b.calibrate(pdf, calibration, colour)
     p_out = b.outlier_probability(b.log_evidence(log_post, log_prior), card)
-    flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out)
+    q_myr = b.quantiles_myr(pdf)
+    flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out, b.op("Gather", q_myr, b.i64(2), axis=1))
     # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
     b.op("And", valid, b.op("Not", extrapolated), out="ok")
     b.op("And", valid, extrapolated, out="extrapolated")
     b.op("Where", valid, flags, b.i64(0), out="age_flags")
     b.op("Where", valid, p_out, b.nan, out="p_outlier")
     valid_col = b.op("Unsqueeze", valid, b.axis1)
-    b.op("Where", valid_col, b.quantiles_myr(pdf), b.nan, out="age_quantiles_myr")
+    b.op("Where", valid_col, q_myr, b.nan, out="age_quantiles_myr")
     b.op("Where", valid_col, pdf, b.nan, out="posterior")
     b.op("Where", valid, b.map_myr(pdf), b.nan, out="age_map_myr")
     b.op("Identity", b.g_grid, out="log10_age_grid")
@@ -308,13 +309,16 @@ class _Builder(CalibrationStages):
         lower = self.cdf_at(c, op("Where", op("IsNaN", lo), self.const(np.inf), lo))
         return op("Min", op("Max", op("Sub", self.one, op("Sub", upper, lower)), self.zero), self.one)
 
-    def star_flags(self, card: ModelCard, colour: str, lp: str, pdf: str, p_out: str) -> tuple[str, str]:
+    def star_flags(self, card: ModelCard, colour: str, lp: str, pdf: str, p_out: str,
+                   median_myr: str) -> tuple[str, str]:
         """gyroage.core.estimate.star_flags: (the flags bit mask, int64, whether the age is extrapolated)."""
         op = self.op
         likely = op("Greater", p_out, self.const(OUTLIER_FLAG_MIN))
+        young = op("Less", median_myr, self.const(PRE_MAIN_SEQUENCE_MAX_MYR))
         domain = SequenceDomain.from_card(card)
         if domain is None:
-            return self.bit_mask((likely,), first=len(statuses.DOMAIN_FLAGS)), op("And", likely, self.const(False, bool))
+            return (self.bit_mask((likely, young), first=len(statuses.DOMAIN_FLAGS)),
+                    op("And", likely, self.const(False, bool)))
         # SequenceDomain._bin: searchsorted(edges, colour, side="right") - 1, clipped = how many inner edges <= colour
         inner = self.const(domain.edges[None, 1:-1])
         b = op("ReduceSum", op("Cast", op("LessOrEqual", inner, op("Unsqueeze", colour, self.axis1)), to=I64),
@@ -326,7 +330,7 @@ class _Builder(CalibrationStages):
         outside = self.mass_outside(pdf, table(domain.age_lo), table(domain.age_hi))
         age_out = op("Greater", outside, self.const(AGE_OUTSIDE_MAX))
         extrapolated = op("Or", op("Or", blue, period_out), age_out)
-        return self.bit_mask((blue, period_out, age_out, likely)), extrapolated
+        return self.bit_mask((blue, period_out, age_out, likely, young)), extrapolated
 
     def bit_mask(self, masks: tuple[str, ...], first: int = 0) -> str:
         """sum of mask_i << (first + i), int64 (gyroage.core.domain.flag_text's code)."""

@@ -18,6 +18,9 @@ from gyroage.core.modelcard import ModelCard
 AGE_OUTSIDE_MAX = 0.5
 # A star more likely off the sequence than on it.
 OUTLIER_FLAG_MIN = 0.5
+# Median ages below this (Myr) are flagged: held out (LOCO, every seed of model v4), 31-40% of the stars dated this
+# young were older than their p97.5, mostly M dwarfs of 0.1-0.7 Gyr clusters that have not spun down; 10-100 Myr, 7%.
+PRE_MAIN_SEQUENCE_MAX_MYR = 10.0
 
 
 class SequenceDomain:
@@ -51,7 +54,7 @@ class SequenceDomain:
         return colour < self.kraft_break, ~((log10_prot >= lo) & (log10_prot <= hi))
 
 
-def flag_text(*masks: np.ndarray, names=(*statuses.DOMAIN_FLAGS, statuses.LIKELY_OUTLIER)) -> np.ndarray:
+def flag_text(*masks: np.ndarray, names=statuses.FLAG_ORDER) -> np.ndarray:
     """The ``age_flags`` column: for each row the names whose mask is true, ';'-joined ('' for none)."""
     code = sum(np.asarray(m, dtype=np.int64) << i for i, m in enumerate(masks))
     uniq, inv = np.unique(code, return_inverse=True)

@@ -17,7 +17,7 @@ from gyroage import io, statuses
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
-from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, SequenceDomain, flag_text
+from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
@@ -124,16 +124,18 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     return attach(frame, results, status), table
 
 
-def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside,
-               p_outlier) -> tuple[np.ndarray, np.ndarray]:
-    """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain."""
+def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
+               age_median_myr) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain,
+    ``p_outlier`` and the median age."""
     likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
+    young = np.asarray(age_median_myr) < PRE_MAIN_SEQUENCE_MAX_MYR
     if domain is None:
         none = np.zeros(len(bp_rp0), dtype=bool)
-        return flag_text(none, none, none, likely), none
+        return flag_text(none, none, none, likely, young), none
     blue, period_out = domain.input_flags(bp_rp0, log10_prot)
     age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
-    return flag_text(blue, period_out, age_out, likely), blue | period_out | age_out
+    return flag_text(blue, period_out, age_out, likely, young), blue | period_out | age_out
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,8 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
                                         colour_sigma, lo, hi, keep)
-    flags, extrapolated = star_flags(domain, colour, lp, summaries.pop("_age_outside"), summaries["p_outlier"])
+    flags, extrapolated = star_flags(domain, colour, lp, summaries.pop("_age_outside"), summaries["p_outlier"],
+                                     summaries["age_p50_myr"])
     return GridRows(summaries, grid, pdf, flags, extrapolated)
 
 

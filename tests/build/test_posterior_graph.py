@@ -17,8 +17,9 @@ MODELS = ROOT / "models"
 QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]
 # Parts of the card that define the numbers a graph computes; they must match what the graph carries.
 DEFINING = ("normalisation", "domain", "outlier", "default_bp_rp0_err", "flow", "age_grid", "training", "calibration")
-# The graph's flags bit mask: bit i is the i-th name (gyroage.statuses.DOMAIN_FLAGS, then LIKELY_OUTLIER).
-FLAG_BITS = ("colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier")
+# The graph's flags bit mask: bit i is the i-th name (gyroage.statuses.FLAG_ORDER).
+FLAG_BITS = ("colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier",
+             "pre_main_sequence_age")
 # A card's sequence domain and calibration for the tests, so that they never need the catalogue: the
 # domain is gyroage.build.catalogue.sequence_domain of the default catalogue (2026-12-01), with the ages of
 # the reddest bin removed (a colour no cluster reaches: all of a posterior lies outside).
@@ -179,8 +180,9 @@ def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
     if "sequence" in raw["card"]["domain"]:
         assert ok.sum() > 20 and extrapolated.sum() > 20
         assert {f for fs in ref["age_flags"] for f in fs.split(";") if f} == set(FLAG_BITS)  # every flag exercised
-    else:  # no sequence domain: nothing is extrapolated; likely_outlier alone may be flagged
-        assert not extrapolated.any() and all(b in (0, 8) for b in raw["age_flags"])
+    else:  # no sequence domain: nothing is extrapolated; likely_outlier and pre_main_sequence_age alone may be flagged
+        assert not extrapolated.any() and all(b in (0, 8, 16, 24) for b in raw["age_flags"])
+        assert 16 in raw["age_flags"]
     q = np.array(raw["q"])
     assert np.all(q[~dated] == -1) and np.all(np.isnan(ref.loc[~dated, QUANTILE_COLUMNS].to_numpy()))
     dex = np.abs(np.log10(q[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))

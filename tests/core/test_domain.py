@@ -28,6 +28,16 @@ def test_a_period_far_off_the_sequence_is_a_likely_outlier(model):
     assert statuses.LIKELY_OUTLIER in post.age_flags[0] and statuses.LIKELY_OUTLIER not in post.age_flags[1]
 
 
+def test_a_fast_m_dwarf_dated_under_10_myr_is_flagged_but_stays_ok(model):
+    # 1.8 d at 3.35: a pre-main-sequence period that Praesepe's M dwarfs (700 Myr) share; 0.4 d at 3.0 and a solar
+    # analogue are dated older
+    post = model.posterior([1.8, 0.4, 25.4], [3.35, 3.0, 0.82], 0.02)
+    median = post.summaries()["age_p50_myr"]
+    assert median[0] < 10.0 < median[1] < median[2]
+    assert [statuses.PRE_MAIN_SEQUENCE_AGE in f for f in post.age_flags] == [True, False, False]
+    assert list(post.status) == ["ok", "ok", "ok"]
+
+
 def test_stars_outside_the_sequence_domain_are_extrapolated_not_ok(model, domain):
     # above the Kraft break; an 80-day K dwarf; a solar-coloured star whose period wants > 4 Gyr
     post = model.posterior([3.0, 80.0, 12.0, 40.0], [0.3, 1.0, 1.0, 0.9], 0.02)
@@ -48,10 +58,10 @@ def test_domain_bounds_come_from_the_card(domain, model):
 def test_flag_text_joins_names_in_order():
     t = [True, False, True]
     f = [False, False, True]
-    assert list(flag_text(t, f, f, t)) == [
+    assert list(flag_text(t, f, f, t, f)) == [
         f"{statuses.BLUE_OF_KRAFT_BREAK};{statuses.LIKELY_OUTLIER}", "",
         ";".join([statuses.BLUE_OF_KRAFT_BREAK, statuses.PERIOD_OUTSIDE_TRAINING, statuses.AGE_OUTSIDE_TRAINING,
-                  statuses.LIKELY_OUTLIER])]
+                  statuses.LIKELY_OUTLIER, statuses.PRE_MAIN_SEQUENCE_AGE])]
 
 
 def test_the_level_scale_leaves_old_posteriors_whole(model):
