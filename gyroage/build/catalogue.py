@@ -20,6 +20,12 @@ CATALOG_ENV = "GYROAGE_CATALOG"
 REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
 MEMBERSHIP = "mem_prob_source"  # the source catalogues' probabilities (HDBSCAN's are missing for a third of stars)
 PERIOD_SOURCE = "Prot_source"  # where each period comes from; ';'-joined when several sources agree
+PARALLAX = "dr3_parallax_zpt_corrected"  # mas
+# The main sequence that evolved stars are judged against: clusters old enough for K and early M dwarfs to have
+# reached it, young enough that no G dwarf has left it (log10 yr); and the clusters whose stars are judged (log10 yr).
+MAIN_SEQUENCE_AGES = (8.0, 9.0)
+EVOLVED_MIN_AGE = 9.0
+MAIN_SEQUENCE_BIN = 0.1  # mag of (BP-RP)0
 
 
 def default_catalogue_path() -> Path:
@@ -74,12 +80,16 @@ class TrainingSet:
     membership: np.ndarray | None = None
     # each period's source as the catalogue writes it ('' where it gives none): for a training selection, if asked for
     period_source: np.ndarray | None = None
+    # absolute G magnitude at the cluster's median parallax (NaN where unknown): for a training selection, if asked for
+    abs_mag_g: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.membership is None:
             object.__setattr__(self, "membership", np.ones(len(self.log10_prot)))
         if self.period_source is None:
             object.__setattr__(self, "period_source", np.full(len(self.log10_prot), "", dtype=object))
+        if self.abs_mag_g is None:
+            object.__setattr__(self, "abs_mag_g", np.full(len(self.log10_prot), np.nan))
 
     def __len__(self) -> int:
         return len(self.log10_prot)
@@ -104,7 +114,44 @@ def training_set(frame: pd.DataFrame) -> TrainingSet:
         else None,
         period_source=frame[PERIOD_SOURCE].fillna("").astype(str).to_numpy(dtype=object) if PERIOD_SOURCE in frame.columns
         else None,
+        abs_mag_g=absolute_g(frame),
     )
+
+
+def absolute_g(frame: pd.DataFrame) -> np.ndarray | None:
+    """M_G from G_0 at the cluster's median parallax (one star's parallax is too noisy at 2.5 kpc); NaN where the
+    cluster's median parallax is not positive, None without the columns."""
+    if "G_0" not in frame.columns or PARALLAX not in frame.columns:
+        return None
+    plx = frame.groupby("cluster")[PARALLAX].transform("median").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return frame["G_0"].to_numpy(dtype=float) + 5.0 * np.log10(np.where(plx > 0, plx, np.nan) / 100.0)
+
+
+def above_main_sequence(data: TrainingSet) -> np.ndarray:
+    """How many magnitudes each star lies above (brighter than) the main sequence at its colour (NaN where unknown).
+
+    The main sequence is the median M_G per :data:`MAIN_SEQUENCE_BIN` of (BP-RP)0 over ``data``'s stars of clusters
+    aged :data:`MAIN_SEQUENCE_AGES`, linear between bin centres.
+    """
+    lo, hi = MAIN_SEQUENCE_AGES
+    ref = (data.log10_age >= lo) & (data.log10_age <= hi) & np.isfinite(data.abs_mag_g)
+    if not ref.any():
+        return np.full(len(data), np.nan)
+    bins = np.floor(data.bp_rp0[ref] / MAIN_SEQUENCE_BIN).astype(np.int64)
+    ms = pd.Series(data.abs_mag_g[ref]).groupby(bins).median()
+    centres = (ms.index.to_numpy(dtype=float) + 0.5) * MAIN_SEQUENCE_BIN
+    return np.interp(data.bp_rp0, centres, ms.to_numpy()) - data.abs_mag_g
+
+
+def without_evolved(data: TrainingSet, mag: float) -> TrainingSet:
+    """``data`` without the stars of clusters labelled >= 1 Gyr that lie more than ``mag`` above the main sequence
+    (subgiants, whose periods are not a dwarf's); ``mag`` <= 0 keeps every star."""
+    if mag <= 0:
+        return data
+    with np.errstate(invalid="ignore"):
+        evolved = (data.log10_age >= EVOLVED_MIN_AGE) & (above_main_sequence(data) > mag)
+    return data.subset(~evolved)
 
 
 def without_sole_sources(data: TrainingSet, sources: tuple[str, ...]) -> TrainingSet:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from gyroage.build import reference_law
-from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain, without_sole_sources
+from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain, without_evolved, without_sole_sources
 from gyroage.build.flow import ConditionalFlow, FlowConfig
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
@@ -66,6 +66,9 @@ class TrainSettings:
     # cluster's only source but the cluster has periods from elsewhere too: a survey whose periods disagree with the
     # dedicated ones in the same clusters. A cluster with no other source keeps every star.
     drop_sole_period_sources: tuple[str, ...] = ()
+    # > 0: stars of clusters >= 1 Gyr more than this many magnitudes above the main sequence (subgiants that the
+    # catalogue's cmd_exclude missed) are left out of training (0: off).
+    drop_evolved_mag: float = 0.0
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -75,7 +78,8 @@ class TrainSettings:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
         for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder",
-                     "trim_relabel", "outlier_weight_train", "drop_sole_period_sources"):
+                     "trim_relabel", "outlier_weight_train", "drop_sole_period_sources",
+                     "drop_evolved_mag"):
             if not d[name]:  # left out at its default: the shipped card and fold keys stay
                 del d[name]
         return d
@@ -101,6 +105,11 @@ class TrainResult:
     seconds: float
     history: list[tuple[int, float, float]]
     trimmed: dict = field(default_factory=dict)  # clusters flagged by trim_dex (dropped, down-weighted or relabelled): dex
+
+
+def selected(data: TrainingSet, s: TrainSettings) -> TrainingSet:
+    """The stars ``s`` trains on before any trim: without sole period sources left out, and without evolved stars."""
+    return without_evolved(without_sole_sources(data, s.drop_sole_period_sources), s.drop_evolved_mag)
 
 
 def second_training_set(data: TrainingSet, flagged: dict[str, float], s: TrainSettings) -> TrainingSet:
@@ -241,13 +250,14 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     their stars' loss weights times ``trim_weight``; with ``settings.trim_keep_redder`` > 0 their
     stars at least that red stay; with ``settings.trim_relabel`` every star stays and each flagged cluster's label
     becomes its in-sample joint age (label + error). Stars whose period comes only from one of
-    ``settings.drop_sole_period_sources`` are left out first, where their cluster has periods from elsewhere.
+    ``settings.drop_sole_period_sources`` are left out first, where their cluster has periods from elsewhere, and
+    with ``settings.drop_evolved_mag`` > 0 the evolved stars of the >= 1 Gyr clusters (:func:`selected`).
     """
     s = settings or TrainSettings()
-    kept = without_sole_sources(data, s.drop_sole_period_sources)
+    kept = selected(data, s)
     if len(kept) < len(data):
-        Progress("train", quiet=quiet).log(f"{len(data) - len(kept)} stars whose periods come only from "
-                                          f"{', '.join(s.drop_sole_period_sources)} left out")
+        Progress("train", quiet=quiet).log(f"{len(data) - len(kept)} stars left out (drop_sole_period_sources "
+                                          f"{list(s.drop_sole_period_sources)}, drop_evolved_mag {s.drop_evolved_mag})")
     data = kept
     first = _train_once(data, s, quiet)
     if s.trim_dex <= 0:
@@ -325,8 +335,7 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
 def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
     """What the model card records about training (JSON-ready); the domain is that of the stars and labels the flow
     was trained on (after a trim or relabelling, and without the periods of sources left out)."""
-    kept = without_sole_sources(data, result.settings.drop_sole_period_sources)
-    trained = second_training_set(kept, result.trimmed, result.settings)
+    trained = second_training_set(selected(data, result.settings), result.trimmed, result.settings)
     return {
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,

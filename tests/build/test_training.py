@@ -248,3 +248,34 @@ def test_period_sources_come_from_the_catalogue(catalog_path):
     data = training_set(frame)
     assert list(data.period_source) == frame["Prot_source"].fillna("").astype(str).tolist()
     assert np.all(training_set(frame.drop(columns="Prot_source")).period_source == "")
+
+
+def test_evolved_stars_of_old_clusters_leave_training_but_binaries_and_young_stars_stay(monkeypatch):
+    from gyroage.build import training
+    from gyroage.build.catalogue import above_main_sequence, without_evolved
+
+    data = _toy_set(ages=(7.0, 8.5, 9.3), n=4)
+    data.bp_rp0[:] = np.tile([0.85, 0.85, 1.45, 1.45], 3)
+    # the 8.5 cluster is the main sequence: M_G 4.5 at 0.85 and 6.5 at 1.45 (its median per 0.1-mag bin)
+    data.abs_mag_g[:] = [2.0, 4.5, 6.5, 3.0,  # 10 Myr: pre-main-sequence stars above it stay
+                         4.4, 4.6, 6.4, 6.6,
+                         3.2, 3.9, 6.5, np.nan]  # 2 Gyr: a subgiant 1.3 mag up goes; a binary 0.6 up stays
+    assert np.allclose(above_main_sequence(data)[8:11], [1.3, 0.6, 0.0])
+    kept = without_evolved(data, 1.0)
+    assert len(kept) == 11 and 3.2 not in kept.abs_mag_g
+    assert without_evolved(data, 0.0) is data and len(without_evolved(data, 2.0)) == 12
+    seen = _stub_training(monkeypatch)
+    s = TrainSettings(drop_evolved_mag=1.0)
+    result = training.train_flow(data, s, quiet=True)
+    assert len(seen[0]) == 11
+    assert training.train_info(result, data, "catalogue.csv", "0" * 64)["n_stars"] == 11
+    assert TrainSettings.from_dict(s.to_dict()) == s and "drop_evolved_mag" not in TrainSettings().to_dict()
+
+
+def test_absolute_magnitudes_use_each_clusters_median_parallax(catalog_path):
+    frame = quality_select(load_catalogue(catalog_path))
+    data = training_set(frame)
+    m = (frame["cluster"] == "NGC6819").to_numpy()
+    plx = np.median(frame.loc[m, "dr3_parallax_zpt_corrected"])
+    assert np.allclose(data.abs_mag_g[m], frame.loc[m, "G_0"] + 5 * np.log10(plx / 100))
+    assert np.all(np.isnan(training_set(frame.drop(columns="G_0")).abs_mag_g))
