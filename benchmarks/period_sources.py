@@ -16,7 +16,15 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from gyroage.build.catalogue import PERIOD_SOURCE, default_catalogue_path, load_catalogue, quality_select
+from gyroage.build.catalogue import (
+    EVOLVED_MIN_AGE,
+    PERIOD_SOURCE,
+    above_main_sequence,
+    default_catalogue_path,
+    load_catalogue,
+    quality_select,
+    training_set,
+)
 from gyroage.files import atomic_write_text
 
 COLOUR_EDGES = (0.5, 0.72, 0.92, 1.2, 1.6, 2.0, 2.5, 3.5)
@@ -48,6 +56,24 @@ def sole_against_others(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return out.dropna(subset=["log10_ratio"]).reset_index().sort_values(["age_myr", "colour"])
 
 
+def above_sequence(frame: pd.DataFrame, source: str, mag: float = 1.0) -> pd.DataFrame:
+    """Per cluster of >= 1 Gyr: its stars' median height above the main sequence (mag; the 0.1-1 Gyr clusters' median
+    M_G per colour bin), and how many lie more than ``mag`` above it, with ``source`` alone and from elsewhere."""
+    data = training_set(frame)
+    up = above_main_sequence(data)
+    sole = frame[PERIOD_SOURCE].fillna("").eq(source).to_numpy()
+    old = data.log10_age >= EVOLVED_MIN_AGE
+    t = pd.DataFrame({"cluster": data.cluster, "age_myr": 10 ** (data.log10_age - 6), "up": up, "sole": sole,
+                      "colour": data.bp_rp0, "prot": 10 ** data.log10_prot})[old]
+    high = t["up"] > mag
+    return t.groupby("cluster").agg(age_myr=("age_myr", "median"), stars=("up", "size"),
+                                    median_above_mag=("up", "median")).assign(
+        above_sole=t[high & t["sole"]].groupby("cluster").size(),
+        above_others=t[high & ~t["sole"]].groupby("cluster").size(),
+        above_median_period_days=t[high].groupby("cluster")["prot"].median(),
+    ).fillna({"above_sole": 0, "above_others": 0}).sort_values("age_myr").reset_index()
+
+
 def markdown(frame: pd.DataFrame, source: str) -> str:
     counts, compare = source_counts(frame), sole_against_others(frame, source)
     lines = ["# Period sources in the training catalogue", "",
@@ -63,6 +89,16 @@ def markdown(frame: pd.DataFrame, source: str) -> str:
     lines += [f"| {r.cluster} | {r.age_myr:.0f} | {r.colour.left}-{r.colour.right} | {r.n_sole:.0f} | "
               f"{r.median_sole_days:.1f} | {r.n_others:.0f} | {r.median_others_days:.1f} | {r.log10_ratio:+.2f} |"
               for r in compare.itertuples()]
+    high = above_sequence(frame, source)
+    lines += ["", "## Stars of the >= 1 Gyr clusters above the main sequence", "",
+              "M_G from G_0 at the cluster's median parallax; the main sequence is the median M_G per 0.1-mag (BP-RP)0 "
+              "bin of the 100 Myr-1 Gyr clusters (`gyroage.build.catalogue.above_main_sequence`). Unresolved binaries "
+              "lie at most 0.75 mag above it; more than 1 mag above, a star of these clusters has evolved (turnoff "
+              "or subgiant branch).", "",
+              f"| cluster | age (Myr) | stars | median height above (mag) | > 1 mag above, {source} alone | "
+              "> 1 mag above, other sources | their median period (d) |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.cluster} | {r.age_myr:.0f} | {r.stars} | {r.median_above_mag:+.2f} | {r.above_sole:.0f} | "
+              f"{r.above_others:.0f} | {r.above_median_period_days:.1f} |" for r in high.itertuples()]
     return "\n".join(lines) + "\n"
 
 
