@@ -249,7 +249,7 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     those younger than ``settings.trim_min_age_myr``; with ``settings.trim_weight`` > 0 they stay,
     their stars' loss weights times ``trim_weight``; with ``settings.trim_keep_redder`` > 0 their
     stars at least that red stay; with ``settings.trim_relabel`` every star stays and each flagged cluster's label
-    becomes its in-sample joint age (label + error). Stars whose period comes only from one of
+    becomes its in-sample joint age (label + error), unless that age is under ``settings.trim_min_age_myr``. Stars whose period comes only from one of
     ``settings.drop_sole_period_sources`` are left out first, where their cluster has periods from elsewhere, and
     with ``settings.drop_evolved_mag`` > 0 the evolved stars of the >= 1 Gyr clusters (:func:`selected`).
     """
@@ -267,6 +267,15 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     ends = {min(ages, key=ages.get), max(ages, key=ages.get)}
     drop = {c: round(e, 4) for c, e in errors.items()
             if abs(e) > s.trim_dex and c not in ends and 10 ** ages[c] / 1e6 >= s.trim_min_age_myr}
+    if s.trim_relabel:
+        # An in-sample age under the young guard is the pre-main-sequence solution of a cluster whose periods are
+        # ambiguous (seen: NGC 1647, 309 Myr, dated 1 Myr); relabelling it there would teach the flow that its
+        # periods mean 1 Myr, so such a cluster keeps its label.
+        pms = {c for c, e in drop.items() if 10 ** (ages[c] + e) / 1e6 < s.trim_min_age_myr}
+        if pms:
+            Progress("train", quiet=quiet).log("left at their labels (in-sample age under "
+                                              f"{s.trim_min_age_myr:g} Myr): " + ", ".join(f"{c} {drop[c]:+.2f}" for c in sorted(pms)))
+        drop = {c: e for c, e in drop.items() if c not in pms}
     if not drop:
         return first
     what = "relabelled to their in-sample ages" if s.trim_relabel else "trimmed"
