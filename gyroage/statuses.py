@@ -57,7 +57,7 @@ CROSSMATCH = {
     NO_COLOUR: "matched, but Gaia DR3 has no BP or RP photometry",
 }
 
-# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data.
+# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and two cautions.
 # Any of the first three makes the status ``extrapolated``; likely_outlier and pre_main_sequence_age alone do not.
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"

@@ -107,8 +107,9 @@ class TrainResult:
     trimmed: dict = field(default_factory=dict)  # clusters flagged by trim_dex (dropped, down-weighted or relabelled): dex
 
 
-def selected(data: TrainingSet, s: TrainSettings) -> TrainingSet:
-    """The stars ``s`` trains on before any trim: without sole period sources left out, and without evolved stars."""
+def kept_for_training(data: TrainingSet, s: TrainSettings) -> TrainingSet:
+    """The stars ``s`` trains on before any trim: without the stars of ``s.drop_sole_period_sources`` (where their
+    cluster has other periods) and, with ``s.drop_evolved_mag`` > 0, without the old clusters' evolved stars."""
     return without_evolved(without_sole_sources(data, s.drop_sole_period_sources), s.drop_evolved_mag)
 
 
@@ -249,12 +250,12 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     those younger than ``settings.trim_min_age_myr``; with ``settings.trim_weight`` > 0 they stay,
     their stars' loss weights times ``trim_weight``; with ``settings.trim_keep_redder`` > 0 their
     stars at least that red stay; with ``settings.trim_relabel`` every star stays and each flagged cluster's label
-    becomes its in-sample joint age (label + error), unless that age is under ``settings.trim_min_age_myr``. Stars whose period comes only from one of
-    ``settings.drop_sole_period_sources`` are left out first, where their cluster has periods from elsewhere, and
-    with ``settings.drop_evolved_mag`` > 0 the evolved stars of the >= 1 Gyr clusters (:func:`selected`).
+    becomes its in-sample joint age (label + error), unless that age is under ``settings.trim_min_age_myr``.
+    Before all this, :func:`kept_for_training` leaves out the stars that ``settings.drop_sole_period_sources`` and
+    ``settings.drop_evolved_mag`` name.
     """
     s = settings or TrainSettings()
-    kept = selected(data, s)
+    kept = kept_for_training(data, s)
     if len(kept) < len(data):
         Progress("train", quiet=quiet).log(f"{len(data) - len(kept)} stars left out (drop_sole_period_sources "
                                           f"{list(s.drop_sole_period_sources)}, drop_evolved_mag {s.drop_evolved_mag})")
@@ -273,8 +274,9 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
         # periods mean 1 Myr, so such a cluster keeps its label.
         pms = {c for c, e in drop.items() if 10 ** (ages[c] + e) / 1e6 < s.trim_min_age_myr}
         if pms:
-            Progress("train", quiet=quiet).log("left at their labels (in-sample age under "
-                                              f"{s.trim_min_age_myr:g} Myr): " + ", ".join(f"{c} {drop[c]:+.2f}" for c in sorted(pms)))
+            named = ", ".join(f"{c} {drop[c]:+.2f}" for c in sorted(pms))
+            Progress("train", quiet=quiet).log(f"left at their labels (in-sample age under {s.trim_min_age_myr:g} Myr): "
+                                              + named)
         drop = {c: e for c, e in drop.items() if c not in pms}
     if not drop:
         return first
@@ -343,8 +345,8 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
 
 def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
     """What the model card records about training (JSON-ready); the domain is that of the stars and labels the flow
-    was trained on (after a trim or relabelling, and without the periods of sources left out)."""
-    trained = second_training_set(selected(data, result.settings), result.trimmed, result.settings)
+    was trained on (after a trim or relabelling, and without the stars :func:`kept_for_training` leaves out)."""
+    trained = second_training_set(kept_for_training(data, result.settings), result.trimmed, result.settings)
     return {
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
