@@ -19,10 +19,13 @@ import pandas as pd
 from gyroage.build.catalogue import (
     EVOLVED_MIN_AGE,
     PERIOD_SOURCE,
+    TrainingSet,
     above_main_sequence,
     default_catalogue_path,
+    evolved_stars,
     load_catalogue,
     quality_select,
+    sole_source_stars,
     training_set,
 )
 from gyroage.files import atomic_write_text
@@ -40,13 +43,13 @@ def source_counts(frame: pd.DataFrame) -> pd.DataFrame:
     return table.assign(sources=text).sort_values("age_myr").reset_index()
 
 
-def sole_against_others(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Per cluster with both kinds of star, per colour bin: n and median period (days) of the stars whose period
-    comes from ``source`` alone and of the rest, and log10 of the ratio of the medians."""
-    sole = frame[PERIOD_SOURCE].fillna("").eq(source)
-    mixed = frame.groupby("cluster")[PERIOD_SOURCE].transform(lambda s: s.fillna("").eq(source).any()
-                                                             and not s.fillna("").eq(source).all())
-    f = frame[mixed].assign(sole=sole[mixed], colour=pd.cut(frame.loc[mixed, "BPRP_0"], COLOUR_EDGES))
+def sole_against_others(frame: pd.DataFrame, data: TrainingSet, source: str) -> pd.DataFrame:
+    """Per cluster with both kinds of star (``data``: ``frame``'s training arrays), per colour bin: n and median
+    period (days) of the stars whose period comes from ``source`` alone and of the rest, and log10 of the ratio of the
+    medians."""
+    mixed = np.isin(data.cluster, data.cluster[sole_source_stars(data, (source,))])
+    f = frame[mixed].assign(sole=data.period_source[mixed] == source,
+                            colour=pd.cut(frame.loc[mixed, "BPRP_0"], COLOUR_EDGES))
     g = f.groupby(["cluster", "colour", "sole"], observed=True)["Prot"].agg(["size", "median"]).unstack("sole")
     out = pd.DataFrame({"age_myr": f.groupby("cluster")["fiducial_age_Myr"].median().reindex(
                             g.index.get_level_values(0)).to_numpy(),
@@ -56,16 +59,14 @@ def sole_against_others(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return out.dropna(subset=["log10_ratio"]).reset_index().sort_values(["age_myr", "colour"])
 
 
-def above_sequence(frame: pd.DataFrame, source: str, mag: float = 1.0) -> pd.DataFrame:
+def above_sequence(data: TrainingSet, source: str, mag: float = 1.0) -> pd.DataFrame:
     """Per cluster of >= 1 Gyr: its stars' median height above the main sequence (mag; the 0.1-1 Gyr clusters' median
-    M_G per colour bin), and how many lie more than ``mag`` above it, with ``source`` alone and from elsewhere."""
-    data = training_set(frame)
-    up = above_main_sequence(data)
-    sole = frame[PERIOD_SOURCE].fillna("").eq(source).to_numpy()
+    M_G per colour bin), and how many are :func:`evolved_stars` at ``mag``, with ``source`` alone and from elsewhere."""
     old = data.log10_age >= EVOLVED_MIN_AGE
-    t = pd.DataFrame({"cluster": data.cluster, "age_myr": 10 ** (data.log10_age - 6), "up": up, "sole": sole,
-                      "colour": data.bp_rp0, "prot": 10 ** data.log10_prot})[old]
-    high = t["up"] > mag
+    t = pd.DataFrame({"cluster": data.cluster, "age_myr": 10 ** (data.log10_age - 6), "up": above_main_sequence(data),
+                      "sole": data.period_source == source, "high": evolved_stars(data, mag),
+                      "prot": 10 ** data.log10_prot})[old]
+    high = t["high"]
     return t.groupby("cluster").agg(age_myr=("age_myr", "median"), stars=("up", "size"),
                                     median_above_mag=("up", "median")).assign(
         above_sole=t[high & t["sole"]].groupby("cluster").size(),
@@ -75,13 +76,13 @@ def above_sequence(frame: pd.DataFrame, source: str, mag: float = 1.0) -> pd.Dat
 
 
 def markdown(frame: pd.DataFrame, source: str) -> str:
-    counts, compare = source_counts(frame), sole_against_others(frame, source)
+    data = training_set(frame)
+    counts, compare = source_counts(frame), sole_against_others(frame, data, source)
     lines = ["# Period sources in the training catalogue", "",
              f"Written by `benchmarks/period_sources.py` from the quality-selected catalogue ({len(frame)} stars).",
              "", "| cluster | age (Myr) | stars | period sources (stars) |", "|---|---|---|---|"]
     lines += [f"| {r.cluster} | {r.age_myr:.0f} | {r.n_stars} | {r.sources} |" for r in counts.itertuples()]
-    n_sole = int((frame[PERIOD_SOURCE].fillna("").eq(source)
-                  & frame["cluster"].isin(compare["cluster"])).sum())
+    n_sole = int(sole_source_stars(data, (source,)).sum())
     lines += ["", f"## Periods from {source} alone against the others, same cluster and colour", "",
               f"{n_sole} stars have a period from {source} alone in a cluster that also has periods from elsewhere.",
               "", "| cluster | age (Myr) | (BP-RP)0 | n alone | median alone (d) | n others | median others (d) "
@@ -89,7 +90,7 @@ def markdown(frame: pd.DataFrame, source: str) -> str:
     lines += [f"| {r.cluster} | {r.age_myr:.0f} | {r.colour.left}-{r.colour.right} | {r.n_sole:.0f} | "
               f"{r.median_sole_days:.1f} | {r.n_others:.0f} | {r.median_others_days:.1f} | {r.log10_ratio:+.2f} |"
               for r in compare.itertuples()]
-    high = above_sequence(frame, source)
+    high = above_sequence(data, source)
     lines += ["", "## Stars of the >= 1 Gyr clusters above the main sequence", "",
               "M_G from G_0 at the cluster's median parallax; the main sequence is the median M_G per 0.1-mag (BP-RP)0 "
               "bin of the 100 Myr-1 Gyr clusters (`gyroage.build.catalogue.above_main_sequence`). Unresolved binaries "

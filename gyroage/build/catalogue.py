@@ -144,24 +144,28 @@ def above_main_sequence(data: TrainingSet) -> np.ndarray:
     return np.interp(data.bp_rp0, centres, ms.to_numpy()) - data.abs_mag_g
 
 
-def without_evolved(data: TrainingSet, mag: float) -> TrainingSet:
-    """``data`` without the stars of clusters labelled >= 1 Gyr that lie more than ``mag`` above the main sequence
-    (subgiants, whose periods are not a dwarf's); ``mag`` <= 0 keeps every star."""
-    if mag <= 0:
-        return data
+def evolved_stars(data: TrainingSet, mag: float) -> np.ndarray:
+    """Which stars of clusters labelled >= 1 Gyr lie more than ``mag`` above the main sequence (subgiants, whose
+    periods are not a dwarf's)."""
     with np.errstate(invalid="ignore"):
-        evolved = (data.log10_age >= EVOLVED_MIN_AGE) & (above_main_sequence(data) > mag)
-    return data.subset(~evolved)
+        return (data.log10_age >= EVOLVED_MIN_AGE) & (above_main_sequence(data) > mag)
+
+
+def without_evolved(data: TrainingSet, mag: float) -> TrainingSet:
+    """``data`` without its :func:`evolved_stars`; ``mag`` <= 0 keeps every star."""
+    return data if mag <= 0 else data.subset(~evolved_stars(data, mag))
+
+
+def sole_source_stars(data: TrainingSet, sources: tuple[str, ...]) -> np.ndarray:
+    """Which stars have a period from one of ``sources`` alone, in a cluster that also has periods from elsewhere
+    (a cluster whose periods all come from those sources has none)."""
+    sole = np.isin(data.period_source, list(sources))
+    return sole & np.isin(data.cluster, np.unique(data.cluster[~sole]))
 
 
 def without_sole_sources(data: TrainingSet, sources: tuple[str, ...]) -> TrainingSet:
-    """``data`` without the stars whose period comes from one of ``sources`` alone, in the clusters that also have
-    periods from elsewhere; a cluster whose periods all come from those sources keeps every star."""
-    if not sources:
-        return data
-    sole = np.isin(data.period_source, list(sources))
-    elsewhere = np.unique(data.cluster[~sole])
-    return data.subset(~(sole & np.isin(data.cluster, elsewhere)))
+    """``data`` without its :func:`sole_source_stars`; no ``sources`` keeps every star."""
+    return data.subset(~sole_source_stars(data, sources)) if sources else data
 
 
 def cluster_table(frame: pd.DataFrame) -> pd.DataFrame:
