@@ -77,6 +77,10 @@ class TrainSettings:
     threads: int = 2
     flow: FlowConfig = field(default_factory=FlowConfig)
 
+    def __post_init__(self) -> None:
+        # a JSON config gives a list: held as a tuple, so settings compare and hash alike however they were made
+        object.__setattr__(self, "drop_sole_period_sources", tuple(self.drop_sole_period_sources))
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
@@ -92,8 +96,6 @@ class TrainSettings:
         """Settings from (a subset of) :meth:`to_dict`; unknown names raise TypeError."""
         d = dict(d)
         flow = FlowConfig(**d.pop("flow", {}))
-        if "drop_sole_period_sources" in d:  # a JSON list
-            d["drop_sole_period_sources"] = tuple(d["drop_sole_period_sources"])
         return cls(**d, flow=flow)
 
 
