@@ -77,8 +77,6 @@ GRAPH_DOC = {
                  + "; 0 where neither ok nor extrapolated",
     },
 }
-# The ``age_flags`` bits, in order (gyroage.core.domain.flag_text's names).
-FLAG_BITS = statuses.FLAG_ORDER
 
 
 def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.ModelProto:
@@ -404,7 +402,7 @@ def graph_doc(card: ModelCard) -> dict:
             "colour_marginalisation": "Gauss-Hermite nodes of the true colour, as many as the tier of "
                                       "sigma = sqrt(bp_rp0_err^2 - default_bp_rp0_err^2) gives: (upper bound in mag, "
                                       f"nodes) {[(float(b), n) for b, n in COLOUR_NODE_TIERS]}",
-            "calibration": card.calibration or None, "flag_bits": list(FLAG_BITS),
+            "calibration": card.calibration or None, "flag_bits": list(statuses.FLAG_ORDER),
             "sequence_domain": bool(card.domain.get("sequence")),
             "algorithm": "gyroage.core.posterior.grid_posterior with every grid point evaluated: trapezoid "
                          "normalisation and CDF, quantiles linear in the CDF, parabolic MAP; flags and statuses "
