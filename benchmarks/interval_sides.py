@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
-from gyroage.build.loco import judge_stars, saved_folds, star_posteriors
+from gyroage.build.loco import interval_sides, judge_stars, saved_folds, star_posteriors
 from gyroage.core.calibration import Calibration
 from gyroage.core.modelcard import load_card
 
@@ -43,11 +43,12 @@ def held_out_pits(loco: str, model: str | None, catalogue: str) -> pd.DataFrame:
 
 def sides(stars: pd.DataFrame, by: str, edges) -> pd.DataFrame:
     """Per bin of ``by``: stars, and the share whose truth lies above p97.5 and p84 and below p16 and p2.5."""
-    g = stars.groupby(pd.cut(stars[by], edges), observed=True)["pit"]
-    return pd.DataFrame({"stars": g.size(), "above p97.5": g.apply(lambda p: np.mean(p > 0.975)),
-                         "above p84": g.apply(lambda p: np.mean(p > 0.84)),
-                         "below p16": g.apply(lambda p: np.mean(p < 0.16)),
-                         "below p2.5": g.apply(lambda p: np.mean(p < 0.025))})
+    rows = {}
+    for b, p in stars.groupby(pd.cut(stars[by], edges), observed=True)["pit"]:
+        (_, below_68, above_68), (_, below_95, above_95) = interval_sides(p, 0.68), interval_sides(p, 0.95)
+        rows[b] = {"stars": len(p), "above p97.5": above_95, "above p84": above_68, "below p16": below_68,
+                   "below p2.5": below_95}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def markdown(table: pd.DataFrame) -> str:
