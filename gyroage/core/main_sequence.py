@@ -1,0 +1,108 @@
+"""A star's height above the main sequence, and how likely that height is at each age.
+
+Rotation cannot tell a 300 Myr M dwarf that has not spun down from a pre-main-sequence
+one; the colour-magnitude diagram can: below ~100 Myr K and M dwarfs still contract
+onto the main sequence, so they sit above it by an amount that falls with age. This
+module holds the term p(D | colour, age) that multiplies a star's rotation likelihood
+when its absolute magnitude is known (``gyroage.build.main_sequence`` fits it):
+
+    D = M_MS(c) - M_G                          (mag; > 0 means brighter than the sequence)
+    mu(c, t) = s(c) max(0, log10 t_z(c) - log10 t)
+    p(D) = w_s N(D; mu, sigma) + w_b <N(D; mu + u, sigma)>_{u ~ U(0, b)} + w_o U(D; d_lo, d_hi)
+
+with unresolved binaries (brighter by 0 to ``b`` = 0.75 mag) and a flat floor for
+everything else. Outside the fitted colours, or for heights outside [d_lo, d_hi]
+(giants, bad parallaxes), the term is 1: it says nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+
+def absolute_g(g0, parallax_mas) -> np.ndarray:
+    """M_G from a de-reddened G magnitude and a parallax in mas (NaN where the parallax is not positive)."""
+    g0 = np.asarray(g0, dtype=np.float64)
+    plx = np.asarray(parallax_mas, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return g0 + 5.0 * np.log10(np.where(plx > 0, plx, np.nan) / 100.0)
+
+
+@dataclass(frozen=True)
+class MainSequenceTerm:
+    """p(height above the main sequence | colour, age), see the module docstring.
+
+    Parameters
+    ----------
+    ms_colour, ms_mag : the main sequence, M_G at (BP-RP)0 (linear between points).
+    knot_colour : colours at which ``slope`` and ``log10_t_zams`` are given (linear between, held beyond).
+    slope : s, mag per dex of age.
+    log10_t_zams : log10 (yr) of the age at which the mean height reaches zero.
+    sigma : the single-star width (mag) at each knot.
+    colour_range : (BP-RP)0 over which the term applies.
+    height_range : (d_lo, d_hi); heights outside it carry no information.
+    weights : (single, binary, floor), summing to 1.
+    binary_max : the most an unresolved companion brightens a star, mag.
+    """
+
+    ms_colour: tuple[float, ...]
+    ms_mag: tuple[float, ...]
+    knot_colour: tuple[float, ...]
+    slope: tuple[float, ...]
+    log10_t_zams: tuple[float, ...]
+    sigma: tuple[float, ...]
+    colour_range: tuple[float, float]
+    height_range: tuple[float, float] = (-1.0, 3.5)
+    weights: tuple[float, float, float] = (0.75, 0.20, 0.05)
+    binary_max: float = 0.75
+
+    def height(self, bp_rp0, abs_g) -> np.ndarray:
+        """D = M_MS(colour) - M_G (NaN where either is unknown)."""
+        return np.interp(np.asarray(bp_rp0, dtype=np.float64), self.ms_colour, self.ms_mag) - np.asarray(
+            abs_g, dtype=np.float64)
+
+    def applies(self, bp_rp0, height) -> np.ndarray:
+        """Which stars the term informs: fitted colours, a finite height inside ``height_range``."""
+        c, d = np.asarray(bp_rp0, dtype=np.float64), np.asarray(height, dtype=np.float64)
+        lo, hi = self.colour_range
+        with np.errstate(invalid="ignore"):
+            return (c >= lo) & (c <= hi) & (d >= self.height_range[0]) & (d <= self.height_range[1])
+
+    def log_likelihood(self, bp_rp0, abs_g, grid: np.ndarray) -> np.ndarray:
+        """ln p(D | colour, age) on ``grid`` (log10 yr), shape (stars, grid); 0 where the term does not apply.
+
+        Normalised over D, so it can be added to a rotation log-likelihood; a constant
+        per star would not change that star's age posterior.
+        """
+        c = np.asarray(bp_rp0, dtype=np.float64)
+        d = self.height(c, abs_g)
+        use = self.applies(c, d)
+        out = np.zeros((len(c), len(grid)))
+        if not use.any():
+            return out
+        cu, du = c[use], d[use][:, None]
+        s = np.interp(cu, self.knot_colour, self.slope)[:, None]
+        tz = np.interp(cu, self.knot_colour, self.log10_t_zams)[:, None]
+        sig = np.interp(cu, self.knot_colour, self.sigma)[:, None]
+        mu = s * np.maximum(tz - np.asarray(grid, dtype=np.float64)[None, :], 0.0)
+        z = (du - mu) / sig
+        w_s, w_b, w_o = self.weights
+        single = -0.5 * z**2 - np.log(sig * np.sqrt(2.0 * np.pi))
+        # the mean of N(D; mu + u, sigma) over u ~ U(0, b): a difference of normal CDFs
+        binary = (ndtr(z) - ndtr(z - self.binary_max / sig)) / self.binary_max
+        floor = 1.0 / (self.height_range[1] - self.height_range[0])
+        out[use] = np.log(w_s * np.exp(single) + w_b * binary + w_o * floor)
+        return out
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MainSequenceTerm:
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+
+
+__all__ = ["MainSequenceTerm", "absolute_g"]

@@ -1,0 +1,66 @@
+"""The main-sequence height term: where it speaks, that it is a density, and which way it points."""
+
+import numpy as np
+import pytest
+
+from gyroage.core.main_sequence import MainSequenceTerm, absolute_g
+
+GRID = np.linspace(6.0, 10.0, 201)
+
+
+def term(**kw) -> MainSequenceTerm:
+    base = dict(ms_colour=(1.0, 4.0), ms_mag=(6.0, 13.0), knot_colour=(1.5, 3.0), slope=(1.0, 1.5),
+                log10_t_zams=(7.8, 8.2), sigma=(0.2, 0.3), colour_range=(1.2, 3.7))
+    return MainSequenceTerm(**{**base, **kw})
+
+
+def test_absolute_g_is_the_distance_modulus_and_nan_without_a_parallax():
+    assert absolute_g([10.0], [10.0])[0] == pytest.approx(5.0)  # 100 pc
+    assert absolute_g([10.0], [100.0])[0] == pytest.approx(10.0)  # 10 pc
+    assert np.isnan(absolute_g([10.0, 10.0], [0.0, -1.0])).all()
+
+
+def test_the_term_is_silent_outside_its_colours_heights_and_without_a_magnitude():
+    t = term()
+    colour = np.array([0.8, 3.9, 2.0, 2.0, 2.0])
+    ms = np.interp(colour, t.ms_colour, t.ms_mag)
+    abs_g = np.array([ms[0] - 1.0, ms[1] - 1.0, np.nan, ms[3] - 5.0, ms[4] + 2.0])  # blue, red, none, giant, far below
+    assert not t.log_likelihood(colour, abs_g, GRID).any()
+
+
+def test_it_is_a_density_over_the_height_at_every_age():
+    t = term()
+    d = np.linspace(-6.0, 8.0, 28001)
+    colour = np.full(len(d), 2.4)
+    abs_g = np.interp(colour, t.ms_colour, t.ms_mag) - d
+    for x in (6.5, 7.5, 8.5, 9.5):
+        like = np.exp(t.log_likelihood(colour, abs_g, np.array([x]))[:, 0])
+        inside = (d >= t.height_range[0]) & (d <= t.height_range[1])
+        # outside the height range the term is 1 by design (no information), so integrate inside it only
+        total = np.trapezoid(like[inside], d[inside])
+        assert total == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_star_above_the_sequence_is_young_and_one_on_it_is_not():
+    t = term()
+    colour = np.array([2.75, 2.75])
+    ms = float(np.interp(2.75, t.ms_colour, t.ms_mag))
+    ll = t.log_likelihood(colour, np.array([ms - 1.6, ms]), GRID)
+    young, old = np.searchsorted(GRID, 7.0), np.searchsorted(GRID, 8.5)
+    assert ll[0, young] > ll[0, old] + 3.0
+    assert ll[1, old] > ll[1, young] + 3.0
+
+
+def test_a_binary_on_the_sequence_is_not_pushed_to_the_pre_main_sequence():
+    # an equal-mass binary sits 0.75 mag above the single-star sequence at any age past t_zams
+    t = term()
+    ms = float(np.interp(2.75, t.ms_colour, t.ms_mag))
+    ll = t.log_likelihood(np.array([2.75]), np.array([ms - 0.7]), GRID)[0]
+    old, pms = ll[np.searchsorted(GRID, 8.7):], ll[:np.searchsorted(GRID, 7.0)]
+    assert old.min() > ll.max() - np.log(10.0)  # within a factor 10 of the best age: rotation decides
+    assert old.min() > pms.max() + 2.0  # never read as a star of a few Myr
+
+
+def test_the_card_round_trip_keeps_every_field():
+    t = term()
+    assert MainSequenceTerm.from_dict(t.to_dict()) == t
