@@ -24,11 +24,12 @@ from gyroage.core.calibration import Calibration
 from gyroage.core.groups import group_log_likelihood
 from gyroage.core.main_sequence import absolute_g
 from gyroage.core.modelcard import outlier_log_density
-from gyroage.core.posterior import normalise, quantiles
+from gyroage.core.posterior import calibrate, normalise, quantiles
 from gyroage.defaults import OUTLIER_WEIGHT
 
 CATALOGUE = "../shared/data/open_cluster_rotators.csv"
 CARD = Path(__file__).resolve().parents[1] / "models" / "gyroage-model.json"
+TERM_COLOUR_KNOTS = (1.2, 1.9, 2.6)
 
 
 def describe(frame: pd.DataFrame) -> None:
@@ -47,7 +48,7 @@ def describe(frame: pd.DataFrame) -> None:
 
 
 def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: Calibration | None,
-               outlier_weight: float) -> dict[str, dict]:
+               outlier_weight: float, term_calib: Calibration | None = None) -> dict[str, dict]:
     """Per variant ("v4", "cmd"): the cluster columns, star median, log score and coverage by age bin."""
     out: dict[str, dict] = {}
     for variant in ("v4", "cmd"):
@@ -56,17 +57,18 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
             grid, ll = f["grid"], f["loglike"].astype(np.float64)
             m = frame.iloc[f["source_row"]]
             colour = m["BPRP_0"].to_numpy(dtype=float)
-            term = np.zeros_like(ll)
+            term, informed = np.zeros_like(ll), np.zeros(len(ll), dtype=bool)
             if variant == "cmd":
                 mg = absolute_g(m["G_0"].to_numpy(dtype=float), m[PARALLAX].to_numpy(dtype=float))
-                term = terms[c].log_likelihood(colour, mg, grid)
+                term, informed = terms[c].log_likelihood(colour, mg, grid), terms[c].informs(colour, mg)
             truth_star = np.log10(m["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
             truth = float(np.median(truth_star))
             raw = judge_stars(star_posteriors(ll + term, grid), grid, truth_star)
-            cal = judge_stars(star_posteriors(ll + term, grid, calib, colour=colour), grid, truth_star)
+            cal = judge_stars(calibrate(star_posteriors(ll + term, grid), grid, colour, calib, term_calib, informed),
+                              grid, truth_star)
             stars.append(pd.DataFrame({"age": 10 ** (truth_star - 6), "err": raw["error_dex"], "score": raw["log_score"],
                                        "in68_raw": raw["in_68"], "in68_cal": cal["in_68"], "score_cal": cal["log_score"],
-                                       "used": np.any(term != 0, axis=1)}))
+                                       "used": informed}))
             lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), outlier_weight,
                                       outlier_log_density())[0] + term.sum(axis=0)
             jq = quantiles(normalise(lp[None, :], grid), grid)[0]
@@ -95,12 +97,48 @@ def complete_fold_sets(loco: Path, n_clusters: int = 25):
     return sorted(sets, key=lambda s: s[0])
 
 
+def refit_term_calibration(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration) -> Calibration:
+    """The informed stars' own widths (pre-registered): calibration_widths.py's objective on their held-out
+    posteriors with the term, over the given seeds, colour knots 1.2 / 1.9 / 2.6, widths <= 0.7 dex, the level
+    scale held at the card's; started from v4's widths at those knots."""
+    from calibration_widths import Problem
+
+    runs = []
+    for _, folds in fold_sets:
+        pdfs, rows = [], []
+        for c, f in folds.items():
+            m = frame.iloc[f["source_row"]]
+            colour = m["BPRP_0"].to_numpy(dtype=float)
+            mg = absolute_g(m["G_0"].to_numpy(dtype=float), m[PARALLAX].to_numpy(dtype=float))
+            use = terms[c].informs(colour, mg)
+            ll = f["loglike"].astype(np.float64)[use]
+            pdfs.append(star_posteriors(ll + terms[c].log_likelihood(colour[use], mg[use], f["grid"]), f["grid"]))
+            rows.append(f["source_row"][use])
+        runs.append((np.concatenate(pdfs), f["grid"], np.concatenate(rows)))
+    knots = TERM_COLOUR_KNOTS
+    rows = start.width_rows
+    x0 = [w for k in knots for w in rows[list(start.colour_knots).index(k)][1:-1]]
+    problem = Problem(runs, frame, knots, wmax=0.7, level_scale=start.level_scale)
+    theta = problem.fit(np.array(x0))
+    cal = problem.calibration(theta)
+    m, _ = problem.metrics(problem.scores(theta))
+    print(f"refit on {len(runs)} seeds, informed stars only: widths {[list(r) for r in cal.width_rows]}; "
+          f"cov68 {m[:3].round(3).tolist()}", flush=True)
+    return cal
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--catalogue", default=CATALOGUE)
     ap.add_argument("--loco", type=Path, help="a gyroage validate --out directory (every seed in it is scored)")
     ap.add_argument("--describe", action="store_true", help="print the cluster median heights and stop")
     ap.add_argument("--json", type=Path, help="write the per-seed results here")
+    ap.add_argument("--fit-calibration", type=int, default=0, metavar="N",
+                    help="refit the informed stars' widths on the first N seeds, then score every seed with them")
+    ap.add_argument("--calibration-json", type=Path, help="with --fit-calibration: write the widths here")
+    ap.add_argument("--write-card", type=Path, metavar="MODEL_DIR",
+                    help="with --fit-calibration: write the term (fitted to every cluster), its stars' calibration and "
+                         "these per-seed figures into MODEL_DIR's card (then: gyroage export --rebuild --out MODEL_DIR)")
     args = ap.parse_args()
     frame = quality_select(load_catalogue(args.catalogue))
     if args.describe or args.loco is None:
@@ -111,11 +149,18 @@ def main() -> None:
     weight = float(card["validation"].get("outlier_weight_group", OUTLIER_WEIGHT))
     terms: dict = {}
     results = {}
-    for seed, folds in complete_fold_sets(args.loco):
+    fold_sets = complete_fold_sets(args.loco)
+    for _, folds in fold_sets:
         for c in folds:
             if c not in terms:
                 terms[c] = fit_main_sequence_term(frame[frame["cluster"] != c])
-        r = score_seed(frame, folds, terms, calib, weight)
+    term_calib = None
+    if args.fit_calibration:
+        term_calib = refit_term_calibration(frame, fold_sets[: args.fit_calibration], terms, calib)
+        if args.calibration_json:
+            args.calibration_json.write_text(json.dumps(term_calib.to_dict(), indent=1) + "\n")
+    for seed, folds in fold_sets:
+        r = score_seed(frame, folds, terms, calib, weight, term_calib)
         results[seed] = r
         a, b = r["v4"], r["cmd"]
         print(f"seed {seed}: all-25 {a['all25']:.4f} -> {b['all25']:.4f}  >=30 {a['ge30']:.4f} -> {b['ge30']:.4f}  "
@@ -127,6 +172,35 @@ def main() -> None:
               flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
+    if args.write_card and term_calib is not None:
+        write_card(args.write_card, frame, term_calib, results)
+
+
+def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:
+    """The card's ``main_sequence``: the term fitted to every cluster, its stars' calibration, and the LOCO
+    figures with and without it, per seed and as five-seed means."""
+    from gyroage.core.modelcard import load_card
+    from gyroage.core.modelcard import write_card as save
+
+    card, _ = load_card(model_dir, verify=False)
+    keys = ("all25", "ge30", "star_median", "log_score", "log_score_cal")
+    seeds = sorted(results)
+    figures = {variant: {k: {"per_seed": [round(results[s][variant][k], 4) for s in seeds],
+                             "mean": round(float(np.mean([results[s][variant][k] for s in seeds])), 4)} for k in keys}
+               for variant in ("v4", "cmd")}
+    for variant in ("v4", "cmd"):
+        figures[variant]["coverage_68_cal"] = {b: [round(results[s][variant]["coverage_68_cal"][b], 3) for s in seeds]
+                                               for b in results[seeds[0]][variant]["coverage_68_cal"]}
+    card.main_sequence = {
+        "term": fit_main_sequence_term(frame).to_dict(),
+        "calibration": term_calib.to_dict(),
+        "validation": {"seeds": seeds, "rotation_alone": figures["v4"], "with_term": figures["cmd"],
+                       "note": "leave-one-cluster-out on the shipped flow's folds (this machine's), the term fitted in "
+                               "each fold without the held-out cluster (study 22, benchmarks/cmd_term.py); star "
+                               "figures uncalibrated, coverage with each star's own calibration"},
+    }
+    save(card, model_dir)
+    print(f"wrote the main_sequence section of {model_dir}'s card", flush=True)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,11 @@ EbprpErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebp
 AvOpt = Annotated[Optional[float], typer.Option(help="A_V, mag, de-reddening an observed bp_rp: E(BP-RP) = 0.413 A_V "
                                                  "(Wang & Chen 2019).")]
 AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, mag.")]
+MainSequenceOpt = Annotated[bool, typer.Option(
+    "--main-sequence/--no-main-sequence",
+    help="Use each star's height above the main sequence (columns abs_g0, or g0 with parallax in mas; both "
+         "de-reddened) beside its rotation, where the model card has the term: it tells pre-main-sequence stars from "
+         "older ones that rotate alike. --no-main-sequence: rotation alone.")]
 InputFormatOpt = Annotated[Optional[str], typer.Option(
     "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
     "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat), else csv. "
@@ -140,6 +145,7 @@ def estimate(
     ebprp_err: EbprpErrOpt = None,
     av: AvOpt = None,
     av_err: AvErrOpt = None,
+    main_sequence: MainSequenceOpt = True,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err]; or bp_rp with E(BP-RP)/A_V, or teff)."""
     one_blas_thread()
@@ -184,6 +190,7 @@ def estimate(
         method=method,
         sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes),
         reddening=reddening,
+        main_sequence=main_sequence,
     )
     if engine == "dask":
         from gyroage.engines import run_dask
@@ -265,6 +272,7 @@ def group_age(
     ebprp_err: EbprpErrOpt = None,
     av: AvOpt = None,
     av_err: AvErrOpt = None,
+    main_sequence: MainSequenceOpt = True,
 ) -> None:
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
@@ -280,7 +288,8 @@ def group_age(
                                       prior_table)
     frame = io.read_table(input, in_fmt)
     io.require_columns(list(frame.columns))
-    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening)
+    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
+                     main_sequence)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:

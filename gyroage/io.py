@@ -38,6 +38,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0"),
     "teff": ("teff", "t_eff", "teff_k", "teff_spec"),
     "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
+    # The height above the main sequence (gyroage.core.main_sequence): a de-reddened absolute G, or a de-reddened
+    # G with a parallax. An observed phot_g_mean_mag is not accepted: its extinction is not the colour's business.
+    "abs_g0": ("abs_g0", "m_g0", "abs_g0_mag", "absmag_g0", "mg0", "abs_g", "m_g", "absmag_g"),
+    "g0": ("g0", "g_0", "g0_mag", "g_0_mag", "gmag0", "phot_g_mean_mag0"),
+    "parallax": ("parallax", "plx", "parallax_mas", "plx_mas", "dr3_parallax_zpt_corrected", "parallax_zpt_corrected",
+                 "parallax_corrected"),
 }
 REQUIRED = ("prot", "bp_rp0")
 # Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.

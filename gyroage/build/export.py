@@ -108,6 +108,7 @@ def card_from_training(info: dict, outlier_weight: float = OUTLIER_WEIGHT) -> Mo
                                        "relabelled_clusters") if k in info},
         flow=info["settings"]["flow"],
         metrics=dict(info["metrics"]),
+        main_sequence=dict(info.get("main_sequence", {})),
     )
 
 
@@ -118,18 +119,25 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
 
         gyroage export --rebuild --out models/
 
-    A card without ``domain.sequence`` gets it from the training catalogue, which must be the one
-    the card records (same SHA-256).
+    A card without ``domain.sequence`` or ``main_sequence.term`` gets it from the training catalogue, which must be
+    the one the card records (same SHA-256).
     """
     from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, sequence_domain, training_set
+    from gyroage.build.main_sequence import fit_main_sequence_term
     from gyroage.core.modelcard import load_card, sha256
     from gyroage.errors import UserError
 
     card, model_dir = load_card(model_dir, verify=False)
-    if "sequence" not in card.domain:
+    missing = [name for name, has in (("domain.sequence", "sequence" in card.domain),
+                                      ("main_sequence.term", bool(card.main_sequence.get("term")))) if not has]
+    if missing:
         path = Path(catalogue) if catalogue is not None else default_catalogue_path()
         want = card.training.get("catalog", {}).get("sha256")
         if not path.is_file() or sha256(path) != want:
-            raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
-        card.domain["sequence"] = sequence_domain(training_set(quality_select(load_catalogue(path))))
+            raise UserError(f"the card has no {missing[0]} and {path} is not its training catalogue (SHA-256 {want})")
+        frame = quality_select(load_catalogue(path))
+        if "sequence" not in card.domain:
+            card.domain["sequence"] = sequence_domain(training_set(frame))
+        if not card.main_sequence.get("term"):
+            card.main_sequence = {**card.main_sequence, "term": fit_main_sequence_term(frame).to_dict()}
     return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)

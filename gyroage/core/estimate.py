@@ -18,6 +18,7 @@ from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
+from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
@@ -26,6 +27,9 @@ from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
 
 STAR_COLUMNS = SUMMARY_COLUMNS + ("p_outlier", "age_flags")
+# the star's height above the main sequence where the card's term used it (NaN elsewhere); written only when the
+# input gives absolute magnitudes (abs_g0, or g0 with parallax)
+HEIGHT_COLUMN = "ms_height_mag"
 OUTPUT_COLUMNS = STAR_COLUMNS + ("status",)
 
 
@@ -41,6 +45,8 @@ class EstimateSettings:
     seed: int = 0
     sampler: SamplerSettings = field(default_factory=SamplerSettings)  # --method mcmc
     reddening: Reddening = field(default_factory=Reddening)  # --ebprp/--av: de-redden an observed bp_rp
+    # the card's height-above-main-sequence term, for stars given an absolute G (--no-main-sequence: rotation alone)
+    main_sequence: bool = True
 
     def __post_init__(self) -> None:
         # Checked here, so the library refuses what the command line refuses, in the same words.
@@ -101,6 +107,10 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     ok = status == statuses.OK
     extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
     results = dict(stars.colour_columns)  # which colour each row used, when the input could need a conversion
+    term = main_sequence_term(density, settings, stars)
+    if term is not None:
+        results[HEIGHT_COLUMN] = np.where(term.informs(stars.bp_rp0, stars.abs_g), term.height(stars.bp_rp0, stars.abs_g),
+                                          np.nan)
     results.update({name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra})
     results["age_flags"] = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
@@ -154,6 +164,13 @@ def _rows(a: np.ndarray | None, ok: np.ndarray) -> np.ndarray | None:
     return None if a is None else a[ok]
 
 
+def main_sequence_term(density: FlowDensity, settings: EstimateSettings, stars: StarArrays) -> MainSequenceTerm | None:
+    """The card's height term when the input gives absolute magnitudes and the settings use it, else None."""
+    if not settings.main_sequence or stars.abs_g is None:
+        return None
+    return MainSequenceTerm.from_card(density.card)
+
+
 def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
               settings: EstimateSettings, keep: bool) -> GridRows:
     """Grid posteriors, p_outlier and flags of the usable rows ``ok`` (shared by estimate and the API)."""
@@ -162,7 +179,8 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     domain = SequenceDomain.from_card(density.card)
     lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
-                                        colour_sigma, lo, hi, keep)
+                                        colour_sigma, lo, hi, keep, _rows(stars.abs_g, ok),
+                                        main_sequence_term(density, settings, stars))
     flags, extrapolated = star_flags(domain, colour, lp, summaries.pop("_age_outside"), summaries["p_outlier"],
                                      summaries["age_p50_myr"])
     return GridRows(summaries, grid, pdf, flags, extrapolated)
@@ -181,9 +199,12 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     sig_c = np.maximum(excess_colour_sigma(stars.bp_rp0_err[ok], None, density.card), settings.sampler.colour_err_floor)
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
-                        stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), _rows(stars.ebprp_err, ok), prior_mean, prior_sigma)
+                        stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), _rows(stars.ebprp_err, ok), prior_mean, prior_sigma,
+                        _rows(stars.abs_g, ok))
+    term = main_sequence_term(density, settings, stars)
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
-                       Calibration.from_card(density.card), on_block=on_block)
+                       Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
+                       main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")))
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged
@@ -209,14 +230,15 @@ def block_size(n: int, threads: int) -> int:
 
 
 def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err, prior_mean,
-                 prior_sigma, colour_sigma, age_lo, age_hi,
-                 keep: bool) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+                 prior_sigma, colour_sigma, age_lo, age_hi, keep: bool, abs_g=None,
+                 term: MainSequenceTerm | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
     """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of at most ``GRID_BLOCK``."""
     n = len(log10_prot)
     size = block_size(n, density.threads)
     starts = list(range(0, n, size))
     cut = (lambda a, i: None if a is None else a[i : i + size])  # noqa: E731
     calibration = Calibration.from_card(density.card)
+    term_calibration = Calibration.from_dict(density.card.main_sequence.get("calibration")) if term else None
     parallel = len(starts) > 1 and density.threads > 1
     # blocks on every thread already: each runs its own onnxruntime batches rather than queue them at the pool
     flow = density.on_one_thread() if parallel else density
@@ -224,7 +246,8 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
     def block(i: int):
         post = grid_posterior(flow, cut(log10_prot, i), cut(bp_rp0, i), cut(bp_rp0_err, i), settings.prior,
                               settings.n_grid, settings.outlier_weight, cut(prior_mean, i), cut(prior_sigma, i),
-                              settings.refine_tol, cut(colour_sigma, i), calibration)
+                              settings.refine_tol, cut(colour_sigma, i), calibration, term, cut(abs_g, i),
+                              term_calibration)
         summ = post.summaries()
         summ["p_outlier"] = post.p_outlier
         summ["_age_outside"] = post.mass_outside(cut(age_lo, i), cut(age_hi, i))

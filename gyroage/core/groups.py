@@ -15,6 +15,7 @@ from gyroage.core.calibration import smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, SequenceDomain, flag_text
+from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     GridPosterior,
@@ -87,7 +88,8 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
 
 def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
                     n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
-                    use=None, systematic_dex: float = 0.0, colour_sigma=None) -> GroupPosterior:
+                    use=None, systematic_dex: float = 0.0, colour_sigma=None,
+                    main_sequence: MainSequenceTerm | None = None, abs_g=None) -> GroupPosterior:
     """Joint log10-age posterior per group of coeval stars.
 
     p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ]
@@ -112,6 +114,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     colour_sigma : per-star colour uncertainty (mag) beyond the training colours' (reddening
         included; :func:`gyroage.core.colours.excess_colour_sigma`), marginalised over as
         ``gyroage estimate`` does (None: none).
+    main_sequence, abs_g : the height term and each star's absolute G (NaN: unknown): each used member's
+        p(height | colour, age) multiplies the group likelihood, as in ``gyroage estimate``.
 
     Returns
     -------
@@ -140,6 +144,9 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         lf = colour_marginal_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
                                             np.asarray(bp_rp0_err)[idx], grid, sig, refine_tol=None).astype(np.float64)
         total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
+        if main_sequence is not None and abs_g is not None:
+            term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid)
+            np.add.at(total, gid[idx], term)
     log_post = total + grid_log_prior(prior, grid)
     pdf = smear(normalise(log_post, grid), grid, systematic_dex)
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
@@ -168,7 +175,7 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
 
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
-               systematic_dex: float | None = None, reddening: Reddening | None = None):
+               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = True):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
     Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
@@ -178,7 +185,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     row, with an empty group and status ``no_group``: every input row is accounted for.
     ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
     ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
-    training colours' (reddening errors included) is marginalised over as there.
+    training colours' (reddening errors included) is marginalised over as there. Members with absolute
+    magnitudes carry the card's main-sequence height term unless ``main_sequence`` is False.
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)
     if prior.per_star:
@@ -199,7 +207,9 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
                          stars.bp_rp0_err, groups, prior, n_grid,
                          membership=m, outlier_weight=outlier_weight, use=used,
                          systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex,
-                         colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card))
+                         colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card),
+                         main_sequence=MainSequenceTerm.from_card(density.card) if main_sequence else None,
+                         abs_g=stars.abs_g)
     out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values

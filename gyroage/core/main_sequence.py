@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 
 def absolute_g(g0, parallax_mas) -> np.ndarray:
@@ -71,6 +70,10 @@ class MainSequenceTerm:
         with np.errstate(invalid="ignore"):
             return (c >= lo) & (c <= hi) & (d >= self.height_range[0]) & (d <= self.height_range[1])
 
+    def informs(self, bp_rp0, abs_g) -> np.ndarray:
+        """Which stars the term says something about (:meth:`applies` to their height)."""
+        return self.applies(bp_rp0, self.height(bp_rp0, abs_g))
+
     def log_likelihood(self, bp_rp0, abs_g, grid: np.ndarray) -> np.ndarray:
         """ln p(D | colour, age) on ``grid`` (log10 yr), shape (stars, grid); 0 where the term does not apply.
 
@@ -81,24 +84,45 @@ class MainSequenceTerm:
         d = self.height(c, abs_g)
         use = self.applies(c, d)
         out = np.zeros((len(c), len(grid)))
-        if not use.any():
-            return out
-        cu, du = c[use], d[use][:, None]
-        s = np.interp(cu, self.knot_colour, self.slope)[:, None]
-        tz = np.interp(cu, self.knot_colour, self.log10_t_zams)[:, None]
-        sig = np.interp(cu, self.knot_colour, self.sigma)[:, None]
-        mu = s * np.maximum(tz - np.asarray(grid, dtype=np.float64)[None, :], 0.0)
-        z = (du - mu) / sig
+        if use.any():
+            s, tz, sig = self._knots(c[use])
+            out[use] = self._log_p(d[use][:, None], s[:, None], tz[:, None], sig[:, None],
+                                   np.asarray(grid, dtype=np.float64)[None, :])
+        return out
+
+    def log_density(self, bp_rp0, abs_g, log10_age) -> np.ndarray:
+        """:meth:`log_likelihood` at arbitrary, broadcast points: e.g. (stars, walkers) colours and ages."""
+        c, m, x = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (bp_rp0, abs_g, log10_age)))
+        d = self.height(c, m)
+        use = self.applies(c, d)
+        out = np.zeros(c.shape)
+        if use.any():
+            out[use] = self._log_p(d[use], *self._knots(c[use]), x[use])
+        return out
+
+    def _knots(self, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(np.interp(colour, self.knot_colour, v) for v in (self.slope, self.log10_t_zams, self.sigma))
+
+    def _log_p(self, d, s, tz, sig, x) -> np.ndarray:
+        from scipy.special import ndtr  # here: a CSV estimate without magnitudes never loads scipy
+
+        mu = s * np.maximum(tz - x, 0.0)
+        z = (d - mu) / sig
         w_s, w_b, w_o = self.weights
-        single = -0.5 * z**2 - np.log(sig * np.sqrt(2.0 * np.pi))
+        single = np.exp(-0.5 * z**2) / (sig * np.sqrt(2.0 * np.pi))
         # the mean of N(D; mu + u, sigma) over u ~ U(0, b): a difference of normal CDFs
         binary = (ndtr(z) - ndtr(z - self.binary_max / sig)) / self.binary_max
         floor = 1.0 / (self.height_range[1] - self.height_range[0])
-        out[use] = np.log(w_s * np.exp(single) + w_b * binary + w_o * floor)
-        return out
+        return np.log(w_s * single + w_b * binary + w_o * floor)
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_card(cls, card) -> MainSequenceTerm | None:
+        """The card's term, or None for a card without one (rotation alone)."""
+        d = getattr(card, "main_sequence", None) or {}
+        return cls.from_dict(d["term"]) if d.get("term") else None
 
     @classmethod
     def from_dict(cls, d: dict) -> MainSequenceTerm:

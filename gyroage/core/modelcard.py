@@ -57,6 +57,9 @@ class ModelCard:
     validation: dict = field(default_factory=dict)
     # the age-dependent systematic term (core.calibration.Calibration), fitted by leave-one-cluster-out
     calibration: dict = field(default_factory=dict)
+    # p(height above the main sequence | colour, age) (core.main_sequence.MainSequenceTerm), fitted to the training
+    # clusters' stars, and the calibration of the stars it informs; empty: rotation alone
+    main_sequence: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 

@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from gyroage.core.density import FlowDensity, mix_outlier
+from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.priors import Prior
 from gyroage.files import atomic_path
 
@@ -252,7 +253,8 @@ class PdfTransform(Protocol):
 def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: Prior, n_grid: int,
                    outlier_weight: float | None = None, prior_mean=None, prior_sigma=None,
                    refine_tol: float | None = REFINE_TOL, colour_sigma=None,
-                   calibration: PdfTransform | None = None) -> GridPosterior:
+                   calibration: PdfTransform | None = None, main_sequence: MainSequenceTerm | None = None,
+                   abs_g=None, main_sequence_calibration: PdfTransform | None = None) -> GridPosterior:
     """Per-star grid posteriors of sequence members, and each star's outlier probability.
 
     The age posterior is flow likelihood x prior: the star as a member of the
@@ -265,17 +267,40 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     every grid point. ``colour_sigma``: per-star colour uncertainty (mag) beyond
     what the training colours carried, marginalised over (:func:`colour_marginal_log_likelihood`).
     ``calibration``: the model's systematic term (by age and colour), convolved into each posterior.
+    ``main_sequence``, ``abs_g``: the height term and each star's absolute G (NaN: unknown); the stars it informs
+    take ``main_sequence_calibration`` (when given) instead of ``calibration``.
     """
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol)
     log_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
+    informed = None
+    if main_sequence is not None and abs_g is not None:
+        informed = main_sequence.informs(bp_rp0, abs_g)
+        if informed.any():
+            # on the prior's side: it shapes the age, while the evidence for p_outlier stays rotation's
+            log_prior = log_prior + main_sequence.log_likelihood(bp_rp0, abs_g, grid)
     pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
-    if calibration is not None:
-        pdf = calibration.apply(pdf, grid, bp_rp0)
+    if calibration is not None or main_sequence_calibration is not None:
+        pdf = calibrate(pdf, grid, np.asarray(bp_rp0, dtype=np.float64), calibration, main_sequence_calibration,
+                        informed)
     w = density.outlier_weight if outlier_weight is None else outlier_weight
     log_z = log_norm - normalise_with_log_norm(log_prior, grid)[1]  # the member evidence, prior normalised
     p_out = outlier_probability(log_z, w, density.outlier_log_density)
     return GridPosterior(grid, pdf, p_out)
+
+
+def calibrate(pdf: np.ndarray, grid: np.ndarray, colour: np.ndarray, calibration: PdfTransform | None,
+              main_sequence_calibration: PdfTransform | None, informed: np.ndarray | None) -> np.ndarray:
+    """Each star's posterior convolved with its systematic term: ``main_sequence_calibration`` for the stars the
+    height term ``informed`` (when given), ``calibration`` for the rest (None: left as it is)."""
+    split = main_sequence_calibration is not None and informed is not None and informed.any()
+    if not split:
+        return calibration.apply(pdf, grid, colour) if calibration is not None else pdf
+    out = np.array(pdf, dtype=np.float64)
+    out[informed] = main_sequence_calibration.apply(out[informed], grid, colour[informed])
+    if calibration is not None and not informed.all():
+        out[~informed] = calibration.apply(out[~informed], grid, colour[~informed])
+    return out
 
 
 # Colour uncertainty: Gauss-Hermite nodes over the true colour. A star takes the nodes of the first

@@ -49,6 +49,7 @@ import numpy as np
 
 from gyroage.core.calibration import Calibration
 from gyroage.core.density import FlowDensity, cached_density
+from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, summary_myr
 from gyroage.core.priors import Prior
@@ -96,6 +97,7 @@ class StarInputs:
     ebprp_err: np.ndarray | None = None
     prior_mean: np.ndarray | None = None
     prior_sigma: np.ndarray | None = None
+    abs_g: np.ndarray | None = None  # de-reddened absolute G, for the main-sequence height term (NaN: unknown)
 
     def __len__(self) -> int:
         return len(self.log10_prot)
@@ -138,8 +140,10 @@ def _colour_log_like(c_true, c_obs, sig_c, ebprp, ebprp_err):
 class LogPosterior:
     """log p(theta) for many stars at once; ``theta`` is (stars, walkers, 3)."""
 
-    def __init__(self, density: FlowDensity, prior: Prior, stars: StarInputs, outlier_weight: float | None = None):
+    def __init__(self, density: FlowDensity, prior: Prior, stars: StarInputs, outlier_weight: float | None = None,
+                 main_sequence: MainSequenceTerm | None = None):
         self.density, self.prior, self.stars, self.w = density, prior, stars, outlier_weight
+        self.main_sequence = main_sequence if stars.abs_g is not None else None
         dom = density.card.domain
         self.s0 = float(dom["bp_rp0_err"][0])
         self.c_lo, self.c_hi = dom["bp_rp0"]
@@ -152,6 +156,9 @@ class LogPosterior:
         lp = self.prior.log_prob(x, col(s.prior_mean), col(s.prior_sigma))
         lp = lp + _colour_log_like(c, col(s.bp_rp0), col(s.bp_rp0_err), col(s.ebprp), col(s.ebprp_err))
         lp = lp - 0.5 * ((y - col(s.log10_prot)) / col(s.log10_prot_err)) ** 2
+        if self.main_sequence is not None:
+            # at the observed colour, as the grid method and the LOCO fit of the term's widths have it
+            lp = lp + self.main_sequence.log_density(col(s.bp_rp0), col(s.abs_g), x)
         inside = np.isfinite(lp) & (c >= self.c_lo) & (c <= self.c_hi) & (y >= self.y_lo) & (y <= self.y_hi)
         out = np.full(x.shape, -np.inf)
         if inside.any():
@@ -274,9 +281,11 @@ def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: Sampl
 
 def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generator,
             calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
-            colours: np.ndarray | None = None) -> SampleResult:
+            colours: np.ndarray | None = None, main_sequence_calibration: Calibration | None = None,
+            informed: np.ndarray | None = None) -> SampleResult:
     """Summaries from the stored chains (burn-in 2 tau, at most half the chain); ``colours``: the
-    stars' (BP-RP)0, for a calibration whose widths depend on colour."""
+    stars' (BP-RP)0, for a calibration whose widths depend on colour; the stars the height term ``informed``
+    take ``main_sequence_calibration`` (when given), as in the grid method."""
     n_s = len(run.steps)
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
@@ -287,7 +296,9 @@ def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generato
         tau = run.tau[i]
         burn = int(min(t // 2, np.ceil(2 * tau))) if np.isfinite(tau) else t // 2
         cx = run.age_chain(i)
-        q, mode, keep = _summarise(cx, burn, settings.n_keep, rng, calibration, bounds,
+        cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
+                                            and informed[i]) else calibration
+        q, mode, keep = _summarise(cx, burn, settings.n_keep, rng, cal, bounds,
                                    None if colours is None else float(colours[i]))
         qs[i], modes[i] = q, mode
         tx = run.tau_x[i]
@@ -334,7 +345,8 @@ def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independen
 
 def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings: SamplerSettings | None = None,
                  seed: int = 0, outlier_weight: float | None = None, calibration: Calibration | None = None,
-                 on_block: Callable[[int], None] | None = None) -> SampleResult:
+                 on_block: Callable[[int], None] | None = None, main_sequence: MainSequenceTerm | None = None,
+                 main_sequence_calibration: Calibration | None = None) -> SampleResult:
     """MCMC age posteriors for many stars (see the module docstring for the model).
 
     Stars are split into blocks of ``settings.block``; block b uses the random
@@ -343,7 +355,10 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
     processes, each with its own onnxruntime session. ``on_block(n_stars)`` is
     called in this process with the size of each block as it finishes (in
     finishing order with processes), e.g. to report progress; it cannot change results.
+    ``main_sequence``: the height term, for stars with ``stars.abs_g``; the stars it informs take
+    ``main_sequence_calibration`` (when given) instead of ``calibration``.
     """
+    ms = (main_sequence, main_sequence_calibration)
     settings = settings or SamplerSettings()
     n = len(stars)
     blocks = [np.arange(i, min(i + settings.block, n)) for i in range(0, n, settings.block)]
@@ -357,7 +372,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
         with ProcessPoolExecutor(settings.processes, initializer=cached_density, initargs=model) as pool:
             futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, b, outlier_weight,
-                                                 calibration)): len(idx) for b, idx in jobs}
+                                                 calibration, ms)): len(idx) for b, idx in jobs}
             for f in as_completed(futures):
                 f.result()  # a failed block stops the run here, as pool.map did
                 done(futures[f])
@@ -365,22 +380,26 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
     else:
         parts = []
         for b, idx in jobs:
-            parts.append(_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight, calibration))
+            parts.append(_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight, calibration,
+                                     ms))
             done(len(idx))
     return _concat(parts, n)
 
 
-def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight, calibration=None) -> SampleResult:
+def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight, calibration=None,
+                main_sequence=(None, None)) -> SampleResult:
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block_id)]))
-    logpost = LogPosterior(density, prior, stars, outlier_weight)
+    term, term_calibration = main_sequence
+    logpost = LogPosterior(density, prior, stars, outlier_weight, term)
+    informed = term.informs(stars.bp_rp0, stars.abs_g) if logpost.main_sequence is not None else None
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
     return _finish(run(logpost, settings, rng), settings, rng, calibration, (prior.log10_age_min, prior.log10_age_max),
-                   stars.bp_rp0)
+                   stars.bp_rp0, term_calibration, informed)
 
 
 def _worker_run(args) -> SampleResult:
-    model, prior, stars, settings, seed, block_id, w, calibration = args
-    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w, calibration)
+    model, prior, stars, settings, seed, block_id, w, calibration, main_sequence = args
+    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w, calibration, main_sequence)
 
 
 def _concat(parts: list[SampleResult], n: int) -> SampleResult:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.core.colours import Reddening, conversion_columns, input_colours
+from gyroage.core.main_sequence import absolute_g
 from gyroage.core.modelcard import ModelCard
 
 
@@ -28,6 +29,7 @@ class StarArrays:
     ebprp: np.ndarray | None = None  # the reddening behind bp_rp0 and its uncertainty (None: not known)
     ebprp_err: np.ndarray | None = None
     colour_columns: dict[str, np.ndarray] = field(default_factory=dict)  # which colour was used (colours.COLUMNS)
+    abs_g: np.ndarray | None = None  # de-reddened absolute G (NaN: unknown; None: no such columns)
 
     @property
     def ok(self) -> np.ndarray:
@@ -69,7 +71,19 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     perr = np.where(np.isnan(perr), 0.0, perr)
     used = np.where(bad_err | colours.err_unparsed, np.nan, err)
     return StarArrays(prot, colour, err, perr, status, colours.ebprp, colours.ebprp_err,
-                      conversion_columns(colours, used))
+                      conversion_columns(colours, used), input_abs_g(frame, cols))
+
+
+def input_abs_g(frame: pd.DataFrame, cols: dict[str, str]) -> np.ndarray | None:
+    """De-reddened absolute G from ``abs_g0``, else from ``g0`` and ``parallax`` (mas); None without either.
+
+    A bad or missing value is NaN: that star is dated from rotation alone, never refused.
+    """
+    if "abs_g0" in cols:
+        return io.numeric(frame, cols["abs_g0"])
+    if "g0" in cols and "parallax" in cols:
+        return absolute_g(io.numeric(frame, cols["g0"]), io.numeric(frame, cols["parallax"]))
+    return None
 
 
 def colour_in_domain(colour: np.ndarray, card: ModelCard) -> np.ndarray:

@@ -1,0 +1,114 @@
+"""The main-sequence height term in estimate, group-age, the sampler and the API.
+
+The model here is the shipped flow with a planted term in its card (tests/core/test_main_sequence.py's shape),
+so these tests say what the term does to ages, whatever the shipped card's fitted numbers are.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage import AgeModel
+from gyroage.core.density import FlowDensity
+from gyroage.core.estimate import HEIGHT_COLUMN, EstimateSettings, estimate_chunk
+from gyroage.core.groups import group_ages
+from gyroage.core.main_sequence import MainSequenceTerm
+from gyroage.core.priors import Prior
+from tests.conftest import ROOT, run_cli
+from tests.core.test_main_sequence import term
+
+# an M dwarf spinning at 1.5 d: rotation alone cannot tell 10 Myr from 300 Myr
+COLOUR, PROT = 2.7, 1.5
+
+
+@pytest.fixture(scope="module")
+def ms_model(tmp_path_factory):
+    model = tmp_path_factory.mktemp("ms") / "model"
+    shutil.copytree(ROOT / "models", model)
+    card = json.loads((model / "gyroage-model.json").read_text())
+    card["main_sequence"] = {"term": term().to_dict()}
+    (model / "gyroage-model.json").write_text(json.dumps(card))
+    return model
+
+
+def ms_mag(t: MainSequenceTerm, colour: float) -> float:
+    return float(np.interp(colour, t.ms_colour, t.ms_mag))
+
+
+def stars(t: MainSequenceTerm) -> pd.DataFrame:
+    """Three identical rotators: 1.5 mag above the main sequence, on it, and without magnitudes."""
+    ms = ms_mag(t, COLOUR)
+    return pd.DataFrame({"prot": [PROT] * 3, "bp_rp0": [COLOUR] * 3, "abs_g0": [ms - 1.5, ms, np.nan]})
+
+
+def test_height_moves_ages_the_way_the_diagram_says(ms_model):
+    density = FlowDensity(ms_model)
+    out = estimate_chunk(stars(term()), density, EstimateSettings())
+    young, on, none = out["age_p50_myr"]
+    assert young < 20 < 100 < on  # pre-main-sequence against a main-sequence star of the same rotation
+    assert young < none < on
+    assert out[HEIGHT_COLUMN].iloc[:2].to_numpy() == pytest.approx([1.5, 0.0], abs=1e-9)
+    assert np.isnan(out[HEIGHT_COLUMN].iloc[2])
+    assert (out["status"] == "ok").all()
+
+
+def test_without_the_term_ages_are_rotations_alone(ms_model):
+    density = FlowDensity(ms_model)
+    frame = stars(term())
+    off = estimate_chunk(frame, density, EstimateSettings(main_sequence=False))
+    plain = estimate_chunk(frame[["prot", "bp_rp0"]], FlowDensity(ROOT / "models"), EstimateSettings())
+    assert HEIGHT_COLUMN not in off.columns and HEIGHT_COLUMN not in plain.columns
+    np.testing.assert_allclose(off["age_p50_myr"], plain["age_p50_myr"])
+    np.testing.assert_allclose(off["age_p50_myr"], off["age_p50_myr"].iloc[0])
+
+
+def test_g0_with_parallax_is_the_same_as_the_absolute_magnitude(ms_model):
+    t = term()
+    frame = pd.DataFrame({"Prot": [PROT], "BPRP_0": [COLOUR], "G_0": [ms_mag(t, COLOUR) - 1.5 + 5.0],
+                          "dr3_parallax_zpt_corrected": [10.0]})  # 100 pc
+    density = FlowDensity(ms_model)
+    a = estimate_chunk(frame, density, EstimateSettings())["age_p50_myr"].iloc[0]
+    b = estimate_chunk(stars(t).iloc[:1], density, EstimateSettings())["age_p50_myr"].iloc[0]
+    assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_the_api_and_the_sampler_agree_with_the_grid(ms_model):
+    t = term()
+    model = AgeModel.load(ms_model)
+    grid = model.posterior([PROT, PROT], [COLOUR, COLOUR], abs_g0=[ms_mag(t, COLOUR) - 1.5, ms_mag(t, COLOUR)])
+    med = np.log10(grid.summaries()["age_p50_myr"])
+    frame = stars(t).iloc[:2]
+    est = estimate_chunk(frame, FlowDensity(ms_model), EstimateSettings())
+    np.testing.assert_allclose(np.log10(est["age_p50_myr"]), med, atol=1e-9)
+    mc = estimate_chunk(frame, FlowDensity(ms_model), EstimateSettings(method="mcmc", seed=1))
+    assert np.abs(np.log10(mc["age_p50_myr"].to_numpy()) - med).max() < 0.05
+
+
+def test_a_group_above_the_sequence_is_dated_young(ms_model):
+    t = term()
+    ms = ms_mag(t, COLOUR)
+    frame = pd.DataFrame({"group": ["a"] * 5 + ["b"] * 5, "prot": PROT, "bp_rp0": COLOUR,
+                          "abs_g0": [ms - 1.5] * 5 + [ms] * 5})
+    density = FlowDensity(ms_model)
+    with_term = group_ages(frame, density, "group", Prior())
+    without = group_ages(frame, density, "group", Prior(), main_sequence=False)
+    a, b = with_term["age_p50_myr"]
+    assert a < 20 < 100 < b
+    assert without["age_p50_myr"].iloc[0] == pytest.approx(without["age_p50_myr"].iloc[1])
+
+
+def test_the_cli_reads_the_columns_and_turns_the_term_off(ms_model, tmp_path):
+    src = tmp_path / "in.csv"
+    stars(term()).to_csv(src, index=False)
+    on, off = tmp_path / "on.csv", tmp_path / "off.csv"
+    assert run_cli("estimate", str(src), "--model", str(ms_model), "-o", str(on), "-q").returncode == 0
+    assert run_cli("estimate", str(src), "--model", str(ms_model), "-o", str(off), "-q",
+                   "--no-main-sequence").returncode == 0
+    a, b = pd.read_csv(on), pd.read_csv(off)
+    assert a["age_p50_myr"].iloc[0] < b["age_p50_myr"].iloc[0] / 2
+    assert HEIGHT_COLUMN in a.columns and HEIGHT_COLUMN not in b.columns
