@@ -54,10 +54,6 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
     info = train_info(result, data, str(path), sha256(path))
-    from gyroage.build.main_sequence import fit_main_sequence_term
-
-    # the height term beside rotation: from the same (quality-selected) stars, catalogue labels
-    info["main_sequence"] = {"term": fit_main_sequence_term(frame).to_dict()}
     if note:
         info["note"] = note
     (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")

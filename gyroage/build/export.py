@@ -119,25 +119,19 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
 
         gyroage export --rebuild --out models/
 
-    A card without ``domain.sequence`` or ``main_sequence.term`` gets it from the training catalogue, which must be
-    the one the card records (same SHA-256).
+    A card without ``domain.sequence`` gets it from the training catalogue, which must be the one
+    the card records (same SHA-256). A card's ``main_sequence`` section is kept as it is: a term enters a card only
+    through ``benchmarks/cmd_term.py --write-card``, with the calibration its leave-one-cluster-out run fitted.
     """
     from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, sequence_domain, training_set
-    from gyroage.build.main_sequence import fit_main_sequence_term
     from gyroage.core.modelcard import load_card, sha256
     from gyroage.errors import UserError
 
     card, model_dir = load_card(model_dir, verify=False)
-    missing = [name for name, has in (("domain.sequence", "sequence" in card.domain),
-                                      ("main_sequence.term", bool(card.main_sequence.get("term")))) if not has]
-    if missing:
+    if "sequence" not in card.domain:
         path = Path(catalogue) if catalogue is not None else default_catalogue_path()
         want = card.training.get("catalog", {}).get("sha256")
         if not path.is_file() or sha256(path) != want:
-            raise UserError(f"the card has no {missing[0]} and {path} is not its training catalogue (SHA-256 {want})")
-        frame = quality_select(load_catalogue(path))
-        if "sequence" not in card.domain:
-            card.domain["sequence"] = sequence_domain(training_set(frame))
-        if not card.main_sequence.get("term"):
-            card.main_sequence = {**card.main_sequence, "term": fit_main_sequence_term(frame).to_dict()}
+            raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
+        card.domain["sequence"] = sequence_domain(training_set(quality_select(load_catalogue(path))))
     return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)

@@ -175,7 +175,7 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
 
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
-               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = True):
+               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
     Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
@@ -185,8 +185,10 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     row, with an empty group and status ``no_group``: every input row is accounted for.
     ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
     ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
-    training colours' (reddening errors included) is marginalised over as there. Members with absolute
-    magnitudes carry the card's main-sequence height term unless ``main_sequence`` is False.
+    training colours' (reddening errors included) is marginalised over as there. With ``main_sequence``, members
+    with absolute magnitudes also carry the card's main-sequence height term; off by default, because a product over
+    members treats their heights as independent when a cluster's distance and extinction are shared (study 22:
+    leave-one-cluster-out joint ages were worse with it).
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)
     if prior.per_star:

@@ -95,8 +95,8 @@ def test_a_group_above_the_sequence_is_dated_young(ms_model):
     frame = pd.DataFrame({"group": ["a"] * 5 + ["b"] * 5, "prot": PROT, "bp_rp0": COLOUR,
                           "abs_g0": [ms - 1.5] * 5 + [ms] * 5})
     density = FlowDensity(ms_model)
-    with_term = group_ages(frame, density, "group", Prior())
-    without = group_ages(frame, density, "group", Prior(), main_sequence=False)
+    with_term = group_ages(frame, density, "group", Prior(), main_sequence=True)
+    without = group_ages(frame, density, "group", Prior())  # off by default (study 22b)
     a, b = with_term["age_p50_myr"]
     assert a < 20 < 100 < b
     assert without["age_p50_myr"].iloc[0] == pytest.approx(without["age_p50_myr"].iloc[1])
