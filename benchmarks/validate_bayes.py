@@ -21,15 +21,18 @@ from gyroage import AgeModel
 from gyroage.build.catalogue import load_catalogue, quality_select
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.core.groups import group_ages
+from gyroage.core.main_sequence import absolute_g
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def mcmc_vs_grid(model: AgeModel, cat: pd.DataFrame, n: int, seed: int) -> dict:
+def mcmc_vs_grid(model: AgeModel, cat: pd.DataFrame, n: int, seed: int, magnitudes: bool = False) -> dict:
     dom = model.card.domain
     small = cat[(cat["e_BPRP_0"] <= 0.02) & cat["BPRP_0"].between(*dom["bp_rp0"])]
     pick = small.sample(min(n, len(small)), random_state=seed)
     frame = pd.DataFrame({"prot": pick["Prot"], "bp_rp0": pick["BPRP_0"], "bp_rp0_err": pick["e_BPRP_0"]})
+    if magnitudes:  # for a card with a main-sequence term: each star's height from its own parallax
+        frame["abs_g0"] = absolute_g(pick["G_0"], pick["dr3_parallax_zpt_corrected"])
     grid = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, n_grid=401))
     mc = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, method="mcmc", seed=seed))
     # The grid conditioned on the smallest trained colour error, as the sampler's flow term is.
@@ -100,11 +103,17 @@ def main() -> None:
     ap.add_argument("--n-catalogue", type=int, default=100)
     ap.add_argument("--n-synthetic", type=int, default=520)  # a few fall outside the domain: >= 500 used
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped one)")
+    ap.add_argument("--magnitudes", action="store_true",
+                    help="give the catalogue stars their absolute G (for a card with a main-sequence term); with it, "
+                         "only the MCMC vs grid check runs and no docs are written")
     args = ap.parse_args()
-    model = AgeModel.load(threads=1)
+    model = AgeModel.load(args.model, threads=1)
     cat = quality_select(load_catalogue())
-    m = mcmc_vs_grid(model, cat, args.n_catalogue, args.seed)
+    m = mcmc_vs_grid(model, cat, args.n_catalogue, args.seed, args.magnitudes)
     print("mcmc vs grid:", m)
+    if args.magnitudes:
+        return
     cov = coverage(model, args.n_synthetic, args.seed)
     print("coverage:", cov)
     groups = cluster_ages(model, cat)
