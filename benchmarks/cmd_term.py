@@ -136,6 +136,9 @@ def main() -> None:
     ap.add_argument("--fit-calibration", type=int, default=0, metavar="N",
                     help="refit the informed stars' widths on the first N seeds, then score every seed with them")
     ap.add_argument("--calibration-json", type=Path, help="with --fit-calibration: write the widths here")
+    ap.add_argument("--term-calibration", type=Path, metavar="JSON",
+                    help="score with these frozen widths for the informed stars (e.g. "
+                         "benchmarks/candidates/main-sequence-calibration.json, study 22c) instead of refitting")
     ap.add_argument("--write-card", type=Path, metavar="MODEL_DIR",
                     help="with --fit-calibration: write the term (fitted to every cluster), its stars' calibration and "
                          "these per-seed figures into MODEL_DIR's card (then: gyroage export --rebuild --out MODEL_DIR)")
@@ -154,7 +157,7 @@ def main() -> None:
         for c in folds:
             if c not in terms:
                 terms[c] = fit_main_sequence_term(frame[frame["cluster"] != c])
-    term_calib = None
+    term_calib = Calibration.from_dict(json.loads(args.term_calibration.read_text())) if args.term_calibration else None
     if args.fit_calibration:
         term_calib = refit_term_calibration(frame, fold_sets[: args.fit_calibration], terms, calib)
         if args.calibration_json:
