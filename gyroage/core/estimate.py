@@ -28,7 +28,7 @@ from gyroage.errors import UserError
 
 STAR_COLUMNS = SUMMARY_COLUMNS + ("p_outlier", "age_flags")
 # the star's height above the main sequence where the card's term used it (NaN elsewhere); written only when the
-# input gives absolute magnitudes (abs_g0, or g0 with parallax)
+# card holds a term and the input gives absolute magnitudes (abs_g0, or g0 with parallax)
 HEIGHT_COLUMN = "ms_height_mag"
 OUTPUT_COLUMNS = STAR_COLUMNS + ("status",)
 
