@@ -17,14 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.catalogue import PARALLAX, load_catalogue, main_sequence_curve, quality_select
 from gyroage.build.loco import AGE_BINS, ValidateSettings, cluster_medians, judge_stars, load_folds, star_posteriors
-from gyroage.build.main_sequence import PARALLAX, fit_main_sequence_term, main_sequence
+from gyroage.build.main_sequence import fit_main_sequence_term
 from gyroage.core.calibration import Calibration
-from gyroage.core.groups import group_log_likelihood
+from gyroage.core.groups import joint_age
 from gyroage.core.main_sequence import absolute_g
-from gyroage.core.modelcard import outlier_log_density
-from gyroage.core.posterior import calibrate, normalise, quantiles
+from gyroage.core.posterior import calibrate
 from gyroage.defaults import OUTLIER_WEIGHT
 
 CATALOGUE = "../shared/data/open_cluster_rotators.csv"
@@ -37,7 +36,7 @@ def describe(frame: pd.DataFrame) -> None:
     colour = frame["BPRP_0"].to_numpy(dtype=float)
     age = frame["fiducial_age_Myr"].to_numpy(dtype=float)
     mg = absolute_g(frame["G_0"].to_numpy(dtype=float), frame[PARALLAX].to_numpy(dtype=float))
-    ms_c, ms_m = main_sequence(colour, mg, age)
+    ms_c, ms_m = main_sequence_curve(colour, mg, np.log10(age * 1e6))
     d = pd.DataFrame({"cluster": frame["cluster"], "age_myr": age, "band": pd.cut(colour, [1.0, 1.5, 2.0, 2.5, 3.0, 3.6]),
                       "height": np.interp(colour, ms_c, ms_m) - mg})
     t = d.dropna().groupby(["cluster", "band"], observed=True).agg(age_myr=("age_myr", "median"), n=("height", "size"),
@@ -63,15 +62,14 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
                 term, informed = terms[c].log_likelihood(colour, mg, grid), terms[c].informs(colour, mg)
             truth_star = np.log10(m["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
             truth = float(np.median(truth_star))
-            raw = judge_stars(star_posteriors(ll + term, grid), grid, truth_star)
-            cal = judge_stars(calibrate(star_posteriors(ll + term, grid), grid, colour, calib, term_calib, informed),
-                              grid, truth_star)
+            post = star_posteriors(ll + term, grid)
+            raw = judge_stars(post, grid, truth_star)
+            cal = judge_stars(calibrate(post, grid, colour, calib, term_calib, informed), grid, truth_star)
             stars.append(pd.DataFrame({"age": 10 ** (truth_star - 6), "err": raw["error_dex"], "score": raw["log_score"],
                                        "in68_raw": raw["in_68"], "in68_cal": cal["in_68"], "score_cal": cal["log_score"],
                                        "used": informed}))
-            lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), outlier_weight,
-                                      outlier_log_density())[0] + term.sum(axis=0)
-            jq = quantiles(normalise(lp[None, :], grid), grid)[0]
+            # validate's joint age; the members' summed terms enter where a flat prior would
+            _, jq = joint_age(ll, grid, outlier_weight, log_prior=term.sum(axis=0))
             clusters.append({"cluster": c, "age_myr": 10 ** (truth - 6), "error_dex": jq[2] - truth})
         s, t = pd.concat(stars, ignore_index=True), pd.DataFrame(clusters)
         all25, ge30 = cluster_medians(t["error_dex"], t["age_myr"])

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage.core.main_sequence import absolute_g as distance_modulus_g
 from gyroage.errors import UserError
 
 CATALOG_ENV = "GYROAGE_CATALOG"
@@ -123,25 +124,28 @@ def absolute_g(frame: pd.DataFrame) -> np.ndarray | None:
     cluster's median parallax is not positive, None without the columns."""
     if "G_0" not in frame.columns or PARALLAX not in frame.columns:
         return None
-    plx = frame.groupby("cluster")[PARALLAX].transform("median").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return frame["G_0"].to_numpy(dtype=float) + 5.0 * np.log10(np.where(plx > 0, plx, np.nan) / 100.0)
+    return distance_modulus_g(frame["G_0"], frame.groupby("cluster")[PARALLAX].transform("median"))
+
+
+def main_sequence_curve(bp_rp0: np.ndarray, abs_g: np.ndarray, log10_age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bin centres, median M_G) of the stars aged :data:`MAIN_SEQUENCE_AGES`, per :data:`MAIN_SEQUENCE_BIN` of
+    (BP-RP)0: the main sequence, linear between the centres (empty without such stars)."""
+    lo, hi = MAIN_SEQUENCE_AGES
+    ref = (log10_age >= lo) & (log10_age <= hi) & np.isfinite(abs_g) & np.isfinite(bp_rp0)
+    bins = np.floor(bp_rp0[ref] / MAIN_SEQUENCE_BIN).astype(np.int64)
+    ms = pd.Series(abs_g[ref]).groupby(bins).median()
+    return (ms.index.to_numpy(dtype=float) + 0.5) * MAIN_SEQUENCE_BIN, ms.to_numpy(dtype=float)
 
 
 def above_main_sequence(data: TrainingSet) -> np.ndarray:
     """How many magnitudes each star lies above (brighter than) the main sequence at its colour (NaN where unknown).
 
-    The main sequence is the median M_G per :data:`MAIN_SEQUENCE_BIN` of (BP-RP)0 over ``data``'s stars of clusters
-    aged :data:`MAIN_SEQUENCE_AGES`, linear between bin centres.
+    The main sequence is :func:`main_sequence_curve` of ``data``'s own stars.
     """
-    lo, hi = MAIN_SEQUENCE_AGES
-    ref = (data.log10_age >= lo) & (data.log10_age <= hi) & np.isfinite(data.abs_mag_g)
-    if not ref.any():
+    centres, mags = main_sequence_curve(data.bp_rp0, data.abs_mag_g, data.log10_age)
+    if not len(centres):
         return np.full(len(data), np.nan)
-    bins = np.floor(data.bp_rp0[ref] / MAIN_SEQUENCE_BIN).astype(np.int64)
-    ms = pd.Series(data.abs_mag_g[ref]).groupby(bins).median()
-    centres = (ms.index.to_numpy(dtype=float) + 0.5) * MAIN_SEQUENCE_BIN
-    return np.interp(data.bp_rp0, centres, ms.to_numpy()) - data.abs_mag_g
+    return np.interp(data.bp_rp0, centres, mags) - data.abs_mag_g
 
 
 def evolved_stars(data: TrainingSet, mag: float) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Fit the main-sequence height term (:class:`gyroage.core.main_sequence.MainSequenceTerm`) to cluster members.
 
 Everything comes from the training clusters' own stars and labels: the main sequence
-is the median M_G of the 100 Myr-1 Gyr clusters per colour bin, and the fall of the
+is :func:`gyroage.build.catalogue.main_sequence_curve` of their stars (M_G from each
+star's own parallax, as a field star has it), and the fall of the
 height with age is fitted per colour bin to the clusters' median heights.
 """
 
@@ -10,22 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gyroage.core.main_sequence import MainSequenceTerm, absolute_g
+from gyroage.build.catalogue import PARALLAX, main_sequence_curve
+from gyroage.core.main_sequence import HEIGHT_RANGE, MainSequenceTerm, absolute_g, mean_height
 
-PARALLAX = "dr3_parallax_zpt_corrected"
-MS_AGES_MYR = (100.0, 1000.0)
-MS_BIN = 0.1
 KNOT_EDGES = tuple(float(v) for v in np.round(np.arange(1.2, 3.7001, 0.25), 2))  # ten 0.25-mag bins, 1.2-3.7
 LOG_T_ZAMS_GRID = np.round(np.arange(7.0, 8.7001, 0.01), 2)
 MIN_STARS_PER_CLUSTER = 5
 MIN_CLUSTERS = 4
 YOUNG_MYR = 50.0
 SIGMA_FLOOR = 0.10
-HEIGHT_RANGE = (-1.0, 3.5)
-
-
-def _mean_height(slope: float, log_tz: float, log_age: np.ndarray) -> np.ndarray:
-    return slope * np.maximum(log_tz - log_age, 0.0)
 
 
 def fit_law(log_age: np.ndarray, height: np.ndarray) -> tuple[float, float]:
@@ -41,22 +35,14 @@ def fit_law(log_age: np.ndarray, height: np.ndarray) -> tuple[float, float]:
     return float(slope[best]), float(LOG_T_ZAMS_GRID[best])
 
 
-def main_sequence(colour: np.ndarray, abs_g: np.ndarray, age_myr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(bin centres, median M_G) of the stars aged :data:`MS_AGES_MYR`, per :data:`MS_BIN` of colour."""
-    ref = (age_myr >= MS_AGES_MYR[0]) & (age_myr <= MS_AGES_MYR[1]) & np.isfinite(abs_g) & np.isfinite(colour)
-    bins = np.floor(colour[ref] / MS_BIN).astype(np.int64)
-    ms = pd.Series(abs_g[ref]).groupby(bins).median()
-    return (ms.index.to_numpy(dtype=float) + 0.5) * MS_BIN, ms.to_numpy(dtype=float)
-
-
 def fit_main_sequence_term(frame: pd.DataFrame) -> MainSequenceTerm:
     """The term fitted to a quality-selected catalogue's stars (``G_0``, the parallax, ``BPRP_0``, labels)."""
     colour = frame["BPRP_0"].to_numpy(dtype=float)
     age_myr = frame["fiducial_age_Myr"].to_numpy(dtype=float)
     abs_g = absolute_g(frame["G_0"].to_numpy(dtype=float), frame[PARALLAX].to_numpy(dtype=float))
-    ms_colour, ms_mag = main_sequence(colour, abs_g, age_myr)
-    height = np.interp(colour, ms_colour, ms_mag) - abs_g
     log_age = np.log10(age_myr * 1e6)
+    ms_colour, ms_mag = main_sequence_curve(colour, abs_g, log_age)
+    height = np.interp(colour, ms_colour, ms_mag) - abs_g
     cluster = frame["cluster"].to_numpy()
     with np.errstate(invalid="ignore"):
         usable = np.isfinite(height) & (height >= HEIGHT_RANGE[0]) & (height <= HEIGHT_RANGE[1])
@@ -69,7 +55,7 @@ def fit_main_sequence_term(frame: pd.DataFrame) -> MainSequenceTerm:
         if len(table) < MIN_CLUSTERS or not (table["a"] < np.log10(YOUNG_MYR * 1e6)).any():
             continue
         slope, log_tz = fit_law(table["a"].to_numpy(), table["d"].to_numpy())
-        resid = height[in_bin] - _mean_height(slope, log_tz, log_age[in_bin])
+        resid = height[in_bin] - mean_height(slope, log_tz, log_age[in_bin])
         mad = float(np.median(np.abs(resid - np.median(resid))))
         knots.append((lo + hi) / 2)
         slopes.append(slope)

@@ -21,6 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+HEIGHT_RANGE = (-1.0, 3.5)  # mag: beyond, a giant or a bad parallax, and the term is silent
+
+
+def mean_height(slope, log10_t_zams, log10_age):
+    """The mean height above the main sequence, s max(0, log10 t_z - log10 t) (broadcast)."""
+    return slope * np.maximum(log10_t_zams - log10_age, 0.0)
+
 
 def absolute_g(g0, parallax_mas) -> np.ndarray:
     """M_G from a de-reddened G magnitude and a parallax in mas (NaN where the parallax is not positive)."""
@@ -54,7 +61,7 @@ class MainSequenceTerm:
     log10_t_zams: tuple[float, ...]
     sigma: tuple[float, ...]
     colour_range: tuple[float, float]
-    height_range: tuple[float, float] = (-1.0, 3.5)
+    height_range: tuple[float, float] = HEIGHT_RANGE
     weights: tuple[float, float, float] = (0.75, 0.20, 0.05)
     binary_max: float = 0.75
 
@@ -106,8 +113,7 @@ class MainSequenceTerm:
     def _log_p(self, d, s, tz, sig, x) -> np.ndarray:
         from scipy.special import ndtr  # here: a CSV estimate without magnitudes never loads scipy
 
-        mu = s * np.maximum(tz - x, 0.0)
-        z = (d - mu) / sig
+        z = (d - mean_height(s, tz, x)) / sig
         w_s, w_b, w_o = self.weights
         single = np.exp(-0.5 * z**2) / (sig * np.sqrt(2.0 * np.pi))
         # the mean of N(D; mu + u, sigma) over u ~ U(0, b): a difference of normal CDFs
