@@ -108,7 +108,6 @@ def card_from_training(info: dict, outlier_weight: float = OUTLIER_WEIGHT) -> Mo
                                        "relabelled_clusters") if k in info},
         flow=info["settings"]["flow"],
         metrics=dict(info["metrics"]),
-        main_sequence=dict(info.get("main_sequence", {})),
     )
 
 

@@ -109,8 +109,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     results = dict(stars.colour_columns)  # which colour each row used, when the input could need a conversion
     term = main_sequence_term(density, settings, stars)
     if term is not None:
-        results[HEIGHT_COLUMN] = np.where(term.informs(stars.bp_rp0, stars.abs_g), term.height(stars.bp_rp0, stars.abs_g),
-                                          np.nan)
+        height = term.height(stars.bp_rp0, stars.abs_g)
+        results[HEIGHT_COLUMN] = np.where(term.applies(stars.bp_rp0, height), height, np.nan)
     results.update({name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra})
     results["age_flags"] = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
