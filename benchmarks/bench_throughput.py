@@ -98,14 +98,17 @@ print(json.dumps(res))
 """
 
 
-def make_stars(n: int, path: Path, seed: int = 0) -> None:
-    """``n`` stars resampled from the quality-selected catalogue (BP-RP0 >= 0.5, gyronet's validated range)."""
-    from gyroage.build.catalogue import load_catalogue, quality_select
+def make_stars(n: int, path: Path, seed: int = 0, magnitudes: bool = False) -> None:
+    """``n`` stars resampled from the quality-selected catalogue (BP-RP0 >= 0.5, gyronet's validated range);
+    ``magnitudes`` adds their G_0 and parallax (what a model's main-sequence term reads)."""
+    from gyroage.build.catalogue import PARALLAX, load_catalogue, quality_select
 
     q = quality_select(load_catalogue(CATALOG))
     s = q[q.BPRP_0 >= 0.5].sample(n, replace=True, random_state=seed)
-    pd.DataFrame({"Prot": s.Prot.to_numpy(), "BPRP_0": s.BPRP_0.to_numpy(),
-                  "e_BPRP_0": s.e_BPRP_0.to_numpy()}).to_csv(path, index=False)
+    cols = {"Prot": s.Prot.to_numpy(), "BPRP_0": s.BPRP_0.to_numpy(), "e_BPRP_0": s.e_BPRP_0.to_numpy()}
+    if magnitudes:
+        cols |= {"G_0": s.G_0.to_numpy(), "parallax": s[PARALLAX].to_numpy()}
+    pd.DataFrame(cols).to_csv(path, index=False)
 
 
 def timed(cmd: list[str]) -> tuple[float, float, float]:
@@ -193,18 +196,24 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="also write the raw numbers here")
     ap.add_argument("--model", type=Path, default=None,
                     help="also time gyroage estimate --model MODEL (a candidate) in the same rounds")
+    ap.add_argument("--magnitudes", action="store_true",
+                    help="give the stars G_0 and parallax too, so a model's main-sequence term is evaluated")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="gyroage-bench-"))
     stars = tmp / "stars.csv"
     make_stars(a.stars, stars)
+    ours = stars  # gyroage's input; the peers always read the same stars without magnitudes
+    if a.magnitudes:
+        ours = tmp / "stars_magnitudes.csv"
+        make_stars(a.stars, ours, magnitudes=True)
     n = a.stars
     res: dict = {"stars": n, "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-                                         "load_before": os.getloadavg()}}
+                                         "load_before": os.getloadavg()}, "magnitudes": a.magnitudes}
 
     runs: dict[str, list[tuple[float, float, float]]] = {}
-    jobs = {"gyroage": gyroage(str(stars), "-o", str(tmp / "gyroage.csv"))}
+    jobs = {"gyroage": gyroage(str(ours), "-o", str(tmp / "gyroage.csv"))}
     if a.model is not None:
-        jobs["gyroage --model"] = gyroage(str(stars), "-o", str(tmp / "candidate.csv"), "--model", str(a.model))
+        jobs["gyroage --model"] = gyroage(str(ours), "-o", str(tmp / "candidate.csv"), "--model", str(a.model))
     if "gyronet" not in a.skip:
         jobs["gyronet"] = [sys.executable, "-c", GYRONET, str(stars), str(tmp / "gyronet.csv")]
     if "torch" not in a.skip:
