@@ -138,7 +138,8 @@ def main() -> None:
                     help="score with these frozen widths for the informed stars (e.g. "
                          "benchmarks/candidates/main-sequence-calibration.json, study 22c) instead of refitting")
     ap.add_argument("--write-card", type=Path, metavar="MODEL_DIR",
-                    help="with --fit-calibration: write the term (fitted to every cluster), its stars' calibration and "
+                    help="with --fit-calibration or --term-calibration: write the term (fitted to every cluster), "
+                         "its stars' calibration and "
                          "these per-seed figures into MODEL_DIR's card (then: gyroage export --rebuild --out MODEL_DIR)")
     args = ap.parse_args()
     frame = quality_select(load_catalogue(args.catalogue))
@@ -198,7 +199,9 @@ def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, re
         "validation": {"seeds": seeds, "rotation_alone": figures["v4"], "with_term": figures["cmd"],
                        "note": "leave-one-cluster-out on the shipped flow's folds (this machine's), the term fitted in "
                                "each fold without the held-out cluster (study 22, benchmarks/cmd_term.py); star "
-                               "figures uncalibrated, coverage with each star's own calibration"},
+                               "figures uncalibrated, coverage with each star's own calibration; with_term's all25 "
+                               "and ge30 put the term in joint ages too (group-age --main-sequence), which "
+                               "group-age leaves off by default, so its cluster figures are rotation_alone's"},
     }
     save(card, model_dir)
     print(f"wrote the main_sequence section of {model_dir}'s card", flush=True)
