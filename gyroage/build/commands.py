@@ -129,6 +129,10 @@ def validate(
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
     fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the age-dependent calibration to the held-out "
                                                   "posteriors (with --write-card: into the card; re-export the graphs after).")] = False,
+    main_sequence: Annotated[Optional[bool], typer.Option(
+        "--main-sequence/--no-main-sequence", help="Date held-out stars with the main-sequence height term too, fitted "
+        "in each fold without the held-out cluster; with --fit-calibration the stars it informs take the card's "
+        "main_sequence.calibration (joint ages stay rotation's). Default: on when the card holds a term.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
@@ -156,11 +160,17 @@ def validate(
     except (TypeError, ValueError) as exc:  # an unknown key, or a value TrainSettings refuses
         raise UserError(f"bad training settings: {exc}") from None
     w = float(card.outlier["weight"])
+    term = getattr(card, "main_sequence", None) or {}
+    if main_sequence and not term.get("term"):
+        raise UserError("--main-sequence: the model card holds no main-sequence term")
+    use_term = bool(term.get("term")) if main_sequence is None else main_sequence
     settings = ValidateSettings(train=train, min_members=min_members,
                                 grid=(card.age_grid["log10_age_min"], card.age_grid["log10_age_max"], card.age_grid["n"]),
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
-                                jobs=jobs)
+                                jobs=jobs, main_sequence=use_term,
+                                main_sequence_calibration_dict=(term.get("calibration") or {}) if use_term and fit_calibration
+                                else {})
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
                        extra_seeds=more)
     if write_card is not None:

@@ -22,12 +22,14 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
+from gyroage.build.catalogue import PARALLAX, cluster_table, load_catalogue, quality_select
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age
+from gyroage.core.main_sequence import absolute_g
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
+    calibrate,
     cdf_at,
     cdf_value,
     log_evidence,
@@ -69,9 +71,17 @@ class ValidateSettings:
     jobs: int = 2
     # the age-dependent systematic term applied to star posteriors (core.calibration.Calibration as a dict), or empty
     calibration_dict: dict = field(default_factory=dict)
+    # the main-sequence height term on individual held-out stars (fitted in each fold without the held-out cluster,
+    # as the flow is), and the calibration of the stars it informs (a dict as above; empty: uncalibrated). Joint
+    # ages stay rotation's, as in group-age. Neither shapes a fold: both stay out of the key.
+    main_sequence: bool = False
+    main_sequence_calibration_dict: dict = field(default_factory=dict)
 
     def calibration(self) -> Calibration | None:
         return Calibration.from_dict(self.calibration_dict)
+
+    def main_sequence_calibration(self) -> Calibration | None:
+        return Calibration.from_dict(self.main_sequence_calibration_dict)
 
     def train_dict(self) -> dict:
         """The full training settings of every fold (see ``validation_train.full_train_dict``)."""
@@ -223,25 +233,33 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
     ``held_out``: :func:`load_held_out`'s result, when the caller has it already.
     """
     frame, folds = held_out or load_held_out(catalogue, out_dir, settings, clusters)
-    star_rows, cluster_rows = [], []
+    star_rows, cluster_rows, alone_rows = [], [], []
     for c in clusters:
         f = folds[c]
         grid, ll = f["grid"], f["loglike"]
         members = frame.iloc[f["source_row"]]
+        colour = members["BPRP_0"].to_numpy(dtype=float)
         # Associations (Sco-Cen, Taurus) hold subgroups of different ages: each star is
         # judged against its own subgroup's age, the joint age against the members' median.
         star_truth = np.log10(members["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
         truth = float(np.median(star_truth))
-        post = star_posteriors(ll, grid, calibrations[c] if calibrations else settings.calibration(),
-                               colour=members["BPRP_0"].to_numpy(dtype=float))
-        judged = judge_stars(post, grid, star_truth)
+        calib = calibrations[c] if calibrations else settings.calibration()
+        judged = judge_stars(star_posteriors(ll, grid, calib, colour=colour), grid, star_truth)
+        extra = {}
+        if settings.main_sequence:
+            alone_rows.append(pd.DataFrame(judged))
+            term, informed, height = held_out_height_term(frame, c, members, grid)
+            post = calibrate(star_posteriors(ll + term, grid), grid, colour, calib,
+                             settings.main_sequence_calibration(), informed)
+            judged = judge_stars(post, grid, star_truth)
+            extra = {"ms_informed": informed, "ms_height_mag": np.where(informed, height, np.nan)}
         p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), settings.outlier_weight_star,
                                     outlier_log_density())
         _, jq = joint_age(ll, grid, settings.outlier_weight_group)
         star_rows.append(pd.DataFrame({
             "cluster": c, "GaiaDR3_ID": members["GaiaDR3_ID"].to_numpy(),
             "prot_days": members["Prot"].to_numpy(), "bp_rp0": members["BPRP_0"].to_numpy(),
-            "bp_rp0_err": members["e_BPRP_0"].to_numpy(), **judged, "p_outlier": p_out,
+            "bp_rp0_err": members["e_BPRP_0"].to_numpy(), **extra, **judged, "p_outlier": p_out,
         }))
         cluster_rows.append({
             "cluster": c, "n_stars": len(members), "fiducial_age_myr": 10 ** (truth - 6),
@@ -254,7 +272,40 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
         })
     stars = pd.concat(star_rows, ignore_index=True)
     table = pd.DataFrame(cluster_rows).sort_values("fiducial_age_myr").reset_index(drop=True)
-    return stars, table, summarise(stars, table, settings)
+    summary = summarise(stars, table, settings)
+    if settings.main_sequence:
+        summary["main_sequence"] = main_sequence_summary(stars, pd.concat(alone_rows, ignore_index=True))
+    return stars, table, summary
+
+
+def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFrame,
+                         grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The main-sequence term of a held-out cluster's stars, fitted without that cluster: (log-likelihood on
+    ``grid``, which stars it informs, their heights above the main sequence, mag)."""
+    from gyroage.build.main_sequence import fit_main_sequence_term
+
+    term = fit_main_sequence_term(frame[frame["cluster"] != cluster])
+    colour = members["BPRP_0"].to_numpy(dtype=float)
+    abs_g = absolute_g(members["G_0"].to_numpy(dtype=float), members[PARALLAX].to_numpy(dtype=float))
+    return term.log_likelihood(colour, abs_g, grid), term.informs(colour, abs_g), term.height(colour, abs_g)
+
+
+def main_sequence_summary(stars: pd.DataFrame, alone: pd.DataFrame) -> dict:
+    """What the height term changed: how many stars it informed, and the star figures of rotation alone on the
+    same folds (the summary's own star figures are with the term)."""
+    bins = by_age_bin(alone)
+    informed = stars["ms_informed"].to_numpy(dtype=bool)
+    return {
+        "n_informed": int(informed.sum()),
+        "star_median_abs_dex_informed": float(np.median(np.abs(stars.loc[informed, "error_dex"])))
+        if informed.any() else None,
+        "rotation_alone": {
+            "loco_star_median_abs_dex": float(np.median(np.abs(alone["error_dex"]))),
+            "loco_star_mean_log_score": float(np.mean(alone["log_score"])),
+            "loco_star_coverage_68_by_age": bins["coverage_68"],
+            "loco_star_median_abs_dex_by_age": bins["median_abs_dex"],
+        },
+    }
 
 
 def interval_sides(pit_values: np.ndarray, level: float = 0.68) -> tuple[float, float, float]:
@@ -345,7 +396,9 @@ def summarise(stars: pd.DataFrame, table: pd.DataFrame, settings: ValidateSettin
         "loco_star_mean_log_score_by_age_and_colour": colour["mean_log_score"],
         "loco_star_n_by_age_and_colour": colour["n_stars"],
         "star_posteriors": "sequence members (outlier term in p_outlier only)"
-                           + (", with the card's calibration" if settings.calibration_dict else ", uncalibrated"),
+                           + (", with the card's calibration" if settings.calibration_dict else ", uncalibrated")
+                           + (", with the main-sequence height term where it applies (joint ages without it)"
+                              if settings.main_sequence else ""),
         "calibration": settings.calibration_dict,
         "outlier_weight_star": settings.outlier_weight_star,
         "outlier_weight_group": settings.outlier_weight_group,

@@ -113,6 +113,18 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     assert np.isfinite(stars["log_score"]).all() and np.isfinite(v["loco_star_mean_log_score"])
     cells = v["loco_star_n_by_age_and_colour"]
     assert sum(sum(c.values()) for c in cells.values()) == len(stars)
+    # the shipped card holds a main-sequence term, so held-out stars were dated with it, and the summary keeps
+    # rotation alone's figures on the same folds: a --no-main-sequence run must reproduce them
+    assert stars["ms_informed"].any() and v["main_sequence"]["n_informed"] == int(stars["ms_informed"].sum())
+    assert stars.loc[~stars["ms_informed"], "ms_height_mag"].isna().all()
+    alone = run_cli(*args, "--no-main-sequence")
+    assert alone.returncode == 0 and "0 to train" in alone.stderr, alone.stderr
+    plain = json.loads((tmp_path / "v" / "loco_summary.json").read_text())
+    assert "main_sequence" not in plain and "ms_informed" not in pd.read_csv(tmp_path / "v" / "loco_stars.csv")
+    ref = v["main_sequence"]["rotation_alone"]
+    assert plain["loco_star_median_abs_dex"] == pytest.approx(ref["loco_star_median_abs_dex"])
+    assert plain["loco_star_mean_log_score"] == pytest.approx(ref["loco_star_mean_log_score"])
+    assert plain["loco_cluster_median_abs_dex"] == pytest.approx(v["loco_cluster_median_abs_dex"])  # joint: rotation's
     # the card still verifies (the ONNX file was not touched)
     from gyroage.core.modelcard import load_card
 
@@ -242,3 +254,21 @@ def test_age_bins_keep_the_sign_of_the_median_error():
     assert b["median_error_dex"][">=1000 Myr"] == pytest.approx(-0.4)
     assert b["median_abs_dex"][">=1000 Myr"] == pytest.approx(0.4)
     assert b["median_error_dex"]["<100 Myr"] is None
+
+
+def test_held_out_height_term_never_sees_the_held_out_cluster(catalog_path):
+    """The term that dates a held-out cluster's stars is fitted without them: moving that cluster's magnitudes in
+    the catalogue changes nothing, while moving another cluster's does."""
+    from gyroage.build.catalogue import load_catalogue, quality_select
+    from gyroage.build.loco import held_out_height_term
+
+    frame = quality_select(load_catalogue(catalog_path))
+    grid = np.linspace(6.0, 10.0, 81)
+    members = frame[frame["cluster"] == "Praesepe"]
+    base, informed, _ = held_out_height_term(frame, "Praesepe", members, grid)
+    assert informed.any()
+    for moved, same in (("Praesepe", True), ("Pleiades", False)):
+        shifted = frame.copy()
+        shifted.loc[shifted["cluster"] == moved, "G_0"] -= 1.5  # 1.5 mag brighter: as if 100x younger
+        ll, _, _ = held_out_height_term(shifted, "Praesepe", members, grid)
+        assert np.array_equal(ll, base) is same, moved
