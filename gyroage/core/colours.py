@@ -30,6 +30,10 @@ on red-clump stars; the small dependence on the star's own colour (e.g. Casagran
 al. 2021, MNRAS 507, 2684) is neglected: it is below 10% of E(BP-RP) for FGK stars.
 """
 
+AG_PER_EBPRP = 0.789 / EBPRP_PER_AV
+"""A_G / E(BP-RP) = 0.789 / 0.413 = 1.91 (A_G/A_V = 0.789, the same law as :data:`EBPRP_PER_AV`): de-reddens G where
+only E(BP-RP) is known (``gyroage crossmatch``'s ``g0``), so that colour and magnitude share one reddening."""
+
 DWARF_TEFF_BP_RP0 = np.array([
     # Teff [K], (BP-RP)0 [mag]: A0V ... M6V
     (9700, -0.037), (9300, 0.005), (8840, 0.068), (8600, 0.110), (8250, 0.166), (8100, 0.194),

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
+from gyroage.core.colours import AG_PER_EBPRP
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -124,6 +125,9 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     ours["ebp_rp"] = np.where(c.applied, c.ebprp, np.nan)
     ours["ebp_rp_source"] = c.source
     ours["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
+    # G de-reddened with the colour's own E(BP-RP) (observed where the colour is): with parallax_mas, estimate's
+    # main-sequence term reads it
+    ours["g0"] = np.where(okish, ours["phot_g_mean_mag"] - np.where(c.applied, AG_PER_EBPRP * c.ebprp, 0.0), np.nan)
     ours["parallax_mas"] = plx
     ours["ruwe"] = g["ruwe"].to_numpy(float)
     ours["match_sep_arcsec"] = res["match_sep_arcsec"].to_numpy(float)

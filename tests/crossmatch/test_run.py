@@ -44,6 +44,10 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     assert out.loc[2, "bp_rp0"] == pytest.approx(GAIA[GC][3] - GAIA[GC][4], abs=1e-5)  # no GSP-Phot value
     assert out.loc[2, "ebp_rp_source"] == "none"
     assert math.isnan(out.loc[3, "prot"]) and not math.isnan(out.loc[3, "bp_rp0"])
+    # G de-reddened by the colour's own E(BP-RP), A_G = 1.91 E(BP-RP); observed G where the colour is observed
+    assert out.loc[0, "g0"] == pytest.approx(a[2] - 0.789 / 0.413 * a[9], abs=1e-4)  # CSV: 6 digits
+    assert out.loc[2, "g0"] == pytest.approx(GAIA[GC][2], abs=1e-5)
+    assert out["g0"][4:].isna().all()  # not found, invalid id
 
     # the queries sent: one batched ADQL per table, one VizieR list per catalogue, one TIC filter
     gaia_q = sky.queries("gaia")
@@ -109,6 +113,10 @@ def test_crossmatch_cli_pipes_into_estimate(tmp_path, sky, monkeypatch):
     res = pd.read_csv(_io.StringIO(est.stdout))
     assert len(res) == 4 and (res["status"][:3].isin(["ok", "extrapolated"])).all() and res["status"][3] == "invalid_period"
     assert res["prot"].tolist()[:3] == [12.3, 5.2, 3.3]
+    # g0 and parallax_mas reach the main-sequence term: star C ((BP-RP)0 1.6, M_G 6.5) is in its colours, A and B
+    # (1.0, 1.15) are bluer than its 1.2
+    height = res["ms_height_mag"].tolist()
+    assert math.isfinite(height[2]) and all(math.isnan(h) for h in height[:2] + height[3:]), height
 
 
 def test_crossmatch_failing_in_a_pipe_gives_one_error(tmp_path):
