@@ -26,7 +26,8 @@ from scipy.optimize import minimize
 
 from gyroage.build import calibration as C
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import COLOUR_EDGES, log_score, saved_folds, star_posteriors
+from gyroage.build.loco import saved_folds, star_posteriors
+from gyroage.build.loco_figures import COLOUR_EDGES, log_score
 from gyroage.core.calibration import Calibration
 from gyroage.core.modelcard import load_card
 from gyroage.core.posterior import cdf_at, quantiles

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build.catalogue import PARALLAX, load_catalogue, main_sequence_curve, quality_select
-from gyroage.build.loco import AGE_BINS, ValidateSettings, cluster_medians, judge_stars, load_folds, star_posteriors
+from gyroage.build.loco import ValidateSettings, load_folds, star_posteriors
+from gyroage.build.loco_figures import AGE_BINS, cluster_medians, judge_stars
 from gyroage.build.main_sequence import fit_main_sequence_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age

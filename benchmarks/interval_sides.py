@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
-from gyroage.build.loco import interval_sides, judge_stars, saved_folds, star_posteriors
+from gyroage.build.loco import saved_folds, star_posteriors
+from gyroage.build.loco_figures import interval_sides, judge_stars
 from gyroage.core.calibration import Calibration
 from gyroage.core.modelcard import load_card
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.build.loco import AGE_BINS, OLD_MYR, by_age_bin, cluster_medians, seed_table_dirs
+from gyroage.build.loco import seed_table_dirs
+from gyroage.build.loco_figures import AGE_BINS, OLD_MYR, by_age_bin, cluster_medians
 
 FLOOR_DEX = 0.10  # in-sample |error| beyond which a cluster counts as unsupported by the rest
 BANDS = ((0.6, 0.8), (0.8, 1.0), (1.0, 1.3), (1.3, 1.8))
@@ -80,7 +81,8 @@ def in_sample_stars(catalogue: str) -> None:
     """The shipped model on its own training stars (flow only, uncalibrated, flat prior in log age): what a held-out
     star median can hope for, since LOCO sees these stars with less information, never more."""
     from gyroage.build.catalogue import load_catalogue, quality_select
-    from gyroage.build.loco import ValidateSettings, judge_stars, star_posteriors
+    from gyroage.build.loco import ValidateSettings, star_posteriors
+    from gyroage.build.loco_figures import judge_stars
     from gyroage.core.api import AgeModel
     from gyroage.core.posterior import age_grid
 

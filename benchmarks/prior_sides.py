@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import AGE_BINS, by_age_bin, judge_stars, saved_folds, star_posteriors
+from gyroage.build.loco import saved_folds, star_posteriors
+from gyroage.build.loco_figures import AGE_BINS, by_age_bin, judge_stars
 
 PRIORS = {"uniform_log_age": lambda x: np.zeros_like(x), "uniform_age": lambda x: x * np.log(10.0)}
 

@@ -22,7 +22,8 @@ import numpy as np
 from scipy.special import logsumexp
 
 from gyroage.build.catalogue import load_catalogue, quality_select
-from gyroage.build.loco import cluster_medians, saved_folds, seed_table_dirs, star_posteriors
+from gyroage.build.loco import saved_folds, seed_table_dirs, star_posteriors
+from gyroage.build.loco_figures import cluster_medians
 from gyroage.core.groups import joint_age
 from gyroage.core.posterior import quantiles
 from gyroage.defaults import OUTLIER_WEIGHT

@@ -40,7 +40,7 @@ def joint_ages(clusters: pd.DataFrame, out: Path, plt) -> None:
 
 def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
-    from gyroage.build.loco import coverage
+    from gyroage.build.loco_figures import coverage
 
     levels = np.linspace(0.05, 0.95, 19)
     cov = [coverage(stars["pit"], lv) for lv in levels]
@@ -60,7 +60,7 @@ def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
 
 def calibration_by_age(stars: pd.DataFrame, raw: pd.DataFrame | None, out: Path, plt) -> None:
     """Nominal against actual coverage, one curve per bin of cluster age: shipped (calibrated) and, dashed, raw."""
-    from gyroage.build.loco import AGE_BINS, coverage
+    from gyroage.build.loco_figures import AGE_BINS, coverage
 
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     levels = np.linspace(0.05, 0.95, 19)

@@ -43,7 +43,7 @@ WIDTHS = ((0.0, 0.518, 0.055, 0.055),   # F and early G dwarfs
           (0.0, 0.676, 0.396, 0.396))   # M dwarfs
 LEVEL_KNOTS = (7.0, 7.5)
 LEVEL_SCALE_MIN = 0.45
-AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr (loco.AGE_BINS reads them)
+AGE_EDGES = (8.0, 9.0)  # log10 yr: the bins <100 Myr, 0.1-1 Gyr, >= 1 Gyr (loco_figures.AGE_BINS reads them)
 
 
 def inside(pit: np.ndarray, level: float) -> np.ndarray:

@@ -68,3 +68,13 @@ def fit_main_sequence_term(frame: pd.DataFrame) -> MainSequenceTerm:
         ms_colour=tuple(float(v) for v in ms_colour), ms_mag=tuple(float(v) for v in ms_mag),
         knot_colour=tuple(float(v) for v in knots), slope=tuple(slopes), log10_t_zams=tuple(tzs),
         sigma=tuple(sigmas), colour_range=(float(KNOT_EDGES[0]), float(last_hi)), height_range=HEIGHT_RANGE)
+
+
+def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFrame,
+                         grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The main-sequence term of a held-out cluster's stars, fitted without that cluster: (log-likelihood on
+    ``grid``, which stars it informs, their heights above the main sequence, mag)."""
+    term = fit_main_sequence_term(frame[frame["cluster"] != cluster])
+    colour = members["BPRP_0"].to_numpy(dtype=float)
+    abs_g = absolute_g(members["G_0"].to_numpy(dtype=float), members[PARALLAX].to_numpy(dtype=float))
+    return term.log_likelihood(colour, abs_g, grid), term.informs(colour, abs_g), term.height(colour, abs_g)

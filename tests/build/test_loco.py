@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.build.loco import coverage, star_posteriors
+from gyroage.build.loco import star_posteriors
+from gyroage.build.loco_figures import coverage
 from gyroage.core.groups import joint_age
 from gyroage.core.posterior import cdf_at as pit
 from tests.conftest import run_cli
@@ -49,7 +50,7 @@ def test_calibrated_posteriors_cover_at_the_nominal_rate():
 
 def test_coverage_by_age_and_colour_keeps_opposite_errors_apart():
     """G dwarfs over-covered and M dwarfs under-covered in one age bin: the cells show both, the bin hides them."""
-    from gyroage.build.loco import by_age_and_colour, by_age_bin
+    from gyroage.build.loco_figures import by_age_and_colour, by_age_bin
 
     n = 200
     stars = pd.DataFrame({
@@ -70,7 +71,7 @@ def test_coverage_by_age_and_colour_keeps_opposite_errors_apart():
 
 def test_age_bins_say_which_side_the_misses_fall_on():
     """In-range coverage with every miss above p84 (ages too young): the bin reports the side, not just the rate."""
-    from gyroage.build.loco import by_age_bin
+    from gyroage.build.loco_figures import by_age_bin
 
     pit = np.r_[np.full(70, 0.5), np.full(30, 0.95), np.full(50, 0.5), np.full(10, 0.02), np.full(10, 0.99)]
     stars = pd.DataFrame({
@@ -159,7 +160,7 @@ def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
 
 
 def test_seed_spread_reports_each_seed_with_mean_and_sd():
-    from gyroage.build.loco import seed_spread
+    from gyroage.build.loco_figures import seed_spread
 
     def summary(c, old, star, young_cov):
         return {"loco_cluster_median_abs_dex": c, "loco_cluster_median_abs_dex_ge30myr": old,
@@ -238,7 +239,7 @@ def test_train_and_validate_refuse_an_unreadable_config_in_one_line(catalog_path
 
 def test_cluster_medians_are_the_issues_two_columns():
     """All clusters, and those of 30 Myr and older (30 itself included); None when no cluster is that old."""
-    from gyroage.build.loco import cluster_medians
+    from gyroage.build.loco_figures import cluster_medians
 
     assert cluster_medians([-0.5, 0.1, -0.02, 0.04], [10.0, 30.0, 100.0, 2000.0]) == pytest.approx((0.07, 0.04))
     assert cluster_medians([0.3, -0.1], [2.0, 15.0]) == (pytest.approx(0.2), None)
@@ -246,7 +247,7 @@ def test_cluster_medians_are_the_issues_two_columns():
 
 def test_age_bins_keep_the_sign_of_the_median_error():
     """Stars dated too young show a negative median error beside the (unsigned) median |error|."""
-    from gyroage.build.loco import by_age_bin
+    from gyroage.build.loco_figures import by_age_bin
 
     stars = pd.DataFrame({"true_age_myr": 2000.0, "pit": 0.5, "log_score": 0.0, "error_dex": [-0.5, -0.4, 0.1],
                           "age_p16_myr": 100.0, "age_p84_myr": 200.0})
@@ -260,7 +261,7 @@ def test_held_out_height_term_never_sees_the_held_out_cluster(catalog_path):
     """The term that dates a held-out cluster's stars is fitted without them: moving that cluster's magnitudes in
     the catalogue changes nothing, while moving another cluster's does."""
     from gyroage.build.catalogue import load_catalogue, quality_select
-    from gyroage.build.loco import held_out_height_term
+    from gyroage.build.main_sequence import held_out_height_term
 
     frame = quality_select(load_catalogue(catalog_path))
     grid = np.linspace(6.0, 10.0, 81)
