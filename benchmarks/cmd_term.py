@@ -76,17 +76,21 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
             cal = judge_stars(calibrate(post, grid, colour, calib, term_calib, informed), grid, truth_star)
             stars.append(pd.DataFrame({"age": 10 ** (truth_star - 6), "err": raw["error_dex"], "score": raw["log_score"],
                                        "in68_raw": raw["in_68"], "in68_cal": cal["in_68"], "score_cal": cal["log_score"],
-                                       "used": informed}))
+                                       "in95_cal": (cal["pit"] >= 0.025) & (cal["pit"] <= 0.975),
+                                       "err_cal": cal["error_dex"], "used": informed}))
             # validate's joint age; the members' summed terms enter where a flat prior would
             _, jq = joint_age(ll, grid, outlier_weight, log_prior=term.sum(axis=0))
             clusters.append({"cluster": c, "age_myr": 10 ** (truth - 6), "error_dex": jq[2] - truth})
         s, t = pd.concat(stars, ignore_index=True), pd.DataFrame(clusters)
         all25, ge30 = cluster_medians(t["error_dex"], t["age_myr"])
         cov = {label: float(s.loc[(s["age"] >= lo) & (s["age"] < hi), "in68_cal"].mean()) for label, lo, hi in AGE_BINS}
+        cov95 = {label: float(s.loc[(s["age"] >= lo) & (s["age"] < hi), "in95_cal"].mean()) for label, lo, hi in AGE_BINS}
         med = {label: float(s.loc[(s["age"] >= lo) & (s["age"] < hi), "err"].abs().median()) for label, lo, hi in AGE_BINS}
         out[variant] = {"all25": all25, "ge30": ge30, "star_median": float(s["err"].abs().median()),
                         "log_score": float(s["score"].mean()), "log_score_cal": float(s["score_cal"].mean()),
-                        "coverage_68_cal": cov, "star_median_by_age": med, "n_used": int(s["used"].sum()),
+                        "coverage_68_cal": cov, "coverage_95_cal": cov95,
+                        "star_median_cal": float(s["err_cal"].abs().median()),
+                        "star_median_by_age": med, "n_used": int(s["used"].sum()),
                         "per_cluster": dict(zip(t["cluster"], t["error_dex"].round(3)))}
     return out
 
@@ -104,10 +108,11 @@ def complete_fold_sets(loco: Path, n_clusters: int = 25):
     return sorted(sets, key=lambda s: s[0])
 
 
-def refit_term_calibration(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration) -> Calibration:
+def refit_term_calibration(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration,
+                           level_scale: float | None = None) -> Calibration:
     """The informed stars' own widths (pre-registered): calibration_widths.py's objective on their held-out
     posteriors with the term, over the given seeds, colour knots 1.2 / 1.9 / 2.6, widths <= 0.7 dex, the level
-    scale held at the card's; started from v4's widths at those knots."""
+    scale held at the card's (or at ``level_scale``, study 22d); started from v4's widths at those knots."""
     from calibration_widths import Problem
 
     runs = []
@@ -125,7 +130,8 @@ def refit_term_calibration(frame: pd.DataFrame, fold_sets, terms: dict, start: C
     knots = TERM_COLOUR_KNOTS
     rows = start.width_rows
     x0 = [w for k in knots for w in rows[list(start.colour_knots).index(k)][1:-1]]
-    problem = Problem(runs, frame, knots, wmax=0.7, level_scale=start.level_scale)
+    problem = Problem(runs, frame, knots, wmax=0.7,
+                      level_scale=start.level_scale if level_scale is None else level_scale)
     theta = problem.fit(np.array(x0))
     cal = problem.calibration(theta)
     m, _ = problem.metrics(problem.scores(theta))
@@ -150,6 +156,9 @@ def main() -> None:
                     help="with --fit-calibration or --term-calibration: write the term (fitted to every cluster), "
                          "its stars' calibration and "
                          "these per-seed figures into MODEL_DIR's card (then: gyroage export --rebuild --out MODEL_DIR)")
+    ap.add_argument("--term-level-scale", type=float, default=None, metavar="S",
+                    help="with --fit-calibration: hold the informed stars' level scale at S instead of the card's "
+                         "(study 22d)")
     ap.add_argument("--jitter-mag", type=float, default=0.0, metavar="MAG",
                     help="move held-out stars' magnitudes by N(0, MAG) before the term reads them (a field-star "
                          "stress test; never with --write-card)")
@@ -172,7 +181,7 @@ def main() -> None:
                 terms[c] = fit_main_sequence_term(frame[frame["cluster"] != c])
     term_calib = Calibration.from_dict(json.loads(args.term_calibration.read_text())) if args.term_calibration else None
     if args.fit_calibration:
-        term_calib = refit_term_calibration(frame, fold_sets[: args.fit_calibration], terms, calib)
+        term_calib = refit_term_calibration(frame, fold_sets[: args.fit_calibration], terms, calib, args.term_level_scale)
         if args.calibration_json:
             args.calibration_json.write_text(json.dumps(term_calib.to_dict(), indent=1) + "\n")
     for seed, folds in fold_sets:
@@ -183,7 +192,10 @@ def main() -> None:
               f"stars {a['star_median']:.3f} -> {b['star_median']:.3f}  log score {a['log_score']:.3f} -> "
               f"{b['log_score']:.3f}  (cal {a['log_score_cal']:.3f} -> {b['log_score_cal']:.3f})  "
               f"coverage(cal) {[round(v, 3) for v in a['coverage_68_cal'].values()]} -> "
-              f"{[round(v, 3) for v in b['coverage_68_cal'].values()]}  by age {[round(v, 3) for v in a['star_median_by_age'].values()]}"
+              f"{[round(v, 3) for v in b['coverage_68_cal'].values()]}  cov95(cal) "
+              f"{[round(v, 3) for v in a['coverage_95_cal'].values()]} -> {[round(v, 3) for v in b['coverage_95_cal'].values()]}"
+              f"  stars(cal) {a['star_median_cal']:.3f} -> {b['star_median_cal']:.3f}  "
+              f"by age {[round(v, 3) for v in a['star_median_by_age'].values()]}"
               f" -> {[round(v, 3) for v in b['star_median_by_age'].values()]}  stars with the term {b['n_used']}",
               flush=True)
     if args.json:
