@@ -98,17 +98,18 @@ print(json.dumps(res))
 """
 
 
-def make_stars(n: int, path: Path, seed: int = 0, magnitudes: bool = False) -> None:
+def make_stars(n: int, path: Path, seed: int = 0, magnitudes_path: Path | None = None) -> None:
     """``n`` stars resampled from the quality-selected catalogue (BP-RP0 >= 0.5, gyronet's validated range);
-    ``magnitudes`` adds their G_0 and parallax (what a model's main-sequence term reads)."""
+    ``magnitudes_path``: the same stars with their G_0 and parallax too (what a model's main-sequence term reads)."""
     from gyroage.build.catalogue import PARALLAX, load_catalogue, quality_select
 
     q = quality_select(load_catalogue(CATALOG))
     s = q[q.BPRP_0 >= 0.5].sample(n, replace=True, random_state=seed)
     cols = {"Prot": s.Prot.to_numpy(), "BPRP_0": s.BPRP_0.to_numpy(), "e_BPRP_0": s.e_BPRP_0.to_numpy()}
-    if magnitudes:
-        cols |= {"G_0": s.G_0.to_numpy(), "parallax": s[PARALLAX].to_numpy()}
     pd.DataFrame(cols).to_csv(path, index=False)
+    if magnitudes_path is not None:
+        pd.DataFrame(cols | {"G_0": s.G_0.to_numpy(), "parallax": s[PARALLAX].to_numpy()}).to_csv(magnitudes_path,
+                                                                                                   index=False)
 
 
 def timed(cmd: list[str]) -> tuple[float, float, float]:
@@ -201,11 +202,9 @@ def main() -> None:
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="gyroage-bench-"))
     stars = tmp / "stars.csv"
-    make_stars(a.stars, stars)
-    ours = stars  # gyroage's input; the peers always read the same stars without magnitudes
-    if a.magnitudes:
-        ours = tmp / "stars_magnitudes.csv"
-        make_stars(a.stars, ours, magnitudes=True)
+    # gyroage's input; the peers always read the same stars without magnitudes
+    ours = tmp / "stars_magnitudes.csv" if a.magnitudes else stars
+    make_stars(a.stars, stars, magnitudes_path=ours if a.magnitudes else None)
     n = a.stars
     res: dict = {"stars": n, "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
                                          "load_before": os.getloadavg()}, "magnitudes": a.magnitudes}

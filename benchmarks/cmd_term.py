@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage.build.calibration import inside
 from gyroage.build.catalogue import PARALLAX, load_catalogue, main_sequence_curve, quality_select
 from gyroage.build.loco import ValidateSettings, load_folds, star_posteriors
 from gyroage.build.loco_figures import AGE_BINS, cluster_medians, judge_stars
@@ -76,7 +77,7 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
             cal = judge_stars(calibrate(post, grid, colour, calib, term_calib, informed), grid, truth_star)
             stars.append(pd.DataFrame({"age": 10 ** (truth_star - 6), "err": raw["error_dex"], "score": raw["log_score"],
                                        "in68_raw": raw["in_68"], "in68_cal": cal["in_68"], "score_cal": cal["log_score"],
-                                       "in95_cal": (cal["pit"] >= 0.025) & (cal["pit"] <= 0.975),
+                                       "in95_cal": inside(cal["pit"], 0.95),
                                        "err_cal": cal["error_dex"], "used": informed}))
             # validate's joint age; the members' summed terms enter where a flat prior would
             _, jq = joint_age(ll, grid, outlier_weight, log_prior=term.sum(axis=0))

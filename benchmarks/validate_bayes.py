@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import AgeModel
-from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.catalogue import PARALLAX, load_catalogue, quality_select
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.core.groups import group_ages
 from gyroage.core.main_sequence import absolute_g
@@ -32,7 +32,7 @@ def mcmc_vs_grid(model: AgeModel, cat: pd.DataFrame, n: int, seed: int, magnitud
     pick = small.sample(min(n, len(small)), random_state=seed)
     frame = pd.DataFrame({"prot": pick["Prot"], "bp_rp0": pick["BPRP_0"], "bp_rp0_err": pick["e_BPRP_0"]})
     if magnitudes:  # for a card with a main-sequence term: each star's height from its own parallax
-        frame["abs_g0"] = absolute_g(pick["G_0"], pick["dr3_parallax_zpt_corrected"])
+        frame["abs_g0"] = absolute_g(pick["G_0"], pick[PARALLAX])
     grid = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, n_grid=401))
     mc = estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, method="mcmc", seed=seed))
     # The grid conditioned on the smallest trained colour error, as the sampler's flow term is.

@@ -140,6 +140,7 @@ def validate(
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
     from gyroage.build.loco_fold import full_train_dict
+    from gyroage.core.main_sequence import MainSequenceTerm
     from gyroage.core.modelcard import load_card
 
     path = catalogue or default_catalogue_path()
@@ -160,17 +161,17 @@ def validate(
     except (TypeError, ValueError) as exc:  # an unknown key, or a value TrainSettings refuses
         raise UserError(f"bad training settings: {exc}") from None
     w = float(card.outlier["weight"])
-    term = getattr(card, "main_sequence", None) or {}
-    if main_sequence and not term.get("term"):
+    has_term = MainSequenceTerm.from_card(card) is not None
+    if main_sequence and not has_term:
         raise UserError("--main-sequence: the model card holds no main-sequence term")
-    use_term = bool(term.get("term")) if main_sequence is None else main_sequence
+    use_term = has_term if main_sequence is None else main_sequence
+    term_calibration = (card.main_sequence or {}).get("calibration") if use_term and fit_calibration else None
     settings = ValidateSettings(train=train, min_members=min_members,
                                 grid=(card.age_grid["log10_age_min"], card.age_grid["log10_age_max"], card.age_grid["n"]),
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
                                 jobs=jobs, main_sequence=use_term,
-                                main_sequence_calibration_dict=(term.get("calibration") or {}) if use_term and fit_calibration
-                                else {})
+                                main_sequence_calibration_dict=term_calibration or {})
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
                        extra_seeds=more)
     if write_card is not None:

@@ -124,8 +124,6 @@ def main_sequence_summary(stars: pd.DataFrame, alone: pd.DataFrame) -> dict:
 # 0.013-0.019 dex for the shipped settings (docs/validation.md), as much as most candidates differ.
 SEED_FIGURES = ("loco_cluster_median_abs_dex", "loco_cluster_median_abs_dex_ge30myr", "loco_star_median_abs_dex",
                 "loco_star_mean_log_score")
-
-
 SEED_BIN_FIGURES = ("loco_star_coverage_68_by_age", "loco_star_below_68_by_age", "loco_star_above_68_by_age",
                     "loco_star_median_abs_dex_by_age")
 
