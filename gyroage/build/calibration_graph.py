@@ -5,17 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gyroage.core.calibration import (
-    ACKLAM_A,
-    ACKLAM_B,
-    ACKLAM_C,
-    ACKLAM_D,
-    ACKLAM_LOW,
-    CDF_CLIP,
-    Calibration,
-    hat_slopes,
-    trapezoid_weights,
-)
+from gyroage.core.calibration import CDF_CLIP, Calibration, hat_slopes, trapezoid_weights
+from gyroage.core.normal import ACKLAM_A, ACKLAM_B, ACKLAM_C, ACKLAM_D, ACKLAM_LOW
 
 
 class CalibrationStages:
@@ -64,7 +55,7 @@ class CalibrationStages:
         return op("Min", op("Max", op("Min", rise, fall), self.zero), self.one)
 
     def normal_score(self, p: str) -> str:
-        """gyroage.core.calibration.normal_score: Acklam's approximation of Phi^-1, same coefficients."""
+        """gyroage.core.normal.normal_score: Acklam's approximation of Phi^-1, same coefficients."""
         op = self.op
 
         def horner(coefficients, x: str) -> str:

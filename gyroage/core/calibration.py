@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from gyroage.core.normal import normal_cdf, normal_score
 from gyroage.core.posterior import cdf, cdf_quantiles
 
 KERNEL_DRAWS = 8      # kernel draws per MCMC sample (Calibration.sample_quantiles)
@@ -17,47 +17,6 @@ SAMPLE_GRID = 201     # grid over the prior's bounds on which MCMC samples meet 
 MIN_WIDTH = 1e-3      # dex: a zero systematic width, kept finite for the kernel
 CDF_CLIP = 1e-12      # normal scores of CDF values within this of 0 or 1 are clipped
 _SINKHORN_STEPS = 2000
-
-# Acklam's rational approximation of the normal quantile function (relative error < 1.2e-9):
-# central region |p - 1/2| <= 1/2 - ACKLAM_LOW, a ratio of polynomials in (p - 1/2)^2; tails in
-# sqrt(-2 log p). Used instead of scipy's ndtri so the ONNX posterior graph (which has no inverse
-# of Erf, and no float64 Erf in onnxruntime) computes the same numbers.
-ACKLAM_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
-            -3.066479806614716e+01, 2.506628277459239e+00)
-ACKLAM_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
-            -1.328068155288572e+01, 1.0)
-ACKLAM_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
-            4.374664141464968e+00, 2.938163982698783e+00)
-ACKLAM_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00, 1.0)
-ACKLAM_LOW = 0.02425
-
-
-def _horner(coefficients: tuple[float, ...], x: np.ndarray) -> np.ndarray:
-    out = np.full_like(x, coefficients[0])
-    for c in coefficients[1:]:
-        out = out * x + c
-    return out
-
-
-def normal_score(p: np.ndarray) -> np.ndarray:
-    """Phi^-1(p) for p in (0, 1) (Acklam's approximation; see ACKLAM_A)."""
-    shape = np.shape(p)
-    p = np.asarray(p, dtype=np.float64).reshape(-1)
-    q = p - 0.5
-    out = q * _horner(ACKLAM_A, q * q) / _horner(ACKLAM_B, q * q)
-    tails = np.abs(q) > 0.5 - ACKLAM_LOW  # ~5% of a posterior's points: only they pay for log and sqrt
-    if tails.any():
-        pt, qt = p[tails], q[tails]
-        t = np.sqrt(-2.0 * np.log(np.minimum(pt, 1.0 - pt)))
-        tail = _horner(ACKLAM_C, t) / _horner(ACKLAM_D, t)
-        out[tails] = np.where(qt < 0, tail, -tail)
-    return out.reshape(shape)
-
-
-def normal_cdf(z: np.ndarray) -> np.ndarray:
-    """Phi(z), for the few levels of a sample's quantiles (math.erfc: no scipy on the run-time path)."""
-    return 0.5 * np.vectorize(math.erfc)(-np.asarray(z, dtype=np.float64) / math.sqrt(2.0))
-
 
 def trapezoid_weights(grid: np.ndarray) -> np.ndarray:
     """Weights w with sum(w * f) the trapezoid integral of f over ``grid``."""

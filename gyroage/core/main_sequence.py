@@ -21,27 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gyroage.core.normal import normal_cdf
+
 HEIGHT_RANGE = (-1.0, 3.5)  # mag: beyond, a giant or a bad parallax, and the term is silent
 
 
 def mean_height(slope, log10_t_zams, log10_age):
     """The mean height above the main sequence, s max(0, log10 t_z - log10 t) (broadcast)."""
     return slope * np.maximum(log10_t_zams - log10_age, 0.0)
-
-
-def _normal_cdf(z) -> np.ndarray:
-    """The standard normal CDF, to 1.2e-7 relative in either tail (Numerical Recipes' erfc, Chebyshev fit).
-
-    Not scipy's ``ndtr``: importing scipy.special costs about 0.5 s in every process that dates stars; nor
-    ``core.calibration.normal_cdf`` (math.erfc per element), meant for a few levels, not stars x grid.
-    """
-    z = np.asarray(z, dtype=np.float64)
-    a = np.abs(z) / np.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.5 * a)
-    poly = -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-    half_erfc = 0.5 * t * np.exp(poly)  # P(Z > |z|)
-    return np.where(z >= 0, 1.0 - half_erfc, half_erfc)
 
 
 def absolute_g(g0, parallax_mas) -> np.ndarray:
@@ -136,7 +123,7 @@ class MainSequenceTerm:
         w_s, w_b, w_o = self.weights
         single = np.exp(-0.5 * z**2) / (sig * np.sqrt(2.0 * np.pi))
         # the mean of N(D; mu + u, sigma) over u ~ U(0, b): a difference of normal CDFs
-        binary = (_normal_cdf(z) - _normal_cdf(z - self.binary_max / sig)) / self.binary_max
+        binary = (normal_cdf(z) - normal_cdf(z - self.binary_max / sig)) / self.binary_max
         floor = 1.0 / (self.height_range[1] - self.height_range[0])
         return np.log(w_s * single + w_b * binary + w_o * floor)
 
