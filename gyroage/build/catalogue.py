@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.core.main_sequence import absolute_g as distance_modulus_g
+from gyroage.core.main_sequence import absolute_g
 from gyroage.errors import UserError
 
 CATALOG_ENV = "GYROAGE_CATALOG"
@@ -115,16 +115,16 @@ def training_set(frame: pd.DataFrame) -> TrainingSet:
         else None,
         period_source=frame[PERIOD_SOURCE].fillna("").astype(str).to_numpy(dtype=object) if PERIOD_SOURCE in frame.columns
         else None,
-        abs_mag_g=absolute_g(frame),
+        abs_mag_g=cluster_absolute_g(frame),
     )
 
 
-def absolute_g(frame: pd.DataFrame) -> np.ndarray | None:
+def cluster_absolute_g(frame: pd.DataFrame) -> np.ndarray | None:
     """M_G from G_0 at the cluster's median parallax (one star's parallax is too noisy at 2.5 kpc); NaN where the
     cluster's median parallax is not positive, None without the columns."""
     if "G_0" not in frame.columns or PARALLAX not in frame.columns:
         return None
-    return distance_modulus_g(frame["G_0"], frame.groupby("cluster")[PARALLAX].transform("median"))
+    return absolute_g(frame["G_0"], frame.groupby("cluster")[PARALLAX].transform("median"))
 
 
 def main_sequence_curve(bp_rp0: np.ndarray, abs_g: np.ndarray, log10_age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
