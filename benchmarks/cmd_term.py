@@ -49,9 +49,11 @@ def describe(frame: pd.DataFrame) -> None:
 
 
 def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: Calibration | None,
-               outlier_weight: float, term_calib: Calibration | None = None, jitter_mag: float = 0.0,
+               outlier_weight: float, term_calib: Calibration | dict | None = None, jitter_mag: float = 0.0,
                jitter_seed: int = 0) -> dict[str, dict]:
     """Per variant ("v4", "cmd"): the cluster columns, star median, log score and coverage by age bin.
+
+    ``term_calib``: the informed stars' widths, or per held-out cluster its own (nested, study 23).
 
     ``jitter_mag``: held-out stars' magnitudes moved by N(0, jitter_mag) before the term reads them (the
     term is fitted to the unmoved training clusters): field stars scatter about a cluster's sequence more
@@ -74,7 +76,8 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
             truth = float(np.median(truth_star))
             post = star_posteriors(ll + term, grid)
             raw = judge_stars(post, grid, truth_star)
-            cal = judge_stars(calibrate(post, grid, colour, calib, term_calib, informed), grid, truth_star)
+            tc = term_calib[c] if isinstance(term_calib, dict) else term_calib
+            cal = judge_stars(calibrate(post, grid, colour, calib, tc, informed), grid, truth_star)
             stars.append(pd.DataFrame({"age": 10 ** (truth_star - 6), "err": raw["error_dex"], "score": raw["log_score"],
                                        "in68_raw": raw["in_68"], "in68_cal": cal["in_68"], "score_cal": cal["log_score"],
                                        "in95_cal": inside(cal["pit"], 0.95),
@@ -109,11 +112,10 @@ def complete_fold_sets(loco: Path, n_clusters: int = 25):
     return sorted(sets, key=lambda s: s[0])
 
 
-def refit_term_calibration(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration,
-                           level_scale: float | None = None) -> Calibration:
-    """The informed stars' own widths (pre-registered): calibration_widths.py's objective on their held-out
-    posteriors with the term, over the given seeds, colour knots 1.2 / 1.9 / 2.6, widths <= 0.7 dex, the level
-    scale held at the card's (or at ``level_scale``, study 22d); started from v4's widths at those knots."""
+def term_problem(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration, level_scale: float | None = None):
+    """(calibration_widths.Problem over the informed stars' held-out posteriors with the term, the start vector):
+    22c's objective, colour knots 1.2 / 1.9 / 2.6, widths <= 0.7 dex, the level scale held at ``start``'s (or at
+    ``level_scale``); the start vector is ``start``'s widths at those knots."""
     from calibration_widths import Problem
 
     runs = []
@@ -128,17 +130,40 @@ def refit_term_calibration(frame: pd.DataFrame, fold_sets, terms: dict, start: C
             pdfs.append(star_posteriors(ll + terms[c].log_likelihood(colour[use], mg[use], f["grid"]), f["grid"]))
             rows.append(f["source_row"][use])
         runs.append((np.concatenate(pdfs), f["grid"], np.concatenate(rows)))
-    knots = TERM_COLOUR_KNOTS
     rows = start.width_rows
-    x0 = [w for k in knots for w in rows[list(start.colour_knots).index(k)][1:-1]]
-    problem = Problem(runs, frame, knots, wmax=0.7,
+    knots = list(start.colour_knots)
+    x0 = np.array([w for k in TERM_COLOUR_KNOTS for w in rows[knots.index(k)][1:-1]])
+    problem = Problem(runs, frame, TERM_COLOUR_KNOTS, wmax=0.7,
                       level_scale=start.level_scale if level_scale is None else level_scale)
-    theta = problem.fit(np.array(x0))
+    return problem, x0
+
+
+def refit_term_calibration(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration,
+                           level_scale: float | None = None) -> Calibration:
+    """The informed stars' own widths (pre-registered): calibration_widths.py's objective on their held-out
+    posteriors with the term, over the given seeds (:func:`term_problem`); started from v4's widths."""
+    problem, x0 = term_problem(frame, fold_sets, terms, start, level_scale)
+    theta = problem.fit(x0)
     cal = problem.calibration(theta)
     m, _ = problem.metrics(problem.scores(theta))
-    print(f"refit on {len(runs)} seeds, informed stars only: widths {[list(r) for r in cal.width_rows]}; "
+    print(f"refit on {len(problem.runs)} seeds, informed stars only: widths {[list(r) for r in cal.width_rows]}; "
           f"cov68 {m[:3].round(3).tolist()}", flush=True)
     return cal
+
+
+def nested_term_calibrations(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration,
+                             maxfev: int = 60) -> dict[str, Calibration]:
+    """Study 23: per held-out cluster, the informed stars' widths refitted without that cluster's stars (the other
+    clusters', pooled over ``fold_sets``), warm-started from ``start`` (the shipped widths) and holding its level
+    scale: the term's widths nested in leave-one-cluster-out, as v4's own are."""
+    problem, x0 = term_problem(frame, fold_sets, terms, start)
+    names = sorted({c for _, folds in fold_sets for c in folds})
+    out = {}
+    for c in names:
+        theta = problem.fit(x0, [n for n in names if n != c], maxfev=maxfev)
+        out[c] = problem.calibration(theta)
+        print(f"nested widths without {c}: {[list(np.round(r, 3)) for r in out[c].width_rows]}", flush=True)
+    return out
 
 
 def main() -> None:
@@ -160,10 +185,16 @@ def main() -> None:
     ap.add_argument("--term-level-scale", type=float, default=None, metavar="S",
                     help="with --fit-calibration: hold the informed stars' level scale at S instead of the card's "
                          "(study 22d)")
+    ap.add_argument("--nested", action="store_true",
+                    help="with --term-calibration: refit those widths without each held-out cluster in turn and score "
+                         "its stars with its own (study 23); --nested-json writes them")
+    ap.add_argument("--nested-json", type=Path, help="with --nested: write the per-cluster widths here")
     ap.add_argument("--jitter-mag", type=float, default=0.0, metavar="MAG",
                     help="move held-out stars' magnitudes by N(0, MAG) before the term reads them (a field-star "
                          "stress test; never with --write-card)")
     args = ap.parse_args()
+    if args.nested and (args.term_calibration is None or args.write_card or args.fit_calibration):
+        ap.error("--nested checks frozen widths: it needs --term-calibration, and never refits or writes a card")
     if args.jitter_mag and args.write_card:
         ap.error("--jitter-mag is a stress test: it never writes a card")
     frame = quality_select(load_catalogue(args.catalogue))
@@ -185,6 +216,10 @@ def main() -> None:
         term_calib = refit_term_calibration(frame, fold_sets[: args.fit_calibration], terms, calib, args.term_level_scale)
         if args.calibration_json:
             args.calibration_json.write_text(json.dumps(term_calib.to_dict(), indent=1) + "\n")
+    if args.nested:
+        term_calib = nested_term_calibrations(frame, fold_sets, terms, term_calib)
+        if args.nested_json:
+            args.nested_json.write_text(json.dumps({c: v.to_dict() for c, v in term_calib.items()}, indent=1) + "\n")
     for seed, folds in fold_sets:
         r = score_seed(frame, folds, terms, calib, weight, term_calib, args.jitter_mag, jitter_seed=seed)
         results[seed] = r
