@@ -44,6 +44,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "g0": ("g0", "g_0", "g0_mag", "g_0_mag", "gmag0", "phot_g_mean_mag0"),
     "parallax": ("parallax", "plx", "parallax_mas", "plx_mas", "dr3_parallax_zpt_corrected", "parallax_zpt_corrected",
                  "parallax_corrected"),
+    # their errors (mas; mag): they widen the term's width for that star (gyroage.core.main_sequence)
+    "parallax_err": ("parallax_error", "parallax_err", "e_parallax", "plx_err", "e_plx", "sigma_parallax",
+                     "parallax_error_mas", "plx_err_mas"),
+    "abs_g0_err": ("abs_g0_err", "e_abs_g0", "abs_g0_error", "m_g0_err", "e_m_g0", "abs_g_err", "e_abs_g"),
 }
 REQUIRED = ("prot", "bp_rp0")
 # Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.

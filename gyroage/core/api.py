@@ -187,7 +187,8 @@ class AgeModel:
     def posterior(self, prot, bp_rp0=None, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
                   outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, teff=None,
-                  teff_err=None, abs_g0=None, g0=None, parallax=None) -> Posterior:
+                  teff_err=None, abs_g0=None, g0=None, parallax=None, abs_g0_err=None,
+                  parallax_err=None) -> Posterior:
         """Grid posteriors over log10 age for arrays of stars (broadcast together; scalars give one star).
 
         The same numbers as ``gyroage estimate`` with the same prior, grid and
@@ -198,11 +199,12 @@ class AgeModel:
         observed ``bp_rp`` with ``ebprp`` or ``av`` (E(BP-RP) = 0.413 A_V), or ``teff`` (K), as
         ``gyroage estimate`` reads those columns (:mod:`gyroage.core.colours`); ``inputs`` then
         holds ``colour_source`` and the colour used. ``abs_g0`` (de-reddened absolute G), or ``g0`` with
-        ``parallax`` (mas), adds the card's main-sequence height term, as the same columns do in ``gyroage estimate``.
+        ``parallax`` (mas), adds the card's main-sequence height term, as the same columns do in ``gyroage estimate``;
+        ``abs_g0_err`` (mag) or ``parallax_err`` (mas) widens it for that star.
         """
         colours = {"bp_rp": bp_rp, "bp_rp_err": bp_rp_err, "ebprp": ebprp, "ebprp_err": ebprp_err, "av": av,
                    "av_err": av_err, "teff": teff, "teff_err": teff_err, "abs_g0": abs_g0, "g0": g0,
-                   "parallax": parallax}
+                   "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err}
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
         prior = prior or self.default_prior
         n = int(n_grid or self.card.age_grid["n"])

@@ -110,7 +110,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     term = main_sequence_term(density, settings, stars)
     if term is not None:
         height = term.height(stars.bp_rp0, stars.abs_g)
-        results[HEIGHT_COLUMN] = np.where(term.applies(stars.bp_rp0, height), height, np.nan)
+        results[HEIGHT_COLUMN] = np.where(term.applies(stars.bp_rp0, height, stars.abs_g_err), height, np.nan)
     results.update({name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra})
     results["age_flags"] = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
@@ -180,7 +180,7 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
                                         colour_sigma, lo, hi, keep, _rows(stars.abs_g, ok),
-                                        main_sequence_term(density, settings, stars))
+                                        main_sequence_term(density, settings, stars), _rows(stars.abs_g_err, ok))
     flags, extrapolated = star_flags(domain, colour, lp, summaries.pop("_age_outside"), summaries["p_outlier"],
                                      summaries["age_p50_myr"])
     return GridRows(summaries, grid, pdf, flags, extrapolated)
@@ -200,7 +200,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
                         stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), _rows(stars.ebprp_err, ok), prior_mean, prior_sigma,
-                        _rows(stars.abs_g, ok))
+                        _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok))
     term = main_sequence_term(density, settings, stars)
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
@@ -231,7 +231,8 @@ def block_size(n: int, threads: int) -> int:
 
 def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err, prior_mean,
                  prior_sigma, colour_sigma, age_lo, age_hi, keep: bool, abs_g=None,
-                 term: MainSequenceTerm | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+                 term: MainSequenceTerm | None = None,
+                 abs_g_err=None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
     """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of at most ``GRID_BLOCK``."""
     n = len(log10_prot)
     size = block_size(n, density.threads)
@@ -247,7 +248,7 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
         post = grid_posterior(flow, cut(log10_prot, i), cut(bp_rp0, i), cut(bp_rp0_err, i), settings.prior,
                               settings.n_grid, settings.outlier_weight, cut(prior_mean, i), cut(prior_sigma, i),
                               settings.refine_tol, cut(colour_sigma, i), calibration, term, cut(abs_g, i),
-                              term_calibration)
+                              term_calibration, cut(abs_g_err, i))
         summ = post.summaries()
         summ["p_outlier"] = post.p_outlier
         summ["_age_outside"] = post.mass_outside(cut(age_lo, i), cut(age_hi, i))

@@ -89,7 +89,7 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
 def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
                     n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
                     use=None, systematic_dex: float = 0.0, colour_sigma=None,
-                    main_sequence: MainSequenceTerm | None = None, abs_g=None) -> GroupPosterior:
+                    main_sequence: MainSequenceTerm | None = None, abs_g=None, abs_g_err=None) -> GroupPosterior:
     """Joint log10-age posterior per group of coeval stars.
 
     p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ]
@@ -114,8 +114,9 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     colour_sigma : per-star colour uncertainty (mag) beyond the training colours' (reddening
         included; :func:`gyroage.core.colours.excess_colour_sigma`), marginalised over as
         ``gyroage estimate`` does (None: none).
-    main_sequence, abs_g : the height term and each star's absolute G (NaN: unknown): each used member's
-        p(height | colour, age) multiplies the group likelihood, as in ``gyroage estimate``.
+    main_sequence, abs_g, abs_g_err : the height term, each star's absolute G (NaN: unknown) and its error (None
+        or NaN: none known): each used member's p(height | colour, age) multiplies the group likelihood, as in
+        ``gyroage estimate``.
 
     Returns
     -------
@@ -145,7 +146,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
                                             np.asarray(bp_rp0_err)[idx], grid, sig, refine_tol=None).astype(np.float64)
         total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
         if main_sequence is not None and abs_g is not None:
-            term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid)
+            err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
+            term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid, err)
             np.add.at(total, gid[idx], term)
     log_post = total + grid_log_prior(prior, grid)
     pdf = smear(normalise(log_post, grid), grid, systematic_dex)
@@ -211,7 +213,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
                          systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex,
                          colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card),
                          main_sequence=MainSequenceTerm.from_card(density.card) if main_sequence else None,
-                         abs_g=stars.abs_g)
+                         abs_g=stars.abs_g, abs_g_err=stars.abs_g_err)
     out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values

@@ -13,6 +13,10 @@ when its absolute magnitude is known (``gyroage.build.main_sequence`` fits it):
 with unresolved binaries (brighter by 0 to ``b`` = 0.75 mag) and a flat floor for
 everything else. Outside the fitted colours, or for heights outside [d_lo, d_hi]
 (giants, bad parallaxes), the term is 1: it says nothing.
+
+A star's own magnitude error (from its parallax error) widens sigma in quadrature: the
+fitted widths are the scatter of cluster members, whose parallaxes are mostly far better
+than a field star's. Beyond :data:`MAX_ABS_G_ERR` the term is 1 again.
 """
 
 from __future__ import annotations
@@ -24,11 +28,31 @@ import numpy as np
 from gyroage.core.normal import normal_cdf
 
 HEIGHT_RANGE = (-1.0, 3.5)  # mag: beyond, a giant or a bad parallax, and the term is silent
+# mag: a parallax measured to worse than 1/4.3 of itself (2.17 sigma_plx / plx); the height then says little, and
+# 1/parallax is a biased distance there
+MAX_ABS_G_ERR = 0.5
 
 
 def mean_height(slope, log10_t_zams, log10_age):
     """The mean height above the main sequence, s max(0, log10 t_z - log10 t) (broadcast)."""
     return slope * np.maximum(log10_t_zams - log10_age, 0.0)
+
+
+def magnitude_error(abs_g_err, shape) -> np.ndarray:
+    """Per-star magnitude errors broadcast to ``shape``; unknown (None, NaN) counts as 0, as without the column."""
+    if abs_g_err is None:
+        return np.zeros(shape)
+    e = np.broadcast_to(np.asarray(abs_g_err, dtype=np.float64), shape)
+    return np.where(np.isnan(e), 0.0, e)
+
+
+def absolute_g_error(parallax_mas, parallax_err_mas) -> np.ndarray:
+    """The error of M_G that a parallax error makes, (5 / ln 10) sigma_plx / plx (NaN where either is not usable)."""
+    plx = np.asarray(parallax_mas, dtype=np.float64)
+    err = np.asarray(parallax_err_mas, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (plx > 0) & (err >= 0)
+        return np.where(ok, 5.0 / np.log(10.0) * err / np.where(plx > 0, plx, 1.0), np.nan)
 
 
 def absolute_g(g0, parallax_mas) -> np.ndarray:
@@ -72,30 +96,34 @@ class MainSequenceTerm:
         return np.interp(np.asarray(bp_rp0, dtype=np.float64), self.ms_colour, self.ms_mag) - np.asarray(
             abs_g, dtype=np.float64)
 
-    def applies(self, bp_rp0, height) -> np.ndarray:
-        """Which stars the term informs: fitted colours, a finite height inside ``height_range``."""
+    def applies(self, bp_rp0, height, abs_g_err=None) -> np.ndarray:
+        """Which stars the term informs: fitted colours, a finite height inside ``height_range``, a magnitude error
+        (unknown: 0) of at most :data:`MAX_ABS_G_ERR`."""
         c, d = np.asarray(bp_rp0, dtype=np.float64), np.asarray(height, dtype=np.float64)
         lo, hi = self.colour_range
         with np.errstate(invalid="ignore"):
-            return (c >= lo) & (c <= hi) & (d >= self.height_range[0]) & (d <= self.height_range[1])
+            return ((c >= lo) & (c <= hi) & (d >= self.height_range[0]) & (d <= self.height_range[1])
+                    & (magnitude_error(abs_g_err, np.shape(d)) <= MAX_ABS_G_ERR))
 
-    def informs(self, bp_rp0, abs_g) -> np.ndarray:
+    def informs(self, bp_rp0, abs_g, abs_g_err=None) -> np.ndarray:
         """Which stars the term says something about (:meth:`applies` to their height)."""
-        return self.applies(bp_rp0, self.height(bp_rp0, abs_g))
+        return self.applies(bp_rp0, self.height(bp_rp0, abs_g), abs_g_err)
 
-    def log_likelihood(self, bp_rp0, abs_g, grid: np.ndarray) -> np.ndarray:
+    def log_likelihood(self, bp_rp0, abs_g, grid: np.ndarray, abs_g_err=None) -> np.ndarray:
         """ln p(D | colour, age) on ``grid`` (log10 yr), shape (stars, grid); 0 where the term does not apply.
 
         Normalised over D, so it can be added to a rotation log-likelihood; a constant
-        per star would not change that star's age posterior.
+        per star would not change that star's age posterior. ``abs_g_err``: each star's
+        magnitude error (None or NaN: none known), added to the width in quadrature.
         """
         c = np.asarray(bp_rp0, dtype=np.float64)
         x = np.asarray(grid, dtype=np.float64)
         d = self.height(c, abs_g)
-        use = self.applies(c, d)
+        err = magnitude_error(abs_g_err, c.shape)
+        use = self.applies(c, d, err)
         out = np.zeros((len(c), len(x)))
         if use.any():
-            s, tz, sig = (v[:, None] for v in self._knots(c[use]))
+            s, tz, sig = (v[:, None] for v in self._knots(c[use], err[use]))
             # past every star's t_z the mean height is 0 and the term is flat in age: one column serves them all
             young = x < tz.max()
             rows = np.empty((int(use.sum()), len(x)))
@@ -105,18 +133,20 @@ class MainSequenceTerm:
             out[use] = rows
         return out
 
-    def log_density(self, bp_rp0, abs_g, log10_age) -> np.ndarray:
+    def log_density(self, bp_rp0, abs_g, log10_age, abs_g_err=None) -> np.ndarray:
         """:meth:`log_likelihood` at arbitrary, broadcast points: e.g. (stars, walkers) colours and ages."""
         c, m, x = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (bp_rp0, abs_g, log10_age)))
         d = self.height(c, m)
-        use = self.applies(c, d)
+        err = magnitude_error(abs_g_err, c.shape)
+        use = self.applies(c, d, err)
         out = np.zeros(c.shape)
         if use.any():
-            out[use] = self._log_p(d[use], *self._knots(c[use]), x[use])
+            out[use] = self._log_p(d[use], *self._knots(c[use], err[use]), x[use])
         return out
 
-    def _knots(self, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return tuple(np.interp(colour, self.knot_colour, v) for v in (self.slope, self.log10_t_zams, self.sigma))
+    def _knots(self, colour: np.ndarray, abs_g_err: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s, tz, sig = (np.interp(colour, self.knot_colour, v) for v in (self.slope, self.log10_t_zams, self.sigma))
+        return s, tz, np.hypot(sig, abs_g_err)
 
     def _log_p(self, d, s, tz, sig, x) -> np.ndarray:
         z = (d - mean_height(s, tz, x)) / sig
@@ -141,4 +171,4 @@ class MainSequenceTerm:
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 
-__all__ = ["MainSequenceTerm", "absolute_g"]
+__all__ = ["MAX_ABS_G_ERR", "MainSequenceTerm", "absolute_g", "absolute_g_error"]

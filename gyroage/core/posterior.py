@@ -254,7 +254,8 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
                    outlier_weight: float | None = None, prior_mean=None, prior_sigma=None,
                    refine_tol: float | None = REFINE_TOL, colour_sigma=None,
                    calibration: PdfTransform | None = None, main_sequence: MainSequenceTerm | None = None,
-                   abs_g=None, main_sequence_calibration: PdfTransform | None = None) -> GridPosterior:
+                   abs_g=None, main_sequence_calibration: PdfTransform | None = None,
+                   abs_g_err=None) -> GridPosterior:
     """Per-star grid posteriors of sequence members, and each star's outlier probability.
 
     The age posterior is flow likelihood x prior: the star as a member of the
@@ -267,18 +268,19 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     every grid point. ``colour_sigma``: per-star colour uncertainty (mag) beyond
     what the training colours carried, marginalised over (:func:`colour_marginal_log_likelihood`).
     ``calibration``: the model's systematic term (by age and colour), convolved into each posterior.
-    ``main_sequence``, ``abs_g``: the height term and each star's absolute G (NaN: unknown); the stars it informs
-    take ``main_sequence_calibration`` (when given) instead of ``calibration``.
+    ``main_sequence``, ``abs_g``, ``abs_g_err``: the height term, each star's absolute G (NaN: unknown) and its
+    error (None or NaN: none known); the stars it informs take ``main_sequence_calibration`` (when given) instead
+    of ``calibration``.
     """
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol)
     log_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
     informed = None
     if main_sequence is not None and abs_g is not None:
-        informed = main_sequence.informs(bp_rp0, abs_g)
+        informed = main_sequence.informs(bp_rp0, abs_g, abs_g_err)
         if informed.any():
             # on the prior's side: it shapes the age, while the evidence for p_outlier stays rotation's
-            log_prior = log_prior + main_sequence.log_likelihood(bp_rp0, abs_g, grid)
+            log_prior = log_prior + main_sequence.log_likelihood(bp_rp0, abs_g, grid, abs_g_err)
     pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
     if calibration is not None or main_sequence_calibration is not None:
         pdf = calibrate(pdf, grid, np.asarray(bp_rp0, dtype=np.float64), calibration, main_sequence_calibration,

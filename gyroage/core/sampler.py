@@ -98,6 +98,7 @@ class StarInputs:
     prior_mean: np.ndarray | None = None
     prior_sigma: np.ndarray | None = None
     abs_g: np.ndarray | None = None  # de-reddened absolute G, for the main-sequence height term (NaN: unknown)
+    abs_g_err: np.ndarray | None = None  # its error, mag (NaN: none known)
 
     def __len__(self) -> int:
         return len(self.log10_prot)
@@ -158,7 +159,7 @@ class LogPosterior:
         lp = lp - 0.5 * ((y - col(s.log10_prot)) / col(s.log10_prot_err)) ** 2
         if self.main_sequence is not None:
             # at the observed colour, as the grid method and the LOCO fit of the term's widths have it
-            lp = lp + self.main_sequence.log_density(col(s.bp_rp0), col(s.abs_g), x)
+            lp = lp + self.main_sequence.log_density(col(s.bp_rp0), col(s.abs_g), x, col(s.abs_g_err))
         inside = np.isfinite(lp) & (c >= self.c_lo) & (c <= self.c_hi) & (y >= self.y_lo) & (y <= self.y_hi)
         out = np.full(x.shape, -np.inf)
         if inside.any():
@@ -391,7 +392,7 @@ def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight,
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block_id)]))
     term, term_calibration = main_sequence
     logpost = LogPosterior(density, prior, stars, outlier_weight, term)
-    informed = term.informs(stars.bp_rp0, stars.abs_g) if logpost.main_sequence is not None else None
+    informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
     return _finish(run(logpost, settings, rng), settings, rng, calibration, (prior.log10_age_min, prior.log10_age_max),
                    stars.bp_rp0, term_calibration, informed)

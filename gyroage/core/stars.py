@@ -13,7 +13,7 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.core.colours import Reddening, conversion_columns, input_colours
-from gyroage.core.main_sequence import absolute_g
+from gyroage.core.main_sequence import absolute_g, absolute_g_error
 from gyroage.core.modelcard import ModelCard
 
 
@@ -30,6 +30,7 @@ class StarArrays:
     ebprp_err: np.ndarray | None = None
     colour_columns: dict[str, np.ndarray] = field(default_factory=dict)  # which colour was used (colours.COLUMNS)
     abs_g: np.ndarray | None = None  # de-reddened absolute G (NaN: unknown; None: no such columns)
+    abs_g_err: np.ndarray | None = None  # its error, mag (NaN: unknown; None: no such column)
 
     @property
     def ok(self) -> np.ndarray:
@@ -71,19 +72,29 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     perr = np.where(np.isnan(perr), 0.0, perr)
     used = np.where(bad_err | colours.err_unparsed, np.nan, err)
     return StarArrays(prot, colour, err, perr, status, colours.ebprp, colours.ebprp_err,
-                      conversion_columns(colours, used), input_abs_g(frame, cols))
+                      conversion_columns(colours, used), *input_abs_g(frame, cols))
 
 
-def input_abs_g(frame: pd.DataFrame, cols: dict[str, str]) -> np.ndarray | None:
-    """De-reddened absolute G from ``abs_g0``, else from ``g0`` and ``parallax`` (mas); None without either.
+def input_abs_g(frame: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(de-reddened absolute G, its error): from ``abs_g0`` and ``abs_g0_err``, else from ``g0`` and ``parallax``
+    (mas) with ``parallax_err``; None without the columns.
 
-    A bad or missing value is NaN: that star is dated from rotation alone, never refused.
+    A bad or missing magnitude is NaN: that star is dated from rotation alone, never refused. So is a magnitude whose
+    error is given but not a number >= 0; a missing error is NaN (none known).
     """
     if "abs_g0" in cols:
-        return io.numeric(frame, cols["abs_g0"])
-    if "g0" in cols and "parallax" in cols:
-        return absolute_g(io.numeric(frame, cols["g0"]), io.numeric(frame, cols["parallax"]))
-    return None
+        mag, key = io.numeric(frame, cols["abs_g0"]), "abs_g0_err"
+    elif "g0" in cols and "parallax" in cols:
+        plx, key = io.numeric(frame, cols["parallax"]), "parallax_err"
+        mag = absolute_g(io.numeric(frame, cols["g0"]), plx)
+    else:
+        return None, None
+    if key not in cols:
+        return mag, None
+    given = io.numeric(frame, cols[key])
+    err = given if key == "abs_g0_err" else absolute_g_error(plx, given)
+    bad = io.unparsed(frame, cols[key], given) | (~np.isnan(given) & ~(np.isfinite(given) & (given >= 0)))
+    return np.where(bad, np.nan, mag), np.where(bad, np.nan, err)
 
 
 def colour_in_domain(colour: np.ndarray, card: ModelCard) -> np.ndarray:

@@ -129,6 +129,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     # main-sequence term reads it
     ours["g0"] = np.where(okish, ours["phot_g_mean_mag"] - np.where(c.applied, AG_PER_EBPRP * c.ebprp, 0.0), np.nan)
     ours["parallax_mas"] = plx
+    ours["parallax_error_mas"] = g["parallax_error"].to_numpy(float)  # widens the term where the parallax is poor
     ours["ruwe"] = g["ruwe"].to_numpy(float)
     ours["match_sep_arcsec"] = res["match_sep_arcsec"].to_numpy(float)
     ours["crossmatch_status"] = status

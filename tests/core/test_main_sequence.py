@@ -64,3 +64,45 @@ def test_a_binary_on_the_sequence_is_not_pushed_to_the_pre_main_sequence():
 def test_the_card_round_trip_keeps_every_field():
     t = term()
     assert MainSequenceTerm.from_dict(t.to_dict()) == t
+
+
+def test_a_magnitude_error_widens_the_height_in_quadrature():
+    """A star 1.6 mag above the sequence, as measured exactly and with a 0.4 mag error: the same height, read less
+    sharply. The error-free widths are cluster members', so a field star's parallax error must add to them."""
+    t = term()
+    ms = float(np.interp(2.75, t.ms_colour, t.ms_mag))
+    colour, abs_g = np.array([2.75, 2.75]), np.array([ms - 1.6, ms - 1.6])
+    sharp, wide = t.log_likelihood(colour, abs_g, GRID, np.array([0.0, 0.4]))
+    np.testing.assert_array_equal(sharp, t.log_likelihood(colour[:1], abs_g[:1], GRID)[0])  # 0 is no error
+    assert np.ptp(wide) < np.ptp(sharp) - 1.0
+    # equal to the error-free term of a wider sequence: sigma at 2.75 is 0.275, so 0.4 makes hypot(0.275, 0.4)
+    s_at = float(np.interp(2.75, t.knot_colour, t.sigma))
+    wider = term(sigma=(np.hypot(s_at, 0.4),) * 2)
+    np.testing.assert_allclose(wide, wider.log_likelihood(colour[:1], abs_g[:1], GRID)[0], rtol=1e-12)
+
+
+def test_an_unknown_error_counts_as_none_and_a_large_one_silences_the_term():
+    t = term()
+    ms = float(np.interp(2.0, t.ms_colour, t.ms_mag))
+    colour, abs_g = np.full(3, 2.0), np.full(3, ms - 1.0)
+    ll = t.log_likelihood(colour, abs_g, GRID, np.array([np.nan, 0.49, 0.51]))
+    np.testing.assert_array_equal(ll[0], t.log_likelihood(colour[:1], abs_g[:1], GRID)[0])
+    assert ll[1].any() and not ll[2].any()
+    assert t.informs(colour, abs_g, np.array([np.nan, 0.49, 0.51])).tolist() == [True, True, False]
+
+
+def test_the_sampler_density_and_the_grid_agree_with_an_error():
+    t = term()
+    ms = float(np.interp(2.2, t.ms_colour, t.ms_mag))
+    colour, abs_g, err = np.array([2.2, 2.2]), np.array([ms - 0.8, ms - 0.1]), np.array([0.3, np.nan])
+    on_grid = t.log_likelihood(colour, abs_g, GRID, err)
+    at = t.log_density(colour[:, None], abs_g[:, None], GRID[None, :], err[:, None])
+    np.testing.assert_allclose(at, on_grid, rtol=1e-12, atol=1e-12)
+
+
+def test_a_parallax_error_becomes_a_magnitude_error():
+    from gyroage.core.main_sequence import absolute_g_error
+
+    # 10% in parallax is 0.217 mag: 5 / ln 10 x 0.1
+    np.testing.assert_allclose(absolute_g_error([10.0, 2.0], [1.0, 0.1]), [0.21715, 0.10857], rtol=1e-4)
+    assert np.isnan(absolute_g_error([0.0, -1.0, 5.0], [0.1, 0.1, -0.1])).all()

@@ -112,3 +112,46 @@ def test_the_cli_reads_the_columns_and_turns_the_term_off(ms_model, tmp_path):
     a, b = pd.read_csv(on), pd.read_csv(off)
     assert a["age_p50_myr"].iloc[0] < b["age_p50_myr"].iloc[0] / 2
     assert HEIGHT_COLUMN in a.columns and HEIGHT_COLUMN not in b.columns
+
+
+def _interval(out: pd.DataFrame) -> np.ndarray:
+    return np.log10(out["age_p84_myr"].to_numpy()) - np.log10(out["age_p16_myr"].to_numpy())
+
+
+def test_a_parallax_error_widens_the_age_and_a_poor_parallax_leaves_rotation_alone(ms_model):
+    """The same pre-main-sequence M dwarf at 100 pc: parallax exact, 10%, 30% (2.17 x 0.3 = 0.65 mag: beyond the
+    term's limit), a missing error (none known) and a negative one (a bad value: rotation alone, never refused)."""
+    t = term()
+    n = 5
+    frame = pd.DataFrame({"prot": [PROT] * n, "bp_rp0": [COLOUR] * n, "g0": [ms_mag(t, COLOUR) - 1.5 + 5.0] * n,
+                          "parallax": [10.0] * n, "parallax_error": [0.0, 1.0, 3.0, np.nan, -1.0]})
+    density = FlowDensity(ms_model)
+    out = estimate_chunk(frame, density, EstimateSettings())
+    alone = estimate_chunk(frame[["prot", "bp_rp0"]], density, EstimateSettings())["age_p50_myr"].iloc[0]
+    exact, ten, poor, unknown, bad = out["age_p50_myr"]
+    width = _interval(out)
+    assert width[1] > width[0] + 0.02  # the 0.22 mag error is read
+    assert unknown == pytest.approx(exact, rel=1e-12)
+    assert poor == pytest.approx(alone, rel=1e-9) and bad == pytest.approx(alone, rel=1e-9)
+    assert exact < 20 and ten < 30 < alone
+    assert out[HEIGHT_COLUMN].isna().tolist() == [False, False, True, False, True]
+    assert (out["status"] == "ok").all()
+
+
+def test_magnitude_errors_reach_the_api_the_sampler_and_groups(ms_model):
+    t = term()
+    ms = ms_mag(t, COLOUR)
+    frame = pd.DataFrame({"prot": [PROT] * 2, "bp_rp0": [COLOUR] * 2, "abs_g0": [ms - 1.5] * 2,
+                          "abs_g0_err": [0.0, 0.4]})
+    density = FlowDensity(ms_model)
+    est = estimate_chunk(frame, density, EstimateSettings())
+    api = AgeModel.load(ms_model).posterior([PROT] * 2, [COLOUR] * 2, abs_g0=[ms - 1.5] * 2, abs_g0_err=[0.0, 0.4])
+    np.testing.assert_allclose(api.summaries()["age_p50_myr"], est["age_p50_myr"], rtol=1e-9)
+    assert _interval(est)[1] > _interval(est)[0]
+    mc = estimate_chunk(frame, density, EstimateSettings(method="mcmc", seed=2))
+    assert np.abs(np.log10(mc["age_p50_myr"].to_numpy() / est["age_p50_myr"].to_numpy())).max() < 0.05
+    groups = frame.assign(group=["a", "b"], abs_g0_err=[0.0, 0.6])
+    g = group_ages(groups, density, "group", Prior(), main_sequence=True)
+    alone = group_ages(groups.drop(columns=["abs_g0", "abs_g0_err"]), density, "group", Prior())
+    assert g["age_p50_myr"].iloc[1] == pytest.approx(alone["age_p50_myr"].iloc[1], rel=1e-9)
+    assert g["age_p50_myr"].iloc[0] < alone["age_p50_myr"].iloc[0] / 2

@@ -48,6 +48,7 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     assert out.loc[0, "g0"] == pytest.approx(a[2] - 0.789 / 0.413 * a[9], abs=1e-4)  # CSV: 6 digits
     assert out.loc[2, "g0"] == pytest.approx(GAIA[GC][2], abs=1e-5)
     assert out["g0"][4:].isna().all()  # not found, invalid id
+    assert out["parallax_error_mas"][:4].tolist() == [0.02] * 4 and out["parallax_error_mas"][4:].isna().all()
 
     # the queries sent: one batched ADQL per table, one VizieR list per catalogue, one TIC filter
     gaia_q = sky.queries("gaia")
