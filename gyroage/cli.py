@@ -91,8 +91,8 @@ AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, ma
 MainSequenceOpt = Annotated[bool, typer.Option(
     "--main-sequence/--no-main-sequence",
     help="Use each star's height above the main sequence (columns abs_g0, or g0 with parallax in mas; both "
-         "de-reddened) beside its rotation, where the model card has the term: it tells pre-main-sequence stars from "
-         "older ones that rotate alike. --no-main-sequence: rotation alone.")]
+         "de-reddened; parallax_err or abs_g0_err widen it) beside its rotation, where the model card has the term: "
+         "it tells pre-main-sequence stars from older ones that rotate alike. --no-main-sequence: rotation alone.")]
 InputFormatOpt = Annotated[Optional[str], typer.Option(
     "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
     "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat), else csv. "
