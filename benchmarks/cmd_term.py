@@ -50,14 +50,15 @@ def describe(frame: pd.DataFrame) -> None:
 
 def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: Calibration | None,
                outlier_weight: float, term_calib: Calibration | dict | None = None, jitter_mag: float = 0.0,
-               jitter_seed: int = 0) -> dict[str, dict]:
+               jitter_seed: int = 0, declared_err: float | None = None) -> dict[str, dict]:
     """Per variant ("v4", "cmd"): the cluster columns, star median, log score and coverage by age bin.
 
     ``term_calib``: the informed stars' widths, or per held-out cluster its own (nested, study 23).
 
     ``jitter_mag``: held-out stars' magnitudes moved by N(0, jitter_mag) before the term reads them (the
     term is fitted to the unmoved training clusters): field stars scatter about a cluster's sequence more
-    than cluster members do (metallicity, distance errors), and this asks what that costs."""
+    than cluster members do (metallicity, distance errors), and this asks what that costs. ``declared_err``: the
+    magnitude error every held-out star declares (``abs_g0_err``; None: none)"""
     rng = np.random.default_rng(jitter_seed)
     out: dict[str, dict] = {}
     for variant in ("v4", "cmd"):
@@ -71,7 +72,8 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
                 mg = absolute_g(m["G_0"].to_numpy(dtype=float), m[PARALLAX].to_numpy(dtype=float))
                 if jitter_mag:
                     mg = mg + rng.normal(0.0, jitter_mag, len(mg))
-                term, informed = terms[c].log_likelihood(colour, mg, grid), terms[c].informs(colour, mg)
+                err = None if declared_err is None else np.full(len(mg), declared_err)
+                term, informed = terms[c].log_likelihood(colour, mg, grid, err), terms[c].informs(colour, mg, err)
             truth_star = np.log10(m["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
             truth = float(np.median(truth_star))
             post = star_posteriors(ll + term, grid)
@@ -189,6 +191,9 @@ def main() -> None:
                     help="with --term-calibration: refit those widths without each held-out cluster in turn and score "
                          "its stars with its own (study 23); --nested-json writes them")
     ap.add_argument("--nested-json", type=Path, help="with --nested: write the per-cluster widths here")
+    ap.add_argument("--declare-err", type=float, default=None, metavar="MAG",
+                    help="give every held-out star this magnitude error (abs_g0_err), as a user who knows the "
+                         "scatter would (with --jitter-mag: does declaring it restore the coverage?)")
     ap.add_argument("--jitter-mag", type=float, default=0.0, metavar="MAG",
                     help="move held-out stars' magnitudes by N(0, MAG) before the term reads them (a field-star "
                          "stress test; never with --write-card)")
@@ -221,7 +226,8 @@ def main() -> None:
         if args.nested_json:
             args.nested_json.write_text(json.dumps({c: v.to_dict() for c, v in term_calib.items()}, indent=1) + "\n")
     for seed, folds in fold_sets:
-        r = score_seed(frame, folds, terms, calib, weight, term_calib, args.jitter_mag, jitter_seed=seed)
+        r = score_seed(frame, folds, terms, calib, weight, term_calib, args.jitter_mag, jitter_seed=seed,
+                       declared_err=args.declare_err)
         results[seed] = r
         a, b = r["v4"], r["cmd"]
         print(f"seed {seed}: all-25 {a['all25']:.4f} -> {b['all25']:.4f}  >=30 {a['ge30']:.4f} -> {b['ge30']:.4f}  "
