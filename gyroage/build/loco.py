@@ -198,12 +198,15 @@ def load_held_out(catalogue: str | Path, out_dir: str | Path, settings: Validate
 
 def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
             settings: ValidateSettings, calibrations: dict[str, Calibration] | None = None,
-            held_out: tuple[pd.DataFrame, dict[str, dict]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+            held_out: tuple[pd.DataFrame, dict[str, dict]] | None = None,
+            fitted_terms: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Per-star and per-cluster tables and the summary, from saved folds.
 
     ``calibrations``: per held-out cluster, the calibration applied to its stars
     (one fitted without it, see :func:`fit_calibrations`); by default the settings'.
     ``held_out``: :func:`load_held_out`'s result, when the caller has it already.
+    ``fitted_terms``: main-sequence terms fitted without each cluster, shared by the seeds of one run
+    (:func:`gyroage.build.main_sequence.held_out_height_term`).
     """
     frame, folds = held_out or load_held_out(catalogue, out_dir, settings, clusters)
     star_rows, cluster_rows, alone_rows = [], [], []
@@ -221,7 +224,7 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
         extra = {}
         if settings.main_sequence:
             alone_rows.append(pd.DataFrame(judged))
-            term, informed, height = held_out_height_term(frame, c, members, grid)
+            term, informed, height = held_out_height_term(frame, c, members, grid, fitted_terms)
             post = calibrate(star_posteriors(ll + term, grid), grid, colour, calib,
                              settings.main_sequence_calibration(), informed)
             judged = judge_stars(post, grid, star_truth)
@@ -355,14 +358,14 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
 
 
 def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: ValidateSettings, quiet: bool,
-              fit_calibration: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+              fit_calibration: bool, fitted_terms: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     names = run_folds(catalogue, out, clusters, s, quiet)
     held_out = load_held_out(catalogue, out, s, names)
     calibrations = None
     if fit_calibration:
         full, calibrations = fit_calibrations(held_out, names)
         s = replace(s, calibration_dict=full.to_dict())
-    stars, table, summary = analyse(catalogue, out, names, s, calibrations, held_out)
+    stars, table, summary = analyse(catalogue, out, names, s, calibrations, held_out, fitted_terms)
     if fit_calibration:
         summary["calibration_fit"] = "fitted on all held-out stars; each cluster's figures from a fit without it"
     return stars, table, summary
@@ -382,7 +385,8 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     s = settings or ValidateSettings()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration)
+    terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed
+    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms)
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))
     others = [k for k in dict.fromkeys(extra_seeds) if k != seed]
@@ -390,7 +394,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
         by_seed = {seed: summary}
         for k in others:
             stars_k, table_k, by_seed[k] = _one_seed(catalogue, out, clusters, replace(s, train={**s.train, "seed": k}),
-                                                     quiet, fit_calibration)
+                                                     quiet, fit_calibration, terms)
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
         summary["loco_by_seed"] = seed_spread(by_seed)

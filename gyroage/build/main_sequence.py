@@ -70,11 +70,19 @@ def fit_main_sequence_term(frame: pd.DataFrame) -> MainSequenceTerm:
         sigma=tuple(sigmas), colour_range=(float(KNOT_EDGES[0]), float(last_hi)), height_range=HEIGHT_RANGE)
 
 
-def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFrame,
-                         grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFrame, grid: np.ndarray,
+                         fitted: dict[str, MainSequenceTerm] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The main-sequence term of a held-out cluster's stars, fitted without that cluster: (log-likelihood on
-    ``grid``, which stars it informs, their heights above the main sequence, mag)."""
-    term = fit_main_sequence_term(frame[frame["cluster"] != cluster])
+    ``grid``, which stars it informs, their heights above the main sequence, mag).
+
+    ``fitted``: terms already fitted to this ``frame``, by held-out cluster; a new fit is added to it (the fit
+    does not depend on the flow, so every training seed of a run shares it).
+    """
+    term = None if fitted is None else fitted.get(cluster)
+    if term is None:
+        term = fit_main_sequence_term(frame[frame["cluster"] != cluster])
+        if fitted is not None:
+            fitted[cluster] = term
     colour = members["BPRP_0"].to_numpy(dtype=float)
     abs_g = absolute_g(members["G_0"].to_numpy(dtype=float), members[PARALLAX].to_numpy(dtype=float))
     return term.log_likelihood(colour, abs_g, grid), term.informs(colour, abs_g), term.height(colour, abs_g)

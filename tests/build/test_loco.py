@@ -273,3 +273,23 @@ def test_held_out_height_term_never_sees_the_held_out_cluster(catalog_path):
         shifted.loc[shifted["cluster"] == moved, "G_0"] -= 1.5  # 1.5 mag brighter: as if 100x younger
         ll, _, _ = held_out_height_term(shifted, "Praesepe", members, grid)
         assert np.array_equal(ll, base) is same, moved
+
+
+def test_held_out_height_terms_are_fitted_once_per_run(catalog_path):
+    """Every seed of a validate run shares the held-out terms (they do not depend on the flow): a term already in
+    the run's dict is used as it is, and a new fit is added to it."""
+    from gyroage.build.catalogue import load_catalogue, quality_select
+    from gyroage.build.main_sequence import held_out_height_term
+
+    frame = quality_select(load_catalogue(catalog_path))
+    grid = np.linspace(6.0, 10.0, 81)
+    members = frame[frame["cluster"] == "Praesepe"]
+    fitted: dict = {}
+    first, _, _ = held_out_height_term(frame, "Praesepe", members, grid, fitted)
+    assert list(fitted) == ["Praesepe"]
+    np.testing.assert_array_equal(first, held_out_height_term(frame, "Praesepe", members, grid)[0])
+    # a planted term (the Pleiades' own fit) is read from the dict, not refitted
+    held_out_height_term(frame, "Pleiades", members, grid, fitted)
+    fitted["Praesepe"] = fitted["Pleiades"]
+    again, _, _ = held_out_height_term(frame, "Praesepe", members, grid, fitted)
+    assert not np.array_equal(again, first)
