@@ -72,8 +72,8 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
                 mg = absolute_g(m["G_0"].to_numpy(dtype=float), m[PARALLAX].to_numpy(dtype=float))
                 if jitter_mag:
                     mg = mg + rng.normal(0.0, jitter_mag, len(mg))
-                err = None if declared_err is None else np.full(len(mg), declared_err)
-                term, informed = terms[c].log_likelihood(colour, mg, grid, err), terms[c].informs(colour, mg, err)
+                term = terms[c].log_likelihood(colour, mg, grid, declared_err)  # a scalar error broadcasts
+                informed = terms[c].informs(colour, mg, declared_err)
             truth_star = np.log10(m["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
             truth = float(np.median(truth_star))
             post = star_posteriors(ll + term, grid)

@@ -83,17 +83,18 @@ def input_abs_g(frame: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray |
     error is given but not a number >= 0; a missing error is NaN (none known).
     """
     if "abs_g0" in cols:
-        mag, key = io.numeric(frame, cols["abs_g0"]), "abs_g0_err"
+        err_col = cols.get("abs_g0_err")
+        given = io.numeric(frame, err_col)  # all NaN without the column
+        mag, err = io.numeric(frame, cols["abs_g0"]), given
     elif "g0" in cols and "parallax" in cols:
-        plx, key = io.numeric(frame, cols["parallax"]), "parallax_err"
-        mag = absolute_g(io.numeric(frame, cols["g0"]), plx)
+        err_col = cols.get("parallax_err")
+        given, plx = io.numeric(frame, err_col), io.numeric(frame, cols["parallax"])
+        mag, err = absolute_g(io.numeric(frame, cols["g0"]), plx), absolute_g_error(plx, given)
     else:
         return None, None
-    if key not in cols:
+    if err_col is None:
         return mag, None
-    given = io.numeric(frame, cols[key])
-    err = given if key == "abs_g0_err" else absolute_g_error(plx, given)
-    bad = io.unparsed(frame, cols[key], given) | (~np.isnan(given) & ~(np.isfinite(given) & (given >= 0)))
+    bad = io.unparsed(frame, err_col, given) | (~np.isnan(given) & ~(np.isfinite(given) & (given >= 0)))
     return np.where(bad, np.nan, mag), np.where(bad, np.nan, err)
 
 
