@@ -17,13 +17,12 @@ import torch
 from gyroage import __version__
 from gyroage.build.density_graph import OPSET, build_density_graph, set_metadata
 from gyroage.build.flow import ConditionalFlow, FlowConfig
-from gyroage.build.posterior_graph import save_atomic, write_posterior
+from gyroage.build.posterior_graph import save_atomic, write_posteriors
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
     METADATA_KEY,
     OUTLIER_LOG10_PROT_RANGE,
-    POSTERIOR_FILE,
     ModelCard,
     write_card,
 )
@@ -91,7 +90,7 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -
     onnx.checker.check_model(graph)
     target = save_atomic(graph, out_dir / DENSITY_FILE)
     # Derived from the density graph just written, so the two can never disagree.
-    write_posterior(target, card, out_dir / POSTERIOR_FILE)
+    write_posteriors(target, card, out_dir)
     return write_card(card, out_dir)
 
 

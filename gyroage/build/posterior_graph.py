@@ -29,14 +29,17 @@ from onnx import TensorProto, compose, helper
 from gyroage import statuses
 from gyroage.build.calibration_graph import CalibrationStages
 from gyroage.build.density_graph import Graph, set_metadata
+from gyroage.build.main_sequence_graph import MAGNITUDE_DOC, MainSequenceStages
 from gyroage.core.calibration import Calibration
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
+from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
     DENSITY_OUTPUT,
     METADATA_KEY,
     POSTERIOR_FILE,
+    POSTERIOR_MAG_FILE,
     ModelCard,
     load_card,
     outlier_log_density,
@@ -79,8 +82,12 @@ GRAPH_DOC = {
 }
 
 
-def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.ModelProto:
-    """The posterior graph for ``card``'s default prior, grid, outlier weight, calibration and sequence domain."""
+def build_posterior_model(density: onnx.ModelProto, card: ModelCard, magnitudes: bool = False) -> onnx.ModelProto:
+    """The posterior graph for ``card``'s default prior, grid, outlier weight, calibration and sequence domain.
+
+    ``magnitudes``: with the inputs ``abs_g0`` and ``abs_g0_err`` and the card's main-sequence term (and its
+    calibration for the stars the term informs), as ``gyroage estimate`` dates stars with magnitudes.
+    """
     a = card.age_grid
     grid = age_grid(float(a["log10_age_min"]), float(a["log10_age_max"]), a["n"])
     if len(grid) < 3:
@@ -88,6 +95,9 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     names = tuple(i.name for i in density.graph.input)
     if sorted(names) != sorted(DENSITY_INPUTS) or [o.name for o in density.graph.output] != [DENSITY_OUTPUT]:
         raise ValueError(f"not a gyroage density graph: inputs {names}")
+    term = MainSequenceTerm.from_card(card) if magnitudes else None
+    if magnitudes and term is None:
+        raise ValueError("the card has no main-sequence term: no graph with magnitudes")
     b = _Builder(grid)
     prot, colour, err = GRAPH_DOC["inputs"]
     lp, valid, e_clip = b.check_stars(prot, colour, err, card)
@@ -96,12 +106,15 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
     # tensor so another prior is a one-array change.
     log_prior = np.zeros((1, len(grid)))
-    log_post = b.op("Add", ll, b.const(log_prior))
-    pdf = b.normalise(log_post)
     calibration = Calibration.from_card(card)
-    if calibration is not None:
-        pdf = b.calibrate(pdf, calibration, colour)
-    p_out = b.outlier_probability(b.log_evidence(log_post, log_prior), card)
+    if term is None:
+        log_post = b.op("Add", ll, b.const(log_prior))
+        pdf = b.normalise(log_post)
+        if calibration is not None:
+            pdf = b.calibrate(pdf, calibration, colour)
+        p_out = b.outlier_probability(b.log_evidence(log_post, log_prior), card)
+    else:
+        pdf, p_out = b.with_main_sequence(term, card, ll, log_prior, colour, calibration)
     q_myr = b.quantiles_myr(pdf)
     flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out, b.op("Gather", q_myr, b.i64(2), axis=1))
     # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
@@ -114,10 +127,10 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard) -> onnx.Mod
     b.op("Where", valid_col, pdf, b.nan, out="posterior")
     b.op("Where", valid, b.map_myr(pdf), b.nan, out="age_map_myr")
     b.op("Identity", b.g_grid, out="log10_age_grid")
-    return _model(b.g, density, len(grid))
+    return _model(b.g, density, len(grid), magnitudes)
 
 
-class _Builder(CalibrationStages):
+class _Builder(CalibrationStages, MainSequenceStages):
     """The posterior graph's stages over one age grid; each mirrors the numpy function it names."""
 
     def __init__(self, grid: np.ndarray) -> None:
@@ -371,10 +384,11 @@ class _Builder(CalibrationStages):
         return op("Pow", self.ten, op("Sub", map_log, self.six))
 
 
-def _model(g: Graph, density: onnx.ModelProto, n_grid: int) -> onnx.ModelProto:
+def _model(g: Graph, density: onnx.ModelProto, n_grid: int, magnitudes: bool = False) -> onnx.ModelProto:
     """The checked ONNX model: the builder's nodes with the documented inputs and outputs."""
     star = ["n_stars"]
-    inputs = [helper.make_tensor_value_info(n, D, star) for n in GRAPH_DOC["inputs"]]
+    doc = graph_io(magnitudes)
+    inputs = [helper.make_tensor_value_info(n, D, star) for n in doc["inputs"]]
     outputs = [
         helper.make_tensor_value_info("ok", B, star),
         helper.make_tensor_value_info("log10_age_grid", D, [n_grid]),
@@ -385,40 +399,65 @@ def _model(g: Graph, density: onnx.ModelProto, n_grid: int) -> onnx.ModelProto:
         helper.make_tensor_value_info("extrapolated", B, star),
         helper.make_tensor_value_info("age_flags", I64, star),
     ]
+    if magnitudes:
+        outputs.append(helper.make_tensor_value_info("ms_height_mag", D, star))
     graph = helper.make_graph(g.nodes, "gyroage_posterior", inputs, outputs, initializer=g.inits)
     for v in outputs + inputs:
-        v.doc_string = {**GRAPH_DOC["inputs"], **GRAPH_DOC["outputs"]}[v.name]
+        v.doc_string = {**doc["inputs"], **doc["outputs"]}[v.name]
     model = helper.make_model(graph, opset_imports=list(density.opset_import), producer_name="gyroage",
-                              doc_string="gyroage age posteriors: " + json.dumps(GRAPH_DOC))
+                              doc_string="gyroage age posteriors: " + json.dumps(doc))
     model.ir_version = density.ir_version
     onnx.checker.check_model(model)
     return model
 
 
-def graph_doc(card: ModelCard) -> dict:
+def graph_io(magnitudes: bool) -> dict:
+    """The graph's documented inputs and outputs (with magnitudes: GRAPH_DOC's and MAGNITUDE_DOC's)."""
+    if not magnitudes:
+        return GRAPH_DOC
+    return {k: {**GRAPH_DOC[k], **MAGNITUDE_DOC[k]} for k in ("inputs", "outputs")}
+
+
+def graph_doc(card: ModelCard, magnitudes: bool = False) -> dict:
     """What the posterior graph computes, stored in its metadata under ``gyroage_graph``."""
-    return {**GRAPH_DOC, "quantile_levels": list(QUANTILES), "age_grid": card.age_grid,
-            "prior": "uniform in log10 age over the grid", "outlier": card.outlier,
-            "colour_marginalisation": "Gauss-Hermite nodes of the true colour, as many as the tier of "
-                                      "sigma = sqrt(bp_rp0_err^2 - default_bp_rp0_err^2) gives: (upper bound in mag, "
-                                      f"nodes) {[(float(b), n) for b, n in COLOUR_NODE_TIERS]}",
-            "calibration": card.calibration or None, "flag_bits": list(statuses.FLAG_ORDER),
-            "sequence_domain": bool(card.domain.get("sequence")),
-            "algorithm": "gyroage.core.posterior.grid_posterior with every grid point evaluated: trapezoid "
-                         "normalisation and CDF, quantiles linear in the CDF, parabolic MAP; flags and statuses "
-                         "as gyroage.core.estimate.star_flags"}
+    out = {**graph_io(magnitudes), "quantile_levels": list(QUANTILES), "age_grid": card.age_grid,
+           "prior": "uniform in log10 age over the grid", "outlier": card.outlier,
+           "colour_marginalisation": "Gauss-Hermite nodes of the true colour, as many as the tier of "
+                                     "sigma = sqrt(bp_rp0_err^2 - default_bp_rp0_err^2) gives: (upper bound in mag, "
+                                     f"nodes) {[(float(b), n) for b, n in COLOUR_NODE_TIERS]}",
+           "calibration": card.calibration or None, "flag_bits": list(statuses.FLAG_ORDER),
+           "sequence_domain": bool(card.domain.get("sequence")),
+           "algorithm": "gyroage.core.posterior.grid_posterior with every grid point evaluated: trapezoid "
+                        "normalisation and CDF, quantiles linear in the CDF, parabolic MAP; flags and statuses "
+                        "as gyroage.core.estimate.star_flags"}
+    if magnitudes:
+        out["main_sequence"] = card.main_sequence
+    return out
 
 
-def embed_metadata(model: onnx.ModelProto, card: ModelCard) -> None:
-    set_metadata(model, {METADATA_KEY: card.to_dict(include_files=False), GRAPH_KEY: graph_doc(card)})
+def embed_metadata(model: onnx.ModelProto, card: ModelCard, magnitudes: bool = False) -> None:
+    set_metadata(model, {METADATA_KEY: card.to_dict(include_files=False), GRAPH_KEY: graph_doc(card, magnitudes)})
 
 
-def write_posterior(density_path: str | Path, card: ModelCard, path: str | Path) -> Path:
-    """Build the posterior graph from a density ONNX file and its card; write it atomically to ``path``."""
+def write_posterior(density_path: str | Path, card: ModelCard, path: str | Path, magnitudes: bool = False) -> Path:
+    """Build the posterior graph (``magnitudes``: the one with the main-sequence term) from a density ONNX file and
+    its card; write it atomically to ``path``."""
     path = Path(path)
-    model = build_posterior_model(onnx.load(str(density_path)), card)
-    embed_metadata(model, card)
+    model = build_posterior_model(onnx.load(str(density_path)), card, magnitudes)
+    embed_metadata(model, card, magnitudes)
     return save_atomic(model, path)
+
+
+def write_posteriors(density_path: str | Path, card: ModelCard, model_dir: str | Path) -> list[Path]:
+    """Both posterior graphs in ``model_dir``: POSTERIOR_FILE, and POSTERIOR_MAG_FILE when the card has a
+    main-sequence term (a stale one removed when it has none)."""
+    model_dir = Path(model_dir)
+    out = [write_posterior(density_path, card, model_dir / POSTERIOR_FILE)]
+    if MainSequenceTerm.from_card(card) is not None:
+        out.append(write_posterior(density_path, card, model_dir / POSTERIOR_MAG_FILE, magnitudes=True))
+    else:
+        (model_dir / POSTERIOR_MAG_FILE).unlink(missing_ok=True)
+    return out
 
 
 def save_atomic(model: onnx.ModelProto, path: str | Path) -> Path:
@@ -429,12 +468,12 @@ def save_atomic(model: onnx.ModelProto, path: str | Path) -> Path:
 
 
 def regenerate(model_dir: str | Path) -> Path:
-    """Rebuild ``gyroage-posterior.onnx`` in ``model_dir`` from its density graph and card; rewrite the card."""
+    """Rebuild the posterior graphs in ``model_dir`` from its density graph and card; rewrite the card."""
     model_dir = Path(model_dir)
     card, _ = load_card(model_dir, verify=False)
     # The density graph must be the one the card describes; the posterior graph is derived from it.
     if sha256(model_dir / DENSITY_FILE) != card.files.get(DENSITY_FILE, {}).get("sha256"):
         raise ModelError(f"{model_dir / DENSITY_FILE} does not match its card (SHA-256 differs)")
-    write_posterior(model_dir / DENSITY_FILE, card, model_dir / POSTERIOR_FILE)
+    write_posteriors(model_dir / DENSITY_FILE, card, model_dir)
     write_card(card, model_dir)  # hashes every graph in the directory, the new one included
     return model_dir / POSTERIOR_FILE

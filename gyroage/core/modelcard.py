@@ -21,6 +21,7 @@ from gyroage.files import atomic_write_text
 CARD_FILE = "gyroage-model.json"
 DENSITY_FILE = "gyroage-density.onnx"
 POSTERIOR_FILE = "gyroage-posterior.onnx"
+POSTERIOR_MAG_FILE = "gyroage-posterior-mag.onnx"  # with magnitudes: the main-sequence term too
 METADATA_KEY = "gyroage_model_card"
 DENSITY_INPUTS = ("log10_prot", "log10_age", "bp_rp0", "bp_rp0_err")
 DENSITY_OUTPUT = "log_prob"

@@ -22,8 +22,9 @@ ACKLAM_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+
 ACKLAM_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00, 1.0)
 ACKLAM_LOW = 0.02425
 
-# Numerical Recipes' erfc (a Chebyshev fit, relative error < 1.2e-7 everywhere), innermost coefficient first
-_ERFC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
+# Numerical Recipes' erfc (a Chebyshev fit, relative error < 1.2e-7 everywhere), innermost coefficient first;
+# also the posterior graph's with magnitudes (gyroage.build.main_sequence_graph)
+ERFC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
          1.00002368, -1.26551223)
 
 
@@ -54,7 +55,7 @@ def normal_cdf(z) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     a = np.abs(z) / np.sqrt(2.0)
     t = 1.0 / (1.0 + 0.5 * a)
-    half_erfc = 0.5 * t * np.exp(-a * a + _horner(_ERFC, t))  # P(Z > |z|)
+    half_erfc = 0.5 * t * np.exp(-a * a + _horner(ERFC, t))  # P(Z > |z|)
     return np.where(z >= 0, 1.0 - half_erfc, half_erfc)
 
 

@@ -277,7 +277,7 @@ def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
     c.files = {}
     export.export_model(None, tmp_path, c)
     written, _ = load_card(tmp_path)  # verifies every listed file's SHA-256
-    assert set(written.files) == {"gyroage-density.onnx", "gyroage-posterior.onnx"}
+    assert set(written.files) == {"gyroage-density.onnx", "gyroage-posterior.onnx", "gyroage-posterior-mag.onnx"}
     assert written.files["gyroage-posterior.onnx"]["sha256"] == sha256(tmp_path / "gyroage-posterior.onnx")
     frame = stars(40, seed=7)
     a, b = run_raw(tmp_path / "gyroage-posterior.onnx", frame), run_raw(MODELS / "gyroage-posterior.onnx", frame)

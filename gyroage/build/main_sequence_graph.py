@@ -1,0 +1,121 @@
+"""The main-sequence term's stages of the ONNX posterior graph with magnitudes
+(:mod:`gyroage.build.posterior_graph`), each mirroring gyroage.core.main_sequence and the magnitude
+checks of gyroage.core.stars.input_abs_g."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gyroage.core.calibration import Calibration, hat_slopes
+from gyroage.core.main_sequence import MAX_ABS_G_ERR, MainSequenceTerm
+from gyroage.core.normal import ERFC
+
+# The graph with magnitudes (POSTERIOR_MAG_FILE) takes these too, and gives the height it used.
+MAGNITUDE_DOC = {
+    "inputs": {
+        "abs_g0": "de-reddened absolute Gaia G, mag (float64, [n_stars]): g0 + 5 log10(parallax_mas / 100); NaN: "
+                  "unknown, the star is dated from rotation alone",
+        "abs_g0_err": "its uncertainty, mag (float64, [n_stars]), e.g. 2.17 parallax_error / parallax; NaN: none "
+                      "known; added to the term's width in quadrature; over 0.5 mag, or not a number >= 0, the "
+                      "star is dated from rotation alone",
+    },
+    "outputs": {
+        "ms_height_mag": "float64 [n_stars]: height above the main sequence, M_MS(colour) - abs_g0, where the "
+                         "main-sequence term informs the star's age; NaN elsewhere",
+    },
+}
+
+
+class MainSequenceStages:
+    """Mixed into the posterior graph's builder, whose ``op``/``const`` helpers, constants and ``grid`` these
+    stages use."""
+
+    def magnitudes(self, abs_g: str, err: str) -> tuple[str, str]:
+        """(absolute G as used, its error as used): input_abs_g's rule, then magnitude_error's.
+
+        An error that is given but not a number >= 0 leaves the star to rotation alone (its magnitude NaN); a NaN
+        error is none known (0).
+        """
+        op = self.op
+        err_nan = op("IsNaN", err)
+        good_err = op("And", op("Not", op("IsInf", err)), op("GreaterOrEqual", err, self.zero))
+        bad = op("And", op("Not", err_nan), op("Not", good_err))
+        return op("Where", bad, self.nan, abs_g), op("Where", err_nan, self.zero, err)
+
+    def interp(self, x: str, xp, fp) -> str:
+        """np.interp(x, xp, fp) for [n] ``x`` (constant beyond the ends; NaN stays NaN): a sum of linear hat weights."""
+        op, xp, fp = self.op, np.asarray(xp, dtype=np.float64), np.asarray(fp, dtype=np.float64)
+        x_col = op("Unsqueeze", op("Min", op("Max", x, self.const(xp[0])), self.const(xp[-1])), self.axis1)
+        d = op("Sub", x_col, self.const(xp[None, :]))
+        inv_left, inv_right = hat_slopes(xp)
+        rise = op("Add", self.one, op("Mul", d, self.const(inv_left[None, :])))
+        fall = op("Sub", self.one, op("Mul", d, self.const(inv_right[None, :])))
+        w = op("Min", op("Max", op("Min", rise, fall), self.zero), self.one)
+        return op("ReduceSum", op("Mul", w, self.const(fp[None, :])), self.axis1, keepdims=0)
+
+    def height(self, term: MainSequenceTerm, colour: str, abs_g: str) -> str:
+        """MainSequenceTerm.height: D = M_MS(colour) - M_G (NaN where either is unknown)."""
+        return self.op("Sub", self.interp(colour, term.ms_colour, term.ms_mag), abs_g)
+
+    def term_applies(self, term: MainSequenceTerm, colour: str, height: str, err: str) -> str:
+        """MainSequenceTerm.applies (false for NaN colours or heights)."""
+        op = self.op
+        inside = op("And", self.between(colour, *term.colour_range), self.between(height, *term.height_range))
+        return op("And", inside, op("LessOrEqual", err, self.const(MAX_ABS_G_ERR)))
+
+    def term_log_likelihood(self, term: MainSequenceTerm, colour: str, height: str, err: str, applies: str) -> str:
+        """MainSequenceTerm.log_likelihood on the grid (stars x grid); 0 where the term does not apply."""
+        op, col = self.op, (lambda v: self.op("Unsqueeze", v, self.axis1))  # noqa: E731
+        safe_c = op("Where", applies, colour, self.const(float(term.colour_range[0])))
+        safe_d = op("Where", applies, height, self.zero)  # rows the term skips stay finite, then get 0
+        s, tz, sig0 = (self.interp(safe_c, term.knot_colour, v) for v in (term.slope, term.log10_t_zams, term.sigma))
+        sig = col(op("Sqrt", op("Add", op("Mul", sig0, sig0), op("Mul", err, err))))
+        mu = op("Mul", col(s), op("Max", op("Sub", col(tz), self.const(self.grid[None, :])), self.zero))
+        z = op("Div", op("Sub", col(safe_d), mu), sig)
+        w_s, w_b, w_o = term.weights
+        single = op("Div", op("Exp", op("Mul", self.const(-0.5), op("Mul", z, z))),
+                    op("Mul", sig, self.const(np.sqrt(2.0 * np.pi))))
+        shifted = op("Sub", z, op("Div", self.const(term.binary_max), sig))
+        binary = op("Div", op("Sub", self.normal_cdf(z), self.normal_cdf(shifted)), self.const(term.binary_max))
+        floor = 1.0 / (term.height_range[1] - term.height_range[0])
+        total = op("Add", op("Add", op("Mul", self.const(w_s), single), op("Mul", self.const(w_b), binary)),
+                   self.const(w_o * floor))
+        return op("Where", col(applies), op("Log", total), self.zero)
+
+    def normal_cdf(self, z: str) -> str:
+        """gyroage.core.normal.normal_cdf: Numerical Recipes' erfc, same coefficients (onnxruntime's Erf is float32)."""
+        op = self.op
+        a = op("Div", op("Abs", z), self.const(np.sqrt(2.0)))
+        t = op("Div", self.one, op("Add", self.one, op("Mul", self.half, a)))
+        poly = self.const(ERFC[0])
+        for c in ERFC[1:]:
+            poly = op("Add", op("Mul", poly, t), self.const(c))
+        half_erfc = op("Mul", op("Mul", self.half, t), op("Exp", op("Add", op("Neg", op("Mul", a, a)), poly)))
+        return op("Where", op("GreaterOrEqual", z, self.zero), op("Sub", self.one, half_erfc), half_erfc)
+
+    def with_main_sequence(self, term: MainSequenceTerm, card, ll: str, log_prior: np.ndarray, colour: str,
+                           calibration: Calibration | None) -> tuple[str, str]:
+        """(calibrated pdf, p_outlier) as gyroage.core.posterior.grid_posterior with the height term: the term on
+        the prior's side (the evidence for p_outlier stays rotation's), and the stars it informs calibrated by the
+        term's own calibration. Writes the ``ms_height_mag`` output."""
+        op = self.op
+        abs_g, err = self.magnitudes("abs_g0", "abs_g0_err")
+        height = self.height(term, colour, abs_g)
+        applies = self.term_applies(term, colour, height, err)
+        op("Where", applies, height, self.nan, out="ms_height_mag")
+        prior_rows = op("Add", self.const(log_prior), self.term_log_likelihood(term, colour, height, err, applies))
+        log_post = op("Add", ll, prior_rows)
+        pdf = self.normalise(log_post)
+        rotation = self.calibrate(pdf, calibration, colour) if calibration is not None else pdf
+        own = Calibration.from_dict(card.main_sequence.get("calibration"))
+        if own is not None:
+            pdf = op("Where", op("Unsqueeze", applies, self.axis1), self.calibrate(pdf, own, colour), rotation)
+        else:
+            pdf = rotation
+        log_z = op("Squeeze", op("Sub", self.log_mass(log_post), self.log_mass(prior_rows)), self.axis1)
+        return pdf, self.outlier_probability(log_z, card)
+
+    def log_mass(self, log_values: str) -> str:
+        """log of each row's trapezoid integral of exp(values), shifted by its peak (keepdims)."""
+        p, peak = self.peak_shifted_exp(log_values)
+        return self.op("Add", self.op("Log", self.trapezoid(p)), peak)

@@ -1,0 +1,113 @@
+"""The posterior graph with magnitudes (gyroage-posterior-mag.onnx), used as another language would: onnxruntime
+alone, against ``gyroage estimate --exact-grid`` on the same stars with ``abs_g0`` and ``abs_g0_err``."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.build.test_posterior_graph import MODELS, QUANTILE_COLUMNS, card, estimate_csv, flag_text, stars
+
+MAG_GRAPH = MODELS / "gyroage-posterior-mag.onnx"
+
+# Fresh interpreter: every input the frame has is fed; no gyroage or torch may be imported.
+RAW = r"""
+import json, sys
+import numpy as np
+import pandas as pd
+import onnxruntime as ort
+path, src = sys.argv[1], json.loads(sys.stdin.read())
+sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+feed = {i.name: np.asarray(src[i.name], dtype=np.float64) for i in sess.get_inputs()}
+out = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feed)))
+assert not [m for m in sys.modules if m.split(".")[0] in ("gyroage", "torch")]
+json.dump({k: np.where(np.isnan(v), -1, v).tolist() if v.dtype.kind == "f" else v.tolist() for k, v in out.items()},
+          sys.stdout)
+"""
+
+
+def run(path, frame):
+    feed = {k: frame[k].tolist() for k in frame}  # Python's json writes NaN and Infinity
+    res = subprocess.run([sys.executable, "-c", RAW, str(path)], input=json.dumps(feed), capture_output=True,
+                         text=True, timeout=120, cwd="/", env={**os.environ, "PYTHONPATH": ""})
+    assert res.returncode == 0, res.stderr
+    return {k: np.array(v) for k, v in json.loads(res.stdout).items()}
+
+
+def with_magnitudes(frame, seed=0):
+    """``frame`` plus absolute magnitudes from 1.5 mag below to 4 mag above the card's main sequence (its term
+    silent beyond -1 and 3.5), and errors from 0 to 0.7 mag (silent over 0.5), with unknown and bad values mixed in."""
+    term = card()["main_sequence"]["term"]
+    rng = np.random.default_rng(seed)
+    n = len(frame)
+    colour = np.nan_to_num(frame["bp_rp0"].to_numpy(), nan=1.5, posinf=1.5, neginf=1.5)
+    abs_g = np.interp(colour, term["ms_colour"], term["ms_mag"]) - rng.uniform(-1.5, 4.0, n)
+    err = rng.uniform(0.0, 0.7, n)
+    abs_g[20:30] = np.nan
+    err[30:40] = np.nan
+    err[40:44] = [-0.1, np.inf, -np.inf, np.nan]
+    return frame.assign(abs_g0=abs_g, abs_g0_err=err)
+
+
+@pytest.fixture(scope="module")
+def compared():
+    """(frame, the graph's outputs, estimate's with the same magnitudes, the rotation graph's outputs)."""
+    frame = with_magnitudes(stars(300, seed=2))
+    return (frame, run(MAG_GRAPH, frame), estimate_csv(frame, "--exact-grid"),
+            run(MODELS / "gyroage-posterior.onnx", frame[["prot_days", "bp_rp0", "bp_rp0_err"]]))
+
+
+def test_magnitude_graph_reproduces_estimate(compared):
+    frame, raw, ref, _ = compared
+    assert list(raw["ok"]) == list(ref["status"] == "ok")
+    assert list(raw["extrapolated"]) == list(ref["status"] == "extrapolated")
+    assert flag_text(raw["age_flags"]) == list(ref["age_flags"])
+    dated = raw["ok"] | raw["extrapolated"]
+    assert 100 < dated.sum() < len(frame) - 11
+    # estimate writes 6 significant digits; the graph must agree to 1e-4 dex
+    dex = np.abs(np.log10(raw["age_quantiles_myr"][dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
+    assert dex.max() <= 1e-4, dex.max()
+    assert np.abs(np.log10(raw["age_map_myr"][dated]) - np.log10(ref.loc[dated, "age_map_myr"])).max() <= 1e-4
+    assert np.abs(raw["p_outlier"][dated] - ref.loc[dated, "p_outlier"]).max() <= 1e-4
+    height = raw["ms_height_mag"]
+    ref_height = pd.to_numeric(ref["ms_height_mag"], errors="coerce").to_numpy()  # "" where the term is silent
+    informed = height != -1
+    assert list(informed) == list(~np.isnan(ref_height))
+    assert np.abs(height[informed] - ref_height[informed]).max() <= 1e-5
+    assert 50 < (informed & dated).sum() < dated.sum() - 50  # the term informed some stars and not others
+
+
+def test_magnitude_graph_dates_informed_stars_by_their_height(compared):
+    """Stars the term informs get other ages than from rotation alone (a graph ignoring magnitudes fails here);
+    the others get the rotation graph's ages exactly."""
+    _, raw, _, rotation = compared
+    dated = raw["ok"] | raw["extrapolated"]
+    informed = (raw["ms_height_mag"] != -1) & dated
+    moved = np.abs(np.log10(raw["age_quantiles_myr"][informed, 2] / rotation["age_quantiles_myr"][informed, 2]))
+    assert np.median(moved) > 0.05
+    rest = dated & ~informed
+    assert np.allclose(raw["age_quantiles_myr"][rest], rotation["age_quantiles_myr"][rest], rtol=1e-12, atol=0)
+    assert np.allclose(raw["p_outlier"][rest], rotation["p_outlier"][rest], rtol=1e-12, atol=0)
+
+
+def test_magnitude_graph_without_magnitudes_is_the_rotation_graph():
+    frame = stars(60, seed=4).assign(abs_g0=np.nan, abs_g0_err=np.nan)
+    raw = run(MAG_GRAPH, frame)
+    rotation = run(MODELS / "gyroage-posterior.onnx", frame[["prot_days", "bp_rp0", "bp_rp0_err"]])
+    assert np.all(raw["ms_height_mag"] == -1)
+    assert list(raw["ok"]) == list(rotation["ok"]) and list(raw["age_flags"]) == list(rotation["age_flags"])
+    assert np.allclose(raw["age_quantiles_myr"], rotation["age_quantiles_myr"], rtol=1e-12, atol=0)
+    assert np.allclose(raw["posterior"], rotation["posterior"], rtol=1e-9, atol=1e-12)
+
+
+def test_magnitude_graph_takes_zero_stars():
+    import onnxruntime as ort
+
+    s = ort.InferenceSession(str(MAG_GRAPH), providers=["CPUExecutionProvider"])
+    feed = dict.fromkeys(("prot_days", "bp_rp0", "bp_rp0_err", "abs_g0", "abs_g0_err"), np.zeros(0))
+    out = dict(zip([o.name for o in s.get_outputs()], s.run(None, feed)))
+    assert out["posterior"].shape == (0, card()["age_grid"]["n"]) and out["ms_height_mag"].shape == (0,)
