@@ -4,7 +4,9 @@
 //   node posterior.js ../../models/gyroage-posterior.onnx < stars.csv > ages.csv
 //
 // stars.csv: a header with prot_days,bp_rp0[,bp_rp0_err] (plain comma-separated numbers; an empty
-// cell or "nan" means missing). Output: the input columns, ok, status (ok, extrapolated, or empty where
+// cell or "nan" means missing); with ../../models/gyroage-posterior-mag.onnx also abs_g0[,abs_g0_err] (the
+// graph with the main-sequence term: then ms_height_mag is written too). Every input the graph declares is
+// read from the column of that name. Output: the input columns, ok, status (ok, extrapolated, or empty where
 // the star gets no age: gyroage estimate gives the reason), the five age percentiles and the MAP age (Myr),
 // p_outlier and age_flags (';'-separated names, as gyroage estimate's age_flags column).
 "use strict";
@@ -38,22 +40,24 @@ async function main() {
   // The model card travels inside the graph (metadata key gyroage_model_card); onnxruntime-node
   // does not expose custom metadata yet, so read it with any protobuf/ONNX reader if needed.
   const feeds = {};
-  for (const name of ["prot_days", "bp_rp0", "bp_rp0_err"]) {
+  for (const name of session.inputNames) {
     feeds[name] = new ort.Tensor("float64", column(name), [n]);
   }
+  const height = session.outputNames.includes("ms_height_mag");
   const out = await session.run(feeds);
   const q = out.age_quantiles_myr.data; // row-major [n, 5]
   const fmt = (x) => (Number.isNaN(x) ? "" : x.toPrecision(7));
   const flags = (bits) => FLAG_BITS.filter((_, b) => (bits >> BigInt(b)) & 1n).join(";"); // int64: BigInt
-  const header_out = ["prot_days", "bp_rp0", "bp_rp0_err", "ok", "status", ...QUANTILE_COLUMNS, "age_map_myr",
-    "p_outlier", "age_flags"];
+  const header_out = [...session.inputNames, "ok", "status", ...QUANTILE_COLUMNS, "age_map_myr",
+    "p_outlier", "age_flags", ...(height ? ["ms_height_mag"] : [])];
   const lines_out = [header_out.join(",")];
   for (let i = 0; i < n; i++) {
     const qs = Array.from(q.slice(5 * i, 5 * i + 5), fmt);
     const status = out.ok.data[i] ? "ok" : out.extrapolated.data[i] ? "extrapolated" : "";
-    lines_out.push([feeds.prot_days.data[i], feeds.bp_rp0.data[i], feeds.bp_rp0_err.data[i],
+    lines_out.push([...session.inputNames.map((name) => feeds[name].data[i]),
       out.ok.data[i] ? "True" : "False", status, ...qs, fmt(out.age_map_myr.data[i]),
-      fmt(out.p_outlier.data[i]), flags(out.age_flags.data[i])].join(","));
+      fmt(out.p_outlier.data[i]), flags(out.age_flags.data[i]),
+      ...(height ? [fmt(out.ms_height_mag.data[i])] : [])].join(","));
   }
   process.stdout.write(lines_out.join("\n") + "\n");
 }

@@ -1,6 +1,7 @@
 """The posterior graph with magnitudes (gyroage-posterior-mag.onnx), used as another language would: onnxruntime
 alone, against ``gyroage estimate --exact-grid`` on the same stars with ``abs_g0`` and ``abs_g0_err``."""
 
+import io
 import json
 import os
 import subprocess
@@ -10,7 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.build.test_posterior_graph import MODELS, QUANTILE_COLUMNS, card, estimate_csv, flag_text, stars
+from tests.build.test_posterior_graph import (
+    MODELS,
+    NODE_DIR,
+    QUANTILE_COLUMNS,
+    card,
+    estimate_csv,
+    flag_text,
+    node_runtime,
+    stars,
+)
 
 MAG_GRAPH = MODELS / "gyroage-posterior-mag.onnx"
 
@@ -111,3 +121,23 @@ def test_magnitude_graph_takes_zero_stars():
     feed = dict.fromkeys(("prot_days", "bp_rp0", "bp_rp0_err", "abs_g0", "abs_g0_err"), np.zeros(0))
     out = dict(zip([o.name for o in s.get_outputs()], s.run(None, feed)))
     assert out["posterior"].shape == (0, card()["age_grid"]["n"]) and out["ms_height_mag"].shape == (0,)
+
+
+def test_magnitude_graph_from_javascript(compared):
+    """examples/node/posterior.js feeds every input the graph declares and writes ms_height_mag when it has one."""
+    node = node_runtime()
+    if node is None:
+        pytest.skip("node or onnxruntime-node not installed (cd examples/node && npm install --ignore-scripts)")
+    frame, _, ref, _ = compared
+    res = subprocess.run([node, "posterior.js", str(MAG_GRAPH)], input=frame.to_csv(index=False, na_rep="nan"),
+                         capture_output=True, text=True, cwd=NODE_DIR, timeout=120)
+    assert res.returncode == 0, res.stderr
+    got = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str, "age_flags": str}, keep_default_na=False,
+                      na_values={c: [""] for c in (*QUANTILE_COLUMNS, "age_map_myr", "p_outlier", "ms_height_mag")})
+    dated = ref["status"].isin(["ok", "extrapolated"]).to_numpy()
+    assert list(got["status"][dated]) == list(ref["status"][dated]) and list(got["age_flags"]) == list(ref["age_flags"])
+    dex = np.abs(np.log10(got.loc[dated, QUANTILE_COLUMNS].to_numpy()) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
+    assert dex.max() <= 1e-4
+    ref_height = pd.to_numeric(ref["ms_height_mag"], errors="coerce").to_numpy()
+    assert list(got["ms_height_mag"].isna()) == list(np.isnan(ref_height))
+    assert np.nanmax(np.abs(got["ms_height_mag"].to_numpy() - ref_height)) <= 1e-5
