@@ -8,6 +8,7 @@ import numpy as np
 
 from gyroage.core.calibration import Calibration, hat_slopes
 from gyroage.core.main_sequence import MAX_ABS_G_ERR, MainSequenceTerm
+from gyroage.core.modelcard import ModelCard
 from gyroage.core.normal import ERFC
 
 # The graph with magnitudes (POSTERIOR_MAG_FILE) takes these too, and gives the height it used.
@@ -30,7 +31,7 @@ class MainSequenceStages:
     """Mixed into the posterior graph's builder, whose ``op``/``const`` helpers, constants and ``grid`` these
     stages use."""
 
-    def magnitudes(self, abs_g: str, err: str) -> tuple[str, str]:
+    def magnitude_inputs(self, abs_g: str, err: str) -> tuple[str, str]:
         """(absolute G as used, its error as used): input_abs_g's rule, then magnitude_error's.
 
         An error that is given but not a number >= 0 leaves the star to rotation alone (its magnitude NaN); a NaN
@@ -68,8 +69,9 @@ class MainSequenceStages:
         op, col = self.op, (lambda v: self.op("Unsqueeze", v, self.axis1))  # noqa: E731
         safe_c = op("Where", applies, colour, self.const(float(term.colour_range[0])))
         safe_d = op("Where", applies, height, self.zero)  # rows the term skips stay finite, then get 0
+        safe_e = op("Where", applies, err, self.zero)
         s, tz, sig0 = (self.interp(safe_c, term.knot_colour, v) for v in (term.slope, term.log10_t_zams, term.sigma))
-        sig = col(op("Sqrt", op("Add", op("Mul", sig0, sig0), op("Mul", err, err))))
+        sig = col(op("Sqrt", op("Add", op("Mul", sig0, sig0), op("Mul", safe_e, safe_e))))
         mu = op("Mul", col(s), op("Max", op("Sub", col(tz), self.const(self.grid[None, :])), self.zero))
         z = op("Div", op("Sub", col(safe_d), mu), sig)
         w_s, w_b, w_o = term.weights
@@ -93,13 +95,13 @@ class MainSequenceStages:
         half_erfc = op("Mul", op("Mul", self.half, t), op("Exp", op("Add", op("Neg", op("Mul", a, a)), poly)))
         return op("Where", op("GreaterOrEqual", z, self.zero), op("Sub", self.one, half_erfc), half_erfc)
 
-    def with_main_sequence(self, term: MainSequenceTerm, card, ll: str, log_prior: np.ndarray, colour: str,
+    def with_main_sequence(self, term: MainSequenceTerm, card: ModelCard, ll: str, log_prior: np.ndarray, colour: str,
                            calibration: Calibration | None) -> tuple[str, str]:
         """(calibrated pdf, p_outlier) as gyroage.core.posterior.grid_posterior with the height term: the term on
         the prior's side (the evidence for p_outlier stays rotation's), and the stars it informs calibrated by the
         term's own calibration. Writes the ``ms_height_mag`` output."""
         op = self.op
-        abs_g, err = self.magnitudes("abs_g0", "abs_g0_err")
+        abs_g, err = self.magnitude_inputs("abs_g0", "abs_g0_err")
         height = self.height(term, colour, abs_g)
         applies = self.term_applies(term, colour, height, err)
         op("Where", applies, height, self.nan, out="ms_height_mag")
