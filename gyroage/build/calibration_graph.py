@@ -43,10 +43,30 @@ class CalibrationStages:
         bad = op("IsNaN", op("ReduceSum", op("Mul", pdf, self.zero), self.axis1, keepdims=1))
         return op("Where", bad, self.nan, out)
 
+    def calibrate_split(self, pdf: str, colour: str, calibration: Calibration | None, own: Calibration | None,
+                        informed: str | None) -> str:
+        """gyroage.core.posterior.calibrate: ``own`` for the rows ``informed`` (when both are given), ``calibration``
+        for the rest (None: left as they are). Each row meets one kernel: the rows are gathered, not masked."""
+        if own is None or informed is None:
+            return self.calibrate(pdf, calibration, colour) if calibration is not None else pdf
+        op, out = self.op, pdf
+        for mask, cal in ((informed, own), (op("Not", informed), calibration)):
+            if cal is not None:
+                idx = op("Squeeze", op("NonZero", mask), self.i64([0]))
+                rows = self.calibrate(op("Gather", pdf, idx, axis=0), cal, op("Gather", colour, idx, axis=0))
+                out = op("ScatterND", out, op("Unsqueeze", idx, self.axis1), rows)
+        return out
+
     def colour_weights(self, colour: str, calibration: Calibration) -> str:
-        """gyroage.core.calibration.Calibration.weights: (stars x colour knots) hat weights, min(rise, fall) in [0, 1]."""
-        op, knots = self.op, np.asarray(calibration.colour_knots, dtype=np.float64)
-        x = op("Where", op("IsNaN", colour), self.const(knots[0]), colour)
+        """gyroage.core.calibration.Calibration.weights: (stars x colour knots) hat weights; a NaN colour takes the
+        first knot's."""
+        knots = np.asarray(calibration.colour_knots, dtype=np.float64)
+        return self.hat_weights(self.op("Where", self.op("IsNaN", colour), self.const(knots[0]), colour), knots)
+
+    def hat_weights(self, x: str, knots) -> str:
+        """gyroage.core.calibration.colour_weights: ([n] x knots) linear hat weights, min(rise, fall) in [0, 1],
+        constant beyond the end knots."""
+        op, knots = self.op, np.asarray(knots, dtype=np.float64)
         x = op("Unsqueeze", op("Min", op("Max", x, self.const(knots[0])), self.const(knots[-1])), self.axis1)
         d = op("Sub", x, self.const(knots[None, :]))
         inv_left, inv_right = hat_slopes(knots)
@@ -54,16 +74,16 @@ class CalibrationStages:
         fall = op("Sub", self.one, op("Mul", d, self.const(inv_right[None, :])))
         return op("Min", op("Max", op("Min", rise, fall), self.zero), self.one)
 
+    def horner(self, coefficients, x: str) -> str:
+        """The polynomial with ``coefficients`` (innermost first) at ``x``, as gyroage.core.normal._horner."""
+        out = self.const(coefficients[0])
+        for c in coefficients[1:]:
+            out = self.op("Add", self.op("Mul", out, x), self.const(c))
+        return out
+
     def normal_score(self, p: str) -> str:
         """gyroage.core.normal.normal_score: Acklam's approximation of Phi^-1, same coefficients."""
-        op = self.op
-
-        def horner(coefficients, x: str) -> str:
-            out = self.const(coefficients[0])
-            for c in coefficients[1:]:
-                out = op("Add", op("Mul", out, x), self.const(c))
-            return out
-
+        op, horner = self.op, self.horner
         q = op("Sub", p, self.half)
         r = op("Mul", q, q)
         central = op("Div", op("Mul", q, horner(ACKLAM_A, r)), horner(ACKLAM_B, r))

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gyroage.core.calibration import Calibration, hat_slopes
 from gyroage.core.main_sequence import MAX_ABS_G_ERR, MainSequenceTerm
-from gyroage.core.modelcard import ModelCard
 from gyroage.core.normal import ERFC
 
 # The graph with magnitudes (POSTERIOR_MAG_FILE) takes these too, and gives the height it used.
@@ -45,14 +43,9 @@ class MainSequenceStages:
 
     def interp(self, x: str, xp, fp) -> str:
         """np.interp(x, xp, fp) for [n] ``x`` (constant beyond the ends; NaN stays NaN): a sum of linear hat weights."""
-        op, xp, fp = self.op, np.asarray(xp, dtype=np.float64), np.asarray(fp, dtype=np.float64)
-        x_col = op("Unsqueeze", op("Min", op("Max", x, self.const(xp[0])), self.const(xp[-1])), self.axis1)
-        d = op("Sub", x_col, self.const(xp[None, :]))
-        inv_left, inv_right = hat_slopes(xp)
-        rise = op("Add", self.one, op("Mul", d, self.const(inv_left[None, :])))
-        fall = op("Sub", self.one, op("Mul", d, self.const(inv_right[None, :])))
-        w = op("Min", op("Max", op("Min", rise, fall), self.zero), self.one)
-        return op("ReduceSum", op("Mul", w, self.const(fp[None, :])), self.axis1, keepdims=0)
+        w = self.hat_weights(x, xp)
+        return self.op("ReduceSum", self.op("Mul", w, self.const(np.asarray(fp, dtype=np.float64)[None, :])), self.axis1,
+                       keepdims=0)
 
     def height(self, term: MainSequenceTerm, colour: str, abs_g: str) -> str:
         """MainSequenceTerm.height: D = M_MS(colour) - M_G (NaN where either is unknown)."""
@@ -89,35 +82,16 @@ class MainSequenceStages:
         op = self.op
         a = op("Div", op("Abs", z), self.const(np.sqrt(2.0)))
         t = op("Div", self.one, op("Add", self.one, op("Mul", self.half, a)))
-        poly = self.const(ERFC[0])
-        for c in ERFC[1:]:
-            poly = op("Add", op("Mul", poly, t), self.const(c))
+        poly = self.horner(ERFC, t)
         half_erfc = op("Mul", op("Mul", self.half, t), op("Exp", op("Add", op("Neg", op("Mul", a, a)), poly)))
         return op("Where", op("GreaterOrEqual", z, self.zero), op("Sub", self.one, half_erfc), half_erfc)
 
-    def with_main_sequence(self, term: MainSequenceTerm, card: ModelCard, ll: str, log_prior: np.ndarray, colour: str,
-                           calibration: Calibration | None) -> tuple[str, str]:
-        """(calibrated pdf, p_outlier) as gyroage.core.posterior.grid_posterior with the height term: the term on
-        the prior's side (the evidence for p_outlier stays rotation's), and the stars it informs calibrated by the
-        term's own calibration. Writes the ``ms_height_mag`` output."""
+    def main_sequence_prior(self, term: MainSequenceTerm, colour: str, log_prior: str) -> tuple[str, str]:
+        """(log prior rows with the height term added, which stars it informs), as gyroage.core.posterior.grid_posterior
+        puts the term on the prior's side; writes the ``ms_height_mag`` output."""
         op = self.op
         abs_g, err = self.magnitude_inputs("abs_g0", "abs_g0_err")
         height = self.height(term, colour, abs_g)
         applies = self.term_applies(term, colour, height, err)
         op("Where", applies, height, self.nan, out="ms_height_mag")
-        prior_rows = op("Add", self.const(log_prior), self.term_log_likelihood(term, colour, height, err, applies))
-        log_post = op("Add", ll, prior_rows)
-        pdf = self.normalise(log_post)
-        rotation = self.calibrate(pdf, calibration, colour) if calibration is not None else pdf
-        own = Calibration.from_dict(card.main_sequence.get("calibration"))
-        if own is not None:
-            pdf = op("Where", op("Unsqueeze", applies, self.axis1), self.calibrate(pdf, own, colour), rotation)
-        else:
-            pdf = rotation
-        log_z = op("Squeeze", op("Sub", self.log_mass(log_post), self.log_mass(prior_rows)), self.axis1)
-        return pdf, self.outlier_probability(log_z, card)
-
-    def log_mass(self, log_values: str) -> str:
-        """log of each row's trapezoid integral of exp(values), shifted by its peak (keepdims)."""
-        p, peak = self.peak_shifted_exp(log_values)
-        return self.op("Add", self.op("Log", self.trapezoid(p)), peak)
+        return op("Add", log_prior, self.term_log_likelihood(term, colour, height, err, applies)), applies

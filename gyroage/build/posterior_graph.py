@@ -106,15 +106,13 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard, magnitudes:
     # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
     # tensor so another prior is a one-array change.
     log_prior = np.zeros((1, len(grid)))
-    calibration = Calibration.from_card(card)
-    if term is None:
-        log_post = b.op("Add", ll, b.const(log_prior))
-        pdf = b.normalise(log_post)
-        if calibration is not None:
-            pdf = b.calibrate(pdf, calibration, colour)
-        p_out = b.outlier_probability(b.log_evidence(log_post, log_prior), card)
-    else:
-        pdf, p_out = b.with_main_sequence(term, card, ll, log_prior, colour, calibration)
+    prior, informed, own = b.const(log_prior), None, None
+    if term is not None:  # the height term: on the prior's side, so the evidence for p_outlier stays rotation's
+        prior, informed = b.main_sequence_prior(term, colour, prior)
+        own = Calibration.from_dict(card.main_sequence.get("calibration"))
+    log_post = b.op("Add", ll, prior)
+    pdf = b.calibrate_split(b.normalise(log_post), colour, Calibration.from_card(card), own, informed)
+    p_out = b.outlier_probability(b.log_evidence(log_post, log_prior if term is None else prior), card)
     q_myr = b.quantiles_myr(pdf)
     flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out, b.op("Gather", q_myr, b.i64(2), axis=1))
     # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
@@ -269,17 +267,24 @@ class _Builder(CalibrationStages, MainSequenceStages):
         p, _ = self.peak_shifted_exp(logpost)
         return self.op("Div", p, self.trapezoid(p))
 
-    def log_evidence(self, log_post: str, log_prior: np.ndarray) -> str:
+    def log_evidence(self, log_post: str, log_prior: np.ndarray | str) -> str:
         """gyroage.core.posterior.log_evidence (stars): log of the integral of L x prior, the prior normalised on the grid.
 
-        ``log_post`` is log L + log prior; the prior is a constant of the graph, so
-        its log integral is computed here, as numpy does.
+        ``log_post`` is log L + log prior. A constant prior (an array) has its log integral computed here, as numpy
+        does; per-star prior rows (a tensor) are integrated in the graph.
         """
-        peak = float(np.max(log_prior))
-        log_prior_mass = np.log(np.trapezoid(np.exp(log_prior - peak), self.grid, axis=-1)) + peak
-        p, peak_post = self.peak_shifted_exp(log_post)
-        log_mass = self.op("Add", self.op("Log", self.trapezoid(p)), peak_post)
-        return self.op("Squeeze", self.op("Sub", log_mass, self.const(log_prior_mass)), self.axis1)
+        log_mass = self.log_mass(log_post)
+        if isinstance(log_prior, str):
+            prior_mass = self.log_mass(log_prior)
+        else:
+            peak = float(np.max(log_prior))
+            prior_mass = self.const(np.log(np.trapezoid(np.exp(log_prior - peak), self.grid, axis=-1)) + peak)
+        return self.op("Squeeze", self.op("Sub", log_mass, prior_mass), self.axis1)
+
+    def log_mass(self, log_values: str) -> str:
+        """log of each row's trapezoid integral of exp(values), shifted by its peak (keepdims)."""
+        p, peak = self.peak_shifted_exp(log_values)
+        return self.op("Add", self.op("Log", self.trapezoid(p)), peak)
 
     def outlier_probability(self, log_evidence: str, card: ModelCard) -> str:
         """gyroage.core.posterior.outlier_probability with the card's weight: w u / (w u + (1 - w) Z)."""
@@ -431,7 +436,8 @@ def graph_doc(card: ModelCard, magnitudes: bool = False) -> dict:
                         "normalisation and CDF, quantiles linear in the CDF, parabolic MAP; flags and statuses "
                         "as gyroage.core.estimate.star_flags"}
     if magnitudes:
-        out["main_sequence"] = card.main_sequence
+        out["main_sequence"] = ("the card's main_sequence.term on the prior's side for the stars it informs, and "
+                                "main_sequence.calibration instead of calibration for them")
     return out
 
 
@@ -448,16 +454,15 @@ def write_posterior(density_path: str | Path, card: ModelCard, path: str | Path,
     return save_atomic(model, path)
 
 
-def write_posteriors(density_path: str | Path, card: ModelCard, model_dir: str | Path) -> list[Path]:
+def write_posteriors(density_path: str | Path, card: ModelCard, model_dir: str | Path) -> None:
     """Both posterior graphs in ``model_dir``: POSTERIOR_FILE, and POSTERIOR_MAG_FILE when the card has a
     main-sequence term (a stale one removed when it has none)."""
     model_dir = Path(model_dir)
-    out = [write_posterior(density_path, card, model_dir / POSTERIOR_FILE)]
+    write_posterior(density_path, card, model_dir / POSTERIOR_FILE)
     if MainSequenceTerm.from_card(card) is not None:
-        out.append(write_posterior(density_path, card, model_dir / POSTERIOR_MAG_FILE, magnitudes=True))
+        write_posterior(density_path, card, model_dir / POSTERIOR_MAG_FILE, magnitudes=True)
     else:
         (model_dir / POSTERIOR_MAG_FILE).unlink(missing_ok=True)
-    return out
 
 
 def save_atomic(model: onnx.ModelProto, path: str | Path) -> Path:
