@@ -42,24 +42,20 @@ SEQUENCE = {
 CALIBRATION = {"log10_age_knots": [7.0, 8.0, 9.0, 9.6], "colour_knots": [0.7, 1.2, 2.0],
                "sigma_dex": [[0.0, 0.05, 0.15, 0.25], [0.0, 0.3, 0.02, 0.05], [0.0, 0.6, 0.5, 0.5]]}
 
-# Run in a fresh interpreter so that nothing of gyroage can be imported by accident.
+# Run in a fresh interpreter so that nothing of gyroage can be imported by accident. Every input the graph declares is
+# fed from the frame's column of that name; outputs come back by name (NaN as -1), with the embedded card.
 RAW_ONNX = r"""
 import json, sys
 import numpy as np
 import onnxruntime as ort
 path, src = sys.argv[1], json.loads(sys.stdin.read())
 sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-feed = {k: np.asarray(src[k], dtype=np.float64) for k in ("prot_days", "bp_rp0", "bp_rp0_err")}
-names = [o.name for o in sess.get_outputs()]
-out = dict(zip(names, sess.run(None, feed)))
+feed = {i.name: np.asarray(src[i.name], dtype=np.float64) for i in sess.get_inputs()}
+out = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feed)))
 assert not [m for m in sys.modules if m.split(".")[0] in ("gyroage", "torch")]
 meta = sess.get_modelmeta().custom_metadata_map
-json.dump({"ok": out["ok"].tolist(), "extrapolated": out["extrapolated"].tolist(), "age_flags": out["age_flags"].tolist(),
-           "p_outlier": np.nan_to_num(out["p_outlier"], nan=-1).tolist(),
-           "q": np.where(np.isnan(out["age_quantiles_myr"]), -1, out["age_quantiles_myr"]).tolist(),
-           "map": np.nan_to_num(out["age_map_myr"], nan=-1).tolist(), "grid": out["log10_age_grid"].tolist(),
-           "post": np.nan_to_num(out["posterior"], nan=-1).tolist(), "card": json.loads(meta["gyroage_model_card"])},
-          sys.stdout)
+json.dump({**{k: np.where(np.isnan(v), -1, v).tolist() if v.dtype.kind == "f" else v.tolist() for k, v in out.items()},
+           "card": json.loads(meta["gyroage_model_card"])}, sys.stdout)
 """
 
 
@@ -183,12 +179,12 @@ def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
     else:  # no sequence domain: nothing is extrapolated; likely_outlier and pre_main_sequence_age alone may be flagged
         assert not extrapolated.any() and all(b in (0, 8, 16, 24) for b in raw["age_flags"])
         assert 16 in raw["age_flags"]
-    q = np.array(raw["q"])
+    q = np.array(raw["age_quantiles_myr"])
     assert np.all(q[~dated] == -1) and np.all(np.isnan(ref.loc[~dated, QUANTILE_COLUMNS].to_numpy()))
     dex = np.abs(np.log10(q[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
     # estimate writes 6 significant digits (<= 2.2e-6 dex of rounding); the graph must agree to 1e-4 dex.
     assert dex.max() <= 1e-4, dex.max()
-    assert np.abs(np.log10(np.array(raw["map"])[dated]) - np.log10(ref.loc[dated, "age_map_myr"])).max() <= 1e-4
+    assert np.abs(np.log10(np.array(raw["age_map_myr"])[dated]) - np.log10(ref.loc[dated, "age_map_myr"])).max() <= 1e-4
     p_out = np.array(raw["p_outlier"])
     assert np.all(p_out[~dated] == -1) and np.all(np.isnan(ref.loc[~dated, "p_outlier"]))
     assert np.abs(p_out[dated] - ref.loc[dated, "p_outlier"]).max() <= 1e-4
@@ -201,7 +197,7 @@ def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
     one_node = excess_colour_sigma(frame) <= 0.02
     assert miss[dated & one_node].max() <= 3e-3
     assert miss[dated & ~one_node].max() <= 0.02
-    grid, post = np.array(raw["grid"]), np.array(raw["post"])
+    grid, post = np.array(raw["log10_age_grid"]), np.array(raw["posterior"])
     g = raw["card"]["age_grid"]
     assert len(grid) == g["n"] and grid[0] == pytest.approx(g["log10_age_min"]) and grid[-1] == pytest.approx(g["log10_age_max"])
     assert np.allclose(np.trapezoid(post[dated], grid, axis=1), 1.0, atol=1e-9)
@@ -222,7 +218,7 @@ def test_posterior_graph_regenerates_from_density_and_card(tmp_path):
     ref = estimate_csv(frame, "--model", str(d), "--exact-grid")
     ok = np.array(raw["ok"]) | np.array(raw["extrapolated"])
     assert ok.sum() > 20
-    assert np.abs(np.log10(np.array(raw["q"])[ok]) - np.log10(ref.loc[ok, QUANTILE_COLUMNS].to_numpy())).max() <= 1e-4
+    assert np.abs(np.log10(np.array(raw["age_quantiles_myr"])[ok]) - np.log10(ref.loc[ok, QUANTILE_COLUMNS].to_numpy())).max() <= 1e-4
     assert np.abs(np.array(raw["p_outlier"])[ok] - ref.loc[ok, "p_outlier"]).max() <= 1e-4
     shipped = estimate_csv(frame)
     assert not np.allclose(shipped.loc[ok, "age_p97.5_myr"], ref.loc[ok, "age_p97.5_myr"])
@@ -281,7 +277,7 @@ def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
     assert written.files["gyroage-posterior.onnx"]["sha256"] == sha256(tmp_path / "gyroage-posterior.onnx")
     frame = stars(40, seed=7)
     a, b = run_raw(tmp_path / "gyroage-posterior.onnx", frame), run_raw(MODELS / "gyroage-posterior.onnx", frame)
-    assert a["ok"] == b["ok"] and np.allclose(a["q"], b["q"], rtol=1e-12)
+    assert a["ok"] == b["ok"] and np.allclose(a["age_quantiles_myr"], b["age_quantiles_myr"], rtol=1e-12)
     assert a["extrapolated"] == b["extrapolated"] and a["age_flags"] == b["age_flags"]
     assert np.allclose(a["p_outlier"], b["p_outlier"], rtol=1e-12)
 
@@ -310,5 +306,5 @@ def test_posterior_graph_without_wide_colour_errors(domain_model):
         dated = np.array(raw["ok"]) | np.array(raw["extrapolated"])
         assert list(dated) == list(ref["status"].isin(["ok", "extrapolated"])) and flag_text(raw["age_flags"]) == list(ref["age_flags"])
         if dated.any():
-            dex = np.abs(np.log10(np.array(raw["q"])[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
+            dex = np.abs(np.log10(np.array(raw["age_quantiles_myr"])[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
             assert dex.max() <= 1e-4

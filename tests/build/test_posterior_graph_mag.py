@@ -2,10 +2,7 @@
 alone, against ``gyroage estimate --exact-grid`` on the same stars with ``abs_g0`` and ``abs_g0_err``."""
 
 import io
-import json
-import os
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -19,33 +16,15 @@ from tests.build.test_posterior_graph import (
     estimate_csv,
     flag_text,
     node_runtime,
+    run_raw,
     stars,
 )
 
 MAG_GRAPH = MODELS / "gyroage-posterior-mag.onnx"
 
-# Fresh interpreter: every input the frame has is fed; no gyroage or torch may be imported.
-RAW = r"""
-import json, sys
-import numpy as np
-import pandas as pd
-import onnxruntime as ort
-path, src = sys.argv[1], json.loads(sys.stdin.read())
-sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-feed = {i.name: np.asarray(src[i.name], dtype=np.float64) for i in sess.get_inputs()}
-out = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feed)))
-assert not [m for m in sys.modules if m.split(".")[0] in ("gyroage", "torch")]
-json.dump({k: np.where(np.isnan(v), -1, v).tolist() if v.dtype.kind == "f" else v.tolist() for k, v in out.items()},
-          sys.stdout)
-"""
-
-
 def run(path, frame):
-    feed = {k: frame[k].tolist() for k in frame}  # Python's json writes NaN and Infinity
-    res = subprocess.run([sys.executable, "-c", RAW, str(path)], input=json.dumps(feed), capture_output=True,
-                         text=True, timeout=120, cwd="/", env={**os.environ, "PYTHONPATH": ""})
-    assert res.returncode == 0, res.stderr
-    return {k: np.array(v) for k, v in json.loads(res.stdout).items()}
+    """:func:`run_raw` (a fresh interpreter, onnxruntime alone) with arrays."""
+    return {k: np.array(v) for k, v in run_raw(path, frame).items() if k != "card"}
 
 
 def with_magnitudes(frame, seed=0):
