@@ -1,12 +1,14 @@
-"""LOCO figures of an ensemble of training seeds (averaged densities), from a validate run's stored folds.
+"""LOCO figures of an ensemble of training seeds, from a validate run's stored folds.
 
-No training: each fold's per-star flow log-likelihoods of K seeds are averaged as densities
-(log-mean-exp), then dated as ``gyroage validate`` dates them (joint ages with the 0.05 outlier
-term; uncalibrated member posteriors for the stars). Prints, for K = 1, 3 and 5, the mean over
-every K-seed combination of the all-clusters and >= 30 Myr median |error| and the star median
-|error| (docs/validation.md, "Eighth session").
+No training. ``--combine density`` (default): each fold's per-star flow log-likelihoods of K seeds
+are averaged as densities (log-mean-exp), then dated as ``gyroage validate`` dates them (joint ages
+with the 0.05 outlier term; uncalibrated member posteriors for the stars; docs/validation.md,
+"Eighth session"). ``--combine posterior``: each seed dates the cluster and its stars on its own,
+and the K posteriors are averaged (equal-weight model averaging; study 26). Prints, for K = 1, 3
+and 5, the mean over every K-seed combination of the all-clusters and >= 30 Myr median |error| and
+the star median |error|.
 
-    PYTHONPATH=$PWD python benchmarks/seed_ensemble.py --loco validation \
+    PYTHONPATH=$PWD python benchmarks/seed_ensemble.py --loco validation [--combine posterior] \
         [--catalogue ../shared/data/open_cluster_rotators.csv]
 
 (``--loco``: a ``gyroage validate --out`` directory run with ``--extra-seeds``.)
@@ -29,16 +31,24 @@ from gyroage.core.posterior import quantiles
 from gyroage.defaults import OUTLIER_WEIGHT
 
 
-def score(folds: list[dict[str, dict]], members: tuple[int, ...], log_age: np.ndarray) -> tuple[float, float, float]:
+def score(folds: list[dict[str, dict]], members: tuple[int, ...], log_age: np.ndarray,
+          combine: str = "density") -> tuple[float, float, float]:
     """(all-clusters, >= 30 Myr median |joint-age error|, star median |error|) of the ensemble ``members``;
     ``log_age``: the quality-selected catalogue's labels, which the folds' ``source_row`` index."""
     errors, ages, stars = [], [], []
     for c, first in folds[0].items():
-        ll = logsumexp(np.stack([folds[k][c]["loglike"].astype(float) for k in members]), axis=0) - np.log(len(members))
+        grid = first["grid"]
+        lls = [folds[k][c]["loglike"].astype(float) for k in members]
+        if combine == "density":
+            ll = logsumexp(np.stack(lls), axis=0) - np.log(len(members))
+            joint, star = joint_age(ll, grid, OUTLIER_WEIGHT)[0], star_posteriors(ll, grid)
+        else:
+            joint = np.mean([joint_age(ll, grid, OUTLIER_WEIGHT)[0] for ll in lls], axis=0)
+            star = np.mean([star_posteriors(ll, grid) for ll in lls], axis=0)
         truth = log_age[first["source_row"]]
-        errors.append(joint_age(ll, first["grid"], OUTLIER_WEIGHT)[1][2] - np.median(truth))
+        errors.append(quantiles(joint[None, :], grid)[0, 2] - np.median(truth))
         ages.append(10 ** (np.median(truth) - 6))
-        stars.append(quantiles(star_posteriors(ll, first["grid"]), first["grid"])[:, 2] - truth)
+        stars.append(quantiles(star, grid)[:, 2] - truth)
     return (*cluster_medians(errors, ages), float(np.median(np.abs(np.concatenate(stars)))))
 
 
@@ -46,6 +56,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", type=Path, required=True)
     ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
+    ap.add_argument("--combine", choices=("density", "posterior"), default="density",
+                    help="average the seeds' densities per star, or their posteriors (each cluster's, each star's)")
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     log_age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
@@ -53,7 +65,7 @@ def main(argv=None) -> int:
     for k in (1, 3, 5):
         if k > len(folds):
             break
-        r = np.array([score(folds, m, log_age) for m in itertools.combinations(range(len(folds)), k)])
+        r = np.array([score(folds, m, log_age, a.combine) for m in itertools.combinations(range(len(folds)), k)])
         print(f"{k} seed(s): {r[:, 0].mean():.3f} / {r[:, 1].mean():.3f}, star {r[:, 2].mean():.4f} "
               f"(over {len(r)} combinations; all-clusters {r[:, 0].min():.3f}-{r[:, 0].max():.3f})")
     return 0
