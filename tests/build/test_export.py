@@ -89,3 +89,57 @@ def test_hand_laid_graph_matches_torch_for_other_shapes_and_in_the_tails(tmp_pat
     got = make_session(path).run(None, cols)[0]
     assert np.abs(ref).max() > 5  # the tails were reached: far from a standard normal's log density
     assert np.max(np.abs(got - ref)) <= 1e-3
+
+
+def _member_checkpoint(path, seed: int, settings: dict | None = None):
+    """A 'gyroage train' directory of a flow like the shipped one (its weights nudged), trained 'with' ``seed``."""
+    import json
+
+    from gyroage.build.export import load_checkpoint, save_checkpoint
+
+    card = json.loads((ROOT / "models" / "gyroage-model.json").read_text())
+    model = load_checkpoint(ROOT / "models" / "gyroage-flow.pt")
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        model.net[-1].bias.add_(0.3 * torch.randn_like(model.net[-1].bias))
+    path.mkdir()
+    save_checkpoint(model, path / "flow.pt")
+    info = {"settings": {**card["training"]["settings"], "seed": seed, **(settings or {})},
+            "catalog": card["training"]["catalog"]}
+    (path / "train.json").write_text(json.dumps(info))
+    return path
+
+
+def test_members_join_the_model_and_group_age_averages_them(tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from gyroage.build.export import add_members
+    from gyroage.core.density import FlowDensity
+    from gyroage.core.groups import group_ages
+    from gyroage.core.modelcard import load_card
+    from gyroage.core.priors import Prior
+    from gyroage.errors import UserError
+
+    model = tmp_path / "model"
+    shutil.copytree(ROOT / "models", model)
+    with pytest.raises(UserError, match="seed 0"):
+        add_members(model, [_member_checkpoint(tmp_path / "same", 0)])
+    with pytest.raises(UserError, match="not trained like"):
+        add_members(model, [_member_checkpoint(tmp_path / "other", 3, {"trim_dex": 0.2})])
+    add_members(model, [_member_checkpoint(tmp_path / "m1", 1)])
+    card, _ = load_card(model, verify=True)  # the new graph is listed with its SHA-256
+    assert card.ensemble["files"] == ["gyroage-density.onnx", "gyroage-density-member1.onnx"]
+    assert card.ensemble["seeds"] == [0, 1]
+    assert card.metrics["onnx_torch_max_abs_logp_members"][0] < 1e-3
+    density = FlowDensity(model)
+    flows = density.members()
+    assert len(flows) == 2 and flows[0] is density
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"prot": rng.uniform(8, 12, 30), "bp_rp0": rng.uniform(1.0, 1.6, 30), "g": "A"})
+    prior = Prior("uniform_log_age", 6.0, 10.0)
+    first, second, both = (group_ages(frame, d, "g", prior, systematic_dex=0.0, ensemble=e)["age_p50_myr"][0]
+                           for d, e in ((flows[0], False), (flows[1], False), (density, True)))
+    assert first != second
+    assert min(first, second) < both < max(first, second)
