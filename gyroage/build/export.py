@@ -162,7 +162,6 @@ def add_members(model_dir: str | Path, checkpoints: list[Path]) -> Path:
     seeds = list(card.ensemble.get("seeds") or [card.training.get("settings", {}).get("seed", 0)])
     mine = {k: v for k, v in card.training.get("settings", {}).items() if k not in SEED_FREE}
     parities = list(card.metrics.get("onnx_torch_max_abs_logp_members", []))
-    records = list(card.ensemble.get("training", []))
     for ck in checkpoints:
         info_path, flow_path = Path(ck) / "train.json", Path(ck) / "flow.pt"
         if not info_path.is_file() or not flow_path.is_file():
@@ -182,9 +181,7 @@ def add_members(model_dir: str | Path, checkpoints: list[Path]) -> Path:
         save_atomic(graph, model_dir / name)
         files.append(name)
         seeds.append(info["settings"].get("seed"))
-        records.append({k: info[k] for k in ("best_epoch", "relabelled_clusters", "trimmed_clusters", "seconds")
-                        if k in info} | {"seed": info["settings"].get("seed")})
-    card.ensemble = {"files": files, "seeds": seeds, "training": records,
+    card.ensemble = {"files": files, "seeds": seeds,
                      "note": "flows trained alike but for the seed; group-age averages their joint posteriors, "
                              "estimate uses the first"}
     card.metrics["onnx_torch_max_abs_logp_members"] = parities
