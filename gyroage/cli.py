@@ -276,10 +276,6 @@ def group_age(
         "--main-sequence/--no-main-sequence",
         help="Also use each member's height above the main sequence (abs_g0, or g0 with parallax). Off by default: "
              "held-out cluster ages were worse with it (docs/validation.md, study 22).")] = False,
-    ensemble: Annotated[bool, typer.Option(
-        "--ensemble/--first-flow",
-        help="Date each group with every flow of the model's ensemble and average the posteriors (default), or "
-             "with its first flow alone, the one estimate uses.")] = True,
 ) -> None:
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
@@ -296,7 +292,7 @@ def group_age(
     frame = io.read_table(input, in_fmt)
     io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
-                     main_sequence, ensemble)
+                     main_sequence)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:

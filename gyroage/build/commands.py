@@ -71,20 +71,12 @@ def export(
                                           "keeping its card (training record, validation).")] = False,
     posterior_only: Annotated[bool, typer.Option("--posterior-only", help="Rebuild --out's posterior graph from its "
                                                  "density graph and card alone (needs onnx, not torch).")] = False,
-    add_member: Annotated[Optional[list[Path]], typer.Option(
-        "--add-member", help="A 'gyroage train' directory of a flow trained like --out's but with another seed: "
-        "added to its ensemble (repeatable).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Export a trained flow to ONNX with its model card (needs the 'train' extra)."""
-    if (checkpoint is not None) + rebuild + posterior_only + bool(add_member) != 1:
-        raise UserError("give exactly one of --checkpoint DIR, --rebuild, --posterior-only or --add-member DIR")
-    if add_member:
-        _need("torch", "onnx")
-        from gyroage.build.export import add_members
-
-        path = add_members(out, add_member)
-    elif posterior_only:
+    if (checkpoint is not None) + rebuild + posterior_only != 1:
+        raise UserError("give exactly one of --checkpoint DIR, --rebuild or --posterior-only")
+    if posterior_only:
         _need("onnx", why="posterior-graph rebuilds", install="pip install onnx")
         from gyroage.build.posterior_graph import regenerate
 
@@ -130,9 +122,6 @@ def validate(
         "--extra-seeds", help="Also run these training seeds (repeatable or 1,2): their spread goes into the summary's "
         "loco_by_seed; every other figure stays --seed's.")] = None,
     max_epochs: Annotated[int, typer.Option(help="Epoch cap per fold.")] = 300,
-    members: Annotated[Optional[int], typer.Option(
-        "--members", help="Validate an ensemble of this many flows (seeds --seed, --seed + 1, ...): cluster figures "
-        "from their averaged joint posteriors, as group-age; star figures from the first. Default: the card's.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
@@ -152,7 +141,7 @@ def validate(
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.main_sequence import MainSequenceTerm
-    from gyroage.core.modelcard import load_card, member_files
+    from gyroage.core.modelcard import load_card
 
     path = catalogue or default_catalogue_path()
     names = comma_list(clusters)
@@ -163,9 +152,6 @@ def validate(
     if seed < 0 or any(k < 0 for k in more):  # numpy's generators refuse them, deep in a fold's worker
         raise UserError("--seed and --extra-seeds must be >= 0")
     card, _ = load_card(write_card, verify=True)
-    if members is not None and members < 1:
-        raise UserError("--members must be at least 1")
-    n_members = len(member_files(card)) if members is None else members
     overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
     extra, _ = _read_config(config)
     overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
@@ -187,7 +173,7 @@ def validate(
                                 jobs=jobs, main_sequence=use_term,
                                 main_sequence_calibration_dict=term_calibration or {})
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
-                       extra_seeds=more, members=n_members)
+                       extra_seeds=more)
     if write_card is not None:
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:

@@ -21,11 +21,9 @@ from gyroage.build.posterior_graph import save_atomic, write_posteriors
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
-    MEMBER_FILE,
     METADATA_KEY,
     OUTLIER_LOG10_PROT_RANGE,
     ModelCard,
-    member_files,
     write_card,
 )
 from gyroage.defaults import OUTLIER_WEIGHT
@@ -128,8 +126,6 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
     from gyroage.errors import UserError
 
     card, model_dir = load_card(model_dir, verify=False)
-    for i, name in enumerate(member_files(card)[1:], start=1):
-        save_atomic(build_density(load_checkpoint(model_dir / MEMBER_CHECKPOINT.format(i))), model_dir / name)
     if "sequence" not in card.domain:
         path = Path(catalogue) if catalogue is not None else default_catalogue_path()
         want = card.training.get("catalog", {}).get("sha256")
@@ -137,52 +133,3 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
             raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
         card.domain["sequence"] = sequence_domain(training_set(quality_select(load_catalogue(path))))
     return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)
-
-
-MEMBER_CHECKPOINT = "gyroage-flow-member{}.pt"
-SEED_FREE = ("seed", "threads")  # training settings that may differ between an ensemble's flows
-
-
-def add_members(model_dir: str | Path, checkpoints: list[Path]) -> Path:
-    """Add flows trained like the model's own, with other seeds, as its ensemble members.
-
-    Each of ``checkpoints`` is a ``gyroage train --out`` directory, trained on the same catalogue with the
-    same settings but the seed. Its density graph is written as ``gyroage-density-member<i>.onnx`` beside the
-    model's (checked against torch as the first), its checkpoint beside ``gyroage-flow.pt``, and the card's
-    ``ensemble`` names them; ``gyroage group-age`` then averages the members' posteriors. Returns the card path.
-    """
-    import json
-    import shutil
-
-    from gyroage.core.modelcard import load_card
-    from gyroage.errors import UserError
-
-    card, model_dir = load_card(model_dir, verify=True)
-    files = member_files(card)
-    seeds = list(card.ensemble.get("seeds") or [card.training.get("settings", {}).get("seed", 0)])
-    mine = {k: v for k, v in card.training.get("settings", {}).items() if k not in SEED_FREE}
-    parities = list(card.metrics.get("onnx_torch_max_abs_logp_members", []))
-    for ck in checkpoints:
-        info_path, flow_path = Path(ck) / "train.json", Path(ck) / "flow.pt"
-        if not info_path.is_file() or not flow_path.is_file():
-            raise UserError(f"{ck} holds no flow.pt and train.json (run 'gyroage train' first)")
-        info = json.loads(info_path.read_text())
-        theirs = {k: v for k, v in info["settings"].items() if k not in SEED_FREE}
-        if theirs != mine or info["catalog"].get("sha256") != card.training.get("catalog", {}).get("sha256"):
-            raise UserError(f"{ck} was not trained like the model in {model_dir} (other settings or catalogue)")
-        if info["settings"].get("seed") in seeds:
-            raise UserError(f"{ck} has seed {info['settings'].get('seed')}, which the model already holds")
-        model = load_checkpoint(flow_path)
-        graph = build_density(model)
-        parities.append(parity(model, graph, domain=card.parity_domain()))
-        onnx.checker.check_model(graph)
-        name = MEMBER_FILE.format(len(files))
-        shutil.copyfile(flow_path, model_dir / MEMBER_CHECKPOINT.format(len(files)))
-        save_atomic(graph, model_dir / name)
-        files.append(name)
-        seeds.append(info["settings"].get("seed"))
-    card.ensemble = {"files": files, "seeds": seeds,
-                     "note": "flows trained alike but for the seed; group-age averages their joint posteriors, "
-                             "estimate uses the first"}
-    card.metrics["onnx_torch_max_abs_logp_members"] = parities
-    return write_card(card, model_dir)

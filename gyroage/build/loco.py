@@ -23,7 +23,6 @@ import pandas as pd
 
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
-from gyroage.build.loco_ensemble import apply_ensemble, ensemble_table, member_seeds
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -374,7 +373,7 @@ def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: V
 
 def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
              settings: ValidateSettings | None = None, quiet: bool = False, fit_calibration: bool = False,
-             extra_seeds: tuple[int, ...] = (), members: int = 1) -> dict:
+             extra_seeds: tuple[int, ...] = ()) -> dict:
     """Run (or resume) LOCO and write ``loco_stars.csv``, ``loco_clusters.csv``, ``loco_summary.json``.
 
     ``fit_calibration``: fit the model's calibration (:mod:`gyroage.build.calibration`) to the held-out
@@ -382,9 +381,6 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     ``extra_seeds``: also run the folds of these training seeds (tables in ``DIR/seed_<n>/``, each with its
     own nested calibration fit) and add ``loco_by_seed`` (:func:`seed_spread`) to the summary; every other
     figure stays the settings' own seed's.
-    ``members``: validate an ensemble of this many flows (consecutive seeds from the settings' own, run as extra
-    seeds): its cluster figures are the members' averaged joint posteriors (:mod:`gyroage.build.loco_ensemble`,
-    table ``loco_clusters_ensemble.csv``), its star figures the first member's.
     """
     s = settings or ValidateSettings()
     out = Path(out_dir)
@@ -393,8 +389,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms)
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))
-    seeds = member_seeds(seed, members)
-    others = [k for k in dict.fromkeys((*seeds, *extra_seeds)) if k != seed]
+    others = [k for k in dict.fromkeys(extra_seeds) if k != seed]
     if others:
         by_seed = {seed: summary}
         for k in others:
@@ -403,16 +398,9 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
         summary["loco_by_seed"] = seed_spread(by_seed)
-        if members > 1:
-            names = table["cluster"].tolist()
-            folds = [load_folds(out, replace(s, train={**s.train, "seed": k}), names) for k in seeds]
-            ens = ensemble_table(quality_select(load_catalogue(catalogue)), folds, s.outlier_weight_group)
-            _write_csv(ens, out / "loco_clusters_ensemble.csv")
-            summary = apply_ensemble(summary, ens, seeds)
         write_tables(out, stars, table, summary)
     log = Progress("validate", quiet=quiet).log
-    who = f" (ensemble of {members})" if members > 1 else ""
-    log(f"{summary['loco_n_clusters']} clusters: joint-age median |error|{who} "
+    log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
         f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "
         f"{summary['loco_star_median_abs_dex']:.3f} dex, 68% coverage {summary['loco_star_coverage_68']:.3f}; "
         f"tables in {out}")

@@ -15,15 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gyroage.core.modelcard import (
-    DENSITY_FILE,
-    DENSITY_INPUTS,
-    METADATA_KEY,
-    ModelCard,
-    load_card,
-    member_files,
-    outlier_log_density,
-)
+from gyroage.core.modelcard import DENSITY_FILE, DENSITY_INPUTS, METADATA_KEY, ModelCard, load_card, outlier_log_density
 from gyroage.errors import ModelError, UserError
 
 DEFAULT_BATCH = 8192
@@ -75,12 +67,11 @@ class FlowDensity:
     batch : rows per onnxruntime call (cache-sized: 2k-8k rows run several
         times faster per row than huge batches).
     check : verify file SHA-256 against the card.
-    graph : which of the card's density graphs (an ensemble member's file; default the first).
     """
 
     def __init__(self, model: str | Path | None = None, threads: int | None = None,
-                 batch: int = DEFAULT_BATCH, check: bool = True, graph: str = DENSITY_FILE) -> None:
-        self._source, self._threads_arg, self._check, self._graph = model, threads, check, graph
+                 batch: int = DEFAULT_BATCH, check: bool = True) -> None:
+        self._source, self._threads_arg, self._check = model, threads, check
         p = Path(model) if model is not None else None
         if p is not None and p.suffix == ".onnx" and not check:
             # The card comes from the graph's own metadata: read it from the session used for running.
@@ -89,9 +80,7 @@ class FlowDensity:
             self.card = card_from_session(self.session, onnx_path)
         else:
             self.card, model_dir = load_card(model, verify=check)
-            if graph not in member_files(self.card):
-                raise ModelError(f"{graph} is not one of the model's density graphs")
-            onnx_path = model_dir / graph
+            onnx_path = model_dir / DENSITY_FILE
             self.session = make_session(onnx_path, 1)
         self.onnx_path = Path(onnx_path)
         self.threads = int(threads) if threads else default_threads()
@@ -145,14 +134,6 @@ class FlowDensity:
         self._map(run, range(0, n, per))
         return out
 
-    def members(self) -> list[FlowDensity]:
-        """Every flow of the model's ensemble, this one first (just this one when the card names no ensemble)."""
-        files = member_files(self.card)
-        if len(files) == 1 or self._graph != files[0]:
-            return [self]
-        return [self] + [FlowDensity(self.onnx_path.parent, self._threads_arg, self.batch, self._check, graph=f)
-                         for f in files[1:]]
-
     def on_one_thread(self) -> FlowDensity:
         """This density on the same session, its batches run on the calling thread.
 
@@ -184,7 +165,7 @@ class FlowDensity:
     def __reduce__(self):
         # A session cannot be pickled: ship how to load it, and let each process
         # load it once (Dask workers, process pools).
-        return cached_density, (self._source, self._threads_arg, self.batch, self._check, self._graph)
+        return cached_density, (self._source, self._threads_arg, self.batch, self._check)
 
     def log_prob(self, log10_prot, log10_age, bp_rp0, bp_rp0_err, outlier_weight: float | None = None) -> np.ndarray:
         """Mixture log density: (1 - w) flow + w uniform in log10 Prot over the card's range."""
@@ -198,12 +179,12 @@ _CACHE_LOCK = threading.Lock()
 
 
 def cached_density(model: str | Path | None = None, threads: int | None = None, batch: int = DEFAULT_BATCH,
-                   check: bool = True, graph: str = DENSITY_FILE) -> FlowDensity:
+                   check: bool = True) -> FlowDensity:
     """One :class:`FlowDensity` per process and argument set (what unpickling returns)."""
-    key = (str(model) if model is not None else None, threads, int(batch), bool(check), graph)
+    key = (str(model) if model is not None else None, threads, int(batch), bool(check))
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = FlowDensity(model, threads=threads, batch=batch, check=check, graph=graph)
+            _CACHE[key] = FlowDensity(model, threads=threads, batch=batch, check=check)
         return _CACHE[key]
 
 

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +86,7 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
     return pdf[0], quantiles(pdf, grid)[0]
 
 
-def group_posterior(density: FlowDensity | Sequence[FlowDensity], log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
+def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
                     n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
                     use=None, systematic_dex: float = 0.0, colour_sigma=None,
                     main_sequence: MainSequenceTerm | None = None, abs_g=None, abs_g_err=None) -> GroupPosterior:
@@ -103,8 +102,7 @@ def group_posterior(density: FlowDensity | Sequence[FlowDensity], log10_prot, bp
 
     Parameters
     ----------
-    density : the ONNX density, or the flows of an ensemble (:meth:`FlowDensity.members`): each dates the
-        group, and their posteriors are averaged with equal weights.
+    density : the ONNX density.
     log10_prot, bp_rp0, bp_rp0_err : per-star arrays.
     groups : per-star group labels (any hashable values; NaN-free).
     prior : a scalar :class:`Prior` (a per-star prior makes no sense for a group).
@@ -138,29 +136,21 @@ def group_posterior(density: FlowDensity | Sequence[FlowDensity], log10_prot, bp
     n_stars = np.bincount(gid, minlength=n_groups)
     n_used = np.bincount(gid[use], minlength=n_groups)
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
-    members = [density] if isinstance(density, FlowDensity) else list(density)
-    log_prior = grid_log_prior(prior, grid)
-    term = None
-    idx = np.flatnonzero(use)
-    if use.any() and main_sequence is not None and abs_g is not None:
-        err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
-        term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid, err)
-    pdf = np.zeros((n_groups, len(grid)))
-    for d in members:
-        total = np.zeros((n_groups, len(grid)))
-        if use.any():
-            w = d.outlier_weight if outlier_weight is None else float(outlier_weight)
-            sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
-            # every grid point evaluated (no refinement): group posteriors are narrow
-            lf = colour_marginal_log_likelihood(d, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
-                                                np.asarray(bp_rp0_err)[idx], grid, sig, refine_tol=None)
-            total = group_log_likelihood(lf.astype(np.float64), gid[idx], n_groups, m[idx], w, d.outlier_log_density)
-            if term is not None:
-                np.add.at(total, gid[idx], term)
-        # each flow's own posterior, then their mean: averaging densities instead widens every member's
-        # likelihood before the product over stars, and dated held-out clusters worse (docs/validation.md, study 26)
-        pdf += normalise(total + log_prior, grid)
-    pdf = smear(pdf / len(members), grid, systematic_dex)
+    total = np.zeros((n_groups, len(grid)))
+    if use.any():
+        w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
+        idx = np.flatnonzero(use)
+        sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
+        # every grid point evaluated (no refinement): group posteriors are narrow
+        lf = colour_marginal_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
+                                            np.asarray(bp_rp0_err)[idx], grid, sig, refine_tol=None).astype(np.float64)
+        total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
+        if main_sequence is not None and abs_g is not None:
+            err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
+            term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid, err)
+            np.add.at(total, gid[idx], term)
+    log_post = total + grid_log_prior(prior, grid)
+    pdf = smear(normalise(log_post, grid), grid, systematic_dex)
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
 
 
@@ -187,8 +177,7 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
 
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
-               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False,
-               ensemble: bool = True):
+               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
     Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
@@ -201,9 +190,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     training colours' (reddening errors included) is marginalised over as there. With ``main_sequence``, members
     with absolute magnitudes also carry the card's main-sequence height term; off by default, because a product over
     members treats their heights as independent when a cluster's distance and extinction are shared (study 22:
-    leave-one-cluster-out joint ages were worse with it). With ``ensemble`` (default), a model of several flows
-    (the card's ``ensemble``) dates each group with every flow and averages their posteriors; without, with the
-    first flow alone, the one ``gyroage estimate`` uses.
+    leave-one-cluster-out joint ages were worse with it).
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)
     if prior.per_star:
@@ -220,8 +207,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     # the members that date their group: usable period and colour, membership > 0 (group_flags reads the same ones)
     used = stars.ok if m is None else stars.ok & np.isfinite(m) & (m > 0)
     groups = labels[has].astype(str).str.strip().to_numpy()
-    flows = density.members() if ensemble else density
-    gp = group_posterior(flows, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
+    gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, groups, prior, n_grid,
                          membership=m, outlier_weight=outlier_weight, use=used,
                          systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex,

@@ -22,7 +22,6 @@ CARD_FILE = "gyroage-model.json"
 DENSITY_FILE = "gyroage-density.onnx"
 POSTERIOR_FILE = "gyroage-posterior.onnx"
 POSTERIOR_MAG_FILE = "gyroage-posterior-mag.onnx"  # with magnitudes: the main-sequence term too
-MEMBER_FILE = "gyroage-density-member{}.onnx"  # an ensemble's other flows (member 0 is DENSITY_FILE)
 METADATA_KEY = "gyroage_model_card"
 DENSITY_INPUTS = ("log10_prot", "log10_age", "bp_rp0", "bp_rp0_err")
 DENSITY_OUTPUT = "log_prob"
@@ -62,9 +61,6 @@ class ModelCard:
     # p(height above the main sequence | colour, age) (core.main_sequence.MainSequenceTerm), fitted to the training
     # clusters' stars, and the calibration of the stars it informs; empty: rotation alone
     main_sequence: dict = field(default_factory=dict)
-    # flows trained as the first but with other seeds: {"files": [DENSITY_FILE, MEMBER_FILE...], "seeds": [...]};
-    # group ages average their members' joint posteriors (core.groups); empty: one flow
-    ensemble: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
@@ -157,14 +153,6 @@ def _check_schema(card: ModelCard) -> None:
         raise ValueError("age_grid is invalid")
     if not isinstance(card.files, dict) or not all(isinstance(m, dict) for m in card.files.values()):
         raise TypeError("files must map file names to {'sha256': ...}")
-    members = member_files(card)
-    if members[0] != DENSITY_FILE or not all(isinstance(m, str) and m in card.files for m in members):
-        raise ValueError(f"ensemble.files must start with {DENSITY_FILE} and name files the card lists")
-
-
-def member_files(card: ModelCard) -> list[str]:
-    """The density graphs of the model's flows, the one ``estimate`` uses first (one file when not an ensemble)."""
-    return list((card.ensemble or {}).get("files") or [DENSITY_FILE])
 
 
 def load_card(path: str | Path | None = None, verify: bool = True) -> tuple[ModelCard, Path]:

@@ -293,35 +293,3 @@ def test_held_out_height_terms_are_fitted_once_per_run(catalog_path):
     fitted["Praesepe"] = fitted["Pleiades"]
     again, _, _ = held_out_height_term(frame, "Praesepe", members, grid, fitted)
     assert not np.array_equal(again, first)
-
-
-def test_an_ensembles_cluster_age_is_its_members_averaged_posteriors():
-    from gyroage.build.loco_ensemble import apply_ensemble, ensemble_table
-
-    grid = np.linspace(6, 10, 401)
-    rng = np.random.default_rng(3)
-    frame = pd.DataFrame({"fiducial_age_Myr": np.full(40, 500.0)})  # log10 age 8.699
-    rows = np.arange(40)
-    # three seeds' folds date the same 40 stars 0.1 dex young, about right and 0.2 dex old
-    folds = [{"C": {"grid": grid, "source_row": rows,
-                    "loglike": gaussian_loglike(8.699 + shift + 0.2 * rng.standard_normal(40), 0.2, grid)}}
-             for shift in (-0.1, 0.0, 0.2)]
-    table = ensemble_table(frame, folds, outlier_weight=0.0)
-    each = [joint_age(f["C"]["loglike"], grid, 0.0)[1][2] - 8.699 for f in folds]
-    err = table["error_dex"].iloc[0]
-    assert min(each) < err < max(each)
-    assert abs(err) < np.mean(np.abs(each))  # the seeds' scatter partly cancels
-    summary = {"loco_cluster_median_abs_dex": 0.3, "loco_cluster_median_abs_dex_ge30myr": 0.3,
-               "loco_cluster_coverage_68": 0.0, "per_cluster": {"C": {"joint_age_myr": 1.0, "error_dex": 0.3}}}
-    out = apply_ensemble(summary, table, [5, 6, 7])
-    assert out["loco_cluster_median_abs_dex"] == pytest.approx(abs(err))
-    assert out["ensemble"]["first_member"]["loco_cluster_median_abs_dex"] == 0.3
-    assert out["per_cluster"]["C"]["error_dex"] == pytest.approx(err, abs=1e-4)
-    assert out["ensemble"]["seeds"] == [5, 6, 7]
-
-
-def test_validate_refuses_an_ensemble_of_no_flows(tmp_path, catalog_path):
-    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "M67", "--out", str(tmp_path / "v"),
-                "--members", "0")
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--members" in r.stderr, r.stderr
-    assert not (tmp_path / "v").exists()

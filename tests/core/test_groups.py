@@ -176,35 +176,3 @@ def test_groups_outside_the_trained_domain_are_flagged_not_ok(model):
     assert out.loc["f_stars", "status"] == "extrapolated"
     assert out.loc["f_stars", "age_flags"].split(";")[0] == "colour_blue_of_kraft_break"
     assert out.loc["empty", "status"] == "no_valid_members" and out.loc["empty", "age_flags"] == ""
-
-
-def _shifted(density, dex: float):
-    """The same flow, as if trained on ages ``dex`` older: a second ensemble member that disagrees."""
-    twin = object.__new__(type(density))
-    twin.__dict__.update(density.__dict__)
-    flow, grid_lp = density.log_prob_flow, density.log_prob_grid
-    twin.log_prob_flow = lambda p, a, c, e: flow(p, np.asarray(a) - dex, c, e)
-    twin.log_prob_grid = lambda p, c, e, g, outlier_weight=None: grid_lp(p, c, e, np.asarray(g) - dex, outlier_weight)
-    return twin
-
-
-def test_an_ensemble_averages_its_members_posteriors_not_their_densities(model):
-    frame = _cluster(model, 700.0, 60, seed=7)
-    args = (np.log10(frame["prot"]), frame["bp_rp0"], frame["bp_rp0_err"], np.zeros(len(frame)), model.default_prior)
-    first, older = model.density, _shifted(model.density, 0.2)
-    a = group_posterior(first, *args).pdf[0]
-    b = group_posterior(older, *args).pdf[0]
-    both = group_posterior([first, older], *args)
-    assert b.argmax() > a.argmax()  # the members disagree by 0.2 dex
-    np.testing.assert_allclose(both.pdf[0], 0.5 * (a + b), rtol=1e-6, atol=1e-9)
-    lo, hi = np.log10(group_posterior(first, *args).summaries()["age_p50_myr"][0]), \
-        np.log10(group_posterior(older, *args).summaries()["age_p50_myr"][0])
-    assert lo < np.log10(both.summaries()["age_p50_myr"][0]) < hi
-    # the members' systematic floor is applied once, to the average
-    wide = group_posterior([first, older], *args, systematic_dex=0.1).summaries()
-    narrow = both.summaries()
-    assert wide["age_p84_myr"][0] / wide["age_p16_myr"][0] > narrow["age_p84_myr"][0] / narrow["age_p16_myr"][0]
-
-
-def test_a_one_flow_model_is_its_own_ensemble(model):
-    assert model.density.members() == [model.density]
