@@ -187,6 +187,20 @@ def density_rate(seconds: float = 3.0) -> dict:
     return {"evals_per_s": best, "evals_per_cpu_s": best_cpu, "batch": d.batch, "threads": d.threads}
 
 
+def bytecode(package: Path, keep: bool) -> None:
+    """Give the checkout's modules their bytecode, as ``pip install`` gives an installed package's (gyronet's has it),
+    or take it away (``keep=False``). A machine with PYTHONDONTWRITEBYTECODE=1 never writes it for an editable
+    checkout, so every timed process would compile gyroage's sources again (about 0.2-0.3 s) while the peers load theirs."""
+    import compileall
+    import shutil
+
+    if keep:
+        compileall.compile_dir(str(package), quiet=1)
+        return
+    for cache in package.rglob("__pycache__"):
+        shutil.rmtree(cache)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stars", type=int, default=10_000)
@@ -199,7 +213,11 @@ def main() -> None:
                     help="also time gyroage estimate --model MODEL (a candidate) in the same rounds")
     ap.add_argument("--magnitudes", action="store_true",
                     help="give the stars G_0 and parallax too, so a model's main-sequence term is evaluated")
+    ap.add_argument("--no-bytecode", action="store_true",
+                    help="time gyroage compiling its own modules in every process (no __pycache__), as the runs "
+                         "before the eighteenth session did on machines that set PYTHONDONTWRITEBYTECODE=1")
     a = ap.parse_args()
+    bytecode(ROOT / "gyroage", keep=not a.no_bytecode)
     tmp = Path(tempfile.mkdtemp(prefix="gyroage-bench-"))
     stars = tmp / "stars.csv"
     # gyroage's input; the peers always read the same stars without magnitudes
@@ -207,7 +225,8 @@ def main() -> None:
     make_stars(a.stars, stars, magnitudes_path=ours if a.magnitudes else None)
     n = a.stars
     res: dict = {"stars": n, "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-                                         "load_before": os.getloadavg()}, "magnitudes": a.magnitudes}
+                                         "load_before": os.getloadavg()}, "magnitudes": a.magnitudes,
+           "gyroage_bytecode": not a.no_bytecode}
 
     runs: dict[str, list[tuple[float, float, float]]] = {}
     jobs = {"gyroage": gyroage(str(ours), "-o", str(tmp / "gyroage.csv"))}
