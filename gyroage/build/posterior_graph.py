@@ -46,7 +46,7 @@ from gyroage.core.modelcard import (
     sha256,
     write_card,
 )
-from gyroage.core.posterior import COLOUR_NODE_TIERS, QUANTILES, age_grid
+from gyroage.core.posterior import COLOUR_NODE_TIERS, QUANTILES, age_grid, gauss_hermite
 from gyroage.errors import ModelError
 from gyroage.files import atomic_path
 
@@ -214,7 +214,7 @@ class _Builder(CalibrationStages, MainSequenceStages):
             below = op("LessOrEqual", sigma, self.const(bounds[k + 1])) if np.isfinite(bounds[k + 1]) else None
             mask = below if above is None else (above if below is None else op("And", above, below))
             idx = op("Squeeze", op("NonZero", mask), i64([0]))
-            t, w = np.polynomial.hermite.hermgauss(n_nodes) if n_nodes > 1 else (np.zeros(1), np.full(1, np.sqrt(np.pi)))
+            t, w = gauss_hermite(n_nodes)
             tiers.append((idx, n_nodes, np.log(w / np.sqrt(np.pi))))
             pick = (lambda v, idx=idx: op("Unsqueeze", op("Gather", v, idx, axis=0), self.axis1))  # noqa: E731
             shape = op("Concat", op("Shape", idx), i64([n_nodes]), axis=0)

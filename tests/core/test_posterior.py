@@ -134,3 +134,14 @@ def test_cdf_of_float64_rows_is_the_trapezoid_sum_bit_for_bit():
     single = pdf.astype(np.float32)  # float32 rows keep float32 sums, as before
     plain32 = np.concatenate([np.zeros((7, 1)), np.cumsum(0.5 * (single[:, 1:] + single[:, :-1]) * dx, axis=-1)], axis=-1)
     assert np.array_equal(cdf(single, grid), plain32 / plain32[:, -1:])
+
+
+def test_colour_nodes_are_numpys_gauss_hermite_to_the_last_bit():
+    from gyroage.core.posterior import COLOUR_NODE_TIERS, gauss_hermite
+
+    for _, n in COLOUR_NODE_TIERS:
+        t, w = gauss_hermite(n)
+        t0, w0 = np.polynomial.hermite.hermgauss(n) if n > 1 else (np.zeros(1), np.full(1, np.sqrt(np.pi)))
+        assert np.array_equal(t, t0) and np.array_equal(w, w0), n
+    t, w = gauss_hermite(4)  # outside the table: numpy's own
+    assert np.array_equal(w, np.polynomial.hermite.hermgauss(4)[1])
