@@ -310,6 +310,11 @@ def calibrate(pdf: np.ndarray, grid: np.ndarray, colour: np.ndarray, calibration
 # no age (up to 0.02 mag: medians within 0.005 dex for 95% of stars, widths within 2%); 3 nodes up to
 # 0.05 mag (within 0.004 dex of a 9-node sum at 0.04); 5 beyond (0.02 dex at 0.1 mag).
 COLOUR_NODE_TIERS = ((0.02, 1), (0.05, 3), (np.inf, 5))
+# Refinement tolerance (nats) of the node evaluations (see refined_log_likelihood): looser than the
+# stars' own, since nodes are averaged; 0.05 keeps medians within 0.01 dex of --exact-grid at 0.5 mag.
+NODE_REFINE_TOL = 0.05
+NODE_COARSEST = 20  # points of their coarsest level (every 8th of 201)
+
 # numpy's hermgauss(n) for the tiers' n, to the last bit: computing them imports numpy.polynomial, about 30 ms of
 # every run's start (1% of a 10,000-star estimate)
 _HERMITE = {
@@ -325,10 +330,6 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     if n in _HERMITE:
         return tuple(np.array(v) for v in _HERMITE[n])
     return np.polynomial.hermite.hermgauss(n)
-# Refinement tolerance (nats) of the node evaluations (see refined_log_likelihood): looser than the
-# stars' own, since nodes are averaged; 0.05 keeps medians within 0.01 dex of --exact-grid at 0.5 mag.
-NODE_REFINE_TOL = 0.05
-NODE_COARSEST = 20  # points of their coarsest level (every 8th of 201)
 
 
 def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
