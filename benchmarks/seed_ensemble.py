@@ -31,20 +31,24 @@ from gyroage.core.posterior import quantiles
 from gyroage.defaults import OUTLIER_WEIGHT
 
 
+def dated(loglike: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(joint-age pdf, star pdfs) of one fold's log-likelihoods, as ``gyroage validate`` dates them."""
+    return joint_age(loglike, grid, OUTLIER_WEIGHT)[0], star_posteriors(loglike, grid)
+
+
 def score(folds: list[dict[str, dict]], members: tuple[int, ...], log_age: np.ndarray,
-          combine: str = "density") -> tuple[float, float, float]:
+          own: list[dict[str, tuple]] | None = None) -> tuple[float, float, float]:
     """(all-clusters, >= 30 Myr median |joint-age error|, star median |error|) of the ensemble ``members``;
-    ``log_age``: the quality-selected catalogue's labels, which the folds' ``source_row`` index."""
+    ``log_age``: the quality-selected catalogue's labels, which the folds' ``source_row`` index. ``own``: each
+    seed's :func:`dated` by cluster, whose posteriors are averaged; None averages the seeds' densities instead."""
     errors, ages, stars = [], [], []
     for c, first in folds[0].items():
         grid = first["grid"]
-        lls = [folds[k][c]["loglike"].astype(float) for k in members]
-        if combine == "density":
-            ll = logsumexp(np.stack(lls), axis=0) - np.log(len(members))
-            joint, star = joint_age(ll, grid, OUTLIER_WEIGHT)[0], star_posteriors(ll, grid)
+        if own is None:
+            lls = np.stack([folds[k][c]["loglike"].astype(float) for k in members])
+            joint, star = dated(logsumexp(lls, axis=0) - np.log(len(members)), grid)
         else:
-            joint = np.mean([joint_age(ll, grid, OUTLIER_WEIGHT)[0] for ll in lls], axis=0)
-            star = np.mean([star_posteriors(ll, grid) for ll in lls], axis=0)
+            joint, star = (np.mean(v, axis=0) for v in zip(*(own[k][c] for k in members)))
         truth = log_age[first["source_row"]]
         errors.append(quantiles(joint[None, :], grid)[0, 2] - np.median(truth))
         ages.append(10 ** (np.median(truth) - 6))
@@ -62,10 +66,13 @@ def main(argv=None) -> int:
     frame = quality_select(load_catalogue(a.catalogue))
     log_age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)
     folds = [saved_folds(d) for d in seed_table_dirs(a.loco)]
+    # each seed dated once, not once for every combination it is in
+    own = [{c: dated(f["loglike"].astype(float), f["grid"]) for c, f in seed.items()} for seed in folds] \
+        if a.combine == "posterior" else None
     for k in (1, 3, 5):
         if k > len(folds):
             break
-        r = np.array([score(folds, m, log_age, a.combine) for m in itertools.combinations(range(len(folds)), k)])
+        r = np.array([score(folds, m, log_age, own) for m in itertools.combinations(range(len(folds)), k)])
         print(f"{k} seed(s): {r[:, 0].mean():.3f} / {r[:, 1].mean():.3f}, star {r[:, 2].mean():.4f} "
               f"(over {len(r)} combinations; all-clusters {r[:, 0].min():.3f}-{r[:, 0].max():.3f})")
     return 0
