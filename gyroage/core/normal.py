@@ -53,10 +53,24 @@ def normal_score(p: np.ndarray) -> np.ndarray:
 def normal_cdf(z) -> np.ndarray:
     """Phi(z), to 1.2e-7 relative in either tail (Numerical Recipes' erfc), elementwise over any array."""
     z = np.asarray(z, dtype=np.float64)
-    a = np.abs(z) / np.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.5 * a)
-    half_erfc = 0.5 * t * np.exp(-a * a + _horner(ERFC, t))  # P(Z > |z|)
-    return np.where(z >= 0, 1.0 - half_erfc, half_erfc)
+    # In place, in the order of 0.5 t exp(-a^2 + erfc(t)) written out (the same bits): the height term evaluates
+    # this on a million points per 10,000 stars, and each temporary array costs as much as the arithmetic.
+    a = np.abs(z, out=np.empty(z.shape))  # out=: a 0-d input stays an array, so the in-place steps hold
+    a /= np.sqrt(2.0)
+    t = np.multiply(a, 0.5, out=np.empty(z.shape))
+    t += 1.0
+    np.divide(1.0, t, out=t)
+    out = np.full_like(t, ERFC[0])
+    for c in ERFC[1:]:
+        out *= t
+        out += c
+    a *= a
+    out -= a
+    np.exp(out, out=out)
+    t *= 0.5
+    out *= t  # P(Z > |z|)
+    np.subtract(1.0, out, out=out, where=z >= 0)
+    return out
 
 
 __all__ = ["normal_cdf", "normal_score"]

@@ -275,18 +275,22 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol)
     log_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
+    prior_log_norm = normalise_with_log_norm(log_prior, grid)[1]
     informed = None
     if main_sequence is not None and abs_g is not None:
         informed = main_sequence.informs(bp_rp0, abs_g, abs_g_err)
         if informed.any():
             # on the prior's side: it shapes the age, while the evidence for p_outlier stays rotation's
             log_prior = log_prior + main_sequence.log_likelihood(bp_rp0, abs_g, grid, abs_g_err)
+            # the term is 0 on the other rows, whose prior and its integral stay as they were
+            prior_log_norm = np.broadcast_to(prior_log_norm, informed.shape).copy()
+            prior_log_norm[informed] = normalise_with_log_norm(log_prior[informed], grid)[1]
     pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
     if calibration is not None or main_sequence_calibration is not None:
         pdf = calibrate(pdf, grid, np.asarray(bp_rp0, dtype=np.float64), calibration, main_sequence_calibration,
                         informed)
     w = density.outlier_weight if outlier_weight is None else outlier_weight
-    log_z = log_norm - normalise_with_log_norm(log_prior, grid)[1]  # the member evidence, prior normalised
+    log_z = log_norm - prior_log_norm  # the member evidence, prior normalised
     p_out = outlier_probability(log_z, w, density.outlier_log_density)
     return GridPosterior(grid, pdf, p_out)
 
