@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gyroage.core.main_sequence import MainSequenceTerm, absolute_g
+from gyroage.core.main_sequence import ROWS_PER_PASS, MainSequenceTerm, absolute_g
 
 GRID = np.linspace(6.0, 10.0, 201)
 
@@ -98,6 +98,20 @@ def test_the_sampler_density_and_the_grid_agree_with_an_error():
     on_grid = t.log_likelihood(colour, abs_g, GRID, err)
     at = t.log_density(colour[:, None], abs_g[:, None], GRID[None, :], err[:, None])
     np.testing.assert_allclose(at, on_grid, rtol=1e-12, atol=1e-12)
+
+
+def test_a_star_gets_the_same_term_in_a_crowd_as_alone():
+    # the grid is evaluated in passes of ROWS_PER_PASS stars: a star's values must not depend on its pass
+    t = term()
+    rng = np.random.default_rng(3)
+    n = 2 * ROWS_PER_PASS + 37
+    colour = rng.uniform(1.0, 4.0, n)
+    abs_g = np.interp(colour, t.ms_colour, t.ms_mag) - rng.uniform(-0.5, 2.0, n)
+    err = np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0.0, 0.6, n))
+    crowd = t.log_likelihood(colour, abs_g, GRID, err)
+    alone = np.concatenate([t.log_likelihood(colour[i:i + 1], abs_g[i:i + 1], GRID, err[i:i + 1]) for i in range(n)])
+    assert (crowd != 0).any(axis=1).sum() > ROWS_PER_PASS + 1  # the informed stars span more than one pass
+    np.testing.assert_array_equal(crowd, alone)
 
 
 def test_a_parallax_error_becomes_a_magnitude_error():

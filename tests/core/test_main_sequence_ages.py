@@ -67,6 +67,15 @@ def test_without_the_term_ages_are_rotations_alone(ms_model):
     np.testing.assert_allclose(off["age_p50_myr"], off["age_p50_myr"].iloc[0])
 
 
+def test_a_star_the_term_does_not_inform_keeps_rotations_outlier_probability(ms_model):
+    # the term's rows of the prior are renormalised one by one; the others keep the plain prior's evidence
+    frame = stars(term())
+    with_term = estimate_chunk(frame, FlowDensity(ms_model), EstimateSettings())
+    plain = estimate_chunk(frame[["prot", "bp_rp0"]], FlowDensity(ROOT / "models"), EstimateSettings())
+    assert with_term["p_outlier"].iloc[2] == plain["p_outlier"].iloc[2]
+    assert with_term["p_outlier"].iloc[0] != plain["p_outlier"].iloc[0]  # 1.5 mag above: the term speaks
+
+
 def test_g0_with_parallax_is_the_same_as_the_absolute_magnitude(ms_model):
     t = term()
     frame = pd.DataFrame({"Prot": [PROT], "BPRP_0": [COLOUR], "G_0": [ms_mag(t, COLOUR) - 1.5 + 5.0],
