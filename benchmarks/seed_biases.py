@@ -44,12 +44,14 @@ def main(argv=None) -> int:
     print(f"{err.shape[1]} seeds, {err.shape[0]} clusters")
     for j, (name, target) in enumerate(zip(("all clusters", f">= {OLD_MYR:g} Myr"), TARGETS)):
         v = per_seed[:, j]
-        print(f"{name}: per seed {' '.join(f'{x:.3f}' for x in v)}; mean {v.mean():.3f} sd {v.std(ddof=1):.3f}; "
+        sd = v.std(ddof=1) if len(v) > 1 else float("nan")
+        print(f"{name}: per seed {' '.join(f'{x:.3f}' for x in v)}; mean {v.mean():.3f} sd {sd:.3f}; "
               f"seeds <= {target}: {int((v <= target).sum())} of {len(v)}")
     mean = err.mean(axis=1)
     floor = cluster_medians(mean, age)
     print(f"bias floor (medians of the clusters' mean errors): all {floor[0]:.3f}, >= {OLD_MYR:g} Myr {floor[1]:.3f}")
-    table = pd.DataFrame({"age_myr": age, "mean": mean, "sd": err.std(axis=1, ddof=1), "min": err.min(axis=1),
+    sd = err.std(axis=1, ddof=1) if err.shape[1] > 1 else mean * np.nan
+    table = pd.DataFrame({"age_myr": age, "mean": mean, "sd": sd, "min": err.min(axis=1),
                           "max": err.max(axis=1)}).sort_values("age_myr")
     print(table.round(3).to_string())
     return 0
