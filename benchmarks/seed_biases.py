@@ -40,6 +40,9 @@ def main(argv=None) -> int:
     ap.add_argument("--loco", type=Path, nargs="+", required=True, help="gyroage validate --out directories")
     a = ap.parse_args(argv)
     err, age = errors_by_seed(a.loco)
+    missing = err.index[err.isna().any(axis=1)]
+    if len(missing):  # a subset run (validate --clusters) beside full ones: the medians would not compare
+        raise SystemExit(f"not every run dated these clusters: {', '.join(missing)}")
     per_seed = np.array([cluster_medians(err[c], age) for c in err.columns], dtype=float)
     print(f"{err.shape[1]} seeds, {err.shape[0]} clusters")
     for j, (name, target) in enumerate(zip(("all clusters", f">= {OLD_MYR:g} Myr"), TARGETS)):
