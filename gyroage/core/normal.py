@@ -30,8 +30,9 @@ ERFC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.1862880
 
 def _horner(coefficients: tuple[float, ...], x: np.ndarray) -> np.ndarray:
     out = np.full_like(x, coefficients[0])
-    for c in coefficients[1:]:
-        out = out * x + c
+    for c in coefficients[1:]:  # in place: the same bits as out * x + c, without a temporary per coefficient
+        out *= x
+        out += c
     return out
 
 
@@ -60,10 +61,7 @@ def normal_cdf(z) -> np.ndarray:
     t = np.multiply(a, 0.5, out=np.empty(z.shape))
     t += 1.0
     np.divide(1.0, t, out=t)
-    out = np.full_like(t, ERFC[0])
-    for c in ERFC[1:]:
-        out *= t
-        out += c
+    out = _horner(ERFC, t)
     a *= a
     out -= a
     np.exp(out, out=out)
