@@ -6,6 +6,7 @@ clusters' stars (``gyroage.build.main_sequence``) and multiplies them.
 
     PYTHONPATH=$PWD python benchmarks/cmd_term.py --describe
     PYTHONPATH=$PWD python benchmarks/cmd_term.py --loco /work/loco/v4 [--json out.json]
+    PYTHONPATH=$PWD python benchmarks/cmd_term.py --write-above-flag models   # then gyroage export --rebuild
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from gyroage.build.calibration import inside
 from gyroage.build.catalogue import PARALLAX, load_catalogue, main_sequence_curve, quality_select
 from gyroage.build.loco import ValidateSettings, load_folds, star_posteriors
 from gyroage.build.loco_figures import AGE_BINS, cluster_medians, judge_stars
-from gyroage.build.main_sequence import fit_main_sequence_term
+from gyroage.build.main_sequence import above_flag, fit_main_sequence_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age
-from gyroage.core.main_sequence import absolute_g
+from gyroage.core.main_sequence import MainSequenceTerm, absolute_g
 from gyroage.core.posterior import calibrate
 from gyroage.defaults import OUTLIER_WEIGHT
 
@@ -184,6 +185,9 @@ def main() -> None:
                     help="with --fit-calibration or --term-calibration: write the term (fitted to every cluster), "
                          "its stars' calibration and "
                          "these per-seed figures into MODEL_DIR's card (then: gyroage export --rebuild --out MODEL_DIR)")
+    ap.add_argument("--write-above-flag", type=Path, metavar="MODEL_DIR",
+                    help="write only the above_main_sequence flag's bounds, from the catalogue and MODEL_DIR's term, "
+                         "into its card's main_sequence section (then: gyroage export --rebuild --out MODEL_DIR)")
     ap.add_argument("--term-level-scale", type=float, default=None, metavar="S",
                     help="with --fit-calibration: hold the informed stars' level scale at S instead of the card's "
                          "(study 22d)")
@@ -203,6 +207,9 @@ def main() -> None:
     if args.jitter_mag and args.write_card:
         ap.error("--jitter-mag is a stress test: it never writes a card")
     frame = quality_select(load_catalogue(args.catalogue))
+    if args.write_above_flag:
+        write_above_flag(args.write_above_flag, frame)
+        return
     if args.describe or args.loco is None:
         describe(frame)
         return
@@ -261,9 +268,11 @@ def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, re
     for variant in ("v4", "cmd"):
         figures[variant]["coverage_68_cal"] = {b: [round(results[s][variant]["coverage_68_cal"][b], 3) for s in seeds]
                                                for b in results[seeds[0]][variant]["coverage_68_cal"]}
+    term = fit_main_sequence_term(frame)
     card.main_sequence = {
-        "term": fit_main_sequence_term(frame).to_dict(),
+        "term": term.to_dict(),
         "calibration": term_calib.to_dict(),
+        "above_flag": above_flag_entry(frame, term),
         "validation": {"seeds": seeds, "rotation_alone": figures["v4"], "with_term": figures["cmd"],
                        "note": "leave-one-cluster-out on the shipped flow's folds (this machine's), the term fitted in "
                                "each fold without the held-out cluster (study 22, benchmarks/cmd_term.py); star "
@@ -273,6 +282,29 @@ def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, re
     }
     save(card, model_dir)
     print(f"wrote the main_sequence section of {model_dir}'s card", flush=True)
+
+
+def above_flag_entry(frame: pd.DataFrame, term: MainSequenceTerm) -> dict:
+    """The card's ``main_sequence.above_flag``: the bounds (:func:`gyroage.build.main_sequence.above_flag`), noted."""
+    return {**above_flag(frame, term).to_dict(),
+            "note": "above_main_sequence flag: a star with magnitudes, median age >= age_min_myr, more than "
+                    "height_mag above the main sequence at (BP-RP)0 < colour_max (or above the term's height range "
+                    "at any colour); height_mag is the 99.5% height of 0.1-1 Gyr members at 0.5-colour_max "
+                    "(gyroage.build.main_sequence.above_flag)"}
+
+
+def write_above_flag(model_dir: Path, frame: pd.DataFrame) -> None:
+    """Only the flag's bounds into ``model_dir``'s card, measured from the term the card already holds."""
+    from gyroage.core.modelcard import load_card
+    from gyroage.core.modelcard import write_card as save
+
+    card, _ = load_card(model_dir, verify=False)
+    term = MainSequenceTerm.from_card(card)
+    if term is None:
+        raise SystemExit(f"{model_dir}'s card has no main-sequence term")
+    card.main_sequence = {**card.main_sequence, "above_flag": above_flag_entry(frame, term)}
+    save(card, model_dir)
+    print(f"wrote main_sequence.above_flag into {model_dir}'s card: {card.main_sequence['above_flag']}", flush=True)
 
 
 if __name__ == "__main__":

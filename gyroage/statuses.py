@@ -58,12 +58,14 @@ CROSSMATCH = {
 }
 
 # Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and two cautions.
-# Any of the first three makes the status ``extrapolated``; likely_outlier and pre_main_sequence_age alone do not.
+# Any of the first three, or above_main_sequence, makes the status ``extrapolated``; likely_outlier and
+# pre_main_sequence_age alone do not.
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"
 AGE_OUTSIDE_TRAINING = "age_outside_training"
 LIKELY_OUTLIER = "likely_outlier"
 PRE_MAIN_SEQUENCE_AGE = "pre_main_sequence_age"
+ABOVE_MAIN_SEQUENCE = "above_main_sequence"
 FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
@@ -73,7 +75,11 @@ FLAGS = {
     PRE_MAIN_SEQUENCE_AGE: "median age under 10 Myr: a pre-main-sequence period, which stars up to about 1 Gyr that "
                            "have not spun down share (held out, a third of the stars dated this young were older "
                            "than their p97.5)",
+    ABOVE_MAIN_SEQUENCE: "with magnitudes: far above the main sequence where the rotation age says a star of this "
+                         "colour has reached it (the card's main_sequence.above_flag): a subgiant or giant, whose "
+                         "period no longer tracks a dwarf's spin-down, or a young star the period dates too old",
 }
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
-# Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th).
-FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE)
+# Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
+# last, so the bits that pipelines already read keep their meaning.
+FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE)

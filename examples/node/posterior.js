@@ -17,7 +17,7 @@ const QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84
 // The graph's int64 "age_flags" output is a bit mask: bit i set for FLAG_BITS[i] (the graph's gyroage_graph metadata
 // lists them as flag_bits).
 const FLAG_BITS = ["colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier",
-                   "pre_main_sequence_age"];
+                   "pre_main_sequence_age", "above_main_sequence"];
 
 function number(text) {
   const t = (text || "").trim().toLowerCase();

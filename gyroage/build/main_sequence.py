@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build.catalogue import PARALLAX, main_sequence_curve
-from gyroage.core.main_sequence import HEIGHT_RANGE, MainSequenceTerm, absolute_g, mean_height
+from gyroage.core.main_sequence import HEIGHT_RANGE, AboveFlag, MainSequenceTerm, absolute_g, mean_height
 
 KNOT_EDGES = tuple(float(v) for v in np.round(np.arange(1.2, 3.7001, 0.25), 2))  # ten 0.25-mag bins, 1.2-3.7
 LOG_T_ZAMS_GRID = np.round(np.arange(7.0, 8.7001, 0.01), 2)
@@ -20,6 +20,13 @@ MIN_STARS_PER_CLUSTER = 5
 MIN_CLUSTERS = 4
 YOUNG_MYR = 50.0
 SIGMA_FLOOR = 0.10
+# The above_main_sequence flag (AboveFlag): from this median age on, stars bluer than the term's colours sit on the
+# main sequence (in the catalogue, 1% of the 30-100 Myr members at 0.5-1.2 mag lie over 1 mag above it, against
+# 10-50% of the < 30 Myr ones); its height bound is the ABOVE_FLAG_QUANTILE of those members' heights at
+# 100 Myr-1 Gyr (dwarfs and unresolved binaries; the >= 1 Gyr clusters hold the subgiants the flag is for).
+ABOVE_FLAG_AGE_MIN_MYR = 100.0
+ABOVE_FLAG_QUANTILE = 0.995
+ABOVE_FLAG_BLUE = 0.5  # mag of (BP-RP)0: bluer, the main sequence is steep and the Kraft break flag already speaks
 
 
 def fit_law(log_age: np.ndarray, height: np.ndarray) -> tuple[float, float]:
@@ -86,3 +93,19 @@ def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFram
     colour = members["BPRP_0"].to_numpy(dtype=float)
     abs_g = absolute_g(members["G_0"].to_numpy(dtype=float), members[PARALLAX].to_numpy(dtype=float))
     return term.log_likelihood(colour, abs_g, grid), term.informs(colour, abs_g), term.height(colour, abs_g)
+
+
+def above_flag(frame: pd.DataFrame, term: MainSequenceTerm) -> AboveFlag:
+    """The ``above_main_sequence`` flag's bounds from a quality-selected catalogue and the card's ``term`` (whose
+    main sequence the heights are measured from, as at run time)."""
+    colour = frame["BPRP_0"].to_numpy(dtype=float)
+    age_myr = frame["fiducial_age_Myr"].to_numpy(dtype=float)
+    height = term.height(colour, absolute_g(frame["G_0"].to_numpy(dtype=float), frame[PARALLAX].to_numpy(dtype=float)))
+    colour_max = float(term.colour_range[0])
+    dwarfs = ((age_myr >= ABOVE_FLAG_AGE_MIN_MYR) & (age_myr < 1000.0) & (colour >= ABOVE_FLAG_BLUE)
+              & (colour < colour_max) & np.isfinite(height))
+    if dwarfs.sum() < 100:
+        raise ValueError(f"{int(dwarfs.sum())} members of 0.1-1 Gyr clusters bluer than {colour_max}: too few to "
+                         "bound the above_main_sequence flag")
+    return AboveFlag(height_mag=round(float(np.quantile(height[dwarfs], ABOVE_FLAG_QUANTILE)), 2),
+                     colour_max=colour_max, age_min_myr=ABOVE_FLAG_AGE_MIN_MYR)

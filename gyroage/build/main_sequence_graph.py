@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gyroage.core.main_sequence import MAX_ABS_G_ERR, MainSequenceTerm
+from gyroage.core.main_sequence import MAX_ABS_G_ERR, AboveFlag, MainSequenceTerm
 from gyroage.core.normal import ERFC
 
 # The graph with magnitudes (POSTERIOR_MAG_FILE) takes these too, and gives the height it used.
@@ -86,12 +86,21 @@ class MainSequenceStages:
         half_erfc = op("Mul", op("Mul", self.half, t), op("Exp", op("Add", op("Neg", op("Mul", a, a)), poly)))
         return op("Where", op("GreaterOrEqual", z, self.zero), op("Sub", self.one, half_erfc), half_erfc)
 
-    def main_sequence_prior(self, term: MainSequenceTerm, colour: str, log_prior: str) -> tuple[str, str]:
-        """(log prior rows with the height term added, which stars it informs), as gyroage.core.posterior.grid_posterior
-        puts the term on the prior's side; writes the ``ms_height_mag`` output."""
+    def main_sequence_prior(self, term: MainSequenceTerm, colour: str, log_prior: str) -> tuple[str, str, str, str]:
+        """(log prior rows with the height term added, which stars it informs, the height, its error as used), as
+        gyroage.core.posterior.grid_posterior puts the term on the prior's side; writes the ``ms_height_mag`` output."""
         op = self.op
         abs_g, err = self.magnitude_inputs("abs_g0", "abs_g0_err")
         height = self.height(term, colour, abs_g)
         applies = self.term_applies(term, colour, height, err)
         op("Where", applies, height, self.nan, out="ms_height_mag")
-        return op("Add", log_prior, self.term_log_likelihood(term, colour, height, err, applies)), applies
+        return op("Add", log_prior, self.term_log_likelihood(term, colour, height, err, applies)), applies, height, err
+
+    def above_flag(self, term: MainSequenceTerm, flag: AboveFlag, colour: str, height: str, err: str,
+                   median_myr: str) -> str:
+        """AboveFlag.flags (false where the height, colour or median age is NaN: comparisons with NaN are false)."""
+        op, c = self.op, self.const
+        far = op("Or", op("And", op("Less", colour, c(flag.colour_max)), op("Greater", height, c(flag.height_mag))),
+                 op("Greater", height, c(float(term.height_range[1]))))
+        usable = op("And", op("LessOrEqual", err, c(MAX_ABS_G_ERR)), op("GreaterOrEqual", median_myr, c(flag.age_min_myr)))
+        return op("And", far, usable)

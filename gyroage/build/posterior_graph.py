@@ -32,7 +32,7 @@ from gyroage.build.density_graph import Graph, set_metadata
 from gyroage.build.main_sequence_graph import MAGNITUDE_DOC, MainSequenceStages
 from gyroage.core.calibration import Calibration
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
-from gyroage.core.main_sequence import MainSequenceTerm
+from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.modelcard import (
     DENSITY_FILE,
     DENSITY_INPUTS,
@@ -106,15 +106,18 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard, magnitudes:
     # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
     # tensor so another prior is a one-array change.
     log_prior = np.zeros((1, len(grid)))
-    prior, informed, own = b.const(log_prior), None, None
+    prior, informed, own, magnitudes_used = b.const(log_prior), None, None, None
     if term is not None:  # the height term: on the prior's side, so the evidence for p_outlier stays rotation's
-        prior, informed = b.main_sequence_prior(term, colour, prior)
+        prior, informed, *magnitudes_used = b.main_sequence_prior(term, colour, prior)
         own = Calibration.from_dict(card.main_sequence.get("calibration"))
     log_post = b.op("Add", ll, prior)
     pdf = b.calibrate_split(b.normalise(log_post), colour, Calibration.from_card(card), own, informed)
     p_out = b.outlier_probability(b.log_evidence(log_post, log_prior if term is None else prior), card)
     q_myr = b.quantiles_myr(pdf)
-    flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out, b.op("Gather", q_myr, b.i64(2), axis=1))
+    median_myr = b.op("Gather", q_myr, b.i64(2), axis=1)
+    flag = AboveFlag.from_card(card) if term is not None else None
+    above = None if flag is None else b.above_flag(term, flag, colour, *magnitudes_used, median_myr)
+    flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out, median_myr, above)
     # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
     b.op("And", valid, b.op("Not", extrapolated), out="ok")
     b.op("And", valid, extrapolated, out="extrapolated")
@@ -326,15 +329,16 @@ class _Builder(CalibrationStages, MainSequenceStages):
         return op("Min", op("Max", op("Sub", self.one, op("Sub", upper, lower)), self.zero), self.one)
 
     def star_flags(self, card: ModelCard, colour: str, lp: str, pdf: str, p_out: str,
-                   median_myr: str) -> tuple[str, str]:
-        """gyroage.core.estimate.star_flags: (the flags bit mask, int64, whether the age is extrapolated)."""
+                   median_myr: str, above: str | None = None) -> tuple[str, str]:
+        """gyroage.core.estimate.star_flags: (the flags bit mask, int64, whether the age is extrapolated); ``above``:
+        the above_main_sequence flag (None: never set)."""
         op = self.op
         likely = op("Greater", p_out, self.const(OUTLIER_FLAG_MIN))
         young = op("Less", median_myr, self.const(PRE_MAIN_SEQUENCE_MAX_MYR))
+        above = op("And", likely, self.const(False, bool)) if above is None else above
         domain = SequenceDomain.from_card(card)
         if domain is None:
-            return (self.bit_mask((likely, young), first=len(statuses.DOMAIN_FLAGS)),
-                    op("And", likely, self.const(False, bool)))
+            return self.bit_mask((likely, young, above), first=len(statuses.DOMAIN_FLAGS)), above
         # SequenceDomain._bin: searchsorted(edges, colour, side="right") - 1, clipped = how many inner edges <= colour
         inner = self.const(domain.edges[None, 1:-1])
         b = op("ReduceSum", op("Cast", op("LessOrEqual", inner, op("Unsqueeze", colour, self.axis1)), to=I64),
@@ -345,8 +349,8 @@ class _Builder(CalibrationStages, MainSequenceStages):
                                   op("LessOrEqual", lp, table(domain.prot_hi))))
         outside = self.mass_outside(pdf, table(domain.age_lo), table(domain.age_hi))
         age_out = op("Greater", outside, self.const(AGE_OUTSIDE_MAX))
-        extrapolated = op("Or", op("Or", blue, period_out), age_out)
-        return self.bit_mask((blue, period_out, age_out, likely, young)), extrapolated
+        extrapolated = op("Or", op("Or", op("Or", blue, period_out), age_out), above)
+        return self.bit_mask((blue, period_out, age_out, likely, young, above)), extrapolated
 
     def bit_mask(self, masks: tuple[str, ...], first: int = 0) -> str:
         """sum of mask_i << (first + i), int64 (gyroage.core.domain.flag_text's code)."""

@@ -18,7 +18,7 @@ from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
-from gyroage.core.main_sequence import MainSequenceTerm
+from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
@@ -135,17 +135,18 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
 
 
 def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
-               age_median_myr) -> tuple[np.ndarray, np.ndarray]:
+               age_median_myr, above: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain,
-    ``p_outlier`` and the median age."""
+    ``p_outlier``, the median age and ``above`` (:meth:`AboveFlag.flags`; None: no star is flagged)."""
     likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
     young = np.asarray(age_median_myr) < PRE_MAIN_SEQUENCE_MAX_MYR
+    none = np.zeros(len(bp_rp0), dtype=bool)
+    above = none if above is None else np.asarray(above, dtype=bool)
     if domain is None:
-        none = np.zeros(len(bp_rp0), dtype=bool)
-        return flag_text(none, none, none, likely, young), none
+        return flag_text(none, none, none, likely, young, above), above
     blue, period_out = domain.input_flags(bp_rp0, log10_prot)
     age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
-    return flag_text(blue, period_out, age_out, likely, young), blue | period_out | age_out
+    return flag_text(blue, period_out, age_out, likely, young, above), blue | period_out | age_out | above
 
 
 @dataclass(frozen=True)
@@ -178,11 +179,14 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     colour_sigma = excess_colour_sigma(stars.bp_rp0_err[ok], _rows(stars.ebprp_err, ok), density.card)
     domain = SequenceDomain.from_card(density.card)
     lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
+    term = main_sequence_term(density, settings, stars)
+    abs_g, abs_g_err = _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok)
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
-                                        colour_sigma, lo, hi, keep, _rows(stars.abs_g, ok),
-                                        main_sequence_term(density, settings, stars), _rows(stars.abs_g_err, ok))
+                                        colour_sigma, lo, hi, keep, abs_g, term, abs_g_err)
+    above_flag = AboveFlag.from_card(density.card) if term is not None else None
+    above = None if above_flag is None else above_flag.flags(term, colour, abs_g, abs_g_err, summaries["age_p50_myr"])
     flags, extrapolated = star_flags(domain, colour, lp, summaries.pop("_age_outside"), summaries["p_outlier"],
-                                     summaries["age_p50_myr"])
+                                     summaries["age_p50_myr"], above)
     return GridRows(summaries, grid, pdf, flags, extrapolated)
 
 

@@ -189,4 +189,40 @@ class MainSequenceTerm:
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 
-__all__ = ["MAX_ABS_G_ERR", "MainSequenceTerm", "absolute_g", "absolute_g_error"]
+@dataclass(frozen=True)
+class AboveFlag:
+    """Where a star's height says its rotation age does not hold: the ``above_main_sequence`` flag.
+
+    A star is flagged when its magnitude is usable (error at most :data:`MAX_ABS_G_ERR`), its median age is at least
+    ``age_min_myr`` (by then stars bluer than ``colour_max`` have contracted onto the main sequence) and it lies more
+    than ``height_mag`` above the main sequence at a colour bluer than ``colour_max``, or above the term's height range
+    at any colour (a giant). Unresolved binaries reach at most the term's ``binary_max`` (0.75 mag); what lies above is
+    a subgiant or giant, or a young star whose period the flow dates too old. Redder stars' heights below the range
+    are the term's to weigh (pre-main-sequence contraction).
+    ``gyroage.build.main_sequence.above_flag`` derives the bounds from the training clusters.
+    """
+
+    height_mag: float
+    colour_max: float
+    age_min_myr: float
+
+    def flags(self, term: MainSequenceTerm, bp_rp0, abs_g, abs_g_err, age_median_myr) -> np.ndarray:
+        """Which stars carry the flag (false where the magnitude, colour or median age is unknown)."""
+        c = np.asarray(bp_rp0, dtype=np.float64)
+        d = term.height(c, abs_g)
+        with np.errstate(invalid="ignore"):
+            far = ((c < self.colour_max) & (d > self.height_mag)) | (d > term.height_range[1])
+            return (far & (magnitude_error(abs_g_err, c.shape) <= MAX_ABS_G_ERR)
+                    & (np.asarray(age_median_myr, dtype=np.float64) >= self.age_min_myr))
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_card(cls, card) -> AboveFlag | None:
+        """The card's bounds (``main_sequence.above_flag``), or None for a card without them."""
+        d = (getattr(card, "main_sequence", None) or {}).get("above_flag")
+        return cls(**{k: float(d[k]) for k in cls.__dataclass_fields__}) if d else None
+
+
+__all__ = ["MAX_ABS_G_ERR", "AboveFlag", "MainSequenceTerm", "absolute_g", "absolute_g_error"]

@@ -57,6 +57,8 @@ def test_magnitude_graph_reproduces_estimate(compared):
     assert flag_text(raw["age_flags"]) == list(ref["age_flags"])
     dated = raw["ok"] | raw["extrapolated"]
     assert 100 < dated.sum() < len(frame) - 11
+    above = ref["age_flags"].str.contains("above_main_sequence")
+    assert 10 < above.sum() < dated.sum() - 10  # the flag is set for some stars and not others
     # estimate writes 6 significant digits; the graph must agree to 1e-4 dex
     dex = np.abs(np.log10(raw["age_quantiles_myr"][dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
     assert dex.max() <= 1e-4, dex.max()

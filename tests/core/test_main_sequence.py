@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gyroage.core.main_sequence import ROWS_PER_PASS, MainSequenceTerm, absolute_g
+from gyroage.core.main_sequence import ROWS_PER_PASS, AboveFlag, MainSequenceTerm, absolute_g
 
 GRID = np.linspace(6.0, 10.0, 201)
 
@@ -120,3 +120,26 @@ def test_a_parallax_error_becomes_a_magnitude_error():
     # 10% in parallax is 0.217 mag: 5 / ln 10 x 0.1
     np.testing.assert_allclose(absolute_g_error([10.0, 2.0], [1.0, 0.1]), [0.21715, 0.10857], rtol=1e-4)
     assert np.isnan(absolute_g_error([0.0, -1.0, 5.0], [0.1, 0.1, -0.1])).all()
+
+
+def test_the_above_flag_marks_stars_far_above_the_sequence_once_they_should_be_on_it():
+    t = term()  # main sequence M_G = 6 at (BP-RP)0 1.0, 8.33 at 2.0
+    flag = AboveFlag(height_mag=1.0, colour_max=1.2, age_min_myr=100.0)
+    colour = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0])
+    height = np.array([1.5, 0.9, 1.5, 1.5, 1.5, np.nan, 2.0, 4.0])
+    err = np.array([0.0, 0.0, 0.0, 0.6, np.nan, 0.0, 0.0, 0.0])
+    median = np.array([500.0, 500.0, 50.0, 500.0, 500.0, 500.0, 500.0, 500.0])
+    abs_g = np.interp(colour, t.ms_colour, t.ms_mag) - height
+    got = flag.flags(t, colour, abs_g, err, median)
+    # a subgiant; on the sequence; dated pre-main-sequence; a poor magnitude; an unknown error (none); no magnitude;
+    # a red star the term weighs; a red giant above the term's heights
+    assert list(got) == [True, False, False, False, True, False, False, True]
+
+
+def test_the_above_flag_round_trips_through_a_card():
+    class Card:
+        main_sequence = {"above_flag": {"height_mag": 1.02, "colour_max": 1.2, "age_min_myr": 100.0, "note": "x"}}
+
+    assert AboveFlag.from_card(Card()) == AboveFlag(1.02, 1.2, 100.0)
+    Card.main_sequence = {}
+    assert AboveFlag.from_card(Card()) is None

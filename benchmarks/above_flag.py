@@ -1,0 +1,63 @@
+"""How the held-out stars that the ``above_main_sequence`` flag marks fare, against the rest.
+
+Reads ``gyroage validate`` runs (their ``loco_stars.csv``, one per seed) and the catalogue's magnitudes, and applies
+the card's flag (``main_sequence.above_flag``) with each star's held-out median age. Magnitude errors are taken as 0
+(the catalogue has no parallax errors; its members' parallaxes are good). The heights are measured from the card's
+main sequence, fitted to every cluster's stars, and the bound is the card's: descriptive, not a held-out test of them.
+
+    PYTHONPATH=$PWD python benchmarks/above_flag.py --loco DIR [DIR ...] \
+        --catalogue ../shared/data/open_cluster_rotators.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from gyroage.build.catalogue import PARALLAX, load_catalogue, quality_select
+from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, absolute_g
+from gyroage.core.modelcard import load_card
+
+
+def star_tables(dirs: list[Path]) -> list[tuple[str, pd.DataFrame]]:
+    """(run name, held-out stars) for every seed of the runs."""
+    return [(f"{p.parent.name}/{p.parent.parent.name}" if p.parent.name.startswith("seed_") else p.parent.name,
+             pd.read_csv(p)) for d in dirs for p in sorted([d / "loco_stars.csv", *d.glob("seed_*/loco_stars.csv")])
+            if p.is_file()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--loco", type=Path, nargs="+", required=True)
+    ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
+    ap.add_argument("--model", default=None)
+    args = ap.parse_args()
+    card, _ = load_card(args.model)
+    term, flag = MainSequenceTerm.from_card(card), AboveFlag.from_card(card)
+    if term is None or flag is None:
+        raise SystemExit("the card has no main-sequence term or above_flag")
+    cat = quality_select(load_catalogue(args.catalogue))
+    mags = pd.DataFrame({"cluster": cat["cluster"], "GaiaDR3_ID": cat["GaiaDR3_ID"],
+                         "abs_g": absolute_g(cat["G_0"].to_numpy(float), cat[PARALLAX].to_numpy(float))})
+    rows, clusters = [], []
+    for run, s in star_tables(args.loco):
+        s = s.merge(mags.drop_duplicates(["cluster", "GaiaDR3_ID"]), on=["cluster", "GaiaDR3_ID"], how="left")
+        marked = flag.flags(term, s["bp_rp0"].to_numpy(float), s["abs_g"].to_numpy(float), None,
+                            s["age_p50_myr"].to_numpy(float))
+        for name, m in (("flagged", marked), ("not flagged", ~marked)):
+            x = s[m]
+            rows.append({"run": run, "stars": name, "n": len(x), "median_abs_error_dex": x["error_dex"].abs().median(),
+                         "median_error_dex": x["error_dex"].median(), "in_68": x["in_68"].mean()})
+        clusters.append(s[marked]["cluster"].value_counts())
+    table = pd.DataFrame(rows)
+    print(f"the card's flag: {flag}; {len(table) // 2} seeds")
+    print(table.groupby("stars")[["n", "median_abs_error_dex", "median_error_dex", "in_68"]].agg(["mean", "min", "max"])
+          .round(3).to_string())
+    print("flagged stars per seed, by cluster (mean):")
+    print((pd.concat(clusters, axis=1).fillna(0).mean(axis=1).sort_values(ascending=False).round(1)).to_string())
+
+
+if __name__ == "__main__":
+    main()
