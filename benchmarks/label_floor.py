@@ -4,7 +4,7 @@ docs/group_ages.md) beside its leave-one-cluster-out joint age over training see
 catalogue's rotation sequences do not support; no held-out run can be expected to do better there.
 
     PYTHONPATH=$PWD python benchmarks/label_floor.py --loco validation [DIR ...] [--group-ages docs/group_ages.md] \
-        [--catalogue ../shared/data/open_cluster_rotators.csv]
+        [--catalogue ../shared/data/open_cluster_rotators.csv [--split M67 [--split-colour 1.5]]]
 
 With ``--catalogue`` it also prints the shipped model on its own training stars (an optimistic reference for any
 held-out star figure) and a model-free check: the median period of the quality-selected members of
@@ -120,12 +120,42 @@ def period_table(catalogue: str) -> None:
         print(f"| {c} | {g.fiducial_age_Myr.median():g} | " + " | ".join(cells) + " |")
 
 
+def split_by_colour(dirs: list[Path], catalogue: str, cluster: str, colour: float) -> None:
+    """A held-out cluster's joint age per seed from all its members, those bluer than ``colour`` and the rest: which
+    of its stars carry its LOCO error (M67's: its M dwarfs, extrapolated past the oldest training M dwarfs)."""
+    from gyroage.build.catalogue import load_catalogue, quality_select
+    from gyroage.build.loco import saved_folds
+    from gyroage.core.groups import joint_age
+    from gyroage.defaults import OUTLIER_WEIGHT
+
+    frame = quality_select(load_catalogue(catalogue))
+    print(f"\n| {cluster} held out: joint age error (dex) | all | (BP-RP)0 < {colour} | >= {colour} |")
+    print("|---|---|---|---|")
+    rows = []
+    for d in dirs:
+        f = saved_folds(d)[cluster]
+        members = frame.iloc[f["source_row"]]
+        bluer = members["BPRP_0"].to_numpy(dtype=float) < colour
+        truth = np.log10(members["fiducial_age_Myr"].median() * 1e6)
+        rows.append([joint_age(f["loglike"][k], f["grid"], OUTLIER_WEIGHT)[1][2] - truth if k.any() else np.nan
+                     for k in (bluer | ~bluer, bluer, ~bluer)])
+        print(f"| {d.name} | " + " | ".join(f"{v:+.3f}" for v in rows[-1]) + " |")
+    r = np.array(rows)
+    print(f"| mean +- sd ({int(bluer.sum())} / {int((~bluer).sum())} stars) | "
+          + " | ".join(f"{m:+.3f} +- {s:.3f}" for m, s in zip(np.nanmean(r, axis=0), np.nanstd(r, axis=0, ddof=1))) + " |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", required=True, nargs="+", type=Path)
     ap.add_argument("--group-ages", default="docs/group_ages.md")
     ap.add_argument("--catalogue", help="also print the model-free period table")
+    ap.add_argument("--split", metavar="CLUSTER", help="with --catalogue: CLUSTER's held-out joint age from its members "
+                    "bluer and redder than --split-colour, per seed")
+    ap.add_argument("--split-colour", type=float, default=1.5)
     a = ap.parse_args(argv)
+    if a.split and not a.catalogue:
+        ap.error("--split reads the members' colours from --catalogue")
     dirs = [d for out in a.loco for d in seed_table_dirs(out)]
     tables = [pd.read_csv(d / "loco_clusters.csv") for d in dirs]
     if len({frozenset(t.cluster) for t in tables}) > 1:  # a subset run beside full ones: medians would not compare
@@ -144,7 +174,9 @@ def main(argv=None) -> int:
           f"over the supported clusters alone: {sup[0]:.3f} / {sup[1]:.3f}.")
     seed_medians(dirs, tables, set(t.index[bad]))
     star_table(dirs, set(t.index[bad]))
-    if a.catalogue:
+    if a.split:
+        split_by_colour(dirs, a.catalogue, a.split, a.split_colour)
+    elif a.catalogue:
         in_sample_stars(a.catalogue)
         period_table(a.catalogue)
     return 0
