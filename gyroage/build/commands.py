@@ -24,7 +24,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
     catalogue: CatalogueOpt = None,
     seed: SeedOpt = 0,
-    max_epochs: Annotated[int, typer.Option(help="Epoch cap.")] = 300,
+    max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap (default: --config's, else 300).")] = None,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides (see docs/validation.md).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
@@ -47,7 +47,7 @@ def train(
     data = training_set(frame)
     overrides, note = _read_config(config)
     try:
-        settings = TrainSettings.from_dict({**overrides, "seed": seed, "max_epochs": max_epochs})
+        settings = TrainSettings.from_dict({**overrides, "seed": seed, **_given(max_epochs=max_epochs)})
     except (ValueError, TypeError) as exc:  # an unknown key, or a value TrainSettings refuses
         raise UserError(f"bad --config {config}: {exc}") from None
     result = train_flow(data, settings, quiet=quiet)
@@ -121,7 +121,8 @@ def validate(
     extra_seeds: Annotated[Optional[list[str]], typer.Option(
         "--extra-seeds", help="Also run these training seeds (repeatable or 1,2): their spread goes into the summary's "
         "loco_by_seed; every other figure stays --seed's.")] = None,
-    max_epochs: Annotated[int, typer.Option(help="Epoch cap per fold.")] = 300,
+    max_epochs: Annotated[Optional[int], typer.Option(
+        help="Epoch cap per fold (default: --config's, else the card's training settings').")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
@@ -155,7 +156,7 @@ def validate(
     overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
     extra, _ = _read_config(config)
     overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
-    overrides.update(seed=seed, max_epochs=max_epochs)
+    overrides.update(seed=seed, **_given(max_epochs=max_epochs))
     try:
         train = full_train_dict(overrides)
     except (TypeError, ValueError) as exc:  # an unknown key, or a value TrainSettings refuses
@@ -178,6 +179,11 @@ def validate(
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+
+
+def _given(**options) -> dict:
+    """The options the user gave (not None): a command-line default must not override a --config file's value."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _read_config(config: Path | None) -> tuple[dict, str | None]:

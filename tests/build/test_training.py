@@ -1,5 +1,7 @@
 """Training on the real catalogue (skipped when ../shared/data is absent)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from gyroage.build.catalogue import load_catalogue, quality_select, training_set  # noqa: E402
 from gyroage.build.training import TrainSettings, choose_val_clusters, train_flow  # noqa: E402
+from tests.conftest import run_cli  # noqa: E402
 
 
 def test_quality_selection(catalog_path):
@@ -297,3 +300,16 @@ def test_relabelling_never_moves_a_cluster_to_another_solution(monkeypatch):
     seen.clear()
     result = training.train_flow(data, TrainSettings(trim_dex=0.1, trim_min_age_myr=30.0), quiet=True)
     assert set(result.trimmed) == {"C7.5", "C8.5"}
+
+
+def test_a_configs_epoch_cap_holds_unless_the_command_line_gives_one(catalog_path, tmp_path):
+    """--max-epochs' default must not override a --config file's max_epochs (study 28 trained 300 epochs for 100)."""
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"max_epochs": 2, "n_val_clusters": 0, "threads": 1}))
+    runs = {"config": (), "flag": ("--max-epochs", "1")}
+    for name, extra in runs.items():
+        r = run_cli("train", "--catalog", str(catalog_path), "--out", str(tmp_path / name), "--config", str(cfg),
+                    "-q", *extra)
+        assert r.returncode == 0, r.stderr
+    epochs = {name: json.loads((tmp_path / name / "train.json").read_text())["settings"]["max_epochs"] for name in runs}
+    assert epochs == {"config": 2, "flag": 1}
