@@ -17,15 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage.build.catalogue import PARALLAX, load_catalogue, quality_select
+from gyroage.build.loco import seed_table_dirs
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, absolute_g
 from gyroage.core.modelcard import load_card
-
-
-def star_tables(dirs: list[Path]) -> list[tuple[str, pd.DataFrame]]:
-    """(run name, held-out stars) for every seed of the runs."""
-    return [(f"{p.parent.name}/{p.parent.parent.name}" if p.parent.name.startswith("seed_") else p.parent.name,
-             pd.read_csv(p)) for d in dirs for p in sorted([d / "loco_stars.csv", *d.glob("seed_*/loco_stars.csv")])
-            if p.is_file()]
 
 
 def main() -> None:
@@ -41,14 +35,15 @@ def main() -> None:
     cat = quality_select(load_catalogue(args.catalogue))
     mags = pd.DataFrame({"cluster": cat["cluster"], "GaiaDR3_ID": cat["GaiaDR3_ID"],
                          "abs_g": absolute_g(cat["G_0"].to_numpy(float), cat[PARALLAX].to_numpy(float))})
+    mags = mags.drop_duplicates(["cluster", "GaiaDR3_ID"])
     rows, clusters = [], []
-    for run, s in star_tables(args.loco):
-        s = s.merge(mags.drop_duplicates(["cluster", "GaiaDR3_ID"]), on=["cluster", "GaiaDR3_ID"], how="left")
+    for d in (d for out in args.loco for d in seed_table_dirs(out)):
+        s = pd.read_csv(d / "loco_stars.csv").merge(mags, on=["cluster", "GaiaDR3_ID"], how="left")
         marked = flag.flags(term, s["bp_rp0"].to_numpy(float), s["abs_g"].to_numpy(float), None,
                             s["age_p50_myr"].to_numpy(float))
         for name, m in (("flagged", marked), ("not flagged", ~marked)):
             x = s[m]
-            rows.append({"run": run, "stars": name, "n": len(x), "median_abs_error_dex": x["error_dex"].abs().median(),
+            rows.append({"run": d, "stars": name, "n": len(x), "median_abs_error_dex": x["error_dex"].abs().median(),
                          "median_error_dex": x["error_dex"].median(), "in_68": x["in_68"].mean()})
         clusters.append(s[marked]["cluster"].value_counts())
     table = pd.DataFrame(rows)
