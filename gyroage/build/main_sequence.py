@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gyroage.build.catalogue import PARALLAX, main_sequence_curve
+from gyroage.build.catalogue import MAIN_SEQUENCE_AGES, PARALLAX, main_sequence_curve
 from gyroage.core.main_sequence import HEIGHT_RANGE, AboveFlag, MainSequenceTerm, absolute_g, mean_height
 
 KNOT_EDGES = tuple(float(v) for v in np.round(np.arange(1.2, 3.7001, 0.25), 2))  # ten 0.25-mag bins, 1.2-3.7
@@ -22,8 +22,9 @@ YOUNG_MYR = 50.0
 SIGMA_FLOOR = 0.10
 # The above_main_sequence flag (AboveFlag): from this median age on, stars bluer than the term's colours sit on the
 # main sequence (in the catalogue, 1% of the 30-100 Myr members at 0.5-1.2 mag lie over 1 mag above it, against
-# 10-50% of the < 30 Myr ones); its height bound is the ABOVE_FLAG_QUANTILE of those members' heights at
-# 100 Myr-1 Gyr (dwarfs and unresolved binaries; the >= 1 Gyr clusters hold the subgiants the flag is for).
+# 10-50% of the < 30 Myr ones); its height bound is the ABOVE_FLAG_QUANTILE of the heights of the stars the main
+# sequence is drawn from (MAIN_SEQUENCE_AGES: dwarfs and unresolved binaries; the >= 1 Gyr clusters hold the
+# subgiants the flag is for).
 ABOVE_FLAG_AGE_MIN_MYR = 100.0
 ABOVE_FLAG_QUANTILE = 0.995
 ABOVE_FLAG_BLUE = 0.5  # mag of (BP-RP)0: bluer, the main sequence is steep and the Kraft break flag already speaks
@@ -99,11 +100,11 @@ def above_flag(frame: pd.DataFrame, term: MainSequenceTerm) -> AboveFlag:
     """The ``above_main_sequence`` flag's bounds from a quality-selected catalogue and the card's ``term`` (whose
     main sequence the heights are measured from, as at run time)."""
     colour = frame["BPRP_0"].to_numpy(dtype=float)
-    age_myr = frame["fiducial_age_Myr"].to_numpy(dtype=float)
+    log_age = np.log10(frame["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
     height = term.height(colour, absolute_g(frame["G_0"].to_numpy(dtype=float), frame[PARALLAX].to_numpy(dtype=float)))
     colour_max = float(term.colour_range[0])
-    dwarfs = ((age_myr >= ABOVE_FLAG_AGE_MIN_MYR) & (age_myr < 1000.0) & (colour >= ABOVE_FLAG_BLUE)
-              & (colour < colour_max) & np.isfinite(height))
+    lo, hi = MAIN_SEQUENCE_AGES
+    dwarfs = (log_age >= lo) & (log_age <= hi) & (colour >= ABOVE_FLAG_BLUE) & (colour < colour_max) & np.isfinite(height)
     if dwarfs.sum() < 100:
         raise ValueError(f"{int(dwarfs.sum())} members of 0.1-1 Gyr clusters bluer than {colour_max}: too few to "
                          "bound the above_main_sequence flag")
