@@ -51,11 +51,15 @@ class MainSequenceStages:
         """MainSequenceTerm.height: D = M_MS(colour) - M_G (NaN where either is unknown)."""
         return self.op("Sub", self.interp(colour, term.ms_colour, term.ms_mag), abs_g)
 
-    def term_applies(self, term: MainSequenceTerm, colour: str, height: str, err: str) -> str:
-        """MainSequenceTerm.applies (false for NaN colours or heights)."""
+    def usable_magnitude(self, err: str) -> str:
+        """gyroage.core.main_sequence.usable_magnitude of the error as used (unknown already 0)."""
+        return self.op("LessOrEqual", err, self.const(MAX_ABS_G_ERR))
+
+    def term_applies(self, term: MainSequenceTerm, colour: str, height: str, usable: str) -> str:
+        """MainSequenceTerm.applies (false for NaN colours or heights); ``usable``: :meth:`usable_magnitude`."""
         op = self.op
         inside = op("And", self.between(colour, *term.colour_range), self.between(height, *term.height_range))
-        return op("And", inside, op("LessOrEqual", err, self.const(MAX_ABS_G_ERR)))
+        return op("And", inside, usable)
 
     def term_log_likelihood(self, term: MainSequenceTerm, colour: str, height: str, err: str, applies: str) -> str:
         """MainSequenceTerm.log_likelihood on the grid (stars x grid); 0 where the term does not apply."""
@@ -87,20 +91,21 @@ class MainSequenceStages:
         return op("Where", op("GreaterOrEqual", z, self.zero), op("Sub", self.one, half_erfc), half_erfc)
 
     def main_sequence_prior(self, term: MainSequenceTerm, colour: str, log_prior: str) -> tuple[str, str, str, str]:
-        """(log prior rows with the height term added, which stars it informs, the height, its error as used), as
-        gyroage.core.posterior.grid_posterior puts the term on the prior's side; writes the ``ms_height_mag`` output."""
+        """(log prior rows with the height term added, which stars it informs, the height, whose magnitude is usable),
+        as gyroage.core.posterior.grid_posterior puts the term on the prior's side; writes the ``ms_height_mag``
+        output."""
         op = self.op
         abs_g, err = self.magnitude_inputs("abs_g0", "abs_g0_err")
         height = self.height(term, colour, abs_g)
-        applies = self.term_applies(term, colour, height, err)
+        usable = self.usable_magnitude(err)
+        applies = self.term_applies(term, colour, height, usable)
         op("Where", applies, height, self.nan, out="ms_height_mag")
-        return op("Add", log_prior, self.term_log_likelihood(term, colour, height, err, applies)), applies, height, err
+        return op("Add", log_prior, self.term_log_likelihood(term, colour, height, err, applies)), applies, height, usable
 
-    def above_flag(self, term: MainSequenceTerm, flag: AboveFlag, colour: str, height: str, err: str,
+    def above_flag(self, term: MainSequenceTerm, flag: AboveFlag, colour: str, height: str, usable: str,
                    median_myr: str) -> str:
         """AboveFlag.flags (false where the height, colour or median age is NaN: comparisons with NaN are false)."""
         op, c = self.op, self.const
         far = op("Or", op("And", op("Less", colour, c(flag.colour_max)), op("Greater", height, c(flag.height_mag))),
                  op("Greater", height, c(float(term.height_range[1]))))
-        usable = op("And", op("LessOrEqual", err, c(MAX_ABS_G_ERR)), op("GreaterOrEqual", median_myr, c(flag.age_min_myr)))
-        return op("And", far, usable)
+        return op("And", op("And", far, usable), op("GreaterOrEqual", median_myr, c(flag.age_min_myr)))

@@ -106,9 +106,9 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard, magnitudes:
     # The default prior (uniform in log age over the grid) is zero on the grid; kept as a
     # tensor so another prior is a one-array change.
     log_prior = np.zeros((1, len(grid)))
-    prior, informed, own, magnitudes_used = b.const(log_prior), None, None, None
+    prior, informed, own, height, usable = b.const(log_prior), None, None, None, None
     if term is not None:  # the height term: on the prior's side, so the evidence for p_outlier stays rotation's
-        prior, informed, *magnitudes_used = b.main_sequence_prior(term, colour, prior)
+        prior, informed, height, usable = b.main_sequence_prior(term, colour, prior)
         own = Calibration.from_dict(card.main_sequence.get("calibration"))
     log_post = b.op("Add", ll, prior)
     pdf = b.calibrate_split(b.normalise(log_post), colour, Calibration.from_card(card), own, informed)
@@ -116,7 +116,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard, magnitudes:
     q_myr = b.quantiles_myr(pdf)
     median_myr = b.op("Gather", q_myr, b.i64(2), axis=1)
     flag = AboveFlag.from_card(card) if term is not None else None
-    above = None if flag is None else b.above_flag(term, flag, colour, *magnitudes_used, median_myr)
+    above = None if flag is None else b.above_flag(term, flag, colour, height, usable, median_myr)
     flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out, median_myr, above)
     # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
     b.op("And", valid, b.op("Not", extrapolated), out="ok")

@@ -49,6 +49,12 @@ def magnitude_error(abs_g_err, shape) -> np.ndarray:
     return np.where(np.isnan(e), 0.0, e)
 
 
+def usable_magnitude(abs_g_err, shape) -> np.ndarray:
+    """Whose magnitude is good enough to say anything (error, unknown counting as 0, at most :data:`MAX_ABS_G_ERR`):
+    the term and the above_main_sequence flag read a magnitude by the same rule."""
+    return magnitude_error(abs_g_err, shape) <= MAX_ABS_G_ERR
+
+
 def absolute_g_error(parallax_mas, parallax_err_mas) -> np.ndarray:
     """The error of M_G that a parallax error makes, (5 / ln 10) sigma_plx / plx (NaN where either is not usable)."""
     plx = np.asarray(parallax_mas, dtype=np.float64)
@@ -106,7 +112,7 @@ class MainSequenceTerm:
         lo, hi = self.colour_range
         with np.errstate(invalid="ignore"):
             return ((c >= lo) & (c <= hi) & (d >= self.height_range[0]) & (d <= self.height_range[1])
-                    & (magnitude_error(abs_g_err, np.shape(d)) <= MAX_ABS_G_ERR))
+                    & usable_magnitude(abs_g_err, np.shape(d)))
 
     def informs(self, bp_rp0, abs_g, abs_g_err=None) -> np.ndarray:
         """Which stars the term says something about (:meth:`applies` to their height)."""
@@ -212,7 +218,7 @@ class AboveFlag:
         d = term.height(c, abs_g)
         with np.errstate(invalid="ignore"):
             far = ((c < self.colour_max) & (d > self.height_mag)) | (d > term.height_range[1])
-            return (far & (magnitude_error(abs_g_err, c.shape) <= MAX_ABS_G_ERR)
+            return (far & usable_magnitude(abs_g_err, c.shape)
                     & (np.asarray(age_median_myr, dtype=np.float64) >= self.age_min_myr))
 
     def to_dict(self) -> dict:
