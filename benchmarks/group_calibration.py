@@ -1,0 +1,150 @@
+"""Study 29: `gyroage group-age`'s systematic width as a function of age, fitted by leave-one-cluster-out.
+
+Each held-out cluster's joint posterior (as ``gyroage validate`` dates it: outlier weight 0.05, flat prior in log
+age) from stored folds, over every training seed of the given runs. A colour-free :class:`Calibration` (the stars'
+balanced kernel, width linear in log age between ``KNOTS``) is fitted by maximising the mean log density of the
+labels under the smeared posteriors. Judged nested: each cluster's figures come from widths fitted without it.
+Printed beside the single width ``group-age`` used before (the card's >= 30 Myr LOCO median / 0.6745).
+
+    PYTHONPATH=$PWD python benchmarks/group_calibration.py --loco DIR [DIR ...] [--floor-at-single-width] \
+        [--write-card models]
+
+(``--loco``: ``gyroage validate --out`` directories; their ``seed_<n>`` tables are read too.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from gyroage.build.loco import saved_folds, seed_table_dirs
+from gyroage.core.calibration import Calibration
+from gyroage.core.groups import joint_age
+from gyroage.core.posterior import quantiles
+from gyroage.defaults import OUTLIER_WEIGHT
+
+KNOTS = (7.0, 8.0, 9.0, 9.6)  # log10 yr: the star calibration's age knots
+MAX_WIDTH = 1.0  # dex
+DENSITY_FLOOR = 1e-12  # per dex: a label the posterior gives no mass still scores, finitely
+BINS = (("< 30 Myr", 0, 30), ("30-100 Myr", 30, 100), ("0.1-1 Gyr", 100, 1000), (">= 1 Gyr", 1000, np.inf),
+        ("< 100 Myr", 0, 100))
+CARD = Path(__file__).resolve().parents[1] / "models" / "gyroage-model.json"  # the single width it replaces
+
+
+def held_out(dirs: list[Path]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(cluster, seed, label) rows, their joint posteriors (rows x grid, per dex) and the grid."""
+    rows, pdfs, grid = [], [], None
+    for d in dirs:
+        table = pd.read_csv(d / "loco_clusters.csv").set_index("cluster")
+        for c, f in saved_folds(d).items():
+            pdf, _ = joint_age(f["loglike"], f["grid"], OUTLIER_WEIGHT)
+            grid = f["grid"]
+            rows.append({"cluster": c, "seed": d.name, "age_myr": float(table.loc[c, "fiducial_age_myr"])})
+            pdfs.append(pdf)
+    t = pd.DataFrame(rows)
+    t["truth"] = np.log10(t["age_myr"] * 1e6)
+    return t, np.array(pdfs), np.asarray(grid)
+
+
+def calibration(widths) -> Calibration:
+    return Calibration(KNOTS, tuple(float(w) for w in widths), level_scale=1.0)
+
+
+def scores(cal: Calibration, pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
+    """Per row: log density of the label, whether the 68% and 95% intervals hold it, and the median (log10 yr)."""
+    out = cal.apply(pdfs, grid)
+    dens = np.array([np.interp(x, grid, p) for x, p in zip(truth, out)])
+    q = quantiles(out, grid)
+    return pd.DataFrame({"log_score": np.log(np.maximum(dens, DENSITY_FLOOR)),
+                         "in68": (q[:, 1] <= truth) & (truth <= q[:, 3]),
+                         "in95": (q[:, 0] <= truth) & (truth <= q[:, 4]), "p50": q[:, 2]})
+
+
+def fit(pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarray, start, min_width: float = 0.0) -> np.ndarray:
+    """Widths at KNOTS in [min_width, MAX_WIDTH] maximising the mean log score (bounded Powell: the objective is
+    piecewise smooth)."""
+    res = minimize(lambda w: -scores(calibration(w), pdfs, grid, truth)["log_score"].mean(), np.asarray(start, float),
+                   method="Powell", bounds=[(min_width, MAX_WIDTH)] * len(KNOTS), options={"xtol": 1e-3, "ftol": 1e-6})
+    return np.clip(res.x, min_width, MAX_WIDTH)
+
+
+def by_bin(t: pd.DataFrame, s: pd.DataFrame) -> dict[str, dict]:
+    """Coverage, log score and number of clusters per label-age bin and overall."""
+    out = {}
+    for name, lo, hi in (("all", 0, np.inf), *BINS):
+        k = ((t["age_myr"] >= lo) & (t["age_myr"] < hi)).to_numpy()
+        out[name] = {"clusters": int(t["cluster"][k].nunique()), "coverage_68": round(float(s["in68"][k].mean()), 3),
+                     "coverage_95": round(float(s["in95"][k].mean()), 3),
+                     "mean_log_score": round(float(s["log_score"][k].mean()), 3)}
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--loco", required=True, nargs="+", type=Path)
+    ap.add_argument("--floor-at-single-width", action="store_true",
+                    help="no width below the single width (study 29b; study 29 allowed 0)")
+    ap.add_argument("--write-card", type=Path, metavar="MODEL_DIR",
+                    help="write the all-cluster widths and the nested figures into MODEL_DIR's card")
+    a = ap.parse_args(argv)
+    dirs = [d for out in a.loco for d in seed_table_dirs(out)]
+    t, pdfs, grid = held_out(dirs)
+    card = json.loads(CARD.read_text())
+    scalar = float(card["validation"]["loco_cluster_median_abs_dex_ge30myr"]) / 0.6745
+    start = [scalar] * len(KNOTS)
+    min_width = scalar if a.floor_at_single_width else 0.0
+    before = scores(calibration(start), pdfs, grid, t["truth"].to_numpy())
+    nested = pd.DataFrame(index=t.index, columns=before.columns)
+    fold_widths = {}
+    for c in t["cluster"].unique():
+        k = (t["cluster"] == c).to_numpy()
+        w = fit(pdfs[~k], grid, t["truth"].to_numpy()[~k], start, min_width)
+        fold_widths[c] = w
+        nested.loc[k] = scores(calibration(w), pdfs[k], grid, t["truth"].to_numpy()[k]).to_numpy()
+        print(f"  without {c}: widths {np.round(w, 3).tolist()}", file=sys.stderr)
+    nested = nested.astype({"log_score": float, "in68": bool, "in95": bool, "p50": float})
+    full = fit(pdfs, grid, t["truth"].to_numpy(), start, min_width)
+    after = scores(calibration(full), pdfs, grid, t["truth"].to_numpy())
+    figures = {"single width": by_bin(t, before), "by age, nested": by_bin(t, nested),
+               "by age, fitted on all (in-sample)": by_bin(t, after)}
+    print(f"{len(dirs)} seeds, {t['cluster'].nunique()} clusters; single width {scalar:.4f} dex; widths in "
+          f"[{min_width:.4f}, {MAX_WIDTH}] fitted on all clusters at log10 ages {KNOTS}: {np.round(full, 3).tolist()} dex")
+    print("\n| group intervals | " + " | ".join(f"{n} ({v['clusters']})" for n, v in figures['single width'].items())
+          + " |")
+    print("|---|" + "---|" * len(figures["single width"]))
+    for name, fig in figures.items():
+        print(f"| {name}: 68% / 95% / log score | "
+              + " | ".join(f"{v['coverage_68']:.2f} / {v['coverage_95']:.2f} / {v['mean_log_score']:+.2f}"
+                           for v in fig.values()) + " |")
+    shift = np.abs(after["p50"] - before["p50"])
+    print(f"\njoint-age medians, by age against the single width: |shift| median {np.median(shift):.4f}, "
+          f"max {shift.max():.4f} dex")
+    w = np.array(list(fold_widths.values()))
+    print("nested widths, lowest-highest per knot: "
+          + ", ".join(f"{x:g}: {lo:.3f}-{hi:.3f}" for x, lo, hi in zip(KNOTS, w.min(axis=0), w.max(axis=0))))
+    if a.write_card:
+        from gyroage.core.modelcard import load_card, write_card
+
+        card, _ = load_card(a.write_card, verify=False)
+        g = calibration(full).to_dict()
+        fit_record = {
+            "method": "benchmarks/group_calibration.py: widths maximising the mean log density of held-out clusters' "
+                      "labels under their smeared joint posteriors; figures nested (each cluster's from widths fitted "
+                      "without it)",
+            "seeds": [json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"] for d in dirs], "nested": figures["by age, nested"],
+            "single_width": figures["single width"]}
+        card.validation = {**card.validation, "group_calibration": {k: g[k] for k in ("log10_age_knots", "sigma_dex")},
+                           "group_calibration_fit": fit_record}
+        write_card(card, a.write_card)
+        print(f"wrote validation.group_calibration into {a.write_card}'s card")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
