@@ -266,7 +266,8 @@ def group_age(
     outlier_weight: OutlierOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
     systematic_dex: Annotated[Optional[float], typer.Option(
-        help="Systematic error (dex) convolved into group ages (default: from the LOCO validation in the card; 0: none).")] = None,
+        help="Systematic error (dex) convolved into group ages, one width at every age (default: the card's widths "
+             "by age, from its LOCO validation; 0: none).")] = None,
     quiet: QuietOpt = False,
     ebprp: EbprpOpt = None,
     ebprp_err: EbprpErrOpt = None,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.core.calibration import smear
+from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, SequenceDomain, flag_text
@@ -88,7 +88,7 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
 
 def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups, prior: Prior,
                     n_grid: int = 1001, membership=None, outlier_weight: float | None = None,
-                    use=None, systematic_dex: float = 0.0, colour_sigma=None,
+                    use=None, systematic_dex: float | Calibration = 0.0, colour_sigma=None,
                     main_sequence: MainSequenceTerm | None = None, abs_g=None, abs_g_err=None) -> GroupPosterior:
     """Joint log10-age posterior per group of coeval stars.
 
@@ -109,8 +109,9 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     n_grid : grid points over the prior bounds (group posteriors are narrow: keep it fine).
     membership : per-star membership probabilities in [0, 1], or None.
     use : boolean mask of stars to use (invalid rows still count in ``n_stars``).
-    systematic_dex : Gaussian width (dex) of the model's systematic age error, convolved
-        into each group posterior (0: statistical only; see :func:`default_systematic_dex`).
+    systematic_dex : the model's systematic age error, convolved into each group posterior: a Gaussian width
+        (dex; 0: statistical only) or widths by age (a colour-free :class:`Calibration`; see
+        :func:`default_group_systematic`).
     colour_sigma : per-star colour uncertainty (mag) beyond the training colours' (reddening
         included; :func:`gyroage.core.colours.excess_colour_sigma`), marginalised over as
         ``gyroage estimate`` does (None: none).
@@ -149,9 +150,18 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
             err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
             term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid, err)
             np.add.at(total, gid[idx], term)
-    log_post = total + grid_log_prior(prior, grid)
-    pdf = smear(normalise(log_post, grid), grid, systematic_dex)
+    pdf = normalise(total + grid_log_prior(prior, grid), grid)
+    pdf = systematic_dex.apply(pdf, grid) if isinstance(systematic_dex, Calibration) else smear(pdf, grid, systematic_dex)
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
+
+
+def default_group_systematic(card) -> float | Calibration:
+    """The model's systematic error on joint ages: the card's widths by age (``validation.group_calibration``,
+    fitted by leave-one-cluster-out: benchmarks/group_calibration.py), else :func:`default_systematic_dex`."""
+    g = (card.validation or {}).get("group_calibration")
+    if g:
+        return Calibration(tuple(g["log10_age_knots"]), tuple(g["sigma_dex"]), level_scale=1.0)
+    return default_systematic_dex(card)
 
 
 def default_systematic_dex(card) -> float:
@@ -185,8 +195,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     summaries of :data:`SUMMARY_COLUMNS`, ``age_flags`` (:func:`group_flags`) and ``status``
     (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank are counted in one last
     row, with an empty group and status ``no_group``: every input row is accounted for.
-    ``systematic_dex`` defaults to :func:`default_systematic_dex` of the model. Colours are read as
-    ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
+    ``systematic_dex`` (dex) replaces the model's systematic error (by default :func:`default_group_systematic`).
+    Colours are read as ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
     training colours' (reddening errors included) is marginalised over as there. With ``main_sequence``, members
     with absolute magnitudes also carry the card's main-sequence height term; off by default, because a product over
     members treats their heights as independent when a cluster's distance and extinction are shared (study 22:
@@ -210,7 +220,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, groups, prior, n_grid,
                          membership=m, outlier_weight=outlier_weight, use=used,
-                         systematic_dex=default_systematic_dex(density.card) if systematic_dex is None else systematic_dex,
+                         systematic_dex=default_group_systematic(density.card) if systematic_dex is None else systematic_dex,
                          colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card),
                          main_sequence=MainSequenceTerm.from_card(density.card) if main_sequence else None,
                          abs_g=stars.abs_g, abs_g_err=stars.abs_g_err)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from io import StringIO
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.groups import group_ages, group_posterior
+from gyroage.core.calibration import Calibration
+from gyroage.core.groups import default_group_systematic, default_systematic_dex, group_ages, group_posterior
 from gyroage.core.posterior import grid_log_likelihood
 from gyroage.core.priors import Prior
 from tests.conftest import run_cli
@@ -56,6 +58,32 @@ def test_systematic_floor_adds_in_quadrature(model):
         row = group_ages(frame, model.density, "cluster", model.default_prior, n_grid=1001, systematic_dex=sys_dex).iloc[0]
         width[sys_dex] = 0.5 * np.log10(row["age_p84_myr"] / row["age_p16_myr"])
     assert np.hypot(width[0.0], 0.09) == pytest.approx(width[0.09], rel=0.1)
+
+
+def _half_width(row) -> float:
+    return 0.5 * np.log10(row["age_p84_myr"] / row["age_p16_myr"])
+
+
+def test_systematic_width_follows_the_cards_widths_by_age(model):
+    """By default a group's systematic width is the card's at its age (validation.group_calibration: held-out
+    clusters under 100 Myr scatter about 0.3 dex, those near 1 Gyr under 0.1), not one width for every age."""
+    widths = model.density.card.validation["group_calibration"]
+    assert default_group_systematic(model.density.card) == Calibration(
+        tuple(widths["log10_age_knots"]), tuple(widths["sigma_dex"]), level_scale=1.0)
+    single = default_systematic_dex(model.density.card)
+    young, old = _cluster(model, 40.0, 80, seed=4).assign(g="y"), _cluster(model, 1000.0, 80, seed=6).assign(g="o")
+    by_age = group_ages(pd.concat([young, old], ignore_index=True), model.density, "g", model.default_prior).iloc[:2]
+    one = group_ages(pd.concat([young, old], ignore_index=True), model.density, "g", model.default_prior,
+                     systematic_dex=single).iloc[:2]
+    assert _half_width(by_age.iloc[0]) > max(0.2, 2 * _half_width(one.iloc[0]))  # widened where LOCO says
+    assert _half_width(by_age.iloc[1]) == pytest.approx(_half_width(one.iloc[1]), abs=0.02)  # never narrowed below it
+    assert np.log10(by_age["age_p50_myr"] / one["age_p50_myr"]).abs().max() < 0.02  # medians barely move
+
+
+def test_a_card_without_widths_by_age_keeps_the_single_width(model):
+    card = copy.copy(model.density.card)
+    card.validation = {k: v for k, v in card.validation.items() if k != "group_calibration"}
+    assert default_group_systematic(card) == default_systematic_dex(card) > 0
 
 
 def test_reduction_matches_a_per_group_loop(model):
