@@ -137,7 +137,8 @@ def main(argv=None) -> int:
             "method": "benchmarks/group_calibration.py: widths maximising the mean log density of held-out clusters' "
                       "labels under their smeared joint posteriors; figures nested (each cluster's from widths fitted "
                       "without it)",
-            "seeds": [json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"] for d in dirs], "nested": figures["by age, nested"],
+            "seeds": [json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"] for d in dirs],
+            "nested": figures["by age, nested"],
             "single_width": figures["single width"]}
         card.validation = {**card.validation, "group_calibration": {k: g[k] for k in ("log10_age_knots", "sigma_dex")},
                            "group_calibration_fit": fit_record}
