@@ -315,6 +315,9 @@ def write_tables(out_dir: str | Path, stars: pd.DataFrame, table: pd.DataFrame, 
     atomic_write_text(out / "loco_summary.json", json.dumps(summary, indent=2) + "\n")
 
 
+GROUP_CALIBRATION_KEYS = ("group_calibration", "group_calibration_fit")
+
+
 def write_card_validation(model_dir: str | Path, summary: dict, force: bool = False) -> Path:
     """Put the LOCO summary into the JSON card of ``model_dir`` (ONNX files untouched).
 
@@ -338,8 +341,11 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
                         "(use --force to write anyway)")
     if summary.get("calibration_fit"):
         card.calibration = summary["calibration"]  # embedded in the graphs: re-export them (gyroage export --rebuild)
+    # group-age's widths by age are fitted to many seeds' folds of these settings (benchmarks/group_calibration.py),
+    # not to this run: they stay while the settings do, and go (group-age falls back to one width) when they do not.
+    kept = {k: v for k, v in (card.validation or {}).items() if k in GROUP_CALIBRATION_KEYS} if same else {}
     card.validation = {"method": "leave-one-cluster-out (gyroage validate)", **summary,
-                       "settings_match_model": bool(same)}
+                       "settings_match_model": bool(same), **kept}
     return write_card(card, d)
 
 

@@ -293,3 +293,29 @@ def test_held_out_height_terms_are_fitted_once_per_run(catalog_path):
     fitted["Praesepe"] = fitted["Pleiades"]
     again, _, _ = held_out_height_term(frame, "Praesepe", members, grid, fitted)
     assert not np.array_equal(again, first)
+
+
+@pytest.mark.parametrize("same_settings", [True, False])
+def test_a_new_validation_keeps_group_widths_only_for_the_same_settings(tmp_path, same_settings):
+    """group-age's widths by age come from many seeds' folds of the model's settings, not from one validate run:
+    rewriting the card's validation keeps them while the settings match and drops them (one width) when not."""
+    import shutil
+
+    from gyroage.build.loco import write_card_validation
+    from gyroage.core.groups import default_group_systematic, default_systematic_dex
+    from gyroage.core.modelcard import load_card
+    from tests.conftest import ROOT
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(ROOT / "models", model_dir)
+    card, _ = load_card(model_dir)
+    assert "group_calibration" in card.validation
+    settings = dict(card.training["settings"], **({} if same_settings else {"trim_dex": 0.2}))
+    summary = {"train_settings": settings, "loco_cluster_median_abs_dex_ge30myr": 0.06}
+    write_card_validation(model_dir, summary, force=True)
+    new, _ = load_card(model_dir)
+    assert new.validation["loco_cluster_median_abs_dex_ge30myr"] == 0.06
+    assert ("group_calibration" in new.validation) == same_settings
+    assert ("group_calibration_fit" in new.validation) == same_settings
+    if not same_settings:
+        assert default_group_systematic(new) == default_systematic_dex(new) == pytest.approx(0.06 / 0.6745)
