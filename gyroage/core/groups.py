@@ -158,10 +158,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
 def default_group_systematic(card) -> float | Calibration:
     """The model's systematic error on joint ages: the card's widths by age (``validation.group_calibration``,
     fitted by leave-one-cluster-out: benchmarks/group_calibration.py), else :func:`default_systematic_dex`."""
-    g = (card.validation or {}).get("group_calibration")
-    if g:
-        return Calibration(tuple(g["log10_age_knots"]), tuple(g["sigma_dex"]), level_scale=1.0)
-    return default_systematic_dex(card)
+    widths = Calibration.from_dict((card.validation or {}).get("group_calibration"))
+    return default_systematic_dex(card) if widths is None else widths
 
 
 def default_systematic_dex(card) -> float:
