@@ -7,7 +7,7 @@ labels under the smeared posteriors. Judged nested: each cluster's figures come 
 Printed beside the single width ``group-age`` used before (the card's >= 30 Myr LOCO median / 0.6745).
 
     PYTHONPATH=$PWD python benchmarks/group_calibration.py --loco DIR [DIR ...] [--floor-at-single-width] \
-        [--write-card models]
+        [--figure docs/figures/group_calibration.png] [--write-card models]
 
 (``--loco``: ``gyroage validate --out`` directories; their ``seed_<n>`` tables are read too.)
 """
@@ -26,7 +26,7 @@ from scipy.optimize import minimize
 from gyroage.build.loco import saved_folds, seed_table_dirs
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age
-from gyroage.core.posterior import quantiles
+from gyroage.core.posterior import cdf, quantiles
 from gyroage.defaults import OUTLIER_WEIGHT
 
 KNOTS = (7.0, 8.0, 9.0, 9.6)  # log10 yr: the star calibration's age knots
@@ -61,7 +61,9 @@ def scores(cal: Calibration, pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarr
     out = cal.apply(pdfs, grid)
     dens = np.array([np.interp(x, grid, p) for x, p in zip(truth, out)])
     q = quantiles(out, grid)
-    return pd.DataFrame({"log_score": np.log(np.maximum(dens, DENSITY_FLOOR)),
+    c = cdf(out, grid)
+    pit = np.array([np.interp(x, grid, r) for x, r in zip(truth, c)])
+    return pd.DataFrame({"log_score": np.log(np.maximum(dens, DENSITY_FLOOR)), "pit": pit,
                          "in68": (q[:, 1] <= truth) & (truth <= q[:, 3]),
                          "in95": (q[:, 0] <= truth) & (truth <= q[:, 4]), "p50": q[:, 2]})
 
@@ -85,11 +87,39 @@ def by_bin(t: pd.DataFrame, s: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
+def figure(t: pd.DataFrame, before: pd.DataFrame, nested: pd.DataFrame, path: Path) -> None:
+    """Nominal against actual coverage of held-out clusters' group intervals by age: one width (dashed) and widths
+    by age fitted without each cluster (solid)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gyroage.build.loco_figures import AGE_BINS, coverage
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    levels = np.linspace(0.05, 0.95, 19)
+    for (label, lo, hi), colour in zip(AGE_BINS, ("#1b9e77", "#d95f02", "#7570b3")):
+        k = ((t["age_myr"] >= lo) & (t["age_myr"] < hi)).to_numpy()
+        n = t["cluster"][k].nunique()
+        for s, style, what in ((nested, "o-", "widths by age, nested"), (before, "--", "one width")):
+            ax.plot(levels, [coverage(s["pit"].to_numpy()[k], lv) for lv in levels], style, ms=3, color=colour, lw=1.2,
+                    label=f"{label}, {n} clusters ({what})")
+    ax.plot([0, 1], [0, 1], "k-", lw=0.8)
+    ax.set(xlabel="nominal central interval", ylabel="fraction of held-out cluster-seeds holding the label",
+           title="group-age intervals, leave-one-cluster-out", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=6.5, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", required=True, nargs="+", type=Path)
     ap.add_argument("--floor-at-single-width", action="store_true",
                     help="no width below the single width (study 29b; study 29 allowed 0)")
+    ap.add_argument("--figure", type=Path, metavar="PNG", help="draw nominal against actual coverage by age here")
     ap.add_argument("--write-card", type=Path, metavar="MODEL_DIR",
                     help="write the all-cluster widths and the nested figures into MODEL_DIR's card")
     a = ap.parse_args(argv)
@@ -108,7 +138,7 @@ def main(argv=None) -> int:
         fold_widths[c] = w
         nested.loc[k] = scores(calibration(w), pdfs[k], grid, t["truth"].to_numpy()[k]).to_numpy()
         print(f"  without {c}: widths {np.round(w, 3).tolist()}", file=sys.stderr)
-    nested = nested.astype({"log_score": float, "in68": bool, "in95": bool, "p50": float})
+    nested = nested.astype({"log_score": float, "pit": float, "in68": bool, "in95": bool, "p50": float})
     full = fit(pdfs, grid, t["truth"].to_numpy(), start, min_width)
     after = scores(calibration(full), pdfs, grid, t["truth"].to_numpy())
     figures = {"single width": by_bin(t, before), "by age, nested": by_bin(t, nested),
@@ -128,6 +158,9 @@ def main(argv=None) -> int:
     w = np.array(list(fold_widths.values()))
     print("nested widths, lowest-highest per knot: "
           + ", ".join(f"{x:g}: {lo:.3f}-{hi:.3f}" for x, lo, hi in zip(KNOTS, w.min(axis=0), w.max(axis=0))))
+    if a.figure:
+        figure(t, before, nested, a.figure)
+        print(f"wrote {a.figure}")
     if a.write_card:
         from gyroage.core.modelcard import load_card, write_card
 
