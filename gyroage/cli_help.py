@@ -49,6 +49,10 @@ class _Argument(TyperArgument):
         name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
         return name + ("..." if self.nargs != 1 else "")
 
+    def make_metavar(self, ctx: click.Context, *, usage: bool = False) -> str:
+        # typer 0.28 names an argument through this (``{input}``, ``input:TEXT``) where 0.29 uses the two above
+        return self._usage_display_name() if usage else self.display_name_raw
+
 
 def _plain(params: list[click.Parameter]) -> list[click.Parameter]:
     # Typer builds its parameter objects itself (typer.main.get_click_param) and takes no class
