@@ -259,8 +259,11 @@ def cdf_median(c: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return cdf_quantiles(c, grid, [0.5])[:, 0]
 
 
-def smear(pdf: np.ndarray, grid: np.ndarray, sigma_dex: float) -> np.ndarray:
-    """Convolve pdf rows with a Gaussian of ``sigma_dex`` in log10 age (a :class:`Calibration` of constant width)."""
-    if sigma_dex <= 0:
+def smear(pdf: np.ndarray, grid: np.ndarray, systematic: float | Calibration) -> np.ndarray:
+    """Convolve pdf rows with a systematic error in log10 age: widths by age (a colour-free :class:`Calibration`), or
+    one Gaussian width in dex (a :class:`Calibration` of constant width; 0 or less: the rows as they are)."""
+    if isinstance(systematic, Calibration):
+        return systematic.apply(pdf, grid)
+    if systematic <= 0:
         return pdf
-    return Calibration((float(grid[0]),), (float(sigma_dex),)).apply(pdf, grid)
+    return Calibration((float(grid[0]),), (float(systematic),)).apply(pdf, grid)

@@ -150,8 +150,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
             err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
             term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid, err)
             np.add.at(total, gid[idx], term)
-    pdf = normalise(total + grid_log_prior(prior, grid), grid)
-    pdf = systematic_dex.apply(pdf, grid) if isinstance(systematic_dex, Calibration) else smear(pdf, grid, systematic_dex)
+    pdf = smear(normalise(total + grid_log_prior(prior, grid), grid), grid, systematic_dex)
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
 
 
