@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from gyroage.build.calibration import inside
 from gyroage.build.loco import saved_folds, seed_table_dirs
 from gyroage.core.calibration import Calibration
-from gyroage.core.groups import joint_age
-from gyroage.core.posterior import cdf, quantiles
+from gyroage.core.groups import default_systematic_dex, joint_age
+from gyroage.core.modelcard import load_card, write_card
+from gyroage.core.posterior import cdf, cdf_quantiles, cdf_value
 from gyroage.defaults import OUTLIER_WEIGHT
 
 KNOTS = (7.0, 8.0, 9.0, 9.6)  # log10 yr: the star calibration's age knots
@@ -34,18 +36,18 @@ MAX_WIDTH = 1.0  # dex
 DENSITY_FLOOR = 1e-12  # per dex: a label the posterior gives no mass still scores, finitely
 BINS = (("< 30 Myr", 0, 30), ("30-100 Myr", 30, 100), ("0.1-1 Gyr", 100, 1000), (">= 1 Gyr", 1000, np.inf),
         ("< 100 Myr", 0, 100))
-CARD = Path(__file__).resolve().parents[1] / "models" / "gyroage-model.json"  # the single width it replaces
 
 
 def held_out(dirs: list[Path]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """(cluster, seed, label) rows, their joint posteriors (rows x grid, per dex) and the grid."""
+    """(cluster, training seed, label) rows, their joint posteriors (rows x grid, per dex) and the grid."""
     rows, pdfs, grid = [], [], None
     for d in dirs:
         table = pd.read_csv(d / "loco_clusters.csv").set_index("cluster")
+        seed = json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"]
         for c, f in saved_folds(d).items():
             pdf, _ = joint_age(f["loglike"], f["grid"], OUTLIER_WEIGHT)
             grid = f["grid"]
-            rows.append({"cluster": c, "seed": d.name, "age_myr": float(table.loc[c, "fiducial_age_myr"])})
+            rows.append({"cluster": c, "seed": seed, "age_myr": float(table.loc[c, "fiducial_age_myr"])})
             pdfs.append(pdf)
     t = pd.DataFrame(rows)
     t["truth"] = np.log10(t["age_myr"] * 1e6)
@@ -53,19 +55,17 @@ def held_out(dirs: list[Path]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 
 
 def calibration(widths) -> Calibration:
-    return Calibration(KNOTS, tuple(float(w) for w in widths), level_scale=1.0)
+    return Calibration(KNOTS, tuple(float(w) for w in widths))
 
 
 def scores(cal: Calibration, pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
-    """Per row: log density of the label, whether the 68% and 95% intervals hold it, and the median (log10 yr)."""
+    """Per row: log density of the label, its PIT, whether the 68% and 95% intervals hold it, and the median."""
     out = cal.apply(pdfs, grid)
-    dens = np.array([np.interp(x, grid, p) for x, p in zip(truth, out)])
-    q = quantiles(out, grid)
     c = cdf(out, grid)
-    pit = np.array([np.interp(x, grid, r) for x, r in zip(truth, c)])
-    return pd.DataFrame({"log_score": np.log(np.maximum(dens, DENSITY_FLOOR)), "pit": pit,
-                         "in68": (q[:, 1] <= truth) & (truth <= q[:, 3]),
-                         "in95": (q[:, 0] <= truth) & (truth <= q[:, 4]), "p50": q[:, 2]})
+    pit = cdf_value(c, grid, truth)
+    return pd.DataFrame({"log_score": np.log(np.maximum(cdf_value(out, grid, truth), DENSITY_FLOOR)), "pit": pit,
+                         "in68": inside(pit, 0.68), "in95": inside(pit, 0.95),
+                         "p50": cdf_quantiles(c, grid, [0.5])[:, 0]})
 
 
 def fit(pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarray, start, min_width: float = 0.0) -> np.ndarray:
@@ -125,8 +125,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     dirs = [d for out in a.loco for d in seed_table_dirs(out)]
     t, pdfs, grid = held_out(dirs)
-    card = json.loads(CARD.read_text())
-    scalar = float(card["validation"]["loco_cluster_median_abs_dex_ge30myr"]) / 0.6745
+    scalar = default_systematic_dex(load_card(verify=False)[0])  # the single width group-age used before
     start = [scalar] * len(KNOTS)
     min_width = scalar if a.floor_at_single_width else 0.0
     before = scores(calibration(start), pdfs, grid, t["truth"].to_numpy())
@@ -162,15 +161,13 @@ def main(argv=None) -> int:
         figure(t, before, nested, a.figure)
         print(f"wrote {a.figure}")
     if a.write_card:
-        from gyroage.core.modelcard import load_card, write_card
-
         card, _ = load_card(a.write_card, verify=False)
         g = calibration(full).to_dict()
         fit_record = {
             "method": "benchmarks/group_calibration.py: widths maximising the mean log density of held-out clusters' "
                       "labels under their smeared joint posteriors; figures nested (each cluster's from widths fitted "
                       "without it)",
-            "seeds": [json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"] for d in dirs],
+            "seeds": [int(s) for s in t["seed"].unique()],
             "nested": figures["by age, nested"],
             "single_width": figures["single width"]}
         card.validation = {**card.validation, "group_calibration": {k: g[k] for k in ("log10_age_knots", "sigma_dex")},
