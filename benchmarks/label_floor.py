@@ -87,16 +87,14 @@ def star_table(dirs: list[Path], unsupported: set[str]) -> None:
         print(f"| {name} ({len(tables)} seeds) | {m[0]:.3f} | " + " | ".join(cells) + " |")
 
 
-def in_sample_stars(catalogue: str) -> None:
+def in_sample_stars(d: pd.DataFrame) -> None:
     """The shipped model on its own training stars (flow only, uncalibrated, flat prior in log age): what a held-out
     star median can hope for, since LOCO sees these stars with less information, never more."""
-    from gyroage.build.catalogue import load_catalogue, quality_select
     from gyroage.build.loco import ValidateSettings, star_posteriors
     from gyroage.build.loco_figures import judge_stars
     from gyroage.core.api import AgeModel
     from gyroage.core.posterior import age_grid
 
-    d = quality_select(load_catalogue(catalogue))
     grid = age_grid(*ValidateSettings().grid)  # validate's grid
     ll = AgeModel.load().density.log_prob_grid(np.log10(d.Prot.to_numpy(float)), d.BPRP_0.to_numpy(float),
                                                d.e_BPRP_0.to_numpy(float), grid, outlier_weight=0.0)
@@ -108,10 +106,7 @@ def in_sample_stars(catalogue: str) -> None:
           + " | ".join(cells) + " |")
 
 
-def period_table(catalogue: str) -> None:
-    from gyroage.build.catalogue import load_catalogue, quality_select
-
-    d = quality_select(load_catalogue(catalogue))
+def period_table(d: pd.DataFrame) -> None:
     d = d[(d.fiducial_age_Myr >= 50) & (d.fiducial_age_Myr <= 800)]
     print("\n| cluster | age (Myr) | " + " | ".join(f"median Prot (d), {lo}-{hi} (n)" for lo, hi in BANDS) + " |")
     print("|---|---|" + "---|" * len(BANDS))
@@ -123,15 +118,13 @@ def period_table(catalogue: str) -> None:
         print(f"| {c} | {g.fiducial_age_Myr.median():g} | " + " | ".join(cells) + " |")
 
 
-def split_by_colour(dirs: list[Path], catalogue: str, cluster: str, colour: float) -> None:
+def split_by_colour(dirs: list[Path], frame: pd.DataFrame, cluster: str, colour: float) -> None:
     """A held-out cluster's joint age per seed from all its members, those bluer than ``colour`` and the rest: which
     of its stars carry its LOCO error (M67's: its M dwarfs, extrapolated past the oldest training M dwarfs)."""
-    from gyroage.build.catalogue import load_catalogue, quality_select
     from gyroage.build.loco import saved_folds
     from gyroage.core.groups import joint_age
     from gyroage.defaults import OUTLIER_WEIGHT
 
-    frame = quality_select(load_catalogue(catalogue))
     print(f"\n| {cluster} held out: joint age error (dex) | all | (BP-RP)0 < {colour} | >= {colour} |")
     print("|---|---|---|---|")
     rows = []
@@ -148,17 +141,15 @@ def split_by_colour(dirs: list[Path], catalogue: str, cluster: str, colour: floa
           + " | ".join(f"{m:+.3f} +- {s:.3f}" for m, s in zip(np.nanmean(r, axis=0), np.nanstd(r, axis=0, ddof=1))) + " |")
 
 
-def height_clock(t: pd.DataFrame, catalogue: str) -> None:
+def height_clock(t: pd.DataFrame, frame: pd.DataFrame) -> None:
     """Beside each young cluster's LOCO rotation error, its age from a second clock: the main-sequence height term
     (pre-main-sequence contraction) fitted without it, on its members alone. Both are calibrated on the other
     clusters' labels; where two clocks built from different physics date a cluster off its label the same way, the
     label, not the flow, is the likelier cause. The height term's product over members treats their heights as
     independent (a cluster's distance is shared), so its joint age is read for its sign and size, not its width."""
-    from gyroage.build.catalogue import load_catalogue, quality_select
     from gyroage.build.main_sequence import held_out_height_term
     from gyroage.core.posterior import age_grid, normalise, quantiles
 
-    frame = quality_select(load_catalogue(catalogue))
     grid = age_grid(6.0, 10.0, 401)
     print(f"\n| cluster (< {HEIGHT_CLOCK_MAX_MYR} Myr) | age (Myr) | rotation, LOCO mean error (dex) | stars the height "
           "term informs | height alone, held out: joint age error (dex) |")
@@ -205,13 +196,18 @@ def main(argv=None) -> int:
           f"over the supported clusters alone: {sup[0]:.3f} / {sup[1]:.3f}.")
     seed_medians(dirs, tables, set(t.index[bad]))
     star_table(dirs, set(t.index[bad]))
+    if not a.catalogue:
+        return 0
+    from gyroage.build.catalogue import load_catalogue, quality_select
+
+    frame = quality_select(load_catalogue(a.catalogue))  # read once, for every table below
     if a.height_clock:
-        height_clock(t, a.catalogue)
+        height_clock(t, frame)
     if a.split:
-        split_by_colour(dirs, a.catalogue, a.split, a.split_colour)
-    elif a.catalogue and not a.height_clock:
-        in_sample_stars(a.catalogue)
-        period_table(a.catalogue)
+        split_by_colour(dirs, frame, a.split, a.split_colour)
+    elif not a.height_clock:
+        in_sample_stars(frame)
+        period_table(frame)
     return 0
 
 
