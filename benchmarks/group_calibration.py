@@ -94,24 +94,15 @@ def figure(t: pd.DataFrame, before: pd.DataFrame, nested: pd.DataFrame, path: Pa
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from validation_figures import coverage_by_age  # beside this script
 
-    from gyroage.build.loco_figures import AGE_BINS, coverage
+    def curve(s: pd.DataFrame, style: str, what: str):
+        frame = pd.DataFrame({"true_age_myr": t["age_myr"], "pit": s["pit"]})
+        return frame, style, lambda label, m: f"{label}, {t['cluster'][m].nunique()} clusters ({what})"
 
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    levels = np.linspace(0.05, 0.95, 19)
-    for (label, lo, hi), colour in zip(AGE_BINS, ("#1b9e77", "#d95f02", "#7570b3")):
-        k = ((t["age_myr"] >= lo) & (t["age_myr"] < hi)).to_numpy()
-        n = t["cluster"][k].nunique()
-        for s, style, what in ((nested, "o-", "widths by age, nested"), (before, "--", "one width")):
-            ax.plot(levels, [coverage(s["pit"].to_numpy()[k], lv) for lv in levels], style, ms=3, color=colour, lw=1.2,
-                    label=f"{label}, {n} clusters ({what})")
-    ax.plot([0, 1], [0, 1], "k-", lw=0.8)
-    ax.set(xlabel="nominal central interval", ylabel="fraction of held-out cluster-seeds holding the label",
-           title="group-age intervals, leave-one-cluster-out", xlim=(0, 1), ylim=(0, 1))
-    ax.legend(fontsize=6.5, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    coverage_by_age([curve(nested, "o-", "widths by age, nested"), curve(before, "--", "one width")], path,
+                    "group-age intervals, leave-one-cluster-out", "fraction of held-out cluster-seeds holding the label",
+                    plt, legend_size=6.5)
 
 
 def main(argv=None) -> int:

@@ -60,24 +60,34 @@ def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
 
 def calibration_by_age(stars: pd.DataFrame, raw: pd.DataFrame | None, out: Path, plt) -> None:
     """Nominal against actual coverage, one curve per bin of cluster age: shipped (calibrated) and, dashed, raw."""
+    from gyroage.build.loco_figures import AGE_BINS
+
+    curves = [(stars, "o-", lambda label, _: f"{label} (calibrated)")]
+    if raw is not None:
+        curves.append((raw, "--", lambda label, _: f"{label} (member posterior, uncalibrated)"
+                       if label == AGE_BINS[0][0] else None))
+    coverage_by_age(curves, out / "loco_calibration_by_age.png", "Leave-one-cluster-out calibration by age",
+                    "fraction of held-out stars holding their cluster's age", plt)
+
+
+def coverage_by_age(curves, path: Path, title: str, ylabel: str, plt, legend_size: float = 7) -> None:
+    """Nominal against actual coverage, one colour per :data:`AGE_BINS` bin of the true age. ``curves``: (a frame
+    with ``true_age_myr`` and ``pit``, a line style, the legend text for a bin's label and row mask, or None)."""
     from gyroage.build.loco_figures import AGE_BINS, coverage
 
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     levels = np.linspace(0.05, 0.95, 19)
     for (label, lo, hi), colour in zip(AGE_BINS, ("#1b9e77", "#d95f02", "#7570b3")):
-        for frame, style, what in ((stars, "o-", "calibrated"), (raw, "--", "member posterior, uncalibrated")):
-            if frame is None:
-                continue
+        for frame, style, legend in curves:
             age = frame["true_age_myr"].to_numpy(dtype=float)
             m = (age >= lo) & (age < hi)
             ax.plot(levels, [coverage(frame["pit"][m], lv) for lv in levels], style, ms=3, color=colour, lw=1.2,
-                    label=f"{label} ({what})" if frame is stars or label == AGE_BINS[0][0] else None)
+                    label=legend(label, m))
     ax.plot([0, 1], [0, 1], "k-", lw=0.8)
-    ax.set(xlabel="nominal central interval", ylabel="fraction of held-out stars holding their cluster's age",
-           title="Leave-one-cluster-out calibration by age", xlim=(0, 1), ylim=(0, 1))
-    ax.legend(fontsize=7, loc="upper left")
+    ax.set(xlabel="nominal central interval", ylabel=ylabel, title=title, xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=legend_size, loc="upper left")
     fig.tight_layout()
-    fig.savefig(out / "loco_calibration_by_age.png", dpi=130)
+    fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
