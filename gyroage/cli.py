@@ -147,7 +147,7 @@ def estimate(
     av_err: AvErrOpt = None,
     main_sequence: MainSequenceOpt = True,
 ) -> None:
-    """Age posteriors for every star of INPUT (columns prot, bp_rp0 [, bp_rp0_err, prot_err]; or bp_rp with E(BP-RP)/A_V, or teff)."""
+    """Age posteriors for every star of INPUT (columns prot and bp_rp0, or bp_rp with a reddening, teff, v_ks0 or b_v0)."""
     one_blas_thread()
     from gyroage import formats
     from gyroage.core.colours import Reddening

@@ -38,6 +38,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0"),
     "teff": ("teff", "t_eff", "teff_k", "teff_spec"),
     "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
+    # De-reddened Johnson (B-V)0 and Johnson-2MASS (V-Ks)0, as older rotation tables give them, through the same
+    # dwarf sequence. Only de-reddened names: an observed B-V is not accepted (no reddening law for it here).
+    "b_v0": ("b_v0", "(b-v)0", "b_v_0", "bmv0", "b_v0_mag", "bv0_mag"),
+    "b_v0_err": ("b_v0_err", "e_b_v0", "e_(b-v)0", "b_v0_error", "sigma_b_v0", "e_bmv0", "bmv0_err"),
+    "v_ks0": ("v_ks0", "(v-ks)0", "v_ks_0", "v_k0", "(v-k)0", "vmks0", "v_ks0_mag"),
+    "v_ks0_err": ("v_ks0_err", "e_v_ks0", "e_(v-ks)0", "v_ks0_error", "sigma_v_ks0", "e_v_k0", "v_k0_err",
+                  "e_(v-k)0"),
     # The height above the main sequence (gyroage.core.main_sequence): a de-reddened absolute G, or a de-reddened
     # G with a parallax. An observed phot_g_mean_mag is not accepted: its extinction is not the colour's business.
     "abs_g0": ("abs_g0", "m_g0", "abs_g0_mag", "absmag_g0", "mg0", "abs_g", "m_g", "absmag_g"),
@@ -51,8 +58,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("prot", "bp_rp0")
 # Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.
-COLOUR_SOURCES = ("bp_rp0", "bp_rp", "teff")
-MISSING_COLOUR = "missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V, or teff"
+COLOUR_SOURCES = ("bp_rp0", "bp_rp", "teff", "v_ks0", "b_v0")
+MISSING_COLOUR = ("missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V, or teff, or a de-reddened "
+                  "v_ks0 or b_v0")
 
 
 def column_key(name: str) -> str:

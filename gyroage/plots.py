@@ -137,7 +137,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         samples = np.asarray(chain["log10_age"].iloc[0], float)
     s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}
     prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
-    # the colour as used: converted (from bp_rp and a reddening, or teff) when the input has one to convert
+    # the colour as used: converted (from bp_rp and a reddening, or teff, v_ks0, b_v0) when the input has one to convert
     used = "bp_rp0_used" if "bp_rp0_used" in grid_out else io.match_columns(list(one.columns))["bp_rp0"]
     colour = float(io.numeric(grid_out, used)[0])
     lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
@@ -281,7 +281,7 @@ def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray
     from gyroage.core.colours import input_colours
 
     cols = io.require_columns(list(frame.columns))
-    # the colour as estimate would use it: bp_rp0, or converted from bp_rp and a reddening, or teff
+    # the colour as estimate would use it: bp_rp0, or converted from bp_rp and a reddening, or teff, v_ks0, b_v0
     p, c = io.numeric(frame, cols["prot"]), input_colours(frame, cols).bp_rp0
     key = None
     if colour_by:

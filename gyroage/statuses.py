@@ -12,6 +12,7 @@ INVALID_PERIOD = "invalid_period"
 INVALID_COLOUR = "invalid_colour"
 INVALID_COLOUR_ERR = "invalid_colour_err"
 TEFF_OUT_OF_RANGE = "teff_out_of_range"
+DWARF_COLOUR_OUT_OF_RANGE = "dwarf_colour_out_of_range"
 INVALID_REDDENING = "invalid_reddening"
 INVALID_PERIOD_ERR = "invalid_period_err"
 COLOUR_OUT_OF_DOMAIN = "colour_out_of_domain"
@@ -27,10 +28,12 @@ ESTIMATE = {
     OK: "age estimated",
     INVALID_PERIOD: "period missing, not a number, infinite, zero or negative",
     TEFF_OUT_OF_RANGE: "colour from teff, but teff outside the dwarf sequence's range (2810-9700 K)",
+    DWARF_COLOUR_OUT_OF_RANGE: "colour from b_v0 or v_ks0, but outside the dwarf sequence's range ((B-V)0 0-2.01, "
+                               "(V-Ks)0 0.041-7.10 mag)",
     INVALID_REDDENING: "colour from the observed bp_rp, but its E(BP-RP) / A_V missing, not a number or negative, "
                        "or its uncertainty given but not a non-negative finite number",
-    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite (or the bp_rp or teff it comes from)",
-    INVALID_COLOUR_ERR: "colour uncertainty (or teff_err) given but not a positive finite number",
+    INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite (or the bp_rp, teff, b_v0 or v_ks0 it comes from)",
+    INVALID_COLOUR_ERR: "colour uncertainty (or teff_err, b_v0_err, v_ks0_err) given but not a positive finite number",
     INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",

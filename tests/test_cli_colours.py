@@ -42,6 +42,20 @@ def test_estimate_on_teff():
     assert list(got["status"]) == ["ok", "teff_out_of_range"] and list(got["colour_source"]) == ["teff", "teff"]
 
 
+def test_estimate_and_group_age_on_literature_colours():
+    # a cluster table of the older literature: (B-V)0 for FGK stars, (V-Ks)0 for an M dwarf
+    table = pd.DataFrame({"cluster": ["A"] * 4, "Prot": [7.5, 8.3, 9.6, 15.0], "(B-V)0": [0.65, 0.80, 1.00, None],
+                          "e_(B-V)0": [0.02] * 3 + [None], "(V-Ks)0": [None] * 3 + [4.2]})
+    got = run("estimate", table)
+    assert list(got["colour_source"]) == ["b_v0", "b_v0", "b_v0", "v_ks0"] and (got["status"] == "ok").all()
+    colours = pd.DataFrame({"cluster": table["cluster"], "Prot": table["Prot"], "bp_rp0": got["bp_rp0_used"],
+                            "bp_rp0_err": got["bp_rp0_err_used"]})
+    by_colour = run("group-age", colours, "--by", "cluster")
+    by_literature = run("group-age", table, "--by", "cluster")
+    np.testing.assert_allclose(by_literature[AGES[:-1]].to_numpy(float), by_colour[AGES[:-1]].to_numpy(float),
+                               rtol=1e-4)
+
+
 @pytest.mark.parametrize("header, message", [
     ("prot,bp_rp", "found BP-RP but no reddening: give --ebprp or --av, or an E(BP-RP)/A_V column"),
     ("prot,colour_index", "missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V, or teff"),

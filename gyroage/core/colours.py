@@ -34,33 +34,54 @@ AG_PER_EBPRP = 0.789 / EBPRP_PER_AV
 """A_G / E(BP-RP) = 0.789 / 0.413 = 1.91 (A_G/A_V = 0.789, the same law as :data:`EBPRP_PER_AV`): de-reddens G where
 only E(BP-RP) is known (``gyroage crossmatch``'s ``g0``), so that colour and magnitude share one reddening."""
 
-DWARF_TEFF_BP_RP0 = np.array([
-    # Teff [K], (BP-RP)0 [mag]: A0V ... M6V
-    (9700, -0.037), (9300, 0.005), (8840, 0.068), (8600, 0.110), (8250, 0.166), (8100, 0.194),
-    (7910, 0.222), (7760, 0.263), (7590, 0.320), (7400, 0.327), (7220, 0.377), (7020, 0.434),
-    (6820, 0.490), (6750, 0.518), (6670, 0.546), (6550, 0.587), (6350, 0.640), (6280, 0.670),
-    (6180, 0.694), (6050, 0.719), (5990, 0.767), (5930, 0.784), (5860, 0.803), (5770, 0.823),
-    (5720, 0.832), (5680, 0.841), (5660, 0.850), (5600, 0.869), (5550, 0.880), (5480, 0.900),
-    (5380, 0.950), (5290, 0.983), (5170, 1.01), (5100, 1.10), (4870, 1.19), (4600, 1.34),
-    (4440, 1.43), (4300, 1.53), (4090, 1.70), (3990, 1.73), (3930, 1.79), (3850, 1.84),
-    (3770, 1.97), (3660, 2.09), (3620, 2.13), (3560, 2.23), (3470, 2.39), (3430, 2.50),
-    (3270, 2.78), (3210, 2.94), (3110, 3.16), (3060, 3.35), (2930, 3.71), (2810, 4.16),
-])[::-1]
-"""Mean main-sequence dwarf Teff and Gaia Bp-Rp, A0V to M6V (ascending Teff).
+DWARF_SEQUENCE = np.array([
+    # Teff [K], (B-V)0, (BP-RP)0, (V-Ks)0 [mag]: A0V ... M6V
+    (9700, 0.000, -0.037, 0.041), (9300, 0.035, 0.005, 0.090), (8840, 0.070, 0.068, 0.178),
+    (8600, 0.100, 0.110, 0.253), (8250, 0.140, 0.166, 0.353), (8100, 0.160, 0.194, 0.403),
+    (7910, 0.185, 0.222, 0.465), (7760, 0.210, 0.263, 0.528), (7590, 0.250, 0.320, 0.601),
+    (7400, 0.270, 0.327, 0.674), (7220, 0.295, 0.377, 0.734), (7020, 0.330, 0.434, 0.819),
+    (6820, 0.370, 0.490, 0.925), (6750, 0.390, 0.518, 0.964), (6670, 0.410, 0.546, 1.012),
+    (6550, 0.440, 0.587, 1.079), (6350, 0.486, 0.640, 1.190), (6280, 0.500, 0.670, 1.221),
+    (6180, 0.530, 0.694, 1.290), (6050, 0.560, 0.719, 1.335), (5990, 0.580, 0.767, 1.403),
+    (5930, 0.595, 0.784, 1.437), (5860, 0.622, 0.803, 1.500), (5770, 0.650, 0.823, 1.564),
+    (5720, 0.660, 0.832, 1.588), (5680, 0.670, 0.841, 1.611), (5660, 0.680, 0.850, 1.635),
+    (5600, 0.700, 0.869, 1.691), (5550, 0.710, 0.880, 1.705), (5480, 0.730, 0.900, 1.768),
+    (5380, 0.775, 0.950, 1.857), (5290, 0.816, 0.983, 1.953), (5170, 0.857, 1.01, 2.06),
+    (5100, 0.884, 1.10, 2.13), (4870, 0.990, 1.19, 2.35), (4600, 1.090, 1.34, 2.70),
+    (4440, 1.150, 1.43, 2.88), (4300, 1.240, 1.53, 3.08), (4090, 1.340, 1.70, 3.35),
+    (3990, 1.363, 1.73, 3.48), (3930, 1.400, 1.79, 3.55), (3850, 1.420, 1.84, 3.65),
+    (3770, 1.445, 1.97, 3.84), (3660, 1.485, 2.09, 4.00), (3620, 1.495, 2.13, 4.10),
+    (3560, 1.505, 2.23, 4.23), (3470, 1.522, 2.39, 4.43), (3430, 1.53, 2.50, 4.60),
+    (3270, 1.60, 2.78, 5.00), (3210, 1.65, 2.94, 5.25), (3110, 1.69, 3.16, 5.65),
+    (3060, 1.83, 3.35, 5.95), (2930, 1.94, 3.71, 6.50), (2810, 2.01, 4.16, 7.10),
+])
+"""Mean main-sequence dwarf Teff and intrinsic colours, A0V to M6V (spectral order: Teff falls, colours rise).
 
 From E. Mamajek's "A Modern Mean Dwarf Stellar Color and Effective Temperature
 Sequence" (http://www.pas.rochester.edu/~emamajek/EEM_dwarf_UBVIJHK_colors_Teff.txt,
-version 2024.05.15; Pecaut & Mamajek 2013, ApJS 208, 9): intrinsic colours of
-unreddened dwarfs, so the result is (BP-RP)0. Valid for dwarfs only (giants and
-pre-main-sequence stars of the same Teff have other colours), over :data:`TEFF_RANGE_K`.
+version 2024.05.15; Pecaut & Mamajek 2013, ApJS 208, 9): its Teff, Johnson B-V, Gaia Bp-Rp and
+Johnson-2MASS V-Ks columns, intrinsic colours of unreddened dwarfs, so the result is (BP-RP)0. Valid
+for dwarfs only (giants and pre-main-sequence stars of the same Teff or colour have another BP-RP),
+and for mean metallicity: B-V in particular shifts with [Fe/H].
 """
 
-TEFF_RANGE_K = (float(DWARF_TEFF_BP_RP0[0, 0]), float(DWARF_TEFF_BP_RP0[-1, 0]))
+DWARF_TEFF_BP_RP0 = DWARF_SEQUENCE[:, [0, 2]][::-1]
+"""(Teff, (BP-RP)0) of :data:`DWARF_SEQUENCE`, ascending Teff."""
+
+SEQUENCE_COLUMN = {"teff": 0, "v_ks0": 3, "b_v0": 1}
+"""The inputs read through :data:`DWARF_SEQUENCE` (their column in it), in the order a row takes them."""
+
+SEQUENCE_RANGE = {k: (float(DWARF_SEQUENCE[:, c].min()), float(DWARF_SEQUENCE[:, c].max()))
+                  for k, c in SEQUENCE_COLUMN.items()}
+"""Range of each :data:`SEQUENCE_COLUMN` input in the table: outside it a row gets ``teff_out_of_range`` (Teff) or
+``dwarf_colour_out_of_range`` (the colours)."""
+
+TEFF_RANGE_K = SEQUENCE_RANGE["teff"]
 """Teff range of :data:`DWARF_TEFF_BP_RP0`: outside it a row gets status ``teff_out_of_range``."""
 
-# Values of the ``colour_source`` column.
+# Values of the ``colour_source`` column (a dwarf-sequence input's is its own name: teff, b_v0, v_ks0).
 FROM_BP_RP0, FROM_EBPRP, FROM_AV, FROM_TEFF = "bp_rp0", "bp_rp-ebprp", "bp_rp-av", "teff"
-# Output columns recording the conversion (only when the input can need one: a bp_rp or teff column).
+# Output columns recording the conversion (only when the input can need one: a bp_rp or dwarf-sequence column).
 COLUMNS = ("colour_source", "bp_rp0_used", "bp_rp0_err_used", "ebprp_used", "ebprp_err_used")
 
 MISSING_COLOUR = io.MISSING_COLOUR
@@ -113,21 +134,32 @@ def _or_nan(v: float | None) -> float:
 
 
 def teff_to_bp_rp0(teff, teff_err=None) -> tuple[np.ndarray, np.ndarray]:
-    """(BP-RP)0 of main-sequence dwarfs and its error from Teff [K] (:data:`DWARF_TEFF_BP_RP0`).
+    """(BP-RP)0 of main-sequence dwarfs and its error from Teff [K] (:func:`sequence_to_bp_rp0`)."""
+    return sequence_to_bp_rp0("teff", teff, teff_err)
 
-    Linear in log Teff between the table's knots; the error is the Teff error times
-    the local slope. NaN outside :data:`TEFF_RANGE_K` (and for NaN inputs).
+
+def sequence_to_bp_rp0(source: str, value, err=None) -> tuple[np.ndarray, np.ndarray]:
+    """(BP-RP)0 of main-sequence dwarfs and its error from ``teff`` [K], ``b_v0`` or ``v_ks0`` [mag].
+
+    Read off :data:`DWARF_SEQUENCE` between its knots: linear in log Teff for Teff, linear in the colour for the
+    colours. The error is ``err`` times the local slope (NaN without ``err``). NaN outside
+    :data:`SEQUENCE_RANGE` (and for NaN inputs).
     """
-    t = np.asarray(teff, dtype=float)
-    x, y = np.log10(DWARF_TEFF_BP_RP0[:, 0]), DWARF_TEFF_BP_RP0[:, 1]
-    inside = (t >= TEFF_RANGE_K[0]) & (t <= TEFF_RANGE_K[1])
+    log = source == "teff"
+    table = DWARF_TEFF_BP_RP0 if log else DWARF_SEQUENCE[:, [SEQUENCE_COLUMN[source], 2]]  # ascending input
+    x, y = (np.log10(table[:, 0]) if log else table[:, 0]), table[:, 1]
+    lo, hi = SEQUENCE_RANGE[source]
+    v = np.asarray(value, dtype=float)
+    inside = (v >= lo) & (v <= hi)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lt = np.log10(np.where(inside, t, TEFF_RANGE_K[0]))
-        colour = np.where(inside, np.interp(lt, x, y), np.nan)
-        seg = np.clip(np.searchsorted(x, lt) - 1, 0, len(x) - 2)
-        slope = (y[seg + 1] - y[seg]) / (x[seg + 1] - x[seg]) / (np.where(inside, t, np.nan) * np.log(10.0))
-        err = np.abs(slope) * (np.nan if teff_err is None else np.asarray(teff_err, dtype=float))
-    return colour, err
+        xv = np.log10(np.where(inside, v, lo)) if log else np.where(inside, v, lo)
+        colour = np.where(inside, np.interp(xv, x, y), np.nan)
+        seg = np.clip(np.searchsorted(x, xv) - 1, 0, len(x) - 2)
+        slope = (y[seg + 1] - y[seg]) / (x[seg + 1] - x[seg])
+        # d colour / d Teff = slope in log Teff / (Teff ln 10)
+        slope = slope / (np.where(inside, v, np.nan) * np.log(10.0)) if log else np.where(inside, slope, np.nan)
+        out_err = np.abs(slope) * (np.nan if err is None else np.asarray(err, dtype=float))
+    return colour, out_err
 
 
 @dataclass(frozen=True)
@@ -156,7 +188,8 @@ def required_colour(found: dict[str, str], reddening: Reddening | None = None) -
 
 
 def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> Colours:
-    """Every row's (BP-RP)0 from the first of ``bp_rp0``, ``bp_rp`` + reddening, ``teff`` it has a value for.
+    """Every row's (BP-RP)0 from the first of ``bp_rp0``, ``bp_rp`` + reddening, ``teff``, ``v_ks0``, ``b_v0`` it has a
+    value for.
 
     ``cols`` maps canonical names to the frame's columns (:func:`gyroage.io.match_columns`).
     """
@@ -175,20 +208,34 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
     else:
         e_col = se_col = None
     use_obs = "bp_rp" in cols and (red.given or "ebprp" in cols or "av" in cols)
-    if not (use_obs or "teff" in cols):
+    sequence = [k for k in SEQUENCE_COLUMN if k in cols]
+    if not (use_obs or sequence):
         return Colours(c0, err0, bad_err0, e_col, se_col, None, np.full(n, "", dtype=object))
 
     # Which source each row uses: the first that has a value (a number or text) in the row.
     given0 = ("bp_rp0" in cols) & (~np.isnan(c0) | bad0)
     obs, bad_obs = read("bp_rp") if use_obs else (np.full(n, np.nan), np.zeros(n, dtype=bool))
     given_obs = ~given0 & (~np.isnan(obs) | bad_obs) if use_obs else np.zeros(n, dtype=bool)
-    from_teff = ~given0 & ~given_obs & ("teff" in cols)
-    from_obs = given_obs | (~given0 & ~from_teff & use_obs)  # no value anywhere: the first column present
+    taken = given0 | given_obs
+    from_seq = {}
+    for name in sequence:
+        values = read(name)
+        from_seq[name] = (~taken & (~np.isnan(values[0]) | values[1]), values[0])
+        taken = taken | from_seq[name][0]
+    if sequence:  # no value anywhere: the first dwarf-sequence column present (its NaN colour is invalid_colour)
+        first = from_seq[sequence[0]]
+        from_seq[sequence[0]] = (first[0] | ~taken, first[1])
+    from_any_seq = np.zeros(n, dtype=bool)
+    for m, _ in from_seq.values():
+        from_any_seq |= m
+    from_obs = given_obs | (~given0 & ~from_any_seq & use_obs)  # else the observed colour, else bp_rp0
     problem = np.full(n, "", dtype=object)
     colour, err, err_bad = c0.copy(), err0.copy(), bad_err0.copy()
-    ebprp = np.full(n, np.nan) if e_col is None else np.where(from_obs | from_teff, np.nan, e_col)
-    ebprp_err = np.full(n, np.nan) if se_col is None else np.where(from_obs | from_teff, np.nan, se_col)
-    source = np.where(from_obs, "", np.where(from_teff, FROM_TEFF, FROM_BP_RP0)).astype(object)
+    ebprp = np.full(n, np.nan) if e_col is None else np.where(from_obs | from_any_seq, np.nan, e_col)
+    ebprp_err = np.full(n, np.nan) if se_col is None else np.where(from_obs | from_any_seq, np.nan, se_col)
+    source = np.where(from_obs, "", FROM_BP_RP0).astype(object)
+    for name, (m, _) in from_seq.items():
+        source[m] = name
 
     if use_obs:
         e, se, src, bad_red = _reddening(frame, cols, red, n)
@@ -198,16 +245,16 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
         ebprp[m], ebprp_err[m], source[m] = e[m], se[m], src[m]
         problem[m & np.isfinite(obs) & bad_red] = statuses.INVALID_REDDENING
         colour[m & bad_red] = np.nan
-    if "teff" in cols:
-        teff, _ = read("teff")
-        teff_err, bad_teff_err = read("teff_err")
-        m = from_teff
-        c_t, e_t = teff_to_bp_rp0(teff[m], teff_err[m])
-        colour[m], err[m] = c_t, e_t
-        # the slope keeps a zero, negative or infinite Teff error one: check_stars refuses it as a colour error
-        err_bad[m] = bad_teff_err[m]
-        out = m & np.isfinite(teff) & (teff > 0) & ~((teff >= TEFF_RANGE_K[0]) & (teff <= TEFF_RANGE_K[1]))
-        problem[out] = statuses.TEFF_OUT_OF_RANGE
+    for name, (m, value) in from_seq.items():
+        value_err, bad_value_err = read(f"{name}_err")
+        colour[m], err[m] = sequence_to_bp_rp0(name, value[m], value_err[m])
+        # the slope keeps a zero, negative or infinite error one: check_stars refuses it as a colour error
+        err_bad[m] = bad_value_err[m]
+        lo, hi = SEQUENCE_RANGE[name]
+        out = m & np.isfinite(value) & ~((value >= lo) & (value <= hi))
+        if name == "teff":  # a zero or negative Teff is no temperature: invalid_colour
+            out &= value > 0
+        problem[out] = statuses.TEFF_OUT_OF_RANGE if name == "teff" else statuses.DWARF_COLOUR_OUT_OF_RANGE
     return Colours(colour, err, err_bad, ebprp, ebprp_err, source, problem)
 
 

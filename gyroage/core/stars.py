@@ -44,7 +44,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     ``columns`` maps canonical names to the frame's (``io.require_columns``
     finds them when ``None``). The colour is the input's (BP-RP)0, or one converted
     from an observed BP-RP and a reddening (``reddening``: the ``--ebprp``/``--av``
-    options) or from Teff (:func:`gyroage.core.colours.input_colours`).
+    options) or from Teff, (V-Ks)0 or (B-V)0 (:func:`gyroage.core.colours.input_colours`).
     """
     cols = columns if columns is not None else io.require_columns(list(frame.columns))
     prot = io.numeric(frame, cols.get("prot"))
@@ -65,7 +65,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     bad_err = ~np.isnan(err) & ~(np.isfinite(err) & (err > 0))
     status[bad_err | colours.err_unparsed] = statuses.INVALID_COLOUR_ERR
     status[~np.isfinite(colour)] = statuses.INVALID_COLOUR
-    converted = colours.problem != ""  # a Teff out of range, or no usable reddening: the colour is NaN
+    converted = colours.problem != ""  # a Teff or dwarf colour out of range, or no usable reddening: NaN colour
     status[converted] = colours.problem[converted]
     status[~(np.isfinite(prot) & (prot > 0))] = statuses.INVALID_PERIOD
     err = fill_colour_err(err, card)

@@ -6,11 +6,14 @@ import pytest
 
 from gyroage import io, statuses
 from gyroage.core.colours import (
+    DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
     EBPRP_PER_AV,
     MISSING_COLOUR,
+    SEQUENCE_RANGE,
     TEFF_RANGE_K,
     Reddening,
+    sequence_to_bp_rp0,
     teff_to_bp_rp0,
 )
 from gyroage.core.estimate import EstimateSettings
@@ -137,6 +140,66 @@ def test_each_row_takes_the_first_colour_it_has(model):
     assert list(got["status"]) == ["ok"] * 3
 
 
+@pytest.mark.parametrize("source, column", [("b_v0", 1), ("v_ks0", 3)])
+def test_dwarf_colours_match_the_table_at_its_knots(source, column):
+    colour, _ = sequence_to_bp_rp0(source, DWARF_SEQUENCE[:, column])
+    np.testing.assert_allclose(colour, DWARF_SEQUENCE[:, 2], atol=1e-12)
+
+
+def test_dwarf_colours_of_the_sun_and_a_k_dwarf():
+    # the Sun: (B-V)0 0.653 (Ramirez et al. 2012), (V-Ks)0 1.56 (Casagrande et al. 2012); G2V (BP-RP)0 0.823
+    (sun_bv,), _ = sequence_to_bp_rp0("b_v0", [0.653])
+    (sun_vk,), _ = sequence_to_bp_rp0("v_ks0", [1.56])
+    assert sun_bv == pytest.approx(0.823, abs=0.01) and sun_vk == pytest.approx(0.823, abs=0.01)
+    # between K2V and K3V: halfway in colour is halfway in (BP-RP)0
+    (mid,), _ = sequence_to_bp_rp0("b_v0", [(0.884 + 0.990) / 2])
+    assert mid == pytest.approx((1.10 + 1.19) / 2)
+
+
+def test_dwarf_colour_errors_go_through_the_local_slope():
+    _, (e_g, e_m) = sequence_to_bp_rp0("b_v0", [0.655, 1.50], [0.02, 0.02])  # between G2V and G3V; M1.5V-M2V
+    assert e_g == pytest.approx(0.02 * (0.832 - 0.823) / (0.660 - 0.650))
+    assert e_m > 5 * e_g  # B-V hardly moves across the early M dwarfs: their (BP-RP)0 is poorly known from it
+    _, (none,) = sequence_to_bp_rp0("v_ks0", [2.0])
+    assert np.isnan(none)  # no error given: the card's default is used later, as for any colour
+
+
+def test_dwarf_colours_outside_the_table_have_their_own_status(model):
+    frame = pd.DataFrame({"prot": [25.4, 12.0, 12.0, 12.0, 12.0, 12.0],
+                          "(B-V)0": [0.653, -0.05, SEQUENCE_RANGE["b_v0"][1] + 0.1, "red", 1.0, None],
+                          "e_(B-V)0": [0.01, 0.01, 0.01, 0.01, -0.01, None]})
+    got = model.estimate(frame, settings(model))
+    assert list(got["status"]) == ["ok", statuses.DWARF_COLOUR_OUT_OF_RANGE, statuses.DWARF_COLOUR_OUT_OF_RANGE,
+                                   statuses.INVALID_COLOUR, statuses.INVALID_COLOUR_ERR, statuses.INVALID_COLOUR]
+    assert list(got["colour_source"]) == ["b_v0"] * 6
+    assert statuses.DWARF_COLOUR_OUT_OF_RANGE in statuses.ESTIMATE
+
+
+def test_dwarf_colours_give_the_ages_of_the_table_colour(model):
+    frame = pd.DataFrame({"prot": [25.4, 10.0, 3.0], "B_V0": [0.653, 1.0, None], "e_B_V0": [0.01, 0.02, None],
+                          "V_Ks0": [None, None, 4.0], "e_V_Ks0": [None, None, 0.05]})
+    got = model.estimate(frame, settings(model))
+    c_bv, e_bv = sequence_to_bp_rp0("b_v0", [0.653, 1.0], [0.01, 0.02])
+    c_vk, e_vk = sequence_to_bp_rp0("v_ks0", [4.0], [0.05])
+    ref = pd.DataFrame({"prot": [25.4, 10.0, 3.0], "bp_rp0": np.r_[c_bv, c_vk], "bp_rp0_err": np.r_[e_bv, e_vk]})
+    assert_same_ages(got, model.estimate(ref, settings(model)))
+    assert list(got["colour_source"]) == ["b_v0", "b_v0", "v_ks0"]
+
+
+def test_a_row_prefers_teff_then_v_ks0_then_b_v0(model):
+    frame = pd.DataFrame({"prot": [12.0] * 4, "teff": [5000.0, None, None, None], "v_ks0": [2.3, 2.3, None, None],
+                          "b_v0": [0.9, 0.9, 0.9, None]})
+    got = model.estimate(frame, settings(model))
+    assert list(got["colour_source"]) == ["teff", "v_ks0", "b_v0", "teff"]  # nothing given: the first column's
+    assert list(got["status"]) == ["ok"] * 3 + [statuses.INVALID_COLOUR]
+
+
+def test_an_observed_b_v_is_not_taken_for_a_dereddened_one():
+    with pytest.raises(UserError, match="missing colour"):
+        io.require_columns(["prot", "B-V"])
+    assert io.match_columns(["prot", "(B-V)0", "(V-Ks)0"]) == {"prot": "prot", "b_v0": "(B-V)0", "v_ks0": "(V-Ks)0"}
+
+
 def test_a_plain_dereddened_table_gets_no_new_columns(model):
     frame = dereddened([0.1] * 4, [0.01] * 4)
     got = model.estimate(frame, settings(model))
@@ -144,7 +207,8 @@ def test_a_plain_dereddened_table_gets_no_new_columns(model):
 
 
 def test_missing_colour_messages_name_what_would_work():
-    with pytest.raises(UserError, match="^missing colour: give bp_rp0 .de-reddened., or bp_rp with E.BP-RP./A_V, or teff$"):
+    with pytest.raises(UserError, match="^missing colour: give bp_rp0 .de-reddened., or bp_rp with E.BP-RP./A_V, or teff, "
+                                       "or a de-reddened v_ks0 or b_v0$"):
         io.require_columns(["prot", "name"])
     assert MISSING_COLOUR in str(pytest.raises(UserError, io.require_columns, ["prot"]).value)
     from gyroage.core.colours import required_colour
@@ -188,3 +252,8 @@ def test_the_array_api_takes_the_same_colours(model):
     np.testing.assert_allclose(red.summaries()["age_p50_myr"], ref["age_p50_myr"], rtol=1e-9)
     with pytest.raises(UserError, match="found BP-RP but no reddening"):
         model.posterior(12.0, bp_rp=1.1)
+    bv = model.posterior(25.4, b_v0=0.653, b_v0_err=0.01)
+    np.testing.assert_allclose(bv.pdf, model.posterior(25.4, *sequence_to_bp_rp0("b_v0", 0.653, 0.01)).pdf, rtol=1e-9)
+    assert bv.inputs["colour_source"][0] == "b_v0"
+    vk = model.posterior(25.4, v_ks0=1.56)
+    assert vk.inputs["colour_source"][0] == "v_ks0"
