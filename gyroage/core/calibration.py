@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,13 +198,17 @@ class Calibration:
         return out if every else np.where(finite, out, np.nan)
 
     def sample_quantiles(self, samples: np.ndarray, qs, bounds: tuple[float, float],
-                         rng: np.random.Generator, colour: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                         rng: np.random.Generator, colour: float | None = None,
+                         log_prior: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Quantiles of one star's calibrated posterior from its samples (log10 yr), and the calibrated samples.
 
         Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's
         ages, as the grid method's kernel lives on its grid), keeping its place within the grid
         cell; the level scale then maps the levels about the median. ``colour``: the star's (BP-RP)0,
-        needed only when the widths depend on colour.
+        needed only when the widths depend on colour. ``log_prior``: a prior that is not flat, in which case
+        ``samples`` are the likelihood's (drawn under a flat prior): they are calibrated as above, the level scale
+        moving the samples themselves, and then drawn again with weights prior(x), as the grid method multiplies
+        the calibrated likelihood by the prior (:func:`gyroage.core.posterior.calibrate_under_prior`).
         """
         x = np.asarray(samples, dtype=float)
         if self.smears:
@@ -220,9 +225,16 @@ class Calibration:
             j = np.clip(j, 0, n - 1)
             x = np.clip(grid[j] + (x - grid[i]), bounds[0], bounds[1])
         q = np.asarray(qs, dtype=float)
+        if log_prior is None:
+            if self.level_scale != 1.0:
+                q = normal_cdf(self.scale_of(np.median(x)) * normal_score(q))
+            return np.quantile(x, q), x
         if self.level_scale != 1.0:
-            q = normal_cdf(self.scale_of(np.median(x)) * normal_score(q))
-        return np.quantile(x, q), x
+            s = float(self.scale_of(np.median(x)))
+            if s != 1.0:  # each sample to the level-scaled quantile of its rank: G^-1(F(x)) = F^-1(Phi(s Phi^-1(F(x))))
+                u = (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size
+                x = np.quantile(x, normal_cdf(s * normal_score(u)))
+        return prior_quantiles(x, q, log_prior, rng)
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
         out = pdf / np.trapezoid(pdf, grid, axis=-1)[..., None]
@@ -267,3 +279,23 @@ def smear(pdf: np.ndarray, grid: np.ndarray, systematic: float | Calibration) ->
     if systematic <= 0:
         return pdf
     return Calibration((float(grid[0]),), (float(systematic),)).apply(pdf, grid)
+
+
+def prior_quantiles(x: np.ndarray, qs, log_prior: Callable[[np.ndarray], np.ndarray],
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles ``qs`` of samples ``x`` of a likelihood weighted by exp(``log_prior``) (samples of prior x
+    likelihood), and the samples drawn again by those weights (as many, with replacement).
+
+    The quantiles come from the weighted samples themselves (less Monte Carlo noise than the redrawn ones). A sample
+    set without prior mass (the bounds exclude it) comes back unweighted.
+    """
+    lp = np.asarray(log_prior(x), dtype=float)
+    w = np.exp(lp - np.max(lp)) if np.isfinite(lp).any() else np.zeros_like(lp)
+    w = np.where(np.isfinite(w), w, 0.0)
+    if not w.sum() > 0:
+        return np.quantile(x, qs), x
+    order = np.argsort(x, kind="stable")
+    xs, ws = x[order], w[order]
+    c = np.cumsum(ws)
+    levels = (c - 0.5 * ws) / c[-1]  # each sample at the middle of its weight
+    return np.interp(qs, levels, xs), x[rng.choice(x.size, x.size, p=w / w.sum())]

@@ -20,9 +20,11 @@ from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     GridPosterior,
     age_grid,
+    calibrate_under_prior,
     colour_marginal_log_likelihood,
     grid_log_prior,
     normalise,
+    prior_is_flat,
     quantiles,
 )
 from gyroage.core.priors import Prior
@@ -150,7 +152,11 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
             err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
             term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid, err)
             np.add.at(total, gid[idx], term)
-    pdf = smear(normalise(total + grid_log_prior(prior, grid), grid), grid, systematic_dex)
+    log_prior = grid_log_prior(prior, grid)
+    if prior_is_flat(log_prior):
+        pdf = smear(normalise(total + log_prior, grid), grid, systematic_dex)
+    else:  # the systematic widens the members' evidence, not the prior: as gyroage estimate does
+        pdf = calibrate_under_prior(total, log_prior, grid, lambda p: smear(p, grid, systematic_dex))
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
 
 

@@ -6,6 +6,7 @@ Everything here works on (stars x grid) arrays; no per-star Python loop.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -274,25 +275,52 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     """
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol)
-    log_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
+    log_prior = base_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
     prior_log_norm = normalise_with_log_norm(log_prior, grid)[1]
-    informed = None
+    informed, term_ll = None, 0.0
     if main_sequence is not None and abs_g is not None:
         informed = main_sequence.informs(bp_rp0, abs_g, abs_g_err)
         if informed.any():
             # on the prior's side: it shapes the age, while the evidence for p_outlier stays rotation's
-            log_prior = log_prior + main_sequence.log_likelihood(bp_rp0, abs_g, grid, abs_g_err)
+            term_ll = main_sequence.log_likelihood(bp_rp0, abs_g, grid, abs_g_err)
+            log_prior = log_prior + term_ll
             # the term is 0 on the other rows, whose prior and its integral stay as they were
             prior_log_norm = np.broadcast_to(prior_log_norm, informed.shape).copy()
             prior_log_norm[informed] = normalise_with_log_norm(log_prior[informed], grid)[1]
     pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
     if calibration is not None or main_sequence_calibration is not None:
-        pdf = calibrate(pdf, grid, np.asarray(bp_rp0, dtype=np.float64), calibration, main_sequence_calibration,
-                        informed)
+        colour = np.asarray(bp_rp0, dtype=np.float64)
+        if prior_is_flat(base_prior):
+            pdf = calibrate(pdf, grid, colour, calibration, main_sequence_calibration, informed)
+        else:
+            pdf = calibrate_under_prior(ll + term_ll, base_prior, grid,
+                                        lambda p: calibrate(p, grid, colour, calibration, main_sequence_calibration,
+                                                            informed))
     w = density.outlier_weight if outlier_weight is None else outlier_weight
     log_z = log_norm - prior_log_norm  # the member evidence, prior normalised
     p_out = outlier_probability(log_z, w, density.outlier_log_density)
     return GridPosterior(grid, pdf, p_out)
+
+
+def prior_is_flat(log_prior: np.ndarray) -> bool:
+    """Whether every row of a gridded log prior is constant (the default prior): calibrating the posterior is then
+    calibrating the likelihood."""
+    lp = np.asarray(log_prior)
+    return bool(np.all(lp == lp[..., :1]))
+
+
+def calibrate_under_prior(log_like: np.ndarray, log_prior: np.ndarray, grid: np.ndarray,
+                          apply: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """prior x (the calibration ``apply``-ed to the normalised likelihood), normalised: the posterior under a prior
+    that is not flat.
+
+    The calibration stands for the model's systematic error in age, so it widens what the model says (the
+    likelihood), not what the user knows: a bounded prior keeps its bounds (a table is 0 outside it) and a narrow one
+    (an isochrone age) its width. Under a flat prior this is the calibrated posterior itself.
+    """
+    like = apply(normalise(log_like, grid))
+    with np.errstate(divide="ignore"):
+        return normalise(np.log(np.maximum(like, 0.0)) + log_prior, grid)
 
 
 def calibrate(pdf: np.ndarray, grid: np.ndarray, colour: np.ndarray, calibration: PdfTransform | None,

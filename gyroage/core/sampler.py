@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.core.calibration import Calibration
+from gyroage.core.calibration import Calibration, prior_quantiles
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
@@ -196,14 +196,18 @@ def integrated_time(chain: np.ndarray, c: float = 5.0) -> np.ndarray:
 
 def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
                calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
-               colour: float | None = None):
+               colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None):
     """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps;
-    ``colour``, the star's (BP-RP)0, picks its calibration widths."""
+    ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its prior, when the chain sampled
+    the likelihood alone (a calibrated run under a prior that is not flat: :func:`_run_blocks`)."""
     flat = chain_x[burn:].reshape(-1)
     if calibration is None:
-        q = np.quantile(flat, QUANTILES)
+        if log_prior is None:
+            q = np.quantile(flat, QUANTILES)
+        else:  # the chain sampled the likelihood: the prior weights it here
+            q, flat = prior_quantiles(flat, QUANTILES, log_prior, rng)
     else:  # the grid method's calibration, applied to the samples
-        q, flat = calibration.sample_quantiles(flat, QUANTILES, bounds, rng, colour)
+        q, flat = calibration.sample_quantiles(flat, QUANTILES, bounds, rng, colour, log_prior)
     hist, edges = np.histogram(flat, bins=max(10, min(60, int(np.sqrt(flat.size) / 2))))
     k = int(np.argmax(hist))
     mode = 0.5 * (edges[k] + edges[k + 1])
@@ -283,10 +287,12 @@ def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: Sampl
 def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generator,
             calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
             colours: np.ndarray | None = None, main_sequence_calibration: Calibration | None = None,
-            informed: np.ndarray | None = None) -> SampleResult:
+            informed: np.ndarray | None = None,
+            log_prior: Callable[[int], Callable[[np.ndarray], np.ndarray]] | None = None) -> SampleResult:
     """Summaries from the stored chains (burn-in 2 tau, at most half the chain); ``colours``: the
     stars' (BP-RP)0, for a calibration whose widths depend on colour; the stars the height term ``informed``
-    take ``main_sequence_calibration`` (when given), as in the grid method."""
+    take ``main_sequence_calibration`` (when given), as in the grid method. ``log_prior(i)``: star i's log prior
+    (None for the flat default), which the calibration must not widen."""
     n_s = len(run.steps)
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
@@ -300,7 +306,8 @@ def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generato
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
         q, mode, keep = _summarise(cx, burn, settings.n_keep, rng, cal, bounds,
-                                   None if colours is None else float(colours[i]))
+                                   None if colours is None else float(colours[i]),
+                                   None if log_prior is None else log_prior(i))
         qs[i], modes[i] = q, mode
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
@@ -391,11 +398,21 @@ def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight,
                 main_sequence=(None, None)) -> SampleResult:
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block_id)]))
     term, term_calibration = main_sequence
-    logpost = LogPosterior(density, prior, stars, outlier_weight, term)
+    # A calibration widens the likelihood, not the prior (as in the grid method): under a prior that is not flat the
+    # chains sample the likelihood (flat prior, same bounds), and the prior weights the calibrated samples.
+    apart = (calibration is not None or term_calibration is not None) and prior.kind != "uniform_log_age"
+    chain_prior = Prior("uniform_log_age", prior.log10_age_min, prior.log10_age_max) if apart else prior
+    logpost = LogPosterior(density, chain_prior, stars, outlier_weight, term)
     informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
     return _finish(run(logpost, settings, rng), settings, rng, calibration, (prior.log10_age_min, prior.log10_age_max),
-                   stars.bp_rp0, term_calibration, informed)
+                   stars.bp_rp0, term_calibration, informed, star_log_prior(prior, stars) if apart else None)
+
+
+def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[[np.ndarray], np.ndarray]]:
+    """Star i's log prior as a function of log10 age, to weight its likelihood samples."""
+    mean, sigma = stars.prior_mean, stars.prior_sigma
+    return lambda i: (lambda x: prior.log_prob(x, None if mean is None else mean[i], None if sigma is None else sigma[i]))
 
 
 def _worker_run(args) -> SampleResult:

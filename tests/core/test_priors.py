@@ -79,6 +79,45 @@ def test_grid_and_mcmc_follow_a_narrow_prior(model):
         assert np.allclose(np.log10(out["age_p50_myr"]) + 6, 8.3, atol=0.03), method
 
 
+def _ages(model, frame, prior, method):
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.sampler import SamplerSettings
+
+    s = EstimateSettings(prior=prior, n_grid=201, method=method, sampler=SamplerSettings(min_n_eff=400), seed=1)
+    out = estimate_chunk(frame, model.density, s)
+    assert (out["status"] == "ok").all(), method
+    return np.log10(out[["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]]) + 6
+
+
+@pytest.mark.parametrize("method", ["grid", "mcmc"])
+def test_calibration_widens_the_likelihood_not_a_narrow_prior(model, method):
+    # the calibration is the model's systematic error (0.2-0.7 dex at these ages): it must not blur what the user knows
+    frame = pd.DataFrame({"prot": [8.0, 5.0], "bp_rp0": [1.3, 0.9]})
+    ages = _ages(model, frame, Prior("gaussian_log_age", 6.0, 10.0, mean=8.3, sigma=0.05), method)
+    half_68 = (ages["age_p84_myr"] - ages["age_p16_myr"]) / 2
+    assert (half_68 < 0.06).all(), half_68  # at most the prior's own 0.05 dex, with grid and sampling noise
+
+
+@pytest.mark.parametrize("method", ["grid", "mcmc"])
+def test_a_tabulated_prior_confines_the_calibrated_ages(model, method):
+    table = ((8.0, 8.5), (0.0, 0.0))  # flat in log age over 100-316 Myr, 0 outside (README)
+    frame = pd.DataFrame({"prot": [10.0, 25.4], "bp_rp0": [1.0, 0.82]})
+    ages = _ages(model, frame, Prior("tabulated", 6.0, 10.0, table=table), method)
+    assert (ages["age_p2.5_myr"] >= 8.0 - 0.01).all() and (ages["age_p97.5_myr"] <= 8.5 + 0.01).all(), ages
+
+
+def test_a_tabulated_prior_puts_no_posterior_or_group_mass_outside_it(model):
+    from gyroage.core.groups import group_posterior
+
+    prior = Prior("tabulated", 6.0, 10.0, table=((8.0, 8.5), (0.0, 0.0)))
+    post = model.posterior([10.0, 25.4], [1.0, 0.82], prior=prior)
+    outside = (post.grid < 8.0) | (post.grid > 8.5)
+    assert np.all(post.pdf[:, outside] == 0)
+    gp = group_posterior(model.density, np.log10([8.0, 9.0, 7.5]), [1.0, 1.1, 0.9], [0.02] * 3, ["A"] * 3, prior,
+                         systematic_dex=0.3)
+    assert np.all(gp.pdf[:, (gp.grid < 8.0) | (gp.grid > 8.5)] == 0)
+
+
 def test_cli_per_star_prior_columns_and_invalid_rows(tmp_path):
     src = tmp_path / "in.csv"
     pd.DataFrame({"prot": [8.0, 8.0, 8.0], "bp_rp0": [1.3, 1.3, 1.3],
