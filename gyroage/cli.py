@@ -103,7 +103,8 @@ OutputFormatOpt = Annotated[Optional[str], typer.Option(
 
 
 # Generated from gyroage/statuses.py, so the help never lists a status the code does not have.
-ESTIMATE_EPILOG = (f"Each row's status column is one of: {', '.join(statuses.ESTIMATE)} (README, 'Statuses'). "
+ESTIMATE_EPILOG = (f"Each row's status column is one of: "
+                   f"{', '.join(k for k in statuses.ESTIMATE if k not in statuses.GROUP_ONLY)} (README, 'Statuses'). "
                    "Column names are matched case-insensitively, with the aliases listed in the README, "
                    "'Input columns'.")
 

@@ -45,6 +45,9 @@ ESTIMATE = {
     NO_GROUP: "group-age: the rows whose group cell is blank (counted, not dated)",
 }
 
+# The statuses only group-age gives (its rows are groups, not stars): not in estimate's list.
+GROUP_ONLY = (NO_VALID_MEMBERS, NO_GROUP)
+
 # Cross-match statuses (``gyroage crossmatch``'s ``crossmatch_status`` column); ``ok`` is the one above.
 NOT_FOUND = "not_found"
 NO_PERIOD = "no_period"
