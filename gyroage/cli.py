@@ -133,7 +133,8 @@ def estimate(
     age_max_myr: AgeMaxOpt = None,
     grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
     exact_grid: Annotated[bool, typer.Option("--exact-grid", help="Evaluate the flow at every grid point, not at every "
-                                             "4th one refined where a cubic is unsure (2.5x slower; ages agree to 2e-3 dex).")] = False,
+                                             "4th one refined where a cubic is unsure (2.5x slower; medians agree to "
+                                             "6e-4 dex for 99% of stars).")] = False,
     outlier_weight: OutlierOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs).")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
