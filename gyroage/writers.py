@@ -9,6 +9,7 @@ import csv
 import io as _io
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -78,16 +79,25 @@ def _round_significant(x: np.ndarray, digits: int) -> np.ndarray:
     return np.where(np.isfinite(x) & (x != 0), r, x)
 
 
-def prepare_target(target: Path) -> None:
-    """Fail early, in one line, on an output path that cannot be written; create its folder."""
-    if target.is_dir():
+def prepare_target(target: Path, directory: bool = False) -> None:
+    """Fail early, in one line, on an output path that cannot be written; create its folder.
+
+    ``directory``: the output is a directory (the dask engine's), so an existing one is no mistake.
+    """
+    target = Path(target)
+    if target.is_dir() and not directory:
         raise UserError(f"output {target} is a directory")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise UserError(f"cannot write {target}: {target.parent} is not a directory")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        # Make and remove a file where the temp file and the sidecar will go: os.access says yes to root
+        # where the file system still refuses (/sys, a read-only mount), and it cannot see a name too long.
+        fd, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".resume")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
-    if not os.access(target.parent, os.W_OK):
-        raise UserError(f"cannot write {target}: permission denied")
 
 
 class AtomicWriter:

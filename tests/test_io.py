@@ -176,6 +176,12 @@ def test_user_mistakes_are_one_line(tmp_path, content, words):
     (["--grid", "1"], ["--grid"]), (["--chunksize", "0"], ["--chunksize"]), (["--threads", "-1"], ["--threads"]),
     (["--outlier-weight", "1.5"], ["outlier"]), (["--prior", "flat"], ["prior"]),
     (["-o", "{tmp}"], ["directory"]), (["-o", "/proc/nope/out.csv"], ["cannot write"]),
+    # paths that fail for root too (chmod does not stop root): under a regular file, a name too long for the sidecar
+    (["-o", "{tmp}/in.csv/out.csv"], ["cannot write", "not a directory"]),
+    (["-o", "{tmp}/" + "a" * 250 + ".csv"], ["cannot write", "too long"]),
+    (["--posteriors", "{tmp}/in.csv/post.parquet"], ["cannot write", "post.parquet"]),
+    (["-o", "{tmp}/out.csv", "--posteriors", "{tmp}/in.csv/post.parquet"], ["cannot write", "post.parquet"]),
+    (["-o", "{tmp}/in.csv/out.parquet", "--engine", "dask"], ["cannot write"]),
 ])
 def test_bad_options_are_one_line(tmp_path, args, words):
     f = tmp_path / "in.csv"

@@ -25,6 +25,7 @@ from gyroage.errors import UserError
 from gyroage.files import is_parquet
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
+from gyroage.writers import prepare_target
 
 __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
 
@@ -125,6 +126,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     if posteriors is not None:
         if not is_parquet(posteriors):
             raise UserError(f"--posteriors must be a .parquet file: {posteriors}")
+        prepare_target(Path(posteriors))  # now, not after every star is computed
     elif ids is not None:
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
     to_file = target not in (None, "-")

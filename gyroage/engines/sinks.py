@@ -47,6 +47,13 @@ class Sidecar:
         self.ext = ".csv" if self.format == "csv" else ".parquet"
         self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks": {}}
         old = self._read()
+        try:
+            self._start(old, resume, fingerprint, shash)
+        except OSError as exc:  # prepare_target probed the folder; a leftover .resume that is a file still fails here
+            raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+    def _start(self, old: dict | None, resume: bool, fingerprint: str, shash: str) -> None:
+        """Keep the interrupted run's chunks (``resume``) or start an empty sidecar; write the manifest."""
         if resume and old is not None:
             if old.get("fingerprint") != fingerprint:
                 raise UserError(f"cannot resume: the input differs from the interrupted run's (remove {self.dir} "
