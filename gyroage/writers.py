@@ -17,7 +17,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile
+from gyroage.files import AtomicFile, is_special, output_path
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True) -> str:
@@ -87,13 +87,20 @@ def prepare_target(target: Path, directory: bool = False) -> None:
     target = Path(target)
     if target.is_dir() and not directory:
         raise UserError(f"output {target} is a directory")
-    if target.parent.exists() and not target.parent.is_dir():
-        raise UserError(f"cannot write {target}: {target.parent} is not a directory")
+    where = output_path(target)  # a symlink's target, where the temp file goes
+    if is_special(where):  # a device or FIFO: written into, nothing is made beside it (AtomicFile)
+        if directory:
+            raise UserError(f"cannot write {target}: a device or FIFO, not a directory")
+        if not os.access(where, os.W_OK):
+            raise UserError(f"cannot write {target}: permission denied")
+        return
+    if where.parent.exists() and not where.parent.is_dir():
+        raise UserError(f"cannot write {target}: {where.parent} is not a directory")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        where.parent.mkdir(parents=True, exist_ok=True)
         # Make and remove a file where the temp file and the sidecar will go: os.access says yes to root
         # where the file system still refuses (/sys, a read-only mount), and it cannot see a name too long.
-        fd, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".resume")
+        fd, probe = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.", suffix=".resume")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
