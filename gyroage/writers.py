@@ -107,6 +107,24 @@ def prepare_target(target: Path, directory: bool = False) -> None:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
+def write_stdout(text: str) -> None:
+    """``text`` to stdout, every byte of it or an OSError.
+
+    sys.stdout drops the rest of a short write (a disk filling up under a redirect) without a word:
+    its byte buffer returns the count written and TextIOWrapper ignores it. Here the rest is written
+    again, so a full disk raises (ENOSPC) instead of leaving a truncated output and exit code 0.
+    """
+    out = sys.stdout
+    raw = getattr(out, "buffer", None)
+    if raw is None:  # a text-only stream (some test harnesses)
+        out.write(text)
+        return
+    out.flush()  # anything written as text before stays in front
+    view = memoryview(text.encode(out.encoding or "utf-8", out.errors or "strict"))
+    while view:
+        view = view[raw.write(view):]
+
+
 class AtomicWriter:
     """Write chunks to a temp file beside the target, then rename on ``commit``.
 
@@ -150,7 +168,11 @@ class AtomicWriter:
             return
         if self._fh is None:
             self._fh = sys.stdout if self.stdout else open(self._file.path, "w", newline="", encoding="utf-8")
-        self._fh.write(csv_text(frame, header=not self._header_done))
+        text = csv_text(frame, header=not self._header_done)
+        if self.stdout:
+            write_stdout(text)
+        else:
+            self._fh.write(text)
         self._header_done = True
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
