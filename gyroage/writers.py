@@ -17,7 +17,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile, is_special, output_path
+from gyroage.files import AtomicFile, is_special, output_path, same_file
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True) -> str:
@@ -77,6 +77,23 @@ def _round_significant(x: np.ndarray, digits: int) -> np.ndarray:
         scale = 10.0 ** np.abs(k)
         r = np.where(k >= 0, np.round(x * scale) / scale, np.round(x / scale) * scale)
     return np.where(np.isfinite(x) & (x != 0), r, x)
+
+
+def check_outputs(source: str | Path | list, target: str | Path | None, posteriors: str | Path | None = None) -> None:
+    """Refuse, in one line, an output that is the input or the other output.
+
+    Each is renamed into place when complete, so the input would be replaced, or one output
+    silently lost to the other. ``source`` may be a list of inputs (the dask engine's).
+    """
+    if target not in (None, "-") and posteriors is not None and same_file(target, posteriors):
+        raise UserError(f"-o and --posteriors name the same file ({target}): give each its own")
+    sources = [s for s in (source if isinstance(source, (list, tuple)) else [source]) if str(s) != "-"]
+    for out, option in ((target, "-o"), (posteriors, "--posteriors")):
+        if out in (None, "-") or is_special(out):  # a device or FIFO is written into, not replaced
+            continue
+        for s in sources:
+            if same_file(s, out):
+                raise UserError(f"{option} {out} is the input file, which it would replace: write the output elsewhere")
 
 
 def prepare_target(target: Path, directory: bool = False) -> None:

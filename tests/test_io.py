@@ -335,3 +335,24 @@ def test_a_fifo_output_is_written_into_not_replaced(tmp_path, name):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", name]
     res = invoke(str(f), "-q", "-o", str(fifo), "--resume")
     assert res.exit_code == 2 and "--resume" in res.stderr
+
+
+def test_an_output_that_is_the_input_or_the_other_output_is_refused(tmp_path):
+    """Outputs are renamed into place: -o on the input would replace it, and one of two outputs on one path is lost."""
+    f = tmp_path / "in.csv"
+    f.write_text("name,prot,bp_rp0\na,10,1.0\n")
+    (tmp_path / "link.csv").symlink_to(f)
+    same = str(tmp_path / "same.parquet")
+    one_line_error(invoke(str(f), "-q", "-o", same, "--posteriors", same), "-o and --posteriors", "same file")
+    one_line_error(invoke(str(f), "-q", "-o", str(tmp_path / "out.parquet"), "--posteriors",
+                          str(tmp_path / "." / "out.parquet")), "same file")
+    for out in (str(f), str(tmp_path / "." / "in.csv"), str(tmp_path / "link.csv")):
+        one_line_error(invoke(str(f), "-q", "-o", out), "is the input file")
+    pq_in = tmp_path / "in.parquet"
+    pd.read_csv(f).to_parquet(pq_in)
+    one_line_error(invoke(str(pq_in), "-q", "--posteriors", str(pq_in)), "--posteriors", "is the input file")
+    res = CliRunner().invoke(app, ["group-age", str(f), "--by", "name", "-q", "-o", str(tmp_path / "link.csv")])
+    one_line_error(res, "is the input file")
+    assert f.read_text() == "name,prot,bp_rp0\na,10,1.0\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.csv", "in.parquet", "link.csv"]
+    assert len(pd.read_parquet(pq_in)) == 1

@@ -25,7 +25,7 @@ from gyroage.errors import UserError
 from gyroage.files import is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
-from gyroage.writers import prepare_target
+from gyroage.writers import check_outputs, prepare_target
 
 __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
 
@@ -131,6 +131,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
     # a device or FIFO (-o /dev/null) is streamed into like stdout: no sidecar beside it, nothing to resume
     to_file = target not in (None, "-") and not is_special(target)
+    check_outputs(source, target, posteriors)
     stdin = str(source) == "-"
     if resume and (not to_file or stdin):
         raise UserError("--resume needs a file input and an output file (-o)")
