@@ -178,8 +178,8 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
     if n_grid < 50:
         raise UserError("--grid must be at least 50")
     check_outlier_weight(outlier_weight)
-    if systematic_dex is not None and systematic_dex < 0:
-        raise UserError("--systematic-dex must be >= 0")
+    if systematic_dex is not None and not 0 <= systematic_dex < np.inf:  # NaN fails too: it acted as 0, inf blanked the ages
+        raise UserError("--systematic-dex must be >= 0 and finite")
 
 
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,

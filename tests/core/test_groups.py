@@ -149,7 +149,9 @@ def test_rows_with_a_blank_group_are_counted_not_dropped(model):
 
 @pytest.mark.parametrize("kwargs, message", [({"n_grid": 20}, "--grid must be at least 50"),
                                              ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
-                                             ({"systematic_dex": -0.1}, "--systematic-dex must be >= 0")])
+                                             ({"systematic_dex": -0.1}, "--systematic-dex must be >= 0"),
+                                             ({"systematic_dex": float("inf")}, "--systematic-dex must be >= 0 and finite"),
+                                             ({"systematic_dex": float("nan")}, "--systematic-dex must be >= 0 and finite")])
 def test_group_ages_refuses_what_the_command_line_refuses(model, kwargs, message):
     """Settings are checked where they are defined: the library gives the command line's one-line error."""
     from gyroage.errors import UserError
