@@ -206,3 +206,14 @@ def test_groups_outside_the_trained_domain_are_flagged_not_ok(model):
     assert out.loc["f_stars", "status"] == "extrapolated"
     assert out.loc["f_stars", "age_flags"].split(";")[0] == "colour_blue_of_kraft_break"
     assert out.loc["empty", "status"] == "no_valid_members" and out.loc["empty", "age_flags"] == ""
+
+
+@pytest.mark.parametrize("by", ["status", "n_stars", "age_p50_myr"])
+def test_a_group_column_named_like_an_output_column_keeps_its_labels(model, by):
+    """--by status used to give one 'status' column reading ok, ok: the labels now come out as input_<name>."""
+    frame = pd.DataFrame({by: ["A", "B"], "prot": [10.0, 25.4], "bp_rp0": [1.0, 0.82]})
+    out = group_ages(frame, model.density, by, model.default_prior, n_grid=201)
+    assert list(out[f"input_{by}"]) == ["A", "B"] and list(out["status"]) == ["ok", "ok"]
+    assert list(out["n_stars"]) == [1, 1] and out.columns.is_unique and out.columns[0] == f"input_{by}"
+    blank = group_ages(frame.assign(**{by: ["A", ""]}), model.density, by, model.default_prior, n_grid=201)
+    assert list(blank[f"input_{by}"]) == ["A", ""] and list(blank["status"]) == ["ok", "no_group"]
