@@ -6,6 +6,7 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -30,6 +31,10 @@ app = typer.Typer(
 )
 
 
+# The disk (or a quota, or a file-size limit) refused an output's bytes: the user's to fix, not a bug.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
 def user_errors(fn):
     """Turn a UserError into one line on stderr and its exit code."""
 
@@ -44,6 +49,11 @@ def user_errors(fn):
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:  # anything else is a bug: keep its traceback
+                raise
+            typer.echo(f"gyroage: error: cannot write output: {exc.strerror}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper
 
@@ -289,6 +299,7 @@ def group_age(
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
+    writers.check_outputs(input, output)
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
@@ -403,7 +414,7 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (BrokenPipeError, ValueError):
+        except (OSError, ValueError):  # a closed pipe, or a full disk already reported
             pass
     os._exit(code)
 

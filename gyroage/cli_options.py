@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: a rerun with the same seed gives the same results.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (>= 0): a rerun with the same seed gives the same results.")]
 
 
 def comma_list(values: str | Iterable[str] | None) -> list[str]:

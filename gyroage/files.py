@@ -6,8 +6,10 @@ can use it without importing the tabular front end.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,21 +32,52 @@ def fsync_file(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def output_path(target: str | os.PathLike) -> Path:
+    """Where an output named ``target`` goes: the file a symbolic link points to (the link stays), else ``target``."""
+    p = Path(target)
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
+def is_special(path: str | os.PathLike) -> bool:
+    """Whether ``path`` exists (links followed) and is neither a regular file nor a directory: a device, FIFO or socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` name one file: links followed, and by resolved name where one does not exist yet."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
 class AtomicFile:
     """A temporary path beside ``target`` that becomes ``target`` on :meth:`commit` or vanishes on :meth:`abort`.
 
     Readers see the old target or the complete new one, never a partial write.
     ``directory``: the temporary path is a directory (its files are synced one
     by one on commit; an existing target directory is replaced). ``mode``: the
-    result's permissions (mkstemp and mkdtemp make private ones).
+    result's permissions (mkstemp and mkdtemp make private ones). A symbolic
+    link is followed: its target is replaced, the link stays. A target that is
+    a device or FIFO (``/dev/null``, a named pipe) cannot be replaced: the
+    temporary file is then in the system's temp folder and :meth:`commit`
+    copies it into the target.
     """
 
     def __init__(self, target: str | os.PathLike, suffix: str = ".part", mode: int = 0o644,
                  directory: bool = False) -> None:
-        self.target = Path(target)
+        self.target = output_path(target)
         self.directory = directory
         self.mode = mode
-        where = {"dir": self.target.parent, "prefix": f".{self.target.name}.", "suffix": suffix}
+        self.special = is_special(self.target)
+        if self.special and directory:
+            raise FileExistsError(errno.EEXIST, "a device or FIFO, not a directory", str(target))
+        # a device's folder (/dev) is no place for temp files; a regular file's is, so the rename stays on one disk
+        where = {"dir": None if self.special else self.target.parent, "prefix": f".{self.target.name}.", "suffix": suffix}
         if directory:
             self.path = Path(tempfile.mkdtemp(**where))
         else:
@@ -54,6 +87,11 @@ class AtomicFile:
 
     def commit(self) -> Path:
         """Sync the temporary file (or every file in the directory) and rename it onto the target."""
+        if self.special:  # written into, never replaced (a rename would turn /dev/null into a regular file)
+            with open(self.path, "rb") as src, open(self.target, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            self.path.unlink()
+            return self.target
         if self.directory:
             for f in self.path.iterdir():
                 if f.is_file():

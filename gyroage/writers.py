@@ -9,6 +9,7 @@ import csv
 import io as _io
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile
+from gyroage.files import AtomicFile, is_special, output_path, same_file
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True) -> str:
@@ -78,16 +79,67 @@ def _round_significant(x: np.ndarray, digits: int) -> np.ndarray:
     return np.where(np.isfinite(x) & (x != 0), r, x)
 
 
-def prepare_target(target: Path) -> None:
-    """Fail early, in one line, on an output path that cannot be written; create its folder."""
-    if target.is_dir():
+def check_outputs(source: str | Path | list, target: str | Path | None, posteriors: str | Path | None = None) -> None:
+    """Refuse, in one line, an output that is the input or the other output.
+
+    Each is renamed into place when complete, so the input would be replaced, or one output
+    silently lost to the other. ``source`` may be a list of inputs (the dask engine's).
+    """
+    if target not in (None, "-") and posteriors is not None and same_file(target, posteriors):
+        raise UserError(f"-o and --posteriors name the same file ({target}): give each its own")
+    sources = [s for s in (source if isinstance(source, (list, tuple)) else [source]) if str(s) != "-"]
+    for out, option in ((target, "-o"), (posteriors, "--posteriors")):
+        if out in (None, "-") or is_special(out):  # a device or FIFO is written into, not replaced
+            continue
+        for s in sources:
+            if same_file(s, out):
+                raise UserError(f"{option} {out} is the input file, which it would replace: write the output elsewhere")
+
+
+def prepare_target(target: Path, directory: bool = False) -> None:
+    """Fail early, in one line, on an output path that cannot be written; create its folder.
+
+    ``directory``: the output is a directory (the dask engine's), so an existing one is no mistake.
+    """
+    target = Path(target)
+    if target.is_dir() and not directory:
         raise UserError(f"output {target} is a directory")
+    where = output_path(target)  # a symlink's target, where the temp file goes
+    if is_special(where):  # a device or FIFO: written into, nothing is made beside it (AtomicFile)
+        if directory:
+            raise UserError(f"cannot write {target}: a device or FIFO, not a directory")
+        if not os.access(where, os.W_OK):
+            raise UserError(f"cannot write {target}: permission denied")
+        return
+    if where.parent.exists() and not where.parent.is_dir():
+        raise UserError(f"cannot write {target}: {where.parent} is not a directory")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        where.parent.mkdir(parents=True, exist_ok=True)
+        # Make and remove a file where the temp file and the sidecar will go: os.access says yes to root
+        # where the file system still refuses (/sys, a read-only mount), and it cannot see a name too long.
+        fd, probe = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.", suffix=".resume")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
-    if not os.access(target.parent, os.W_OK):
-        raise UserError(f"cannot write {target}: permission denied")
+
+
+def write_stdout(text: str) -> None:
+    """``text`` to stdout, every byte of it or an OSError.
+
+    sys.stdout drops the rest of a short write (a disk filling up under a redirect) without a word:
+    its byte buffer returns the count written and TextIOWrapper ignores it. Here the rest is written
+    again, so a full disk raises (ENOSPC) instead of leaving a truncated output and exit code 0.
+    """
+    out = sys.stdout
+    raw = getattr(out, "buffer", None)
+    if raw is None:  # a text-only stream (some test harnesses)
+        out.write(text)
+        return
+    out.flush()  # anything written as text before stays in front
+    view = memoryview(text.encode(out.encoding or "utf-8", out.errors or "strict"))
+    while view:
+        view = view[raw.write(view):]
 
 
 class AtomicWriter:
@@ -133,7 +185,11 @@ class AtomicWriter:
             return
         if self._fh is None:
             self._fh = sys.stdout if self.stdout else open(self._file.path, "w", newline="", encoding="utf-8")
-        self._fh.write(csv_text(frame, header=not self._header_done))
+        text = csv_text(frame, header=not self._header_done)
+        if self.stdout:
+            write_stdout(text)
+        else:
+            self._fh.write(text)
         self._header_done = True
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:

@@ -157,3 +157,30 @@ def test_estimate_asks_blas_for_one_thread_unless_the_user_chose(preset):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert res.returncode == 0, res.stderr
     assert f"BLAS {preset or '1'}" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("to_file", [False, True])
+def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, to_file):
+    """Output that the disk refuses (here a file-size limit, EFBIG, as a full disk gives ENOSPC) is one line, exit 2."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    src = tmp_path / "in.csv"
+    src.write_text("prot,bp_rp0\n" + "10,1.0\n25.4,0.82\n" * 50)
+
+    def limit() -> None:  # in the child: writes past 2 kB fail with EFBIG instead of killing it with SIGXFSZ
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    out = tmp_path / "out.csv"
+    args = [sys.executable, "-m", "gyroage.cli", "estimate", str(src), "-q"] + (["-o", str(out)] if to_file else [])
+    with open(tmp_path / "stdout.csv", "w") as stdout:
+        res = subprocess.run(args, stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120,
+                             preexec_fn=limit)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip() == "gyroage: error: cannot write output: File too large"
+    assert not out.exists() and not list(tmp_path.glob(".out.csv*"))

@@ -176,6 +176,12 @@ def test_user_mistakes_are_one_line(tmp_path, content, words):
     (["--grid", "1"], ["--grid"]), (["--chunksize", "0"], ["--chunksize"]), (["--threads", "-1"], ["--threads"]),
     (["--outlier-weight", "1.5"], ["outlier"]), (["--prior", "flat"], ["prior"]),
     (["-o", "{tmp}"], ["directory"]), (["-o", "/proc/nope/out.csv"], ["cannot write"]),
+    # paths that fail for root too (chmod does not stop root): under a regular file, a name too long for the sidecar
+    (["-o", "{tmp}/in.csv/out.csv"], ["cannot write", "not a directory"]),
+    (["-o", "{tmp}/" + "a" * 250 + ".csv"], ["cannot write", "too long"]),
+    (["--posteriors", "{tmp}/in.csv/post.parquet"], ["cannot write", "post.parquet"]),
+    (["-o", "{tmp}/out.csv", "--posteriors", "{tmp}/in.csv/post.parquet"], ["cannot write", "post.parquet"]),
+    (["-o", "{tmp}/in.csv/out.parquet", "--engine", "dask"], ["cannot write"]),
 ])
 def test_bad_options_are_one_line(tmp_path, args, words):
     f = tmp_path / "in.csv"
@@ -275,3 +281,78 @@ def test_fast_csv_writer_writes_what_pandas_writes(case):
     ref = frame.to_csv(index=False, lineterminator="\n", float_format="%.6g")
     assert csv_text(frame) == ref
     assert csv_text(frame, header=False) == ref.split("\n", 1)[1]
+
+
+@pytest.mark.parametrize("name, dangling", [("out.csv", False), ("out.parquet", False), ("out.fits", False),
+                                            ("out.csv", True)])
+def test_a_symlink_output_is_written_through_and_stays_a_link(tmp_path, name, dangling):
+    """-o (and --posteriors) naming a symbolic link write the file it points to, atomically; the link stays."""
+    f = tmp_path / "in.csv"
+    f.write_text("name,prot,bp_rp0\na,10,1.0\n")
+    (tmp_path / "data").mkdir()
+    real, post = tmp_path / "data" / name, tmp_path / "data" / "post.parquet"
+    if not dangling:
+        real.write_text("old")
+    (tmp_path / name).symlink_to(real)
+    (tmp_path / "post.parquet").symlink_to(post)
+    res = invoke(str(f), "-q", "-o", str(tmp_path / name), "--posteriors", str(tmp_path / "post.parquet"))
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / name).is_symlink() and (tmp_path / "post.parquet").is_symlink()
+    out = pd.read_csv(real) if name.endswith(".csv") else pd.read_parquet(real) if name.endswith(".parquet") else None
+    assert out is None or list(out["status"]) == ["ok"]
+    assert real.stat().st_size > 100 and list(pd.read_parquet(post)["row"]) == [0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.csv", "data", name, "post.parquet"])
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == sorted([name, "post.parquet"])
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.parquet"])
+def test_a_fifo_output_is_written_into_not_replaced(tmp_path, name):
+    """A FIFO (like /dev/null, a file that is not a regular one) cannot be replaced by a rename: it is written into."""
+    import os
+    import stat
+
+    f = tmp_path / "in.csv"
+    f.write_text("prot,bp_rp0\n10,1.0\n25.4,0.82\n")
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open before the run, so its writer never waits
+    try:
+        res = invoke(str(f), "-q", "-o", str(fifo), *(["--output-format", "parquet"] if "parquet" in name else []))
+        data = b""
+        try:
+            while chunk := os.read(reader, 1 << 16):
+                data += chunk
+        except BlockingIOError:
+            pass
+    finally:
+        os.close(reader)
+    assert res.exit_code == 0, res.output
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    if name.endswith(".csv"):
+        assert data.decode().splitlines()[0].startswith("prot,bp_rp0,age_p2.5_myr") and len(data.splitlines()) == 3
+    else:
+        assert data[:4] == b"PAR1" and len(pd.read_parquet(io.BytesIO(data))) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", name]
+    res = invoke(str(f), "-q", "-o", str(fifo), "--resume")
+    assert res.exit_code == 2 and "--resume" in res.stderr
+
+
+def test_an_output_that_is_the_input_or_the_other_output_is_refused(tmp_path):
+    """Outputs are renamed into place: -o on the input would replace it, and one of two outputs on one path is lost."""
+    f = tmp_path / "in.csv"
+    f.write_text("name,prot,bp_rp0\na,10,1.0\n")
+    (tmp_path / "link.csv").symlink_to(f)
+    same = str(tmp_path / "same.parquet")
+    one_line_error(invoke(str(f), "-q", "-o", same, "--posteriors", same), "-o and --posteriors", "same file")
+    one_line_error(invoke(str(f), "-q", "-o", str(tmp_path / "out.parquet"), "--posteriors",
+                          str(tmp_path / "." / "out.parquet")), "same file")
+    for out in (str(f), str(tmp_path / "." / "in.csv"), str(tmp_path / "link.csv")):
+        one_line_error(invoke(str(f), "-q", "-o", out), "is the input file")
+    pq_in = tmp_path / "in.parquet"
+    pd.read_csv(f).to_parquet(pq_in)
+    one_line_error(invoke(str(pq_in), "-q", "--posteriors", str(pq_in)), "--posteriors", "is the input file")
+    res = CliRunner().invoke(app, ["group-age", str(f), "--by", "name", "-q", "-o", str(tmp_path / "link.csv")])
+    one_line_error(res, "is the input file")
+    assert f.read_text() == "name,prot,bp_rp0\na,10,1.0\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.csv", "in.parquet", "link.csv"]
+    assert len(pd.read_parquet(pq_in)) == 1

@@ -31,6 +31,8 @@ def train(
     quiet: QuietOpt = False,
 ) -> None:
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
+    if seed < 0:  # numpy's generator refuses it, after the catalogue is read
+        raise UserError("--seed must be >= 0")
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
     from gyroage.build.export import save_checkpoint

@@ -55,6 +55,8 @@ class EstimateSettings:
         if int(self.n_grid) < 3:
             raise UserError("--grid must be at least 3")
         check_outlier_weight(self.outlier_weight)
+        if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)
+            raise UserError("--seed must be >= 0")
         if self.refine_tol is not None and not self.refine_tol > 0:
             raise UserError("refine_tol must be positive (None: evaluate every grid point)")
 

@@ -184,8 +184,8 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
     if n_grid < 50:
         raise UserError("--grid must be at least 50")
     check_outlier_weight(outlier_weight)
-    if systematic_dex is not None and systematic_dex < 0:
-        raise UserError("--systematic-dex must be >= 0")
+    if systematic_dex is not None and not 0 <= systematic_dex < np.inf:  # NaN fails too: it acted as 0, inf blanked the ages
+        raise UserError("--systematic-dex must be >= 0 and finite")
 
 
 def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
@@ -193,7 +193,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
                systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
-    Columns: the ``by`` column, ``n_stars`` (rows in the group), ``n_used``
+    Columns: the ``by`` column (``input_<by>`` when ``by`` is one of the other names), ``n_stars`` (rows in the group), ``n_used``
     (rows with a usable period and colour and membership > 0), the age
     summaries of :data:`SUMMARY_COLUMNS`, ``age_flags`` (:func:`group_flags`) and ``status``
     (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank are counted in one last
@@ -227,7 +227,9 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
                          colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card),
                          main_sequence=MainSequenceTerm.from_card(density.card) if main_sequence else None,
                          abs_g=stars.abs_g, abs_g_err=stars.abs_g_err)
-    out = pd.DataFrame({col: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
+    # a group column named like an output column (--by status) keeps its labels as input_<name>, as estimate's inputs do
+    key = f"input_{col}" if col in {"n_stars", "n_used", *gp.summaries(), "age_flags", "status"} else col
+    out = pd.DataFrame({key: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values
     flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, groups[used], stars.bp_rp0[used],
@@ -236,7 +238,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     out["status"] = np.where(gp.n_used == 0, statuses.NO_VALID_MEMBERS,
                              np.where(extrapolated, statuses.EXTRAPOLATED, statuses.OK))
     if not has.all():
-        blank = {col: "", "n_stars": int((~has).sum()), "n_used": 0, **{k: np.nan for k in gp.summaries()},
+        blank = {key: "", "n_stars": int((~has).sum()), "n_used": 0, **{k: np.nan for k in gp.summaries()},
                  "age_flags": "", "status": statuses.NO_GROUP}
         out = pd.concat([out, pd.DataFrame([blank])], ignore_index=True)
     return out

@@ -225,6 +225,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     progress = Progress("crossmatch", unit="stars", quiet=quiet)
     ids: InputIds | None = None
     fmt = input_format(source, input_fmt)
+    writers.check_outputs(source, target)
     with writers.AtomicWriter(target, output_fmt, text_columns=fmt == "csv") as writer:
         # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
         # output is the header alone.

@@ -16,6 +16,7 @@ from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, is_parquet
 from gyroage.progress import Progress, counts_text
+from gyroage.writers import check_outputs, prepare_target
 
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
@@ -75,6 +76,8 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     target = Path(target)
     if not is_parquet(target):
         raise UserError("the dask engine writes Parquet: give -o a name ending in .parquet (a directory)")
+    check_outputs(source, target)
+    prepare_target(target, directory=True)  # before a cluster starts
     client, own = _connect(client, scheduler, workers)
     try:
         progress = Progress("estimate", unit="stars", quiet=quiet)

@@ -22,9 +22,10 @@ from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
 from gyroage.errors import UserError
-from gyroage.files import is_parquet
+from gyroage.files import is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
+from gyroage.writers import check_outputs, prepare_target
 
 __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
 
@@ -125,9 +126,12 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     if posteriors is not None:
         if not is_parquet(posteriors):
             raise UserError(f"--posteriors must be a .parquet file: {posteriors}")
+        prepare_target(Path(posteriors))  # now, not after every star is computed
     elif ids is not None:
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
-    to_file = target not in (None, "-")
+    # a device or FIFO (-o /dev/null) is streamed into like stdout: no sidecar beside it, nothing to resume
+    to_file = target not in (None, "-") and not is_special(target)
+    check_outputs(source, target, posteriors)
     stdin = str(source) == "-"
     if resume and (not to_file or stdin):
         raise UserError("--resume needs a file input and an output file (-o)")
@@ -143,7 +147,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
         sink = Sidecar(Path(target), fingerprint or "stdin", shash, resume, output_fmt, text_columns=fmt == "csv")
     else:
-        sink = Stream(target, posteriors)
+        sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
     try:
         return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt)
     except BaseException:

@@ -22,13 +22,13 @@ import pandas as pd
 
 from gyroage import io, writers
 from gyroage.errors import UserError
-from gyroage.files import atomic_path, atomic_write_text
+from gyroage.files import atomic_path, atomic_write_text, output_path
 
 MANIFEST = "manifest.json"
 
 
 def sidecar_dir(target: str | Path) -> Path:
-    t = Path(target)
+    t = output_path(target)  # beside the file a symlink points to, where the output is assembled
     return t.parent / f".{t.name}.resume"
 
 
@@ -47,6 +47,13 @@ class Sidecar:
         self.ext = ".csv" if self.format == "csv" else ".parquet"
         self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks": {}}
         old = self._read()
+        try:
+            self._start(old, resume, fingerprint, shash)
+        except OSError as exc:  # prepare_target probed the folder; a leftover .resume that is a file still fails here
+            raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+    def _start(self, old: dict | None, resume: bool, fingerprint: str, shash: str) -> None:
+        """Keep the interrupted run's chunks (``resume``) or start an empty sidecar; write the manifest."""
         if resume and old is not None:
             if old.get("fingerprint") != fingerprint:
                 raise UserError(f"cannot resume: the input differs from the interrupted run's (remove {self.dir} "
@@ -121,13 +128,14 @@ class Sidecar:
 
 
 class Stream:
-    """Chunks straight into ``target`` (stdout for ``None`` or ``-``) through an :class:`writers.AtomicWriter`.
+    """Chunks straight into ``target`` (stdout for ``None`` or ``-``, or a device or FIFO) through an :class:`writers.AtomicWriter`.
 
     Same interface as :class:`Sidecar`; nothing to resume, so ``done`` is always ``None``.
     """
 
-    def __init__(self, target: str | Path | None, posteriors: str | Path | None) -> None:
-        self.writer = writers.AtomicWriter(target)
+    def __init__(self, target: str | Path | None, posteriors: str | Path | None, fmt: str | None = None,
+                 text_columns: bool = False) -> None:
+        self.writer = writers.AtomicWriter(target, fmt, text_columns)
         self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
         self.post_parts: list[Path] = []
 

@@ -149,7 +149,9 @@ def test_rows_with_a_blank_group_are_counted_not_dropped(model):
 
 @pytest.mark.parametrize("kwargs, message", [({"n_grid": 20}, "--grid must be at least 50"),
                                              ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
-                                             ({"systematic_dex": -0.1}, "--systematic-dex must be >= 0")])
+                                             ({"systematic_dex": -0.1}, "--systematic-dex must be >= 0"),
+                                             ({"systematic_dex": float("inf")}, "--systematic-dex must be >= 0 and finite"),
+                                             ({"systematic_dex": float("nan")}, "--systematic-dex must be >= 0 and finite")])
 def test_group_ages_refuses_what_the_command_line_refuses(model, kwargs, message):
     """Settings are checked where they are defined: the library gives the command line's one-line error."""
     from gyroage.errors import UserError
@@ -204,3 +206,14 @@ def test_groups_outside_the_trained_domain_are_flagged_not_ok(model):
     assert out.loc["f_stars", "status"] == "extrapolated"
     assert out.loc["f_stars", "age_flags"].split(";")[0] == "colour_blue_of_kraft_break"
     assert out.loc["empty", "status"] == "no_valid_members" and out.loc["empty", "age_flags"] == ""
+
+
+@pytest.mark.parametrize("by", ["status", "n_stars", "age_p50_myr"])
+def test_a_group_column_named_like_an_output_column_keeps_its_labels(model, by):
+    """--by status used to give one 'status' column reading ok, ok: the labels now come out as input_<name>."""
+    frame = pd.DataFrame({by: ["A", "B"], "prot": [10.0, 25.4], "bp_rp0": [1.0, 0.82]})
+    out = group_ages(frame, model.density, by, model.default_prior, n_grid=201)
+    assert list(out[f"input_{by}"]) == ["A", "B"] and list(out["status"]) == ["ok", "ok"]
+    assert list(out["n_stars"]) == [1, 1] and out.columns.is_unique and out.columns[0] == f"input_{by}"
+    blank = group_ages(frame.assign(**{by: ["A", ""]}), model.density, by, model.default_prior, n_grid=201)
+    assert list(blank[f"input_{by}"]) == ["A", ""] and list(blank["status"]) == ["ok", "no_group"]

@@ -12,6 +12,7 @@ from tests.conftest import run_cli
     ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
     ({"method": "mcmcm"}, "unknown --method 'mcmcm'"),
     ({"refine_tol": 0.0}, "refine_tol must be positive"),
+    ({"seed": -1}, "--seed must be >= 0"),
 ])
 def test_estimate_settings_refuse_bad_values(kwargs, message):
     with pytest.raises(UserError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
@@ -32,3 +33,14 @@ def test_the_library_no_longer_dates_with_a_two_point_grid(model):
 def test_the_cli_gives_the_same_one_line_error():
     res = run_cli("estimate", "catalogs/examples/field_stars.csv", "--grid", "0")
     assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: --grid must be at least 3"
+
+
+@pytest.mark.parametrize("args", [["estimate", "catalogs/examples/field_stars.csv", "--method", "mcmc"],
+                                  ["estimate", "catalogs/examples/field_stars.csv"],
+                                  ["plot", "posterior", "catalogs/examples/field_stars.csv", "-o", "{tmp}/p.png"],
+                                  ["train", "--out", "{tmp}/run"]])
+def test_every_command_refuses_a_negative_seed_in_one_line(tmp_path, args):
+    """mcmc's numpy generator refused --seed -1 with a traceback while the grid took it: every command now refuses it."""
+    res = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--seed", "-1")
+    assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: --seed must be >= 0", res.stderr
+    assert not list(tmp_path.iterdir())
