@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import io as _io
 import os
-import re
 import stat
 import sys
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gyroage import csv_layout
 from gyroage.errors import NothingPiped, UserError
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
@@ -196,19 +195,6 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     return out
 
 
-# How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
-# reinterpreted; index_col=False, so rows with a trailing delimiter do not shift every column by one.
-CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "skipinitialspace": True, "index_col": False}
-
-
-def sniff_separator(head: str) -> str:
-    first = head.splitlines()[0] if head else ""
-    first = re.sub(r'"[^"]*"', "", first)  # a delimiter inside a quoted column name does not count
-    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
-    sep = max(counts, key=counts.get)
-    return sep if counts[sep] > 0 else ","
-
-
 def _open_text(source: str | Path) -> _io.TextIOBase:
     if str(source) == "-":
         return _io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
@@ -227,11 +213,6 @@ def _stdin_is_pipe() -> bool:
     except (AttributeError, OSError, ValueError, _io.UnsupportedOperation):
         return False  # no file descriptor (a test runner's stand-in): report emptiness as usual
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
-def _not_utf8(source, exc: UnicodeDecodeError) -> UserError:
-    return UserError(f"input {source} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-                     "re-save it as UTF-8")
 
 
 def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = None) -> Iterator[pd.DataFrame]:
@@ -259,29 +240,29 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
         return
     fh = _open_text(source)
     with fh:
-        try:
-            head = fh.read(65536)
-        except UnicodeDecodeError as exc:
-            raise _not_utf8(source, exc) from None
+        head = csv_layout.read_head(fh, source)
         if not head and str(source) == "-" and _stdin_is_pipe():
             raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
         if not head.strip():
             raise UserError(f"input {source} is empty (no header line)")
-        sep = sniff_separator(head)
+        layout = csv_layout.detect(head, source)
         if str(source) == "-":
             stream = _Prefixed(head, fh)  # stdin cannot seek: replay the sniffed head, then stream the rest
         else:
             fh.seek(0)
             stream = fh
         try:
-            reader = pd.read_csv(stream, sep=sep, chunksize=chunksize, **CSV_OPTIONS)
-            yield from _quiet_chunks(reader)
+            reader = pd.read_csv(stream, chunksize=chunksize, **layout.read_options())
+            done = 0
+            for chunk in csv_layout.strict_chunks(reader, source):
+                yield layout.trim(chunk, source, done)
+                done += len(chunk)
         except pd.errors.EmptyDataError:
             raise UserError(f"input {source} is empty (no header line)") from None
         except pd.errors.ParserError as exc:
             raise UserError(f"cannot parse {source}: {str(exc).splitlines()[0]}") from None
         except UnicodeDecodeError as exc:
-            raise _not_utf8(source, exc) from None
+            raise csv_layout.not_utf8(source, exc) from None
 
 
 def read_table(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
@@ -325,22 +306,6 @@ class _Prefixed(_io.TextIOBase):
         if not line:
             raise StopIteration
         return line
-
-
-def _quiet_chunks(reader) -> Iterator[pd.DataFrame]:
-    """Chunks of a pandas CSV reader, without its warning that a trailing delimiter's empty field was dropped.
-
-    The filter is set around each read only, never process-wide or while the caller holds a chunk.
-    """
-    while True:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Length of header or names does not match",
-                                    category=pd.errors.ParserWarning)
-            try:
-                chunk = next(reader)
-            except StopIteration:
-                return
-        yield chunk
 
 
 def read_astropy(source: str | Path, fmt: str) -> pd.DataFrame:

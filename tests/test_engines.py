@@ -376,3 +376,23 @@ def test_dask_reads_csv_as_the_local_reader_does(tmp_path):
     pd.testing.assert_frame_equal(dask[["prot", "bp_rp0"]].astype(object), local.astype(object))
     pd.DataFrame({"prot": [8.0], "bp_rp0": [1.0]}).to_parquet(tmp_path / "stars.dat")
     assert list(read_dask(str(tmp_path / "stars.dat")).compute()["prot"]) == [8.0]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("name,prot,bp_rp0\nstarA,1.0,10,0.05\nstarB,25.4,0.82\n", ["line 2"]),  # was cut short, values shifted
+    ("prot,bp_rp0\n" + "10,1.0\n" * 3000 + "10,1.0,5,6\n" + "10,1.0\n" * 3000, ["more fields"]),
+    ("prot,bp_rp0\n10,1.0,\n" + "10,1.0,\n" * 3000 + "10,1.0,5\n", ["a value after"]),
+])
+def test_dask_refuses_rows_longer_than_the_header(tmp_path, text, words):
+    """Dask parses each block with the header in front, so a long row starting a block was cut short silently too."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+
+    (tmp_path / "long.csv").write_text(text)
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, ln in enumerate(lines) if ln.count(",") > lines[1].count(",") or "5" in ln)
+    blocksize = sum(map(len, lines[:start])) - 1 if start > 2 else None  # a block starts at the long row
+    with pytest.raises(UserError) as err:
+        read_dask(str(tmp_path / "long.csv"), blocksize=blocksize).compute()
+    assert all(w in str(err.value) for w in words), str(err.value)

@@ -197,6 +197,25 @@ def test_trailing_delimiters_do_not_shift_columns():
     assert list(out["prot"]) == [10, 25.4] and list(out["status"]) == ["ok", "ok"]
 
 
+@pytest.mark.parametrize("text, line", [
+    (b"name,prot,bp_rp0\nstarA,1.0,10,0.05\nstarB,25.4,0.82\n", 2),  # pandas took starA for an index
+    (b"name,prot,bp_rp0\nstarB,25.4,0.82\nstarA,1.0,10,0.05\n", 3),
+    (b"prot,bp_rp0\n\n10,1.0,,\n", 3),  # two trailing delimiters are not one
+])
+def test_a_row_longer_than_the_header_is_an_error_on_any_line(tmp_path, text, line):
+    f = tmp_path / "in.csv"
+    f.write_bytes(text)
+    one_line_error(invoke(str(f), "-q"), f"line {line}")
+
+
+def test_a_value_after_the_first_rows_trailing_delimiter_is_an_error():
+    """The first row's trailing delimiter made pandas expect one more field and drop it from every later row."""
+    one_line_error(invoke("-", "-q", input=b"prot,bp_rp0\n10,1.0,\n25.4,0.82,7\n"), "data row 2")
+    res = invoke("-", "-q", input=b"prot,bp_rp0\n10,1.0,\n25.4,0.82\n")  # trailing delimiters need not be on every row
+    assert res.exit_code == 0, res.output
+    assert list(pd.read_csv(io.StringIO(res.stdout))["status"]) == ["ok", "ok"]
+
+
 def test_very_long_file_keeps_every_row(tmp_path):
     n = 120_000
     rng = np.random.default_rng(0)

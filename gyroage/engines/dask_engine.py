@@ -5,12 +5,14 @@ dask and distributed are imported inside the functions, so the local engine neve
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from gyroage import formats, io
+from gyroage import csv_layout, formats, io
 from gyroage.core.colours import required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.errors import UserError
@@ -35,6 +37,7 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2):
     """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed."""
     import dask.dataframe as dd
+    from dask.dataframe.io.csv import read_pandas
 
     paths = [source] if isinstance(source, (str, Path)) else list(source)
     paths = [str(p) for p in paths]
@@ -54,9 +57,28 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         # Enough partitions to keep every worker busy, none over 16 MB of text (~300k rows).
         total = sum(Path(f).stat().st_size for f in files)
         blocksize = int(min(16 << 20, max(256 << 10, total // (4 * max(n_workers, 1)) + 1)))
-    with open(files[0], encoding="utf-8-sig", newline="") as fh:
-        sep = io.sniff_separator(fh.read(65536))
-    return dd.read_csv(files, sep=sep, blocksize=blocksize, encoding="utf-8-sig", **io.CSV_OPTIONS)
+    layouts = []
+    for f in files:  # each file's first row, which pandas would cut short if too long, as the local reader does
+        with open(f, encoding="utf-8-sig", newline="") as fh:
+            layouts.append(csv_layout.detect(csv_layout.read_head(fh, f), f))
+    layout = layouts[0]
+    if any(other != layout for other in layouts[1:]):
+        raise UserError(f"the input files differ from {files[0]} in delimiter, header or trailing delimiters")
+    name = " ".join(paths)
+    reader = partial(_strict_read_csv, source=name)
+    reader.__name__ = "read_csv"  # what Dask calls it in its messages
+    ddf = read_pandas(reader, files, blocksize=blocksize, encoding="utf-8-sig", **layout.read_options())
+    return ddf.map_partitions(layout.trim, name, meta=ddf._meta.iloc[:, :-1]) if layout.names else ddf
+
+
+def _strict_read_csv(data, source: str, **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` of one block, under :func:`gyroage.csv_layout.strict_parse`: Dask puts the header before each
+    block, so a long row starting one is that parse's first row, which pandas would cut short."""
+    try:
+        with csv_layout.strict_parse(source):
+            return pd.read_csv(data, **kwargs)
+    except pd.errors.ParserError as exc:  # its line number counts from the block's start: not the file's line
+        raise UserError(f"cannot parse {source}: {re.sub(r' in line [0-9]+', '', str(exc).splitlines()[0])}") from None
 
 
 def run_dask(source: str | list[str], target: str | Path, settings: EstimateSettings, model: str | Path | None = None,
