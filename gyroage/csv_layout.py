@@ -30,14 +30,21 @@ _SPARE = "\x00trailing delimiter"
 
 @dataclass(frozen=True)
 class CsvLayout:
-    """How a CSV is read: its delimiter, and whether its data rows end with a delimiter the header lacks.
+    """How a CSV is read: its delimiter, and whether its lines end with a delimiter (an empty last field to drop).
 
-    ``names`` (pandas' header names and :data:`_SPARE`) is set when the first data row ends with one:
-    pandas would expect that field on every row and drop whatever a later row holds there.
+    ``names`` (pandas' header names and :data:`_SPARE`) is set when the first data row ends with one the
+    header lacks: pandas would expect that field on every row and drop whatever a later row holds there.
+    ``unnamed_last``: the header ends with one, so its last column has no name (pandas: ``Unnamed: N``).
     """
 
     sep: str
     names: tuple[str, ...] | None = None
+    unnamed_last: bool = False
+
+    @property
+    def trims(self) -> bool:
+        """Whether :meth:`trim` drops a last column."""
+        return bool(self.names) or self.unnamed_last
 
     def read_options(self) -> dict:
         """Keywords for ``pandas.read_csv`` (and ``dask.dataframe.read_csv``)."""
@@ -49,14 +56,16 @@ class CsvLayout:
 
         ``first_row``: the chunk's first data row, 0-based, to name the row (unknown under Dask).
         """
-        if not self.names:
+        if not self.trims:
             return chunk
         spare = chunk.iloc[:, -1]
         filled = (spare.notna() & spare.astype(str).str.strip().ne("")).to_numpy(dtype=bool)
         if filled.any():
             row = "a data row" if first_row is None else f"data row {first_row + int(np.argmax(filled)) + 1}"
-            raise UserError(f"cannot parse {source}: {row} has a value after the header's last column "
-                            "(the first row ends with a delimiter, this one has one more field)")
+            why = ("in the header's last column, which has no name (the header ends with a delimiter)"
+                   if self.unnamed_last else
+                   "after the header's last column (the first row ends with a delimiter, this one has one more field)")
+            raise UserError(f"cannot parse {source}: {row} has a value {why}")
         return chunk.iloc[:, :-1]
 
 
@@ -100,12 +109,12 @@ def detect(head: str, source) -> CsvLayout:
     data row has more fields than the header, beyond one empty field (a trailing delimiter)."""
     sep = sniff_separator(head)
     records = _records(head, sep, 2)
-    if len(records) < 2:
-        return CsvLayout(sep)
-    (header, _), (row, line) = records
-    if len(row) <= len(header):
-        return CsvLayout(sep)
-    if len(row) > len(header) + 1 or row[-1].strip():
+    header = records[0][0] if records else []
+    unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
+    if len(records) < 2 or len(records[1][0]) <= len(header):
+        return CsvLayout(sep, unnamed_last=unnamed_last)
+    row, line = records[1]
+    if len(row) > len(header) + 1 or row[-1].strip() or unnamed_last:  # two trailing delimiters are not one
         raise UserError(f"cannot parse {source}: Expected {len(header)} fields in line {line}, saw {len(row)}")
     lines = _io.StringIO(head, newline="")
     header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and blank lines): pandas' names

@@ -374,6 +374,9 @@ def test_dask_reads_csv_as_the_local_reader_does(tmp_path):
     local = pd.concat(io.read_chunks(tmp_path / "trailing.csv"), ignore_index=True)
     dask = read_dask(str(tmp_path / "trailing.csv")).compute().reset_index(drop=True)
     pd.testing.assert_frame_equal(dask[["prot", "bp_rp0"]].astype(object), local.astype(object))
+    (tmp_path / "header.csv").write_text("prot,bp_rp0,\n8,1.0,\n9,1.1,\n")  # a header's one gave 'Unnamed: 2'
+    dask = read_dask(str(tmp_path / "header.csv")).compute().reset_index(drop=True)
+    pd.testing.assert_frame_equal(dask.astype(object), local.astype(object))
     pd.DataFrame({"prot": [8.0], "bp_rp0": [1.0]}).to_parquet(tmp_path / "stars.dat")
     assert list(read_dask(str(tmp_path / "stars.dat")).compute()["prot"]) == [8.0]
 

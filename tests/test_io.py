@@ -216,6 +216,22 @@ def test_a_value_after_the_first_rows_trailing_delimiter_is_an_error():
     assert list(pd.read_csv(io.StringIO(res.stdout))["status"]) == ["ok", "ok"]
 
 
+@pytest.mark.parametrize("text", [b"prot,bp_rp0,\n10,1.0,\n25.4,0.82,\n", b"prot;bp_rp0;\r\n10;1.0;\r\n25.4;0.82\r\n",
+                                  b"prot,bp_rp0,\n"])
+def test_a_trailing_delimiter_on_the_header_too_is_ignored(text):
+    """The header's empty last name came out as a column 'Unnamed: 2'."""
+    res = invoke("-", "-q", input=text)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0] == "prot,bp_rp0," + ",".join(OUTPUT_COLUMNS)
+    assert list(pd.read_csv(io.StringIO(res.stdout))["status"]) == ["ok", "ok"][: text.count(b"\n") - 1]
+
+
+@pytest.mark.parametrize("text, words", [(b"prot,bp_rp0,\n10,1.0,\n25.4,0.82,x\n", ["data row 2", "no name"]),
+                                         (b"prot,bp_rp0,\n10,1.0,,\n", ["line 2"])])
+def test_a_value_under_the_headers_trailing_delimiter_is_an_error(text, words):
+    one_line_error(invoke("-", "-q", input=text), *words)
+
+
 def test_very_long_file_keeps_every_row(tmp_path):
     n = 120_000
     rng = np.random.default_rng(0)

@@ -68,7 +68,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     reader = partial(_strict_read_csv, source=name)
     reader.__name__ = "read_csv"  # what Dask calls it in its messages
     ddf = read_pandas(reader, files, blocksize=blocksize, encoding="utf-8-sig", **layout.read_options())
-    return ddf.map_partitions(layout.trim, name, meta=ddf._meta.iloc[:, :-1]) if layout.names else ddf
+    return ddf.map_partitions(layout.trim, name, meta=ddf._meta.iloc[:, :-1]) if layout.trims else ddf
 
 
 def _strict_read_csv(data, source: str, **kwargs) -> pd.DataFrame:
