@@ -399,3 +399,28 @@ def test_dask_refuses_rows_longer_than_the_header(tmp_path, text, words):
     with pytest.raises(UserError) as err:
         read_dask(str(tmp_path / "long.csv"), blocksize=blocksize).compute()
     assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_dask_writes_number_columns_of_a_csv_as_numbers(tmp_path, settings):
+    """Under Dask every CSV column came out as text; the local engine writes numbers, one type per column in all parts."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    frame = stars(200, seed=4)
+    frame["code"] = [str(i) for i in range(199)] + ["007"]  # text in the last partition only: text in every part
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask_engine.run_dask(str(tmp_path / "in.csv"), tmp_path / "dask.parquet", settings, blocksize=1000, quiet=True,
+                             client=client)
+    parts = sorted((tmp_path / "dask.parquet").glob("part.*.parquet"))
+    assert len(parts) >= 2 and len({str(pq_schema(p)) for p in parts}) == 1
+    out = pd.read_parquet(tmp_path / "dask.parquet")
+    assert out["Prot"].dtype == out["BPRP_0"].dtype == out["e_BPRP_0"].dtype == "float64", out.dtypes
+    assert list(out["code"]) == list(frame["code"]) and list(out["Prot"]) == list(frame["Prot"])
+
+
+def pq_schema(path):
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).remove_metadata()
