@@ -424,3 +424,15 @@ def pq_schema(path):
     import pyarrow.parquet as pq
 
     return pq.read_schema(path).remove_metadata()
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\n  \n"])
+def test_dask_says_an_empty_input_is_empty(tmp_path, content):
+    """pandas' EmptyDataError came out as a traceback (exit 1) under Dask; the local engine says it in one line."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+
+    (tmp_path / "empty.csv").write_bytes(content)
+    with pytest.raises(UserError, match=r"input .*empty\.csv is empty \(no header line\)"):
+        read_dask(str(tmp_path / "empty.csv"))

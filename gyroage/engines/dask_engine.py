@@ -66,7 +66,10 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     layouts = []
     for f in files:  # each file's first row, which pandas would cut short if too long, as the local reader does
         with open(f, encoding="utf-8-sig", newline="") as fh:
-            layouts.append(csv_layout.detect(csv_layout.read_head(fh, f), f))
+            head = csv_layout.read_head(fh, f)
+        if not head.strip():  # pandas' EmptyDataError would be a traceback
+            raise UserError(f"input {f} is empty (no header line)")
+        layouts.append(csv_layout.detect(head, f))
     layout = layouts[0]
     if any(other != layout for other in layouts[1:]):
         raise UserError(f"the input files differ from {files[0]} in delimiter, header or trailing delimiters")
