@@ -23,27 +23,32 @@ from gyroage.errors import NothingPiped, UserError
 ALIASES: dict[str, tuple[str, ...]] = {
     "prot": ("prot", "prot_days", "period", "period_days", "p_rot", "rotation_period", "per", "prot_d"),
     "bp_rp0": ("bp_rp0", "bprp_0", "bprp0", "bp_rp_0", "(bp-rp)0", "bp_rp_0_mag", "bprp0_mag", "color0", "colour0"),
+    # Error columns also with the unit their value columns may carry (bp_rp0_err_mag, e_prot_days, parallax_err_mas),
+    # or they would be ignored while the value is read (tests/core/test_colours.py checks every such pair).
     "bp_rp0_err": ("bp_rp0_err", "e_bprp_0", "e_bprp0", "e_bp_rp0", "bprp_0_err", "bp_rp0_error",
-                   "sigma_bp_rp0", "bp_rp_0_err", "e_bp_rp_0"),
-    "prot_err": ("prot_err", "e_prot", "prot_error", "sigma_prot", "period_err", "e_period", "e_per", "prot_err_days"),
+                   "sigma_bp_rp0", "bp_rp_0_err", "e_bp_rp_0", "bp_rp0_err_mag", "e_bp_rp0_mag", "bp_rp0_error_mag"),
+    "prot_err": ("prot_err", "e_prot", "prot_error", "sigma_prot", "period_err", "e_period", "e_per", "prot_err_days",
+                 "e_prot_days", "prot_error_days", "prot_err_d", "e_prot_d", "period_err_days", "e_period_days"),
     # Colours as users have them (gyroage.core.colours). Names compare without '_', '-' and brackets, so
     # E(BP-RP), e_bp_rp, e_bprp and ebprp are one key: the reddening. The observed colour's error is
     # therefore bp_rp_err (not e_bp_rp), and E(BP-RP)0-style names stay the bp_rp0 errors above.
     "bp_rp": ("bp_rp", "bprp", "bp-rp", "(bp-rp)", "bp_rp_mag", "bprp_mag"),
     "bp_rp_err": ("bp_rp_err", "bprp_err", "bp_rp_error", "sigma_bp_rp", "bp_rp_err_mag"),
     "ebprp": ("ebprp", "E(BP-RP)", "ebp_rp", "e_bp_rp", "ebpminrp", "ebpminrp_gspphot", "ebprp_mag"),
-    "ebprp_err": ("ebprp_err", "E(BP-RP)_err", "e_ebprp", "sigma_ebprp", "ebprp_error", "ebp_rp_err"),
+    "ebprp_err": ("ebprp_err", "E(BP-RP)_err", "e_ebprp", "sigma_ebprp", "ebprp_error", "ebp_rp_err", "ebprp_err_mag",
+                  "e_ebprp_mag"),
     "av": ("av", "a_v", "A0", "azero", "azero_gspphot", "av_mag", "extinction_v"),
-    "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0"),
+    "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0", "av_err_mag", "e_av_mag"),
     "teff": ("teff", "t_eff", "teff_k", "teff_spec"),
     "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
     # De-reddened Johnson (B-V)0 and Johnson-2MASS (V-Ks)0, as older rotation tables give them, through the same
     # dwarf sequence. Only de-reddened names: an observed B-V is not accepted (no reddening law for it here).
     "b_v0": ("b_v0", "(b-v)0", "b_v_0", "bmv0", "b_v0_mag", "bv0_mag"),
-    "b_v0_err": ("b_v0_err", "e_b_v0", "e_(b-v)0", "b_v0_error", "sigma_b_v0", "e_bmv0", "bmv0_err"),
+    "b_v0_err": ("b_v0_err", "e_b_v0", "e_(b-v)0", "b_v0_error", "sigma_b_v0", "e_bmv0", "bmv0_err", "b_v0_err_mag",
+                 "e_b_v0_mag", "bv0_err_mag", "e_bv0_mag"),
     "v_ks0": ("v_ks0", "(v-ks)0", "v_ks_0", "v_k0", "(v-k)0", "vmks0", "v_ks0_mag"),
     "v_ks0_err": ("v_ks0_err", "e_v_ks0", "e_(v-ks)0", "v_ks0_error", "sigma_v_ks0", "e_v_k0", "v_k0_err",
-                  "e_(v-k)0"),
+                  "e_(v-k)0", "v_ks0_err_mag", "e_v_ks0_mag"),
     # The height above the main sequence (gyroage.core.main_sequence): a de-reddened absolute G, or a de-reddened
     # G with a parallax. An observed phot_g_mean_mag is not accepted: its extinction is not the colour's business.
     "abs_g0": ("abs_g0", "m_g0", "abs_g0_mag", "absmag_g0", "mg0", "abs_g", "m_g", "absmag_g"),
@@ -52,8 +57,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
                  "parallax_corrected"),
     # their errors (mas; mag): they widen the term's width for that star (gyroage.core.main_sequence)
     "parallax_err": ("parallax_error", "parallax_err", "e_parallax", "plx_err", "e_plx", "sigma_parallax",
-                     "parallax_error_mas", "plx_err_mas"),
-    "abs_g0_err": ("abs_g0_err", "e_abs_g0", "abs_g0_error", "m_g0_err", "e_m_g0", "abs_g_err", "e_abs_g"),
+                     "parallax_error_mas", "plx_err_mas", "parallax_err_mas", "e_parallax_mas", "e_plx_mas"),
+    "abs_g0_err": ("abs_g0_err", "e_abs_g0", "abs_g0_error", "m_g0_err", "e_m_g0", "abs_g_err", "e_abs_g",
+                   "abs_g0_err_mag", "e_abs_g0_mag", "abs_g0_error_mag"),
 }
 REQUIRED = ("prot", "bp_rp0")
 # Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.
