@@ -103,7 +103,8 @@ def is_blank(values, tokens: frozenset[str]) -> bool:
 
 
 def _cast(values, to, tokens: frozenset[str]):
-    """``values`` cast to ``to`` without changing any value; a blank column becomes nulls (text stays text)."""
+    """``values`` cast to ``to`` without changing any value; a blank column becomes nulls, text stays text (else
+    pyarrow's ``ArrowInvalid``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -111,6 +112,9 @@ def _cast(values, to, tokens: frozenset[str]):
         return values
     if not (_is_text(values.type) and _is_text(to)) and is_blank(values, tokens):
         return pa.chunked_array([pa.nulls(len(values), to)], type=to)
+    if _is_text(values.type) and not _is_text(to):
+        # numbers_from_text left it text for a reason: Arrow would read 007 as 7, and 27 digits as a rounded float
+        raise pa.ArrowInvalid(f"text is not cast to {to}: a column that is text in any chunk is text in all")
     if pa.types.is_floating(values.type) and not pa.types.is_floating(to) and len(values):
         values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
     return values.cast(to, safe=True)

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import io as _io
 import os
-import re
 import stat
 import sys
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gyroage import csv_layout
 from gyroage.errors import NothingPiped, UserError
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
@@ -24,27 +23,32 @@ from gyroage.errors import NothingPiped, UserError
 ALIASES: dict[str, tuple[str, ...]] = {
     "prot": ("prot", "prot_days", "period", "period_days", "p_rot", "rotation_period", "per", "prot_d"),
     "bp_rp0": ("bp_rp0", "bprp_0", "bprp0", "bp_rp_0", "(bp-rp)0", "bp_rp_0_mag", "bprp0_mag", "color0", "colour0"),
+    # Error columns also with the unit their value columns may carry (bp_rp0_err_mag, e_prot_days, parallax_err_mas),
+    # or they would be ignored while the value is read (tests/core/test_colours.py checks every such pair).
     "bp_rp0_err": ("bp_rp0_err", "e_bprp_0", "e_bprp0", "e_bp_rp0", "bprp_0_err", "bp_rp0_error",
-                   "sigma_bp_rp0", "bp_rp_0_err", "e_bp_rp_0"),
-    "prot_err": ("prot_err", "e_prot", "prot_error", "sigma_prot", "period_err", "e_period", "e_per", "prot_err_days"),
+                   "sigma_bp_rp0", "bp_rp_0_err", "e_bp_rp_0", "bp_rp0_err_mag", "e_bp_rp0_mag", "bp_rp0_error_mag"),
+    "prot_err": ("prot_err", "e_prot", "prot_error", "sigma_prot", "period_err", "e_period", "e_per", "prot_err_days",
+                 "e_prot_days", "prot_error_days", "prot_err_d", "e_prot_d", "period_err_days", "e_period_days"),
     # Colours as users have them (gyroage.core.colours). Names compare without '_', '-' and brackets, so
     # E(BP-RP), e_bp_rp, e_bprp and ebprp are one key: the reddening. The observed colour's error is
     # therefore bp_rp_err (not e_bp_rp), and E(BP-RP)0-style names stay the bp_rp0 errors above.
     "bp_rp": ("bp_rp", "bprp", "bp-rp", "(bp-rp)", "bp_rp_mag", "bprp_mag"),
     "bp_rp_err": ("bp_rp_err", "bprp_err", "bp_rp_error", "sigma_bp_rp", "bp_rp_err_mag"),
     "ebprp": ("ebprp", "E(BP-RP)", "ebp_rp", "e_bp_rp", "ebpminrp", "ebpminrp_gspphot", "ebprp_mag"),
-    "ebprp_err": ("ebprp_err", "E(BP-RP)_err", "e_ebprp", "sigma_ebprp", "ebprp_error", "ebp_rp_err"),
+    "ebprp_err": ("ebprp_err", "E(BP-RP)_err", "e_ebprp", "sigma_ebprp", "ebprp_error", "ebp_rp_err", "ebprp_err_mag",
+                  "e_ebprp_mag"),
     "av": ("av", "a_v", "A0", "azero", "azero_gspphot", "av_mag", "extinction_v"),
-    "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0"),
+    "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0", "av_err_mag", "e_av_mag"),
     "teff": ("teff", "t_eff", "teff_k", "teff_spec"),
     "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
     # De-reddened Johnson (B-V)0 and Johnson-2MASS (V-Ks)0, as older rotation tables give them, through the same
     # dwarf sequence. Only de-reddened names: an observed B-V is not accepted (no reddening law for it here).
     "b_v0": ("b_v0", "(b-v)0", "b_v_0", "bmv0", "b_v0_mag", "bv0_mag"),
-    "b_v0_err": ("b_v0_err", "e_b_v0", "e_(b-v)0", "b_v0_error", "sigma_b_v0", "e_bmv0", "bmv0_err"),
+    "b_v0_err": ("b_v0_err", "e_b_v0", "e_(b-v)0", "b_v0_error", "sigma_b_v0", "e_bmv0", "bmv0_err", "b_v0_err_mag",
+                 "e_b_v0_mag", "bv0_err_mag", "e_bv0_mag"),
     "v_ks0": ("v_ks0", "(v-ks)0", "v_ks_0", "v_k0", "(v-k)0", "vmks0", "v_ks0_mag"),
     "v_ks0_err": ("v_ks0_err", "e_v_ks0", "e_(v-ks)0", "v_ks0_error", "sigma_v_ks0", "e_v_k0", "v_k0_err",
-                  "e_(v-k)0"),
+                  "e_(v-k)0", "v_ks0_err_mag", "e_v_ks0_mag"),
     # The height above the main sequence (gyroage.core.main_sequence): a de-reddened absolute G, or a de-reddened
     # G with a parallax. An observed phot_g_mean_mag is not accepted: its extinction is not the colour's business.
     "abs_g0": ("abs_g0", "m_g0", "abs_g0_mag", "absmag_g0", "mg0", "abs_g", "m_g", "absmag_g"),
@@ -53,8 +57,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
                  "parallax_corrected"),
     # their errors (mas; mag): they widen the term's width for that star (gyroage.core.main_sequence)
     "parallax_err": ("parallax_error", "parallax_err", "e_parallax", "plx_err", "e_plx", "sigma_parallax",
-                     "parallax_error_mas", "plx_err_mas"),
-    "abs_g0_err": ("abs_g0_err", "e_abs_g0", "abs_g0_error", "m_g0_err", "e_m_g0", "abs_g_err", "e_abs_g"),
+                     "parallax_error_mas", "plx_err_mas", "parallax_err_mas", "e_parallax_mas", "e_plx_mas"),
+    "abs_g0_err": ("abs_g0_err", "e_abs_g0", "abs_g0_error", "m_g0_err", "e_m_g0", "abs_g_err", "e_abs_g",
+                   "abs_g0_err_mag", "e_abs_g0_mag", "abs_g0_error_mag"),
 }
 REQUIRED = ("prot", "bp_rp0")
 # Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.
@@ -196,19 +201,6 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     return out
 
 
-# How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
-# reinterpreted; index_col=False, so rows with a trailing delimiter do not shift every column by one.
-CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "skipinitialspace": True, "index_col": False}
-
-
-def sniff_separator(head: str) -> str:
-    first = head.splitlines()[0] if head else ""
-    first = re.sub(r'"[^"]*"', "", first)  # a delimiter inside a quoted column name does not count
-    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
-    sep = max(counts, key=counts.get)
-    return sep if counts[sep] > 0 else ","
-
-
 def _open_text(source: str | Path) -> _io.TextIOBase:
     if str(source) == "-":
         return _io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
@@ -227,11 +219,6 @@ def _stdin_is_pipe() -> bool:
     except (AttributeError, OSError, ValueError, _io.UnsupportedOperation):
         return False  # no file descriptor (a test runner's stand-in): report emptiness as usual
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
-def _not_utf8(source, exc: UnicodeDecodeError) -> UserError:
-    return UserError(f"input {source} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-                     "re-save it as UTF-8")
 
 
 def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = None) -> Iterator[pd.DataFrame]:
@@ -259,29 +246,29 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
         return
     fh = _open_text(source)
     with fh:
-        try:
-            head = fh.read(65536)
-        except UnicodeDecodeError as exc:
-            raise _not_utf8(source, exc) from None
+        head = csv_layout.read_head(fh, source)
         if not head and str(source) == "-" and _stdin_is_pipe():
             raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
         if not head.strip():
             raise UserError(f"input {source} is empty (no header line)")
-        sep = sniff_separator(head)
+        layout = csv_layout.detect(head, source)
         if str(source) == "-":
             stream = _Prefixed(head, fh)  # stdin cannot seek: replay the sniffed head, then stream the rest
         else:
             fh.seek(0)
             stream = fh
         try:
-            reader = pd.read_csv(stream, sep=sep, chunksize=chunksize, **CSV_OPTIONS)
-            yield from _quiet_chunks(reader)
+            reader = pd.read_csv(stream, chunksize=chunksize, **layout.read_options())
+            done = 0
+            for chunk in csv_layout.strict_chunks(reader, source):
+                yield layout.trim(chunk, source, done)
+                done += len(chunk)
         except pd.errors.EmptyDataError:
             raise UserError(f"input {source} is empty (no header line)") from None
         except pd.errors.ParserError as exc:
             raise UserError(f"cannot parse {source}: {str(exc).splitlines()[0]}") from None
         except UnicodeDecodeError as exc:
-            raise _not_utf8(source, exc) from None
+            raise csv_layout.not_utf8(source, exc) from None
 
 
 def read_table(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
@@ -325,22 +312,6 @@ class _Prefixed(_io.TextIOBase):
         if not line:
             raise StopIteration
         return line
-
-
-def _quiet_chunks(reader) -> Iterator[pd.DataFrame]:
-    """Chunks of a pandas CSV reader, without its warning that a trailing delimiter's empty field was dropped.
-
-    The filter is set around each read only, never process-wide or while the caller holds a chunk.
-    """
-    while True:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Length of header or names does not match",
-                                    category=pd.errors.ParserWarning)
-            try:
-                chunk = next(reader)
-            except StopIteration:
-                return
-        yield chunk
 
 
 def read_astropy(source: str | Path, fmt: str) -> pd.DataFrame:

@@ -374,5 +374,65 @@ def test_dask_reads_csv_as_the_local_reader_does(tmp_path):
     local = pd.concat(io.read_chunks(tmp_path / "trailing.csv"), ignore_index=True)
     dask = read_dask(str(tmp_path / "trailing.csv")).compute().reset_index(drop=True)
     pd.testing.assert_frame_equal(dask[["prot", "bp_rp0"]].astype(object), local.astype(object))
+    (tmp_path / "header.csv").write_text("prot,bp_rp0,\n8,1.0,\n9,1.1,\n")  # a header's one gave 'Unnamed: 2'
+    dask = read_dask(str(tmp_path / "header.csv")).compute().reset_index(drop=True)
+    pd.testing.assert_frame_equal(dask.astype(object), local.astype(object))
     pd.DataFrame({"prot": [8.0], "bp_rp0": [1.0]}).to_parquet(tmp_path / "stars.dat")
     assert list(read_dask(str(tmp_path / "stars.dat")).compute()["prot"]) == [8.0]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("name,prot,bp_rp0\nstarA,1.0,10,0.05\nstarB,25.4,0.82\n", ["line 2"]),  # was cut short, values shifted
+    ("prot,bp_rp0\n" + "10,1.0\n" * 3000 + "10,1.0,5,6\n" + "10,1.0\n" * 3000, ["more fields"]),
+    ("prot,bp_rp0\n10,1.0,\n" + "10,1.0,\n" * 3000 + "10,1.0,5\n", ["a value after"]),
+])
+def test_dask_refuses_rows_longer_than_the_header(tmp_path, text, words):
+    """Dask parses each block with the header in front, so a long row starting a block was cut short silently too."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+
+    (tmp_path / "long.csv").write_text(text)
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, ln in enumerate(lines) if ln.count(",") > lines[1].count(",") or "5" in ln)
+    blocksize = sum(map(len, lines[:start])) - 1 if start > 2 else None  # a block starts at the long row
+    with pytest.raises(UserError) as err:
+        read_dask(str(tmp_path / "long.csv"), blocksize=blocksize).compute()
+    assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_dask_writes_number_columns_of_a_csv_as_numbers(tmp_path, settings):
+    """Under Dask every CSV column came out as text; the local engine writes numbers, one type per column in all parts."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    frame = stars(200, seed=4)
+    frame["code"] = [str(i) for i in range(199)] + ["007"]  # text in the last partition only: text in every part
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask_engine.run_dask(str(tmp_path / "in.csv"), tmp_path / "dask.parquet", settings, blocksize=1000, quiet=True,
+                             client=client)
+    parts = sorted((tmp_path / "dask.parquet").glob("part.*.parquet"))
+    assert len(parts) >= 2 and len({str(pq_schema(p)) for p in parts}) == 1
+    out = pd.read_parquet(tmp_path / "dask.parquet")
+    assert out["Prot"].dtype == out["BPRP_0"].dtype == out["e_BPRP_0"].dtype == "float64", out.dtypes
+    assert list(out["code"]) == list(frame["code"]) and list(out["Prot"]) == list(frame["Prot"])
+
+
+def pq_schema(path):
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).remove_metadata()
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\n  \n"])
+def test_dask_says_an_empty_input_is_empty(tmp_path, content):
+    """pandas' EmptyDataError came out as a traceback (exit 1) under Dask; the local engine says it in one line."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+
+    (tmp_path / "empty.csv").write_bytes(content)
+    with pytest.raises(UserError, match=r"input .*empty\.csv is empty \(no header line\)"):
+        read_dask(str(tmp_path / "empty.csv"))

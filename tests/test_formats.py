@@ -247,6 +247,24 @@ def test_streamed_parquet_merges_chunk_types_without_losing_a_cell(tmp_path):
     np.testing.assert_array_equal(out["c"], [1.0, 2.0, 0.5, np.nan])
 
 
+def test_text_in_a_later_chunk_is_never_read_as_a_number(tmp_path):
+    """A later chunk's 007 (text: a leading zero) was cast into the first chunk's int column as 7; digits beyond
+    float precision into a float column were rounded. Text in any chunk keeps the column text."""
+    from gyroage import writers
+
+    pd.DataFrame({"name": ["1", "007"], "Prot": [10, 10], "BPRP0": [1.0, 1.0]}).to_csv(tmp_path / "lz.csv", index=False)
+    for dst in ("out.parquet", "out.fits"):
+        run_ok(str(tmp_path / "lz.csv"), "-o", str(tmp_path / dst), "--chunksize", "1")
+        out = pd.read_parquet(tmp_path / dst) if dst.endswith(".parquet") else read_back(tmp_path / dst)
+        assert list(out["name"]) == ["1", "007"], dst
+    with writers.AtomicWriter(tmp_path / "w.parquet", text_columns=True) as w:  # crossmatch, group-age
+        w.write(pd.DataFrame({"id": ["1", "2"], "x": ["2.5", "3"]}, dtype=str))
+        w.write(pd.DataFrame({"id": ["0042", ""], "x": ["123456789012345678901234567", "4"]}, dtype=str))
+    out = pd.read_parquet(tmp_path / "w.parquet")
+    assert list(out["id"]) == ["1", "2", "0042", ""]
+    assert list(out["x"]) == ["2.5", "3", "123456789012345678901234567", "4"]
+
+
 def test_non_ascii_text_survives_a_fits_output(tmp_path):
     STARS.assign(name=["Bêta", "x", "中文", "y"]).to_csv(tmp_path / "stars.csv", index=False)
     run_ok(str(tmp_path / "stars.csv"), "-o", str(tmp_path / "out.fits"))

@@ -203,6 +203,41 @@ def test_trailing_delimiters_do_not_shift_columns():
     assert list(out["prot"]) == [10, 25.4] and list(out["status"]) == ["ok", "ok"]
 
 
+@pytest.mark.parametrize("text, line", [
+    (b"name,prot,bp_rp0\nstarA,1.0,10,0.05\nstarB,25.4,0.82\n", 2),  # pandas took starA for an index
+    (b"name,prot,bp_rp0\nstarB,25.4,0.82\nstarA,1.0,10,0.05\n", 3),
+    (b"prot,bp_rp0\n\n10,1.0,,\n", 3),  # two trailing delimiters are not one
+])
+def test_a_row_longer_than_the_header_is_an_error_on_any_line(tmp_path, text, line):
+    f = tmp_path / "in.csv"
+    f.write_bytes(text)
+    one_line_error(invoke(str(f), "-q"), f"line {line}")
+
+
+def test_a_value_after_the_first_rows_trailing_delimiter_is_an_error():
+    """The first row's trailing delimiter made pandas expect one more field and drop it from every later row."""
+    one_line_error(invoke("-", "-q", input=b"prot,bp_rp0\n10,1.0,\n25.4,0.82,7\n"), "data row 2")
+    res = invoke("-", "-q", input=b"prot,bp_rp0\n10,1.0,\n25.4,0.82\n")  # trailing delimiters need not be on every row
+    assert res.exit_code == 0, res.output
+    assert list(pd.read_csv(io.StringIO(res.stdout))["status"]) == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("text", [b"prot,bp_rp0,\n10,1.0,\n25.4,0.82,\n", b"prot;bp_rp0;\r\n10;1.0;\r\n25.4;0.82\r\n",
+                                  b"prot,bp_rp0,\n"])
+def test_a_trailing_delimiter_on_the_header_too_is_ignored(text):
+    """The header's empty last name came out as a column 'Unnamed: 2'."""
+    res = invoke("-", "-q", input=text)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0] == "prot,bp_rp0," + ",".join(OUTPUT_COLUMNS)
+    assert list(pd.read_csv(io.StringIO(res.stdout))["status"]) == ["ok", "ok"][: text.count(b"\n") - 1]
+
+
+@pytest.mark.parametrize("text, words", [(b"prot,bp_rp0,\n10,1.0,\n25.4,0.82,x\n", ["data row 2", "no name"]),
+                                         (b"prot,bp_rp0,\n10,1.0,,\n", ["line 2"])])
+def test_a_value_under_the_headers_trailing_delimiter_is_an_error(text, words):
+    one_line_error(invoke("-", "-q", input=text), *words)
+
+
 def test_very_long_file_keeps_every_row(tmp_path):
     n = 120_000
     rng = np.random.default_rng(0)

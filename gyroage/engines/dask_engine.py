@@ -5,12 +5,14 @@ dask and distributed are imported inside the functions, so the local engine neve
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from gyroage import formats, io
+from gyroage import csv_layout, formats, io
 from gyroage.core.colours import required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.errors import UserError
@@ -20,14 +22,22 @@ from gyroage.writers import check_outputs, prepare_target
 
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
-                    chunksize: int, path: str) -> tuple[int, dict]:
-    """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file."""
+                    chunksize: int, path: str, text_columns: bool = False) -> tuple[int, dict]:
+    """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file.
+
+    ``text_columns``: the input is CSV text, so its columns of numbers are written as numbers, as the local
+    engine does (:func:`gyroage.column_types.numbers_from_text`; :func:`_same_types` then unifies the parts).
+    """
     from gyroage.core.density import cached_density
 
     density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
     parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns)
              for i in range(0, max(len(frame), 1), chunksize)]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if text_columns:
+        from gyroage.column_types import numbers_from_text
+
+        out = numbers_from_text(out, io.NA_TOKENS)
     with atomic_path(path) as tmp:
         out.to_parquet(tmp, index=False)
     return len(out), dict(Counter(out["status"].tolist()))
@@ -36,14 +46,13 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2):
     """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed."""
     import dask.dataframe as dd
+    from dask.dataframe.io.csv import read_pandas
 
     paths = [source] if isinstance(source, (str, Path)) else list(source)
     paths = [str(p) for p in paths]
     if any(p == "-" for p in paths):
         raise UserError("the dask engine reads files, not stdin")
-    # by content, as the command line's check and the local engine decide (a Parquet file need not say so)
-    if all(Path(p).is_dir() or (Path(p).is_file() and formats.input_format(p) == "parquet") or is_parquet(p)
-           for p in paths):
+    if _parquet_input(paths):
         return dd.read_parquet(paths if len(paths) > 1 else paths[0])
     import glob
 
@@ -55,9 +64,57 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         # Enough partitions to keep every worker busy, none over 16 MB of text (~300k rows).
         total = sum(Path(f).stat().st_size for f in files)
         blocksize = int(min(16 << 20, max(256 << 10, total // (4 * max(n_workers, 1)) + 1)))
-    with open(files[0], encoding="utf-8-sig", newline="") as fh:
-        sep = io.sniff_separator(fh.read(65536))
-    return dd.read_csv(files, sep=sep, blocksize=blocksize, encoding="utf-8-sig", **io.CSV_OPTIONS)
+    layouts = []
+    for f in files:  # each file's first row, which pandas would cut short if too long, as the local reader does
+        with open(f, encoding="utf-8-sig", newline="") as fh:
+            head = csv_layout.read_head(fh, f)
+        if not head.strip():  # pandas' EmptyDataError would be a traceback
+            raise UserError(f"input {f} is empty (no header line)")
+        layouts.append(csv_layout.detect(head, f))
+    layout = layouts[0]
+    if any(other != layout for other in layouts[1:]):
+        raise UserError(f"the input files differ from {files[0]} in delimiter, header or trailing delimiters")
+    name = " ".join(paths)
+    reader = partial(_strict_read_csv, source=name)
+    reader.__name__ = "read_csv"  # what Dask calls it in its messages
+    ddf = read_pandas(reader, files, blocksize=blocksize, encoding="utf-8-sig", **layout.read_options())
+    return ddf.map_partitions(layout.trim, name, meta=ddf._meta.iloc[:, :-1]) if layout.trims else ddf
+
+
+def _parquet_input(paths: list[str]) -> bool:
+    """Whether ``paths`` are Parquet, by content, as the command line's check and the local engine decide (a Parquet
+    file need not say so); else they are CSV."""
+    return all(Path(p).is_dir() or (Path(p).is_file() and formats.input_format(p) == "parquet") or is_parquet(p)
+               for p in paths)
+
+
+def _same_types(parts: list[Path]) -> None:
+    """Rewrite the part files whose column types differ from the others' merged ones (:mod:`gyroage.column_types`).
+
+    Each worker chose its partition's types from its own cells; one part's text (an id 007) makes the column
+    text in all, or the directory would not read back as one table.
+    """
+    import pyarrow.parquet as pq
+
+    from gyroage.column_types import conform
+    from gyroage.engines.sinks import merged_schema
+
+    schema = merged_schema(parts)
+    for p in parts:
+        if not pq.read_schema(p).equals(schema, check_metadata=False):
+            table = conform(pq.read_table(p), schema, io.NA_TOKENS)
+            with atomic_path(p) as tmp:
+                pq.write_table(table, tmp)
+
+
+def _strict_read_csv(data, source: str, **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` of one block, under :func:`gyroage.csv_layout.strict_parse`: Dask puts the header before each
+    block, so a long row starting one is that parse's first row, which pandas would cut short."""
+    try:
+        with csv_layout.strict_parse(source):
+            return pd.read_csv(data, **kwargs)
+    except pd.errors.ParserError as exc:  # its line number counts from the block's start: not the file's line
+        raise UserError(f"cannot parse {source}: {re.sub(r' in line [0-9]+', '', str(exc).splitlines()[0])}") from None
 
 
 def run_dask(source: str | list[str], target: str | Path, settings: EstimateSettings, model: str | Path | None = None,
@@ -115,6 +172,8 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
 
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     ddf = read_dask(source, blocksize, n_workers)
+    paths = [str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source]
+    text_columns = not _parquet_input(paths)
     columns = io.require_columns(list(ddf.columns))
     required_colour(columns, settings.reddening)  # here, not in every worker: one line, not a worker's traceback
     if ddf.npartitions < n_workers:  # e.g. one Parquet row group: split it so every worker has work
@@ -123,11 +182,13 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     counts: Counter = Counter()
     with atomic_path(target, suffix=".dask-tmp", directory=True) as tmp:
         task = delayed(_partition_task, pure=True)
-        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"))
+        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
                 for i, p in enumerate(ddf.to_delayed())]
         progress.log(f"{len(jobs)} partitions on {n_workers} workers")
         for fut in as_completed(client.compute(jobs)):
             rows, c = fut.result()
             counts.update(c)
             progress.update(rows)
+        if text_columns:
+            _same_types(sorted(tmp.glob("part.*.parquet")))
     return counts

@@ -172,13 +172,13 @@ def _concat_parquet(parts: list[Path], target: Path) -> None:
 
     from gyroage.column_types import conform
 
-    schema = _merged_schema(parts)
+    schema = merged_schema(parts)
     with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema) as writer:
         for p in parts:
             writer.write_table(conform(pq.read_table(p), schema, io.NA_TOKENS))
 
 
-def _merged_schema(parts: list[Path]):
+def merged_schema(parts: list[Path]):
     """One schema for the chunk files (:func:`gyroage.column_types.merge_schemas`); differing columns are read."""
     import pyarrow.parquet as pq
 
@@ -197,7 +197,7 @@ def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
     from gyroage.column_types import conform
     from gyroage.formats import write_table
 
-    schema = _merged_schema(parts)
+    schema = merged_schema(parts)
     table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
     frame = table.to_pandas(types_mapper=io.nullable_int)  # a missing cell keeps an int column int
     with atomic_path(target, suffix=".part.gz" if target.name.lower().endswith(".gz") else ".part") as tmp:

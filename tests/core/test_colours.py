@@ -241,6 +241,28 @@ def test_reddening_and_colour_spellings_do_not_clash():
     assert all(len(v) == 1 for v in keys.values())
 
 
+def test_error_columns_take_the_unit_suffix_their_values_take():
+    """bp_rp0_mag, abs_g0_mag, parallax_mas, prot_days were read, but bp_rp0_err_mag, e_bp_rp0_mag, parallax_err_mas,
+    e_prot_days... were ignored: the default error was used without a word."""
+    units = ("_days", "_d", "_mag", "_mas", "_k")
+    keys = {io.column_key(a): canon for canon, names in io.ALIASES.items() for a in names}
+    expected = {"bp_rp0_err_mag": "bp_rp0_err", "e_bp_rp0_mag": "bp_rp0_err", "abs_g0_err_mag": "abs_g0_err",
+                "parallax_err_mas": "parallax_err", "e_prot_days": "prot_err", "e_prot_d": "prot_err",
+                "prot_error_days": "prot_err", "b_v0_err_mag": "b_v0_err", "v_ks0_err_mag": "v_ks0_err"}
+    for canon, names in io.ALIASES.items():
+        if f"{canon}_err" not in io.ALIASES:
+            continue
+        for name in names:
+            unit = next((u for u in units if name.endswith(u)), None)
+            if unit is not None:
+                base = name[: -len(unit)]
+                expected[f"{base}_err{unit}"] = f"{canon}_err"
+                if keys.get(io.column_key(f"e_{base}{unit}"), f"{canon}_err") == f"{canon}_err":  # e_bp_rp_mag: E(BP-RP)
+                    expected[f"e_{base}{unit}"] = f"{canon}_err"
+    wrong = {name: io.match_columns([name]) for name, canon in expected.items() if io.match_columns([name]) != {canon: name}}
+    assert not wrong, wrong
+
+
 def test_the_array_api_takes_the_same_colours(model):
     sun = model.posterior(25.4, teff=5772.0, teff_err=50.0)
     c, e = teff_to_bp_rp0(5772.0, 50.0)
