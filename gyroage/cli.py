@@ -176,8 +176,7 @@ def estimate(
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
-    if threads is not None and threads < 0:
-        raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
+    check_threads(threads)
     check_outlier_weight(outlier_weight)  # before the model loads
     if engine not in ("local", "dask"):
         raise UserError(f"unknown engine {engine!r} (choose local or dask)")
@@ -299,6 +298,7 @@ def group_age(
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
+    check_threads(threads)
     writers.check_outputs(input, output)
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
@@ -361,6 +361,12 @@ def plot_sequence_cmd(
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi)
     typer.echo(f"plot: wrote {path}", err=True)
+
+
+def check_threads(threads: int | None) -> None:
+    """Refuse a negative ``--threads`` in one line (estimate and group-age alike), before the model loads."""
+    if threads is not None and threads < 0:
+        raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
 
 
 def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,

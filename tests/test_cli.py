@@ -184,3 +184,15 @@ def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, to_file):
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip() == "gyroage: error: cannot write output: File too large"
     assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
+
+
+def test_group_age_refuses_negative_threads_as_estimate_does(tmp_path):
+    """--threads -1 is one line, exit 2, with the same words from both commands (group-age used to run with it)."""
+    src = tmp_path / "in.csv"
+    src.write_text("cluster,prot_days,bp_rp0\na,10,1.0\n")
+    said = []
+    for cmd in (["group-age", str(src), "--by", "cluster"], ["estimate", str(src)]):
+        res = run_cli(*cmd, "--threads", "-1", "-q")
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        said.append(res.stderr.strip())
+    assert said[0] == said[1] == "gyroage: error: --threads must be >= 0 (0: onnxruntime's default)"
