@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.errors import UserError
+from gyroage.files import require_input_file
 
 FORMATS = ("csv", "parquet", "fits", "votable", "ecsv", "ascii")
 STREAMING = ("csv", "parquet")  # read chunk by chunk; the others are read whole into memory
@@ -111,10 +112,7 @@ def read_table(source: str | Path, fmt: str):
         data = sys.stdin.buffer.read()
         src = data.decode("utf-8", errors="replace") if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
     else:
-        src = Path(source)
-        if not src.is_file():
-            raise UserError(f"input file not found: {src}")
-        src = str(src)
+        src = str(require_input_file(source))
     kwargs = {"guess": True} if fmt == "ascii" else {}
     try:
         with warnings.catch_warnings():  # e.g. FITS "several tables, reading the first": the first is what we want

@@ -17,6 +17,7 @@ import pandas as pd
 
 from gyroage import csv_layout
 from gyroage.errors import NothingPiped, UserError
+from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
 # spaces, '-', '(', ')' and '_').
@@ -204,9 +205,7 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
 def _open_text(source: str | Path) -> _io.TextIOBase:
     if str(source) == "-":
         return _io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-    path = Path(source)
-    if not path.is_file():
-        raise UserError(f"input file not found: {path}")
+    path = require_input_file(source)
     try:
         return open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -326,9 +325,7 @@ def read_astropy(source: str | Path, fmt: str) -> pd.DataFrame:
 def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    path = _io.BytesIO(sys.stdin.buffer.read()) if str(source) == "-" else Path(source)
-    if isinstance(path, Path) and not path.is_file():
-        raise UserError(f"input file not found: {path}")
+    path = _io.BytesIO(sys.stdin.buffer.read()) if str(source) == "-" else require_input_file(source)
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:

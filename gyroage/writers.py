@@ -85,6 +85,8 @@ def check_outputs(source: str | Path | list, target: str | Path | None, posterio
     Each is renamed into place when complete, so the input would be replaced, or one output
     silently lost to the other. ``source`` may be a list of inputs (the dask engine's).
     """
+    if target is not None and str(target) == "":  # Path("") is ".", which would be reported as a directory
+        raise UserError("-o needs a file name")
     if target not in (None, "-") and posteriors is not None and same_file(target, posteriors):
         raise UserError(f"-o and --posteriors name the same file ({target}): give each its own")
     sources = [s for s in (source if isinstance(source, (list, tuple)) else [source]) if str(s) != "-"]

@@ -135,8 +135,8 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     stdin = str(source) == "-"
     if resume and (not to_file or stdin):
         raise UserError("--resume needs a file input and an output file (-o)")
-    if not stdin and not Path(source).is_file():  # before a sidecar is made for it
-        raise UserError(f"input file not found: {source}")
+    if not stdin:  # before a sidecar is made for it
+        io.require_input_file(source)
     output_format(target, output_fmt)  # a format stdout cannot take fails before any work
     fmt = input_format(source, input_fmt)
     fingerprint = None
