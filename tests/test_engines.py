@@ -143,6 +143,33 @@ def test_resume_needs_files():
     assert res.returncode == 2 and "resume" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_stdin_into_a_file_leaves_no_sidecar(tmp_path, density, settings, monkeypatch):
+    """--resume refuses stdin, so an interrupted stdin run must not leave a .out.csv.resume/ it could never use."""
+    text = stars(300).to_csv(index=False).encode()
+    out = tmp_path / "out.csv"
+    real = engines.estimate_chunk
+    calls = {"n": 0}
+
+    def dies(*a, **k):
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local("-", out, density, settings, chunksize=100, quiet=True)
+    assert calls["n"] == 2 and sorted(p.name for p in tmp_path.iterdir()) == []  # no output, sidecar or temp file
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+    engines.run_local("-", out, density, settings, chunksize=100, quiet=True)  # finished: the same file as from a file
+    src, ref = tmp_path / "in.csv", tmp_path / "ref.csv"
+    src.write_bytes(text)
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    assert out.read_bytes() == ref.read_bytes()
+
+
 def test_stdin_is_streamed_in_chunks(tmp_path):
     """stdin gives the same output as the file, across chunk boundaries and a delimiter other than ','."""
     df = stars(250)

@@ -1,6 +1,6 @@
 """Where the local engine's finished chunks go: a resumable sidecar beside an output file, or a stream.
 
-With a file target, every finished chunk is first written to a sidecar
+With a file input and a file target, every finished chunk is first written to a sidecar
 directory beside it (``.<name>.resume/``) with a manifest holding the input's
 fingerprint and a hash of the settings; the final output is assembled from
 the chunks and renamed into place atomically. A killed run leaves the sidecar
@@ -128,7 +128,9 @@ class Sidecar:
 
 
 class Stream:
-    """Chunks straight into ``target`` (stdout for ``None`` or ``-``, or a device or FIFO) through an :class:`writers.AtomicWriter`.
+    """Chunks straight into ``target`` through an :class:`writers.AtomicWriter`.
+
+    The target is stdout (``None`` or ``-``), a device or FIFO, or a file fed from stdin (no sidecar: nothing resumes).
 
     Same interface as :class:`Sidecar`; nothing to resume, so ``done`` is always ``None``.
     """
