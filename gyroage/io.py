@@ -148,21 +148,26 @@ def require_columns(columns: list[str], required=REQUIRED) -> dict[str, str]:
 def prefix_clashes(frame: pd.DataFrame, reserved) -> pd.DataFrame:
     """``frame`` (index reset) with each column named in ``reserved`` renamed ``input_<name>``.
 
-    A new name already taken (by an input column or a reserved name) gets another ``input_``
-    prefix until it is free, so the result never holds a duplicate name (Parquet refuses them).
-    The caller then adds its own columns under the reserved names.
+    ``input_<name>`` always holds the input's ``<name>``: an input column already called
+    ``input_<name>`` moves on to ``input_input_<name>`` (and so on), rather than the clashing
+    column taking a name the user could not tell from their own. The result never holds a
+    duplicate name (Parquet refuses them). The caller then adds its own columns under the reserved names.
     """
     out = frame.reset_index(drop=True)  # already a new frame: renaming leaves the input alone
     reserved = set(reserved)
-    taken = set(map(str, out.columns)) | reserved
+    names = set(map(str, out.columns))
+    moved = [c for c in out.columns if c in reserved]
+    for c in moved:  # grows while it runs: each renamed column pushes on the input column whose name it takes
+        if f"input_{c}" in names and f"input_{c}" not in moved:
+            moved.append(f"input_{c}")
+    taken = reserved | (names - set(moved))  # the caller's names and the inputs that keep theirs
     clashes = {}
-    for c in out.columns:
-        if c in reserved:
-            new = f"input_{c}"
-            while new in taken:
-                new = f"input_{new}"
-            clashes[c] = new
-            taken.add(new)
+    for c in moved:
+        new = f"input_{c}"
+        while new in taken:  # only when the caller itself writes an input_ name: never a duplicate
+            new = f"input_{new}"
+        clashes[c] = new
+        taken.add(new)
     return out.rename(columns=clashes)
 
 
