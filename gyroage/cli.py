@@ -81,7 +81,8 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
 OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="Output file in the format its suffix names (.csv, "
-                                                  ".parquet, .fits, .vot, .ecsv, .txt; see --output-format); default CSV on stdout.")]
+                                                  ".parquet, .fits, .vot, .ecsv, .txt; see --output-format; .csv.gz, "
+                                                  ".fits.gz, .vot.gz: gzip); default CSV on stdout.")]
 PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
 # A number for every star, or (estimate) a column giving each star its own; group-age takes a number.
 PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or (estimate) "
@@ -300,6 +301,7 @@ def group_age(
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
     check_threads(threads)
     writers.check_outputs(input, output)
+    formats.output_format(output, out_fmt)  # a format the output cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
