@@ -81,7 +81,8 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
 OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="Output file in the format its suffix names (.csv, "
-                                                  ".parquet, .fits, .vot, .ecsv, .txt; see --output-format); default CSV on stdout.")]
+                                                  ".parquet, .fits, .vot, .ecsv, .txt; see --output-format; .csv.gz, "
+                                                  ".fits.gz, .vot.gz: gzip); default CSV on stdout.")]
 PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
 # A number for every star, or (estimate) a column giving each star its own; group-age takes a number.
 PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or (estimate) "
@@ -176,8 +177,7 @@ def estimate(
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
-    if threads is not None and threads < 0:
-        raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
+    check_threads(threads)
     check_outlier_weight(outlier_weight)  # before the model loads
     if engine not in ("local", "dask"):
         raise UserError(f"unknown engine {engine!r} (choose local or dask)")
@@ -299,7 +299,9 @@ def group_age(
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
+    check_threads(threads)
     writers.check_outputs(input, output)
+    formats.output_format(output, out_fmt)  # a format the output cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
@@ -361,6 +363,12 @@ def plot_sequence_cmd(
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi)
     typer.echo(f"plot: wrote {path}", err=True)
+
+
+def check_threads(threads: int | None) -> None:
+    """Refuse a negative ``--threads`` in one line (estimate and group-age alike), before the model loads."""
+    if threads is not None and threads < 0:
+        raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
 
 
 def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,

@@ -15,12 +15,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gyroage.errors import UserError
+
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def is_parquet(path: str | os.PathLike) -> bool:
     """Whether ``path`` names a Parquet file (by its suffix, case-insensitive)."""
     return str(path).lower().endswith(PARQUET_SUFFIXES)
+
+
+def require_input_file(source: str | os.PathLike) -> Path:
+    """``source`` as a path, or a one-line error saying why it is no input table (missing, or a directory)."""
+    path = Path(source)
+    if path.is_dir():  # "not found" would send the user looking for a file that is there
+        raise UserError(f"input {path} is a directory, not a table")
+    if not path.is_file():
+        raise UserError(f"input file not found: {path}")
+    return path
 
 
 def fsync_file(path: str | os.PathLike) -> None:

@@ -19,9 +19,12 @@ import numpy as np
 import pandas as pd
 
 from gyroage.errors import UserError
+from gyroage.files import require_input_file
 
 FORMATS = ("csv", "parquet", "fits", "votable", "ecsv", "ascii")
 STREAMING = ("csv", "parquet")  # read chunk by chunk; the others are read whole into memory
+# Written gzip-compressed under a name ending in .gz: CSV by gyroage.writers, FITS and VOTable by astropy.
+GZIP_OUTPUTS = ("csv", "fits", "votable")
 # Our name -> astropy's (Table.read/write format=).
 ASTROPY = {"fits": "fits", "votable": "votable", "ecsv": "ascii.ecsv", "ascii": "ascii"}
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -100,7 +103,16 @@ def output_format(target: str | Path | None, fmt: str | None = None) -> str:
         if fmt not in (None, "csv"):
             raise UserError(f"--output-format {fmt} needs an output file (-o); stdout gets CSV")
         return "csv"
-    return fmt or by_suffix(target) or "csv"
+    out = fmt or by_suffix(target) or "csv"
+    if is_gzip_name(target) and out not in GZIP_OUTPUTS:  # it would be written uncompressed under a .gz name
+        raise UserError(f"cannot write {out} gzip-compressed ({target}): drop the .gz, or write "
+                        f"{', '.join(GZIP_OUTPUTS)}")
+    return out
+
+
+def is_gzip_name(target: str | Path | None) -> bool:
+    """Whether an output's name ends in ``.gz`` (case-insensitive): it is then written gzip-compressed."""
+    return target not in (None, "-") and str(target).lower().endswith(".gz")
 
 
 def read_table(source: str | Path, fmt: str):
@@ -111,10 +123,7 @@ def read_table(source: str | Path, fmt: str):
         data = sys.stdin.buffer.read()
         src = data.decode("utf-8", errors="replace") if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
     else:
-        src = Path(source)
-        if not src.is_file():
-            raise UserError(f"input file not found: {src}")
-        src = str(src)
+        src = str(require_input_file(source))
     kwargs = {"guess": True} if fmt == "ascii" else {}
     try:
         with warnings.catch_warnings():  # e.g. FITS "several tables, reading the first": the first is what we want

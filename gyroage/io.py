@@ -17,6 +17,7 @@ import pandas as pd
 
 from gyroage import csv_layout
 from gyroage.errors import NothingPiped, UserError
+from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
 
 # Canonical name -> accepted spellings (compared case-insensitively, ignoring
 # spaces, '-', '(', ')' and '_').
@@ -147,21 +148,26 @@ def require_columns(columns: list[str], required=REQUIRED) -> dict[str, str]:
 def prefix_clashes(frame: pd.DataFrame, reserved) -> pd.DataFrame:
     """``frame`` (index reset) with each column named in ``reserved`` renamed ``input_<name>``.
 
-    A new name already taken (by an input column or a reserved name) gets another ``input_``
-    prefix until it is free, so the result never holds a duplicate name (Parquet refuses them).
-    The caller then adds its own columns under the reserved names.
+    ``input_<name>`` always holds the input's ``<name>``: an input column already called
+    ``input_<name>`` moves on to ``input_input_<name>`` (and so on), rather than the clashing
+    column taking a name the user could not tell from their own. The result never holds a
+    duplicate name (Parquet refuses them). The caller then adds its own columns under the reserved names.
     """
     out = frame.reset_index(drop=True)  # already a new frame: renaming leaves the input alone
     reserved = set(reserved)
-    taken = set(map(str, out.columns)) | reserved
+    names = set(map(str, out.columns))
+    moved = [c for c in out.columns if c in reserved]
+    for c in moved:  # grows while it runs: each renamed column pushes on the input column whose name it takes
+        if f"input_{c}" in names and f"input_{c}" not in moved:
+            moved.append(f"input_{c}")
+    taken = reserved | (names - set(moved))  # the caller's names and the inputs that keep theirs
     clashes = {}
-    for c in out.columns:
-        if c in reserved:
-            new = f"input_{c}"
-            while new in taken:
-                new = f"input_{new}"
-            clashes[c] = new
-            taken.add(new)
+    for c in moved:
+        new = f"input_{c}"
+        while new in taken:  # only when the caller itself writes an input_ name: never a duplicate
+            new = f"input_{new}"
+        clashes[c] = new
+        taken.add(new)
     return out.rename(columns=clashes)
 
 
@@ -204,9 +210,7 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
 def _open_text(source: str | Path) -> _io.TextIOBase:
     if str(source) == "-":
         return _io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-    path = Path(source)
-    if not path.is_file():
-        raise UserError(f"input file not found: {path}")
+    path = require_input_file(source)
     try:
         return open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -326,9 +330,7 @@ def read_astropy(source: str | Path, fmt: str) -> pd.DataFrame:
 def _read_parquet(source: str | Path, chunksize: int) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    path = _io.BytesIO(sys.stdin.buffer.read()) if str(source) == "-" else Path(source)
-    if isinstance(path, Path) and not path.is_file():
-        raise UserError(f"input file not found: {path}")
+    path = _io.BytesIO(sys.stdin.buffer.read()) if str(source) == "-" else require_input_file(source)
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:

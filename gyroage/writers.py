@@ -6,11 +6,13 @@ Readers and column names live in :mod:`gyroage.io`; formats in :mod:`gyroage.for
 from __future__ import annotations
 
 import csv
+import gzip
 import io as _io
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -85,6 +87,8 @@ def check_outputs(source: str | Path | list, target: str | Path | None, posterio
     Each is renamed into place when complete, so the input would be replaced, or one output
     silently lost to the other. ``source`` may be a list of inputs (the dask engine's).
     """
+    if target is not None and str(target) == "":  # Path("") is ".", which would be reported as a directory
+        raise UserError("-o needs a file name")
     if target not in (None, "-") and posteriors is not None and same_file(target, posteriors):
         raise UserError(f"-o and --posteriors name the same file ({target}): give each its own")
     sources = [s for s in (source if isinstance(source, (list, tuple)) else [source]) if str(s) != "-"]
@@ -124,6 +128,28 @@ def prepare_target(target: Path, directory: bool = False) -> None:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
+class _GzipInto(gzip.GzipFile):
+    """A gzip stream that also closes the file it writes into (GzipFile leaves a ``fileobj`` open)."""
+
+    def close(self) -> None:
+        raw = self.fileobj
+        try:
+            super().close()
+        finally:
+            if raw is not None:
+                raw.close()
+
+
+def open_bytes(path: str | Path, gz: bool = False) -> BinaryIO:
+    """``path`` opened for writing bytes, gzip-compressed when ``gz``.
+
+    The gzip header holds no file name or time (those of a temporary file would be meaningless),
+    so the same table always gives the same bytes, resumed or not.
+    """
+    raw = open(path, "wb")
+    return _GzipInto(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if gz else raw
+
+
 def write_stdout(text: str) -> None:
     """``text`` to stdout, every byte of it or an OSError.
 
@@ -147,8 +173,9 @@ class AtomicWriter:
 
     CSV goes to stdout when ``target`` is ``None`` or ``-``. The format is
     ``fmt`` or the target's suffix (:func:`gyroage.formats.output_format`):
-    CSV and Parquet are written chunk by chunk; FITS, VOTable, ECSV and ASCII
-    hold the chunks until ``commit`` (astropy writes a table whole).
+    CSV and Parquet are written chunk by chunk (CSV gzip-compressed under a ``.gz``
+    name); FITS, VOTable, ECSV and ASCII hold the chunks until ``commit`` (astropy
+    writes a table whole).
     ``text_columns``: the input was read as CSV text, so text columns holding
     only numbers become numbers in typed outputs (:mod:`gyroage.column_types`).
     As a context manager it commits on success and aborts (removing the temp
@@ -162,6 +189,7 @@ class AtomicWriter:
         self.target = None if self.stdout else Path(target)
         self.format = formats.output_format(target, fmt)
         self.parquet = self.format == "parquet"
+        self.gzip_csv = self.format == "csv" and formats.is_gzip_name(target)
         self.text_columns = text_columns
         self._file: AtomicFile | None = None
         self._fh = None
@@ -184,7 +212,8 @@ class AtomicWriter:
             self._frames.append(frame)
             return
         if self._fh is None:
-            self._fh = sys.stdout if self.stdout else open(self._file.path, "w", newline="", encoding="utf-8")
+            self._fh = sys.stdout if self.stdout else _io.TextIOWrapper(
+                open_bytes(self._file.path, self.gzip_csv), encoding="utf-8", newline="")
         text = csv_text(frame, header=not self._header_done)
         if self.stdout:
             write_stdout(text)

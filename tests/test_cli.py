@@ -65,6 +65,23 @@ def test_missing_input_file_exit_2(tmp_path):
     assert res.returncode == 2 and "not found" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.parametrize("cmd", [["estimate"], ["estimate", "--input-format", "fits"], ["group-age", "--by", "x"]])
+def test_a_directory_as_input_is_named_as_one(tmp_path, cmd):
+    """A folder given as the input exists: 'input file not found' would send the user looking for it."""
+    res = run_cli(cmd[0], str(tmp_path), *cmd[1:], "-q")
+    assert res.returncode == 2 and res.stderr.strip() == f"gyroage: error: input {tmp_path} is a directory, not a table"
+
+
+@pytest.mark.parametrize("cmd", [["estimate"], ["group-age", "--by", "cluster"]])
+def test_an_empty_output_name_is_one_line(tmp_path, cmd):
+    """-o '' used to be reported as 'output . is a directory'."""
+    src = tmp_path / "in.csv"
+    src.write_text("cluster,prot_days,bp_rp0\na,10,1.0\n")
+    res = run_cli(cmd[0], str(src), *cmd[1:], "-o", "", "-q", cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: -o needs a file name"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
 def test_parquet_roundtrip_and_atomic_output(tmp_path):
     src = pd.DataFrame({"prot": [10.0, 25.4], "bp_rp0": [1.2, 0.82]})
     src.to_parquet(tmp_path / "in.parquet")
@@ -184,3 +201,15 @@ def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, to_file):
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip() == "gyroage: error: cannot write output: File too large"
     assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
+
+
+def test_group_age_refuses_negative_threads_as_estimate_does(tmp_path):
+    """--threads -1 is one line, exit 2, with the same words from both commands (group-age used to run with it)."""
+    src = tmp_path / "in.csv"
+    src.write_text("cluster,prot_days,bp_rp0\na,10,1.0\n")
+    said = []
+    for cmd in (["group-age", str(src), "--by", "cluster"], ["estimate", str(src)]):
+        res = run_cli(*cmd, "--threads", "-1", "-q")
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        said.append(res.stderr.strip())
+    assert said[0] == said[1] == "gyroage: error: --threads must be >= 0 (0: onnxruntime's default)"

@@ -95,6 +95,34 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path, density, setting
     assert not engines.sidecar_dir(out).exists()
 
 
+def test_resume_into_a_gz_output_gives_the_uninterrupted_bytes(tmp_path, density, settings, monkeypatch):
+    """Chunks wait in the sidecar as plain CSV; the assembled output is compressed, the same bytes as a run in one go."""
+    import gzip
+
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    plain, ref, out = tmp_path / "plain.csv", tmp_path / "ref.csv.gz", tmp_path / "out.csv.gz"
+    for target in (plain, ref):
+        engines.run_local(src, target, density, settings, chunksize=100, quiet=True)
+    real = engines.estimate_chunk
+    calls = {"n": 0}
+
+    def dies(*a, **k):
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    assert not out.exists() and engines.sidecar_dir(out).is_dir()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert out.read_bytes() == ref.read_bytes() and gzip.decompress(out.read_bytes()) == plain.read_bytes()
+    assert not engines.sidecar_dir(out).exists()
+
+
 def test_resume_refuses_other_settings(tmp_path, density, settings, monkeypatch):
     src, out = interrupted_run(tmp_path, density, settings, monkeypatch)
     from gyroage.errors import UserError
@@ -141,6 +169,33 @@ def test_resume_after_sigkill_cli(tmp_path):
 def test_resume_needs_files():
     res = run_cli("estimate", "-", "--resume", input="prot,bp_rp0\n10,1\n")
     assert res.returncode == 2 and "resume" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_stdin_into_a_file_leaves_no_sidecar(tmp_path, density, settings, monkeypatch):
+    """--resume refuses stdin, so an interrupted stdin run must not leave a .out.csv.resume/ it could never use."""
+    text = stars(300).to_csv(index=False).encode()
+    out = tmp_path / "out.csv"
+    real = engines.estimate_chunk
+    calls = {"n": 0}
+
+    def dies(*a, **k):
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local("-", out, density, settings, chunksize=100, quiet=True)
+    assert calls["n"] == 2 and sorted(p.name for p in tmp_path.iterdir()) == []  # no output, sidecar or temp file
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+    engines.run_local("-", out, density, settings, chunksize=100, quiet=True)  # finished: the same file as from a file
+    src, ref = tmp_path / "in.csv", tmp_path / "ref.csv"
+    src.write_bytes(text)
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    assert out.read_bytes() == ref.read_bytes()
 
 
 def test_stdin_is_streamed_in_chunks(tmp_path):

@@ -105,6 +105,38 @@ def test_output_is_the_format_its_suffix_names(tmp_path, csv_ages, suffix):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["stars.csv", out.name])  # temp files renamed away
 
 
+def test_a_gz_csv_output_is_gzip_compressed(tmp_path):
+    """-o ages.csv.gz used to be plain CSV under a .gz name; every path that writes CSV now compresses it."""
+    import gzip
+
+    STARS.assign(cluster="a").to_csv(tmp_path / "stars.csv", index=False)
+    run_ok(str(tmp_path / "stars.csv"), "-o", str(tmp_path / "plain.csv"))
+    plain = (tmp_path / "plain.csv").read_bytes()
+    for args in ([str(tmp_path / "stars.csv"), "--chunksize", "3"],  # resumable: chunks assembled
+                 ["-", "--chunksize", "3"]):  # stdin: streamed into the temporary file
+        out = tmp_path / "out.csv.gz"
+        res = CliRunner().invoke(app, ["estimate", *args, "-o", str(out), "-q"], input=STARS.assign(cluster="a").to_csv(
+            index=False))
+        assert res.exit_code == 0, res.output
+        assert out.read_bytes()[:2] == b"\x1f\x8b" and gzip.decompress(out.read_bytes()) == plain, args
+    for name in ("g.CSV.GZ", "g.csv"):
+        res = invoke(str(tmp_path / "stars.csv"), "--by", "cluster", "-o", str(tmp_path / name), "-q", command="group-age")
+        assert res.exit_code == 0, res.output
+    assert gzip.decompress((tmp_path / "g.CSV.GZ").read_bytes()) == (tmp_path / "g.csv").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.CSV.GZ", "g.csv", "out.csv.gz", "plain.csv", "stars.csv"]
+    # read back as input: one line saying why, not "re-save it as UTF-8"
+    one_line_error(invoke(str(tmp_path / "out.csv.gz")), "is gzip-compressed", "gunzip")
+
+
+@pytest.mark.parametrize("name", ["out.parquet.gz", "out.ecsv.gz", "out.txt.gz"])
+def test_formats_written_uncompressed_refuse_a_gz_name(tmp_path, name):
+    STARS.assign(cluster="a").to_csv(tmp_path / "stars.csv", index=False)
+    for command, extra in (("estimate", []), ("group-age", ["--by", "cluster"])):
+        one_line_error(invoke(str(tmp_path / "stars.csv"), *extra, "-o", str(tmp_path / name), command=command),
+                       "gzip-compressed", "drop the .gz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stars.csv"]
+
+
 def test_output_format_option_and_stdout(tmp_path):
     STARS.to_csv(tmp_path / "stars.csv", index=False)
     run_ok(str(tmp_path / "stars.csv"), "-o", str(tmp_path / "ages.out"), "--output-format", "votable")

@@ -282,13 +282,19 @@ def test_parquet_without_rows_gives_header_only(tmp_path):
 
 
 def test_input_columns_named_like_outputs_are_kept_under_unique_names(tmp_path):
+    """input_<name> is always the input's <name>: the input's own input_status moves on to input_input_status.
+
+    (It used to keep its name, and the input's status became input_input_status: README says input_status.)
+    """
     f = tmp_path / "in.csv"
-    f.write_text("prot,bp_rp0,status,input_status,age_p50_myr\n10,1.0,a,b,c\n")
+    f.write_text("prot,bp_rp0,status,input_status,input_input_status,age_p50_myr\n10,1.0,a,b,d,c\n")
     res = invoke(str(f), "-q", "-o", str(tmp_path / "out.parquet"))
     assert res.exit_code == 0, res.output
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert out.columns.is_unique and out.loc[0, "status"] == "ok"
-    assert sorted(out.iloc[0][["input_status", "input_input_status", "input_age_p50_myr"]]) == ["a", "b", "c"]
+    assert list(out.columns[:6]) == ["prot", "bp_rp0", "input_status", "input_input_status", "input_input_input_status",
+                                     "input_age_p50_myr"]
+    assert list(out.iloc[0, 2:6]) == ["a", "b", "d", "c"]
 
 
 @pytest.mark.parametrize("case", ["plain", "quotes", "exponent", "ints", "empty"])

@@ -293,6 +293,8 @@ def conversion_columns(colours: Colours, bp_rp0_err_used: np.ndarray) -> dict[st
     e, se = colours.ebprp, colours.ebprp_err  # arrays whenever a source is recorded (input_colours)
     total = np.where(np.isfinite(se), np.hypot(bp_rp0_err_used, np.nan_to_num(se)), bp_rp0_err_used)
     ok = np.isfinite(colours.bp_rp0)
+    # a reddening given without its error is used as exact (README: the error defaults to 0): say 0, not blank
+    se = np.where(ok & np.isfinite(e) & np.isnan(se), 0.0, se)
     return dict(zip(COLUMNS, (colours.source, colours.bp_rp0, np.where(ok, total, np.nan), e, se)))
 
 

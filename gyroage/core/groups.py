@@ -227,8 +227,9 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
                          colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card),
                          main_sequence=MainSequenceTerm.from_card(density.card) if main_sequence else None,
                          abs_g=stars.abs_g, abs_g_err=stars.abs_g_err)
-    # a group column named like an output column (--by status) keeps its labels as input_<name>, as estimate's inputs do
-    key = f"input_{col}" if col in {"n_stars", "n_used", *gp.summaries(), "age_flags", "status"} else col
+    # a group column named like an output column (--by status) keeps its labels as input_<name>, by estimate's rule
+    key = io.prefix_clashes(pd.DataFrame(columns=[col]), ["n_stars", "n_used", *gp.summaries(), "age_flags", "status"]
+                            ).columns[0]
     out = pd.DataFrame({key: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
     for name, values in gp.summaries().items():
         out[name] = values

@@ -168,10 +168,12 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
             num = _as_number(value)
             if num is None:
                 fields[f"{key}_column"] = io.require_column(columns, str(value)) if columns is not None else str(value)
+            elif not np.isfinite(num) or (key == "sigma" and not num > 0):
+                # "nan" or "inf" is a number gone wrong, not a column's name (it would be reported as a missing column)
+                need = "a finite number > 0" if key == "sigma" else "a finite number"
+                raise UserError(f"--prior-{key} must be {need} or a column name")
             else:
                 fields[key] = num
-        if fields.get("sigma") is not None and not fields["sigma"] > 0:
-            raise UserError("--prior-sigma must be positive")
     elif kind == "tabulated":
         if table is None:
             raise UserError("--prior tabulated needs --prior-table FILE")
@@ -185,8 +187,8 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
 
 
 def _as_number(value: str | float) -> float | None:
+    """``value`` as a float (``nan`` and ``inf`` included), or ``None`` when it is no number (a column name)."""
     try:
-        v = float(value)
+        return float(value)
     except (TypeError, ValueError):
         return None
-    return v if np.isfinite(v) else None

@@ -58,8 +58,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
 
     files = sorted(f for p in paths for f in (glob.glob(p) or [p]))
     for f in files:
-        if not Path(f).is_file():
-            raise UserError(f"input file not found: {f}")
+        io.require_input_file(f)
     if blocksize is None:
         # Enough partitions to keep every worker busy, none over 16 MB of text (~300k rows).
         total = sum(Path(f).stat().st_size for f in files)

@@ -135,17 +135,19 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     stdin = str(source) == "-"
     if resume and (not to_file or stdin):
         raise UserError("--resume needs a file input and an output file (-o)")
-    if not stdin and not Path(source).is_file():  # before a sidecar is made for it
-        raise UserError(f"input file not found: {source}")
+    if not stdin:  # before a sidecar is made for it
+        io.require_input_file(source)
     output_format(target, output_fmt)  # a format stdout cannot take fails before any work
     fmt = input_format(source, input_fmt)
+    # stdin cannot be resumed (nothing to check a rerun's input against): a sidecar would only be left behind
+    resumable = to_file and not stdin
     fingerprint = None
-    if to_file or (total is None and not quiet):  # one read gives the sidecar's fingerprint and the ETA's rows
-        fingerprint, rows = scan_input(source, fingerprint=to_file, fmt=fmt)
+    if resumable or (total is None and not quiet):  # one read gives the sidecar's fingerprint and the ETA's rows
+        fingerprint, rows = scan_input(source, fingerprint=resumable, fmt=fmt)
         total = rows if total is None else total
-    if to_file:
+    if resumable:
         shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
-        sink = Sidecar(Path(target), fingerprint or "stdin", shash, resume, output_fmt, text_columns=fmt == "csv")
+        sink = Sidecar(Path(target), fingerprint or "", shash, resume, output_fmt, text_columns=fmt == "csv")
     else:
         sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
     try:

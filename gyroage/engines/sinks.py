@@ -1,11 +1,11 @@
 """Where the local engine's finished chunks go: a resumable sidecar beside an output file, or a stream.
 
-With a file target, every finished chunk is first written to a sidecar
+With a file input and a file target, every finished chunk is first written to a sidecar
 directory beside it (``.<name>.resume/``) with a manifest holding the input's
 fingerprint and a hash of the settings; the final output is assembled from
 the chunks and renamed into place atomically. A killed run leaves the sidecar
 behind, and a resumed run skips the chunks it already holds. Chunks are CSV
-for a CSV target and Parquet for any other, so every output format resumes;
+for a CSV target (gzip-compressed only when assembled) and Parquet for any other, so every output format resumes;
 FITS, VOTable, ECSV and ASCII targets are assembled in memory (astropy
 writes a table whole).
 """
@@ -23,6 +23,7 @@ import pandas as pd
 from gyroage import io, writers
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, atomic_write_text, output_path
+from gyroage.formats import is_gzip_name
 
 MANIFEST = "manifest.json"
 
@@ -114,7 +115,7 @@ class Sidecar:
         elif self.format != "csv":
             _write_astropy(parts, self.target, self.format)
         else:
-            with atomic_path(self.target) as tmp, open(tmp, "wb") as out:
+            with atomic_path(self.target) as tmp, writers.open_bytes(tmp, is_gzip_name(self.target)) as out:
                 for i in range(n_chunks):
                     with open(self.path(i), "rb") as fh:
                         if i > 0:
@@ -128,7 +129,9 @@ class Sidecar:
 
 
 class Stream:
-    """Chunks straight into ``target`` (stdout for ``None`` or ``-``, or a device or FIFO) through an :class:`writers.AtomicWriter`.
+    """Chunks straight into ``target`` through an :class:`writers.AtomicWriter`.
+
+    The target is stdout (``None`` or ``-``), a device or FIFO, or a file fed from stdin (no sidecar: nothing resumes).
 
     Same interface as :class:`Sidecar`; nothing to resume, so ``done`` is always ``None``.
     """

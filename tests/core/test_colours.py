@@ -279,3 +279,19 @@ def test_the_array_api_takes_the_same_colours(model):
     assert bv.inputs["colour_source"][0] == "b_v0"
     vk = model.posterior(25.4, v_ks0=1.56)
     assert vk.inputs["colour_source"][0] == "v_ks0"
+
+
+def test_a_reddening_without_its_error_records_the_error_as_0():
+    """README: the reddening's error defaults to 0; ebprp_err_used says so where a reddening was used without one."""
+    from gyroage.core.colours import conversion_columns, input_colours
+
+    obs = pd.DataFrame({"prot": [12.0] * 5, "bp_rp": ["1.1", "1.1", "1.1", "", "1.1"],
+                        "ebprp": ["", "0.1", "0.1", "", "-0.2"], "ebprp_err": ["", "", "0.02", "", ""],
+                        "teff": ["", "", "", "5000", ""]})
+    colours = input_colours(obs, io.require_columns(list(obs.columns)), Reddening(ebprp=0.03))
+    got = conversion_columns(colours, np.full(5, 0.0275))
+    assert list(got["colour_source"]) == ["bp_rp-ebprp"] * 3 + ["teff", "bp_rp-ebprp"]
+    np.testing.assert_array_equal(got["ebprp_used"], [0.03, 0.1, 0.1, np.nan, -0.2])
+    # the option without --ebprp-err, a column value without its error: 0; given: itself; no reddening used, or an
+    # unusable one (invalid_reddening, no colour): none
+    np.testing.assert_array_equal(got["ebprp_err_used"], [0.0, 0.0, 0.02, np.nan, np.nan])

@@ -143,3 +143,20 @@ def test_tabulated_prior_without_mass_inside_the_bounds_is_a_user_error(tmp_path
         make_prior("tabulated", None, None, BOUNDS, table=t)
     pd.DataFrame({"age_myr": [5000.0, 30000.0], "density": [1.0, 1.0]}).to_csv(t, index=False)
     assert make_prior("tabulated", None, None, BOUNDS, table=t).kind == "tabulated"  # overlaps the bounds: fine
+
+
+@pytest.mark.parametrize("mean, sigma, message", [
+    ("9", "nan", "--prior-sigma must be a finite number > 0 or a column name"),
+    ("9", "inf", "--prior-sigma must be a finite number > 0 or a column name"),
+    ("9", "-0.1", "--prior-sigma must be a finite number > 0 or a column name"),
+    ("nan", "0.1", "--prior-mean must be a finite number or a column name"),
+    ("-inf", "0.1", "--prior-mean must be a finite number or a column name"),
+])
+def test_non_finite_prior_numbers_are_refused_not_taken_for_columns(mean, sigma, message):
+    """'nan' or 'inf' parse as numbers: the error says what is wrong, not "missing column 'nan'"."""
+    with pytest.raises(UserError) as exc:
+        make_prior("gaussian_log_age", None, None, BOUNDS, mean=mean, sigma=sigma, columns=["prot", "bp_rp0"])
+    assert str(exc.value) == message
+    with pytest.raises(UserError) as exc:  # as the command line calls it, before the input's columns are known
+        make_prior("gaussian_log_age", None, None, BOUNDS, mean=mean, sigma=sigma)
+    assert str(exc.value) == message

@@ -172,17 +172,17 @@ def test_crossmatch_settings_reused_for_two_runs_give_the_same_report(tmp_path, 
 
 
 def test_crossmatch_input_columns_never_get_a_duplicate_name(tmp_path, sky):
-    # 'prot' is renamed, and 'input_prot' is already taken: it becomes input_input_prot, not a second input_prot
+    # 'prot' is renamed input_prot, as README says, and the input's own input_prot moves on to input_input_prot
     src = tmp_path / "ids.csv"
     src.write_text(f"source_id,prot,input_prot\n{GA},99,98\n")
     for name in ("out.csv", "out.parquet"):
         run_crossmatch(src, tmp_path / name, services_for(sky), CrossmatchSettings(), quiet=True)
     header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")
     assert len(header) == len(set(header))
-    assert header[:3] == ["input_source_id", "input_input_prot", "input_prot"]
+    assert header[:3] == ["input_source_id", "input_prot", "input_input_prot"]
     assert pd.read_parquet(tmp_path / "out.parquet").columns.tolist() == header
     out = pd.read_csv(tmp_path / "out.csv")
-    assert out["input_input_prot"].tolist() == [99] and out["input_prot"].tolist() == [98]
+    assert out["input_prot"].tolist() == [99] and out["input_input_prot"].tolist() == [98]
     assert out["prot"].tolist() == [12.3] and out["crossmatch_status"].tolist() == ["ok"]
 
 
