@@ -222,6 +222,7 @@ class AgeModel:
             g = grid_rows(stars, ok, None, None, self.density, settings, keep=True)
             pdf[ok], p_out[ok], flags[ok] = g.pdf, g.values["p_outlier"], g.flags
             status[np.flatnonzero(ok)[g.extrapolated]] = statuses.EXTRAPOLATED
+            status[np.flatnonzero(ok)[~np.isfinite(g.values["age_p50_myr"])]] = statuses.INVALID_PRIOR  # as estimate
         inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape),
                   **{k: np.reshape(v, shape) for k, v in stars.colour_columns.items()}}

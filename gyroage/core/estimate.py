@@ -133,6 +133,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
         for name, v in values.items():
             results[name][ok] = v
+        # a prior with no probability the grid can hold (a per-star centre 1e200 dex away) leaves no age: not ok
+        status[rows[~np.isfinite(results["age_p50_myr"][ok])]] = statuses.INVALID_PRIOR
     return attach(frame, results, status), table
 
 

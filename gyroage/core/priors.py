@@ -32,6 +32,11 @@ from gyroage.errors import UserError
 
 LN10 = float(np.log(10.0))
 PRIOR_KINDS = ("uniform_log_age", "uniform_age", "gaussian_log_age", "tabulated")
+# The ages a prior's bounds may take, Myr: generous around the model's grid (1 Myr-10 Gyr), yet physical, so the
+# grid between them stays a few dex wide and 10**x neither overflows nor underflows.
+AGE_BOUNDS_MYR = (0.01, 20000.0)
+LOG10_AGE_BOUNDS = (float(np.log10(AGE_BOUNDS_MYR[0] * 1e6)), float(np.log10(AGE_BOUNDS_MYR[1] * 1e6)))
+BOUNDS_RULE = f"a number of Myr from {AGE_BOUNDS_MYR[0]:g} to {AGE_BOUNDS_MYR[1]:g}"
 
 
 @dataclass(frozen=True)
@@ -154,8 +159,8 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     if kind not in PRIOR_KINDS:
         raise UserError(f"unknown prior {kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
     for name, v in (("--age-min-myr", age_min_myr), ("--age-max-myr", age_max_myr)):
-        if v is not None and not (np.isfinite(v) and v > 0):
-            raise UserError(f"{name} must be a positive number of Myr")
+        if v is not None and not (np.isfinite(v) and AGE_BOUNDS_MYR[0] <= v <= AGE_BOUNDS_MYR[1]):
+            raise UserError(f"{name} must be {BOUNDS_RULE}")
     lo = np.log10(age_min_myr * 1e6) if age_min_myr else default_bounds[0]
     hi = np.log10(age_max_myr * 1e6) if age_max_myr else default_bounds[1]
     if not lo < hi:

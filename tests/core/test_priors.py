@@ -160,3 +160,31 @@ def test_non_finite_prior_numbers_are_refused_not_taken_for_columns(mean, sigma,
     with pytest.raises(UserError) as exc:  # as the command line calls it, before the input's columns are known
         make_prior("gaussian_log_age", None, None, BOUNDS, mean=mean, sigma=sigma)
     assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("bounds", [(None, 1e300), (1e-300, None), (0.001, None), (None, 1e6), (0.0, None),
+                                    (None, float("inf"))])
+def test_prior_bounds_far_outside_any_age_are_refused_in_one_line(tmp_path, bounds):
+    """1e300 Myr gave status ok with no ages (and overflow warnings): bounds must lie in 0.01 Myr-20 Gyr."""
+    src = tmp_path / "sun.csv"
+    src.write_text("prot,bp_rp0\n25.4,0.82\n")
+    args = [a for flag, v in zip(("--age-min-myr", "--age-max-myr"), bounds) if v is not None for a in (flag, repr(v))]
+    res = run_cli("estimate", str(src), *args, "-q")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "0.01 to 20000" in res.stderr, res.stderr
+
+
+def test_wide_valid_bounds_still_give_ages():
+    p = make_prior("uniform_log_age", 0.01, 20000.0, BOUNDS)
+    assert (p.log10_age_min, p.log10_age_max) == pytest.approx((4.0, np.log10(2e10)))
+
+
+def test_a_per_star_prior_with_no_mass_on_the_grid_is_not_ok(model):
+    """A centre 1e200 dex away normalised to NaN and still said ok: such a row has no age, so invalid_prior."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    frame = pd.DataFrame({"prot": [25.4, 25.4], "bp_rp0": [0.82, 0.82], "m": [1e200, 9.6], "s": [0.1, 0.1]})
+    s = EstimateSettings(prior=Prior("gaussian_log_age", 6.0, 10.0, mean_column="m", sigma_column="s"))
+    out = estimate_chunk(frame, model.density, s)
+    assert list(out["status"]) == ["invalid_prior", "ok"]
+    assert np.isnan(out["age_p50_myr"][0]) and np.isfinite(out["age_p50_myr"][1])
