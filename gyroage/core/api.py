@@ -33,6 +33,7 @@ from gyroage.core.posterior import (
 )
 from gyroage.core.priors import Prior
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
+from gyroage.errors import UserError
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 
@@ -208,7 +209,12 @@ class AgeModel:
                    "v_ks0": v_ks0, "v_ks0_err": v_ks0_err, "abs_g0": abs_g0, "g0": g0,
                    "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err}
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
-        prior = prior or self.default_prior
+        prior = self.default_prior if prior is None else prior
+        if not isinstance(prior, Prior):
+            raise UserError(f"prior must be a gyroage.Prior, not {type(prior).__name__}")
+        if prior.per_star:  # its columns are no arrays here: every star would get NaN ages and status ok
+            raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
+                            "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
         n = int(n_grid or self.card.age_grid["n"])
         if n < 3:
             raise ValueError("n_grid must be at least 3")

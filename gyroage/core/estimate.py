@@ -50,6 +50,8 @@ class EstimateSettings:
 
     def __post_init__(self) -> None:
         # Checked here, so the library refuses what the command line refuses, in the same words.
+        if not isinstance(self.prior, Prior):  # None would surface as an AttributeError deep in the grid
+            raise UserError(f"prior must be a gyroage.Prior, not {type(self.prior).__name__}")
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
         if int(self.n_grid) < 3:

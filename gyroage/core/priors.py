@@ -62,6 +62,11 @@ class Prior:
     sigma_column: str | None = None
     table: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
+    def __post_init__(self) -> None:
+        # Checked here, so the library refuses what the command line refuses (make_prior), in the same words:
+        # otherwise a bad prior gives status ok with NaN ages, or a TypeError deep in log_prob.
+        check_prior(self)
+
     @property
     def per_star(self) -> bool:
         """True when the prior's parameters come from input columns."""
@@ -103,6 +108,45 @@ class Prior:
         if mean is None:
             return True
         return np.isfinite(mean) & np.isfinite(sigma) & (sigma > 0)
+
+
+def _finite(value) -> bool:
+    """Whether ``value`` is one finite real number."""
+    try:
+        return bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def check_prior(prior: Prior) -> None:
+    """Refuse a :class:`Prior` that the command line could not make (see :func:`make_prior`), in its words."""
+    if prior.kind not in PRIOR_KINDS:
+        raise UserError(f"unknown prior {prior.kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
+    lo, hi = LOG10_AGE_BOUNDS
+    for name, v in (("log10_age_min", prior.log10_age_min), ("log10_age_max", prior.log10_age_max)):
+        if not (_finite(v) and lo - 1e-9 <= float(v) <= hi + 1e-9):
+            raise UserError(f"{name} must be a log10 age (yr) from {lo:g} to {hi:.4g}: the age bounds "
+                            f"(--age-min-myr, --age-max-myr) must each be {BOUNDS_RULE}")
+    if not prior.log10_age_min < prior.log10_age_max:
+        raise UserError("--age-min-myr must be below --age-max-myr (log10_age_min below log10_age_max)")
+    if prior.kind == "gaussian_log_age":
+        if (prior.mean is None and prior.mean_column is None) or (prior.sigma is None and prior.sigma_column is None):
+            raise UserError("--prior gaussian_log_age needs --prior-mean and --prior-sigma (numbers or column names)")
+        if prior.mean_column is None and not _finite(prior.mean):
+            raise UserError("--prior-mean must be a finite number or a column name")
+        if prior.sigma_column is None and not (_finite(prior.sigma) and float(prior.sigma) > 0):
+            raise UserError("--prior-sigma must be a finite number > 0 or a column name")
+    elif prior.kind == "tabulated":
+        if prior.table is None:
+            raise UserError("--prior tabulated needs --prior-table FILE (in Python: table=(log10 ages, log densities))")
+        try:
+            x, lp = (np.asarray(t, dtype=float) for t in prior.table)
+        except (TypeError, ValueError):
+            raise UserError("a tabulated prior's table must be two sequences: log10 ages and log densities") from None
+        if x.ndim != 1 or x.shape != lp.shape or len(x) < 2 or not np.all(np.isfinite(x)) \
+                or np.any(np.diff(x) <= 0) or np.any(np.isnan(lp)) or not np.any(np.isfinite(lp)):
+            raise UserError("a tabulated prior's table needs at least two increasing log10 ages and as many log "
+                            "densities, one finite")
 
 
 def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -188,3 +188,36 @@ def test_a_per_star_prior_with_no_mass_on_the_grid_is_not_ok(model):
     out = estimate_chunk(frame, model.density, s)
     assert list(out["status"]) == ["invalid_prior", "ok"]
     assert np.isnan(out["age_p50_myr"][0]) and np.isfinite(out["age_p50_myr"][1])
+
+
+@pytest.mark.parametrize("args, kwargs, words", [
+    (("gaussian_log_age",), {}, "needs --prior-mean and --prior-sigma"),
+    (("uniform_log_age", 9.0, 8.0), {}, "must be below"),
+    (("gaussian_log_age",), {"mean": 9.0, "sigma": 0.0}, "--prior-sigma must be a finite number > 0"),
+    (("gaussian_log_age",), {"mean": 9.0, "sigma": -0.2}, "--prior-sigma must be a finite number > 0"),
+    (("gaussian_log_age",), {"mean": float("nan"), "sigma": 0.2}, "--prior-mean must be a finite number"),
+    (("tabulated",), {}, "needs --prior-table"),
+    (("foo",), {}, "unknown prior 'foo'"),
+    (("uniform_log_age", 6.0, 300.0), {}, "log10_age_max must be a log10 age"),
+    (("uniform_log_age", float("nan"), 9.0), {}, "log10_age_min must be a log10 age"),
+])
+def test_a_python_prior_is_validated_as_the_command_line_does(args, kwargs, words):
+    """Prior('gaussian_log_age') and friends gave status ok with NaN ages, or a TypeError, or failed only in use."""
+    with pytest.raises(UserError, match=words.replace("(", r"\(")):
+        Prior(*args, **kwargs)
+
+
+def test_settings_and_posterior_refuse_what_they_cannot_use(model):
+    from gyroage.core.estimate import EstimateSettings
+
+    with pytest.raises(UserError, match="prior must be a gyroage.Prior"):
+        EstimateSettings(prior=None)
+    with pytest.raises(UserError, match="needs --prior-mean"):
+        EstimateSettings(prior=Prior("gaussian_log_age"))
+    per_star = Prior("gaussian_log_age", mean_column="m", sigma_column="s")
+    with pytest.raises(UserError, match="per-star prior"):
+        model.posterior(25.4, 0.82, prior=per_star)
+    # valid priors still give ages, from the API as from make_prior
+    post = model.posterior(25.4, 0.82, prior=Prior("gaussian_log_age", mean=9.5, sigma=0.2))
+    assert post.status[0] == "ok" and np.isfinite(post.summaries()["age_p50_myr"][0])
+    assert Prior("gaussian_log_age", mean_column="m", sigma=0.1).per_star
