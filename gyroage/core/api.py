@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import statuses
-from gyroage.core.density import FlowDensity
+from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, grid_rows
 from gyroage.core.modelcard import UNCALIBRATED, ModelCard
 from gyroage.core.posterior import (
@@ -174,6 +174,7 @@ class AgeModel:
         finite number, or (with ``check_domain``) where the star is outside the
         trained domain.
         """
+        check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
         stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, age_myr)
         age = age.reshape(-1)
         use = stars.ok if check_domain else ~np.isin(stars.status, (statuses.INVALID_PERIOD, statuses.INVALID_COLOUR,
@@ -208,6 +209,7 @@ class AgeModel:
                    "av_err": av_err, "teff": teff, "teff_err": teff_err, "b_v0": b_v0, "b_v0_err": b_v0_err,
                    "v_ks0": v_ks0, "v_ks0_err": v_ks0_err, "abs_g0": abs_g0, "g0": g0,
                    "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err}
+        check_outlier_weight(outlier_weight)  # up front: EstimateSettings checks it only when some star is usable
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
         prior = self.default_prior if prior is None else prior
         if not isinstance(prior, Prior):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gyroage import AgeModel, statuses
 from gyroage.core.posterior import SUMMARY_COLUMNS
+from gyroage.errors import UserError
 from tests.conftest import run_cli
 
 
@@ -174,3 +175,17 @@ def test_a_model_without_calibration_warns_once_and_the_shipped_one_not(uncalibr
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         AgeModel.load()
+
+
+@pytest.mark.parametrize("weight", [5.0, -1.0, 1.0, float("nan")])
+def test_log_likelihood_refuses_an_outlier_weight_outside_0_1(model, weight):
+    """A weight of 5 gave a positive log density and -1 was taken: the same check as posterior() and the CLI."""
+    with pytest.raises(UserError, match=r"--outlier-weight must be in \[0, 1\)"):
+        model.log_likelihood(12.0, 1.0, 100, outlier_weight=weight)
+    with pytest.raises(UserError, match=r"--outlier-weight must be in \[0, 1\)"):
+        model.posterior(np.nan, 1.0, outlier_weight=weight)  # no usable star: refused all the same
+
+
+def test_log_likelihood_with_a_valid_outlier_weight_is_unchanged(model):
+    a = model.log_likelihood(12.0, 1.0, 100, outlier_weight=0.05)
+    assert np.isfinite(a).all() and (a < 5).all()
