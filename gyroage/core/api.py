@@ -238,9 +238,13 @@ class AgeModel:
                          p_out.reshape(shape), flags.reshape(shape))
 
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
-        """``gyroage estimate`` on a DataFrame: every row back, in order, with ages and a status."""
+        """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status."""
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
-        return estimate_chunk(frame, self.density, s)
+        out = estimate_chunk(frame, self.density, s)
+        # estimate_chunk numbers its rows 0..n-1 (the CLI writes no index); a pipeline assigning a column back to a
+        # filtered frame aligns on the index, so it must be the input's
+        out.index = frame.index
+        return out
 
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,
                        n_points: int = 1024) -> np.ndarray:

@@ -189,3 +189,14 @@ def test_log_likelihood_refuses_an_outlier_weight_outside_0_1(model, weight):
 def test_log_likelihood_with_a_valid_outlier_weight_is_unchanged(model):
     a = model.log_likelihood(12.0, 1.0, 100, outlier_weight=0.05)
     assert np.isfinite(a).all() and (a < 5).all()
+
+
+def test_estimate_keeps_the_frames_index(model):
+    """A filtered frame's index (or a MultiIndex) was reset to 0..n-1: s['age'] = m.estimate(s)[...] gave NaN."""
+    frame = pd.DataFrame({"prot": [1.0, 25.4, 8.0, 12.0], "bp_rp0": [0.5, 0.82, 1.1, 1.0]}, index=[10, 20, 30, 40])
+    s = frame[frame["prot"] > 5].copy()
+    s["age"] = model.estimate(s)["age_p50_myr"]
+    assert np.isfinite(s["age"]).all()
+    multi = frame.set_index(pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1), ("b", 2)]))
+    out = model.estimate(multi)
+    assert out.index.equals(multi.index) and list(out.columns[:2]) == ["prot", "bp_rp0"]
