@@ -28,7 +28,7 @@ from gyroage.core.posterior import (
     quantiles,
 )
 from gyroage.core.priors import Prior
-from gyroage.core.stars import check_stars
+from gyroage.core.stars import check_stars, colour_in_domain
 from gyroage.errors import UserError
 
 
@@ -125,14 +125,22 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     -------
     GroupPosterior with groups in order of first appearance.
     """
+    check_group_options(int(n_grid), outlier_weight, None)  # as group_ages: a weight of 2 gave NaN ages
+    if prior.per_star:
+        raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
     groups = np.asarray(groups)
     n = len(groups)
+    log10_prot, bp_rp0, bp_rp0_err = _member_arrays(density, log10_prot, bp_rp0, bp_rp0_err, n)
     labels, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
     order_groups = np.argsort(first)  # groups in order of first appearance
     rank = np.empty_like(order_groups)
     rank[order_groups] = np.arange(len(order_groups))
     gid = rank[inverse.reshape(-1)]
     use = np.ones(n, dtype=bool) if use is None else np.asarray(use, dtype=bool)
+    # a member the flow cannot take (a NaN period blanked its whole group) counts in n_stars, not n_used, as in
+    # group_ages, whose usable members all pass this
+    use = use & np.isfinite(log10_prot) & colour_in_domain(bp_rp0, density.card) & np.isfinite(bp_rp0_err) \
+        & (bp_rp0_err > 0)
     m = np.ones(n) if membership is None else np.clip(np.asarray(membership, dtype=float), 0.0, 1.0)
     use = use & np.isfinite(m) & (m > 0)
     n_groups = len(labels)
@@ -145,12 +153,12 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         idx = np.flatnonzero(use)
         sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
         # every grid point evaluated (no refinement): group posteriors are narrow
-        lf = colour_marginal_log_likelihood(density, np.asarray(log10_prot)[idx], np.asarray(bp_rp0)[idx],
-                                            np.asarray(bp_rp0_err)[idx], grid, sig, refine_tol=None).astype(np.float64)
+        lf = colour_marginal_log_likelihood(density, log10_prot[idx], bp_rp0[idx], bp_rp0_err[idx], grid, sig,
+                                            refine_tol=None).astype(np.float64)
         total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
         if main_sequence is not None and abs_g is not None:
             err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
-            term = main_sequence.log_likelihood(np.asarray(bp_rp0)[idx], np.asarray(abs_g)[idx], grid, err)
+            term = main_sequence.log_likelihood(bp_rp0[idx], np.asarray(abs_g)[idx], grid, err)
             np.add.at(total, gid[idx], term)
     log_prior = grid_log_prior(prior, grid)
     if prior_is_flat(log_prior):
@@ -158,6 +166,21 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     else:  # the systematic widens the members' evidence, not the prior: as gyroage estimate does
         pdf = calibrate_under_prior(total, log_prior, grid, lambda p: smear(p, grid, systematic_dex))
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
+
+
+def _member_arrays(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err,
+                   n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members' log10 periods, colours and colour errors as float arrays of length ``n`` (a scalar error broadcast)."""
+    lp, colour = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0))
+    if len(lp) != n or len(colour) != n:
+        raise UserError(f"group_posterior needs one log10_prot and bp_rp0 per member ({n} group labels, "
+                        f"{len(lp)} periods, {len(colour)} colours)")
+    err = np.asarray(density.card.default_bp_rp0_err if bp_rp0_err is None else bp_rp0_err, dtype=float)
+    try:
+        err = np.broadcast_to(err, (n,))
+    except ValueError:
+        raise UserError(f"group_posterior needs bp_rp0_err as one number or one per member ({n})") from None
+    return lp, colour, err
 
 
 def default_group_systematic(card) -> float | Calibration:

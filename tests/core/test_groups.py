@@ -13,6 +13,7 @@ from gyroage.core.calibration import Calibration
 from gyroage.core.groups import default_group_systematic, default_systematic_dex, group_ages, group_posterior
 from gyroage.core.posterior import grid_log_likelihood
 from gyroage.core.priors import Prior
+from gyroage.errors import UserError
 from tests.conftest import run_cli
 
 
@@ -232,3 +233,26 @@ def test_a_group_column_named_like_an_output_column_keeps_its_labels(model, by):
     assert list(out["n_stars"]) == [1, 1] and out.columns.is_unique and out.columns[0] == f"input_{by}"
     blank = group_ages(frame.assign(**{by: ["A", ""]}), model.density, by, model.default_prior, n_grid=201)
     assert list(blank[f"input_{by}"]) == ["A", ""] and list(blank["status"]) == ["ok", "no_group"]
+
+
+def test_group_posterior_skips_members_it_cannot_use(model):
+    """One NaN period blanked its whole group yet counted in n_used; a colour off the trained range was used."""
+
+    lp = np.log10([np.nan, 9.0, 7.5, 25.4, 9.0])
+    colour = [1.0, 1.05, 0.95, 0.82, 9.0]  # the last: far redder than the model was trained on
+    gp = group_posterior(model.density, lp, colour, [0.02] * 5, ["a", "a", "a", "b", "b"], model.default_prior, 1001)
+    assert list(gp.n_stars) == [3, 2] and list(gp.n_used) == [2, 1]
+    p50 = gp.summaries()["age_p50_myr"]
+    assert np.isfinite(p50).all()
+    # the same as the usable members alone, and a scalar colour error is one per member
+    alone = group_posterior(model.density, lp[1:4], colour[1:4], 0.02, ["a", "a", "b"], model.default_prior, 1001)
+    assert np.allclose(alone.summaries()["age_p50_myr"], p50)
+
+
+@pytest.mark.parametrize("kwargs, words", [({"outlier_weight": 2.0}, "--outlier-weight"), ({"n_grid": 2}, "--grid"),
+                                           ({"outlier_weight": -0.1}, "--outlier-weight")])
+def test_group_posterior_refuses_what_group_ages_refuses(model, kwargs, words):
+
+    with pytest.raises(UserError, match=words):
+        group_posterior(model.density, np.log10([9.0, 7.5]), [1.05, 0.95], [0.02] * 2, ["a", "a"],
+                        model.default_prior, **{"n_grid": 1001, **kwargs})
