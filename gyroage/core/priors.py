@@ -104,10 +104,17 @@ class Prior:
         return mean, sigma
 
     def valid_parameters(self, mean: np.ndarray | None, sigma: np.ndarray | None) -> np.ndarray | bool:
-        """Rows whose per-star prior parameters are usable (finite centre, positive width)."""
+        """Rows whose per-star prior parameters are usable (finite centre, positive width, a density the grid holds)."""
         if mean is None:
             return True
-        return np.isfinite(mean) & np.isfinite(sigma) & (sigma > 0)
+        return np.isfinite(mean) & np.isfinite(sigma) & (sigma > 0) & self.fits_bounds(mean, sigma)
+
+    def fits_bounds(self, mean, sigma) -> np.ndarray:
+        """Whether a Gaussian's log density stays finite at both bounds: one 1e200 dex off, or 1e-300 dex wide,
+        overflows there and would normalise to NaN (with overflow warnings)."""
+        mu, s = np.asarray(mean, dtype=float), np.asarray(sigma, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return np.isfinite(((self.log10_age_min - mu) / s) ** 2) & np.isfinite(((self.log10_age_max - mu) / s) ** 2)
 
 
 def _finite(value) -> bool:
@@ -136,6 +143,9 @@ def check_prior(prior: Prior) -> None:
             raise UserError("--prior-mean must be a finite number or a column name")
         if prior.sigma_column is None and not (_finite(prior.sigma) and float(prior.sigma) > 0):
             raise UserError("--prior-sigma must be a finite number > 0 or a column name")
+        if prior.mean_column is None and prior.sigma_column is None and not prior.fits_bounds(prior.mean, prior.sigma):
+            raise UserError("--prior-mean/--prior-sigma put no probability the age grid can hold: the centre is too "
+                            "far from the age bounds for its width")
     elif prior.kind == "tabulated":
         if prior.table is None:
             raise UserError("--prior tabulated needs --prior-table FILE (in Python: table=(log10 ages, log densities))")

@@ -221,3 +221,19 @@ def test_settings_and_posterior_refuse_what_they_cannot_use(model):
     post = model.posterior(25.4, 0.82, prior=Prior("gaussian_log_age", mean=9.5, sigma=0.2))
     assert post.status[0] == "ok" and np.isfinite(post.summaries()["age_p50_myr"][0])
     assert Prior("gaussian_log_age", mean_column="m", sigma=0.1).per_star
+
+
+def test_a_gaussian_the_grid_cannot_hold_is_refused_without_overflow_warnings(model):
+    """A centre 1e200 dex off overflowed (RuntimeWarnings on stderr) before its row became invalid_prior."""
+    import warnings
+
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    with pytest.raises(UserError, match="no probability the age grid can hold"):
+        Prior("gaussian_log_age", mean=9.0, sigma=1e-300)
+    frame = pd.DataFrame({"prot": [25.4], "bp_rp0": [0.82], "m": [1e200], "s": [0.1]})
+    s = EstimateSettings(prior=Prior("gaussian_log_age", 6.0, 10.0, mean_column="m", sigma_column="s"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = estimate_chunk(frame, model.density, s)
+    assert list(out["status"]) == ["invalid_prior"]
