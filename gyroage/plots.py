@@ -19,6 +19,9 @@ from gyroage.writers import prepare_target
 LOG10_PROT_POINTS = 600
 FORMATS = ("png", "pdf", "svg")
 DPI = 200.0
+# --dpi's sane range: below 10 nothing is legible; far above 2400 a figure's pixels outgrow memory
+# (and matplotlib's integer sizes) with a traceback instead of an error.
+DPI_MIN, DPI_MAX = 10.0, 2400.0
 # The posterior's axis reaches this far (dex) beyond its 95% interval, so the band never touches the frame.
 POSTERIOR_MARGIN_DEX = 0.15
 # Scatter marker areas (pt^2): never smaller than MARKER_MIN (a 3-pt dot), shrinking with the square root of N.
@@ -55,8 +58,8 @@ def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: 
     """
     if fmt is not None and fmt.lower().lstrip(".") not in FORMATS:
         raise UserError(f"unknown figure format {fmt!r} (choose {', '.join(FORMATS)})")
-    if not (np.isfinite(dpi) and dpi > 0):
-        raise UserError(f"--dpi must be a positive number, not {dpi:g}")
+    if not (np.isfinite(dpi) and DPI_MIN <= dpi <= DPI_MAX):
+        raise UserError(f"--dpi must be between {DPI_MIN:g} and {DPI_MAX:g}, not {dpi:g}")
     fmt = None if fmt is None else fmt.lower().lstrip(".")
     p = Path(output) if output is not None else Path(f"{stem}.{fmt or 'png'}")
     suffix = p.suffix.lower().lstrip(".")

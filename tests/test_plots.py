@@ -221,3 +221,14 @@ def test_a_figure_path_that_is_a_directory_is_one_line(tmp_path, stars_csv):
     d.mkdir()
     res = run_cli("plot", "posterior", str(stars_csv), "--row", "0", "-o", str(d))
     assert res.returncode == 2 and "Traceback" not in res.stderr and "directory" in res.stderr
+
+
+@pytest.mark.parametrize("dpi", ["1e9", "50000", "5", "nan"])
+def test_plot_dpi_outside_sane_range_is_refused(tmp_path, stars_csv, dpi):
+    """A huge --dpi was a TypeError or MemoryError traceback; any outside 10-2400 is one line, exit 2, nothing written."""
+    for args in (("posterior", str(stars_csv)), ("sequence", "--age", "500")):
+        res = run_cli("plot", *args, "-o", str(tmp_path / "x.png"), "--dpi", dpi)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and "--dpi" in res.stderr
+        assert not (tmp_path / "x.png").exists()
+
