@@ -62,6 +62,10 @@ def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: 
         raise UserError(f"--dpi must be between {DPI_MIN:g} and {DPI_MAX:g}, not {dpi:g}")
     fmt = None if fmt is None else fmt.lower().lstrip(".")
     p = Path(output) if output is not None else Path(f"{stem}.{fmt or 'png'}")
+    # A directory (., .., an existing folder) has no file name to add a suffix to: refuse it as estimate does,
+    # rather than fail on the empty name of '.' or write a file called '...png'.
+    if output is not None and (p.is_dir() or p.name in ("", ".", "..") or str(output).endswith(("/", "\\"))):
+        raise UserError(f"output {output} is a directory")
     suffix = p.suffix.lower().lstrip(".")
     if not suffix:
         fmt = fmt or "png"

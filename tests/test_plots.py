@@ -232,3 +232,15 @@ def test_plot_dpi_outside_sane_range_is_refused(tmp_path, stars_csv, dpi):
         assert len(res.stderr.strip().splitlines()) == 1 and "--dpi" in res.stderr
         assert not (tmp_path / "x.png").exists()
 
+
+@pytest.mark.parametrize("target", [".", "..", "../../sub", "../../sub/"])
+def test_plot_output_directory_is_refused(tmp_path, stars_csv, target):
+    """-o . was a ValueError traceback and -o .. wrote a file named '...png': a directory is refused as estimate does."""
+    (tmp_path / "sub").mkdir()
+    cwd = tmp_path / "a" / "b"
+    cwd.mkdir(parents=True)
+    for args in (("posterior", str(stars_csv)), ("sequence", "--age", "500")):
+        res = run_cli("plot", *args, "-o", target, cwd=cwd)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.strip() == f"gyroage: error: output {target} is a directory"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["stars.csv"]
