@@ -9,6 +9,7 @@ fetched tables, tested without any network.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -221,6 +222,8 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     from gyroage.formats import input_format
     from gyroage.progress import Progress, counts_text
 
+    if not (isinstance(chunksize, numbers.Integral) and chunksize >= 1):  # 0 rows a chunk would never end
+        raise UserError(f"--chunksize must be at least 1, not {chunksize}")
     report = CrossmatchReport()
     progress = Progress("crossmatch", unit="stars", quiet=quiet)
     ids: InputIds | None = None
