@@ -140,6 +140,13 @@ def validate(
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
     _check_max_epochs(max_epochs)
+    from gyroage.core.density import check_outlier_weight
+
+    for option, weight in (("--outlier-weight-star", outlier_weight_star), ("--outlier-weight-group", outlier_weight_group)):
+        try:  # up front, as estimate's --outlier-weight (not after the card loads and the folds are set up)
+            check_outlier_weight(weight)
+        except UserError:
+            raise UserError(f"{option} must be in [0, 1)") from None
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
