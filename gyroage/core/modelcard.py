@@ -153,6 +153,55 @@ def _check_schema(card: ModelCard) -> None:
         raise ValueError("age_grid is invalid")
     if not isinstance(card.files, dict) or not all(isinstance(m, dict) for m in card.files.values()):
         raise TypeError("files must map file names to {'sha256': ...}")
+    _check_calibration(card.calibration, "calibration")
+    ms = card.main_sequence
+    if ms:
+        if not isinstance(ms, dict):
+            raise TypeError("main_sequence must be an object")
+        _check_calibration(ms.get("calibration"), "main_sequence.calibration")
+        from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
+
+        for what, make in (("term", MainSequenceTerm.from_card), ("above_flag", AboveFlag.from_card)):
+            try:
+                make(card)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise ValueError(f"main_sequence.{what} is malformed ({type(exc).__name__}: {exc})") from None
+
+
+# What a card's calibration object holds (gyroage.core.calibration.Calibration): the first two are required.
+CALIBRATION_KEYS = ("log10_age_knots", "sigma_dex", "level_knots", "level_scale", "colour_knots")
+
+
+def _check_calibration(c, where: str) -> None:
+    """A card's calibration object: empty (uncalibrated) or a complete, usable one; ValueError/TypeError otherwise.
+
+    Checked when the card loads, so a hand-edited card fails in one line there rather than as a traceback when the
+    first posterior is calibrated, and {"foo": 1} is not silently taken as "uncalibrated".
+    """
+    if c is None or c == {}:
+        return
+    if not isinstance(c, dict):
+        raise TypeError(f"{where} must be an object")
+    unknown = sorted(set(c) - set(CALIBRATION_KEYS))
+    missing = [k for k in CALIBRATION_KEYS[:2] if k not in c]
+    if unknown or missing:
+        raise ValueError(f"{where} " + (f"lacks {', '.join(missing)}" if missing else f"has unknown key {unknown[0]!r}"))
+    from gyroage.core.calibration import Calibration
+
+    try:
+        cal = Calibration.from_dict(c)
+        numbers = [*map(float, cal.log10_age_knots), *map(float, cal.level_knots), float(cal.level_scale),
+                   *map(float, cal.colour_knots)]
+        widths = [v for r in cal.width_rows for v in r]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} is malformed ({str(exc).removeprefix('calibration: ')})") from None
+    knots = [float(v) for v in cal.log10_age_knots]
+    if not knots or any(b <= a for a, b in zip(knots, knots[1:])):
+        raise ValueError(f"{where}.log10_age_knots must be one or more increasing ages")
+    if len(cal.level_knots) != 2 or not all(math.isfinite(v) for v in numbers) or not cal.level_scale > 0:
+        raise ValueError(f"{where} needs finite knots, two level_knots and a positive level_scale")
+    if not all(math.isfinite(v) and v >= 0 for v in widths):
+        raise ValueError(f"{where}.sigma_dex must be finite widths >= 0")
 
 
 def load_card(path: str | Path | None = None, verify: bool = True) -> tuple[ModelCard, Path]:
