@@ -144,9 +144,9 @@ def _term_calibration(card):
 @pytest.mark.parametrize("edit, words", [
     (_drop_sigma, ("calibration lacks sigma_dex",)),
     (_unknown_only, ("calibration lacks",)),
-    (_text_width, ("calibration is malformed",)),
-    (_negative_width, ("calibration.sigma_dex must be finite widths >= 0",)),
-    (_ragged, ("calibration is malformed", "one row of widths per colour knot")),
+    (_text_width, ("calibration.sigma_dex must be a list of numbers",)),
+    (_negative_width, ("calibration.sigma_dex must hold one width >= 0 per age knot",)),
+    (_ragged, ("calibration.sigma_dex must hold one row of widths per colour knot",)),
     (_not_an_object, ("calibration must be an object",)),
     (_term_calibration, ("main_sequence.calibration lacks log10_age_knots",)),
 ])
