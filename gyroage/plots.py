@@ -64,6 +64,8 @@ def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: 
     p = Path(output) if output is not None else Path(f"{stem}.{fmt or 'png'}")
     # A directory (., .., an existing folder) has no file name to add a suffix to: refuse it as estimate does,
     # rather than fail on the empty name of '.' or write a file called '...png'.
+    if output is not None and str(output) == "":  # Path("") is ".": say what estimate says
+        raise UserError("-o needs a file name")
     if output is not None and (p.is_dir() or p.name in ("", ".", "..") or str(output).endswith(("/", "\\"))):
         raise UserError(f"output {output} is a directory")
     suffix = p.suffix.lower().lstrip(".")

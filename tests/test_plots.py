@@ -244,3 +244,6 @@ def test_plot_output_directory_is_refused(tmp_path, stars_csv, target):
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
         assert res.stderr.strip() == f"gyroage: error: output {target} is a directory"
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["stars.csv"]
+    if target == ".":  # an empty -o is Path("."): it needs a file name, as estimate says
+        res = run_cli("plot", "sequence", "--age", "500", "-o", "", cwd=cwd)
+        assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: -o needs a file name", res.stderr
