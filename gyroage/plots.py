@@ -19,6 +19,9 @@ from gyroage.writers import prepare_target
 LOG10_PROT_POINTS = 600
 FORMATS = ("png", "pdf", "svg")
 DPI = 200.0
+# --dpi's sane range: below 10 nothing is legible; far above 2400 a figure's pixels outgrow memory
+# (and matplotlib's integer sizes) with a traceback instead of an error.
+DPI_MIN, DPI_MAX = 10.0, 2400.0
 # The posterior's axis reaches this far (dex) beyond its 95% interval, so the band never touches the frame.
 POSTERIOR_MARGIN_DEX = 0.15
 # Scatter marker areas (pt^2): never smaller than MARKER_MIN (a 3-pt dot), shrinking with the square root of N.
@@ -55,10 +58,16 @@ def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: 
     """
     if fmt is not None and fmt.lower().lstrip(".") not in FORMATS:
         raise UserError(f"unknown figure format {fmt!r} (choose {', '.join(FORMATS)})")
-    if not (np.isfinite(dpi) and dpi > 0):
-        raise UserError(f"--dpi must be a positive number, not {dpi:g}")
+    if not (np.isfinite(dpi) and DPI_MIN <= dpi <= DPI_MAX):
+        raise UserError(f"--dpi must be between {DPI_MIN:g} and {DPI_MAX:g}, not {dpi:g}")
     fmt = None if fmt is None else fmt.lower().lstrip(".")
     p = Path(output) if output is not None else Path(f"{stem}.{fmt or 'png'}")
+    # A directory (., .., an existing folder) has no file name to add a suffix to: refuse it as estimate does,
+    # rather than fail on the empty name of '.' or write a file called '...png'.
+    if output is not None and str(output) == "":  # Path("") is ".": say what estimate says
+        raise UserError("-o needs a file name")
+    if output is not None and (p.is_dir() or p.name in ("", ".", "..") or str(output).endswith(("/", "\\"))):
+        raise UserError(f"output {output} is a directory")
     suffix = p.suffix.lower().lstrip(".")
     if not suffix:
         fmt = fmt or "png"

@@ -62,6 +62,7 @@ CROSSMATCH = {
     AMBIGUOUS: "several counterparts and no rule picks one (see README)",
     INVALID_ID: "identifier missing or not an integer / coordinates not finite",
     NO_COLOUR: "matched, but Gaia DR3 has no BP or RP photometry",
+    INVALID_REDDENING: "matched, but the --extinction column:NAME E(BP-RP) is negative: no bp_rp0 (nor period)",
 }
 
 # Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and two cautions.

@@ -221,3 +221,29 @@ def test_a_figure_path_that_is_a_directory_is_one_line(tmp_path, stars_csv):
     d.mkdir()
     res = run_cli("plot", "posterior", str(stars_csv), "--row", "0", "-o", str(d))
     assert res.returncode == 2 and "Traceback" not in res.stderr and "directory" in res.stderr
+
+
+@pytest.mark.parametrize("dpi", ["1e9", "50000", "5", "nan"])
+def test_plot_dpi_outside_sane_range_is_refused(tmp_path, stars_csv, dpi):
+    """A huge --dpi was a TypeError or MemoryError traceback; any outside 10-2400 is one line, exit 2, nothing written."""
+    for args in (("posterior", str(stars_csv)), ("sequence", "--age", "500")):
+        res = run_cli("plot", *args, "-o", str(tmp_path / "x.png"), "--dpi", dpi)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and "--dpi" in res.stderr
+        assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("target", [".", "..", "../../sub", "../../sub/"])
+def test_plot_output_directory_is_refused(tmp_path, stars_csv, target):
+    """-o . was a ValueError traceback and -o .. wrote a file named '...png': a directory is refused as estimate does."""
+    (tmp_path / "sub").mkdir()
+    cwd = tmp_path / "a" / "b"
+    cwd.mkdir(parents=True)
+    for args in (("posterior", str(stars_csv)), ("sequence", "--age", "500")):
+        res = run_cli("plot", *args, "-o", target, cwd=cwd)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.strip() == f"gyroage: error: output {target} is a directory"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["stars.csv"]
+    if target == ".":  # an empty -o is Path("."): it needs a file name, as estimate says
+        res = run_cli("plot", "sequence", "--age", "500", "-o", "", cwd=cwd)
+        assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: -o needs a file name", res.stderr

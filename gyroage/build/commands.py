@@ -33,12 +33,17 @@ def train(
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
     if seed < 0:  # numpy's generator refuses it, after the catalogue is read
         raise UserError("--seed must be >= 0")
+    _check_max_epochs(max_epochs)
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import TrainSettings, train_flow, train_info
     from gyroage.core.modelcard import sha256
 
+    # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
+    overrides, note = _read_config(config)
+    settings = _train_settings(TrainSettings.from_dict, {**overrides, "seed": seed, **_given(max_epochs=max_epochs)},
+                               config)
     path = catalogue or default_catalogue_path()
     frame = quality_select(load_catalogue(path))
     if exclude:
@@ -47,11 +52,6 @@ def train(
             raise UserError(f"unknown cluster to exclude: {unknown[0]}")
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
     data = training_set(frame)
-    overrides, note = _read_config(config)
-    try:
-        settings = TrainSettings.from_dict({**overrides, "seed": seed, **_given(max_epochs=max_epochs)})
-    except (ValueError, TypeError) as exc:  # an unknown key, or a value TrainSettings refuses
-        raise UserError(f"bad --config {config}: {exc}") from None
     result = train_flow(data, settings, quiet=quiet)
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
@@ -139,6 +139,14 @@ def validate(
     quiet: QuietOpt = False,
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
+    _check_max_epochs(max_epochs)
+    from gyroage.core.density import check_outlier_weight
+
+    for option, weight in (("--outlier-weight-star", outlier_weight_star), ("--outlier-weight-group", outlier_weight_group)):
+        try:  # up front, as estimate's --outlier-weight (not after the card loads and the folds are set up)
+            check_outlier_weight(weight)
+        except UserError:
+            raise UserError(f"{option} must be in [0, 1)") from None
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
@@ -159,10 +167,7 @@ def validate(
     extra, _ = _read_config(config)
     overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
     overrides.update(seed=seed, **_given(max_epochs=max_epochs))
-    try:
-        train = full_train_dict(overrides)
-    except (TypeError, ValueError) as exc:  # an unknown key, or a value TrainSettings refuses
-        raise UserError(f"bad training settings: {exc}") from None
+    train = _train_settings(full_train_dict, overrides, config)
     w = float(card.outlier["weight"])
     has_term = MainSequenceTerm.from_card(card) is not None
     if main_sequence and not has_term:
@@ -181,6 +186,20 @@ def validate(
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+
+
+def _check_max_epochs(max_epochs: int | None) -> None:
+    """--max-epochs 0 or below trained nothing and still wrote a model (exit 0)."""
+    if max_epochs is not None and max_epochs < 1:
+        raise UserError(f"--max-epochs must be at least 1, not {max_epochs}")
+
+
+def _train_settings(make, overrides: dict, config: Path | None):
+    """``make(overrides)`` (TrainSettings or its dict), its refusal one line naming the key and where it came from."""
+    try:
+        return make(overrides)
+    except (TypeError, ValueError) as exc:  # an unknown key, or a value of the wrong type or out of range
+        raise UserError(f"bad training settings{f' (--config {config})' if config else ''}: {exc}") from None
 
 
 def _given(**options) -> dict:

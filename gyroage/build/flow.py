@@ -12,7 +12,8 @@ exported graph is self-contained.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+import numbers
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import Tensor, nn
@@ -21,6 +22,32 @@ from torch.nn import functional as F
 from gyroage.build import reference_law
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+_KINDS = {"int": "a whole number", "float": "a finite number", "bool": "true or false", "str": "a string",
+          "tuple[str, ...]": "a list of strings"}
+
+
+def check_settings(obj, minimum: dict[str, tuple[float, bool]], prefix: str = "") -> None:
+    """Refuse, naming the key, a field of the settings dataclass ``obj`` of the wrong type (a JSON config's "abc" for
+    an int) or below ``minimum`` (name: (bound, whether the bound itself is allowed)); ValueError, one line.
+
+    Checked when the settings are made, so a bad value fails before any catalogue is read, not as a TypeError
+    deep in training (or, for max_epochs 0, as an untrained model).
+    """
+    for f in fields(obj):
+        value, kind = getattr(obj, f.name), str(f.type)
+        ok = {"int": isinstance(value, numbers.Integral) and not isinstance(value, bool),
+              "float": isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value),
+              "bool": isinstance(value, bool), "str": isinstance(value, str),
+              "tuple[str, ...]": isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value),
+              }.get(kind, True)
+        if not ok:
+            raise ValueError(f"{prefix}{f.name} must be {_KINDS[kind]}, not {value!r}")
+        if f.name in minimum:
+            bound, inclusive = minimum[f.name]
+            if not (value >= bound if inclusive else value > bound):
+                raise ValueError(f"{prefix}{f.name} must be {'at least' if inclusive else 'greater than'} {bound:g}, "
+                                 f"not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +72,8 @@ class FlowConfig:
     reference_onset: float = reference_law.DEFAULT_ONSET
 
     def __post_init__(self) -> None:
+        check_settings(self, {"hidden": (1, True), "layers": (1, True), "bins": (1, True), "tail_bound": (0, False)},
+                       "flow.")
         if self.reference not in reference_law.KINDS:
             raise ValueError(f"unknown reference law {self.reference!r}; expected one of {reference_law.KINDS}")
         if self.reference != "skumanich_late" and self.reference_onset != reference_law.DEFAULT_ONSET:

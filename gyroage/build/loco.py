@@ -72,6 +72,12 @@ class ValidateSettings:
     main_sequence: bool = False
     main_sequence_calibration_dict: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in ("outlier_weight_star", "outlier_weight_group"):  # as estimate's --outlier-weight, before any fold
+            w = getattr(self, name)
+            if not (isinstance(w, (int, float)) and 0 <= w < 1):
+                raise UserError(f"--{name.replace('_', '-')} must be in [0, 1)")
+
     def calibration(self) -> Calibration | None:
         return Calibration.from_dict(self.calibration_dict)
 
@@ -109,6 +115,10 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     frame = quality_select(load_catalogue(catalogue))
     table = eligible_clusters(frame, s.min_members)
     names = table["cluster"].tolist()
+    if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
+        largest = int(cluster_table(frame)["n_stars"].max()) if len(frame) else 0
+        raise UserError(f"no cluster has {s.min_members} or more selected members (--min-members; the largest has "
+                        f"{largest})")
     if clusters:
         unknown = [c for c in clusters if c not in set(frame["cluster"])]
         if unknown:

@@ -17,7 +17,7 @@ import torch
 
 from gyroage.build import reference_law
 from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain, without_evolved, without_sole_sources
-from gyroage.build.flow import ConditionalFlow, FlowConfig
+from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import age_grid
@@ -26,6 +26,13 @@ from gyroage.progress import Progress
 
 # A relabel moves a cluster's label by at most this (dex); a cluster dated further off in-sample keeps its label.
 RELABEL_MAX_DEX = 1.0
+
+
+# The smallest value of each setting that can train at all (bound, whether the bound itself is allowed):
+# max_epochs 0 gave an untrained model with exit 0, a zero batch or lr never moves.
+SETTINGS_MINIMUM = {"seed": (0, True), "max_epochs": (1, True), "patience": (1, True), "batch_size": (1, True),
+                    "lr": (0, False), "weight_decay": (0, True), "age_jitter_dex": (0, True), "colour_jitter": (0, True),
+                    "n_val_clusters": (0, True), "threads": (1, True), "outlier_weight_train": (0, True)}
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,11 @@ class TrainSettings:
     flow: FlowConfig = field(default_factory=FlowConfig)
 
     def __post_init__(self) -> None:
+        check_settings(self, SETTINGS_MINIMUM)
+        if self.outlier_weight_train >= 1:  # the flow would carry no weight at all
+            raise ValueError(f"outlier_weight_train must be below 1, not {self.outlier_weight_train!r}")
+        if not isinstance(self.flow, FlowConfig):
+            raise ValueError(f"flow must be an object of flow settings, not {self.flow!r}")
         # a JSON config gives a list: held as a tuple, so settings compare and hash alike however they were made
         object.__setattr__(self, "drop_sole_period_sources", tuple(self.drop_sole_period_sources))
 
@@ -95,7 +107,10 @@ class TrainSettings:
     def from_dict(cls, d: dict) -> TrainSettings:
         """Settings from (a subset of) :meth:`to_dict`; unknown names raise TypeError."""
         d = dict(d)
-        flow = FlowConfig(**d.pop("flow", {}))
+        flow = d.pop("flow", {})
+        if not isinstance(flow, dict):
+            raise ValueError(f"flow must be an object of flow settings, not {flow!r}")
+        flow = FlowConfig(**flow)
         return cls(**d, flow=flow)
 
 

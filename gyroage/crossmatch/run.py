@@ -9,6 +9,7 @@ fetched tables, tested without any network.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from gyroage.crossmatch.queries import (
 from gyroage.crossmatch.resolve import InputIds, detect_ids, resolve
 from gyroage.crossmatch.services import Services
 from gyroage.errors import UserError
-from gyroage.statuses import NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
+from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
 
 # 2.5/ln(10): magnitude error from a flux signal-to-noise ratio.
 MAG_PER_FLUX_SNR = 2.5 / math.log(10)
@@ -95,6 +96,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
 
     c = _colours(frame, g, settings.extinction, ext_col)
     status[(status == OK) & ~np.isfinite(c.bp_rp)] = NO_COLOUR
+    status[(status == OK) & c.invalid] = INVALID_REDDENING
     plx = g["parallax"].to_numpy(float)
     far = (status == OK) & ~c.applied & ~(plx > 1000.0 / settings.warn_distance_pc)
     report.uncorrected_far += int(far.sum())
@@ -122,7 +124,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
         ours[f"prot_{name}_days"] = p
         ours[f"prot_{name}_err_days"] = e
     ours["bp_rp_obs"] = c.bp_rp
-    ours["ebp_rp"] = np.where(c.applied, c.ebprp, np.nan)
+    ours["ebp_rp"] = np.where(c.applied | c.invalid, c.ebprp, np.nan)  # a negative one shown as given: the reason
     ours["ebp_rp_source"] = c.source
     ours["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
     # G de-reddened with the colour's own E(BP-RP) (observed where the colour is): with parallax_mas, estimate's
@@ -144,6 +146,7 @@ class _Colours:
     bp_rp: np.ndarray        # observed BP-RP
     ebprp: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
     applied: np.ndarray      # whether E(BP-RP) was subtracted
+    invalid: np.ndarray      # E(BP-RP) negative: neither subtracted nor ignored (the row gets invalid_reddening)
     source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none
     bp_rp0: np.ndarray
     bp_rp0_err: np.ndarray
@@ -169,10 +172,13 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
         source = np.where(np.isfinite(ebprp), f"column:{ext_col}", "none")
     else:
         ebprp, ebprp_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
-    applied = np.isfinite(ebprp)
-    bp_rp0 = bp_rp - np.where(applied, ebprp, 0.0)
+    # A negative E(BP-RP) is no reddening at all (estimate refuses it as invalid_reddening): subtracting it would
+    # redden the colour, and keeping the observed colour would hide the bad value, so the row gets no bp_rp0.
+    invalid = np.isfinite(ebprp) & (ebprp < 0)
+    applied = np.isfinite(ebprp) & ~invalid
+    bp_rp0 = np.where(invalid, np.nan, bp_rp - np.where(applied, ebprp, 0.0))
     bp_rp0_err = np.where(np.isfinite(ebprp_err), np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
-    return _Colours(bp_rp, ebprp, applied, source, bp_rp0, bp_rp0_err)
+    return _Colours(bp_rp, ebprp, applied, invalid, source, bp_rp0, np.where(invalid, np.nan, bp_rp0_err))
 
 
 def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services: Services,
@@ -221,6 +227,8 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     from gyroage.formats import input_format
     from gyroage.progress import Progress, counts_text
 
+    if not (isinstance(chunksize, numbers.Integral) and chunksize >= 1):  # 0 rows a chunk would never end
+        raise UserError(f"--chunksize must be at least 1, not {chunksize}")
     report = CrossmatchReport()
     progress = Progress("crossmatch", unit="stars", quiet=quiet)
     ids: InputIds | None = None

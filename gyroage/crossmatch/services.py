@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
+import numbers
 import os
 import re
 import textwrap
@@ -144,6 +146,18 @@ def _to_frame(table) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def check_url(url: str, name: str) -> str:
+    """``url`` if it is an http(s) URL with a host; else a one-line UserError naming ``name`` (option or variable)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- a port that is not a number raises here, not deep inside astroquery
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UserError(f"{name} {url!r} is not a URL: give http://host[:port][/path] or https://...")
+    return url
+
+
 class Service:
     """Common behaviour: URL from option > environment > default; cache; retries; one-line errors."""
 
@@ -151,10 +165,17 @@ class Service:
 
     def __init__(self, url: str | None = None, cache: QueryCache | None = None, retries: int = 3,
                  backoff: float = 1.0, timeout: float = 120.0) -> None:
-        self.url = (url or os.environ.get(ENV[self.kind]) or DEFAULT_URLS[self.kind]).rstrip("/")
+        given = url or os.environ.get(ENV[self.kind])
+        self.url = check_url(given or DEFAULT_URLS[self.kind], f"--{self.kind}-url" if url else ENV[self.kind]).rstrip("/")
+        # Checked here, not at the first failure: 0 attempts would query nothing, and a nan or infinite
+        # backoff would be a traceback from time.sleep only once a service had already failed.
+        if not (isinstance(retries, numbers.Integral) and retries >= 1):
+            raise UserError(f"--retries must be a whole number of at least 1, not {retries}")
+        if not (isinstance(backoff, numbers.Real) and math.isfinite(backoff) and backoff >= 0):
+            raise UserError(f"--backoff must be a finite number of seconds >= 0, not {backoff}")
         self.cache = cache or QueryCache(None)
-        self.retries = max(1, int(retries))
-        self.backoff = backoff
+        self.retries = int(retries)
+        self.backoff = float(backoff)
         self.timeout = timeout
 
     def _run(self, query: str, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:

@@ -313,3 +313,71 @@ def test_a_configs_epoch_cap_holds_unless_the_command_line_gives_one(catalog_pat
         assert r.returncode == 0, r.stderr
     epochs = {name: json.loads((tmp_path / name / "train.json").read_text())["settings"]["max_epochs"] for name in runs}
     assert epochs == {"config": 2, "flag": 1}
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    ({"max_epochs": 0}, "max_epochs"), ({"max_epochs": -5}, "max_epochs"), ({"batch_size": 0}, "batch_size"),
+    ({"lr": 0.0}, "lr"), ({"lr": float("nan")}, "lr"), ({"patience": 0}, "patience"), ({"threads": 0}, "threads"),
+    ({"weight_decay": -1e-4}, "weight_decay"), ({"outlier_weight_train": 1.0}, "outlier_weight_train"),
+])
+def test_train_settings_refuse_values_that_cannot_train(kwargs, key):
+    with pytest.raises(ValueError, match=f"^{key} must be"):
+        TrainSettings(**kwargs)
+
+
+def _build_cli(*args):
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("how", ["flag 0", "flag -2", "config -5"])
+def test_train_and_validate_refuse_max_epochs_below_one_before_the_catalogue(tmp_path, command, how):
+    """--max-epochs 0 (or a config's max_epochs -5) trained nothing and wrote an untrained model with exit 0;
+    it is now one line, exit 2, before the catalogue is read (here: a catalogue that does not exist)."""
+    kind, value = how.split()
+    args = [command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv")]
+    if kind == "flag":
+        args += ["--max-epochs", value]
+    else:
+        (tmp_path / "c.json").write_text(json.dumps({"max_epochs": int(value)}))
+        args += ["--config", str(tmp_path / "c.json")]
+    res = _build_cli(*args)
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert f"max_epochs must be at least 1, not {value}" in res.output.replace("-max-epochs", "max_epochs")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("config, message", [
+    ({"max_epochs": "abc"}, "max_epochs must be a whole number, not 'abc'"),
+    ({"lr": "fast"}, "lr must be a finite number, not 'fast'"),
+    ({"refit": 1}, "refit must be true or false, not 1"),
+    ({"flow": {"hidden": 6.5}}, "flow.hidden must be a whole number, not 6.5"),
+])
+def test_config_values_of_the_wrong_type_are_one_line_naming_the_key(tmp_path, command, config, message):
+    """A config's {"max_epochs": "abc"} was a TypeError traceback (in training, after the catalogue was read)."""
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    res = _build_cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"),
+                     "--config", str(tmp_path / "c.json"))
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert message in res.output and str(tmp_path / "c.json") in res.output
+
+
+@pytest.mark.parametrize("option, value", [("--outlier-weight-star", "2"), ("--outlier-weight-group", "-1"),
+                                           ("--outlier-weight-star", "nan"), ("--outlier-weight-group", "1")])
+def test_validate_refuses_outlier_weights_outside_0_1_up_front(tmp_path, option, value):
+    res = _build_cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(tmp_path / "missing.csv"),
+                     option, value)
+    assert res.exit_code == 2 and res.output.strip() == f"gyroage: error: {option} must be in [0, 1)", res.output
+
+
+def test_validate_with_no_cluster_that_large_says_so(catalog_path, tmp_path):
+    """--min-members 100000 was 'ValueError: No objects to concatenate' once the (no) folds were done."""
+    res = _build_cli("validate", "--catalogue", str(catalog_path), "--out", str(tmp_path / "v"),
+                     "--min-members", "100000", "--max-epochs", "1", "--jobs", "1")
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert "no cluster has 100000 or more selected members" in res.output

@@ -113,6 +113,69 @@ def test_broken_card(model_copy, text):
     assert_model_error(estimate(model_copy), "model card")
 
 
+def _drop_sigma(card):
+    del card["calibration"]["sigma_dex"]
+
+
+def _unknown_only(card):
+    card["calibration"] = {"foo": 1}
+
+
+def _text_width(card):
+    card["calibration"]["sigma_dex"][0][1] = "wide"
+
+
+def _negative_width(card):
+    card["calibration"]["sigma_dex"][0][1] = -0.1
+
+
+def _ragged(card):
+    card["calibration"]["sigma_dex"] = card["calibration"]["sigma_dex"][:2]
+
+
+def _not_an_object(card):
+    card["calibration"] = [1, 2]
+
+
+def _term_calibration(card):
+    del card["main_sequence"]["calibration"]["log10_age_knots"]
+
+
+@pytest.mark.parametrize("edit, words", [
+    (_drop_sigma, ("calibration lacks sigma_dex",)),
+    (_unknown_only, ("calibration lacks",)),
+    (_text_width, ("calibration.sigma_dex must be a list of numbers",)),
+    (_negative_width, ("calibration.sigma_dex must hold one width >= 0 per age knot",)),
+    (_ragged, ("calibration.sigma_dex must hold one row of widths per colour knot",)),
+    (_not_an_object, ("calibration must be an object",)),
+    (_term_calibration, ("main_sequence.calibration lacks log10_age_knots",)),
+])
+def test_malformed_calibration_in_the_card(model_copy, edit, words):
+    """A hand-edited calibration (the card is not under the files' SHA-256: only the graphs are) was a ValueError
+    traceback at the first calibrated posterior, and {"foo": 1} was silently taken as no calibration at all; both are
+    now the card's one-line 'not a valid gyroage card' error, exit 2, from estimate and AgeModel.load alike."""
+    from gyroage import AgeModel
+    from gyroage.errors import ModelError
+
+    card_path = model_copy / "gyroage-model.json"
+    card = json.loads(card_path.read_text())
+    edit(card)
+    card_path.write_text(json.dumps(card))
+    assert_model_error(estimate(model_copy), "model card", "is not a valid gyroage card", *words)
+    with pytest.raises(ModelError, match="not a valid gyroage card"):
+        AgeModel.load(model_copy)
+
+
+def test_card_without_calibration_still_loads(model_copy):
+    """An empty calibration (what train --export writes) stays valid: uncalibrated, with its note."""
+    card_path = model_copy / "gyroage-model.json"
+    card = json.loads(card_path.read_text())
+    card["calibration"] = {}
+    card_path.write_text(json.dumps(card))
+    res = estimate(model_copy)
+    assert res.returncode == 0 and res.stdout.count("\n") == 2, res.stderr
+
+
 def test_api_raises_model_error(model_copy):
     from gyroage import AgeModel
     from gyroage.errors import ModelError

@@ -213,3 +213,19 @@ def test_crossmatch_reads_fits_and_writes_fits(tmp_path, sky):
     assert a["crossmatch_status"].tolist()[:4] == [b"ok", b"ok", b"ok", b"not_found"]
     assert b["prot"].tolist()[:3] == a["prot"].tolist()[:3] == [12.3, 5.2, 3.3]
     assert b["source_id"].tolist()[:3] == [GA, GB, GC]
+
+
+def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sky):
+    """A negative E(BP-RP) from column:NAME was subtracted (bp_rp0 = observed + 0.2, status ok); the row now gets
+    invalid_reddening and no colour, as estimate does, while valid and empty cells behave as before."""
+    rows = f"source_id,ebv\n{GA},-0.2\n{GB},\n{GC},0.1\n"
+    out = run_rows(tmp_path, sky, rows, extinction="column:ebv")
+    a, c = GAIA[GA], GAIA[GC]
+    assert out["crossmatch_status"].tolist()[0] == "invalid_reddening"
+    assert math.isnan(out.loc[0, "bp_rp0"]) and math.isnan(out.loc[0, "bp_rp0_err"]) and math.isnan(out.loc[0, "g0"])
+    assert math.isnan(out.loc[0, "prot"])
+    assert out.loc[0, "ebp_rp"] == pytest.approx(-0.2) and out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
+    assert out.loc[1, "ebp_rp_source"] == "none" and out.loc[1, "bp_rp0"] == pytest.approx(out.loc[1, "bp_rp_obs"])
+    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - 0.1, abs=1e-5)
+    assert out["crossmatch_status"].tolist()[1:] == run_rows(tmp_path, sky, rows, extinction="none")[
+        "crossmatch_status"].tolist()[1:]

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("astroquery")
 pytest.importorskip("pytest_httpserver")
 
-from gyroage.crossmatch import GaiaArchive, MastTic, VizierService  # noqa: E402
+from gyroage.crossmatch import GaiaArchive, MastTic, Services, VizierService  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
 from tests.crossmatch.fakesky import GA, GB, GC, GD, run_rows  # noqa: E402
 
@@ -153,3 +153,38 @@ def test_answers_cached_in_an_older_format_are_fetched_again(tmp_path, monkeypat
     assert cache.get("vizier", "-source=J/X/1&KIC=1") is not None
     monkeypatch.undo()
     assert cache.get("vizier", "-source=J/X/1&KIC=1") is None
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--chunksize", "0"], "--chunksize must be at least 1"),
+    (["--retries", "2", "--backoff", "nan"], "--backoff must be a finite number"),
+    (["--retries", "2", "--backoff", "inf"], "--backoff must be a finite number"),
+    (["--retries", "2", "--backoff", "-1"], "--backoff must be a finite number"),
+    (["--retries", "0"], "--retries must be a whole number of at least 1"),
+    (["--retries", "-1"], "--retries must be a whole number of at least 1"),
+    (["--gaia-url", "notaurl"], "--gaia-url 'notaurl' is not a URL"),
+    (["--vizier-url", "ftp://host"], "--vizier-url 'ftp://host' is not a URL"),
+    (["--mast-url", "http://host:port"], "--mast-url 'http://host:port' is not a URL"),
+])
+def test_crossmatch_bad_options_are_one_line_before_any_query(tmp_path, monkeypatch, options, message):
+    """These were tracebacks (ValueError, OverflowError, astroquery's ValueError) or, for --retries 0/-1,
+    silently one attempt; each is now one line, exit 2, with no output and nothing asked of any service."""
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    monkeypatch.setenv("GYROAGE_CACHE_DIR", str(tmp_path / "cache"))
+    ids = tmp_path / "ids.csv"
+    ids.write_text(f"source_id\n{GA}\n")
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(app, ["crossmatch", str(ids), "-o", str(out), "--quiet", "--gaia-url", "http://127.0.0.1:9",
+                                   *options])
+    assert res.exit_code == 2, res.output
+    assert res.output.count("\n") == 1 and message in res.output and "failed after" not in res.output, res.output
+    assert not out.exists()
+
+
+def test_crossmatch_service_url_from_environment_is_checked(monkeypatch):
+    monkeypatch.setenv("GYROAGE_MAST_URL", "mast.stsci.edu")
+    with pytest.raises(UserError, match="GYROAGE_MAST_URL 'mast.stsci.edu' is not a URL"):
+        Services.create(cache_dir=None)
