@@ -22,6 +22,22 @@ from tests.conftest import ROOT, run_cli
 AGE_COLS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr"]
 
 
+def interrupt_after(monkeypatch, name: str, finished: int) -> tuple:
+    """Make ``engines.<name>`` raise KeyboardInterrupt (what a Ctrl-C or a kill leaves) once it has returned
+    ``finished`` times: (the real function, to put back; the count of calls that returned)."""
+    real = getattr(engines, name)
+    calls = {"n": 0}
+
+    def dies(*a, **k):
+        if calls["n"] == finished:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(engines, name, dies)
+    return real, calls
+
+
 def stars(n: int, seed: int = 1) -> pd.DataFrame:
     """Synthetic rows (no catalogue rows), with a few bad ones to carry statuses through."""
     rng = np.random.default_rng(seed)
@@ -56,16 +72,7 @@ def interrupted_run(tmp_path, density, settings, monkeypatch, n: int = 300, fini
     src = tmp_path / "in.csv"
     stars(n).to_csv(src, index=False)
     out = tmp_path / "out.csv"
-    real = engines.estimate_chunk
-    calls = {"n": 0}
-
-    def dies(*a, **k):
-        if calls["n"] == finished:
-            raise KeyboardInterrupt  # what a Ctrl-C (or a kill) leaves
-        calls["n"] += 1
-        return real(*a, **k)
-
-    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", finished)
     with pytest.raises(KeyboardInterrupt):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
     monkeypatch.setattr(engines, "estimate_chunk", real)
@@ -104,16 +111,7 @@ def test_resume_into_a_gz_output_gives_the_uninterrupted_bytes(tmp_path, density
     plain, ref, out = tmp_path / "plain.csv", tmp_path / "ref.csv.gz", tmp_path / "out.csv.gz"
     for target in (plain, ref):
         engines.run_local(src, target, density, settings, chunksize=100, quiet=True)
-    real = engines.estimate_chunk
-    calls = {"n": 0}
-
-    def dies(*a, **k):
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        calls["n"] += 1
-        return real(*a, **k)
-
-    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
     with pytest.raises(KeyboardInterrupt):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
     monkeypatch.setattr(engines, "estimate_chunk", real)
@@ -175,17 +173,8 @@ def test_stdin_into_a_file_leaves_no_sidecar(tmp_path, density, settings, monkey
     """--resume refuses stdin, so an interrupted stdin run must not leave a .out.csv.resume/ it could never use."""
     text = stars(300).to_csv(index=False).encode()
     out = tmp_path / "out.csv"
-    real = engines.estimate_chunk
-    calls = {"n": 0}
-
-    def dies(*a, **k):
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        calls["n"] += 1
-        return real(*a, **k)
-
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
-    monkeypatch.setattr(engines, "estimate_chunk", dies)
+    real, calls = interrupt_after(monkeypatch, "estimate_chunk", 2)
     with pytest.raises(KeyboardInterrupt):
         engines.run_local("-", out, density, settings, chunksize=100, quiet=True)
     assert calls["n"] == 2 and sorted(p.name for p in tmp_path.iterdir()) == []  # no output, sidecar or temp file
@@ -378,16 +367,7 @@ def test_empty_and_resumed_posteriors_keep_the_ids(tmp_path, density, settings, 
     src = tmp_path / "in.csv"
     stars(250).to_csv(src, index=False)
     out, post = tmp_path / "out.csv", tmp_path / "post.parquet"
-    real = engines.estimate_with_posteriors
-    calls = {"n": 0}
-
-    def dies(*a, **k):
-        if calls["n"] == 1:
-            raise KeyboardInterrupt
-        calls["n"] += 1
-        return real(*a, **k)
-
-    monkeypatch.setattr(engines, "estimate_with_posteriors", dies)
+    real, _ = interrupt_after(monkeypatch, "estimate_with_posteriors", 1)
     with pytest.raises(KeyboardInterrupt):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True, posteriors=post)
     monkeypatch.setattr(engines, "estimate_with_posteriors", real)
