@@ -80,7 +80,7 @@ TEFF_RANGE_K = SEQUENCE_RANGE["teff"]
 """Teff range of :data:`DWARF_TEFF_BP_RP0`: outside it a row gets status ``teff_out_of_range``."""
 
 # Values of the ``colour_source`` column (a dwarf-sequence input's is its own name: teff, b_v0, v_ks0).
-FROM_BP_RP0, FROM_EBPRP, FROM_AV, FROM_TEFF = "bp_rp0", "bp_rp-ebprp", "bp_rp-av", "teff"
+FROM_BP_RP0, FROM_EBPRP, FROM_AV = "bp_rp0", "bp_rp-ebprp", "bp_rp-av"
 # Output columns recording the conversion (only when the input can need one: a bp_rp or dwarf-sequence column).
 COLUMNS = ("colour_source", "bp_rp0_used", "bp_rp0_err_used", "ebprp_used", "ebprp_err_used")
 

@@ -24,7 +24,6 @@ from gyroage.core.posterior import (
     colour_marginal_log_likelihood,
     grid_log_prior,
     normalise,
-    prior_is_flat,
     quantiles,
 )
 from gyroage.core.priors import Prior
@@ -161,10 +160,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
             term = main_sequence.log_likelihood(bp_rp0[idx], np.asarray(abs_g)[idx], grid, err)
             np.add.at(total, gid[idx], term)
     log_prior = grid_log_prior(prior, grid)
-    if prior_is_flat(log_prior):
-        pdf = smear(normalise(total + log_prior, grid), grid, systematic_dex)
-    else:  # the systematic widens the members' evidence, not the prior: as gyroage estimate does
-        pdf = calibrate_under_prior(total, log_prior, grid, lambda p: smear(p, grid, systematic_dex))
+    pdf = calibrate_under_prior(normalise(total + log_prior, grid), total, log_prior, grid,
+                                lambda p: smear(p, grid, systematic_dex))
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
 
 
@@ -228,9 +225,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     members treats their heights as independent when a cluster's distance and extinction are shared (study 22:
     leave-one-cluster-out joint ages were worse with it).
     """
-    check_group_options(n_grid, outlier_weight, systematic_dex)
-    if prior.per_star:
-        raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
+    check_group_options(n_grid, outlier_weight, systematic_dex)  # the prior: group_posterior
     col = io.require_column(list(frame.columns), by)
     labels = frame[col]
     labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels

@@ -290,34 +290,26 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
     if calibration is not None or main_sequence_calibration is not None:
         colour = np.asarray(bp_rp0, dtype=np.float64)
-        if prior_is_flat(base_prior):
-            pdf = calibrate(pdf, grid, colour, calibration, main_sequence_calibration, informed)
-        else:
-            pdf = calibrate_under_prior(ll + term_ll, base_prior, grid,
-                                        lambda p: calibrate(p, grid, colour, calibration, main_sequence_calibration,
-                                                            informed))
+        pdf = calibrate_under_prior(pdf, ll + term_ll, base_prior, grid,
+                                    lambda p: calibrate(p, grid, colour, calibration, main_sequence_calibration, informed))
     w = density.outlier_weight if outlier_weight is None else outlier_weight
     log_z = log_norm - prior_log_norm  # the member evidence, prior normalised
     p_out = outlier_probability(log_z, w, density.outlier_log_density)
     return GridPosterior(grid, pdf, p_out)
 
 
-def prior_is_flat(log_prior: np.ndarray) -> bool:
-    """Whether every row of a gridded log prior is constant (the default prior): calibrating the posterior is then
-    calibrating the likelihood."""
-    lp = np.asarray(log_prior)
-    return bool(np.all(lp == lp[..., :1]))
-
-
-def calibrate_under_prior(log_like: np.ndarray, log_prior: np.ndarray, grid: np.ndarray,
+def calibrate_under_prior(pdf: np.ndarray, log_like: np.ndarray, log_prior: np.ndarray, grid: np.ndarray,
                           apply: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """prior x (the calibration ``apply``-ed to the normalised likelihood), normalised: the posterior under a prior
-    that is not flat.
+    """The calibrated posterior: prior x (the calibration ``apply``-ed to the normalised likelihood ``log_like``),
+    normalised; under a flat prior (the default) that is ``apply`` of the posterior ``pdf`` itself.
 
     The calibration stands for the model's systematic error in age, so it widens what the model says (the
     likelihood), not what the user knows: a bounded prior keeps its bounds (a table is 0 outside it) and a narrow one
-    (an isochrone age) its width. Under a flat prior this is the calibrated posterior itself.
+    (an isochrone age) its width.
     """
+    lp = np.asarray(log_prior)
+    if np.all(lp == lp[..., :1]):
+        return apply(pdf)
     like = apply(normalise(log_like, grid))
     with np.errstate(divide="ignore"):
         return normalise(np.log(np.maximum(like, 0.0)) + log_prior, grid)
