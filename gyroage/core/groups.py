@@ -246,32 +246,32 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
                          main_sequence=MainSequenceTerm.from_card(density.card) if main_sequence else None,
                          abs_g=stars.abs_g, abs_g_err=stars.abs_g_err)
     # a group column named like an output column (--by status) keeps its labels as input_<name>, by estimate's rule
-    key = io.prefix_clashes(pd.DataFrame(columns=[col]), ["n_stars", "n_used", *gp.summaries(), "age_flags", "status"]
+    summaries = gp.summaries()
+    key = io.prefix_clashes(pd.DataFrame(columns=[col]), ["n_stars", "n_used", *summaries, "age_flags", "status"]
                             ).columns[0]
-    out = pd.DataFrame({key: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used})
-    for name, values in gp.summaries().items():
-        out[name] = values
+    out = pd.DataFrame({key: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used, **summaries})
     flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, groups[used], stars.bp_rp0[used],
-                                      np.log10(stars.prot[used]))
+                                      np.log10(stars.prot[used]), summaries["age_p50_myr"])
     out["age_flags"] = flags
     out["status"] = np.where(gp.n_used == 0, statuses.NO_VALID_MEMBERS,
                              np.where(extrapolated, statuses.EXTRAPOLATED, statuses.OK))
     if not has.all():
-        blank = {key: "", "n_stars": int((~has).sum()), "n_used": 0, **{k: np.nan for k in gp.summaries()},
+        blank = {key: "", "n_stars": int((~has).sum()), "n_used": 0, **{k: np.nan for k in summaries},
                  "age_flags": "", "status": statuses.NO_GROUP}
         out = pd.concat([out, pd.DataFrame([blank])], ignore_index=True)
     return out
 
 
 def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups: np.ndarray, bp_rp0: np.ndarray,
-                log10_prot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                log10_prot: np.ndarray, median_myr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the joint age rests on extrapolation) per group of ``gp``.
 
     A group carries an input flag (blue of the Kraft break, period outside training) when more than
     half of its used members (``member_groups``, ``bp_rp0``, ``log10_prot``) do, and
     ``age_outside_training`` when more than half of its joint posterior lies outside the ages the
     training clusters span at its members' colours (the widest range over them); and the caution
-    ``pre_main_sequence_age`` when its joint median is under 10 Myr (status unchanged).
+    ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr
+    (status unchanged).
     """
     n = len(gp.groups)
     if domain is None or n == 0:
@@ -287,5 +287,5 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     # a caution, as for stars: held out (LOCO, 17 seeds of model v4), every group dated under 10 Myr (Taurus, Sco-Cen)
     # missed its age by 0.3-0.5 dex
     with np.errstate(invalid="ignore"):
-        young = gp.summaries()["age_p50_myr"] < PRE_MAIN_SEQUENCE_MAX_MYR
+        young = median_myr < PRE_MAIN_SEQUENCE_MAX_MYR
     return flag_text(blue_g, period_g, age_out, np.zeros(n, dtype=bool), young), blue_g | period_g | age_out
