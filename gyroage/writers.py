@@ -200,7 +200,7 @@ class AtomicWriter:
         if self.target is not None:
             prepare_target(self.target)
             try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
-                self._file = AtomicFile(self.target, suffix=".part.gz" if self.target.name.lower().endswith(".gz") else ".part")
+                self._file = AtomicFile(self.target, suffix=".part.gz" if formats.is_gzip_name(self.target) else ".part")
             except OSError as exc:
                 raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
 

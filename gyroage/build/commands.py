@@ -31,7 +31,8 @@ def train(
     quiet: QuietOpt = False,
 ) -> None:
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
-    if seed < 0:  # numpy's generator refuses it, after the catalogue is read
+    # TrainSettings checks these too, but it needs torch: a bad option is named first, with or without the extra
+    if seed < 0:
         raise UserError("--seed must be >= 0")
     _check_max_epochs(max_epochs)
     _need("torch", "onnx")

@@ -203,7 +203,7 @@ def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
     schema = merged_schema(parts)
     table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
     frame = table.to_pandas(types_mapper=io.nullable_int)  # a missing cell keeps an int column int
-    with atomic_path(target, suffix=".part.gz" if target.name.lower().endswith(".gz") else ".part") as tmp:
+    with atomic_path(target, suffix=".part.gz" if is_gzip_name(target) else ".part") as tmp:
         write_table(frame, tmp, fmt)
 
 
