@@ -217,6 +217,22 @@ def _open_text(source: str | Path) -> _io.TextIOBase:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def _sniff_csv(fh, source) -> tuple[str, csv_layout.CsvLayout]:
+    """(the head of an open CSV, how to read it); one-line errors for an empty input (exit 3 for an empty pipe)."""
+    head = csv_layout.read_head(fh, source)
+    if not head and str(source) == "-" and _stdin_is_pipe():
+        raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
+    if not head.strip():
+        raise UserError(f"input {source} is empty (no header line)")
+    return head, csv_layout.detect(head, source)
+
+
+def csv_file_layout(path: str | Path) -> csv_layout.CsvLayout:
+    """How to read the CSV file ``path`` (the Dask engine's files), with :func:`read_chunks`' checks and errors."""
+    with _open_text(path) as fh:
+        return _sniff_csv(fh, path)[1]
+
+
 def _stdin_is_pipe() -> bool:
     try:
         mode = os.fstat(sys.stdin.fileno()).st_mode
@@ -250,12 +266,7 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
         return
     fh = _open_text(source)
     with fh:
-        head = csv_layout.read_head(fh, source)
-        if not head and str(source) == "-" and _stdin_is_pipe():
-            raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
-        if not head.strip():
-            raise UserError(f"input {source} is empty (no header line)")
-        layout = csv_layout.detect(head, source)
+        head, layout = _sniff_csv(fh, source)
         if str(source) == "-":
             stream = _Prefixed(head, fh)  # stdin cannot seek: replay the sniffed head, then stream the rest
         else:

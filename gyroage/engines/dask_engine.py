@@ -63,13 +63,8 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         # Enough partitions to keep every worker busy, none over 16 MB of text (~300k rows).
         total = sum(Path(f).stat().st_size for f in files)
         blocksize = int(min(16 << 20, max(256 << 10, total // (4 * max(n_workers, 1)) + 1)))
-    layouts = []
-    for f in files:  # each file's first row, which pandas would cut short if too long, as the local reader does
-        with open(f, encoding="utf-8-sig", newline="") as fh:
-            head = csv_layout.read_head(fh, f)
-        if not head.strip():  # pandas' EmptyDataError would be a traceback
-            raise UserError(f"input {f} is empty (no header line)")
-        layouts.append(csv_layout.detect(head, f))
+    # each file's first row, which pandas would cut short if too long, checked as the local reader checks it
+    layouts = [io.csv_file_layout(f) for f in files]
     layout = layouts[0]
     if any(other != layout for other in layouts[1:]):
         raise UserError(f"the input files differ from {files[0]} in delimiter, header or trailing delimiters")
