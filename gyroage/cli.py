@@ -162,7 +162,7 @@ def estimate(
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot and bp_rp0, or bp_rp with a reddening, teff, v_ks0 or b_v0)."""
     one_blas_thread()
-    from gyroage import formats
+    from gyroage import formats, writers
     from gyroage.core.colours import Reddening
     from gyroage.core.density import check_outlier_weight
     from gyroage.core.estimate import EstimateSettings
@@ -188,6 +188,7 @@ def estimate(
     if engine == "dask" and (out_fmt not in (None, "parquet")
                              or (input != "-" and formats.input_format(input, in_fmt) not in formats.STREAMING)):
         raise UserError("--engine dask reads CSV or Parquet and writes Parquet")
+    writers.check_outputs(input, output, posteriors)  # as group-age: an -o naming the input fails before the model loads
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     if not density.card.calibration:
