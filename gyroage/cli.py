@@ -99,6 +99,9 @@ EbprpErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebp
 AvOpt = Annotated[Optional[float], typer.Option(help="A_V, mag, de-reddening an observed bp_rp: E(BP-RP) = 0.413 A_V "
                                                  "(Wang & Chen 2019).")]
 AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, mag.")]
+EbvOpt = Annotated[Optional[float], typer.Option(help="E(B-V), mag, de-reddening an observed bp_rp: E(BP-RP) = 1.31 "
+                                                  "E(B-V) (Wang & Chen 2019, R_V = 3.16).")]
+EbvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebv, mag.")]
 MainSequenceOpt = Annotated[bool, typer.Option(
     "--main-sequence/--no-main-sequence",
     help="Use each star's height above the main sequence (columns abs_g0, or g0 with parallax in mas; both "
@@ -158,6 +161,8 @@ def estimate(
     ebprp_err: EbprpErrOpt = None,
     av: AvOpt = None,
     av_err: AvErrOpt = None,
+    ebv: EbvOpt = None,
+    ebv_err: EbvErrOpt = None,
     main_sequence: MainSequenceOpt = True,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot and bp_rp0, or bp_rp with a reddening, teff, v_ks0 or b_v0)."""
@@ -176,7 +181,7 @@ def estimate(
     out_fmt = formats.check_format(output_format, "--output-format")
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
-    reddening = Reddening(ebprp, ebprp_err, av, av_err)
+    reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     check_threads(threads)
     check_outlier_weight(outlier_weight)  # before the model loads
     if engine not in ("local", "dask"):
@@ -286,6 +291,8 @@ def group_age(
     ebprp_err: EbprpErrOpt = None,
     av: AvOpt = None,
     av_err: AvErrOpt = None,
+    ebv: EbvOpt = None,
+    ebv_err: EbvErrOpt = None,
     main_sequence: Annotated[bool, typer.Option(
         "--main-sequence/--no-main-sequence",
         help="Also use each member's height above the main sequence (abs_g0, or g0 with parallax). Off by default: "
@@ -303,7 +310,7 @@ def group_age(
     check_threads(threads)
     writers.check_outputs(input, output)
     formats.output_format(output, out_fmt)  # a format the output cannot be written in fails before the model loads
-    reddening = Reddening(ebprp, ebprp_err, av, av_err)
+    reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     frame = io.read_table(input, in_fmt)

@@ -40,6 +40,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
                   "e_ebprp_mag"),
     "av": ("av", "a_v", "A0", "azero", "azero_gspphot", "av_mag", "extinction_v"),
     "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0", "av_err_mag", "e_av_mag"),
+    # E(B-V), as cluster tables list it; E(B-V), e_b_v and ebv are one key (cf. E(BP-RP) above), so the error of a
+    # de-reddened (B-V)0 is e_b_v0, never e_b_v.
+    "ebv": ("ebv", "E(B-V)", "ebmv", "e_b_v", "ebv_mag", "ebmv_mag"),
+    "ebv_err": ("ebv_err", "E(B-V)_err", "e_ebv", "sigma_ebv", "ebv_error", "ebmv_err", "e_ebmv", "ebv_err_mag",
+                "e_ebv_mag", "ebmv_err_mag", "e_ebmv_mag"),
     "teff": ("teff", "t_eff", "teff_k", "teff_spec"),
     "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
     # De-reddened Johnson (B-V)0 and Johnson-2MASS (V-Ks)0, as older rotation tables give them, through the same
@@ -65,8 +70,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED = ("prot", "bp_rp0")
 # Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.
 COLOUR_SOURCES = ("bp_rp0", "bp_rp", "teff", "v_ks0", "b_v0")
-MISSING_COLOUR = ("missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V, or teff, or a de-reddened "
-                  "v_ks0 or b_v0")
+MISSING_COLOUR = ("missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V/E(B-V), or teff, or a "
+                  "de-reddened v_ks0 or b_v0")
 
 
 def column_key(name: str) -> str:

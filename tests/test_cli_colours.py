@@ -1,4 +1,4 @@
-"""`gyroage estimate` and `group-age` on observed colours with --ebprp/--av, and on Teff."""
+"""`gyroage estimate` and `group-age` on observed colours with --ebprp/--av/--ebv, and on Teff."""
 
 import io
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.colours import EBPRP_PER_AV, teff_to_bp_rp0
+from gyroage.core.colours import EBPRP_PER_AV, EBPRP_PER_EBV, teff_to_bp_rp0
 from tests.conftest import run_cli
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier"]
@@ -26,7 +26,9 @@ def dereddened(e: float, se: float) -> pd.DataFrame:
 
 @pytest.mark.parametrize("options, e, se", [(("--ebprp", "0.03", "--ebprp-err", "0.01"), 0.03, 0.01),
                                             (("--av", "0.1", "--av-err", "0.05"), 0.1 * EBPRP_PER_AV,
-                                             0.05 * EBPRP_PER_AV)])
+                                             0.05 * EBPRP_PER_AV),
+                                            (("--ebv", "0.04", "--ebv-err", "0.01"), 0.04 * EBPRP_PER_EBV,
+                                             0.01 * EBPRP_PER_EBV)])
 def test_estimate_reddening_options_give_the_ages_of_the_dereddened_csv(options, e, se):
     got = run("estimate", OBS, *options)
     ref = run("estimate", dereddened(e, se))
@@ -34,7 +36,7 @@ def test_estimate_reddening_options_give_the_ages_of_the_dereddened_csv(options,
     np.testing.assert_allclose(got[AGES].to_numpy(float), ref[AGES].to_numpy(float), rtol=1e-6)
     assert list(got.columns[: len(OBS.columns) + 5]) == [*OBS.columns, "colour_source", "bp_rp0_used",
                                                          "bp_rp0_err_used", "ebprp_used", "ebprp_err_used"]
-    np.testing.assert_allclose(got["bp_rp0_used"], OBS["bp_rp"] - e, atol=1e-6)
+    np.testing.assert_allclose(got["bp_rp0_used"], OBS["bp_rp"] - e, atol=1e-5)  # as written: 5 decimals
 
 
 def test_estimate_on_teff():
@@ -57,8 +59,8 @@ def test_estimate_and_group_age_on_literature_colours():
 
 
 @pytest.mark.parametrize("header, message", [
-    ("prot,bp_rp", "found BP-RP but no reddening: give --ebprp or --av, or an E(BP-RP)/A_V column"),
-    ("prot,colour_index", "missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V, or teff"),
+    ("prot,bp_rp", "found BP-RP but no reddening: give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column"),
+    ("prot,colour_index", "missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V/E(B-V), or teff"),
 ])
 def test_missing_colour_or_reddening_is_one_line_exit_2(header, message):
     res = run_cli("estimate", "-", input=f"{header}\n12,1.0\n")
@@ -67,16 +69,30 @@ def test_missing_colour_or_reddening_is_one_line_exit_2(header, message):
     assert res.stderr.strip().count("\n") == 0
 
 
-def test_estimate_refuses_both_reddening_options():
-    res = run_cli("estimate", "-", "--ebprp", "0.1", "--av", "0.3", input=OBS.to_csv(index=False))
-    assert res.returncode == 2 and "give --ebprp or --av, not both" in res.stderr
+@pytest.mark.parametrize("options", [("--ebprp", "0.1", "--av", "0.3"), ("--av", "0.3", "--ebv", "0.1")])
+def test_estimate_refuses_two_reddening_options(options):
+    res = run_cli("estimate", "-", *options, input=OBS.to_csv(index=False))
+    assert res.returncode == 2 and "give one of --ebprp, --av and --ebv, not" in res.stderr
+
+
+def test_an_ebv_column_dereddens_bp_rp_row_by_row_after_ebprp_and_av():
+    # a cluster table's E(B-V) (WEBDA style); rows with an E(BP-RP) or A_V keep those (E(B-V) was ignored before)
+    table = OBS.assign(**{"E(B-V)": [0.04, 0.04, 0.04], "e_ebv": [0.01, 0.01, 0.01], "ebprp": [None, 0.02, None],
+                          "A_V": [None, None, 0.31]})
+    got = run("estimate", table)
+    assert list(got["colour_source"]) == ["bp_rp-ebv", "bp_rp-ebprp", "bp_rp-av"] and (got["status"] == "ok").all()
+    np.testing.assert_allclose(got["ebprp_used"], [0.04 * EBPRP_PER_EBV, 0.02, 0.31 * EBPRP_PER_AV], rtol=1e-6)
+    np.testing.assert_allclose(got["ebprp_err_used"], [0.01 * EBPRP_PER_EBV, 0.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(got["bp_rp0_used"], OBS["bp_rp"] - got["ebprp_used"], atol=1e-6)
+    neg = run("estimate", OBS.assign(ebv=[-0.1, 0.0, 0.05]))
+    assert list(neg["status"]) == ["invalid_reddening", "ok", "ok"]
 
 
 def test_group_age_reads_observed_colours_and_teff():
     colour0 = OBS["bp_rp"] - 0.05
     teff = pd.DataFrame({"prot": OBS["prot"], "teff": [5000.0, 4200.0, 4600.0], "g": "a"})
     ref_teff = pd.DataFrame({"prot": OBS["prot"], "bp_rp0": teff_to_bp_rp0(teff["teff"])[0], "g": "a"})
-    for got, ref in ((run("group-age", OBS.assign(g="a"), "--by", "g", "--ebprp", "0.05"),
+    for got, ref in ((run("group-age", OBS.assign(g="a"), "--by", "g", "--ebv", f"{0.05 / EBPRP_PER_EBV!r}"),
                       run("group-age", pd.DataFrame({"prot": OBS["prot"], "bp_rp0": colour0, "bp_rp0_err": OBS["bp_rp_err"],
                                                     "g": "a"}), "--by", "g")),
                      (run("group-age", teff, "--by", "g"), run("group-age", ref_teff, "--by", "g"))):

@@ -188,8 +188,8 @@ class AgeModel:
 
     def posterior(self, prot, bp_rp0=None, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
                   outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
-                  bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, teff=None,
-                  teff_err=None, b_v0=None, b_v0_err=None, v_ks0=None, v_ks0_err=None, abs_g0=None, g0=None,
+                  bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,
+                  teff=None, teff_err=None, b_v0=None, b_v0_err=None, v_ks0=None, v_ks0_err=None, abs_g0=None, g0=None,
                   parallax=None, abs_g0_err=None, parallax_err=None) -> Posterior:
         """Grid posteriors over log10 age for arrays of stars (broadcast together; scalars give one star).
 
@@ -198,16 +198,16 @@ class AgeModel:
         outlier probability, flags and statuses. ``refine_tol=None`` evaluates the
         flow at every grid point (``estimate --exact-grid``); see
         :func:`gyroage.core.posterior.refined_log_likelihood`. Instead of ``bp_rp0``, give the
-        observed ``bp_rp`` with ``ebprp`` or ``av`` (E(BP-RP) = 0.413 A_V), or ``teff`` (K), or a de-reddened ``v_ks0``
-        or ``b_v0`` (with their ``_err``), as
+        observed ``bp_rp`` with ``ebprp``, ``av`` (E(BP-RP) = 0.413 A_V) or ``ebv`` (1.31 E(B-V)), or ``teff`` (K),
+        or a de-reddened ``v_ks0`` or ``b_v0`` (with their ``_err``), as
         ``gyroage estimate`` reads those columns (:mod:`gyroage.core.colours`); ``inputs`` then
         holds ``colour_source`` and the colour used. ``abs_g0`` (de-reddened absolute G), or ``g0`` with
         ``parallax`` (mas), adds the card's main-sequence height term, as the same columns do in ``gyroage estimate``;
         ``abs_g0_err`` (mag) or ``parallax_err`` (mas) widens it for that star.
         """
         colours = {"bp_rp": bp_rp, "bp_rp_err": bp_rp_err, "ebprp": ebprp, "ebprp_err": ebprp_err, "av": av,
-                   "av_err": av_err, "teff": teff, "teff_err": teff_err, "b_v0": b_v0, "b_v0_err": b_v0_err,
-                   "v_ks0": v_ks0, "v_ks0_err": v_ks0_err, "abs_g0": abs_g0, "g0": g0,
+                   "av_err": av_err, "ebv": ebv, "ebv_err": ebv_err, "teff": teff, "teff_err": teff_err,
+                   "b_v0": b_v0, "b_v0_err": b_v0_err, "v_ks0": v_ks0, "v_ks0_err": v_ks0_err, "abs_g0": abs_g0, "g0": g0,
                    "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err}
         check_outlier_weight(outlier_weight)  # up front: EstimateSettings checks it only when some star is usable
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)

@@ -4,8 +4,8 @@ Per row, the first source the input gives a value for is used:
 
 1. ``bp_rp0``, already de-reddened (with an optional E(BP-RP) and its error, used
    only for the reddening uncertainty, as before);
-2. the observed ``bp_rp`` minus a reddening: an E(BP-RP) or an A_V column, or the
-   ``--ebprp`` / ``--av`` options (A_V converted with :data:`EBPRP_PER_AV`);
+2. the observed ``bp_rp`` minus a reddening: an E(BP-RP), A_V or E(B-V) column, or the
+   ``--ebprp`` / ``--av`` / ``--ebv`` options (converted with :data:`EBPRP_PER_AV`, :data:`EBPRP_PER_EBV`);
 3. ``teff``, through the dwarf sequence :data:`DWARF_TEFF_BP_RP0`.
 
 Vectorised over stars; the chosen source is recorded per row (``colour_source``).
@@ -29,6 +29,13 @@ Their average Milky Way extinction law (R_V = 3.16) for Gaia DR2 passbands, meas
 on red-clump stars; the small dependence on the star's own colour (e.g. Casagrande et
 al. 2021, MNRAS 507, 2684) is neglected: it is below 10% of E(BP-RP) for FGK stars.
 """
+
+R_V = 3.16
+"""A_V / E(B-V) of the same law as :data:`EBPRP_PER_AV` (Wang & Chen 2019's own fit, 3.16 +- 0.15)."""
+
+EBPRP_PER_EBV = EBPRP_PER_AV * R_V
+"""E(BP-RP) / E(B-V) = 0.413 x 3.16 = 1.31, the law of :data:`EBPRP_PER_AV` (Casagrande & VandenBerg 2018, MNRAS
+479, L102, give 1.34): for the E(B-V) that cluster tables (WEBDA, Kharchenko et al., Dias et al.) list."""
 
 AG_PER_EBPRP = 0.789 / EBPRP_PER_AV
 """A_G / E(BP-RP) = 0.789 / 0.413 = 1.91 (A_G/A_V = 0.789, the same law as :data:`EBPRP_PER_AV`): de-reddens G where
@@ -80,12 +87,15 @@ TEFF_RANGE_K = SEQUENCE_RANGE["teff"]
 """Teff range of :data:`DWARF_TEFF_BP_RP0`: outside it a row gets status ``teff_out_of_range``."""
 
 # Values of the ``colour_source`` column (a dwarf-sequence input's is its own name: teff, b_v0, v_ks0).
-FROM_BP_RP0, FROM_EBPRP, FROM_AV = "bp_rp0", "bp_rp-ebprp", "bp_rp-av"
+FROM_BP_RP0, FROM_EBPRP, FROM_AV, FROM_EBV = "bp_rp0", "bp_rp-ebprp", "bp_rp-av", "bp_rp-ebv"
+# The reddening columns, in the order a row takes them, with their factor to E(BP-RP) and colour_source label
+# (E(B-V) last: inputs with A_V beside an E(B-V) that earlier versions ignored keep their ages).
+REDDENINGS = (("ebprp", 1.0, FROM_EBPRP), ("av", EBPRP_PER_AV, FROM_AV), ("ebv", EBPRP_PER_EBV, FROM_EBV))
 # Output columns recording the conversion (only when the input can need one: a bp_rp or dwarf-sequence column).
 COLUMNS = ("colour_source", "bp_rp0_used", "bp_rp0_err_used", "ebprp_used", "ebprp_err_used")
 
 MISSING_COLOUR = io.MISSING_COLOUR
-NO_REDDENING = ("found BP-RP but no reddening: give --ebprp or --av, or an E(BP-RP)/A_V column "
+NO_REDDENING = ("found BP-RP but no reddening: give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column "
                 "(or name the column bp_rp0 if it is already de-reddened)")
 
 
@@ -96,37 +106,39 @@ def _check(name: str, value: float | None, minimum: float = 0.0) -> None:
 
 @dataclass(frozen=True)
 class Reddening:
-    """One reddening for every star whose colour is the observed ``bp_rp`` (``--ebprp``/``--av``), mag.
+    """One reddening for every star whose colour is the observed ``bp_rp`` (``--ebprp``/``--av``/``--ebv``), mag.
 
-    Columns of the input (E(BP-RP), A_V and their errors) take precedence row by row.
+    Columns of the input (E(BP-RP), A_V, E(B-V) and their errors) take precedence row by row.
     """
 
     ebprp: float | None = None
     ebprp_err: float | None = None
     av: float | None = None
     av_err: float | None = None
+    ebv: float | None = None
+    ebv_err: float | None = None
 
     def __post_init__(self) -> None:
         # Checked here, so the library refuses what the command line refuses, in the same words.
-        if self.ebprp is not None and self.av is not None:
-            raise UserError("give --ebprp or --av, not both")
-        for name, value in (("--ebprp", self.ebprp), ("--ebprp-err", self.ebprp_err), ("--av", self.av),
-                            ("--av-err", self.av_err)):
-            _check(name, value)
-        if self.ebprp_err is not None and self.ebprp is None:
-            raise UserError("--ebprp-err needs --ebprp")
-        if self.av_err is not None and self.av is None:
-            raise UserError("--av-err needs --av")
+        given = [f"--{name}" for name, _, _ in REDDENINGS if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise UserError(f"give one of --ebprp, --av and --ebv, not {' and '.join(given)}")
+        for name, _, _ in REDDENINGS:
+            _check(f"--{name}", getattr(self, name))
+            _check(f"--{name}-err", getattr(self, f"{name}_err"))
+            if getattr(self, f"{name}_err") is not None and getattr(self, name) is None:
+                raise UserError(f"--{name}-err needs --{name}")
 
     @property
     def given(self) -> bool:
-        return self.ebprp is not None or self.av is not None
+        return any(getattr(self, name) is not None for name, _, _ in REDDENINGS)
 
     def values(self) -> tuple[float, float, str]:
         """(E(BP-RP), its error (NaN: not known), colour_source) of the option given."""
-        if self.ebprp is not None:
-            return self.ebprp, _or_nan(self.ebprp_err), FROM_EBPRP
-        return EBPRP_PER_AV * self.av, EBPRP_PER_AV * _or_nan(self.av_err), FROM_AV
+        for name, scale, label in REDDENINGS:
+            if getattr(self, name) is not None:
+                return scale * getattr(self, name), scale * _or_nan(getattr(self, f"{name}_err")), label
+        raise ValueError("no reddening option given")
 
 
 def _or_nan(v: float | None) -> float:
@@ -180,11 +192,11 @@ def required_colour(found: dict[str, str], reddening: Reddening | None = None) -
     red = reddening or Reddening()
     if not any(c in found for c in io.COLOUR_SOURCES):
         raise UserError(MISSING_COLOUR)
-    has_reddening = red.given or "ebprp" in found or "av" in found
+    has_reddening = red.given or any(name in found for name, _, _ in REDDENINGS)
     if "bp_rp" in found and not has_reddening and "bp_rp0" not in found:
         raise UserError(NO_REDDENING)
     if red.given and "bp_rp" not in found:
-        raise UserError("--ebprp/--av de-redden an observed colour, but the input has no bp_rp column")
+        raise UserError("--ebprp/--av/--ebv de-redden an observed colour, but the input has no bp_rp column")
 
 
 def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> Colours:
@@ -207,7 +219,7 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
         e_col, se_col = read("ebprp")[0], read("ebprp_err")[0]
     else:
         e_col = se_col = None
-    use_obs = "bp_rp" in cols and (red.given or "ebprp" in cols or "av" in cols)
+    use_obs = "bp_rp" in cols and (red.given or any(name in cols for name, _, _ in REDDENINGS))
     sequence = [k for k in SEQUENCE_COLUMN if k in cols]
     if not (use_obs or sequence):
         return Colours(c0, err0, bad_err0, e_col, se_col, None, np.full(n, "", dtype=object))
@@ -260,11 +272,12 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
 
 def _reddening(frame: pd.DataFrame, cols: dict[str, str], red: Reddening,
                n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(E(BP-RP), its error, colour_source, unusable) per row: E(BP-RP) column, else A_V column, else the option."""
+    """(E(BP-RP), its error, colour_source, unusable) per row: the first of :data:`REDDENINGS`' columns with a value,
+    else the option."""
     e, se = np.full(n, np.nan), np.full(n, np.nan)
     src = np.full(n, "", dtype=object)
     bad = np.zeros(n, dtype=bool)
-    for name, scale, label in (("ebprp", 1.0, FROM_EBPRP), ("av", EBPRP_PER_AV, FROM_AV)):
+    for name, scale, label in REDDENINGS:
         if name not in cols:
             continue
         v = io.numeric(frame, cols[name])
@@ -278,7 +291,7 @@ def _reddening(frame: pd.DataFrame, cols: dict[str, str], red: Reddening,
         rest = src == ""
         e[rest], se[rest], src[rest] = opt_e, opt_se, label
     bad |= src == ""  # no reddening for this row
-    src[src == ""] = FROM_EBPRP if "ebprp" in cols else FROM_AV
+    src[src == ""] = next(label for name, _, label in REDDENINGS if name in cols or name == "ebv")
     return e, se, src, bad
 
 

@@ -9,6 +9,7 @@ from gyroage.core.colours import (
     DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
     EBPRP_PER_AV,
+    EBPRP_PER_EBV,
     MISSING_COLOUR,
     SEQUENCE_RANGE,
     TEFF_RANGE_K,
@@ -61,7 +62,9 @@ def test_observed_colour_and_av_column_use_the_documented_coefficient(model):
 
 
 @pytest.mark.parametrize("reddening, e, se", [(Reddening(ebprp=0.08, ebprp_err=0.02), 0.08, 0.02),
-                                              (Reddening(av=0.3, av_err=0.1), 0.3 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV)])
+                                              (Reddening(av=0.3, av_err=0.1), 0.3 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV),
+                                              (Reddening(ebv=0.1, ebv_err=0.03), 0.1 * EBPRP_PER_EBV,
+                                               0.03 * EBPRP_PER_EBV)])
 def test_one_reddening_for_every_star_from_the_settings(model, reddening, e, se):
     obs = pd.DataFrame({"prot": PROT, "bp_rp": OBSERVED, "bp_rp_err": OBS_ERR})
     got = model.estimate(obs, settings(model, reddening=reddening))
@@ -207,21 +210,26 @@ def test_a_plain_dereddened_table_gets_no_new_columns(model):
 
 
 def test_missing_colour_messages_name_what_would_work():
-    with pytest.raises(UserError, match="^missing colour: give bp_rp0 .de-reddened., or bp_rp with E.BP-RP./A_V, or teff, "
+    with pytest.raises(UserError, match="^missing colour: give bp_rp0 .de-reddened., or bp_rp with E.BP-RP./A_V/E.B-V., or teff, "
                                        "or a de-reddened v_ks0 or b_v0$"):
         io.require_columns(["prot", "name"])
     assert MISSING_COLOUR in str(pytest.raises(UserError, io.require_columns, ["prot"]).value)
     from gyroage.core.colours import required_colour
 
-    with pytest.raises(UserError, match="found BP-RP but no reddening: give --ebprp or --av, or an E.BP-RP./A_V column"):
+    with pytest.raises(UserError, match="found BP-RP but no reddening: give --ebprp, --av or --ebv, or an "
+                                       "E.BP-RP./A_V/E.B-V. column"):
         required_colour(io.match_columns(["prot", "BP-RP"]))
     required_colour(io.match_columns(["prot", "BP-RP", "A_V"]))
+    required_colour(io.match_columns(["prot", "BP-RP", "E(B-V)"]))
     required_colour(io.match_columns(["prot", "BP-RP"]), Reddening(ebprp=0.1))
     with pytest.raises(UserError, match="no bp_rp column"):
         required_colour(io.match_columns(["prot", "bp_rp0"]), Reddening(av=0.1))
 
 
-@pytest.mark.parametrize("kw, message", [({"ebprp": 0.1, "av": 0.2}, "not both"), ({"ebprp": -0.1}, "--ebprp must"),
+@pytest.mark.parametrize("kw, message", [({"ebprp": 0.1, "av": 0.2}, "not --ebprp and --av"),
+                                         ({"av": 0.1, "ebv": 0.2}, "not --av and --ebv"),
+                                         ({"ebv_err": 0.1}, "--ebv-err needs --ebv"), ({"ebv": float("nan")}, "--ebv must"),
+                                         ({"ebprp": -0.1}, "--ebprp must"),
                                          ({"av": float("nan")}, "--av must"), ({"ebprp_err": 0.1}, "needs --ebprp"),
                                          ({"av": 0.1, "av_err": -1.0}, "--av-err must")])
 def test_reddening_options_are_checked_in_the_settings(kw, message):
@@ -234,6 +242,9 @@ def test_reddening_and_colour_spellings_do_not_clash():
                               "e_bp_rp0"])
     assert found == {"ebprp": "E(BP-RP)", "ebprp_err": "e_E(BP-RP)", "bp_rp": "BP-RP", "bp_rp_err": "bp_rp_err",
                      "av": "A0", "av_err": "e_A0", "teff": "Teff", "teff_err": "e_Teff", "bp_rp0_err": "e_bp_rp0"}
+    # E(B-V) beside a de-reddened (B-V)0 and its error: three keys
+    assert io.match_columns(["E(B-V)", "e_E(B-V)", "(B-V)0", "e_(B-V)0"]) == {"ebv": "E(B-V)", "ebv_err": "e_E(B-V)",
+                                                                           "b_v0": "(B-V)0", "b_v0_err": "e_(B-V)0"}
     keys: dict[str, set] = {}
     for canon, names in io.ALIASES.items():
         for name in names:
@@ -274,6 +285,10 @@ def test_the_array_api_takes_the_same_colours(model):
     np.testing.assert_allclose(red.summaries()["age_p50_myr"], ref["age_p50_myr"], rtol=1e-9)
     with pytest.raises(UserError, match="found BP-RP but no reddening"):
         model.posterior(12.0, bp_rp=1.1)
+    ebv = model.posterior([12.0, 8.0], bp_rp=[1.1, 1.5], ebv=0.05, ebv_err=0.02)
+    np.testing.assert_allclose(ebv.pdf, model.posterior([12.0, 8.0], bp_rp=[1.1, 1.5], ebprp=0.05 * EBPRP_PER_EBV,
+                                                        ebprp_err=0.02 * EBPRP_PER_EBV).pdf, rtol=1e-9)
+    assert list(ebv.inputs["colour_source"]) == ["bp_rp-ebv"] * 2
     bv = model.posterior(25.4, b_v0=0.653, b_v0_err=0.01)
     np.testing.assert_allclose(bv.pdf, model.posterior(25.4, *sequence_to_bp_rp0("b_v0", 0.653, 0.01)).pdf, rtol=1e-9)
     assert bv.inputs["colour_source"][0] == "b_v0"
