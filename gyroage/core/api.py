@@ -36,6 +36,8 @@ from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_c
 from gyroage.errors import UserError
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
+# log10 slack at the ends of the age grid: 10 ** (x - 6) Myr back to log10 may land an ulp outside
+_AGE_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,29 @@ class AgeModel:
         g = self.card.age_grid
         return Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"])
 
+    @property
+    def age_range_myr(self) -> tuple[float, float]:
+        """The model's own age grid, Myr (the card's ``age_grid``, where ``gyroage estimate`` dates stars by default):
+        the ages :meth:`log_likelihood` and :meth:`sample_periods` take."""
+        g = self.card.age_grid
+        return 10 ** (float(g["log10_age_min"]) - 6), 10 ** (float(g["log10_age_max"]) - 6)
+
+    def _check_ages(self, age_myr) -> np.ndarray:
+        """``age_myr`` as floats, or ValueError when any is not finite or lies outside :attr:`age_range_myr`.
+
+        Beyond its grid the flow extrapolates to nonsense (0.2-0.8 d periods for a Sun-like star at 100 Gyr).
+        """
+        age = np.asarray(age_myr, dtype=float)
+        lo, hi = (float(g) for g in (self.card.age_grid["log10_age_min"], self.card.age_grid["log10_age_max"]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.log10(age) + 6
+        bad = ~((x >= lo - _AGE_SLACK) & (x <= hi + _AGE_SLACK))  # NaN, inf and ages <= 0 fail too
+        if bad.any():
+            a, b = self.age_range_myr
+            raise ValueError(f"age_myr must be finite and within the model's age grid, {a:g}-{b:g} Myr "
+                             f"(the card's age_grid); got {age[bad].flat[0]:g}")
+        return age
+
     def _stars(self, prot, bp_rp0, bp_rp0_err=None, *extra,
                colours: dict | None = None) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
         """Broadcast, ravel and validate exactly as ``gyroage estimate`` does.
@@ -170,16 +195,15 @@ class AgeModel:
         """log p(log10 Prot | age, colour, colour error) per dex of period, broadcast over the inputs.
 
         Includes the outlier mixture (``outlier_weight``: ``None`` for the
-        card's). NaN where a star is invalid, where the age is not a positive
-        finite number, or (with ``check_domain``) where the star is outside the
-        trained domain.
+        card's). NaN where a star is invalid or (with ``check_domain``) outside
+        the trained domain. Raises ValueError for an age that is not finite or
+        lies outside :attr:`age_range_myr` (the card's age grid).
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
-        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, age_myr)
+        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._check_ages(age_myr))
         age = age.reshape(-1)
         use = stars.ok if check_domain else ~np.isin(stars.status, (statuses.INVALID_PERIOD, statuses.INVALID_COLOUR,
                                                                      statuses.INVALID_COLOUR_ERR))
-        use &= np.isfinite(age) & (age > 0)
         out = np.full(use.shape, np.nan)
         if use.any():
             out[use] = self.density.log_prob(np.log10(stars.prot[use]), np.log10(age[use]) + 6, stars.bp_rp0[use],
@@ -252,17 +276,19 @@ class AgeModel:
 
         No outlier term. Inverse-CDF sampling on a fine grid over the card's
         log10-period domain: needs only the density graph. Output shape: the
-        inputs' broadcast shape + ``(n,)``; NaN for an invalid age, an invalid
-        colour or a colour outside the trained domain. Reproducible with ``seed``.
+        inputs' broadcast shape + ``(n,)``; NaN for an invalid colour or a
+        colour outside the trained domain. Raises ValueError for an age that is
+        not finite or lies outside :attr:`age_range_myr` (the card's age grid).
+        Reproducible with ``seed``.
         """
         n = int(n)
         if n < 0:
             raise ValueError("n must be >= 0")
-        age, colour = np.broadcast_arrays(np.asarray(age_myr, dtype=float), np.asarray(bp_rp0, dtype=float))
+        age, colour = np.broadcast_arrays(self._check_ages(age_myr), np.asarray(bp_rp0, dtype=float))
         shape = colour.shape
         age, colour = age.reshape(-1), colour.reshape(-1)
         err = np.broadcast_to(np.nan if bp_rp0_err is None else np.asarray(bp_rp0_err, dtype=float), shape).reshape(-1)
-        use = np.isfinite(age) & (age > 0) & colour_in_domain(colour, self.card) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
+        use = colour_in_domain(colour, self.card) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
         err = fill_colour_err(err, self.card)
         out = np.full((len(age), n), np.nan)
         rng = np.random.default_rng(seed)
