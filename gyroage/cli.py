@@ -351,7 +351,7 @@ def plot_posterior_cmd(
 @user_errors
 def plot_sequence_cmd(
     output: FigureOut = None,
-    ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr (repeatable).")] = None,
+    ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr, within the model's age grid (repeatable).")] = None,
     data: Annotated[Optional[str], typer.Option(help="CSV/Parquet of stars to overlay (prot, bp_rp0).")] = None,
     colour_by: Annotated[Optional[str], typer.Option(help="Column of --data to colour points by (e.g. cluster).")] = None,
     model: ModelOpt = None,

@@ -300,9 +300,9 @@ class AgeModel:
     def period_quantiles(self, age_myr, bp_rp0, qs=(0.16, 0.5, 0.84), n_points: int = 1024) -> np.ndarray:
         """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
 
-        The card's default colour error; shape (len(age_myr), len(qs)).
+        The card's default colour error; shape (len(age_myr), len(qs)). Ages as :meth:`sample_periods` takes them.
         """
-        age, colour = (np.asarray(a, dtype=float).reshape(-1) for a in (age_myr, bp_rp0))
+        age, colour = self._check_ages(age_myr).reshape(-1), np.asarray(bp_rp0, dtype=float).reshape(-1)
         return self._period_quantiles(age, colour, np.full(colour.shape, self.card.default_bp_rp0_err), qs, n_points)
 
     def _period_quantiles(self, age, colour, err, levels, n_points: int) -> np.ndarray:
