@@ -20,7 +20,14 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.core.density import FlowDensity, check_outlier_weight
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, grid_rows
+from gyroage.core.estimate import (
+    HEIGHT_COLUMN,
+    EstimateSettings,
+    estimate_chunk,
+    grid_rows,
+    height_columns,
+    main_sequence_term,
+)
 from gyroage.core.modelcard import UNCALIBRATED, ModelCard
 from gyroage.core.posterior import (
     QUANTILES,
@@ -54,6 +61,9 @@ class Posterior:
     shape : the broadcast shape of the inputs (at least 1-d).
     p_outlier : probability that the star is off the rotation sequence, shape ``shape``.
     age_flags : what the age rests on beyond the training data (``gyroage.statuses.FLAGS``), shape ``shape``.
+    ms_height_mag : height above the main sequence, mag (positive: brighter), where the card's main-sequence term
+        informed the age, NaN elsewhere, shape ``shape``; None (and no column in :meth:`to_frame`) when the model
+        has no term or no magnitudes were given, as in ``gyroage estimate``'s output.
     """
 
     grid: np.ndarray
@@ -63,6 +73,7 @@ class Posterior:
     shape: tuple[int, ...] = ()
     p_outlier: np.ndarray | None = None
     age_flags: np.ndarray | None = None
+    ms_height_mag: np.ndarray | None = None
 
     @property
     def ok(self) -> np.ndarray:
@@ -101,8 +112,11 @@ class Posterior:
         return out.reshape(self.shape + np.shape(q))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per star (inputs raveled in C order): the inputs, the summaries and ``status``."""
+        """One row per star (inputs raveled in C order): the inputs, ``ms_height_mag`` (when known), the summaries and
+        ``status``, in ``gyroage estimate``'s order."""
         cols = {k: np.reshape(v, -1) for k, v in self.inputs.items()}
+        if self.ms_height_mag is not None:
+            cols[HEIGHT_COLUMN] = self.ms_height_mag.reshape(-1)
         cols.update({k: np.reshape(v, -1) for k, v in self.summaries().items()})
         if self.p_outlier is not None:
             cols["p_outlier"] = self.p_outlier.reshape(-1)
@@ -258,8 +272,11 @@ class AgeModel:
         inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape),
                   **{k: np.reshape(v, shape) for k, v in stars.colour_columns.items()}}
+        # posterior() always uses the card's term (estimate's default), so the height is the one estimate writes
+        height = height_columns(main_sequence_term(self.density, EstimateSettings(prior=prior), stars), stars)
+        height = height[HEIGHT_COLUMN].reshape(shape) if height else None
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
-                         p_out.reshape(shape), flags.reshape(shape))
+                         p_out.reshape(shape), flags.reshape(shape), height)
 
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
         """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status."""
