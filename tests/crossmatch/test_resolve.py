@@ -63,3 +63,32 @@ def test_crossmatch_identifier_detection():
         detect_ids(["number"], id_column="number")
     parsed = parse_ids(pd.Series(["TIC 123", "Gaia DR3 4600000000000000002", "kplr0099", "", "1.5", "-3"]))
     assert parsed.tolist() == [123, 4600000000000000002, 99, None, None, None]
+
+
+@pytest.mark.parametrize("rows, args, missing", [
+    ("name,ra\na,10.0\n", ("--id-type", "radec"), "dec"),
+    ("name,DEC\na,10.0\n", ("--id-type", "radec"), "ra"),
+    ("name,ra\na,10.0\n", ("--id-type", "radec", "--id-column", "ra"), "dec"),
+    ("name,source_id\na,1\n", ("--id-type", "radec", "--id-column", "source_id"), "ra"),
+    ("name,ra\na,10.0\n", (), "dec"),
+])
+def test_crossmatch_radec_without_both_coordinates_stops_before_any_query(tmp_path, sky, rows, args, missing):
+    """--id-type radec --id-column ra on a file without dec made every row invalid_id; without --id-column the error
+    did not say which coordinate was missing. Now one line naming it, exit 2, no output and no query."""
+    from tests.conftest import run_cli
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(rows)
+    res = run_cli("crossmatch", str(src), "-o", str(out), "--quiet", "--no-cache", "--gaia-url", sky.url,
+                  "--vizier-url", sky.url, "--mast-url", sky.url, *args)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and f"no {missing} column" in res.stderr, res.stderr
+    assert sky.raw == [] and not out.exists()
+
+
+def test_id_type_radec_reads_the_coordinate_columns():
+    assert detect_ids(["RA", "Dec", "name"], id_type="radec") == InputIds("radec", None, "RA", "Dec")
+    # an --id-column naming one of the coordinates is the positions it names
+    assert detect_ids(["RA", "Dec", "name"], id_column="ra", id_type="radec") == InputIds("radec", None, "RA", "Dec")
+    with pytest.raises(UserError, match="--id-column 'name'"):
+        detect_ids(["RA", "Dec", "name"], id_column="name", id_type="radec")
