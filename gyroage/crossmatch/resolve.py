@@ -162,7 +162,8 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     if ids.kind == "radec":
         ra = io.numeric(frame, ids.ra_column)
         dec = io.numeric(frame, ids.dec_column)
-        good = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
+        # a position off the sky is a bad identifier: never sent to the service (which may wrap it or fail the query)
+        good = (ra >= 0) & (ra < 360) & (np.abs(dec) <= 90)  # False for NaN
         status[~good] = INVALID_ID
         gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -92,3 +93,14 @@ def test_id_type_radec_reads_the_coordinate_columns():
     assert detect_ids(["RA", "Dec", "name"], id_column="ra", id_type="radec") == InputIds("radec", None, "RA", "Dec")
     with pytest.raises(UserError, match="--id-column 'name'"):
         detect_ids(["RA", "Dec", "name"], id_column="name", id_type="radec")
+
+
+def test_crossmatch_positions_off_the_sky_are_invalid_and_never_sent(tmp_path, sky):
+    """ra outside [0, 360) was sent to Gaia in a cone query; such rows (and dec outside [-90, 90]) are invalid_id."""
+    a = GAIA[GA]
+    rows = f"ra,dec\n{a[0]},{a[1]}\n-10.0,10.0\n360.0,10.0\n400.0,10.0\n10.0,90.5\n10.0,-95.0\n0.0,-90.0\n"
+    out = run_rows(tmp_path, sky, rows, radius_arcsec=2.0)
+    assert out["crossmatch_status"].tolist() == ["ok", *["invalid_id"] * 5, "not_found"]
+    (cone,) = [q for q in sky.queries("gaia") if "CONTAINS" in q]
+    sent = [(float(r), float(d)) for r, d in re.findall(r"CIRCLE\('ICRS', ([-\d.]+), ([-\d.]+),", cone)]
+    assert sent == [(a[0], a[1]), (0.0, -90.0)]  # the star and the south pole only
