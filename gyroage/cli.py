@@ -79,6 +79,8 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
     """Stellar ages from rotation periods (gyrochronology) with a normalizing flow."""
 
 
+# What io.read_chunks reads (formats.FORMATS), for every argument or option that takes a table of stars.
+TABLES = "CSV, Parquet, FITS, VOTable, ECSV or ASCII"
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
 OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="Output file in the format its suffix names (.csv, "
                                                   ".parquet, .fits, .vot, .ecsv, .txt; see --output-format; .csv.gz, "
@@ -126,7 +128,7 @@ ESTIMATE_EPILOG = (f"Each row's status column is one of: "
 @app.command(epilog=ESTIMATE_EPILOG)
 @user_errors
 def estimate(
-    input: Annotated[str, typer.Argument(help="CSV, Parquet, FITS, VOTable, ECSV or ASCII table of stars; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help=f"{TABLES} table of stars; '-' for stdin.")],
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
     output_format: OutputFormatOpt = None,
@@ -224,7 +226,7 @@ def estimate(
 @app.command()
 @user_errors
 def crossmatch(
-    input: Annotated[str, typer.Argument(help="Table (CSV, Parquet, FITS, ...) with source_id, tic, kic or ra/dec; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help=f"Table ({TABLES}) with source_id, tic, kic or ra/dec; '-' for stdin.")],
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
     output_format: OutputFormatOpt = None,
@@ -267,7 +269,7 @@ def crossmatch(
 @app.command("group-age")
 @user_errors
 def group_age(
-    input: Annotated[str, typer.Argument(help="Table of stars (CSV, Parquet, FITS, ...) with a group column; '-' for stdin.")],
+    input: Annotated[str, typer.Argument(help=f"Table of stars ({TABLES}) with a group column; '-' for stdin.")],
     by: Annotated[str, typer.Option("--by", help="Column naming each star's group (cluster, binary, moving group).")],
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
@@ -336,7 +338,7 @@ FigureDpi = Annotated[float, typer.Option(
 @plot_app.command("posterior")
 @user_errors
 def plot_posterior_cmd(
-    input: Annotated[str, typer.Argument(help="CSV or Parquet of stars.")],
+    input: Annotated[str, typer.Argument(help=f"{TABLES} table of stars; '-' for stdin.")],
     row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
     output: FigureOut = None,
     method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram over the grid curve).")] = "grid",
@@ -358,8 +360,8 @@ def plot_posterior_cmd(
 @user_errors
 def plot_sequence_cmd(
     output: FigureOut = None,
-    ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr (repeatable).")] = None,
-    data: Annotated[Optional[str], typer.Option(help="CSV/Parquet of stars to overlay (prot, bp_rp0).")] = None,
+    ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr, within the model's age grid (repeatable).")] = None,
+    data: Annotated[Optional[str], typer.Option(help=f"{TABLES} table of stars to overlay (prot, bp_rp0); '-' for stdin.")] = None,
     colour_by: Annotated[Optional[str], typer.Option(help="Column of --data to colour points by (e.g. cluster).")] = None,
     model: ModelOpt = None,
     fmt: FigureFormat = None,

@@ -279,8 +279,12 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
     ages = [float(a) for a in ages_myr]
     if not ages or any(not (np.isfinite(a) and a > 0) for a in ages):
         raise UserError("--age must be positive numbers of Myr")
+    am = AgeModel.load(model)
+    lo, hi = am.age_range_myr
+    if any(not lo <= a <= hi for a in ages):  # beyond its grid the flow's bands are extrapolation
+        raise UserError(f"--age must be within the model's age grid, {lo:g}-{hi:g} Myr")
     frame = None if data is None else data if isinstance(data, pd.DataFrame) else io.read_table(data)
-    fig = sequence_figure(AgeModel.load(model), ages, frame, colour_by)
+    fig = sequence_figure(am, ages, frame, colour_by)
     return save_figure(fig, out_path, fmt, dpi)
 
 

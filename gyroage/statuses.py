@@ -60,7 +60,8 @@ CROSSMATCH = {
     NOT_FOUND: "identifier not in the TIC / Gaia DR3 (or nothing within the cone radius)",
     NO_PERIOD: "matched, but no rotation period in any catalogue",
     AMBIGUOUS: "several counterparts and no rule picks one (see README)",
-    INVALID_ID: "identifier missing or not an integer / coordinates not finite",
+    INVALID_ID: "identifier missing or not a positive integer / a position not finite, or ra outside [0, 360) or dec "
+                "outside [-90, 90] degrees (never queried)",
     NO_COLOUR: "matched, but Gaia DR3 has no BP or RP photometry",
     INVALID_REDDENING: "matched, but the --extinction column:NAME E(BP-RP) is negative: no bp_rp0 (nor period)",
 }

@@ -117,3 +117,20 @@ def test_comma_list_splits_repeated_and_comma_separated_values_alike():
     assert comma_list(None) == []
     assert comma_list("a, b,,c ") == ["a", "b", "c"]
     assert comma_list(["M67,Praesepe", " Pleiades "]) == ["M67", "Praesepe", "Pleiades"]
+
+
+@pytest.mark.parametrize("command, param", [(("estimate",), "input"), (("group-age",), "input"),
+                                            (("crossmatch",), "input"), (("plot", "posterior"), "input"),
+                                            (("plot", "sequence"), "data")])
+def test_every_table_input_help_names_what_the_reader_reads(command, param):
+    """plot posterior said 'CSV or Parquet' (and --data 'CSV/Parquet'), yet FITS, ECSV, VOTable, ASCII and stdin
+    are read too: every argument or option read by io.read_chunks names each of formats.FORMATS and '-'."""
+    from gyroage.formats import FORMATS
+
+    shown = {"csv": "CSV", "parquet": "Parquet", "fits": "FITS", "votable": "VOTable", "ecsv": "ECSV", "ascii": "ASCII"}
+    assert set(shown) == set(FORMATS)
+    cmd, ctx = next((c, x) for p, c, x in _commands() if p == command)
+    help_text = next(p.help for p in cmd.get_params(ctx) if p.name == param)
+    for name in shown.values():
+        assert re.search(rf"\b{name}\b", help_text), (command, name, help_text)
+    assert "'-' for stdin" in help_text, help_text

@@ -247,3 +247,13 @@ def test_plot_output_directory_is_refused(tmp_path, stars_csv, target):
     if target == ".":  # an empty -o is Path("."): it needs a file name, as estimate says
         res = run_cli("plot", "sequence", "--age", "500", "-o", "", cwd=cwd)
         assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: -o needs a file name", res.stderr
+
+
+def test_plot_sequence_refuses_ages_outside_the_models_grid(tmp_path, model):
+    """--age 100000 drew bands of 0.2-0.8 d for Sun-like stars (the flow extrapolated): one line, exit 2, no file."""
+    out = tmp_path / "s.png"
+    res = run_cli("plot", "sequence", "-o", str(out), "--age", "500", "--age", "100000")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert "--age" in res.stderr and "1-10000 Myr" in res.stderr and not out.exists()
+    with pytest.raises(ValueError, match="1-10000 Myr"):
+        model.period_quantiles([500.0, 1e5], [1.0, 1.0])

@@ -20,7 +20,14 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.core.density import FlowDensity, check_outlier_weight
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, grid_rows
+from gyroage.core.estimate import (
+    HEIGHT_COLUMN,
+    EstimateSettings,
+    estimate_chunk,
+    grid_rows,
+    height_columns,
+    main_sequence_term,
+)
 from gyroage.core.modelcard import UNCALIBRATED, ModelCard
 from gyroage.core.posterior import (
     QUANTILES,
@@ -36,6 +43,8 @@ from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_c
 from gyroage.errors import UserError
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
+# log10 slack at the ends of the age grid: 10 ** (x - 6) Myr back to log10 may land an ulp outside
+_AGE_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,9 @@ class Posterior:
     shape : the broadcast shape of the inputs (at least 1-d).
     p_outlier : probability that the star is off the rotation sequence, shape ``shape``.
     age_flags : what the age rests on beyond the training data (``gyroage.statuses.FLAGS``), shape ``shape``.
+    ms_height_mag : height above the main sequence, mag (positive: brighter), where the card's main-sequence term
+        informed the age, NaN elsewhere, shape ``shape``; None (and no column in :meth:`to_frame`) when the model
+        has no term or no magnitudes were given, as in ``gyroage estimate``'s output.
     """
 
     grid: np.ndarray
@@ -61,6 +73,7 @@ class Posterior:
     shape: tuple[int, ...] = ()
     p_outlier: np.ndarray | None = None
     age_flags: np.ndarray | None = None
+    ms_height_mag: np.ndarray | None = None
 
     @property
     def ok(self) -> np.ndarray:
@@ -99,8 +112,11 @@ class Posterior:
         return out.reshape(self.shape + np.shape(q))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per star (inputs raveled in C order): the inputs, the summaries and ``status``."""
+        """One row per star (inputs raveled in C order): the inputs, ``ms_height_mag`` (when known), the summaries and
+        ``status``, in ``gyroage estimate``'s order."""
         cols = {k: np.reshape(v, -1) for k, v in self.inputs.items()}
+        if self.ms_height_mag is not None:
+            cols[HEIGHT_COLUMN] = self.ms_height_mag.reshape(-1)
         cols.update({k: np.reshape(v, -1) for k, v in self.summaries().items()})
         if self.p_outlier is not None:
             cols["p_outlier"] = self.p_outlier.reshape(-1)
@@ -151,6 +167,29 @@ class AgeModel:
         g = self.card.age_grid
         return Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"])
 
+    @property
+    def age_range_myr(self) -> tuple[float, float]:
+        """The model's own age grid, Myr (the card's ``age_grid``, where ``gyroage estimate`` dates stars by default):
+        the ages :meth:`log_likelihood` and :meth:`sample_periods` take."""
+        g = self.card.age_grid
+        return 10 ** (float(g["log10_age_min"]) - 6), 10 ** (float(g["log10_age_max"]) - 6)
+
+    def _check_ages(self, age_myr) -> np.ndarray:
+        """``age_myr`` as floats, or ValueError when any is not finite or lies outside :attr:`age_range_myr`.
+
+        Beyond its grid the flow extrapolates to nonsense (0.2-0.8 d periods for a Sun-like star at 100 Gyr).
+        """
+        age = np.asarray(age_myr, dtype=float)
+        lo, hi = (float(g) for g in (self.card.age_grid["log10_age_min"], self.card.age_grid["log10_age_max"]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.log10(age) + 6
+        bad = ~((x >= lo - _AGE_SLACK) & (x <= hi + _AGE_SLACK))  # NaN, inf and ages <= 0 fail too
+        if bad.any():
+            a, b = self.age_range_myr
+            raise ValueError(f"age_myr must be finite and within the model's age grid, {a:g}-{b:g} Myr "
+                             f"(the card's age_grid); got {age[bad].flat[0]:g}")
+        return age
+
     def _stars(self, prot, bp_rp0, bp_rp0_err=None, *extra,
                colours: dict | None = None) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
         """Broadcast, ravel and validate exactly as ``gyroage estimate`` does.
@@ -170,16 +209,15 @@ class AgeModel:
         """log p(log10 Prot | age, colour, colour error) per dex of period, broadcast over the inputs.
 
         Includes the outlier mixture (``outlier_weight``: ``None`` for the
-        card's). NaN where a star is invalid, where the age is not a positive
-        finite number, or (with ``check_domain``) where the star is outside the
-        trained domain.
+        card's). NaN where a star is invalid or (with ``check_domain``) outside
+        the trained domain. Raises ValueError for an age that is not finite or
+        lies outside :attr:`age_range_myr` (the card's age grid).
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
-        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, age_myr)
+        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._check_ages(age_myr))
         age = age.reshape(-1)
         use = stars.ok if check_domain else ~np.isin(stars.status, (statuses.INVALID_PERIOD, statuses.INVALID_COLOUR,
                                                                      statuses.INVALID_COLOUR_ERR))
-        use &= np.isfinite(age) & (age > 0)
         out = np.full(use.shape, np.nan)
         if use.any():
             out[use] = self.density.log_prob(np.log10(stars.prot[use]), np.log10(age[use]) + 6, stars.bp_rp0[use],
@@ -234,8 +272,11 @@ class AgeModel:
         inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape),
                   **{k: np.reshape(v, shape) for k, v in stars.colour_columns.items()}}
+        # posterior() always uses the card's term (estimate's default), so the height is the one estimate writes
+        height = height_columns(main_sequence_term(self.density, EstimateSettings(prior=prior), stars), stars)
+        height = height[HEIGHT_COLUMN].reshape(shape) if height else None
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
-                         p_out.reshape(shape), flags.reshape(shape))
+                         p_out.reshape(shape), flags.reshape(shape), height)
 
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
         """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status."""
@@ -252,17 +293,19 @@ class AgeModel:
 
         No outlier term. Inverse-CDF sampling on a fine grid over the card's
         log10-period domain: needs only the density graph. Output shape: the
-        inputs' broadcast shape + ``(n,)``; NaN for an invalid age, an invalid
-        colour or a colour outside the trained domain. Reproducible with ``seed``.
+        inputs' broadcast shape + ``(n,)``; NaN for an invalid colour or a
+        colour outside the trained domain. Raises ValueError for an age that is
+        not finite or lies outside :attr:`age_range_myr` (the card's age grid).
+        Reproducible with ``seed``.
         """
         n = int(n)
         if n < 0:
             raise ValueError("n must be >= 0")
-        age, colour = np.broadcast_arrays(np.asarray(age_myr, dtype=float), np.asarray(bp_rp0, dtype=float))
+        age, colour = np.broadcast_arrays(self._check_ages(age_myr), np.asarray(bp_rp0, dtype=float))
         shape = colour.shape
         age, colour = age.reshape(-1), colour.reshape(-1)
         err = np.broadcast_to(np.nan if bp_rp0_err is None else np.asarray(bp_rp0_err, dtype=float), shape).reshape(-1)
-        use = np.isfinite(age) & (age > 0) & colour_in_domain(colour, self.card) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
+        use = colour_in_domain(colour, self.card) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
         err = fill_colour_err(err, self.card)
         out = np.full((len(age), n), np.nan)
         rng = np.random.default_rng(seed)
@@ -274,9 +317,9 @@ class AgeModel:
     def period_quantiles(self, age_myr, bp_rp0, qs=(0.16, 0.5, 0.84), n_points: int = 1024) -> np.ndarray:
         """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
 
-        The card's default colour error; shape (len(age_myr), len(qs)).
+        The card's default colour error; shape (len(age_myr), len(qs)). Ages as :meth:`sample_periods` takes them.
         """
-        age, colour = (np.asarray(a, dtype=float).reshape(-1) for a in (age_myr, bp_rp0))
+        age, colour = self._check_ages(age_myr).reshape(-1), np.asarray(bp_rp0, dtype=float).reshape(-1)
         return self._period_quantiles(age, colour, np.full(colour.shape, self.card.default_bp_rp0_err), qs, n_points)
 
     def _period_quantiles(self, age, colour, err, levels, n_points: int) -> np.ndarray:

@@ -111,10 +111,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     ok = status == statuses.OK
     extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
     results = dict(stars.colour_columns)  # which colour each row used, when the input could need a conversion
-    term = main_sequence_term(density, settings, stars)
-    if term is not None:
-        height = term.height(stars.bp_rp0, stars.abs_g)
-        results[HEIGHT_COLUMN] = np.where(term.applies(stars.bp_rp0, height, stars.abs_g_err), height, np.nan)
+    results.update(height_columns(main_sequence_term(density, settings, stars), stars))
     results.update({name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra})
     results["age_flags"] = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
@@ -176,6 +173,15 @@ def main_sequence_term(density: FlowDensity, settings: EstimateSettings, stars: 
     if not settings.main_sequence or stars.abs_g is None:
         return None
     return MainSequenceTerm.from_card(density.card)
+
+
+def height_columns(term: MainSequenceTerm | None, stars: StarArrays) -> dict[str, np.ndarray]:
+    """``{ms_height_mag: ...}``: each star's height above the main sequence (mag) where ``term`` informs its age,
+    NaN elsewhere; empty without a term (shared by estimate and the API, so both write the same column)."""
+    if term is None:
+        return {}
+    height = term.height(stars.bp_rp0, stars.abs_g)
+    return {HEIGHT_COLUMN: np.where(term.applies(stars.bp_rp0, height, stars.abs_g_err), height, np.nan)}
 
 
 def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,

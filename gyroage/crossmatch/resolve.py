@@ -43,7 +43,13 @@ class InputIds:
 
 
 def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | None = None) -> InputIds:
-    """The identifier column: named with ``id_column`` or found by (case-insensitive) alias."""
+    """The identifier column: named with ``id_column`` or found by (case-insensitive) alias.
+
+    Positions (``id_type`` radec, or no id column but both coordinates) come from the ra and dec columns; a missing
+    one is a one-line error naming it, so no row is left ``invalid_id`` for want of a column.
+    """
+    if id_type == "radec":
+        return _positions(columns, id_column)
     if id_column:
         col = io.find_column(columns, id_column)
         if col is None:
@@ -57,9 +63,29 @@ def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | 
         if col is not None:
             return InputIds(kind, col)
     ra, dec = io.find_column(columns, *RA_ALIASES), io.find_column(columns, *DEC_ALIASES)
-    if ra and dec and id_type in (None, "radec"):
+    if ra and dec and id_type is None:
         return InputIds("radec", None, ra, dec)
-    raise UserError("no identifier column: need one of source_id, tic, kic or ra+dec (or name it with --id-column)")
+    need = "no identifier column: need one of source_id, tic, kic or ra+dec (or name it with --id-column)"
+    if (ra or dec) and id_type is None:  # half a position: say which half is missing
+        raise UserError(f"{need}; found '{ra or dec}' but {_missing_coordinates(ra, dec)}")
+    raise UserError(need)
+
+
+def _missing_coordinates(ra: str | None, dec: str | None) -> str:
+    """'no ra column (any of ...)' and/or the same for dec, for the coordinates not found."""
+    return " and ".join(f"no {name} column (any of {', '.join(aliases)})"
+                        for name, col, aliases in (("ra", ra, RA_ALIASES), ("dec", dec, DEC_ALIASES)) if col is None)
+
+
+def _positions(columns: list[str], id_column: str | None) -> InputIds:
+    """``--id-type radec``: the ra and dec columns; ``id_column``, if given, must be one of them."""
+    ra, dec = io.find_column(columns, *RA_ALIASES), io.find_column(columns, *DEC_ALIASES)
+    if ra is None or dec is None:
+        raise UserError(f"--id-type radec needs ra and dec columns: {_missing_coordinates(ra, dec)} in the input")
+    if id_column and io.find_column([ra, dec], id_column) is None:
+        raise UserError(f"--id-column '{id_column}' is neither coordinate: --id-type radec reads the positions from "
+                        f"'{ra}' and '{dec}' (drop --id-column)")
+    return InputIds("radec", None, ra, dec)
 
 
 _ID_RE = re.compile(r"^\s*(?:(?:gaia\s*e?dr3|gaia|dr3|tic|kic|kplr)[\s_:-]*)?(\d+)\s*$", re.IGNORECASE)
@@ -136,7 +162,8 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     if ids.kind == "radec":
         ra = io.numeric(frame, ids.ra_column)
         dec = io.numeric(frame, ids.dec_column)
-        good = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
+        # a position off the sky is a bad identifier: never sent to the service (which may wrap it or fail the query)
+        good = (ra >= 0) & (ra < 360) & (np.abs(dec) <= 90)  # False for NaN
         status[~good] = INVALID_ID
         gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec)
     else:

@@ -164,3 +164,17 @@ def test_magnitude_errors_reach_the_api_the_sampler_and_groups(ms_model):
     alone = group_ages(groups.drop(columns=["abs_g0", "abs_g0_err"]), density, "group", Prior())
     assert g["age_p50_myr"].iloc[1] == pytest.approx(alone["age_p50_myr"].iloc[1], rel=1e-9)
     assert g["age_p50_myr"].iloc[0] < alone["age_p50_myr"].iloc[0] / 2
+
+
+def test_the_apis_frame_has_the_height_column_estimate_writes(ms_model):
+    """Posterior.to_frame() lacked ms_height_mag, which estimate writes when magnitudes are given."""
+    t = term()
+    frame = pd.concat([stars(t), pd.DataFrame({"prot": [-1.0, PROT], "bp_rp0": [COLOUR, 0.8],
+                                               "abs_g0": [ms_mag(t, COLOUR), 4.5]})], ignore_index=True)
+    model = AgeModel.load(ms_model)
+    got = model.posterior(frame["prot"], frame["bp_rp0"], abs_g0=frame["abs_g0"]).to_frame()
+    want = model.estimate(frame)
+    assert HEIGHT_COLUMN in got.columns
+    np.testing.assert_array_equal(got[HEIGHT_COLUMN], want[HEIGHT_COLUMN])  # NaN where the term is silent
+    assert list(got.columns[got.columns.get_loc(HEIGHT_COLUMN):]) == list(want.columns[want.columns.get_loc(HEIGHT_COLUMN):])
+    assert HEIGHT_COLUMN not in model.posterior(PROT, COLOUR).to_frame().columns  # no magnitudes: none, as estimate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -63,3 +64,43 @@ def test_crossmatch_identifier_detection():
         detect_ids(["number"], id_column="number")
     parsed = parse_ids(pd.Series(["TIC 123", "Gaia DR3 4600000000000000002", "kplr0099", "", "1.5", "-3"]))
     assert parsed.tolist() == [123, 4600000000000000002, 99, None, None, None]
+
+
+@pytest.mark.parametrize("rows, args, missing", [
+    ("name,ra\na,10.0\n", ("--id-type", "radec"), "dec"),
+    ("name,DEC\na,10.0\n", ("--id-type", "radec"), "ra"),
+    ("name,ra\na,10.0\n", ("--id-type", "radec", "--id-column", "ra"), "dec"),
+    ("name,source_id\na,1\n", ("--id-type", "radec", "--id-column", "source_id"), "ra"),
+    ("name,ra\na,10.0\n", (), "dec"),
+])
+def test_crossmatch_radec_without_both_coordinates_stops_before_any_query(tmp_path, sky, rows, args, missing):
+    """--id-type radec --id-column ra on a file without dec made every row invalid_id; without --id-column the error
+    did not say which coordinate was missing. Now one line naming it, exit 2, no output and no query."""
+    from tests.conftest import run_cli
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(rows)
+    res = run_cli("crossmatch", str(src), "-o", str(out), "--quiet", "--no-cache", "--gaia-url", sky.url,
+                  "--vizier-url", sky.url, "--mast-url", sky.url, *args)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and f"no {missing} column" in res.stderr, res.stderr
+    assert sky.raw == [] and not out.exists()
+
+
+def test_id_type_radec_reads_the_coordinate_columns():
+    assert detect_ids(["RA", "Dec", "name"], id_type="radec") == InputIds("radec", None, "RA", "Dec")
+    # an --id-column naming one of the coordinates is the positions it names
+    assert detect_ids(["RA", "Dec", "name"], id_column="ra", id_type="radec") == InputIds("radec", None, "RA", "Dec")
+    with pytest.raises(UserError, match="--id-column 'name'"):
+        detect_ids(["RA", "Dec", "name"], id_column="name", id_type="radec")
+
+
+def test_crossmatch_positions_off_the_sky_are_invalid_and_never_sent(tmp_path, sky):
+    """ra outside [0, 360) was sent to Gaia in a cone query; such rows (and dec outside [-90, 90]) are invalid_id."""
+    a = GAIA[GA]
+    rows = f"ra,dec\n{a[0]},{a[1]}\n-10.0,10.0\n360.0,10.0\n400.0,10.0\n10.0,90.5\n10.0,-95.0\n0.0,-90.0\n"
+    out = run_rows(tmp_path, sky, rows, radius_arcsec=2.0)
+    assert out["crossmatch_status"].tolist() == ["ok", *["invalid_id"] * 5, "not_found"]
+    (cone,) = [q for q in sky.queries("gaia") if "CONTAINS" in q]
+    sent = [(float(r), float(d)) for r, d in re.findall(r"CIRCLE\('ICRS', ([-\d.]+), ([-\d.]+),", cone)]
+    assert sent == [(a[0], a[1]), (0.0, -90.0)]  # the star and the south pole only
