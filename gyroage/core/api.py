@@ -174,21 +174,18 @@ class AgeModel:
         g = self.card.age_grid
         return 10 ** (float(g["log10_age_min"]) - 6), 10 ** (float(g["log10_age_max"]) - 6)
 
-    def _check_ages(self, age_myr) -> np.ndarray:
-        """``age_myr`` as floats, or ValueError when any is not finite or lies outside :attr:`age_range_myr`.
+    def _ages_in_grid(self, age_myr) -> np.ndarray:
+        """``age_myr`` as floats, NaN where it is not finite or lies outside :attr:`age_range_myr`.
 
-        Beyond its grid the flow extrapolates to nonsense (0.2-0.8 d periods for a Sun-like star at 100 Gyr).
+        Beyond its grid the flow extrapolates to nonsense (0.2-0.8 d periods for a Sun-like star at 100 Gyr). NaN
+        per element, as for a colour outside the trained domain, so one such age does not stop a vectorised call.
         """
         age = np.asarray(age_myr, dtype=float)
         lo, hi = (float(g) for g in (self.card.age_grid["log10_age_min"], self.card.age_grid["log10_age_max"]))
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.log10(age) + 6
-        bad = ~((x >= lo - _AGE_SLACK) & (x <= hi + _AGE_SLACK))  # NaN, inf and ages <= 0 fail too
-        if bad.any():
-            a, b = self.age_range_myr
-            raise ValueError(f"age_myr must be finite and within the model's age grid, {a:g}-{b:g} Myr "
-                             f"(the card's age_grid); got {age[bad].flat[0]:g}")
-        return age
+        inside = (x >= lo - _AGE_SLACK) & (x <= hi + _AGE_SLACK)  # NaN, inf and ages <= 0 are outside too
+        return np.where(inside, age, np.nan)
 
     def _stars(self, prot, bp_rp0, bp_rp0_err=None, *extra,
                colours: dict | None = None) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
@@ -209,15 +206,16 @@ class AgeModel:
         """log p(log10 Prot | age, colour, colour error) per dex of period, broadcast over the inputs.
 
         Includes the outlier mixture (``outlier_weight``: ``None`` for the
-        card's). NaN where a star is invalid or (with ``check_domain``) outside
-        the trained domain. Raises ValueError for an age that is not finite or
-        lies outside :attr:`age_range_myr` (the card's age grid).
+        card's). NaN where a star is invalid, (with ``check_domain``) outside
+        the trained domain, or where the age is not finite or lies outside
+        :attr:`age_range_myr` (the card's age grid: beyond it the flow extrapolates).
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
-        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._check_ages(age_myr))
+        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr))
         age = age.reshape(-1)
         use = stars.ok if check_domain else ~np.isin(stars.status, (statuses.INVALID_PERIOD, statuses.INVALID_COLOUR,
                                                                      statuses.INVALID_COLOUR_ERR))
+        use &= np.isfinite(age)
         out = np.full(use.shape, np.nan)
         if use.any():
             out[use] = self.density.log_prob(np.log10(stars.prot[use]), np.log10(age[use]) + 6, stars.bp_rp0[use],
@@ -293,19 +291,18 @@ class AgeModel:
 
         No outlier term. Inverse-CDF sampling on a fine grid over the card's
         log10-period domain: needs only the density graph. Output shape: the
-        inputs' broadcast shape + ``(n,)``; NaN for an invalid colour or a
-        colour outside the trained domain. Raises ValueError for an age that is
-        not finite or lies outside :attr:`age_range_myr` (the card's age grid).
-        Reproducible with ``seed``.
+        inputs' broadcast shape + ``(n,)``; NaN for an invalid colour, a
+        colour outside the trained domain, or an age that is not finite or lies
+        outside :attr:`age_range_myr` (the card's age grid). Reproducible with ``seed``.
         """
         n = int(n)
         if n < 0:
             raise ValueError("n must be >= 0")
-        age, colour = np.broadcast_arrays(self._check_ages(age_myr), np.asarray(bp_rp0, dtype=float))
+        age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr), np.asarray(bp_rp0, dtype=float))
         shape = colour.shape
         age, colour = age.reshape(-1), colour.reshape(-1)
         err = np.broadcast_to(np.nan if bp_rp0_err is None else np.asarray(bp_rp0_err, dtype=float), shape).reshape(-1)
-        use = colour_in_domain(colour, self.card) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
+        use = np.isfinite(age) & colour_in_domain(colour, self.card) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
         err = fill_colour_err(err, self.card)
         out = np.full((len(age), n), np.nan)
         rng = np.random.default_rng(seed)
@@ -317,10 +314,17 @@ class AgeModel:
     def period_quantiles(self, age_myr, bp_rp0, qs=(0.16, 0.5, 0.84), n_points: int = 1024) -> np.ndarray:
         """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
 
-        The card's default colour error; shape (len(age_myr), len(qs)). Ages as :meth:`sample_periods` takes them.
+        The card's default colour error; shape (len(age_myr), len(qs)). NaN rows where :meth:`sample_periods` gives
+        NaN for the age (outside :attr:`age_range_myr`, or not finite).
         """
-        age, colour = self._check_ages(age_myr).reshape(-1), np.asarray(bp_rp0, dtype=float).reshape(-1)
-        return self._period_quantiles(age, colour, np.full(colour.shape, self.card.default_bp_rp0_err), qs, n_points)
+        age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr).reshape(-1),
+                                          np.asarray(bp_rp0, dtype=float).reshape(-1))
+        out = np.full((len(age), len(qs)), np.nan)
+        use = np.isfinite(age)
+        if use.any():
+            err = np.full(int(use.sum()), self.card.default_bp_rp0_err)
+            out[use] = self._period_quantiles(age[use], colour[use], err, qs, n_points)
+        return out
 
     def _period_quantiles(self, age, colour, err, levels, n_points: int) -> np.ndarray:
         """Inverse CDF of the flow on a fine grid over the card's log10-period domain; ``levels`` (Q,) or (stars, Q)."""
