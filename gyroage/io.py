@@ -219,12 +219,12 @@ def _open_text(source: str | Path) -> _io.TextIOBase:
 
 def _sniff_csv(fh, source) -> tuple[str, csv_layout.CsvLayout]:
     """(the head of an open CSV, how to read it); one-line errors for an empty input (exit 3 for an empty pipe)."""
-    head = csv_layout.read_head(fh, source)
+    head, sep = csv_layout.read_head(fh, source)
     if not head and str(source) == "-" and _stdin_is_pipe():
         raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
     if not head.strip():
         raise UserError(f"input {source} is empty (no header line)")
-    return head, csv_layout.detect(head, source)
+    return head, csv_layout.detect(head, source, sep)
 
 
 def csv_file_layout(path: str | Path) -> csv_layout.CsvLayout:
