@@ -143,8 +143,9 @@ def sniff_separator(head: str) -> str:
 
 
 def not_utf8(source, exc: UnicodeDecodeError) -> UserError:
-    if exc.start == 1 and bytes(exc.object[:2]) == b"\x1f\x8b":  # gzip's magic at the file's start: re-saving is no help
-        return UserError(f"input {source} is gzip-compressed: CSV is read uncompressed (gunzip it first)")
+    # gzip's magic at the start of the text: the reader has decompressed it once already (a .gz of a .gz)
+    if exc.start == 1 and bytes(exc.object[:2]) == b"\x1f\x8b":
+        return UserError(f"input {source} is gzip-compressed twice: gunzip it once (one layer is read)")
     return UserError(f"input {source} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
                      "re-save it as UTF-8")
 
