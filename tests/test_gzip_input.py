@@ -244,3 +244,59 @@ def test_a_gz_of_a_gz_says_so(tmp_path):
 def test_a_truncated_gz_on_stdin_is_one_line():
     res = invoke("-", "-q", input=truncated(stars(500).to_csv(index=False).encode(), 0.5))
     one_line_error(res, "input -", "truncated")
+
+
+def test_dask_reads_gz_as_the_local_reader_does(tmp_path):
+    """Each gzip file is one partition (gzip cannot be split); known by its bytes, mixed with plain files, in order."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    frame = stars(300)
+    d = tmp_path / "in"
+    d.mkdir()
+    text = {i: frame.iloc[i * 100 : (i + 1) * 100].to_csv(index=False).encode() for i in range(3)}
+    (d / "a.csv.gz").write_bytes(gzip.compress(text[0]))
+    (d / "b.csv").write_bytes(text[1])  # plain between the two compressed files
+    (d / "c.csv").write_bytes(gzip.compress(text[2]))  # gzip without the name
+    (tmp_path / "plain.csv.gz").write_bytes(text[0])  # a plain file under a .gz name
+    local = pd.concat(gio.read_chunks(tmp_path / "plain.csv.gz"), ignore_index=True).astype(object)
+
+    def same(ddf, expect: pd.DataFrame) -> None:  # Dask's string dtype is not pandas': compare the cells
+        pd.testing.assert_frame_equal(ddf.compute(scheduler="synchronous").reset_index(drop=True).astype(object), expect)
+
+    rest = [pd.read_csv(io.BytesIO(text[i]), dtype=str).astype(object) for i in (1, 2)]
+    for blocksize in (None, 1000):
+        one = read_dask(str(d / "a.csv.gz"), blocksize=blocksize)
+        assert one.npartitions == 1
+        same(one, local)
+        plain = read_dask(str(tmp_path / "plain.csv.gz"), blocksize=1000)
+        assert plain.npartitions > 1  # read as plain text, so split
+        same(plain, local)
+        same(read_dask(str(d / "*.csv*"), blocksize=blocksize), pd.concat([local, *rest], ignore_index=True))
+
+
+def test_dask_estimate_of_a_gz_gives_the_plain_parts(tmp_path, settings, monkeypatch):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from gyroage.engines import dask_engine
+
+    text = stars(400, seed=5).to_csv(index=False).encode()
+    plain, gz = write_pair(tmp_path, text)
+    (tmp_path / "bad.csv.gz").write_bytes(truncated(stars(30_000).to_csv(index=False).encode(), 0.9))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        # one block of the plain file: the partitions the gzip file gets, so the parts are the same bytes
+        dask_engine.run_dask(str(plain), tmp_path / "ref.parquet", settings, blocksize=1 << 30, quiet=True,
+                             client=client)
+        counts = dask_engine.run_dask(str(gz), tmp_path / "out.parquet", settings, quiet=True, client=client)
+        with pytest.raises(UserError, match=r"bad\.csv\.gz is a truncated gzip file"):  # checked before any task
+            dask_engine.run_dask(str(tmp_path / "bad.csv.gz"), tmp_path / "bad.parquet", settings, quiet=True,
+                                 client=client)
+        monkeypatch.setattr(dask_engine, "scan_input", lambda *a, **k: (None, None))  # found by a worker instead
+        with pytest.raises(UserError, match=r"bad\.csv\.gz is a truncated gzip file"):
+            dask_engine.run_dask(str(tmp_path / "bad.csv.gz"), tmp_path / "bad.parquet", settings, quiet=True,
+                                 client=client)
+    assert sum(counts.values()) == 400 and not (tmp_path / "bad.parquet").exists()
+    ref, out = (sorted((tmp_path / n).glob("part.*.parquet")) for n in ("ref.parquet", "out.parquet"))
+    assert len(out) == len(ref) >= 2 and [p.read_bytes() for p in out] == [p.read_bytes() for p in ref]
