@@ -112,7 +112,8 @@ MainSequenceOpt = Annotated[bool, typer.Option(
 InputFormatOpt = Annotated[Optional[str], typer.Option(
     "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
     "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat), else csv. "
-    "CSV and Parquet stream; the others are read whole into memory, periods converted to days from their units.")]
+    "CSV may be gzip-compressed (known by its first bytes). CSV and Parquet stream; the others are read whole into "
+    "memory, periods converted to days from their units.")]
 OutputFormatOpt = Annotated[Optional[str], typer.Option(
     "--output-format", help="Format of -o (same names as --input-format); default: from its suffix, else csv. "
     "CSV and Parquet stream; fits, votable, ecsv and ascii are written whole at the end.")]

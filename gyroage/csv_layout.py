@@ -89,25 +89,37 @@ def _records(head: str, sep: str, n: int) -> list[tuple[list[str], int]]:
     return out
 
 
-def read_head(fh, source) -> str:
-    """The start of ``fh``: at least 64 KiB, and more until it holds the header and the first data row whole."""
+def read_head(fh, source) -> tuple[str, str]:
+    """(the start of ``fh``, its delimiter): at least 64 KiB, and more until it holds the header and the first data row
+    whole. The delimiter is sniffed once, when the header line is whole (:func:`sniff_separator` reads only that line)."""
     try:
-        head = fh.read(65536)
-        sep = sniff_separator(head)
-        while len(_records(head, sep, 3)) < 3:  # a third record, even cut short, ends the second
+        head, sep = fh.read(65536), None
+        while True:
+            if sep is None and _first_line_ends(head):
+                sep = sniff_separator(head)
+            if sep is not None and len(_records(head, sep, 3)) >= 3:  # a third record, even cut short, ends the second
+                break
             more = fh.read(1 << 20)
             if not more:
                 break
             head += more
     except UnicodeDecodeError as exc:
         raise not_utf8(source, exc) from None
-    return head
+    return head, sniff_separator(head) if sep is None else sep
 
 
-def detect(head: str, source) -> CsvLayout:
-    """How to read the CSV that starts with ``head`` (:func:`read_head`); a one-line :class:`UserError` if its first
-    data row has more fields than the header, beyond one empty field (a trailing delimiter)."""
-    sep = sniff_separator(head)
+def _first_line_ends(head: str) -> bool:
+    """Whether ``head``'s first line has its line break (by :meth:`str.splitlines`' reckoning, as sniffing reads it)."""
+    first = head.splitlines(keepends=True)[0] if head else ""
+    return first.splitlines() != [first]
+
+
+def detect(head: str, source, sep: str | None = None) -> CsvLayout:
+    """How to read the CSV that starts with ``head`` (:func:`read_head`, which gives ``sep``; sniffed here if ``None``);
+    a one-line :class:`UserError` if its first data row has more fields than the header, beyond one empty field
+    (a trailing delimiter)."""
+    if sep is None:
+        sep = sniff_separator(head)
     records = _records(head, sep, 2)
     header = records[0][0] if records else []
     unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
@@ -131,8 +143,9 @@ def sniff_separator(head: str) -> str:
 
 
 def not_utf8(source, exc: UnicodeDecodeError) -> UserError:
-    if exc.start == 1 and bytes(exc.object[:2]) == b"\x1f\x8b":  # gzip's magic at the file's start: re-saving is no help
-        return UserError(f"input {source} is gzip-compressed: CSV is read uncompressed (gunzip it first)")
+    # gzip's magic at the start of the text: the reader has decompressed it once already (a .gz of a .gz)
+    if exc.start == 1 and bytes(exc.object[:2]) == b"\x1f\x8b":
+        return UserError(f"input {source} is gzip-compressed twice: gunzip it once (one layer is read)")
     return UserError(f"input {source} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
                      "re-save it as UTF-8")
 

@@ -5,12 +5,15 @@ The status vocabulary lives in :mod:`gyroage.statuses`.
 
 from __future__ import annotations
 
+import gzip
 import io as _io
 import os
 import stat
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -212,30 +215,65 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     return out
 
 
-def _open_text(source: str | Path) -> _io.TextIOBase:
+GZIP_MAGIC = b"\x1f\x8b"
+# What reading a damaged gzip stream raises: its end cut off; a bad header, CRC or length; bad deflate data.
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def gzip_error(source, exc: BaseException) -> UserError:
+    """The one-line error for a damaged gzip-compressed input (``exc``: one of :data:`GZIP_ERRORS`)."""
+    if isinstance(exc, EOFError):
+        why = "truncated gzip file (it ends before its end-of-stream marker)"
+    else:
+        why = f"corrupt gzip file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    return UserError(f"input {source} is a {why}: download or compress it again")
+
+
+def open_binary(source: str | Path) -> BinaryIO:
+    """``source`` (a path, or '-' for stdin) opened for reading bytes, decompressed when its first bytes are gzip's magic
+    (whatever its name says: a plain CSV named ``.gz`` is read as it is)."""
     if str(source) == "-":
-        return _io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+        raw = sys.stdin.buffer
+        if not hasattr(raw, "peek"):  # a test runner's BytesIO: peeking must not consume the magic
+            raw = _io.BufferedReader(raw)
+        return gzip.GzipFile(fileobj=raw, mode="rb") if raw.peek(2)[:2] == GZIP_MAGIC else raw
     path = require_input_file(source)
     try:
-        return open(path, encoding="utf-8-sig", newline="")
+        return gzip.open(path, "rb") if is_gzip_file(path) else open(path, "rb")
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def is_gzip_file(path: str | Path) -> bool:
+    """Whether the file ``path`` starts with gzip's magic bytes (``False`` when it cannot be read: its reader says why)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def _open_text(source: str | Path) -> _io.TextIOBase:
+    return _io.TextIOWrapper(open_binary(source), encoding="utf-8-sig", newline="")
+
+
 def _sniff_csv(fh, source) -> tuple[str, csv_layout.CsvLayout]:
     """(the head of an open CSV, how to read it); one-line errors for an empty input (exit 3 for an empty pipe)."""
-    head = csv_layout.read_head(fh, source)
+    head, sep = csv_layout.read_head(fh, source)
     if not head and str(source) == "-" and _stdin_is_pipe():
         raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
     if not head.strip():
         raise UserError(f"input {source} is empty (no header line)")
-    return head, csv_layout.detect(head, source)
+    return head, csv_layout.detect(head, source, sep)
 
 
 def csv_file_layout(path: str | Path) -> csv_layout.CsvLayout:
     """How to read the CSV file ``path`` (the Dask engine's files), with :func:`read_chunks`' checks and errors."""
     with _open_text(path) as fh:
-        return _sniff_csv(fh, path)[1]
+        try:
+            return _sniff_csv(fh, path)[1]
+        except GZIP_ERRORS as exc:
+            raise gzip_error(path, exc) from None
 
 
 def _stdin_is_pipe() -> bool:
@@ -247,7 +285,8 @@ def _stdin_is_pipe() -> bool:
 
 
 def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = None) -> Iterator[pd.DataFrame]:
-    """Yield the input in chunks of rows, in order: CSV (any common delimiter), Parquet, or an astropy format.
+    """Yield the input in chunks of rows, in order: CSV (any common delimiter; gzip-compressed or not), Parquet, or an
+    astropy format.
 
     ``fmt`` (a :data:`gyroage.formats.FORMATS` name) overrides what the file's
     first bytes and suffix say (:func:`gyroage.formats.input_format`). CSV
@@ -269,15 +308,15 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
         for i in range(0, max(len(frame), 1), chunksize):
             yield frame.iloc[i : i + chunksize].reset_index(drop=True)
         return
-    fh = _open_text(source)
+    fh = _open_text(source)  # gzip-compressed or not: the text is the same
     with fh:
-        head, layout = _sniff_csv(fh, source)
-        if str(source) == "-":
-            stream = _Prefixed(head, fh)  # stdin cannot seek: replay the sniffed head, then stream the rest
-        else:
-            fh.seek(0)
-            stream = fh
         try:
+            head, layout = _sniff_csv(fh, source)
+            if str(source) == "-":
+                stream = _Prefixed(head, fh)  # stdin cannot seek: replay the sniffed head, then stream the rest
+            else:
+                fh.seek(0)
+                stream = fh
             reader = pd.read_csv(stream, chunksize=chunksize, **layout.read_options())
             done = 0
             for chunk in csv_layout.strict_chunks(reader, source):
@@ -289,6 +328,8 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
             raise UserError(f"cannot parse {source}: {str(exc).splitlines()[0]}") from None
         except UnicodeDecodeError as exc:
             raise csv_layout.not_utf8(source, exc) from None
+        except GZIP_ERRORS as exc:  # found where the damage is: the chunks before it were whole
+            raise gzip_error(source, exc) from None
 
 
 def read_table(source: str | Path, fmt: str | None = None) -> pd.DataFrame:

@@ -397,3 +397,19 @@ def test_an_output_that_is_the_input_or_the_other_output_is_refused(tmp_path):
     assert f.read_text() == "name,prot,bp_rp0\na,10,1.0\n" and sorted(p.name for p in tmp_path.iterdir()) == [
         "in.csv", "in.parquet", "link.csv"]
     assert len(pd.read_parquet(pq_in)) == 1
+
+
+@pytest.mark.parametrize("text", [b"prot;bp_rp0\n10;1.0\n25.4;0.82\n",
+                                  b"prot;bp_rp0;" + b";".join(b"c%d" % i for i in range(12_000)) + b"\n10;1.0\n"])
+def test_the_delimiter_is_sniffed_once_from_the_whole_header(tmp_path, monkeypatch, text):
+    """read_head and detect each sniffed it; now once, from the header line whole (here one over 64 KiB too)."""
+    from gyroage import csv_layout
+
+    real, calls = csv_layout.sniff_separator, []
+    monkeypatch.setattr(csv_layout, "sniff_separator", lambda head: calls.append(len(head)) or real(head))
+    f = tmp_path / "in.csv"
+    f.write_bytes(text)
+    chunks = list(gio.read_chunks(f))
+    assert len(calls) == 1
+    assert list(chunks[0]["prot"]) == ["10", "25.4"][: text.count(b"\n") - 1] and list(chunks[0].columns[:2]) == [
+        "prot", "bp_rp0"]

@@ -5,6 +5,7 @@ dask and distributed are imported inside the functions, so the local engine neve
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from functools import partial
@@ -15,6 +16,7 @@ import pandas as pd
 from gyroage import csv_layout, formats, io
 from gyroage.core.colours import required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
+from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, is_parquet
 from gyroage.progress import Progress, counts_text
@@ -59,9 +61,14 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     files = sorted(f for p in paths for f in (glob.glob(p) or [p]))
     for f in files:
         io.require_input_file(f)
+    gz = [io.is_gzip_file(f) for f in files]  # by content, as the local reader tells it: not by the name
+    for f in itertools.compress(files, gz):
+        # checked whole here, as the local engine does: a damaged file is then one line before any task runs,
+        # not a worker's logged traceback
+        scan_input(f, fingerprint=False, fmt="csv")
     if blocksize is None:
         # Enough partitions to keep every worker busy, none over 16 MB of text (~300k rows).
-        total = sum(Path(f).stat().st_size for f in files)
+        total = sum(Path(f).stat().st_size for f, z in zip(files, gz) if not z)
         blocksize = int(min(16 << 20, max(256 << 10, total // (4 * max(n_workers, 1)) + 1)))
     # each file's first row, which pandas would cut short if too long, checked as the local reader checks it
     layouts = [io.csv_file_layout(f) for f in files]
@@ -71,7 +78,16 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     name = " ".join(paths)
     reader = partial(_strict_read_csv, source=name)
     reader.__name__ = "read_csv"  # what Dask calls it in its messages
-    ddf = read_pandas(reader, files, blocksize=blocksize, encoding="utf-8-sig", **layout.read_options())
+    # A gzip stream cannot be split: each compressed file is one partition, read whole by one task (_compute
+    # splits it after). read_pandas takes one compression for all its files, so runs of plain and of compressed
+    # files are read apart, in file order.
+    runs = [(z, [f for f, _ in run]) for z, run in itertools.groupby(zip(files, gz), key=lambda fz: fz[1])]
+    try:
+        ddfs = [read_pandas(reader, group, blocksize=None if z else blocksize, compression="gzip" if z else None,
+                            encoding="utf-8-sig", **layout.read_options()) for z, group in runs]
+    except io.GZIP_ERRORS as exc:  # in the sample Dask reads for the column types
+        raise io.gzip_error(name, exc) from None
+    ddf = ddfs[0] if len(ddfs) == 1 else dd.concat(ddfs)
     return ddf.map_partitions(layout.trim, name, meta=ddf._meta.iloc[:, :-1]) if layout.trims else ddf
 
 
@@ -179,10 +195,13 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
         jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
                 for i, p in enumerate(ddf.to_delayed())]
         progress.log(f"{len(jobs)} partitions on {n_workers} workers")
-        for fut in as_completed(client.compute(jobs)):
-            rows, c = fut.result()
-            counts.update(c)
-            progress.update(rows)
+        try:
+            for fut in as_completed(client.compute(jobs)):
+                rows, c = fut.result()
+                counts.update(c)
+                progress.update(rows)
+        except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
+            raise io.gzip_error(" ".join(paths), exc) from None
         if text_columns:
             _same_types(sorted(tmp.glob("part.*.parquet")))
     return counts

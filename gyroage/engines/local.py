@@ -6,6 +6,7 @@ resumable (:mod:`gyroage.engines.sinks`). The engine computes nothing itself.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import queue
@@ -45,26 +46,33 @@ def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: i
 def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = None) -> tuple[str | None, int | None]:
     """(SHA-256, data rows) of an input file in one read; rows for the ETA, ``None`` if unknown.
 
-    CSV rows are newlines minus the header; Parquet rows come from its metadata;
-    other formats (``fmt``, as :func:`gyroage.formats.input_format` gives it) are not counted.
+    CSV rows are newlines minus the header: of the decompressed text for a gzip-compressed CSV (its SHA-256 is
+    of the file as stored), so a damaged one is a one-line error here, before any row is computed. Parquet rows
+    come from its metadata; other formats (``fmt``, as :func:`gyroage.formats.input_format` gives it) are not counted.
     """
     p = Path(str(source))
     if str(source) == "-" or not p.is_file():
         return None, None
     fmt = input_format(p, fmt)
-    parquet = fmt == "parquet"
+    csv = fmt == "csv"
     h = hashlib.sha256() if fingerprint else None
     n, last = 0, b"\n"
-    if h is not None or not parquet:
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                if h is not None:
-                    h.update(block)
-                if not parquet:
-                    n += block.count(b"\n")
-                    last = block[-1:]
-    rows = max(n - 1 + (last != b"\n"), 0) if fmt == "csv" else None
-    if parquet:
+    if h is not None or csv:
+        with open(p, "rb") as raw:
+            gz = csv and raw.peek(2)[:2] == io.GZIP_MAGIC  # as io.open_binary tells it
+            fh = gzip.GzipFile(fileobj=_Hashed(raw, h), mode="rb") if gz else _Hashed(raw, h)
+            try:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    if csv:
+                        n += block.count(b"\n")
+                        last = block[-1:]
+            except io.GZIP_ERRORS as exc:
+                raise io.gzip_error(source, exc) from None
+            rest = _Hashed(raw, h)
+            for _ in iter(lambda: rest.read(1 << 20), b""):  # whatever gzip left unread is fingerprinted too
+                pass
+    rows = max(n - 1 + (last != b"\n"), 0) if csv else None
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
         try:
@@ -72,6 +80,19 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
         except Exception:
             rows = None
     return (h.hexdigest() if h is not None else None), rows
+
+
+class _Hashed:
+    """A binary file whose bytes also go into ``h`` (when not ``None``) as they are read."""
+
+    def __init__(self, fh, h) -> None:
+        self.fh, self.h = fh, h
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        if self.h is not None:
+            self.h.update(data)
+        return data
 
 
 def _prefetch(chunks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.DataFrame]:
@@ -142,7 +163,8 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     # stdin cannot be resumed (nothing to check a rerun's input against): a sidecar would only be left behind
     resumable = to_file and not stdin
     fingerprint = None
-    if resumable or (total is None and not quiet):  # one read gives the sidecar's fingerprint and the ETA's rows
+    # one read gives the sidecar's fingerprint, the ETA's rows, and checks a gzip file whole before any star is computed
+    if resumable or (total is None and not quiet) or (not stdin and fmt == "csv" and io.is_gzip_file(source)):
         fingerprint, rows = scan_input(source, fingerprint=resumable, fmt=fmt)
         total = rows if total is None else total
     if resumable:

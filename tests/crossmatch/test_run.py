@@ -229,3 +229,16 @@ def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sk
     assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - 0.1, abs=1e-5)
     assert out["crossmatch_status"].tolist()[1:] == run_rows(tmp_path, sky, rows, extinction="none")[
         "crossmatch_status"].tolist()[1:]
+
+
+def test_crossmatch_reads_a_gz_csv_as_the_plain_one(tmp_path, sky):
+    import gzip
+
+    text = f"name,source_id\na,{GA}\nb,{GB}\nbad,abc\n".encode()
+    (tmp_path / "ids.csv").write_bytes(text)
+    (tmp_path / "ids.csv.gz").write_bytes(gzip.compress(text))
+    services = services_for(sky)
+    for name, out in (("ids.csv", "ref.csv"), ("ids.csv.gz", "out.csv")):
+        run_crossmatch(tmp_path / name, tmp_path / out, services, CrossmatchSettings(), chunksize=2, quiet=True)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
+    assert pd.read_csv(tmp_path / "out.csv")["crossmatch_status"].tolist() == ["ok", "ok", "invalid_id"]
