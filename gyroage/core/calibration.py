@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gyroage.core.grid_cdf import cdf, cdf_quantiles
 from gyroage.core.normal import normal_cdf, normal_score
-from gyroage.core.posterior import cdf, cdf_quantiles
 
 KERNEL_DRAWS = 8      # kernel draws per MCMC sample (Calibration.sample_quantiles)
 SAMPLE_GRID = 201     # grid over the prior's bounds on which MCMC samples meet the kernel
