@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from gyroage.core.modelcard import DENSITY_FILE, DENSITY_INPUTS, METADATA_KEY, ModelCard, load_card, outlier_log_density
+from gyroage.core.modelcard import (
+    DENSITY_FILE,
+    DENSITY_INPUTS,
+    METADATA_KEY,
+    ModelCard,
+    load_card,
+    outlier_log_density,
+    refuse_newer_format,
+)
 from gyroage.errors import ModelError, UserError
 
 DEFAULT_BATCH = 8192
@@ -213,4 +221,6 @@ def card_from_session(session, path: str | Path) -> ModelCard:
     meta = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in meta:
         raise ModelError(f"{path} carries no gyroage model card in its metadata")
-    return ModelCard.from_dict(json.loads(meta[METADATA_KEY]))
+    raw = json.loads(meta[METADATA_KEY])
+    refuse_newer_format(raw, f"in {path}")
+    return ModelCard.from_dict(raw)

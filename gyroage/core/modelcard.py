@@ -137,8 +137,23 @@ def resolve_model(path: str | Path | None) -> tuple[Path, Path]:
     return card, card.parent
 
 
+def refuse_newer_format(raw: dict, source: str | Path) -> None:
+    """Raise :class:`ModelError` if the card dict ``raw`` (from ``source``) is of a format newer than this gyroage's.
+
+    Checked before any other field: a newer format may lay the card out otherwise, and "upgrade" is the one useful
+    answer then (read as this version's, its fields could silently mean something else).
+    """
+    v = raw.get("format_version", FORMAT_VERSION)
+    if isinstance(v, int) and not isinstance(v, bool) and v > FORMAT_VERSION:
+        raise ModelError(f"model card {source} has format_version {v}, newer than this gyroage reads "
+                         f"({FORMAT_VERSION}): upgrade gyroage to use this model")
+
+
 def _check_schema(card: ModelCard) -> None:
     """The fields run time relies on, with usable types; raises ValueError/TypeError/KeyError otherwise."""
+    v = card.format_version
+    if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+        raise ValueError("format_version must be a positive integer")
     for key in ("log10_prot", "bp_rp0", "bp_rp0_err"):
         lo, hi = (float(v) for v in card.domain[key])
         if not lo < hi:
@@ -175,6 +190,7 @@ def load_card(path: str | Path | None = None, verify: bool = True) -> tuple[Mode
         raw = json.loads(card_path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             raise TypeError("not a JSON object")
+        refuse_newer_format(raw, card_path)
         card = ModelCard.from_dict(raw)
         _check_schema(card)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
