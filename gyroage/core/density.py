@@ -8,6 +8,7 @@ faster than one huge batch (measured in docs/performance.md).
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -196,10 +197,16 @@ def cached_density(model: str | Path | None = None, threads: int | None = None, 
         return _CACHE[key]
 
 
-def check_outlier_weight(weight: float | None) -> None:
-    """Refuse an outlier mixture weight outside [0, 1) (None: the card's), in the command line's words."""
-    if weight is not None and not 0 <= weight < 1:
-        raise UserError("--outlier-weight must be in [0, 1)")
+def check_outlier_weight(weight: float | None, option: str = "--outlier-weight", card_default: bool = True) -> None:
+    """Refuse an outlier mixture weight that is not a number in [0, 1), in the words of its command-line ``option``.
+
+    ``None`` stands for the card's weight where ``card_default`` (estimate, group-age, the API); settings that hold
+    the weight itself (validate's) pass ``card_default=False``.
+    """
+    if weight is None and card_default:
+        return
+    if not (isinstance(weight, numbers.Real) and 0 <= weight < 1):  # NaN fails the comparison too
+        raise UserError(f"{option} must be in [0, 1)")
 
 
 def mix_outlier(lp: np.ndarray, weight: float, outlier_log_density: float) -> np.ndarray:
