@@ -200,3 +200,17 @@ def test_estimate_keeps_the_frames_index(model):
     multi = frame.set_index(pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1), ("b", 2)]))
     out = model.estimate(multi)
     assert out.index.equals(multi.index) and list(out.columns[:2]) == ["prot", "bp_rp0"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_grid": 2}, "--grid must be at least 3"),
+    ({"refine_tol": -1.0}, "refine_tol must be positive"),
+    ({"outlier_weight": 1.5}, r"--outlier-weight must be in \[0, 1\)"),
+    ({"prior": "flat"}, "prior must be a gyroage.Prior, not str"),
+])
+@pytest.mark.parametrize("prot", [25.4, np.nan])
+def test_posterior_refuses_its_settings_as_estimate_settings_do(model, kwargs, message, prot):
+    """posterior() repeated EstimateSettings' checks (its n_grid as a ValueError in other words) and built the settings
+    only when some star was usable, so a bad refine_tol passed for a bad star; the settings now check, up front."""
+    with pytest.raises(UserError, match=message):
+        model.posterior(prot, 0.82, **kwargs)
