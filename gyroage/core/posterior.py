@@ -269,12 +269,21 @@ def calibrate_under_prior(pdf: np.ndarray, log_like: np.ndarray, log_prior: np.n
     likelihood), not what the user knows: a bounded prior keeps its bounds (a table is 0 outside it) and a narrow one
     (an isochrone age) its width.
     """
-    lp = np.asarray(log_prior)
-    if np.all(lp == lp[..., :1]):
+    if prior_is_flat(log_prior):
         return apply(pdf)
     like = apply(normalise(log_like, grid))
     with np.errstate(divide="ignore"):
         return normalise(np.log(np.maximum(like, 0.0)) + log_prior, grid)
+
+
+def prior_is_flat(log_prior: np.ndarray) -> bool:
+    """Whether a log prior on the age grid ((1, grid), or (stars, grid) per star) is the same at every grid age.
+
+    The one test of "flat" for the grid (:func:`calibrate_under_prior`) and the sampler (whose chains then sample the
+    posterior itself): numerical, not by the prior's kind, so a constant table is flat as the default is.
+    """
+    lp = np.asarray(log_prior)
+    return bool(np.all(lp == lp[..., :1]))
 
 
 def calibrate(pdf: np.ndarray, grid: np.ndarray, colour: np.ndarray, calibration: PdfTransform | None,
