@@ -144,10 +144,7 @@ def validate(
     from gyroage.core.density import check_outlier_weight
 
     for option, weight in (("--outlier-weight-star", outlier_weight_star), ("--outlier-weight-group", outlier_weight_group)):
-        try:  # up front, as estimate's --outlier-weight (not after the card loads and the folds are set up)
-            check_outlier_weight(weight)
-        except UserError:
-            raise UserError(f"{option} must be in [0, 1)") from None
+        check_outlier_weight(weight, option)  # up front, as estimate's (not after the card loads and the folds are set up)
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation

@@ -35,6 +35,7 @@ from gyroage.build.loco_figures import (
 )
 from gyroage.build.main_sequence import held_out_height_term
 from gyroage.core.calibration import Calibration
+from gyroage.core.density import check_outlier_weight
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
@@ -74,9 +75,7 @@ class ValidateSettings:
 
     def __post_init__(self) -> None:
         for name in ("outlier_weight_star", "outlier_weight_group"):  # as estimate's --outlier-weight, before any fold
-            w = getattr(self, name)
-            if not (isinstance(w, (int, float)) and 0 <= w < 1):
-                raise UserError(f"--{name.replace('_', '-')} must be in [0, 1)")
+            check_outlier_weight(getattr(self, name), f"--{name.replace('_', '-')}", card_default=False)
 
     def calibration(self) -> Calibration | None:
         return Calibration.from_dict(self.calibration_dict)

@@ -245,24 +245,22 @@ class AgeModel:
                    "av_err": av_err, "ebv": ebv, "ebv_err": ebv_err, "teff": teff, "teff_err": teff_err,
                    "b_v0": b_v0, "b_v0_err": b_v0_err, "v_ks0": v_ks0, "v_ks0_err": v_ks0_err, "abs_g0": abs_g0, "g0": g0,
                    "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err}
-        check_outlier_weight(outlier_weight)  # up front: EstimateSettings checks it only when some star is usable
-        stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
-        prior = self.default_prior if prior is None else prior
-        if not isinstance(prior, Prior):
-            raise UserError(f"prior must be a gyroage.Prior, not {type(prior).__name__}")
+        # the settings check themselves (prior, grid, outlier weight, refine_tol), up front: before the stars, so that
+        # a star-less call is refused as a dated one is
+        settings = EstimateSettings(prior=self.default_prior if prior is None else prior,
+                                    n_grid=int(n_grid or self.card.age_grid["n"]), refine_tol=refine_tol,
+                                    outlier_weight=outlier_weight)
+        prior, n = settings.prior, settings.n_grid
         if prior.per_star:  # its columns are no arrays here: every star would get NaN ages and status ok
             raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
-        n = int(n_grid or self.card.age_grid["n"])
-        if n < 3:
-            raise ValueError("n_grid must be at least 3")
+        stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
         grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
         m = stars.status.size
         pdf, p_out, flags = np.full((m, n), np.nan), np.full(m, np.nan), np.full(m, "", dtype=object)
         status = stars.status.copy()
         ok = stars.ok
         if ok.any():
-            settings = EstimateSettings(prior=prior, n_grid=n, refine_tol=refine_tol, outlier_weight=outlier_weight)
             g = grid_rows(stars, ok, None, None, self.density, settings, keep=True)
             pdf[ok], p_out[ok], flags[ok] = g.pdf, g.values["p_outlier"], g.flags
             status[np.flatnonzero(ok)[g.extrapolated]] = statuses.EXTRAPOLATED

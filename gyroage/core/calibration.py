@@ -5,19 +5,49 @@
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from gyroage.core.grid_cdf import cdf, cdf_quantiles
 from gyroage.core.normal import normal_cdf, normal_score
-from gyroage.core.posterior import cdf, cdf_quantiles
 
 KERNEL_DRAWS = 8      # kernel draws per MCMC sample (Calibration.sample_quantiles)
 SAMPLE_GRID = 201     # grid over the prior's bounds on which MCMC samples meet the kernel
 MIN_WIDTH = 1e-3      # dex: a zero systematic width, kept finite for the kernel
 CDF_CLIP = 1e-12      # normal scores of CDF values within this of 0 or 1 are clipped
 _SINKHORN_STEPS = 2000
+# What a card's calibration object holds (the fields of Calibration): the first two are required there.
+CARD_KEYS = ("log10_age_knots", "sigma_dex", "level_knots", "level_scale", "colour_knots")
+
+
+class CalibrationError(ValueError):
+    """A calibration that cannot be used: ``problem`` with its field ``field``, said of the object at ``where``."""
+
+    def __init__(self, field: str, problem: str, where: str = "calibration") -> None:
+        super().__init__(f"{where}.{field} {problem}")
+        self.field, self.problem = field, problem
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_sequence(v) -> bool:
+    return isinstance(v, (tuple, list, np.ndarray))
+
+
+def _numbers(values, field: str) -> list[float]:
+    """``values`` as finite floats, else a :class:`CalibrationError` naming ``field``."""
+    if not _is_sequence(values) or not all(_is_number(v) for v in values):
+        raise CalibrationError(field, "must be a list of numbers")
+    if not all(math.isfinite(v) for v in values):
+        raise CalibrationError(field, "must be finite")
+    return [float(v) for v in values]
+
 
 def trapezoid_weights(grid: np.ndarray) -> np.ndarray:
     """Weights w with sum(w * f) the trapezoid integral of f over ``grid``."""
@@ -100,11 +130,30 @@ class Calibration:
     colour_knots: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        rows = self.width_rows
-        if len(rows) != max(len(self.colour_knots), 1) or any(len(r) != len(self.log10_age_knots) for r in rows):
-            raise ValueError("calibration: one row of widths per colour knot, one width per age knot")
-        if len(self.colour_knots) > 1 and np.any(np.diff(self.colour_knots) <= 0):
-            raise ValueError("calibration: colour knots must increase")
+        # Every calibration passes here, a card's (through from_dict) and a fit's alike, so a hand-edited card fails
+        # in one line when it loads rather than as a traceback at the first calibrated posterior.
+        knots = _numbers(self.log10_age_knots, "log10_age_knots")
+        if any(b <= a for a, b in zip(knots, knots[1:])):
+            raise CalibrationError("log10_age_knots", "must be one or more increasing ages")
+        colours = _numbers(self.colour_knots, "colour_knots")
+        if any(b <= a for a, b in zip(colours, colours[1:])):
+            raise CalibrationError("colour_knots", "must increase")
+        w = self.sigma_dex
+        if not _is_sequence(w):
+            raise CalibrationError("sigma_dex", "must hold one row of widths per colour knot")
+        rows = w if len(w) and _is_sequence(w[0]) else (w,)  # as width_rows reads them
+        if len(rows) != max(len(colours), 1):
+            raise CalibrationError("sigma_dex", "must hold one row of widths per colour knot")
+        for r in rows:
+            r = _numbers(r, "sigma_dex")
+            if len(r) != len(knots) or any(v < 0 for v in r):
+                raise CalibrationError("sigma_dex", "must hold one width >= 0 per age knot (in each row)")
+        if len(_numbers(self.level_knots, "level_knots")) != 2:
+            raise CalibrationError("level_knots", "must be two ages")
+        if not _is_number(self.level_scale):
+            raise CalibrationError("level_scale", "must be a number")
+        if not (math.isfinite(self.level_scale) and self.level_scale > 0):
+            raise CalibrationError("level_scale", "must be positive")
 
     @functools.cached_property  # the dataclass is frozen: derived once, read by every apply
     def width_rows(self) -> tuple[tuple[float, ...], ...]:
@@ -120,14 +169,27 @@ class Calibration:
         return any(v > 0 for r in self.width_rows for v in r)
 
     @classmethod
-    def from_dict(cls, c: dict | None) -> Calibration | None:
-        if not c:
+    def from_dict(cls, c: dict | None, where: str = "calibration") -> Calibration | None:
+        """The calibration a card's object holds (None for an empty one: uncalibrated); a ValueError or TypeError,
+        one line naming the field as ``where``.field, for one that cannot be used."""
+        if c is None or c == {}:
             return None
+        if not isinstance(c, dict):
+            raise TypeError(f"{where} must be an object")
+        unknown = sorted(set(c) - set(CARD_KEYS))
+        missing = [k for k in CARD_KEYS[:2] if k not in c]
+        if missing or unknown:  # so that {"foo": 1} is not silently taken for no calibration
+            raise ValueError(f"{where} " + (f"lacks {', '.join(missing)}" if missing else f"has unknown key {unknown[0]!r}"))
 
         def frozen(v):  # JSON gives lists (nested for widths by colour)
             return tuple(frozen(x) for x in v) if isinstance(v, list) else v
-        # the dataclass's defaults fill what a card leaves out
-        return cls(**{k: frozen(v) for k, v in c.items() if k in cls.__dataclass_fields__})
+        try:  # the dataclass's defaults fill what a card leaves out
+            cal = cls(**{k: frozen(v) for k, v in c.items()})
+        except CalibrationError as exc:
+            raise CalibrationError(exc.field, exc.problem, where) from None
+        if not cal.log10_age_knots:  # a fit's level-scale-only calibration is no card's
+            raise CalibrationError("log10_age_knots", "must be one or more increasing ages", where)
+        return cal
 
     @classmethod
     def from_card(cls, card) -> Calibration | None:

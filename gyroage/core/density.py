@@ -8,6 +8,7 @@ faster than one huge batch (measured in docs/performance.md).
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from gyroage.core.modelcard import DENSITY_FILE, DENSITY_INPUTS, METADATA_KEY, ModelCard, load_card, outlier_log_density
+from gyroage.core.modelcard import (
+    DENSITY_FILE,
+    DENSITY_INPUTS,
+    METADATA_KEY,
+    ModelCard,
+    load_card,
+    outlier_log_density,
+    refuse_newer_format,
+)
 from gyroage.errors import ModelError, UserError
 
 DEFAULT_BATCH = 8192
@@ -188,10 +197,16 @@ def cached_density(model: str | Path | None = None, threads: int | None = None, 
         return _CACHE[key]
 
 
-def check_outlier_weight(weight: float | None) -> None:
-    """Refuse an outlier mixture weight outside [0, 1) (None: the card's), in the command line's words."""
-    if weight is not None and not 0 <= weight < 1:
-        raise UserError("--outlier-weight must be in [0, 1)")
+def check_outlier_weight(weight: float | None, option: str = "--outlier-weight", card_default: bool = True) -> None:
+    """Refuse an outlier mixture weight that is not a number in [0, 1), in the words of its command-line ``option``.
+
+    ``None`` stands for the card's weight where ``card_default`` (estimate, group-age, the API); settings that hold
+    the weight itself (validate's) pass ``card_default=False``.
+    """
+    if weight is None and card_default:
+        return
+    if not (isinstance(weight, numbers.Real) and 0 <= weight < 1):  # NaN fails the comparison too
+        raise UserError(f"{option} must be in [0, 1)")
 
 
 def mix_outlier(lp: np.ndarray, weight: float, outlier_log_density: float) -> np.ndarray:
@@ -213,4 +228,6 @@ def card_from_session(session, path: str | Path) -> ModelCard:
     meta = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in meta:
         raise ModelError(f"{path} carries no gyroage model card in its metadata")
-    return ModelCard.from_dict(json.loads(meta[METADATA_KEY]))
+    raw = json.loads(meta[METADATA_KEY])
+    refuse_newer_format(raw, f"in {path}")
+    return ModelCard.from_dict(raw)

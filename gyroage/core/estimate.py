@@ -220,7 +220,8 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     term = main_sequence_term(density, settings, stars)
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
-                       main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")))
+                       main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
+                       n_grid=settings.n_grid)
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged

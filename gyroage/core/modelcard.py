@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from gyroage.core.calibration import Calibration
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import ModelError
 from gyroage.files import atomic_write_text
@@ -136,8 +137,23 @@ def resolve_model(path: str | Path | None) -> tuple[Path, Path]:
     return card, card.parent
 
 
+def refuse_newer_format(raw: dict, source: str | Path) -> None:
+    """Raise :class:`ModelError` if the card dict ``raw`` (from ``source``) is of a format newer than this gyroage's.
+
+    Checked before any other field: a newer format may lay the card out otherwise, and "upgrade" is the one useful
+    answer then (read as this version's, its fields could silently mean something else).
+    """
+    v = raw.get("format_version", FORMAT_VERSION)
+    if isinstance(v, int) and not isinstance(v, bool) and v > FORMAT_VERSION:
+        raise ModelError(f"model card {source} has format_version {v}, newer than this gyroage reads "
+                         f"({FORMAT_VERSION}): upgrade gyroage to use this model")
+
+
 def _check_schema(card: ModelCard) -> None:
     """The fields run time relies on, with usable types; raises ValueError/TypeError/KeyError otherwise."""
+    v = card.format_version
+    if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+        raise ValueError("format_version must be a positive integer")
     for key in ("log10_prot", "bp_rp0", "bp_rp0_err"):
         lo, hi = (float(v) for v in card.domain[key])
         if not lo < hi:
@@ -161,52 +177,10 @@ def _check_schema(card: ModelCard) -> None:
         _check_calibration(ms.get("calibration"), "main_sequence.calibration")
 
 
-# What a card's calibration object holds (gyroage.core.calibration.Calibration): the first two are required.
-CALIBRATION_KEYS = ("log10_age_knots", "sigma_dex", "level_knots", "level_scale", "colour_knots")
-
-
-def _numbers(values, what: str) -> list[float]:
-    """``values`` as finite floats (a JSON list of numbers), else ValueError naming ``what``."""
-    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        raise ValueError(f"{what} must be a list of numbers")
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError(f"{what} must be finite")
-    return [float(v) for v in values]
-
-
 def _check_calibration(c, where: str) -> None:
-    """A card's calibration object: empty (uncalibrated) or a complete, usable one; ValueError/TypeError otherwise.
-
-    Checked when the card loads, so a hand-edited card fails in one line there rather than as a traceback when the
-    first posterior is calibrated, and {"foo": 1} is not silently taken as "uncalibrated". The same shape as
-    ``Calibration.__post_init__`` checks, spelled out here: core.calibration imports (through core.posterior and
-    core.density) this module.
-    """
-    if c is None or c == {}:
-        return
-    if not isinstance(c, dict):
-        raise TypeError(f"{where} must be an object")
-    unknown = sorted(set(c) - set(CALIBRATION_KEYS))
-    missing = [k for k in CALIBRATION_KEYS[:2] if k not in c]
-    if unknown or missing:
-        raise ValueError(f"{where} " + (f"lacks {', '.join(missing)}" if missing else f"has unknown key {unknown[0]!r}"))
-    knots = _numbers(c["log10_age_knots"], f"{where}.log10_age_knots")
-    if not knots or any(b <= a for a, b in zip(knots, knots[1:])):
-        raise ValueError(f"{where}.log10_age_knots must be one or more increasing ages")
-    colours = _numbers(c.get("colour_knots", []), f"{where}.colour_knots")
-    if any(b <= a for a, b in zip(colours, colours[1:])):
-        raise ValueError(f"{where}.colour_knots must increase")
-    w = c["sigma_dex"]
-    rows = w if colours or (isinstance(w, list) and w and isinstance(w[0], list)) else [w]  # one row may be nested
-    if not isinstance(w, list) or len(rows) != max(len(colours), 1):
-        raise ValueError(f"{where}.sigma_dex must hold one row of widths per colour knot")
-    for r in rows:
-        if len(_numbers(r, f"{where}.sigma_dex")) != len(knots) or any(v < 0 for v in r):
-            raise ValueError(f"{where}.sigma_dex must hold one width >= 0 per age knot (in each row)")
-    if "level_knots" in c and len(_numbers(c["level_knots"], f"{where}.level_knots")) != 2:
-        raise ValueError(f"{where}.level_knots must be two ages")
-    if "level_scale" in c and not (_numbers([c["level_scale"]], f"{where}.level_scale")[0] > 0):
-        raise ValueError(f"{where}.level_scale must be positive")
+    """A card's calibration object: empty (uncalibrated) or one :meth:`Calibration.from_dict` builds (its checks,
+    naming the field as ``where``.field); ValueError/TypeError otherwise."""
+    Calibration.from_dict(c, where)
 
 
 def load_card(path: str | Path | None = None, verify: bool = True) -> tuple[ModelCard, Path]:
@@ -216,6 +190,7 @@ def load_card(path: str | Path | None = None, verify: bool = True) -> tuple[Mode
         raw = json.loads(card_path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             raise TypeError("not a JSON object")
+        refuse_newer_format(raw, card_path)
         card = ModelCard.from_dict(raw)
         _check_schema(card)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -13,11 +13,11 @@ from typing import Protocol
 import numpy as np
 
 from gyroage.core.density import FlowDensity, mix_outlier
+from gyroage.core.grid_cdf import QUANTILES, cdf, cdf_quantiles
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.priors import Prior
 from gyroage.files import atomic_path
 
-QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 SUMMARY_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr")
 
 
@@ -48,22 +48,6 @@ def normalise_with_log_norm(log_post: np.ndarray, grid: np.ndarray) -> tuple[np.
         return p / norm, (np.log(norm) + peak)[..., 0]
 
 
-def cdf(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    dx = np.diff(grid)
-    pdf = np.asarray(pdf)
-    # The trapezoid sums in one float64 array: a catalogue's posteriors pass here twice, and temporaries cost more
-    # than the sums. The pairs add in pdf's type, as 0.5 * (a + b) * dx would; the halving is exact in either type.
-    c = np.empty(pdf.shape)
-    c[..., 0] = 0.0
-    steps = c[..., 1:]
-    np.add(pdf[..., 1:], pdf[..., :-1], out=steps)
-    steps *= 0.5
-    steps *= dx
-    np.cumsum(steps, axis=-1, out=steps)
-    c /= c[..., -1:]
-    return c
-
-
 def quantiles(pdf: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
     """Quantiles of each pdf row on ``grid``, linear in the CDF between grid points.
 
@@ -72,28 +56,6 @@ def quantiles(pdf: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
     (rows..., Q); NaN for a row whose pdf cannot be normalised.
     """
     return cdf_quantiles(cdf(pdf, grid), grid, qs)
-
-
-def cdf_quantiles(c: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
-    """:func:`quantiles` from rows of the CDF (:func:`cdf`) already computed."""
-    lead, n = c.shape[:-1], c.shape[-1]
-    q = np.asarray(qs, dtype=float)
-    q2 = np.broadcast_to(q, lead + q.shape[-1:]).reshape(-1, q.shape[-1])
-    c2 = c.reshape(-1, n)
-    bad = ~np.isfinite(c2).all(axis=1)
-    c2 = np.where(bad[:, None], np.linspace(0.0, 1.0, n), c2)
-    # One searchsorted over all rows: each row's CDF lies in [0, 1], so offsetting
-    # row r by 2r keeps the concatenation sorted.
-    r = np.arange(len(c2))[:, None]
-    j = np.searchsorted((c2 + 2.0 * r).ravel(), (q2 + 2.0 * r).ravel()).reshape(q2.shape) - r * n
-    j = np.clip(j - 1, 0, n - 2)
-    c0 = np.take_along_axis(c2, j, axis=-1)
-    c1 = np.take_along_axis(c2, j + 1, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.clip(np.where(c1 > c0, (q2 - c0) / (c1 - c0), 0.0), 0.0, 1.0)
-    out = grid[j] + t * (grid[j + 1] - grid[j])
-    out[bad] = np.nan
-    return out.reshape(lead + q.shape[-1:])
 
 
 def cdf_at(pdf: np.ndarray, grid: np.ndarray, x) -> np.ndarray:
@@ -307,12 +269,21 @@ def calibrate_under_prior(pdf: np.ndarray, log_like: np.ndarray, log_prior: np.n
     likelihood), not what the user knows: a bounded prior keeps its bounds (a table is 0 outside it) and a narrow one
     (an isochrone age) its width.
     """
-    lp = np.asarray(log_prior)
-    if np.all(lp == lp[..., :1]):
+    if prior_is_flat(log_prior):
         return apply(pdf)
     like = apply(normalise(log_like, grid))
     with np.errstate(divide="ignore"):
         return normalise(np.log(np.maximum(like, 0.0)) + log_prior, grid)
+
+
+def prior_is_flat(log_prior: np.ndarray) -> bool:
+    """Whether a log prior on the age grid ((1, grid), or (stars, grid) per star) is the same at every grid age.
+
+    The one test of "flat" for the grid (:func:`calibrate_under_prior`) and the sampler (whose chains then sample the
+    posterior itself): numerical, not by the prior's kind, so a constant table is flat as the default is.
+    """
+    lp = np.asarray(log_prior)
+    return bool(np.all(lp == lp[..., :1]))
 
 
 def calibrate(pdf: np.ndarray, grid: np.ndarray, colour: np.ndarray, calibration: PdfTransform | None,

@@ -22,7 +22,7 @@ parameters shaped to broadcast against ``x`` (e.g. ``(stars, 1)`` against a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -125,17 +125,23 @@ def _finite(value) -> bool:
         return False
 
 
+def check_kind(kind: str) -> None:
+    """Refuse a prior kind that is not one of :data:`PRIOR_KINDS`."""
+    if kind not in PRIOR_KINDS:
+        raise UserError(f"unknown prior {kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
+
+
 def check_prior(prior: Prior) -> None:
-    """Refuse a :class:`Prior` that the command line could not make (see :func:`make_prior`), in its words."""
-    if prior.kind not in PRIOR_KINDS:
-        raise UserError(f"unknown prior {prior.kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
+    """Refuse an unusable :class:`Prior`, in the command line's words: the one check of a prior's fields, for the
+    library and (through :func:`make_prior`, which only parses the options) the command line alike."""
+    check_kind(prior.kind)
     lo, hi = LOG10_AGE_BOUNDS
     for name, v in (("log10_age_min", prior.log10_age_min), ("log10_age_max", prior.log10_age_max)):
         if not (_finite(v) and lo - 1e-9 <= float(v) <= hi + 1e-9):
             raise UserError(f"{name} must be a log10 age (yr) from {lo:g} to {hi:.4g}: the age bounds "
                             f"(--age-min-myr, --age-max-myr) must each be {BOUNDS_RULE}")
     if not prior.log10_age_min < prior.log10_age_max:
-        raise UserError("--age-min-myr must be below --age-max-myr (log10_age_min below log10_age_max)")
+        raise UserError("--age-min-myr must be below --age-max-myr")
     if prior.kind == "gaussian_log_age":
         if (prior.mean is None and prior.mean_column is None) or (prior.sigma is None and prior.sigma_column is None):
             raise UserError("--prior gaussian_log_age needs --prior-mean and --prior-sigma (numbers or column names)")
@@ -204,41 +210,41 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     """A prior from CLI-style options; bounds default to the model's age domain.
 
     ``mean`` / ``sigma`` (Gaussian in log10 yr) are numbers or names of input
-    columns (looked up case-insensitively in ``columns`` when given).
+    columns (looked up case-insensitively in ``columns`` when given). The options are only parsed here: the
+    :class:`Prior` built from them refuses what it cannot use (:func:`check_prior`).
     """
     # io (and with it pandas) is imported where a column is looked up: posterior and the
     # sampler import this module for Prior alone.
     from gyroage import io
 
-    if kind not in PRIOR_KINDS:
-        raise UserError(f"unknown prior {kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
-    for name, v in (("--age-min-myr", age_min_myr), ("--age-max-myr", age_max_myr)):
+    check_kind(kind)  # first: which other options are read depends on it
+    bounds = []
+    for name, v, default in (("--age-min-myr", age_min_myr, default_bounds[0]),
+                             ("--age-max-myr", age_max_myr, default_bounds[1])):
+        # in Myr, before the log: 0 or a negative age has none (check_prior holds the same range in log10 yr)
         if v is not None and not (np.isfinite(v) and AGE_BOUNDS_MYR[0] <= v <= AGE_BOUNDS_MYR[1]):
             raise UserError(f"{name} must be {BOUNDS_RULE}")
-    lo = np.log10(age_min_myr * 1e6) if age_min_myr else default_bounds[0]
-    hi = np.log10(age_max_myr * 1e6) if age_max_myr else default_bounds[1]
-    if not lo < hi:
-        raise UserError("--age-min-myr must be below --age-max-myr")
+        bounds.append(float(default if v is None else np.log10(v * 1e6)))
     fields: dict = {}
     if kind == "gaussian_log_age":
-        if mean is None or sigma is None:
-            raise UserError("--prior gaussian_log_age needs --prior-mean and --prior-sigma (numbers or column names)")
         for key, value in (("mean", mean), ("sigma", sigma)):
-            num = _as_number(value)
+            if value is None:  # the Prior says it needs both
+                continue
+            num = _as_number(value)  # "nan" or "inf" stays a number gone wrong (refused as such), not a column's name
             if num is None:
-                fields[f"{key}_column"] = io.require_column(columns, str(value)) if columns is not None else str(value)
-            elif not np.isfinite(num) or (key == "sigma" and not num > 0):
-                # "nan" or "inf" is a number gone wrong, not a column's name (it would be reported as a missing column)
-                need = "a finite number > 0" if key == "sigma" else "a finite number"
-                raise UserError(f"--prior-{key} must be {need} or a column name")
+                fields[f"{key}_column"] = str(value)
             else:
                 fields[key] = num
     elif kind == "tabulated":
-        if table is None:
+        if table is None:  # the option, not the table, is missing: there is no file to read
             raise UserError("--prior tabulated needs --prior-table FILE")
         fields["table"] = read_prior_table(table)
-    prior = Prior(kind, float(lo), float(hi), **fields)
+    prior = Prior(kind, *bounds, **fields)
+    if columns is not None and prior.per_star:  # named as in the input, once the prior is known to be usable
+        prior = replace(prior, **{k: io.require_column(columns, getattr(prior, k))
+                                  for k in ("mean_column", "sigma_column") if getattr(prior, k) is not None})
     # A table with no mass between the bounds would leave every star without a posterior.
+    lo, hi = bounds
     if kind == "tabulated" and not np.isfinite(prior.log_prob(np.linspace(lo, hi, 1001))).any():
         raise UserError(f"prior table {table} has no probability between the age bounds "
                         f"({10 ** (lo - 6):.4g}-{10 ** (hi - 6):.4g} Myr)")

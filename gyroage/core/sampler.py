@@ -51,8 +51,9 @@ from gyroage.core.calibration import Calibration, prior_quantiles
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
-from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, summary_myr
+from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, age_grid, grid_log_prior, prior_is_flat, summary_myr
 from gyroage.core.priors import Prior
+from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
 
 NDIM = 3
@@ -354,7 +355,7 @@ def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independen
 def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings: SamplerSettings | None = None,
                  seed: int = 0, outlier_weight: float | None = None, calibration: Calibration | None = None,
                  on_block: Callable[[int], None] | None = None, main_sequence: MainSequenceTerm | None = None,
-                 main_sequence_calibration: Calibration | None = None) -> SampleResult:
+                 main_sequence_calibration: Calibration | None = None, n_grid: int = AGE_GRID[2]) -> SampleResult:
     """MCMC age posteriors for many stars (see the module docstring for the model).
 
     Stars are split into blocks of ``settings.block``; block b uses the random
@@ -364,7 +365,8 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
     called in this process with the size of each block as it finishes (in
     finishing order with processes), e.g. to report progress; it cannot change results.
     ``main_sequence``: the height term, for stars with ``stars.abs_g``; the stars it informs take
-    ``main_sequence_calibration`` (when given) instead of ``calibration``.
+    ``main_sequence_calibration`` (when given) instead of ``calibration``. ``n_grid``: the grid method's number of
+    ages, on which a prior is judged flat as there (:func:`gyroage.core.posterior.prior_is_flat`).
     """
     ms = (main_sequence, main_sequence_calibration)
     settings = settings or SamplerSettings()
@@ -380,7 +382,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
         with ProcessPoolExecutor(settings.processes, initializer=cached_density, initargs=model) as pool:
             futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, b, outlier_weight,
-                                                 calibration, ms)): len(idx) for b, idx in jobs}
+                                                 calibration, ms, n_grid)): len(idx) for b, idx in jobs}
             for f in as_completed(futures):
                 f.result()  # a failed block stops the run here, as pool.map did
                 done(futures[f])
@@ -389,18 +391,20 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         parts = []
         for b, idx in jobs:
             parts.append(_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight, calibration,
-                                     ms))
+                                     ms, n_grid))
             done(len(idx))
     return _concat(parts, n)
 
 
 def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight, calibration=None,
-                main_sequence=(None, None)) -> SampleResult:
+                main_sequence=(None, None), n_grid: int = AGE_GRID[2]) -> SampleResult:
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block_id)]))
     term, term_calibration = main_sequence
     # A calibration widens the likelihood, not the prior (as in the grid method): under a prior that is not flat the
-    # chains sample the likelihood (flat prior, same bounds), and the prior weights the calibrated samples.
-    apart = (calibration is not None or term_calibration is not None) and prior.kind != "uniform_log_age"
+    # chains sample the likelihood (flat prior, same bounds), and the prior weights the calibrated samples. Flat or
+    # not is the grid's own decision, on its grid (a constant table is flat, as the default is).
+    apart = (calibration is not None or term_calibration is not None) and not prior_is_flat(grid_log_prior(
+        prior, age_grid(prior.log10_age_min, prior.log10_age_max, n_grid), stars.prior_mean, stars.prior_sigma))
     chain_prior = Prior("uniform_log_age", prior.log10_age_min, prior.log10_age_max) if apart else prior
     logpost = LogPosterior(density, chain_prior, stars, outlier_weight, term)
     informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None
@@ -416,8 +420,9 @@ def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[
 
 
 def _worker_run(args) -> SampleResult:
-    model, prior, stars, settings, seed, block_id, w, calibration, main_sequence = args
-    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w, calibration, main_sequence)
+    model, prior, stars, settings, seed, block_id, w, calibration, main_sequence, n_grid = args
+    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w, calibration, main_sequence,
+                       n_grid)
 
 
 def _concat(parts: list[SampleResult], n: int) -> SampleResult:

@@ -218,3 +218,17 @@ def test_ages_at_the_ends_of_the_grid_are_taken(model):
     ends = [10 ** (g["log10_age_min"] - 6), 10 ** (g["log10_age_max"] - 6)]
     assert np.isfinite(model.log_likelihood(12.0, 1.0, ends)).all()
     assert np.isfinite(model.sample_periods(ends, 1.0, n=5, seed=0)).all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_grid": 2}, "--grid must be at least 3"),
+    ({"refine_tol": -1.0}, "refine_tol must be positive"),
+    ({"outlier_weight": 1.5}, r"--outlier-weight must be in \[0, 1\)"),
+    ({"prior": "flat"}, "prior must be a gyroage.Prior, not str"),
+])
+@pytest.mark.parametrize("prot", [25.4, np.nan])
+def test_posterior_refuses_its_settings_as_estimate_settings_do(model, kwargs, message, prot):
+    """posterior() repeated EstimateSettings' checks (its n_grid as a ValueError in other words) and built the settings
+    only when some star was usable, so a bad refine_tol passed for a bad star; the settings now check, up front."""
+    with pytest.raises(UserError, match=message):
+        model.posterior(prot, 0.82, **kwargs)

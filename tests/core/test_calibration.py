@@ -132,3 +132,32 @@ def test_the_level_scale_from_parts_computed_once_is_apply_s():
     for s in (0.45, 0.7, 1.0):
         cal = Calibration(level_knots=(7.0, 7.5), level_scale=s)
         np.testing.assert_allclose(cal.scaled_levels(pdf, GRID, parts), cal.apply(pdf, GRID), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("card, words", [
+    ({"log10_age_knots": [7.0, 8.0], "sigma_dex": [0.0, -0.1]}, "where.sigma_dex must hold one width >= 0 per age knot"),
+    ({"log10_age_knots": [8.0, 7.0], "sigma_dex": [0.0, 0.1]}, "where.log10_age_knots must be one or more increasing"),
+    ({"log10_age_knots": [7.0, 8.0], "sigma_dex": [0.0, float("nan")]}, "where.sigma_dex must be finite"),
+    ({"log10_age_knots": [7.0, 8.0], "sigma_dex": [0.0, "wide"]}, "where.sigma_dex must be a list of numbers"),
+    ({"log10_age_knots": [7.0], "sigma_dex": [0.1], "level_scale": 0.0}, "where.level_scale must be positive"),
+    ({"log10_age_knots": [7.0], "sigma_dex": [0.1], "level_knots": [7.0]}, "where.level_knots must be two ages"),
+    ({"log10_age_knots": [7.0], "sigma_dex": [0.1], "width": 1}, "where has unknown key 'width'"),
+    ({"sigma_dex": [0.1]}, "where lacks log10_age_knots"),
+])
+def test_from_dict_is_the_one_validating_constructor_of_card_calibrations(card, words):
+    """The card loader's checks (gyroage.core.modelcard) once re-spelled these; a calibration read from a dict is
+    refused by them here, in one line naming the field as it sits in the card."""
+    with pytest.raises(ValueError) as err:
+        Calibration.from_dict(card, where="where")
+    assert str(err.value) == words or str(err.value).startswith(words), str(err.value)
+
+
+def test_the_constructor_refuses_what_the_card_would_but_keeps_a_fit_s_level_scale_alone():
+    with pytest.raises(ValueError, match=r"calibration\.sigma_dex must hold one width >= 0"):
+        Calibration((7.0, 8.0), (0.0, -0.1))
+    with pytest.raises(ValueError, match=r"calibration\.level_scale must be positive"):
+        Calibration(level_scale=-1.0)
+    # calibration fits build level-scale-only calibrations (no age knots, no widths): valid, though no card holds one
+    assert not Calibration(level_knots=(7.0, 7.5), level_scale=0.5).smears
+    with pytest.raises(ValueError, match="log10_age_knots must be one or more increasing ages"):
+        Calibration.from_dict({"log10_age_knots": [], "sigma_dex": []})

@@ -200,3 +200,55 @@ def test_shipped_card_was_trained_with_the_shipped_config():
                 assert actual[key] == value, f"{where}{key}: config {value!r}, card {actual[key]!r}"
 
     check(config, training["settings"], "")
+
+
+@pytest.mark.parametrize("version", [2, 99])
+def test_a_card_newer_than_this_gyroage_is_refused(model_copy, version):
+    """A card of a newer format_version loaded silently, its fields read as this version's: it is now refused, in
+    one line telling the user to upgrade, from estimate (exit 2), AgeModel.load and the graph's embedded card alike."""
+    from gyroage import AgeModel
+    from gyroage.core.modelcard import FORMAT_VERSION
+    from gyroage.errors import ModelError
+
+    card_path = model_copy / "gyroage-model.json"
+    card = json.loads(card_path.read_text())
+    card["format_version"] = FORMAT_VERSION + version - 1
+    del card["domain"]  # a newer format may lay the card out otherwise: the version is what is reported
+    card_path.write_text(json.dumps(card))
+    assert_model_error(estimate(model_copy), "model card", f"format_version {FORMAT_VERSION + version - 1}",
+                       "upgrade gyroage")
+    with pytest.raises(ModelError, match="upgrade gyroage"):
+        AgeModel.load(model_copy)
+
+
+def test_the_current_and_older_format_versions_load(model_copy):
+    from gyroage.core.modelcard import FORMAT_VERSION, load_card
+
+    card_path = model_copy / "gyroage-model.json"
+    card = json.loads(card_path.read_text())
+    assert card["format_version"] == FORMAT_VERSION
+    assert load_card(model_copy)[0].format_version == FORMAT_VERSION
+    for bad in ("1", 0, True, None):
+        card["format_version"] = bad
+        card_path.write_text(json.dumps(card))
+        assert_model_error(estimate(model_copy), "is not a valid gyroage card", "format_version")
+
+
+def test_the_card_embedded_in_a_graph_is_refused_too_when_newer():
+    from gyroage.core.density import card_from_session
+    from gyroage.core.modelcard import FORMAT_VERSION, METADATA_KEY
+    from gyroage.errors import ModelError
+
+    card = json.loads((MODELS / "gyroage-model.json").read_text())
+
+    class Session:  # what card_from_session reads of an onnxruntime session
+        def __init__(self, card):
+            self.meta = {METADATA_KEY: json.dumps(card)}
+
+        def get_modelmeta(self):
+            return type("Meta", (), {"custom_metadata_map": self.meta})()
+
+    assert card_from_session(Session(card), "g.onnx").format_version == FORMAT_VERSION
+    card["format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(ModelError, match="in g.onnx has format_version .* upgrade gyroage"):
+        card_from_session(Session(card), "g.onnx")

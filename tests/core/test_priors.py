@@ -237,3 +237,30 @@ def test_a_gaussian_the_grid_cannot_hold_is_refused_without_overflow_warnings(mo
         warnings.simplefilter("error")
         out = estimate_chunk(frame, model.density, s)
     assert list(out["status"]) == ["invalid_prior"]
+
+
+@pytest.mark.parametrize("options, fields", [
+    (("uniform_log_age", 500.0, 100.0), ("uniform_log_age", float(np.log10(500e6)), float(np.log10(100e6)))),
+    (("gaussian_log_age", None, None, {"mean": "9.0"}), ("gaussian_log_age", 6.0, 10.0, 9.0)),
+    (("gaussian_log_age", None, None, {"mean": "9.0", "sigma": "0"}), ("gaussian_log_age", 6.0, 10.0, 9.0, 0.0)),
+    (("gaussian_log_age", None, None, {"mean": "inf", "sigma": "s"}), ("gaussian_log_age", 6.0, 10.0, np.inf, None,
+                                                                      None, "s")),
+    (("gaussian_log_age", None, None, {"mean": "9", "sigma": "1e-300"}), ("gaussian_log_age", 6.0, 10.0, 9.0, 1e-300)),
+    (("nonsense", None, None), ("nonsense",)),
+])
+def test_the_command_line_and_python_refuse_a_prior_in_the_same_words(options, fields):
+    """make_prior re-spelled check_prior's rules (kind, bounds in order, Gaussian centre and width) before building the
+    Prior that checks them again; it now only parses the options, and both say what check_prior says."""
+    kind, lo, hi, *kw = options
+    with pytest.raises(UserError) as cli:
+        make_prior(kind, lo, hi, BOUNDS, **(kw[0] if kw else {}))
+    with pytest.raises(UserError) as py:
+        Prior(*fields)
+    assert str(cli.value) == str(py.value)
+
+
+def test_reversed_bounds_are_said_in_the_options_words():
+    with pytest.raises(UserError) as exc:
+        make_prior("uniform_log_age", 500.0, 100.0, BOUNDS)
+    assert str(exc.value) == "--age-min-myr must be below --age-max-myr"
+

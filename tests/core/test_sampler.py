@@ -221,3 +221,23 @@ def test_each_finished_block_is_reported_and_results_do_not_change(model):
     two = sample_stars(model.density, Prior(), stars, replace(s1, processes=2), seed=2, on_block=heard2.append)
     assert sorted(heard2) == [1, 2, 2]
     assert np.array_equal(plain.summaries["age_p50_myr"], two.summaries["age_p50_myr"])
+
+
+def test_a_constant_tabulated_prior_is_flat_for_the_sampler_as_for_the_grid(model):
+    """The grid called a prior flat numerically (calibrate_under_prior) while the sampler went by its kind, so a
+    constant table, flat on every grid age as the default is, took the sampler's not-flat path (likelihood samples
+    weighted by the prior and redrawn): the same law, other draws. Both now ask posterior.prior_is_flat, and a
+    constant table gives exactly the default's MCMC ages."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    lo, hi = model.default_prior.log10_age_min, model.default_prior.log10_age_max
+    table = Prior("tabulated", lo, hi, table=((lo - 0.5, hi + 0.5), (0.0, 0.0)))
+    frame = pd.DataFrame({"prot": [25.4, 8.0, 2.0], "bp_rp0": [0.82, 1.1, 2.4], "bp_rp0_err": [0.01, 0.02, 0.03]})
+    out = {name: estimate_chunk(frame, model.density, EstimateSettings(prior=p, method="mcmc", seed=3, sampler=FAST))
+           for name, p in (("default", model.default_prior), ("table", table))}
+    assert (out["default"]["status"] == "ok").all()
+    pd.testing.assert_frame_equal(out["table"], out["default"])
+    # a table that is not flat still takes the sampler's prior-weighted path, as the grid's calibrate_under_prior does
+    slope = Prior("tabulated", lo, hi, table=((lo, hi), (0.0, 1.0)))
+    tilted = estimate_chunk(frame, model.density, EstimateSettings(prior=slope, method="mcmc", seed=3, sampler=FAST))
+    assert not tilted["age_p50_myr"].equals(out["default"]["age_p50_myr"])

@@ -44,3 +44,29 @@ def test_every_command_refuses_a_negative_seed_in_one_line(tmp_path, args):
     res = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--seed", "-1")
     assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: --seed must be >= 0", res.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("weight", [1.5, -0.1, 1.0, float("nan"), "0.1", [0.1]])
+def test_every_setting_refuses_an_outlier_weight_by_the_one_check(weight):
+    """EstimateSettings, group_ages and validate's ValidateSettings each spelled the [0, 1) rule (estimate's took a
+    string to a TypeError, validate's refused it): one check, check_outlier_weight, in each option's words."""
+    from gyroage.build.loco import ValidateSettings
+    from gyroage.core.density import check_outlier_weight
+    from gyroage.core.groups import check_group_options
+
+    for call, option in ((lambda: EstimateSettings(outlier_weight=weight), "--outlier-weight"),
+                         (lambda: check_group_options(1001, weight, None), "--outlier-weight"),
+                         (lambda: check_outlier_weight(weight), "--outlier-weight"),
+                         (lambda: ValidateSettings(outlier_weight_star=weight), "--outlier-weight-star"),
+                         (lambda: ValidateSettings(outlier_weight_group=weight), "--outlier-weight-group")):
+        with pytest.raises(UserError) as exc:
+            call()
+        assert str(exc.value) == f"{option} must be in [0, 1)"
+
+
+def test_validate_settings_need_a_weight_where_estimate_takes_the_cards():
+    from gyroage.build.loco import ValidateSettings
+
+    assert EstimateSettings(outlier_weight=None).outlier_weight is None
+    with pytest.raises(UserError, match=r"--outlier-weight-star must be in \[0, 1\)"):
+        ValidateSettings(outlier_weight_star=None)
