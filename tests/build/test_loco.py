@@ -88,7 +88,7 @@ def test_age_bins_say_which_side_the_misses_fall_on():
 
 @pytest.mark.slow
 def test_reduced_validate_end_to_end(catalog_path, tmp_path):
-    """Two clusters, a few epochs: tables, resumability and the card's validation object."""
+    """Two clusters, one epoch (the figures need not be good): tables, resumability and the card's validation object."""
     pytest.importorskip("torch")
     import shutil
 
@@ -97,7 +97,7 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(ROOT / "models", model_dir)
     args = ["validate", "--catalog", str(catalog_path), "--clusters", "NGC2516,Praesepe", "--out",
-            str(tmp_path / "v"), "--max-epochs", "3", "--jobs", "1", "--write-card", str(model_dir), "--force"]
+            str(tmp_path / "v"), "--max-epochs", "1", "--jobs", "1", "--write-card", str(model_dir), "--force"]
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr
     clusters = pd.read_csv(tmp_path / "v" / "loco_clusters.csv")
