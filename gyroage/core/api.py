@@ -114,7 +114,11 @@ class Posterior:
         return ok, self.pdf.reshape(-1, len(self.grid))[ok]
 
     def summaries(self) -> dict[str, np.ndarray]:
-        """Percentiles (2.5, 16, 50, 84, 97.5) and MAP in Myr, keyed by ``gyroage estimate``'s column names."""
+        """Percentiles (2.5, 16, 50, 84, 97.5) and MAP in Myr, keyed by ``gyroage estimate``'s column names.
+
+        Only the ages (``SUMMARY_COLUMNS``); ``p_outlier``, ``age_flags`` and ``status`` are attributes, and
+        :meth:`to_frame` has them all.
+        """
         ok, pdf = self._rows()
         out = {name: np.full(ok.shape, np.nan) for name in SUMMARY_COLUMNS}
         if ok.any():
@@ -225,7 +229,7 @@ class AgeModel:
 
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
                        check_domain: bool = True) -> np.ndarray:
-        """log p(log10 Prot | age, colour, colour error) per dex of period, broadcast over the inputs.
+        """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
 
         Includes the outlier mixture (``outlier_weight``: ``None`` for the
         card's). NaN where a star is invalid, (with ``check_domain``) outside
@@ -249,7 +253,7 @@ class AgeModel:
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,
                   teff=None, teff_err=None, b_v0=None, b_v0_err=None, v_ks0=None, v_ks0_err=None, abs_g0=None, g0=None,
                   parallax=None, abs_g0_err=None, parallax_err=None) -> Posterior:
-        """Grid posteriors over log10 age for arrays of stars (broadcast together; scalars give one star).
+        """Grid posteriors over log10 age for arrays of stars (broadcast together, at least 1-d: scalars give shape (1,)).
 
         The same numbers as ``gyroage estimate`` with the same prior, grid and
         outlier weight (defaults: the card's): ages of a sequence member, the

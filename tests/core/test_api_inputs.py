@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.core.posterior import SUMMARY_COLUMNS
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 
 def cli_rows(**columns) -> pd.DataFrame:
@@ -63,3 +63,32 @@ def test_sample_periods_and_period_quantiles_read_text_as_numbers(model):
     q = model.period_quantiles(age_myr=["700", "x"], bp_rp0=["1.0", "1.0"])
     assert np.array_equal(q[0], model.period_quantiles(age_myr=[700.0], bp_rp0=[1.0])[0])
     assert np.all(np.isnan(q[1]))
+
+
+def readme_python_api() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text[text.index("From Python (`from gyroage import AgeModel`"):text.index("### Input columns")]
+
+
+def test_readme_states_the_shapes_the_api_gives(model):
+    api = readme_python_api()
+    assert "results have the inputs'\nshape" not in api  # a scalar's results are not 0-d
+    assert "`(1,)`" in api and "`(n,)`" in api
+    one = model.posterior(prot=25.4, bp_rp0=0.82)
+    assert one.shape == (1,) and one.status.shape == (1,) and one.summaries()["age_p50_myr"].shape == (1,)
+    assert model.log_likelihood(prot=25.4, bp_rp0=0.82, age_myr=4000).shape == (1,)
+    assert model.sample_periods(age_myr=700, bp_rp0=1.0, n=7, seed=0).shape == (7,)
+    assert model.posterior(prot=[[25.4, 8.0]], bp_rp0=[[0.82], [1.1]]).shape == (2, 2)
+
+
+def test_readme_names_the_columns_summaries_and_to_frame_give(model):
+    lines = readme_python_api().splitlines()
+    summ = next(line for line in lines if line.startswith("post.summaries()"))
+    frame = next(line for line in lines if line.startswith("post.to_frame()"))
+    post = model.posterior(prot=25.4, bp_rp0=0.82)
+    assert list(post.summaries()) == list(SUMMARY_COLUMNS)
+    assert "same columns as `gyroage estimate`" not in summ and f"{SUMMARY_COLUMNS[0]} ... {SUMMARY_COLUMNS[-1]}" in summ
+    cols = list(post.to_frame().columns)
+    assert cols[-3:] == ["p_outlier", "age_flags", "status"]
+    for name in ("p_outlier", "age_flags", "status"):
+        assert name in frame, name
