@@ -134,6 +134,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {method!r} (choose grid or mcmc)")
     frame = io.read_table(source)
+    if len(frame) == 0:  # a header-only input: no range of rows to name
+        raise UserError("the input has no rows: no star to plot")
     if not 0 <= row < len(frame):
         raise UserError(f"--row {row} is outside the input (0..{len(frame) - 1})")
     am = model if isinstance(model, AgeModel) else AgeModel.load(model)

@@ -97,3 +97,11 @@ def test_plot_posterior_reddening_and_prior_mistakes_are_one_line(tmp_path):
     for options in (("--ebprp", "0.03", "--av", "0.1"), ("--ebprp", "-1"), ("--prior", "flat"), ()):
         res = CliRunner().invoke(app, ["plot", "posterior", str(obs), "-o", str(tmp_path / "x.png"), *options])
         assert res.exit_code == 2 and res.output.count("\n") == 1 and "Traceback" not in res.output, res.output
+
+
+def test_plot_posterior_of_a_header_only_input_says_it_has_no_rows(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("prot,bp_rp0\n")
+    res = CliRunner().invoke(app, ["plot", "posterior", str(empty), "-o", str(tmp_path / "x.png")])
+    assert res.exit_code == 2 and res.output == "gyroage: error: the input has no rows: no star to plot\n", res.output
+    assert not (tmp_path / "x.png").exists()
