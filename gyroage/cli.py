@@ -86,11 +86,11 @@ OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="Output
                                                   ".parquet, .fits, .vot, .ecsv, .txt; see --output-format; .csv.gz, "
                                                   ".fits.gz, .vot.gz: gzip); default CSV on stdout.")]
 PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
-# A number for every star, or (estimate) a column giving each star its own; group-age takes a number.
-PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or (estimate) "
-                                                          "a column name.")]
-PriorSigmaOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number, or (estimate) "
-                                                           "a column name.")]
+# A number for every star, or (estimate, plot posterior) a column giving each star its own; group-age takes a number.
+PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or (not in "
+                                                          "group-age) a column name.")]
+PriorSigmaOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number, or (not in "
+                                                           "group-age) a column name.")]
 PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")]
 AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")]
 AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")]
@@ -348,12 +348,30 @@ def plot_posterior_cmd(
     true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr).")] = None,
     fmt: FigureFormat = None,
     dpi: FigureDpi = 200.0,
+    prior: PriorOpt = "uniform_log_age",
+    prior_mean: PriorMeanOpt = None,
+    prior_sigma: PriorSigmaOpt = None,
+    prior_table: PriorTableOpt = None,
+    age_min_myr: AgeMinOpt = None,
+    age_max_myr: AgeMaxOpt = None,
+    ebprp: EbprpOpt = None,
+    ebprp_err: EbprpErrOpt = None,
+    av: AvOpt = None,
+    av_err: AvErrOpt = None,
+    ebv: EbvOpt = None,
+    ebv_err: EbvErrOpt = None,
 ) -> None:
     """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
+    from gyroage.core.api import AgeModel
+    from gyroage.core.colours import Reddening
     from gyroage.plots import plot_posterior
 
-    path = plot_posterior(input, row, output, method=method, model=model, seed=seed, true_age_myr=true_age_myr,
-                          fmt=fmt, dpi=dpi)
+    reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
+    # the star is dated as estimate dates it with the same options: its prior, over the card's grid
+    density, pri = _density_and_prior(model, None, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                      prior_table)
+    path = plot_posterior(input, row, output, method=method, model=AgeModel(density), seed=seed,
+                          true_age_myr=true_age_myr, fmt=fmt, dpi=dpi, prior=pri, reddening=reddening)
     typer.echo(f"plot: wrote {path}", err=True)
 
 
@@ -384,7 +402,8 @@ def check_threads(threads: int | None) -> None:
 
 def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,
                        age_max_myr: float | None, mean, sigma, table: Path | None):
-    """The model's density and the prior over its card's age grid, from the options estimate and group-age share."""
+    """The model's density and the prior over its card's age grid, from the options estimate, group-age and
+    plot posterior share."""
     from gyroage.core.density import FlowDensity
     from gyroage.core.priors import make_prior
 

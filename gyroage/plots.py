@@ -112,16 +112,21 @@ def _label(frame: pd.DataFrame, row: int) -> str:
 # ---------------------------------------------------------------- the posterior of one star
 
 def plot_posterior(source: str, row: int, output: str | Path | None, method: str = "grid", model=None, seed: int = 0,
-                   true_age_myr: float | None = None, fmt: str | None = None, dpi: float = DPI) -> Path:
+                   true_age_myr: float | None = None, fmt: str | None = None, dpi: float = DPI, prior=None,
+                   reddening=None) -> Path:
     """Age posterior of one input row with median, 68%/95% intervals and MAP; returns the file path.
 
-    Stars whose status is ``extrapolated`` are plotted too (their flags are
-    named in the title); rows without an age are a :class:`UserError`.
+    ``model``: an :class:`~gyroage.core.api.AgeModel`, or a path for :meth:`AgeModel.load` (None: the shipped
+    model). ``prior`` (a :class:`~gyroage.core.priors.Prior`; None: the model's default) and ``reddening`` (a
+    :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``) date the star as ``estimate``
+    does. Stars whose status is ``extrapolated`` are plotted too (their flags are named in the title); rows
+    without an age are a :class:`UserError`.
     """
     from dataclasses import replace
 
     from gyroage import io, statuses
     from gyroage.core.api import AgeModel
+    from gyroage.core.colours import Reddening
     from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
     from gyroage.core.posterior import SUMMARY_COLUMNS
 
@@ -129,11 +134,14 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {method!r} (choose grid or mcmc)")
     frame = io.read_table(source)
+    if len(frame) == 0:  # a header-only input: no range of rows to name
+        raise UserError("the input has no rows: no star to plot")
     if not 0 <= row < len(frame):
         raise UserError(f"--row {row} is outside the input (0..{len(frame) - 1})")
-    am = AgeModel.load(model)
+    am = model if isinstance(model, AgeModel) else AgeModel.load(model)
     one = frame.iloc[[row]].reset_index(drop=True)
-    base = EstimateSettings(prior=am.default_prior, n_grid=max(401, am.card.age_grid["n"]), seed=seed)
+    base = EstimateSettings(prior=am.default_prior if prior is None else prior, n_grid=max(401, am.card.age_grid["n"]),
+                            seed=seed, reddening=Reddening() if reddening is None else reddening)
     grid_out, post = estimate_with_posteriors(one, am.density, base)
     status = grid_out["status"].iloc[0]
     if status not in (statuses.OK, statuses.EXTRAPOLATED):

@@ -3,7 +3,8 @@
 Array in, array out; no torch. Inputs are validated with the same rules and
 statuses as ``gyroage estimate`` (:func:`gyroage.core.stars.check_stars`), so a
 star gets the same answer from the API and the command line, and a bad star
-gets NaN and a status, never an invented number. One onnxruntime session per
+gets NaN and a status, never an invented number. Text elements are read as CSV
+cells are: a number, a missing-value token ("not given"), or a bad value. One onnxruntime session per
 model, which onnxruntime allows to be run from several threads at once; the
 methods keep no state between calls, so an :class:`AgeModel` can be shared by
 threads.
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage import statuses
+from gyroage import io, statuses
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
@@ -45,6 +46,27 @@ from gyroage.errors import UserError
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 # log10 slack at the ends of the age grid: 10 ** (x - 6) Myr back to log10 may land an ulp outside
 _AGE_SLACK = 1e-9
+
+
+def _cells(values) -> np.ndarray:
+    """``values`` as an array: numbers as float64, anything else (text, None, pd.NA) as objects.
+
+    Objects keep their text for :func:`gyroage.io.numeric` and :func:`gyroage.io.unparsed`, so an array cell is
+    read as a CSV cell is: "12" a number, "NA" not given, "abc" a bad value (a status, not an exception).
+    """
+    a = np.asarray(values)
+    return a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)
+
+
+def _numbers(values) -> tuple[np.ndarray, np.ndarray]:
+    """(``values`` as float64, NaN where not a number; True where a cell is text that is neither a number nor a
+    missing-value token), both of ``values``' shape."""
+    a = _cells(values)
+    if a.dtype != object:
+        return a, np.zeros(a.shape, dtype=bool)
+    frame = pd.DataFrame({"v": a.reshape(-1)})
+    v = io.numeric(frame, "v")
+    return v.reshape(a.shape), io.unparsed(frame, "v", v).reshape(a.shape)
 
 
 @dataclass(frozen=True)
@@ -92,7 +114,11 @@ class Posterior:
         return ok, self.pdf.reshape(-1, len(self.grid))[ok]
 
     def summaries(self) -> dict[str, np.ndarray]:
-        """Percentiles (2.5, 16, 50, 84, 97.5) and MAP in Myr, keyed by ``gyroage estimate``'s column names."""
+        """Percentiles (2.5, 16, 50, 84, 97.5) and MAP in Myr, keyed by ``gyroage estimate``'s column names.
+
+        Only the ages (``SUMMARY_COLUMNS``); ``p_outlier``, ``age_flags`` and ``status`` are attributes, and
+        :meth:`to_frame` has them all.
+        """
         ok, pdf = self._rows()
         out = {name: np.full(ok.shape, np.nan) for name in SUMMARY_COLUMNS}
         if ok.any():
@@ -180,7 +206,7 @@ class AgeModel:
         Beyond its grid the flow extrapolates to nonsense (0.2-0.8 d periods for a Sun-like star at 100 Gyr). NaN
         per element, as for a colour outside the trained domain, so one such age does not stop a vectorised call.
         """
-        age = np.asarray(age_myr, dtype=float)
+        age = _numbers(age_myr)[0]
         lo, hi = (float(g) for g in (self.card.age_grid["log10_age_min"], self.card.age_grid["log10_age_max"]))
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.log10(age) + 6
@@ -196,14 +222,14 @@ class AgeModel:
         """
         given = {k: v for k, v in zip(_COLUMNS, (prot, bp_rp0, bp_rp0_err)) if v is not None}
         given.update({k: v for k, v in (colours or {}).items() if v is not None})
-        arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=float)) for a in (*given.values(), *extra)))
+        arrays = np.broadcast_arrays(*(np.atleast_1d(_cells(a)) for a in (*given.values(), *extra)))
         shape = arrays[0].shape
         frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
         return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
                        check_domain: bool = True) -> np.ndarray:
-        """log p(log10 Prot | age, colour, colour error) per dex of period, broadcast over the inputs.
+        """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
 
         Includes the outlier mixture (``outlier_weight``: ``None`` for the
         card's). NaN where a star is invalid, (with ``check_domain``) outside
@@ -227,7 +253,7 @@ class AgeModel:
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,
                   teff=None, teff_err=None, b_v0=None, b_v0_err=None, v_ks0=None, v_ks0_err=None, abs_g0=None, g0=None,
                   parallax=None, abs_g0_err=None, parallax_err=None) -> Posterior:
-        """Grid posteriors over log10 age for arrays of stars (broadcast together; scalars give one star).
+        """Grid posteriors over log10 age for arrays of stars (broadcast together, at least 1-d: scalars give shape (1,)).
 
         The same numbers as ``gyroage estimate`` with the same prior, grid and
         outlier weight (defaults: the card's): ages of a sequence member, the
@@ -296,11 +322,13 @@ class AgeModel:
         n = int(n)
         if n < 0:
             raise ValueError("n must be >= 0")
-        age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr), np.asarray(bp_rp0, dtype=float))
-        shape = colour.shape
-        age, colour = age.reshape(-1), colour.reshape(-1)
-        err = np.broadcast_to(np.nan if bp_rp0_err is None else np.asarray(bp_rp0_err, dtype=float), shape).reshape(-1)
-        use = np.isfinite(age) & colour_in_domain(colour, self.card) & (np.isnan(err) | (np.isfinite(err) & (err > 0)))
+        err, err_text = _numbers(np.nan if bp_rp0_err is None else bp_rp0_err)
+        age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), _numbers(bp_rp0)[0], err,
+                                                         err_text)
+        shape = age.shape
+        age, colour, err, err_text = (a.reshape(-1) for a in (age, colour, err, err_text))
+        use = (np.isfinite(age) & colour_in_domain(colour, self.card) & ~err_text
+               & (np.isnan(err) | (np.isfinite(err) & (err > 0))))
         err = fill_colour_err(err, self.card)
         out = np.full((len(age), n), np.nan)
         rng = np.random.default_rng(seed)
@@ -316,7 +344,7 @@ class AgeModel:
         NaN for the age (outside :attr:`age_range_myr`, or not finite).
         """
         age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr).reshape(-1),
-                                          np.asarray(bp_rp0, dtype=float).reshape(-1))
+                                          _numbers(bp_rp0)[0].reshape(-1))
         out = np.full((len(age), len(qs)), np.nan)
         use = np.isfinite(age)
         if use.any():

@@ -249,7 +249,8 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     summaries = gp.summaries()
     key = io.prefix_clashes(pd.DataFrame(columns=[col]), ["n_stars", "n_used", *summaries, "age_flags", "status"]
                             ).columns[0]
-    out = pd.DataFrame({key: gp.groups, "n_stars": gp.n_stars, "n_used": gp.n_used, **summaries})
+    out = pd.DataFrame({key: _group_labels(labels[has], groups, gp.groups), "n_stars": gp.n_stars,
+                        "n_used": gp.n_used, **summaries})
     flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, groups[used], stars.bp_rp0[used],
                                       np.log10(stars.prot[used]), summaries["age_p50_myr"])
     out["age_flags"] = flags
@@ -258,8 +259,20 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     if not has.all():
         blank = {key: "", "n_stars": int((~has).sum()), "n_used": 0, **{k: np.nan for k in summaries},
                  "age_flags": "", "status": statuses.NO_GROUP}
-        out = pd.concat([out, pd.DataFrame([blank])], ignore_index=True)
+        tail = pd.DataFrame([blank])
+        if out[key].dtype != object and not pd.api.types.is_string_dtype(out[key]):
+            tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
+        out = pd.concat([out, tail], ignore_index=True)
     return out
+
+
+def _group_labels(labels: pd.Series, keys: np.ndarray, groups: np.ndarray) -> np.ndarray | pd.Series:
+    """Each group's label for the output: numbers (and booleans) as the input has them, the first member's, so
+    Parquet and FITS keep their type; text as the stripped key the groups were formed by (``groups``)."""
+    if not pd.api.types.is_numeric_dtype(labels):
+        return groups
+    first = pd.Series(np.arange(len(keys))).groupby(keys, sort=False).first()
+    return labels.iloc[first.reindex(groups).to_numpy()].reset_index(drop=True)
 
 
 def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups: np.ndarray, bp_rp0: np.ndarray,

@@ -256,3 +256,42 @@ def test_group_posterior_refuses_what_group_ages_refuses(model, kwargs, words):
     with pytest.raises(UserError, match=words):
         group_posterior(model.density, np.log10([9.0, 7.5]), [1.05, 0.95], [0.02] * 2, ["a", "a"],
                         model.default_prior, **{"n_grid": 1001, **kwargs})
+
+
+def labelled(labels) -> pd.DataFrame:
+    return pd.DataFrame({"prot": [10.0, 11.0, 25.4, 12.0], "bp_rp0": [1.0, 1.05, 0.82, 1.1], "cl": labels})
+
+
+@pytest.mark.parametrize("labels, expected", [
+    (pd.array([7, 7, 9, None], dtype="Int64"), pd.array([7, 9, None], dtype="Int64")),
+    (np.array([7, 7, 9, 11]), np.array([7, 9, 11])),
+    (np.array([1.5, 1.5, 2.0, np.nan]), np.array([1.5, 2.0, np.nan])),
+    (np.array([True, True, False, False]), np.array([True, False])),
+])
+def test_numeric_group_labels_keep_their_type(model, labels, expected):
+    """Int64 or float labels came out as the strings '7', '1.5' (and Parquet/FITS wrote them as text)."""
+    out = group_ages(labelled(labels), model.density, "cl", model.default_prior, n_grid=201)
+    assert out["cl"].dtype == pd.Series(expected).dtype
+    pd.testing.assert_series_equal(out["cl"], pd.Series(expected, name="cl"), check_dtype=True)
+    assert (out["status"].iloc[-1] == "no_group") == pd.isna(labels).any()
+
+
+def test_text_group_labels_are_stripped_as_before(model):
+    out = group_ages(labelled([" a", "a ", "b", ""]), model.density, "cl", model.default_prior, n_grid=201)
+    assert list(out["cl"]) == ["a", "b", ""] and list(out["n_stars"]) == [2, 1, 1]
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "fits"])
+def test_group_age_parquet_and_fits_outputs_keep_numeric_labels(tmp_path, suffix):
+    from astropy.table import Table
+
+    frame = labelled(pd.array([7, 7, 9, None], dtype="Int64")).assign(fl=[1.5, 1.5, 2.25, 2.25])
+    src = tmp_path / "members.parquet"
+    frame.to_parquet(src)
+    for by, kind in (("cl", "i"), ("fl", "f")):
+        out = tmp_path / f"ages_{by}.{suffix}"
+        res = run_cli("group-age", str(src), "--by", by, "-o", str(out), "-q")
+        assert res.returncode == 0, res.stderr
+        back = pd.read_parquet(out) if suffix == "parquet" else Table.read(out).to_pandas()
+        assert back[by].dtype.kind == kind, back[by].dtype
+        assert list(back[by].dropna()) == ([7, 9] if by == "cl" else [1.5, 2.25])

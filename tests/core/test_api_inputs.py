@@ -1,0 +1,94 @@
+"""The Python API reads text inputs as the command line reads cells: a status per star, never an exception."""
+
+import io
+
+import numpy as np
+import pandas as pd
+
+from gyroage.core.posterior import SUMMARY_COLUMNS
+from tests.conftest import ROOT, run_cli
+
+
+def cli_rows(**columns) -> pd.DataFrame:
+    """``gyroage estimate`` on a CSV whose cells are the given values as text."""
+    res = run_cli("estimate", "-", "-q", input=pd.DataFrame(columns).to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    return pd.read_csv(io.StringIO(res.stdout), keep_default_na=False, na_values=[""])
+
+
+def test_text_period_gets_a_status_as_on_the_command_line(model):
+    prot, colour = ["25.4", "abc", " 8 ", "", None], [0.82, 1.0, 1.1, 1.0, 1.0]
+    post = model.posterior(prot=prot, bp_rp0=colour)
+    cli = cli_rows(prot=["25.4", "abc", " 8 ", "", ""], bp_rp0=colour)
+    assert list(post.status) == list(cli["status"]) == ["ok", "invalid_period", "ok", "invalid_period",
+                                                        "invalid_period"]
+    s = post.summaries()
+    for name in SUMMARY_COLUMNS:
+        assert np.allclose(s[name], cli[name], rtol=1e-5, equal_nan=True), name
+
+
+def test_missing_value_tokens_in_an_error_mean_not_given_and_other_text_is_a_bad_error(model):
+    post = model.posterior(prot=[25.4, 8.0, 8.0, 8.0], bp_rp0=[0.82, 1.1, 1.1, 1.1],
+                           bp_rp0_err=["nan", "NA", "--", "big"])
+    default = model.posterior(prot=[25.4, 8.0], bp_rp0=[0.82, 1.1])
+    assert list(post.status) == ["ok", "ok", "ok", "invalid_colour_err"]
+    assert np.array_equal(post.summaries()["age_p50_myr"][:2], default.summaries()["age_p50_myr"])
+    cli = cli_rows(prot=[25.4, 8.0, 8.0, 8.0], bp_rp0=[0.82, 1.1, 1.1, 1.1], bp_rp0_err=["nan", "NA", "--", "big"])
+    assert list(cli["status"]) == list(post.status)
+
+
+def test_text_in_the_colour_keywords_is_read_as_the_columns_are(model):
+    post = model.posterior(prot=[12.0, 12.0, 12.0], bp_rp=["1.2", "1.2", "x"], ebprp=["0.03", "?", "0.03"],
+                           ebprp_err=["NA", "0.01", "0.01"])
+    assert list(post.status) == ["ok", "invalid_reddening", "invalid_colour"]
+    same = model.posterior(prot=12.0, bp_rp=1.2, ebprp=0.03)
+    assert post.summaries()["age_p50_myr"][0] == same.summaries()["age_p50_myr"][0]
+    teff = model.posterior(prot=["25.4", "25.4"], teff=["5772", "hot"], teff_err=["null", "50"])
+    assert list(teff.status) == ["ok", "invalid_colour"]
+
+
+def test_log_likelihood_reads_text_as_numbers_and_gives_nan_for_bad_text(model):
+    ll = model.log_likelihood(prot=["10", "abc", "10", "10"], bp_rp0=["1.0", "1.0", "1.0", "1.0"],
+                              age_myr=["500", "500", "old", "500"], bp_rp0_err=["NA", "", "", "bad"])
+    ref = model.log_likelihood(prot=10.0, bp_rp0=1.0, age_myr=500.0)
+    assert ll[0] == ref[0] and np.all(np.isnan(ll[1:]))
+
+
+def test_sample_periods_and_period_quantiles_read_text_as_numbers(model):
+    s = model.sample_periods(age_myr=["700", "700", "700", "x"], bp_rp0=["1.0", "blue", "1.0", "1.0"], n=5, seed=0,
+                             bp_rp0_err=["NA", "", "bad", ""])
+    ref = model.sample_periods(age_myr=700.0, bp_rp0=1.0, n=5, seed=0)
+    assert s.shape == (4, 5) and np.all(np.isfinite(s[0])) and np.all(np.isnan(s[1:]))
+    assert np.all(np.isfinite(ref))
+    q = model.period_quantiles(age_myr=["700", "x"], bp_rp0=["1.0", "1.0"])
+    assert np.array_equal(q[0], model.period_quantiles(age_myr=[700.0], bp_rp0=[1.0])[0])
+    assert np.all(np.isnan(q[1]))
+
+
+def readme_python_api() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text[text.index("From Python (`from gyroage import AgeModel`"):text.index("### Input columns")]
+
+
+def test_readme_states_the_shapes_the_api_gives(model):
+    api = readme_python_api()
+    assert "results have the inputs'\nshape" not in api  # a scalar's results are not 0-d
+    assert "`(1,)`" in api and "`(n,)`" in api
+    one = model.posterior(prot=25.4, bp_rp0=0.82)
+    assert one.shape == (1,) and one.status.shape == (1,) and one.summaries()["age_p50_myr"].shape == (1,)
+    assert model.log_likelihood(prot=25.4, bp_rp0=0.82, age_myr=4000).shape == (1,)
+    assert model.sample_periods(age_myr=700, bp_rp0=1.0, n=7, seed=0).shape == (7,)
+    assert model.posterior(prot=[[25.4, 8.0]], bp_rp0=[[0.82], [1.1]]).shape == (2, 2)
+
+
+def test_readme_names_the_columns_summaries_and_to_frame_give(model):
+    lines = readme_python_api().splitlines()
+    summ = next(line for line in lines if line.startswith("post.summaries()"))
+    frame = next(line for line in lines if line.startswith("post.to_frame()"))
+    post = model.posterior(prot=25.4, bp_rp0=0.82)
+    assert list(post.summaries()) == list(SUMMARY_COLUMNS)
+    assert "same columns as `gyroage estimate`" not in summ and f"{SUMMARY_COLUMNS[0]} ... {SUMMARY_COLUMNS[-1]}" in summ
+    cols = list(post.to_frame().columns)
+    assert cols[-3:] == ["p_outlier", "age_flags", "status"]
+    for name in ("p_outlier", "age_flags", "status"):
+        assert name in frame, name
