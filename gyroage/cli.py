@@ -153,7 +153,8 @@ def estimate(
                                              "4th one refined where a cubic is unsure (2.5x slower; medians agree to "
                                              "6e-4 dex for 99% of stars).")] = False,
     outlier_weight: OutlierOpt = None,
-    threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs).")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs; "
+                                                           "results do not depend on it).")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
     quiet: QuietOpt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format).")] = False,
