@@ -74,3 +74,30 @@ def test_grid_output_does_not_depend_on_threads(tmp_path, settings):
             outs[threads, suffix] = out.read_bytes()
     for suffix in ("csv", "parquet"):
         assert outs[1, suffix] == outs[2, suffix] == outs[3, suffix], suffix
+
+
+@pytest.mark.parametrize("posteriors", [True, False])
+def test_a_closed_stdout_does_not_lose_the_posteriors_silently(tmp_path, posteriors):
+    """`estimate big.csv --posteriors p.parquet | head -1` exited 0 and never wrote p.parquet; it now says so in one
+    line and exits 2. Without --posteriors a reader that stops early is no error: silent, exit 0."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    src = tmp_path / "in.csv"
+    stars(50).to_csv(src, index=False)
+    post = tmp_path / "p.parquet"
+    args = ["--posteriors", str(post)] if posteriors else []
+    proc = subprocess.Popen([sys.executable, "-m", "gyroage.cli", "estimate", str(src), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc.stdout.close()  # the reader is gone before the first row: every write to stdout is a broken pipe
+    err = proc.stderr.read()
+    code = proc.wait(timeout=60)
+    assert not post.exists()
+    if posteriors:
+        assert code == 2 and err.splitlines() == [
+            f"gyroage: error: the output closed before the table was written (broken pipe): --posteriors {post} "
+            "not written"], err
+    else:
+        assert code == 0 and err == ""

@@ -174,6 +174,13 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
     try:
         return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt)
+    except BrokenPipeError:
+        sink.abort()
+        if posteriors is None:  # the reader stopped early (`| head`): as quiet as any Unix filter
+            raise
+        # the posteriors need every row; a file the user asked for must not go missing without a word
+        raise UserError(f"the output closed before the table was written (broken pipe): --posteriors {posteriors} "
+                        "not written") from None
     except BaseException:
         sink.abort()
         raise
