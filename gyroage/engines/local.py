@@ -209,8 +209,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         if prev is not None:
             counts.update(prev)
             skipped += rows
-            if progress.total:  # rate and ETA are for the rows this run computes
-                progress.total -= rows
+            progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         if posteriors is None:
             out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update), None
