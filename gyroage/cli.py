@@ -324,7 +324,7 @@ def group_age(
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:
-        typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == statuses.OK).sum())} ok", err=True)
+        typer.echo(f"group-age: {group_summary(out)}", err=True)
 
 
 plot_app = typer.Typer(help="Figures (PNG, PDF or SVG; needs matplotlib).", no_args_is_help=True)
@@ -375,6 +375,14 @@ def plot_sequence_cmd(
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi)
     typer.echo(f"plot: wrote {path}", err=True)
+
+
+def group_summary(out) -> str:
+    """``N groups, M ok``, and the input rows without a group (the ``no_group`` row counts them: it is no group)."""
+    blank = out["status"] == statuses.NO_GROUP
+    text = f"{int((~blank).sum())} groups, {int((out['status'] == statuses.OK).sum())} ok"
+    n = int(out.loc[blank, "n_stars"].sum())
+    return text + (f"; {n} row{'s' if n != 1 else ''} without a group" if n else "")
 
 
 def check_threads(threads: int | None) -> None:
