@@ -153,7 +153,8 @@ def estimate(
                                              "4th one refined where a cubic is unsure (2.5x slower; medians agree to "
                                              "6e-4 dex for 99% of stars).")] = False,
     outlier_weight: OutlierOpt = None,
-    threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs).")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs; "
+                                                           "results do not depend on it).")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
     quiet: QuietOpt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format).")] = False,
@@ -323,7 +324,7 @@ def group_age(
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:
-        typer.echo(f"group-age: {len(out)} groups, {int((out['status'] == statuses.OK).sum())} ok", err=True)
+        typer.echo(f"group-age: {group_summary(out)}", err=True)
 
 
 plot_app = typer.Typer(help="Figures (PNG, PDF or SVG; needs matplotlib).", no_args_is_help=True)
@@ -392,6 +393,14 @@ def plot_sequence_cmd(
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi)
     typer.echo(f"plot: wrote {path}", err=True)
+
+
+def group_summary(out) -> str:
+    """``N groups, M ok``, and the input rows without a group (the ``no_group`` row counts them: it is no group)."""
+    blank = out["status"] == statuses.NO_GROUP
+    text = f"{int((~blank).sum())} groups, {int((out['status'] == statuses.OK).sum())} ok"
+    n = int(out.loc[blank, "n_stars"].sum())
+    return text + (f"; {n} row{'s' if n != 1 else ''} without a group" if n else "")
 
 
 def check_threads(threads: int | None) -> None:

@@ -27,6 +27,12 @@ class Progress:
         self.label, self.total, self.unit, self.quiet, self.every = label, total, unit, quiet, every
         self.start = self._last = time.perf_counter()
         self.done = 0
+        self.skipped = 0  # of done: taken over (a resumed run's finished rows), not in the rate
+
+    def skip(self, n: int) -> None:
+        """Count ``n`` as done without doing them (rows a resumed run takes over): in ``done``, not in the rate."""
+        self.done += n
+        self.skipped += n
 
     def update(self, n: int = 1, extra: str = "", force: bool = False) -> None:
         self.done += n
@@ -35,7 +41,7 @@ class Progress:
             return  # the last line is close()'s, with its summary
         self._last = now
         elapsed = max(now - self.start, 1e-9)
-        rate = self.done / elapsed
+        rate = (self.done - self.skipped) / elapsed
         parts = [f"{self.label}: {self.done}"]
         if self.total:
             parts[0] += f"/{self.total}"

@@ -213,3 +213,16 @@ def test_group_age_refuses_negative_threads_as_estimate_does(tmp_path):
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
         said.append(res.stderr.strip())
     assert said[0] == said[1] == "gyroage: error: --threads must be >= 0 (0: onnxruntime's default)"
+
+
+def test_group_age_summary_counts_groups_not_the_row_of_rows_without_one(tmp_path):
+    """'3 groups, 2 ok' counted the no_group row (the input rows with a blank group cell) as a group."""
+    src = tmp_path / "g.csv"
+    pd.DataFrame({"cluster": ["A", "A", "", "B", None, "C"], "prot": [8.0, 9.0, 7.0, 10.0, 12.0, -1.0],
+                  "bp_rp0": [1.0, 1.1, 1.0, 1.2, 1.3, 1.0]}).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines()[-1] == "group-age: 3 groups, 2 ok; 2 rows without a group", res.stderr
+    pd.DataFrame({"cluster": ["A", "B"], "prot": [8.0, 10.0], "bp_rp0": [1.0, 1.2]}).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.stderr.strip().splitlines()[-1] == "group-age: 2 groups, 2 ok", res.stderr

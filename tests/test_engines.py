@@ -307,13 +307,25 @@ def test_resume_refuses_changed_input(tmp_path, density, settings, monkeypatch):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
 
 
-def test_resumed_progress_counts_only_the_rows_it_computes(tmp_path, density, settings, monkeypatch, capsys):
-    """After a resume the last progress line reads 400/400, not 400/700 (rows taken over are not pending work)."""
+def test_resumed_progress_shows_every_row_and_rates_the_computed_ones(tmp_path, density, settings, monkeypatch,
+                                                                      capsys):
+    """After a resume the last line reads 700/700 beside counts of 700 (it read 400/400); rate and ETA are of the
+    rows this run computes."""
+    from gyroage import progress
+
     src, out = interrupted_run(tmp_path, density, settings, monkeypatch, n=700, finished=3)
     engines.run_local(src, out, density, settings, chunksize=100, quiet=False, resume=True)
     err = capsys.readouterr().err.strip().splitlines()
     assert "resumed: 300 rows" in err[-2]
-    assert err[-1].startswith("estimate: 400/400 |")
+    assert err[-1].startswith("estimate: 700/700 |") and "ok " in err[-1]
+
+    t = iter([0.0, 10.0, 10.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(t))
+    p = progress.Progress("job", total=100, unit="things")
+    p.skip(50)  # taken over: done, not computed
+    p.update(25)
+    err = capsys.readouterr().err
+    assert "75/100" in err and "ETA 10 s" in err and "2.5 things/s" in err
 
 
 def test_posteriors_carry_the_input_ids(tmp_path, density, settings):

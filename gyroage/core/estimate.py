@@ -231,18 +231,22 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
 # Stars per block of the grid method: blocks run on parallel threads, so the numpy work of one
 # (normalising, summarising) overlaps the onnxruntime work of another instead of idling a core.
 GRID_BLOCK = 2048
+# Blocks come in multiples of this many, whatever --threads is: a block's stars share onnxruntime batches, whose
+# float32 products move with their rows, so a block size that followed the thread count changed last digits.
+# 2 keeps the blocks a 2-core machine always had (and both its cores busy to the end).
+GRID_BLOCKS_MULTIPLE = 2
 
 
-def block_size(n: int, threads: int) -> int:
-    """Stars per block: at most ``GRID_BLOCK``, in a number of blocks that the threads share evenly.
+def block_size(n: int) -> int:
+    """Stars per block: at most ``GRID_BLOCK``, in a number of blocks that is a multiple of ``GRID_BLOCKS_MULTIPLE``.
 
     10,000 stars in blocks of 2048 leave the fifth block alone on one core at the end;
-    six blocks of 1,667 keep both cores busy to the end.
+    six blocks of 1,667 keep two cores busy to the end. Independent of the thread count, so results are too.
     """
     blocks = -(-n // GRID_BLOCK)
-    if threads <= 1 or blocks <= 1:
+    if blocks <= 1:
         return GRID_BLOCK
-    blocks = -(-blocks // threads) * threads
+    blocks = -(-blocks // GRID_BLOCKS_MULTIPLE) * GRID_BLOCKS_MULTIPLE
     return -(-n // blocks)
 
 
@@ -252,7 +256,7 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
                  abs_g_err=None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
     """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of at most ``GRID_BLOCK``."""
     n = len(log10_prot)
-    size = block_size(n, density.threads)
+    size = block_size(n)
     starts = list(range(0, n, size))
     cut = (lambda a, i: None if a is None else a[i : i + size])  # noqa: E731
     calibration = Calibration.from_card(density.card)

@@ -186,16 +186,20 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     text_columns = not _parquet_input(paths)
     columns = io.require_columns(list(ddf.columns))
     required_colour(columns, settings.reddening)  # here, not in every worker: one line, not a worker's traceback
-    if ddf.npartitions < n_workers:  # e.g. one Parquet row group: split it so every worker has work
+    # The sampler's random streams follow a star's place in its chunk, so mcmc runs on the local engine's chunks of
+    # --chunksize rows, wherever the partitions (which follow the bytes and the workers) happen to fall.
+    chunked = settings.method == "mcmc"
+    if ddf.npartitions < n_workers and not chunked:  # e.g. one Parquet row group: split it so every worker has work
         ddf = ddf.repartition(npartitions=2 * n_workers)
     spec = (str(model) if model is not None else None, 1, 8192, True)
     counts: Counter = Counter()
     with atomic_path(target, suffix=".dask-tmp", directory=True) as tmp:
         task = delayed(_partition_task, pure=True)
-        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
-                for i, p in enumerate(ddf.to_delayed())]
-        progress.log(f"{len(jobs)} partitions on {n_workers} workers")
         try:
+            frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
+            jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
+                    for i, p in enumerate(frames)]
+            progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
             for fut in as_completed(client.compute(jobs)):
                 rows, c = fut.result()
                 counts.update(c)
@@ -205,3 +209,29 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
         if text_columns:
             _same_types(sorted(tmp.glob("part.*.parquet")))
     return counts
+
+
+def _chunk_frames(ddf, chunksize: int, client) -> list:
+    """Delayed frames of input rows ``[k chunksize, (k + 1) chunksize)``: the chunks the local engine reads.
+
+    The partitions' lengths are computed first (one more read of the input: small beside sampling it). A chunk
+    across partitions takes its rows from each. An input without rows keeps its one (empty) partition.
+    """
+    from dask import delayed
+
+    parts = ddf.to_delayed()
+    lengths = client.gather(client.compute([delayed(len)(p) for p in parts]))
+    starts = [0, *itertools.accumulate(lengths)]
+    frames = []
+    for lo in range(0, starts[-1], chunksize):
+        hi = min(lo + chunksize, starts[-1])
+        pieces = [(parts[j], max(lo, starts[j]) - starts[j], min(hi, starts[j + 1]) - starts[j])
+                  for j in range(len(parts)) if starts[j] < hi and starts[j + 1] > lo]
+        frames.append(delayed(_rows_of, pure=True)([p for p, _, _ in pieces], [(a, b) for _, a, b in pieces]))
+    return frames or parts[:1]
+
+
+def _rows_of(frames: list[pd.DataFrame], spans: list[tuple[int, int]]) -> pd.DataFrame:
+    """Rows ``a:b`` of each frame, one after the other."""
+    cut = [f.iloc[a:b] for f, (a, b) in zip(frames, spans)]
+    return pd.concat(cut, ignore_index=True) if len(cut) > 1 else cut[0].reset_index(drop=True)

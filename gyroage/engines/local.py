@@ -174,6 +174,13 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
     try:
         return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt)
+    except BrokenPipeError:
+        sink.abort()
+        if posteriors is None:  # the reader stopped early (`| head`): as quiet as any Unix filter
+            raise
+        # the posteriors need every row; a file the user asked for must not go missing without a word
+        raise UserError(f"the output closed before the table was written (broken pipe): --posteriors {posteriors} "
+                        "not written") from None
     except BaseException:
         sink.abort()
         raise
@@ -202,8 +209,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         if prev is not None:
             counts.update(prev)
             skipped += rows
-            if progress.total:  # rate and ETA are for the rows this run computes
-                progress.total -= rows
+            progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         if posteriors is None:
             out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update), None

@@ -122,15 +122,15 @@ def test_api_never_raises_on_bad_numbers(model, rows):
     assert np.array_equal(np.isfinite(ll), ok)
 
 
-def test_grid_blocks_are_shared_evenly_by_the_threads():
-    from gyroage.core.estimate import GRID_BLOCK, block_size
+def test_grid_blocks_are_shared_evenly_and_do_not_follow_the_threads():
+    from gyroage.core.estimate import GRID_BLOCK, GRID_BLOCKS_MULTIPLE, block_size
 
-    for n, threads in ((9957, 2), (2 * GRID_BLOCK + 1, 2), (10 * GRID_BLOCK - 5, 4), (GRID_BLOCK + 1, 3)):
-        size = block_size(n, threads)
+    for n in (9957, 2 * GRID_BLOCK + 1, 10 * GRID_BLOCK - 5, GRID_BLOCK + 1):
+        size = block_size(n)
         blocks = -(-n // size)
-        assert size <= GRID_BLOCK and blocks % threads == 0, (n, threads, size)
+        assert size <= GRID_BLOCK and blocks % GRID_BLOCKS_MULTIPLE == 0, (n, size)
         assert n - (blocks - 1) * size > size // 2  # no short block left alone at the end
-    assert block_size(9957, 1) == GRID_BLOCK and block_size(100, 2) == GRID_BLOCK  # one thread, one block: as before
+    assert block_size(10_000) == 1667 and block_size(100) == GRID_BLOCK  # what 2 threads always gave; one block
 
 
 def test_a_density_on_one_thread_shares_the_session_and_gives_the_same_numbers(model):
