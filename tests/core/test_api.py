@@ -130,7 +130,7 @@ def test_grid_blocks_are_shared_evenly_and_do_not_follow_the_threads():
         blocks = -(-n // size)
         assert size <= GRID_BLOCK and blocks % GRID_BLOCKS_MULTIPLE == 0, (n, size)
         assert n - (blocks - 1) * size > size // 2  # no short block left alone at the end
-    assert block_size(10_000) == 1667 and block_size(100) == GRID_BLOCK  # what 2 threads always gave; one block
+    assert block_size(10_000) == 834 and block_size(100) == GRID_BLOCK  # twelve blocks; one block
 
 
 def test_a_density_on_one_thread_shares_the_session_and_gives_the_same_numbers(model):
