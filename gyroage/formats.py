@@ -9,6 +9,7 @@ or Parquet run never loads it.
 from __future__ import annotations
 
 import io as _io
+import itertools
 import re
 import sys
 import warnings
@@ -69,11 +70,19 @@ def sniff(head: bytes) -> str | None:
 
 
 def _whitespace_ascii(text: str) -> str | None:
-    """``ascii`` for text whose header has no CSV delimiter and splits, like its first data row, on blanks."""
+    """``ascii`` for text whose header has no CSV delimiter and splits, like its first data row, on blanks.
+
+    Leading ``#`` lines are comments, a CSV's too (:func:`gyroage.csv_layout.header_start`): a header after them
+    with a CSV delimiter is CSV; one without is left to astropy, which reads commented headers.
+    """
     lines = [ln for ln in text.splitlines()[:-1] if ln.strip()]  # the last line may be cut off
-    if lines and lines[0].startswith("#"):  # CSV has no comment lines; astropy reads commented headers
+    comments = len(list(itertools.takewhile(lambda ln: ln.lstrip().startswith("#"), lines)))
+    lines = lines[comments:]
+    if lines and re.search(r"[,;\t|]", lines[0]):
+        return None
+    if comments:
         return "ascii"
-    if len(lines) < 2 or re.search(r"[,;\t|]", lines[0]):
+    if len(lines) < 2:
         return None
     n = len(lines[0].split())
     return "ascii" if n > 1 and len(lines[1].split()) == n else None
