@@ -50,11 +50,16 @@ def by_suffix(path: str | Path) -> str | None:
     return SUFFIXES.get(Path(name).suffix)
 
 
-def sniff(head: bytes) -> str | None:
-    """The format the first bytes of a file give away, or ``None`` (then the suffix decides, else CSV)."""
+def sniff(head: bytes, whole: bool = False) -> str | None:
+    """The format the first bytes of a file give away, or ``None`` (then the suffix decides, else CSV).
+
+    ``whole``: ``head`` is the whole file (its last line is whole even without a line break).
+    """
     if head.startswith(b"\x1f\x8b"):  # gzip: what it holds decides (CSV is read decompressed, as astropy reads its own)
         try:  # as much text as a plain file's head gives; a head cut short mid-stream is no error here
-            head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, len(head))
+            unzip = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            head = unzip.decompress(head, len(head))
+            whole = whole and unzip.eof and not unzip.unconsumed_tail
         except zlib.error:
             return None  # the reader says what is wrong, in one line
     if head.startswith(b"SIMPLE  ="):
@@ -66,16 +71,20 @@ def sniff(head: bytes) -> str | None:
         return "ecsv"
     if text.startswith((b"<?xml", b"<VOTABLE")):
         return "votable"
-    return _whitespace_ascii(text.decode("utf-8", errors="replace"))
+    return _whitespace_ascii(text.decode("utf-8", errors="replace"), whole)
 
 
-def _whitespace_ascii(text: str) -> str | None:
+def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
     """``ascii`` for text whose header has no CSV delimiter and splits, like its first data row, on blanks.
 
     Leading ``#`` lines are comments, a CSV's too (:func:`gyroage.csv_layout.header_start`): a header after them
-    with a CSV delimiter is CSV; one without is left to astropy, which reads commented headers.
+    with a CSV delimiter is CSV; one without is left to astropy, which reads commented headers. ``whole``:
+    ``text`` is the whole file.
     """
-    lines = [ln for ln in text.splitlines()[:-1] if ln.strip()]  # the last line may be cut off
+    lines = text.splitlines()
+    if not (whole or text.endswith(("\n", "\r"))):  # the head's last line may be cut off
+        lines = lines[:-1]
+    lines = [ln for ln in lines if ln.strip()]
     comments = len(list(itertools.takewhile(lambda ln: ln.lstrip().startswith("#"), lines)))
     lines = lines[comments:]
     if lines and re.search(r"[,;\t|]", lines[0]):
@@ -100,7 +109,8 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
             return "csv"
     try:
         with open(source, "rb") as fh:
-            found = sniff(fh.read(4096))
+            head = fh.read(4096)
+            found = sniff(head, whole=len(head) < 4096)
     except OSError:
         found = None  # the reader says why, in one line
     return found or by_suffix(source) or "csv"

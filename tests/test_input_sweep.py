@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gyroage.cli import app
+from tests.conftest import run_cli
 
 
 def invoke(*args: str, stdin: str | None = None):
@@ -72,3 +73,15 @@ def test_the_dask_engine_skips_the_same_comment_lines(tmp_path):
         assert list(local.columns) == ["name", "prot"] and len(local) == 2 and "#1" in list(local["name"])
         dask = read_dask(str(tmp_path / name)).compute().reset_index(drop=True)
         pd.testing.assert_frame_equal(dask.astype(object), local.astype(object))
+
+
+@pytest.mark.parametrize("text", ["prot bp_rp0\n25.4 0.82\n", "prot bp_rp0\r\n25.4 0.82\r\n", "prot bp_rp0\n25.4 0.82"])
+def test_a_one_star_whitespace_table_is_ascii(tmp_path, text):
+    """The whole file fits the sniffed head: its last line is whole, so one data row is enough to tell."""
+    (tmp_path / "x.csv").write_bytes(text.encode())
+    rows = out_rows(invoke(str(tmp_path / "x.csv")))
+    assert rows[0][:2] == ["prot", "bp_rp0"] and len(rows) == 2 and rows[1][-1] == "ok"
+    if text.endswith("\n"):  # a pipe's head may be only a part of it: a last line without a line break is not known whole
+        res = run_cli("estimate", "-", "-q", input=text)  # a real pipe: the sniffer peeks at it
+        assert res.returncode == 0, res.stderr
+        assert [line.split(",") for line in res.stdout.splitlines()] == rows
