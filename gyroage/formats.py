@@ -173,6 +173,8 @@ def convert_units(table, roles: dict[str, str]) -> None:
         unit = _parse_unit(col.unit)
         if unit is not None and not period and unit == u.dimensionless_unscaled:
             continue
+        if _logarithmic(unit, want):
+            raise UserError(f"column '{name}' has a logarithmic unit '{col.unit}': give it in {what}, not its log")
         if unit is None or not unit.is_equivalent(want):
             kind = "rotation period" if period else "colour"
             raise UserError(f"column '{name}' has unit '{col.unit}': a {kind} must be in {what}")
@@ -183,6 +185,18 @@ def convert_units(table, roles: dict[str, str]) -> None:
             done.append(f"'{name}' from {unit} to {'days' if period else 'mag'}")
     if done:
         print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
+
+
+def _logarithmic(unit, want) -> bool:
+    """Whether ``unit`` is a log of a quantity (``dex(d)``, ``mag(AB)``) or a log scale other than mag (dex, dB).
+
+    astropy calls ``dex(d)`` equivalent to days, and dex -2.5 mag: a linear factor would turn log10 P into 10 log10 P.
+    """
+    import astropy.units as u
+
+    if isinstance(unit, u.FunctionUnitBase):
+        return True
+    return unit is not None and unit.is_equivalent(want) and unit.to(want) <= 0
 
 
 def _parse_unit(unit):

@@ -85,3 +85,23 @@ def test_a_one_star_whitespace_table_is_ascii(tmp_path, text):
         res = run_cli("estimate", "-", "-q", input=text)  # a real pipe: the sniffer peeks at it
         assert res.returncode == 0, res.stderr
         assert [line.split(",") for line in res.stdout.splitlines()] == rows
+
+
+def _ecsv(path, units: dict[str, str], **columns) -> str:
+    from astropy.table import Table
+
+    t = Table({"prot": [25.4, 8.0], "bp_rp0": [0.82, 1.1], **columns})
+    for name, unit in units.items():
+        t[name].unit = unit
+    t.write(path, overwrite=True)
+    return str(path)
+
+
+@pytest.mark.parametrize("column, unit", [("prot", "dex(d)"), ("prot", "mag(d)"), ("prot_err", "dex(d)"),
+                                          ("bp_rp0", "dex"), ("bp_rp0", "dB"), ("bp_rp0", "mag(AB)")])
+def test_logarithmic_units_are_refused(tmp_path, column, unit):
+    """log10 of a period is not ten periods: a logarithmic unit is refused in one line, naming column and unit."""
+    path = _ecsv(tmp_path / "log.ecsv", {column: unit}, prot_err=[0.1, 0.1])
+    res = invoke(path, "-o", str(tmp_path / "out.csv"))
+    one_line_error(res, f"'{column}'", f"'{unit}'", "logarithmic")
+    assert not (tmp_path / "out.csv").exists()
