@@ -105,3 +105,83 @@ def test_logarithmic_units_are_refused(tmp_path, column, unit):
     res = invoke(path, "-o", str(tmp_path / "out.csv"))
     one_line_error(res, f"'{column}'", f"'{unit}'", "logarithmic")
     assert not (tmp_path / "out.csv").exists()
+
+
+MS = {"prot": [25.4, 8.0], "bp_rp": [0.9, 1.2], "bp_rp_err": [0.01, 0.02], "ebprp": [0.08, 0.05],
+      "ebprp_err": [0.01, 0.02], "g0": [9.6, 11.0], "parallax": [10.0, 8.0], "parallax_error": [0.1, 0.4]}
+TEFF = {"prot": [25.4, 8.0], "teff": [5700.0, 5000.0], "teff_err": [100.0, 50.0]}
+
+
+def _results(res, inputs) -> list[list[str]]:
+    """The output's own columns (the input's, converted or not, are left out)."""
+    rows = out_rows(res)
+    return [r[len(inputs):] for r in rows]
+
+
+def _table(path, columns: dict, units: dict[str, tuple[str, float]]) -> str:
+    """An ECSV of ``columns``, those in ``units`` given in another unit (value times the factor)."""
+    from astropy.table import Table
+
+    t = Table({k: [v * units.get(k, ("", 1.0))[1] for v in vals] for k, vals in columns.items()})
+    for name, (unit, _) in units.items():
+        t[name].unit = unit
+    t.write(path, overwrite=True)
+    return str(path)
+
+
+@pytest.mark.parametrize("columns, units", [
+    (MS, {"ebprp_err": ("mmag", 1e3), "bp_rp": ("mmag", 1e3), "bp_rp_err": ("mmag", 1e3), "ebprp": ("mmag", 1e3)}),
+    (MS, {"parallax": ("arcsec", 1e-3), "parallax_error": ("uas", 1e3), "g0": ("mmag", 1e3)}),
+    (MS, {"parallax": ("mas", 1.0), "g0": ("mag", 1.0), "prot": ("h", 24.0)}),
+    ({"prot": [25.4, 8.0], "bp_rp0": [0.82, 1.1], "bp_rp0_err": [0.02, 0.03]}, {"bp_rp0_err": ("mmag", 1e3)}),
+    ({"prot": [25.4, 8.0], "v_ks0": [1.6, 2.4], "v_ks0_err": [0.02, 0.03]}, {"v_ks0": ("mmag", 1e3)}),
+])
+def test_every_column_read_is_converted_from_its_unit(tmp_path, columns, units):
+    """mmag to mag, arcsec or uas to mas, hours to days, on whichever column the tool reads: the CSV's results."""
+    pd.DataFrame(columns).to_csv(tmp_path / "plain.csv", index=False)
+    ref = _results(invoke(str(tmp_path / "plain.csv")), columns)
+    res = invoke(_table(tmp_path / "u.ecsv", columns, units))
+    assert _results(res, columns) == ref
+    assert ref[1][-1] != "" and any(c.replace(".", "").isdigit() for c in ref[1])
+    if any(f != 1.0 for _, f in units.values()):
+        assert "converted column" in res.stderr
+
+
+def test_a_temperature_in_deg_c_is_converted_and_its_error_is_a_difference(tmp_path):
+    pd.DataFrame(TEFF).to_csv(tmp_path / "plain.csv", index=False)
+    ref = _results(invoke(str(tmp_path / "plain.csv")), TEFF)
+    from astropy.table import Table
+
+    t = Table({"prot": TEFF["prot"], "teff": [5700 - 273.15, 5000 - 273.15], "teff_err": TEFF["teff_err"]})
+    t["teff"].unit, t["teff_err"].unit = "deg_C", "deg_C"
+    t.write(tmp_path / "c.ecsv")
+    got = _results(invoke(str(tmp_path / "c.ecsv")), TEFF)
+    assert [r[:3] for r in got] == [r[:3] for r in ref]  # colour source, (BP-RP)0 and its error: K's
+    t["teff_err"] = [v * 1.8 for v in TEFF["teff_err"]]
+    t["teff_err"].unit = "deg_F"  # 9/5 degF is 1 K
+    t.write(tmp_path / "f.ecsv")
+    assert [r[:3] for r in _results(invoke(str(tmp_path / "f.ecsv")), TEFF)] == [r[:3] for r in ref]
+
+
+@pytest.mark.parametrize("column, unit, words", [("parallax", "d", ["'parallax'", "'d'", "parallax", "mas"]),
+                                                 ("teff", "mag", ["'teff'", "'mag'", "K"]),
+                                                 ("ebprp_err", "K", ["'ebprp_err'", "'K'", "mag"]),
+                                                 ("g0", "dex", ["'g0'", "logarithmic"])])
+def test_a_unit_that_does_not_convert_is_refused_on_any_column_read(tmp_path, column, unit, words):
+    columns = {**MS, "teff": [5700.0, 5000.0]}
+    path = _table(tmp_path / "bad.ecsv", columns, {column: (unit, 1.0)})
+    one_line_error(invoke(path, "-o", str(tmp_path / "out.csv")), *words)
+
+
+def test_dimensionless_and_unread_columns_are_taken_as_they_are(tmp_path):
+    columns = {**MS, "other": [1.0, 2.0]}
+    pd.DataFrame(columns).to_csv(tmp_path / "plain.csv", index=False)
+    ref = _results(invoke(str(tmp_path / "plain.csv")), columns)
+    res = invoke(_table(tmp_path / "d.ecsv", columns, {"g0": ("", 1.0), "other": ("h", 1.0)}))
+    assert _results(res, columns) == ref and "converted" not in res.stderr
+
+
+def test_every_column_the_tool_reads_has_a_unit_kind():
+    from gyroage import formats, io
+
+    assert set(formats.COLUMN_KINDS) == set(io.ALIASES)
