@@ -35,28 +35,37 @@ class CsvLayout:
     ``names`` (pandas' header names and :data:`_SPARE`) is set when the first data row ends with one the
     header lacks: pandas would expect that field on every row and drop whatever a later row holds there.
     ``unnamed_last``: the header ends with one, so its last column has no name (pandas: ``Unnamed: N``).
+    ``skip``: lines before the header (leading ``#`` comments, :func:`header_start`); ``hashed``: the header is
+    itself the last of them (``#name,prot,...``), its first name read without the ``#``.
     """
 
     sep: str
     names: tuple[str, ...] | None = None
     unnamed_last: bool = False
+    skip: int = 0
+    hashed: bool = False
 
     @property
     def trims(self) -> bool:
-        """Whether :meth:`trim` drops a last column."""
-        return bool(self.names) or self.unnamed_last
+        """Whether :meth:`trim` changes a chunk (drops a last column, or renames the first)."""
+        return bool(self.names) or self.unnamed_last or self.hashed
 
     def read_options(self) -> dict:
         """Keywords for ``pandas.read_csv`` (and ``dask.dataframe.read_csv``)."""
         extra = {"names": list(self.names), "header": 0} if self.names else {}
+        if self.skip:  # a count, not pandas' comment=: a data row may start with '#' (a star named #1)
+            extra["skiprows"] = self.skip
         return {**CSV_OPTIONS, "sep": self.sep, **extra}
 
     def trim(self, chunk: pd.DataFrame, source, first_row: int | None = None) -> pd.DataFrame:
-        """``chunk`` without the trailing delimiter's field; a one-line :class:`UserError` if a row has a value there.
+        """``chunk`` without the trailing delimiter's field and its first name's ``#`` (:attr:`hashed`); a one-line
+        :class:`UserError` if a row has a value in that field.
 
         ``first_row``: the chunk's first data row, 0-based, to name the row (unknown under Dask).
         """
-        if not self.trims:
+        if self.hashed:
+            chunk = _unhash(chunk)
+        if not (self.names or self.unnamed_last):
             return chunk
         spare = chunk.iloc[:, -1]
         filled = (spare.notna() & spare.astype(str).str.strip().ne("")).to_numpy(dtype=bool)
@@ -67,6 +76,60 @@ class CsvLayout:
                    "after the header's last column (the first row ends with a delimiter, this one has one more field)")
             raise UserError(f"cannot parse {source}: {row} has a value {why}")
         return chunk.iloc[:, :-1]
+
+
+def _unhash(chunk: pd.DataFrame) -> pd.DataFrame:
+    """``chunk`` with its first column's name without the ``#`` of a commented header (unless another has that name)."""
+    first = str(chunk.columns[0]) if len(chunk.columns) else ""
+    name = first.lstrip("#").strip()
+    if not name or name in map(str, chunk.columns):
+        return chunk
+    return chunk.rename(columns={chunk.columns[0]: name})
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
+def header_start(head: str, sep: str | None = None) -> tuple[int, bool]:
+    """(lines before the header, whether the header is a commented one) of the CSV that starts with ``head``.
+
+    Lines are counted as pandas' ``skiprows`` counts them (``\n``-ended). Only lines *before* the header may be
+    comments (``#`` first, after blanks): a data row that starts with ``#`` is a row. Without a comment line this is
+    ``(0, False)``, so blank lines before the header are skipped by pandas, as ever. The last comment line is the
+    header (a commented header, ``#name,prot,bp_rp0``) when it splits on ``sep`` into as many fields as the next
+    line, none a number, while that line holds a number: then that line is data, not a header.
+    """
+    lines = head.split("\n")
+    start = next((i for i, ln in enumerate(lines) if ln.strip() and not _is_comment(ln)), len(lines))
+    comments = [i for i in range(start) if _is_comment(lines[i])]
+    if not comments:
+        return 0, False
+    if sep is not None and start < len(lines):
+        last = comments[-1]
+        names = _fields(lines[last].lstrip()[1:], sep)
+        row = _fields(lines[start], sep)
+        if len(names) == len(row) >= 2 and not any(map(_is_number, names)) and any(map(_is_number, row)):
+            return last, True
+    return start, False
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    return next(csv.reader([line.rstrip("\r")], delimiter=sep, skipinitialspace=True), [])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _from_header(head: str, sep: str | None = None) -> str:
+    """``head`` from its header line on (:func:`header_start`), the ``#`` of a commented header kept."""
+    skip = header_start(head, sep)[0]
+    return "\n".join(head.split("\n")[skip:]) if skip else head
 
 
 def _records(head: str, sep: str, n: int) -> list[tuple[list[str], int]]:
@@ -95,7 +158,7 @@ def read_head(fh, source) -> tuple[str, str]:
     try:
         head, sep = fh.read(65536), None
         while True:
-            if sep is None and _first_line_ends(head):
+            if sep is None and _first_line_ends(_from_header(head)):
                 sep = sniff_separator(head)
             if sep is not None and len(_records(head, sep, 3)) >= 3:  # a third record, even cut short, ends the second
                 break
@@ -110,7 +173,9 @@ def read_head(fh, source) -> tuple[str, str]:
 
 def _first_line_ends(head: str) -> bool:
     """Whether ``head``'s first line has its line break (by :meth:`str.splitlines`' reckoning, as sniffing reads it)."""
-    first = head.splitlines(keepends=True)[0] if head else ""
+    if not head:  # nothing past the comments yet: read on
+        return False
+    first = head.splitlines(keepends=True)[0]
     return first.splitlines() != [first]
 
 
@@ -120,21 +185,25 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     (a trailing delimiter)."""
     if sep is None:
         sep = sniff_separator(head)
+    skip, hashed = header_start(head, sep)
+    head = _from_header(head, sep)
     records = _records(head, sep, 2)
     header = records[0][0] if records else []
     unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
     if len(records) < 2 or len(records[1][0]) <= len(header):
-        return CsvLayout(sep, unnamed_last=unnamed_last)
+        return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed)
     row, line = records[1]
     if len(row) > len(header) + 1 or row[-1].strip() or unnamed_last:  # two trailing delimiters are not one
         raise UserError(f"cannot parse {source}: Expected {len(header)} fields in line {line}, saw {len(row)}")
     lines = _io.StringIO(head, newline="")
     header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and blank lines): pandas' names
     names = pd.read_csv(_io.StringIO(header_text), sep=sep, nrows=0, **CSV_OPTIONS).columns
-    return CsvLayout(sep, (*map(str, names), _SPARE))
+    return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed)
 
 
 def sniff_separator(head: str) -> str:
+    """The delimiter of ``head``'s header line (after any leading comment lines): the most frequent of , ; tab |."""
+    head = _from_header(head)
     first = head.splitlines()[0] if head else ""
     first = re.sub(r'"[^"]*"', "", first)  # a delimiter inside a quoted column name does not count
     counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}

@@ -9,6 +9,7 @@ or Parquet run never loads it.
 from __future__ import annotations
 
 import io as _io
+import itertools
 import re
 import sys
 import warnings
@@ -49,11 +50,16 @@ def by_suffix(path: str | Path) -> str | None:
     return SUFFIXES.get(Path(name).suffix)
 
 
-def sniff(head: bytes) -> str | None:
-    """The format the first bytes of a file give away, or ``None`` (then the suffix decides, else CSV)."""
+def sniff(head: bytes, whole: bool = False) -> str | None:
+    """The format the first bytes of a file give away, or ``None`` (then the suffix decides, else CSV).
+
+    ``whole``: ``head`` is the whole file (its last line is whole even without a line break).
+    """
     if head.startswith(b"\x1f\x8b"):  # gzip: what it holds decides (CSV is read decompressed, as astropy reads its own)
         try:  # as much text as a plain file's head gives; a head cut short mid-stream is no error here
-            head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, len(head))
+            unzip = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            head = unzip.decompress(head, len(head))
+            whole = whole and unzip.eof and not unzip.unconsumed_tail
         except zlib.error:
             return None  # the reader says what is wrong, in one line
     if head.startswith(b"SIMPLE  ="):
@@ -65,15 +71,27 @@ def sniff(head: bytes) -> str | None:
         return "ecsv"
     if text.startswith((b"<?xml", b"<VOTABLE")):
         return "votable"
-    return _whitespace_ascii(text.decode("utf-8", errors="replace"))
+    return _whitespace_ascii(text.decode("utf-8", errors="replace"), whole)
 
 
-def _whitespace_ascii(text: str) -> str | None:
-    """``ascii`` for text whose header has no CSV delimiter and splits, like its first data row, on blanks."""
-    lines = [ln for ln in text.splitlines()[:-1] if ln.strip()]  # the last line may be cut off
-    if lines and lines[0].startswith("#"):  # CSV has no comment lines; astropy reads commented headers
+def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
+    """``ascii`` for text whose header has no CSV delimiter and splits, like its first data row, on blanks.
+
+    Leading ``#`` lines are comments, a CSV's too (:func:`gyroage.csv_layout.header_start`): a header after them
+    with a CSV delimiter is CSV; one without is left to astropy, which reads commented headers. ``whole``:
+    ``text`` is the whole file.
+    """
+    lines = text.splitlines()
+    if not (whole or text.endswith(("\n", "\r"))):  # the head's last line may be cut off
+        lines = lines[:-1]
+    lines = [ln for ln in lines if ln.strip()]
+    comments = len(list(itertools.takewhile(lambda ln: ln.lstrip().startswith("#"), lines)))
+    lines = lines[comments:]
+    if lines and re.search(r"[,;\t|]", lines[0]):
+        return None
+    if comments:
         return "ascii"
-    if len(lines) < 2 or re.search(r"[,;\t|]", lines[0]):
+    if len(lines) < 2:
         return None
     n = len(lines[0].split())
     return "ascii" if n > 1 and len(lines[1].split()) == n else None
@@ -91,7 +109,8 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
             return "csv"
     try:
         with open(source, "rb") as fh:
-            found = sniff(fh.read(4096))
+            head = fh.read(4096)
+            found = sniff(head, whole=len(head) < 4096)
     except OSError:
         found = None  # the reader says why, in one line
     return found or by_suffix(source) or "csv"
@@ -134,49 +153,103 @@ def read_table(source: str | Path, fmt: str):
                         ) from None
 
 
-def convert_units(table, roles: dict[str, str]) -> None:
-    """Periods to days and colours to mag, in place, from the units ``table``'s columns carry.
+# The unit the tool takes each column it reads in (gyroage.io.ALIASES' canonical names; a test checks every one is
+# here), by kind: a column carrying another unit is converted to it, or refused when it cannot be.
+_MAGS = ("bp_rp0", "bp_rp0_err", "bp_rp", "bp_rp_err", "ebprp", "ebprp_err", "av", "av_err", "ebv", "ebv_err",
+         "b_v0", "b_v0_err", "v_ks0", "v_ks0_err", "abs_g0", "abs_g0_err", "g0")
+COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "parallax": "angle", "parallax_err": "angle",
+                                "teff": "temperature", "teff_err": "temperature difference",
+                                **dict.fromkeys(_MAGS, "magnitude")}
+# kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
+KINDS: dict[str, tuple[str, str, str, str]] = {
+    "period": ("d", "days", "days (or another time unit)", "a rotation period"),
+    "magnitude": ("mag", "mag", "mag", "a colour, magnitude or extinction"),
+    "angle": ("mas", "mas", "mas (or another angle)", "a parallax"),
+    "temperature": ("K", "K", "K (or deg_C, deg_F)", "a temperature"),
+    "temperature difference": ("K", "K", "K (or deg_C, deg_F)", "a temperature error"),
+}
 
-    ``roles`` maps canonical names (prot, prot_err, bp_rp0, bp_rp0_err) to
-    column names. A column without a unit is taken as days or mag. A period
-    in a non-time unit, or a colour in a non-magnitude one, is refused.
-    The conversions are logged on stderr, in one line.
+
+def convert_units(table, roles: dict[str, str]) -> None:
+    """Every column the tool reads to the tool's unit, in place, from the unit it carries (:data:`COLUMN_KINDS`).
+
+    ``roles`` maps canonical names (:data:`gyroage.io.ALIASES`) to column names. A column without a unit, or
+    a dimensionless one, is taken as it is. Periods go to days, colours, magnitudes, reddenings and extinctions
+    (and their errors) to mag, parallaxes to mas, temperatures to K (an error in deg_C is a difference: as
+    in K). A unit that cannot be converted, or a logarithmic one, is refused in one line. The conversions
+    are logged on stderr, in one line.
     """
     import astropy.units as u
 
     done = []
     for role, name in roles.items():
         col = table[name]
-        if col.unit is None or role not in ("prot", "prot_err", "bp_rp0", "bp_rp0_err"):
+        if col.unit is None or role not in COLUMN_KINDS:
             continue
-        period = role.startswith("prot")
-        want, what = (u.day, "days (or another time unit)") if period else (u.mag, "mag")
+        kind = COLUMN_KINDS[role]
+        target, short, what, noun = KINDS[kind]
+        want = u.Unit(target)
         unit = _parse_unit(col.unit)
-        if unit is not None and not period and unit == u.dimensionless_unscaled:
+        if unit is not None and unit == u.dimensionless_unscaled:
             continue
-        if unit is None or not unit.is_equivalent(want):
-            kind = "rotation period" if period else "colour"
-            raise UserError(f"column '{name}' has unit '{col.unit}': a {kind} must be in {what}")
-        factor = unit.to(want)
-        values = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)  # masked cells: NaN, their row's status
-        table[name] = values * factor if factor != 1 else values
-        if factor != 1:
-            done.append(f"'{name}' from {unit} to {'days' if period else 'mag'}")
+        if _logarithmic(unit, want):
+            raise UserError(f"column '{name}' has a logarithmic unit '{col.unit}': give it in {what}, not its log")
+        if unit is None or not unit.is_equivalent(want, u.temperature()):
+            raise UserError(f"column '{name}' has unit '{col.unit}': {noun} must be in {what}")
+        values = _numbers(col)  # masked cells: NaN, their row's status
+        offset = unit.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
+        if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
+            scale = unit.to(want) if offset == 0 else _slope(unit, want, offset)
+            table[name] = values * scale if scale != 1 else values
+        else:
+            table[name] = unit.to(want, values, u.temperature())
+        if unit != want:
+            done.append(f"'{name}' from {unit} to {short}")
     if done:
         print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
 
 
-def _parse_unit(unit):
-    """An astropy unit, or ``None`` if it names none (``days`` and ``hours`` are read as ``day`` and ``hour``)."""
+def _slope(unit, want, offset: float) -> float:
+    """How many ``want`` one ``unit`` is as a difference (deg_C: 1 K), rounded off the offset's float error."""
     import astropy.units as u
+
+    return float(f"{(unit.to(want, 1e3, u.temperature()) - offset) / 1e3:.12g}")
+
+
+def _numbers(col) -> np.ndarray:
+    """``col`` as float64: masked cells, and text that is no number, NaN."""
+    if col.dtype.kind in "fiub":
+        return np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
+    cells = pd.Series(np.ma.filled(np.ma.asarray(col, dtype=object), None))
+    return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _logarithmic(unit, want) -> bool:
+    """Whether ``unit`` is a log of a quantity (``dex(d)``, ``mag(AB)``) or a log scale other than mag (dex, dB).
+
+    astropy calls ``dex(d)`` equivalent to days, and dex -2.5 mag: a linear factor would turn log10 P into 10 log10 P.
+    """
+    import astropy.units as u
+
+    if isinstance(unit, u.FunctionUnitBase):
+        return True
+    return unit is not None and unit.is_equivalent(want) and unit.to(want) <= 0
+
+
+def _parse_unit(unit):
+    """An astropy unit, or ``None`` if it names none (``days`` and ``hours`` are read as ``day`` and ``hour``;
+    imperial ``deg_F`` too)."""
+    import astropy.units as u
+    from astropy.units import imperial
 
     if not isinstance(unit, u.UnrecognizedUnit):
         return unit
-    for text in (str(unit), str(unit).rstrip("s")):
-        try:
-            return u.Unit(text)
-        except ValueError:
-            pass
+    with imperial.enable():
+        for text in (str(unit), str(unit).rstrip("s")):
+            try:
+                return u.Unit(text)
+            except ValueError:
+                pass
     return None
 
 

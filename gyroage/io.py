@@ -293,7 +293,7 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
     columns are read as text so nothing is lost or reinterpreted on the way
     through; numeric conversion happens per column when needed. FITS,
     VOTable, ECSV and whitespace-delimited ASCII are read whole by astropy,
-    with periods converted to days from their units and masked cells missing
+    with the columns read converted from their units and masked cells missing
     (:func:`read_astropy`). There is always at least one chunk: a header-only
     input gives one empty chunk that still carries the columns.
     """

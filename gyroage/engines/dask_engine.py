@@ -88,7 +88,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     except io.GZIP_ERRORS as exc:  # in the sample Dask reads for the column types
         raise io.gzip_error(name, exc) from None
     ddf = ddfs[0] if len(ddfs) == 1 else dd.concat(ddfs)
-    return ddf.map_partitions(layout.trim, name, meta=ddf._meta.iloc[:, :-1]) if layout.trims else ddf
+    return ddf.map_partitions(layout.trim, name, meta=layout.trim(ddf._meta, name)) if layout.trims else ddf
 
 
 def _parquet_input(paths: list[str]) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage import __version__, io
+from gyroage import __version__, csv_layout, io
 from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
@@ -56,7 +56,7 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
     fmt = input_format(p, fmt)
     csv = fmt == "csv"
     h = hashlib.sha256() if fingerprint else None
-    n, last = 0, b"\n"
+    n, last, first = 0, b"\n", b""
     if h is not None or csv:
         with open(p, "rb") as raw:
             gz = csv and raw.peek(2)[:2] == io.GZIP_MAGIC  # as io.open_binary tells it
@@ -64,6 +64,7 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
             try:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     if csv:
+                        first = first or block[:65536]
                         n += block.count(b"\n")
                         last = block[-1:]
             except io.GZIP_ERRORS as exc:
@@ -71,6 +72,8 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
             rest = _Hashed(raw, h)
             for _ in iter(lambda: rest.read(1 << 20), b""):  # whatever gzip left unread is fingerprinted too
                 pass
+    if first:  # comment lines before the header are no rows
+        n -= csv_layout.header_start(first.decode("utf-8-sig", errors="replace"))[0]
     rows = max(n - 1 + (last != b"\n"), 0) if csv else None
     if fmt == "parquet":
         import pyarrow.parquet as pq
