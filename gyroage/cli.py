@@ -18,7 +18,7 @@ import typer
 from gyroage import statuses
 from gyroage.cli_help import PlainHelpGroup
 from gyroage.cli_options import QuietOpt, SeedOpt, comma_list
-from gyroage.defaults import CROSSMATCH_CACHE_DIR
+from gyroage.defaults import CHUNK_ROWS, CROSSMATCH_CACHE_DIR
 from gyroage.errors import NothingPiped, UserError
 
 app = typer.Typer(
@@ -155,7 +155,7 @@ def estimate(
     outlier_weight: OutlierOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs; "
                                                            "results do not depend on it).")] = None,
-    chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = 10_000,
+    chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = CHUNK_ROWS,
     quiet: QuietOpt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format).")] = False,
     engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",

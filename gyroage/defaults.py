@@ -10,6 +10,9 @@ from __future__ import annotations
 OUTLIER_WEIGHT = 0.05
 # The age grid, log10 yr: (lowest, highest, points).
 AGE_GRID = (6.0, 10.0, 201)
+# Rows per chunk of `estimate` (--chunksize), run_local and run_dask: one value, since with --method mcmc a star's
+# random stream follows its place in its chunk, so another default would give a Python caller other draws.
+CHUNK_ROWS = 10_000
 # gyroage crossmatch's query cache when neither --cache-dir, $GYROAGE_CACHE_DIR nor $XDG_CACHE_HOME is set
 # (the README and `crossmatch --help` state it; tests/crossmatch/test_services.py checks both).
 CROSSMATCH_CACHE_DIR = "~/.cache/gyroage/crossmatch"

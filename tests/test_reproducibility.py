@@ -101,3 +101,32 @@ def test_a_closed_stdout_does_not_lose_the_posteriors_silently(tmp_path, posteri
             "not written"], err
     else:
         assert code == 0 and err == ""
+
+
+def test_run_dask_default_chunks_are_the_command_lines(tmp_path, settings):
+    """run_dask's chunksize defaulted to 20,000 rows while `estimate --chunksize` (and run_local) default to 10,000,
+    so a Python caller got other MCMC draws than `estimate --engine dask` for the same seed: with --method mcmc a
+    star's random stream follows its place in its chunk. Two usable stars either side of row 10,000 (the other rows
+    have no period, so nothing else is sampled) share a chunk only under the larger default."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from tests.conftest import run_cli
+
+    n = 10_002
+    frame = pd.DataFrame({"prot": [""] * n, "bp_rp0": ["1.0"] * n})
+    frame.loc[[9_999, 10_000], "prot"] = ["8.0", "12.0"]
+    src = tmp_path / "in.csv"
+    frame.to_csv(src, index=False)
+    cli = tmp_path / "cli.parquet"
+    res = run_cli("estimate", str(src), "-o", str(cli), "--engine", "dask", "--workers", "1", "--method", "mcmc",
+                  "--seed", "3", "--max-steps", "200", "-q")
+    assert res.returncode == 0, res.stderr
+    mcmc = replace(settings, method="mcmc", seed=3, sampler=SamplerSettings(max_steps=200))
+    out = tmp_path / "api.parquet"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask_engine.run_dask(str(src), out, mcmc, quiet=True, client=client)
+    a, b = pd.read_parquet(cli), pd.read_parquet(out)
+    assert a["age_p50_myr"].notna().sum() == 2
+    pd.testing.assert_frame_equal(a, b)

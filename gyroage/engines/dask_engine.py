@@ -16,6 +16,7 @@ import pandas as pd
 from gyroage import csv_layout, formats, io
 from gyroage.core.colours import required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
+from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, is_parquet
@@ -128,7 +129,7 @@ def _strict_read_csv(data, source: str, **kwargs) -> pd.DataFrame:
 
 
 def run_dask(source: str | list[str], target: str | Path, settings: EstimateSettings, model: str | Path | None = None,
-             workers: int | None = None, scheduler: str | None = None, chunksize: int = 20_000,
+             workers: int | None = None, scheduler: str | None = None, chunksize: int = CHUNK_ROWS,
              blocksize: str | int | None = None, quiet: bool = False, client=None) -> Counter:
     """``estimate`` on dask.distributed: partitions in, one Parquet file per partition out.
 
@@ -138,7 +139,9 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     done. Connects to ``scheduler`` (e.g. ``tcp://host:8786``, a
     dask-jobqueue or Kubernetes cluster) or starts a LocalCluster of
     ``workers`` single-threaded processes. Every worker loads its own
-    onnxruntime session once (:func:`gyroage.core.density.cached_density`).
+    onnxruntime session once (:func:`gyroage.core.density.cached_density`). ``chunksize``: as ``--chunksize``
+    (:data:`gyroage.defaults.CHUNK_ROWS` rows by default, as the command line and :func:`run_local`), which with
+    ``--method mcmc`` sets the tasks and so the draws.
     """
     target = Path(target)
     if not is_parquet(target):

@@ -21,6 +21,7 @@ import pandas as pd
 from gyroage import __version__, csv_layout, io
 from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
+from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
 from gyroage.errors import UserError
 from gyroage.files import is_parquet, is_special
@@ -134,7 +135,7 @@ def _prefetch(chunks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.Dat
 
 
 def run_local(source: str | Path, target: str | Path | None, density: FlowDensity,
-              settings: EstimateSettings, chunksize: int = 10_000, quiet: bool = False,
+              settings: EstimateSettings, chunksize: int = CHUNK_ROWS, quiet: bool = False,
               resume: bool = False, total: int | None = None, posteriors: str | Path | None = None,
               ids: Sequence[str] | None = None, input_fmt: str | None = None,
               output_fmt: str | None = None) -> Counter:
