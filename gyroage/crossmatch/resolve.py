@@ -29,8 +29,11 @@ ID_ALIASES: dict[str, tuple[str, ...]] = {
     "tic": ("tic", "tic_id", "ticid", "tess_id", "tid"),
     "kic": ("kic", "kic_id", "kicid", "kepid", "kepler_id"),
 }
-RA_ALIASES = ("ra", "ra_deg", "raj2000", "ra_icrs", "radeg")
-DEC_ALIASES = ("dec", "dec_deg", "dej2000", "de_icrs", "decdeg", "de")
+# Compared by io.column_key, so raj2000 is also VizieR's computed _RAJ2000 and RA_J2000, dedeg DEdeg and DE_deg.
+# Bare alpha/delta are left out: in a rotation table alpha is as likely the differential-rotation shear and delta a
+# difference (of magnitudes, periods), so a table holding both would be cone-searched at made-up positions.
+RA_ALIASES = ("ra", "ra_deg", "raj2000", "ra_icrs", "radeg", "alpha_j2000")
+DEC_ALIASES = ("dec", "dec_deg", "dej2000", "de_icrs", "decdeg", "de", "dedeg", "decj2000", "dec_icrs", "delta_j2000")
 
 
 # ---------------------------------------------------------------- input detection and parsing
@@ -160,8 +163,8 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     sep = np.full(n, np.nan)
 
     if ids.kind == "radec":
-        ra = io.numeric(frame, ids.ra_column)
-        dec = io.numeric(frame, ids.dec_column)
+        ra = coordinate(frame, ids.ra_column, hours=True)
+        dec = coordinate(frame, ids.dec_column, hours=False)
         # a position off the sky is a bad identifier: never sent to the service (which may wrap it or fail the query)
         good = (ra >= 0) & (ra < 360) & (np.abs(dec) <= 90)  # False for NaN
         status[~good] = INVALID_ID
@@ -202,6 +205,31 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
 
 
 # ---------------------------------------------------------------- positions
+def coordinate(frame: pd.DataFrame, column: str, hours: bool) -> np.ndarray:
+    """A position column in degrees: numbers are degrees; sexagesimal text (``03 47 00.0``, ``03:47:00``,
+    ``03h47m00s``; ``+24 07 00``, ``24d07m00s``) is hours for RA (``hours``) and degrees for Dec, unless its letters
+    say otherwise. Any other cell is NaN (the row's invalid_id)."""
+    values = io.numeric(frame, column).copy()  # pandas may hand back a read-only view
+    text = io.unparsed(frame, column, values)
+    if text.any():  # astropy is loaded only for a table that has such cells
+        import warnings
+
+        import astropy.units as u
+        from astropy.coordinates import Angle
+
+        cells = frame[column].iloc[:, 0] if isinstance(frame[column], pd.DataFrame) else frame[column]
+        unit = u.hourangle if hours else u.deg
+        for i in np.flatnonzero(text):
+            try:
+                with warnings.catch_warnings():  # 24 00 00 is read as 24 h (so 360 deg: off the sky) with a warning
+                    warnings.simplefilter("ignore")
+                    angle = float(Angle(str(cells.iloc[i]).strip(), unit=unit).to_value(u.deg))
+            except (ValueError, TypeError, u.UnitsError):
+                continue  # neither a number nor an angle: stays NaN
+            values[i] = angle
+    return values
+
+
 def angsep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
     """Angular separation, arcsec, of positions in degrees (haversine: exact at small angles)."""
     ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, dtype=float)) for x in (ra1, dec1, ra2, dec2))

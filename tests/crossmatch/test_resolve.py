@@ -104,3 +104,36 @@ def test_crossmatch_positions_off_the_sky_are_invalid_and_never_sent(tmp_path, s
     (cone,) = [q for q in sky.queries("gaia") if "CONTAINS" in q]
     sent = [(float(r), float(d)) for r, d in re.findall(r"CIRCLE\('ICRS', ([-\d.]+), ([-\d.]+),", cone)]
     assert sent == [(a[0], a[1]), (0.0, -90.0)]  # the star and the south pole only
+
+
+@pytest.mark.parametrize("ra, dec", [("_RAJ2000", "_DEJ2000"), ("RAJ2000", "DEJ2000"), ("RA_ICRS", "DE_ICRS"),
+                                     ("RAdeg", "DEdeg"), ("RA_deg", "DE_deg"), ("ra", "dej2000"),
+                                     ("RAJ2000", "DECJ2000"), ("RA_ICRS", "DEC_ICRS"), ("alpha_J2000", "delta_J2000")])
+def test_positions_under_vizier_and_literature_names(ra, dec):
+    """VizieR's DEdeg (and DE_deg, DECJ2000, DEC_ICRS, alpha/delta_J2000) were not read as positions: 'no dec column'."""
+    assert detect_ids(["name", ra, dec]) == InputIds("radec", None, ra, dec)
+
+
+def test_bare_alpha_and_delta_are_no_positions():
+    """In a rotation table alpha is as likely the differential-rotation shear and delta a difference: not taken."""
+    with pytest.raises(UserError, match="no identifier column"):
+        detect_ids(["name", "alpha", "delta"])
+
+
+def test_crossmatch_reads_sexagesimal_positions(tmp_path, sky):
+    """A sexagesimal RAJ2000/DEJ2000 (as VizieR gives them) made every row invalid_id, silently: RA is now read as
+    hours and Dec as degrees (h/m/s or d/m/s letters as written), decimal cells as degrees; a cell that is neither
+    stays invalid_id."""
+    a, b, c = GAIA[GA], GAIA[GB], GAIA[GC]  # 290.1 +44.5, 80.2 -60.1, 120.3 +10.2
+    rows = ("name,RAJ2000,DEJ2000\n"
+            "a,19 20 24.0,+44 30 00\nb,05:20:48,-60:06:00.0\nc,08h01m12s,+10d12m00s\nd,120.3,10.2\n"
+            "e,19 70 24,+44 30 00\nf,,\n")
+    out = run_rows(tmp_path, sky, rows, radius_arcsec=2.0)
+    assert out["crossmatch_status"].tolist()[:4] == ["ok", "ok", "ok", "ok"]
+    assert out["source_id"].tolist()[:4] == [GA, GB, GC, GC]
+    assert out["crossmatch_status"].tolist()[4:] == ["invalid_id", "invalid_id"]
+    assert out["match_sep_arcsec"][:4].max() < 1e-3
+    (cone,) = [q for q in sky.queries("gaia") if "CONTAINS" in q]
+    sent = [(float(r), float(d)) for r, d in re.findall(r"CIRCLE\('ICRS', ([-\d.]+), ([-\d.]+),", cone)]
+    assert [x for pos in sent for x in pos] == pytest.approx([a[0], a[1], b[0], b[1], c[0], c[1], c[0], c[1]],
+                                                             abs=1e-9)
