@@ -109,6 +109,14 @@ MainSequenceOpt = Annotated[bool, typer.Option(
     help="Use each star's height above the main sequence (columns abs_g0, or g0 with parallax in mas; both "
          "de-reddened; parallax_err or abs_g0_err widen it) beside its rotation, where the model card has the term: "
          "it tells pre-main-sequence stars from older ones that rotate alike. --no-main-sequence: rotation alone.")]
+# The grid and sampler options of estimate that plot posterior shares, so its star is dated as estimate dates it.
+GridOpt = Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")]
+ExactGridOpt = Annotated[bool, typer.Option("--exact-grid", help="Evaluate the flow at every grid point, not at every "
+                                            "4th one refined where a cubic is unsure (2.5x slower; medians agree to "
+                                            "6e-4 dex for 99% of stars).")]
+WalkersOpt = Annotated[int, typer.Option(help="mcmc: walkers per star.")]
+MaxStepsOpt = Annotated[int, typer.Option(help="mcmc: step cap per star (not_converged beyond).")]
+WALKERS, MAX_STEPS = 16, 2000  # SamplerSettings' defaults (tests/test_plot_options.py checks that they agree)
 InputFormatOpt = Annotated[Optional[str], typer.Option(
     "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
     "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat), else csv. "
@@ -143,15 +151,13 @@ def estimate(
     posteriors: Annotated[Optional[str], typer.Option(help="Also write per-star posteriors (grid pdf or samples) to .parquet.")] = None,
     id_names: Annotated[Optional[list[str]], typer.Option("--id", help="--posteriors: input column(s) naming each star, "
                         "repeatable or comma-separated (default: columns named id, name, source_id, tic, kic...).")] = None,
-    walkers: Annotated[int, typer.Option(help="mcmc: walkers per star.")] = 16,
-    max_steps: Annotated[int, typer.Option(help="mcmc: step cap per star (not_converged beyond).")] = 2000,
+    walkers: WalkersOpt = WALKERS,
+    max_steps: MaxStepsOpt = MAX_STEPS,
     processes: Annotated[int, typer.Option(help="mcmc: worker processes (results do not depend on it).")] = 1,
     age_min_myr: AgeMinOpt = None,
     age_max_myr: AgeMaxOpt = None,
-    grid: Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")] = None,
-    exact_grid: Annotated[bool, typer.Option("--exact-grid", help="Evaluate the flow at every grid point, not at every "
-                                             "4th one refined where a cubic is unsure (2.5x slower; medians agree to "
-                                             "6e-4 dex for 99% of stars).")] = False,
+    grid: GridOpt = None,
+    exact_grid: ExactGridOpt = False,
     outlier_weight: OutlierOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all CPUs; "
                                                            "results do not depend on it).")] = None,
@@ -174,10 +180,7 @@ def estimate(
     from gyroage import formats, writers
     from gyroage.core.colours import Reddening
     from gyroage.core.density import check_outlier_weight
-    from gyroage.core.estimate import EstimateSettings
     from gyroage.core.modelcard import UNCALIBRATED
-    from gyroage.core.posterior import REFINE_TOL
-    from gyroage.core.sampler import SamplerSettings
     from gyroage.engines import run_local
     from gyroage.progress import Progress
 
@@ -203,17 +206,8 @@ def estimate(
     if not density.card.calibration:
         # e.g. a card straight from `gyroage train --export`: quietly uncalibrated intervals would read as the shipped ones
         Progress("estimate", quiet=quiet).log(UNCALIBRATED)
-    settings = EstimateSettings(
-        prior=pri,
-        n_grid=density.card.age_grid["n"] if grid is None else grid,
-        refine_tol=None if exact_grid else REFINE_TOL,
-        outlier_weight=outlier_weight,
-        seed=seed,
-        method=method,
-        sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes),
-        reddening=reddening,
-        main_sequence=main_sequence,
-    )
+    settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
+                                  processes, reddening, main_sequence)
     if engine == "dask":
         from gyroage.engines import run_dask
 
@@ -361,6 +355,12 @@ def plot_posterior_cmd(
     av_err: AvErrOpt = None,
     ebv: EbvOpt = None,
     ebv_err: EbvErrOpt = None,
+    grid: GridOpt = None,
+    exact_grid: ExactGridOpt = False,
+    outlier_weight: OutlierOpt = None,
+    main_sequence: MainSequenceOpt = True,
+    walkers: WalkersOpt = WALKERS,
+    max_steps: MaxStepsOpt = MAX_STEPS,
 ) -> None:
     """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
     from gyroage.core.api import AgeModel
@@ -368,11 +368,13 @@ def plot_posterior_cmd(
     from gyroage.plots import plot_posterior
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
-    # the star is dated as estimate dates it with the same options: its prior, over the card's grid
+    # the star is dated as estimate dates it with the same options (its --method is the plot's own)
     density, pri = _density_and_prior(model, None, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
-    path = plot_posterior(input, row, output, method=method, model=AgeModel(density), seed=seed,
-                          true_age_myr=true_age_myr, fmt=fmt, dpi=dpi, prior=pri, reddening=reddening)
+    settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
+                                  reddening, main_sequence)
+    path = plot_posterior(input, row, output, method=method, model=AgeModel(density), true_age_myr=true_age_myr,
+                          fmt=fmt, dpi=dpi, settings=settings)
     typer.echo(f"plot: wrote {path}", err=True)
 
 
@@ -420,6 +422,19 @@ def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_
     g = density.card.age_grid
     return density, make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
                                mean=mean, sigma=sigma, table=table)
+
+
+def _estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlier_weight: float | None, seed: int,
+                       method: str, walkers: int, max_steps: int, processes: int, reddening, main_sequence: bool):
+    """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.posterior import REFINE_TOL
+    from gyroage.core.sampler import SamplerSettings
+
+    return EstimateSettings(prior=prior, n_grid=density.card.age_grid["n"] if grid is None else grid,
+                            refine_tol=None if exact_grid else REFINE_TOL, outlier_weight=outlier_weight, seed=seed,
+                            method=method, reddening=reddening, main_sequence=main_sequence,
+                            sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes))
 
 
 def one_blas_thread() -> None:

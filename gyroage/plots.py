@@ -19,6 +19,8 @@ from gyroage.writers import prepare_target
 LOG10_PROT_POINTS = 600
 FORMATS = ("png", "pdf", "svg")
 DPI = 200.0
+# Fewest age points the posterior curve is drawn with (the card's 201 show corners on a narrow posterior).
+CURVE_POINTS = 401
 # --dpi's sane range: below 10 nothing is legible; far above 2400 a figure's pixels outgrow memory
 # (and matplotlib's integer sizes) with a traceback instead of an error.
 DPI_MIN, DPI_MAX = 10.0, 2400.0
@@ -113,14 +115,16 @@ def _label(frame: pd.DataFrame, row: int) -> str:
 
 def plot_posterior(source: str, row: int, output: str | Path | None, method: str = "grid", model=None, seed: int = 0,
                    true_age_myr: float | None = None, fmt: str | None = None, dpi: float = DPI, prior=None,
-                   reddening=None) -> Path:
+                   reddening=None, settings=None) -> Path:
     """Age posterior of one input row with median, 68%/95% intervals and MAP; returns the file path.
 
     ``model``: an :class:`~gyroage.core.api.AgeModel`, or a path for :meth:`AgeModel.load` (None: the shipped
-    model). ``prior`` (a :class:`~gyroage.core.priors.Prior`; None: the model's default) and ``reddening`` (a
-    :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``) date the star as ``estimate``
-    does. Stars whose status is ``extrapolated`` are plotted too (their flags are named in the title); rows
-    without an age are a :class:`UserError`.
+    model). ``settings`` (an :class:`~gyroage.core.estimate.EstimateSettings`, whose method ``method`` replaces)
+    date the star as ``estimate`` does with them: the figure's median and intervals are estimate's. Without it,
+    estimate's defaults with ``seed``, ``prior`` (a :class:`~gyroage.core.priors.Prior`; None: the model's
+    default) and ``reddening`` (a :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``).
+    Stars whose status is ``extrapolated`` are plotted too (their flags are named in the title); rows without an
+    age are a :class:`UserError`.
     """
     from dataclasses import replace
 
@@ -140,12 +144,16 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         raise UserError(f"--row {row} is outside the input (0..{len(frame) - 1})")
     am = model if isinstance(model, AgeModel) else AgeModel.load(model)
     one = frame.iloc[[row]].reset_index(drop=True)
-    base = EstimateSettings(prior=am.default_prior if prior is None else prior, n_grid=max(401, am.card.age_grid["n"]),
-                            seed=seed, reddening=Reddening() if reddening is None else reddening)
+    if settings is None:
+        settings = EstimateSettings(prior=am.default_prior if prior is None else prior, n_grid=am.card.age_grid["n"],
+                                    seed=seed, reddening=Reddening() if reddening is None else reddening)
+    base = replace(settings, method="grid")
     grid_out, post = estimate_with_posteriors(one, am.density, base)
     status = grid_out["status"].iloc[0]
     if status not in (statuses.OK, statuses.EXTRAPOLATED):
         raise UserError(f"row {row} has status {status}: no posterior to plot")
+    if base.n_grid < CURVE_POINTS:  # the figure's numbers stay estimate's; only the curve is drawn finer
+        post = estimate_with_posteriors(one, am.density, replace(base, n_grid=CURVE_POINTS))[1]
     x, pdf = np.asarray(post["log10_age"].iloc[0], float), np.asarray(post["pdf"].iloc[0], float)
     summ = grid_out
     samples = None

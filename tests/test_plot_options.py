@@ -22,7 +22,7 @@ def drawn(monkeypatch) -> dict:
     original = plots.posterior_figure
 
     def spy(x, pdf, summary, **kwargs):
-        seen.update(x=np.asarray(x), pdf=np.asarray(pdf), summary=summary)
+        seen.update(x=np.asarray(x), pdf=np.asarray(pdf), summary=summary, title=kwargs.get("title", ""))
         return original(x, pdf, summary, **kwargs)
 
     monkeypatch.setattr(plots, "posterior_figure", spy)
@@ -35,7 +35,7 @@ def plot(*args: str) -> None:
 
 
 def expected(model, frame: pd.DataFrame, prior=None, reddening: Reddening | None = None) -> pd.Series:
-    n = max(401, model.card.age_grid["n"])  # the plot's grid
+    n = model.card.age_grid["n"]  # estimate's grid
     s = EstimateSettings(prior=prior or model.default_prior, n_grid=n, reddening=reddening or Reddening())
     return model.estimate(frame, s).iloc[0]
 
@@ -105,3 +105,64 @@ def test_plot_posterior_of_a_header_only_input_says_it_has_no_rows(tmp_path):
     res = CliRunner().invoke(app, ["plot", "posterior", str(empty), "-o", str(tmp_path / "x.png")])
     assert res.exit_code == 2 and res.output == "gyroage: error: the input has no rows: no star to plot\n", res.output
     assert not (tmp_path / "x.png").exists()
+
+
+def estimated(tmp_path, stars, *options: str) -> pd.Series:
+    """``estimate``'s row for the first star with ``options``, every bit of it (Parquet)."""
+    out = tmp_path / "ref.parquet"
+    res = CliRunner().invoke(app, ["estimate", str(stars), "-o", str(out), "-q", *options])
+    assert res.exit_code == 0, res.output
+    return pd.read_parquet(out).iloc[0]
+
+
+SUN = "prot,bp_rp0\n25.4,0.82\n"
+YOUNG_M = "prot,bp_rp0,abs_g0\n1.2,2.4,8.2\n"  # a fast M dwarf above the main sequence: the height term dates it
+
+
+@pytest.mark.parametrize("stars, options", [
+    (SUN, ()),  # the plot summarised a 401-point grid, estimate the card's 201 points: 3e-4 dex apart at most
+    (SUN, ("--grid", "101")),
+    (SUN, ("--exact-grid",)),
+    (YOUNG_M, ("--no-main-sequence",)),
+    (SUN, ("--method", "mcmc", "--walkers", "8", "--max-steps", "100")),
+])
+def test_plot_posterior_median_is_estimates_with_the_same_options(tmp_path, drawn, stars, options):
+    """plot posterior had no --grid, --exact-grid, --no-main-sequence, --walkers or --max-steps, and summarised its
+    own 401-point grid: its median now is estimate's p50 for the same options (one star: one block of the sampler)."""
+    src = tmp_path / "stars.csv"
+    src.write_text(stars)
+    plot(str(src), "-o", str(tmp_path / "x.png"), *options)
+    p50 = estimated(tmp_path, src, *options)["age_p50_myr"]
+    assert drawn["summary"]["age_p50_myr"] == pytest.approx(p50, rel=1e-12, abs=0)
+    if options:  # the option changes the age, or this would not tell
+        assert abs(np.log10(p50 / estimated(tmp_path, src)["age_p50_myr"])) > 1e-6
+    assert len(drawn["x"]) >= 401  # the curve is still drawn on a fine grid
+
+
+def test_plot_posterior_takes_estimates_outlier_weight(tmp_path, drawn):
+    """--outlier-weight changes no age but p_outlier, so the likely_outlier flag the title names (star extrapolated)."""
+    src = tmp_path / "stars.csv"
+    src.write_text("prot,bp_rp0\n40,1.0\n")
+    plot(str(src), "-o", str(tmp_path / "x.png"), "--outlier-weight", "0.6")
+    ref = estimated(tmp_path, src, "--outlier-weight", "0.6")
+    assert ref["status"] == "extrapolated" and "likely_outlier" in ref["age_flags"]
+    assert "likely_outlier" not in estimated(tmp_path, src)["age_flags"]
+    assert drawn["title"].endswith(ref["age_flags"].replace(";", ", "))
+
+
+def test_plot_posterior_shares_estimates_option_definitions():
+    """The posterior-changing options are estimate's own definitions: same names, type, help and default."""
+    from tests.test_cli_help import _commands, _shown_type
+
+    def params(path: tuple[str, ...]) -> dict:
+        cmd, ctx = next((c, x) for p, c, x in _commands() if p == path)
+        return {p.name: (p.opts, p.secondary_opts, _shown_type(p, ctx), p.help, p.default) for p in cmd.get_params(ctx)}
+
+    est, plo = params(("estimate",)), params(("plot", "posterior"))
+    for name in ("model", "seed", "prior", "prior_mean", "prior_sigma", "prior_table", "age_min_myr", "age_max_myr",
+                 "grid", "exact_grid", "outlier_weight", "main_sequence", "walkers", "max_steps", "ebprp",
+                 "ebprp_err", "av", "av_err", "ebv", "ebv_err"):
+        assert name in plo and est[name] == plo[name], name
+    from gyroage.core.sampler import SamplerSettings
+
+    assert (est["walkers"][-1], est["max_steps"][-1]) == (SamplerSettings().n_walkers, SamplerSettings().max_steps)
