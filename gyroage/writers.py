@@ -100,10 +100,12 @@ def check_outputs(source: str | Path | list, target: str | Path | None, posterio
                 raise UserError(f"{option} {out} is the input file, which it would replace: write the output elsewhere")
 
 
-def prepare_target(target: Path, directory: bool = False) -> None:
+def prepare_target(target: Path, directory: bool = False, probe: bool = True) -> None:
     """Fail early, in one line, on an output path that cannot be written; create its folder.
 
     ``directory``: the output is a directory (the dask engine's), so an existing one is no mistake.
+    ``probe``: make and remove a file in the folder; False where the caller makes its own temporary file there at
+    once (:class:`AtomicWriter`), which then is the probe.
     """
     target = Path(target)
     if target.is_dir() and not directory:
@@ -119,11 +121,12 @@ def prepare_target(target: Path, directory: bool = False) -> None:
         raise UserError(f"cannot write {target}: {where.parent} is not a directory")
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
-        # Make and remove a file where the temp file and the sidecar will go: os.access says yes to root
-        # where the file system still refuses (/sys, a read-only mount), and it cannot see a name too long.
-        fd, probe = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.", suffix=".resume")
-        os.close(fd)
-        os.unlink(probe)
+        if probe:
+            # Make and remove a file where the temp file and the sidecar will go: os.access says yes to root
+            # where the file system still refuses (/sys, a read-only mount), and it cannot see a name too long.
+            fd, name = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.", suffix=".resume")
+            os.close(fd)
+            os.unlink(name)
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
 
@@ -198,7 +201,7 @@ class AtomicWriter:
         self._blank: list[bool] = []  # Parquet: columns without a value so far (their type is not settled)
         self._header_done = False
         if self.target is not None:
-            prepare_target(self.target)
+            prepare_target(self.target, probe=False)  # the temp file made next is the probe, in the same words
             try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
                 self._file = AtomicFile(self.target, suffix=".part.gz" if formats.is_gzip_name(self.target) else ".part")
             except OSError as exc:

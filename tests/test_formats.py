@@ -327,3 +327,43 @@ def test_fits_text_keeps_non_ascii_cells_and_plain_ascii(tmp_path):
     table = Table.read(tmp_path / "t.fits")
     assert [v.decode("utf-8") if isinstance(v, bytes) else v for v in table["name"]] == ["α Per 12", "Sun"]
     assert [v.decode() if isinstance(v, bytes) else v for v in table["note"]] == ["plain", "text"]
+
+
+def test_a_table_writer_makes_one_temp_file_beside_its_output(tmp_path, monkeypatch):
+    """AtomicWriter made and removed a probe file beside the output (prepare_target) and then its own temp file
+    there: the temp file, made at once, is now the probe."""
+    import tempfile
+
+    from gyroage import writers
+
+    made = []
+    real = tempfile.mkstemp
+
+    def spy(*args, **kwargs):
+        made.append(kwargs.get("dir"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", spy)
+    with writers.AtomicWriter(tmp_path / "out.csv") as w:
+        w.write(pd.DataFrame({"a": [1.5]}))
+    assert made == [tmp_path] and (tmp_path / "out.csv").read_text() == "a\n1.5\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("d", "output {tmp}/d is a directory"),
+    ("f/out.csv", "cannot write {tmp}/f/out.csv: {tmp}/f is not a directory"),
+    ("a" * 250 + ".csv", "cannot write {tmp}/" + "a" * 250 + ".csv: File name too long"),
+    ("/proc/nope/out.csv", "cannot write /proc/nope/out.csv: No such file or directory"),
+])
+def test_a_table_writer_says_why_it_cannot_write(tmp_path, name, message):
+    """The one-line messages of an output that cannot be written (group-age, crossmatch, stdin into a file)."""
+    from gyroage import writers
+    from gyroage.errors import UserError
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("")
+    with pytest.raises(UserError) as err:
+        writers.AtomicWriter(tmp_path / name)
+    assert str(err.value) == message.replace("{tmp}", str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "f"]
