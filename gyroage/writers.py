@@ -182,7 +182,10 @@ class AtomicWriter:
     ``text_columns``: the input was read as CSV text, so text columns holding
     only numbers become numbers in typed outputs (:mod:`gyroage.column_types`).
     As a context manager it commits on success and aborts (removing the temp
-    file) on any exception.
+    file) on any exception. CSV into a device or FIFO (``-o /dev/stdout``, a
+    named pipe) is written straight into it, chunk by chunk, as to stdout: it
+    cannot be replaced, so a temp file would only hold the rows back. Parquet
+    still goes through one (a later chunk may make it rewrite what it wrote).
     """
 
     def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False) -> None:
@@ -200,7 +203,10 @@ class AtomicWriter:
         self._frames: list[pd.DataFrame] = []
         self._blank: list[bool] = []  # Parquet: columns without a value so far (their type is not settled)
         self._header_done = False
-        if self.target is not None:
+        self.direct = self.target is not None and self.format == "csv" and is_special(output_path(self.target))
+        if self.direct:
+            prepare_target(self.target)  # a device or FIFO: its checks make no file
+        elif self.target is not None:
             prepare_target(self.target, probe=False)  # the temp file made next is the probe, in the same words
             try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
                 self._file = AtomicFile(self.target, suffix=".part.gz" if formats.is_gzip_name(self.target) else ".part")
@@ -216,12 +222,15 @@ class AtomicWriter:
             return
         if self._fh is None:
             self._fh = sys.stdout if self.stdout else _io.TextIOWrapper(
-                open_bytes(self._file.path, self.gzip_csv), encoding="utf-8", newline="")
+                open_bytes(self.target if self.direct else self._file.path, self.gzip_csv), encoding="utf-8",
+                newline="")
         text = csv_text(frame, header=not self._header_done)
         if self.stdout:
             write_stdout(text)
         else:
             self._fh.write(text)
+            if self.direct and not self.gzip_csv:  # the reader gets each chunk now (a gzip flush would change bytes)
+                self._fh.flush()
         self._header_done = True
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
@@ -264,6 +273,8 @@ class AtomicWriter:
             self._fh.close()
         elif self.stdout and self._fh is not None:
             self._fh.flush()
+        elif self.direct:  # nothing written: opened and closed, as the empty temp file would be copied in
+            open(self.target, "wb").close()
         if self._file is not None:
             self._file.commit()
 
@@ -271,7 +282,11 @@ class AtomicWriter:
         if self._pq is not None:
             self._pq.close()
         if self._fh is not None and not self.stdout:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError:  # a reader of the device or FIFO gone (broken pipe): the error raised already says so
+                if not self.direct:
+                    raise
         if self._file is not None:
             self._file.abort()
 

@@ -413,3 +413,50 @@ def test_the_delimiter_is_sniffed_once_from_the_whole_header(tmp_path, monkeypat
     assert len(calls) == 1
     assert list(chunks[0]["prot"]) == ["10", "25.4"][: text.count(b"\n") - 1] and list(chunks[0].columns[:2]) == [
         "prot", "bp_rp0"]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.csv.gz"])
+def test_a_fifo_gets_csv_chunk_by_chunk_and_the_bytes_of_a_file(tmp_path, monkeypatch, name):
+    """CSV into a FIFO (or -o /dev/stdout) went to a temp file and was copied in when the run was complete: a reader
+    saw nothing until the end. It is now written into chunk by chunk, as to stdout, with the bytes a file gets from
+    the same writer (stdin into a file: a file input goes through the resumable sidecar, whose gzip stream ends
+    without the sync flush TextIOWrapper's close gives, so its compressed bytes differ)."""
+    import os
+    import threading
+    import time
+
+    from gyroage.engines import local
+
+    f = tmp_path / "in.csv"
+    f.write_text("name,prot,bp_rp0\n" + "".join(f"s{i},{8 + i},{0.8 + i / 20}\n" for i in range(5)))
+    res = invoke("-", "-q", "--chunksize", "2", "-o", str(tmp_path / ("file" + name[3:])), input=f.read_bytes())
+    assert res.exit_code == 0, res.output
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as fh:  # blocks until the writer opens it
+            while chunk := fh.read1(1 << 16):
+                got.append(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    real, seen = local.estimate_chunk, []
+
+    def later_chunks_wait_for_the_first(*args, **kwargs):
+        if len(seen) == 2 and not name.endswith(".gz"):  # chunks 0 and 1 written: the reader has their rows
+            deadline = time.monotonic() + 10
+            while b"".join(got).count(b"\n") < 5 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen.append(b"".join(got).count(b"\n"))
+        seen.append(None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(local, "estimate_chunk", later_chunks_wait_for_the_first)
+    res = invoke(str(f), "-q", "--chunksize", "2", "-o", str(fifo))
+    reader.join(timeout=30)
+    assert res.exit_code == 0, res.output
+    assert not reader.is_alive() and b"".join(got) == (tmp_path / ("file" + name[3:])).read_bytes()
+    if not name.endswith(".gz"):
+        assert seen[2] == 5  # header and four rows before the last chunk was computed
