@@ -45,9 +45,13 @@ def fsync_file(path: str | os.PathLike) -> None:
 
 
 def output_path(target: str | os.PathLike) -> Path:
-    """Where an output named ``target`` goes: the file a symbolic link points to (the link stays), else ``target``."""
+    """Where an output named ``target`` goes: the file a symbolic link points to (the link stays), else ``target``.
+
+    A link to a device or FIFO is kept as it is, to be opened through: ``/dev/stdout`` resolves to
+    ``/proc/<pid>/fd/pipe:[n]`` when stdout is a pipe, a name that does not exist.
+    """
     p = Path(target)
-    return Path(os.path.realpath(p)) if p.is_symlink() else p
+    return Path(os.path.realpath(p)) if p.is_symlink() and not is_special(p) else p
 
 
 def is_special(path: str | os.PathLike) -> bool:

@@ -460,3 +460,27 @@ def test_a_fifo_gets_csv_chunk_by_chunk_and_the_bytes_of_a_file(tmp_path, monkey
     assert not reader.is_alive() and b"".join(got) == (tmp_path / ("file" + name[3:])).read_bytes()
     if not name.endswith(".gz"):
         assert seen[2] == 5  # header and four rows before the last chunk was computed
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_dev_stdout_into_a_pipe(tmp_path, fmt):
+    """-o /dev/stdout with stdout a pipe said 'cannot write /dev/stdout: No such file or directory': the link was
+    resolved to /proc/<pid>/fd/pipe:[n], a name that does not exist. A link to a device or FIFO is now written
+    through, as the device itself."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "in.csv"
+    f.write_text("prot,bp_rp0\n10,1.0\n25.4,0.82\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess:  # stdout: a pipe
+        return subprocess.run([sys.executable, "-m", "gyroage.cli", "estimate", str(f), "-q", *args],
+                              capture_output=True, cwd=ROOT, timeout=120)
+
+    res = run("-o", "/dev/stdout", "--output-format", fmt)
+    assert res.returncode == 0 and res.stderr == b"", res.stderr
+    if fmt == "csv":
+        assert res.stdout == run().stdout
+    else:
+        assert list(pd.read_parquet(io.BytesIO(res.stdout))["status"]) == ["ok", "ok"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
