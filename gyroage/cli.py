@@ -272,7 +272,8 @@ def crossmatch(
 @user_errors
 def group_age(
     input: Annotated[str, typer.Argument(help=f"Table of stars ({TABLES}) with a group column; '-' for stdin.")],
-    by: Annotated[str, typer.Option("--by", help="Column naming each star's group (cluster, binary, moving group).")],
+    by: Annotated[Optional[str], typer.Option("--by", help="Column naming each star's group (cluster, binary, moving "
+                                              "group); without it, all rows are one group, named after the file.")] = None,
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
     output_format: OutputFormatOpt = None,
@@ -306,7 +307,7 @@ def group_age(
 
     from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening
-    from gyroage.core.groups import check_group_options, group_ages
+    from gyroage.core.groups import check_group_options, file_label, group_ages
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -320,7 +321,7 @@ def group_age(
     frame = io.read_table(input, in_fmt)
     io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
-                     main_sequence)
+                     main_sequence, label=file_label(input))
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:

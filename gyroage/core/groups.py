@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,9 @@ from gyroage.core.posterior import (
 from gyroage.core.priors import Prior
 from gyroage.core.stars import check_stars, colour_in_domain
 from gyroage.errors import UserError
+
+# The group of every row when no group column is named and the rows come from stdin (from a file: its name).
+WHOLE_TABLE = "all"
 
 
 @dataclass
@@ -208,12 +213,14 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
         raise UserError("--systematic-dex must be >= 0 and finite")
 
 
-def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
+def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
-               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False):
+               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False,
+               label: str = WHOLE_TABLE):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
-    Columns: the ``by`` column (``input_<by>`` when ``by`` is one of the other names), ``n_stars`` (rows in the group), ``n_used``
+    Columns: the ``by`` column (``input_<by>`` when ``by`` is one of the other names; with ``by`` None every row is
+    in one group, named ``label``, in a column ``group``), ``n_stars`` (rows in the group), ``n_used``
     (rows with a usable period and colour and membership > 0), the age
     summaries of :data:`SUMMARY_COLUMNS`, ``age_flags`` (:func:`group_flags`) and ``status``
     (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank are counted in one last
@@ -226,9 +233,7 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     leave-one-cluster-out joint ages were worse with it).
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)  # the prior: group_posterior
-    col = io.require_column(list(frame.columns), by)
-    labels = frame[col]
-    labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+    col, labels = _group_column(frame, by, label)
     has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
     stars = check_stars(sub, density.card, reddening=reddening)
@@ -264,6 +269,27 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
     return out
+
+
+def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
+    """The group column's name and its labels: ``by``'s, or (``by`` None) ``label`` on every row, in ``group``."""
+    if by is None:
+        return "group", pd.Series(label, index=frame.index, dtype=object)
+    col = io.find_column(list(frame.columns), by)
+    if col is None:
+        raise UserError(f"missing column '{by}' (without --by, all rows are one group)")
+    labels = frame[col]
+    return col, labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+
+
+def file_label(source: str) -> str:
+    """The one group of a file read without ``--by``: its name without directory, compression and format suffixes
+    (``praesepe.csv.gz``: ``praesepe``); :data:`WHOLE_TABLE` for stdin."""
+    name = Path(str(source)).name
+    if str(source) == "-" or not name:
+        return WHOLE_TABLE
+    name = re.sub(r"\.(gz|bz2|xz|zip)$", "", name, flags=re.IGNORECASE)
+    return Path(name).stem or name
 
 
 def _group_labels(labels: pd.Series, keys: np.ndarray, groups: np.ndarray) -> np.ndarray | pd.Series:
