@@ -277,7 +277,8 @@ def group_age(
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
     output_format: OutputFormatOpt = None,
-    membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1].")] = None,
+    membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1] (a column "
+                                                      "in % units: divided by 100).")] = None,
     model: ModelOpt = None,
     prior: PriorOpt = "uniform_log_age",
     prior_mean: PriorMeanOpt = None,
@@ -318,7 +319,7 @@ def group_age(
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
-    frame = io.read_table(input, in_fmt)
+    frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
     io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                      main_sequence, label=file_label(input))

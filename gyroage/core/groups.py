@@ -34,6 +34,8 @@ from gyroage.errors import UserError
 
 # The group of every row when no group column is named and the rows come from stdin (from a file: its name).
 WHOLE_TABLE = "all"
+# The largest membership probability taken (as 1): a probability rounded up, never a percentage.
+MEMBERSHIP_MAX = 1.0001
 
 
 @dataclass
@@ -145,6 +147,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     # group_ages, whose usable members all pass this
     use = use & np.isfinite(log10_prot) & colour_in_domain(bp_rp0, density.card) & np.isfinite(bp_rp0_err) \
         & (bp_rp0_err > 0)
+    if membership is not None:
+        check_membership(np.asarray(membership, dtype=float), "membership")
     m = np.ones(n) if membership is None else np.clip(np.asarray(membership, dtype=float), 0.0, 1.0)
     use = use & np.isfinite(m) & (m > 0)
     n_groups = len(labels)
@@ -237,9 +241,8 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
     stars = check_stars(sub, density.card, reddening=reddening)
-    m = None
-    if membership is not None:
-        m = io.numeric(sub, io.require_column(list(sub.columns), membership))
+    # read over every row: a units row (whose group cell is blank) may say the column is in %
+    m = None if membership is None else membership_values(frame, membership)[has]
     # the members that date their group: usable period and colour, membership > 0 (group_flags reads the same ones)
     used = stars.ok if m is None else stars.ok & np.isfinite(m) & (m > 0)
     groups = labels[has].astype(str).str.strip().to_numpy()
@@ -280,6 +283,27 @@ def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str,
         raise UserError(f"missing column '{by}' (without --by, all rows are one group)")
     labels = frame[col]
     return col, labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+
+
+def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """The ``--membership`` column as probabilities: divided by 100 under a units row of ``%`` (astropy formats:
+    a ``%`` unit is converted on reading); values above 1 refused (:func:`check_membership`)."""
+    col = io.require_column(list(frame.columns), name)
+    values = io.numeric(frame, col)
+    cells = frame[col].iloc[:, 0] if isinstance(frame[col], pd.DataFrame) else frame[col]
+    if len(cells) and str(cells.iloc[0]).strip().strip("[]()") == "%":
+        values = values / 100.0
+    check_membership(values, f"--membership {name}")
+    return values
+
+
+def check_membership(values: np.ndarray, what: str) -> None:
+    """Refuse membership probabilities above 1 (beyond rounding): a column in percent made every star a member."""
+    finite = values[np.isfinite(values)]
+    top = finite.max(initial=-np.inf)
+    if top > MEMBERSHIP_MAX:
+        raise UserError(f"{what} has values up to {top:g} (above 1): give probabilities 0-1 "
+                        "(a percentage: divide by 100)")
 
 
 def file_label(source: str) -> str:

@@ -7,8 +7,10 @@ from io import StringIO
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from gyroage.core.groups import group_ages
+from gyroage.core.groups import group_ages, group_posterior
+from gyroage.errors import UserError
 from tests.conftest import run_cli
 
 
@@ -41,3 +43,53 @@ def test_by_a_missing_column_says_how_to_date_the_whole_file(tmp_path, model):
     res = run_cli("group-age", str(src), "--by", "cluster")
     assert res.returncode == 2
     assert res.stderr.strip() == ("gyroage: error: missing column 'cluster' (without --by, all rows are one group)")
+
+
+def _with_membership(model, p: np.ndarray) -> pd.DataFrame:
+    return _members(model, n=len(p)).assign(cluster="c", PMem=p)
+
+
+def test_a_membership_column_in_percent_is_refused_not_taken_as_all_members(tmp_path, model):
+    """README: 'values above 1 count as 1', so PMem 0-100 made every star a full member, silently."""
+    src = tmp_path / "m.csv"
+    _with_membership(model, np.linspace(10, 98, 12)).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--membership", "pmem")
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("gyroage: error: --membership pmem has values up to 98 (above 1): give "
+                                  "probabilities 0-1 (a percentage: divide by 100)")
+    with pytest.raises(UserError, match="values up to 98"):
+        group_posterior(model.density, np.zeros(12), np.ones(12), 0.02, np.zeros(12), model.default_prior, 201,
+                        membership=np.linspace(10, 98, 12))
+
+
+def test_membership_rounded_just_above_1_still_counts_as_1(model):
+    p = np.r_[np.full(11, 0.9), 1.00004]
+    out = group_ages(_with_membership(model, p), model.density, "cluster", model.default_prior, 201, "PMem")
+    ref = group_ages(_with_membership(model, np.r_[np.full(11, 0.9), 1.0]), model.density, "cluster",
+                     model.default_prior, 201, "PMem")
+    pd.testing.assert_frame_equal(out, ref)
+
+
+def test_a_membership_column_whose_unit_is_percent_is_divided_by_100(tmp_path, model):
+    from astropy.table import Table
+
+    p = np.linspace(0.1, 0.95, 12)
+    fractions = tmp_path / "f.csv"
+    _with_membership(model, p).to_csv(fractions, index=False)
+    table = Table.from_pandas(_with_membership(model, 100 * p))
+    table["PMem"].unit = "%"
+    table.write(tmp_path / "p.ecsv")
+    ref = run_cli("group-age", str(fractions), "--by", "cluster", "--membership", "PMem", "--grid", "201", "-q")
+    res = run_cli("group-age", str(tmp_path / "p.ecsv"), "--by", "cluster", "--membership", "PMem", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert "'PMem' from % to fraction" in res.stderr
+    assert pd.read_csv(StringIO(res.stdout)).equals(pd.read_csv(StringIO(ref.stdout)))
+    # a CSV with a units row under its header (as VizieR writes them) says so in the membership column
+    units = tmp_path / "u.csv"
+    frame = _with_membership(model, 100 * p).astype(object)
+    pd.concat([pd.DataFrame([{**dict.fromkeys(frame.columns, ""), "prot": "d", "PMem": "%"}]), frame]
+              ).to_csv(units, index=False)
+    res = run_cli("group-age", str(units), "--by", "cluster", "--membership", "PMem", "--grid", "201", "-q")
+    assert res.returncode == 0, res.stderr
+    got, want = pd.read_csv(StringIO(res.stdout)), pd.read_csv(StringIO(ref.stdout))
+    assert got["age_p50_myr"][0] == want["age_p50_myr"][0] and got["n_used"].tolist() == [12, 0]
