@@ -93,3 +93,19 @@ def test_a_membership_column_whose_unit_is_percent_is_divided_by_100(tmp_path, m
     assert res.returncode == 0, res.stderr
     got, want = pd.read_csv(StringIO(res.stdout)), pd.read_csv(StringIO(ref.stdout))
     assert got["age_p50_myr"][0] == want["age_p50_myr"][0] and got["n_used"].tolist() == [12, 0]
+
+
+@pytest.mark.parametrize("cells, example", [(["Y", "N", " Y"], "Y"), (["", "nan", ""], None)])
+def test_a_membership_column_without_a_number_is_refused(tmp_path, model, cells, example):
+    """Mem = Y/N dropped every star as 'not a number': no_valid_members, exit 0, nothing said."""
+    src = tmp_path / "m.csv"
+    frame = _members(model, n=12).assign(cluster="c")
+    frame["Mem"] = (cells * 4)[:12]
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--membership", "Mem")
+    assert res.returncode == 2
+    if example is None:
+        assert res.stderr.strip() == "gyroage: error: --membership Mem has no value in any row"
+    else:
+        assert res.stderr.strip() == ("gyroage: error: --membership Mem holds no numbers (e.g. 'Y'): give membership "
+                                      "probabilities 0-1")
