@@ -104,11 +104,12 @@ AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, ma
 EbvOpt = Annotated[Optional[float], typer.Option(help="E(B-V), mag, de-reddening an observed bp_rp: E(BP-RP) = 1.31 "
                                                   "E(B-V) (Wang & Chen 2019, R_V = 3.16).")]
 EbvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebv, mag.")]
-MainSequenceOpt = Annotated[bool, typer.Option(
+MainSequenceOpt = Annotated[Optional[bool], typer.Option(
     "--main-sequence/--no-main-sequence",
     help="Use each star's height above the main sequence (columns abs_g0, or g0 with parallax in mas; both "
          "de-reddened; parallax_err or abs_g0_err widen it) beside its rotation, where the model card has the term: "
-         "it tells pre-main-sequence stars from older ones that rotate alike. --no-main-sequence: rotation alone.")]
+         "it tells pre-main-sequence stars from older ones that rotate alike. Default: where the input has the "
+         "columns; --main-sequence: an input without them is refused; --no-main-sequence: rotation alone.")]
 InputFormatOpt = Annotated[Optional[str], typer.Option(
     "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
     "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat), else csv. "
@@ -167,7 +168,7 @@ def estimate(
     av_err: AvErrOpt = None,
     ebv: EbvOpt = None,
     ebv_err: EbvErrOpt = None,
-    main_sequence: MainSequenceOpt = True,
+    main_sequence: MainSequenceOpt = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot and bp_rp0, or bp_rp with a reddening, teff, v_ks0 or b_v0)."""
     one_blas_thread()
@@ -212,7 +213,8 @@ def estimate(
         method=method,
         sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes),
         reddening=reddening,
-        main_sequence=main_sequence,
+        main_sequence=main_sequence is not False,
+        require_magnitudes=main_sequence is True,
     )
     if engine == "dask":
         from gyroage.engines import run_dask

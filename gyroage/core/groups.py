@@ -29,7 +29,7 @@ from gyroage.core.posterior import (
     quantiles,
 )
 from gyroage.core.priors import Prior
-from gyroage.core.stars import check_stars, colour_in_domain
+from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.errors import UserError
 
 # The group of every row when no group column is named and the rows come from stdin (from a file: its name).
@@ -241,6 +241,11 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
     stars = check_stars(sub, density.card, reddening=reddening)
+    if main_sequence:  # asked for: never a silent rotation-only age
+        require_magnitudes(list(frame.columns), io.match_columns(list(frame.columns)))
+        if stars.ok.any() and not np.isfinite(stars.abs_g[stars.ok]).any():
+            raise UserError("--main-sequence: no row has a usable abs_g0 (or g0 and parallax) beside its period and "
+                            "colour")
     # read over every row: a units row (whose group cell is blank) may say the column is in %
     m = None if membership is None else membership_values(frame, membership)[has]
     # the members that date their group: usable period and colour, membership > 0 (group_flags reads the same ones)

@@ -109,3 +109,30 @@ def test_a_membership_column_without_a_number_is_refused(tmp_path, model, cells,
     else:
         assert res.stderr.strip() == ("gyroage: error: --membership Mem holds no numbers (e.g. 'Y'): give membership "
                                       "probabilities 0-1")
+
+
+def _observed(model) -> pd.DataFrame:
+    return _members(model, n=12).assign(cluster="c", G=np.linspace(11, 16, 12), Plx=5.4)
+
+
+@pytest.mark.parametrize("cmd", [["group-age", "--by", "cluster"], ["estimate"]])
+def test_main_sequence_asked_for_without_magnitudes_is_refused(tmp_path, model, cmd):
+    """An observed G and a parallax ran rotation-only with --main-sequence, output identical to without it."""
+    src = tmp_path / "m.csv"
+    _observed(model).to_csv(src, index=False)
+    res = run_cli(cmd[0], str(src), *cmd[1:], "--main-sequence", "--grid", "201")
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("gyroage: error: --main-sequence needs abs_g0, or g0 and parallax (found: G, Plx; "
+                                  "an observed G needs its extinction: give g0 = G - A_G)")
+    _members(model, n=12).assign(cluster="c").to_csv(src, index=False)
+    res = run_cli(cmd[0], str(src), *cmd[1:], "--main-sequence", "--grid", "201")
+    assert res.returncode == 2 and "(found: none)" in res.stderr, res.stderr
+    # estimate by default, and both with --no-main-sequence, date such a table from rotation alone
+    for extra in ([], ["--no-main-sequence"]) if cmd[0] == "estimate" else (["--no-main-sequence"],):
+        assert run_cli(cmd[0], str(src), *cmd[1:], *extra, "--grid", "201", "-q").returncode == 0
+
+
+def test_group_age_main_sequence_refuses_magnitude_columns_without_a_value(model):
+    frame = _members(model, n=12).assign(cluster="c", abs_g0="")
+    with pytest.raises(UserError, match="--main-sequence: no row has a usable abs_g0"):
+        group_ages(frame, model.density, "cluster", model.default_prior, 201, main_sequence=True)
