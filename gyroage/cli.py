@@ -310,7 +310,7 @@ def group_age(
 
     from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening
-    from gyroage.core.groups import check_group_options, file_label, group_ages
+    from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -328,6 +328,9 @@ def group_age(
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:
+        for same in similar_labels(out.iloc[:, 0]):
+            names = ", ".join(f"'{g}'" for g in same[:-1]) + f" and '{same[-1]}'"
+            typer.echo(f"group-age: warning: groups {names} differ only in case or spaces: dated separately", err=True)
         typer.echo(f"group-age: {group_summary(out)}", err=True)
 
 

@@ -319,6 +319,16 @@ def check_membership(values: np.ndarray, what: str) -> None:
                         "(a percentage: divide by 100)")
 
 
+def similar_labels(labels) -> list[list[str]]:
+    """Sets of text group labels that differ only in case or blanks (``NGC 6811``, ``NGC6811``), each in order of
+    appearance: labels are the user's data, so they are dated apart, but the user should hear of it."""
+    sets: dict[str, list[str]] = {}
+    for label in pd.unique(pd.Series(labels, dtype=object).dropna()):
+        if isinstance(label, str) and label:
+            sets.setdefault("".join(label.lower().split()), []).append(label)
+    return [s for s in sets.values() if len(s) > 1]
+
+
 def file_label(source: str) -> str:
     """The one group of a file read without ``--by``: its name without directory, compression and format suffixes
     (``praesepe.csv.gz``: ``praesepe``); :data:`WHOLE_TABLE` for stdin."""

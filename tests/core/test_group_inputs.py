@@ -136,3 +136,19 @@ def test_group_age_main_sequence_refuses_magnitude_columns_without_a_value(model
     frame = _members(model, n=12).assign(cluster="c", abs_g0="")
     with pytest.raises(UserError, match="--main-sequence: no row has a usable abs_g0"):
         group_ages(frame, model.density, "cluster", model.default_prior, 201, main_sequence=True)
+
+
+def test_labels_differing_only_in_case_or_spaces_are_dated_apart_with_a_warning(tmp_path, model):
+    src = tmp_path / "m.csv"
+    labels = ["Pleiades", "PLEIADES", "NGC 6811", "NGC6811", "ngc  6811", "Praesepe"]
+    frame = pd.concat([_members(model, n=4, seed=i).assign(cluster=g) for i, g in enumerate(labels)])
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert pd.read_csv(StringIO(res.stdout))["cluster"].tolist() == labels  # user data: never merged
+    assert res.stderr.splitlines()[:2] == [
+        "group-age: warning: groups 'Pleiades' and 'PLEIADES' differ only in case or spaces: dated separately",
+        "group-age: warning: groups 'NGC 6811', 'NGC6811' and 'ngc  6811' differ only in case or spaces: dated "
+        "separately"]
+    quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
