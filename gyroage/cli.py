@@ -104,11 +104,12 @@ AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, ma
 EbvOpt = Annotated[Optional[float], typer.Option(help="E(B-V), mag, de-reddening an observed bp_rp: E(BP-RP) = 1.31 "
                                                   "E(B-V) (Wang & Chen 2019, R_V = 3.16).")]
 EbvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebv, mag.")]
-MainSequenceOpt = Annotated[bool, typer.Option(
+MainSequenceOpt = Annotated[Optional[bool], typer.Option(
     "--main-sequence/--no-main-sequence",
     help="Use each star's height above the main sequence (columns abs_g0, or g0 with parallax in mas; both "
          "de-reddened; parallax_err or abs_g0_err widen it) beside its rotation, where the model card has the term: "
-         "it tells pre-main-sequence stars from older ones that rotate alike. --no-main-sequence: rotation alone.")]
+         "it tells pre-main-sequence stars from older ones that rotate alike. Default: where the input has the "
+         "columns; --main-sequence: an input without them is refused; --no-main-sequence: rotation alone.")]
 # The grid and sampler options of estimate that plot posterior shares, so its star is dated as estimate dates it.
 GridOpt = Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")]
 ExactGridOpt = Annotated[bool, typer.Option("--exact-grid", help="Evaluate the flow at every grid point, not at every "
@@ -173,7 +174,7 @@ def estimate(
     av_err: AvErrOpt = None,
     ebv: EbvOpt = None,
     ebv_err: EbvErrOpt = None,
-    main_sequence: MainSequenceOpt = True,
+    main_sequence: MainSequenceOpt = None,
 ) -> None:
     """Age posteriors for every star of INPUT (columns prot and bp_rp0, or bp_rp with a reddening, teff, v_ks0 or b_v0)."""
     one_blas_thread()
@@ -266,11 +267,13 @@ def crossmatch(
 @user_errors
 def group_age(
     input: Annotated[str, typer.Argument(help=f"Table of stars ({TABLES}) with a group column; '-' for stdin.")],
-    by: Annotated[str, typer.Option("--by", help="Column naming each star's group (cluster, binary, moving group).")],
+    by: Annotated[Optional[str], typer.Option("--by", help="Column naming each star's group (cluster, binary, moving "
+                                              "group); without it, all rows are one group, named after the file.")] = None,
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
     output_format: OutputFormatOpt = None,
-    membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1].")] = None,
+    membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1] (a column "
+                                                      "in % units: divided by 100).")] = None,
     model: ModelOpt = None,
     prior: PriorOpt = "uniform_log_age",
     prior_mean: PriorMeanOpt = None,
@@ -300,7 +303,7 @@ def group_age(
 
     from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening
-    from gyroage.core.groups import check_group_options, group_ages
+    from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -311,13 +314,16 @@ def group_age(
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
-    frame = io.read_table(input, in_fmt)
+    frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
     io.require_columns(list(frame.columns))
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
-                     main_sequence)
+                     main_sequence, label=file_label(input))
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:
+        for same in similar_labels(out.iloc[:, 0]):
+            names = ", ".join(f"'{g}'" for g in same[:-1]) + f" and '{same[-1]}'"
+            typer.echo(f"group-age: warning: groups {names} differ only in case or spaces: dated separately", err=True)
         typer.echo(f"group-age: {group_summary(out)}", err=True)
 
 
@@ -358,7 +364,7 @@ def plot_posterior_cmd(
     grid: GridOpt = None,
     exact_grid: ExactGridOpt = False,
     outlier_weight: OutlierOpt = None,
-    main_sequence: MainSequenceOpt = True,
+    main_sequence: MainSequenceOpt = None,
     walkers: WalkersOpt = WALKERS,
     max_steps: MaxStepsOpt = MAX_STEPS,
 ) -> None:
@@ -425,7 +431,8 @@ def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_
 
 
 def _estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlier_weight: float | None, seed: int,
-                       method: str, walkers: int, max_steps: int, processes: int, reddening, main_sequence: bool):
+                       method: str, walkers: int, max_steps: int, processes: int, reddening,
+                       main_sequence: bool | None):
     """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
     from gyroage.core.estimate import EstimateSettings
     from gyroage.core.posterior import REFINE_TOL
@@ -433,7 +440,8 @@ def _estimate_settings(density, prior, grid: int | None, exact_grid: bool, outli
 
     return EstimateSettings(prior=prior, n_grid=density.card.age_grid["n"] if grid is None else grid,
                             refine_tol=None if exact_grid else REFINE_TOL, outlier_weight=outlier_weight, seed=seed,
-                            method=method, reddening=reddening, main_sequence=main_sequence,
+                            method=method, reddening=reddening, main_sequence=main_sequence is not False,
+                            require_magnitudes=main_sequence is True,
                             sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes))
 
 

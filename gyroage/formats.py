@@ -160,6 +160,8 @@ _MAGS = ("bp_rp0", "bp_rp0_err", "bp_rp", "bp_rp_err", "ebprp", "ebprp_err", "av
 COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "parallax": "angle", "parallax_err": "angle",
                                 "teff": "temperature", "teff_err": "temperature difference",
                                 **dict.fromkeys(_MAGS, "magnitude")}
+# Columns an option names (group-age --membership): converted as COLUMN_KINDS' are, when read with that role.
+OPTION_KINDS: dict[str, str] = {"membership": "fraction"}
 # kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
 KINDS: dict[str, tuple[str, str, str, str]] = {
     "period": ("d", "days", "days (or another time unit)", "a rotation period"),
@@ -167,6 +169,7 @@ KINDS: dict[str, tuple[str, str, str, str]] = {
     "angle": ("mas", "mas", "mas (or another angle)", "a parallax"),
     "temperature": ("K", "K", "K (or deg_C, deg_F)", "a temperature"),
     "temperature difference": ("K", "K", "K (or deg_C, deg_F)", "a temperature error"),
+    "fraction": ("", "fraction", "a fraction (or %)", "a probability"),
 }
 
 
@@ -184,14 +187,16 @@ def convert_units(table, roles: dict[str, str]) -> None:
     done = []
     for role, name in roles.items():
         col = table[name]
-        if col.unit is None or role not in COLUMN_KINDS:
+        kind = COLUMN_KINDS.get(role) or OPTION_KINDS.get(role)
+        if col.unit is None or kind is None:
             continue
-        kind = COLUMN_KINDS[role]
         target, short, what, noun = KINDS[kind]
         want = u.Unit(target)
         unit = _parse_unit(col.unit)
         if unit is not None and unit == u.dimensionless_unscaled:
             continue
+        if kind == "fraction" and (unit is None or not unit.is_equivalent(want)):
+            continue  # a probability's unit is often free text ('prob', '---'): only % and the like are scaled
         if _logarithmic(unit, want):
             raise UserError(f"column '{name}' has a logarithmic unit '{col.unit}': give it in {what}, not its log")
         if unit is None or not unit.is_equivalent(want, u.temperature()):

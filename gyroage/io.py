@@ -284,7 +284,8 @@ def _stdin_is_pipe() -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = None) -> Iterator[pd.DataFrame]:
+def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = None,
+                roles: dict[str, str] | None = None) -> Iterator[pd.DataFrame]:
     """Yield the input in chunks of rows, in order: CSV (any common delimiter; gzip-compressed or not), Parquet, or an
     astropy format.
 
@@ -294,8 +295,8 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
     through; numeric conversion happens per column when needed. FITS,
     VOTable, ECSV and whitespace-delimited ASCII are read whole by astropy,
     with the columns read converted from their units and masked cells missing
-    (:func:`read_astropy`). There is always at least one chunk: a header-only
-    input gives one empty chunk that still carries the columns.
+    (:func:`read_astropy`; ``roles``: more columns to convert, e.g. ``{"membership": name}``). There is always at
+    least one chunk: a header-only input gives one empty chunk that still carries the columns.
     """
     from gyroage import formats
 
@@ -304,7 +305,7 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
         yield from _read_parquet(source, chunksize)
         return
     if kind != "csv":
-        frame = read_astropy(source, kind)
+        frame = read_astropy(source, kind, roles)
         for i in range(0, max(len(frame), 1), chunksize):
             yield frame.iloc[i : i + chunksize].reset_index(drop=True)
         return
@@ -332,9 +333,9 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
             raise gzip_error(source, exc) from None
 
 
-def read_table(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
+def read_table(source: str | Path, fmt: str | None = None, roles: dict[str, str] | None = None) -> pd.DataFrame:
     """The whole input as one frame (:func:`read_chunks`, joined): for commands that need every row at once."""
-    return pd.concat(read_chunks(source, 200_000, fmt), ignore_index=True)  # never empty: a header gives a chunk
+    return pd.concat(read_chunks(source, 200_000, fmt, roles), ignore_index=True)  # never empty: a header gives a chunk
 
 
 class _Prefixed(_io.TextIOBase):
@@ -375,12 +376,18 @@ class _Prefixed(_io.TextIOBase):
         return line
 
 
-def read_astropy(source: str | Path, fmt: str) -> pd.DataFrame:
-    """The whole of ``source`` read by astropy as ``fmt``, units honoured (:func:`gyroage.formats.convert_units`)."""
+def read_astropy(source: str | Path, fmt: str, roles: dict[str, str] | None = None) -> pd.DataFrame:
+    """The whole of ``source`` read by astropy as ``fmt``, units honoured (:func:`gyroage.formats.convert_units`);
+    ``roles`` (role -> a user-given column name, :data:`gyroage.formats.OPTION_KINDS`) are converted too."""
     from gyroage import formats
 
     table = formats.read_table(source, fmt)
-    formats.convert_units(table, match_columns(list(table.colnames)))
+    found = match_columns(list(table.colnames))
+    for role, name in (roles or {}).items():
+        col = find_column(table.colnames, name)
+        if col is not None:
+            found[role] = col
+    formats.convert_units(table, found)
     return formats.table_frame(table)
 
 

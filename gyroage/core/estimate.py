@@ -22,7 +22,7 @@ from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
-from gyroage.core.stars import StarArrays, check_stars
+from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
 
@@ -47,6 +47,8 @@ class EstimateSettings:
     reddening: Reddening = field(default_factory=Reddening)  # --ebprp/--av: de-redden an observed bp_rp
     # the card's height-above-main-sequence term, for stars given an absolute G (--no-main-sequence: rotation alone)
     main_sequence: bool = True
+    # --main-sequence given: an input without abs_g0, or g0 with parallax, is refused rather than dated from rotation
+    require_magnitudes: bool = False
 
     def __post_init__(self) -> None:
         # Checked here, so the library refuses what the command line refuses, in the same words.
@@ -103,6 +105,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     stars = check_stars(frame, density.card, columns, settings.reddening)
+    if settings.require_magnitudes:
+        require_magnitudes(list(frame.columns), columns or io.match_columns(list(frame.columns)))
     status = stars.status
     n = len(frame)
     prior_mean, prior_sigma = settings.prior.star_parameters(_prior_columns(frame, settings.prior), n)

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,8 +29,13 @@ from gyroage.core.posterior import (
     quantiles,
 )
 from gyroage.core.priors import Prior
-from gyroage.core.stars import check_stars, colour_in_domain
+from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.errors import UserError
+
+# The group of every row when no group column is named and the rows come from stdin (from a file: its name).
+WHOLE_TABLE = "all"
+# The largest membership probability taken (as 1): a probability rounded up, never a percentage.
+MEMBERSHIP_MAX = 1.0001
 
 
 @dataclass
@@ -140,6 +147,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     # group_ages, whose usable members all pass this
     use = use & np.isfinite(log10_prot) & colour_in_domain(bp_rp0, density.card) & np.isfinite(bp_rp0_err) \
         & (bp_rp0_err > 0)
+    if membership is not None:
+        check_membership(np.asarray(membership, dtype=float), "membership")
     m = np.ones(n) if membership is None else np.clip(np.asarray(membership, dtype=float), 0.0, 1.0)
     use = use & np.isfinite(m) & (m > 0)
     n_groups = len(labels)
@@ -208,12 +217,14 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
         raise UserError("--systematic-dex must be >= 0 and finite")
 
 
-def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int = 1001,
+def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
-               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False):
+               systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False,
+               label: str = WHOLE_TABLE):
     """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
 
-    Columns: the ``by`` column (``input_<by>`` when ``by`` is one of the other names), ``n_stars`` (rows in the group), ``n_used``
+    Columns: the ``by`` column (``input_<by>`` when ``by`` is one of the other names; with ``by`` None every row is
+    in one group, named ``label``, in a column ``group``), ``n_stars`` (rows in the group), ``n_used``
     (rows with a usable period and colour and membership > 0), the age
     summaries of :data:`SUMMARY_COLUMNS`, ``age_flags`` (:func:`group_flags`) and ``status``
     (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank are counted in one last
@@ -226,15 +237,17 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
     leave-one-cluster-out joint ages were worse with it).
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)  # the prior: group_posterior
-    col = io.require_column(list(frame.columns), by)
-    labels = frame[col]
-    labels = labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+    col, labels = _group_column(frame, by, label)
     has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
     stars = check_stars(sub, density.card, reddening=reddening)
-    m = None
-    if membership is not None:
-        m = io.numeric(sub, io.require_column(list(sub.columns), membership))
+    if main_sequence:  # asked for: never a silent rotation-only age
+        require_magnitudes(list(frame.columns), io.match_columns(list(frame.columns)))
+        if stars.ok.any() and not np.isfinite(stars.abs_g[stars.ok]).any():
+            raise UserError("--main-sequence: no row has a usable abs_g0 (or g0 and parallax) beside its period and "
+                            "colour")
+    # read over every row: a units row (whose group cell is blank) may say the column is in %
+    m = None if membership is None else membership_values(frame, membership)[has]
     # the members that date their group: usable period and colour, membership > 0 (group_flags reads the same ones)
     used = stars.ok if m is None else stars.ok & np.isfinite(m) & (m > 0)
     groups = labels[has].astype(str).str.strip().to_numpy()
@@ -264,6 +277,66 @@ def group_ages(frame, density: FlowDensity, by: str, prior: Prior, n_grid: int =
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
     return out
+
+
+def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
+    """The group column's name and its labels: ``by``'s, or (``by`` None) ``label`` on every row, in ``group``."""
+    if by is None:
+        return "group", pd.Series(label, index=frame.index, dtype=object)
+    col = io.find_column(list(frame.columns), by)
+    if col is None:
+        raise UserError(f"missing column '{by}' (without --by, all rows are one group)")
+    labels = frame[col]
+    return col, labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+
+
+def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """The ``--membership`` column as probabilities: divided by 100 under a units row of ``%`` (astropy formats:
+    a ``%`` unit is converted on reading); values above 1 refused (:func:`check_membership`), and so is a column
+    with no number at all (text such as Y/N, or blank)."""
+    col = io.require_column(list(frame.columns), name)
+    values = io.numeric(frame, col)
+    cells = frame[col].iloc[:, 0] if isinstance(frame[col], pd.DataFrame) else frame[col]
+    if len(cells) and str(cells.iloc[0]).strip().strip("[]()") == "%":
+        values = values / 100.0
+    if len(cells) and not np.isfinite(values).any():  # Y/N or blank: every star would drop out, with no word said
+        text = cells[cells.notna()].astype(str).str.strip()
+        text = text[~text.str.lower().isin(io.NA_TOKENS)]
+        if text.empty:
+            raise UserError(f"--membership {name} has no value in any row")
+        raise UserError(f"--membership {name} holds no numbers (e.g. {text.iloc[0]!r}): give membership "
+                        "probabilities 0-1")
+    check_membership(values, f"--membership {name}")
+    return values
+
+
+def check_membership(values: np.ndarray, what: str) -> None:
+    """Refuse membership probabilities above 1 (beyond rounding): a column in percent made every star a member."""
+    finite = values[np.isfinite(values)]
+    top = finite.max(initial=-np.inf)
+    if top > MEMBERSHIP_MAX:
+        raise UserError(f"{what} has values up to {top:g} (above 1): give probabilities 0-1 "
+                        "(a percentage: divide by 100)")
+
+
+def similar_labels(labels) -> list[list[str]]:
+    """Sets of text group labels that differ only in case or blanks (``NGC 6811``, ``NGC6811``), each in order of
+    appearance: labels are the user's data, so they are dated apart, but the user should hear of it."""
+    sets: dict[str, list[str]] = {}
+    for label in pd.unique(pd.Series(labels, dtype=object).dropna()):
+        if isinstance(label, str) and label:
+            sets.setdefault("".join(label.lower().split()), []).append(label)
+    return [s for s in sets.values() if len(s) > 1]
+
+
+def file_label(source: str) -> str:
+    """The one group of a file read without ``--by``: its name without directory, compression and format suffixes
+    (``praesepe.csv.gz``: ``praesepe``); :data:`WHOLE_TABLE` for stdin."""
+    name = Path(str(source)).name
+    if str(source) == "-" or not name:
+        return WHOLE_TABLE
+    name = re.sub(r"\.(gz|bz2|xz|zip)$", "", name, flags=re.IGNORECASE)
+    return Path(name).stem or name
 
 
 def _group_labels(labels: pd.Series, keys: np.ndarray, groups: np.ndarray) -> np.ndarray | pd.Series:

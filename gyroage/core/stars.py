@@ -15,6 +15,7 @@ from gyroage import io, statuses
 from gyroage.core.colours import Reddening, conversion_columns, input_colours
 from gyroage.core.main_sequence import absolute_g, absolute_g_error
 from gyroage.core.modelcard import ModelCard
+from gyroage.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,22 @@ def fill_colour_err(err: np.ndarray, card: ModelCard) -> np.ndarray:
     """
     lo, hi = card.domain["bp_rp0_err"]
     return np.clip(np.where(np.isnan(err), card.default_bp_rp0_err, err), lo, hi)
+
+
+# Observed (reddened) apparent G as tables name it (compared by io.column_key): not read as g0, but worth naming when
+# --main-sequence finds no magnitude it can use.
+OBSERVED_G = frozenset(io.column_key(n) for n in ("g", "gmag", "g_mag", "phot_g_mean_mag", "gaia_g", "gaiag",
+                                                   "gaia_gmag", "gmag_dr3", "g_dr3", "mag_g"))
+
+
+def require_magnitudes(columns, found: dict[str, str]) -> None:
+    """Refuse, in one line, an input without ``abs_g0``, or ``g0`` with ``parallax``, when ``--main-sequence`` is
+    asked for: it would be dated from rotation alone without a word. ``found``: :func:`gyroage.io.match_columns`."""
+    if "abs_g0" in found or ("g0" in found and "parallax" in found):
+        return
+    seen = {found[k] for k in ("g0", "parallax") if k in found}
+    observed = [c for c in columns if io.column_key(c) in OBSERVED_G]
+    names = [c for c in columns if c in seen or c in observed]
+    hint = f"; an observed {observed[0]} needs its extinction: give g0 = {observed[0]} - A_G" if observed else ""
+    raise UserError(f"--main-sequence needs abs_g0, or g0 and parallax (found: {', '.join(map(str, names)) or 'none'}"
+                    f"{hint})")

@@ -16,6 +16,7 @@ import pandas as pd
 from gyroage import csv_layout, formats, io
 from gyroage.core.colours import required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
+from gyroage.core.stars import require_magnitudes
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
@@ -189,6 +190,8 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     text_columns = not _parquet_input(paths)
     columns = io.require_columns(list(ddf.columns))
     required_colour(columns, settings.reddening)  # here, not in every worker: one line, not a worker's traceback
+    if settings.require_magnitudes:
+        require_magnitudes(list(ddf.columns), columns)
     # The sampler's random streams follow a star's place in its chunk, so mcmc runs on the local engine's chunks of
     # --chunksize rows, wherever the partitions (which follow the bytes and the workers) happen to fall.
     chunked = settings.method == "mcmc"

@@ -1,0 +1,154 @@
+"""group-age on tables as cluster astronomers download them: one cluster per file, membership columns in
+percent or as text, observed magnitudes, group labels spelled two ways."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.core.groups import group_ages, group_posterior
+from gyroage.errors import UserError
+from tests.conftest import run_cli
+
+
+def _members(model, age_myr: float = 600.0, n: int = 12, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    colour = rng.uniform(0.9, 2.2, n)
+    prot = model.sample_periods(age_myr, colour, n=1, seed=seed + 100, bp_rp0_err=np.full(n, 0.02))[:, 0]
+    return pd.DataFrame({"prot": prot, "bp_rp0": colour, "bp_rp0_err": 0.02})
+
+
+def test_a_one_cluster_file_is_one_group_without_by(tmp_path, model):
+    """Without --by, Typer printed its 'Missing option' box: a one-cluster file needed a column added first."""
+    src = tmp_path / "praesepe_members.csv"
+    _members(model).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(StringIO(res.stdout))
+    assert list(out.columns[:3]) == ["group", "n_stars", "n_used"]
+    assert out["group"].tolist() == ["praesepe_members"] and out["n_used"].tolist() == [12]
+    # the same joint age as a --by column holding one label
+    labelled = group_ages(_members(model).assign(cluster="x"), model.density, "cluster", model.default_prior, 201)
+    assert np.isclose(out["age_p50_myr"][0], labelled["age_p50_myr"][0], rtol=1e-5)
+    piped = run_cli("group-age", "-", "--grid", "201", "-q", input=_members(model).to_csv(index=False))
+    assert piped.returncode == 0 and pd.read_csv(StringIO(piped.stdout))["group"].tolist() == ["all"], piped.stderr
+
+
+def test_by_a_missing_column_says_how_to_date_the_whole_file(tmp_path, model):
+    src = tmp_path / "m.csv"
+    _members(model).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster")
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("gyroage: error: missing column 'cluster' (without --by, all rows are one group)")
+
+
+def _with_membership(model, p: np.ndarray) -> pd.DataFrame:
+    return _members(model, n=len(p)).assign(cluster="c", PMem=p)
+
+
+def test_a_membership_column_in_percent_is_refused_not_taken_as_all_members(tmp_path, model):
+    """README: 'values above 1 count as 1', so PMem 0-100 made every star a full member, silently."""
+    src = tmp_path / "m.csv"
+    _with_membership(model, np.linspace(10, 98, 12)).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--membership", "pmem")
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("gyroage: error: --membership pmem has values up to 98 (above 1): give "
+                                  "probabilities 0-1 (a percentage: divide by 100)")
+    with pytest.raises(UserError, match="values up to 98"):
+        group_posterior(model.density, np.zeros(12), np.ones(12), 0.02, np.zeros(12), model.default_prior, 201,
+                        membership=np.linspace(10, 98, 12))
+
+
+def test_membership_rounded_just_above_1_still_counts_as_1(model):
+    p = np.r_[np.full(11, 0.9), 1.00004]
+    out = group_ages(_with_membership(model, p), model.density, "cluster", model.default_prior, 201, "PMem")
+    ref = group_ages(_with_membership(model, np.r_[np.full(11, 0.9), 1.0]), model.density, "cluster",
+                     model.default_prior, 201, "PMem")
+    pd.testing.assert_frame_equal(out, ref)
+
+
+def test_a_membership_column_whose_unit_is_percent_is_divided_by_100(tmp_path, model):
+    from astropy.table import Table
+
+    p = np.linspace(0.1, 0.95, 12)
+    fractions = tmp_path / "f.csv"
+    _with_membership(model, p).to_csv(fractions, index=False)
+    table = Table.from_pandas(_with_membership(model, 100 * p))
+    table["PMem"].unit = "%"
+    table.write(tmp_path / "p.ecsv")
+    ref = run_cli("group-age", str(fractions), "--by", "cluster", "--membership", "PMem", "--grid", "201", "-q")
+    res = run_cli("group-age", str(tmp_path / "p.ecsv"), "--by", "cluster", "--membership", "PMem", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert "'PMem' from % to fraction" in res.stderr
+    assert pd.read_csv(StringIO(res.stdout)).equals(pd.read_csv(StringIO(ref.stdout)))
+    # a CSV with a units row under its header (as VizieR writes them) says so in the membership column
+    units = tmp_path / "u.csv"
+    frame = _with_membership(model, 100 * p).astype(object)
+    pd.concat([pd.DataFrame([{**dict.fromkeys(frame.columns, ""), "prot": "d", "PMem": "%"}]), frame]
+              ).to_csv(units, index=False)
+    res = run_cli("group-age", str(units), "--by", "cluster", "--membership", "PMem", "--grid", "201", "-q")
+    assert res.returncode == 0, res.stderr
+    got, want = pd.read_csv(StringIO(res.stdout)), pd.read_csv(StringIO(ref.stdout))
+    assert got["age_p50_myr"][0] == want["age_p50_myr"][0] and got["n_used"].tolist() == [12, 0]
+
+
+@pytest.mark.parametrize("cells, example", [(["Y", "N", " Y"], "Y"), (["", "nan", ""], None)])
+def test_a_membership_column_without_a_number_is_refused(tmp_path, model, cells, example):
+    """Mem = Y/N dropped every star as 'not a number': no_valid_members, exit 0, nothing said."""
+    src = tmp_path / "m.csv"
+    frame = _members(model, n=12).assign(cluster="c")
+    frame["Mem"] = (cells * 4)[:12]
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--membership", "Mem")
+    assert res.returncode == 2
+    if example is None:
+        assert res.stderr.strip() == "gyroage: error: --membership Mem has no value in any row"
+    else:
+        assert res.stderr.strip() == ("gyroage: error: --membership Mem holds no numbers (e.g. 'Y'): give membership "
+                                      "probabilities 0-1")
+
+
+def _observed(model) -> pd.DataFrame:
+    return _members(model, n=12).assign(cluster="c", G=np.linspace(11, 16, 12), Plx=5.4)
+
+
+@pytest.mark.parametrize("cmd", [["group-age", "--by", "cluster"], ["estimate"]])
+def test_main_sequence_asked_for_without_magnitudes_is_refused(tmp_path, model, cmd):
+    """An observed G and a parallax ran rotation-only with --main-sequence, output identical to without it."""
+    src = tmp_path / "m.csv"
+    _observed(model).to_csv(src, index=False)
+    res = run_cli(cmd[0], str(src), *cmd[1:], "--main-sequence", "--grid", "201")
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("gyroage: error: --main-sequence needs abs_g0, or g0 and parallax (found: G, Plx; "
+                                  "an observed G needs its extinction: give g0 = G - A_G)")
+    _members(model, n=12).assign(cluster="c").to_csv(src, index=False)
+    res = run_cli(cmd[0], str(src), *cmd[1:], "--main-sequence", "--grid", "201")
+    assert res.returncode == 2 and "(found: none)" in res.stderr, res.stderr
+    # estimate by default, and both with --no-main-sequence, date such a table from rotation alone
+    for extra in ([], ["--no-main-sequence"]) if cmd[0] == "estimate" else (["--no-main-sequence"],):
+        assert run_cli(cmd[0], str(src), *cmd[1:], *extra, "--grid", "201", "-q").returncode == 0
+
+
+def test_group_age_main_sequence_refuses_magnitude_columns_without_a_value(model):
+    frame = _members(model, n=12).assign(cluster="c", abs_g0="")
+    with pytest.raises(UserError, match="--main-sequence: no row has a usable abs_g0"):
+        group_ages(frame, model.density, "cluster", model.default_prior, 201, main_sequence=True)
+
+
+def test_labels_differing_only_in_case_or_spaces_are_dated_apart_with_a_warning(tmp_path, model):
+    src = tmp_path / "m.csv"
+    labels = ["Pleiades", "PLEIADES", "NGC 6811", "NGC6811", "ngc  6811", "Praesepe"]
+    frame = pd.concat([_members(model, n=4, seed=i).assign(cluster=g) for i, g in enumerate(labels)])
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert pd.read_csv(StringIO(res.stdout))["cluster"].tolist() == labels  # user data: never merged
+    assert res.stderr.splitlines()[:2] == [
+        "group-age: warning: groups 'Pleiades' and 'PLEIADES' differ only in case or spaces: dated separately",
+        "group-age: warning: groups 'NGC 6811', 'NGC6811' and 'ngc  6811' differ only in case or spaces: dated "
+        "separately"]
+    quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
