@@ -179,34 +179,92 @@ def convert_units(table, roles: dict[str, str]) -> None:
     in K). A unit that cannot be converted, or a logarithmic one, is refused in one line. The conversions
     are logged on stderr, in one line.
     """
-    import astropy.units as u
-
     done = []
     for role, name in roles.items():
         col = table[name]
-        if col.unit is None or role not in COLUMN_KINDS:
+        conversion = unit_conversion(role, name, col.unit)
+        if conversion is None:
             continue
-        kind = COLUMN_KINDS[role]
-        target, short, what, noun = KINDS[kind]
-        want = u.Unit(target)
-        unit = _parse_unit(col.unit)
-        if unit is not None and unit == u.dimensionless_unscaled:
-            continue
-        if _logarithmic(unit, want):
-            raise UserError(f"column '{name}' has a logarithmic unit '{col.unit}': give it in {what}, not its log")
-        if unit is None or not unit.is_equivalent(want, u.temperature()):
-            raise UserError(f"column '{name}' has unit '{col.unit}': {noun} must be in {what}")
-        values = _numbers(col)  # masked cells: NaN, their row's status
-        offset = unit.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
-        if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
-            scale = unit.to(want) if offset == 0 else _slope(unit, want, offset)
-            table[name] = values * scale if scale != 1 else values
-        else:
-            table[name] = unit.to(want, values, u.temperature())
-        if unit != want:
-            done.append(f"'{name}' from {unit} to {short}")
+        convert, note = conversion
+        table[name] = convert(_numbers(col))  # masked cells: NaN, their row's status
+        if note:
+            done.append(note)
     if done:
         print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
+
+
+def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, list[str]]:
+    """(``frame`` with each (column, role, unit text) of ``units`` converted, the log notes) for a CSV's units row.
+
+    The cells stay text: those that are numbers are converted (written back as Python's shortest repr), the others
+    (a bad value, a missing-value token) are kept as they are, so each row keeps its status. Refusals as in
+    :func:`convert_units`.
+    """
+    notes, original = [], frame
+    for name, role, unit in units:
+        conversion = unit_conversion(role, name, unit)
+        if conversion is None:
+            continue
+        convert, note = conversion
+        if note:
+            notes.append(note)
+        if frame.empty:
+            continue
+        col = frame[name]
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(values)
+        if ok.any():
+            frame = frame.copy() if frame is original else frame  # the caller's chunk is left alone
+            cells = col.to_numpy(dtype=object).copy()
+            cells[ok] = [repr(float(v)) for v in convert(values[ok])]
+            frame[name] = pd.Series(cells, index=col.index, dtype=col.dtype)
+    return frame, notes
+
+
+def unit_conversion(role: str, name: str, unit):
+    """(a function taking ``name``'s values to the tool's unit, the log note or ``None``) for a column carrying
+    ``unit`` (an astropy unit, or a unit's text), or ``None`` when the column is taken as it is (no unit, a
+    dimensionless one, or a column the tool does not convert); a one-line :class:`UserError` when the unit cannot be
+    converted, or is logarithmic."""
+    if unit is None or (isinstance(unit, str) and not unit.strip()) or role not in COLUMN_KINDS:
+        return None
+    import astropy.units as u
+
+    kind = COLUMN_KINDS[role]
+    target, short, what, noun = KINDS[kind]
+    want = u.Unit(target)
+    parsed = parse_unit_text(unit) if isinstance(unit, str) else _parse_unit(unit)
+    if parsed is not None and parsed == u.dimensionless_unscaled:
+        return None
+    if _logarithmic(parsed, want):
+        raise UserError(f"column '{name}' has a logarithmic unit '{unit}': give it in {what}, not its log")
+    if parsed is None or not parsed.is_equivalent(want, u.temperature()):
+        raise UserError(f"column '{name}' has unit '{unit}': {noun} must be in {what}")
+    offset = parsed.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
+    if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
+        scale = parsed.to(want) if offset == 0 else _slope(parsed, want, offset)
+        convert = (lambda v: v * scale) if scale != 1 else (lambda v: v)
+    else:
+        def convert(v):
+            return parsed.to(want, v, u.temperature())
+    return convert, (f"'{name}' from {parsed} to {short}" if parsed != want else None)
+
+
+def parse_unit_text(text: str):
+    """The astropy unit a table's unit text names, or ``None``: astropy's own syntax, then CDS's (VizieR and AAS
+    tables: ``---`` for none, ``[K]`` for a log), then :func:`_parse_unit`'s plurals (``days``), then in lower case."""
+    import astropy.units as u
+
+    text = text.strip()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a deprecated spelling still names its unit
+        for fmt in (None, "cds"):
+            try:
+                return u.Unit(text, format=fmt)
+            except (ValueError, TypeError):
+                pass
+    unit = _parse_unit(u.Unit(text, parse_strict="silent"))
+    return _parse_unit(u.Unit(text.lower(), parse_strict="silent")) if unit is None else unit  # Days, MAG
 
 
 def _slope(unit, want, offset: float) -> float:

@@ -190,7 +190,7 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
 
 
 # Cells that mean "no value" in an optional column (compared stripped and lower-cased).
-NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "--"})
+NA_TOKENS = csv_layout.NA_TOKENS
 
 
 def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None = None) -> np.ndarray:
@@ -264,7 +264,22 @@ def _sniff_csv(fh, source) -> tuple[str, csv_layout.CsvLayout]:
         raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
     if not head.strip():
         raise UserError(f"input {source} is empty (no header line)")
-    return head, csv_layout.detect(head, source, sep)
+    layout = csv_layout.detect(head, source, sep)
+    return head, _with_unit_roles(layout) if layout.units else layout
+
+
+def _with_unit_roles(layout: csv_layout.CsvLayout) -> csv_layout.CsvLayout:
+    """``layout`` with the role of each column its units row gives a unit to; its units checked (a one-line
+    :class:`UserError` for one that does not convert) and the conversions logged, once, before any row is read."""
+    import dataclasses
+
+    names = [name for name, _ in layout.units]
+    found = {names.index(col): role for role, col in match_columns(names).items()}
+    layout = dataclasses.replace(layout, roles=tuple(found.get(i, "") for i in range(len(names))))
+    notes = layout.converted(pd.DataFrame(columns=names))[1]
+    if notes:
+        print(f"gyroage: converted column {', '.join(notes)}", file=sys.stderr, flush=True)
+    return layout
 
 
 def csv_file_layout(path: str | Path) -> csv_layout.CsvLayout:
