@@ -148,6 +148,15 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _title(header: list[str], line: str) -> bool:
+    """Whether ``header`` (the first line, split) is a title over the real header ``line``: one name (trailing
+    delimiters allowed) over a line of several names (by its own delimiter) and no number."""
+    if not header or not header[0].strip() or any(c.strip() for c in header[1:]):
+        return False
+    names = [c.strip() for c in _fields(line, sniff_separator(line)) if c.strip()]
+    return len(names) > 1 and not any(map(_is_number, names))
+
+
 def _dashes(record: list[str]) -> bool:
     """Whether ``record`` is a rule under a header: runs of ``-`` or ``=`` (blank cells allowed)."""
     cells = [c.strip() for c in record if c.strip()]
@@ -244,6 +253,9 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     head = _from_header(head, sep)
     records = _records(head, sep, 4)
     header = records[0][0] if records else []
+    if len(records) > 1 and _title(header, head.split("\n")[records[1][1] - 1]):
+        raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
+                        "a title, not a header: remove it or start it with #")
     under, units_row = _units_and_dashes(records, source)
     drop = tuple(skip + line - 1 for _, line in records[1 : 1 + under])  # pandas counts the lines skipped, too
     units = tuple((name.strip(), cell.strip()) for name, cell in itertools.zip_longest(header, units_row, fillvalue="")

@@ -89,8 +89,8 @@ def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
     lines = lines[comments:]
     if lines and re.search(r"[,;\t|]", lines[0]):
         return None
-    if comments:
-        return "ascii"
+    if comments:  # unless a title sits over a CSV header: the CSV reader then says so
+        return None if len(lines) > 1 and re.search(r"[,;\t|]", lines[1]) else "ascii"
     if len(lines) < 2:
         return None
     n = len(lines[0].split())

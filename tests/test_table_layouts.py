@@ -128,3 +128,23 @@ def test_data_rows_are_not_taken_for_units(tmp_path, text, rows):
 def test_a_units_row_with_a_word_that_is_no_unit_is_an_error_not_a_row(tmp_path, units):
     (tmp_path / "t.csv").write_text(f"Cluster,Prot,BP-RP0\n{units}\nPleiades,7,1.1\n")
     one_line_error(invoke("estimate", str(tmp_path / "t.csv")), "'BP-RP0'", f"'{units.split(',')[-1]}'")
+
+
+@pytest.mark.parametrize("text", [
+    "My cluster table\nCluster,Prot,(BP-RP)0\nX,7.0,1.10\n",
+    "My cluster table,,\nCluster,Prot,(BP-RP)0\nX,7.0,1.10\n",  # Excel pads it with delimiters
+    "# made by hand\nMy cluster table\nCluster;Prot;(BP-RP)0\nX;7.0;1.10\n",
+    '"Table 2: rotators, Pleiades"\nCluster,Prot,(BP-RP)0\nX,7.0,1.10\n',
+])
+def test_a_title_line_above_the_header_is_named_as_such(tmp_path, text):
+    """It gave 'Expected 1 fields', or 'a value in the header's last column, which has no name'."""
+    (tmp_path / "t.csv").write_text(text)
+    line = "line 2" if text.startswith("#") else "line 1"
+    one_line_error(invoke("estimate", str(tmp_path / "t.csv")), line, "looks like a title", "remove it or start it with #")
+    one_line_error(invoke("group-age", "-", "--by", "cluster", stdin=text), "looks like a title")
+
+
+def test_a_one_name_header_over_numbers_is_no_title(tmp_path):
+    (tmp_path / "t.csv").write_text("prot,\n7,1.1\n")
+    res = invoke("estimate", str(tmp_path / "t.csv"))
+    assert res.exit_code == 2 and "title" not in res.stderr
