@@ -27,6 +27,9 @@ from gyroage.errors import UserError
 CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "skipinitialspace": True, "index_col": False}
 # Cells that mean "no value" in an optional column (compared stripped and lower-cased; gyroage.io.NA_TOKENS).
 NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "--"})
+# A number with a decimal comma (European Excel's ';' and tab files), and the integers such a column also holds.
+_DECIMAL_COMMA = r"\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*"  # a pattern string: pandas hands it to Arrow
+_INTEGER = r"\s*[+-]?\d+\s*"
 # The field a trailing delimiter leaves after the header's last name is read under this name, then dropped.
 _SPARE = "\x00trailing delimiter"
 
@@ -44,6 +47,8 @@ class CsvLayout:
     ``units``: (name, unit) of every header column when there is a units row (a blank unit: none); ``roles``: the
     canonical name each column is read as, or ``""`` (set by :func:`gyroage.io.read_chunks`, which knows the names), so
     :meth:`trim` converts those columns as astropy's units are (:func:`gyroage.formats.convert_text_units`).
+    ``commas``: (position, name) of the columns of a ``;`` or tab file written with decimal commas
+    (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``.
     """
 
     sep: str
@@ -54,11 +59,17 @@ class CsvLayout:
     drop: tuple[int, ...] = ()
     units: tuple[tuple[str, str], ...] = ()
     roles: tuple[str, ...] = ()
+    commas: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def converts(self) -> bool:
+        """Whether :meth:`converted` changes a chunk."""
+        return bool(self.commas) or any(self.roles)
 
     @property
     def trims(self) -> bool:
-        """Whether :meth:`trim` changes a chunk (drops a last column, renames the first, or converts units)."""
-        return bool(self.names) or self.unnamed_last or self.hashed or any(self.roles)
+        """Whether :meth:`trim` changes a chunk (drops a last column, renames the first, or converts cells)."""
+        return bool(self.names) or self.unnamed_last or self.hashed or self.converts
 
     def read_options(self) -> dict:
         """Keywords for ``pandas.read_csv`` (and ``dask.dataframe.read_csv``)."""
@@ -70,9 +81,20 @@ class CsvLayout:
         return {**CSV_OPTIONS, "sep": self.sep, **extra}
 
     def converted(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-        """(``chunk`` with the columns of :attr:`roles` converted from their units, the log notes); a one-line
-        :class:`UserError` for a unit that cannot be converted."""
+        """(``chunk`` with decimal commas read as points (:attr:`commas`), then the columns of :attr:`roles`
+        converted from their units, the log notes); a one-line :class:`UserError` for a unit that cannot be
+        converted."""
         from gyroage.formats import convert_text_units
+
+        if self.commas:
+            chunk = chunk.copy()
+            for i, _ in self.commas:  # by position: pandas renames a repeated name
+                if i < len(chunk.columns):  # a whole-cell match, then a plain replace: 5x a regex replace's speed
+                    col = chunk.iloc[:, i]
+                    point = col.str.replace(",", ".", n=1, regex=False)
+                    chunk.isetitem(i, point.where(col.str.fullmatch(_DECIMAL_COMMA, na=False), col))
+        if not any(self.roles):
+            return chunk, []
 
         todo = [(chunk.columns[i], role, unit) for i, ((_, unit), role) in enumerate(zip(self.units, self.roles))
                 if role and unit and i < len(chunk.columns)]
@@ -87,7 +109,7 @@ class CsvLayout:
         if self.hashed:
             chunk = _unhash(chunk)
         if not (self.names or self.unnamed_last):
-            return self.converted(chunk)[0] if any(self.roles) else chunk
+            return self.converted(chunk)[0] if self.converts else chunk
         spare = chunk.iloc[:, -1]
         filled = (spare.notna() & spare.astype(str).str.strip().ne("")).to_numpy(dtype=bool)
         if filled.any():
@@ -97,7 +119,7 @@ class CsvLayout:
                    "after the header's last column (the first row ends with a delimiter, this one has one more field)")
             raise UserError(f"cannot parse {source}: {row} has a value {why}")
         chunk = chunk.iloc[:, :-1]
-        return self.converted(chunk)[0] if any(self.roles) else chunk
+        return self.converted(chunk)[0] if self.converts else chunk
 
 
 def _unhash(chunk: pd.DataFrame) -> pd.DataFrame:
@@ -155,6 +177,20 @@ def _title(header: list[str], line: str) -> bool:
         return False
     names = [c.strip() for c in _fields(line, sniff_separator(line)) if c.strip()]
     return len(names) > 1 and not any(map(_is_number, names))
+
+
+def _decimal_comma_columns(records: list[tuple[list[str], int]], header: list[str]) -> tuple[tuple[int, str], ...]:
+    """(position, name) of the columns whose cells in ``records`` (the first, whole, data rows) are numbers with a decimal
+    comma, integers or missing, one at least with a comma. Asked of ``;`` and tab files only: there a comma is no
+    delimiter, so ``7,0`` is seven."""
+    cells = [r for r, _ in records if len(r) <= len(header) + 1]
+    out = []
+    for i, name in enumerate(header):
+        column = [r[i].strip() for r in cells if i < len(r) and r[i].strip().lower() not in NA_TOKENS]
+        if any(re.fullmatch(_DECIMAL_COMMA, c) for c in column) and all(
+                re.fullmatch(_DECIMAL_COMMA, c) or re.fullmatch(_INTEGER, c) for c in column):
+            out.append((i, name.strip()))
+    return tuple(out)
 
 
 def _dashes(record: list[str]) -> bool:
@@ -261,16 +297,24 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     units = tuple((name.strip(), cell.strip()) for name, cell in itertools.zip_longest(header, units_row, fillvalue="")
                   ) if units_row else ()
     records = records[:1] + records[1 + under :]
+    commas = ()
+    if sep in ";\t":
+        sample = _records(head, sep, 1001)[1 + under :]
+        if len(sample) > 1 and not head.endswith(("\n", "\r")):  # the head's last line may be cut short
+            sample = sample[:-1]
+        commas = _decimal_comma_columns(sample, header)
     unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
     if len(records) < 2 or len(records[1][0]) <= len(header):
-        return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units)
+        return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units,
+                         commas=commas)
     row, line = records[1]
     if len(row) > len(header) + 1 or row[-1].strip() or unnamed_last:  # two trailing delimiters are not one
         raise UserError(f"cannot parse {source}: Expected {len(header)} fields in line {line}, saw {len(row)}")
     lines = _io.StringIO(head, newline="")
     header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and the lines under it): pandas' names
     names = pd.read_csv(_io.StringIO(header_text), sep=sep, nrows=0, **CSV_OPTIONS).columns
-    return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed, drop=drop, units=units)
+    return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed, drop=drop, units=units,
+                     commas=commas)
 
 
 def lines_under_header(head: str) -> int:

@@ -265,6 +265,9 @@ def _sniff_csv(fh, source) -> tuple[str, csv_layout.CsvLayout]:
     if not head.strip():
         raise UserError(f"input {source} is empty (no header line)")
     layout = csv_layout.detect(head, source, sep)
+    if layout.commas:
+        names = ", ".join(f"'{name}'" for _, name in layout.commas)
+        print(f"gyroage: reading decimal commas (7,0 as 7.0) in column {names}", file=sys.stderr, flush=True)
     return head, _with_unit_roles(layout) if layout.units else layout
 
 

@@ -148,3 +148,46 @@ def test_a_one_name_header_over_numbers_is_no_title(tmp_path):
     (tmp_path / "t.csv").write_text("prot,\n7,1.1\n")
     res = invoke("estimate", str(tmp_path / "t.csv"))
     assert res.exit_code == 2 and "title" not in res.stderr
+
+
+EUROPEAN = "Cluster;Prot;(BP-RP)0;e_Prot;Note\nPleiades;7,0;1,10;0,5;1,5\nPleiades;10;1,2;1;x\nPraesepe;12,5;1,10;;3,0\n"
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_are_read_in_semicolon_and_tab_files(tmp_path, sep):
+    """European Excel's '7,0' gave no_valid_members for every group, exit 0."""
+    text = EUROPEAN.replace(";", sep)
+    plain = ('Cluster,Prot,(BP-RP)0,e_Prot,Note\nPleiades,7.0,1.10,0.5,"1,5"\nPleiades,10,1.2,1,x\n'
+             'Praesepe,12.5,1.10,,"3,0"\n')  # Note is text ('x'): its cells are kept as they are
+    (tmp_path / "eu.csv").write_text(text)
+    (tmp_path / "plain.csv").write_text(plain)
+    res = invoke("estimate", str(tmp_path / "eu.csv"), "--seed", "1")
+    want = ok_output(invoke("estimate", str(tmp_path / "plain.csv"), "--seed", "1"))
+    assert ok_output(res) == want
+    notes = [ln for ln in res.stderr.splitlines() if "decimal comma" in ln]
+    assert len(notes) == 1 and "'Prot'" in notes[0] and "'Note'" not in notes[0], res.stderr
+    groups = ok_output(invoke("group-age", "-", "--by", "cluster", stdin=text))
+    assert [line.split(",")[-1] for line in groups.splitlines()[1:]] == ["ok", "ok"]
+
+
+def test_dask_reads_decimal_commas_as_the_local_reader_does(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    from gyroage import io
+    from gyroage.engines.dask_engine import read_dask
+
+    (tmp_path / "eu.csv").write_text(EUROPEAN)
+    local = pd.concat(io.read_chunks(tmp_path / "eu.csv"), ignore_index=True)
+    assert list(local["Prot"]) == ["7.0", "10", "12.5"] and list(local["Note"]) == ["1,5", "x", "3,0"]
+    dask = read_dask(str(tmp_path / "eu.csv")).compute(scheduler="synchronous").reset_index(drop=True)
+    pd.testing.assert_frame_equal(dask.astype(object), local.astype(object))
+
+
+@pytest.mark.parametrize("text", [
+    "name,prot,bp_rp0\nA,\"7,0\",1.1\n",  # ',' files: never
+    "name;prot;bp_rp0\nA;7,0;1.1\nB;7.5;1.1\n",  # a column mixing both: not read as numbers, as before
+    "name;prot;bp_rp0\nA;1,234,5;1.1\n",
+])
+def test_decimal_commas_elsewhere_stay_text(tmp_path, text):
+    (tmp_path / "t.csv").write_text(text)
+    res = invoke("estimate", str(tmp_path / "t.csv"))
+    assert ok_output(res).splitlines()[1].endswith("invalid_period") and "decimal" not in res.stderr
