@@ -191,3 +191,79 @@ def test_decimal_commas_elsewhere_stay_text(tmp_path, text):
     (tmp_path / "t.csv").write_text(text)
     res = invoke("estimate", str(tmp_path / "t.csv"))
     assert ok_output(res).splitlines()[1].endswith("invalid_period") and "decimal" not in res.stderr
+
+
+MRT = """Title: Rotation periods of cluster stars
+Authors: Someone A.
+Table: Periods
+================================================================================
+Byte-by-byte Description of file: table2.txt
+--------------------------------------------------------------------------------
+ Bytes Format Units  Label     Explanations
+--------------------------------------------------------------------------------
+ 1- 8  A8     ---    Cluster   Cluster name
+10-14  F5.1   h      Per       Rotation period
+16-18  F3.1   mag    BP-RP0    De-reddened colour
+--------------------------------------------------------------------------------
+Pleiades 168.0 1.1
+Pleiades 240.0 1.2
+Praesepe 300.0 1.1
+"""
+
+
+@pytest.mark.parametrize("name", ["table2.mrt", "table2.cds", "table2.csv", "table2.txt"])
+def test_aas_mrt_files_are_read_by_their_suffix_or_their_first_lines(tmp_path, plain_ages, name):
+    """A .mrt (or MRT named .csv) was read as CSV: "missing required column 'prot'"."""
+    (tmp_path / name).write_text(MRT)
+    res = invoke("estimate", str(tmp_path / name), "--seed", "1")
+    assert ok_output(res).splitlines()[1:] == [
+        line.replace(",7.0,", ",7,").replace(",10.0,", ",10,") for line in plain_ages.splitlines()[1:]]
+    assert "gyroage: converted column 'Per' from h to days" in res.stderr
+
+
+VIZIER_FIXED = """#
+#   VizieR Astronomical Server vizier.cds.unistra.fr
+#RESOURCE=yCat_1
+#Name: J/ApJ/1/2
+#Column	Cluster	(a11)	Cluster name	[ucd=meta.id]
+#Column	Per	(F6.1)	Rotation period	[ucd=time.period]
+#Column	BP-RP0	(F6.2)	Colour	[ucd=phot.color]
+Cluster        Per BP-RP0
+                 h    mag
+----------- ------ ------
+Pleiades     168.0   1.10
+Pleiades     240.0   1.20
+Praesepe     300.0   1.10
+"""
+
+
+def test_vizier_fixed_width_text_with_units_and_dashes_is_read(tmp_path, plain_ages):
+    """It failed with 'cannot read r8c.txt as ascii: ' and an empty reason."""
+    (tmp_path / "r8c.txt").write_text(VIZIER_FIXED)
+    res = invoke("estimate", str(tmp_path / "r8c.txt"), "--seed", "1")
+    assert [ln.split(",")[3:] for ln in ok_output(res).splitlines()] == [
+        ln.split(",")[3:] for ln in plain_ages.splitlines()]
+    assert "gyroage: converted column 'Per' from h to days" in res.stderr
+    (tmp_path / "blank.txt").write_text(VIZIER_FIXED.replace("   1.20", "       "))  # a blank cell: missing
+    rows = ok_output(invoke("estimate", str(tmp_path / "blank.txt"))).splitlines()
+    assert rows[2].endswith("invalid_colour")
+    (tmp_path / "bad.txt").write_text(VIZIER_FIXED.replace("      h", "  zorgs"))
+    one_line_error(invoke("estimate", str(tmp_path / "bad.txt")), "'Per'", "'zorgs'")
+
+
+def test_an_unreadable_ascii_table_never_gives_an_empty_reason(tmp_path):
+    (tmp_path / "odd.txt").write_text("# comment\nname prot bp_rp0\nA 7 1.1 9 9\nB\n")
+    res = invoke("estimate", str(tmp_path / "odd.txt"))
+    one_line_error(res, "cannot read")
+    assert not res.stderr.strip().endswith(":"), res.stderr
+
+
+def test_a_cds_readme_beside_a_headerless_table_describes_it(tmp_path, plain_ages):
+    readme, data = MRT.split("--------------------------------------------------------------------------------\nPl")
+    (tmp_path / "ReadMe").write_text(readme.replace("table2.txt", "table2.dat") + "-" * 80 + "\n")
+    (tmp_path / "table2.dat").write_text("Pl" + data)
+    res = invoke("estimate", str(tmp_path / "table2.dat"), "--seed", "1")
+    assert ok_output(res).splitlines()[1:] == [
+        line.replace(",7.0,", ",7,").replace(",10.0,", ",10,") for line in plain_ages.splitlines()[1:]]
+    (tmp_path / "ReadMe").unlink()
+    one_line_error(invoke("estimate", str(tmp_path / "table2.dat")), "ReadMe")
