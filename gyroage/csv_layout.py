@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import itertools
 import re
 import warnings
 from collections.abc import Iterator
@@ -24,6 +25,11 @@ from gyroage.errors import UserError
 # reinterpreted; index_col=False, so rows with a trailing delimiter do not shift every column by one.
 # pandas then cuts a first row longer than the header short, silently: detect checks that row itself.
 CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "skipinitialspace": True, "index_col": False}
+# Cells that mean "no value" in an optional column (compared stripped and lower-cased; gyroage.io.NA_TOKENS).
+NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "--"})
+# A number with a decimal comma (European Excel's ';' and tab files), and the integers such a column also holds.
+_DECIMAL_COMMA = r"\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*"  # a pattern string: pandas hands it to Arrow
+_INTEGER = r"\s*[+-]?\d+\s*"
 # The field a trailing delimiter leaves after the header's last name is read under this name, then dropped.
 _SPARE = "\x00trailing delimiter"
 
@@ -36,7 +42,13 @@ class CsvLayout:
     header lacks: pandas would expect that field on every row and drop whatever a later row holds there.
     ``unnamed_last``: the header ends with one, so its last column has no name (pandas: ``Unnamed: N``).
     ``skip``: lines before the header (leading ``#`` comments, :func:`header_start`); ``hashed``: the header is
-    itself the last of them (``#name,prot,...``), its first name read without the ``#``.
+    itself the last of them (``#name,prot,...``), its first name read without the ``#``. ``drop``: the lines
+    (0-based) of a units row and a row of dashes under the header (VizieR's layout, :func:`_units_and_dashes`);
+    ``units``: (name, unit) of every header column when there is a units row (a blank unit: none); ``roles``: the
+    canonical name each column is read as, or ``""`` (set by :func:`gyroage.io.read_chunks`, which knows the names), so
+    :meth:`trim` converts those columns as astropy's units are (:func:`gyroage.formats.convert_text_units`).
+    ``commas``: (position, name) of the columns of a ``;`` or tab file written with decimal commas
+    (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``.
     """
 
     sep: str
@@ -44,29 +56,60 @@ class CsvLayout:
     unnamed_last: bool = False
     skip: int = 0
     hashed: bool = False
+    drop: tuple[int, ...] = ()
+    units: tuple[tuple[str, str], ...] = ()
+    roles: tuple[str, ...] = ()
+    commas: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def converts(self) -> bool:
+        """Whether :meth:`converted` changes a chunk."""
+        return bool(self.commas) or any(self.roles)
 
     @property
     def trims(self) -> bool:
-        """Whether :meth:`trim` changes a chunk (drops a last column, or renames the first)."""
-        return bool(self.names) or self.unnamed_last or self.hashed
+        """Whether :meth:`trim` changes a chunk (drops a last column, renames the first, or converts cells)."""
+        return bool(self.names) or self.unnamed_last or self.hashed or self.converts
 
     def read_options(self) -> dict:
         """Keywords for ``pandas.read_csv`` (and ``dask.dataframe.read_csv``)."""
         extra = {"names": list(self.names), "header": 0} if self.names else {}
-        if self.skip:  # a count, not pandas' comment=: a data row may start with '#' (a star named #1)
+        if self.drop:  # line numbers: Dask takes a list too, and applies it to each file's first block only
+            extra["skiprows"] = [*range(self.skip), *self.drop]
+        elif self.skip:  # a count, not pandas' comment=: a data row may start with '#' (a star named #1)
             extra["skiprows"] = self.skip
         return {**CSV_OPTIONS, "sep": self.sep, **extra}
 
+    def converted(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        """(``chunk`` with decimal commas read as points (:attr:`commas`), then the columns of :attr:`roles`
+        converted from their units, the log notes); a one-line :class:`UserError` for a unit that cannot be
+        converted."""
+        from gyroage.formats import convert_text_units
+
+        if self.commas:
+            chunk = chunk.copy()
+            for i, _ in self.commas:  # by position: pandas renames a repeated name
+                if i < len(chunk.columns):  # a whole-cell match, then a plain replace: 5x a regex replace's speed
+                    col = chunk.iloc[:, i]
+                    point = col.str.replace(",", ".", n=1, regex=False)
+                    chunk.isetitem(i, point.where(col.str.fullmatch(_DECIMAL_COMMA, na=False), col))
+        if not any(self.roles):
+            return chunk, []
+
+        todo = [(chunk.columns[i], role, unit) for i, ((_, unit), role) in enumerate(zip(self.units, self.roles))
+                if role and unit and i < len(chunk.columns)]
+        return convert_text_units(chunk, todo)
+
     def trim(self, chunk: pd.DataFrame, source, first_row: int | None = None) -> pd.DataFrame:
-        """``chunk`` without the trailing delimiter's field and its first name's ``#`` (:attr:`hashed`); a one-line
-        :class:`UserError` if a row has a value in that field.
+        """``chunk`` without the trailing delimiter's field and its first name's ``#`` (:attr:`hashed`), its units
+        converted (:meth:`converted`); a one-line :class:`UserError` if a row has a value in that field.
 
         ``first_row``: the chunk's first data row, 0-based, to name the row (unknown under Dask).
         """
         if self.hashed:
             chunk = _unhash(chunk)
         if not (self.names or self.unnamed_last):
-            return chunk
+            return self.converted(chunk)[0] if self.converts else chunk
         spare = chunk.iloc[:, -1]
         filled = (spare.notna() & spare.astype(str).str.strip().ne("")).to_numpy(dtype=bool)
         if filled.any():
@@ -75,7 +118,8 @@ class CsvLayout:
                    if self.unnamed_last else
                    "after the header's last column (the first row ends with a delimiter, this one has one more field)")
             raise UserError(f"cannot parse {source}: {row} has a value {why}")
-        return chunk.iloc[:, :-1]
+        chunk = chunk.iloc[:, :-1]
+        return self.converted(chunk)[0] if self.converts else chunk
 
 
 def _unhash(chunk: pd.DataFrame) -> pd.DataFrame:
@@ -126,6 +170,61 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _title(header: list[str], line: str) -> bool:
+    """Whether ``header`` (the first line, split) is a title over the real header ``line``: one name (trailing
+    delimiters allowed) over a line of several names (by its own delimiter) and no number."""
+    if not header or not header[0].strip() or any(c.strip() for c in header[1:]):
+        return False
+    names = [c.strip() for c in _fields(line, sniff_separator(line)) if c.strip()]
+    return len(names) > 1 and not any(map(_is_number, names))
+
+
+def _decimal_comma_columns(records: list[tuple[list[str], int]], header: list[str]) -> tuple[tuple[int, str], ...]:
+    """(position, name) of the columns whose cells in ``records`` (the first, whole, data rows) are numbers with a decimal
+    comma, integers or missing, one at least with a comma. Asked of ``;`` and tab files only: there a comma is no
+    delimiter, so ``7,0`` is seven."""
+    cells = [r for r, _ in records if len(r) <= len(header) + 1]
+    out = []
+    for i, name in enumerate(header):
+        column = [r[i].strip() for r in cells if i < len(r) and r[i].strip().lower() not in NA_TOKENS]
+        if any(re.fullmatch(_DECIMAL_COMMA, c) for c in column) and all(
+                re.fullmatch(_DECIMAL_COMMA, c) or re.fullmatch(_INTEGER, c) for c in column):
+            out.append((i, name.strip()))
+    return tuple(out)
+
+
+def _dashes(record: list[str]) -> bool:
+    """Whether ``record`` is a rule under a header: runs of ``-`` or ``=`` (blank cells allowed)."""
+    cells = [c.strip() for c in record if c.strip()]
+    return bool(cells) and all(re.fullmatch(r"[-=]+", c) for c in cells)
+
+
+def _units_and_dashes(records: list[tuple[list[str], int]], source) -> tuple[int, list[str] | None]:
+    """(how many records under the header are a units row and a row of dashes, the units row or ``None``).
+
+    VizieR's TSV and ``|`` outputs put both under the header; a CSV may have a units row alone. A units row holds
+    no number (a data row does: its period), and its cells are blank or units, at least half of them (or a row of
+    dashes follows it). A unit that is none, in a column the tool reads, is then refused (not a data row).
+    """
+    rest = [r for r, _ in records[1:3]]
+    if not rest or _dashes(rest[0]):
+        return len(rest[:1]), None
+    cells = {i: c.strip() for i, c in enumerate(rest[0]) if c.strip().lower() not in NA_TOKENS}
+    if not cells or any(_is_number(c) or _is_number(c.replace(",", ".", 1)) for c in cells.values()):
+        return 0, None
+    if len(rest) > 1 and _dashes(rest[1]):
+        return 2, rest[0]
+    from gyroage.formats import parse_unit_text  # astropy: only for a first row without a number
+
+    if list(cells) == [0]:  # a unit-like word alone in the first column is a star's name (Sun)
+        return 0, None
+    known = [i for i, c in cells.items() if parse_unit_text(c) is not None]
+    # mostly units, with a word that is none, is still a units row: what the tool reads from it is then refused
+    if len(known) == len(cells) or (2 * len(known) >= len(cells) and not any(" " in c for c in cells.values())):
+        return 1, rest[0]
+    return 0, None
+
+
 def _from_header(head: str, sep: str | None = None) -> str:
     """``head`` from its header line on (:func:`header_start`), the ``#`` of a commented header kept."""
     skip = header_start(head, sep)[0]
@@ -160,7 +259,8 @@ def read_head(fh, source) -> tuple[str, str]:
         while True:
             if sep is None and _first_line_ends(_from_header(head)):
                 sep = sniff_separator(head)
-            if sep is not None and len(_records(head, sep, 3)) >= 3:  # a third record, even cut short, ends the second
+            # a fifth record, even cut short, ends the fourth: a header, units and dashes rows, the first data row
+            if sep is not None and len(_records(head, sep, 5)) >= 5:
                 break
             more = fh.read(1 << 20)
             if not more:
@@ -187,18 +287,43 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
         sep = sniff_separator(head)
     skip, hashed = header_start(head, sep)
     head = _from_header(head, sep)
-    records = _records(head, sep, 2)
+    records = _records(head, sep, 4)
     header = records[0][0] if records else []
+    if len(records) > 1 and _title(header, head.split("\n")[records[1][1] - 1]):
+        raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
+                        "a title, not a header: remove it or start it with #")
+    under, units_row = _units_and_dashes(records, source)
+    drop = tuple(skip + line - 1 for _, line in records[1 : 1 + under])  # pandas counts the lines skipped, too
+    units = tuple((name.strip(), cell.strip()) for name, cell in itertools.zip_longest(header, units_row, fillvalue="")
+                  ) if units_row else ()
+    records = records[:1] + records[1 + under :]
+    commas = ()
+    if sep in ";\t":
+        sample = _records(head, sep, 1001)[1 + under :]
+        if len(sample) > 1 and not head.endswith(("\n", "\r")):  # the head's last line may be cut short
+            sample = sample[:-1]
+        commas = _decimal_comma_columns(sample, header)
     unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
     if len(records) < 2 or len(records[1][0]) <= len(header):
-        return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed)
+        return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units,
+                         commas=commas)
     row, line = records[1]
     if len(row) > len(header) + 1 or row[-1].strip() or unnamed_last:  # two trailing delimiters are not one
         raise UserError(f"cannot parse {source}: Expected {len(header)} fields in line {line}, saw {len(row)}")
     lines = _io.StringIO(head, newline="")
-    header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and blank lines): pandas' names
+    header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and the lines under it): pandas' names
     names = pd.read_csv(_io.StringIO(header_text), sep=sep, nrows=0, **CSV_OPTIONS).columns
-    return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed)
+    return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed, drop=drop, units=units,
+                     commas=commas)
+
+
+def lines_under_header(head: str) -> int:
+    """How many lines under the CSV header that ``head`` starts are no data (a units row, a row of dashes): for a row
+    count; 0 when the head cannot tell (the reader then says what is wrong)."""
+    try:
+        return len(detect(head, "input").drop)
+    except UserError:
+        return 0
 
 
 def sniff_separator(head: str) -> str:

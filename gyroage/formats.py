@@ -31,6 +31,8 @@ ASTROPY = {"fits": "fits", "votable": "votable", "ecsv": "ascii.ecsv", "ascii": 
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".fits": "fits", ".fit": "fits", ".fts": "fits", ".vot": "votable", ".votable": "votable", ".xml": "votable",
             ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
+# Read, never written: AAS machine-readable and CDS tables (astropy reads them; it would write whitespace ASCII).
+INPUT_SUFFIXES = {**SUFFIXES, ".mrt": "ascii", ".cds": "ascii"}
 
 
 def check_format(fmt: str | None, option: str) -> str | None:
@@ -42,12 +44,13 @@ def check_format(fmt: str | None, option: str) -> str | None:
     return fmt.lower()
 
 
-def by_suffix(path: str | Path) -> str | None:
-    """The format a file name's suffix names (``.fits.gz`` counts as ``.fits``), or ``None``."""
+def by_suffix(path: str | Path, read: bool = False) -> str | None:
+    """The format a file name's suffix names (``.fits.gz`` counts as ``.fits``), or ``None``; ``read``: for an
+    input (:data:`INPUT_SUFFIXES`)."""
     name = str(path).lower()
     if name.endswith(".gz"):
         name = name[:-3]
-    return SUFFIXES.get(Path(name).suffix)
+    return (INPUT_SUFFIXES if read else SUFFIXES).get(Path(name).suffix)
 
 
 def sniff(head: bytes, whole: bool = False) -> str | None:
@@ -71,6 +74,8 @@ def sniff(head: bytes, whole: bool = False) -> str | None:
         return "ecsv"
     if text.startswith((b"<?xml", b"<VOTABLE")):
         return "votable"
+    if text.startswith(b"Title:") or b"Byte-by-byte Description" in text:  # AAS MRT, CDS: astropy reads them
+        return "ascii"
     return _whitespace_ascii(text.decode("utf-8", errors="replace"), whole)
 
 
@@ -89,8 +94,8 @@ def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
     lines = lines[comments:]
     if lines and re.search(r"[,;\t|]", lines[0]):
         return None
-    if comments:
-        return "ascii"
+    if comments:  # unless a title sits over a CSV header: the CSV reader then says so
+        return None if len(lines) > 1 and re.search(r"[,;\t|]", lines[1]) else "ascii"
     if len(lines) < 2:
         return None
     n = len(lines[0].split())
@@ -113,7 +118,7 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
             found = sniff(head, whole=len(head) < 4096)
     except OSError:
         found = None  # the reader says why, in one line
-    return found or by_suffix(source) or "csv"
+    return found or by_suffix(source, read=True) or "csv"
 
 
 def output_format(target: str | Path | None, fmt: str | None = None) -> str:
@@ -143,14 +148,97 @@ def read_table(source: str | Path, fmt: str):
         src = data.decode("utf-8", errors="replace") if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
     else:
         src = str(require_input_file(source))
-    kwargs = {"guess": True} if fmt == "ascii" else {}
+    astropy_fmt, kwargs, units = ASTROPY[fmt], {}, None
+    if fmt == "ascii":
+        astropy_fmt, kwargs, units = ascii_layout(src, source)
     try:
         with warnings.catch_warnings():  # e.g. FITS "several tables, reading the first": the first is what we want
             warnings.simplefilter("ignore")
-            return Table.read(src, format=ASTROPY[fmt], **kwargs)
+            table = Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
-        raise UserError(f"cannot read {source} as {fmt}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                        ) from None
+        raise UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
+    if units:
+        _set_units(table, *units)
+    # astropy names a headerless table's columns col1, col2, ... (or takes a first row of numbers for the names)
+    if astropy_fmt == "ascii" and (any(map(_is_float, table.colnames))
+                                   or table.colnames == [f"col{i + 1}" for i in range(len(table.colnames))]):
+        raise UserError(f"cannot read {source} as ascii: it has no header line naming its columns: add one (a CDS "
+                        "table's .dat: put its ReadMe beside it)")
+    return table
+
+
+def _reason(exc: Exception) -> str:
+    """astropy's reason for not reading a table, in one line, never empty."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    first = lines[0].removeprefix("ERROR: ") if lines else type(exc).__name__
+    if first.startswith("Unable to guess table format"):  # then a page of the readers it tried
+        return ("no table layout astropy knows (columns split on blanks with a header naming each, fixed-width with "
+                "a row of dashes, CDS/MRT): give it as CSV, or check its rows have as many fields as its header")
+    return first
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
+    """(astropy format, its keywords, (row of dashes, units line) or ``None``) to read the text table ``src`` (a path,
+    or stdin's text; ``source`` as the user named it).
+
+    A CDS ``.dat`` with a ``ReadMe`` beside it that describes it is read with that ReadMe; a table whose header has
+    a row of dashes under it (VizieR's fixed-width text, with a units line between them or not) as fixed-width
+    columns, the units line giving their units; anything else as astropy guesses it.
+    """
+    text = src if str(source) == "-" else _start(src)
+    if str(source) != "-" and "Byte-by-byte Description" not in text:
+        readme = _cds_readme(Path(src))
+        if readme is not None:
+            return "ascii.cds", {"readme": str(readme)}, None
+    if "Byte-by-byte Description" in text:
+        return "ascii.cds", {}, None
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:3]
+    rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
+    if rule is None:
+        return "ascii", {"guess": True}, None
+    options = {"header_start": 0, "position_line": rule, "data_start": rule + 1, "position_char": lines[rule].strip()[0]}
+    return "ascii.fixed_width_two_line", options, ((lines[2], lines[1]) if rule == 2 else None)
+
+
+def _start(path: str) -> str:
+    """The first 64 KiB of the text file ``path`` (empty if it cannot be read: astropy then says why)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(65536)
+    except OSError:
+        return ""
+
+
+def _cds_readme(path: Path) -> Path | None:
+    """The CDS ``ReadMe`` beside ``path`` that describes it (``Byte-by-byte Description of file: table1.dat``)."""
+    for name in ("ReadMe", "README", "readme", "ReadMe.txt", "README.txt", "readme.txt"):  # not a directory's listing
+        other = path.parent / name
+        if other.is_file():
+            text = _start(str(other))
+            if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(path.name)}\b", text):
+                return other
+    return None
+
+
+def _set_units(table, rule: str, units: str) -> None:
+    """Each column of a fixed-width ``table`` given the unit written in ``units`` over its run of dashes in ``rule``
+    (VizieR right-aligns it in the column; a blank or ``---``: none)."""
+    import astropy.units as u
+
+    start = 0
+    for name, run in zip(table.colnames, re.finditer(r"[-=]+", rule)):
+        text = units[start : run.end()].strip()
+        start = run.end()
+        if text and text.strip("-"):
+            table[name].unit = parse_unit_text(text) or u.Unit(text, parse_strict="silent")
 
 
 # The unit the tool takes each column it reads in (gyroage.io.ALIASES' canonical names; a test checks every one is
@@ -182,36 +270,94 @@ def convert_units(table, roles: dict[str, str]) -> None:
     in K). A unit that cannot be converted, or a logarithmic one, is refused in one line. The conversions
     are logged on stderr, in one line.
     """
-    import astropy.units as u
-
     done = []
     for role, name in roles.items():
         col = table[name]
-        kind = COLUMN_KINDS.get(role) or OPTION_KINDS.get(role)
-        if col.unit is None or kind is None:
+        conversion = unit_conversion(role, name, col.unit)
+        if conversion is None:
             continue
-        target, short, what, noun = KINDS[kind]
-        want = u.Unit(target)
-        unit = _parse_unit(col.unit)
-        if unit is not None and unit == u.dimensionless_unscaled:
-            continue
-        if kind == "fraction" and (unit is None or not unit.is_equivalent(want)):
-            continue  # a probability's unit is often free text ('prob', '---'): only % and the like are scaled
-        if _logarithmic(unit, want):
-            raise UserError(f"column '{name}' has a logarithmic unit '{col.unit}': give it in {what}, not its log")
-        if unit is None or not unit.is_equivalent(want, u.temperature()):
-            raise UserError(f"column '{name}' has unit '{col.unit}': {noun} must be in {what}")
-        values = _numbers(col)  # masked cells: NaN, their row's status
-        offset = unit.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
-        if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
-            scale = unit.to(want) if offset == 0 else _slope(unit, want, offset)
-            table[name] = values * scale if scale != 1 else values
-        else:
-            table[name] = unit.to(want, values, u.temperature())
-        if unit != want:
-            done.append(f"'{name}' from {unit} to {short}")
+        convert, note = conversion
+        table[name] = convert(_numbers(col))  # masked cells: NaN, their row's status
+        if note:
+            done.append(note)
     if done:
         print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
+
+
+def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, list[str]]:
+    """(``frame`` with each (column, role, unit text) of ``units`` converted, the log notes) for a CSV's units row.
+
+    The cells stay text: those that are numbers are converted (written back as Python's shortest repr), the others
+    (a bad value, a missing-value token) are kept as they are, so each row keeps its status. Refusals as in
+    :func:`convert_units`.
+    """
+    notes, original = [], frame
+    for name, role, unit in units:
+        conversion = unit_conversion(role, name, unit)
+        if conversion is None:
+            continue
+        convert, note = conversion
+        if note:
+            notes.append(note)
+        if frame.empty:
+            continue
+        col = frame[name]
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(values)
+        if ok.any():
+            frame = frame.copy() if frame is original else frame  # the caller's chunk is left alone
+            cells = col.to_numpy(dtype=object).copy()
+            cells[ok] = [repr(float(v)) for v in convert(values[ok])]
+            frame[name] = pd.Series(cells, index=col.index, dtype=col.dtype)
+    return frame, notes
+
+
+def unit_conversion(role: str, name: str, unit):
+    """(a function taking ``name``'s values to the tool's unit, the log note or ``None``) for a column carrying
+    ``unit`` (an astropy unit, or a unit's text), or ``None`` when the column is taken as it is (no unit, a
+    dimensionless one, or a column the tool does not convert); a one-line :class:`UserError` when the unit cannot be
+    converted, or is logarithmic."""
+    kind = COLUMN_KINDS.get(role) or OPTION_KINDS.get(role)
+    if unit is None or (isinstance(unit, str) and not unit.strip()) or kind is None:
+        return None
+    import astropy.units as u
+
+    target, short, what, noun = KINDS[kind]
+    want = u.Unit(target)
+    parsed = parse_unit_text(unit) if isinstance(unit, str) else _parse_unit(unit)
+    if parsed is not None and parsed == u.dimensionless_unscaled:
+        return None
+    if kind == "fraction" and (parsed is None or not parsed.is_equivalent(want)):
+        return None  # a probability's unit is often free text ('prob', '---'): only % and the like are scaled
+    if _logarithmic(parsed, want):
+        raise UserError(f"column '{name}' has a logarithmic unit '{unit}': give it in {what}, not its log")
+    if parsed is None or not parsed.is_equivalent(want, u.temperature()):
+        raise UserError(f"column '{name}' has unit '{unit}': {noun} must be in {what}")
+    offset = parsed.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
+    if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
+        scale = parsed.to(want) if offset == 0 else _slope(parsed, want, offset)
+        convert = (lambda v: v * scale) if scale != 1 else (lambda v: v)
+    else:
+        def convert(v):
+            return parsed.to(want, v, u.temperature())
+    return convert, (f"'{name}' from {parsed} to {short}" if parsed != want else None)
+
+
+def parse_unit_text(text: str):
+    """The astropy unit a table's unit text names, or ``None``: astropy's own syntax, then CDS's (VizieR and AAS
+    tables: ``---`` for none, ``[K]`` for a log), then :func:`_parse_unit`'s plurals (``days``), then in lower case."""
+    import astropy.units as u
+
+    text = text.strip()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a deprecated spelling still names its unit
+        for fmt in (None, "cds"):
+            try:
+                return u.Unit(text, format=fmt)
+            except (ValueError, TypeError):
+                pass
+    unit = _parse_unit(u.Unit(text, parse_strict="silent"))
+    return _parse_unit(u.Unit(text.lower(), parse_strict="silent")) if unit is None else unit  # Days, MAG
 
 
 def _slope(unit, want, offset: float) -> float:

@@ -190,7 +190,7 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
 
 
 # Cells that mean "no value" in an optional column (compared stripped and lower-cased).
-NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "--"})
+NA_TOKENS = csv_layout.NA_TOKENS
 
 
 def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None = None) -> np.ndarray:
@@ -257,14 +257,37 @@ def _open_text(source: str | Path) -> _io.TextIOBase:
     return _io.TextIOWrapper(open_binary(source), encoding="utf-8-sig", newline="")
 
 
-def _sniff_csv(fh, source) -> tuple[str, csv_layout.CsvLayout]:
-    """(the head of an open CSV, how to read it); one-line errors for an empty input (exit 3 for an empty pipe)."""
+def _sniff_csv(fh, source, roles: dict[str, str] | None = None) -> tuple[str, csv_layout.CsvLayout]:
+    """(the head of an open CSV, how to read it); one-line errors for an empty input (exit 3 for an empty pipe).
+    ``roles``: more columns a units row converts (:func:`read_chunks`)."""
     head, sep = csv_layout.read_head(fh, source)
     if not head and str(source) == "-" and _stdin_is_pipe():
         raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
     if not head.strip():
         raise UserError(f"input {source} is empty (no header line)")
-    return head, csv_layout.detect(head, source, sep)
+    layout = csv_layout.detect(head, source, sep)
+    if layout.commas:
+        names = ", ".join(f"'{name}'" for _, name in layout.commas)
+        print(f"gyroage: reading decimal commas (7,0 as 7.0) in column {names}", file=sys.stderr, flush=True)
+    return head, _with_unit_roles(layout, roles) if layout.units else layout
+
+
+def _with_unit_roles(layout: csv_layout.CsvLayout, roles: dict[str, str] | None = None) -> csv_layout.CsvLayout:
+    """``layout`` with the role of each column its units row gives a unit to; its units checked (a one-line
+    :class:`UserError` for one that does not convert) and the conversions logged, once, before any row is read."""
+    import dataclasses
+
+    names = [name for name, _ in layout.units]
+    found = {names.index(col): role for role, col in match_columns(names).items()}
+    for role, name in (roles or {}).items():  # e.g. --membership's column, found by the name the user gave
+        col = find_column(names, name)
+        if col is not None:
+            found[names.index(col)] = role
+    layout = dataclasses.replace(layout, roles=tuple(found.get(i, "") for i in range(len(names))))
+    notes = layout.converted(pd.DataFrame(columns=names))[1]
+    if notes:
+        print(f"gyroage: converted column {', '.join(notes)}", file=sys.stderr, flush=True)
+    return layout
 
 
 def csv_file_layout(path: str | Path) -> csv_layout.CsvLayout:
@@ -312,7 +335,7 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
     fh = _open_text(source)  # gzip-compressed or not: the text is the same
     with fh:
         try:
-            head, layout = _sniff_csv(fh, source)
+            head, layout = _sniff_csv(fh, source, roles)
             if str(source) == "-":
                 stream = _Prefixed(head, fh)  # stdin cannot seek: replay the sniffed head, then stream the rest
             else:

@@ -291,14 +291,12 @@ def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str,
 
 
 def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """The ``--membership`` column as probabilities: divided by 100 under a units row of ``%`` (astropy formats:
-    a ``%`` unit is converted on reading); values above 1 refused (:func:`check_membership`), and so is a column
-    with no number at all (text such as Y/N, or blank)."""
+    """The ``--membership`` column as probabilities (a ``%`` unit, from an astropy format or a CSV's units row, is
+    converted on reading); values above 1 refused (:func:`check_membership`), and so is a column with no number at
+    all (text such as Y/N, or blank)."""
     col = io.require_column(list(frame.columns), name)
     values = io.numeric(frame, col)
     cells = frame[col].iloc[:, 0] if isinstance(frame[col], pd.DataFrame) else frame[col]
-    if len(cells) and str(cells.iloc[0]).strip().strip("[]()") == "%":
-        values = values / 100.0
     if len(cells) and not np.isfinite(values).any():  # Y/N or blank: every star would drop out, with no word said
         text = cells[cells.notna()].astype(str).str.strip()
         text = text[~text.str.lower().isin(io.NA_TOKENS)]

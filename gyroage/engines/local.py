@@ -73,8 +73,9 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
             rest = _Hashed(raw, h)
             for _ in iter(lambda: rest.read(1 << 20), b""):  # whatever gzip left unread is fingerprinted too
                 pass
-    if first:  # comment lines before the header are no rows
-        n -= csv_layout.header_start(first.decode("utf-8-sig", errors="replace"))[0]
+    if first:  # comment lines before the header, and units and dashes rows under it, are no rows
+        text = first.decode("utf-8-sig", errors="replace")
+        n -= csv_layout.header_start(text)[0] + csv_layout.lines_under_header(text)
     rows = max(n - 1 + (last != b"\n"), 0) if csv else None
     if fmt == "parquet":
         import pyarrow.parquet as pq

@@ -1,0 +1,269 @@
+"""Layouts of downloaded literature tables: VizieR's TSV and ``|`` outputs (a units row and a row of dashes under
+the header), CSVs with a units row. Files are made here, small."""
+
+from __future__ import annotations
+
+import gzip
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from gyroage.cli import app
+
+# The same three stars, periods in days: 168 h = 7 d exactly, so the outputs can be compared byte for byte.
+PLAIN = "Cluster,Per,BP-RP0\nPleiades,7.0,1.1\nPleiades,10.0,1.2\nPraesepe,12.5,1.1\n"
+VIZIER_TSV = ("#\n#   VizieR Astronomical Server vizier.cds.unistra.fr\n#RESOURCE=yCat_12345\n#Name: J/ApJ/1/2\n\n"
+              "Cluster\tPer\tBP-RP0\n \th\tmag\n-----------\t----\t------\n"
+              "Pleiades\t168\t1.1\nPleiades\t240\t1.2\nPraesepe\t300\t1.1\n")
+
+
+def invoke(command: str, *args: str, stdin: str | bytes | None = None):
+    return CliRunner().invoke(app, [command, *args, "-q"], input=stdin)
+
+
+def ok_output(res) -> str:
+    assert res.exit_code == 0, (res.exit_code, res.output)
+    return res.stdout
+
+
+def one_line_error(res, *words: str) -> None:
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def plain_ages(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("plain") / "plain.csv"
+    path.write_text(PLAIN)
+    return ok_output(invoke("estimate", str(path), "--seed", "1"))
+
+
+def test_vizier_tsv_units_and_dashes_rows_are_no_stars_and_hours_become_days(tmp_path, plain_ages):
+    """The units line and the '----' line were two junk rows, and a period in h was taken as days."""
+    (tmp_path / "asu.tsv").write_text(VIZIER_TSV)
+    res = invoke("estimate", str(tmp_path / "asu.tsv"), "--seed", "1")
+    assert ok_output(res) == plain_ages
+    assert "gyroage: converted column 'Per' from h to days" in res.stderr.splitlines()
+    groups = ok_output(invoke("group-age", str(tmp_path / "asu.tsv"), "--by", "cluster"))
+    assert [line.split(",")[0] for line in groups.splitlines()[1:]] == ["Pleiades", "Praesepe"]  # no '----', no no_group
+
+
+@pytest.mark.parametrize("text", [
+    "Cluster|Per|BP-RP0\n--------|---|------\nPleiades|7.0|1.1\nPleiades|10.0|1.2\nPraesepe|12.5|1.1\n",
+    "Cluster,Per,BP-RP0\n,d,mag\nPleiades,7.0,1.1\nPleiades,10.0,1.2\nPraesepe,12.5,1.1\n",
+    "Cluster,Per,BP-RP0\n,days,\n=======,====,====\nPleiades,7.0,1.1\nPleiades,10.0,1.2\nPraesepe,12.5,1.1\n",
+    VIZIER_TSV.replace("\n", "\r\n"),
+])
+def test_units_and_dashes_rows_in_other_layouts(tmp_path, plain_ages, text):
+    (tmp_path / "t.csv").write_text(text, newline="")
+    assert ok_output(invoke("estimate", str(tmp_path / "t.csv"), "--seed", "1")) == plain_ages
+    assert ok_output(invoke("estimate", "-", "--seed", "1", stdin=text)) == plain_ages  # stdin
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress(text.encode()))
+    assert ok_output(invoke("estimate", str(tmp_path / "t.csv.gz"), "--seed", "1")) == plain_ages
+
+
+def test_units_rows_are_converted_in_every_chunk_and_on_resume(tmp_path, plain_ages):
+    from gyroage.engines.local import scan_input
+
+    (tmp_path / "asu.tsv").write_text(VIZIER_TSV)
+    assert scan_input(tmp_path / "asu.tsv")[1] == 3  # the progress' row count: data rows only
+    out = tmp_path / "out.csv"
+    ok_output(invoke("estimate", str(tmp_path / "asu.tsv"), "--seed", "1", "--chunksize", "1", "-o", str(out)))
+    assert out.read_text() == plain_ages
+    ok_output(invoke("estimate", str(tmp_path / "asu.tsv"), "--seed", "1", "--chunksize", "1", "-o", str(out),
+                     "--resume"))
+    assert out.read_text() == plain_ages
+
+
+def test_dask_skips_and_converts_units_rows_as_the_local_reader_does(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    from gyroage import io
+    from gyroage.engines.dask_engine import read_dask
+
+    (tmp_path / "asu.tsv").write_text(VIZIER_TSV)
+    local = pd.concat(io.read_chunks(tmp_path / "asu.tsv"), ignore_index=True)
+    assert list(local["Per"]) == ["7.0", "10.0", "12.5"]
+    dask = read_dask(str(tmp_path / "asu.tsv")).compute(scheduler="synchronous").reset_index(drop=True)
+    pd.testing.assert_frame_equal(dask.astype(object), local.astype(object))
+
+
+@pytest.mark.parametrize("units, words", [
+    (" \tm\tmag", ["'Per'", "'m'", "period"]),  # a unit that does not convert
+    (" \td\tK", ["'BP-RP0'", "'K'", "colour"]),
+    (" \tzorgs\tmag", ["'Per'", "'zorgs'"]),  # no unit at all, over a row of dashes
+    (" \t[d]\tmag", ["'Per'", "logarithmic"]),  # CDS's log
+])
+def test_units_rows_that_do_not_convert_are_refused(tmp_path, units, words):
+    text = VIZIER_TSV.replace(" \th\tmag", units)
+    (tmp_path / "asu.tsv").write_text(text)
+    one_line_error(invoke("estimate", str(tmp_path / "asu.tsv")), *words)
+
+
+def test_units_of_columns_not_read_are_left_alone_and_text_cells_kept(tmp_path):
+    text = "Cluster,Per,BP-RP0,Note\n---,h,mag,whatever\nPleiades,168,1.1,a\nPleiades,abc,1.2,b\n"
+    (tmp_path / "t.csv").write_text(text)
+    rows = [line.split(",") for line in ok_output(invoke("estimate", str(tmp_path / "t.csv"))).splitlines()]
+    assert [r[:4] for r in rows[1:]] == [["Pleiades", "7.0", "1.1", "a"], ["Pleiades", "abc", "1.2", "b"]]
+    assert [r[-1] for r in rows[1:]] == ["ok", "invalid_period"]
+
+
+@pytest.mark.parametrize("text, rows", [
+    ("name,prot,bp_rp0\nSun,,\nB,8,1.1\n", 2),  # a star named like a unit, without numbers, is a row
+    ("name,prot,bp_rp0\nA,8,1.1\n", 1),  # a one-row table
+    ("name,prot,bp_rp0\n", 0),
+    ("name,prot,bp_rp0\n,d,mag\n", 0),  # a units row, no stars
+    ("name,prot,bp_rp0\nA,--,--\nB,8,1.1\n", 2),  # missing-value tokens are not a rule
+])
+def test_data_rows_are_not_taken_for_units(tmp_path, text, rows):
+    (tmp_path / "t.csv").write_text(text)
+    out = ok_output(invoke("estimate", str(tmp_path / "t.csv")))
+    assert len(out.splitlines()) == 1 + rows
+
+
+@pytest.mark.parametrize("units", [",day,magnitude", ",Days,zorgs"])
+def test_a_units_row_with_a_word_that_is_no_unit_is_an_error_not_a_row(tmp_path, units):
+    (tmp_path / "t.csv").write_text(f"Cluster,Prot,BP-RP0\n{units}\nPleiades,7,1.1\n")
+    one_line_error(invoke("estimate", str(tmp_path / "t.csv")), "'BP-RP0'", f"'{units.split(',')[-1]}'")
+
+
+@pytest.mark.parametrize("text", [
+    "My cluster table\nCluster,Prot,(BP-RP)0\nX,7.0,1.10\n",
+    "My cluster table,,\nCluster,Prot,(BP-RP)0\nX,7.0,1.10\n",  # Excel pads it with delimiters
+    "# made by hand\nMy cluster table\nCluster;Prot;(BP-RP)0\nX;7.0;1.10\n",
+    '"Table 2: rotators, Pleiades"\nCluster,Prot,(BP-RP)0\nX,7.0,1.10\n',
+])
+def test_a_title_line_above_the_header_is_named_as_such(tmp_path, text):
+    """It gave 'Expected 1 fields', or 'a value in the header's last column, which has no name'."""
+    (tmp_path / "t.csv").write_text(text)
+    line = "line 2" if text.startswith("#") else "line 1"
+    one_line_error(invoke("estimate", str(tmp_path / "t.csv")), line, "looks like a title", "remove it or start it with #")
+    one_line_error(invoke("group-age", "-", "--by", "cluster", stdin=text), "looks like a title")
+
+
+def test_a_one_name_header_over_numbers_is_no_title(tmp_path):
+    (tmp_path / "t.csv").write_text("prot,\n7,1.1\n")
+    res = invoke("estimate", str(tmp_path / "t.csv"))
+    assert res.exit_code == 2 and "title" not in res.stderr
+
+
+EUROPEAN = "Cluster;Prot;(BP-RP)0;e_Prot;Note\nPleiades;7,0;1,10;0,5;1,5\nPleiades;10;1,2;1;x\nPraesepe;12,5;1,10;;3,0\n"
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_are_read_in_semicolon_and_tab_files(tmp_path, sep):
+    """European Excel's '7,0' gave no_valid_members for every group, exit 0."""
+    text = EUROPEAN.replace(";", sep)
+    plain = ('Cluster,Prot,(BP-RP)0,e_Prot,Note\nPleiades,7.0,1.10,0.5,"1,5"\nPleiades,10,1.2,1,x\n'
+             'Praesepe,12.5,1.10,,"3,0"\n')  # Note is text ('x'): its cells are kept as they are
+    (tmp_path / "eu.csv").write_text(text)
+    (tmp_path / "plain.csv").write_text(plain)
+    res = invoke("estimate", str(tmp_path / "eu.csv"), "--seed", "1")
+    want = ok_output(invoke("estimate", str(tmp_path / "plain.csv"), "--seed", "1"))
+    assert ok_output(res) == want
+    notes = [ln for ln in res.stderr.splitlines() if "decimal comma" in ln]
+    assert len(notes) == 1 and "'Prot'" in notes[0] and "'Note'" not in notes[0], res.stderr
+    groups = ok_output(invoke("group-age", "-", "--by", "cluster", stdin=text))
+    assert [line.split(",")[-1] for line in groups.splitlines()[1:]] == ["ok", "ok"]
+
+
+def test_dask_reads_decimal_commas_as_the_local_reader_does(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    from gyroage import io
+    from gyroage.engines.dask_engine import read_dask
+
+    (tmp_path / "eu.csv").write_text(EUROPEAN)
+    local = pd.concat(io.read_chunks(tmp_path / "eu.csv"), ignore_index=True)
+    assert list(local["Prot"]) == ["7.0", "10", "12.5"] and list(local["Note"]) == ["1,5", "x", "3,0"]
+    dask = read_dask(str(tmp_path / "eu.csv")).compute(scheduler="synchronous").reset_index(drop=True)
+    pd.testing.assert_frame_equal(dask.astype(object), local.astype(object))
+
+
+@pytest.mark.parametrize("text", [
+    "name,prot,bp_rp0\nA,\"7,0\",1.1\n",  # ',' files: never
+    "name;prot;bp_rp0\nA;7,0;1.1\nB;7.5;1.1\n",  # a column mixing both: not read as numbers, as before
+    "name;prot;bp_rp0\nA;1,234,5;1.1\n",
+])
+def test_decimal_commas_elsewhere_stay_text(tmp_path, text):
+    (tmp_path / "t.csv").write_text(text)
+    res = invoke("estimate", str(tmp_path / "t.csv"))
+    assert ok_output(res).splitlines()[1].endswith("invalid_period") and "decimal" not in res.stderr
+
+
+MRT = """Title: Rotation periods of cluster stars
+Authors: Someone A.
+Table: Periods
+================================================================================
+Byte-by-byte Description of file: table2.txt
+--------------------------------------------------------------------------------
+ Bytes Format Units  Label     Explanations
+--------------------------------------------------------------------------------
+ 1- 8  A8     ---    Cluster   Cluster name
+10-14  F5.1   h      Per       Rotation period
+16-18  F3.1   mag    BP-RP0    De-reddened colour
+--------------------------------------------------------------------------------
+Pleiades 168.0 1.1
+Pleiades 240.0 1.2
+Praesepe 300.0 1.1
+"""
+
+
+@pytest.mark.parametrize("name", ["table2.mrt", "table2.cds", "table2.csv", "table2.txt"])
+def test_aas_mrt_files_are_read_by_their_suffix_or_their_first_lines(tmp_path, plain_ages, name):
+    """A .mrt (or MRT named .csv) was read as CSV: "missing required column 'prot'"."""
+    (tmp_path / name).write_text(MRT)
+    res = invoke("estimate", str(tmp_path / name), "--seed", "1")
+    assert ok_output(res).splitlines()[1:] == [
+        line.replace(",7.0,", ",7,").replace(",10.0,", ",10,") for line in plain_ages.splitlines()[1:]]
+    assert "gyroage: converted column 'Per' from h to days" in res.stderr
+
+
+VIZIER_FIXED = """#
+#   VizieR Astronomical Server vizier.cds.unistra.fr
+#RESOURCE=yCat_1
+#Name: J/ApJ/1/2
+#Column	Cluster	(a11)	Cluster name	[ucd=meta.id]
+#Column	Per	(F6.1)	Rotation period	[ucd=time.period]
+#Column	BP-RP0	(F6.2)	Colour	[ucd=phot.color]
+Cluster        Per BP-RP0
+                 h    mag
+----------- ------ ------
+Pleiades     168.0   1.10
+Pleiades     240.0   1.20
+Praesepe     300.0   1.10
+"""
+
+
+def test_vizier_fixed_width_text_with_units_and_dashes_is_read(tmp_path, plain_ages):
+    """It failed with 'cannot read r8c.txt as ascii: ' and an empty reason."""
+    (tmp_path / "r8c.txt").write_text(VIZIER_FIXED)
+    res = invoke("estimate", str(tmp_path / "r8c.txt"), "--seed", "1")
+    assert [ln.split(",")[3:] for ln in ok_output(res).splitlines()] == [
+        ln.split(",")[3:] for ln in plain_ages.splitlines()]
+    assert "gyroage: converted column 'Per' from h to days" in res.stderr
+    (tmp_path / "blank.txt").write_text(VIZIER_FIXED.replace("   1.20", "       "))  # a blank cell: missing
+    rows = ok_output(invoke("estimate", str(tmp_path / "blank.txt"))).splitlines()
+    assert rows[2].endswith("invalid_colour")
+    (tmp_path / "bad.txt").write_text(VIZIER_FIXED.replace("      h", "  zorgs"))
+    one_line_error(invoke("estimate", str(tmp_path / "bad.txt")), "'Per'", "'zorgs'")
+
+
+def test_an_unreadable_ascii_table_never_gives_an_empty_reason(tmp_path):
+    (tmp_path / "odd.txt").write_text("# comment\nname prot bp_rp0\nA 7 1.1 9 9\nB\n")
+    res = invoke("estimate", str(tmp_path / "odd.txt"))
+    one_line_error(res, "cannot read")
+    assert not res.stderr.strip().endswith(":"), res.stderr
+
+
+def test_a_cds_readme_beside_a_headerless_table_describes_it(tmp_path, plain_ages):
+    readme, data = MRT.split("--------------------------------------------------------------------------------\nPl")
+    (tmp_path / "ReadMe").write_text(readme.replace("table2.txt", "table2.dat") + "-" * 80 + "\n")
+    (tmp_path / "table2.dat").write_text("Pl" + data)
+    res = invoke("estimate", str(tmp_path / "table2.dat"), "--seed", "1")
+    assert ok_output(res).splitlines()[1:] == [
+        line.replace(",7.0,", ",7,").replace(",10.0,", ",10,") for line in plain_ages.splitlines()[1:]]
+    (tmp_path / "ReadMe").unlink()
+    one_line_error(invoke("estimate", str(tmp_path / "table2.dat")), "ReadMe")
