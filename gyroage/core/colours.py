@@ -194,9 +194,18 @@ def required_colour(found: dict[str, str], reddening: Reddening | None = None) -
         raise UserError(MISSING_COLOUR)
     has_reddening = red.given or any(name in found for name, _, _ in REDDENINGS)
     if "bp_rp" in found and not has_reddening and "bp_rp0" not in found:
-        raise UserError(NO_REDDENING)
+        raise UserError(NO_REDDENING + _no_reddening_hints(found))
     if red.given and "bp_rp" not in found:
         raise UserError("--ebprp/--av/--ebv de-redden an observed colour, but the input has no bp_rp column")
+
+
+def _no_reddening_hints(found: dict[str, str]) -> str:
+    """What :data:`NO_REDDENING` adds for this input: an error column that once meant a reddening."""
+    hints = []
+    err = found.get("bp_rp_err")
+    if err is not None and str(err).lstrip("\ufeff").strip().startswith("e_"):
+        hints.append(f"'{err}' is the error of BP-RP (VizieR's e_ prefix), not the reddening E(BP-RP)")
+    return "".join(f"; {h}" for h in hints)
 
 
 def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> Colours:

@@ -1,0 +1,78 @@
+"""Column names as literature tables and VizieR spell them: the e_ prefix, brackets, units in names, which columns a
+run reads. Files are made here, one or two stars each."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from gyroage import io
+from gyroage.cli import app
+
+AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
+        "age_flags", "status"]
+
+
+def run(*args: str, stdin: str | None = None, quiet: bool = True):
+    return CliRunner().invoke(app, [*args, *(["-q"] if quiet else [])], input=stdin)
+
+
+def table(res) -> list[dict[str, str]]:
+    assert res.exit_code == 0, (res.exit_code, res.output)
+    lines = res.stdout.splitlines()
+    header = lines[0].split(",")
+    return [dict(zip(header, line.split(","))) for line in lines[1:]]
+
+
+def ages(text: str) -> list[list[str]]:
+    return [[row[a] for a in AGES] for row in table(run("estimate", "-", stdin=text))]
+
+
+def one_line_error(res, *words: str) -> str:
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+REPRO = "cluster,Prot,BP-RP,e_BP-RP,E(B-V)\nX,7.0,1.10,0.005,0.16\n"
+
+
+def test_e_prefixed_observed_colour_is_its_error_not_the_reddening():
+    """e_BP-RP was read as E(BP-RP) (names compared without '_', '-' and case): the star was de-reddened by its colour
+    error, 0.005 mag, and the table's E(B-V) ignored."""
+    row = table(run("estimate", "-", stdin=REPRO))[0]
+    assert row["colour_source"] == "bp_rp-ebv"
+    assert float(row["ebprp_used"]) == pytest.approx(0.16 * 1.3051, abs=1e-3)
+    assert io.match_columns(["Prot", "BP-RP", "e_BP-RP", "E(B-V)"]) == {
+        "prot": "Prot", "bp_rp": "BP-RP", "bp_rp_err": "e_BP-RP", "ebv": "E(B-V)"}
+    # 0.005 mag is the colour's error (clipped to the trained range), not the default
+    default = table(run("estimate", "-", stdin=REPRO.replace(",e_BP-RP", "").replace("1.10,0.005", "1.10")))[0]
+    assert float(row["bp_rp0_err_used"]) < float(default["bp_rp0_err_used"])
+
+
+def test_an_e_prefixed_colour_without_a_reddening_is_refused_and_options_apply():
+    no_red = "Prot,BP-RP,e_BP-RP\n7.0,1.10,0.005\n"
+    one_line_error(run("estimate", "-", stdin=no_red), "found BP-RP but no reddening", "'e_BP-RP' is the error")
+    row = table(run("estimate", "-", "--ebv", "0.16", stdin=no_red))[0]
+    assert row["colour_source"] == "bp_rp-ebv" and row["ebprp_used"] == table(run("estimate", "-", stdin=REPRO))[0][
+        "ebprp_used"]
+
+
+@pytest.mark.parametrize("name, canon", [
+    ("e_BP-RP", "bp_rp_err"), ("e_(BP-RP)0", "bp_rp0_err"), ("e_E(B-V)", "ebv_err"), ("e_Prot", "prot_err"),
+    ("e_b_v0", "b_v0_err"), ("e_bp_rp", "bp_rp_err"), ("e_E(BP-RP)", "ebprp_err"), ("e_ebprp", "ebprp_err"),
+    ("e_Plx", "parallax_err"), ("e_Teff", "teff_err"), ("E(BP-RP)", "ebprp"), ("E_BP-RP", "ebprp"),
+    ("EBV", "ebv"), ("E(B-V)", "ebv"), ("ebprp", "ebprp"), ("e_b_v", None), ("e_g0", None), ("e_e_Prot", None)])
+def test_the_e_prefix_means_the_error_of_the_named_column(name, canon):
+    assert io.match_columns([name]) == ({canon: name} if canon else {})
+
+
+def test_every_e_prefixed_alias_is_the_error_of_its_value():
+    """The alias lists' e_ spellings (read as the rest's error) name the list they are in."""
+    wrong = {a: io.match_columns([a]) for canon, names in io.ALIASES.items() for a in names
+             if a.startswith("e_") and io.match_columns([a]) != {canon: a}}
+    assert not wrong, wrong
+
