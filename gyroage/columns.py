@@ -71,8 +71,8 @@ MISSING_COLOUR = ("missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP
 
 
 def column_key(name: str) -> str:
-    """A column name compared case-insensitively, ignoring a BOM, spaces, '-', '_' and brackets."""
-    return "".join(ch for ch in _clean(name).lower() if ch not in " -_()")
+    """A column name compared case-insensitively, ignoring a BOM, spaces, '-', '_' and round or square brackets."""
+    return "".join(ch for ch in _clean(name).lower() if ch not in " -_()[]")
 
 
 def _clean(name) -> str:

@@ -76,3 +76,15 @@ def test_every_e_prefixed_alias_is_the_error_of_its_value():
              if a.startswith("e_") and io.match_columns([a]) != {canon: a}}
     assert not wrong, wrong
 
+
+PLAIN = "prot,bp_rp0\n7.0,1.10\n25.4,0.82\n"
+
+
+@pytest.mark.parametrize("header", ["Prot [d],bp_rp0", "prot,(BP-RP)0 [mag]", "P_rot [d],bp_rp0", "Prot[d],bp_rp0",
+                                    "Prot [ d ],(BP-RP)0[mag]"])
+def test_square_brackets_are_ignored_like_round_ones(header):
+    assert ages(header + "\n" + PLAIN.split("\n", 1)[1]) == ages(PLAIN)
+
+
+def test_a_teff_in_square_brackets_is_read():
+    assert ages("prot,Teff [K]\n7.0,5000\n") == ages("prot,teff\n7.0,5000\n")
