@@ -123,7 +123,8 @@ OutputFormatOpt = Annotated[Optional[str], typer.Option(
 ESTIMATE_EPILOG = (f"Each row's status column is one of: "
                    f"{', '.join(k for k in statuses.ESTIMATE if k not in statuses.GROUP_ONLY)} (README, 'Statuses'). "
                    "Column names are matched case-insensitively, with the aliases listed in the README, "
-                   "'Input columns' (a lower-case e_ prefix is the error of the column it names, as in VizieR).")
+                   "'Input columns' (a lower-case e_ prefix is the error of the column it names, as in VizieR; a "
+                   "unit may end a name: Prot (d), Per_d).")
 
 
 @app.command(epilog=ESTIMATE_EPILOG)

@@ -1,15 +1,19 @@
 """Input column names: which column holds which quantity, as literature tables and VizieR spell them.
 
-A name is matched to a canonical name (:data:`ALIASES`' keys) in two steps:
+A name is matched to a canonical name (:data:`ALIASES`' keys) in three steps:
 
 1. a raw name starting with a lower-case ``e_`` (VizieR's "error of") is the error of the column the
    rest names (``e_BP-RP`` is ``bp_rp_err``, ``e_E(B-V)`` is ``ebv_err``), never a value: upper-case ``E(``,
    ``E_``, ``EBV`` names are reddenings;
-2. the name compared case-insensitively, ignoring spaces, ``_``, ``-`` and brackets (:func:`column_key`).
+2. the name compared case-insensitively, ignoring spaces, ``_``, ``-`` and brackets (:func:`column_key`);
+3. else a trailing unit, in brackets (``Prot [d]``, ``Per (h)``) or after ``_`` (``Period_d``), taken off and the
+   rest matched: the values are read in that unit (:func:`column_role`'s ``scale``, applied by
+   :func:`gyroage.io.numeric`). A bracketed unit of another kind (``Prot [mag]``) is refused in one line.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -69,6 +73,37 @@ MISSING_COLOUR = ("missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP
                   "de-reddened v_ks0 or b_v0")
 
 
+# The unit the tool takes each column it reads in (ALIASES' canonical names; a test checks every one is here), by
+# kind: a column carrying another unit (gyroage.formats.convert_units, or its name) is converted to it, or refused.
+_MAGS = ("bp_rp0", "bp_rp0_err", "bp_rp", "bp_rp_err", "ebprp", "ebprp_err", "av", "av_err", "ebv", "ebv_err",
+         "b_v0", "b_v0_err", "v_ks0", "v_ks0_err", "abs_g0", "abs_g0_err", "g0")
+COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "parallax": "angle", "parallax_err": "angle",
+                                "teff": "temperature", "teff_err": "temperature difference",
+                                **dict.fromkeys(_MAGS, "magnitude")}
+# kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
+KINDS: dict[str, tuple[str, str, str, str]] = {
+    "period": ("d", "days", "days (or another time unit)", "a rotation period"),
+    "magnitude": ("mag", "mag", "mag", "a colour, magnitude or extinction"),
+    "angle": ("mas", "mas", "mas (or another angle)", "a parallax"),
+    "temperature": ("K", "K", "K (or deg_C, deg_F)", "a temperature"),
+    "temperature difference": ("K", "K", "K (or deg_C, deg_F)", "a temperature error"),
+}
+# Units a name may carry (lower-case) -> (kind, as in KINDS; factor to the tool's unit of that kind).
+UNITS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("d", "day", "days"), ("period", 1.0)),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("period", 1.0 / 24.0)),
+    **dict.fromkeys(("minute", "minutes"), ("period", 1.0 / 1440.0)),  # not "min": Prot_min is a minimum
+    **dict.fromkeys(("mag", "mags"), ("magnitude", 1.0)),
+    "mmag": ("magnitude", 1e-3),
+    "mas": ("angle", 1.0),
+    "arcsec": ("angle", 1e3),
+    **dict.fromkeys(("uas", "\u00b5as", "\u03bcas"), ("angle", 1e-3)),
+    "k": ("temperature", 1.0),
+}
+_BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
+_SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
+_SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
+
 
 def column_key(name: str) -> str:
     """A column name compared case-insensitively, ignoring a BOM, spaces, '-', '_' and round or square brackets."""
@@ -84,36 +119,65 @@ _ALIAS_KEYS = {column_key(a): canon for canon, names in ALIASES.items() for a in
 
 @dataclass(frozen=True)
 class Role:
-    """What an input column holds: the canonical ``name``."""
+    """What an input column holds: the canonical ``name``, and the ``unit`` its name gives (``None``: the tool's
+    own), whose values times ``scale`` are in the tool's unit."""
 
     name: str
+    scale: float = 1.0
+    unit: str | None = None
 
 
 @lru_cache(maxsize=4096)
-def _role(raw: str) -> Role | None:
-    """:func:`column_role`, cached."""
+def _role(raw: str) -> Role | str | None:
+    """:func:`column_role`, or the one-line refusal of a name whose bracketed unit cannot be its quantity's."""
     name = _clean(raw)
     if name.startswith("e_"):  # lower-case only: E_BP-RP, like E(BP-RP), is the reddening
-        value = _value_role(name[2:])
-        return Role(f"{value.name}_err") if value is not None and f"{value.name}_err" in ALIASES else None
-    return _value_role(name)
+        value = _value_role(name[2:], raw)
+        if not isinstance(value, Role):
+            return value
+        err = f"{value.name}_err"
+        return Role(err, value.scale, value.unit) if err in ALIASES else None
+    return _value_role(name, raw)
 
 
-def _value_role(name: str) -> Role | None:
+def _value_role(name: str, raw: str) -> Role | str | None:
     canon = _ALIAS_KEYS.get(column_key(name))
-    return Role(canon) if canon is not None else None
+    if canon is not None:
+        return Role(canon)
+    for pattern, bracketed in ((_BRACKETED, True), (_SUFFIXED, False)):
+        m = pattern.match(name)
+        canon = _ALIAS_KEYS.get(column_key(m.group(1))) if m else None
+        if canon is None:
+            continue
+        unit = m.group(2)
+        if not bracketed and unit.lower() not in _SUFFIX_UNITS:
+            continue
+        kind, scale = UNITS.get(unit.lower(), (None, 1.0))
+        want = COLUMN_KINDS[canon].replace("temperature difference", "temperature")
+        if kind == want:
+            return Role(canon, scale, unit)
+        if bracketed and kind is not None:  # a known unit of another quantity: the column is not what it seems
+            _, _, what, noun = KINDS[want]
+            return f"column '{raw}' names the unit '{unit}', but {canon} is {noun}: give it in {what}"
+    return None
 
 
 def column_role(name) -> Role | None:
     """The quantity the column ``name`` holds (module docstring), or ``None`` when it is none the tool reads."""
-    return _role(str(name))
+    role = _role(str(name))
+    return role if isinstance(role, Role) else None
 
 
 def column_matches(columns) -> dict[str, list[str]]:
-    """Canonical name -> every input column that supplies it, in input order (the first is used)."""
+    """Canonical name -> every input column that supplies it, in input order (the first is used).
+
+    A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`.
+    """
     found: dict[str, list[str]] = {}
     for col in columns:
         role = _role(str(col))
+        if isinstance(role, str):
+            raise UserError(role)
         if role is not None:
             found.setdefault(role.name, []).append(col)
     return found

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage.columns import COLUMN_KINDS, KINDS, column_role  # noqa: F401 (the units each column is read in)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
 
@@ -153,23 +154,6 @@ def read_table(source: str | Path, fmt: str):
                         ) from None
 
 
-# The unit the tool takes each column it reads in (gyroage.io.ALIASES' canonical names; a test checks every one is
-# here), by kind: a column carrying another unit is converted to it, or refused when it cannot be.
-_MAGS = ("bp_rp0", "bp_rp0_err", "bp_rp", "bp_rp_err", "ebprp", "ebprp_err", "av", "av_err", "ebv", "ebv_err",
-         "b_v0", "b_v0_err", "v_ks0", "v_ks0_err", "abs_g0", "abs_g0_err", "g0")
-COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "parallax": "angle", "parallax_err": "angle",
-                                "teff": "temperature", "teff_err": "temperature difference",
-                                **dict.fromkeys(_MAGS, "magnitude")}
-# kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
-KINDS: dict[str, tuple[str, str, str, str]] = {
-    "period": ("d", "days", "days (or another time unit)", "a rotation period"),
-    "magnitude": ("mag", "mag", "mag", "a colour, magnitude or extinction"),
-    "angle": ("mas", "mas", "mas (or another angle)", "a parallax"),
-    "temperature": ("K", "K", "K (or deg_C, deg_F)", "a temperature"),
-    "temperature difference": ("K", "K", "K (or deg_C, deg_F)", "a temperature error"),
-}
-
-
 def convert_units(table, roles: dict[str, str]) -> None:
     """Every column the tool reads to the tool's unit, in place, from the unit it carries (:data:`COLUMN_KINDS`).
 
@@ -196,6 +180,11 @@ def convert_units(table, roles: dict[str, str]) -> None:
             raise UserError(f"column '{name}' has a logarithmic unit '{col.unit}': give it in {what}, not its log")
         if unit is None or not unit.is_equivalent(want, u.temperature()):
             raise UserError(f"column '{name}' has unit '{col.unit}': {noun} must be in {what}")
+        named = column_role(name)
+        if named is not None and named.unit is not None:  # "Prot [h]": gyroage.io.numeric reads it in the name's unit
+            if not (unit.is_equivalent(want) and abs(unit.to(want) / named.scale - 1) < 1e-9):
+                raise UserError(f"column '{name}' has unit '{col.unit}', but its name says '{named.unit}'")
+            continue  # converted here too, it would be converted twice
         values = _numbers(col)  # masked cells: NaN, their row's status
         offset = unit.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
         if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts

@@ -27,6 +27,7 @@ from gyroage.columns import (  # noqa: F401
     MISSING_COLOUR,
     REQUIRED,
     column_key,
+    column_role,
     match_columns,
     require_columns,
 )
@@ -102,13 +103,18 @@ def prefix_clashes(frame: pd.DataFrame, reserved) -> pd.DataFrame:
 
 
 def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    """A column as float64; text and empty cells become NaN (never an exception)."""
+    """A column as float64; text and empty cells become NaN (never an exception).
+
+    A column whose name gives a unit (``Prot [h]``: :func:`gyroage.columns.column_role`) comes in the tool's unit.
+    """
     if column is None:
         return np.full(len(frame), np.nan)
     col = frame[column]
     if isinstance(col, pd.DataFrame):  # duplicated header: take the first
         col = col.iloc[:, 0]
-    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    role = column_role(column)
+    return values * role.scale if role is not None and role.scale != 1.0 else values
 
 
 # Cells that mean "no value" in an optional column (compared stripped and lower-cased).

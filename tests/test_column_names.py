@@ -88,3 +88,46 @@ def test_square_brackets_are_ignored_like_round_ones(header):
 
 def test_a_teff_in_square_brackets_is_read():
     assert ages("prot,Teff [K]\n7.0,5000\n") == ages("prot,teff\n7.0,5000\n")
+
+
+@pytest.mark.parametrize("header, scale", [
+    ("Per (d)", 1), ("Period (d)", 1), ("Prot (day)", 1), ("Period_d", 1), ("Period_days", 1), ("rotation_period [days]", 1),
+    ("Prot [h]", 24), ("Per (hr)", 24), ("Period_h", 24), ("Prot (hours)", 24)])
+def test_a_unit_in_the_name_works_on_every_period_alias(header, scale):
+    """Prot (d) was an alias of its own; Per (d), Period (d), Prot (day) and Period_d were refused as missing."""
+    text = f"{header},bp_rp0,e_{header}\n" + "".join(
+        f"{p * scale:g},{c},{0.5 * scale:g}\n" for p, c in ((7.0, 1.10), (25.4, 0.82)))
+    assert ages(text) == ages("prot,bp_rp0,prot_err\n7.0,1.10,0.5\n25.4,0.82,0.5\n")
+    assert set(io.match_columns(text.splitlines()[0].split(","))) == {"prot", "bp_rp0", "prot_err"}
+
+
+def test_a_unit_in_the_name_converts_colours_and_parallaxes():
+    assert ages("prot,(BP-RP)0 [mmag],e_(BP-RP)0 [mmag]\n7.0,1100,20\n") == \
+        ages("prot,bp_rp0,bp_rp0_err\n7.0,1.1,0.02\n")
+    assert io.column_role("plx [arcsec]").scale == 1e3 and io.column_role("Teff (K)").name == "teff"
+
+
+@pytest.mark.parametrize("header, words", [("Prot [mag],bp_rp0", ["'Prot [mag]'", "'mag'", "days"]),
+                                           ("prot,(BP-RP)0 [d]", ["'(BP-RP)0 [d]'", "mag"]),
+                                           ("prot,Teff (mag)", ["'Teff (mag)'", "K"])])
+def test_a_unit_of_another_quantity_in_the_name_is_refused(header, words):
+    one_line_error(run("estimate", "-", stdin=header + "\n7.0,1.1\n"), *words)
+
+
+@pytest.mark.parametrize("name", ["P (d)", "P", "Prot_min", "Prot (lit)", "Prot_ref"])
+def test_ambiguous_names_are_not_read_as_the_period(name):
+    assert "prot" not in io.match_columns([name])
+
+
+def test_an_astropy_unit_and_the_name_agree_or_are_refused(tmp_path):
+    from astropy.table import Table
+
+    t = Table({"Prot [h]": [168.0], "bp_rp0": [1.1]})
+    t["Prot [h]"].unit = "h"
+    t.write(tmp_path / "h.ecsv")
+    assert [[r[a] for a in AGES] for r in table(run("estimate", str(tmp_path / "h.ecsv")))] == ages(
+        "prot,bp_rp0\n7.0,1.1\n")  # converted once, not twice
+    t["Prot [h]"].unit = "d"
+    t.write(tmp_path / "d.ecsv")
+    one_line_error(run("estimate", str(tmp_path / "d.ecsv")), "'Prot [h]'", "'d'", "'h'")
+
