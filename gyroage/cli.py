@@ -306,7 +306,7 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
     from gyroage import formats, io, writers
-    from gyroage.core.colours import Reddening
+    from gyroage.core.colours import Reddening, input_notes, required_colour
     from gyroage.core.groups import check_group_options, group_ages
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
@@ -319,9 +319,12 @@ def group_age(
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     frame = io.read_table(input, in_fmt)
-    io.require_columns(list(frame.columns))
+    required_colour(io.require_columns(list(frame.columns)), reddening)
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                      main_sequence)
+    if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
+        for line in input_notes(list(frame.columns), reddening):
+            typer.echo(f"group-age: {line}", err=True)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:

@@ -204,3 +204,18 @@ def require_columns(columns, required=REQUIRED) -> dict[str, str]:
             raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)")
     return found
 
+
+def duplicate_notes(columns) -> list[str]:
+    """One line per quantity that several columns supply: which is used, which are ignored."""
+    return [f"several columns are {canon}: using '{cols[0]}', ignoring {', '.join(repr(str(c)) for c in cols[1:])}"
+            for canon, cols in column_matches(columns).items() if len(cols) > 1]
+
+
+def describe(column: str, unit_of: str | None = None) -> str:
+    """``'column'`` for a notice, with its unit when its name gives one (``unit_of``: the tool's unit, always shown)."""
+    role = column_role(column)
+    text = f"'{column}'"
+    if role is not None and role.unit is not None and role.scale != 1.0:
+        want = KINDS[COLUMN_KINDS[role.name]][1]
+        return f"{text} ({role.unit}, converted to {want})"
+    return f"{text} ({unit_of})" if unit_of else text

@@ -131,3 +131,33 @@ def test_an_astropy_unit_and_the_name_agree_or_are_refused(tmp_path):
     t.write(tmp_path / "d.ecsv")
     one_line_error(run("estimate", str(tmp_path / "d.ecsv")), "'Prot [h]'", "'d'", "'h'")
 
+
+
+def notices(res) -> list[str]:
+    assert res.exit_code == 0, (res.exit_code, res.output)
+    return [line for line in res.stderr.splitlines() if " | " not in line]  # not the progress lines
+
+
+def test_several_columns_of_one_quantity_are_named_on_stderr():
+    """The first is used, as before; Period was used over Prot without a word."""
+    text = "Cluster,Period,Prot,(BP-RP)0\nX,3.5,7.0,1.10\n"
+    got = notices(run("estimate", "-", stdin=text, quiet=False))
+    assert "estimate: several columns are prot: using 'Period', ignoring 'Prot'" in got
+    assert table(run("estimate", "-", stdin=text))[0]["age_p50_myr"] == \
+        table(run("estimate", "-", stdin="prot,bp_rp0\n3.5,1.10\n"))[0]["age_p50_myr"]
+    group = notices(run("group-age", "-", "--by", "Cluster", stdin=text, quiet=False))
+    assert "group-age: several columns are prot: using 'Period', ignoring 'Prot'" in group
+    assert run("group-age", "-", "--by", "Cluster", stdin=text).stderr == ""  # -q: nothing
+
+
+def test_which_columns_are_read_is_said_once():
+    text = "cluster,Per,BP-RP,e_BP-RP,E(B-V)\nX,7.0,1.10,0.02,0.16\nX,8.0,1.2,0.02,0.16\n"
+    line = "reading prot from 'Per' (d), colour from 'BP-RP' (error 'e_BP-RP') - 1.31 x 'E(B-V)'"
+    assert notices(run("estimate", "-", "--chunksize", "1", stdin=text, quiet=False)) == [f"estimate: {line}"]
+    assert notices(run("group-age", "-", "--by", "cluster", stdin=text, quiet=False))[0] == f"group-age: {line}"
+    got = notices(run("estimate", "-", stdin="Prot [h],(BP-RP)0,BP-RP,A_V,Teff\n168,,1.2,0.1,\n", quiet=False))
+    assert got == ["estimate: reading prot from 'Prot [h]' (h, converted to days), colour from '(BP-RP)0', "
+                   "else 'BP-RP' - 0.413 x 'A_V', else 'Teff'"]
+    got = notices(run("estimate", "-", "--ebprp", "0.1", stdin="Prot,BP-RP\n7,1.2\n", quiet=False))
+    assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
+

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.columns import describe, duplicate_notes
 from gyroage.errors import UserError
 
 EBPRP_PER_AV = 1.002 - 0.589
@@ -206,6 +207,43 @@ def _no_reddening_hints(found: dict[str, str]) -> str:
     if err is not None and str(err).lstrip("\ufeff").strip().startswith("e_"):
         hints.append(f"'{err}' is the error of BP-RP (VizieR's e_ prefix), not the reddening E(BP-RP)")
     return "".join(f"; {h}" for h in hints)
+
+
+def input_notes(columns, reddening: Reddening | None = None) -> list[str]:
+    """Lines telling which input columns a run reads (printed once on stderr, ``-q`` silences them).
+
+    Several columns of one quantity (the first is used, the others named), then which columns give the period
+    and the colour: ``reading prot from 'Per' (d), colour from 'BP-RP' - 1.31 x 'E(B-V)'``. ``group-age`` has no
+    ``colour_source`` column: this line is where its user sees it.
+    """
+    red = reddening or Reddening()
+    found = io.match_columns(columns)
+
+    def col(name: str, unit: str | None = None) -> str:
+        text = describe(found[name], unit)
+        err = found.get(f"{name}_err")
+        if err is None:
+            return text
+        return f"{text[:-1]}; error {describe(err)})" if text.endswith(")") else f"{text} (error {describe(err)})"
+
+    sources = []
+    for name in io.COLOUR_SOURCES:
+        if name not in found:
+            continue
+        if name != "bp_rp":
+            sources.append(col(name))
+            continue
+        terms = [col(r) if scale == 1 else f"{scale:.3g} x {col(r)}" for r, scale, _ in REDDENINGS if r in found]
+        opt = next((r for r, _, _ in REDDENINGS if getattr(red, r) is not None), None)
+        if opt is not None:
+            scale = dict((r, s) for r, s, _ in REDDENINGS)[opt]
+            terms.append(("" if scale == 1 else f"{scale:.3g} x ") + f"--{opt} {getattr(red, opt):g}")
+        if terms:  # without a reddening the observed colour is not read (required_colour)
+            sources.append(f"{col('bp_rp')} - " + " else ".join(terms))
+    read = [f"prot from {col('prot', 'd')}"] if "prot" in found else []
+    if sources:
+        read.append("colour from " + ", else ".join(sources))
+    return duplicate_notes(columns) + ([f"reading {', '.join(read)}"] if read else [])
 
 
 def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> Colours:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import csv_layout, formats, io
-from gyroage.core.colours import required_colour
+from gyroage.core.colours import input_notes, required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
@@ -186,6 +186,8 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     text_columns = not _parquet_input(paths)
     columns = io.require_columns(list(ddf.columns))
     required_colour(columns, settings.reddening)  # here, not in every worker: one line, not a worker's traceback
+    for line in input_notes(list(ddf.columns), settings.reddening):
+        progress.log(line)
     # The sampler's random streams follow a star's place in its chunk, so mcmc runs on the local engine's chunks of
     # --chunksize rows, wherever the partitions (which follow the bytes and the workers) happen to fall.
     chunked = settings.method == "mcmc"

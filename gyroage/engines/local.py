@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import __version__, csv_layout, io
+from gyroage.core.colours import input_notes, required_colour
 from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
@@ -205,9 +206,12 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
             columns = io.require_columns(list(chunk.columns))
+            required_colour(columns, settings.reddening)  # a refusal is the run's one line: checked before the notes
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
+            for line in input_notes(list(chunk.columns), settings.reddening):
+                progress.log(line)
         prev = sink.done(i, rows)
         if prev is not None:
             counts.update(prev)
