@@ -188,20 +188,29 @@ def match_columns(columns) -> dict[str, str]:
     return {canon: cols[0] for canon, cols in column_matches(columns).items()}
 
 
+def file_has(columns, limit: int = 12) -> str:
+    """"; the file has: a, b, c" (the first ``limit`` names, then how many more): what a missing column's error adds."""
+    names = [str(c) for c in columns]
+    shown = ", ".join(names[:limit]) if names else "no columns"
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return f"; the file has: {shown}{more}"
+
+
 def require_columns(columns, required=REQUIRED) -> dict[str, str]:
-    """Canonical name -> input column; a one-line :class:`UserError` naming what is missing.
+    """Canonical name -> input column; a one-line :class:`UserError` naming what is missing and what the file has.
 
     A required ``bp_rp0`` is satisfied by any of :data:`COLOUR_SOURCES` (whether an observed
     colour has its reddening is checked by :func:`gyroage.core.colours.required_colour`).
     """
+    columns = list(columns)
     found = match_columns(columns)
     for name in required:
         if name == "bp_rp0":
             if not any(c in found for c in COLOUR_SOURCES):
-                raise UserError(MISSING_COLOUR)
+                raise UserError(MISSING_COLOUR + file_has(columns))
         elif name not in found:
             spellings = ", ".join(ALIASES[name][:4])
-            raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)")
+            raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...){file_has(columns)}")
     return found
 
 

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from gyroage import io
 from gyroage.cli import app
+from gyroage.errors import UserError
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
         "age_flags", "status"]
@@ -160,4 +161,15 @@ def test_which_columns_are_read_is_said_once():
                    "else 'BP-RP' - 0.413 x 'A_V', else 'Teff'"]
     got = notices(run("estimate", "-", "--ebprp", "0.1", stdin="Prot,BP-RP\n7,1.2\n", quiet=False))
     assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
+
+
+
+def test_a_missing_column_error_lists_what_the_file_has():
+    msg = one_line_error(run("estimate", "-", stdin="Cluster,P,(BP-RP)0\nX,7,1.1\n"), "missing required column 'prot'")
+    assert msg.endswith("; the file has: Cluster, P, (BP-RP)0")
+    msg = one_line_error(run("estimate", "-", stdin="Cluster,Prot,Color\nX,7,1.1\n"), "missing colour")
+    assert msg.endswith("; the file has: Cluster, Prot, Color")
+    many = [f"c{i}" for i in range(30)]
+    with pytest.raises(UserError, match=r"the file has: prot, c0, c1, .*c10, \.\.\. \(19 more\)$"):
+        io.require_columns(["prot", *many])
 
