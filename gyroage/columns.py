@@ -2,7 +2,7 @@
 
 A name is matched to a canonical name (:data:`ALIASES`' keys) in three steps:
 
-1. a raw name starting with a lower-case ``e_`` (VizieR's "error of") is the error of the column the
+1. a raw name starting with a lower-case ``e_`` (VizieR's "error of") or ``err_`` is the error of the column the
    rest names (``e_BP-RP`` is ``bp_rp_err``, ``e_E(B-V)`` is ``ebv_err``), never a value: upper-case ``E(``,
    ``E_``, ``EBV`` names are reddenings;
 2. the name compared case-insensitively, ignoring spaces, ``_``, ``-`` and brackets (:func:`column_key`);
@@ -23,7 +23,9 @@ from gyroage.errors import UserError
 # these lists as they are (step 1 above): their e_ entries are for the same key spelt otherwise (EBPRP0, eprot).
 ALIASES: dict[str, tuple[str, ...]] = {
     "prot": ("prot", "prot_days", "period", "period_days", "p_rot", "rotation_period", "per", "prot_d"),
-    "bp_rp0": ("bp_rp0", "bprp_0", "bprp0", "bp_rp_0", "(bp-rp)0", "bp_rp_0_mag", "bprp0_mag", "color0", "colour0"),
+    "bp_rp0": ("bp_rp0", "bprp_0", "bprp0", "bp_rp_0", "(bp-rp)0", "bp_rp_0_mag", "bprp0_mag", "color0", "colour0",
+               # Gaia's own band names, and de-reddened spelt out; (BP-RP)o is the subscript zero typed as a letter
+               "(gbp-grp)0", "bp0-rp0", "bp_rp_dered", "bprp_dered", "bp_rp_dereddened", "(bp-rp)o"),
     # Error columns also with the unit their value columns may carry (bp_rp0_err_mag, e_prot_days, parallax_err_mas),
     # or they would be ignored while the value is read (tests/core/test_colours.py checks every such pair).
     "bp_rp0_err": ("bp_rp0_err", "e_bprp_0", "e_bprp0", "e_bp_rp0", "bprp_0_err", "bp_rp0_error",
@@ -32,9 +34,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
                  "e_prot_days", "prot_error_days", "prot_err_d", "e_prot_d", "period_err_days", "e_period_days"),
     # Colours as users have them (gyroage.core.colours). E(BP-RP), E_BP_RP and ebprp are one key: the reddening;
     # e_BP-RP is the observed colour's error (step 1).
-    "bp_rp": ("bp_rp", "bprp", "bp-rp", "(bp-rp)", "bp_rp_mag", "bprp_mag"),
+    "bp_rp": ("bp_rp", "bprp", "bp-rp", "(bp-rp)", "bp_rp_mag", "bprp_mag", "gbp-grp"),
     "bp_rp_err": ("bp_rp_err", "bprp_err", "bp_rp_error", "sigma_bp_rp", "bp_rp_err_mag"),
-    "ebprp": ("ebprp", "E(BP-RP)", "ebp_rp", "ebpminrp", "ebpminrp_gspphot", "ebprp_mag"),
+    "ebprp": ("ebprp", "E(BP-RP)", "ebp_rp", "ebpminrp", "ebpminrp_gspphot", "ebprp_mag", "E(GBP-GRP)"),
     "ebprp_err": ("ebprp_err", "E(BP-RP)_err", "e_ebprp", "sigma_ebprp", "ebprp_error", "ebp_rp_err", "ebprp_err_mag",
                   "e_ebprp_mag"),
     "av": ("av", "a_v", "A0", "azero", "azero_gspphot", "av_mag", "extinction_v"),
@@ -48,10 +50,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
     # De-reddened Johnson (B-V)0 and Johnson-2MASS (V-Ks)0, as older rotation tables give them, through the same
     # dwarf sequence. Only de-reddened names: an observed B-V is not accepted (no reddening law for it here).
-    "b_v0": ("b_v0", "(b-v)0", "b_v_0", "bmv0", "b_v0_mag", "bv0_mag"),
+    "b_v0": ("b_v0", "(b-v)0", "b_v_0", "bmv0", "b_v0_mag", "bv0_mag", "(b-v)o"),
     "b_v0_err": ("b_v0_err", "e_b_v0", "e_(b-v)0", "b_v0_error", "sigma_b_v0", "e_bmv0", "bmv0_err", "b_v0_err_mag",
                  "e_b_v0_mag", "bv0_err_mag", "e_bv0_mag"),
-    "v_ks0": ("v_ks0", "(v-ks)0", "v_ks_0", "v_k0", "(v-k)0", "vmks0", "v_ks0_mag"),
+    "v_ks0": ("v_ks0", "(v-ks)0", "v_ks_0", "v_k0", "(v-k)0", "vmks0", "v_ks0_mag", "(v-ks)o", "(v-k)o"),
     "v_ks0_err": ("v_ks0_err", "e_v_ks0", "e_(v-ks)0", "v_ks0_error", "sigma_v_ks0", "e_v_k0", "v_k0_err",
                   "e_(v-k)0", "v_ks0_err_mag", "e_v_ks0_mag"),
     # The height above the main sequence (gyroage.core.main_sequence): a de-reddened absolute G, or a de-reddened
@@ -100,18 +102,19 @@ UNITS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("uas", "\u00b5as", "\u03bcas"), ("angle", 1e-3)),
     "k": ("temperature", 1.0),
 }
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en dash, as typeset tables give them
 _BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 _SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
 _SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
 
 
 def column_key(name: str) -> str:
-    """A column name compared case-insensitively, ignoring a BOM, spaces, '-', '_' and round or square brackets."""
+    """A column name compared case-insensitively, ignoring a BOM, spaces, '-' (and Unicode minus), '_' and brackets."""
     return "".join(ch for ch in _clean(name).lower() if ch not in " -_()[]")
 
 
 def _clean(name) -> str:
-    return str(name).lstrip("\ufeff").strip()
+    return str(name).lstrip("\ufeff").strip().translate(_MINUS)
 
 
 _ALIAS_KEYS = {column_key(a): canon for canon, names in ALIASES.items() for a in names}
@@ -131,12 +134,13 @@ class Role:
 def _role(raw: str) -> Role | str | None:
     """:func:`column_role`, or the one-line refusal of a name whose bracketed unit cannot be its quantity's."""
     name = _clean(raw)
-    if name.startswith("e_"):  # lower-case only: E_BP-RP, like E(BP-RP), is the reddening
-        value = _value_role(name[2:], raw)
-        if not isinstance(value, Role):
-            return value
-        err = f"{value.name}_err"
-        return Role(err, value.scale, value.unit) if err in ALIASES else None
+    for prefix in ("e_", "err_"):
+        if name.startswith(prefix) if prefix == "e_" else name.lower().startswith(prefix):
+            value = _value_role(name[len(prefix):], raw)
+            if not isinstance(value, Role):
+                return value
+            err = f"{value.name}_err"
+            return Role(err, value.scale, value.unit) if err in ALIASES else None
     return _value_role(name, raw)
 
 

@@ -173,3 +173,17 @@ def test_a_missing_column_error_lists_what_the_file_has():
     with pytest.raises(UserError, match=r"the file has: prot, c0, c1, .*c10, \.\.\. \(19 more\)$"):
         io.require_columns(["prot", *many])
 
+
+
+@pytest.mark.parametrize("name, canon", [
+    ("err_BPRP0", "bp_rp0_err"), ("err_Prot", "prot_err"), ("(BP\u2212RP)0", "bp_rp0"), ("e_(BP\u2212RP)0", "bp_rp0_err"),
+    ("E(BP\u2212RP)", "ebprp"), ("(GBP-GRP)0", "bp_rp0"), ("BP0-RP0", "bp_rp0"), ("bp_rp_dered", "bp_rp0"),
+    ("(BP-RP)o", "bp_rp0"), ("(B-V)o", "b_v0"), ("GBP-GRP", "bp_rp"), ("e_GBP-GRP", "bp_rp_err"),
+    ("E(GBP-GRP)", "ebprp")])
+def test_more_literature_spellings(name, canon):
+    assert io.match_columns([name]) == {canon: name}
+
+
+def test_a_unicode_minus_reads_as_the_ascii_one():
+    assert ages("Prot,(BP\u2212RP)0,e_(BP\u2212RP)0\n7.0,1.10,0.05\n") == ages("prot,bp_rp0,bp_rp0_err\n7.0,1.10,0.05\n")
+
