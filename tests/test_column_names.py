@@ -133,7 +133,6 @@ def test_an_astropy_unit_and_the_name_agree_or_are_refused(tmp_path):
     one_line_error(run("estimate", str(tmp_path / "d.ecsv")), "'Prot [h]'", "'d'", "'h'")
 
 
-
 def notices(res) -> list[str]:
     assert res.exit_code == 0, (res.exit_code, res.output)
     return [line for line in res.stderr.splitlines() if " | " not in line]  # not the progress lines
@@ -163,7 +162,6 @@ def test_which_columns_are_read_is_said_once():
     assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
 
 
-
 def test_a_missing_column_error_lists_what_the_file_has():
     msg = one_line_error(run("estimate", "-", stdin="Cluster,P,(BP-RP)0\nX,7,1.1\n"), "missing required column 'prot'")
     assert msg.endswith("; the file has: Cluster, P, (BP-RP)0")
@@ -172,7 +170,6 @@ def test_a_missing_column_error_lists_what_the_file_has():
     many = [f"c{i}" for i in range(30)]
     with pytest.raises(UserError, match=r"the file has: prot, c0, c1, .*c10, \.\.\. \(19 more\)$"):
         io.require_columns(["prot", *many])
-
 
 
 @pytest.mark.parametrize("name, canon", [
@@ -187,3 +184,9 @@ def test_more_literature_spellings(name, canon):
 def test_a_unicode_minus_reads_as_the_ascii_one():
     assert ages("Prot,(BP\u2212RP)0,e_(BP\u2212RP)0\n7.0,1.10,0.05\n") == ages("prot,bp_rp0,bp_rp0_err\n7.0,1.10,0.05\n")
 
+
+@pytest.mark.parametrize("other", ["Teff", "(B-V)0", "(V-Ks)0"])
+def test_an_observed_colour_without_reddening_beside_a_dwarf_colour_says_which_would_be_used(other):
+    """Still refused (the user chooses: a quiet fallback would change the colour source), but the message says how."""
+    res = run("estimate", "-", stdin=f"Prot,BP-RP,{other}\n7.0,1.10,1.0\n")
+    one_line_error(res, "found BP-RP but no reddening", f"leave out 'BP-RP' to take the colour from '{other}'")

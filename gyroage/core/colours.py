@@ -201,11 +201,15 @@ def required_colour(found: dict[str, str], reddening: Reddening | None = None) -
 
 
 def _no_reddening_hints(found: dict[str, str]) -> str:
-    """What :data:`NO_REDDENING` adds for this input: an error column that once meant a reddening."""
+    """What :data:`NO_REDDENING` adds for this input: an error column that once meant a reddening, the colour a
+    Teff, (V-Ks)0 or (B-V)0 column would give. The user chooses: the run does not quietly take another colour."""
     hints = []
     err = found.get("bp_rp_err")
     if err is not None and str(err).lstrip("\ufeff").strip().startswith("e_"):
         hints.append(f"'{err}' is the error of BP-RP (VizieR's e_ prefix), not the reddening E(BP-RP)")
+    alt = next((name for name in SEQUENCE_COLUMN if name in found), None)
+    if alt is not None:
+        hints.append(f"or leave out '{found['bp_rp']}' to take the colour from '{found[alt]}'")
     return "".join(f"; {h}" for h in hints)
 
 
