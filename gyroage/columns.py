@@ -215,7 +215,31 @@ def require_columns(columns, required=REQUIRED) -> dict[str, str]:
         elif name not in found:
             spellings = ", ".join(ALIASES[name][:4])
             raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...){file_has(columns)}")
+    _refuse_old_reddening_pair(columns, found)
     return found
+
+
+def _refuse_old_reddening_pair(columns: list, found: dict[str, str]) -> None:
+    """A one-line :class:`UserError` for a (BP-RP)0 table whose E(BP-RP) and its error were read by the rule before
+    e_ meant "the error of" (``e_bp_rp``, ``e_bp_rp_err``) and are not both read now.
+
+    Beside ``bp_rp0`` that pair's error is added to the colour's (:func:`gyroage.core.colours.input_colours`): dropped
+    quietly, the ages would change. An observed ``bp_rp`` needs no such check: without its reddening it is refused.
+    """
+    if "bp_rp0" not in found:
+        return
+    old: dict[str, str] = {}
+    for col in columns:  # the old rule: the key alone
+        canon = _ALIAS_KEYS.get(column_key(col))
+        if canon in ("ebprp", "ebprp_err"):
+            old.setdefault(canon, col)
+    lost = {k: c for k, c in old.items() if found.get(k) != c}
+    if len(old) == 2 and lost:
+        what = {"ebprp": ("E(BP-RP)", "E(BP-RP)"), "ebprp_err": ("the error of E(BP-RP)", "e_E(BP-RP)")}
+        raise UserError(" and ".join(f"'{c}' is no longer read as {what[k][0]}" for k, c in lost.items())
+                        + " (a lower-case e_ prefix is the error of the column it names, as in VizieR): rename "
+                        + ("it " if len(lost) == 1 else "them ")
+                        + " and ".join(what[k][1] for k in lost))
 
 
 def duplicate_notes(columns) -> list[str]:

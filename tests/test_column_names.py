@@ -62,6 +62,16 @@ def test_an_e_prefixed_colour_without_a_reddening_is_refused_and_options_apply()
         "ebprp_used"]
 
 
+@pytest.mark.parametrize("header", ["prot,bp_rp0,e_bp_rp,e_bp_rp_err", "prot,bp_rp0,e_BPRP,ebprp_err",
+                                    "prot,bp_rp0,E(BP-RP),e_bp_rp_err"])
+def test_a_de_reddened_colour_whose_reddening_error_was_read_under_the_old_e_rule_is_refused(header):
+    """bp_rp0 with E(BP-RP) and its error adds the error to the colour's; e_bp_rp and e_bp_rp_err were that pair
+    before e_ meant 'the error of'. Dropping the error quietly would change the ages: refused, saying why."""
+    one_line_error(run("estimate", "-", stdin=header + "\n7.0,1.1,0.1,0.05\n"), "E(BP-RP)", "e_", "rename")
+    assert ages("prot,bp_rp0,E(BP-RP),e_E(BP-RP)\n7.0,1.1,0.1,0.05\n") == \
+        ages("prot,bp_rp0,ebprp,ebprp_err\n7.0,1.1,0.1,0.05\n")  # the VizieR spelling of the same pair
+
+
 @pytest.mark.parametrize("name, canon", [
     ("e_BP-RP", "bp_rp_err"), ("e_(BP-RP)0", "bp_rp0_err"), ("e_E(B-V)", "ebv_err"), ("e_Prot", "prot_err"),
     ("e_b_v0", "b_v0_err"), ("e_bp_rp", "bp_rp_err"), ("e_E(BP-RP)", "ebprp_err"), ("e_ebprp", "ebprp_err"),
