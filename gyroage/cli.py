@@ -132,7 +132,8 @@ OutputFormatOpt = Annotated[Optional[str], typer.Option(
 ESTIMATE_EPILOG = (f"Each row's status column is one of: "
                    f"{', '.join(k for k in statuses.ESTIMATE if k not in statuses.GROUP_ONLY)} (README, 'Statuses'). "
                    "Column names are matched case-insensitively, with the aliases listed in the README, "
-                   "'Input columns'.")
+                   "'Input columns' (a lower-case e_ prefix is the error of the column it names, as in VizieR; a "
+                   "unit may end a name: Prot (d), Per_d).")
 
 
 @app.command(epilog=ESTIMATE_EPILOG)
@@ -302,7 +303,7 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
     from gyroage import formats, io, writers
-    from gyroage.core.colours import Reddening
+    from gyroage.core.colours import Reddening, input_notes, required_colour
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
@@ -315,9 +316,12 @@ def group_age(
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
-    io.require_columns(list(frame.columns))
+    required_colour(io.require_columns(list(frame.columns)), reddening)
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                      main_sequence, label=file_label(input))
+    if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
+        for line in input_notes(list(frame.columns), reddening):
+            typer.echo(f"group-age: {line}", err=True)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:
@@ -406,7 +410,8 @@ def plot_sequence_cmd(
 def group_summary(out) -> str:
     """``N groups, M ok``, and the input rows without a group (the ``no_group`` row counts them: it is no group)."""
     blank = out["status"] == statuses.NO_GROUP
-    text = f"{int((~blank).sum())} groups, {int((out['status'] == statuses.OK).sum())} ok"
+    g = int((~blank).sum())
+    text = f"{g} group{'s' if g != 1 else ''}, {int((out['status'] == statuses.OK).sum())} ok"
     n = int(out.loc[blank, "n_stars"].sum())
     return text + (f"; {n} row{'s' if n != 1 else ''} without a group" if n else "")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role  # noqa: F401 (the units columns are read in)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
 
@@ -241,26 +242,6 @@ def _set_units(table, rule: str, units: str) -> None:
             table[name].unit = parse_unit_text(text) or u.Unit(text, parse_strict="silent")
 
 
-# The unit the tool takes each column it reads in (gyroage.io.ALIASES' canonical names; a test checks every one is
-# here), by kind: a column carrying another unit is converted to it, or refused when it cannot be.
-_MAGS = ("bp_rp0", "bp_rp0_err", "bp_rp", "bp_rp_err", "ebprp", "ebprp_err", "av", "av_err", "ebv", "ebv_err",
-         "b_v0", "b_v0_err", "v_ks0", "v_ks0_err", "abs_g0", "abs_g0_err", "g0")
-COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "parallax": "angle", "parallax_err": "angle",
-                                "teff": "temperature", "teff_err": "temperature difference",
-                                **dict.fromkeys(_MAGS, "magnitude")}
-# Columns an option names (group-age --membership): converted as COLUMN_KINDS' are, when read with that role.
-OPTION_KINDS: dict[str, str] = {"membership": "fraction"}
-# kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
-KINDS: dict[str, tuple[str, str, str, str]] = {
-    "period": ("d", "days", "days (or another time unit)", "a rotation period"),
-    "magnitude": ("mag", "mag", "mag", "a colour, magnitude or extinction"),
-    "angle": ("mas", "mas", "mas (or another angle)", "a parallax"),
-    "temperature": ("K", "K", "K (or deg_C, deg_F)", "a temperature"),
-    "temperature difference": ("K", "K", "K (or deg_C, deg_F)", "a temperature error"),
-    "fraction": ("", "fraction", "a fraction (or %)", "a probability"),
-}
-
-
 def convert_units(table, roles: dict[str, str]) -> None:
     """Every column the tool reads to the tool's unit, in place, from the unit it carries (:data:`COLUMN_KINDS`).
 
@@ -333,6 +314,11 @@ def unit_conversion(role: str, name: str, unit):
         raise UserError(f"column '{name}' has a logarithmic unit '{unit}': give it in {what}, not its log")
     if parsed is None or not parsed.is_equivalent(want, u.temperature()):
         raise UserError(f"column '{name}' has unit '{unit}': {noun} must be in {what}")
+    named = column_role(name)
+    if named is not None and named.unit is not None:  # "Prot [h]": gyroage.io.numeric reads it in the name's unit
+        if not (parsed.is_equivalent(want) and abs(parsed.to(want) / named.scale - 1) < 1e-9):
+            raise UserError(f"column '{name}' has unit '{unit}', but its name says '{named.unit}'")
+        return None  # converted here too, it would be converted twice
     offset = parsed.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
     if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
         scale = parsed.to(want) if offset == 0 else _slope(parsed, want, offset)

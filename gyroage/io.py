@@ -19,67 +19,20 @@ import numpy as np
 import pandas as pd
 
 from gyroage import csv_layout
+
+# Which column holds which quantity: gyroage.columns, re-exported here, where readers have always looked for it.
+from gyroage.columns import (  # noqa: F401
+    ALIASES,
+    COLOUR_SOURCES,
+    MISSING_COLOUR,
+    REQUIRED,
+    column_key,
+    column_role,
+    match_columns,
+    require_columns,
+)
 from gyroage.errors import NothingPiped, UserError
 from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
-
-# Canonical name -> accepted spellings (compared case-insensitively, ignoring
-# spaces, '-', '(', ')' and '_').
-ALIASES: dict[str, tuple[str, ...]] = {
-    "prot": ("prot", "prot_days", "period", "period_days", "p_rot", "rotation_period", "per", "prot_d"),
-    "bp_rp0": ("bp_rp0", "bprp_0", "bprp0", "bp_rp_0", "(bp-rp)0", "bp_rp_0_mag", "bprp0_mag", "color0", "colour0"),
-    # Error columns also with the unit their value columns may carry (bp_rp0_err_mag, e_prot_days, parallax_err_mas),
-    # or they would be ignored while the value is read (tests/core/test_colours.py checks every such pair).
-    "bp_rp0_err": ("bp_rp0_err", "e_bprp_0", "e_bprp0", "e_bp_rp0", "bprp_0_err", "bp_rp0_error",
-                   "sigma_bp_rp0", "bp_rp_0_err", "e_bp_rp_0", "bp_rp0_err_mag", "e_bp_rp0_mag", "bp_rp0_error_mag"),
-    "prot_err": ("prot_err", "e_prot", "prot_error", "sigma_prot", "period_err", "e_period", "e_per", "prot_err_days",
-                 "e_prot_days", "prot_error_days", "prot_err_d", "e_prot_d", "period_err_days", "e_period_days"),
-    # Colours as users have them (gyroage.core.colours). Names compare without '_', '-' and brackets, so
-    # E(BP-RP), e_bp_rp, e_bprp and ebprp are one key: the reddening. The observed colour's error is
-    # therefore bp_rp_err (not e_bp_rp), and E(BP-RP)0-style names stay the bp_rp0 errors above.
-    "bp_rp": ("bp_rp", "bprp", "bp-rp", "(bp-rp)", "bp_rp_mag", "bprp_mag"),
-    "bp_rp_err": ("bp_rp_err", "bprp_err", "bp_rp_error", "sigma_bp_rp", "bp_rp_err_mag"),
-    "ebprp": ("ebprp", "E(BP-RP)", "ebp_rp", "e_bp_rp", "ebpminrp", "ebpminrp_gspphot", "ebprp_mag"),
-    "ebprp_err": ("ebprp_err", "E(BP-RP)_err", "e_ebprp", "sigma_ebprp", "ebprp_error", "ebp_rp_err", "ebprp_err_mag",
-                  "e_ebprp_mag"),
-    "av": ("av", "a_v", "A0", "azero", "azero_gspphot", "av_mag", "extinction_v"),
-    "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0", "av_err_mag", "e_av_mag"),
-    # E(B-V), as cluster tables list it; E(B-V), e_b_v and ebv are one key (cf. E(BP-RP) above), so the error of a
-    # de-reddened (B-V)0 is e_b_v0, never e_b_v.
-    "ebv": ("ebv", "E(B-V)", "ebmv", "e_b_v", "ebv_mag", "ebmv_mag"),
-    "ebv_err": ("ebv_err", "E(B-V)_err", "e_ebv", "sigma_ebv", "ebv_error", "ebmv_err", "e_ebmv", "ebv_err_mag",
-                "e_ebv_mag", "ebmv_err_mag", "e_ebmv_mag"),
-    "teff": ("teff", "t_eff", "teff_k", "teff_spec"),
-    "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
-    # De-reddened Johnson (B-V)0 and Johnson-2MASS (V-Ks)0, as older rotation tables give them, through the same
-    # dwarf sequence. Only de-reddened names: an observed B-V is not accepted (no reddening law for it here).
-    "b_v0": ("b_v0", "(b-v)0", "b_v_0", "bmv0", "b_v0_mag", "bv0_mag"),
-    "b_v0_err": ("b_v0_err", "e_b_v0", "e_(b-v)0", "b_v0_error", "sigma_b_v0", "e_bmv0", "bmv0_err", "b_v0_err_mag",
-                 "e_b_v0_mag", "bv0_err_mag", "e_bv0_mag"),
-    "v_ks0": ("v_ks0", "(v-ks)0", "v_ks_0", "v_k0", "(v-k)0", "vmks0", "v_ks0_mag"),
-    "v_ks0_err": ("v_ks0_err", "e_v_ks0", "e_(v-ks)0", "v_ks0_error", "sigma_v_ks0", "e_v_k0", "v_k0_err",
-                  "e_(v-k)0", "v_ks0_err_mag", "e_v_ks0_mag"),
-    # The height above the main sequence (gyroage.core.main_sequence): a de-reddened absolute G, or a de-reddened
-    # G with a parallax. An observed phot_g_mean_mag is not accepted: its extinction is not the colour's business.
-    "abs_g0": ("abs_g0", "m_g0", "abs_g0_mag", "absmag_g0", "mg0", "abs_g", "m_g", "absmag_g"),
-    "g0": ("g0", "g_0", "g0_mag", "g_0_mag", "gmag0", "phot_g_mean_mag0"),
-    "parallax": ("parallax", "plx", "parallax_mas", "plx_mas", "dr3_parallax_zpt_corrected", "parallax_zpt_corrected",
-                 "parallax_corrected"),
-    # their errors (mas; mag): they widen the term's width for that star (gyroage.core.main_sequence)
-    "parallax_err": ("parallax_error", "parallax_err", "e_parallax", "plx_err", "e_plx", "sigma_parallax",
-                     "parallax_error_mas", "plx_err_mas", "parallax_err_mas", "e_parallax_mas", "e_plx_mas"),
-    "abs_g0_err": ("abs_g0_err", "e_abs_g0", "abs_g0_error", "m_g0_err", "e_m_g0", "abs_g_err", "e_abs_g",
-                   "abs_g0_err_mag", "e_abs_g0_mag", "abs_g0_error_mag"),
-}
-REQUIRED = ("prot", "bp_rp0")
-# Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.
-COLOUR_SOURCES = ("bp_rp0", "bp_rp", "teff", "v_ks0", "b_v0")
-MISSING_COLOUR = ("missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V/E(B-V), or teff, or a "
-                  "de-reddened v_ks0 or b_v0")
-
-
-def column_key(name: str) -> str:
-    """A column name compared case-insensitively, ignoring a BOM, spaces, '-', '_' and brackets."""
-    return "".join(ch for ch in str(name).lstrip("\ufeff").lower() if ch not in " -_()")
 
 
 def find_column(columns, *names: str | None) -> str | None:
@@ -123,36 +76,6 @@ def id_columns(columns, chosen=None) -> list[str]:
     return found
 
 
-_ALIAS_KEYS = {column_key(a): canon for canon, names in ALIASES.items() for a in names}
-
-
-def match_columns(columns: list[str]) -> dict[str, str]:
-    """Canonical name -> the input column that supplies it (first match wins)."""
-    found: dict[str, str] = {}
-    for col in columns:
-        canon = _ALIAS_KEYS.get(column_key(col))
-        if canon and canon not in found:
-            found[canon] = col
-    return found
-
-
-def require_columns(columns: list[str], required=REQUIRED) -> dict[str, str]:
-    """Canonical name -> input column; a one-line :class:`UserError` naming what is missing.
-
-    A required ``bp_rp0`` is satisfied by any of :data:`COLOUR_SOURCES` (whether an observed
-    colour has its reddening is checked by :func:`gyroage.core.colours.required_colour`).
-    """
-    found = match_columns(columns)
-    for name in required:
-        if name == "bp_rp0":
-            if not any(c in found for c in COLOUR_SOURCES):
-                raise UserError(MISSING_COLOUR)
-        elif name not in found:
-            spellings = ", ".join(ALIASES[name][:4])
-            raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)")
-    return found
-
-
 def prefix_clashes(frame: pd.DataFrame, reserved) -> pd.DataFrame:
     """``frame`` (index reset) with each column named in ``reserved`` renamed ``input_<name>``.
 
@@ -180,13 +103,18 @@ def prefix_clashes(frame: pd.DataFrame, reserved) -> pd.DataFrame:
 
 
 def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    """A column as float64; text and empty cells become NaN (never an exception)."""
+    """A column as float64; text and empty cells become NaN (never an exception).
+
+    A column whose name gives a unit (``Prot [h]``: :func:`gyroage.columns.column_role`) comes in the tool's unit.
+    """
     if column is None:
         return np.full(len(frame), np.nan)
     col = frame[column]
     if isinstance(col, pd.DataFrame):  # duplicated header: take the first
         col = col.iloc[:, 0]
-    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    role = column_role(column)
+    return values * role.scale if role is not None and role.scale != 1.0 else values
 
 
 # Cells that mean "no value" in an optional column (compared stripped and lower-cased).

@@ -403,7 +403,9 @@ def test_mcmc_progress_moves_with_each_block(tmp_path, density, settings, monkey
     mcmc = replace(settings, method="mcmc", sampler=SamplerSettings(max_steps=50, block=1))
     monkeypatch.setattr(engines, "Progress", partial(engines.Progress, every=0.0))  # every update prints
     engines.run_local(src, tmp_path / "loud.csv", density, mcmc, chunksize=10, quiet=False)
-    lines = capsys.readouterr().err.strip().splitlines()
+    err = capsys.readouterr().err.strip().splitlines()
+    lines = [ln for ln in err if " | " in ln]  # the progress lines: not the line naming the columns read
+    assert err[0].startswith("estimate: reading prot from") and len(lines) == len(err) - 1
     assert [ln.split(" | ")[0] for ln in lines[:2]] == ["estimate: 1/4", "estimate: 2/4"]
     assert lines[-1].startswith("estimate: 4/4")
     engines.run_local(src, tmp_path / "quiet.csv", density, mcmc, chunksize=10, quiet=True)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.columns import describe, duplicate_notes
 from gyroage.errors import UserError
 
 EBPRP_PER_AV = 1.002 - 0.589
@@ -194,9 +195,59 @@ def required_colour(found: dict[str, str], reddening: Reddening | None = None) -
         raise UserError(MISSING_COLOUR)
     has_reddening = red.given or any(name in found for name, _, _ in REDDENINGS)
     if "bp_rp" in found and not has_reddening and "bp_rp0" not in found:
-        raise UserError(NO_REDDENING)
+        raise UserError(NO_REDDENING + _no_reddening_hints(found))
     if red.given and "bp_rp" not in found:
         raise UserError("--ebprp/--av/--ebv de-redden an observed colour, but the input has no bp_rp column")
+
+
+def _no_reddening_hints(found: dict[str, str]) -> str:
+    """What :data:`NO_REDDENING` adds for this input: an error column that once meant a reddening, the colour a
+    Teff, (V-Ks)0 or (B-V)0 column would give. The user chooses: the run does not quietly take another colour."""
+    hints = []
+    err = found.get("bp_rp_err")
+    if err is not None and str(err).lstrip("\ufeff").strip().startswith("e_"):
+        hints.append(f"'{err}' is the error of BP-RP (VizieR's e_ prefix), not the reddening E(BP-RP)")
+    alt = next((name for name in SEQUENCE_COLUMN if name in found), None)
+    if alt is not None:
+        hints.append(f"or leave out '{found['bp_rp']}' to take the colour from '{found[alt]}'")
+    return "".join(f"; {h}" for h in hints)
+
+
+def input_notes(columns, reddening: Reddening | None = None) -> list[str]:
+    """Lines telling which input columns a run reads (printed once on stderr, ``-q`` silences them).
+
+    Several columns of one quantity (the first is used, the others named), then which columns give the period
+    and the colour: ``reading prot from 'Per' (d), colour from 'BP-RP' - 1.31 x 'E(B-V)'``. ``group-age`` has no
+    ``colour_source`` column: this line is where its user sees it.
+    """
+    red = reddening or Reddening()
+    found = io.match_columns(columns)
+
+    def col(name: str, unit: str | None = None) -> str:
+        text = describe(found[name], unit)
+        err = found.get(f"{name}_err")
+        if err is None:
+            return text
+        return f"{text[:-1]}; error {describe(err)})" if text.endswith(")") else f"{text} (error {describe(err)})"
+
+    sources = []
+    for name in io.COLOUR_SOURCES:
+        if name not in found:
+            continue
+        if name != "bp_rp":
+            sources.append(col(name))
+            continue
+        terms = [col(r) if scale == 1 else f"{scale:.3g} x {col(r)}" for r, scale, _ in REDDENINGS if r in found]
+        opt = next((r for r, _, _ in REDDENINGS if getattr(red, r) is not None), None)
+        if opt is not None:
+            scale = dict((r, s) for r, s, _ in REDDENINGS)[opt]
+            terms.append(("" if scale == 1 else f"{scale:.3g} x ") + f"--{opt} {getattr(red, opt):g}")
+        if terms:  # without a reddening the observed colour is not read (required_colour)
+            sources.append(f"{col('bp_rp')} - " + " else ".join(terms))
+    read = [f"prot from {col('prot', 'd')}"] if "prot" in found else []
+    if sources:
+        read.append("colour from " + ", else ".join(sources))
+    return duplicate_notes(columns) + ([f"reading {', '.join(read)}"] if read else [])
 
 
 def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> Colours:

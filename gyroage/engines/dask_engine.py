@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import csv_layout, formats, io
-from gyroage.core.colours import required_colour
+from gyroage.core.colours import input_notes, required_colour
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.core.stars import require_magnitudes
 from gyroage.defaults import CHUNK_ROWS
@@ -192,6 +192,8 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     required_colour(columns, settings.reddening)  # here, not in every worker: one line, not a worker's traceback
     if settings.require_magnitudes:
         require_magnitudes(list(ddf.columns), columns)
+    for line in input_notes(list(ddf.columns), settings.reddening):
+        progress.log(line)
     # The sampler's random streams follow a star's place in its chunk, so mcmc runs on the local engine's chunks of
     # --chunksize rows, wherever the partitions (which follow the bytes and the workers) happen to fall.
     chunked = settings.method == "mcmc"

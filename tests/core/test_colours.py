@@ -211,7 +211,7 @@ def test_a_plain_dereddened_table_gets_no_new_columns(model):
 
 def test_missing_colour_messages_name_what_would_work():
     with pytest.raises(UserError, match="^missing colour: give bp_rp0 .de-reddened., or bp_rp with E.BP-RP./A_V/E.B-V., or teff, "
-                                       "or a de-reddened v_ks0 or b_v0$"):
+                                       "or a de-reddened v_ks0 or b_v0; the file has: prot, name$"):
         io.require_columns(["prot", "name"])
     assert MISSING_COLOUR in str(pytest.raises(UserError, io.require_columns, ["prot"]).value)
     from gyroage.core.colours import required_colour

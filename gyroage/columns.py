@@ -1,0 +1,261 @@
+"""Input column names: which column holds which quantity, as literature tables and VizieR spell them.
+
+A name is matched to a canonical name (:data:`ALIASES`' keys) in three steps:
+
+1. a raw name starting with a lower-case ``e_`` (VizieR's "error of") or ``err_`` is the error of the column the
+   rest names (``e_BP-RP`` is ``bp_rp_err``, ``e_E(B-V)`` is ``ebv_err``), never a value: upper-case ``E(``,
+   ``E_``, ``EBV`` names are reddenings;
+2. the name compared case-insensitively, ignoring spaces, ``_``, ``-`` and brackets (:func:`column_key`);
+3. else a trailing unit, in brackets (``Prot [d]``, ``Per (h)``) or after ``_`` (``Period_d``), taken off and the
+   rest matched: the values are read in that unit (:func:`column_role`'s ``scale``, applied by
+   :func:`gyroage.io.numeric`). A bracketed unit of another kind (``Prot [mag]``) is refused in one line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from gyroage.errors import UserError
+
+# Canonical name -> accepted spellings (compared by column_key). Names starting with a lower-case e_ never reach
+# these lists as they are (step 1 above): their e_ entries are for the same key spelt otherwise (EBPRP0, eprot).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "prot": ("prot", "prot_days", "period", "period_days", "p_rot", "rotation_period", "per", "prot_d"),
+    "bp_rp0": ("bp_rp0", "bprp_0", "bprp0", "bp_rp_0", "(bp-rp)0", "bp_rp_0_mag", "bprp0_mag", "color0", "colour0",
+               # Gaia's own band names, and de-reddened spelt out; (BP-RP)o is the subscript zero typed as a letter
+               "(gbp-grp)0", "bp0-rp0", "bp_rp_dered", "bprp_dered", "bp_rp_dereddened", "(bp-rp)o"),
+    # Error columns also with the unit their value columns may carry (bp_rp0_err_mag, e_prot_days, parallax_err_mas),
+    # or they would be ignored while the value is read (tests/core/test_colours.py checks every such pair).
+    "bp_rp0_err": ("bp_rp0_err", "e_bprp_0", "e_bprp0", "e_bp_rp0", "bprp_0_err", "bp_rp0_error",
+                   "sigma_bp_rp0", "bp_rp_0_err", "e_bp_rp_0", "bp_rp0_err_mag", "e_bp_rp0_mag", "bp_rp0_error_mag"),
+    "prot_err": ("prot_err", "e_prot", "prot_error", "sigma_prot", "period_err", "e_period", "e_per", "prot_err_days",
+                 "e_prot_days", "prot_error_days", "prot_err_d", "e_prot_d", "period_err_days", "e_period_days"),
+    # Colours as users have them (gyroage.core.colours). E(BP-RP), E_BP_RP and ebprp are one key: the reddening;
+    # e_BP-RP is the observed colour's error (step 1).
+    "bp_rp": ("bp_rp", "bprp", "bp-rp", "(bp-rp)", "bp_rp_mag", "bprp_mag", "gbp-grp"),
+    "bp_rp_err": ("bp_rp_err", "bprp_err", "bp_rp_error", "sigma_bp_rp", "bp_rp_err_mag"),
+    "ebprp": ("ebprp", "E(BP-RP)", "ebp_rp", "ebpminrp", "ebpminrp_gspphot", "ebprp_mag", "E(GBP-GRP)"),
+    "ebprp_err": ("ebprp_err", "E(BP-RP)_err", "e_ebprp", "sigma_ebprp", "ebprp_error", "ebp_rp_err", "ebprp_err_mag",
+                  "e_ebprp_mag"),
+    "av": ("av", "a_v", "A0", "azero", "azero_gspphot", "av_mag", "extinction_v"),
+    "av_err": ("av_err", "a_v_err", "e_av", "e_a_v", "sigma_av", "av_error", "a0_err", "e_a0", "av_err_mag", "e_av_mag"),
+    # E(B-V), as cluster tables list it; the error of a de-reddened (B-V)0 is e_b_v0 (e_b_v: the error of an observed
+    # B-V, which is not read).
+    "ebv": ("ebv", "E(B-V)", "ebmv", "ebv_mag", "ebmv_mag"),
+    "ebv_err": ("ebv_err", "E(B-V)_err", "e_ebv", "sigma_ebv", "ebv_error", "ebmv_err", "e_ebmv", "ebv_err_mag",
+                "e_ebv_mag", "ebmv_err_mag", "e_ebmv_mag"),
+    "teff": ("teff", "t_eff", "teff_k", "teff_spec"),
+    "teff_err": ("teff_err", "e_teff", "teff_error", "sigma_teff", "teff_err_k", "e_teff_k"),
+    # De-reddened Johnson (B-V)0 and Johnson-2MASS (V-Ks)0, as older rotation tables give them, through the same
+    # dwarf sequence. Only de-reddened names: an observed B-V is not accepted (no reddening law for it here).
+    "b_v0": ("b_v0", "(b-v)0", "b_v_0", "bmv0", "b_v0_mag", "bv0_mag", "(b-v)o"),
+    "b_v0_err": ("b_v0_err", "e_b_v0", "e_(b-v)0", "b_v0_error", "sigma_b_v0", "e_bmv0", "bmv0_err", "b_v0_err_mag",
+                 "e_b_v0_mag", "bv0_err_mag", "e_bv0_mag"),
+    "v_ks0": ("v_ks0", "(v-ks)0", "v_ks_0", "v_k0", "(v-k)0", "vmks0", "v_ks0_mag", "(v-ks)o", "(v-k)o"),
+    "v_ks0_err": ("v_ks0_err", "e_v_ks0", "e_(v-ks)0", "v_ks0_error", "sigma_v_ks0", "e_v_k0", "v_k0_err",
+                  "e_(v-k)0", "v_ks0_err_mag", "e_v_ks0_mag"),
+    # The height above the main sequence (gyroage.core.main_sequence): a de-reddened absolute G, or a de-reddened
+    # G with a parallax. An observed phot_g_mean_mag is not accepted: its extinction is not the colour's business.
+    "abs_g0": ("abs_g0", "m_g0", "abs_g0_mag", "absmag_g0", "mg0", "abs_g", "m_g", "absmag_g"),
+    "g0": ("g0", "g_0", "g0_mag", "g_0_mag", "gmag0", "phot_g_mean_mag0"),
+    "parallax": ("parallax", "plx", "parallax_mas", "plx_mas", "dr3_parallax_zpt_corrected", "parallax_zpt_corrected",
+                 "parallax_corrected"),
+    # their errors (mas; mag): they widen the term's width for that star (gyroage.core.main_sequence)
+    "parallax_err": ("parallax_error", "parallax_err", "e_parallax", "plx_err", "e_plx", "sigma_parallax",
+                     "parallax_error_mas", "plx_err_mas", "parallax_err_mas", "e_parallax_mas", "e_plx_mas"),
+    "abs_g0_err": ("abs_g0_err", "e_abs_g0", "abs_g0_error", "m_g0_err", "e_m_g0", "abs_g_err", "e_abs_g",
+                   "abs_g0_err_mag", "e_abs_g0_mag", "abs_g0_error_mag"),
+}
+REQUIRED = ("prot", "bp_rp0")
+# Inputs a (BP-RP)0 can come from, in order of preference (gyroage.core.colours); any satisfies "bp_rp0" in REQUIRED.
+COLOUR_SOURCES = ("bp_rp0", "bp_rp", "teff", "v_ks0", "b_v0")
+MISSING_COLOUR = ("missing colour: give bp_rp0 (de-reddened), or bp_rp with E(BP-RP)/A_V/E(B-V), or teff, or a "
+                  "de-reddened v_ks0 or b_v0")
+
+
+# The unit the tool takes each column it reads in (ALIASES' canonical names; a test checks every one is here), by
+# kind: a column carrying another unit (gyroage.formats.convert_units, or its name) is converted to it, or refused.
+_MAGS = ("bp_rp0", "bp_rp0_err", "bp_rp", "bp_rp_err", "ebprp", "ebprp_err", "av", "av_err", "ebv", "ebv_err",
+         "b_v0", "b_v0_err", "v_ks0", "v_ks0_err", "abs_g0", "abs_g0_err", "g0")
+COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "parallax": "angle", "parallax_err": "angle",
+                                "teff": "temperature", "teff_err": "temperature difference",
+                                **dict.fromkeys(_MAGS, "magnitude")}
+# Columns an option names (group-age --membership): converted as COLUMN_KINDS' are, when read with that role.
+OPTION_KINDS: dict[str, str] = {"membership": "fraction"}
+# kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
+KINDS: dict[str, tuple[str, str, str, str]] = {
+    "period": ("d", "days", "days (or another time unit)", "a rotation period"),
+    "magnitude": ("mag", "mag", "mag", "a colour, magnitude or extinction"),
+    "angle": ("mas", "mas", "mas (or another angle)", "a parallax"),
+    "temperature": ("K", "K", "K (or deg_C, deg_F)", "a temperature"),
+    "temperature difference": ("K", "K", "K (or deg_C, deg_F)", "a temperature error"),
+    "fraction": ("", "fraction", "a fraction (or %)", "a probability"),
+}
+# Units a name may carry (lower-case) -> (kind, as in KINDS; factor to the tool's unit of that kind).
+UNITS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("d", "day", "days"), ("period", 1.0)),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("period", 1.0 / 24.0)),
+    **dict.fromkeys(("minute", "minutes"), ("period", 1.0 / 1440.0)),  # not "min": Prot_min is a minimum
+    **dict.fromkeys(("mag", "mags"), ("magnitude", 1.0)),
+    "mmag": ("magnitude", 1e-3),
+    "mas": ("angle", 1.0),
+    "arcsec": ("angle", 1e3),
+    **dict.fromkeys(("uas", "\u00b5as", "\u03bcas"), ("angle", 1e-3)),
+    "k": ("temperature", 1.0),
+}
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en dash, as typeset tables give them
+_BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
+_SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
+_SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
+
+
+def column_key(name: str) -> str:
+    """A column name compared case-insensitively, ignoring a BOM, spaces, '-' (and Unicode minus), '_' and brackets."""
+    return "".join(ch for ch in _clean(name).lower() if ch not in " -_()[]")
+
+
+def _clean(name) -> str:
+    return str(name).lstrip("\ufeff").strip().translate(_MINUS)
+
+
+_ALIAS_KEYS = {column_key(a): canon for canon, names in ALIASES.items() for a in names}
+
+
+@dataclass(frozen=True)
+class Role:
+    """What an input column holds: the canonical ``name``, and the ``unit`` its name gives (``None``: the tool's
+    own), whose values times ``scale`` are in the tool's unit."""
+
+    name: str
+    scale: float = 1.0
+    unit: str | None = None
+
+
+@lru_cache(maxsize=4096)
+def _role(raw: str) -> Role | str | None:
+    """:func:`column_role`, or the one-line refusal of a name whose bracketed unit cannot be its quantity's."""
+    name = _clean(raw)
+    for prefix in ("e_", "err_"):
+        if name.startswith(prefix) if prefix == "e_" else name.lower().startswith(prefix):
+            value = _value_role(name[len(prefix):], raw)
+            if not isinstance(value, Role):
+                return value
+            err = f"{value.name}_err"
+            return Role(err, value.scale, value.unit) if err in ALIASES else None
+    return _value_role(name, raw)
+
+
+def _value_role(name: str, raw: str) -> Role | str | None:
+    canon = _ALIAS_KEYS.get(column_key(name))
+    if canon is not None:
+        return Role(canon)
+    for pattern, bracketed in ((_BRACKETED, True), (_SUFFIXED, False)):
+        m = pattern.match(name)
+        canon = _ALIAS_KEYS.get(column_key(m.group(1))) if m else None
+        if canon is None:
+            continue
+        unit = m.group(2)
+        if not bracketed and unit.lower() not in _SUFFIX_UNITS:
+            continue
+        kind, scale = UNITS.get(unit.lower(), (None, 1.0))
+        want = COLUMN_KINDS[canon].replace("temperature difference", "temperature")
+        if kind == want:
+            return Role(canon, scale, unit)
+        if bracketed and kind is not None:  # a known unit of another quantity: the column is not what it seems
+            _, _, what, noun = KINDS[want]
+            return f"column '{raw}' names the unit '{unit}', but {canon} is {noun}: give it in {what}"
+    return None
+
+
+def column_role(name) -> Role | None:
+    """The quantity the column ``name`` holds (module docstring), or ``None`` when it is none the tool reads."""
+    role = _role(str(name))
+    return role if isinstance(role, Role) else None
+
+
+def column_matches(columns) -> dict[str, list[str]]:
+    """Canonical name -> every input column that supplies it, in input order (the first is used).
+
+    A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`.
+    """
+    found: dict[str, list[str]] = {}
+    for col in columns:
+        role = _role(str(col))
+        if isinstance(role, str):
+            raise UserError(role)
+        if role is not None:
+            found.setdefault(role.name, []).append(col)
+    return found
+
+
+def match_columns(columns) -> dict[str, str]:
+    """Canonical name -> the input column that supplies it (first match wins)."""
+    return {canon: cols[0] for canon, cols in column_matches(columns).items()}
+
+
+def file_has(columns, limit: int = 12) -> str:
+    """"; the file has: a, b, c" (the first ``limit`` names, then how many more): what a missing column's error adds."""
+    names = [str(c) for c in columns]
+    shown = ", ".join(names[:limit]) if names else "no columns"
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return f"; the file has: {shown}{more}"
+
+
+def require_columns(columns, required=REQUIRED) -> dict[str, str]:
+    """Canonical name -> input column; a one-line :class:`UserError` naming what is missing and what the file has.
+
+    A required ``bp_rp0`` is satisfied by any of :data:`COLOUR_SOURCES` (whether an observed
+    colour has its reddening is checked by :func:`gyroage.core.colours.required_colour`).
+    """
+    columns = list(columns)
+    found = match_columns(columns)
+    for name in required:
+        if name == "bp_rp0":
+            if not any(c in found for c in COLOUR_SOURCES):
+                raise UserError(MISSING_COLOUR + file_has(columns))
+        elif name not in found:
+            spellings = ", ".join(ALIASES[name][:4])
+            raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...){file_has(columns)}")
+    _refuse_old_reddening_pair(columns, found)
+    return found
+
+
+def _refuse_old_reddening_pair(columns: list, found: dict[str, str]) -> None:
+    """A one-line :class:`UserError` for a (BP-RP)0 table whose E(BP-RP) and its error were read by the rule before
+    e_ meant "the error of" (``e_bp_rp``, ``e_bp_rp_err``) and are not both read now.
+
+    Beside ``bp_rp0`` that pair's error is added to the colour's (:func:`gyroage.core.colours.input_colours`): dropped
+    quietly, the ages would change. An observed ``bp_rp`` needs no such check: without its reddening it is refused.
+    """
+    if "bp_rp0" not in found:
+        return
+    old: dict[str, str] = {}
+    for col in columns:  # the old rule: the key alone
+        canon = _ALIAS_KEYS.get(column_key(col))
+        if canon in ("ebprp", "ebprp_err"):
+            old.setdefault(canon, col)
+    lost = {k: c for k, c in old.items() if found.get(k) != c}
+    if len(old) == 2 and lost:
+        what = {"ebprp": ("E(BP-RP)", "E(BP-RP)"), "ebprp_err": ("the error of E(BP-RP)", "e_E(BP-RP)")}
+        raise UserError(" and ".join(f"'{c}' is no longer read as {what[k][0]}" for k, c in lost.items())
+                        + " (a lower-case e_ prefix is the error of the column it names, as in VizieR): rename "
+                        + ("it " if len(lost) == 1 else "them ")
+                        + " and ".join(what[k][1] for k in lost))
+
+
+def duplicate_notes(columns) -> list[str]:
+    """One line per quantity that several columns supply: which is used, which are ignored."""
+    return [f"several columns are {canon}: using '{cols[0]}', ignoring {', '.join(repr(str(c)) for c in cols[1:])}"
+            for canon, cols in column_matches(columns).items() if len(cols) > 1]
+
+
+def describe(column: str, unit_of: str | None = None) -> str:
+    """``'column'`` for a notice, with its unit when its name gives one (``unit_of``: the tool's unit, always shown)."""
+    role = column_role(column)
+    text = f"'{column}'"
+    if role is not None and role.unit is not None and role.scale != 1.0:
+        want = KINDS[COLUMN_KINDS[role.name]][1]
+        return f"{text} ({role.unit}, converted to {want})"
+    return f"{text} ({unit_of})" if unit_of else text

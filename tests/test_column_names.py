@@ -1,0 +1,202 @@
+"""Column names as literature tables and VizieR spell them: the e_ prefix, brackets, units in names, which columns a
+run reads. Files are made here, one or two stars each."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from gyroage import io
+from gyroage.cli import app
+from gyroage.errors import UserError
+
+AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
+        "age_flags", "status"]
+
+
+def run(*args: str, stdin: str | None = None, quiet: bool = True):
+    return CliRunner().invoke(app, [*args, *(["-q"] if quiet else [])], input=stdin)
+
+
+def table(res) -> list[dict[str, str]]:
+    assert res.exit_code == 0, (res.exit_code, res.output)
+    lines = res.stdout.splitlines()
+    header = lines[0].split(",")
+    return [dict(zip(header, line.split(","))) for line in lines[1:]]
+
+
+def ages(text: str) -> list[list[str]]:
+    return [[row[a] for a in AGES] for row in table(run("estimate", "-", stdin=text))]
+
+
+def one_line_error(res, *words: str) -> str:
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+REPRO = "cluster,Prot,BP-RP,e_BP-RP,E(B-V)\nX,7.0,1.10,0.005,0.16\n"
+
+
+def test_e_prefixed_observed_colour_is_its_error_not_the_reddening():
+    """e_BP-RP was read as E(BP-RP) (names compared without '_', '-' and case): the star was de-reddened by its colour
+    error, 0.005 mag, and the table's E(B-V) ignored."""
+    row = table(run("estimate", "-", stdin=REPRO))[0]
+    assert row["colour_source"] == "bp_rp-ebv"
+    assert float(row["ebprp_used"]) == pytest.approx(0.16 * 1.3051, abs=1e-3)
+    assert io.match_columns(["Prot", "BP-RP", "e_BP-RP", "E(B-V)"]) == {
+        "prot": "Prot", "bp_rp": "BP-RP", "bp_rp_err": "e_BP-RP", "ebv": "E(B-V)"}
+    # 0.005 mag is the colour's error (clipped to the trained range), not the default
+    default = table(run("estimate", "-", stdin=REPRO.replace(",e_BP-RP", "").replace("1.10,0.005", "1.10")))[0]
+    assert float(row["bp_rp0_err_used"]) < float(default["bp_rp0_err_used"])
+
+
+def test_an_e_prefixed_colour_without_a_reddening_is_refused_and_options_apply():
+    no_red = "Prot,BP-RP,e_BP-RP\n7.0,1.10,0.005\n"
+    one_line_error(run("estimate", "-", stdin=no_red), "found BP-RP but no reddening", "'e_BP-RP' is the error")
+    row = table(run("estimate", "-", "--ebv", "0.16", stdin=no_red))[0]
+    assert row["colour_source"] == "bp_rp-ebv" and row["ebprp_used"] == table(run("estimate", "-", stdin=REPRO))[0][
+        "ebprp_used"]
+
+
+@pytest.mark.parametrize("header", ["prot,bp_rp0,e_bp_rp,e_bp_rp_err", "prot,bp_rp0,e_BPRP,ebprp_err",
+                                    "prot,bp_rp0,E(BP-RP),e_bp_rp_err"])
+def test_a_de_reddened_colour_whose_reddening_error_was_read_under_the_old_e_rule_is_refused(header):
+    """bp_rp0 with E(BP-RP) and its error adds the error to the colour's; e_bp_rp and e_bp_rp_err were that pair
+    before e_ meant 'the error of'. Dropping the error quietly would change the ages: refused, saying why."""
+    one_line_error(run("estimate", "-", stdin=header + "\n7.0,1.1,0.1,0.05\n"), "E(BP-RP)", "e_", "rename")
+    assert ages("prot,bp_rp0,E(BP-RP),e_E(BP-RP)\n7.0,1.1,0.1,0.05\n") == \
+        ages("prot,bp_rp0,ebprp,ebprp_err\n7.0,1.1,0.1,0.05\n")  # the VizieR spelling of the same pair
+
+
+@pytest.mark.parametrize("name, canon", [
+    ("e_BP-RP", "bp_rp_err"), ("e_(BP-RP)0", "bp_rp0_err"), ("e_E(B-V)", "ebv_err"), ("e_Prot", "prot_err"),
+    ("e_b_v0", "b_v0_err"), ("e_bp_rp", "bp_rp_err"), ("e_E(BP-RP)", "ebprp_err"), ("e_ebprp", "ebprp_err"),
+    ("e_Plx", "parallax_err"), ("e_Teff", "teff_err"), ("E(BP-RP)", "ebprp"), ("E_BP-RP", "ebprp"),
+    ("EBV", "ebv"), ("E(B-V)", "ebv"), ("ebprp", "ebprp"), ("e_b_v", None), ("e_g0", None), ("e_e_Prot", None)])
+def test_the_e_prefix_means_the_error_of_the_named_column(name, canon):
+    assert io.match_columns([name]) == ({canon: name} if canon else {})
+
+
+def test_every_e_prefixed_alias_is_the_error_of_its_value():
+    """The alias lists' e_ spellings (read as the rest's error) name the list they are in."""
+    wrong = {a: io.match_columns([a]) for canon, names in io.ALIASES.items() for a in names
+             if a.startswith("e_") and io.match_columns([a]) != {canon: a}}
+    assert not wrong, wrong
+
+
+PLAIN = "prot,bp_rp0\n7.0,1.10\n25.4,0.82\n"
+
+
+@pytest.mark.parametrize("header", ["Prot [d],bp_rp0", "prot,(BP-RP)0 [mag]", "P_rot [d],bp_rp0", "Prot[d],bp_rp0",
+                                    "Prot [ d ],(BP-RP)0[mag]"])
+def test_square_brackets_are_ignored_like_round_ones(header):
+    assert ages(header + "\n" + PLAIN.split("\n", 1)[1]) == ages(PLAIN)
+
+
+def test_a_teff_in_square_brackets_is_read():
+    assert ages("prot,Teff [K]\n7.0,5000\n") == ages("prot,teff\n7.0,5000\n")
+
+
+@pytest.mark.parametrize("header, scale", [
+    ("Per (d)", 1), ("Period (d)", 1), ("Prot (day)", 1), ("Period_d", 1), ("Period_days", 1), ("rotation_period [days]", 1),
+    ("Prot [h]", 24), ("Per (hr)", 24), ("Period_h", 24), ("Prot (hours)", 24)])
+def test_a_unit_in_the_name_works_on_every_period_alias(header, scale):
+    """Prot (d) was an alias of its own; Per (d), Period (d), Prot (day) and Period_d were refused as missing."""
+    text = f"{header},bp_rp0,e_{header}\n" + "".join(
+        f"{p * scale:g},{c},{0.5 * scale:g}\n" for p, c in ((7.0, 1.10), (25.4, 0.82)))
+    assert ages(text) == ages("prot,bp_rp0,prot_err\n7.0,1.10,0.5\n25.4,0.82,0.5\n")
+    assert set(io.match_columns(text.splitlines()[0].split(","))) == {"prot", "bp_rp0", "prot_err"}
+
+
+def test_a_unit_in_the_name_converts_colours_and_parallaxes():
+    assert ages("prot,(BP-RP)0 [mmag],e_(BP-RP)0 [mmag]\n7.0,1100,20\n") == \
+        ages("prot,bp_rp0,bp_rp0_err\n7.0,1.1,0.02\n")
+    assert io.column_role("plx [arcsec]").scale == 1e3 and io.column_role("Teff (K)").name == "teff"
+
+
+@pytest.mark.parametrize("header, words", [("Prot [mag],bp_rp0", ["'Prot [mag]'", "'mag'", "days"]),
+                                           ("prot,(BP-RP)0 [d]", ["'(BP-RP)0 [d]'", "mag"]),
+                                           ("prot,Teff (mag)", ["'Teff (mag)'", "K"])])
+def test_a_unit_of_another_quantity_in_the_name_is_refused(header, words):
+    one_line_error(run("estimate", "-", stdin=header + "\n7.0,1.1\n"), *words)
+
+
+@pytest.mark.parametrize("name", ["P (d)", "P", "Prot_min", "Prot (lit)", "Prot_ref"])
+def test_ambiguous_names_are_not_read_as_the_period(name):
+    assert "prot" not in io.match_columns([name])
+
+
+def test_an_astropy_unit_and_the_name_agree_or_are_refused(tmp_path):
+    from astropy.table import Table
+
+    t = Table({"Prot [h]": [168.0], "bp_rp0": [1.1]})
+    t["Prot [h]"].unit = "h"
+    t.write(tmp_path / "h.ecsv")
+    assert [[r[a] for a in AGES] for r in table(run("estimate", str(tmp_path / "h.ecsv")))] == ages(
+        "prot,bp_rp0\n7.0,1.1\n")  # converted once, not twice
+    t["Prot [h]"].unit = "d"
+    t.write(tmp_path / "d.ecsv")
+    one_line_error(run("estimate", str(tmp_path / "d.ecsv")), "'Prot [h]'", "'d'", "'h'")
+
+
+def notices(res) -> list[str]:
+    assert res.exit_code == 0, (res.exit_code, res.output)
+    return [line for line in res.stderr.splitlines() if " | " not in line]  # not the progress lines
+
+
+def test_several_columns_of_one_quantity_are_named_on_stderr():
+    """The first is used, as before; Period was used over Prot without a word."""
+    text = "Cluster,Period,Prot,(BP-RP)0\nX,3.5,7.0,1.10\n"
+    got = notices(run("estimate", "-", stdin=text, quiet=False))
+    assert "estimate: several columns are prot: using 'Period', ignoring 'Prot'" in got
+    assert table(run("estimate", "-", stdin=text))[0]["age_p50_myr"] == \
+        table(run("estimate", "-", stdin="prot,bp_rp0\n3.5,1.10\n"))[0]["age_p50_myr"]
+    group = notices(run("group-age", "-", "--by", "Cluster", stdin=text, quiet=False))
+    assert "group-age: several columns are prot: using 'Period', ignoring 'Prot'" in group
+    assert run("group-age", "-", "--by", "Cluster", stdin=text).stderr == ""  # -q: nothing
+
+
+def test_which_columns_are_read_is_said_once():
+    text = "cluster,Per,BP-RP,e_BP-RP,E(B-V)\nX,7.0,1.10,0.02,0.16\nX,8.0,1.2,0.02,0.16\n"
+    line = "reading prot from 'Per' (d), colour from 'BP-RP' (error 'e_BP-RP') - 1.31 x 'E(B-V)'"
+    assert notices(run("estimate", "-", "--chunksize", "1", stdin=text, quiet=False)) == [f"estimate: {line}"]
+    assert notices(run("group-age", "-", "--by", "cluster", stdin=text, quiet=False))[0] == f"group-age: {line}"
+    got = notices(run("estimate", "-", stdin="Prot [h],(BP-RP)0,BP-RP,A_V,Teff\n168,,1.2,0.1,\n", quiet=False))
+    assert got == ["estimate: reading prot from 'Prot [h]' (h, converted to days), colour from '(BP-RP)0', "
+                   "else 'BP-RP' - 0.413 x 'A_V', else 'Teff'"]
+    got = notices(run("estimate", "-", "--ebprp", "0.1", stdin="Prot,BP-RP\n7,1.2\n", quiet=False))
+    assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
+
+
+def test_a_missing_column_error_lists_what_the_file_has():
+    msg = one_line_error(run("estimate", "-", stdin="Cluster,P,(BP-RP)0\nX,7,1.1\n"), "missing required column 'prot'")
+    assert msg.endswith("; the file has: Cluster, P, (BP-RP)0")
+    msg = one_line_error(run("estimate", "-", stdin="Cluster,Prot,Color\nX,7,1.1\n"), "missing colour")
+    assert msg.endswith("; the file has: Cluster, Prot, Color")
+    many = [f"c{i}" for i in range(30)]
+    with pytest.raises(UserError, match=r"the file has: prot, c0, c1, .*c10, \.\.\. \(19 more\)$"):
+        io.require_columns(["prot", *many])
+
+
+@pytest.mark.parametrize("name, canon", [
+    ("err_BPRP0", "bp_rp0_err"), ("err_Prot", "prot_err"), ("(BP\u2212RP)0", "bp_rp0"), ("e_(BP\u2212RP)0", "bp_rp0_err"),
+    ("E(BP\u2212RP)", "ebprp"), ("(GBP-GRP)0", "bp_rp0"), ("BP0-RP0", "bp_rp0"), ("bp_rp_dered", "bp_rp0"),
+    ("(BP-RP)o", "bp_rp0"), ("(B-V)o", "b_v0"), ("GBP-GRP", "bp_rp"), ("e_GBP-GRP", "bp_rp_err"),
+    ("E(GBP-GRP)", "ebprp")])
+def test_more_literature_spellings(name, canon):
+    assert io.match_columns([name]) == {canon: name}
+
+
+def test_a_unicode_minus_reads_as_the_ascii_one():
+    assert ages("Prot,(BP\u2212RP)0,e_(BP\u2212RP)0\n7.0,1.10,0.05\n") == ages("prot,bp_rp0,bp_rp0_err\n7.0,1.10,0.05\n")
+
+
+@pytest.mark.parametrize("other", ["Teff", "(B-V)0", "(V-Ks)0"])
+def test_an_observed_colour_without_reddening_beside_a_dwarf_colour_says_which_would_be_used(other):
+    """Still refused (the user chooses: a quiet fallback would change the colour source), but the message says how."""
+    res = run("estimate", "-", stdin=f"Prot,BP-RP,{other}\n7.0,1.10,1.0\n")
+    one_line_error(res, "found BP-RP but no reddening", f"leave out 'BP-RP' to take the colour from '{other}'")
