@@ -1,4 +1,5 @@
-"""Options that the run-time commands (cli.py) and the build commands (build/commands.py) share.
+"""Options that the commands share: the run-time commands (cli.py) with one another, and with the build
+commands (build/commands.py).
 
 Defined once, so a shared option has the same name, type and help everywhere;
 tests/test_cli_help.py checks that the shared options agree across every command.
@@ -7,7 +8,8 @@ tests/test_cli_help.py checks that the shared options agree across every command
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -21,3 +23,52 @@ def comma_list(values: str | Iterable[str] | None) -> list[str]:
         return []
     items = [values] if isinstance(values, str) else values
     return [name.strip() for v in items for name in v.split(",") if name.strip()]
+
+
+# What io.read_chunks reads (formats.FORMATS), for every argument or option that takes a table of stars.
+TABLES = "CSV, Parquet, FITS, VOTable, ECSV or ASCII"
+ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory, card JSON or ONNX file (default: the shipped model).")]
+OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="Output file in the format its suffix names (.csv, "
+                                                  ".parquet, .fits, .vot, .ecsv, .txt; see --output-format; .csv.gz, "
+                                                  ".fits.gz, .vot.gz: gzip); default CSV on stdout.")]
+PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
+# A number for every star, or (estimate, plot posterior) a column giving each star its own; group-age takes a number.
+PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or (not in "
+                                                          "group-age) a column name.")]
+PriorSigmaOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number, or (not in "
+                                                           "group-age) a column name.")]
+PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")]
+AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")]
+AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")]
+OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")]
+EbprpOpt = Annotated[Optional[float], typer.Option(help="E(BP-RP), mag, de-reddening an observed bp_rp column "
+                                                    "(rows with an E(BP-RP) or A_V column value use theirs).")]
+EbprpErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebprp, mag.")]
+AvOpt = Annotated[Optional[float], typer.Option(help="A_V, mag, de-reddening an observed bp_rp: E(BP-RP) = 0.413 A_V "
+                                                 "(Wang & Chen 2019).")]
+AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, mag.")]
+EbvOpt = Annotated[Optional[float], typer.Option(help="E(B-V), mag, de-reddening an observed bp_rp: E(BP-RP) = 1.31 "
+                                                  "E(B-V) (Wang & Chen 2019, R_V = 3.16).")]
+EbvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebv, mag.")]
+MainSequenceOpt = Annotated[Optional[bool], typer.Option(
+    "--main-sequence/--no-main-sequence",
+    help="Use each star's height above the main sequence (columns abs_g0, or g0 with parallax in mas; both "
+         "de-reddened; parallax_err or abs_g0_err widen it) beside its rotation, where the model card has the term: "
+         "it tells pre-main-sequence stars from older ones that rotate alike. Default: where the input has the "
+         "columns; --main-sequence: an input without them is refused; --no-main-sequence: rotation alone.")]
+# The grid and sampler options of estimate that plot posterior shares, so its star is dated as estimate dates it.
+GridOpt = Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")]
+ExactGridOpt = Annotated[bool, typer.Option("--exact-grid", help="Evaluate the flow at every grid point, not at every "
+                                            "4th one refined where a cubic is unsure (2.5x slower; medians agree to "
+                                            "6e-4 dex for 99% of stars).")]
+WalkersOpt = Annotated[int, typer.Option(help="mcmc: walkers per star.")]
+MaxStepsOpt = Annotated[int, typer.Option(help="mcmc: step cap per star (not_converged beyond).")]
+WALKERS, MAX_STEPS = 16, 2000  # SamplerSettings' defaults (tests/test_plot_options.py checks that they agree)
+InputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
+    "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat; .mrt/.cds: "
+    "AAS and CDS tables), else csv. CSV may be gzip-compressed (known by its first bytes). CSV and Parquet stream; "
+    "the others are read whole into memory, columns converted from their units.")]
+OutputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--output-format", help="Format of -o (same names as --input-format); default: from its suffix, else csv. "
+    "CSV and Parquet stream; fits, votable, ecsv and ascii are written whole at the end.")]
