@@ -75,6 +75,7 @@ AGE_OUTSIDE_TRAINING = "age_outside_training"
 LIKELY_OUTLIER = "likely_outlier"
 PRE_MAIN_SEQUENCE_AGE = "pre_main_sequence_age"
 ABOVE_MAIN_SEQUENCE = "above_main_sequence"
+MANY_OUTLIERS = "many_outliers"
 FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
@@ -88,7 +89,15 @@ FLAGS = {
                          "colour has reached it (the card's main_sequence.above_flag): a subgiant or giant, whose "
                          "period no longer tracks a dwarf's spin-down, or a young star the period dates too old",
 }
+# group-age only, a caution: not in FLAG_ORDER, whose bits the ONNX graphs (which date stars) carry
+GROUP_FLAGS = {
+    MANY_OUTLIERS: "group-age: the members fit far better with a larger share of them off the rotation sequence "
+                   "(odds over 20:1 for an outlier weight up to 0.6 against the one used): a member list with many "
+                   "non-members, or a group the model does not hold (held out, the two oldest clusters); the joint age "
+                   "may be pulled",
+}
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning.
 FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE)
+GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS)

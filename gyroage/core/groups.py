@@ -36,6 +36,10 @@ from gyroage.errors import UserError
 WHOLE_TABLE = "all"
 # The largest membership probability taken (as 1): a probability rounded up, never a percentage.
 MEMBERSHIP_MAX = 1.0001
+# many_outliers (study 30, benchmarks/group_outlier_check.py): the larger outlier weights a group's evidence is
+# compared at, and the log odds over the weight used above which the group is flagged (20:1).
+OUTLIER_WEIGHTS_TRIED = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+MANY_OUTLIERS_LOG_ODDS = 3.0
 
 
 @dataclass
@@ -47,6 +51,9 @@ class GroupPosterior:
     n_used: np.ndarray
     grid: np.ndarray
     pdf: np.ndarray
+    # per group, ln of the largest evidence at a larger outlier weight (OUTLIER_WEIGHTS_TRIED) over the evidence at
+    # the weight used (NaN: no used members; -inf: no larger weight tried)
+    outlier_log_odds: np.ndarray | None = None
 
     def summaries(self) -> dict[str, np.ndarray]:
         """Percentiles and MAP in Myr (NaN for groups without usable members)."""
@@ -156,6 +163,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     n_used = np.bincount(gid[use], minlength=n_groups)
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     total = np.zeros((n_groups, len(grid)))
+    log_prior = grid_log_prior(prior, grid)
+    odds = np.full(n_groups, np.nan)
     if use.any():
         w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
         idx = np.flatnonzero(use)
@@ -164,14 +173,32 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         lf = colour_marginal_log_likelihood(density, log10_prot[idx], bp_rp0[idx], bp_rp0_err[idx], grid, sig,
                                             refine_tol=None).astype(np.float64)
         total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
+        height = np.zeros_like(total)
         if main_sequence is not None and abs_g is not None:
             err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
             term = main_sequence.log_likelihood(bp_rp0[idx], np.asarray(abs_g)[idx], grid, err)
-            np.add.at(total, gid[idx], term)
-    log_prior = grid_log_prior(prior, grid)
+            np.add.at(height, gid[idx], term)
+            total = total + height
+        odds = _outlier_log_odds(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density,
+                                 total + log_prior, height + log_prior)
+        odds[n_used == 0] = np.nan
     pdf = calibrate_under_prior(normalise(total + log_prior, grid), total, log_prior, grid,
                                 lambda p: smear(p, grid, systematic_dex))
-    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf)
+    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds)
+
+
+def _outlier_log_odds(lf: np.ndarray, gid: np.ndarray, n_groups: int, membership: np.ndarray, weight: float,
+                      log_u: float, used: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Per group, max over the larger weights of :data:`OUTLIER_WEIGHTS_TRIED` of ln Z(w) - ln Z(``weight``): Z the
+    group's evidence on the grid (``used``: its log posterior at ``weight``, unnormalised; ``rest``: the terms that
+    do not depend on w, prior and heights). The grid step is common to both and cancels."""
+    larger = [v for v in OUTLIER_WEIGHTS_TRIED if v > weight]
+    if not larger:
+        return np.full(n_groups, -np.inf)
+    z0 = np.logaddexp.reduce(used, axis=1)
+    z = [np.logaddexp.reduce(group_log_likelihood(lf, gid, n_groups, membership, v, log_u) + rest, axis=1)
+         for v in larger]
+    return np.max(z, axis=0) - z0
 
 
 def _member_arrays(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err,
@@ -246,7 +273,6 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
         if stars.ok.any() and not np.isfinite(stars.abs_g[stars.ok]).any():
             raise UserError("--main-sequence: no row has a usable abs_g0 (or g0 and parallax) beside its period and "
                             "colour")
-    # read over every row: a units row (whose group cell is blank) may say the column is in %
     m = None if membership is None else membership_values(frame, membership)[has]
     # the members that date their group: usable period and colour, membership > 0 (group_flags reads the same ones)
     used = stars.ok if m is None else stars.ok & np.isfinite(m) & (m > 0)
@@ -354,8 +380,9 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     half of its used members (``member_groups``, ``bp_rp0``, ``log10_prot``) do, and
     ``age_outside_training`` when more than half of its joint posterior lies outside the ages the
     training clusters span at its members' colours (the widest range over them); and the caution
-    ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr
-    (status unchanged).
+    ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr, and
+    ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30; both cautions:
+    status unchanged).
     """
     n = len(gp.groups)
     if domain is None or n == 0:
@@ -372,4 +399,8 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     # missed its age by 0.3-0.5 dex
     with np.errstate(invalid="ignore"):
         young = median_myr < PRE_MAIN_SEQUENCE_MAX_MYR
-    return flag_text(blue_g, period_g, age_out, np.zeros(n, dtype=bool), young), blue_g | period_g | age_out
+        many = (np.zeros(n, dtype=bool) if gp.outlier_log_odds is None
+                else gp.outlier_log_odds > MANY_OUTLIERS_LOG_ODDS)
+    none = np.zeros(n, dtype=bool)
+    return (flag_text(blue_g, period_g, age_out, none, young, none, many, names=statuses.GROUP_FLAG_ORDER),
+            blue_g | period_g | age_out)
