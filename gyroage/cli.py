@@ -249,7 +249,8 @@ def crossmatch(
 def group_age(
     input: Annotated[str, typer.Argument(help=f"Table of stars ({TABLES}) with a group column; '-' for stdin.")],
     by: Annotated[Optional[str], typer.Option("--by", help="Column naming each star's group (cluster, binary, moving "
-                                              "group); without it, all rows are one group, named after the file.")] = None,
+                                              "group); without it, all rows are one group, named after the file (refused if a "
+                                              "cluster or group column holds several values).")] = None,
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
     output_format: OutputFormatOpt = None,

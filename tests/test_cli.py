@@ -226,5 +226,6 @@ def test_group_age_summary_counts_groups_not_the_row_of_rows_without_one(tmp_pat
     pd.DataFrame({"cluster": ["A", "B"], "prot": [8.0, 10.0], "bp_rp0": [1.0, 1.2]}).to_csv(src, index=False)
     res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
     assert res.stderr.strip().splitlines()[-1] == "group-age: 2 groups, 2 ok", res.stderr
+    pd.DataFrame({"prot": [8.0, 10.0], "bp_rp0": [1.0, 1.2]}).to_csv(src, index=False)
     one = run_cli("group-age", str(src), "--grid", "101")  # one group: said in the singular
     assert one.stderr.strip().splitlines()[-1] == "group-age: 1 group, 1 ok", one.stderr

@@ -32,6 +32,8 @@ from gyroage.core.priors import Prior
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.errors import UserError
 
+# Columns that name a star's group: without --by, several values in one of them are refused, never pooled.
+GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc")
 # The group of every row when no group column is named and the rows come from stdin (from a file: its name).
 WHOLE_TABLE = "all"
 # The largest membership probability taken (as 1): a probability rounded up, never a percentage.
@@ -308,12 +310,29 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
     """The group column's name and its labels: ``by``'s, or (``by`` None) ``label`` on every row, in ``group``."""
     if by is None:
+        _refuse_pooling(frame)
         return "group", pd.Series(label, index=frame.index, dtype=object)
     col = io.find_column(list(frame.columns), by)
     if col is None:
         raise UserError(f"missing column '{by}' (without --by, all rows are one group)")
     labels = frame[col]
     return col, labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+
+
+def _refuse_pooling(frame: pd.DataFrame) -> None:
+    """Without --by every row is one group: refuse when a column named like a group column holds several groups,
+    whose stars would be pooled into one meaningless age."""
+    for name in GROUP_COLUMN_NAMES:
+        col = io.find_column(list(frame.columns), name)
+        if col is None:
+            continue
+        cells = frame[col].iloc[:, 0] if isinstance(frame[col], pd.DataFrame) else frame[col]
+        text = cells.dropna().astype(str).str.strip()
+        values = text[text != ""].unique()
+        if len(values) > 1:
+            shown = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
+            raise UserError(f"column '{col}' holds {len(values)} groups ({shown}): give --by {col} to date each; "
+                            f"without --by all rows are one group (drop the column to pool them)")
 
 
 def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:

@@ -151,3 +151,20 @@ def test_labels_differing_only_in_case_or_spaces_are_dated_apart_with_a_warning(
         "separately"]
     quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_without_by_a_cluster_column_holding_several_groups_is_refused_not_pooled(tmp_path, model):
+    """Since --by became optional, a nine-cluster file without --by gave one pooled 'age' of 544 Myr, status ok."""
+    src = tmp_path / "clusters.csv"
+    pd.concat([_members(model, 100.0, seed=1).assign(Cluster="Pleiades"),
+               _members(model, 700.0, seed=2).assign(Cluster="Praesepe")]).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--grid", "201")
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.strip() == ("gyroage: error: column 'Cluster' holds 2 groups ('Pleiades', 'Praesepe'): give "
+                                  "--by Cluster to date each; without --by all rows are one group (drop the column "
+                                  "to pool them)")
+    # one value (a one-cluster file that names its cluster) is one group, as without the column
+    one = tmp_path / "pleiades.csv"
+    _members(model, 100.0, seed=1).assign(Cluster="Pleiades").to_csv(one, index=False)
+    res = run_cli("group-age", str(one), "--grid", "201", "-q")
+    assert res.returncode == 0 and pd.read_csv(StringIO(res.stdout))["group"].tolist() == ["pleiades"], res.stderr
