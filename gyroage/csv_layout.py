@@ -32,6 +32,8 @@ _DECIMAL_COMMA = r"\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*"  # a pattern string: pan
 _INTEGER = r"\s*[+-]?\d+\s*"
 # The field a trailing delimiter leaves after the header's last name is read under this name, then dropped.
 _SPARE = "\x00trailing delimiter"
+# A line break as the csv module and pandas count one: a lone \r (old Mac files) too, which str.split("\n") misses.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class CsvLayout:
     canonical name each column is read as, or ``""`` (set by :func:`gyroage.io.read_chunks`, which knows the names), so
     :meth:`trim` converts those columns as astropy's units are (:func:`gyroage.formats.convert_text_units`).
     ``commas``: (position, name) of the columns of a ``;`` or tab file written with decimal commas
-    (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``.
+    (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``. ``cr``: lines end with a lone
+    ``\r`` (old Mac files), which pandas is told: its ``skiprows`` list skips the wrong lines otherwise.
     """
 
     sep: str
@@ -60,6 +63,7 @@ class CsvLayout:
     units: tuple[tuple[str, str], ...] = ()
     roles: tuple[str, ...] = ()
     commas: tuple[tuple[int, str], ...] = ()
+    cr: bool = False
 
     @property
     def converts(self) -> bool:
@@ -78,6 +82,8 @@ class CsvLayout:
             extra["skiprows"] = [*range(self.skip), *self.drop]
         elif self.skip:  # a count, not pandas' comment=: a data row may start with '#' (a star named #1)
             extra["skiprows"] = self.skip
+        if self.cr:
+            extra["lineterminator"] = "\r"
         return {**CSV_OPTIONS, "sep": self.sep, **extra}
 
     def converted(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -138,13 +144,13 @@ def _is_comment(line: str) -> bool:
 def header_start(head: str, sep: str | None = None) -> tuple[int, bool]:
     """(lines before the header, whether the header is a commented one) of the CSV that starts with ``head``.
 
-    Lines are counted as pandas' ``skiprows`` counts them (``\n``-ended). Only lines *before* the header may be
+    Lines are counted as pandas' ``skiprows`` counts them (:data:`_LINE_BREAK`). Only lines *before* the header may be
     comments (``#`` first, after blanks): a data row that starts with ``#`` is a row. Without a comment line this is
     ``(0, False)``, so blank lines before the header are skipped by pandas, as ever. The last comment line is the
     header (a commented header, ``#name,prot,bp_rp0``) when it splits on ``sep`` into as many fields as the next
     line, none a number, while that line holds a number: then that line is data, not a header.
     """
-    lines = head.split("\n")
+    lines = _LINE_BREAK.split(head)
     start = next((i for i, ln in enumerate(lines) if ln.strip() and not _is_comment(ln)), len(lines))
     comments = [i for i in range(start) if _is_comment(lines[i])]
     if not comments:
@@ -228,7 +234,10 @@ def _units_and_dashes(records: list[tuple[list[str], int]], source) -> tuple[int
 def _from_header(head: str, sep: str | None = None) -> str:
     """``head`` from its header line on (:func:`header_start`), the ``#`` of a commented header kept."""
     skip = header_start(head, sep)[0]
-    return "\n".join(head.split("\n")[skip:]) if skip else head
+    if not skip:
+        return head
+    breaks = list(itertools.islice(_LINE_BREAK.finditer(head), skip))
+    return head[breaks[-1].end() :] if len(breaks) == skip else ""
 
 
 def _records(head: str, sep: str, n: int) -> list[tuple[list[str], int]]:
@@ -285,11 +294,12 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     (a trailing delimiter)."""
     if sep is None:
         sep = sniff_separator(head)
+    cr = "\r" in head and "\n" not in head
     skip, hashed = header_start(head, sep)
     head = _from_header(head, sep)
     records = _records(head, sep, 4)
     header = records[0][0] if records else []
-    if len(records) > 1 and _title(header, head.split("\n")[records[1][1] - 1]):
+    if len(records) > 1 and _title(header, _LINE_BREAK.split(head)[records[1][1] - 1]):
         raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
                         "a title, not a header: remove it or start it with #")
     under, units_row = _units_and_dashes(records, source)
@@ -306,7 +316,7 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
     if len(records) < 2 or len(records[1][0]) <= len(header):
         return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units,
-                         commas=commas)
+                         commas=commas, cr=cr)
     row, line = records[1]
     if len(row) > len(header) + 1 or row[-1].strip() or unnamed_last:  # two trailing delimiters are not one
         raise UserError(f"cannot parse {source}: Expected {len(header)} fields in line {line}, saw {len(row)}")
@@ -314,7 +324,7 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and the lines under it): pandas' names
     names = pd.read_csv(_io.StringIO(header_text), sep=sep, nrows=0, **CSV_OPTIONS).columns
     return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed, drop=drop, units=units,
-                     commas=commas)
+                     commas=commas, cr=cr)
 
 
 def lines_under_header(head: str) -> int:

@@ -1,0 +1,52 @@
+"""Literature-table reading, its regressions and gaps: old Mac line ends, first rows taken for units rows, VizieR
+layouts saved as .txt, units that are no conversion, CDS tables gzip-compressed, periods in other time units.
+Files are made here, small."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from typer.testing import CliRunner
+
+from gyroage.cli import app
+
+PLAIN = "Cluster,Prot,(BP-RP)0\nX,7.0,1.10\nX,9.0,1.30\nY,12.5,1.10\n"
+
+
+def invoke(command: str, *args: str, stdin: str | bytes | None = None):
+    return CliRunner().invoke(app, [command, *args, "-q"], input=stdin)
+
+
+def ok_output(res) -> str:
+    assert res.exit_code == 0, (res.exit_code, res.output)
+    return res.stdout
+
+
+@pytest.fixture(scope="module")
+def plain_ages(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("plain") / "plain.csv"
+    path.write_text(PLAIN)
+    return ok_output(invoke("estimate", str(path), "--seed", "1"))
+
+
+@pytest.mark.parametrize("text", [
+    PLAIN.replace("\n", "\r"),
+    "# made on a Mac\r# two comment lines\r" + PLAIN.replace("\n", "\r"),
+    PLAIN.replace("\n", "\r").replace("Y,", "\rY,"),  # a blank line between rows
+    PLAIN.replace("\n", "\r").replace("(BP-RP)0\r", "(BP-RP)0\r,d,\r"),  # a units row
+])
+def test_old_mac_line_ends_are_read(tmp_path, plain_ages, text):
+    """A file whose lines end with a lone \\r stopped with an IndexError in the title check."""
+    (tmp_path / "cr.csv").write_text(text, newline="")
+    assert ok_output(invoke("estimate", str(tmp_path / "cr.csv"), "--seed", "1")) == plain_ages
+    assert ok_output(invoke("estimate", "-", "--seed", "1", stdin=text.encode())) == plain_ages
+    (tmp_path / "cr.csv.gz").write_bytes(gzip.compress(text.encode()))
+    assert ok_output(invoke("estimate", str(tmp_path / "cr.csv.gz"), "--seed", "1")) == plain_ages
+    groups = ok_output(invoke("group-age", "-", "--by", "Cluster", stdin=text.encode()))
+    assert [line.split(",")[0] for line in groups.splitlines()[1:]] == ["X", "Y"]
+
+
+def test_a_title_over_an_old_mac_header_is_still_named(tmp_path):
+    res = invoke("estimate", "-", stdin="My table\r" + PLAIN.replace("\n", "\r"))
+    assert res.exit_code == 2 and "looks like a title" in res.stderr, res.output
