@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_key, column_role
 from gyroage.errors import UserError
 
 # How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
@@ -205,12 +206,15 @@ def _dashes(record: list[str]) -> bool:
     return bool(cells) and all(re.fullmatch(r"[-=]+", c) for c in cells)
 
 
-def _units_and_dashes(records: list[tuple[list[str], int]], source) -> tuple[int, list[str] | None]:
+def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str]) -> tuple[int, list[str] | None]:
     """(how many records under the header are a units row and a row of dashes, the units row or ``None``).
 
     VizieR's TSV and ``|`` outputs put both under the header; a CSV may have a units row alone. A units row holds
-    no number (a data row does: its period), and its cells are blank or units, at least half of them (or a row of
-    dashes follows it). A unit that is none, in a column the tool reads, is then refused (not a data row).
+    no number (a data row does: its period). Over a row of dashes that is enough: a cell that is no unit, in a column
+    the tool reads, is then refused. Alone, every cell must be blank, ``---`` or a unit, and the columns the tool reads
+    (``kinds``: position -> :data:`gyroage.columns.KINDS` key, :func:`_read_kinds`) must hold units of their own
+    kind, one at least: else it is a data row (a star ``X`` with the flag ``N``, ``StarA,---,---``), which
+    comes out as every row does.
     """
     rest = [r for r, _ in records[1:3]]
     if not rest or _dashes(rest[0]):
@@ -220,15 +224,28 @@ def _units_and_dashes(records: list[tuple[list[str], int]], source) -> tuple[int
         return 0, None
     if len(rest) > 1 and _dashes(rest[1]):
         return 2, rest[0]
-    from gyroage.formats import parse_unit_text  # astropy: only for a first row without a number
+    from gyroage.formats import unit_of_kind  # astropy: only for a first row without a number
 
-    if list(cells) == [0]:  # a unit-like word alone in the first column is a star's name (Sun)
-        return 0, None
-    known = [i for i, c in cells.items() if parse_unit_text(c) is not None]
-    # mostly units, with a word that is none, is still a units row: what the tool reads from it is then refused
-    if len(known) == len(cells) or (2 * len(known) >= len(cells) and not any(" " in c for c in cells.values())):
+    # CDS's '---' (no unit) says what a blank says: it neither makes the row units nor data
+    fits = {i: unit_of_kind(c, kinds.get(i)) for i, c in cells.items() if not re.fullmatch(r"-+", c)}
+    read = [fits[i] for i in fits if i in kinds]
+    if None not in fits.values() and read and all(read):
         return 1, rest[0]
     return 0, None
+
+
+def _read_kinds(header: list[str], roles: dict[str, str] | None = None) -> dict[int, str]:
+    """Position -> the kind of unit (:data:`gyroage.columns.KINDS`) of each ``header`` column the tool reads: by its
+    name, or as an option names it (``roles``: role -> the name given, e.g. ``{"membership": "Mem"}``)."""
+    named = {column_key(name): OPTION_KINDS[role] for role, name in (roles or {}).items() if role in OPTION_KINDS}
+    out = {}
+    for i, name in enumerate(header):
+        name = name.strip().lstrip("#")
+        role = column_role(name)
+        kind = named.get(column_key(name)) or (COLUMN_KINDS.get(role.name) if role is not None else None)
+        if kind is not None:
+            out[i] = kind
+    return out
 
 
 def _from_header(head: str, sep: str | None = None) -> str:
@@ -288,10 +305,10 @@ def _first_line_ends(head: str) -> bool:
     return first.splitlines() != [first]
 
 
-def detect(head: str, source, sep: str | None = None) -> CsvLayout:
+def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | None = None) -> CsvLayout:
     """How to read the CSV that starts with ``head`` (:func:`read_head`, which gives ``sep``; sniffed here if ``None``);
     a one-line :class:`UserError` if its first data row has more fields than the header, beyond one empty field
-    (a trailing delimiter)."""
+    (a trailing delimiter). ``roles``: columns an option names, read too (:func:`_read_kinds`)."""
     if sep is None:
         sep = sniff_separator(head)
     cr = "\r" in head and "\n" not in head
@@ -302,7 +319,7 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     if len(records) > 1 and _title(header, _LINE_BREAK.split(head)[records[1][1] - 1]):
         raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
                         "a title, not a header: remove it or start it with #")
-    under, units_row = _units_and_dashes(records, source)
+    under, units_row = _units_and_dashes(records, _read_kinds(header, roles))
     drop = tuple(skip + line - 1 for _, line in records[1 : 1 + under])  # pandas counts the lines skipped, too
     units = tuple((name.strip(), cell.strip()) for name, cell in itertools.zip_longest(header, units_row, fillvalue="")
                   ) if units_row else ()

@@ -346,6 +346,17 @@ def parse_unit_text(text: str):
     return _parse_unit(u.Unit(text.lower(), parse_strict="silent")) if unit is None else unit  # Days, MAG
 
 
+def unit_of_kind(text: str, kind: str | None) -> bool | None:
+    """Whether ``text`` names a unit of ``kind`` (a :data:`KINDS` key, temperatures' scales allowed; ``None``: any
+    unit); ``None`` when it names no unit."""
+    import astropy.units as u
+
+    unit = parse_unit_text(text)
+    if unit is None or kind is None:
+        return None if unit is None else True
+    return unit.is_equivalent(u.Unit(KINDS[kind][0]), u.temperature())
+
+
 def _slope(unit, want, offset: float) -> float:
     """How many ``want`` one ``unit`` is as a difference (deg_C: 1 K), rounded off the offset's float error."""
     import astropy.units as u

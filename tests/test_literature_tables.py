@@ -50,3 +50,32 @@ def test_old_mac_line_ends_are_read(tmp_path, plain_ages, text):
 def test_a_title_over_an_old_mac_header_is_still_named(tmp_path):
     res = invoke("estimate", "-", stdin="My table\r" + PLAIN.replace("\n", "\r"))
     assert res.exit_code == 2 and "looks like a title" in res.stderr, res.output
+
+
+@pytest.mark.parametrize("text, first", [
+    ("Name,Prot,(BP-RP)0,Flag\nX,,,N\nB,9.0,1.30,\n", "X,,,N,"),  # N: newton
+    ("Name,Prot,(BP-RP)0,Flag\nX,,,b\nB,9.0,1.30,\n", "X,,,b,"),  # b: bit
+    ("Name,Prot,(BP-RP)0,Flag\nX,,,a\nB,9.0,1.30,\n", "X,,,a,"),  # a: annum
+    ("Name,Prot,(BP-RP)0\nStarA,---,---\nB,9.0,1.30\n", "StarA,---,---,"),  # CDS's 'no unit', no period's
+    ("Cluster,Prot,(BP-RP)0,Note\nPleiades,d,,\nB,9.0,1.30,\n", "Pleiades,d,,,"),  # a name that is no unit
+    ("Name,Prot,(BP-RP)0\nSun,,\nB,9.0,1.30\n", "Sun,,,"),  # a unit, under no column read
+    ("Name,Prot,(BP-RP)0\n,mag,d\nB,9.0,1.30\n", ",mag,d,"),  # units, each of another column's kind
+    ("Name,Prot,(BP-RP)0\n,Days,zorgs\nB,9.0,1.30\n", ",Days,zorgs,"),  # a word that is no unit
+])
+def test_a_first_data_row_is_not_taken_for_a_units_row(text, first):
+    """Such a first row was skipped as a units row, silently: README promises every data row comes out."""
+    rows = ok_output(invoke("estimate", "-", stdin=text)).splitlines()
+    assert len(rows) == 3 and rows[1].startswith(first), rows
+    assert rows[1].endswith("invalid_period") and rows[2].startswith("B,9.0,1.30")
+
+
+@pytest.mark.parametrize("units", [",d,mag", ",(d),(mag)", ",,mag", "---,d,mag", ",d,", "-,d,-", ",---,mag"])
+def test_units_rows_without_a_row_of_dashes_are_still_skipped(units):
+    rows = ok_output(invoke("estimate", "-", stdin=f"Name,Prot,(BP-RP)0\n{units}\nB,9.0,1.30\n")).splitlines()
+    assert len(rows) == 2 and rows[1].startswith("B,") and rows[1].endswith(",ok"), rows
+
+
+def test_a_membership_units_row_is_skipped_when_the_column_is_read():
+    text = "Cluster,Prot,(BP-RP)0,Mem\n,,,%\nX,7.0,1.10,90\nX,9.0,1.30,80\n"
+    rows = ok_output(invoke("group-age", "-", "--by", "Cluster", "--membership", "Mem", stdin=text)).splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["X"]  # no no_group row for the units row
