@@ -220,6 +220,8 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
     if not rest or _dashes(rest[0]):
         return len(rest[:1]), None
     cells = {i: c.strip() for i, c in enumerate(rest[0]) if c.strip().lower() not in NA_TOKENS}
+    if not any(c.strip() for c in rest[0]) and len(rest) > 1 and _dashes(rest[1]):
+        return 2, None  # a units row with no unit in it: blank delimiters, as VizieR writes one for unitless columns
     if not cells or any(_is_number(c) or _is_number(c.replace(",", ".", 1)) for c in cells.values()):
         return 0, None
     if len(rest) > 1 and _dashes(rest[1]):

@@ -79,3 +79,13 @@ def test_a_membership_units_row_is_skipped_when_the_column_is_read():
     text = "Cluster,Prot,(BP-RP)0,Mem\n,,,%\nX,7.0,1.10,90\nX,9.0,1.30,80\n"
     rows = ok_output(invoke("group-age", "-", "--by", "Cluster", "--membership", "Mem", stdin=text)).splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["X"]  # no no_group row for the units row
+
+
+@pytest.mark.parametrize("sep", ["\t", "|", ","])
+def test_a_blank_units_row_over_a_row_of_dashes_is_skipped(sep):
+    """It was read as a star without a group, and the dashes as a group '-----'."""
+    text = "Cluster\tPer\tBP-RP0\n\t\t\n-----\t-----\t-----\nX\t7.0\t1.10\nX\t9.0\t1.30\n".replace("\t", sep)
+    groups = ok_output(invoke("group-age", "-", "--by", "Cluster", stdin=text)).splitlines()
+    assert [r.split(",")[0] for r in groups[1:]] == ["X"], groups
+    rows = ok_output(invoke("estimate", "-", stdin=text)).splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["X", "X"], rows
