@@ -77,7 +77,31 @@ def sniff(head: bytes, whole: bool = False) -> str | None:
         return "votable"
     if text.startswith(b"Title:") or b"Byte-by-byte Description" in text:  # AAS MRT, CDS: astropy reads them
         return "ascii"
-    return _whitespace_ascii(text.decode("utf-8", errors="replace"), whole)
+    decoded = text.decode("utf-8", errors="replace")
+    return "csv" if _tab_or_pipe_separated(decoded, whole) else _whitespace_ascii(decoded, whole)
+
+
+def _text_lines(text: str, whole: bool) -> tuple[list[str], int]:
+    """(the non-blank lines of ``text``, how many of them lead as ``#`` comments); the last line dropped unless
+    ``whole`` or ended (a head may cut it off)."""
+    lines = text.splitlines()
+    if not (whole or text.endswith(("\n", "\r"))):
+        lines = lines[:-1]
+    lines = [ln for ln in lines if ln.strip()]
+    return lines, len(list(itertools.takewhile(lambda ln: ln.lstrip().startswith("#"), lines)))
+
+
+def _tab_or_pipe_separated(text: str, whole: bool = False) -> bool:
+    """Whether ``text``'s header (after ``#`` comments) and the lines under it (up to three) split on tab, or on ``|``,
+    into as many fields each: a VizieR TSV or ``|`` download, whatever its name (``.txt``, ``.dat``), read as CSV so
+    its units and dashes rows are what :mod:`gyroage.csv_layout` makes of them. A header that starts with ``|``
+    (astropy's fixed-width and IPAC tables) is not one."""
+    lines, comments = _text_lines(text, whole)
+    lines = lines[comments : comments + 4]
+    if len(lines) < 2 or lines[0].strip(" ").startswith("|"):
+        return False
+    return any(lines[0].count(sep) and all(ln.count(sep) == lines[0].count(sep) for ln in lines[1:])
+               for sep in ("\t", "|"))
 
 
 def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
@@ -87,11 +111,7 @@ def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
     with a CSV delimiter is CSV; one without is left to astropy, which reads commented headers. ``whole``:
     ``text`` is the whole file.
     """
-    lines = text.splitlines()
-    if not (whole or text.endswith(("\n", "\r"))):  # the head's last line may be cut off
-        lines = lines[:-1]
-    lines = [ln for ln in lines if ln.strip()]
-    comments = len(list(itertools.takewhile(lambda ln: ln.lstrip().startswith("#"), lines)))
+    lines, comments = _text_lines(text, whole)
     lines = lines[comments:]
     if lines and re.search(r"[,;\t|]", lines[0]):
         return None
@@ -114,9 +134,9 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
         except (OSError, ValueError):
             return "csv"
     try:
-        with open(source, "rb") as fh:
-            head = fh.read(4096)
-            found = sniff(head, whole=len(head) < 4096)
+        with open(source, "rb") as fh:  # 64 KiB: a VizieR download's # lines (one a column) may fill the first few KiB
+            head = fh.read(65536)
+            found = sniff(head, whole=len(head) < 65536)
     except OSError:
         found = None  # the reader says why, in one line
     return found or by_suffix(source, read=True) or "csv"

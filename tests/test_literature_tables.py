@@ -89,3 +89,39 @@ def test_a_blank_units_row_over_a_row_of_dashes_is_skipped(sep):
     assert [r.split(",")[0] for r in groups[1:]] == ["X"], groups
     rows = ok_output(invoke("estimate", "-", stdin=text)).splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["X", "X"], rows
+
+
+PIPE_H = "#VizieR\nCluster|Per|BP-RP0\n|h|mag\n-----|-----|-----\nX|168.0|1.10\nX|216.0|1.30\nY|300|1.10\n"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("pipe_h.txt", PIPE_H),
+    ("pipe_h.dat", PIPE_H),
+    ("tab_h.txt", PIPE_H.replace("|", "\t")),
+    ("long_comments.txt", "#Column\tPer\t(F6.1)\tRotation period [ucd=time.period]\n" * 200 + PIPE_H.replace("|", "\t")),
+    ("tab_h.txt.gz", PIPE_H.replace("|", "\t")),
+])
+def test_vizier_tsv_and_pipe_downloads_saved_as_txt_are_read_as_csv(tmp_path, name, text):
+    """They went to the whitespace-ASCII reader: the units and dashes rows were stars, hours were read as days."""
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    (tmp_path / "same.csv").write_text(text)
+    want = ok_output(invoke("group-age", str(tmp_path / "same.csv"), "--by", "Cluster"))
+    assert [r.split(",")[0] for r in want.splitlines()[1:]] == ["X", "Y"]
+    assert ok_output(invoke("group-age", str(path), "--by", "Cluster")) == want
+    assert ok_output(invoke("estimate", str(path))) == ok_output(invoke("estimate", str(tmp_path / "same.csv")))
+
+
+@pytest.mark.parametrize("text", [
+    "name prot bp_rp0\nA 7.0 1.10\nB 9 1.3\n",  # whitespace-aligned: astropy, as before (numbers come back as numbers)
+    "# a comment\nname prot bp_rp0\nA 7.0 1.10\nB 9 1.3\n",
+    "|name|prot|bp_rp0|\n|A|7.0|1.10|\n|B|9|1.3|\n",  # astropy's fixed-width with | borders
+])
+def test_other_text_tables_stay_with_astropy(tmp_path, text):
+    from gyroage.formats import input_format
+
+    (tmp_path / "t.txt").write_text(text)
+    assert input_format(tmp_path / "t.txt") == "ascii"
