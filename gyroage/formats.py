@@ -289,8 +289,8 @@ def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -
     """(``frame`` with each (column, role, unit text) of ``units`` converted, the log notes) for a CSV's units row.
 
     The cells stay text: those that are numbers are converted (written back as Python's shortest repr), the others
-    (a bad value, a missing-value token) are kept as they are, so each row keeps its status. Refusals as in
-    :func:`convert_units`.
+    (a bad value, a missing-value token) are kept as they are, so each row keeps its status; a column already in the
+    tool's unit (``d``, ``mag``) is left as it came. Refusals as in :func:`convert_units`.
     """
     notes, original = [], frame
     for name, role, unit in units:
@@ -300,7 +300,7 @@ def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -
         convert, note = conversion
         if note:
             notes.append(note)
-        if frame.empty:
+        if frame.empty or convert is _unchanged:  # d, mag: rewriting each cell would only reformat it (7.1300)
             continue
         col = frame[name]
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -342,11 +342,16 @@ def unit_conversion(role: str, name: str, unit):
     offset = parsed.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
     if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
         scale = parsed.to(want) if offset == 0 else _slope(parsed, want, offset)
-        convert = (lambda v: v * scale) if scale != 1 else (lambda v: v)
+        convert = (lambda v: v * scale) if scale != 1 else _unchanged
     else:
         def convert(v):
             return parsed.to(want, v, u.temperature())
     return convert, (f"'{name}' from {parsed} to {short}" if parsed != want else None)
+
+
+def _unchanged(values: np.ndarray) -> np.ndarray:
+    """The conversion of a column already in the tool's unit (:func:`convert_text_units` then leaves its text)."""
+    return values
 
 
 def parse_unit_text(text: str):

@@ -125,3 +125,10 @@ def test_other_text_tables_stay_with_astropy(tmp_path, text):
 
     (tmp_path / "t.txt").write_text(text)
     assert input_format(tmp_path / "t.txt") == "ascii"
+
+
+def test_a_units_row_in_the_tools_own_units_leaves_every_cell_as_it_came():
+    """'7.1300' was written back as '7.13' (each cell converted, by one), and slowly."""
+    text = "Name\tProt\tBP-RP0\te_BP-RP0\n\td\tmag\tmag\n-----\t-----\t-----\t-----\nA\t7.1300\t1.10\t0.0200\n"
+    rows = ok_output(invoke("estimate", "-", stdin=text)).splitlines()
+    assert rows[1].startswith("A,7.1300,1.10,0.0200,"), rows
