@@ -239,12 +239,14 @@ def _start(path: str) -> str:
 
 
 def _cds_readme(path: Path) -> Path | None:
-    """The CDS ``ReadMe`` beside ``path`` that describes it (``Byte-by-byte Description of file: table1.dat``)."""
+    """The CDS ``ReadMe`` beside ``path`` that describes it (``Byte-by-byte Description of file: table1.dat``; of
+    ``table1.dat.gz`` too, which astropy decompresses)."""
+    stem = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
     for name in ("ReadMe", "README", "readme", "ReadMe.txt", "README.txt", "readme.txt"):  # not a directory's listing
         other = path.parent / name
         if other.is_file():
             text = _start(str(other))
-            if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(path.name)}\b", text):
+            if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(stem)}\b", text):
                 return other
     return None
 

@@ -132,3 +132,28 @@ def test_a_units_row_in_the_tools_own_units_leaves_every_cell_as_it_came():
     text = "Name\tProt\tBP-RP0\te_BP-RP0\n\td\tmag\tmag\n-----\t-----\t-----\t-----\nA\t7.1300\t1.10\t0.0200\n"
     rows = ok_output(invoke("estimate", "-", stdin=text)).splitlines()
     assert rows[1].startswith("A,7.1300,1.10,0.0200,"), rows
+
+
+README_CDS = """J/ApJ/1/2    Rotation periods    (Someone, 2025)
+================================================================================
+Byte-by-byte Description of file: table1.dat
+--------------------------------------------------------------------------------
+ Bytes Format Units  Label     Explanations
+--------------------------------------------------------------------------------
+ 1- 8  A8     ---    Cluster   Cluster name
+10-14  F5.1   h      Per       Rotation period
+16-19  F4.2   mag    BP-RP0    De-reddened colour
+--------------------------------------------------------------------------------
+"""
+
+
+def test_a_gzip_compressed_cds_table_finds_its_readme(tmp_path):
+    """table1.dat.gz was refused: 'put its ReadMe beside it', with the ReadMe beside it."""
+    data = "X        168.0 1.10\nX        216.0 1.30\nY        300.0 1.10\n"
+    (tmp_path / "ReadMe").write_text(README_CDS)
+    (tmp_path / "table1.dat").write_text(data)
+    want = ok_output(invoke("estimate", str(tmp_path / "table1.dat")))
+    assert len(want.splitlines()) == 4
+    (tmp_path / "table1.dat").unlink()
+    (tmp_path / "table1.dat.gz").write_bytes(gzip.compress(data.encode()))
+    assert ok_output(invoke("estimate", str(tmp_path / "table1.dat.gz"))) == want
