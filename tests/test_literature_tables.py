@@ -157,3 +157,27 @@ def test_a_gzip_compressed_cds_table_finds_its_readme(tmp_path):
     (tmp_path / "table1.dat").unlink()
     (tmp_path / "table1.dat.gz").write_bytes(gzip.compress(data.encode()))
     assert ok_output(invoke("estimate", str(tmp_path / "table1.dat.gz"))) == want
+
+
+@pytest.mark.parametrize("name, scale", [
+    ("Prot [min]", 1440.0), ("Prot [s]", 86400.0), ("Prot [yr]", 1 / 365.25), ("Prot (hr)", 24.0), ("Per (ks)", 86.4),
+    ("Prot (hours)", 24.0),
+])
+def test_a_period_in_any_time_unit_in_brackets_is_read_converted(name, scale):
+    """'missing required column' although README says a period in any time unit is converted."""
+    from gyroage.columns import column_role
+
+    role = column_role(name)
+    assert role is not None and role.name == "prot" and role.scale == pytest.approx(1 / scale, rel=1e-12)
+    assert column_role(f"e_{name}").name == "prot_err"
+    text = f"Name,{name},(BP-RP)0\nA,{7.0 * scale!r},1.10\n"
+    rows = ok_output(invoke("estimate", "-", "--seed", "1", stdin=text)).splitlines()
+    want = ok_output(invoke("estimate", "-", "--seed", "1", stdin="Name,Prot,(BP-RP)0\nA,7.0,1.10\n")).splitlines()
+    assert rows[1].split(",")[3:] == want[1].split(",")[3:]
+
+
+@pytest.mark.parametrize("name", ["Prot_min", "Prot_s", "Prot_yr", "Prot [Jy]", "Prot [dex(d)]"])
+def test_time_units_as_suffixes_or_other_units_are_not_periods(name):
+    from gyroage.columns import column_role
+
+    assert column_role(name) is None
