@@ -150,8 +150,16 @@ def _role(raw: str) -> Role | str | None:
 
 def _value_role(name: str, raw: str) -> Role | str | None:
     canon = _ALIAS_KEYS.get(column_key(name))
-    if canon is not None:
-        return Role(canon)
+    named = _unit_role(name, raw)
+    if canon is None:
+        return named
+    # An alias may spell a unit (Prot [d] is prot_d, Prot_days, (BP-RP)0 [mag]): it carries it as Per (d) does, so a
+    # table's unit that disagrees is refused for every spelling alike (gyroage.formats.unit_conversion).
+    return named if isinstance(named, Role) and named.name == canon else Role(canon)
+
+
+def _unit_role(name: str, raw: str) -> Role | str | None:
+    """The role of ``name`` read as a name and a trailing unit (module docstring, step 3), or the refusal, or ``None``."""
     for pattern, bracketed in ((_BRACKETED, True), (_SUFFIXED, False)):
         m = pattern.match(name)
         canon = _ALIAS_KEYS.get(column_key(m.group(1))) if m else None

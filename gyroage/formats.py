@@ -340,7 +340,8 @@ def unit_conversion(role: str, name: str, unit):
     if named is not None and named.unit is not None:  # "Prot [h]": gyroage.io.numeric reads it in the name's unit
         if not (parsed.is_equivalent(want) and abs(parsed.to(want) / named.scale - 1) < 1e-9):
             raise UserError(f"column '{name}' has unit '{unit}', but its name says '{named.unit}'")
-        return None  # converted here too, it would be converted twice
+        if named.scale != 1:
+            return None  # converted here too, it would be converted twice
     offset = parsed.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
     if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
         scale = parsed.to(want) if offset == 0 else _slope(parsed, want, offset)

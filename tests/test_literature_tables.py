@@ -181,3 +181,24 @@ def test_time_units_as_suffixes_or_other_units_are_not_periods(name):
     from gyroage.columns import column_role
 
     assert column_role(name) is None
+
+
+@pytest.mark.parametrize("name, unit", [
+    ("Per (days)", "h"), ("Period_d", "h"), ("Per (d)", "h"), ("Prot [d]", "h"), ("Prot_days", "h"),
+    ("P_rot [days]", "min"), ("e_Prot_days", "h"), ("(BP-RP)0 [mag]", "mmag"), ("Teff (K)", "deg_C"),
+])
+def test_a_units_row_that_disagrees_with_the_name_is_refused_for_every_spelling(name, unit):
+    """Per (days) over h was refused while Prot [d] over h was quietly converted by the units row."""
+    from gyroage.columns import column_role
+
+    assert column_role(name).unit is not None
+    text = f"Name,{name},Prot,(BP-RP)0,Teff\n,{unit},d,mag,K\nA,7.0,7.0,1.10,5000\n"
+    res = invoke("estimate", "-", stdin=text)
+    assert res.exit_code == 2 and f"column '{name}' has unit '{unit}', but its name says" in res.stderr, res.output
+
+
+@pytest.mark.parametrize("header, units", [("Prot [d],BP-RP0", "d,mag"), ("Prot_days,BP-RP0", "days,mag"),
+                                           ("Prot,(BP-RP)0 [mag]", "d,mag"), ("Per (h),BP-RP0", "h,mag")])
+def test_a_units_row_that_agrees_with_the_name_is_read(header, units):
+    rows = ok_output(invoke("estimate", "-", stdin=f"Name,{header}\n,{units}\nA,7.0,1.10\n")).splitlines()
+    assert len(rows) == 2 and rows[1].startswith("A,7.0,1.10,") and rows[1].endswith(",ok"), rows
