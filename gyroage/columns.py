@@ -6,9 +6,10 @@ A name is matched to a canonical name (:data:`ALIASES`' keys) in three steps:
    rest names (``e_BP-RP`` is ``bp_rp_err``, ``e_E(B-V)`` is ``ebv_err``), never a value: upper-case ``E(``,
    ``E_``, ``EBV`` names are reddenings;
 2. the name compared case-insensitively, ignoring spaces, ``_``, ``-`` and brackets (:func:`column_key`);
-3. else a trailing unit, in brackets (``Prot [d]``, ``Per (h)``) or after ``_`` (``Period_d``), taken off and the
-   rest matched: the values are read in that unit (:func:`column_role`'s ``scale``, applied by
-   :func:`gyroage.io.numeric`). A bracketed unit of another kind (``Prot [mag]``) is refused in one line.
+3. else a trailing unit, in brackets (``Prot [d]``, ``Per (h)``; for a period any time unit astropy knows,
+   ``Prot [min]``) or after ``_`` (``Period_d``), taken off and the rest matched: the values are read in that unit
+   (:func:`column_role`'s ``scale``, applied by :func:`gyroage.io.numeric`). A bracketed unit of another kind
+   (``Prot [mag]``) is refused in one line.
 """
 
 from __future__ import annotations
@@ -149,8 +150,16 @@ def _role(raw: str) -> Role | str | None:
 
 def _value_role(name: str, raw: str) -> Role | str | None:
     canon = _ALIAS_KEYS.get(column_key(name))
-    if canon is not None:
-        return Role(canon)
+    named = _unit_role(name, raw)
+    if canon is None:
+        return named
+    # An alias may spell a unit (Prot [d] is prot_d, Prot_days, (BP-RP)0 [mag]): it carries it as Per (d) does, so a
+    # table's unit that disagrees is refused for every spelling alike (gyroage.formats.unit_conversion).
+    return named if isinstance(named, Role) and named.name == canon else Role(canon)
+
+
+def _unit_role(name: str, raw: str) -> Role | str | None:
+    """The role of ``name`` read as a name and a trailing unit (module docstring, step 3), or the refusal, or ``None``."""
     for pattern, bracketed in ((_BRACKETED, True), (_SUFFIXED, False)):
         m = pattern.match(name)
         canon = _ALIAS_KEYS.get(column_key(m.group(1))) if m else None
@@ -161,11 +170,37 @@ def _value_role(name: str, raw: str) -> Role | str | None:
             continue
         kind, scale = UNITS.get(unit.lower(), (None, 1.0))
         want = COLUMN_KINDS[canon].replace("temperature difference", "temperature")
+        if kind is None and bracketed and want == "period":  # Prot [min], Prot [s], Prot [yr]: any time unit
+            days = _days(unit)
+            kind, scale = ("period", days) if days is not None else (None, 1.0)
         if kind == want:
             return Role(canon, scale, unit)
         if bracketed and kind is not None:  # a known unit of another quantity: the column is not what it seems
             _, _, what, noun = KINDS[want]
             return f"column '{raw}' names the unit '{unit}', but {canon} is {noun}: give it in {what}"
+    return None
+
+
+def _days(unit: str) -> float | None:
+    """Days in one of the time unit ``unit`` names (astropy's or CDS's: ``min``, ``s``, ``yr``, ``years``), or ``None``
+    (no time unit, or a log one). astropy is imported only for a bracketed unit :data:`UNITS` lacks, on a period's name.
+    """
+    import warnings
+
+    import astropy.units as u
+
+    for text in dict.fromkeys((unit, unit[:-1] if len(unit) > 2 and unit.endswith("s") else unit)):
+        for fmt in (None, "cds"):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    parsed = u.Unit(text, format=fmt)
+            except (ValueError, TypeError):
+                continue
+            if isinstance(parsed, u.FunctionUnitBase) or not parsed.is_equivalent(u.day):
+                return None
+            days = float(parsed.to(u.day))
+            return days if days > 0 else None
     return None
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_key, column_role
 from gyroage.errors import UserError
 
 # How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
@@ -32,6 +33,8 @@ _DECIMAL_COMMA = r"\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*"  # a pattern string: pan
 _INTEGER = r"\s*[+-]?\d+\s*"
 # The field a trailing delimiter leaves after the header's last name is read under this name, then dropped.
 _SPARE = "\x00trailing delimiter"
+# A line break as the csv module and pandas count one: a lone \r (old Mac files) too, which str.split("\n") misses.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class CsvLayout:
     canonical name each column is read as, or ``""`` (set by :func:`gyroage.io.read_chunks`, which knows the names), so
     :meth:`trim` converts those columns as astropy's units are (:func:`gyroage.formats.convert_text_units`).
     ``commas``: (position, name) of the columns of a ``;`` or tab file written with decimal commas
-    (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``.
+    (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``. ``cr``: lines end with a lone
+    ``\r`` (old Mac files), which pandas is told: its ``skiprows`` list skips the wrong lines otherwise.
     """
 
     sep: str
@@ -60,6 +64,7 @@ class CsvLayout:
     units: tuple[tuple[str, str], ...] = ()
     roles: tuple[str, ...] = ()
     commas: tuple[tuple[int, str], ...] = ()
+    cr: bool = False
 
     @property
     def converts(self) -> bool:
@@ -78,6 +83,8 @@ class CsvLayout:
             extra["skiprows"] = [*range(self.skip), *self.drop]
         elif self.skip:  # a count, not pandas' comment=: a data row may start with '#' (a star named #1)
             extra["skiprows"] = self.skip
+        if self.cr:
+            extra["lineterminator"] = "\r"
         return {**CSV_OPTIONS, "sep": self.sep, **extra}
 
     def converted(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -138,13 +145,13 @@ def _is_comment(line: str) -> bool:
 def header_start(head: str, sep: str | None = None) -> tuple[int, bool]:
     """(lines before the header, whether the header is a commented one) of the CSV that starts with ``head``.
 
-    Lines are counted as pandas' ``skiprows`` counts them (``\n``-ended). Only lines *before* the header may be
+    Lines are counted as pandas' ``skiprows`` counts them (:data:`_LINE_BREAK`). Only lines *before* the header may be
     comments (``#`` first, after blanks): a data row that starts with ``#`` is a row. Without a comment line this is
     ``(0, False)``, so blank lines before the header are skipped by pandas, as ever. The last comment line is the
     header (a commented header, ``#name,prot,bp_rp0``) when it splits on ``sep`` into as many fields as the next
     line, none a number, while that line holds a number: then that line is data, not a header.
     """
-    lines = head.split("\n")
+    lines = _LINE_BREAK.split(head)
     start = next((i for i, ln in enumerate(lines) if ln.strip() and not _is_comment(ln)), len(lines))
     comments = [i for i in range(start) if _is_comment(lines[i])]
     if not comments:
@@ -199,36 +206,57 @@ def _dashes(record: list[str]) -> bool:
     return bool(cells) and all(re.fullmatch(r"[-=]+", c) for c in cells)
 
 
-def _units_and_dashes(records: list[tuple[list[str], int]], source) -> tuple[int, list[str] | None]:
+def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str]) -> tuple[int, list[str] | None]:
     """(how many records under the header are a units row and a row of dashes, the units row or ``None``).
 
     VizieR's TSV and ``|`` outputs put both under the header; a CSV may have a units row alone. A units row holds
-    no number (a data row does: its period), and its cells are blank or units, at least half of them (or a row of
-    dashes follows it). A unit that is none, in a column the tool reads, is then refused (not a data row).
+    no number (a data row does: its period). Over a row of dashes that is enough: a cell that is no unit, in a column
+    the tool reads, is then refused. Alone, every cell must be blank, ``---`` or a unit, and the columns the tool reads
+    (``kinds``: position -> :data:`gyroage.columns.KINDS` key, :func:`_read_kinds`) must hold units of their own
+    kind, one at least: else it is a data row (a star ``X`` with the flag ``N``, ``StarA,---,---``), which
+    comes out as every row does.
     """
     rest = [r for r, _ in records[1:3]]
     if not rest or _dashes(rest[0]):
         return len(rest[:1]), None
     cells = {i: c.strip() for i, c in enumerate(rest[0]) if c.strip().lower() not in NA_TOKENS}
+    if not any(c.strip() for c in rest[0]) and len(rest) > 1 and _dashes(rest[1]):
+        return 2, None  # a units row with no unit in it: blank delimiters, as VizieR writes one for unitless columns
     if not cells or any(_is_number(c) or _is_number(c.replace(",", ".", 1)) for c in cells.values()):
         return 0, None
     if len(rest) > 1 and _dashes(rest[1]):
         return 2, rest[0]
-    from gyroage.formats import parse_unit_text  # astropy: only for a first row without a number
+    from gyroage.formats import unit_of_kind  # astropy: only for a first row without a number
 
-    if list(cells) == [0]:  # a unit-like word alone in the first column is a star's name (Sun)
-        return 0, None
-    known = [i for i, c in cells.items() if parse_unit_text(c) is not None]
-    # mostly units, with a word that is none, is still a units row: what the tool reads from it is then refused
-    if len(known) == len(cells) or (2 * len(known) >= len(cells) and not any(" " in c for c in cells.values())):
+    # CDS's '---' (no unit) says what a blank says: it neither makes the row units nor data
+    fits = {i: unit_of_kind(c, kinds.get(i)) for i, c in cells.items() if not re.fullmatch(r"-+", c)}
+    read = [fits[i] for i in fits if i in kinds]
+    if None not in fits.values() and read and all(read):
         return 1, rest[0]
     return 0, None
+
+
+def _read_kinds(header: list[str], roles: dict[str, str] | None = None) -> dict[int, str]:
+    """Position -> the kind of unit (:data:`gyroage.columns.KINDS`) of each ``header`` column the tool reads: by its
+    name, or as an option names it (``roles``: role -> the name given, e.g. ``{"membership": "Mem"}``)."""
+    named = {column_key(name): OPTION_KINDS[role] for role, name in (roles or {}).items() if role in OPTION_KINDS}
+    out = {}
+    for i, name in enumerate(header):
+        name = name.strip().lstrip("#")
+        role = column_role(name)
+        kind = named.get(column_key(name)) or (COLUMN_KINDS.get(role.name) if role is not None else None)
+        if kind is not None:
+            out[i] = kind
+    return out
 
 
 def _from_header(head: str, sep: str | None = None) -> str:
     """``head`` from its header line on (:func:`header_start`), the ``#`` of a commented header kept."""
     skip = header_start(head, sep)[0]
-    return "\n".join(head.split("\n")[skip:]) if skip else head
+    if not skip:
+        return head
+    breaks = list(itertools.islice(_LINE_BREAK.finditer(head), skip))
+    return head[breaks[-1].end() :] if len(breaks) == skip else ""
 
 
 def _records(head: str, sep: str, n: int) -> list[tuple[list[str], int]]:
@@ -279,20 +307,21 @@ def _first_line_ends(head: str) -> bool:
     return first.splitlines() != [first]
 
 
-def detect(head: str, source, sep: str | None = None) -> CsvLayout:
+def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | None = None) -> CsvLayout:
     """How to read the CSV that starts with ``head`` (:func:`read_head`, which gives ``sep``; sniffed here if ``None``);
     a one-line :class:`UserError` if its first data row has more fields than the header, beyond one empty field
-    (a trailing delimiter)."""
+    (a trailing delimiter). ``roles``: columns an option names, read too (:func:`_read_kinds`)."""
     if sep is None:
         sep = sniff_separator(head)
+    cr = "\r" in head and "\n" not in head
     skip, hashed = header_start(head, sep)
     head = _from_header(head, sep)
     records = _records(head, sep, 4)
     header = records[0][0] if records else []
-    if len(records) > 1 and _title(header, head.split("\n")[records[1][1] - 1]):
+    if len(records) > 1 and _title(header, _LINE_BREAK.split(head)[records[1][1] - 1]):
         raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
                         "a title, not a header: remove it or start it with #")
-    under, units_row = _units_and_dashes(records, source)
+    under, units_row = _units_and_dashes(records, _read_kinds(header, roles))
     drop = tuple(skip + line - 1 for _, line in records[1 : 1 + under])  # pandas counts the lines skipped, too
     units = tuple((name.strip(), cell.strip()) for name, cell in itertools.zip_longest(header, units_row, fillvalue="")
                   ) if units_row else ()
@@ -306,7 +335,7 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
     if len(records) < 2 or len(records[1][0]) <= len(header):
         return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units,
-                         commas=commas)
+                         commas=commas, cr=cr)
     row, line = records[1]
     if len(row) > len(header) + 1 or row[-1].strip() or unnamed_last:  # two trailing delimiters are not one
         raise UserError(f"cannot parse {source}: Expected {len(header)} fields in line {line}, saw {len(row)}")
@@ -314,7 +343,7 @@ def detect(head: str, source, sep: str | None = None) -> CsvLayout:
     header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and the lines under it): pandas' names
     names = pd.read_csv(_io.StringIO(header_text), sep=sep, nrows=0, **CSV_OPTIONS).columns
     return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed, drop=drop, units=units,
-                     commas=commas)
+                     commas=commas, cr=cr)
 
 
 def lines_under_header(head: str) -> int:

@@ -77,7 +77,31 @@ def sniff(head: bytes, whole: bool = False) -> str | None:
         return "votable"
     if text.startswith(b"Title:") or b"Byte-by-byte Description" in text:  # AAS MRT, CDS: astropy reads them
         return "ascii"
-    return _whitespace_ascii(text.decode("utf-8", errors="replace"), whole)
+    decoded = text.decode("utf-8", errors="replace")
+    return "csv" if _tab_or_pipe_separated(decoded, whole) else _whitespace_ascii(decoded, whole)
+
+
+def _text_lines(text: str, whole: bool) -> tuple[list[str], int]:
+    """(the non-blank lines of ``text``, how many of them lead as ``#`` comments); the last line dropped unless
+    ``whole`` or ended (a head may cut it off)."""
+    lines = text.splitlines()
+    if not (whole or text.endswith(("\n", "\r"))):
+        lines = lines[:-1]
+    lines = [ln for ln in lines if ln.strip()]
+    return lines, len(list(itertools.takewhile(lambda ln: ln.lstrip().startswith("#"), lines)))
+
+
+def _tab_or_pipe_separated(text: str, whole: bool = False) -> bool:
+    """Whether ``text``'s header (after ``#`` comments) and the lines under it (up to three) split on tab, or on ``|``,
+    into as many fields each: a VizieR TSV or ``|`` download, whatever its name (``.txt``, ``.dat``), read as CSV so
+    its units and dashes rows are what :mod:`gyroage.csv_layout` makes of them. A header that starts with ``|``
+    (astropy's fixed-width and IPAC tables) is not one."""
+    lines, comments = _text_lines(text, whole)
+    lines = lines[comments : comments + 4]
+    if len(lines) < 2 or lines[0].strip(" ").startswith("|"):
+        return False
+    return any(lines[0].count(sep) and all(ln.count(sep) == lines[0].count(sep) for ln in lines[1:])
+               for sep in ("\t", "|"))
 
 
 def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
@@ -87,11 +111,7 @@ def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
     with a CSV delimiter is CSV; one without is left to astropy, which reads commented headers. ``whole``:
     ``text`` is the whole file.
     """
-    lines = text.splitlines()
-    if not (whole or text.endswith(("\n", "\r"))):  # the head's last line may be cut off
-        lines = lines[:-1]
-    lines = [ln for ln in lines if ln.strip()]
-    comments = len(list(itertools.takewhile(lambda ln: ln.lstrip().startswith("#"), lines)))
+    lines, comments = _text_lines(text, whole)
     lines = lines[comments:]
     if lines and re.search(r"[,;\t|]", lines[0]):
         return None
@@ -114,9 +134,9 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
         except (OSError, ValueError):
             return "csv"
     try:
-        with open(source, "rb") as fh:
-            head = fh.read(4096)
-            found = sniff(head, whole=len(head) < 4096)
+        with open(source, "rb") as fh:  # 64 KiB: a VizieR download's # lines (one a column) may fill the first few KiB
+            head = fh.read(65536)
+            found = sniff(head, whole=len(head) < 65536)
     except OSError:
         found = None  # the reader says why, in one line
     return found or by_suffix(source, read=True) or "csv"
@@ -219,12 +239,14 @@ def _start(path: str) -> str:
 
 
 def _cds_readme(path: Path) -> Path | None:
-    """The CDS ``ReadMe`` beside ``path`` that describes it (``Byte-by-byte Description of file: table1.dat``)."""
+    """The CDS ``ReadMe`` beside ``path`` that describes it (``Byte-by-byte Description of file: table1.dat``; of
+    ``table1.dat.gz`` too, which astropy decompresses)."""
+    stem = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
     for name in ("ReadMe", "README", "readme", "ReadMe.txt", "README.txt", "readme.txt"):  # not a directory's listing
         other = path.parent / name
         if other.is_file():
             text = _start(str(other))
-            if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(path.name)}\b", text):
+            if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(stem)}\b", text):
                 return other
     return None
 
@@ -269,8 +291,8 @@ def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -
     """(``frame`` with each (column, role, unit text) of ``units`` converted, the log notes) for a CSV's units row.
 
     The cells stay text: those that are numbers are converted (written back as Python's shortest repr), the others
-    (a bad value, a missing-value token) are kept as they are, so each row keeps its status. Refusals as in
-    :func:`convert_units`.
+    (a bad value, a missing-value token) are kept as they are, so each row keeps its status; a column already in the
+    tool's unit (``d``, ``mag``) is left as it came. Refusals as in :func:`convert_units`.
     """
     notes, original = [], frame
     for name, role, unit in units:
@@ -280,7 +302,7 @@ def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -
         convert, note = conversion
         if note:
             notes.append(note)
-        if frame.empty:
+        if frame.empty or convert is _unchanged:  # d, mag: rewriting each cell would only reformat it (7.1300)
             continue
         col = frame[name]
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -318,15 +340,21 @@ def unit_conversion(role: str, name: str, unit):
     if named is not None and named.unit is not None:  # "Prot [h]": gyroage.io.numeric reads it in the name's unit
         if not (parsed.is_equivalent(want) and abs(parsed.to(want) / named.scale - 1) < 1e-9):
             raise UserError(f"column '{name}' has unit '{unit}', but its name says '{named.unit}'")
-        return None  # converted here too, it would be converted twice
+        if named.scale != 1:
+            return None  # converted here too, it would be converted twice
     offset = parsed.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
     if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
         scale = parsed.to(want) if offset == 0 else _slope(parsed, want, offset)
-        convert = (lambda v: v * scale) if scale != 1 else (lambda v: v)
+        convert = (lambda v: v * scale) if scale != 1 else _unchanged
     else:
         def convert(v):
             return parsed.to(want, v, u.temperature())
     return convert, (f"'{name}' from {parsed} to {short}" if parsed != want else None)
+
+
+def _unchanged(values: np.ndarray) -> np.ndarray:
+    """The conversion of a column already in the tool's unit (:func:`convert_text_units` then leaves its text)."""
+    return values
 
 
 def parse_unit_text(text: str):
@@ -344,6 +372,17 @@ def parse_unit_text(text: str):
                 pass
     unit = _parse_unit(u.Unit(text, parse_strict="silent"))
     return _parse_unit(u.Unit(text.lower(), parse_strict="silent")) if unit is None else unit  # Days, MAG
+
+
+def unit_of_kind(text: str, kind: str | None) -> bool | None:
+    """Whether ``text`` names a unit of ``kind`` (a :data:`KINDS` key, temperatures' scales allowed; ``None``: any
+    unit); ``None`` when it names no unit."""
+    import astropy.units as u
+
+    unit = parse_unit_text(text)
+    if unit is None or kind is None:
+        return None if unit is None else True
+    return unit.is_equivalent(u.Unit(KINDS[kind][0]), u.temperature())
 
 
 def _slope(unit, want, offset: float) -> float:

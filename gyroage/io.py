@@ -193,7 +193,7 @@ def _sniff_csv(fh, source, roles: dict[str, str] | None = None) -> tuple[str, cs
         raise NothingPiped("input - is empty: nothing came through the pipe (did the command before it fail?)")
     if not head.strip():
         raise UserError(f"input {source} is empty (no header line)")
-    layout = csv_layout.detect(head, source, sep)
+    layout = csv_layout.detect(head, source, sep, roles)
     if layout.commas:
         names = ", ".join(f"'{name}'" for _, name in layout.commas)
         print(f"gyroage: reading decimal commas (7,0 as 7.0) in column {names}", file=sys.stderr, flush=True)

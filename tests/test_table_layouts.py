@@ -104,7 +104,7 @@ def test_units_rows_that_do_not_convert_are_refused(tmp_path, units, words):
 
 
 def test_units_of_columns_not_read_are_left_alone_and_text_cells_kept(tmp_path):
-    text = "Cluster,Per,BP-RP0,Note\n---,h,mag,whatever\nPleiades,168,1.1,a\nPleiades,abc,1.2,b\n"
+    text = "Cluster,Per,BP-RP0,Note\n---,h,mag,km/s\nPleiades,168,1.1,a\nPleiades,abc,1.2,b\n"
     (tmp_path / "t.csv").write_text(text)
     rows = [line.split(",") for line in ok_output(invoke("estimate", str(tmp_path / "t.csv"))).splitlines()]
     assert [r[:4] for r in rows[1:]] == [["Pleiades", "7.0", "1.1", "a"], ["Pleiades", "abc", "1.2", "b"]]
@@ -126,7 +126,8 @@ def test_data_rows_are_not_taken_for_units(tmp_path, text, rows):
 
 @pytest.mark.parametrize("units", [",day,magnitude", ",Days,zorgs"])
 def test_a_units_row_with_a_word_that_is_no_unit_is_an_error_not_a_row(tmp_path, units):
-    (tmp_path / "t.csv").write_text(f"Cluster,Prot,BP-RP0\n{units}\nPleiades,7,1.1\n")
+    """Over a row of dashes (without one, such a row is data: tests/test_literature_tables.py)."""
+    (tmp_path / "t.csv").write_text(f"Cluster,Prot,BP-RP0\n{units}\n---,---,---\nPleiades,7,1.1\n")
     one_line_error(invoke("estimate", str(tmp_path / "t.csv")), "'BP-RP0'", f"'{units.split(',')[-1]}'")
 
 
