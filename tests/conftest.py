@@ -60,3 +60,15 @@ def uncalibrated_model(tmp_path) -> Path:
     card["calibration"] = {}
     (model / "gyroage-model.json").write_text(json.dumps(card))
     return model
+
+
+def one_line_error(res, *words: str) -> str:
+    """Assert a CliRunner result is a user error: exit 2, no traceback, one ``gyroage: error:`` line holding
+    ``words``; return that line."""
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]

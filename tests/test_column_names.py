@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from gyroage import io
 from gyroage.cli import app
 from gyroage.errors import UserError
+from tests.conftest import one_line_error
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
         "age_flags", "status"]
@@ -27,15 +28,6 @@ def table(res) -> list[dict[str, str]]:
 
 def ages(text: str) -> list[list[str]]:
     return [[row[a] for a in AGES] for row in table(run("estimate", "-", stdin=text))]
-
-
-def one_line_error(res, *words: str) -> str:
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 REPRO = "cluster,Prot,BP-RP,e_BP-RP,E(B-V)\nX,7.0,1.10,0.005,0.16\n"

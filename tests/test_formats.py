@@ -13,6 +13,7 @@ from astropy.table import MaskedColumn, Table
 from typer.testing import CliRunner
 
 from gyroage.cli import app
+from tests.conftest import one_line_error
 
 AGES = ["age_p16_myr", "age_p50_myr", "age_p84_myr", "age_map_myr"]
 STARS = pd.DataFrame({"name": ["sun", "k_dwarf", "young", "late_k"], "Prot": [25.4, 12.0, 3.5, 30.0],
@@ -27,14 +28,6 @@ def run_ok(*args: str) -> str:
     res = invoke(*args, "-q")
     assert res.exit_code == 0, (res.output, res.exception)
     return res.stderr
-
-
-def one_line_error(res, *words: str) -> None:
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -18,19 +18,12 @@ from gyroage import io as gio
 from gyroage.cli import app
 from gyroage.engines import local as engines
 from gyroage.errors import UserError
+from tests.conftest import one_line_error
 from tests.test_engines import interrupt_after, stars
 
 
 def invoke(*args: str, command: str = "estimate", input: bytes | None = None):
     return CliRunner().invoke(app, [command, *args], input=input)
-
-
-def one_line_error(res, *words: str) -> None:
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def write_pair(tmp_path, text: bytes, name: str = "in") -> tuple:
@@ -233,7 +226,6 @@ def test_plot_reads_gz(tmp_path):
         plot_posterior(str(gz), 1, tmp_path / "p.png")
     out = plot_sequence(tmp_path / "s.png", [1000.0], data=str(gz))
     assert out.read_bytes()[:4] == b"\x89PNG"
-
 
 
 def test_a_gz_of_a_gz_says_so(tmp_path):

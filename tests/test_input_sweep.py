@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gyroage.cli import app
-from tests.conftest import run_cli
+from tests.conftest import one_line_error, run_cli
 
 
 def invoke(*args: str, stdin: str | None = None):
@@ -18,14 +18,6 @@ def invoke(*args: str, stdin: str | None = None):
 def out_rows(res) -> list[list[str]]:
     assert res.exit_code == 0, (res.exit_code, res.output)
     return [line.split(",") for line in res.stdout.splitlines()]
-
-
-def one_line_error(res, *words: str) -> None:
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def test_leading_comment_lines_of_a_csv_are_skipped_and_every_row_comes_out(tmp_path):

@@ -20,7 +20,7 @@ from gyroage import statuses
 from gyroage.cli import app
 from gyroage.core.estimate import OUTPUT_COLUMNS, EstimateSettings, estimate_chunk
 from gyroage.core.modelcard import load_card
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one_line_error
 
 CARD, _ = load_card(ROOT / "models")
 DOM = CARD.domain
@@ -146,15 +146,6 @@ def test_cli_end_to_end(rows, sep, bom, crlf, with_err):
     out = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str}, keep_default_na=False, na_values=[""])
     assert list(out["id"]) == list(range(len(rows)))
     check_output(out, rows, with_err)
-
-
-def one_line_error(res, *words):
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
-    for w in words:
-        assert w in lines[0]
 
 
 @pytest.mark.parametrize("content, words", [

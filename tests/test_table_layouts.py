@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gyroage.cli import app
+from tests.conftest import one_line_error
 
 # The same three stars, periods in days: 168 h = 7 d exactly, so the outputs can be compared byte for byte.
 PLAIN = "Cluster,Per,BP-RP0\nPleiades,7.0,1.1\nPleiades,10.0,1.2\nPraesepe,12.5,1.1\n"
@@ -25,14 +26,6 @@ def invoke(command: str, *args: str, stdin: str | bytes | None = None):
 def ok_output(res) -> str:
     assert res.exit_code == 0, (res.exit_code, res.output)
     return res.stdout
-
-
-def one_line_error(res, *words: str) -> None:
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gyroage: error:"), res.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
