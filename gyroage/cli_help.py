@@ -9,9 +9,18 @@ parameters that render that way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
+from typer import core as _typer_core
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+try:  # the click that raises typer's usage errors: vendored from typer 0.29, the package before
+    from typer import _click as _typer_click
+except ImportError:
+    import click as _typer_click
+# typer 0.29 raises its own Abort; before, click's
+_ABORT = getattr(_typer_core, "Abort", None) or _typer_click.exceptions.Abort
 
 if TYPE_CHECKING:  # typer vendors click; only the annotations name it
     import typer._click as click
@@ -79,6 +88,30 @@ class PlainHelpGroup(TyperGroup):
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         return _plain(super().get_params(ctx))
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Typer's main, but a usage mistake (an unknown option, an option without its value, a value of the wrong
+        type) is one ``gyroage: error:`` line, exit 2, as every other user error is, not a box of several lines."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        exceptions = _typer_click.exceptions
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except exceptions.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: typer has shown the help already
+                sys.exit(exc.exit_code)
+            where = exc.ctx.command_path if exc.ctx is not None else "gyroage"
+            message = " ".join(exc.format_message().split())
+            print(f"gyroage: error: {message} (see '{where} --help')", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except exceptions.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except _ABORT:
+            print("Aborted!", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)

@@ -229,3 +229,18 @@ def test_group_age_summary_counts_groups_not_the_row_of_rows_without_one(tmp_pat
     pd.DataFrame({"prot": [8.0, 10.0], "bp_rp0": [1.0, 1.2]}).to_csv(src, index=False)
     one = run_cli("group-age", str(src), "--grid", "101")  # one group: said in the singular
     assert one.stderr.strip().splitlines()[-1] == "group-age: 1 group, 1 ok", one.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["estimate", "stars.csv", "--nonexistent"], "No such option: --nonexistent (see '"),
+    (["estimate", "stars.csv", "--seed", "abc"], "Invalid value for '--seed'"),
+    (["group-age", "stars.csv", "--by"], "Option '--by' requires an argument."),
+    (["nosuch"], "No such command 'nosuch'."),
+])
+def test_a_usage_mistake_is_one_line_not_a_box(args, words):
+    """Typer drew unknown options, missing option values and bad types in a box of five lines."""
+    res = run_cli(*args)
+    assert res.returncode == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error: ") and words in lines[0], res.stderr
+    assert lines[0].endswith(" --help')"), res.stderr  # where to look next
