@@ -202,3 +202,13 @@ def test_a_units_row_that_disagrees_with_the_name_is_refused_for_every_spelling(
 def test_a_units_row_that_agrees_with_the_name_is_read(header, units):
     rows = ok_output(invoke("estimate", "-", stdin=f"Name,{header}\n,{units}\nA,7.0,1.10\n")).splitlines()
     assert len(rows) == 2 and rows[1].startswith("A,7.0,1.10,") and rows[1].endswith(",ok"), rows
+
+
+@pytest.mark.parametrize("end", ["\r", ""])
+def test_an_old_mac_files_rows_are_counted_for_progress(tmp_path, end):
+    """A CR-only file counted as 0 rows (only newlines were counted), so its progress had no total."""
+    from gyroage.engines.local import scan_input
+
+    path = tmp_path / "mac.csv"
+    path.write_bytes(("prot,bp_rp0\r7.0,1.10\r8.0,1.20\r9.0,1.30" + end).encode())
+    assert scan_input(path, fingerprint=False)[1] == 3

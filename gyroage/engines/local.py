@@ -59,7 +59,7 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
     fmt = input_format(p, fmt)
     csv = fmt == "csv"
     h = hashlib.sha256() if fingerprint else None
-    n, last, first = 0, b"\n", b""
+    n, n_cr, last, first = 0, 0, b"\n", b""
     if h is not None or csv:
         with open(p, "rb") as raw:
             gz = csv and raw.peek(2)[:2] == io.GZIP_MAGIC  # as io.open_binary tells it
@@ -69,12 +69,15 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
                     if csv:
                         first = first or block[:65536]
                         n += block.count(b"\n")
+                        n_cr += block.count(b"\r")
                         last = block[-1:]
             except io.GZIP_ERRORS as exc:
                 raise io.gzip_error(source, exc) from None
             rest = _Hashed(raw, h)
             for _ in iter(lambda: rest.read(1 << 20), b""):  # whatever gzip left unread is fingerprinted too
                 pass
+    if csv and n == 0 and n_cr:  # an old Mac file: its lines end in CR alone
+        n, last = n_cr, (b"\n" if last == b"\r" else last)
     if first:  # comment lines before the header, and units and dashes rows under it, are no rows
         text = first.decode("utf-8-sig", errors="replace")
         n -= csv_layout.header_start(text)[0] + csv_layout.lines_under_header(text)
