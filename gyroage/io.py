@@ -102,6 +102,12 @@ def prefix_clashes(frame: pd.DataFrame, reserved) -> pd.DataFrame:
     return out.rename(columns=clashes)
 
 
+def first_column(frame: pd.DataFrame, column: str) -> pd.Series:
+    """``frame[column]`` as one Series: under a duplicated header pandas gives a frame, and its first column is used."""
+    col = frame[column]
+    return col.iloc[:, 0] if isinstance(col, pd.DataFrame) else col
+
+
 def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     """A column as float64; text and empty cells become NaN (never an exception).
 
@@ -109,10 +115,7 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     """
     if column is None:
         return np.full(len(frame), np.nan)
-    col = frame[column]
-    if isinstance(col, pd.DataFrame):  # duplicated header: take the first
-        col = col.iloc[:, 0]
-    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = pd.to_numeric(first_column(frame, column), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     role = column_role(column)
     return values * role.scale if role is not None and role.scale != 1.0 else values
 
@@ -129,9 +132,7 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     """
     if column is None:
         return np.zeros(len(frame), dtype=bool)
-    col = frame[column]
-    if isinstance(col, pd.DataFrame):
-        col = col.iloc[:, 0]
+    col = first_column(frame, column)
     if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
         return np.zeros(len(frame), dtype=bool)
     if values is None:

@@ -315,8 +315,7 @@ def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str,
     col = io.find_column(list(frame.columns), by)
     if col is None:
         raise UserError(f"missing column '{by}' (without --by, all rows are one group)")
-    labels = frame[col]
-    return col, labels.iloc[:, 0] if isinstance(labels, pd.DataFrame) else labels
+    return col, io.first_column(frame, col)
 
 
 def _refuse_pooling(frame: pd.DataFrame) -> None:
@@ -326,8 +325,7 @@ def _refuse_pooling(frame: pd.DataFrame) -> None:
         col = io.find_column(list(frame.columns), name)
         if col is None:
             continue
-        cells = frame[col].iloc[:, 0] if isinstance(frame[col], pd.DataFrame) else frame[col]
-        text = cells.dropna().astype(str).str.strip()
+        text = io.first_column(frame, col).dropna().astype(str).str.strip()
         values = text[text != ""].unique()
         if len(values) > 1:
             shown = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
@@ -341,7 +339,7 @@ def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
     all (text such as Y/N, or blank)."""
     col = io.require_column(list(frame.columns), name)
     values = io.numeric(frame, col)
-    cells = frame[col].iloc[:, 0] if isinstance(frame[col], pd.DataFrame) else frame[col]
+    cells = io.first_column(frame, col)
     if len(cells) and not np.isfinite(values).any():  # Y/N or blank: every star would drop out, with no word said
         text = cells[cells.notna()].astype(str).str.strip()
         text = text[~text.str.lower().isin(io.NA_TOKENS)]

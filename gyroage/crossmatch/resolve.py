@@ -217,7 +217,7 @@ def coordinate(frame: pd.DataFrame, column: str, hours: bool) -> np.ndarray:
         import astropy.units as u
         from astropy.coordinates import Angle
 
-        cells = frame[column].iloc[:, 0] if isinstance(frame[column], pd.DataFrame) else frame[column]
+        cells = io.first_column(frame, column)
         unit = u.hourangle if hours else u.deg
         for i in np.flatnonzero(text):
             try:
