@@ -112,6 +112,15 @@ _SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
 _SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
 
 
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a float (``1e3``, ``inf`` too): a header cell that does is data, not a name."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def column_key(name: str) -> str:
     """A column name compared case-insensitively, ignoring a BOM, spaces, '-' (and Unicode minus), '_' and brackets."""
     return "".join(ch for ch in _clean(name).lower() if ch not in " -_()[]")

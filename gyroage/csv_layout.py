@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_key, column_role
+from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_key, column_role, is_number
 from gyroage.errors import UserError
 
 # How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
@@ -160,7 +160,7 @@ def header_start(head: str, sep: str | None = None) -> tuple[int, bool]:
         last = comments[-1]
         names = _fields(lines[last].lstrip()[1:], sep)
         row = _fields(lines[start], sep)
-        if len(names) == len(row) >= 2 and not any(map(_is_number, names)) and any(map(_is_number, row)):
+        if len(names) == len(row) >= 2 and not any(map(is_number, names)) and any(map(is_number, row)):
             return last, True
     return start, False
 
@@ -169,21 +169,13 @@ def _fields(line: str, sep: str) -> list[str]:
     return next(csv.reader([line.rstrip("\r")], delimiter=sep, skipinitialspace=True), [])
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _title(header: list[str], line: str) -> bool:
     """Whether ``header`` (the first line, split) is a title over the real header ``line``: one name (trailing
     delimiters allowed) over a line of several names (by its own delimiter) and no number."""
     if not header or not header[0].strip() or any(c.strip() for c in header[1:]):
         return False
     names = [c.strip() for c in _fields(line, sniff_separator(line)) if c.strip()]
-    return len(names) > 1 and not any(map(_is_number, names))
+    return len(names) > 1 and not any(map(is_number, names))
 
 
 def _decimal_comma_columns(records: list[tuple[list[str], int]], header: list[str]) -> tuple[tuple[int, str], ...]:
@@ -222,7 +214,7 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
     cells = {i: c.strip() for i, c in enumerate(rest[0]) if c.strip().lower() not in NA_TOKENS}
     if not any(c.strip() for c in rest[0]) and len(rest) > 1 and _dashes(rest[1]):
         return 2, None  # a units row with no unit in it: blank delimiters, as VizieR writes one for unitless columns
-    if not cells or any(_is_number(c) or _is_number(c.replace(",", ".", 1)) for c in cells.values()):
+    if not cells or any(is_number(c) or is_number(c.replace(",", ".", 1)) for c in cells.values()):
         return 0, None
     if len(rest) > 1 and _dashes(rest[1]):
         return 2, rest[0]

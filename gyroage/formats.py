@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role  # noqa: F401 (the units columns are read in)
+from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role, is_number  # noqa: F401 (the units columns are read in)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
 
@@ -181,7 +181,7 @@ def read_table(source: str | Path, fmt: str):
     if units:
         _set_units(table, *units)
     # astropy names a headerless table's columns col1, col2, ... (or takes a first row of numbers for the names)
-    if astropy_fmt == "ascii" and (any(map(_is_float, table.colnames))
+    if astropy_fmt == "ascii" and (any(map(is_number, table.colnames))
                                    or table.colnames == [f"col{i + 1}" for i in range(len(table.colnames))]):
         raise UserError(f"cannot read {source} as ascii: it has no header line naming its columns: add one (a CDS "
                         "table's .dat: put its ReadMe beside it)")
@@ -196,14 +196,6 @@ def _reason(exc: Exception) -> str:
         return ("no table layout astropy knows (columns split on blanks with a header naming each, fixed-width with "
                 "a row of dashes, CDS/MRT): give it as CSV, or check its rows have as many fields as its header")
     return first
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
