@@ -72,3 +72,18 @@ def one_line_error(res, *words: str) -> str:
     for w in words:
         assert w in lines[0], lines[0]
     return lines[0]
+
+
+def invoke_quiet(command: str, *args: str, stdin: str | bytes | None = None):
+    """``gyroage COMMAND ARGS -q`` in-process (typer's CliRunner), ``stdin`` piped in."""
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    return CliRunner().invoke(app, [command, *args, "-q"], input=stdin)
+
+
+def ok_output(res) -> str:
+    """A CliRunner result's stdout, asserting the run succeeded."""
+    assert res.exit_code == 0, (res.exit_code, res.output)
+    return res.stdout

@@ -7,27 +7,17 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from typer.testing import CliRunner
 
-from gyroage.cli import app
+from tests.conftest import invoke_quiet, ok_output
 
 PLAIN = "Cluster,Prot,(BP-RP)0\nX,7.0,1.10\nX,9.0,1.30\nY,12.5,1.10\n"
-
-
-def invoke(command: str, *args: str, stdin: str | bytes | None = None):
-    return CliRunner().invoke(app, [command, *args, "-q"], input=stdin)
-
-
-def ok_output(res) -> str:
-    assert res.exit_code == 0, (res.exit_code, res.output)
-    return res.stdout
 
 
 @pytest.fixture(scope="module")
 def plain_ages(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("plain") / "plain.csv"
     path.write_text(PLAIN)
-    return ok_output(invoke("estimate", str(path), "--seed", "1"))
+    return ok_output(invoke_quiet("estimate", str(path), "--seed", "1"))
 
 
 @pytest.mark.parametrize("text", [
@@ -39,16 +29,16 @@ def plain_ages(tmp_path_factory) -> str:
 def test_old_mac_line_ends_are_read(tmp_path, plain_ages, text):
     """A file whose lines end with a lone \\r stopped with an IndexError in the title check."""
     (tmp_path / "cr.csv").write_text(text, newline="")
-    assert ok_output(invoke("estimate", str(tmp_path / "cr.csv"), "--seed", "1")) == plain_ages
-    assert ok_output(invoke("estimate", "-", "--seed", "1", stdin=text.encode())) == plain_ages
+    assert ok_output(invoke_quiet("estimate", str(tmp_path / "cr.csv"), "--seed", "1")) == plain_ages
+    assert ok_output(invoke_quiet("estimate", "-", "--seed", "1", stdin=text.encode())) == plain_ages
     (tmp_path / "cr.csv.gz").write_bytes(gzip.compress(text.encode()))
-    assert ok_output(invoke("estimate", str(tmp_path / "cr.csv.gz"), "--seed", "1")) == plain_ages
-    groups = ok_output(invoke("group-age", "-", "--by", "Cluster", stdin=text.encode()))
+    assert ok_output(invoke_quiet("estimate", str(tmp_path / "cr.csv.gz"), "--seed", "1")) == plain_ages
+    groups = ok_output(invoke_quiet("group-age", "-", "--by", "Cluster", stdin=text.encode()))
     assert [line.split(",")[0] for line in groups.splitlines()[1:]] == ["X", "Y"]
 
 
 def test_a_title_over_an_old_mac_header_is_still_named(tmp_path):
-    res = invoke("estimate", "-", stdin="My table\r" + PLAIN.replace("\n", "\r"))
+    res = invoke_quiet("estimate", "-", stdin="My table\r" + PLAIN.replace("\n", "\r"))
     assert res.exit_code == 2 and "looks like a title" in res.stderr, res.output
 
 
@@ -64,20 +54,20 @@ def test_a_title_over_an_old_mac_header_is_still_named(tmp_path):
 ])
 def test_a_first_data_row_is_not_taken_for_a_units_row(text, first):
     """Such a first row was skipped as a units row, silently: README promises every data row comes out."""
-    rows = ok_output(invoke("estimate", "-", stdin=text)).splitlines()
+    rows = ok_output(invoke_quiet("estimate", "-", stdin=text)).splitlines()
     assert len(rows) == 3 and rows[1].startswith(first), rows
     assert rows[1].endswith("invalid_period") and rows[2].startswith("B,9.0,1.30")
 
 
 @pytest.mark.parametrize("units", [",d,mag", ",(d),(mag)", ",,mag", "---,d,mag", ",d,", "-,d,-", ",---,mag"])
 def test_units_rows_without_a_row_of_dashes_are_still_skipped(units):
-    rows = ok_output(invoke("estimate", "-", stdin=f"Name,Prot,(BP-RP)0\n{units}\nB,9.0,1.30\n")).splitlines()
+    rows = ok_output(invoke_quiet("estimate", "-", stdin=f"Name,Prot,(BP-RP)0\n{units}\nB,9.0,1.30\n")).splitlines()
     assert len(rows) == 2 and rows[1].startswith("B,") and rows[1].endswith(",ok"), rows
 
 
 def test_a_membership_units_row_is_skipped_when_the_column_is_read():
     text = "Cluster,Prot,(BP-RP)0,Mem\n,,,%\nX,7.0,1.10,90\nX,9.0,1.30,80\n"
-    rows = ok_output(invoke("group-age", "-", "--by", "Cluster", "--membership", "Mem", stdin=text)).splitlines()
+    rows = ok_output(invoke_quiet("group-age", "-", "--by", "Cluster", "--membership", "Mem", stdin=text)).splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["X"]  # no no_group row for the units row
 
 
@@ -85,9 +75,9 @@ def test_a_membership_units_row_is_skipped_when_the_column_is_read():
 def test_a_blank_units_row_over_a_row_of_dashes_is_skipped(sep):
     """It was read as a star without a group, and the dashes as a group '-----'."""
     text = "Cluster\tPer\tBP-RP0\n\t\t\n-----\t-----\t-----\nX\t7.0\t1.10\nX\t9.0\t1.30\n".replace("\t", sep)
-    groups = ok_output(invoke("group-age", "-", "--by", "Cluster", stdin=text)).splitlines()
+    groups = ok_output(invoke_quiet("group-age", "-", "--by", "Cluster", stdin=text)).splitlines()
     assert [r.split(",")[0] for r in groups[1:]] == ["X"], groups
-    rows = ok_output(invoke("estimate", "-", stdin=text)).splitlines()
+    rows = ok_output(invoke_quiet("estimate", "-", stdin=text)).splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["X", "X"], rows
 
 
@@ -109,10 +99,10 @@ def test_vizier_tsv_and_pipe_downloads_saved_as_txt_are_read_as_csv(tmp_path, na
     else:
         path.write_text(text)
     (tmp_path / "same.csv").write_text(text)
-    want = ok_output(invoke("group-age", str(tmp_path / "same.csv"), "--by", "Cluster"))
+    want = ok_output(invoke_quiet("group-age", str(tmp_path / "same.csv"), "--by", "Cluster"))
     assert [r.split(",")[0] for r in want.splitlines()[1:]] == ["X", "Y"]
-    assert ok_output(invoke("group-age", str(path), "--by", "Cluster")) == want
-    assert ok_output(invoke("estimate", str(path))) == ok_output(invoke("estimate", str(tmp_path / "same.csv")))
+    assert ok_output(invoke_quiet("group-age", str(path), "--by", "Cluster")) == want
+    assert ok_output(invoke_quiet("estimate", str(path))) == ok_output(invoke_quiet("estimate", str(tmp_path / "same.csv")))
 
 
 @pytest.mark.parametrize("text", [
@@ -130,7 +120,7 @@ def test_other_text_tables_stay_with_astropy(tmp_path, text):
 def test_a_units_row_in_the_tools_own_units_leaves_every_cell_as_it_came():
     """'7.1300' was written back as '7.13' (each cell converted, by one), and slowly."""
     text = "Name\tProt\tBP-RP0\te_BP-RP0\n\td\tmag\tmag\n-----\t-----\t-----\t-----\nA\t7.1300\t1.10\t0.0200\n"
-    rows = ok_output(invoke("estimate", "-", stdin=text)).splitlines()
+    rows = ok_output(invoke_quiet("estimate", "-", stdin=text)).splitlines()
     assert rows[1].startswith("A,7.1300,1.10,0.0200,"), rows
 
 
@@ -152,11 +142,11 @@ def test_a_gzip_compressed_cds_table_finds_its_readme(tmp_path):
     data = "X        168.0 1.10\nX        216.0 1.30\nY        300.0 1.10\n"
     (tmp_path / "ReadMe").write_text(README_CDS)
     (tmp_path / "table1.dat").write_text(data)
-    want = ok_output(invoke("estimate", str(tmp_path / "table1.dat")))
+    want = ok_output(invoke_quiet("estimate", str(tmp_path / "table1.dat")))
     assert len(want.splitlines()) == 4
     (tmp_path / "table1.dat").unlink()
     (tmp_path / "table1.dat.gz").write_bytes(gzip.compress(data.encode()))
-    assert ok_output(invoke("estimate", str(tmp_path / "table1.dat.gz"))) == want
+    assert ok_output(invoke_quiet("estimate", str(tmp_path / "table1.dat.gz"))) == want
 
 
 @pytest.mark.parametrize("name, scale", [
@@ -171,8 +161,8 @@ def test_a_period_in_any_time_unit_in_brackets_is_read_converted(name, scale):
     assert role is not None and role.name == "prot" and role.scale == pytest.approx(1 / scale, rel=1e-12)
     assert column_role(f"e_{name}").name == "prot_err"
     text = f"Name,{name},(BP-RP)0\nA,{7.0 * scale!r},1.10\n"
-    rows = ok_output(invoke("estimate", "-", "--seed", "1", stdin=text)).splitlines()
-    want = ok_output(invoke("estimate", "-", "--seed", "1", stdin="Name,Prot,(BP-RP)0\nA,7.0,1.10\n")).splitlines()
+    rows = ok_output(invoke_quiet("estimate", "-", "--seed", "1", stdin=text)).splitlines()
+    want = ok_output(invoke_quiet("estimate", "-", "--seed", "1", stdin="Name,Prot,(BP-RP)0\nA,7.0,1.10\n")).splitlines()
     assert rows[1].split(",")[3:] == want[1].split(",")[3:]
 
 
@@ -193,14 +183,14 @@ def test_a_units_row_that_disagrees_with_the_name_is_refused_for_every_spelling(
 
     assert column_role(name).unit is not None
     text = f"Name,{name},Prot,(BP-RP)0,Teff\n,{unit},d,mag,K\nA,7.0,7.0,1.10,5000\n"
-    res = invoke("estimate", "-", stdin=text)
+    res = invoke_quiet("estimate", "-", stdin=text)
     assert res.exit_code == 2 and f"column '{name}' has unit '{unit}', but its name says" in res.stderr, res.output
 
 
 @pytest.mark.parametrize("header, units", [("Prot [d],BP-RP0", "d,mag"), ("Prot_days,BP-RP0", "days,mag"),
                                            ("Prot,(BP-RP)0 [mag]", "d,mag"), ("Per (h),BP-RP0", "h,mag")])
 def test_a_units_row_that_agrees_with_the_name_is_read(header, units):
-    rows = ok_output(invoke("estimate", "-", stdin=f"Name,{header}\n,{units}\nA,7.0,1.10\n")).splitlines()
+    rows = ok_output(invoke_quiet("estimate", "-", stdin=f"Name,{header}\n,{units}\nA,7.0,1.10\n")).splitlines()
     assert len(rows) == 2 and rows[1].startswith("A,7.0,1.10,") and rows[1].endswith(",ok"), rows
 
 

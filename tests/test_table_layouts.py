@@ -7,10 +7,8 @@ import gzip
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from gyroage.cli import app
-from tests.conftest import one_line_error
+from tests.conftest import invoke_quiet, ok_output, one_line_error
 
 # The same three stars, periods in days: 168 h = 7 d exactly, so the outputs can be compared byte for byte.
 PLAIN = "Cluster,Per,BP-RP0\nPleiades,7.0,1.1\nPleiades,10.0,1.2\nPraesepe,12.5,1.1\n"
@@ -19,29 +17,20 @@ VIZIER_TSV = ("#\n#   VizieR Astronomical Server vizier.cds.unistra.fr\n#RESOURC
               "Pleiades\t168\t1.1\nPleiades\t240\t1.2\nPraesepe\t300\t1.1\n")
 
 
-def invoke(command: str, *args: str, stdin: str | bytes | None = None):
-    return CliRunner().invoke(app, [command, *args, "-q"], input=stdin)
-
-
-def ok_output(res) -> str:
-    assert res.exit_code == 0, (res.exit_code, res.output)
-    return res.stdout
-
-
 @pytest.fixture(scope="module")
 def plain_ages(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("plain") / "plain.csv"
     path.write_text(PLAIN)
-    return ok_output(invoke("estimate", str(path), "--seed", "1"))
+    return ok_output(invoke_quiet("estimate", str(path), "--seed", "1"))
 
 
 def test_vizier_tsv_units_and_dashes_rows_are_no_stars_and_hours_become_days(tmp_path, plain_ages):
     """The units line and the '----' line were two junk rows, and a period in h was taken as days."""
     (tmp_path / "asu.tsv").write_text(VIZIER_TSV)
-    res = invoke("estimate", str(tmp_path / "asu.tsv"), "--seed", "1")
+    res = invoke_quiet("estimate", str(tmp_path / "asu.tsv"), "--seed", "1")
     assert ok_output(res) == plain_ages
     assert "gyroage: converted column 'Per' from h to days" in res.stderr.splitlines()
-    groups = ok_output(invoke("group-age", str(tmp_path / "asu.tsv"), "--by", "cluster"))
+    groups = ok_output(invoke_quiet("group-age", str(tmp_path / "asu.tsv"), "--by", "cluster"))
     assert [line.split(",")[0] for line in groups.splitlines()[1:]] == ["Pleiades", "Praesepe"]  # no '----', no no_group
 
 
@@ -53,10 +42,10 @@ def test_vizier_tsv_units_and_dashes_rows_are_no_stars_and_hours_become_days(tmp
 ])
 def test_units_and_dashes_rows_in_other_layouts(tmp_path, plain_ages, text):
     (tmp_path / "t.csv").write_text(text, newline="")
-    assert ok_output(invoke("estimate", str(tmp_path / "t.csv"), "--seed", "1")) == plain_ages
-    assert ok_output(invoke("estimate", "-", "--seed", "1", stdin=text)) == plain_ages  # stdin
+    assert ok_output(invoke_quiet("estimate", str(tmp_path / "t.csv"), "--seed", "1")) == plain_ages
+    assert ok_output(invoke_quiet("estimate", "-", "--seed", "1", stdin=text)) == plain_ages  # stdin
     (tmp_path / "t.csv.gz").write_bytes(gzip.compress(text.encode()))
-    assert ok_output(invoke("estimate", str(tmp_path / "t.csv.gz"), "--seed", "1")) == plain_ages
+    assert ok_output(invoke_quiet("estimate", str(tmp_path / "t.csv.gz"), "--seed", "1")) == plain_ages
 
 
 def test_units_rows_are_converted_in_every_chunk_and_on_resume(tmp_path, plain_ages):
@@ -65,9 +54,9 @@ def test_units_rows_are_converted_in_every_chunk_and_on_resume(tmp_path, plain_a
     (tmp_path / "asu.tsv").write_text(VIZIER_TSV)
     assert scan_input(tmp_path / "asu.tsv")[1] == 3  # the progress' row count: data rows only
     out = tmp_path / "out.csv"
-    ok_output(invoke("estimate", str(tmp_path / "asu.tsv"), "--seed", "1", "--chunksize", "1", "-o", str(out)))
+    ok_output(invoke_quiet("estimate", str(tmp_path / "asu.tsv"), "--seed", "1", "--chunksize", "1", "-o", str(out)))
     assert out.read_text() == plain_ages
-    ok_output(invoke("estimate", str(tmp_path / "asu.tsv"), "--seed", "1", "--chunksize", "1", "-o", str(out),
+    ok_output(invoke_quiet("estimate", str(tmp_path / "asu.tsv"), "--seed", "1", "--chunksize", "1", "-o", str(out),
                      "--resume"))
     assert out.read_text() == plain_ages
 
@@ -93,13 +82,13 @@ def test_dask_skips_and_converts_units_rows_as_the_local_reader_does(tmp_path):
 def test_units_rows_that_do_not_convert_are_refused(tmp_path, units, words):
     text = VIZIER_TSV.replace(" \th\tmag", units)
     (tmp_path / "asu.tsv").write_text(text)
-    one_line_error(invoke("estimate", str(tmp_path / "asu.tsv")), *words)
+    one_line_error(invoke_quiet("estimate", str(tmp_path / "asu.tsv")), *words)
 
 
 def test_units_of_columns_not_read_are_left_alone_and_text_cells_kept(tmp_path):
     text = "Cluster,Per,BP-RP0,Note\n---,h,mag,km/s\nPleiades,168,1.1,a\nPleiades,abc,1.2,b\n"
     (tmp_path / "t.csv").write_text(text)
-    rows = [line.split(",") for line in ok_output(invoke("estimate", str(tmp_path / "t.csv"))).splitlines()]
+    rows = [line.split(",") for line in ok_output(invoke_quiet("estimate", str(tmp_path / "t.csv"))).splitlines()]
     assert [r[:4] for r in rows[1:]] == [["Pleiades", "7.0", "1.1", "a"], ["Pleiades", "abc", "1.2", "b"]]
     assert [r[-1] for r in rows[1:]] == ["ok", "invalid_period"]
 
@@ -113,7 +102,7 @@ def test_units_of_columns_not_read_are_left_alone_and_text_cells_kept(tmp_path):
 ])
 def test_data_rows_are_not_taken_for_units(tmp_path, text, rows):
     (tmp_path / "t.csv").write_text(text)
-    out = ok_output(invoke("estimate", str(tmp_path / "t.csv")))
+    out = ok_output(invoke_quiet("estimate", str(tmp_path / "t.csv")))
     assert len(out.splitlines()) == 1 + rows
 
 
@@ -121,7 +110,7 @@ def test_data_rows_are_not_taken_for_units(tmp_path, text, rows):
 def test_a_units_row_with_a_word_that_is_no_unit_is_an_error_not_a_row(tmp_path, units):
     """Over a row of dashes (without one, such a row is data: tests/test_literature_tables.py)."""
     (tmp_path / "t.csv").write_text(f"Cluster,Prot,BP-RP0\n{units}\n---,---,---\nPleiades,7,1.1\n")
-    one_line_error(invoke("estimate", str(tmp_path / "t.csv")), "'BP-RP0'", f"'{units.split(',')[-1]}'")
+    one_line_error(invoke_quiet("estimate", str(tmp_path / "t.csv")), "'BP-RP0'", f"'{units.split(',')[-1]}'")
 
 
 @pytest.mark.parametrize("text", [
@@ -134,13 +123,13 @@ def test_a_title_line_above_the_header_is_named_as_such(tmp_path, text):
     """It gave 'Expected 1 fields', or 'a value in the header's last column, which has no name'."""
     (tmp_path / "t.csv").write_text(text)
     line = "line 2" if text.startswith("#") else "line 1"
-    one_line_error(invoke("estimate", str(tmp_path / "t.csv")), line, "looks like a title", "remove it or start it with #")
-    one_line_error(invoke("group-age", "-", "--by", "cluster", stdin=text), "looks like a title")
+    one_line_error(invoke_quiet("estimate", str(tmp_path / "t.csv")), line, "looks like a title", "remove it or start it with #")
+    one_line_error(invoke_quiet("group-age", "-", "--by", "cluster", stdin=text), "looks like a title")
 
 
 def test_a_one_name_header_over_numbers_is_no_title(tmp_path):
     (tmp_path / "t.csv").write_text("prot,\n7,1.1\n")
-    res = invoke("estimate", str(tmp_path / "t.csv"))
+    res = invoke_quiet("estimate", str(tmp_path / "t.csv"))
     assert res.exit_code == 2 and "title" not in res.stderr
 
 
@@ -155,12 +144,12 @@ def test_decimal_commas_are_read_in_semicolon_and_tab_files(tmp_path, sep):
              'Praesepe,12.5,1.10,,"3,0"\n')  # Note is text ('x'): its cells are kept as they are
     (tmp_path / "eu.csv").write_text(text)
     (tmp_path / "plain.csv").write_text(plain)
-    res = invoke("estimate", str(tmp_path / "eu.csv"), "--seed", "1")
-    want = ok_output(invoke("estimate", str(tmp_path / "plain.csv"), "--seed", "1"))
+    res = invoke_quiet("estimate", str(tmp_path / "eu.csv"), "--seed", "1")
+    want = ok_output(invoke_quiet("estimate", str(tmp_path / "plain.csv"), "--seed", "1"))
     assert ok_output(res) == want
     notes = [ln for ln in res.stderr.splitlines() if "decimal comma" in ln]
     assert len(notes) == 1 and "'Prot'" in notes[0] and "'Note'" not in notes[0], res.stderr
-    groups = ok_output(invoke("group-age", "-", "--by", "cluster", stdin=text))
+    groups = ok_output(invoke_quiet("group-age", "-", "--by", "cluster", stdin=text))
     assert [line.split(",")[-1] for line in groups.splitlines()[1:]] == ["ok", "ok"]
 
 
@@ -183,7 +172,7 @@ def test_dask_reads_decimal_commas_as_the_local_reader_does(tmp_path):
 ])
 def test_decimal_commas_elsewhere_stay_text(tmp_path, text):
     (tmp_path / "t.csv").write_text(text)
-    res = invoke("estimate", str(tmp_path / "t.csv"))
+    res = invoke_quiet("estimate", str(tmp_path / "t.csv"))
     assert ok_output(res).splitlines()[1].endswith("invalid_period") and "decimal" not in res.stderr
 
 
@@ -209,7 +198,7 @@ Praesepe 300.0 1.1
 def test_aas_mrt_files_are_read_by_their_suffix_or_their_first_lines(tmp_path, plain_ages, name):
     """A .mrt (or MRT named .csv) was read as CSV: "missing required column 'prot'"."""
     (tmp_path / name).write_text(MRT)
-    res = invoke("estimate", str(tmp_path / name), "--seed", "1")
+    res = invoke_quiet("estimate", str(tmp_path / name), "--seed", "1")
     assert ok_output(res).splitlines()[1:] == [
         line.replace(",7.0,", ",7,").replace(",10.0,", ",10,") for line in plain_ages.splitlines()[1:]]
     assert "gyroage: converted column 'Per' from h to days" in res.stderr
@@ -234,20 +223,20 @@ Praesepe     300.0   1.10
 def test_vizier_fixed_width_text_with_units_and_dashes_is_read(tmp_path, plain_ages):
     """It failed with 'cannot read r8c.txt as ascii: ' and an empty reason."""
     (tmp_path / "r8c.txt").write_text(VIZIER_FIXED)
-    res = invoke("estimate", str(tmp_path / "r8c.txt"), "--seed", "1")
+    res = invoke_quiet("estimate", str(tmp_path / "r8c.txt"), "--seed", "1")
     assert [ln.split(",")[3:] for ln in ok_output(res).splitlines()] == [
         ln.split(",")[3:] for ln in plain_ages.splitlines()]
     assert "gyroage: converted column 'Per' from h to days" in res.stderr
     (tmp_path / "blank.txt").write_text(VIZIER_FIXED.replace("   1.20", "       "))  # a blank cell: missing
-    rows = ok_output(invoke("estimate", str(tmp_path / "blank.txt"))).splitlines()
+    rows = ok_output(invoke_quiet("estimate", str(tmp_path / "blank.txt"))).splitlines()
     assert rows[2].endswith("invalid_colour")
     (tmp_path / "bad.txt").write_text(VIZIER_FIXED.replace("      h", "  zorgs"))
-    one_line_error(invoke("estimate", str(tmp_path / "bad.txt")), "'Per'", "'zorgs'")
+    one_line_error(invoke_quiet("estimate", str(tmp_path / "bad.txt")), "'Per'", "'zorgs'")
 
 
 def test_an_unreadable_ascii_table_never_gives_an_empty_reason(tmp_path):
     (tmp_path / "odd.txt").write_text("# comment\nname prot bp_rp0\nA 7 1.1 9 9\nB\n")
-    res = invoke("estimate", str(tmp_path / "odd.txt"))
+    res = invoke_quiet("estimate", str(tmp_path / "odd.txt"))
     one_line_error(res, "cannot read")
     assert not res.stderr.strip().endswith(":"), res.stderr
 
@@ -256,8 +245,8 @@ def test_a_cds_readme_beside_a_headerless_table_describes_it(tmp_path, plain_age
     readme, data = MRT.split("--------------------------------------------------------------------------------\nPl")
     (tmp_path / "ReadMe").write_text(readme.replace("table2.txt", "table2.dat") + "-" * 80 + "\n")
     (tmp_path / "table2.dat").write_text("Pl" + data)
-    res = invoke("estimate", str(tmp_path / "table2.dat"), "--seed", "1")
+    res = invoke_quiet("estimate", str(tmp_path / "table2.dat"), "--seed", "1")
     assert ok_output(res).splitlines()[1:] == [
         line.replace(",7.0,", ",7,").replace(",10.0,", ",10,") for line in plain_ages.splitlines()[1:]]
     (tmp_path / "ReadMe").unlink()
-    one_line_error(invoke("estimate", str(tmp_path / "table2.dat")), "ReadMe")
+    one_line_error(invoke_quiet("estimate", str(tmp_path / "table2.dat")), "ReadMe")
