@@ -207,12 +207,11 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     columns, the units line giving their units; anything else as astropy guesses it.
     """
     text = src if str(source) == "-" else _start(src)
-    if str(source) != "-" and "Byte-by-byte Description" not in text:
-        readme = _cds_readme(Path(src))
-        if readme is not None:
-            return "ascii.cds", {"readme": str(readme)}, None
     if "Byte-by-byte Description" in text:
         return "ascii.cds", {}, None
+    readme = None if str(source) == "-" else _cds_readme(Path(src))
+    if readme is not None:
+        return "ascii.cds", {"readme": str(readme)}, None
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:3]
     rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
     if rule is None:
