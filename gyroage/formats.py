@@ -281,7 +281,8 @@ def convert_units(table, roles: dict[str, str]) -> None:
 def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, list[str]]:
     """(``frame`` with each (column, role, unit text) of ``units`` converted, the log notes) for a CSV's units row.
 
-    The cells stay text: those that are numbers are converted (written back as Python's shortest repr), the others
+    The cells stay text: those that are numbers are converted (written back as Python's shortest repr of the value
+    to 15 significant digits, so 2.4 h is 0.1, not the float error 0.09999999999999999), the others
     (a bad value, a missing-value token) are kept as they are, so each row keeps its status; a column already in the
     tool's unit (``d``, ``mag``) is left as it came. Refusals as in :func:`convert_units`.
     """
@@ -301,7 +302,7 @@ def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -
         if ok.any():
             frame = frame.copy() if frame is original else frame  # the caller's chunk is left alone
             cells = col.to_numpy(dtype=object).copy()
-            cells[ok] = [repr(float(v)) for v in convert(values[ok])]
+            cells[ok] = [repr(float(f"{v:.15g}")) for v in convert(values[ok])]
             frame[name] = pd.Series(cells, index=col.index, dtype=col.dtype)
     return frame, notes
 

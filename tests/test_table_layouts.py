@@ -250,3 +250,10 @@ def test_a_cds_readme_beside_a_headerless_table_describes_it(tmp_path, plain_age
         line.replace(",7.0,", ",7,").replace(",10.0,", ",10,") for line in plain_ages.splitlines()[1:]]
     (tmp_path / "ReadMe").unlink()
     one_line_error(invoke_quiet("estimate", str(tmp_path / "table2.dat")), "ReadMe")
+
+
+def test_a_converted_cell_is_echoed_as_the_number_it_is_not_its_float_error(tmp_path):
+    """2.4 h came out as 0.09999999999999999 in the echoed period column (a float's rounding shown to the user)."""
+    (tmp_path / "h.csv").write_text("prot,bp_rp0\nh,mag\n2.4,1.2\n0.36,1.0\n")
+    res = invoke_quiet("estimate", str(tmp_path / "h.csv"), "--seed", "1")
+    assert [line.split(",")[0] for line in ok_output(res).splitlines()] == ["prot", "0.1", "0.015"]
