@@ -183,6 +183,8 @@ def estimate(
                              or (input != "-" and formats.input_format(input, in_fmt) not in formats.STREAMING)):
         raise UserError("--engine dask reads CSV or Parquet and writes Parquet")
     writers.check_outputs(input, output, posteriors)  # as group-age: an -o naming the input fails before the model loads
+    if engine == "local":  # a name the output cannot be written under (.mrt, .parquet.gz) too; dask checks its own
+        formats.output_format(output, out_fmt)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
     if not density.card.calibration:

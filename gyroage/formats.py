@@ -33,7 +33,10 @@ SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet
             ".fits": "fits", ".fit": "fits", ".fts": "fits", ".vot": "votable", ".votable": "votable", ".xml": "votable",
             ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
 # Read, never written: AAS machine-readable and CDS tables (astropy reads them; it would write whitespace ASCII).
-INPUT_SUFFIXES = {**SUFFIXES, ".mrt": "ascii", ".cds": "ascii"}
+UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table"}
+INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii")}
+# CSV written with tabs under these names (unless --output-format csv says commas): what a .tsv reader expects.
+TAB_SUFFIXES = (".tsv",)
 
 
 def check_format(fmt: str | None, option: str) -> str | None:
@@ -45,13 +48,16 @@ def check_format(fmt: str | None, option: str) -> str | None:
     return fmt.lower()
 
 
+def _suffix(path: str | Path) -> str:
+    """A file name's suffix, lower-cased, a ``.gz`` looked through (``.fits.gz`` is ``.fits``)."""
+    name = str(path).lower()
+    return Path(name[:-3] if name.endswith(".gz") else name).suffix
+
+
 def by_suffix(path: str | Path, read: bool = False) -> str | None:
     """The format a file name's suffix names (``.fits.gz`` counts as ``.fits``), or ``None``; ``read``: for an
     input (:data:`INPUT_SUFFIXES`)."""
-    name = str(path).lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    return (INPUT_SUFFIXES if read else SUFFIXES).get(Path(name).suffix)
+    return (INPUT_SUFFIXES if read else SUFFIXES).get(_suffix(path))
 
 
 def sniff(head: bytes, whole: bool = False) -> str | None:
@@ -143,16 +149,32 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
 
 
 def output_format(target: str | Path | None, fmt: str | None = None) -> str:
-    """The format to write ``target`` in: ``fmt`` if given, else its suffix, else CSV (always CSV on stdout)."""
+    """The format to write ``target`` in: ``fmt`` if given, else its suffix, else CSV (always CSV on stdout).
+
+    A name claiming a format gyroage reads but cannot write (``.mrt``, ``.cds``) is refused in one line, whatever
+    ``fmt`` says: the file would not be what its name promises.
+    """
     if target in (None, "-"):
         if fmt not in (None, "csv"):
             raise UserError(f"--output-format {fmt} needs an output file (-o); stdout gets CSV")
         return "csv"
+    claimed = UNWRITABLE.get(_suffix(target))
+    if claimed is not None:
+        raise UserError(f"cannot write {target}: {claimed} ({_suffix(target)}) is read, never written; name the "
+                        "output .csv, .tsv, .parquet, .fits, .vot, .ecsv or .txt")
     out = fmt or by_suffix(target) or "csv"
     if is_gzip_name(target) and out not in GZIP_OUTPUTS:  # it would be written uncompressed under a .gz name
         raise UserError(f"cannot write {out} gzip-compressed ({target}): drop the .gz, or write "
                         f"{', '.join(GZIP_OUTPUTS)}")
     return out
+
+
+def output_delimiter(target: str | Path | None, fmt: str | None = None) -> str:
+    """The delimiter of a CSV output: a tab under a ``.tsv`` or ``.tsv.gz`` name, else a comma (stdout, and an
+    explicit ``--output-format csv``, which ``fmt`` is)."""
+    if target in (None, "-") or fmt is not None:
+        return ","
+    return "\t" if _suffix(target) in TAB_SUFFIXES else ","
 
 
 def is_gzip_name(target: str | Path | None) -> bool:

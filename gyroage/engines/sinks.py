@@ -5,7 +5,8 @@ directory beside it (``.<name>.resume/``) with a manifest holding the input's
 fingerprint and a hash of the settings; the final output is assembled from
 the chunks and renamed into place atomically. A killed run leaves the sidecar
 behind, and a resumed run skips the chunks it already holds. Chunks are CSV
-for a CSV target (gzip-compressed only when assembled) and Parquet for any other, so every output format resumes;
+for a CSV target (tab-separated for a ``.tsv``; gzip-compressed only when assembled)
+and Parquet for any other, so every output format resumes;
 FITS, VOTable, ECSV and ASCII targets are assembled in memory (astropy
 writes a table whole).
 """
@@ -38,14 +39,16 @@ class Sidecar:
 
     def __init__(self, target: Path, fingerprint: str, shash: str, resume: bool, fmt: str | None = None,
                  text_columns: bool = False) -> None:
-        from gyroage.formats import output_format
+        from gyroage.formats import output_delimiter, output_format
 
         writers.prepare_target(target)
         self.target = target
         self.dir = sidecar_dir(target)
         self.format = output_format(target, fmt)
         self.text_columns = text_columns  # CSV text input: numbers in typed outputs (gyroage.column_types)
-        self.ext = ".csv" if self.format == "csv" else ".parquet"
+        self.sep = output_delimiter(target, fmt)
+        # A tab-separated run's chunks have their own suffix: comma chunks left by an older run are not resumed into it.
+        self.ext = (".tsv" if self.sep == "\t" else ".csv") if self.format == "csv" else ".parquet"
         self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks": {}}
         old = self._read()
         try:
@@ -100,7 +103,7 @@ class Sidecar:
                     frame = numbers_from_text(frame, io.NA_TOKENS)
                 frame.to_parquet(tmp, index=False)
             else:
-                tmp.write_bytes(writers.csv_text(frame).encode("utf-8"))
+                tmp.write_bytes(writers.csv_text(frame, sep=self.sep).encode("utf-8"))
         self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
         self._write_manifest()
 

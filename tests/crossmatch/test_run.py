@@ -242,3 +242,14 @@ def test_crossmatch_reads_a_gz_csv_as_the_plain_one(tmp_path, sky):
         run_crossmatch(tmp_path / name, tmp_path / out, services, CrossmatchSettings(), chunksize=2, quiet=True)
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
     assert pd.read_csv(tmp_path / "out.csv")["crossmatch_status"].tolist() == ["ok", "ok", "invalid_id"]
+
+
+def test_crossmatch_writes_a_tsv_output_tab_separated(tmp_path, sky):
+    """-o out.tsv was comma-separated under a .tsv name; it is now what the .csv output is, with tabs."""
+    (tmp_path / "ids.csv").write_text(f"name,source_id\na,{GA}\nb,{GB}\nbad,abc\n")
+    services = services_for(sky)
+    for out in ("ref.csv", "out.tsv"):
+        run_crossmatch(tmp_path / "ids.csv", tmp_path / out, services, CrossmatchSettings(), chunksize=2, quiet=True)
+    ref = (tmp_path / "ref.csv").read_bytes()
+    assert b"\t" not in ref and b"," in ref.splitlines()[0]
+    assert (tmp_path / "out.tsv").read_bytes() == ref.replace(b",", b"\t")

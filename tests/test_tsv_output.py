@@ -1,0 +1,108 @@
+"""Output names: a ``.tsv`` (``.tsv.gz``) table is tab-separated from every command; ``.mrt``/``.cds`` are refused."""
+
+from __future__ import annotations
+
+import gzip
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from gyroage.cli import app
+from tests.conftest import one_line_error
+
+STARS = pd.DataFrame({"name": ["sun", "k_dwarf", "young", "late_k", "bad"], "Prot": [25.4, 12.0, 3.5, 30.0, -1.0],
+                      "BPRP0": [0.82, 1.1, 0.95, 1.6, 1.0], "cluster": ["a", "a", "b", "b", "b"]})
+
+
+def run(*args: str, stdin: str | None = None):
+    res = CliRunner().invoke(app, [*args, "-q"], input=stdin)
+    assert res.exit_code == 0, (res.output, res.exception)
+    return res
+
+
+@pytest.fixture
+def stars(tmp_path):
+    path = tmp_path / "stars.csv"
+    STARS.to_csv(path, index=False)
+    return path
+
+
+def tabbed(csv_bytes: bytes) -> bytes:
+    """The comma-separated output with tabs for its commas (no cell here holds a comma)."""
+    return csv_bytes.replace(b",", b"\t")
+
+
+def test_estimate_writes_tsv_with_tabs_through_every_path(tmp_path, stars):
+    run("estimate", str(stars), "-o", str(tmp_path / "ref.csv"), "--chunksize", "2")
+    ref = (tmp_path / "ref.csv").read_bytes()
+    assert ref.count(b",") > 20 and b"\t" not in ref
+    run("estimate", str(stars), "-o", str(tmp_path / "out.tsv"), "--chunksize", "2")  # chunks assembled (resumable)
+    run("estimate", "-", "-o", str(tmp_path / "stdin.tsv"), "--chunksize", "2", stdin=stars.read_text())  # streamed
+    run("estimate", str(stars), "-o", str(tmp_path / "OUT.TSV.GZ"), "--chunksize", "2")
+    run("estimate", "-", "-o", str(tmp_path / "stdin.tsv.gz"), stdin=stars.read_text())
+    assert (tmp_path / "out.tsv").read_bytes() == tabbed(ref)
+    assert (tmp_path / "stdin.tsv").read_bytes() == tabbed(ref)
+    assert gzip.decompress((tmp_path / "OUT.TSV.GZ").read_bytes()) == tabbed(ref)
+    assert gzip.decompress((tmp_path / "stdin.tsv.gz").read_bytes()) == tabbed(ref)
+    # what it wrote reads back as a table
+    back = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    assert back["name"].tolist() == STARS["name"].tolist() and back["status"].iloc[-1] == "invalid_period"
+
+
+def test_stdout_and_an_explicit_csv_format_keep_commas(tmp_path, stars):
+    run("estimate", str(stars), "-o", str(tmp_path / "ref.csv"))
+    ref = (tmp_path / "ref.csv").read_bytes()
+    assert run("estimate", str(stars)).stdout_bytes == ref
+    run("estimate", str(stars), "-o", str(tmp_path / "out.tsv"), "--output-format", "csv")
+    assert (tmp_path / "out.tsv").read_bytes() == ref
+
+
+def test_a_resumed_tsv_output_is_tab_separated_throughout(tmp_path, stars, monkeypatch):
+    from gyroage.engines import local
+
+    run("estimate", str(stars), "-o", str(tmp_path / "ref.csv"), "--chunksize", "2")
+    real, calls = local.estimate_chunk, []
+
+    def dies_after_one(frame, *a, **k):
+        calls.append(len(frame))
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(frame, *a, **k)
+
+    out = tmp_path / "out.tsv"
+    monkeypatch.setattr(local, "estimate_chunk", dies_after_one)
+    res = CliRunner().invoke(app, ["estimate", str(stars), "-o", str(out), "--chunksize", "2", "-q"])
+    assert isinstance(res.exception, RuntimeError) and not out.exists()
+    calls.clear()
+    monkeypatch.setattr(local, "estimate_chunk", lambda frame, *a, **k: calls.append(len(frame)) or real(frame, *a, **k))
+    run("estimate", str(stars), "-o", str(out), "--chunksize", "2", "--resume")
+    assert calls == [2, 1]  # the first chunk came from the interrupted run
+    assert out.read_bytes() == tabbed((tmp_path / "ref.csv").read_bytes())
+
+
+def test_group_age_writes_tsv_with_tabs(tmp_path, stars):
+    run("group-age", str(stars), "--by", "cluster", "-o", str(tmp_path / "g.csv"))
+    run("group-age", str(stars), "--by", "cluster", "-o", str(tmp_path / "g.tsv"))
+    ref = (tmp_path / "g.csv").read_bytes()
+    assert b"," in ref.splitlines()[0]
+    assert (tmp_path / "g.tsv").read_bytes() == tabbed(ref)
+
+
+@pytest.mark.parametrize("name", ["out.mrt", "out.cds", "OUT.MRT.gz"])
+def test_output_names_of_formats_gyroage_cannot_write_are_refused_before_any_work(tmp_path, stars, name, monkeypatch):
+    import gyroage.cli
+
+    def no_model(*a, **k):
+        raise AssertionError("the model was loaded before the output name was checked")
+
+    monkeypatch.setattr(gyroage.cli, "_density_and_prior", no_model)
+    for args in (["estimate", str(stars)], ["estimate", "-"], ["group-age", str(stars), "--by", "cluster"],
+                 ["estimate", str(stars), "--output-format", "ascii"]):
+        res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / name)], input=stars.read_text())
+        one_line_error(res, name, "cannot write")
+    res = CliRunner().invoke(app, ["crossmatch", str(stars), "-o", str(tmp_path / name), "--no-cache", "--retries", "1",
+                                   "--gaia-url", "http://127.0.0.1:9", "--vizier-url", "http://127.0.0.1:9",
+                                   "--mast-url", "http://127.0.0.1:9"])
+    one_line_error(res, name, "cannot write")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stars.csv"]
