@@ -76,11 +76,28 @@ def _plain(params: list[click.Parameter]) -> list[click.Parameter]:
     return params
 
 
+def _parse_in_context(parse, ctx: click.Context, args: list[str]) -> list[str]:
+    """``parse(ctx, args)``, a usage error raised without a context given ``ctx``.
+
+    click's option parser raises "Option '--by' requires an argument" (and "does not take a value") without the
+    context, so the error's hint fell back to the top-level help, which does not list the option.
+    """
+    try:
+        return parse(ctx, args)
+    except _typer_click.exceptions.UsageError as exc:
+        if exc.ctx is None:
+            exc.ctx, exc.cmd = ctx, ctx.command
+        raise
+
+
 class PlainHelpCommand(TyperCommand):
     """A command whose help shows flags and arguments as above (its ``--help`` option included)."""
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         return _plain(super().get_params(ctx))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return _parse_in_context(super().parse_args, ctx, args)
 
 
 class PlainHelpGroup(TyperGroup):
@@ -88,6 +105,9 @@ class PlainHelpGroup(TyperGroup):
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         return _plain(super().get_params(ctx))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return _parse_in_context(super().parse_args, ctx, args)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

@@ -1,4 +1,5 @@
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -244,3 +245,20 @@ def test_a_usage_mistake_is_one_line_not_a_box(args, words):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gyroage: error: ") and words in lines[0], res.stderr
     assert lines[0].endswith(" --help')"), res.stderr  # where to look next
+
+
+@pytest.mark.parametrize("args, where", [
+    (["group-age", "stars.csv", "--by"], "group-age"),
+    (["estimate", "stars.csv", "-o"], "estimate"),
+    (["estimate", "stars.csv", "--quiet=yes"], "estimate"),  # a flag given a value: the same kind of mistake
+    (["crossmatch", "ids.csv", "--id-column"], "crossmatch"),
+    (["plot", "posterior", "stars.csv", "--row"], "plot posterior"),
+    (["plot", "sequence", "--age"], "plot sequence"),
+])
+def test_an_option_without_its_value_points_to_its_own_subcommands_help(args, where):
+    """The hint named the top-level help ('gyroage --help'), which does not list the option."""
+    res = run_cli(*args)  # the program is 'python -m gyroage.cli' here, 'gyroage' as the console script
+    assert res.returncode == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gyroage: error: Option '"), res.stderr
+    assert re.search(rf" \(see '(gyroage|python -m gyroage\.cli) {where} --help'\)$", lines[0]), res.stderr
