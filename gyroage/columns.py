@@ -4,7 +4,8 @@ A name is matched to a canonical name (:data:`ALIASES`' keys) in three steps:
 
 1. a raw name starting with a lower-case ``e_`` (VizieR's "error of") or ``err_`` is the error of the column the
    rest names (``e_BP-RP`` is ``bp_rp_err``, ``e_E(B-V)`` is ``ebv_err``), never a value: upper-case ``E(``,
-   ``E_``, ``EBV`` names are reddenings;
+   ``E_``, ``EBV`` names are reddenings (:func:`error_of`; a column looked up by a name the user or a catalogue
+   gives follows the same rule, :func:`name_key`);
 2. the name compared case-insensitively, ignoring spaces, ``_``, ``-`` and brackets (:func:`column_key`);
 3. else a trailing unit, in brackets (``Prot [d]``, ``Per (h)``; for a period any time unit astropy knows,
    ``Prot [min]``) or after ``_`` (``Period_d``), taken off and the rest matched: the values are read in that unit
@@ -130,6 +131,24 @@ def _clean(name) -> str:
     return str(name).lstrip("\ufeff").strip().translate(_MINUS)
 
 
+def error_of(name) -> str | None:
+    """What an error-of column's name names (``e_BP-RP``: ``BP-RP``; ``ERR_Prot``: ``Prot``), or ``None`` for any other
+    name: a lower-case ``e_`` (VizieR's) or an ``err_`` in any case. An upper-case ``E_`` is no such prefix
+    (``E_BP_RP`` is a reddening)."""
+    name = _clean(name)
+    if name.startswith("e_"):
+        return name[2:]
+    return name[4:] if name.lower().startswith("err_") else None
+
+
+def name_key(name) -> str:
+    """:func:`column_key`, marked for an error-of name (:func:`error_of`), so that ``e_BP-RP`` never matches
+    ``E(BP-RP)`` while ``e_Prot`` and ``err_Prot`` match each other: how a column is looked up by a name
+    (``--by``, ``--membership``, ``--id``, prior and extinction columns, catalogue aliases)."""
+    rest = error_of(name)
+    return column_key(name) if rest is None else "e_" + column_key(rest)  # column_key drops '_': no value's key
+
+
 _ALIAS_KEYS = {column_key(a): canon for canon, names in ALIASES.items() for a in names}
 
 
@@ -146,15 +165,14 @@ class Role:
 @lru_cache(maxsize=4096)
 def _role(raw: str) -> Role | str | None:
     """:func:`column_role`, or the one-line refusal of a name whose bracketed unit cannot be its quantity's."""
-    name = _clean(raw)
-    for prefix in ("e_", "err_"):
-        if name.startswith(prefix) if prefix == "e_" else name.lower().startswith(prefix):
-            value = _value_role(name[len(prefix):], raw)
-            if not isinstance(value, Role):
-                return value
-            err = f"{value.name}_err"
-            return Role(err, value.scale, value.unit) if err in ALIASES else None
-    return _value_role(name, raw)
+    rest = error_of(raw)
+    if rest is None:
+        return _value_role(_clean(raw), raw)
+    value = _value_role(rest, raw)
+    if not isinstance(value, Role):
+        return value
+    err = f"{value.name}_err"
+    return Role(err, value.scale, value.unit) if err in ALIASES else None
 
 
 def _value_role(name: str, raw: str) -> Role | str | None:

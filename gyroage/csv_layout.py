@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_key, column_role, is_number
+from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_role, is_number, name_key
 from gyroage.errors import UserError
 
 # How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
@@ -231,12 +231,12 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
 def _read_kinds(header: list[str], roles: dict[str, str] | None = None) -> dict[int, str]:
     """Position -> the kind of unit (:data:`gyroage.columns.KINDS`) of each ``header`` column the tool reads: by its
     name, or as an option names it (``roles``: role -> the name given, e.g. ``{"membership": "Mem"}``)."""
-    named = {column_key(name): OPTION_KINDS[role] for role, name in (roles or {}).items() if role in OPTION_KINDS}
+    named = {name_key(name): OPTION_KINDS[role] for role, name in (roles or {}).items() if role in OPTION_KINDS}
     out = {}
     for i, name in enumerate(header):
         name = name.strip().lstrip("#")
         role = column_role(name)
-        kind = named.get(column_key(name)) or (COLUMN_KINDS.get(role.name) if role is not None else None)
+        kind = named.get(name_key(name)) or (COLUMN_KINDS.get(role.name) if role is not None else None)
         if kind is not None:
             out[i] = kind
     return out

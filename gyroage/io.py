@@ -29,6 +29,7 @@ from gyroage.columns import (  # noqa: F401
     column_key,
     column_role,
     match_columns,
+    name_key,
     require_columns,
 )
 from gyroage.errors import NothingPiped, UserError
@@ -36,9 +37,10 @@ from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where 
 
 
 def find_column(columns, *names: str | None) -> str | None:
-    """The first of ``columns`` matching the first of ``names`` that any column matches (by :func:`column_key`)."""
-    keys = {column_key(c): c for c in reversed(list(columns))}  # first spelling wins
-    return next((keys[column_key(n)] for n in names if n and column_key(n) in keys), None)
+    """The first of ``columns`` matching the first of ``names`` that any column matches (by :func:`name_key`: an
+    error-of column, ``e_BP-RP``, only for an error-of name, never for ``E(BP-RP)``)."""
+    keys = {name_key(c): c for c in reversed(list(columns))}  # first spelling wins
+    return next((keys[name_key(n)] for n in names if n and name_key(n) in keys), None)
 
 
 def require_column(columns, name: str) -> str:
@@ -49,7 +51,7 @@ def require_column(columns, name: str) -> str:
     return col
 
 
-# Columns that name a star, carried into the --posteriors file (matched by column_key, in input order).
+# Columns that name a star, carried into the --posteriors file (matched by name_key, in input order).
 ID_NAMES = ("id", "name", "star", "star_id", "star_name", "starname", "object", "object_id", "target",
             "designation", "main_id", "source_id", "gaia_dr3_source_id", "dr3_source_id", "gaiadr3_source_id",
             "gaia_dr2_source_id", "dr2_source_id", "gaia_source_id", "gaia_id", "gaia_dr3", "gaiadr3", "tic",
@@ -64,8 +66,8 @@ def id_columns(columns, chosen=None) -> list[str]:
     """
     columns = list(columns)
     if chosen is None:
-        keys = {column_key(n) for n in ID_NAMES}
-        return [c for c in columns if column_key(c) in keys]
+        keys = {name_key(n) for n in ID_NAMES}
+        return [c for c in columns if name_key(c) in keys]
     found: list[str] = []
     for name in chosen:
         col = find_column(columns, name)

@@ -192,3 +192,37 @@ def test_an_observed_colour_without_reddening_beside_a_dwarf_colour_says_which_w
     """Still refused (the user chooses: a quiet fallback would change the colour source), but the message says how."""
     res = run("estimate", "-", stdin=f"Prot,BP-RP,{other}\n7.0,1.10,1.0\n")
     one_line_error(res, "found BP-RP but no reddening", f"leave out 'BP-RP' to take the colour from '{other}'")
+
+
+def test_name_key_keeps_error_of_names_apart_from_values():
+    """A lower-case e_ (any-case err_) name is the error of what the rest names: its key never equals a value's."""
+    from gyroage.columns import name_key
+
+    assert name_key("e_BP-RP") != name_key("E(BP-RP)") and name_key("e_BP-RP") != name_key("ebprp")
+    assert name_key("E(BP-RP)") == name_key("E_BP_RP") == name_key("ebprp") == name_key("E(BP−RP)")  # reddenings
+    assert name_key("err_Prot") == name_key("ERR_prot") == name_key("e_Prot") == name_key("e_prot")
+    assert name_key("E_Prot") != name_key("e_Prot")  # an upper-case E_ is no error prefix
+    assert name_key("Prot [d]") == name_key("prot(d)")  # otherwise as column_key: case, brackets, '_', '-', spaces
+
+
+@pytest.mark.parametrize("columns, names, found", [
+    (["e_BP-RP", "E(BP-RP)"], ("E(BP-RP)",), "E(BP-RP)"),  # crossmatch --extinction column:E(BP-RP)
+    (["e_BP-RP"], ("E(BP-RP)",), None),
+    (["e_BP-RP"], ("ebprp",), None),
+    (["E_BP_RP"], ("E(BP-RP)",), "E_BP_RP"),
+    (["e_BP-RP", "E(BP-RP)"], ("e_bp_rp",), "e_BP-RP"),  # an error column is found where one is sought
+    (["e_Mem", "Mem"], ("EMem",), None),  # group-age --membership EMem
+    (["TIC", "Prot", "err_Prot"], ("e_Prot", "E_Prot", "s_Prot"), "err_Prot"),  # a VizieR period table's error
+    (["Cluster", "e_Cluster"], ("cluster",), "Cluster"),
+])
+def test_find_column_matches_error_columns_only_where_an_error_is_sought(columns, names, found):
+    assert io.find_column(columns, *names) == found
+
+
+def test_user_named_columns_never_pick_an_error_column():
+    """--by, --membership, --id and prior columns all look up by name_key."""
+    with pytest.raises(UserError, match="missing column 'EMem'"):
+        io.require_column(["e_Mem", "Mem"], "EMem")
+    with pytest.raises(UserError, match="'Eid'"):
+        io.id_columns(["e_id", "id"], ["Eid"])
+    assert io.id_columns(["e_id", "e_name", "name"]) == ["name"]

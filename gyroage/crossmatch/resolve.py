@@ -29,7 +29,7 @@ ID_ALIASES: dict[str, tuple[str, ...]] = {
     "tic": ("tic", "tic_id", "ticid", "tess_id", "tid"),
     "kic": ("kic", "kic_id", "kicid", "kepid", "kepler_id"),
 }
-# Compared by io.column_key, so raj2000 is also VizieR's computed _RAJ2000 and RA_J2000, dedeg DEdeg and DE_deg.
+# Compared by io.name_key (io.find_column), so raj2000 is also VizieR's computed _RAJ2000 and RA_J2000, dedeg DEdeg and DE_deg.
 # Bare alpha/delta are left out: in a rotation table alpha is as likely the differential-rotation shear and delta a
 # difference (of magnitudes, periods), so a table holding both would be cone-searched at made-up positions.
 RA_ALIASES = ("ra", "ra_deg", "raj2000", "ra_icrs", "radeg", "alpha_j2000")

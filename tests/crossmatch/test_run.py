@@ -253,3 +253,12 @@ def test_crossmatch_writes_a_tsv_output_tab_separated(tmp_path, sky):
     ref = (tmp_path / "ref.csv").read_bytes()
     assert b"\t" not in ref and b"," in ref.splitlines()[0]
     assert (tmp_path / "out.tsv").read_bytes() == ref.replace(b",", b"\t")
+
+
+def test_crossmatch_extinction_column_is_never_an_error_column():
+    """--extinction column:E(BP-RP) (names compared case-insensitively) took e_BP-RP, the error of BP-RP."""
+    settings = CrossmatchSettings(extinction="column:E(BP-RP)")
+    assert settings.extinction_column(["source_id", "e_BP-RP", "E(BP-RP)"]) == "E(BP-RP)"
+    assert settings.extinction_column(["source_id", "E_BP_RP"]) == "E_BP_RP"
+    with pytest.raises(UserError, match=re.escape("no column 'E(BP-RP)'")):
+        settings.extinction_column(["source_id", "e_BP-RP"])
