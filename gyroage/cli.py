@@ -367,7 +367,7 @@ def plot_posterior_cmd(
     settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
                                   reddening, main_sequence)
     path = plot_posterior(input, row, output, method=method, model=AgeModel(density), true_age_myr=true_age_myr,
-                          fmt=fmt, dpi=dpi, settings=settings)
+                          fmt=fmt, dpi=dpi, settings=settings, log=_plot_note)
     typer.echo(f"plot: wrote {path}", err=True)
 
 
@@ -386,8 +386,13 @@ def plot_sequence_cmd(
     from gyroage.plots import plot_sequence
 
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
-                         fmt=fmt, dpi=dpi)
+                         fmt=fmt, dpi=dpi, log=_plot_note)
     typer.echo(f"plot: wrote {path}", err=True)
+
+
+def _plot_note(line: str) -> None:
+    """One line of a plot's stderr: the columns read, as estimate names them."""
+    typer.echo(f"plot: {line}", err=True)
 
 
 def group_summary(out) -> str:

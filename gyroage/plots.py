@@ -111,11 +111,28 @@ def _label(frame: pd.DataFrame, row: int) -> str:
     return f"{frame[ids[0]].iloc[row]}" if ids else f"row {row}"
 
 
+def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False) -> None:
+    """Check ``frame``'s columns as ``estimate`` does (a refusal is the run's one line), then hand ``log`` each line
+    naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`)."""
+    from gyroage import io
+    from gyroage.core.colours import input_notes, required_colour
+    from gyroage.core.stars import require_magnitudes as check_magnitudes
+
+    columns = list(frame.columns)
+    found = io.require_columns(columns)
+    required_colour(found, reddening)
+    if require_magnitudes:
+        check_magnitudes(columns, found)
+    if log is not None:
+        for line in input_notes(columns, reddening):
+            log(line)
+
+
 # ---------------------------------------------------------------- the posterior of one star
 
 def plot_posterior(source: str, row: int, output: str | Path | None, method: str = "grid", model=None, seed: int = 0,
                    true_age_myr: float | None = None, fmt: str | None = None, dpi: float = DPI, prior=None,
-                   reddening=None, settings=None) -> Path:
+                   reddening=None, settings=None, log=None) -> Path:
     """Age posterior of one input row with median, 68%/95% intervals and MAP; returns the file path.
 
     ``model``: an :class:`~gyroage.core.api.AgeModel`, or a path for :meth:`AgeModel.load` (None: the shipped
@@ -124,7 +141,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     estimate's defaults with ``seed``, ``prior`` (a :class:`~gyroage.core.priors.Prior`; None: the model's
     default) and ``reddening`` (a :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``).
     Stars whose status is ``extrapolated`` are plotted too (their flags are named in the title); rows without an
-    age are a :class:`UserError`.
+    age are a :class:`UserError`. ``log``: called with each line naming the columns read (the CLI prints them).
     """
     from dataclasses import replace
 
@@ -142,6 +159,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         raise UserError("the input has no rows: no star to plot")
     if not 0 <= row < len(frame):
         raise UserError(f"--row {row} is outside the input (0..{len(frame) - 1})")
+    red = settings.reddening if settings is not None else Reddening() if reddening is None else reddening
+    _say_columns(frame, red, log, settings is not None and settings.require_magnitudes)
     am = model if isinstance(model, AgeModel) else AgeModel.load(model)
     one = frame.iloc[[row]].reset_index(drop=True)
     if settings is None:
@@ -286,8 +305,12 @@ def marker_area(n: int) -> float:
 
 
 def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame | None = None,
-                  colour_by: str | None = None, model=None, fmt: str | None = None, dpi: float = DPI) -> Path:
-    """Period vs (BP-RP)0 with the model's 16-84% bands and medians at ``ages_myr``; returns the path."""
+                  colour_by: str | None = None, model=None, fmt: str | None = None, dpi: float = DPI,
+                  log=None) -> Path:
+    """Period vs (BP-RP)0 with the model's 16-84% bands and medians at ``ages_myr``; returns the path.
+
+    ``log``: called with each line naming the columns of ``data`` read (the CLI prints them).
+    """
     from gyroage import io
     from gyroage.core.api import AgeModel
 
@@ -300,6 +323,12 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
     if any(not lo <= a <= hi for a in ages):  # beyond its grid the flow's bands are extrapolation
         raise UserError(f"--age must be within the model's age grid, {lo:g}-{hi:g} Myr")
     frame = None if data is None else data if isinstance(data, pd.DataFrame) else io.read_table(data)
+    if frame is not None:
+        from gyroage.core.colours import Reddening
+
+        if colour_by:  # its refusal too comes before the lines naming the columns read
+            io.require_column(list(frame.columns), colour_by)
+        _say_columns(frame, Reddening(), log)
     fig = sequence_figure(am, ages, frame, colour_by)
     return save_figure(fig, out_path, fmt, dpi)
 

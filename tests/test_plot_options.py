@@ -166,3 +166,42 @@ def test_plot_posterior_shares_estimates_option_definitions():
     from gyroage.core.sampler import SamplerSettings
 
     assert (est["walkers"][-1], est["max_steps"][-1]) == (SamplerSettings().n_walkers, SamplerSettings().max_steps)
+
+
+OBSERVED = "name,Per,BP-RP,e_BP-RP,E(B-V),Prot\nx,12.0,1.2,0.01,0.05,13.0\n"
+
+
+def reading_lines(stderr: str, label: str) -> list[str]:
+    """The lines naming the columns read, without their ``label: `` (as estimate prints them)."""
+    return [ln.removeprefix(f"{label}: ") for ln in stderr.splitlines() if ln.startswith(f"{label}: ")
+            and ("reading " in ln or "several columns" in ln)]
+
+
+@pytest.mark.parametrize("options", [(), ("--ebv", "0.04")])
+def test_plot_posterior_and_sequence_say_which_columns_they_read_as_estimate_does(tmp_path, options):
+    """estimate names the period and colour columns it matched on stderr; the plots read the same columns silently."""
+    stars = tmp_path / "stars.csv"
+    stars.write_text(OBSERVED)
+    res = CliRunner().invoke(app, ["estimate", str(stars), *options])
+    assert res.exit_code == 0, res.output
+    said = reading_lines(res.stderr, "estimate")
+    assert said[-1].startswith("reading prot from 'Per' (d), colour from 'BP-RP' (error 'e_BP-RP') - "), said
+    assert len(said) == 2 and said[0].startswith("several columns are prot"), said
+    res = CliRunner().invoke(app, ["plot", "posterior", str(stars), "-o", str(tmp_path / "p.png"), *options])
+    assert res.exit_code == 0, res.output
+    assert reading_lines(res.stderr, "plot") == said, res.stderr
+    if not options:  # plot sequence has no reddening options: the file's own E(B-V)
+        res = CliRunner().invoke(app, ["plot", "sequence", "--data", str(stars), "-o", str(tmp_path / "s.png"),
+                                       "--age", "600"])
+        assert res.exit_code == 0, res.output
+        assert reading_lines(res.stderr, "plot") == said, res.stderr
+
+
+def test_a_refused_plot_input_is_one_line_without_the_reading_line(tmp_path):
+    obs, ok = tmp_path / "obs.csv", tmp_path / "ok.csv"
+    obs.write_text("prot,bp_rp\n12,1.2\n")  # no reddening
+    ok.write_text("prot,bp_rp0\n12,1.2\n")
+    for args in (["posterior", str(obs)], ["sequence", "--data", str(obs)], ["posterior", str(ok), "--main-sequence"],
+                 ["sequence", "--data", str(ok), "--colour-by", "nope"]):
+        res = CliRunner().invoke(app, ["plot", *args, "-o", str(tmp_path / "x.png")])
+        assert res.exit_code == 2 and res.output.count("\n") == 1 and "reading" not in res.output, res.output
