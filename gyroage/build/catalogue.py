@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.core.main_sequence import absolute_g
+from gyroage.csv_layout import NA_TOKENS
 from gyroage.errors import UserError
 
 CATALOG_ENV = "GYROAGE_CATALOG"
@@ -27,6 +28,9 @@ PARALLAX = "dr3_parallax_zpt_corrected"  # mas
 MAIN_SEQUENCE_AGES = (8.0, 9.0)
 EVOLVED_MIN_AGE = 9.0
 MAIN_SEQUENCE_BIN = 0.1  # mag of (BP-RP)0
+QUALITY_FLAGS = ("cmd_exclude", "dered_exclude", "phot_exclude")
+# Every column read as a number (when present): a cell that is neither a number nor missing is refused in one line.
+NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, "G_0", "dr3_ruwe", *QUALITY_FLAGS)
 
 
 def default_catalogue_path() -> Path:
@@ -47,6 +51,26 @@ def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}")
+    return _numbers(frame, path)
+
+
+def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` with its :data:`NUMERIC` columns as float64; a cell that is text (``12.5d``) is a one-line
+    :class:`UserError` naming it, rather than a ValueError from whichever step first needs the number."""
+    frame = frame.copy()
+    for col in (c for c in NUMERIC if c in frame.columns):
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            frame[col] = values.to_numpy(dtype=float, na_value=np.nan)
+            continue
+        text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+        blank = text.str.lower().isin(NA_TOKENS).to_numpy(dtype=bool)
+        numbers = pd.to_numeric(text.where(~blank, None), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = np.flatnonzero(np.isnan(numbers) & ~blank)
+        if len(bad):
+            raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} holds "
+                            f"'{text.iloc[bad[0]][:40]}', not a number")
+        frame[col] = numbers
     return frame
 
 
@@ -57,7 +81,7 @@ def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
     positive period present.
     """
     keep = np.ones(len(frame), dtype=bool)
-    for flag in ("cmd_exclude", "dered_exclude", "phot_exclude"):
+    for flag in QUALITY_FLAGS:
         if flag in frame.columns:
             keep &= frame[flag].fillna(1).to_numpy() == 0
     if "dr3_ruwe" in frame.columns:

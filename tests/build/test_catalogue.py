@@ -1,0 +1,81 @@
+"""Reading a training catalogue: every problem a user's file can have is one line, exit 2, never a traceback.
+
+The catalogues here are tiny synthetic ones written by each test (never the shared data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.build.catalogue import load_catalogue
+from gyroage.errors import UserError
+
+
+def synthetic(n_per_cluster: int = 12, seed: int = 0) -> pd.DataFrame:
+    """A catalogue shaped like the shipped one (the columns training reads), three clusters, no flagged star."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cluster, age in (("Alpha", 120.0), ("Beta", 650.0), ("Gamma", 2500.0)):
+        for _ in range(n_per_cluster):
+            rows.append({"cluster": cluster, "Prot_source": "Src2020", "Prot": round(float(rng.uniform(2, 20)), 3),
+                         "mem_prob_source": 0.9, "dr3_ruwe": 1.0, "BPRP_0": round(float(rng.uniform(0.8, 2.4)), 3),
+                         "e_BPRP_0": 0.02, "fiducial_age_Myr": age, "cmd_exclude": 0, "dered_exclude": 0,
+                         "phot_exclude": 0})
+    return pd.DataFrame(rows)
+
+
+def write(frame: pd.DataFrame, path: Path, **kwargs) -> Path:
+    frame.to_csv(path, index=False, **kwargs)
+    return path
+
+
+def build_cli(*args: str):
+    """``gyroage ARGS`` in-process (the build commands need the 'train' extra)."""
+    pytest.importorskip("torch")
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def assert_one_line_error(res, *words: str) -> None:
+    assert res.exit_code == 2, res.output
+    assert res.output.count("\n") == 1 and "Traceback" not in res.output, res.output
+    for word in words:
+        assert word in res.output, res.output
+
+
+def test_a_period_with_text_in_it_is_one_line_naming_the_cell(tmp_path):
+    """Prot '12.5d' was 'ValueError: could not convert string to float' from deep in training_set."""
+    frame = synthetic().astype({"Prot": str})
+    frame.loc[3, "Prot"] = "12.5d"
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=r"column Prot, data row 4 holds '12\.5d', not a number"):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "12.5d")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("column", ["fiducial_age_Myr", "e_BPRP_0", "dr3_ruwe", "cmd_exclude", "mem_prob_source"])
+def test_any_number_column_refuses_text(tmp_path, column):
+    frame = synthetic().astype({column: str})
+    frame.loc[0, column] = "abc"
+    with pytest.raises(UserError, match=f"column {column}, data row 1 holds 'abc'"):
+        load_catalogue(write(frame, tmp_path / "cat.csv"))
+
+
+def test_missing_cells_stay_missing_and_numbers_are_read_as_before(tmp_path):
+    frame = synthetic()
+    frame.loc[2, "BPRP_0"] = np.nan
+    frame.loc[5, "mem_prob_source"] = np.nan
+    path = write(frame, tmp_path / "cat.csv")
+    got = load_catalogue(path)
+    want = pd.read_csv(path)
+    for col in ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", "mem_prob_source", "dr3_ruwe"):
+        assert np.array_equal(got[col].to_numpy(dtype=float), want[col].to_numpy(dtype=float), equal_nan=True), col
+    assert got["cluster"].tolist() == want["cluster"].tolist()
