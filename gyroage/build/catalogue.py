@@ -7,7 +7,10 @@ never copied into the repository.
 
 from __future__ import annotations
 
+import contextlib
+import io as _io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import pandas as pd
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.errors import UserError
+from gyroage.io import read_table
 
 CATALOG_ENV = "GYROAGE_CATALOG"
 REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
@@ -28,6 +32,7 @@ PARALLAX = "dr3_parallax_zpt_corrected"  # mas
 MAIN_SEQUENCE_AGES = (8.0, 9.0)
 EVOLVED_MIN_AGE = 9.0
 MAIN_SEQUENCE_BIN = 0.1  # mag of (BP-RP)0
+TEXT = ("cluster", PERIOD_SOURCE)  # text columns whose missing cells are read as missing
 QUALITY_FLAGS = ("cmd_exclude", "dered_exclude", "phot_exclude")
 # Every column read as a number (when present): a cell that is neither a number nor missing is refused in one line.
 NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, "G_0", "dr3_ruwe", *QUALITY_FLAGS)
@@ -42,16 +47,34 @@ def default_catalogue_path() -> Path:
     return root.parent / "shared" / "data" / "open_cluster_rotators.csv"
 
 
-def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the raw catalogue; a missing file or column is a :class:`UserError`."""
+def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.DataFrame:
+    """Read the raw catalogue with :func:`gyroage.io.read_table` (any format and delimiter ``gyroage estimate``
+    reads); a missing file or column, or a number column holding text, is a :class:`UserError`.
+
+    ``notices``: print the reader's one-line notices (decimal commas read, units converted) to stderr; off where
+    the same catalogue is read again (each leave-one-cluster-out fold).
+    """
     path = Path(path) if path is not None else default_catalogue_path()
     if not path.is_file():
         raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
-    frame = pd.read_csv(path)
+    with contextlib.redirect_stderr(sys.stderr if notices else _io.StringIO()):
+        frame = _text_missing(read_table(path))  # CSV of any delimiter, gzip, Parquet, FITS, ...: as stars are read
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}")
     return _numbers(frame, path)
+
+
+def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the missing-value cells (:data:`NA_TOKENS`) of its :data:`TEXT` columns NaN, as pandas'
+    own CSV reader gave them (the star reader keeps every cell as text)."""
+    frame = frame.copy()
+    for col in (c for c in TEXT if c in frame.columns):
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values):
+            blank = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower().isin(NA_TOKENS)
+            frame[col] = values.astype(object).where(~blank.to_numpy(dtype=bool), np.nan)
+    return frame
 
 
 def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
