@@ -62,7 +62,19 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}")
-    return _numbers(frame, path)
+    frame = _numbers(frame, path)
+    _check_values(frame, path)
+    return frame
+
+
+def _check_values(frame: pd.DataFrame, path: Path) -> None:
+    """One-line :class:`UserError` for a value no training step can use, naming the first offending row."""
+    names = frame["cluster"]
+    nameless = np.flatnonzero(names.isna().to_numpy(dtype=bool)
+                              | names.astype(object).fillna("").astype(str).str.strip().eq("").to_numpy(dtype=bool))
+    if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
+        raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
+                        f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
 
 
 def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:

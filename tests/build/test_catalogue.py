@@ -121,3 +121,14 @@ def test_a_binary_file_is_one_line(tmp_path):
     path.write_bytes(b"cluster,Prot\n\xff\xfe\x00junk\n")
     with pytest.raises(UserError, match="not UTF-8"):
         load_catalogue(path)
+
+
+@pytest.mark.parametrize("name", ["", "  ", "NA"])
+def test_a_star_without_a_cluster_name_is_one_line(tmp_path, name):
+    """A blank cluster cell was "TypeError: '<' not supported between instances of 'str' and 'float'" in training."""
+    frame = synthetic()
+    frame.loc[4, "cluster"] = name
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match="column cluster, data row 5 has no cluster name"):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "data row 5")
