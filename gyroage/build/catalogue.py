@@ -62,6 +62,8 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}")
+    if frame.empty:  # training divided by the number of stars
+        raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
     _check_values(frame, path)
     return frame

@@ -47,11 +47,16 @@ def train(
                                config)
     path = catalogue or default_catalogue_path()
     frame = quality_select(load_catalogue(path))
+    if frame.empty:  # training divided by the number of stars
+        raise UserError(f"no star of rotator catalogue {path} passes the quality selection (flags 0, RUWE < 1.4, "
+                        "colour, colour error, age and a positive period given)")
     if exclude:
         unknown = sorted(set(exclude) - set(frame["cluster"]))
         if unknown:
             raise UserError(f"unknown cluster to exclude: {unknown[0]}")
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
+        if frame.empty:
+            raise UserError("--exclude leaves no star to train on")
     data = training_set(frame)
     result = train_flow(data, settings, quiet=quiet)
     out.mkdir(parents=True, exist_ok=True)

@@ -132,3 +132,27 @@ def test_a_star_without_a_cluster_name_is_one_line(tmp_path, name):
     with pytest.raises(UserError, match="column cluster, data row 5 has no cluster name"):
         load_catalogue(path)
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "data row 5")
+
+
+def test_a_header_only_catalogue_is_one_line(tmp_path):
+    """A header and no rows was 'ZeroDivisionError: float division by zero' in the training loop."""
+    path = write(synthetic().iloc[:0], tmp_path / "cat.csv")
+    with pytest.raises(UserError, match="holds no stars"):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "no stars")
+
+
+def test_a_catalogue_the_selection_empties_is_one_line(tmp_path):
+    frame = synthetic()
+    frame["phot_exclude"] = 1
+    path = write(frame, tmp_path / "cat.csv")
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")),
+                          "no star", "passes the quality selection")
+    assert not (tmp_path / "o").exists()
+
+
+def test_excluding_every_cluster_is_one_line(tmp_path):
+    path = write(synthetic(), tmp_path / "cat.csv")
+    res = build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"),
+                    "--exclude", "Alpha", "--exclude", "Beta", "--exclude", "Gamma")
+    assert_one_line_error(res, "--exclude leaves no star")
