@@ -5,6 +5,7 @@ The catalogues here are tiny synthetic ones written by each test (never the shar
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +157,33 @@ def test_excluding_every_cluster_is_one_line(tmp_path):
     res = build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"),
                     "--exclude", "Alpha", "--exclude", "Beta", "--exclude", "Gamma")
     assert_one_line_error(res, "--exclude leaves no star")
+
+
+@pytest.mark.parametrize("age", [-5.0, 0.0])
+def test_an_age_that_is_not_positive_is_one_line(tmp_path, age):
+    """A negative age trained on NaN labels (log10 of a negative number), or was an OverflowError traceback."""
+    frame = synthetic()
+    frame.loc[3, "fiducial_age_Myr"] = age
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=f"column fiducial_age_Myr, data row 4 holds {age:g}, not a positive age"):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "data row 4")
+
+
+@pytest.mark.parametrize("scale, span, hint", [(1e6, "1.2e+08-2.5e+09", "in yr?"), (1e-3, "0.12-2.5", "in Gyr?")])
+def test_ages_outside_the_age_grid_suggest_the_unit(tmp_path, scale, span, hint):
+    """Ages in yr or Gyr were taken as Myr: a model trained on clusters of 10^14 yr or 120 kyr."""
+    frame = synthetic()
+    frame["fiducial_age_Myr"] *= scale
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=re.escape(f"ages must be in Myr: column fiducial_age_Myr spans {span}, "
+                                                  f"outside the model's age grid (1-10000 Myr; {hint}")):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), span)
+
+
+def test_ages_at_the_age_grid_edges_are_accepted(tmp_path):
+    frame = synthetic()
+    frame.loc[frame["cluster"] == "Alpha", "fiducial_age_Myr"] = 1.0
+    frame.loc[frame["cluster"] == "Gamma", "fiducial_age_Myr"] = 10000.0
+    assert load_catalogue(write(frame, tmp_path / "cat.csv"))["fiducial_age_Myr"].max() == 10000.0
