@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage.columns import column_key, file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.defaults import AGE_GRID
@@ -62,7 +63,8 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         frame = _text_missing(read_table(path))  # CSV of any delimiter, gzip, Parquet, FITS, ...: as stars are read
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise UserError(f"rotator catalogue {path} lacks column {missing[0]}")
+        raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{_spelt_otherwise(missing[0], frame)}"
+                        + file_has([c if len(str(c)) <= 30 else f"{str(c)[:27]}..." for c in frame.columns]))
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
@@ -96,6 +98,13 @@ def _check_ages(age_myr: np.ndarray, path: Path) -> None:
         hint = "in yr? divide by 1e6" if ages.max() > hi else "in Gyr? multiply by 1000"
         raise UserError(f"rotator catalogue {path}: ages must be in Myr: column {col} spans "
                         f"{ages.min():.3g}-{ages.max():.3g}, outside the model's age grid ({lo:g}-{hi:g} Myr; {hint})")
+
+
+def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
+    """" (is it Cluster?)" when a column differs from ``name`` only in case, ``_``/``-`` or spaces: the catalogue's
+    names are matched exactly."""
+    close = [str(c) for c in frame.columns if column_key(str(c)) == column_key(name)]
+    return f" (is it {close[0]}?)" if close else ""
 
 
 def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:

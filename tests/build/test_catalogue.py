@@ -187,3 +187,24 @@ def test_ages_at_the_age_grid_edges_are_accepted(tmp_path):
     frame.loc[frame["cluster"] == "Alpha", "fiducial_age_Myr"] = 1.0
     frame.loc[frame["cluster"] == "Gamma", "fiducial_age_Myr"] = 10000.0
     assert load_catalogue(write(frame, tmp_path / "cat.csv"))["fiducial_age_Myr"].max() == 10000.0
+
+
+def test_a_missing_column_names_the_columns_the_file_has(tmp_path):
+    frame = synthetic().rename(columns={"cluster": "Cluster"})
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError) as err:
+        load_catalogue(path)
+    message = str(err.value)
+    assert "lacks column cluster (is it Cluster?); the file has: Cluster, Prot_source, Prot," in message
+    assert "\n" not in message
+
+
+def test_a_missing_column_message_stays_short_for_a_wide_file(tmp_path):
+    frame = synthetic().drop(columns="e_BPRP_0")
+    for i in range(60):
+        frame[f"extra_column_with_a_rather_long_descriptive_name_{i:02d}"] = 1.0
+    with pytest.raises(UserError) as err:
+        load_catalogue(write(frame, tmp_path / "cat.csv"))
+    message = str(err.value).replace(str(tmp_path), "")
+    assert "lacks column e_BPRP_0; the file has: cluster, Prot_source," in message
+    assert "(58 more)" in message and len(message) < 500, message
