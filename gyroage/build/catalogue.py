@@ -36,8 +36,10 @@ EVOLVED_MIN_AGE = 9.0
 MAIN_SEQUENCE_BIN = 0.1  # mag of (BP-RP)0
 TEXT = ("cluster", PERIOD_SOURCE)  # text columns whose missing cells are read as missing
 QUALITY_FLAGS = ("cmd_exclude", "dered_exclude", "phot_exclude")
+RUWE, RUWE_MAX = "dr3_ruwe", 1.4  # above 1.4: likely an unresolved binary
+SELECTION_COLUMNS = (*QUALITY_FLAGS, RUWE)
 # Every column read as a number (when present): a cell that is neither a number nor missing is refused in one line.
-NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, "G_0", "dr3_ruwe", *QUALITY_FLAGS)
+NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, "G_0", *SELECTION_COLUMNS)
 
 
 def default_catalogue_path() -> Path:
@@ -69,6 +71,12 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
     _check_values(frame, path)
+    skipped = [c for c in SELECTION_COLUMNS if c not in frame.columns]
+    if skipped and notices:  # the card records the selection applied (selection_applied); the user hears it here
+        applied = selection_applied(frame.columns)
+        print(f"gyroage: rotator catalogue {path} has no column {', '.join(skipped)}: "
+              + ("no quality selection is applied" if applied == "none"
+                 else f"the quality selection applies {applied} only"), file=sys.stderr, flush=True)
     return frame
 
 
@@ -139,18 +147,31 @@ def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame
 
 
+def selection_applied(columns) -> str:
+    """The quality selection :func:`quality_select` applies to a catalogue of these ``columns``, as the model card
+    records it (``"none"`` without any of :data:`SELECTION_COLUMNS`)."""
+    columns = set(columns)
+    parts = [f"{flag}==0" for flag in QUALITY_FLAGS if flag in columns]
+    if RUWE in columns:
+        parts.append(f"{RUWE}<{RUWE_MAX}")
+    return ", ".join(parts) or "none"
+
+
+FULL_SELECTION = selection_applied(SELECTION_COLUMNS)  # the published one, for a catalogue with every column
+
+
 def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
     """The published training selection (catalogue README).
 
-    cmd/dered/phot_exclude == 0, RUWE < 1.4, colour, colour error and a
-    positive period present.
+    cmd/dered/phot_exclude == 0, RUWE < 1.4 (each where the catalogue has the column: :func:`selection_applied`),
+    colour, colour error and a positive period present.
     """
     keep = np.ones(len(frame), dtype=bool)
     for flag in QUALITY_FLAGS:
         if flag in frame.columns:
             keep &= frame[flag].fillna(1).to_numpy() == 0
-    if "dr3_ruwe" in frame.columns:
-        keep &= frame["dr3_ruwe"].to_numpy(dtype=float) < 1.4
+    if RUWE in frame.columns:
+        keep &= frame[RUWE].to_numpy(dtype=float) < RUWE_MAX
     for col in ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr"):
         keep &= np.isfinite(frame[col].to_numpy(dtype=float))
     keep &= frame["Prot"].to_numpy(dtype=float) > 0

@@ -208,3 +208,30 @@ def test_a_missing_column_message_stays_short_for_a_wide_file(tmp_path):
     message = str(err.value).replace(str(tmp_path), "")
     assert "lacks column e_BPRP_0; the file has: cluster, Prot_source," in message
     assert "(58 more)" in message and len(message) < 500, message
+
+
+@pytest.mark.parametrize("dropped, recorded", [
+    ((), "cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4"),
+    (("cmd_exclude", "dered_exclude", "phot_exclude"), "dr3_ruwe<1.4"),
+    (("phot_exclude", "dr3_ruwe"), "cmd_exclude==0, dered_exclude==0"),
+    (("cmd_exclude", "dered_exclude", "phot_exclude", "dr3_ruwe"), "none"),
+])
+def test_the_selection_recorded_is_the_one_applied(dropped, recorded):
+    from gyroage.build.catalogue import selection_applied
+
+    assert selection_applied(synthetic().drop(columns=list(dropped)).columns) == recorded
+
+
+@pytest.mark.slow
+def test_a_catalogue_without_quality_flags_says_so_and_its_card_records_it(tmp_path):
+    """Without the flag columns the selection was skipped, but train.json (the model card) said it was applied."""
+    import json
+
+    path = write(synthetic().drop(columns=["cmd_exclude", "dered_exclude", "phot_exclude"]), tmp_path / "cat.csv")
+    res = build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"), "--max-epochs", "1", "-q")
+    assert res.exit_code == 0, res.output
+    notice = ("gyroage: rotator catalogue has no column cmd_exclude, dered_exclude, phot_exclude: the quality "
+              "selection applies dr3_ruwe<1.4 only")
+    assert res.stderr.replace(f" {path}", "").splitlines() == [notice], res.stderr
+    info = json.loads((tmp_path / "o" / "train.json").read_text())
+    assert info["catalog"]["selection"] == "dr3_ruwe<1.4"
