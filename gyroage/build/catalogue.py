@@ -71,6 +71,14 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
     _check_values(frame, path)
+    negative = np.flatnonzero(frame["e_BPRP_0"].to_numpy(dtype=float) < 0)
+    if len(negative):  # no uncertainty is negative: read as missing, so the selection leaves those stars out
+        frame.loc[frame.index[negative], "e_BPRP_0"] = np.nan
+        if notices:
+            one = len(negative) == 1
+            print(f"gyroage: rotator catalogue {path}: {len(negative)} negative e_BPRP_0 ({'in' if one else 'the first in'}"
+                  f" data row {negative[0] + 1}) read as missing: {'that star is' if one else 'those stars are'} left out",
+                  file=sys.stderr, flush=True)
     skipped = [c for c in SELECTION_COLUMNS if c not in frame.columns]
     if skipped and notices:  # the card records the selection applied (selection_applied); the user hears it here
         applied = selection_applied(frame.columns)

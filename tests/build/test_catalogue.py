@@ -235,3 +235,29 @@ def test_a_catalogue_without_quality_flags_says_so_and_its_card_records_it(tmp_p
     assert res.stderr.replace(f" {path}", "").splitlines() == [notice], res.stderr
     info = json.loads((tmp_path / "o" / "train.json").read_text())
     assert info["catalog"]["selection"] == "dr3_ruwe<1.4"
+
+
+def test_a_negative_colour_error_is_read_as_missing_with_a_notice(tmp_path, capsys):
+    """A negative e_BPRP_0 was accepted as it came (and set the card's colour-error domain)."""
+    from gyroage.build.catalogue import quality_select
+
+    frame = synthetic()
+    frame.loc[[3, 7], "e_BPRP_0"] = -0.02
+    path = write(frame, tmp_path / "cat.csv")
+    got = load_catalogue(path)
+    assert np.isnan(got["e_BPRP_0"][[3, 7]]).all() and (got["e_BPRP_0"].drop([3, 7]) == 0.02).all()
+    assert capsys.readouterr().err == (f"gyroage: rotator catalogue {path}: 2 negative e_BPRP_0 (the first in data "
+                                       "row 4) read as missing: those stars are left out\n")
+    assert len(quality_select(got)) == len(frame) - 2
+    load_catalogue(path, notices=False)
+    assert capsys.readouterr().err == ""
+    frame.loc[3, "e_BPRP_0"] = 0.02
+    load_catalogue(write(frame, path))
+    assert "1 negative e_BPRP_0 (in data row 8) read as missing: that star is left out" in capsys.readouterr().err
+
+
+def test_a_zero_colour_error_is_kept(tmp_path, capsys):
+    frame = synthetic()
+    frame.loc[3, "e_BPRP_0"] = 0.0
+    assert load_catalogue(write(frame, tmp_path / "cat.csv"))["e_BPRP_0"][3] == 0.0
+    assert capsys.readouterr().err == ""
