@@ -7,15 +7,22 @@ never copied into the repository.
 
 from __future__ import annotations
 
+import contextlib
+import io as _io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gyroage.columns import column_key, file_has
 from gyroage.core.main_sequence import absolute_g
+from gyroage.csv_layout import NA_TOKENS
+from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
+from gyroage.io import read_table
 
 CATALOG_ENV = "GYROAGE_CATALOG"
 REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
@@ -27,6 +34,12 @@ PARALLAX = "dr3_parallax_zpt_corrected"  # mas
 MAIN_SEQUENCE_AGES = (8.0, 9.0)
 EVOLVED_MIN_AGE = 9.0
 MAIN_SEQUENCE_BIN = 0.1  # mag of (BP-RP)0
+TEXT = ("cluster", PERIOD_SOURCE)  # text columns whose missing cells are read as missing
+QUALITY_FLAGS = ("cmd_exclude", "dered_exclude", "phot_exclude")
+RUWE, RUWE_MAX = "dr3_ruwe", 1.4  # above 1.4: likely an unresolved binary
+SELECTION_COLUMNS = (*QUALITY_FLAGS, RUWE)
+# Every column read as a number (when present): a cell that is neither a number nor missing is refused in one line.
+NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, "G_0", *SELECTION_COLUMNS)
 
 
 def default_catalogue_path() -> Path:
@@ -38,30 +51,135 @@ def default_catalogue_path() -> Path:
     return root.parent / "shared" / "data" / "open_cluster_rotators.csv"
 
 
-def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the raw catalogue; a missing file or column is a :class:`UserError`."""
+def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.DataFrame:
+    """Read the raw catalogue with :func:`gyroage.io.read_table` (any format and delimiter ``gyroage estimate``
+    reads); a missing file or column, or a number column holding text, is a :class:`UserError`.
+
+    ``notices``: print the reader's one-line notices (decimal commas read, units converted) to stderr; off where
+    the same catalogue is read again (each leave-one-cluster-out fold).
+    """
     path = Path(path) if path is not None else default_catalogue_path()
     if not path.is_file():
         raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
-    frame = pd.read_csv(path)
+    with contextlib.redirect_stderr(sys.stderr if notices else _io.StringIO()):
+        frame = _text_missing(read_table(path))  # CSV of any delimiter, gzip, Parquet, FITS, ...: as stars are read
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise UserError(f"rotator catalogue {path} lacks column {missing[0]}")
+        raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{_spelt_otherwise(missing[0], frame)}"
+                        + file_has([c if len(str(c)) <= 30 else f"{str(c)[:27]}..." for c in frame.columns]))
+    if frame.empty:  # training divided by the number of stars
+        raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
+    frame = _numbers(frame, path)
+    _check_values(frame, path)
+    negative = np.flatnonzero(frame["e_BPRP_0"].to_numpy(dtype=float) < 0)
+    if len(negative):  # no uncertainty is negative: read as missing, so the selection leaves those stars out
+        frame.loc[frame.index[negative], "e_BPRP_0"] = np.nan
+        if notices:
+            one = len(negative) == 1
+            print(f"gyroage: rotator catalogue {path}: {len(negative)} negative e_BPRP_0 ({'in' if one else 'the first in'}"
+                  f" data row {negative[0] + 1}) read as missing: {'that star is' if one else 'those stars are'} left out",
+                  file=sys.stderr, flush=True)
+    skipped = [c for c in SELECTION_COLUMNS if c not in frame.columns]
+    if skipped and notices:  # the card records the selection applied (selection_applied); the user hears it here
+        applied = selection_applied(frame.columns)
+        print(f"gyroage: rotator catalogue {path} has no column {', '.join(skipped)}: "
+              + ("no quality selection is applied" if applied == "none"
+                 else f"the quality selection applies {applied} only"), file=sys.stderr, flush=True)
     return frame
+
+
+def _check_values(frame: pd.DataFrame, path: Path) -> None:
+    """One-line :class:`UserError` for a value no training step can use, naming the first offending row."""
+    names = frame["cluster"]
+    nameless = np.flatnonzero(names.isna().to_numpy(dtype=bool)
+                              | names.astype(object).fillna("").astype(str).str.strip().eq("").to_numpy(dtype=bool))
+    if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
+        raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
+                        f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
+    _check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path)
+
+
+def _check_ages(age_myr: np.ndarray, path: Path) -> None:
+    """Ages must be positive and within the model's age grid (:data:`AGE_GRID`): ages in yr or Gyr were taken
+    as Myr, and a negative one gave NaN labels."""
+    given = np.isfinite(age_myr)
+    col = "fiducial_age_Myr"
+    bad = np.flatnonzero(given & (age_myr <= 0))
+    if len(bad):
+        raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} holds {age_myr[bad[0]]:g}, "
+                        "not a positive age in Myr")
+    lo, hi = 10 ** (AGE_GRID[0] - 6), 10 ** (AGE_GRID[1] - 6)
+    ages = age_myr[given]
+    if len(ages) and (ages.min() < lo or ages.max() > hi):
+        hint = "in yr? divide by 1e6" if ages.max() > hi else "in Gyr? multiply by 1000"
+        raise UserError(f"rotator catalogue {path}: ages must be in Myr: column {col} spans "
+                        f"{ages.min():.3g}-{ages.max():.3g}, outside the model's age grid ({lo:g}-{hi:g} Myr; {hint})")
+
+
+def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
+    """" (is it Cluster?)" when a column differs from ``name`` only in case, ``_``/``-`` or spaces: the catalogue's
+    names are matched exactly."""
+    close = [str(c) for c in frame.columns if column_key(str(c)) == column_key(name)]
+    return f" (is it {close[0]}?)" if close else ""
+
+
+def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the missing-value cells (:data:`NA_TOKENS`) of its :data:`TEXT` columns NaN, as pandas'
+    own CSV reader gave them (the star reader keeps every cell as text)."""
+    frame = frame.copy()
+    for col in (c for c in TEXT if c in frame.columns):
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values):
+            blank = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower().isin(NA_TOKENS)
+            frame[col] = values.astype(object).where(~blank.to_numpy(dtype=bool), np.nan)
+    return frame
+
+
+def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` with its :data:`NUMERIC` columns as float64; a cell that is text (``12.5d``) is a one-line
+    :class:`UserError` naming it, rather than a ValueError from whichever step first needs the number."""
+    frame = frame.copy()
+    for col in (c for c in NUMERIC if c in frame.columns):
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            frame[col] = values.to_numpy(dtype=float, na_value=np.nan)
+            continue
+        text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+        blank = text.str.lower().isin(NA_TOKENS).to_numpy(dtype=bool)
+        numbers = pd.to_numeric(text.where(~blank, None), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = np.flatnonzero(np.isnan(numbers) & ~blank)
+        if len(bad):
+            raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} holds "
+                            f"'{text.iloc[bad[0]][:40]}', not a number")
+        frame[col] = numbers
+    return frame
+
+
+def selection_applied(columns) -> str:
+    """The quality selection :func:`quality_select` applies to a catalogue of these ``columns``, as the model card
+    records it (``"none"`` without any of :data:`SELECTION_COLUMNS`)."""
+    columns = set(columns)
+    parts = [f"{flag}==0" for flag in QUALITY_FLAGS if flag in columns]
+    if RUWE in columns:
+        parts.append(f"{RUWE}<{RUWE_MAX}")
+    return ", ".join(parts) or "none"
+
+
+FULL_SELECTION = selection_applied(SELECTION_COLUMNS)  # the published one, for a catalogue with every column
 
 
 def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
     """The published training selection (catalogue README).
 
-    cmd/dered/phot_exclude == 0, RUWE < 1.4, colour, colour error and a
-    positive period present.
+    cmd/dered/phot_exclude == 0, RUWE < 1.4 (each where the catalogue has the column: :func:`selection_applied`),
+    colour, colour error and a positive period present.
     """
     keep = np.ones(len(frame), dtype=bool)
-    for flag in ("cmd_exclude", "dered_exclude", "phot_exclude"):
+    for flag in QUALITY_FLAGS:
         if flag in frame.columns:
             keep &= frame[flag].fillna(1).to_numpy() == 0
-    if "dr3_ruwe" in frame.columns:
-        keep &= frame["dr3_ruwe"].to_numpy(dtype=float) < 1.4
+    if RUWE in frame.columns:
+        keep &= frame[RUWE].to_numpy(dtype=float) < RUWE_MAX
     for col in ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr"):
         keep &= np.isfinite(frame[col].to_numpy(dtype=float))
     keep &= frame["Prot"].to_numpy(dtype=float) > 0

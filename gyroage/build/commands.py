@@ -36,7 +36,13 @@ def train(
         raise UserError("--seed must be >= 0")
     _check_max_epochs(max_epochs)
     _need("torch", "onnx")
-    from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
+    from gyroage.build.catalogue import (
+        default_catalogue_path,
+        load_catalogue,
+        quality_select,
+        selection_applied,
+        training_set,
+    )
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import TrainSettings, train_flow, train_info
     from gyroage.core.modelcard import sha256
@@ -46,17 +52,24 @@ def train(
     settings = _train_settings(TrainSettings.from_dict, {**overrides, "seed": seed, **_given(max_epochs=max_epochs)},
                                config)
     path = catalogue or default_catalogue_path()
-    frame = quality_select(load_catalogue(path))
+    raw = load_catalogue(path)
+    selection = selection_applied(raw.columns)
+    frame = quality_select(raw)
+    if frame.empty:  # training divided by the number of stars
+        raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
+                        "colour error, age and a positive period given)")
     if exclude:
         unknown = sorted(set(exclude) - set(frame["cluster"]))
         if unknown:
             raise UserError(f"unknown cluster to exclude: {unknown[0]}")
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
+        if frame.empty:
+            raise UserError("--exclude leaves no star to train on")
     data = training_set(frame)
     result = train_flow(data, settings, quiet=quiet)
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
-    info = train_info(result, data, str(path), sha256(path))
+    info = train_info(result, data, str(path), sha256(path), selection)
     if note:
         info["note"] = note
     (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")

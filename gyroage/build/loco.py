@@ -202,7 +202,7 @@ def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibrat
 def load_held_out(catalogue: str | Path, out_dir: str | Path, settings: ValidateSettings,
                   clusters: list[str]) -> tuple[pd.DataFrame, dict[str, dict]]:
     """(the quality-selected catalogue, the saved folds of ``clusters``): what the analysis reads."""
-    return quality_select(load_catalogue(catalogue)), load_folds(out_dir, settings, clusters)
+    return quality_select(load_catalogue(catalogue, notices=False)), load_folds(out_dir, settings, clusters)
 
 
 def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],

@@ -42,7 +42,7 @@ def run_fold(task: dict) -> dict:
     """
     torch.set_num_threads(1)
     start = time.perf_counter()
-    frame = quality_select(load_catalogue(task["catalogue"]))
+    frame = quality_select(load_catalogue(task["catalogue"], notices=False))
     data = training_set(frame)
     held = data.cluster == task["cluster"]
     result = train_flow(data.subset(~held), TrainSettings.from_dict(task["train"]), quiet=True)

@@ -16,7 +16,14 @@ import numpy as np
 import torch
 
 from gyroage.build import reference_law
-from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain, without_evolved, without_sole_sources
+from gyroage.build.catalogue import (
+    FULL_SELECTION,
+    TrainingSet,
+    domain_of,
+    sequence_domain,
+    without_evolved,
+    without_sole_sources,
+)
 from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
@@ -363,14 +370,19 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
                        time.perf_counter() - start, history)
 
 
-def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str) -> dict:
+def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalog_sha256: str,
+               selection: str = FULL_SELECTION) -> dict:
     """What the model card records about training (JSON-ready); the domain is that of the stars and labels the flow
-    was trained on (after a trim or relabelling, and without the stars :func:`kept_for_training` leaves out)."""
+    was trained on (after a trim or relabelling, and without the stars :func:`kept_for_training` leaves out).
+
+    ``selection``: the quality selection the catalogue was given (:func:`gyroage.build.catalogue.selection_applied`
+    of its columns; a catalogue without some of them skips those cuts).
+    """
     trained = second_training_set(kept_for_training(data, result.settings), result.trimmed, result.settings)
     return {
         # The file name only: an absolute path is machine-specific and leaks the builder's layout.
         "catalog": {"file": Path(catalog_path).name, "sha256": catalog_sha256,
-                    "selection": "cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4"},
+                    "selection": selection},
         # the ones the flow was trained on (down-weighted or partly trimmed ones included)
         "clusters": trained.clusters,
         "n_stars": len(trained),
