@@ -185,11 +185,11 @@ def estimate(
     writers.check_outputs(input, output, posteriors)  # as group-age: an -o naming the input fails before the model loads
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
+    settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
+                                  processes, reddening, main_sequence)  # a refused option's stderr is its one line
     if not density.card.calibration:
         # e.g. a card straight from `gyroage train --export`: quietly uncalibrated intervals would read as the shipped ones
         Progress("estimate", quiet=quiet).log(UNCALIBRATED)
-    settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
-                                  processes, reddening, main_sequence)
     if engine == "dask":
         from gyroage.engines import run_dask
 
@@ -286,6 +286,7 @@ def group_age(
     from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening, input_notes, required_colour
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
+    from gyroage.core.main_sequence import require_term
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -296,6 +297,8 @@ def group_age(
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
+    if main_sequence:  # before the input is read (group_ages refuses it too)
+        require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
     required_colour(io.require_columns(list(frame.columns)), reddening)
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
@@ -421,9 +424,12 @@ def _estimate_settings(density, prior, grid: int | None, exact_grid: bool, outli
                        main_sequence: bool | None):
     """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
     from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.main_sequence import require_term
     from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
 
+    if main_sequence is True:  # before the input is read: a card without the term would ignore the option
+        require_term(density.card)
     return EstimateSettings(prior=prior, n_grid=density.card.age_grid["n"] if grid is None else grid,
                             refine_tol=None if exact_grid else REFINE_TOL, outlier_weight=outlier_weight, seed=seed,
                             method=method, reddening=reddening, main_sequence=main_sequence is not False,

@@ -149,7 +149,7 @@ def validate(
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
     from gyroage.build.loco_fold import full_train_dict
-    from gyroage.core.main_sequence import MainSequenceTerm
+    from gyroage.core.main_sequence import MainSequenceTerm, require_term
     from gyroage.core.modelcard import load_card
 
     path = catalogue or default_catalogue_path()
@@ -167,9 +167,9 @@ def validate(
     overrides.update(seed=seed, **_given(max_epochs=max_epochs))
     train = _train_settings(full_train_dict, overrides, config)
     w = float(card.outlier["weight"])
+    if main_sequence:
+        require_term(card)
     has_term = MainSequenceTerm.from_card(card) is not None
-    if main_sequence and not has_term:
-        raise UserError("--main-sequence: the model card holds no main-sequence term")
     use_term = has_term if main_sequence is None else main_sequence
     term_calibration = (card.main_sequence or {}).get("calibration") if use_term and fit_calibration else None
     settings = ValidateSettings(train=train, min_members=min_members,
