@@ -131,8 +131,10 @@ def validate(
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
-    fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the age-dependent calibration to the held-out "
-                                                  "posteriors (with --write-card: into the card; re-export the graphs after).")] = False,
+    fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the calibration's young-age level scale to the "
+                                                  "held-out posteriors (the widths are constants, group-age's come from "
+                                                  "benchmarks/group_calibration.py; README, Retraining). With --write-card: "
+                                                  "into the card; then gyroage export --rebuild.")] = False,
     main_sequence: Annotated[Optional[bool], typer.Option(
         "--main-sequence/--no-main-sequence", help="Date held-out stars with the main-sequence height term too, fitted "
         "in each fold without the held-out cluster; with --fit-calibration the stars it informs take the card's "
