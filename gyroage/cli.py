@@ -287,6 +287,7 @@ def group_age(
     from gyroage.core.colours import Reddening, input_notes, required_colour
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
+    from gyroage.core.modelcard import UNCALIBRATED
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -304,6 +305,8 @@ def group_age(
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                      main_sequence, label=file_label(input))
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
+        if not density.card.calibration and systematic_dex is None:  # as estimate says; --systematic-dex: the user's
+            typer.echo(f"group-age: {UNCALIBRATED}", err=True)
         for line in input_notes(list(frame.columns), reddening):
             typer.echo(f"group-age: {line}", err=True)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:

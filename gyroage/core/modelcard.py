@@ -29,7 +29,8 @@ DENSITY_OUTPUT = "log_prob"
 FORMAT_VERSION = 1
 UNCALIBRATED = ("the model card has no calibration: age intervals are the flow's alone, "
                 "not calibrated by leave-one-cluster-out (README, Retraining)")
-"""What ``estimate`` and :class:`gyroage.AgeModel` say of a card without calibration (as ``train --export`` writes it)."""
+"""What ``estimate``, ``group-age`` and :class:`gyroage.AgeModel` say of a card without calibration (as ``train --export``
+writes it)."""
 
 # Outlier component: uniform in log10 Prot over 0.03-316 d (recorded in every card).
 OUTLIER_LOG10_PROT_RANGE = (-1.5, 2.5)
