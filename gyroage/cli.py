@@ -162,7 +162,7 @@ def estimate(
     from gyroage import formats, writers
     from gyroage.core.colours import Reddening
     from gyroage.core.density import check_outlier_weight
-    from gyroage.core.modelcard import UNCALIBRATED
+    from gyroage.core.modelcard import model_notes
     from gyroage.engines import run_local
     from gyroage.progress import Progress
 
@@ -187,9 +187,8 @@ def estimate(
                                       prior_table)
     settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
                                   processes, reddening, main_sequence)  # a refused option's stderr is its one line
-    if not density.card.calibration:
-        # e.g. a card straight from `gyroage train --export`: quietly uncalibrated intervals would read as the shipped ones
-        Progress("estimate", quiet=quiet).log(UNCALIBRATED)
+    for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
+        Progress("estimate", quiet=quiet).log(note)
     if engine == "dask":
         from gyroage.engines import run_dask
 
@@ -287,7 +286,7 @@ def group_age(
     from gyroage.core.colours import Reddening, input_notes, required_colour
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
-    from gyroage.core.modelcard import UNCALIBRATED
+    from gyroage.core.modelcard import model_notes
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -305,8 +304,8 @@ def group_age(
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                      main_sequence, label=file_label(input))
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
-        if not density.card.calibration and systematic_dex is None:  # as estimate says; --systematic-dex: the user's
-            typer.echo(f"group-age: {UNCALIBRATED}", err=True)
+        for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None):
+            typer.echo(f"group-age: {note}", err=True)
         for line in input_notes(list(frame.columns), reddening):
             typer.echo(f"group-age: {line}", err=True)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:

@@ -186,6 +186,9 @@ def validate(
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+        if fit_calibration:  # the posterior graphs embed the calibration: stale until rebuilt (even with -q)
+            typer.echo(f"validate: the card's calibration changed: run 'gyroage export --rebuild --out {write_card}' "
+                       "to rebuild its graphs from it", err=True)
 
 
 def _check_max_epochs(max_epochs: int | None) -> None:

@@ -133,6 +133,12 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     # resume: nothing retrained
     r2 = run_cli(*args)
     assert r2.returncode == 0 and "0 to train" in r2.stderr
+    # --fit-calibration rewrites the card's calibration, which the posterior graphs embed: one line says how to
+    # rebuild them (even with -q)
+    r4 = run_cli(*args, "--fit-calibration", "-q")
+    assert r4.returncode == 0, r4.stderr
+    assert r4.stderr.strip().splitlines() == [f"validate: the card's calibration changed: run 'gyroage export --rebuild "
+                                              f"--out {model_dir}' to rebuild its graphs from it"]
     # a second training seed: its own folds and tables, and the spread across seeds in the summary
     r3 = run_cli(*args, "--extra-seeds", "1")
     assert r3.returncode == 0, r3.stderr
