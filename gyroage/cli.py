@@ -65,7 +65,7 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def user_errors(fn):
-    """Turn a UserError into one line on stderr and its exit code."""
+    """Turn a UserError into one line on stderr and its exit code (Ctrl-C: "interrupted", exit 130)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -78,6 +78,9 @@ def user_errors(fn):
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except KeyboardInterrupt:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
+            typer.echo("gyroage: interrupted", err=True)
+            raise typer.Exit(130) from None
         except OSError as exc:
             if exc.errno not in DISK_FULL:  # anything else is a bug: keep its traceback
                 raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -145,13 +146,46 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            from gyroage.build.loco_fold import run_fold
+            from gyroage.build.loco_fold import ignore_interrupts, run_fold
 
             # spawn: a clean interpreter per worker, never a forked torch state
-            with ProcessPoolExecutor(max_workers=s.jobs, mp_context=mp.get_context("spawn")) as pool:
-                futures = [pool.submit(run_fold, t) for t in tasks]
-                _report((f.result() for f in as_completed(futures)), progress)
+            with ProcessPoolExecutor(max_workers=s.jobs, mp_context=mp.get_context("spawn"),
+                                     initializer=ignore_interrupts) as pool:
+                try:
+                    with _sigint_ignored():  # the workers start here, and inherit it from their first instruction
+                        futures = [pool.submit(run_fold, t) for t in tasks]
+                    _report((f.result() for f in as_completed(futures)), progress)
+                except KeyboardInterrupt:  # Ctrl-C: stop the folds now (the CLI says "interrupted", exit 130)
+                    _terminate(pool)
+                    raise
     return names
+
+
+@contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while the fold workers are spawned: Ctrl-C, sent to the whole process group, then reaches the
+    main process alone, which stops the workers, rather than one KeyboardInterrupt traceback per worker."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _terminate(pool) -> None:
+    """End a process pool's workers now (a running fold would otherwise be waited for)."""
+    stop = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if stop is not None:
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _report(results, progress: Progress) -> None:

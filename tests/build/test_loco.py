@@ -159,6 +159,61 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     assert not np.array_equal(f0["Praesepe"]["loglike"], f1["Praesepe"]["loglike"])  # another seed's flow
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [1.0, 6.0])  # workers still importing torch; training their folds
+def test_ctrl_c_during_validate_is_one_line_and_stops_the_workers(catalog_path, tmp_path, delay):
+    """Ctrl-C (SIGINT to the whole foreground process group) printed each worker's KeyboardInterrupt traceback; now
+    one line, exit 130, and every worker gone."""
+    pytest.importorskip("torch")
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    cmd = [sys.executable, "-m", "gyroage.cli", "validate", "--catalog", str(catalog_path), "--out", str(tmp_path / "v"),
+           "--clusters", "NGC1758,NGC1647,NGC1750,Ruprecht147", "--jobs", "2"]
+    # its own process group, SIGINT at its default (as in a terminal): the group is what Ctrl-C signals
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        first = p.stderr.readline()
+        assert "to train" in first, first + p.stderr.read()
+        time.sleep(delay)
+        assert p.poll() is None, "validate finished before the interrupt"
+        os.killpg(p.pid, signal.SIGINT)
+        _, rest = p.communicate(timeout=50)  # returns once every process holding stderr (the workers too) is gone
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 130, rest
+    assert rest.strip().splitlines() == ["gyroage: interrupted"], rest
+    # multiprocessing's resource tracker ends on its own once the main process is gone: give it a moment
+    deadline = time.monotonic() + 10
+    while _running_in_group(p.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _running_in_group(p.pid) == [], "a worker outlived the interrupt"
+
+
+def _running_in_group(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` still running (Linux /proc; zombies left to a container's init do not count)."""
+    from pathlib import Path
+
+    if not Path("/proc/self/stat").is_file():
+        pytest.skip("no /proc to list a process group with")
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while listed
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
 def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
     pytest.importorskip("torch")
     r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "NoSuchCluster", "--out", str(tmp_path))
