@@ -36,7 +36,7 @@ def train(
         raise UserError("--seed must be >= 0")
     _check_max_epochs(max_epochs)
     _need("torch", "onnx")
-    from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
+    from gyroage.build.catalogue import default_catalogue_path, load_catalogue, match_clusters, quality_select, training_set
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import TrainSettings, train_flow, train_info
     from gyroage.core.modelcard import sha256
@@ -48,9 +48,7 @@ def train(
     path = catalogue or default_catalogue_path()
     frame = quality_select(load_catalogue(path))
     if exclude:
-        unknown = sorted(set(exclude) - set(frame["cluster"]))
-        if unknown:
-            raise UserError(f"unknown cluster to exclude: {unknown[0]}")
+        exclude = match_clusters(exclude, frame["cluster"])  # as validate --clusters reads them
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
     data = training_set(frame)
     result = train_flow(data, settings, quiet=quiet)
@@ -116,7 +114,8 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = OU
 
 def validate(
     catalogue: CatalogueOpt = None,
-    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b).")] = None,
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b; "
+                                                          "case, spaces and underscores ignored: 'NGC 6811').")] = None,
     out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,

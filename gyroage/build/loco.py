@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
+from gyroage.build.catalogue import cluster_table, load_catalogue, match_clusters, quality_select
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -120,9 +120,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         raise UserError(f"no cluster has {s.min_members} or more selected members (--min-members; the largest has "
                         f"{largest})")
     if clusters:
-        unknown = [c for c in clusters if c not in set(frame["cluster"])]
-        if unknown:
-            raise UserError(f"unknown cluster: {unknown[0]}")
+        clusters = match_clusters(clusters, frame["cluster"])  # "NGC 6811", ngc_6811: NGC6811
         small = [c for c in clusters if c not in names]
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")

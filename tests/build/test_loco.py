@@ -380,3 +380,39 @@ def test_a_new_validation_keeps_group_widths_only_for_the_same_settings(tmp_path
     assert ("group_calibration_fit" in new.validation) == same_settings
     if not same_settings:
         assert default_group_systematic(new) == default_systematic_dex(new) == pytest.approx(0.06 / 0.6745)
+
+
+KNOWN = ["APer", "M67", "NGC2516", "NGC6811", "Pleiades", "Praesepe"]
+
+
+@pytest.mark.parametrize("given, found", [("NGC 6811", "NGC6811"), ("ngc_6811", "NGC6811"), ("pleiades", "Pleiades"),
+                                          ("PRAESEPE", "Praesepe"), ("M67", "M67")])
+def test_cluster_names_match_ignoring_case_spaces_and_underscores(given, found):
+    from gyroage.build.catalogue import match_clusters
+
+    assert match_clusters([given], KNOWN) == [found]
+
+
+def test_an_unknown_cluster_names_the_closest_and_the_known_ones():
+    from gyroage.build.catalogue import match_clusters
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError) as exc:
+        match_clusters(["Pleiads"], KNOWN)
+    assert "did you mean 'Pleiades'?" in str(exc.value) and ", ".join(KNOWN) in str(exc.value)
+    with pytest.raises(UserError) as exc:
+        match_clusters(["Hyades"], KNOWN)
+    assert "did you mean" not in str(exc.value) and ", ".join(KNOWN) in str(exc.value)
+
+
+def test_validate_and_train_read_cluster_names_as_users_write_them(catalog_path, tmp_path):
+    """--clusters "NGC 6811" was an unknown cluster, with no list of the known ones."""
+    pytest.importorskip("torch")
+    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "ngc 6811", "--out", str(tmp_path / "v"),
+                "--min-members", "500")  # resolved, then refused before any training: too few members at 500
+    assert r.returncode == 2 and r.stderr.strip() == "gyroage: error: cluster NGC6811 has fewer than 500 selected members"
+    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "Pleiads", "--out", str(tmp_path / "v"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "did you mean 'Pleiades'?" in r.stderr and "NGC6811" in r.stderr
+    r = run_cli("train", "--catalog", str(catalog_path), "--exclude", "Pleiads", "--out", str(tmp_path / "t"))
+    assert r.returncode == 2 and "did you mean 'Pleiades'?" in r.stderr, r.stderr
