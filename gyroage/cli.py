@@ -65,7 +65,7 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def user_errors(fn):
-    """Turn a UserError into one line on stderr and its exit code."""
+    """Turn a UserError into one line on stderr and its exit code (Ctrl-C: "interrupted", exit 130)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -78,6 +78,9 @@ def user_errors(fn):
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except KeyboardInterrupt:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
+            typer.echo("gyroage: interrupted", err=True)
+            raise typer.Exit(130) from None
         except OSError as exc:
             if exc.errno not in DISK_FULL:  # anything else is a bug: keep its traceback
                 raise
@@ -162,7 +165,7 @@ def estimate(
     from gyroage import formats, writers
     from gyroage.core.colours import Reddening
     from gyroage.core.density import check_outlier_weight
-    from gyroage.core.modelcard import UNCALIBRATED
+    from gyroage.core.modelcard import model_notes
     from gyroage.engines import run_local
     from gyroage.progress import Progress
 
@@ -187,11 +190,10 @@ def estimate(
         formats.output_format(output, out_fmt)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
-    if not density.card.calibration:
-        # e.g. a card straight from `gyroage train --export`: quietly uncalibrated intervals would read as the shipped ones
-        Progress("estimate", quiet=quiet).log(UNCALIBRATED)
     settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
-                                  processes, reddening, main_sequence)
+                                  processes, reddening, main_sequence)  # a refused option's stderr is its one line
+    for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
+        Progress("estimate", quiet=quiet).log(note)
     if engine == "dask":
         from gyroage.engines import run_dask
 
@@ -288,6 +290,8 @@ def group_age(
     from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening, input_notes, required_colour
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
+    from gyroage.core.main_sequence import require_term
+    from gyroage.core.modelcard import model_notes
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -298,11 +302,15 @@ def group_age(
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                       prior_table)
+    if main_sequence:  # before the input is read (group_ages refuses it too)
+        require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
     required_colour(io.require_columns(list(frame.columns)), reddening)
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                      main_sequence, label=file_label(input))
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
+        for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None):
+            typer.echo(f"group-age: {note}", err=True)
         for line in input_notes(list(frame.columns), reddening):
             typer.echo(f"group-age: {line}", err=True)
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
@@ -428,9 +436,12 @@ def _estimate_settings(density, prior, grid: int | None, exact_grid: bool, outli
                        main_sequence: bool | None):
     """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
     from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.main_sequence import require_term
     from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
 
+    if main_sequence is True:  # before the input is read: a card without the term would ignore the option
+        require_term(density.card)
     return EstimateSettings(prior=prior, n_grid=density.card.age_grid["n"] if grid is None else grid,
                             refine_tol=None if exact_grid else REFINE_TOL, outlier_weight=outlier_weight, seed=seed,
                             method=method, reddening=reddening, main_sequence=main_sequence is not False,

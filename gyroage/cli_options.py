@@ -55,7 +55,8 @@ MainSequenceOpt = Annotated[Optional[bool], typer.Option(
     help="Use each star's height above the main sequence (columns abs_g0, or g0 with parallax in mas; both "
          "de-reddened; parallax_err or abs_g0_err widen it) beside its rotation, where the model card has the term: "
          "it tells pre-main-sequence stars from older ones that rotate alike. Default: where the input has the "
-         "columns; --main-sequence: an input without them is refused; --no-main-sequence: rotation alone.")]
+         "columns; --main-sequence: an input without them, or a model without the term, is refused; "
+         "--no-main-sequence: rotation alone.")]
 # The grid and sampler options of estimate that plot posterior shares, so its star is dated as estimate dates it.
 GridOpt = Annotated[Optional[int], typer.Option(help="Age grid points (default: the card's).")]
 ExactGridOpt = Annotated[bool, typer.Option("--exact-grid", help="Evaluate the flow at every grid point, not at every "

@@ -62,6 +62,20 @@ def uncalibrated_model(tmp_path) -> Path:
     return model
 
 
+@pytest.fixture
+def termless_model(tmp_path) -> Path:
+    """A copy of the shipped model whose card has no main-sequence term, as `gyroage train --export` writes it."""
+    import json
+    import shutil
+
+    model = tmp_path / "termless"
+    shutil.copytree(ROOT / "models", model)
+    card = json.loads((model / "gyroage-model.json").read_text())
+    card["main_sequence"] = {}
+    (model / "gyroage-model.json").write_text(json.dumps(card))
+    return model
+
+
 def one_line_error(res, *words: str) -> str:
     """Assert a CliRunner result is a user error: exit 2, no traceback, one ``gyroage: error:`` line holding
     ``words``; return that line."""

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gyroage.core.modelcard import UNCALIBRATED
 from tests.conftest import EXAMPLES, run_cli
 
 
@@ -154,6 +155,21 @@ def test_estimate_says_when_the_model_has_no_calibration(uncalibrated_model):
     assert len(said) == 1 and said[0].startswith("estimate: ")
     assert "no calibration" not in shipped.stderr
     assert "no calibration" not in run_cli("estimate", "-", "--model", str(model), "-q", input=star).stderr
+
+
+def test_group_age_says_when_the_model_has_no_calibration(uncalibrated_model):
+    """group-age said nothing on a card without calibration, whose intervals can be ~10x too narrow; now estimate's
+    line, once, unless -q or --systematic-dex (the user's own width)."""
+    group = "cluster,prot_days,bp_rp0\n" + "".join(f"a,{p},{c}\n" for p, c in ((8.0, 1.0), (9.0, 1.1), (10.0, 1.2)))
+    bare = run_cli("group-age", "-", "--model", str(uncalibrated_model), input=group)
+    shipped = run_cli("group-age", "-", input=group)
+    assert bare.returncode == 0 and shipped.returncode == 0, bare.stderr + shipped.stderr
+    said = [line for line in bare.stderr.splitlines() if "no calibration" in line]
+    assert said == [f"group-age: {UNCALIBRATED}"], bare.stderr
+    assert "no calibration" not in shipped.stderr
+    for extra in (["-q"], ["--systematic-dex", "0.1"]):
+        r = run_cli("group-age", "-", "--model", str(uncalibrated_model), *extra, input=group)
+        assert r.returncode == 0 and "no calibration" not in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("preset", [None, "3"])

@@ -290,6 +290,34 @@ def without_sole_sources(data: TrainingSet, sources: tuple[str, ...]) -> Trainin
     return data.subset(~sole_source_stars(data, sources)) if sources else data
 
 
+def cluster_key(name: str) -> str:
+    """A cluster name as users write it, compared: case, spaces and underscores ignored ("NGC 6811" is NGC6811)."""
+    return "".join(str(name).split()).replace("_", "").casefold()
+
+
+def match_clusters(given, known) -> list[str]:
+    """The catalogue's names (``known``) for the clusters named in ``given`` (:func:`cluster_key`; an exact name wins).
+
+    An unknown name is refused in one line naming the closest known ones (difflib) and every known name.
+    """
+    import difflib
+
+    known = sorted({str(k) for k in known})
+    by_key: dict[str, list[str]] = {}
+    for k in known:
+        by_key.setdefault(cluster_key(k), []).append(k)
+    out = []
+    for name in given:
+        found = [name] if name in known else by_key.get(cluster_key(name), [])
+        if len(found) != 1:
+            close = [by_key[k][0] for k in difflib.get_close_matches(cluster_key(name), list(by_key), n=3, cutoff=0.6)]
+            hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
+            what = "ambiguous" if found else "unknown"
+            raise UserError(f"{what} cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")
+        out.append(found[0])
+    return out
+
+
 def cluster_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per cluster: members after selection and fiducial age (Myr)."""
     return (

@@ -39,6 +39,7 @@ def train(
     from gyroage.build.catalogue import (
         default_catalogue_path,
         load_catalogue,
+        match_clusters,
         quality_select,
         selection_applied,
         training_set,
@@ -59,9 +60,7 @@ def train(
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
                         "colour error, age and a positive period given)")
     if exclude:
-        unknown = sorted(set(exclude) - set(frame["cluster"]))
-        if unknown:
-            raise UserError(f"unknown cluster to exclude: {unknown[0]}")
+        exclude = match_clusters(exclude, frame["cluster"])  # as validate --clusters reads them
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
         if frame.empty:
             raise UserError("--exclude leaves no star to train on")
@@ -129,7 +128,8 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = OU
 
 def validate(
     catalogue: CatalogueOpt = None,
-    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b).")] = None,
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b; "
+                                                          "case, spaces and underscores ignored: 'NGC 6811').")] = None,
     out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
@@ -144,8 +144,10 @@ def validate(
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
-    fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the age-dependent calibration to the held-out "
-                                                  "posteriors (with --write-card: into the card; re-export the graphs after).")] = False,
+    fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the calibration's young-age level scale to the "
+                                                  "held-out posteriors (the widths are constants, group-age's come from "
+                                                  "benchmarks/group_calibration.py; README, Retraining). With --write-card: "
+                                                  "into the card; then gyroage export --rebuild.")] = False,
     main_sequence: Annotated[Optional[bool], typer.Option(
         "--main-sequence/--no-main-sequence", help="Date held-out stars with the main-sequence height term too, fitted "
         "in each fold without the held-out cluster; with --fit-calibration the stars it informs take the card's "
@@ -162,7 +164,7 @@ def validate(
     from gyroage.build.catalogue import default_catalogue_path
     from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
     from gyroage.build.loco_fold import full_train_dict
-    from gyroage.core.main_sequence import MainSequenceTerm
+    from gyroage.core.main_sequence import MainSequenceTerm, require_term
     from gyroage.core.modelcard import load_card
 
     path = catalogue or default_catalogue_path()
@@ -180,9 +182,9 @@ def validate(
     overrides.update(seed=seed, **_given(max_epochs=max_epochs))
     train = _train_settings(full_train_dict, overrides, config)
     w = float(card.outlier["weight"])
+    if main_sequence:
+        require_term(card)
     has_term = MainSequenceTerm.from_card(card) is not None
-    if main_sequence and not has_term:
-        raise UserError("--main-sequence: the model card holds no main-sequence term")
     use_term = has_term if main_sequence is None else main_sequence
     term_calibration = (card.main_sequence or {}).get("calibration") if use_term and fit_calibration else None
     settings = ValidateSettings(train=train, min_members=min_members,
@@ -197,6 +199,9 @@ def validate(
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+        if fit_calibration:  # the posterior graphs embed the calibration: stale until rebuilt (even with -q)
+            typer.echo(f"validate: the card's calibration changed: run 'gyroage export --rebuild --out {write_card}' "
+                       "to rebuild its graphs from it", err=True)
 
 
 def _check_max_epochs(max_epochs: int | None) -> None:

@@ -23,6 +23,7 @@ from gyroage.core.modelcard import (
     DENSITY_INPUTS,
     METADATA_KEY,
     OUTLIER_LOG10_PROT_RANGE,
+    POSTERIOR_GRAPHS,
     ModelCard,
     write_card,
 )
@@ -91,7 +92,7 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -
     target = save_atomic(graph, out_dir / DENSITY_FILE)
     # Derived from the density graph just written, so the two can never disagree.
     write_posteriors(target, card, out_dir)
-    return write_card(card, out_dir)
+    return write_card(card, out_dir, built=POSTERIOR_GRAPHS)
 
 
 def card_from_training(info: dict, outlier_weight: float = OUTLIER_WEIGHT) -> ModelCard:

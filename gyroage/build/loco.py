@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import cluster_table, load_catalogue, quality_select
+from gyroage.build.catalogue import cluster_table, load_catalogue, match_clusters, quality_select
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -119,9 +120,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         raise UserError(f"no cluster has {s.min_members} or more selected members (--min-members; the largest has "
                         f"{largest})")
     if clusters:
-        unknown = [c for c in clusters if c not in set(frame["cluster"])]
-        if unknown:
-            raise UserError(f"unknown cluster: {unknown[0]}")
+        clusters = match_clusters(clusters, frame["cluster"])  # "NGC 6811", ngc_6811: NGC6811
         small = [c for c in clusters if c not in names]
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
@@ -145,13 +144,46 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            from gyroage.build.loco_fold import run_fold
+            from gyroage.build.loco_fold import ignore_interrupts, run_fold
 
             # spawn: a clean interpreter per worker, never a forked torch state
-            with ProcessPoolExecutor(max_workers=s.jobs, mp_context=mp.get_context("spawn")) as pool:
-                futures = [pool.submit(run_fold, t) for t in tasks]
-                _report((f.result() for f in as_completed(futures)), progress)
+            with ProcessPoolExecutor(max_workers=s.jobs, mp_context=mp.get_context("spawn"),
+                                     initializer=ignore_interrupts) as pool:
+                try:
+                    with _sigint_ignored():  # the workers start here, and inherit it from their first instruction
+                        futures = [pool.submit(run_fold, t) for t in tasks]
+                    _report((f.result() for f in as_completed(futures)), progress)
+                except KeyboardInterrupt:  # Ctrl-C: stop the folds now (the CLI says "interrupted", exit 130)
+                    _terminate(pool)
+                    raise
     return names
+
+
+@contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while the fold workers are spawned: Ctrl-C, sent to the whole process group, then reaches the
+    main process alone, which stops the workers, rather than one KeyboardInterrupt traceback per worker."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _terminate(pool) -> None:
+    """End a process pool's workers now (a running fold would otherwise be waited for)."""
+    stop = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if stop is not None:
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _report(results, progress: Progress) -> None:

@@ -34,6 +34,13 @@ def full_train_dict(overrides: dict | None = None) -> dict:
     return TrainSettings.from_dict(base).to_dict()
 
 
+def ignore_interrupts() -> None:
+    """A fold worker's initializer: Ctrl-C is the main process's to handle (it ends the workers)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_fold(task: dict) -> dict:
     """Train without ``task['cluster']`` and save its stars' likelihood grid to ``task['path']``.
 

@@ -39,6 +39,7 @@ from gyroage.core.modelcard import (
     DENSITY_OUTPUT,
     METADATA_KEY,
     POSTERIOR_FILE,
+    POSTERIOR_GRAPHS,
     POSTERIOR_MAG_FILE,
     ModelCard,
     load_card,
@@ -484,5 +485,5 @@ def regenerate(model_dir: str | Path) -> Path:
     if sha256(model_dir / DENSITY_FILE) != card.files.get(DENSITY_FILE, {}).get("sha256"):
         raise ModelError(f"{model_dir / DENSITY_FILE} does not match its card (SHA-256 differs)")
     write_posteriors(model_dir / DENSITY_FILE, card, model_dir)
-    write_card(card, model_dir)  # hashes every graph in the directory, the new one included
+    write_card(card, model_dir, built=POSTERIOR_GRAPHS)  # hashes every graph in the directory, the new one included
     return model_dir / POSTERIOR_FILE

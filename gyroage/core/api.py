@@ -29,7 +29,7 @@ from gyroage.core.estimate import (
     height_columns,
     main_sequence_term,
 )
-from gyroage.core.modelcard import UNCALIBRATED, ModelCard
+from gyroage.core.modelcard import UNCALIBRATED, ModelCard, stale_notice
 from gyroage.core.posterior import (
     QUANTILES,
     REFINE_TOL,
@@ -169,6 +169,9 @@ class AgeModel:
         if not self.card.calibration:
             # as estimate says on stderr: uncalibrated intervals would otherwise pass for the shipped model's
             warnings.warn(UNCALIBRATED, UserWarning, stacklevel=3)
+        stale = stale_notice(self.card, density.onnx_path.parent)
+        if stale:  # the card's calibration was rewritten after its posterior graphs were built
+            warnings.warn(stale, UserWarning, stacklevel=3)
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None) -> AgeModel:

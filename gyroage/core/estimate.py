@@ -18,7 +18,7 @@ from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
-from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
+from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
@@ -106,6 +106,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
               on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     stars = check_stars(frame, density.card, columns, settings.reddening)
     if settings.require_magnitudes:
+        require_term(density.card)
         require_magnitudes(list(frame.columns), columns or io.match_columns(list(frame.columns)))
     status = stars.status
     n = len(frame)

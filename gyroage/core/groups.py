@@ -17,7 +17,7 @@ from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
-from gyroage.core.main_sequence import MainSequenceTerm
+from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     GridPosterior,
@@ -271,6 +271,7 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     sub = frame.loc[has].reset_index(drop=True)
     stars = check_stars(sub, density.card, reddening=reddening)
     if main_sequence:  # asked for: never a silent rotation-only age
+        require_term(density.card)
         require_magnitudes(list(frame.columns), io.match_columns(list(frame.columns)))
         if stars.ok.any() and not np.isfinite(stars.abs_g[stars.ok]).any():
             raise UserError("--main-sequence: no row has a usable abs_g0 (or g0 and parallax) beside its period and "

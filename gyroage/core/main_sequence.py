@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gyroage.core.normal import normal_cdf
+from gyroage.errors import UserError
 
 HEIGHT_RANGE = (-1.0, 3.5)  # mag: beyond, a giant or a bad parallax, and the term is silent
 # mag: a parallax measured to worse than 1/4.3 of itself (2.17 sigma_plx / plx); the height then says little, and
@@ -195,6 +196,19 @@ class MainSequenceTerm:
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 
+NO_TERM = ("--main-sequence: the model card holds no main-sequence term (a card from 'gyroage train --export' has none; "
+           "benchmarks/cmd_term.py --write-card adds one)")
+
+
+def require_term(card) -> MainSequenceTerm:
+    """The card's term, for ``--main-sequence``; refused in one line when the card has none, where the option would
+    otherwise be ignored and the stars dated from rotation alone without a word (estimate, group-age, validate)."""
+    term = MainSequenceTerm.from_card(card)
+    if term is None:
+        raise UserError(NO_TERM)
+    return term
+
+
 @dataclass(frozen=True)
 class AboveFlag:
     """Where a star's height says its rotation age does not hold: the ``above_main_sequence`` flag.
@@ -231,4 +245,4 @@ class AboveFlag:
         return cls(**{k: float(d[k]) for k in cls.__dataclass_fields__}) if d else None
 
 
-__all__ = ["MAX_ABS_G_ERR", "AboveFlag", "MainSequenceTerm", "absolute_g", "absolute_g_error"]
+__all__ = ["MAX_ABS_G_ERR", "NO_TERM", "AboveFlag", "MainSequenceTerm", "absolute_g", "absolute_g_error", "require_term"]

@@ -23,13 +23,17 @@ CARD_FILE = "gyroage-model.json"
 DENSITY_FILE = "gyroage-density.onnx"
 POSTERIOR_FILE = "gyroage-posterior.onnx"
 POSTERIOR_MAG_FILE = "gyroage-posterior-mag.onnx"  # with magnitudes: the main-sequence term too
+POSTERIOR_GRAPHS = (POSTERIOR_FILE, POSTERIOR_MAG_FILE)
 METADATA_KEY = "gyroage_model_card"
+# a posterior graph's files entry: graph_digest of the card it was built from (absent: not checked)
+BUILT_FROM = "calibration_sha256"
 DENSITY_INPUTS = ("log10_prot", "log10_age", "bp_rp0", "bp_rp0_err")
 DENSITY_OUTPUT = "log_prob"
 FORMAT_VERSION = 1
 UNCALIBRATED = ("the model card has no calibration: age intervals are the flow's alone, "
                 "not calibrated by leave-one-cluster-out (README, Retraining)")
-"""What ``estimate`` and :class:`gyroage.AgeModel` say of a card without calibration (as ``train --export`` writes it)."""
+"""What ``estimate``, ``group-age`` and :class:`gyroage.AgeModel` say of a card without calibration (as ``train --export``
+writes it)."""
 
 # Outlier component: uniform in log10 Prot over 0.03-316 d (recorded in every card).
 OUTLIER_LOG10_PROT_RANGE = (-1.5, 2.5)
@@ -100,10 +104,60 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def write_card(card: ModelCard, out_dir: str | Path) -> Path:
-    """Record SHA-256 of every ONNX file in ``out_dir`` and write the card JSON."""
+def graph_digest(card: ModelCard, name: str) -> str:
+    """SHA-256 of what posterior graph ``name`` takes from the card beside the density graph and is rewritten by
+    later steps (``validate --fit-calibration``, ``benchmarks/cmd_term.py --write-card``): the calibration, and for the
+    graph with magnitudes the main-sequence term, its calibration and the above-main-sequence bounds."""
+    parts: dict = {"calibration": card.calibration or {}}
+    if name == POSTERIOR_MAG_FILE:
+        ms = card.main_sequence or {}
+        parts["main_sequence"] = {k: ms.get(k) or {} for k in ("term", "calibration", "above_flag")}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def stale_graphs(card: ModelCard) -> list[str]:
+    """The posterior graphs the card lists as built from another calibration than its own (:func:`graph_digest`);
+    a graph listed without a digest (a card written before digests, such as the shipped one) is not checked."""
+    return [name for name, meta in sorted(card.files.items())
+            if meta.get(BUILT_FROM) is not None and meta[BUILT_FROM] != graph_digest(card, name)]
+
+
+def stale_notice(card: ModelCard, model_dir: str | Path) -> str | None:
+    """One line naming the stale posterior graphs of ``model_dir`` and the command that rebuilds them, or None."""
+    names = stale_graphs(card)
+    if not names:
+        return None
+    return (f"{' and '.join(names)} in {model_dir} {'was' if len(names) == 1 else 'were'} built from another "
+            f"calibration than the card's (estimate uses the card's): run 'gyroage export --rebuild --out {model_dir}'")
+
+
+def model_notes(card: ModelCard, model_dir: str | Path, uncalibrated: bool = True) -> list[str]:
+    """What estimate and group-age say of their model on stderr, one line each: a card without calibration
+    (``uncalibrated``: when the run's intervals depend on it; group-age's --systematic-dex replaces it), e.g. straight
+    from `gyroage train --export`, whose intervals would otherwise read as the shipped ones; and posterior graphs built
+    from another calibration than the card's."""
+    notes = [UNCALIBRATED] if uncalibrated and not card.calibration else []
+    stale = stale_notice(card, model_dir)
+    return notes + ([stale] if stale else [])
+
+
+def write_card(card: ModelCard, out_dir: str | Path, built: tuple[str, ...] = ()) -> Path:
+    """Record SHA-256 of every ONNX file in ``out_dir`` and write the card JSON.
+
+    ``built``: the posterior graphs just built from ``card``, whose :func:`graph_digest` is recorded beside their
+    SHA-256; an unchanged graph keeps the digest it was built with, so that a calibration written later shows it stale.
+    """
     out_dir = Path(out_dir)
-    card.files = {p.name: {"sha256": sha256(p)} for p in sorted(out_dir.glob("*.onnx"))}
+    old = card.files if isinstance(card.files, dict) else {}
+    files = {}
+    for p in sorted(out_dir.glob("*.onnx")):
+        entry = {"sha256": sha256(p)}
+        if p.name in built:
+            entry[BUILT_FROM] = graph_digest(card, p.name)
+        elif (old.get(p.name) or {}).get("sha256") == entry["sha256"] and BUILT_FROM in old[p.name]:
+            entry[BUILT_FROM] = old[p.name][BUILT_FROM]
+        files[p.name] = entry
+    card.files = files
     path = out_dir / CARD_FILE
     atomic_write_text(path, json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
     return path

@@ -133,6 +133,12 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     # resume: nothing retrained
     r2 = run_cli(*args)
     assert r2.returncode == 0 and "0 to train" in r2.stderr
+    # --fit-calibration rewrites the card's calibration, which the posterior graphs embed: one line says how to
+    # rebuild them (even with -q)
+    r4 = run_cli(*args, "--fit-calibration", "-q")
+    assert r4.returncode == 0, r4.stderr
+    assert r4.stderr.strip().splitlines() == [f"validate: the card's calibration changed: run 'gyroage export --rebuild "
+                                              f"--out {model_dir}' to rebuild its graphs from it"]
     # a second training seed: its own folds and tables, and the spread across seeds in the summary
     r3 = run_cli(*args, "--extra-seeds", "1")
     assert r3.returncode == 0, r3.stderr
@@ -151,6 +157,61 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     f0, f1 = (saved_folds(d) for d in dirs)
     assert set(f0) == set(f1) == {"NGC2516", "Praesepe"}
     assert not np.array_equal(f0["Praesepe"]["loglike"], f1["Praesepe"]["loglike"])  # another seed's flow
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [1.0, 6.0])  # workers still importing torch; training their folds
+def test_ctrl_c_during_validate_is_one_line_and_stops_the_workers(catalog_path, tmp_path, delay):
+    """Ctrl-C (SIGINT to the whole foreground process group) printed each worker's KeyboardInterrupt traceback; now
+    one line, exit 130, and every worker gone."""
+    pytest.importorskip("torch")
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    cmd = [sys.executable, "-m", "gyroage.cli", "validate", "--catalog", str(catalog_path), "--out", str(tmp_path / "v"),
+           "--clusters", "NGC1758,NGC1647,NGC1750,Ruprecht147", "--jobs", "2"]
+    # its own process group, SIGINT at its default (as in a terminal): the group is what Ctrl-C signals
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        first = p.stderr.readline()
+        assert "to train" in first, first + p.stderr.read()
+        time.sleep(delay)
+        assert p.poll() is None, "validate finished before the interrupt"
+        os.killpg(p.pid, signal.SIGINT)
+        _, rest = p.communicate(timeout=50)  # returns once every process holding stderr (the workers too) is gone
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 130, rest
+    assert rest.strip().splitlines() == ["gyroage: interrupted"], rest
+    # multiprocessing's resource tracker ends on its own once the main process is gone: give it a moment
+    deadline = time.monotonic() + 10
+    while _running_in_group(p.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _running_in_group(p.pid) == [], "a worker outlived the interrupt"
+
+
+def _running_in_group(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` still running (Linux /proc; zombies left to a container's init do not count)."""
+    from pathlib import Path
+
+    if not Path("/proc/self/stat").is_file():
+        pytest.skip("no /proc to list a process group with")
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while listed
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
 
 
 def test_validate_rejects_unknown_cluster(catalog_path, tmp_path):
@@ -319,3 +380,39 @@ def test_a_new_validation_keeps_group_widths_only_for_the_same_settings(tmp_path
     assert ("group_calibration_fit" in new.validation) == same_settings
     if not same_settings:
         assert default_group_systematic(new) == default_systematic_dex(new) == pytest.approx(0.06 / 0.6745)
+
+
+KNOWN = ["APer", "M67", "NGC2516", "NGC6811", "Pleiades", "Praesepe"]
+
+
+@pytest.mark.parametrize("given, found", [("NGC 6811", "NGC6811"), ("ngc_6811", "NGC6811"), ("pleiades", "Pleiades"),
+                                          ("PRAESEPE", "Praesepe"), ("M67", "M67")])
+def test_cluster_names_match_ignoring_case_spaces_and_underscores(given, found):
+    from gyroage.build.catalogue import match_clusters
+
+    assert match_clusters([given], KNOWN) == [found]
+
+
+def test_an_unknown_cluster_names_the_closest_and_the_known_ones():
+    from gyroage.build.catalogue import match_clusters
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError) as exc:
+        match_clusters(["Pleiads"], KNOWN)
+    assert "did you mean 'Pleiades'?" in str(exc.value) and ", ".join(KNOWN) in str(exc.value)
+    with pytest.raises(UserError) as exc:
+        match_clusters(["Hyades"], KNOWN)
+    assert "did you mean" not in str(exc.value) and ", ".join(KNOWN) in str(exc.value)
+
+
+def test_validate_and_train_read_cluster_names_as_users_write_them(catalog_path, tmp_path):
+    """--clusters "NGC 6811" was an unknown cluster, with no list of the known ones."""
+    pytest.importorskip("torch")
+    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "ngc 6811", "--out", str(tmp_path / "v"),
+                "--min-members", "500")  # resolved, then refused before any training: too few members at 500
+    assert r.returncode == 2 and r.stderr.strip() == "gyroage: error: cluster NGC6811 has fewer than 500 selected members"
+    r = run_cli("validate", "--catalog", str(catalog_path), "--clusters", "Pleiads", "--out", str(tmp_path / "v"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "did you mean 'Pleiades'?" in r.stderr and "NGC6811" in r.stderr
+    r = run_cli("train", "--catalog", str(catalog_path), "--exclude", "Pleiads", "--out", str(tmp_path / "t"))
+    assert r.returncode == 2 and "did you mean 'Pleiades'?" in r.stderr, r.stderr

@@ -17,8 +17,9 @@ from gyroage import AgeModel
 from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import HEIGHT_COLUMN, EstimateSettings, estimate_chunk
 from gyroage.core.groups import group_ages
-from gyroage.core.main_sequence import MainSequenceTerm
+from gyroage.core.main_sequence import NO_TERM, MainSequenceTerm
 from gyroage.core.priors import Prior
+from gyroage.errors import UserError
 from tests.conftest import ROOT, run_cli
 from tests.core.test_main_sequence import term
 
@@ -178,3 +179,26 @@ def test_the_apis_frame_has_the_height_column_estimate_writes(ms_model):
     np.testing.assert_array_equal(got[HEIGHT_COLUMN], want[HEIGHT_COLUMN])  # NaN where the term is silent
     assert list(got.columns[got.columns.get_loc(HEIGHT_COLUMN):]) == list(want.columns[want.columns.get_loc(HEIGHT_COLUMN):])
     assert HEIGHT_COLUMN not in model.posterior(PROT, COLOUR).to_frame().columns  # no magnitudes: none, as estimate
+
+
+@pytest.mark.parametrize("command", [["estimate"], ["group-age", "--by", "group"]])
+def test_main_sequence_on_a_card_without_the_term_is_refused_in_one_line(termless_model, tmp_path, command):
+    """--main-sequence on a model without the term (a `train --export` card) dated from rotation alone, exit 0,
+    without a word; now refused as validate refuses it, before the input is read."""
+    src = tmp_path / "in.csv"
+    stars(term()).assign(group="a").dropna().to_csv(src, index=False)
+    res = run_cli(*command[:1], str(src), *command[1:], "--model", str(termless_model), "--main-sequence", "-q")
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines() == [f"gyroage: error: {NO_TERM}"]
+    # without the option a card without the term still dates the stars, from rotation alone
+    res = run_cli(*command[:1], str(src), *command[1:], "--model", str(termless_model), "-q")
+    assert res.returncode == 0, res.stderr
+
+
+def test_the_library_refuses_a_required_term_the_card_lacks(termless_model):
+    frame = stars(term()).assign(group="a").dropna()
+    density = FlowDensity(termless_model)
+    with pytest.raises(UserError, match="holds no main-sequence term"):
+        estimate_chunk(frame, density, EstimateSettings(require_magnitudes=True))
+    with pytest.raises(UserError, match="holds no main-sequence term"):
+        group_ages(frame, density, "group", Prior(), main_sequence=True)

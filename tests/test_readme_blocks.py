@@ -1,0 +1,55 @@
+"""Every ```python block of the README runs as written (the API block's `model.estimate(frame)` raised NameError).
+
+Each block is run in a fresh namespace, from the directory a reader would be in: the checkout for the API block,
+a directory where the bash line before it wrote ``post.parquet`` for the posteriors block, ``models/`` for the
+onnxruntime-only block. The one block that needs a SLURM cluster and object storage is only compiled.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+BLOCKS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.S | re.M)
+# a block's first line -> where it runs (None: compiled only, with the reason)
+WHERE = {
+    "from gyroage import AgeModel": "checkout",
+    "# SLURM, with dask-jobqueue": None,  # needs dask-jobqueue, a SLURM scheduler and an s3:// survey
+    "import numpy as np, pandas as pd": "posteriors",
+    "import numpy as np, onnxruntime as ort": "models",
+}
+
+
+def first_line(block: str) -> str:
+    return block.splitlines()[0].strip()
+
+
+def test_every_python_block_is_accounted_for():
+    assert sorted(first_line(b) for b in BLOCKS) == sorted(WHERE), "a README python block this test does not run"
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=first_line)
+def test_readme_python_block_runs_as_written(block, tmp_path, monkeypatch):
+    where = WHERE[first_line(block)]
+    code = compile(block, "README.md", "exec")
+    if where is None:
+        return
+    if where == "checkout":
+        monkeypatch.chdir(ROOT)
+    elif where == "models":
+        monkeypatch.chdir(ROOT / "models")
+    else:  # the README's bash line before it: gyroage estimate stars.csv -o ages.csv --posteriors post.parquet
+        pytest.importorskip("pyarrow")
+        stars = tmp_path / "stars.csv"
+        stars.write_text((EXAMPLES / "field_stars.csv").read_text())
+        res = subprocess.run([sys.executable, "-m", "gyroage.cli", "estimate", "stars.csv", "-o", "ages.csv",
+                              "--posteriors", "post.parquet", "-q"], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120)
+        assert res.returncode == 0, res.stderr
+        monkeypatch.chdir(tmp_path)
+    exec(code, {"__name__": "__readme__"})
