@@ -132,3 +132,27 @@ def test_run_dask_default_chunks_are_the_command_lines(tmp_path, settings):
     a, b = pd.read_parquet(cli), pd.read_parquet(out)
     assert a["age_p50_myr"].notna().sum() == 2
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_synthetic_example_is_drawn_from_the_shipped_model():
+    """catalogs/examples/synthetic_stars.csv claims to be drawn from the shipped flow (catalogs/README.md).
+
+    A model change that forgets `python catalogs/make_examples.py` leaves it drawn from an older flow, as it was
+    until de34343 (periods off by up to a factor of two). Tolerances absorb onnxruntime's rounding across machines.
+    """
+    import importlib.util
+
+    import numpy as np
+    import pandas as pd
+
+    from tests.conftest import EXAMPLES, ROOT
+
+    spec = importlib.util.spec_from_file_location("make_examples", ROOT / "catalogs" / "make_examples.py")
+    make_examples = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_examples)
+    fresh = make_examples.synthetic()
+    shipped = pd.read_csv(EXAMPLES / "synthetic_stars.csv")
+    assert list(shipped.columns) == list(fresh.columns)
+    assert (shipped["star_id"] == fresh["star_id"]).all()
+    np.testing.assert_allclose(shipped["true_age_myr"], fresh["true_age_myr"], rtol=1e-6)
+    np.testing.assert_allclose(shipped["Prot"], fresh["Prot"], rtol=1e-3, atol=2e-4)
