@@ -1,0 +1,74 @@
+"""Input guards of ``gyroage train / export / validate``: settings that cannot train, models that must not be
+written, and what a ``--config`` file means (tiny catalogues written here: no test needs the shared data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from tests.conftest import one_line_error  # noqa: E402
+
+FAST = {"max_epochs": 2, "n_val_clusters": 0, "threads": 1}
+
+
+def toy_catalogue(path: Path, ages_myr=(30.0, 300.0, 3000.0), n: int = 40, seed: int = 0) -> Path:
+    """A rotator catalogue of ``len(ages_myr)`` clusters of ``n`` stars whose periods grow with age and colour."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, age in enumerate(ages_myr):
+        colour = rng.uniform(0.6, 2.5, n)
+        prot = 10 ** (0.5 * np.log10(age / 600) + 0.5 * colour + rng.normal(0, 0.05, n))
+        rows.append(pd.DataFrame({"cluster": f"C{k}", "Prot": prot, "BPRP_0": colour,
+                                  "e_BPRP_0": rng.uniform(0.01, 0.05, n), "fiducial_age_Myr": age}))
+    pd.concat(rows).to_csv(path, index=False)
+    return path
+
+
+def cli(*args: str):
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def write_config(tmp_path: Path, settings: dict, name: str = "c.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(settings))
+    return path
+
+
+# 1. untrainable settings ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flow, words", [
+    ({"min_derivative": -1}, "flow.min_derivative must be greater than 0, not -1"),
+    ({"min_derivative": 0}, "flow.min_derivative must be greater than 0, not 0"),
+    ({"n_splines": -1}, "flow.n_splines must be at least 0, not -1"),
+    ({"min_bin": 0.2}, "flow.min_bin must be greater than 0 and below 1/flow.bins (0.125 for 8 bins), not 0.2"),
+    ({"min_bin": 0.1, "bins": 10}, "flow.min_bin must be greater than 0 and below 1/flow.bins (0.1 for 10 bins)"),
+    ({"min_bin": 0}, "flow.min_bin must be greater than 0"),
+])
+def test_flow_settings_that_cannot_train_are_one_line_naming_the_key_before_the_catalogue(tmp_path, flow, words):
+    """min_derivative -1 trained a NaN model with exit 0, n_splines -1 was a RuntimeError traceback and min_bin 0.2
+    with 8 bins (widths that cannot fit) was accepted."""
+    cfg = write_config(tmp_path, {"flow": flow})
+    res = cli("train", "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config", str(cfg))
+    one_line_error(res, words, str(cfg))
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_affine_flow_without_splines_still_trains_and_exports(tmp_path):
+    """n_splines 0 is the lower bound, not a refusal: the affine flow alone has a finite density and an ONNX graph."""
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    cfg = write_config(tmp_path, {**FAST, "flow": {"n_splines": 0}})
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config", str(cfg),
+              "--export", str(tmp_path / "model"), "-q")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "model" / "gyroage-density.onnx").is_file()
