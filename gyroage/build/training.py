@@ -22,6 +22,7 @@ from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import age_grid
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
+from gyroage.errors import BuildError, UserError
 from gyroage.progress import Progress
 
 # A relabel moves a cluster's label by at most this (dex); a cluster dated further off in-sample keeps its label.
@@ -167,6 +168,25 @@ def normalisation(data: TrainingSet, reference: list[float] | None = None) -> di
     }
 
 
+_SCALED = {"age": "ages", "colour": "(BP-RP)0 colours", "prot": "periods", "err": "colour errors"}
+
+
+def check_normalisation(norm: dict[str, float], data: TrainingSet, use_colour_err: bool = True) -> None:
+    """Refuse (UserError, one line) training data that cannot be scaled: an input of one value only
+    (one cluster's age: its spread is 0 and every scaled input NaN, so the loss is NaN from the first step)."""
+    for key, what in _SCALED.items():
+        if key == "err" and not use_colour_err:  # the error input is ignored, so its scale is never used
+            continue
+        mean, std = norm[f"{key}_mean"], norm[f"{key}_std"]
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise UserError(f"cannot train: the training stars' {what} are not finite (mean {mean}, sd {std})")
+        if std <= 1e-9 * max(1.0, abs(mean)):  # one value repeated has a float64 spread of ~1e-15, not 0
+            if key == "age":
+                raise UserError(f"cannot train on one age: every training star is labelled {10 ** mean / 1e6:g} Myr "
+                                f"({len(data.clusters)} cluster(s)); give clusters of at least two ages")
+            raise UserError(f"cannot train: the training stars' {what} do not vary")
+
+
 def choose_val_clusters(data: TrainingSet, n: int, seed: int) -> list[str]:
     """``n`` clusters with >= 20 members, never the youngest or oldest (no extrapolation)."""
     names, idx, counts = np.unique(data.cluster, return_index=True, return_counts=True)
@@ -242,6 +262,9 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
             total += loss.item() * len(b)
         sched.step()
         train_nll = total / n
+        if not math.isfinite(train_nll):  # NaN weights never recover: stop before anything is written
+            raise BuildError(f"training failed: the loss is not finite at epoch {epoch} (train nll {train_nll}); "
+                             "check the catalogue and try a smaller lr or other flow settings")
         val_nll = np.nan
         if vt is not None:
             model.eval()
@@ -338,10 +361,13 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     start = time.perf_counter()
+    if len(data) == 0:
+        raise UserError("no stars left to train on (check --exclude and the catalogue's quality flags)")
     # Fitted to the training data only: in a LOCO fold the held-out cluster never shapes the law.
     reference = (None if s.flow.reference == "none"
                  else reference_law.reference_coefficients(s.flow.reference, data, s.flow.reference_onset))
     norm = normalisation(data, reference)
+    check_normalisation(norm, data, s.flow.use_colour_err)
     val_clusters = choose_val_clusters(data, s.n_val_clusters, s.seed)
     is_val = np.isin(data.cluster, val_clusters)
     model = ConditionalFlow(s.flow, norm, reference)

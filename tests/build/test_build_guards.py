@@ -72,3 +72,30 @@ def test_an_affine_flow_without_splines_still_trains_and_exports(tmp_path):
               "--export", str(tmp_path / "model"), "-q")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "model" / "gyroage-density.onnx").is_file()
+
+
+@pytest.mark.parametrize("age, n", [(300.0, 40), (700.0, 500)])  # 700 Myr: a spread of 2e-15 in float64, not 0
+def test_one_cluster_is_refused_in_one_line_not_trained_into_nans(tmp_path, age, n):
+    """A one-cluster catalogue (one age: its spread is 0) gave train_nll NaN and a model dating every star
+    invalid_prior, exit 0."""
+    cat = toy_catalogue(tmp_path / "cat.csv", ages_myr=(age,), n=n)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "2",
+              "--export", str(tmp_path / "model"))
+    one_line_error(res, "one age", f"{age:g} Myr")
+    assert not (tmp_path / "run" / "flow.pt").exists() and not (tmp_path / "model").exists()
+
+
+def test_a_non_finite_loss_stops_training_in_one_line(tmp_path, monkeypatch):
+    """Settings that pass every check but still diverge (here a flow whose log density is NaN) stop at the first
+    epoch whose loss is not finite: no checkpoint, exit 1."""
+    from gyroage.build import training
+
+    monkeypatch.setattr(training, "training_log_prob", lambda model, s, p, *a: model(p, *a) * float("nan"))
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"),
+              "--config", str(write_config(tmp_path, FAST)), "-q")
+    assert res.exit_code == 1, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "loss is not finite at epoch 1" in lines[0], res.stderr
+    assert not (tmp_path / "run" / "flow.pt").exists()
