@@ -47,6 +47,14 @@ def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}")
+    # a missing age only drops its stars (quality_select), but 0 or below is no age: its log10 made the training
+    # normalisation -inf, and every later number NaN
+    age = pd.to_numeric(frame["fiducial_age_Myr"], errors="coerce")
+    bad = age <= 0
+    if bad.any():
+        first = frame.loc[bad].iloc[0]
+        raise UserError(f"rotator catalogue {path}: fiducial_age_Myr must be positive, not {age[bad].iloc[0]:g} "
+                        f"(cluster {first['cluster']}, {int(bad.sum())} row(s))")
     return frame
 
 

@@ -99,3 +99,16 @@ def test_a_non_finite_loss_stops_training_in_one_line(tmp_path, monkeypatch):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "loss is not finite at epoch 1" in lines[0], res.stderr
     assert not (tmp_path / "run" / "flow.pt").exists()
+
+
+@pytest.mark.parametrize("age", ["0", "-5"])
+def test_a_catalogue_age_that_is_not_positive_is_one_line_naming_the_cluster(tmp_path, age):
+    """Age 0 made age_mean -inf and --export an OverflowError traceback."""
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    frame = pd.read_csv(cat)
+    frame.loc[frame["cluster"] == "C1", "fiducial_age_Myr"] = float(age)
+    frame.to_csv(cat, index=False)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "2",
+              "--export", str(tmp_path / "model"))
+    one_line_error(res, "fiducial_age_Myr", "C1", "positive")
+    assert not (tmp_path / "run").exists()
