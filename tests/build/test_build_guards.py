@@ -4,6 +4,7 @@ written, and what a ``--config`` file means (tiny catalogues written here: no te
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,17 @@ def write_config(tmp_path: Path, settings: dict, name: str = "c.json") -> Path:
     path = tmp_path / name
     path.write_text(json.dumps(settings))
     return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A checkpoint directory trained on the toy catalogue (two epochs)."""
+    tmp = tmp_path_factory.mktemp("run")
+    cat = toy_catalogue(tmp / "cat.csv")
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp / "run"), "--config", str(write_config(tmp, FAST)),
+              "-q")
+    assert res.exit_code == 0, res.output
+    return tmp / "run"
 
 
 # 1. untrainable settings ------------------------------------------------------------------------------------------
@@ -112,3 +124,63 @@ def test_a_catalogue_age_that_is_not_positive_is_one_line_naming_the_cluster(tmp
               "--export", str(tmp_path / "model"))
     one_line_error(res, "fiducial_age_Myr", "C1", "positive")
     assert not (tmp_path / "run").exists()
+
+
+def _break_checkpoint(run_dir: Path, to: Path) -> Path:
+    """A copy of ``run_dir`` whose flow gives NaN everywhere (its last layer's bias NaN)."""
+    from gyroage.build.export import load_checkpoint, save_checkpoint
+
+    shutil.copytree(run_dir, to)
+    model = load_checkpoint(to / "flow.pt")
+    with torch.no_grad():
+        model.net[-1].bias.fill_(float("nan"))
+    save_checkpoint(model, to / "flow.pt")
+    return to
+
+
+def test_export_refuses_a_model_whose_parity_check_is_not_finite(run_dir, tmp_path):
+    broken = _break_checkpoint(run_dir, tmp_path / "broken")
+    res = cli("export", "--checkpoint", str(broken), "--out", str(tmp_path / "model"))
+    assert res.exit_code == 1, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "parity" in lines[0] and "nan" in lines[0], res.stderr
+    assert not (tmp_path / "model").exists()
+
+
+def test_export_refuses_a_training_record_with_a_non_finite_normalisation(run_dir, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(run_dir, bad)
+    info = json.loads((bad / "train.json").read_text())
+    info["normalisation"]["age_mean"] = float("-inf")
+    info["domain"]["log10_age_trained"][0] = float("-inf")
+    (bad / "train.json").write_text(json.dumps(info))
+    res = cli("export", "--checkpoint", str(bad), "--out", str(tmp_path / "model"))
+    assert res.exit_code == 1, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "normalisation.age_mean" in lines[0] and "-inf" in lines[0], res.stderr
+    assert not (tmp_path / "model").exists()
+
+
+def test_export_refuses_a_checkpoint_whose_flow_settings_cannot_train(run_dir, tmp_path):
+    """A checkpoint written before FlowConfig refused min_derivative -1 was a ValueError traceback at export."""
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    ck = torch.load(old / "flow.pt", weights_only=False)
+    ck["config"]["min_derivative"] = -1.0
+    torch.save(ck, old / "flow.pt")
+    res = cli("export", "--checkpoint", str(old), "--out", str(tmp_path / "model"))
+    assert res.exit_code == 1, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "flow.min_derivative must be greater than 0" in lines[0], res.stderr
+    assert not (tmp_path / "model").exists()
+
+
+def test_export_of_a_good_checkpoint_still_writes_and_reports_parity(run_dir, tmp_path):
+    res = cli("export", "--checkpoint", str(run_dir), "--out", str(tmp_path / "model"))
+    assert res.exit_code == 0, res.output
+    assert "parity" in res.stderr
+    from gyroage.core.modelcard import load_card
+
+    card, _ = load_card(tmp_path / "model")
+    assert np.isfinite(card.metrics["onnx_torch_max_abs_logp"])
