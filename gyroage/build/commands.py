@@ -79,6 +79,10 @@ def export(
     """Export a trained flow to ONNX with its model card (needs the 'train' extra)."""
     if (checkpoint is not None) + rebuild + posterior_only != 1:
         raise UserError("give exactly one of --checkpoint DIR, --rebuild or --posterior-only")
+    from gyroage.core.density import check_outlier_weight
+
+    # the card loader's own range: a weight outside it wrote a card that every later load refused
+    check_outlier_weight(outlier_weight, "--outlier-weight", card_default=False)
     if posterior_only:
         _need("onnx", why="posterior-graph rebuilds", install="pip install onnx")
         from gyroage.build.posterior_graph import regenerate

@@ -184,3 +184,21 @@ def test_export_of_a_good_checkpoint_still_writes_and_reports_parity(run_dir, tm
 
     card, _ = load_card(tmp_path / "model")
     assert np.isfinite(card.metrics["onnx_torch_max_abs_logp"])
+
+
+# 2. export --outlier-weight ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("weight", ["1.5", "-0.1", "nan", "1"])
+def test_export_refuses_an_outlier_weight_the_card_loader_would_refuse(run_dir, tmp_path, weight):
+    """export --outlier-weight 1.5 wrote a card every later load refused ('outlier weight or range out of bounds')."""
+    res = cli("export", "--checkpoint", str(run_dir), "--out", str(tmp_path / "model"), "--outlier-weight", weight)
+    one_line_error(res, "--outlier-weight must be in [0, 1)")
+    assert not (tmp_path / "model").exists()
+
+
+def test_export_writes_a_card_that_loads_with_an_outlier_weight_inside_the_range(run_dir, tmp_path):
+    from gyroage.core.modelcard import load_card
+
+    res = cli("export", "--checkpoint", str(run_dir), "--out", str(tmp_path / "model"), "--outlier-weight", "0", "-q")
+    assert res.exit_code == 0, res.output
+    assert load_card(tmp_path / "model")[0].outlier["weight"] == 0
