@@ -28,7 +28,7 @@ from gyroage.core.modelcard import (
     write_card,
 )
 from gyroage.defaults import OUTLIER_WEIGHT
-from gyroage.errors import BuildError
+from gyroage.errors import BuildError, ModelError
 
 # The largest |log p(onnx) - log p(torch)| an export accepts: float32 graphs of trained flows differ by ~1e-4; a
 # graph that differs by more computes another function than the checkpoint.
@@ -154,10 +154,14 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
     from gyroage.errors import UserError
 
     card, model_dir = load_card(model_dir, verify=False)
+    checkpoint = model_dir / "gyroage-flow.pt"
+    if not checkpoint.is_file():
+        raise ModelError(f"{model_dir} holds no gyroage-flow.pt to rebuild its graphs from: 'gyroage export "
+                         f"--checkpoint RUN_DIR --out {model_dir}' writes it (RUN_DIR from 'gyroage train')")
     if "sequence" not in card.domain:
         path = Path(catalogue) if catalogue is not None else default_catalogue_path()
         want = card.training.get("catalog", {}).get("sha256")
         if not path.is_file() or sha256(path) != want:
             raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
         card.domain["sequence"] = sequence_domain(training_set(quality_select(load_catalogue(path))))
-    return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)
+    return export_model(load_checkpoint(checkpoint), model_dir, card)

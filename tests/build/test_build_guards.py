@@ -202,3 +202,24 @@ def test_export_writes_a_card_that_loads_with_an_outlier_weight_inside_the_range
     res = cli("export", "--checkpoint", str(run_dir), "--out", str(tmp_path / "model"), "--outlier-weight", "0", "-q")
     assert res.exit_code == 0, res.output
     assert load_card(tmp_path / "model")[0].outlier["weight"] == 0
+
+
+# 3. export --rebuild / --posterior-only without their inputs ------------------------------------------------------
+
+@pytest.fixture
+def exported(run_dir, tmp_path) -> Path:
+    res = cli("export", "--checkpoint", str(run_dir), "--out", str(tmp_path / "model"), "-q")
+    assert res.exit_code == 0, res.output
+    return tmp_path / "model"
+
+
+def test_rebuild_without_the_checkpoint_names_it_and_the_command_that_writes_it(exported):
+    (exported / "gyroage-flow.pt").unlink()
+    res = cli("export", "--rebuild", "--out", str(exported))
+    one_line_error(res, "gyroage-flow.pt", str(exported), "gyroage export --checkpoint")
+
+
+def test_posterior_only_without_the_density_graph_names_it_and_the_command_that_writes_it(exported):
+    (exported / "gyroage-density.onnx").unlink()
+    res = cli("export", "--posterior-only", "--out", str(exported))
+    one_line_error(res, "gyroage-density.onnx", str(exported), "gyroage export --rebuild")
