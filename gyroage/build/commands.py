@@ -12,10 +12,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from gyroage.cli_options import QuietOpt, SeedOpt, comma_list
+from gyroage.cli_options import QuietOpt, comma_list
 from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
 
+# None when not given: a --config file's "seed" holds then (a default of 0 silently replaced it)
+TrainSeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Training seed (>= 0; default: --config's "
+                                                     "seed, else 0): a rerun with the same seed gives the same model.")]
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
                                                       "(default: $GYROAGE_CATALOG or ../shared/data/...).")]
 
@@ -23,7 +26,7 @@ CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog"
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
     catalogue: CatalogueOpt = None,
-    seed: SeedOpt = 0,
+    seed: TrainSeedOpt = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap (default: --config's, else 300).")] = None,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides (see docs/validation.md).")] = None,
@@ -32,7 +35,7 @@ def train(
 ) -> None:
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
     # TrainSettings checks these too, but it needs torch: a bad option is named first, with or without the extra
-    if seed < 0:
+    if seed is not None and seed < 0:
         raise UserError("--seed must be >= 0")
     _check_max_epochs(max_epochs)
     _need("torch", "onnx")
@@ -43,7 +46,7 @@ def train(
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
     overrides, note = _read_config(config)
-    settings = _train_settings(TrainSettings.from_dict, {**overrides, "seed": seed, **_given(max_epochs=max_epochs)},
+    settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
                                config)
     path = catalogue or default_catalogue_path()
     frame = quality_select(load_catalogue(path))
@@ -124,7 +127,7 @@ def validate(
     out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
-    seed: SeedOpt = 0,  # the training seed of every fold
+    seed: TrainSeedOpt = None,  # the training seed of every fold
     extra_seeds: Annotated[Optional[list[str]], typer.Option(
         "--extra-seeds", help="Also run these training seeds (repeatable or 1,2): their spread goes into the summary's "
         "loco_by_seed; every other figure stays --seed's.")] = None,
@@ -162,13 +165,13 @@ def validate(
         more = tuple(int(v) for v in comma_list(extra_seeds))
     except ValueError:
         raise UserError(f"--extra-seeds takes whole numbers separated by commas, not {','.join(extra_seeds)!r}") from None
-    if seed < 0 or any(k < 0 for k in more):  # numpy's generators refuse them, deep in a fold's worker
+    if (seed is not None and seed < 0) or any(k < 0 for k in more):  # numpy's generators refuse them, deep in a fold's worker
         raise UserError("--seed and --extra-seeds must be >= 0")
     card, _ = load_card(write_card, verify=True)
     overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
     extra, _ = _read_config(config)
     overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
-    overrides.update(seed=seed, **_given(max_epochs=max_epochs))
+    overrides.update(_given(seed=seed, max_epochs=max_epochs))
     train = _train_settings(full_train_dict, overrides, config)
     w = float(card.outlier["weight"])
     has_term = MainSequenceTerm.from_card(card) is not None

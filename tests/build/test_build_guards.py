@@ -223,3 +223,22 @@ def test_posterior_only_without_the_density_graph_names_it_and_the_command_that_
     (exported / "gyroage-density.onnx").unlink()
     res = cli("export", "--posterior-only", "--out", str(exported))
     one_line_error(res, "gyroage-density.onnx", str(exported), "gyroage export --rebuild")
+
+
+# 4. --config files ------------------------------------------------------------------------------------------------
+
+def _trained_settings(run: Path) -> dict:
+    return json.loads((run / "train.json").read_text())["settings"]
+
+
+def test_a_configs_seed_holds_unless_seed_is_given(tmp_path):
+    """--seed's default 0 silently replaced a config's "seed"; now --seed, else the config's seed, else 0."""
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    cfg = write_config(tmp_path, {**FAST, "max_epochs": 1, "seed": 3})
+    runs = {"config": (), "flag": ("--seed", "5"), "flag 0": ("--seed", "0")}
+    for name, extra in runs.items():
+        res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / name), "--config", str(cfg), "-q", *extra)
+        assert res.exit_code == 0, res.output
+    assert {name: _trained_settings(tmp_path / name)["seed"] for name in runs} == {"config": 3, "flag": 5, "flag 0": 0}
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "none"), "--max-epochs", "1", "-q")
+    assert res.exit_code == 0 and _trained_settings(tmp_path / "none")["seed"] == 0
