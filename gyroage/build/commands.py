@@ -46,6 +46,7 @@ def train(
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
     overrides, note = _read_config(config)
+    _refuse_unknown(overrides, config)
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
                                config)
     path = catalogue or default_catalogue_path()
@@ -170,6 +171,7 @@ def validate(
     card, _ = load_card(write_card, verify=True)
     overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
     extra, _ = _read_config(config)
+    _refuse_unknown(extra, config)
     overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
     overrides.update(_given(seed=seed, max_epochs=max_epochs))
     train = _train_settings(full_train_dict, overrides, config)
@@ -224,6 +226,19 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
         raise UserError(f"--config {config} must hold a JSON object of training settings (its 'flow' an object too)")
     note = overrides.pop("note", None)
     return overrides, note
+
+
+def _refuse_unknown(overrides: dict, config: Path | None) -> None:
+    """A --config key that is no training setting, one line naming it, the file and the known ones (not Python's
+    "unexpected keyword argument"): a misspelt key would otherwise be the only sign the setting was not applied."""
+    from gyroage.build.training import settings_names
+
+    known = settings_names()
+    flow = overrides.get("flow", {})
+    for name in [k for k in overrides if k not in known["settings"]] + [f"flow.{k}" for k in flow
+                                                                          if f"flow.{k}" not in known["flow"]]:
+        names = known["flow"] if name.startswith("flow.") else known["settings"]
+        raise UserError(f"unknown setting {name!r} in {config}; known: {', '.join(names)}")
 
 
 def _need(*modules: str, why: str = "training and export",

@@ -50,6 +50,12 @@ def check_settings(obj, minimum: dict[str, tuple[float, bool]], prefix: str = ""
                                  f"not {value!r}")
 
 
+def unknown_names(cls, d: dict, prefix: str = "") -> list[str]:
+    """The keys of ``d`` that are no field of the settings dataclass ``cls``, as ``prefix`` + name."""
+    names = {f.name for f in fields(cls)}
+    return [f"{prefix}{k}" for k in d if k not in names]
+
+
 @dataclass(frozen=True)
 class FlowConfig:
     """Shape of the flow; stored in the model card."""

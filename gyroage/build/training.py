@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import torch
 
 from gyroage.build import reference_law
 from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain, without_evolved, without_sole_sources
-from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings
+from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings, unknown_names
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import age_grid
@@ -106,13 +106,25 @@ class TrainSettings:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainSettings:
-        """Settings from (a subset of) :meth:`to_dict`; unknown names raise TypeError."""
+        """Settings from (a subset of) :meth:`to_dict`; an unknown name or a bad value raises ValueError, one line
+        naming it."""
         d = dict(d)
         flow = d.pop("flow", {})
         if not isinstance(flow, dict):
             raise ValueError(f"flow must be an object of flow settings, not {flow!r}")
-        flow = FlowConfig(**flow)
-        return cls(**d, flow=flow)
+        unknown = unknown_names(cls, d) + unknown_names(FlowConfig, flow, "flow.")
+        if unknown:
+            known = settings_names()
+            raise ValueError(f"unknown setting {unknown[0]!r}; known: "
+                             + ", ".join(known["flow"] if unknown[0].startswith("flow.") else known["settings"]))
+        return cls(**d, flow=FlowConfig(**flow))
+
+
+def settings_names() -> dict[str, list[str]]:
+    """The names a settings dict (or a --config file) may hold: ``settings`` at the top, ``flow`` in its flow
+    object, each as written there ("flow.hidden")."""
+    return {"settings": [f.name for f in fields(TrainSettings)],
+            "flow": [f"flow.{f.name}" for f in fields(FlowConfig)]}
 
 
 @dataclass

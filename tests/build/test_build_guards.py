@@ -242,3 +242,21 @@ def test_a_configs_seed_holds_unless_seed_is_given(tmp_path):
     assert {name: _trained_settings(tmp_path / name)["seed"] for name in runs} == {"config": 3, "flag": 5, "flag 0": 0}
     res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "none"), "--max-epochs", "1", "-q")
     assert res.exit_code == 0 and _trained_settings(tmp_path / "none")["seed"] == 0
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("config, name", [({"max_epoch": 5}, "max_epoch"), ({"flow": {"hiden": 8}}, "flow.hiden")])
+def test_an_unknown_config_key_is_one_line_naming_it_and_the_known_ones(tmp_path, command, config, name):
+    """An unknown key gave Python's "TrainSettings.__init__() got an unexpected keyword argument" text."""
+    cfg = write_config(tmp_path, config)
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config", str(cfg))
+    line = one_line_error(res, f"unknown setting '{name}' in {cfg}; known: ")
+    assert ("flow.hidden, flow.layers" in line) == name.startswith("flow.") and ("max_epochs" in line) != name.startswith("flow.")
+    assert "__init__" not in line and not (tmp_path / "out").exists()
+
+
+def test_settings_from_a_dict_name_an_unknown_key():
+    from gyroage.build.training import TrainSettings
+
+    with pytest.raises(ValueError, match=r"^unknown setting 'flow\.hiden'; known: "):
+        TrainSettings.from_dict({"flow": {"hiden": 8}})
