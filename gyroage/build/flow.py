@@ -56,6 +56,13 @@ def unknown_names(cls, d: dict, prefix: str = "") -> list[str]:
     return [f"{prefix}{k}" for k in d if k not in names]
 
 
+def whole_numbers(cls, d: dict) -> dict:
+    """``d`` with an integral float (a JSON writer's 5.0) made an int where ``cls`` has an int field; a fraction
+    stays, for :func:`check_settings` to refuse."""
+    ints = {f.name for f in fields(cls) if str(f.type) == "int"}
+    return {k: int(v) if k in ints and isinstance(v, float) and v.is_integer() else v for k, v in d.items()}
+
+
 @dataclass(frozen=True)
 class FlowConfig:
     """Shape of the flow; stored in the model card."""

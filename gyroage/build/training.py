@@ -17,7 +17,7 @@ import torch
 
 from gyroage.build import reference_law
 from gyroage.build.catalogue import TrainingSet, domain_of, sequence_domain, without_evolved, without_sole_sources
-from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings, unknown_names
+from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings, unknown_names, whole_numbers
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import age_grid
@@ -107,7 +107,7 @@ class TrainSettings:
     @classmethod
     def from_dict(cls, d: dict) -> TrainSettings:
         """Settings from (a subset of) :meth:`to_dict`; an unknown name or a bad value raises ValueError, one line
-        naming it."""
+        naming it. Integral floats (5.0) are read as whole numbers where a field is one."""
         d = dict(d)
         flow = d.pop("flow", {})
         if not isinstance(flow, dict):
@@ -117,7 +117,7 @@ class TrainSettings:
             known = settings_names()
             raise ValueError(f"unknown setting {unknown[0]!r}; known: "
                              + ", ".join(known["flow"] if unknown[0].startswith("flow.") else known["settings"]))
-        return cls(**d, flow=FlowConfig(**flow))
+        return cls(**whole_numbers(cls, d), flow=FlowConfig(**whole_numbers(FlowConfig, flow)))
 
 
 def settings_names() -> dict[str, list[str]]:

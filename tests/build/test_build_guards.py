@@ -260,3 +260,25 @@ def test_settings_from_a_dict_name_an_unknown_key():
 
     with pytest.raises(ValueError, match=r"^unknown setting 'flow\.hiden'; known: "):
         TrainSettings.from_dict({"flow": {"hiden": 8}})
+
+
+def test_integral_floats_are_whole_numbers_but_fractions_are_not():
+    """JSON writers often give 5.0 for 5: max_epochs 5.0 was refused ("must be a whole number")."""
+    from gyroage.build.training import TrainSettings
+
+    s = TrainSettings.from_dict({"max_epochs": 5.0, "flow": {"hidden": 16.0}})
+    assert s.max_epochs == 5 and type(s.max_epochs) is int and s.flow.hidden == 16 and type(s.flow.hidden) is int
+    assert s.to_dict() == TrainSettings.from_dict({"max_epochs": 5, "flow": {"hidden": 16}}).to_dict()
+    with pytest.raises(ValueError, match="max_epochs must be a whole number, not 5.5"):
+        TrainSettings.from_dict({"max_epochs": 5.5})
+    with pytest.raises(ValueError, match="lr must be"):  # a float field stays a float field
+        TrainSettings.from_dict({"lr": float("inf")})
+
+
+def test_a_config_with_integral_floats_trains(tmp_path):
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    cfg = write_config(tmp_path, {**FAST, "max_epochs": 1.0, "flow": {"hidden": 8.0}})
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config", str(cfg), "-q")
+    assert res.exit_code == 0, res.output
+    s = _trained_settings(tmp_path / "run")
+    assert s["max_epochs"] == 1 and s["flow"]["hidden"] == 8 and '"max_epochs": 1,' in (tmp_path / "run" / "train.json").read_text()
