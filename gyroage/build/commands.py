@@ -219,7 +219,7 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
     if config is None:
         return {}, None
     try:
-        overrides = json.loads(config.read_text())
+        overrides = json.loads(config.read_text(encoding="utf-8-sig"))  # a BOM, as Windows editors write, is fine
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read --config {config}: {exc}") from None
     if not isinstance(overrides, dict) or not isinstance(overrides.get("flow", {}), dict):

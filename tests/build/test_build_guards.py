@@ -282,3 +282,22 @@ def test_a_config_with_integral_floats_trains(tmp_path):
     assert res.exit_code == 0, res.output
     s = _trained_settings(tmp_path / "run")
     assert s["max_epochs"] == 1 and s["flow"]["hidden"] == 8 and '"max_epochs": 1,' in (tmp_path / "run" / "train.json").read_text()
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+def test_a_config_with_a_utf8_byte_order_mark_is_read(tmp_path, command):
+    """Windows editors save UTF-8 with a BOM: it was 'cannot read --config ... Unexpected UTF-8 BOM'. Here the run
+    gets past the settings to the (missing) catalogue."""
+    cfg = tmp_path / "c.json"
+    cfg.write_bytes(b"\xef\xbb\xbf" + json.dumps({"max_epochs": 1}).encode())
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config", str(cfg))
+    one_line_error(res, "rotator catalogue not found")
+
+
+def test_a_config_with_a_byte_order_mark_trains_with_its_settings(tmp_path):
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    cfg = tmp_path / "c.json"
+    cfg.write_bytes(b"\xef\xbb\xbf" + json.dumps({**FAST, "max_epochs": 1, "batch_size": 64}).encode())
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config", str(cfg), "-q")
+    assert res.exit_code == 0, res.output
+    assert _trained_settings(tmp_path / "run")["batch_size"] == 64
