@@ -30,10 +30,15 @@ RELABEL_MAX_DEX = 1.0
 
 
 # The smallest value of each setting that can train at all (bound, whether the bound itself is allowed):
-# max_epochs 0 gave an untrained model with exit 0, a zero batch or lr never moves.
+# max_epochs 0 gave an untrained model with exit 0, a zero batch or lr never moves. The powers, trims and cuts are
+# "0: off": below 0 a power up-weights the richest clusters or the likeliest contaminants, and a trim or cut
+# means off too, silently.
 SETTINGS_MINIMUM = {"seed": (0, True), "max_epochs": (1, True), "patience": (1, True), "batch_size": (1, True),
                     "lr": (0, False), "weight_decay": (0, True), "age_jitter_dex": (0, True), "colour_jitter": (0, True),
-                    "n_val_clusters": (0, True), "threads": (1, True), "outlier_weight_train": (0, True)}
+                    "cluster_weight_power": (0, True), "membership_weight_power": (0, True), "trim_dex": (0, True),
+                    "trim_weight": (0, True), "trim_min_age_myr": (0, True), "trim_keep_redder": (0, True),
+                    "drop_evolved_mag": (0, True), "n_val_clusters": (0, True), "threads": (1, True),
+                    "outlier_weight_train": (0, True)}
 
 
 @dataclass(frozen=True)

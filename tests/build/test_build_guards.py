@@ -301,3 +301,17 @@ def test_a_config_with_a_byte_order_mark_trains_with_its_settings(tmp_path):
     res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config", str(cfg), "-q")
     assert res.exit_code == 0, res.output
     assert _trained_settings(tmp_path / "run")["batch_size"] == 64
+
+
+@pytest.mark.parametrize("key", ["trim_dex", "cluster_weight_power", "membership_weight_power", "trim_weight",
+                                 "trim_min_age_myr", "trim_keep_redder", "drop_evolved_mag"])
+def test_negative_weights_and_trims_are_refused_naming_the_key(tmp_path, key):
+    """A negative trim_dex / cluster_weight_power / membership_weight_power trained silently (a negative power
+    up-weights the richest clusters and the likeliest contaminants; a negative trim or cut means 'off')."""
+    from gyroage.build.training import TrainSettings
+
+    with pytest.raises(ValueError, match=f"^{key} must be at least 0, not -0.5"):
+        TrainSettings(**{key: -0.5})
+    cfg = write_config(tmp_path, {key: -0.5})
+    res = cli("train", "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config", str(cfg))
+    one_line_error(res, f"{key} must be at least 0, not -0.5", str(cfg))
