@@ -29,7 +29,8 @@ def train(
     seed: TrainSeedOpt = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap (default: --config's, else 300).")] = None,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides (see docs/validation.md).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults "
+                                                   "(README, Retraining).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -134,7 +135,8 @@ def validate(
         "loco_by_seed; every other figure stays --seed's.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option(
         help="Epoch cap per fold (default: --config's, else the card's training settings').")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults, "
+                                                   "as 'train' reads it (default: the model card's settings).")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
@@ -169,12 +171,13 @@ def validate(
     if (seed is not None and seed < 0) or any(k < 0 for k in more):  # numpy's generators refuse them, deep in a fold's worker
         raise UserError("--seed and --extra-seeds must be >= 0")
     card, _ = load_card(write_card, verify=True)
-    overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
     extra, _ = _read_config(config)
     _refuse_unknown(extra, config)
-    overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
-    overrides.update(_given(seed=seed, max_epochs=max_epochs))
-    train = _train_settings(full_train_dict, overrides, config)
+    # A --config means what it means to train: its settings over the code defaults (over the card's, a config that
+    # leaves a setting out validated the card's value but trained the default). Without one: the card's settings.
+    base = extra if config is not None else {k: v for k, v in card.training.get("settings", {}).items()
+                                             if k not in ("seed", "threads")}
+    train = _train_settings(full_train_dict, {**base, **_given(seed=seed, max_epochs=max_epochs)}, config)
     w = float(card.outlier["weight"])
     has_term = MainSequenceTerm.from_card(card) is not None
     if main_sequence and not has_term:

@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from tests.conftest import one_line_error  # noqa: E402
+from tests.conftest import ROOT, one_line_error  # noqa: E402
 
 FAST = {"max_epochs": 2, "n_val_clusters": 0, "threads": 1}
 
@@ -315,3 +315,47 @@ def test_negative_weights_and_trims_are_refused_naming_the_key(tmp_path, key):
     cfg = write_config(tmp_path, {key: -0.5})
     res = cli("train", "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config", str(cfg))
     one_line_error(res, f"{key} must be at least 0, not -0.5", str(cfg))
+
+
+# 5. one meaning for --config in train and validate ----------------------------------------------------------------
+
+def _validate_train_settings(monkeypatch, tmp_path, *args: str) -> dict:
+    """The training settings ``gyroage validate ARGS`` would give every fold (run_loco stubbed: nothing trains)."""
+    from gyroage.build import loco
+
+    seen = {}
+
+    def fake_run_loco(path, out, names, settings, **kwargs):
+        seen["train"] = settings.train
+        return {}
+
+    monkeypatch.setattr(loco, "run_loco", fake_run_loco)
+    res = cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(tmp_path / "missing.csv"), "-q", *args)
+    assert res.exit_code == 0, res.output
+    return seen["train"]
+
+
+def test_validate_with_the_shipped_config_resolves_to_the_shipped_cards_settings_exactly(monkeypatch, tmp_path):
+    from gyroage.core.modelcard import load_card
+
+    card, _ = load_card(ROOT / "models")
+    got = _validate_train_settings(monkeypatch, tmp_path, "--config", str(ROOT / "models" / "train-config.json"))
+    assert got == card.training["settings"]
+    assert _validate_train_settings(monkeypatch, tmp_path) == card.training["settings"]  # no --config: the card's
+
+
+def test_validate_reads_a_config_over_the_defaults_as_train_does(monkeypatch, tmp_path):
+    """validate applied --config over the shipped card's settings, train over the code defaults: a config that left
+    out cluster_weight_power or trim_relabel trained them off but validated them on (the card's)."""
+    from gyroage.build.training import TrainSettings
+
+    config = {"flow": {"use_colour_err": False, "reference": "skumanich"}, "age_jitter_dex": 0.05}
+    cfg = write_config(tmp_path, config)
+    got = _validate_train_settings(monkeypatch, tmp_path, "--config", str(cfg))
+    assert got == TrainSettings.from_dict({**config, "threads": 1}).to_dict()
+    assert got["cluster_weight_power"] == 0 and "trim_relabel" not in got  # the card has 0.5 and true
+    # the seed: --seed's, else the config's, else 0, as train
+    seeded = write_config(tmp_path, {**config, "seed": 3}, "seeded.json")
+    assert _validate_train_settings(monkeypatch, tmp_path, "--config", str(seeded))["seed"] == 3
+    assert _validate_train_settings(monkeypatch, tmp_path, "--config", str(seeded), "--seed", "5")["seed"] == 5
+    assert _validate_train_settings(monkeypatch, tmp_path, "--config", str(cfg))["seed"] == 0
