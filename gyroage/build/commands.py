@@ -157,7 +157,13 @@ def validate(
         check_outlier_weight(weight, option)  # up front, as estimate's (not after the card loads and the folds are set up)
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path
-    from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
+    from gyroage.build.loco import (
+        ValidateSettings,
+        refuse_other_settings,
+        run_loco,
+        settings_differences,
+        write_card_validation,
+    )
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.main_sequence import MainSequenceTerm
     from gyroage.core.modelcard import load_card
@@ -178,6 +184,10 @@ def validate(
     base = extra if config is not None else {k: v for k, v in card.training.get("settings", {}).items()
                                              if k not in ("seed", "threads")}
     train = _train_settings(full_train_dict, {**base, **_given(seed=seed, max_epochs=max_epochs)}, config)
+    if write_card is not None and not force:  # before any fold trains, not after all of them
+        differences = settings_differences(card.training.get("settings", {}), train)
+        if differences:
+            refuse_other_settings(write_card, differences)
     w = float(card.outlier["weight"])
     has_term = MainSequenceTerm.from_card(card) is not None
     if main_sequence and not has_term:

@@ -359,3 +359,50 @@ def test_validate_reads_a_config_over_the_defaults_as_train_does(monkeypatch, tm
     assert _validate_train_settings(monkeypatch, tmp_path, "--config", str(seeded))["seed"] == 3
     assert _validate_train_settings(monkeypatch, tmp_path, "--config", str(seeded), "--seed", "5")["seed"] == 5
     assert _validate_train_settings(monkeypatch, tmp_path, "--config", str(cfg))["seed"] == 0
+
+
+# 6. validate --write-card: the settings check up front --------------------------------------------------------------
+
+@pytest.fixture
+def model_copy(tmp_path) -> Path:
+    shutil.copytree(ROOT / "models", tmp_path / "model")
+    return tmp_path / "model"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--max-epochs", "1"], ["max_epochs: card 300, this run 1"]),
+    (["--config", "partial"], ["cluster_weight_power: card 0.5, this run 0.0", "trim_relabel: card True, this run (default)",
+                               "flow.reference: card (default), this run 'skumanich'"]),
+])
+def test_write_card_refuses_other_settings_before_training_naming_each_key(model_copy, tmp_path, args, words):
+    """The mismatch was found only after every fold had trained, and the message named no key. The catalogue here
+    does not exist: the refusal must come before it is read."""
+    if "partial" in args:
+        args = ["--config", str(write_config(tmp_path, {"flow": {"use_colour_err": False, "reference": "skumanich"},
+                                                         "age_jitter_dex": 0.05}))]
+    res = cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(tmp_path / "missing.csv"),
+              "--write-card", str(model_copy), *args)
+    one_line_error(res, f"model in {model_copy} was trained with other settings", "--force", *words)
+    assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("args", [["--max-epochs", "1", "--force"], ["--seed", "3"],
+                                  ["--config", str(ROOT / "models" / "train-config.json")]])
+def test_write_card_goes_on_with_force_or_the_cards_own_settings(model_copy, tmp_path, args):
+    """--force, another seed and the shipped config all get past the check, to the (missing) catalogue."""
+    res = cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(tmp_path / "missing.csv"),
+              "--write-card", str(model_copy), *args)
+    one_line_error(res, "rotator catalogue not found")
+
+
+def test_writing_the_card_compares_keys_only_the_card_holds(model_copy):
+    """The late check (write_card_validation) compared only the run's keys: a card trained with trim_dex 0.1 took a
+    run without it (trim_dex left out at its default) as the same settings."""
+    from gyroage.build.loco import write_card_validation
+    from gyroage.core.modelcard import load_card
+    from gyroage.errors import UserError
+
+    settings = dict(load_card(model_copy)[0].training["settings"])
+    del settings["trim_dex"]
+    with pytest.raises(UserError, match=r"trim_dex: card 0\.1, this run \(default\)"):
+        write_card_validation(model_copy, {"train_settings": settings})
