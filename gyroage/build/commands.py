@@ -12,13 +12,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from gyroage.cli_options import QuietOpt, comma_list
+from gyroage.cli_options import OptionalSeedOpt, QuietOpt, comma_list
 from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
 
-# None when not given: a --config file's "seed" holds then (a default of 0 silently replaced it)
-TrainSeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Training seed (>= 0; default: --config's "
-                                                     "seed, else 0): a rerun with the same seed gives the same model.")]
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
                                                       "(default: $GYROAGE_CATALOG or ../shared/data/...).")]
 
@@ -26,11 +23,11 @@ CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog"
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
     catalogue: CatalogueOpt = None,
-    seed: TrainSeedOpt = None,
+    seed: OptionalSeedOpt = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap (default: --config's, else 300).")] = None,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults "
-                                                   "(README, Retraining).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults, "
+                                                   "its seed and max_epochs unless given (README, Retraining).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -129,7 +126,7 @@ def validate(
     out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
-    seed: TrainSeedOpt = None,  # the training seed of every fold
+    seed: OptionalSeedOpt = None,  # the training seed of every fold
     extra_seeds: Annotated[Optional[list[str]], typer.Option(
         "--extra-seeds", help="Also run these training seeds (repeatable or 1,2): their spread goes into the summary's "
         "loco_by_seed; every other figure stays --seed's.")] = None,
