@@ -14,7 +14,10 @@ from typing import Annotated, Optional
 import typer
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (>= 0): a rerun with the same seed gives the same results.")]
+_SEED = typer.Option("--seed", help="Random seed (>= 0): a rerun with the same seed gives the same results.")
+SeedOpt = Annotated[int, _SEED]
+# None when not given (train, validate): a --config file's "seed" holds then, where a default of 0 replaced it
+OptionalSeedOpt = Annotated[Optional[int], _SEED]
 
 
 def comma_list(values: str | Iterable[str] | None) -> list[str]:

@@ -13,6 +13,13 @@ class ModelError(UserError):
     """A model file that is missing, corrupted or does not match its card."""
 
 
+class BuildError(UserError):
+    """A build step (training, export) that ran on valid settings but gave no usable model, such as a loss that is
+    not finite (exit code 1): one line, no traceback, and nothing written."""
+
+    exit_code = 1
+
+
 class NothingPiped(UserError):
     """Standard input came from a pipe and held nothing at all, not even a header line (exit code 3).
 

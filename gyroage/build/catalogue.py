@@ -96,18 +96,18 @@ def _check_values(frame: pd.DataFrame, path: Path) -> None:
     if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
         raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
                         f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
-    _check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path)
+    _check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
 
 
-def _check_ages(age_myr: np.ndarray, path: Path) -> None:
+def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
     """Ages must be positive and within the model's age grid (:data:`AGE_GRID`): ages in yr or Gyr were taken
     as Myr, and a negative one gave NaN labels."""
     given = np.isfinite(age_myr)
     col = "fiducial_age_Myr"
     bad = np.flatnonzero(given & (age_myr <= 0))
     if len(bad):
-        raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} holds {age_myr[bad[0]]:g}, "
-                        "not a positive age in Myr")
+        raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
+                        f"{clusters.iloc[bad[0]]}) holds {age_myr[bad[0]]:g}, not a positive age in Myr")
     lo, hi = 10 ** (AGE_GRID[0] - 6), 10 ** (AGE_GRID[1] - 6)
     ages = age_myr[given]
     if len(ages) and (ages.min() < lo or ages.max() > hi):

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gyroage.cli_options import QuietOpt, SeedOpt, comma_list
+from gyroage.cli_options import OptionalSeedOpt, QuietOpt, comma_list
 from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
 
@@ -23,16 +23,17 @@ CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog"
 def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
     catalogue: CatalogueOpt = None,
-    seed: SeedOpt = 0,
+    seed: OptionalSeedOpt = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap (default: --config's, else 300).")] = None,
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides (see docs/validation.md).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults, "
+                                                   "its seed and max_epochs unless given (README, Retraining).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
     # TrainSettings checks these too, but it needs torch: a bad option is named first, with or without the extra
-    if seed < 0:
+    if seed is not None and seed < 0:
         raise UserError("--seed must be >= 0")
     _check_max_epochs(max_epochs)
     _need("torch", "onnx")
@@ -50,7 +51,8 @@ def train(
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
     overrides, note = _read_config(config)
-    settings = _train_settings(TrainSettings.from_dict, {**overrides, "seed": seed, **_given(max_epochs=max_epochs)},
+    _refuse_unknown(overrides, config)
+    settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
                                config)
     path = catalogue or default_catalogue_path()
     raw = load_catalogue(path)
@@ -91,6 +93,10 @@ def export(
     """Export a trained flow to ONNX with its model card (needs the 'train' extra)."""
     if (checkpoint is not None) + rebuild + posterior_only != 1:
         raise UserError("give exactly one of --checkpoint DIR, --rebuild or --posterior-only")
+    from gyroage.core.density import check_outlier_weight
+
+    # the card loader's own range: a weight outside it wrote a card that every later load refused
+    check_outlier_weight(outlier_weight, "--outlier-weight", card_default=False)
     if posterior_only:
         _need("onnx", why="posterior-graph rebuilds", install="pip install onnx")
         from gyroage.build.posterior_graph import regenerate
@@ -133,13 +139,14 @@ def validate(
     out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,
-    seed: SeedOpt = 0,  # the training seed of every fold
+    seed: OptionalSeedOpt = None,  # the training seed of every fold
     extra_seeds: Annotated[Optional[list[str]], typer.Option(
         "--extra-seeds", help="Also run these training seeds (repeatable or 1,2): their spread goes into the summary's "
         "loco_by_seed; every other figure stays --seed's.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option(
         help="Epoch cap per fold (default: --config's, else the card's training settings').")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of TrainSettings overrides.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults, "
+                                                   "as 'train' reads it (default: the model card's settings).")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
@@ -162,7 +169,13 @@ def validate(
         check_outlier_weight(weight, option)  # up front, as estimate's (not after the card loads and the folds are set up)
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path
-    from gyroage.build.loco import ValidateSettings, run_loco, write_card_validation
+    from gyroage.build.loco import (
+        ValidateSettings,
+        refuse_other_settings,
+        run_loco,
+        settings_differences,
+        write_card_validation,
+    )
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.main_sequence import MainSequenceTerm, require_term
     from gyroage.core.modelcard import load_card
@@ -173,14 +186,20 @@ def validate(
         more = tuple(int(v) for v in comma_list(extra_seeds))
     except ValueError:
         raise UserError(f"--extra-seeds takes whole numbers separated by commas, not {','.join(extra_seeds)!r}") from None
-    if seed < 0 or any(k < 0 for k in more):  # numpy's generators refuse them, deep in a fold's worker
+    if (seed is not None and seed < 0) or any(k < 0 for k in more):  # numpy's generators refuse them, deep in a fold's worker
         raise UserError("--seed and --extra-seeds must be >= 0")
     card, _ = load_card(write_card, verify=True)
-    overrides = {k: v for k, v in card.training.get("settings", {}).items() if k not in ("seed", "threads")}
     extra, _ = _read_config(config)
-    overrides = {**overrides, **extra, "flow": {**overrides.get("flow", {}), **extra.get("flow", {})}}
-    overrides.update(seed=seed, **_given(max_epochs=max_epochs))
-    train = _train_settings(full_train_dict, overrides, config)
+    _refuse_unknown(extra, config)
+    # A --config means what it means to train: its settings over the code defaults (over the card's, a config that
+    # leaves a setting out validated the card's value but trained the default). Without one: the card's settings.
+    base = extra if config is not None else {k: v for k, v in card.training.get("settings", {}).items()
+                                             if k not in ("seed", "threads")}
+    train = _train_settings(full_train_dict, {**base, **_given(seed=seed, max_epochs=max_epochs)}, config)
+    if write_card is not None and not force:  # before any fold trains, not after all of them
+        differences = settings_differences(card.training.get("settings", {}), train)
+        if differences:
+            refuse_other_settings(write_card, differences)
     w = float(card.outlier["weight"])
     if main_sequence:
         require_term(card)
@@ -228,13 +247,26 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
     if config is None:
         return {}, None
     try:
-        overrides = json.loads(config.read_text())
+        overrides = json.loads(config.read_text(encoding="utf-8-sig"))  # a BOM, as Windows editors write, is fine
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read --config {config}: {exc}") from None
     if not isinstance(overrides, dict) or not isinstance(overrides.get("flow", {}), dict):
         raise UserError(f"--config {config} must hold a JSON object of training settings (its 'flow' an object too)")
     note = overrides.pop("note", None)
     return overrides, note
+
+
+def _refuse_unknown(overrides: dict, config: Path | None) -> None:
+    """A --config key that is no training setting, one line naming it, the file and the known ones (not Python's
+    "unexpected keyword argument"): a misspelt key would otherwise be the only sign the setting was not applied."""
+    from gyroage.build.training import settings_names
+
+    known = settings_names()
+    flow = overrides.get("flow", {})
+    for name in [k for k in overrides if k not in known["settings"]] + [f"flow.{k}" for k in flow
+                                                                          if f"flow.{k}" not in known["flow"]]:
+        names = known["flow"] if name.startswith("flow.") else known["settings"]
+        raise UserError(f"unknown setting {name!r} in {config}; known: {', '.join(names)}")
 
 
 def _need(*modules: str, why: str = "training and export",

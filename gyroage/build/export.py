@@ -7,6 +7,7 @@ period, without the outlier term (that is applied at run time from the card).
 
 from __future__ import annotations
 
+import math
 import platform
 from pathlib import Path
 
@@ -28,6 +29,11 @@ from gyroage.core.modelcard import (
     write_card,
 )
 from gyroage.defaults import OUTLIER_WEIGHT
+from gyroage.errors import BuildError, ModelError
+
+# The largest |log p(onnx) - log p(torch)| an export accepts: float32 graphs of trained flows differ by ~1e-4; a
+# graph that differs by more computes another function than the checkpoint.
+PARITY_TOLERANCE = 1e-2
 
 
 def save_checkpoint(model: ConditionalFlow, path: str | Path) -> None:
@@ -36,7 +42,11 @@ def save_checkpoint(model: ConditionalFlow, path: str | Path) -> None:
 
 def load_checkpoint(path: str | Path) -> ConditionalFlow:
     ck = torch.load(path, weights_only=False)
-    model = ConditionalFlow(FlowConfig(**ck["config"]), ck["norm"])
+    try:
+        config = FlowConfig(**ck["config"])
+    except (TypeError, ValueError) as exc:  # written before FlowConfig refused such settings, or by another version
+        raise BuildError(f"checkpoint {path} holds flow settings this gyroage cannot use: {exc}") from None
+    model = ConditionalFlow(config, ck["norm"])
     model.load_state_dict(ck["state"])
     return model.eval()
 
@@ -80,9 +90,15 @@ def parity(model: ConditionalFlow, onnx_path: str | Path | onnx.ModelProto, n: i
 def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -> Path:
     """Export the graph and its card to ``out_dir``; returns the card path."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_scales(card)
     graph = build_density(model)
-    card.metrics["onnx_torch_max_abs_logp"] = parity(model, graph, domain=card.parity_domain())
+    worst = parity(model, graph, domain=card.parity_domain())
+    if not worst <= PARITY_TOLERANCE:  # NaN too: a flow whose density is not finite
+        raise BuildError(f"refusing to export to {out_dir}: the ONNX/torch parity check gives {worst:.3g} (must be "
+                         f"finite and at most {PARITY_TOLERANCE:g}); the flow's log density is not finite or the "
+                         "graph is not the checkpoint's: retrain (gyroage train)")
+    card.metrics["onnx_torch_max_abs_logp"] = worst
+    out_dir.mkdir(parents=True, exist_ok=True)
     card.versions.update({
         "gyroage": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
         "python": platform.python_version(), "opset": OPSET,
@@ -93,6 +109,18 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -
     # Derived from the density graph just written, so the two can never disagree.
     write_posteriors(target, card, out_dir)
     return write_card(card, out_dir, built=POSTERIOR_GRAPHS)
+
+
+def check_scales(card: ModelCard) -> None:
+    """Refuse (BuildError, one line) a card whose normalisation or trained domain is not finite, or whose scales are
+    not positive: the model computed from them is NaN everywhere (and the parity check cannot even draw its points)."""
+    named = [(f"normalisation.{k}", v) for k, v in card.normalisation.items()]
+    named += [(f"domain.{k}", v) for k, pair in card.parity_domain().items() for v in pair]
+    for name, value in named:
+        v = float(value)
+        if not math.isfinite(v) or (name.endswith("_std") and v <= 0):
+            raise BuildError(f"refusing to export: the training record's {name} is {v:g}, not a finite"
+                             f"{' positive' if name.endswith('_std') else ''} number: retrain (gyroage train)")
 
 
 def card_from_training(info: dict, outlier_weight: float = OUTLIER_WEIGHT) -> ModelCard:
@@ -127,10 +155,14 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
     from gyroage.errors import UserError
 
     card, model_dir = load_card(model_dir, verify=False)
+    checkpoint = model_dir / "gyroage-flow.pt"
+    if not checkpoint.is_file():
+        raise ModelError(f"{model_dir} holds no gyroage-flow.pt to rebuild its graphs from: 'gyroage export "
+                         f"--checkpoint RUN_DIR --out {model_dir}' writes it (RUN_DIR from 'gyroage train')")
     if "sequence" not in card.domain:
         path = Path(catalogue) if catalogue is not None else default_catalogue_path()
         want = card.training.get("catalog", {}).get("sha256")
         if not path.is_file() or sha256(path) != want:
             raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
         card.domain["sequence"] = sequence_domain(training_set(quality_select(load_catalogue(path))))
-    return export_model(load_checkpoint(model_dir / "gyroage-flow.pt"), model_dir, card)
+    return export_model(load_checkpoint(checkpoint), model_dir, card)

@@ -50,6 +50,19 @@ def check_settings(obj, minimum: dict[str, tuple[float, bool]], prefix: str = ""
                                  f"not {value!r}")
 
 
+def unknown_names(cls, d: dict, prefix: str = "") -> list[str]:
+    """The keys of ``d`` that are no field of the settings dataclass ``cls``, as ``prefix`` + name."""
+    names = {f.name for f in fields(cls)}
+    return [f"{prefix}{k}" for k in d if k not in names]
+
+
+def whole_numbers(cls, d: dict) -> dict:
+    """``d`` with an integral float (a JSON writer's 5.0) made an int where ``cls`` has an int field; a fraction
+    stays, for :func:`check_settings` to refuse."""
+    ints = {f.name for f in fields(cls) if str(f.type) == "int"}
+    return {k: int(v) if k in ints and isinstance(v, float) and v.is_integer() else v for k, v in d.items()}
+
+
 @dataclass(frozen=True)
 class FlowConfig:
     """Shape of the flow; stored in the model card."""
@@ -72,8 +85,13 @@ class FlowConfig:
     reference_onset: float = reference_law.DEFAULT_ONSET
 
     def __post_init__(self) -> None:
-        check_settings(self, {"hidden": (1, True), "layers": (1, True), "bins": (1, True), "tail_bound": (0, False)},
-                       "flow.")
+        check_settings(self, {"hidden": (1, True), "layers": (1, True), "n_splines": (0, True), "bins": (1, True),
+                                "tail_bound": (0, False), "min_derivative": (0, False)}, "flow.")
+        # every bin is at least min_bin wide (a fraction of the spline's range): bins * min_bin >= 1 leaves the
+        # softmax negative room and the knots run backwards; 0 lets a bin close, a division by zero
+        if not 0 < self.min_bin < 1 / self.bins:
+            raise ValueError(f"flow.min_bin must be greater than 0 and below 1/flow.bins ({1 / self.bins:g} for "
+                             f"{self.bins} bins), not {self.min_bin!r}")
         if self.reference not in reference_law.KINDS:
             raise ValueError(f"unknown reference law {self.reference!r}; expected one of {reference_law.KINDS}")
         if self.reference != "skumanich_late" and self.reference_onset != reference_law.DEFAULT_ONSET:

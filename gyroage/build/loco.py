@@ -371,15 +371,10 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     from gyroage.core.modelcard import load_card, write_card
 
     card, d = load_card(model_dir, verify=True)
-    ignore = {"seed", "threads"}
-    trained = {k: v for k, v in card.training.get("settings", {}).items() if k not in ignore}
-    validated = {k: v for k, v in summary["train_settings"].items() if k not in ignore}
-    trained_flow, validated_flow = trained.pop("flow", {}), validated.pop("flow", {})
-    same = all(trained.get(k) == v for k, v in validated.items()) and \
-        all(trained_flow.get(k) == v for k, v in validated_flow.items())
+    differences = settings_differences(card.training.get("settings", {}), summary["train_settings"])
+    same = not differences
     if not same and not force:
-        raise UserError(f"model in {model_dir} was trained with other settings than the validated ones "
-                        "(use --force to write anyway)")
+        refuse_other_settings(model_dir, differences)
     if summary.get("calibration_fit"):
         card.calibration = summary["calibration"]  # embedded in the graphs: re-export them (gyroage export --rebuild)
     # group-age's widths by age are fitted to many seeds' folds of these settings (benchmarks/group_calibration.py),
@@ -388,6 +383,28 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     card.validation = {"method": "leave-one-cluster-out (gyroage validate)", **summary,
                        "settings_match_model": bool(same), **kept}
     return write_card(card, d)
+
+
+_MISSING = object()
+
+
+def settings_differences(trained: dict, validated: dict) -> list[str]:
+    """Each training setting (``flow.`` ones by that name) in which a model's card (``trained``) and a validation run
+    differ, as "key: card A, this run B"; the seed and thread count do not count. Both dicts are
+    ``TrainSettings.to_dict`` output, which leaves some settings out at their defaults: a key on one side only is
+    compared with "(default)", from either side (the card's own keys too: trim_dex 0.1 against a run without it)."""
+    ignore = {"seed", "threads"}
+    flat = [{**{k: v for k, v in s.items() if k not in ignore and k != "flow"},
+             **{f"flow.{k}": v for k, v in (s.get("flow") or {}).items()}} for s in (trained, validated)]
+    show = lambda side, k: repr(side[k]) if k in side else "(default)"  # noqa: E731
+    return [f"{k}: card {show(flat[0], k)}, this run {show(flat[1], k)}"
+            for k in dict.fromkeys([*flat[0], *flat[1]]) if flat[0].get(k, _MISSING) != flat[1].get(k, _MISSING)]
+
+
+def refuse_other_settings(model_dir: str | Path, differences: list[str]) -> None:
+    """The one-line refusal to write a validation into a card trained with other settings (``differences``)."""
+    raise UserError(f"model in {model_dir} was trained with other settings than the validated ones: "
+                    f"{'; '.join(differences)} (use --force to write anyway)")
 
 
 def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],

@@ -481,6 +481,9 @@ def regenerate(model_dir: str | Path) -> Path:
     """Rebuild the posterior graphs in ``model_dir`` from its density graph and card; rewrite the card."""
     model_dir = Path(model_dir)
     card, _ = load_card(model_dir, verify=False)
+    if not (model_dir / DENSITY_FILE).is_file():
+        raise ModelError(f"{model_dir} holds no {DENSITY_FILE} to rebuild the posterior graph from: 'gyroage export "
+                         f"--rebuild --out {model_dir}' writes it from gyroage-flow.pt (needs torch)")
     # The density graph must be the one the card describes; the posterior graph is derived from it.
     if sha256(model_dir / DENSITY_FILE) != card.files.get(DENSITY_FILE, {}).get("sha256"):
         raise ModelError(f"{model_dir / DENSITY_FILE} does not match its card (SHA-256 differs)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +24,12 @@ from gyroage.build.catalogue import (
     without_evolved,
     without_sole_sources,
 )
-from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings
+from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings, unknown_names, whole_numbers
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import age_grid
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
+from gyroage.errors import BuildError, UserError
 from gyroage.progress import Progress
 
 # A relabel moves a cluster's label by at most this (dex); a cluster dated further off in-sample keeps its label.
@@ -36,10 +37,15 @@ RELABEL_MAX_DEX = 1.0
 
 
 # The smallest value of each setting that can train at all (bound, whether the bound itself is allowed):
-# max_epochs 0 gave an untrained model with exit 0, a zero batch or lr never moves.
+# max_epochs 0 gave an untrained model with exit 0, a zero batch or lr never moves. The powers, trims and cuts are
+# "0: off": below 0 a power up-weights the richest clusters or the likeliest contaminants, and a trim or cut
+# means off too, silently.
 SETTINGS_MINIMUM = {"seed": (0, True), "max_epochs": (1, True), "patience": (1, True), "batch_size": (1, True),
                     "lr": (0, False), "weight_decay": (0, True), "age_jitter_dex": (0, True), "colour_jitter": (0, True),
-                    "n_val_clusters": (0, True), "threads": (1, True), "outlier_weight_train": (0, True)}
+                    "cluster_weight_power": (0, True), "membership_weight_power": (0, True), "trim_dex": (0, True),
+                    "trim_weight": (0, True), "trim_min_age_myr": (0, True), "trim_keep_redder": (0, True),
+                    "drop_evolved_mag": (0, True), "n_val_clusters": (0, True), "threads": (1, True),
+                    "outlier_weight_train": (0, True)}
 
 
 @dataclass(frozen=True)
@@ -112,13 +118,25 @@ class TrainSettings:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainSettings:
-        """Settings from (a subset of) :meth:`to_dict`; unknown names raise TypeError."""
+        """Settings from (a subset of) :meth:`to_dict`; an unknown name or a bad value raises ValueError, one line
+        naming it. Integral floats (5.0) are read as whole numbers where a field is one."""
         d = dict(d)
         flow = d.pop("flow", {})
         if not isinstance(flow, dict):
             raise ValueError(f"flow must be an object of flow settings, not {flow!r}")
-        flow = FlowConfig(**flow)
-        return cls(**d, flow=flow)
+        unknown = unknown_names(cls, d) + unknown_names(FlowConfig, flow, "flow.")
+        if unknown:
+            known = settings_names()
+            raise ValueError(f"unknown setting {unknown[0]!r}; known: "
+                             + ", ".join(known["flow"] if unknown[0].startswith("flow.") else known["settings"]))
+        return cls(**whole_numbers(cls, d), flow=FlowConfig(**whole_numbers(FlowConfig, flow)))
+
+
+def settings_names() -> dict[str, list[str]]:
+    """The names a settings dict (or a --config file) may hold: ``settings`` at the top, ``flow`` in its flow
+    object, each as written there ("flow.hidden")."""
+    return {"settings": [f.name for f in fields(TrainSettings)],
+            "flow": [f"flow.{f.name}" for f in fields(FlowConfig)]}
 
 
 @dataclass
@@ -172,6 +190,25 @@ def normalisation(data: TrainingSet, reference: list[float] | None = None) -> di
         "err_mean": float(err.mean()), "err_std": float(err.std()),
         "prot_mean": float(target.mean()), "prot_std": float(target.std()),
     }
+
+
+_SCALED = {"age": "ages", "colour": "(BP-RP)0 colours", "prot": "periods", "err": "colour errors"}
+
+
+def check_normalisation(norm: dict[str, float], data: TrainingSet, use_colour_err: bool = True) -> None:
+    """Refuse (UserError, one line) training data that cannot be scaled: an input of one value only
+    (one cluster's age: its spread is 0 and every scaled input NaN, so the loss is NaN from the first step)."""
+    for key, what in _SCALED.items():
+        if key == "err" and not use_colour_err:  # the error input is ignored, so its scale is never used
+            continue
+        mean, std = norm[f"{key}_mean"], norm[f"{key}_std"]
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise UserError(f"cannot train: the training stars' {what} are not finite (mean {mean}, sd {std})")
+        if std <= 1e-9 * max(1.0, abs(mean)):  # one value repeated has a float64 spread of ~1e-15, not 0
+            if key == "age":
+                raise UserError(f"cannot train on one age: every training star is labelled {10 ** mean / 1e6:g} Myr "
+                                f"({len(data.clusters)} cluster(s)); give clusters of at least two ages")
+            raise UserError(f"cannot train: the training stars' {what} do not vary")
 
 
 def choose_val_clusters(data: TrainingSet, n: int, seed: int) -> list[str]:
@@ -249,6 +286,9 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
             total += loss.item() * len(b)
         sched.step()
         train_nll = total / n
+        if not math.isfinite(train_nll):  # NaN weights never recover: stop before anything is written
+            raise BuildError(f"training failed: the loss is not finite at epoch {epoch} (train nll {train_nll}); "
+                             "check the catalogue and try a smaller lr or other flow settings")
         val_nll = np.nan
         if vt is not None:
             model.eval()
@@ -345,10 +385,13 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     start = time.perf_counter()
+    if len(data) == 0:
+        raise UserError("no stars left to train on (check --exclude and the catalogue's quality flags)")
     # Fitted to the training data only: in a LOCO fold the held-out cluster never shapes the law.
     reference = (None if s.flow.reference == "none"
                  else reference_law.reference_coefficients(s.flow.reference, data, s.flow.reference_onset))
     norm = normalisation(data, reference)
+    check_normalisation(norm, data, s.flow.use_colour_err)
     val_clusters = choose_val_clusters(data, s.n_val_clusters, s.seed)
     is_val = np.isin(data.cluster, val_clusters)
     model = ConditionalFlow(s.flow, norm, reference)

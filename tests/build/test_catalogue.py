@@ -165,7 +165,8 @@ def test_an_age_that_is_not_positive_is_one_line(tmp_path, age):
     frame = synthetic()
     frame.loc[3, "fiducial_age_Myr"] = age
     path = write(frame, tmp_path / "cat.csv")
-    with pytest.raises(UserError, match=f"column fiducial_age_Myr, data row 4 holds {age:g}, not a positive age"):
+    named = rf"column fiducial_age_Myr, data row 4 \(cluster {frame.loc[3, 'cluster']}\) holds {age:g}, not a positive age"
+    with pytest.raises(UserError, match=named):
         load_catalogue(path)
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "data row 4")
 
@@ -227,7 +228,9 @@ def test_a_catalogue_without_quality_flags_says_so_and_its_card_records_it(tmp_p
     """Without the flag columns the selection was skipped, but train.json (the model card) said it was applied."""
     import json
 
-    path = write(synthetic().drop(columns=["cmd_exclude", "dered_exclude", "phot_exclude"]), tmp_path / "cat.csv")
+    frame = synthetic().drop(columns=["cmd_exclude", "dered_exclude", "phot_exclude"])
+    frame["e_BPRP_0"] = np.linspace(0.01, 0.05, len(frame))  # training refuses colour errors that do not vary
+    path = write(frame, tmp_path / "cat.csv")
     res = build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"), "--max-epochs", "1", "-q")
     assert res.exit_code == 0, res.output
     notice = ("gyroage: rotator catalogue has no column cmd_exclude, dered_exclude, phot_exclude: the quality "
