@@ -48,32 +48,47 @@ def model():
     return AgeModel.load()
 
 
-@pytest.fixture
-def uncalibrated_model(tmp_path) -> Path:
-    """A copy of the shipped model whose card has no calibration, as `gyroage train --export` writes it."""
+def _model_without(folder: Path, section: str) -> Path:
+    """A copy of the shipped model in ``folder`` whose card's ``section`` is empty."""
     import json
     import shutil
 
-    model = tmp_path / "model"
-    shutil.copytree(ROOT / "models", model)
-    card = json.loads((model / "gyroage-model.json").read_text())
-    card["calibration"] = {}
-    (model / "gyroage-model.json").write_text(json.dumps(card))
-    return model
+    shutil.copytree(ROOT / "models", folder)
+    card = json.loads((folder / "gyroage-model.json").read_text())
+    card[section] = {}
+    (folder / "gyroage-model.json").write_text(json.dumps(card))
+    return folder
+
+
+@pytest.fixture
+def uncalibrated_model(tmp_path) -> Path:
+    """A copy of the shipped model whose card has no calibration, as `gyroage train --export` writes it."""
+    return _model_without(tmp_path / "model", "calibration")
 
 
 @pytest.fixture
 def termless_model(tmp_path) -> Path:
     """A copy of the shipped model whose card has no main-sequence term, as `gyroage train --export` writes it."""
-    import json
-    import shutil
+    return _model_without(tmp_path / "termless", "main_sequence")
 
-    model = tmp_path / "termless"
-    shutil.copytree(ROOT / "models", model)
-    card = json.loads((model / "gyroage-model.json").read_text())
-    card["main_sequence"] = {}
-    (model / "gyroage-model.json").write_text(json.dumps(card))
-    return model
+
+def count_chunks(monkeypatch, die_at: int | None = None) -> list[int]:
+    """Patch the local engine's ``estimate_chunk`` to record each chunk's length, raising ``RuntimeError("killed")``
+    at chunk ``die_at`` (1-based): a run killed part way, for ``--resume`` tests. Returns the list it fills."""
+    from gyroage.engines import local
+
+    real = getattr(local.estimate_chunk, "__wrapped__", local.estimate_chunk)  # never wrap a wrapper
+    calls: list[int] = []
+
+    def counted(frame, *a, **k):
+        calls.append(len(frame))
+        if die_at is not None and len(calls) == die_at:
+            raise RuntimeError("killed")
+        return real(frame, *a, **k)
+
+    counted.__wrapped__ = real
+    monkeypatch.setattr(local, "estimate_chunk", counted)
+    return calls
 
 
 def one_line_error(res, *words: str) -> str:

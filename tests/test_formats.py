@@ -13,7 +13,7 @@ from astropy.table import MaskedColumn, Table
 from typer.testing import CliRunner
 
 from gyroage.cli import app
-from tests.conftest import one_line_error
+from tests.conftest import count_chunks, one_line_error
 
 AGES = ["age_p16_myr", "age_p50_myr", "age_p84_myr", "age_map_myr"]
 STARS = pd.DataFrame({"name": ["sun", "k_dwarf", "young", "late_k"], "Prot": [25.4, 12.0, 3.5, 30.0],
@@ -223,23 +223,12 @@ def test_masked_values_are_missing_and_get_their_row_status(tmp_path, csv_ages, 
 
 def test_resume_works_for_a_fits_output(tmp_path, csv_ages, monkeypatch):
     """The sidecar holds Parquet chunks for any non-CSV target: a killed run into a FITS table resumes."""
-    from gyroage.engines import local
-
     STARS.to_csv(tmp_path / "stars.csv", index=False)
     out = tmp_path / "out.fits"
-    real, calls = local.estimate_chunk, []
-
-    def dies_after_one(frame, *a, **k):
-        calls.append(len(frame))
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        return real(frame, *a, **k)
-
-    monkeypatch.setattr(local, "estimate_chunk", dies_after_one)
+    count_chunks(monkeypatch, die_at=2)
     res = invoke(str(tmp_path / "stars.csv"), "-o", str(out), "--chunksize", "2", "-q")
     assert isinstance(res.exception, RuntimeError) and not out.exists()
-    calls.clear()
-    monkeypatch.setattr(local, "estimate_chunk", lambda frame, *a, **k: calls.append(len(frame)) or real(frame, *a, **k))
+    calls = count_chunks(monkeypatch)
     run_ok(str(tmp_path / "stars.csv"), "-o", str(out), "--chunksize", "2", "--resume")
     assert calls == [2]  # the first chunk came from the interrupted run
     same_ages(read_back(out), csv_ages)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gyroage.cli import app
-from tests.conftest import one_line_error
+from tests.conftest import count_chunks, one_line_error
 
 STARS = pd.DataFrame({"name": ["sun", "k_dwarf", "young", "late_k", "bad"], "Prot": [25.4, 12.0, 3.5, 30.0, -1.0],
                       "BPRP0": [0.82, 1.1, 0.95, 1.6, 1.0], "cluster": ["a", "a", "b", "b", "b"]})
@@ -59,23 +59,12 @@ def test_stdout_and_an_explicit_csv_format_keep_commas(tmp_path, stars):
 
 
 def test_a_resumed_tsv_output_is_tab_separated_throughout(tmp_path, stars, monkeypatch):
-    from gyroage.engines import local
-
     run("estimate", str(stars), "-o", str(tmp_path / "ref.csv"), "--chunksize", "2")
-    real, calls = local.estimate_chunk, []
-
-    def dies_after_one(frame, *a, **k):
-        calls.append(len(frame))
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        return real(frame, *a, **k)
-
     out = tmp_path / "out.tsv"
-    monkeypatch.setattr(local, "estimate_chunk", dies_after_one)
+    count_chunks(monkeypatch, die_at=2)
     res = CliRunner().invoke(app, ["estimate", str(stars), "-o", str(out), "--chunksize", "2", "-q"])
     assert isinstance(res.exception, RuntimeError) and not out.exists()
-    calls.clear()
-    monkeypatch.setattr(local, "estimate_chunk", lambda frame, *a, **k: calls.append(len(frame)) or real(frame, *a, **k))
+    calls = count_chunks(monkeypatch)
     run("estimate", str(stars), "-o", str(out), "--chunksize", "2", "--resume")
     assert calls == [2, 1]  # the first chunk came from the interrupted run
     assert out.read_bytes() == tabbed((tmp_path / "ref.csv").read_bytes())
