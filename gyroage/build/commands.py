@@ -15,6 +15,7 @@ import typer
 from gyroage.cli_options import OptionalSeedOpt, QuietOpt, comma_list
 from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
+from gyroage.files import json_text
 
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
                                                       "(default: $GYROAGE_CATALOG or ../shared/data/...).")]
@@ -73,7 +74,7 @@ def train(
     info = train_info(result, data, str(path), sha256(path), selection)
     if note:
         info["note"] = note
-    (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")
+    (out / "train.json").write_text(json_text(info, indent=2) + "\n")  # val_nll is inf without validation clusters
     if not quiet:
         typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
     if export_to is not None:
