@@ -7,6 +7,7 @@ Kept apart from cli.py, which would otherwise pass its length limit; matplotlib 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Annotated, Optional
 
@@ -34,6 +35,7 @@ from gyroage.cli_options import (
     PriorOpt,
     PriorSigmaOpt,
     PriorTableOpt,
+    QuietOpt,
     SeedOpt,
     WalkersOpt,
 )
@@ -74,11 +76,13 @@ def plot_posterior_cmd(
     main_sequence: MainSequenceOpt = None,
     walkers: WalkersOpt = WALKERS,
     max_steps: MaxStepsOpt = MAX_STEPS,
+    quiet: QuietOpt = False,
 ) -> None:
     """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
     from gyroage.cli import _density_and_prior, _estimate_settings
     from gyroage.core.api import AgeModel
     from gyroage.core.colours import Reddening
+    from gyroage.core.modelcard import model_notes
     from gyroage.plots import plot_posterior
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
@@ -87,9 +91,16 @@ def plot_posterior_cmd(
                                       prior_table)
     settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
                                   reddening, main_sequence)
-    path = plot_posterior(input, row, output, method=method, model=AgeModel(density), true_age_myr=true_age_myr,
-                          fmt=fmt, dpi=dpi, settings=settings, log=_plot_note)
-    typer.echo(f"plot: wrote {path}", err=True)
+    # what estimate says of its model (no calibration, stale graphs): the figure's intervals depend on it too
+    for note in [] if quiet else model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
+        _plot_note(note)
+    with warnings.catch_warnings():  # AgeModel warns of the same two, as Python warnings: said above, or silenced
+        warnings.simplefilter("ignore", UserWarning)
+        am = AgeModel(density)
+    path = plot_posterior(input, row, output, method=method, model=am, true_age_myr=true_age_myr,
+                          fmt=fmt, dpi=dpi, settings=settings, log=None if quiet else _plot_note)
+    if not quiet:
+        typer.echo(f"plot: wrote {path}", err=True)
 
 
 def plot_sequence_cmd(
@@ -100,17 +111,19 @@ def plot_sequence_cmd(
     model: ModelOpt = None,
     fmt: FigureFormat = None,
     dpi: FigureDpi = 200.0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Period vs colour: the model's 16/50/84% period bands at chosen ages, data overlaid, untrained regions hatched."""
     from gyroage.plots import plot_sequence
 
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
-                         fmt=fmt, dpi=dpi, log=_plot_note)
-    typer.echo(f"plot: wrote {path}", err=True)
+                         fmt=fmt, dpi=dpi, log=None if quiet else _plot_note)
+    if not quiet:
+        typer.echo(f"plot: wrote {path}", err=True)
 
 
 def _plot_note(line: str) -> None:
-    """One line of a plot's stderr: the columns read, as estimate names them."""
+    """One line of a plot's stderr: the columns read, or a notice about the model, as estimate says them."""
     typer.echo(f"plot: {line}", err=True)
 
 
