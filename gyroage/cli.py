@@ -46,6 +46,8 @@ from gyroage.cli_options import (
     SeedOpt,
     WalkersOpt,
     comma_list,
+    density_and_prior,
+    estimate_settings,
 )
 from gyroage.defaults import CHUNK_ROWS, CROSSMATCH_CACHE_DIR
 from gyroage.errors import NothingPiped, UserError
@@ -188,10 +190,10 @@ def estimate(
     writers.check_outputs(input, output, posteriors)  # as group-age: an -o naming the input fails before the model loads
     if engine == "local":  # a name the output cannot be written under (.mrt, .parquet.gz) too; dask checks its own
         formats.output_format(output, out_fmt)
-    density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
-                                      prior_table)
-    settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
-                                  processes, reddening, main_sequence)  # a refused option's stderr is its one line
+    density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                     prior_table)
+    settings = estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
+                                 processes, reddening, main_sequence)  # a refused option's stderr is its one line
     for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
         Progress("estimate", quiet=quiet).log(note)
     if engine == "dask":
@@ -300,8 +302,8 @@ def group_age(
     writers.check_outputs(input, output)
     formats.output_format(output, out_fmt)  # a format the output cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
-    density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
-                                      prior_table)
+    density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                     prior_table)
     if main_sequence:  # before the input is read (group_ages refuses it too)
         require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
@@ -344,37 +346,6 @@ def check_threads(threads: int | None) -> None:
     """Refuse a negative ``--threads`` in one line (estimate and group-age alike), before the model loads."""
     if threads is not None and threads < 0:
         raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
-
-
-def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,
-                       age_max_myr: float | None, mean, sigma, table: Path | None):
-    """The model's density and the prior over its card's age grid, from the options estimate, group-age and
-    plot posterior share."""
-    from gyroage.core.density import FlowDensity
-    from gyroage.core.priors import make_prior
-
-    density = FlowDensity(model, threads=threads)
-    g = density.card.age_grid
-    return density, make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
-                               mean=mean, sigma=sigma, table=table)
-
-
-def _estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlier_weight: float | None, seed: int,
-                       method: str, walkers: int, max_steps: int, processes: int, reddening,
-                       main_sequence: bool | None):
-    """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
-    from gyroage.core.estimate import EstimateSettings
-    from gyroage.core.main_sequence import require_term
-    from gyroage.core.posterior import REFINE_TOL
-    from gyroage.core.sampler import SamplerSettings
-
-    if main_sequence is True:  # before the input is read: a card without the term would ignore the option
-        require_term(density.card)
-    return EstimateSettings(prior=prior, n_grid=density.card.age_grid["n"] if grid is None else grid,
-                            refine_tol=None if exact_grid else REFINE_TOL, outlier_weight=outlier_weight, seed=seed,
-                            method=method, reddening=reddening, main_sequence=main_sequence is not False,
-                            require_magnitudes=main_sequence is True,
-                            sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes))
 
 
 def one_blas_thread() -> None:

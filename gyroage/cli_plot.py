@@ -38,6 +38,8 @@ from gyroage.cli_options import (
     QuietOpt,
     SeedOpt,
     WalkersOpt,
+    density_and_prior,
+    estimate_settings,
 )
 
 FigureOut = Annotated[Optional[str], typer.Option(
@@ -79,7 +81,6 @@ def plot_posterior_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
-    from gyroage.cli import _density_and_prior, _estimate_settings
     from gyroage.core.api import AgeModel
     from gyroage.core.colours import Reddening
     from gyroage.core.modelcard import model_notes
@@ -87,10 +88,10 @@ def plot_posterior_cmd(
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     # the star is dated as estimate dates it with the same options (its --method is the plot's own)
-    density, pri = _density_and_prior(model, None, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
-                                      prior_table)
-    settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
-                                  reddening, main_sequence)
+    density, pri = density_and_prior(model, None, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                     prior_table)
+    settings = estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
+                                 reddening, main_sequence)
     # what estimate says of its model (no calibration, stale graphs): the figure's intervals depend on it too
     for note in [] if quiet else model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
         _plot_note(note)
