@@ -46,6 +46,8 @@ from gyroage.cli_options import (
     SeedOpt,
     WalkersOpt,
     comma_list,
+    density_and_prior,
+    estimate_settings,
 )
 from gyroage.defaults import CHUNK_ROWS, CROSSMATCH_CACHE_DIR
 from gyroage.errors import NothingPiped, UserError
@@ -188,10 +190,10 @@ def estimate(
     writers.check_outputs(input, output, posteriors)  # as group-age: an -o naming the input fails before the model loads
     if engine == "local":  # a name the output cannot be written under (.mrt, .parquet.gz) too; dask checks its own
         formats.output_format(output, out_fmt)
-    density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
-                                      prior_table)
-    settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
-                                  processes, reddening, main_sequence)  # a refused option's stderr is its one line
+    density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                     prior_table)
+    settings = estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
+                                 processes, reddening, main_sequence)  # a refused option's stderr is its one line
     for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
         Progress("estimate", quiet=quiet).log(note)
     if engine == "dask":
@@ -300,8 +302,8 @@ def group_age(
     writers.check_outputs(input, output)
     formats.output_format(output, out_fmt)  # a format the output cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
-    density, pri = _density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
-                                      prior_table)
+    density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                     prior_table)
     if main_sequence:  # before the input is read (group_ages refuses it too)
         require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
@@ -322,85 +324,13 @@ def group_age(
         typer.echo(f"group-age: {group_summary(out)}", err=True)
 
 
-plot_app = typer.Typer(help="Figures (PNG, PDF or SVG; needs matplotlib).", no_args_is_help=True)
-app.add_typer(plot_app, name="plot")
-FigureOut = Annotated[Optional[str], typer.Option(
-    "-o", "--output", help="Figure file (.png, .pdf or .svg; default: posterior.<format> or sequence.<format>).")]
-FigureFormat = Annotated[Optional[str], typer.Option(
-    "--format", help="png, pdf or svg (default: the -o suffix, else png); must agree with the suffix.")]
-FigureDpi = Annotated[float, typer.Option(
-    "--dpi", help="Resolution: PNG pixels per inch (PDF/SVG: only their rasterised data points).")]
+def _register_plot_commands() -> None:
+    from gyroage import cli_plot
+
+    cli_plot.register(app, user_errors)
 
 
-@plot_app.command("posterior")
-@user_errors
-def plot_posterior_cmd(
-    input: Annotated[str, typer.Argument(help=f"{TABLES} table of stars; '-' for stdin.")],
-    row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
-    output: FigureOut = None,
-    method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram over the grid curve).")] = "grid",
-    model: ModelOpt = None,
-    seed: SeedOpt = 0,
-    true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr).")] = None,
-    fmt: FigureFormat = None,
-    dpi: FigureDpi = 200.0,
-    prior: PriorOpt = "uniform_log_age",
-    prior_mean: PriorMeanOpt = None,
-    prior_sigma: PriorSigmaOpt = None,
-    prior_table: PriorTableOpt = None,
-    age_min_myr: AgeMinOpt = None,
-    age_max_myr: AgeMaxOpt = None,
-    ebprp: EbprpOpt = None,
-    ebprp_err: EbprpErrOpt = None,
-    av: AvOpt = None,
-    av_err: AvErrOpt = None,
-    ebv: EbvOpt = None,
-    ebv_err: EbvErrOpt = None,
-    grid: GridOpt = None,
-    exact_grid: ExactGridOpt = False,
-    outlier_weight: OutlierOpt = None,
-    main_sequence: MainSequenceOpt = None,
-    walkers: WalkersOpt = WALKERS,
-    max_steps: MaxStepsOpt = MAX_STEPS,
-) -> None:
-    """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
-    from gyroage.core.api import AgeModel
-    from gyroage.core.colours import Reddening
-    from gyroage.plots import plot_posterior
-
-    reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
-    # the star is dated as estimate dates it with the same options (its --method is the plot's own)
-    density, pri = _density_and_prior(model, None, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
-                                      prior_table)
-    settings = _estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
-                                  reddening, main_sequence)
-    path = plot_posterior(input, row, output, method=method, model=AgeModel(density), true_age_myr=true_age_myr,
-                          fmt=fmt, dpi=dpi, settings=settings, log=_plot_note)
-    typer.echo(f"plot: wrote {path}", err=True)
-
-
-@plot_app.command("sequence")
-@user_errors
-def plot_sequence_cmd(
-    output: FigureOut = None,
-    ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr, within the model's age grid (repeatable).")] = None,
-    data: Annotated[Optional[str], typer.Option(help=f"{TABLES} table of stars to overlay (prot, bp_rp0); '-' for stdin.")] = None,
-    colour_by: Annotated[Optional[str], typer.Option(help="Column of --data to colour points by (e.g. cluster).")] = None,
-    model: ModelOpt = None,
-    fmt: FigureFormat = None,
-    dpi: FigureDpi = 200.0,
-) -> None:
-    """Period vs colour: the model's 16/50/84% period bands at chosen ages, data overlaid, untrained regions hatched."""
-    from gyroage.plots import plot_sequence
-
-    path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
-                         fmt=fmt, dpi=dpi, log=_plot_note)
-    typer.echo(f"plot: wrote {path}", err=True)
-
-
-def _plot_note(line: str) -> None:
-    """One line of a plot's stderr: the columns read, as estimate names them."""
-    typer.echo(f"plot: {line}", err=True)
+_register_plot_commands()
 
 
 def group_summary(out) -> str:
@@ -416,37 +346,6 @@ def check_threads(threads: int | None) -> None:
     """Refuse a negative ``--threads`` in one line (estimate and group-age alike), before the model loads."""
     if threads is not None and threads < 0:
         raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
-
-
-def _density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,
-                       age_max_myr: float | None, mean, sigma, table: Path | None):
-    """The model's density and the prior over its card's age grid, from the options estimate, group-age and
-    plot posterior share."""
-    from gyroage.core.density import FlowDensity
-    from gyroage.core.priors import make_prior
-
-    density = FlowDensity(model, threads=threads)
-    g = density.card.age_grid
-    return density, make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
-                               mean=mean, sigma=sigma, table=table)
-
-
-def _estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlier_weight: float | None, seed: int,
-                       method: str, walkers: int, max_steps: int, processes: int, reddening,
-                       main_sequence: bool | None):
-    """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
-    from gyroage.core.estimate import EstimateSettings
-    from gyroage.core.main_sequence import require_term
-    from gyroage.core.posterior import REFINE_TOL
-    from gyroage.core.sampler import SamplerSettings
-
-    if main_sequence is True:  # before the input is read: a card without the term would ignore the option
-        require_term(density.card)
-    return EstimateSettings(prior=prior, n_grid=density.card.age_grid["n"] if grid is None else grid,
-                            refine_tol=None if exact_grid else REFINE_TOL, outlier_weight=outlier_weight, seed=seed,
-                            method=method, reddening=reddening, main_sequence=main_sequence is not False,
-                            require_magnitudes=main_sequence is True,
-                            sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes))
 
 
 def one_blas_thread() -> None:

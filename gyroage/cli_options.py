@@ -1,5 +1,5 @@
-"""Options that the commands share: the run-time commands (cli.py) with one another, and with the build
-commands (build/commands.py).
+"""Options that the commands share: the run-time commands (cli.py, cli_plot.py) with one another, and with the
+build commands (build/commands.py); and the model, prior and settings estimate and plot posterior make of them.
 
 Defined once, so a shared option has the same name, type and help everywhere;
 tests/test_cli_help.py checks that the shared options agree across every command.
@@ -76,3 +76,34 @@ InputFormatOpt = Annotated[Optional[str], typer.Option(
 OutputFormatOpt = Annotated[Optional[str], typer.Option(
     "--output-format", help="Format of -o (same names as --input-format); default: from its suffix, else csv. "
     "CSV and Parquet stream; fits, votable, ecsv and ascii are written whole at the end.")]
+
+
+def density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,
+                      age_max_myr: float | None, mean, sigma, table: Path | None):
+    """The model's density and the prior over its card's age grid, from the options estimate, group-age and
+    plot posterior share."""
+    from gyroage.core.density import FlowDensity
+    from gyroage.core.priors import make_prior
+
+    density = FlowDensity(model, threads=threads)
+    g = density.card.age_grid
+    return density, make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
+                               mean=mean, sigma=sigma, table=table)
+
+
+def estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlier_weight: float | None, seed: int,
+                      method: str, walkers: int, max_steps: int, processes: int, reddening,
+                      main_sequence: bool | None):
+    """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.main_sequence import require_term
+    from gyroage.core.posterior import REFINE_TOL
+    from gyroage.core.sampler import SamplerSettings
+
+    if main_sequence is True:  # before the input is read: a card without the term would ignore the option
+        require_term(density.card)
+    return EstimateSettings(prior=prior, n_grid=density.card.age_grid["n"] if grid is None else grid,
+                            refine_tol=None if exact_grid else REFINE_TOL, outlier_weight=outlier_weight, seed=seed,
+                            method=method, reddening=reddening, main_sequence=main_sequence is not False,
+                            require_magnitudes=main_sequence is True,
+                            sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes))

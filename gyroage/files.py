@@ -7,6 +7,8 @@ can use it without importing the tabular front end.
 from __future__ import annotations
 
 import errno
+import json
+import math
 import os
 import shutil
 import stat
@@ -148,3 +150,22 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_path(path, suffix=".tmp") as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def json_text(obj, **kwargs) -> str:
+    """``json.dumps(obj, **kwargs)`` with every non-finite float written as ``null``.
+
+    Python's json writes them as ``Infinity`` and ``NaN``, which are no JSON: strict readers (JavaScript's
+    JSON.parse, jq) refuse the whole file. Finite values come out exactly as ``json.dumps`` writes them.
+    """
+    return json.dumps(_finite(obj), allow_nan=False, **kwargs)
+
+
+def _finite(v):
+    if isinstance(v, float):  # numpy's float64 too
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v

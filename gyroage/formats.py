@@ -84,7 +84,7 @@ def sniff(head: bytes, whole: bool = False) -> str | None:
     if text.startswith(b"Title:") or b"Byte-by-byte Description" in text:  # AAS MRT, CDS: astropy reads them
         return "ascii"
     decoded = text.decode("utf-8", errors="replace")
-    return "csv" if _tab_or_pipe_separated(decoded, whole) else _whitespace_ascii(decoded, whole)
+    return "csv" if _delimited(decoded, whole) else _whitespace_ascii(decoded, whole)
 
 
 def _text_lines(text: str, whole: bool) -> tuple[list[str], int]:
@@ -97,17 +97,18 @@ def _text_lines(text: str, whole: bool) -> tuple[list[str], int]:
     return lines, len(list(itertools.takewhile(lambda ln: ln.lstrip().startswith("#"), lines)))
 
 
-def _tab_or_pipe_separated(text: str, whole: bool = False) -> bool:
-    """Whether ``text``'s header (after ``#`` comments) and the lines under it (up to three) split on tab, or on ``|``,
-    into as many fields each: a VizieR TSV or ``|`` download, whatever its name (``.txt``, ``.dat``), read as CSV so
-    its units and dashes rows are what :mod:`gyroage.csv_layout` makes of them. A header that starts with ``|``
-    (astropy's fixed-width and IPAC tables) is not one."""
+def _delimited(text: str, whole: bool = False) -> bool:
+    """Whether ``text``'s header (after ``#`` comments) and the lines under it (up to three) split on tab, ``|`` or
+    ``;`` into as many fields each: a VizieR TSV or ``|`` download, or a spreadsheet's ``;`` export (decimal commas
+    too), whatever its name (``.txt``, ``.dat``), read as CSV so its units and dashes rows, and decimal commas, are
+    what :mod:`gyroage.csv_layout` makes of them. A header that starts with ``|`` (astropy's fixed-width and IPAC
+    tables) is not one."""
     lines, comments = _text_lines(text, whole)
     lines = lines[comments : comments + 4]
     if len(lines) < 2 or lines[0].strip(" ").startswith("|"):
         return False
     return any(lines[0].count(sep) and all(ln.count(sep) == lines[0].count(sep) for ln in lines[1:])
-               for sep in ("\t", "|"))
+               for sep in ("\t", "|", ";"))
 
 
 def _whitespace_ascii(text: str, whole: bool = False) -> str | None:

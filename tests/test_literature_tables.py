@@ -90,9 +90,14 @@ PIPE_H = "#VizieR\nCluster|Per|BP-RP0\n|h|mag\n-----|-----|-----\nX|168.0|1.10\n
     ("tab_h.txt", PIPE_H.replace("|", "\t")),
     ("long_comments.txt", "#Column\tPer\t(F6.1)\tRotation period [ucd=time.period]\n" * 200 + PIPE_H.replace("|", "\t")),
     ("tab_h.txt.gz", PIPE_H.replace("|", "\t")),
+    ("semicolon_h.txt", PIPE_H.replace("|", ";")),
+    ("semicolon_h.dat", PIPE_H.replace("|", ";")),
+    # a spreadsheet's export in a decimal-comma locale: ';' between cells, ',' in numbers
+    ("decimal_commas.txt", PIPE_H.replace("|", ";").replace(".", ",")),
 ])
 def test_vizier_tsv_and_pipe_downloads_saved_as_txt_are_read_as_csv(tmp_path, name, text):
-    """They went to the whitespace-ASCII reader: the units and dashes rows were stars, hours were read as days."""
+    """They went to the whitespace-ASCII reader: the units and dashes rows were stars, hours were read as days (a
+    ';'-separated one came out as one column: 'missing required column')."""
     path = tmp_path / name
     if name.endswith(".gz"):
         path.write_bytes(gzip.compress(text.encode()))

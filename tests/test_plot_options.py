@@ -205,3 +205,60 @@ def test_a_refused_plot_input_is_one_line_without_the_reading_line(tmp_path):
                  ["sequence", "--data", str(ok), "--colour-by", "nope"]):
         res = CliRunner().invoke(app, ["plot", *args, "-o", str(tmp_path / "x.png")])
         assert res.exit_code == 2 and res.output.count("\n") == 1 and "reading" not in res.output, res.output
+
+
+# -q, and the model's notices ---------------------------------------------------------------------------------------
+
+def test_plot_commands_take_quiet_and_still_say_values_changed_on_reading(tmp_path):
+    """The plots had no -q: their reading line could not be silenced. With -q only a notice that values were changed
+    on reading is left (as with estimate -q), and the figure is written."""
+    stars = tmp_path / "stars.csv"
+    stars.write_text(OBSERVED)
+    hours = tmp_path / "hours.csv"
+    hours.write_text("Per,bp_rp0\nh,mag\n288,1.2\n")  # a units row: converted on reading, said even with -q
+    for args in (["posterior", str(stars)], ["sequence", "--data", str(stars), "--age", "600"]):
+        out = tmp_path / f"{args[0]}.png"
+        loud = CliRunner().invoke(app, ["plot", *args, "-o", str(out)])
+        assert loud.exit_code == 0 and reading_lines(loud.stderr, "plot"), loud.output
+        out.unlink()
+        res = CliRunner().invoke(app, ["plot", *args, "-o", str(out), "-q"])
+        assert res.exit_code == 0 and res.stderr == "" and out.is_file(), res.output
+        res = CliRunner().invoke(app, ["plot", args[0], *(["--data"] if args[0] == "sequence" else []), str(hours),
+                                       "-o", str(out), "--quiet"])
+        assert res.exit_code == 0, res.output
+        assert res.stderr.splitlines() == ["gyroage: converted column 'Per' from h to days"], res.stderr
+
+
+def model_notes_said(stderr: str, label: str) -> list[str]:
+    """The lines about the model (no calibration, stale graphs), without their ``label: ``."""
+    return [ln.removeprefix(f"{label}: ") for ln in stderr.splitlines() if ln.startswith(f"{label}: ")
+            and ("calibration" in ln)]
+
+
+def test_plot_posterior_says_what_estimate_says_of_an_uncalibrated_or_stale_model(tmp_path):
+    """plot posterior dated a star with a card without calibration, its graphs built from another calibration,
+    silently; estimate says both. Now the plot says the same lines (not with -q, as estimate)."""
+    import shutil
+
+    from gyroage.core.modelcard import POSTERIOR_GRAPHS, UNCALIBRATED, load_card, write_card
+    from tests.conftest import ROOT, run_cli
+
+    model = tmp_path / "model"
+    shutil.copytree(ROOT / "models", model)
+    card, _ = load_card(model)
+    write_card(card, model, built=POSTERIOR_GRAPHS)  # as export records what its graphs were built from
+    card.calibration = {}
+    write_card(card, model)  # then the calibration changed: the graphs are stale, and the card uncalibrated
+    stars = tmp_path / "stars.csv"
+    stars.write_text("prot,bp_rp0\n12,1.2\n")
+    est = CliRunner().invoke(app, ["estimate", str(stars), "--model", str(model)])
+    assert est.exit_code == 0, est.output
+    said = model_notes_said(est.stderr, "estimate")
+    assert said[0] == UNCALIBRATED and len(said) == 2 and "export --rebuild" in said[1], said
+    # in a fresh interpreter: they came as Python's UserWarning (with a source line), which the test runner catches
+    res = run_cli("plot", "posterior", str(stars), "--model", str(model), "-o", str(tmp_path / "p.png"))
+    assert res.returncode == 0, res.stderr
+    assert model_notes_said(res.stderr, "plot") == said and "Warning" not in res.stderr, res.stderr
+    assert len(res.stderr.splitlines()) == 4, res.stderr  # the two notes, the reading line, the file written
+    res = run_cli("plot", "posterior", str(stars), "--model", str(model), "-o", str(tmp_path / "p.png"), "-q")
+    assert res.returncode == 0 and res.stderr == "", res.stderr

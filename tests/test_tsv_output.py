@@ -85,7 +85,7 @@ def test_output_names_of_formats_gyroage_cannot_write_are_refused_before_any_wor
     def no_model(*a, **k):
         raise AssertionError("the model was loaded before the output name was checked")
 
-    monkeypatch.setattr(gyroage.cli, "_density_and_prior", no_model)
+    monkeypatch.setattr(gyroage.cli, "density_and_prior", no_model)
     for args in (["estimate", str(stars)], ["estimate", "-"], ["group-age", str(stars), "--by", "cluster"],
                  ["estimate", str(stars), "--output-format", "ascii"]):
         res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / name)], input=stars.read_text())

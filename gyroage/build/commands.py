@@ -15,6 +15,7 @@ import typer
 from gyroage.cli_options import OptionalSeedOpt, QuietOpt, comma_list
 from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
+from gyroage.files import json_text
 
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
                                                       "(default: $GYROAGE_CATALOG or ../shared/data/...).")]
@@ -73,7 +74,7 @@ def train(
     info = train_info(result, data, str(path), sha256(path), selection)
     if note:
         info["note"] = note
-    (out / "train.json").write_text(json.dumps(info, indent=2) + "\n")
+    (out / "train.json").write_text(json_text(info, indent=2) + "\n")  # val_nll is inf without validation clusters
     if not quiet:
         typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
     if export_to is not None:
@@ -83,7 +84,8 @@ def train(
 def export(
     checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", help="Directory written by 'gyroage train'.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Model directory to write (ONNX + card).")] = Path("models"),
-    outlier_weight: Annotated[float, typer.Option(help="Outlier mixture weight recorded in the card.")] = OUTLIER_WEIGHT,
+    outlier_weight: Annotated[Optional[float], typer.Option(help=f"Outlier mixture weight recorded in the card "
+                                                            f"(default {OUTLIER_WEIGHT:g}; with --checkpoint only).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rewrite --out's graphs from its own gyroage-flow.pt, "
                                           "keeping its card (training record, validation).")] = False,
     posterior_only: Annotated[bool, typer.Option("--posterior-only", help="Rebuild --out's posterior graph from its "
@@ -93,6 +95,13 @@ def export(
     """Export a trained flow to ONNX with its model card (needs the 'train' extra)."""
     if (checkpoint is not None) + rebuild + posterior_only != 1:
         raise UserError("give exactly one of --checkpoint DIR, --rebuild or --posterior-only")
+    if outlier_weight is not None and checkpoint is None:
+        # A rebuild keeps the card, whose calibration and validation were fitted with its weight: applying another
+        # here would leave them describing a model that no longer exists.
+        how = "--rebuild" if rebuild else "--posterior-only"
+        raise UserError(f"{how} keeps the card's outlier weight (its calibration was fitted with it): to change it, "
+                        "export from the training run: gyroage export --checkpoint RUN --out DIR --outlier-weight W")
+    outlier_weight = OUTLIER_WEIGHT if outlier_weight is None else outlier_weight
     from gyroage.core.density import check_outlier_weight
 
     # the card loader's own range: a weight outside it wrote a card that every later load refused

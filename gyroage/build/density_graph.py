@@ -21,7 +21,6 @@ Needs ``onnx`` to build (the ``train`` extra); the graph needs only onnxruntime.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -29,6 +28,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from gyroage.core.modelcard import DENSITY_INPUTS, DENSITY_OUTPUT
+from gyroage.files import json_text
 
 OPSET = 18
 LOG_2PI = math.log(2.0 * math.pi)
@@ -70,7 +70,7 @@ def set_metadata(model: onnx.ModelProto, entries: dict[str, object]) -> None:
     del model.metadata_props[:]
     for key, value in entries.items():
         entry = model.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value, sort_keys=True)
+        entry.key, entry.value = key, json_text(value, sort_keys=True)
 
 
 def _spline(g: Graph, x: str, w: str, h: str, d: str, bins: int, bound: float, min_bin: float,

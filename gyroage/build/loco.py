@@ -47,7 +47,7 @@ from gyroage.core.posterior import (
 )
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
 from gyroage.errors import UserError
-from gyroage.files import atomic_path, atomic_write_text
+from gyroage.files import atomic_path, atomic_write_text, json_text
 from gyroage.progress import Progress
 
 
@@ -127,7 +127,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         names = [c for c in names if c in set(clusters)]
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    (fold_dir / "settings.json").write_text(json.dumps(s.fold_settings(), indent=2, sort_keys=True) + "\n")
+    (fold_dir / "settings.json").write_text(json_text(s.fold_settings(), indent=2, sort_keys=True) + "\n")
     todo = [c for c in names if not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
     progress.log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "
@@ -353,7 +353,7 @@ def write_tables(out_dir: str | Path, stars: pd.DataFrame, table: pd.DataFrame, 
     out = Path(out_dir)
     _write_csv(stars, out / "loco_stars.csv")
     _write_csv(table, out / "loco_clusters.csv")
-    atomic_write_text(out / "loco_summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / "loco_summary.json", json_text(summary, indent=2) + "\n")
 
 
 GROUP_CALIBRATION_KEYS = ("group_calibration", "group_calibration_fit")

@@ -10,7 +10,6 @@ summaries can change without retraining.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 from gyroage.build.catalogue import load_catalogue, quality_select, training_set
 from gyroage.build.training import TrainSettings, grid_log_prob, train_flow
 from gyroage.core.posterior import age_grid
-from gyroage.files import atomic_path
+from gyroage.files import atomic_path, json_text
 
 
 def full_train_dict(overrides: dict | None = None) -> dict:
@@ -67,5 +66,5 @@ def run_fold(task: dict) -> dict:
     # Atomic: a fold file either exists complete or not at all, so a killed run resumes cleanly.
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, loglike=ll.astype(np.float32), grid=grid, source_row=np.flatnonzero(held),
-                            meta=json.dumps(meta))
+                            meta=json_text(meta))
     return meta

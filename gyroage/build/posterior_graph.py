@@ -19,7 +19,6 @@ onnxruntime in any language.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +48,7 @@ from gyroage.core.modelcard import (
 )
 from gyroage.core.posterior import COLOUR_NODE_TIERS, QUANTILES, age_grid, gauss_hermite
 from gyroage.errors import ModelError
-from gyroage.files import atomic_path
+from gyroage.files import atomic_path, json_text
 
 GRAPH_KEY = "gyroage_graph"
 PREFIX = "flow/"
@@ -415,7 +414,7 @@ def _model(g: Graph, density: onnx.ModelProto, n_grid: int, magnitudes: bool = F
     for v in outputs + inputs:
         v.doc_string = {**doc["inputs"], **doc["outputs"]}[v.name]
     model = helper.make_model(graph, opset_imports=list(density.opset_import), producer_name="gyroage",
-                              doc_string="gyroage age posteriors: " + json.dumps(doc))
+                              doc_string="gyroage age posteriors: " + json_text(doc))
     model.ir_version = density.ir_version
     onnx.checker.check_model(model)
     return model

@@ -17,7 +17,7 @@ from pathlib import Path
 from gyroage.core.calibration import Calibration
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import ModelError
-from gyroage.files import atomic_write_text
+from gyroage.files import atomic_write_text, json_text
 
 CARD_FILE = "gyroage-model.json"
 DENSITY_FILE = "gyroage-density.onnx"
@@ -159,7 +159,7 @@ def write_card(card: ModelCard, out_dir: str | Path, built: tuple[str, ...] = ()
         files[p.name] = entry
     card.files = files
     path = out_dir / CARD_FILE
-    atomic_write_text(path, json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, json_text(card.to_dict(), indent=2, sort_keys=True) + "\n")
     return path
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from gyroage import io, writers
 from gyroage.errors import UserError
-from gyroage.files import atomic_path, atomic_write_text, output_path
+from gyroage.files import atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 
 MANIFEST = "manifest.json"
@@ -78,7 +78,7 @@ class Sidecar:
             return None
 
     def _write_manifest(self) -> None:
-        atomic_write_text(self.dir / MANIFEST, json.dumps(self.manifest, sort_keys=True))
+        atomic_write_text(self.dir / MANIFEST, json_text(self.manifest, sort_keys=True))
 
     def path(self, i: int) -> Path:
         return self.dir / f"chunk-{i:07d}{self.ext}"

@@ -227,6 +227,15 @@ def test_posterior_only_without_the_density_graph_names_it_and_the_command_that_
     one_line_error(res, "gyroage-density.onnx", str(exported), "gyroage export --rebuild")
 
 
+@pytest.mark.parametrize("how", ["--rebuild", "--posterior-only"])
+def test_rebuilds_refuse_an_outlier_weight_they_would_not_apply_and_say_how_to_change_it(exported, how):
+    """export --rebuild / --posterior-only took --outlier-weight and ignored it (exit 0, the card's weight kept)."""
+    card = (exported / "gyroage-model.json").read_bytes()
+    res = cli("export", how, "--out", str(exported), "--outlier-weight", "0.1")
+    one_line_error(res, "--outlier-weight", how, "gyroage export --checkpoint RUN --out DIR --outlier-weight W")
+    assert (exported / "gyroage-model.json").read_bytes() == card
+
+
 # 4. --config files ------------------------------------------------------------------------------------------------
 
 def _trained_settings(run: Path) -> dict:

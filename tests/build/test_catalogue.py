@@ -100,7 +100,8 @@ def test_a_parquet_catalogue_is_read(tmp_path, name):
     _same_catalogue(load_catalogue(tmp_path / name), load_catalogue(write(frame, tmp_path / "plain.csv")))
 
 
-@pytest.mark.parametrize("sep, name", [("\t", "cat.tsv"), ("\t", "cat.txt"), (";", "cat.csv"), ("|", "cat.csv")])
+@pytest.mark.parametrize("sep, name", [("\t", "cat.tsv"), ("\t", "cat.txt"), (";", "cat.csv"), ("|", "cat.csv"),
+                                       (";", "cat.txt"), ("|", "cat.txt")])
 def test_tab_semicolon_and_pipe_catalogues_are_read(tmp_path, sep, name):
     """They stopped with 'lacks column cluster' (the whole header read as one column name)."""
     frame = synthetic()
@@ -108,9 +109,10 @@ def test_tab_semicolon_and_pipe_catalogues_are_read(tmp_path, sep, name):
     _same_catalogue(got, load_catalogue(write(frame, tmp_path / "plain.csv")))
 
 
-def test_a_semicolon_catalogue_with_decimal_commas_is_read(tmp_path, capsys):
+@pytest.mark.parametrize("name", ["cat.csv", "cat.txt"])
+def test_a_semicolon_catalogue_with_decimal_commas_is_read(tmp_path, capsys, name):
     frame = synthetic()
-    path = write(frame, tmp_path / "cat.csv", sep=";", decimal=",")
+    path = write(frame, tmp_path / name, sep=";", decimal=",")
     _same_catalogue(load_catalogue(path), load_catalogue(write(frame, tmp_path / "plain.csv")))
     assert "decimal commas" in capsys.readouterr().err
     load_catalogue(path, notices=False)  # a leave-one-cluster-out fold reads it again: the notice is said once

@@ -1,0 +1,137 @@
+"""The ``gyroage plot`` commands (``plot posterior``, ``plot sequence``), registered on the CLI's app by
+:func:`register`.
+
+Kept apart from cli.py, which would otherwise pass its length limit; matplotlib is imported inside
+:mod:`gyroage.plots`, when a figure is drawn.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Annotated, Optional
+
+import typer
+
+from gyroage.cli_options import (
+    MAX_STEPS,
+    TABLES,
+    WALKERS,
+    AgeMaxOpt,
+    AgeMinOpt,
+    AvErrOpt,
+    AvOpt,
+    EbprpErrOpt,
+    EbprpOpt,
+    EbvErrOpt,
+    EbvOpt,
+    ExactGridOpt,
+    GridOpt,
+    MainSequenceOpt,
+    MaxStepsOpt,
+    ModelOpt,
+    OutlierOpt,
+    PriorMeanOpt,
+    PriorOpt,
+    PriorSigmaOpt,
+    PriorTableOpt,
+    QuietOpt,
+    SeedOpt,
+    WalkersOpt,
+    density_and_prior,
+    estimate_settings,
+)
+
+FigureOut = Annotated[Optional[str], typer.Option(
+    "-o", "--output", help="Figure file (.png, .pdf or .svg; default: posterior.<format> or sequence.<format>).")]
+FigureFormat = Annotated[Optional[str], typer.Option(
+    "--format", help="png, pdf or svg (default: the -o suffix, else png); must agree with the suffix.")]
+FigureDpi = Annotated[float, typer.Option(
+    "--dpi", help="Resolution: PNG pixels per inch (PDF/SVG: only their rasterised data points).")]
+
+
+def plot_posterior_cmd(
+    input: Annotated[str, typer.Argument(help=f"{TABLES} table of stars; '-' for stdin.")],
+    row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
+    output: FigureOut = None,
+    method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram over the grid curve).")] = "grid",
+    model: ModelOpt = None,
+    seed: SeedOpt = 0,
+    true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr).")] = None,
+    fmt: FigureFormat = None,
+    dpi: FigureDpi = 200.0,
+    prior: PriorOpt = "uniform_log_age",
+    prior_mean: PriorMeanOpt = None,
+    prior_sigma: PriorSigmaOpt = None,
+    prior_table: PriorTableOpt = None,
+    age_min_myr: AgeMinOpt = None,
+    age_max_myr: AgeMaxOpt = None,
+    ebprp: EbprpOpt = None,
+    ebprp_err: EbprpErrOpt = None,
+    av: AvOpt = None,
+    av_err: AvErrOpt = None,
+    ebv: EbvOpt = None,
+    ebv_err: EbvErrOpt = None,
+    grid: GridOpt = None,
+    exact_grid: ExactGridOpt = False,
+    outlier_weight: OutlierOpt = None,
+    main_sequence: MainSequenceOpt = None,
+    walkers: WalkersOpt = WALKERS,
+    max_steps: MaxStepsOpt = MAX_STEPS,
+    quiet: QuietOpt = False,
+) -> None:
+    """The age posterior of one star with its median, 68% and 95% intervals and MAP."""
+    from gyroage.core.api import AgeModel
+    from gyroage.core.colours import Reddening
+    from gyroage.core.modelcard import model_notes
+    from gyroage.plots import plot_posterior
+
+    reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
+    # the star is dated as estimate dates it with the same options (its --method is the plot's own)
+    density, pri = density_and_prior(model, None, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
+                                     prior_table)
+    settings = estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
+                                 reddening, main_sequence)
+    # what estimate says of its model (no calibration, stale graphs): the figure's intervals depend on it too
+    for note in [] if quiet else model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
+        _plot_note(note)
+    with warnings.catch_warnings():  # AgeModel warns of the same two, as Python warnings: said above, or silenced
+        warnings.simplefilter("ignore", UserWarning)
+        am = AgeModel(density)
+    path = plot_posterior(input, row, output, method=method, model=am, true_age_myr=true_age_myr,
+                          fmt=fmt, dpi=dpi, settings=settings, log=None if quiet else _plot_note)
+    if not quiet:
+        typer.echo(f"plot: wrote {path}", err=True)
+
+
+def plot_sequence_cmd(
+    output: FigureOut = None,
+    ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr, within the model's age grid (repeatable).")] = None,
+    data: Annotated[Optional[str], typer.Option(help=f"{TABLES} table of stars to overlay (prot, bp_rp0); '-' for stdin.")] = None,
+    colour_by: Annotated[Optional[str], typer.Option(help="Column of --data to colour points by (e.g. cluster).")] = None,
+    model: ModelOpt = None,
+    fmt: FigureFormat = None,
+    dpi: FigureDpi = 200.0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Period vs colour: the model's 16/50/84% period bands at chosen ages, data overlaid, untrained regions hatched."""
+    from gyroage.plots import plot_sequence
+
+    path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
+                         fmt=fmt, dpi=dpi, log=None if quiet else _plot_note)
+    if not quiet:
+        typer.echo(f"plot: wrote {path}", err=True)
+
+
+def _plot_note(line: str) -> None:
+    """One line of a plot's stderr: the columns read, or a notice about the model, as estimate says them."""
+    typer.echo(f"plot: {line}", err=True)
+
+
+def register(app: typer.Typer, wrap: Callable) -> None:
+    """Add the ``plot`` group to ``app``, each command wrapped in ``wrap`` (cli.user_errors: a user mistake is one
+    line, not a traceback)."""
+    plot_app = typer.Typer(help="Figures (PNG, PDF or SVG; needs matplotlib).", no_args_is_help=True)
+    plot_app.command("posterior")(wrap(plot_posterior_cmd))
+    plot_app.command("sequence")(wrap(plot_sequence_cmd))
+    app.add_typer(plot_app, name="plot")
