@@ -40,6 +40,10 @@ RUWE, RUWE_MAX = "dr3_ruwe", 1.4  # above 1.4: likely an unresolved binary
 SELECTION_COLUMNS = (*QUALITY_FLAGS, RUWE)
 # Every column read as a number (when present): a cell that is neither a number nor missing is refused in one line.
 NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, "G_0", *SELECTION_COLUMNS)
+# Finite values beyond these are refused, not trained on: one such star moved the colour scaling or the card's period
+# domain. Wide enough for every star of the published catalogue (its (BP-RP)0 reaches -1.54 for a star with a
+# 0.64 mag error, its periods span 0.036-418 d); a period under 0.01 d (14 min) is faster than any star can spin.
+PLAUSIBLE = {"BPRP_0": (-2.0, 6.0, "mag"), "Prot": (0.01, 1000.0, "d")}
 
 
 def default_catalogue_path() -> Path:
@@ -71,6 +75,8 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
     _check_values(frame, path)
+    if notices:
+        _notice_unusable(frame, path)
     negative = np.flatnonzero(frame["e_BPRP_0"].to_numpy(dtype=float) < 0)
     if len(negative):  # no uncertainty is negative: read as missing, so the selection leaves those stars out
         frame.loc[frame.index[negative], "e_BPRP_0"] = np.nan
@@ -97,6 +103,33 @@ def _check_values(frame: pd.DataFrame, path: Path) -> None:
         raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
                         f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
     _check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
+    for col, (lo, hi, unit) in PLAUSIBLE.items():
+        values = frame[col].to_numpy(dtype=float)
+        # a missing or infinite value, or a non-positive period, is left out with a notice (_notice_unusable)
+        judged = np.isfinite(values) & ((values > 0) if col == "Prot" else True)
+        bad = np.flatnonzero(judged & ((values < lo) | (values > hi)))
+        if len(bad):
+            raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
+                            f"{names.iloc[bad[0]]}) holds {values[bad[0]]:g}, outside the plausible range "
+                            f"{lo:g} to {hi:g} {unit}")
+
+
+def _notice_unusable(frame: pd.DataFrame, path: Path) -> None:
+    """One stderr line for the rows :func:`quality_select` leaves out for an infinite value or a non-positive period
+    (a missing cell is no news; a negative e_BPRP_0 has its own notice)."""
+    cols = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
+    values = {c: frame[c].to_numpy(dtype=float) for c in cols}
+    unusable = {c: np.isinf(v) for c, v in values.items()}
+    unusable["Prot"] |= values["Prot"] <= 0
+    rows = np.flatnonzero(np.logical_or.reduce(list(unusable.values())))
+    if not len(rows):
+        return
+    first = rows[0]
+    col = next(c for c in cols if unusable[c][first])
+    one = len(rows) == 1
+    print(f"gyroage: rotator catalogue {path}: {len(rows)} row{'' if one else 's'} with an infinite value or a "
+          f"non-positive Prot ({'' if one else 'the first: '}data row {first + 1}, cluster "
+          f"{frame['cluster'].iloc[first]}, {col} {values[col][first]:g}) left out", file=sys.stderr, flush=True)
 
 
 def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:

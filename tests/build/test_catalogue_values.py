@@ -1,0 +1,66 @@
+"""Values a training catalogue cannot hold: refused in one line, or left out with a one-line notice.
+
+The catalogues here are tiny synthetic ones written by each test (never the shared data).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.errors import UserError
+from tests.build.test_catalogue import assert_one_line_error, build_cli, synthetic, write
+
+
+@pytest.mark.parametrize("col, value", [("BPRP_0", 99.0), ("BPRP_0", -99.0), ("Prot", 1e6), ("Prot", 1e-6)])
+def test_an_implausible_colour_or_period_is_one_line(tmp_path, col, value):
+    """One colour of 99 mag trained, moving the colour scaling; one period of 1e6 d widened the card's period domain."""
+    frame = synthetic()
+    frame.loc[5, col] = value
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=re.escape(f"column {col}, data row 6 (cluster Alpha) holds {value:g}, "
+                                                  "outside the plausible range")):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "data row 6")
+
+
+def test_the_plausible_ranges_keep_the_published_extremes(tmp_path, capsys):
+    """The published catalogue holds (BP-RP)0 from -1.54 to 5.33 mag and periods from 0.036 to 418 d."""
+    frame = synthetic()
+    frame.loc[[0, 1, 2, 3], ["BPRP_0", "Prot"]] = [[-1.54, 0.036], [5.33, 418.0], [-2.0, 0.01], [6.0, 1000.0]]
+    got = quality_select(load_catalogue(write(frame, tmp_path / "cat.csv")))
+    assert len(got) == len(frame) and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("col, value, shown", [
+    ("Prot", 0.0, "Prot 0"), ("Prot", -2.0, "Prot -2"), ("Prot", np.inf, "Prot inf"),
+    ("fiducial_age_Myr", np.inf, "fiducial_age_Myr inf"), ("e_BPRP_0", np.inf, "e_BPRP_0 inf"),
+    ("BPRP_0", -np.inf, "BPRP_0 -inf"),
+])
+def test_a_row_left_out_for_an_unusable_value_gets_a_notice(tmp_path, capsys, col, value, shown):
+    """Prot <= 0 or inf, an infinite age or colour error were dropped by the selection without a word."""
+    frame = synthetic()
+    frame.loc[13, col] = value
+    path = write(frame, tmp_path / "cat.csv")
+    got = load_catalogue(path)
+    assert capsys.readouterr().err == (f"gyroage: rotator catalogue {path}: 1 row with an infinite value or a "
+                                       f"non-positive Prot (data row 14, cluster Beta, {shown}) left out\n")
+    assert len(quality_select(got)) == len(frame) - 1
+    frame.loc[20, "Prot"] = 0.0
+    load_catalogue(write(frame, path))
+    assert capsys.readouterr().err == (f"gyroage: rotator catalogue {path}: 2 rows with an infinite value or a "
+                                       f"non-positive Prot (the first: data row 14, cluster Beta, {shown}) left out\n")
+    load_catalogue(path, notices=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_missing_value_gets_no_notice(tmp_path, capsys):
+    """Blank cells are the catalogue's way of saying 'not measured' (26 colours of the published one): no news."""
+    frame = synthetic()
+    frame.loc[3, "BPRP_0"] = np.nan
+    frame.loc[4, "Prot"] = np.nan
+    got = load_catalogue(write(frame, tmp_path / "cat.csv"))
+    assert capsys.readouterr().err == "" and len(quality_select(got)) == len(frame) - 2
