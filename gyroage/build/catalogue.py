@@ -143,10 +143,16 @@ def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
                         f"{clusters.iloc[bad[0]]}) holds {age_myr[bad[0]]:g}, not a positive age in Myr")
     lo, hi = 10 ** (AGE_GRID[0] - 6), 10 ** (AGE_GRID[1] - 6)
     ages = age_myr[given]
-    if len(ages) and (ages.min() < lo or ages.max() > hi):
-        hint = "in yr? divide by 1e6" if ages.max() > hi else "in Gyr? multiply by 1000"
-        raise UserError(f"rotator catalogue {path}: ages must be in Myr: column {col} spans "
-                        f"{ages.min():.3g}-{ages.max():.3g}, outside the model's age grid ({lo:g}-{hi:g} Myr; {hint})")
+    if not len(ages) or (ages.min() >= lo and ages.max() <= hi):
+        return
+    # a unit is suggested only when every age would then fit: one stray age among ages in Myr is that row's mistake
+    for scale, hint in ((1e-6, "in yr? divide by 1e6"), (1e3, "in Gyr? multiply by 1000")):
+        if (ages * scale).min() >= lo and (ages * scale).max() <= hi:
+            raise UserError(f"rotator catalogue {path}: ages must be in Myr: column {col} spans {ages.min():.3g}-"
+                            f"{ages.max():.3g}, outside the model's age grid ({lo:g}-{hi:g} Myr; {hint})")
+    first = np.flatnonzero(given & ((age_myr < lo) | (age_myr > hi)))[0]
+    raise UserError(f"rotator catalogue {path}: column {col}, data row {first + 1} (cluster {clusters.iloc[first]}) "
+                    f"holds {age_myr[first]:g}, outside the model's age grid ({lo:g}-{hi:g} Myr)")
 
 
 def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:

@@ -64,3 +64,17 @@ def test_a_missing_value_gets_no_notice(tmp_path, capsys):
     frame.loc[4, "Prot"] = np.nan
     got = load_catalogue(write(frame, tmp_path / "cat.csv"))
     assert capsys.readouterr().err == "" and len(quality_select(got)) == len(frame) - 2
+
+
+@pytest.mark.parametrize("age, cluster", [(0.5, "Alpha"), (20000.0, "Gamma")])
+def test_one_age_off_the_grid_among_ages_in_myr_names_its_row_not_a_unit(tmp_path, age, cluster):
+    """One age of 0.5 Myr among ages in Myr said "spans 0.5-2.5e+03 ... in Gyr? multiply by 1000": no unit fits."""
+    frame = synthetic()
+    row = int(np.flatnonzero(frame["cluster"] == cluster)[2])
+    frame.loc[row, "fiducial_age_Myr"] = age
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError) as err:
+        load_catalogue(path)
+    assert str(err.value) == (f"rotator catalogue {path}: column fiducial_age_Myr, data row {row + 1} (cluster "
+                              f"{cluster}) holds {age:g}, outside the model's age grid (1-10000 Myr)")
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), f"data row {row + 1}")
