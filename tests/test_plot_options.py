@@ -262,3 +262,25 @@ def test_plot_posterior_says_what_estimate_says_of_an_uncalibrated_or_stale_mode
     assert len(res.stderr.splitlines()) == 4, res.stderr  # the two notes, the reading line, the file written
     res = run_cli("plot", "posterior", str(stars), "--model", str(model), "-o", str(tmp_path / "p.png"), "-q")
     assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
+def test_plot_sequence_says_nothing_of_an_uncalibrated_or_stale_model(tmp_path, uncalibrated_model):
+    """plot sequence printed AgeModel's UserWarnings (two lines each, with a source path) for a card without
+    calibration or with stale graphs: its bands do not use the calibration, so it has nothing to say of it."""
+    import shutil
+
+    from gyroage.core.modelcard import POSTERIOR_GRAPHS, load_card, write_card
+    from tests.conftest import run_cli
+
+    stale = tmp_path / "stale"
+    shutil.copytree(uncalibrated_model, stale)
+    card, _ = load_card(stale)
+    card.calibration = {"anything": 1.0}
+    write_card(card, stale, built=POSTERIOR_GRAPHS)
+    card.calibration = {}
+    write_card(card, stale)  # the graphs were built from another calibration: stale, and uncalibrated
+    for model in (stale, uncalibrated_model):
+        out = tmp_path / f"{model.name}.png"
+        res = run_cli("plot", "sequence", "--model", str(model), "-o", str(out), "--age", "600")
+        assert res.returncode == 0 and out.is_file(), res.stderr
+        assert "Warning" not in res.stderr and res.stderr.splitlines() == [f"plot: wrote {out}"], res.stderr
