@@ -416,3 +416,22 @@ def test_validate_and_train_read_cluster_names_as_users_write_them(catalog_path,
     assert "did you mean 'Pleiades'?" in r.stderr and "NGC6811" in r.stderr
     r = run_cli("train", "--catalog", str(catalog_path), "--exclude", "Pleiads", "--out", str(tmp_path / "t"))
     assert r.returncode == 2 and "did you mean 'Pleiades'?" in r.stderr, r.stderr
+
+
+@pytest.mark.slow
+def test_validate_does_not_reuse_folds_trained_on_another_catalogue(catalog_path, tmp_path):
+    """The settings key hashes the training settings only: a second catalogue validated into the same --out with
+    the same settings printed "1 folds already done" and scored the first catalogue's fold."""
+    pytest.importorskip("torch")
+    full = pd.read_csv(catalog_path)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    full.to_csv(first, index=False)
+    full[full["cluster"] != full["cluster"].iloc[0]].to_csv(second, index=False)  # one other cluster fewer
+    args = ["--clusters", "Praesepe", "--out", str(tmp_path / "v"), "--max-epochs", "1", "--jobs", "1"]
+    r = run_cli("validate", "--catalog", str(first), *args)
+    assert r.returncode == 0 and "1 to train" in r.stderr, r.stderr
+    again = run_cli("validate", "--catalog", str(first), *args)
+    assert again.returncode == 0 and "0 to train" in again.stderr, again.stderr  # same catalogue: resumed
+    other = run_cli("validate", "--catalog", str(second), *args)
+    assert other.returncode == 0, other.stderr
+    assert "1 to train" in other.stderr and "another catalogue" in other.stderr, other.stderr
