@@ -139,6 +139,9 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     assert r4.returncode == 0, r4.stderr
     assert r4.stderr.strip().splitlines() == [f"validate: the card's calibration changed: run 'gyroage export --rebuild "
                                               f"--out {model_dir}' to rebuild its graphs from it"]
+    # the same folds refit the same calibration: the graphs are as current as before, so nothing to rebuild
+    r5 = run_cli(*args, "--fit-calibration", "-q")
+    assert r5.returncode == 0 and r5.stderr == "", r5.stderr
     # a second training seed: its own folds and tables, and the spread across seeds in the summary
     r3 = run_cli(*args, "--extra-seeds", "1")
     assert r3.returncode == 0, r3.stderr
