@@ -25,6 +25,7 @@ import pandas as pd
 
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, match_clusters, quality_select
+from gyroage.build.loco_checks import check_folds_can_train, fold_from
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -126,6 +127,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
         names = [c for c in names if c in set(clusters)]
+    check_folds_can_train(frame, names)
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
     catalog_sha = sha256(catalogue)  # as the card records the training catalogue
@@ -133,7 +135,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
                                                       sort_keys=True) + "\n")
     held = frame["cluster"].value_counts()
     other = [c for c in names if (fold_dir / f"{c}.npz").is_file()
-             and not _fold_from(fold_dir / f"{c}.npz", catalog_sha, int(held[c]))]
+             and not fold_from(fold_dir / f"{c}.npz", catalog_sha, int(held[c]))]
     todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
     if other:
@@ -165,17 +167,6 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
                     _terminate(pool)
                     raise
     return names
-
-
-def _fold_from(path: Path, catalog_sha: str, n_stars: int) -> bool:
-    """Whether the saved fold at ``path`` was trained on the catalogue with SHA-256 ``catalog_sha``. The settings key
-    names the training settings only; folds saved before the catalogue's hash was recorded are judged by their
-    held-out star count (``n_stars`` in this catalogue)."""
-    with np.load(path) as z:
-        meta = json.loads(str(z["meta"]))
-    if "catalog_sha256" in meta:
-        return meta["catalog_sha256"] == catalog_sha
-    return meta.get("n_stars") == n_stars
 
 
 @contextmanager

@@ -438,3 +438,19 @@ def test_validate_does_not_reuse_folds_trained_on_another_catalogue(catalog_path
     other = run_cli("validate", "--catalog", str(second), *args)
     assert other.returncode == 0, other.stderr
     assert "1 to train" in other.stderr and "another catalogue" in other.stderr, other.stderr
+
+
+@pytest.mark.parametrize("kind", ["one", "two", "same_age"])
+def test_validate_refuses_too_few_clusters_before_any_fold(catalog_path, tmp_path, kind):
+    """One or two clusters (or clusters of one age) left folds with nothing to learn from: validate started them and
+    failed with train's "no stars left to train on (check --exclude ...)", an option validate does not have."""
+    full = pd.read_csv(catalog_path)
+    part = {"one": full[full["cluster"] == "Pleiades"],
+            "two": full[full["cluster"].isin(["Pleiades", "Praesepe"])],
+            "same_age": full.assign(fiducial_age_Myr=500.0)}[kind]
+    part.to_csv(tmp_path / "cat.csv", index=False)
+    r = run_cli("validate", "--catalog", str(tmp_path / "cat.csv"), "--clusters", "Pleiades", "--min-members", "5",
+                "--out", str(tmp_path / "v"), "--max-epochs", "1", "--jobs", "1")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("gyroage: error: too few clusters to validate") and len(r.stderr.splitlines()) == 1
+    assert not (tmp_path / "v" / "folds").exists()
