@@ -68,7 +68,11 @@ def train(
         if frame.empty:
             raise UserError("--exclude leaves no star to train on")
     data = training_set(frame)
-    result = train_flow(data, settings, quiet=quiet)
+    try:
+        result = train_flow(data, settings, quiet=quiet)
+    except BaseException:  # a NaN stop, Ctrl-C: export --checkpoint must not take --out's earlier model for this one
+        _set_aside_earlier_run(out)
+        raise
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
     info = train_info(result, data, str(path), sha256(path), selection)
@@ -79,6 +83,19 @@ def train(
         typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
     if export_to is not None:
         _export(out, export_to, quiet)
+
+
+def _set_aside_earlier_run(out: Path) -> None:
+    """Rename an earlier run's flow.pt and train.json in ``out`` to flow.previous.pt and train.previous.json, with a
+    notice: a failed run writes neither, and left in place they would pass for its result."""
+    moved = []
+    for name, aside in (("flow.pt", "flow.previous.pt"), ("train.json", "train.previous.json")):
+        if (out / name).is_file():
+            (out / name).replace(out / aside)
+            moved.append(f"{name} to {aside}")
+    if moved:
+        typer.echo(f"train: this run wrote no checkpoint; renamed the earlier run's {' and '.join(moved)} in {out}",
+                   err=True)
 
 
 def export(
