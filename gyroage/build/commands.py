@@ -45,6 +45,7 @@ def train(
         quality_select,
         selection_applied,
         training_set,
+        val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import TrainSettings, train_flow, train_info
@@ -68,6 +69,9 @@ def train(
         if frame.empty:
             raise UserError("--exclude leaves no star to train on")
     data = training_set(frame)
+    capped = val_clusters_notice(data, settings.n_val_clusters)
+    if capped:
+        typer.echo(f"train: {capped}", err=True)
     try:
         result = train_flow(data, settings, quiet=quiet)
     except BaseException:  # a NaN stop, Ctrl-C: export --checkpoint must not take --out's earlier model for this one
@@ -189,6 +193,8 @@ def validate(
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
     _check_max_epochs(max_epochs)
+    if jobs < 1:  # ran with "0 processes"
+        raise UserError(f"--jobs must be 1 or more, not {jobs}")
     from gyroage.core.density import check_outlier_weight
 
     for option, weight in (("--outlier-weight-star", outlier_weight_star), ("--outlier-weight-group", outlier_weight_group)):

@@ -25,7 +25,7 @@ import pandas as pd
 
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, match_clusters, quality_select
-from gyroage.build.loco_checks import check_folds_can_train, fold_from
+from gyroage.build.loco_checks import check_folds_can_train, fold_from, val_clusters_capped
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -138,6 +138,9 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
              and not fold_from(fold_dir / f"{c}.npz", catalog_sha, int(held[c]))]
     todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
+    capped = val_clusters_capped(frame, todo, int(s.train.get("n_val_clusters", 4)))
+    if capped:
+        progress.log(capped)
     if other:
         progress.log(f"{len(other)} saved folds were trained on another catalogue: training them again")
     progress.log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage.build.catalogue import training_set, val_clusters_notice
 from gyroage.errors import UserError
 
 
@@ -34,3 +35,13 @@ def fold_from(path: Path, catalog_sha: str, n_stars: int) -> bool:
     if "catalog_sha256" in meta:
         return meta["catalog_sha256"] == catalog_sha
     return meta.get("n_stars") == n_stars
+
+
+def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], n_val_clusters: int) -> str | None:
+    """:func:`gyroage.build.catalogue.val_clusters_notice` for the first fold (of ``held_out``) it concerns, said
+    once here since the folds train quietly; the others differ by at most the held-out cluster."""
+    for c in held_out:
+        note = val_clusters_notice(training_set(frame[frame["cluster"] != c]), n_val_clusters)
+        if note:
+            return f"fold {c} and likely the others: {note}"
+    return None

@@ -454,3 +454,22 @@ def test_validate_refuses_too_few_clusters_before_any_fold(catalog_path, tmp_pat
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("gyroage: error: too few clusters to validate") and len(r.stderr.splitlines()) == 1
     assert not (tmp_path / "v" / "folds").exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1"])
+def test_validate_refuses_fewer_than_one_job_in_one_line(tmp_path, jobs):
+    """--jobs 0 ran, saying "0 processes"."""
+    r = run_cli("validate", "--jobs", jobs, "--out", str(tmp_path / "v"))
+    assert r.returncode == 2 and r.stderr == f"gyroage: error: --jobs must be 1 or more, not {jobs}\n", r.stderr
+    assert not (tmp_path / "v").exists()
+
+
+def test_validate_names_more_validation_clusters_than_a_fold_can_hold_out(catalog_path):
+    """The folds train quietly: validate says once, before them, that n_val_clusters is more than they can use."""
+    from gyroage.build.catalogue import load_catalogue, quality_select
+    from gyroage.build.loco_checks import val_clusters_capped
+
+    frame = quality_select(load_catalogue(catalog_path))
+    assert val_clusters_capped(frame, ["Praesepe"], 4) is None
+    note = val_clusters_capped(frame, ["Praesepe"], 100)
+    assert note.startswith("fold Praesepe and likely the others: n_val_clusters 100: only ") and "to train on" in note
