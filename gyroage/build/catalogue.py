@@ -367,6 +367,26 @@ def cluster_table(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def val_candidates(data: TrainingSet) -> list[str]:
+    """The clusters training may hold out for early stopping: >= 20 members, never the youngest or oldest (no
+    extrapolation), youngest first."""
+    names, idx, counts = np.unique(data.cluster, return_index=True, return_counts=True)
+    order = np.argsort(data.log10_age[idx])
+    return [names[i] for i in order[1:-1] if counts[i] >= 20]
+
+
+def val_clusters_notice(data: TrainingSet, n: int) -> str | None:
+    """One line when ``n_val_clusters`` (``n``) asks for more clusters than training can hold out of ``data`` (all
+    but one of :func:`val_candidates`), which it did silently, or None. A catalogue too small to hold any out (fewer
+    than 2 candidates: training runs without early stopping) is not named here: training on it fails or says more."""
+    most = len(val_candidates(data)) - 1
+    if most < 1 or n <= most:
+        return None
+    total = len(np.unique(data.cluster))
+    return (f"n_val_clusters {n}: only {most} of the {total} clusters can be held out for early stopping (20+ members, "
+            f"never the youngest or oldest), leaving {total - most} to train on")
+
+
 def domain_of(data: TrainingSet) -> dict[str, list[float]]:
     """The valid domain recorded in the model card, from the training arrays.
 

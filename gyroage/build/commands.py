@@ -45,6 +45,7 @@ def train(
         quality_select,
         selection_applied,
         training_set,
+        val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import TrainSettings, train_flow, train_info
@@ -68,7 +69,14 @@ def train(
         if frame.empty:
             raise UserError("--exclude leaves no star to train on")
     data = training_set(frame)
-    result = train_flow(data, settings, quiet=quiet)
+    capped = val_clusters_notice(data, settings.n_val_clusters)
+    if capped:
+        typer.echo(f"train: {capped}", err=True)
+    try:
+        result = train_flow(data, settings, quiet=quiet)
+    except BaseException:  # a NaN stop, Ctrl-C: export --checkpoint must not take --out's earlier model for this one
+        _set_aside_earlier_run(out)
+        raise
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
     info = train_info(result, data, str(path), sha256(path), selection)
@@ -79,6 +87,19 @@ def train(
         typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
     if export_to is not None:
         _export(out, export_to, quiet)
+
+
+def _set_aside_earlier_run(out: Path) -> None:
+    """Rename an earlier run's flow.pt and train.json in ``out`` to flow.previous.pt and train.previous.json, with a
+    notice: a failed run writes neither, and left in place they would pass for its result."""
+    moved = []
+    for name, aside in (("flow.pt", "flow.previous.pt"), ("train.json", "train.previous.json")):
+        if (out / name).is_file():
+            (out / name).replace(out / aside)
+            moved.append(f"{name} to {aside}")
+    if moved:
+        typer.echo(f"train: this run wrote no checkpoint; renamed the earlier run's {' and '.join(moved)} in {out}",
+                   err=True)
 
 
 def export(
@@ -172,6 +193,8 @@ def validate(
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
     _check_max_epochs(max_epochs)
+    if jobs < 1:  # ran with "0 processes"
+        raise UserError(f"--jobs must be 1 or more, not {jobs}")
     from gyroage.core.density import check_outlier_weight
 
     for option, weight in (("--outlier-weight-star", outlier_weight_star), ("--outlier-weight-group", outlier_weight_group)):
@@ -227,9 +250,22 @@ def validate(
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
-        if fit_calibration:  # the posterior graphs embed the calibration: stale until rebuilt (even with -q)
+        # the posterior graphs embed the calibration: stale until rebuilt (said even with -q), but an identical refit
+        # leaves them as they are
+        if fit_calibration and _graphs_stale(load_card(write_card)[0], card.calibration):
             typer.echo(f"validate: the card's calibration changed: run 'gyroage export --rebuild --out {write_card}' "
                        "to rebuild its graphs from it", err=True)
+
+
+def _graphs_stale(card, before: dict | None) -> bool:
+    """Whether ``card``'s posterior graphs no longer match its calibration, which was ``before`` when they were last
+    known to: a graph recorded with a digest says so itself; one without (the shipped card's) when the calibration
+    moved."""
+    from gyroage.core.modelcard import BUILT_FROM, POSTERIOR_FILE, POSTERIOR_MAG_FILE, stale_graphs
+
+    undigested = any(name in (POSTERIOR_FILE, POSTERIOR_MAG_FILE) and meta.get(BUILT_FROM) is None
+                     for name, meta in card.files.items())
+    return bool(stale_graphs(card)) or (undigested and (card.calibration or {}) != (before or {}))
 
 
 def _check_max_epochs(max_epochs: int | None) -> None:

@@ -7,8 +7,9 @@ fold), and the held-out stars' log-likelihoods on the age grid are saved to
 grids: each star's posterior, the cluster's joint age, calibration and the summary
 written into the model card (the figures themselves: :mod:`gyroage.build.loco_figures`).
 
-A finished fold is never recomputed while its training settings are unchanged
-(resumable); changing a setting that shapes training starts new folds.
+A finished fold is never recomputed while its training settings and catalogue are unchanged
+(resumable); changing a setting that shapes training starts new folds (the settings key names
+their directory), and a fold saved from another catalogue (its SHA-256 is in the fold) is trained again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pandas as pd
 
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, match_clusters, quality_select
+from gyroage.build.loco_checks import check_folds_can_train, fold_from, val_clusters_capped
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -38,7 +40,7 @@ from gyroage.build.main_sequence import held_out_height_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.density import check_outlier_weight
 from gyroage.core.groups import joint_age
-from gyroage.core.modelcard import outlier_log_density
+from gyroage.core.modelcard import outlier_log_density, sha256
 from gyroage.core.posterior import (
     calibrate,
     log_evidence,
@@ -125,16 +127,27 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
         names = [c for c in names if c in set(clusters)]
+    check_folds_can_train(frame, names)
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    (fold_dir / "settings.json").write_text(json_text(s.fold_settings(), indent=2, sort_keys=True) + "\n")
-    todo = [c for c in names if not (fold_dir / f"{c}.npz").is_file()]
+    catalog_sha = sha256(catalogue)  # as the card records the training catalogue
+    (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
+                                                      sort_keys=True) + "\n")
+    held = frame["cluster"].value_counts()
+    other = [c for c in names if (fold_dir / f"{c}.npz").is_file()
+             and not fold_from(fold_dir / f"{c}.npz", catalog_sha, int(held[c]))]
+    todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
+    capped = val_clusters_capped(frame, todo, int(s.train.get("n_val_clusters", 4)))
+    if capped:
+        progress.log(capped)
+    if other:
+        progress.log(f"{len(other)} saved folds were trained on another catalogue: training them again")
     progress.log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "
                  f"({min(s.jobs, max(len(todo), 1))} processes) in {fold_dir}")
     if todo:
         tasks = [{"catalogue": catalogue, "cluster": c, "path": str(fold_dir / f"{c}.npz"), "grid": list(s.grid),
-                  "train": s.train_dict(), "key": s.key()} for c in todo]
+                  "train": s.train_dict(), "key": s.key(), "catalog_sha256": catalog_sha} for c in todo]
         if s.jobs <= 1:
             from gyroage.build.loco_fold import run_fold
 

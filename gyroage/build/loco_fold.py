@@ -44,7 +44,8 @@ def run_fold(task: dict) -> dict:
     """Train without ``task['cluster']`` and save its stars' likelihood grid to ``task['path']``.
 
     ``task`` holds plain values only (it crosses a process boundary): catalogue,
-    cluster, path, grid [lo, hi, n], train (TrainSettings as a dict), key.
+    cluster, path, grid [lo, hi, n], train (TrainSettings as a dict), key, catalog_sha256 (the
+    catalogue's SHA-256: with the key, what identifies the fold).
     """
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -56,7 +57,8 @@ def run_fold(task: dict) -> dict:
     test = data.subset(held)
     ll = grid_log_prob(result.model, test.log10_prot, test.bp_rp0, test.bp_rp0_err, grid)
     meta = {
-        "cluster": task["cluster"], "key": task["key"], "n_stars": int(held.sum()),
+        "cluster": task["cluster"], "key": task["key"], "catalog_sha256": task["catalog_sha256"],
+        "n_stars": int(held.sum()),
         "best_epoch": result.best_epoch, "val_clusters": result.val_clusters,
         "train_seconds": round(result.seconds, 1), "seconds": round(time.perf_counter() - start, 1),
     }

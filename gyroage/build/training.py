@@ -21,6 +21,7 @@ from gyroage.build.catalogue import (
     TrainingSet,
     domain_of,
     sequence_domain,
+    val_candidates,
     without_evolved,
     without_sole_sources,
 )
@@ -213,10 +214,7 @@ def check_normalisation(norm: dict[str, float], data: TrainingSet, use_colour_er
 
 def choose_val_clusters(data: TrainingSet, n: int, seed: int) -> list[str]:
     """``n`` clusters with >= 20 members, never the youngest or oldest (no extrapolation)."""
-    names, idx, counts = np.unique(data.cluster, return_index=True, return_counts=True)
-    ages = data.log10_age[idx]
-    order = np.argsort(ages)
-    eligible = [names[i] for i in order[1:-1] if counts[i] >= 20]
+    eligible = val_candidates(data)
     if n <= 0 or len(eligible) < 2:
         return []
     rng = np.random.default_rng(seed)

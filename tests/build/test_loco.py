@@ -139,6 +139,9 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     assert r4.returncode == 0, r4.stderr
     assert r4.stderr.strip().splitlines() == [f"validate: the card's calibration changed: run 'gyroage export --rebuild "
                                               f"--out {model_dir}' to rebuild its graphs from it"]
+    # the same folds refit the same calibration: the graphs are as current as before, so nothing to rebuild
+    r5 = run_cli(*args, "--fit-calibration", "-q")
+    assert r5.returncode == 0 and r5.stderr == "", r5.stderr
     # a second training seed: its own folds and tables, and the spread across seeds in the summary
     r3 = run_cli(*args, "--extra-seeds", "1")
     assert r3.returncode == 0, r3.stderr
@@ -416,3 +419,57 @@ def test_validate_and_train_read_cluster_names_as_users_write_them(catalog_path,
     assert "did you mean 'Pleiades'?" in r.stderr and "NGC6811" in r.stderr
     r = run_cli("train", "--catalog", str(catalog_path), "--exclude", "Pleiads", "--out", str(tmp_path / "t"))
     assert r.returncode == 2 and "did you mean 'Pleiades'?" in r.stderr, r.stderr
+
+
+@pytest.mark.slow
+def test_validate_does_not_reuse_folds_trained_on_another_catalogue(catalog_path, tmp_path):
+    """The settings key hashes the training settings only: a second catalogue validated into the same --out with
+    the same settings printed "1 folds already done" and scored the first catalogue's fold."""
+    pytest.importorskip("torch")
+    full = pd.read_csv(catalog_path)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    full.to_csv(first, index=False)
+    full[full["cluster"] != full["cluster"].iloc[0]].to_csv(second, index=False)  # one other cluster fewer
+    args = ["--clusters", "Praesepe", "--out", str(tmp_path / "v"), "--max-epochs", "1", "--jobs", "1"]
+    r = run_cli("validate", "--catalog", str(first), *args)
+    assert r.returncode == 0 and "1 to train" in r.stderr, r.stderr
+    again = run_cli("validate", "--catalog", str(first), *args)
+    assert again.returncode == 0 and "0 to train" in again.stderr, again.stderr  # same catalogue: resumed
+    other = run_cli("validate", "--catalog", str(second), *args)
+    assert other.returncode == 0, other.stderr
+    assert "1 to train" in other.stderr and "another catalogue" in other.stderr, other.stderr
+
+
+@pytest.mark.parametrize("kind", ["one", "two", "same_age"])
+def test_validate_refuses_too_few_clusters_before_any_fold(catalog_path, tmp_path, kind):
+    """One or two clusters (or clusters of one age) left folds with nothing to learn from: validate started them and
+    failed with train's "no stars left to train on (check --exclude ...)", an option validate does not have."""
+    full = pd.read_csv(catalog_path)
+    part = {"one": full[full["cluster"] == "Pleiades"],
+            "two": full[full["cluster"].isin(["Pleiades", "Praesepe"])],
+            "same_age": full.assign(fiducial_age_Myr=500.0)}[kind]
+    part.to_csv(tmp_path / "cat.csv", index=False)
+    r = run_cli("validate", "--catalog", str(tmp_path / "cat.csv"), "--clusters", "Pleiades", "--min-members", "5",
+                "--out", str(tmp_path / "v"), "--max-epochs", "1", "--jobs", "1")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("gyroage: error: too few clusters to validate") and len(r.stderr.splitlines()) == 1
+    assert not (tmp_path / "v" / "folds").exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1"])
+def test_validate_refuses_fewer_than_one_job_in_one_line(tmp_path, jobs):
+    """--jobs 0 ran, saying "0 processes"."""
+    r = run_cli("validate", "--jobs", jobs, "--out", str(tmp_path / "v"))
+    assert r.returncode == 2 and r.stderr == f"gyroage: error: --jobs must be 1 or more, not {jobs}\n", r.stderr
+    assert not (tmp_path / "v").exists()
+
+
+def test_validate_names_more_validation_clusters_than_a_fold_can_hold_out(catalog_path):
+    """The folds train quietly: validate says once, before them, that n_val_clusters is more than they can use."""
+    from gyroage.build.catalogue import load_catalogue, quality_select
+    from gyroage.build.loco_checks import val_clusters_capped
+
+    frame = quality_select(load_catalogue(catalog_path))
+    assert val_clusters_capped(frame, ["Praesepe"], 4) is None
+    note = val_clusters_capped(frame, ["Praesepe"], 100)
+    assert note.startswith("fold Praesepe and likely the others: n_val_clusters 100: only ") and "to train on" in note

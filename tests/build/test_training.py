@@ -381,3 +381,41 @@ def test_validate_with_no_cluster_that_large_says_so(catalog_path, tmp_path):
                      "--min-members", "100000", "--max-epochs", "1", "--jobs", "1")
     assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
     assert "no cluster has 100000 or more selected members" in res.output
+
+
+@pytest.mark.slow
+def test_a_failed_training_run_sets_the_earlier_checkpoint_aside(catalog_path, tmp_path):
+    """After a NaN stop --out still held the earlier run's flow.pt and train.json, which export --checkpoint took for
+    this run's; they are now renamed, and export says the directory holds no checkpoint."""
+    pytest.importorskip("torch")
+    out = tmp_path / "run"
+    first = run_cli("train", "--catalog", str(catalog_path), "--out", str(out), "--max-epochs", "1", "-q")
+    assert first.returncode == 0, first.stderr
+    earlier = (out / "flow.pt").read_bytes()
+    (tmp_path / "nan.json").write_text('{"lr": 1e8, "max_epochs": 5}')  # the loss is not finite at epoch 1
+    failed = run_cli("train", "--catalog", str(catalog_path), "--out", str(out), "--config", str(tmp_path / "nan.json"),
+                     "-q")
+    assert failed.returncode != 0 and "not finite" in failed.stderr, failed.stderr
+    assert not (out / "flow.pt").exists() and not (out / "train.json").exists()
+    assert (out / "flow.previous.pt").read_bytes() == earlier and (out / "train.previous.json").is_file()
+    assert "renamed the earlier run's flow.pt" in failed.stderr
+    export = run_cli("export", "--checkpoint", str(out), "--out", str(tmp_path / "model"))
+    assert export.returncode == 2 and "holds no flow.pt" in export.stderr, export.stderr
+
+
+def test_more_validation_clusters_than_can_be_held_out_are_named(catalog_path, tmp_path):
+    """{"n_val_clusters": 100} held out 22 of the 26 clusters for early stopping, silently."""
+    from gyroage.build.catalogue import val_candidates, val_clusters_notice
+
+    data = training_set(quality_select(load_catalogue(catalog_path)))
+    most = len(val_candidates(data)) - 1
+    assert val_clusters_notice(data, 4) is None and val_clusters_notice(data, most) is None
+    note = val_clusters_notice(data, 100)
+    total = len(set(data.cluster))
+    assert note == (f"n_val_clusters 100: only {most} of the {total} clusters can be held out for early stopping "
+                    f"(20+ members, never the youngest or oldest), leaving {total - most} to train on")
+    assert len(choose_val_clusters(data, 100, 0)) == most  # what training does hold out
+    (tmp_path / "nv.json").write_text('{"n_val_clusters": 100}')
+    r = run_cli("train", "--catalog", str(catalog_path), "--config", str(tmp_path / "nv.json"), "--max-epochs", "1",
+                "--out", str(tmp_path / "run"), "-q")
+    assert r.returncode == 0 and r.stderr == f"train: {note}\n", r.stderr
