@@ -180,7 +180,7 @@ def validate(
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
-    force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings differ.")] = False,
+    force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings or data differ.")] = False,
     fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the calibration's young-age level scale to the "
                                                   "held-out posteriors (the widths are constants, group-age's come from "
                                                   "benchmarks/group_calibration.py; README, Retraining). With --write-card: "
@@ -208,6 +208,7 @@ def validate(
         settings_differences,
         write_card_validation,
     )
+    from gyroage.build.loco_checks import catalogue_record, refuse_other_catalogue
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.main_sequence import MainSequenceTerm, require_term
     from gyroage.core.modelcard import load_card
@@ -232,6 +233,8 @@ def validate(
         differences = settings_differences(card.training.get("settings", {}), train)
         if differences:
             refuse_other_settings(write_card, differences)
+        if path.is_file():  # a missing catalogue is the run's to name
+            refuse_other_catalogue(write_card, card.training.get("catalog"), catalogue_record(path))
     w = float(card.outlier["weight"])
     if main_sequence:
         require_term(card)

@@ -25,7 +25,15 @@ import pandas as pd
 
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, match_clusters, quality_select
-from gyroage.build.loco_checks import check_folds_can_train, fold_from, val_clusters_capped
+from gyroage.build.loco_checks import (
+    catalogue_differs,
+    catalogue_record,
+    check_folds_can_train,
+    fold_from,
+    refuse_other_catalogue,
+    refuse_other_settings,
+    val_clusters_capped,
+)
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -378,8 +386,8 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     The ONNX metadata keeps the card as exported (without ``validation``): the
     JSON card is the one that carries validation, so the files' SHA-256 stay
     valid without re-embedding. Refuses when the model's training settings
-    differ from the validated ones (other than the seed and thread count),
-    unless ``force``.
+    differ from the validated ones (other than the seed and thread count), or
+    its training catalogue's SHA-256 from the validated one's, unless ``force``.
     """
     from gyroage.core.modelcard import load_card, write_card
 
@@ -388,11 +396,14 @@ def write_card_validation(model_dir: str | Path, summary: dict, force: bool = Fa
     same = not differences
     if not same and not force:
         refuse_other_settings(model_dir, differences)
+    other_catalogue = catalogue_differs(card.training.get("catalog"), summary.get("catalog"))
+    if other_catalogue and not force:
+        refuse_other_catalogue(model_dir, card.training.get("catalog"), summary.get("catalog"))
     if summary.get("calibration_fit"):
         card.calibration = summary["calibration"]  # embedded in the graphs: re-export them (gyroage export --rebuild)
     # group-age's widths by age are fitted to many seeds' folds of these settings (benchmarks/group_calibration.py),
-    # not to this run: they stay while the settings do, and go (group-age falls back to one width) when they do not.
-    kept = {k: v for k, v in (card.validation or {}).items() if k in GROUP_CALIBRATION_KEYS} if same else {}
+    # not to this run: they stay while the settings and catalogue do, and go (group-age: one width) when they do not.
+    kept = {k: v for k, v in (card.validation or {}).items() if k in GROUP_CALIBRATION_KEYS} if same and not other_catalogue else {}
     card.validation = {"method": "leave-one-cluster-out (gyroage validate)", **summary,
                        "settings_match_model": bool(same), **kept}
     return write_card(card, d)
@@ -412,12 +423,6 @@ def settings_differences(trained: dict, validated: dict) -> list[str]:
     show = lambda side, k: repr(side[k]) if k in side else "(default)"  # noqa: E731
     return [f"{k}: card {show(flat[0], k)}, this run {show(flat[1], k)}"
             for k in dict.fromkeys([*flat[0], *flat[1]]) if flat[0].get(k, _MISSING) != flat[1].get(k, _MISSING)]
-
-
-def refuse_other_settings(model_dir: str | Path, differences: list[str]) -> None:
-    """The one-line refusal to write a validation into a card trained with other settings (``differences``)."""
-    raise UserError(f"model in {model_dir} was trained with other settings than the validated ones: "
-                    f"{'; '.join(differences)} (use --force to write anyway)")
 
 
 def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
@@ -445,6 +450,7 @@ def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: V
     stars, table, summary = analyse(catalogue, out, names, s, calibrations, held_out, fitted_terms)
     if fit_calibration:
         summary["calibration_fit"] = "fitted on all held-out stars; each cluster's figures from a fit without it"
+    summary["catalog"] = catalogue_record(catalogue)  # what was validated: --write-card compares it with the card's
     return stars, table, summary
 
 

@@ -1,5 +1,6 @@
 """What :func:`gyroage.build.loco.run_folds` checks before a fold trains: that the folds can train at all, and
-whether a saved fold may be reused."""
+whether a saved fold may be reused; and what ``validate --write-card`` checks: that the card's model was trained with
+the validated settings and catalogue."""
 
 from __future__ import annotations
 
@@ -45,3 +46,33 @@ def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], n_val_clusters
         if note:
             return f"fold {c} and likely the others: {note}"
     return None
+
+
+def catalogue_record(path: str | Path) -> dict:
+    """The validated catalogue as the summary and the card's ``validation`` record it: its file name and SHA-256,
+    as the card's ``training.catalog`` records the training catalogue."""
+    from gyroage.core.modelcard import sha256
+
+    return {"file": Path(path).name, "sha256": sha256(path)}
+
+
+def catalogue_differs(trained: dict | None, validated: dict | None) -> bool:
+    """Whether two catalogue records (:func:`catalogue_record`) name different SHA-256; a side without a recorded hash
+    (a summary written before it was recorded) is not compared."""
+    want, got = (trained or {}).get("sha256"), (validated or {}).get("sha256")
+    return bool(want and got and want != got)
+
+
+def refuse_other_catalogue(model_dir: str | Path, trained: dict | None, validated: dict | None) -> None:
+    """Refuse, in one line naming both, to write a validation of one catalogue into the card of a model trained on
+    another (:func:`catalogue_differs`)."""
+    if catalogue_differs(trained, validated):
+        want, got = trained["sha256"], validated["sha256"]
+        raise UserError(f"model in {model_dir} was trained on {trained.get('file', '?')} (SHA-256 {want}), not on the "
+                        f"validated catalogue {validated.get('file', '?')} (SHA-256 {got}) (use --force to write anyway)")
+
+
+def refuse_other_settings(model_dir: str | Path, differences: list[str]) -> None:
+    """The one-line refusal to write a validation into a card trained with other settings (``differences``)."""
+    raise UserError(f"model in {model_dir} was trained with other settings than the validated ones: "
+                    f"{'; '.join(differences)} (use --force to write anyway)")

@@ -417,3 +417,66 @@ def test_writing_the_card_compares_keys_only_the_card_holds(model_copy):
     del settings["trim_dex"]
     with pytest.raises(UserError, match=r"trim_dex: card 0\.1, this run \(default\)"):
         write_card_validation(model_copy, {"train_settings": settings})
+
+
+# 7. validate --write-card: the catalogue check ------------------------------------------------------------------------
+
+def _card_trained_on(model_dir: Path, catalogue: Path, **settings) -> None:
+    """Make ``model_dir``'s card say it was trained on ``catalogue`` (and with ``settings`` over its own)."""
+    from gyroage.core.modelcard import sha256
+
+    path = model_dir / "gyroage-model.json"
+    card = json.loads(path.read_text())
+    card["training"]["catalog"] = {**card["training"]["catalog"], "file": catalogue.name, "sha256": sha256(catalogue)}
+    card["training"]["settings"].update(settings)
+    path.write_text(json.dumps(card, indent=2))
+
+
+def test_write_card_refuses_a_validation_of_another_catalogue_before_training(model_copy, tmp_path):
+    """Only the settings were compared: a validation of catalogue B was written into the card of a model trained
+    on A. The card's settings are the run's here; only the catalogue differs."""
+    from gyroage.core.modelcard import load_card, sha256
+
+    cat = toy_catalogue(tmp_path / "toy.csv")
+    want = load_card(model_copy)[0].training["catalog"]["sha256"]
+    res = cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(cat), "--write-card", str(model_copy))
+    one_line_error(res, f"model in {model_copy} was trained on open_cluster_rotators.csv (SHA-256 {want}), not on the "
+                        f"validated catalogue toy.csv (SHA-256 {sha256(cat)})", "--force")
+    assert not (tmp_path / "v").exists()
+
+
+def test_writing_the_card_compares_the_summarys_catalogue_with_the_cards(model_copy, tmp_path):
+    """The late check too (write_card_validation), unless forced; a summary without a catalogue (written before it
+    was recorded) is not compared."""
+    from gyroage.build.loco import write_card_validation
+    from gyroage.core.modelcard import load_card
+    from gyroage.errors import UserError
+
+    card = load_card(model_copy)[0]
+    other = {"file": "open_cluster_rotators.csv", "sha256": "0" * 64}
+    summary = {"train_settings": dict(card.training["settings"]), "catalog": other}
+    with pytest.raises(UserError, match="not on the validated catalogue open_cluster_rotators.csv \\(SHA-256 0000"):
+        write_card_validation(model_copy, summary)
+    assert "group_calibration" in card.validation
+    write_card_validation(model_copy, summary, force=True)
+    assert load_card(model_copy)[0].validation["catalog"] == other
+    assert "group_calibration" not in load_card(model_copy)[0].validation  # fitted to the model's own catalogue
+    write_card_validation(model_copy, {k: v for k, v in summary.items() if k != "catalog"})
+
+
+def test_validate_records_its_catalogue_in_the_summary_and_the_card(model_copy, tmp_path):
+    """loco_summary.json and the card's validation named no catalogue; a card trained on the validated one is
+    written to without --force."""
+    from gyroage.core.modelcard import load_card, sha256
+
+    cat = toy_catalogue(tmp_path / "toy.csv")
+    frame = pd.read_csv(cat)
+    frame.assign(GaiaDR3_ID=np.arange(len(frame))).to_csv(cat, index=False)  # the held-out stars' table names them
+    _card_trained_on(model_copy, cat, max_epochs=1, n_val_clusters=0)
+    res = cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(cat), "--write-card", str(model_copy),
+              "--clusters", "C1", "--jobs", "1", "--no-main-sequence", "-q")
+    assert res.exit_code == 0, res.output
+    record = {"file": "toy.csv", "sha256": sha256(cat)}
+    assert json.loads((tmp_path / "v" / "loco_summary.json").read_text())["catalog"] == record
+    card = load_card(model_copy)[0]
+    assert card.validation["catalog"] == record == {k: card.training["catalog"][k] for k in ("file", "sha256")}

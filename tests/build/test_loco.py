@@ -111,6 +111,7 @@ def test_reduced_validate_end_to_end(catalog_path, tmp_path):
     v = card["validation"]
     assert v["loco_n_clusters"] == 2 and 0 <= v["loco_star_coverage_68"] <= 1
     assert set(v["per_cluster"]) == {"NGC2516", "Praesepe"}
+    assert v["catalog"] == {k: card["training"]["catalog"][k] for k in ("file", "sha256")}  # the card's own catalogue
     assert np.isfinite(stars["log_score"]).all() and np.isfinite(v["loco_star_mean_log_score"])
     cells = v["loco_star_n_by_age_and_colour"]
     assert sum(sum(c.values()) for c in cells.values()) == len(stars)
