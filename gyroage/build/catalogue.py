@@ -66,7 +66,8 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
     if not path.is_file():
         raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
     with contextlib.redirect_stderr(sys.stderr if notices else _io.StringIO()):
-        frame = _text_missing(read_table(path))  # CSV of any delimiter, gzip, Parquet, FITS, ...: as stars are read
+        # CSV of any delimiter, gzip, Parquet, FITS, ...: as stars are read
+        frame = _text_missing(_canonical_names(read_table(path), path))
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{_spelt_otherwise(missing[0], frame)}"
@@ -155,9 +156,27 @@ def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
                     f"holds {age_myr[first]:g}, outside the model's age grid ({lo:g}-{hi:g} Myr)")
 
 
+def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` with the columns training reads (:data:`REQUIRED`, :data:`SELECTION_COLUMNS`) under their own names,
+    matched ignoring case (``prot``, ``PROT``: Prot) as ``estimate`` matches a star table's: an exact name wins, and
+    two columns that differ from the name, and each other, only in case are refused in one line naming both."""
+    columns = [str(c) for c in frame.columns]
+    renames = {}
+    for name in (*REQUIRED, *SELECTION_COLUMNS):
+        if name in columns:
+            continue
+        found = [c for c in columns if c.casefold() == name.casefold()]
+        if len(found) > 1:
+            raise UserError(f"rotator catalogue {path} has columns {found[0]} and {found[1]}, which differ only in "
+                            f"case: rename the one that is not {name}")
+        if found:
+            renames[found[0]] = name
+    return frame.rename(columns=renames) if renames else frame
+
+
 def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
-    """" (is it Cluster?)" when a column differs from ``name`` only in case, ``_``/``-`` or spaces: the catalogue's
-    names are matched exactly."""
+    """" (is it e BPRP 0?)" when a column differs from ``name`` only in case, ``_``/``-`` or spaces: the catalogue's
+    names are matched ignoring case only (:func:`_canonical_names`)."""
     close = [str(c) for c in frame.columns if column_key(str(c)) == column_key(name)]
     return f" (is it {close[0]}?)" if close else ""
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.build.catalogue import load_catalogue
+from gyroage.build.catalogue import load_catalogue, quality_select
 from gyroage.errors import UserError
 
 
@@ -193,12 +193,12 @@ def test_ages_at_the_age_grid_edges_are_accepted(tmp_path):
 
 
 def test_a_missing_column_names_the_columns_the_file_has(tmp_path):
-    frame = synthetic().rename(columns={"cluster": "Cluster"})
+    frame = synthetic().rename(columns={"cluster": "Clu ster"})  # case alone is matched (below)
     path = write(frame, tmp_path / "cat.csv")
     with pytest.raises(UserError) as err:
         load_catalogue(path)
     message = str(err.value)
-    assert "lacks column cluster (is it Cluster?); the file has: Cluster, Prot_source, Prot," in message
+    assert "lacks column cluster (is it Clu ster?); the file has: Clu ster, Prot_source, Prot," in message
     assert "\n" not in message
 
 
@@ -266,3 +266,36 @@ def test_a_zero_colour_error_is_kept(tmp_path, capsys):
     frame.loc[3, "e_BPRP_0"] = 0.0
     assert load_catalogue(write(frame, tmp_path / "cat.csv"))["e_BPRP_0"][3] == 0.0
     assert capsys.readouterr().err == ""
+
+
+# column names: matched ignoring case, as estimate reads stars ------------------------------------------------------
+
+@pytest.mark.parametrize("renames", [{"Prot": "prot"}, {"Prot": "PROT", "cluster": "Cluster"},
+                                     {"BPRP_0": "bprp_0", "e_BPRP_0": "E_BPRP_0", "fiducial_age_Myr": "FIDUCIAL_AGE_MYR"},
+                                     {"dr3_ruwe": "DR3_RUWE", "cmd_exclude": "CMD_EXCLUDE"}])
+def test_column_names_are_matched_ignoring_case(tmp_path, capsys, renames):
+    """``prot`` or ``PROT`` was refused ("is it Prot?") though the README says the catalogue is read as stars are;
+    a quality column in another case was skipped ("no column dr3_ruwe"), training the stars it flags."""
+    frame = synthetic()
+    frame.loc[0, "dr3_ruwe"] = 2.0  # flagged: the selection must still see it
+    path = write(frame.rename(columns=renames), tmp_path / "cat.csv")
+    got = load_catalogue(path)
+    assert capsys.readouterr().err == ""  # no "has no column" notice
+    pd.testing.assert_frame_equal(got, load_catalogue(write(frame, tmp_path / "exact.csv")))
+    assert len(quality_select(got)) == len(frame) - 1
+
+
+def test_an_exact_column_name_wins_over_one_in_another_case(tmp_path):
+    frame = synthetic()
+    path = write(frame.assign(PROT=-1.0), tmp_path / "cat.csv")
+    assert (load_catalogue(path)["Prot"] == frame["Prot"]).all()
+
+
+def test_two_columns_differing_only_in_case_are_one_line_naming_both(tmp_path):
+    frame = synthetic().rename(columns={"Prot": "prot"}).assign(PROT=1.0)
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError) as err:
+        load_catalogue(path)
+    assert str(err.value) == (f"rotator catalogue {path} has columns prot and PROT, which differ only in case: "
+                              "rename the one that is not Prot")
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "prot and PROT")
