@@ -295,7 +295,8 @@ def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
                                     outlier_log_density())
         _, jq = joint_age(ll, grid, settings.outlier_weight_group)
         star_rows.append(pd.DataFrame({
-            "cluster": c, "GaiaDR3_ID": members["GaiaDR3_ID"].to_numpy(),
+            # the ids are optional (load_catalogue does not require them): missing ones stay blank
+            "cluster": c, "GaiaDR3_ID": members.get("GaiaDR3_ID", pd.Series(np.nan, index=members.index)).to_numpy(),
             "prot_days": members["Prot"].to_numpy(), "bp_rp0": members["BPRP_0"].to_numpy(),
             "bp_rp0_err": members["e_BPRP_0"].to_numpy(), **extra, **judged, "p_outlier": p_out,
         }))

@@ -480,3 +480,14 @@ def test_validate_records_its_catalogue_in_the_summary_and_the_card(model_copy, 
     assert json.loads((tmp_path / "v" / "loco_summary.json").read_text())["catalog"] == record
     card = load_card(model_copy)[0]
     assert card.validation["catalog"] == record == {k: card.training["catalog"][k] for k in ("file", "sha256")}
+
+
+def test_validate_needs_no_gaia_id_column(tmp_path):
+    """A catalogue without GaiaDR3_ID (which load_catalogue does not require) trained every fold, then stopped with a
+    KeyError traceback while writing the held-out stars' table."""
+    cat = toy_catalogue(tmp_path / "toy.csv")
+    res = cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(cat), "--clusters", "C1", "--jobs", "1",
+              "--no-main-sequence", "--config", str(write_config(tmp_path, FAST)), "-q")
+    assert res.exit_code == 0, (res.output, repr(res.exception))
+    stars = pd.read_csv(tmp_path / "v" / "loco_stars.csv")
+    assert len(stars) == 40 and stars["GaiaDR3_ID"].isna().all()
