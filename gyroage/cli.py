@@ -290,10 +290,11 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
     from gyroage import formats, io, writers
-    from gyroage.core.colours import Reddening, input_notes, required_colour
+    from gyroage.core.colours import Reddening, input_notes
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
+    from gyroage.core.stars import check_input_columns
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
@@ -307,7 +308,7 @@ def group_age(
     if main_sequence:  # before the input is read (group_ages refuses it too)
         require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
-    required_colour(io.require_columns(list(frame.columns)), reddening)
+    check_input_columns(frame.columns, reddening)
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                      main_sequence, label=file_label(input))
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line

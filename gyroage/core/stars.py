@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.core.colours import Reddening, conversion_columns, input_colours
+from gyroage.core.colours import Reddening, conversion_columns, input_colours, required_colour
 from gyroage.core.main_sequence import absolute_g, absolute_g_error
 from gyroage.core.modelcard import ModelCard
 from gyroage.errors import UserError
@@ -118,6 +118,18 @@ def fill_colour_err(err: np.ndarray, card: ModelCard) -> np.ndarray:
 # --main-sequence finds no magnitude it can use.
 OBSERVED_G = frozenset(io.column_key(n) for n in ("g", "gmag", "g_mag", "phot_g_mean_mag", "gaia_g", "gaiag",
                                                    "gaia_gmag", "gmag_dr3", "g_dr3", "mag_g"))
+
+
+def check_input_columns(columns, reddening: Reddening | None = None, magnitudes: bool = False) -> dict[str, str]:
+    """The columns every command checks before it reads a row: a period and a way to (BP-RP)0
+    (:func:`gyroage.core.colours.required_colour`), and with ``magnitudes`` (``--main-sequence``) those of the height
+    term (:func:`require_magnitudes`); a refusal is one line. Returns :func:`gyroage.io.require_columns`'s match."""
+    columns = list(columns)
+    found = io.require_columns(columns)
+    required_colour(found, reddening)
+    if magnitudes:
+        require_magnitudes(columns, found)
+    return found
 
 
 def require_magnitudes(columns, found: dict[str, str]) -> None:

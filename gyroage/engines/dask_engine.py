@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import csv_layout, formats, io
-from gyroage.core.colours import input_notes, required_colour
+from gyroage.core.colours import input_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
-from gyroage.core.stars import require_magnitudes
+from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
@@ -188,10 +188,8 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     ddf = read_dask(source, blocksize, n_workers)
     paths = [str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source]
     text_columns = not _parquet_input(paths)
-    columns = io.require_columns(list(ddf.columns))
-    required_colour(columns, settings.reddening)  # here, not in every worker: one line, not a worker's traceback
-    if settings.require_magnitudes:
-        require_magnitudes(list(ddf.columns), columns)
+    # here, not in every worker: one line, not a worker's traceback
+    columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     for line in input_notes(list(ddf.columns), settings.reddening):
         progress.log(line)
     # The sampler's random streams follow a star's place in its chunk, so mcmc runs on the local engine's chunks of

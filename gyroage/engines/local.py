@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import __version__, csv_layout, io
-from gyroage.core.colours import input_notes, required_colour
+from gyroage.core.colours import input_notes
 from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
-from gyroage.core.stars import require_magnitudes
+from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
 from gyroage.errors import UserError
@@ -211,10 +211,8 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
-            columns = io.require_columns(list(chunk.columns))
-            required_colour(columns, settings.reddening)  # a refusal is the run's one line: checked before the notes
-            if settings.require_magnitudes:
-                require_magnitudes(list(chunk.columns), columns)
+            # a refusal is the run's one line: checked before the notes
+            columns = check_input_columns(chunk.columns, settings.reddening, settings.require_magnitudes)
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
