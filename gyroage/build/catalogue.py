@@ -22,7 +22,7 @@ from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
-from gyroage.io import read_table
+from gyroage.io import numeric, read_table, unparsed
 
 CATALOG_ENV = "GYROAGE_CATALOG"
 REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
@@ -198,17 +198,11 @@ def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     :class:`UserError` naming it, rather than a ValueError from whichever step first needs the number."""
     frame = frame.copy()
     for col in (c for c in NUMERIC if c in frame.columns):
-        values = frame[col]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            frame[col] = values.to_numpy(dtype=float, na_value=np.nan)
-            continue
-        text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-        blank = text.str.lower().isin(NA_TOKENS).to_numpy(dtype=bool)
-        numbers = pd.to_numeric(text.where(~blank, None), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = np.flatnonzero(np.isnan(numbers) & ~blank)
+        numbers = numeric(frame, col)  # as a star table's columns are read (none of these names carries a unit)
+        bad = np.flatnonzero(unparsed(frame, col, numbers))
         if len(bad):
             raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} holds "
-                            f"'{text.iloc[bad[0]][:40]}', not a number")
+                            f"'{str(frame[col].iloc[bad[0]]).strip()[:40]}', not a number")
         frame[col] = numbers
     return frame
 
