@@ -29,7 +29,7 @@ from gyroage.core.estimate import (
     height_columns,
     main_sequence_term,
 )
-from gyroage.core.modelcard import UNCALIBRATED, ModelCard, stale_notice
+from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import (
     QUANTILES,
     REFINE_TOL,
@@ -166,12 +166,10 @@ class AgeModel:
     def __init__(self, density: FlowDensity) -> None:
         self.density = density
         self.card: ModelCard = density.card
-        if not self.card.calibration:
-            # as estimate says on stderr: uncalibrated intervals would otherwise pass for the shipped model's
-            warnings.warn(UNCALIBRATED, UserWarning, stacklevel=3)
-        stale = stale_notice(self.card, density.onnx_path.parent)
-        if stale:  # the card's calibration was rewritten after its posterior graphs were built
-            warnings.warn(stale, UserWarning, stacklevel=3)
+        # as estimate says on stderr: uncalibrated intervals would otherwise pass for the shipped model's, and graphs
+        # built before the card's calibration was rewritten compute another posterior than the card describes
+        for note in model_notes(self.card, density.onnx_path.parent):
+            warnings.warn(note, UserWarning, stacklevel=3)
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None) -> AgeModel:
