@@ -307,14 +307,11 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
 def _refuse_unknown(overrides: dict, config: Path | None) -> None:
     """A --config key that is no training setting, one line naming it, the file and the known ones (not Python's
     "unexpected keyword argument"): a misspelt key would otherwise be the only sign the setting was not applied."""
-    from gyroage.build.training import settings_names
+    from gyroage.build.training import unknown_setting
 
-    known = settings_names()
-    flow = overrides.get("flow", {})
-    for name in [k for k in overrides if k not in known["settings"]] + [f"flow.{k}" for k in flow
-                                                                          if f"flow.{k}" not in known["flow"]]:
-        names = known["flow"] if name.startswith("flow.") else known["settings"]
-        raise UserError(f"unknown setting {name!r} in {config}; known: {', '.join(names)}")
+    unknown = unknown_setting(overrides)
+    if unknown:
+        raise UserError(f"unknown setting {unknown[0]!r} in {config}; known: {', '.join(unknown[1])}")
 
 
 def _need(*modules: str, why: str = "training and export",

@@ -125,19 +125,23 @@ class TrainSettings:
         flow = d.pop("flow", {})
         if not isinstance(flow, dict):
             raise ValueError(f"flow must be an object of flow settings, not {flow!r}")
-        unknown = unknown_names(cls, d) + unknown_names(FlowConfig, flow, "flow.")
+        unknown = unknown_setting({**d, "flow": flow})
         if unknown:
-            known = settings_names()
-            raise ValueError(f"unknown setting {unknown[0]!r}; known: "
-                             + ", ".join(known["flow"] if unknown[0].startswith("flow.") else known["settings"]))
+            raise ValueError(f"unknown setting {unknown[0]!r}; known: {', '.join(unknown[1])}")
         return cls(**whole_numbers(cls, d), flow=FlowConfig(**whole_numbers(FlowConfig, flow)))
 
 
-def settings_names() -> dict[str, list[str]]:
-    """The names a settings dict (or a --config file) may hold: ``settings`` at the top, ``flow`` in its flow
-    object, each as written there ("flow.hidden")."""
-    return {"settings": [f.name for f in fields(TrainSettings)],
-            "flow": [f"flow.{f.name}" for f in fields(FlowConfig)]}
+def unknown_setting(d: dict) -> tuple[str, list[str]] | None:
+    """The first name in a settings dict (or a --config file) that is no setting, as written there ("flow.hiden"),
+    with the names its level may hold; None when every name is known."""
+    flow = d.get("flow") or {}
+    unknown = unknown_names(TrainSettings, {k: v for k, v in d.items() if k != "flow"}) \
+        + unknown_names(FlowConfig, flow, "flow.")
+    if not unknown:
+        return None
+    if unknown[0].startswith("flow."):
+        return unknown[0], [f"flow.{f.name}" for f in fields(FlowConfig)]
+    return unknown[0], [f.name for f in fields(TrainSettings)]
 
 
 @dataclass
