@@ -211,7 +211,7 @@ def validate(
     from gyroage.build.loco_checks import catalogue_record, refuse_other_catalogue
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.main_sequence import MainSequenceTerm, require_term
-    from gyroage.core.modelcard import load_card
+    from gyroage.core.modelcard import load_card, stale_since
 
     path = catalogue or default_catalogue_path()
     names = comma_list(clusters)
@@ -255,20 +255,9 @@ def validate(
             typer.echo(f"validate: wrote the validation summary into {p}", err=True)
         # the posterior graphs embed the calibration: stale until rebuilt (said even with -q), but an identical refit
         # leaves them as they are
-        if fit_calibration and _graphs_stale(load_card(write_card)[0], card.calibration):
+        if fit_calibration and stale_since(load_card(write_card)[0], card.calibration):
             typer.echo(f"validate: the card's calibration changed: run 'gyroage export --rebuild --out {write_card}' "
                        "to rebuild its graphs from it", err=True)
-
-
-def _graphs_stale(card, before: dict | None) -> bool:
-    """Whether ``card``'s posterior graphs no longer match its calibration, which was ``before`` when they were last
-    known to: a graph recorded with a digest says so itself; one without (the shipped card's) when the calibration
-    moved."""
-    from gyroage.core.modelcard import BUILT_FROM, POSTERIOR_FILE, POSTERIOR_MAG_FILE, stale_graphs
-
-    undigested = any(name in (POSTERIOR_FILE, POSTERIOR_MAG_FILE) and meta.get(BUILT_FROM) is None
-                     for name, meta in card.files.items())
-    return bool(stale_graphs(card)) or (undigested and (card.calibration or {}) != (before or {}))
 
 
 def _check_max_epochs(max_epochs: int | None) -> None:

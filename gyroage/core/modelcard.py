@@ -122,6 +122,14 @@ def stale_graphs(card: ModelCard) -> list[str]:
             if meta.get(BUILT_FROM) is not None and meta[BUILT_FROM] != graph_digest(card, name)]
 
 
+def stale_since(card: ModelCard, before: dict | None) -> bool:
+    """Whether ``card``'s posterior graphs no longer match its calibration, which was ``before`` when they were last
+    known to: a graph listed with a digest says so itself (:func:`stale_graphs`); one without (the shipped card's)
+    when the calibration moved."""
+    undigested = any(name in POSTERIOR_GRAPHS and meta.get(BUILT_FROM) is None for name, meta in card.files.items())
+    return bool(stale_graphs(card)) or (undigested and (card.calibration or {}) != (before or {}))
+
+
 def stale_notice(card: ModelCard, model_dir: str | Path) -> str | None:
     """One line naming the stale posterior graphs of ``model_dir`` and the command that rebuilds them, or None."""
     names = stale_graphs(card)
