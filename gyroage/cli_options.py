@@ -13,7 +13,8 @@ from typing import Annotated, Optional
 
 import typer
 
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notices on stderr (errors, and notices "
+                                                               "that values were changed on reading, still print).")]
 _SEED = typer.Option("--seed", help="Random seed (>= 0): a rerun with the same seed gives the same results.")
 SeedOpt = Annotated[int, _SEED]
 # None when not given (train, validate): a --config file's "seed" holds then, where a default of 0 replaced it
