@@ -21,7 +21,7 @@ from gyroage.columns import column_key, file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.defaults import AGE_GRID
-from gyroage.errors import UserError
+from gyroage.errors import UserError, close_names
 from gyroage.io import numeric, read_table, unparsed
 
 CATALOG_ENV = "GYROAGE_CATALOG"
@@ -356,8 +356,6 @@ def match_clusters(given, known) -> list[str]:
 
     An unknown name is refused in one line naming the closest known ones (difflib) and every known name.
     """
-    import difflib
-
     known = sorted({str(k) for k in known})
     by_key: dict[str, list[str]] = {}
     for k in known:
@@ -366,7 +364,7 @@ def match_clusters(given, known) -> list[str]:
     for name in given:
         found = [name] if name in known else by_key.get(cluster_key(name), [])
         if len(found) != 1:
-            close = [by_key[k][0] for k in difflib.get_close_matches(cluster_key(name), list(by_key), n=3, cutoff=0.6)]
+            close = [by_key[k][0] for k in close_names(cluster_key(name), by_key)]
             hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
             what = "ambiguous" if found else "unknown"
             raise UserError(f"{what} cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")

@@ -296,11 +296,11 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
 def _refuse_unknown(overrides: dict, config: Path | None) -> None:
     """A --config key that is no training setting, one line naming it, the file and the known ones (not Python's
     "unexpected keyword argument"): a misspelt key would otherwise be the only sign the setting was not applied."""
-    from gyroage.build.training import unknown_setting
+    from gyroage.build.training import unknown_setting_text
 
-    unknown = unknown_setting(overrides)
+    unknown = unknown_setting_text(overrides, f" in {config}")
     if unknown:
-        raise UserError(f"unknown setting {unknown[0]!r} in {config}; known: {', '.join(unknown[1])}")
+        raise UserError(unknown)
 
 
 def _need(*modules: str, why: str = "training and export",
