@@ -201,14 +201,9 @@ def validate(
         check_outlier_weight(weight, option)  # up front, as estimate's (not after the card loads and the folds are set up)
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path
-    from gyroage.build.loco import (
-        ValidateSettings,
-        refuse_other_settings,
-        run_loco,
-        settings_differences,
-        write_card_validation,
-    )
-    from gyroage.build.loco_checks import catalogue_record, refuse_other_catalogue
+    from gyroage.build.loco import ValidateSettings, run_loco
+    from gyroage.build.loco_card import settings_differences, write_card_validation
+    from gyroage.build.loco_checks import catalogue_record, refuse_other_catalogue, refuse_other_settings
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.main_sequence import MainSequenceTerm, require_term
     from gyroage.core.modelcard import load_card, stale_since
