@@ -290,6 +290,7 @@ def main() -> None:
                                                            capture_output=True, text=True, check=True).stdout.strip()
 
     from gyroage.core.modelcard import DENSITY_FILE, load_card
+    from gyroage.files import json_text
 
     _, model_dir = load_card()
     res["flops_per_eval"] = flops_per_eval(model_dir / DENSITY_FILE)
@@ -301,7 +302,7 @@ def main() -> None:
                              env=ENV, cwd=ROOT, capture_output=True, text=True, check=True)
         res["accuracy_vs_dense_grid"] = json.loads(out.stdout)
     res["machine"]["load_after"] = os.getloadavg()
-    text = json.dumps(res, indent=1)
+    text = json_text(res, indent=1)  # strict JSON: a non-finite figure is null
     print(text)
     if a.json:
         a.json.write_text(text + "\n")

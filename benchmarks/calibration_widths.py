@@ -18,7 +18,6 @@ colour-knot sets; the choice is by the cross-validated mean log score alone.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
@@ -31,6 +30,7 @@ from gyroage.build.loco_figures import COLOUR_EDGES, log_score
 from gyroage.core.calibration import Calibration
 from gyroage.core.modelcard import load_card
 from gyroage.core.posterior import cdf_at, quantiles
+from gyroage.files import json_text
 
 RANGES = ((0.60, 0.82), (0.62, 0.76), (0.62, 0.76))  # the 68% coverage ranges by age bin
 MARGIN = 0.01
@@ -170,8 +170,8 @@ def main(argv=None) -> int:
         print(f"  cells (age bin x colour {BANDS[1:-1]}):\n{np.round(p.cells(parts), 2)}")
         out.update({"cv": m.tolist(), "cv_per_seed": per_seed.tolist(), "cv_cells": p.cells(parts).tolist()})
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump(out, f, indent=1)
+        with open(a.json, "w") as f:  # strict JSON: a non-finite figure is null
+            f.write(json_text(out, indent=1))
     return 0
 
 

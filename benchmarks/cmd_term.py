@@ -28,6 +28,7 @@ from gyroage.core.groups import joint_age
 from gyroage.core.main_sequence import MainSequenceTerm, absolute_g
 from gyroage.core.posterior import calibrate
 from gyroage.defaults import OUTLIER_WEIGHT
+from gyroage.files import json_text
 
 CATALOGUE = "../shared/data/open_cluster_rotators.csv"
 CARD = Path(__file__).resolve().parents[1] / "models" / "gyroage-model.json"
@@ -227,11 +228,11 @@ def main() -> None:
     if args.fit_calibration:
         term_calib = refit_term_calibration(frame, fold_sets[: args.fit_calibration], terms, calib, args.term_level_scale)
         if args.calibration_json:
-            args.calibration_json.write_text(json.dumps(term_calib.to_dict(), indent=1) + "\n")
+            args.calibration_json.write_text(json_text(term_calib.to_dict(), indent=1) + "\n")
     if args.nested:
         term_calib = nested_term_calibrations(frame, fold_sets, terms, term_calib)
         if args.nested_json:
-            args.nested_json.write_text(json.dumps({c: v.to_dict() for c, v in term_calib.items()}, indent=1) + "\n")
+            args.nested_json.write_text(json_text({c: v.to_dict() for c, v in term_calib.items()}, indent=1) + "\n")
     for seed, folds in fold_sets:
         r = score_seed(frame, folds, terms, calib, weight, term_calib, args.jitter_mag, jitter_seed=seed,
                        declared_err=args.declare_err)
@@ -248,7 +249,7 @@ def main() -> None:
               f" -> {[round(v, 3) for v in b['star_median_by_age'].values()]}  stars with the term {b['n_used']}",
               flush=True)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
+        args.json.write_text(json_text(results, indent=1) + "\n")  # strict JSON: NaN is null
     if args.write_card and term_calib is not None:
         write_card(args.write_card, frame, term_calib, results)
 

@@ -29,13 +29,14 @@ another in one process.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from gyroage.files import json_text  # strict JSON: a non-finite score is null, not NaN
 
 # (Bp-Rp, B-V) of F5V..M0V dwarfs, Mamajek "A Modern Mean Dwarf Stellar Color and
 # Effective Temperature Sequence", version 2024.05.15 (Pecaut & Mamajek 2013, ApJS 208, 9).
@@ -174,9 +175,9 @@ def main() -> None:
     m["cluster_median_abs_dex"] = float(np.median([abs(per[c] - ctruth[c]) for c in per.index if np.isfinite(per[c])]))
     results["MH08 (analytic)"] = m
 
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")  # partial: gyrointerp is slow
+    Path(args.out).write_text(json_text(results, indent=2) + "\n")  # partial: gyrointerp is slow
     if args.gyrointerp_n <= 0:
-        print(json.dumps(results, indent=2))
+        print(json_text(results, indent=2))
         return
     # gyrointerp on a random subsample inside its Teff range; all tools on the same subsample
     from gyrointerp.teff import given_dr2_BpmRp_AV_get_Teff_Curtis2020
@@ -197,8 +198,8 @@ def main() -> None:
                                         res["age_68_high_Myr"].to_numpy()[pick]),
         "MH08 (analytic)": score(t_sub, mh[pick]),
     }
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    Path(args.out).write_text(json_text(results, indent=2) + "\n")
+    print(json_text(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+
+def close_names(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of the ``known`` names closest to a misspelt ``name``, closest first (difflib, similarity >= 0.6):
+    an error's "did you mean"."""
+    import difflib
+
+    return difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
+
 
 class UserError(Exception):
     """A problem with the user's input, options or files (exit code 2)."""

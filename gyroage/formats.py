@@ -29,14 +29,15 @@ STREAMING = ("csv", "parquet")  # read chunk by chunk; the others are read whole
 GZIP_OUTPUTS = ("csv", "fits", "votable")
 # Our name -> astropy's (Table.read/write format=).
 ASTROPY = {"fits": "fits", "votable": "votable", "ecsv": "ascii.ecsv", "ascii": "ascii"}
-SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
+SUFFIXES = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".fits": "fits", ".fit": "fits", ".fts": "fits", ".vot": "votable", ".votable": "votable", ".xml": "votable",
             ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
 # Read, never written: AAS machine-readable and CDS tables (astropy reads them; it would write whitespace ASCII).
 UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table"}
 INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii")}
-# CSV written with tabs under these names (unless --output-format csv says commas): what a .tsv reader expects.
-TAB_SUFFIXES = (".tsv",)
+# CSV written with tabs under these names (unless --output-format csv says commas): what a .tsv or .tab reader
+# expects, and what such a name is read as (its delimiter is sniffed).
+TAB_SUFFIXES = (".tsv", ".tab")
 
 
 def check_format(fmt: str | None, option: str) -> str | None:
@@ -162,7 +163,7 @@ def output_format(target: str | Path | None, fmt: str | None = None) -> str:
     claimed = UNWRITABLE.get(_suffix(target))
     if claimed is not None:
         raise UserError(f"cannot write {target}: {claimed} ({_suffix(target)}) is read, never written; name the "
-                        "output .csv, .tsv, .parquet, .fits, .vot, .ecsv or .txt")
+                        "output .csv, .tsv, .tab, .parquet, .fits, .vot, .ecsv or .txt")
     out = fmt or by_suffix(target) or "csv"
     if is_gzip_name(target) and out not in GZIP_OUTPUTS:  # it would be written uncompressed under a .gz name
         raise UserError(f"cannot write {out} gzip-compressed ({target}): drop the .gz, or write "
@@ -171,7 +172,7 @@ def output_format(target: str | Path | None, fmt: str | None = None) -> str:
 
 
 def output_delimiter(target: str | Path | None, fmt: str | None = None) -> str:
-    """The delimiter of a CSV output: a tab under a ``.tsv`` or ``.tsv.gz`` name, else a comma (stdout, and an
+    """The delimiter of a CSV output: a tab under a ``.tsv`` or ``.tab`` name (``.gz`` too), else a comma (stdout, and an
     explicit ``--output-format csv``, which ``fmt`` is)."""
     if target in (None, "-") or fmt is not None:
         return ","

@@ -1,4 +1,5 @@
-"""Output names: a ``.tsv`` (``.tsv.gz``) table is tab-separated from every command; ``.mrt``/``.cds`` are refused."""
+"""Output names: a ``.tsv`` or ``.tab`` (``.tsv.gz``, ``.tab.gz``) table is tab-separated from every command;
+``.mrt``/``.cds`` are refused."""
 
 from __future__ import annotations
 
@@ -48,6 +49,25 @@ def test_estimate_writes_tsv_with_tabs_through_every_path(tmp_path, stars):
     # what it wrote reads back as a table
     back = pd.read_csv(tmp_path / "out.tsv", sep="\t")
     assert back["name"].tolist() == STARS["name"].tolist() and back["status"].iloc[-1] == "invalid_period"
+
+
+def test_a_tab_output_is_tab_separated_as_a_tsv_one_and_as_a_tab_input_is_read(tmp_path, stars):
+    """-o out.tab wrote commas, though a .tab input is read as the tab-separated table it is."""
+    run("estimate", str(stars), "-o", str(tmp_path / "ref.csv"), "--chunksize", "2")
+    ref = (tmp_path / "ref.csv").read_bytes()
+    run("estimate", str(stars), "-o", str(tmp_path / "out.tab"), "--chunksize", "2")
+    run("estimate", "-", "-o", str(tmp_path / "stdin.tab"), "--chunksize", "2", stdin=stars.read_text())
+    run("estimate", str(stars), "-o", str(tmp_path / "OUT.TAB.GZ"))
+    for name in ("out.tab", "stdin.tab"):
+        assert (tmp_path / name).read_bytes() == tabbed(ref)
+    assert gzip.decompress((tmp_path / "OUT.TAB.GZ").read_bytes()) == tabbed(ref)
+    # the input side agrees: a .tab written here reads back as the stars it came from
+    (tmp_path / "in.tab").write_bytes(tabbed(stars.read_bytes()))
+    run("estimate", str(tmp_path / "in.tab"), "-o", str(tmp_path / "from_tab.csv"), "--chunksize", "2")
+    assert (tmp_path / "from_tab.csv").read_bytes() == ref
+    run("group-age", str(stars), "--by", "cluster", "-o", str(tmp_path / "g.csv"))
+    run("group-age", str(stars), "--by", "cluster", "-o", str(tmp_path / "g.tab"))
+    assert (tmp_path / "g.tab").read_bytes() == tabbed((tmp_path / "g.csv").read_bytes())
 
 
 def test_stdout_and_an_explicit_csv_format_keep_commas(tmp_path, stars):

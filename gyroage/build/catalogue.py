@@ -21,7 +21,7 @@ from gyroage.columns import column_key, file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.defaults import AGE_GRID
-from gyroage.errors import UserError
+from gyroage.errors import UserError, close_names
 from gyroage.io import numeric, read_table, unparsed
 
 CATALOG_ENV = "GYROAGE_CATALOG"
@@ -29,6 +29,9 @@ REQUIRED = ("cluster", "Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
 MEMBERSHIP = "mem_prob_source"  # the source catalogues' probabilities (HDBSCAN's are missing for a third of stars)
 PERIOD_SOURCE = "Prot_source"  # where each period comes from; ';'-joined when several sources agree
 PARALLAX = "dr3_parallax_zpt_corrected"  # mas
+G0 = "G_0"  # de-reddened apparent Gaia G, mag
+# Read where present: membership weights, period sources, magnitudes (training selections and the main-sequence term).
+OPTIONAL = (MEMBERSHIP, PERIOD_SOURCE, PARALLAX, G0)
 # The main sequence that evolved stars are judged against: clusters old enough for K and early M dwarfs to have
 # reached it, young enough that no G dwarf has left it (log10 yr); and the clusters whose stars are judged (log10 yr).
 MAIN_SEQUENCE_AGES = (8.0, 9.0)
@@ -39,7 +42,7 @@ QUALITY_FLAGS = ("cmd_exclude", "dered_exclude", "phot_exclude")
 RUWE, RUWE_MAX = "dr3_ruwe", 1.4  # above 1.4: likely an unresolved binary
 SELECTION_COLUMNS = (*QUALITY_FLAGS, RUWE)
 # Every column read as a number (when present): a cell that is neither a number nor missing is refused in one line.
-NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, "G_0", *SELECTION_COLUMNS)
+NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, G0, *SELECTION_COLUMNS)
 # Finite values beyond these are refused, not trained on: one such star moved the colour scaling or the card's period
 # domain. Wide enough for every star of the published catalogue (its (BP-RP)0 reaches -1.54 for a star with a
 # 0.64 mag error, its periods span 0.036-418 d); a period under 0.01 d (14 min) is faster than any star can spin.
@@ -157,12 +160,13 @@ def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
 
 
 def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """``frame`` with the columns training reads (:data:`REQUIRED`, :data:`SELECTION_COLUMNS`) under their own names,
-    matched ignoring case (``prot``, ``PROT``: Prot) as ``estimate`` matches a star table's: an exact name wins, and
-    two columns that differ from the name, and each other, only in case are refused in one line naming both."""
+    """``frame`` with the columns training reads (:data:`REQUIRED`, :data:`SELECTION_COLUMNS`, :data:`OPTIONAL`) under
+    their own names, matched ignoring case (``prot``, ``PROT``: Prot) as ``estimate`` matches a star table's: an exact
+    name wins, and two columns that differ from the name, and each other, only in case are refused in one line naming
+    both."""
     columns = [str(c) for c in frame.columns]
     renames = {}
-    for name in (*REQUIRED, *SELECTION_COLUMNS):
+    for name in (*REQUIRED, *SELECTION_COLUMNS, *OPTIONAL):
         if name in columns:
             continue
         found = [c for c in columns if c.casefold() == name.casefold()]
@@ -292,9 +296,9 @@ def training_set(frame: pd.DataFrame) -> TrainingSet:
 def cluster_absolute_g(frame: pd.DataFrame) -> np.ndarray | None:
     """M_G from G_0 at the cluster's median parallax (one star's parallax is too noisy at 2.5 kpc); NaN where the
     cluster's median parallax is not positive, None without the columns."""
-    if "G_0" not in frame.columns or PARALLAX not in frame.columns:
+    if G0 not in frame.columns or PARALLAX not in frame.columns:
         return None
-    return absolute_g(frame["G_0"], frame.groupby("cluster")[PARALLAX].transform("median"))
+    return absolute_g(frame[G0], frame.groupby("cluster")[PARALLAX].transform("median"))
 
 
 def main_sequence_curve(bp_rp0: np.ndarray, abs_g: np.ndarray, log10_age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -352,8 +356,6 @@ def match_clusters(given, known) -> list[str]:
 
     An unknown name is refused in one line naming the closest known ones (difflib) and every known name.
     """
-    import difflib
-
     known = sorted({str(k) for k in known})
     by_key: dict[str, list[str]] = {}
     for k in known:
@@ -362,7 +364,7 @@ def match_clusters(given, known) -> list[str]:
     for name in given:
         found = [name] if name in known else by_key.get(cluster_key(name), [])
         if len(found) != 1:
-            close = [by_key[k][0] for k in difflib.get_close_matches(cluster_key(name), list(by_key), n=3, cutoff=0.6)]
+            close = [by_key[k][0] for k in close_names(cluster_key(name), by_key)]
             hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
             what = "ambiguous" if found else "unknown"
             raise UserError(f"{what} cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")

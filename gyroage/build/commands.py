@@ -201,14 +201,9 @@ def validate(
         check_outlier_weight(weight, option)  # up front, as estimate's (not after the card loads and the folds are set up)
     _need("torch", "onnx")
     from gyroage.build.catalogue import default_catalogue_path
-    from gyroage.build.loco import (
-        ValidateSettings,
-        refuse_other_settings,
-        run_loco,
-        settings_differences,
-        write_card_validation,
-    )
-    from gyroage.build.loco_checks import catalogue_record, refuse_other_catalogue
+    from gyroage.build.loco import ValidateSettings, run_loco
+    from gyroage.build.loco_card import settings_differences, write_card_validation
+    from gyroage.build.loco_checks import catalogue_record, refuse_other_catalogue, refuse_other_settings
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.main_sequence import MainSequenceTerm, require_term
     from gyroage.core.modelcard import load_card, stale_since
@@ -296,11 +291,11 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
 def _refuse_unknown(overrides: dict, config: Path | None) -> None:
     """A --config key that is no training setting, one line naming it, the file and the known ones (not Python's
     "unexpected keyword argument"): a misspelt key would otherwise be the only sign the setting was not applied."""
-    from gyroage.build.training import unknown_setting
+    from gyroage.build.training import unknown_setting_text
 
-    unknown = unknown_setting(overrides)
+    unknown = unknown_setting_text(overrides, f" in {config}")
     if unknown:
-        raise UserError(f"unknown setting {unknown[0]!r} in {config}; known: {', '.join(unknown[1])}")
+        raise UserError(unknown)
 
 
 def _need(*modules: str, why: str = "training and export",

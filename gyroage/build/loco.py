@@ -5,7 +5,8 @@ trained without it (:mod:`gyroage.build.loco_fold`, torch, one process per
 fold), and the held-out stars' log-likelihoods on the age grid are saved to
 ``DIR/folds/<cluster>.npz``. Everything else happens here, in numpy, from those
 grids: each star's posterior, the cluster's joint age, calibration and the summary
-written into the model card (the figures themselves: :mod:`gyroage.build.loco_figures`).
+(the figures themselves: :mod:`gyroage.build.loco_figures`; the summary written into the
+model card: :mod:`gyroage.build.loco_card`).
 
 A finished fold is never recomputed while its training settings and catalogue are unchanged
 (resumable); changing a setting that shapes training starts new folds (the settings key names
@@ -25,15 +26,8 @@ import pandas as pd
 
 from gyroage.build import calibration
 from gyroage.build.catalogue import cluster_table, load_catalogue, match_clusters, quality_select
-from gyroage.build.loco_checks import (
-    catalogue_differs,
-    catalogue_record,
-    check_folds_can_train,
-    fold_from,
-    refuse_other_catalogue,
-    refuse_other_settings,
-    val_clusters_capped,
-)
+from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
+from gyroage.build.loco_checks import catalogue_record, check_folds_can_train, fold_from, val_clusters_capped
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -376,54 +370,6 @@ def write_tables(out_dir: str | Path, stars: pd.DataFrame, table: pd.DataFrame, 
     _write_csv(stars, out / "loco_stars.csv")
     _write_csv(table, out / "loco_clusters.csv")
     atomic_write_text(out / "loco_summary.json", json_text(summary, indent=2) + "\n")
-
-
-GROUP_CALIBRATION_KEYS = ("group_calibration", "group_calibration_fit")
-
-
-def write_card_validation(model_dir: str | Path, summary: dict, force: bool = False) -> Path:
-    """Put the LOCO summary into the JSON card of ``model_dir`` (ONNX files untouched).
-
-    The ONNX metadata keeps the card as exported (without ``validation``): the
-    JSON card is the one that carries validation, so the files' SHA-256 stay
-    valid without re-embedding. Refuses when the model's training settings
-    differ from the validated ones (other than the seed and thread count), or
-    its training catalogue's SHA-256 from the validated one's, unless ``force``.
-    """
-    from gyroage.core.modelcard import load_card, write_card
-
-    card, d = load_card(model_dir, verify=True)
-    differences = settings_differences(card.training.get("settings", {}), summary["train_settings"])
-    same = not differences
-    if not same and not force:
-        refuse_other_settings(model_dir, differences)
-    other_catalogue = catalogue_differs(card.training.get("catalog"), summary.get("catalog"))
-    if other_catalogue and not force:
-        refuse_other_catalogue(model_dir, card.training.get("catalog"), summary.get("catalog"))
-    if summary.get("calibration_fit"):
-        card.calibration = summary["calibration"]  # embedded in the graphs: re-export them (gyroage export --rebuild)
-    # group-age's widths by age are fitted to many seeds' folds of these settings (benchmarks/group_calibration.py),
-    # not to this run: they stay while the settings and catalogue do, and go (group-age: one width) when they do not.
-    kept = {k: v for k, v in (card.validation or {}).items() if k in GROUP_CALIBRATION_KEYS} if same and not other_catalogue else {}
-    card.validation = {"method": "leave-one-cluster-out (gyroage validate)", **summary,
-                       "settings_match_model": bool(same), **kept}
-    return write_card(card, d)
-
-
-_MISSING = object()
-
-
-def settings_differences(trained: dict, validated: dict) -> list[str]:
-    """Each training setting (``flow.`` ones by that name) in which a model's card (``trained``) and a validation run
-    differ, as "key: card A, this run B"; the seed and thread count do not count. Both dicts are
-    ``TrainSettings.to_dict`` output, which leaves some settings out at their defaults: a key on one side only is
-    compared with "(default)", from either side (the card's own keys too: trim_dex 0.1 against a run without it)."""
-    ignore = {"seed", "threads"}
-    flat = [{**{k: v for k, v in s.items() if k not in ignore and k != "flow"},
-             **{f"flow.{k}": v for k, v in (s.get("flow") or {}).items()}} for s in (trained, validated)]
-    show = lambda side, k: repr(side[k]) if k in side else "(default)"  # noqa: E731
-    return [f"{k}: card {show(flat[0], k)}, this run {show(flat[1], k)}"
-            for k in dict.fromkeys([*flat[0], *flat[1]]) if flat[0].get(k, _MISSING) != flat[1].get(k, _MISSING)]
 
 
 def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],

@@ -30,7 +30,7 @@ from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import age_grid
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
-from gyroage.errors import BuildError, UserError
+from gyroage.errors import BuildError, UserError, close_names
 from gyroage.progress import Progress
 
 # A relabel moves a cluster's label by at most this (dex); a cluster dated further off in-sample keeps its label.
@@ -125,9 +125,9 @@ class TrainSettings:
         flow = d.pop("flow", {})
         if not isinstance(flow, dict):
             raise ValueError(f"flow must be an object of flow settings, not {flow!r}")
-        unknown = unknown_setting({**d, "flow": flow})
+        unknown = unknown_setting_text({**d, "flow": flow})
         if unknown:
-            raise ValueError(f"unknown setting {unknown[0]!r}; known: {', '.join(unknown[1])}")
+            raise ValueError(unknown)
         return cls(**whole_numbers(cls, d), flow=FlowConfig(**whole_numbers(FlowConfig, flow)))
 
 
@@ -142,6 +142,19 @@ def unknown_setting(d: dict) -> tuple[str, list[str]] | None:
     if unknown[0].startswith("flow."):
         return unknown[0], [f"flow.{f.name}" for f in fields(FlowConfig)]
     return unknown[0], [f.name for f in fields(TrainSettings)]
+
+
+def unknown_setting_text(d: dict, where: str = "") -> str | None:
+    """The one-line refusal of :func:`unknown_setting`'s name, the closest known name too when one is close (a
+    misspelling): "unknown setting 'max_epoch'{where} (did you mean 'max_epochs'?); known: ..."; None when every
+    name is known."""
+    unknown = unknown_setting(d)
+    if unknown is None:
+        return None
+    name, known = unknown
+    close = close_names(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown setting {name!r}{where}{hint}; known: {', '.join(known)}"
 
 
 @dataclass

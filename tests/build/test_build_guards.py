@@ -256,20 +256,26 @@ def test_a_configs_seed_holds_unless_seed_is_given(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["train", "validate"])
-@pytest.mark.parametrize("config, name", [({"max_epoch": 5}, "max_epoch"), ({"flow": {"hiden": 8}}, "flow.hiden")])
-def test_an_unknown_config_key_is_one_line_naming_it_and_the_known_ones(tmp_path, command, config, name):
-    """An unknown key gave Python's "TrainSettings.__init__() got an unexpected keyword argument" text."""
+@pytest.mark.parametrize("config, name, close", [({"max_epoch": 5}, "max_epoch", "max_epochs"),
+                                                 ({"flow": {"hiden": 8}}, "flow.hiden", "flow.hidden"),
+                                                 ({"cluster_weight_powr": 0.5}, "cluster_weight_powr", "cluster_weight_power"),
+                                                 ({"zzz": 1}, "zzz", None)])
+def test_an_unknown_config_key_is_one_line_naming_it_and_the_known_ones(tmp_path, command, config, name, close):
+    """An unknown key gave Python's "TrainSettings.__init__() got an unexpected keyword argument" text; a misspelt
+    one now names the closest known name too (none when nothing is close)."""
     cfg = write_config(tmp_path, config)
     res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config", str(cfg))
-    line = one_line_error(res, f"unknown setting '{name}' in {cfg}; known: ")
+    hint = f" (did you mean '{close}'?)" if close else ""
+    line = one_line_error(res, f"unknown setting '{name}' in {cfg}{hint}; known: ")
     assert ("flow.hidden, flow.layers" in line) == name.startswith("flow.") and ("max_epochs" in line) != name.startswith("flow.")
     assert "__init__" not in line and not (tmp_path / "out").exists()
+    assert ("did you mean" in line) == bool(close)
 
 
 def test_settings_from_a_dict_name_an_unknown_key():
     from gyroage.build.training import TrainSettings
 
-    with pytest.raises(ValueError, match=r"^unknown setting 'flow\.hiden'; known: "):
+    with pytest.raises(ValueError, match=r"^unknown setting 'flow\.hiden' \(did you mean 'flow\.hidden'\?\); known: "):
         TrainSettings.from_dict({"flow": {"hiden": 8}})
 
 

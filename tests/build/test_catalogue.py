@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.catalogue import load_catalogue, quality_select, training_set
 from gyroage.errors import UserError
 
 
@@ -283,6 +283,28 @@ def test_column_names_are_matched_ignoring_case(tmp_path, capsys, renames):
     assert capsys.readouterr().err == ""  # no "has no column" notice
     pd.testing.assert_frame_equal(got, load_catalogue(write(frame, tmp_path / "exact.csv")))
     assert len(quality_select(got)) == len(frame) - 1
+
+
+@pytest.mark.parametrize("renames", [{"G_0": "g_0", "dr3_parallax_zpt_corrected": "DR3_PARALLAX_ZPT_CORRECTED"},
+                                     {"mem_prob_source": "MEM_PROB_SOURCE", "Prot_source": "prot_source"}])
+def test_optional_column_names_are_matched_ignoring_case_too(tmp_path, renames):
+    """``g_0`` or ``PROT_SOURCE`` were silently not read (no magnitudes, no membership weights, no period sources)
+    while the required and quality columns beside them were matched ignoring case."""
+    frame = synthetic().assign(G_0=lambda f: 8.0 + 3.0 * f["BPRP_0"], dr3_parallax_zpt_corrected=2.5)
+    want = training_set(quality_select(load_catalogue(write(frame, tmp_path / "exact.csv"))))
+    assert np.isfinite(want.abs_mag_g).all() and (want.membership == 0.9).all() and (want.period_source == "Src2020").all()
+    got = training_set(quality_select(load_catalogue(write(frame.rename(columns=renames), tmp_path / "cat.csv"))))
+    for field in want.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got, field), getattr(want, field), err_msg=field)
+
+
+def test_two_optional_columns_differing_only_in_case_are_one_line(tmp_path):
+    frame = synthetic().rename(columns={"mem_prob_source": "MEM_PROB_SOURCE"}).assign(Mem_Prob_Source=0.5)
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError) as err:
+        load_catalogue(path)
+    assert str(err.value) == (f"rotator catalogue {path} has columns MEM_PROB_SOURCE and Mem_Prob_Source, which differ "
+                              "only in case: rename the one that is not mem_prob_source")
 
 
 def test_an_exact_column_name_wins_over_one_in_another_case(tmp_path):

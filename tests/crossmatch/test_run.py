@@ -244,15 +244,16 @@ def test_crossmatch_reads_a_gz_csv_as_the_plain_one(tmp_path, sky):
     assert pd.read_csv(tmp_path / "out.csv")["crossmatch_status"].tolist() == ["ok", "ok", "invalid_id"]
 
 
-def test_crossmatch_writes_a_tsv_output_tab_separated(tmp_path, sky):
-    """-o out.tsv was comma-separated under a .tsv name; it is now what the .csv output is, with tabs."""
+@pytest.mark.parametrize("name", ["out.tsv", "out.tab"])
+def test_crossmatch_writes_a_tsv_output_tab_separated(tmp_path, sky, name):
+    """-o out.tsv (and out.tab) was comma-separated under its name; it is now what the .csv output is, with tabs."""
     (tmp_path / "ids.csv").write_text(f"name,source_id\na,{GA}\nb,{GB}\nbad,abc\n")
     services = services_for(sky)
-    for out in ("ref.csv", "out.tsv"):
+    for out in ("ref.csv", name):
         run_crossmatch(tmp_path / "ids.csv", tmp_path / out, services, CrossmatchSettings(), chunksize=2, quiet=True)
     ref = (tmp_path / "ref.csv").read_bytes()
     assert b"\t" not in ref and b"," in ref.splitlines()[0]
-    assert (tmp_path / "out.tsv").read_bytes() == ref.replace(b",", b"\t")
+    assert (tmp_path / name).read_bytes() == ref.replace(b",", b"\t")
 
 
 def test_crossmatch_extinction_column_is_never_an_error_column():
