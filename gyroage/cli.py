@@ -290,7 +290,7 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
     from gyroage import formats, io, writers
-    from gyroage.core.colours import Reddening, input_notes
+    from gyroage.core.colours import Reddening, input_notes, quiet_notes
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
@@ -316,6 +316,8 @@ def group_age(
             typer.echo(f"group-age: {note}", err=True)
         for line in input_notes(list(frame.columns), reddening):
             typer.echo(f"group-age: {line}", err=True)
+    else:
+        quiet_notes(list(frame.columns))
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:

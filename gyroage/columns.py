@@ -313,6 +313,20 @@ def duplicate_notes(columns) -> list[str]:
             for canon, cols in column_matches(columns).items() if len(cols) > 1]
 
 
+def name_conversions(columns) -> str | None:
+    """``converted column 'Per [h]' from h to days``: the columns read whose name gives a unit other than the tool's.
+
+    The reading line says so too (:func:`describe`), but ``-q`` silences it, and a value changed on reading is always
+    said (as a units row's conversions are); ``None`` when no name converts.
+    """
+    done = []
+    for col in match_columns(columns).values():
+        role = column_role(col)
+        if role is not None and role.unit is not None and role.scale != 1.0 and role.name in COLUMN_KINDS:
+            done.append(f"'{col}' from {role.unit} to {KINDS[COLUMN_KINDS[role.name]][1]}")
+    return f"converted column {', '.join(done)}" if done else None
+
+
 def describe(column: str, unit_of: str | None = None) -> str:
     """``'column'`` for a notice, with its unit when its name gives one (``unit_of``: the tool's unit, always shown)."""
     role = column_role(column)

@@ -115,13 +115,15 @@ def _label(frame: pd.DataFrame, row: int) -> str:
 def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False) -> None:
     """Check ``frame``'s columns as ``estimate`` does (a refusal is the run's one line), then hand ``log`` each line
     naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`)."""
-    from gyroage.core.colours import input_notes
+    from gyroage.core.colours import input_notes, quiet_notes
     from gyroage.core.stars import check_input_columns
 
     check_input_columns(frame.columns, reddening, require_magnitudes)
     if log is not None:
         for line in input_notes(list(frame.columns), reddening):
             log(line)
+    else:
+        quiet_notes(list(frame.columns))
 
 
 # ---------------------------------------------------------------- the posterior of one star

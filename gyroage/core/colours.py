@@ -14,13 +14,14 @@ Vectorised over stars; the chosen source is recorded per row (``colour_source``)
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import describe, duplicate_notes
+from gyroage.columns import describe, duplicate_notes, name_conversions
 from gyroage.errors import UserError
 
 EBPRP_PER_AV = 1.002 - 0.589
@@ -211,6 +212,14 @@ def _no_reddening_hints(found: dict[str, str]) -> str:
     if alt is not None:
         hints.append(f"or leave out '{found['bp_rp']}' to take the colour from '{found[alt]}'")
     return "".join(f"; {h}" for h in hints)
+
+
+def quiet_notes(columns) -> None:
+    """What ``-q`` leaves of :func:`input_notes`: a conversion the column's name asks for (``Per [h]``), printed as a
+    units row's is (:func:`gyroage.columns.name_conversions`)."""
+    line = name_conversions(columns)
+    if line:
+        print(f"gyroage: {line}", file=sys.stderr, flush=True)
 
 
 def input_notes(columns, reddening: Reddening | None = None) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import csv_layout, formats, io
-from gyroage.core.colours import input_notes
+from gyroage.core.colours import input_notes, quiet_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
@@ -192,6 +192,8 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     for line in input_notes(list(ddf.columns), settings.reddening):
         progress.log(line)
+    if progress.quiet:
+        quiet_notes(list(ddf.columns))
     # The sampler's random streams follow a star's place in its chunk, so mcmc runs on the local engine's chunks of
     # --chunksize rows, wherever the partitions (which follow the bytes and the workers) happen to fall.
     chunked = settings.method == "mcmc"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import __version__, csv_layout, io
-from gyroage.core.colours import input_notes
+from gyroage.core.colours import input_notes, quiet_notes
 from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
 from gyroage.core.stars import check_input_columns
@@ -218,6 +218,8 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
             for line in input_notes(list(chunk.columns), settings.reddening):
                 progress.log(line)
+            if progress.quiet:
+                quiet_notes(list(chunk.columns))
         prev = sink.done(i, rows)
         if prev is not None:
             counts.update(prev)
