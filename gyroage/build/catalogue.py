@@ -372,6 +372,16 @@ def match_clusters(given, known) -> list[str]:
     return out
 
 
+def check_excluded(names, known) -> None:
+    """Refuse, in one line, a name of the ``exclude_clusters`` setting that is not a catalogue cluster as written: it
+    would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt)."""
+    known = {str(k) for k in known}
+    for name in names:
+        if name not in known:
+            found = match_clusters([name], known)  # an unknown name: refused here, with the closest
+            raise UserError(f"exclude_clusters names {name!r}: write it as the catalogue does, {found[0]!r}")
+
+
 def cluster_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per cluster: members after selection and fiducial age (Myr)."""
     return (

@@ -39,6 +39,7 @@ def train(
     _check_max_epochs(max_epochs)
     _need("torch", "onnx")
     from gyroage.build.catalogue import (
+        check_excluded,
         default_catalogue_path,
         load_catalogue,
         match_clusters,
@@ -63,6 +64,7 @@ def train(
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
                         "colour error, age and a positive period given)")
+    check_excluded(settings.exclude_clusters, frame["cluster"])
     if exclude:
         exclude = match_clusters(exclude, frame["cluster"])  # as validate --clusters reads them
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import cluster_table, load_catalogue, match_clusters, quality_select
+from gyroage.build.catalogue import check_excluded, cluster_table, load_catalogue, match_clusters, quality_select
 from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
 from gyroage.build.loco_checks import catalogue_record, check_folds_can_train, fold_from, val_clusters_capped
 from gyroage.build.loco_figures import (
@@ -129,6 +129,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
         names = [c for c in names if c in set(clusters)]
+    check_excluded(s.train.get("exclude_clusters") or (), frame["cluster"])
     check_folds_can_train(frame, names)
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)

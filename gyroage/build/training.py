@@ -93,6 +93,9 @@ class TrainSettings:
     # > 0: stars of clusters >= 1 Gyr more than this many magnitudes above the main sequence (subgiants that the
     # catalogue's cmd_exclude missed) are left out of training (0: off).
     drop_evolved_mag: float = 0.0
+    # Clusters (the catalogue's names) left out of every training, before any trim or relabel; a held-out one is
+    # scored as any other. For a study of one cluster's pull on its neighbours' ages (empty: off).
+    exclude_clusters: tuple[str, ...] = ()
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -106,13 +109,14 @@ class TrainSettings:
             raise ValueError(f"flow must be an object of flow settings, not {self.flow!r}")
         # a JSON config gives a list: held as a tuple, so settings compare and hash alike however they were made
         object.__setattr__(self, "drop_sole_period_sources", tuple(self.drop_sole_period_sources))
+        object.__setattr__(self, "exclude_clusters", tuple(self.exclude_clusters))
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["flow"] = self.flow.to_dict()
         for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder",
                      "trim_relabel", "outlier_weight_train", "drop_sole_period_sources",
-                     "drop_evolved_mag"):
+                     "drop_evolved_mag", "exclude_clusters"):
             if not d[name]:  # left out at its default: the shipped card and fold keys stay
                 del d[name]
         return d
@@ -171,8 +175,11 @@ class TrainResult:
 
 
 def kept_for_training(data: TrainingSet, s: TrainSettings) -> TrainingSet:
-    """The stars ``s`` trains on before any trim: without the stars of ``s.drop_sole_period_sources`` (where their
-    cluster has other periods) and, with ``s.drop_evolved_mag`` > 0, without the old clusters' evolved stars."""
+    """The stars ``s`` trains on before any trim: without ``s.exclude_clusters``, without the stars of
+    ``s.drop_sole_period_sources`` (where their cluster has other periods) and, with ``s.drop_evolved_mag`` > 0,
+    without the old clusters' evolved stars."""
+    if s.exclude_clusters:
+        data = data.subset(~np.isin(data.cluster, list(s.exclude_clusters)))
     return without_evolved(without_sole_sources(data, s.drop_sole_period_sources), s.drop_evolved_mag)
 
 
@@ -339,7 +346,8 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     s = settings or TrainSettings()
     kept = kept_for_training(data, s)
     if len(kept) < len(data):
-        Progress("train", quiet=quiet).log(f"{len(data) - len(kept)} stars left out (drop_sole_period_sources "
+        Progress("train", quiet=quiet).log(f"{len(data) - len(kept)} stars left out (exclude_clusters "
+                                          f"{list(s.exclude_clusters)}, drop_sole_period_sources "
                                           f"{list(s.drop_sole_period_sources)}, drop_evolved_mag {s.drop_evolved_mag})")
     data = kept
     first = _train_once(data, s, quiet)

@@ -497,3 +497,14 @@ def test_validate_needs_no_gaia_id_column(tmp_path):
     assert res.exit_code == 0, (res.output, repr(res.exception))
     stars = pd.read_csv(tmp_path / "v" / "loco_stars.csv")
     assert len(stars) == 40 and stars["GaiaDR3_ID"].isna().all()
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("names, words", [(["c1"], ("'c1'", "write it as the catalogue does", "'C1'")),
+                                          (["Nope"], ("unknown cluster 'Nope'", "C0, C1, C2"))])
+def test_an_excluded_cluster_the_catalogue_lacks_is_refused_before_training(tmp_path, command, names, words):
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    config = write_config(tmp_path, {**FAST, "exclude_clusters": names})
+    res = cli(command, "--catalogue", str(cat), "--out", str(tmp_path / "out"), "--config", str(config), "-q")
+    one_line_error(res, *words)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.npz"))

@@ -419,3 +419,18 @@ def test_more_validation_clusters_than_can_be_held_out_are_named(catalog_path, t
     r = run_cli("train", "--catalog", str(catalog_path), "--config", str(tmp_path / "nv.json"), "--max-epochs", "1",
                 "--out", str(tmp_path / "run"), "-q")
     assert r.returncode == 0 and r.stderr == f"train: {note}\n", r.stderr
+
+
+def test_excluded_clusters_leave_every_training_and_stay_out_of_default_settings(monkeypatch):
+    from gyroage.build import training
+
+    data = _toy_set(ages=(7.0, 8.0, 9.0), n=5)
+    seen = _stub_training(monkeypatch)
+    s = TrainSettings(exclude_clusters=["C8.0"])  # a JSON config gives a list
+    result = training.train_flow(data, s, quiet=True)
+    assert len(seen[0]) == 10 and "C8.0" not in set(seen[0].cluster)
+    assert training.train_info(result, data, "catalogue.csv", "0" * 64)["n_stars"] == 10
+    assert TrainSettings.from_dict(s.to_dict()) == s and s.exclude_clusters == ("C8.0",)
+    assert "exclude_clusters" not in TrainSettings().to_dict()
+    with pytest.raises(ValueError, match="exclude_clusters must be a list of strings"):
+        TrainSettings(exclude_clusters="C8.0")
