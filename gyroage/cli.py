@@ -271,7 +271,8 @@ def group_age(
     age_max_myr: AgeMaxOpt = None,
     grid: Annotated[int, typer.Option(help="Age grid points (group posteriors are narrow).")] = 1001,
     outlier_weight: OutlierOpt = None,
-    threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads.")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all "
+                                                           "CPUs; results do not depend on it).")] = None,
     systematic_dex: Annotated[Optional[float], typer.Option(
         help="Systematic error (dex) convolved into group ages, one width at every age (default: the card's widths "
              "by age, from its LOCO validation; 0: none).")] = None,

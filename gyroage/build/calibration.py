@@ -18,7 +18,7 @@ Held-out stars' member posteriors and their clusters' ages are all it needs.
 * The level scale, for posteriors whose median is below 10-30 Myr (young
   clusters' 68% intervals held about 90% of truths), is fitted by bisection
   (coverage is monotone in it) against the < 100 Myr bin, with the widths in
-  place, never narrowing by more than 40%. ``loco.fit_calibrations`` refits it
+  place, never narrowing below ``LEVEL_SCALE_MIN`` (0.45) of the width. ``loco.fit_calibrations`` refits it
   without each cluster for the honest figures.
 
 What was tried and left out, by the same figures: a likelihood temperature
