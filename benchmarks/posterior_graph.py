@@ -10,7 +10,7 @@ magnitudes (gyroage-posterior-mag.onnx) against the API with the same ``abs_g0``
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 
 import numpy as np
@@ -58,4 +58,9 @@ def main(n: int = 2000, chunk: int = 500, magnitudes: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]), magnitudes="mag" in sys.argv[3:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n_stars", type=int, nargs="?", default=2000)
+    parser.add_argument("chunk", type=int, nargs="?", default=500)
+    parser.add_argument("mag", nargs="?", choices=["mag"], help="the graph with magnitudes")
+    args = parser.parse_args()
+    main(args.n_stars, args.chunk, magnitudes=args.mag == "mag")
