@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import json
 import queue
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -179,7 +180,10 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         total = rows if total is None else total
     if resumable:
         shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
+        existed = Path(target).exists()
         sink = Sidecar(Path(target), fingerprint or "", shash, resume, output_fmt, text_columns=fmt == "csv")
+        if resume and not sink.manifest["chunks"]:
+            _nothing_to_resume(target, existed)
     else:
         sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
     try:
@@ -194,6 +198,17 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     except BaseException:
         sink.abort()
         raise
+
+
+def _nothing_to_resume(target: str | Path, existed: bool) -> None:
+    """Say, even under ``-q``, that ``--resume`` found no finished chunk and every row is computed again.
+
+    A finished run drops its sidecar, so its output carries no fingerprint of the input and settings: skipping it
+    could keep a stale table. Recomputing is correct, and the output is replaced atomically as on any run.
+    """
+    why = (f"{target} exists but a finished run keeps no resume state" if existed
+           else f"no interrupted run of {target} left finished chunks")
+    print(f"gyroage: --resume: nothing to resume ({why}): computing every row", file=sys.stderr, flush=True)
 
 
 def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, settings: EstimateSettings,
