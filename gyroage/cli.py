@@ -315,7 +315,7 @@ def group_age(
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
         for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None):
             typer.echo(f"group-age: {note}", err=True)
-        for line in input_notes(list(frame.columns), reddening):
+        for line in input_notes(list(frame.columns), reddening, main_sequence):
             typer.echo(f"group-age: {line}", err=True)
     else:
         quiet_notes(list(frame.columns))

@@ -22,7 +22,7 @@ import pandas as pd
 from gyroage import __version__, csv_layout, io
 from gyroage.core.colours import input_notes, quiet_notes
 from gyroage.core.density import FlowDensity
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids, uses_magnitudes
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
@@ -231,7 +231,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            for line in input_notes(list(chunk.columns), settings.reddening):
+            for line in input_notes(list(chunk.columns), settings.reddening, uses_magnitudes(density.card, settings)):
                 progress.log(line)
             if progress.quiet:
                 quiet_notes(list(chunk.columns))
