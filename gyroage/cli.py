@@ -31,6 +31,8 @@ from gyroage.cli_options import (
     EbvOpt,
     ExactGridOpt,
     GridOpt,
+    GroupPriorMeanOpt,
+    GroupPriorSigmaOpt,
     InputFormatOpt,
     MainSequenceOpt,
     MaxStepsOpt,
@@ -150,7 +152,8 @@ def estimate(
                                                            "results do not depend on it).")] = None,
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = CHUNK_ROWS,
     quiet: QuietOpt = False,
-    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format).")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format; a "
+                                              "finished one is computed again, with a notice).")] = False,
     engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",
     workers: Annotated[Optional[int], typer.Option(help="Dask: local worker processes (default 2).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
@@ -264,8 +267,8 @@ def group_age(
                                                       "in % units: divided by 100).")] = None,
     model: ModelOpt = None,
     prior: PriorOpt = "uniform_log_age",
-    prior_mean: PriorMeanOpt = None,
-    prior_sigma: PriorSigmaOpt = None,
+    prior_mean: GroupPriorMeanOpt = None,
+    prior_sigma: GroupPriorSigmaOpt = None,
     prior_table: PriorTableOpt = None,
     age_min_myr: AgeMinOpt = None,
     age_max_myr: AgeMaxOpt = None,
@@ -315,7 +318,7 @@ def group_age(
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
         for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None):
             typer.echo(f"group-age: {note}", err=True)
-        for line in input_notes(list(frame.columns), reddening):
+        for line in input_notes(list(frame.columns), reddening, main_sequence):
             typer.echo(f"group-age: {line}", err=True)
     else:
         quiet_notes(list(frame.columns))

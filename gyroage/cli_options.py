@@ -37,10 +37,16 @@ OutputOpt = Annotated[Optional[str], typer.Option("-o", "--output", help="Output
                                                   ".fits.gz, .vot.gz: gzip); default CSV on stdout.")]
 PriorOpt = Annotated[str, typer.Option(help="uniform_log_age, uniform_age, gaussian_log_age or tabulated.")]
 # A number for every star, or (estimate, plot posterior) a column giving each star its own; group-age takes a number.
-PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or (not in "
-                                                          "group-age) a column name.")]
-PriorSigmaOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number, or (not in "
-                                                           "group-age) a column name.")]
+PriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, or a column "
+                                                          "name (one per star).")]
+PriorSigmaOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number, or a column name "
+                                                           "(one per star).")]
+# group-age applies one prior to a whole group: a number only (a column name is refused in one line). Still text, so
+# that refusal keeps its own words rather than click's "not a valid float".
+GroupPriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age centre, log10 yr: a number, the same "
+                                                               "for every group.")]
+GroupPriorSigmaOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number, the same for "
+                                                                "every group.")]
 PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")]
 AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")]
 AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")]

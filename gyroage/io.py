@@ -199,7 +199,8 @@ def _sniff_csv(fh, source, roles: dict[str, str] | None = None) -> tuple[str, cs
     layout = csv_layout.detect(head, source, sep, roles)
     if layout.commas:
         names = ", ".join(f"'{name}'" for _, name in layout.commas)
-        print(f"gyroage: reading decimal commas (7,0 as 7.0) in column {names}", file=sys.stderr, flush=True)
+        which = "columns" if len(layout.commas) > 1 else "column"
+        print(f"gyroage: reading decimal commas (as in 7,0 for 7.0) in {which} {names}", file=sys.stderr, flush=True)
     return head, _with_unit_roles(layout, roles) if layout.units else layout
 
 

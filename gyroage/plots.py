@@ -112,15 +112,17 @@ def _label(frame: pd.DataFrame, row: int) -> str:
     return f"{frame[ids[0]].iloc[row]}" if ids else f"row {row}"
 
 
-def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False) -> None:
+def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False,
+                 magnitudes: bool = False) -> None:
     """Check ``frame``'s columns as ``estimate`` does (a refusal is the run's one line), then hand ``log`` each line
-    naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`)."""
+    naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`; ``magnitudes``: the
+    main-sequence term's too)."""
     from gyroage.core.colours import input_notes, quiet_notes
     from gyroage.core.stars import check_input_columns
 
     check_input_columns(frame.columns, reddening, require_magnitudes)
     if log is not None:
-        for line in input_notes(list(frame.columns), reddening):
+        for line in input_notes(list(frame.columns), reddening, magnitudes):
             log(line)
     else:
         quiet_notes(list(frame.columns))
@@ -146,7 +148,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     from gyroage import io, statuses
     from gyroage.core.api import AgeModel
     from gyroage.core.colours import Reddening
-    from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
+    from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors, uses_magnitudes
     from gyroage.core.posterior import SUMMARY_COLUMNS
 
     out_path, fmt = figure_target(output, fmt, dpi, "posterior")
@@ -157,13 +159,12 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         raise UserError("the input has no rows: no star to plot")
     if not 0 <= row < len(frame):
         raise UserError(f"--row {row} is outside the input (0..{len(frame) - 1})")
-    red = settings.reddening if settings is not None else Reddening() if reddening is None else reddening
-    _say_columns(frame, red, log, settings is not None and settings.require_magnitudes)
     am = model if isinstance(model, AgeModel) else AgeModel.load(model)
-    one = frame.iloc[[row]].reset_index(drop=True)
     if settings is None:
         settings = EstimateSettings(prior=am.default_prior if prior is None else prior, n_grid=am.card.age_grid["n"],
                                     seed=seed, reddening=Reddening() if reddening is None else reddening)
+    _say_columns(frame, settings.reddening, log, settings.require_magnitudes, uses_magnitudes(am.card, settings))
+    one = frame.iloc[[row]].reset_index(drop=True)
     base = replace(settings, method="grid")
     grid_out, post = estimate_with_posteriors(one, am.density, base)
     status = grid_out["status"].iloc[0]

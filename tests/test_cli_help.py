@@ -69,14 +69,18 @@ def test_every_help_shows_flags_without_a_value_and_arguments_as_names():
             assert arg.name.upper() in usage.split() and "<" not in arg.get_help_record(ctx)[0], (path, usage)
 
 
+# group-age dates a group under one prior: its centre and width are numbers there, and its help says so.
+OWN_HELP = {("group-age",): {"--prior-mean", "--prior-sigma"}}
+
+
 def test_shared_options_have_one_type_and_one_help():
     seen: dict[str, set] = {}
     outputs: set = set()
-    for _path, cmd, ctx in _commands():
+    for path, cmd, ctx in _commands():
         for p in cmd.get_params(ctx):
             if not isinstance(p, TyperOption):
                 continue
-            for name in set(p.opts) & set(SHARED):
+            for name in set(p.opts) & set(SHARED) - OWN_HELP.get(path, set()):
                 seen.setdefault(name, set()).add((_shown_type(p, ctx), p.help))
             if "--output" in p.opts:  # a table or a figure: the help says which, the type is the same
                 outputs.add((tuple(sorted(p.opts)), _shown_type(p, ctx)))
@@ -95,6 +99,22 @@ def test_estimate_help_lists_the_statuses_and_where_aliases_are():
     for section in re.findall(r"README, '([^']+)'", out):
         assert f"### {section}\n" in readme, section
     assert "'Input columns'" in out and "aliases" in out
+
+
+def _option_help(out: str, option: str, following: str) -> str:
+    """The help text of ``option`` in a rendered --help (box and wrapping removed), up to the ``following`` option."""
+    flat = " ".join(re.sub(r"[│╭╮╰╯─]+", " ", out).split())
+    return flat.split(f"{option} ", 1)[1].split(f"{following} ", 1)[0]
+
+
+def test_group_age_help_gives_its_prior_centre_and_width_as_numbers():
+    """group-age's page said '(not in group-age) a column name' of its own options: it takes a number only."""
+    for option, following in (("--prior-mean", "--prior-sigma"), ("--prior-sigma", "--prior-table")):
+        group = _option_help(_help(("group-age",)), option, following)
+        assert "a number" in group and "column" not in group and "group-age" not in group, group
+        for path in (("estimate",), ("plot", "posterior")):  # a column per star there
+            text = _option_help(_help(path), option, following)
+            assert "a number, or a column name" in text and "group-age" not in text, (path, text)
 
 
 def test_group_age_takes_a_number_for_the_prior_centre(tmp_path):

@@ -164,6 +164,40 @@ def test_which_columns_are_read_is_said_once():
     assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
 
 
+MAGS = "cluster,Per,(BP-RP)0,G0,plx,e_plx\nX,7.0,1.60,12.0,10.0,0.1\nX,8.0,1.70,12.5,10.0,0.1\n"
+READ = "reading prot from 'Per' (d), colour from '(BP-RP)0'"
+
+
+def test_the_reading_line_names_the_magnitudes_the_main_sequence_term_reads(tmp_path, termless_model):
+    """The line never named abs_g0, or g0 and parallax: stderr did not tell whether the height term was used. It
+    names them exactly when the run uses the term: estimate and plot posterior unless --no-main-sequence (and only
+    with a card that holds it), group-age only with --main-sequence, plot sequence never."""
+    term = f"{READ}, magnitudes from 'G0' and 'plx' (error 'e_plx'; main-sequence term)"
+    assert notices(run("estimate", "-", stdin=MAGS, quiet=False)) == [f"estimate: {term}"]
+    assert notices(run("estimate", "-", "--main-sequence", stdin=MAGS, quiet=False)) == [f"estimate: {term}"]
+    both = "Per,(BP-RP)0,M_G0,G0,plx\n7.0,1.6,7.0,12.0,10.0\n"  # abs_g0 is taken over g0 with parallax
+    assert notices(run("estimate", "-", stdin=both, quiet=False)) == [
+        f"estimate: {READ}, magnitudes from 'M_G0' (main-sequence term)"]
+    for args in (("--no-main-sequence",), ("--model", str(termless_model))):
+        assert notices(run("estimate", "-", *args, stdin=MAGS, quiet=False)) == [f"estimate: {READ}"], args
+    only_g = "Per,(BP-RP)0,G0\n7.0,1.6,12.0\n"  # g0 without a parallax: no magnitude, rotation alone
+    assert notices(run("estimate", "-", stdin=only_g, quiet=False)) == [f"estimate: {READ}"]
+    group = [ln for ln in notices(run("group-age", "-", "--by", "cluster", stdin=MAGS, quiet=False))
+             if "reading" in ln]
+    assert group == [f"group-age: {READ}"]
+    group = [ln for ln in notices(run("group-age", "-", "--by", "cluster", "--main-sequence", stdin=MAGS,
+                                      quiet=False)) if "reading" in ln]
+    assert group == [f"group-age: {term}"]
+    stars = tmp_path / "mags.csv"
+    stars.write_text(MAGS)
+    res = run("plot", "posterior", str(stars), "-o", str(tmp_path / "p.png"), quiet=False)
+    assert res.exit_code == 0, res.output
+    assert [ln for ln in res.stderr.splitlines() if ln.startswith("plot: reading")] == [f"plot: {term}"]
+    res = run("plot", "sequence", "--data", str(stars), "-o", str(tmp_path / "s.png"), "--age", "600", quiet=False)
+    assert res.exit_code == 0, res.output
+    assert [ln for ln in res.stderr.splitlines() if ln.startswith("plot: reading")] == [f"plot: {READ}"]
+
+
 def test_a_missing_column_error_lists_what_the_file_has():
     msg = one_line_error(run("estimate", "-", stdin="Cluster,P,(BP-RP)0\nX,7,1.1\n"), "missing required column 'prot'")
     assert msg.endswith("; the file has: Cluster, P, (BP-RP)0")

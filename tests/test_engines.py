@@ -17,7 +17,7 @@ import pytest
 from gyroage.core.estimate import EstimateSettings
 from gyroage.engines import dask_engine
 from gyroage.engines import local as engines
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, count_chunks, run_cli
 
 AGE_COLS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr"]
 
@@ -305,6 +305,36 @@ def test_resume_refuses_changed_input(tmp_path, density, settings, monkeypatch):
 
     with pytest.raises(UserError, match="input differs"):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+
+
+def test_resume_of_a_finished_output_says_it_computes_every_row(tmp_path, density, settings, monkeypatch, capsys):
+    """A finished run keeps no resume state (its sidecar is dropped): --resume on its output recomputed every row
+    without a word. It still recomputes (the old output cannot be checked against the input and settings), into
+    the same bytes, and says so in one stderr line, even with -q; a run with something to resume does not."""
+    src = tmp_path / "in.csv"
+    stars(250).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    first = out.read_bytes()
+    capsys.readouterr()
+    calls = count_chunks(monkeypatch)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert calls == [100, 100, 50] and out.read_bytes() == first and not engines.sidecar_dir(out).exists()
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("gyroage: --resume: ") and str(out) in err[0], err
+    assert "nothing to resume" in err[0] and "computing every row" in err[0], err
+    fresh = tmp_path / "never.csv"  # no output and no sidecar: the same notice, without "exists"
+    engines.run_local(src, fresh, density, settings, chunksize=100, quiet=True, resume=True)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "nothing to resume" in err[0] and "exists" not in err[0], err
+    assert fresh.read_bytes() == first
+
+
+def test_resume_with_finished_chunks_prints_no_notice(tmp_path, density, settings, monkeypatch, capsys):
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch, n=300, finished=1)
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert capsys.readouterr().err == ""
 
 
 def test_resumed_progress_shows_every_row_and_rates_the_computed_ones(tmp_path, density, settings, monkeypatch,

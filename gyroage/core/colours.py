@@ -222,12 +222,14 @@ def quiet_notes(columns) -> None:
         print(f"gyroage: {line}", file=sys.stderr, flush=True)
 
 
-def input_notes(columns, reddening: Reddening | None = None) -> list[str]:
+def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = False) -> list[str]:
     """Lines telling which input columns a run reads (printed once on stderr, ``-q`` silences them).
 
     Several columns of one quantity (the first is used, the others named), then which columns give the period
     and the colour: ``reading prot from 'Per' (d), colour from 'BP-RP' - 1.31 x 'E(B-V)'``. ``group-age`` has no
-    ``colour_source`` column: this line is where its user sees it.
+    ``colour_source`` column: this line is where its user sees it. ``magnitudes``: the run uses the card's
+    main-sequence term (:func:`gyroage.core.estimate.uses_magnitudes`), so the line also names its columns, as
+    :func:`gyroage.core.stars.input_abs_g` picks them: ``, magnitudes from 'G0' and 'plx' (main-sequence term)``.
     """
     red = reddening or Reddening()
     found = io.match_columns(columns)
@@ -256,6 +258,10 @@ def input_notes(columns, reddening: Reddening | None = None) -> list[str]:
     read = [f"prot from {col('prot', 'd')}"] if "prot" in found else []
     if sources:
         read.append("colour from " + ", else ".join(sources))
+    if magnitudes and ("abs_g0" in found or ("g0" in found and "parallax" in found)):
+        mags = col("abs_g0") if "abs_g0" in found else f"{col('g0')} and {col('parallax')}"
+        term = "main-sequence term"
+        read.append(f"magnitudes from {mags[:-1]}; {term})" if mags.endswith(")") else f"magnitudes from {mags} ({term})")
     return duplicate_notes(columns) + ([f"reading {', '.join(read)}"] if read else [])
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 
 from gyroage import csv_layout, formats, io
 from gyroage.core.colours import input_notes, quiet_notes
-from gyroage.core.estimate import EstimateSettings, estimate_chunk
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, uses_magnitudes
+from gyroage.core.modelcard import load_card
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
@@ -190,7 +191,8 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     text_columns = not _parquet_input(paths)
     # here, not in every worker: one line, not a worker's traceback
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
-    for line in input_notes(list(ddf.columns), settings.reddening):
+    card = load_card(model, verify=False)[0]  # the JSON only: whether the run reads magnitudes
+    for line in input_notes(list(ddf.columns), settings.reddening, uses_magnitudes(card, settings)):
         progress.log(line)
     if progress.quiet:
         quiet_notes(list(ddf.columns))

@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import json
 import queue
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,7 @@ import pandas as pd
 from gyroage import __version__, csv_layout, io
 from gyroage.core.colours import input_notes, quiet_notes
 from gyroage.core.density import FlowDensity
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids, uses_magnitudes
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
@@ -179,7 +180,10 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         total = rows if total is None else total
     if resumable:
         shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
+        existed = Path(target).exists()
         sink = Sidecar(Path(target), fingerprint or "", shash, resume, output_fmt, text_columns=fmt == "csv")
+        if resume and not sink.manifest["chunks"]:
+            _nothing_to_resume(target, existed)
     else:
         sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
     try:
@@ -194,6 +198,17 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     except BaseException:
         sink.abort()
         raise
+
+
+def _nothing_to_resume(target: str | Path, existed: bool) -> None:
+    """Say, even under ``-q``, that ``--resume`` found no finished chunk and every row is computed again.
+
+    A finished run drops its sidecar, so its output carries no fingerprint of the input and settings: skipping it
+    could keep a stale table. Recomputing is correct, and the output is replaced atomically as on any run.
+    """
+    why = (f"{target} exists but a finished run keeps no resume state" if existed
+           else f"no interrupted run of {target} left finished chunks")
+    print(f"gyroage: --resume: nothing to resume ({why}): computing every row", file=sys.stderr, flush=True)
 
 
 def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, settings: EstimateSettings,
@@ -216,7 +231,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            for line in input_notes(list(chunk.columns), settings.reddening):
+            for line in input_notes(list(chunk.columns), settings.reddening, uses_magnitudes(density.card, settings)):
                 progress.log(line)
             if progress.quiet:
                 quiet_notes(list(chunk.columns))
