@@ -298,26 +298,22 @@ def test_optional_column_names_are_matched_ignoring_case_too(tmp_path, renames):
         np.testing.assert_array_equal(getattr(got, field), getattr(want, field), err_msg=field)
 
 
-def test_two_optional_columns_differing_only_in_case_are_one_line(tmp_path):
-    frame = synthetic().rename(columns={"mem_prob_source": "MEM_PROB_SOURCE"}).assign(Mem_Prob_Source=0.5)
-    path = write(frame, tmp_path / "cat.csv")
-    with pytest.raises(UserError) as err:
-        load_catalogue(path)
-    assert str(err.value) == (f"rotator catalogue {path} has columns MEM_PROB_SOURCE and Mem_Prob_Source, which differ "
-                              "only in case: rename the one that is not mem_prob_source")
-
-
 def test_an_exact_column_name_wins_over_one_in_another_case(tmp_path):
     frame = synthetic()
     path = write(frame.assign(PROT=-1.0), tmp_path / "cat.csv")
     assert (load_catalogue(path)["Prot"] == frame["Prot"]).all()
 
 
-def test_two_columns_differing_only_in_case_are_one_line_naming_both(tmp_path):
-    frame = synthetic().rename(columns={"Prot": "prot"}).assign(PROT=1.0)
+@pytest.mark.parametrize("renames, extra, pair, name", [
+    ({"Prot": "prot"}, {"PROT": 1.0}, "prot and PROT", "Prot"),  # a required column
+    ({"mem_prob_source": "MEM_PROB_SOURCE"}, {"Mem_Prob_Source": 0.5}, "MEM_PROB_SOURCE and Mem_Prob_Source",
+     "mem_prob_source"),  # an optional one
+])
+def test_two_columns_differing_only_in_case_are_one_line_naming_both(tmp_path, renames, extra, pair, name):
+    frame = synthetic().rename(columns=renames).assign(**extra)
     path = write(frame, tmp_path / "cat.csv")
     with pytest.raises(UserError) as err:
         load_catalogue(path)
-    assert str(err.value) == (f"rotator catalogue {path} has columns prot and PROT, which differ only in case: "
-                              "rename the one that is not Prot")
-    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "prot and PROT")
+    assert str(err.value) == (f"rotator catalogue {path} has columns {pair}, which differ only in case: "
+                              f"rename the one that is not {name}")
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), pair)
