@@ -342,12 +342,16 @@ class AgeModel:
         """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
 
         The card's default colour error; shape (len(age_myr), len(qs)). NaN rows where :meth:`sample_periods` gives
-        NaN for the age (outside :attr:`age_range_myr`, or not finite).
+        NaN: an age outside :attr:`age_range_myr` or not finite, a colour outside the trained domain (where the flow's
+        periods would be made up). A level outside [0, 1] is a ValueError, as in :meth:`Posterior.quantile`.
         """
+        levels = np.asarray(qs, dtype=float)
+        if not np.all((levels >= 0) & (levels <= 1)):
+            raise ValueError("quantile levels must be in [0, 1]")
         age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr).reshape(-1),
                                           _numbers(bp_rp0)[0].reshape(-1))
         out = np.full((len(age), len(qs)), np.nan)
-        use = np.isfinite(age)
+        use = np.isfinite(age) & colour_in_domain(colour, self.card)
         if use.any():
             err = np.full(int(use.sum()), self.card.default_bp_rp0_err)
             out[use] = self._period_quantiles(age[use], colour[use], err, qs, n_points)

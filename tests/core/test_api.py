@@ -232,3 +232,18 @@ def test_posterior_refuses_its_settings_as_estimate_settings_do(model, kwargs, m
     only when some star was usable, so a bad refine_tol passed for a bad star; the settings now check, up front."""
     with pytest.raises(UserError, match=message):
         model.posterior(prot, 0.82, **kwargs)
+
+
+@pytest.mark.parametrize("colour", [9.0, 5.0, -0.5])
+def test_period_quantiles_give_nan_for_a_colour_outside_the_trained_domain(model, colour):
+    """Colour 9.0 at 700 Myr gave periods of 3.05 / 3.13 / 3.28 d, made up by the flow far outside its colours, while
+    sample_periods and log_likelihood gave NaN for the same star."""
+    q = model.period_quantiles([700.0, 700.0], [1.0, colour])
+    assert np.isfinite(q[0]).all() and np.isnan(q[1]).all()
+    assert np.isnan(model.sample_periods(700.0, colour, n=3, seed=0)).all()
+
+
+@pytest.mark.parametrize("qs", [(-0.5, 0.5), (0.5, 1.5), (np.nan,)])
+def test_period_quantile_levels_outside_0_1_are_refused(model, qs):
+    with pytest.raises(ValueError, match=r"quantile levels must be in \[0, 1\]"):
+        model.period_quantiles([700.0], [1.0], qs=qs)
