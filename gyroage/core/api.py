@@ -303,6 +303,13 @@ class AgeModel:
 
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
         """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status."""
+        # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"estimate takes a pandas DataFrame of stars, not {type(frame).__name__} (arrays: use "
+                            "posterior(prot, bp_rp0, ...))")
+        if settings is not None and not isinstance(settings, EstimateSettings):
+            hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
+            raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
         out = estimate_chunk(frame, self.density, s)
         # estimate_chunk numbers its rows 0..n-1 (the CLI writes no index); a pipeline assigning a column back to a

@@ -247,3 +247,17 @@ def test_period_quantiles_give_nan_for_a_colour_outside_the_trained_domain(model
 def test_period_quantile_levels_outside_0_1_are_refused(model, qs):
     with pytest.raises(ValueError, match=r"quantile levels must be in \[0, 1\]"):
         model.period_quantiles([700.0], [1.0], qs=qs)
+
+
+def test_estimate_refuses_what_is_not_a_frame_or_settings_in_one_line(model):
+    """model.estimate(frame.to_numpy()) and model.estimate(frame, Prior(...)) ended in AttributeErrors deep inside
+    ('numpy.ndarray' object has no attribute 'columns'; 'Prior' object has no attribute 'reddening')."""
+    import pandas as pd
+
+    from gyroage.core.priors import Prior
+
+    frame = pd.DataFrame({"prot": [12.0], "bp_rp0": [1.0]})
+    with pytest.raises(TypeError, match="estimate takes a pandas DataFrame of stars, not ndarray"):
+        model.estimate(frame.to_numpy())
+    with pytest.raises(TypeError, match=r"settings must be EstimateSettings, not Prior \(for a prior: "):
+        model.estimate(frame, Prior("uniform_age"))
