@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.columns import name_conversions
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
@@ -311,6 +312,9 @@ class AgeModel:
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
+        line = name_conversions(list(frame.columns))
+        if line:  # the command line always says a value changed on reading; a pipeline gets a warning
+            warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
         out = estimate_chunk(frame, self.density, s)
         # estimate_chunk numbers its rows 0..n-1 (the CLI writes no index); a pipeline assigning a column back to a
         # filtered frame aligns on the index, so it must be the input's

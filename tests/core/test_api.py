@@ -261,3 +261,14 @@ def test_estimate_refuses_what_is_not_a_frame_or_settings_in_one_line(model):
         model.estimate(frame.to_numpy())
     with pytest.raises(TypeError, match=r"settings must be EstimateSettings, not Prior \(for a prior: "):
         model.estimate(frame, Prior("uniform_age"))
+
+
+def test_estimate_warns_when_a_column_name_converts_its_values(model):
+    """'Prot [h]' was read as hours and converted without a word in the API (the command line always says so)."""
+    import pandas as pd
+
+    hours = pd.DataFrame({"Prot [h]": [240.0], "bp_rp0": [1.0]})
+    with pytest.warns(UserWarning, match=r"converted column 'Prot \[h\]' from h to days"):
+        out = model.estimate(hours)
+    days = model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}))
+    assert out["age_p50_myr"].iloc[0] == days["age_p50_myr"].iloc[0]
