@@ -294,7 +294,7 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
     from gyroage import formats, io, writers
-    from gyroage.core.colours import Reddening, input_notes, quiet_notes
+    from gyroage.core.colours import Reddening, say_input_notes
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
@@ -318,10 +318,8 @@ def group_age(
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
         for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None):
             typer.echo(f"group-age: {note}", err=True)
-        for line in input_notes(list(frame.columns), reddening, main_sequence):
-            typer.echo(f"group-age: {line}", err=True)
-    else:
-        quiet_notes(list(frame.columns))
+    say_input_notes(frame.columns, reddening, main_sequence,
+                    None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True))
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         writer.write(out)
     if not quiet:

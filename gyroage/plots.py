@@ -117,15 +117,11 @@ def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool =
     """Check ``frame``'s columns as ``estimate`` does (a refusal is the run's one line), then hand ``log`` each line
     naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`; ``magnitudes``: the
     main-sequence term's too)."""
-    from gyroage.core.colours import input_notes, quiet_notes
+    from gyroage.core.colours import say_input_notes
     from gyroage.core.stars import check_input_columns
 
     check_input_columns(frame.columns, reddening, require_magnitudes)
-    if log is not None:
-        for line in input_notes(list(frame.columns), reddening, magnitudes):
-            log(line)
-    else:
-        quiet_notes(list(frame.columns))
+    say_input_notes(frame.columns, reddening, magnitudes, log)
 
 
 # ---------------------------------------------------------------- the posterior of one star

@@ -214,9 +214,15 @@ def _no_reddening_hints(found: dict[str, str]) -> str:
     return "".join(f"; {h}" for h in hints)
 
 
-def quiet_notes(columns) -> None:
-    """What ``-q`` leaves of :func:`input_notes`: a conversion the column's name asks for (``Per [h]``), printed as a
-    units row's is (:func:`gyroage.columns.name_conversions`)."""
+def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log) -> None:
+    """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
+    them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
+    (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this."""
+    columns = list(columns)
+    if log is not None:
+        for line in input_notes(columns, reddening, magnitudes):
+            log(line)
+        return
     line = name_conversions(columns)
     if line:
         print(f"gyroage: {line}", file=sys.stderr, flush=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import csv_layout, formats, io
-from gyroage.core.colours import input_notes, quiet_notes
+from gyroage.core.colours import say_input_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, uses_magnitudes
 from gyroage.core.modelcard import load_card
 from gyroage.core.stars import check_input_columns
@@ -192,10 +192,8 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
     # here, not in every worker: one line, not a worker's traceback
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     card = load_card(model, verify=False)[0]  # the JSON only: whether the run reads magnitudes
-    for line in input_notes(list(ddf.columns), settings.reddening, uses_magnitudes(card, settings)):
-        progress.log(line)
-    if progress.quiet:
-        quiet_notes(list(ddf.columns))
+    say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
+                    None if progress.quiet else progress.log)
     # The sampler's random streams follow a star's place in its chunk, so mcmc runs on the local engine's chunks of
     # --chunksize rows, wherever the partitions (which follow the bytes and the workers) happen to fall.
     chunked = settings.method == "mcmc"

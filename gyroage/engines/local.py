@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import __version__, csv_layout, io
-from gyroage.core.colours import input_notes, quiet_notes
+from gyroage.core.colours import say_input_notes
 from gyroage.core.density import FlowDensity
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids, uses_magnitudes
 from gyroage.core.stars import check_input_columns
@@ -231,10 +231,8 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            for line in input_notes(list(chunk.columns), settings.reddening, uses_magnitudes(density.card, settings)):
-                progress.log(line)
-            if progress.quiet:
-                quiet_notes(list(chunk.columns))
+            say_input_notes(chunk.columns, settings.reddening, uses_magnitudes(density.card, settings),
+                            None if progress.quiet else progress.log)
         prev = sink.done(i, rows)
         if prev is not None:
             counts.update(prev)
