@@ -135,27 +135,19 @@ class TrainSettings:
         return cls(**whole_numbers(cls, d), flow=FlowConfig(**whole_numbers(FlowConfig, flow)))
 
 
-def unknown_setting(d: dict) -> tuple[str, list[str]] | None:
-    """The first name in a settings dict (or a --config file) that is no setting, as written there ("flow.hiden"),
-    with the names its level may hold; None when every name is known."""
+def unknown_setting_text(d: dict, where: str = "") -> str | None:
+    """The one-line refusal of the first name in a settings dict (or a --config file) that is no setting, as written
+    there ("flow.hiden"), with the closest known name when one is close (a misspelling) and the names its level may
+    hold: "unknown setting 'max_epoch'{where} (did you mean 'max_epochs'?); known: ..."; None when every name is
+    known."""
     flow = d.get("flow") or {}
     unknown = unknown_names(TrainSettings, {k: v for k, v in d.items() if k != "flow"}) \
         + unknown_names(FlowConfig, flow, "flow.")
     if not unknown:
         return None
-    if unknown[0].startswith("flow."):
-        return unknown[0], [f"flow.{f.name}" for f in fields(FlowConfig)]
-    return unknown[0], [f.name for f in fields(TrainSettings)]
-
-
-def unknown_setting_text(d: dict, where: str = "") -> str | None:
-    """The one-line refusal of :func:`unknown_setting`'s name, the closest known name too when one is close (a
-    misspelling): "unknown setting 'max_epoch'{where} (did you mean 'max_epochs'?); known: ..."; None when every
-    name is known."""
-    unknown = unknown_setting(d)
-    if unknown is None:
-        return None
-    name, known = unknown
+    name = unknown[0]
+    known = ([f"flow.{f.name}" for f in fields(FlowConfig)] if name.startswith("flow.")
+             else [f.name for f in fields(TrainSettings)])
     close = close_names(name, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown setting {name!r}{where}{hint}; known: {', '.join(known)}"
