@@ -7,7 +7,6 @@ Kept apart from cli.py, which would otherwise pass its length limit; matplotlib 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Annotated, Optional
 
@@ -95,9 +94,7 @@ def plot_posterior_cmd(
     # what estimate says of its model (no calibration, stale graphs): the figure's intervals depend on it too
     for note in [] if quiet else model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
         _plot_note(note)
-    with warnings.catch_warnings():  # AgeModel warns of the same two, as Python warnings: said above, or silenced
-        warnings.simplefilter("ignore", UserWarning)
-        am = AgeModel(density)
+    am = AgeModel(density, notes=False)  # its Python warnings would repeat the lines above
     path = plot_posterior(input, row, output, method=method, model=am, true_age_myr=true_age_myr,
                           fmt=fmt, dpi=dpi, settings=settings, log=None if quiet else _plot_note)
     if not quiet:

@@ -8,7 +8,6 @@ function that also reads the input and writes the file.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -313,9 +312,7 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
     ages = [float(a) for a in ages_myr]
     if not ages or any(not (np.isfinite(a) and a > 0) for a in ages):
         raise UserError("--age must be positive numbers of Myr")
-    with warnings.catch_warnings():  # no calibration, stale graphs: the bands use neither, so there is nothing to say
-        warnings.simplefilter("ignore", UserWarning)
-        am = AgeModel.load(model)
+    am = AgeModel.load(model, notes=False)  # no calibration, stale graphs: the bands use neither
     lo, hi = am.age_range_myr
     if any(not lo <= a <= hi for a in ages):  # beyond its grid the flow's bands are extrapolation
         raise UserError(f"--age must be within the model's age grid, {lo:g}-{hi:g} Myr")

@@ -164,22 +164,24 @@ class AgeModel:
     >>> model.sample_periods(age_myr=700, bp_rp0=1.0, n=1000)
     """
 
-    def __init__(self, density: FlowDensity) -> None:
+    def __init__(self, density: FlowDensity, *, notes: bool = True) -> None:
         self.density = density
         self.card: ModelCard = density.card
         # as estimate says on stderr: uncalibrated intervals would otherwise pass for the shipped model's, and graphs
         # built before the card's calibration was rewritten compute another posterior than the card describes
-        for note in model_notes(self.card, density.onnx_path.parent):
+        # (notes=False: a caller that has said them itself, or whose use depends on neither)
+        for note in model_notes(self.card, density.onnx_path.parent) if notes else []:
             warnings.warn(note, UserWarning, stacklevel=3)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, threads: int | None = None) -> AgeModel:
+    def load(cls, path: str | Path | None = None, threads: int | None = None, *, notes: bool = True) -> AgeModel:
         """The shipped model, or the one at ``path`` (a directory, card JSON or ONNX file beside its card).
 
         Every file the card lists is checked against its SHA-256; a missing,
-        corrupted or mismatched file raises :class:`gyroage.errors.ModelError`.
+        corrupted or mismatched file raises :class:`gyroage.errors.ModelError`. ``notes``: warn of an uncalibrated
+        model or stale posterior graphs (:func:`gyroage.core.modelcard.model_notes`).
         """
-        return cls(FlowDensity(path, threads=threads))
+        return cls(FlowDensity(path, threads=threads), notes=notes)
 
     def __repr__(self) -> str:
         return f"AgeModel({str(self.density.onnx_path.parent)!r})"
