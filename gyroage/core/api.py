@@ -12,6 +12,7 @@ threads.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,6 +334,9 @@ class AgeModel:
         colour outside the trained domain, or an age that is not finite or lies
         outside :attr:`age_range_myr` (the card's age grid). Reproducible with ``seed``.
         """
+        # int(2.5) would quietly give 2 draws; a bool or text is a slip too
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"n must be a whole number of draws, not {n!r}")
         n = int(n)
         if n < 0:
             raise ValueError("n must be >= 0")

@@ -272,3 +272,14 @@ def test_estimate_warns_when_a_column_name_converts_its_values(model):
         out = model.estimate(hours)
     days = model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}))
     assert out["age_p50_myr"].iloc[0] == days["age_p50_myr"].iloc[0]
+
+
+@pytest.mark.parametrize("n", [2.5, "3", True])
+def test_sample_periods_refuses_a_count_that_is_not_a_whole_number(model, n):
+    # n=2.5 used to give 2 draws a pair without a word
+    with pytest.raises(TypeError, match="n must be a whole number"):
+        model.sample_periods(500.0, 1.0, n=n, seed=0)
+
+
+def test_sample_periods_takes_numpy_integers(model):
+    assert model.sample_periods(500.0, 1.0, n=np.int64(3), seed=0).shape == (3,)
