@@ -48,8 +48,10 @@ GroupPriorMeanOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age
 GroupPriorSigmaOpt = Annotated[Optional[str], typer.Option(help="gaussian_log_age width, dex: a number, the same for "
                                                                 "every group.")]
 PriorTableOpt = Annotated[Optional[Path], typer.Option(help="tabulated prior CSV: log10_age or age_myr, and density.")]
-AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr (default: model domain).")]
-AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr (default: model domain).")]
+AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr, within the model's age grid "
+                                                          "(default: its lower end).")]
+AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr, within the model's age grid "
+                                                          "(default: its upper end).")]
 OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")]
 EbprpOpt = Annotated[Optional[float], typer.Option(help="E(BP-RP), mag, de-reddening an observed bp_rp column "
                                                     "(rows with an E(BP-RP) or A_V column value use theirs).")]

@@ -41,7 +41,7 @@ from gyroage.core.posterior import (
     grid_log_likelihood,
     quantiles,
 )
-from gyroage.core.priors import Prior
+from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
 from gyroage.errors import UserError
 
@@ -270,7 +270,8 @@ class AgeModel:
         ``gyroage estimate`` reads those columns (:mod:`gyroage.core.colours`); ``inputs`` then
         holds ``colour_source`` and the colour used. ``abs_g0`` (de-reddened absolute G), or ``g0`` with
         ``parallax`` (mas), adds the card's main-sequence height term, as the same columns do in ``gyroage estimate``;
-        ``abs_g0_err`` (mag) or ``parallax_err`` (mas) widens it for that star.
+        ``abs_g0_err`` (mag) or ``parallax_err`` (mas) widens it for that star. A ``prior`` whose bounds reach
+        beyond the card's age grid is refused (:class:`UserError`), as the command line refuses such bounds.
         """
         colours = {"bp_rp": bp_rp, "bp_rp_err": bp_rp_err, "ebprp": ebprp, "ebprp_err": ebprp_err, "av": av,
                    "av_err": av_err, "ebv": ebv, "ebv_err": ebv_err, "teff": teff, "teff_err": teff_err,
@@ -282,6 +283,7 @@ class AgeModel:
                                     n_grid=int(n_grid or self.card.age_grid["n"]), refine_tol=refine_tol,
                                     outlier_weight=outlier_weight)
         prior, n = settings.prior, settings.n_grid
+        check_model_grid(prior, self.card.age_grid)
         if prior.per_star:  # its columns are no arrays here: every star would get NaN ages and status ok
             raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")

@@ -20,7 +20,7 @@ from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
-from gyroage.core.priors import Prior
+from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID
@@ -104,6 +104,7 @@ def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.Da
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    check_model_grid(settings.prior, density.card.age_grid)  # before any row: an empty chunk is refused too
     stars = check_stars(frame, density.card, columns, settings.reddening)
     if settings.require_magnitudes:
         require_term(density.card)

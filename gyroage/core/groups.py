@@ -28,7 +28,7 @@ from gyroage.core.posterior import (
     normalise,
     quantiles,
 )
-from gyroage.core.priors import Prior
+from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.errors import UserError
 
@@ -122,7 +122,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     density : the ONNX density.
     log10_prot, bp_rp0, bp_rp0_err : per-star arrays.
     groups : per-star group labels (any hashable values; NaN-free).
-    prior : a scalar :class:`Prior` (a per-star prior makes no sense for a group).
+    prior : a scalar :class:`Prior` (a per-star prior makes no sense for a group), within the card's age grid.
     n_grid : grid points over the prior bounds (group posteriors are narrow: keep it fine).
     membership : per-star membership probabilities in [0, 1], or None.
     use : boolean mask of stars to use (invalid rows still count in ``n_stars``).
@@ -143,6 +143,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     check_group_options(int(n_grid), outlier_weight, None)  # as group_ages: a weight of 2 gave NaN ages
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
+    check_model_grid(prior, density.card.age_grid)
     groups = np.asarray(groups)
     n = len(groups)
     log10_prot, bp_rp0, bp_rp0_err = _member_arrays(density, log10_prot, bp_rp0, bp_rp0_err, n)

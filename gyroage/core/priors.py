@@ -22,6 +22,7 @@ parameters shaped to broadcast against ``x`` (e.g. ``(stars, 1)`` against a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,11 +33,11 @@ from gyroage.errors import UserError
 
 LN10 = float(np.log(10.0))
 PRIOR_KINDS = ("uniform_log_age", "uniform_age", "gaussian_log_age", "tabulated")
-# The ages a prior's bounds may take, Myr: generous around the model's grid (1 Myr-10 Gyr), yet physical, so the
-# grid between them stays a few dex wide and 10**x neither overflows nor underflows.
+# The ages a Prior's bounds may take on their own, Myr: physical, so that 10**x neither overflows nor underflows. A
+# model dates stars only within its card's age grid (1 Myr-10 Gyr for the shipped one), which lies inside these:
+# make_prior and check_model_grid hold a prior to that grid, where it meets a model.
 AGE_BOUNDS_MYR = (0.01, 20000.0)
 LOG10_AGE_BOUNDS = (float(np.log10(AGE_BOUNDS_MYR[0] * 1e6)), float(np.log10(AGE_BOUNDS_MYR[1] * 1e6)))
-BOUNDS_RULE = f"a number of Myr from {AGE_BOUNDS_MYR[0]:g} to {AGE_BOUNDS_MYR[1]:g}"
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,8 @@ def check_prior(prior: Prior) -> None:
     lo, hi = LOG10_AGE_BOUNDS
     for name, v in (("log10_age_min", prior.log10_age_min), ("log10_age_max", prior.log10_age_max)):
         if not (_finite(v) and lo - 1e-9 <= float(v) <= hi + 1e-9):
-            raise UserError(f"{name} must be a log10 age (yr) from {lo:g} to {hi:.4g}: the age bounds "
-                            f"(--age-min-myr, --age-max-myr) must each be {BOUNDS_RULE}")
+            raise UserError(f"{name} must be a log10 age (yr) from {lo:g} to {hi:.4g} ({AGE_BOUNDS_MYR[0]:g}-"
+                            f"{AGE_BOUNDS_MYR[1]:g} Myr), and a model dates stars only within its own age grid")
     if not prior.log10_age_min < prior.log10_age_max:
         raise UserError("--age-min-myr must be below --age-max-myr")
     if prior.kind == "gaussian_log_age":
@@ -163,6 +164,26 @@ def check_prior(prior: Prior) -> None:
                 or np.any(np.diff(x) <= 0) or np.any(np.isnan(lp)) or not np.any(np.isfinite(lp)):
             raise UserError("a tabulated prior's table needs at least two increasing log10 ages and as many log "
                             "densities, one finite")
+
+
+def check_bound(name: str, age_myr: float, grid: tuple[float, float]) -> None:
+    """Refuse an age bound (Myr; ``name`` its option) outside a model's age grid ``grid`` (log10 yr, the card's
+    ``age_grid``): beyond it the flow extrapolates, and an age posterior there is made up (a Sun-like star's
+    p97.5 went from 8 to 17 Gyr when the bound was raised to 20 Gyr)."""
+    lo, hi = (10 ** (float(g) - 6) for g in grid)
+    # relative slack: 10 ** (x - 6) back from a log10 bound may land an ulp outside
+    if not (np.isfinite(age_myr) and lo * (1 - 1e-9) <= age_myr <= hi * (1 + 1e-9)):
+        raise UserError(f"{name} {age_myr:.6g} is outside the model's age grid, {lo:g}-{hi:g} Myr (log10 yr "
+                        f"{float(grid[0]):g}-{float(grid[1]):g}), beyond which the model extrapolates")
+
+
+def check_model_grid(prior: Prior, age_grid: Mapping[str, float]) -> None:
+    """Refuse a prior whose bounds reach beyond a model card's ``age_grid`` (:func:`check_bound`), in the command
+    line's words: where a :class:`Prior` meets a model in Python (the command line checks its options so in
+    :func:`make_prior`)."""
+    grid = (age_grid["log10_age_min"], age_grid["log10_age_max"])
+    for name, x in (("--age-min-myr", prior.log10_age_min), ("--age-max-myr", prior.log10_age_max)):
+        check_bound(name, 10 ** (float(x) - 6), grid)
 
 
 def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -207,7 +228,8 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
                default_bounds: tuple[float, float], mean: str | float | None = None,
                sigma: str | float | None = None, table: str | Path | None = None,
                columns: list[str] | None = None) -> Prior:
-    """A prior from CLI-style options; bounds default to the model's age domain.
+    """A prior from CLI-style options; bounds default to the model's age grid ``default_bounds`` (log10 yr), and
+    must lie within it (:func:`check_bound`).
 
     ``mean`` / ``sigma`` (Gaussian in log10 yr) are numbers or names of input
     columns (looked up case-insensitively in ``columns`` when given). The options are only parsed here: the
@@ -221,9 +243,9 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     bounds = []
     for name, v, default in (("--age-min-myr", age_min_myr, default_bounds[0]),
                              ("--age-max-myr", age_max_myr, default_bounds[1])):
-        # in Myr, before the log: 0 or a negative age has none (check_prior holds the same range in log10 yr)
-        if v is not None and not (np.isfinite(v) and AGE_BOUNDS_MYR[0] <= v <= AGE_BOUNDS_MYR[1]):
-            raise UserError(f"{name} must be {BOUNDS_RULE}")
+        # in Myr, before the log: 0 or a negative age has none
+        if v is not None:
+            check_bound(name, v, default_bounds)
         bounds.append(float(default if v is None else np.log10(v * 1e6)))
     fields: dict = {}
     if kind == "gaussian_log_age":

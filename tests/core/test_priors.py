@@ -165,17 +165,19 @@ def test_non_finite_prior_numbers_are_refused_not_taken_for_columns(mean, sigma,
 @pytest.mark.parametrize("bounds", [(None, 1e300), (1e-300, None), (0.001, None), (None, 1e6), (0.0, None),
                                     (None, float("inf"))])
 def test_prior_bounds_far_outside_any_age_are_refused_in_one_line(tmp_path, bounds):
-    """1e300 Myr gave status ok with no ages (and overflow warnings): bounds must lie in 0.01 Myr-20 Gyr."""
+    """1e300 Myr gave status ok with no ages (and overflow warnings): bounds must lie in the model's grid."""
     src = tmp_path / "sun.csv"
     src.write_text("prot,bp_rp0\n25.4,0.82\n")
     args = [a for flag, v in zip(("--age-min-myr", "--age-max-myr"), bounds) if v is not None for a in (flag, repr(v))]
     res = run_cli("estimate", str(src), *args, "-q")
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1 and "0.01 to 20000" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "outside the model's age grid, 1-10000 Myr" in res.stderr, \
+        res.stderr
 
 
-def test_wide_valid_bounds_still_give_ages():
-    p = make_prior("uniform_log_age", 0.01, 20000.0, BOUNDS)
+def test_a_python_prior_may_still_reach_beyond_the_shipped_grid():
+    """A Prior alone knows no model (another card's grid may be wider): it is held to a model's grid where they meet."""
+    p = Prior("uniform_log_age", 4.0, float(np.log10(2e10)))
     assert (p.log10_age_min, p.log10_age_max) == pytest.approx((4.0, np.log10(2e10)))
 
 
@@ -264,3 +266,49 @@ def test_reversed_bounds_are_said_in_the_options_words():
         make_prior("uniform_log_age", 500.0, 100.0, BOUNDS)
     assert str(exc.value) == "--age-min-myr must be below --age-max-myr"
 
+
+
+GRID_WORDS = "outside the model's age grid, 1-10000 Myr"
+
+
+@pytest.mark.parametrize("command", [["estimate"], ["group-age"], ["plot", "posterior"]])
+@pytest.mark.parametrize("option, value", [("--age-max-myr", "20000"), ("--age-min-myr", "0.01")])
+def test_age_bounds_beyond_the_models_grid_are_refused_in_one_line(tmp_path, command, option, value):
+    """--age-max-myr 20000 evaluated the flow beyond its grid, where it extrapolates: the Sun's p97.5 went from
+    8139 to 17397 Myr with status ok."""
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    src = tmp_path / "sun.csv"
+    src.write_text("prot,bp_rp0\n25.4,0.82\n")
+    extra = ["-o", str(tmp_path / "x.png")] if command[0] == "plot" else []
+    res = CliRunner().invoke(app, [*command, str(src), option, value, "-q", *extra])
+    assert res.exit_code == 2, res.output
+    assert res.output == f"gyroage: error: {option} {value} is {GRID_WORDS} (log10 yr 6-10), beyond which the " \
+                         "model extrapolates\n", res.output
+
+
+@pytest.mark.parametrize("bounds", [(4.0, 10.0), (6.0, float(np.log10(2e10))), (5.9, 9.0)])
+def test_the_python_api_refuses_bounds_beyond_the_models_grid_as_the_command_line_does(model, bounds):
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.groups import group_posterior
+
+    prior = Prior("uniform_log_age", *bounds)
+    frame = pd.DataFrame({"prot": [25.4], "bp_rp0": [0.82]})
+    calls = [lambda: model.posterior(25.4, 0.82, prior=prior),
+             lambda: model.posterior([], [], prior=prior),  # no star: refused as a dated one is
+             lambda: model.estimate(frame, EstimateSettings(prior=prior)),
+             lambda: model.estimate(frame.iloc[:0], EstimateSettings(prior=prior)),
+             lambda: group_posterior(model.density, [1.4], [0.82], None, ["a"], prior, 201)]
+    for call in calls:
+        with pytest.raises(UserError, match=GRID_WORDS):
+            call()
+
+
+def test_bounds_on_the_models_grid_edges_still_give_ages(model):
+    p = make_prior("uniform_log_age", 1.0, 10000.0, BOUNDS)
+    assert (p.log10_age_min, p.log10_age_max) == pytest.approx(BOUNDS)
+    assert model.posterior(25.4, 0.82, prior=p).status[0] == "ok"
+    narrow = model.posterior(25.4, 0.82, prior=make_prior("uniform_log_age", 100.0, 5000.0, BOUNDS))
+    assert narrow.status[0] == "ok" and narrow.grid[-1] == pytest.approx(np.log10(5e9))
