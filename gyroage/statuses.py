@@ -40,7 +40,8 @@ ESTIMATE = {
     NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times, or holding fewer than min_n_eff (4,000) "
                    "effective samples, at the step cap (ages kept, less reliable)",
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
-    INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive, or a prior that "
+    INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive, or a centre that is "
+                   "no log10 age in years within 3 widths of the age bounds (Myr given?), or a prior that "
                    "leaves the star no age on the grid",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
     NO_GROUP: "group-age: the rows whose group cell is blank (counted, not dated)",

@@ -8,7 +8,8 @@ Every prior is a density per unit log10 age, known up to a constant, and is
   p(x) = p(t) |dt/dx| ∝ 10^x ln 10, log p(x) = x ln 10 + const.
 * ``gaussian_log_age``: p(x) ∝ exp(-(x - mu)^2 / (2 s^2)) truncated to the
   bounds; ``mu`` and ``s`` are numbers or, per star, input columns (e.g.
-  isochrone ages), so the prior can differ from star to star.
+  isochrone ages), so the prior can differ from star to star. ``mu`` must be
+  a log10 age no more than ``CENTRE_SIGMAS`` widths beyond the bounds.
 * ``tabulated``: log p(x) linearly interpolated in x from a two-column file
   (``log10_age`` or ``age_myr``, and ``density``); a density per Myr is
   turned into one per dex by the Jacobian t ln 10 (t in Myr). Zero outside
@@ -38,6 +39,9 @@ PRIOR_KINDS = ("uniform_log_age", "uniform_age", "gaussian_log_age", "tabulated"
 # make_prior and check_model_grid hold a prior to that grid, where it meets a model.
 AGE_BOUNDS_MYR = (0.01, 20000.0)
 LOG10_AGE_BOUNDS = (float(np.log10(AGE_BOUNDS_MYR[0] * 1e6)), float(np.log10(AGE_BOUNDS_MYR[1] * 1e6)))
+# How far (in its own sigmas) a Gaussian prior's centre may lie beyond the age bounds. Farther, the prior within the
+# bounds is a steep tail that piles every posterior on the edge: a centre given in Myr (3000) or Gyr (4.5), not log10 yr.
+CENTRE_SIGMAS = 3.0
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,24 @@ class Prior:
         return mean, sigma
 
     def valid_parameters(self, mean: np.ndarray | None, sigma: np.ndarray | None) -> np.ndarray | bool:
-        """Rows whose per-star prior parameters are usable (finite centre, positive width, a density the grid holds)."""
+        """Rows whose per-star prior parameters are usable (finite centre, positive width, a centre that is a log10 age
+        near the bounds (:meth:`centre_fits`), a density the grid holds)."""
         if mean is None:
             return True
-        return np.isfinite(mean) & np.isfinite(sigma) & (sigma > 0) & self.fits_bounds(mean, sigma)
+        return np.isfinite(mean) & np.isfinite(sigma) & (sigma > 0) & self.centre_fits(mean, sigma) \
+            & self.fits_bounds(mean, sigma)
+
+    def centre_fits(self, mean, sigma=None) -> np.ndarray:
+        """Whether a Gaussian centre (log10 yr) is a star's age (within :data:`LOG10_AGE_BOUNDS`) at most
+        :data:`CENTRE_SIGMAS` widths ``sigma`` beyond the bounds (``sigma`` None: the first test alone)."""
+        mu = np.asarray(mean, dtype=float)
+        lo, hi = LOG10_AGE_BOUNDS
+        with np.errstate(invalid="ignore"):
+            fits = (mu >= lo - 1e-9) & (mu <= hi + 1e-9)
+            if sigma is None:
+                return fits
+            reach = CENTRE_SIGMAS * np.asarray(sigma, dtype=float)
+            return fits & (mu >= self.log10_age_min - reach) & (mu <= self.log10_age_max + reach)
 
     def fits_bounds(self, mean, sigma) -> np.ndarray:
         """Whether a Gaussian's log density stays finite at both bounds: one 1e200 dex off, or 1e-300 dex wide,
@@ -150,6 +168,11 @@ def check_prior(prior: Prior) -> None:
             raise UserError("--prior-mean must be a finite number or a column name")
         if prior.sigma_column is None and not (_finite(prior.sigma) and float(prior.sigma) > 0):
             raise UserError("--prior-sigma must be a finite number > 0 or a column name")
+        # a centre in Myr (3000) put every star on the grid's edge; with widths from a column, each row is checked
+        # against its own width (valid_parameters), so here only the centre's range
+        scalar_sigma = prior.sigma if prior.sigma_column is None else None
+        if prior.mean_column is None and not prior.centre_fits(prior.mean, scalar_sigma):
+            raise UserError(_centre_words(prior))
         if prior.mean_column is None and prior.sigma_column is None and not prior.fits_bounds(prior.mean, prior.sigma):
             raise UserError("--prior-mean/--prior-sigma put no probability the age grid can hold: the centre is too "
                             "far from the age bounds for its width")
@@ -164,6 +187,14 @@ def check_prior(prior: Prior) -> None:
                 or np.any(np.diff(x) <= 0) or np.any(np.isnan(lp)) or not np.any(np.isfinite(lp)):
             raise UserError("a tabulated prior's table needs at least two increasing log10 ages and as many log "
                             "densities, one finite")
+
+
+def _centre_words(prior: Prior) -> str:
+    """Why a scalar Gaussian centre is refused (:meth:`Prior.centre_fits`), with the likely slip of units."""
+    mu, lo, hi = float(prior.mean), prior.log10_age_min, prior.log10_age_max
+    hint = ": did you give Myr?" if mu > hi else ": did you give Gyr?" if 0 < mu < lo else ""
+    return (f"--prior-mean {mu:g} is not a log10 age in years (the age bounds span {lo:.1f}-{hi:.1f}, and a centre at "
+            f"most {CENTRE_SIGMAS:g} sigma beyond them){hint}")
 
 
 def check_bound(name: str, age_myr: float, grid: tuple[float, float]) -> None:

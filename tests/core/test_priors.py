@@ -312,3 +312,47 @@ def test_bounds_on_the_models_grid_edges_still_give_ages(model):
     assert model.posterior(25.4, 0.82, prior=p).status[0] == "ok"
     narrow = model.posterior(25.4, 0.82, prior=make_prior("uniform_log_age", 100.0, 5000.0, BOUNDS))
     assert narrow.status[0] == "ok" and narrow.grid[-1] == pytest.approx(np.log10(5e9))
+
+
+@pytest.mark.parametrize("mean, sigma, hint", [
+    ("3000", "0.1", ": did you give Myr?"),  # Myr for log10 yr: every star landed on the grid's upper edge
+    ("3000", "3000", ": did you give Myr?"),  # both in Myr: a centre no star's log10 age can be, however wide
+    ("4.5", "0.1", ": did you give Gyr?"),
+    ("10.5", "0.1", ": did you give Myr?"),  # 5 sigma above 10 Gyr
+])
+def test_a_gaussian_centre_that_is_no_log10_age_is_refused_in_one_line(tmp_path, mean, sigma, hint):
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    src = tmp_path / "sun.csv"
+    src.write_text("prot,bp_rp0\n25.4,0.82\n")
+    for command in (["estimate"], ["group-age"]):
+        res = CliRunner().invoke(app, [*command, str(src), "--prior", "gaussian_log_age", "--prior-mean", mean,
+                                       "--prior-sigma", sigma, "-q"])
+        assert res.exit_code == 2, res.output
+        assert res.output == (f"gyroage: error: --prior-mean {mean} is not a log10 age in years (the age bounds span "
+                              f"6.0-10.0, and a centre at most 3 sigma beyond them){hint}\n"), res.output
+    with pytest.raises(UserError, match="is not a log10 age in years"):
+        Prior("gaussian_log_age", mean=float(mean), sigma=float(sigma))
+
+
+@pytest.mark.parametrize("mean, sigma", [(9.6, 0.1), (10.25, 0.1), (5.8, 0.1), (6.0, 1e-3), (10.0, 0.05)])
+def test_a_gaussian_centre_near_the_bounds_is_still_taken(mean, sigma):
+    assert Prior("gaussian_log_age", mean=mean, sigma=sigma).mean == mean
+
+
+def test_a_per_star_centre_that_is_no_log10_age_makes_its_row_invalid_prior(model):
+    from gyroage.core.estimate import EstimateSettings
+
+    frame = pd.DataFrame({"prot": [25.4] * 5, "bp_rp0": [0.82] * 5, "m": [3000.0, 9.6, 4.5, 10.2, 11.0],
+                          "s": [0.1, 0.1, 0.1, 0.1, 1.0]})
+    out = model.estimate(frame, EstimateSettings(prior=Prior("gaussian_log_age", mean_column="m", sigma_column="s")))
+    refused = [True, False, True, False, True]  # 10.2 +- 0.1 is 2 sigma above 10 Gyr: dated (extrapolated)
+    assert (out["status"] == "invalid_prior").tolist() == refused, list(out["status"])
+    assert out["age_p50_myr"].isna().tolist() == refused
+    # a scalar width with centres from a column, and the other way round
+    by_mean = model.estimate(frame, EstimateSettings(prior=Prior("gaussian_log_age", mean_column="m", sigma=0.1)))
+    assert (by_mean["status"] == "invalid_prior").tolist() == refused
+    by_sigma = model.estimate(frame, EstimateSettings(prior=Prior("gaussian_log_age", mean=9.6, sigma_column="s")))
+    assert list(by_sigma["status"]) == ["ok"] * 5
