@@ -23,7 +23,7 @@ from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMN
 from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
-from gyroage.defaults import AGE_GRID
+from gyroage.defaults import AGE_GRID, MIN_GRID
 from gyroage.errors import UserError
 
 STAR_COLUMNS = SUMMARY_COLUMNS + ("p_outlier", "age_flags")
@@ -56,8 +56,8 @@ class EstimateSettings:
             raise UserError(f"prior must be a gyroage.Prior, not {type(self.prior).__name__}")
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
-        if int(self.n_grid) < 3:
-            raise UserError("--grid must be at least 3")
+        if int(self.n_grid) < MIN_GRID:  # as group-age: fewer points put a summary between far-apart ages
+            raise UserError(f"--grid must be at least {MIN_GRID}")
         check_outlier_weight(self.outlier_weight)
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)
             raise UserError("--seed must be >= 0")

@@ -30,6 +30,7 @@ from gyroage.core.posterior import (
 )
 from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
+from gyroage.defaults import MIN_GRID
 from gyroage.errors import UserError
 
 # Columns that name a star's group: without --by, several values in one of them are refused, never pooled.
@@ -240,8 +241,8 @@ def default_systematic_dex(card) -> float:
 
 def check_group_options(n_grid: int, outlier_weight: float | None, systematic_dex: float | None) -> None:
     """The settings group_ages refuses, in the command line's words (the CLI calls it before loading the model)."""
-    if n_grid < 50:
-        raise UserError("--grid must be at least 50")
+    if n_grid < MIN_GRID:
+        raise UserError(f"--grid must be at least {MIN_GRID}")
     check_outlier_weight(outlier_weight)
     if systematic_dex is not None and not 0 <= systematic_dex < np.inf:  # NaN fails too: it acted as 0, inf blanked the ages
         raise UserError("--systematic-dex must be >= 0 and finite")

@@ -221,7 +221,7 @@ def test_ages_at_the_ends_of_the_grid_are_taken(model):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"n_grid": 2}, "--grid must be at least 3"),
+    ({"n_grid": 3}, "--grid must be at least 50"),
     ({"refine_tol": -1.0}, "refine_tol must be positive"),
     ({"outlier_weight": 1.5}, r"--outlier-weight must be in \[0, 1\)"),
     ({"prior": "flat"}, "prior must be a gyroage.Prior, not str"),

@@ -8,7 +8,8 @@ from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_grid": 2}, "--grid must be at least 3"),
+    ({"n_grid": 2}, "--grid must be at least 50"),
+    ({"n_grid": 49}, "--grid must be at least 50"),
     ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
     ({"method": "mcmcm"}, "unknown --method 'mcmcm'"),
     ({"refine_tol": 0.0}, "refine_tol must be positive"),
@@ -25,14 +26,17 @@ def test_sampler_settings_refuse_bad_values():
             SamplerSettings(**kwargs)
 
 
-def test_the_library_no_longer_dates_with_a_two_point_grid(model):
-    with pytest.raises(UserError):
-        model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}), EstimateSettings(n_grid=2))
+def test_the_library_no_longer_dates_with_a_coarse_grid(model):
+    """A 3-point grid dated the Sun at 868 Myr, status ok: estimate refuses under 50 points, as group-age does."""
+    with pytest.raises(UserError, match="--grid must be at least 50"):
+        model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}), EstimateSettings(n_grid=3))
+    assert len(model.posterior(25.4, 0.82, n_grid=50).grid) == 50
 
 
-def test_the_cli_gives_the_same_one_line_error():
-    res = run_cli("estimate", "catalogs/examples/field_stars.csv", "--grid", "0")
-    assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: --grid must be at least 3"
+@pytest.mark.parametrize("grid", ["0", "3", "49"])
+def test_the_cli_gives_the_same_one_line_error(grid):
+    res = run_cli("estimate", "catalogs/examples/field_stars.csv", "--grid", grid)
+    assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: --grid must be at least 50"
 
 
 @pytest.mark.parametrize("args", [["estimate", "catalogs/examples/field_stars.csv", "--method", "mcmc"],
