@@ -171,6 +171,7 @@ def estimate(
     from gyroage.core.colours import Reddening
     from gyroage.core.density import check_outlier_weight
     from gyroage.core.modelcard import model_notes
+    from gyroage.core.priors import grid_step_note
     from gyroage.engines import run_local
     from gyroage.progress import Progress
 
@@ -197,7 +198,9 @@ def estimate(
                                      prior_table)
     settings = estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps,
                                  processes, reddening, main_sequence)  # a refused option's stderr is its one line
-    for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
+    # the grid's own limit only where the ages come from the grid (the sampler's chains are not on it)
+    narrow = grid_step_note(pri, settings.n_grid) if settings.method == "grid" else None
+    for note in [*model_notes(density.card, density.onnx_path.parent, uncalibrated=True), *filter(None, [narrow])]:
         Progress("estimate", quiet=quiet).log(note)
     if engine == "dask":
         from gyroage.engines import run_dask
@@ -298,6 +301,7 @@ def group_age(
     from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
+    from gyroage.core.priors import grid_step_note
     from gyroage.core.stars import check_input_columns
 
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
@@ -316,7 +320,8 @@ def group_age(
     out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                      main_sequence, label=file_label(input))
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
-        for note in model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None):
+        for note in [*model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None),
+                     *filter(None, [grid_step_note(pri, grid)])]:
             typer.echo(f"group-age: {note}", err=True)
     say_input_notes(frame.columns, reddening, main_sequence,
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True))

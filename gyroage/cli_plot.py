@@ -83,6 +83,7 @@ def plot_posterior_cmd(
     from gyroage.core.api import AgeModel
     from gyroage.core.colours import Reddening
     from gyroage.core.modelcard import model_notes
+    from gyroage.core.priors import grid_step_note
     from gyroage.plots import plot_posterior
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
@@ -92,7 +93,9 @@ def plot_posterior_cmd(
     settings = estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
                                  reddening, main_sequence)
     # what estimate says of its model (no calibration, stale graphs): the figure's intervals depend on it too
-    for note in [] if quiet else model_notes(density.card, density.onnx_path.parent, uncalibrated=True):
+    notes = [*model_notes(density.card, density.onnx_path.parent, uncalibrated=True),
+             *filter(None, [grid_step_note(pri, settings.n_grid)])]  # the figure's curve and numbers are the grid's
+    for note in [] if quiet else notes:
         _plot_note(note)
     am = AgeModel(density, notes=False)  # its Python warnings would repeat the lines above
     path = plot_posterior(input, row, output, method=method, model=am, true_age_myr=true_age_myr,

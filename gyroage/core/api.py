@@ -41,7 +41,7 @@ from gyroage.core.posterior import (
     grid_log_likelihood,
     quantiles,
 )
-from gyroage.core.priors import Prior, check_model_grid
+from gyroage.core.priors import Prior, check_model_grid, grid_step_note
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
 from gyroage.errors import UserError
 
@@ -151,6 +151,14 @@ class Posterior:
             cols["age_flags"] = self.age_flags.reshape(-1)
         cols["status"] = self.status.reshape(-1)
         return pd.DataFrame(cols)
+
+
+def _warn_grid_step(settings: EstimateSettings) -> None:
+    """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
+    stderr). Not for the sampler, whose chains are not on the grid."""
+    note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
+    if note:
+        warnings.warn(f"gyroage: {note}", UserWarning, stacklevel=3)
 
 
 class AgeModel:
@@ -284,6 +292,7 @@ class AgeModel:
                                     outlier_weight=outlier_weight)
         prior, n = settings.prior, settings.n_grid
         check_model_grid(prior, self.card.age_grid)
+        _warn_grid_step(settings)
         if prior.per_star:  # its columns are no arrays here: every star would get NaN ages and status ok
             raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
@@ -320,6 +329,7 @@ class AgeModel:
         line = name_conversions(list(frame.columns))
         if line:  # the command line always says a value changed on reading; a pipeline gets a warning
             warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
+        _warn_grid_step(s)
         out = estimate_chunk(frame, self.density, s)
         # estimate_chunk numbers its rows 0..n-1 (the CLI writes no index); a pipeline assigning a column back to a
         # filtered frame aligns on the index, so it must be the input's
