@@ -129,7 +129,8 @@ class Posterior:
         return {k: v.reshape(self.shape) for k, v in out.items()}
 
     def quantile(self, q) -> np.ndarray:
-        """Age quantiles in Myr (linear in the CDF between grid points); shape ``shape + np.shape(q)``."""
+        """Age quantiles in Myr (linear in the CDF between grid points; 0 and 1: the ends of the posterior's support,
+        which a bounded prior may hold inside the grid); shape ``shape + np.shape(q)``."""
         qs = np.atleast_1d(np.asarray(q, dtype=float))
         if np.any((qs < 0) | (qs > 1)):
             raise ValueError("quantile levels must be in [0, 1]")

@@ -46,5 +46,12 @@ def cdf_quantiles(c: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.clip(np.where(c1 > c0, (q2 - c0) / (c1 - c0), 0.0), 0.0, 1.0)
     out = grid[j] + t * (grid[j + 1] - grid[j])
+    zero = q2 == 0
+    if zero.any():
+        # the first CDF value >= 0 is the grid's lower edge even where the pdf is 0 up to some age (a bounded
+        # prior): q = 0 is the lower end of the support, the last point where the CDF is still 0, as q = 1 is the
+        # first where it reaches 1 (the CDF starts at 0 and never falls)
+        last_zero = np.count_nonzero(c2 <= 0.0, axis=1) - 1
+        out = np.where(zero, grid[np.maximum(last_zero, 0)][:, None], out)
     out[bad] = np.nan
     return out.reshape(lead + q.shape[-1:])

@@ -52,8 +52,10 @@ def quantiles(pdf: np.ndarray, grid: np.ndarray, qs=QUANTILES) -> np.ndarray:
     """Quantiles of each pdf row on ``grid``, linear in the CDF between grid points.
 
     ``qs``: levels shared by every row, shape (Q,), or one set per row, shape
-    (rows..., Q) (e.g. uniform draws for inverse-CDF sampling). Returns
-    (rows..., Q); NaN for a row whose pdf cannot be normalised.
+    (rows..., Q) (e.g. uniform draws for inverse-CDF sampling). Levels 0 and 1
+    give the ends of each row's support (the last grid point where the CDF is
+    0, the first where it is 1). Returns (rows..., Q); NaN for a row whose pdf
+    cannot be normalised.
     """
     return cdf_quantiles(cdf(pdf, grid), grid, qs)
 

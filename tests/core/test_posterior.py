@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from scipy import stats
 
 from gyroage.core.posterior import GridPosterior, normalise, quantiles
@@ -145,3 +146,24 @@ def test_colour_nodes_are_numpys_gauss_hermite_to_the_last_bit():
         assert np.array_equal(t, t0) and np.array_equal(w, w0), n
     t, w = gauss_hermite(4)  # outside the table: numpy's own
     assert np.array_equal(w, np.polynomial.hermite.hermgauss(4)[1])
+
+
+def test_quantile_0_is_the_lower_end_of_the_support_as_quantile_1_is_the_upper():
+    """quantile(0) gave the grid's lower edge even where the pdf is 0 up to some age; quantile(1) already gave the first
+    point where the CDF reaches 1."""
+    grid = np.arange(7.0)
+    pdf = np.array([[0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0], [1.0] * 7])
+    q = quantiles(pdf, grid, (0.0, 0.5, 1.0))
+    np.testing.assert_array_equal(q, [[1.0, 3.0, 5.0], [0.0, 3.0, 6.0]])
+    np.testing.assert_allclose(quantiles(pdf, grid, [[0.0, 0.25], [0.0, 0.25]]), [[1.0, 2.25], [0.0, 1.5]])
+    assert np.isnan(quantiles(np.full((1, 7), np.nan), grid, (0.0,))).all()
+
+
+def test_posterior_quantile_0_follows_a_prior_that_is_zero_below_some_age(model):
+    post = model.posterior(25.4, 0.82, prior=Prior("tabulated", table=((8.0, 9.0), (0.0, 0.0))))  # 100-1000 Myr
+    lo, hi = post.quantile([0.0, 1.0])[0]
+    step = post.grid[1] - post.grid[0]
+    # the last and first grid points where the pdf is 0, either side of the table: 95.5 and 1047 Myr
+    assert lo == pytest.approx(10 ** (8.0 - step - 6)) and hi == pytest.approx(10 ** (9.0 + step - 6))
+    flat = model.posterior(25.4, 0.82)
+    assert flat.quantile(0.0)[0] == pytest.approx(1.0)  # the default prior's support starts at the grid's edge
