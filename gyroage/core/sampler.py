@@ -128,14 +128,18 @@ def _colour_log_like(c_true, c_obs, sig_c, ebprp, ebprp_err):
         return -0.5 * (d / sig_c) ** 2
     from scipy.special import log_ndtr  # only needed with an extinction column
 
-    e = np.where(np.isfinite(ebprp), ebprp, 0.0)
+    # E unknown (an error beside bp_rp0 without its value): E >= 0 bounds nothing, the convolution is not truncated
+    known = np.isfinite(ebprp)
+    e = np.where(known, ebprp, 0.0)
     se = np.where(np.isfinite(ebprp_err) & (ebprp_err > 0), ebprp_err, 0.0)
     plain = -0.5 * (d / sig_c) ** 2
     s2 = sig_c**2 + se**2
     with np.errstate(divide="ignore", invalid="ignore"):
         mu = d * se**2 / s2
         t = sig_c * se / np.sqrt(s2)
-        conv = -0.5 * d**2 / s2 - 0.5 * np.log(s2 / sig_c**2) + log_ndtr((mu + e) / t) - log_ndtr(e / se)
+        # added term by term, in this order, so that a known E gives the same floats as before
+        conv = (-0.5 * d**2 / s2 - 0.5 * np.log(s2 / sig_c**2) + np.where(known, log_ndtr((mu + e) / t), 0.0)
+                - np.where(known, log_ndtr(e / se), 0.0))
     return np.where(se > 0, conv, plain)
 
 
