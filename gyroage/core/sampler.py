@@ -10,7 +10,9 @@ Parameters per star: theta = (x, c, y) with x = log10 age [yr], c the true
 
 with f the ONNX flow density, s0 the smallest colour error the flow was trained
 on (the true colour is known exactly; the colour error enters through the
-nuisance term instead) and sigma_y = prot_err / (prot ln 10) dex, floored at
+nuisance term instead), sigma_c the colour error beyond the training colours' (the card's
+``default_bp_rp0_err``, which the flow's sequence already carries), floored at ``colour_err_floor``
+(:func:`gyroage.core.estimate._mcmc_rows`), and sigma_y = prot_err / (prot ln 10) dex, floored at
 ``period_err_floor_dex`` so a zero error stays samplable. With an extinction
 column E(BP-RP) (the reddening used to de-redden the colour) and its
 uncertainty sigma_E, the colour term becomes the Gaussian noise convolved with
