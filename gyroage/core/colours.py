@@ -1,4 +1,4 @@
-"""Colours as users have them: the de-reddened Gaia (BP-RP)0 the model needs, from one of three inputs.
+"""Colours as users have them: the de-reddened Gaia (BP-RP)0 the model needs, from one of five inputs.
 
 Per row, the first source the input gives a value for is used:
 
@@ -6,7 +6,9 @@ Per row, the first source the input gives a value for is used:
    added to the colour's uncertainty: :func:`_reddening_beside`);
 2. the observed ``bp_rp`` minus a reddening: an E(BP-RP), A_V or E(B-V) column, or the
    ``--ebprp`` / ``--av`` / ``--ebv`` options (converted with :data:`EBPRP_PER_AV`, :data:`EBPRP_PER_EBV`);
-3. ``teff``, through the dwarf sequence :data:`DWARF_TEFF_BP_RP0`.
+3. ``teff``, through the dwarf sequence :data:`DWARF_TEFF_BP_RP0`;
+4. ``v_ks0``, a de-reddened (V-Ks)0, and
+5. ``b_v0``, a de-reddened (B-V)0, through the same sequence's colours (:data:`DWARF_SEQUENCE`).
 
 Vectorised over stars; the chosen source is recorded per row (``colour_source``).
 """
