@@ -137,7 +137,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
         for name, v in values.items():
             results[name][ok] = v
-        # a prior with no probability the grid can hold (a per-star centre 1e200 dex away) leaves no age: not ok
+        # a posterior the grid could not normalise (NaN ages) is no age: not ok. A safety net: the priors known to do
+        # it (a per-star centre 1e200 dex away, a width of 1e-300 dex) are invalid_prior up front (valid_parameters)
         no_age = rows[~np.isfinite(results["age_p50_myr"][ok])]
         status[no_age] = statuses.INVALID_PRIOR
         if HEIGHT_COLUMN in results:  # the height informed no age there
