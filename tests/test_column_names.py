@@ -164,6 +164,18 @@ def test_which_columns_are_read_is_said_once():
     assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
 
 
+def test_the_reading_line_names_the_reddening_error_beside_a_de_reddened_colour():
+    """The error is added to the colour's (README): the line said only 'colour from '(BP-RP)0''."""
+    got = notices(run("estimate", "-", stdin="Per,(BP-RP)0,e_(BP-RP)0,A_V,e_AV\n7.0,1.1,0.02,0.3,0.7\n", quiet=False))
+    assert got == ["estimate: reading prot from 'Per' (d), colour from '(BP-RP)0' (error 'e_(BP-RP)0'; "
+                   "reddening error 0.413 x 'e_AV')"]
+    got = notices(run("estimate", "-", stdin="Per,(BP-RP)0,ebprp_err,E(B-V)_err\n7.0,1.1,0.03,0.1\n", quiet=False))
+    assert got == ["estimate: reading prot from 'Per' (d), colour from '(BP-RP)0' (reddening error 'ebprp_err' "
+                   "else 1.31 x 'E(B-V)_err')"]
+    got = notices(run("estimate", "-", stdin="Per,(BP-RP)0,E(BP-RP)\n7.0,1.1,0.1\n", quiet=False))
+    assert got == ["estimate: reading prot from 'Per' (d), colour from '(BP-RP)0'"]  # a value alone: no error
+
+
 MAGS = "cluster,Per,(BP-RP)0,G0,plx,e_plx\nX,7.0,1.60,12.0,10.0,0.1\nX,8.0,1.70,12.5,10.0,0.1\n"
 READ = "reading prot from 'Per' (d), colour from '(BP-RP)0'"
 

@@ -57,7 +57,7 @@ async function main() {
     lines_out.push([...session.inputNames.map((name) => feeds[name].data[i]),
       out.ok.data[i] ? "True" : "False", status, ...qs, fmt(out.age_map_myr.data[i]),
       fmt(out.p_outlier.data[i]), flags(out.age_flags.data[i]),
-      ...(height ? [fmt(out.ms_height_mag.data[i])] : [])].join(","));
+      ...(height ? [fmt(status ? out.ms_height_mag.data[i] : NaN)] : [])].join(",")); // as estimate: dated rows
   }
   process.stdout.write(lines_out.join("\n") + "\n");
 }

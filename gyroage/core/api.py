@@ -312,7 +312,8 @@ class AgeModel:
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape),
                   **{k: np.reshape(v, shape) for k, v in stars.colour_columns.items()}}
         # posterior() always uses the card's term (estimate's default), so the height is the one estimate writes
-        height = height_columns(main_sequence_term(self.density, EstimateSettings(prior=prior), stars), stars)
+        height = height_columns(main_sequence_term(self.density, EstimateSettings(prior=prior), stars), stars,
+                                np.isin(status, (statuses.OK, statuses.EXTRAPOLATED)))
         height = height[HEIGHT_COLUMN].reshape(shape) if height else None
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
                          p_out.reshape(shape), flags.reshape(shape), height)

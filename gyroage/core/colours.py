@@ -1,12 +1,14 @@
-"""Colours as users have them: the de-reddened Gaia (BP-RP)0 the model needs, from one of three inputs.
+"""Colours as users have them: the de-reddened Gaia (BP-RP)0 the model needs, from one of five inputs.
 
 Per row, the first source the input gives a value for is used:
 
-1. ``bp_rp0``, already de-reddened (with an optional E(BP-RP) and its error, used
-   only for the reddening uncertainty, as before);
+1. ``bp_rp0``, already de-reddened (with an optional E(BP-RP), A_V or E(B-V) error, with or without its value,
+   added to the colour's uncertainty: :func:`_reddening_beside`);
 2. the observed ``bp_rp`` minus a reddening: an E(BP-RP), A_V or E(B-V) column, or the
    ``--ebprp`` / ``--av`` / ``--ebv`` options (converted with :data:`EBPRP_PER_AV`, :data:`EBPRP_PER_EBV`);
-3. ``teff``, through the dwarf sequence :data:`DWARF_TEFF_BP_RP0`.
+3. ``teff``, through the dwarf sequence :data:`DWARF_TEFF_BP_RP0`;
+4. ``v_ks0``, a de-reddened (V-Ks)0, and
+5. ``b_v0``, a de-reddened (B-V)0, through the same sequence's colours (:data:`DWARF_SEQUENCE`).
 
 Vectorised over stars; the chosen source is recorded per row (``colour_source``).
 """
@@ -240,16 +242,22 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
     red = reddening or Reddening()
     found = io.match_columns(columns)
 
+    def note(text: str, extra: str) -> str:
+        return f"{text[:-1]}; {extra})" if text.endswith(")") else f"{text} ({extra})"
+
     def col(name: str, unit: str | None = None) -> str:
         text = describe(found[name], unit)
         err = found.get(f"{name}_err")
-        if err is None:
-            return text
-        return f"{text[:-1]}; error {describe(err)})" if text.endswith(")") else f"{text} (error {describe(err)})"
+        return text if err is None else note(text, f"error {describe(err)}")
 
     sources = []
     for name in io.COLOUR_SOURCES:
         if name not in found:
+            continue
+        if name == "bp_rp0":  # the reddening errors added to a de-reddened colour's (input_colours), in row order
+            errs = [("" if scale == 1 else f"{scale:.3g} x ") + describe(found[f"{r}_err"])
+                    for r, scale, _ in REDDENINGS if f"{r}_err" in found]
+            sources.append(note(col(name), "reddening error " + " else ".join(errs)) if errs else col(name))
             continue
         if name != "bp_rp":
             sources.append(col(name))
@@ -287,14 +295,14 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
 
     c0, bad0 = read("bp_rp0")
     err0, bad_err0 = read("bp_rp0_err")
-    if "ebprp" in cols and "ebprp_err" in cols:  # a de-reddened colour's reddening: only its error is used
-        e_col, se_col = read("ebprp")[0], read("ebprp_err")[0]
-    else:
-        e_col = se_col = None
+    # a de-reddened colour's reddening: its error widens the colour; its value only bounds E >= 0 for the sampler
+    e_col, se_col, bad_beside = _reddening_beside(frame, cols, n)
+    bad_beside &= np.isfinite(c0)  # a missing or bad colour is invalid_colour, the more basic status
     use_obs = "bp_rp" in cols and (red.given or any(name in cols for name, _, _ in REDDENINGS))
     sequence = [k for k in SEQUENCE_COLUMN if k in cols]
     if not (use_obs or sequence):
-        return Colours(c0, err0, bad_err0, e_col, se_col, None, np.full(n, "", dtype=object))
+        problem = np.where(bad_beside, statuses.INVALID_REDDENING, "").astype(object)
+        return Colours(c0, err0, bad_err0, e_col, se_col, None, problem)
 
     # Which source each row uses: the first that has a value (a number or text) in the row.
     given0 = ("bp_rp0" in cols) & (~np.isnan(c0) | bad0)
@@ -314,6 +322,7 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
         from_any_seq |= m
     from_obs = given_obs | (~given0 & ~from_any_seq & use_obs)  # else the observed colour, else bp_rp0
     problem = np.full(n, "", dtype=object)
+    problem[bad_beside & ~(from_obs | from_any_seq)] = statuses.INVALID_REDDENING
     colour, err, err_bad = c0.copy(), err0.copy(), bad_err0.copy()
     ebprp = np.full(n, np.nan) if e_col is None else np.where(from_obs | from_any_seq, np.nan, e_col)
     ebprp_err = np.full(n, np.nan) if se_col is None else np.where(from_obs | from_any_seq, np.nan, se_col)
@@ -340,6 +349,33 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
             out &= value > 0
         problem[out] = statuses.TEFF_OUT_OF_RANGE if name == "teff" else statuses.DWARF_COLOUR_OUT_OF_RANGE
     return Colours(colour, err, err_bad, ebprp, ebprp_err, source, problem)
+
+
+def _reddening_beside(frame: pd.DataFrame, cols: dict[str, str],
+                      n: int) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+    """(E(BP-RP), its error, error unusable) per row beside a de-reddened ``bp_rp0``; (None, None, all False) without
+    any reddening column.
+
+    A row's reddening is the first of :data:`REDDENINGS` it has a value or an error for (converted to E(BP-RP)), as
+    :func:`_reddening` takes them for ``bp_rp``, except that an error counts without its value: the colour is already
+    de-reddened, and only the error is needed (README: added in quadrature, 0 without one). An error given but not a
+    number >= 0 is unusable (status ``invalid_reddening``): dropping it, or squaring a negative one, changed the age
+    without a word.
+    """
+    bad = np.zeros(n, dtype=bool)
+    present = [(name, scale) for name, scale, _ in REDDENINGS if name in cols or f"{name}_err" in cols]
+    if not present:
+        return None, None, bad
+    e, se = np.full(n, np.nan), np.full(n, np.nan)
+    taken = np.zeros(n, dtype=bool)
+    for name, scale in present:
+        v, ve = io.numeric(frame, cols.get(name)), io.numeric(frame, cols.get(f"{name}_err"))
+        text_v, text_e = io.unparsed(frame, cols.get(name), v), io.unparsed(frame, cols.get(f"{name}_err"), ve)
+        take = ~taken & (~np.isnan(v) | ~np.isnan(ve) | text_v | text_e)  # the first with something in the row
+        e[take], se[take] = scale * v[take], scale * ve[take]
+        bad |= take & (text_e | ~(np.isnan(ve) | (np.isfinite(ve) & (ve >= 0))))
+        taken |= take
+    return e, se, bad
 
 
 def _reddening(frame: pd.DataFrame, cols: dict[str, str], red: Reddening,

@@ -117,7 +117,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     ok = status == statuses.OK
     extra = MCMC_COLUMNS if settings.method == "mcmc" else ()
     results = dict(stars.colour_columns)  # which colour each row used, when the input could need a conversion
-    results.update(height_columns(main_sequence_term(density, settings, stars), stars))
+    results.update(height_columns(main_sequence_term(density, settings, stars), stars, ok))
     results.update({name: np.full(n, np.nan) for name in SUMMARY_COLUMNS + ("p_outlier",) + extra})
     results["age_flags"] = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
@@ -138,8 +138,12 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
         for name, v in values.items():
             results[name][ok] = v
-        # a prior with no probability the grid can hold (a per-star centre 1e200 dex away) leaves no age: not ok
-        status[rows[~np.isfinite(results["age_p50_myr"][ok])]] = statuses.INVALID_PRIOR
+        # a posterior the grid could not normalise (NaN ages) is no age: not ok. A safety net: the priors known to do
+        # it (a per-star centre 1e200 dex away, a width of 1e-300 dex) are invalid_prior up front (valid_parameters)
+        no_age = rows[~np.isfinite(results["age_p50_myr"][ok])]
+        status[no_age] = statuses.INVALID_PRIOR
+        if HEIGHT_COLUMN in results:  # the height informed no age there
+            results[HEIGHT_COLUMN][no_age] = np.nan
     return attach(frame, results, status), table
 
 
@@ -187,13 +191,15 @@ def uses_magnitudes(card, settings: EstimateSettings) -> bool:
     return settings.main_sequence and MainSequenceTerm.from_card(card) is not None
 
 
-def height_columns(term: MainSequenceTerm | None, stars: StarArrays) -> dict[str, np.ndarray]:
+def height_columns(term: MainSequenceTerm | None, stars: StarArrays, dated: np.ndarray) -> dict[str, np.ndarray]:
     """``{ms_height_mag: ...}``: each star's height above the main sequence (mag) where ``term`` informs its age,
-    NaN elsewhere; empty without a term (shared by estimate and the API, so both write the same column)."""
+    NaN elsewhere (also on rows that get no age: not ``dated``); empty without a term (shared by estimate and the API,
+    so both write the same column)."""
     if term is None:
         return {}
     height = term.height(stars.bp_rp0, stars.abs_g)
-    return {HEIGHT_COLUMN: np.where(term.applies(stars.bp_rp0, height, stars.abs_g_err), height, np.nan)}
+    informs = np.asarray(dated, dtype=bool) & term.applies(stars.bp_rp0, height, stars.abs_g_err)
+    return {HEIGHT_COLUMN: np.where(informs, height, np.nan)}
 
 
 def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,

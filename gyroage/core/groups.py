@@ -18,7 +18,7 @@ from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
-from gyroage.core.modelcard import outlier_log_density
+from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
 from gyroage.core.posterior import (
     GridPosterior,
     age_grid,
@@ -86,7 +86,8 @@ def group_log_likelihood(flow_loglike: np.ndarray, gid: np.ndarray, n_groups: in
 
 
 def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
-              log_prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              log_prior: np.ndarray | None = None,
+              outlier_log_density: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Joint (group) age of stars sharing one age: product of member likelihoods x prior.
 
     ``loglike``: flow-only (stars x grid), every star a full member; the same
@@ -94,10 +95,13 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
     its systematic floor: ``gyroage validate`` measures that floor, and training
     trims by it (``TrainSettings.trim_dex``). Returns (pdf per dex on the grid,
     log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
+    ``outlier_log_density``: the outlier component's log density per dex of period, as ``group-age`` takes it from
+    the card (``FlowDensity.outlier_log_density``); None: over the range training uses and every exported card holds
+    (:data:`gyroage.core.modelcard.OUTLIER_LOG10_PROT_RANGE`), for flows that have no card yet.
     """
     ll = np.asarray(loglike, dtype=np.float64)
-    lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), outlier_weight,
-                              outlier_log_density())[0]
+    log_u = _default_outlier_log_density() if outlier_log_density is None else float(outlier_log_density)
+    lp = group_log_likelihood(ll, np.zeros(len(ll), dtype=int), 1, np.ones(len(ll)), outlier_weight, log_u)[0]
     if log_prior is not None:
         lp = lp + log_prior
     pdf = normalise(lp[None, :], grid)
@@ -113,7 +117,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     p(x | group) ∝ p(x) * prod_i [ m_i (1 - w) f_i(x) + (1 - m_i (1 - w)) u ]
 
     with f_i the flow density of member i's log10 period, u the uniform outlier
-    density over the model's period range, w the outlier weight (the card's by
+    density over the card's ``outlier.log10_prot_range`` (-1.5 to 2.5 in the shipped
+    card, wider than the trained periods), w the outlier weight (the card's by
     default) and m_i the membership probability (1 when ``membership`` is
     None): a non-member or an outlier contributes the same flat density at all
     ages, so it cannot drag the group age. The prior is applied once per group.

@@ -128,7 +128,10 @@ class GridPosterior:
         return np.clip(1.0 - inside, 0.0, 1.0)
 
 
-# Largest error (nats of log likelihood) the refined grid may leave at a point it interpolates.
+# Target error (nats of log likelihood) of the refined grid at a point it interpolates, not a bound: the check looks
+# one level coarser (refined_log_likelihood), so a point may miss by more. Two samples of 300 random stars at 201
+# points, against every point evaluated (--exact-grid): up to 0.04 and 0.083 nats (11 and 12 stars over 0.02), age
+# percentiles moved by at most 0.002 and 0.0015 dex (the MAP by 0.004 dex in the first).
 REFINE_TOL = 0.02
 
 
@@ -148,15 +151,18 @@ def _midpoints(v: np.ndarray) -> np.ndarray:
 def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
                            outlier_weight: float | None = None, tol: float = REFINE_TOL,
                            coarsest: int = 40) -> np.ndarray:
-    """``grid_log_likelihood`` from about 40% of the flow evaluations, to within ``tol`` at every point.
+    """``grid_log_likelihood`` from fewer flow evaluations (about 40% at 201 points), aiming at ``tol`` everywhere.
 
-    Coarse to fine: the flow is evaluated on every 4th grid point (a coarsest
-    level of at least 40 points); each finer level's midpoints are filled by a
-    cubic through four neighbours, unless the same cubic one level coarser
-    misses the points nearby by more than ``tol`` (the flow's log density is
-    smooth in age except near spline knots): there the flow is evaluated.
-    ``grid`` must be evenly spaced with at least 15 points; otherwise every
-    point is evaluated.
+    Coarse to fine: the flow is evaluated on a coarsest level, the grid halved
+    until fewer than 2 x ``coarsest`` points remain (with 40: every 2nd grid point
+    of 101, every 4th of 201, every 8th of 401, every 16th of 1001); each finer
+    level's midpoints are filled by a cubic through four neighbours, unless the
+    same cubic one level coarser misses the points nearby by more than ``tol``
+    (the flow's log density is smooth in age except near spline knots): there
+    the flow is evaluated. ``tol`` is a target, not a bound: a point can miss by
+    more where the coarser cubic happened to fit (:data:`REFINE_TOL`). ``grid``
+    must be evenly spaced with at least 15 points; otherwise every point is
+    evaluated.
     """
     grid = np.asarray(grid, dtype=float)
     n = grid.size

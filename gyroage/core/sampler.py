@@ -10,7 +10,9 @@ Parameters per star: theta = (x, c, y) with x = log10 age [yr], c the true
 
 with f the ONNX flow density, s0 the smallest colour error the flow was trained
 on (the true colour is known exactly; the colour error enters through the
-nuisance term instead) and sigma_y = prot_err / (prot ln 10) dex, floored at
+nuisance term instead), sigma_c the colour error beyond the training colours' (the card's
+``default_bp_rp0_err``, which the flow's sequence already carries), floored at ``colour_err_floor``
+(:func:`gyroage.core.estimate._mcmc_rows`), and sigma_y = prot_err / (prot ln 10) dex, floored at
 ``period_err_floor_dex`` so a zero error stays samplable. With an extinction
 column E(BP-RP) (the reddening used to de-redden the colour) and its
 uncertainty sigma_E, the colour term becomes the Gaussian noise convolved with
@@ -128,14 +130,18 @@ def _colour_log_like(c_true, c_obs, sig_c, ebprp, ebprp_err):
         return -0.5 * (d / sig_c) ** 2
     from scipy.special import log_ndtr  # only needed with an extinction column
 
-    e = np.where(np.isfinite(ebprp), ebprp, 0.0)
+    # E unknown (an error beside bp_rp0 without its value): E >= 0 bounds nothing, the convolution is not truncated
+    known = np.isfinite(ebprp)
+    e = np.where(known, ebprp, 0.0)
     se = np.where(np.isfinite(ebprp_err) & (ebprp_err > 0), ebprp_err, 0.0)
     plain = -0.5 * (d / sig_c) ** 2
     s2 = sig_c**2 + se**2
     with np.errstate(divide="ignore", invalid="ignore"):
         mu = d * se**2 / s2
         t = sig_c * se / np.sqrt(s2)
-        conv = -0.5 * d**2 / s2 - 0.5 * np.log(s2 / sig_c**2) + log_ndtr((mu + e) / t) - log_ndtr(e / se)
+        # added term by term, in this order, so that a known E gives the same floats as before
+        conv = (-0.5 * d**2 / s2 - 0.5 * np.log(s2 / sig_c**2) + np.where(known, log_ndtr((mu + e) / t), 0.0)
+                - np.where(known, log_ndtr(e / se), 0.0))
     return np.where(se > 0, conv, plain)
 
 

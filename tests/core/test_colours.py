@@ -310,3 +310,76 @@ def test_a_reddening_without_its_error_records_the_error_as_0():
     # the option without --ebprp-err, a column value without its error: 0; given: itself; no reddening used, or an
     # unusable one (invalid_reddening, no colour): none
     np.testing.assert_array_equal(got["ebprp_err_used"], [0.0, 0.0, 0.02, np.nan, np.nan])
+
+
+def _beside_bp_rp0(**columns) -> pd.DataFrame:
+    return pd.DataFrame({"prot": [8.0, 12.0], "bp_rp0": [1.1, 1.4], **columns})
+
+
+@pytest.mark.parametrize("columns, se", [
+    ({"ebprp_err": [0.3, 0.05]}, [0.3, 0.05]),  # no ebprp column: was dropped
+    ({"av": [0.3, 0.2], "av_err": [0.7, 0.1]}, [0.7 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV]),  # was always dropped
+    ({"av_err": [0.7, 0.1]}, [0.7 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV]),
+    ({"ebv": [0.1, 0.1], "ebv_err": [0.2, 0.05]}, [0.2 * EBPRP_PER_EBV, 0.05 * EBPRP_PER_EBV]),
+    ({"ebv_err": [0.2, 0.05]}, [0.2 * EBPRP_PER_EBV, 0.05 * EBPRP_PER_EBV])])
+def test_a_reddening_error_beside_bp_rp0_is_added_whether_or_not_its_value_is_given(model, columns, se):
+    """README: a reddening's error (ebprp_err, av_err or ebv_err; 0 without one) is added in quadrature to the colour
+    uncertainty. Beside bp_rp0 only ebprp_err with an ebprp column was: av_err, ebv_err, a lone ebprp_err were not."""
+    got = model.estimate(_beside_bp_rp0(**columns), settings(model))
+    ref = model.estimate(_beside_bp_rp0(ebprp=[0.0, 0.0], ebprp_err=se), settings(model))
+    plain = model.estimate(_beside_bp_rp0(), settings(model))
+    assert_same_ages(got, ref)
+    assert not np.allclose(got["age_p16_myr"], plain["age_p16_myr"])
+
+
+def test_beside_bp_rp0_the_first_reddening_a_row_has_gives_its_error(model):
+    """The row's reddening is its ebprp cell (value or error), else av, else ebv, as for bp_rp; without an error, 0."""
+    from gyroage.core.modelcard import load_card
+    from gyroage.core.stars import check_stars
+
+    frame = pd.DataFrame({"prot": [8.0] * 5, "bp_rp0": [1.1] * 5, "ebprp": ["0.1", "", "", "", ""],
+                          "ebprp_err": ["", "0.05", "", "", ""], "av": ["", "", "0.3", "0.3", ""],
+                          "av_err": ["0.7", "0.7", "0.7", "", ""], "ebv_err": ["0.2"] * 5})
+    stars = check_stars(frame, load_card(None, verify=False)[0])
+    assert list(stars.status) == ["ok"] * 5
+    np.testing.assert_allclose(stars.ebprp_err, [np.nan, 0.05, 0.7 * EBPRP_PER_AV, np.nan, 0.2 * EBPRP_PER_EBV])
+    np.testing.assert_allclose(stars.ebprp, [0.1, np.nan, 0.3 * EBPRP_PER_AV, 0.3 * EBPRP_PER_AV, np.nan])
+
+
+def test_a_bad_reddening_error_beside_bp_rp0_is_a_row_status():
+    """Text or a negative error was dropped (or squared) without a word: the row gets invalid_reddening."""
+    from gyroage.core.modelcard import load_card
+    from gyroage.core.stars import check_stars
+
+    frame = pd.DataFrame({"prot": [8.0] * 5, "bp_rp0": ["1.1", "1.1", "1.1", "1.1", ""],
+                          "av_err": ["big", "-0.1", "inf", "", "big"]})
+    stars = check_stars(frame, load_card(None, verify=False)[0])
+    assert list(stars.status) == [statuses.INVALID_REDDENING] * 3 + [statuses.OK, statuses.INVALID_COLOUR]
+
+
+def test_the_sampler_and_group_age_take_the_reddening_error_beside_bp_rp0(model, monkeypatch):
+    from gyroage.core import estimate
+    from gyroage.core.groups import group_ages
+
+    frame = _beside_bp_rp0(av_err=[0.7, 0.1])
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(density, prior, inputs, *args, **kw):
+        seen["inputs"] = inputs
+        raise Stop
+
+    monkeypatch.setattr(estimate, "sample_stars", capture)
+    with pytest.raises(Stop):
+        model.estimate(frame, settings(model, method="mcmc"))
+    np.testing.assert_allclose(seen["inputs"].ebprp_err, [0.7 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV])
+    assert np.isnan(seen["inputs"].ebprp).all()  # no value: the sampler does not truncate (test_sampler)
+    kw = dict(n_grid=201, systematic_dex=0.0)
+    got = group_ages(frame, model.density, None, model.default_prior, **kw)
+    ref = group_ages(_beside_bp_rp0(ebprp=[0.0, 0.0], ebprp_err=[0.7 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV]),
+                     model.density, None, model.default_prior, **kw)
+    plain = group_ages(_beside_bp_rp0(), model.density, None, model.default_prior, **kw)
+    assert got["age_p50_myr"][0] == pytest.approx(ref["age_p50_myr"][0], rel=1e-9)
+    assert got["age_p16_myr"][0] != pytest.approx(plain["age_p16_myr"][0], rel=1e-6)

@@ -315,3 +315,30 @@ def test_a_member_list_with_many_field_stars_is_flagged_many_outliers(model):
     # asked for a weight above every one tried, nothing is compared: no flag
     wide = group_ages(mixed, model.density, "g", model.default_prior, 201, outlier_weight=0.7)
     assert wide["age_flags"].fillna("").tolist() == [""]
+
+
+def test_joint_age_takes_the_outlier_density_of_the_card_it_is_given(tmp_path):
+    """joint_age mixed in the uniform outlier density over the module's default period range, whatever card the
+    log-likelihoods came from; group-age uses the card's outlier.log10_prot_range. Given a card's density, joint_age
+    now uses it (the default stays the range every exported card holds)."""
+    import json
+    import shutil
+
+    from gyroage.core.density import FlowDensity
+    from gyroage.core.groups import group_log_likelihood, joint_age
+    from gyroage.core.posterior import normalise
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "model"
+    shutil.copytree(ROOT / "models", folder)
+    card = json.loads((folder / "gyroage-model.json").read_text())
+    card["outlier"]["log10_prot_range"] = [-3.0, 5.0]  # twice the shipped width: half the outlier density
+    (folder / "gyroage-model.json").write_text(json.dumps(card))
+    density = FlowDensity(folder)
+    grid = np.linspace(6, 10, 201)
+    ll = np.stack([-0.5 * ((grid - 8.0) / 0.2) ** 2, -0.5 * ((grid - 7.0) / 0.3) ** 2 - 1.0])
+    pdf, _ = joint_age(ll, grid, 0.3, outlier_log_density=density.outlier_log_density)
+    want = normalise(group_log_likelihood(ll, np.zeros(2, dtype=int), 1, np.ones(2), 0.3,
+                                          density.outlier_log_density), grid)[0]
+    np.testing.assert_allclose(pdf, want, rtol=1e-12)
+    assert not np.allclose(pdf, joint_age(ll, grid, 0.3)[0], rtol=1e-3)  # the default range gives another age

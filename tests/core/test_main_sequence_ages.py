@@ -181,6 +181,21 @@ def test_the_apis_frame_has_the_height_column_estimate_writes(ms_model):
     assert HEIGHT_COLUMN not in model.posterior(PROT, COLOUR).to_frame().columns  # no magnitudes: none, as estimate
 
 
+def test_the_height_is_written_only_where_the_row_got_an_age(ms_model):
+    """README: ms_height_mag is empty where the height did not inform the age; rows without an age (a bad or
+    out-of-domain period, a per-star prior the grid cannot hold) had it written all the same."""
+    t = term()
+    ms = ms_mag(t, COLOUR)
+    frame = pd.DataFrame({"prot": [PROT, -1.0, 1e4, PROT, PROT], "bp_rp0": [COLOUR] * 5, "abs_g0": [ms - 1.5] * 5,
+                          "mu": [7.0, 7.0, 7.0, 1e200, 7.0], "e_mu": [5.0] * 5})
+    settings = EstimateSettings(prior=Prior(kind="gaussian_log_age", mean_column="mu", sigma_column="e_mu"))
+    out = estimate_chunk(frame, FlowDensity(ms_model), settings)
+    assert list(out["status"]) == ["ok", "invalid_period", "period_out_of_domain", "invalid_prior", "ok"]
+    np.testing.assert_allclose(out[HEIGHT_COLUMN], [1.5, np.nan, np.nan, np.nan, 1.5], atol=1e-9)
+    api = AgeModel.load(ms_model).posterior(frame["prot"], frame["bp_rp0"], abs_g0=frame["abs_g0"])
+    np.testing.assert_allclose(api.ms_height_mag, [1.5, np.nan, np.nan, 1.5, 1.5], atol=1e-9)
+
+
 @pytest.mark.parametrize("command", [["estimate"], ["group-age", "--by", "group"]])
 def test_main_sequence_on_a_card_without_the_term_is_refused_in_one_line(termless_model, tmp_path, command):
     """--main-sequence on a model without the term (a `train --export` card) dated from rotation alone, exit 0,

@@ -241,3 +241,12 @@ def test_a_constant_tabulated_prior_is_flat_for_the_sampler_as_for_the_grid(mode
     slope = Prior("tabulated", lo, hi, table=((lo, hi), (0.0, 1.0)))
     tilted = estimate_chunk(frame, model.density, EstimateSettings(prior=slope, method="mcmc", seed=3, sampler=FAST))
     assert not tilted["age_p50_myr"].equals(out["default"]["age_p50_myr"])
+
+
+def test_a_reddening_error_without_its_value_is_not_truncated():
+    """Beside bp_rp0 a reddening error may come without its E(BP-RP): with E unknown, E >= 0 bounds nothing, and the
+    term is the plain convolution of the two errors (symmetric), as the grid method adds them in quadrature."""
+    c = np.linspace(-3, 3, 60001)
+    got = _colour_log_like(c, 0.0, 0.05, np.full_like(c, np.nan), np.full_like(c, 0.1))
+    s2 = 0.05**2 + 0.1**2
+    np.testing.assert_allclose(got, -0.5 * c**2 / s2 - 0.5 * np.log(s2 / 0.05**2), rtol=1e-12, atol=1e-12)
