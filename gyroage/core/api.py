@@ -289,7 +289,7 @@ class AgeModel:
         # the settings check themselves (prior, grid, outlier weight, refine_tol), up front: before the stars, so that
         # a star-less call is refused as a dated one is
         settings = EstimateSettings(prior=self.default_prior if prior is None else prior,
-                                    n_grid=int(n_grid or self.card.age_grid["n"]), refine_tol=refine_tol,
+                                    n_grid=self.card.age_grid["n"] if n_grid is None else n_grid, refine_tol=refine_tol,
                                     outlier_weight=outlier_weight)
         prior, n = settings.prior, settings.n_grid
         check_model_grid(prior, self.card.age_grid)

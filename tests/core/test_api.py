@@ -283,3 +283,16 @@ def test_sample_periods_refuses_a_count_that_is_not_a_whole_number(model, n):
 
 def test_sample_periods_takes_numpy_integers(model):
     assert model.sample_periods(500.0, 1.0, n=np.int64(3), seed=0).shape == (3,)
+
+
+@pytest.mark.parametrize("n_grid, words", [(0, "--grid must be at least 50"), (60.7, "n_grid must be a whole number")])
+def test_posterior_refuses_a_grid_it_would_have_replaced_or_truncated(model, n_grid, words):
+    # n_grid=0 quietly became the card's 201 points (int(n_grid or ...)), and 60.7 became 60
+    with pytest.raises((UserError, TypeError), match=words):
+        model.posterior(8.0, 1.1, n_grid=n_grid)
+
+
+def test_settings_refuse_a_fractional_grid():
+    from gyroage.core.estimate import EstimateSettings
+    with pytest.raises(TypeError, match="n_grid must be a whole number"):
+        EstimateSettings(n_grid=60.7)
