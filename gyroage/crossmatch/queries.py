@@ -21,6 +21,8 @@ CONE_BATCH = 50         # positions per OR'ed CONTAINS query
 VIZIER_BATCH = 200      # ids per VizieR list constraint
 MAST_BATCH = 200        # ids per MAST filter
 SYNC_ROW_CAP = 2000     # astroquery adds TOP 2000 to every sync TAP job
+# From 2**53 up a float64 no longer holds every integer: a 19-digit id as a float is some other source's id.
+FLOAT_EXACT_LIMIT = 2.0 ** 53
 
 
 # Adoption order = order of this tuple, then Gaia DR3 (see README "Adopted period").
@@ -90,12 +92,18 @@ def _gaia_batched(services: Services, build: Callable[[list], str], items: list,
 
 # ---------------------------------------------------------------- exact identifiers
 def int_ids(values) -> pd.Series:
-    """Exact nullable integers: never via float64, which cannot hold 19-digit Gaia ids."""
+    """Exact nullable integers: never via float64, which cannot hold 19-digit Gaia ids.
+
+    A float at or above 2**53 is missing rather than rounded to another source's id.
+    """
     def one(v):
-        if v is None or v is pd.NA or (isinstance(v, float) and not v.is_integer()):
+        if v is None or v is pd.NA:
             return None
+        if isinstance(v, (float, np.floating)):
+            v = float(v)
+            return int(v) if v.is_integer() and abs(v) < FLOAT_EXACT_LIMIT else None
         try:
-            return int(str(v).strip()) if not isinstance(v, (int, np.integer, float)) else int(v)
+            return int(v) if isinstance(v, (int, np.integer)) else int(str(v).strip())
         except ValueError:
             return None
 

@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io
-from gyroage.crossmatch.queries import fetch_cone_sources, fetch_neighbourhood, fetch_tic, unique_ids
+from gyroage.crossmatch.queries import (
+    FLOAT_EXACT_LIMIT,
+    fetch_cone_sources,
+    fetch_neighbourhood,
+    fetch_tic,
+    unique_ids,
+)
 from gyroage.errors import UserError
 from gyroage.statuses import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
 
@@ -95,14 +101,19 @@ _ID_RE = re.compile(r"^\s*(?:(?:gaia\s*e?dr3|gaia|dr3|tic|kic|kplr)[\s_:-]*)?(\d
 
 
 def parse_ids(values: pd.Series) -> np.ndarray:
-    """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted."""
+    """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted.
+
+    A float id is taken only below 2**53, where it is exact: a 19-digit Gaia id stored as a float has been rounded
+    to some other source's id, so it is missing (the row's ``invalid_id``), never matched.
+    """
     def one(v) -> int | None:
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v)):
             return None
         if isinstance(v, (int, np.integer)):
             return int(v) if v > 0 else None
-        if isinstance(v, float):
-            return int(v) if v.is_integer() and v > 0 else None
+        if isinstance(v, (float, np.floating)):
+            v = float(v)
+            return int(v) if v.is_integer() and 0 < v < FLOAT_EXACT_LIMIT else None
         m = _ID_RE.match(str(v))
         return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
