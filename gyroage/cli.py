@@ -222,7 +222,8 @@ def crossmatch(
     output_format: OutputFormatOpt = None,
     id_column: Annotated[Optional[str], typer.Option(help="Identifier column (default: detected by name).")] = None,
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
-    radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec (Gaia epoch 2016.0).")] = 2.0,
+    radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec; positions must be at "
+                                                      "epoch 2016.0 (no proper motion is applied).")] = 2.0,
     extinction: Annotated[str, typer.Option(help="gspphot, none or column:NAME (E(BP-RP) from the input).")] = "gspphot",
     periods: Annotated[str, typer.Option(help="Period sources in adoption order, comma-separated.")] =
         "mcquillan2014,santos2021,holcomb2022,gaiadr3",

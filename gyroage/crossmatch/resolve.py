@@ -273,8 +273,10 @@ def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.nd
             continue
         order = np.argsort(d[keep])
         near, d = near[keep][order], d[keep][order]
-        # A second source within the radius and within 1 mag of the nearest could own the period: ambiguous.
-        if near.size > 1 and not np.abs(gmag[near[1:]] - gmag[near[0]]).min() > 1.0:
+        # Another source within the radius could own the period unless it is over 1 mag fainter than the nearest:
+        # one within 1 mag, or a brighter one (the likely target of a light curve), makes the match ambiguous.
+        # An unknown G counts against the match too (NaN compares False).
+        if near.size > 1 and not (gmag[near[1:]] - gmag[near[0]] > 1.0).all():
             status[i] = AMBIGUOUS
             continue
         gaia[i] = int(sid[near[0]])
