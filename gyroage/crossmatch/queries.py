@@ -77,17 +77,24 @@ def _batches(values: list[int], size: int) -> Iterable[list[int]]:
         yield values[start:start + size]
 
 
-def _gaia_split(services: Services, build: Callable[[list], str], items: list) -> list[pd.DataFrame]:
-    """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves."""
+def _gaia_split(services: Services, build: Callable[[list], str], items: list,
+                capped: Callable[[], None] | None = None) -> list[pd.DataFrame]:
+    """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves.
+
+    A single item whose answer is still full cannot be split: it is kept, and ``capped`` is called.
+    """
     frame = services.gaia.query(build(items))
     if len(frame) >= SYNC_ROW_CAP and len(items) > 1:
         half = len(items) // 2
-        return _gaia_split(services, build, items[:half]) + _gaia_split(services, build, items[half:])
+        return _gaia_split(services, build, items[:half], capped) + _gaia_split(services, build, items[half:], capped)
+    if len(frame) >= SYNC_ROW_CAP and capped is not None:
+        capped()
     return [frame]
 
 
-def _gaia_batched(services: Services, build: Callable[[list], str], items: list, size: int) -> list[pd.DataFrame]:
-    return [f for batch in _batches(items, size) for f in _gaia_split(services, build, batch) if len(f)]
+def _gaia_batched(services: Services, build: Callable[[list], str], items: list, size: int,
+                  capped: Callable[[], None] | None = None) -> list[pd.DataFrame]:
+    return [f for batch in _batches(items, size) for f in _gaia_split(services, build, batch, capped) if len(f)]
 
 
 # ---------------------------------------------------------------- exact identifiers
@@ -129,10 +136,19 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     return g.drop_duplicates("source_id")
 
 
-def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float) -> pd.DataFrame:
-    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions."""
+def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float,
+                       warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions.
+
+    A single cone whose answer fills the sync row cap may lack sources (its nearest among them): ``warn`` is told.
+    """
+    def capped() -> None:
+        if warn is not None:
+            warn(f"warning: a cone of {radius_arcsec:g} arcsec filled Gaia's sync row cap ({SYNC_ROW_CAP} rows): "
+                 "sources in it may be missing and its match may be wrong; use a smaller --radius-arcsec")
+
     frames = _gaia_batched(services, lambda b: adql_cone(ra[b], dec[b], radius_arcsec), list(range(len(ra))),
-                           CONE_BATCH)
+                           CONE_BATCH, capped)
     if not frames:
         return pd.DataFrame(columns=["source_id", "ra", "dec", "phot_g_mean_mag"])
     return pd.concat(frames, ignore_index=True).drop_duplicates("source_id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -164,8 +165,9 @@ def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
     return out
 
 
-def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float) -> pd.DataFrame:
-    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status."""
+def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
+            warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status; warnings go to ``warn``."""
     n = len(frame)
     gaia = np.full(n, None, dtype=object)
     tic = np.full(n, None, dtype=object)
@@ -179,7 +181,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         # a position off the sky is a bad identifier: never sent to the service (which may wrap it or fail the query)
         good = (ra >= 0) & (ra < 360) & (np.abs(dec) <= 90)  # False for NaN
         status[~good] = INVALID_ID
-        gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec)
+        gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec, warn)
     else:
         parsed = parse_ids(frame[ids.column])
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
@@ -249,13 +251,14 @@ def angsep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
 
 
 def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.ndarray, services: Services,
-                radius_arcsec: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                radius_arcsec: float, warn: Callable[[str], None] | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest Gaia DR3 source within the radius of each ``good`` position; ``status`` updated in place."""
     n = len(ra)
     gaia = np.full(n, None, dtype=object)
     sep = np.full(n, np.nan)
     idx = np.flatnonzero(good)
-    src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec)
+    src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec, warn)
     sid, sra, sdec = src["source_id"].to_numpy(), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
     gmag = pd.to_numeric(src["phot_g_mean_mag"], errors="coerce").to_numpy(float)
     # A source within the radius is within it in dec alone, so each position measures only the sources in
