@@ -6,7 +6,10 @@ dask and distributed are imported inside the functions, so the local engine neve
 from __future__ import annotations
 
 import itertools
+import logging
 import re
+import signal
+import threading
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -21,7 +24,7 @@ from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
-from gyroage.files import atomic_path, is_parquet
+from gyroage.files import AtomicFile, atomic_path, is_parquet
 from gyroage.progress import Progress, counts_text
 from gyroage.writers import check_outputs, prepare_target
 
@@ -151,13 +154,23 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     check_outputs(source, target)
     prepare_target(target, directory=True)  # before a cluster starts
     client, own = _connect(client, scheduler, workers)
+    tmp = None
     try:
-        progress = Progress("estimate", unit="stars", quiet=quiet)
-        counts = _compute(source, target, settings, model, chunksize, blocksize, client, progress)
-    finally:
-        if own is not None:  # a cluster we started; a caller's client stays open
-            client.close()
-            own.close()
+        try:
+            progress = Progress("estimate", unit="stars", quiet=quiet)
+            tmp = AtomicFile(target, suffix=".dask-tmp", directory=True)
+            counts = _compute(source, tmp.path, settings, model, chunksize, blocksize, client, progress)
+        finally:
+            if own is not None:  # a cluster we started; a caller's client stays open
+                client.close()
+                own.close()
+    except BaseException:
+        # Removed only now: our own workers are stopped, so none writes a part into it after it is gone. (A caller's
+        # cluster may still be running a task: its part lands nowhere, as the directory is gone.)
+        if tmp is not None:
+            tmp.abort()
+        raise
+    tmp.commit()
     progress.close(extra=counts_text(counts))
     return counts
 
@@ -175,13 +188,25 @@ def _connect(client, scheduler: str | None, workers: int | None):
             return Client(scheduler, timeout="20s"), None
         except OSError as exc:
             raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None)
+    # A terminal's Ctrl-C reaches every process of the group: worker processes started while SIGINT is ignored
+    # inherit that, so only this process stops (one line, then the cluster is closed) and no worker prints its
+    # KeyboardInterrupt traceback. Its logs (warnings while being torn down) are silenced likewise: a failing task
+    # still reaches us through its future.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.CRITICAL)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return Client(own), own
 
 
-def _compute(source, target: Path, settings: EstimateSettings, model, chunksize: int, blocksize, client,
+def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: int, blocksize, client,
              progress: Progress) -> Counter:
-    """Every partition through :func:`_partition_task` into a directory renamed onto ``target`` when all are done."""
+    """Every partition through :func:`_partition_task` into the directory ``tmp`` (renamed onto the target by the
+    caller when all are done)."""
     from dask import delayed
     from distributed import as_completed
 
@@ -201,21 +226,20 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
         ddf = ddf.repartition(npartitions=2 * n_workers)
     spec = (str(model) if model is not None else None, 1, 8192, True)
     counts: Counter = Counter()
-    with atomic_path(target, suffix=".dask-tmp", directory=True) as tmp:
-        task = delayed(_partition_task, pure=True)
-        try:
-            frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
-            jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
-                    for i, p in enumerate(frames)]
-            progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
-            for fut in as_completed(client.compute(jobs)):
-                rows, c = fut.result()
-                counts.update(c)
-                progress.update(rows)
-        except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
-            raise io.gzip_error(" ".join(paths), exc) from None
-        if text_columns:
-            _same_types(sorted(tmp.glob("part.*.parquet")))
+    task = delayed(_partition_task, pure=True)
+    try:
+        frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
+        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
+                for i, p in enumerate(frames)]
+        progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
+        for fut in as_completed(client.compute(jobs)):
+            rows, c = fut.result()
+            counts.update(c)
+            progress.update(rows)
+    except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
+        raise io.gzip_error(" ".join(paths), exc) from None
+    if text_columns:
+        _same_types(sorted(tmp.glob("part.*.parquet")))
     return counts
 
 
