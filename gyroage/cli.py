@@ -153,7 +153,8 @@ def estimate(
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = CHUNK_ROWS,
     quiet: QuietOpt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format; a "
-                                              "finished one is computed again, with a notice).")] = False,
+                                              "finished one is computed again, with a notice; local engine only, "
+                                              "not --engine dask).")] = False,
     engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",
     workers: Annotated[Optional[int], typer.Option(help="Dask: local worker processes (default 2).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,

@@ -51,8 +51,13 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     return len(out), dict(Counter(out["status"].tolist()))
 
 
-def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2):
-    """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed."""
+def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
+              rows: dict[str, int | None] | None = None):
+    """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed.
+
+    ``rows``, if given, receives the data rows of the files counted on the way (the gzip-compressed ones, read
+    whole here to check them), for :func:`_input_rows`.
+    """
     import dask.dataframe as dd
     from dask.dataframe.io.csv import read_pandas
 
@@ -71,7 +76,9 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     for f in itertools.compress(files, gz):
         # checked whole here, as the local engine does: a damaged file is then one line before any task runs,
         # not a worker's logged traceback
-        scan_input(f, fingerprint=False, fmt="csv")
+        n = scan_input(f, fingerprint=False, fmt="csv")[1]
+        if rows is not None:
+            rows[f] = n
     if blocksize is None:
         # Enough partitions to keep every worker busy, none over 16 MB of text (~300k rows).
         total = sum(Path(f).stat().st_size for f, z in zip(files, gz) if not z)
@@ -95,6 +102,32 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         raise io.gzip_error(name, exc) from None
     ddf = ddfs[0] if len(ddfs) == 1 else dd.concat(ddfs)
     return ddf.map_partitions(layout.trim, name, meta=layout.trim(ddf._meta, name)) if layout.trims else ddf
+
+
+def _input_rows(paths: list[str], known: dict[str, int | None]) -> int | None:
+    """Data rows of the input files (``known``: those already counted), as the local engine's scan counts them: for
+    the progress total and ETA. None when any is not a local CSV or Parquet file or directory (a URL)."""
+    import glob
+
+    total = 0
+    for f in sorted(f for p in paths for f in (glob.glob(p) or [p])):
+        n = known[f] if f in known else _file_rows(f)
+        if n is None:
+            return None
+        total += n
+    return total
+
+
+def _file_rows(path: str) -> int | None:
+    """Rows of one CSV or Parquet file (from its metadata), or of a directory of Parquet files; None if unknown."""
+    if Path(path).is_dir():
+        try:
+            import pyarrow.dataset as ds
+
+            return ds.dataset(path, format="parquet").count_rows()  # the files' metadata only
+        except Exception:  # noqa: BLE001 - not one Parquet dataset as pyarrow reads it: no total, the run goes on
+            return None
+    return scan_input(path, fingerprint=False)[1]
 
 
 def _parquet_input(paths: list[str]) -> bool:
@@ -211,7 +244,8 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     from distributed import as_completed
 
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    ddf = read_dask(source, blocksize, n_workers)
+    counted: dict[str, int | None] = {}
+    ddf = read_dask(source, blocksize, n_workers, counted)
     paths = [str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source]
     text_columns = not _parquet_input(paths)
     # here, not in every worker: one line, not a worker's traceback
@@ -232,7 +266,10 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
                 for i, p in enumerate(frames)]
         progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
-        for fut in as_completed(client.compute(jobs)):
+        futures = client.compute(jobs)
+        if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
+            progress.total = _input_rows(paths, counted)
+        for fut in as_completed(futures):
             rows, c = fut.result()
             counts.update(c)
             progress.update(rows)
