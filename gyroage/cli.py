@@ -153,7 +153,8 @@ def estimate(
     chunksize: Annotated[int, typer.Option(help="Rows per chunk (memory grows with it, not with the input).")] = CHUNK_ROWS,
     quiet: QuietOpt = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same -o file (any output format; a "
-                                              "finished one is computed again, with a notice).")] = False,
+                                              "finished one is computed again, with a notice; local engine only, "
+                                              "not --engine dask).")] = False,
     engine: Annotated[str, typer.Option(help="local, or dask (Parquet directory out).")] = "local",
     workers: Annotated[Optional[int], typer.Option(help="Dask: local worker processes (default 2).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask: address of an existing scheduler.")] = None,
@@ -222,7 +223,8 @@ def crossmatch(
     output_format: OutputFormatOpt = None,
     id_column: Annotated[Optional[str], typer.Option(help="Identifier column (default: detected by name).")] = None,
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
-    radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec (Gaia epoch 2016.0).")] = 2.0,
+    radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec; positions must be at "
+                                                      "epoch 2016.0 (no proper motion is applied).")] = 2.0,
     extinction: Annotated[str, typer.Option(help="gspphot, none or column:NAME (E(BP-RP) from the input).")] = "gspphot",
     periods: Annotated[str, typer.Option(help="Period sources in adoption order, comma-separated.")] =
         "mcquillan2014,santos2021,holcomb2022,gaiadr3",

@@ -12,6 +12,7 @@ threads.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ from gyroage.errors import UserError
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 # log10 slack at the ends of the age grid: 10 ** (x - 6) Myr back to log10 may land an ulp outside
 _AGE_SLACK = 1e-9
+# Stars per block of sample_periods / period_quantiles: each star is evaluated at n_points periods (~33 KB a star at
+# 1024 points), so a block of 2048 holds ~70 MB however many stars are asked for.
+PERIOD_BLOCK_STARS = 2048
 
 
 def _cells(values) -> np.ndarray:
@@ -389,11 +393,26 @@ class AgeModel:
         return out
 
     def _period_quantiles(self, age, colour, err, levels, n_points: int) -> np.ndarray:
-        """Inverse CDF of the flow on a fine grid over the card's log10-period domain; ``levels`` (Q,) or (stars, Q)."""
+        """Inverse CDF of the flow on a fine grid over the card's log10-period domain; ``levels`` (Q,) or (stars, Q).
+
+        Evaluated in blocks of stars, so memory is bounded by the block, not the number of stars. A block is a whole
+        number of the density's onnxruntime batches (of ``batch`` star x period points): onnxruntime's numbers
+        depend on how a batch is made up, so the blocks then give bit for bit the numbers of one whole evaluation.
+        """
         lo, hi = self.card.domain["log10_prot"]
         x = np.linspace(lo, hi, int(n_points))
-        lp = self.density.log_prob_flow(x[None, :], np.log10(age[:, None]) + 6, colour[:, None], err[:, None])
-        return 10 ** quantiles(np.exp(lp - lp.max(axis=1, keepdims=True)), x, levels)
+        levels = np.asarray(levels, dtype=float)
+        per_star = levels.ndim > 1
+        out = np.empty((len(age), levels.shape[-1]))
+        batch = int(getattr(self.density, "batch", 1))
+        align = batch // math.gcd(batch, int(n_points))  # fewest stars whose points fill whole batches
+        step = max(1, int(PERIOD_BLOCK_STARS) // align) * align
+        for a in range(0, len(age), step):
+            b = a + step
+            lp = self.density.log_prob_flow(x[None, :], np.log10(age[a:b, None]) + 6, colour[a:b, None],
+                                            err[a:b, None])
+            out[a:b] = 10 ** quantiles(np.exp(lp - lp.max(axis=1, keepdims=True)), x, levels[a:b] if per_star else levels)
+        return out
 
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
         """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation)."""

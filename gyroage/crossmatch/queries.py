@@ -21,6 +21,8 @@ CONE_BATCH = 50         # positions per OR'ed CONTAINS query
 VIZIER_BATCH = 200      # ids per VizieR list constraint
 MAST_BATCH = 200        # ids per MAST filter
 SYNC_ROW_CAP = 2000     # astroquery adds TOP 2000 to every sync TAP job
+# From 2**53 up a float64 no longer holds every integer: a 19-digit id as a float is some other source's id.
+FLOAT_EXACT_LIMIT = 2.0 ** 53
 
 
 # Adoption order = order of this tuple, then Gaia DR3 (see README "Adopted period").
@@ -75,27 +77,40 @@ def _batches(values: list[int], size: int) -> Iterable[list[int]]:
         yield values[start:start + size]
 
 
-def _gaia_split(services: Services, build: Callable[[list], str], items: list) -> list[pd.DataFrame]:
-    """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves."""
+def _gaia_split(services: Services, build: Callable[[list], str], items: list,
+                capped: Callable[[], None] | None = None) -> list[pd.DataFrame]:
+    """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves.
+
+    A single item whose answer is still full cannot be split: it is kept, and ``capped`` is called.
+    """
     frame = services.gaia.query(build(items))
     if len(frame) >= SYNC_ROW_CAP and len(items) > 1:
         half = len(items) // 2
-        return _gaia_split(services, build, items[:half]) + _gaia_split(services, build, items[half:])
+        return _gaia_split(services, build, items[:half], capped) + _gaia_split(services, build, items[half:], capped)
+    if len(frame) >= SYNC_ROW_CAP and capped is not None:
+        capped()
     return [frame]
 
 
-def _gaia_batched(services: Services, build: Callable[[list], str], items: list, size: int) -> list[pd.DataFrame]:
-    return [f for batch in _batches(items, size) for f in _gaia_split(services, build, batch) if len(f)]
+def _gaia_batched(services: Services, build: Callable[[list], str], items: list, size: int,
+                  capped: Callable[[], None] | None = None) -> list[pd.DataFrame]:
+    return [f for batch in _batches(items, size) for f in _gaia_split(services, build, batch, capped) if len(f)]
 
 
 # ---------------------------------------------------------------- exact identifiers
 def int_ids(values) -> pd.Series:
-    """Exact nullable integers: never via float64, which cannot hold 19-digit Gaia ids."""
+    """Exact nullable integers: never via float64, which cannot hold 19-digit Gaia ids.
+
+    A float at or above 2**53 is missing rather than rounded to another source's id.
+    """
     def one(v):
-        if v is None or v is pd.NA or (isinstance(v, float) and not v.is_integer()):
+        if v is None or v is pd.NA:
             return None
+        if isinstance(v, (float, np.floating)):
+            v = float(v)
+            return int(v) if v.is_integer() and abs(v) < FLOAT_EXACT_LIMIT else None
         try:
-            return int(str(v).strip()) if not isinstance(v, (int, np.integer, float)) else int(v)
+            return int(v) if isinstance(v, (int, np.integer)) else int(str(v).strip())
         except ValueError:
             return None
 
@@ -121,10 +136,19 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     return g.drop_duplicates("source_id")
 
 
-def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float) -> pd.DataFrame:
-    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions."""
+def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float,
+                       warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions.
+
+    A single cone whose answer fills the sync row cap may lack sources (its nearest among them): ``warn`` is told.
+    """
+    def capped() -> None:
+        if warn is not None:
+            warn(f"warning: a cone of {radius_arcsec:g} arcsec filled Gaia's sync row cap ({SYNC_ROW_CAP} rows): "
+                 "sources in it may be missing and its match may be wrong; use a smaller --radius-arcsec")
+
     frames = _gaia_batched(services, lambda b: adql_cone(ra[b], dec[b], radius_arcsec), list(range(len(ra))),
-                           CONE_BATCH)
+                           CONE_BATCH, capped)
     if not frames:
         return pd.DataFrame(columns=["source_id", "ra", "dec", "phot_g_mean_mag"])
     return pd.concat(frames, ignore_index=True).drop_duplicates("source_id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io
-from gyroage.crossmatch.queries import fetch_cone_sources, fetch_neighbourhood, fetch_tic, unique_ids
+from gyroage.crossmatch.queries import (
+    FLOAT_EXACT_LIMIT,
+    fetch_cone_sources,
+    fetch_neighbourhood,
+    fetch_tic,
+    unique_ids,
+)
 from gyroage.errors import UserError
 from gyroage.statuses import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
 
@@ -95,14 +102,19 @@ _ID_RE = re.compile(r"^\s*(?:(?:gaia\s*e?dr3|gaia|dr3|tic|kic|kplr)[\s_:-]*)?(\d
 
 
 def parse_ids(values: pd.Series) -> np.ndarray:
-    """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted."""
+    """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted.
+
+    A float id is taken only below 2**53, where it is exact: a 19-digit Gaia id stored as a float has been rounded
+    to some other source's id, so it is missing (the row's ``invalid_id``), never matched.
+    """
     def one(v) -> int | None:
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v)):
             return None
         if isinstance(v, (int, np.integer)):
             return int(v) if v > 0 else None
-        if isinstance(v, float):
-            return int(v) if v.is_integer() and v > 0 else None
+        if isinstance(v, (float, np.floating)):
+            v = float(v)
+            return int(v) if v.is_integer() and 0 < v < FLOAT_EXACT_LIMIT else None
         m = _ID_RE.match(str(v))
         return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
@@ -153,8 +165,9 @@ def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
     return out
 
 
-def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float) -> pd.DataFrame:
-    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status."""
+def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
+            warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status; warnings go to ``warn``."""
     n = len(frame)
     gaia = np.full(n, None, dtype=object)
     tic = np.full(n, None, dtype=object)
@@ -168,7 +181,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         # a position off the sky is a bad identifier: never sent to the service (which may wrap it or fail the query)
         good = (ra >= 0) & (ra < 360) & (np.abs(dec) <= 90)  # False for NaN
         status[~good] = INVALID_ID
-        gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec)
+        gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec, warn)
     else:
         parsed = parse_ids(frame[ids.column])
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
@@ -238,13 +251,14 @@ def angsep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
 
 
 def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.ndarray, services: Services,
-                radius_arcsec: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                radius_arcsec: float, warn: Callable[[str], None] | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest Gaia DR3 source within the radius of each ``good`` position; ``status`` updated in place."""
     n = len(ra)
     gaia = np.full(n, None, dtype=object)
     sep = np.full(n, np.nan)
     idx = np.flatnonzero(good)
-    src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec)
+    src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec, warn)
     sid, sra, sdec = src["source_id"].to_numpy(), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
     gmag = pd.to_numeric(src["phot_g_mean_mag"], errors="coerce").to_numpy(float)
     # A source within the radius is within it in dec alone, so each position measures only the sources in
@@ -262,8 +276,10 @@ def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.nd
             continue
         order = np.argsort(d[keep])
         near, d = near[keep][order], d[keep][order]
-        # A second source within the radius and within 1 mag of the nearest could own the period: ambiguous.
-        if near.size > 1 and not np.abs(gmag[near[1:]] - gmag[near[0]]).min() > 1.0:
+        # Another source within the radius could own the period unless it is over 1 mag fainter than the nearest:
+        # one within 1 mag, or a brighter one (the likely target of a light curve), makes the match ambiguous.
+        # An unknown G counts against the match too (NaN compares False).
+        if near.size > 1 and not (gmag[near[1:]] - gmag[near[0]] > 1.0).all():
             status[i] = AMBIGUOUS
             continue
         gaia[i] = int(sid[near[0]])

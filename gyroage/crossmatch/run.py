@@ -35,6 +35,9 @@ from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND,
 
 # 2.5/ln(10): magnitude error from a flux signal-to-noise ratio.
 MAG_PER_FLUX_SNR = 2.5 / math.log(10)
+# A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
+# under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
+MAX_RADIUS_ARCSEC = 60.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class CrossmatchSettings:
     warn_distance_pc: float = 100.0
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.radius_arcsec, numbers.Real) and 0 < self.radius_arcsec <= MAX_RADIUS_ARCSEC):
+            raise UserError(f"--radius-arcsec must be positive and at most {MAX_RADIUS_ARCSEC:g} arcsec "
+                            f"(got {self.radius_arcsec}): a cone matches one star")
         unknown = [s for s in self.sources if s != GAIA_SOURCE and s not in CATALOGUE_BY_NAME]
         if unknown or not self.sources:
             known = ", ".join(DEFAULT_SOURCES)
@@ -86,7 +92,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     """
     report = report if report is not None else CrossmatchReport()
     ext_col = settings.extinction_column(list(frame.columns))
-    res = resolve(frame, ids, services, settings.radius_arcsec)
+    res = resolve(frame, ids, services, settings.radius_arcsec, report.warn)
     status = res["_status"].to_numpy(dtype=object).copy()
     n = len(frame)
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()))

@@ -6,7 +6,10 @@ dask and distributed are imported inside the functions, so the local engine neve
 from __future__ import annotations
 
 import itertools
+import logging
 import re
+import signal
+import threading
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -21,7 +24,7 @@ from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
-from gyroage.files import atomic_path, is_parquet
+from gyroage.files import AtomicFile, atomic_path, is_parquet
 from gyroage.progress import Progress, counts_text
 from gyroage.writers import check_outputs, prepare_target
 
@@ -48,8 +51,13 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     return len(out), dict(Counter(out["status"].tolist()))
 
 
-def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2):
-    """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed."""
+def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
+              rows: dict[str, int | None] | None = None):
+    """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed.
+
+    ``rows``, if given, receives the data rows of the files counted on the way (the gzip-compressed ones, read
+    whole here to check them), for :func:`_input_rows`.
+    """
     import dask.dataframe as dd
     from dask.dataframe.io.csv import read_pandas
 
@@ -68,7 +76,9 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     for f in itertools.compress(files, gz):
         # checked whole here, as the local engine does: a damaged file is then one line before any task runs,
         # not a worker's logged traceback
-        scan_input(f, fingerprint=False, fmt="csv")
+        n = scan_input(f, fingerprint=False, fmt="csv")[1]
+        if rows is not None:
+            rows[f] = n
     if blocksize is None:
         # Enough partitions to keep every worker busy, none over 16 MB of text (~300k rows).
         total = sum(Path(f).stat().st_size for f, z in zip(files, gz) if not z)
@@ -92,6 +102,32 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         raise io.gzip_error(name, exc) from None
     ddf = ddfs[0] if len(ddfs) == 1 else dd.concat(ddfs)
     return ddf.map_partitions(layout.trim, name, meta=layout.trim(ddf._meta, name)) if layout.trims else ddf
+
+
+def _input_rows(paths: list[str], known: dict[str, int | None]) -> int | None:
+    """Data rows of the input files (``known``: those already counted), as the local engine's scan counts them: for
+    the progress total and ETA. None when any is not a local CSV or Parquet file or directory (a URL)."""
+    import glob
+
+    total = 0
+    for f in sorted(f for p in paths for f in (glob.glob(p) or [p])):
+        n = known[f] if f in known else _file_rows(f)
+        if n is None:
+            return None
+        total += n
+    return total
+
+
+def _file_rows(path: str) -> int | None:
+    """Rows of one CSV or Parquet file (from its metadata), or of a directory of Parquet files; None if unknown."""
+    if Path(path).is_dir():
+        try:
+            import pyarrow.dataset as ds
+
+            return ds.dataset(path, format="parquet").count_rows()  # the files' metadata only
+        except Exception:  # noqa: BLE001 - not one Parquet dataset as pyarrow reads it: no total, the run goes on
+            return None
+    return scan_input(path, fingerprint=False)[1]
 
 
 def _parquet_input(paths: list[str]) -> bool:
@@ -151,13 +187,23 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     check_outputs(source, target)
     prepare_target(target, directory=True)  # before a cluster starts
     client, own = _connect(client, scheduler, workers)
+    tmp = None
     try:
-        progress = Progress("estimate", unit="stars", quiet=quiet)
-        counts = _compute(source, target, settings, model, chunksize, blocksize, client, progress)
-    finally:
-        if own is not None:  # a cluster we started; a caller's client stays open
-            client.close()
-            own.close()
+        try:
+            progress = Progress("estimate", unit="stars", quiet=quiet)
+            tmp = AtomicFile(target, suffix=".dask-tmp", directory=True)
+            counts = _compute(source, tmp.path, settings, model, chunksize, blocksize, client, progress)
+        finally:
+            if own is not None:  # a cluster we started; a caller's client stays open
+                client.close()
+                own.close()
+    except BaseException:
+        # Removed only now: our own workers are stopped, so none writes a part into it after it is gone. (A caller's
+        # cluster may still be running a task: its part lands nowhere, as the directory is gone.)
+        if tmp is not None:
+            tmp.abort()
+        raise
+    tmp.commit()
     progress.close(extra=counts_text(counts))
     return counts
 
@@ -175,18 +221,31 @@ def _connect(client, scheduler: str | None, workers: int | None):
             return Client(scheduler, timeout="20s"), None
         except OSError as exc:
             raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None)
+    # A terminal's Ctrl-C reaches every process of the group: worker processes started while SIGINT is ignored
+    # inherit that, so only this process stops (one line, then the cluster is closed) and no worker prints its
+    # KeyboardInterrupt traceback. Its logs (warnings while being torn down) are silenced likewise: a failing task
+    # still reaches us through its future.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.CRITICAL)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return Client(own), own
 
 
-def _compute(source, target: Path, settings: EstimateSettings, model, chunksize: int, blocksize, client,
+def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: int, blocksize, client,
              progress: Progress) -> Counter:
-    """Every partition through :func:`_partition_task` into a directory renamed onto ``target`` when all are done."""
+    """Every partition through :func:`_partition_task` into the directory ``tmp`` (renamed onto the target by the
+    caller when all are done)."""
     from dask import delayed
     from distributed import as_completed
 
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    ddf = read_dask(source, blocksize, n_workers)
+    counted: dict[str, int | None] = {}
+    ddf = read_dask(source, blocksize, n_workers, counted)
     paths = [str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source]
     text_columns = not _parquet_input(paths)
     # here, not in every worker: one line, not a worker's traceback
@@ -201,21 +260,23 @@ def _compute(source, target: Path, settings: EstimateSettings, model, chunksize:
         ddf = ddf.repartition(npartitions=2 * n_workers)
     spec = (str(model) if model is not None else None, 1, 8192, True)
     counts: Counter = Counter()
-    with atomic_path(target, suffix=".dask-tmp", directory=True) as tmp:
-        task = delayed(_partition_task, pure=True)
-        try:
-            frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
-            jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
-                    for i, p in enumerate(frames)]
-            progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
-            for fut in as_completed(client.compute(jobs)):
-                rows, c = fut.result()
-                counts.update(c)
-                progress.update(rows)
-        except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
-            raise io.gzip_error(" ".join(paths), exc) from None
-        if text_columns:
-            _same_types(sorted(tmp.glob("part.*.parquet")))
+    task = delayed(_partition_task, pure=True)
+    try:
+        frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
+        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
+                for i, p in enumerate(frames)]
+        progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
+        futures = client.compute(jobs)
+        if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
+            progress.total = _input_rows(paths, counted)
+        for fut in as_completed(futures):
+            rows, c = fut.result()
+            counts.update(c)
+            progress.update(rows)
+    except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
+        raise io.gzip_error(" ".join(paths), exc) from None
+    if text_columns:
+        _same_types(sorted(tmp.glob("part.*.parquet")))
     return counts
 
 

@@ -82,3 +82,43 @@ def test_vizier_answer_without_table_or_error_is_no_match_not_a_failure():
     unknown = head + b"<RESOURCE><INFO name='Error' value='No catalogue or table was specified or found'/></RESOURCE></VOTABLE>"
     with pytest.raises(UserError, match="VizieR has no table J/X/1"):
         _votable_table(unknown, "J/X/1")
+
+
+def test_a_single_cone_at_the_row_cap_warns_once(tmp_path, sky, monkeypatch, capsys):
+    """One cone whose answer fills the sync cap cannot be split: it was kept truncated without a word. The run now
+    warns once (report and stderr), however many such cones there are."""
+    from gyroage.crossmatch import run_crossmatch
+    from tests.crossmatch.fakesky import GAIA, services_for
+
+    monkeypatch.setattr(queries, "SYNC_ROW_CAP", 1)
+    a, b = GAIA[GA], GAIA[GB]
+    (tmp_path / "pos.csv").write_text(f"ra,dec\n{a[0]},{a[1]}\n{b[0]},{b[1]}\n")
+    report = run_crossmatch(tmp_path / "pos.csv", tmp_path / "out.csv", services_for(sky),
+                            CrossmatchSettings(radius_arcsec=2.0), quiet=True)
+    capped = [m for m in report.messages if "row cap" in m]
+    assert len(capped) == 1 and "--radius-arcsec" in capped[0], report.messages
+    assert capsys.readouterr().err.count("row cap") == 1
+    # the same run under the real cap says nothing
+    monkeypatch.setattr(queries, "SYNC_ROW_CAP", 2000)
+    report = run_crossmatch(tmp_path / "pos.csv", tmp_path / "out.csv", services_for(sky),
+                            CrossmatchSettings(radius_arcsec=2.0), quiet=True)
+    assert not [m for m in report.messages if "row cap" in m]
+
+
+@pytest.mark.parametrize("radius", [60.5, 3600.0, float("inf"), float("nan"), 0.0])
+def test_radius_beyond_the_maximum_is_one_line(radius):
+    """A very large --radius-arcsec let one cone hit the 2000-row cap; radii over 60 arcsec are now refused."""
+    with pytest.raises(UserError, match="--radius-arcsec must be"):
+        CrossmatchSettings(radius_arcsec=radius)
+    assert CrossmatchSettings(radius_arcsec=60.0).radius_arcsec == 60.0
+
+
+def test_radius_beyond_the_maximum_exits_2_before_any_query(tmp_path, sky):
+    from tests.conftest import run_cli
+
+    src = tmp_path / "in.csv"
+    src.write_text("ra,dec\n10.0,10.0\n")
+    res = run_cli("crossmatch", str(src), "-o", str(tmp_path / "out.csv"), "--quiet", "--no-cache", "--gaia-url",
+                  sky.url, "--vizier-url", sky.url, "--mast-url", sky.url, "--radius-arcsec", "600")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "at most 60" in res.stderr
+    assert sky.raw == []

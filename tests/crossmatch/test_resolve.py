@@ -137,3 +137,41 @@ def test_crossmatch_reads_sexagesimal_positions(tmp_path, sky):
     sent = [(float(r), float(d)) for r, d in re.findall(r"CIRCLE\('ICRS', ([-\d.]+), ([-\d.]+),", cone)]
     assert [x for pos in sent for x in pos] == pytest.approx([a[0], a[1], b[0], b[1], c[0], c[1], c[0], c[1]],
                                                              abs=1e-9)
+
+
+def test_float_gaia_ids_beyond_2_53_are_invalid_not_rounded(tmp_path, sky):
+    """A FITS float64 source_id 2106000000000000001.0 is 2106000000000000000.0: int() of it named another star with
+    status ok. A float id at or above 2**53 (where floats skip integers) is now invalid_id; smaller ones (TIC, KIC
+    as float) still read, and int_ids (service answers) refuses such floats likewise."""
+    import numpy as np
+
+    from gyroage.crossmatch.queries import int_ids
+
+    parsed = parse_ids(pd.Series([float(GA), 2.0 ** 53, 2.0 ** 53 - 1, 2000002.0, np.float32(12.0)], dtype=object))
+    assert parsed.tolist() == [None, None, 2 ** 53 - 1, 2000002, 12]
+    assert int_ids([float(GA), 2.0 ** 53, 2000002.0, GA, str(GA)]).tolist() == [pd.NA, pd.NA, 2000002, GA, GA]
+    # end to end: a float64 column (as FITS/Parquet give it) of a 19-digit id is not matched to anything
+    pd.DataFrame({"source_id": [float(GA)]}).to_parquet(tmp_path / "ids.parquet")
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    run_crossmatch(tmp_path / "ids.parquet", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64"})
+    assert out["crossmatch_status"].tolist() == ["invalid_id"] and out["source_id"].isna().all()
+
+
+def test_cone_with_a_brighter_source_than_the_nearest_is_ambiguous(tmp_path, sky, monkeypatch):
+    """A G = 18 source 0.2" from the position was adopted over the G = 10 star 1.5" away (the likely owner of a
+    light-curve period), status ok: a source within the radius brighter than the nearest by over 1 mag is now
+    ambiguous too; one fainter by over 1 mag still does not count."""
+    from tests.crossmatch import fakesky
+
+    faint, bright, far_faint = 9100000000000000001, 9100000000000000002, 9100000000000000003
+    row = (12.5, 12.0, 500.0, 800.0, 2.0, 1.0, 0.1, 0.08, 0.12, 6.1, 0.3)
+    monkeypatch.setitem(fakesky.GAIA, faint, (30.0, 5.0 + 0.2 / 3600, 18.0, *row))
+    monkeypatch.setitem(fakesky.GAIA, bright, (30.0, 5.0 + 1.5 / 3600, 10.0, *row))
+    monkeypatch.setitem(fakesky.GAIA, far_faint, (40.0, 5.0 + 1.5 / 3600, 18.0, *row))
+    monkeypatch.setitem(fakesky.GAIA, far_faint + 1, (40.0, 5.0 + 0.2 / 3600, 10.0, *row))
+    out = run_rows(tmp_path, sky, "ra,dec\n30.0,5.0\n40.0,5.0\n", radius_arcsec=2.0)
+    assert out["crossmatch_status"].tolist()[0] == "ambiguous" and pd.isna(out.loc[0, "source_id"])
+    assert out.loc[1, "source_id"] == far_faint + 1  # the bright nearest kept: its faint neighbour cannot own it

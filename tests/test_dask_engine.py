@@ -1,0 +1,97 @@
+"""The Dask engine's own cluster: Ctrl-C, its temporary directory, progress."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+
+def test_ctrl_c_on_the_engines_own_cluster_is_one_line_and_leaves_nothing(tmp_path):
+    """Ctrl-C (SIGINT to the whole foreground process group) during --engine dask printed the workers' tracebacks
+    and distributed's warnings even with -q. Now only 'gyroage: interrupted' (exit 130), and no .dask-tmp
+    directory is left beside the target."""
+    pytest.importorskip("distributed")
+    rng = np.random.default_rng(5)
+    n = 150_000
+    pd.DataFrame({"prot": np.round(rng.uniform(1, 30, n), 3),
+                  "bp_rp0": np.round(rng.uniform(0.6, 2.5, n), 3)}).to_csv(tmp_path / "big.csv", index=False)
+    cmd = [sys.executable, "-m", "gyroage.cli", "estimate", str(tmp_path / "big.csv"), "-o", str(tmp_path / "dk.parquet"),
+           "--engine", "dask", "--workers", "2", "-q"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not list(tmp_path.glob(".dk.parquet.*.dask-tmp")) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail("the dask run never started its partitions")
+            time.sleep(0.1)
+        time.sleep(1.0)  # partitions under way
+        if proc.poll() is not None:
+            pytest.skip("the run ended before it could be interrupted")
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: every process of the group
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert err == "gyroage: interrupted\n", err
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".dk.parquet")]
+    assert not (tmp_path / "dk.parquet").exists()
+
+
+def _stars(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame({"prot": np.round(rng.uniform(1, 30, n), 3), "bp_rp0": np.round(rng.uniform(0.6, 2.5, n), 3)})
+
+
+def test_dask_progress_has_the_row_total(tmp_path, capsys):
+    """Dask progress showed rows done with no total or ETA: the row count of a CSV or Parquet input is now given."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.engines import dask_engine
+
+    _stars(300).to_csv(tmp_path / "in.csv", index=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask_engine.run_dask(str(tmp_path / "in.csv"), tmp_path / "out.parquet", EstimateSettings(), blocksize=2000,
+                             client=client)
+    err = capsys.readouterr().err
+    assert "estimate: 300/300 | " in err, err
+
+
+def test_dask_input_rows_of_csv_gzip_and_parquet(tmp_path):
+    import gzip
+
+    from gyroage.engines.dask_engine import _input_rows
+
+    _stars(30).to_csv(tmp_path / "a.csv", index=False)
+    (tmp_path / "b.csv.gz").write_bytes(gzip.compress(_stars(20).to_csv(index=False).encode()))
+    (tmp_path / "pq").mkdir()
+    _stars(12).to_parquet(tmp_path / "pq" / "part.0.parquet")
+    _stars(5).to_parquet(tmp_path / "pq" / "part.1.parquet")
+    assert _input_rows([str(tmp_path / "a.csv"), str(tmp_path / "b.csv.gz")], {}) == 50
+    assert _input_rows([str(tmp_path / "*.csv*")], {str(tmp_path / "b.csv.gz"): 20}) == 50  # counted: not again
+    assert _input_rows([str(tmp_path / "pq")], {}) == 17
+    assert _input_rows([str(tmp_path / "pq" / "part.*.parquet")], {}) == 17
+    assert _input_rows(["s3://bucket/none/*.parquet"], {}) is None  # not a local file: no total
+
+
+def test_resume_help_says_the_dask_engine_refuses_it():
+    """--help said --resume works with 'any output format', but --engine dask refuses --resume: it now says so."""
+    from tests.conftest import run_cli
+
+    res = run_cli("estimate", "--help")
+    text = " ".join(w for w in res.stdout.replace("│", " ").split())
+    assert "local engine only, not --engine dask" in text, text
