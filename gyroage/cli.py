@@ -326,7 +326,8 @@ def group_age(
     say_input_notes(frame.columns, reddening, main_sequence,
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True))
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
-        writer.write(out)
+        # the group label (first column) is the input's: from a typed input it keeps every digit
+        writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])
     if not quiet:
         for same in similar_labels(out.iloc[:, 0]):
             names = ", ".join(f"'{g}'" for g in same[:-1]) + f" and '{same[-1]}'"

@@ -245,7 +245,8 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update)
             post["row"] += offset - rows  # chunk-local rows to 0-based input rows
         c = Counter(out["status"].tolist())
-        sink.add(i, out, c, post)
+        # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
+        sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]])
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)

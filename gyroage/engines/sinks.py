@@ -17,6 +17,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -91,7 +92,9 @@ class Sidecar:
         prev = self.manifest["chunks"].get(str(i))
         return prev["counts"] if prev is not None and prev["rows"] == rows else None
 
-    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None) -> None:
+    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
+            exact: Collection = ()) -> None:
+        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`)."""
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
             with atomic_path(self.post_path(i)) as tmp:
                 posteriors.to_parquet(tmp, index=False)
@@ -103,7 +106,7 @@ class Sidecar:
                     frame = numbers_from_text(frame, io.NA_TOKENS)
                 frame.to_parquet(tmp, index=False)
             else:
-                tmp.write_bytes(writers.csv_text(frame, sep=self.sep).encode("utf-8"))
+                tmp.write_bytes(writers.csv_text(frame, sep=self.sep, exact=exact).encode("utf-8"))
         self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
         self._write_manifest()
 
@@ -148,11 +151,12 @@ class Stream:
     def done(self, i: int, rows: int) -> None:
         return None
 
-    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None) -> None:
+    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
+            exact: Collection = ()) -> None:
         if posteriors is not None and len(posteriors):  # an empty table has no list types for Parquet to agree on
             self.post_parts.append(self.post_dir / f"{i:07d}.parquet")
             posteriors.to_parquet(self.post_parts[-1], index=False)
-        self.writer.write(frame)
+        self.writer.write(frame, exact)
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
         self.writer.commit()

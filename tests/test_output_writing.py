@@ -1,0 +1,69 @@
+"""Output writing: what each output column keeps of its values, headers across chunks, resume's hash and messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.engines import local as engines
+from tests.conftest import run_cli
+from tests.test_engines import density, settings, stars  # noqa: F401  (fixtures)
+
+RA = [123.456789012, 359.99991, 10.0, 200.5]
+DEC = [-45.1234567, 0.00012345678, 1e-7, 89.9999999999]
+
+
+def _parquet_input(tmp_path, n: int = 4):
+    frame = stars(n)
+    frame["ra"], frame["dec"] = RA[:n], DEC[:n]
+    src = tmp_path / "in.parquet"
+    frame.to_parquet(src, index=False)
+    return src
+
+
+@pytest.mark.parametrize("chunksize", [100, 1])
+def test_parquet_input_columns_keep_every_digit_in_csv(tmp_path, density, settings, chunksize):  # noqa: F811
+    """Input floats from a typed input come out repr-exact; gyroage's own columns keep their 6 digits."""
+    src = _parquet_input(tmp_path)
+    out = tmp_path / "out.csv"
+    engines.run_local(src, out, density, settings, chunksize=chunksize, quiet=True)
+    back = pd.read_csv(out)
+    assert back["ra"].tolist() == RA and back["dec"].tolist() == DEC
+    text = out.read_text()
+    assert "123.456789012" in text and "0.00012345678" in text
+    ages = back["age_p50_myr"].dropna().to_numpy()
+    assert ages.size and (ages == np.array([float(f"{a:.6g}") for a in ages])).all()
+
+
+def test_parquet_input_columns_keep_every_digit_when_resumed(tmp_path, density, settings, monkeypatch):  # noqa: F811
+    from tests.test_engines import interrupt_after
+
+    src = _parquet_input(tmp_path)
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    engines.run_local(src, ref, density, settings, chunksize=1, quiet=True)
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=1, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    engines.run_local(src, out, density, settings, chunksize=1, quiet=True, resume=True)
+    assert out.read_bytes() == ref.read_bytes()
+    assert pd.read_csv(out)["ra"].tolist() == RA
+
+
+def test_parquet_input_to_stdout_keeps_every_digit(tmp_path):
+    src = _parquet_input(tmp_path)
+    r = run_cli("estimate", str(src), "-q")
+    assert r.returncode == 0, r.stderr
+    assert "123.456789012,-45.1234567" in r.stdout and "359.99991,0.00012345678" in r.stdout
+
+
+def test_group_age_parquet_label_keeps_every_digit(tmp_path):
+    frame = stars(40)
+    frame["cluster"] = np.where(np.arange(40) < 20, 1.0000001, 2.5)
+    src = tmp_path / "in.parquet"
+    frame.to_parquet(src, index=False)
+    out = tmp_path / "groups.csv"
+    r = run_cli("group-age", str(src), "--by", "cluster", "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    assert pd.read_csv(out)["cluster"].tolist() == [1.0000001, 2.5]
