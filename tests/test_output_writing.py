@@ -67,3 +67,18 @@ def test_group_age_parquet_label_keeps_every_digit(tmp_path):
     r = run_cli("group-age", str(src), "--by", "cluster", "-o", str(out), "-q")
     assert r.returncode == 0, r.stderr
     assert pd.read_csv(out)["cluster"].tolist() == [1.0000001, 2.5]
+
+
+@pytest.mark.parametrize("name", ["nl_out.csv", "nl_out.tsv", "nl_out.csv.gz"])
+def test_header_cell_with_a_newline_is_written_once(tmp_path, name):
+    """Chunks after the first are joined without their header, however many lines its quoted cells span."""
+    src = tmp_path / "nl.csv"
+    src.write_text('"star\nname",prot,bp_rp0\nA,25.4,0.82\nB,8.0,1.1\nC,12.0,1.3\n')
+    out = tmp_path / name
+    r = run_cli("estimate", str(src), "-o", str(out), "--chunksize", "1", "-q")
+    assert r.returncode == 0, r.stderr
+    back = pd.read_csv(out, sep="\t" if name.endswith(".tsv") else ",")
+    assert back["star\nname"].tolist() == ["A", "B", "C"]
+    one = tmp_path / ("one" + name[6:])
+    assert run_cli("estimate", str(src), "-o", str(one), "-q").returncode == 0
+    assert pd.read_csv(one, sep="\t" if name.endswith(".tsv") else ",").equals(back)

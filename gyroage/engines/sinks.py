@@ -106,8 +106,11 @@ class Sidecar:
                     frame = numbers_from_text(frame, io.NA_TOKENS)
                 frame.to_parquet(tmp, index=False)
             else:
-                tmp.write_bytes(writers.csv_text(frame, sep=self.sep, exact=exact).encode("utf-8"))
-        self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
+                # only chunk 0 holds the header: a later one's would have to be cut off when joined, and a quoted
+                # header cell may span lines
+                text = writers.csv_text(frame, header=i == 0, sep=self.sep, exact=exact)
+                tmp.write_bytes(text.encode("utf-8"))
+        self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts), "header": i == 0}
         self._write_manifest()
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
@@ -124,8 +127,8 @@ class Sidecar:
             with atomic_path(self.target) as tmp, writers.open_bytes(tmp, is_gzip_name(self.target)) as out:
                 for i in range(n_chunks):
                     with open(self.path(i), "rb") as fh:
-                        if i > 0:
-                            fh.readline()  # the header, already written by chunk 0
+                        if i > 0 and self.manifest["chunks"].get(str(i), {}).get("header", True):
+                            fh.readline()  # a chunk left by an older gyroage, which wrote its header: one line
                         shutil.copyfileobj(fh, out, 1 << 20)
         shutil.rmtree(self.dir, ignore_errors=True)
 
