@@ -82,3 +82,20 @@ def test_header_cell_with_a_newline_is_written_once(tmp_path, name):
     one = tmp_path / ("one" + name[6:])
     assert run_cli("estimate", str(src), "-o", str(one), "-q").returncode == 0
     assert pd.read_csv(one, sep="\t" if name.endswith(".tsv") else ",").equals(back)
+
+
+def test_resume_refuses_a_card_refitted_in_place(tmp_path, density, settings, monkeypatch):  # noqa: F811
+    """Same ONNX files, a calibration written into the card since: the old rows are not resumed into."""
+    import copy
+    import dataclasses
+
+    from gyroage.errors import UserError
+    from tests.test_engines import interrupted_run
+
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch)
+    refit = copy.copy(density)
+    refit.card = dataclasses.replace(density.card, calibration={**density.card.calibration, "refit": True})
+    assert refit.card.files == density.card.files
+    with pytest.raises(UserError, match="settings, model"):
+        engines.run_local(src, out, refit, settings, chunksize=100, quiet=True, resume=True)
+

@@ -37,12 +37,15 @@ __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
 
 def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: int, posteriors: bool = False,
                   ids: Sequence[str] | None = None) -> str:
-    """Everything that changes what a run writes: settings, model files, chunking, posteriors kept, version."""
+    """Everything that changes what a run writes: settings, model (files and card), chunking, posteriors kept,
+    version."""
     kept = {"keep_posteriors": bool(posteriors)}
     if posteriors:  # the posteriors' id columns (None: found by name)
         kept["posterior_ids"] = None if ids is None else list(ids)
     blob = json.dumps({"settings": {**asdict(settings), **kept},
-                       "model": density.card.files, "chunksize": int(chunksize),
+                       # the whole card, not only its files' SHA-256: a calibration refitted into the card
+                       # (validate --fit-calibration --write-card) leaves the ONNX files as they were
+                       "model": density.card.files, "card": density.card.to_dict(), "chunksize": int(chunksize),
                        "gyroage": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
