@@ -99,3 +99,20 @@ def test_resume_refuses_a_card_refitted_in_place(tmp_path, density, settings, mo
     with pytest.raises(UserError, match="settings, model"):
         engines.run_local(src, out, refit, settings, chunksize=100, quiet=True, resume=True)
 
+
+
+def test_settings_hash_ignores_what_does_not_change_results(density, settings):  # noqa: F811
+    import dataclasses
+
+    from gyroage.core.sampler import SamplerSettings
+
+    def h(**kw):
+        return engines.settings_hash(density, dataclasses.replace(settings, **kw), 100)
+
+    mcmc = {"method": "mcmc", "seed": 3}
+    assert h(**mcmc, sampler=SamplerSettings(processes=1)) == h(**mcmc, sampler=SamplerSettings(processes=2))
+    assert h(**mcmc, sampler=SamplerSettings(max_steps=500)) != h(**mcmc)
+    assert h(**mcmc) != h(method="mcmc", seed=4)
+    # the grid draws nothing: its seed and the sampler's settings do not change a row
+    assert h(seed=1) == h(seed=2) == h(sampler=SamplerSettings(max_steps=500, processes=2))
+    assert h(n_grid=settings.n_grid + 10) != h()

@@ -42,7 +42,12 @@ def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: i
     kept = {"keep_posteriors": bool(posteriors)}
     if posteriors:  # the posteriors' id columns (None: found by name)
         kept["posterior_ids"] = None if ids is None else list(ids)
-    blob = json.dumps({"settings": {**asdict(settings), **kept},
+    used = asdict(settings)
+    if settings.method == "grid":  # the grid draws nothing: its rows do not depend on the seed or the sampler
+        del used["seed"], used["sampler"]
+    else:  # worker processes share out the blocks, each seeded by itself: no bit of a row depends on their number
+        del used["sampler"]["processes"]
+    blob = json.dumps({"settings": {**used, **kept},
                        # the whole card, not only its files' SHA-256: a calibration refitted into the card
                        # (validate --fit-calibration --write-card) leaves the ONNX files as they were
                        "model": density.card.files, "card": density.card.to_dict(), "chunksize": int(chunksize),
