@@ -82,8 +82,10 @@ def user_errors(fn):
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
-        except KeyboardInterrupt:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
-            typer.echo("gyroage: interrupted", err=True)
+        except KeyboardInterrupt as exc:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
+            # a resumable run's engine says in it how many rows are kept (gyroage.engines.local.run_local)
+            typer.echo(f"gyroage: {exc.args[0] if exc.args and isinstance(exc.args[0], str) else 'interrupted'}",
+                       err=True)
             raise typer.Exit(130) from None
         except OSError as exc:
             if exc.errno not in DISK_FULL:  # anything else is a bug: keep its traceback

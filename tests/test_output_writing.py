@@ -116,3 +116,52 @@ def test_settings_hash_ignores_what_does_not_change_results(density, settings): 
     # the grid draws nothing: its seed and the sampler's settings do not change a row
     assert h(seed=1) == h(seed=2) == h(sampler=SamplerSettings(max_steps=500, processes=2))
     assert h(n_grid=settings.n_grid + 10) != h()
+
+
+def _interrupt(tmp_path, density, settings, monkeypatch, finished: int) -> KeyboardInterrupt:  # noqa: F811
+    """A 300-star run into out.csv in chunks of 100, interrupted after ``finished`` chunks: what it raised."""
+    from tests.test_engines import interrupt_after
+
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    interrupt_after(monkeypatch, "estimate_chunk", finished)
+    with pytest.raises(KeyboardInterrupt) as info:
+        engines.run_local(src, tmp_path / "out.csv", density, settings, chunksize=100, quiet=True)
+    return info.value
+
+
+def test_interrupt_says_what_is_kept_and_how_to_continue(tmp_path, density, settings, monkeypatch):  # noqa: F811
+    message = str(_interrupt(tmp_path, density, settings, monkeypatch, finished=2))
+    assert "200 rows" in message and "--resume" in message and "\n" not in message, message
+
+
+def test_interrupt_before_any_chunk_keeps_nothing(tmp_path, density, settings, monkeypatch):  # noqa: F811
+    assert "--resume" not in str(_interrupt(tmp_path, density, settings, monkeypatch, finished=0))
+    assert not engines.sidecar_dir(tmp_path / "out.csv").exists()
+
+
+def test_interrupt_line_on_the_command_line(capsys):
+    import typer
+
+    from gyroage.cli import user_errors
+
+    for raised, line in ((KeyboardInterrupt(), "gyroage: interrupted"),
+                         (KeyboardInterrupt("interrupted: 5 rows kept"), "gyroage: interrupted: 5 rows kept")):
+        def fn(raised=raised):
+            raise raised
+
+        with pytest.raises(typer.Exit) as info:
+            user_errors(fn)()
+        assert info.value.exit_code == 130
+        assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_resume_says_so_at_the_start_once(tmp_path, density, settings, monkeypatch, capsys):  # noqa: F811
+    from tests.test_engines import interrupted_run
+
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch, n=300, finished=2)
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=False, resume=True)
+    err = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()
+    assert err[0] == "estimate: resumed: 200 rows taken from the interrupted run", err
+    assert sum("resumed" in line for line in err) == 1, err

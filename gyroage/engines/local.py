@@ -203,6 +203,13 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         # the posteriors need every row; a file the user asked for must not go missing without a word
         raise UserError(f"the output closed before the table was written (broken pipe): --posteriors {posteriors} "
                         "not written") from None
+    except KeyboardInterrupt as exc:
+        sink.abort()
+        kept = sink.kept()
+        if kept and not exc.args:  # the CLI's one line (gyroage.cli.user_errors) says what the rerun takes over
+            exc.args = (f"interrupted: {kept} rows of {target} kept; run the same command with --resume to "
+                        "continue",)
+        raise
     except BaseException:
         sink.abort()
         raise
@@ -227,9 +234,11 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     counts: Counter = Counter()
     progress = Progress("estimate", total=total, unit="stars", quiet=quiet)
     sampled = _BlockProgress(progress)
-    n_chunks = offset = skipped = 0
+    n_chunks = offset = 0
     id_cols: list[str] = []
     id_template = None
+    if sink.kept():  # said before progress starts: the count it starts from is explained
+        progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
     for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
@@ -244,7 +253,6 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         prev = sink.done(i, rows)
         if prev is not None:
             counts.update(prev)
-            skipped += rows
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         if posteriors is None:
@@ -258,8 +266,6 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    if skipped:
-        progress.log(f"resumed: {skipped} rows taken from the interrupted run")
     progress.close(extra=counts_text(counts))
     return counts
 

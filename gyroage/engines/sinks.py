@@ -92,6 +92,10 @@ class Sidecar:
         prev = self.manifest["chunks"].get(str(i))
         return prev["counts"] if prev is not None and prev["rows"] == rows else None
 
+    def kept(self) -> int:
+        """Rows of the finished chunks held in the sidecar (an interrupted run's, and this run's so far)."""
+        return sum(int(c["rows"]) for c in self.manifest["chunks"].values())
+
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
             exact: Collection = ()) -> None:
         """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`)."""
@@ -153,6 +157,9 @@ class Stream:
 
     def done(self, i: int, rows: int) -> None:
         return None
+
+    def kept(self) -> int:
+        return 0
 
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
             exact: Collection = ()) -> None:
