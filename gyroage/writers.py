@@ -59,9 +59,9 @@ def exact_text(frame: pd.DataFrame, exact: Collection) -> pd.DataFrame:
     import pyarrow as pa
 
     frame = frame.copy(deep=False)
-    for c in names:  # Arrow's cast is vectorised and gives the shortest text that reads back to the same double
-        x = frame[c].to_numpy(dtype=np.float64)
-        text = pa.array(x, mask=np.isnan(x)).cast(pa.string())
+    for c in names:  # Arrow's cast is vectorised and gives the shortest text that reads back to the same value,
+        # in the column's own precision (a float32 widened to double would print digits it never held)
+        text = pa.array(frame[c], from_pandas=True).cast(pa.string())
         frame[c] = pd.Series(text.to_numpy(zero_copy_only=False), index=frame.index, dtype=object)
     return frame
 

@@ -165,3 +165,18 @@ def test_resume_says_so_at_the_start_once(tmp_path, density, settings, monkeypat
     err = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()
     assert err[0] == "estimate: resumed: 200 rows taken from the interrupted run", err
     assert sum("resumed" in line for line in err) == 1, err
+
+
+def test_fits_float32_input_columns_are_written_as_stored(tmp_path, density, settings):  # noqa: F811
+    """A single-precision column keeps the digits that name its value, not those of its double widening."""
+    from astropy.table import Table
+
+    frame = stars(3)
+    t = Table.from_pandas(frame)
+    t["ra"] = np.array([123.45679, 0.00012345678, 359.9999], dtype=np.float32)
+    src = tmp_path / "in.fits"
+    t.write(src)
+    out = tmp_path / "out.csv"
+    engines.run_local(src, out, density, settings, quiet=True)
+    assert out.read_text().splitlines()[1].split(",")[4] == "123.45679"
+    assert pd.read_csv(out)["ra"].astype(np.float32).tolist() == t["ra"].tolist()
