@@ -82,8 +82,10 @@ def user_errors(fn):
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
-        except KeyboardInterrupt:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
-            typer.echo("gyroage: interrupted", err=True)
+        except KeyboardInterrupt as exc:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
+            # a resumable run's engine says in it how many rows are kept (gyroage.engines.local.run_local)
+            typer.echo(f"gyroage: {exc.args[0] if exc.args and isinstance(exc.args[0], str) else 'interrupted'}",
+                       err=True)
             raise typer.Exit(130) from None
         except OSError as exc:
             if exc.errno not in DISK_FULL:  # anything else is a bug: keep its traceback
@@ -328,7 +330,8 @@ def group_age(
     say_input_notes(frame.columns, reddening, main_sequence,
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True))
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
-        writer.write(out)
+        # the group label (first column) is the input's: from a typed input it keeps every digit
+        writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])
     if not quiet:
         for same in similar_labels(out.iloc[:, 0]):
             names = ", ".join(f"'{g}'" for g in same[:-1]) + f" and '{same[-1]}'"

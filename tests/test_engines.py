@@ -346,7 +346,7 @@ def test_resumed_progress_shows_every_row_and_rates_the_computed_ones(tmp_path, 
     src, out = interrupted_run(tmp_path, density, settings, monkeypatch, n=700, finished=3)
     engines.run_local(src, out, density, settings, chunksize=100, quiet=False, resume=True)
     err = capsys.readouterr().err.strip().splitlines()
-    assert "resumed: 300 rows" in err[-2]
+    assert "resumed: 300 rows" in err[0]  # said at the start, before progress
     assert err[-1].startswith("estimate: 700/700 |") and "ok " in err[-1]
 
     t = iter([0.0, 10.0, 10.0])

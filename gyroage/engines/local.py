@@ -37,12 +37,20 @@ __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
 
 def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: int, posteriors: bool = False,
                   ids: Sequence[str] | None = None) -> str:
-    """Everything that changes what a run writes: settings, model files, chunking, posteriors kept, version."""
+    """Everything that changes what a run writes: settings, model (files and card), chunking, posteriors kept,
+    version."""
     kept = {"keep_posteriors": bool(posteriors)}
     if posteriors:  # the posteriors' id columns (None: found by name)
         kept["posterior_ids"] = None if ids is None else list(ids)
-    blob = json.dumps({"settings": {**asdict(settings), **kept},
-                       "model": density.card.files, "chunksize": int(chunksize),
+    used = asdict(settings)
+    if settings.method == "grid":  # the grid draws nothing: its rows do not depend on the seed or the sampler
+        del used["seed"], used["sampler"]
+    else:  # worker processes share out the blocks, each seeded by itself: no bit of a row depends on their number
+        del used["sampler"]["processes"]
+    blob = json.dumps({"settings": {**used, **kept},
+                       # the whole card, not only its files' SHA-256: a calibration refitted into the card
+                       # (validate --fit-calibration --write-card) leaves the ONNX files as they were
+                       "model": density.card.files, "card": density.card.to_dict(), "chunksize": int(chunksize),
                        "gyroage": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -195,6 +203,13 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         # the posteriors need every row; a file the user asked for must not go missing without a word
         raise UserError(f"the output closed before the table was written (broken pipe): --posteriors {posteriors} "
                         "not written") from None
+    except KeyboardInterrupt as exc:
+        sink.abort()
+        kept = sink.kept()
+        if kept and not exc.args:  # the CLI's one line (gyroage.cli.user_errors) says what the rerun takes over
+            exc.args = (f"interrupted: {kept} rows of {target} kept; run the same command with --resume to "
+                        "continue",)
+        raise
     except BaseException:
         sink.abort()
         raise
@@ -219,9 +234,11 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     counts: Counter = Counter()
     progress = Progress("estimate", total=total, unit="stars", quiet=quiet)
     sampled = _BlockProgress(progress)
-    n_chunks = offset = skipped = 0
+    n_chunks = offset = 0
     id_cols: list[str] = []
     id_template = None
+    if sink.kept():  # said before progress starts: the count it starts from is explained
+        progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
     for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
@@ -236,7 +253,6 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         prev = sink.done(i, rows)
         if prev is not None:
             counts.update(prev)
-            skipped += rows
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         if posteriors is None:
@@ -245,12 +261,11 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update)
             post["row"] += offset - rows  # chunk-local rows to 0-based input rows
         c = Counter(out["status"].tolist())
-        sink.add(i, out, c, post)
+        # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
+        sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]])
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    if skipped:
-        progress.log(f"resumed: {skipped} rows taken from the interrupted run")
     progress.close(extra=counts_text(counts))
     return counts
 

@@ -17,6 +17,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -91,7 +92,13 @@ class Sidecar:
         prev = self.manifest["chunks"].get(str(i))
         return prev["counts"] if prev is not None and prev["rows"] == rows else None
 
-    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None) -> None:
+    def kept(self) -> int:
+        """Rows of the finished chunks held in the sidecar (an interrupted run's, and this run's so far)."""
+        return sum(int(c["rows"]) for c in self.manifest["chunks"].values())
+
+    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
+            exact: Collection = ()) -> None:
+        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`)."""
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
             with atomic_path(self.post_path(i)) as tmp:
                 posteriors.to_parquet(tmp, index=False)
@@ -103,8 +110,11 @@ class Sidecar:
                     frame = numbers_from_text(frame, io.NA_TOKENS)
                 frame.to_parquet(tmp, index=False)
             else:
-                tmp.write_bytes(writers.csv_text(frame, sep=self.sep).encode("utf-8"))
-        self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
+                # only chunk 0 holds the header: a later one's would have to be cut off when joined, and a quoted
+                # header cell may span lines
+                text = writers.csv_text(frame, header=i == 0, sep=self.sep, exact=exact)
+                tmp.write_bytes(text.encode("utf-8"))
+        self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts), "header": i == 0}
         self._write_manifest()
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
@@ -121,8 +131,8 @@ class Sidecar:
             with atomic_path(self.target) as tmp, writers.open_bytes(tmp, is_gzip_name(self.target)) as out:
                 for i in range(n_chunks):
                     with open(self.path(i), "rb") as fh:
-                        if i > 0:
-                            fh.readline()  # the header, already written by chunk 0
+                        if i > 0 and self.manifest["chunks"].get(str(i), {}).get("header", True):
+                            fh.readline()  # a chunk left by an older gyroage, which wrote its header: one line
                         shutil.copyfileobj(fh, out, 1 << 20)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -148,11 +158,15 @@ class Stream:
     def done(self, i: int, rows: int) -> None:
         return None
 
-    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None) -> None:
+    def kept(self) -> int:
+        return 0
+
+    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
+            exact: Collection = ()) -> None:
         if posteriors is not None and len(posteriors):  # an empty table has no list types for Parquet to agree on
             self.post_parts.append(self.post_dir / f"{i:07d}.parquet")
             posteriors.to_parquet(self.post_parts[-1], index=False)
-        self.writer.write(frame)
+        self.writer.write(frame, exact)
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
         self.writer.commit()
