@@ -4,12 +4,13 @@ Parameters per star: theta = (x, c, y) with x = log10 age [yr], c the true
 (BP-RP)0 and y the true log10 period [days]. The log posterior is
 
     log p(theta) = log prior(x)
-                 + log [(1 - w) f(y | x, c, s0) + w u]          (flow + outlier mixture)
+                 + log f(y | x, c, s0)                           (flow)
                  + log N(c_obs | c, sigma_c)                     (colour error)
                  + log N(y_obs | y, sigma_y)                     (period error)
 
-with f the ONNX flow density, s0 the smallest colour error the flow was trained
-on (the true colour is known exactly; the colour error enters through the
+with f the ONNX flow density (no outlier mixture: :func:`gyroage.core.estimate._mcmc_rows` passes an
+outlier weight of 0, so ages are those of a rotation-sequence member, as the grid's; ``p_outlier`` is the
+grid's), s0 the smallest colour error the flow was trained on (the true colour is known exactly; the colour error enters through the
 nuisance term instead), sigma_c the colour error beyond the training colours' (the card's
 ``default_bp_rp0_err``, which the flow's sequence already carries), floored at ``colour_err_floor``
 (:func:`gyroage.core.estimate._mcmc_rows`), and sigma_y = prot_err / (prot ln 10) dex, floored at

@@ -250,3 +250,20 @@ def test_a_reddening_error_without_its_value_is_not_truncated():
     got = _colour_log_like(c, 0.0, 0.05, np.full_like(c, np.nan), np.full_like(c, 0.1))
     s2 = 0.05**2 + 0.1**2
     np.testing.assert_allclose(got, -0.5 * c**2 / s2 - 0.5 * np.log(s2 / 0.05**2), rtol=1e-12, atol=1e-12)
+
+
+def test_the_documented_mcmc_posterior_has_no_outlier_mixture(model):
+    """README and the sampler's docstring wrote log[(1 - w) f + w u] with w the outlier weight, but the chains run
+    with w = 0 (ages of a sequence member): --outlier-weight changes p_outlier, never the MCMC ages."""
+    import gyroage.core.sampler as sampler
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from tests.conftest import ROOT
+
+    for text in (sampler.__doc__, (ROOT / "README.md").read_text()):
+        assert "+ w u]" not in text
+    frame = pd.DataFrame({"prot": [8.0], "bp_rp0": [1.2]})
+    fast = SamplerSettings(max_steps=100)
+    a, b = (estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, method="mcmc",
+                                                                  sampler=fast, outlier_weight=w))
+            for w in (0.01, 0.3))
+    assert a["age_p50_myr"][0] == b["age_p50_myr"][0] and a["p_outlier"][0] != b["p_outlier"][0]
