@@ -22,7 +22,7 @@ from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQU
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
+from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars, whole_number
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID, MIN_GRID
 from gyroage.errors import UserError
@@ -63,6 +63,7 @@ class EstimateSettings:
         if int(self.n_grid) < MIN_GRID:  # as group-age: fewer points put a summary between far-apart ages
             raise UserError(f"--grid must be at least {MIN_GRID}")
         check_outlier_weight(self.outlier_weight)
+        whole_number(self.seed, "seed")  # 1.7, True and "1" ran silently as seed 1
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)
             raise UserError("--seed must be >= 0")
         if self.refine_tol is not None and not self.refine_tol > 0:

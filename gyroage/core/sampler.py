@@ -45,6 +45,8 @@ settings and the seed (each block of stars has its own seeded stream).
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,10 +85,32 @@ class SamplerSettings:
     processes: int = 1  # worker processes, one onnxruntime session each; results do not depend on it
 
     def __post_init__(self) -> None:
+        # Every field, here where the settings are made: block=0 was a traceback deep in the run (range step 0) and
+        # emcee's check_every=0 an AttributeError, while a zero stretch scale or a negative floor ran silently.
+        for name in ("n_walkers", "check_every", "max_steps", "n_keep", "block", "processes"):
+            whole_number(getattr(self, name), name)
         if self.n_walkers < 6 or self.n_walkers % 2 or self.max_steps < 50 or self.processes < 1:
             raise UserError("--walkers must be even and >= 6, --max-steps >= 50, --processes >= 1")
         if self.backend not in BACKENDS:
             raise UserError(f"unknown sampler backend {self.backend!r} (choose batched or emcee)")
+        for name in ("check_every", "n_keep", "block"):
+            if getattr(self, name) < 1:
+                raise UserError(f"sampler {name} must be >= 1")
+        checks = (("tau_multiple", lambda v: v > 0, "> 0"), ("min_n_eff", lambda v: v >= 0, ">= 0"),
+                  ("stretch_a", lambda v: v > 1, "> 1"), ("stretch_weight", lambda v: 0 <= v <= 1, "in [0, 1]"),
+                  ("period_err_floor_dex", lambda v: v > 0, "> 0"), ("colour_err_floor", lambda v: v > 0, "> 0"))
+        for name, good, words in checks:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"sampler {name} must be a number, not {v!r}")
+            if not (math.isfinite(v) and good(v)):
+                raise UserError(f"sampler {name} must be finite and {words}, not {v!r}")
+
+
+def whole_number(value, name: str) -> None:
+    """A TypeError, one line, for a count or seed that is not a whole number (``int(1.7)`` would quietly be 1)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, not {value!r}")
 
 
 @dataclass
