@@ -293,8 +293,7 @@ class Calibration:
             # Each sample to the level-scaled quantile of its rank: G^-1(F(x)) = F^-1(Phi(s Phi^-1(F(x)))). The samples
             # move (not only the quantile levels), so the kept samples, their MAP and the quantiles agree.
             if s != 1.0:
-                u = (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size
-                x = np.quantile(x, normal_cdf(s * normal_score(u)))
+                x = level_mapped(x, s)
         if log_prior is None:
             return np.quantile(x, q), x
         return prior_quantiles(x, q, log_prior, rng)
@@ -317,6 +316,21 @@ class Calibration:
         # d/dx Phi(z / s) = pdf * phi(z / s) / (s phi(z))
         out = pdf / s * np.exp(-0.5 * z**2 * (1.0 / s**2 - 1.0))
         return out / np.trapezoid(out, grid, axis=-1)[..., None]
+
+
+def level_mapped(x: np.ndarray, s: float) -> np.ndarray:
+    """Each sample moved to the level-scaled quantile of its rank, F^-1(Phi(s Phi^-1(F(x)))), with F the samples'
+    own distribution (np.quantile's linear interpolation), ranks taken at (r + 1/2) / n.
+
+    Interpolated on the sorted samples once: np.quantile at one level per sample partitioned the array per level
+    (20 s for a hundred young stars' calibrated samples).
+    """
+    order = np.argsort(x, kind="stable")
+    n = x.size
+    levels = normal_cdf(s * normal_score((np.arange(n) + 0.5) / n))
+    out = np.empty(n)
+    out[order] = np.interp(levels * (n - 1), np.arange(n), x[order])
+    return out
 
 
 def level_parts(pdf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
