@@ -72,7 +72,7 @@ class EstimateSettings:
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None,
-                   on_block: Callable[[int], None] | None = None) -> pd.DataFrame:
+                   on_block: Callable[[int], None] | None = None, first_row: int = 0) -> pd.DataFrame:
     """Every input row and column, in order, plus age summaries (Myr), ``p_outlier``, ``age_flags`` and ``status``.
 
     Ages are those of a rotation-sequence member; ``p_outlier`` is the
@@ -81,18 +81,21 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     parameters; adds ``mcmc_tau``, ``mcmc_acceptance``, ``mcmc_n_eff``).
     ``columns`` maps canonical input names to the frame's (found by alias when ``None``).
     ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
+    ``first_row``: the frame's first row in the whole input (0-based). mcmc keys each star's random stream by the
+    seed and its input row, so an engine that passes it gets the same ages whatever its chunk size.
     """
-    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block)[0]
+    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                              columns: dict[str, str] | None = None, id_columns: Sequence[str] = (),
-                             on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                             on_block: Callable[[int], None] | None = None,
+                             first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``; chunk-local ``row`` numbers).
 
     The posteriors table carries the frame's ``id_columns`` (values as read) after ``row``.
     """
-    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block)
+    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row)
     ids = posterior_ids(frame, id_columns, table["row"].to_numpy())
     return out, pd.concat([table[["row"]], ids, table.drop(columns="row")], axis=1)
 
@@ -108,7 +111,11 @@ def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.Da
 
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
               columns: dict[str, str] | None, keep: bool,
-              on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              on_block: Callable[[int], None] | None = None,
+              first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    whole_number(first_row, "first_row")
+    if first_row < 0:
+        raise ValueError("first_row must be >= 0")
     check_model_grid(settings.prior, density.card.age_grid)  # before any row: an empty chunk is refused too
     stars = check_stars(frame, density.card, columns, settings.reddening)
     if settings.require_magnitudes:
@@ -135,7 +142,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         if g.pdf is not None:
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
-            mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep, on_block)
+            mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep,
+                                   on_block, first_row)
             values.update(mc)
         results["age_flags"][ok] = g.flags
         status[rows[g.extrapolated]] = statuses.EXTRAPOLATED
@@ -227,8 +235,9 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
                settings: EstimateSettings, keep: bool,
-               on_block: Callable[[int], None] | None = None) -> tuple[dict, pd.DataFrame | None]:
-    """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``).
+               on_block: Callable[[int], None] | None = None, first_row: int = 0) -> tuple[dict, pd.DataFrame | None]:
+    """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``);
+    ``first_row``: the chunk's first input row, which keys each star's random stream with its own row.
 
     The chains sample sequence members (no outlier term), as the grid does; the
     colour term is the colour error beyond the training colours' (floored), the
@@ -244,7 +253,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
-                       n_grid=settings.n_grid)
+                       n_grid=settings.n_grid, rows=first_row + np.flatnonzero(ok))
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged
