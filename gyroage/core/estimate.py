@@ -139,14 +139,18 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings,
                       keep and settings.method == "grid")
         values = dict(g.values)
+        flags, extrapolated = g.flags, g.extrapolated
         if g.pdf is not None:
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
             mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep,
                                    on_block, first_row)
             values.update(mc)
-        results["age_flags"][ok] = g.flags
-        status[rows[g.extrapolated]] = statuses.EXTRAPOLATED
+            # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
+            flags, extrapolated = age_flags(stars, ok, density, settings, values["p_outlier"],
+                                            values["age_p50_myr"], values.pop("_age_outside"))
+        results["age_flags"][ok] = flags
+        status[rows[extrapolated]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
             status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
         for name, v in values.items():
@@ -226,11 +230,33 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     abs_g, abs_g_err = _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok)
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
                                         colour_sigma, lo, hi, keep, abs_g, term, abs_g_err)
-    above_flag = AboveFlag.from_card(density.card) if term is not None else None
-    above = None if above_flag is None else above_flag.flags(term, colour, abs_g, abs_g_err, summaries["age_p50_myr"])
-    flags, extrapolated = star_flags(domain, colour, lp, summaries.pop("_age_outside"), summaries["p_outlier"],
-                                     summaries["age_p50_myr"], above)
+    flags, extrapolated = age_flags(stars, ok, density, settings, summaries["p_outlier"], summaries["age_p50_myr"],
+                                    summaries.pop("_age_outside"))
     return GridRows(summaries, grid, pdf, flags, extrapolated)
+
+
+def age_flags(stars: StarArrays, ok, density: FlowDensity, settings: EstimateSettings, p_outlier, age_median_myr,
+              age_outside) -> tuple[np.ndarray, np.ndarray]:
+    """(``age_flags`` text, extrapolated) of the usable rows ``ok`` from a posterior's median age (Myr) and its
+    probability outside the training clusters' ages at the star's colour: the grid's or the sampler's."""
+    colour = stars.bp_rp0[ok]
+    term = main_sequence_term(density, settings, stars)
+    above_flag = AboveFlag.from_card(density.card) if term is not None else None
+    above = None if above_flag is None else above_flag.flags(term, colour, _rows(stars.abs_g, ok),
+                                                              _rows(stars.abs_g_err, ok), age_median_myr)
+    return star_flags(SequenceDomain.from_card(density.card), colour, np.log10(stars.prot[ok]), age_outside,
+                      p_outlier, age_median_myr, above)
+
+
+def samples_outside(samples: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Each star's fraction of ``samples`` (log10 yr) below ``lo`` or above ``hi`` (NaN bounds: all of them), as
+    :meth:`gyroage.core.posterior.GridPosterior.mass_outside` reads a grid posterior."""
+    sizes = np.array([len(x) for x in samples], dtype=np.int64)
+    star = np.repeat(np.arange(len(samples)), sizes)
+    x = np.concatenate(samples).astype(np.float64) if len(samples) else np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        inside = (x >= np.asarray(lo, dtype=float)[star]) & (x <= np.asarray(hi, dtype=float)[star])
+    return 1.0 - np.bincount(star, inside, minlength=len(samples)) / np.maximum(sizes, 1)
 
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
@@ -257,6 +283,11 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged
+    domain = SequenceDomain.from_card(density.card)
+    if domain is None:
+        values["_age_outside"] = np.zeros(len(lp))
+    else:
+        values["_age_outside"] = samples_outside(res.samples, *domain.age_range(stars.bp_rp0[ok]))
     return values, (posterior_table(np.flatnonzero(ok), "mcmc", res.samples) if keep else None)
 
 

@@ -290,3 +290,19 @@ def test_mcmc_ages_do_not_depend_on_chunking_blocks_or_neighbours(model):
     assert whole["age_p50_myr"][0] == pytest.approx(whole["age_p50_myr"][5], rel=0.1)
     moved = estimate_chunk(frame.iloc[:1], model.density, s, first_row=5)
     assert moved["age_p50_myr"][0] == whole["age_p50_myr"][5]
+
+
+def test_mcmc_flags_and_status_follow_the_mcmc_ages_written(model):
+    """The flags and `extrapolated` came from the grid posterior, which ignores prot_err: a 2.0 +- 0.6 d star at
+    (BP-RP)0 = 1.5, MCMC p50 5.8 Myr, was written without pre_main_sequence_age (the grid's median: 11 Myr), status ok.
+    The age-based flags now read the MCMC posterior (its median, its samples' mass outside the training ages)."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    frame = pd.DataFrame({"prot": [2.0, 1.5, 0.8], "bp_rp0": [1.5, 1.2, 2.0], "prot_err": [0.6, 0.5, 0.3]})
+    s = EstimateSettings(prior=model.default_prior, method="mcmc", seed=1, sampler=SamplerSettings(min_n_eff=500))
+    out = estimate_chunk(frame, model.density, s)
+    young = out["age_flags"].str.contains("pre_main_sequence_age").to_numpy()
+    assert young.tolist() == (out["age_p50_myr"] < 10.0).tolist()
+    assert young[0] and young[1]
+    assert ((out["status"] == "extrapolated") == out["age_flags"].str.contains("age_outside_training")).all()
+    assert (out.loc[young, "status"] == "extrapolated").all()  # most of a 6 Myr posterior lies below the clusters'
