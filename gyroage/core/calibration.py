@@ -286,7 +286,11 @@ class Calibration:
             flat = (rows + np.arange(n)[:, None]).ravel()
             j = np.searchsorted(flat, i + rng.uniform(size=x.shape)) - i * n
             j = np.clip(j, 0, n - 1)
-            x = np.clip(grid[j] + (x - grid[i]), bounds[0], bounds[1])
+            x = grid[j] + (x - grid[i])
+            # past an end (by at most half a cell): reflected back inside, as the grid's kernel keeps the mass there;
+            # a clip made a point mass on the bound (an old star's p97.5 read exactly 10000 Myr)
+            x = np.where(x > bounds[1], 2.0 * bounds[1] - x, x)
+            x = np.clip(np.where(x < bounds[0], 2.0 * bounds[0] - x, x), bounds[0], bounds[1])
         q = np.asarray(qs, dtype=float)
         if self.level_scale != 1.0:
             s = float(self.scale_of(np.median(x)))

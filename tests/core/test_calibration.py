@@ -183,3 +183,16 @@ def test_the_level_map_of_samples_is_np_quantile_at_their_ranks():
     x = np.random.default_rng(5).normal(6.8, 0.5, 3001)
     u = (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size
     np.testing.assert_allclose(level_mapped(x, 0.45), np.quantile(x, normal_cdf(0.45 * normal_score(u))), atol=1e-12)
+
+
+def test_kernel_draws_past_the_last_age_do_not_pile_up_on_it():
+    """A sample moved past the grid's end was clipped onto it: an old star's p97.5 read exactly 10000 Myr (a point
+    mass at the bound the grid posterior does not have). Draws past an end reflect back inside now."""
+    rng = np.random.default_rng(2)
+    samples = 10.0 - np.abs(rng.normal(0.0, 0.15, 20_000))
+    got, moved = SHIPPED_WIDTHS.sample_quantiles(samples, [0.5, 0.975], (GRID[0], GRID[-1]), rng)
+    assert np.mean(moved == GRID[-1]) < 1e-3 and got[1] < GRID[-1]
+    assert moved.max() <= GRID[-1]
+    pdf = normalised(np.exp(-0.5 * ((GRID - 10.0) / 0.15) ** 2))
+    want = quantiles(SHIPPED_WIDTHS.apply(pdf, GRID), GRID, [0.5, 0.975])[0]
+    np.testing.assert_allclose(got, want, atol=0.02)
