@@ -391,10 +391,13 @@ def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independen
     while t < settings.max_steps:
         state = sampler.run_mcmc(state, settings.check_every, progress=False)
         t += settings.check_every
-        tau = emcee.autocorr.integrated_time(sampler.get_chain(), tol=0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a chain without variance yet: tau NaN, not ok
+            tau = emcee.autocorr.integrated_time(sampler.get_chain(), tol=0)
         ok = bool(np.all(np.isfinite(tau)) and t >= settings.tau_multiple * tau.max())
         diag.conv[k] = ok
-        if ok and n_w * t / max(tau[0], 1.0) >= settings.min_n_eff:
+        # the effective samples counted after the burn-in _finish drops (2 tau), as the batched back end counts them
+        burn = int(min(t // 2, np.ceil(2 * tau.max()))) if ok else 0
+        if ok and n_w * (t - burn) / max(tau[0], 1.0) >= settings.min_n_eff:
             break
     diag.tau[k], diag.tau_x[k], diag.steps[k] = tau.max(), tau[0], t
     diag.acc[k] = float(np.mean(sampler.acceptance_fraction))

@@ -306,3 +306,11 @@ def test_mcmc_flags_and_status_follow_the_mcmc_ages_written(model):
     assert young[0] and young[1]
     assert ((out["status"] == "extrapolated") == out["age_flags"].str.contains("age_outside_training")).all()
     assert (out.loc[young, "status"] == "extrapolated").all()  # most of a 6 Myr posterior lies below the clusters'
+
+
+def test_the_emcee_back_end_stops_with_its_effective_samples_after_the_burn_in(model):
+    """The emcee back end stopped once n_walkers t / tau reached min_n_eff, counting the 2 tau of burn-in the
+    summaries drop: the star then held fewer effective samples than asked and came out not_converged."""
+    settings = SamplerSettings(backend="emcee", min_n_eff=500, check_every=1, tau_multiple=5)
+    res = sample_stars(model.density, Prior(), _stars([8.0], [1.2]), settings, seed=1)
+    assert res.n_eff[0] >= 500 and res.converged[0]
