@@ -266,10 +266,11 @@ class Calibration:
 
         Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's
         ages, as the grid method's kernel lives on its grid), keeping its place within the grid
-        cell; the level scale then maps the levels about the median. ``colour``: the star's (BP-RP)0,
-        needed only when the widths depend on colour. ``log_prior``: a prior that is not flat, in which case
-        ``samples`` are the likelihood's (drawn under a flat prior): they are calibrated as above, the level scale
-        moving the samples themselves, and then drawn again with weights prior(x), as the grid method multiplies
+        cell; the level scale then moves each sample to the level-scaled quantile of its rank about the
+        median (the returned samples are the calibrated posterior's, whose quantiles are returned).
+        ``colour``: the star's (BP-RP)0, needed only when the widths depend on colour. ``log_prior``: a prior
+        that is not flat, in which case ``samples`` are the likelihood's (drawn under a flat prior): they are
+        calibrated as above and then drawn again with weights prior(x), as the grid method multiplies
         the calibrated likelihood by the prior (:func:`gyroage.core.posterior.calibrate_under_prior`).
         """
         x = np.asarray(samples, dtype=float)
@@ -285,17 +286,20 @@ class Calibration:
             flat = (rows + np.arange(n)[:, None]).ravel()
             j = np.searchsorted(flat, i + rng.uniform(size=x.shape)) - i * n
             j = np.clip(j, 0, n - 1)
-            x = np.clip(grid[j] + (x - grid[i]), bounds[0], bounds[1])
+            x = grid[j] + (x - grid[i])
+            # past an end (by at most half a cell): reflected back inside, as the grid's kernel keeps the mass there;
+            # a clip made a point mass on the bound (an old star's p97.5 read exactly 10000 Myr)
+            x = np.where(x > bounds[1], 2.0 * bounds[1] - x, x)
+            x = np.clip(np.where(x < bounds[0], 2.0 * bounds[0] - x, x), bounds[0], bounds[1])
         q = np.asarray(qs, dtype=float)
-        if log_prior is None:
-            if self.level_scale != 1.0:
-                q = normal_cdf(self.scale_of(np.median(x)) * normal_score(q))
-            return np.quantile(x, q), x
         if self.level_scale != 1.0:
             s = float(self.scale_of(np.median(x)))
-            if s != 1.0:  # each sample to the level-scaled quantile of its rank: G^-1(F(x)) = F^-1(Phi(s Phi^-1(F(x))))
-                u = (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size
-                x = np.quantile(x, normal_cdf(s * normal_score(u)))
+            # Each sample to the level-scaled quantile of its rank: G^-1(F(x)) = F^-1(Phi(s Phi^-1(F(x)))). The samples
+            # move (not only the quantile levels), so the kept samples, their MAP and the quantiles agree.
+            if s != 1.0:
+                x = level_mapped(x, s)
+        if log_prior is None:
+            return np.quantile(x, q), x
         return prior_quantiles(x, q, log_prior, rng)
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -316,6 +320,21 @@ class Calibration:
         # d/dx Phi(z / s) = pdf * phi(z / s) / (s phi(z))
         out = pdf / s * np.exp(-0.5 * z**2 * (1.0 / s**2 - 1.0))
         return out / np.trapezoid(out, grid, axis=-1)[..., None]
+
+
+def level_mapped(x: np.ndarray, s: float) -> np.ndarray:
+    """Each sample moved to the level-scaled quantile of its rank, F^-1(Phi(s Phi^-1(F(x)))), with F the samples'
+    own distribution (np.quantile's linear interpolation), ranks taken at (r + 1/2) / n.
+
+    Interpolated on the sorted samples once: np.quantile at one level per sample partitioned the array per level
+    (20 s for a hundred young stars' calibrated samples).
+    """
+    order = np.argsort(x, kind="stable")
+    n = x.size
+    levels = normal_cdf(s * normal_score((np.arange(n) + 0.5) / n))
+    out = np.empty(n)
+    out[order] = np.interp(levels * (n - 1), np.arange(n), x[order])
+    return out
 
 
 def level_parts(pdf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

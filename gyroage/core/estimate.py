@@ -22,7 +22,7 @@ from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQU
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
+from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars, whole_number
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID, MIN_GRID
 from gyroage.errors import UserError
@@ -63,6 +63,7 @@ class EstimateSettings:
         if int(self.n_grid) < MIN_GRID:  # as group-age: fewer points put a summary between far-apart ages
             raise UserError(f"--grid must be at least {MIN_GRID}")
         check_outlier_weight(self.outlier_weight)
+        whole_number(self.seed, "seed")  # 1.7, True and "1" ran silently as seed 1
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)
             raise UserError("--seed must be >= 0")
         if self.refine_tol is not None and not self.refine_tol > 0:
@@ -71,7 +72,7 @@ class EstimateSettings:
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None,
-                   on_block: Callable[[int], None] | None = None) -> pd.DataFrame:
+                   on_block: Callable[[int], None] | None = None, first_row: int = 0) -> pd.DataFrame:
     """Every input row and column, in order, plus age summaries (Myr), ``p_outlier``, ``age_flags`` and ``status``.
 
     Ages are those of a rotation-sequence member; ``p_outlier`` is the
@@ -80,18 +81,21 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     parameters; adds ``mcmc_tau``, ``mcmc_acceptance``, ``mcmc_n_eff``).
     ``columns`` maps canonical input names to the frame's (found by alias when ``None``).
     ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
+    ``first_row``: the frame's first row in the whole input (0-based). mcmc keys each star's random stream by the
+    seed and its input row, so an engine that passes it gets the same ages whatever its chunk size.
     """
-    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block)[0]
+    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                              columns: dict[str, str] | None = None, id_columns: Sequence[str] = (),
-                             on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                             on_block: Callable[[int], None] | None = None,
+                             first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``; chunk-local ``row`` numbers).
 
     The posteriors table carries the frame's ``id_columns`` (values as read) after ``row``.
     """
-    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block)
+    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row)
     ids = posterior_ids(frame, id_columns, table["row"].to_numpy())
     return out, pd.concat([table[["row"]], ids, table.drop(columns="row")], axis=1)
 
@@ -107,7 +111,11 @@ def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.Da
 
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
               columns: dict[str, str] | None, keep: bool,
-              on_block: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              on_block: Callable[[int], None] | None = None,
+              first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    whole_number(first_row, "first_row")
+    if first_row < 0:
+        raise ValueError("first_row must be >= 0")
     check_model_grid(settings.prior, density.card.age_grid)  # before any row: an empty chunk is refused too
     stars = check_stars(frame, density.card, columns, settings.reddening)
     if settings.require_magnitudes:
@@ -131,13 +139,18 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings,
                       keep and settings.method == "grid")
         values = dict(g.values)
+        flags, extrapolated = g.flags, g.extrapolated
         if g.pdf is not None:
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
-            mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep, on_block)
+            mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep,
+                                   on_block, first_row)
             values.update(mc)
-        results["age_flags"][ok] = g.flags
-        status[rows[g.extrapolated]] = statuses.EXTRAPOLATED
+            # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
+            flags, extrapolated = age_flags(stars, ok, density, settings, values["p_outlier"],
+                                            values["age_p50_myr"], values.pop("_age_outside"))
+        results["age_flags"][ok] = flags
+        status[rows[extrapolated]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
             status[rows[~values.pop("converged")]] = statuses.NOT_CONVERGED
         for name, v in values.items():
@@ -217,17 +230,40 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     abs_g, abs_g_err = _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok)
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
                                         colour_sigma, lo, hi, keep, abs_g, term, abs_g_err)
-    above_flag = AboveFlag.from_card(density.card) if term is not None else None
-    above = None if above_flag is None else above_flag.flags(term, colour, abs_g, abs_g_err, summaries["age_p50_myr"])
-    flags, extrapolated = star_flags(domain, colour, lp, summaries.pop("_age_outside"), summaries["p_outlier"],
-                                     summaries["age_p50_myr"], above)
+    flags, extrapolated = age_flags(stars, ok, density, settings, summaries["p_outlier"], summaries["age_p50_myr"],
+                                    summaries.pop("_age_outside"))
     return GridRows(summaries, grid, pdf, flags, extrapolated)
+
+
+def age_flags(stars: StarArrays, ok, density: FlowDensity, settings: EstimateSettings, p_outlier, age_median_myr,
+              age_outside) -> tuple[np.ndarray, np.ndarray]:
+    """(``age_flags`` text, extrapolated) of the usable rows ``ok`` from a posterior's median age (Myr) and its
+    probability outside the training clusters' ages at the star's colour: the grid's or the sampler's."""
+    colour = stars.bp_rp0[ok]
+    term = main_sequence_term(density, settings, stars)
+    above_flag = AboveFlag.from_card(density.card) if term is not None else None
+    above = None if above_flag is None else above_flag.flags(term, colour, _rows(stars.abs_g, ok),
+                                                              _rows(stars.abs_g_err, ok), age_median_myr)
+    return star_flags(SequenceDomain.from_card(density.card), colour, np.log10(stars.prot[ok]), age_outside,
+                      p_outlier, age_median_myr, above)
+
+
+def samples_outside(samples: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Each star's fraction of ``samples`` (log10 yr) below ``lo`` or above ``hi`` (NaN bounds: all of them), as
+    :meth:`gyroage.core.posterior.GridPosterior.mass_outside` reads a grid posterior."""
+    sizes = np.array([len(x) for x in samples], dtype=np.int64)
+    star = np.repeat(np.arange(len(samples)), sizes)
+    x = np.concatenate(samples).astype(np.float64) if len(samples) else np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        inside = (x >= np.asarray(lo, dtype=float)[star]) & (x <= np.asarray(hi, dtype=float)[star])
+    return 1.0 - np.bincount(star, inside, minlength=len(samples)) / np.maximum(sizes, 1)
 
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
                settings: EstimateSettings, keep: bool,
-               on_block: Callable[[int], None] | None = None) -> tuple[dict, pd.DataFrame | None]:
-    """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``).
+               on_block: Callable[[int], None] | None = None, first_row: int = 0) -> tuple[dict, pd.DataFrame | None]:
+    """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``);
+    ``first_row``: the chunk's first input row, which keys each star's random stream with its own row.
 
     The chains sample sequence members (no outlier term), as the grid does; the
     colour term is the colour error beyond the training colours' (floored), the
@@ -243,10 +279,15 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
-                       n_grid=settings.n_grid)
+                       n_grid=settings.n_grid, rows=first_row + np.flatnonzero(ok))
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged
+    domain = SequenceDomain.from_card(density.card)
+    if domain is None:
+        values["_age_outside"] = np.zeros(len(lp))
+    else:
+        values["_age_outside"] = samples_outside(res.samples, *domain.age_range(stars.bp_rp0[ok]))
     return values, (posterior_table(np.flatnonzero(ok), "mcmc", res.samples) if keep else None)
 
 

@@ -5,8 +5,8 @@ and returns which walkers it moved, as ``emcee.moves.Move.propose`` returns its
 ``accepted``. The block loop picks one move per step by weight
 (:func:`pick`) and applies it; every array is (stars, walkers[, 3]), each star
 an independent ensemble. ``log_prob(theta, act)`` is the log posterior of the
-active stars ``act``. Random draws happen in a fixed order, so a seed gives the
-same chains.
+active stars ``act``. Random draws come from :class:`StarDraws`, a stream per star keyed by the seed
+and the star's input row, so a seed gives the same chains whatever the chunking.
 
 * :class:`StretchMove`: Goodman & Weare's stretch move, as emcee's
   ``StretchMove`` (a ``RedBlueMove``: two fixed halves, each one density call).
@@ -26,6 +26,63 @@ import numpy as np
 from gyroage.core.posterior import grid_posterior
 
 LogProb = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on uint64 arrays (wrapping arithmetic): a counter in, well-mixed bits out."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def run_key(seed: int) -> np.ndarray:
+    """The stream key of the draws every star shares (which move each step takes), from the seed alone."""
+    return star_keys(seed, np.array([-1]))
+
+
+def star_keys(seed: int, rows: np.ndarray) -> np.ndarray:
+    """One 64-bit stream key per star, from the run's seed and the star's absolute input row."""
+    with np.errstate(over="ignore"):
+        base = _mix(np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64) + _GOLDEN)
+        return _mix(base ^ (np.asarray(rows, dtype=np.int64).astype(np.uint64) * _GOLDEN + _GOLDEN))
+
+
+class StarDraws:
+    """Random draws of the active stars at one step, each star from its own counter-based stream.
+
+    Draw ``k`` of element ``e`` of star ``i`` at step ``t`` is a hash of (key_i, t, slot, e), where the slot counts
+    the draws made through this object from ``first_slot``: a star's draws depend on its key and its own step and
+    moves only, never on which other stars share its block, chunk or process (numpy Generators drawing for the
+    whole block at once restarted in every chunk and tied each star to its neighbours). Duck-types the parts of
+    ``numpy.random.Generator`` the moves use; the first axis of every ``size`` is the stars.
+    """
+
+    def __init__(self, keys: np.ndarray, step: int, first_slot: int = 0) -> None:
+        self.keys, self.step, self.slot = keys, step, first_slot
+
+    def uniform(self, size) -> np.ndarray:
+        """Uniforms in (0, 1), shape ``size`` (stars first)."""
+        size = tuple(np.atleast_1d(size))
+        per = int(np.prod(size[1:], dtype=np.int64))
+        counter = np.uint64(((self.step + 1) << 12) + self.slot) << np.uint64(24)
+        self.slot += 1
+        with np.errstate(over="ignore"):
+            z = self.keys[:, None] + _GOLDEN * (counter + np.arange(per, dtype=np.uint64))[None, :]
+            bits = _mix(z) >> np.uint64(11)  # SplitMix64: the key is the state, key + G * counter its sequence
+        return ((bits.astype(np.float64) + 0.5) * 2.0**-53).reshape(size)
+
+    def integers(self, high: int, size) -> np.ndarray:
+        """Integers in [0, high)."""
+        return np.minimum((self.uniform(size) * high).astype(np.int64), high - 1)
+
+    def standard_normal(self, size) -> np.ndarray:
+        """Standard normals (Box-Muller on two uniform draws)."""
+        u1, u2 = self.uniform(size), self.uniform(size)
+        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
 class IndependenceProposal:
@@ -176,9 +233,9 @@ class IndependenceMove:
         return proposal_function
 
 
-def pick(moves: Sequence, weights: Sequence[float], rng: np.random.Generator):
-    """One of ``moves``, drawn by ``weights`` (summing to 1) with a single uniform, as emcee picks a move per step."""
-    u = rng.uniform()
+
+def pick(moves: Sequence, weights: Sequence[float], u: float):
+    """One of ``moves``, drawn by ``weights`` (summing to 1) with the uniform ``u``, as emcee picks a move per step."""
     for move, edge in zip(moves, np.cumsum(weights)):
         if u < edge:
             return move

@@ -4,12 +4,13 @@ Parameters per star: theta = (x, c, y) with x = log10 age [yr], c the true
 (BP-RP)0 and y the true log10 period [days]. The log posterior is
 
     log p(theta) = log prior(x)
-                 + log [(1 - w) f(y | x, c, s0) + w u]          (flow + outlier mixture)
+                 + log f(y | x, c, s0)                           (flow)
                  + log N(c_obs | c, sigma_c)                     (colour error)
                  + log N(y_obs | y, sigma_y)                     (period error)
 
-with f the ONNX flow density, s0 the smallest colour error the flow was trained
-on (the true colour is known exactly; the colour error enters through the
+with f the ONNX flow density (no outlier mixture: :func:`gyroage.core.estimate._mcmc_rows` passes an
+outlier weight of 0, so ages are those of a rotation-sequence member, as the grid's; ``p_outlier`` is the
+grid's), s0 the smallest colour error the flow was trained on (the true colour is known exactly; the colour error enters through the
 nuisance term instead), sigma_c the colour error beyond the training colours' (the card's
 ``default_bp_rp0_err``, which the flow's sequence already carries), floored at ``colour_err_floor``
 (:func:`gyroage.core.estimate._mcmc_rows`), and sigma_y = prot_err / (prot ln 10) dex, floored at
@@ -39,11 +40,16 @@ and holds >= ``min_n_eff`` effective samples of log age (the Monte Carlo error
 of the median is then ~1.25 sigma / sqrt(n_eff)).
 Stars still short at ``max_steps`` get status ``not_converged``. Summaries use
 the chain after a burn-in of 2 tau. Results depend only on the inputs, the
-settings and the seed (each block of stars has its own seeded stream).
+settings and the seed: every star draws from its own stream, keyed by the seed and its absolute input row
+(:class:`gyroage.core.moves.StarDraws`; the move each step takes follows from the seed and the step), and is
+checked for convergence on its own schedule, so its chain does
+not depend on the stars beside it, the chunk size, the block size or the number of processes.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,7 +58,7 @@ import numpy as np
 from gyroage.core.calibration import Calibration, prior_quantiles
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
-from gyroage.core.moves import IndependenceMove, IndependenceProposal, StretchMove, Walkers, pick
+from gyroage.core.moves import IndependenceMove, IndependenceProposal, StarDraws, StretchMove, Walkers, pick, run_key, star_keys
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, age_grid, grid_log_prior, prior_is_flat, summary_myr
 from gyroage.core.priors import Prior
 from gyroage.defaults import AGE_GRID
@@ -75,17 +81,39 @@ class SamplerSettings:
     stretch_a: float = 2.0
     stretch_weight: float = 0.1  # probability of a stretch step; otherwise an independence step
     n_keep: int = 1000  # posterior samples kept per star for --posteriors
-    block: int = 256  # stars advanced together (one seeded stream per block)
+    block: int = 256  # stars advanced together (each star has its own stream: results do not depend on it)
     period_err_floor_dex: float = 1e-3
     colour_err_floor: float = 1e-3  # mag: the colour nuisance term stays samplable when the excess error is 0
     backend: str = "batched"
     processes: int = 1  # worker processes, one onnxruntime session each; results do not depend on it
 
     def __post_init__(self) -> None:
+        # Every field, here where the settings are made: block=0 was a traceback deep in the run (range step 0) and
+        # emcee's check_every=0 an AttributeError, while a zero stretch scale or a negative floor ran silently.
+        for name in ("n_walkers", "check_every", "max_steps", "n_keep", "block", "processes"):
+            whole_number(getattr(self, name), name)
         if self.n_walkers < 6 or self.n_walkers % 2 or self.max_steps < 50 or self.processes < 1:
             raise UserError("--walkers must be even and >= 6, --max-steps >= 50, --processes >= 1")
         if self.backend not in BACKENDS:
             raise UserError(f"unknown sampler backend {self.backend!r} (choose batched or emcee)")
+        for name in ("check_every", "n_keep", "block"):
+            if getattr(self, name) < 1:
+                raise UserError(f"sampler {name} must be >= 1")
+        checks = (("tau_multiple", lambda v: v > 0, "> 0"), ("min_n_eff", lambda v: v >= 0, ">= 0"),
+                  ("stretch_a", lambda v: v > 1, "> 1"), ("stretch_weight", lambda v: 0 <= v <= 1, "in [0, 1]"),
+                  ("period_err_floor_dex", lambda v: v > 0, "> 0"), ("colour_err_floor", lambda v: v > 0, "> 0"))
+        for name, good, words in checks:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"sampler {name} must be a number, not {v!r}")
+            if not (math.isfinite(v) and good(v)):
+                raise UserError(f"sampler {name} must be finite and {words}, not {v!r}")
+
+
+def whole_number(value, name: str) -> None:
+    """A TypeError, one line, for a count or seed that is not a whole number (``int(1.7)`` would quietly be 1)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, not {value!r}")
 
 
 @dataclass
@@ -249,30 +277,44 @@ class _Diagnostics:
         return BlockChains(tuple(chains), self.steps, self.tau, self.tau_x, self.acc, self.conv)
 
 
-def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, rng: np.random.Generator) -> BlockChains:
-    """Stretch and independence moves over a block of stars; each move is one density call per half."""
+# Draw slots within a step: the move picked, then each move's own draws (so the two never share numbers)
+_PICK_SLOT, _STRETCH_SLOT, _INDEPENDENCE_SLOT = 0, 100, 200
+
+
+def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, star_rng) -> BlockChains:
+    """Stretch and independence moves over a block of stars; each move is one density call per half.
+
+    ``star_rng.keys``: each star's stream key. The move each step takes follows from the seed and the step alone
+    (``star_rng.run_key``), the same for every star, so one density call serves the block and no star's chain
+    depends on which stars share it."""
+    keys = star_rng.keys
     n_s, n_w = len(logpost.stars), settings.n_walkers
     proposal = IndependenceProposal(logpost)
     moves = (StretchMove(settings.stretch_a, proposal.log_q), IndependenceMove(proposal))
     weights = (settings.stretch_weight, 1.0 - settings.stretch_weight)
-    walkers = Walkers.start(proposal, logpost, n_s, n_w, rng)
+    walkers = Walkers.start(proposal, logpost, n_s, n_w, StarDraws(keys, -1))
     chain = np.empty((settings.max_steps, n_s, n_w, NDIM), dtype=np.float32)
     diag = _Diagnostics(n_s)
     t = 0
-    next_check = max(settings.check_every, int(settings.min_n_eff / n_w))
+    next_check = np.full(n_s, max(settings.check_every, int(settings.min_n_eff / n_w)))
     while walkers.act.size and t < settings.max_steps:
-        walkers.n_accepted += pick(moves, weights, rng).propose(logpost, walkers, rng)
+        u = float(StarDraws(star_rng.run_key, t, _PICK_SLOT).uniform(size=(1,))[0])
+        move, slot = pick(tuple(zip(moves, (_STRETCH_SLOT, _INDEPENDENCE_SLOT))), weights, u)
+        walkers.n_accepted += move.propose(logpost, walkers, StarDraws(keys[walkers.act], t, slot))
         chain[t, walkers.act] = walkers.coords
         t += 1
-        if t >= next_check or t == settings.max_steps:
-            next_check = _stop_converged(chain, t, walkers, settings, diag)
+        due = (next_check[walkers.act] <= t) | (t == settings.max_steps)
+        if due.any():
+            _stop_converged(chain, t, walkers, settings, diag, due, next_check)
     return diag.result(chain[:, i] for i in range(n_s))
 
 
 def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: SamplerSettings,
-                    diag: _Diagnostics) -> int:
-    """Record and drop the stars that are done after ``t`` steps; returns the step of the next check."""
-    tau = integrated_time(chain[:t, walkers.act])
+                    diag: _Diagnostics, due: np.ndarray, next_check: np.ndarray) -> None:
+    """Check the active stars ``due`` after ``t`` steps: record and drop those that are done, and set the others'
+    ``next_check`` from their own chains (never from their neighbours', so a star's chain is its own)."""
+    act = walkers.act[due]
+    tau = integrated_time(chain[:t, act])
     tau_max = np.max(tau, axis=1)
     conv = np.isfinite(tau_max) & (t >= settings.tau_multiple * tau_max)
     # enough steps for both rules, the effective samples counted after the burn-in _finish drops (2 tau)
@@ -280,18 +322,19 @@ def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: Sampl
                       settings.min_n_eff * np.maximum(tau[:, 0], 1.0) / settings.n_walkers + np.ceil(2 * tau_max))
     enough = conv & (t >= need)
     done = enough | (t == settings.max_steps)
-    # Next look when the quickest remaining star may be done (the FFT over long chains is not free).
-    pending = need[~done]
-    ahead = np.nanmin(pending) if pending.size and np.isfinite(pending).any() else t
-    i = walkers.act[done]
+    # Next look when this star may be done (the FFT over long chains is not free), at most doubling its chain.
+    ahead = np.where(np.isfinite(need), need, t)
+    next_check[act] = t + np.maximum(settings.check_every, np.minimum(ahead - t, t).astype(int))
+    i = act[done]
     diag.tau[i], diag.tau_x[i], diag.conv[i] = tau_max[done], tau[done, 0], enough[done]
     diag.steps[i] = t
-    diag.acc[i] = walkers.n_accepted[done].mean(axis=1) / t
-    walkers.keep(~done)
-    return t + max(settings.check_every, int(min(ahead - t, t)))
+    diag.acc[i] = walkers.n_accepted[due][done].mean(axis=1) / t
+    stop = np.zeros(walkers.act.size, dtype=bool)
+    stop[np.flatnonzero(due)[done]] = True
+    walkers.keep(~stop)
 
 
-def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generator,
+def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
             calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
             colours: np.ndarray | None = None, main_sequence_calibration: Calibration | None = None,
             informed: np.ndarray | None = None,
@@ -299,7 +342,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generato
     """Summaries from the stored chains (burn-in 2 tau, at most half the chain); ``colours``: the
     stars' (BP-RP)0, for a calibration whose widths depend on colour; the stars the height term ``informed``
     take ``main_sequence_calibration`` (when given), as in the grid method. ``log_prior(i)``: star i's log prior
-    (None for the flat default), which the calibration must not widen."""
+    (None for the flat default), which the calibration must not widen. ``star_rng(i, k)``: star i's generator k."""
     n_s = len(run.steps)
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
@@ -312,7 +355,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generato
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep = _summarise(cx, burn, settings.n_keep, rng, cal, bounds,
+        q, mode, keep = _summarise(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
                                    None if colours is None else float(colours[i]),
                                    None if log_prior is None else log_prior(i))
         qs[i], modes[i] = q, mode
@@ -324,12 +367,12 @@ def _finish(run: BlockChains, settings: SamplerSettings, rng: np.random.Generato
     return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples)
 
 
-def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, rng: np.random.Generator) -> BlockChains:
-    """Reference back end: one emcee EnsembleSampler (vectorize=True) per star, same moves."""
+def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, star_rng) -> BlockChains:
+    """Reference back end: one emcee EnsembleSampler (vectorize=True) per star, same moves, its own generator."""
     n_s = len(logpost.stars)
     independence = IndependenceMove(IndependenceProposal(logpost))
     diag = _Diagnostics(n_s)
-    chains = [_run_star_emcee(logpost, settings, independence, k, rng, diag) for k in range(n_s)]
+    chains = [_run_star_emcee(logpost, settings, independence, k, star_rng(k, 0), diag) for k in range(n_s)]
     return diag.result(chains)
 
 
@@ -348,10 +391,13 @@ def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independen
     while t < settings.max_steps:
         state = sampler.run_mcmc(state, settings.check_every, progress=False)
         t += settings.check_every
-        tau = emcee.autocorr.integrated_time(sampler.get_chain(), tol=0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a chain without variance yet: tau NaN, not ok
+            tau = emcee.autocorr.integrated_time(sampler.get_chain(), tol=0)
         ok = bool(np.all(np.isfinite(tau)) and t >= settings.tau_multiple * tau.max())
         diag.conv[k] = ok
-        if ok and n_w * t / max(tau[0], 1.0) >= settings.min_n_eff:
+        # the effective samples counted after the burn-in _finish drops (2 tau), as the batched back end counts them
+        burn = int(min(t // 2, np.ceil(2 * tau.max()))) if ok else 0
+        if ok and n_w * (t - burn) / max(tau[0], 1.0) >= settings.min_n_eff:
             break
     diag.tau[k], diag.tau_x[k], diag.steps[k] = tau.max(), tau[0], t
     diag.acc[k] = float(np.mean(sampler.acceptance_fraction))
@@ -361,13 +407,14 @@ def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independen
 def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings: SamplerSettings | None = None,
                  seed: int = 0, outlier_weight: float | None = None, calibration: Calibration | None = None,
                  on_block: Callable[[int], None] | None = None, main_sequence: MainSequenceTerm | None = None,
-                 main_sequence_calibration: Calibration | None = None, n_grid: int = AGE_GRID[2]) -> SampleResult:
+                 main_sequence_calibration: Calibration | None = None, n_grid: int = AGE_GRID[2],
+                 rows: np.ndarray | None = None) -> SampleResult:
     """MCMC age posteriors for many stars (see the module docstring for the model).
 
-    Stars are split into blocks of ``settings.block``; block b uses the random
-    stream ``SeedSequence([seed, b])``, so results do not depend on
-    ``settings.processes``. With ``processes > 1`` blocks run in worker
-    processes, each with its own onnxruntime session. ``on_block(n_stars)`` is
+    ``rows``: each star's absolute input row (default 0..n-1), which with ``seed`` keys the star's random stream,
+    so results do not depend on how the catalogue is cut into chunks, on ``settings.block`` or on
+    ``settings.processes``. Stars are split into blocks of ``settings.block``; with ``processes > 1`` blocks
+    run in worker processes, each with its own onnxruntime session. ``on_block(n_stars)`` is
     called in this process with the size of each block as it finishes (in
     finishing order with processes), e.g. to report progress; it cannot change results.
     ``main_sequence``: the height term, for stars with ``stars.abs_g``; the stars it informs take
@@ -377,8 +424,10 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
     ms = (main_sequence, main_sequence_calibration)
     settings = settings or SamplerSettings()
     n = len(stars)
-    blocks = [np.arange(i, min(i + settings.block, n)) for i in range(0, n, settings.block)]
-    jobs = list(enumerate(blocks))
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    if rows.shape != (n,) or (n and rows.min() < 0):
+        raise ValueError("rows must give one input row >= 0 per star")
+    jobs = [np.arange(i, min(i + settings.block, n)) for i in range(0, n, settings.block)]
     done = on_block or (lambda n_stars: None)
     if settings.processes > 1 and len(jobs) > 1:
         # Imported here: multiprocessing would otherwise load with every `gyroage estimate`.
@@ -387,24 +436,37 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         # Each worker loads the model once, single-threaded, through the session cache of gyroage.core.density.
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
         with ProcessPoolExecutor(settings.processes, initializer=cached_density, initargs=model) as pool:
-            futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, b, outlier_weight,
-                                                 calibration, ms, n_grid)): len(idx) for b, idx in jobs}
+            futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, rows[idx],
+                                                 outlier_weight, calibration, ms, n_grid)): len(idx) for idx in jobs}
             for f in as_completed(futures):
                 f.result()  # a failed block stops the run here, as pool.map did
                 done(futures[f])
             parts = [f.result() for f in futures]  # dicts keep insertion order: block order
     else:
         parts = []
-        for b, idx in jobs:
-            parts.append(_run_blocks(density, prior, stars.take(idx), settings, seed, b, outlier_weight, calibration,
-                                     ms, n_grid))
+        for idx in jobs:
+            parts.append(_run_blocks(density, prior, stars.take(idx), settings, seed, rows[idx], outlier_weight,
+                                     calibration, ms, n_grid))
             done(len(idx))
     return _concat(parts, n)
 
 
-def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight, calibration=None,
+class _StarRandom:
+    """Each star's randomness: ``keys`` for the batched moves' counter-based draws, and ``(i, k)`` -> a numpy
+    Generator of star ``i`` (k = 0: the emcee back end's chain; 1: the summaries' draws), both keyed by the seed
+    and the star's absolute input row."""
+
+    def __init__(self, seed: int, rows: np.ndarray) -> None:
+        self.seed, self.rows = int(seed), np.asarray(rows, dtype=np.int64)
+        self.keys, self.run_key = star_keys(seed, self.rows), run_key(seed)
+
+    def __call__(self, i: int, k: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence([self.seed, int(self.rows[i]), k]))
+
+
+def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, calibration=None,
                 main_sequence=(None, None), n_grid: int = AGE_GRID[2]) -> SampleResult:
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block_id)]))
+    star_rng = _StarRandom(seed, rows)
     term, term_calibration = main_sequence
     # A calibration widens the likelihood, not the prior (as in the grid method): under a prior that is not flat the
     # chains sample the likelihood (flat prior, same bounds), and the prior weights the calibrated samples. Flat or
@@ -415,7 +477,7 @@ def _run_blocks(density, prior, stars, settings, seed, block_id, outlier_weight,
     logpost = LogPosterior(density, chain_prior, stars, outlier_weight, term)
     informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
-    return _finish(run(logpost, settings, rng), settings, rng, calibration, (prior.log10_age_min, prior.log10_age_max),
+    return _finish(run(logpost, settings, star_rng), settings, star_rng, calibration, (prior.log10_age_min, prior.log10_age_max),
                    stars.bp_rp0, term_calibration, informed, star_log_prior(prior, stars) if apart else None)
 
 
@@ -426,8 +488,8 @@ def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[
 
 
 def _worker_run(args) -> SampleResult:
-    model, prior, stars, settings, seed, block_id, w, calibration, main_sequence, n_grid = args
-    return _run_blocks(cached_density(*model), prior, stars, settings, seed, block_id, w, calibration, main_sequence,
+    model, prior, stars, settings, seed, rows, w, calibration, main_sequence, n_grid = args
+    return _run_blocks(cached_density(*model), prior, stars, settings, seed, rows, w, calibration, main_sequence,
                        n_grid)
 
 

@@ -68,6 +68,17 @@ def test_samples_meet_the_same_calibration_as_the_grid():
         np.testing.assert_allclose(got, want, atol=0.03)
 
 
+def test_the_samples_returned_are_those_the_quantiles_come_from_under_a_level_scale():
+    """Under a flat prior the level scale moved the quantile levels alone: --posteriors, the MCMC plot and the MAP
+    read samples whose quantiles (p97.5 ~970 Myr) were not the written ones (~68 Myr). The samples move now."""
+    cal = Calibration((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28), level_knots=(7.0, 7.5), level_scale=0.45)
+    qs = [0.025, 0.16, 0.5, 0.84, 0.975]
+    samples = np.clip(np.random.default_rng(3).normal(6.6, 0.6, 20_000), GRID[0], GRID[-1])
+    got, moved = cal.sample_quantiles(samples, qs, (GRID[0], GRID[-1]), np.random.default_rng(4))
+    np.testing.assert_allclose(np.quantile(moved, qs), got, atol=0.01)
+    assert np.ptp(got) < 0.8 * np.ptp(np.quantile(samples, qs))  # the level scale narrowed it
+
+
 BY_COLOUR = Calibration((7.0, 8.0, 9.0, 9.6), ((0.0, 0.3, 0.4, 0.4), (0.0, 0.1, 0.05, 0.05), (0.0, 0.8, 0.6, 0.6)),
                         colour_knots=(0.7, 1.2, 2.0))
 
@@ -161,3 +172,27 @@ def test_the_constructor_refuses_what_the_card_would_but_keeps_a_fit_s_level_sca
     assert not Calibration(level_knots=(7.0, 7.5), level_scale=0.5).smears
     with pytest.raises(ValueError, match="log10_age_knots must be one or more increasing ages"):
         Calibration.from_dict({"log10_age_knots": [], "sigma_dex": []})
+
+
+def test_the_level_map_of_samples_is_np_quantile_at_their_ranks():
+    """The map took np.quantile at one level per sample (a partition per level: 20 s for 100 young stars); it is one
+    interpolation on the sorted samples now, with the same values."""
+    from gyroage.core.calibration import level_mapped
+    from gyroage.core.normal import normal_cdf, normal_score
+
+    x = np.random.default_rng(5).normal(6.8, 0.5, 3001)
+    u = (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / x.size
+    np.testing.assert_allclose(level_mapped(x, 0.45), np.quantile(x, normal_cdf(0.45 * normal_score(u))), atol=1e-12)
+
+
+def test_kernel_draws_past_the_last_age_do_not_pile_up_on_it():
+    """A sample moved past the grid's end was clipped onto it: an old star's p97.5 read exactly 10000 Myr (a point
+    mass at the bound the grid posterior does not have). Draws past an end reflect back inside now."""
+    rng = np.random.default_rng(2)
+    samples = 10.0 - np.abs(rng.normal(0.0, 0.15, 20_000))
+    got, moved = SHIPPED_WIDTHS.sample_quantiles(samples, [0.5, 0.975], (GRID[0], GRID[-1]), rng)
+    assert np.mean(moved == GRID[-1]) < 1e-3 and got[1] < GRID[-1]
+    assert moved.max() <= GRID[-1]
+    pdf = normalised(np.exp(-0.5 * ((GRID - 10.0) / 0.15) ** 2))
+    want = quantiles(SHIPPED_WIDTHS.apply(pdf, GRID), GRID, [0.5, 0.975])[0]
+    np.testing.assert_allclose(got, want, atol=0.02)

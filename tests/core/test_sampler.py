@@ -250,3 +250,67 @@ def test_a_reddening_error_without_its_value_is_not_truncated():
     got = _colour_log_like(c, 0.0, 0.05, np.full_like(c, np.nan), np.full_like(c, 0.1))
     s2 = 0.05**2 + 0.1**2
     np.testing.assert_allclose(got, -0.5 * c**2 / s2 - 0.5 * np.log(s2 / 0.05**2), rtol=1e-12, atol=1e-12)
+
+
+def test_the_documented_mcmc_posterior_has_no_outlier_mixture(model):
+    """README and the sampler's docstring wrote log[(1 - w) f + w u] with w the outlier weight, but the chains run
+    with w = 0 (ages of a sequence member): --outlier-weight changes p_outlier, never the MCMC ages."""
+    import gyroage.core.sampler as sampler
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from tests.conftest import ROOT
+
+    for text in (sampler.__doc__, (ROOT / "README.md").read_text()):
+        assert "+ w u]" not in text
+    frame = pd.DataFrame({"prot": [8.0], "bp_rp0": [1.2]})
+    fast = SamplerSettings(max_steps=100)
+    a, b = (estimate_chunk(frame, model.density, EstimateSettings(prior=model.default_prior, method="mcmc",
+                                                                  sampler=fast, outlier_weight=w))
+            for w in (0.01, 0.3))
+    assert a["age_p50_myr"][0] == b["age_p50_myr"][0] and a["p_outlier"][0] != b["p_outlier"][0]
+
+
+def test_mcmc_ages_do_not_depend_on_chunking_blocks_or_neighbours(model):
+    """Streams were SeedSequence([seed, block]) restarted in every chunk: the star at position j of every chunk took
+    the same uniforms, and a star's age moved with its neighbours. Each star's stream is keyed by its input row now."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    frame = pd.DataFrame({"prot": [8.0, 1.5, 20.0, -1.0, 5.0, 8.0, 12.0],
+                          "bp_rp0": [1.2, 2.4, 1.8, 1.0, 1.0, 1.2, 1.5], "prot_err": [0.4, 0.1, 1.0, 0.1, 0.3, 0.4, 0.6]})
+    s = EstimateSettings(prior=model.default_prior, method="mcmc", seed=3, sampler=SamplerSettings(min_n_eff=300))
+    cols = ["age_p50_myr", "age_p16_myr", "age_p84_myr", "mcmc_tau", "mcmc_n_eff", "status"]
+    whole = estimate_chunk(frame, model.density, s)[cols]
+    ones = pd.concat([estimate_chunk(frame.iloc[i : i + 1], model.density, s, first_row=i) for i in range(len(frame))])
+    pd.testing.assert_frame_equal(whole, ones[cols].reset_index(drop=True))
+    threes = pd.concat([estimate_chunk(frame.iloc[i : i + 3], model.density, s, first_row=i) for i in (0, 3, 6)])
+    pd.testing.assert_frame_equal(whole, threes[cols].reset_index(drop=True))
+    blocks = estimate_chunk(frame, model.density, replace(s, sampler=replace(s.sampler, block=2)))
+    pd.testing.assert_frame_equal(whole, blocks[cols])
+    # the same star at rows 0 and 5 draws its own numbers: the same law, not the same Monte Carlo error
+    assert whole["age_p50_myr"][0] != whole["age_p50_myr"][5]
+    assert whole["age_p50_myr"][0] == pytest.approx(whole["age_p50_myr"][5], rel=0.1)
+    moved = estimate_chunk(frame.iloc[:1], model.density, s, first_row=5)
+    assert moved["age_p50_myr"][0] == whole["age_p50_myr"][5]
+
+
+def test_mcmc_flags_and_status_follow_the_mcmc_ages_written(model):
+    """The flags and `extrapolated` came from the grid posterior, which ignores prot_err: a 2.0 +- 0.6 d star at
+    (BP-RP)0 = 1.5, MCMC p50 5.8 Myr, was written without pre_main_sequence_age (the grid's median: 11 Myr), status ok.
+    The age-based flags now read the MCMC posterior (its median, its samples' mass outside the training ages)."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    frame = pd.DataFrame({"prot": [2.0, 1.5, 0.8], "bp_rp0": [1.5, 1.2, 2.0], "prot_err": [0.6, 0.5, 0.3]})
+    s = EstimateSettings(prior=model.default_prior, method="mcmc", seed=1, sampler=SamplerSettings(min_n_eff=500))
+    out = estimate_chunk(frame, model.density, s)
+    young = out["age_flags"].str.contains("pre_main_sequence_age").to_numpy()
+    assert young.tolist() == (out["age_p50_myr"] < 10.0).tolist()
+    assert young[0] and young[1]
+    assert ((out["status"] == "extrapolated") == out["age_flags"].str.contains("age_outside_training")).all()
+    assert (out.loc[young, "status"] == "extrapolated").all()  # most of a 6 Myr posterior lies below the clusters'
+
+
+def test_the_emcee_back_end_stops_with_its_effective_samples_after_the_burn_in(model):
+    """The emcee back end stopped once n_walkers t / tau reached min_n_eff, counting the 2 tau of burn-in the
+    summaries drop: the star then held fewer effective samples than asked and came out not_converged."""
+    settings = SamplerSettings(backend="emcee", min_n_eff=500, check_every=1, tau_multiple=5)
+    res = sample_stars(model.density, Prior(), _stars([8.0], [1.2]), settings, seed=1)
+    assert res.n_eff[0] >= 500 and res.converged[0]

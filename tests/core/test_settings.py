@@ -74,3 +74,34 @@ def test_validate_settings_need_a_weight_where_estimate_takes_the_cards():
     assert EstimateSettings(outlier_weight=None).outlier_weight is None
     with pytest.raises(UserError, match=r"--outlier-weight-star must be in \[0, 1\)"):
         ValidateSettings(outlier_weight_star=None)
+
+
+@pytest.mark.parametrize("kwargs", [{"block": 0}, {"check_every": 0}, {"n_keep": 0}, {"tau_multiple": 0.0},
+                                    {"tau_multiple": float("nan")}, {"min_n_eff": -1.0}, {"stretch_a": 1.0},
+                                    {"stretch_a": float("inf")}, {"stretch_weight": 1.5}, {"stretch_weight": -0.1},
+                                    {"period_err_floor_dex": 0.0}, {"colour_err_floor": -1.0}])
+def test_every_sampler_setting_is_checked_in_one_line(kwargs):
+    """block=0 was a traceback (range step 0), the emcee back end's check_every=0 an AttributeError; the rest ran."""
+    name = next(iter(kwargs))
+    with pytest.raises(UserError, match=name):
+        SamplerSettings(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"block": 2.5}, {"check_every": True}, {"n_keep": "10"}, {"max_steps": 100.0}])
+def test_sampler_counts_must_be_whole_numbers(kwargs):
+    with pytest.raises(TypeError, match=next(iter(kwargs))):
+        SamplerSettings(**kwargs)
+
+
+@pytest.mark.parametrize("seed", [1.7, True, "1", None])
+def test_a_seed_that_is_not_a_whole_number_is_refused(seed):
+    """seed=1.7, True and "1" all ran silently as seed 1."""
+    with pytest.raises(TypeError, match="seed must be a whole number"):
+        EstimateSettings(seed=seed)
+
+
+def test_whole_number_seeds_of_numpy_types_are_taken():
+    import numpy as np
+
+    assert EstimateSettings(seed=np.int64(3)).seed == 3
+    assert SamplerSettings(block=np.int32(4), min_n_eff=0).block == 4
