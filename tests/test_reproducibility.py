@@ -156,3 +156,17 @@ def test_synthetic_example_is_drawn_from_the_shipped_model():
     assert (shipped["star_id"] == fresh["star_id"]).all()
     np.testing.assert_allclose(shipped["true_age_myr"], fresh["true_age_myr"], rtol=1e-6)
     np.testing.assert_allclose(shipped["Prot"], fresh["Prot"], rtol=1e-3, atol=2e-4)
+
+
+def test_local_mcmc_ages_do_not_depend_on_chunksize(tmp_path, density, settings):
+    """The engine passed each chunk's rows as 0..n-1, so a star's random stream (keyed by its row) followed its
+    place in its chunk: --chunksize 1 and 20 gave other MCMC ages for every star after the first."""
+    src = tmp_path / "in.csv"
+    stars(12, seed=7).to_csv(src, index=False)
+    mcmc = replace(settings, method="mcmc", seed=3, sampler=SamplerSettings(max_steps=100, block=8))
+    outs = []
+    for chunksize in (1, 5, 20):
+        out = tmp_path / f"c{chunksize}.csv"
+        engines.run_local(src, out, density, mcmc, chunksize=chunksize, quiet=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]

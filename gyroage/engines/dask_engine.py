@@ -30,7 +30,7 @@ from gyroage.writers import check_outputs, prepare_target
 
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
-                    chunksize: int, path: str, text_columns: bool = False) -> tuple[int, dict]:
+                    chunksize: int, path: str, text_columns: bool = False, first_row: int = 0) -> tuple[int, dict]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file.
 
     ``text_columns``: the input is CSV text, so its columns of numbers are written as numbers, as the local
@@ -39,7 +39,8 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     from gyroage.core.density import cached_density
 
     density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
-    parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns)
+    # first_row: the partition's first input row, so that mcmc keys each star's stream by its row in the input
+    parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns, first_row=first_row + i)
              for i in range(0, max(len(frame), 1), chunksize)]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if text_columns:
@@ -253,8 +254,8 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     card = load_card(model, verify=False)[0]  # the JSON only: whether the run reads magnitudes
     say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
                     None if progress.quiet else progress.log)
-    # The sampler's random streams follow a star's place in its chunk, so mcmc runs on the local engine's chunks of
-    # --chunksize rows, wherever the partitions (which follow the bytes and the workers) happen to fall.
+    # The sampler keys each star's random stream by its input row, which a chunk's first row gives; mcmc runs on the
+    # local engine's chunks of --chunksize rows, whose first rows are known, wherever the partitions fall.
     chunked = settings.method == "mcmc"
     if ddf.npartitions < n_workers and not chunked:  # e.g. one Parquet row group: split it so every worker has work
         ddf = ddf.repartition(npartitions=2 * n_workers)
@@ -263,7 +264,8 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     task = delayed(_partition_task, pure=True)
     try:
         frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
-        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns)
+        jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns,
+                     i * chunksize if chunked else 0)  # a chunked frame k holds input rows from k chunksize
                 for i, p in enumerate(frames)]
         progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
         futures = client.compute(jobs)

@@ -256,9 +256,11 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         if posteriors is None:
-            out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update), None
+            out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update,
+                                       first_row=offset - rows), None
         else:
-            out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update)
+            out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
+                                                 first_row=offset - rows)
             post["row"] += offset - rows  # chunk-local rows to 0-based input rows
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
