@@ -263,3 +263,14 @@ def test_crossmatch_extinction_column_is_never_an_error_column():
     assert settings.extinction_column(["source_id", "E_BP_RP"]) == "E_BP_RP"
     with pytest.raises(UserError, match=re.escape("no column 'E(BP-RP)'")):
         settings.extinction_column(["source_id", "e_BP-RP"])
+
+
+def test_crossmatch_csv_output_keeps_every_digit_of_a_typed_inputs_columns(tmp_path, sky):
+    # a Parquet target list's own ra/dec were written to CSV at 6 significant digits (123.457: 1.8 arcsec off)
+    src = tmp_path / "ids.parquet"
+    pd.DataFrame({"source_id": [GA, GB], "my_ra": [123.456789012, 359.99991],
+                  "my_dec": [-45.1234567, 0.00012345678]}).to_parquet(src, index=False)
+    run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["my_ra"].tolist() == [123.456789012, 359.99991]
+    assert out["my_dec"].tolist() == [-45.1234567, 0.00012345678]
