@@ -98,7 +98,8 @@ def _positions(columns: list[str], id_column: str | None) -> InputIds:
     return InputIds("radec", None, ra, dec)
 
 
-_ID_RE = re.compile(r"^\s*(?:(?:gaia\s*e?dr3|gaia|dr3|tic|kic|kplr)[\s_:-]*)?(\d+)\s*$", re.IGNORECASE)
+# "2000002.0": an id that went through a float column on its way to CSV text; read only while exact (below 2**53)
+_ID_RE = re.compile(r"^\s*(?:(?:gaia\s*e?dr3|gaia|dr3|tic|kic|kplr)[\s_:-]*)?(\d+)(\.0*)?\s*$", re.IGNORECASE)
 
 
 def parse_ids(values: pd.Series) -> np.ndarray:
@@ -116,7 +117,9 @@ def parse_ids(values: pd.Series) -> np.ndarray:
             v = float(v)
             return int(v) if v.is_integer() and 0 < v < FLOAT_EXACT_LIMIT else None
         m = _ID_RE.match(str(v))
-        return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+        if not m or int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
+            return None
+        return int(m.group(1))
 
     return np.array([one(v) for v in values], dtype=object)
 

@@ -175,3 +175,10 @@ def test_cone_with_a_brighter_source_than_the_nearest_is_ambiguous(tmp_path, sky
     out = run_rows(tmp_path, sky, "ra,dec\n30.0,5.0\n40.0,5.0\n", radius_arcsec=2.0)
     assert out["crossmatch_status"].tolist()[0] == "ambiguous" and pd.isna(out.loc[0, "source_id"])
     assert out.loc[1, "source_id"] == far_faint + 1  # the bright nearest kept: its faint neighbour cannot own it
+
+
+def test_ids_written_as_text_from_a_float_column_are_read_while_exact():
+    # a KIC column that went through a float column is written "2000002.0" in CSV: it was invalid_id;
+    # a 19-digit one with ".0" came through a float and may be another star's id: still invalid
+    got = parse_ids(pd.Series(["2000002.0", "KIC 2000002.00", "25155310.", f"{GA}.0", "2000002.5", "1e6"]))
+    assert list(got) == [2000002, 2000002, 25155310, None, None, None]
