@@ -6,7 +6,6 @@ and no global state. Engines (``gyroage.engines``) only schedule it.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,9 +56,7 @@ class EstimateSettings:
             raise UserError(f"prior must be a gyroage.Prior, not {type(self.prior).__name__}")
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
-        # int(60.7) would quietly make it 60; a bool or text is a slip too
-        if isinstance(self.n_grid, bool) or not isinstance(self.n_grid, numbers.Integral):
-            raise TypeError(f"n_grid must be a whole number of grid points, not {self.n_grid!r}")
+        whole_number(self.n_grid, "n_grid")  # int(60.7) would quietly make it 60
         if int(self.n_grid) < MIN_GRID:  # as group-age: fewer points put a summary between far-apart ages
             raise UserError(f"--grid must be at least {MIN_GRID}")
         check_outlier_weight(self.outlier_weight)

@@ -29,6 +29,7 @@ from gyroage.core.posterior import (
     quantiles,
 )
 from gyroage.core.priors import Prior, check_model_grid
+from gyroage.core.sampler import whole_number
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.defaults import MIN_GRID
 from gyroage.errors import UserError
@@ -146,7 +147,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     -------
     GroupPosterior with groups in order of first appearance.
     """
-    check_group_options(int(n_grid), outlier_weight, None)  # as group_ages: a weight of 2 gave NaN ages
+    check_group_options(n_grid, outlier_weight, None)  # as group_ages: a weight of 2 gave NaN ages
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
     check_model_grid(prior, density.card.age_grid)
@@ -246,6 +247,7 @@ def default_systematic_dex(card) -> float:
 
 def check_group_options(n_grid: int, outlier_weight: float | None, systematic_dex: float | None) -> None:
     """The settings group_ages refuses, in the command line's words (the CLI calls it before loading the model)."""
+    whole_number(n_grid, "n_grid")  # int(60.7) would quietly make it 60
     if n_grid < MIN_GRID:
         raise UserError(f"--grid must be at least {MIN_GRID}")
     check_outlier_weight(outlier_weight)

@@ -342,3 +342,10 @@ def test_joint_age_takes_the_outlier_density_of_the_card_it_is_given(tmp_path):
                                           density.outlier_log_density), grid)[0]
     np.testing.assert_allclose(pdf, want, rtol=1e-12)
     assert not np.allclose(pdf, joint_age(ll, grid, 0.3)[0], rtol=1e-3)  # the default range gives another age
+
+
+def test_group_ages_refuse_a_fractional_grid():
+    # group_ages(n_grid=60.7) ran on 60 points (int() in the option check)
+    from gyroage.core.groups import check_group_options
+    with pytest.raises(TypeError, match="n_grid must be a whole number"):
+        check_group_options(60.7, None, None)
