@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 
 
@@ -11,6 +12,15 @@ def close_names(name: str, known: Iterable[str], n: int = 3) -> list[str]:
     import difflib
 
     return difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
+
+
+def whole_number(value, name: str) -> None:
+    """A TypeError, one line, for a count or seed that is not a whole number (``int(1.7)`` would quietly be 1).
+
+    numpy integers pass; a bool, Python's or numpy's, does not.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, not {value!r}")
 
 
 class UserError(Exception):

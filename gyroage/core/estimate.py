@@ -21,10 +21,10 @@ from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQU
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars, whole_number
+from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID, MIN_GRID
-from gyroage.errors import UserError
+from gyroage.errors import UserError, whole_number
 
 STAR_COLUMNS = SUMMARY_COLUMNS + ("p_outlier", "age_flags")
 # the star's height above the main sequence where the card's term used it (NaN elsewhere); written only when the

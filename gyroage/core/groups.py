@@ -29,10 +29,9 @@ from gyroage.core.posterior import (
     quantiles,
 )
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.sampler import whole_number
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.defaults import MIN_GRID
-from gyroage.errors import UserError
+from gyroage.errors import UserError, whole_number
 
 # Columns that name a star's group: without --by, several values in one of them are refused, never pooled.
 GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc")

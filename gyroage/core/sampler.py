@@ -62,7 +62,7 @@ from gyroage.core.moves import IndependenceMove, IndependenceProposal, StarDraws
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, age_grid, grid_log_prior, prior_is_flat, summary_myr
 from gyroage.core.priors import Prior
 from gyroage.defaults import AGE_GRID
-from gyroage.errors import UserError
+from gyroage.errors import UserError, whole_number
 
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")
@@ -108,12 +108,6 @@ class SamplerSettings:
                 raise TypeError(f"sampler {name} must be a number, not {v!r}")
             if not (math.isfinite(v) and good(v)):
                 raise UserError(f"sampler {name} must be finite and {words}, not {v!r}")
-
-
-def whole_number(value, name: str) -> None:
-    """A TypeError, one line, for a count or seed that is not a whole number (``int(1.7)`` would quietly be 1)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number, not {value!r}")
 
 
 @dataclass
