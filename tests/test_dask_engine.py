@@ -21,7 +21,7 @@ def test_ctrl_c_on_the_engines_own_cluster_is_one_line_and_leaves_nothing(tmp_pa
     directory is left beside the target."""
     pytest.importorskip("distributed")
     rng = np.random.default_rng(5)
-    n = 150_000
+    n = 600_000  # ~30 s of work for 2 workers: the interrupt lands in the partitions, not in the teardown
     pd.DataFrame({"prot": np.round(rng.uniform(1, 30, n), 3),
                   "bp_rp0": np.round(rng.uniform(0.6, 2.5, n), 3)}).to_csv(tmp_path / "big.csv", index=False)
     cmd = [sys.executable, "-m", "gyroage.cli", "estimate", str(tmp_path / "big.csv"), "-o", str(tmp_path / "dk.parquet"),
