@@ -144,7 +144,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
                                    on_block, first_row)
             values.update(mc)
             # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
-            flags, extrapolated = age_flags(stars, ok, density, settings, values["p_outlier"],
+            flags, extrapolated = age_flags(stars, ok, density.card, main_sequence_term(density, settings, stars),
+                                            SequenceDomain.from_card(density.card), values["p_outlier"],
                                             values["age_p50_myr"], values.pop("_age_outside"))
         results["age_flags"][ok] = flags
         status[rows[extrapolated]] = statuses.EXTRAPOLATED
@@ -227,22 +228,21 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     abs_g, abs_g_err = _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok)
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
                                         colour_sigma, lo, hi, keep, abs_g, term, abs_g_err)
-    flags, extrapolated = age_flags(stars, ok, density, settings, summaries["p_outlier"], summaries["age_p50_myr"],
-                                    summaries.pop("_age_outside"))
+    flags, extrapolated = age_flags(stars, ok, density.card, term, domain, summaries["p_outlier"],
+                                    summaries["age_p50_myr"], summaries.pop("_age_outside"))
     return GridRows(summaries, grid, pdf, flags, extrapolated)
 
 
-def age_flags(stars: StarArrays, ok, density: FlowDensity, settings: EstimateSettings, p_outlier, age_median_myr,
-              age_outside) -> tuple[np.ndarray, np.ndarray]:
+def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain: SequenceDomain | None, p_outlier,
+              age_median_myr, age_outside) -> tuple[np.ndarray, np.ndarray]:
     """(``age_flags`` text, extrapolated) of the usable rows ``ok`` from a posterior's median age (Myr) and its
-    probability outside the training clusters' ages at the star's colour: the grid's or the sampler's."""
+    probability outside the training clusters' ages at the star's colour: the grid's or the sampler's. ``term`` and
+    ``domain``: the run's (:func:`main_sequence_term`, :meth:`SequenceDomain.from_card`), as its caller holds them."""
     colour = stars.bp_rp0[ok]
-    term = main_sequence_term(density, settings, stars)
-    above_flag = AboveFlag.from_card(density.card) if term is not None else None
+    above_flag = AboveFlag.from_card(card) if term is not None else None
     above = None if above_flag is None else above_flag.flags(term, colour, _rows(stars.abs_g, ok),
                                                               _rows(stars.abs_g_err, ok), age_median_myr)
-    return star_flags(SequenceDomain.from_card(density.card), colour, np.log10(stars.prot[ok]), age_outside,
-                      p_outlier, age_median_myr, above)
+    return star_flags(domain, colour, np.log10(stars.prot[ok]), age_outside, p_outlier, age_median_myr, above)
 
 
 def samples_outside(samples: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
