@@ -98,6 +98,12 @@ def _gaia_batched(services: Services, build: Callable[[list], str], items: list,
 
 
 # ---------------------------------------------------------------- exact identifiers
+def float_id(v) -> int | None:
+    """The integer a float id holds, where it is exact (below 2**53, whole); None otherwise (NaN included)."""
+    v = float(v)
+    return int(v) if v.is_integer() and abs(v) < FLOAT_EXACT_LIMIT else None
+
+
 def int_ids(values) -> pd.Series:
     """Exact nullable integers: never via float64, which cannot hold 19-digit Gaia ids.
 
@@ -107,8 +113,7 @@ def int_ids(values) -> pd.Series:
         if v is None or v is pd.NA:
             return None
         if isinstance(v, (float, np.floating)):
-            v = float(v)
-            return int(v) if v.is_integer() and abs(v) < FLOAT_EXACT_LIMIT else None
+            return float_id(v)
         try:
             return int(v) if isinstance(v, (int, np.integer)) else int(str(v).strip())
         except ValueError:

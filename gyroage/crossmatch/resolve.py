@@ -22,6 +22,7 @@ from gyroage.crossmatch.queries import (
     fetch_cone_sources,
     fetch_neighbourhood,
     fetch_tic,
+    float_id,
     unique_ids,
 )
 from gyroage.errors import UserError
@@ -114,8 +115,8 @@ def parse_ids(values: pd.Series) -> np.ndarray:
         if isinstance(v, (int, np.integer)):
             return int(v) if v > 0 else None
         if isinstance(v, (float, np.floating)):
-            v = float(v)
-            return int(v) if v.is_integer() and 0 < v < FLOAT_EXACT_LIMIT else None
+            i = float_id(v)
+            return i if i is not None and i > 0 else None
         m = _ID_RE.match(str(v))
         if not m or int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
             return None
