@@ -313,7 +313,7 @@ def group_age(
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
     check_threads(threads)
     writers.check_outputs(input, output)
-    formats.output_format(output, out_fmt)  # a format the output cannot be written in fails before the model loads
+    written = formats.output_format(output, out_fmt)  # a format it cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                      prior_table)
@@ -329,6 +329,7 @@ def group_age(
             typer.echo(f"group-age: {note}", err=True)
     say_input_notes(frame.columns, reddening, main_sequence,
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True))
+    out = io.case_blind_clashes(out, 1, written)  # FITS, VOTable: --by Status beside status
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         # the group label (first column) is the input's: from a typed input it keeps every digit
         writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])

@@ -79,30 +79,48 @@ def id_columns(columns, chosen=None) -> list[str]:
     return found
 
 
-def prefix_clashes(frame: pd.DataFrame, reserved) -> pd.DataFrame:
+def prefix_clashes(frame: pd.DataFrame, reserved, fold_case: bool = False) -> pd.DataFrame:
     """``frame`` (index reset) with each column named in ``reserved`` renamed ``input_<name>``.
 
     ``input_<name>`` always holds the input's ``<name>``: an input column already called
     ``input_<name>`` moves on to ``input_input_<name>`` (and so on), rather than the clashing
     column taking a name the user could not tell from their own. The result never holds a
     duplicate name (Parquet refuses them). The caller then adds its own columns under the reserved names.
+    ``fold_case``: names are compared ignoring case (:func:`case_blind_clashes`).
     """
+    key = (lambda name: str(name).casefold()) if fold_case else str
     out = frame.reset_index(drop=True)  # already a new frame: renaming leaves the input alone
-    reserved = set(reserved)
-    names = set(map(str, out.columns))
-    moved = [c for c in out.columns if c in reserved]
+    reserved = {key(r) for r in reserved}
+    moved = [c for c in out.columns if key(c) in reserved]
     for c in moved:  # grows while it runs: each renamed column pushes on the input column whose name it takes
-        if f"input_{c}" in names and f"input_{c}" not in moved:
-            moved.append(f"input_{c}")
-    taken = reserved | (names - set(moved))  # the caller's names and the inputs that keep theirs
+        moved.extend(o for o in out.columns if key(o) == key(f"input_{c}") and o not in moved)
+    taken = reserved | {key(c) for c in out.columns if c not in moved}  # the caller's names, the inputs that stay
     clashes = {}
     for c in moved:
         new = f"input_{c}"
-        while new in taken:  # only when the caller itself writes an input_ name: never a duplicate
+        while key(new) in taken:  # only when the caller itself writes an input_ name: never a duplicate
             new = f"input_{new}"
         clashes[c] = new
-        taken.add(new)
+        taken.add(key(new))
     return out.rename(columns=clashes)
+
+
+# Output formats whose column names are compared ignoring case (FITS TTYPEn, VOTable FIELD names as tools read them).
+CASE_BLIND = ("fits", "votable")
+
+
+def case_blind_clashes(out: pd.DataFrame, inputs: int, fmt: str) -> pd.DataFrame:
+    """``out`` (its first ``inputs`` columns the input's, the rest gyroage's) with each input column whose name equals
+    one of gyroage's ignoring case (``Status``, ``P_Outlier``) renamed ``input_<name>``, when ``fmt`` is one of
+    :data:`CASE_BLIND`: there both names would be one (``data['STATUS']`` ambiguous). Else ``out`` itself.
+    """
+    if fmt not in CASE_BLIND or not 0 < inputs < out.shape[1]:
+        return out
+    ours = list(out.columns[inputs:])
+    head = prefix_clashes(out.iloc[:, :inputs], ours, fold_case=True)
+    if list(head.columns) == list(out.columns[:inputs]):
+        return out
+    return out.set_axis([*head.columns, *ours], axis=1)
 
 
 def first_column(frame: pd.DataFrame, column: str) -> pd.Series:
