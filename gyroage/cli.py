@@ -328,7 +328,8 @@ def group_age(
                      *filter(None, [grid_step_note(pri, grid)])]:
             typer.echo(f"group-age: {note}", err=True)
     say_input_notes(frame.columns, reddening, main_sequence,
-                    None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True))
+                    None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True),
+                    [("--by", by), ("--membership", membership)])
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         # the group label (first column) is the input's: from a typed input it keeps every digit
         writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])

@@ -274,6 +274,9 @@ def test_name_key_keeps_error_of_names_apart_from_values():
     (["e_Mem", "Mem"], ("EMem",), None),  # group-age --membership EMem
     (["TIC", "Prot", "err_Prot"], ("e_Prot", "E_Prot", "s_Prot"), "err_Prot"),  # a VizieR period table's error
     (["Cluster", "e_Cluster"], ("cluster",), "Cluster"),
+    (["Cluster", "cluster"], ("cluster",), "cluster"),  # an exact name wins over a case-insensitive one
+    (["PMemb", "pmemb"], ("pmemb",), "pmemb"),
+    (["PMemb", "pmemb"], ("PMEMB",), "PMemb"),  # else the first case-insensitive match
 ])
 def test_find_column_matches_error_columns_only_where_an_error_is_sought(columns, names, found):
     assert io.find_column(columns, *names) == found

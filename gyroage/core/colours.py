@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,13 +217,16 @@ def _no_reddening_hints(found: dict[str, str]) -> str:
     return "".join(f"; {h}" for h in hints)
 
 
-def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log) -> None:
+def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
+                    options: Iterable[tuple[str, str | None]] = ()) -> None:
     """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
-    (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this."""
+    (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this.
+    ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
+    (:func:`gyroage.io.option_notes`)."""
     columns = list(columns)
     if log is not None:
-        for line in input_notes(columns, reddening, magnitudes):
+        for line in [*io.option_notes(columns, options), *input_notes(columns, reddening, magnitudes)]:
             log(line)
         return
     line = name_conversions(columns)

@@ -135,6 +135,19 @@ def test_cli_per_star_prior_columns_and_invalid_rows(tmp_path):
     assert res.returncode == 2 and "nope" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_cli_prior_column_named_exactly_wins_and_is_said(tmp_path):
+    """Two columns matching --prior-mean case-insensitively: the exact name is read, and the run says so."""
+    from io import StringIO
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"prot": [8.0], "bp_rp0": [1.3], "LogAge_iso": [8.0], "logage_iso": [9.3]}).to_csv(src, index=False)
+    res = run_cli("estimate", str(src), "--prior", "gaussian_log_age", "--prior-mean", "logage_iso",
+                  "--prior-sigma", "0.05")
+    assert res.returncode == 0, res.stderr
+    assert np.log10(pd.read_csv(StringIO(res.stdout))["age_p50_myr"][0]) + 6 > 9.1
+    assert "several columns are --prior-mean logage_iso: using 'logage_iso', ignoring 'LogAge_iso'" in res.stderr
+
+
 def test_tabulated_prior_without_mass_inside_the_bounds_is_a_user_error(tmp_path):
     """Such a prior would leave every star with status ok but no ages: refuse it up front."""
     t = tmp_path / "p.csv"
