@@ -150,10 +150,25 @@ def check_kind(kind: str) -> None:
         raise UserError(f"unknown prior {kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
 
 
+def refuse_unused(kind: str, mean: bool, sigma: bool, table: bool) -> None:
+    """Refuse a Gaussian centre or width (``mean``, ``sigma``: given) or a table for a prior ``kind`` that does not
+    use them: ``--prior-mean 9.6`` without ``--prior gaussian_log_age`` was dropped without a word, and the run looked
+    as if it had used it."""
+    names = [name for name, given in (("--prior-mean", mean), ("--prior-sigma", sigma)) if given]
+    if names and kind != "gaussian_log_age":
+        two = len(names) == 2
+        raise UserError(f"{' and '.join(names)} {'are' if two else 'is'} for --prior gaussian_log_age, not {kind}: "
+                        f"add --prior gaussian_log_age, or leave {'them' if two else 'it'} out")
+    if table and kind != "tabulated":
+        raise UserError(f"--prior-table is for --prior tabulated, not {kind}: add --prior tabulated, or leave it out")
+
+
 def check_prior(prior: Prior) -> None:
     """Refuse an unusable :class:`Prior`, in the command line's words: the one check of a prior's fields, for the
     library and (through :func:`make_prior`, which only parses the options) the command line alike."""
     check_kind(prior.kind)
+    refuse_unused(prior.kind, prior.mean is not None or prior.mean_column is not None,
+                  prior.sigma is not None or prior.sigma_column is not None, prior.table is not None)
     lo, hi = LOG10_AGE_BOUNDS
     for name, v in (("log10_age_min", prior.log10_age_min), ("log10_age_max", prior.log10_age_max)):
         if not (_finite(v) and lo - 1e-9 <= float(v) <= hi + 1e-9):
@@ -290,6 +305,7 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     from gyroage import io
 
     check_kind(kind)  # first: which other options are read depends on it
+    refuse_unused(kind, mean is not None, sigma is not None, table is not None)  # never dropped without a word
     bounds = []
     for name, v, default in (("--age-min-myr", age_min_myr, default_bounds[0]),
                              ("--age-max-myr", age_max_myr, default_bounds[1])):

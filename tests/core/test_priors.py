@@ -420,3 +420,39 @@ def test_a_prior_narrower_than_the_grid_resolves_warns_in_python(model):
     # what the warning is about: coarse, the median lands 4.5 sigma off the centre; fine, the prior holds
     assert abs(np.log10(coarse.quantile(0.5)[0]) + 6 - 9.669) > 4 * 0.002
     assert abs(np.log10(fine.quantile(0.5)[0]) + 6 - 9.669) < 0.002
+
+
+@pytest.mark.parametrize("kind, options, message", [
+    ("uniform_log_age", {"mean": "9.0", "sigma": "0.2"},
+     "--prior-mean and --prior-sigma are for --prior gaussian_log_age, not uniform_log_age: add --prior "
+     "gaussian_log_age, or leave them out"),
+    ("uniform_age", {"sigma": "0.2"}, "--prior-sigma is for --prior gaussian_log_age, not uniform_age"),
+    ("tabulated", {"mean": "9.0", "table": "t.csv"}, "--prior-mean is for --prior gaussian_log_age, not tabulated"),
+    ("gaussian_log_age", {"mean": "9.0", "sigma": "0.2", "table": "t.csv"},
+     "--prior-table is for --prior tabulated, not gaussian_log_age: add --prior tabulated, or leave it out"),
+    ("uniform_log_age", {"table": "t.csv"}, "--prior-table is for --prior tabulated, not uniform_log_age"),
+])
+def test_prior_options_the_prior_does_not_use_are_refused(tmp_path, monkeypatch, kind, options, message):
+    """--prior-mean 9 without --prior gaussian_log_age was silently ignored: the run looked like it used it."""
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"log10_age": [6.0, 10.0], "density": [1.0, 1.0]}).to_csv("t.csv", index=False)
+    with pytest.raises(UserError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        make_prior(kind, None, None, BOUNDS, **options)
+
+
+@pytest.mark.parametrize("fields", [{"mean": 9.0, "sigma": 0.2}, {"mean_column": "mu"},
+                                    {"table": ((6.0, 10.0), (0.0, 0.0))}])
+def test_a_prior_object_refuses_fields_its_kind_does_not_use(fields):
+    with pytest.raises(UserError, match="are for|is for"):
+        Prior("uniform_log_age", **fields)
+
+
+@pytest.mark.parametrize("command", [("estimate",), ("group-age",), ("plot", "posterior")])
+def test_cli_refuses_prior_mean_without_the_gaussian_prior(tmp_path, command):
+    src = tmp_path / "sun.csv"
+    src.write_text("prot,bp_rp0\n25.4,0.82\n")
+    extra = ("-o", str(tmp_path / "p.png")) if command[0] == "plot" else ()
+    res = run_cli(*command, str(src), *extra, "--prior-mean", "9.6", "--prior-sigma", "0.1", "-q")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.strip() == ("gyroage: error: --prior-mean and --prior-sigma are for --prior gaussian_log_age, "
+                                  "not uniform_log_age: add --prior gaussian_log_age, or leave them out")
