@@ -279,7 +279,7 @@ def group_age(
     prior_table: PriorTableOpt = None,
     age_min_myr: AgeMinOpt = None,
     age_max_myr: AgeMaxOpt = None,
-    grid: Annotated[int, typer.Option(help="Age grid points (group posteriors are narrow).")] = 1001,
+    grid: Annotated[int, typer.Option(help="Age grid points, 50 to 5001 (group posteriors are narrow).")] = 1001,
     outlier_weight: OutlierOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all "
                                                            "CPUs; results do not depend on it).")] = None,

@@ -70,7 +70,7 @@ MainSequenceOpt = Annotated[Optional[bool], typer.Option(
          "columns; --main-sequence: an input without them, or a model without the term, is refused; "
          "--no-main-sequence: rotation alone.")]
 # The grid and sampler options of estimate that plot posterior shares, so its star is dated as estimate dates it.
-GridOpt = Annotated[Optional[int], typer.Option(help="Age grid points, at least 50 (default: the card's).")]
+GridOpt = Annotated[Optional[int], typer.Option(help="Age grid points, 50 to 5001 (default: the card's).")]
 ExactGridOpt = Annotated[bool, typer.Option("--exact-grid", help="Evaluate the flow at every grid point, not at every "
                                             "4th one refined where a cubic is unsure (2.5x slower; medians agree to "
                                             "6e-4 dex for 99% of stars).")]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gyroage.defaults import AGE_GRID
+from gyroage.defaults import AGE_GRID, MAX_GRID
 from gyroage.errors import UserError
 
 LN10 = float(np.log(10.0))
@@ -226,9 +226,12 @@ def grid_step_note(prior: Prior, n_grid: int) -> str | None:
     if s >= 2 * step:
         return None
     need = int(np.ceil(2 * (hi - lo) / s - 1e-9)) + 1  # points for a step of sigma / 2
-    return (f"--prior-sigma {s:g} is under twice the age grid's step, {step:.3g} dex ({n} points over log10 yr "
+    head = (f"--prior-sigma {s:g} is under twice the age grid's step, {step:.3g} dex ({n} points over log10 yr "
             f"{lo:g}-{hi:g}): the grid cannot resolve so narrow a prior, and the ages come out wider than it and off "
-            f"its centre; --grid {need} (Python: n_grid={need}) or narrower age bounds resolve it")
+            f"its centre; ")
+    if need > MAX_GRID:  # never suggest a grid the options refuse
+        return head + f"narrower age bounds resolve it (--grid is at most {MAX_GRID})"
+    return head + f"--grid {need} (Python: n_grid={need}) or narrower age bounds resolve it"
 
 
 def check_bound(name: str, age_myr: float, grid: tuple[float, float]) -> None:

@@ -456,3 +456,11 @@ def test_cli_refuses_prior_mean_without_the_gaussian_prior(tmp_path, command):
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert res.stderr.strip() == ("gyroage: error: --prior-mean and --prior-sigma are for --prior gaussian_log_age, "
                                   "not uniform_log_age: add --prior gaussian_log_age, or leave them out")
+
+
+def test_the_narrow_prior_note_never_suggests_a_grid_above_the_cap():
+    from gyroage.core.priors import grid_step_note
+
+    note = grid_step_note(Prior("gaussian_log_age", mean=9.6, sigma=0.001), 201)
+    assert note.endswith("narrower age bounds resolve it (--grid is at most 5001)") and "--grid 8001" not in note
+    assert "--grid 4001 (Python: n_grid=4001)" in grid_step_note(Prior("gaussian_log_age", mean=9.6, sigma=0.002), 201)
