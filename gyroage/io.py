@@ -28,6 +28,7 @@ from gyroage.columns import (  # noqa: F401
     REQUIRED,
     column_key,
     column_role,
+    file_has,
     match_columns,
     name_key,
     require_columns,
@@ -72,10 +73,12 @@ def option_notes(columns, options) -> list[str]:
 
 
 def require_column(columns, name: str) -> str:
-    """Like :func:`find_column` for one user-named column; a one-line :class:`UserError` if absent."""
+    """Like :func:`find_column` for one user-named column; a one-line :class:`UserError` if absent, listing the
+    file's columns (as a required column's error does)."""
+    columns = list(columns)
     col = find_column(columns, name)
     if col is None:
-        raise UserError(f"missing column '{name}'")
+        raise UserError(f"missing column '{name}'{file_has(columns)}")
     return col
 
 

@@ -320,7 +320,7 @@ def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str,
         return "group", pd.Series(label, index=frame.index, dtype=object)
     col = io.find_column(list(frame.columns), by)
     if col is None:
-        raise UserError(f"missing column '{by}' (without --by, all rows are one group)")
+        raise UserError(f"missing column '{by}' (without --by, all rows are one group){io.file_has(frame.columns)}")
     return col, io.first_column(frame, col)
 
 

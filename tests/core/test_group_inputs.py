@@ -42,7 +42,11 @@ def test_by_a_missing_column_says_how_to_date_the_whole_file(tmp_path, model):
     _members(model).to_csv(src, index=False)
     res = run_cli("group-age", str(src), "--by", "cluster")
     assert res.returncode == 2
-    assert res.stderr.strip() == ("gyroage: error: missing column 'cluster' (without --by, all rows are one group)")
+    assert res.stderr.strip() == ("gyroage: error: missing column 'cluster' (without --by, all rows are one group); "
+                                  "the file has: prot, bp_rp0, bp_rp0_err")
+    res = run_cli("group-age", str(src), "--membership", "pmem")
+    assert res.returncode == 2
+    assert res.stderr.strip() == "gyroage: error: missing column 'pmem'; the file has: prot, bp_rp0, bp_rp0_err"
 
 
 def _with_membership(model, p: np.ndarray) -> pd.DataFrame:
