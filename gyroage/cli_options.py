@@ -53,14 +53,16 @@ AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr
 AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr, within the model's age grid "
                                                           "(default: its upper end).")]
 OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")]
+# Rows with a reddening column value use theirs (gyroage.core.colours._reddening): every option's help says which.
+_COLUMNS_WIN = "rows with an E(BP-RP), A_V or E(B-V) column value use theirs"
 EbprpOpt = Annotated[Optional[float], typer.Option(help="E(BP-RP), mag, de-reddening an observed bp_rp column "
-                                                    "(rows with an E(BP-RP) or A_V column value use theirs).")]
+                                                    f"({_COLUMNS_WIN}).")]
 EbprpErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebprp, mag.")]
 AvOpt = Annotated[Optional[float], typer.Option(help="A_V, mag, de-reddening an observed bp_rp: E(BP-RP) = 0.413 A_V "
-                                                 "(Wang & Chen 2019).")]
+                                                 f"(Wang & Chen 2019; {_COLUMNS_WIN}).")]
 AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, mag.")]
 EbvOpt = Annotated[Optional[float], typer.Option(help="E(B-V), mag, de-reddening an observed bp_rp: E(BP-RP) = 1.31 "
-                                                  "E(B-V) (Wang & Chen 2019, R_V = 3.16).")]
+                                                  f"E(B-V) (Wang & Chen 2019, R_V = 3.16; {_COLUMNS_WIN}).")]
 EbvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebv, mag.")]
 MainSequenceOpt = Annotated[Optional[bool], typer.Option(
     "--main-sequence/--no-main-sequence",
