@@ -316,7 +316,7 @@ def group_age(
     formats.output_format(output, out_fmt)  # a format the output cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
-                                     prior_table)
+                                     prior_table, per_group=True)
     if main_sequence:  # before the input is read (group_ages refuses it too)
         require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})

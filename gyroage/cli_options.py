@@ -90,16 +90,16 @@ OutputFormatOpt = Annotated[Optional[str], typer.Option(
 
 
 def density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,
-                      age_max_myr: float | None, mean, sigma, table: Path | None):
+                      age_max_myr: float | None, mean, sigma, table: Path | None, per_group: bool = False):
     """The model's density and the prior over its card's age grid, from the options estimate, group-age and
-    plot posterior share."""
+    plot posterior share (``per_group``: group-age's, a Gaussian prior's centre and width numbers only)."""
     from gyroage.core.density import FlowDensity
     from gyroage.core.priors import make_prior
 
     density = FlowDensity(model, threads=threads)
     g = density.card.age_grid
     return density, make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
-                               mean=mean, sigma=sigma, table=table)
+                               mean=mean, sigma=sigma, table=table, per_group=per_group)
 
 
 def estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlier_weight: float | None, seed: int,

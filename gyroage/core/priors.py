@@ -295,12 +295,13 @@ def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, 
 def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
                default_bounds: tuple[float, float], mean: str | float | None = None,
                sigma: str | float | None = None, table: str | Path | None = None,
-               columns: list[str] | None = None) -> Prior:
+               columns: list[str] | None = None, per_group: bool = False) -> Prior:
     """A prior from CLI-style options; bounds default to the model's age grid ``default_bounds`` (log10 yr), and
     must lie within it (:func:`check_bound`).
 
     ``mean`` / ``sigma`` (Gaussian in log10 yr) are numbers or names of input
-    columns (looked up case-insensitively in ``columns`` when given). The options are only parsed here: the
+    columns (looked up case-insensitively in ``columns`` when given); ``per_group`` (group-age): numbers only, and
+    the refusals say so. The options are only parsed here: the
     :class:`Prior` built from them refuses what it cannot use (:func:`check_prior`).
     """
     # io (and with it pandas) is imported where a column is looked up: posterior and the
@@ -317,6 +318,8 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
             check_bound(name, v, default_bounds)
         bounds.append(float(default if v is None else np.log10(v * 1e6)))
     fields: dict = {}
+    if kind == "gaussian_log_age" and per_group:
+        _group_numbers(mean, sigma)
     if kind == "gaussian_log_age":
         for key, value in (("mean", mean), ("sigma", sigma)):
             if value is None:  # the Prior says it needs both
@@ -340,6 +343,19 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
         raise UserError(f"prior table {table} has no probability between the age bounds "
                         f"({10 ** (lo - 6):.4g}-{10 ** (hi - 6):.4g} Myr)")
     return prior
+
+
+def _group_numbers(mean: str | float | None, sigma: str | float | None) -> None:
+    """Refuse a group-age Gaussian prior that is not two numbers, in group-age's words: one prior for every group,
+    no column (the library's words offer column names, which group-age then refused)."""
+    if mean is None or sigma is None:
+        raise UserError("--prior gaussian_log_age needs --prior-mean and --prior-sigma (numbers: group-age takes one "
+                        "prior per group)")
+    for name, value, positive in (("--prior-mean", mean, False), ("--prior-sigma", sigma, True)):
+        num = _as_number(value)
+        if num is None or not np.isfinite(num) or (positive and not num > 0):
+            raise UserError(f"group-age takes one prior per group: {name} must be a finite number"
+                            f"{' > 0' if positive else ''}, not {str(value)!r}")
 
 
 def _as_number(value: str | float) -> float | None:

@@ -464,3 +464,21 @@ def test_the_narrow_prior_note_never_suggests_a_grid_above_the_cap():
     note = grid_step_note(Prior("gaussian_log_age", mean=9.6, sigma=0.001), 201)
     assert note.endswith("narrower age bounds resolve it (--grid is at most 5001)") and "--grid 8001" not in note
     assert "--grid 4001 (Python: n_grid=4001)" in grid_step_note(Prior("gaussian_log_age", mean=9.6, sigma=0.002), 201)
+
+
+@pytest.mark.parametrize("options, message", [
+    (("--prior-mean", "9.0"), "--prior gaussian_log_age needs --prior-mean and --prior-sigma (numbers: group-age "
+                              "takes one prior per group)"),
+    (("--prior-mean", "logage", "--prior-sigma", "0.1"), "group-age takes one prior per group: --prior-mean must be a "
+                                                         "finite number, not 'logage'"),
+    (("--prior-mean", "nan", "--prior-sigma", "0.1"), "group-age takes one prior per group: --prior-mean must be a "
+                                                      "finite number, not 'nan'"),
+    (("--prior-mean", "9.0", "--prior-sigma", "-1"), "group-age takes one prior per group: --prior-sigma must be a "
+                                                     "finite number > 0, not '-1'"),
+])
+def test_group_age_gaussian_prior_errors_ask_for_numbers(tmp_path, options, message):
+    """group-age said '(numbers or column names)', then refused a column name: its words are its own."""
+    src = tmp_path / "g.csv"
+    src.write_text("cluster,prot,bp_rp0\nA,8.0,1.0\n")
+    res = run_cli("group-age", str(src), "--by", "cluster", "--prior", "gaussian_log_age", *options)
+    assert res.returncode == 2 and res.stderr.strip() == f"gyroage: error: {message}", res.stderr
