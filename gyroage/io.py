@@ -29,6 +29,7 @@ from gyroage.columns import (  # noqa: F401
     REQUIRED,
     column_key,
     column_role,
+    file_has,
     match_columns,
     name_key,
     require_columns,
@@ -38,17 +39,47 @@ from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where 
 
 
 def find_column(columns, *names: str | None) -> str | None:
-    """The first of ``columns`` matching the first of ``names`` that any column matches (by :func:`name_key`: an
-    error-of column, ``e_BP-RP``, only for an error-of name, never for ``E(BP-RP)``)."""
-    keys = {name_key(c): c for c in reversed(list(columns))}  # first spelling wins
-    return next((keys[name_key(n)] for n in names if n and name_key(n) in keys), None)
+    """The column of ``columns`` named exactly the first of ``names`` that any column matches, else the first matching
+    it by :func:`name_key` (an error-of column, ``e_BP-RP``, only for an error-of name, never for ``E(BP-RP)``).
+
+    An exact name wins: ``--by cluster`` beside ``Cluster`` and ``cluster`` is ``cluster`` (the first case-insensitive
+    match pooled a table's clusters by a column the user did not name).
+    """
+    columns = list(columns)
+    keys = {name_key(c): c for c in reversed(columns)}  # first spelling wins
+    exact = {str(c): c for c in reversed(columns)}
+    for n in names:
+        if n and str(n) in exact:
+            return exact[str(n)]
+        if n and name_key(n) in keys:
+            return keys[name_key(n)]
+    return None
+
+
+def option_notes(columns, options) -> list[str]:
+    """One line per option naming a column (``(option, name)`` pairs, ``("--by", "cluster")``; a name ``None``: not
+    given) that several columns match, in the words of :func:`gyroage.columns.duplicate_notes`: which one
+    :func:`find_column` takes."""
+    columns = list(columns)
+    lines = []
+    for option, name in options:
+        col = None if name is None else find_column(columns, name)
+        if col is None:
+            continue
+        others = [c for c in columns if name_key(c) == name_key(name) and str(c) != str(col)]
+        if others:
+            lines.append(f"several columns are {option} {name}: using '{col}', ignoring "
+                         + ", ".join(repr(str(c)) for c in others))
+    return lines
 
 
 def require_column(columns, name: str) -> str:
-    """Like :func:`find_column` for one user-named column; a one-line :class:`UserError` if absent."""
+    """Like :func:`find_column` for one user-named column; a one-line :class:`UserError` if absent, listing the
+    file's columns (as a required column's error does)."""
+    columns = list(columns)
     col = find_column(columns, name)
     if col is None:
-        raise UserError(f"missing column '{name}'")
+        raise UserError(f"missing column '{name}'{file_has(columns)}")
     return col
 
 

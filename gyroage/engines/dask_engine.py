@@ -284,7 +284,8 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     card = load_card(model, verify=False)[0]  # the JSON only: whether the run reads magnitudes
     say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
-                    None if progress.quiet else progress.log)
+                    None if progress.quiet else progress.log,
+                    [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column)])
     # The sampler keys each star's random stream by its input row, which a chunk's first row gives; mcmc runs on the
     # local engine's chunks of --chunksize rows, whose first rows are known, wherever the partitions fall.
     chunked = settings.method == "mcmc"
