@@ -135,8 +135,9 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     date the star as ``estimate`` does with them: the figure's median and intervals are estimate's. Without it,
     estimate's defaults with ``seed``, ``prior`` (a :class:`~gyroage.core.priors.Prior`; None: the model's
     default) and ``reddening`` (a :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``).
-    Stars whose status is ``extrapolated`` are plotted too (their flags are named in the title); rows without an
-    age are a :class:`UserError`. ``log``: called with each line naming the columns read (the CLI prints them).
+    Stars whose status is ``extrapolated`` are plotted too; the title names every star's status, flags and
+    ``p_outlier``. Rows without an age are a :class:`UserError`. ``log``: called with each line naming the
+    columns read (the CLI prints them).
     """
     from dataclasses import replace
 
@@ -181,10 +182,13 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
     title = (f"{_label(frame, row)}:  $P_{{\\rm rot}}$ = {prot:.3g} d,  $(G_{{\\rm BP}}-G_{{\\rm RP}})_0$ = {colour:.3f}"
              f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method})")
-    final = summ["status"].iloc[0]
-    if final != statuses.OK:
-        flags = str(summ["age_flags"].iloc[0]).replace(";", ", ")
-        title += f"\nstatus {final}" + (f": {flags}" if flags else "")
+    # status, flags and p_outlier as estimate writes them: an ``ok`` star can be flagged too (likely_outlier,
+    # pre_main_sequence_age), and the figure must not look cleaner than the table
+    flags = str(summ["age_flags"].iloc[0]).replace(";", ", ")
+    title += f"\nstatus {summ['status'].iloc[0]}" + (f": {flags}" if flags else "")
+    p_out = float(summ["p_outlier"].iloc[0])
+    if np.isfinite(p_out):
+        title += f";  p_outlier = {p_out:.2f}"
     fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr)
     return save_figure(fig, out_path, fmt, dpi)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -257,3 +259,23 @@ def test_plot_sequence_refuses_ages_outside_the_models_grid(tmp_path, model):
     assert "--age" in res.stderr and "1-10000 Myr" in res.stderr and not out.exists()
     q = model.period_quantiles([500.0, 1e5], [1.0, 1.0])
     assert np.isfinite(q[0]).all() and np.isnan(q[1]).all()
+
+
+def test_posterior_title_names_flags_and_p_outlier_of_ok_stars(tmp_path, figures):
+    """An ``ok`` star's flags (pre_main_sequence_age, likely_outlier) and its p_outlier were left off the figure."""
+    from gyroage.plots import plot_posterior
+
+    csv = tmp_path / "okflags.csv"
+    pd.DataFrame({"name": ["pms", "out", "plain"], "prot": [1.516764, 0.125432, 10.0],
+                  "bp_rp0": [1.1, 2.4, 1.2]}).to_csv(csv, index=False)
+    est = run_cli("estimate", str(csv), "-q")
+    assert est.returncode == 0, est.stderr
+    table = pd.read_csv(io.StringIO(est.stdout), keep_default_na=False)
+    assert list(table["status"]) == ["ok"] * 3
+    assert list(table["age_flags"]) == ["pre_main_sequence_age", "likely_outlier", ""]
+    for row in range(3):
+        plot_posterior(str(csv), row, tmp_path / f"p{row}.png")
+        title = figures[-1].axes[0].get_title(loc="left")
+        flags = table["age_flags"].iloc[row]
+        assert (f"status ok: {flags}" in title) if flags else ("status ok" in title and ": " not in title.split("\n")[1])
+        assert f"p_outlier = {table['p_outlier'].iloc[row]:.2f}" in title, title
