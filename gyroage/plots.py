@@ -147,6 +147,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors, uses_magnitudes
     from gyroage.core.posterior import SUMMARY_COLUMNS
 
+    _check_true_age(true_age_myr)
     out_path, fmt = figure_target(output, fmt, dpi, "posterior")
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {method!r} (choose grid or mcmc)")
@@ -193,6 +194,12 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     return save_figure(fig, out_path, fmt, dpi)
 
 
+def _check_true_age(true_age_myr: float | None) -> None:
+    """Refuse a reference age that cannot be drawn on the log age axis (inf broke the axis, 0 was ignored)."""
+    if true_age_myr is not None and not (np.isfinite(true_age_myr) and true_age_myr > 0):
+        raise UserError(f"--true-age-myr must be a positive number of Myr, not {true_age_myr:g}")
+
+
 def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "",
                      true_age_myr: float | None = None):
     """The posterior figure (not saved): density against age on a log axis, intervals from ``summary``.
@@ -206,6 +213,7 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
 
     from gyroage.core.posterior import quantiles
 
+    _check_true_age(true_age_myr)
     x, pdf = np.asarray(log10_age, float), np.asarray(pdf, float)
     s = summary
     logq = lambda k: np.log10(s[k]) + 6  # noqa: E731
@@ -214,7 +222,7 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     body = np.flatnonzero(pdf >= 0.01 * pdf.max())  # the outlier term leaves a flat floor: ignore it
     xlo = min(max(x[0], x[body[0]] - 0.3), lo95 - POSTERIOR_MARGIN_DEX)
     xhi = max(min(x[-1], x[body[-1]] + 0.3), hi95 + POSTERIOR_MARGIN_DEX)
-    if true_age_myr:
+    if true_age_myr is not None:
         xlo, xhi = min(xlo, np.log10(true_age_myr) + 6 - 0.1), max(xhi, np.log10(true_age_myr) + 6 + 0.1)
     myr = lambda v: 10 ** (np.asarray(v) - 6)  # noqa: E731
 
@@ -232,7 +240,7 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     ax.axvline(s["age_p50_myr"], color="#08306b", ls="--", lw=1.0, label="median")
     ax.plot([s["age_map_myr"]], [np.interp(np.log10(s["age_map_myr"]) + 6, x, pdf)], "o", ms=5, color="#08306b",
             mfc="white", label="MAP")
-    if true_age_myr:
+    if true_age_myr is not None:
         ax.axvline(true_age_myr, color="#238b45", lw=1.5, label="reference age")
     label = "outside the prior's ages"
     for a, b in ((xlo, x[0]), (x[-1], xhi)):

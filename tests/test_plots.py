@@ -279,3 +279,13 @@ def test_posterior_title_names_flags_and_p_outlier_of_ok_stars(tmp_path, figures
         flags = table["age_flags"].iloc[row]
         assert (f"status ok: {flags}" in title) if flags else ("status ok" in title and ": " not in title.split("\n")[1])
         assert f"p_outlier = {table['p_outlier'].iloc[row]:.2f}" in title, title
+
+
+@pytest.mark.parametrize("age", ["inf", "-5", "nan", "0"])
+def test_plot_posterior_true_age_must_be_finite_and_positive(tmp_path, stars_csv, age):
+    """--true-age-myr inf was a ValueError traceback, -5 and nan a legend entry with no line, 0 silently ignored."""
+    out = tmp_path / "p.png"
+    res = run_cli("plot", "posterior", str(stars_csv), "-o", str(out), f"--true-age-myr={age}")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "--true-age-myr" in res.stderr
+    assert not out.exists()
