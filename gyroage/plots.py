@@ -112,14 +112,14 @@ def _label(frame: pd.DataFrame, row: int) -> str:
 
 
 def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False,
-                 magnitudes: bool = False) -> None:
+                 magnitudes: bool = False, options: bool = True) -> None:
     """Check ``frame``'s columns as ``estimate`` does (a refusal is the run's one line), then hand ``log`` each line
     naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`; ``magnitudes``: the
-    main-sequence term's too)."""
+    main-sequence term's too). ``options``: whether the command has reddening options to suggest."""
     from gyroage.core.colours import say_input_notes
     from gyroage.core.stars import check_input_columns
 
-    check_input_columns(frame.columns, reddening, require_magnitudes)
+    check_input_columns(frame.columns, reddening, require_magnitudes, options)
     say_input_notes(frame.columns, reddening, magnitudes, log)
 
 
@@ -334,7 +334,7 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
 
         if colour_by:  # its refusal too comes before the lines naming the columns read
             io.require_column(list(frame.columns), colour_by)
-        _say_columns(frame, Reddening(), log)
+        _say_columns(frame, Reddening(), log, options=False)  # plot sequence has no --ebprp/--av/--ebv
     fig = sequence_figure(am, ages, frame, colour_by)
     return save_figure(fig, out_path, fmt, dpi)
 

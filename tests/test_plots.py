@@ -289,3 +289,19 @@ def test_plot_posterior_true_age_must_be_finite_and_positive(tmp_path, stars_csv
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and "--true-age-myr" in res.stderr
     assert not out.exists()
+
+
+def test_plot_errors_name_only_options_the_command_has(tmp_path, stars_csv):
+    """plot sequence (no reddening options) said 'give --ebprp, --av or --ebv'; plot posterior (no --processes)
+    said '... --processes >= 1' for a bad --walkers."""
+    obs = tmp_path / "obs.csv"
+    obs.write_text("id,prot,bp_rp\ns1,10.0,1.0\n")
+    res = run_cli("plot", "sequence", "--data", str(obs), "-o", str(tmp_path / "s.png"))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "found BP-RP but no reddening: add an E(BP-RP), A_V or E(B-V) column" in res.stderr
+    assert "--ebprp" not in res.stderr and "--av" not in res.stderr
+    for opt, value, says in (("--walkers", "0", "--walkers must be even and >= 6"),
+                             ("--max-steps", "10", "--max-steps must be >= 50")):
+        res = run_cli("plot", "posterior", str(stars_csv), "--method", "mcmc", opt, value, "-o", str(tmp_path / "p.png"))
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert says in res.stderr and "--processes" not in res.stderr, res.stderr

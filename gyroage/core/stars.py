@@ -120,13 +120,15 @@ OBSERVED_G = frozenset(io.column_key(n) for n in ("g", "gmag", "g_mag", "phot_g_
                                                    "gaia_gmag", "gmag_dr3", "g_dr3", "mag_g"))
 
 
-def check_input_columns(columns, reddening: Reddening | None = None, magnitudes: bool = False) -> dict[str, str]:
+def check_input_columns(columns, reddening: Reddening | None = None, magnitudes: bool = False,
+                        options: bool = True) -> dict[str, str]:
     """The columns every command checks before it reads a row: a period and a way to (BP-RP)0
-    (:func:`gyroage.core.colours.required_colour`), and with ``magnitudes`` (``--main-sequence``) those of the height
-    term (:func:`require_magnitudes`); a refusal is one line. Returns :func:`gyroage.io.require_columns`'s match."""
+    (:func:`gyroage.core.colours.required_colour`; ``options``: whether the command has reddening options), and with
+    ``magnitudes`` (``--main-sequence``) those of the height term (:func:`require_magnitudes`); a refusal is one
+    line. Returns :func:`gyroage.io.require_columns`'s match."""
     columns = list(columns)
     found = io.require_columns(columns)
-    required_colour(found, reddening)
+    required_colour(found, reddening, options)
     if magnitudes:
         require_magnitudes(columns, found)
     return found
