@@ -305,3 +305,17 @@ def test_plot_errors_name_only_options_the_command_has(tmp_path, stars_csv):
         res = run_cli("plot", "posterior", str(stars_csv), "--method", "mcmc", opt, value, "-o", str(tmp_path / "p.png"))
         assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
         assert says in res.stderr and "--processes" not in res.stderr, res.stderr
+
+
+def test_sequence_axis_shows_every_band_without_data(tmp_path, figures):
+    """Without data the period axis was fixed at 0.1-100 d: the 10 Gyr band (up to ~165 d at 2.2 mag) was cut off,
+    and so was the 2.5 Gyr band's lower edge (0.08 d among the bluest stars)."""
+    from gyroage.plots import plot_sequence
+
+    plot_sequence(tmp_path / "s.png", [2500.0, 10000.0])
+    ax = figures[-1].axes[0]
+    ylo, yhi = ax.get_ylim()
+    drawn = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines() if len(line.get_ydata()) > 2])
+    assert drawn.size and np.all(np.isfinite(drawn))
+    assert ylo <= drawn.min() and drawn.max() <= yhi, (ylo, yhi, drawn.min(), drawn.max())
+    assert ylo <= 0.1 and yhi >= 100.0  # never narrower than before
