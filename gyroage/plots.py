@@ -171,10 +171,11 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         post = estimate_with_posteriors(one, am.density, replace(base, n_grid=CURVE_POINTS))[1]
     x, pdf = np.asarray(post["log10_age"].iloc[0], float), np.asarray(post["pdf"].iloc[0], float)
     summ = grid_out
-    samples = None
+    samples, n_eff = None, None
     if method == "mcmc":
         summ, chain = estimate_with_posteriors(one, am.density, replace(base, method="mcmc"))
         samples = np.asarray(chain["log10_age"].iloc[0], float)
+        n_eff = float(summ["mcmc_n_eff"].iloc[0]) if "mcmc_n_eff" in summ else None
     s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}
     prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
     # the colour as used: converted (from bp_rp and a reddening, or teff, v_ks0, b_v0) when the input has one to convert
@@ -190,7 +191,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     p_out = float(summ["p_outlier"].iloc[0])
     if np.isfinite(p_out):
         title += f";  p_outlier = {p_out:.2f}"
-    fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr)
+    fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr, n_eff=n_eff)
     return save_figure(fig, out_path, fmt, dpi)
 
 
@@ -201,8 +202,10 @@ def _check_true_age(true_age_myr: float | None) -> None:
 
 
 def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "",
-                     true_age_myr: float | None = None):
+                     true_age_myr: float | None = None, n_eff: float | None = None):
     """The posterior figure (not saved): density against age on a log axis, intervals from ``summary``.
+
+    ``samples``: MCMC draws of log10 age to histogram; ``n_eff``: the chain's effective sample count, for their label.
 
     The x axis always covers the 95% interval, both the reported one and the
     density's own, with :data:`POSTERIOR_MARGIN_DEX` either side; where that
@@ -235,8 +238,9 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     if samples is not None:
         bins = np.linspace(max(xlo, x[0]), min(xhi, x[-1]), 61)
         h, e = np.histogram(samples, bins=bins)  # per dex of all samples (some may fall off the axis), as the curve
-        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2,
-                  label=f"MCMC samples (n={samples.size})")
+        # the draws are kept from the (calibrated) chain, up to a fixed number: its n_eff says how many count
+        kept = f"{samples.size} kept" + (f", n_eff {n_eff:.0f}" if n_eff is not None and np.isfinite(n_eff) else "")
+        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2, label=f"MCMC samples ({kept})")
     ax.axvline(s["age_p50_myr"], color="#08306b", ls="--", lw=1.0, label="median")
     ax.plot([s["age_map_myr"]], [np.interp(np.log10(s["age_map_myr"]) + 6, x, pdf)], "o", ms=5, color="#08306b",
             mfc="white", label="MAP")

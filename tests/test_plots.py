@@ -319,3 +319,18 @@ def test_sequence_axis_shows_every_band_without_data(tmp_path, figures):
     assert drawn.size and np.all(np.isfinite(drawn))
     assert ylo <= drawn.min() and drawn.max() <= yhi, (ylo, yhi, drawn.min(), drawn.max())
     assert ylo <= 0.1 and yhi >= 100.0  # never narrower than before
+
+
+def test_mcmc_histogram_label_gives_the_effective_sample_count(tmp_path):
+    """--max-steps 60 labelled the histogram 'MCMC samples (n=1000)' from 16 walkers x 60 steps less burn-in: the
+    1000 are draws kept from the (calibrated) chain; the label now also gives estimate's mcmc_n_eff."""
+    csv = tmp_path / "sun.csv"
+    csv.write_text("name,prot,bp_rp0\nSun,25.4,0.82\n")
+    est = run_cli("estimate", str(csv), "--method", "mcmc", "--max-steps", "60", "-q")
+    assert est.returncode == 0, est.stderr
+    n_eff = float(pd.read_csv(io.StringIO(est.stdout))["mcmc_n_eff"].iloc[0])
+    out = tmp_path / "p.svg"
+    res = run_cli("plot", "posterior", str(csv), "--method", "mcmc", "--max-steps", "60", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    svg = out.read_text()
+    assert f"MCMC samples (1000 kept, n_eff {n_eff:.0f})" in svg and "n=1000" not in svg
