@@ -43,6 +43,9 @@ MEMBERSHIP_MAX = 1.0001
 # compared at, and the log odds over the weight used above which the group is flagged (20:1).
 OUTLIER_WEIGHTS_TRIED = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MANY_OUTLIERS_LOG_ODDS = 3.0
+# Why a member with a usable period and colour is left out by its --membership value (the others: its row status).
+MEMBERSHIP_MISSING = "membership_missing"
+MEMBERSHIP_ZERO = "membership_zero"
 
 
 @dataclass
@@ -57,6 +60,9 @@ class GroupPosterior:
     # per group, ln of the largest evidence at a larger outlier weight (OUTLIER_WEIGHTS_TRIED) over the evidence at
     # the weight used (NaN: no used members; -inf: no larger weight tried)
     outlier_log_odds: np.ndarray | None = None
+    # per group, the rows not called non-members by a membership of 0 or below (None: n_stars): most_members_unused
+    # compares n_used with it
+    n_members: np.ndarray | None = None
 
     def summaries(self) -> dict[str, np.ndarray]:
         """Percentiles and MAP in Myr (NaN for groups without usable members)."""
@@ -170,6 +176,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     n_groups = len(labels)
     n_stars = np.bincount(gid, minlength=n_groups)
     n_used = np.bincount(gid[use], minlength=n_groups)
+    n_members = n_stars - np.bincount(gid[np.isfinite(m) & (m <= 0)], minlength=n_groups)
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     total = np.zeros((n_groups, len(grid)))
     log_prior = grid_log_prior(prior, grid)
@@ -193,7 +200,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         odds[n_used == 0] = np.nan
     pdf = calibrate_under_prior(normalise(total + log_prior, grid), total, log_prior, grid,
                                 lambda p: smear(p, grid, systematic_dex))
-    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds)
+    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds, n_members)
 
 
 def _outlier_log_odds(lf: np.ndarray, gid: np.ndarray, n_groups: int, membership: np.ndarray, weight: float,
@@ -254,11 +261,30 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
         raise UserError("--systematic-dex must be >= 0 and finite")
 
 
+@dataclass
+class GroupAges:
+    """:func:`run_group_ages`' result: the output table, and why members were left out."""
+
+    table: pd.DataFrame
+    # rows with a group but not in its n_used, by reason (their row status, or MEMBERSHIP_MISSING / MEMBERSHIP_ZERO)
+    left_out: dict[str, int]
+
+
 def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
                systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False,
-               label: str = WHOLE_TABLE):
-    """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
+               label: str = WHOLE_TABLE) -> pd.DataFrame:
+    """``gyroage group-age`` on a DataFrame: one row per group (:func:`run_group_ages`' table)."""
+    return run_group_ages(frame, density, by, prior, n_grid, membership, outlier_weight, systematic_dex, reddening,
+                          main_sequence, label).table
+
+
+def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
+                   membership: str | None = None, outlier_weight: float | None = None,
+                   systematic_dex: float | None = None, reddening: Reddening | None = None,
+                   main_sequence: bool = False, label: str = WHOLE_TABLE) -> GroupAges:
+    """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance), and the counts of
+    members left out by reason (the command line says them on stderr).
 
     Columns: the ``by`` column (``input_<by>`` when ``by`` is one of the other names; with ``by`` None every row is
     in one group, named ``label``, in a column ``group``), ``n_stars`` (rows in the group), ``n_used``
@@ -287,6 +313,11 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     m = None if membership is None else membership_values(frame, membership)[has]
     # the members that date their group: usable period and colour, membership > 0 (group_flags reads the same ones)
     used = stars.ok if m is None else stars.ok & np.isfinite(m) & (m > 0)
+    reason = stars.status.astype(object)
+    if m is not None:
+        reason[stars.ok & ~np.isfinite(m)] = MEMBERSHIP_MISSING
+        reason[stars.ok & (m <= 0)] = MEMBERSHIP_ZERO
+    left_out = {str(k): int(v) for k, v in zip(*np.unique(reason[~used].astype(str), return_counts=True))}
     groups = labels[has].astype(str).str.strip().to_numpy()
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, groups, prior, n_grid,
@@ -313,7 +344,7 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
         if out[key].dtype != object and not pd.api.types.is_string_dtype(out[key]):
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
-    return out
+    return GroupAges(out, left_out)
 
 
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
@@ -407,8 +438,9 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     ``age_outside_training`` when more than half of its joint posterior lies outside the ages the
     training clusters span at its members' colours (the widest range over them); and the caution
     ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr, and
-    ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30; both cautions:
-    status unchanged).
+    ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30), and
+    ``most_members_unused`` when fewer than half of its members (``gp.n_members``) date it (all cautions: status
+    unchanged).
     """
     n = len(gp.groups)
     if domain is None or n == 0:
@@ -427,6 +459,9 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
         young = median_myr < PRE_MAIN_SEQUENCE_MAX_MYR
         many = (np.zeros(n, dtype=bool) if gp.outlier_log_odds is None
                 else gp.outlier_log_odds > MANY_OUTLIERS_LOG_ODDS)
+    # a group dated from 1 of its 150 members (E(B-V) given on its first row only) was ok, with nothing said
+    members = gp.n_stars if gp.n_members is None else gp.n_members
+    unused = (gp.n_used > 0) & (2 * gp.n_used < members)
     none = np.zeros(n, dtype=bool)
-    return (flag_text(blue_g, period_g, age_out, none, young, none, many, names=statuses.GROUP_FLAG_ORDER),
+    return (flag_text(blue_g, period_g, age_out, none, young, none, many, unused, names=statuses.GROUP_FLAG_ORDER),
             blue_g | period_g | age_out)

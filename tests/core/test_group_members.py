@@ -1,0 +1,62 @@
+"""group-age on literature tables: members left out are counted and said, and a group dated from few of its
+members carries a caution (review R, findings 1, 2, 7, 9, 10 and 12)."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+
+from gyroage.core.groups import group_ages
+from tests.conftest import run_cli
+
+
+def _members(model, age_myr: float = 600.0, n: int = 20, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    colour = rng.uniform(0.9, 2.2, n)
+    prot = model.sample_periods(age_myr, colour, n=1, seed=seed + 100, bp_rp0_err=np.full(n, 0.02))[:, 0]
+    return pd.DataFrame({"prot": prot, "bp_rp0": colour, "bp_rp0_err": 0.02})
+
+
+def _half_unusable(model) -> pd.DataFrame:
+    """Cluster A: 20 usable members; cluster B: 20 members, 14 without a period and 1 without a colour."""
+    b = _members(model, seed=5).astype(object)
+    b.loc[:13, "prot"] = ""
+    b.loc[14, "bp_rp0"] = "--x"
+    return pd.concat([_members(model).assign(cluster="A"), b.assign(cluster="B")], ignore_index=True)
+
+
+def test_a_group_dated_from_under_half_its_members_is_flagged_and_the_reasons_are_said(tmp_path, model):
+    """Review R, finding 1: NGC 6811 dated from 1 of 150 members (E(B-V) on its first row only) came out 281 Myr,
+    status ok, and nothing said why 149 members were left out."""
+    frame = _half_unusable(model)
+    out = group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    assert out["n_used"].tolist() == [20, 5]
+    assert out["age_flags"].tolist() == ["", "most_members_unused"]
+    assert out["status"].tolist() == ["ok", "ok"]  # a caution: the age stands
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert "group-age: 15 of 40 members left out: invalid_colour 1, invalid_period 14" in res.stderr.splitlines()
+    assert pd.read_csv(StringIO(res.stdout))["age_flags"].fillna("").tolist() == ["", "most_members_unused"]
+    quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_members_a_membership_column_calls_non_members_do_not_make_a_group_mostly_unused(tmp_path, model):
+    """A membership of 0 is the user's word that the star is no member: said apart, not counted against the group;
+    a blank membership is a member left out."""
+    frame = _members(model, n=30).assign(cluster="A", p=np.r_[np.full(12, 0.9), np.zeros(16), np.nan, np.nan])
+    out = group_ages(frame, model.density, "cluster", model.default_prior, 201, membership="p")
+    assert out["n_used"].tolist() == [12] and out["age_flags"].tolist() == [""]
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--membership", "p", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert "group-age: 18 of 30 members left out: membership_missing 2, membership_zero 16" in res.stderr.splitlines()
+    # with more blank memberships than usable members, the group is mostly unused
+    frame["p"] = np.r_[np.full(12, 0.9), np.zeros(4), np.full(14, np.nan)]
+    out = group_ages(frame, model.density, "cluster", model.default_prior, 201, membership="p")
+    assert out["n_used"].tolist() == [12] and out["age_flags"].tolist() == ["most_members_unused"]
