@@ -303,7 +303,9 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     col, labels = _group_column(frame, by, label)
     has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
-    stars = check_stars(sub, density.card, reddening=reddening)
+    # the joint age never reads a period error: a sentinel (-99) or text ('<0.01') in one must not drop members
+    columns = {k: v for k, v in io.require_columns(list(sub.columns)).items() if k != "prot_err"}
+    stars = check_stars(sub, density.card, columns, reddening=reddening, zero_colour_err=True)
     if main_sequence:  # asked for: never a silent rotation-only age
         require_term(density.card)
         require_magnitudes(list(frame.columns), io.match_columns(list(frame.columns)))

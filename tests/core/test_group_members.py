@@ -60,3 +60,35 @@ def test_members_a_membership_column_calls_non_members_do_not_make_a_group_mostl
     frame["p"] = np.r_[np.full(12, 0.9), np.zeros(4), np.full(14, np.nan)]
     out = group_ages(frame, model.density, "cluster", model.default_prior, 201, membership="p")
     assert out["n_used"].tolist() == [12] and out["age_flags"].tolist() == ["most_members_unused"]
+
+
+def test_a_period_error_group_age_never_uses_leaves_no_member_out(model):
+    """Review R, finding 2b: e_Prot = -99 (a sentinel) or '<0.01' on most rows dropped those members
+    (invalid_period_err) and moved the joint age, status ok; the grid's joint age never reads a period error."""
+    frame = pd.concat([_members(model).assign(cluster="A"), _members(model, 150.0, seed=6).assign(cluster="B")],
+                      ignore_index=True)
+    ref = group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    bad = frame.assign(e_Prot=np.where(np.arange(len(frame)) % 3 == 0, "0.1", np.where(np.arange(len(frame)) % 3 == 1,
+                                                                                     "-99", "<0.01")))
+    out = group_ages(bad, model.density, "cluster", model.default_prior, 201)
+    pd.testing.assert_frame_equal(out, ref)
+
+
+def test_a_colour_error_of_zero_from_a_rounded_table_is_clipped_not_dropped(model):
+    """Review R, finding 2a: e_BPRP_0 rounded to 0.1 mag read 0.0 on 75% of the rows, which left them out
+    (invalid_colour_err) and moved Pleiades +0.17 dex, ok. An error of 0 is below the trained range, so it is
+    clipped up as 0.001 is; a negative error is still refused."""
+    frame = _members(model).assign(cluster="A")
+    lo = model.density.card.domain["bp_rp0_err"][0]
+    small = group_ages(frame.assign(bp_rp0_err=0.001), model.density, "cluster", model.default_prior, 201)
+    zero = group_ages(frame.assign(bp_rp0_err=np.r_[np.zeros(19), -0.0]), model.density, "cluster",
+                      model.default_prior, 201)
+    assert zero["n_used"].tolist() == [20]
+    pd.testing.assert_frame_equal(zero, small)
+    clipped = group_ages(frame.assign(bp_rp0_err=lo), model.density, "cluster", model.default_prior, 201)
+    pd.testing.assert_frame_equal(zero, clipped)
+    negative = group_ages(frame.assign(bp_rp0_err=np.r_[np.full(10, -0.01), np.zeros(10)]), model.density,
+                          "cluster", model.default_prior, 201)
+    assert negative["n_used"].tolist() == [10]
+    # estimate keeps its contract: a given error of 0 is invalid_colour_err there (a star's own status row says so)
+    assert list(model.posterior([8.0, 8.0], [1.2, 1.2], [0.0, 0.02]).status) == ["invalid_colour_err", "ok"]
