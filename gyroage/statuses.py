@@ -44,7 +44,7 @@ ESTIMATE = {
                    "no log10 age in years within 3 widths of the age bounds (Myr given?), or a prior that "
                    "leaves the star no age on the grid",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
-    NO_GROUP: "group-age: the rows whose group cell is blank (counted, not dated)",
+    NO_GROUP: "group-age: the rows whose group cell is blank or NA, nan, --, N/A, null, None (counted, not dated)",
 }
 
 # The statuses only group-age gives (its rows are groups, not stars): not in estimate's list.

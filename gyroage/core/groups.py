@@ -290,7 +290,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     in one group, named ``label``, in a column ``group``), ``n_stars`` (rows in the group), ``n_used``
     (rows with a usable period and colour and membership > 0), the age
     summaries of :data:`SUMMARY_COLUMNS`, ``age_flags`` (:func:`group_flags`) and ``status``
-    (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank are counted in one last
+    (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank (or NA, nan, --, N/A, null,
+    None: :data:`gyroage.io.NA_TOKENS`) are counted in one last
     row, with an empty group and status ``no_group``: every input row is accounted for.
     ``systematic_dex`` (dex) replaces the model's systematic error (by default :func:`default_group_systematic`).
     Colours are read as ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
@@ -301,7 +302,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)  # the prior: group_posterior
     col, labels = _group_column(frame, by, label)
-    has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
+    # a blank label, or one that says "no value" (NA, nan, --, N/A, null, None) as in the other columns, is no group
+    has = labels.notna().to_numpy() & ~labels.astype(str).str.strip().str.lower().isin(io.NA_TOKENS).to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
     # the joint age never reads a period error: a sentinel (-99) or text ('<0.01') in one must not drop members
     columns = {k: v for k, v in io.require_columns(list(sub.columns)).items() if k != "prot_err"}

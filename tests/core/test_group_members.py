@@ -92,3 +92,18 @@ def test_a_colour_error_of_zero_from_a_rounded_table_is_clipped_not_dropped(mode
     assert negative["n_used"].tolist() == [10]
     # estimate keeps its contract: a given error of 0 is invalid_colour_err there (a star's own status row says so)
     assert list(model.posterior([8.0, 8.0], [1.2, 1.2], [0.0, 0.02]).status) == ["invalid_colour_err", "ok"]
+
+
+def test_group_labels_that_say_no_value_are_rows_without_a_group(tmp_path, model):
+    """Review R, finding 7: labels NA, nan, --, N/A, null and None were dated as clusters of those names."""
+    tokens = ["NA", "nan", "--", "N/A", "null", "None", " na "]
+    frame = pd.concat([_members(model, n=6).assign(cluster="A"),
+                       _members(model, n=len(tokens), seed=8).assign(cluster=tokens)], ignore_index=True)
+    out = group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    assert out["cluster"].tolist() == ["A", ""] and out["status"].tolist() == ["ok", "no_group"]
+    assert out["n_stars"].tolist() == [6, len(tokens)]
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[-1] == "group-age: 1 group, 1 ok; 7 rows without a group"
