@@ -337,6 +337,9 @@ def group_age(
         for same in similar_labels(out.iloc[:, 0]):
             names = ", ".join(f"'{g}'" for g in same[:-1]) + f" and '{same[-1]}'"
             typer.echo(f"group-age: warning: groups {names} differ only in case or spaces: dated separately", err=True)
+        single = single_rows_note(out, by)
+        if single:
+            typer.echo(f"group-age: warning: {single}", err=True)
         if run.left_out:
             typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
         typer.echo(f"group-age: {group_summary(out)}", err=True)
@@ -358,6 +361,16 @@ def group_summary(out) -> str:
     text = f"{g} group{'s' if g != 1 else ''}, {int((out['status'] == statuses.OK).sum())} ok"
     n = int(out.loc[blank, "n_stars"].sum())
     return text + (f"; {n} row{'s' if n != 1 else ''} without a group" if n else "")
+
+
+def single_rows_note(out, by: str | None) -> str | None:
+    """A warning when most of two or more groups hold one row each: ``--by`` on a column of star names (or ids)
+    dates every star as its own group, which ``estimate`` does better; None otherwise."""
+    rows = out.loc[out["status"] != statuses.NO_GROUP, "n_stars"]
+    single = int((rows == 1).sum())
+    if by is None or len(rows) < 2 or 2 * single <= len(rows):
+        return None
+    return f"{single} of {len(rows)} groups hold a single row: does --by {by} name each star rather than its group?"
 
 
 def left_out_text(out, left_out: dict[str, int]) -> str:

@@ -78,6 +78,7 @@ PRE_MAIN_SEQUENCE_AGE = "pre_main_sequence_age"
 ABOVE_MAIN_SEQUENCE = "above_main_sequence"
 MANY_OUTLIERS = "many_outliers"
 MOST_MEMBERS_UNUSED = "most_members_unused"
+FEW_MEMBERS = "few_members"
 FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
@@ -100,9 +101,12 @@ GROUP_FLAGS = {
     MOST_MEMBERS_UNUSED: "group-age: fewer than half of the group's members date it (the others have no usable "
                          "period, colour or membership; those a membership of 0 calls non-members aside): the age "
                          "rests on the few left, which need not be typical (stderr counts the reasons)",
+    FEW_MEMBERS: "group-age: fewer than 5 members date the group: its joint age rests on each one's period, and one "
+                 "star not yet spun down, or a binary, moves it (a 2 Gyr pair came out 162 Myr, outside both "
+                 "members' 68% intervals)",
 }
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning.
 FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE)
-GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED)
+GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS)

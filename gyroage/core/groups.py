@@ -43,6 +43,8 @@ MEMBERSHIP_MAX = 1.0001
 # compared at, and the log odds over the weight used above which the group is flagged (20:1).
 OUTLIER_WEIGHTS_TRIED = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MANY_OUTLIERS_LOG_ODDS = 3.0
+# few_members: a group dated from fewer used members than this carries the caution.
+FEW_MEMBERS_MIN = 5
 # Why a member with a usable period and colour is left out by its --membership value (the others: its row status).
 MEMBERSHIP_MISSING = "membership_missing"
 MEMBERSHIP_ZERO = "membership_zero"
@@ -443,8 +445,8 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     training clusters span at its members' colours (the widest range over them); and the caution
     ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr, and
     ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30), and
-    ``most_members_unused`` when fewer than half of its members (``gp.n_members``) date it (all cautions: status
-    unchanged).
+    ``most_members_unused`` when fewer than half of its members (``gp.n_members``) date it, and ``few_members``
+    when fewer than :data:`FEW_MEMBERS_MIN` do (all cautions: status unchanged).
     """
     n = len(gp.groups)
     if domain is None or n == 0:
@@ -466,6 +468,8 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     # a group dated from 1 of its 150 members (E(B-V) given on its first row only) was ok, with nothing said
     members = gp.n_stars if gp.n_members is None else gp.n_members
     unused = (gp.n_used > 0) & (2 * gp.n_used < members)
+    # a 2 Gyr pair came out 162 Myr, ok, outside both members' 68% intervals: the product of two broad likelihoods
+    few = (gp.n_used > 0) & (gp.n_used < FEW_MEMBERS_MIN)
     none = np.zeros(n, dtype=bool)
-    return (flag_text(blue_g, period_g, age_out, none, young, none, many, unused, names=statuses.GROUP_FLAG_ORDER),
+    return (flag_text(blue_g, period_g, age_out, none, young, none, many, unused, few, names=statuses.GROUP_FLAG_ORDER),
             blue_g | period_g | age_out)

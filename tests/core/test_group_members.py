@@ -107,3 +107,33 @@ def test_group_labels_that_say_no_value_are_rows_without_a_group(tmp_path, model
     res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
     assert res.returncode == 0, res.stderr
     assert res.stderr.splitlines()[-1] == "group-age: 1 group, 1 ok; 7 rows without a group"
+
+
+def test_a_group_dated_from_under_five_members_carries_the_few_members_caution(model):
+    """Review R, finding 10: a 2 Gyr group of two stars (68% intervals 5-85 and 1337-5888 Myr) came out 162 Myr, ok,
+    outside both; a joint age from so few members rests on each one's period."""
+    frame = pd.concat([_members(model, n=2).assign(cluster="two"), _members(model, n=4, seed=7).assign(cluster="four"),
+                       _members(model, n=5, seed=9).assign(cluster="five")], ignore_index=True)
+    out = group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    assert out["n_used"].tolist() == [2, 4, 5]
+    assert out["age_flags"].tolist() == ["few_members", "few_members", ""]
+    assert out["status"].tolist() == ["ok", "ok", "ok"]
+    # the members used count, not the rows: five rows of which two are usable
+    five = _members(model, n=5, seed=9).assign(cluster="c").astype(object)
+    five.loc[:2, "prot"] = ""
+    out = group_ages(five, model.density, "cluster", model.default_prior, 201)
+    assert out["age_flags"].tolist() == ["most_members_unused;few_members"]
+
+
+def test_by_a_column_naming_each_star_warns_that_most_groups_hold_one_member(tmp_path, model):
+    """Review R, finding 12: --by on a star-name column dated each star as a group ('600 groups, 431 ok'), no hint."""
+    src = tmp_path / "m.csv"
+    frame = _members(model, n=8).assign(cluster="A")
+    frame["Name"] = [f"star {i}" for i in range(8)]
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "Name", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert ("group-age: warning: 8 of 8 groups hold a single row: does --by Name name each star rather than its group?"
+            in res.stderr.splitlines())
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0 and "single row" not in res.stderr, res.stderr
