@@ -33,8 +33,13 @@ from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.defaults import MIN_GRID
 from gyroage.errors import UserError, whole_number
 
-# Columns that name a star's group: without --by, several values in one of them are refused, never pooled.
-GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc")
+# Columns that name a star's group: without --by, several values in one of them are refused, never pooled (names are
+# compared by io.column_key: Cluster_ID and ClusterID alike).
+GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc", "cl", "cluster_id",
+                      "oc_name", "assoc", "mg", "region", "group_name", "clust")
+# Columns that name a star or its group: refused only when their values repeat (on average 2 rows or more a value),
+# as a cluster's name does; a column of star names is no group column.
+NAME_COLUMN_NAMES = ("name", "target")
 # The group of every row when no group column is named and the rows come from stdin (from a file: its name).
 WHOLE_TABLE = "all"
 # The largest membership probability taken (as 1): a probability rounded up, never a percentage.
@@ -366,14 +371,15 @@ def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str,
 
 def _refuse_pooling(frame: pd.DataFrame) -> None:
     """Without --by every row is one group: refuse when a column named like a group column holds several groups,
-    whose stars would be pooled into one meaningless age."""
-    for name in GROUP_COLUMN_NAMES:
+    whose stars would be pooled into one meaningless age (a Name or Target column: when its values repeat)."""
+    for name in (*GROUP_COLUMN_NAMES, *NAME_COLUMN_NAMES):
         col = io.find_column(list(frame.columns), name)
         if col is None:
             continue
         text = io.first_column(frame, col).dropna().astype(str).str.strip()
-        values = text[text != ""].unique()
-        if len(values) > 1:
+        text = text[~text.str.lower().isin(io.NA_TOKENS)]  # blank or NA: no group, as with --by
+        values = text.unique()
+        if len(values) > 1 and (name in GROUP_COLUMN_NAMES or 2 * len(values) <= len(text)):
             shown = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
             raise UserError(f"column '{col}' holds {len(values)} groups ({shown}): give --by {col} to date each; "
                             f"without --by all rows are one group (drop the column to pool them)")

@@ -7,6 +7,7 @@ from io import StringIO
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from gyroage.core.groups import group_ages
 from tests.conftest import run_cli
@@ -137,3 +138,28 @@ def test_by_a_column_naming_each_star_warns_that_most_groups_hold_one_member(tmp
             in res.stderr.splitlines())
     res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
     assert res.returncode == 0 and "single row" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("name", ["Name", "Cl", "Cluster_ID", "OC_name", "Assoc", "MG", "Region", "Target",
+                                  "Group_name", "Clust", "ClusterID"])
+def test_without_by_other_cluster_column_names_are_refused_not_pooled(tmp_path, model, name):
+    """Review R, finding 6: a four-cluster table whose cluster column was called Name, Cl, Cluster_ID, ... was pooled
+    into one age (846 Myr, ok); only cluster, cluster_name, group, association, moving_group and oc were refused."""
+    src = tmp_path / "clusters.csv"
+    pd.concat([_members(model, 100.0, n=6, seed=1).assign(**{name: "Pleiades"}),
+               _members(model, 700.0, n=6, seed=2).assign(**{name: "Praesepe"})]).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--grid", "201")
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.strip() == (f"gyroage: error: column '{name}' holds 2 groups ('Pleiades', 'Praesepe'): give "
+                                  f"--by {name} to date each; without --by all rows are one group (drop the column "
+                                  "to pool them)")
+
+
+def test_without_by_a_name_column_of_star_names_is_one_group(model):
+    """Name and Target mostly name stars: refused only when their values repeat (a cluster's name on many rows);
+    a no-value label (NA) is no group name."""
+    stars = _members(model, n=8).assign(Name=[f"star {i}" for i in range(7)] + ["star 0"], Target="NA")
+    out = group_ages(stars, model.density, None, model.default_prior, 201, label="mine")
+    assert out["group"].tolist() == ["mine"] and out["n_used"].tolist() == [8]
+    one = _members(model, n=8).assign(Cluster_ID=["NGC 2516"] * 7 + ["nan"])
+    assert group_ages(one, model.density, None, model.default_prior, 201)["n_used"].tolist() == [8]
