@@ -79,6 +79,7 @@ ABOVE_MAIN_SEQUENCE = "above_main_sequence"
 MANY_OUTLIERS = "many_outliers"
 MOST_MEMBERS_UNUSED = "most_members_unused"
 FEW_MEMBERS = "few_members"
+AGE_BEYOND_PRIOR_BOUND = "age_beyond_prior_bound"
 FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
@@ -104,9 +105,12 @@ GROUP_FLAGS = {
     FEW_MEMBERS: "group-age: fewer than 5 members date the group: its joint age rests on each one's period, and one "
                  "star not yet spun down, or a binary, moves it (a 2 Gyr pair came out 162 Myr, outside both "
                  "members' 68% intervals)",
+    AGE_BEYOND_PRIOR_BOUND: "group-age: most of the members' likelihood (flat in log age over the model's age grid) "
+                            "lies beyond a bound of the prior (--age-min-myr, --age-max-myr): the posterior piles "
+                            "against the bound, which sets the age",
 }
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning.
 FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE)
-GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS)
+GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND)

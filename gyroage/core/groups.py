@@ -48,6 +48,10 @@ MEMBERSHIP_MAX = 1.0001
 # compared at, and the log odds over the weight used above which the group is flagged (20:1).
 OUTLIER_WEIGHTS_TRIED = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MANY_OUTLIERS_LOG_ODDS = 3.0
+# age_beyond_prior_bound: the ages (over the card's grid, uniform in log age) the members' likelihood is summed on, and
+# the share of it beyond a prior bound above which the group is flagged.
+BOUND_CHECK_POINTS = 401
+BEYOND_BOUND_MASS = 0.5
 # few_members: a group dated from fewer used members than this carries the caution.
 FEW_MEMBERS_MIN = 5
 # Why a member with a usable period and colour is left out by its --membership value (the others: its row status).
@@ -70,6 +74,8 @@ class GroupPosterior:
     # per group, the rows not called non-members by a membership of 0 or below (None: n_stars): most_members_unused
     # compares n_used with it
     n_members: np.ndarray | None = None
+    # per group, whether most of its members' likelihood lies beyond a prior bound (None or False: not checked)
+    beyond_bound: np.ndarray | None = None
 
     def summaries(self) -> dict[str, np.ndarray]:
         """Percentiles and MAP in Myr (NaN for groups without usable members)."""
@@ -188,26 +194,53 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     total = np.zeros((n_groups, len(grid)))
     log_prior = grid_log_prior(prior, grid)
     odds = np.full(n_groups, np.nan)
+    beyond = np.zeros(n_groups, dtype=bool)
     if use.any():
         w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
         idx = np.flatnonzero(use)
         sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
-        # every grid point evaluated (no refinement): group posteriors are narrow
-        lf = colour_marginal_log_likelihood(density, log10_prot[idx], bp_rp0[idx], bp_rp0_err[idx], grid, sig,
-                                            refine_tol=None).astype(np.float64)
-        total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
-        height = np.zeros_like(total)
-        if main_sequence is not None and abs_g is not None:
-            err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
-            term = main_sequence.log_likelihood(bp_rp0[idx], np.asarray(abs_g)[idx], grid, err)
-            np.add.at(height, gid[idx], term)
-            total = total + height
+
+        def log_likelihood(ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """(members' flow log-likelihoods, each group's total, its height term) on the log10 ages ``ages``."""
+            # every grid point evaluated (no refinement): group posteriors are narrow
+            lf = colour_marginal_log_likelihood(density, log10_prot[idx], bp_rp0[idx], bp_rp0_err[idx], ages, sig,
+                                                refine_tol=None).astype(np.float64)
+            total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
+            height = np.zeros_like(total)
+            if main_sequence is not None and abs_g is not None:
+                err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
+                term = main_sequence.log_likelihood(bp_rp0[idx], np.asarray(abs_g)[idx], ages, err)
+                np.add.at(height, gid[idx], term)
+                total = total + height
+            return lf, total, height
+
+        lf, total, height = log_likelihood(grid)
         odds = _outlier_log_odds(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density,
                                  total + log_prior, height + log_prior)
         odds[n_used == 0] = np.nan
+        beyond = _beyond_prior_bounds(prior, density.card.age_grid, lambda ages: log_likelihood(ages)[1])
+        beyond &= n_used > 0
     pdf = calibrate_under_prior(normalise(total + log_prior, grid), total, log_prior, grid,
                                 lambda p: smear(p, grid, systematic_dex))
-    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds, n_members)
+    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds, n_members, beyond)
+
+
+def _beyond_prior_bounds(prior: Prior, card_grid, log_likelihood) -> np.ndarray | bool:
+    """Per group, whether most of its likelihood (flat in log age over the card's ``age_grid``) lies beyond one of
+    the prior's bounds: the posterior then piles against that bound, which sets its age (M67 came out 884 Myr under
+    --age-max-myr 1000). ``log_likelihood``: each group's total log-likelihood on given log10 ages. False when the
+    bounds are the card's (nothing lies beyond them, and nothing more is computed)."""
+    lo, hi = float(card_grid["log10_age_min"]), float(card_grid["log10_age_max"])
+    if prior.log10_age_min <= lo and prior.log10_age_max >= hi:
+        return False
+    ages = age_grid(lo, hi, BOUND_CHECK_POINTS)
+    ll = log_likelihood(ages)
+    with np.errstate(invalid="ignore"):  # a group whose likelihood is -inf everywhere: NaN, never flagged
+        p = np.exp(ll - ll.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+    below = p[:, ages < prior.log10_age_min].sum(axis=1)
+    above = p[:, ages > prior.log10_age_max].sum(axis=1)
+    return (below > BEYOND_BOUND_MASS) | (above > BEYOND_BOUND_MASS)
 
 
 def _outlier_log_odds(lf: np.ndarray, gid: np.ndarray, n_groups: int, membership: np.ndarray, weight: float,
@@ -452,7 +485,8 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr, and
     ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30), and
     ``most_members_unused`` when fewer than half of its members (``gp.n_members``) date it, and ``few_members``
-    when fewer than :data:`FEW_MEMBERS_MIN` do (all cautions: status unchanged).
+    when fewer than :data:`FEW_MEMBERS_MIN` do, and ``age_beyond_prior_bound`` when most of its members' likelihood
+    lies beyond a prior bound (all cautions: status unchanged).
     """
     n = len(gp.groups)
     if domain is None or n == 0:
@@ -476,6 +510,7 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     unused = (gp.n_used > 0) & (2 * gp.n_used < members)
     # a 2 Gyr pair came out 162 Myr, ok, outside both members' 68% intervals: the product of two broad likelihoods
     few = (gp.n_used > 0) & (gp.n_used < FEW_MEMBERS_MIN)
+    beyond = np.zeros(n, dtype=bool) if gp.beyond_bound is None else np.broadcast_to(gp.beyond_bound, (n,))
     none = np.zeros(n, dtype=bool)
-    return (flag_text(blue_g, period_g, age_out, none, young, none, many, unused, few, names=statuses.GROUP_FLAG_ORDER),
+    return (flag_text(blue_g, period_g, age_out, none, young, none, many, unused, few, beyond, names=statuses.GROUP_FLAG_ORDER),
             blue_g | period_g | age_out)

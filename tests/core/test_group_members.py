@@ -163,3 +163,21 @@ def test_without_by_a_name_column_of_star_names_is_one_group(model):
     assert out["group"].tolist() == ["mine"] and out["n_used"].tolist() == [8]
     one = _members(model, n=8).assign(Cluster_ID=["NGC 2516"] * 7 + ["nan"])
     assert group_ages(one, model.density, None, model.default_prior, 201)["n_used"].tolist() == [8]
+
+
+def test_a_group_whose_likelihood_lies_beyond_a_prior_bound_carries_a_caution(model):
+    """Review R, finding 9: with --age-min-myr 200 --age-max-myr 1000, M67 came out 884 Myr, ok: its posterior piled
+    against the upper bound, with most of its members' likelihood at older ages the prior cut off."""
+    from gyroage.core.priors import Prior
+
+    frame = pd.concat([_members(model, 3000.0, n=30, seed=3).assign(cluster="old"),
+                       _members(model, 500.0, n=30, seed=4).assign(cluster="mid")], ignore_index=True)
+    narrow = Prior(log10_age_min=np.log10(200e6), log10_age_max=9.0)
+    out = group_ages(frame, model.density, "cluster", narrow, 201)
+    # forced young, the old members also fit better as outliers (many_outliers): the new caution names the cause
+    assert out["age_flags"][0].split(";")[-1] == "age_beyond_prior_bound" and out["age_flags"][1] == ""
+    assert out["status"].tolist() == ["ok", "ok"] and 800 < out["age_p50_myr"][0] < 1000
+    young = Prior(log10_age_min=np.log10(1500e6))
+    assert group_ages(frame, model.density, "cluster", young, 201)["age_flags"][1].endswith("age_beyond_prior_bound")
+    # the default prior spans the model's whole age grid: nothing lies beyond it
+    assert group_ages(frame, model.density, "cluster", model.default_prior, 201)["age_flags"].tolist() == ["", ""]
