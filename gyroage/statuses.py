@@ -80,6 +80,7 @@ MANY_OUTLIERS = "many_outliers"
 MOST_MEMBERS_UNUSED = "most_members_unused"
 FEW_MEMBERS = "few_members"
 AGE_BEYOND_PRIOR_BOUND = "age_beyond_prior_bound"
+POOR_FIT = "poor_fit"
 FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
@@ -108,9 +109,14 @@ GROUP_FLAGS = {
     AGE_BEYOND_PRIOR_BOUND: "group-age: most of the members' likelihood (flat in log age over the model's age grid) "
                             "lies beyond a bound of the prior (--age-min-myr, --age-max-myr): the posterior piles "
                             "against the bound, which sets the age",
+    POOR_FIT: "group-age: the members' periods do not follow the model's period distribution at the joint age and "
+              "their colours (their CDF values far from uniform, or their likelihood far below its expectation): "
+              "periods in hours, log10 or ln days, or frequencies read as days; a wrong colour; or a population the "
+              "model does not hold",
 }
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning.
 FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE)
-GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND)
+GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND,
+                    POOR_FIT)

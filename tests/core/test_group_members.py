@@ -174,10 +174,25 @@ def test_a_group_whose_likelihood_lies_beyond_a_prior_bound_carries_a_caution(mo
                        _members(model, 500.0, n=30, seed=4).assign(cluster="mid")], ignore_index=True)
     narrow = Prior(log10_age_min=np.log10(200e6), log10_age_max=9.0)
     out = group_ages(frame, model.density, "cluster", narrow, 201)
-    # forced young, the old members also fit better as outliers (many_outliers): the new caution names the cause
-    assert out["age_flags"][0].split(";")[-1] == "age_beyond_prior_bound" and out["age_flags"][1] == ""
+    # forced young, the old members also fit better as outliers (many_outliers) and misfit (poor_fit): the new
+    # caution names the cause
+    assert "age_beyond_prior_bound" in out["age_flags"][0].split(";") and out["age_flags"][1] == ""
     assert out["status"].tolist() == ["ok", "ok"] and 800 < out["age_p50_myr"][0] < 1000
     young = Prior(log10_age_min=np.log10(1500e6))
-    assert group_ages(frame, model.density, "cluster", young, 201)["age_flags"][1].endswith("age_beyond_prior_bound")
+    assert "age_beyond_prior_bound" in group_ages(frame, model.density, "cluster", young, 201)["age_flags"][1]
     # the default prior spans the model's whole age grid: nothing lies beyond it
     assert group_ages(frame, model.density, "cluster", model.default_prior, 201)["age_flags"].tolist() == ["", ""]
+
+
+def test_periods_in_other_units_than_days_carry_the_poor_fit_caution(model):
+    """Review R, finding 3: periods in hours, log10 or ln days (no unit in the column name) were dated without a
+    word (M67 in log10 days: 63 Myr, ok). The members' periods then do not follow the model's period distribution at
+    their joint age, which a group of periods in days drawn from the model does."""
+    days = pd.concat([_members(model, 600.0, n=60, seed=11).assign(cluster="days"),
+                      _members(model, 3000.0, n=60, seed=12).assign(cluster="old")], ignore_index=True)
+    out = group_ages(days, model.density, "cluster", model.default_prior, 201)
+    assert "poor_fit" not in ";".join(out["age_flags"])
+    for unit, convert in (("hours", lambda p: 24 * p), ("log10", np.log10)):
+        wrong = days.assign(prot=convert(days["prot"]), cluster=days["cluster"] + "_" + unit)
+        flags = group_ages(wrong, model.density, "cluster", model.default_prior, 201)["age_flags"]
+        assert all("poor_fit" in f.split(";") for f in flags), (unit, flags.tolist())
