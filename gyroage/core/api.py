@@ -336,11 +336,7 @@ class AgeModel:
         if line:  # the command line always says a value changed on reading; a pipeline gets a warning
             warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
         _warn_grid_step(s)
-        out = estimate_chunk(frame, self.density, s)
-        # estimate_chunk numbers its rows 0..n-1 (the CLI writes no index); a pipeline assigning a column back to a
-        # filtered frame aligns on the index, so it must be the input's
-        out.index = frame.index
-        return out
+        return estimate_chunk(frame, self.density, s)  # with frame's index, so a column assigned back aligns
 
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,
                        n_points: int = 1024) -> np.ndarray:

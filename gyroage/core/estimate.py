@@ -70,7 +70,8 @@ class EstimateSettings:
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None,
                    on_block: Callable[[int], None] | None = None, first_row: int = 0) -> pd.DataFrame:
-    """Every input row and column, in order, plus age summaries (Myr), ``p_outlier``, ``age_flags`` and ``status``.
+    """Every input row and column, in order and with ``frame``'s index, plus age summaries (Myr), ``p_outlier``,
+    ``age_flags`` and ``status``.
 
     Ages are those of a rotation-sequence member; ``p_outlier`` is the
     probability that the star is not one. ``settings.method`` is ``grid``
@@ -356,9 +357,14 @@ def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] |
 
 
 def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:
-    """Input columns (clashing names kept as ``input_<name>``) plus the result columns."""
+    """Input columns (clashing names kept as ``input_<name>``) plus the result columns, with ``frame``'s index.
+
+    The index is the input's: a pipeline assigning a column back to the frame it filtered aligns on it (numbered
+    0..n-1, the ages of a filtered frame landed on other stars). The writers never write it.
+    """
     out = io.prefix_clashes(frame, [*results, "status"])
     for name, values in results.items():
         out[name] = values
     out["status"] = status
+    out.index = frame.index
     return out
