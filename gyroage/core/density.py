@@ -11,6 +11,7 @@ import json
 import numbers
 import os
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -99,6 +100,7 @@ class FlowDensity:
         self.batch = int(batch)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        _LIVE.add(self)  # a forked child gets a pool of its own (_after_fork)
         self.outlier_weight = float(self.card.outlier["weight"])
         self.outlier_log_density = outlier_log_density(self.card.outlier["log10_prot_range"])
 
@@ -185,6 +187,26 @@ class FlowDensity:
 
 _CACHE: dict[tuple, FlowDensity] = {}
 _CACHE_LOCK = threading.Lock()
+# Every density that may hold a thread pool, for _after_fork (weak: a density is not kept alive for it).
+_LIVE: weakref.WeakSet[FlowDensity] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    """In a forked child: forget the parent's thread pools and locks.
+
+    A child inherits a started pool without its threads (fork copies only the calling thread): its first batch
+    waited forever for a worker that does not exist (a model used once in the parent hung every
+    ``multiprocessing`` fork worker). A lock some parent thread held at the fork would never be released either.
+    Runs while the child still has one thread, so nothing races it.
+    """
+    global _CACHE_LOCK
+    _CACHE_LOCK = threading.Lock()
+    for density in list(_LIVE):
+        density._pool, density._pool_lock = None, threading.Lock()  # the next batch starts a new pool
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to recover from
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def cached_density(model: str | Path | None = None, threads: int | None = None, batch: int = DEFAULT_BATCH,

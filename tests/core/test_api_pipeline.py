@@ -1,7 +1,10 @@
 """The Python API as pipelines use it: index alignment, forked workers, masked and unit-carrying arrays."""
 
+import multiprocessing as mp
+
 import numpy as np
 import pandas as pd
+import pytest
 
 import gyroage
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors
@@ -24,3 +27,26 @@ def test_estimate_chunk_keeps_the_frame_index_so_ages_land_on_their_stars(model)
     assert cat["age"][[0, 2, 4]].tolist() == model.estimate(good)["age_p50_myr"].tolist()
     assert list(gyroage.estimate_chunk(good.set_index("name"), model.density, EstimateSettings()).index) == \
         ["Sun", "K1", "M1"]
+
+
+_FORKED_MODEL = None  # set before forking: a pool worker inherits it, as a pipeline's module-level model
+
+
+def _median_age(chunk: pd.DataFrame) -> float:
+    return float(_FORKED_MODEL.estimate(chunk)["age_p50_myr"].median())
+
+
+@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="no fork start method here")
+def test_a_model_used_in_the_parent_works_in_forked_children():
+    global _FORKED_MODEL
+    # two threads whatever the machine: the parent's call then starts the thread pool a child inherits without threads
+    _FORKED_MODEL = gyroage.AgeModel.load(threads=2, notes=False)
+    stars = pd.DataFrame({"prot": [25.4, 8.0] * 500, "bp_rp0": [0.82, 1.1] * 500})
+    parent = _median_age(stars)  # more than one onnxruntime batch: the pool starts
+    with mp.get_context("fork").Pool(2) as pool:
+        children = pool.map_async(_median_age, [stars.iloc[:500], stars.iloc[500:]]).get(timeout=60)
+    assert children == [parent, parent]
+    # a sampler-sized call through the pool too (sample_periods on more than 8 stars)
+    with mp.get_context("fork").Pool(1) as pool:
+        draws = pool.apply_async(_FORKED_MODEL.sample_periods, (np.full(20, 700.0), 1.0), {"seed": 1}).get(timeout=60)
+    assert np.array_equal(draws, _FORKED_MODEL.sample_periods(np.full(20, 700.0), 1.0, seed=1))
