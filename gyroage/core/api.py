@@ -54,14 +54,29 @@ _AGE_SLACK = 1e-9
 PERIOD_BLOCK_STARS = 2048
 
 
+def _unmasked(values) -> tuple[object, np.ndarray | None]:
+    """(``values`` without its mask, the mask or None) for a numpy masked array (astropy's MaskedColumn is one) or an
+    astropy ``Masked`` quantity: ``np.asarray`` would keep the hidden numbers under a mask and date them."""
+    if np.ma.isMaskedArray(values):
+        return np.ma.getdata(values), np.ma.getmaskarray(values)
+    if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (no ndarray mask)
+        return values.unmasked, np.asarray(values.mask, dtype=bool)
+    return values, None
+
+
 def _cells(values) -> np.ndarray:
-    """``values`` as an array: numbers as float64, anything else (text, None, pd.NA) as objects.
+    """``values`` as an array: numbers as float64, anything else (text, None, pd.NA) as objects; a masked cell as
+    a missing one (NaN, or None among objects), as a masked cell of a FITS table is read.
 
     Objects keep their text for :func:`gyroage.io.numeric` and :func:`gyroage.io.unparsed`, so an array cell is
     read as a CSV cell is: "12" a number, "NA" not given, "abc" a bad value (a status, not an exception).
     """
+    values, mask = _unmasked(values)
     a = np.asarray(values)
-    return a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)
+    a = a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)  # a copy: the caller's array is left alone
+    if mask is not None and mask.any():
+        a[np.broadcast_to(mask, a.shape)] = np.nan if a.dtype != object else None
+    return a
 
 
 def _numbers(values) -> tuple[np.ndarray, np.ndarray]:
@@ -411,7 +426,9 @@ class AgeModel:
         return out
 
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
-        """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation)."""
+        """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation; masked cells NaN)."""
+        prot, bp_rp0, bp_rp0_err, log10_age_grid = (np.asarray(_cells(a), dtype=float)
+                                                    for a in (prot, bp_rp0, bp_rp0_err, log10_age_grid))
         return grid_log_likelihood(self.density, np.log10(prot), bp_rp0, bp_rp0_err, log10_age_grid)
 
 

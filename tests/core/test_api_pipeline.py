@@ -50,3 +50,36 @@ def test_a_model_used_in_the_parent_works_in_forked_children():
     with mp.get_context("fork").Pool(1) as pool:
         draws = pool.apply_async(_FORKED_MODEL.sample_periods, (np.full(20, 700.0), 1.0), {"seed": 1}).get(timeout=60)
     assert np.array_equal(draws, _FORKED_MODEL.sample_periods(np.full(20, 700.0), 1.0, seed=1))
+
+
+def test_masked_cells_are_missing_in_every_array_method(model):
+    prot = np.ma.masked_where([False, True], [25.4, 0.3])
+    post = model.posterior(prot=prot, bp_rp0=[0.82, 2.0])
+    assert list(post.status) == ["ok", "invalid_period"]  # as a masked period in a FITS table
+    assert post.summaries()["age_p50_myr"][0] == model.posterior(25.4, 0.82).summaries()["age_p50_myr"][0]
+    err = model.posterior([25.4, 25.4], [0.82, 0.82], np.ma.masked_where([False, True], [0.05, 0.05]))
+    assert list(err.inputs["bp_rp0_err"]) == [0.05, model.card.default_bp_rp0_err]  # a masked error: the default
+    text = model.posterior(np.ma.masked_where([False, True], ["25.4", "abc"]), [0.82, 0.82])
+    assert list(text.status) == ["ok", "invalid_period"]
+    # ages, colours: NaN where masked, as for a missing cell
+    ll = model.log_likelihood(10.0, 1.0, np.ma.masked_where([False, True], [700.0, 700.0]))
+    assert np.isfinite(ll[0]) and np.isnan(ll[1])
+    ll = model.log_likelihood(np.ma.masked_where([True, False], [10.0, 10.0]), 1.0, 700.0)
+    assert np.isnan(ll[0]) and np.isfinite(ll[1])
+    draws = model.sample_periods(700.0, np.ma.masked_where([False, True], [1.0, 1.0]), n=5, seed=0)
+    assert np.isfinite(draws[0]).all() and np.isnan(draws[1]).all()
+    draws = model.sample_periods(np.ma.masked_where([True, False], [700.0, 700.0]), 1.0, n=5, seed=0)
+    assert np.isnan(draws[0]).all() and np.isfinite(draws[1]).all()
+    q = model.period_quantiles([700.0, 700.0], np.ma.masked_where([False, True], [1.0, 1.0]))
+    assert np.isfinite(q[0]).all() and np.isnan(q[1]).all()
+    grid = np.linspace(8.0, 9.5, 5)
+    ll = model.grid_log_likelihood(np.ma.masked_where([False, True], [10.0, 10.0]), [1.0, 1.0], [0.02, 0.02], grid)
+    assert np.isfinite(ll[0]).all() and np.isnan(ll[1]).all()
+
+
+def test_astropy_masked_columns_are_missing_where_masked(model):
+    table = pytest.importorskip("astropy.table")
+    prot = table.MaskedColumn([25.4, 0.3], mask=[False, True])
+    assert list(model.posterior(prot, [0.82, 2.0]).status) == ["ok", "invalid_period"]
+    colour = table.MaskedColumn([1.0, 1.0], mask=[True, False])
+    assert np.isnan(model.log_likelihood(10.0, colour, 700.0)).tolist() == [True, False]
