@@ -64,25 +64,56 @@ def _unmasked(values) -> tuple[object, np.ndarray | None]:
     return values, None
 
 
-def _cells(values) -> np.ndarray:
-    """``values`` as an array: numbers as float64, anything else (text, None, pd.NA) as objects; a masked cell as
-    a missing one (NaN, or None among objects), as a masked cell of a FITS table is read.
+def _in_units(values, unit, name: str) -> np.ndarray:
+    """The numbers of ``values`` (carrying astropy ``unit``) in the unit ``name`` takes: days, mag, mas, K (as a
+    table's column of that name is converted: :func:`gyroage.formats.unit_conversion`), Myr for an age. A unit that
+    does not convert is a one-line ValueError naming it: the bare number (hours read as days) is never taken.
+    """
+    a = np.asarray(getattr(values, "value", values))
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} carries the unit '{unit}' but holds no numbers")
+    a = a.astype(float)
+    if name == "age_myr":
+        import astropy.units as u
+
+        try:
+            unit = u.Unit(unit)
+            return a if unit == u.dimensionless_unscaled else (a * unit).to_value(u.Myr)
+        except (ValueError, TypeError, u.UnitsError):  # a UnitConversionError is a UnitsError, a ValueError too
+            raise ValueError(f"age_myr has unit '{unit}': an age must be in Myr (or another time unit)") from None
+    from gyroage.columns import COLUMN_KINDS
+    from gyroage.formats import unit_conversion
+
+    if name not in COLUMN_KINDS:  # log10 grids, quantile levels: numbers without a unit
+        raise ValueError(f"{name} takes plain numbers (no unit), not a quantity in '{unit}'")
+    try:
+        conversion = unit_conversion(name, name, unit)
+    except UserError as exc:  # the column's refusal, in the keyword's words
+        raise ValueError(str(exc).replace(f"column '{name}'", name, 1)) from None
+    return a if conversion is None else np.asarray(conversion[0](a), dtype=float)
+
+
+def _cells(values, name: str) -> np.ndarray:
+    """``values`` (the argument ``name``) as an array: numbers as float64, anything else (text, None, pd.NA) as
+    objects; a masked cell as a missing one (NaN, or None among objects), as a masked cell of a FITS table is read;
+    an astropy quantity (or a column with a unit) in the unit ``name`` takes (:func:`_in_units`).
 
     Objects keep their text for :func:`gyroage.io.numeric` and :func:`gyroage.io.unparsed`, so an array cell is
     read as a CSV cell is: "12" a number, "NA" not given, "abc" a bad value (a status, not an exception).
     """
+    unit = getattr(values, "unit", None)  # astropy is imported only for a value that carries one
     values, mask = _unmasked(values)
-    a = np.asarray(values)
+    a = np.asarray(values) if unit is None else _in_units(values, unit, name)
     a = a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)  # a copy: the caller's array is left alone
     if mask is not None and mask.any():
         a[np.broadcast_to(mask, a.shape)] = np.nan if a.dtype != object else None
     return a
 
 
-def _numbers(values) -> tuple[np.ndarray, np.ndarray]:
+def _numbers(values, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(``values`` as float64, NaN where not a number; True where a cell is text that is neither a number nor a
-    missing-value token), both of ``values``' shape."""
-    a = _cells(values)
+    missing-value token), both of ``values``' shape (``name``: the argument, for :func:`_cells`)."""
+    a = _cells(values, name)
     if a.dtype != object:
         return a, np.zeros(a.shape, dtype=bool)
     frame = pd.DataFrame({"v": a.reshape(-1)})
@@ -239,7 +270,7 @@ class AgeModel:
         Beyond its grid the flow extrapolates to nonsense (0.2-0.8 d periods for a Sun-like star at 100 Gyr). NaN
         per element, as for a colour outside the trained domain, so one such age does not stop a vectorised call.
         """
-        age = _numbers(age_myr)[0]
+        age = _numbers(age_myr, "age_myr")[0]
         lo, hi = (float(g) for g in (self.card.age_grid["log10_age_min"], self.card.age_grid["log10_age_max"]))
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.log10(age) + 6
@@ -255,7 +286,8 @@ class AgeModel:
         """
         given = {k: v for k, v in zip(_COLUMNS, (prot, bp_rp0, bp_rp0_err)) if v is not None}
         given.update({k: v for k, v in (colours or {}).items() if v is not None})
-        arrays = np.broadcast_arrays(*(np.atleast_1d(_cells(a)) for a in (*given.values(), *extra)))
+        arrays = np.broadcast_arrays(*(np.atleast_1d(_cells(a, k)) for k, a in given.items()),
+                                     *(np.atleast_1d(a) for a in extra))
         shape = arrays[0].shape
         frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
         return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
@@ -369,8 +401,8 @@ class AgeModel:
         n = int(n)
         if n < 0:
             raise ValueError("n must be >= 0")
-        err, err_text = _numbers(np.nan if bp_rp0_err is None else bp_rp0_err)
-        age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), _numbers(bp_rp0)[0], err,
+        err, err_text = _numbers(np.nan if bp_rp0_err is None else bp_rp0_err, "bp_rp0_err")
+        age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), _numbers(bp_rp0, "bp_rp0")[0], err,
                                                          err_text)
         shape = age.shape
         age, colour, err, err_text = (a.reshape(-1) for a in (age, colour, err, err_text))
@@ -395,7 +427,7 @@ class AgeModel:
         if not np.all((levels >= 0) & (levels <= 1)):
             raise ValueError("quantile levels must be in [0, 1]")
         age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr).reshape(-1),
-                                          _numbers(bp_rp0)[0].reshape(-1))
+                                          _numbers(bp_rp0, "bp_rp0")[0].reshape(-1))
         out = np.full((len(age), len(qs)), np.nan)
         use = np.isfinite(age) & colour_in_domain(colour, self.card)
         if use.any():
@@ -427,8 +459,10 @@ class AgeModel:
 
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
         """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation; masked cells NaN)."""
-        prot, bp_rp0, bp_rp0_err, log10_age_grid = (np.asarray(_cells(a), dtype=float)
-                                                    for a in (prot, bp_rp0, bp_rp0_err, log10_age_grid))
+        prot, bp_rp0, bp_rp0_err, log10_age_grid = (
+            np.asarray(_cells(a, k), dtype=float) for k, a in (("prot", prot), ("bp_rp0", bp_rp0),
+                                                                ("bp_rp0_err", bp_rp0_err),
+                                                                ("log10_age_grid", log10_age_grid)))
         return grid_log_likelihood(self.density, np.log10(prot), bp_rp0, bp_rp0_err, log10_age_grid)
 
 

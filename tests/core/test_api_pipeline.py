@@ -83,3 +83,36 @@ def test_astropy_masked_columns_are_missing_where_masked(model):
     assert list(model.posterior(prot, [0.82, 2.0]).status) == ["ok", "invalid_period"]
     colour = table.MaskedColumn([1.0, 1.0], mask=[True, False])
     assert np.isnan(model.log_likelihood(10.0, colour, 700.0)).tolist() == [True, False]
+
+
+def test_astropy_quantities_are_read_in_their_units(model):
+    u = pytest.importorskip("astropy.units")
+    hours = model.posterior(prot=([1.0, 8.0] * u.day).to(u.h), bp_rp0=[2.0, 1.1] * u.mag)
+    days = model.posterior(prot=[1.0, 8.0], bp_rp0=[2.0, 1.1])
+    assert np.allclose(hours.summaries()["age_p50_myr"], days.summaries()["age_p50_myr"], rtol=1e-6)
+    assert np.allclose(hours.inputs["prot"], [1.0, 8.0], rtol=1e-12)
+    mmag = model.posterior(25.4, 820.0 * u.mmag, 50.0 * u.mmag).inputs
+    assert np.allclose([mmag["bp_rp0"][0], mmag["bp_rp0_err"][0]], [0.82, 0.05], rtol=1e-12)
+    assert model.log_likelihood(10.0, 1.0, age_myr=0.7 * u.Gyr) == model.log_likelihood(10.0, 1.0, 700.0)
+    assert np.array_equal(model.sample_periods(0.7 * u.Gyr, 1.0, n=3, seed=2), model.sample_periods(700, 1.0, n=3, seed=2))
+    assert np.array_equal(model.period_quantiles([700.0] * u.Myr, [1.0]), model.period_quantiles([700.0], [1.0]))
+    assert np.isfinite(model.posterior(25.4, bp_rp=0.9 * u.mag, ebprp=80 * u.mmag).summaries()["age_p50_myr"]).all()
+    table = pytest.importorskip("astropy.table")
+    col = table.MaskedColumn([24.0 * 25.4, 1.0], mask=[False, True], unit="h")  # a FITS table's column
+    post = model.posterior(col, [0.82, 0.82])
+    assert list(post.status) == ["ok", "invalid_period"] and np.isclose(post.inputs["prot"][0], 25.4, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, u: m.posterior(prot=[10.0] * u.m, bp_rp0=1.0),
+    lambda m, u: m.posterior(prot=10.0, bp_rp0=1.0 * u.K),
+    lambda m, u: m.log_likelihood(10.0, 1.0, age_myr=700 * u.mag),
+    lambda m, u: m.sample_periods(700, 1.0 * u.day),
+    lambda m, u: m.period_quantiles([700] * u.km, [1.0]),
+    lambda m, u: m.grid_log_likelihood([10.0] * u.day, [1.0], [0.02], [9.0] * u.yr),
+])
+def test_a_quantity_in_a_unit_that_does_not_convert_is_refused_in_one_line(model, call):
+    u = pytest.importorskip("astropy.units")
+    with pytest.raises(ValueError) as info:
+        call(model, u)
+    assert "unit" in str(info.value) and "\n" not in str(info.value)
