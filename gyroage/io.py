@@ -117,7 +117,18 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     """
     if column is None:
         return np.full(len(frame), np.nan)
-    values = pd.to_numeric(first_column(frame, column), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    col = first_column(frame, column)
+    if isinstance(col.dtype, pd.ArrowDtype):
+        # to_numeric cannot hold an arrow decimal or half float with nulls (a length mismatch, a float16 TypeError).
+        # Decimals as Decimal objects, as a Parquet file's reader gives them (arrow's cast to float64 is not correctly
+        # rounded: 25.40 became 25.400000000000002); a half float widens exactly.
+        import pyarrow as pa
+
+        if pa.types.is_decimal(col.dtype.pyarrow_dtype):
+            col = col.astype(object)
+        elif pa.types.is_float16(col.dtype.pyarrow_dtype):
+            col = col.astype(pd.ArrowDtype(pa.float64()))
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     role = column_role(column)
     return values * role.scale if role is not None and role.scale != 1.0 else values
 

@@ -116,3 +116,17 @@ def test_a_quantity_in_a_unit_that_does_not_convert_is_refused_in_one_line(model
     with pytest.raises(ValueError) as info:
         call(model, u)
     assert "unit" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_arrow_decimal_and_half_float_columns_with_nulls_are_read_as_numbers(model):
+    pa = pytest.importorskip("pyarrow")
+    import decimal
+
+    prot = pd.array([decimal.Decimal("25.40"), None, decimal.Decimal("8.00")], dtype=pd.ArrowDtype(pa.decimal128(6, 2)))
+    colour = pd.array([0.8125, 1.0, None], dtype=pd.ArrowDtype(pa.float16()))
+    frame = pd.DataFrame({"prot": prot, "bp_rp0": colour})
+    assert np.array_equal(gyroage.io.numeric(frame, "prot"), [25.4, np.nan, 8.0], equal_nan=True)
+    assert np.array_equal(gyroage.io.numeric(frame, "bp_rp0"), [0.8125, 1.0, np.nan], equal_nan=True)
+    out = model.estimate(frame)
+    assert list(out["status"]) == ["ok", "invalid_period", "invalid_colour"]
+    assert out["age_p50_myr"][0] == model.posterior(25.4, 0.8125).summaries()["age_p50_myr"][0]
