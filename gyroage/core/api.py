@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from gyroage.core.posterior import (
 )
 from gyroage.core.priors import Prior, check_model_grid, grid_step_note
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
-from gyroage.errors import UserError
+from gyroage.errors import UserError, whole_number
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 # log10 slack at the ends of the age grid: 10 ** (x - 6) Myr back to log10 may land an ulp outside
@@ -52,6 +53,9 @@ _AGE_SLACK = 1e-9
 # Stars per block of sample_periods / period_quantiles: each star is evaluated at n_points periods (~33 KB a star at
 # 1024 points), so a block of 2048 holds ~70 MB however many stars are asked for.
 PERIOD_BLOCK_STARS = 2048
+# Fewest period points of sample_periods / period_quantiles' inverse CDF: 128 hold the shipped model's quantiles
+# within ~1% of 4096 points' (a narrow 700 Myr sequence); 2 points put a Sun-like star's median at 2.6 d, not 12.6.
+MIN_PERIOD_POINTS = 128
 
 
 def _unmasked(values) -> tuple[object, np.ndarray | None]:
@@ -62,6 +66,25 @@ def _unmasked(values) -> tuple[object, np.ndarray | None]:
     if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (no ndarray mask)
         return values.unmasked, np.asarray(values.mask, dtype=bool)
     return values, None
+
+
+def _period_points(n_points) -> int:
+    """``n_points`` checked: a whole number (``int(2.5)`` was a 2-point grid) of at least :data:`MIN_PERIOD_POINTS`."""
+    whole_number(n_points, "n_points")
+    if n_points < MIN_PERIOD_POINTS:
+        raise ValueError(f"n_points must be at least {MIN_PERIOD_POINTS} (fewer points make the periods up)")
+    return int(n_points)
+
+
+def _levels(q) -> np.ndarray:
+    """Quantile levels as floats, of ``q``'s shape: a TypeError for text, a ValueError outside [0, 1] (or NaN)."""
+    a = np.asarray(q)
+    if a.dtype.kind not in "iuf":  # "0.5" was read as 0.5 by one method and an IndexError in the other
+        raise TypeError(f"quantile levels must be numbers in [0, 1], not {q!r}")
+    a = a.astype(float)
+    if not np.all((a >= 0) & (a <= 1)):
+        raise ValueError("quantile levels must be in [0, 1]")
+    return a
 
 
 def _in_units(values, unit, name: str) -> np.ndarray:
@@ -104,6 +127,10 @@ def _cells(values, name: str) -> np.ndarray:
     unit = getattr(values, "unit", None)  # astropy is imported only for a value that carries one
     values, mask = _unmasked(values)
     a = np.asarray(values) if unit is None else _in_units(values, unit, name)
+    if a.dtype == object and a.ndim == 0 and isinstance(a.item(), Iterable) and not isinstance(a.item(), (str, bytes)):
+        # a generator, set or dict is one object to numpy: it was one bad star, not the error the README promises
+        raise TypeError(f"{name} must be a number or an array of them (a list, tuple, array or Series), "
+                        f"not a {type(a.item()).__name__}")
     a = a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)  # a copy: the caller's array is left alone
     if mask is not None and mask.any():
         a[np.broadcast_to(mask, a.shape)] = np.nan if a.dtype != object else None
@@ -181,9 +208,7 @@ class Posterior:
     def quantile(self, q) -> np.ndarray:
         """Age quantiles in Myr (linear in the CDF between grid points; 0 and 1: the ends of the posterior's support,
         which a bounded prior may hold inside the grid); shape ``shape + np.shape(q)``."""
-        qs = np.atleast_1d(np.asarray(q, dtype=float))
-        if np.any((qs < 0) | (qs > 1)):
-            raise ValueError("quantile levels must be in [0, 1]")
+        qs = np.atleast_1d(_levels(q))
         ok, pdf = self._rows()
         out = np.full(ok.shape + qs.shape, np.nan)
         if ok.any():
@@ -393,7 +418,8 @@ class AgeModel:
         log10-period domain: needs only the density graph. Output shape: the
         inputs' broadcast shape + ``(n,)``; NaN for an invalid colour, a
         colour outside the trained domain, or an age that is not finite or lies
-        outside :attr:`age_range_myr` (the card's age grid). Reproducible with ``seed``.
+        outside :attr:`age_range_myr` (the card's age grid). Reproducible with ``seed``. ``n_points``: the inverse
+        CDF's period grid (at least :data:`MIN_PERIOD_POINTS`).
         """
         # int(2.5) would quietly give 2 draws; a bool or text is a slip too
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -401,6 +427,7 @@ class AgeModel:
         n = int(n)
         if n < 0:
             raise ValueError("n must be >= 0")
+        n_points = _period_points(n_points)
         err, err_text = _numbers(np.nan if bp_rp0_err is None else bp_rp0_err, "bp_rp0_err")
         age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), _numbers(bp_rp0, "bp_rp0")[0], err,
                                                          err_text)
@@ -419,21 +446,22 @@ class AgeModel:
     def period_quantiles(self, age_myr, bp_rp0, qs=(0.16, 0.5, 0.84), n_points: int = 1024) -> np.ndarray:
         """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
 
-        The card's default colour error; shape (len(age_myr), len(qs)). NaN rows where :meth:`sample_periods` gives
+        The card's default colour error; shape ``(len(age_myr),) + np.shape(qs)``: (stars, len(qs)), or (stars,) for
+        one level given as a scalar, as :meth:`Posterior.quantile`. ``n_points``: the inverse CDF's period grid (at
+        least :data:`MIN_PERIOD_POINTS`). NaN rows where :meth:`sample_periods` gives
         NaN: an age outside :attr:`age_range_myr` or not finite, a colour outside the trained domain (where the flow's
         periods would be made up). A level outside [0, 1] is a ValueError, as in :meth:`Posterior.quantile`.
         """
-        levels = np.asarray(qs, dtype=float)
-        if not np.all((levels >= 0) & (levels <= 1)):
-            raise ValueError("quantile levels must be in [0, 1]")
+        levels = _levels(qs)
+        n_points = _period_points(n_points)
         age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr).reshape(-1),
                                           _numbers(bp_rp0, "bp_rp0")[0].reshape(-1))
-        out = np.full((len(age), len(qs)), np.nan)
+        out = np.full((len(age), levels.size), np.nan)
         use = np.isfinite(age) & colour_in_domain(colour, self.card)
         if use.any():
             err = np.full(int(use.sum()), self.card.default_bp_rp0_err)
-            out[use] = self._period_quantiles(age[use], colour[use], err, qs, n_points)
-        return out
+            out[use] = self._period_quantiles(age[use], colour[use], err, levels.reshape(-1), n_points)
+        return out.reshape((len(age),) + levels.shape)
 
     def _period_quantiles(self, age, colour, err, levels, n_points: int) -> np.ndarray:
         """Inverse CDF of the flow on a fine grid over the card's log10-period domain; ``levels`` (Q,) or (stars, Q).

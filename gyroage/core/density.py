@@ -26,7 +26,7 @@ from gyroage.core.modelcard import (
     outlier_log_density,
     refuse_newer_format,
 )
-from gyroage.errors import ModelError, UserError
+from gyroage.errors import ModelError, UserError, whole_number
 
 DEFAULT_BATCH = 8192
 
@@ -93,7 +93,7 @@ class FlowDensity:
             onnx_path = model_dir / DENSITY_FILE
             self.session = make_session(onnx_path, 1)
         self.onnx_path = Path(onnx_path)
-        self.threads = int(threads) if threads else default_threads()
+        self.threads = check_threads(threads) or default_threads()
         names = sorted(i.name for i in self.session.get_inputs())
         if names != sorted(DENSITY_INPUTS):
             raise ModelError(f"{onnx_path} is not a gyroage density graph (inputs {', '.join(names)})")
@@ -183,6 +183,17 @@ class FlowDensity:
         lp = self.log_prob_flow(log10_prot, log10_age, bp_rp0, bp_rp0_err)
         return mix_outlier(lp, self.outlier_weight if outlier_weight is None else outlier_weight,
                            self.outlier_log_density)
+
+
+def check_threads(threads) -> int:
+    """``threads`` as an int (0 for None: the CPUs available); a TypeError for anything but a whole number
+    (``int(2.5)`` quietly ran 2, "2" ran too) and a ValueError below 0, as ``--threads`` refuses it."""
+    if threads is None:
+        return 0
+    whole_number(threads, "threads")
+    if threads < 0:
+        raise ValueError("threads must be >= 0 (0 or None: the CPUs available)")
+    return int(threads)
 
 
 _CACHE: dict[tuple, FlowDensity] = {}

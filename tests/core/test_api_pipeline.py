@@ -130,3 +130,56 @@ def test_arrow_decimal_and_half_float_columns_with_nulls_are_read_as_numbers(mod
     out = model.estimate(frame)
     assert list(out["status"]) == ["ok", "invalid_period", "invalid_colour"]
     assert out["age_p50_myr"][0] == model.posterior(25.4, 0.8125).summaries()["age_p50_myr"][0]
+
+
+@pytest.mark.parametrize("n_points", [2.5, "1024", True, None])
+def test_n_points_must_be_a_whole_number(model, n_points):
+    with pytest.raises(TypeError, match="n_points"):
+        model.sample_periods(4570, 0.82, n=3, n_points=n_points)
+    with pytest.raises(TypeError, match="n_points"):
+        model.period_quantiles([4570], [0.82], n_points=n_points)
+
+
+@pytest.mark.parametrize("n_points", [-1, 0, 1, 2, 127])
+def test_too_few_n_points_are_refused_rather_than_giving_made_up_periods(model, n_points):
+    with pytest.raises(ValueError, match="n_points must be at least 128"):
+        model.sample_periods(4570, 0.82, n=3, n_points=n_points)
+    with pytest.raises(ValueError, match="n_points must be at least 128"):
+        model.period_quantiles([4570], [0.82], n_points=n_points)
+    assert np.isfinite(model.period_quantiles([4570], [0.82], n_points=np.int64(128))).all()
+
+
+def test_period_quantiles_takes_a_scalar_level_and_refuses_text_levels(model):
+    one = model.period_quantiles([4570, 700], [0.82, 1.0], qs=0.5)
+    assert one.shape == (2,)  # as Posterior.quantile: a scalar level adds no axis
+    assert np.array_equal(one, model.period_quantiles([4570, 700], [0.82, 1.0], qs=[0.5])[:, 0])
+    for bad in ("0.5", ["0.5"], [True], None):
+        with pytest.raises(TypeError, match="quantile levels"):
+            model.period_quantiles([4570], [0.82], qs=bad)
+    with pytest.raises(TypeError, match="quantile levels"):
+        model.posterior(25.4, 0.82).quantile("0.5")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.period_quantiles([4570], [0.82], qs=[np.nan])
+
+
+@pytest.mark.parametrize("threads", [2.5, "2", True])
+def test_threads_must_be_a_whole_number(threads):
+    with pytest.raises(TypeError, match="threads"):
+        gyroage.AgeModel.load(threads=threads, notes=False)
+
+
+def test_negative_threads_are_refused():
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        gyroage.AgeModel.load(threads=-1, notes=False)
+    assert gyroage.AgeModel.load(threads=np.int64(1), notes=False).density.threads == 1
+
+
+@pytest.mark.parametrize("values", [lambda: (p for p in [10.0, 20.0]), lambda: {10.0}, lambda: {"a": 1.0},
+                                    lambda: {"a": 1.0}.values(), lambda: iter([10.0])])
+def test_containers_that_are_not_arrays_are_a_type_error(model, values):
+    with pytest.raises(TypeError, match="prot"):
+        model.posterior(prot=values(), bp_rp0=1.0)
+    with pytest.raises(TypeError, match="age_myr"):
+        model.log_likelihood(10.0, 1.0, age_myr=values())
+    with pytest.raises(TypeError, match="bp_rp0"):
+        model.sample_periods(700, values())
