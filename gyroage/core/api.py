@@ -250,6 +250,9 @@ class AgeModel:
     """
 
     def __init__(self, density: FlowDensity, *, notes: bool = True) -> None:
+        if not isinstance(density, FlowDensity):  # AgeModel("models") failed as 'str' has no attribute 'card'
+            raise TypeError(f"AgeModel takes a FlowDensity, not {type(density).__name__}: to load a model from a "
+                            "path, use AgeModel.load(path)")
         self.density = density
         self.card: ModelCard = density.card
         # as estimate says on stderr: uncalibrated intervals would otherwise pass for the shipped model's, and graphs

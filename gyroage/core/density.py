@@ -185,6 +185,18 @@ class FlowDensity:
                            self.outlier_log_density)
 
 
+def as_density(model, name: str = "density") -> FlowDensity:
+    """``model`` itself when a :class:`FlowDensity`, an :class:`~gyroage.AgeModel`'s ``.density``; anything else a
+    one-line TypeError (a deep AttributeError, 'AgeModel' has no 'log_prob_grid', said nothing of what to pass)."""
+    if isinstance(model, FlowDensity):
+        return model
+    inner = getattr(model, "density", None)
+    if isinstance(inner, FlowDensity):
+        return inner
+    raise TypeError(f"{name} must be a FlowDensity (AgeModel.load().density) or an AgeModel, "
+                    f"not {type(model).__name__}")
+
+
 def check_threads(threads) -> int:
     """``threads`` as an int (0 for None: the CPUs available); a TypeError for anything but a whole number
     (``int(2.5)`` quietly ran 2, "2" ran too) and a ValueError below 0, as ``--threads`` refuses it."""

@@ -16,7 +16,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
-from gyroage.core.density import FlowDensity, check_outlier_weight
+from gyroage.core.density import FlowDensity, as_density, check_outlier_weight
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
@@ -77,6 +77,7 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     probability that the star is not one. ``settings.method`` is ``grid``
     (default) or ``mcmc`` (emcee-style sampler with colour/period nuisance
     parameters; adds ``mcmc_tau``, ``mcmc_acceptance``, ``mcmc_n_eff``).
+    ``density``: the model's :class:`FlowDensity` (an :class:`~gyroage.AgeModel` is taken for its ``.density``).
     ``columns`` maps canonical input names to the frame's (found by alias when ``None``).
     ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
     ``first_row``: the frame's first row in the whole input (0-based). mcmc keys each star's random stream by the
@@ -111,6 +112,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None,
               first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    density = as_density(density)
     whole_number(first_row, "first_row")
     if first_row < 0:
         raise ValueError("first_row must be >= 0")

@@ -183,3 +183,24 @@ def test_containers_that_are_not_arrays_are_a_type_error(model, values):
         model.log_likelihood(10.0, 1.0, age_myr=values())
     with pytest.raises(TypeError, match="bp_rp0"):
         model.sample_periods(700, values())
+
+
+def test_an_age_model_is_taken_where_a_density_goes(model, tmp_path):
+    from gyroage.engines.local import run_local
+
+    stars = gappy_catalogue()
+    s = EstimateSettings()
+    expected = estimate_chunk(stars, model.density, s)
+    pd.testing.assert_frame_equal(estimate_chunk(stars, model, s), expected)
+    pd.testing.assert_frame_equal(estimate_with_posteriors(stars, model, s)[0], expected)
+    stars.to_csv(tmp_path / "in.csv", index=False)
+    counts = run_local(tmp_path / "in.csv", tmp_path / "out.csv", model, s, quiet=True)
+    assert counts["ok"] == 3 and len(pd.read_csv(tmp_path / "out.csv")) == 5
+
+
+def test_something_else_where_a_density_goes_is_a_one_line_type_error(model):
+    with pytest.raises(TypeError, match="FlowDensity") as info:
+        estimate_chunk(gappy_catalogue(), "models", EstimateSettings())
+    assert "\n" not in str(info.value)
+    with pytest.raises(TypeError, match=r"AgeModel\.load"):
+        gyroage.AgeModel("models")
