@@ -12,12 +12,14 @@ threads.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -275,9 +277,15 @@ class AgeModel:
         return f"AgeModel({str(self.density.onnx_path.parent)!r})"
 
     @property
-    def domain(self) -> dict[str, list[float]]:
-        """The ranges the model was trained on (log10 Prot [d], (BP-RP)0, its uncertainty, log10 age [yr])."""
-        return self.card.domain
+    def domain(self) -> dict[str, Any]:
+        """The ranges the model was trained on, a copy of the card's ``domain``: ``[lo, hi]`` lists under
+        ``log10_prot`` (log10 days), ``bp_rp0``, ``bp_rp0_err`` (mag) and ``log10_age_trained`` (log10 yr), and under
+        ``sequence`` the per-colour-bin ranges behind ``age_flags`` (a dict of lists and a ``rule`` text).
+
+        A copy: changing it leaves the model alone (the card's own dict, changed, moved the domain every later call
+        checked stars against).
+        """
+        return copy.deepcopy(self.card.domain)
 
     @property
     def default_prior(self) -> Prior:

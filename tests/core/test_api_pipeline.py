@@ -204,3 +204,12 @@ def test_something_else_where_a_density_goes_is_a_one_line_type_error(model):
     assert "\n" not in str(info.value)
     with pytest.raises(TypeError, match=r"AgeModel\.load"):
         gyroage.AgeModel("models")
+
+
+def test_domain_is_a_copy_the_caller_may_change(model):
+    domain = model.domain
+    domain["bp_rp0"][1] = 6.0
+    domain["sequence"]["log10_age_max"][0] = 0.0
+    assert model.domain["bp_rp0"][1] == model.card.domain["bp_rp0"][1] < 6.0
+    assert model.domain["sequence"]["log10_age_max"][0] > 0
+    assert model.posterior(10.0, 5.0).status[0] == "colour_out_of_domain"
