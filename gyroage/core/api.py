@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import name_conversions
+from gyroage.columns import duplicate_notes, name_conversions
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
@@ -406,7 +406,11 @@ class AgeModel:
                          p_out.reshape(shape), flags.reshape(shape), height)
 
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
-        """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status."""
+        """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status.
+
+        Warns (UserWarning) where the command line says so on stderr: a column whose name converts its values
+        (``Prot [h]``), several columns of one quantity (which is used).
+        """
         # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"estimate takes a pandas DataFrame of stars, not {type(frame).__name__} (arrays: use "
@@ -415,9 +419,11 @@ class AgeModel:
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
-        line = name_conversions(list(frame.columns))
-        if line:  # the command line always says a value changed on reading; a pipeline gets a warning
-            warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
+        # what the command line says on stderr, a pipeline gets as warnings: a value changed on reading, and which
+        # of several columns of one quantity is read (the others' values are silently not used)
+        for line in [*duplicate_notes(list(frame.columns)), name_conversions(list(frame.columns))]:
+            if line:
+                warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
         _warn_grid_step(s)
         return estimate_chunk(frame, self.density, s)  # with frame's index, so a column assigned back aligns
 

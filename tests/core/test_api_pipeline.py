@@ -213,3 +213,10 @@ def test_domain_is_a_copy_the_caller_may_change(model):
     assert model.domain["bp_rp0"][1] == model.card.domain["bp_rp0"][1] < 6.0
     assert model.domain["sequence"]["log10_age_max"][0] > 0
     assert model.posterior(10.0, 5.0).status[0] == "colour_out_of_domain"
+
+
+def test_estimate_warns_which_of_several_columns_it_used(model):
+    frame = pd.DataFrame({"period": [25.4], "Prot": [3.0], "bp_rp0": [0.82]})
+    with pytest.warns(UserWarning, match="several columns are prot: using 'period', ignoring 'Prot'"):
+        out = model.estimate(frame)
+    assert out["age_p50_myr"][0] == model.posterior(25.4, 0.82).summaries()["age_p50_myr"][0]
