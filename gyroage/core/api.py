@@ -26,7 +26,7 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.columns import duplicate_notes, name_conversions
-from gyroage.core.density import FlowDensity, check_outlier_weight
+from gyroage.core.density import FlowDensity, check_outlier_weight, underflow_ignored
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
     EstimateSettings,
@@ -328,6 +328,7 @@ class AgeModel:
         frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
         return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
+    @underflow_ignored
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
                        check_domain: bool = True) -> np.ndarray:
         """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
@@ -349,6 +350,7 @@ class AgeModel:
                                              stars.bp_rp0_err[use], outlier_weight=outlier_weight)
         return out.reshape(shape)
 
+    @underflow_ignored
     def posterior(self, prot, bp_rp0=None, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
                   outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,
@@ -427,6 +429,7 @@ class AgeModel:
         _warn_grid_step(s)
         return estimate_chunk(frame, self.density, s)  # with frame's index, so a column assigned back aligns
 
+    @underflow_ignored
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,
                        n_points: int = 1024) -> np.ndarray:
         """Draw ``n`` periods (days) per (age, colour) pair from the flow, to forward-model populations.
@@ -460,6 +463,7 @@ class AgeModel:
             out[use] = self._period_quantiles(age[use], colour[use], err[use], u, n_points)  # inverse CDF at uniform draws
         return out.reshape(shape + (n,))
 
+    @underflow_ignored
     def period_quantiles(self, age_myr, bp_rp0, qs=(0.16, 0.5, 0.84), n_points: int = 1024) -> np.ndarray:
         """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
 
@@ -502,6 +506,7 @@ class AgeModel:
             out[a:b] = 10 ** quantiles(np.exp(lp - lp.max(axis=1, keepdims=True)), x, levels[a:b] if per_star else levels)
         return out
 
+    @underflow_ignored
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
         """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation; masked cells NaN)."""
         prot, bp_rp0, bp_rp0_err, log10_age_grid = (

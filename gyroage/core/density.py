@@ -7,13 +7,16 @@ faster than one huge batch (measured in docs/performance.md).
 
 from __future__ import annotations
 
+import functools
 import json
 import numbers
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 
@@ -29,6 +32,8 @@ from gyroage.core.modelcard import (
 from gyroage.errors import ModelError, UserError, whole_number
 
 DEFAULT_BATCH = 8192
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def default_threads() -> int:
@@ -183,6 +188,20 @@ class FlowDensity:
         lp = self.log_prob_flow(log10_prot, log10_age, bp_rp0, bp_rp0_err)
         return mix_outlier(lp, self.outlier_weight if outlier_weight is None else outlier_weight,
                            self.outlier_log_density)
+
+
+def underflow_ignored(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` run with numpy's default for underflow (ignored), whatever the caller's ``np.seterr``.
+
+    Densities far in a posterior's tail underflow to 0 in exp and matmul, as they should; a pipeline's
+    ``np.seterr(all="raise")`` turned that into a FloatingPointError. Only the reporting changes, never a number.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with np.errstate(under="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def as_density(model, name: str = "density") -> FlowDensity:

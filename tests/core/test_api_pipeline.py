@@ -220,3 +220,17 @@ def test_estimate_warns_which_of_several_columns_it_used(model):
     with pytest.warns(UserWarning, match="several columns are prot: using 'period', ignoring 'Prot'"):
         out = model.estimate(frame)
     assert out["age_p50_myr"][0] == model.posterior(25.4, 0.82).summaries()["age_p50_myr"][0]
+
+
+def test_a_callers_numpy_error_state_changes_nothing(model):
+    stars = pd.DataFrame({"prot": [25.4, 8.0, 3.0, 0.3], "bp_rp0": [0.82, 1.1, 2.0, 1.0]})
+    expected = model.estimate(stars)
+    mcmc = EstimateSettings(method="mcmc", sampler=EstimateSettings().sampler)
+    with np.errstate(all="raise"):  # a pipeline's np.seterr(all="raise"): underflow in exp is no error of its inputs
+        pd.testing.assert_frame_equal(model.estimate(stars), expected)
+        post = model.posterior(stars["prot"], stars["bp_rp0"])
+        model.estimate(stars.iloc[:2], mcmc)
+        model.log_likelihood(10.0, 1.0, [700.0, 1e5])
+        model.sample_periods([700.0, 1e5], 1.0, n=3)
+        model.period_quantiles([700.0], [1.0])
+    assert np.array_equal(post.summaries()["age_p50_myr"], expected["age_p50_myr"], equal_nan=True)
