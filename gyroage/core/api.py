@@ -34,6 +34,7 @@ from gyroage.core.estimate import (
     grid_rows,
     height_columns,
     main_sequence_term,
+    text_types,
 )
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import (
@@ -228,7 +229,8 @@ class Posterior:
             cols["p_outlier"] = self.p_outlier.reshape(-1)
             cols["age_flags"] = self.age_flags.reshape(-1)
         cols["status"] = self.status.reshape(-1)
-        return pd.DataFrame(cols)
+        frame = pd.DataFrame(cols)
+        return text_types(frame, frame.columns) if len(frame) == 0 else frame
 
 
 def _warn_grid_step(settings: EstimateSettings) -> None:

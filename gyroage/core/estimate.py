@@ -366,8 +366,17 @@ def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarr
     0..n-1, the ages of a filtered frame landed on other stars). The writers never write it.
     """
     out = io.prefix_clashes(frame, [*results, "status"])
-    for name, values in results.items():
+    for name, values in {**results, "status": status}.items():
         out[name] = values
-    out["status"] = status
     out.index = frame.index
-    return out
+    return text_types(out, [*results, "status"]) if len(out) == 0 else out
+
+
+def text_types(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``frame`` (no rows) with its object ``columns`` in the type pandas gives a column of text: with no cell to
+    infer it from, status and age_flags were object (Parquet: null), strings when a row came out."""
+    text = pd.Series([""]).dtype
+    for name in columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].astype(text)
+    return frame

@@ -234,3 +234,9 @@ def test_a_callers_numpy_error_state_changes_nothing(model):
         model.sample_periods([700.0, 1e5], 1.0, n=3)
         model.period_quantiles([700.0], [1.0])
     assert np.array_equal(post.summaries()["age_p50_myr"], expected["age_p50_myr"], equal_nan=True)
+
+
+def test_no_rows_give_the_column_types_rows_give(model):
+    stars = pd.DataFrame({"prot": [25.4, 8.0], "bp_rp": [0.9, 1.2], "av": [0.1, 0.1]})
+    assert dict(model.estimate(stars.iloc[:0]).dtypes) == dict(model.estimate(stars).dtypes)
+    assert dict(model.posterior([], []).to_frame().dtypes) == dict(model.posterior([1.0], [1.0]).to_frame().dtypes)
