@@ -186,6 +186,7 @@ class Posterior:
 
     @property
     def age_grid_myr(self) -> np.ndarray:
+        """The age grid in Myr (``10 ** (grid - 6)``), shape (n_grid,): the ages ``pdf`` is given at."""
         return 10 ** (self.grid - 6)
 
     def __len__(self) -> int:
@@ -248,9 +249,12 @@ class AgeModel:
     --------
     >>> model = AgeModel.load()
     >>> post = model.posterior(prot=[25.4, 8.0], bp_rp0=[0.82, 1.1])
-    >>> post.summaries()["age_p50_myr"]          # medians, Myr
-    >>> post.to_frame()                            # one row per star, with status
-    >>> model.sample_periods(age_myr=700, bp_rp0=1.0, n=1000)
+    >>> post.summaries()["age_p50_myr"].round(-1)  # medians, Myr
+    array([3130.,  240.])
+    >>> list(post.to_frame()["status"])            # one row per star, with status
+    ['ok', 'ok']
+    >>> model.sample_periods(age_myr=700, bp_rp0=1.0, n=1000).shape  # periods, days
+    (1000,)
     """
 
     def __init__(self, density: FlowDensity, *, notes: bool = True) -> None:
@@ -270,8 +274,10 @@ class AgeModel:
         """The shipped model, or the one at ``path`` (a directory, card JSON or ONNX file beside its card).
 
         Every file the card lists is checked against its SHA-256; a missing,
-        corrupted or mismatched file raises :class:`gyroage.errors.ModelError`. ``notes``: warn of an uncalibrated
-        model or stale posterior graphs (:func:`gyroage.core.modelcard.model_notes`).
+        corrupted or mismatched file raises :class:`gyroage.errors.ModelError`. ``threads``: onnxruntime batches run
+        on this many threads at once (``None`` or 0: the CPUs this process may use; a whole number, else a
+        TypeError). ``notes``: warn of an uncalibrated model or stale posterior graphs
+        (:func:`gyroage.core.modelcard.model_notes`).
         """
         return cls(FlowDensity(path, threads=threads), notes=notes)
 
