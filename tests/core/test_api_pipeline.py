@@ -240,3 +240,14 @@ def test_no_rows_give_the_column_types_rows_give(model):
     stars = pd.DataFrame({"prot": [25.4, 8.0], "bp_rp": [0.9, 1.2], "av": [0.1, 0.1]})
     assert dict(model.estimate(stars.iloc[:0]).dtypes) == dict(model.estimate(stars).dtypes)
     assert dict(model.posterior([], []).to_frame().dtypes) == dict(model.posterior([1.0], [1.0]).to_frame().dtypes)
+
+
+def test_the_api_examples_run_as_written():
+    import doctest
+    import inspect
+
+    from gyroage.core import api
+
+    result = doctest.testmod(api)
+    assert result.attempted and not result.failed
+    assert "workers" in inspect.signature(gyroage.run_dask).parameters  # help() shows the real parameters
