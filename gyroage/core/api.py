@@ -16,7 +16,8 @@ import copy
 import math
 import numbers
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,30 @@ def _unmasked(values) -> tuple[object, np.ndarray | None]:
     if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (no ndarray mask)
         return values.unmasked, np.asarray(values.mask, dtype=bool)
     return values, None
+
+
+# The command line's words in the errors the API shares with it, and the API's: its keywords for the options.
+_KEYWORD_WORDS = (
+    ("--outlier-weight ", "outlier_weight "),
+    ("--grid ", "n_grid "),
+    ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column", "give ebprp=, av= or ebv="),
+    ("(or name the column bp_rp0 if it is already de-reddened)", "(or pass it as bp_rp0= if it is already de-reddened)"),
+)
+
+
+@contextmanager
+def _in_keywords() -> Iterator[None]:
+    """A :class:`UserError` raised inside, in the API's words (``outlier_weight``, not ``--outlier-weight``, which
+    a Python caller has no way to give); any other exception as it is."""
+    try:
+        yield
+    except UserError as exc:
+        text = str(exc)
+        for cli, api in _KEYWORD_WORDS:
+            text = text.replace(cli, api)
+        if text == str(exc):
+            raise
+        raise type(exc)(text) from None
 
 
 def _period_points(n_points) -> int:
@@ -337,6 +362,7 @@ class AgeModel:
         return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
     @underflow_ignored
+    @_in_keywords()
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
                        check_domain: bool = True) -> np.ndarray:
         """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
@@ -359,6 +385,7 @@ class AgeModel:
         return out.reshape(shape)
 
     @underflow_ignored
+    @_in_keywords()
     def posterior(self, prot, bp_rp0=None, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
                   outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,

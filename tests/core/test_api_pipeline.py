@@ -251,3 +251,16 @@ def test_the_api_examples_run_as_written():
     result = doctest.testmod(api)
     assert result.attempted and not result.failed
     assert "workers" in inspect.signature(gyroage.run_dask).parameters  # help() shows the real parameters
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda m: m.posterior(10.0, bp_rp=1.0), "give ebprp=, av= or ebv="),
+    (lambda m: m.posterior(10.0, bp_rp=[1.0, 1.1]), r"\(or pass it as bp_rp0= if it is already de-reddened\)"),
+    (lambda m: m.log_likelihood(10.0, 1.0, 700.0, outlier_weight="0.1"), r"outlier_weight must be in \[0, 1\)"),
+    (lambda m: m.posterior(10.0, 1.0, outlier_weight=1.5), r"outlier_weight must be in \[0, 1\)"),
+    (lambda m: m.posterior(10.0, 1.0, n_grid=3), "n_grid must be at least 50"),
+])
+def test_api_errors_name_the_keywords_not_command_line_options(model, call, words):
+    with pytest.raises(gyroage.UserError, match=words) as info:
+        call(model)
+    assert "--" not in str(info.value)
