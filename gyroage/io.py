@@ -111,7 +111,7 @@ def first_column(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    """A column as float64; text and empty cells become NaN (never an exception).
+    """A column as float64; text and empty cells become NaN (never an exception); durations in days.
 
     A column whose name gives a unit (``Prot [h]``: :func:`gyroage.columns.column_role`) comes in the tool's unit.
     """
@@ -128,7 +128,10 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
             col = col.astype(object)
         elif pa.types.is_float16(col.dtype.pyarrow_dtype):
             col = col.astype(pd.ArrowDtype(pa.float64()))
-    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if col.dtype.kind == "m":  # a duration (numpy timedelta, arrow duration): in days, the tool's unit of time
+        values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)  # to_numeric gave ns, NaT -9e18
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     role = column_role(column)
     return values * role.scale if role is not None and role.scale != 1.0 else values
 

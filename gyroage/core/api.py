@@ -155,6 +155,10 @@ def _cells(values, name: str) -> np.ndarray:
     unit = getattr(values, "unit", None)  # astropy is imported only for a value that carries one
     values, mask = _unmasked(values)
     a = np.asarray(values) if unit is None else _in_units(values, unit, name)
+    if a.dtype.kind == "m":  # a numpy duration: a period in days (its cells were read as nanoseconds)
+        if name not in ("prot", "prot_err"):
+            raise TypeError(f"{name} takes numbers, not durations ({a.dtype})")
+        a = a / np.timedelta64(1, "D")  # NaT: NaN, a missing period
     if a.dtype == object and a.ndim == 0 and isinstance(a.item(), Iterable) and not isinstance(a.item(), (str, bytes)):
         # a generator, set or dict is one object to numpy: it was one bad star, not the error the README promises
         raise TypeError(f"{name} must be a number or an array of them (a list, tuple, array or Series), "

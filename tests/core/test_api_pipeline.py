@@ -264,3 +264,17 @@ def test_api_errors_name_the_keywords_not_command_line_options(model, call, word
     with pytest.raises(gyroage.UserError, match=words) as info:
         call(model)
     assert "--" not in str(info.value)
+
+
+def test_durations_are_periods_in_days(model):
+    pa = pytest.importorskip("pyarrow")
+    days = pd.Series(pd.to_timedelta([25.4, None, 8.0], unit="D"))
+    arrow = pd.Series(pd.array([25 * 86400, None, 8 * 86400], dtype=pd.ArrowDtype(pa.duration("s"))))
+    for prot in (days, arrow):
+        out = model.estimate(pd.DataFrame({"prot": prot, "bp_rp0": [0.82, 1.0, 1.1]}))
+        assert list(out["status"]) == ["ok", "invalid_period", "ok"]  # NaT was -9.2e18 ns, periods read in ns
+    assert np.allclose(gyroage.io.numeric(pd.DataFrame({"p": days}), "p"), [25.4, np.nan, 8.0], equal_nan=True)
+    post = model.posterior(np.array([25, 8, "NaT"], dtype="timedelta64[D]"), [0.82, 1.1, 1.0])
+    assert list(post.status) == ["ok", "ok", "invalid_period"] and list(post.inputs["prot"][:2]) == [25.0, 8.0]
+    with pytest.raises(TypeError, match="age_myr"):
+        model.log_likelihood(10.0, 1.0, np.array([700], dtype="timedelta64[D]"))
