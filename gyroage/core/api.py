@@ -374,7 +374,8 @@ class AgeModel:
         Includes the outlier mixture (``outlier_weight``: ``None`` for the
         card's). NaN where a star is invalid, (with ``check_domain``) outside
         the trained domain, or where the age is not finite or lies outside
-        :attr:`age_range_myr` (the card's age grid: beyond it the flow extrapolates).
+        :attr:`age_range_myr` (the card's age grid: beyond it the flow extrapolates). The third argument is the age,
+        where :meth:`posterior` takes the colour error: give ``age_myr=`` and ``bp_rp0_err=`` by name.
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
         stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr))

@@ -162,6 +162,8 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     the input's ``ids`` columns, or those with an id-like name when ``None``: :func:`gyroage.io.id_columns`).
     ``input_fmt`` and ``output_fmt`` (:data:`gyroage.formats.FORMATS` names) override the formats
     the files' contents and suffixes give. ``density``: a :class:`FlowDensity`, or an :class:`~gyroage.AgeModel`.
+    ``quiet``: as ``--quiet``, no progress and no line naming the columns read; a value converted on reading (a
+    ``Prot [h]`` name, a units row) is still said on stderr, as ``-q`` says it.
     """
     density = as_density(density)
     if posteriors is not None:
