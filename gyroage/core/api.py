@@ -16,8 +16,6 @@ import copy
 import math
 import numbers
 import warnings
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gyroage import io, statuses
+from gyroage import statuses
 from gyroage.columns import duplicate_notes, name_conversions
+from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels
 from gyroage.core.density import FlowDensity, check_outlier_weight, underflow_ignored
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
@@ -62,122 +61,12 @@ PERIOD_BLOCK_STARS = 2048
 MIN_PERIOD_POINTS = 128
 
 
-def _unmasked(values) -> tuple[object, np.ndarray | None]:
-    """(``values`` without its mask, the mask or None) for a numpy masked array (astropy's MaskedColumn is one) or an
-    astropy ``Masked`` quantity: ``np.asarray`` would keep the hidden numbers under a mask and date them."""
-    if np.ma.isMaskedArray(values):
-        return np.ma.getdata(values), np.ma.getmaskarray(values)
-    if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (no ndarray mask)
-        return values.unmasked, np.asarray(values.mask, dtype=bool)
-    return values, None
-
-
-# The command line's words in the errors the API shares with it, and the API's: its keywords for the options.
-_KEYWORD_WORDS = (
-    ("--outlier-weight ", "outlier_weight "),
-    ("--grid ", "n_grid "),
-    ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column", "give ebprp=, av= or ebv="),
-    ("(or name the column bp_rp0 if it is already de-reddened)", "(or pass it as bp_rp0= if it is already de-reddened)"),
-)
-
-
-@contextmanager
-def _in_keywords() -> Iterator[None]:
-    """A :class:`UserError` raised inside, in the API's words (``outlier_weight``, not ``--outlier-weight``, which
-    a Python caller has no way to give); any other exception as it is."""
-    try:
-        yield
-    except UserError as exc:
-        text = str(exc)
-        for cli, api in _KEYWORD_WORDS:
-            text = text.replace(cli, api)
-        if text == str(exc):
-            raise
-        raise type(exc)(text) from None
-
-
 def _period_points(n_points) -> int:
     """``n_points`` checked: a whole number (``int(2.5)`` was a 2-point grid) of at least :data:`MIN_PERIOD_POINTS`."""
     whole_number(n_points, "n_points")
     if n_points < MIN_PERIOD_POINTS:
         raise ValueError(f"n_points must be at least {MIN_PERIOD_POINTS} (fewer points make the periods up)")
     return int(n_points)
-
-
-def _levels(q) -> np.ndarray:
-    """Quantile levels as floats, of ``q``'s shape: a TypeError for text, a ValueError outside [0, 1] (or NaN)."""
-    a = np.asarray(q)
-    if a.dtype.kind not in "iuf":  # "0.5" was read as 0.5 by one method and an IndexError in the other
-        raise TypeError(f"quantile levels must be numbers in [0, 1], not {q!r}")
-    a = a.astype(float)
-    if not np.all((a >= 0) & (a <= 1)):
-        raise ValueError("quantile levels must be in [0, 1]")
-    return a
-
-
-def _in_units(values, unit, name: str) -> np.ndarray:
-    """The numbers of ``values`` (carrying astropy ``unit``) in the unit ``name`` takes: days, mag, mas, K (as a
-    table's column of that name is converted: :func:`gyroage.formats.unit_conversion`), Myr for an age. A unit that
-    does not convert is a one-line ValueError naming it: the bare number (hours read as days) is never taken.
-    """
-    a = np.asarray(getattr(values, "value", values))
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} carries the unit '{unit}' but holds no numbers")
-    a = a.astype(float)
-    if name == "age_myr":
-        import astropy.units as u
-
-        try:
-            unit = u.Unit(unit)
-            return a if unit == u.dimensionless_unscaled else (a * unit).to_value(u.Myr)
-        except (ValueError, TypeError, u.UnitsError):  # a UnitConversionError is a UnitsError, a ValueError too
-            raise ValueError(f"age_myr has unit '{unit}': an age must be in Myr (or another time unit)") from None
-    from gyroage.columns import COLUMN_KINDS
-    from gyroage.formats import unit_conversion
-
-    if name not in COLUMN_KINDS:  # log10 grids, quantile levels: numbers without a unit
-        raise ValueError(f"{name} takes plain numbers (no unit), not a quantity in '{unit}'")
-    try:
-        conversion = unit_conversion(name, name, unit)
-    except UserError as exc:  # the column's refusal, in the keyword's words
-        raise ValueError(str(exc).replace(f"column '{name}'", name, 1)) from None
-    return a if conversion is None else np.asarray(conversion[0](a), dtype=float)
-
-
-def _cells(values, name: str) -> np.ndarray:
-    """``values`` (the argument ``name``) as an array: numbers as float64, anything else (text, None, pd.NA) as
-    objects; a masked cell as a missing one (NaN, or None among objects), as a masked cell of a FITS table is read;
-    an astropy quantity (or a column with a unit) in the unit ``name`` takes (:func:`_in_units`).
-
-    Objects keep their text for :func:`gyroage.io.numeric` and :func:`gyroage.io.unparsed`, so an array cell is
-    read as a CSV cell is: "12" a number, "NA" not given, "abc" a bad value (a status, not an exception).
-    """
-    unit = getattr(values, "unit", None)  # astropy is imported only for a value that carries one
-    values, mask = _unmasked(values)
-    a = np.asarray(values) if unit is None else _in_units(values, unit, name)
-    if a.dtype.kind == "m":  # a numpy duration: a period in days (its cells were read as nanoseconds)
-        if name not in ("prot", "prot_err"):
-            raise TypeError(f"{name} takes numbers, not durations ({a.dtype})")
-        a = a / np.timedelta64(1, "D")  # NaT: NaN, a missing period
-    if a.dtype == object and a.ndim == 0 and isinstance(a.item(), Iterable) and not isinstance(a.item(), (str, bytes)):
-        # a generator, set or dict is one object to numpy: it was one bad star, not the error the README promises
-        raise TypeError(f"{name} must be a number or an array of them (a list, tuple, array or Series), "
-                        f"not a {type(a.item()).__name__}")
-    a = a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)  # a copy: the caller's array is left alone
-    if mask is not None and mask.any():
-        a[np.broadcast_to(mask, a.shape)] = np.nan if a.dtype != object else None
-    return a
-
-
-def _numbers(values, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(``values`` as float64, NaN where not a number; True where a cell is text that is neither a number nor a
-    missing-value token), both of ``values``' shape (``name``: the argument, for :func:`_cells`)."""
-    a = _cells(values, name)
-    if a.dtype != object:
-        return a, np.zeros(a.shape, dtype=bool)
-    frame = pd.DataFrame({"v": a.reshape(-1)})
-    v = io.numeric(frame, "v")
-    return v.reshape(a.shape), io.unparsed(frame, "v", v).reshape(a.shape)
 
 
 @dataclass(frozen=True)
@@ -241,7 +130,7 @@ class Posterior:
     def quantile(self, q) -> np.ndarray:
         """Age quantiles in Myr (linear in the CDF between grid points; 0 and 1: the ends of the posterior's support,
         which a bounded prior may hold inside the grid); shape ``shape + np.shape(q)``."""
-        qs = np.atleast_1d(_levels(q))
+        qs = np.atleast_1d(quantile_levels(q))
         ok, pdf = self._rows()
         out = np.full(ok.shape + qs.shape, np.nan)
         if ok.any():
@@ -343,7 +232,7 @@ class AgeModel:
         Beyond its grid the flow extrapolates to nonsense (0.2-0.8 d periods for a Sun-like star at 100 Gyr). NaN
         per element, as for a colour outside the trained domain, so one such age does not stop a vectorised call.
         """
-        age = _numbers(age_myr, "age_myr")[0]
+        age = numbers_of(age_myr, "age_myr")[0]
         lo, hi = (float(g) for g in (self.card.age_grid["log10_age_min"], self.card.age_grid["log10_age_max"]))
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.log10(age) + 6
@@ -359,14 +248,14 @@ class AgeModel:
         """
         given = {k: v for k, v in zip(_COLUMNS, (prot, bp_rp0, bp_rp0_err)) if v is not None}
         given.update({k: v for k, v in (colours or {}).items() if v is not None})
-        arrays = np.broadcast_arrays(*(np.atleast_1d(_cells(a, k)) for k, a in given.items()),
+        arrays = np.broadcast_arrays(*(np.atleast_1d(cells(a, k)) for k, a in given.items()),
                                      *(np.atleast_1d(a) for a in extra))
         shape = arrays[0].shape
         frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
         return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
     @underflow_ignored
-    @_in_keywords()
+    @in_keywords()
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
                        check_domain: bool = True) -> np.ndarray:
         """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
@@ -390,7 +279,7 @@ class AgeModel:
         return out.reshape(shape)
 
     @underflow_ignored
-    @_in_keywords()
+    @in_keywords()
     def posterior(self, prot, bp_rp0=None, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
                   outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,
@@ -488,8 +377,8 @@ class AgeModel:
         if n < 0:
             raise ValueError("n must be >= 0")
         n_points = _period_points(n_points)
-        err, err_text = _numbers(np.nan if bp_rp0_err is None else bp_rp0_err, "bp_rp0_err")
-        age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), _numbers(bp_rp0, "bp_rp0")[0], err,
+        err, err_text = numbers_of(np.nan if bp_rp0_err is None else bp_rp0_err, "bp_rp0_err")
+        age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), numbers_of(bp_rp0, "bp_rp0")[0], err,
                                                          err_text)
         shape = age.shape
         age, colour, err, err_text = (a.reshape(-1) for a in (age, colour, err, err_text))
@@ -513,10 +402,10 @@ class AgeModel:
         NaN: an age outside :attr:`age_range_myr` or not finite, a colour outside the trained domain (where the flow's
         periods would be made up). A level outside [0, 1] is a ValueError, as in :meth:`Posterior.quantile`.
         """
-        levels = _levels(qs)
+        levels = quantile_levels(qs)
         n_points = _period_points(n_points)
         age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr).reshape(-1),
-                                          _numbers(bp_rp0, "bp_rp0")[0].reshape(-1))
+                                          numbers_of(bp_rp0, "bp_rp0")[0].reshape(-1))
         out = np.full((len(age), levels.size), np.nan)
         use = np.isfinite(age) & colour_in_domain(colour, self.card)
         if use.any():
@@ -550,7 +439,7 @@ class AgeModel:
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
         """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation; masked cells NaN)."""
         prot, bp_rp0, bp_rp0_err, log10_age_grid = (
-            np.asarray(_cells(a, k), dtype=float) for k, a in (("prot", prot), ("bp_rp0", bp_rp0),
+            np.asarray(cells(a, k), dtype=float) for k, a in (("prot", prot), ("bp_rp0", bp_rp0),
                                                                 ("bp_rp0_err", bp_rp0_err),
                                                                 ("log10_age_grid", log10_age_grid)))
         return grid_log_likelihood(self.density, np.log10(prot), bp_rp0, bp_rp0_err, log10_age_grid)
