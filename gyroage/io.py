@@ -118,18 +118,11 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     if column is None:
         return np.full(len(frame), np.nan)
     col = first_column(frame, column)
-    if isinstance(col.dtype, pd.ArrowDtype):
-        # to_numeric cannot hold an arrow decimal or half float with nulls (a length mismatch, a float16 TypeError).
-        # Decimals as Decimal objects, as a Parquet file's reader gives them (arrow's cast to float64 is not correctly
-        # rounded: 25.40 became 25.400000000000002); a half float widens exactly.
-        import pyarrow as pa
-
-        if pa.types.is_decimal(col.dtype.pyarrow_dtype):
-            col = col.astype(object)
-        elif pa.types.is_float16(col.dtype.pyarrow_dtype):
-            col = col.astype(pd.ArrowDtype(pa.float64()))
-    if col.dtype.kind == "m":  # a duration (numpy timedelta, arrow duration): in days, the tool's unit of time
-        values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)  # to_numeric gave ns, NaT -9e18
+    arrow = str(getattr(col.dtype, "pyarrow_dtype", ""))  # "" unless an arrow-backed column
+    if arrow.startswith("decimal") or arrow == "halffloat":  # to_numeric fails on them with a null
+        col = col.astype(object if arrow.startswith("decimal") else "double[pyarrow]")  # Decimals, as Parquet's reader
+    if col.dtype.kind == "m":  # a duration (numpy, arrow) in days, the tool's time unit (to_numeric gave ns, NaT -9e18)
+        values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
     else:
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     role = column_role(column)
