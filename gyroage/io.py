@@ -143,13 +143,20 @@ def first_column(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    """A column as float64; text and empty cells become NaN (never an exception).
+    """A column as float64; text and empty cells become NaN (never an exception); durations in days.
 
     A column whose name gives a unit (``Prot [h]``: :func:`gyroage.columns.column_role`) comes in the tool's unit.
     """
     if column is None:
         return np.full(len(frame), np.nan)
-    values = pd.to_numeric(first_column(frame, column), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    col = first_column(frame, column)
+    arrow = str(getattr(col.dtype, "pyarrow_dtype", ""))  # "" unless an arrow-backed column
+    if arrow.startswith("decimal") or arrow == "halffloat":  # to_numeric fails on them with a null
+        col = col.astype(object if arrow.startswith("decimal") else "double[pyarrow]")  # Decimals, as Parquet's reader
+    if col.dtype.kind == "m":  # a duration (numpy, arrow) in days, the tool's time unit (to_numeric gave ns, NaT -9e18)
+        values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     role = column_role(column)
     return values * role.scale if role is not None and role.scale != 1.0 else values
 
