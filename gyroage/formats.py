@@ -479,10 +479,57 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
                     values.astype("S")  # ASCII check in C, not a Python loop over the cells
                 except UnicodeEncodeError:
                     values = np.char.encode(values, "utf-8")
-        table[str(name)] = MaskedColumn(values, mask=missing) if missing.any() and col.dtype.kind != "f" else values
+        if values.dtype.kind in "iu":
+            values = _portable_ints(values, missing, fmt)
+        if missing.any() and values.dtype.kind in "iu":  # TNULL: a value absent from the column, never a real one
+            values = _room_for_null(values, missing)
+            table[str(name)] = MaskedColumn(values, mask=missing, fill_value=_null_value(values, missing))
+        elif missing.any() and col.dtype.kind != "f":
+            table[str(name)] = MaskedColumn(values, mask=missing)
+        else:
+            table[str(name)] = values
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
             warnings.simplefilter("ignore")
             table.write(str(path), format=ASTROPY[fmt], overwrite=True)
     except (ValueError, TypeError, UnicodeError) as exc:  # what the data cannot be in this format, e.g. a column name
         raise UserError(f"cannot write the output as {fmt}: {str(exc).splitlines()[0]}") from None
+
+
+def _portable_ints(values: np.ndarray, missing: np.ndarray, fmt: str) -> np.ndarray:
+    """Integers in a type ``fmt`` holds as integers, values unchanged.
+
+    astropy writes int8 to FITS as logical (every non-zero cell True) and VOTable has no int8 or unsigned type
+    above 8 bits: those are widened to the next signed type. A masked unsigned FITS column (stored with TZERO) is
+    widened too: astropy would write its TNULL as the value, not as the stored integer the standard compares it with.
+    """
+    kind, size = values.dtype.kind, values.dtype.itemsize
+    if kind == "i" and size == 1 and fmt in ("fits", "votable"):
+        return values.astype(np.int16)
+    if kind == "u" and size > 1 and (fmt == "votable" or (fmt == "fits" and missing.any())):
+        if size < 8:
+            return values.astype(f"i{2 * size}")
+        if not values[~missing].size or values[~missing].max() <= np.iinfo(np.int64).max:
+            return values.astype(np.int64)
+    return values
+
+
+def _room_for_null(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """``values``, widened to the next signed type when every value of its own is a real cell (none is left for
+    the null)."""
+    if _null_value(values, missing) is None:
+        return values.astype(np.int64 if values.dtype.itemsize >= 4 else f"i{2 * values.dtype.itemsize}")
+    return values
+
+
+def _null_value(values: np.ndarray, missing: np.ndarray) -> int | None:
+    """An integer of ``values``' type that no unmasked cell holds (the type's lowest for signed, highest for
+    unsigned, the usual TNULLs, else the first gap), or ``None`` if every one is used."""
+    info = np.iinfo(values.dtype)
+    present = np.unique(values[~missing])  # sorted
+    ends = (info.max, info.min) if values.dtype.kind == "u" else (info.min, info.max)
+    for end in ends:
+        if not present.size or (present[0] > end if end == info.min else present[-1] < end):
+            return int(end)
+    gaps = np.flatnonzero(present[1:] - 1 > present[:-1])  # not np.diff: int64's extremes would overflow it
+    return int(present[gaps[0]]) + 1 if gaps.size else None

@@ -1,0 +1,75 @@
+"""FITS, VOTable and IPAC edge cases: nulls, scaled columns, units on text, mixins, array columns, several tables.
+
+Each test builds its own small table; the Sun-like star (25.4 d, (BP-RP)0 0.82) is dated ok.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from typer.testing import CliRunner
+
+from gyroage import formats
+from gyroage.cli import app
+
+
+def invoke(*args: str, command: str = "estimate"):
+    return CliRunner().invoke(app, [command, *args])
+
+
+def run_ok(*args: str) -> str:
+    res = invoke(*args, "-q")
+    assert res.exit_code == 0, (res.output, res.exception)
+    return res.stderr
+
+
+def read_fits(path) -> Table:
+    table = Table.read(path)
+    table.convert_bytestring_to_unicode()
+    return table
+
+
+def test_a_fits_output_never_turns_a_real_integer_into_null(tmp_path):
+    """astropy's default fill (999999) was the TNULL of a masked int column: a real TIC 999999 read back as null."""
+    (tmp_path / "tic.csv").write_text("tic,prot,bp_rp0\n999999,25.4,0.82\n,8,1.1\n12345,12,1.0\n")
+    run_ok(str(tmp_path / "tic.csv"), "-o", str(tmp_path / "out.fits"))
+    tic = read_fits(tmp_path / "out.fits")["tic"]
+    assert list(tic.mask) == [False, True, False]
+    assert [int(v) for v in tic[[0, 2]]] == [999999, 12345]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64"])
+@pytest.mark.parametrize("fmt, name", [("fits", "t.fits"), ("votable", "t.vot")])
+def test_masked_integers_keep_every_value_and_their_nulls(tmp_path, dtype, fmt, name):
+    """The extremes of the type are real values here, and int8 was written to FITS as logical (all True)."""
+    info = np.iinfo(dtype)
+    ints = [info.min, info.max, 0, 5, info.max - 1, info.min + 1]
+    frame = pd.DataFrame({"n": pd.array([*ints, None], dtype=dtype.capitalize().replace("Uint", "UInt")),
+                          "plain": np.array([*ints, 7], dtype=dtype)})
+    formats.write_table(frame, tmp_path / name, fmt)
+    back = Table.read(tmp_path / name)
+    assert back["n"].dtype.kind in "iu" and back["plain"].dtype.kind in "iu"
+    assert [int(v) for v in back["n"][:-1]] == ints and bool(back["n"].mask[-1])
+    assert not np.ma.getmaskarray(back["n"])[:-1].any()
+    assert [int(v) for v in back["plain"]] == [*ints, 7]
+
+
+def test_a_fits_tnull_is_the_raw_stored_value(tmp_path):
+    """TNULL is compared with the stored integer (before TZERO): other readers than astropy see the null too."""
+    frame = pd.DataFrame({"n": pd.array([1, None, 65535], dtype="UInt16")})
+    formats.write_table(frame, tmp_path / "t.fits", "fits")
+    with fits.open(tmp_path / "t.fits") as hdul:
+        raw = hdul[1].data.base["n"] if hdul[1].header.get("TZERO1") else np.asarray(hdul[1].data["n"])
+        assert int(hdul[1].header["TNULL1"]) == int(np.asarray(raw)[1])
+        assert int(hdul[1].header["TNULL1"]) not in {int(v) for v in np.asarray(raw)[[0, 2]]}
+
+
+def test_every_value_of_a_small_type_used_still_leaves_room_for_null(tmp_path):
+    values = np.arange(256, dtype="uint8")
+    frame = pd.DataFrame({"n": pd.array([*values.tolist(), None], dtype="UInt8")})
+    formats.write_table(frame, tmp_path / "t.fits", "fits")
+    back = Table.read(tmp_path / "t.fits")["n"]
+    assert [int(v) for v in back[:-1]] == values.tolist() and bool(back.mask[-1])
