@@ -199,7 +199,7 @@ def read_table(source: str | Path, fmt: str):
     try:
         with warnings.catch_warnings():  # e.g. FITS "several tables, reading the first": the first is what we want
             warnings.simplefilter("ignore")
-            table = Table.read(src, format=astropy_fmt, **kwargs)
+            table = _read_fits(src) if fmt == "fits" else Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         raise UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
     if units:
@@ -210,6 +210,44 @@ def read_table(source: str | Path, fmt: str):
         raise UserError(f"cannot read {source} as ascii: it has no header line naming its columns: add one (a CDS "
                         "table's .dat: put its ReadMe beside it)")
     return table
+
+
+def _read_fits(src):
+    """The first table of the FITS file ``src`` (a path or bytes) as astropy reads it, with the TNULL cells of
+    its scaled integer columns masked (astropy scales them like any other: a null colour stored as 255 with
+    TSCAL 0.01 would be read as 2.55)."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    with fits.open(src, memmap=False) as hdul:
+        index = next((i for i, hdu in enumerate(hdul) if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU))), None)
+        if index is None:  # astropy says there is no table, in its words
+            return Table.read(hdul)
+        table = Table.read(hdul, hdu=index)
+        _mask_raw_nulls(table, hdul[index])
+    return table
+
+
+def _mask_raw_nulls(table, hdu) -> None:
+    """Mask, in ``table`` read from the binary table ``hdu``, every cell whose stored integer is its column's TNULL
+    (the standard compares TNULL with the stored value, before TSCAL and TZERO)."""
+    from astropy.table import MaskedColumn
+
+    raw = getattr(hdu.data, "base", None)
+    names = getattr(getattr(raw, "dtype", None), "names", None) or ()
+    for col in hdu.columns:
+        if col.null is None or col.name not in names or col.name not in table.colnames:
+            continue
+        stored = np.asarray(raw[col.name])
+        if stored.dtype.kind not in "iu" or stored.ndim != 1:
+            continue  # text (an ASCII table's cells), or an array column: astropy's reading stands
+        try:
+            null = stored == int(col.null)
+        except (TypeError, ValueError, OverflowError):
+            continue  # a TNULL that is no integer of the column's type matches no cell
+        if null.any():
+            have = table[col.name]
+            table[col.name] = MaskedColumn(have, mask=np.ma.getmaskarray(have) | null)
 
 
 def _reason(exc: Exception) -> str:

@@ -73,3 +73,26 @@ def test_every_value_of_a_small_type_used_still_leaves_room_for_null(tmp_path):
     formats.write_table(frame, tmp_path / "t.fits", "fits")
     back = Table.read(tmp_path / "t.fits")["n"]
     assert [int(v) for v in back[:-1]] == values.tolist() and bool(back.mask[-1])
+
+
+def scaled_fits(path, prot_raw, colour_raw) -> None:
+    """A FITS table whose period (int16) and colour (uint8) are stored scaled by 0.01, with TNULL -32768 and 255."""
+    cols = [fits.Column("name", "8A", array=np.array(["sun", "a", "b"][: len(prot_raw)])),
+            fits.Column("prot", "I", array=np.array(prot_raw, dtype=np.int16), null=-32768, unit="d"),
+            fits.Column("bp_rp0", "B", array=np.array(colour_raw, dtype=np.uint8), null=255)]
+    fits.BinTableHDU.from_columns(cols).writeto(path, overwrite=True)
+    with fits.open(path, mode="update") as hdul:  # scaled after writing: the raw integers stay as given
+        for i in (2, 3):
+            hdul[1].header[f"TSCAL{i}"] = 0.01
+            hdul[1].header[f"TZERO{i}"] = 0.0
+
+
+def test_a_scaled_integer_columns_tnull_cells_are_missing(tmp_path):
+    """astropy scales a TNULL cell like any other: a null colour became 2.55 and was dated, status ok."""
+    scaled_fits(tmp_path / "s.fits", [2540, -32768, 1200], [82, 110, 255])
+    run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"))
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out["status"]) == ["ok", "invalid_period", "invalid_colour"]
+    assert out["age_p50_myr"].iloc[1:].isna().all()
+    assert out["prot"].iloc[0] == pytest.approx(25.4) and np.isnan(out["prot"].iloc[1])
+    assert np.isnan(out["bp_rp0"].iloc[2])
