@@ -333,9 +333,14 @@ def convert_units(table, roles: dict[str, str]) -> None:
         if conversion is None:
             continue
         convert, note = conversion
-        table[name] = convert(_numbers(col))  # masked cells: NaN, their row's status
         if note:
             done.append(note)
+        if convert is _unchanged:  # d, mag: the column is read as it is (text cells too, as the CSV path keeps them)
+            continue
+        if col.dtype.kind in "fiub":
+            table[name] = convert(_numbers(col))  # masked cells: NaN, their row's status
+        else:  # text: its numbers converted, its other cells ('<0.5') kept for the row's status and the output
+            table[name] = _convert_text_column(col, convert)
     if done:
         print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
 
@@ -367,6 +372,23 @@ def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -
             cells[ok] = [repr(float(f"{v:.15g}")) for v in convert(values[ok])]
             frame[name] = pd.Series(cells, index=col.index, dtype=col.dtype)
     return frame, notes
+
+
+def _convert_text_column(col, convert):
+    """The text column ``col`` with the cells that are numbers converted (written as :func:`convert_text_units`
+    writes them), the others and the masked ones kept."""
+    from astropy.table import MaskedColumn
+
+    mask = np.ma.getmaskarray(col)
+    data = np.asarray(np.ma.getdata(col))
+    if data.dtype.kind == "S":  # FITS text is bytes
+        data = np.char.decode(data, "utf-8", "replace")
+    cells = data.astype(object)
+    values = pd.to_numeric(pd.Series(cells), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    ok = ~np.isnan(values) & ~mask
+    if ok.any():
+        cells[ok] = [repr(float(f"{v:.15g}")) for v in convert(values[ok])]
+    return MaskedColumn(cells.astype(str), mask=mask, name=col.name)
 
 
 def unit_conversion(role: str, name: str, unit):

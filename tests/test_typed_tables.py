@@ -96,3 +96,21 @@ def test_a_scaled_integer_columns_tnull_cells_are_missing(tmp_path):
     assert out["age_p50_myr"].iloc[1:].isna().all()
     assert out["prot"].iloc[0] == pytest.approx(25.4) and np.isnan(out["prot"].iloc[1])
     assert np.isnan(out["bp_rp0"].iloc[2])
+
+
+@pytest.mark.parametrize("name", ["t.fits", "t.vot", "t.ecsv"])
+@pytest.mark.parametrize("unit, days", [("d", ["25.4", "<0.5", "8"]), ("h", ["25.4", "<0.5", "8.0"])])
+def test_a_text_column_in_a_unit_keeps_its_text_cells(tmp_path, name, unit, days):
+    """As a CSV with a units row does: the number cells are converted, the others kept (they were emptied)."""
+    hours = {"d": ["25.4", "<0.5", "8"], "h": ["609.6", "<0.5", "192"]}[unit]
+    t = Table({"name": ["a", "b", "c"], "prot": hours, "bp_rp0": [0.82, 1.0, 1.1]})
+    t["prot"].unit = unit
+    t.write(tmp_path / name, format={"t.vot": "votable"}.get(name))
+    run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"prot": str})
+    assert list(out["prot"]) == days
+    assert list(out["status"]) == ["ok", "invalid_period", "ok"]
+    (tmp_path / "ref.csv").write_text("name,prot,bp_rp0\na,25.4,0.82\nc,8,1.1\n")
+    run_ok(str(tmp_path / "ref.csv"), "-o", str(tmp_path / "ref_out.csv"))
+    ref = pd.read_csv(tmp_path / "ref_out.csv")
+    assert list(out["age_p50_myr"].iloc[[0, 2]]) == list(ref["age_p50_myr"])
