@@ -230,21 +230,26 @@ def _read_fits(src):
 
 def _mask_raw_nulls(table, hdu) -> None:
     """Mask, in ``table`` read from the binary table ``hdu``, every cell whose stored integer is its column's TNULL
-    (the standard compares TNULL with the stored value, before TSCAL and TZERO)."""
+    (the standard compares TNULL with the stored value, before TSCAL and TZERO), and every null logical."""
     from astropy.table import MaskedColumn
 
     raw = getattr(hdu.data, "base", None)
     names = getattr(getattr(raw, "dtype", None), "names", None) or ()
     for col in hdu.columns:
-        if col.null is None or col.name not in names or col.name not in table.colnames:
+        if col.name not in names or col.name not in table.colnames:
             continue
         stored = np.asarray(raw[col.name])
         if stored.dtype.kind not in "iu" or stored.ndim != 1:
             continue  # text (an ASCII table's cells), or an array column: astropy's reading stands
-        try:
-            null = stored == int(col.null)
-        except (TypeError, ValueError, OverflowError):
-            continue  # a TNULL that is no integer of the column's type matches no cell
+        if str(col.format) == "L":  # a logical's null is a stored 0 (astropy reads it as False)
+            null = stored == 0
+        elif col.null is None:
+            continue
+        else:
+            try:
+                null = stored == int(col.null)
+            except (TypeError, ValueError, OverflowError):
+                continue  # a TNULL that is no integer of the column's type matches no cell
         if null.any():
             have = table[col.name]
             table[col.name] = MaskedColumn(have, mask=np.ma.getmaskarray(have) | null)
@@ -539,6 +544,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
                     values.astype("S")  # ASCII check in C, not a Python loop over the cells
                 except UnicodeEncodeError:
                     values = np.char.encode(values, "utf-8")
+        if fmt == "fits" and values.dtype.kind == "b" and missing.any():
+            values = values.astype(np.uint8)  # a FITS logical holds no null astropy writes (it writes True): 1/0, TNULL
         if values.dtype.kind in "iu":
             values = _portable_ints(values, missing, fmt)
         if missing.any() and values.dtype.kind in "iu":  # TNULL: a value absent from the column, never a real one

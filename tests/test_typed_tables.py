@@ -114,3 +114,30 @@ def test_a_text_column_in_a_unit_keeps_its_text_cells(tmp_path, name, unit, days
     run_ok(str(tmp_path / "ref.csv"), "-o", str(tmp_path / "ref_out.csv"))
     ref = pd.read_csv(tmp_path / "ref_out.csv")
     assert list(out["age_p50_myr"].iloc[[0, 2]]) == list(ref["age_p50_myr"])
+
+
+def test_a_missing_boolean_never_becomes_true_in_fits(tmp_path):
+    """FITS logical columns hold no null astropy writes (it wrote the fill, True): such a column is 1/0 with TNULL."""
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "prot": [25.4, 8.0, 12.0], "bp_rp0": [0.82, 1.1, 1.0],
+                          "binary": pd.array([True, None, False], dtype="boolean")})
+    frame.to_parquet(tmp_path / "s.parquet")
+    run_ok(str(tmp_path / "s.parquet"), "-o", str(tmp_path / "out.fits"))
+    back = Table.read(tmp_path / "out.fits")["binary"]
+    assert list(np.ma.getmaskarray(back)) == [False, True, False]
+    assert [bool(v) for v in back[[0, 2]]] == [True, False]
+    run_ok(str(tmp_path / "s.parquet"), "-o", str(tmp_path / "whole.fits"), "--chunksize", "1")
+    assert list(np.ma.getmaskarray(Table.read(tmp_path / "whole.fits")["binary"])) == [False, True, False]
+
+
+def test_a_null_fits_logical_is_read_as_missing(tmp_path):
+    """astropy reads a FITS logical null (stored 0) as False, with a warning gyroage hides: it is missing."""
+    cols = [fits.Column("name", "4A", array=np.array(["a", "b", "c"])),
+            fits.Column("prot", "D", array=np.array([25.4, 8.0, 12.0])),
+            fits.Column("bp_rp0", "D", array=np.array([0.82, 1.1, 1.0])),
+            fits.Column("binary", "L", array=np.array([True, False, False]))]
+    fits.BinTableHDU.from_columns(cols).writeto(tmp_path / "s.fits")
+    with fits.open(tmp_path / "s.fits", mode="update") as hdul:  # the stored byte: T, F, or 0 for null
+        hdul[1].data.base["binary"][1] = 0
+    run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"))
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"binary": str}, keep_default_na=False)
+    assert list(out["binary"]) == ["True", "", "False"]
