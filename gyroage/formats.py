@@ -41,7 +41,8 @@ SUFFIXES = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", 
             ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
 # Read, never written: AAS machine-readable and CDS tables (astropy reads them; it would write whitespace ASCII).
 UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table"}
-INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii")}
+# IPAC tables (IRSA, the NASA Exoplanet Archive): read as ascii, which astropy's guessing reads as IPAC.
+INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii"), ".tbl": "ascii", ".ipac": "ascii"}
 # CSV written with tabs under these names (unless --output-format csv says commas): what a .tsv or .tab reader
 # expects, and what such a name is read as (its delimiter is sniffed).
 TAB_SUFFIXES = (".tsv", ".tab")
@@ -92,7 +93,24 @@ def sniff(head: bytes, whole: bool = False) -> str | None:
     if text.startswith(b"Title:") or b"Byte-by-byte Description" in text:  # AAS MRT, CDS: astropy reads them
         return "ascii"
     decoded = text.decode("utf-8", errors="replace")
+    if _ipac(decoded, whole):
+        return "ascii"
     return "csv" if _delimited(decoded, whole) else _whitespace_ascii(decoded, whole)
+
+
+def _ipac(text: str, whole: bool = False) -> bool:
+    """Whether ``text`` is an IPAC table: ``\\`` keyword lines or not, then header lines in ``|`` (names, and
+    types, units, nulls), then data rows without ``|`` (a table whose rows are in ``|`` too is ``|``-delimited
+    text, read as CSV)."""
+    lines, comments = _text_lines(text, whole)
+    keywords = [ln for ln in lines[comments:] if ln.startswith("\\")]
+    lines = [ln for ln in lines[comments:] if not ln.startswith("\\")]
+    head = list(itertools.takewhile(lambda ln: ln.strip().startswith("|") and ln.strip().endswith("|"), lines))
+    if not head or (len(head) < 2 and not keywords):
+        return False
+    if len(lines) == len(head):  # no rows: IPAC only by its keywords ('|a|b|' lines alone are '|'-delimited)
+        return bool(keywords)
+    return "|" not in lines[len(head)]
 
 
 def _text_lines(text: str, whole: bool) -> tuple[list[str], int]:

@@ -141,3 +141,38 @@ def test_a_null_fits_logical_is_read_as_missing(tmp_path):
     run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"))
     out = pd.read_csv(tmp_path / "out.csv", dtype={"binary": str}, keep_default_na=False)
     assert list(out["binary"]) == ["True", "", "False"]
+
+
+IPAC = """\\fixlen = T
+\\ a comment keyword line
+|          source_id|   prot|bp_rp0|
+|               long| double|double|
+|                   |      h|      |
+|               null|   null|  null|
+ 6917528997577384320   609.6   0.82
+                null   192.0    1.1
+                   3    null    1.0
+"""
+
+
+@pytest.mark.parametrize("name", ["s.tbl", "s.ipac", "s.csv", "s", "s.tbl.gz"])
+def test_an_ipac_table_is_read_as_ipac_whatever_its_name(tmp_path, name):
+    """A .tbl (IRSA, NASA Exoplanet Archive) was read as '|'-delimited CSV: junk rows, exit 0."""
+    import gzip
+
+    text = IPAC.encode()
+    (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    stderr = run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+    assert "converted column 'prot' from h to days" in stderr
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64"})
+    assert list(out["status"]) == ["ok", "ok", "invalid_period"]
+    assert list(out.columns[:3]) == ["source_id", "prot", "bp_rp0"]
+    assert out["source_id"].iloc[0] == 6917528997577384320 and pd.isna(out["source_id"].iloc[1])
+    assert list(out["prot"].iloc[:2]) == [25.4, 8.0]
+
+
+def test_a_pipe_table_with_pipes_in_its_rows_is_still_csv(tmp_path):
+    """'|a|b|' over '|1|2|' rows is a '|'-delimited text (read as CSV, as before), not IPAC."""
+    assert formats.sniff(b"|name|prot|bp_rp0|\n|a|25.4|0.82|\n|b|8|1.1|\n", whole=True) is None
+    assert formats.sniff(IPAC.encode(), whole=True) == "ascii"
+    assert formats.by_suffix("x.tbl", read=True) == formats.by_suffix("x.ipac", read=True) == "ascii"
