@@ -227,6 +227,7 @@ def read_table(source: str | Path, fmt: str):
             table = _read_fits(src) if fmt == "fits" else Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         raise UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
+    table = _plain_columns(table, source)
     if units:
         _set_units(table, *units)
     # astropy names a headerless table's columns col1, col2, ... (or takes a first row of numbers for the names)
@@ -235,6 +236,28 @@ def read_table(source: str | Path, fmt: str):
         raise UserError(f"cannot read {source} as ascii: it has no header line naming its columns: add one (a CDS "
                         "table's .dat: put its ReadMe beside it)")
     return table
+
+
+def _plain_columns(table, source):
+    """``table`` with astropy's mixin columns as plain ones: a Time as its values in the format it was read in (ISO
+    text, a JD), a SkyCoord (or any other object) as the columns astropy stores it in (``coord.ra``, ``coord.dec``)."""
+    from astropy.table import Column, MaskedColumn
+    from astropy.table.serialize import represent_mixins_as_columns
+    from astropy.time import Time
+
+    mixins = [name for name in table.colnames if not isinstance(table[name], Column)]
+    if not mixins:
+        return table
+    try:
+        for name in mixins:
+            if isinstance(table[name], Time):
+                value = table[name].value
+                table[name] = (MaskedColumn(value.unmasked, mask=value.mask) if hasattr(value, "unmasked")
+                               else Column(value))
+        return represent_mixins_as_columns(table)
+    except Exception as exc:  # an object astropy cannot split into columns: the user's table, in one line
+        raise UserError(f"cannot read column(s) {', '.join(mixins)} of {source} as plain columns: "
+                        f"{_reason(exc)}") from None
 
 
 def _read_fits(src):

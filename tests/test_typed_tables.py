@@ -176,3 +176,26 @@ def test_a_pipe_table_with_pipes_in_its_rows_is_still_csv(tmp_path):
     assert formats.sniff(b"|name|prot|bp_rp0|\n|a|25.4|0.82|\n|b|8|1.1|\n", whole=True) is None
     assert formats.sniff(IPAC.encode(), whole=True) == "ascii"
     assert formats.by_suffix("x.tbl", read=True) == formats.by_suffix("x.ipac", read=True) == "ascii"
+
+
+@pytest.mark.parametrize("name", ["m.ecsv", "m.fits"])
+def test_time_and_skycoord_columns_are_read_as_plain_columns(tmp_path, name):
+    """astropy gives Time and SkyCoord objects for them: gyroage stopped with a traceback ('Time' has no dtype)."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.time import Time
+
+    t = Table({"source_id": [6917528997577384320, 2],
+               "obs": Time(["2020-01-01T00:00:00", "2021-06-01T12:00:00"]),
+               "coord": SkyCoord([10.1234567891, 20.5] * u.deg, [-5.25, 30.0] * u.deg),
+               "prot": [25.4, 8.0], "bp_rp0": [0.82, 1.1]})
+    t["obs"][1] = np.ma.masked if name == "m.ecsv" else t["obs"][1]
+    t.write(tmp_path / name, format={"m.vot": "votable"}.get(name))
+    run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out["status"]) == ["ok", "ok"]
+    assert list(out["coord.ra"]) == [10.1234567891, 20.5] and list(out["coord.dec"]) == [-5.25, 30.0]
+    if name == "m.ecsv":  # a Time as the text it was stored as (FITS stores it as a (jd1, jd2) pair: an array cell)
+        assert out["obs"].iloc[0] == "2020-01-01T00:00:00.000" and pd.isna(out["obs"].iloc[1])
+    else:
+        assert out["obs"].iloc[0] == "[2458850.0, -0.5]"
