@@ -22,12 +22,16 @@ def convert_units(table, roles: dict[str, str]) -> None:
     ``roles`` maps canonical names (:data:`gyroage.io.ALIASES`) to column names. A column without a unit, or
     a dimensionless one, is taken as it is. Periods go to days, colours, magnitudes, reddenings and extinctions
     (and their errors) to mag, parallaxes to mas, temperatures to K (an error in deg_C is a difference: as
-    in K). A unit that cannot be converted, or a logarithmic one, is refused in one line. The conversions
-    are logged on stderr, in one line.
+    in K). A unit that cannot be converted, or a logarithmic one, is refused in one line, as is a column holding an
+    array a row. The conversions are logged on stderr, in one line.
     """
     done = []
     for role, name in roles.items():
         col = table[name]
+        if getattr(col, "ndim", 1) > 1:  # read as one number a star, each row would be a bad value without a word
+            per_row = int(np.prod(col.shape[1:]))
+            raise UserError(f"column '{name}' holds an array of {per_row} values a row (a FITS repeat count or TDIM, a "
+                            "VOTable arraysize): gyroage reads one value a star; give it as a column of its own")
         conversion = unit_conversion(role, name, col.unit)
         if conversion is None:
             continue

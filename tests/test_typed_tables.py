@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from gyroage import formats
 from gyroage.cli import app
+from tests.conftest import one_line_error
 
 
 def invoke(*args: str, command: str = "estimate"):
@@ -199,3 +200,25 @@ def test_time_and_skycoord_columns_are_read_as_plain_columns(tmp_path, name):
         assert out["obs"].iloc[0] == "2020-01-01T00:00:00.000" and pd.isna(out["obs"].iloc[1])
     else:
         assert out["obs"].iloc[0] == "[2458850.0, -0.5]"
+
+
+@pytest.mark.parametrize("column", ["prot", "bp_rp0", "e_prot"])
+def test_an_array_column_among_those_read_is_refused_in_one_line(tmp_path, column):
+    """A '2D' period (two values a row) made every row invalid_period without a word."""
+    values = {"prot": [25.4, 8.0], "bp_rp0": [0.82, 1.1], "e_prot": [0.5, 0.2]}
+    cols = [fits.Column("name", "4A", array=np.array(["a", "b"]))]
+    for name, v in values.items():
+        arr = np.array(v)
+        cols.append(fits.Column(name, "2D", array=np.c_[arr, arr]) if name == column else
+                    fits.Column(name, "D", array=arr))
+    fits.BinTableHDU.from_columns(cols).writeto(tmp_path / "s.fits")
+    one_line_error(invoke(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv")), f"'{column}'", "2 values")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_array_column_passed_through_is_kept_as_text(tmp_path):
+    cols = [fits.Column("name", "4A", array=np.array(["a", "b"])), fits.Column("prot", "D", array=[25.4, 8.0]),
+            fits.Column("bp_rp0", "D", array=[0.82, 1.1]), fits.Column("vec", "2D", array=[[1.0, 2.0], [3.0, 4.0]])]
+    fits.BinTableHDU.from_columns(cols).writeto(tmp_path / "s.fits")
+    run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"))
+    assert list(pd.read_csv(tmp_path / "out.csv")["vec"]) == ["[1.0, 2.0]", "[3.0, 4.0]"]
