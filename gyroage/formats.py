@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage.astropy_tables import null_value, portable_ints, read_fits, read_votable, room_for_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
@@ -224,7 +225,10 @@ def read_table(source: str | Path, fmt: str):
     try:
         with warnings.catch_warnings():  # e.g. FITS "several tables, reading the first": the first is what we want
             warnings.simplefilter("ignore")
-            table = _read_fits(src) if fmt == "fits" else Table.read(src, format=astropy_fmt, **kwargs)
+            if fmt in ("fits", "votable"):  # files that may hold several tables: gyroage chooses, and says so
+                table = (read_fits if fmt == "fits" else read_votable)(src, source)
+            else:
+                table = Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         raise UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
     table = _plain_columns(table, source)
@@ -258,49 +262,6 @@ def _plain_columns(table, source):
     except Exception as exc:  # an object astropy cannot split into columns: the user's table, in one line
         raise UserError(f"cannot read column(s) {', '.join(mixins)} of {source} as plain columns: "
                         f"{_reason(exc)}") from None
-
-
-def _read_fits(src):
-    """The first table of the FITS file ``src`` (a path or bytes) as astropy reads it, with the TNULL cells of
-    its scaled integer columns masked (astropy scales them like any other: a null colour stored as 255 with
-    TSCAL 0.01 would be read as 2.55)."""
-    from astropy.io import fits
-    from astropy.table import Table
-
-    with fits.open(src, memmap=False) as hdul:
-        index = next((i for i, hdu in enumerate(hdul) if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU))), None)
-        if index is None:  # astropy says there is no table, in its words
-            return Table.read(hdul)
-        table = Table.read(hdul, hdu=index)
-        _mask_raw_nulls(table, hdul[index])
-    return table
-
-
-def _mask_raw_nulls(table, hdu) -> None:
-    """Mask, in ``table`` read from the binary table ``hdu``, every cell whose stored integer is its column's TNULL
-    (the standard compares TNULL with the stored value, before TSCAL and TZERO), and every null logical."""
-    from astropy.table import MaskedColumn
-
-    raw = getattr(hdu.data, "base", None)
-    names = getattr(getattr(raw, "dtype", None), "names", None) or ()
-    for col in hdu.columns:
-        if col.name not in names or col.name not in table.colnames:
-            continue
-        stored = np.asarray(raw[col.name])
-        if stored.dtype.kind not in "iu" or stored.ndim != 1:
-            continue  # text (an ASCII table's cells), or an array column: astropy's reading stands
-        if str(col.format) == "L":  # a logical's null is a stored 0 (astropy reads it as False)
-            null = stored == 0
-        elif col.null is None:
-            continue
-        else:
-            try:
-                null = stored == int(col.null)
-            except (TypeError, ValueError, OverflowError):
-                continue  # a TNULL that is no integer of the column's type matches no cell
-        if null.any():
-            have = table[col.name]
-            table[col.name] = MaskedColumn(have, mask=np.ma.getmaskarray(have) | null)
 
 
 def _reason(exc: Exception) -> str:
@@ -407,10 +368,10 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
         if fmt == "fits" and values.dtype.kind == "b" and missing.any():
             values = values.astype(np.uint8)  # a FITS logical holds no null astropy writes (it writes True): 1/0, TNULL
         if values.dtype.kind in "iu":
-            values = _portable_ints(values, missing, fmt)
+            values = portable_ints(values, missing, fmt)
         if missing.any() and values.dtype.kind in "iu":  # TNULL: a value absent from the column, never a real one
-            values = _room_for_null(values, missing)
-            table[str(name)] = MaskedColumn(values, mask=missing, fill_value=_null_value(values, missing))
+            values = room_for_null(values, missing)
+            table[str(name)] = MaskedColumn(values, mask=missing, fill_value=null_value(values, missing))
         elif missing.any() and col.dtype.kind != "f":
             table[str(name)] = MaskedColumn(values, mask=missing)
         else:
@@ -421,42 +382,3 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
             table.write(str(path), format=ASTROPY[fmt], overwrite=True)
     except (ValueError, TypeError, UnicodeError) as exc:  # what the data cannot be in this format, e.g. a column name
         raise UserError(f"cannot write the output as {fmt}: {str(exc).splitlines()[0]}") from None
-
-
-def _portable_ints(values: np.ndarray, missing: np.ndarray, fmt: str) -> np.ndarray:
-    """Integers in a type ``fmt`` holds as integers, values unchanged.
-
-    astropy writes int8 to FITS as logical (every non-zero cell True) and VOTable has no int8 or unsigned type
-    above 8 bits: those are widened to the next signed type. A masked unsigned FITS column (stored with TZERO) is
-    widened too: astropy would write its TNULL as the value, not as the stored integer the standard compares it with.
-    """
-    kind, size = values.dtype.kind, values.dtype.itemsize
-    if kind == "i" and size == 1 and fmt in ("fits", "votable"):
-        return values.astype(np.int16)
-    if kind == "u" and size > 1 and (fmt == "votable" or (fmt == "fits" and missing.any())):
-        if size < 8:
-            return values.astype(f"i{2 * size}")
-        if not values[~missing].size or values[~missing].max() <= np.iinfo(np.int64).max:
-            return values.astype(np.int64)
-    return values
-
-
-def _room_for_null(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """``values``, widened to the next signed type when every value of its own is a real cell (none is left for
-    the null)."""
-    if _null_value(values, missing) is None:
-        return values.astype(np.int64 if values.dtype.itemsize >= 4 else f"i{2 * values.dtype.itemsize}")
-    return values
-
-
-def _null_value(values: np.ndarray, missing: np.ndarray) -> int | None:
-    """An integer of ``values``' type that no unmasked cell holds (the type's lowest for signed, highest for
-    unsigned, the usual TNULLs, else the first gap), or ``None`` if every one is used."""
-    info = np.iinfo(values.dtype)
-    present = np.unique(values[~missing])  # sorted
-    ends = (info.max, info.min) if values.dtype.kind == "u" else (info.min, info.max)
-    for end in ends:
-        if not present.size or (present[0] > end if end == info.min else present[-1] < end):
-            return int(end)
-    gaps = np.flatnonzero(present[1:] - 1 > present[:-1])  # not np.diff: int64's extremes would overflow it
-    return int(present[gaps[0]]) + 1 if gaps.size else None

@@ -222,3 +222,69 @@ def test_an_array_column_passed_through_is_kept_as_text(tmp_path):
     fits.BinTableHDU.from_columns(cols).writeto(tmp_path / "s.fits")
     run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"))
     assert list(pd.read_csv(tmp_path / "out.csv")["vec"]) == ["[1.0, 2.0]", "[3.0, 4.0]"]
+
+
+def star_hdu(names, periods, colours, extname=None) -> fits.BinTableHDU:
+    hdu = fits.BinTableHDU.from_columns([fits.Column("name", "8A", array=np.array(names)),
+                                         fits.Column("prot", "D", array=np.array(periods, dtype=float)),
+                                         fits.Column("bp_rp0", "D", array=np.array(colours, dtype=float))])
+    if extname:
+        hdu.header["EXTNAME"] = extname
+    return hdu
+
+
+def other_hdu() -> fits.BinTableHDU:
+    return fits.BinTableHDU.from_columns([fits.Column("band", "4A", array=np.array(["G", "BP"])),
+                                          fits.Column("zp", "D", array=np.array([25.7, 25.3]))], name="ZEROPOINTS")
+
+
+def test_the_first_fits_table_with_stars_is_read_and_named(tmp_path):
+    """A table of other things first: gyroage said 'missing column prot' without a word of the next HDU."""
+    fits.HDUList([fits.PrimaryHDU(), other_hdu(), star_hdu(["sun", "b"], [25.4, 8.0], [0.82, 1.1], "STARS")]
+                 ).writeto(tmp_path / "s.fits")
+    stderr = run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"))
+    assert list(pd.read_csv(tmp_path / "out.csv")["name"]) == ["sun", "b"]
+    line = [ln for ln in stderr.splitlines() if "tables" in ln]
+    assert len(line) == 1 and "HDU 2 'STARS'" in line[0] and "HDU 1 'ZEROPOINTS'" in line[0]
+
+
+def test_several_fits_tables_with_stars_the_first_is_read_and_the_others_named(tmp_path):
+    """Only the first was read, and astropy's warning about the others was hidden."""
+    fits.HDUList([fits.PrimaryHDU(), star_hdu(["sun", "b"], [25.4, 8.0], [0.82, 1.1]),
+                  star_hdu(list("cdefg"), [12.0] * 5, [1.0] * 5)]).writeto(tmp_path / "s.fits")
+    stderr = run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"))
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 2
+    line = [ln for ln in stderr.splitlines() if "tables" in ln]
+    assert len(line) == 1 and "reading HDU 1 (2 rows)" in line[0] and "HDU 2 (5 rows)" in line[0]
+
+
+def test_one_fits_table_says_nothing_more(tmp_path):
+    fits.HDUList([fits.PrimaryHDU(), star_hdu(["sun"], [25.4], [0.82])]).writeto(tmp_path / "s.fits")
+    assert run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv")) == ""
+
+
+def test_no_fits_table_with_stars_still_says_what_is_missing(tmp_path):
+    fits.HDUList([fits.PrimaryHDU(), other_hdu(), other_hdu()]).writeto(tmp_path / "s.fits")
+    res = invoke(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"), "-q")
+    assert res.exit_code == 2 and "missing required column 'prot'" in res.stderr
+    assert "none with a period and a colour column" in res.stderr and "HDU 1" in res.stderr and "HDU 2" in res.stderr
+
+
+VOT = """<?xml version="1.0"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>
+<TABLE name="{first}"><FIELD name="{col}" datatype="double"/><FIELD name="BP-RP0" datatype="double"/>
+<DATA><TABLEDATA><TR><TD>25.4</TD><TD>0.82</TD></TR></TABLEDATA></DATA></TABLE>
+<TABLE name="second"><FIELD name="Prot" datatype="double"/><FIELD name="BP-RP0" datatype="double"/>
+<DATA><TABLEDATA><TR><TD>8</TD><TD>1.1</TD></TR><TR><TD>12</TD><TD>1.0</TD></TR></TABLEDATA></DATA></TABLE>
+</RESOURCE></VOTABLE>
+"""
+
+
+@pytest.mark.parametrize("col, rows, chosen", [("Prot", 1, "table 1 'first'"), ("Vmag", 2, "table 2 'second'")])
+def test_a_votable_with_several_tables_reads_the_first_with_stars(tmp_path, col, rows, chosen):
+    """astropy refused it: 'Multiple tables found: table id should be set via the table_id= argument'."""
+    (tmp_path / "s.vot").write_text(VOT.format(first="first", col=col))
+    stderr = run_ok(str(tmp_path / "s.vot"), "-o", str(tmp_path / "out.csv"))
+    assert len(pd.read_csv(tmp_path / "out.csv")) == rows
+    line = [ln for ln in stderr.splitlines() if "tables" in ln]
+    assert len(line) == 1 and f"reading {chosen}" in line[0]
