@@ -158,22 +158,55 @@ def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
 
 
 def input_format(source: str | Path, fmt: str | None = None) -> str:
-    """The format to read ``source`` as: ``fmt`` if given, else its first bytes, else its suffix, else CSV."""
-    if fmt is not None:
+    """The format to read ``source`` as: ``fmt`` if given, else its first bytes, else its suffix, else CSV.
+
+    gzip-compressed Parquet is refused in one line (Parquet compresses inside; its reader says only "magic bytes
+    not found"). Comma-separated text under a typed name (``.fits``, ``.vot``, ``.ecsv``, ``.parquet``) is CSV: the
+    first bytes win, as they do for a FITS file named ``.csv``.
+    """
+    if fmt is not None and fmt != "parquet":
         return fmt
     if str(source) == "-":
         peek = getattr(sys.stdin.buffer, "peek", None) if hasattr(sys.stdin, "buffer") else None
         try:
-            return (sniff(peek(4096)[:4096]) if peek is not None else None) or "csv"
+            head = peek(4096)[:4096] if peek is not None else b""
         except (OSError, ValueError):
-            return "csv"
-    try:
-        with open(source, "rb") as fh:  # 64 KiB: a VizieR download's # lines (one a column) may fill the first few KiB
-            head = fh.read(65536)
-            found = sniff(head, whole=len(head) < 65536)
-    except OSError:
-        found = None  # the reader says why, in one line
-    return found or by_suffix(source, read=True) or "csv"
+            head = b""
+        found, whole = (sniff(head) if head else None), False
+    else:
+        try:
+            with open(source, "rb") as fh:  # 64 KiB: a VizieR download's # lines (one a column) may fill the first KiB
+                head = fh.read(65536)
+                whole = len(head) < 65536
+                found = sniff(head, whole=whole)
+        except OSError:
+            head, found, whole = b"", None, False  # the reader says why, in one line
+    if found == "parquet" and head.startswith(b"\x1f\x8b"):
+        raise UserError(f"input {source} is gzip-compressed Parquet, which gyroage does not read (Parquet compresses "
+                        "inside): gunzip it first")
+    if fmt is not None:
+        return fmt
+    claimed = None if str(source) == "-" else by_suffix(source, read=True)
+    if found is None and claimed in ("fits", "votable", "ecsv", "parquet") and _comma_csv(head, whole):
+        return "csv"
+    return found or claimed or "csv"
+
+
+def _comma_csv(head: bytes, whole: bool) -> bool:
+    """Whether ``head`` (plain or gzip-compressed) is comma-separated text: a header with commas, and as many in
+    each line under it (up to three)."""
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            unzip = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            head = unzip.decompress(head, 65536)
+            whole = whole and unzip.eof
+        except zlib.error:
+            return False
+    if b"\0" in head:
+        return False  # binary
+    lines, comments = _text_lines(head.decode("utf-8", errors="replace").lstrip("\ufeff"), whole)
+    lines = lines[comments : comments + 4]
+    return bool(lines) and lines[0].count(",") > 0 and all(ln.count(",") == lines[0].count(",") for ln in lines[1:])
 
 
 def output_format(target: str | Path | None, fmt: str | None = None) -> str:

@@ -288,3 +288,37 @@ def test_a_votable_with_several_tables_reads_the_first_with_stars(tmp_path, col,
     assert len(pd.read_csv(tmp_path / "out.csv")) == rows
     line = [ln for ln in stderr.splitlines() if "tables" in ln]
     assert len(line) == 1 and f"reading {chosen}" in line[0]
+
+
+@pytest.mark.parametrize("name", ["s.fits", "s.vot", "s.ecsv", "s.parquet", "s.fits.gz"])
+def test_a_comma_csv_under_a_typed_name_is_read_as_csv(tmp_path, name):
+    """The first bytes win over the suffix: it was the FITS reader's 'No SIMPLE card found' (or VOTable's,
+    ECSV's, Parquet's error)."""
+    import gzip
+
+    text = b"name,prot,bp_rp0\nsun,25.4,0.82\nb,8,1.1\n"
+    (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+    (tmp_path / "s.csv").write_bytes(text)
+    run_ok(str(tmp_path / "s.csv"), "-o", str(tmp_path / "ref.csv"))
+    assert (tmp_path / "out.csv").read_text() == (tmp_path / "ref.csv").read_text()
+
+
+@pytest.mark.parametrize("how", ["suffix", "option", "stdin"])
+def test_gzip_compressed_parquet_is_refused_saying_so(tmp_path, how):
+    """'Parquet magic bytes not found in footer' said nothing of the gzip layer around it."""
+    import gzip
+
+    pd.DataFrame({"prot": [25.4], "bp_rp0": [0.82]}).to_parquet(tmp_path / "s.parquet")
+    (tmp_path / "s.parquet.gz").write_bytes(gzip.compress((tmp_path / "s.parquet").read_bytes()))
+    if how == "stdin":  # a real pipe: CliRunner's stdin cannot be peeked at
+        import subprocess
+        import sys
+
+        res = subprocess.run([sys.executable, "-m", "gyroage.cli", "estimate", "-", "-q"], capture_output=True,
+                             input=(tmp_path / "s.parquet.gz").read_bytes(), timeout=120)
+        lines = res.stderr.decode().strip().splitlines()
+        assert res.returncode == 2 and len(lines) == 1 and "gzip-compressed Parquet" in lines[0], lines
+        return
+    res = invoke(str(tmp_path / "s.parquet.gz"), *(["--input-format", "parquet"] if how == "option" else []))
+    one_line_error(res, "gzip-compressed Parquet", "gunzip")
