@@ -6,6 +6,7 @@ functions, so a CSV or Parquet run without units never loads it.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 
@@ -106,12 +107,17 @@ def unit_conversion(role: str, name: str, unit):
 
     target, short, what, noun = KINDS[kind]
     want = u.Unit(target)
-    parsed = parse_unit_text(unit) if isinstance(unit, str) else _parse_unit(unit)
+    text = unit if isinstance(unit, str) else str(unit)
+    # A FITS TUNIT astropy does not know ('HOUR', '[d]') is read as a CSV units row's text is: CDS, plurals, case.
+    parsed = parse_unit_text(text) if isinstance(unit, (str, u.UnrecognizedUnit)) else _parse_unit(unit)
+    if parsed is None or not parsed.is_equivalent(want, u.temperature()):
+        lower = parse_unit_text(text.lower())  # 'D' is astropy's debye, 'S' its siemens: a table's capitals mean d, s
+        parsed = lower if lower is not None and lower.is_equivalent(want, u.temperature()) else parsed
     if parsed is not None and parsed == u.dimensionless_unscaled:
         return None
     if kind == "fraction" and (parsed is None or not parsed.is_equivalent(want)):
         return None  # a probability's unit is often free text ('prob', '---'): only % and the like are scaled
-    if _logarithmic(parsed, want):
+    if _logarithmic(parsed, want) or (parsed is None and re.fullmatch(r"\s*(log|log10|lg|ln)\s*\(.*\)\s*", text, re.I)):
         raise UserError(f"column '{name}' has a logarithmic unit '{unit}': give it in {what}, not its log")
     if parsed is None or not parsed.is_equivalent(want, u.temperature()):
         raise UserError(f"column '{name}' has unit '{unit}': {noun} must be in {what}")

@@ -322,3 +322,25 @@ def test_gzip_compressed_parquet_is_refused_saying_so(tmp_path, how):
         return
     res = invoke(str(tmp_path / "s.parquet.gz"), *(["--input-format", "parquet"] if how == "option" else []))
     one_line_error(res, "gzip-compressed Parquet", "gunzip")
+
+
+def unit_fits(path, unit: str, prot: float) -> None:
+    fits.BinTableHDU.from_columns([fits.Column("prot", "D", unit=unit, array=np.array([prot])),
+                                   fits.Column("bp_rp0", "D", array=np.array([0.82]))]).writeto(path)
+
+
+@pytest.mark.parametrize("unit, prot, note", [("HOUR", 609.6, "from h to days"), ("Hours", 609.6, "from h to days"),
+                                              ("D", 25.4, None), ("DAY", 25.4, None), ("MIN", 36576.0, "from min")])
+def test_a_tunit_in_capitals_is_read_as_a_csv_units_row_reads_it(tmp_path, unit, prot, note):
+    """'HOUR' and 'D' were refused ('must be in days'), though a CSV units row takes them."""
+    unit_fits(tmp_path / "s.fits", unit, prot)
+    stderr = run_ok(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv"))
+    assert (note in stderr) if note else "converted" not in stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["status"].iloc[0] == "ok" and out["prot"].iloc[0] == pytest.approx(25.4)
+
+
+@pytest.mark.parametrize("unit", ["log(d)", "[d]", "log10(d)", "dex(d)"])
+def test_a_log_tunit_is_refused_as_a_log(tmp_path, unit):
+    unit_fits(tmp_path / "s.fits", unit, 1.4048)
+    one_line_error(invoke(str(tmp_path / "s.fits"), "-o", str(tmp_path / "out.csv")), "logarithmic", f"'{unit}'")
