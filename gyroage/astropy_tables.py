@@ -99,6 +99,8 @@ def portable_ints(values: np.ndarray, missing: np.ndarray, fmt: str) -> np.ndarr
     astropy writes int8 to FITS as logical (every non-zero cell True) and VOTable has no int8 or unsigned type
     above 8 bits: those are widened to the next signed type. A masked unsigned FITS column (stored with TZERO) is
     widened too: astropy would write its TNULL as the value, not as the stored integer the standard compares it with.
+    Unsigned 64-bit values above int64's range there are written as text, every digit kept (no integer type of
+    the format holds them), rather than refused once every age is computed.
     """
     kind, size = values.dtype.kind, values.dtype.itemsize
     if kind == "i" and size == 1 and fmt in ("fits", "votable"):
@@ -108,6 +110,7 @@ def portable_ints(values: np.ndarray, missing: np.ndarray, fmt: str) -> np.ndarr
             return values.astype(f"i{2 * size}")
         if not values[~missing].size or values[~missing].max() <= np.iinfo(np.int64).max:
             return values.astype(np.int64)
+        return values.astype(str)  # the caller masks the missing cells, as for any text column
     return values
 
 
