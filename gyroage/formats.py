@@ -409,6 +409,9 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
             table[str(name)] = MaskedColumn(values, mask=missing)
         else:
             table[str(name)] = values
+    for name in table.colnames:  # gyroage's ages (age_p50_myr, ...): the unit their names give, for unit-aware readers
+        if name.lower().endswith("_myr") and table[name].dtype.kind == "f":
+            table[name].unit = "Myr"
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
             warnings.simplefilter("ignore")

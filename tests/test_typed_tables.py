@@ -364,3 +364,16 @@ def test_unsigned_64_bit_ids_are_written_whole(tmp_path, name):
         if isinstance(ids[0], str) and name == "out.vot":
             assert back.dtype.kind == "U"
         assert [None if g in (None, "") else g for g in got] == ids
+
+
+@pytest.mark.parametrize("name", ["out.fits", "out.vot", "out.ecsv"])
+def test_the_age_columns_carry_their_unit(tmp_path, name):
+    """No output format said the ages were in Myr (their names did; a unit-aware reader saw none)."""
+    (tmp_path / "s.csv").write_text("name,prot,bp_rp0\nsun,25.4,0.82\n")
+    run_ok(str(tmp_path / "s.csv"), "-o", str(tmp_path / name))
+    back = Table.read(tmp_path / name)
+    assert all(str(back[c].unit) == "Myr" for c in back.colnames if c.endswith("_myr"))
+    assert back["status"].unit is None and back["p_outlier"].unit is None
+    ref = tmp_path / "ref.csv"
+    run_ok(str(tmp_path / "s.csv"), "-o", str(ref))
+    assert float(back["age_p50_myr"][0]) == pytest.approx(float(pd.read_csv(ref)["age_p50_myr"][0]), rel=1e-5)
