@@ -279,7 +279,7 @@ def group_age(
     prior_table: PriorTableOpt = None,
     age_min_myr: AgeMinOpt = None,
     age_max_myr: AgeMaxOpt = None,
-    grid: Annotated[int, typer.Option(help="Age grid points (group posteriors are narrow).")] = 1001,
+    grid: Annotated[int, typer.Option(help="Age grid points, 50 to 5001 (group posteriors are narrow).")] = 1001,
     outlier_weight: OutlierOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="Threads running onnxruntime batches in parallel (default: all "
                                                            "CPUs; results do not depend on it).")] = None,
@@ -313,10 +313,10 @@ def group_age(
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
     check_threads(threads)
     writers.check_outputs(input, output)
-    formats.output_format(output, out_fmt)  # a format the output cannot be written in fails before the model loads
+    written = formats.output_format(output, out_fmt)  # a format it cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
-                                     prior_table)
+                                     prior_table, per_group=True)
     if main_sequence:  # before the input is read (group_ages refuses it too)
         require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
@@ -328,7 +328,9 @@ def group_age(
                      *filter(None, [grid_step_note(pri, grid)])]:
             typer.echo(f"group-age: {note}", err=True)
     say_input_notes(frame.columns, reddening, main_sequence,
-                    None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True))
+                    None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True),
+                    [("--by", by), ("--membership", membership)])
+    out = io.case_blind_clashes(out, 1, written)  # FITS, VOTable: --by Status beside status
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         # the group label (first column) is the input's: from a typed input it keeps every digit
         writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])

@@ -53,14 +53,16 @@ AgeMinOpt = Annotated[Optional[float], typer.Option(help="Lower prior bound, Myr
 AgeMaxOpt = Annotated[Optional[float], typer.Option(help="Upper prior bound, Myr, within the model's age grid "
                                                           "(default: its upper end).")]
 OutlierOpt = Annotated[Optional[float], typer.Option(help="Outlier mixture weight (default: the card's).")]
+# Rows with a reddening column value use theirs (gyroage.core.colours._reddening): every option's help says which.
+_COLUMNS_WIN = "rows with an E(BP-RP), A_V or E(B-V) column value use theirs"
 EbprpOpt = Annotated[Optional[float], typer.Option(help="E(BP-RP), mag, de-reddening an observed bp_rp column "
-                                                    "(rows with an E(BP-RP) or A_V column value use theirs).")]
+                                                    f"({_COLUMNS_WIN}).")]
 EbprpErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebprp, mag.")]
 AvOpt = Annotated[Optional[float], typer.Option(help="A_V, mag, de-reddening an observed bp_rp: E(BP-RP) = 0.413 A_V "
-                                                 "(Wang & Chen 2019).")]
+                                                 f"(Wang & Chen 2019; {_COLUMNS_WIN}).")]
 AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, mag.")]
 EbvOpt = Annotated[Optional[float], typer.Option(help="E(B-V), mag, de-reddening an observed bp_rp: E(BP-RP) = 1.31 "
-                                                  "E(B-V) (Wang & Chen 2019, R_V = 3.16).")]
+                                                  f"E(B-V) (Wang & Chen 2019, R_V = 3.16; {_COLUMNS_WIN}).")]
 EbvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebv, mag.")]
 MainSequenceOpt = Annotated[Optional[bool], typer.Option(
     "--main-sequence/--no-main-sequence",
@@ -70,7 +72,7 @@ MainSequenceOpt = Annotated[Optional[bool], typer.Option(
          "columns; --main-sequence: an input without them, or a model without the term, is refused; "
          "--no-main-sequence: rotation alone.")]
 # The grid and sampler options of estimate that plot posterior shares, so its star is dated as estimate dates it.
-GridOpt = Annotated[Optional[int], typer.Option(help="Age grid points, at least 50 (default: the card's).")]
+GridOpt = Annotated[Optional[int], typer.Option(help="Age grid points, 50 to 5001 (default: the card's).")]
 ExactGridOpt = Annotated[bool, typer.Option("--exact-grid", help="Evaluate the flow at every grid point, not at every "
                                             "4th one refined where a cubic is unsure (2.5x slower; medians agree to "
                                             "6e-4 dex for 99% of stars).")]
@@ -88,16 +90,16 @@ OutputFormatOpt = Annotated[Optional[str], typer.Option(
 
 
 def density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,
-                      age_max_myr: float | None, mean, sigma, table: Path | None):
+                      age_max_myr: float | None, mean, sigma, table: Path | None, per_group: bool = False):
     """The model's density and the prior over its card's age grid, from the options estimate, group-age and
-    plot posterior share."""
+    plot posterior share (``per_group``: group-age's, a Gaussian prior's centre and width numbers only)."""
     from gyroage.core.density import FlowDensity
     from gyroage.core.priors import make_prior
 
     density = FlowDensity(model, threads=threads)
     g = density.card.age_grid
     return density, make_prior(prior, age_min_myr, age_max_myr, (g["log10_age_min"], g["log10_age_max"]),
-                               mean=mean, sigma=sigma, table=table)
+                               mean=mean, sigma=sigma, table=table, per_group=per_group)
 
 
 def estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlier_weight: float | None, seed: int,

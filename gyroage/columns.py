@@ -84,6 +84,9 @@ _MAGS = ("bp_rp0", "bp_rp0_err", "bp_rp", "bp_rp_err", "ebprp", "ebprp_err", "av
 COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "parallax": "angle", "parallax_err": "angle",
                                 "teff": "temperature", "teff_err": "temperature difference",
                                 **dict.fromkeys(_MAGS, "magnitude")}
+# A colour's upper error (VizieR's E_X beside e_X: :func:`column_matches`), read in the unit of the colour's error.
+UPPER = "_upper"
+COLUMN_KINDS.update({f"{c}_err{UPPER}": COLUMN_KINDS[f"{c}_err"] for c in COLOUR_SOURCES})
 # Columns an option names (group-age --membership): converted as COLUMN_KINDS' are, when read with that role.
 OPTION_KINDS: dict[str, str] = {"membership": "fraction"}
 # kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
@@ -237,14 +240,33 @@ def column_role(name) -> Role | None:
     return role if isinstance(role, Role) else None
 
 
+def _upper_error(name: str, lower: set[str]) -> Role | None:
+    """The role ``<colour>_err_upper`` of an upper-case ``E_X`` whose ``e_X`` is a column too (``lower``: the
+    :func:`column_key` of what each error-of column names), X a colour (:data:`COLOUR_SOURCES`), else ``None``.
+
+    VizieR gives an asymmetric error as ``e_X`` (lower) and ``E_X`` (upper): ``E_BP-RP`` beside ``e_BP-RP`` is no
+    reddening E(BP-RP), and subtracting it from the colour made the stars look bluer, hence younger.
+    """
+    name = _clean(name)
+    if not name.startswith("E_") or column_key(name[2:]) not in lower:
+        return None
+    value = _value_role(name[2:], name)
+    if isinstance(value, Role) and value.name in COLOUR_SOURCES:
+        return Role(f"{value.name}_err{UPPER}", value.scale, value.unit)
+    return None
+
+
 def column_matches(columns) -> dict[str, list[str]]:
     """Canonical name -> every input column that supplies it, in input order (the first is used).
 
-    A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`.
+    A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`. A colour's
+    ``E_X`` beside its ``e_X`` is the colour's upper error, ``<colour>_err_upper`` (:func:`_upper_error`).
     """
+    columns = list(columns)
+    lower = {column_key(rest) for rest in map(error_of, columns) if rest is not None}
     found: dict[str, list[str]] = {}
     for col in columns:
-        role = _role(str(col))
+        role = (_upper_error(str(col), lower) if lower else None) or _role(str(col))
         if isinstance(role, str):
             raise UserError(role)
         if role is not None:

@@ -228,6 +228,42 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
     return 0, None
 
 
+# A units cell gyroage cannot apply however the row is read: a log (``log(d)``, ``dex``, CDS's ``[mag]``); and a
+# column type (a types row: VOTable's, IPAC's, numpy's). Neither is ever a period's or a colour's value.
+_LOG_UNIT = re.compile(r"(?:log|log10|ln|lg|dex)(?:\s*\(.*\))?|\[.*\]", re.IGNORECASE)
+_TYPE_WORD = re.compile(r"u?int(?:8|16|32|64)?|integer|long|short|(?:unsigned)?byte|double|float(?:16|32|64)?|real"
+                        r"|(?:float|double)complex|string|str|text|char|unicodechar|bool(?:ean)?", re.IGNORECASE)
+
+
+def _no_star(records: list[tuple[list[str], int]], header: list[str], kinds: dict[int, str]) -> str | None:
+    """Why the first row under the header, read as data (:func:`_units_and_dashes`), is a units or types row
+    gyroage cannot apply, or ``None`` (it is a star).
+
+    Such a row has no number in the columns the tool reads and, in one of them, a log unit or a column type: dated
+    as a star, it would leave the rows under it read as if in the tool's units (log10 periods as days). A row
+    the tool cannot tell from a star (``Pleiades,d,,``, ``,mag,d``: tests/test_literature_tables.py) stays data.
+    """
+    if len(records) < 2:
+        return None
+    row = records[1][0]
+    cells = [(i, row[i].strip()) for i in sorted(kinds) if i < len(row)]
+    cells = [(i, c) for i, c in cells if c.lower() not in NA_TOKENS and not re.fullmatch(r"-+", c)]
+    if any(is_number(c) or is_number(c.replace(",", ".", 1)) for _, c in cells):
+        return None
+    from gyroage.columns import KINDS
+
+    for i, cell in cells:
+        name = header[i].strip().lstrip("#").strip() if i < len(header) else str(i + 1)
+        if _TYPE_WORD.fullmatch(cell):
+            return (f"'{cell}' in column '{name}' names a column type, not a value: delete that line (a units row "
+                    "under it is then read)")
+        if _LOG_UNIT.fullmatch(cell):
+            what = KINDS[kinds[i]][2]
+            return (f"'{cell}' in column '{name}' is a log unit, which gyroage does not convert: give the column in "
+                    f"{what}, not its log, with its unit in that line")
+    return None
+
+
 def _read_kinds(header: list[str], roles: dict[str, str] | None = None) -> dict[int, str]:
     """Position -> the kind of unit (:data:`gyroage.columns.KINDS`) of each ``header`` column the tool reads: by its
     name, or as an option names it (``roles``: role -> the name given, e.g. ``{"membership": "Mem"}``)."""
@@ -313,7 +349,14 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     if len(records) > 1 and _title(header, _LINE_BREAK.split(head)[records[1][1] - 1]):
         raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
                         "a title, not a header: remove it or start it with #")
-    under, units_row = _units_and_dashes(records, _read_kinds(header, roles))
+    kinds = _read_kinds(header, roles)
+    under, units_row = _units_and_dashes(records, kinds)
+    why = None if under else _no_star(records, header, kinds)
+    if why is not None:
+        text = _LINE_BREAK.split(head)[records[1][1] - 1].strip()
+        text = text if len(text) <= 60 else text[:57] + "..."
+        raise UserError(f"cannot parse {source}: line {skip + records[1][1]} ('{text}') under the header is no star "
+                        f"and no units row gyroage can apply: {why}")
     drop = tuple(skip + line - 1 for _, line in records[1 : 1 + under])  # pandas counts the lines skipped, too
     units = tuple((name.strip(), cell.strip()) for name, cell in itertools.zip_longest(header, units_row, fillvalue="")
                   ) if units_row else ()

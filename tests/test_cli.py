@@ -144,6 +144,19 @@ def test_group_age_refuses_a_bad_option_before_loading_the_model(tmp_path):
     assert r.returncode == 2 and "--grid must be at least 50" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("command", [("group-age",), ("estimate",), ("plot", "posterior")])
+def test_a_grid_too_large_for_memory_is_one_line(tmp_path, command):
+    """--grid 30001 ran out of memory in the calibration's grid x grid kernel, with numpy's traceback (exit 1)."""
+    src = tmp_path / "in.csv"
+    src.write_text("cluster,prot,bp_rp0\nA,8.0,1.0\n")
+    extra = {"group-age": ("--by", "cluster"), "plot": ("-o", str(tmp_path / "p.png"))}.get(command[0], ())
+    r = run_cli(*command, str(src), *extra, "--grid", "30001")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "gyroage: error: --grid must be at most 5001 (memory grows as its square: 5001 points step the age grid in "
+        "under 0.001 dex)"]
+
+
 def test_estimate_says_when_the_model_has_no_calibration(uncalibrated_model):
     """A card without calibration (as `gyroage train --export` writes it) gets one stderr line; the shipped one none."""
     model = uncalibrated_model

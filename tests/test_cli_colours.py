@@ -107,3 +107,31 @@ def test_dask_engine_refuses_a_colour_without_reddening_in_one_line(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("gyroage: error: found BP-RP but no reddening")
     assert not (tmp_path / "o.parquet").exists()
+
+
+# VizieR's asymmetric errors: e_X the lower, E_X the upper error of X.
+VIZIER = pd.DataFrame({"cluster": "A", "Prot": OBS["prot"], "BP-RP": OBS["bp_rp"], "e_BP-RP": [0.004, 0.04, 0.02],
+                       "E_BP-RP": [0.006, 0.06, 0.04]})
+
+
+@pytest.mark.parametrize("command, extra", [("estimate", ()), ("group-age", ("--by", "cluster"))])
+def test_vizier_upper_error_beside_a_colour_is_its_error_not_a_reddening(command, extra):
+    # E_BP-RP beside e_BP-RP is BP-RP's upper error (VizieR): never subtracted; the colour's error is their mean
+    res = run_cli(command, "-", *extra, "--ebprp", "0.03", input=VIZIER.to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    assert "colour from 'BP-RP' (error mean of 'e_BP-RP' and 'E_BP-RP') - --ebprp 0.03" in res.stderr
+    assert "several columns" not in res.stderr
+    mean = VIZIER.drop(columns=["e_BP-RP", "E_BP-RP"]).assign(bp_rp_err=(VIZIER["e_BP-RP"] + VIZIER["E_BP-RP"]) / 2)
+    ref = run(command, mean, *extra, "--ebprp", "0.03")
+    got = pd.read_csv(io.StringIO(res.stdout))
+    cols = AGES if command == "estimate" else AGES[:-1]
+    np.testing.assert_array_equal(got[cols].to_numpy(float), ref[cols].to_numpy(float))
+    # without a reddening the observed colour is refused, as with e_BP-RP alone
+    res = run_cli(command, "-", *extra, input=VIZIER.to_csv(index=False))
+    assert res.returncode == 2 and "found BP-RP but no reddening" in res.stderr
+
+
+def test_an_upper_case_e_reddening_alone_is_said_to_be_taken_as_the_reddening():
+    res = run_cli("estimate", "-", input=VIZIER.drop(columns=["e_BP-RP"]).to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    assert "colour from 'BP-RP' - 'E_BP-RP' (taken as the reddening E(BP-RP): no 'e_BP-RP' beside it)" in res.stderr

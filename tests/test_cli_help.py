@@ -154,3 +154,13 @@ def test_every_table_input_help_names_what_the_reader_reads(command, param):
     for name in shown.values():
         assert re.search(rf"\b{name}\b", help_text), (command, name, help_text)
     assert "'-' for stdin" in help_text, help_text
+
+
+@pytest.mark.parametrize("option", ["--ebprp", "--av", "--ebv"])
+def test_reddening_options_say_every_column_that_overrides_them(option):
+    """--ebprp's help named E(BP-RP) and A_V columns as overriding it, but an E(B-V) column does too."""
+    helps = {path: " ".join(p.help.split()) for path, cmd, _ in _commands() for p in getattr(cmd, "params", [])
+             if isinstance(p, TyperOption) and option in p.opts}
+    assert ("estimate",) in helps and ("group-age",) in helps
+    for path, text in helps.items():
+        assert "rows with an E(BP-RP), A_V or E(B-V) column value use theirs" in text, (path, text)

@@ -73,6 +73,20 @@ def test_the_e_prefix_means_the_error_of_the_named_column(name, canon):
     assert io.match_columns([name]) == ({canon: name} if canon else {})
 
 
+@pytest.mark.parametrize("columns, found", [
+    (["BP-RP", "e_BP-RP", "E_BP-RP"], {"bp_rp": "BP-RP", "bp_rp_err": "e_BP-RP", "bp_rp_err_upper": "E_BP-RP"}),
+    (["BP-RP", "E_BP-RP", "e_BP-RP"], {"bp_rp": "BP-RP", "bp_rp_err": "e_BP-RP", "bp_rp_err_upper": "E_BP-RP"}),
+    (["BPRP_0", "E_BPRP_0", "e_BPRP_0"], {"bp_rp0": "BPRP_0", "bp_rp0_err": "e_BPRP_0",
+                                          "bp_rp0_err_upper": "E_BPRP_0"}),
+    (["Teff", "e_Teff", "E_Teff"], {"teff": "Teff", "teff_err": "e_Teff", "teff_err_upper": "E_Teff"}),
+    (["BP-RP", "E_BP-RP"], {"bp_rp": "BP-RP", "ebprp": "E_BP-RP"}),  # alone: the reddening (README)
+    (["Prot", "e_Prot", "E_Prot"], {"prot": "Prot", "prot_err": "e_Prot"}),  # not a colour: as before
+])
+def test_vizier_upper_error_beside_its_lower_error_is_the_upper_error(columns, found):
+    """VizieR's E_X beside e_X is X's upper error (e_X the lower): for a colour, never a reddening."""
+    assert io.match_columns(columns) == found
+
+
 def test_every_e_prefixed_alias_is_the_error_of_its_value():
     """The alias lists' e_ spellings (read as the rest's error) name the list they are in."""
     wrong = {a: io.match_columns([a]) for canon, names in io.ALIASES.items() for a in names
@@ -260,6 +274,9 @@ def test_name_key_keeps_error_of_names_apart_from_values():
     (["e_Mem", "Mem"], ("EMem",), None),  # group-age --membership EMem
     (["TIC", "Prot", "err_Prot"], ("e_Prot", "E_Prot", "s_Prot"), "err_Prot"),  # a VizieR period table's error
     (["Cluster", "e_Cluster"], ("cluster",), "Cluster"),
+    (["Cluster", "cluster"], ("cluster",), "cluster"),  # an exact name wins over a case-insensitive one
+    (["PMemb", "pmemb"], ("pmemb",), "pmemb"),
+    (["PMemb", "pmemb"], ("PMEMB",), "PMemb"),  # else the first case-insensitive match
 ])
 def test_find_column_matches_error_columns_only_where_an_error_is_sought(columns, names, found):
     assert io.find_column(columns, *names) == found

@@ -175,5 +175,7 @@ def test_dimensionless_and_unread_columns_are_taken_as_they_are(tmp_path):
 
 def test_every_column_the_tool_reads_has_a_unit_kind():
     from gyroage import formats, io
+    from gyroage.columns import UPPER
 
-    assert set(formats.COLUMN_KINDS) == set(io.ALIASES)
+    # and a colour's upper error (VizieR's E_X beside e_X) that of the colour's error
+    assert set(formats.COLUMN_KINDS) == set(io.ALIASES) | {f"{c}_err{UPPER}" for c in io.COLOUR_SOURCES}

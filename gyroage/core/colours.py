@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import describe, duplicate_notes, name_conversions
+from gyroage.columns import UPPER, describe, duplicate_notes, name_conversions
 from gyroage.errors import UserError
 
 EBPRP_PER_AV = 1.002 - 0.589
@@ -216,13 +217,16 @@ def _no_reddening_hints(found: dict[str, str]) -> str:
     return "".join(f"; {h}" for h in hints)
 
 
-def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log) -> None:
+def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
+                    options: Iterable[tuple[str, str | None]] = ()) -> None:
     """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
-    (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this."""
+    (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this.
+    ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
+    (:func:`gyroage.io.option_notes`)."""
     columns = list(columns)
     if log is not None:
-        for line in input_notes(columns, reddening, magnitudes):
+        for line in [*io.option_notes(columns, options), *input_notes(columns, reddening, magnitudes)]:
             log(line)
         return
     line = name_conversions(columns)
@@ -247,8 +251,20 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
 
     def col(name: str, unit: str | None = None) -> str:
         text = describe(found[name], unit)
-        err = found.get(f"{name}_err")
-        return text if err is None else note(text, f"error {describe(err)}")
+        err, upper = found.get(f"{name}_err"), found.get(f"{name}_err{UPPER}")
+        if err is None:
+            return text
+        if upper is not None:  # VizieR's lower and upper errors (input_colours)
+            return note(text, f"error mean of {describe(err)} and {describe(upper)}")
+        return note(text, f"error {describe(err)}")
+
+    def reddening(name: str) -> str:
+        text = col(name)
+        if name == "ebprp" and str(found[name]).lstrip("\ufeff").strip().startswith("E_"):
+            # E_X is VizieR's upper error when its e_X is beside it (gyroage.columns): say which this one was taken as
+            lower = "e_" + str(found[name]).lstrip("\ufeff").strip()[2:]
+            text = note(text, f"taken as the reddening E(BP-RP): no '{lower}' beside it")
+        return text
 
     sources = []
     for name in io.COLOUR_SOURCES:
@@ -262,7 +278,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
         if name != "bp_rp":
             sources.append(col(name))
             continue
-        terms = [col(r) if scale == 1 else f"{scale:.3g} x {col(r)}" for r, scale, _ in REDDENINGS if r in found]
+        terms = [reddening(r) if scale == 1 else f"{scale:.3g} x {col(r)}" for r, scale, _ in REDDENINGS if r in found]
         opt = next((r for r, _, _ in REDDENINGS if getattr(red, r) is not None), None)
         if opt is not None:
             scale = dict((r, s) for r, s, _ in REDDENINGS)[opt]
@@ -291,6 +307,13 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
 
     def read(name: str) -> tuple[np.ndarray, np.ndarray]:
         values = io.numeric(frame, cols.get(name))
+        if name.endswith("_err") and cols.get(f"{name}{UPPER}") is not None:
+            # VizieR's asymmetric error, e_X lower and E_X upper: the symmetric error the model takes is their mean
+            # (either alone where the other is blank); text in either makes the row's error unusable
+            upper = io.numeric(frame, cols[f"{name}{UPPER}"])
+            bad = io.unparsed(frame, cols.get(name), values) | io.unparsed(frame, cols[f"{name}{UPPER}"], upper)
+            values = np.where(np.isnan(values), upper, np.where(np.isnan(upper), values, 0.5 * (values + upper)))
+            return values, bad
         return values, io.unparsed(frame, cols.get(name), values)
 
     c0, bad0 = read("bp_rp0")

@@ -23,8 +23,8 @@ from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMN
 from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
-from gyroage.defaults import AGE_GRID, MIN_GRID
-from gyroage.errors import UserError, whole_number
+from gyroage.defaults import AGE_GRID
+from gyroage.errors import UserError, check_grid, whole_number
 
 STAR_COLUMNS = SUMMARY_COLUMNS + ("p_outlier", "age_flags")
 # the star's height above the main sequence where the card's term used it (NaN elsewhere); written only when the
@@ -56,9 +56,7 @@ class EstimateSettings:
             raise UserError(f"prior must be a gyroage.Prior, not {type(self.prior).__name__}")
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
-        whole_number(self.n_grid, "n_grid")  # int(60.7) would quietly make it 60
-        if int(self.n_grid) < MIN_GRID:  # as group-age: fewer points put a summary between far-apart ages
-            raise UserError(f"--grid must be at least {MIN_GRID}")
+        check_grid(self.n_grid)  # as group-age
         check_outlier_weight(self.outlier_weight)
         whole_number(self.seed, "seed")  # 1.7, True and "1" ran silently as seed 1
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)

@@ -30,8 +30,7 @@ from gyroage.core.posterior import (
 )
 from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
-from gyroage.defaults import MIN_GRID
-from gyroage.errors import UserError, whole_number
+from gyroage.errors import UserError, check_grid
 
 # Columns that name a star's group: without --by, several values in one of them are refused, never pooled.
 GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc")
@@ -246,9 +245,7 @@ def default_systematic_dex(card) -> float:
 
 def check_group_options(n_grid: int, outlier_weight: float | None, systematic_dex: float | None) -> None:
     """The settings group_ages refuses, in the command line's words (the CLI calls it before loading the model)."""
-    whole_number(n_grid, "n_grid")  # int(60.7) would quietly make it 60
-    if n_grid < MIN_GRID:
-        raise UserError(f"--grid must be at least {MIN_GRID}")
+    check_grid(n_grid)  # as estimate
     check_outlier_weight(outlier_weight)
     if systematic_dex is not None and not 0 <= systematic_dex < np.inf:  # NaN fails too: it acted as 0, inf blanked the ages
         raise UserError("--systematic-dex must be >= 0 and finite")
@@ -323,7 +320,7 @@ def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str,
         return "group", pd.Series(label, index=frame.index, dtype=object)
     col = io.find_column(list(frame.columns), by)
     if col is None:
-        raise UserError(f"missing column '{by}' (without --by, all rows are one group)")
+        raise UserError(f"missing column '{by}' (without --by, all rows are one group){io.file_has(frame.columns)}")
     return col, io.first_column(frame, col)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gyroage.defaults import AGE_GRID
+from gyroage.defaults import AGE_GRID, MAX_GRID
 from gyroage.errors import UserError
 
 LN10 = float(np.log(10.0))
@@ -150,10 +150,25 @@ def check_kind(kind: str) -> None:
         raise UserError(f"unknown prior {kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
 
 
+def refuse_unused(kind: str, mean: bool, sigma: bool, table: bool) -> None:
+    """Refuse a Gaussian centre or width (``mean``, ``sigma``: given) or a table for a prior ``kind`` that does not
+    use them: ``--prior-mean 9.6`` without ``--prior gaussian_log_age`` was dropped without a word, and the run looked
+    as if it had used it."""
+    names = [name for name, given in (("--prior-mean", mean), ("--prior-sigma", sigma)) if given]
+    if names and kind != "gaussian_log_age":
+        two = len(names) == 2
+        raise UserError(f"{' and '.join(names)} {'are' if two else 'is'} for --prior gaussian_log_age, not {kind}: "
+                        f"add --prior gaussian_log_age, or leave {'them' if two else 'it'} out")
+    if table and kind != "tabulated":
+        raise UserError(f"--prior-table is for --prior tabulated, not {kind}: add --prior tabulated, or leave it out")
+
+
 def check_prior(prior: Prior) -> None:
     """Refuse an unusable :class:`Prior`, in the command line's words: the one check of a prior's fields, for the
     library and (through :func:`make_prior`, which only parses the options) the command line alike."""
     check_kind(prior.kind)
+    refuse_unused(prior.kind, prior.mean is not None or prior.mean_column is not None,
+                  prior.sigma is not None or prior.sigma_column is not None, prior.table is not None)
     lo, hi = LOG10_AGE_BOUNDS
     for name, v in (("log10_age_min", prior.log10_age_min), ("log10_age_max", prior.log10_age_max)):
         if not (_finite(v) and lo - 1e-9 <= float(v) <= hi + 1e-9):
@@ -211,9 +226,12 @@ def grid_step_note(prior: Prior, n_grid: int) -> str | None:
     if s >= 2 * step:
         return None
     need = int(np.ceil(2 * (hi - lo) / s - 1e-9)) + 1  # points for a step of sigma / 2
-    return (f"--prior-sigma {s:g} is under twice the age grid's step, {step:.3g} dex ({n} points over log10 yr "
+    head = (f"--prior-sigma {s:g} is under twice the age grid's step, {step:.3g} dex ({n} points over log10 yr "
             f"{lo:g}-{hi:g}): the grid cannot resolve so narrow a prior, and the ages come out wider than it and off "
-            f"its centre; --grid {need} (Python: n_grid={need}) or narrower age bounds resolve it")
+            f"its centre; ")
+    if need > MAX_GRID:  # never suggest a grid the options refuse
+        return head + f"narrower age bounds resolve it (--grid is at most {MAX_GRID})"
+    return head + f"--grid {need} (Python: n_grid={need}) or narrower age bounds resolve it"
 
 
 def check_bound(name: str, age_myr: float, grid: tuple[float, float]) -> None:
@@ -277,12 +295,13 @@ def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, 
 def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
                default_bounds: tuple[float, float], mean: str | float | None = None,
                sigma: str | float | None = None, table: str | Path | None = None,
-               columns: list[str] | None = None) -> Prior:
+               columns: list[str] | None = None, per_group: bool = False) -> Prior:
     """A prior from CLI-style options; bounds default to the model's age grid ``default_bounds`` (log10 yr), and
     must lie within it (:func:`check_bound`).
 
     ``mean`` / ``sigma`` (Gaussian in log10 yr) are numbers or names of input
-    columns (looked up case-insensitively in ``columns`` when given). The options are only parsed here: the
+    columns (looked up case-insensitively in ``columns`` when given); ``per_group`` (group-age): numbers only, and
+    the refusals say so. The options are only parsed here: the
     :class:`Prior` built from them refuses what it cannot use (:func:`check_prior`).
     """
     # io (and with it pandas) is imported where a column is looked up: posterior and the
@@ -290,6 +309,7 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     from gyroage import io
 
     check_kind(kind)  # first: which other options are read depends on it
+    refuse_unused(kind, mean is not None, sigma is not None, table is not None)  # never dropped without a word
     bounds = []
     for name, v, default in (("--age-min-myr", age_min_myr, default_bounds[0]),
                              ("--age-max-myr", age_max_myr, default_bounds[1])):
@@ -298,6 +318,8 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
             check_bound(name, v, default_bounds)
         bounds.append(float(default if v is None else np.log10(v * 1e6)))
     fields: dict = {}
+    if kind == "gaussian_log_age" and per_group:
+        _group_numbers(mean, sigma)
     if kind == "gaussian_log_age":
         for key, value in (("mean", mean), ("sigma", sigma)):
             if value is None:  # the Prior says it needs both
@@ -321,6 +343,19 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
         raise UserError(f"prior table {table} has no probability between the age bounds "
                         f"({10 ** (lo - 6):.4g}-{10 ** (hi - 6):.4g} Myr)")
     return prior
+
+
+def _group_numbers(mean: str | float | None, sigma: str | float | None) -> None:
+    """Refuse a group-age Gaussian prior that is not two numbers, in group-age's words: one prior for every group,
+    no column (the library's words offer column names, which group-age then refused)."""
+    if mean is None or sigma is None:
+        raise UserError("--prior gaussian_log_age needs --prior-mean and --prior-sigma (numbers: group-age takes one "
+                        "prior per group)")
+    for name, value, positive in (("--prior-mean", mean, False), ("--prior-sigma", sigma, True)):
+        num = _as_number(value)
+        if num is None or not np.isfinite(num) or (positive and not num > 0):
+            raise UserError(f"group-age takes one prior per group: {name} must be a finite number"
+                            f"{' > 0' if positive else ''}, not {str(value)!r}")
 
 
 def _as_number(value: str | float) -> float | None:

@@ -248,6 +248,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 settings.extinction_column(list(chunk.columns))
             out = crossmatch_chunk(chunk, ids, services, settings, report)  # no rows: no query is sent
+            out = io.case_blind_clashes(out, chunk.shape[1], writer.format)  # FITS, VOTable: names without case
             # the input's own columns come first; from a typed input their floats keep every digit (CSV input: as read)
             writer.write(out, exact=() if fmt == "csv" else out.columns[: chunk.shape[1]])
             report.counts.update(out["crossmatch_status"].tolist())

@@ -67,7 +67,9 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     if any(p == "-" for p in paths):
         raise UserError("the dask engine reads files, not stdin")
     if _parquet_input(paths):
-        return dd.read_parquet(paths if len(paths) > 1 else paths[0])
+        meta = _parquet_files_meta(paths)
+        ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0])
+        return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
     import glob
 
     files = sorted(f for p in paths for f in (glob.glob(p) or [p]))
@@ -103,6 +105,35 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         raise io.gzip_error(name, exc) from None
     ddf = ddfs[0] if len(ddfs) == 1 else dd.concat(ddfs)
     return ddf.map_partitions(layout.trim, name, meta=layout.trim(ddf._meta, name)) if layout.trims else ddf
+
+
+def _parquet_files_meta(paths: list[str]) -> io.ParquetMeta:
+    """The masks and units (:func:`gyroage.io.parquet_meta`) of the Parquet files ``paths`` name (globs, directories,
+    URLs: each file's footer is read), logged once; a one-line :class:`UserError` when they differ between files,
+    which one conversion for every partition could not honour."""
+    import fsspec
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    metas: dict[str, io.ParquetMeta] = {}
+    for path in paths:
+        fs, _, found = fsspec.core.get_fs_token_paths(path)  # a glob expanded, as dask expands it
+        for p in found or [path]:
+            try:
+                files = ds.dataset(p, filesystem=fs, format="parquet").files if fs.isdir(p) else [p]
+                for f in files:
+                    metas[f] = io.parquet_meta(pq.read_schema(f, filesystem=fs), f)
+            except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+                raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
+    if not metas:
+        return io.ParquetMeta()
+    (first, meta), *rest = metas.items()
+    for other, m in rest:
+        if m != meta:
+            raise UserError(f"the input files differ from {first} in their units or masked columns (Parquet "
+                            f"metadata): {other} is one; convert them alike, or date them apart")
+    meta.log()
+    return meta
 
 
 def _input_rows(paths: list[str], known: dict[str, int | None]) -> int | None:
@@ -253,7 +284,8 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     card = load_card(model, verify=False)[0]  # the JSON only: whether the run reads magnitudes
     say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
-                    None if progress.quiet else progress.log)
+                    None if progress.quiet else progress.log,
+                    [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column)])
     # The sampler keys each star's random stream by its input row, which a chunk's first row gives; mcmc runs on the
     # local engine's chunks of --chunksize rows, whose first rows are known, wherever the partitions fall.
     chunked = settings.method == "mcmc"

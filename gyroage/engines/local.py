@@ -177,7 +177,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         raise UserError("--resume needs a file input and an output file (-o)")
     if not stdin:  # before a sidecar is made for it
         io.require_input_file(source)
-    output_format(target, output_fmt)  # a format stdout cannot take fails before any work
+    out_fmt = output_format(target, output_fmt)  # a format stdout cannot take fails before any work
     fmt = input_format(source, input_fmt)
     # stdin cannot be resumed (nothing to check a rerun's input against): a sidecar would only be left behind
     resumable = to_file and not stdin
@@ -195,7 +195,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     else:
         sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
     try:
-        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt)
+        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt, out_fmt)
     except BrokenPipeError:
         sink.abort()
         if posteriors is None:  # the reader stopped early (`| head`): as quiet as any Unix filter
@@ -228,8 +228,9 @@ def _nothing_to_resume(target: str | Path, existed: bool) -> None:
 
 def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, settings: EstimateSettings,
          chunksize: int, quiet: bool, total: int | None, posteriors: str | Path | None,
-         ids: Sequence[str] | None = None, fmt: str | None = None) -> Counter:
-    """Every chunk of ``source`` not already ``sink.done`` through ``estimate_chunk`` into ``sink``."""
+         ids: Sequence[str] | None = None, fmt: str | None = None, out_fmt: str = "csv") -> Counter:
+    """Every chunk of ``source`` not already ``sink.done`` through ``estimate_chunk`` into ``sink`` (written as
+    ``out_fmt``)."""
     columns: dict[str, str] | None = None
     counts: Counter = Counter()
     progress = Progress("estimate", total=total, unit="stars", quiet=quiet)
@@ -248,8 +249,10 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
+            named = [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column),
+                     *(("--id", name) for name in (ids or ()) if posteriors is not None)]
             say_input_notes(chunk.columns, settings.reddening, uses_magnitudes(density.card, settings),
-                            None if progress.quiet else progress.log)
+                            None if progress.quiet else progress.log, named)
         prev = sink.done(i, rows)
         if prev is not None:
             counts.update(prev)
@@ -262,6 +265,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
                                                  first_row=offset - rows)
             post["row"] += offset - rows  # chunk-local rows to 0-based input rows
+        out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
         sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]])

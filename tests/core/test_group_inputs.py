@@ -42,7 +42,11 @@ def test_by_a_missing_column_says_how_to_date_the_whole_file(tmp_path, model):
     _members(model).to_csv(src, index=False)
     res = run_cli("group-age", str(src), "--by", "cluster")
     assert res.returncode == 2
-    assert res.stderr.strip() == ("gyroage: error: missing column 'cluster' (without --by, all rows are one group)")
+    assert res.stderr.strip() == ("gyroage: error: missing column 'cluster' (without --by, all rows are one group); "
+                                  "the file has: prot, bp_rp0, bp_rp0_err")
+    res = run_cli("group-age", str(src), "--membership", "pmem")
+    assert res.returncode == 2
+    assert res.stderr.strip() == "gyroage: error: missing column 'pmem'; the file has: prot, bp_rp0, bp_rp0_err"
 
 
 def _with_membership(model, p: np.ndarray) -> pd.DataFrame:
@@ -168,3 +172,22 @@ def test_without_by_a_cluster_column_holding_several_groups_is_refused_not_poole
     _members(model, 100.0, seed=1).assign(Cluster="Pleiades").to_csv(one, index=False)
     res = run_cli("group-age", str(one), "--grid", "201", "-q")
     assert res.returncode == 0 and pd.read_csv(StringIO(res.stdout))["group"].tolist() == ["pleiades"], res.stderr
+
+
+def test_by_and_membership_take_the_exact_name_over_a_case_insensitive_one(model):
+    """dupcol.csv: 'Cluster' (all 1) before 'cluster' (the names): --by cluster pooled the clusters into one age, and
+    --membership pmemb read 'PMemb', without a word."""
+    a, b = _members(model, 120.0, seed=1), _members(model, 2500.0, seed=2)
+    table = pd.concat([a.assign(name="A"), b.assign(name="B")], ignore_index=True)
+    table.insert(0, "Cluster", 1)
+    table.insert(1, "cluster", table.pop("name"))
+    table["PMemb"], table["pmemb"] = 0.0, 0.9  # 'PMemb' would leave every star out
+    res = run_cli("group-age", "-", "--by", "cluster", "--membership", "pmemb", "--grid", "201",
+                  input=table.to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(StringIO(res.stdout))
+    assert out["cluster"].tolist() == ["A", "B"] and out["n_used"].tolist() == [12, 12]
+    assert "several columns are --by cluster: using 'cluster', ignoring 'Cluster'" in res.stderr
+    assert "several columns are --membership pmemb: using 'pmemb', ignoring 'PMemb'" in res.stderr
+    res = run_cli("group-age", "-", "--by", "Cluster", "--grid", "201", "-q", input=table.to_csv(index=False))
+    assert res.returncode == 0 and pd.read_csv(StringIO(res.stdout))["Cluster"].tolist() == [1], res.stderr

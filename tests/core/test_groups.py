@@ -149,6 +149,7 @@ def test_rows_with_a_blank_group_are_counted_not_dropped(model):
 
 
 @pytest.mark.parametrize("kwargs, message", [({"n_grid": 20}, "--grid must be at least 50"),
+                                             ({"n_grid": 30001}, "--grid must be at most 5001"),
                                              ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
                                              ({"systematic_dex": -0.1}, "--systematic-dex must be >= 0"),
                                              ({"systematic_dex": float("inf")}, "--systematic-dex must be >= 0 and finite"),

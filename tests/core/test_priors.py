@@ -135,6 +135,19 @@ def test_cli_per_star_prior_columns_and_invalid_rows(tmp_path):
     assert res.returncode == 2 and "nope" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_cli_prior_column_named_exactly_wins_and_is_said(tmp_path):
+    """Two columns matching --prior-mean case-insensitively: the exact name is read, and the run says so."""
+    from io import StringIO
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"prot": [8.0], "bp_rp0": [1.3], "LogAge_iso": [8.0], "logage_iso": [9.3]}).to_csv(src, index=False)
+    res = run_cli("estimate", str(src), "--prior", "gaussian_log_age", "--prior-mean", "logage_iso",
+                  "--prior-sigma", "0.05")
+    assert res.returncode == 0, res.stderr
+    assert np.log10(pd.read_csv(StringIO(res.stdout))["age_p50_myr"][0]) + 6 > 9.1
+    assert "several columns are --prior-mean logage_iso: using 'logage_iso', ignoring 'LogAge_iso'" in res.stderr
+
+
 def test_tabulated_prior_without_mass_inside_the_bounds_is_a_user_error(tmp_path):
     """Such a prior would leave every star with status ok but no ages: refuse it up front."""
     t = tmp_path / "p.csv"
@@ -407,3 +420,65 @@ def test_a_prior_narrower_than_the_grid_resolves_warns_in_python(model):
     # what the warning is about: coarse, the median lands 4.5 sigma off the centre; fine, the prior holds
     assert abs(np.log10(coarse.quantile(0.5)[0]) + 6 - 9.669) > 4 * 0.002
     assert abs(np.log10(fine.quantile(0.5)[0]) + 6 - 9.669) < 0.002
+
+
+@pytest.mark.parametrize("kind, options, message", [
+    ("uniform_log_age", {"mean": "9.0", "sigma": "0.2"},
+     "--prior-mean and --prior-sigma are for --prior gaussian_log_age, not uniform_log_age: add --prior "
+     "gaussian_log_age, or leave them out"),
+    ("uniform_age", {"sigma": "0.2"}, "--prior-sigma is for --prior gaussian_log_age, not uniform_age"),
+    ("tabulated", {"mean": "9.0", "table": "t.csv"}, "--prior-mean is for --prior gaussian_log_age, not tabulated"),
+    ("gaussian_log_age", {"mean": "9.0", "sigma": "0.2", "table": "t.csv"},
+     "--prior-table is for --prior tabulated, not gaussian_log_age: add --prior tabulated, or leave it out"),
+    ("uniform_log_age", {"table": "t.csv"}, "--prior-table is for --prior tabulated, not uniform_log_age"),
+])
+def test_prior_options_the_prior_does_not_use_are_refused(tmp_path, monkeypatch, kind, options, message):
+    """--prior-mean 9 without --prior gaussian_log_age was silently ignored: the run looked like it used it."""
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"log10_age": [6.0, 10.0], "density": [1.0, 1.0]}).to_csv("t.csv", index=False)
+    with pytest.raises(UserError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        make_prior(kind, None, None, BOUNDS, **options)
+
+
+@pytest.mark.parametrize("fields", [{"mean": 9.0, "sigma": 0.2}, {"mean_column": "mu"},
+                                    {"table": ((6.0, 10.0), (0.0, 0.0))}])
+def test_a_prior_object_refuses_fields_its_kind_does_not_use(fields):
+    with pytest.raises(UserError, match="are for|is for"):
+        Prior("uniform_log_age", **fields)
+
+
+@pytest.mark.parametrize("command", [("estimate",), ("group-age",), ("plot", "posterior")])
+def test_cli_refuses_prior_mean_without_the_gaussian_prior(tmp_path, command):
+    src = tmp_path / "sun.csv"
+    src.write_text("prot,bp_rp0\n25.4,0.82\n")
+    extra = ("-o", str(tmp_path / "p.png")) if command[0] == "plot" else ()
+    res = run_cli(*command, str(src), *extra, "--prior-mean", "9.6", "--prior-sigma", "0.1", "-q")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.strip() == ("gyroage: error: --prior-mean and --prior-sigma are for --prior gaussian_log_age, "
+                                  "not uniform_log_age: add --prior gaussian_log_age, or leave them out")
+
+
+def test_the_narrow_prior_note_never_suggests_a_grid_above_the_cap():
+    from gyroage.core.priors import grid_step_note
+
+    note = grid_step_note(Prior("gaussian_log_age", mean=9.6, sigma=0.001), 201)
+    assert note.endswith("narrower age bounds resolve it (--grid is at most 5001)") and "--grid 8001" not in note
+    assert "--grid 4001 (Python: n_grid=4001)" in grid_step_note(Prior("gaussian_log_age", mean=9.6, sigma=0.002), 201)
+
+
+@pytest.mark.parametrize("options, message", [
+    (("--prior-mean", "9.0"), "--prior gaussian_log_age needs --prior-mean and --prior-sigma (numbers: group-age "
+                              "takes one prior per group)"),
+    (("--prior-mean", "logage", "--prior-sigma", "0.1"), "group-age takes one prior per group: --prior-mean must be a "
+                                                         "finite number, not 'logage'"),
+    (("--prior-mean", "nan", "--prior-sigma", "0.1"), "group-age takes one prior per group: --prior-mean must be a "
+                                                      "finite number, not 'nan'"),
+    (("--prior-mean", "9.0", "--prior-sigma", "-1"), "group-age takes one prior per group: --prior-sigma must be a "
+                                                     "finite number > 0, not '-1'"),
+])
+def test_group_age_gaussian_prior_errors_ask_for_numbers(tmp_path, options, message):
+    """group-age said '(numbers or column names)', then refused a column name: its words are its own."""
+    src = tmp_path / "g.csv"
+    src.write_text("cluster,prot,bp_rp0\nA,8.0,1.0\n")
+    res = run_cli("group-age", str(src), "--by", "cluster", "--prior", "gaussian_log_age", *options)
+    assert res.returncode == 2 and res.stderr.strip() == f"gyroage: error: {message}", res.stderr

@@ -10,6 +10,7 @@ from tests.conftest import run_cli
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"n_grid": 2}, "--grid must be at least 50"),
     ({"n_grid": 49}, "--grid must be at least 50"),
+    ({"n_grid": 5002}, "--grid must be at most 5001"),
     ({"outlier_weight": 1.5}, "--outlier-weight must be in [0, 1)"),
     ({"method": "mcmcm"}, "unknown --method 'mcmcm'"),
     ({"refine_tol": 0.0}, "refine_tol must be positive"),

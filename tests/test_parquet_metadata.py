@@ -1,0 +1,164 @@
+"""Parquet inputs carrying units and masks: astropy's ``table_meta_yaml`` and a pyarrow field's ``unit``.
+
+Such a file was read as bare numbers: a period in hours dated as days, a masked period from its stale stored value
+(status ok), and astropy's ``<col>.mask`` columns came out as extra columns. Now its units are applied as FITS,
+ECSV and VOTable units are, and its masks make cells missing, by both engines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from astropy.table import MaskedColumn, Table
+from typer.testing import CliRunner
+
+from gyroage import io
+from gyroage.cli import app
+from tests.conftest import one_line_error
+
+AGES = ["age_p16_myr", "age_p50_myr", "age_p84_myr", "age_map_myr"]
+IDS = np.array([4295806720, 6917528997577384320, 6917528997577384321, 5853498713190525696], dtype=np.int64)
+STARS = pd.DataFrame({"source_id": IDS, "Prot": [25.4, 12.0, 3.5, 30.0], "BPRP0": [0.82, 1.1, 0.95, 1.6]})
+
+
+def run(*args: str) -> str:
+    res = CliRunner().invoke(app, ["estimate", *args])
+    assert res.exit_code == 0, (res.output, res.exception)
+    return res.stderr
+
+
+def hours_table() -> Table:
+    t = Table.from_pandas(STARS)
+    t["Prot"] = t["Prot"] * 24
+    t["Prot"].unit = "h"
+    t["BPRP0"].unit = "mag"
+    return t
+
+
+def converted_lines(stderr: str) -> list[str]:
+    return [ln for ln in stderr.splitlines() if "converted" in ln]
+
+
+def test_astropy_parquet_units_are_converted_as_fits_units_are(tmp_path):
+    t = hours_table()
+    t.write(tmp_path / "stars.parquet")
+    t.write(tmp_path / "stars.fits")
+    err = run(str(tmp_path / "stars.parquet"), "-o", str(tmp_path / "pq.csv"), "-q")
+    assert converted_lines(err) == ["gyroage: converted column 'Prot' from h to days"]
+    run(str(tmp_path / "stars.fits"), "-o", str(tmp_path / "fits.csv"), "-q")
+    assert (tmp_path / "pq.csv").read_bytes() == (tmp_path / "fits.csv").read_bytes()
+    out = pd.read_csv(tmp_path / "pq.csv")
+    assert (out["status"] != "period_out_of_domain").all()
+
+
+def test_a_pyarrow_field_unit_is_converted(tmp_path):
+    t = hours_table()
+    t.write(tmp_path / "stars.fits")
+    schema = pa.schema([pa.field("source_id", pa.int64()), pa.field("Prot", pa.float64(), metadata={"unit": "h"}),
+                        pa.field("BPRP0", pa.float64())])
+    pq.write_table(pa.Table.from_pandas(hours_table().to_pandas(), schema=schema, preserve_index=False),
+                   tmp_path / "stars.parquet")
+    err = run(str(tmp_path / "stars.parquet"), "-o", str(tmp_path / "pq.csv"), "-q")
+    assert converted_lines(err) == ["gyroage: converted column 'Prot' from h to days"]
+    run(str(tmp_path / "stars.fits"), "-o", str(tmp_path / "fits.csv"), "-q")
+    assert (tmp_path / "pq.csv").read_bytes() == (tmp_path / "fits.csv").read_bytes()
+
+
+def test_a_days_parquet_is_read_as_it_was(tmp_path):
+    """A unit already the tool's (d, mag) changes nothing: no log line, the cells as they were."""
+    t = Table.from_pandas(STARS)
+    t["Prot"].unit = "d"
+    t.write(tmp_path / "days.parquet")
+    STARS.to_parquet(tmp_path / "plain.parquet", index=False)
+    err = run(str(tmp_path / "days.parquet"), "-o", str(tmp_path / "days.csv"), "-q")
+    assert converted_lines(err) == []
+    run(str(tmp_path / "plain.parquet"), "-o", str(tmp_path / "plain.csv"), "-q")
+    assert (tmp_path / "days.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
+
+
+@pytest.mark.parametrize("unit, words", [("m", ["'Prot'", "'m'", "period"]), ("dex(d)", ["'Prot'", "logarithmic"])])
+def test_a_parquet_unit_that_does_not_convert_is_refused(tmp_path, unit, words):
+    t = Table.from_pandas(STARS)
+    t["Prot"].unit = unit
+    t.write(tmp_path / "stars.parquet")
+    res = CliRunner().invoke(app, ["estimate", str(tmp_path / "stars.parquet"), "-o", str(tmp_path / "out.csv")])
+    one_line_error(res, *words)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def masked_table(hours: bool = False) -> Table:
+    t = hours_table() if hours else Table.from_pandas(STARS)
+    t["source_id"] = MaskedColumn(t["source_id"], mask=[False, False, True, False])
+    t["Prot"] = MaskedColumn(t["Prot"], mask=[False, True, False, False])
+    t["BPRP0"] = MaskedColumn(t["BPRP0"], mask=[False, False, True, False])
+    t["e_bprp0"] = MaskedColumn([0.02, 0.02, 0.02, 0.5], mask=[False, False, False, True])  # masked: the default
+    t["flag"] = MaskedColumn([True, False, True, False], mask=[False, True, False, False])
+    t["name"] = MaskedColumn(["a", "b", "c", "d"], mask=[False, False, False, True])
+    return t
+
+
+@pytest.mark.parametrize("hours", [False, True])
+def test_astropy_parquet_masks_are_missing_cells_and_no_columns(tmp_path, hours):
+    t = masked_table(hours)
+    t.write(tmp_path / "stars.parquet")
+    t.write(tmp_path / "stars.fits")
+    run(str(tmp_path / "stars.parquet"), "-o", str(tmp_path / "pq.csv"), "-q")
+    run(str(tmp_path / "stars.fits"), "-o", str(tmp_path / "fits.csv"), "-q")
+    out, ref = pd.read_csv(tmp_path / "pq.csv", dtype=str), pd.read_csv(tmp_path / "fits.csv", dtype=str)
+    assert not [c for c in out.columns if c.endswith(".mask")]
+    assert list(out["status"]) == ["ok", "invalid_period", "invalid_colour", ref.loc[3, "status"]]
+    assert out["source_id"].isna().tolist() == [False, False, True, False]
+    assert out.loc[[0, 1, 3], "source_id"].tolist() == [str(i) for i in IDS[[0, 1, 3]]]  # int64 ids exact
+    assert out["name"].isna().tolist() == [False, False, False, True]
+    assert out["flag"].isna().tolist() == [False, True, False, False]
+    pd.testing.assert_frame_equal(out[AGES + ["status"]], ref[AGES + ["status"]])
+
+
+def test_parquet_masks_and_units_under_every_chunk_size(tmp_path):
+    """Each chunk is masked and converted alone: a small --chunksize gives the same table."""
+    masked_table(hours=True).write(tmp_path / "stars.parquet")
+    frame = io.read_table(tmp_path / "stars.parquet")
+    chunks = pd.concat(io.read_chunks(tmp_path / "stars.parquet", chunksize=1), ignore_index=True)
+    pd.testing.assert_frame_equal(chunks, frame)
+    assert list(frame.columns) == ["source_id", "Prot", "BPRP0", "e_bprp0", "flag", "name"]
+    np.testing.assert_allclose(frame["Prot"], [25.4, np.nan, 3.5, 30.0])
+    assert frame["BPRP0"].isna().tolist() == [False, False, True, False]
+
+
+def test_an_empty_astropy_parquet_keeps_its_columns(tmp_path):
+    masked_table(hours=True)[:0].write(tmp_path / "empty.parquet")
+    frame = io.read_table(tmp_path / "empty.parquet")
+    assert list(frame.columns) == ["source_id", "Prot", "BPRP0", "e_bprp0", "flag", "name"]
+    assert frame.empty
+
+
+def test_dask_reads_parquet_units_and_masks_as_the_local_reader_does(tmp_path, capsys):
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    masked_table(hours=True).write(tmp_path / "stars.parquet")
+    local = io.read_table(tmp_path / "stars.parquet")
+    capsys.readouterr()
+    dask = read_dask(str(tmp_path / "stars.parquet")).compute(scheduler="synchronous").reset_index(drop=True)
+    assert converted_lines(capsys.readouterr().err) == ["gyroage: converted column 'Prot' from h to days"]
+    assert list(dask.columns) == list(local.columns)
+    pd.testing.assert_frame_equal(dask.astype(object).where(dask.notna(), None),
+                                  local.astype(object).where(local.notna(), None))
+
+
+def test_dask_refuses_parquet_files_whose_units_differ(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+
+    (tmp_path / "in").mkdir()
+    hours_table().write(tmp_path / "in" / "a.parquet")
+    t = Table.from_pandas(STARS)
+    t["Prot"].unit = "d"
+    t.write(tmp_path / "in" / "b.parquet")
+    with pytest.raises(UserError, match="units") as err:
+        read_dask(str(tmp_path / "in" / "*.parquet"))
+    assert "\n" not in str(err.value)
