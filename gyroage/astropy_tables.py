@@ -19,7 +19,7 @@ def read_fits(src, source):
     from astropy.io import fits
     from astropy.table import Table
 
-    with fits.open(src, memmap=False) as hdul:
+    with fits.open(src, memmap=False, character_as_bytes=True) as hdul:  # as astropy's Table.read opens it
         found = [i for i, hdu in enumerate(hdul) if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU))]
         if not found:  # astropy says there is no table, in its words
             return Table.read(hdul)
