@@ -2,8 +2,10 @@
 
     PYTHONPATH=$PWD python benchmarks/validation_figures.py --loco validation --out docs/figures
 
-Writes loco_joint_ages.png, loco_calibration.png, loco_errors.png and
-field_stars.png, and prints the field-star estimates (shipped model).
+Writes loco_joint_ages.png, loco_calibration.png, loco_calibration_by_age.png,
+loco_errors.png and field_stars.png, prints the per-cluster table and the
+field-star estimates (shipped model). The README's posterior_sun.png and
+sequence.png come from benchmarks/example_figures.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
+# Nominal levels of the coverage curves: every 5%, and 68%, the level the targets are set at.
+LEVELS = np.union1d(np.linspace(0.05, 0.95, 19), [0.68])
 
 
 def joint_ages(clusters: pd.DataFrame, out: Path, plt) -> None:
@@ -42,9 +46,8 @@ def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
     from gyroage.build.loco_figures import coverage
 
-    levels = np.linspace(0.05, 0.95, 19)
-    cov = [coverage(stars["pit"], lv) for lv in levels]
-    a1.plot(levels, cov, "o-", ms=3, label="held-out stars")
+    cov = [coverage(stars["pit"], lv) for lv in LEVELS]
+    a1.plot(LEVELS, cov, "o-", ms=3, label="held-out stars")
     a1.plot([0, 1], [0, 1], "k-", lw=0.8, label="calibrated")
     a1.axhspan(0.64, 0.72, xmin=0.6, xmax=0.76, color="g", alpha=0.2, label="goal at 68%")
     a1.set(xlabel="nominal central interval", ylabel="fraction holding the cluster age",
@@ -60,12 +63,9 @@ def calibration(stars: pd.DataFrame, out: Path, plt) -> None:
 
 def calibration_by_age(stars: pd.DataFrame, raw: pd.DataFrame | None, out: Path, plt) -> None:
     """Nominal against actual coverage, one curve per bin of cluster age: shipped (calibrated) and, dashed, raw."""
-    from gyroage.build.loco_figures import AGE_BINS
-
     curves = [(stars, "o-", lambda label, _: f"{label} (calibrated)")]
-    if raw is not None:
-        curves.append((raw, "--", lambda label, _: f"{label} (member posterior, uncalibrated)"
-                       if label == AGE_BINS[0][0] else None))
+    if raw is not None:  # each bin's dashed curve has its own entry, as its solid one does
+        curves.append((raw, "--", lambda label, _: f"{label} (member posterior, uncalibrated)"))
     coverage_by_age(curves, out / "loco_calibration_by_age.png", "Leave-one-cluster-out calibration by age",
                     "fraction of held-out stars holding their cluster's age", plt)
 
@@ -76,12 +76,11 @@ def coverage_by_age(curves, path: Path, title: str, ylabel: str, plt, legend_siz
     from gyroage.build.loco_figures import AGE_BINS, coverage
 
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    levels = np.linspace(0.05, 0.95, 19)
     for (label, lo, hi), colour in zip(AGE_BINS, ("#1b9e77", "#d95f02", "#7570b3")):
         for frame, style, legend in curves:
             age = frame["true_age_myr"].to_numpy(dtype=float)
             m = (age >= lo) & (age < hi)
-            ax.plot(levels, [coverage(frame["pit"][m], lv) for lv in levels], style, ms=3, color=colour, lw=1.2,
+            ax.plot(LEVELS, [coverage(frame["pit"][m], lv) for lv in LEVELS], style, ms=3, color=colour, lw=1.2,
                     label=legend(label, m))
     ax.plot([0, 1], [0, 1], "k-", lw=0.8)
     ax.set(xlabel="nominal central interval", ylabel=ylabel, title=title, xlim=(0, 1), ylim=(0, 1))

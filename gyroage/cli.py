@@ -302,7 +302,7 @@ def group_age(
 
     from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening, say_input_notes
-    from gyroage.core.groups import check_group_options, file_label, group_ages, similar_labels
+    from gyroage.core.groups import check_group_options, file_label, run_group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
@@ -321,8 +321,9 @@ def group_age(
         require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
     check_input_columns(frame.columns, reddening)
-    out = group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
-                     main_sequence, label=file_label(input))
+    run = run_group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
+                         main_sequence, label=file_label(input))
+    out = run.table
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
         for note in [*model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None),
                      *filter(None, [grid_step_note(pri, grid)])]:
@@ -338,6 +339,11 @@ def group_age(
         for same in similar_labels(out.iloc[:, 0]):
             names = ", ".join(f"'{g}'" for g in same[:-1]) + f" and '{same[-1]}'"
             typer.echo(f"group-age: warning: groups {names} differ only in case or spaces: dated separately", err=True)
+        single = single_rows_note(out, by)
+        if single:
+            typer.echo(f"group-age: warning: {single}", err=True)
+        if run.left_out:
+            typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
         typer.echo(f"group-age: {group_summary(out)}", err=True)
 
 
@@ -357,6 +363,26 @@ def group_summary(out) -> str:
     text = f"{g} group{'s' if g != 1 else ''}, {int((out['status'] == statuses.OK).sum())} ok"
     n = int(out.loc[blank, "n_stars"].sum())
     return text + (f"; {n} row{'s' if n != 1 else ''} without a group" if n else "")
+
+
+def single_rows_note(out, by: str | None) -> str | None:
+    """A warning when most of two or more groups hold one row each: ``--by`` on a column of star names (or ids)
+    dates every star as its own group, which ``estimate`` does better; None otherwise."""
+    rows = out.loc[out["status"] != statuses.NO_GROUP, "n_stars"]
+    single = int((rows == 1).sum())
+    if by is None or len(rows) < 2 or 2 * single <= len(rows):
+        return None
+    return f"{single} of {len(rows)} groups hold a single row: does --by {by} name each star rather than its group?"
+
+
+def left_out_text(out, left_out: dict[str, int]) -> str:
+    """``K of N members left out: reason count, ...``: the members of groups (not the no_group rows) outside n_used,
+    by reason, as estimate closes with its status counts."""
+    from gyroage.progress import counts_text
+
+    members = int(out.loc[out["status"] != statuses.NO_GROUP, "n_stars"].sum())
+    k = sum(left_out.values())
+    return f"{k} of {members} member{'s' if members != 1 else ''} left out: {counts_text(left_out)}"
 
 
 def check_threads(threads: int | None) -> None:

@@ -56,7 +56,7 @@ def plot_posterior_cmd(
     method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram over the grid curve).")] = "grid",
     model: ModelOpt = None,
     seed: SeedOpt = 0,
-    true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr).")] = None,
+    true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr, > 0).")] = None,
     fmt: FigureFormat = None,
     dpi: FigureDpi = 200.0,
     prior: PriorOpt = "uniform_log_age",

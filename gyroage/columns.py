@@ -357,3 +357,21 @@ def describe(column: str, unit_of: str | None = None) -> str:
         want = KINDS[COLUMN_KINDS[role.name]][1]
         return f"{text} ({role.unit}, converted to {want})"
     return f"{text} ({unit_of})" if unit_of else text
+
+
+def find_column(columns, *names: str | None) -> str | None:
+    """The column of ``columns`` named exactly the first of ``names`` that any column matches, else the first matching
+    it by :func:`name_key` (an error-of column, ``e_BP-RP``, only for an error-of name, never for ``E(BP-RP)``).
+
+    An exact name wins: ``--by cluster`` beside ``Cluster`` and ``cluster`` is ``cluster`` (the first case-insensitive
+    match pooled a table's clusters by a column the user did not name).
+    """
+    columns = list(columns)
+    keys = {name_key(c): c for c in reversed(columns)}  # first spelling wins
+    exact = {str(c): c for c in reversed(columns)}
+    for n in names:
+        if n and str(n) in exact:
+            return exact[str(n)]
+        if n and name_key(n) in keys:
+            return keys[name_key(n)]
+    return None

@@ -12,14 +12,13 @@ import stat
 import sys
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
-from gyroage import csv_layout
+from gyroage import csv_layout, parquet_input
 
 # Which column holds which quantity: gyroage.columns, re-exported here, where readers have always looked for it.
 from gyroage.columns import (  # noqa: F401
@@ -30,30 +29,13 @@ from gyroage.columns import (  # noqa: F401
     column_key,
     column_role,
     file_has,
+    find_column,
     match_columns,
     name_key,
     require_columns,
 )
 from gyroage.errors import NothingPiped, UserError
 from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
-
-
-def find_column(columns, *names: str | None) -> str | None:
-    """The column of ``columns`` named exactly the first of ``names`` that any column matches, else the first matching
-    it by :func:`name_key` (an error-of column, ``e_BP-RP``, only for an error-of name, never for ``E(BP-RP)``).
-
-    An exact name wins: ``--by cluster`` beside ``Cluster`` and ``cluster`` is ``cluster`` (the first case-insensitive
-    match pooled a table's clusters by a column the user did not name).
-    """
-    columns = list(columns)
-    keys = {name_key(c): c for c in reversed(columns)}  # first spelling wins
-    exact = {str(c): c for c in reversed(columns)}
-    for n in names:
-        if n and str(n) in exact:
-            return exact[str(n)]
-        if n and name_key(n) in keys:
-            return keys[name_key(n)]
-    return None
 
 
 def option_notes(columns, options) -> list[str]:
@@ -161,13 +143,20 @@ def first_column(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    """A column as float64; text and empty cells become NaN (never an exception).
+    """A column as float64; text and empty cells become NaN (never an exception); durations in days.
 
     A column whose name gives a unit (``Prot [h]``: :func:`gyroage.columns.column_role`) comes in the tool's unit.
     """
     if column is None:
         return np.full(len(frame), np.nan)
-    values = pd.to_numeric(first_column(frame, column), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    col = first_column(frame, column)
+    arrow = str(getattr(col.dtype, "pyarrow_dtype", ""))  # "" unless an arrow-backed column
+    if arrow.startswith("decimal") or arrow == "halffloat":  # to_numeric fails on them with a null
+        col = col.astype(object if arrow.startswith("decimal") else "double[pyarrow]")  # Decimals, as Parquet's reader
+    if col.dtype.kind == "m":  # a duration (numpy, arrow) in days, the tool's time unit (to_numeric gave ns, NaT -9e18)
+        values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     role = column_role(column)
     return values * role.scale if role is not None and role.scale != 1.0 else values
 
@@ -307,7 +296,7 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
 
     kind = formats.input_format(source, fmt)
     if kind == "parquet":
-        yield from _read_parquet(source, chunksize, roles)
+        yield from parquet_input.read_parquet(source, chunksize, roles)
         return
     if kind != "csv":
         frame = read_astropy(source, kind, roles)
@@ -394,145 +383,3 @@ def read_astropy(source: str | Path, fmt: str, roles: dict[str, str] | None = No
             found[role] = col
     formats.convert_units(table, found)
     return formats.table_frame(table)
-
-
-def _read_parquet(source: str | Path, chunksize: int, roles: dict[str, str] | None = None) -> Iterator[pd.DataFrame]:
-    import pyarrow.parquet as pq
-
-    path = _io.BytesIO(sys.stdin.buffer.read()) if str(source) == "-" else require_input_file(source)
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as exc:
-        raise UserError(f"cannot read Parquet {source}: {str(exc).splitlines()[0]}") from None
-    meta = parquet_meta(pf.schema_arrow, source, roles)
-    meta.log()
-    any_batch = False
-    for batch in pf.iter_batches(batch_size=chunksize):
-        any_batch = True
-        yield meta.apply(batch.to_pandas(types_mapper=nullable_int))
-    if not any_batch:  # zero rows: still hand on the columns, as the CSV reader does
-        yield meta.apply(pf.schema_arrow.empty_table().to_pandas(types_mapper=nullable_int))
-
-
-@dataclass(frozen=True)
-class ParquetMeta:
-    """What a Parquet file's metadata says about its cells: astropy's masks and the units of the columns read.
-
-    ``masks``: (column, its mask column): astropy writes a masked column's stored values (stale under the mask) and
-    a ``<col>.mask`` bool column beside it, described in its ``table_meta_yaml``. ``units``: (column, role, unit
-    text) of each column the tool reads whose unit changes its values (:func:`gyroage.formats.unit_conversion`);
-    ``notes``: the conversions' log notes (a unit equal to the tool's in other words, ``86400 s``, only logged).
-    Equal for files that are read alike (the Dask engine's check).
-    """
-
-    masks: tuple[tuple[str, str], ...] = ()
-    units: tuple[tuple[str, str, str], ...] = ()
-    notes: tuple[str, ...] = field(default=(), compare=False)
-
-    def __bool__(self) -> bool:
-        return bool(self.masks or self.units)
-
-    def log(self) -> None:
-        """The conversions on stderr, in one line, as for FITS and a CSV's units row (once per input)."""
-        if self.notes:
-            print(f"gyroage: converted column {', '.join(self.notes)}", file=sys.stderr, flush=True)
-
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` (a chunk) with its masked cells missing, its mask columns dropped and its units converted."""
-        if not self:
-            return frame
-        masked = {data: frame[mask].to_numpy(dtype=object, na_value=False).astype(bool)
-                  for data, mask in self.masks if data in frame.columns and mask in frame.columns}
-        frame = frame.drop(columns=[mask for _, mask in self.masks if mask in frame.columns])  # a new frame
-        for data, mask in masked.items():
-            col = frame[data]
-            if not isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "iub":
-                # a missing cell needs pandas' nullable type: NaN would turn int64 ids into floats
-                col = col.astype("boolean" if col.dtype.kind == "b" else nullable_dtype(col.dtype.name))
-            frame[data] = col.mask(mask)
-        if self.units:
-            from gyroage import formats
-
-            for name, role, unit in self.units:
-                col = frame[name]
-                if col.dtype.kind in "fiub":  # numbers: as a FITS column is converted
-                    convert = formats.unit_conversion(role, name, unit)[0]
-                    frame[name] = convert(col.to_numpy(dtype=float, na_value=np.nan))
-                else:  # text: its numbers converted, other cells kept, as a CSV's units row does
-                    frame = formats.convert_text_units(frame, [(name, role, unit)])[0]
-        return frame
-
-
-def parquet_meta(schema, source, roles: dict[str, str] | None = None) -> ParquetMeta:
-    """The masks and units of a Parquet file of ``schema`` (an Arrow schema): astropy's ``table_meta_yaml`` and a
-    field's ``unit`` metadata; a one-line :class:`UserError` for a unit that does not convert (as for FITS).
-
-    ``roles``: more columns to convert (:func:`read_chunks`). astropy is imported only for a file that has either.
-    """
-    units = {f.name: f.metadata[b"unit"].decode("utf-8", "replace") for f in schema
-             if f.metadata and f.metadata.get(b"unit", b"").strip()}
-    masks: list[tuple[str, str]] = []
-    text = (schema.metadata or {}).get(b"table_meta_yaml")
-    if text is not None:
-        from astropy.table.meta import get_header_from_yaml
-
-        try:
-            header = get_header_from_yaml(text.decode("utf-8").splitlines())
-        except Exception as exc:  # noqa: BLE001 - whatever the YAML's fault, it is the file's
-            raise UserError(f"cannot read Parquet {source}: its astropy metadata (table_meta_yaml) is damaged: "
-                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-        for entry in header.get("datatype") or []:
-            if isinstance(entry, dict) and entry.get("unit") is not None and str(entry["unit"]).strip():
-                units[str(entry.get("name"))] = str(entry["unit"])  # astropy's own record wins over a field's
-        names = set(schema.names)
-        masks = [(d, m) for d, m in _mask_pairs((header.get("meta") or {}).get("__serialized_columns__"))
-                 if d in names and m in names]
-    if not units:
-        return ParquetMeta(tuple(masks))
-    gone = {m for _, m in masks}
-    names = [n for n in schema.names if n not in gone]
-    found = match_columns(names)
-    for role, name in (roles or {}).items():
-        col = find_column(names, name)
-        if col is not None:
-            found[role] = col
-    from gyroage import formats
-
-    todo, notes = [], []
-    for role, name in found.items():
-        conversion = formats.unit_conversion(role, name, units.get(name))
-        if conversion is None:
-            continue
-        if conversion[1]:
-            notes.append(conversion[1])
-        if conversion[0] is not formats._unchanged:  # d, mag: the cells as they are
-            todo.append((name, role, units[name]))
-    return ParquetMeta(tuple(masks), tuple(todo), tuple(notes))
-
-
-def _mask_pairs(serialized) -> Iterator[tuple[str, str]]:
-    """(column, mask column) of each masked column in astropy's ``__serialized_columns__`` (a Quantity's nested)."""
-    if not isinstance(serialized, dict):
-        return
-    data, mask = serialized.get("data"), serialized.get("mask")
-    if isinstance(data, dict) and isinstance(mask, dict) and isinstance(data.get("name"), str) \
-            and isinstance(mask.get("name"), str):
-        yield data["name"], mask["name"]
-        return
-    for value in serialized.values():
-        yield from _mask_pairs(value)
-
-
-def nullable_dtype(name: str):
-    """pandas' nullable integer dtype for a numpy or Arrow integer type's name (``int64`` -> ``Int64``)."""
-    return pd.api.types.pandas_dtype(name.replace("int", "Int").replace("uInt", "UInt"))
-
-
-def nullable_int(arrow_type):
-    """pandas' nullable integer dtype for an Arrow integer type: a null in an integer column
-    would otherwise turn it into float64, and a 19-digit Gaia source_id would lose digits."""
-    import pyarrow as pa
-
-    if pa.types.is_integer(arrow_type):
-        return nullable_dtype(str(arrow_type))
-    return None

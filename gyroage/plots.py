@@ -112,14 +112,14 @@ def _label(frame: pd.DataFrame, row: int) -> str:
 
 
 def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False,
-                 magnitudes: bool = False) -> None:
+                 magnitudes: bool = False, options: bool = True) -> None:
     """Check ``frame``'s columns as ``estimate`` does (a refusal is the run's one line), then hand ``log`` each line
     naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`; ``magnitudes``: the
-    main-sequence term's too)."""
+    main-sequence term's too). ``options``: whether the command has reddening options to suggest."""
     from gyroage.core.colours import say_input_notes
     from gyroage.core.stars import check_input_columns
 
-    check_input_columns(frame.columns, reddening, require_magnitudes)
+    check_input_columns(frame.columns, reddening, require_magnitudes, options)
     say_input_notes(frame.columns, reddening, magnitudes, log)
 
 
@@ -135,8 +135,9 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     date the star as ``estimate`` does with them: the figure's median and intervals are estimate's. Without it,
     estimate's defaults with ``seed``, ``prior`` (a :class:`~gyroage.core.priors.Prior`; None: the model's
     default) and ``reddening`` (a :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``).
-    Stars whose status is ``extrapolated`` are plotted too (their flags are named in the title); rows without an
-    age are a :class:`UserError`. ``log``: called with each line naming the columns read (the CLI prints them).
+    Stars whose status is ``extrapolated`` are plotted too; the title names every star's status, flags and
+    ``p_outlier``. Rows without an age are a :class:`UserError`. ``log``: called with each line naming the
+    columns read (the CLI prints them).
     """
     from dataclasses import replace
 
@@ -146,6 +147,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors, uses_magnitudes
     from gyroage.core.posterior import SUMMARY_COLUMNS
 
+    _check_true_age(true_age_myr)
     out_path, fmt = figure_target(output, fmt, dpi, "posterior")
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {method!r} (choose grid or mcmc)")
@@ -169,10 +171,11 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         post = estimate_with_posteriors(one, am.density, replace(base, n_grid=CURVE_POINTS))[1]
     x, pdf = np.asarray(post["log10_age"].iloc[0], float), np.asarray(post["pdf"].iloc[0], float)
     summ = grid_out
-    samples = None
+    samples, n_eff = None, None
     if method == "mcmc":
         summ, chain = estimate_with_posteriors(one, am.density, replace(base, method="mcmc"))
         samples = np.asarray(chain["log10_age"].iloc[0], float)
+        n_eff = float(summ["mcmc_n_eff"].iloc[0]) if "mcmc_n_eff" in summ else None
     s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}
     prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
     # the colour as used: converted (from bp_rp and a reddening, or teff, v_ks0, b_v0) when the input has one to convert
@@ -181,17 +184,28 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
     title = (f"{_label(frame, row)}:  $P_{{\\rm rot}}$ = {prot:.3g} d,  $(G_{{\\rm BP}}-G_{{\\rm RP}})_0$ = {colour:.3f}"
              f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method})")
-    final = summ["status"].iloc[0]
-    if final != statuses.OK:
-        flags = str(summ["age_flags"].iloc[0]).replace(";", ", ")
-        title += f"\nstatus {final}" + (f": {flags}" if flags else "")
-    fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr)
+    # status, flags and p_outlier as estimate writes them: an ``ok`` star can be flagged too (likely_outlier,
+    # pre_main_sequence_age), and the figure must not look cleaner than the table
+    flags = str(summ["age_flags"].iloc[0]).replace(";", ", ")
+    title += f"\nstatus {summ['status'].iloc[0]}" + (f": {flags}" if flags else "")
+    p_out = float(summ["p_outlier"].iloc[0])
+    if np.isfinite(p_out):
+        title += f";  p_outlier = {p_out:.2f}"
+    fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr, n_eff=n_eff)
     return save_figure(fig, out_path, fmt, dpi)
 
 
+def _check_true_age(true_age_myr: float | None) -> None:
+    """Refuse a reference age that cannot be drawn on the log age axis (inf broke the axis, 0 was ignored)."""
+    if true_age_myr is not None and not (np.isfinite(true_age_myr) and true_age_myr > 0):
+        raise UserError(f"--true-age-myr must be a positive number of Myr, not {true_age_myr:g}")
+
+
 def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "",
-                     true_age_myr: float | None = None):
+                     true_age_myr: float | None = None, n_eff: float | None = None):
     """The posterior figure (not saved): density against age on a log axis, intervals from ``summary``.
+
+    ``samples``: MCMC draws of log10 age to histogram; ``n_eff``: the chain's effective sample count, for their label.
 
     The x axis always covers the 95% interval, both the reported one and the
     density's own, with :data:`POSTERIOR_MARGIN_DEX` either side; where that
@@ -202,6 +216,7 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
 
     from gyroage.core.posterior import quantiles
 
+    _check_true_age(true_age_myr)
     x, pdf = np.asarray(log10_age, float), np.asarray(pdf, float)
     s = summary
     logq = lambda k: np.log10(s[k]) + 6  # noqa: E731
@@ -210,7 +225,7 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     body = np.flatnonzero(pdf >= 0.01 * pdf.max())  # the outlier term leaves a flat floor: ignore it
     xlo = min(max(x[0], x[body[0]] - 0.3), lo95 - POSTERIOR_MARGIN_DEX)
     xhi = max(min(x[-1], x[body[-1]] + 0.3), hi95 + POSTERIOR_MARGIN_DEX)
-    if true_age_myr:
+    if true_age_myr is not None:
         xlo, xhi = min(xlo, np.log10(true_age_myr) + 6 - 0.1), max(xhi, np.log10(true_age_myr) + 6 + 0.1)
     myr = lambda v: 10 ** (np.asarray(v) - 6)  # noqa: E731
 
@@ -223,12 +238,13 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     if samples is not None:
         bins = np.linspace(max(xlo, x[0]), min(xhi, x[-1]), 61)
         h, e = np.histogram(samples, bins=bins)  # per dex of all samples (some may fall off the axis), as the curve
-        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2,
-                  label=f"MCMC samples (n={samples.size})")
+        # the draws are kept from the (calibrated) chain, up to a fixed number: its n_eff says how many count
+        kept = f"{samples.size} kept" + (f", n_eff {n_eff:.0f}" if n_eff is not None and np.isfinite(n_eff) else "")
+        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2, label=f"MCMC samples ({kept})")
     ax.axvline(s["age_p50_myr"], color="#08306b", ls="--", lw=1.0, label="median")
     ax.plot([s["age_map_myr"]], [np.interp(np.log10(s["age_map_myr"]) + 6, x, pdf)], "o", ms=5, color="#08306b",
             mfc="white", label="MAP")
-    if true_age_myr:
+    if true_age_myr is not None:
         ax.axvline(true_age_myr, color="#238b45", lw=1.5, label="reference age")
     label = "outside the prior's ages"
     for a, b in ((xlo, x[0]), (x[-1], xhi)):
@@ -322,7 +338,7 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
 
         if colour_by:  # its refusal too comes before the lines naming the columns read
             io.require_column(list(frame.columns), colour_by)
-        _say_columns(frame, Reddening(), log)
+        _say_columns(frame, Reddening(), log, options=False)  # plot sequence has no --ebprp/--av/--ebv
     fig = sequence_figure(am, ages, frame, colour_by)
     return save_figure(fig, out_path, fmt, dpi)
 
@@ -405,9 +421,9 @@ def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by
     seq = SequenceDomain.from_card(card)
     if seq is not None and seq.kraft_break > xlo:
         ax.axvline(seq.kraft_break, color="0.35", lw=0.8, ls="-.", zorder=1, label="Kraft break")
-    ylo, yhi = 0.1, 100.0
-    if p.size:
-        ylo, yhi = min(ylo, p.min() / 1.3), max(yhi, p.max() * 1.3)
+    # 0.1-100 d at least, widened to every band drawn (10 Gyr M dwarfs reach ~165 d) and every data point
+    shown = np.concatenate([bands[..., [0, 2]][np.isfinite(bands[..., [0, 2]])], p])
+    ylo, yhi = min(0.1, shown.min() / 1.3), max(100.0, shown.max() * 1.3)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1, 10 read faster than powers
     ax.set_xlim(xlo, xhi)

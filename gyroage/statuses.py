@@ -44,7 +44,7 @@ ESTIMATE = {
                    "no log10 age in years within 3 widths of the age bounds (Myr given?), or a prior that "
                    "leaves the star no age on the grid",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
-    NO_GROUP: "group-age: the rows whose group cell is blank (counted, not dated)",
+    NO_GROUP: "group-age: the rows whose group cell is blank or NA, nan, --, N/A, null, None (counted, not dated)",
 }
 
 # The statuses only group-age gives (its rows are groups, not stars): not in estimate's list.
@@ -77,6 +77,10 @@ LIKELY_OUTLIER = "likely_outlier"
 PRE_MAIN_SEQUENCE_AGE = "pre_main_sequence_age"
 ABOVE_MAIN_SEQUENCE = "above_main_sequence"
 MANY_OUTLIERS = "many_outliers"
+MOST_MEMBERS_UNUSED = "most_members_unused"
+FEW_MEMBERS = "few_members"
+AGE_BEYOND_PRIOR_BOUND = "age_beyond_prior_bound"
+POOR_FIT = "poor_fit"
 FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
@@ -96,9 +100,23 @@ GROUP_FLAGS = {
                    "(odds over 20:1 for an outlier weight up to 0.6 against the one used): a member list with many "
                    "non-members, or a group the model does not hold (held out, the two oldest clusters); the joint age "
                    "may be pulled",
+    MOST_MEMBERS_UNUSED: "group-age: fewer than half of the group's members date it (the others have no usable "
+                         "period, colour or membership; those a membership of 0 calls non-members aside): the age "
+                         "rests on the few left, which need not be typical (stderr counts the reasons)",
+    FEW_MEMBERS: "group-age: fewer than 5 members date the group: its joint age rests on each one's period, and one "
+                 "star not yet spun down, or a binary, moves it (a 2 Gyr pair came out 162 Myr, outside both "
+                 "members' 68% intervals)",
+    AGE_BEYOND_PRIOR_BOUND: "group-age: most of the members' likelihood (flat in log age over the model's age grid) "
+                            "lies beyond a bound of the prior (--age-min-myr, --age-max-myr): the posterior piles "
+                            "against the bound, which sets the age",
+    POOR_FIT: "group-age: the members' periods do not follow the model's period distribution at the joint age and "
+              "their colours (their CDF values far from uniform, or their likelihood far below its expectation): "
+              "periods in hours, log10 or ln days, or frequencies read as days; a wrong colour; or a population the "
+              "model does not hold",
 }
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning.
 FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE)
-GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS)
+GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND,
+                    POOR_FIT)

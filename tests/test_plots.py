@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -257,3 +259,78 @@ def test_plot_sequence_refuses_ages_outside_the_models_grid(tmp_path, model):
     assert "--age" in res.stderr and "1-10000 Myr" in res.stderr and not out.exists()
     q = model.period_quantiles([500.0, 1e5], [1.0, 1.0])
     assert np.isfinite(q[0]).all() and np.isnan(q[1]).all()
+
+
+def test_posterior_title_names_flags_and_p_outlier_of_ok_stars(tmp_path, figures):
+    """An ``ok`` star's flags (pre_main_sequence_age, likely_outlier) and its p_outlier were left off the figure."""
+    from gyroage.plots import plot_posterior
+
+    csv = tmp_path / "okflags.csv"
+    pd.DataFrame({"name": ["pms", "out", "plain"], "prot": [1.516764, 0.125432, 10.0],
+                  "bp_rp0": [1.1, 2.4, 1.2]}).to_csv(csv, index=False)
+    est = run_cli("estimate", str(csv), "-q")
+    assert est.returncode == 0, est.stderr
+    table = pd.read_csv(io.StringIO(est.stdout), keep_default_na=False)
+    assert list(table["status"]) == ["ok"] * 3
+    assert list(table["age_flags"]) == ["pre_main_sequence_age", "likely_outlier", ""]
+    for row in range(3):
+        plot_posterior(str(csv), row, tmp_path / f"p{row}.png")
+        title = figures[-1].axes[0].get_title(loc="left")
+        flags = table["age_flags"].iloc[row]
+        assert (f"status ok: {flags}" in title) if flags else ("status ok" in title and ": " not in title.split("\n")[1])
+        assert f"p_outlier = {table['p_outlier'].iloc[row]:.2f}" in title, title
+
+
+@pytest.mark.parametrize("age", ["inf", "-5", "nan", "0"])
+def test_plot_posterior_true_age_must_be_finite_and_positive(tmp_path, stars_csv, age):
+    """--true-age-myr inf was a ValueError traceback, -5 and nan a legend entry with no line, 0 silently ignored."""
+    out = tmp_path / "p.png"
+    res = run_cli("plot", "posterior", str(stars_csv), "-o", str(out), f"--true-age-myr={age}")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "--true-age-myr" in res.stderr
+    assert not out.exists()
+
+
+def test_plot_errors_name_only_options_the_command_has(tmp_path, stars_csv):
+    """plot sequence (no reddening options) said 'give --ebprp, --av or --ebv'; plot posterior (no --processes)
+    said '... --processes >= 1' for a bad --walkers."""
+    obs = tmp_path / "obs.csv"
+    obs.write_text("id,prot,bp_rp\ns1,10.0,1.0\n")
+    res = run_cli("plot", "sequence", "--data", str(obs), "-o", str(tmp_path / "s.png"))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "found BP-RP but no reddening: add an E(BP-RP), A_V or E(B-V) column" in res.stderr
+    assert "--ebprp" not in res.stderr and "--av" not in res.stderr
+    for opt, value, says in (("--walkers", "0", "--walkers must be even and >= 6"),
+                             ("--max-steps", "10", "--max-steps must be >= 50")):
+        res = run_cli("plot", "posterior", str(stars_csv), "--method", "mcmc", opt, value, "-o", str(tmp_path / "p.png"))
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert says in res.stderr and "--processes" not in res.stderr, res.stderr
+
+
+def test_sequence_axis_shows_every_band_without_data(tmp_path, figures):
+    """Without data the period axis was fixed at 0.1-100 d: the 10 Gyr band (up to ~165 d at 2.2 mag) was cut off,
+    and so was the 2.5 Gyr band's lower edge (0.08 d among the bluest stars)."""
+    from gyroage.plots import plot_sequence
+
+    plot_sequence(tmp_path / "s.png", [2500.0, 10000.0])
+    ax = figures[-1].axes[0]
+    ylo, yhi = ax.get_ylim()
+    drawn = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines() if len(line.get_ydata()) > 2])
+    assert drawn.size and np.all(np.isfinite(drawn))
+    assert ylo <= drawn.min() and drawn.max() <= yhi, (ylo, yhi, drawn.min(), drawn.max())
+    assert ylo <= 0.1 and yhi >= 100.0  # never narrower than before
+
+
+def test_mcmc_histogram_label_gives_the_effective_sample_count(tmp_path):
+    """--max-steps 60 labelled the histogram 'MCMC samples (n=1000)' from 16 walkers x 60 steps less burn-in: the
+    1000 are draws kept from the (calibrated) chain; the label now also gives estimate's mcmc_n_eff."""
+    csv = tmp_path / "sun.csv"
+    csv.write_text("name,prot,bp_rp0\nSun,25.4,0.82\n")
+    est = run_cli("estimate", str(csv), "--method", "mcmc", "--max-steps", "60", "-q")
+    assert est.returncode == 0, est.stderr
+    n_eff = float(pd.read_csv(io.StringIO(est.stdout))["mcmc_n_eff"].iloc[0])
+    out = tmp_path / "p.svg"
+    res = run_cli("plot", "posterior", str(csv), "--method", "mcmc", "--max-steps", "60", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    svg = out.read_text()
+    assert f"MCMC samples (1000 kept, n_eff {n_eff:.0f})" in svg and "n=1000" not in svg

@@ -12,18 +12,21 @@ threads.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gyroage import io, statuses
-from gyroage.columns import name_conversions
-from gyroage.core.density import FlowDensity, check_outlier_weight
+from gyroage import statuses
+from gyroage.columns import duplicate_notes, name_conversions
+from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels
+from gyroage.core.density import FlowDensity, check_outlier_weight, underflow_ignored
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
     EstimateSettings,
@@ -31,6 +34,7 @@ from gyroage.core.estimate import (
     grid_rows,
     height_columns,
     main_sequence_term,
+    text_types,
 )
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import (
@@ -44,7 +48,7 @@ from gyroage.core.posterior import (
 )
 from gyroage.core.priors import Prior, check_model_grid, grid_step_note
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
-from gyroage.errors import UserError
+from gyroage.errors import UserError, whole_number
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 # log10 slack at the ends of the age grid: 10 ** (x - 6) Myr back to log10 may land an ulp outside
@@ -52,27 +56,17 @@ _AGE_SLACK = 1e-9
 # Stars per block of sample_periods / period_quantiles: each star is evaluated at n_points periods (~33 KB a star at
 # 1024 points), so a block of 2048 holds ~70 MB however many stars are asked for.
 PERIOD_BLOCK_STARS = 2048
+# Fewest period points of sample_periods / period_quantiles' inverse CDF: 128 hold the shipped model's quantiles
+# within ~1% of 4096 points' (a narrow 700 Myr sequence); 2 points put a Sun-like star's median at 2.6 d, not 12.6.
+MIN_PERIOD_POINTS = 128
 
 
-def _cells(values) -> np.ndarray:
-    """``values`` as an array: numbers as float64, anything else (text, None, pd.NA) as objects.
-
-    Objects keep their text for :func:`gyroage.io.numeric` and :func:`gyroage.io.unparsed`, so an array cell is
-    read as a CSV cell is: "12" a number, "NA" not given, "abc" a bad value (a status, not an exception).
-    """
-    a = np.asarray(values)
-    return a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)
-
-
-def _numbers(values) -> tuple[np.ndarray, np.ndarray]:
-    """(``values`` as float64, NaN where not a number; True where a cell is text that is neither a number nor a
-    missing-value token), both of ``values``' shape."""
-    a = _cells(values)
-    if a.dtype != object:
-        return a, np.zeros(a.shape, dtype=bool)
-    frame = pd.DataFrame({"v": a.reshape(-1)})
-    v = io.numeric(frame, "v")
-    return v.reshape(a.shape), io.unparsed(frame, "v", v).reshape(a.shape)
+def _period_points(n_points) -> int:
+    """``n_points`` checked: a whole number (``int(2.5)`` was a 2-point grid) of at least :data:`MIN_PERIOD_POINTS`."""
+    whole_number(n_points, "n_points")
+    if n_points < MIN_PERIOD_POINTS:
+        raise ValueError(f"n_points must be at least {MIN_PERIOD_POINTS} (fewer points make the periods up)")
+    return int(n_points)
 
 
 @dataclass(frozen=True)
@@ -110,6 +104,7 @@ class Posterior:
 
     @property
     def age_grid_myr(self) -> np.ndarray:
+        """The age grid in Myr (``10 ** (grid - 6)``), shape (n_grid,): the ages ``pdf`` is given at."""
         return 10 ** (self.grid - 6)
 
     def __len__(self) -> int:
@@ -135,9 +130,7 @@ class Posterior:
     def quantile(self, q) -> np.ndarray:
         """Age quantiles in Myr (linear in the CDF between grid points; 0 and 1: the ends of the posterior's support,
         which a bounded prior may hold inside the grid); shape ``shape + np.shape(q)``."""
-        qs = np.atleast_1d(np.asarray(q, dtype=float))
-        if np.any((qs < 0) | (qs > 1)):
-            raise ValueError("quantile levels must be in [0, 1]")
+        qs = np.atleast_1d(quantile_levels(q))
         ok, pdf = self._rows()
         out = np.full(ok.shape + qs.shape, np.nan)
         if ok.any():
@@ -155,7 +148,8 @@ class Posterior:
             cols["p_outlier"] = self.p_outlier.reshape(-1)
             cols["age_flags"] = self.age_flags.reshape(-1)
         cols["status"] = self.status.reshape(-1)
-        return pd.DataFrame(cols)
+        frame = pd.DataFrame(cols)
+        return text_types(frame, frame.columns) if len(frame) == 0 else frame
 
 
 def _warn_grid_step(settings: EstimateSettings) -> None:
@@ -173,12 +167,18 @@ class AgeModel:
     --------
     >>> model = AgeModel.load()
     >>> post = model.posterior(prot=[25.4, 8.0], bp_rp0=[0.82, 1.1])
-    >>> post.summaries()["age_p50_myr"]          # medians, Myr
-    >>> post.to_frame()                            # one row per star, with status
-    >>> model.sample_periods(age_myr=700, bp_rp0=1.0, n=1000)
+    >>> post.summaries()["age_p50_myr"].round(-1)  # medians, Myr
+    array([3130.,  240.])
+    >>> list(post.to_frame()["status"])            # one row per star, with status
+    ['ok', 'ok']
+    >>> model.sample_periods(age_myr=700, bp_rp0=1.0, n=1000).shape  # periods, days
+    (1000,)
     """
 
     def __init__(self, density: FlowDensity, *, notes: bool = True) -> None:
+        if not isinstance(density, FlowDensity):  # AgeModel("models") failed as 'str' has no attribute 'card'
+            raise TypeError(f"AgeModel takes a FlowDensity, not {type(density).__name__}: to load a model from a "
+                            "path, use AgeModel.load(path)")
         self.density = density
         self.card: ModelCard = density.card
         # as estimate says on stderr: uncalibrated intervals would otherwise pass for the shipped model's, and graphs
@@ -192,8 +192,10 @@ class AgeModel:
         """The shipped model, or the one at ``path`` (a directory, card JSON or ONNX file beside its card).
 
         Every file the card lists is checked against its SHA-256; a missing,
-        corrupted or mismatched file raises :class:`gyroage.errors.ModelError`. ``notes``: warn of an uncalibrated
-        model or stale posterior graphs (:func:`gyroage.core.modelcard.model_notes`).
+        corrupted or mismatched file raises :class:`gyroage.errors.ModelError`. ``threads``: onnxruntime batches run
+        on this many threads at once (``None`` or 0: the CPUs this process may use; a whole number, else a
+        TypeError). ``notes``: warn of an uncalibrated model or stale posterior graphs
+        (:func:`gyroage.core.modelcard.model_notes`).
         """
         return cls(FlowDensity(path, threads=threads), notes=notes)
 
@@ -201,9 +203,15 @@ class AgeModel:
         return f"AgeModel({str(self.density.onnx_path.parent)!r})"
 
     @property
-    def domain(self) -> dict[str, list[float]]:
-        """The ranges the model was trained on (log10 Prot [d], (BP-RP)0, its uncertainty, log10 age [yr])."""
-        return self.card.domain
+    def domain(self) -> dict[str, Any]:
+        """The ranges the model was trained on, a copy of the card's ``domain``: ``[lo, hi]`` lists under
+        ``log10_prot`` (log10 days), ``bp_rp0``, ``bp_rp0_err`` (mag) and ``log10_age_trained`` (log10 yr), and under
+        ``sequence`` the per-colour-bin ranges behind ``age_flags`` (a dict of lists and a ``rule`` text).
+
+        A copy: changing it leaves the model alone (the card's own dict, changed, moved the domain every later call
+        checked stars against).
+        """
+        return copy.deepcopy(self.card.domain)
 
     @property
     def default_prior(self) -> Prior:
@@ -224,7 +232,7 @@ class AgeModel:
         Beyond its grid the flow extrapolates to nonsense (0.2-0.8 d periods for a Sun-like star at 100 Gyr). NaN
         per element, as for a colour outside the trained domain, so one such age does not stop a vectorised call.
         """
-        age = _numbers(age_myr)[0]
+        age = numbers_of(age_myr, "age_myr")[0]
         lo, hi = (float(g) for g in (self.card.age_grid["log10_age_min"], self.card.age_grid["log10_age_max"]))
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.log10(age) + 6
@@ -240,11 +248,14 @@ class AgeModel:
         """
         given = {k: v for k, v in zip(_COLUMNS, (prot, bp_rp0, bp_rp0_err)) if v is not None}
         given.update({k: v for k, v in (colours or {}).items() if v is not None})
-        arrays = np.broadcast_arrays(*(np.atleast_1d(_cells(a)) for a in (*given.values(), *extra)))
+        arrays = np.broadcast_arrays(*(np.atleast_1d(cells(a, k)) for k, a in given.items()),
+                                     *(np.atleast_1d(a) for a in extra))
         shape = arrays[0].shape
         frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
         return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
 
+    @underflow_ignored
+    @in_keywords()
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
                        check_domain: bool = True) -> np.ndarray:
         """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
@@ -252,7 +263,8 @@ class AgeModel:
         Includes the outlier mixture (``outlier_weight``: ``None`` for the
         card's). NaN where a star is invalid, (with ``check_domain``) outside
         the trained domain, or where the age is not finite or lies outside
-        :attr:`age_range_myr` (the card's age grid: beyond it the flow extrapolates).
+        :attr:`age_range_myr` (the card's age grid: beyond it the flow extrapolates). The third argument is the age,
+        where :meth:`posterior` takes the colour error: give ``age_myr=`` and ``bp_rp0_err=`` by name.
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
         stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr))
@@ -266,6 +278,8 @@ class AgeModel:
                                              stars.bp_rp0_err[use], outlier_weight=outlier_weight)
         return out.reshape(shape)
 
+    @underflow_ignored
+    @in_keywords()
     def posterior(self, prot, bp_rp0=None, bp_rp0_err=None, prior: Prior | None = None, n_grid: int | None = None,
                   outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,
@@ -323,7 +337,11 @@ class AgeModel:
                          p_out.reshape(shape), flags.reshape(shape), height)
 
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
-        """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status."""
+        """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status.
+
+        Warns (UserWarning) where the command line says so on stderr: a column whose name converts its values
+        (``Prot [h]``), several columns of one quantity (which is used).
+        """
         # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"estimate takes a pandas DataFrame of stars, not {type(frame).__name__} (arrays: use "
@@ -332,16 +350,15 @@ class AgeModel:
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
-        line = name_conversions(list(frame.columns))
-        if line:  # the command line always says a value changed on reading; a pipeline gets a warning
-            warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
+        # what the command line says on stderr, a pipeline gets as warnings: a value changed on reading, and which
+        # of several columns of one quantity is read (the others' values are silently not used)
+        for line in [*duplicate_notes(list(frame.columns)), name_conversions(list(frame.columns))]:
+            if line:
+                warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
         _warn_grid_step(s)
-        out = estimate_chunk(frame, self.density, s)
-        # estimate_chunk numbers its rows 0..n-1 (the CLI writes no index); a pipeline assigning a column back to a
-        # filtered frame aligns on the index, so it must be the input's
-        out.index = frame.index
-        return out
+        return estimate_chunk(frame, self.density, s)  # with frame's index, so a column assigned back aligns
 
+    @underflow_ignored
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,
                        n_points: int = 1024) -> np.ndarray:
         """Draw ``n`` periods (days) per (age, colour) pair from the flow, to forward-model populations.
@@ -350,7 +367,8 @@ class AgeModel:
         log10-period domain: needs only the density graph. Output shape: the
         inputs' broadcast shape + ``(n,)``; NaN for an invalid colour, a
         colour outside the trained domain, or an age that is not finite or lies
-        outside :attr:`age_range_myr` (the card's age grid). Reproducible with ``seed``.
+        outside :attr:`age_range_myr` (the card's age grid). Reproducible with ``seed``. ``n_points``: the inverse
+        CDF's period grid (at least :data:`MIN_PERIOD_POINTS`).
         """
         # int(2.5) would quietly give 2 draws; a bool or text is a slip too
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -358,8 +376,9 @@ class AgeModel:
         n = int(n)
         if n < 0:
             raise ValueError("n must be >= 0")
-        err, err_text = _numbers(np.nan if bp_rp0_err is None else bp_rp0_err)
-        age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), _numbers(bp_rp0)[0], err,
+        n_points = _period_points(n_points)
+        err, err_text = numbers_of(np.nan if bp_rp0_err is None else bp_rp0_err, "bp_rp0_err")
+        age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), numbers_of(bp_rp0, "bp_rp0")[0], err,
                                                          err_text)
         shape = age.shape
         age, colour, err, err_text = (a.reshape(-1) for a in (age, colour, err, err_text))
@@ -373,24 +392,26 @@ class AgeModel:
             out[use] = self._period_quantiles(age[use], colour[use], err[use], u, n_points)  # inverse CDF at uniform draws
         return out.reshape(shape + (n,))
 
+    @underflow_ignored
     def period_quantiles(self, age_myr, bp_rp0, qs=(0.16, 0.5, 0.84), n_points: int = 1024) -> np.ndarray:
         """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
 
-        The card's default colour error; shape (len(age_myr), len(qs)). NaN rows where :meth:`sample_periods` gives
+        The card's default colour error; shape ``(len(age_myr),) + np.shape(qs)``: (stars, len(qs)), or (stars,) for
+        one level given as a scalar, as :meth:`Posterior.quantile`. ``n_points``: the inverse CDF's period grid (at
+        least :data:`MIN_PERIOD_POINTS`). NaN rows where :meth:`sample_periods` gives
         NaN: an age outside :attr:`age_range_myr` or not finite, a colour outside the trained domain (where the flow's
         periods would be made up). A level outside [0, 1] is a ValueError, as in :meth:`Posterior.quantile`.
         """
-        levels = np.asarray(qs, dtype=float)
-        if not np.all((levels >= 0) & (levels <= 1)):
-            raise ValueError("quantile levels must be in [0, 1]")
+        levels = quantile_levels(qs)
+        n_points = _period_points(n_points)
         age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr).reshape(-1),
-                                          _numbers(bp_rp0)[0].reshape(-1))
-        out = np.full((len(age), len(qs)), np.nan)
+                                          numbers_of(bp_rp0, "bp_rp0")[0].reshape(-1))
+        out = np.full((len(age), levels.size), np.nan)
         use = np.isfinite(age) & colour_in_domain(colour, self.card)
         if use.any():
             err = np.full(int(use.sum()), self.card.default_bp_rp0_err)
-            out[use] = self._period_quantiles(age[use], colour[use], err, qs, n_points)
-        return out
+            out[use] = self._period_quantiles(age[use], colour[use], err, levels.reshape(-1), n_points)
+        return out.reshape((len(age),) + levels.shape)
 
     def _period_quantiles(self, age, colour, err, levels, n_points: int) -> np.ndarray:
         """Inverse CDF of the flow on a fine grid over the card's log10-period domain; ``levels`` (Q,) or (stars, Q).
@@ -414,8 +435,13 @@ class AgeModel:
             out[a:b] = 10 ** quantiles(np.exp(lp - lp.max(axis=1, keepdims=True)), x, levels[a:b] if per_star else levels)
         return out
 
+    @underflow_ignored
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
-        """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation)."""
+        """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation; masked cells NaN)."""
+        prot, bp_rp0, bp_rp0_err, log10_age_grid = (
+            np.asarray(cells(a, k), dtype=float) for k, a in (("prot", prot), ("bp_rp0", bp_rp0),
+                                                                ("bp_rp0_err", bp_rp0_err),
+                                                                ("log10_age_grid", log10_age_grid)))
         return grid_log_likelihood(self.density, np.log10(prot), bp_rp0, bp_rp0_err, log10_age_grid)
 
 

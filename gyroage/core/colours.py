@@ -102,6 +102,9 @@ COLUMNS = ("colour_source", "bp_rp0_used", "bp_rp0_err_used", "ebprp_used", "ebp
 MISSING_COLOUR = io.MISSING_COLOUR
 NO_REDDENING = ("found BP-RP but no reddening: give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column "
                 "(or name the column bp_rp0 if it is already de-reddened)")
+# The same for a command that takes no reddening options (plot sequence): only the file can give one.
+NO_REDDENING_COLUMN = ("found BP-RP but no reddening: add an E(BP-RP), A_V or E(B-V) column "
+                       "(or name the column bp_rp0 if it is already de-reddened)")
 
 
 def _check(name: str, value: float | None, minimum: float = 0.0) -> None:
@@ -192,14 +195,17 @@ class Colours:
     problem: np.ndarray  # a conversion status per row ('' if none)
 
 
-def required_colour(found: dict[str, str], reddening: Reddening | None = None) -> None:
-    """A one-line :class:`UserError` when the matched columns (and options) give no way to a (BP-RP)0."""
+def required_colour(found: dict[str, str], reddening: Reddening | None = None, options: bool = True) -> None:
+    """A one-line :class:`UserError` when the matched columns (and options) give no way to a (BP-RP)0.
+
+    ``options``: whether the command has ``--ebprp``/``--av``/``--ebv`` (else the message names only columns).
+    """
     red = reddening or Reddening()
     if not any(c in found for c in io.COLOUR_SOURCES):
         raise UserError(MISSING_COLOUR)
     has_reddening = red.given or any(name in found for name, _, _ in REDDENINGS)
     if "bp_rp" in found and not has_reddening and "bp_rp0" not in found:
-        raise UserError(NO_REDDENING + _no_reddening_hints(found))
+        raise UserError((NO_REDDENING if options else NO_REDDENING_COLUMN) + _no_reddening_hints(found))
     if red.given and "bp_rp" not in found:
         raise UserError("--ebprp/--av/--ebv de-redden an observed colour, but the input has no bp_rp column")
 

@@ -7,12 +7,16 @@ faster than one huge batch (measured in docs/performance.md).
 
 from __future__ import annotations
 
+import functools
 import json
 import numbers
 import os
 import threading
+import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 
@@ -25,9 +29,11 @@ from gyroage.core.modelcard import (
     outlier_log_density,
     refuse_newer_format,
 )
-from gyroage.errors import ModelError, UserError
+from gyroage.errors import ModelError, UserError, whole_number
 
 DEFAULT_BATCH = 8192
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def default_threads() -> int:
@@ -92,13 +98,14 @@ class FlowDensity:
             onnx_path = model_dir / DENSITY_FILE
             self.session = make_session(onnx_path, 1)
         self.onnx_path = Path(onnx_path)
-        self.threads = int(threads) if threads else default_threads()
+        self.threads = check_threads(threads) or default_threads()
         names = sorted(i.name for i in self.session.get_inputs())
         if names != sorted(DENSITY_INPUTS):
             raise ModelError(f"{onnx_path} is not a gyroage density graph (inputs {', '.join(names)})")
         self.batch = int(batch)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        _LIVE.add(self)  # a forked child gets a pool of its own (_after_fork)
         self.outlier_weight = float(self.card.outlier["weight"])
         self.outlier_log_density = outlier_log_density(self.card.outlier["log10_prot_range"])
 
@@ -183,8 +190,65 @@ class FlowDensity:
                            self.outlier_log_density)
 
 
+def underflow_ignored(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` run with numpy's default for underflow (ignored), whatever the caller's ``np.seterr``.
+
+    Densities far in a posterior's tail underflow to 0 in exp and matmul, as they should; a pipeline's
+    ``np.seterr(all="raise")`` turned that into a FloatingPointError. Only the reporting changes, never a number.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with np.errstate(under="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def as_density(model, name: str = "density") -> FlowDensity:
+    """``model`` itself when a :class:`FlowDensity`, an :class:`~gyroage.AgeModel`'s ``.density``; anything else a
+    one-line TypeError (a deep AttributeError, 'AgeModel' has no 'log_prob_grid', said nothing of what to pass)."""
+    if isinstance(model, FlowDensity):
+        return model
+    inner = getattr(model, "density", None)
+    if isinstance(inner, FlowDensity):
+        return inner
+    raise TypeError(f"{name} must be a FlowDensity (AgeModel.load().density) or an AgeModel, "
+                    f"not {type(model).__name__}")
+
+
+def check_threads(threads) -> int:
+    """``threads`` as an int (0 for None: the CPUs available); a TypeError for anything but a whole number
+    (``int(2.5)`` quietly ran 2, "2" ran too) and a ValueError below 0, as ``--threads`` refuses it."""
+    if threads is None:
+        return 0
+    whole_number(threads, "threads")
+    if threads < 0:
+        raise ValueError("threads must be >= 0 (0 or None: the CPUs available)")
+    return int(threads)
+
+
 _CACHE: dict[tuple, FlowDensity] = {}
 _CACHE_LOCK = threading.Lock()
+# Every density that may hold a thread pool, for _after_fork (weak: a density is not kept alive for it).
+_LIVE: weakref.WeakSet[FlowDensity] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    """In a forked child: forget the parent's thread pools and locks.
+
+    A child inherits a started pool without its threads (fork copies only the calling thread): its first batch
+    waited forever for a worker that does not exist (a model used once in the parent hung every
+    ``multiprocessing`` fork worker). A lock some parent thread held at the fork would never be released either.
+    Runs while the child still has one thread, so nothing races it.
+    """
+    global _CACHE_LOCK
+    _CACHE_LOCK = threading.Lock()
+    for density in list(_LIVE):
+        density._pool, density._pool_lock = None, threading.Lock()  # the next batch starts a new pool
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to recover from
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def cached_density(model: str | Path | None = None, threads: int | None = None, batch: int = DEFAULT_BATCH,

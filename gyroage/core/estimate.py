@@ -16,7 +16,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
-from gyroage.core.density import FlowDensity, check_outlier_weight
+from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
@@ -68,12 +68,14 @@ class EstimateSettings:
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None,
                    on_block: Callable[[int], None] | None = None, first_row: int = 0) -> pd.DataFrame:
-    """Every input row and column, in order, plus age summaries (Myr), ``p_outlier``, ``age_flags`` and ``status``.
+    """Every input row and column, in order and with ``frame``'s index, plus age summaries (Myr), ``p_outlier``,
+    ``age_flags`` and ``status``.
 
     Ages are those of a rotation-sequence member; ``p_outlier`` is the
     probability that the star is not one. ``settings.method`` is ``grid``
     (default) or ``mcmc`` (emcee-style sampler with colour/period nuisance
     parameters; adds ``mcmc_tau``, ``mcmc_acceptance``, ``mcmc_n_eff``).
+    ``density``: the model's :class:`FlowDensity` (an :class:`~gyroage.AgeModel` is taken for its ``.density``).
     ``columns`` maps canonical input names to the frame's (found by alias when ``None``).
     ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
     ``first_row``: the frame's first row in the whole input (0-based). mcmc keys each star's random stream by the
@@ -104,10 +106,12 @@ def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.Da
     return io.prefix_clashes(ids, POSTERIOR_COLUMNS)
 
 
+@underflow_ignored
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None,
               first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    density = as_density(density)
     whole_number(first_row, "first_row")
     if first_row < 0:
         raise ValueError("first_row must be >= 0")
@@ -354,9 +358,23 @@ def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] |
 
 
 def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarray) -> pd.DataFrame:
-    """Input columns (clashing names kept as ``input_<name>``) plus the result columns."""
+    """Input columns (clashing names kept as ``input_<name>``) plus the result columns, with ``frame``'s index.
+
+    The index is the input's: a pipeline assigning a column back to the frame it filtered aligns on it (numbered
+    0..n-1, the ages of a filtered frame landed on other stars). The writers never write it.
+    """
     out = io.prefix_clashes(frame, [*results, "status"])
-    for name, values in results.items():
+    for name, values in {**results, "status": status}.items():
         out[name] = values
-    out["status"] = status
-    return out
+    out.index = frame.index
+    return text_types(out, [*results, "status"]) if len(out) == 0 else out
+
+
+def text_types(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``frame`` (no rows) with its object ``columns`` in the type pandas gives a column of text: with no cell to
+    infer it from, status and age_flags were object (Parquet: null), strings when a row came out."""
+    text = pd.Series([""]).dtype
+    for name in columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].astype(text)
+    return frame

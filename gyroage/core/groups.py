@@ -15,8 +15,9 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
-from gyroage.core.density import FlowDensity, check_outlier_weight
+from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier
 from gyroage.core.domain import AGE_OUTSIDE_MAX, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
+from gyroage.core.grid_cdf import cdf
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
 from gyroage.core.posterior import (
@@ -32,8 +33,13 @@ from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.errors import UserError, check_grid
 
-# Columns that name a star's group: without --by, several values in one of them are refused, never pooled.
-GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc")
+# Columns that name a star's group: without --by, several values in one of them are refused, never pooled (names are
+# compared by io.column_key: Cluster_ID and ClusterID alike).
+GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc", "cl", "cluster_id",
+                      "oc_name", "assoc", "mg", "region", "group_name", "clust")
+# Columns that name a star or its group: refused only when their values repeat (on average 2 rows or more a value),
+# as a cluster's name does; a column of star names is no group column.
+NAME_COLUMN_NAMES = ("name", "target")
 # The group of every row when no group column is named and the rows come from stdin (from a file: its name).
 WHOLE_TABLE = "all"
 # The largest membership probability taken (as 1): a probability rounded up, never a percentage.
@@ -42,6 +48,28 @@ MEMBERSHIP_MAX = 1.0001
 # compared at, and the log odds over the weight used above which the group is flagged (20:1).
 OUTLIER_WEIGHTS_TRIED = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MANY_OUTLIERS_LOG_ODDS = 3.0
+# age_beyond_prior_bound: the ages (over the card's grid, uniform in log age) the members' likelihood is summed on, and
+# the share of it beyond a prior bound above which the group is flagged.
+BOUND_CHECK_POINTS = 401
+BEYOND_BOUND_MASS = 0.5
+# poor_fit (review R, finding 3; thresholds from the 26 catalogue clusters in-sample, none flagged, against their
+# periods in hours, log10 or ln days and as frequencies): each used member's period is set against the model's period
+# distribution (the flow mixed with the outlier term) at the group's joint median age and the member's colour, on
+# FIT_PERIOD_POINTS log10 periods over the card's period domain. Flagged when the members' CDF values are far from
+# uniform (Kolmogorov-Smirnov D above POOR_FIT_KS_D and above the 1% critical value POOR_FIT_KS_COEF / sqrt(n);
+# catalogue: at most 0.18 with 20 members or more) or when their log-likelihoods fall short of their expectation by
+# more than POOR_FIT_MEAN_NATS a member with z below POOR_FIT_Z (catalogue: at worst -0.29 nats, z -3.1).
+FIT_PERIOD_POINTS = 256
+FIT_BLOCK_MEMBERS = 4096
+POOR_FIT_KS_D = 0.25
+POOR_FIT_KS_COEF = 1.63
+POOR_FIT_MEAN_NATS = -0.5
+POOR_FIT_Z = -4.0
+# few_members: a group dated from fewer used members than this carries the caution.
+FEW_MEMBERS_MIN = 5
+# Why a member with a usable period and colour is left out by its --membership value (the others: its row status).
+MEMBERSHIP_MISSING = "membership_missing"
+MEMBERSHIP_ZERO = "membership_zero"
 
 
 @dataclass
@@ -56,6 +84,11 @@ class GroupPosterior:
     # per group, ln of the largest evidence at a larger outlier weight (OUTLIER_WEIGHTS_TRIED) over the evidence at
     # the weight used (NaN: no used members; -inf: no larger weight tried)
     outlier_log_odds: np.ndarray | None = None
+    # per group, the rows not called non-members by a membership of 0 or below (None: n_stars): most_members_unused
+    # compares n_used with it
+    n_members: np.ndarray | None = None
+    # per group, whether most of its members' likelihood lies beyond a prior bound (None or False: not checked)
+    beyond_bound: np.ndarray | None = None
 
     def summaries(self) -> dict[str, np.ndarray]:
         """Percentiles and MAP in Myr (NaN for groups without usable members)."""
@@ -169,30 +202,58 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     n_groups = len(labels)
     n_stars = np.bincount(gid, minlength=n_groups)
     n_used = np.bincount(gid[use], minlength=n_groups)
+    n_members = n_stars - np.bincount(gid[np.isfinite(m) & (m <= 0)], minlength=n_groups)
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
     total = np.zeros((n_groups, len(grid)))
     log_prior = grid_log_prior(prior, grid)
     odds = np.full(n_groups, np.nan)
+    beyond = np.zeros(n_groups, dtype=bool)
     if use.any():
         w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
         idx = np.flatnonzero(use)
         sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
-        # every grid point evaluated (no refinement): group posteriors are narrow
-        lf = colour_marginal_log_likelihood(density, log10_prot[idx], bp_rp0[idx], bp_rp0_err[idx], grid, sig,
-                                            refine_tol=None).astype(np.float64)
-        total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
-        height = np.zeros_like(total)
-        if main_sequence is not None and abs_g is not None:
-            err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
-            term = main_sequence.log_likelihood(bp_rp0[idx], np.asarray(abs_g)[idx], grid, err)
-            np.add.at(height, gid[idx], term)
-            total = total + height
+
+        def log_likelihood(ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """(members' flow log-likelihoods, each group's total, its height term) on the log10 ages ``ages``."""
+            # every grid point evaluated (no refinement): group posteriors are narrow
+            lf = colour_marginal_log_likelihood(density, log10_prot[idx], bp_rp0[idx], bp_rp0_err[idx], ages, sig,
+                                                refine_tol=None).astype(np.float64)
+            total = group_log_likelihood(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density)
+            height = np.zeros_like(total)
+            if main_sequence is not None and abs_g is not None:
+                err = None if abs_g_err is None else np.asarray(abs_g_err)[idx]
+                term = main_sequence.log_likelihood(bp_rp0[idx], np.asarray(abs_g)[idx], ages, err)
+                np.add.at(height, gid[idx], term)
+                total = total + height
+            return lf, total, height
+
+        lf, total, height = log_likelihood(grid)
         odds = _outlier_log_odds(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density,
                                  total + log_prior, height + log_prior)
         odds[n_used == 0] = np.nan
+        beyond = _beyond_prior_bounds(prior, density.card.age_grid, lambda ages: log_likelihood(ages)[1])
+        beyond &= n_used > 0
     pdf = calibrate_under_prior(normalise(total + log_prior, grid), total, log_prior, grid,
                                 lambda p: smear(p, grid, systematic_dex))
-    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds)
+    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds, n_members, beyond)
+
+
+def _beyond_prior_bounds(prior: Prior, card_grid, log_likelihood) -> np.ndarray | bool:
+    """Per group, whether most of its likelihood (flat in log age over the card's ``age_grid``) lies beyond one of
+    the prior's bounds: the posterior then piles against that bound, which sets its age (M67 came out 884 Myr under
+    --age-max-myr 1000). ``log_likelihood``: each group's total log-likelihood on given log10 ages. False when the
+    bounds are the card's (nothing lies beyond them, and nothing more is computed)."""
+    lo, hi = float(card_grid["log10_age_min"]), float(card_grid["log10_age_max"])
+    if prior.log10_age_min <= lo and prior.log10_age_max >= hi:
+        return False
+    ages = age_grid(lo, hi, BOUND_CHECK_POINTS)
+    ll = log_likelihood(ages)
+    with np.errstate(invalid="ignore"):  # a group whose likelihood is -inf everywhere: NaN, never flagged
+        p = np.exp(ll - ll.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+    below = p[:, ages < prior.log10_age_min].sum(axis=1)
+    above = p[:, ages > prior.log10_age_max].sum(axis=1)
+    return (below > BEYOND_BOUND_MASS) | (above > BEYOND_BOUND_MASS)
 
 
 def _outlier_log_odds(lf: np.ndarray, gid: np.ndarray, n_groups: int, membership: np.ndarray, weight: float,
@@ -251,17 +312,37 @@ def check_group_options(n_grid: int, outlier_weight: float | None, systematic_de
         raise UserError("--systematic-dex must be >= 0 and finite")
 
 
+@dataclass
+class GroupAges:
+    """:func:`run_group_ages`' result: the output table, and why members were left out."""
+
+    table: pd.DataFrame
+    # rows with a group but not in its n_used, by reason (their row status, or MEMBERSHIP_MISSING / MEMBERSHIP_ZERO)
+    left_out: dict[str, int]
+
+
 def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
                systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False,
-               label: str = WHOLE_TABLE):
-    """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance).
+               label: str = WHOLE_TABLE) -> pd.DataFrame:
+    """``gyroage group-age`` on a DataFrame: one row per group (:func:`run_group_ages`' table)."""
+    return run_group_ages(frame, density, by, prior, n_grid, membership, outlier_weight, systematic_dex, reddening,
+                          main_sequence, label).table
+
+
+def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
+                   membership: str | None = None, outlier_weight: float | None = None,
+                   systematic_dex: float | None = None, reddening: Reddening | None = None,
+                   main_sequence: bool = False, label: str = WHOLE_TABLE) -> GroupAges:
+    """``gyroage group-age`` on a DataFrame: one row per group (in order of first appearance), and the counts of
+    members left out by reason (the command line says them on stderr).
 
     Columns: the ``by`` column (``input_<by>`` when ``by`` is one of the other names; with ``by`` None every row is
     in one group, named ``label``, in a column ``group``), ``n_stars`` (rows in the group), ``n_used``
     (rows with a usable period and colour and membership > 0), the age
     summaries of :data:`SUMMARY_COLUMNS`, ``age_flags`` (:func:`group_flags`) and ``status``
-    (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank are counted in one last
+    (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank (or NA, nan, --, N/A, null,
+    None: :data:`gyroage.io.NA_TOKENS`) are counted in one last
     row, with an empty group and status ``no_group``: every input row is accounted for.
     ``systematic_dex`` (dex) replaces the model's systematic error (by default :func:`default_group_systematic`).
     Colours are read as ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
@@ -272,9 +353,12 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)  # the prior: group_posterior
     col, labels = _group_column(frame, by, label)
-    has = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
+    # a blank label, or one that says "no value" (NA, nan, --, N/A, null, None) as in the other columns, is no group
+    has = labels.notna().to_numpy() & ~labels.astype(str).str.strip().str.lower().isin(io.NA_TOKENS).to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
-    stars = check_stars(sub, density.card, reddening=reddening)
+    # the joint age never reads a period error: a sentinel (-99) or text ('<0.01') in one must not drop members
+    columns = {k: v for k, v in io.require_columns(list(sub.columns)).items() if k != "prot_err"}
+    stars = check_stars(sub, density.card, columns, reddening=reddening, zero_colour_err=True)
     if main_sequence:  # asked for: never a silent rotation-only age
         require_term(density.card)
         require_magnitudes(list(frame.columns), io.match_columns(list(frame.columns)))
@@ -284,6 +368,11 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     m = None if membership is None else membership_values(frame, membership)[has]
     # the members that date their group: usable period and colour, membership > 0 (group_flags reads the same ones)
     used = stars.ok if m is None else stars.ok & np.isfinite(m) & (m > 0)
+    reason = stars.status.astype(object)
+    if m is not None:
+        reason[stars.ok & ~np.isfinite(m)] = MEMBERSHIP_MISSING
+        reason[stars.ok & (m <= 0)] = MEMBERSHIP_ZERO
+    left_out = {str(k): int(v) for k, v in zip(*np.unique(reason[~used].astype(str), return_counts=True))}
     groups = labels[has].astype(str).str.strip().to_numpy()
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, groups, prior, n_grid,
@@ -298,8 +387,11 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
                             ).columns[0]
     out = pd.DataFrame({key: _group_labels(labels[has], groups, gp.groups), "n_stars": gp.n_stars,
                         "n_used": gp.n_used, **summaries})
+    w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
+    fit = fit_statistics(density, gp.groups, groups[used], np.log10(stars.prot[used]), stars.bp_rp0[used],
+                         stars.bp_rp0_err[used], np.log10(summaries["age_p50_myr"]) + 6, w)
     flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, groups[used], stars.bp_rp0[used],
-                                      np.log10(stars.prot[used]), summaries["age_p50_myr"])
+                                      np.log10(stars.prot[used]), summaries["age_p50_myr"], poor_fit(gp.n_used, *fit))
     out["age_flags"] = flags
     out["status"] = np.where(gp.n_used == 0, statuses.NO_VALID_MEMBERS,
                              np.where(extrapolated, statuses.EXTRAPOLATED, statuses.OK))
@@ -310,7 +402,7 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
         if out[key].dtype != object and not pd.api.types.is_string_dtype(out[key]):
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
-    return out
+    return GroupAges(out, left_out)
 
 
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
@@ -326,14 +418,15 @@ def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str,
 
 def _refuse_pooling(frame: pd.DataFrame) -> None:
     """Without --by every row is one group: refuse when a column named like a group column holds several groups,
-    whose stars would be pooled into one meaningless age."""
-    for name in GROUP_COLUMN_NAMES:
+    whose stars would be pooled into one meaningless age (a Name or Target column: when its values repeat)."""
+    for name in (*GROUP_COLUMN_NAMES, *NAME_COLUMN_NAMES):
         col = io.find_column(list(frame.columns), name)
         if col is None:
             continue
         text = io.first_column(frame, col).dropna().astype(str).str.strip()
-        values = text[text != ""].unique()
-        if len(values) > 1:
+        text = text[~text.str.lower().isin(io.NA_TOKENS)]  # blank or NA: no group, as with --by
+        values = text.unique()
+        if len(values) > 1 and (name in GROUP_COLUMN_NAMES or 2 * len(values) <= len(text)):
             shown = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
             raise UserError(f"column '{col}' holds {len(values)} groups ({shown}): give --by {col} to date each; "
                             f"without --by all rows are one group (drop the column to pool them)")
@@ -395,8 +488,73 @@ def _group_labels(labels: pd.Series, keys: np.ndarray, groups: np.ndarray) -> np
     return labels.iloc[first.reindex(groups).to_numpy()].reset_index(drop=True)
 
 
+def fit_statistics(density: FlowDensity, groups: np.ndarray, member_groups: np.ndarray, log10_prot: np.ndarray,
+                   bp_rp0: np.ndarray, bp_rp0_err: np.ndarray, log10_age: np.ndarray,
+                   outlier_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How well each group's members' periods follow the model at the group's joint age: per group of ``groups``
+    (Kolmogorov-Smirnov D of the members' period CDF values against uniform, the mean over members of log-likelihood
+    minus its expectation in nats, and that sum's z score). NaN for a group without members.
+
+    ``member_groups``, ``log10_prot``, ``bp_rp0``, ``bp_rp0_err``: the used members (periods within the card's
+    domain); ``log10_age``: each group's joint median, log10 yr. CDF and log-likelihood are the mixture's with
+    ``outlier_weight`` (a larger weight asked for expects more members off the sequence), on
+    :data:`FIT_PERIOD_POINTS` periods.
+    """
+    n_groups = len(groups)
+    out = np.full(n_groups, np.nan), np.full(n_groups, np.nan), np.full(n_groups, np.nan)
+    gid = pd.Index(groups).get_indexer(member_groups)
+    if not len(gid):
+        return out
+    lo, hi = density.card.domain["log10_prot"]
+    x = np.linspace(lo, hi, FIT_PERIOD_POINTS)
+    u, surprise, var = (np.empty(len(gid)) for _ in range(3))
+    for a in range(0, len(gid), FIT_BLOCK_MEMBERS):  # blocks of members: memory bounded by the block
+        b = slice(a, a + FIT_BLOCK_MEMBERS)
+        lp = np.asarray(density.log_prob_flow(x[None, :], log10_age[gid[b], None], bp_rp0[b, None],
+                                              bp_rp0_err[b, None]), dtype=np.float64)
+        rows = np.arange(len(lp))
+        j = np.clip(np.searchsorted(x, log10_prot[b]), 1, len(x) - 1)
+        t = (log10_prot[b] - x[j - 1]) / (x[j] - x[j - 1])
+        lm = mix_outlier(lp, outlier_weight, density.outlier_log_density)
+        pm = np.exp(lm)
+        pm /= np.trapezoid(pm, x, axis=1)[:, None]
+        c = cdf(pm, x)
+        u[b] = c[rows, j - 1] + t * (c[rows, j] - c[rows, j - 1])
+        # where the density is 0 (outlier weight 0, lm = -inf) it adds nothing to the expectations (not 0 * inf)
+        plm = np.where(pm > 0, pm * lm, 0.0)
+        expect = np.trapezoid(plm, x, axis=1)
+        var[b] = np.maximum(np.trapezoid(plm * np.where(pm > 0, lm, 0.0), x, axis=1) - expect**2, 0.0)
+        surprise[b] = lm[rows, j - 1] + t * (lm[rows, j] - lm[rows, j - 1]) - expect
+    # KS D per group without a loop: members sorted by group, then by CDF value; ranks within each group
+    order = np.lexsort((u, gid))
+    g, us = gid[order], u[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    n = np.bincount(gid, minlength=n_groups)
+    rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))  # 0-based within its group
+    size = n[g]
+    gap = np.maximum((rank + 1) / size - us, us - rank / size)
+    d, mean, z = out
+    d[g[starts]] = np.maximum.reduceat(gap, starts)
+    total = np.bincount(gid, weights=surprise, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        has = n > 0
+        mean[has] = total[has] / n[has]
+        z[has] = total[has] / np.sqrt(np.bincount(gid, weights=var, minlength=n_groups)[has])
+    return d, mean, z
+
+
+def poor_fit(n_used: np.ndarray, ks_d: np.ndarray, mean_nats: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Whether each group's members' periods misfit the model at its joint age (:func:`fit_statistics`' numbers;
+    thresholds: :data:`POOR_FIT_KS_D`...): periods in hours, log10 or ln days, or frequencies, read as days."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shape = ks_d > np.maximum(POOR_FIT_KS_D, POOR_FIT_KS_COEF / np.sqrt(n_used))
+        short = (mean_nats < POOR_FIT_MEAN_NATS) & (z < POOR_FIT_Z)
+    return (n_used > 0) & (shape | short)
+
+
 def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups: np.ndarray, bp_rp0: np.ndarray,
-                log10_prot: np.ndarray, median_myr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                log10_prot: np.ndarray, median_myr: np.ndarray,
+                misfit: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the joint age rests on extrapolation) per group of ``gp``.
 
     A group carries an input flag (blue of the Kraft break, period outside training) when more than
@@ -404,8 +562,11 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     ``age_outside_training`` when more than half of its joint posterior lies outside the ages the
     training clusters span at its members' colours (the widest range over them); and the caution
     ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr, and
-    ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30; both cautions:
-    status unchanged).
+    ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30), and
+    ``most_members_unused`` when fewer than half of its members (``gp.n_members``) date it, and ``few_members``
+    when fewer than :data:`FEW_MEMBERS_MIN` do, and ``age_beyond_prior_bound`` when most of its members' likelihood
+    lies beyond a prior bound, and ``poor_fit`` where ``misfit`` (:func:`poor_fit`) (all cautions: status
+    unchanged).
     """
     n = len(gp.groups)
     if domain is None or n == 0:
@@ -424,6 +585,14 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
         young = median_myr < PRE_MAIN_SEQUENCE_MAX_MYR
         many = (np.zeros(n, dtype=bool) if gp.outlier_log_odds is None
                 else gp.outlier_log_odds > MANY_OUTLIERS_LOG_ODDS)
+    # a group dated from 1 of its 150 members (E(B-V) given on its first row only) was ok, with nothing said
+    members = gp.n_stars if gp.n_members is None else gp.n_members
+    unused = (gp.n_used > 0) & (2 * gp.n_used < members)
+    # a 2 Gyr pair came out 162 Myr, ok, outside both members' 68% intervals: the product of two broad likelihoods
+    few = (gp.n_used > 0) & (gp.n_used < FEW_MEMBERS_MIN)
+    beyond = np.zeros(n, dtype=bool) if gp.beyond_bound is None else np.broadcast_to(gp.beyond_bound, (n,))
+    misfit = np.zeros(n, dtype=bool) if misfit is None else np.asarray(misfit, dtype=bool)
     none = np.zeros(n, dtype=bool)
-    return (flag_text(blue_g, period_g, age_out, none, young, none, many, names=statuses.GROUP_FLAG_ORDER),
+    return (flag_text(blue_g, period_g, age_out, none, young, none, many, unused, few, beyond, misfit,
+                      names=statuses.GROUP_FLAG_ORDER),
             blue_g | period_g | age_out)

@@ -39,13 +39,16 @@ class StarArrays:
 
 
 def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | None = None,
-                reddening: Reddening | None = None) -> StarArrays:
+                reddening: Reddening | None = None, zero_colour_err: bool = False) -> StarArrays:
     """Canonical arrays and per-row statuses; defaults fill missing uncertainties.
 
     ``columns`` maps canonical names to the frame's (``io.require_columns``
     finds them when ``None``). The colour is the input's (BP-RP)0, or one converted
     from an observed BP-RP and a reddening (``reddening``: the ``--ebprp``/``--av``
     options) or from Teff, (V-Ks)0 or (B-V)0 (:func:`gyroage.core.colours.input_colours`).
+    ``zero_colour_err``: a colour error of exactly 0 (a table rounded to 0.1 mag) is below the trained range and
+    clipped up as a small one is, not ``invalid_colour_err`` (group-age, whose members are in no output row that
+    would show their status).
     """
     cols = columns if columns is not None else io.require_columns(list(frame.columns))
     prot = io.numeric(frame, cols.get("prot"))
@@ -63,7 +66,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     # Text in an optional column is a bad value, not a missing one (which would take the default).
     bad_perr = ~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))
     status[bad_perr | io.unparsed(frame, cols.get("prot_err"), perr)] = statuses.INVALID_PERIOD_ERR
-    bad_err = ~np.isnan(err) & ~(np.isfinite(err) & (err > 0))
+    bad_err = ~np.isnan(err) & ~(np.isfinite(err) & ((err > 0) | ((err == 0) & zero_colour_err)))
     status[bad_err | colours.err_unparsed] = statuses.INVALID_COLOUR_ERR
     status[~np.isfinite(colour)] = statuses.INVALID_COLOUR
     converted = colours.problem != ""  # a Teff or dwarf colour out of range, or no usable reddening: NaN colour
@@ -120,13 +123,15 @@ OBSERVED_G = frozenset(io.column_key(n) for n in ("g", "gmag", "g_mag", "phot_g_
                                                    "gaia_gmag", "gmag_dr3", "g_dr3", "mag_g"))
 
 
-def check_input_columns(columns, reddening: Reddening | None = None, magnitudes: bool = False) -> dict[str, str]:
+def check_input_columns(columns, reddening: Reddening | None = None, magnitudes: bool = False,
+                        options: bool = True) -> dict[str, str]:
     """The columns every command checks before it reads a row: a period and a way to (BP-RP)0
-    (:func:`gyroage.core.colours.required_colour`), and with ``magnitudes`` (``--main-sequence``) those of the height
-    term (:func:`require_magnitudes`); a refusal is one line. Returns :func:`gyroage.io.require_columns`'s match."""
+    (:func:`gyroage.core.colours.required_colour`; ``options``: whether the command has reddening options), and with
+    ``magnitudes`` (``--main-sequence``) those of the height term (:func:`require_magnitudes`); a refusal is one
+    line. Returns :func:`gyroage.io.require_columns`'s match."""
     columns = list(columns)
     found = io.require_columns(columns)
-    required_colour(found, reddening)
+    required_colour(found, reddening, options)
     if magnitudes:
         require_magnitudes(columns, found)
     return found

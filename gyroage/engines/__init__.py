@@ -7,14 +7,7 @@ partitions of a Dask DataFrame on dask.distributed.
 
 from __future__ import annotations
 
+from gyroage.engines.dask_engine import run_dask  # imports dask only when run (dask is optional)
 from gyroage.engines.local import run_local, sidecar_dir
-
-
-def run_dask(*args, **kwargs):
-    """:func:`gyroage.engines.dask_engine.run_dask` (imported on first use: dask is optional)."""
-    from gyroage.engines.dask_engine import run_dask as run
-
-    return run(*args, **kwargs)
-
 
 __all__ = ["run_dask", "run_local", "sidecar_dir"]

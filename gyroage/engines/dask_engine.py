@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage import csv_layout, formats, io
+from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, uses_magnitudes
 from gyroage.core.modelcard import load_card
@@ -107,26 +107,26 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     return ddf.map_partitions(layout.trim, name, meta=layout.trim(ddf._meta, name)) if layout.trims else ddf
 
 
-def _parquet_files_meta(paths: list[str]) -> io.ParquetMeta:
-    """The masks and units (:func:`gyroage.io.parquet_meta`) of the Parquet files ``paths`` name (globs, directories,
+def _parquet_files_meta(paths: list[str]) -> parquet_input.ParquetMeta:
+    """The masks and units (:func:`gyroage.parquet_input.parquet_meta`) of the Parquet files ``paths`` name (globs, directories,
     URLs: each file's footer is read), logged once; a one-line :class:`UserError` when they differ between files,
     which one conversion for every partition could not honour."""
     import fsspec
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    metas: dict[str, io.ParquetMeta] = {}
+    metas: dict[str, parquet_input.ParquetMeta] = {}
     for path in paths:
         fs, _, found = fsspec.core.get_fs_token_paths(path)  # a glob expanded, as dask expands it
         for p in found or [path]:
             try:
                 files = ds.dataset(p, filesystem=fs, format="parquet").files if fs.isdir(p) else [p]
                 for f in files:
-                    metas[f] = io.parquet_meta(pq.read_schema(f, filesystem=fs), f)
+                    metas[f] = parquet_input.parquet_meta(pq.read_schema(f, filesystem=fs), f)
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
                 raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
     if not metas:
-        return io.ParquetMeta()
+        return parquet_input.ParquetMeta()
     (first, meta), *rest = metas.items()
     for other, m in rest:
         if m != meta:

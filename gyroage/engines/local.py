@@ -21,7 +21,7 @@ import pandas as pd
 
 from gyroage import __version__, csv_layout, io
 from gyroage.core.colours import say_input_notes
-from gyroage.core.density import FlowDensity
+from gyroage.core.density import FlowDensity, as_density
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids, uses_magnitudes
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
@@ -161,8 +161,11 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     ``posteriors`` also writes per-star posteriors (Parquet, keyed by 0-based input row and carrying
     the input's ``ids`` columns, or those with an id-like name when ``None``: :func:`gyroage.io.id_columns`).
     ``input_fmt`` and ``output_fmt`` (:data:`gyroage.formats.FORMATS` names) override the formats
-    the files' contents and suffixes give.
+    the files' contents and suffixes give. ``density``: a :class:`FlowDensity`, or an :class:`~gyroage.AgeModel`.
+    ``quiet``: as ``--quiet``, no progress and no line naming the columns read; a value converted on reading (a
+    ``Prot [h]`` name, a units row) is still said on stderr, as ``-q`` says it.
     """
+    density = as_density(density)
     if posteriors is not None:
         if not is_parquet(posteriors):
             raise UserError(f"--posteriors must be a .parquet file: {posteriors}")

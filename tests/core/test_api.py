@@ -180,9 +180,9 @@ def test_a_model_without_calibration_warns_once_and_the_shipped_one_not(uncalibr
 @pytest.mark.parametrize("weight", [5.0, -1.0, 1.0, float("nan")])
 def test_log_likelihood_refuses_an_outlier_weight_outside_0_1(model, weight):
     """A weight of 5 gave a positive log density and -1 was taken: the same check as posterior() and the CLI."""
-    with pytest.raises(UserError, match=r"--outlier-weight must be in \[0, 1\)"):
+    with pytest.raises(UserError, match=r"^outlier_weight must be in \[0, 1\)"):
         model.log_likelihood(12.0, 1.0, 100, outlier_weight=weight)
-    with pytest.raises(UserError, match=r"--outlier-weight must be in \[0, 1\)"):
+    with pytest.raises(UserError, match=r"^outlier_weight must be in \[0, 1\)"):
         model.posterior(np.nan, 1.0, outlier_weight=weight)  # no usable star: refused all the same
 
 
@@ -221,9 +221,9 @@ def test_ages_at_the_ends_of_the_grid_are_taken(model):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"n_grid": 3}, "--grid must be at least 50"),
+    ({"n_grid": 3}, "^n_grid must be at least 50"),
     ({"refine_tol": -1.0}, "refine_tol must be positive"),
-    ({"outlier_weight": 1.5}, r"--outlier-weight must be in \[0, 1\)"),
+    ({"outlier_weight": 1.5}, r"^outlier_weight must be in \[0, 1\)"),
     ({"prior": "flat"}, "prior must be a gyroage.Prior, not str"),
 ])
 @pytest.mark.parametrize("prot", [25.4, np.nan])
@@ -285,7 +285,7 @@ def test_sample_periods_takes_numpy_integers(model):
     assert model.sample_periods(500.0, 1.0, n=np.int64(3), seed=0).shape == (3,)
 
 
-@pytest.mark.parametrize("n_grid, words", [(0, "--grid must be at least 50"), (60.7, "n_grid must be a whole number")])
+@pytest.mark.parametrize("n_grid, words", [(0, "^n_grid must be at least 50"), (60.7, "n_grid must be a whole number")])
 def test_posterior_refuses_a_grid_it_would_have_replaced_or_truncated(model, n_grid, words):
     # n_grid=0 quietly became the card's 201 points (int(n_grid or ...)), and 60.7 became 60
     with pytest.raises((UserError, TypeError), match=words):

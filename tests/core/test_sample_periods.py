@@ -21,6 +21,7 @@ def test_sample_periods_in_blocks_equal_the_whole(model, monkeypatch):
         calls.append(out.size)
         return out
 
+    monkeypatch.setattr(api, "MIN_PERIOD_POINTS", 2)  # few points keep the test quick; the blocks are what it checks
     monkeypatch.setattr(api, "PERIOD_BLOCK_STARS", 10**9)
     whole = model.sample_periods(age, colour, n=3, seed=11, n_points=64)
     q_whole = model.period_quantiles(age, colour, n_points=64)

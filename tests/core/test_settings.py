@@ -22,8 +22,11 @@ def test_estimate_settings_refuse_bad_values(kwargs, message):
 
 
 def test_sampler_settings_refuse_bad_values():
-    for kwargs in ({"n_walkers": 5}, {"n_walkers": 7}, {"max_steps": 10}, {"processes": 0}):
-        with pytest.raises(UserError, match="--walkers must be even"):
+    for kwargs, says in (({"n_walkers": 5}, "--walkers must be even and >= 6, not 5"),
+                         ({"n_walkers": 7}, "--walkers must be even and >= 6, not 7"),
+                         ({"max_steps": 10}, "--max-steps must be >= 50, not 10"),
+                         ({"processes": 0}, "--processes must be >= 1, not 0")):
+        with pytest.raises(UserError, match=f"^{says}$"):
             SamplerSettings(**kwargs)
 
 

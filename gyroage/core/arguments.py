@@ -1,0 +1,127 @@
+"""Reading the API's array arguments as ``gyroage estimate`` reads a table's cells.
+
+Numbers, text (a number, a missing-value token or a bad value), masked cells (missing), astropy quantities
+(converted to the unit each argument takes), durations (periods in days); quantile levels; and the API's wording
+of the errors it shares with the command line. Used by :mod:`gyroage.core.api`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+
+from gyroage import io
+from gyroage.errors import UserError
+
+
+def unmasked(values) -> tuple[object, np.ndarray | None]:
+    """(``values`` without its mask, the mask or None) for a numpy masked array (astropy's MaskedColumn is one) or an
+    astropy ``Masked`` quantity: ``np.asarray`` would keep the hidden numbers under a mask and date them."""
+    if np.ma.isMaskedArray(values):
+        return np.ma.getdata(values), np.ma.getmaskarray(values)
+    if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (no ndarray mask)
+        return values.unmasked, np.asarray(values.mask, dtype=bool)
+    return values, None
+
+
+# The command line's words in the errors the API shares with it, and the API's: its keywords for the options.
+KEYWORD_WORDS = (
+    ("--outlier-weight ", "outlier_weight "),
+    ("--grid ", "n_grid "),
+    ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column", "give ebprp=, av= or ebv="),
+    ("(or name the column bp_rp0 if it is already de-reddened)", "(or pass it as bp_rp0= if it is already de-reddened)"),
+)
+
+
+@contextmanager
+def in_keywords() -> Iterator[None]:
+    """A :class:`UserError` raised inside, in the API's words (``outlier_weight``, not ``--outlier-weight``, which
+    a Python caller has no way to give); any other exception as it is."""
+    try:
+        yield
+    except UserError as exc:
+        text = str(exc)
+        for cli, api in KEYWORD_WORDS:
+            text = text.replace(cli, api)
+        if text == str(exc):
+            raise
+        raise type(exc)(text) from None
+
+
+def quantile_levels(q) -> np.ndarray:
+    """Quantile levels as floats, of ``q``'s shape: a TypeError for text, a ValueError outside [0, 1] (or NaN)."""
+    a = np.asarray(q)
+    if a.dtype.kind not in "iuf":  # "0.5" was read as 0.5 by one method and an IndexError in the other
+        raise TypeError(f"quantile levels must be numbers in [0, 1], not {q!r}")
+    a = a.astype(float)
+    if not np.all((a >= 0) & (a <= 1)):
+        raise ValueError("quantile levels must be in [0, 1]")
+    return a
+
+
+def in_units(values, unit, name: str) -> np.ndarray:
+    """The numbers of ``values`` (carrying astropy ``unit``) in the unit ``name`` takes: days, mag, mas, K (as a
+    table's column of that name is converted: :func:`gyroage.formats.unit_conversion`), Myr for an age. A unit that
+    does not convert is a one-line ValueError naming it: the bare number (hours read as days) is never taken.
+    """
+    a = np.asarray(getattr(values, "value", values))
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} carries the unit '{unit}' but holds no numbers")
+    a = a.astype(float)
+    if name == "age_myr":
+        import astropy.units as u
+
+        try:
+            unit = u.Unit(unit)
+            return a if unit == u.dimensionless_unscaled else (a * unit).to_value(u.Myr)
+        except (ValueError, TypeError, u.UnitsError):  # a UnitConversionError is a UnitsError, a ValueError too
+            raise ValueError(f"age_myr has unit '{unit}': an age must be in Myr (or another time unit)") from None
+    from gyroage.columns import COLUMN_KINDS
+    from gyroage.formats import unit_conversion
+
+    if name not in COLUMN_KINDS:  # log10 grids, quantile levels: numbers without a unit
+        raise ValueError(f"{name} takes plain numbers (no unit), not a quantity in '{unit}'")
+    try:
+        conversion = unit_conversion(name, name, unit)
+    except UserError as exc:  # the column's refusal, in the keyword's words
+        raise ValueError(str(exc).replace(f"column '{name}'", name, 1)) from None
+    return a if conversion is None else np.asarray(conversion[0](a), dtype=float)
+
+
+def cells(values, name: str) -> np.ndarray:
+    """``values`` (the argument ``name``) as an array: numbers as float64, anything else (text, None, pd.NA) as
+    objects; a masked cell as a missing one (NaN, or None among objects), as a masked cell of a FITS table is read;
+    an astropy quantity (or a column with a unit) in the unit ``name`` takes (:func:`in_units`).
+
+    Objects keep their text for :func:`gyroage.io.numeric` and :func:`gyroage.io.unparsed`, so an array cell is
+    read as a CSV cell is: "12" a number, "NA" not given, "abc" a bad value (a status, not an exception).
+    """
+    unit = getattr(values, "unit", None)  # astropy is imported only for a value that carries one
+    values, mask = unmasked(values)
+    a = np.asarray(values) if unit is None else in_units(values, unit, name)
+    if a.dtype.kind == "m":  # a numpy duration: a period in days (its cells were read as nanoseconds)
+        if name not in ("prot", "prot_err"):
+            raise TypeError(f"{name} takes numbers, not durations ({a.dtype})")
+        a = a / np.timedelta64(1, "D")  # NaT: NaN, a missing period
+    if a.dtype == object and a.ndim == 0 and isinstance(a.item(), Iterable) and not isinstance(a.item(), (str, bytes)):
+        # a generator, set or dict is one object to numpy: it was one bad star, not the error the README promises
+        raise TypeError(f"{name} must be a number or an array of them (a list, tuple, array or Series), "
+                        f"not a {type(a.item()).__name__}")
+    a = a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)  # a copy: the caller's array is left alone
+    if mask is not None and mask.any():
+        a[np.broadcast_to(mask, a.shape)] = np.nan if a.dtype != object else None
+    return a
+
+
+def numbers_of(values, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(``values`` as float64, NaN where not a number; True where a cell is text that is neither a number nor a
+    missing-value token), both of ``values``' shape (``name``: the argument, for :func:`cells`)."""
+    a = cells(values, name)
+    if a.dtype != object:
+        return a, np.zeros(a.shape, dtype=bool)
+    frame = pd.DataFrame({"v": a.reshape(-1)})
+    v = io.numeric(frame, "v")
+    return v.reshape(a.shape), io.unparsed(frame, "v", v).reshape(a.shape)

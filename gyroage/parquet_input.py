@@ -1,0 +1,161 @@
+"""Parquet input: the chunked reader, and what a file's metadata says about its cells (astropy's masks, units).
+
+Split from :mod:`gyroage.io`, which reads every other format and calls :func:`read_parquet`.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gyroage.columns import find_column, match_columns
+from gyroage.errors import UserError
+from gyroage.files import require_input_file
+
+
+def read_parquet(source: str | Path, chunksize: int, roles: dict[str, str] | None = None) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    path = _io.BytesIO(sys.stdin.buffer.read()) if str(source) == "-" else require_input_file(source)
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:
+        raise UserError(f"cannot read Parquet {source}: {str(exc).splitlines()[0]}") from None
+    meta = parquet_meta(pf.schema_arrow, source, roles)
+    meta.log()
+    any_batch = False
+    for batch in pf.iter_batches(batch_size=chunksize):
+        any_batch = True
+        yield meta.apply(batch.to_pandas(types_mapper=nullable_int))
+    if not any_batch:  # zero rows: still hand on the columns, as the CSV reader does
+        yield meta.apply(pf.schema_arrow.empty_table().to_pandas(types_mapper=nullable_int))
+
+
+@dataclass(frozen=True)
+class ParquetMeta:
+    """What a Parquet file's metadata says about its cells: astropy's masks and the units of the columns read.
+
+    ``masks``: (column, its mask column): astropy writes a masked column's stored values (stale under the mask) and
+    a ``<col>.mask`` bool column beside it, described in its ``table_meta_yaml``. ``units``: (column, role, unit
+    text) of each column the tool reads whose unit changes its values (:func:`gyroage.formats.unit_conversion`);
+    ``notes``: the conversions' log notes (a unit equal to the tool's in other words, ``86400 s``, only logged).
+    Equal for files that are read alike (the Dask engine's check).
+    """
+
+    masks: tuple[tuple[str, str], ...] = ()
+    units: tuple[tuple[str, str, str], ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.masks or self.units)
+
+    def log(self) -> None:
+        """The conversions on stderr, in one line, as for FITS and a CSV's units row (once per input)."""
+        if self.notes:
+            print(f"gyroage: converted column {', '.join(self.notes)}", file=sys.stderr, flush=True)
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (a chunk) with its masked cells missing, its mask columns dropped and its units converted."""
+        if not self:
+            return frame
+        masked = {data: frame[mask].to_numpy(dtype=object, na_value=False).astype(bool)
+                  for data, mask in self.masks if data in frame.columns and mask in frame.columns}
+        frame = frame.drop(columns=[mask for _, mask in self.masks if mask in frame.columns])  # a new frame
+        for data, mask in masked.items():
+            col = frame[data]
+            if not isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "iub":
+                # a missing cell needs pandas' nullable type: NaN would turn int64 ids into floats
+                col = col.astype("boolean" if col.dtype.kind == "b" else nullable_dtype(col.dtype.name))
+            frame[data] = col.mask(mask)
+        if self.units:
+            from gyroage import formats
+
+            for name, role, unit in self.units:
+                col = frame[name]
+                if col.dtype.kind in "fiub":  # numbers: as a FITS column is converted
+                    convert = formats.unit_conversion(role, name, unit)[0]
+                    frame[name] = convert(col.to_numpy(dtype=float, na_value=np.nan))
+                else:  # text: its numbers converted, other cells kept, as a CSV's units row does
+                    frame = formats.convert_text_units(frame, [(name, role, unit)])[0]
+        return frame
+
+
+def parquet_meta(schema, source, roles: dict[str, str] | None = None) -> ParquetMeta:
+    """The masks and units of a Parquet file of ``schema`` (an Arrow schema): astropy's ``table_meta_yaml`` and a
+    field's ``unit`` metadata; a one-line :class:`UserError` for a unit that does not convert (as for FITS).
+
+    ``roles``: more columns to convert (:func:`read_chunks`). astropy is imported only for a file that has either.
+    """
+    units = {f.name: f.metadata[b"unit"].decode("utf-8", "replace") for f in schema
+             if f.metadata and f.metadata.get(b"unit", b"").strip()}
+    masks: list[tuple[str, str]] = []
+    text = (schema.metadata or {}).get(b"table_meta_yaml")
+    if text is not None:
+        from astropy.table.meta import get_header_from_yaml
+
+        try:
+            header = get_header_from_yaml(text.decode("utf-8").splitlines())
+        except Exception as exc:  # noqa: BLE001 - whatever the YAML's fault, it is the file's
+            raise UserError(f"cannot read Parquet {source}: its astropy metadata (table_meta_yaml) is damaged: "
+                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        for entry in header.get("datatype") or []:
+            if isinstance(entry, dict) and entry.get("unit") is not None and str(entry["unit"]).strip():
+                units[str(entry.get("name"))] = str(entry["unit"])  # astropy's own record wins over a field's
+        names = set(schema.names)
+        masks = [(d, m) for d, m in _mask_pairs((header.get("meta") or {}).get("__serialized_columns__"))
+                 if d in names and m in names]
+    if not units:
+        return ParquetMeta(tuple(masks))
+    gone = {m for _, m in masks}
+    names = [n for n in schema.names if n not in gone]
+    found = match_columns(names)
+    for role, name in (roles or {}).items():
+        col = find_column(names, name)
+        if col is not None:
+            found[role] = col
+    from gyroage import formats
+
+    todo, notes = [], []
+    for role, name in found.items():
+        conversion = formats.unit_conversion(role, name, units.get(name))
+        if conversion is None:
+            continue
+        if conversion[1]:
+            notes.append(conversion[1])
+        if conversion[0] is not formats._unchanged:  # d, mag: the cells as they are
+            todo.append((name, role, units[name]))
+    return ParquetMeta(tuple(masks), tuple(todo), tuple(notes))
+
+
+def _mask_pairs(serialized) -> Iterator[tuple[str, str]]:
+    """(column, mask column) of each masked column in astropy's ``__serialized_columns__`` (a Quantity's nested)."""
+    if not isinstance(serialized, dict):
+        return
+    data, mask = serialized.get("data"), serialized.get("mask")
+    if isinstance(data, dict) and isinstance(mask, dict) and isinstance(data.get("name"), str) \
+            and isinstance(mask.get("name"), str):
+        yield data["name"], mask["name"]
+        return
+    for value in serialized.values():
+        yield from _mask_pairs(value)
+
+
+def nullable_dtype(name: str):
+    """pandas' nullable integer dtype for a numpy or Arrow integer type's name (``int64`` -> ``Int64``)."""
+    return pd.api.types.pandas_dtype(name.replace("int", "Int").replace("uInt", "UInt"))
+
+
+def nullable_int(arrow_type):
+    """pandas' nullable integer dtype for an Arrow integer type: a null in an integer column
+    would otherwise turn it into float64, and a 19-digit Gaia source_id would lose digits."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type):
+        return nullable_dtype(str(arrow_type))
+    return None
