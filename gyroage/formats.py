@@ -19,9 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role, is_number  # noqa: F401 (the units columns are read in)
+from gyroage.astropy_tables import null_value, portable_ints, read_fits, read_votable, room_for_null
+from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
+from gyroage.units import (  # noqa: F401 (readers look for the unit functions here)
+    _unchanged,
+    convert_text_units,
+    convert_units,
+    parse_unit_text,
+    unit_conversion,
+    unit_of_kind,
+)
 
 FORMATS = ("csv", "parquet", "fits", "votable", "ecsv", "ascii")
 STREAMING = ("csv", "parquet")  # read chunk by chunk; the others are read whole into memory
@@ -34,7 +43,8 @@ SUFFIXES = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", 
             ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
 # Read, never written: AAS machine-readable and CDS tables (astropy reads them; it would write whitespace ASCII).
 UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table"}
-INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii")}
+# IPAC tables (IRSA, the NASA Exoplanet Archive): read as ascii, which astropy's guessing reads as IPAC.
+INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii"), ".tbl": "ascii", ".ipac": "ascii"}
 # CSV written with tabs under these names (unless --output-format csv says commas): what a .tsv or .tab reader
 # expects, and what such a name is read as (its delimiter is sniffed).
 TAB_SUFFIXES = (".tsv", ".tab")
@@ -85,7 +95,24 @@ def sniff(head: bytes, whole: bool = False) -> str | None:
     if text.startswith(b"Title:") or b"Byte-by-byte Description" in text:  # AAS MRT, CDS: astropy reads them
         return "ascii"
     decoded = text.decode("utf-8", errors="replace")
+    if _ipac(decoded, whole):
+        return "ascii"
     return "csv" if _delimited(decoded, whole) else _whitespace_ascii(decoded, whole)
+
+
+def _ipac(text: str, whole: bool = False) -> bool:
+    """Whether ``text`` is an IPAC table: ``\\`` keyword lines or not, then header lines in ``|`` (names, and
+    types, units, nulls), then data rows without ``|`` (a table whose rows are in ``|`` too is ``|``-delimited
+    text, read as CSV)."""
+    lines, comments = _text_lines(text, whole)
+    keywords = [ln for ln in lines[comments:] if ln.startswith("\\")]
+    lines = [ln for ln in lines[comments:] if not ln.startswith("\\")]
+    head = list(itertools.takewhile(lambda ln: ln.strip().startswith("|") and ln.strip().endswith("|"), lines))
+    if not head or (len(head) < 2 and not keywords):
+        return False
+    if len(lines) == len(head):  # no rows: IPAC only by its keywords ('|a|b|' lines alone are '|'-delimited)
+        return bool(keywords)
+    return "|" not in lines[len(head)]
 
 
 def _text_lines(text: str, whole: bool) -> tuple[list[str], int]:
@@ -132,22 +159,55 @@ def _whitespace_ascii(text: str, whole: bool = False) -> str | None:
 
 
 def input_format(source: str | Path, fmt: str | None = None) -> str:
-    """The format to read ``source`` as: ``fmt`` if given, else its first bytes, else its suffix, else CSV."""
-    if fmt is not None:
+    """The format to read ``source`` as: ``fmt`` if given, else its first bytes, else its suffix, else CSV.
+
+    gzip-compressed Parquet is refused in one line (Parquet compresses inside; its reader says only "magic bytes
+    not found"). Comma-separated text under a typed name (``.fits``, ``.vot``, ``.ecsv``, ``.parquet``) is CSV: the
+    first bytes win, as they do for a FITS file named ``.csv``.
+    """
+    if fmt is not None and fmt != "parquet":
         return fmt
     if str(source) == "-":
         peek = getattr(sys.stdin.buffer, "peek", None) if hasattr(sys.stdin, "buffer") else None
         try:
-            return (sniff(peek(4096)[:4096]) if peek is not None else None) or "csv"
+            head = peek(4096)[:4096] if peek is not None else b""
         except (OSError, ValueError):
-            return "csv"
-    try:
-        with open(source, "rb") as fh:  # 64 KiB: a VizieR download's # lines (one a column) may fill the first few KiB
-            head = fh.read(65536)
-            found = sniff(head, whole=len(head) < 65536)
-    except OSError:
-        found = None  # the reader says why, in one line
-    return found or by_suffix(source, read=True) or "csv"
+            head = b""
+        found, whole = (sniff(head) if head else None), False
+    else:
+        try:
+            with open(source, "rb") as fh:  # 64 KiB: a VizieR download's # lines (one a column) may fill the first KiB
+                head = fh.read(65536)
+                whole = len(head) < 65536
+                found = sniff(head, whole=whole)
+        except OSError:
+            head, found, whole = b"", None, False  # the reader says why, in one line
+    if found == "parquet" and head.startswith(b"\x1f\x8b"):
+        raise UserError(f"input {source} is gzip-compressed Parquet, which gyroage does not read (Parquet compresses "
+                        "inside): gunzip it first")
+    if fmt is not None:
+        return fmt
+    claimed = None if str(source) == "-" else by_suffix(source, read=True)
+    if found is None and claimed in ("fits", "votable", "ecsv", "parquet") and _comma_csv(head, whole):
+        return "csv"
+    return found or claimed or "csv"
+
+
+def _comma_csv(head: bytes, whole: bool) -> bool:
+    """Whether ``head`` (plain or gzip-compressed) is comma-separated text: a header with commas, and as many in
+    each line under it (up to three)."""
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            unzip = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            head = unzip.decompress(head, 65536)
+            whole = whole and unzip.eof
+        except zlib.error:
+            return False
+    if b"\0" in head:
+        return False  # binary
+    lines, comments = _text_lines(head.decode("utf-8", errors="replace").lstrip("\ufeff"), whole)
+    lines = lines[comments : comments + 4]
+    return bool(lines) and lines[0].count(",") > 0 and all(ln.count(",") == lines[0].count(",") for ln in lines[1:])
 
 
 def output_format(target: str | Path | None, fmt: str | None = None) -> str:
@@ -199,9 +259,13 @@ def read_table(source: str | Path, fmt: str):
     try:
         with warnings.catch_warnings():  # e.g. FITS "several tables, reading the first": the first is what we want
             warnings.simplefilter("ignore")
-            table = Table.read(src, format=astropy_fmt, **kwargs)
+            if fmt in ("fits", "votable"):  # files that may hold several tables: gyroage chooses, and says so
+                table = (read_fits if fmt == "fits" else read_votable)(src, source)
+            else:
+                table = Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         raise UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
+    table = _plain_columns(table, source)
     if units:
         _set_units(table, *units)
     # astropy names a headerless table's columns col1, col2, ... (or takes a first row of numbers for the names)
@@ -210,6 +274,28 @@ def read_table(source: str | Path, fmt: str):
         raise UserError(f"cannot read {source} as ascii: it has no header line naming its columns: add one (a CDS "
                         "table's .dat: put its ReadMe beside it)")
     return table
+
+
+def _plain_columns(table, source):
+    """``table`` with astropy's mixin columns as plain ones: a Time as its values in the format it was read in (ISO
+    text, a JD), a SkyCoord (or any other object) as the columns astropy stores it in (``coord.ra``, ``coord.dec``)."""
+    from astropy.table import Column, MaskedColumn
+    from astropy.table.serialize import represent_mixins_as_columns
+    from astropy.time import Time
+
+    mixins = [name for name in table.colnames if not isinstance(table[name], Column)]
+    if not mixins:
+        return table
+    try:
+        for name in mixins:
+            if isinstance(table[name], Time):
+                value = table[name].value
+                table[name] = (MaskedColumn(value.unmasked, mask=value.mask) if hasattr(value, "unmasked")
+                               else Column(value))
+        return represent_mixins_as_columns(table)
+    except Exception as exc:  # an object astropy cannot split into columns: the user's table, in one line
+        raise UserError(f"cannot read column(s) {', '.join(mixins)} of {source} as plain columns: "
+                        f"{_reason(exc)}") from None
 
 
 def _reason(exc: Exception) -> str:
@@ -279,172 +365,6 @@ def _set_units(table, rule: str, units: str) -> None:
             table[name].unit = parse_unit_text(text) or u.Unit(text, parse_strict="silent")
 
 
-def convert_units(table, roles: dict[str, str]) -> None:
-    """Every column the tool reads to the tool's unit, in place, from the unit it carries (:data:`COLUMN_KINDS`).
-
-    ``roles`` maps canonical names (:data:`gyroage.io.ALIASES`) to column names. A column without a unit, or
-    a dimensionless one, is taken as it is. Periods go to days, colours, magnitudes, reddenings and extinctions
-    (and their errors) to mag, parallaxes to mas, temperatures to K (an error in deg_C is a difference: as
-    in K). A unit that cannot be converted, or a logarithmic one, is refused in one line. The conversions
-    are logged on stderr, in one line.
-    """
-    done = []
-    for role, name in roles.items():
-        col = table[name]
-        conversion = unit_conversion(role, name, col.unit)
-        if conversion is None:
-            continue
-        convert, note = conversion
-        table[name] = convert(_numbers(col))  # masked cells: NaN, their row's status
-        if note:
-            done.append(note)
-    if done:
-        print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
-
-
-def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, list[str]]:
-    """(``frame`` with each (column, role, unit text) of ``units`` converted, the log notes) for a CSV's units row.
-
-    The cells stay text: those that are numbers are converted (written back as Python's shortest repr of the value
-    to 15 significant digits, so 2.4 h is 0.1, not the float error 0.09999999999999999), the others
-    (a bad value, a missing-value token) are kept as they are, so each row keeps its status; a column already in the
-    tool's unit (``d``, ``mag``) is left as it came. Refusals as in :func:`convert_units`.
-    """
-    notes, original = [], frame
-    for name, role, unit in units:
-        conversion = unit_conversion(role, name, unit)
-        if conversion is None:
-            continue
-        convert, note = conversion
-        if note:
-            notes.append(note)
-        if frame.empty or convert is _unchanged:  # d, mag: rewriting each cell would only reformat it (7.1300)
-            continue
-        col = frame[name]
-        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        ok = ~np.isnan(values)
-        if ok.any():
-            frame = frame.copy() if frame is original else frame  # the caller's chunk is left alone
-            cells = col.to_numpy(dtype=object).copy()
-            cells[ok] = [repr(float(f"{v:.15g}")) for v in convert(values[ok])]
-            frame[name] = pd.Series(cells, index=col.index, dtype=col.dtype)
-    return frame, notes
-
-
-def unit_conversion(role: str, name: str, unit):
-    """(a function taking ``name``'s values to the tool's unit, the log note or ``None``) for a column carrying
-    ``unit`` (an astropy unit, or a unit's text), or ``None`` when the column is taken as it is (no unit, a
-    dimensionless one, or a column the tool does not convert); a one-line :class:`UserError` when the unit cannot be
-    converted, or is logarithmic."""
-    kind = COLUMN_KINDS.get(role) or OPTION_KINDS.get(role)
-    if unit is None or (isinstance(unit, str) and not unit.strip()) or kind is None:
-        return None
-    import astropy.units as u
-
-    target, short, what, noun = KINDS[kind]
-    want = u.Unit(target)
-    parsed = parse_unit_text(unit) if isinstance(unit, str) else _parse_unit(unit)
-    if parsed is not None and parsed == u.dimensionless_unscaled:
-        return None
-    if kind == "fraction" and (parsed is None or not parsed.is_equivalent(want)):
-        return None  # a probability's unit is often free text ('prob', '---'): only % and the like are scaled
-    if _logarithmic(parsed, want):
-        raise UserError(f"column '{name}' has a logarithmic unit '{unit}': give it in {what}, not its log")
-    if parsed is None or not parsed.is_equivalent(want, u.temperature()):
-        raise UserError(f"column '{name}' has unit '{unit}': {noun} must be in {what}")
-    named = column_role(name)
-    if named is not None and named.unit is not None:  # "Prot [h]": gyroage.io.numeric reads it in the name's unit
-        if not (parsed.is_equivalent(want) and abs(parsed.to(want) / named.scale - 1) < 1e-9):
-            raise UserError(f"column '{name}' has unit '{unit}', but its name says '{named.unit}'")
-        if named.scale != 1:
-            return None  # converted here too, it would be converted twice
-    offset = parsed.to(want, 0.0, u.temperature())  # only a temperature's scale starts elsewhere
-    if offset == 0 or kind == "temperature difference":  # a difference (an error) scales, never shifts
-        scale = parsed.to(want) if offset == 0 else _slope(parsed, want, offset)
-        convert = (lambda v: v * scale) if scale != 1 else _unchanged
-    else:
-        def convert(v):
-            return parsed.to(want, v, u.temperature())
-    return convert, (f"'{name}' from {parsed} to {short}" if parsed != want else None)
-
-
-def _unchanged(values: np.ndarray) -> np.ndarray:
-    """The conversion of a column already in the tool's unit (:func:`convert_text_units` then leaves its text)."""
-    return values
-
-
-def parse_unit_text(text: str):
-    """The astropy unit a table's unit text names, or ``None``: astropy's own syntax, then CDS's (VizieR and AAS
-    tables: ``---`` for none, ``[K]`` for a log), then :func:`_parse_unit`'s plurals (``days``), then in lower case."""
-    import astropy.units as u
-
-    text = text.strip()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a deprecated spelling still names its unit
-        for fmt in (None, "cds"):
-            try:
-                return u.Unit(text, format=fmt)
-            except (ValueError, TypeError):
-                pass
-    unit = _parse_unit(u.Unit(text, parse_strict="silent"))
-    return _parse_unit(u.Unit(text.lower(), parse_strict="silent")) if unit is None else unit  # Days, MAG
-
-
-def unit_of_kind(text: str, kind: str | None) -> bool | None:
-    """Whether ``text`` names a unit of ``kind`` (a :data:`KINDS` key, temperatures' scales allowed; ``None``: any
-    unit); ``None`` when it names no unit."""
-    import astropy.units as u
-
-    unit = parse_unit_text(text)
-    if unit is None or kind is None:
-        return None if unit is None else True
-    return unit.is_equivalent(u.Unit(KINDS[kind][0]), u.temperature())
-
-
-def _slope(unit, want, offset: float) -> float:
-    """How many ``want`` one ``unit`` is as a difference (deg_C: 1 K), rounded off the offset's float error."""
-    import astropy.units as u
-
-    return float(f"{(unit.to(want, 1e3, u.temperature()) - offset) / 1e3:.12g}")
-
-
-def _numbers(col) -> np.ndarray:
-    """``col`` as float64: masked cells, and text that is no number, NaN."""
-    if col.dtype.kind in "fiub":
-        return np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
-    cells = pd.Series(np.ma.filled(np.ma.asarray(col, dtype=object), None))
-    return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
-def _logarithmic(unit, want) -> bool:
-    """Whether ``unit`` is a log of a quantity (``dex(d)``, ``mag(AB)``) or a log scale other than mag (dex, dB).
-
-    astropy calls ``dex(d)`` equivalent to days, and dex -2.5 mag: a linear factor would turn log10 P into 10 log10 P.
-    """
-    import astropy.units as u
-
-    if isinstance(unit, u.FunctionUnitBase):
-        return True
-    return unit is not None and unit.is_equivalent(want) and unit.to(want) <= 0
-
-
-def _parse_unit(unit):
-    """An astropy unit, or ``None`` if it names none (``days`` and ``hours`` are read as ``day`` and ``hour``;
-    imperial ``deg_F`` too)."""
-    import astropy.units as u
-    from astropy.units import imperial
-
-    if not isinstance(unit, u.UnrecognizedUnit):
-        return unit
-    with imperial.enable():
-        for text in (str(unit), str(unit).rstrip("s")):
-            try:
-                return u.Unit(text)
-            except ValueError:
-                pass
-    return None
-
-
 def table_frame(table) -> pd.DataFrame:
     """``table`` as a DataFrame: masked cells missing (NaN), byte strings as text, array cells as their text."""
     table.convert_bytestring_to_unicode()
@@ -479,7 +399,20 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
                     values.astype("S")  # ASCII check in C, not a Python loop over the cells
                 except UnicodeEncodeError:
                     values = np.char.encode(values, "utf-8")
-        table[str(name)] = MaskedColumn(values, mask=missing) if missing.any() and col.dtype.kind != "f" else values
+        if fmt == "fits" and values.dtype.kind == "b" and missing.any():
+            values = values.astype(np.uint8)  # a FITS logical holds no null astropy writes (it writes True): 1/0, TNULL
+        if values.dtype.kind in "iu":
+            values = portable_ints(values, missing, fmt)
+        if missing.any() and values.dtype.kind in "iu":  # TNULL: a value absent from the column, never a real one
+            values = room_for_null(values, missing)
+            table[str(name)] = MaskedColumn(values, mask=missing, fill_value=null_value(values, missing))
+        elif missing.any() and col.dtype.kind != "f":
+            table[str(name)] = MaskedColumn(values, mask=missing)
+        else:
+            table[str(name)] = values
+    for name in table.colnames:  # gyroage's ages (age_p50_myr, ...): the unit their names give, for unit-aware readers
+        if name.lower().endswith("_myr") and table[name].dtype.kind == "f":
+            table[name].unit = "Myr"
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
             warnings.simplefilter("ignore")

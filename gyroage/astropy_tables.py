@@ -1,0 +1,135 @@
+"""FITS and VOTable tables as astropy reads and writes them, with what it leaves out.
+
+Reading: which of a file's tables to read (the first with stars, said on stderr), the TNULL cells of scaled
+FITS integer columns and null FITS logicals (astropy reads them as values). Writing: integer columns in types the
+format holds, their null a value no cell has (astropy's default TNULL, 999999, can be a real id).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+
+def read_fits(src, source):
+    """The table of the FITS file ``src`` (a path or bytes) that :func:`_choose_table` picks, as astropy reads it,
+    with the TNULL cells of its scaled integer columns masked (astropy scales them like any other: a null colour
+    stored as 255 with TSCAL 0.01 would be read as 2.55)."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    with fits.open(src, memmap=False, character_as_bytes=True) as hdul:  # as astropy's Table.read opens it
+        found = [i for i, hdu in enumerate(hdul) if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU))]
+        if not found:  # astropy says there is no table, in its words
+            return Table.read(hdul)
+        described = [(f"HDU {i}" + (f" '{hdul[i].name}'" if hdul[i].name else ""), hdul[i].columns.names,
+                      hdul[i].header.get("NAXIS2", 0)) for i in found]
+        index = found[_choose_table(described, source)]
+        table = Table.read(hdul, hdu=index)
+        _mask_raw_nulls(table, hdul[index])
+    return table
+
+
+def read_votable(src, source):
+    """The table of the VOTable ``src`` that :func:`_choose_table` picks, as astropy's Table.read makes it (which
+    refuses a file of several tables unless told which)."""
+    from astropy.io import votable
+    from astropy.table import Table
+
+    tables = list(votable.parse(src).iter_tables())
+    if not tables:  # astropy says there is none, in its words
+        if hasattr(src, "seek"):
+            src.seek(0)
+        return Table.read(src, format="votable")
+    described = [(f"table {i + 1}" + (f" '{t.name or t.ID}'" if t.name or t.ID else ""),
+                  [f.name for f in t.fields] + [f.ID for f in t.fields if f.ID], len(t.array)) for i, t in enumerate(tables)]
+    return tables[_choose_table(described, source)].to_table()
+
+
+def _choose_table(tables: list[tuple[str, list, int]], source) -> int:
+    """Which of a file's ``tables`` (label, column names, rows) to read: the first with a period and a colour column,
+    else the first; when there are several, one line on stderr names the one read and the others."""
+    from gyroage.columns import COLOUR_SOURCES, match_columns
+
+    def stars(names) -> bool:
+        found = match_columns([str(n) for n in names])
+        return "prot" in found and any(c in found for c in COLOUR_SOURCES)
+
+    chosen = next((i for i, (_, names, _) in enumerate(tables) if stars(names)), None)
+    if len(tables) > 1:
+        said = [f"{label} ({rows} row{'' if rows == 1 else 's'})" for label, _, rows in tables]
+        why = "" if chosen is not None else ", none with a period and a colour column: the first"
+        name = "stdin" if str(source) == "-" else source
+        print(f"gyroage: {name} holds {len(tables)} tables{why}: reading {said[chosen or 0]}; not read: "
+              f"{', '.join(s for i, s in enumerate(said) if i != (chosen or 0))}", file=sys.stderr, flush=True)
+    return chosen or 0
+
+
+def _mask_raw_nulls(table, hdu) -> None:
+    """Mask, in ``table`` read from the binary table ``hdu``, every cell whose stored integer is its column's TNULL
+    (the standard compares TNULL with the stored value, before TSCAL and TZERO), and every null logical."""
+    from astropy.table import MaskedColumn
+
+    raw = getattr(hdu.data, "base", None)
+    names = getattr(getattr(raw, "dtype", None), "names", None) or ()
+    for col in hdu.columns:
+        if col.name not in names or col.name not in table.colnames:
+            continue
+        stored = np.asarray(raw[col.name])
+        if stored.dtype.kind not in "iu" or stored.ndim != 1:
+            continue  # text (an ASCII table's cells), or an array column: astropy's reading stands
+        if str(col.format) == "L":  # a logical's null is a stored 0 (astropy reads it as False)
+            null = stored == 0
+        elif col.null is None:
+            continue
+        else:
+            try:
+                null = stored == int(col.null)
+            except (TypeError, ValueError, OverflowError):
+                continue  # a TNULL that is no integer of the column's type matches no cell
+        if null.any():
+            have = table[col.name]
+            table[col.name] = MaskedColumn(have, mask=np.ma.getmaskarray(have) | null)
+
+
+def portable_ints(values: np.ndarray, missing: np.ndarray, fmt: str) -> np.ndarray:
+    """Integers in a type ``fmt`` holds as integers, values unchanged.
+
+    astropy writes int8 to FITS as logical (every non-zero cell True) and VOTable has no int8 or unsigned type
+    above 8 bits: those are widened to the next signed type. A masked unsigned FITS column (stored with TZERO) is
+    widened too: astropy would write its TNULL as the value, not as the stored integer the standard compares it with.
+    Unsigned 64-bit values above int64's range there are written as text, every digit kept (no integer type of
+    the format holds them), rather than refused once every age is computed.
+    """
+    kind, size = values.dtype.kind, values.dtype.itemsize
+    if kind == "i" and size == 1 and fmt in ("fits", "votable"):
+        return values.astype(np.int16)
+    if kind == "u" and size > 1 and (fmt == "votable" or (fmt == "fits" and missing.any())):
+        if size < 8:
+            return values.astype(f"i{2 * size}")
+        if not values[~missing].size or values[~missing].max() <= np.iinfo(np.int64).max:
+            return values.astype(np.int64)
+        return values.astype(str)  # the caller masks the missing cells, as for any text column
+    return values
+
+
+def room_for_null(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """``values``, widened to the next signed type when every value of its own is a real cell (none is left for
+    the null)."""
+    if null_value(values, missing) is None:
+        return values.astype(np.int64 if values.dtype.itemsize >= 4 else f"i{2 * values.dtype.itemsize}")
+    return values
+
+
+def null_value(values: np.ndarray, missing: np.ndarray) -> int | None:
+    """An integer of ``values``' type that no unmasked cell holds (the type's lowest for signed, highest for
+    unsigned, the usual TNULLs, else the first gap), or ``None`` if every one is used."""
+    info = np.iinfo(values.dtype)
+    present = np.unique(values[~missing])  # sorted
+    ends = (info.max, info.min) if values.dtype.kind == "u" else (info.min, info.max)
+    for end in ends:
+        if not present.size or (present[0] > end if end == info.min else present[-1] < end):
+            return int(end)
+    gaps = np.flatnonzero(present[1:] - 1 > present[:-1])  # not np.diff: int64's extremes would overflow it
+    return int(present[gaps[0]]) + 1 if gaps.size else None
