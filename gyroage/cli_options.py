@@ -58,11 +58,14 @@ _COLUMNS_WIN = "rows with an E(BP-RP), A_V or E(B-V) column value use theirs"
 EbprpOpt = Annotated[Optional[float], typer.Option(help="E(BP-RP), mag, de-reddening an observed bp_rp column "
                                                     f"({_COLUMNS_WIN}).")]
 EbprpErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebprp, mag.")]
-AvOpt = Annotated[Optional[float], typer.Option(help="A_V, mag, de-reddening an observed bp_rp: E(BP-RP) = 0.413 A_V "
-                                                 f"(Wang & Chen 2019; {_COLUMNS_WIN}).")]
+AvOpt = Annotated[Optional[float], typer.Option(help="A_V (taken as A_0), mag, de-reddening an observed bp_rp: "
+                                                 "E(BP-RP) = k A_V, k of the Gaia EDR3 extinction law at each star's "
+                                                 "(BP-RP)0 and A_V, 0.37-0.49 (0.424 for the Sun, 0.391 for M dwarfs "
+                                                 f"at A_V -> 0; {_COLUMNS_WIN}).")]
 AvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --av, mag.")]
-EbvOpt = Annotated[Optional[float], typer.Option(help="E(B-V), mag, de-reddening an observed bp_rp: E(BP-RP) = 1.31 "
-                                                  f"E(B-V) (Wang & Chen 2019, R_V = 3.16; {_COLUMNS_WIN}).")]
+EbvOpt = Annotated[Optional[float], typer.Option(help="E(B-V), mag, de-reddening an observed bp_rp: A_0 = 3.16 "
+                                                  "E(B-V) (R_V of Wang & Chen 2019), then as --av: E(BP-RP) = 1.34 "
+                                                  f"E(B-V) for the Sun, 1.2 for M dwarfs ({_COLUMNS_WIN}).")]
 EbvErrOpt = Annotated[Optional[float], typer.Option(help="Uncertainty of --ebv, mag.")]
 MainSequenceOpt = Annotated[Optional[bool], typer.Option(
     "--main-sequence/--no-main-sequence",

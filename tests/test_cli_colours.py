@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.colours import EBPRP_PER_AV, EBPRP_PER_EBV, teff_to_bp_rp0
+from gyroage.core.colours import EBPRP_PER_EBV, R_V, deredden, teff_to_bp_rp0
 from tests.conftest import run_cli
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier"]
@@ -19,16 +19,22 @@ def run(command: str, frame: pd.DataFrame, *args: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(res.stdout))
 
 
-def dereddened(e: float, se: float) -> pd.DataFrame:
+def k_obs(bp_rp, a0) -> np.ndarray:
+    """E(BP-RP)/A_0 of the Gaia EDR3 law at the intrinsic colour an observed colour behind A_0 has."""
+    return deredden(bp_rp, a0)[1]
+
+
+def dereddened(e, se) -> pd.DataFrame:
     return pd.DataFrame({"prot": OBS["prot"], "bp_rp0": OBS["bp_rp"] - e, "bp_rp0_err": OBS["bp_rp_err"],
                          "ebprp": e, "ebprp_err": se})
 
 
 @pytest.mark.parametrize("options, e, se", [(("--ebprp", "0.03", "--ebprp-err", "0.01"), 0.03, 0.01),
-                                            (("--av", "0.1", "--av-err", "0.05"), 0.1 * EBPRP_PER_AV,
-                                             0.05 * EBPRP_PER_AV),
-                                            (("--ebv", "0.04", "--ebv-err", "0.01"), 0.04 * EBPRP_PER_EBV,
-                                             0.01 * EBPRP_PER_EBV)])
+                                            (("--av", "0.1", "--av-err", "0.05"), 0.1 * k_obs(OBS["bp_rp"], 0.1),
+                                             0.05 * k_obs(OBS["bp_rp"], 0.1)),
+                                            (("--ebv", "0.04", "--ebv-err", "0.01"),
+                                             0.04 * R_V * k_obs(OBS["bp_rp"], 0.04 * R_V),
+                                             0.01 * R_V * k_obs(OBS["bp_rp"], 0.04 * R_V))])
 def test_estimate_reddening_options_give_the_ages_of_the_dereddened_csv(options, e, se):
     got = run("estimate", OBS, *options)
     ref = run("estimate", dereddened(e, se))
@@ -81,18 +87,20 @@ def test_an_ebv_column_dereddens_bp_rp_row_by_row_after_ebprp_and_av():
                           "A_V": [None, None, 0.31]})
     got = run("estimate", table)
     assert list(got["colour_source"]) == ["bp_rp-ebv", "bp_rp-ebprp", "bp_rp-av"] and (got["status"] == "ok").all()
-    np.testing.assert_allclose(got["ebprp_used"], [0.04 * EBPRP_PER_EBV, 0.02, 0.31 * EBPRP_PER_AV], rtol=1e-6)
-    np.testing.assert_allclose(got["ebprp_err_used"], [0.01 * EBPRP_PER_EBV, 0.0, 0.0], rtol=1e-6)
+    k_ebv, k_av = R_V * k_obs(OBS["bp_rp"][0], 0.04 * R_V), k_obs(OBS["bp_rp"][2], 0.31)
+    np.testing.assert_allclose(got["ebprp_used"], [0.04 * k_ebv, 0.02, 0.31 * k_av], rtol=1e-5)  # 6 digits
+    np.testing.assert_allclose(got["ebprp_err_used"], [0.01 * k_ebv, 0.0, 0.0], rtol=1e-5)
     np.testing.assert_allclose(got["bp_rp0_used"], OBS["bp_rp"] - got["ebprp_used"], atol=1e-6)
     neg = run("estimate", OBS.assign(ebv=[-0.1, 0.0, 0.05]))
     assert list(neg["status"]) == ["invalid_reddening", "ok", "ok"]
 
 
 def test_group_age_reads_observed_colours_and_teff():
-    colour0 = OBS["bp_rp"] - 0.05
+    ebv = 0.05 / EBPRP_PER_EBV
+    colour0 = OBS["bp_rp"] - ebv * R_V * k_obs(OBS["bp_rp"], ebv * R_V)
     teff = pd.DataFrame({"prot": OBS["prot"], "teff": [5000.0, 4200.0, 4600.0], "g": "a"})
     ref_teff = pd.DataFrame({"prot": OBS["prot"], "bp_rp0": teff_to_bp_rp0(teff["teff"])[0], "g": "a"})
-    for got, ref in ((run("group-age", OBS.assign(g="a"), "--by", "g", "--ebv", f"{0.05 / EBPRP_PER_EBV!r}"),
+    for got, ref in ((run("group-age", OBS.assign(g="a"), "--by", "g", "--ebv", f"{ebv!r}"),
                       run("group-age", pd.DataFrame({"prot": OBS["prot"], "bp_rp0": colour0, "bp_rp0_err": OBS["bp_rp_err"],
                                                     "g": "a"}), "--by", "g")),
                      (run("group-age", teff, "--by", "g"), run("group-age", ref_teff, "--by", "g"))):

@@ -14,6 +14,10 @@ from tests.conftest import one_line_error
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
         "age_flags", "status"]
 
+# How the reading line names the colour-dependent E(BP-RP)/A_0 of A_V and E(B-V) (gyroage.core.colours.K_NOTE)
+K_NOTE = ("(k = E(BP-RP)/A_0 of the Gaia EDR3 extinction law at the star's (BP-RP)0 and A_0: 0.424 at the Sun's "
+          "colour, 0.391 for M dwarfs, at A_0 -> 0)")
+
 
 def run(*args: str, stdin: str | None = None, quiet: bool = True):
     return CliRunner().invoke(app, [*args, *(["-q"] if quiet else [])], input=stdin)
@@ -168,12 +172,12 @@ def test_several_columns_of_one_quantity_are_named_on_stderr():
 
 def test_which_columns_are_read_is_said_once():
     text = "cluster,Per,BP-RP,e_BP-RP,E(B-V)\nX,7.0,1.10,0.02,0.16\nX,8.0,1.2,0.02,0.16\n"
-    line = "reading prot from 'Per' (d), colour from 'BP-RP' (error 'e_BP-RP') - 1.31 x 'E(B-V)'"
+    line = ("reading prot from 'Per' (d), colour from 'BP-RP' (error 'e_BP-RP') - 3.16k x 'E(B-V)' " + K_NOTE)
     assert notices(run("estimate", "-", "--chunksize", "1", stdin=text, quiet=False)) == [f"estimate: {line}"]
     assert notices(run("group-age", "-", "--by", "cluster", stdin=text, quiet=False))[0] == f"group-age: {line}"
     got = notices(run("estimate", "-", stdin="Prot [h],(BP-RP)0,BP-RP,A_V,Teff\n168,,1.2,0.1,\n", quiet=False))
     assert got == ["estimate: reading prot from 'Prot [h]' (h, converted to days), colour from '(BP-RP)0', "
-                   "else 'BP-RP' - 0.413 x 'A_V', else 'Teff'"]
+                   f"else 'BP-RP' - k x 'A_V' {K_NOTE}, else 'Teff'"]
     got = notices(run("estimate", "-", "--ebprp", "0.1", stdin="Prot,BP-RP\n7,1.2\n", quiet=False))
     assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
 
@@ -182,10 +186,10 @@ def test_the_reading_line_names_the_reddening_error_beside_a_de_reddened_colour(
     """The error is added to the colour's (README): the line said only 'colour from '(BP-RP)0''."""
     got = notices(run("estimate", "-", stdin="Per,(BP-RP)0,e_(BP-RP)0,A_V,e_AV\n7.0,1.1,0.02,0.3,0.7\n", quiet=False))
     assert got == ["estimate: reading prot from 'Per' (d), colour from '(BP-RP)0' (error 'e_(BP-RP)0'; "
-                   "reddening error 0.413 x 'e_AV')"]
+                   f"reddening error k x 'e_AV'; {K_NOTE[1:]}"]
     got = notices(run("estimate", "-", stdin="Per,(BP-RP)0,ebprp_err,E(B-V)_err\n7.0,1.1,0.03,0.1\n", quiet=False))
     assert got == ["estimate: reading prot from 'Per' (d), colour from '(BP-RP)0' (reddening error 'ebprp_err' "
-                   "else 1.31 x 'E(B-V)_err')"]
+                   f"else 3.16k x 'E(B-V)_err'; {K_NOTE[1:]}"]
     got = notices(run("estimate", "-", stdin="Per,(BP-RP)0,E(BP-RP)\n7.0,1.1,0.1\n", quiet=False))
     assert got == ["estimate: reading prot from 'Per' (d), colour from '(BP-RP)0'"]  # a value alone: no error
 

@@ -5,7 +5,8 @@ Per row, the first source the input gives a value for is used:
 1. ``bp_rp0``, already de-reddened (with an optional E(BP-RP), A_V or E(B-V) error, with or without its value,
    added to the colour's uncertainty: :func:`_reddening_beside`);
 2. the observed ``bp_rp`` minus a reddening: an E(BP-RP), A_V or E(B-V) column, or the
-   ``--ebprp`` / ``--av`` / ``--ebv`` options (converted with :data:`EBPRP_PER_AV`, :data:`EBPRP_PER_EBV`);
+   ``--ebprp`` / ``--av`` / ``--ebv`` options (A_V and E(B-V) converted with the colour-dependent
+   E(BP-RP)/A_0 of the Gaia EDR3 extinction law: :func:`ebprp_per_a0`, :func:`deredden`);
 3. ``teff``, through the dwarf sequence :data:`DWARF_TEFF_BP_RP0`;
 4. ``v_ks0``, a de-reddened (V-Ks)0, and
 5. ``b_v0``, a de-reddened (B-V)0, through the same sequence's colours (:data:`DWARF_SEQUENCE`).
@@ -30,17 +31,37 @@ from gyroage.errors import UserError
 EBPRP_PER_AV = 1.002 - 0.589
 """E(BP-RP) / A_V = A_BP/A_V - A_RP/A_V = 1.002 - 0.589 = 0.413 (Wang & Chen 2019, ApJ 877, 116, Table 3).
 
-Their average Milky Way extinction law (R_V = 3.16) for Gaia DR2 passbands, measured
-on red-clump stars; the small dependence on the star's own colour (e.g. Casagrande et
-al. 2021, MNRAS 507, 2684) is neglected: it is below 10% of E(BP-RP) for FGK stars.
+Their average Milky Way extinction law (R_V = 3.16) for Gaia DR2 passbands, measured on red-clump stars: one
+factor for every star. A_V and E(B-V) inputs no longer use it (the ratio depends on the star's spectrum:
+:func:`ebprp_per_a0`); it is kept as the starting point of :func:`deredden` and for :data:`AG_PER_EBPRP`.
 """
 
 R_V = 3.16
-"""A_V / E(B-V) of the same law as :data:`EBPRP_PER_AV` (Wang & Chen 2019's own fit, 3.16 +- 0.15)."""
+"""A_V / E(B-V) of the same law as :data:`EBPRP_PER_AV` (Wang & Chen 2019's own fit, 3.16 +- 0.15): an E(B-V)
+input is taken as A_0 = 3.16 E(B-V) before :func:`ebprp_per_a0`."""
 
 EBPRP_PER_EBV = EBPRP_PER_AV * R_V
-"""E(BP-RP) / E(B-V) = 0.413 x 3.16 = 1.31, the law of :data:`EBPRP_PER_AV` (Casagrande & VandenBerg 2018, MNRAS
-479, L102, give 1.34): for the E(B-V) that cluster tables (WEBDA, Kharchenko et al., Dias et al.) list."""
+"""E(BP-RP) / E(B-V) = 0.413 x 3.16 = 1.31 of the constant law of :data:`EBPRP_PER_AV`. E(B-V) inputs now use
+3.16 :func:`ebprp_per_a0`: 1.34 at the Sun's colour, as Casagrande & VandenBerg 2018 (MNRAS 479, L102) give."""
+
+# Gaia EDR3 extinction law (ESA, https://www.cosmos.esa.int/web/gaia/edr3-extinction-law; Riello et al. 2021,
+# A&A 649, A3; Fitzpatrick et al. 2019 curve on Castelli & Kurucz spectra, method of Danielski et al. 2018):
+# k_X = A_X / A_0 = a1 + a2 T + a3 T^2 + a4 T^3 + a5 A0 + a6 A0^2 + a7 A0^3 + a8 T A0 + a9 A0 T^2 + a10 T A0^2,
+# T = Teff / 5040 K. File Fitz19_EDR3_MainSequence.csv, rows (kBP, TeffNorm) and (kRP, TeffNorm), as copied in
+# mfouesneau/dustapprox (gdr3_dustapprox/data/Fitz19_EDR3_extinctionlawcoefficients/).
+FITZ19_KBP_TEFF = (0.888088914696666, 0.11318390480077, 0.0846337732558566, -0.0371265818793239,
+                   -0.00296140793334905, 0.000538660562947277, -1.31018008013512e-05, -0.0164152179931537,
+                   0.00323902299833464, 0.000169011297620409)
+FITZ19_KRP_TEFF = (0.382719668454633, 0.505895415656219, -0.314981478333036, 0.0665302085130136,
+                   -0.00383780468169498, 6.50490784002505e-05, 1.57894227640801e-06, -0.00348740736346628,
+                   0.00110877159426768, -1.8313141658225e-05)
+FITZ19_TEFF_RANGE_K = (3500.0, 10000.0)
+"""The Teff of the model grid the ESA relation was fitted on: outside it the relation is clipped to its edge."""
+FITZ19_A0_MAX = 20.0
+"""The largest A_0 of the same grid (0.01 to 20 mag)."""
+DEREDDEN_ITERATIONS = 5
+"""Fixed-point steps of :func:`deredden`: each shrinks the error by |d k/d colour| A_0 (k changes by < 0.09 per
+mag of colour), leaving (BP-RP)0 within 2e-8 mag of the solution at A_0 = 1.7, 1e-5 mag at A_0 = 5."""
 
 AG_PER_EBPRP = 0.789 / EBPRP_PER_AV
 """A_G / E(BP-RP) = 0.789 / 0.413 = 1.91 (A_G/A_V = 0.789, the same law as :data:`EBPRP_PER_AV`): de-reddens G where
@@ -91,11 +112,56 @@ SEQUENCE_RANGE = {k: (float(DWARF_SEQUENCE[:, c].min()), float(DWARF_SEQUENCE[:,
 TEFF_RANGE_K = SEQUENCE_RANGE["teff"]
 """Teff range of :data:`DWARF_TEFF_BP_RP0`: outside it a row gets status ``teff_out_of_range``."""
 
+
+def ebprp_per_a0(bp_rp0, a0) -> np.ndarray:
+    """E(BP-RP) / A_0 = k_BP - k_RP of the Gaia EDR3 extinction law (:data:`FITZ19_KBP_TEFF`) for dwarfs.
+
+    The ESA fit is in Teff (its validity stated in Teff, :data:`FITZ19_TEFF_RANGE_K`), so the (BP-RP)0 is read as a
+    Teff through :data:`DWARF_SEQUENCE` (linear in log Teff, its inverse) and clipped to 3500-9700 K: dwarfs redder
+    than (BP-RP)0 = 2.34 (3500 K, about M2.5V) and bluer than -0.037 (A0V) take the edge's value. The ESA's own
+    (BP-RP)0 polynomial, fitted to the models' colours, agrees within 1% for (BP-RP)0 0-1.0 (2% to 1.2) but turns
+    up again beyond 1.8, where dwarf colours leave the grid (0.422 at 2.34, against 0.391 here). ``a0`` (A_0 ~ A_V,
+    mag) is clipped to 0-20 mag. At A_0 -> 0: 0.424 at the Sun's 0.823 (0.413 from Wang & Chen 2019), 0.405 at
+    1.2 (K5V), 0.391 for M dwarfs; 3-4% less at A_0 = 1.7.
+    NaN where ``bp_rp0`` is NaN.
+    """
+    x = np.asarray(bp_rp0, dtype=float)
+    a = np.clip(np.asarray(a0, dtype=float), 0.0, FITZ19_A0_MAX)
+    # the sequence's colour rises as its Teff falls (DWARF_SEQUENCE): np.interp holds the end values beyond it
+    log_teff = np.interp(x, DWARF_SEQUENCE[:, 2], np.log10(DWARF_SEQUENCE[:, 0]))
+    t = np.clip(10.0 ** log_teff, *FITZ19_TEFF_RANGE_K) / 5040.0
+
+    def k(c: tuple[float, ...]) -> np.ndarray:
+        return (c[0] + c[1] * t + c[2] * t**2 + c[3] * t**3 + c[4] * a + c[5] * a**2 + c[6] * a**3
+                + c[7] * t * a + c[8] * a * t**2 + c[9] * t * a**2)
+
+    return k(FITZ19_KBP_TEFF) - k(FITZ19_KRP_TEFF)
+
+
+def deredden(bp_rp, a0) -> tuple[np.ndarray, np.ndarray]:
+    """((BP-RP)0, E(BP-RP)/A_0) of observed colours ``bp_rp`` behind extinctions ``a0`` (A_0 ~ A_V, mag).
+
+    The ratio depends on the intrinsic colour (:func:`ebprp_per_a0`), so (BP-RP)0 = bp_rp - k((BP-RP)0, A_0) A_0 is
+    solved by :data:`DEREDDEN_ITERATIONS` fixed-point steps from the constant :data:`EBPRP_PER_AV`, vectorised
+    over stars.
+    """
+    obs, a = np.asarray(bp_rp, dtype=float), np.asarray(a0, dtype=float)
+    colour = obs - EBPRP_PER_AV * a
+    for _ in range(DEREDDEN_ITERATIONS):
+        ratio = ebprp_per_a0(colour, a)
+        colour = obs - ratio * a
+    return colour, ratio
+
+
 # Values of the ``colour_source`` column (a dwarf-sequence input's is its own name: teff, b_v0, v_ks0).
 FROM_BP_RP0, FROM_EBPRP, FROM_AV, FROM_EBV = "bp_rp0", "bp_rp-ebprp", "bp_rp-av", "bp_rp-ebv"
-# The reddening columns, in the order a row takes them, with their factor to E(BP-RP) and colour_source label
-# (E(B-V) last: inputs with A_V beside an E(B-V) that earlier versions ignored keep their ages).
-REDDENINGS = (("ebprp", 1.0, FROM_EBPRP), ("av", EBPRP_PER_AV, FROM_AV), ("ebv", EBPRP_PER_EBV, FROM_EBV))
+# The reddening columns, in the order a row takes them, with their A_0 per unit (None: an E(BP-RP), used as it is;
+# the others become E(BP-RP) through ebprp_per_a0) and colour_source label (E(B-V) last: inputs with A_V beside an
+# E(B-V) that earlier versions ignored keep their ages).
+REDDENINGS = (("ebprp", None, FROM_EBPRP), ("av", 1.0, FROM_AV), ("ebv", R_V, FROM_EBV))
+# How the reading line names the colour-dependent ratio (input_notes)
+K_NOTE = ("k = E(BP-RP)/A_0 of the Gaia EDR3 extinction law at the star's (BP-RP)0 and A_0: 0.424 at the Sun's "
+          "colour, 0.391 for M dwarfs, at A_0 -> 0")
 # Output columns recording the conversion (only when the input can need one: a bp_rp or dwarf-sequence column).
 COLUMNS = ("colour_source", "bp_rp0_used", "bp_rp0_err_used", "ebprp_used", "ebprp_err_used")
 
@@ -141,11 +207,12 @@ class Reddening:
     def given(self) -> bool:
         return any(getattr(self, name) is not None for name, _, _ in REDDENINGS)
 
-    def values(self) -> tuple[float, float, str]:
-        """(E(BP-RP), its error (NaN: not known), colour_source) of the option given."""
-        for name, scale, label in REDDENINGS:
+    def values(self) -> tuple[float, float, str, float | None]:
+        """(value, its error (NaN: not known), colour_source, A_0 per unit (None: an E(BP-RP))) of the option given,
+        in the option's own unit: :func:`_to_ebprp` converts it star by star."""
+        for name, a0_per, label in REDDENINGS:
             if getattr(self, name) is not None:
-                return scale * getattr(self, name), scale * _or_nan(getattr(self, f"{name}_err")), label
+                return float(getattr(self, name)), _or_nan(getattr(self, f"{name}_err")), label, a0_per
         raise ValueError("no reddening option given")
 
 
@@ -244,9 +311,9 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
     """Lines telling which input columns a run reads (printed once on stderr, ``-q`` silences them).
 
     Several columns of one quantity (the first is used, the others named), then which columns give the period
-    and the colour: ``reading prot from 'Per' (d), colour from 'BP-RP' - 1.31 x 'E(B-V)'``. ``group-age`` has no
-    ``colour_source`` column: this line is where its user sees it. ``magnitudes``: the run uses the card's
-    main-sequence term (:func:`gyroage.core.estimate.uses_magnitudes`), so the line also names its columns, as
+    and the colour: ``reading prot from 'Per' (d), colour from 'BP-RP' - 3.16k x 'E(B-V)' (k = ...)``.
+    ``group-age`` has no ``colour_source`` column: this line is where its user sees it. ``magnitudes``: the run uses
+    the card's main-sequence term (:func:`gyroage.core.estimate.uses_magnitudes`), so the line also names its columns, as
     :func:`gyroage.core.stars.input_abs_g` picks them: ``, magnitudes from 'G0' and 'plx' (main-sequence term)``.
     """
     red = reddening or Reddening()
@@ -277,20 +344,25 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
         if name not in found:
             continue
         if name == "bp_rp0":  # the reddening errors added to a de-reddened colour's (input_colours), in row order
-            errs = [("" if scale == 1 else f"{scale:.3g} x ") + describe(found[f"{r}_err"])
-                    for r, scale, _ in REDDENINGS if f"{r}_err" in found]
-            sources.append(note(col(name), "reddening error " + " else ".join(errs)) if errs else col(name))
+            errs = [_factor(a0_per) + describe(found[f"{r}_err"]) for r, a0_per, _ in REDDENINGS if f"{r}_err" in found]
+            k = any(a0_per is not None for r, a0_per, _ in REDDENINGS if f"{r}_err" in found)
+            text = "reddening error " + " else ".join(errs) + (f"; {K_NOTE}" if k else "")
+            sources.append(note(col(name), text) if errs else col(name))
             continue
         if name != "bp_rp":
             sources.append(col(name))
             continue
-        terms = [reddening(r) if scale == 1 else f"{scale:.3g} x {col(r)}" for r, scale, _ in REDDENINGS if r in found]
+        terms = [reddening(r) if a0_per is None else f"{_factor(a0_per)}{col(r)}"
+                 for r, a0_per, _ in REDDENINGS if r in found]
+        k = any(a0_per is not None for r, a0_per, _ in REDDENINGS if r in found)
         opt = next((r for r, _, _ in REDDENINGS if getattr(red, r) is not None), None)
         if opt is not None:
-            scale = dict((r, s) for r, s, _ in REDDENINGS)[opt]
-            terms.append(("" if scale == 1 else f"{scale:.3g} x ") + f"--{opt} {getattr(red, opt):g}")
+            a0_per = dict((r, a) for r, a, _ in REDDENINGS)[opt]
+            terms.append(_factor(a0_per) + f"--{opt} {getattr(red, opt):g}")
+            k = k or a0_per is not None
         if terms:  # without a reddening the observed colour is not read (required_colour)
-            sources.append(f"{col('bp_rp')} - " + " else ".join(terms))
+            text = f"{col('bp_rp')} - " + " else ".join(terms)
+            sources.append(note(text, K_NOTE) if k else text)
     read = [f"prot from {col('prot', 'd')}"] if "prot" in found else []
     if sources:
         read.append("colour from " + ", else ".join(sources))
@@ -299,6 +371,13 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
         term = "main-sequence term"
         read.append(f"magnitudes from {mags[:-1]}; {term})" if mags.endswith(")") else f"magnitudes from {mags} ({term})")
     return duplicate_notes(columns) + ([f"reading {', '.join(read)}"] if read else [])
+
+
+def _factor(a0_per: float | None) -> str:
+    """How the reading line writes a reddening's conversion to E(BP-RP): none, ``k x `` (A_V), ``3.16k x `` (E(B-V))."""
+    if a0_per is None:
+        return ""
+    return "k x " if a0_per == 1 else f"{a0_per:.3g}k x "
 
 
 def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> Colours:
@@ -325,7 +404,7 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
     c0, bad0 = read("bp_rp0")
     err0, bad_err0 = read("bp_rp0_err")
     # a de-reddened colour's reddening: its error widens the colour; its value only bounds E >= 0 for the sampler
-    e_col, se_col, bad_beside = _reddening_beside(frame, cols, n)
+    e_col, se_col, bad_beside = _reddening_beside(frame, cols, n, c0)
     bad_beside &= np.isfinite(c0)  # a missing or bad colour is invalid_colour, the more basic status
     use_obs = "bp_rp" in cols and (red.given or any(name in cols for name, _, _ in REDDENINGS))
     sequence = [k for k in SEQUENCE_COLUMN if k in cols]
@@ -360,7 +439,7 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
         source[m] = name
 
     if use_obs:
-        e, se, src, bad_red = _reddening(frame, cols, red, n)
+        e, se, src, bad_red = _reddening(frame, cols, red, n, obs)
         obs_err, bad_obs_err = read("bp_rp_err")
         m = from_obs
         colour[m], err[m], err_bad[m] = obs[m] - e[m], obs_err[m], bad_obs_err[m]
@@ -380,8 +459,8 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
     return Colours(colour, err, err_bad, ebprp, ebprp_err, source, problem)
 
 
-def _reddening_beside(frame: pd.DataFrame, cols: dict[str, str],
-                      n: int) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+def _reddening_beside(frame: pd.DataFrame, cols: dict[str, str], n: int,
+                      bp_rp0: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
     """(E(BP-RP), its error, error unusable) per row beside a de-reddened ``bp_rp0``; (None, None, all False) without
     any reddening column.
 
@@ -389,45 +468,62 @@ def _reddening_beside(frame: pd.DataFrame, cols: dict[str, str],
     :func:`_reddening` takes them for ``bp_rp``, except that an error counts without its value: the colour is already
     de-reddened, and only the error is needed (README: added in quadrature, 0 without one). An error given but not a
     number >= 0 is unusable (status ``invalid_reddening``): dropping it, or squaring a negative one, changed the age
-    without a word.
+    without a word. A_V and E(B-V) convert at the row's ``bp_rp0`` (:func:`ebprp_per_a0`; A_0 of 0 without a value).
     """
     bad = np.zeros(n, dtype=bool)
-    present = [(name, scale) for name, scale, _ in REDDENINGS if name in cols or f"{name}_err" in cols]
+    present = [(name, a0_per) for name, a0_per, _ in REDDENINGS if name in cols or f"{name}_err" in cols]
     if not present:
         return None, None, bad
-    e, se = np.full(n, np.nan), np.full(n, np.nan)
+    value, err, per = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     taken = np.zeros(n, dtype=bool)
-    for name, scale in present:
+    for name, a0_per in present:
         v, ve = io.numeric(frame, cols.get(name)), io.numeric(frame, cols.get(f"{name}_err"))
         text_v, text_e = io.unparsed(frame, cols.get(name), v), io.unparsed(frame, cols.get(f"{name}_err"), ve)
         take = ~taken & (~np.isnan(v) | ~np.isnan(ve) | text_v | text_e)  # the first with something in the row
-        e[take], se[take] = scale * v[take], scale * ve[take]
+        value[take], err[take], per[take] = v[take], ve[take], np.nan if a0_per is None else a0_per
         bad |= take & (text_e | ~(np.isnan(ve) | (np.isfinite(ve) & (ve >= 0))))
         taken |= take
+    a0 = np.nan_to_num(value * per, nan=0.0, posinf=0.0, neginf=0.0)  # the error alone: its ratio at A_0 = 0
+    e, se = _to_ebprp(value, err, per, ebprp_per_a0(bp_rp0, a0))
     return e, se, bad
 
 
-def _reddening(frame: pd.DataFrame, cols: dict[str, str], red: Reddening,
-               n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _to_ebprp(value: np.ndarray, err: np.ndarray, a0_per: np.ndarray,
+              ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """E(BP-RP) and its error from reddenings in their own units: as they are where ``a0_per`` is NaN (an
+    E(BP-RP)), else ``ratio`` (E(BP-RP)/A_0) x ``a0_per`` (A_0 per unit: 1 for A_V, R_V for E(B-V)) x the value."""
+    direct = np.isnan(a0_per)
+    scale = np.where(direct, np.nan, ratio * a0_per)
+    return np.where(direct, value, scale * value), np.where(direct, err, scale * err)
+
+
+def _reddening(frame: pd.DataFrame, cols: dict[str, str], red: Reddening, n: int,
+               bp_rp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(E(BP-RP), its error, colour_source, unusable) per row: the first of :data:`REDDENINGS`' columns with a value,
-    else the option."""
-    e, se = np.full(n, np.nan), np.full(n, np.nan)
+    else the option. An A_V or E(B-V) becomes E(BP-RP) at the intrinsic colour it leaves of the observed ``bp_rp``
+    (:func:`deredden`); an E(BP-RP) is used as it is."""
+    value, err, per = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     src = np.full(n, "", dtype=object)
     bad = np.zeros(n, dtype=bool)
-    for name, scale, label in REDDENINGS:
+    for name, a0_per, label in REDDENINGS:
         if name not in cols:
             continue
         v = io.numeric(frame, cols[name])
         ve = io.numeric(frame, cols.get(f"{name}_err"))
         text = io.unparsed(frame, cols[name], v) | io.unparsed(frame, cols.get(f"{name}_err"), ve)
         take = (src == "") & (~np.isnan(v) | text)  # the first column with something in the row
-        e[take], se[take], src[take] = scale * v[take], scale * ve[take], label
+        value[take], err[take], src[take] = v[take], ve[take], label
+        per[take] = np.nan if a0_per is None else a0_per
         bad |= take & (text | ~(np.isfinite(v) & (v >= 0)) | ~(np.isnan(ve) | (np.isfinite(ve) & (ve >= 0))))
     if red.given:
-        opt_e, opt_se, label = red.values()
+        opt_v, opt_se, label, a0_per = red.values()
         rest = src == ""
-        e[rest], se[rest], src[rest] = opt_e, opt_se, label
+        value[rest], err[rest], src[rest] = opt_v, opt_se, label
+        per[rest] = np.nan if a0_per is None else a0_per
     bad |= src == ""  # no reddening for this row
+    with np.errstate(invalid="ignore", over="ignore"):  # unusable rows (bad) may hold inf or NaN: not used
+        ratio = deredden(bp_rp, np.nan_to_num(value * per, nan=0.0))[1]
+    e, se = _to_ebprp(value, err, per, ratio)
     src[src == ""] = next(label for name, _, label in REDDENINGS if name in cols or name == "ebv")
     return e, se, src, bad
 

@@ -9,11 +9,13 @@ from gyroage.core.colours import (
     DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
     EBPRP_PER_AV,
-    EBPRP_PER_EBV,
     MISSING_COLOUR,
+    R_V,
     SEQUENCE_RANGE,
     TEFF_RANGE_K,
     Reddening,
+    deredden,
+    ebprp_per_a0,
     sequence_to_bp_rp0,
     teff_to_bp_rp0,
 )
@@ -36,6 +38,11 @@ def dereddened(ebprp, ebprp_err) -> pd.DataFrame:
                          "ebprp": ebprp, "ebprp_err": ebprp_err})
 
 
+def k_obs(bp_rp, a0) -> np.ndarray:
+    """E(BP-RP)/A_0 of the Gaia EDR3 law at the intrinsic colour an observed colour behind A_0 has."""
+    return deredden(bp_rp, a0)[1]
+
+
 def assert_same_ages(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert (a["status"] == "ok").all() and list(a["status"]) == list(b["status"])
     np.testing.assert_allclose(a[AGES].to_numpy(float), b[AGES].to_numpy(float), rtol=1e-9)
@@ -52,30 +59,92 @@ def test_observed_colour_and_ebprp_column_give_the_ages_of_the_dereddened_table(
 
 
 def test_observed_colour_and_av_column_use_the_documented_coefficient(model):
-    av, sav = [0.1, 0.5, 0.0, 0.3], [0.05, 0.1, 0.02, 0.05]
+    av, sav = np.array([0.1, 0.5, 0.0, 0.3]), np.array([0.05, 0.1, 0.02, 0.05])
     obs = pd.DataFrame({"prot": PROT, "bp_rp": OBSERVED, "bp_rp_err": OBS_ERR, "A_V": av, "e_AV": sav})
     got = model.estimate(obs, settings(model))
-    ref = dereddened(EBPRP_PER_AV * np.array(av), EBPRP_PER_AV * np.array(sav))
+    k = k_obs(OBSERVED, av)
+    ref = dereddened(k * av, k * sav)  # the error propagates with the same ratio
     assert_same_ages(got, model.estimate(ref, settings(model)))
     assert (got["colour_source"] == "bp_rp-av").all()
-    assert EBPRP_PER_AV == pytest.approx(1.002 - 0.589)  # Wang & Chen 2019, Table 3
+    np.testing.assert_allclose(got["ebprp_err_used"], k * sav, rtol=1e-6)
+    assert EBPRP_PER_AV == pytest.approx(1.002 - 0.589)  # Wang & Chen 2019, Table 3 (deredden's starting point)
 
 
-@pytest.mark.parametrize("reddening, e, se", [(Reddening(ebprp=0.08, ebprp_err=0.02), 0.08, 0.02),
-                                              (Reddening(av=0.3, av_err=0.1), 0.3 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV),
-                                              (Reddening(ebv=0.1, ebv_err=0.03), 0.1 * EBPRP_PER_EBV,
-                                               0.03 * EBPRP_PER_EBV)])
-def test_one_reddening_for_every_star_from_the_settings(model, reddening, e, se):
+# E(BP-RP)/A_0 = k_BP - k_RP of the ESA Gaia EDR3 extinction law (Fitz19_EDR3_MainSequence.csv, TeffNorm rows),
+# evaluated by hand from the file at Teff = 3500 K (the grid's cool edge: M dwarfs) and 5772 K (the Sun)
+M_DWARF_A0_1P7 = 0.3803010391356988
+M_DWARF_A0_0P3 = 0.38858591601531345
+SUN_A0_0 = 0.424045810731684
+
+
+def _conversion(frame: pd.DataFrame, reddening: Reddening | None = None) -> dict:
+    from gyroage.core.colours import conversion_columns, input_colours
+
+    colours = input_colours(frame, io.require_columns(list(frame.columns)), reddening)
+    return conversion_columns(colours, np.full(len(frame), 0.02))
+
+
+def test_an_m_dwarf_behind_a_v_1p7_gets_the_gaia_edr3_laws_smaller_reddening():
+    """(BP-RP)0 ~ 2.6 (M3V) through A_V = 1.7 (h Per's E(B-V) ~ 0.55): the constant 0.413 took 0.702 mag, 0.056 too
+    much; the Gaia EDR3 law gives 0.380 A_0 for M dwarfs (its 3500 K edge)."""
+    got = _conversion(pd.DataFrame({"prot": [5.0], "bp_rp": [3.25], "A_V": [1.7], "e_AV": [0.1]}))
+    assert got["ebprp_used"][0] == pytest.approx(1.7 * M_DWARF_A0_1P7, rel=1e-6)  # 0.6465 mag
+    assert got["ebprp_err_used"][0] == pytest.approx(0.1 * M_DWARF_A0_1P7, rel=1e-6)
+    assert got["bp_rp0_used"][0] == pytest.approx(3.25 - 1.7 * M_DWARF_A0_1P7, rel=1e-9)
+
+
+def test_an_ebv_for_an_m_dwarf_is_taken_as_a0_of_3p16_ebv():
+    got = _conversion(pd.DataFrame({"prot": [5.0], "bp_rp": [2.9]}), Reddening(ebv=0.3 / R_V, ebv_err=0.01))
+    assert got["ebprp_used"][0] == pytest.approx(0.3 * M_DWARF_A0_0P3, rel=1e-6)
+    assert got["ebprp_err_used"][0] == pytest.approx(0.01 * R_V * M_DWARF_A0_0P3, rel=1e-6)
+
+
+def test_a_solar_colour_keeps_the_old_factor_within_3_percent():
+    got = _conversion(pd.DataFrame({"prot": [25.0], "bp_rp": [0.823 + 1e-3 * SUN_A0_0], "av": [1e-3]}))
+    assert got["bp_rp0_used"][0] == pytest.approx(0.823, abs=1e-6)
+    ratio = got["ebprp_used"][0] / 1e-3
+    assert ratio == pytest.approx(SUN_A0_0, rel=1e-3)  # the dwarf sequence's 0.823 is 5770 K
+    assert ratio == pytest.approx(1.002 - 0.589, rel=0.03)  # Wang & Chen 2019's constant 0.413
+    assert R_V * ratio == pytest.approx(1.34, rel=0.005)  # E(BP-RP)/E(B-V) of Casagrande & VandenBerg 2018
+
+
+def test_the_ratio_follows_the_esa_colour_polynomial_where_the_dwarf_colours_are_in_its_grid():
+    """Cross-check of the Teff route: the same file's (BP-RP)0 rows (kBP, kRP; Xname BPRP) agree within 2% for
+    (BP-RP)0 0-1.2 at any A_0; the ratio falls from A to M dwarfs and is flat beyond the grid's 3500 K."""
+    bp = (1.15363197483424, -0.0814012991657388, -0.036013023976704, 0.0192143585568966, -0.022397548243016,
+          0.000840562680547171, -1.31018008013549e-05, 0.00660124080271006, -0.000882247501989453,
+          -0.000111215755291684)
+    rp = (0.66320787941067, -0.0179847164933981, 0.000493769449961458, -0.00267994405695751, -0.00651422146709376,
+          3.30179903473159e-05, 1.57894227641527e-06, -7.9800898337247e-05, 0.000255679812110045,
+          1.10476584967393e-05)
+
+    def k(c, x, a):
+        return (c[0] + c[1] * x + c[2] * x**2 + c[3] * x**3 + c[4] * a + c[5] * a**2 + c[6] * a**3
+                + c[7] * a * x + c[8] * a * x**2 + c[9] * x * a**2)
+
+    x = np.linspace(0.0, 1.2, 13)
+    for a0 in (0.0, 1.0, 3.0):
+        np.testing.assert_allclose(ebprp_per_a0(x, a0), k(bp, x, a0) - k(rp, x, a0), rtol=0.02)
+    ratio = ebprp_per_a0(DWARF_SEQUENCE[:, 2], 0.5)
+    assert (np.diff(ratio) <= 0).all() and ratio[-1] == ratio[DWARF_SEQUENCE[:, 0] <= 3500][0]
+    assert np.isnan(ebprp_per_a0(np.nan, 0.5))
+
+
+@pytest.mark.parametrize("reddening, value, err, a0_per", [(Reddening(ebprp=0.08, ebprp_err=0.02), 0.08, 0.02, None),
+                                                           (Reddening(av=0.3, av_err=0.1), 0.3, 0.1, 1.0),
+                                                           (Reddening(ebv=0.1, ebv_err=0.03), 0.1, 0.03, R_V)])
+def test_one_reddening_for_every_star_from_the_settings(model, reddening, value, err, a0_per):
     obs = pd.DataFrame({"prot": PROT, "bp_rp": OBSERVED, "bp_rp_err": OBS_ERR})
     got = model.estimate(obs, settings(model, reddening=reddening))
-    assert_same_ages(got, model.estimate(dereddened([e] * 4, [se] * 4), settings(model)))
+    scale = np.ones(4) if a0_per is None else a0_per * k_obs(OBSERVED, a0_per * value)  # one A_0, a ratio per star
+    assert_same_ages(got, model.estimate(dereddened(scale * value, scale * err), settings(model)))
 
 
 def test_a_reddening_column_value_wins_over_the_option_row_by_row(model):
     obs = pd.DataFrame({"prot": PROT[:2], "bp_rp": OBSERVED[:2], "ebprp": [0.1, None]})
     got = model.estimate(obs, settings(model, reddening=Reddening(av=1.0)))
     assert list(got["colour_source"]) == ["bp_rp-ebprp", "bp_rp-av"]
-    np.testing.assert_allclose(got["bp_rp0_used"], [OBSERVED[0] - 0.1, OBSERVED[1] - EBPRP_PER_AV])
+    np.testing.assert_allclose(got["bp_rp0_used"], [OBSERVED[0] - 0.1, OBSERVED[1] - k_obs(OBSERVED[1], 1.0)])
 
 
 def test_reddening_error_widens_the_colour_uncertainty_and_the_ages(model):
@@ -286,8 +355,9 @@ def test_the_array_api_takes_the_same_colours(model):
     with pytest.raises(UserError, match="found BP-RP but no reddening"):
         model.posterior(12.0, bp_rp=1.1)
     ebv = model.posterior([12.0, 8.0], bp_rp=[1.1, 1.5], ebv=0.05, ebv_err=0.02)
-    np.testing.assert_allclose(ebv.pdf, model.posterior([12.0, 8.0], bp_rp=[1.1, 1.5], ebprp=0.05 * EBPRP_PER_EBV,
-                                                        ebprp_err=0.02 * EBPRP_PER_EBV).pdf, rtol=1e-9)
+    scale = R_V * k_obs([1.1, 1.5], R_V * 0.05)
+    np.testing.assert_allclose(ebv.pdf, model.posterior([12.0, 8.0], bp_rp=[1.1, 1.5], ebprp=0.05 * scale,
+                                                        ebprp_err=0.02 * scale).pdf, rtol=1e-9)
     assert list(ebv.inputs["colour_source"]) == ["bp_rp-ebv"] * 2
     bv = model.posterior(25.4, b_v0=0.653, b_v0_err=0.01)
     np.testing.assert_allclose(bv.pdf, model.posterior(25.4, *sequence_to_bp_rp0("b_v0", 0.653, 0.01)).pdf, rtol=1e-9)
@@ -318,10 +388,11 @@ def _beside_bp_rp0(**columns) -> pd.DataFrame:
 
 @pytest.mark.parametrize("columns, se", [
     ({"ebprp_err": [0.3, 0.05]}, [0.3, 0.05]),  # no ebprp column: was dropped
-    ({"av": [0.3, 0.2], "av_err": [0.7, 0.1]}, [0.7 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV]),  # was always dropped
-    ({"av_err": [0.7, 0.1]}, [0.7 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV]),
-    ({"ebv": [0.1, 0.1], "ebv_err": [0.2, 0.05]}, [0.2 * EBPRP_PER_EBV, 0.05 * EBPRP_PER_EBV]),
-    ({"ebv_err": [0.2, 0.05]}, [0.2 * EBPRP_PER_EBV, 0.05 * EBPRP_PER_EBV])])
+    # A_V and E(B-V) at the rows' (BP-RP)0 1.1 and 1.4 and their A_0 (0 without a value)
+    ({"av": [0.3, 0.2], "av_err": [0.7, 0.1]}, [0.7, 0.1] * ebprp_per_a0([1.1, 1.4], [0.3, 0.2])),  # was dropped
+    ({"av_err": [0.7, 0.1]}, [0.7, 0.1] * ebprp_per_a0([1.1, 1.4], 0.0)),
+    ({"ebv": [0.1, 0.1], "ebv_err": [0.2, 0.05]}, [0.2 * R_V, 0.05 * R_V] * ebprp_per_a0([1.1, 1.4], 0.1 * R_V)),
+    ({"ebv_err": [0.2, 0.05]}, [0.2 * R_V, 0.05 * R_V] * ebprp_per_a0([1.1, 1.4], 0.0))])
 def test_a_reddening_error_beside_bp_rp0_is_added_whether_or_not_its_value_is_given(model, columns, se):
     """README: a reddening's error (ebprp_err, av_err or ebv_err; 0 without one) is added in quadrature to the colour
     uncertainty. Beside bp_rp0 only ebprp_err with an ebprp column was: av_err, ebv_err, a lone ebprp_err were not."""
@@ -342,8 +413,9 @@ def test_beside_bp_rp0_the_first_reddening_a_row_has_gives_its_error(model):
                           "av_err": ["0.7", "0.7", "0.7", "", ""], "ebv_err": ["0.2"] * 5})
     stars = check_stars(frame, load_card(None, verify=False)[0])
     assert list(stars.status) == ["ok"] * 5
-    np.testing.assert_allclose(stars.ebprp_err, [np.nan, 0.05, 0.7 * EBPRP_PER_AV, np.nan, 0.2 * EBPRP_PER_EBV])
-    np.testing.assert_allclose(stars.ebprp, [0.1, np.nan, 0.3 * EBPRP_PER_AV, 0.3 * EBPRP_PER_AV, np.nan])
+    k_av, k_0 = float(ebprp_per_a0(1.1, 0.3)), float(ebprp_per_a0(1.1, 0.0))
+    np.testing.assert_allclose(stars.ebprp_err, [np.nan, 0.05, 0.7 * k_av, np.nan, 0.2 * R_V * k_0])
+    np.testing.assert_allclose(stars.ebprp, [0.1, np.nan, 0.3 * k_av, 0.3 * k_av, np.nan])
 
 
 def test_a_bad_reddening_error_beside_bp_rp0_is_a_row_status():
@@ -374,11 +446,12 @@ def test_the_sampler_and_group_age_take_the_reddening_error_beside_bp_rp0(model,
     monkeypatch.setattr(estimate, "sample_stars", capture)
     with pytest.raises(Stop):
         model.estimate(frame, settings(model, method="mcmc"))
-    np.testing.assert_allclose(seen["inputs"].ebprp_err, [0.7 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV])
+    se = [0.7, 0.1] * ebprp_per_a0([1.1, 1.4], 0.0)
+    np.testing.assert_allclose(seen["inputs"].ebprp_err, se)
     assert np.isnan(seen["inputs"].ebprp).all()  # no value: the sampler does not truncate (test_sampler)
     kw = dict(n_grid=201, systematic_dex=0.0)
     got = group_ages(frame, model.density, None, model.default_prior, **kw)
-    ref = group_ages(_beside_bp_rp0(ebprp=[0.0, 0.0], ebprp_err=[0.7 * EBPRP_PER_AV, 0.1 * EBPRP_PER_AV]),
+    ref = group_ages(_beside_bp_rp0(ebprp=[0.0, 0.0], ebprp_err=se),
                      model.density, None, model.default_prior, **kw)
     plain = group_ages(_beside_bp_rp0(), model.density, None, model.default_prior, **kw)
     assert got["age_p50_myr"][0] == pytest.approx(ref["age_p50_myr"][0], rel=1e-9)
