@@ -292,7 +292,8 @@ class AgeModel:
         outlier probability, flags and statuses. ``refine_tol=None`` evaluates the
         flow at every grid point (``estimate --exact-grid``); see
         :func:`gyroage.core.posterior.refined_log_likelihood`. Instead of ``bp_rp0``, give the
-        observed ``bp_rp`` with ``ebprp``, ``av`` (E(BP-RP) = 0.413 A_V) or ``ebv`` (1.31 E(B-V)), or ``teff`` (K),
+        observed ``bp_rp`` with ``ebprp``, ``av`` or ``ebv`` (E(BP-RP) = k A_V or 3.16 k E(B-V), k the
+        colour-dependent ratio of the Gaia EDR3 extinction law: :func:`gyroage.core.photometry.ebprp_per_a0`), or ``teff`` (K),
         or a de-reddened ``v_ks0`` or ``b_v0`` (with their ``_err``), as
         ``gyroage estimate`` reads those columns (:mod:`gyroage.core.colours`); ``inputs`` then
         holds ``colour_source`` and the colour used. ``abs_g0`` (de-reddened absolute G), or ``g0`` with
