@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io
-from gyroage.crossmatch.services import PeriodCatalogue, Services
+from gyroage.crossmatch.services import Overflow, PeriodCatalogue, Services
 from gyroage.errors import UserError
 
 GAIA_BATCH = 500        # ids per IN list (keeps the sync 2000-row cap far away)
@@ -82,9 +82,15 @@ def _gaia_split(services: Services, build: Callable[[list], str], items: list,
     """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves.
 
     A single item whose answer is still full cannot be split: it is kept, and ``capped`` is called.
+    An answer the service flags as cut at its row limit (Overflow) is split too; for a single item it stops the run.
     """
-    frame = services.gaia.query(build(items))
-    if len(frame) >= SYNC_ROW_CAP and len(items) > 1:
+    try:
+        frame = services.gaia.query(build(items))
+    except Overflow:
+        if len(items) == 1:
+            raise
+        frame = None
+    if (frame is None or len(frame) >= SYNC_ROW_CAP) and len(items) > 1:
         half = len(items) // 2
         return _gaia_split(services, build, items[:half], capped) + _gaia_split(services, build, items[half:], capped)
     if len(frame) >= SYNC_ROW_CAP and capped is not None:
@@ -186,6 +192,17 @@ def fetch_tic(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
     return tic[~bad].reset_index(drop=True)
 
 
+def _vizier_split(services: Services, cat: PeriodCatalogue, ids: list[int]) -> list[pd.DataFrame]:
+    """One VizieR answer for ``ids``; one cut at VizieR's row limit (Overflow) is asked again in halves."""
+    try:
+        return [services.vizier.query_ids(cat, ids)]
+    except Overflow:
+        if len(ids) == 1:
+            raise
+        half = len(ids) // 2
+        return _vizier_split(services, cat, ids[:half]) + _vizier_split(services, cat, ids[half:])
+
+
 def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
     """id -> (period, error) for one catalogue; a star listed twice keeps its first row.
 
@@ -193,7 +210,7 @@ def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> p
     the catalogue and the columns it lacks: skipping it would silently give no periods.
     """
     # An answer without columns matched no star and names none: nothing to check it against.
-    frames = [f for b in _batches(ids, VIZIER_BATCH) if len((f := services.vizier.query_ids(cat, b)).columns)]
+    frames = [f for b in _batches(ids, VIZIER_BATCH) for f in _vizier_split(services, cat, b) if len(f.columns)]
     if not frames:
         return pd.DataFrame(columns=["id", "prot", "prot_err"])
     # A table answered carries its columns, rows or none: check them even when no star matched.

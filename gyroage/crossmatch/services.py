@@ -1,8 +1,10 @@
-"""The services: Gaia DR3 (TAP), VizieR and the MAST TIC, as thin astroquery clients.
+"""The services: Gaia DR3 (TAP sync over requests), VizieR and the MAST TIC (thin astroquery clients).
 
 Each has a base URL (option > environment variable > default), the on-disk query cache
 and retries with backoff; a service still failing stops the run with one line.
-astroquery is imported inside the methods: ``import gyroage`` never pulls it in.
+An answer is cached only once it is known complete: a VOTable's QUERY_STATUS notes are read
+(ERROR: retried; OVERFLOW: the caller splits its batch), and an unreadable answer is retried.
+astroquery and requests are imported inside the methods: ``import gyroage`` never pulls them in.
 """
 
 from __future__ import annotations
@@ -81,6 +83,61 @@ class QueryCache:
             writer.write(frame)
 
 
+class IncompleteAnswer(Exception):
+    """An answer not to be taken as complete: unreadable (an HTML page, cut short, empty), without its table,
+    or carrying the service's own error note. Retried as a network failure is, and never cached."""
+
+
+class Overflow(UserError):
+    """The service stopped at its row limit (QUERY_STATUS OVERFLOW): rows are missing. Never cached;
+    a batch of several ids is asked again in halves (queries.py), a single one stops the run with this line."""
+
+
+def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
+    """The first table of a VOTable answer (kept when it has no rows), or None when it has none.
+
+    Its INFO notes are read, wherever they sit (TAP writes them after the rows it sent): QUERY_STATUS
+    ERROR raises IncompleteAnswer with the service's text, OVERFLOW raises Overflow. Something that is
+    not a VOTable (an HTML page with status 200, a body cut short or empty) is an IncompleteAnswer too.
+    astroquery's own parsing ignores these notes, and drops tables without rows (and their columns).
+    """
+    import gzip
+    import io as _io
+    import warnings
+
+    from astropy.io.votable import parse
+
+    if content[:2] == b"\x1f\x8b":  # a gzipped VOTable without Content-Encoding, as astroquery also accepts
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError) as exc:
+            raise IncompleteAnswer(f"{who} answered with a broken gzip stream ({exc})") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # VizieR's and ESA's VOTables carry harmless schema warnings
+            vot = parse(_io.BytesIO(content), verify="ignore")
+            tables = list(vot.iter_tables())
+    except Exception as exc:  # noqa: BLE001 -- whatever the parser trips on, the answer is unreadable
+        start = content[:60].decode("utf-8", "replace").split("\n")[0].strip()
+        raise IncompleteAnswer(f"{who} answered with no readable VOTable ({describe_failure(exc, 100)}; "
+                               f"it starts {start!r})") from None
+    for info in vot.iter_info():
+        if str(getattr(info, "name", "")).lower() != "query_status":
+            continue
+        value, text = str(getattr(info, "value", "")).upper(), _info_text(info)
+        if value == "ERROR":
+            raise IncompleteAnswer(f"{who}'s answer ends with QUERY_STATUS ERROR" + (f": {text}" if text else ""))
+        if value == "OVERFLOW":
+            raise Overflow(f"{who} cut its answer at its row limit (QUERY_STATUS OVERFLOW)")
+    return _to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
+
+
+def _info_text(info) -> str:
+    """An INFO note's own text (its content, else its value), on one line."""
+    text = str(getattr(info, "content", None) or "").strip() or str(getattr(info, "value", "") or "").strip()
+    return " ".join(text.split())
+
+
 def default_cache_dir() -> Path:
     """The query cache when --cache-dir is not given (README, "Services")."""
     env = os.environ.get("GYROAGE_CACHE_DIR")
@@ -95,7 +152,8 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
 
     import requests
 
-    errors: list[type[BaseException]] = [OSError, http.client.HTTPException, requests.RequestException]
+    errors: list[type[BaseException]] = [OSError, http.client.HTTPException, requests.RequestException,
+                                         IncompleteAnswer]
     try:
         from astroquery.exceptions import RemoteServiceError
 
@@ -196,29 +254,54 @@ class Service:
             where = f"; answers so far are cached in {self.cache.dir}, rerun to resume" if self.cache.dir else ""
             attempts = f"{self.retries} attempt{'s' if self.retries > 1 else ''}"
             raise UserError(f"{self.kind} service at {self.url} failed after {attempts} ({describe_failure(last)}){where}")
-        self.cache.put(self.kind, query, frame)
+        # An answer without even columns (a VizieR answer with no table) says nothing for sure: used, not kept.
+        if len(frame.columns):
+            self.cache.put(self.kind, query, frame)
         return frame
 
 
+# astroquery's TAP+ client put TOP 2000 into every sync query; kept, so the service is asked what it was asked.
+_SYNC_TOP = 2000
+_SELECT = re.compile(r"^\s*SELECT\s+(?:(?:ALL|DISTINCT)\s+)?", re.IGNORECASE)
+
+
+def with_top(adql: str, top: int = _SYNC_TOP) -> str:
+    """``adql`` with ``TOP top`` after its SELECT (and ALL/DISTINCT), unless it has a TOP already."""
+    if re.search(r"\bTOP\s+\d+", adql, re.IGNORECASE):
+        return adql
+    m = _SELECT.match(adql)
+    return f"{adql[:m.end()]}TOP {top} {adql[m.end():]}" if m else adql
+
+
 class GaiaArchive(Service):
-    """Gaia DR3 through astroquery's TAP+ client (sync jobs, VOTable answers) at ``<url>/tap-server/tap``."""
+    """Gaia DR3 by TAP sync jobs (VOTable answers) at ``<url>/tap-server/tap/sync``, over requests.
+
+    Not astroquery's TAP+ client: its http.client connection has no timeout, it ignores the QUERY_STATUS
+    notes, and it drops the answer's bytes. astroquery.gaia is never imported either: at import it builds a
+    client that fetches ESA's status messages and prints them on stdout (astroquery#3343).
+    """
 
     kind = "gaia"
 
-    @functools.cached_property
-    def _client(self):
-        # astroquery.utils.tap.core.TapPlus, public and documented, set up as astroquery.gaia's GaiaClass
-        # sets up its TAP connection. We never import astroquery.gaia: at import it builds a module-level
-        # Gaia client that fetches ESA's status messages and prints them on stdout (astroquery#3343),
-        # which GaiaClass's own options (show_server_messages=False) cannot prevent.
-        from astroquery.utils.tap.core import TapPlus
+    @property
+    def sync_url(self) -> str:
+        return self.url + "/tap-server/tap/sync"
 
-        return TapPlus(url=self.url, server_context="tap-server", tap_context="tap", use_names_over_ids=True)
+    @functools.cached_property
+    def _session(self):
+        import requests
+
+        return requests.Session()
 
     def query(self, adql: str) -> pd.DataFrame:
         def fetch() -> pd.DataFrame:
-            job = self._client.launch_job(adql, output_format="votable")
-            return _to_frame(job.get_results())
+            form = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "votable", "QUERY": with_top(adql)}
+            response = self._session.post(self.sync_url, data=form, timeout=self.timeout)
+            response.raise_for_status()
+            frame = read_votable(response.content, "Gaia")
+            if frame is None:
+                raise IncompleteAnswer("Gaia answered with a VOTable holding no table")
+            return frame
 
         return self._run(adql, fetch)
 
@@ -257,7 +340,8 @@ class VizierService(Service):
     def query_ids(self, catalogue: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
         """The rows of ``catalogue`` with these ids: a frame with the table's columns, even with no rows.
 
-        A UserError when VizieR answers with no table at all (an unknown catalogue id).
+        A UserError when VizieR answers with no table at all and an error note (an unknown catalogue id);
+        Overflow when VizieR cut its answer at its row limit.
         """
         constraint = ",".join(str(i) for i in ids)
         text = f"-source={catalogue.vizier}&{catalogue.id_column}={constraint}"
@@ -272,11 +356,33 @@ class VizierService(Service):
 
 
 def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
-    """The first table of a VizieR VOTable answer, kept when it has no rows.
+    """The first table of a VizieR VOTable answer, kept when it has no rows (an empty frame when it has none).
 
-    astroquery's own parsing drops tables without rows, and with them the columns, so an
-    id that matches nothing and a catalogue id VizieR does not know would look alike.
+    An answer with no table and VizieR's own Error note names an unknown catalogue: one line, before
+    any QUERY_STATUS it may also carry. Without a note it may just mean no star matched (VizieR may leave
+    an empty table out); Service._run does not cache such an answer.
     """
+    try:
+        frame = read_votable(content, "VizieR")
+    except Overflow:
+        raise Overflow(f"VizieR cut its answer for {vizier_id} at its row limit (QUERY_STATUS OVERFLOW)") from None
+    except IncompleteAnswer:
+        if _unknown_catalogue(content):
+            raise _no_table(vizier_id) from None
+        raise
+    if frame is not None:
+        return frame
+    if _unknown_catalogue(content):
+        raise _no_table(vizier_id)
+    return pd.DataFrame()
+
+
+def _no_table(vizier_id: str) -> UserError:
+    return UserError(f"VizieR has no table {vizier_id} (it answered without one): is the catalogue id right?")
+
+
+def _unknown_catalogue(content: bytes) -> bool:
+    """A readable VOTable with no table and an INFO named Error: how VizieR answers a catalogue id it does not know."""
     import io as _io
     import warnings
 
@@ -284,31 +390,12 @@ def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # VizieR's VOTables carry harmless schema warnings
+            warnings.simplefilter("ignore")
             vot = parse(_io.BytesIO(content), verify="ignore")
-            tables = list(vot.iter_tables())
-    except Exception as exc:  # not a VOTable at all: an error page
-        raise UserError(f"VizieR answered catalogue {vizier_id} with no table ({describe_failure(exc, 100)}): "
-                        "is the catalogue id right?") from None
-    if tables:
-        return _to_frame(tables[0].to_table(use_names_over_ids=True))
-    # No table: an unknown catalogue id comes with an error INFO; without one the answer may just
-    # mean no star matched (VizieR may leave an empty table out), which must not stop the run.
-    if any(_is_error_info(i) for i in _infos(vot)):
-        raise UserError(f"VizieR has no table {vizier_id} (it answered without one): is the catalogue id right?")
-    return pd.DataFrame()
-
-
-def _infos(vot) -> list:
-    infos = list(getattr(vot, "infos", []))
-    for resource in getattr(vot, "resources", []):
-        infos += list(getattr(resource, "infos", []))
-    return infos
-
-
-def _is_error_info(info) -> bool:
-    name, value = str(getattr(info, "name", "")).lower(), str(getattr(info, "value", "")).lower()
-    return name == "error" or (name == "query_status" and value == "error")
+    except Exception:  # noqa: BLE001 -- unreadable: not this answer
+        return False
+    return not any(True for _ in vot.iter_tables()) and any(
+        str(getattr(i, "name", "")).lower() == "error" for i in vot.iter_info())
 
 
 class MastTic(Service):

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import urllib.parse
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,16 @@ class FakeSky:
         self.log: list[tuple[str, str]] = []
         self.raw: list[tuple[str, str]] = []  # (path, decoded request body) of every request
         self.fail: dict[str, int] = {}  # service -> remaining requests answered with HTTP 500 (-1: always)
+        # service -> changes made to its next answers, one per request (the last one kept while ``mangle_all``)
+        self.mangle: dict[str, list[Callable[[Response], Response]]] = {}
+        self.mangle_all: set[str] = set()
+
+    def _mangled(self, service: str, response: Response) -> Response:
+        queue = self.mangle.get(service)
+        if not queue:
+            return response
+        change = queue[0] if service in self.mangle_all and len(queue) == 1 else queue.pop(0)
+        return change(response)
 
     def _failing(self, service: str) -> bool:
         left = self.fail.get(service, 0)
@@ -103,14 +114,14 @@ class FakeSky:
             self.log.append(("gaia", query))
             if self._failing("gaia"):
                 return Response("<VOTABLE><INFO name='QUERY_STATUS' value='ERROR'>overloaded</INFO></VOTABLE>", 500)
-            return Response(_votable(self._tap(query)), content_type="application/x-votable+xml")
+            return self._mangled("gaia", Response(_votable(self._tap(query)), content_type="application/x-votable+xml"))
         if path == "/viz-bin/votable":
             body = dict(line.split("=", 1) for line in request.get_data(as_text=True).splitlines() if "=" in line)
             self.log.append(("vizier", f"-source={body['-source']} " + " ".join(
                 f"{k}={v}" for k, v in body.items() if not k.startswith("-"))))
             if self._failing("vizier"):
                 return Response("server error", 500)
-            return Response(self._vizier(body), content_type="application/x-votable+xml")
+            return self._mangled("vizier", Response(self._vizier(body), content_type="application/x-votable+xml"))
         if path.endswith("/columnsconfig"):
             cfg = {"ID": {"type": "string"}, "KIC": {"type": "string"}, "GAIA": {"type": "string"},
                    "disposition": {"type": "string"}}
@@ -125,7 +136,7 @@ class FakeSky:
             self.log.append(("mast", json.dumps(filt)))
             if self._failing("mast"):
                 return Response("server error", 500)
-            return Response(json.dumps(self._tic(filt)), content_type="application/json")
+            return self._mangled("mast", Response(json.dumps(self._tic(filt)), content_type="application/json"))
         return Response("not found", 404)
 
     def _tap(self, query: str) -> Table:
@@ -181,6 +192,51 @@ class FakeSky:
                 "paging": {"page": 1, "pageSize": len(data), "pagesFiltered": 1, "rows": len(data),
                            "rowsFiltered": len(data), "rowsTotal": len(data)}}
 
+
+# ---------------------------------------------------------------- misbehaving answers (FakeSky.mangle)
+def trailing_status(value: str, rows: int = 1, text: str = "result truncated") -> Callable[[Response], Response]:
+    """Keep the first ``rows`` rows, then the INFO QUERY_STATUS a TAP service (or VizieR) writes after the
+    table when it stops part-way (ERROR) or at its row limit (OVERFLOW)."""
+    def change(response: Response) -> Response:
+        data = response.get_data(as_text=True)
+        start, end = data.find("<TABLEDATA>") + len("<TABLEDATA>"), data.find("</TABLEDATA>")
+        kept = "".join(re.findall(r"<TR>.*?</TR>", data[start:end], flags=re.S)[:rows])
+        data = data[:start] + kept + data[end:]
+        info = f'<INFO name="QUERY_STATUS" value="{value}">{text}</INFO>'
+        return Response(data.replace("</TABLE>", "</TABLE>" + info, 1), content_type=response.content_type)
+    return change
+
+
+def replaced_by(body: str | bytes, status: int = 200, content_type: str = "application/x-votable+xml",
+                headers: dict | None = None) -> Callable[[Response], Response]:
+    """The answer replaced: an HTML page, an empty body, a table-less VOTable, an HTTP error page."""
+    return lambda _response: Response(body, status, headers=headers, content_type=content_type)
+
+
+def truncated(fraction: float = 0.6) -> Callable[[Response], Response]:
+    """The answer cut short, as a dropped connection after part of the body leaves it."""
+    def change(response: Response) -> Response:
+        data = response.get_data()
+        return Response(data[:int(len(data) * fraction)], content_type=response.content_type)
+    return change
+
+
+def renamed(rename: Callable[[str], str]) -> Callable[[Response], Response]:
+    """Column names changed (upper or lower case), in a VOTable or a MAST JSON answer."""
+    def change(response: Response) -> Response:
+        data = response.get_data(as_text=True)
+        if response.content_type.startswith("application/json"):
+            d = json.loads(data)
+            d["fields"] = [{**f, "name": rename(f["name"])} for f in d["fields"]]
+            d["data"] = [{rename(k): v for k, v in row.items()} for row in d["data"]]
+            return Response(json.dumps(d), content_type=response.content_type)
+        data = re.sub(r'(<FIELD[^>]*?name=")([^"]+)"', lambda m: m.group(1) + rename(m.group(2)) + '"', data)
+        return Response(data, content_type=response.content_type)
+    return change
+
+
+TABLELESS_VOTABLE = ("<?xml version='1.0'?><VOTABLE version='1.4' xmlns='http://www.ivoa.net/xml/VOTable/v1.3'>"
+                     "<RESOURCE type='results'></RESOURCE></VOTABLE>")
 
 
 def services_for(sky, cache_dir=None, retries=1) -> Services:

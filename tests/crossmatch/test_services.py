@@ -67,7 +67,8 @@ def test_crossmatch_cli_unreachable_service_is_one_line(tmp_path):
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and "gaia service at http://127.0.0.1:9 failed after 2 attempts" in res.output
     # the essential part: the exception class and the reason, not requests' retelling of the URL
-    assert re.search(r"\(ConnectionRefusedError: \[Errno 111\] Connection refused\)$", res.output.strip())
+    assert re.search(r"\(ConnectionError, NewConnectionError: Failed to establish a new connection: "
+                     r"\[Errno 111\] Connection refused\)$", res.output.strip())
     assert not out.exists()
 
 
@@ -87,11 +88,13 @@ def test_crossmatch_service_failure_is_shortened_at_a_word_boundary():
 
 
 def test_crossmatch_never_imports_astroquery_gaia(tmp_path, sky, capsys):
-    # astroquery.gaia calls ESA and prints at import (astroquery#3343): the TAP client is TapPlus
+    # astroquery.gaia calls ESA and prints at import (astroquery#3343): Gaia's sync TAP is asked over requests
     out = run_rows(tmp_path, sky, f"source_id\n{GA}\n")
     assert out["crossmatch_status"].tolist() == ["ok"]
     assert "astroquery.gaia" not in sys.modules and capsys.readouterr().out == ""
-    assert GaiaArchive("https://gea.esac.esa.int/")._client.tap_client_id  # a TapPlus, built offline
+    assert GaiaArchive("https://gea.esac.esa.int/").sync_url == "https://gea.esac.esa.int/tap-server/tap/sync"
+    # the query sent is the one astroquery's TAP+ client sent: TOP 2000 after SELECT
+    assert all(q.startswith("SELECT TOP 2000 ") for q in sky.queries("gaia"))
 
 
 def test_crossmatch_service_urls_reach_astroquery():

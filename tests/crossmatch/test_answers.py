@@ -1,0 +1,94 @@
+"""Services that misbehave: answers cut short, unreadable, flagged as failed, or slow; nothing of it cached."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("astroquery")
+pytest.importorskip("pytest_httpserver")
+
+from gyroage.errors import UserError  # noqa: E402
+from tests.crossmatch.fakesky import (  # noqa: E402
+    GA,
+    GB,
+    GC,
+    GD,
+    TABLELESS_VOTABLE,
+    run_rows,
+    trailing_status,
+)
+
+ROWS = f"source_id\n{GA}\n{GB}\n{GC}\n{GD}\n"
+
+
+@pytest.mark.parametrize("service", ["gaia", "vizier"])
+def test_answer_ending_with_query_status_error_is_retried_and_never_cached(tmp_path, sky, service):
+    """TAP (and VizieR) report a failure part-way through as an INFO QUERY_STATUS=ERROR after the rows sent so far:
+    such an answer was taken as complete (stars not_found, periods missing) and cached for good."""
+    cache = tmp_path / "cache"
+    sky.mangle[service] = [trailing_status("ERROR", rows=0)] * 50
+    sky.mangle_all.add(service)
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, ROWS, cache_dir=cache, retries=2)
+    msg = str(err.value)
+    assert "\n" not in msg and f"{service} service at" in msg and "failed after 2 attempts" in msg
+    assert "QUERY_STATUS ERROR" in msg and "result truncated" in msg
+    sky.mangle.clear()
+    healthy = run_rows(tmp_path, sky, ROWS, cache_dir=tmp_path / "fresh")
+    again = run_rows(tmp_path, sky, ROWS, cache_dir=cache)  # nothing wrong was cached
+    assert again.equals(healthy)
+    assert healthy["crossmatch_status"].tolist() == ["ok", "ok", "ok", "no_period"]
+
+
+@pytest.mark.parametrize("service", ["gaia", "vizier"])
+def test_a_failed_answer_then_a_good_one_is_a_retry(tmp_path, sky, service):
+    sky.mangle[service] = [trailing_status("ERROR", rows=1)]
+    out = run_rows(tmp_path, sky, ROWS, retries=2)
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok", "no_period"]
+    assert out["prot_source"].tolist()[0] == "mcquillan2014"
+
+
+def test_gaia_overflow_is_split_not_dropped(tmp_path, sky):
+    """QUERY_STATUS=OVERFLOW: the service stopped at its row limit. The batch is asked again in halves."""
+    # the neighbourhood query first, then the gaia_source one: overflow the second
+    sky.mangle["gaia"] = [lambda r: r, trailing_status("OVERFLOW", rows=1)]
+    out = run_rows(tmp_path, sky, ROWS, cache_dir=tmp_path / "cache")
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok", "no_period"]
+    source_queries = [q for q in sky.queries("gaia") if "vari_rotation_modulation" in q]
+    assert len(source_queries) == 3  # the whole batch (overflowed), then its two halves
+
+
+def test_gaia_overflow_of_a_single_item_is_one_line(tmp_path, sky):
+    sky.mangle["gaia"] = [lambda r: r, trailing_status("OVERFLOW", rows=0)]
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, f"source_id\n{GA}\n")
+    assert "\n" not in str(err.value) and "OVERFLOW" in str(err.value)
+
+
+def test_vizier_overflow_is_split(tmp_path, sky):
+    # McQuillan and Santos (one KIC each), then Holcomb with four TIC ids: cut at its row limit
+    sky.mangle["vizier"] = [lambda r: r, lambda r: r, trailing_status("OVERFLOW", rows=0)]
+    out = run_rows(tmp_path, sky, ROWS)
+    assert out["prot_source"].tolist()[:2] == ["mcquillan2014", "holcomb2022"]
+    holcomb = [q for q in sky.queries("vizier") if "J/ApJ/936/138" in q]
+    assert len(holcomb) == 3
+
+
+def test_vizier_overflow_of_a_single_id_is_one_line(tmp_path, sky):
+    sky.mangle["vizier"] = [trailing_status("OVERFLOW", rows=0)]
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, ROWS)
+    assert "\n" not in str(err.value) and "OVERFLOW" in str(err.value) and "J/ApJS/211/24" in str(err.value)
+
+
+def test_tableless_vizier_answer_is_not_cached(tmp_path, sky):
+    """A VizieR answer with no table and no error note means no star matched, for this run only: a glitch
+    must not be kept for good."""
+    cache = tmp_path / "cache"
+    sky.mangle["vizier"] = [lambda r: r.__class__(TABLELESS_VOTABLE, content_type=r.content_type)]
+    first = run_rows(tmp_path, sky, ROWS, cache_dir=cache)
+    assert first["prot_source"].tolist()[0] == "santos2021"  # McQuillan's answer had no table
+    n = len(sky.queries("vizier"))
+    again = run_rows(tmp_path, sky, ROWS, cache_dir=cache)
+    assert len(sky.queries("vizier")) == n + 1  # only the table-less answer is asked again
+    assert again["prot_source"].tolist()[0] == "mcquillan2014"
