@@ -72,7 +72,10 @@ class QueryCache:
         path = self.path(service, query)
         if path is None or not path.is_file():
             return None
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except Exception:  # noqa: BLE001 -- cut short, empty, not Parquet: a miss; put() replaces it
+            return None
 
     def put(self, service: str, query: str, frame: pd.DataFrame) -> None:
         path = self.path(service, query)

@@ -92,3 +92,20 @@ def test_tableless_vizier_answer_is_not_cached(tmp_path, sky):
     again = run_rows(tmp_path, sky, ROWS, cache_dir=cache)
     assert len(sky.queries("vizier")) == n + 1  # only the table-less answer is asked again
     assert again["prot_source"].tolist()[0] == "mcquillan2014"
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated"])
+def test_unreadable_cache_file_is_a_miss_and_is_overwritten(tmp_path, sky, damage):
+    """A cache file cut short (a full disk, a killed copy) was a pyarrow traceback on every rerun."""
+    cache = tmp_path / "cache"
+    first = run_rows(tmp_path, sky, ROWS, cache_dir=cache)
+    files = sorted(cache.rglob("*.parquet"))
+    assert files
+    for f in files:
+        data = f.read_bytes()
+        f.write_bytes(b"" if damage == "empty" else data[:len(data) // 2])
+    n = len(sky.log)
+    again = run_rows(tmp_path, sky, ROWS, cache_dir=cache)
+    assert again.equals(first) and len(sky.log) > n  # asked again
+    n = len(sky.log)
+    assert run_rows(tmp_path, sky, ROWS, cache_dir=cache).equals(first) and len(sky.log) == n  # and stored again
