@@ -134,12 +134,24 @@ def unique_ids(values: Iterable) -> list[int]:
 
 
 # ---------------------------------------------------------------- fetches
+def _require(frames: list[pd.DataFrame], columns: Iterable[str], what: str) -> None:
+    """A one-line UserError naming the asked-for ``columns`` an answer with rows lacks: the service answered
+    something else, and reading on would make every star not_found (or a KeyError)."""
+    for f in frames:
+        missing = [c for c in columns if c not in f.columns]
+        if missing:
+            cols = ", ".join(map(str, f.columns[:8])) + (", ..." if len(f.columns) > 8 else "")
+            raise UserError(f"{what} answered without the {', '.join(missing)} column{'s' if len(missing) > 1 else ''} "
+                            f"asked for; its columns: {cols or 'none'}")
+
+
 def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id."""
     frames = _gaia_batched(services, adql_gaia_sources, ids, GAIA_BATCH)
     cols = list(GAIA_COLUMNS) + ["best_rotation_period", "best_rotation_period_error"]
     if not frames:
         return pd.DataFrame(columns=cols)
+    _require(frames, cols, "Gaia (gaiadr3.gaia_source)")
     g = pd.concat(frames, ignore_index=True)
     g["source_id"] = int_ids(g["source_id"])
     for c in cols[1:]:
@@ -160,16 +172,20 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
 
     frames = _gaia_batched(services, lambda b: adql_cone(ra[b], dec[b], radius_arcsec), list(range(len(ra))),
                            CONE_BATCH, capped)
+    cols = ["source_id", "ra", "dec", "phot_g_mean_mag"]
     if not frames:
-        return pd.DataFrame(columns=["source_id", "ra", "dec", "phot_g_mean_mag"])
+        return pd.DataFrame(columns=cols)
+    _require(frames, cols, "Gaia (cone search)")
     return pd.concat(frames, ignore_index=True).drop_duplicates("source_id")
 
 
 def fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
     """``gaiadr3.dr2_neighbourhood`` rows whose ``column`` (dr2_source_id or dr3_source_id) is in ``ids``."""
     frames = _gaia_batched(services, lambda b: adql_dr2_neighbourhood(column, b), ids, GAIA_BATCH)
+    cols = ["dr2_source_id", "dr3_source_id", "angular_distance", "magnitude_difference"]
     if not frames:
-        return pd.DataFrame(columns=["dr2_source_id", "dr3_source_id", "angular_distance", "magnitude_difference"])
+        return pd.DataFrame(columns=cols)
+    _require(frames, cols, "Gaia (gaiadr3.dr2_neighbourhood)")
     nb = pd.concat(frames, ignore_index=True)
     for col in ("dr2_source_id", "dr3_source_id"):
         nb[col] = int_ids(nb[col])
@@ -183,8 +199,12 @@ def fetch_tic(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["ID", "KIC", "GAIA", "disposition"])
     tic = pd.concat(frames, ignore_index=True)
+    # MAST's names, found in any case (and under name_key's spelling rules), renamed to these.
+    found = {name: io.find_column(tic.columns, name) for name in ("ID", "KIC", "GAIA", "disposition")}
+    tic = tic.rename(columns={col: name for name, col in found.items() if col is not None and col != name})
+    _require([tic], ("ID", "KIC", "GAIA"), "MAST (TIC)")
     for col in ("ID", "KIC", "GAIA"):
-        tic[col] = int_ids(tic[col]) if col in tic else pd.NA
+        tic[col] = int_ids(tic[col])
     if "disposition" not in tic:
         tic["disposition"] = None
     # TIC marks merged/split/artefact duplicates; they never count as a counterpart.

@@ -122,8 +122,8 @@ def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
             tables = list(vot.iter_tables())
     except Exception as exc:  # noqa: BLE001 -- whatever the parser trips on, the answer is unreadable
         start = content[:60].decode("utf-8", "replace").split("\n")[0].strip()
-        raise IncompleteAnswer(f"{who} answered with no readable VOTable ({describe_failure(exc, 100)}; "
-                               f"it starts {start!r})") from None
+        raise IncompleteAnswer(f"{who} answered with no readable VOTable (it starts {start!r}; "
+                               f"{describe_failure(exc, 100)})") from None
     for info in vot.iter_info():
         if str(getattr(info, "name", "")).lower() != "query_status":
             continue
@@ -187,12 +187,15 @@ def describe_failure(exc: BaseException | None, width: int = 160) -> str:
         chain.append(cur)
         reason = getattr(cur, "reason", None)
         inner = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
-        cur = next((e for e in (reason, inner, cur.__cause__, cur.__context__) if isinstance(e, BaseException)), None)
+        # ``raise ... from None`` has already said what matters: its context is not looked into.
+        context = None if cur.__suppress_context__ else cur.__context__
+        cur = next((e for e in (reason, inner, cur.__cause__, context) if isinstance(e, BaseException)), None)
     libs = [e for e in chain if type(e).__module__ not in ("builtins", "socket", "ssl")]
     root = libs[-1] if libs else chain[-1]
     lines = str(root).strip().splitlines()
     text = _CONNECTION_PREFIX.sub("", lines[0] if lines else "")
-    names = type(exc).__name__ if root is exc else f"{type(exc).__name__}, {type(root).__name__}"
+    same = root is exc or type(root).__name__ == type(exc).__name__
+    names = type(exc).__name__ if same else f"{type(exc).__name__}, {type(root).__name__}"
     return textwrap.shorten(f"{names}: {text}" if text else names, width=width, placeholder=" ...")
 
 
@@ -304,7 +307,8 @@ class GaiaArchive(Service):
             frame = read_votable(response.content, "Gaia")
             if frame is None:
                 raise IncompleteAnswer("Gaia answered with a VOTable holding no table")
-            return frame
+            # ADQL names are case-insensitive, and a service may spell them in upper case: ours are lower case.
+            return frame.rename(columns=str.lower)
 
         return self._run(adql, fetch)
 
@@ -426,9 +430,16 @@ class MastTic(Service):
         def fetch() -> pd.DataFrame:
             import warnings
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # NoResultsWarning: an empty answer is an answer
-                table = self._client.query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # NoResultsWarning: an empty answer is an answer
+                    table = self._client.query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                # An answer astroquery cannot read (not JSON, {"status": "ERROR", "data": []}, fields missing):
+                # drop the column description it may have stored half-built (a class-wide cache), then retry.
+                self._client._portal_api_connection._column_configs.clear()
+                raise IncompleteAnswer(f"MAST answered with something astroquery cannot read "
+                                       f"({describe_failure(exc, 100)})") from None
             return _to_frame(table)
 
         return self._run(text, fetch)

@@ -125,13 +125,13 @@ class FakeSky:
         if path.endswith("/columnsconfig"):
             cfg = {"ID": {"type": "string"}, "KIC": {"type": "string"}, "GAIA": {"type": "string"},
                    "disposition": {"type": "string"}}
-            return Response(json.dumps(cfg), content_type="application/json")
+            return self._mangled("mast_config", Response(json.dumps(cfg), content_type="application/json"))
         if path == "/api/v0/invoke":
             req = json.loads(urllib.parse.parse_qs(request.get_data(as_text=True))["request"][0])
             if req["service"] == "Mast.Catalogs.All.Tic":
                 ext = {"discreteHistogram": {}, "continuousHistogram": {}}
-                return Response(json.dumps({"data": {"Tables": [{"ExtendedProperties": ext}]}}),
-                                content_type="application/json")
+                return self._mangled("mast_all", Response(json.dumps({"data": {"Tables": [{"ExtendedProperties": ext}]}}),
+                                                          content_type="application/json"))
             filt = req["params"]["filters"]
             self.log.append(("mast", json.dumps(filt)))
             if self._failing("mast"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("astroquery")
@@ -14,8 +16,11 @@ from tests.crossmatch.fakesky import (  # noqa: E402
     GC,
     GD,
     TABLELESS_VOTABLE,
+    renamed,
+    replaced_by,
     run_rows,
     trailing_status,
+    truncated,
 )
 
 ROWS = f"source_id\n{GA}\n{GB}\n{GC}\n{GD}\n"
@@ -109,3 +114,62 @@ def test_unreadable_cache_file_is_a_miss_and_is_overwritten(tmp_path, sky, damag
     assert again.equals(first) and len(sky.log) > n  # asked again
     n = len(sky.log)
     assert run_rows(tmp_path, sky, ROWS, cache_dir=cache).equals(first) and len(sky.log) == n  # and stored again
+
+
+TIC_ROWS = "tic\n2000001\n2000002\n2000003\n2000004\n"
+
+
+@pytest.mark.parametrize("rows", [ROWS, TIC_ROWS])
+@pytest.mark.parametrize("service, rename", [("mast", str.lower), ("gaia", str.upper), ("mast", str.upper)])
+def test_column_names_in_another_case_are_found(tmp_path, sky, rows, service, rename):
+    """MAST's or Gaia's column names in another case: every star was not_found (MAST, and cached so) or a
+    KeyError traceback (Gaia's dr2_neighbourhood)."""
+    healthy = run_rows(tmp_path, sky, rows)
+    sky.mangle[service] = [renamed(rename)]
+    sky.mangle_all.add(service)
+    assert run_rows(tmp_path, sky, rows).equals(healthy)
+
+
+@pytest.mark.parametrize("service, drop", [("mast", "GAIA"), ("gaia", "dr3_source_id")])
+def test_answer_without_a_needed_column_is_one_line(tmp_path, sky, service, drop):
+    sky.mangle[service] = [renamed(lambda n: "other" if n == drop else n)]
+    sky.mangle_all.add(service)
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, TIC_ROWS)
+    msg = str(err.value)
+    assert "\n" not in msg and drop in msg and "column" in msg
+
+
+HTML = "<html><head><title>Service Unavailable</title></head><body><h1>Maintenance</h1></body></html>"
+UNREADABLE = {
+    "html": lambda: replaced_by(HTML, content_type="text/html"),
+    "truncated": lambda: truncated(0.6),
+    "empty": lambda: replaced_by(""),
+    "tableless": lambda: replaced_by(TABLELESS_VOTABLE),
+    "mast_error": lambda: replaced_by(json.dumps({"status": "ERROR", "msg": "Request failed", "data": [],
+                                                  "fields": []}), content_type="application/json"),
+}
+CASES = [(s, k) for s in ("gaia", "vizier", "mast") for k in UNREADABLE
+         if not (s == "vizier" and k == "tableless") and not (k == "mast_error" and s != "mast")
+         and not (s == "mast" and k == "tableless")] + [("mast_all", "mast_error"), ("mast_all", "html")]
+
+
+@pytest.mark.parametrize("service, kind", CASES)
+def test_unreadable_answer_is_retried_then_one_line(tmp_path, sky, monkeypatch, service, kind):
+    """An HTML page with status 200, a body cut short or empty, MAST's status ERROR: tracebacks (exit 1), never
+    retried. Now a retry, and a service that keeps answering so stops the run in one line."""
+    from astroquery.mast.discovery_portal import PortalAPI
+
+    healthy = run_rows(tmp_path, sky, TIC_ROWS)
+    monkeypatch.setattr(PortalAPI, "_column_configs", {})  # astroquery keeps MAST's column description class-wide
+    sky.mangle[service] = [UNREADABLE[kind]()]
+    assert run_rows(tmp_path, sky, TIC_ROWS, retries=2).equals(healthy)
+    sky.mangle[service] = [UNREADABLE[kind]()]
+    sky.mangle_all.add(service)
+    PortalAPI._column_configs.clear()
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, TIC_ROWS, retries=2, cache_dir=tmp_path / "cache")
+    msg = str(err.value)
+    name = service.removesuffix("_all")  # MAST's column description (Mast.Catalogs.All.Tic), asked first
+    assert "\n" not in msg and f"{name} service at" in msg and "failed after 2 attempts" in msg, msg
+    assert "catalogue id" not in msg  # service trouble is not blamed on the catalogue id
