@@ -99,16 +99,28 @@ def _positions(columns: list[str], id_column: str | None) -> InputIds:
     return InputIds("radec", None, ra, dec)
 
 
-# "2000002.0": an id that went through a float column on its way to CSV text; read only while exact (below 2**53)
-_ID_RE = re.compile(r"^\s*(?:(?:gaia\s*e?dr3|gaia|dr3|tic|kic|kplr)[\s_:-]*)?(\d+)(\.0*)?\s*$", re.IGNORECASE)
+# The prefixes each kind of id may carry (EDR3 and DR3 share their source_ids; kplr is Kepler's name for a KIC).
+_PREFIXES = {"gaia": r"gaia\s*e?dr3|gaia|dr3", "tic": r"tic", "kic": r"kic|kplr"}
 
 
-def parse_ids(values: pd.Series) -> np.ndarray:
+def _id_re(prefixes: str) -> re.Pattern:
+    # "2000002.0": an id that went through a float column on its way to CSV text; read only while exact (below 2**53)
+    return re.compile(rf"^\s*(?:(?:{prefixes})[\s_:-]*)?(\d+)(\.0*)?\s*$", re.IGNORECASE)
+
+
+_ID_RE = {kind: _id_re(p) for kind, p in _PREFIXES.items()} | {None: _id_re("|".join(_PREFIXES.values()))}
+
+
+def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
     """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted.
 
+    With ``kind`` (gaia, tic or kic), only a prefix naming that catalogue: 'KIC 2000002' in a TIC column is
+    another star's number, so the row is ``invalid_id``, never looked up as TIC 2000002.
     A float id is taken only below 2**53, where it is exact: a 19-digit Gaia id stored as a float has been rounded
     to some other source's id, so it is missing (the row's ``invalid_id``), never matched.
     """
+    pattern = _ID_RE[kind]
+
     def one(v) -> int | None:
         if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v)):
             return None
@@ -117,7 +129,7 @@ def parse_ids(values: pd.Series) -> np.ndarray:
         if isinstance(v, (float, np.floating)):
             i = float_id(v)
             return i if i is not None and i > 0 else None
-        m = _ID_RE.match(str(v))
+        m = pattern.match(str(v))
         if not m or int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
             return None
         return int(m.group(1))
@@ -187,7 +199,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         status[~good] = INVALID_ID
         gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec, warn)
     else:
-        parsed = parse_ids(frame[ids.column])
+        parsed = parse_ids(frame[ids.column], ids.kind)
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
         {"gaia": gaia, "tic": tic, "kic": kic}[ids.kind][:] = parsed
 

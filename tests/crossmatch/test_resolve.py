@@ -182,3 +182,16 @@ def test_ids_written_as_text_from_a_float_column_are_read_while_exact():
     # a 19-digit one with ".0" came through a float and may be another star's id: still invalid
     got = parse_ids(pd.Series(["2000002.0", "KIC 2000002.00", "25155310.", f"{GA}.0", "2000002.5", "1e6"]))
     assert list(got) == [2000002, 2000002, 25155310, None, None, None]
+
+
+def test_an_id_prefix_naming_another_catalogue_is_invalid_id(tmp_path, sky):
+    """'KIC 2000002' in a tic column was read as TIC 2000002 (another star); 'TIC 1000001' in a kepid column as
+    KIC 1000001. A prefix must name the column's own catalogue."""
+    tic = pd.Series(["KIC 2000002", "Gaia DR3 2000001", "TIC 2000003", "tic2000004", "TIC-2000002", "kplr2000001"])
+    assert parse_ids(tic, "tic").tolist() == [None, None, 2000003, 2000004, 2000002, None]
+    kic = pd.Series(["kplr001000001", "TIC 1000001", "KIC 1000001", "Gaia 1000001"])
+    assert parse_ids(kic, "kic").tolist() == [1000001, None, 1000001, None]
+    gaia = pd.Series([f"Gaia DR3 {GA}", f"Gaia EDR3 {GA}", f"DR3 {GA}", f"TIC {GA}", f"Gaia DR2 {GA}", f"gaia{GA}"])
+    assert parse_ids(gaia, "gaia").tolist() == [GA, GA, GA, None, None, GA]
+    out = run_rows(tmp_path, sky, "tic\nKIC 2000002\nGaia DR3 2000001\nTIC 2000002\n")
+    assert out["crossmatch_status"].tolist() == ["invalid_id", "invalid_id", "ok"]
