@@ -422,6 +422,11 @@ class MastTic(Service):
         portal.MAST_REQUEST_URL = self.url + "/api/v0/invoke"
         portal.COLUMNS_CONFIG_URL = self.url + "/portal/Mashup/Mashup.asmx/columnsconfig"
         portal.TIMEOUT = self.timeout
+        # portal.TIMEOUT is only compared with the time spent once an answer has come; the requests themselves go
+        # out with no timeout, so a server that stops answering would hang the run: give the session one.
+        adapter = _timeout_adapter(self.timeout)
+        cat._session.mount("http://", adapter)
+        cat._session.mount("https://", adapter)
         return cat
 
     def query(self, column: str, ids: list[int]) -> pd.DataFrame:
@@ -445,6 +450,19 @@ class MastTic(Service):
         return self._run(text, fetch)
 
 
+def _timeout_adapter(timeout: float):
+    """A requests adapter that gives every request without a timeout this one (connect and read)."""
+    from requests.adapters import HTTPAdapter
+
+    class TimeoutAdapter(HTTPAdapter):
+        def send(self, request, **kwargs):
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = timeout
+            return super().send(request, **kwargs)
+
+    return TimeoutAdapter()
+
+
 @dataclass(frozen=True)
 class Services:
     gaia: GaiaArchive
@@ -453,7 +471,12 @@ class Services:
 
     @classmethod
     def create(cls, gaia_url: str | None = None, vizier_url: str | None = None, mast_url: str | None = None,
-               cache_dir: str | Path | None = None, retries: int = 3, backoff: float = 1.0) -> Services:
+               cache_dir: str | Path | None = None, retries: int = 3, backoff: float = 1.0,
+               timeout: float = 120.0) -> Services:
+        """The three services; ``timeout`` (s) bounds each request's connect and each wait for data."""
+        if not (isinstance(timeout, numbers.Real) and math.isfinite(timeout) and timeout > 0):
+            raise UserError(f"timeout must be a finite number of seconds > 0, not {timeout}")
         cache = QueryCache(cache_dir)
-        return cls(GaiaArchive(gaia_url, cache, retries, backoff), VizierService(vizier_url, cache, retries, backoff),
-                   MastTic(mast_url, cache, retries, backoff))
+        return cls(GaiaArchive(gaia_url, cache, retries, backoff, timeout),
+                   VizierService(vizier_url, cache, retries, backoff, timeout),
+                   MastTic(mast_url, cache, retries, backoff, timeout))

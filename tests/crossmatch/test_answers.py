@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 pytest.importorskip("astroquery")
 pytest.importorskip("pytest_httpserver")
 
+from gyroage.crossmatch import CrossmatchSettings, Services, run_crossmatch  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
 from tests.crossmatch.fakesky import (  # noqa: E402
     GA,
@@ -173,3 +175,28 @@ def test_unreadable_answer_is_retried_then_one_line(tmp_path, sky, monkeypatch, 
     name = service.removesuffix("_all")  # MAST's column description (Mast.Catalogs.All.Tic), asked first
     assert "\n" not in msg and f"{name} service at" in msg and "failed after 2 attempts" in msg, msg
     assert "catalogue id" not in msg  # service trouble is not blamed on the catalogue id
+
+
+def _stall(seconds: float):
+    def change(response):
+        time.sleep(seconds)
+        return response
+    return change
+
+
+@pytest.mark.parametrize("service, rows", [("gaia", ROWS), ("mast", TIC_ROWS)])
+def test_a_stalled_service_times_out_in_one_line(tmp_path, sky, service, rows):
+    """Gaia (astroquery's TAP+ client) and MAST had no timeout: a server that stopped answering hung the run
+    for ever. Each service now gives up after its timeout (120 s by default, as VizieR's) and says so in one line."""
+    sky.mangle[service] = [_stall(2.0)]
+    src = tmp_path / "ids.csv"
+    src.write_text(rows)
+    services = Services.create(sky.url, sky.url, sky.url, cache_dir=None, retries=1, backoff=0.0, timeout=0.5)
+    start = time.monotonic()
+    with pytest.raises(UserError) as err:
+        run_crossmatch(src, tmp_path / "out.csv", services, CrossmatchSettings(), quiet=True)
+    assert time.monotonic() - start < 1.9
+    msg = str(err.value)
+    assert "\n" not in msg and f"{service} service at" in msg and "Timeout" in msg, msg
+    assert services.gaia.timeout == services.mast.timeout == 0.5
+    assert Services.create(sky.url, sky.url, sky.url).mast.timeout == 120.0
