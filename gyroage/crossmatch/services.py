@@ -211,7 +211,8 @@ def _to_frame(table) -> pd.DataFrame:
 
 
 def check_url(url: str, name: str) -> str:
-    """``url`` if it is an http(s) URL with a host; else a one-line UserError naming ``name`` (option or variable)."""
+    """``url`` with its scheme and host in lower case, if it is an http(s) URL with a host and nothing but a
+    path after it; else a one-line UserError naming ``name`` (option or variable)."""
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 -- a port that is not a number raises here, not deep inside astroquery
@@ -219,7 +220,14 @@ def check_url(url: str, name: str) -> str:
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise UserError(f"{name} {url!r} is not a URL: give http://host[:port][/path] or https://...")
-    return url
+    # The clients add their own paths and forms to the URL: a query or fragment would be lost or misplaced,
+    # and credentials would be sent in the clear to every mirror the URL names (astroquery refused them late).
+    for there, what in ((parts.query, "a query (?...)"), (parts.fragment, "a fragment (#...)"),
+                        (parts.username is not None or parts.password is not None, "a user name or password")):
+        if there:
+            raise UserError(f"{name} {url!r} has {what}: give http://host[:port][/path] or https://...")
+    # the scheme (and host) in any case: HTTPS:// is https, not plain http on port 80
+    return urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
 class Service:
@@ -280,7 +288,8 @@ def with_top(adql: str, top: int = _SYNC_TOP) -> str:
 
 
 class GaiaArchive(Service):
-    """Gaia DR3 by TAP sync jobs (VOTable answers) at ``<url>/tap-server/tap/sync``, over requests.
+    """Gaia DR3 by TAP sync jobs (VOTable answers) at ``<url>/sync`` (``<url>/tap-server/tap/sync`` for a URL
+    without a path, as ESA's), over requests.
 
     Not astroquery's TAP+ client: its http.client connection has no timeout, it ignores the QUERY_STATUS
     notes, and it drops the answer's bytes. astroquery.gaia is never imported either: at import it builds a
@@ -291,7 +300,9 @@ class GaiaArchive(Service):
 
     @property
     def sync_url(self) -> str:
-        return self.url + "/tap-server/tap/sync"
+        """``<url>/sync`` when the URL names the TAP service's path; ESA's ``/tap-server/tap`` when it has none."""
+        path = urllib.parse.urlsplit(self.url).path.rstrip("/")
+        return self.url + ("/sync" if path else "/tap-server/tap/sync")
 
     @functools.cached_property
     def _session(self):

@@ -239,14 +239,14 @@ TABLELESS_VOTABLE = ("<?xml version='1.0'?><VOTABLE version='1.4' xmlns='http://
                      "<RESOURCE type='results'></RESOURCE></VOTABLE>")
 
 
-def services_for(sky, cache_dir=None, retries=1) -> Services:
-    return Services.create(sky.url, sky.url, sky.url, cache_dir=cache_dir, retries=retries, backoff=0.0)
+def services_for(sky, cache_dir=None, retries=1, gaia_url=None) -> Services:
+    return Services.create(gaia_url or sky.url, sky.url, sky.url, cache_dir=cache_dir, retries=retries, backoff=0.0)
 
 
-def run_rows(tmp_path, sky, rows: str, cache_dir=None, retries=1, **settings) -> pd.DataFrame:
+def run_rows(tmp_path, sky, rows: str, cache_dir=None, retries=1, gaia_url=None, **settings) -> pd.DataFrame:
     src = tmp_path / "ids.csv"
     src.write_text(rows)
     out = tmp_path / "out.csv"
-    services = services_for(sky, cache_dir, retries)
+    services = services_for(sky, cache_dir, retries, gaia_url)
     run_crossmatch(src, out, services, CrossmatchSettings(**settings), quiet=True)
     return pd.read_csv(out, dtype={"source_id": "Int64", "tic": "Int64", "kic": "Int64"}, keep_default_na=True)
