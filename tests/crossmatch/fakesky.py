@@ -143,11 +143,11 @@ class FakeSky:
         ids = [int(x) for x in re.findall(r"\d{6,}", query.split(" IN (")[-1])] if " IN (" in query else []
         if "dr2_neighbourhood" in query:
             col = 0 if "n.dr2_source_id IN" in query else 1
-            rows = [r for r in NEIGHBOURS if r[col] in ids]
+            rows = [r for r in NEIGHBOURS if r[col] in ids]  # (dr2, dr3[, angular_distance, magnitude_difference])
             return Table([_col("dr2_source_id", [r[0] for r in rows], np.int64),
                           _col("dr3_source_id", [r[1] for r in rows], np.int64),
-                          _col("angular_distance", [0.01] * len(rows), float),
-                          _col("magnitude_difference", [0.0] * len(rows), float)])
+                          _col("angular_distance", [r[2] if len(r) > 2 else 0.01 for r in rows], float),
+                          _col("magnitude_difference", [r[3] if len(r) > 3 else 0.0 for r in rows], float)])
         if "CONTAINS(" in query:
             circles = [tuple(map(float, c)) for c in re.findall(r"CIRCLE\('ICRS', ([-\d.e]+), ([-\d.e]+), ([-\d.e]+)\)",
                                                                  query)]

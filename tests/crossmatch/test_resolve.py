@@ -195,3 +195,33 @@ def test_an_id_prefix_naming_another_catalogue_is_invalid_id(tmp_path, sky):
     assert parse_ids(gaia, "gaia").tolist() == [GA, GA, GA, None, None, GA]
     out = run_rows(tmp_path, sky, "tic\nKIC 2000002\nGaia DR3 2000001\nTIC 2000002\n")
     assert out["crossmatch_status"].tolist() == ["invalid_id", "invalid_id", "ok"]
+
+
+@pytest.mark.parametrize("second, expect", [
+    ((1500.0, 2.5), ("ok", 2000003, "holcomb2022", 9.9)),     # 1.5" away, 2.5 mag off: not the same star
+    ((1500.0, -3.0), ("ok", 2000003, "holcomb2022", 9.9)),    # brighter by 3 mag: not the same star either
+    ((1500.0, 0.4), ("ok", None, "gaiadr3", 3.3)),            # within 1 mag: either could be GC in DR2
+    ((5.0, 0.0), ("ok", None, "gaiadr3", 3.3)),               # nearer than GC's own DR2 source
+])
+def test_a_dr3_id_with_a_second_dr2_neighbour(tmp_path, sky, monkeypatch, second, expect):
+    """A Gaia DR3 id whose DR2 neighbourhood held a second source lost its TIC/KIC route without a word (by TIC:
+    Holcomb's 9.9 d; by source_id: Gaia's 3.3 d). The nearest DR2 neighbour is now taken when every other one
+    differs from the DR3 source by more than 1 mag (as the cone match treats its candidates); otherwise the route
+    is dropped and a warning says so."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    nb = [r if r != (GC_DR2, GC) else (GC_DR2, GC, 20.0, 0.05) for r in fakesky.NEIGHBOURS]
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb + [(9000000000000000001, GC, *second)])
+    key, rows, cols = fakesky.VIZIER["J/ApJ/936/138/table1"]
+    monkeypatch.setitem(fakesky.VIZIER, "J/ApJ/936/138/table1", (key, rows + [(2000003, 9.9, 0.2)], cols))
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GC}\n")
+    report = run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    status, tic, source, prot = expect
+    assert out.loc[0, "crossmatch_status"] == status and out.loc[0, "prot_source"] == source
+    assert out.loc[0, "prot"] == prot and (pd.isna(out.loc[0, "tic"]) if tic is None else out.loc[0, "tic"] == tic)
+    dropped = [m for m in report.messages if "DR2" in m]
+    assert len(dropped) == (1 if tic is None else 0), report.messages
