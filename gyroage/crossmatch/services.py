@@ -121,9 +121,12 @@ def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
             vot = parse(_io.BytesIO(content), verify="ignore")
             tables = list(vot.iter_tables())
     except Exception as exc:  # noqa: BLE001 -- whatever the parser trips on, the answer is unreadable
-        start = content[:60].decode("utf-8", "replace").split("\n")[0].strip()
-        raise IncompleteAnswer(f"{who} answered with no readable VOTable (it starts {start!r}; "
-                               f"{describe_failure(exc, 100)})") from None
+        if not content.strip():
+            raise IncompleteAnswer(f"{who} answered with an empty body") from None
+        head = content[:20000].decode("utf-8", "replace")
+        if "<VOTABLE" in head.upper():  # a VOTable cut short: the parser says where
+            raise IncompleteAnswer(f"{who}'s VOTable is cut short or broken ({describe_failure(exc, 100)})") from None
+        raise IncompleteAnswer(f"{who} answered with no VOTable; it said: {_plain(head, 100)!r}") from None
     for info in vot.iter_info():
         if str(getattr(info, "name", "")).lower() != "query_status":
             continue
@@ -194,9 +197,28 @@ def describe_failure(exc: BaseException | None, width: int = 160) -> str:
     root = libs[-1] if libs else chain[-1]
     lines = str(root).strip().splitlines()
     text = _CONNECTION_PREFIX.sub("", lines[0] if lines else "")
+    text = re.sub(r"\s+for url: \S+$", "", text)  # requests' HTTPError repeats the URL the line already names
+    said = _body_text(next((r for e in chain if (r := getattr(e, "response", None)) is not None), None))
+    if said:  # why the server refused ("maintenance until 14:00 UTC"), often only in its page
+        text = f"{text}; it said: {said}" if text else said
     same = root is exc or type(root).__name__ == type(exc).__name__
     names = type(exc).__name__ if same else f"{type(exc).__name__}, {type(root).__name__}"
     return textwrap.shorten(f"{names}: {text}" if text else names, width=width, placeholder=" ...")
+
+
+def _body_text(response, width: int = 120) -> str:
+    """The start of an error answer's body as text on one line (markup dropped), '' without one."""
+    try:
+        body = response.text if response is not None else ""
+    except Exception:  # noqa: BLE001 -- a body that cannot be decoded says nothing we can show
+        return ""
+    return _plain(body, width) if isinstance(body, str) else ""
+
+
+def _plain(text: str, width: int) -> str:
+    """Markup dropped, on one line, shortened at a word boundary."""
+    text = re.sub(r"<(script|style)\b.*?</\1>|<!--.*?-->|<\?.*?\?>|<[^>]*>", " ", text[:20000], flags=re.S | re.I)
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" ...") if text.strip() else ""
 
 
 def _to_frame(table) -> pd.DataFrame:

@@ -200,3 +200,15 @@ def test_a_stalled_service_times_out_in_one_line(tmp_path, sky, service, rows):
     assert "\n" not in msg and f"{service} service at" in msg and "Timeout" in msg, msg
     assert services.gaia.timeout == services.mast.timeout == 0.5
     assert Services.create(sky.url, sky.url, sky.url).mast.timeout == 120.0
+
+
+@pytest.mark.parametrize("service", ["gaia", "vizier", "mast"])
+def test_the_server_s_explanation_is_kept(tmp_path, sky, service):
+    """A 503 whose body says why ("maintenance until 14:00 UTC") was reported as '(HTTPError: Error 503:)'."""
+    page = "<html><body><h1>Service Unavailable</h1>\n<p>Maintenance until 14:00 UTC</p></body></html>"
+    sky.mangle[service] = [replaced_by(page, 503, "text/html")]
+    sky.mangle_all.add(service)
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, TIC_ROWS)
+    msg = str(err.value)
+    assert "\n" not in msg and "503" in msg and "Service Unavailable Maintenance until 14:00 UTC" in msg, msg
