@@ -169,6 +169,29 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+# The longest wait a Retry-After header gets (s): a service asking for more is asked again after this, not an hour on.
+MAX_RETRY_AFTER = 60.0
+
+
+def retry_after(exc: BaseException | None) -> float:
+    """Seconds the failed request's Retry-After header asks to wait (delta-seconds or an HTTP date), capped at
+    MAX_RETRY_AFTER; 0 without one."""
+    import email.utils
+
+    response = getattr(exc, "response", None)
+    value = str(getattr(response, "headers", {}).get("Retry-After", "") or "").strip()
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER) if math.isfinite(seconds) else 0.0
+
+
 # "HTTPSConnection(host='h', port=443): " or "<urllib3.connection.X object at 0x...>: ": who failed, said again.
 _CONNECTION_PREFIX = re.compile(r"^(?:\w+\(host=[^)]*\)|<[^>]*>):\s*")
 
@@ -279,8 +302,8 @@ class Service:
         errors = _transient_errors()
         last: BaseException | None = None
         for attempt in range(self.retries):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+            if attempt:  # the backoff, or longer when the service said when to come back (429, 503)
+                time.sleep(max(self.backoff * 2 ** (attempt - 1), retry_after(last)))
             try:
                 frame = fetch()
                 break

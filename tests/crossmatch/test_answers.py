@@ -212,3 +212,31 @@ def test_the_server_s_explanation_is_kept(tmp_path, sky, service):
         run_rows(tmp_path, sky, TIC_ROWS)
     msg = str(err.value)
     assert "\n" not in msg and "503" in msg and "Service Unavailable Maintenance until 14:00 UTC" in msg, msg
+
+
+@pytest.mark.parametrize("service", ["gaia", "vizier", "mast"])
+def test_retry_after_is_honoured(tmp_path, sky, service):
+    """A 429 or 503 with Retry-After was retried after the backoff alone (+1 s, +2 s), asking again too soon."""
+    sky.mangle[service] = [replaced_by("slow down", 429, "text/plain", headers={"Retry-After": "1"})]
+    start = time.monotonic()
+    out = run_rows(tmp_path, sky, TIC_ROWS, retries=2)  # backoff 0
+    assert time.monotonic() - start >= 1.0
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok", "no_period"]
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_capped():
+    import email.utils
+
+    import requests
+
+    from gyroage.crossmatch.services import MAX_RETRY_AFTER, retry_after
+
+    def error(value):
+        response = requests.Response()
+        response.status_code, response.headers["Retry-After"] = 503, value
+        return requests.HTTPError("503", response=response)
+
+    assert retry_after(error("7")) == 7.0
+    assert retry_after(error("100000")) == MAX_RETRY_AFTER
+    assert 25 <= retry_after(error(email.utils.formatdate(time.time() + 30, usegmt=True))) <= 31
+    assert retry_after(error("soon")) == 0.0 and retry_after(OSError("x")) == 0.0
