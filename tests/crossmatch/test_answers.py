@@ -240,3 +240,18 @@ def test_retry_after_is_read_as_seconds_or_a_date_and_capped():
     assert retry_after(error("100000")) == MAX_RETRY_AFTER
     assert 25 <= retry_after(error(email.utils.formatdate(time.time() + 30, usegmt=True))) <= 31
     assert retry_after(error("soon")) == 0.0 and retry_after(OSError("x")) == 0.0
+
+
+def test_vizier_error_note_is_shown_not_blamed_on_the_catalogue_id(tmp_path, sky):
+    """VizieR's own QUERY_STATUS=ERROR ('timeout') was reported as 'is the catalogue id right?'."""
+    note = ("<?xml version='1.0'?><VOTABLE version='1.4' xmlns='http://www.ivoa.net/xml/VOTable/v1.3'><RESOURCE "
+            "type='results'><INFO name='QUERY_STATUS' value='ERROR'>Query execution error: timeout</INFO></RESOURCE>"
+            "</VOTABLE>")
+    sky.mangle["vizier"] = [replaced_by(note)]
+    assert run_rows(tmp_path, sky, ROWS, retries=2)["prot_source"].tolist()[0] == "mcquillan2014"  # retried
+    sky.mangle["vizier"] = [replaced_by(note)]
+    sky.mangle_all.add("vizier")
+    with pytest.raises(UserError) as err:
+        run_rows(tmp_path, sky, ROWS, retries=2)
+    msg = str(err.value)
+    assert "Query execution error: timeout" in msg and "catalogue id" not in msg, msg
