@@ -51,10 +51,14 @@ class InputIds:
     column: str | None
     ra_column: str | None = None
     dec_column: str | None = None
+    # (kind, column) of the other id columns found, in order: a row without a readable id in ``column`` uses the first
+    # of these it has one in. Only when neither --id-column nor --id-type says which column to read.
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | None = None) -> InputIds:
-    """The identifier column: named with ``id_column`` or found by (case-insensitive) alias.
+    """The identifier column: named with ``id_column`` or found by (case-insensitive) alias; found by alias,
+    the other kinds' id columns are the rows' fallbacks (a mixed list of Gaia, TIC and KIC stars).
 
     Positions (``id_type`` radec, or no id column but both coordinates) come from the ra and dec columns; a missing
     one is a one-line error naming it, so no row is left ``invalid_id`` for want of a column.
@@ -69,10 +73,10 @@ def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | 
         if kind is None:
             raise UserError(f"cannot tell whether '{col}' holds Gaia DR3, TIC or KIC ids: add --id-type gaia|tic|kic")
         return InputIds(kind, col)
-    for kind in ("gaia", "tic", "kic") if id_type is None else (id_type,):
-        col = io.find_column(columns, *ID_ALIASES.get(kind, ()))  # "radec" has no id column
-        if col is not None:
-            return InputIds(kind, col)
+    found = [(kind, col) for kind in (("gaia", "tic", "kic") if id_type is None else (id_type,))
+             if (col := io.find_column(columns, *ID_ALIASES.get(kind, ()))) is not None]  # "radec" has no id column
+    if found:
+        return InputIds(*found[0], fallbacks=tuple(found[1:]))
     ra, dec = io.find_column(columns, *RA_ALIASES), io.find_column(columns, *DEC_ALIASES)
     if ra and dec and id_type is None:
         return InputIds("radec", None, ra, dec)
@@ -209,6 +213,8 @@ def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
 def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
             warn: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status; warnings go to ``warn``."""
+    if ids.fallbacks:
+        return _resolve_mixed(frame, ids, services, radius_arcsec, warn)
     n = len(frame)
     gaia = np.full(n, None, dtype=object)
     tic = np.full(n, None, dtype=object)
@@ -258,6 +264,27 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
 
     return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
                          "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status})
+
+
+def _resolve_mixed(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
+                   warn: Callable[[str], None] | None) -> pd.DataFrame:
+    """Each row through its first readable id of ``ids.column`` then ``ids.fallbacks``; rows keep their order."""
+    columns = [(ids.kind, ids.column), *ids.fallbacks]
+    if not len(frame):
+        return resolve(frame, InputIds(ids.kind, ids.column), services, radius_arcsec, warn)
+    route = np.zeros(len(frame), dtype=int)  # index into columns; rows with no readable id stay with the first
+    unread = np.ones(len(frame), dtype=bool)
+    for j, (kind, col) in enumerate(columns):
+        readable = np.array([p is not None for p in parse_ids(frame[col], kind)], dtype=bool)
+        route[unread & readable] = j
+        unread &= ~readable
+    parts = []
+    for j, (kind, col) in enumerate(columns):
+        rows = np.flatnonzero(route == j)
+        if rows.size:
+            part = resolve(frame.iloc[rows], InputIds(kind, col), services, radius_arcsec, warn)
+            parts.append(part.set_axis(rows))
+    return pd.concat(parts).sort_index().reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- positions

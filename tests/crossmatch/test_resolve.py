@@ -225,3 +225,19 @@ def test_a_dr3_id_with_a_second_dr2_neighbour(tmp_path, sky, monkeypatch, second
     assert out.loc[0, "prot"] == prot and (pd.isna(out.loc[0, "tic"]) if tic is None else out.loc[0, "tic"] == tic)
     dropped = [m for m in report.messages if "DR2" in m]
     assert len(dropped) == (1 if tic is None else 0), report.messages
+
+
+def test_a_mixed_list_falls_back_per_row_to_the_next_id_column(tmp_path, sky):
+    """A list with source_id, tic and kic columns read only source_id: a row with only a TIC or a KIC was
+    invalid_id. Without --id-column each row now uses its first id (Gaia, then TIC, then KIC)."""
+    rows = f"name,source_id,tic,kic\na,{GA},,\nb,,2000002,\nc,,,1000001\nd,,,\ne,{GC},2000001,\n"
+    out = run_rows(tmp_path, sky, rows)
+    assert out["name"].tolist() == list("abcde")
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok", "invalid_id", "ok"]
+    assert out["source_id"].tolist()[:3] == [GA, GB, GA] and out["source_id"].tolist()[4] == GC
+    assert out["tic"].tolist()[1] == 2000002 and out["kic"].tolist()[2] == 1000001
+    assert detect_ids(["source_id", "TIC", "kepid"]) == InputIds("gaia", "source_id", fallbacks=(("tic", "TIC"),
+                                                                                               ("kic", "kepid")))
+    # a named column (or kind) is the one read
+    assert detect_ids(["source_id", "tic"], id_column="tic").fallbacks == ()
+    assert detect_ids(["source_id", "tic"], id_type="gaia").fallbacks == ()
