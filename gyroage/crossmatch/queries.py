@@ -192,8 +192,13 @@ def fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.D
     return nb
 
 
-def fetch_tic(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
-    """TIC rows (ID, KIC, GAIA = DR2 id, disposition) whose ``column`` is in ``ids``; duplicates dropped."""
+def fetch_tic(services: Services, column: str, ids: list[int],
+              warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """TIC rows (ID, KIC, GAIA = DR2 id, disposition) whose ``column`` is in ``ids``; duplicates dropped.
+
+    ``warn`` is told of ids whose only TIC rows are flagged (and so are not_found), with the entry a DUPLICATE
+    was merged into (the TIC's duplicate_id) when the answer gives it.
+    """
     frames = [services.mast.query(column, batch) for batch in _batches(ids, MAST_BATCH)]
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -209,7 +214,23 @@ def fetch_tic(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
         tic["disposition"] = None
     # TIC marks merged/split/artefact duplicates; they never count as a counterpart.
     bad = tic["disposition"].astype(str).str.upper().isin(["DUPLICATE", "ARTIFACT", "SPLIT"])
+    if warn is not None and bad.any():
+        _warn_flagged(tic, bad, column, warn)
     return tic[~bad].reset_index(drop=True)
+
+
+def _warn_flagged(tic: pd.DataFrame, bad: pd.Series, column: str, warn: Callable[[str], None]) -> None:
+    """One warning naming (up to 5) TIC rows that were some id's only match, and what each points to."""
+    lost = tic[bad & ~tic[column].isin(set(tic.loc[~bad, column].dropna()))]
+    if lost.empty:
+        return
+    dup_col = io.find_column(tic.columns, "duplicate_id")
+    dups = int_ids(lost[dup_col]) if dup_col else pd.Series(pd.NA, index=range(len(lost)), dtype="Int64")
+    named = [f"TIC {tid} ({str(disp).upper()}" + (f" of TIC {dup})" if pd.notna(dup) else ")")
+             for tid, disp, dup in zip(lost["ID"], lost["disposition"], dups)]
+    more = f" and {len(named) - 5} more" if len(named) > 5 else ""
+    warn(f"warning: {', '.join(named[:5])}{more} flagged in the TIC: not matched (not_found); "
+         "give the TIC entry a duplicate points to")
 
 
 def _vizier_split(services: Services, cat: PeriodCatalogue, ids: list[int]) -> list[pd.DataFrame]:

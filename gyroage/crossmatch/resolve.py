@@ -237,7 +237,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     if ids.kind in ("tic", "kic"):
         own = tic if ids.kind == "tic" else kic
         col = "ID" if ids.kind == "tic" else "KIC"
-        tic_of = _tic_by(fetch_tic(services, col, unique_ids(own)), col)
+        tic_of = _tic_by(fetch_tic(services, col, unique_ids(own), warn), col)
         dr2 = np.full(n, None, dtype=object)
         rows = _look_up(tic_of, own, status)
         for i, row in enumerate(rows):

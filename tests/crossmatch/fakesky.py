@@ -54,6 +54,7 @@ TIC = [
     (2000099, 1000001, GA, "DUPLICATE"),             # flagged duplicate: never a counterpart
     (2000008, None, None, None),                     # no Gaia counterpart (a null among 19-digit ids)
 ]
+DUPLICATE_OF = {2000099: 2000001}  # the TIC's duplicate_id: the entry a DUPLICATE was merged into
 VIZIER = {
     "J/ApJS/211/24/table1": ("KIC", [(1000001, 12.3, 0.4)], ("KIC", "Prot", "e_Prot")),
     "J/ApJS/255/17/table1": ("KIC", [(1000001, 12.5, 0.6)], ("KIC", "Prot", "E_Prot")),
@@ -186,8 +187,9 @@ class FakeSky:
         wanted = {int(v) for v in f["values"]}
         rows = [r for r in TIC if r[col] is not None and r[col] in wanted]
         data = [{"ID": str(r[0]), "KIC": None if r[1] is None else str(r[1]), "GAIA": None if r[2] is None else str(r[2]),
-                 "disposition": r[3]} for r in rows]
-        fields = [{"name": n, "type": "string"} for n in ("ID", "KIC", "GAIA", "disposition")]
+                 "disposition": r[3], "duplicate_id": str(DUPLICATE_OF[r[0]]) if r[0] in DUPLICATE_OF else None}
+                for r in rows]
+        fields = [{"name": n, "type": "string"} for n in ("ID", "KIC", "GAIA", "disposition", "duplicate_id")]
         return {"status": "COMPLETE", "msg": "", "fields": fields, "data": data,
                 "paging": {"page": 1, "pageSize": len(data), "pagesFiltered": 1, "rows": len(data),
                            "rowsFiltered": len(data), "rowsTotal": len(data)}}

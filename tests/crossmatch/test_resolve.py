@@ -241,3 +241,18 @@ def test_a_mixed_list_falls_back_per_row_to_the_next_id_column(tmp_path, sky):
     # a named column (or kind) is the one read
     assert detect_ids(["source_id", "tic"], id_column="tic").fallbacks == ()
     assert detect_ids(["source_id", "tic"], id_type="gaia").fallbacks == ()
+
+
+def test_a_tic_flagged_duplicate_points_to_its_replacement(tmp_path, sky):
+    """A TIC id flagged DUPLICATE in the TIC was a plain not_found: the run now says so and names the entry it
+    was merged into (the TIC's duplicate_id)."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    src = tmp_path / "ids.csv"
+    src.write_text("tic\n2000099\n2000002\n")
+    report = run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["crossmatch_status"].tolist() == ["not_found", "ok"]
+    (msg,) = [m for m in report.messages if "DUPLICATE" in m]
+    assert "TIC 2000099" in msg and "TIC 2000001" in msg and "\n" not in msg, msg
