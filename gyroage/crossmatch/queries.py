@@ -82,11 +82,15 @@ def _gaia_split(services: Services, build: Callable[[list], str], items: list,
     """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves.
 
     A single item whose answer is still full cannot be split: it is kept, and ``capped`` is called.
-    An answer the service flags as cut at its row limit (Overflow) is split too; for a single item it stops the run.
+    An answer the service flags as cut at its row limit (Overflow) is split too; for a single item it is kept
+    with ``capped`` called when there is one (a cone), else it stops the run.
     """
     try:
         frame = services.gaia.query(build(items))
-    except Overflow:
+    except Overflow as exc:
+        if len(items) == 1 and capped is not None and exc.frame is not None:
+            capped()
+            return [exc.frame]
         if len(items) == 1:
             raise
         frame = None

@@ -93,7 +93,12 @@ class IncompleteAnswer(Exception):
 
 class Overflow(UserError):
     """The service stopped at its row limit (QUERY_STATUS OVERFLOW): rows are missing. Never cached;
-    a batch of several ids is asked again in halves (queries.py), a single one stops the run with this line."""
+    a batch of several ids is asked again in halves (queries.py), a single one stops the run with this line
+    (a single cone keeps the rows sent, ``frame``, with the cone's warning, as at the sync row cap)."""
+
+    def __init__(self, message: str, frame: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.frame = frame
 
 
 def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
@@ -127,6 +132,7 @@ def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
         if "<VOTABLE" in head.upper():  # a VOTable cut short: the parser says where
             raise IncompleteAnswer(f"{who}'s VOTable is cut short or broken ({describe_failure(exc, 100)})") from None
         raise IncompleteAnswer(f"{who} answered with no VOTable; it said: {_plain(head, 100)!r}") from None
+    frame = _to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
     for info in vot.iter_info():
         if str(getattr(info, "name", "")).lower() != "query_status":
             continue
@@ -134,8 +140,8 @@ def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
         if value == "ERROR":
             raise IncompleteAnswer(f"{who}'s answer ends with QUERY_STATUS ERROR" + (f": {text}" if text else ""))
         if value == "OVERFLOW":
-            raise Overflow(f"{who} cut its answer at its row limit (QUERY_STATUS OVERFLOW)")
-    return _to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
+            raise Overflow(f"{who} cut its answer at its row limit (QUERY_STATUS OVERFLOW)", frame)
+    return frame
 
 
 def _info_text(info) -> str:
@@ -360,7 +366,10 @@ class GaiaArchive(Service):
             form = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "votable", "QUERY": with_top(adql)}
             response = self._session.post(self.sync_url, data=form, timeout=self.timeout)
             response.raise_for_status()
-            frame = read_votable(response.content, "Gaia")
+            try:
+                frame = read_votable(response.content, "Gaia")
+            except Overflow as exc:  # the rows sent, in our column names, for a single cone to keep
+                raise Overflow(str(exc), None if exc.frame is None else exc.frame.rename(columns=str.lower)) from None
             if frame is None:
                 raise IncompleteAnswer("Gaia answered with a VOTable holding no table")
             # ADQL names are case-insensitive, and a service may spell them in upper case: ours are lower case.

@@ -255,3 +255,20 @@ def test_vizier_error_note_is_shown_not_blamed_on_the_catalogue_id(tmp_path, sky
         run_rows(tmp_path, sky, ROWS, retries=2)
     msg = str(err.value)
     assert "Query execution error: timeout" in msg and "catalogue id" not in msg, msg
+
+
+def test_a_single_cone_flagged_overflow_keeps_its_rows_with_the_cone_warning(tmp_path, sky):
+    """A cone cannot be split: flagged OVERFLOW, it is treated as a cone at the sync row cap (kept, warned)."""
+    from tests.crossmatch.fakesky import GAIA, services_for
+
+    a = GAIA[GA]
+    (tmp_path / "pos.csv").write_text(f"ra,dec\n{a[0]},{a[1]}\n")
+    sky.mangle["gaia"] = [trailing_status("OVERFLOW", rows=1)]
+    report = run_crossmatch(tmp_path / "pos.csv", tmp_path / "out.csv", services_for(sky, tmp_path / "cache"),
+                            CrossmatchSettings(radius_arcsec=2.0), quiet=True)
+    assert [m for m in report.messages if "row cap" in m]
+    n = len(sky.queries("gaia"))
+    report = run_crossmatch(tmp_path / "pos.csv", tmp_path / "out.csv", services_for(sky, tmp_path / "cache"),
+                            CrossmatchSettings(radius_arcsec=2.0), quiet=True)
+    assert len(sky.queries("gaia")) > n  # the flagged answer was not cached
+    assert not [m for m in report.messages if "row cap" in m]
