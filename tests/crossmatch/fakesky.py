@@ -116,6 +116,9 @@ class FakeSky:
             if self._failing("gaia"):
                 return Response("<VOTABLE><INFO name='QUERY_STATUS' value='ERROR'>overloaded</INFO></VOTABLE>", 500)
             return self._mangled("gaia", Response(_votable(self._tap(query)), content_type="application/x-votable+xml"))
+        if path.endswith("/tap/sync/result"):  # where a redirected sync job's answer is fetched (GET)
+            query = urllib.parse.parse_qs(request.query_string.decode())["q"][0]
+            return Response(_votable(self._tap(query)), content_type="application/x-votable+xml")
         if path == "/viz-bin/votable":
             body = dict(line.split("=", 1) for line in request.get_data(as_text=True).splitlines() if "=" in line)
             self.log.append(("vizier", f"-source={body['-source']} " + " ".join(

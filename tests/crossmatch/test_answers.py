@@ -272,3 +272,19 @@ def test_a_single_cone_flagged_overflow_keeps_its_rows_with_the_cone_warning(tmp
                             CrossmatchSettings(radius_arcsec=2.0), quiet=True)
     assert len(sky.queries("gaia")) > n  # the flagged answer was not cached
     assert not [m for m in report.messages if "row cap" in m]
+
+
+def test_a_redirected_gaia_sync_job_is_followed(tmp_path, sky):
+    """A TAP service may answer a sync POST with 303 See Other to where the result is fetched (GET)."""
+    import urllib.parse
+
+    from werkzeug import Response
+
+    def redirect(response):
+        where = f"{sky.url}/tap-server/tap/sync/result?q={urllib.parse.quote(sky.log[-1][1])}"
+        return Response("", 303, headers={"Location": where})
+
+    healthy = run_rows(tmp_path, sky, ROWS)
+    sky.mangle["gaia"] = [redirect] * 10
+    assert run_rows(tmp_path, sky, ROWS).equals(healthy)
+    assert any(p.endswith("/sync/result") for p, _ in sky.raw)
