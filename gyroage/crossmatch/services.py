@@ -335,7 +335,8 @@ def with_top(adql: str, top: int = _SYNC_TOP) -> str:
     if re.search(r"\bTOP\s+\d+", adql, re.IGNORECASE):
         return adql
     m = _SELECT.match(adql)
-    return f"{adql[:m.end()]}TOP {top} {adql[m.end():]}" if m else adql
+    # spaced as astroquery spaced it ("SELECT  TOP 2000 ..."): the same text as before reaches the service
+    return f"{adql[:m.end()]} TOP {top} {adql[m.end():]}" if m else adql
 
 
 class GaiaArchive(Service):

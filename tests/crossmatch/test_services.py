@@ -94,7 +94,7 @@ def test_crossmatch_never_imports_astroquery_gaia(tmp_path, sky, capsys):
     assert "astroquery.gaia" not in sys.modules and capsys.readouterr().out == ""
     assert GaiaArchive("https://gea.esac.esa.int/").sync_url == "https://gea.esac.esa.int/tap-server/tap/sync"
     # the query sent is the one astroquery's TAP+ client sent: TOP 2000 after SELECT
-    assert all(q.startswith("SELECT TOP 2000 ") for q in sky.queries("gaia"))
+    assert all(q.startswith("SELECT  TOP 2000 ") for q in sky.queries("gaia"))
 
 
 def test_crossmatch_service_urls_reach_astroquery():
