@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io
-from gyroage.crossmatch.services import PeriodCatalogue, Services
+from gyroage.crossmatch.services import Overflow, PeriodCatalogue, Services
 from gyroage.errors import UserError
 
 GAIA_BATCH = 500        # ids per IN list (keeps the sync 2000-row cap far away)
@@ -82,9 +82,19 @@ def _gaia_split(services: Services, build: Callable[[list], str], items: list,
     """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves.
 
     A single item whose answer is still full cannot be split: it is kept, and ``capped`` is called.
+    An answer the service flags as cut at its row limit (Overflow) is split too; for a single item it is kept
+    with ``capped`` called when there is one (a cone), else it stops the run.
     """
-    frame = services.gaia.query(build(items))
-    if len(frame) >= SYNC_ROW_CAP and len(items) > 1:
+    try:
+        frame = services.gaia.query(build(items))
+    except Overflow as exc:
+        if len(items) == 1 and capped is not None and exc.frame is not None:
+            capped()
+            return [exc.frame]
+        if len(items) == 1:
+            raise
+        frame = None
+    if (frame is None or len(frame) >= SYNC_ROW_CAP) and len(items) > 1:
         half = len(items) // 2
         return _gaia_split(services, build, items[:half], capped) + _gaia_split(services, build, items[half:], capped)
     if len(frame) >= SYNC_ROW_CAP and capped is not None:
@@ -128,12 +138,24 @@ def unique_ids(values: Iterable) -> list[int]:
 
 
 # ---------------------------------------------------------------- fetches
+def _require(frames: list[pd.DataFrame], columns: Iterable[str], what: str) -> None:
+    """A one-line UserError naming the asked-for ``columns`` an answer with rows lacks: the service answered
+    something else, and reading on would make every star not_found (or a KeyError)."""
+    for f in frames:
+        missing = [c for c in columns if c not in f.columns]
+        if missing:
+            cols = ", ".join(map(str, f.columns[:8])) + (", ..." if len(f.columns) > 8 else "")
+            raise UserError(f"{what} answered without the {', '.join(missing)} column{'s' if len(missing) > 1 else ''} "
+                            f"asked for; its columns: {cols or 'none'}")
+
+
 def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id."""
     frames = _gaia_batched(services, adql_gaia_sources, ids, GAIA_BATCH)
     cols = list(GAIA_COLUMNS) + ["best_rotation_period", "best_rotation_period_error"]
     if not frames:
         return pd.DataFrame(columns=cols)
+    _require(frames, cols, "Gaia (gaiadr3.gaia_source)")
     g = pd.concat(frames, ignore_index=True)
     g["source_id"] = int_ids(g["source_id"])
     for c in cols[1:]:
@@ -154,36 +176,76 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
 
     frames = _gaia_batched(services, lambda b: adql_cone(ra[b], dec[b], radius_arcsec), list(range(len(ra))),
                            CONE_BATCH, capped)
+    cols = ["source_id", "ra", "dec", "phot_g_mean_mag"]
     if not frames:
-        return pd.DataFrame(columns=["source_id", "ra", "dec", "phot_g_mean_mag"])
+        return pd.DataFrame(columns=cols)
+    _require(frames, cols, "Gaia (cone search)")
     return pd.concat(frames, ignore_index=True).drop_duplicates("source_id")
 
 
 def fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
     """``gaiadr3.dr2_neighbourhood`` rows whose ``column`` (dr2_source_id or dr3_source_id) is in ``ids``."""
     frames = _gaia_batched(services, lambda b: adql_dr2_neighbourhood(column, b), ids, GAIA_BATCH)
+    cols = ["dr2_source_id", "dr3_source_id", "angular_distance", "magnitude_difference"]
     if not frames:
-        return pd.DataFrame(columns=["dr2_source_id", "dr3_source_id", "angular_distance", "magnitude_difference"])
+        return pd.DataFrame(columns=cols)
+    _require(frames, cols, "Gaia (gaiadr3.dr2_neighbourhood)")
     nb = pd.concat(frames, ignore_index=True)
     for col in ("dr2_source_id", "dr3_source_id"):
         nb[col] = int_ids(nb[col])
     return nb
 
 
-def fetch_tic(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
-    """TIC rows (ID, KIC, GAIA = DR2 id, disposition) whose ``column`` is in ``ids``; duplicates dropped."""
+def fetch_tic(services: Services, column: str, ids: list[int],
+              warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """TIC rows (ID, KIC, GAIA = DR2 id, disposition) whose ``column`` is in ``ids``; duplicates dropped.
+
+    ``warn`` is told of ids whose only TIC rows are flagged (and so are not_found), with the entry a DUPLICATE
+    was merged into (the TIC's duplicate_id) when the answer gives it.
+    """
     frames = [services.mast.query(column, batch) for batch in _batches(ids, MAST_BATCH)]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=["ID", "KIC", "GAIA", "disposition"])
     tic = pd.concat(frames, ignore_index=True)
+    # MAST's names, found in any case (and under name_key's spelling rules), renamed to these.
+    found = {name: io.find_column(tic.columns, name) for name in ("ID", "KIC", "GAIA", "disposition")}
+    tic = tic.rename(columns={col: name for name, col in found.items() if col is not None and col != name})
+    _require([tic], ("ID", "KIC", "GAIA"), "MAST (TIC)")
     for col in ("ID", "KIC", "GAIA"):
-        tic[col] = int_ids(tic[col]) if col in tic else pd.NA
+        tic[col] = int_ids(tic[col])
     if "disposition" not in tic:
         tic["disposition"] = None
     # TIC marks merged/split/artefact duplicates; they never count as a counterpart.
     bad = tic["disposition"].astype(str).str.upper().isin(["DUPLICATE", "ARTIFACT", "SPLIT"])
+    if warn is not None and bad.any():
+        _warn_flagged(tic, bad, column, warn)
     return tic[~bad].reset_index(drop=True)
+
+
+def _warn_flagged(tic: pd.DataFrame, bad: pd.Series, column: str, warn: Callable[[str], None]) -> None:
+    """One warning naming (up to 5) TIC rows that were some id's only match, and what each points to."""
+    lost = tic[bad & ~tic[column].isin(set(tic.loc[~bad, column].dropna()))]
+    if lost.empty:
+        return
+    dup_col = io.find_column(tic.columns, "duplicate_id")
+    dups = int_ids(lost[dup_col]) if dup_col else pd.Series(pd.NA, index=range(len(lost)), dtype="Int64")
+    named = [f"TIC {tid} ({str(disp).upper()}" + (f" of TIC {dup})" if pd.notna(dup) else ")")
+             for tid, disp, dup in zip(lost["ID"], lost["disposition"], dups)]
+    more = f" and {len(named) - 5} more" if len(named) > 5 else ""
+    warn(f"warning: {', '.join(named[:5])}{more} flagged in the TIC: not matched (not_found); "
+         "give the TIC entry a duplicate points to")
+
+
+def _vizier_split(services: Services, cat: PeriodCatalogue, ids: list[int]) -> list[pd.DataFrame]:
+    """One VizieR answer for ``ids``; one cut at VizieR's row limit (Overflow) is asked again in halves."""
+    try:
+        return [services.vizier.query_ids(cat, ids)]
+    except Overflow:
+        if len(ids) == 1:
+            raise
+        half = len(ids) // 2
+        return _vizier_split(services, cat, ids[:half]) + _vizier_split(services, cat, ids[half:])
 
 
 def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
@@ -193,7 +255,7 @@ def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> p
     the catalogue and the columns it lacks: skipping it would silently give no periods.
     """
     # An answer without columns matched no star and names none: nothing to check it against.
-    frames = [f for b in _batches(ids, VIZIER_BATCH) if len((f := services.vizier.query_ids(cat, b)).columns)]
+    frames = [f for b in _batches(ids, VIZIER_BATCH) for f in _vizier_split(services, cat, b) if len(f.columns)]
     if not frames:
         return pd.DataFrame(columns=["id", "prot", "prot_err"])
     # A table answered carries its columns, rows or none: check them even when no star matched.

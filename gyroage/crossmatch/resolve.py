@@ -51,10 +51,14 @@ class InputIds:
     column: str | None
     ra_column: str | None = None
     dec_column: str | None = None
+    # (kind, column) of the other id columns found, in order: a row without a readable id in ``column`` uses the first
+    # of these it has one in. Only when neither --id-column nor --id-type says which column to read.
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | None = None) -> InputIds:
-    """The identifier column: named with ``id_column`` or found by (case-insensitive) alias.
+    """The identifier column: named with ``id_column`` or found by (case-insensitive) alias; found by alias,
+    the other kinds' id columns are the rows' fallbacks (a mixed list of Gaia, TIC and KIC stars).
 
     Positions (``id_type`` radec, or no id column but both coordinates) come from the ra and dec columns; a missing
     one is a one-line error naming it, so no row is left ``invalid_id`` for want of a column.
@@ -69,10 +73,10 @@ def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | 
         if kind is None:
             raise UserError(f"cannot tell whether '{col}' holds Gaia DR3, TIC or KIC ids: add --id-type gaia|tic|kic")
         return InputIds(kind, col)
-    for kind in ("gaia", "tic", "kic") if id_type is None else (id_type,):
-        col = io.find_column(columns, *ID_ALIASES.get(kind, ()))  # "radec" has no id column
-        if col is not None:
-            return InputIds(kind, col)
+    found = [(kind, col) for kind in (("gaia", "tic", "kic") if id_type is None else (id_type,))
+             if (col := io.find_column(columns, *ID_ALIASES.get(kind, ()))) is not None]  # "radec" has no id column
+    if found:
+        return InputIds(*found[0], fallbacks=tuple(found[1:]))
     ra, dec = io.find_column(columns, *RA_ALIASES), io.find_column(columns, *DEC_ALIASES)
     if ra and dec and id_type is None:
         return InputIds("radec", None, ra, dec)
@@ -99,16 +103,28 @@ def _positions(columns: list[str], id_column: str | None) -> InputIds:
     return InputIds("radec", None, ra, dec)
 
 
-# "2000002.0": an id that went through a float column on its way to CSV text; read only while exact (below 2**53)
-_ID_RE = re.compile(r"^\s*(?:(?:gaia\s*e?dr3|gaia|dr3|tic|kic|kplr)[\s_:-]*)?(\d+)(\.0*)?\s*$", re.IGNORECASE)
+# The prefixes each kind of id may carry (EDR3 and DR3 share their source_ids; kplr is Kepler's name for a KIC).
+_PREFIXES = {"gaia": r"gaia\s*e?dr3|gaia|dr3", "tic": r"tic", "kic": r"kic|kplr"}
 
 
-def parse_ids(values: pd.Series) -> np.ndarray:
+def _id_re(prefixes: str) -> re.Pattern:
+    # "2000002.0": an id that went through a float column on its way to CSV text; read only while exact (below 2**53)
+    return re.compile(rf"^\s*(?:(?:{prefixes})[\s_:-]*)?(\d+)(\.0*)?\s*$", re.IGNORECASE)
+
+
+_ID_RE = {kind: _id_re(p) for kind, p in _PREFIXES.items()} | {None: _id_re("|".join(_PREFIXES.values()))}
+
+
+def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
     """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted.
 
+    With ``kind`` (gaia, tic or kic), only a prefix naming that catalogue: 'KIC 2000002' in a TIC column is
+    another star's number, so the row is ``invalid_id``, never looked up as TIC 2000002.
     A float id is taken only below 2**53, where it is exact: a 19-digit Gaia id stored as a float has been rounded
     to some other source's id, so it is missing (the row's ``invalid_id``), never matched.
     """
+    pattern = _ID_RE[kind]
+
     def one(v) -> int | None:
         if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v)):
             return None
@@ -117,7 +133,7 @@ def parse_ids(values: pd.Series) -> np.ndarray:
         if isinstance(v, (float, np.floating)):
             i = float_id(v)
             return i if i is not None and i > 0 else None
-        m = _ID_RE.match(str(v))
+        m = pattern.match(str(v))
         if not m or int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
             return None
         return int(m.group(1))
@@ -136,6 +152,31 @@ def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
         if pd.notna(k) and pd.notna(v):
             groups.setdefault(int(k), set()).add(int(v))
     return {k: k if k in vs else (next(iter(vs)) if len(vs) == 1 else AMBIGUOUS) for k, vs in groups.items()}
+
+
+def _dr2_of(nb: pd.DataFrame) -> dict[int, int | str]:
+    """DR3 id -> its DR2 source in a dr2_neighbourhood answer, or AMBIGUOUS (the way back from a Gaia DR3 input).
+
+    The DR2 source with the DR3 id wins, then a single neighbour. Of several others the nearest is taken
+    as the cone match takes its nearest source: when it is within 1 mag of the DR3 source and every other
+    neighbour differs from it by more than 1 mag (an unknown magnitude difference counts against).
+    """
+    nb = nb.dropna(subset=["dr2_source_id", "dr3_source_id"])
+    if nb.empty:
+        return {}
+    d = pd.DataFrame({"dr3": nb["dr3_source_id"].to_numpy("int64"), "dr2": nb["dr2_source_id"].to_numpy("int64"),
+                      "dist": pd.to_numeric(nb["angular_distance"], errors="coerce").fillna(np.inf).to_numpy(),
+                      "off": pd.to_numeric(nb["magnitude_difference"], errors="coerce").abs().to_numpy()})
+    d["same"] = d["dr3"] == d["dr2"]
+    d["close"] = ~(d["off"] > 1.0)  # NaN: could be the same star
+    d = d.drop_duplicates(["dr3", "dr2"]).sort_values(["dr3", "same", "dist"], ascending=[True, False, True],
+                                                      kind="stable")
+    groups = d.groupby("dr3", sort=False)
+    first = groups.head(1).set_index("dr3")
+    n = groups.size().reindex(first.index)
+    others_close = groups["close"].sum().reindex(first.index) - first["close"].astype(int)
+    clear = first["same"] | (n == 1) | (first["close"] & (others_close == 0))
+    return {int(k): int(v) if ok else AMBIGUOUS for k, v, ok in zip(first.index, first["dr2"], clear)}
 
 
 def _opt_int(v) -> int | None:
@@ -172,6 +213,8 @@ def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
 def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
             warn: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status; warnings go to ``warn``."""
+    if ids.fallbacks:
+        return _resolve_mixed(frame, ids, services, radius_arcsec, warn)
     n = len(frame)
     gaia = np.full(n, None, dtype=object)
     tic = np.full(n, None, dtype=object)
@@ -187,14 +230,14 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         status[~good] = INVALID_ID
         gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec, warn)
     else:
-        parsed = parse_ids(frame[ids.column])
+        parsed = parse_ids(frame[ids.column], ids.kind)
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
         {"gaia": gaia, "tic": tic, "kic": kic}[ids.kind][:] = parsed
 
     if ids.kind in ("tic", "kic"):
         own = tic if ids.kind == "tic" else kic
         col = "ID" if ids.kind == "tic" else "KIC"
-        tic_of = _tic_by(fetch_tic(services, col, unique_ids(own)), col)
+        tic_of = _tic_by(fetch_tic(services, col, unique_ids(own), warn), col)
         dr2 = np.full(n, None, dtype=object)
         rows = _look_up(tic_of, own, status)
         for i, row in enumerate(rows):
@@ -208,9 +251,11 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     else:
         # Gaia in: find DR2 ids, then TIC/KIC, only to reach the TESS/Kepler period tables.
         live = [g for g, s in zip(gaia, status) if s == OK]
-        back = _neighbour(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)), "dr3_source_id",
-                          "dr2_source_id")
+        back = _dr2_of(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)))
         dr2_of = {k: v for k, v in back.items() if v != AMBIGUOUS}
+        if len(dr2_of) < len(back) and warn is not None:  # the row keeps its Gaia match: only this route is lost
+            warn("warning: some Gaia DR3 sources have several Gaia DR2 neighbours, none clearly the same star: "
+                 "their TIC/KIC (and so Kepler/TESS periods) were not looked up; give their TIC or KIC to use them")
         tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):
             row = tic_of.get(dr2_of.get(int(gaia[i]), -1))
@@ -219,6 +264,27 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
 
     return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
                          "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status})
+
+
+def _resolve_mixed(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
+                   warn: Callable[[str], None] | None) -> pd.DataFrame:
+    """Each row through its first readable id of ``ids.column`` then ``ids.fallbacks``; rows keep their order."""
+    columns = [(ids.kind, ids.column), *ids.fallbacks]
+    if not len(frame):
+        return resolve(frame, InputIds(ids.kind, ids.column), services, radius_arcsec, warn)
+    route = np.zeros(len(frame), dtype=int)  # index into columns; rows with no readable id stay with the first
+    unread = np.ones(len(frame), dtype=bool)
+    for j, (kind, col) in enumerate(columns):
+        readable = np.array([p is not None for p in parse_ids(frame[col], kind)], dtype=bool)
+        route[unread & readable] = j
+        unread &= ~readable
+    parts = []
+    for j, (kind, col) in enumerate(columns):
+        rows = np.flatnonzero(route == j)
+        if rows.size:
+            part = resolve(frame.iloc[rows], InputIds(kind, col), services, radius_arcsec, warn)
+            parts.append(part.set_axis(rows))
+    return pd.concat(parts).sort_index().reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- positions

@@ -1,8 +1,10 @@
-"""The services: Gaia DR3 (TAP), VizieR and the MAST TIC, as thin astroquery clients.
+"""The services: Gaia DR3 (TAP sync over requests), VizieR and the MAST TIC (thin astroquery clients).
 
 Each has a base URL (option > environment variable > default), the on-disk query cache
 and retries with backoff; a service still failing stops the run with one line.
-astroquery is imported inside the methods: ``import gyroage`` never pulls it in.
+An answer is cached only once it is known complete: a VOTable's QUERY_STATUS notes are read
+(ERROR: retried; OVERFLOW: the caller splits its batch), and an unreadable answer is retried.
+astroquery and requests are imported inside the methods: ``import gyroage`` never pulls them in.
 """
 
 from __future__ import annotations
@@ -70,7 +72,10 @@ class QueryCache:
         path = self.path(service, query)
         if path is None or not path.is_file():
             return None
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except Exception:  # noqa: BLE001 -- cut short, empty, not Parquet: a miss; put() replaces it
+            return None
 
     def put(self, service: str, query: str, frame: pd.DataFrame) -> None:
         path = self.path(service, query)
@@ -79,6 +84,70 @@ class QueryCache:
         # Atomic, so a crash never leaves a half-written answer in the cache.
         with writers.AtomicWriter(path) as writer:
             writer.write(frame)
+
+
+class IncompleteAnswer(Exception):
+    """An answer not to be taken as complete: unreadable (an HTML page, cut short, empty), without its table,
+    or carrying the service's own error note. Retried as a network failure is, and never cached."""
+
+
+class Overflow(UserError):
+    """The service stopped at its row limit (QUERY_STATUS OVERFLOW): rows are missing. Never cached;
+    a batch of several ids is asked again in halves (queries.py), a single one stops the run with this line
+    (a single cone keeps the rows sent, ``frame``, with the cone's warning, as at the sync row cap)."""
+
+    def __init__(self, message: str, frame: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.frame = frame
+
+
+def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
+    """The first table of a VOTable answer (kept when it has no rows), or None when it has none.
+
+    Its INFO notes are read, wherever they sit (TAP writes them after the rows it sent): QUERY_STATUS
+    ERROR raises IncompleteAnswer with the service's text, OVERFLOW raises Overflow. Something that is
+    not a VOTable (an HTML page with status 200, a body cut short or empty) is an IncompleteAnswer too.
+    astroquery's own parsing ignores these notes, and drops tables without rows (and their columns).
+    """
+    import gzip
+    import io as _io
+    import warnings
+
+    from astropy.io.votable import parse
+
+    if content[:2] == b"\x1f\x8b":  # a gzipped VOTable without Content-Encoding, as astroquery also accepts
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError) as exc:
+            raise IncompleteAnswer(f"{who} answered with a broken gzip stream ({exc})") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # VizieR's and ESA's VOTables carry harmless schema warnings
+            vot = parse(_io.BytesIO(content), verify="ignore")
+            tables = list(vot.iter_tables())
+    except Exception as exc:  # noqa: BLE001 -- whatever the parser trips on, the answer is unreadable
+        if not content.strip():
+            raise IncompleteAnswer(f"{who} answered with an empty body") from None
+        head = content[:20000].decode("utf-8", "replace")
+        if "<VOTABLE" in head.upper():  # a VOTable cut short: the parser says where
+            raise IncompleteAnswer(f"{who}'s VOTable is cut short or broken ({describe_failure(exc, 100)})") from None
+        raise IncompleteAnswer(f"{who} answered with no VOTable; it said: {_plain(head, 100)!r}") from None
+    frame = _to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
+    for info in vot.iter_info():
+        if str(getattr(info, "name", "")).lower() != "query_status":
+            continue
+        value, text = str(getattr(info, "value", "")).upper(), _info_text(info)
+        if value == "ERROR":
+            raise IncompleteAnswer(f"{who}'s answer ends with QUERY_STATUS ERROR" + (f": {text}" if text else ""))
+        if value == "OVERFLOW":
+            raise Overflow(f"{who} cut its answer at its row limit (QUERY_STATUS OVERFLOW)", frame)
+    return frame
+
+
+def _info_text(info) -> str:
+    """An INFO note's own text (its content, else its value), on one line."""
+    text = str(getattr(info, "content", None) or "").strip() or str(getattr(info, "value", "") or "").strip()
+    return " ".join(text.split())
 
 
 def default_cache_dir() -> Path:
@@ -95,7 +164,8 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
 
     import requests
 
-    errors: list[type[BaseException]] = [OSError, http.client.HTTPException, requests.RequestException]
+    errors: list[type[BaseException]] = [OSError, http.client.HTTPException, requests.RequestException,
+                                         IncompleteAnswer]
     try:
         from astroquery.exceptions import RemoteServiceError
 
@@ -103,6 +173,29 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # pragma: no cover
         pass
     return tuple(errors)
+
+
+# The longest wait a Retry-After header gets (s): a service asking for more is asked again after this, not an hour on.
+MAX_RETRY_AFTER = 60.0
+
+
+def retry_after(exc: BaseException | None) -> float:
+    """Seconds the failed request's Retry-After header asks to wait (delta-seconds or an HTTP date), capped at
+    MAX_RETRY_AFTER; 0 without one."""
+    import email.utils
+
+    response = getattr(exc, "response", None)
+    value = str(getattr(response, "headers", {}).get("Retry-After", "") or "").strip()
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER) if math.isfinite(seconds) else 0.0
 
 
 # "HTTPSConnection(host='h', port=443): " or "<urllib3.connection.X object at 0x...>: ": who failed, said again.
@@ -126,13 +219,35 @@ def describe_failure(exc: BaseException | None, width: int = 160) -> str:
         chain.append(cur)
         reason = getattr(cur, "reason", None)
         inner = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
-        cur = next((e for e in (reason, inner, cur.__cause__, cur.__context__) if isinstance(e, BaseException)), None)
+        # ``raise ... from None`` has already said what matters: its context is not looked into.
+        context = None if cur.__suppress_context__ else cur.__context__
+        cur = next((e for e in (reason, inner, cur.__cause__, context) if isinstance(e, BaseException)), None)
     libs = [e for e in chain if type(e).__module__ not in ("builtins", "socket", "ssl")]
     root = libs[-1] if libs else chain[-1]
     lines = str(root).strip().splitlines()
     text = _CONNECTION_PREFIX.sub("", lines[0] if lines else "")
-    names = type(exc).__name__ if root is exc else f"{type(exc).__name__}, {type(root).__name__}"
+    text = re.sub(r"\s+for url: \S+$", "", text)  # requests' HTTPError repeats the URL the line already names
+    said = _body_text(next((r for e in chain if (r := getattr(e, "response", None)) is not None), None))
+    if said:  # why the server refused ("maintenance until 14:00 UTC"), often only in its page
+        text = f"{text}; it said: {said}" if text else said
+    same = root is exc or type(root).__name__ == type(exc).__name__
+    names = type(exc).__name__ if same else f"{type(exc).__name__}, {type(root).__name__}"
     return textwrap.shorten(f"{names}: {text}" if text else names, width=width, placeholder=" ...")
+
+
+def _body_text(response, width: int = 120) -> str:
+    """The start of an error answer's body as text on one line (markup dropped), '' without one."""
+    try:
+        body = response.text if response is not None else ""
+    except Exception:  # noqa: BLE001 -- a body that cannot be decoded says nothing we can show
+        return ""
+    return _plain(body, width) if isinstance(body, str) else ""
+
+
+def _plain(text: str, width: int) -> str:
+    """Markup dropped, on one line, shortened at a word boundary."""
+    text = re.sub(r"<(script|style)\b.*?</\1>|<!--.*?-->|<\?.*?\?>|<[^>]*>", " ", text[:20000], flags=re.S | re.I)
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" ...") if text.strip() else ""
 
 
 def _to_frame(table) -> pd.DataFrame:
@@ -147,7 +262,8 @@ def _to_frame(table) -> pd.DataFrame:
 
 
 def check_url(url: str, name: str) -> str:
-    """``url`` if it is an http(s) URL with a host; else a one-line UserError naming ``name`` (option or variable)."""
+    """``url`` with its scheme and host in lower case, if it is an http(s) URL with a host and nothing but a
+    path after it; else a one-line UserError naming ``name`` (option or variable)."""
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 -- a port that is not a number raises here, not deep inside astroquery
@@ -155,7 +271,14 @@ def check_url(url: str, name: str) -> str:
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise UserError(f"{name} {url!r} is not a URL: give http://host[:port][/path] or https://...")
-    return url
+    # The clients add their own paths and forms to the URL: a query or fragment would be lost or misplaced,
+    # and credentials would be sent in the clear to every mirror the URL names (astroquery refused them late).
+    for there, what in ((parts.query, "a query (?...)"), (parts.fragment, "a fragment (#...)"),
+                        (parts.username is not None or parts.password is not None, "a user name or password")):
+        if there:
+            raise UserError(f"{name} {url!r} has {what}: give http://host[:port][/path] or https://...")
+    # the scheme (and host) in any case: HTTPS:// is https, not plain http on port 80
+    return urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
 class Service:
@@ -185,8 +308,8 @@ class Service:
         errors = _transient_errors()
         last: BaseException | None = None
         for attempt in range(self.retries):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+            if attempt:  # the backoff, or longer when the service said when to come back (429, 503)
+                time.sleep(max(self.backoff * 2 ** (attempt - 1), retry_after(last)))
             try:
                 frame = fetch()
                 break
@@ -196,29 +319,62 @@ class Service:
             where = f"; answers so far are cached in {self.cache.dir}, rerun to resume" if self.cache.dir else ""
             attempts = f"{self.retries} attempt{'s' if self.retries > 1 else ''}"
             raise UserError(f"{self.kind} service at {self.url} failed after {attempts} ({describe_failure(last)}){where}")
-        self.cache.put(self.kind, query, frame)
+        # An answer without even columns (a VizieR answer with no table) says nothing for sure: used, not kept.
+        if len(frame.columns):
+            self.cache.put(self.kind, query, frame)
         return frame
 
 
+# astroquery's TAP+ client put TOP 2000 into every sync query; kept, so the service is asked what it was asked.
+_SYNC_TOP = 2000
+_SELECT = re.compile(r"^\s*SELECT\s+(?:(?:ALL|DISTINCT)\s+)?", re.IGNORECASE)
+
+
+def with_top(adql: str, top: int = _SYNC_TOP) -> str:
+    """``adql`` with ``TOP top`` after its SELECT (and ALL/DISTINCT), unless it has a TOP already."""
+    if re.search(r"\bTOP\s+\d+", adql, re.IGNORECASE):
+        return adql
+    m = _SELECT.match(adql)
+    # spaced as astroquery spaced it ("SELECT  TOP 2000 ..."): the same text as before reaches the service
+    return f"{adql[:m.end()]} TOP {top} {adql[m.end():]}" if m else adql
+
+
 class GaiaArchive(Service):
-    """Gaia DR3 through astroquery's TAP+ client (sync jobs, VOTable answers) at ``<url>/tap-server/tap``."""
+    """Gaia DR3 by TAP sync jobs (VOTable answers) at ``<url>/sync`` (``<url>/tap-server/tap/sync`` for a URL
+    without a path, as ESA's), over requests.
+
+    Not astroquery's TAP+ client: its http.client connection has no timeout, it ignores the QUERY_STATUS
+    notes, and it drops the answer's bytes. astroquery.gaia is never imported either: at import it builds a
+    client that fetches ESA's status messages and prints them on stdout (astroquery#3343).
+    """
 
     kind = "gaia"
 
-    @functools.cached_property
-    def _client(self):
-        # astroquery.utils.tap.core.TapPlus, public and documented, set up as astroquery.gaia's GaiaClass
-        # sets up its TAP connection. We never import astroquery.gaia: at import it builds a module-level
-        # Gaia client that fetches ESA's status messages and prints them on stdout (astroquery#3343),
-        # which GaiaClass's own options (show_server_messages=False) cannot prevent.
-        from astroquery.utils.tap.core import TapPlus
+    @property
+    def sync_url(self) -> str:
+        """``<url>/sync`` when the URL names the TAP service's path; ESA's ``/tap-server/tap`` when it has none."""
+        path = urllib.parse.urlsplit(self.url).path.rstrip("/")
+        return self.url + ("/sync" if path else "/tap-server/tap/sync")
 
-        return TapPlus(url=self.url, server_context="tap-server", tap_context="tap", use_names_over_ids=True)
+    @functools.cached_property
+    def _session(self):
+        import requests
+
+        return requests.Session()
 
     def query(self, adql: str) -> pd.DataFrame:
         def fetch() -> pd.DataFrame:
-            job = self._client.launch_job(adql, output_format="votable")
-            return _to_frame(job.get_results())
+            form = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "votable", "QUERY": with_top(adql)}
+            response = self._session.post(self.sync_url, data=form, timeout=self.timeout)
+            response.raise_for_status()
+            try:
+                frame = read_votable(response.content, "Gaia")
+            except Overflow as exc:  # the rows sent, in our column names, for a single cone to keep
+                raise Overflow(str(exc), None if exc.frame is None else exc.frame.rename(columns=str.lower)) from None
+            if frame is None:
+                raise IncompleteAnswer("Gaia answered with a VOTable holding no table")
+            # ADQL names are case-insensitive, and a service may spell them in upper case: ours are lower case.
+            return frame.rename(columns=str.lower)
 
         return self._run(adql, fetch)
 
@@ -257,7 +413,8 @@ class VizierService(Service):
     def query_ids(self, catalogue: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
         """The rows of ``catalogue`` with these ids: a frame with the table's columns, even with no rows.
 
-        A UserError when VizieR answers with no table at all (an unknown catalogue id).
+        A UserError when VizieR answers with no table at all and an error note (an unknown catalogue id);
+        Overflow when VizieR cut its answer at its row limit.
         """
         constraint = ",".join(str(i) for i in ids)
         text = f"-source={catalogue.vizier}&{catalogue.id_column}={constraint}"
@@ -272,11 +429,33 @@ class VizierService(Service):
 
 
 def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
-    """The first table of a VizieR VOTable answer, kept when it has no rows.
+    """The first table of a VizieR VOTable answer, kept when it has no rows (an empty frame when it has none).
 
-    astroquery's own parsing drops tables without rows, and with them the columns, so an
-    id that matches nothing and a catalogue id VizieR does not know would look alike.
+    An answer with no table and VizieR's own Error note names an unknown catalogue: one line, before
+    any QUERY_STATUS it may also carry. Without a note it may just mean no star matched (VizieR may leave
+    an empty table out); Service._run does not cache such an answer.
     """
+    try:
+        frame = read_votable(content, "VizieR")
+    except Overflow:
+        raise Overflow(f"VizieR cut its answer for {vizier_id} at its row limit (QUERY_STATUS OVERFLOW)") from None
+    except IncompleteAnswer:
+        if _unknown_catalogue(content):
+            raise _no_table(vizier_id) from None
+        raise
+    if frame is not None:
+        return frame
+    if _unknown_catalogue(content):
+        raise _no_table(vizier_id)
+    return pd.DataFrame()
+
+
+def _no_table(vizier_id: str) -> UserError:
+    return UserError(f"VizieR has no table {vizier_id} (it answered without one): is the catalogue id right?")
+
+
+def _unknown_catalogue(content: bytes) -> bool:
+    """A readable VOTable with no table and an INFO named Error: how VizieR answers a catalogue id it does not know."""
     import io as _io
     import warnings
 
@@ -284,31 +463,12 @@ def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # VizieR's VOTables carry harmless schema warnings
+            warnings.simplefilter("ignore")
             vot = parse(_io.BytesIO(content), verify="ignore")
-            tables = list(vot.iter_tables())
-    except Exception as exc:  # not a VOTable at all: an error page
-        raise UserError(f"VizieR answered catalogue {vizier_id} with no table ({describe_failure(exc, 100)}): "
-                        "is the catalogue id right?") from None
-    if tables:
-        return _to_frame(tables[0].to_table(use_names_over_ids=True))
-    # No table: an unknown catalogue id comes with an error INFO; without one the answer may just
-    # mean no star matched (VizieR may leave an empty table out), which must not stop the run.
-    if any(_is_error_info(i) for i in _infos(vot)):
-        raise UserError(f"VizieR has no table {vizier_id} (it answered without one): is the catalogue id right?")
-    return pd.DataFrame()
-
-
-def _infos(vot) -> list:
-    infos = list(getattr(vot, "infos", []))
-    for resource in getattr(vot, "resources", []):
-        infos += list(getattr(resource, "infos", []))
-    return infos
-
-
-def _is_error_info(info) -> bool:
-    name, value = str(getattr(info, "name", "")).lower(), str(getattr(info, "value", "")).lower()
-    return name == "error" or (name == "query_status" and value == "error")
+    except Exception:  # noqa: BLE001 -- unreadable: not this answer
+        return False
+    return not any(True for _ in vot.iter_tables()) and any(
+        str(getattr(i, "name", "")).lower() == "error" for i in vot.iter_info())
 
 
 class MastTic(Service):
@@ -328,6 +488,11 @@ class MastTic(Service):
         portal.MAST_REQUEST_URL = self.url + "/api/v0/invoke"
         portal.COLUMNS_CONFIG_URL = self.url + "/portal/Mashup/Mashup.asmx/columnsconfig"
         portal.TIMEOUT = self.timeout
+        # portal.TIMEOUT is only compared with the time spent once an answer has come; the requests themselves go
+        # out with no timeout, so a server that stops answering would hang the run: give the session one.
+        adapter = _timeout_adapter(self.timeout)
+        cat._session.mount("http://", adapter)
+        cat._session.mount("https://", adapter)
         return cat
 
     def query(self, column: str, ids: list[int]) -> pd.DataFrame:
@@ -336,12 +501,32 @@ class MastTic(Service):
         def fetch() -> pd.DataFrame:
             import warnings
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # NoResultsWarning: an empty answer is an answer
-                table = self._client.query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # NoResultsWarning: an empty answer is an answer
+                    table = self._client.query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                # An answer astroquery cannot read (not JSON, {"status": "ERROR", "data": []}, fields missing):
+                # drop the column description it may have stored half-built (a class-wide cache), then retry.
+                self._client._portal_api_connection._column_configs.clear()
+                raise IncompleteAnswer(f"MAST answered with something astroquery cannot read "
+                                       f"({describe_failure(exc, 100)})") from None
             return _to_frame(table)
 
         return self._run(text, fetch)
+
+
+def _timeout_adapter(timeout: float):
+    """A requests adapter that gives every request without a timeout this one (connect and read)."""
+    from requests.adapters import HTTPAdapter
+
+    class TimeoutAdapter(HTTPAdapter):
+        def send(self, request, **kwargs):
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = timeout
+            return super().send(request, **kwargs)
+
+    return TimeoutAdapter()
 
 
 @dataclass(frozen=True)
@@ -352,7 +537,12 @@ class Services:
 
     @classmethod
     def create(cls, gaia_url: str | None = None, vizier_url: str | None = None, mast_url: str | None = None,
-               cache_dir: str | Path | None = None, retries: int = 3, backoff: float = 1.0) -> Services:
+               cache_dir: str | Path | None = None, retries: int = 3, backoff: float = 1.0,
+               timeout: float = 120.0) -> Services:
+        """The three services; ``timeout`` (s) bounds each request's connect and each wait for data."""
+        if not (isinstance(timeout, numbers.Real) and math.isfinite(timeout) and timeout > 0):
+            raise UserError(f"timeout must be a finite number of seconds > 0, not {timeout}")
         cache = QueryCache(cache_dir)
-        return cls(GaiaArchive(gaia_url, cache, retries, backoff), VizierService(vizier_url, cache, retries, backoff),
-                   MastTic(mast_url, cache, retries, backoff))
+        return cls(GaiaArchive(gaia_url, cache, retries, backoff, timeout),
+                   VizierService(vizier_url, cache, retries, backoff, timeout),
+                   MastTic(mast_url, cache, retries, backoff, timeout))

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import urllib.parse
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,7 @@ TIC = [
     (2000099, 1000001, GA, "DUPLICATE"),             # flagged duplicate: never a counterpart
     (2000008, None, None, None),                     # no Gaia counterpart (a null among 19-digit ids)
 ]
+DUPLICATE_OF = {2000099: 2000001}  # the TIC's duplicate_id: the entry a DUPLICATE was merged into
 VIZIER = {
     "J/ApJS/211/24/table1": ("KIC", [(1000001, 12.3, 0.4)], ("KIC", "Prot", "e_Prot")),
     "J/ApJS/255/17/table1": ("KIC", [(1000001, 12.5, 0.6)], ("KIC", "Prot", "E_Prot")),
@@ -82,6 +84,16 @@ class FakeSky:
         self.log: list[tuple[str, str]] = []
         self.raw: list[tuple[str, str]] = []  # (path, decoded request body) of every request
         self.fail: dict[str, int] = {}  # service -> remaining requests answered with HTTP 500 (-1: always)
+        # service -> changes made to its next answers, one per request (the last one kept while ``mangle_all``)
+        self.mangle: dict[str, list[Callable[[Response], Response]]] = {}
+        self.mangle_all: set[str] = set()
+
+    def _mangled(self, service: str, response: Response) -> Response:
+        queue = self.mangle.get(service)
+        if not queue:
+            return response
+        change = queue[0] if service in self.mangle_all and len(queue) == 1 else queue.pop(0)
+        return change(response)
 
     def _failing(self, service: str) -> bool:
         left = self.fail.get(service, 0)
@@ -103,6 +115,9 @@ class FakeSky:
             self.log.append(("gaia", query))
             if self._failing("gaia"):
                 return Response("<VOTABLE><INFO name='QUERY_STATUS' value='ERROR'>overloaded</INFO></VOTABLE>", 500)
+            return self._mangled("gaia", Response(_votable(self._tap(query)), content_type="application/x-votable+xml"))
+        if path.endswith("/tap/sync/result"):  # where a redirected sync job's answer is fetched (GET)
+            query = urllib.parse.parse_qs(request.query_string.decode())["q"][0]
             return Response(_votable(self._tap(query)), content_type="application/x-votable+xml")
         if path == "/viz-bin/votable":
             body = dict(line.split("=", 1) for line in request.get_data(as_text=True).splitlines() if "=" in line)
@@ -110,33 +125,33 @@ class FakeSky:
                 f"{k}={v}" for k, v in body.items() if not k.startswith("-"))))
             if self._failing("vizier"):
                 return Response("server error", 500)
-            return Response(self._vizier(body), content_type="application/x-votable+xml")
+            return self._mangled("vizier", Response(self._vizier(body), content_type="application/x-votable+xml"))
         if path.endswith("/columnsconfig"):
             cfg = {"ID": {"type": "string"}, "KIC": {"type": "string"}, "GAIA": {"type": "string"},
                    "disposition": {"type": "string"}}
-            return Response(json.dumps(cfg), content_type="application/json")
+            return self._mangled("mast_config", Response(json.dumps(cfg), content_type="application/json"))
         if path == "/api/v0/invoke":
             req = json.loads(urllib.parse.parse_qs(request.get_data(as_text=True))["request"][0])
             if req["service"] == "Mast.Catalogs.All.Tic":
                 ext = {"discreteHistogram": {}, "continuousHistogram": {}}
-                return Response(json.dumps({"data": {"Tables": [{"ExtendedProperties": ext}]}}),
-                                content_type="application/json")
+                return self._mangled("mast_all", Response(json.dumps({"data": {"Tables": [{"ExtendedProperties": ext}]}}),
+                                                          content_type="application/json"))
             filt = req["params"]["filters"]
             self.log.append(("mast", json.dumps(filt)))
             if self._failing("mast"):
                 return Response("server error", 500)
-            return Response(json.dumps(self._tic(filt)), content_type="application/json")
+            return self._mangled("mast", Response(json.dumps(self._tic(filt)), content_type="application/json"))
         return Response("not found", 404)
 
     def _tap(self, query: str) -> Table:
         ids = [int(x) for x in re.findall(r"\d{6,}", query.split(" IN (")[-1])] if " IN (" in query else []
         if "dr2_neighbourhood" in query:
             col = 0 if "n.dr2_source_id IN" in query else 1
-            rows = [r for r in NEIGHBOURS if r[col] in ids]
+            rows = [r for r in NEIGHBOURS if r[col] in ids]  # (dr2, dr3[, angular_distance, magnitude_difference])
             return Table([_col("dr2_source_id", [r[0] for r in rows], np.int64),
                           _col("dr3_source_id", [r[1] for r in rows], np.int64),
-                          _col("angular_distance", [0.01] * len(rows), float),
-                          _col("magnitude_difference", [0.0] * len(rows), float)])
+                          _col("angular_distance", [r[2] if len(r) > 2 else 0.01 for r in rows], float),
+                          _col("magnitude_difference", [r[3] if len(r) > 3 else 0.0 for r in rows], float)])
         if "CONTAINS(" in query:
             circles = [tuple(map(float, c)) for c in re.findall(r"CIRCLE\('ICRS', ([-\d.e]+), ([-\d.e]+), ([-\d.e]+)\)",
                                                                  query)]
@@ -175,22 +190,68 @@ class FakeSky:
         wanted = {int(v) for v in f["values"]}
         rows = [r for r in TIC if r[col] is not None and r[col] in wanted]
         data = [{"ID": str(r[0]), "KIC": None if r[1] is None else str(r[1]), "GAIA": None if r[2] is None else str(r[2]),
-                 "disposition": r[3]} for r in rows]
-        fields = [{"name": n, "type": "string"} for n in ("ID", "KIC", "GAIA", "disposition")]
+                 "disposition": r[3], "duplicate_id": str(DUPLICATE_OF[r[0]]) if r[0] in DUPLICATE_OF else None}
+                for r in rows]
+        fields = [{"name": n, "type": "string"} for n in ("ID", "KIC", "GAIA", "disposition", "duplicate_id")]
         return {"status": "COMPLETE", "msg": "", "fields": fields, "data": data,
                 "paging": {"page": 1, "pageSize": len(data), "pagesFiltered": 1, "rows": len(data),
                            "rowsFiltered": len(data), "rowsTotal": len(data)}}
 
 
+# ---------------------------------------------------------------- misbehaving answers (FakeSky.mangle)
+def trailing_status(value: str, rows: int = 1, text: str = "result truncated") -> Callable[[Response], Response]:
+    """Keep the first ``rows`` rows, then the INFO QUERY_STATUS a TAP service (or VizieR) writes after the
+    table when it stops part-way (ERROR) or at its row limit (OVERFLOW)."""
+    def change(response: Response) -> Response:
+        data = response.get_data(as_text=True)
+        start, end = data.find("<TABLEDATA>") + len("<TABLEDATA>"), data.find("</TABLEDATA>")
+        kept = "".join(re.findall(r"<TR>.*?</TR>", data[start:end], flags=re.S)[:rows])
+        data = data[:start] + kept + data[end:]
+        info = f'<INFO name="QUERY_STATUS" value="{value}">{text}</INFO>'
+        return Response(data.replace("</TABLE>", "</TABLE>" + info, 1), content_type=response.content_type)
+    return change
 
-def services_for(sky, cache_dir=None, retries=1) -> Services:
-    return Services.create(sky.url, sky.url, sky.url, cache_dir=cache_dir, retries=retries, backoff=0.0)
+
+def replaced_by(body: str | bytes, status: int = 200, content_type: str = "application/x-votable+xml",
+                headers: dict | None = None) -> Callable[[Response], Response]:
+    """The answer replaced: an HTML page, an empty body, a table-less VOTable, an HTTP error page."""
+    return lambda _response: Response(body, status, headers=headers, content_type=content_type)
 
 
-def run_rows(tmp_path, sky, rows: str, cache_dir=None, retries=1, **settings) -> pd.DataFrame:
+def truncated(fraction: float = 0.6) -> Callable[[Response], Response]:
+    """The answer cut short, as a dropped connection after part of the body leaves it."""
+    def change(response: Response) -> Response:
+        data = response.get_data()
+        return Response(data[:int(len(data) * fraction)], content_type=response.content_type)
+    return change
+
+
+def renamed(rename: Callable[[str], str]) -> Callable[[Response], Response]:
+    """Column names changed (upper or lower case), in a VOTable or a MAST JSON answer."""
+    def change(response: Response) -> Response:
+        data = response.get_data(as_text=True)
+        if response.content_type.startswith("application/json"):
+            d = json.loads(data)
+            d["fields"] = [{**f, "name": rename(f["name"])} for f in d["fields"]]
+            d["data"] = [{rename(k): v for k, v in row.items()} for row in d["data"]]
+            return Response(json.dumps(d), content_type=response.content_type)
+        data = re.sub(r'(<FIELD[^>]*?name=")([^"]+)"', lambda m: m.group(1) + rename(m.group(2)) + '"', data)
+        return Response(data, content_type=response.content_type)
+    return change
+
+
+TABLELESS_VOTABLE = ("<?xml version='1.0'?><VOTABLE version='1.4' xmlns='http://www.ivoa.net/xml/VOTable/v1.3'>"
+                     "<RESOURCE type='results'></RESOURCE></VOTABLE>")
+
+
+def services_for(sky, cache_dir=None, retries=1, gaia_url=None) -> Services:
+    return Services.create(gaia_url or sky.url, sky.url, sky.url, cache_dir=cache_dir, retries=retries, backoff=0.0)
+
+
+def run_rows(tmp_path, sky, rows: str, cache_dir=None, retries=1, gaia_url=None, **settings) -> pd.DataFrame:
     src = tmp_path / "ids.csv"
     src.write_text(rows)
     out = tmp_path / "out.csv"
-    services = services_for(sky, cache_dir, retries)
+    services = services_for(sky, cache_dir, retries, gaia_url)
     run_crossmatch(src, out, services, CrossmatchSettings(**settings), quiet=True)
     return pd.read_csv(out, dtype={"source_id": "Int64", "tic": "Int64", "kic": "Int64"}, keep_default_na=True)

@@ -182,3 +182,77 @@ def test_ids_written_as_text_from_a_float_column_are_read_while_exact():
     # a 19-digit one with ".0" came through a float and may be another star's id: still invalid
     got = parse_ids(pd.Series(["2000002.0", "KIC 2000002.00", "25155310.", f"{GA}.0", "2000002.5", "1e6"]))
     assert list(got) == [2000002, 2000002, 25155310, None, None, None]
+
+
+def test_an_id_prefix_naming_another_catalogue_is_invalid_id(tmp_path, sky):
+    """'KIC 2000002' in a tic column was read as TIC 2000002 (another star); 'TIC 1000001' in a kepid column as
+    KIC 1000001. A prefix must name the column's own catalogue."""
+    tic = pd.Series(["KIC 2000002", "Gaia DR3 2000001", "TIC 2000003", "tic2000004", "TIC-2000002", "kplr2000001"])
+    assert parse_ids(tic, "tic").tolist() == [None, None, 2000003, 2000004, 2000002, None]
+    kic = pd.Series(["kplr001000001", "TIC 1000001", "KIC 1000001", "Gaia 1000001"])
+    assert parse_ids(kic, "kic").tolist() == [1000001, None, 1000001, None]
+    gaia = pd.Series([f"Gaia DR3 {GA}", f"Gaia EDR3 {GA}", f"DR3 {GA}", f"TIC {GA}", f"Gaia DR2 {GA}", f"gaia{GA}"])
+    assert parse_ids(gaia, "gaia").tolist() == [GA, GA, GA, None, None, GA]
+    out = run_rows(tmp_path, sky, "tic\nKIC 2000002\nGaia DR3 2000001\nTIC 2000002\n")
+    assert out["crossmatch_status"].tolist() == ["invalid_id", "invalid_id", "ok"]
+
+
+@pytest.mark.parametrize("second, expect", [
+    ((1500.0, 2.5), ("ok", 2000003, "holcomb2022", 9.9)),     # 1.5" away, 2.5 mag off: not the same star
+    ((1500.0, -3.0), ("ok", 2000003, "holcomb2022", 9.9)),    # brighter by 3 mag: not the same star either
+    ((1500.0, 0.4), ("ok", None, "gaiadr3", 3.3)),            # within 1 mag: either could be GC in DR2
+    ((5.0, 0.0), ("ok", None, "gaiadr3", 3.3)),               # nearer than GC's own DR2 source
+])
+def test_a_dr3_id_with_a_second_dr2_neighbour(tmp_path, sky, monkeypatch, second, expect):
+    """A Gaia DR3 id whose DR2 neighbourhood held a second source lost its TIC/KIC route without a word (by TIC:
+    Holcomb's 9.9 d; by source_id: Gaia's 3.3 d). The nearest DR2 neighbour is now taken when every other one
+    differs from the DR3 source by more than 1 mag (as the cone match treats its candidates); otherwise the route
+    is dropped and a warning says so."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    nb = [r if r != (GC_DR2, GC) else (GC_DR2, GC, 20.0, 0.05) for r in fakesky.NEIGHBOURS]
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb + [(9000000000000000001, GC, *second)])
+    key, rows, cols = fakesky.VIZIER["J/ApJ/936/138/table1"]
+    monkeypatch.setitem(fakesky.VIZIER, "J/ApJ/936/138/table1", (key, rows + [(2000003, 9.9, 0.2)], cols))
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GC}\n")
+    report = run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    status, tic, source, prot = expect
+    assert out.loc[0, "crossmatch_status"] == status and out.loc[0, "prot_source"] == source
+    assert out.loc[0, "prot"] == prot and (pd.isna(out.loc[0, "tic"]) if tic is None else out.loc[0, "tic"] == tic)
+    dropped = [m for m in report.messages if "DR2" in m]
+    assert len(dropped) == (1 if tic is None else 0), report.messages
+
+
+def test_a_mixed_list_falls_back_per_row_to_the_next_id_column(tmp_path, sky):
+    """A list with source_id, tic and kic columns read only source_id: a row with only a TIC or a KIC was
+    invalid_id. Without --id-column each row now uses its first id (Gaia, then TIC, then KIC)."""
+    rows = f"name,source_id,tic,kic\na,{GA},,\nb,,2000002,\nc,,,1000001\nd,,,\ne,{GC},2000001,\n"
+    out = run_rows(tmp_path, sky, rows)
+    assert out["name"].tolist() == list("abcde")
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok", "invalid_id", "ok"]
+    assert out["source_id"].tolist()[:3] == [GA, GB, GA] and out["source_id"].tolist()[4] == GC
+    assert out["tic"].tolist()[1] == 2000002 and out["kic"].tolist()[2] == 1000001
+    assert detect_ids(["source_id", "TIC", "kepid"]) == InputIds("gaia", "source_id", fallbacks=(("tic", "TIC"),
+                                                                                               ("kic", "kepid")))
+    # a named column (or kind) is the one read
+    assert detect_ids(["source_id", "tic"], id_column="tic").fallbacks == ()
+    assert detect_ids(["source_id", "tic"], id_type="gaia").fallbacks == ()
+
+
+def test_a_tic_flagged_duplicate_points_to_its_replacement(tmp_path, sky):
+    """A TIC id flagged DUPLICATE in the TIC was a plain not_found: the run now says so and names the entry it
+    was merged into (the TIC's duplicate_id)."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    src = tmp_path / "ids.csv"
+    src.write_text("tic\n2000099\n2000002\n")
+    report = run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["crossmatch_status"].tolist() == ["not_found", "ok"]
+    (msg,) = [m for m in report.messages if "DUPLICATE" in m]
+    assert "TIC 2000099" in msg and "TIC 2000001" in msg and "\n" not in msg, msg

@@ -274,3 +274,21 @@ def test_crossmatch_csv_output_keeps_every_digit_of_a_typed_inputs_columns(tmp_p
     out = pd.read_csv(tmp_path / "out.csv")
     assert out["my_ra"].tolist() == [123.456789012, 359.99991]
     assert out["my_dec"].tolist() == [-45.1234567, 0.00012345678]
+
+
+def test_stdout_output_is_held_until_the_run_ends(tmp_path, sky, capsys):
+    """`crossmatch | estimate -`: a service failing part-way left the chunks already written on stdout, a shorter
+    table that looked complete to the next command. Stdout now gets the whole table at the end, or nothing."""
+    from tests.crossmatch.fakesky import replaced_by
+
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GA}\n{GB}\n{GC}\n")
+    run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+    capsys.readouterr()
+    run_crossmatch(src, None, services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+    assert capsys.readouterr().out == (tmp_path / "out.csv").read_text()
+    # the first chunk's three VizieR queries are answered, then VizieR is down
+    sky.mangle["vizier"] = [lambda r: r] * 3 + [replaced_by("down", 500, "text/plain")] * 10
+    with pytest.raises(UserError):
+        run_crossmatch(src, "-", services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+    assert capsys.readouterr().out == ""

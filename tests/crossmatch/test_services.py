@@ -67,7 +67,8 @@ def test_crossmatch_cli_unreachable_service_is_one_line(tmp_path):
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and "gaia service at http://127.0.0.1:9 failed after 2 attempts" in res.output
     # the essential part: the exception class and the reason, not requests' retelling of the URL
-    assert re.search(r"\(ConnectionRefusedError: \[Errno 111\] Connection refused\)$", res.output.strip())
+    assert re.search(r"\(ConnectionError, NewConnectionError: Failed to establish a new connection: "
+                     r"\[Errno 111\] Connection refused\)$", res.output.strip())
     assert not out.exists()
 
 
@@ -87,11 +88,13 @@ def test_crossmatch_service_failure_is_shortened_at_a_word_boundary():
 
 
 def test_crossmatch_never_imports_astroquery_gaia(tmp_path, sky, capsys):
-    # astroquery.gaia calls ESA and prints at import (astroquery#3343): the TAP client is TapPlus
+    # astroquery.gaia calls ESA and prints at import (astroquery#3343): Gaia's sync TAP is asked over requests
     out = run_rows(tmp_path, sky, f"source_id\n{GA}\n")
     assert out["crossmatch_status"].tolist() == ["ok"]
     assert "astroquery.gaia" not in sys.modules and capsys.readouterr().out == ""
-    assert GaiaArchive("https://gea.esac.esa.int/")._client.tap_client_id  # a TapPlus, built offline
+    assert GaiaArchive("https://gea.esac.esa.int/").sync_url == "https://gea.esac.esa.int/tap-server/tap/sync"
+    # the query sent is the one astroquery's TAP+ client sent: TOP 2000 after SELECT
+    assert all(q.startswith("SELECT  TOP 2000 ") for q in sky.queries("gaia"))
 
 
 def test_crossmatch_service_urls_reach_astroquery():
@@ -165,6 +168,9 @@ def test_answers_cached_in_an_older_format_are_fetched_again(tmp_path, monkeypat
     (["--gaia-url", "notaurl"], "--gaia-url 'notaurl' is not a URL"),
     (["--vizier-url", "ftp://host"], "--vizier-url 'ftp://host' is not a URL"),
     (["--mast-url", "http://host:port"], "--mast-url 'http://host:port' is not a URL"),
+    (["--vizier-url", "http://host/viz?x=1"], "--vizier-url 'http://host/viz?x=1' has a query"),
+    (["--mast-url", "http://host/#top"], "--mast-url 'http://host/#top' has a fragment"),
+    (["--vizier-url", "https://user:pw@host"], "--vizier-url 'https://user:pw@host' has a user name or password"),
 ])
 def test_crossmatch_bad_options_are_one_line_before_any_query(tmp_path, monkeypatch, options, message):
     """These were tracebacks (ValueError, OverflowError, astroquery's ValueError) or, for --retries 0/-1,
@@ -188,3 +194,15 @@ def test_crossmatch_service_url_from_environment_is_checked(monkeypatch):
     monkeypatch.setenv("GYROAGE_MAST_URL", "mast.stsci.edu")
     with pytest.raises(UserError, match="GYROAGE_MAST_URL 'mast.stsci.edu' is not a URL"):
         Services.create(cache_dir=None)
+
+
+def test_gaia_url_path_is_the_tap_service(tmp_path, sky):
+    """--gaia-url http://host/tap was asked at /tap-server/tap/sync (the path dropped); upper-case HTTPS went to
+    port 80. The path is now the TAP service's (ESA's /tap-server/tap when there is none), the scheme any case."""
+    assert GaiaArchive("https://gea.esac.esa.int/").sync_url == "https://gea.esac.esa.int/tap-server/tap/sync"
+    assert GaiaArchive("HTTPS://Gea.Esac.Esa.Int").sync_url == "https://gea.esac.esa.int/tap-server/tap/sync"
+    assert GaiaArchive("http://h:8080/tap/").sync_url == "http://h:8080/tap/sync"
+    assert VizierService("HTTP://127.0.0.1:8123")._client._server_to_url() == "http://127.0.0.1:8123/viz-bin/votable"
+    out = run_rows(tmp_path, sky, f"source_id\n{GA}\n", gaia_url=sky.url + "/mirror/tap")
+    assert out["crossmatch_status"].tolist() == ["ok"]
+    assert {p for p, _ in sky.raw if p.endswith("/sync")} == {"/mirror/tap/sync"}
