@@ -15,7 +15,6 @@ import math
 import numbers
 import os
 import re
-import textwrap
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -25,6 +24,16 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import writers
+from gyroage.crossmatch.answers import (  # noqa: F401 (MAX_RETRY_AFTER: where callers have found it)
+    MAX_RETRY_AFTER,
+    IncompleteAnswer,
+    Overflow,
+    _to_frame,
+    _transient_errors,
+    describe_failure,
+    read_votable,
+    retry_after,
+)
 from gyroage.defaults import CROSSMATCH_CACHE_DIR
 from gyroage.errors import UserError
 
@@ -86,70 +95,6 @@ class QueryCache:
             writer.write(frame)
 
 
-class IncompleteAnswer(Exception):
-    """An answer not to be taken as complete: unreadable (an HTML page, cut short, empty), without its table,
-    or carrying the service's own error note. Retried as a network failure is, and never cached."""
-
-
-class Overflow(UserError):
-    """The service stopped at its row limit (QUERY_STATUS OVERFLOW): rows are missing. Never cached;
-    a batch of several ids is asked again in halves (queries.py), a single one stops the run with this line
-    (a single cone keeps the rows sent, ``frame``, with the cone's warning, as at the sync row cap)."""
-
-    def __init__(self, message: str, frame: pd.DataFrame | None = None) -> None:
-        super().__init__(message)
-        self.frame = frame
-
-
-def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
-    """The first table of a VOTable answer (kept when it has no rows), or None when it has none.
-
-    Its INFO notes are read, wherever they sit (TAP writes them after the rows it sent): QUERY_STATUS
-    ERROR raises IncompleteAnswer with the service's text, OVERFLOW raises Overflow. Something that is
-    not a VOTable (an HTML page with status 200, a body cut short or empty) is an IncompleteAnswer too.
-    astroquery's own parsing ignores these notes, and drops tables without rows (and their columns).
-    """
-    import gzip
-    import io as _io
-    import warnings
-
-    from astropy.io.votable import parse
-
-    if content[:2] == b"\x1f\x8b":  # a gzipped VOTable without Content-Encoding, as astroquery also accepts
-        try:
-            content = gzip.decompress(content)
-        except (OSError, EOFError) as exc:
-            raise IncompleteAnswer(f"{who} answered with a broken gzip stream ({exc})") from None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # VizieR's and ESA's VOTables carry harmless schema warnings
-            vot = parse(_io.BytesIO(content), verify="ignore")
-            tables = list(vot.iter_tables())
-    except Exception as exc:  # noqa: BLE001 -- whatever the parser trips on, the answer is unreadable
-        if not content.strip():
-            raise IncompleteAnswer(f"{who} answered with an empty body") from None
-        head = content[:20000].decode("utf-8", "replace")
-        if "<VOTABLE" in head.upper():  # a VOTable cut short: the parser says where
-            raise IncompleteAnswer(f"{who}'s VOTable is cut short or broken ({describe_failure(exc, 100)})") from None
-        raise IncompleteAnswer(f"{who} answered with no VOTable; it said: {_plain(head, 100)!r}") from None
-    frame = _to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
-    for info in vot.iter_info():
-        if str(getattr(info, "name", "")).lower() != "query_status":
-            continue
-        value, text = str(getattr(info, "value", "")).upper(), _info_text(info)
-        if value == "ERROR":
-            raise IncompleteAnswer(f"{who}'s answer ends with QUERY_STATUS ERROR" + (f": {text}" if text else ""))
-        if value == "OVERFLOW":
-            raise Overflow(f"{who} cut its answer at its row limit (QUERY_STATUS OVERFLOW)", frame)
-    return frame
-
-
-def _info_text(info) -> str:
-    """An INFO note's own text (its content, else its value), on one line."""
-    text = str(getattr(info, "content", None) or "").strip() or str(getattr(info, "value", "") or "").strip()
-    return " ".join(text.split())
-
-
 def default_cache_dir() -> Path:
     """The query cache when --cache-dir is not given (README, "Services")."""
     env = os.environ.get("GYROAGE_CACHE_DIR")
@@ -157,108 +102,6 @@ def default_cache_dir() -> Path:
         return Path(env) / "crossmatch"
     xdg = os.environ.get("XDG_CACHE_HOME")
     return Path(xdg) / "gyroage" / "crossmatch" if xdg else Path(CROSSMATCH_CACHE_DIR).expanduser()
-
-
-def _transient_errors() -> tuple[type[BaseException], ...]:
-    import http.client
-
-    import requests
-
-    errors: list[type[BaseException]] = [OSError, http.client.HTTPException, requests.RequestException,
-                                         IncompleteAnswer]
-    try:
-        from astroquery.exceptions import RemoteServiceError
-
-        errors.append(RemoteServiceError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
-
-
-# The longest wait a Retry-After header gets (s): a service asking for more is asked again after this, not an hour on.
-MAX_RETRY_AFTER = 60.0
-
-
-def retry_after(exc: BaseException | None) -> float:
-    """Seconds the failed request's Retry-After header asks to wait (delta-seconds or an HTTP date), capped at
-    MAX_RETRY_AFTER; 0 without one."""
-    import email.utils
-
-    response = getattr(exc, "response", None)
-    value = str(getattr(response, "headers", {}).get("Retry-After", "") or "").strip()
-    if not value:
-        return 0.0
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return 0.0
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER) if math.isfinite(seconds) else 0.0
-
-
-# "HTTPSConnection(host='h', port=443): " or "<urllib3.connection.X object at 0x...>: ": who failed, said again.
-_CONNECTION_PREFIX = re.compile(r"^(?:\w+\(host=[^)]*\)|<[^>]*>):\s*")
-
-
-def describe_failure(exc: BaseException | None, width: int = 160) -> str:
-    """The exception's class and its reason in one line, shortened at a word boundary (never mid-word).
-
-    requests wraps the reason (a refused connection, an unresolved host) two or three
-    exceptions deep, inside messages that repeat the URL; the deepest library exception
-    (not the bare socket error, which drops the host) says what went wrong.
-    """
-    if exc is None:
-        return "no answer"
-    chain: list[BaseException] = []
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        chain.append(cur)
-        reason = getattr(cur, "reason", None)
-        inner = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
-        # ``raise ... from None`` has already said what matters: its context is not looked into.
-        context = None if cur.__suppress_context__ else cur.__context__
-        cur = next((e for e in (reason, inner, cur.__cause__, context) if isinstance(e, BaseException)), None)
-    libs = [e for e in chain if type(e).__module__ not in ("builtins", "socket", "ssl")]
-    root = libs[-1] if libs else chain[-1]
-    lines = str(root).strip().splitlines()
-    text = _CONNECTION_PREFIX.sub("", lines[0] if lines else "")
-    text = re.sub(r"\s+for url: \S+$", "", text)  # requests' HTTPError repeats the URL the line already names
-    said = _body_text(next((r for e in chain if (r := getattr(e, "response", None)) is not None), None))
-    if said:  # why the server refused ("maintenance until 14:00 UTC"), often only in its page
-        text = f"{text}; it said: {said}" if text else said
-    same = root is exc or type(root).__name__ == type(exc).__name__
-    names = type(exc).__name__ if same else f"{type(exc).__name__}, {type(root).__name__}"
-    return textwrap.shorten(f"{names}: {text}" if text else names, width=width, placeholder=" ...")
-
-
-def _body_text(response, width: int = 120) -> str:
-    """The start of an error answer's body as text on one line (markup dropped), '' without one."""
-    try:
-        body = response.text if response is not None else ""
-    except Exception:  # noqa: BLE001 -- a body that cannot be decoded says nothing we can show
-        return ""
-    return _plain(body, width) if isinstance(body, str) else ""
-
-
-def _plain(text: str, width: int) -> str:
-    """Markup dropped, on one line, shortened at a word boundary."""
-    text = re.sub(r"<(script|style)\b.*?</\1>|<!--.*?-->|<\?.*?\?>|<[^>]*>", " ", text[:20000], flags=re.S | re.I)
-    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" ...") if text.strip() else ""
-
-
-def _to_frame(table) -> pd.DataFrame:
-    """astropy Table -> pandas, masked cells as NaN/None, lower-case column names kept as given."""
-    if table is None:
-        return pd.DataFrame()
-    frame = table.to_pandas() if hasattr(table, "to_pandas") else pd.DataFrame(table)
-    for col in frame.columns:
-        if frame[col].dtype == object:
-            frame[col] = frame[col].map(lambda v: v.decode() if isinstance(v, bytes) else v)
-    return frame.reset_index(drop=True)
 
 
 def check_url(url: str, name: str) -> str:
