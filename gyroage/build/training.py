@@ -193,6 +193,16 @@ def second_training_set(data: TrainingSet, flagged: dict[str, float], s: TrainSe
     return data.subset(~out)
 
 
+def card_sequence_domain(training: dict, data: TrainingSet) -> dict:
+    """A card's ``domain.sequence`` from its catalogue's :func:`training_set` ``data``, as :func:`train_info` derives
+    it: :func:`sequence_domain` of the stars the card's ``settings`` keep, with its ``relabelled_clusters`` (or
+    ``trimmed_clusters``) applied by :func:`second_training_set`. No training: the domain is statistics of the
+    stars and labels trained on."""
+    s = TrainSettings.from_dict(training.get("settings", {}))
+    flagged = training.get("relabelled_clusters") or training.get("trimmed_clusters") or {}
+    return sequence_domain(second_training_set(kept_for_training(data, s), flagged, s))
+
+
 def normalisation(data: TrainingSet, reference: list[float] | None = None) -> dict[str, float]:
     """Input and target scales; with a ``reference`` law, the target is the residual about it."""
     err = np.log10(np.clip(data.bp_rp0_err, 1e-4, None))

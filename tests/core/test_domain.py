@@ -80,3 +80,18 @@ def test_the_level_scale_leaves_old_posteriors_whole(model):
     assert 0 < narrowed[0, -1] < young[0, -1] / np.trapezoid(young, grid) and narrowed[0, 40] > 0
     width = (lambda p: np.diff(quantiles(p, grid, [0.16, 0.84]), axis=1)[0, 0])  # noqa: E731
     assert width(narrowed) < 0.7 * width(young / np.trapezoid(young, grid))
+
+
+def test_the_cards_sequence_domain_is_its_training_stars_statistics(model):
+    """The shipped card's domain.sequence is what training derives (card_sequence_domain: the catalogue's quality
+    selection with the card's relabelled clusters; benchmarks/sequence_domain.py --write-card writes it)."""
+    from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
+    from gyroage.build.training import card_sequence_domain
+    from gyroage.core.modelcard import sha256
+
+    path = default_catalogue_path()
+    if not path.is_file() or sha256(path) != model.card.training["catalog"]["sha256"]:
+        pytest.skip("the card's training catalogue is not here")
+    data = training_set(quality_select(load_catalogue(path, notices=False)))
+    assert card_sequence_domain(model.card.training, data) == model.card.domain["sequence"]
+
