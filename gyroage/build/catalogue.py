@@ -428,52 +428,93 @@ def domain_of(data: TrainingSet) -> dict[str, list[float]]:
 
 
 # The sequence domain: where the training data constrain an age from a period (see sequence_domain).
-SEQUENCE_BIN_MAG = 0.2
-SEQUENCE_MIN_MEMBERS = 5        # members of a cluster in a colour bin for it to count there
+# 0.05 mag: the finest width at which (nearly) every bin from 0.55 to 2.45 still holds >= 3 clusters >= 100 Myr with
+# >= 5 members, so its slope can be measured; at 0.2 mag the 0.6-0.8 bin's slope (0.50) and period range (31 d) came
+# from its redder half, while 0.60-0.65 (slope -0.41, nothing slower than 12 d) and 0.65-0.70 (0.19) carry no age.
+SEQUENCE_BIN_MAG = 0.05
+SEQUENCE_MIN_STARS = 40         # a bin with fewer stars is merged with its redder neighbours (the sparse A/F and
+                                # late-M ends)
+SEQUENCE_MIN_MEMBERS = 5        # members of a cluster in a colour window for it to count there
+SEQUENCE_AGE_WINDOW_MAG = 0.2   # the age range counts clusters within +-0.1 mag of a bin's centre (or the bin if wider)
 SEQUENCE_MIN_SLOPE = 0.3        # d median log10 Prot / d log10 age (dex/dex) among clusters >= 100 Myr
+SEQUENCE_BREAK_RUN = 4          # bins in a row at or above SEQUENCE_MIN_SLOPE that start at the Kraft break
 SEQUENCE_PERIOD_PAD_DEX = 0.1   # beyond the 0.5-99.5% period range of a colour bin
+
+def sequence_edges(bp_rp0: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Colour bin edges over [lo, hi]: :data:`SEQUENCE_BIN_MAG` bins, each merged with its redder neighbours until it
+    holds :data:`SEQUENCE_MIN_STARS` stars (a short remainder at the red end joins the last full bin)."""
+    w = SEQUENCE_BIN_MAG
+    fine = np.round(w * np.arange(np.floor(lo / w + 1e-9), np.ceil(hi / w - 1e-9) + 1), 6)
+    counts = np.histogram(bp_rp0, fine)[0]
+    edges, n = [fine[0]], 0
+    for k, c in enumerate(counts):  # build time, ~90 bins
+        n += c
+        if n >= SEQUENCE_MIN_STARS:
+            edges.append(fine[k + 1])
+            n = 0
+    if n or len(edges) == 1:
+        edges[-1:] = [fine[-1]] if len(edges) > 1 else [fine[0], fine[-1]]
+    return np.array(edges, dtype=float)
 
 
 def sequence_domain(data: TrainingSet) -> dict:
     """Where the training clusters constrain an age from a period, per colour bin, for the model card.
 
-    For each (BP-RP)0 bin of ``SEQUENCE_BIN_MAG`` mag: the log-age range spanned
-    by clusters with at least ``SEQUENCE_MIN_MEMBERS`` members in the bin, and
-    the 0.5-99.5% range of log10 Prot widened by ``SEQUENCE_PERIOD_PAD_DEX``.
-    The blue edge (the Kraft break) is the bluest bin from which on the median
-    period of clusters >= 100 Myr grows with age by at least
-    ``SEQUENCE_MIN_SLOPE`` dex per dex: bluer stars keep their spin and their
-    period carries no age. Bins with too few clusters to measure a slope are
-    kept when a redder bin has one (M dwarfs), and their age range then marks
+    Bins: :func:`sequence_edges` over the 0.5-99.5% colour range (0.05 mag, merged where sparse). Per bin:
+
+    - ages: the log-age range of the clusters with at least ``SEQUENCE_MIN_MEMBERS`` members within
+      ``SEQUENCE_AGE_WINDOW_MAG`` about the bin's centre;
+    - periods: of the training stars (any cluster, any number of members), the 99.5% quantile of log10 Prot of
+      those in the bin and the 0.5% quantile of those in the age window, widened by ``SEQUENCE_PERIOD_PAD_DEX``;
+    - slope: d median log10 Prot / d log10 age over the bin's clusters >= 100 Myr with ``SEQUENCE_MIN_MEMBERS``
+      members (at least 3 such clusters).
+
+    The blue edge (the Kraft break) is the blue edge of the bluest bin that starts ``SEQUENCE_BREAK_RUN`` bins in a
+    row whose slopes are all at least ``SEQUENCE_MIN_SLOPE``: bluer stars keep their spin and their period carries
+    no age (without such a run, the first bin at that slope; without one, the bluest edge). Bins with too few
+    clusters to measure a slope are kept when a redder bin has one (M dwarfs), and their age range then marks
     where no cluster reaches.
     """
     lo, hi = domain_of(data)["bp_rp0"]
-    edges = SEQUENCE_BIN_MAG * np.arange(np.floor(lo / SEQUENCE_BIN_MAG), np.ceil(hi / SEQUENCE_BIN_MAG) + 1)
+    edges = sequence_edges(data.bp_rp0, lo, hi)
     which = np.digitize(data.bp_rp0, edges) - 1
+    half = SEQUENCE_AGE_WINDOW_MAG / 2
     age_lo, age_hi, p_lo, p_hi, slope = [], [], [], [], []
-    for b in range(len(edges) - 1):
+    for b in range(len(edges) - 1):  # build time, ~70 bins
+        a, z = edges[b], edges[b + 1]
+        c = (a + z) / 2
+        win = (data.bp_rp0 >= min(a, c - half)) & (data.bp_rp0 < max(z, c + half))
+        names, counts = np.unique(data.cluster[win], return_counts=True)
+        rich = names[counts >= SEQUENCE_MIN_MEMBERS]
+        ages = np.array([np.median(data.log10_age[win & (data.cluster == n)]) for n in rich])
+        age_lo.append(float(ages.min()) if len(ages) else np.nan)
+        age_hi.append(float(ages.max()) if len(ages) else np.nan)
         sel = which == b
-        names, inv = np.unique(data.cluster[sel], return_inverse=True)
-        counts = np.bincount(inv, minlength=len(names))
-        ages = np.array([np.median(data.log10_age[sel][inv == k]) for k in range(len(names))])
+        # the slow edge is the old clusters' sequence, sharp in colour (finding: nothing slower than 12 d at
+        # 0.60-0.65, 27 d at 0.65-0.70), so it is the bin's own; the fast edge is set by a few rare fast rotators
+        # of young clusters, noisy in 0.05-mag bins (0.81 d at 1.20-1.25, 0.2 d around it), so it uses the window
+        fast, slow = data.log10_prot[win], data.log10_prot[sel]
+        p_lo.append(float(np.quantile(fast, 0.005)) - SEQUENCE_PERIOD_PAD_DEX if len(fast) else np.nan)
+        p_hi.append(float(np.quantile(slow, 0.995)) + SEQUENCE_PERIOD_PAD_DEX if len(slow) else np.nan)
+        names, inv, counts = np.unique(data.cluster[sel], return_inverse=True, return_counts=True)
+        bin_ages = np.array([np.median(data.log10_age[sel][inv == k]) for k in range(len(names))])
         meds = np.array([np.median(data.log10_prot[sel][inv == k]) for k in range(len(names))])
-        rich = counts >= SEQUENCE_MIN_MEMBERS
-        age_lo.append(float(ages[rich].min()) if rich.any() else np.nan)
-        age_hi.append(float(ages[rich].max()) if rich.any() else np.nan)
-        lp = data.log10_prot[sel]
-        p_lo.append(float(np.quantile(lp, 0.005)) - SEQUENCE_PERIOD_PAD_DEX if sel.any() else np.nan)
-        p_hi.append(float(np.quantile(lp, 0.995)) + SEQUENCE_PERIOD_PAD_DEX if sel.any() else np.nan)
-        old = rich & (ages >= 8.0)
-        slope.append(float(np.polyfit(ages[old], meds[old], 1)[0]) if old.sum() >= 3 else np.nan)
+        old = (counts >= SEQUENCE_MIN_MEMBERS) & (bin_ages >= 8.0)
+        slope.append(float(np.polyfit(bin_ages[old], meds[old], 1)[0]) if old.sum() >= 3 else np.nan)
     slope = np.array(slope)
-    steep = np.flatnonzero(slope >= SEQUENCE_MIN_SLOPE)
-    blue = float(edges[steep[0]]) if len(steep) else float(edges[0])
+    steep = slope >= SEQUENCE_MIN_SLOPE  # NaN: False
+    run = np.flatnonzero(np.convolve(steep, np.ones(SEQUENCE_BREAK_RUN, dtype=int), "valid") == SEQUENCE_BREAK_RUN)
+    first = run if len(run) else np.flatnonzero(steep)
+    blue = float(edges[first[0]]) if len(first) else float(edges[0])
     r = lambda v: [round(float(x), 3) + 0.0 if np.isfinite(x) else None for x in v]  # noqa: E731  (None: strict JSON)
     return {
         "colour_edges": r(edges), "log10_age_min": r(age_lo), "log10_age_max": r(age_hi),
         "log10_prot_min": r(p_lo), "log10_prot_max": r(p_hi), "period_age_slope": r(slope),
         "kraft_break_bp_rp0": round(blue, 3),
-        "rule": (f"colour bins of {SEQUENCE_BIN_MAG} mag; ages spanned by clusters with >= {SEQUENCE_MIN_MEMBERS} "
-                 f"members in the bin; periods 0.5-99.5% +- {SEQUENCE_PERIOD_PAD_DEX} dex; blue edge where the median "
-                 f"period of clusters >= 100 Myr grows by >= {SEQUENCE_MIN_SLOPE} dex per dex of age"),
+        "rule": (f"colour bins of {SEQUENCE_BIN_MAG} mag, merged redwards to >= {SEQUENCE_MIN_STARS} stars; ages "
+                 f"spanned by clusters with >= {SEQUENCE_MIN_MEMBERS} members within {SEQUENCE_AGE_WINDOW_MAG} mag "
+                 f"about the bin's centre; periods 0.5% (stars in that window) "
+                 f"to 99.5% (in the bin) +- {SEQUENCE_PERIOD_PAD_DEX} dex; "
+                 f"blue edge where {SEQUENCE_BREAK_RUN} bins in a row have median periods of clusters >= 100 Myr "
+                 f"growing by >= {SEQUENCE_MIN_SLOPE} dex per dex of age"),
     }

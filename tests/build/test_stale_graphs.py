@@ -41,7 +41,9 @@ def rewrite(d, change) -> None:
 
 def test_the_shipped_card_loads_unchecked_and_unchanged():
     card, _ = load_card(None)
-    assert all(BUILT_FROM not in meta for meta in card.files.values())
+    # the shipped graphs were rebuilt with the card's sequence domain (benchmarks/sequence_domain.py), which records
+    # what they were built from: it must be this card
+    assert all(BUILT_FROM in card.files[n] for n in POSTERIOR_GRAPHS)
     assert stale_graphs(card) == []
     res = run_cli("estimate", "-", input=STAR)
     assert res.returncode == 0 and "built from another calibration" not in res.stderr

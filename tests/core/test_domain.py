@@ -95,3 +95,14 @@ def test_the_cards_sequence_domain_is_its_training_stars_statistics(model):
     data = training_set(quality_select(load_catalogue(path, notices=False)))
     assert card_sequence_domain(model.card.training, data) == model.card.domain["sequence"]
 
+
+
+def test_finer_bins_flag_slow_f_stars(model, domain):
+    """At 0.60-0.70 the clusters >= 100 Myr show no spin-down with age (slopes -0.41, 0.19 in 0.05-mag bins) and
+    nothing at 0.60-0.65 spins slower than 12 d: the 0.2-mag bins' break (0.6) and period range (31 d, from the redder
+    half) dated 20 d there 780 Myr, ok. The break is now 0.7; 10.5 d at 0.7 (a 1-2 Gyr G dwarf) stays ok."""
+    assert domain.kraft_break == pytest.approx(0.7)
+    post = model.posterior([19.56, 21.9, 10.47], [0.6, 0.6, 0.7], 0.02)
+    assert list(post.status) == ["extrapolated", "extrapolated", "ok"]
+    for f in post.age_flags[:2]:
+        assert statuses.BLUE_OF_KRAFT_BREAK in f and statuses.PERIOD_OUTSIDE_TRAINING in f
