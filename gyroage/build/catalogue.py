@@ -440,6 +440,22 @@ SEQUENCE_MIN_SLOPE = 0.3        # d median log10 Prot / d log10 age (dex/dex) am
 SEQUENCE_BREAK_RUN = 4          # bins in a row at or above SEQUENCE_MIN_SLOPE that start at the Kraft break
 SEQUENCE_PERIOD_PAD_DEX = 0.1   # beyond the 0.5-99.5% period range of a colour bin
 
+# Breakup (Keplerian) period 2 pi sqrt(R^3 / G M) = 0.1159 d (R/Rsun)^1.5 (M/Msun)^-0.5 of mean dwarfs, with radii
+# and masses rounded from E. Mamajek's dwarf table (Pecaut & Mamajek 2013; A0V, F0V, F5V, G2V, K5V, M0V, M5V): ~0.2 d
+# for A-F dwarfs (0.196 d at 0.2), 0.116 d for G2V, 0.025 d for M5V. A shorter "period" is no rotation (a pulsation,
+# an orbit, an alias). The Roche critical period (equatorial radius 1.5 x polar) is 1.84 times longer still (the
+# 0.2-0.35 d often quoted for A-F stars), so this floor errs on the side of keeping a period.
+BREAKUP_BP_RP0 = np.array([0.0, 0.377, 0.587, 0.823, 1.43, 1.84, 3.01])
+BREAKUP_LOG10_PROT = np.log10(0.1159 * np.array([1.8, 1.73, 1.47, 1.0, 0.71, 0.59, 0.196]) ** 1.5
+                              / np.sqrt([2.3, 1.6, 1.33, 1.0, 0.69, 0.57, 0.162]))
+
+
+def breakup_log10_prot(bp_rp0: np.ndarray) -> np.ndarray:
+    """log10 breakup period (days) of a mean dwarf of this (BP-RP)0 (:data:`BREAKUP_LOG10_PROT`, linear in colour,
+    flat beyond the table's ends)."""
+    return np.interp(np.asarray(bp_rp0, dtype=float), BREAKUP_BP_RP0, BREAKUP_LOG10_PROT)
+
+
 def sequence_edges(bp_rp0: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Colour bin edges over [lo, hi]: :data:`SEQUENCE_BIN_MAG` bins, each merged with its redder neighbours until it
     holds :data:`SEQUENCE_MIN_STARS` stars (a short remainder at the red end joins the last full bin)."""
@@ -464,8 +480,9 @@ def sequence_domain(data: TrainingSet) -> dict:
 
     - ages: the log-age range of the clusters with at least ``SEQUENCE_MIN_MEMBERS`` members within
       ``SEQUENCE_AGE_WINDOW_MAG`` about the bin's centre;
-    - periods: of the training stars (any cluster, any number of members), the 99.5% quantile of log10 Prot of
-      those in the bin and the 0.5% quantile of those in the age window, widened by ``SEQUENCE_PERIOD_PAD_DEX``;
+    - periods: of the training stars (any cluster, any number of members) whose period is above breakup
+      (:func:`breakup_log10_prot`), the 99.5% quantile of log10 Prot of those in the bin and the 0.5% quantile of
+      those in the age window, widened by ``SEQUENCE_PERIOD_PAD_DEX``; the minimum never below the bin's breakup;
     - slope: d median log10 Prot / d log10 age over the bin's clusters >= 100 Myr with ``SEQUENCE_MIN_MEMBERS``
       members (at least 3 such clusters).
 
@@ -478,6 +495,8 @@ def sequence_domain(data: TrainingSet) -> dict:
     lo, hi = domain_of(data)["bp_rp0"]
     edges = sequence_edges(data.bp_rp0, lo, hi)
     which = np.digitize(data.bp_rp0, edges) - 1
+    # sub-breakup periods are no rotation: they do not widen any bin's period range
+    spinning = data.log10_prot >= breakup_log10_prot(data.bp_rp0)
     half = SEQUENCE_AGE_WINDOW_MAG / 2
     age_lo, age_hi, p_lo, p_hi, slope = [], [], [], [], []
     for b in range(len(edges) - 1):  # build time, ~70 bins
@@ -493,8 +512,9 @@ def sequence_domain(data: TrainingSet) -> dict:
         # the slow edge is the old clusters' sequence, sharp in colour (finding: nothing slower than 12 d at
         # 0.60-0.65, 27 d at 0.65-0.70), so it is the bin's own; the fast edge is set by a few rare fast rotators
         # of young clusters, noisy in 0.05-mag bins (0.81 d at 1.20-1.25, 0.2 d around it), so it uses the window
-        fast, slow = data.log10_prot[win], data.log10_prot[sel]
-        p_lo.append(float(np.quantile(fast, 0.005)) - SEQUENCE_PERIOD_PAD_DEX if len(fast) else np.nan)
+        fast, slow = data.log10_prot[win & spinning], data.log10_prot[sel & spinning]
+        floor = float(breakup_log10_prot(np.array([a, z])).min())
+        p_lo.append(max(float(np.quantile(fast, 0.005)) - SEQUENCE_PERIOD_PAD_DEX, floor) if len(fast) else np.nan)
         p_hi.append(float(np.quantile(slow, 0.995)) + SEQUENCE_PERIOD_PAD_DEX if len(slow) else np.nan)
         names, inv, counts = np.unique(data.cluster[sel], return_inverse=True, return_counts=True)
         bin_ages = np.array([np.median(data.log10_age[sel][inv == k]) for k in range(len(names))])
@@ -513,8 +533,9 @@ def sequence_domain(data: TrainingSet) -> dict:
         "kraft_break_bp_rp0": round(blue, 3),
         "rule": (f"colour bins of {SEQUENCE_BIN_MAG} mag, merged redwards to >= {SEQUENCE_MIN_STARS} stars; ages "
                  f"spanned by clusters with >= {SEQUENCE_MIN_MEMBERS} members within {SEQUENCE_AGE_WINDOW_MAG} mag "
-                 f"about the bin's centre; periods 0.5% (stars in that window) "
-                 f"to 99.5% (in the bin) +- {SEQUENCE_PERIOD_PAD_DEX} dex; "
+                 f"about the bin's centre; periods "
+                 f"0.5% (stars in that window) to 99.5% (in the bin) of those above breakup +- "
+                 f"{SEQUENCE_PERIOD_PAD_DEX} dex, never below breakup; "
                  f"blue edge where {SEQUENCE_BREAK_RUN} bins in a row have median periods of clusters >= 100 Myr "
                  f"growing by >= {SEQUENCE_MIN_SLOPE} dex per dex of age"),
     }
