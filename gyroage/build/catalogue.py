@@ -436,6 +436,7 @@ SEQUENCE_MIN_STARS = 40         # a bin with fewer stars is merged with its redd
                                 # late-M ends)
 SEQUENCE_MIN_MEMBERS = 5        # members of a cluster in a colour window for it to count there
 SEQUENCE_AGE_WINDOW_MAG = 0.2   # the age range counts clusters within +-0.1 mag of a bin's centre (or the bin if wider)
+SEQUENCE_AGE_PAD_DEX = 0.1      # beyond the clusters' ages: a cluster's own members stay inside (M67: 3.87 Gyr)
 SEQUENCE_MIN_SLOPE = 0.3        # d median log10 Prot / d log10 age (dex/dex) among clusters >= 100 Myr
 SEQUENCE_BREAK_RUN = 4          # bins in a row at or above SEQUENCE_MIN_SLOPE that start at the Kraft break
 SEQUENCE_PERIOD_PAD_DEX = 0.1   # beyond the 0.5-99.5% period range of a colour bin
@@ -479,7 +480,8 @@ def sequence_domain(data: TrainingSet) -> dict:
     Bins: :func:`sequence_edges` over the 0.5-99.5% colour range (0.05 mag, merged where sparse). Per bin:
 
     - ages: the log-age range of the clusters with at least ``SEQUENCE_MIN_MEMBERS`` members within
-      ``SEQUENCE_AGE_WINDOW_MAG`` about the bin's centre;
+      ``SEQUENCE_AGE_WINDOW_MAG`` about the bin's centre, widened by ``SEQUENCE_AGE_PAD_DEX``
+      (:meth:`gyroage.core.domain.SequenceDomain.age_range` reads it linearly between bin centres);
     - periods: of the training stars (any cluster, any number of members) whose period is above breakup
       (:func:`breakup_log10_prot`), the 99.5% quantile of log10 Prot of those in the bin and the 0.5% quantile of
       those in the age window, widened by ``SEQUENCE_PERIOD_PAD_DEX``; the minimum never below the bin's breakup;
@@ -506,8 +508,8 @@ def sequence_domain(data: TrainingSet) -> dict:
         names, counts = np.unique(data.cluster[win], return_counts=True)
         rich = names[counts >= SEQUENCE_MIN_MEMBERS]
         ages = np.array([np.median(data.log10_age[win & (data.cluster == n)]) for n in rich])
-        age_lo.append(float(ages.min()) if len(ages) else np.nan)
-        age_hi.append(float(ages.max()) if len(ages) else np.nan)
+        age_lo.append(float(ages.min()) - SEQUENCE_AGE_PAD_DEX if len(ages) else np.nan)
+        age_hi.append(float(ages.max()) + SEQUENCE_AGE_PAD_DEX if len(ages) else np.nan)
         sel = which == b
         # the slow edge is the old clusters' sequence, sharp in colour (finding: nothing slower than 12 d at
         # 0.60-0.65, 27 d at 0.65-0.70), so it is the bin's own; the fast edge is set by a few rare fast rotators
@@ -533,7 +535,7 @@ def sequence_domain(data: TrainingSet) -> dict:
         "kraft_break_bp_rp0": round(blue, 3),
         "rule": (f"colour bins of {SEQUENCE_BIN_MAG} mag, merged redwards to >= {SEQUENCE_MIN_STARS} stars; ages "
                  f"spanned by clusters with >= {SEQUENCE_MIN_MEMBERS} members within {SEQUENCE_AGE_WINDOW_MAG} mag "
-                 f"about the bin's centre; periods "
+                 f"about the bin's centre +- {SEQUENCE_AGE_PAD_DEX} dex, read linearly between bin centres; periods "
                  f"0.5% (stars in that window) to 99.5% (in the bin) of those above breakup +- "
                  f"{SEQUENCE_PERIOD_PAD_DEX} dex, never below breakup; "
                  f"blue edge where {SEQUENCE_BREAK_RUN} bins in a row have median periods of clusters >= 100 Myr "

@@ -347,7 +347,15 @@ class _Builder(CalibrationStages, MainSequenceStages):
         blue = op("Less", colour, self.const(domain.kraft_break))
         period_out = op("Not", op("And", op("GreaterOrEqual", lp, table(domain.prot_lo)),
                                   op("LessOrEqual", lp, table(domain.prot_hi))))
-        outside = self.mass_outside(pdf, table(domain.age_lo), table(domain.age_hi))
+        # SequenceDomain.age_range: linear between bin centres; i = how many inner centres <= colour, t clipped 0-1
+        i = op("ReduceSum", op("Cast", op("LessOrEqual", self.const(domain.centres[None, 1:-1]),
+                                          op("Unsqueeze", colour, self.axis1)), to=I64), self.axis1, keepdims=0)
+        at = (lambda v: op("Gather", self.const(v), i, axis=0))  # noqa: E731
+        t = op("Min", op("Max", op("Div", op("Sub", colour, at(domain.centres)), at(domain.centre_step)), self.zero),
+               self.one)
+        bound = (lambda v, dv: op("Add", at(v), op("Mul", t, at(dv))))  # noqa: E731
+        outside = self.mass_outside(pdf, bound(domain.age_lo, domain.age_lo_step),
+                                    bound(domain.age_hi, domain.age_hi_step))
         age_out = op("Greater", outside, self.const(AGE_OUTSIDE_MAX))
         extrapolated = op("Or", op("Or", op("Or", blue, period_out), age_out), above)
         return self.bit_mask((blue, period_out, age_out, likely, young, above)), extrapolated

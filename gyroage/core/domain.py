@@ -32,6 +32,13 @@ class SequenceDomain:
         self.age_lo, self.age_hi = f("log10_age_min"), f("log10_age_max")
         self.prot_lo, self.prot_hi = f("log10_prot_min"), f("log10_prot_max")
         self.kraft_break = float(table["kraft_break_bp_rp0"])
+        # age bounds are read linearly between bin centres (no cliff at a bin edge): per segment i, centre c_i, its
+        # width to the next centre and the bounds' steps, so that the posterior graph computes the same numbers
+        c = (self.edges[:-1] + self.edges[1:]) / 2
+        self.centres = c
+        self.centre_step = np.diff(c) if len(c) > 1 else np.ones(1)
+        step = lambda v: np.diff(v) if len(v) > 1 else np.zeros(1)  # noqa: E731
+        self.age_lo_step, self.age_hi_step = step(self.age_lo), step(self.age_hi)
 
     @classmethod
     def from_card(cls, card: ModelCard) -> SequenceDomain | None:
@@ -41,10 +48,17 @@ class SequenceDomain:
     def _bin(self, colour: np.ndarray) -> np.ndarray:
         return np.clip(np.searchsorted(self.edges, colour, side="right") - 1, 0, len(self.edges) - 2)
 
+    def _segment(self, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index i of the bin centre at or left of each colour, clipped to the segments; weight 0-1 towards i+1)."""
+        c = self.centres
+        i = np.clip(np.searchsorted(c, colour, side="right") - 1, 0, max(len(c) - 2, 0))
+        return i, np.clip((colour - c[i]) / self.centre_step[i], 0.0, 1.0)
+
     def age_range(self, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(lowest, highest) log10 age of the training clusters at each colour (NaN where none)."""
-        b = self._bin(np.asarray(colour, dtype=float))
-        return self.age_lo[b], self.age_hi[b]
+        """(lowest, highest) log10 age of the training clusters at each colour, padded as the card says, linear
+        between bin centres and flat beyond the outer ones (NaN where a bin on either side has none)."""
+        i, t = self._segment(np.asarray(colour, dtype=float))
+        return self.age_lo[i] + t * self.age_lo_step[i], self.age_hi[i] + t * self.age_hi_step[i]
 
     def input_flags(self, colour: np.ndarray, log10_prot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bluer than the Kraft break, period outside the training range at that colour), per star."""

@@ -175,12 +175,12 @@ def test_relabelling_keeps_every_star_and_moves_the_misfits_labels_to_their_in_s
     assert card_from_training(info).training["relabelled_clusters"] == {"C8.5": -0.3}
     assert TrainSettings.from_dict(s.to_dict()) == s and "trim_relabel" not in TrainSettings().to_dict()
     # the card's sequence domain holds the ages trained on: where C8.5 is a colour bin's oldest cluster, that bin
-    # ends at its new label, 8.2
+    # ends at its new label, 8.2, padded by SEQUENCE_AGE_PAD_DEX (0.1)
     data.bp_rp0[data.cluster == "C9.0"] = 2.0
     info = training.train_info(training.train_flow(data, s, quiet=True), data, "catalogue.csv", "0" * 64)
     seq = info["domain"]["sequence"]
     b = int(np.digitize(1.0, seq["colour_edges"])) - 1
-    assert seq["log10_age_max"][b] == pytest.approx(8.2, abs=1e-6)
+    assert seq["log10_age_max"][b] == pytest.approx(8.3, abs=1e-6)
 
 
 def test_trim_weight_scales_the_loss_weights_of_the_flagged_clusters(monkeypatch):

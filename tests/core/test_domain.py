@@ -51,7 +51,8 @@ def test_stars_outside_the_sequence_domain_are_extrapolated_not_ok(model, domain
 def test_domain_bounds_come_from_the_card(domain, model):
     assert 0.3 < domain.kraft_break < 0.9
     lo, hi = domain.age_range(np.array([1.0, 3.5]))
-    assert hi[0] == pytest.approx(max(model.card.domain["log10_age_trained"]), abs=0.01)  # M67 at FGK colours
+    # M67 at FGK colours, padded by 0.1 dex (its own members are not outside for being at its age)
+    assert hi[0] == pytest.approx(max(model.card.domain["log10_age_trained"]) + 0.1, abs=0.01)
     assert hi[1] < hi[0]  # no old cluster reaches mid-M dwarfs
 
 
@@ -119,3 +120,19 @@ def test_periods_under_breakup_are_outside_the_training_range(model, domain):
     assert statuses.PERIOD_OUTSIDE_TRAINING in post.age_flags[0]
     assert statuses.PERIOD_OUTSIDE_TRAINING not in post.age_flags[1]
     assert domain.prot_lo[0] >= breakup_log10_prot(np.array([domain.edges[0], domain.edges[1]])).min() - 1e-3
+
+
+def test_age_bounds_are_read_between_bin_centres_without_a_cliff():
+    """A bound read per bin jumped at each edge (30 d at 2.59 ok, at 2.61 extrapolated: the limit fell 0.73 dex
+    across 0.02 mag); read linearly between bin centres, it moves by the share of the step the colour covers."""
+    d = SequenceDomain({"colour_edges": [2.4, 2.6, 2.8], "log10_age_min": [7.0, 6.0], "log10_age_max": [9.7, 8.9],
+                        "log10_prot_min": [-1.0, -1.0], "log10_prot_max": [2.0, 2.0], "kraft_break_bp_rp0": 0.7})
+    lo, hi = d.age_range(np.array([2.3, 2.5, 2.59, 2.61, 2.7, 2.9]))
+    assert hi == pytest.approx([9.7, 9.7, 9.34, 9.26, 8.9, 8.9])
+    assert lo == pytest.approx([7.0, 7.0, 6.55, 6.45, 6.0, 6.0])
+
+
+def test_the_oldest_clusters_members_are_not_outside_for_being_at_its_age(model):
+    """M67 (3.87 Gyr) bounded the ages exactly: 30.4 d at 1.216, an M67 member, was age_outside_training."""
+    post = model.posterior([30.4], [1.216], 0.02)
+    assert statuses.AGE_OUTSIDE_TRAINING not in post.age_flags[0] and post.status[0] == "ok"
