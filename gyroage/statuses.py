@@ -42,7 +42,7 @@ ESTIMATE = {
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive, or a centre that is "
                    "no log10 age in years within 3 widths of the age bounds (Myr given?), or a prior that "
-                   "leaves the star no age on the grid",
+                   "leaves the star no age on the grid (mcmc: none of its samples where the prior is above zero)",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
     NO_GROUP: "group-age: the rows whose group cell is blank or NA, nan, --, N/A, null, None (counted, not dated)",
 }

@@ -368,13 +368,14 @@ def prior_quantiles(x: np.ndarray, qs, log_prior: Callable[[np.ndarray], np.ndar
     likelihood), and the samples drawn again by those weights (as many, with replacement).
 
     The quantiles come from the weighted samples themselves (less Monte Carlo noise than the redrawn ones). A sample
-    set without prior mass (the bounds exclude it) comes back unweighted.
+    set without prior mass (no sample where the prior is above zero) has no posterior: NaN quantiles and no samples
+    (it came back unweighted, and a star under a table of old ages was dated by the likelihood alone).
     """
     lp = np.asarray(log_prior(x), dtype=float)
     w = np.exp(lp - np.max(lp)) if np.isfinite(lp).any() else np.zeros_like(lp)
     w = np.where(np.isfinite(w), w, 0.0)
     if not w.sum() > 0:
-        return np.quantile(x, qs), x
+        return np.full(np.shape(qs), np.nan), x[:0]
     order = np.argsort(x, kind="stable")
     xs, ws = x[order], w[order]
     c = np.cumsum(ws)

@@ -240,6 +240,8 @@ def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Gener
             q, flat = prior_quantiles(flat, QUANTILES, log_prior, rng)
     else:  # the grid method's calibration, applied to the samples
         q, flat = calibration.sample_quantiles(flat, QUANTILES, bounds, rng, colour, log_prior)
+    if flat.size == 0:  # no sample where the prior is above zero (prior_quantiles): no age, and no MAP
+        return q, np.nan, flat
     hist, edges = np.histogram(flat, bins=max(10, min(60, int(np.sqrt(flat.size) / 2))))
     k = int(np.argmax(hist))
     mode = 0.5 * (edges[k] + edges[k + 1])
