@@ -55,7 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.core.calibration import Calibration, prior_quantiles
+from gyroage.core.calibration import Calibration, weighted_quantiles
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StarDraws, StretchMove, Walkers, pick, run_key, star_keys
@@ -67,6 +67,10 @@ from gyroage.errors import UserError, whole_number
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")
 BACKENDS = ("batched", "emcee")
+# Under a prior that weights the chain's samples, a star also needs min_n_eff / this many effective samples left after
+# the weights (n_eff times their Kish fraction; 100 of the default 4000): fewer, and its percentiles rest on a
+# handful of samples.
+WEIGHTED_N_EFF_SHARE = 40.0
 
 
 @dataclass(frozen=True)
@@ -233,20 +237,20 @@ def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Gener
     ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its prior, when the chain sampled
     the likelihood alone (a calibrated run under a prior that is not flat: :func:`_run_blocks`)."""
     flat = chain_x[burn:].reshape(-1)
-    if calibration is None:
-        if log_prior is None:
-            q = np.quantile(flat, QUANTILES)
-        else:  # the chain sampled the likelihood: the prior weights it here
-            q, flat = prior_quantiles(flat, QUANTILES, log_prior, rng)
-    else:  # the grid method's calibration, applied to the samples
-        q, flat = calibration.sample_quantiles(flat, QUANTILES, bounds, rng, colour, log_prior)
-    if flat.size == 0:  # no sample where the prior is above zero (prior_quantiles): no age, and no MAP
-        return q, np.nan, flat
+    if calibration is not None:  # the grid method's calibration, applied to the samples
+        flat = calibration.calibrated_samples(flat, bounds, rng, colour)
+    kish = 1.0
+    if log_prior is None:
+        q = np.quantile(flat, QUANTILES)
+    else:  # the chain sampled the likelihood: the prior weights it here
+        q, flat, kish = weighted_quantiles(flat, QUANTILES, log_prior, rng)
+    if flat.size == 0:  # no sample where the prior is above zero (weighted_quantiles): no age, and no MAP
+        return q, np.nan, flat, kish
     hist, edges = np.histogram(flat, bins=max(10, min(60, int(np.sqrt(flat.size) / 2))))
     k = int(np.argmax(hist))
     mode = 0.5 * (edges[k] + edges[k + 1])
     keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
-    return q, mode, keep
+    return q, mode, keep, kish
 
 
 @dataclass(frozen=True)
@@ -346,6 +350,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
     neff = np.full(n_s, np.nan)
+    kish = np.ones(n_s)  # the prior weights' effective fraction (1: unweighted samples)
     samples = []
     for i in range(n_s):  # per star, but only quantiles of a finished chain: no density calls here
         t = int(run.steps[i])
@@ -354,15 +359,18 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep = _summarise(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
-                                   None if colours is None else float(colours[i]),
-                                   None if log_prior is None else log_prior(i))
+        q, mode, keep, kish[i] = _summarise(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
+                                            None if colours is None else float(colours[i]),
+                                            None if log_prior is None else log_prior(i))
         qs[i], modes[i] = q, mode
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
-    # converged: long enough in tau and holding the effective samples the summaries are quoted from
-    converged = run.converged & (neff >= settings.min_n_eff)
+    # converged: long enough in tau and holding the effective samples the summaries are quoted from; under a prior
+    # that weights the samples, also enough of them left after the weights (a Gaussian prior far from the likelihood
+    # put all weight on one sample: every percentile one value, status ok)
+    converged = run.converged & (neff >= settings.min_n_eff) \
+        & (neff * kish >= settings.min_n_eff / WEIGHTED_N_EFF_SHARE)
     return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples)
 
 

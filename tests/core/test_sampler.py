@@ -332,3 +332,21 @@ def test_a_prior_without_mass_under_the_chain_gives_no_mcmc_age(model):
     assert np.isnan(young["age_p50_myr"]) and np.isnan(young["age_map_myr"])
     # a star whose samples do reach the table keeps an age inside it
     assert out["status"].iloc[1] != "invalid_prior" and out["age_p2.5_myr"].iloc[1] >= 8000 * (1 - 1e-9)
+
+
+def test_a_prior_weighting_onto_few_samples_is_not_converged(model):
+    """A Gaussian prior far from the likelihood (9.9 +- 0.05 for an M34 star) weights the chain's samples onto one:
+    p50 = p84 = p97.5, every kept sample one value, yet status ok with mcmc_n_eff 4296. The weights' effective
+    size (n_eff times their Kish fraction) under min_n_eff / WEIGHTED_N_EFF_SHARE now makes it not_converged,
+    while mcmc_n_eff stays the chain's count (README)."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    frame = pd.DataFrame({"prot": [3.39], "bp_rp0": [1.282]})
+    far = Prior("gaussian_log_age", mean=9.9, sigma=0.05)
+    out = estimate_chunk(frame, model.density, EstimateSettings(prior=far, method="mcmc", seed=1, sampler=FAST))
+    assert out["status"].iloc[0] == "not_converged"
+    assert out["mcmc_n_eff"].iloc[0] >= FAST.min_n_eff  # the chain itself is long enough
+    # a prior near the likelihood leaves enough weighted samples: ok (extrapolated for this young star at most)
+    near = Prior("gaussian_log_age", mean=8.2, sigma=0.3)
+    out = estimate_chunk(frame, model.density, EstimateSettings(prior=near, method="mcmc", seed=1, sampler=FAST))
+    assert out["status"].iloc[0] in ("ok", "extrapolated")
