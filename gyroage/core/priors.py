@@ -12,8 +12,9 @@ Every prior is a density per unit log10 age, known up to a constant, and is
   a log10 age no more than ``CENTRE_SIGMAS`` widths beyond the bounds.
 * ``tabulated``: log p(x) linearly interpolated in x from a two-column file
   (``log10_age`` or ``age_myr``, and ``density``); a density per Myr is
-  turned into one per dex by the Jacobian t ln 10 (t in Myr). Zero outside
-  the table.
+  turned into one per dex by the Jacobian t ln 10 (t in Myr). In an interval
+  touching a zero density, p(x) itself is interpolated linearly (log p would be
+  -inf over all of it). Zero outside the table.
 
 A scalar prior evaluates to shape ``x.shape``; a per-star prior takes per-star
 parameters shaped to broadcast against ``x`` (e.g. ``(stars, 1)`` against a
@@ -90,8 +91,7 @@ class Prior:
             s = np.asarray(self.sigma if sigma is None else sigma, dtype=float)
             lp = -0.5 * ((x - mu) / s) ** 2
         elif self.kind == "tabulated":
-            tx, tlp = (np.asarray(t, dtype=float) for t in self.table)
-            lp = np.interp(x, tx, tlp, left=-np.inf, right=-np.inf)
+            lp = _table_log_prob(x, *(np.asarray(t, dtype=float) for t in self.table))
         else:
             raise UserError(f"unknown prior {self.kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
         inside = np.broadcast_to(inside, np.shape(lp))
@@ -134,6 +134,25 @@ class Prior:
         mu, s = np.asarray(mean, dtype=float), np.asarray(sigma, dtype=float)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return np.isfinite(((self.log10_age_min - mu) / s) ** 2) & np.isfinite(((self.log10_age_max - mu) / s) ** 2)
+
+
+def _table_log_prob(x: np.ndarray, tx: np.ndarray, tlp: np.ndarray) -> np.ndarray:
+    """A table's log density at ``x``: log-linear between two positive nodes, linear in the density in an interval
+    touching a zero node (log-linear there is zero over the whole interval: a taper to 0 at 10 Gyr removed every age
+    above the node before it), -inf outside the table."""
+    with np.errstate(invalid="ignore"):  # -inf - -inf in a cell between two zero nodes: replaced below
+        lp = np.interp(x, tx, tlp, left=-np.inf, right=-np.inf)
+    zero = ~np.isfinite(tlp)
+    if not zero.any():
+        return lp
+    j = np.clip(np.searchsorted(tx, x, side="right") - 1, 0, tx.size - 2)
+    cell = (zero[j] | zero[j + 1]) & (x >= tx[0]) & (x <= tx[-1])
+    top = float(np.max(tlp[~zero]))  # densities relative to the largest, so exp neither overflows nor underflows all
+    p = np.exp(tlp - top)
+    t = (x - tx[j]) / (tx[j + 1] - tx[j])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        linear = top + np.log(np.maximum(p[j] + t * (p[j + 1] - p[j]), 0.0))
+    return np.where(cell, linear, lp)
 
 
 def _finite(value) -> bool:

@@ -482,3 +482,22 @@ def test_group_age_gaussian_prior_errors_ask_for_numbers(tmp_path, options, mess
     src.write_text("cluster,prot,bp_rp0\nA,8.0,1.0\n")
     res = run_cli("group-age", str(src), "--by", "cluster", "--prior", "gaussian_log_age", *options)
     assert res.returncode == 2 and res.stderr.strip() == f"gyroage: error: {message}", res.stderr
+
+
+def test_a_zero_density_node_tapers_its_intervals_linearly(tmp_path):
+    """log p was interpolated between nodes, so a zero density (log -inf) made the prior zero over both intervals
+    beside it: a taper 1 Myr: 0, 10 Myr: 1, 5 Gyr: 1, 10 Gyr: 0 removed every age above 5 Gyr, and a dip to 0 at
+    log10 age 8 removed 6-10. An interval touching a zero node now takes the density linearly (log-linear
+    elsewhere, as before)."""
+    dip = Prior("tabulated", 6.0, 10.0, table=((6.0, 8.0, 10.0), (0.0, -np.inf, 0.0)))
+    lp = dip.log_prob(np.array([6.0, 7.0, 7.5, 8.0, 9.0, 10.0]))
+    np.testing.assert_allclose(np.exp(lp), [1.0, 0.5, 0.25, 0.0, 0.5, 1.0], atol=1e-12)
+    f = tmp_path / "taper.csv"
+    f.write_text("age_myr,density\n1,0\n10,1\n5000,1\n10000,0\n")
+    taper = Prior("tabulated", 6.0, 10.0, table=read_prior_table(f))
+    per_dex = np.exp(taper.log_prob(np.log10([7500e6, 5000e6])))
+    t = np.log10(7500 / 5000) / np.log10(2)  # the density per dex, linear in log10 age from 5 Gyr to 0 at 10 Gyr
+    assert per_dex[0] / per_dex[1] == pytest.approx(1 - t)
+    # an interval between two positive nodes stays log-linear, to the last bit
+    two = Prior("tabulated", 6.0, 10.0, table=((6.0, 8.0, 10.0), (0.0, 1.0, -np.inf)))
+    assert two.log_prob(np.array([7.0]))[0] == np.interp(7.0, [6.0, 8.0], [0.0, 1.0])
