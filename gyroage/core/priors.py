@@ -290,16 +290,23 @@ def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, 
     if dcol is None or (xcol is None and tcol is None):
         raise UserError(f"prior table {p} needs columns density and log10_age or age_myr")
     dens = io.numeric(frame, dcol)
+    acol = xcol if xcol is not None else tcol
+    age = io.numeric(frame, acol)
+    # Every row is used or refused by name: a dropped row changed the prior without a word (a negative or unreadable
+    # density was a flat prior, an age of 0 Myr cut the prior off below the next row's age).
+    _refuse_rows(p, frame, acol, ~np.isfinite(age), "ages must be numbers")
+    if xcol is None:
+        _refuse_rows(p, frame, acol, age <= 0, "a table must start at an age > 0")
+    _refuse_rows(p, frame, dcol, ~(np.isfinite(dens) & (dens >= 0)),
+                 "density must be a finite number >= 0")
     if xcol is not None:
-        x = io.numeric(frame, xcol)
+        x = age
         jac = np.ones_like(x)
     else:
-        t = io.numeric(frame, tcol)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.log10(t * 1e6)
+        t = age
+        x = np.log10(t * 1e6)
         jac = t * LN10  # p per dex = p per Myr * dt/dx
-    ok = np.isfinite(x) & np.isfinite(dens) & (dens >= 0)
-    x, dens = x[ok], dens[ok] * jac[ok]
+    dens = dens * jac
     if len(x) < 2 or not np.any(dens > 0):
         raise UserError(f"prior table {p} needs at least two rows with a non-negative density, one positive")
     order = np.argsort(x)
@@ -309,6 +316,17 @@ def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, 
     with np.errstate(divide="ignore"):
         lp = np.log(dens)
     return tuple(float(v) for v in x), tuple(float(v) for v in lp)
+
+
+def _refuse_rows(path: Path, frame, column: str, bad: np.ndarray, why: str) -> None:
+    """Refuse a prior table whose ``bad`` rows' ``column`` is unusable, in one line naming them (1-based data rows,
+    as read) and ``why``."""
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        cells = frame[column].iloc[rows[:3]]
+        shown = ", ".join(f"{i + 1} ({column} {v!r})" for i, v in zip(rows[:3], cells.tolist()))
+        more = f" and {rows.size - 3} more" if rows.size > 3 else ""
+        raise UserError(f"prior table {path}: {why}: data row{'s' if rows.size > 1 else ''} {shown}{more}")
 
 
 def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,

@@ -501,3 +501,21 @@ def test_a_zero_density_node_tapers_its_intervals_linearly(tmp_path):
     # an interval between two positive nodes stays log-linear, to the last bit
     two = Prior("tabulated", 6.0, 10.0, table=((6.0, 8.0, 10.0), (0.0, 1.0, -np.inf)))
     assert two.log_prob(np.array([7.0]))[0] == np.interp(7.0, [6.0, 8.0], [0.0, 1.0])
+
+
+@pytest.mark.parametrize("text, words", [
+    ("log10_age,density\n6,1\n8,-5\n10,1\n", "density must be a finite number >= 0: data row 2 (density -5"),
+    ("log10_age,density\n6,1\n8,nan\n10,1\n", "data row 2 (density nan)"),
+    ("log10_age,density\n6,1\n10,abc\n7,1\n", "data row 2 (density 'abc')"),
+    ("log10_age,density\n6,1\n10,1e400\n", "data row 2 (density inf)"),
+    ("log10_age,density\n6,1\n,1\n10,1\n", "ages must be numbers: data row 2"),
+    ("age_myr,density\n0,5\n100,1\n10000,1\n", "a table must start at an age > 0: data row 1 (age_myr 0)"),
+])
+def test_a_prior_table_row_it_cannot_use_is_refused_by_name(tmp_path, text, words):
+    """Rows with a negative, NaN or unreadable density, or an age of 0 Myr, were dropped without a word: a table
+    with one negative density became the flat prior, one starting at 0 Myr a prior zero below its second age."""
+    f = tmp_path / "t.csv"
+    f.write_text(text)
+    with pytest.raises(UserError, match=r"^prior table .*t\.csv: ") as err:
+        read_prior_table(f)
+    assert words in str(err.value) and "\n" not in str(err.value)
