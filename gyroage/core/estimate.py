@@ -349,6 +349,13 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
     return summaries, parts[0][1], pdf
 
 
+def star_sigmas(frame: pd.DataFrame, prior: Prior) -> np.ndarray | None:
+    """Each row's Gaussian prior width from ``frame``'s column (None unless the prior takes widths from one)."""
+    if prior.sigma_column is None:
+        return None
+    return prior.star_parameters(_prior_columns(frame, prior), len(frame))[1]
+
+
 def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:
     """Per-star prior parameter columns (case-insensitive names) as float arrays."""
     if not prior.per_star:

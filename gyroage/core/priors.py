@@ -231,26 +231,51 @@ def _centre_words(prior: Prior) -> str:
             f"most {CENTRE_SIGMAS:g} sigma beyond them){hint}")
 
 
-def grid_step_note(prior: Prior, n_grid: int) -> str | None:
-    """A line saying that a scalar Gaussian prior is narrower than twice the grid's step, else None.
+def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None = None) -> str | None:
+    """A line saying that a Gaussian prior is narrower than twice the grid's step, else None.
 
     The grid posterior holds the prior only at its points, so such a prior is widened to about the step and its centre
     moved to the nearest point (0.002 dex on the default 0.02 dex step: a 0.0136 dex half-width, the median 4.5 sigma
-    off); the line names the ``--grid`` that would resolve it. The ages are left as they are.
+    off); the line names the ``--grid`` that would resolve it. The ages are left as they are. With widths from a
+    column, ``narrow`` is (rows under twice the step, the smallest of their widths) (:func:`narrow_widths`; None or
+    no row: no line).
     """
-    if prior.kind != "gaussian_log_age" or prior.sigma_column is not None:
+    if prior.kind != "gaussian_log_age":
         return None
-    lo, hi, n, s = prior.log10_age_min, prior.log10_age_max, int(n_grid), float(prior.sigma)
+    lo, hi, n = prior.log10_age_min, prior.log10_age_max, int(n_grid)
     step = (hi - lo) / (n - 1)
-    if s >= 2 * step:
-        return None
+    grid = f"{step:.3g} dex ({n} points over log10 yr {lo:g}-{hi:g})"
+    if prior.sigma_column is not None:
+        if narrow is None or narrow[0] == 0:
+            return None
+        count, s = int(narrow[0]), float(narrow[1])
+        head = (f"{count} row{'s' if count > 1 else ''}' --prior-sigma (column {prior.sigma_column}) "
+                f"{'are' if count > 1 else 'is'} under twice the age grid's step, {grid}: the grid cannot resolve so "
+                f"narrow a prior, and {'their' if count > 1 else 'its'} ages come out wider than it and off its "
+                f"centre; ")
+    else:
+        s = float(prior.sigma)
+        if s >= 2 * step:
+            return None
+        head = (f"--prior-sigma {s:g} is under twice the age grid's step, {grid}: the grid cannot resolve so "
+                f"narrow a prior, and the ages come out wider than it and off its centre; ")
     need = int(np.ceil(2 * (hi - lo) / s - 1e-9)) + 1  # points for a step of sigma / 2
-    head = (f"--prior-sigma {s:g} is under twice the age grid's step, {step:.3g} dex ({n} points over log10 yr "
-            f"{lo:g}-{hi:g}): the grid cannot resolve so narrow a prior, and the ages come out wider than it and off "
-            f"its centre; ")
     if need > MAX_GRID:  # never suggest a grid the options refuse
         return head + f"narrower age bounds resolve it (--grid is at most {MAX_GRID})"
-    return head + f"--grid {need} (Python: n_grid={need}) or narrower age bounds resolve it"
+    what = "it" if prior.sigma_column is None else f"the narrowest ({s:g})"
+    return head + f"--grid {need} (Python: n_grid={need}) or narrower age bounds resolve {what}"
+
+
+def narrow_widths(prior: Prior, n_grid: int, sigma: np.ndarray | None) -> tuple[int, float]:
+    """(how many, the smallest) of per-star Gaussian widths ``sigma`` (usable: finite, > 0) under twice the grid's
+    step, for :func:`grid_step_note`; (0, inf) when none is."""
+    if prior.kind != "gaussian_log_age" or sigma is None:
+        return 0, float("inf")
+    step = (prior.log10_age_max - prior.log10_age_min) / (int(n_grid) - 1)
+    s = np.asarray(sigma, dtype=float)
+    with np.errstate(invalid="ignore"):
+        s = s[np.isfinite(s) & (s > 0) & (s < 2 * step)]
+    return int(s.size), float(s.min()) if s.size else float("inf")
 
 
 def check_bound(name: str, age_myr: float, grid: tuple[float, float]) -> None:
