@@ -280,7 +280,8 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    note = grid_step_note(settings.prior, settings.n_grid, (narrow, smallest))
+    note = grid_step_note(settings.prior, settings.n_grid, (narrow, smallest)) \
+        if settings.prior.sigma_column is not None else None  # any other note was said at the start
     if note and settings.method == "grid":
         progress.log(note)
     progress.close(extra=counts_text(counts))

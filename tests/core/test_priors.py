@@ -539,3 +539,22 @@ def test_per_star_prior_widths_under_the_grid_step_are_said_once(tmp_path, model
     prior = Prior("gaussian_log_age", mean_column="mu", sigma_column="sig")
     with pytest.warns(UserWarning, match="2 rows' --prior-sigma"):
         model.estimate(pd.read_csv(src), EstimateSettings(prior=prior))
+
+
+def test_a_table_ending_inside_the_bounds_is_said_with_the_bounds_that_end_the_grid_there(model):
+    """The grid's trapezoid rule takes the density to 0 over the cell after a table's last age, so the ages ran on
+    one step past it: a table of 9-9.5 (log10 yr) gave the Sun a p97.5 of 3243 Myr, past the table's 3162. The
+    narrow-prior note now says so, naming the bounds that put the edges on the grid's ends; with them the ages stay
+    inside the table, and no note."""
+    from gyroage.core.priors import grid_step_note
+
+    table = ((9.0, 9.5), (0.0, 0.0))
+    note = grid_step_note(Prior("tabulated", 6.0, 10.0, table=table), 201)
+    assert note is not None and "past its edges; --age-min-myr 1000 and --age-max-myr 3162.27 put the grid ends" in note
+    assert "up to one step (0.02 dex)" in note
+    bounded = Prior("tabulated", 9.0, float(np.log10(3162.27e6)), table=table)
+    assert grid_step_note(bounded, 201) is None
+    with pytest.warns(UserWarning, match="--age-max-myr 3162.27"):
+        model.posterior(25.4, 0.82, prior=Prior("tabulated", table=table))
+    ages = model.posterior(25.4, 0.82, prior=bounded).summaries()
+    assert 1000 <= ages["age_p2.5_myr"][0] and ages["age_p97.5_myr"][0] <= 3162.28
