@@ -331,6 +331,11 @@ def check_model_grid(prior: Prior, age_grid: Mapping[str, float]) -> None:
 
 def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(log10 age, log density per dex) from a CSV with ``log10_age`` or ``age_myr`` and ``density``."""
+    return _read_table(path)[0]
+
+
+def _read_table(path: str | Path) -> tuple[tuple[tuple[float, ...], tuple[float, ...]], str]:
+    """:func:`read_prior_table`'s table, and which age column (``log10_age`` or ``age_myr``) it was read from."""
     import pandas as pd
 
     from gyroage import io
@@ -371,7 +376,28 @@ def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, 
         raise UserError(f"prior table {p} has repeated ages")
     with np.errstate(divide="ignore"):
         lp = np.log(dens)
-    return tuple(float(v) for v in x), tuple(float(v) for v in lp)
+    return (tuple(float(v) for v in x), tuple(float(v) for v in lp)), "log10_age" if xcol is not None else "age_myr"
+
+
+# A table whose ages (age_myr) all lie at or below this many Myr, under age bounds reaching GYR_BOUND_MYR or beyond, reads
+# as one given in Gyr (0.1-13): it dated every star ~10 Myr.
+GYR_LIKE_MYR = 14.0
+GYR_BOUND_MYR = 1000.0
+
+
+def _refuse_gyr_table(path, table: tuple[tuple[float, ...], tuple[float, ...]], column: str,
+                      bounds: list[float]) -> None:
+    """Refuse an ``age_myr`` table that reads as one in Gyr (every age <= :data:`GYR_LIKE_MYR`) under bounds that
+    reach :data:`GYR_BOUND_MYR`: the tenth of the bounds it covers would date every star young. A prior of young ages
+    alone passes with an --age-max-myr near its last age."""
+    if column != "age_myr":
+        return
+    last = 10 ** (table[0][-1] - 6)
+    if last <= GYR_LIKE_MYR * (1 + 1e-9) and 10 ** (bounds[1] - 6) >= GYR_BOUND_MYR:
+        first = 10 ** (table[0][0] - 6)
+        raise UserError(f"prior table {path}: its ages (age_myr) run {first:.4g}-{last:.4g} Myr, a sliver of the age "
+                        f"bounds ({10 ** (bounds[0] - 6):.6g}-{10 ** (bounds[1] - 6):.6g} Myr): did you give Gyr? (age_myr "
+                        f"is in Myr, 13 Gyr is 13000); for a prior of young ages alone, add --age-max-myr {last:.4g}")
 
 
 def _refuse_rows(path: Path, frame, column: str, bad: np.ndarray, why: str) -> None:
@@ -425,7 +451,8 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     elif kind == "tabulated":
         if table is None:  # the option, not the table, is missing: there is no file to read
             raise UserError("--prior tabulated needs --prior-table FILE")
-        fields["table"] = read_prior_table(table)
+        fields["table"], column = _read_table(table)
+        _refuse_gyr_table(table, fields["table"], column, bounds)
     prior = Prior(kind, *bounds, **fields)
     if columns is not None and prior.per_star:  # named as in the input, once the prior is known to be usable
         prior = replace(prior, **{k: io.require_column(columns, getattr(prior, k))

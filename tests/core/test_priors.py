@@ -558,3 +558,19 @@ def test_a_table_ending_inside_the_bounds_is_said_with_the_bounds_that_end_the_g
         model.posterior(25.4, 0.82, prior=Prior("tabulated", table=table))
     ages = model.posterior(25.4, 0.82, prior=bounded).summaries()
     assert 1000 <= ages["age_p2.5_myr"][0] and ages["age_p97.5_myr"][0] <= 3162.28
+
+
+def test_a_table_in_gyr_under_an_age_myr_header_is_refused_with_the_hint(tmp_path):
+    """A table of 0.1-13 under age_myr (Gyr meant) was taken as 0.1-13 Myr and dated every star ~10 Myr. Under
+    bounds reaching 1 Gyr or beyond, an age_myr table ending at or below 14 Myr is refused, asking whether Gyr was
+    given; with --age-max-myr near its end (a prior of young ages alone) it is taken."""
+    f = tmp_path / "gyr.csv"
+    f.write_text("age_myr,density\n0.1,1\n1,1\n5,2\n13,1\n")
+    with pytest.raises(UserError, match=r"did you give Gyr\? .*add --age-max-myr 13$") as err:
+        make_prior("tabulated", None, None, BOUNDS, table=f)
+    assert "its ages (age_myr) run 0.1-13 Myr" in str(err.value)
+    young = make_prior("tabulated", None, 13.0, BOUNDS, table=f)
+    assert young.table[0][-1] == pytest.approx(np.log10(13e6))
+    g = tmp_path / "myr.csv"  # the same numbers in Myr times 1000 are an ordinary table
+    g.write_text("age_myr,density\n100,1\n1000,1\n5000,2\n13000,1\n")
+    make_prior("tabulated", None, None, BOUNDS, table=g)
