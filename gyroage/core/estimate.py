@@ -20,7 +20,7 @@ from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, 
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
-from gyroage.core.priors import Prior, check_model_grid
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID
@@ -57,6 +57,7 @@ class EstimateSettings:
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
         check_grid(self.n_grid)  # as group-age
+        check_on_grid(self.prior, self.n_grid)  # the grid runs for the sampler too (p_outlier, flags)
         check_outlier_weight(self.outlier_weight)
         whole_number(self.seed, "seed")  # 1.7, True and "1" ran silently as seed 1
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)

@@ -297,6 +297,26 @@ def _inward_myr(edge: float, up: bool) -> str:
     return f"{rounded:.6g}"
 
 
+def check_on_grid(prior: Prior, n_grid: int) -> None:
+    """Refuse a prior with no mass at any age of the run's own grid (``n_grid`` points over its bounds): a table
+    between two grid ages (9.505-9.515 on the 0.02 dex step) passed the check on a finer grid, then gave every row
+    invalid_prior with numpy warnings (per-star priors are judged row by row)."""
+    if prior.per_star:
+        return
+    lo, hi, n = prior.log10_age_min, prior.log10_age_max, int(n_grid)
+    if np.isfinite(prior.log_prob(np.linspace(lo, hi, n))).any():
+        return
+    words = "its table" if prior.kind == "tabulated" else "it"
+    if prior.kind == "tabulated":
+        width = max(prior.table[0][-1], lo) - min(prior.table[0][0], hi)
+        need = int(np.ceil(2 * (hi - lo) / width - 1e-9)) + 1 if width > 0 else MAX_GRID + 1
+        fix = f"--grid {need} or narrower age bounds" if need <= MAX_GRID else "narrower age bounds"
+        words = (f"its table ({10 ** (prior.table[0][0] - 6):.6g}-{10 ** (prior.table[0][-1] - 6):.6g} Myr) lies "
+                 f"between two of them: {fix} put ages in it")
+    raise UserError(f"the prior has no probability at any age of the grid ({n} points over log10 yr {lo:g}-{hi:g}, "
+                    f"{(hi - lo) / (n - 1):.3g} dex apart): {words}")
+
+
 def narrow_widths(prior: Prior, n_grid: int, sigma: np.ndarray | None) -> tuple[int, float]:
     """(how many, the smallest) of per-star Gaussian widths ``sigma`` (usable: finite, > 0) under twice the grid's
     step, for :func:`grid_step_note`; (0, inf) when none is."""

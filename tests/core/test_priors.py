@@ -574,3 +574,19 @@ def test_a_table_in_gyr_under_an_age_myr_header_is_refused_with_the_hint(tmp_pat
     g = tmp_path / "myr.csv"  # the same numbers in Myr times 1000 are an ordinary table
     g.write_text("age_myr,density\n100,1\n1000,1\n5000,2\n13000,1\n")
     make_prior("tabulated", None, None, BOUNDS, table=g)
+
+
+def test_a_prior_between_two_grid_ages_is_refused_on_the_runs_own_grid():
+    """A table between two grid ages (9.505-9.515, on the 0.02 dex step) passed the check on 1001 points, then every
+    row was invalid_prior with numpy RuntimeWarnings, and the sampler took its all -inf grid prior for flat. The run's
+    own grid is now checked (one line, naming a --grid that puts ages in it), and no finite value is not flat."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.posterior import prior_is_flat
+
+    sliver = Prior("tabulated", 6.0, 10.0, table=((9.505, 9.515), (0.0, 0.0)))
+    with pytest.raises(UserError, match=r"no probability at any age of the grid \(201 points .*--grid 801 or "
+                                        r"narrower age bounds put ages in it$"):
+        EstimateSettings(prior=sliver, n_grid=201)
+    EstimateSettings(prior=sliver, n_grid=801)
+    assert not prior_is_flat(np.full((1, 5), -np.inf))
+    assert prior_is_flat(np.zeros((1, 5)))
