@@ -369,7 +369,11 @@ def _read_table(path: str | Path) -> tuple[tuple[tuple[float, ...], tuple[float,
         raise UserError(f"cannot read prior table {p}: {str(exc).splitlines()[0]}") from None
     dcol, xcol, tcol = (io.find_column(frame.columns, name) for name in ("density", "log10_age", "age_myr"))
     if dcol is None or (xcol is None and tcol is None):
-        raise UserError(f"prior table {p} needs columns density and log10_age or age_myr")
+        found = ", ".join(repr(str(c)) for c in frame.columns[:8]) + (", ..." if len(frame.columns) > 8 else "")
+        raise UserError(f"prior table {p} needs columns density and log10_age or age_myr (comma-separated, the "
+                        f"header first); it has {found or 'none'}")
+    if xcol is not None and tcol is not None:  # which one was meant is not ours to guess: their ages may differ
+        raise UserError(f"prior table {p} has both log10_age and age_myr: keep the one its ages are in")
     dens = io.numeric(frame, dcol)
     acol = xcol if xcol is not None else tcol
     age = io.numeric(frame, acol)

@@ -590,3 +590,19 @@ def test_a_prior_between_two_grid_ages_is_refused_on_the_runs_own_grid():
     EstimateSettings(prior=sliver, n_grid=801)
     assert not prior_is_flat(np.full((1, 5), -np.inf))
     assert prior_is_flat(np.zeros((1, 5)))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("age_gyr,density\n1,1\n10,1\n", "it has 'age_gyr', 'density'"),
+    ("# SFH\nlog10_age,density\n6,1\n10,1\n", "it has '# SFH'"),
+    ("log10_age;density\n6;1\n10;1\n", "it has 'log10_age;density'"),
+    ("log10_age,density,age_myr\n6,1,1\n10,1,10000\n", "has both log10_age and age_myr: keep the one its ages are in"),
+])
+def test_a_prior_table_without_its_columns_says_which_it_has(tmp_path, text, words):
+    """A table with other column names (age_gyr, a # comment or ; separators) got 'needs columns density and
+    log10_age or age_myr' without the columns found, and one with both age columns was read by log10_age alone."""
+    f = tmp_path / "t.csv"
+    f.write_text(text)
+    with pytest.raises(UserError) as err:
+        read_prior_table(f)
+    assert words in str(err.value) and "\n" not in str(err.value)
