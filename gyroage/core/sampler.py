@@ -38,7 +38,8 @@ Sokal window c = 5) of every parameter is checked every ``check_every`` steps;
 a star stops once its chain is >= ``tau_multiple`` (50) times its largest tau
 and holds >= ``min_n_eff`` effective samples of log age (the Monte Carlo error
 of the median is then ~1.25 sigma / sqrt(n_eff)).
-Stars still short at ``max_steps`` get status ``not_converged``. Summaries use
+Stars still short at ``max_steps`` get status ``not_converged``, as do those left with fewer than
+``min_n_eff / WEIGHTED_N_EFF_SHARE`` effective samples after a prior's weights (see :func:`_run_blocks`). Summaries use
 the chain after a burn-in of 2 tau. Results depend only on the inputs, the
 settings and the seed: every star draws from its own stream, keyed by the seed and its absolute input row
 (:class:`gyroage.core.moves.StarDraws`; the move each step takes follows from the seed and the step), and is
@@ -55,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gyroage.core.autocorr import integrated_time
 from gyroage.core.calibration import Calibration, weighted_quantiles
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
@@ -202,32 +204,6 @@ class LogPosterior:
             lf = self.density.log_prob(y[inside], x[inside], c[inside], self.s0, outlier_weight=self.w)
             out[inside] = lp[inside] + lf
         return out
-
-
-def integrated_time(chain: np.ndarray, c: float = 5.0) -> np.ndarray:
-    """emcee's integrated autocorrelation time, vectorised over stars.
-
-    ``chain`` is (steps, stars, walkers, ndim); returns (stars, ndim). Matches
-    ``emcee.autocorr.integrated_time`` (walker-averaged autocorrelation,
-    Sokal's automatic window) star by star; NaN where a chain has no variance.
-    """
-    n_t = chain.shape[0]
-    n = 1 << int(np.ceil(np.log2(max(n_t, 2))))
-    out = np.empty(chain.shape[1:2] + chain.shape[3:])
-    step = max(1, 2_000_000 // max(1, 2 * n * chain.shape[2] * chain.shape[3]))  # bound FFT memory
-    for i in range(0, chain.shape[1], step):
-        x = np.asarray(chain[:, i : i + step], dtype=np.float64)
-        x = x - x.mean(axis=0, keepdims=True)
-        f = np.fft.rfft(x, n=2 * n, axis=0)
-        acf = np.fft.irfft(f * np.conjugate(f), axis=0)[:n_t]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            acf = acf / acf[:1]
-        rho = acf.mean(axis=2)  # average over walkers: (steps, stars, ndim)
-        taus = 2.0 * np.cumsum(rho, axis=0) - 1.0
-        m = np.arange(n_t)[:, None, None] < c * taus
-        window = np.where(m.all(axis=0), n_t - 1, np.argmin(m, axis=0))
-        out[i : i + step] = np.take_along_axis(taus, window[None], axis=0)[0]
-    return out
 
 
 def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
