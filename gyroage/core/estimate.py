@@ -20,7 +20,7 @@ from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, 
 from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
-from gyroage.core.priors import Prior, check_model_grid
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID
@@ -57,6 +57,7 @@ class EstimateSettings:
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
         check_grid(self.n_grid)  # as group-age
+        check_on_grid(self.prior, self.n_grid)  # the grid runs for the sampler too (p_outlier, flags)
         check_outlier_weight(self.outlier_weight)
         whole_number(self.seed, "seed")  # 1.7, True and "1" ran silently as seed 1
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)
@@ -347,6 +348,13 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
     summaries = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
     pdf = np.concatenate([p[2] for p in parts]) if keep else None
     return summaries, parts[0][1], pdf
+
+
+def star_sigmas(frame: pd.DataFrame, prior: Prior) -> np.ndarray | None:
+    """Each row's Gaussian prior width from ``frame``'s column (None unless the prior takes widths from one)."""
+    if prior.sigma_column is None:
+        return None
+    return prior.star_parameters(_prior_columns(frame, prior), len(frame))[1]
 
 
 def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:
