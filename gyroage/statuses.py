@@ -91,8 +91,9 @@ FLAGS = {
                            "have not spun down share (held out, a third of the stars dated this young were older "
                            "than their p97.5)",
     ABOVE_MAIN_SEQUENCE: "with magnitudes: far above the main sequence where the rotation age says a star of this "
-                         "colour has reached it (the card's main_sequence.above_flag): a subgiant or giant, whose "
-                         "period no longer tracks a dwarf's spin-down, or a young star the period dates too old",
+                         "colour has reached it, or higher than any young training member of its colour whatever the "
+                         "age (the card's main_sequence.above_flag): a subgiant or giant, whose period no longer "
+                         "tracks a dwarf's spin-down, or a young star the period dates too old",
 }
 # group-age only, a caution: not in FLAG_ORDER, whose bits the ONNX graphs (which date stars) carry
 GROUP_FLAGS = {
