@@ -85,7 +85,8 @@ FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
     PERIOD_OUTSIDE_TRAINING: "period outside the range of training stars of this colour (0.5-99.5%, +-0.1 dex)",
-    AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour",
+    AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour, or "
+                          "its MAP more than 0.1 dex beyond the oldest of them",
     LIKELY_OUTLIER: "p_outlier > 0.5: the period fits the outlier component better than the rotation sequence",
     PRE_MAIN_SEQUENCE_AGE: "median age under 10 Myr: a pre-main-sequence period, which stars up to about 1 Gyr that "
                            "have not spun down share (held out, a third of the stars dated this young were older "

@@ -17,7 +17,14 @@ from gyroage import io, statuses
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
-from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
+from gyroage.core.domain import (
+    AGE_OUTSIDE_MAX,
+    MAP_BEYOND_DEX,
+    OUTLIER_FLAG_MIN,
+    PRE_MAIN_SEQUENCE_MAX_MYR,
+    SequenceDomain,
+    flag_text,
+)
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
 from gyroage.core.priors import Prior, check_model_grid
@@ -148,7 +155,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
             flags, extrapolated = age_flags(stars, ok, density.card, main_sequence_term(density, settings, stars),
                                             SequenceDomain.from_card(density.card), values["p_outlier"],
-                                            values["age_p50_myr"], values.pop("_age_outside"))
+                                            values["age_p50_myr"], values.pop("_age_outside"), values["age_map_myr"])
         results["age_flags"][ok] = flags
         status[rows[extrapolated]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
@@ -165,9 +172,12 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
 
 
 def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
-               age_median_myr, above: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               age_median_myr, above: np.ndarray | None = None,
+               age_map_myr: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain,
-    ``p_outlier``, the median age and ``above`` (:meth:`AboveFlag.flags`; None: no star is flagged)."""
+    ``p_outlier``, the median age, ``above`` (:meth:`AboveFlag.flags`; None: no star is flagged) and the MAP age
+    (``age_outside_training`` also when it lies :data:`MAP_BEYOND_DEX` beyond the oldest trained age; None: not
+    checked)."""
     likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
     young = np.asarray(age_median_myr) < PRE_MAIN_SEQUENCE_MAX_MYR
     none = np.zeros(len(bp_rp0), dtype=bool)
@@ -176,6 +186,9 @@ def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p
         return flag_text(none, none, none, likely, young, above), above
     blue, period_out = domain.input_flags(bp_rp0, log10_prot)
     age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
+    if age_map_myr is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            age_out |= np.log10(np.asarray(age_map_myr, dtype=np.float64)) + 6.0 > domain.age_range(bp_rp0)[1] + MAP_BEYOND_DEX
     return flag_text(blue, period_out, age_out, likely, young, above), blue | period_out | age_out | above
 
 
@@ -231,12 +244,12 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
                                         colour_sigma, lo, hi, keep, abs_g, term, abs_g_err)
     flags, extrapolated = age_flags(stars, ok, density.card, term, domain, summaries["p_outlier"],
-                                    summaries["age_p50_myr"], summaries.pop("_age_outside"))
+                                    summaries["age_p50_myr"], summaries.pop("_age_outside"), summaries["age_map_myr"])
     return GridRows(summaries, grid, pdf, flags, extrapolated)
 
 
 def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain: SequenceDomain | None, p_outlier,
-              age_median_myr, age_outside) -> tuple[np.ndarray, np.ndarray]:
+              age_median_myr, age_outside, age_map_myr=None) -> tuple[np.ndarray, np.ndarray]:
     """(``age_flags`` text, extrapolated) of the usable rows ``ok`` from a posterior's median age (Myr) and its
     probability outside the training clusters' ages at the star's colour: the grid's or the sampler's. ``term`` and
     ``domain``: the run's (:func:`main_sequence_term`, :meth:`SequenceDomain.from_card`), as its caller holds them."""
@@ -244,7 +257,8 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
     above_flag = AboveFlag.from_card(card) if term is not None else None
     above = None if above_flag is None else above_flag.flags(term, colour, _rows(stars.abs_g, ok),
                                                               _rows(stars.abs_g_err, ok), age_median_myr)
-    return star_flags(domain, colour, np.log10(stars.prot[ok]), age_outside, p_outlier, age_median_myr, above)
+    return star_flags(domain, colour, np.log10(stars.prot[ok]), age_outside, p_outlier, age_median_myr, above,
+                      age_map_myr)
 
 
 def samples_outside(samples: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

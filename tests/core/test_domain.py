@@ -80,3 +80,12 @@ def test_the_level_scale_leaves_old_posteriors_whole(model):
     assert 0 < narrowed[0, -1] < young[0, -1] / np.trapezoid(young, grid) and narrowed[0, 40] > 0
     width = (lambda p: np.diff(quantiles(p, grid, [0.16, 0.84]), axis=1)[0, 0])  # noqa: E731
     assert width(narrowed) < 0.7 * width(young / np.trapezoid(young, grid))
+
+
+def test_a_posterior_peaking_beyond_the_oldest_cluster_is_extrapolated(model):
+    # review D, finding 4: slow G dwarfs at 0.65 whose MAP sits at the grid's 10 Gyr edge, 35-44% of the posterior
+    # beyond M67's 3.9 Gyr: the median stayed inside, and the row was a plain ok. The Sun stays ok.
+    post = model.posterior([12.9, 15.88, 25.4], [0.65, 0.65, 0.82], 0.01)
+    assert (post.summaries()["age_map_myr"][:2] > 5000).all()
+    assert [statuses.AGE_OUTSIDE_TRAINING in f for f in post.age_flags] == [True, True, False]
+    assert list(post.status) == [statuses.EXTRAPOLATED, statuses.EXTRAPOLATED, statuses.OK]
