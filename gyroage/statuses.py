@@ -67,9 +67,9 @@ CROSSMATCH = {
     INVALID_REDDENING: "matched, but the --extinction column:NAME E(BP-RP) is negative: no bp_rp0 (nor period)",
 }
 
-# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and two cautions.
-# Any of the first three, or above_main_sequence, makes the status ``extrapolated``; likely_outlier and
-# pre_main_sequence_age alone do not.
+# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and three
+# cautions. Any of the first three, or above_main_sequence, makes the status ``extrapolated``; likely_outlier,
+# pre_main_sequence_age and age_beyond_prior_bound alone do not.
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"
 AGE_OUTSIDE_TRAINING = "age_outside_training"
@@ -95,8 +95,11 @@ FLAGS = {
                          "colour has reached it, or higher than any young training member of its colour whatever the "
                          "age (the card's main_sequence.above_flag): a subgiant or giant, whose period no longer "
                          "tracks a dwarf's spin-down, or a young star the period dates too old",
+    AGE_BEYOND_PRIOR_BOUND: "most of the likelihood (a star's, or a group's members'; flat in log age over the model's "
+                            "age grid) lies beyond a bound of the prior (--age-min-myr, --age-max-myr): the posterior "
+                            "piles against the bound, which sets the age (a caution: status unchanged)",
 }
-# group-age only, a caution: not in FLAG_ORDER, whose bits the ONNX graphs (which date stars) carry
+# group-age only, cautions: not in FLAG_ORDER, whose bits the ONNX graphs (which date stars) carry
 GROUP_FLAGS = {
     MANY_OUTLIERS: "group-age: the members fit far better with a larger share of them off the rotation sequence "
                    "(odds over 20:1 for an outlier weight up to 0.6 against the one used): a member list with many "
@@ -108,9 +111,6 @@ GROUP_FLAGS = {
     FEW_MEMBERS: "group-age: fewer than 5 members date the group: its joint age rests on each one's period, and one "
                  "star not yet spun down, or a binary, moves it (a 2 Gyr pair came out 162 Myr, outside both "
                  "members' 68% intervals)",
-    AGE_BEYOND_PRIOR_BOUND: "group-age: most of the members' likelihood (flat in log age over the model's age grid) "
-                            "lies beyond a bound of the prior (--age-min-myr, --age-max-myr): the posterior piles "
-                            "against the bound, which sets the age",
     POOR_FIT: "group-age: the members' periods do not follow the model's period distribution at the joint age and "
               "their colours (their CDF values far from uniform, or their likelihood far below its expectation): "
               "periods in hours, log10 or ln days, or frequencies read as days; a wrong colour; or a population the "
@@ -119,6 +119,6 @@ GROUP_FLAGS = {
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning.
-FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE)
-GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND,
-                    POOR_FIT)
+FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, AGE_BEYOND_PRIOR_BOUND)
+# group-age's text order (unchanged since age_beyond_prior_bound was group-age's alone)
+GROUP_FLAG_ORDER = (*FLAG_ORDER[:6], MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND, POOR_FIT)

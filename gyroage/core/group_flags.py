@@ -69,11 +69,13 @@ POOR_FIT_Z = -4.0
 FEW_MEMBERS_MIN = 5
 
 
-def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood) -> np.ndarray | bool:
+def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood, peak: bool = False) -> np.ndarray | bool:
     """Per group, whether most of its likelihood (flat in log age over the card's ``age_grid``) lies beyond one of
     the prior's bounds: the posterior then piles against that bound, which sets its age (M67 came out 884 Myr under
-    --age-max-myr 1000). ``log_likelihood``: each group's total log-likelihood on given log10 ages. False when the
-    bounds are the card's (nothing lies beyond them, and nothing more is computed)."""
+    --age-max-myr 1000). ``log_likelihood``: each group's total log-likelihood on given log10 ages. ``peak``: also
+    where the likelihood's maximum lies beyond a bound (stars: a broad likelihood peaking at the grid's 10 Gyr edge
+    with 40% of its mass beyond 3 Gyr is set by --age-max-myr 3000 as much). False when the bounds are the card's
+    (nothing lies beyond them, and nothing more is computed)."""
     lo, hi = float(card_grid["log10_age_min"]), float(card_grid["log10_age_max"])
     if prior.log10_age_min <= lo and prior.log10_age_max >= hi:
         return False
@@ -82,9 +84,12 @@ def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood) -> np.ndarray |
     with np.errstate(invalid="ignore"):  # a group whose likelihood is -inf everywhere: NaN, never flagged
         p = np.exp(ll - ll.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
-    below = p[:, ages < prior.log10_age_min].sum(axis=1)
-    above = p[:, ages > prior.log10_age_max].sum(axis=1)
-    return (below > BEYOND_BOUND_MASS) | (above > BEYOND_BOUND_MASS)
+    below, above = ages < prior.log10_age_min, ages > prior.log10_age_max
+    out = (p[:, below].sum(axis=1) > BEYOND_BOUND_MASS) | (p[:, above].sum(axis=1) > BEYOND_BOUND_MASS)
+    if peak:
+        top = np.argmax(np.nan_to_num(p, nan=-1.0), axis=1)
+        out |= np.isfinite(p).all(axis=1) & (below[top] | above[top])
+    return out
 
 
 def fit_statistics(density: FlowDensity, groups: np.ndarray, member_groups: np.ndarray, log10_prot: np.ndarray,
