@@ -30,8 +30,9 @@ ESTIMATE = {
     TEFF_OUT_OF_RANGE: "colour from teff, but teff outside the dwarf sequence's range (2810-9700 K)",
     DWARF_COLOUR_OUT_OF_RANGE: "colour from b_v0 or v_ks0, but outside the dwarf sequence's range ((B-V)0 0-2.01, "
                                "(V-Ks)0 0.041-7.10 mag)",
-    INVALID_REDDENING: "colour from the observed bp_rp, but its E(BP-RP) / A_V missing, not a number or negative, "
-                       "or its uncertainty given but not a non-negative finite number",
+    INVALID_REDDENING: "colour from the observed bp_rp, but its E(BP-RP) / A_V / E(B-V) missing, not a number or "
+                       "negative, or its uncertainty given but not a non-negative finite number; or colour from bp_rp0 "
+                       "with a reddening uncertainty beside it that is not a non-negative finite number",
     INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite (or the bp_rp, teff, b_v0 or v_ks0 it comes from)",
     INVALID_COLOUR_ERR: "colour uncertainty (or teff_err, b_v0_err, v_ks0_err) given but not a positive finite number",
     INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
@@ -85,8 +86,9 @@ FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
     PERIOD_OUTSIDE_TRAINING: "period outside the range of training stars of this colour (0.5-99.5%, +-0.1 dex)",
-    AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour, or "
-                          "its MAP more than 0.1 dex beyond the oldest of them",
+    AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour "
+                          "(older than the oldest, or younger than the youngest), or its MAP more than 0.1 dex beyond "
+                          "the oldest of them",
     LIKELY_OUTLIER: "p_outlier > 0.5: the period fits the outlier component better than the rotation sequence",
     PRE_MAIN_SEQUENCE_AGE: "median age under 10 Myr: a pre-main-sequence period, which stars up to about 1 Gyr that "
                            "have not spun down share (held out, a third of the stars dated this young were older "
