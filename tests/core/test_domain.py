@@ -80,3 +80,36 @@ def test_the_level_scale_leaves_old_posteriors_whole(model):
     assert 0 < narrowed[0, -1] < young[0, -1] / np.trapezoid(young, grid) and narrowed[0, 40] > 0
     width = (lambda p: np.diff(quantiles(p, grid, [0.16, 0.84]), axis=1)[0, 0])  # noqa: E731
     assert width(narrowed) < 0.7 * width(young / np.trapezoid(young, grid))
+
+
+def test_a_posterior_peaking_beyond_the_oldest_cluster_is_extrapolated(model):
+    # review D, finding 4: slow G dwarfs at 0.65 whose MAP sits at the grid's 10 Gyr edge, 35-44% of the posterior
+    # beyond M67's 3.9 Gyr: the median stayed inside, and the row was a plain ok. The Sun stays ok.
+    post = model.posterior([12.9, 15.88, 25.4], [0.65, 0.65, 0.82], 0.01)
+    assert (post.summaries()["age_map_myr"][:2] > 5000).all()
+    assert [statuses.AGE_OUTSIDE_TRAINING in f for f in post.age_flags] == [True, True, False]
+    assert list(post.status) == [statuses.EXTRAPOLATED, statuses.EXTRAPOLATED, statuses.OK]
+
+
+def test_a_prior_bound_that_cuts_off_most_of_the_likelihood_is_said(model):
+    # review D, finding 5: under --age-max-myr 3000 a 36.5 d K dwarf (5.9 Gyr, age_outside_training, without the
+    # bound) came out 1.8 Gyr with its MAP at the bound, a plain ok. It now carries the caution group-age gives.
+    from gyroage.core.priors import Prior
+
+    prot, colour = [36.54, 8.0, 2.0], [1.0, 0.82, 1.5]
+    bounded = model.posterior(prot, colour, 0.01, prior=Prior(log10_age_max=np.log10(3000e6)))
+    said = [statuses.AGE_BEYOND_PRIOR_BOUND in f for f in bounded.age_flags]
+    assert said == [True, False, False]
+    free = model.posterior(prot, colour, 0.01)
+    assert not any(statuses.AGE_BEYOND_PRIOR_BOUND in f for f in free.age_flags)
+    # a caution: the status is what the flags of the domain make it
+    assert bounded.status[1] == statuses.OK
+
+
+def test_the_prior_bound_caution_in_the_cli(tmp_path):
+    from tests.conftest import run_cli
+
+    res = run_cli("estimate", "-", "-q", "--age-min-myr", "2000", input="prot_days,bp_rp0\n2.0,1.5\n25.4,0.82\n")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert "age_beyond_prior_bound" in lines[1] and "age_beyond_prior_bound" not in lines[2]
