@@ -288,9 +288,12 @@ def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, re
 def above_flag_entry(frame: pd.DataFrame, term: MainSequenceTerm) -> dict:
     """The card's ``main_sequence.above_flag``: the bounds (:func:`gyroage.build.main_sequence.above_flag`), noted."""
     return {**above_flag(frame, term).to_dict(),
-            "note": "above_main_sequence flag: a star with magnitudes, median age >= age_min_myr, more than "
-                    "height_mag above the main sequence at (BP-RP)0 < colour_max (or above the term's height range "
-                    "at any colour); height_mag is the 99.5% height of 0.1-1 Gyr members at 0.5-colour_max "
+            "note": "above_main_sequence flag: a star with magnitudes flagged when its median age >= age_min_myr "
+                    "and its height exceeds the term's expected height at its colour and median age (0 bluer than "
+                    "colour_max) by more than height_mag, or, at any age, when its height exceeds young_height_mag "
+                    "in its young_colour_edges bin; from members of clusters with median parallax >= 1.5 mas: "
+                    "height_mag is the 99.5% excess of 0.1-1 Gyr members at 0.5 to the term's red end, "
+                    "young_height_mag the highest < 100 Myr member in the bin or its neighbours + 0.5 mag "
                     "(gyroage.build.main_sequence.above_flag)"}
 
 

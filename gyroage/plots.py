@@ -191,8 +191,23 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     p_out = float(summ["p_outlier"].iloc[0])
     if np.isfinite(p_out):
         title += f";  p_outlier = {p_out:.2f}"
-    fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr, n_eff=n_eff)
+    # a table's zero stretches inside the bounds are outside the prior's ages too (per-star Gaussians have none)
+    log_prior = None if settings.prior.per_star else settings.prior.log_prob(x)
+    fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr, n_eff=n_eff,
+                           log_prior=log_prior)
     return save_figure(fig, out_path, fmt, dpi)
+
+
+def _zero_prior_spans(x: np.ndarray, log_prior, xlo: float, xhi: float) -> list[tuple[float, float]]:
+    """Spans (log10 yr) of the axis [``xlo``, ``xhi``] where the prior is zero: beyond the grid ``x``, and each run of
+    grid ages where ``log_prior`` is -inf (from its first zero age to its last, or to the axis's end at the grid's)."""
+    spans = [(xlo, x[0]), (x[-1], xhi)]
+    if log_prior is not None:
+        zero = ~np.isfinite(np.asarray(log_prior, dtype=float).reshape(-1))
+        edges = np.diff(np.concatenate([[0], zero.astype(np.int8), [0]]))
+        for i, j in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1):
+            spans.append((xlo if i == 0 else x[i], xhi if j == x.size - 1 else x[j]))
+    return [(max(a, xlo), min(b, xhi)) for a, b in spans]
 
 
 def _check_true_age(true_age_myr: float | None) -> None:
@@ -202,14 +217,15 @@ def _check_true_age(true_age_myr: float | None) -> None:
 
 
 def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "",
-                     true_age_myr: float | None = None, n_eff: float | None = None):
+                     true_age_myr: float | None = None, n_eff: float | None = None, log_prior=None):
     """The posterior figure (not saved): density against age on a log axis, intervals from ``summary``.
 
     ``samples``: MCMC draws of log10 age to histogram; ``n_eff``: the chain's effective sample count, for their label.
 
     The x axis always covers the 95% interval, both the reported one and the
     density's own, with :data:`POSTERIOR_MARGIN_DEX` either side; where that
-    reaches past the age grid, the posterior is zero and the span is shaded.
+    reaches past the age grid, the posterior is zero and the span is shaded, as is every stretch of the grid where
+    ``log_prior`` (the prior's log density at ``log10_age``, e.g. a table's zeros) is -inf.
     """
     plt = _pyplot()
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -247,7 +263,7 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     if true_age_myr is not None:
         ax.axvline(true_age_myr, color="#238b45", lw=1.5, label="reference age")
     label = "outside the prior's ages"
-    for a, b in ((xlo, x[0]), (x[-1], xhi)):
+    for a, b in _zero_prior_spans(x, log_prior, xlo, xhi):
         if b > a:  # the posterior is zero there: say so rather than let the curve just stop
             ax.axvspan(myr(a), myr(b), color="0.88", lw=0, zorder=0, label=label)
             label = None

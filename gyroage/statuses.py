@@ -30,19 +30,21 @@ ESTIMATE = {
     TEFF_OUT_OF_RANGE: "colour from teff, but teff outside the dwarf sequence's range (2810-9700 K)",
     DWARF_COLOUR_OUT_OF_RANGE: "colour from b_v0 or v_ks0, but outside the dwarf sequence's range ((B-V)0 0-2.01, "
                                "(V-Ks)0 0.041-7.10 mag)",
-    INVALID_REDDENING: "colour from the observed bp_rp, but its E(BP-RP) / A_V missing, not a number or negative, "
-                       "or its uncertainty given but not a non-negative finite number",
+    INVALID_REDDENING: "colour from the observed bp_rp, but its E(BP-RP) / A_V / E(B-V) missing, not a number or "
+                       "negative, or its uncertainty given but not a non-negative finite number; or colour from bp_rp0 "
+                       "with a reddening uncertainty beside it that is not a non-negative finite number",
     INVALID_COLOUR: "(BP-RP)0 missing, not a number or infinite (or the bp_rp, teff, b_v0 or v_ks0 it comes from)",
     INVALID_COLOUR_ERR: "colour uncertainty (or teff_err, b_v0_err, v_ks0_err) given but not a positive finite number",
     INVALID_PERIOD_ERR: "period uncertainty given but not a non-negative finite number",
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
     NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times, or holding fewer than min_n_eff (4,000) "
-                   "effective samples, at the step cap (ages kept, less reliable)",
+                   "effective samples, at the step cap, or (a prior that is not flat) fewer than min_n_eff / 40 left after "
+                   "the prior's weights (ages kept, less reliable)",
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive, or a centre that is "
                    "no log10 age in years within 3 widths of the age bounds (Myr given?), or a prior that "
-                   "leaves the star no age on the grid",
+                   "leaves the star no age on the grid (mcmc: none of its samples where the prior is above zero)",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
     NO_GROUP: "group-age: the rows whose group cell is blank or NA, nan, --, N/A, null, None (counted, not dated)",
 }
@@ -67,9 +69,9 @@ CROSSMATCH = {
     INVALID_REDDENING: "matched, but the --extinction column:NAME E(BP-RP) is negative: no bp_rp0 (nor period)",
 }
 
-# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and two cautions.
-# Any of the first three, or above_main_sequence, makes the status ``extrapolated``; likely_outlier and
-# pre_main_sequence_age alone do not.
+# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and three
+# cautions. Any of the first three, or above_main_sequence, makes the status ``extrapolated``; likely_outlier,
+# pre_main_sequence_age and age_beyond_prior_bound alone do not.
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"
 AGE_OUTSIDE_TRAINING = "age_outside_training"
@@ -85,16 +87,22 @@ FLAGS = {
     BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
                          "little age",
     PERIOD_OUTSIDE_TRAINING: "period outside the range of training stars of this colour (0.5-99.5%, +-0.1 dex)",
-    AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour",
+    AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour "
+                          "(older than the oldest, or younger than the youngest), or its MAP more than 0.1 dex beyond "
+                          "the oldest of them",
     LIKELY_OUTLIER: "p_outlier > 0.5: the period fits the outlier component better than the rotation sequence",
     PRE_MAIN_SEQUENCE_AGE: "median age under 10 Myr: a pre-main-sequence period, which stars up to about 1 Gyr that "
                            "have not spun down share (held out, a third of the stars dated this young were older "
                            "than their p97.5)",
     ABOVE_MAIN_SEQUENCE: "with magnitudes: far above the main sequence where the rotation age says a star of this "
-                         "colour has reached it (the card's main_sequence.above_flag): a subgiant or giant, whose "
-                         "period no longer tracks a dwarf's spin-down, or a young star the period dates too old",
+                         "colour has reached it, or higher than any young training member of its colour whatever the "
+                         "age (the card's main_sequence.above_flag): a subgiant or giant, whose period no longer "
+                         "tracks a dwarf's spin-down, or a young star the period dates too old",
+    AGE_BEYOND_PRIOR_BOUND: "most of the likelihood (a star's, or a group's members'; flat in log age over the model's "
+                            "age grid) lies beyond a bound of the prior (--age-min-myr, --age-max-myr): the posterior "
+                            "piles against the bound, which sets the age (a caution: status unchanged)",
 }
-# group-age only, a caution: not in FLAG_ORDER, whose bits the ONNX graphs (which date stars) carry
+# group-age only, cautions: not in FLAG_ORDER, whose bits the ONNX graphs (which date stars) carry
 GROUP_FLAGS = {
     MANY_OUTLIERS: "group-age: the members fit far better with a larger share of them off the rotation sequence "
                    "(odds over 20:1 for an outlier weight up to 0.6 against the one used): a member list with many "
@@ -106,9 +114,6 @@ GROUP_FLAGS = {
     FEW_MEMBERS: "group-age: fewer than 5 members date the group: its joint age rests on each one's period, and one "
                  "star not yet spun down, or a binary, moves it (a 2 Gyr pair came out 162 Myr, outside both "
                  "members' 68% intervals)",
-    AGE_BEYOND_PRIOR_BOUND: "group-age: most of the members' likelihood (flat in log age over the model's age grid) "
-                            "lies beyond a bound of the prior (--age-min-myr, --age-max-myr): the posterior piles "
-                            "against the bound, which sets the age",
     POOR_FIT: "group-age: the members' periods do not follow the model's period distribution at the joint age and "
               "their colours (their CDF values far from uniform, or their likelihood far below its expectation): "
               "periods in hours, log10 or ln days, or frequencies read as days; a wrong colour; or a population the "
@@ -117,6 +122,6 @@ GROUP_FLAGS = {
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning.
-FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE)
-GROUP_FLAG_ORDER = (*FLAG_ORDER, MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND,
-                    POOR_FIT)
+FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, AGE_BEYOND_PRIOR_BOUND)
+# group-age's text order (unchanged since age_beyond_prior_bound was group-age's alone)
+GROUP_FLAG_ORDER = (*FLAG_ORDER[:6], MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND, POOR_FIT)

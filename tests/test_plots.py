@@ -336,3 +336,24 @@ def test_mcmc_histogram_label_gives_the_effective_sample_count(tmp_path):
     assert res.returncode == 0, res.stderr
     svg = out.read_text()
     assert f"MCMC samples (1000 kept, n_eff {n_eff:.0f})" in svg and "n=1000" not in svg
+
+
+def test_posterior_shades_a_tables_zero_stretches(tmp_path, figures):
+    """plot posterior shaded 'outside the prior's ages' only beyond the grid's bounds, not where a table's prior is
+    zero inside them: a 1-3.16 Gyr table left 1 Myr-1 Gyr and 3.16-10 Gyr unshaded. Both are shaded now."""
+    import matplotlib
+
+    from gyroage.core.priors import Prior
+    from gyroage.plots import plot_posterior
+
+    csv = tmp_path / "s.csv"
+    csv.write_text("name,prot,bp_rp0\nsun,25.4,0.82\n")
+    plot_posterior(str(csv), 0, tmp_path / "p.png", prior=Prior("tabulated", table=((9.0, 9.5), (0.0, 0.0))))
+    ax = figures[-1].axes[0]
+    spans = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle) and p.get_facecolor()[:3]
+             == pytest.approx(matplotlib.colors.to_rgb("0.88"))]
+    ages = sorted((np.log10(p.get_x()) + 6, np.log10(p.get_x() + p.get_width()) + 6) for p in spans)
+    xlo, xhi = np.log10(ax.get_xlim()) + 6
+    assert len(ages) == 2
+    assert ages[0][0] == pytest.approx(xlo) and 8.98 <= ages[0][1] <= 9.0
+    assert 9.5 <= ages[1][0] <= 9.52 and ages[1][1] == pytest.approx(xhi)

@@ -10,21 +10,10 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from typer.testing import CliRunner
 
 from gyroage import formats
-from gyroage.cli import app
 from tests.conftest import one_line_error
-
-
-def invoke(*args: str, command: str = "estimate"):
-    return CliRunner().invoke(app, [command, *args])
-
-
-def run_ok(*args: str) -> str:
-    res = invoke(*args, "-q")
-    assert res.exit_code == 0, (res.output, res.exception)
-    return res.stderr
+from tests.test_formats import invoke, run_ok
 
 
 def read_fits(path) -> Table:

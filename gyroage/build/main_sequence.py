@@ -28,6 +28,14 @@ SIGMA_FLOOR = 0.10
 ABOVE_FLAG_AGE_MIN_MYR = 100.0
 ABOVE_FLAG_QUANTILE = 0.995
 ABOVE_FLAG_BLUE = 0.5  # mag of (BP-RP)0: bluer, the main sequence is steep and the Kraft break flag already speaks
+# The clusters whose members' heights bound the flag: median parallax at least this (mas, within ~670 pc), where a
+# G ~ 19 member's parallax error moves its height by under ~0.3 mag (review D, findings 2-3).
+ABOVE_FLAG_MIN_PARALLAX = 1.5
+# The flag whatever the age (giants): 0.25-mag colour bins from ABOVE_FLAG_BLUE to YOUNG_RED (held beyond); the
+# highest young member there (Sco-Cen, 3.7 Myr, 5.16 mag at 1.40) plus a margin.
+YOUNG_BIN_MAG = 0.25
+YOUNG_RED = 4.5
+YOUNG_MARGIN_MAG = 0.5
 
 
 def fit_law(log_age: np.ndarray, height: np.ndarray) -> tuple[float, float]:
@@ -98,15 +106,39 @@ def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFram
 
 def above_flag(frame: pd.DataFrame, term: MainSequenceTerm) -> AboveFlag:
     """The ``above_main_sequence`` flag's bounds from a quality-selected catalogue and the card's ``term`` (whose
-    main sequence the heights are measured from, as at run time)."""
+    main sequence the heights are measured from, as at run time).
+
+    Both come from the members of clusters near enough (median parallax >= :data:`ABOVE_FLAG_MIN_PARALLAX`) that
+    their heights are measured, not scattered by parallax errors: the catalogue carries none, and the members of the
+    1-2 kpc clusters (M50, M37, h Per) reach 2-20 mag "above" the sequence at G ~ 19. ``height_mag``: the
+    :data:`ABOVE_FLAG_QUANTILE` of 0.1-1 Gyr members' heights over the term's expected height at their cluster's age,
+    (BP-RP)0 :data:`ABOVE_FLAG_BLUE` to the term's red end. ``young_height_mag``: per :data:`YOUNG_BIN_MAG` bin, the
+    highest member younger than ``age_min_myr`` in the bin or its neighbours, plus :data:`YOUNG_MARGIN_MAG`.
+    """
     colour = frame["BPRP_0"].to_numpy(dtype=float)
-    log_age = np.log10(frame["fiducial_age_Myr"].to_numpy(dtype=float) * 1e6)
-    height = term.height(colour, absolute_g(frame["G_0"].to_numpy(dtype=float), frame[PARALLAX].to_numpy(dtype=float)))
+    age_myr = frame["fiducial_age_Myr"].to_numpy(dtype=float)
+    log_age = np.log10(age_myr * 1e6)
+    plx = frame[PARALLAX].to_numpy(dtype=float)
+    height = term.height(colour, absolute_g(frame["G_0"].to_numpy(dtype=float), plx))
+    near = frame.groupby("cluster")[PARALLAX].transform("median").to_numpy(dtype=float) >= ABOVE_FLAG_MIN_PARALLAX
     colour_max = float(term.colour_range[0])
+    flag = AboveFlag(height_mag=0.0, colour_max=colour_max, age_min_myr=ABOVE_FLAG_AGE_MIN_MYR)
     lo, hi = MAIN_SEQUENCE_AGES
-    dwarfs = (log_age >= lo) & (log_age <= hi) & (colour >= ABOVE_FLAG_BLUE) & (colour < colour_max) & np.isfinite(height)
+    dwarfs = (near & (log_age >= lo) & (log_age <= hi) & (colour >= ABOVE_FLAG_BLUE) & (colour < term.colour_range[1])
+              & np.isfinite(height))
     if dwarfs.sum() < 100:
-        raise ValueError(f"{int(dwarfs.sum())} members of 0.1-1 Gyr clusters bluer than {colour_max}: too few to "
-                         "bound the above_main_sequence flag")
-    return AboveFlag(height_mag=round(float(np.quantile(height[dwarfs], ABOVE_FLAG_QUANTILE)), 2),
-                     colour_max=colour_max, age_min_myr=ABOVE_FLAG_AGE_MIN_MYR)
+        raise ValueError(f"{int(dwarfs.sum())} members of near 0.1-1 Gyr clusters at {ABOVE_FLAG_BLUE}-"
+                         f"{term.colour_range[1]}: too few to bound the above_main_sequence flag")
+    excess = height[dwarfs] - flag.expected_height(term, colour[dwarfs], age_myr[dwarfs])
+    edges = np.round(np.arange(ABOVE_FLAG_BLUE, YOUNG_RED + 1e-9, YOUNG_BIN_MAG), 2)
+    young = near & (age_myr < ABOVE_FLAG_AGE_MIN_MYR) & np.isfinite(height)
+    b = np.searchsorted(edges, colour[young], side="right") - 1
+    inside = (b >= 0) & (b < len(edges) - 1)
+    top = np.full(len(edges) - 1, -np.inf)
+    np.maximum.at(top, b[inside], height[young][inside])
+    top = np.maximum(top, np.maximum(np.r_[-np.inf, top[:-1]], np.r_[top[1:], -np.inf]))  # a bin and its neighbours
+    if not np.isfinite(top).all():
+        raise ValueError("a colour bin without young members near it: no young bound for the above_main_sequence flag")
+    return AboveFlag(height_mag=round(float(np.quantile(excess, ABOVE_FLAG_QUANTILE)), 2), colour_max=colour_max,
+                     age_min_myr=ABOVE_FLAG_AGE_MIN_MYR, young_colour_edges=tuple(float(v) for v in edges),
+                     young_height_mag=tuple(round(float(v) + YOUNG_MARGIN_MAG, 2) for v in top))

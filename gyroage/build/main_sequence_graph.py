@@ -5,6 +5,7 @@ checks of gyroage.core.stars.input_abs_g."""
 from __future__ import annotations
 
 import numpy as np
+from onnx import TensorProto
 
 from gyroage.core.main_sequence import MAX_ABS_G_ERR, AboveFlag, MainSequenceTerm
 from gyroage.core.normal import ERFC
@@ -104,8 +105,20 @@ class MainSequenceStages:
 
     def above_flag(self, term: MainSequenceTerm, flag: AboveFlag, colour: str, height: str, usable: str,
                    median_myr: str) -> str:
-        """AboveFlag.flags (false where the height, colour or median age is NaN: comparisons with NaN are false)."""
+        """AboveFlag.flags (false where the height or colour is NaN: comparisons with NaN are false)."""
         op, c = self.op, self.const
-        far = op("Or", op("And", op("Less", colour, c(flag.colour_max)), op("Greater", height, c(flag.height_mag))),
-                 op("Greater", height, c(float(term.height_range[1]))))
-        return op("And", op("And", far, usable), op("GreaterOrEqual", median_myr, c(flag.age_min_myr)))
+        s, tz = (self.interp(colour, term.knot_colour, v) for v in (term.slope, term.log10_t_zams))
+        log_age = op("Add", op("Div", op("Log", median_myr), c(np.log(10.0))), self.six)
+        mu = op("Mul", s, op("Max", op("Sub", tz, log_age), self.zero))
+        mu = op("Where", op("Less", colour, c(flag.colour_max)), self.zero, mu)
+        old = op("And", op("GreaterOrEqual", median_myr, c(flag.age_min_myr)),
+                 op("Greater", op("Sub", height, mu), c(flag.height_mag)))
+        if flag.young_height_mag:
+            # AboveFlag.young_bound: searchsorted(edges, colour, side="right") - 1, clipped = inner edges <= colour
+            inner = c(np.asarray(flag.young_colour_edges[1:-1], dtype=np.float64)[None, :])
+            b = op("ReduceSum", op("Cast", op("LessOrEqual", inner, op("Unsqueeze", colour, self.axis1)),
+                                   to=TensorProto.INT64), self.axis1, keepdims=0)
+            bound = op("Gather", c(np.asarray(flag.young_height_mag, dtype=np.float64)), b, axis=0)
+        else:
+            bound = c(float(term.height_range[1]))
+        return op("And", op("Or", old, op("Greater", height, bound)), usable)

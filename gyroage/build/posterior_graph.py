@@ -30,7 +30,7 @@ from gyroage.build.calibration_graph import CalibrationStages
 from gyroage.build.density_graph import Graph, set_metadata
 from gyroage.build.main_sequence_graph import MAGNITUDE_DOC, MainSequenceStages
 from gyroage.core.calibration import Calibration
-from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
+from gyroage.core.domain import AGE_OUTSIDE_MAX, MAP_BEYOND_DEX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.modelcard import (
     DENSITY_FILE,
@@ -117,7 +117,8 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard, magnitudes:
     median_myr = b.op("Gather", q_myr, b.i64(2), axis=1)
     flag = AboveFlag.from_card(card) if term is not None else None
     above = None if flag is None else b.above_flag(term, flag, colour, height, usable, median_myr)
-    flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out, median_myr, above)
+    map_myr = b.map_myr(pdf)
+    flags, extrapolated = b.star_flags(card, colour, lp, pdf, p_out, median_myr, above, map_myr)
     # statuses: check_stars' "ok" rows are dated; those outside the sequence domain are "extrapolated"
     b.op("And", valid, b.op("Not", extrapolated), out="ok")
     b.op("And", valid, extrapolated, out="extrapolated")
@@ -126,7 +127,7 @@ def build_posterior_model(density: onnx.ModelProto, card: ModelCard, magnitudes:
     valid_col = b.op("Unsqueeze", valid, b.axis1)
     b.op("Where", valid_col, q_myr, b.nan, out="age_quantiles_myr")
     b.op("Where", valid_col, pdf, b.nan, out="posterior")
-    b.op("Where", valid, b.map_myr(pdf), b.nan, out="age_map_myr")
+    b.op("Where", valid, map_myr, b.nan, out="age_map_myr")
     b.op("Identity", b.g_grid, out="log10_age_grid")
     return _model(b.g, density, len(grid), magnitudes)
 
@@ -329,9 +330,9 @@ class _Builder(CalibrationStages, MainSequenceStages):
         return op("Min", op("Max", op("Sub", self.one, op("Sub", upper, lower)), self.zero), self.one)
 
     def star_flags(self, card: ModelCard, colour: str, lp: str, pdf: str, p_out: str,
-                   median_myr: str, above: str | None = None) -> tuple[str, str]:
+                   median_myr: str, above: str | None = None, map_myr: str | None = None) -> tuple[str, str]:
         """gyroage.core.estimate.star_flags: (the flags bit mask, int64, whether the age is extrapolated); ``above``:
-        the above_main_sequence flag (None: never set)."""
+        the above_main_sequence flag (None: never set); ``map_myr``: the MAP age (None: not checked)."""
         op = self.op
         likely = op("Greater", p_out, self.const(OUTLIER_FLAG_MIN))
         young = op("Less", median_myr, self.const(PRE_MAIN_SEQUENCE_MAX_MYR))
@@ -354,9 +355,13 @@ class _Builder(CalibrationStages, MainSequenceStages):
         t = op("Min", op("Max", op("Div", op("Sub", colour, at(domain.centres)), at(domain.centre_step)), self.zero),
                self.one)
         bound = (lambda v, dv: op("Add", at(v), op("Mul", t, at(dv))))  # noqa: E731
-        outside = self.mass_outside(pdf, bound(domain.age_lo, domain.age_lo_step),
-                                    bound(domain.age_hi, domain.age_hi_step))
+        hi = bound(domain.age_hi, domain.age_hi_step)
+        outside = self.mass_outside(pdf, bound(domain.age_lo, domain.age_lo_step), hi)
         age_out = op("Greater", outside, self.const(AGE_OUTSIDE_MAX))
+        if map_myr is not None:  # the MAP beyond the oldest trained age (+ MAP_BEYOND_DEX)
+            map_log = op("Add", op("Div", op("Log", map_myr), self.const(np.log(10.0))), self.six)
+            beyond = op("Greater", map_log, op("Add", hi, self.const(MAP_BEYOND_DEX)))
+            age_out = op("Or", age_out, beyond)
         extrapolated = op("Or", op("Or", op("Or", blue, period_out), age_out), above)
         return self.bit_mask((blue, period_out, age_out, likely, young, above)), extrapolated
 

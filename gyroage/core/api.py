@@ -34,6 +34,7 @@ from gyroage.core.estimate import (
     grid_rows,
     height_columns,
     main_sequence_term,
+    star_sigmas,
     text_types,
 )
 from gyroage.core.modelcard import ModelCard, model_notes
@@ -46,7 +47,7 @@ from gyroage.core.posterior import (
     grid_log_likelihood,
     quantiles,
 )
-from gyroage.core.priors import Prior, check_model_grid, grid_step_note
+from gyroage.core.priors import Prior, check_model_grid, grid_step_note, narrow_widths
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
 from gyroage.errors import UserError, whole_number
 
@@ -152,10 +153,13 @@ class Posterior:
         return text_types(frame, frame.columns) if len(frame) == 0 else frame
 
 
-def _warn_grid_step(settings: EstimateSettings) -> None:
+def _warn_grid_step(settings: EstimateSettings, frame: pd.DataFrame | None = None) -> None:
     """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
-    stderr). Not for the sampler, whose chains are not on the grid."""
-    note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
+    stderr), per-star widths read from ``frame``. Not for the sampler, whose chains are not on the grid."""
+    narrow = None
+    if frame is not None and settings.prior.sigma_column is not None and settings.method == "grid":
+        narrow = narrow_widths(settings.prior, settings.n_grid, star_sigmas(frame, settings.prior))
+    note = grid_step_note(settings.prior, settings.n_grid, narrow) if settings.method == "grid" else None
     if note:
         warnings.warn(f"gyroage: {note}", UserWarning, stacklevel=3)
 
@@ -356,7 +360,7 @@ class AgeModel:
         for line in [*duplicate_notes(list(frame.columns)), name_conversions(list(frame.columns))]:
             if line:
                 warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
-        _warn_grid_step(s)
+        _warn_grid_step(s, frame)
         return estimate_chunk(frame, self.density, s)  # with frame's index, so a column assigned back aligns
 
     @underflow_ignored

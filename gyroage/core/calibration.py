@@ -273,6 +273,16 @@ class Calibration:
         calibrated as above and then drawn again with weights prior(x), as the grid method multiplies
         the calibrated likelihood by the prior (:func:`gyroage.core.posterior.calibrate_under_prior`).
         """
+        x = self.calibrated_samples(samples, bounds, rng, colour)
+        q = np.asarray(qs, dtype=float)
+        if log_prior is None:
+            return np.quantile(x, q), x
+        return prior_quantiles(x, q, log_prior, rng)
+
+    def calibrated_samples(self, samples: np.ndarray, bounds: tuple[float, float], rng: np.random.Generator,
+                           colour: float | None = None) -> np.ndarray:
+        """One star's samples (log10 yr) moved by the calibration, as :meth:`sample_quantiles` describes (before any
+        prior weights)."""
         x = np.asarray(samples, dtype=float)
         if self.smears:
             x = np.tile(x, KERNEL_DRAWS)  # several draws per sample: little Monte Carlo noise
@@ -291,16 +301,13 @@ class Calibration:
             # a clip made a point mass on the bound (an old star's p97.5 read exactly 10000 Myr)
             x = np.where(x > bounds[1], 2.0 * bounds[1] - x, x)
             x = np.clip(np.where(x < bounds[0], 2.0 * bounds[0] - x, x), bounds[0], bounds[1])
-        q = np.asarray(qs, dtype=float)
         if self.level_scale != 1.0:
             s = float(self.scale_of(np.median(x)))
             # Each sample to the level-scaled quantile of its rank: G^-1(F(x)) = F^-1(Phi(s Phi^-1(F(x)))). The samples
             # move (not only the quantile levels), so the kept samples, their MAP and the quantiles agree.
             if s != 1.0:
                 x = level_mapped(x, s)
-        if log_prior is None:
-            return np.quantile(x, q), x
-        return prior_quantiles(x, q, log_prior, rng)
+        return x
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
         out = pdf / np.trapezoid(pdf, grid, axis=-1)[..., None]
@@ -364,19 +371,35 @@ def smear(pdf: np.ndarray, grid: np.ndarray, systematic: float | Calibration) ->
 
 def prior_quantiles(x: np.ndarray, qs, log_prior: Callable[[np.ndarray], np.ndarray],
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`weighted_quantiles` without the weights' effective fraction."""
+    return weighted_quantiles(x, qs, log_prior, rng)[:2]
+
+
+def kish_fraction(w: np.ndarray) -> float:
+    """Kish's effective sample fraction (sum w)^2 / (n sum w^2) of weights ``w`` (0 when none is above zero)."""
+    total = float(np.sum(w))
+    if not total > 0:
+        return 0.0
+    return total * total / (w.size * float(np.sum(w * w)))
+
+
+def weighted_quantiles(x: np.ndarray, qs, log_prior: Callable[[np.ndarray], np.ndarray],
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
     """Quantiles ``qs`` of samples ``x`` of a likelihood weighted by exp(``log_prior``) (samples of prior x
     likelihood), and the samples drawn again by those weights (as many, with replacement).
 
     The quantiles come from the weighted samples themselves (less Monte Carlo noise than the redrawn ones). A sample
-    set without prior mass (the bounds exclude it) comes back unweighted.
+    set without prior mass (no sample where the prior is above zero) has no posterior: NaN quantiles and no samples
+    (it came back unweighted, and a star under a table of old ages was dated by the likelihood alone). The third
+    value is the weights' :func:`kish_fraction`: the share of the samples' effective size the weighting keeps.
     """
     lp = np.asarray(log_prior(x), dtype=float)
     w = np.exp(lp - np.max(lp)) if np.isfinite(lp).any() else np.zeros_like(lp)
     w = np.where(np.isfinite(w), w, 0.0)
     if not w.sum() > 0:
-        return np.quantile(x, qs), x
+        return np.full(np.shape(qs), np.nan), x[:0], 0.0
     order = np.argsort(x, kind="stable")
     xs, ws = x[order], w[order]
     c = np.cumsum(ws)
     levels = (c - 0.5 * ws) / c[-1]  # each sample at the middle of its weight
-    return np.interp(qs, levels, xs), x[rng.choice(x.size, x.size, p=w / w.sum())]
+    return np.interp(qs, levels, xs), x[rng.choice(x.size, x.size, p=w / w.sum())], kish_fraction(w)

@@ -17,10 +17,25 @@ from gyroage import io, statuses
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
-from gyroage.core.domain import AGE_OUTSIDE_MAX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
+from gyroage.core.domain import (
+    AGE_OUTSIDE_MAX,
+    MAP_BEYOND_DEX,
+    OUTLIER_FLAG_MIN,
+    PRE_MAIN_SEQUENCE_MAX_MYR,
+    SequenceDomain,
+    flag_text,
+)
+from gyroage.core.group_flags import beyond_prior_bounds
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
-from gyroage.core.posterior import POSTERIOR_COLUMNS, REFINE_TOL, SUMMARY_COLUMNS, grid_posterior, posterior_table
-from gyroage.core.priors import Prior, check_model_grid
+from gyroage.core.posterior import (
+    POSTERIOR_COLUMNS,
+    REFINE_TOL,
+    SUMMARY_COLUMNS,
+    colour_marginal_log_likelihood,
+    grid_posterior,
+    posterior_table,
+)
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID
@@ -57,6 +72,7 @@ class EstimateSettings:
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
         check_grid(self.n_grid)  # as group-age
+        check_on_grid(self.prior, self.n_grid)  # the grid runs for the sampler too (p_outlier, flags)
         check_outlier_weight(self.outlier_weight)
         whole_number(self.seed, "seed")  # 1.7, True and "1" ran silently as seed 1
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)
@@ -148,7 +164,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
             flags, extrapolated = age_flags(stars, ok, density.card, main_sequence_term(density, settings, stars),
                                             SequenceDomain.from_card(density.card), values["p_outlier"],
-                                            values["age_p50_myr"], values.pop("_age_outside"))
+                                            values["age_p50_myr"], values.pop("_age_outside"), values["age_map_myr"],
+                                            g.beyond_bound)
         results["age_flags"][ok] = flags
         status[rows[extrapolated]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
@@ -165,18 +182,26 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
 
 
 def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
-               age_median_myr, above: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               age_median_myr, above: np.ndarray | None = None,
+               age_map_myr: np.ndarray | None = None,
+               beyond_bound: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain,
-    ``p_outlier``, the median age and ``above`` (:meth:`AboveFlag.flags`; None: no star is flagged)."""
+    ``p_outlier``, the median age, ``above`` (:meth:`AboveFlag.flags`; None: no star is flagged) and the MAP age
+    (``age_outside_training`` also when it lies :data:`MAP_BEYOND_DEX` beyond the oldest trained age; None: not
+    checked), and ``beyond_bound`` (:func:`beyond_prior_bound`; None: no star), a caution."""
     likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
     young = np.asarray(age_median_myr) < PRE_MAIN_SEQUENCE_MAX_MYR
     none = np.zeros(len(bp_rp0), dtype=bool)
     above = none if above is None else np.asarray(above, dtype=bool)
+    beyond = none if beyond_bound is None else np.asarray(beyond_bound, dtype=bool)
     if domain is None:
-        return flag_text(none, none, none, likely, young, above), above
+        return flag_text(none, none, none, likely, young, above, beyond), above
     blue, period_out = domain.input_flags(bp_rp0, log10_prot)
     age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
-    return flag_text(blue, period_out, age_out, likely, young, above), blue | period_out | age_out | above
+    if age_map_myr is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            age_out |= np.log10(np.asarray(age_map_myr, dtype=np.float64)) + 6.0 > domain.age_range(bp_rp0)[1] + MAP_BEYOND_DEX
+    return flag_text(blue, period_out, age_out, likely, young, above, beyond), blue | period_out | age_out | above
 
 
 @dataclass(frozen=True)
@@ -188,6 +213,7 @@ class GridRows:
     pdf: np.ndarray | None  # only when asked to keep them
     flags: np.ndarray  # the age_flags text
     extrapolated: np.ndarray  # status extrapolated
+    beyond_bound: np.ndarray | None = None  # age_beyond_prior_bound (None: the prior's bounds are the card's)
 
 
 def _rows(a: np.ndarray | None, ok: np.ndarray) -> np.ndarray | None:
@@ -230,13 +256,42 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     abs_g, abs_g_err = _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok)
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
                                         colour_sigma, lo, hi, keep, abs_g, term, abs_g_err)
+    beyond = beyond_prior_bound(density, settings, lp, colour, stars.bp_rp0_err[ok], colour_sigma, term, abs_g,
+                                abs_g_err)
     flags, extrapolated = age_flags(stars, ok, density.card, term, domain, summaries["p_outlier"],
-                                    summaries["age_p50_myr"], summaries.pop("_age_outside"))
-    return GridRows(summaries, grid, pdf, flags, extrapolated)
+                                    summaries["age_p50_myr"], summaries.pop("_age_outside"), summaries["age_map_myr"],
+                                    beyond)
+    return GridRows(summaries, grid, pdf, flags, extrapolated, beyond)
+
+
+def beyond_prior_bound(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err,
+                       colour_sigma, term: MainSequenceTerm | None, abs_g, abs_g_err) -> np.ndarray | None:
+    """Per star, whether most of its likelihood (the flow's, and the height term's where it applies; flat in log age
+    over the card's grid) lies beyond a bound of the prior (``--age-min-myr``, ``--age-max-myr``), or its maximum does:
+    its posterior then piles against the bound, which sets its age (review D: 27 of 280 FGK stars went from
+    extrapolated to ok under --age-max-myr 3000). group-age's :func:`gyroage.core.group_flags.beyond_prior_bounds` per star, in blocks of
+    :data:`GRID_BLOCK` stars (memory). None, computing nothing, when the bounds are the card's."""
+    prior, card_grid = settings.prior, density.card.age_grid
+    if prior.log10_age_min <= float(card_grid["log10_age_min"]) and prior.log10_age_max >= float(card_grid["log10_age_max"]):
+        return None
+    out = np.zeros(len(log10_prot), dtype=bool)
+    for a in range(0, len(out), GRID_BLOCK):
+        b = slice(a, a + GRID_BLOCK)
+        sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), out.shape)[b]
+
+        def log_likelihood(ages: np.ndarray, b=b, sig=sig) -> np.ndarray:
+            ll = colour_marginal_log_likelihood(density, log10_prot[b], bp_rp0[b], bp_rp0_err[b], ages, sig,
+                                                refine_tol=settings.refine_tol).astype(np.float64)
+            if term is not None:
+                ll = ll + term.log_likelihood(bp_rp0[b], abs_g[b], ages, None if abs_g_err is None else abs_g_err[b])
+            return ll
+
+        out[b] = beyond_prior_bounds(prior, card_grid, log_likelihood, peak=True)
+    return out
 
 
 def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain: SequenceDomain | None, p_outlier,
-              age_median_myr, age_outside) -> tuple[np.ndarray, np.ndarray]:
+              age_median_myr, age_outside, age_map_myr=None, beyond_bound=None) -> tuple[np.ndarray, np.ndarray]:
     """(``age_flags`` text, extrapolated) of the usable rows ``ok`` from a posterior's median age (Myr) and its
     probability outside the training clusters' ages at the star's colour: the grid's or the sampler's. ``term`` and
     ``domain``: the run's (:func:`main_sequence_term`, :meth:`SequenceDomain.from_card`), as its caller holds them."""
@@ -244,7 +299,8 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
     above_flag = AboveFlag.from_card(card) if term is not None else None
     above = None if above_flag is None else above_flag.flags(term, colour, _rows(stars.abs_g, ok),
                                                               _rows(stars.abs_g_err, ok), age_median_myr)
-    return star_flags(domain, colour, np.log10(stars.prot[ok]), age_outside, p_outlier, age_median_myr, above)
+    return star_flags(domain, colour, np.log10(stars.prot[ok]), age_outside, p_outlier, age_median_myr, above,
+                      age_map_myr, beyond_bound)
 
 
 def samples_outside(samples: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -347,6 +403,13 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
     summaries = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
     pdf = np.concatenate([p[2] for p in parts]) if keep else None
     return summaries, parts[0][1], pdf
+
+
+def star_sigmas(frame: pd.DataFrame, prior: Prior) -> np.ndarray | None:
+    """Each row's Gaussian prior width from ``frame``'s column (None unless the prior takes widths from one)."""
+    if prior.sigma_column is None:
+        return None
+    return prior.star_parameters(_prior_columns(frame, prior), len(frame))[1]
 
 
 def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:

@@ -15,6 +15,7 @@ from gyroage import statuses
 from gyroage.core.density import FlowDensity, mix_outlier
 from gyroage.core.domain import AGE_OUTSIDE_MAX, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.grid_cdf import cdf
+from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.posterior import GridPosterior, age_grid
 from gyroage.core.priors import Prior
 
@@ -65,15 +66,23 @@ POOR_FIT_KS_D = 0.25
 POOR_FIT_KS_COEF = 1.63
 POOR_FIT_MEAN_NATS = -0.5
 POOR_FIT_Z = -4.0
+# age_outside_training: the median member's trained ages, widened by this (dex) on both sides (review D, finding 6:
+# the widest range over members let one member at 2.45 bring 20 M dwarfs older than any cluster of theirs inside).
+# Unpadded, the median bounds flagged Praesepe and Taurus, whose own ages bound their members' bins; padded, none
+# of the catalogue's 26 clusters is newly flagged (with and without --main-sequence), and M67 (joint median 3.94 Gyr,
+# its own label 3.87) no longer is.
+GROUP_AGE_PAD_DEX = 0.1
 # few_members: a group dated from fewer used members than this carries the caution.
 FEW_MEMBERS_MIN = 5
 
 
-def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood) -> np.ndarray | bool:
+def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood, peak: bool = False) -> np.ndarray | bool:
     """Per group, whether most of its likelihood (flat in log age over the card's ``age_grid``) lies beyond one of
     the prior's bounds: the posterior then piles against that bound, which sets its age (M67 came out 884 Myr under
-    --age-max-myr 1000). ``log_likelihood``: each group's total log-likelihood on given log10 ages. False when the
-    bounds are the card's (nothing lies beyond them, and nothing more is computed)."""
+    --age-max-myr 1000). ``log_likelihood``: each group's total log-likelihood on given log10 ages. ``peak``: also
+    where the likelihood's maximum lies beyond a bound (stars: a broad likelihood peaking at the grid's 10 Gyr edge
+    with 40% of its mass beyond 3 Gyr is set by --age-max-myr 3000 as much). False when the bounds are the card's
+    (nothing lies beyond them, and nothing more is computed)."""
     lo, hi = float(card_grid["log10_age_min"]), float(card_grid["log10_age_max"])
     if prior.log10_age_min <= lo and prior.log10_age_max >= hi:
         return False
@@ -82,9 +91,12 @@ def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood) -> np.ndarray |
     with np.errstate(invalid="ignore"):  # a group whose likelihood is -inf everywhere: NaN, never flagged
         p = np.exp(ll - ll.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
-    below = p[:, ages < prior.log10_age_min].sum(axis=1)
-    above = p[:, ages > prior.log10_age_max].sum(axis=1)
-    return (below > BEYOND_BOUND_MASS) | (above > BEYOND_BOUND_MASS)
+    below, above = ages < prior.log10_age_min, ages > prior.log10_age_max
+    out = (p[:, below].sum(axis=1) > BEYOND_BOUND_MASS) | (p[:, above].sum(axis=1) > BEYOND_BOUND_MASS)
+    if peak:
+        top = np.argmax(np.nan_to_num(p, nan=-1.0), axis=1)
+        out |= np.isfinite(p).all(axis=1) & (below[top] | above[top])
+    return out
 
 
 def fit_statistics(density: FlowDensity, groups: np.ndarray, member_groups: np.ndarray, log10_prot: np.ndarray,
@@ -151,15 +163,30 @@ def poor_fit(n_used: np.ndarray, ks_d: np.ndarray, mean_nats: np.ndarray, z: np.
     return (n_used > 0) & (shape | short)
 
 
+def member_above(card, term: MainSequenceTerm | None, groups: np.ndarray, member_groups: np.ndarray, bp_rp0, abs_g,
+                 abs_g_err, median_myr: np.ndarray) -> np.ndarray | None:
+    """Per used member, whether it is ``above_main_sequence`` (:meth:`AboveFlag.flags`) at its group's joint median
+    age (``median_myr``, per group of ``groups``): coeval members share it. None without a term or the card's bounds
+    (rotation alone: heights say nothing)."""
+    flag = AboveFlag.from_card(card) if term is not None and abs_g is not None else None
+    if flag is None:
+        return None
+    age = np.asarray(median_myr, dtype=np.float64)[pd.Index(groups).get_indexer(member_groups)]
+    return flag.flags(term, bp_rp0, abs_g, abs_g_err, age)
+
+
 def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups: np.ndarray, bp_rp0: np.ndarray,
                 log10_prot: np.ndarray, median_myr: np.ndarray,
-                misfit: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                misfit: np.ndarray | None = None, above: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the joint age rests on extrapolation) per group of ``gp``.
 
     A group carries an input flag (blue of the Kraft break, period outside training) when more than
     half of its used members (``member_groups``, ``bp_rp0``, ``log10_prot``) do, and
     ``age_outside_training`` when more than half of its joint posterior lies outside the ages the
-    training clusters span at its members' colours (the widest range over them); and the caution
+    training clusters span at its members' colours (the median member's bounds: the widest range over them let one
+    member at a colour M67 reaches bring 20 M dwarfs older than any cluster of theirs inside), and
+    ``above_main_sequence`` when more than half of its used members carry it (``above``, per used member:
+    :func:`member_above`; None: none do); and the caution
     ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr, and
     ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30), and
     ``most_members_unused`` when fewer than half of its members (``gp.n_members``) date it, and ``few_members``
@@ -172,12 +199,18 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
         return np.full(n, "", dtype=object), np.zeros(n, dtype=bool)
     blue, period_out = domain.input_flags(bp_rp0, log10_prot)
     lo, hi = domain.age_range(bp_rp0)
-    per = pd.DataFrame({"g": member_groups, "blue": blue, "period": period_out, "lo": lo, "hi": hi}).groupby("g")
-    t = per.agg(blue=("blue", "mean"), period=("period", "mean"), lo=("lo", "min"), hi=("hi", "max"))
+    up = np.zeros(len(blue), dtype=bool) if above is None else np.asarray(above, dtype=bool)
+    per = pd.DataFrame({"g": member_groups, "blue": blue, "period": period_out, "lo": lo, "hi": hi,
+                        "up": up}).groupby("g")
+    t = per.agg(blue=("blue", "mean"), period=("period", "mean"), lo=("lo", "median"), hi=("hi", "median"),
+                up=("up", "mean"))
     t = t.reindex(gp.groups)  # groups without used members: NaN, never flagged
-    age_out = GridPosterior(gp.grid, gp.pdf).mass_outside(t["lo"].to_numpy(), t["hi"].to_numpy()) > AGE_OUTSIDE_MAX
+    # padded: the median member's bounds are often the group's own cluster's age (Praesepe's, 8.856, for its M
+    # dwarfs; Taurus's young bins), which half of a member cluster's joint posterior lies beyond
+    lo_g, hi_g = t["lo"].to_numpy() - GROUP_AGE_PAD_DEX, t["hi"].to_numpy() + GROUP_AGE_PAD_DEX
+    age_out = GridPosterior(gp.grid, gp.pdf).mass_outside(lo_g, hi_g) > AGE_OUTSIDE_MAX
     age_out &= gp.n_used > 0
-    blue_g, period_g = (t[k].to_numpy() > 0.5 for k in ("blue", "period"))
+    blue_g, period_g, above_g = (t[k].to_numpy() > 0.5 for k in ("blue", "period", "up"))
     # a caution, as for stars: held out (LOCO, 17 seeds of model v4), every group dated under 10 Myr (Taurus, Sco-Cen)
     # missed its age by 0.3-0.5 dex
     with np.errstate(invalid="ignore"):
@@ -192,6 +225,6 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     beyond = np.zeros(n, dtype=bool) if gp.beyond_bound is None else np.broadcast_to(gp.beyond_bound, (n,))
     misfit = np.zeros(n, dtype=bool) if misfit is None else np.asarray(misfit, dtype=bool)
     none = np.zeros(n, dtype=bool)
-    return (flag_text(blue_g, period_g, age_out, none, young, none, many, unused, few, beyond, misfit,
+    return (flag_text(blue_g, period_g, age_out, none, young, above_g, many, unused, few, beyond, misfit,
                       names=statuses.GROUP_FLAG_ORDER),
-            blue_g | period_g | age_out)
+            blue_g | period_g | age_out | above_g)

@@ -22,6 +22,7 @@ from gyroage.core.group_flags import (  # noqa: F401 (GroupPosterior: where call
     beyond_prior_bounds,
     fit_statistics,
     group_flags,
+    member_above,
     poor_fit,
 )
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
@@ -332,8 +333,12 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
     fit = fit_statistics(density, gp.groups, groups[used], np.log10(stars.prot[used]), stars.bp_rp0[used],
                          stars.bp_rp0_err[used], np.log10(summaries["age_p50_myr"]) + 6, w)
+    above = member_above(density.card, MainSequenceTerm.from_card(density.card) if main_sequence else None, gp.groups,
+                         groups[used], stars.bp_rp0[used], None if stars.abs_g is None else stars.abs_g[used],
+                         None if stars.abs_g_err is None else stars.abs_g_err[used], summaries["age_p50_myr"])
     flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, groups[used], stars.bp_rp0[used],
-                                      np.log10(stars.prot[used]), summaries["age_p50_myr"], poor_fit(gp.n_used, *fit))
+                                      np.log10(stars.prot[used]), summaries["age_p50_myr"], poor_fit(gp.n_used, *fit),
+                                      above)
     out["age_flags"] = flags
     out["status"] = np.where(gp.n_used == 0, statuses.NO_VALID_MEMBERS,
                              np.where(extrapolated, statuses.EXTRAPOLATED, statuses.OK))

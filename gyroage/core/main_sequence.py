@@ -213,36 +213,66 @@ def require_term(card) -> MainSequenceTerm:
 class AboveFlag:
     """Where a star's height says its rotation age does not hold: the ``above_main_sequence`` flag.
 
-    A star is flagged when its magnitude is usable (error at most :data:`MAX_ABS_G_ERR`), its median age is at least
-    ``age_min_myr`` (by then stars bluer than ``colour_max`` have contracted onto the main sequence) and it lies more
-    than ``height_mag`` above the main sequence at a colour bluer than ``colour_max``, or above the term's height range
-    at any colour (a giant). Unresolved binaries reach at most the term's ``binary_max`` (0.75 mag); what lies above is
-    a subgiant or giant, or a young star whose period the flow dates too old. Redder stars' heights below the range
-    are the term's to weigh (pre-main-sequence contraction).
-    ``gyroage.build.main_sequence.above_flag`` derives the bounds from the training clusters.
+    A star with a usable magnitude (error at most :data:`MAX_ABS_G_ERR`) is flagged when
+
+    * its median age is at least ``age_min_myr`` and it lies more than ``height_mag`` above the height the term
+      expects at that colour and median age (:func:`mean_height`; 0 bluer than ``colour_max``, where the term says
+      nothing and such stars have reached the main sequence), at any colour: unresolved binaries reach at most the
+      term's ``binary_max`` (0.75 mag); what lies above is a subgiant or giant, or a young star whose period the flow
+      dates too old; or
+    * whatever its age, it lies higher than any young training member of its colour reaches (``young_height_mag``
+      in the bins ``young_colour_edges``, held beyond the ends): a giant, which a pre-main-sequence age from the
+      term would otherwise hide.
+
+    ``gyroage.build.main_sequence.above_flag`` derives the bounds from the training clusters. A card without the
+    young bounds (empty) falls back to the term's height range (``height_range[1]``) there.
     """
 
     height_mag: float
     colour_max: float
     age_min_myr: float
+    young_colour_edges: tuple[float, ...] = ()
+    young_height_mag: tuple[float, ...] = ()
+
+    def young_bound(self, term: MainSequenceTerm, bp_rp0) -> np.ndarray:
+        """The height above which a star of each colour is flagged whatever its age (mag)."""
+        c = np.asarray(bp_rp0, dtype=np.float64)
+        if not self.young_height_mag:
+            return np.full(c.shape, float(term.height_range[1]))
+        edges = np.asarray(self.young_colour_edges, dtype=np.float64)
+        b = np.clip(np.searchsorted(edges, c, side="right") - 1, 0, len(edges) - 2)
+        return np.asarray(self.young_height_mag, dtype=np.float64)[b]
+
+    def expected_height(self, term: MainSequenceTerm, bp_rp0, age_myr) -> np.ndarray:
+        """The term's mean height at each colour and age (0 bluer than ``colour_max``; NaN for a NaN colour or age)."""
+        c = np.asarray(bp_rp0, dtype=np.float64)
+        s, tz = (np.interp(c, term.knot_colour, v) for v in (term.slope, term.log10_t_zams))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mu = mean_height(s, tz, np.log10(np.asarray(age_myr, dtype=np.float64)) + 6.0)
+            return np.where(c < self.colour_max, 0.0, mu)
 
     def flags(self, term: MainSequenceTerm, bp_rp0, abs_g, abs_g_err, age_median_myr) -> np.ndarray:
         """Which stars carry the flag (false where the magnitude, colour or median age is unknown)."""
         c = np.asarray(bp_rp0, dtype=np.float64)
         d = term.height(c, abs_g)
+        age = np.asarray(age_median_myr, dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            far = ((c < self.colour_max) & (d > self.height_mag)) | (d > term.height_range[1])
-            return (far & usable_magnitude(abs_g_err, c.shape)
-                    & (np.asarray(age_median_myr, dtype=np.float64) >= self.age_min_myr))
+            old = (age >= self.age_min_myr) & (d - self.expected_height(term, c, age) > self.height_mag)
+            return (old | (d > self.young_bound(term, c))) & usable_magnitude(abs_g_err, c.shape)
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
     @classmethod
     def from_card(cls, card) -> AboveFlag | None:
         """The card's bounds (``main_sequence.above_flag``), or None for a card without them."""
         d = (getattr(card, "main_sequence", None) or {}).get("above_flag")
-        return cls(**{k: float(d[k]) for k in cls.__dataclass_fields__}) if d else None
+        if not d:
+            return None
+        return cls(height_mag=float(d["height_mag"]), colour_max=float(d["colour_max"]),
+                   age_min_myr=float(d["age_min_myr"]),
+                   young_colour_edges=tuple(float(v) for v in d.get("young_colour_edges") or ()),
+                   young_height_mag=tuple(float(v) for v in d.get("young_height_mag") or ()))
 
 
 __all__ = ["MAX_ABS_G_ERR", "NO_TERM", "AboveFlag", "MainSequenceTerm", "absolute_g", "absolute_g_error", "require_term"]

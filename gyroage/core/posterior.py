@@ -288,10 +288,11 @@ def prior_is_flat(log_prior: np.ndarray) -> bool:
     """Whether a log prior on the age grid ((1, grid), or (stars, grid) per star) is the same at every grid age.
 
     The one test of "flat" for the grid (:func:`calibrate_under_prior`) and the sampler (whose chains then sample the
-    posterior itself): numerical, not by the prior's kind, so a constant table is flat as the default is.
+    posterior itself): numerical, not by the prior's kind, so a constant table is flat as the default is. A prior
+    with no finite value (zero at every grid age) is not flat: the sampler took it for the default.
     """
     lp = np.asarray(log_prior)
-    return bool(np.all(lp == lp[..., :1]))
+    return bool(np.all(lp == lp[..., :1]) and np.all(np.isfinite(lp[..., :1])))
 
 
 def calibrate(pdf: np.ndarray, grid: np.ndarray, colour: np.ndarray, calibration: PdfTransform | None,

@@ -12,8 +12,9 @@ Every prior is a density per unit log10 age, known up to a constant, and is
   a log10 age no more than ``CENTRE_SIGMAS`` widths beyond the bounds.
 * ``tabulated``: log p(x) linearly interpolated in x from a two-column file
   (``log10_age`` or ``age_myr``, and ``density``); a density per Myr is
-  turned into one per dex by the Jacobian t ln 10 (t in Myr). Zero outside
-  the table.
+  turned into one per dex by the Jacobian t ln 10 (t in Myr). In an interval
+  touching a zero density, p(x) itself is interpolated linearly (log p would be
+  -inf over all of it). Zero outside the table.
 
 A scalar prior evaluates to shape ``x.shape``; a per-star prior takes per-star
 parameters shaped to broadcast against ``x`` (e.g. ``(stars, 1)`` against a
@@ -29,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+# read_prior_table is read in prior_tables, and still imported from here
+from gyroage.core.prior_tables import read_prior_table, read_table, refuse_gyr_table  # noqa: F401
 from gyroage.defaults import AGE_GRID, MAX_GRID
 from gyroage.errors import UserError
 
@@ -90,8 +93,7 @@ class Prior:
             s = np.asarray(self.sigma if sigma is None else sigma, dtype=float)
             lp = -0.5 * ((x - mu) / s) ** 2
         elif self.kind == "tabulated":
-            tx, tlp = (np.asarray(t, dtype=float) for t in self.table)
-            lp = np.interp(x, tx, tlp, left=-np.inf, right=-np.inf)
+            lp = _table_log_prob(x, *(np.asarray(t, dtype=float) for t in self.table))
         else:
             raise UserError(f"unknown prior {self.kind!r} (choose one of {', '.join(PRIOR_KINDS)})")
         inside = np.broadcast_to(inside, np.shape(lp))
@@ -134,6 +136,25 @@ class Prior:
         mu, s = np.asarray(mean, dtype=float), np.asarray(sigma, dtype=float)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return np.isfinite(((self.log10_age_min - mu) / s) ** 2) & np.isfinite(((self.log10_age_max - mu) / s) ** 2)
+
+
+def _table_log_prob(x: np.ndarray, tx: np.ndarray, tlp: np.ndarray) -> np.ndarray:
+    """A table's log density at ``x``: log-linear between two positive nodes, linear in the density in an interval
+    touching a zero node (log-linear there is zero over the whole interval: a taper to 0 at 10 Gyr removed every age
+    above the node before it), -inf outside the table."""
+    with np.errstate(invalid="ignore"):  # -inf - -inf in a cell between two zero nodes: replaced below
+        lp = np.interp(x, tx, tlp, left=-np.inf, right=-np.inf)
+    zero = ~np.isfinite(tlp)
+    if not zero.any():
+        return lp
+    j = np.clip(np.searchsorted(tx, x, side="right") - 1, 0, tx.size - 2)
+    cell = (zero[j] | zero[j + 1]) & (x >= tx[0]) & (x <= tx[-1])
+    top = float(np.max(tlp[~zero]))  # densities relative to the largest, so exp neither overflows nor underflows all
+    p = np.exp(tlp - top)
+    t = (x - tx[j]) / (tx[j + 1] - tx[j])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        linear = top + np.log(np.maximum(p[j] + t * (p[j + 1] - p[j]), 0.0))
+    return np.where(cell, linear, lp)
 
 
 def _finite(value) -> bool:
@@ -212,26 +233,102 @@ def _centre_words(prior: Prior) -> str:
             f"most {CENTRE_SIGMAS:g} sigma beyond them){hint}")
 
 
-def grid_step_note(prior: Prior, n_grid: int) -> str | None:
-    """A line saying that a scalar Gaussian prior is narrower than twice the grid's step, else None.
+def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None = None) -> str | None:
+    """A line saying that a Gaussian prior is narrower than twice the grid's step, else None.
 
     The grid posterior holds the prior only at its points, so such a prior is widened to about the step and its centre
     moved to the nearest point (0.002 dex on the default 0.02 dex step: a 0.0136 dex half-width, the median 4.5 sigma
-    off); the line names the ``--grid`` that would resolve it. The ages are left as they are.
+    off); the line names the ``--grid`` that would resolve it. The ages are left as they are. With widths from a
+    column, ``narrow`` is (rows under twice the step, the smallest of their widths) (:func:`narrow_widths`; None or
+    no row: no line).
     """
-    if prior.kind != "gaussian_log_age" or prior.sigma_column is not None:
+    if prior.kind == "tabulated":
+        return _table_edge_note(prior, n_grid)
+    if prior.kind != "gaussian_log_age":
         return None
-    lo, hi, n, s = prior.log10_age_min, prior.log10_age_max, int(n_grid), float(prior.sigma)
+    lo, hi, n = prior.log10_age_min, prior.log10_age_max, int(n_grid)
     step = (hi - lo) / (n - 1)
-    if s >= 2 * step:
-        return None
+    grid = f"{step:.3g} dex ({n} points over log10 yr {lo:g}-{hi:g})"
+    if prior.sigma_column is not None:
+        if narrow is None or narrow[0] == 0:
+            return None
+        count, s = int(narrow[0]), float(narrow[1])
+        head = (f"{count} row{'s' if count > 1 else ''}' --prior-sigma (column {prior.sigma_column}) "
+                f"{'are' if count > 1 else 'is'} under twice the age grid's step, {grid}: the grid cannot resolve so "
+                f"narrow a prior, and {'their' if count > 1 else 'its'} ages come out wider than it and off its "
+                f"centre; ")
+    else:
+        s = float(prior.sigma)
+        if s >= 2 * step:
+            return None
+        head = (f"--prior-sigma {s:g} is under twice the age grid's step, {grid}: the grid cannot resolve so "
+                f"narrow a prior, and the ages come out wider than it and off its centre; ")
     need = int(np.ceil(2 * (hi - lo) / s - 1e-9)) + 1  # points for a step of sigma / 2
-    head = (f"--prior-sigma {s:g} is under twice the age grid's step, {step:.3g} dex ({n} points over log10 yr "
-            f"{lo:g}-{hi:g}): the grid cannot resolve so narrow a prior, and the ages come out wider than it and off "
-            f"its centre; ")
     if need > MAX_GRID:  # never suggest a grid the options refuse
         return head + f"narrower age bounds resolve it (--grid is at most {MAX_GRID})"
-    return head + f"--grid {need} (Python: n_grid={need}) or narrower age bounds resolve it"
+    what = "it" if prior.sigma_column is None else f"the narrowest ({s:g})"
+    return head + f"--grid {need} (Python: n_grid={need}) or narrower age bounds resolve {what}"
+
+
+def _table_edge_note(prior: Prior, n_grid: int) -> str | None:
+    """A line saying that a table ends inside the age bounds, where the grid's posterior runs on for up to one step
+    past its edge (the trapezoid rule takes the density to 0 over the grid cell after the last age with prior mass:
+    a table ending at 3162 Myr gave the Sun a p97.5 of 3243 Myr), with the bounds that put the edge on the grid's
+    end; None when the table spans the bounds."""
+    lo, hi, n = prior.log10_age_min, prior.log10_age_max, int(n_grid)
+    first, last = prior.table[0][0], prior.table[0][-1]
+    tol = 1e-5  # dex: a bound given to 6 digits at the edge (as the line suggests) is on it
+    options = [f"{name} {_inward_myr(edge, up)}" for name, edge, inside, up in
+               (("--age-min-myr", first, first > lo + tol, True), ("--age-max-myr", last, last < hi - tol, False))
+               if inside]
+    if not options:
+        return None
+    span = f"{10 ** (max(first, lo) - 6):.6g}-{10 ** (min(last, hi) - 6):.6g} Myr"
+    return (f"the prior table holds ages {span}, inside the age bounds ({10 ** (lo - 6):.6g}-{10 ** (hi - 6):.6g} Myr):"
+            f" the grid's ages run on up to one step ({(hi - lo) / (n - 1):.3g} dex) past "
+            f"{'its edges' if len(options) > 1 else 'its edge'}; {' and '.join(options)} "
+            f"{'put the grid ends' if len(options) > 1 else 'puts the grid end'} there")
+
+
+def _inward_myr(edge: float, up: bool) -> str:
+    """A table edge (log10 yr) in Myr to 6 digits, rounded into the table (``up`` for its first age), so that a bound
+    given as printed has prior mass at the grid's end."""
+    v = 10 ** (edge - 6)
+    scale = 10.0 ** (5 - int(np.floor(np.log10(v))))
+    rounded = (np.ceil(v * scale - 1e-6) if up else np.floor(v * scale + 1e-6)) / scale
+    return f"{rounded:.6g}"
+
+
+def check_on_grid(prior: Prior, n_grid: int) -> None:
+    """Refuse a prior with no mass at any age of the run's own grid (``n_grid`` points over its bounds): a table
+    between two grid ages (9.505-9.515 on the 0.02 dex step) passed the check on a finer grid, then gave every row
+    invalid_prior with numpy warnings (per-star priors are judged row by row)."""
+    if prior.per_star:
+        return
+    lo, hi, n = prior.log10_age_min, prior.log10_age_max, int(n_grid)
+    if np.isfinite(prior.log_prob(np.linspace(lo, hi, n))).any():
+        return
+    words = "its table" if prior.kind == "tabulated" else "it"
+    if prior.kind == "tabulated":
+        width = max(prior.table[0][-1], lo) - min(prior.table[0][0], hi)
+        need = int(np.ceil(2 * (hi - lo) / width - 1e-9)) + 1 if width > 0 else MAX_GRID + 1
+        fix = f"--grid {need} or narrower age bounds" if need <= MAX_GRID else "narrower age bounds"
+        words = (f"its table ({10 ** (prior.table[0][0] - 6):.6g}-{10 ** (prior.table[0][-1] - 6):.6g} Myr) lies "
+                 f"between two of them: {fix} put ages in it")
+    raise UserError(f"the prior has no probability at any age of the grid ({n} points over log10 yr {lo:g}-{hi:g}, "
+                    f"{(hi - lo) / (n - 1):.3g} dex apart): {words}")
+
+
+def narrow_widths(prior: Prior, n_grid: int, sigma: np.ndarray | None) -> tuple[int, float]:
+    """(how many, the smallest) of per-star Gaussian widths ``sigma`` (usable: finite, > 0) under twice the grid's
+    step, for :func:`grid_step_note`; (0, inf) when none is."""
+    if prior.kind != "gaussian_log_age" or sigma is None:
+        return 0, float("inf")
+    step = (prior.log10_age_max - prior.log10_age_min) / (int(n_grid) - 1)
+    s = np.asarray(sigma, dtype=float)
+    with np.errstate(invalid="ignore"):
+        s = s[np.isfinite(s) & (s > 0) & (s < 2 * step)]
+    return int(s.size), float(s.min()) if s.size else float("inf")
 
 
 def check_bound(name: str, age_myr: float, grid: tuple[float, float]) -> None:
@@ -252,44 +349,6 @@ def check_model_grid(prior: Prior, age_grid: Mapping[str, float]) -> None:
     grid = (age_grid["log10_age_min"], age_grid["log10_age_max"])
     for name, x in (("--age-min-myr", prior.log10_age_min), ("--age-max-myr", prior.log10_age_max)):
         check_bound(name, 10 ** (float(x) - 6), grid)
-
-
-def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """(log10 age, log density per dex) from a CSV with ``log10_age`` or ``age_myr`` and ``density``."""
-    import pandas as pd
-
-    from gyroage import io
-
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"prior table not found: {p}")
-    try:
-        frame = pd.read_csv(p)
-    except Exception as exc:  # pandas raises many types for a bad file
-        raise UserError(f"cannot read prior table {p}: {str(exc).splitlines()[0]}") from None
-    dcol, xcol, tcol = (io.find_column(frame.columns, name) for name in ("density", "log10_age", "age_myr"))
-    if dcol is None or (xcol is None and tcol is None):
-        raise UserError(f"prior table {p} needs columns density and log10_age or age_myr")
-    dens = io.numeric(frame, dcol)
-    if xcol is not None:
-        x = io.numeric(frame, xcol)
-        jac = np.ones_like(x)
-    else:
-        t = io.numeric(frame, tcol)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.log10(t * 1e6)
-        jac = t * LN10  # p per dex = p per Myr * dt/dx
-    ok = np.isfinite(x) & np.isfinite(dens) & (dens >= 0)
-    x, dens = x[ok], dens[ok] * jac[ok]
-    if len(x) < 2 or not np.any(dens > 0):
-        raise UserError(f"prior table {p} needs at least two rows with a non-negative density, one positive")
-    order = np.argsort(x)
-    x, dens = x[order], dens[order]
-    if np.any(np.diff(x) <= 0):
-        raise UserError(f"prior table {p} has repeated ages")
-    with np.errstate(divide="ignore"):
-        lp = np.log(dens)
-    return tuple(float(v) for v in x), tuple(float(v) for v in lp)
 
 
 def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
@@ -332,7 +391,8 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     elif kind == "tabulated":
         if table is None:  # the option, not the table, is missing: there is no file to read
             raise UserError("--prior tabulated needs --prior-table FILE")
-        fields["table"] = read_prior_table(table)
+        fields["table"], column = read_table(table)
+        refuse_gyr_table(table, fields["table"], column, bounds)
     prior = Prior(kind, *bounds, **fields)
     if columns is not None and prior.per_star:  # named as in the input, once the prior is known to be usable
         prior = replace(prior, **{k: io.require_column(columns, getattr(prior, k))

@@ -38,7 +38,8 @@ Sokal window c = 5) of every parameter is checked every ``check_every`` steps;
 a star stops once its chain is >= ``tau_multiple`` (50) times its largest tau
 and holds >= ``min_n_eff`` effective samples of log age (the Monte Carlo error
 of the median is then ~1.25 sigma / sqrt(n_eff)).
-Stars still short at ``max_steps`` get status ``not_converged``. Summaries use
+Stars still short at ``max_steps`` get status ``not_converged``, as do those left with fewer than
+``min_n_eff / WEIGHTED_N_EFF_SHARE`` effective samples after a prior's weights (see :func:`_run_blocks`). Summaries use
 the chain after a burn-in of 2 tau. Results depend only on the inputs, the
 settings and the seed: every star draws from its own stream, keyed by the seed and its absolute input row
 (:class:`gyroage.core.moves.StarDraws`; the move each step takes follows from the seed and the step), and is
@@ -55,7 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.core.calibration import Calibration, prior_quantiles
+from gyroage.core.autocorr import integrated_time
+from gyroage.core.calibration import Calibration, weighted_quantiles
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StarDraws, StretchMove, Walkers, pick, run_key, star_keys
@@ -67,6 +69,10 @@ from gyroage.errors import UserError, whole_number
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")
 BACKENDS = ("batched", "emcee")
+# Under a prior that weights the chain's samples, a star also needs min_n_eff / this many effective samples left after
+# the weights (n_eff times their Kish fraction; 100 of the default 4000): fewer, and its percentiles rest on a
+# handful of samples.
+WEIGHTED_N_EFF_SHARE = 40.0
 
 
 @dataclass(frozen=True)
@@ -200,32 +206,6 @@ class LogPosterior:
         return out
 
 
-def integrated_time(chain: np.ndarray, c: float = 5.0) -> np.ndarray:
-    """emcee's integrated autocorrelation time, vectorised over stars.
-
-    ``chain`` is (steps, stars, walkers, ndim); returns (stars, ndim). Matches
-    ``emcee.autocorr.integrated_time`` (walker-averaged autocorrelation,
-    Sokal's automatic window) star by star; NaN where a chain has no variance.
-    """
-    n_t = chain.shape[0]
-    n = 1 << int(np.ceil(np.log2(max(n_t, 2))))
-    out = np.empty(chain.shape[1:2] + chain.shape[3:])
-    step = max(1, 2_000_000 // max(1, 2 * n * chain.shape[2] * chain.shape[3]))  # bound FFT memory
-    for i in range(0, chain.shape[1], step):
-        x = np.asarray(chain[:, i : i + step], dtype=np.float64)
-        x = x - x.mean(axis=0, keepdims=True)
-        f = np.fft.rfft(x, n=2 * n, axis=0)
-        acf = np.fft.irfft(f * np.conjugate(f), axis=0)[:n_t]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            acf = acf / acf[:1]
-        rho = acf.mean(axis=2)  # average over walkers: (steps, stars, ndim)
-        taus = 2.0 * np.cumsum(rho, axis=0) - 1.0
-        m = np.arange(n_t)[:, None, None] < c * taus
-        window = np.where(m.all(axis=0), n_t - 1, np.argmin(m, axis=0))
-        out[i : i + step] = np.take_along_axis(taus, window[None], axis=0)[0]
-    return out
-
-
 def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
                calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
                colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None):
@@ -233,18 +213,20 @@ def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Gener
     ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its prior, when the chain sampled
     the likelihood alone (a calibrated run under a prior that is not flat: :func:`_run_blocks`)."""
     flat = chain_x[burn:].reshape(-1)
-    if calibration is None:
-        if log_prior is None:
-            q = np.quantile(flat, QUANTILES)
-        else:  # the chain sampled the likelihood: the prior weights it here
-            q, flat = prior_quantiles(flat, QUANTILES, log_prior, rng)
-    else:  # the grid method's calibration, applied to the samples
-        q, flat = calibration.sample_quantiles(flat, QUANTILES, bounds, rng, colour, log_prior)
+    if calibration is not None:  # the grid method's calibration, applied to the samples
+        flat = calibration.calibrated_samples(flat, bounds, rng, colour)
+    kish = 1.0
+    if log_prior is None:
+        q = np.quantile(flat, QUANTILES)
+    else:  # the chain sampled the likelihood: the prior weights it here
+        q, flat, kish = weighted_quantiles(flat, QUANTILES, log_prior, rng)
+    if flat.size == 0:  # no sample where the prior is above zero (weighted_quantiles): no age, and no MAP
+        return q, np.nan, flat, kish
     hist, edges = np.histogram(flat, bins=max(10, min(60, int(np.sqrt(flat.size) / 2))))
     k = int(np.argmax(hist))
     mode = 0.5 * (edges[k] + edges[k + 1])
     keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
-    return q, mode, keep
+    return q, mode, keep, kish
 
 
 @dataclass(frozen=True)
@@ -344,6 +326,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
     neff = np.full(n_s, np.nan)
+    kish = np.ones(n_s)  # the prior weights' effective fraction (1: unweighted samples)
     samples = []
     for i in range(n_s):  # per star, but only quantiles of a finished chain: no density calls here
         t = int(run.steps[i])
@@ -352,15 +335,18 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep = _summarise(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
-                                   None if colours is None else float(colours[i]),
-                                   None if log_prior is None else log_prior(i))
+        q, mode, keep, kish[i] = _summarise(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
+                                            None if colours is None else float(colours[i]),
+                                            None if log_prior is None else log_prior(i))
         qs[i], modes[i] = q, mode
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
-    # converged: long enough in tau and holding the effective samples the summaries are quoted from
-    converged = run.converged & (neff >= settings.min_n_eff)
+    # converged: long enough in tau and holding the effective samples the summaries are quoted from; under a prior
+    # that weights the samples, also enough of them left after the weights (a Gaussian prior far from the likelihood
+    # put all weight on one sample: every percentile one value, status ok)
+    converged = run.converged & (neff >= settings.min_n_eff) \
+        & (neff * kish >= settings.min_n_eff / WEIGHTED_N_EFF_SHARE)
     return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples)
 
 

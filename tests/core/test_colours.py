@@ -456,3 +456,9 @@ def test_the_sampler_and_group_age_take_the_reddening_error_beside_bp_rp0(model,
     plain = group_ages(_beside_bp_rp0(), model.density, None, model.default_prior, **kw)
     assert got["age_p50_myr"][0] == pytest.approx(ref["age_p50_myr"][0], rel=1e-9)
     assert got["age_p16_myr"][0] != pytest.approx(plain["age_p16_myr"][0], rel=1e-6)
+
+
+def test_the_invalid_reddening_text_names_every_reddening_it_covers():
+    # review D: the status text omitted E(B-V) and the bp_rp0 rows whose reddening error is bad (the README had them)
+    text = statuses.ESTIMATE[statuses.INVALID_REDDENING]
+    assert all(name in text for name in ("E(BP-RP)", "A_V", "E(B-V)", "bp_rp0"))

@@ -101,9 +101,9 @@ def test_the_cards_sequence_domain_is_its_training_stars_statistics(model):
 def test_finer_bins_flag_slow_f_stars(model, domain):
     """At 0.60-0.70 the clusters >= 100 Myr show no spin-down with age (slopes -0.41, 0.19 in 0.05-mag bins) and
     nothing at 0.60-0.65 spins slower than 12 d: the 0.2-mag bins' break (0.6) and period range (31 d, from the redder
-    half) dated 20 d there 780 Myr, ok. The break is now 0.7; 10.5 d at 0.7 (a 1-2 Gyr G dwarf) stays ok."""
+    half) dated 20 d there 780 Myr, ok. The break is now 0.7; 8 d at 0.72 (a ~2 Gyr G dwarf) stays ok."""
     assert domain.kraft_break == pytest.approx(0.7)
-    post = model.posterior([19.56, 21.9, 10.47], [0.6, 0.6, 0.7], 0.02)
+    post = model.posterior([19.56, 21.9, 8.0], [0.6, 0.6, 0.72], 0.02)
     assert list(post.status) == ["extrapolated", "extrapolated", "ok"]
     for f in post.age_flags[:2]:
         assert statuses.BLUE_OF_KRAFT_BREAK in f and statuses.PERIOD_OUTSIDE_TRAINING in f
@@ -136,3 +136,36 @@ def test_the_oldest_clusters_members_are_not_outside_for_being_at_its_age(model)
     """M67 (3.87 Gyr) bounded the ages exactly: 30.4 d at 1.216, an M67 member, was age_outside_training."""
     post = model.posterior([30.4], [1.216], 0.02)
     assert statuses.AGE_OUTSIDE_TRAINING not in post.age_flags[0] and post.status[0] == "ok"
+
+
+def test_a_posterior_peaking_beyond_the_oldest_cluster_is_extrapolated(model):
+    # review D, finding 4: slow G dwarfs at 0.65 whose MAP sits at the grid's 10 Gyr edge, 35-44% of the posterior
+    # beyond M67's 3.9 Gyr: the median stayed inside, and the row was a plain ok. The Sun stays ok.
+    post = model.posterior([12.9, 15.88, 25.4], [0.65, 0.65, 0.82], 0.01)
+    assert (post.summaries()["age_map_myr"][:2] > 5000).all()
+    assert [statuses.AGE_OUTSIDE_TRAINING in f for f in post.age_flags] == [True, True, False]
+    assert list(post.status) == [statuses.EXTRAPOLATED, statuses.EXTRAPOLATED, statuses.OK]
+
+
+def test_a_prior_bound_that_cuts_off_most_of_the_likelihood_is_said(model):
+    # review D, finding 5: under --age-max-myr 3000 a 36.5 d K dwarf (5.9 Gyr, age_outside_training, without the
+    # bound) came out 1.8 Gyr with its MAP at the bound, a plain ok. It now carries the caution group-age gives.
+    from gyroage.core.priors import Prior
+
+    prot, colour = [36.54, 8.0, 2.0], [1.0, 0.82, 1.5]
+    bounded = model.posterior(prot, colour, 0.01, prior=Prior(log10_age_max=np.log10(3000e6)))
+    said = [statuses.AGE_BEYOND_PRIOR_BOUND in f for f in bounded.age_flags]
+    assert said == [True, False, False]
+    free = model.posterior(prot, colour, 0.01)
+    assert not any(statuses.AGE_BEYOND_PRIOR_BOUND in f for f in free.age_flags)
+    # a caution: the status is what the flags of the domain make it
+    assert bounded.status[1] == statuses.OK
+
+
+def test_the_prior_bound_caution_in_the_cli(tmp_path):
+    from tests.conftest import run_cli
+
+    res = run_cli("estimate", "-", "-q", "--age-min-myr", "2000", input="prot_days,bp_rp0\n2.0,1.5\n25.4,0.82\n")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert "age_beyond_prior_bound" in lines[1] and "age_beyond_prior_bound" not in lines[2]

@@ -125,15 +125,16 @@ def test_a_parallax_error_becomes_a_magnitude_error():
 def test_the_above_flag_marks_stars_far_above_the_sequence_once_they_should_be_on_it():
     t = term()  # main sequence M_G = 6 at (BP-RP)0 1.0, 8.33 at 2.0
     flag = AboveFlag(height_mag=1.0, colour_max=1.2, age_min_myr=100.0)
-    colour = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0])
-    height = np.array([1.5, 0.9, 1.5, 1.5, 1.5, np.nan, 2.0, 4.0])
-    err = np.array([0.0, 0.0, 0.0, 0.6, np.nan, 0.0, 0.0, 0.0])
-    median = np.array([500.0, 500.0, 50.0, 500.0, 500.0, 500.0, 500.0, 500.0])
+    colour = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0])
+    height = np.array([1.5, 0.9, 1.5, 1.5, 1.5, np.nan, 2.0, 4.0, 0.9, 2.0])
+    err = np.array([0.0, 0.0, 0.0, 0.6, np.nan, 0.0, 0.0, 0.0, 0.0, 0.0])
+    median = np.array([500.0, 500.0, 50.0, 500.0, 500.0, 500.0, 500.0, 500.0, 500.0, 5.0])
     abs_g = np.interp(colour, t.ms_colour, t.ms_mag) - height
     got = flag.flags(t, colour, abs_g, err, median)
     # a subgiant; on the sequence; dated pre-main-sequence; a poor magnitude; an unknown error (none); no magnitude;
-    # a red star the term weighs; a red giant above the term's heights
-    assert list(got) == [True, False, False, False, True, False, False, True]
+    # a red subgiant (review D, finding 2: every colour); a red giant above the term's heights (no young bounds: the
+    # term's range, whatever the age); a red dwarf with a binary's height; a red star dated pre-main-sequence
+    assert list(got) == [True, False, False, False, True, False, True, True, False, False]
 
 
 def test_the_above_flag_round_trips_through_a_card():
@@ -141,5 +142,10 @@ def test_the_above_flag_round_trips_through_a_card():
         main_sequence = {"above_flag": {"height_mag": 1.02, "colour_max": 1.2, "age_min_myr": 100.0, "note": "x"}}
 
     assert AboveFlag.from_card(Card()) == AboveFlag(1.02, 1.2, 100.0)
+    young = {"young_colour_edges": [0.5, 1.0, 2.0], "young_height_mag": [3.0, 4.0]}
+    Card.main_sequence = {"above_flag": {**Card.main_sequence["above_flag"], **young}}
+    flag = AboveFlag.from_card(Card())
+    assert flag == AboveFlag(1.02, 1.2, 100.0, (0.5, 1.0, 2.0), (3.0, 4.0))
+    assert {k: v for k, v in flag.to_dict().items() if k.startswith("young")} == young
     Card.main_sequence = {}
     assert AboveFlag.from_card(Card()) is None

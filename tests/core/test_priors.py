@@ -482,3 +482,127 @@ def test_group_age_gaussian_prior_errors_ask_for_numbers(tmp_path, options, mess
     src.write_text("cluster,prot,bp_rp0\nA,8.0,1.0\n")
     res = run_cli("group-age", str(src), "--by", "cluster", "--prior", "gaussian_log_age", *options)
     assert res.returncode == 2 and res.stderr.strip() == f"gyroage: error: {message}", res.stderr
+
+
+def test_a_zero_density_node_tapers_its_intervals_linearly(tmp_path):
+    """log p was interpolated between nodes, so a zero density (log -inf) made the prior zero over both intervals
+    beside it: a taper 1 Myr: 0, 10 Myr: 1, 5 Gyr: 1, 10 Gyr: 0 removed every age above 5 Gyr, and a dip to 0 at
+    log10 age 8 removed 6-10. An interval touching a zero node now takes the density linearly (log-linear
+    elsewhere, as before)."""
+    dip = Prior("tabulated", 6.0, 10.0, table=((6.0, 8.0, 10.0), (0.0, -np.inf, 0.0)))
+    lp = dip.log_prob(np.array([6.0, 7.0, 7.5, 8.0, 9.0, 10.0]))
+    np.testing.assert_allclose(np.exp(lp), [1.0, 0.5, 0.25, 0.0, 0.5, 1.0], atol=1e-12)
+    f = tmp_path / "taper.csv"
+    f.write_text("age_myr,density\n1,0\n10,1\n5000,1\n10000,0\n")
+    taper = Prior("tabulated", 6.0, 10.0, table=read_prior_table(f))
+    per_dex = np.exp(taper.log_prob(np.log10([7500e6, 5000e6])))
+    t = np.log10(7500 / 5000) / np.log10(2)  # the density per dex, linear in log10 age from 5 Gyr to 0 at 10 Gyr
+    assert per_dex[0] / per_dex[1] == pytest.approx(1 - t)
+    # an interval between two positive nodes stays log-linear, to the last bit
+    two = Prior("tabulated", 6.0, 10.0, table=((6.0, 8.0, 10.0), (0.0, 1.0, -np.inf)))
+    assert two.log_prob(np.array([7.0]))[0] == np.interp(7.0, [6.0, 8.0], [0.0, 1.0])
+
+
+@pytest.mark.parametrize("text, words", [
+    ("log10_age,density\n6,1\n8,-5\n10,1\n", "density must be a finite number >= 0: data row 2 (density -5"),
+    ("log10_age,density\n6,1\n8,nan\n10,1\n", "data row 2 (density nan)"),
+    ("log10_age,density\n6,1\n10,abc\n7,1\n", "data row 2 (density 'abc')"),
+    ("log10_age,density\n6,1\n10,1e400\n", "data row 2 (density inf)"),
+    ("log10_age,density\n6,1\n,1\n10,1\n", "ages must be numbers: data row 2"),
+    ("age_myr,density\n0,5\n100,1\n10000,1\n", "a table must start at an age > 0: data row 1 (age_myr 0)"),
+])
+def test_a_prior_table_row_it_cannot_use_is_refused_by_name(tmp_path, text, words):
+    """Rows with a negative, NaN or unreadable density, or an age of 0 Myr, were dropped without a word: a table
+    with one negative density became the flat prior, one starting at 0 Myr a prior zero below its second age."""
+    f = tmp_path / "t.csv"
+    f.write_text(text)
+    with pytest.raises(UserError, match=r"^prior table .*t\.csv: ") as err:
+        read_prior_table(f)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_per_star_prior_widths_under_the_grid_step_are_said_once(tmp_path, model):
+    """Scalar --prior-sigma under twice the grid's step got a note; widths from a column got none, though the Sun
+    at 9.61 +- 0.008 came out 3818-4344 Myr (exact 3929-4224). The rows are now counted and said once, with the
+    --grid that resolves the narrowest, on stderr and (AgeModel.estimate) as a UserWarning."""
+    from gyroage.core.estimate import EstimateSettings
+
+    src = tmp_path / "s.csv"
+    src.write_text("name,prot,bp_rp0,mu,sig\nSun,25.4,0.82,9.61,0.008\nB,25.4,0.82,9.61,0.01\nC,25.4,0.82,9.61,0.2\n")
+    res = run_cli("estimate", str(src), "--prior", "gaussian_log_age", "--prior-mean", "mu", "--prior-sigma", "sig",
+                  "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in res.stderr.splitlines() if "twice the age grid's step" in line]
+    assert len(lines) == 1, res.stderr
+    assert "2 rows' --prior-sigma (column sig) are under twice" in lines[0]
+    assert lines[0].endswith("--grid 1001 (Python: n_grid=1001) or narrower age bounds resolve the narrowest (0.008)")
+    prior = Prior("gaussian_log_age", mean_column="mu", sigma_column="sig")
+    with pytest.warns(UserWarning, match="2 rows' --prior-sigma"):
+        model.estimate(pd.read_csv(src), EstimateSettings(prior=prior))
+
+
+def test_a_table_ending_inside_the_bounds_is_said_with_the_bounds_that_end_the_grid_there(model):
+    """The grid's trapezoid rule takes the density to 0 over the cell after a table's last age, so the ages ran on
+    one step past it: a table of 9-9.5 (log10 yr) gave the Sun a p97.5 of 3243 Myr, past the table's 3162. The
+    narrow-prior note now says so, naming the bounds that put the edges on the grid's ends; with them the ages stay
+    inside the table, and no note."""
+    from gyroage.core.priors import grid_step_note
+
+    table = ((9.0, 9.5), (0.0, 0.0))
+    note = grid_step_note(Prior("tabulated", 6.0, 10.0, table=table), 201)
+    assert note is not None and "past its edges; --age-min-myr 1000 and --age-max-myr 3162.27 put the grid ends" in note
+    assert "up to one step (0.02 dex)" in note
+    bounded = Prior("tabulated", 9.0, float(np.log10(3162.27e6)), table=table)
+    assert grid_step_note(bounded, 201) is None
+    with pytest.warns(UserWarning, match="--age-max-myr 3162.27"):
+        model.posterior(25.4, 0.82, prior=Prior("tabulated", table=table))
+    ages = model.posterior(25.4, 0.82, prior=bounded).summaries()
+    assert 1000 <= ages["age_p2.5_myr"][0] and ages["age_p97.5_myr"][0] <= 3162.28
+
+
+def test_a_table_in_gyr_under_an_age_myr_header_is_refused_with_the_hint(tmp_path):
+    """A table of 0.1-13 under age_myr (Gyr meant) was taken as 0.1-13 Myr and dated every star ~10 Myr. Under
+    bounds reaching 1 Gyr or beyond, an age_myr table ending at or below 14 Myr is refused, asking whether Gyr was
+    given; with --age-max-myr near its end (a prior of young ages alone) it is taken."""
+    f = tmp_path / "gyr.csv"
+    f.write_text("age_myr,density\n0.1,1\n1,1\n5,2\n13,1\n")
+    with pytest.raises(UserError, match=r"did you give Gyr\? .*add --age-max-myr 13$") as err:
+        make_prior("tabulated", None, None, BOUNDS, table=f)
+    assert "its ages (age_myr) run 0.1-13 Myr" in str(err.value)
+    young = make_prior("tabulated", None, 13.0, BOUNDS, table=f)
+    assert young.table[0][-1] == pytest.approx(np.log10(13e6))
+    g = tmp_path / "myr.csv"  # the same numbers in Myr times 1000 are an ordinary table
+    g.write_text("age_myr,density\n100,1\n1000,1\n5000,2\n13000,1\n")
+    make_prior("tabulated", None, None, BOUNDS, table=g)
+
+
+def test_a_prior_between_two_grid_ages_is_refused_on_the_runs_own_grid():
+    """A table between two grid ages (9.505-9.515, on the 0.02 dex step) passed the check on 1001 points, then every
+    row was invalid_prior with numpy RuntimeWarnings, and the sampler took its all -inf grid prior for flat. The run's
+    own grid is now checked (one line, naming a --grid that puts ages in it), and no finite value is not flat."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.posterior import prior_is_flat
+
+    sliver = Prior("tabulated", 6.0, 10.0, table=((9.505, 9.515), (0.0, 0.0)))
+    with pytest.raises(UserError, match=r"no probability at any age of the grid \(201 points .*--grid 801 or "
+                                        r"narrower age bounds put ages in it$"):
+        EstimateSettings(prior=sliver, n_grid=201)
+    EstimateSettings(prior=sliver, n_grid=801)
+    assert not prior_is_flat(np.full((1, 5), -np.inf))
+    assert prior_is_flat(np.zeros((1, 5)))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("age_gyr,density\n1,1\n10,1\n", "it has 'age_gyr', 'density'"),
+    ("# SFH\nlog10_age,density\n6,1\n10,1\n", "it has '# SFH'"),
+    ("log10_age;density\n6;1\n10;1\n", "it has 'log10_age;density'"),
+    ("log10_age,density,age_myr\n6,1,1\n10,1,10000\n", "has both log10_age and age_myr: keep the one its ages are in"),
+])
+def test_a_prior_table_without_its_columns_says_which_it_has(tmp_path, text, words):
+    """A table with other column names (age_gyr, a # comment or ; separators) got 'needs columns density and
+    log10_age or age_myr' without the columns found, and one with both age columns was read by log10_age alone."""
+    f = tmp_path / "t.csv"
+    f.write_text(text)
+    with pytest.raises(UserError) as err:
+        read_prior_table(f)
+    assert words in str(err.value) and "\n" not in str(err.value)

@@ -314,3 +314,39 @@ def test_the_emcee_back_end_stops_with_its_effective_samples_after_the_burn_in(m
     settings = SamplerSettings(backend="emcee", min_n_eff=500, check_every=1, tau_multiple=5)
     res = sample_stars(model.density, Prior(), _stars([8.0], [1.2]), settings, seed=1)
     assert res.n_eff[0] >= 500 and res.converged[0]
+
+
+def test_a_prior_without_mass_under_the_chain_gives_no_mcmc_age(model):
+    """Under a prior that is not flat the chains sample the calibrated likelihood and the prior weights the samples;
+    when none falls where the prior is above zero (a young star under a table of 8-10 Gyr), the samples came back
+    unweighted: an M34 star was dated 6.2 Myr by the likelihood alone, status extrapolated, under a prior that is
+    zero below 8 Gyr. It now has no MCMC age (NaN, invalid_prior) rather than one its prior forbids."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    hi = model.default_prior.log10_age_max
+    old = Prior("tabulated", model.default_prior.log10_age_min, hi, table=((np.log10(8e9), hi), (0.0, 0.0)))
+    frame = pd.DataFrame({"prot": [3.39, 25.4], "bp_rp0": [1.282, 0.82]})
+    out = estimate_chunk(frame, model.density, EstimateSettings(prior=old, method="mcmc", seed=1, sampler=FAST))
+    young = out.iloc[0]
+    assert young["status"] == "invalid_prior"
+    assert np.isnan(young["age_p50_myr"]) and np.isnan(young["age_map_myr"])
+    # a star whose samples do reach the table keeps an age inside it
+    assert out["status"].iloc[1] != "invalid_prior" and out["age_p2.5_myr"].iloc[1] >= 8000 * (1 - 1e-9)
+
+
+def test_a_prior_weighting_onto_few_samples_is_not_converged(model):
+    """A Gaussian prior far from the likelihood (9.9 +- 0.05 for an M34 star) weights the chain's samples onto one:
+    p50 = p84 = p97.5, every kept sample one value, yet status ok with mcmc_n_eff 4296. The weights' effective
+    size (n_eff times their Kish fraction) under min_n_eff / WEIGHTED_N_EFF_SHARE now makes it not_converged,
+    while mcmc_n_eff stays the chain's count (README)."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    frame = pd.DataFrame({"prot": [3.39], "bp_rp0": [1.282]})
+    far = Prior("gaussian_log_age", mean=9.9, sigma=0.05)
+    out = estimate_chunk(frame, model.density, EstimateSettings(prior=far, method="mcmc", seed=1, sampler=FAST))
+    assert out["status"].iloc[0] == "not_converged"
+    assert out["mcmc_n_eff"].iloc[0] >= FAST.min_n_eff  # the chain itself is long enough
+    # a prior near the likelihood leaves enough weighted samples: ok (extrapolated for this young star at most)
+    near = Prior("gaussian_log_age", mean=8.2, sigma=0.3)
+    out = estimate_chunk(frame, model.density, EstimateSettings(prior=near, method="mcmc", seed=1, sampler=FAST))
+    assert out["status"].iloc[0] in ("ok", "extrapolated")

@@ -1,0 +1,59 @@
+"""group-age's domain flags read like estimate's (review D, findings 6 and 7): one member does not widen a group's
+trained age range, and a group of subgiants is above_main_sequence."""
+
+import io
+
+import numpy as np
+import pandas as pd
+
+from gyroage import statuses
+from gyroage.core.main_sequence import MainSequenceTerm
+from gyroage.core.modelcard import load_card
+from tests.conftest import run_cli
+
+
+def old_m_dwarfs(extra: bool) -> pd.DataFrame:
+    """20 M dwarfs at (BP-RP)0 2.65-3.3 with 18-26 d periods (older than any cluster that reaches these colours);
+    ``extra``: one more member at 2.45, a colour M67 reaches."""
+    colour = np.linspace(2.65, 3.3, 20)
+    prot = np.linspace(18.0, 26.0, 20)
+    if extra:
+        colour, prot = np.r_[colour, 2.45], np.r_[prot, 22.0]
+    return pd.DataFrame({"cluster": "oldM", "prot": prot, "bp_rp0": colour})
+
+
+def group_age(frame: pd.DataFrame, *args: str) -> pd.DataFrame:
+    res = run_cli("group-age", "-", "-q", "--by", "cluster", *args, input=frame.to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    return pd.read_csv(io.StringIO(res.stdout), keep_default_na=False)
+
+
+def test_one_member_does_not_widen_the_groups_trained_ages():
+    alone, plus1 = group_age(old_m_dwarfs(False)), group_age(old_m_dwarfs(True))
+    assert statuses.AGE_OUTSIDE_TRAINING in alone["age_flags"][0]
+    assert statuses.AGE_OUTSIDE_TRAINING in plus1["age_flags"][0]
+    assert list(plus1["status"]) == [statuses.EXTRAPOLATED]
+
+
+def subgiants() -> pd.DataFrame:
+    """12 G and K stars at 0.9-1.1 with 12-14 d periods (about 1.5 Gyr), 1.9-2.4 mag above the main sequence."""
+    term = MainSequenceTerm.from_card(load_card()[0])
+    colour = np.linspace(0.9, 1.1, 12)
+    ms = np.interp(colour, term.ms_colour, term.ms_mag)
+    return pd.DataFrame({"cluster": "subgiants", "prot": np.linspace(12.0, 14.0, 12), "bp_rp0": colour,
+                         "abs_g0": ms - np.linspace(1.9, 2.4, 12)})
+
+
+def test_a_group_of_subgiants_is_above_the_main_sequence():
+    frame = subgiants()
+    out = group_age(frame, "--main-sequence")
+    assert statuses.ABOVE_MAIN_SEQUENCE in out["age_flags"][0]
+    assert list(out["status"]) == [statuses.EXTRAPOLATED]
+    # on the main sequence, or a minority above it: not flagged
+    term = MainSequenceTerm.from_card(load_card()[0])
+    ms = np.interp(frame["bp_rp0"], term.ms_colour, term.ms_mag)
+    dwarfs = frame.assign(abs_g0=np.where(np.arange(12) < 5, frame["abs_g0"], ms))
+    out = group_age(dwarfs, "--main-sequence")
+    assert statuses.ABOVE_MAIN_SEQUENCE not in out["age_flags"][0]
+    # rotation alone says nothing of heights
+    assert statuses.ABOVE_MAIN_SEQUENCE not in group_age(frame.drop(columns="abs_g0"))["age_flags"][0]
