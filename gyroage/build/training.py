@@ -20,12 +20,12 @@ from gyroage.build.catalogue import (
     FULL_SELECTION,
     TrainingSet,
     domain_of,
-    sequence_domain,
     val_candidates,
     without_evolved,
     without_sole_sources,
 )
 from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings, unknown_names, whole_numbers
+from gyroage.build.sequence_domain import sequence_domain
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import age_grid

@@ -1,7 +1,7 @@
 """The sequence domain: where the training clusters constrain an age, and the flags for stars outside it.
 
 The card's ``domain.sequence`` (written at export from the training catalogue,
-``gyroage.build.catalogue.sequence_domain``) holds, per (BP-RP)0 bin, the
+``gyroage.build.sequence_domain.sequence_domain``) holds, per (BP-RP)0 bin, the
 log-age range the clusters span (padded; read linearly between bin centres) and
 the period range of their stars (read per bin), and the Kraft break. A star outside them still gets an age, with status
 ``extrapolated`` and the reason in its ``age_flags``.

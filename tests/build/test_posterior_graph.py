@@ -21,7 +21,7 @@ DEFINING = ("normalisation", "domain", "outlier", "default_bp_rp0_err", "flow", 
 FLAG_BITS = ("colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier",
              "pre_main_sequence_age", "above_main_sequence")
 # A card's sequence domain and calibration for the tests, so that they never need the catalogue: the
-# domain is gyroage.build.catalogue.sequence_domain of the default catalogue (2026-12-01), with the ages of
+# domain is gyroage.build.sequence_domain.sequence_domain of the default catalogue (2026-12-01), with the ages of
 # the reddest bin removed (a colour no cluster reaches: all of a posterior lies outside).
 SEQUENCE = {
     "colour_edges": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0, 3.2, 3.4, 3.6,

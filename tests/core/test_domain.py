@@ -113,7 +113,7 @@ def test_periods_under_breakup_are_outside_the_training_range(model, domain):
     """Blue bins took their fastest period from sub-breakup "periods" (0.031 d at 0.2-0.4: pulsations, orbits,
     aliases), so 0.05 d at 0.2 was inside. A mean A-F dwarf breaks up at ~0.2 d (Keplerian, R and M from
     Mamajek's table); a 0.2-d M dwarf (breakup 0.03 d) stays inside."""
-    from gyroage.build.catalogue import breakup_log10_prot
+    from gyroage.build.sequence_domain import breakup_log10_prot
 
     assert 10 ** breakup_log10_prot(np.array([0.2, 0.82, 3.0])) == pytest.approx([0.196, 0.116, 0.025], abs=0.005)
     post = model.posterior([0.05, 0.2], [0.2, 3.0], 0.02)
