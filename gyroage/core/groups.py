@@ -35,7 +35,7 @@ from gyroage.core.posterior import (
     normalise,
     quantiles,
 )
-from gyroage.core.priors import Prior, check_model_grid
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.errors import UserError, check_grid
 
@@ -143,6 +143,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
     check_model_grid(prior, density.card.age_grid)
+    check_on_grid(prior, n_grid)  # as estimate: a table between two grid ages gave an ``ok`` group with no ages
     groups = np.asarray(groups)
     n = len(groups)
     log10_prot, bp_rp0, bp_rp0_err = _member_arrays(density, log10_prot, bp_rp0, bp_rp0_err, n)
