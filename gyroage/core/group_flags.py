@@ -16,8 +16,7 @@ from gyroage.core.density import FlowDensity, mix_outlier
 from gyroage.core.domain import AGE_OUTSIDE_MAX, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.grid_cdf import cdf
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
-from gyroage.core.posterior import GridPosterior, age_grid
-from gyroage.core.priors import Prior
+from gyroage.core.posterior import GridPosterior
 
 
 @dataclass
@@ -35,7 +34,7 @@ class GroupPosterior:
     # per group, the rows not called non-members by a membership of 0 or below (None: n_stars): most_members_unused
     # compares n_used with it
     n_members: np.ndarray | None = None
-    # per group, whether most of its members' likelihood lies beyond a prior bound (None or False: not checked)
+    # per group, whether most of its members' likelihood lies beyond a prior bound (None: not checked)
     beyond_bound: np.ndarray | None = None
 
     def summaries(self) -> dict[str, np.ndarray]:
@@ -49,10 +48,6 @@ class GroupPosterior:
 # many_outliers (study 30, benchmarks/group_outlier_check.py): the log odds over the weight used above which the group
 # is flagged (20:1); the larger weights it is compared at are gyroage.core.groups.OUTLIER_WEIGHTS_TRIED.
 MANY_OUTLIERS_LOG_ODDS = 3.0
-# age_beyond_prior_bound: the ages (over the card's grid, uniform in log age) the members' likelihood is summed on, and
-# the share of it beyond a prior bound above which the group is flagged.
-BOUND_CHECK_POINTS = 401
-BEYOND_BOUND_MASS = 0.5
 # poor_fit (review R, finding 3; thresholds from the 26 catalogue clusters in-sample, none flagged, against their
 # periods in hours, log10 or ln days and as frequencies): each used member's period is set against the model's period
 # distribution (the flow mixed with the outlier term) at the group's joint median age and the member's colour, on
@@ -74,29 +69,6 @@ POOR_FIT_Z = -4.0
 GROUP_AGE_PAD_DEX = 0.1
 # few_members: a group dated from fewer used members than this carries the caution.
 FEW_MEMBERS_MIN = 5
-
-
-def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood, peak: bool = False) -> np.ndarray | bool:
-    """Per group, whether most of its likelihood (flat in log age over the card's ``age_grid``) lies beyond one of
-    the prior's bounds: the posterior then piles against that bound, which sets its age (M67 came out 884 Myr under
-    --age-max-myr 1000). ``log_likelihood``: each group's total log-likelihood on given log10 ages. ``peak``: also
-    where the likelihood's maximum lies beyond a bound (stars: a broad likelihood peaking at the grid's 10 Gyr edge
-    with 40% of its mass beyond 3 Gyr is set by --age-max-myr 3000 as much). False when the bounds are the card's
-    (nothing lies beyond them, and nothing more is computed)."""
-    lo, hi = float(card_grid["log10_age_min"]), float(card_grid["log10_age_max"])
-    if prior.log10_age_min <= lo and prior.log10_age_max >= hi:
-        return False
-    ages = age_grid(lo, hi, BOUND_CHECK_POINTS)
-    ll = log_likelihood(ages)
-    with np.errstate(invalid="ignore"):  # a group whose likelihood is -inf everywhere: NaN, never flagged
-        p = np.exp(ll - ll.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-    below, above = ages < prior.log10_age_min, ages > prior.log10_age_max
-    out = (p[:, below].sum(axis=1) > BEYOND_BOUND_MASS) | (p[:, above].sum(axis=1) > BEYOND_BOUND_MASS)
-    if peak:
-        top = np.argmax(np.nan_to_num(p, nan=-1.0), axis=1)
-        out |= np.isfinite(p).all(axis=1) & (below[top] | above[top])
-    return out
 
 
 def fit_statistics(density: FlowDensity, groups: np.ndarray, member_groups: np.ndarray, log10_prot: np.ndarray,
@@ -222,7 +194,7 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     unused = (gp.n_used > 0) & (2 * gp.n_used < members)
     # a 2 Gyr pair came out 162 Myr, ok, outside both members' 68% intervals: the product of two broad likelihoods
     few = (gp.n_used > 0) & (gp.n_used < FEW_MEMBERS_MIN)
-    beyond = np.zeros(n, dtype=bool) if gp.beyond_bound is None else np.broadcast_to(gp.beyond_bound, (n,))
+    beyond = np.zeros(n, dtype=bool) if gp.beyond_bound is None else np.asarray(gp.beyond_bound, dtype=bool)
     misfit = np.zeros(n, dtype=bool) if misfit is None else np.asarray(misfit, dtype=bool)
     none = np.zeros(n, dtype=bool)
     return (flag_text(blue_g, period_g, age_out, none, young, above_g, many, unused, few, beyond, misfit,

@@ -19,7 +19,6 @@ from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import SequenceDomain
 from gyroage.core.group_flags import (  # noqa: F401 (GroupPosterior: where callers have always found it)
     GroupPosterior,
-    beyond_prior_bounds,
     fit_statistics,
     group_flags,
     member_above,
@@ -29,6 +28,8 @@ from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
 from gyroage.core.posterior import (
     age_grid,
+    beyond_prior_bounds,
+    bounds_are_the_cards,
     calibrate_under_prior,
     colour_marginal_log_likelihood,
     grid_log_prior,
@@ -193,8 +194,9 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         odds = _outlier_log_odds(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density,
                                  total + log_prior, height + log_prior)
         odds[n_used == 0] = np.nan
-        beyond = beyond_prior_bounds(prior, density.card.age_grid, lambda ages: log_likelihood(ages)[1])
-        beyond &= n_used > 0
+        if not bounds_are_the_cards(prior, density.card.age_grid):
+            beyond = beyond_prior_bounds(prior, density.card.age_grid, lambda ages: log_likelihood(ages)[1])
+            beyond &= n_used > 0
     pdf = calibrate_under_prior(normalise(total + log_prior, grid), total, log_prior, grid,
                                 lambda p: smear(p, grid, systematic_dex))
     return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds, n_members, beyond)
