@@ -367,3 +367,17 @@ def test_a_prior_between_two_grid_ages_is_refused_by_group_age_as_by_estimate(tm
                   "--grid", "51", "-q")
     assert res.returncode == 2 and "no probability at any age of the grid" in res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+def test_group_posterior_says_each_rows_group_and_group_ages_takes_run_group_ages_parameters(model):
+    """run_group_ages found each member's group again three times (get_indexer twice, a groupby) after
+    group_posterior had computed it, and group_ages listed its 11 parameters twice: the posterior now carries each
+    row's group index, and group_ages hands its parameters on as they are."""
+    import inspect
+
+    from gyroage.core.groups import run_group_ages
+
+    gp = group_posterior(model.density, np.log10([9.0, 7.5, 25.4]), [1.05, 0.95, 0.82], 0.02, ["b", "a", "b"],
+                         model.default_prior, 201)
+    assert list(gp.groups) == ["b", "a"] and gp.member_group.tolist() == [0, 1, 0]
+    assert inspect.signature(group_ages).parameters == inspect.signature(run_group_ages).parameters
