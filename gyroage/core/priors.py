@@ -31,11 +31,10 @@ from pathlib import Path
 import numpy as np
 
 # read_prior_table is read in prior_tables, and still imported from here
-from gyroage.core.prior_tables import read_prior_table, read_table, refuse_gyr_table  # noqa: F401
+from gyroage.core.prior_tables import LN10, read_prior_table, read_table, refuse_gyr_table  # noqa: F401
 from gyroage.defaults import AGE_GRID, MAX_GRID, MIN_GRID
 from gyroage.errors import UserError
 
-LN10 = float(np.log(10.0))
 PRIOR_KINDS = ("uniform_log_age", "uniform_age", "gaussian_log_age", "tabulated")
 # The ages a Prior's bounds may take on their own, Myr: physical, so that 10**x neither overflows nor underflows. A
 # model dates stars only within its card's age grid (1 Myr-10 Gyr for the shipped one), which lies inside these:
