@@ -55,7 +55,9 @@ def read_table(path: str | Path) -> tuple[tuple[tuple[float, ...], tuple[float, 
         jac = t * LN10  # p per dex = p per Myr * dt/dx
     dens = dens * jac
     if len(x) < 2 or not np.any(dens > 0):
-        raise UserError(f"prior table {p} needs at least two rows with a non-negative density, one positive")
+        # every density is a number >= 0 by now (refuse_rows): what can still be missing is rows, or mass
+        what = f"has {len(x)} row{'' if len(x) == 1 else 's'}" if len(x) < 2 else "has a density of 0 in every row"
+        raise UserError(f"prior table {p} {what}: it needs at least two rows, and a density above 0 in one")
     order = np.argsort(x)
     x, dens = x[order], dens[order]
     if np.any(np.diff(x) <= 0):

@@ -233,13 +233,15 @@ def _centre_words(prior: Prior) -> str:
 
 
 def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None = None) -> str | None:
-    """A line saying that a Gaussian prior is narrower than twice the grid's step, else None.
+    """A line saying what the grid does to a prior it cannot hold as given, else None: a Gaussian prior narrower
+    than twice the grid's step, or a prior table ending inside the age bounds (:func:`_table_edge_note`).
 
-    The grid posterior holds the prior only at its points, so such a prior is widened to about the step and its centre
-    moved to the nearest point (0.002 dex on the default 0.02 dex step: a 0.0136 dex half-width, the median 4.5 sigma
-    off); the line names the ``--grid`` that would resolve it. The ages are left as they are. With widths from a
-    column, ``narrow`` is (rows under twice the step, the smallest of their widths) (:func:`narrow_widths`; None or
-    no row: no line).
+    The grid posterior holds the prior only at its points, so a narrow Gaussian is widened to about the step and its
+    centre moved to the nearest point (0.002 dex on the default 0.02 dex step: a 0.0136 dex half-width, the median 4.5
+    sigma off); the line names the ``--grid`` that would resolve it. A table's posterior runs on up to one step past
+    its edge; that line names the bounds that put the edge on the grid's end. The ages are left as they are. With
+    widths from a column, ``narrow`` is (rows under twice the step, the smallest of their widths)
+    (:func:`narrow_widths`; None or no row: no line).
     """
     if prior.kind == "tabulated":
         return _table_edge_note(prior, n_grid)

@@ -635,3 +635,14 @@ def test_a_table_outside_the_bounds_is_said_to_be_outside_them_not_between_grid_
     need = int(str(err.value).split("--grid ")[1].split()[0])
     assert need >= MIN_GRID
     EstimateSettings(prior=wide, n_grid=need)
+
+
+@pytest.mark.parametrize("text, words", [("log10_age,density\n9,1\n", "has 1 row: "),
+                                         ("log10_age,density\n9,0\n9.5,0\n", "has a density of 0 in every row: ")])
+def test_a_prior_table_too_short_or_without_mass_says_which(tmp_path, text, words):
+    """'needs at least two rows with a non-negative density, one positive' named a negative density that was
+    already refused, and not which of the two needs the table missed."""
+    f = tmp_path / "t.csv"
+    f.write_text(text)
+    with pytest.raises(UserError, match=f"{words}it needs at least two rows, and a density above 0 in one$"):
+        read_prior_table(f)
