@@ -279,12 +279,16 @@ def match_columns(columns) -> dict[str, str]:
     return {canon: cols[0] for canon, cols in column_matches(columns).items()}
 
 
-def file_has(columns, limit: int = 12) -> str:
-    """"; the file has: a, b, c" (the first ``limit`` names, then how many more): what a missing column's error adds."""
-    names = [str(c) for c in columns]
+def file_has(columns, limit: int = 12, prefix: str = "; the file has: ", quote: bool = False) -> str:
+    """"; the file has: a, b, c" (the first ``limit`` names, then how many more): what a missing column's error adds.
+
+    ``prefix`` says whose columns they are (an answer's: ``"; its columns: "``); ``quote``: names as ``'a'``, so
+    a header that is one name with separators in it (``'log10_age;density'``) reads as one.
+    """
+    names = [repr(str(c)) if quote else str(c) for c in columns]
     shown = ", ".join(names[:limit]) if names else "no columns"
     more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
-    return f"; the file has: {shown}{more}"
+    return f"{prefix}{shown}{more}"
 
 
 def require_columns(columns, required=REQUIRED) -> dict[str, str]:

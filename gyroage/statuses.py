@@ -69,9 +69,10 @@ CROSSMATCH = {
     INVALID_REDDENING: "matched, but the --extinction column:NAME E(BP-RP) is negative: no bp_rp0 (nor period)",
 }
 
-# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and three
+# Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and the
 # cautions. Any of the first three, or above_main_sequence, makes the status ``extrapolated``; likely_outlier,
-# pre_main_sequence_age and age_beyond_prior_bound alone do not.
+# pre_main_sequence_age and age_beyond_prior_bound alone do not, nor do group-age's many_outliers,
+# most_members_unused, few_members and poor_fit. What each means: the README's flag tables (one text to keep).
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"
 AGE_OUTSIDE_TRAINING = "age_outside_training"
@@ -83,45 +84,10 @@ MOST_MEMBERS_UNUSED = "most_members_unused"
 FEW_MEMBERS = "few_members"
 AGE_BEYOND_PRIOR_BOUND = "age_beyond_prior_bound"
 POOR_FIT = "poor_fit"
-FLAGS = {
-    BLUE_OF_KRAFT_BREAK: "(BP-RP)0 bluer than the Kraft break in the card: such stars keep their spin, the period carries "
-                         "little age",
-    PERIOD_OUTSIDE_TRAINING: "period outside the range of training stars of this colour (0.5-99.5%, +-0.1 dex)",
-    AGE_OUTSIDE_TRAINING: "most of the age posterior lies outside the ages of the training clusters at this colour "
-                          "(older than the oldest, or younger than the youngest), or its MAP more than 0.1 dex beyond "
-                          "the oldest of them",
-    LIKELY_OUTLIER: "p_outlier > 0.5: the period fits the outlier component better than the rotation sequence",
-    PRE_MAIN_SEQUENCE_AGE: "median age under 10 Myr: a pre-main-sequence period, which stars up to about 1 Gyr that "
-                           "have not spun down share (held out, a third of the stars dated this young were older "
-                           "than their p97.5)",
-    ABOVE_MAIN_SEQUENCE: "with magnitudes: far above the main sequence where the rotation age says a star of this "
-                         "colour has reached it, or higher than any young training member of its colour whatever the "
-                         "age (the card's main_sequence.above_flag): a subgiant or giant, whose period no longer "
-                         "tracks a dwarf's spin-down, or a young star the period dates too old",
-    AGE_BEYOND_PRIOR_BOUND: "most of the likelihood (a star's, or a group's members'; flat in log age over the model's "
-                            "age grid) lies beyond a bound of the prior (--age-min-myr, --age-max-myr): the posterior "
-                            "piles against the bound, which sets the age (a caution: status unchanged)",
-}
-# group-age only, cautions: not in FLAG_ORDER, whose bits the ONNX graphs (which date stars) carry
-GROUP_FLAGS = {
-    MANY_OUTLIERS: "group-age: the members fit far better with a larger share of them off the rotation sequence "
-                   "(odds over 20:1 for an outlier weight up to 0.6 against the one used): a member list with many "
-                   "non-members, or a group the model does not hold (held out, the two oldest clusters); the joint age "
-                   "may be pulled",
-    MOST_MEMBERS_UNUSED: "group-age: fewer than half of the group's members date it (the others have no usable "
-                         "period, colour or membership; those a membership of 0 calls non-members aside): the age "
-                         "rests on the few left, which need not be typical (stderr counts the reasons)",
-    FEW_MEMBERS: "group-age: fewer than 5 members date the group: its joint age rests on each one's period, and one "
-                 "star not yet spun down, or a binary, moves it (a 2 Gyr pair came out 162 Myr, outside both "
-                 "members' 68% intervals)",
-    POOR_FIT: "group-age: the members' periods do not follow the model's period distribution at the joint age and "
-              "their colours (their CDF values far from uniform, or their likelihood far below its expectation): "
-              "periods in hours, log10 or ln days, or frequencies read as days; a wrong colour; or a population the "
-              "model does not hold",
-}
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning.
 FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, AGE_BEYOND_PRIOR_BOUND)
 # group-age's text order (unchanged since age_beyond_prior_bound was group-age's alone)
-GROUP_FLAG_ORDER = (*FLAG_ORDER[:6], MANY_OUTLIERS, MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND, POOR_FIT)
+GROUP_FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, MANY_OUTLIERS,
+                    MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND, POOR_FIT)

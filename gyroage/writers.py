@@ -209,9 +209,13 @@ class AtomicWriter:
     named pipe) is written straight into it, chunk by chunk, as to stdout: it
     cannot be replaced, so a temp file would only hold the rows back. Parquet
     still goes through one (a later chunk may make it rewrite what it wrote).
+    ``hold``: CSV for stdout, a device or a FIFO is spooled to a temporary file and written out only on ``commit``
+    (the same bytes), so a run failing part-way leaves nothing there, never a shorter table the next command of a
+    pipe takes as whole (crossmatch, whose services may fail between chunks).
     """
 
-    def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False) -> None:
+    def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False,
+                 hold: bool = False) -> None:
         from gyroage import formats
 
         self.stdout = target in (None, "-")
@@ -228,6 +232,9 @@ class AtomicWriter:
         self._blank: list[bool] = []  # Parquet: columns without a value so far (their type is not settled)
         self._header_done = False
         self.direct = self.target is not None and self.format == "csv" and is_special(output_path(self.target))
+        # stdout, a device or a FIFO cannot be replaced: held, its CSV waits in a temporary file for commit
+        self.hold = hold and (self.stdout or self.direct)
+        self._held = None
         if self.direct:
             prepare_target(self.target)  # a device or FIFO: its checks make no file
         elif self.target is not None:
@@ -245,12 +252,16 @@ class AtomicWriter:
         if self.format != "csv":
             self._frames.append(frame)
             return
-        if self._fh is None:
+        if self.hold and self._held is None:
+            self._held = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+        elif self._fh is None and not self.hold:
             self._fh = sys.stdout if self.stdout else _io.TextIOWrapper(
                 open_bytes(self.target if self.direct else self._file.path, self.gzip_csv), encoding="utf-8",
                 newline="")
         text = csv_text(frame, header=not self._header_done, sep=self.sep, exact=exact)
-        if self.stdout:
+        if self._held is not None:
+            self._held.write(text)
+        elif self.stdout:
             write_stdout(text)
         else:
             self._fh.write(text)
@@ -294,7 +305,9 @@ class AtomicWriter:
 
                 frame = numbers_from_text(frame, io.NA_TOKENS)
             write_table(frame, self._file.path, self.format)
-        if self._fh is not None and not self.stdout:
+        if self._held is not None:
+            self._release()
+        elif self._fh is not None and not self.stdout:
             self._fh.close()
         elif self.stdout and self._fh is not None:
             self._fh.flush()
@@ -303,7 +316,26 @@ class AtomicWriter:
         if self._file is not None:
             self._file.commit()
 
+    def _release(self) -> None:
+        """The held CSV into stdout or the device, in blocks, by the paths an unheld run writes it."""
+        self._held.seek(0)
+        try:
+            if self.stdout:
+                while block := self._held.read(1 << 20):
+                    write_stdout(block)
+                sys.stdout.flush()
+                return
+            with _io.TextIOWrapper(open_bytes(self.target, self.gzip_csv), encoding="utf-8", newline="") as fh:
+                while block := self._held.read(1 << 20):
+                    fh.write(block)
+        finally:
+            self._held.close()
+            self._held = None
+
     def abort(self) -> None:
+        if self._held is not None:  # nothing reaches stdout or the device
+            self._held.close()
+            self._held = None
         if self._pq is not None:
             self._pq.close()
         if self._fh is not None and not self.stdout:

@@ -48,6 +48,11 @@ class MainSequenceStages:
         return self.op("ReduceSum", self.op("Mul", w, self.const(np.asarray(fp, dtype=np.float64)[None, :])), self.axis1,
                        keepdims=0)
 
+    def mean_height(self, slope: str, log10_t_zams: str, log10_age: str) -> str:
+        """gyroage.core.main_sequence.mean_height, s max(0, log10 t_z - log10 t) (broadcast): the term's expected
+        height, as its likelihood and the above_main_sequence flag both read it."""
+        return self.op("Mul", slope, self.op("Max", self.op("Sub", log10_t_zams, log10_age), self.zero))
+
     def height(self, term: MainSequenceTerm, colour: str, abs_g: str) -> str:
         """MainSequenceTerm.height: D = M_MS(colour) - M_G (NaN where either is unknown)."""
         return self.op("Sub", self.interp(colour, term.ms_colour, term.ms_mag), abs_g)
@@ -70,7 +75,7 @@ class MainSequenceStages:
         safe_e = op("Where", applies, err, self.zero)
         s, tz, sig0 = (self.interp(safe_c, term.knot_colour, v) for v in (term.slope, term.log10_t_zams, term.sigma))
         sig = col(op("Sqrt", op("Add", op("Mul", sig0, sig0), op("Mul", safe_e, safe_e))))
-        mu = op("Mul", col(s), op("Max", op("Sub", col(tz), self.const(self.grid[None, :])), self.zero))
+        mu = self.mean_height(col(s), col(tz), self.const(self.grid[None, :]))
         z = op("Div", op("Sub", col(safe_d), mu), sig)
         w_s, w_b, w_o = term.weights
         single = op("Div", op("Exp", op("Mul", self.const(-0.5), op("Mul", z, z))),
@@ -109,7 +114,7 @@ class MainSequenceStages:
         op, c = self.op, self.const
         s, tz = (self.interp(colour, term.knot_colour, v) for v in (term.slope, term.log10_t_zams))
         log_age = op("Add", op("Div", op("Log", median_myr), c(np.log(10.0))), self.six)
-        mu = op("Mul", s, op("Max", op("Sub", tz, log_age), self.zero))
+        mu = self.mean_height(s, tz, log_age)
         mu = op("Where", op("Less", colour, c(flag.colour_max)), self.zero, mu)
         old = op("And", op("GreaterOrEqual", median_myr, c(flag.age_min_myr)),
                  op("Greater", op("Sub", height, mu), c(flag.height_mag)))

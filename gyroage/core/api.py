@@ -83,7 +83,8 @@ class Posterior:
     inputs : the inputs as used (colour errors filled and clipped), each of shape ``shape``.
     shape : the broadcast shape of the inputs (at least 1-d).
     p_outlier : probability that the star is off the rotation sequence, shape ``shape``.
-    age_flags : what the age rests on beyond the training data (``gyroage.statuses.FLAGS``), shape ``shape``.
+    age_flags : what the age rests on beyond the training data (``gyroage.statuses.FLAG_ORDER``; the README's flag
+        table says what each means), shape ``shape``.
     ms_height_mag : height above the main sequence, mag (positive: brighter), where the card's main-sequence term
         informed the age, NaN elsewhere, shape ``shape``; None (and no column in :meth:`to_frame`) when the model
         has no term or no magnitudes were given, as in ``gyroage estimate``'s output.

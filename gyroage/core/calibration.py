@@ -15,7 +15,7 @@ import numpy as np
 from gyroage.core.grid_cdf import cdf, cdf_quantiles
 from gyroage.core.normal import normal_cdf, normal_score
 
-KERNEL_DRAWS = 8      # kernel draws per MCMC sample (Calibration.sample_quantiles)
+KERNEL_DRAWS = 8      # kernel draws per MCMC sample (Calibration.calibrated_samples)
 SAMPLE_GRID = 201     # grid over the prior's bounds on which MCMC samples meet the kernel
 MIN_WIDTH = 1e-3      # dex: a zero systematic width, kept finite for the kernel
 CDF_CLIP = 1e-12      # normal scores of CDF values within this of 0 or 1 are clipped
@@ -259,30 +259,19 @@ class Calibration:
                 out = self._scale_levels(out, grid)
         return out if every else np.where(finite, out, np.nan)
 
-    def sample_quantiles(self, samples: np.ndarray, qs, bounds: tuple[float, float],
-                         rng: np.random.Generator, colour: float | None = None,
-                         log_prior: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Quantiles of one star's calibrated posterior from its samples (log10 yr), and the calibrated samples.
-
-        Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's
-        ages, as the grid method's kernel lives on its grid), keeping its place within the grid
-        cell; the level scale then moves each sample to the level-scaled quantile of its rank about the
-        median (the returned samples are the calibrated posterior's, whose quantiles are returned).
-        ``colour``: the star's (BP-RP)0, needed only when the widths depend on colour. ``log_prior``: a prior
-        that is not flat, in which case ``samples`` are the likelihood's (drawn under a flat prior): they are
-        calibrated as above and then drawn again with weights prior(x), as the grid method multiplies
-        the calibrated likelihood by the prior (:func:`gyroage.core.posterior.calibrate_under_prior`).
-        """
-        x = self.calibrated_samples(samples, bounds, rng, colour)
-        q = np.asarray(qs, dtype=float)
-        if log_prior is None:
-            return np.quantile(x, q), x
-        return prior_quantiles(x, q, log_prior, rng)
-
     def calibrated_samples(self, samples: np.ndarray, bounds: tuple[float, float], rng: np.random.Generator,
                            colour: float | None = None) -> np.ndarray:
-        """One star's samples (log10 yr) moved by the calibration, as :meth:`sample_quantiles` describes (before any
-        prior weights)."""
+        """One star's samples (log10 yr) moved by the calibration (the sampler's ``_summarise`` takes their quantiles,
+        or weights them by a prior first: :func:`weighted_quantiles`).
+
+        Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's ages, as the grid
+        method's kernel lives on its grid), keeping its place within the grid cell; the level scale then moves each
+        sample to the level-scaled quantile of its rank about the median, so the samples returned are the calibrated
+        posterior's. ``colour``: the star's (BP-RP)0, needed only when the widths depend on colour. Under a prior that
+        is not flat the samples are the likelihood's (drawn under a flat prior), weighted afterwards, as the grid
+        method multiplies the calibrated likelihood by the prior
+        (:func:`gyroage.core.posterior.calibrate_under_prior`).
+        """
         x = np.asarray(samples, dtype=float)
         if self.smears:
             x = np.tile(x, KERNEL_DRAWS)  # several draws per sample: little Monte Carlo noise
@@ -367,12 +356,6 @@ def smear(pdf: np.ndarray, grid: np.ndarray, systematic: float | Calibration) ->
     if systematic <= 0:
         return pdf
     return Calibration((float(grid[0]),), (float(systematic),)).apply(pdf, grid)
-
-
-def prior_quantiles(x: np.ndarray, qs, log_prior: Callable[[np.ndarray], np.ndarray],
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`weighted_quantiles` without the weights' effective fraction."""
-    return weighted_quantiles(x, qs, log_prior, rng)[:2]
 
 
 def kish_fraction(w: np.ndarray) -> float:

@@ -25,12 +25,13 @@ from gyroage.core.domain import (
     SequenceDomain,
     flag_text,
 )
-from gyroage.core.group_flags import beyond_prior_bounds
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import (
     POSTERIOR_COLUMNS,
     REFINE_TOL,
     SUMMARY_COLUMNS,
+    beyond_prior_bounds,
+    bounds_are_the_cards,
     colour_marginal_log_likelihood,
     grid_posterior,
     posterior_table,
@@ -213,7 +214,7 @@ class GridRows:
     pdf: np.ndarray | None  # only when asked to keep them
     flags: np.ndarray  # the age_flags text
     extrapolated: np.ndarray  # status extrapolated
-    beyond_bound: np.ndarray | None = None  # age_beyond_prior_bound (None: the prior's bounds are the card's)
+    beyond_bound: np.ndarray | None = None  # age_beyond_prior_bound per usable star (None: not checked)
 
 
 def _rows(a: np.ndarray | None, ok: np.ndarray) -> np.ndarray | None:
@@ -265,16 +266,17 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
 
 
 def beyond_prior_bound(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err,
-                       colour_sigma, term: MainSequenceTerm | None, abs_g, abs_g_err) -> np.ndarray | None:
+                       colour_sigma, term: MainSequenceTerm | None, abs_g, abs_g_err) -> np.ndarray:
     """Per star, whether most of its likelihood (the flow's, and the height term's where it applies; flat in log age
     over the card's grid) lies beyond a bound of the prior (``--age-min-myr``, ``--age-max-myr``), or its maximum does:
     its posterior then piles against the bound, which sets its age (review D: 27 of 280 FGK stars went from
-    extrapolated to ok under --age-max-myr 3000). group-age's :func:`gyroage.core.group_flags.beyond_prior_bounds` per star, in blocks of
-    :data:`GRID_BLOCK` stars (memory). None, computing nothing, when the bounds are the card's."""
+    extrapolated to ok under --age-max-myr 3000). :func:`gyroage.core.posterior.beyond_prior_bounds` per star, as
+    group-age's per group, in blocks of :data:`GRID_BLOCK` stars (memory); all False, computing nothing, when the
+    bounds are the card's."""
     prior, card_grid = settings.prior, density.card.age_grid
-    if prior.log10_age_min <= float(card_grid["log10_age_min"]) and prior.log10_age_max >= float(card_grid["log10_age_max"]):
-        return None
     out = np.zeros(len(log10_prot), dtype=bool)
+    if bounds_are_the_cards(prior, card_grid):
+        return out
     for a in range(0, len(out), GRID_BLOCK):
         b = slice(a, a + GRID_BLOCK)
         sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), out.shape)[b]

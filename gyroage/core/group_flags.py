@@ -16,8 +16,7 @@ from gyroage.core.density import FlowDensity, mix_outlier
 from gyroage.core.domain import AGE_OUTSIDE_MAX, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
 from gyroage.core.grid_cdf import cdf
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
-from gyroage.core.posterior import GridPosterior, age_grid
-from gyroage.core.priors import Prior
+from gyroage.core.posterior import GridPosterior
 
 
 @dataclass
@@ -35,8 +34,10 @@ class GroupPosterior:
     # per group, the rows not called non-members by a membership of 0 or below (None: n_stars): most_members_unused
     # compares n_used with it
     n_members: np.ndarray | None = None
-    # per group, whether most of its members' likelihood lies beyond a prior bound (None or False: not checked)
+    # per group, whether most of its members' likelihood lies beyond a prior bound (None: not checked)
     beyond_bound: np.ndarray | None = None
+    # per input row, the index of its group in ``groups`` (what the flags read members by; None: not known)
+    member_group: np.ndarray | None = None
 
     def summaries(self) -> dict[str, np.ndarray]:
         """Percentiles and MAP in Myr (NaN for groups without usable members)."""
@@ -49,10 +50,6 @@ class GroupPosterior:
 # many_outliers (study 30, benchmarks/group_outlier_check.py): the log odds over the weight used above which the group
 # is flagged (20:1); the larger weights it is compared at are gyroage.core.groups.OUTLIER_WEIGHTS_TRIED.
 MANY_OUTLIERS_LOG_ODDS = 3.0
-# age_beyond_prior_bound: the ages (over the card's grid, uniform in log age) the members' likelihood is summed on, and
-# the share of it beyond a prior bound above which the group is flagged.
-BOUND_CHECK_POINTS = 401
-BEYOND_BOUND_MASS = 0.5
 # poor_fit (review R, finding 3; thresholds from the 26 catalogue clusters in-sample, none flagged, against their
 # periods in hours, log10 or ln days and as frequencies): each used member's period is set against the model's period
 # distribution (the flow mixed with the outlier term) at the group's joint median age and the member's colour, on
@@ -76,44 +73,21 @@ GROUP_AGE_PAD_DEX = 0.1
 FEW_MEMBERS_MIN = 5
 
 
-def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood, peak: bool = False) -> np.ndarray | bool:
-    """Per group, whether most of its likelihood (flat in log age over the card's ``age_grid``) lies beyond one of
-    the prior's bounds: the posterior then piles against that bound, which sets its age (M67 came out 884 Myr under
-    --age-max-myr 1000). ``log_likelihood``: each group's total log-likelihood on given log10 ages. ``peak``: also
-    where the likelihood's maximum lies beyond a bound (stars: a broad likelihood peaking at the grid's 10 Gyr edge
-    with 40% of its mass beyond 3 Gyr is set by --age-max-myr 3000 as much). False when the bounds are the card's
-    (nothing lies beyond them, and nothing more is computed)."""
-    lo, hi = float(card_grid["log10_age_min"]), float(card_grid["log10_age_max"])
-    if prior.log10_age_min <= lo and prior.log10_age_max >= hi:
-        return False
-    ages = age_grid(lo, hi, BOUND_CHECK_POINTS)
-    ll = log_likelihood(ages)
-    with np.errstate(invalid="ignore"):  # a group whose likelihood is -inf everywhere: NaN, never flagged
-        p = np.exp(ll - ll.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-    below, above = ages < prior.log10_age_min, ages > prior.log10_age_max
-    out = (p[:, below].sum(axis=1) > BEYOND_BOUND_MASS) | (p[:, above].sum(axis=1) > BEYOND_BOUND_MASS)
-    if peak:
-        top = np.argmax(np.nan_to_num(p, nan=-1.0), axis=1)
-        out |= np.isfinite(p).all(axis=1) & (below[top] | above[top])
-    return out
-
-
-def fit_statistics(density: FlowDensity, groups: np.ndarray, member_groups: np.ndarray, log10_prot: np.ndarray,
+def fit_statistics(density: FlowDensity, n_groups: int, member_gid: np.ndarray, log10_prot: np.ndarray,
                    bp_rp0: np.ndarray, bp_rp0_err: np.ndarray, log10_age: np.ndarray,
                    outlier_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """How well each group's members' periods follow the model at the group's joint age: per group of ``groups``
-    (Kolmogorov-Smirnov D of the members' period CDF values against uniform, the mean over members of log-likelihood
-    minus its expectation in nats, and that sum's z score). NaN for a group without members.
+    """How well each group's members' periods follow the model at the group's joint age: per group of the
+    ``n_groups`` (Kolmogorov-Smirnov D of the members' period CDF values against uniform, the mean over members of
+    log-likelihood minus its expectation in nats, and that sum's z score). NaN for a group without members.
 
-    ``member_groups``, ``log10_prot``, ``bp_rp0``, ``bp_rp0_err``: the used members (periods within the card's
-    domain); ``log10_age``: each group's joint median, log10 yr. CDF and log-likelihood are the mixture's with
+    ``member_gid`` (each one's group index, :attr:`GroupPosterior.member_group`), ``log10_prot``, ``bp_rp0``,
+    ``bp_rp0_err``: the used members (periods within the card's domain); ``log10_age``: each group's joint median,
+    log10 yr. CDF and log-likelihood are the mixture's with
     ``outlier_weight`` (a larger weight asked for expects more members off the sequence), on
     :data:`FIT_PERIOD_POINTS` periods.
     """
-    n_groups = len(groups)
     out = np.full(n_groups, np.nan), np.full(n_groups, np.nan), np.full(n_groups, np.nan)
-    gid = pd.Index(groups).get_indexer(member_groups)
+    gid = np.asarray(member_gid, dtype=np.intp)
     if not len(gid):
         return out
     lo, hi = density.card.domain["log10_prot"]
@@ -163,25 +137,25 @@ def poor_fit(n_used: np.ndarray, ks_d: np.ndarray, mean_nats: np.ndarray, z: np.
     return (n_used > 0) & (shape | short)
 
 
-def member_above(card, term: MainSequenceTerm | None, groups: np.ndarray, member_groups: np.ndarray, bp_rp0, abs_g,
+def member_above(card, term: MainSequenceTerm | None, member_gid: np.ndarray, bp_rp0, abs_g,
                  abs_g_err, median_myr: np.ndarray) -> np.ndarray | None:
     """Per used member, whether it is ``above_main_sequence`` (:meth:`AboveFlag.flags`) at its group's joint median
-    age (``median_myr``, per group of ``groups``): coeval members share it. None without a term or the card's bounds
-    (rotation alone: heights say nothing)."""
+    age (``median_myr``, per group; ``member_gid``: each member's group index): coeval members share it. None
+    without a term or the card's bounds (rotation alone: heights say nothing)."""
     flag = AboveFlag.from_card(card) if term is not None and abs_g is not None else None
     if flag is None:
         return None
-    age = np.asarray(median_myr, dtype=np.float64)[pd.Index(groups).get_indexer(member_groups)]
+    age = np.asarray(median_myr, dtype=np.float64)[np.asarray(member_gid, dtype=np.intp)]
     return flag.flags(term, bp_rp0, abs_g, abs_g_err, age)
 
 
-def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups: np.ndarray, bp_rp0: np.ndarray,
+def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_gid: np.ndarray, bp_rp0: np.ndarray,
                 log10_prot: np.ndarray, median_myr: np.ndarray,
                 misfit: np.ndarray | None = None, above: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the joint age rests on extrapolation) per group of ``gp``.
 
     A group carries an input flag (blue of the Kraft break, period outside training) when more than
-    half of its used members (``member_groups``, ``bp_rp0``, ``log10_prot``) do, and
+    half of its used members (``member_gid``: each one's group index; ``bp_rp0``, ``log10_prot``) do, and
     ``age_outside_training`` when more than half of its joint posterior lies outside the ages the
     training clusters span at its members' colours (the median member's bounds: the widest range over them let one
     member at a colour M67 reaches bring 20 M dwarfs older than any cluster of theirs inside), and
@@ -200,11 +174,11 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     blue, period_out = domain.input_flags(bp_rp0, log10_prot)
     lo, hi = domain.age_range(bp_rp0)
     up = np.zeros(len(blue), dtype=bool) if above is None else np.asarray(above, dtype=bool)
-    per = pd.DataFrame({"g": member_groups, "blue": blue, "period": period_out, "lo": lo, "hi": hi,
+    per = pd.DataFrame({"g": member_gid, "blue": blue, "period": period_out, "lo": lo, "hi": hi,
                         "up": up}).groupby("g")
     t = per.agg(blue=("blue", "mean"), period=("period", "mean"), lo=("lo", "median"), hi=("hi", "median"),
                 up=("up", "mean"))
-    t = t.reindex(gp.groups)  # groups without used members: NaN, never flagged
+    t = t.reindex(np.arange(n))  # groups without used members: NaN, never flagged
     # padded: the median member's bounds are often the group's own cluster's age (Praesepe's, 8.856, for its M
     # dwarfs; Taurus's young bins), which half of a member cluster's joint posterior lies beyond
     lo_g, hi_g = t["lo"].to_numpy() - GROUP_AGE_PAD_DEX, t["hi"].to_numpy() + GROUP_AGE_PAD_DEX
@@ -222,7 +196,7 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_groups
     unused = (gp.n_used > 0) & (2 * gp.n_used < members)
     # a 2 Gyr pair came out 162 Myr, ok, outside both members' 68% intervals: the product of two broad likelihoods
     few = (gp.n_used > 0) & (gp.n_used < FEW_MEMBERS_MIN)
-    beyond = np.zeros(n, dtype=bool) if gp.beyond_bound is None else np.broadcast_to(gp.beyond_bound, (n,))
+    beyond = np.zeros(n, dtype=bool) if gp.beyond_bound is None else np.asarray(gp.beyond_bound, dtype=bool)
     misfit = np.zeros(n, dtype=bool) if misfit is None else np.asarray(misfit, dtype=bool)
     none = np.zeros(n, dtype=bool)
     return (flag_text(blue_g, period_g, age_out, none, young, above_g, many, unused, few, beyond, misfit,

@@ -19,7 +19,6 @@ from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import SequenceDomain
 from gyroage.core.group_flags import (  # noqa: F401 (GroupPosterior: where callers have always found it)
     GroupPosterior,
-    beyond_prior_bounds,
     fit_statistics,
     group_flags,
     member_above,
@@ -29,13 +28,15 @@ from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
 from gyroage.core.posterior import (
     age_grid,
+    beyond_prior_bounds,
+    bounds_are_the_cards,
     calibrate_under_prior,
     colour_marginal_log_likelihood,
     grid_log_prior,
     normalise,
     quantiles,
 )
-from gyroage.core.priors import Prior, check_model_grid
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid
 from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
 from gyroage.errors import UserError, check_grid
 
@@ -143,6 +144,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     if prior.per_star:
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
     check_model_grid(prior, density.card.age_grid)
+    check_on_grid(prior, n_grid)  # as estimate: a table between two grid ages gave an ``ok`` group with no ages
     groups = np.asarray(groups)
     n = len(groups)
     log10_prot, bp_rp0, bp_rp0_err = _member_arrays(density, log10_prot, bp_rp0, bp_rp0_err, n)
@@ -192,11 +194,12 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         odds = _outlier_log_odds(lf, gid[idx], n_groups, m[idx], w, density.outlier_log_density,
                                  total + log_prior, height + log_prior)
         odds[n_used == 0] = np.nan
-        beyond = beyond_prior_bounds(prior, density.card.age_grid, lambda ages: log_likelihood(ages)[1])
-        beyond &= n_used > 0
+        if not bounds_are_the_cards(prior, density.card.age_grid):
+            beyond = beyond_prior_bounds(prior, density.card.age_grid, lambda ages: log_likelihood(ages)[1])
+            beyond &= n_used > 0
     pdf = calibrate_under_prior(normalise(total + log_prior, grid), total, log_prior, grid,
                                 lambda p: smear(p, grid, systematic_dex))
-    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds, n_members, beyond)
+    return GroupPosterior(labels[order_groups], n_stars, n_used, grid, pdf, odds, n_members, beyond, gid)
 
 
 def _outlier_log_odds(lf: np.ndarray, gid: np.ndarray, n_groups: int, membership: np.ndarray, weight: float,
@@ -269,8 +272,7 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
                systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False,
                label: str = WHOLE_TABLE) -> pd.DataFrame:
     """``gyroage group-age`` on a DataFrame: one row per group (:func:`run_group_ages`' table)."""
-    return run_group_ages(frame, density, by, prior, n_grid, membership, outlier_weight, systematic_dex, reddening,
-                          main_sequence, label).table
+    return run_group_ages(**locals()).table  # the parameters, as given: one list of them to keep
 
 
 def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
@@ -295,6 +297,7 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     leave-one-cluster-out joint ages were worse with it).
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)  # the prior: group_posterior
+    w = density.outlier_weight if outlier_weight is None else float(outlier_weight)  # the posterior's and the fit's
     col, labels = _group_column(frame, by, label)
     # a blank label, or one that says "no value" (NA, nan, --, N/A, null, None) as in the other columns, is no group
     has = labels.notna().to_numpy() & ~labels.astype(str).str.strip().str.lower().isin(io.NA_TOKENS).to_numpy()
@@ -317,28 +320,27 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
         reason[stars.ok & (m <= 0)] = MEMBERSHIP_ZERO
     left_out = {str(k): int(v) for k, v in zip(*np.unique(reason[~used].astype(str), return_counts=True))}
     groups = labels[has].astype(str).str.strip().to_numpy()
+    term = MainSequenceTerm.from_card(density.card) if main_sequence else None
     gp = group_posterior(density, np.log10(np.where(stars.ok, stars.prot, 1.0)), np.where(stars.ok, stars.bp_rp0, 1.0),
                          stars.bp_rp0_err, groups, prior, n_grid,
-                         membership=m, outlier_weight=outlier_weight, use=used,
+                         membership=m, outlier_weight=w, use=used,
                          systematic_dex=default_group_systematic(density.card) if systematic_dex is None else systematic_dex,
                          colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card),
-                         main_sequence=MainSequenceTerm.from_card(density.card) if main_sequence else None,
-                         abs_g=stars.abs_g, abs_g_err=stars.abs_g_err)
+                         main_sequence=term, abs_g=stars.abs_g, abs_g_err=stars.abs_g_err)
     # a group column named like an output column (--by status) keeps its labels as input_<name>, by estimate's rule
     summaries = gp.summaries()
     key = io.prefix_clashes(pd.DataFrame(columns=[col]), ["n_stars", "n_used", *summaries, "age_flags", "status"]
                             ).columns[0]
     out = pd.DataFrame({key: _group_labels(labels[has], groups, gp.groups), "n_stars": gp.n_stars,
                         "n_used": gp.n_used, **summaries})
-    w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
-    fit = fit_statistics(density, gp.groups, groups[used], np.log10(stars.prot[used]), stars.bp_rp0[used],
-                         stars.bp_rp0_err[used], np.log10(summaries["age_p50_myr"]) + 6, w)
-    above = member_above(density.card, MainSequenceTerm.from_card(density.card) if main_sequence else None, gp.groups,
-                         groups[used], stars.bp_rp0[used], None if stars.abs_g is None else stars.abs_g[used],
+    # the used members, once: each one's group index (group_posterior's), period and colour
+    gid, lp, colour = gp.member_group[used], np.log10(stars.prot[used]), stars.bp_rp0[used]
+    fit = fit_statistics(density, len(gp.groups), gid, lp, colour, stars.bp_rp0_err[used],
+                         np.log10(summaries["age_p50_myr"]) + 6, w)
+    above = member_above(density.card, term, gid, colour, None if stars.abs_g is None else stars.abs_g[used],
                          None if stars.abs_g_err is None else stars.abs_g_err[used], summaries["age_p50_myr"])
-    flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, groups[used], stars.bp_rp0[used],
-                                      np.log10(stars.prot[used]), summaries["age_p50_myr"], poor_fit(gp.n_used, *fit),
-                                      above)
+    flags, extrapolated = group_flags(SequenceDomain.from_card(density.card), gp, gid, colour, lp,
+                                      summaries["age_p50_myr"], poor_fit(gp.n_used, *fit), above)
     out["age_flags"] = flags
     out["status"] = np.where(gp.n_used == 0, statuses.NO_VALID_MEMBERS,
                              np.where(extrapolated, statuses.EXTRAPOLATED, statuses.OK))

@@ -407,6 +407,40 @@ def outlier_probability(log_evidence_member: np.ndarray, weight: float, outlier_
     return np.exp(a - np.logaddexp(a, b))
 
 
+# age_beyond_prior_bound: the ages (over the card's grid, uniform in log age) a star's or a group's likelihood is
+# summed on, and the share of it beyond a prior bound above which it is flagged.
+BOUND_CHECK_POINTS = 401
+BEYOND_BOUND_MASS = 0.5
+
+
+def bounds_are_the_cards(prior: Prior, card_grid) -> bool:
+    """Whether the prior's bounds reach the card's ``age_grid`` at both ends: nothing can lie beyond them, and
+    :func:`beyond_prior_bounds` need not run."""
+    return prior.log10_age_min <= float(card_grid["log10_age_min"]) \
+        and prior.log10_age_max >= float(card_grid["log10_age_max"])
+
+
+def beyond_prior_bounds(prior: Prior, card_grid, log_likelihood: Callable[[np.ndarray], np.ndarray],
+                        peak: bool = False) -> np.ndarray:
+    """Per row of ``log_likelihood`` (a star's or a group's total log-likelihood on given log10 ages), whether most
+    of its likelihood (flat in log age over the card's ``age_grid``) lies beyond one of the prior's bounds: the
+    posterior then piles against that bound, which sets its age (M67 came out 884 Myr under --age-max-myr 1000).
+    ``peak``: also where the likelihood's maximum lies beyond a bound (stars: a broad likelihood peaking at the
+    grid's 10 Gyr edge with 40% of its mass beyond 3 Gyr is set by --age-max-myr 3000 as much). A boolean array;
+    callers skip it when :func:`bounds_are_the_cards` (nothing lies beyond them)."""
+    ages = age_grid(float(card_grid["log10_age_min"]), float(card_grid["log10_age_max"]), BOUND_CHECK_POINTS)
+    ll = log_likelihood(ages)
+    with np.errstate(invalid="ignore"):  # a row whose likelihood is -inf everywhere: NaN, never flagged
+        p = np.exp(ll - ll.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+    below, above = ages < prior.log10_age_min, ages > prior.log10_age_max
+    out = (p[:, below].sum(axis=1) > BEYOND_BOUND_MASS) | (p[:, above].sum(axis=1) > BEYOND_BOUND_MASS)
+    if peak:
+        top = np.argmax(np.nan_to_num(p, nan=-1.0), axis=1)
+        out |= np.isfinite(p).all(axis=1) & (below[top] | above[top])
+    return out
+
+
 def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.ndarray:
     """log prior on the grid: (1, grid) for a shared prior, (stars, grid) for a per-star one."""
     col = (lambda a: None if a is None else np.asarray(a, dtype=float)[:, None])  # noqa: E731

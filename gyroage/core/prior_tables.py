@@ -9,7 +9,7 @@ import numpy as np
 
 from gyroage.errors import UserError
 
-LN10 = float(np.log(10.0))
+LN10 = float(np.log(10.0))  # the one ln 10 (priors imports it: a per-Myr density is LN10 * t per dex)
 
 
 def read_prior_table(path: str | Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -32,9 +32,8 @@ def read_table(path: str | Path) -> tuple[tuple[tuple[float, ...], tuple[float, 
         raise UserError(f"cannot read prior table {p}: {str(exc).splitlines()[0]}") from None
     dcol, xcol, tcol = (io.find_column(frame.columns, name) for name in ("density", "log10_age", "age_myr"))
     if dcol is None or (xcol is None and tcol is None):
-        found = ", ".join(repr(str(c)) for c in frame.columns[:8]) + (", ..." if len(frame.columns) > 8 else "")
         raise UserError(f"prior table {p} needs columns density and log10_age or age_myr (comma-separated, the "
-                        f"header first); it has {found or 'none'}")
+                        f"header first){io.file_has(frame.columns, 8, '; it has ', quote=True)}")
     if xcol is not None and tcol is not None:  # which one was meant is not ours to guess: their ages may differ
         raise UserError(f"prior table {p} has both log10_age and age_myr: keep the one its ages are in")
     dens = io.numeric(frame, dcol)
@@ -56,7 +55,9 @@ def read_table(path: str | Path) -> tuple[tuple[tuple[float, ...], tuple[float, 
         jac = t * LN10  # p per dex = p per Myr * dt/dx
     dens = dens * jac
     if len(x) < 2 or not np.any(dens > 0):
-        raise UserError(f"prior table {p} needs at least two rows with a non-negative density, one positive")
+        # every density is a number >= 0 by now (refuse_rows): what can still be missing is rows, or mass
+        what = f"has {len(x)} row{'' if len(x) == 1 else 's'}" if len(x) < 2 else "has a density of 0 in every row"
+        raise UserError(f"prior table {p} {what}: it needs at least two rows, and a density above 0 in one")
     order = np.argsort(x)
     x, dens = x[order], dens[order]
     if np.any(np.diff(x) <= 0):

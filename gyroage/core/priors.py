@@ -31,11 +31,10 @@ from pathlib import Path
 import numpy as np
 
 # read_prior_table is read in prior_tables, and still imported from here
-from gyroage.core.prior_tables import read_prior_table, read_table, refuse_gyr_table  # noqa: F401
-from gyroage.defaults import AGE_GRID, MAX_GRID
+from gyroage.core.prior_tables import LN10, read_prior_table, read_table, refuse_gyr_table  # noqa: F401
+from gyroage.defaults import AGE_GRID, MAX_GRID, MIN_GRID
 from gyroage.errors import UserError
 
-LN10 = float(np.log(10.0))
 PRIOR_KINDS = ("uniform_log_age", "uniform_age", "gaussian_log_age", "tabulated")
 # The ages a Prior's bounds may take on their own, Myr: physical, so that 10**x neither overflows nor underflows. A
 # model dates stars only within its card's age grid (1 Myr-10 Gyr for the shipped one), which lies inside these:
@@ -234,13 +233,15 @@ def _centre_words(prior: Prior) -> str:
 
 
 def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None = None) -> str | None:
-    """A line saying that a Gaussian prior is narrower than twice the grid's step, else None.
+    """A line saying what the grid does to a prior it cannot hold as given, else None: a Gaussian prior narrower
+    than twice the grid's step, or a prior table ending inside the age bounds (:func:`_table_edge_note`).
 
-    The grid posterior holds the prior only at its points, so such a prior is widened to about the step and its centre
-    moved to the nearest point (0.002 dex on the default 0.02 dex step: a 0.0136 dex half-width, the median 4.5 sigma
-    off); the line names the ``--grid`` that would resolve it. The ages are left as they are. With widths from a
-    column, ``narrow`` is (rows under twice the step, the smallest of their widths) (:func:`narrow_widths`; None or
-    no row: no line).
+    The grid posterior holds the prior only at its points, so a narrow Gaussian is widened to about the step and its
+    centre moved to the nearest point (0.002 dex on the default 0.02 dex step: a 0.0136 dex half-width, the median 4.5
+    sigma off); the line names the ``--grid`` that would resolve it. A table's posterior runs on up to one step past
+    its edge; that line names the bounds that put the edge on the grid's end. The ages are left as they are. With
+    widths from a column, ``narrow`` is (rows under twice the step, the smallest of their widths)
+    (:func:`narrow_widths`; None or no row: no line).
     """
     if prior.kind == "tabulated":
         return _table_edge_note(prior, n_grid)
@@ -299,24 +300,57 @@ def _inward_myr(edge: float, up: bool) -> str:
     return f"{rounded:.6g}"
 
 
-def check_on_grid(prior: Prior, n_grid: int) -> None:
-    """Refuse a prior with no mass at any age of the run's own grid (``n_grid`` points over its bounds): a table
-    between two grid ages (9.505-9.515 on the 0.02 dex step) passed the check on a finer grid, then gave every row
-    invalid_prior with numpy warnings (per-star priors are judged row by row)."""
+def check_on_grid(prior: Prior, n_grid: int | None, source: str | Path | None = None) -> None:
+    """Refuse a prior with no mass at any age of the run's own grid (``n_grid`` points over its bounds; None: no
+    grid yet, as :func:`make_prior`, where only a table with no density inside the bounds is refused).
+
+    A table between two grid ages (9.505-9.515 on the 0.02 dex step) passed a check on a finer grid, then gave every
+    row invalid_prior with numpy warnings (per-star priors are judged row by row). A table with no positive density
+    inside the bounds is said to lie outside them (``source``: its file, named in the line); one that a coarse grid
+    steps over is told a ``--grid`` the options take.
+    """
     if prior.per_star:
         return
-    lo, hi, n = prior.log10_age_min, prior.log10_age_max, int(n_grid)
+    lo, hi = prior.log10_age_min, prior.log10_age_max
+    spans = _mass_spans(prior)
+    if prior.kind == "tabulated" and not spans:
+        table = f"prior table {source}" if source is not None else "the prior"
+        raise UserError(f"{table} has no probability between the age bounds ({10 ** (lo - 6):.6g}-"
+                        f"{10 ** (hi - 6):.6g} Myr): its table ({10 ** (prior.table[0][0] - 6):.6g}-"
+                        f"{10 ** (prior.table[0][-1] - 6):.6g} Myr) lies outside them")
+    if n_grid is None:
+        return
+    n = int(n_grid)
     if np.isfinite(prior.log_prob(np.linspace(lo, hi, n))).any():
         return
-    words = "its table" if prior.kind == "tabulated" else "it"
+    words = "it"
     if prior.kind == "tabulated":
-        width = max(prior.table[0][-1], lo) - min(prior.table[0][0], hi)
-        need = int(np.ceil(2 * (hi - lo) / width - 1e-9)) + 1 if width > 0 else MAX_GRID + 1
+        # a step at most half the widest span puts a grid age in it
+        width = max(b - a for a, b in spans)
+        need = max(int(np.ceil(2 * (hi - lo) / width - 1e-9)) + 1, MIN_GRID) if width > 0 else MAX_GRID + 1
         fix = f"--grid {need} or narrower age bounds" if need <= MAX_GRID else "narrower age bounds"
         words = (f"its table ({10 ** (prior.table[0][0] - 6):.6g}-{10 ** (prior.table[0][-1] - 6):.6g} Myr) lies "
                  f"between two of them: {fix} put ages in it")
     raise UserError(f"the prior has no probability at any age of the grid ({n} points over log10 yr {lo:g}-{hi:g}, "
                     f"{(hi - lo) / (n - 1):.3g} dex apart): {words}")
+
+
+def _mass_spans(prior: Prior) -> list[tuple[float, float]]:
+    """The intervals (log10 yr) within the bounds where a tabulated prior's density is positive, widest runs of
+    table cells touching a positive node (a cell between two zero nodes has none); [] for any other kind."""
+    if prior.kind != "tabulated":
+        return []
+    x, lp = (np.asarray(t, dtype=float) for t in prior.table)
+    pos = np.isfinite(lp)
+    cell = pos[:-1] | pos[1:]  # linear in the density next to a zero node: positive inside the cell
+    edges = np.flatnonzero(np.diff(np.r_[False, cell, False].astype(int)))  # run starts and ends (cells)
+    spans = []
+    for start, stop in zip(edges[::2], edges[1::2]):
+        a, b = max(x[start], prior.log10_age_min), min(x[stop], prior.log10_age_max)
+        # an end on a zero node has no density: only an overlap of some width, or a positive node on a bound
+        if b > a or (b == a and np.isfinite(prior.log_prob(np.array([a])))[0]):
+            spans.append((float(a), float(b)))
+    return spans
 
 
 def narrow_widths(prior: Prior, n_grid: int, sigma: np.ndarray | None) -> tuple[int, float]:
@@ -397,11 +431,9 @@ def make_prior(kind: str, age_min_myr: float | None, age_max_myr: float | None,
     if columns is not None and prior.per_star:  # named as in the input, once the prior is known to be usable
         prior = replace(prior, **{k: io.require_column(columns, getattr(prior, k))
                                   for k in ("mean_column", "sigma_column") if getattr(prior, k) is not None})
-    # A table with no mass between the bounds would leave every star without a posterior.
-    lo, hi = bounds
-    if kind == "tabulated" and not np.isfinite(prior.log_prob(np.linspace(lo, hi, 1001))).any():
-        raise UserError(f"prior table {table} has no probability between the age bounds "
-                        f"({10 ** (lo - 6):.4g}-{10 ** (hi - 6):.4g} Myr)")
+    # A table with no mass between the bounds would leave every star without a posterior (the grid: checked where
+    # it is known, EstimateSettings and group_posterior).
+    check_on_grid(prior, None, table)
     return prior
 
 

@@ -39,7 +39,7 @@ a star stops once its chain is >= ``tau_multiple`` (50) times its largest tau
 and holds >= ``min_n_eff`` effective samples of log age (the Monte Carlo error
 of the median is then ~1.25 sigma / sqrt(n_eff)).
 Stars still short at ``max_steps`` get status ``not_converged``, as do those left with fewer than
-``min_n_eff / WEIGHTED_N_EFF_SHARE`` effective samples after a prior's weights (see :func:`_run_blocks`). Summaries use
+``min_n_eff / WEIGHTED_N_EFF_SHARE`` effective samples after a prior's weights (the rule is in :func:`_finish`). Summaries use
 the chain after a burn-in of 2 tau. Results depend only on the inputs, the
 settings and the seed: every star draws from its own stream, keyed by the seed and its absolute input row
 (:class:`gyroage.core.moves.StarDraws`; the move each step takes follows from the seed and the step), and is

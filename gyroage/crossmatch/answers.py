@@ -13,6 +13,7 @@ import math
 import re
 import textwrap
 import time
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -34,11 +35,14 @@ class Overflow(UserError):
         self.frame = frame
 
 
-def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
+def read_votable(content: bytes, who: str,
+                 no_table: Callable[[], Exception] | None = None) -> pd.DataFrame | None:
     """The first table of a VOTable answer (kept when it has no rows), or None when it has none.
 
     Its INFO notes are read, wherever they sit (TAP writes them after the rows it sent): QUERY_STATUS
-    ERROR raises IncompleteAnswer with the service's text, OVERFLOW raises Overflow. Something that is
+    ERROR raises IncompleteAnswer with the service's text, OVERFLOW raises Overflow. ``no_table``: what an
+    answer with no table and an INFO named Error raises, before any QUERY_STATUS (how VizieR answers a
+    catalogue id it does not know). Something that is
     not a VOTable (an HTML page with status 200, a body cut short or empty) is an IncompleteAnswer too.
     astroquery's own parsing ignores these notes, and drops tables without rows (and their columns).
     """
@@ -65,7 +69,10 @@ def read_votable(content: bytes, who: str) -> pd.DataFrame | None:
         if "<VOTABLE" in head.upper():  # a VOTable cut short: the parser says where
             raise IncompleteAnswer(f"{who}'s VOTable is cut short or broken ({describe_failure(exc, 100)})") from None
         raise IncompleteAnswer(f"{who} answered with no VOTable; it said: {_plain(head, 100)!r}") from None
-    frame = _to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
+    if not tables and no_table is not None and any(str(getattr(i, "name", "")).lower() == "error"
+                                                   for i in vot.iter_info()):
+        raise no_table()
+    frame = to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
     for info in vot.iter_info():
         if str(getattr(info, "name", "")).lower() != "query_status":
             continue
@@ -83,7 +90,7 @@ def _info_text(info) -> str:
     return " ".join(text.split())
 
 
-def _transient_errors() -> tuple[type[BaseException], ...]:
+def transient_errors() -> tuple[type[BaseException], ...]:
 
     import requests
 
@@ -172,7 +179,7 @@ def _plain(text: str, width: int) -> str:
     return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" ...") if text.strip() else ""
 
 
-def _to_frame(table) -> pd.DataFrame:
+def to_frame(table) -> pd.DataFrame:
     """astropy Table -> pandas, masked cells as NaN/None, lower-case column names kept as given."""
     if table is None:
         return pd.DataFrame()

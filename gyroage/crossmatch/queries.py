@@ -144,9 +144,8 @@ def _require(frames: list[pd.DataFrame], columns: Iterable[str], what: str) -> N
     for f in frames:
         missing = [c for c in columns if c not in f.columns]
         if missing:
-            cols = ", ".join(map(str, f.columns[:8])) + (", ..." if len(f.columns) > 8 else "")
             raise UserError(f"{what} answered without the {', '.join(missing)} column{'s' if len(missing) > 1 else ''} "
-                            f"asked for; its columns: {cols or 'none'}")
+                            f"asked for{io.file_has(f.columns, 8, '; its columns: ')}")
 
 
 def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
@@ -265,9 +264,8 @@ def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> p
     ec = io.find_column(t.columns, *((cat.error_column,) + PERIOD_ERR_ALIASES))
     missing = [name for name, col in ((cat.id_column, idc), (cat.period_column, pc)) if col is None]
     if missing:
-        cols = ", ".join(map(str, t.columns[:8])) + (", ..." if len(t.columns) > 8 else "")
         raise UserError(f"VizieR table {cat.vizier} ({cat.name}) has no {' or '.join(missing)} column "
-                        f"(nor an alias); its columns: {cols or 'none'}")
+                        f"(nor an alias){io.file_has(t.columns, 8, '; its columns: ')}")
     out = pd.DataFrame({"id": int_ids(t[idc]),
                         "prot": pd.to_numeric(t[pc], errors="coerce"),
                         "prot_err": pd.to_numeric(t[ec], errors="coerce") if ec else np.nan})

@@ -143,40 +143,29 @@ def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
 
 # ---------------------------------------------------------------- TIC/KIC -> DR2 -> DR3
 def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
-    """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS.
+    """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS: one rule both ways (DR2 -> DR3
+    for TIC/KIC inputs, DR3 -> DR2 back from a Gaia DR3 input).
 
-    Of several candidates, the one keeping its id from DR2 to DR3 wins.
-    """
-    groups: dict[int, set[int]] = {}
-    for k, v in zip(nb[key], nb[value]):
-        if pd.notna(k) and pd.notna(v):
-            groups.setdefault(int(k), set()).add(int(v))
-    return {k: k if k in vs else (next(iter(vs)) if len(vs) == 1 else AMBIGUOUS) for k, vs in groups.items()}
-
-
-def _dr2_of(nb: pd.DataFrame) -> dict[int, int | str]:
-    """DR3 id -> its DR2 source in a dr2_neighbourhood answer, or AMBIGUOUS (the way back from a Gaia DR3 input).
-
-    The DR2 source with the DR3 id wins, then a single neighbour. Of several others the nearest is taken
-    as the cone match takes its nearest source: when it is within 1 mag of the DR3 source and every other
+    The neighbour keeping the id from DR2 to DR3 wins, then a single neighbour. Of several others the nearest is
+    taken as the cone match takes its nearest source: when it is within 1 mag of the source and every other
     neighbour differs from it by more than 1 mag (an unknown magnitude difference counts against).
     """
-    nb = nb.dropna(subset=["dr2_source_id", "dr3_source_id"])
+    nb = nb.dropna(subset=[key, value])
     if nb.empty:
         return {}
-    d = pd.DataFrame({"dr3": nb["dr3_source_id"].to_numpy("int64"), "dr2": nb["dr2_source_id"].to_numpy("int64"),
+    d = pd.DataFrame({"key": nb[key].to_numpy("int64"), "value": nb[value].to_numpy("int64"),
                       "dist": pd.to_numeric(nb["angular_distance"], errors="coerce").fillna(np.inf).to_numpy(),
                       "off": pd.to_numeric(nb["magnitude_difference"], errors="coerce").abs().to_numpy()})
-    d["same"] = d["dr3"] == d["dr2"]
+    d["same"] = d["key"] == d["value"]
     d["close"] = ~(d["off"] > 1.0)  # NaN: could be the same star
-    d = d.drop_duplicates(["dr3", "dr2"]).sort_values(["dr3", "same", "dist"], ascending=[True, False, True],
-                                                      kind="stable")
-    groups = d.groupby("dr3", sort=False)
-    first = groups.head(1).set_index("dr3")
+    d = d.drop_duplicates(["key", "value"]).sort_values(["key", "same", "dist"], ascending=[True, False, True],
+                                                        kind="stable")
+    groups = d.groupby("key", sort=False)
+    first = groups.head(1).set_index("key")
     n = groups.size().reindex(first.index)
     others_close = groups["close"].sum().reindex(first.index) - first["close"].astype(int)
     clear = first["same"] | (n == 1) | (first["close"] & (others_close == 0))
-    return {int(k): int(v) if ok else AMBIGUOUS for k, v, ok in zip(first.index, first["dr2"], clear)}
+    return {int(k): int(v) if ok else AMBIGUOUS for k, v, ok in zip(first.index, first["value"], clear)}
 
 
 def _opt_int(v) -> int | None:
@@ -251,7 +240,8 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     else:
         # Gaia in: find DR2 ids, then TIC/KIC, only to reach the TESS/Kepler period tables.
         live = [g for g, s in zip(gaia, status) if s == OK]
-        back = _dr2_of(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)))
+        back = _neighbour(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)), "dr3_source_id",
+                          "dr2_source_id")
         dr2_of = {k: v for k, v in back.items() if v != AMBIGUOUS}
         if len(dr2_of) < len(back) and warn is not None:  # the row keeps its Gaia match: only this route is lost
             warn("warning: some Gaia DR3 sources have several Gaia DR2 neighbours, none clearly the same star: "

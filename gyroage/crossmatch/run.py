@@ -223,43 +223,6 @@ def _input_columns(frame: pd.DataFrame, ours: list[str]) -> pd.DataFrame:
     return io.prefix_clashes(frame, [*ours, *(c for c in frame.columns if io.match_columns([c]))])
 
 
-class _HeldStdout:
-    """The CSV for stdout, held in a temporary file and written out only when the run succeeds.
-
-    Chunks written as they come would leave, when a service fails part-way, a shorter table on stdout that
-    the next command of a pipe (``gyroage estimate -``) takes as complete. The bytes are those
-    AtomicWriter writes to stdout (same csv_text, same delimiter).
-    """
-
-    format = "csv"
-
-    def __init__(self, output_fmt: str | None) -> None:
-        import tempfile
-
-        from gyroage import formats
-
-        formats.output_format(None, output_fmt)  # stdout gets CSV: anything else is refused here, in its words
-        self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
-        self._header_done = False
-
-    def write(self, frame: pd.DataFrame, exact=()) -> None:
-        self._file.write(writers.csv_text(frame, header=not self._header_done, sep=",", exact=exact))
-        self._header_done = True
-
-    def __enter__(self) -> _HeldStdout:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self._file.seek(0)
-                while block := self._file.read(1 << 20):
-                    writers.write_stdout(block)
-                sys.stdout.flush()
-        finally:
-            self._file.close()
-
-
 def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,
                    settings: CrossmatchSettings, chunksize: int = 5000, quiet: bool = False, input_fmt: str | None = None,
                    output_fmt: str | None = None) -> CrossmatchReport:
@@ -277,8 +240,9 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     ids: InputIds | None = None
     fmt = input_format(source, input_fmt)
     writers.check_outputs(source, target)
-    held = _HeldStdout(output_fmt) if target in (None, "-") else None
-    with held or writers.AtomicWriter(target, output_fmt, text_columns=fmt == "csv") as writer:
+    # held: stdout, -o /dev/stdout or a FIFO gets the whole table at the end or nothing, never the chunks written
+    # before a service failed (a shorter table the next command of a pipe takes as complete)
+    with writers.AtomicWriter(target, output_fmt, text_columns=fmt == "csv", hold=True) as writer:
         # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
         # output is the header alone.
         for chunk in io.read_chunks(source, chunksize, fmt):

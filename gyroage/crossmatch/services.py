@@ -24,15 +24,14 @@ from pathlib import Path
 import pandas as pd
 
 from gyroage import writers
-from gyroage.crossmatch.answers import (  # noqa: F401 (MAX_RETRY_AFTER: where callers have found it)
-    MAX_RETRY_AFTER,
+from gyroage.crossmatch.answers import (
     IncompleteAnswer,
     Overflow,
-    _to_frame,
-    _transient_errors,
     describe_failure,
     read_votable,
     retry_after,
+    to_frame,
+    transient_errors,
 )
 from gyroage.defaults import CROSSMATCH_CACHE_DIR
 from gyroage.errors import UserError
@@ -148,7 +147,7 @@ class Service:
         hit = self.cache.get(self.kind, query)
         if hit is not None:
             return hit
-        errors = _transient_errors()
+        errors = transient_errors()
         last: BaseException | None = None
         for attempt in range(self.retries):
             if attempt:  # the backoff, or longer when the service said when to come back (429, 503)
@@ -275,43 +274,18 @@ def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
     """The first table of a VizieR VOTable answer, kept when it has no rows (an empty frame when it has none).
 
     An answer with no table and VizieR's own Error note names an unknown catalogue: one line, before
-    any QUERY_STATUS it may also carry. Without a note it may just mean no star matched (VizieR may leave
-    an empty table out); Service._run does not cache such an answer.
+    any QUERY_STATUS it may also carry (read_votable's ``no_table``). Without a note it may just mean no star
+    matched (VizieR may leave an empty table out); Service._run does not cache such an answer.
     """
     try:
-        frame = read_votable(content, "VizieR")
+        frame = read_votable(content, "VizieR", no_table=lambda: _no_table(vizier_id))
     except Overflow:
         raise Overflow(f"VizieR cut its answer for {vizier_id} at its row limit (QUERY_STATUS OVERFLOW)") from None
-    except IncompleteAnswer:
-        if _unknown_catalogue(content):
-            raise _no_table(vizier_id) from None
-        raise
-    if frame is not None:
-        return frame
-    if _unknown_catalogue(content):
-        raise _no_table(vizier_id)
-    return pd.DataFrame()
+    return pd.DataFrame() if frame is None else frame
 
 
 def _no_table(vizier_id: str) -> UserError:
     return UserError(f"VizieR has no table {vizier_id} (it answered without one): is the catalogue id right?")
-
-
-def _unknown_catalogue(content: bytes) -> bool:
-    """A readable VOTable with no table and an INFO named Error: how VizieR answers a catalogue id it does not know."""
-    import io as _io
-    import warnings
-
-    from astropy.io.votable import parse
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            vot = parse(_io.BytesIO(content), verify="ignore")
-    except Exception:  # noqa: BLE001 -- unreadable: not this answer
-        return False
-    return not any(True for _ in vot.iter_tables()) and any(
-        str(getattr(i, "name", "")).lower() == "error" for i in vot.iter_info())
 
 
 class MastTic(Service):
@@ -354,7 +328,7 @@ class MastTic(Service):
                 self._client._portal_api_connection._column_configs.clear()
                 raise IncompleteAnswer(f"MAST answered with something astroquery cannot read "
                                        f"({describe_failure(exc, 100)})") from None
-            return _to_frame(table)
+            return to_frame(table)
 
         return self._run(text, fetch)
 

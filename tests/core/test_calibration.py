@@ -6,11 +6,22 @@ import numpy as np
 import pytest
 from scipy.special import ndtr, ndtri
 
-from gyroage.core.calibration import Calibration, trapezoid_weights
+from gyroage.core.calibration import KERNEL_DRAWS, Calibration, trapezoid_weights
+from gyroage.core.grid_cdf import QUANTILES
 from gyroage.core.posterior import cdf, cdf_quantiles, quantiles
+from gyroage.core.sampler import _summarise
 
 GRID = np.linspace(6.0, 10.0, 201)
 SHIPPED_WIDTHS = Calibration((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))
+
+
+def summarise_samples(cal: Calibration, samples: np.ndarray, qs, rng: np.random.Generator,
+                     colour: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles ``qs`` (of :data:`QUANTILES`) of the calibrated samples and the samples, as the sampler's
+    ``_summarise`` gives them for one star's chain (flat prior; every sample kept)."""
+    q, _, keep, _ = _summarise(np.asarray(samples).reshape(-1, 1), 0, KERNEL_DRAWS * len(samples), rng, cal,
+                               (GRID[0], GRID[-1]), colour)
+    return q[[QUANTILES.index(v) for v in qs]], keep
 
 
 def normalised(pdf: np.ndarray) -> np.ndarray:
@@ -57,13 +68,13 @@ def test_the_level_scale_narrows_on_normal_scores_without_walls():
 
 
 def test_samples_meet_the_same_calibration_as_the_grid():
-    """MCMC's sample_quantiles agrees with apply() on the grid for the same posterior."""
+    """MCMC's calibrated samples (as the sampler summarises them) agree with apply() on the grid for the same posterior."""
     cal = Calibration((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28), level_knots=(7.0, 7.5), level_scale=0.5)
     rng = np.random.default_rng(1)
     for centre in (6.9, 8.3, 9.4):
         pdf = normalised(np.exp(-0.5 * ((GRID - centre) / 0.2) ** 2))
         samples = np.clip(rng.normal(centre, 0.2, 40_000), GRID[0], GRID[-1])
-        got, _ = cal.sample_quantiles(samples, [0.16, 0.5, 0.84], (GRID[0], GRID[-1]), rng)
+        got, _ = summarise_samples(cal, samples, [0.16, 0.5, 0.84], rng)
         want = quantiles(cal.apply(pdf, GRID), GRID, [0.16, 0.5, 0.84])[0]
         np.testing.assert_allclose(got, want, atol=0.03)
 
@@ -74,7 +85,7 @@ def test_the_samples_returned_are_those_the_quantiles_come_from_under_a_level_sc
     cal = Calibration((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28), level_knots=(7.0, 7.5), level_scale=0.45)
     qs = [0.025, 0.16, 0.5, 0.84, 0.975]
     samples = np.clip(np.random.default_rng(3).normal(6.6, 0.6, 20_000), GRID[0], GRID[-1])
-    got, moved = cal.sample_quantiles(samples, qs, (GRID[0], GRID[-1]), np.random.default_rng(4))
+    got, moved = summarise_samples(cal, samples, qs, np.random.default_rng(4))
     np.testing.assert_allclose(np.quantile(moved, qs), got, atol=0.01)
     assert np.ptp(got) < 0.8 * np.ptp(np.quantile(samples, qs))  # the level scale narrowed it
 
@@ -129,7 +140,7 @@ def test_samples_meet_the_widths_of_their_colour():
     pdf = normalised(np.exp(-0.5 * ((GRID - 9.3) / 0.15) ** 2))
     samples = np.clip(rng.normal(9.3, 0.15, 40_000), GRID[0], GRID[-1])
     for colour in (0.7, 1.0, 2.0):
-        got, _ = BY_COLOUR.sample_quantiles(samples, [0.16, 0.5, 0.84], (GRID[0], GRID[-1]), rng, colour)
+        got, _ = summarise_samples(BY_COLOUR, samples, [0.16, 0.5, 0.84], rng, colour)
         want = quantiles(BY_COLOUR.apply(pdf, GRID, np.array([colour])), GRID, [0.16, 0.5, 0.84])[0]
         np.testing.assert_allclose(got, want, atol=0.03)
 
@@ -190,7 +201,7 @@ def test_kernel_draws_past_the_last_age_do_not_pile_up_on_it():
     mass at the bound the grid posterior does not have). Draws past an end reflect back inside now."""
     rng = np.random.default_rng(2)
     samples = 10.0 - np.abs(rng.normal(0.0, 0.15, 20_000))
-    got, moved = SHIPPED_WIDTHS.sample_quantiles(samples, [0.5, 0.975], (GRID[0], GRID[-1]), rng)
+    got, moved = summarise_samples(SHIPPED_WIDTHS, samples, [0.5, 0.975], rng)
     assert np.mean(moved == GRID[-1]) < 1e-3 and got[1] < GRID[-1]
     assert moved.max() <= GRID[-1]
     pdf = normalised(np.exp(-0.5 * ((GRID - 10.0) / 0.15) ** 2))

@@ -2,6 +2,7 @@
 trained age range, and a group of subgiants is above_main_sequence."""
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -57,3 +58,14 @@ def test_a_group_of_subgiants_is_above_the_main_sequence():
     assert statuses.ABOVE_MAIN_SEQUENCE not in out["age_flags"][0]
     # rotation alone says nothing of heights
     assert statuses.ABOVE_MAIN_SEQUENCE not in group_age(frame.drop(columns="abs_g0"))["age_flags"][0]
+
+
+def test_every_flag_has_its_row_in_the_readmes_flag_table():
+    """statuses.FLAGS and GROUP_FLAGS held a second text of each flag's meaning that nothing read (and that drifted
+    from the README's): dropped; the README's flag table is the one text, and it names every flag once."""
+    from gyroage import statuses
+    from tests.conftest import ROOT
+
+    rows = re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "README.md").read_text(), flags=re.M)
+    assert sorted(r for r in rows if r in statuses.GROUP_FLAG_ORDER) == sorted(statuses.GROUP_FLAG_ORDER)
+    assert not hasattr(statuses, "FLAGS") and not hasattr(statuses, "GROUP_FLAGS")

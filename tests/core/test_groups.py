@@ -351,3 +351,33 @@ def test_group_ages_refuse_a_fractional_grid():
     from gyroage.core.groups import check_group_options
     with pytest.raises(TypeError, match="n_grid must be a whole number"):
         check_group_options(60.7, None, None)
+
+
+def test_a_prior_between_two_grid_ages_is_refused_by_group_age_as_by_estimate(tmp_path, model):
+    """A prior table between two grid ages (9.505-9.515 on --grid 51) gave group-age an ``ok`` group with blank ages
+    and exit 0, where estimate refused it: group_posterior now checks the run's own grid (check_on_grid) too."""
+    sliver = Prior("tabulated", 6.0, 10.0, table=((9.505, 9.515), (0.0, 0.0)))
+    with pytest.raises(UserError, match=r"no probability at any age of the grid \(51 points"):
+        group_posterior(model.density, np.log10([9.0, 7.5]), [1.05, 0.95], [0.02] * 2, ["a", "a"], sliver, 51)
+    table = tmp_path / "narrow.csv"
+    table.write_text("log10_age,density\n9.505,1\n9.515,1\n")
+    src = tmp_path / "praesepe.csv"
+    pd.DataFrame({"prot": [9.0, 7.5], "bp_rp0": [1.05, 0.95], "cluster": ["p", "p"]}).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--prior", "tabulated", "--prior-table", str(table),
+                  "--grid", "51", "-q")
+    assert res.returncode == 2 and "no probability at any age of the grid" in res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+def test_group_posterior_says_each_rows_group_and_group_ages_takes_run_group_ages_parameters(model):
+    """run_group_ages found each member's group again three times (get_indexer twice, a groupby) after
+    group_posterior had computed it, and group_ages listed its 11 parameters twice: the posterior now carries each
+    row's group index, and group_ages hands its parameters on as they are."""
+    import inspect
+
+    from gyroage.core.groups import run_group_ages
+
+    gp = group_posterior(model.density, np.log10([9.0, 7.5, 25.4]), [1.05, 0.95, 0.82], 0.02, ["b", "a", "b"],
+                         model.default_prior, 201)
+    assert list(gp.groups) == ["b", "a"] and gp.member_group.tolist() == [0, 1, 0]
+    assert inspect.signature(group_ages).parameters == inspect.signature(run_group_ages).parameters

@@ -167,3 +167,21 @@ def test_posterior_quantile_0_follows_a_prior_that_is_zero_below_some_age(model)
     assert lo == pytest.approx(10 ** (8.0 - step - 6)) and hi == pytest.approx(10 ** (9.0 + step - 6))
     flat = model.posterior(25.4, 0.82)
     assert flat.quantile(0.0)[0] == pytest.approx(1.0)  # the default prior's support starts at the grid's edge
+
+
+def test_beyond_prior_bounds_is_one_boolean_array_for_stars_and_groups():
+    """It lived in group_flags (estimate imported it from there), returned a bare False when the bounds were the
+    card's, and its 'bounds are the card's' test was written twice: one predicate now, and always an array."""
+    from gyroage.core.posterior import beyond_prior_bounds, bounds_are_the_cards
+    from gyroage.core.priors import Prior
+
+    card = {"log10_age_min": 6.0, "log10_age_max": 10.0}
+    assert bounds_are_the_cards(Prior(), card)
+    young = Prior("uniform_log_age", 6.0, 9.0)
+    assert not bounds_are_the_cards(young, card)
+
+    def ll(ages):
+        return np.stack([-0.5 * ((ages - 9.5) / 0.1) ** 2, -0.5 * ((ages - 8.0) / 0.1) ** 2])
+
+    out = beyond_prior_bounds(young, card, ll)
+    assert out.dtype == bool and out.tolist() == [True, False]

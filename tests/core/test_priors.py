@@ -606,3 +606,43 @@ def test_a_prior_table_without_its_columns_says_which_it_has(tmp_path, text, wor
     with pytest.raises(UserError) as err:
         read_prior_table(f)
     assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_table_outside_the_bounds_is_said_to_be_outside_them_not_between_grid_ages(tmp_path):
+    """A table below the bounds was said to lie "between two of them: --grid 3 or narrower age bounds" (the overlap
+    taken as max(last, lo) - min(first, hi); --grid 3 is under the minimum). One test now serves make_prior and the
+    run's grid: no density inside the bounds is "outside the bounds"; a sliver names a --grid the options take."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.defaults import MIN_GRID
+
+    below = Prior("tabulated", 9.0, 10.0, table=((8.0, 8.5), (0.0, 0.0)))
+    with pytest.raises(UserError, match=r"no probability between the age bounds \(1000-10000 Myr\): its table "
+                                        r"\(100-316\.228 Myr\) lies outside them$") as err:
+        EstimateSettings(prior=below)
+    assert "--grid" not in str(err.value)
+    t = tmp_path / "below.csv"
+    t.write_text("log10_age,density\n8.0,1\n8.5,1\n")
+    with pytest.raises(UserError, match=rf"prior table {t} has no probability between the age bounds .* lies outside"):
+        make_prior("tabulated", 1000.0, 10000.0, BOUNDS, table=t)
+    # zero nodes on both sides: the density is positive only between them, 9.3-9.5, outside 9.6-10
+    gap = Prior("tabulated", 9.6, 10.0, table=((9.3, 9.4, 9.5, 9.7, 9.8), (-np.inf, 0.0, -np.inf, -np.inf, -np.inf)))
+    with pytest.raises(UserError, match="lies outside them$"):
+        EstimateSettings(prior=gap)
+    # a sliver a coarse grid misses: the --grid named is at least the minimum
+    wide = Prior("tabulated", 9.0, 10.0, table=((9.505, 9.515), (0.0, 0.0)))
+    with pytest.raises(UserError, match=r"--grid (\d+) or narrower age bounds put ages in it$") as err:
+        EstimateSettings(prior=wide, n_grid=51)
+    need = int(str(err.value).split("--grid ")[1].split()[0])
+    assert need >= MIN_GRID
+    EstimateSettings(prior=wide, n_grid=need)
+
+
+@pytest.mark.parametrize("text, words", [("log10_age,density\n9,1\n", "has 1 row: "),
+                                         ("log10_age,density\n9,0\n9.5,0\n", "has a density of 0 in every row: ")])
+def test_a_prior_table_too_short_or_without_mass_says_which(tmp_path, text, words):
+    """'needs at least two rows with a non-negative density, one positive' named a negative density that was
+    already refused, and not which of the two needs the table missed."""
+    f = tmp_path / "t.csv"
+    f.write_text(text)
+    with pytest.raises(UserError, match=f"{words}it needs at least two rows, and a density above 0 in one$"):
+        read_prior_table(f)

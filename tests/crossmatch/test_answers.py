@@ -229,7 +229,7 @@ def test_retry_after_is_read_as_seconds_or_a_date_and_capped():
 
     import requests
 
-    from gyroage.crossmatch.services import MAX_RETRY_AFTER, retry_after
+    from gyroage.crossmatch.answers import MAX_RETRY_AFTER, retry_after
 
     def error(value):
         response = requests.Response()

@@ -82,6 +82,15 @@ def test_vizier_answer_without_table_or_error_is_no_match_not_a_failure():
     unknown = head + b"<RESOURCE><INFO name='Error' value='No catalogue or table was specified or found'/></RESOURCE></VOTABLE>"
     with pytest.raises(UserError, match="VizieR has no table J/X/1"):
         _votable_table(unknown, "J/X/1")
+    # gzipped without Content-Encoding (read_votable takes it): the note was looked for in the compressed bytes
+    import gzip
+
+    with pytest.raises(UserError, match="VizieR has no table J/X/1"):
+        _votable_table(gzip.compress(unknown), "J/X/1")
+    # with a QUERY_STATUS ERROR too, the unknown catalogue is what is said
+    failed = unknown.replace(b"</RESOURCE>", b"<INFO name='QUERY_STATUS' value='ERROR'>no</INFO></RESOURCE>")
+    with pytest.raises(UserError, match="VizieR has no table J/X/1"):
+        _votable_table(failed, "J/X/1")
 
 
 def test_a_single_cone_at_the_row_cap_warns_once(tmp_path, sky, monkeypatch, capsys):

@@ -256,3 +256,21 @@ def test_a_tic_flagged_duplicate_points_to_its_replacement(tmp_path, sky):
     assert out["crossmatch_status"].tolist() == ["not_found", "ok"]
     (msg,) = [m for m in report.messages if "DUPLICATE" in m]
     assert "TIC 2000099" in msg and "TIC 2000001" in msg and "\n" not in msg, msg
+
+
+@pytest.mark.parametrize("key, value", [("dr2_source_id", "dr3_source_id"), ("dr3_source_id", "dr2_source_id")])
+def test_one_neighbour_rule_both_ways(key, value):
+    """TIC/KIC -> DR2 -> DR3 called any DR2 source with two DR3 neighbours ambiguous, while the way back (DR3 -> DR2)
+    took the nearest when every other one differs by more than 1 mag: one rule now serves both directions."""
+    from gyroage.crossmatch.resolve import _neighbour
+    from gyroage.statuses import AMBIGUOUS
+
+    def nb(rows):  # (key id, value id, angular distance, magnitude difference)
+        return pd.DataFrame({key: pd.array([r[0] for r in rows], dtype="Int64"),
+                             value: pd.array([r[1] for r in rows], dtype="Int64"),
+                             "angular_distance": [r[2] for r in rows], "magnitude_difference": [r[3] for r in rows]})
+
+    assert _neighbour(nb([(11, 21, 0.05, 0.0), (11, 22, 1.5, 2.5)]), key, value) == {11: 21}  # the other: 2.5 mag
+    assert _neighbour(nb([(11, 21, 0.05, 0.0), (11, 22, 1.5, 0.4)]), key, value) == {11: AMBIGUOUS}  # within 1 mag
+    assert _neighbour(nb([(11, 21, 0.05, 0.0), (11, 11, 1.5, 0.4)]), key, value) == {11: 11}  # the id kept wins
+    assert _neighbour(nb([(11, 21, 0.05, 0.0)]), key, value) == {11: 21}

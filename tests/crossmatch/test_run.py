@@ -292,3 +292,39 @@ def test_stdout_output_is_held_until_the_run_ends(tmp_path, sky, capsys):
     with pytest.raises(UserError):
         run_crossmatch(src, "-", services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
     assert capsys.readouterr().out == ""
+
+
+def test_a_fifo_or_device_output_is_held_until_the_run_ends_as_stdout_is(tmp_path, sky):
+    """`-o /dev/stdout` (or a named pipe) still streamed each chunk: a service failing part-way left a shorter
+    table the reader took as whole. AtomicWriter's hold spools it as it spools stdout: all at the end, or nothing."""
+    import os
+
+    from tests.crossmatch.fakesky import replaced_by
+
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GA}\n{GB}\n{GC}\n")
+    run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+    fifo = tmp_path / "pipe"
+
+    def through_fifo(fail: bool) -> str:
+        os.mkfifo(fifo)
+        # the reader's end opened first (non-blocking): the writer's open never waits, and the pipe holds the
+        # small table until it is read
+        rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if fail:  # the first chunk's three VizieR queries are answered, then VizieR is down
+                sky.mangle["vizier"] = [lambda r: r] * 3 + [replaced_by("down", 500, "text/plain")] * 10
+                with pytest.raises(UserError):
+                    run_crossmatch(src, fifo, services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+            else:
+                run_crossmatch(src, fifo, services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+            try:
+                return os.read(rfd, 1 << 20).decode()
+            except BlockingIOError:  # a writer that opened and left nothing
+                return ""
+        finally:
+            os.close(rfd)
+            fifo.unlink()
+
+    assert through_fifo(False) == (tmp_path / "out.csv").read_text()
+    assert through_fifo(True) == ""
