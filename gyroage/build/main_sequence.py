@@ -137,8 +137,11 @@ def above_flag(frame: pd.DataFrame, term: MainSequenceTerm) -> AboveFlag:
     top = np.full(len(edges) - 1, -np.inf)
     np.maximum.at(top, b[inside], height[young][inside])
     top = np.maximum(top, np.maximum(np.r_[-np.inf, top[:-1]], np.r_[top[1:], -np.inf]))  # a bin and its neighbours
-    if not np.isfinite(top).all():
-        raise ValueError("a colour bin without young members near it: no young bound for the above_main_sequence flag")
+    if not np.isfinite(top).any():
+        raise ValueError("no young members near enough: no young bound for the above_main_sequence flag")
+    # a bin with no young member near it (a catalogue without M-dwarf members, say) takes the loosest bound of the
+    # others: the data do not bound it, and a flag it cannot support is worse than one it misses
+    top = np.where(np.isfinite(top), top, top[np.isfinite(top)].max())
     return AboveFlag(height_mag=round(float(np.quantile(excess, ABOVE_FLAG_QUANTILE)), 2), colour_max=colour_max,
                      age_min_myr=ABOVE_FLAG_AGE_MIN_MYR, young_colour_edges=tuple(float(v) for v in edges),
                      young_height_mag=tuple(round(float(v) + YOUNG_MARGIN_MAG, 2) for v in top))
