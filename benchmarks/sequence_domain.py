@@ -10,13 +10,13 @@ The catalogue must be the one the card records (same SHA-256).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
 from gyroage.build.export import reexport
 from gyroage.build.training import card_sequence_domain
 from gyroage.core.modelcard import load_card, sha256, write_card
+from gyroage.files import json_text
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     old = card.domain.get("sequence", {})
     for k in seq:
         if seq[k] != old.get(k):
-            print(f"{k}: {json.dumps(old.get(k))}\n  -> {json.dumps(seq[k])}")
+            print(f"{k}: {json_text(old.get(k))}\n  -> {json_text(seq[k])}")
     if a.write_card:
         card.domain["sequence"] = seq
         write_card(card, model_dir)
