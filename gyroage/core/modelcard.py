@@ -123,11 +123,15 @@ def stale_graphs(card: ModelCard) -> list[str]:
 
 
 def stale_since(card: ModelCard, before: dict | None) -> bool:
-    """Whether ``card``'s posterior graphs no longer match its calibration, which was ``before`` when they were last
-    known to: a graph listed with a digest says so itself (:func:`stale_graphs`); one without (the shipped card's)
-    when the calibration moved."""
+    """Whether writing ``card``'s calibration (it was ``before``) left its posterior graphs behind it: the calibration
+    moved, and a graph listed with a digest no longer matches (:func:`stale_graphs`) or one is listed without.
+
+    An identical refit says nothing, whatever the graphs' state: a graph already stale is named at every load
+    (:func:`stale_notice`)."""
+    if (card.calibration or {}) == (before or {}):
+        return False
     undigested = any(name in POSTERIOR_GRAPHS and meta.get(BUILT_FROM) is None for name, meta in card.files.items())
-    return bool(stale_graphs(card)) or (undigested and (card.calibration or {}) != (before or {}))
+    return bool(stale_graphs(card)) or undigested
 
 
 def stale_notice(card: ModelCard, model_dir: str | Path) -> str | None:
