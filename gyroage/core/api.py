@@ -34,7 +34,8 @@ from gyroage.core.estimate import (
     grid_rows,
     height_columns,
     main_sequence_term,
-    star_sigmas,
+    narrow_prior_note,
+    narrow_prior_rows,
     text_types,
 )
 from gyroage.core.modelcard import ModelCard, model_notes
@@ -47,7 +48,7 @@ from gyroage.core.posterior import (
     grid_log_likelihood,
     quantiles,
 )
-from gyroage.core.priors import Prior, check_model_grid, grid_step_note, narrow_widths
+from gyroage.core.priors import Prior, check_model_grid, grid_step_note
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
 from gyroage.errors import UserError, whole_number
 
@@ -156,10 +157,10 @@ class Posterior:
 def _warn_grid_step(settings: EstimateSettings, frame: pd.DataFrame | None = None) -> None:
     """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
     stderr), per-star widths read from ``frame``. Not for the sampler, whose chains are not on the grid."""
-    narrow = None
-    if frame is not None and settings.prior.sigma_column is not None and settings.method == "grid":
-        narrow = narrow_widths(settings.prior, settings.n_grid, star_sigmas(frame, settings.prior))
-    note = grid_step_note(settings.prior, settings.n_grid, narrow) if settings.method == "grid" else None
+    if settings.prior.sigma_column is not None:  # per-star widths: counted as the engines count them
+        note = narrow_prior_note(settings, [narrow_prior_rows(frame, settings)]) if frame is not None else None
+    else:
+        note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
     if note:
         warnings.warn(f"gyroage: {note}", UserWarning, stacklevel=3)
 

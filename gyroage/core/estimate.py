@@ -6,7 +6,7 @@ and no global state. Engines (``gyroage.engines``) only schedule it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -35,7 +35,7 @@ from gyroage.core.posterior import (
     grid_posterior,
     posterior_table,
 )
-from gyroage.core.priors import Prior, check_model_grid, check_on_grid
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_step_note, narrow_widths
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID
@@ -410,6 +410,27 @@ def star_sigmas(frame: pd.DataFrame, prior: Prior) -> np.ndarray | None:
     if prior.sigma_column is None:
         return None
     return prior.star_parameters(_prior_columns(frame, prior), len(frame))[1]
+
+
+def narrow_prior_rows(frame: pd.DataFrame, settings: EstimateSettings) -> tuple[int, float]:
+    """(rows, smallest width) of ``frame``'s per-star ``--prior-sigma`` widths under twice the grid's step
+    (:func:`gyroage.core.priors.narrow_widths`); (0, inf) unless the grid dates with widths from a column.
+
+    Every engine calls it on each chunk or partition it dates, and :func:`narrow_prior_note` says the sum once.
+    """
+    if settings.method != "grid" or settings.prior.sigma_column is None:
+        return 0, float("inf")
+    return narrow_widths(settings.prior, settings.n_grid, star_sigmas(frame, settings.prior))
+
+
+def narrow_prior_note(settings: EstimateSettings, counts: Iterable[tuple[int, float]]) -> str | None:
+    """The one line saying how many rows' per-star widths the grid cannot resolve, from each chunk's
+    :func:`narrow_prior_rows`; None when there are none (or the widths are no column: said at the start)."""
+    if settings.method != "grid" or settings.prior.sigma_column is None:
+        return None
+    counts = list(counts)
+    narrow = (sum(k for k, _ in counts), min((s for _, s in counts), default=float("inf")))
+    return grid_step_note(settings.prior, settings.n_grid, narrow)
 
 
 def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:
