@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.columns import duplicate_notes, name_conversions
-from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels
+from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.density import FlowDensity, check_outlier_weight, underflow_ignored
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
@@ -162,7 +161,7 @@ def _warn_grid_step(settings: EstimateSettings, frame: pd.DataFrame | None = Non
     else:
         note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
     if note:
-        warnings.warn(f"gyroage: {note}", UserWarning, stacklevel=3)
+        warn_caller(f"gyroage: {note}")
 
 
 class AgeModel:
@@ -190,7 +189,7 @@ class AgeModel:
         # built before the card's calibration was rewritten compute another posterior than the card describes
         # (notes=False: a caller that has said them itself, or whose use depends on neither)
         for note in model_notes(self.card, density.onnx_path.parent) if notes else []:
-            warnings.warn(note, UserWarning, stacklevel=3)
+            warn_caller(note)
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None, *, notes: bool = True) -> AgeModel:
@@ -360,7 +359,7 @@ class AgeModel:
         # of several columns of one quantity is read (the others' values are silently not used)
         for line in [*duplicate_notes(list(frame.columns)), name_conversions(list(frame.columns))]:
             if line:
-                warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
+                warn_caller(f"gyroage: {line}")
         _warn_grid_step(s, frame)
         return estimate_chunk(frame, self.density, s)  # with frame's index, so a column assigned back aligns
 

@@ -7,6 +7,10 @@ of the errors it shares with the command line. Used by :mod:`gyroage.core.api`.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -25,6 +29,22 @@ def unmasked(values) -> tuple[object, np.ndarray | None]:
     if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (no ndarray mask)
         return values.unmasked, np.asarray(values.mask, dtype=bool)
     return values, None
+
+
+# gyroage's own files, and contextlib's (a @contextmanager used as a decorator runs the method in one of its frames)
+_OWN_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep, contextlib.__file__)
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` pointed at the caller's line: the first frame outside gyroage and contextlib.
+
+    A fixed ``stacklevel`` breaks whenever a decorator adds a frame (``@underflow_ignored @in_keywords()`` moved
+    it into contextlib); ``skip_file_prefixes`` would do this, but only from Python 3.12.
+    """
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_FILES):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 # The command line's words in the errors the API shares with it, and the API's: its keywords for the options.
