@@ -49,7 +49,7 @@ class CsvLayout:
     (0-based) of a units row and a row of dashes under the header (VizieR's layout, :func:`_units_and_dashes`);
     ``units``: (name, unit) of every header column when there is a units row (a blank unit: none); ``roles``: the
     canonical name each column is read as, or ``""`` (set by :func:`gyroage.io.read_chunks`, which knows the names), so
-    :meth:`trim` converts those columns as astropy's units are (:func:`gyroage.formats.convert_text_units`).
+    :meth:`trim` converts those columns as astropy's units are (:func:`gyroage.units.convert_text_units`).
     ``commas``: (position, name) of the columns of a ``;`` or tab file written with decimal commas
     (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``. ``cr``: lines end with a lone
     ``\r`` (old Mac files), which pandas is told: its ``skiprows`` list skips the wrong lines otherwise.
@@ -91,7 +91,7 @@ class CsvLayout:
         """(``chunk`` with decimal commas read as points (:attr:`commas`), then the columns of :attr:`roles`
         converted from their units, the log notes); a one-line :class:`UserError` for a unit that cannot be
         converted."""
-        from gyroage.formats import convert_text_units
+        from gyroage.units import convert_text_units
 
         if self.commas:
             chunk = chunk.copy()
@@ -218,7 +218,7 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
         return 0, None
     if len(rest) > 1 and _dashes(rest[1]):
         return 2, rest[0]
-    from gyroage.formats import unit_of_kind  # astropy: only for a first row without a number
+    from gyroage.units import unit_of_kind  # astropy: only for a first row without a number
 
     # CDS's '---' (no unit) says what a blank says: it neither makes the row units nor data
     fits = {i: unit_of_kind(c, kinds.get(i)) for i, c in cells.items() if not re.fullmatch(r"-+", c)}

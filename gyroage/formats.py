@@ -24,7 +24,7 @@ from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
 from gyroage.units import (  # noqa: F401 (readers look for the unit functions here)
-    _unchanged,
+    convert_frame_units,
     convert_text_units,
     convert_units,
     parse_unit_text,

@@ -32,6 +32,7 @@ from gyroage.columns import (  # noqa: F401
     find_column,
     match_columns,
     name_key,
+    read_roles,
     require_columns,
 )
 from gyroage.errors import NothingPiped, UserError
@@ -249,11 +250,7 @@ def _with_unit_roles(layout: csv_layout.CsvLayout, roles: dict[str, str] | None 
     import dataclasses
 
     names = [name for name, _ in layout.units]
-    found = {names.index(col): role for role, col in match_columns(names).items()}
-    for role, name in (roles or {}).items():  # e.g. --membership's column, found by the name the user gave
-        col = find_column(names, name)
-        if col is not None:
-            found[names.index(col)] = role
+    found = {names.index(col): role for role, col in read_roles(names, roles).items()}  # e.g. --membership's too
     layout = dataclasses.replace(layout, roles=tuple(found.get(i, "") for i in range(len(names))))
     notes = layout.converted(pd.DataFrame(columns=names))[1]
     if notes:
@@ -376,10 +373,5 @@ def read_astropy(source: str | Path, fmt: str, roles: dict[str, str] | None = No
     from gyroage import formats
 
     table = formats.read_table(source, fmt)
-    found = match_columns(list(table.colnames))
-    for role, name in (roles or {}).items():
-        col = find_column(table.colnames, name)
-        if col is not None:
-            found[role] = col
-    formats.convert_units(table, found)
+    formats.convert_units(table, read_roles(table.colnames, roles))
     return formats.table_frame(table)

@@ -84,7 +84,7 @@ def quantile_levels(q) -> np.ndarray:
 
 def in_units(values, unit, name: str) -> np.ndarray:
     """The numbers of ``values`` (carrying astropy ``unit``) in the unit ``name`` takes: days, mag, mas, K (as a
-    table's column of that name is converted: :func:`gyroage.formats.unit_conversion`), Myr for an age. A unit that
+    table's column of that name is converted: :func:`gyroage.units.unit_conversion`), Myr for an age. A unit that
     does not convert is a one-line ValueError naming it: the bare number (hours read as days) is never taken.
     """
     a = np.asarray(getattr(values, "value", values))
@@ -100,7 +100,7 @@ def in_units(values, unit, name: str) -> np.ndarray:
         except (ValueError, TypeError, u.UnitsError):  # a UnitConversionError is a UnitsError, a ValueError too
             raise ValueError(f"age_myr has unit '{unit}': an age must be in Myr (or another time unit)") from None
     from gyroage.columns import COLUMN_KINDS
-    from gyroage.formats import unit_conversion
+    from gyroage.units import unit_conversion
 
     if name not in COLUMN_KINDS:  # log10 grids, quantile levels: numbers without a unit
         raise ValueError(f"{name} takes plain numbers (no unit), not a quantity in '{unit}'")
@@ -108,7 +108,7 @@ def in_units(values, unit, name: str) -> np.ndarray:
         conversion = unit_conversion(name, name, unit)
     except UserError as exc:  # the column's refusal, in the keyword's words
         raise ValueError(str(exc).replace(f"column '{name}'", name, 1)) from None
-    return a if conversion is None else np.asarray(conversion[0](a), dtype=float)
+    return a if conversion is None else np.asarray(conversion.convert(a), dtype=float)
 
 
 def cells(values, name: str) -> np.ndarray:
