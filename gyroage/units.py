@@ -83,13 +83,19 @@ def convert_frame_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) 
         if ok.any():
             frame = frame.copy() if frame is original else frame
             cells = col.to_numpy(dtype=object).copy()
-            cells[ok] = [repr(float(f"{v:.15g}")) for v in convert(values[ok])]
+            cells[ok] = _number_texts(convert(values[ok]))
             frame[name] = pd.Series(cells, index=col.index, dtype=col.dtype)
     return frame, notes
 
 
 # a CSV's units row converts text: the name its reader has always called
 convert_text_units = convert_frame_units
+
+
+def _number_texts(values: np.ndarray) -> list[str]:
+    """Converted numbers as a table's text cells: Python's shortest repr of each to 15 significant digits (2.4 h is
+    0.1, not the float error 0.09999999999999999)."""
+    return [repr(float(f"{v:.15g}")) for v in values]
 
 
 def _convert_text_column(col, convert):
@@ -105,7 +111,7 @@ def _convert_text_column(col, convert):
     values = pd.to_numeric(pd.Series(cells), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     ok = ~np.isnan(values) & ~mask
     if ok.any():
-        cells[ok] = [repr(float(f"{v:.15g}")) for v in convert(values[ok])]
+        cells[ok] = _number_texts(convert(values[ok]))
     return MaskedColumn(cells.astype(str), mask=mask, name=col.name)
 
 

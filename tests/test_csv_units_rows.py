@@ -59,3 +59,13 @@ def test_rows_it_understands_or_takes_for_stars_still_read(tmp_path, rows):
     (tmp_path / "t.csv").write_text(HEADER + rows + STAR)
     res = invoke_quiet("estimate", str(tmp_path / "t.csv"))
     assert res.exit_code == 0, res.output
+
+
+def test_converted_numbers_are_written_as_text_by_one_helper():
+    """units wrote converted cells as text twice (a CSV's units row, an astropy text column), in one expression
+    copied: one helper now, 15 significant digits, shortest repr."""
+    import numpy as np
+
+    from gyroage.units import _number_texts
+
+    assert _number_texts(np.array([2.4 / 24, 1 / 3, 1e-20, 25.4])) == ["0.1", "0.333333333333333", "1e-20", "25.4"]
