@@ -342,10 +342,29 @@ def _refuse_old_reddening_pair(columns: list, found: dict[str, str]) -> None:
                         + " and ".join(what[k][1] for k in lost))
 
 
+def _several(what: str, used, ignored) -> str:
+    """The note that several columns are ``what``: which one is used, which are ignored."""
+    return f"several columns are {what}: using '{used}', ignoring {', '.join(repr(str(c)) for c in ignored)}"
+
+
 def duplicate_notes(columns) -> list[str]:
     """One line per quantity that several columns supply: which is used, which are ignored."""
-    return [f"several columns are {canon}: using '{cols[0]}', ignoring {', '.join(repr(str(c)) for c in cols[1:])}"
-            for canon, cols in column_matches(columns).items() if len(cols) > 1]
+    return [_several(canon, cols[0], cols[1:]) for canon, cols in column_matches(columns).items() if len(cols) > 1]
+
+
+def option_notes(columns, options) -> list[str]:
+    """One line per option naming a column (``(option, name)`` pairs, ``("--by", "cluster")``; a name ``None``: not
+    given) that several columns match, in :func:`duplicate_notes`' words: which one :func:`find_column` takes."""
+    columns = list(columns)
+    lines = []
+    for option, name in options:
+        col = None if name is None else find_column(columns, name)
+        if col is None:
+            continue
+        others = [c for c in columns if name_key(c) == name_key(name) and str(c) != str(col)]
+        if others:
+            lines.append(_several(f"{option} {name}", col, others))
+    return lines
 
 
 def name_conversions(columns) -> str | None:

@@ -32,28 +32,12 @@ from gyroage.columns import (  # noqa: F401
     find_column,
     match_columns,
     name_key,
+    option_notes,
     read_roles,
     require_columns,
 )
 from gyroage.errors import NothingPiped, UserError
 from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
-
-
-def option_notes(columns, options) -> list[str]:
-    """One line per option naming a column (``(option, name)`` pairs, ``("--by", "cluster")``; a name ``None``: not
-    given) that several columns match, in the words of :func:`gyroage.columns.duplicate_notes`: which one
-    :func:`find_column` takes."""
-    columns = list(columns)
-    lines = []
-    for option, name in options:
-        col = None if name is None else find_column(columns, name)
-        if col is None:
-            continue
-        others = [c for c in columns if name_key(c) == name_key(name) and str(c) != str(col)]
-        if others:
-            lines.append(f"several columns are {option} {name}: using '{col}', ignoring "
-                         + ", ".join(repr(str(c)) for c in others))
-    return lines
 
 
 def require_column(columns, name: str) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import UPPER, describe, duplicate_notes, name_conversions
+from gyroage.columns import UPPER, describe, duplicate_notes, name_conversions, option_notes
 from gyroage.core.photometry import (  # noqa: F401 (the laws and tables: where callers have always found them)
     AG_PER_EBPRP,
     DEREDDEN_ITERATIONS,
@@ -189,10 +189,10 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
     (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
-    (:func:`gyroage.io.option_notes`)."""
+    (:func:`gyroage.columns.option_notes`)."""
     columns = list(columns)
     if log is not None:
-        for line in [*io.option_notes(columns, options), *input_notes(columns, reddening, magnitudes)]:
+        for line in [*option_notes(columns, options), *input_notes(columns, reddening, magnitudes)]:
             log(line)
         return
     line = name_conversions(columns)
