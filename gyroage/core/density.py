@@ -216,13 +216,19 @@ def as_density(model, name: str = "density") -> FlowDensity:
                     f"not {type(model).__name__}")
 
 
-def check_threads(threads) -> int:
-    """``threads`` as an int (0 for None: the CPUs available); a TypeError for anything but a whole number
-    (``int(2.5)`` quietly ran 2, "2" ran too) and a ValueError below 0, as ``--threads`` refuses it."""
+def check_threads(threads, option: str | None = None) -> int:
+    """``threads`` as an int (0 for None: the CPUs available, :func:`default_threads`); a TypeError for anything but
+    a whole number (``int(2.5)`` quietly ran 2, "2" ran too) and a ValueError below 0.
+
+    ``option``: the command line's (``--threads``), which refuses a negative in one line (:class:`UserError`) in its
+    words, estimate and group-age alike, before the model loads.
+    """
     if threads is None:
         return 0
-    whole_number(threads, "threads")
+    whole_number(threads, option or "threads")
     if threads < 0:
+        if option is not None:
+            raise UserError(f"{option} must be >= 0 (0: the CPUs available)")
         raise ValueError("threads must be >= 0 (0 or None: the CPUs available)")
     return int(threads)
 

@@ -278,3 +278,16 @@ def test_durations_are_periods_in_days(model):
     assert list(post.status) == ["ok", "ok", "invalid_period"] and list(post.inputs["prot"][:2]) == [25.0, 8.0]
     with pytest.raises(TypeError, match="age_myr"):
         model.log_likelihood(10.0, 1.0, np.array([700], dtype="timedelta64[D]"))
+
+
+def test_one_threads_check_for_the_api_and_the_command_line():
+    """cli.check_threads said '0: onnxruntime's default' while 0 means default_threads(), the CPUs this process may
+    use, as density.check_threads said: the command line calls density's, in its option's words."""
+    from gyroage.core.density import check_threads
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError, match=r"^--threads must be >= 0 \(0: the CPUs available\)$"):
+        check_threads(-1, "--threads")
+    with pytest.raises(ValueError, match=r"^threads must be >= 0 \(0 or None: the CPUs available\)$"):
+        check_threads(-1)
+    assert check_threads(None, "--threads") == 0 and check_threads(3, "--threads") == 3
