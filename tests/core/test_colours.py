@@ -462,3 +462,15 @@ def test_the_invalid_reddening_text_names_every_reddening_it_covers():
     # review D: the status text omitted E(B-V) and the bp_rp0 rows whose reddening error is bad (the README had them)
     text = statuses.ESTIMATE[statuses.INVALID_REDDENING]
     assert all(name in text for name in ("E(BP-RP)", "A_V", "E(B-V)", "bp_rp0"))
+
+
+def test_the_reading_lines_k_is_the_extinction_laws_own():
+    """K_NOTE wrote 0.424 and 0.391 by hand: they are ebprp_per_a0's at the Sun's colour and at the reddest dwarf
+    the law covers, now computed from it, so a change of the law changes the line."""
+    from gyroage.core.colours import K_NOTE
+    from gyroage.core.photometry import FITZ19_COLOUR_MAX, SUN_BP_RP0, ebprp_per_a0
+
+    sun, m_dwarf = (float(ebprp_per_a0(c, 0.0)) for c in (SUN_BP_RP0, FITZ19_COLOUR_MAX))
+    assert (round(sun, 3), round(m_dwarf, 3)) == (0.424, 0.391)
+    assert f"{sun:.3f} at the Sun's colour, {m_dwarf:.3f} for M dwarfs" in K_NOTE
+    assert float(ebprp_per_a0(FITZ19_COLOUR_MAX + 1, 0.0)) == pytest.approx(m_dwarf, abs=1e-12)  # the edge value
