@@ -204,7 +204,7 @@ def underflow_ignored(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def as_density(model, name: str = "density") -> FlowDensity:
+def as_density(model) -> FlowDensity:
     """``model`` itself when a :class:`FlowDensity`, an :class:`~gyroage.AgeModel`'s ``.density``; anything else a
     one-line TypeError (a deep AttributeError, 'AgeModel' has no 'log_prob_grid', said nothing of what to pass)."""
     if isinstance(model, FlowDensity):
@@ -212,7 +212,7 @@ def as_density(model, name: str = "density") -> FlowDensity:
     inner = getattr(model, "density", None)
     if isinstance(inner, FlowDensity):
         return inner
-    raise TypeError(f"{name} must be a FlowDensity (AgeModel.load().density) or an AgeModel, "
+    raise TypeError("density must be a FlowDensity (AgeModel.load().density) or an AgeModel, "  # the callers' name
                     f"not {type(model).__name__}")
 
 

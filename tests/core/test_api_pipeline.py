@@ -291,3 +291,16 @@ def test_one_threads_check_for_the_api_and_the_command_line():
     with pytest.raises(ValueError, match=r"^threads must be >= 0 \(0 or None: the CPUs available\)$"):
         check_threads(-1)
     assert check_threads(None, "--threads") == 0 and check_threads(3, "--threads") == 3
+
+
+def test_as_density_takes_the_model_alone():
+    """as_density had a ``name`` parameter no caller gave (both call it on their ``density``): gone; the error still
+    names what to pass."""
+    import inspect
+
+    from gyroage.core.density import as_density
+
+    assert list(inspect.signature(as_density).parameters) == ["model"]
+    with pytest.raises(TypeError, match=r"^density must be a FlowDensity \(AgeModel.load\(\).density\) or an AgeModel, "
+                                        r"not str$"):
+        as_density("models")
