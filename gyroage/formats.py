@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.astropy_tables import null_value, portable_ints, read_fits, read_votable, room_for_null
+from gyroage.astropy_tables import portable_ints, read_fits, read_votable, with_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
@@ -404,8 +404,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
         if values.dtype.kind in "iu":
             values = portable_ints(values, missing, fmt)
         if missing.any() and values.dtype.kind in "iu":  # TNULL: a value absent from the column, never a real one
-            values = room_for_null(values, missing)
-            table[str(name)] = MaskedColumn(values, mask=missing, fill_value=null_value(values, missing))
+            values, null = with_null(values, missing)
+            table[str(name)] = MaskedColumn(values, mask=missing, fill_value=null)
         elif missing.any() and col.dtype.kind != "f":
             table[str(name)] = MaskedColumn(values, mask=missing)
         else:

@@ -366,3 +366,18 @@ def test_the_age_columns_carry_their_unit(tmp_path, name):
     ref = tmp_path / "ref.csv"
     run_ok(str(tmp_path / "s.csv"), "-o", str(ref))
     assert float(back["age_p50_myr"][0]) == pytest.approx(float(pd.read_csv(ref)["age_p50_myr"][0]), rel=1e-5)
+
+
+def test_a_masked_int_columns_null_is_found_once(monkeypatch):
+    """write_table looked for a free null value twice per masked int column (room_for_null, then null_value again):
+    astropy_tables.with_null finds it once, widening the type when every value of its own is taken."""
+    from gyroage import astropy_tables
+
+    calls = []
+    real = astropy_tables.null_value
+    monkeypatch.setattr(astropy_tables, "null_value", lambda v, m: calls.append(1) or real(v, m))
+    values, missing = np.array([1, 2, 3], dtype=np.int8), np.array([False, True, False])
+    assert astropy_tables.with_null(values, missing) == (values, -128) and len(calls) == 1
+    full = np.arange(-128, 128, dtype=np.int8)
+    widened, null = astropy_tables.with_null(full, np.zeros(full.size, dtype=bool))
+    assert widened.dtype == np.int16 and null == -32768 and widened.tolist() == full.tolist()
