@@ -63,7 +63,7 @@ class ParquetMeta:
         """``frame`` (a chunk) with its masked cells missing, its mask columns dropped and its units converted."""
         if not self:
             return frame
-        masked = {data: frame[mask].to_numpy(dtype=object, na_value=False).astype(bool)
+        masked = {data: frame[mask].to_numpy(dtype=bool, na_value=False)  # a null mask cell: not masked
                   for data, mask in self.masks if data in frame.columns and mask in frame.columns}
         frame = frame.drop(columns=[mask for _, mask in self.masks if mask in frame.columns])  # a new frame
         for data, mask in masked.items():

@@ -183,3 +183,14 @@ def test_one_helper_finds_the_roles_and_unit_conversion_says_unchanged():
     assert out["prot"].tolist()[0] == 2.0 and np.isnan(out["prot"].tolist()[1])
     assert out["prot_err"].tolist() == ["0.1", "bad"] and len(notes) == 2
     assert frame["prot"].tolist()[0] == 48.0  # the caller's frame is left alone
+
+
+def test_a_mask_column_of_any_boolean_type_masks_its_cells():
+    """ParquetMeta.apply read a mask column through an object array; it reads it as bools directly now, numpy's bool
+    and pandas' nullable boolean (a null mask cell: not masked) alike."""
+    from gyroage.parquet_input import ParquetMeta
+
+    meta = ParquetMeta(masks=(("prot", "prot.mask"),))
+    for mask in (np.array([False, True, False]), pd.array([False, True, None], dtype="boolean")):
+        out = meta.apply(pd.DataFrame({"prot": [1.0, 2.0, 3.0], "prot.mask": mask}))
+        assert list(out.columns) == ["prot"] and out["prot"].isna().tolist() == [False, True, False]
