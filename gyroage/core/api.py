@@ -34,7 +34,6 @@ from gyroage.core.estimate import (
     height_columns,
     main_sequence_term,
     narrow_prior_note,
-    narrow_prior_rows,
     text_types,
 )
 from gyroage.core.modelcard import ModelCard, model_notes
@@ -153,11 +152,12 @@ class Posterior:
         return text_types(frame, frame.columns) if len(frame) == 0 else frame
 
 
-def _warn_grid_step(settings: EstimateSettings, frame: pd.DataFrame | None = None) -> None:
+def _warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None) -> None:
     """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
-    stderr), per-star widths read from ``frame``. Not for the sampler, whose chains are not on the grid."""
+    stderr); per-star widths as :func:`estimate_chunk`'s ``on_prior_widths`` gave them (``narrow``). Not for the
+    sampler, whose chains are not on the grid."""
     if settings.prior.sigma_column is not None:  # per-star widths: counted as the engines count them
-        note = narrow_prior_note(settings, [narrow_prior_rows(frame, settings)]) if frame is not None else None
+        note = narrow_prior_note(settings, narrow) if narrow is not None else None
     else:
         note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
     if note:
@@ -360,8 +360,10 @@ class AgeModel:
         for line in [*duplicate_notes(list(frame.columns)), name_conversions(list(frame.columns))]:
             if line:
                 warn_caller(f"gyroage: {line}")
-        _warn_grid_step(s, frame)
-        return estimate_chunk(frame, self.density, s)  # with frame's index, so a column assigned back aligns
+        narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
+        out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append)
+        _warn_grid_step(s, narrow)
+        return out  # with frame's index, so a column assigned back aligns
 
     @underflow_ignored
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,

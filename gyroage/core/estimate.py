@@ -83,7 +83,8 @@ class EstimateSettings:
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None,
-                   on_block: Callable[[int], None] | None = None, first_row: int = 0) -> pd.DataFrame:
+                   on_block: Callable[[int], None] | None = None, first_row: int = 0,
+                   on_prior_widths: Callable[[tuple[int, float]], None] | None = None) -> pd.DataFrame:
     """Every input row and column, in order and with ``frame``'s index, plus age summaries (Myr), ``p_outlier``,
     ``age_flags`` and ``status``.
 
@@ -96,19 +97,24 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
     ``first_row``: the frame's first row in the whole input (0-based). mcmc keys each star's random stream by the
     seed and its input row, so an engine that passes it gets the same ages whatever its chunk size.
+    ``on_prior_widths`` is given the chunk's :func:`narrow_prior_rows`, from the widths read to date it (the grid
+    with ``--prior-sigma`` a column; not called otherwise), so the engines count them without reading them again.
     """
-    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row)[0]
+    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row,
+                     on_prior_widths=on_prior_widths)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                              columns: dict[str, str] | None = None, id_columns: Sequence[str] = (),
-                             on_block: Callable[[int], None] | None = None,
-                             first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                             on_block: Callable[[int], None] | None = None, first_row: int = 0,
+                             on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
+                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``; chunk-local ``row`` numbers).
 
     The posteriors table carries the frame's ``id_columns`` (values as read) after ``row``.
     """
-    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row)
+    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row,
+                           on_prior_widths=on_prior_widths)
     ids = posterior_ids(frame, id_columns, table["row"].to_numpy())
     return out, pd.concat([table[["row"]], ids, table.drop(columns="row")], axis=1)
 
@@ -125,8 +131,9 @@ def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.Da
 @underflow_ignored
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
               columns: dict[str, str] | None, keep: bool,
-              on_block: Callable[[int], None] | None = None,
-              first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              on_block: Callable[[int], None] | None = None, first_row: int = 0,
+              on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
+              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     density = as_density(density)
     whole_number(first_row, "first_row")
     if first_row < 0:
@@ -139,6 +146,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     status = stars.status
     n = len(frame)
     prior_mean, prior_sigma = settings.prior.star_parameters(_prior_columns(frame, settings.prior), n)
+    if on_prior_widths is not None and _counts_widths(settings):
+        on_prior_widths(narrow_widths(settings.prior, settings.n_grid, prior_sigma))
     if prior_mean is not None:
         status[(status == statuses.OK) & ~settings.prior.valid_parameters(prior_mean, prior_sigma)] = statuses.INVALID_PRIOR
     ok = status == statuses.OK
@@ -416,17 +425,23 @@ def narrow_prior_rows(frame: pd.DataFrame, settings: EstimateSettings) -> tuple[
     """(rows, smallest width) of ``frame``'s per-star ``--prior-sigma`` widths under twice the grid's step
     (:func:`gyroage.core.priors.narrow_widths`); (0, inf) unless the grid dates with widths from a column.
 
-    Every engine calls it on each chunk or partition it dates, and :func:`narrow_prior_note` says the sum once.
+    Every engine counts each chunk it dates (:func:`estimate_chunk`'s ``on_prior_widths`` gives it from the widths
+    read to date the rows) or skips (a resumed run's), and :func:`narrow_prior_note` says the sum once.
     """
-    if settings.method != "grid" or settings.prior.sigma_column is None:
+    if not _counts_widths(settings):
         return 0, float("inf")
     return narrow_widths(settings.prior, settings.n_grid, star_sigmas(frame, settings.prior))
+
+
+def _counts_widths(settings: EstimateSettings) -> bool:
+    """Whether the run's per-star prior widths are counted against the grid: the grid, with widths from a column."""
+    return settings.method == "grid" and settings.prior.sigma_column is not None
 
 
 def narrow_prior_note(settings: EstimateSettings, counts: Iterable[tuple[int, float]]) -> str | None:
     """The one line saying how many rows' per-star widths the grid cannot resolve, from each chunk's
     :func:`narrow_prior_rows`; None when there are none (or the widths are no column: said at the start)."""
-    if settings.method != "grid" or settings.prior.sigma_column is None:
+    if not _counts_widths(settings):
         return None
     counts = list(counts)
     narrow = (sum(k for k, _ in counts), min((s for _, s in counts), default=float("inf")))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, narrow_prior_rows, uses_magnitudes
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, uses_magnitudes
 from gyroage.core.modelcard import load_card
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
@@ -33,7 +33,7 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
                     chunksize: int, path: str, text_columns: bool = False,
                     first_row: int = 0) -> tuple[int, dict, tuple[int, float]]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
-    counts, :func:`~gyroage.core.estimate.narrow_prior_rows`).
+    counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`).
 
     ``text_columns``: the input is CSV text, so its columns of numbers are written as numbers, as the local
     engine does (:func:`gyroage.column_types.numbers_from_text`; :func:`_same_types` then unifies the parts).
@@ -42,7 +42,9 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
 
     density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
     # first_row: the partition's first input row, so that mcmc keys each star's stream by its row in the input
-    parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns, first_row=first_row + i)
+    narrow: list[tuple[int, float]] = []  # the widths the grid cannot resolve, as each chunk reads them
+    parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns, first_row=first_row + i,
+                            on_prior_widths=narrow.append)
              for i in range(0, max(len(frame), 1), chunksize)]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if text_columns:
@@ -51,7 +53,8 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
         out = numbers_from_text(out, io.NA_TOKENS)
     with atomic_path(path) as tmp:
         out.to_parquet(tmp, index=False)
-    return len(out), dict(Counter(out["status"].tolist())), narrow_prior_rows(frame, settings)
+    k = sum(n for n, _ in narrow)
+    return len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf")))
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,

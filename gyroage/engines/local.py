@@ -265,18 +265,18 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                      *(("--id", name) for name in (ids or ()) if posteriors is not None)]
             say_input_notes(chunk.columns, settings.reddening, uses_magnitudes(density.card, settings),
                             None if progress.quiet else progress.log, named)
-        narrow.append(narrow_prior_rows(chunk, settings))
         prev = sink.done(i, rows)
         if prev is not None:
+            narrow.append(narrow_prior_rows(chunk, settings))  # a chunk dated by the interrupted run: read here
             counts.update(prev)
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         if posteriors is None:
             out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update,
-                                       first_row=offset - rows), None
+                                       first_row=offset - rows, on_prior_widths=narrow.append), None
         else:
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
-                                                 first_row=offset - rows)
+                                                 first_row=offset - rows, on_prior_widths=narrow.append)
             post["row"] += offset - rows  # chunk-local rows to 0-based input rows
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
