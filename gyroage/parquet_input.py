@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gyroage.column_types import nullable_dtype, nullable_int  # noqa: F401 (re-exported: readers import it here)
 from gyroage.columns import read_roles
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
@@ -131,18 +132,3 @@ def _mask_pairs(serialized) -> Iterator[tuple[str, str]]:
         return
     for value in serialized.values():
         yield from _mask_pairs(value)
-
-
-def nullable_dtype(name: str):
-    """pandas' nullable integer dtype for a numpy or Arrow integer type's name (``int64`` -> ``Int64``)."""
-    return pd.api.types.pandas_dtype(name.replace("int", "Int").replace("uInt", "UInt"))
-
-
-def nullable_int(arrow_type):
-    """pandas' nullable integer dtype for an Arrow integer type: a null in an integer column
-    would otherwise turn it into float64, and a 19-digit Gaia source_id would lose digits."""
-    import pyarrow as pa
-
-    if pa.types.is_integer(arrow_type):
-        return nullable_dtype(str(arrow_type))
-    return None

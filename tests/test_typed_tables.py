@@ -381,3 +381,18 @@ def test_a_masked_int_columns_null_is_found_once(monkeypatch):
     full = np.arange(-128, 128, dtype=np.int8)
     widened, null = astropy_tables.with_null(full, np.zeros(full.size, dtype=bool))
     assert widened.dtype == np.int16 and null == -32768 and widened.tolist() == full.tolist()
+
+
+def test_column_type_helpers_live_in_column_types():
+    """sinks imported parquet_input.nullable_int and the API estimate.text_types, helpers of column types kept
+    where they were first needed: gyroage.column_types holds them (still importable from the old places)."""
+    import pyarrow as pa
+
+    from gyroage import column_types, parquet_input
+    from gyroage.core import estimate
+
+    assert column_types.nullable_int(pa.int64()) == pd.Int64Dtype() and column_types.nullable_int(pa.string()) is None
+    assert column_types.nullable_dtype("uint8") == pd.UInt8Dtype()
+    empty = column_types.text_types(pd.DataFrame({"status": pd.Series([], dtype=object)}), ["status"])
+    assert empty["status"].dtype == pd.Series([""]).dtype
+    assert parquet_input.nullable_int is column_types.nullable_int and estimate.text_types is column_types.text_types

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import statuses
+from gyroage.column_types import text_types
 from gyroage.columns import duplicate_notes, name_conversions
 from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.density import FlowDensity, check_outlier_weight, underflow_ignored
@@ -34,7 +35,6 @@ from gyroage.core.estimate import (
     height_columns,
     main_sequence_term,
     narrow_prior_note,
-    text_types,
 )
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import (

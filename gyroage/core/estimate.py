@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.column_types import text_types  # noqa: F401 (re-exported: callers import it here)
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
@@ -467,13 +468,3 @@ def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarr
         out[name] = values
     out.index = frame.index
     return text_types(out, [*results, "status"]) if len(out) == 0 else out
-
-
-def text_types(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """``frame`` (no rows) with its object ``columns`` in the type pandas gives a column of text: with no cell to
-    infer it from, status and age_flags were object (Parquet: null), strings when a row came out."""
-    text = pd.Series([""]).dtype
-    for name in columns:
-        if frame[name].dtype == object:
-            frame[name] = frame[name].astype(text)
-    return frame
