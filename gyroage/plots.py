@@ -439,7 +439,7 @@ def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by
         ax.axvline(seq.kraft_break, color="0.35", lw=0.8, ls="-.", zorder=1, label="Kraft break")
     # 0.1-100 d at least, widened to every band drawn (10 Gyr M dwarfs reach ~165 d) and every data point
     shown = np.concatenate([bands[..., [0, 2]][np.isfinite(bands[..., [0, 2]])], p])
-    ylo, yhi = min(0.1, shown.min() / 1.3), max(100.0, shown.max() * 1.3)
+    ylo, yhi = (min(0.1, shown.min() / 1.3), max(100.0, shown.max() * 1.3)) if shown.size else (0.1, 100.0)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1, 10 read faster than powers
     ax.set_xlim(xlo, xhi)

@@ -355,3 +355,18 @@ def test_posterior_shades_a_tables_zero_stretches(tmp_path, figures):
     assert len(ages) == 2
     assert ages[0][0] == pytest.approx(xlo) and 8.98 <= ages[0][1] <= 9.0
     assert 9.5 <= ages[1][0] <= 9.52 and ages[1][1] == pytest.approx(xhi)
+
+
+def test_a_sequence_figure_with_no_ages_and_no_data_keeps_the_default_periods(model):
+    """sequence_figure(model, []) raised 'zero-size array to reduction operation minimum' (nothing to widen the
+    0.1-100 d range to): it draws the empty axes over 0.1-100 d."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gyroage.plots import sequence_figure
+
+    fig = sequence_figure(model, [])
+    assert fig.axes[0].get_ylim() == (0.1, 100.0)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
