@@ -14,6 +14,7 @@ import re
 import sys
 import warnings
 import zlib
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -378,9 +379,17 @@ def table_frame(table) -> pd.DataFrame:
         raise UserError(f"cannot convert the input table: {str(exc).splitlines()[0]}") from None
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
-    """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked."""
+def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None) -> None:
+    """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked.
+
+    ``myr_columns``: gyroage's own age columns, given the unit Myr for unit-aware readers (``None``: estimate's and
+    group-age's, :data:`gyroage.core.posterior.SUMMARY_COLUMNS`). Not any name ending in ``_myr``: an input column
+    passed through (an isochrone age, perhaps in Gyr) keeps no unit, as it came in none.
+    """
     from astropy.table import MaskedColumn, Table
+
+    if myr_columns is None:
+        from gyroage.core.posterior import SUMMARY_COLUMNS as myr_columns
 
     table = Table()
     for name in frame.columns:
@@ -411,7 +420,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
         else:
             table[str(name)] = values
     for name in table.colnames:  # gyroage's ages (age_p50_myr, ...): the unit their names give, for unit-aware readers
-        if name.lower().endswith("_myr") and table[name].dtype.kind == "f":
+        if name in myr_columns and table[name].dtype.kind == "f":
             table[name].unit = "Myr"
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back

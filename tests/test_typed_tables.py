@@ -396,3 +396,14 @@ def test_column_type_helpers_live_in_column_types():
     empty = column_types.text_types(pd.DataFrame({"status": pd.Series([], dtype=object)}), ["status"])
     assert empty["status"].dtype == pd.Series([""]).dtype
     assert parquet_input.nullable_int is column_types.nullable_int and estimate.text_types is column_types.text_types
+
+
+def test_only_gyroages_own_ages_carry_myr(tmp_path):
+    """write_table gave the unit Myr to any float column whose name ends in _myr, an input column passed through
+    (an isochrone age 'age_iso_myr', perhaps in Gyr; an input's own 'age_p50_myr', kept as input_age_p50_myr)
+    too: only gyroage's own age columns carry it now."""
+    (tmp_path / "s.csv").write_text("name,prot,bp_rp0,age_iso_myr,age_p50_myr\nsun,25.4,0.82,4.6,4600\n")
+    run_ok(str(tmp_path / "s.csv"), "-o", str(tmp_path / "o.fits"))
+    back = Table.read(tmp_path / "o.fits")
+    assert back["age_iso_myr"].unit is None and back["input_age_p50_myr"].unit is None
+    assert str(back["age_p50_myr"].unit) == "Myr" and str(back["age_map_myr"].unit) == "Myr"
