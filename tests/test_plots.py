@@ -370,3 +370,19 @@ def test_a_sequence_figure_with_no_ages_and_no_data_keeps_the_default_periods(mo
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_zero_prior_spans_do_not_overlap():
+    """A zero run of the prior starting at the grid's first age was drawn as a span from the axis's start over the
+    span beyond the grid already drawn there: two translucent spans overlapping, darker where they met. Spans that
+    touch or overlap are one now."""
+    import numpy as np
+
+    from gyroage.plots import _zero_prior_spans
+
+    x = np.linspace(6.0, 10.0, 5)
+    log_prior = np.array([-np.inf, -np.inf, 0.0, 0.0, -np.inf])
+    assert _zero_prior_spans(x, log_prior, 5.5, 10.5) == [(5.5, 7.0), (10.0, 10.5)]
+    assert _zero_prior_spans(x, np.zeros(5), 5.5, 10.5) == [(5.5, 6.0), (10.0, 10.5)]
+    inner = np.array([0.0, -np.inf, -np.inf, 0.0, 0.0])
+    assert _zero_prior_spans(x, inner, 5.5, 10.5) == [(5.5, 6.0), (7.0, 8.0), (10.0, 10.5)]
