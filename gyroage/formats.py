@@ -278,8 +278,10 @@ def read_table(source: str | Path, fmt: str):
 
 
 def _plain_columns(table, source):
-    """``table`` with astropy's mixin columns as plain ones: a Time as its values in the format it was read in (ISO
-    text, a JD), a SkyCoord (or any other object) as the columns astropy stores it in (``coord.ra``, ``coord.dec``)."""
+    """``table`` with astropy's mixin columns as plain ones: a Time as its values in the format it was read in (from
+    ECSV its ISO text; from FITS the (jd1, jd2) pair astropy stores, an array cell that comes out as its text,
+    ``[2458850.0, -0.5]``), a SkyCoord (or any other object) as the columns astropy stores it in (``coord.ra``,
+    ``coord.dec``)."""
     from astropy.table import Column, MaskedColumn
     from astropy.table.serialize import represent_mixins_as_columns
     from astropy.time import Time

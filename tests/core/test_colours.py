@@ -63,6 +63,10 @@ def test_observed_colour_and_av_column_use_the_documented_coefficient(model):
     obs = pd.DataFrame({"prot": PROT, "bp_rp": OBSERVED, "bp_rp_err": OBS_ERR, "A_V": av, "e_AV": sav})
     got = model.estimate(obs, settings(model))
     k = k_obs(OBSERVED, av)
+    # k comes from deredden, which the estimate runs too: pinned apart from it, by the equation it solves (the law's
+    # k at the colour it gives; ebprp_per_a0 is pinned to the ESA file by hand below) and by its values (5 digits)
+    np.testing.assert_allclose(k, ebprp_per_a0(np.subtract(OBSERVED, k * av), av), rtol=1e-8)
+    np.testing.assert_allclose(k, [0.41022, 0.39762, 0.40213, 0.43240], atol=6e-6)
     ref = dereddened(k * av, k * sav)  # the error propagates with the same ratio
     assert_same_ages(got, model.estimate(ref, settings(model)))
     assert (got["colour_source"] == "bp_rp-av").all()
@@ -459,7 +463,7 @@ def test_the_sampler_and_group_age_take_the_reddening_error_beside_bp_rp0(model,
 
 
 def test_the_invalid_reddening_text_names_every_reddening_it_covers():
-    # review D: the status text omitted E(B-V) and the bp_rp0 rows whose reddening error is bad (the README had them)
+    # the status text omitted E(B-V) and the bp_rp0 rows whose reddening error is bad (the README had them)
     text = statuses.ESTIMATE[statuses.INVALID_REDDENING]
     assert all(name in text for name in ("E(BP-RP)", "A_V", "E(B-V)", "bp_rp0"))
 
