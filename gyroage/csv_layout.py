@@ -21,6 +21,7 @@ import pandas as pd
 
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_role, is_number, name_key
 from gyroage.errors import UserError
+from gyroage.units import log_unit_text
 
 # How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
 # reinterpreted; index_col=False, so rows with a trailing delimiter do not shift every column by one.
@@ -228,9 +229,8 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
     return 0, None
 
 
-# A units cell gyroage cannot apply however the row is read: a log (``log(d)``, ``dex``, CDS's ``[mag]``); and a
+# A units cell gyroage cannot apply however the row is read: a log (gyroage.units.log_unit_text); and a
 # column type (a types row: VOTable's, IPAC's, numpy's). Neither is ever a period's or a colour's value.
-_LOG_UNIT = re.compile(r"(?:log|log10|ln|lg|dex)(?:\s*\(.*\))?|\[.*\]", re.IGNORECASE)
 _TYPE_WORD = re.compile(r"u?int(?:8|16|32|64)?|integer|long|short|(?:unsigned)?byte|double|float(?:16|32|64)?|real"
                         r"|(?:float|double)complex|string|str|text|char|unicodechar|bool(?:ean)?", re.IGNORECASE)
 
@@ -257,7 +257,7 @@ def _no_star(records: list[tuple[list[str], int]], header: list[str], kinds: dic
         if _TYPE_WORD.fullmatch(cell):
             return (f"'{cell}' in column '{name}' names a column type, not a value: delete that line (a units row "
                     "under it is then read)")
-        if _LOG_UNIT.fullmatch(cell):
+        if log_unit_text(cell):
             what = KINDS[kinds[i]][2]
             return (f"'{cell}' in column '{name}' is a log unit, which gyroage does not convert: give the column in "
                     f"{what}, not its log, with its unit in that line")

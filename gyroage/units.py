@@ -140,17 +140,18 @@ def unit_conversion(role: str, name: str, unit) -> Conversion | None:
     want = u.Unit(target)
     text = unit if isinstance(unit, str) else str(unit)
     # A FITS TUNIT astropy does not know ('HOUR', '[d]') is read as a CSV units row's text is: CDS, plurals, case.
-    parsed = parse_unit_text(text) if isinstance(unit, (str, u.UnrecognizedUnit)) else _parse_unit(unit)
-    if parsed is None or not parsed.is_equivalent(want, u.temperature()):
-        lower = parse_unit_text(text.lower())  # 'D' is astropy's debye, 'S' its siemens: a table's capitals mean d, s
-        parsed = lower if lower is not None and lower.is_equivalent(want, u.temperature()) else parsed
+    parsed = None if isinstance(unit, (str, u.UnrecognizedUnit)) else _parse_unit(unit)
+    converts = parsed is not None and parsed.is_equivalent(want, u.temperature())
+    if not converts:  # a FITS 'D' astropy read as debye: its text, read as a table's (capitals)
+        parsed = parse_unit_text(text, want) if parsed is None else (parse_unit_text(text, want, only=True) or parsed)
+        converts = parsed is not None and parsed.is_equivalent(want, u.temperature())
     if parsed is not None and parsed == u.dimensionless_unscaled:
         return None
     if kind == "fraction" and (parsed is None or not parsed.is_equivalent(want)):
         return None  # a probability's unit is often free text ('prob', '---'): only % and the like are scaled
-    if _logarithmic(parsed, want) or (parsed is None and re.fullmatch(r"\s*(log|log10|lg|ln)\s*\(.*\)\s*", text, re.I)):
+    if _logarithmic(parsed, want) or (not converts and log_unit_text(text)):
         raise UserError(f"column '{name}' has a logarithmic unit '{unit}': give it in {what}, not its log")
-    if parsed is None or not parsed.is_equivalent(want, u.temperature()):
+    if not converts:
         raise UserError(f"column '{name}' has unit '{unit}': {noun} must be in {what}")
     named = column_role(name)
     if named is not None and named.unit is not None:  # "Prot [h]": gyroage.io.numeric reads it in the name's unit
@@ -173,9 +174,40 @@ def _unchanged(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def parse_unit_text(text: str):
+def parse_unit_text(text: str, want=None, only: bool = False):
     """The astropy unit a table's unit text names, or ``None``: astropy's own syntax, then CDS's (VizieR and AAS
-    tables: ``---`` for none, ``[K]`` for a log), then :func:`_parse_unit`'s plurals (``days``), then in lower case."""
+    tables: ``---`` for none, ``[K]`` for a log), then :func:`_parse_unit`'s plurals (``days``), then in lower case.
+
+    ``want`` (an astropy unit): a unit not of its kind is read again in lower case, and taken if that is ('D' is
+    astropy's debye, 'S' its siemens: a table's capitals mean d, s). ``only``: ``None`` rather than a unit not of
+    ``want``'s kind. The one place unit text is lower-cased.
+    """
+    import astropy.units as u
+
+    unit = _parse_text(text)
+    if want is None:
+        return unit
+    if unit is None or not unit.is_equivalent(want, u.temperature()):
+        lower = _parse_text(text.lower())
+        if lower is not None and lower.is_equivalent(want, u.temperature()):
+            return lower
+        return None if only else unit
+    return unit
+
+
+# A unit text that names a log (``log(d)``, ``log10 (d)``, ``dex``, CDS's ``[mag]``): gyroage does not convert it.
+# One detector for a CSV's units row (gyroage.csv_layout) and for any table's unit (unit_conversion).
+_LOG_UNIT = re.compile(r"(?:log|log10|ln|lg|dex)(?:\s*\(.*\))?|\[.*\]", re.IGNORECASE)
+
+
+def log_unit_text(text: str) -> bool:
+    """Whether a unit's text names a log of a quantity (:data:`_LOG_UNIT`); text only, no astropy (a parsed unit:
+    :func:`_logarithmic`)."""
+    return _LOG_UNIT.fullmatch(text.strip()) is not None
+
+
+def _parse_text(text: str):
+    """:func:`parse_unit_text` of ``text`` without a unit wanted."""
     import astropy.units as u
 
     text = text.strip()
