@@ -46,6 +46,9 @@ SUFFIXES = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", 
 UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table"}
 # IPAC tables (IRSA, the NASA Exoplanet Archive): read as ascii, which astropy's guessing reads as IPAC.
 INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii"), ".tbl": "ascii", ".ipac": "ascii"}
+# gyroage's own age columns (Myr): gyroage.core.posterior.SUMMARY_COLUMNS, which this module cannot import (the core
+# imports the readers: a cycle); tests/test_typed_tables.py checks they agree.
+AGE_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr")
 # CSV written with tabs under these names (unless --output-format csv says commas): what a .tsv or .tab reader
 # expects, and what such a name is read as (its delimiter is sniffed).
 TAB_SUFFIXES = (".tsv", ".tab")
@@ -384,14 +387,13 @@ def table_frame(table) -> pd.DataFrame:
 def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None) -> None:
     """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked.
 
-    ``myr_columns``: gyroage's own age columns, given the unit Myr for unit-aware readers (``None``: estimate's and
-    group-age's, :data:`gyroage.core.posterior.SUMMARY_COLUMNS`). Not any name ending in ``_myr``: an input column
-    passed through (an isochrone age, perhaps in Gyr) keeps no unit, as it came in none.
+    ``myr_columns``: gyroage's own age columns, given the unit Myr for unit-aware readers (``None``:
+    :data:`AGE_COLUMNS`, estimate's and group-age's). Not any name ending in ``_myr``: an input column passed through
+    (an isochrone age, perhaps in Gyr) keeps no unit, as it came in none.
     """
     from astropy.table import MaskedColumn, Table
 
-    if myr_columns is None:
-        from gyroage.core.posterior import SUMMARY_COLUMNS as myr_columns
+    myr_columns = AGE_COLUMNS if myr_columns is None else myr_columns
 
     table = Table()
     for name in frame.columns:

@@ -407,3 +407,7 @@ def test_only_gyroages_own_ages_carry_myr(tmp_path):
     back = Table.read(tmp_path / "o.fits")
     assert back["age_iso_myr"].unit is None and back["input_age_p50_myr"].unit is None
     assert str(back["age_p50_myr"].unit) == "Myr" and str(back["age_map_myr"].unit) == "Myr"
+    from gyroage.core.posterior import SUMMARY_COLUMNS
+    from gyroage.formats import AGE_COLUMNS
+
+    assert AGE_COLUMNS == SUMMARY_COLUMNS  # formats cannot import the core (a cycle): the names are written twice
