@@ -279,19 +279,6 @@ def match_columns(columns) -> dict[str, str]:
     return {canon: cols[0] for canon, cols in column_matches(columns).items()}
 
 
-def read_roles(columns, roles: dict[str, str] | None = None) -> dict[str, str]:
-    """Role -> column of each column of ``columns`` the tool reads: the canonical ones (:func:`match_columns`), and
-    ``roles`` (role -> the name the user gave an option, ``{"membership": "member"}``) found by :func:`find_column`;
-    a named column that is absent is left out. What a table's units convert (CSV units row, astropy, Parquet)."""
-    columns = list(columns)
-    found = match_columns(columns)
-    for role, name in (roles or {}).items():
-        col = find_column(columns, name)
-        if col is not None:
-            found[role] = col
-    return found
-
-
 def file_has(columns, limit: int = 12) -> str:
     """"; the file has: a, b, c" (the first ``limit`` names, then how many more): what a missing column's error adds."""
     names = [str(c) for c in columns]
@@ -407,3 +394,16 @@ def find_column(columns, *names: str | None) -> str | None:
         if n and name_key(n) in keys:
             return keys[name_key(n)]
     return None
+
+
+def read_roles(columns, roles: dict[str, str] | None = None) -> dict[str, str]:
+    """Role -> column of each column of ``columns`` the tool reads: the canonical ones (:func:`match_columns`), and
+    ``roles`` (role -> the name the user gave an option, ``{"membership": "member"}``) found by :func:`find_column`;
+    a named column that is absent is left out. What a table's units convert (CSV units row, astropy, Parquet)."""
+    columns = list(columns)
+    found = match_columns(columns)
+    for role, name in (roles or {}).items():
+        col = find_column(columns, name)
+        if col is not None:
+            found[role] = col
+    return found
