@@ -114,12 +114,15 @@ def portable_ints(values: np.ndarray, missing: np.ndarray, fmt: str) -> np.ndarr
     return values
 
 
-def room_for_null(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """``values``, widened to the next signed type when every value of its own is a real cell (none is left for
-    the null)."""
-    if null_value(values, missing) is None:
-        return values.astype(np.int64 if values.dtype.itemsize >= 4 else f"i{2 * values.dtype.itemsize}")
-    return values
+def with_null(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, int]:
+    """(``values``, the null of their masked cells, :func:`null_value`): widened to the next signed type when every
+    value of its own is a real cell (none is left for the null). One search of the cells, not one to check and one
+    to find."""
+    null = null_value(values, missing)
+    if null is None:
+        values = values.astype(np.int64 if values.dtype.itemsize >= 4 else f"i{2 * values.dtype.itemsize}")
+        null = null_value(values, missing)  # the wider type's lowest: no cell of the narrower one holds it
+    return values, null
 
 
 def null_value(values: np.ndarray, missing: np.ndarray) -> int | None:

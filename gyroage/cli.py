@@ -172,7 +172,7 @@ def estimate(
     one_blas_thread()
     from gyroage import formats, writers
     from gyroage.core.colours import Reddening
-    from gyroage.core.density import check_outlier_weight
+    from gyroage.core.density import check_outlier_weight, check_threads
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
     from gyroage.engines import run_local
@@ -183,7 +183,7 @@ def estimate(
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
-    check_threads(threads)
+    check_threads(threads, "--threads")
     check_outlier_weight(outlier_weight)  # before the model loads
     if engine not in ("local", "dask"):
         raise UserError(f"unknown engine {engine!r} (choose local or dask)")
@@ -302,6 +302,7 @@ def group_age(
 
     from gyroage import formats, io, writers
     from gyroage.core.colours import Reddening, say_input_notes
+    from gyroage.core.density import check_threads
     from gyroage.core.groups import check_group_options, file_label, run_group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
@@ -311,7 +312,7 @@ def group_age(
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
-    check_threads(threads)
+    check_threads(threads, "--threads")
     writers.check_outputs(input, output)
     written = formats.output_format(output, out_fmt)  # a format it cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
@@ -383,12 +384,6 @@ def left_out_text(out, left_out: dict[str, int]) -> str:
     members = int(out.loc[out["status"] != statuses.NO_GROUP, "n_stars"].sum())
     k = sum(left_out.values())
     return f"{k} of {members} member{'s' if members != 1 else ''} left out: {counts_text(left_out)}"
-
-
-def check_threads(threads: int | None) -> None:
-    """Refuse a negative ``--threads`` in one line (estimate and group-age alike), before the model loads."""
-    if threads is not None and threads < 0:
-        raise UserError("--threads must be >= 0 (0: onnxruntime's default)")
 
 
 def one_blas_thread() -> None:

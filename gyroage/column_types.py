@@ -13,6 +13,8 @@ written as their shortest text, never dropped).
 Deciding from the first chunk alone would turn a later chunk's text cell
 into a missing value, or fail; deciding from a column's name would miss
 every column we do not know. pyarrow is imported inside the functions.
+Also pandas' types for what a reader or writer hands on: nullable integers for Arrow's (:func:`nullable_int`), text
+for an empty output's text columns (:func:`text_types`).
 """
 
 from __future__ import annotations
@@ -225,3 +227,27 @@ def conform(table, schema, tokens: Iterable[str] = ()):
     columns = [col if col.type == f.type else _cast(col, f.type, tokens) for col, f in zip(table.columns, schema)]
     return pa.Table.from_arrays(columns, schema=schema)
 
+
+def nullable_dtype(name: str):
+    """pandas' nullable integer dtype for a numpy or Arrow integer type's name (``int64`` -> ``Int64``)."""
+    return pd.api.types.pandas_dtype(name.replace("int", "Int").replace("uInt", "UInt"))
+
+
+def nullable_int(arrow_type):
+    """pandas' nullable integer dtype for an Arrow integer type: a null in an integer column
+    would otherwise turn it into float64, and a 19-digit Gaia source_id would lose digits."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type):
+        return nullable_dtype(str(arrow_type))
+    return None
+
+
+def text_types(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``frame`` (no rows) with its object ``columns`` in the type pandas gives a column of text: with no cell to
+    infer it from, status and age_flags were object (Parquet: null), strings when a row came out."""
+    text = pd.Series([""]).dtype
+    for name in columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].astype(text)
+    return frame

@@ -333,10 +333,29 @@ def _refuse_old_reddening_pair(columns: list, found: dict[str, str]) -> None:
                         + " and ".join(what[k][1] for k in lost))
 
 
+def _several(what: str, used, ignored) -> str:
+    """The note that several columns are ``what``: which one is used, which are ignored."""
+    return f"several columns are {what}: using '{used}', ignoring {', '.join(repr(str(c)) for c in ignored)}"
+
+
 def duplicate_notes(columns) -> list[str]:
     """One line per quantity that several columns supply: which is used, which are ignored."""
-    return [f"several columns are {canon}: using '{cols[0]}', ignoring {', '.join(repr(str(c)) for c in cols[1:])}"
-            for canon, cols in column_matches(columns).items() if len(cols) > 1]
+    return [_several(canon, cols[0], cols[1:]) for canon, cols in column_matches(columns).items() if len(cols) > 1]
+
+
+def option_notes(columns, options) -> list[str]:
+    """One line per option naming a column (``(option, name)`` pairs, ``("--by", "cluster")``; a name ``None``: not
+    given) that several columns match, in :func:`duplicate_notes`' words: which one :func:`find_column` takes."""
+    columns = list(columns)
+    lines = []
+    for option, name in options:
+        col = None if name is None else find_column(columns, name)
+        if col is None:
+            continue
+        others = [c for c in columns if name_key(c) == name_key(name) and str(c) != str(col)]
+        if others:
+            lines.append(_several(f"{option} {name}", col, others))
+    return lines
 
 
 def name_conversions(columns) -> str | None:
@@ -379,3 +398,16 @@ def find_column(columns, *names: str | None) -> str | None:
         if n and name_key(n) in keys:
             return keys[name_key(n)]
     return None
+
+
+def read_roles(columns, roles: dict[str, str] | None = None) -> dict[str, str]:
+    """Role -> column of each column of ``columns`` the tool reads: the canonical ones (:func:`match_columns`), and
+    ``roles`` (role -> the name the user gave an option, ``{"membership": "member"}``) found by :func:`find_column`;
+    a named column that is absent is left out. What a table's units convert (CSV units row, astropy, Parquet)."""
+    columns = list(columns)
+    found = match_columns(columns)
+    for role, name in (roles or {}).items():
+        col = find_column(columns, name)
+        if col is not None:
+            found[role] = col
+    return found

@@ -21,6 +21,7 @@ import pandas as pd
 
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_role, is_number, name_key
 from gyroage.errors import UserError
+from gyroage.units import log_unit_text
 
 # How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
 # reinterpreted; index_col=False, so rows with a trailing delimiter do not shift every column by one.
@@ -49,7 +50,7 @@ class CsvLayout:
     (0-based) of a units row and a row of dashes under the header (VizieR's layout, :func:`_units_and_dashes`);
     ``units``: (name, unit) of every header column when there is a units row (a blank unit: none); ``roles``: the
     canonical name each column is read as, or ``""`` (set by :func:`gyroage.io.read_chunks`, which knows the names), so
-    :meth:`trim` converts those columns as astropy's units are (:func:`gyroage.formats.convert_text_units`).
+    :meth:`trim` converts those columns as astropy's units are (:func:`gyroage.units.convert_text_units`).
     ``commas``: (position, name) of the columns of a ``;`` or tab file written with decimal commas
     (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``. ``cr``: lines end with a lone
     ``\r`` (old Mac files), which pandas is told: its ``skiprows`` list skips the wrong lines otherwise.
@@ -91,7 +92,7 @@ class CsvLayout:
         """(``chunk`` with decimal commas read as points (:attr:`commas`), then the columns of :attr:`roles`
         converted from their units, the log notes); a one-line :class:`UserError` for a unit that cannot be
         converted."""
-        from gyroage.formats import convert_text_units
+        from gyroage.units import convert_text_units
 
         if self.commas:
             chunk = chunk.copy()
@@ -218,7 +219,7 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
         return 0, None
     if len(rest) > 1 and _dashes(rest[1]):
         return 2, rest[0]
-    from gyroage.formats import unit_of_kind  # astropy: only for a first row without a number
+    from gyroage.units import unit_of_kind  # astropy: only for a first row without a number
 
     # CDS's '---' (no unit) says what a blank says: it neither makes the row units nor data
     fits = {i: unit_of_kind(c, kinds.get(i)) for i, c in cells.items() if not re.fullmatch(r"-+", c)}
@@ -228,9 +229,8 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
     return 0, None
 
 
-# A units cell gyroage cannot apply however the row is read: a log (``log(d)``, ``dex``, CDS's ``[mag]``); and a
+# A units cell gyroage cannot apply however the row is read: a log (gyroage.units.log_unit_text); and a
 # column type (a types row: VOTable's, IPAC's, numpy's). Neither is ever a period's or a colour's value.
-_LOG_UNIT = re.compile(r"(?:log|log10|ln|lg|dex)(?:\s*\(.*\))?|\[.*\]", re.IGNORECASE)
 _TYPE_WORD = re.compile(r"u?int(?:8|16|32|64)?|integer|long|short|(?:unsigned)?byte|double|float(?:16|32|64)?|real"
                         r"|(?:float|double)complex|string|str|text|char|unicodechar|bool(?:ean)?", re.IGNORECASE)
 
@@ -257,7 +257,7 @@ def _no_star(records: list[tuple[list[str], int]], header: list[str], kinds: dic
         if _TYPE_WORD.fullmatch(cell):
             return (f"'{cell}' in column '{name}' names a column type, not a value: delete that line (a units row "
                     "under it is then read)")
-        if _LOG_UNIT.fullmatch(cell):
+        if log_unit_text(cell):
             what = KINDS[kinds[i]][2]
             return (f"'{cell}' in column '{name}' is a log unit, which gyroage does not convert: give the column in "
                     f"{what}, not its log, with its unit in that line")

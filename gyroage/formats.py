@@ -14,17 +14,18 @@ import re
 import sys
 import warnings
 import zlib
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gyroage.astropy_tables import null_value, portable_ints, read_fits, read_votable, room_for_null
+from gyroage.astropy_tables import portable_ints, read_fits, read_votable, with_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
 from gyroage.units import (  # noqa: F401 (readers look for the unit functions here)
-    _unchanged,
+    convert_frame_units,
     convert_text_units,
     convert_units,
     parse_unit_text,
@@ -45,6 +46,9 @@ SUFFIXES = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", 
 UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table"}
 # IPAC tables (IRSA, the NASA Exoplanet Archive): read as ascii, which astropy's guessing reads as IPAC.
 INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii"), ".tbl": "ascii", ".ipac": "ascii"}
+# gyroage's own age columns (Myr): gyroage.core.posterior.SUMMARY_COLUMNS, which this module cannot import (the core
+# imports the readers: a cycle); tests/test_typed_tables.py checks they agree.
+AGE_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr")
 # CSV written with tabs under these names (unless --output-format csv says commas): what a .tsv or .tab reader
 # expects, and what such a name is read as (its delimiter is sniffed).
 TAB_SUFFIXES = (".tsv", ".tab")
@@ -277,8 +281,10 @@ def read_table(source: str | Path, fmt: str):
 
 
 def _plain_columns(table, source):
-    """``table`` with astropy's mixin columns as plain ones: a Time as its values in the format it was read in (ISO
-    text, a JD), a SkyCoord (or any other object) as the columns astropy stores it in (``coord.ra``, ``coord.dec``)."""
+    """``table`` with astropy's mixin columns as plain ones: a Time as its values in the format it was read in (from
+    ECSV its ISO text; from FITS the (jd1, jd2) pair astropy stores, an array cell that comes out as its text,
+    ``[2458850.0, -0.5]``), a SkyCoord (or any other object) as the columns astropy stores it in (``coord.ra``,
+    ``coord.dec``)."""
     from astropy.table import Column, MaskedColumn
     from astropy.table.serialize import represent_mixins_as_columns
     from astropy.time import Time
@@ -378,9 +384,16 @@ def table_frame(table) -> pd.DataFrame:
         raise UserError(f"cannot convert the input table: {str(exc).splitlines()[0]}") from None
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
-    """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked."""
+def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None) -> None:
+    """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked.
+
+    ``myr_columns``: gyroage's own age columns, given the unit Myr for unit-aware readers (``None``:
+    :data:`AGE_COLUMNS`, estimate's and group-age's). Not any name ending in ``_myr``: an input column passed through
+    (an isochrone age, perhaps in Gyr) keeps no unit, as it came in none.
+    """
     from astropy.table import MaskedColumn, Table
+
+    myr_columns = AGE_COLUMNS if myr_columns is None else myr_columns
 
     table = Table()
     for name in frame.columns:
@@ -404,14 +417,14 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
         if values.dtype.kind in "iu":
             values = portable_ints(values, missing, fmt)
         if missing.any() and values.dtype.kind in "iu":  # TNULL: a value absent from the column, never a real one
-            values = room_for_null(values, missing)
-            table[str(name)] = MaskedColumn(values, mask=missing, fill_value=null_value(values, missing))
+            values, null = with_null(values, missing)
+            table[str(name)] = MaskedColumn(values, mask=missing, fill_value=null)
         elif missing.any() and col.dtype.kind != "f":
             table[str(name)] = MaskedColumn(values, mask=missing)
         else:
             table[str(name)] = values
     for name in table.colnames:  # gyroage's ages (age_p50_myr, ...): the unit their names give, for unit-aware readers
-        if name.lower().endswith("_myr") and table[name].dtype.kind == "f":
+        if name in myr_columns and table[name].dtype.kind == "f":
             table[name].unit = "Myr"
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back

@@ -32,27 +32,12 @@ from gyroage.columns import (  # noqa: F401
     find_column,
     match_columns,
     name_key,
+    option_notes,
+    read_roles,
     require_columns,
 )
 from gyroage.errors import NothingPiped, UserError
 from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
-
-
-def option_notes(columns, options) -> list[str]:
-    """One line per option naming a column (``(option, name)`` pairs, ``("--by", "cluster")``; a name ``None``: not
-    given) that several columns match, in the words of :func:`gyroage.columns.duplicate_notes`: which one
-    :func:`find_column` takes."""
-    columns = list(columns)
-    lines = []
-    for option, name in options:
-        col = None if name is None else find_column(columns, name)
-        if col is None:
-            continue
-        others = [c for c in columns if name_key(c) == name_key(name) and str(c) != str(col)]
-        if others:
-            lines.append(f"several columns are {option} {name}: using '{col}', ignoring "
-                         + ", ".join(repr(str(c)) for c in others))
-    return lines
 
 
 def require_column(columns, name: str) -> str:
@@ -152,7 +137,9 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     col = first_column(frame, column)
     arrow = str(getattr(col.dtype, "pyarrow_dtype", ""))  # "" unless an arrow-backed column
     if arrow.startswith("decimal") or arrow == "halffloat":  # to_numeric fails on them with a null
-        col = col.astype(object if arrow.startswith("decimal") else "double[pyarrow]")  # Decimals, as Parquet's reader
+        # Decimals go through Python's Decimal, as Parquet's reader gives them: float(Decimal) is correctly rounded,
+        # Arrow's decimal-to-double cast is not (decimal 25.40 came out 25.400000000000002, not the float 25.4)
+        col = col.astype(object if arrow.startswith("decimal") else "double[pyarrow]")
     if col.dtype.kind == "m":  # a duration (numpy, arrow) in days, the tool's time unit (to_numeric gave ns, NaT -9e18)
         values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
     else:
@@ -249,11 +236,7 @@ def _with_unit_roles(layout: csv_layout.CsvLayout, roles: dict[str, str] | None 
     import dataclasses
 
     names = [name for name, _ in layout.units]
-    found = {names.index(col): role for role, col in match_columns(names).items()}
-    for role, name in (roles or {}).items():  # e.g. --membership's column, found by the name the user gave
-        col = find_column(names, name)
-        if col is not None:
-            found[names.index(col)] = role
+    found = {names.index(col): role for role, col in read_roles(names, roles).items()}  # e.g. --membership's too
     layout = dataclasses.replace(layout, roles=tuple(found.get(i, "") for i in range(len(names))))
     notes = layout.converted(pd.DataFrame(columns=names))[1]
     if notes:
@@ -376,10 +359,5 @@ def read_astropy(source: str | Path, fmt: str, roles: dict[str, str] | None = No
     from gyroage import formats
 
     table = formats.read_table(source, fmt)
-    found = match_columns(list(table.colnames))
-    for role, name in (roles or {}).items():
-        col = find_column(table.colnames, name)
-        if col is not None:
-            found[role] = col
-    formats.convert_units(table, found)
+    formats.convert_units(table, read_roles(table.colnames, roles))
     return formats.table_frame(table)

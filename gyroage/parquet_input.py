@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from gyroage.columns import find_column, match_columns
+from gyroage.column_types import nullable_dtype, nullable_int  # noqa: F401 (re-exported: readers import it here)
+from gyroage.columns import read_roles
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
 
@@ -43,7 +43,7 @@ class ParquetMeta:
 
     ``masks``: (column, its mask column): astropy writes a masked column's stored values (stale under the mask) and
     a ``<col>.mask`` bool column beside it, described in its ``table_meta_yaml``. ``units``: (column, role, unit
-    text) of each column the tool reads whose unit changes its values (:func:`gyroage.formats.unit_conversion`);
+    text) of each column the tool reads whose unit changes its values (:func:`gyroage.units.unit_conversion`);
     ``notes``: the conversions' log notes (a unit equal to the tool's in other words, ``86400 s``, only logged).
     Equal for files that are read alike (the Dask engine's check).
     """
@@ -64,7 +64,7 @@ class ParquetMeta:
         """``frame`` (a chunk) with its masked cells missing, its mask columns dropped and its units converted."""
         if not self:
             return frame
-        masked = {data: frame[mask].to_numpy(dtype=object, na_value=False).astype(bool)
+        masked = {data: frame[mask].to_numpy(dtype=bool, na_value=False)  # a null mask cell: not masked
                   for data, mask in self.masks if data in frame.columns and mask in frame.columns}
         frame = frame.drop(columns=[mask for _, mask in self.masks if mask in frame.columns])  # a new frame
         for data, mask in masked.items():
@@ -73,16 +73,10 @@ class ParquetMeta:
                 # a missing cell needs pandas' nullable type: NaN would turn int64 ids into floats
                 col = col.astype("boolean" if col.dtype.kind == "b" else nullable_dtype(col.dtype.name))
             frame[data] = col.mask(mask)
-        if self.units:
-            from gyroage import formats
+        if self.units:  # numbers as a FITS column's, text as a CSV's units row converts it
+            from gyroage.units import convert_frame_units
 
-            for name, role, unit in self.units:
-                col = frame[name]
-                if col.dtype.kind in "fiub":  # numbers: as a FITS column is converted
-                    convert = formats.unit_conversion(role, name, unit)[0]
-                    frame[name] = convert(col.to_numpy(dtype=float, na_value=np.nan))
-                else:  # text: its numbers converted, other cells kept, as a CSV's units row does
-                    frame = formats.convert_text_units(frame, [(name, role, unit)])[0]
+            frame = convert_frame_units(frame, list(self.units))[0]
         return frame
 
 
@@ -113,22 +107,16 @@ def parquet_meta(schema, source, roles: dict[str, str] | None = None) -> Parquet
     if not units:
         return ParquetMeta(tuple(masks))
     gone = {m for _, m in masks}
-    names = [n for n in schema.names if n not in gone]
-    found = match_columns(names)
-    for role, name in (roles or {}).items():
-        col = find_column(names, name)
-        if col is not None:
-            found[role] = col
-    from gyroage import formats
+    from gyroage.units import unit_conversion
 
     todo, notes = [], []
-    for role, name in found.items():
-        conversion = formats.unit_conversion(role, name, units.get(name))
+    for role, name in read_roles([n for n in schema.names if n not in gone], roles).items():
+        conversion = unit_conversion(role, name, units.get(name))
         if conversion is None:
             continue
-        if conversion[1]:
-            notes.append(conversion[1])
-        if conversion[0] is not formats._unchanged:  # d, mag: the cells as they are
+        if conversion.note:
+            notes.append(conversion.note)
+        if not conversion.unchanged:  # d, mag: the cells as they are
             todo.append((name, role, units[name]))
     return ParquetMeta(tuple(masks), tuple(todo), tuple(notes))
 
@@ -144,18 +132,3 @@ def _mask_pairs(serialized) -> Iterator[tuple[str, str]]:
         return
     for value in serialized.values():
         yield from _mask_pairs(value)
-
-
-def nullable_dtype(name: str):
-    """pandas' nullable integer dtype for a numpy or Arrow integer type's name (``int64`` -> ``Int64``)."""
-    return pd.api.types.pandas_dtype(name.replace("int", "Int").replace("uInt", "UInt"))
-
-
-def nullable_int(arrow_type):
-    """pandas' nullable integer dtype for an Arrow integer type: a null in an integer column
-    would otherwise turn it into float64, and a 19-digit Gaia source_id would lose digits."""
-    import pyarrow as pa
-
-    if pa.types.is_integer(arrow_type):
-        return nullable_dtype(str(arrow_type))
-    return None

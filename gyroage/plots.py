@@ -200,14 +200,24 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
 
 def _zero_prior_spans(x: np.ndarray, log_prior, xlo: float, xhi: float) -> list[tuple[float, float]]:
     """Spans (log10 yr) of the axis [``xlo``, ``xhi``] where the prior is zero: beyond the grid ``x``, and each run of
-    grid ages where ``log_prior`` is -inf (from its first zero age to its last, or to the axis's end at the grid's)."""
+    grid ages where ``log_prior`` is -inf (from its first zero age to its last, or to the axis's end at the grid's);
+    in order, those that touch or overlap merged (a run from the grid's first age is one span with the one before
+    the grid: two translucent spans drawn over each other show darker where they meet)."""
     spans = [(xlo, x[0]), (x[-1], xhi)]
     if log_prior is not None:
         zero = ~np.isfinite(np.asarray(log_prior, dtype=float).reshape(-1))
         edges = np.diff(np.concatenate([[0], zero.astype(np.int8), [0]]))
         for i, j in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1):
             spans.append((xlo if i == 0 else x[i], xhi if j == x.size - 1 else x[j]))
-    return [(max(a, xlo), min(b, xhi)) for a, b in spans]
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted((max(a, xlo), min(b, xhi)) for a, b in spans):
+        if b <= a:
+            continue  # outside the axis
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return [(float(a), float(b)) for a, b in merged]
 
 
 def _check_true_age(true_age_myr: float | None) -> None:
@@ -439,7 +449,7 @@ def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by
         ax.axvline(seq.kraft_break, color="0.35", lw=0.8, ls="-.", zorder=1, label="Kraft break")
     # 0.1-100 d at least, widened to every band drawn (10 Gyr M dwarfs reach ~165 d) and every data point
     shown = np.concatenate([bands[..., [0, 2]][np.isfinite(bands[..., [0, 2]])], p])
-    ylo, yhi = min(0.1, shown.min() / 1.3), max(100.0, shown.max() * 1.3)
+    ylo, yhi = (min(0.1, shown.min() / 1.3), max(100.0, shown.max() * 1.3)) if shown.size else (0.1, 100.0)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1, 10 read faster than powers
     ax.set_xlim(xlo, xhi)

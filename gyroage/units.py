@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -39,7 +41,7 @@ def convert_units(table, roles: dict[str, str]) -> None:
         convert, note = conversion
         if note:
             done.append(note)
-        if convert is _unchanged:  # d, mag: the column is read as it is (text cells too, as the CSV path keeps them)
+        if conversion.unchanged:  # d, mag: the column is read as it is (text cells too, as the CSV path keeps them)
             continue
         if col.dtype.kind in "fiub":
             table[name] = convert(_numbers(col))  # masked cells: NaN, their row's status
@@ -49,13 +51,15 @@ def convert_units(table, roles: dict[str, str]) -> None:
         print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
 
 
-def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, list[str]]:
-    """(``frame`` with each (column, role, unit text) of ``units`` converted, the log notes) for a CSV's units row.
+def convert_frame_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, list[str]]:
+    """(``frame`` with each (column, role, unit text) of ``units`` converted, the log notes): a CSV's units row, a
+    Parquet file's units.
 
-    The cells stay text: those that are numbers are converted (written back as Python's shortest repr of the value
-    to 15 significant digits, so 2.4 h is 0.1, not the float error 0.09999999999999999), the others
-    (a bad value, a missing-value token) are kept as they are, so each row keeps its status; a column already in the
-    tool's unit (``d``, ``mag``) is left as it came. Refusals as in :func:`convert_units`.
+    A column of numbers is converted as a FITS column is (missing cells NaN). A column of text stays text: the cells
+    that are numbers are converted (written back as Python's shortest repr of the value to 15 significant digits, so
+    2.4 h is 0.1, not the float error 0.09999999999999999), the others (a bad value, a missing-value token) are kept
+    as they are, so each row keeps its status; a column already in the tool's unit (``d``, ``mag``) is left as it
+    came. Refusals as in :func:`convert_units`. ``frame`` itself is left alone.
     """
     notes, original = [], frame
     for name, role, unit in units:
@@ -65,17 +69,33 @@ def convert_text_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -
         convert, note = conversion
         if note:
             notes.append(note)
-        if frame.empty or convert is _unchanged:  # d, mag: rewriting each cell would only reformat it (7.1300)
+        if conversion.unchanged:  # d, mag: rewriting each cell would only reformat it (7.1300)
             continue
         col = frame[name]
+        if col.dtype.kind in "fiub":  # numbers: as a FITS column is converted
+            frame = frame.copy() if frame is original else frame  # the caller's chunk is left alone
+            frame[name] = convert(col.to_numpy(dtype=float, na_value=np.nan))
+            continue
+        if frame.empty:
+            continue
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         ok = ~np.isnan(values)
         if ok.any():
-            frame = frame.copy() if frame is original else frame  # the caller's chunk is left alone
+            frame = frame.copy() if frame is original else frame
             cells = col.to_numpy(dtype=object).copy()
-            cells[ok] = [repr(float(f"{v:.15g}")) for v in convert(values[ok])]
+            cells[ok] = _number_texts(convert(values[ok]))
             frame[name] = pd.Series(cells, index=col.index, dtype=col.dtype)
     return frame, notes
+
+
+# a CSV's units row converts text: the name its reader has always called
+convert_text_units = convert_frame_units
+
+
+def _number_texts(values: np.ndarray) -> list[str]:
+    """Converted numbers as a table's text cells: Python's shortest repr of each to 15 significant digits (2.4 h is
+    0.1, not the float error 0.09999999999999999)."""
+    return [repr(float(f"{v:.15g}")) for v in values]
 
 
 def _convert_text_column(col, convert):
@@ -91,15 +111,26 @@ def _convert_text_column(col, convert):
     values = pd.to_numeric(pd.Series(cells), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     ok = ~np.isnan(values) & ~mask
     if ok.any():
-        cells[ok] = [repr(float(f"{v:.15g}")) for v in convert(values[ok])]
+        cells[ok] = _number_texts(convert(values[ok]))
     return MaskedColumn(cells.astype(str), mask=mask, name=col.name)
 
 
-def unit_conversion(role: str, name: str, unit):
-    """(a function taking ``name``'s values to the tool's unit, the log note or ``None``) for a column carrying
-    ``unit`` (an astropy unit, or a unit's text), or ``None`` when the column is taken as it is (no unit, a
-    dimensionless one, or a column the tool does not convert); a one-line :class:`UserError` when the unit cannot be
-    converted, or is logarithmic."""
+class Conversion(NamedTuple):
+    """How a column's values go to the tool's unit: ``convert`` them, logging ``note`` (``None``: nothing to say)."""
+
+    convert: Callable[[np.ndarray], np.ndarray]
+    note: str | None
+
+    @property
+    def unchanged(self) -> bool:
+        """Whether the values stay as they are (``d``, ``mag``, ``86400 s``): a text column then keeps its text."""
+        return self.convert is _unchanged
+
+
+def unit_conversion(role: str, name: str, unit) -> Conversion | None:
+    """The :class:`Conversion` of a column carrying ``unit`` (an astropy unit, or a unit's text), or ``None`` when the
+    column is taken as it is (no unit, a dimensionless one, or a column the tool does not convert); a one-line
+    :class:`UserError` when the unit cannot be converted, or is logarithmic."""
     kind = COLUMN_KINDS.get(role) or OPTION_KINDS.get(role)
     if unit is None or (isinstance(unit, str) and not unit.strip()) or kind is None:
         return None
@@ -109,17 +140,18 @@ def unit_conversion(role: str, name: str, unit):
     want = u.Unit(target)
     text = unit if isinstance(unit, str) else str(unit)
     # A FITS TUNIT astropy does not know ('HOUR', '[d]') is read as a CSV units row's text is: CDS, plurals, case.
-    parsed = parse_unit_text(text) if isinstance(unit, (str, u.UnrecognizedUnit)) else _parse_unit(unit)
-    if parsed is None or not parsed.is_equivalent(want, u.temperature()):
-        lower = parse_unit_text(text.lower())  # 'D' is astropy's debye, 'S' its siemens: a table's capitals mean d, s
-        parsed = lower if lower is not None and lower.is_equivalent(want, u.temperature()) else parsed
+    parsed = None if isinstance(unit, (str, u.UnrecognizedUnit)) else _parse_unit(unit)
+    converts = parsed is not None and parsed.is_equivalent(want, u.temperature())
+    if not converts:  # a FITS 'D' astropy read as debye: its text, read as a table's (capitals)
+        parsed = parse_unit_text(text, want) if parsed is None else (parse_unit_text(text, want, only=True) or parsed)
+        converts = parsed is not None and parsed.is_equivalent(want, u.temperature())
     if parsed is not None and parsed == u.dimensionless_unscaled:
         return None
     if kind == "fraction" and (parsed is None or not parsed.is_equivalent(want)):
         return None  # a probability's unit is often free text ('prob', '---'): only % and the like are scaled
-    if _logarithmic(parsed, want) or (parsed is None and re.fullmatch(r"\s*(log|log10|lg|ln)\s*\(.*\)\s*", text, re.I)):
+    if _logarithmic(parsed, want) or (not converts and log_unit_text(text)):
         raise UserError(f"column '{name}' has a logarithmic unit '{unit}': give it in {what}, not its log")
-    if parsed is None or not parsed.is_equivalent(want, u.temperature()):
+    if not converts:
         raise UserError(f"column '{name}' has unit '{unit}': {noun} must be in {what}")
     named = column_role(name)
     if named is not None and named.unit is not None:  # "Prot [h]": gyroage.io.numeric reads it in the name's unit
@@ -134,17 +166,48 @@ def unit_conversion(role: str, name: str, unit):
     else:
         def convert(v):
             return parsed.to(want, v, u.temperature())
-    return convert, (f"'{name}' from {parsed} to {short}" if parsed != want else None)
+    return Conversion(convert, f"'{name}' from {parsed} to {short}" if parsed != want else None)
 
 
 def _unchanged(values: np.ndarray) -> np.ndarray:
-    """The conversion of a column already in the tool's unit (:func:`convert_text_units` then leaves its text)."""
+    """The conversion of a column already in the tool's unit (:attr:`Conversion.unchanged`)."""
     return values
 
 
-def parse_unit_text(text: str):
+def parse_unit_text(text: str, want=None, only: bool = False):
     """The astropy unit a table's unit text names, or ``None``: astropy's own syntax, then CDS's (VizieR and AAS
-    tables: ``---`` for none, ``[K]`` for a log), then :func:`_parse_unit`'s plurals (``days``), then in lower case."""
+    tables: ``---`` for none, ``[K]`` for a log), then :func:`_parse_unit`'s plurals (``days``), then in lower case.
+
+    ``want`` (an astropy unit): a unit not of its kind is read again in lower case, and taken if that is ('D' is
+    astropy's debye, 'S' its siemens: a table's capitals mean d, s). ``only``: ``None`` rather than a unit not of
+    ``want``'s kind. The one place unit text is lower-cased.
+    """
+    import astropy.units as u
+
+    unit = _parse_text(text)
+    if want is None:
+        return unit
+    if unit is None or not unit.is_equivalent(want, u.temperature()):
+        lower = _parse_text(text.lower())
+        if lower is not None and lower.is_equivalent(want, u.temperature()):
+            return lower
+        return None if only else unit
+    return unit
+
+
+# A unit text that names a log (``log(d)``, ``log10 (d)``, ``dex``, CDS's ``[mag]``): gyroage does not convert it.
+# One detector for a CSV's units row (gyroage.csv_layout) and for any table's unit (unit_conversion).
+_LOG_UNIT = re.compile(r"(?:log|log10|ln|lg|dex)(?:\s*\(.*\))?|\[.*\]", re.IGNORECASE)
+
+
+def log_unit_text(text: str) -> bool:
+    """Whether a unit's text names a log of a quantity (:data:`_LOG_UNIT`); text only, no astropy (a parsed unit:
+    :func:`_logarithmic`)."""
+    return _LOG_UNIT.fullmatch(text.strip()) is not None
+
+
+def _parse_text(text: str):
+    """:func:`parse_unit_text` of ``text`` without a unit wanted."""
     import astropy.units as u
 
     text = text.strip()

@@ -242,7 +242,8 @@ def test_group_age_refuses_negative_threads_as_estimate_does(tmp_path):
         res = run_cli(*cmd, "--threads", "-1", "-q")
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
         said.append(res.stderr.strip())
-    assert said[0] == said[1] == "gyroage: error: --threads must be >= 0 (0: onnxruntime's default)"
+    # 0 is the CPUs this process may use (density.default_threads), not onnxruntime's default: one check, its words
+    assert said[0] == said[1] == "gyroage: error: --threads must be >= 0 (0: the CPUs available)"
 
 
 def test_group_age_summary_counts_groups_not_the_row_of_rows_without_one(tmp_path):

@@ -293,3 +293,15 @@ def test_user_named_columns_never_pick_an_error_column():
     with pytest.raises(UserError, match="'Eid'"):
         io.id_columns(["e_id", "id"], ["Eid"])
     assert io.id_columns(["e_id", "e_name", "name"]) == ["name"]
+
+
+def test_option_notes_live_beside_duplicate_notes_in_the_same_words():
+    """io.option_notes wrote duplicate_notes' sentence again in another module: both are in gyroage.columns now,
+    built by one sentence (gyroage.io still re-exports option_notes)."""
+    from gyroage import io
+    from gyroage.columns import duplicate_notes, option_notes
+
+    assert option_notes(["Cluster", "cluster", "prot"], [("--by", "cluster"), ("--id", None)]) == [
+        "several columns are --by cluster: using 'cluster', ignoring 'Cluster'"]
+    assert duplicate_notes(["prot", "Prot"]) == ["several columns are prot: using 'prot', ignoring 'Prot'"]
+    assert io.option_notes is option_notes

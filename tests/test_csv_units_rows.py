@@ -59,3 +59,35 @@ def test_rows_it_understands_or_takes_for_stars_still_read(tmp_path, rows):
     (tmp_path / "t.csv").write_text(HEADER + rows + STAR)
     res = invoke_quiet("estimate", str(tmp_path / "t.csv"))
     assert res.exit_code == 0, res.output
+
+
+def test_converted_numbers_are_written_as_text_by_one_helper():
+    """units wrote converted cells as text twice (a CSV's units row, an astropy text column), in one expression
+    copied: one helper now, 15 significant digits, shortest repr."""
+    import numpy as np
+
+    from gyroage.units import _number_texts
+
+    assert _number_texts(np.array([2.4 / 24, 1 / 3, 1e-20, 25.4])) == ["0.1", "0.333333333333333", "1e-20", "25.4"]
+
+
+def test_one_log_unit_detector_and_one_place_that_reads_capitals():
+    """Log units were told in three places (csv_layout's _LOG_UNIT, a regex in unit_conversion, units._logarithmic)
+    and 'dex' or a bare 'log' on a period was refused as 'must be in days' while 'log(d)' was refused as a log: one
+    detector, units.log_unit_text, now says 'logarithmic' for all. Unit text is lower-cased in one place
+    (parse_unit_text with the unit wanted): 'D' is astropy's debye, a table's D means days."""
+    import astropy.units as u
+    import pytest
+
+    from gyroage.errors import UserError
+    from gyroage.units import log_unit_text, parse_unit_text, unit_conversion
+
+    for text in ("log", "dex", "log(d)", "LOG10 (d)", "lg(d)", "ln(d)", "[d]", "[mag]", " dex "):
+        assert log_unit_text(text), text
+        with pytest.raises(UserError, match="has a logarithmic unit"):
+            unit_conversion("prot", "prot", text)
+    for text in ("d", "days", "mag", "h", "logg", "D"):
+        assert not log_unit_text(text), text
+    assert parse_unit_text("D") == u.Unit("D") and parse_unit_text("D", u.day) == u.day
+    assert parse_unit_text("S", u.day) == u.s and parse_unit_text("MAG", u.mag) == u.mag
+    assert unit_conversion("prot", "prot", "D").unchanged and unit_conversion("prot", "prot", u.Unit("D")).unchanged

@@ -97,3 +97,25 @@ def test_resume_help_says_the_dask_engine_refuses_it():
     res = run_cli("estimate", "--help")
     text = " ".join(w for w in res.stdout.replace("│", " ").split())
     assert "local engine only, not --engine dask" in text, text
+
+
+def test_dask_says_the_per_star_prior_widths_the_grid_cannot_resolve(tmp_path, capsys):
+    """README promises a note counting the rows whose --prior-sigma (a column) is under twice the grid's step; only
+    the local engine counted them, so --engine dask said nothing. Both engines count each chunk's widths now."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.priors import Prior
+    from gyroage.engines import dask_engine
+
+    src = tmp_path / "s.csv"
+    src.write_text("name,prot,bp_rp0,mu,sig\nSun,25.4,0.82,9.61,0.008\nB,25.4,0.82,9.61,0.01\nC,25.4,0.82,9.61,0.2\n")
+    settings = EstimateSettings(prior=Prior("gaussian_log_age", mean_column="mu", sigma_column="sig"))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask_engine.run_dask(str(src), tmp_path / "out.parquet", settings, blocksize=40, client=client)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "twice the age grid's step" in line]
+    assert len(lines) == 1, lines
+    assert "2 rows' --prior-sigma (column sig) are under twice" in lines[0]
+    assert lines[0].endswith("resolve the narrowest (0.008)")

@@ -516,3 +516,22 @@ def test_dask_says_an_empty_input_is_empty(tmp_path, content):
     (tmp_path / "empty.csv").write_bytes(content)
     with pytest.raises(UserError, match=r"input .*empty\.csv is empty \(no header line\)"):
         read_dask(str(tmp_path / "empty.csv"))
+
+
+def test_the_local_engine_reads_the_prior_sigma_column_once_a_chunk(tmp_path, model, monkeypatch, capsys):
+    """The local engine parsed a --prior-sigma column twice per chunk: once to count the widths the grid cannot
+    resolve, once to date the rows. estimate_chunk now hands its parsed widths to the count (on_prior_widths)."""
+    from gyroage.core import estimate
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.priors import Prior
+
+    src = tmp_path / "s.csv"
+    src.write_text("prot,bp_rp0,mu,sig\n25.4,0.82,9.61,0.008\n25.4,0.82,9.61,0.01\n25.4,0.82,9.61,0.2\n")
+    reads = []
+    real = estimate._prior_columns
+    monkeypatch.setattr(estimate, "_prior_columns", lambda frame, prior: reads.append(len(frame)) or real(frame, prior))
+    settings = EstimateSettings(prior=Prior("gaussian_log_age", mean_column="mu", sigma_column="sig"))
+    engines.run_local(src, tmp_path / "o.csv", model.density, settings, chunksize=2)
+    assert reads == [2, 1], reads
+    err = capsys.readouterr().err
+    assert "2 rows' --prior-sigma (column sig) are under twice" in err, err

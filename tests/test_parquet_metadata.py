@@ -162,3 +162,35 @@ def test_dask_refuses_parquet_files_whose_units_differ(tmp_path):
     with pytest.raises(UserError, match="units") as err:
         read_dask(str(tmp_path / "in" / "*.parquet"))
     assert "\n" not in str(err.value)
+
+
+def test_one_helper_finds_the_roles_and_unit_conversion_says_unchanged():
+    """'Canonical columns plus the roles the user named' was written three times (CSV units row, astropy, Parquet),
+    and Parquet compared against a private formats._unchanged: columns.read_roles finds them, a conversion says
+    ``unchanged`` itself, and units.convert_frame_units converts a frame's numbers and text alike."""
+    import pandas as pd
+
+    from gyroage.columns import read_roles
+    from gyroage.units import convert_frame_units, unit_conversion
+
+    assert read_roles(["Prot", "BP_RP0", "Member"], {"membership": "member"}) == {
+        "prot": "Prot", "bp_rp0": "BP_RP0", "membership": "Member"}
+    assert read_roles(["prot"], {"membership": "absent"}) == {"prot": "prot"}
+    assert unit_conversion("prot", "prot", "d").unchanged
+    assert not unit_conversion("prot", "prot", "h").unchanged
+    frame = pd.DataFrame({"prot": [48.0, np.nan], "prot_err": ["2.4", "bad"]})
+    out, notes = convert_frame_units(frame, [("prot", "prot", "h"), ("prot_err", "prot_err", "h")])
+    assert out["prot"].tolist()[0] == 2.0 and np.isnan(out["prot"].tolist()[1])
+    assert out["prot_err"].tolist() == ["0.1", "bad"] and len(notes) == 2
+    assert frame["prot"].tolist()[0] == 48.0  # the caller's frame is left alone
+
+
+def test_a_mask_column_of_any_boolean_type_masks_its_cells():
+    """ParquetMeta.apply read a mask column through an object array; it reads it as bools directly now, numpy's bool
+    and pandas' nullable boolean (a null mask cell: not masked) alike."""
+    from gyroage.parquet_input import ParquetMeta
+
+    meta = ParquetMeta(masks=(("prot", "prot.mask"),))
+    for mask in (np.array([False, True, False]), pd.array([False, True, None], dtype="boolean")):
+        out = meta.apply(pd.DataFrame({"prot": [1.0, 2.0, 3.0], "prot.mask": mask}))
+        assert list(out.columns) == ["prot"] and out["prot"].isna().tolist() == [False, True, False]

@@ -357,3 +357,34 @@ def test_posterior_shades_a_tables_zero_stretches(tmp_path, figures):
     assert len(ages) == 2
     assert ages[0][0] == pytest.approx(xlo) and 8.98 <= ages[0][1] <= 9.0
     assert 9.5 <= ages[1][0] <= 9.52 and ages[1][1] == pytest.approx(xhi)
+
+
+def test_a_sequence_figure_with_no_ages_and_no_data_keeps_the_default_periods(model):
+    """sequence_figure(model, []) raised 'zero-size array to reduction operation minimum' (nothing to widen the
+    0.1-100 d range to): it draws the empty axes over 0.1-100 d."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gyroage.plots import sequence_figure
+
+    fig = sequence_figure(model, [])
+    assert fig.axes[0].get_ylim() == (0.1, 100.0)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_zero_prior_spans_do_not_overlap():
+    """A zero run of the prior starting at the grid's first age was drawn as a span from the axis's start over the
+    span beyond the grid already drawn there: two translucent spans overlapping, darker where they met. Spans that
+    touch or overlap are one now."""
+    import numpy as np
+
+    from gyroage.plots import _zero_prior_spans
+
+    x = np.linspace(6.0, 10.0, 5)
+    log_prior = np.array([-np.inf, -np.inf, 0.0, 0.0, -np.inf])
+    assert _zero_prior_spans(x, log_prior, 5.5, 10.5) == [(5.5, 7.0), (10.0, 10.5)]
+    assert _zero_prior_spans(x, np.zeros(5), 5.5, 10.5) == [(5.5, 6.0), (10.0, 10.5)]
+    inner = np.array([0.0, -np.inf, -np.inf, 0.0, 0.0])
+    assert _zero_prior_spans(x, inner, 5.5, 10.5) == [(5.5, 6.0), (7.0, 8.0), (10.0, 10.5)]

@@ -366,3 +366,48 @@ def test_the_age_columns_carry_their_unit(tmp_path, name):
     ref = tmp_path / "ref.csv"
     run_ok(str(tmp_path / "s.csv"), "-o", str(ref))
     assert float(back["age_p50_myr"][0]) == pytest.approx(float(pd.read_csv(ref)["age_p50_myr"][0]), rel=1e-5)
+
+
+def test_a_masked_int_columns_null_is_found_once(monkeypatch):
+    """write_table looked for a free null value twice per masked int column (room_for_null, then null_value again):
+    astropy_tables.with_null finds it once, widening the type when every value of its own is taken."""
+    from gyroage import astropy_tables
+
+    calls = []
+    real = astropy_tables.null_value
+    monkeypatch.setattr(astropy_tables, "null_value", lambda v, m: calls.append(1) or real(v, m))
+    values, missing = np.array([1, 2, 3], dtype=np.int8), np.array([False, True, False])
+    assert astropy_tables.with_null(values, missing) == (values, -128) and len(calls) == 1
+    full = np.arange(-128, 128, dtype=np.int8)
+    widened, null = astropy_tables.with_null(full, np.zeros(full.size, dtype=bool))
+    assert widened.dtype == np.int16 and null == -32768 and widened.tolist() == full.tolist()
+
+
+def test_column_type_helpers_live_in_column_types():
+    """sinks imported parquet_input.nullable_int and the API estimate.text_types, helpers of column types kept
+    where they were first needed: gyroage.column_types holds them (still importable from the old places)."""
+    import pyarrow as pa
+
+    from gyroage import column_types, parquet_input
+    from gyroage.core import estimate
+
+    assert column_types.nullable_int(pa.int64()) == pd.Int64Dtype() and column_types.nullable_int(pa.string()) is None
+    assert column_types.nullable_dtype("uint8") == pd.UInt8Dtype()
+    empty = column_types.text_types(pd.DataFrame({"status": pd.Series([], dtype=object)}), ["status"])
+    assert empty["status"].dtype == pd.Series([""]).dtype
+    assert parquet_input.nullable_int is column_types.nullable_int and estimate.text_types is column_types.text_types
+
+
+def test_only_gyroages_own_ages_carry_myr(tmp_path):
+    """write_table gave the unit Myr to any float column whose name ends in _myr, an input column passed through
+    (an isochrone age 'age_iso_myr', perhaps in Gyr; an input's own 'age_p50_myr', kept as input_age_p50_myr)
+    too: only gyroage's own age columns carry it now."""
+    (tmp_path / "s.csv").write_text("name,prot,bp_rp0,age_iso_myr,age_p50_myr\nsun,25.4,0.82,4.6,4600\n")
+    run_ok(str(tmp_path / "s.csv"), "-o", str(tmp_path / "o.fits"))
+    back = Table.read(tmp_path / "o.fits")
+    assert back["age_iso_myr"].unit is None and back["input_age_p50_myr"].unit is None
+    assert str(back["age_p50_myr"].unit) == "Myr" and str(back["age_map_myr"].unit) == "Myr"
+    from gyroage.core.posterior import SUMMARY_COLUMNS
+    from gyroage.formats import AGE_COLUMNS
+
+    assert AGE_COLUMNS == SUMMARY_COLUMNS  # formats cannot import the core (a cycle): the names are written twice

@@ -29,7 +29,7 @@ ABOVE_FLAG_AGE_MIN_MYR = 100.0
 ABOVE_FLAG_QUANTILE = 0.995
 ABOVE_FLAG_BLUE = 0.5  # mag of (BP-RP)0: bluer, the main sequence is steep and the Kraft break flag already speaks
 # The clusters whose members' heights bound the flag: median parallax at least this (mas, within ~670 pc), where a
-# G ~ 19 member's parallax error moves its height by under ~0.3 mag (review D, findings 2-3).
+# G ~ 19 member's parallax error moves its height by under ~0.3 mag: beyond, parallax errors alone would move heights.
 ABOVE_FLAG_MIN_PARALLAX = 1.5
 # The flag whatever the age (giants): 0.25-mag colour bins from ABOVE_FLAG_BLUE to YOUNG_RED (held beyond); the
 # highest young member there (Sco-Cen, 3.7 Myr, 5.16 mag at 1.40) plus a margin.

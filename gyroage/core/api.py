@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from gyroage import statuses
+from gyroage.column_types import text_types
 from gyroage.columns import duplicate_notes, name_conversions
-from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels
+from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.density import FlowDensity, check_outlier_weight, underflow_ignored
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
@@ -34,8 +34,7 @@ from gyroage.core.estimate import (
     grid_rows,
     height_columns,
     main_sequence_term,
-    star_sigmas,
-    text_types,
+    narrow_prior_note,
 )
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import (
@@ -47,7 +46,7 @@ from gyroage.core.posterior import (
     grid_log_likelihood,
     quantiles,
 )
-from gyroage.core.priors import Prior, check_model_grid, grid_step_note, narrow_widths
+from gyroage.core.priors import Prior, check_model_grid, grid_step_note
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
 from gyroage.errors import UserError, whole_number
 
@@ -154,15 +153,16 @@ class Posterior:
         return text_types(frame, frame.columns) if len(frame) == 0 else frame
 
 
-def _warn_grid_step(settings: EstimateSettings, frame: pd.DataFrame | None = None) -> None:
+def _warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None) -> None:
     """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
-    stderr), per-star widths read from ``frame``. Not for the sampler, whose chains are not on the grid."""
-    narrow = None
-    if frame is not None and settings.prior.sigma_column is not None and settings.method == "grid":
-        narrow = narrow_widths(settings.prior, settings.n_grid, star_sigmas(frame, settings.prior))
-    note = grid_step_note(settings.prior, settings.n_grid, narrow) if settings.method == "grid" else None
+    stderr); per-star widths as :func:`estimate_chunk`'s ``on_prior_widths`` gave them (``narrow``). Not for the
+    sampler, whose chains are not on the grid."""
+    if settings.prior.sigma_column is not None:  # per-star widths: counted as the engines count them
+        note = narrow_prior_note(settings, narrow) if narrow is not None else None
+    else:
+        note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
     if note:
-        warnings.warn(f"gyroage: {note}", UserWarning, stacklevel=3)
+        warn_caller(f"gyroage: {note}")
 
 
 class AgeModel:
@@ -190,7 +190,7 @@ class AgeModel:
         # built before the card's calibration was rewritten compute another posterior than the card describes
         # (notes=False: a caller that has said them itself, or whose use depends on neither)
         for note in model_notes(self.card, density.onnx_path.parent) if notes else []:
-            warnings.warn(note, UserWarning, stacklevel=3)
+            warn_caller(note)
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None, *, notes: bool = True) -> AgeModel:
@@ -360,9 +360,11 @@ class AgeModel:
         # of several columns of one quantity is read (the others' values are silently not used)
         for line in [*duplicate_notes(list(frame.columns)), name_conversions(list(frame.columns))]:
             if line:
-                warnings.warn(f"gyroage: {line}", UserWarning, stacklevel=2)
-        _warn_grid_step(s, frame)
-        return estimate_chunk(frame, self.density, s)  # with frame's index, so a column assigned back aligns
+                warn_caller(f"gyroage: {line}")
+        narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
+        out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append)
+        _warn_grid_step(s, narrow)
+        return out  # with frame's index, so a column assigned back aligns
 
     @underflow_ignored
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,

@@ -7,6 +7,10 @@ of the errors it shares with the command line. Used by :mod:`gyroage.core.api`.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -25,6 +29,22 @@ def unmasked(values) -> tuple[object, np.ndarray | None]:
     if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (no ndarray mask)
         return values.unmasked, np.asarray(values.mask, dtype=bool)
     return values, None
+
+
+# gyroage's own files, and contextlib's (a @contextmanager used as a decorator runs the method in one of its frames)
+_OWN_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep, contextlib.__file__)
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` pointed at the caller's line: the first frame outside gyroage and contextlib.
+
+    A fixed ``stacklevel`` breaks whenever a decorator adds a frame (``@underflow_ignored @in_keywords()`` moved
+    it into contextlib); ``skip_file_prefixes`` would do this, but only from Python 3.12.
+    """
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_FILES):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 # The command line's words in the errors the API shares with it, and the API's: its keywords for the options.
@@ -64,7 +84,7 @@ def quantile_levels(q) -> np.ndarray:
 
 def in_units(values, unit, name: str) -> np.ndarray:
     """The numbers of ``values`` (carrying astropy ``unit``) in the unit ``name`` takes: days, mag, mas, K (as a
-    table's column of that name is converted: :func:`gyroage.formats.unit_conversion`), Myr for an age. A unit that
+    table's column of that name is converted: :func:`gyroage.units.unit_conversion`), Myr for an age. A unit that
     does not convert is a one-line ValueError naming it: the bare number (hours read as days) is never taken.
     """
     a = np.asarray(getattr(values, "value", values))
@@ -80,7 +100,7 @@ def in_units(values, unit, name: str) -> np.ndarray:
         except (ValueError, TypeError, u.UnitsError):  # a UnitConversionError is a UnitsError, a ValueError too
             raise ValueError(f"age_myr has unit '{unit}': an age must be in Myr (or another time unit)") from None
     from gyroage.columns import COLUMN_KINDS
-    from gyroage.formats import unit_conversion
+    from gyroage.units import unit_conversion
 
     if name not in COLUMN_KINDS:  # log10 grids, quantile levels: numbers without a unit
         raise ValueError(f"{name} takes plain numbers (no unit), not a quantity in '{unit}'")
@@ -88,7 +108,7 @@ def in_units(values, unit, name: str) -> np.ndarray:
         conversion = unit_conversion(name, name, unit)
     except UserError as exc:  # the column's refusal, in the keyword's words
         raise ValueError(str(exc).replace(f"column '{name}'", name, 1)) from None
-    return a if conversion is None else np.asarray(conversion[0](a), dtype=float)
+    return a if conversion is None else np.asarray(conversion.convert(a), dtype=float)
 
 
 def cells(values, name: str) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import UPPER, describe, duplicate_notes, name_conversions
+from gyroage.columns import UPPER, describe, duplicate_notes, name_conversions, option_notes
 from gyroage.core.photometry import (  # noqa: F401 (the laws and tables: where callers have always found them)
     AG_PER_EBPRP,
     DEREDDEN_ITERATIONS,
@@ -34,12 +34,14 @@ from gyroage.core.photometry import (  # noqa: F401 (the laws and tables: where 
     EBPRP_PER_AV,
     EBPRP_PER_EBV,
     FITZ19_A0_MAX,
+    FITZ19_COLOUR_MAX,
     FITZ19_KBP_TEFF,
     FITZ19_KRP_TEFF,
     FITZ19_TEFF_RANGE_K,
     R_V,
     SEQUENCE_COLUMN,
     SEQUENCE_RANGE,
+    SUN_BP_RP0,
     TEFF_RANGE_K,
     deredden,
     ebprp_per_a0,
@@ -53,8 +55,9 @@ FROM_BP_RP0, FROM_EBPRP, FROM_AV, FROM_EBV = "bp_rp0", "bp_rp-ebprp", "bp_rp-av"
 # E(B-V) that earlier versions ignored keep their ages).
 REDDENINGS = (("ebprp", None, FROM_EBPRP), ("av", 1.0, FROM_AV), ("ebv", R_V, FROM_EBV))
 # How the reading line names the colour-dependent ratio (input_notes)
-K_NOTE = ("k = E(BP-RP)/A_0 of the Gaia EDR3 extinction law at the star's (BP-RP)0 and A_0: 0.424 at the Sun's "
-          "colour, 0.391 for M dwarfs, at A_0 -> 0")
+K_NOTE = (f"k = E(BP-RP)/A_0 of the Gaia EDR3 extinction law at the star's (BP-RP)0 and A_0: "
+          f"{float(ebprp_per_a0(SUN_BP_RP0, 0.0)):.3f} at the Sun's colour, "
+          f"{float(ebprp_per_a0(FITZ19_COLOUR_MAX, 0.0)):.3f} for M dwarfs, at A_0 -> 0")
 # Output columns recording the conversion (only when the input can need one: a bp_rp or dwarf-sequence column).
 COLUMNS = ("colour_source", "bp_rp0_used", "bp_rp0_err_used", "ebprp_used", "ebprp_err_used")
 
@@ -189,10 +192,10 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
     (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
-    (:func:`gyroage.io.option_notes`)."""
+    (:func:`gyroage.columns.option_notes`)."""
     columns = list(columns)
     if log is not None:
-        for line in [*io.option_notes(columns, options), *input_notes(columns, reddening, magnitudes)]:
+        for line in [*option_notes(columns, options), *input_notes(columns, reddening, magnitudes)]:
             log(line)
         return
     line = name_conversions(columns)
@@ -224,7 +227,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
             return note(text, f"error mean of {describe(err)} and {describe(upper)}")
         return note(text, f"error {describe(err)}")
 
-    def reddening(name: str) -> str:
+    def reddening_text(name: str) -> str:  # not `reddening`: that is the parameter, the --ebprp/--av/--ebv given
         text = col(name)
         if name == "ebprp" and str(found[name]).lstrip("\ufeff").strip().startswith("E_"):
             # E_X is VizieR's upper error when its e_X is beside it (gyroage.columns): say which this one was taken as
@@ -245,7 +248,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
         if name != "bp_rp":
             sources.append(col(name))
             continue
-        terms = [reddening(r) if a0_per is None else f"{_factor(a0_per)}{col(r)}"
+        terms = [reddening_text(r) if a0_per is None else f"{_factor(a0_per)}{col(r)}"
                  for r, a0_per, _ in REDDENINGS if r in found]
         k = any(a0_per is not None for r, a0_per, _ in REDDENINGS if r in found)
         opt = next((r for r, _, _ in REDDENINGS if getattr(red, r) is not None), None)

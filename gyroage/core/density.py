@@ -204,7 +204,7 @@ def underflow_ignored(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def as_density(model, name: str = "density") -> FlowDensity:
+def as_density(model) -> FlowDensity:
     """``model`` itself when a :class:`FlowDensity`, an :class:`~gyroage.AgeModel`'s ``.density``; anything else a
     one-line TypeError (a deep AttributeError, 'AgeModel' has no 'log_prob_grid', said nothing of what to pass)."""
     if isinstance(model, FlowDensity):
@@ -212,17 +212,23 @@ def as_density(model, name: str = "density") -> FlowDensity:
     inner = getattr(model, "density", None)
     if isinstance(inner, FlowDensity):
         return inner
-    raise TypeError(f"{name} must be a FlowDensity (AgeModel.load().density) or an AgeModel, "
+    raise TypeError("density must be a FlowDensity (AgeModel.load().density) or an AgeModel, "  # the callers' name
                     f"not {type(model).__name__}")
 
 
-def check_threads(threads) -> int:
-    """``threads`` as an int (0 for None: the CPUs available); a TypeError for anything but a whole number
-    (``int(2.5)`` quietly ran 2, "2" ran too) and a ValueError below 0, as ``--threads`` refuses it."""
+def check_threads(threads, option: str | None = None) -> int:
+    """``threads`` as an int (0 for None: the CPUs available, :func:`default_threads`); a TypeError for anything but
+    a whole number (``int(2.5)`` quietly ran 2, "2" ran too) and a ValueError below 0.
+
+    ``option``: the command line's (``--threads``), which refuses a negative in one line (:class:`UserError`) in its
+    words, estimate and group-age alike, before the model loads.
+    """
     if threads is None:
         return 0
-    whole_number(threads, "threads")
+    whole_number(threads, option or "threads")
     if threads < 0:
+        if option is not None:
+            raise UserError(f"{option} must be >= 0 (0: the CPUs available)")
         raise ValueError("threads must be >= 0 (0 or None: the CPUs available)")
     return int(threads)
 

@@ -6,7 +6,7 @@ and no global state. Engines (``gyroage.engines``) only schedule it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.column_types import text_types  # noqa: F401 (re-exported: callers import it here)
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
@@ -36,7 +37,7 @@ from gyroage.core.posterior import (
     grid_posterior,
     posterior_table,
 )
-from gyroage.core.priors import Prior, check_model_grid, check_on_grid
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_step_note, narrow_widths
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID
@@ -84,7 +85,8 @@ class EstimateSettings:
 
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None,
-                   on_block: Callable[[int], None] | None = None, first_row: int = 0) -> pd.DataFrame:
+                   on_block: Callable[[int], None] | None = None, first_row: int = 0,
+                   on_prior_widths: Callable[[tuple[int, float]], None] | None = None) -> pd.DataFrame:
     """Every input row and column, in order and with ``frame``'s index, plus age summaries (Myr), ``p_outlier``,
     ``age_flags`` and ``status``.
 
@@ -97,19 +99,24 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
     ``first_row``: the frame's first row in the whole input (0-based). mcmc keys each star's random stream by the
     seed and its input row, so an engine that passes it gets the same ages whatever its chunk size.
+    ``on_prior_widths`` is given the chunk's :func:`narrow_prior_rows`, from the widths read to date it (the grid
+    with ``--prior-sigma`` a column; not called otherwise), so the engines count them without reading them again.
     """
-    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row)[0]
+    return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row,
+                     on_prior_widths=on_prior_widths)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                              columns: dict[str, str] | None = None, id_columns: Sequence[str] = (),
-                             on_block: Callable[[int], None] | None = None,
-                             first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                             on_block: Callable[[int], None] | None = None, first_row: int = 0,
+                             on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
+                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``; chunk-local ``row`` numbers).
 
     The posteriors table carries the frame's ``id_columns`` (values as read) after ``row``.
     """
-    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row)
+    out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row,
+                           on_prior_widths=on_prior_widths)
     ids = posterior_ids(frame, id_columns, table["row"].to_numpy())
     return out, pd.concat([table[["row"]], ids, table.drop(columns="row")], axis=1)
 
@@ -126,8 +133,9 @@ def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.Da
 @underflow_ignored
 def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
               columns: dict[str, str] | None, keep: bool,
-              on_block: Callable[[int], None] | None = None,
-              first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              on_block: Callable[[int], None] | None = None, first_row: int = 0,
+              on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
+              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     density = as_density(density)
     whole_number(first_row, "first_row")
     if first_row < 0:
@@ -140,6 +148,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     status = stars.status
     n = len(frame)
     prior_mean, prior_sigma = settings.prior.star_parameters(_prior_columns(frame, settings.prior), n)
+    if on_prior_widths is not None and _counts_widths(settings):
+        on_prior_widths(narrow_widths(settings.prior, settings.n_grid, prior_sigma))
     if prior_mean is not None:
         status[(status == statuses.OK) & ~settings.prior.valid_parameters(prior_mean, prior_sigma)] = statuses.INVALID_PRIOR
     ok = status == statuses.OK
@@ -414,6 +424,33 @@ def star_sigmas(frame: pd.DataFrame, prior: Prior) -> np.ndarray | None:
     return prior.star_parameters(_prior_columns(frame, prior), len(frame))[1]
 
 
+def narrow_prior_rows(frame: pd.DataFrame, settings: EstimateSettings) -> tuple[int, float]:
+    """(rows, smallest width) of ``frame``'s per-star ``--prior-sigma`` widths under twice the grid's step
+    (:func:`gyroage.core.priors.narrow_widths`); (0, inf) unless the grid dates with widths from a column.
+
+    Every engine counts each chunk it dates (:func:`estimate_chunk`'s ``on_prior_widths`` gives it from the widths
+    read to date the rows) or skips (a resumed run's), and :func:`narrow_prior_note` says the sum once.
+    """
+    if not _counts_widths(settings):
+        return 0, float("inf")
+    return narrow_widths(settings.prior, settings.n_grid, star_sigmas(frame, settings.prior))
+
+
+def _counts_widths(settings: EstimateSettings) -> bool:
+    """Whether the run's per-star prior widths are counted against the grid: the grid, with widths from a column."""
+    return settings.method == "grid" and settings.prior.sigma_column is not None
+
+
+def narrow_prior_note(settings: EstimateSettings, counts: Iterable[tuple[int, float]]) -> str | None:
+    """The one line saying how many rows' per-star widths the grid cannot resolve, from each chunk's
+    :func:`narrow_prior_rows`; None when there are none (or the widths are no column: said at the start)."""
+    if not _counts_widths(settings):
+        return None
+    counts = list(counts)
+    narrow = (sum(k for k, _ in counts), min((s for _, s in counts), default=float("inf")))
+    return grid_step_note(settings.prior, settings.n_grid, narrow)
+
+
 def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:
     """Per-star prior parameter columns (case-insensitive names) as float arrays."""
     if not prior.per_star:
@@ -433,13 +470,3 @@ def attach(frame: pd.DataFrame, results: dict[str, np.ndarray], status: np.ndarr
         out[name] = values
     out.index = frame.index
     return text_types(out, [*results, "status"]) if len(out) == 0 else out
-
-
-def text_types(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """``frame`` (no rows) with its object ``columns`` in the type pandas gives a column of text: with no cell to
-    infer it from, status and age_flags were object (Parquet: null), strings when a row came out."""
-    text = pd.Series([""]).dtype
-    for name in columns:
-        if frame[name].dtype == object:
-            frame[name] = frame[name].astype(text)
-    return frame

@@ -21,8 +21,9 @@ R_V = 3.16
 input is taken as A_0 = 3.16 E(B-V) before :func:`ebprp_per_a0`."""
 
 EBPRP_PER_EBV = EBPRP_PER_AV * R_V
-"""E(BP-RP) / E(B-V) = 0.413 x 3.16 = 1.31 of the constant law of :data:`EBPRP_PER_AV`. E(B-V) inputs now use
-3.16 :func:`ebprp_per_a0`: 1.34 at the Sun's colour, as Casagrande & VandenBerg 2018 (MNRAS 479, L102) give."""
+"""E(BP-RP) / E(B-V) = 0.413 x 3.16 = 1.31 of the constant law of :data:`EBPRP_PER_AV`: kept for compatibility
+(importable, as before; gyroage itself no longer converts with it). E(B-V) inputs now use 3.16 :func:`ebprp_per_a0`:
+1.34 at the Sun's colour, as Casagrande & VandenBerg 2018 (MNRAS 479, L102) give."""
 
 # Gaia EDR3 extinction law (ESA, https://www.cosmos.esa.int/web/gaia/edr3-extinction-law; Riello et al. 2021,
 # A&A 649, A3; Fitzpatrick et al. 2019 curve on Castelli & Kurucz spectra, method of Danielski et al. 2018):
@@ -44,8 +45,11 @@ DEREDDEN_ITERATIONS = 5
 mag of colour), leaving (BP-RP)0 within 2e-8 mag of the solution at A_0 = 1.7, 1e-5 mag at A_0 = 5."""
 
 AG_PER_EBPRP = 0.789 / EBPRP_PER_AV
-"""A_G / E(BP-RP) = 0.789 / 0.413 = 1.91 (A_G/A_V = 0.789, the same law as :data:`EBPRP_PER_AV`): de-reddens G where
-only E(BP-RP) is known (``gyroage crossmatch``'s ``g0``), so that colour and magnitude share one reddening."""
+"""A_G / E(BP-RP) = 0.789 / 0.413 = 1.91 (A_G/A_V = 0.789, Wang & Chen 2019's constant law, as
+:data:`EBPRP_PER_AV`): de-reddens G from the E(BP-RP) the colour was de-reddened with (``gyroage crossmatch``'s
+``g0``). Only that E(BP-RP) is shared: an E(BP-RP) from an A_V or E(B-V) came through the EDR3 law's colour-dependent
+k (:func:`ebprp_per_a0`), while this ratio stays Wang & Chen's for every colour (the EDR3 law's A_G/E(BP-RP) varies
+with the spectrum too)."""
 
 DWARF_SEQUENCE = np.array([
     # Teff [K], (B-V)0, (BP-RP)0, (V-Ks)0 [mag]: A0V ... M6V
@@ -80,6 +84,14 @@ and for mean metallicity: B-V in particular shifts with [Fe/H].
 
 DWARF_TEFF_BP_RP0 = DWARF_SEQUENCE[:, [0, 2]][::-1]
 """(Teff, (BP-RP)0) of :data:`DWARF_SEQUENCE`, ascending Teff."""
+
+SUN_BP_RP0 = 0.823
+"""(BP-RP)0 of the Sun: :data:`DWARF_SEQUENCE`'s 5770 K (G2V) row."""
+
+FITZ19_COLOUR_MAX = float(np.interp(np.log10(FITZ19_TEFF_RANGE_K[0]), np.log10(DWARF_TEFF_BP_RP0[:, 0]),
+                                    DWARF_TEFF_BP_RP0[:, 1]))
+"""(BP-RP)0 of a dwarf at :data:`FITZ19_TEFF_RANGE_K`'s coolest Teff (2.34, about M2.5V): :func:`ebprp_per_a0` holds
+its value for redder dwarfs."""
 
 SEQUENCE_COLUMN = {"teff": 0, "v_ks0": 3, "b_v0": 1}
 """The inputs read through :data:`DWARF_SEQUENCE` (their column in it), in the order a row takes them."""

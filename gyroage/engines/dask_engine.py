@@ -18,7 +18,7 @@ import pandas as pd
 
 from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, uses_magnitudes
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, uses_magnitudes
 from gyroage.core.modelcard import load_card
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
@@ -30,8 +30,10 @@ from gyroage.writers import check_outputs, prepare_target
 
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
-                    chunksize: int, path: str, text_columns: bool = False, first_row: int = 0) -> tuple[int, dict]:
-    """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file.
+                    chunksize: int, path: str, text_columns: bool = False,
+                    first_row: int = 0) -> tuple[int, dict, tuple[int, float]]:
+    """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
+    counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`).
 
     ``text_columns``: the input is CSV text, so its columns of numbers are written as numbers, as the local
     engine does (:func:`gyroage.column_types.numbers_from_text`; :func:`_same_types` then unifies the parts).
@@ -40,7 +42,9 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
 
     density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
     # first_row: the partition's first input row, so that mcmc keys each star's stream by its row in the input
-    parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns, first_row=first_row + i)
+    narrow: list[tuple[int, float]] = []  # the widths the grid cannot resolve, as each chunk reads them
+    parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns, first_row=first_row + i,
+                            on_prior_widths=narrow.append)
              for i in range(0, max(len(frame), 1), chunksize)]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if text_columns:
@@ -49,7 +53,8 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
         out = numbers_from_text(out, io.NA_TOKENS)
     with atomic_path(path) as tmp:
         out.to_parquet(tmp, index=False)
-    return len(out), dict(Counter(out["status"].tolist()))
+    k = sum(n for n, _ in narrow)
+    return len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf")))
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
@@ -293,6 +298,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         ddf = ddf.repartition(npartitions=2 * n_workers)
     spec = (str(model) if model is not None else None, 1, 8192, True)
     counts: Counter = Counter()
+    narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
     task = delayed(_partition_task, pure=True)
     try:
         frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
@@ -304,13 +310,17 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
             progress.total = _input_rows(paths, counted)
         for fut in as_completed(futures):
-            rows, c = fut.result()
+            rows, c, n = fut.result()
             counts.update(c)
+            narrow.append(n)
             progress.update(rows)
     except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
         raise io.gzip_error(" ".join(paths), exc) from None
     if text_columns:
         _same_types(sorted(tmp.glob("part.*.parquet")))
+    note = narrow_prior_note(settings, narrow)  # as the local engine says it: any other note was said at the start
+    if note:
+        progress.log(note)
     return counts
 
 

@@ -22,8 +22,15 @@ import pandas as pd
 from gyroage import __version__, csv_layout, io
 from gyroage.core.colours import say_input_notes
 from gyroage.core.density import FlowDensity, as_density
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors, posterior_ids, star_sigmas, uses_magnitudes
-from gyroage.core.priors import grid_step_note, narrow_widths
+from gyroage.core.estimate import (
+    EstimateSettings,
+    estimate_chunk,
+    estimate_with_posteriors,
+    narrow_prior_note,
+    narrow_prior_rows,
+    posterior_ids,
+    uses_magnitudes,
+)
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
@@ -242,7 +249,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     n_chunks = offset = 0
     id_cols: list[str] = []
     id_template = None
-    narrow, smallest = 0, float("inf")  # per-star prior widths the grid cannot resolve, said once at the end
+    narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
@@ -258,20 +265,18 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                      *(("--id", name) for name in (ids or ()) if posteriors is not None)]
             say_input_notes(chunk.columns, settings.reddening, uses_magnitudes(density.card, settings),
                             None if progress.quiet else progress.log, named)
-        if settings.method == "grid" and settings.prior.sigma_column is not None:
-            k, s_min = narrow_widths(settings.prior, settings.n_grid, star_sigmas(chunk, settings.prior))
-            narrow, smallest = narrow + k, min(smallest, s_min)
         prev = sink.done(i, rows)
         if prev is not None:
+            narrow.append(narrow_prior_rows(chunk, settings))  # a chunk dated by the interrupted run: read here
             counts.update(prev)
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         if posteriors is None:
             out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update,
-                                       first_row=offset - rows), None
+                                       first_row=offset - rows, on_prior_widths=narrow.append), None
         else:
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
-                                                 first_row=offset - rows)
+                                                 first_row=offset - rows, on_prior_widths=narrow.append)
             post["row"] += offset - rows  # chunk-local rows to 0-based input rows
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
@@ -280,9 +285,8 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    note = grid_step_note(settings.prior, settings.n_grid, (narrow, smallest)) \
-        if settings.prior.sigma_column is not None else None  # any other note was said at the start
-    if note and settings.method == "grid":
+    note = narrow_prior_note(settings, narrow)  # any other note was said at the start
+    if note:
         progress.log(note)
     progress.close(extra=counts_text(counts))
     return counts

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage import io, parquet_input, writers
+from gyroage import io, writers
+from gyroage.column_types import nullable_int
 from gyroage.errors import UserError
 from gyroage.files import atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
@@ -219,7 +220,7 @@ def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
 
     schema = merged_schema(parts)
     table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
-    frame = table.to_pandas(types_mapper=parquet_input.nullable_int)  # a missing cell keeps an int column int
+    frame = table.to_pandas(types_mapper=nullable_int)  # a missing cell keeps an int column int
     with atomic_path(target, suffix=".part.gz" if is_gzip_name(target) else ".part") as tmp:
         write_table(frame, tmp, fmt)
 

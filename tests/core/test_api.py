@@ -296,3 +296,22 @@ def test_settings_refuse_a_fractional_grid():
     from gyroage.core.estimate import EstimateSettings
     with pytest.raises(TypeError, match="n_grid must be a whole number"):
         EstimateSettings(n_grid=60.7)
+
+
+def test_api_warnings_point_at_the_callers_line(model):
+    """The narrow-prior warning used stacklevel=3, which the decorators around AgeModel.posterior
+    (underflow_ignored, in_keywords) moved into contextlib: the warning named contextlib.py, not the user's line. It
+    now names the first frame outside gyroage, whichever method warns."""
+    import warnings
+
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.priors import Prior
+
+    prior = Prior("gaussian_log_age", mean=9.669, sigma=0.002)
+    for call in (lambda: model.posterior(25.4, 0.82, prior=prior),
+                 lambda: model.estimate(pd.DataFrame({"prot": [25.4], "bp_rp0": [0.82]}),
+                                        EstimateSettings(prior=prior))):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert [w.filename for w in caught] == [__file__], [(w.filename, w.lineno) for w in caught]

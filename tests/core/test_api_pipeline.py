@@ -278,3 +278,29 @@ def test_durations_are_periods_in_days(model):
     assert list(post.status) == ["ok", "ok", "invalid_period"] and list(post.inputs["prot"][:2]) == [25.0, 8.0]
     with pytest.raises(TypeError, match="age_myr"):
         model.log_likelihood(10.0, 1.0, np.array([700], dtype="timedelta64[D]"))
+
+
+def test_one_threads_check_for_the_api_and_the_command_line():
+    """cli.check_threads said '0: onnxruntime's default' while 0 means default_threads(), the CPUs this process may
+    use, as density.check_threads said: the command line calls density's, in its option's words."""
+    from gyroage.core.density import check_threads
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError, match=r"^--threads must be >= 0 \(0: the CPUs available\)$"):
+        check_threads(-1, "--threads")
+    with pytest.raises(ValueError, match=r"^threads must be >= 0 \(0 or None: the CPUs available\)$"):
+        check_threads(-1)
+    assert check_threads(None, "--threads") == 0 and check_threads(3, "--threads") == 3
+
+
+def test_as_density_takes_the_model_alone():
+    """as_density had a ``name`` parameter no caller gave (both call it on their ``density``): gone; the error still
+    names what to pass."""
+    import inspect
+
+    from gyroage.core.density import as_density
+
+    assert list(inspect.signature(as_density).parameters) == ["model"]
+    with pytest.raises(TypeError, match=r"^density must be a FlowDensity \(AgeModel.load\(\).density\) or an AgeModel, "
+                                        r"not str$"):
+        as_density("models")

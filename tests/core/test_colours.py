@@ -63,6 +63,10 @@ def test_observed_colour_and_av_column_use_the_documented_coefficient(model):
     obs = pd.DataFrame({"prot": PROT, "bp_rp": OBSERVED, "bp_rp_err": OBS_ERR, "A_V": av, "e_AV": sav})
     got = model.estimate(obs, settings(model))
     k = k_obs(OBSERVED, av)
+    # k comes from deredden, which the estimate runs too: pinned apart from it, by the equation it solves (the law's
+    # k at the colour it gives; ebprp_per_a0 is pinned to the ESA file by hand below) and by values of its own inputs
+    np.testing.assert_allclose(k, ebprp_per_a0(np.subtract(OBSERVED, k * av), av), rtol=1e-8)
+    np.testing.assert_allclose(k_obs([1.05, 1.50, 1.30, 0.80], av), [0.41022, 0.39762, 0.40213, 0.43240], atol=6e-6)
     ref = dereddened(k * av, k * sav)  # the error propagates with the same ratio
     assert_same_ages(got, model.estimate(ref, settings(model)))
     assert (got["colour_source"] == "bp_rp-av").all()
@@ -459,6 +463,18 @@ def test_the_sampler_and_group_age_take_the_reddening_error_beside_bp_rp0(model,
 
 
 def test_the_invalid_reddening_text_names_every_reddening_it_covers():
-    # review D: the status text omitted E(B-V) and the bp_rp0 rows whose reddening error is bad (the README had them)
+    # the status text omitted E(B-V) and the bp_rp0 rows whose reddening error is bad (the README had them)
     text = statuses.ESTIMATE[statuses.INVALID_REDDENING]
     assert all(name in text for name in ("E(BP-RP)", "A_V", "E(B-V)", "bp_rp0"))
+
+
+def test_the_reading_lines_k_is_the_extinction_laws_own():
+    """K_NOTE wrote 0.424 and 0.391 by hand: they are ebprp_per_a0's at the Sun's colour and at the reddest dwarf
+    the law covers, now computed from it, so a change of the law changes the line."""
+    from gyroage.core.colours import K_NOTE
+    from gyroage.core.photometry import FITZ19_COLOUR_MAX, SUN_BP_RP0, ebprp_per_a0
+
+    sun, m_dwarf = (float(ebprp_per_a0(c, 0.0)) for c in (SUN_BP_RP0, FITZ19_COLOUR_MAX))
+    assert (round(sun, 3), round(m_dwarf, 3)) == (0.424, 0.391)
+    assert f"{sun:.3f} at the Sun's colour, {m_dwarf:.3f} for M dwarfs" in K_NOTE
+    assert float(ebprp_per_a0(FITZ19_COLOUR_MAX + 1, 0.0)) == pytest.approx(m_dwarf, abs=1e-12)  # the edge value
