@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.colours import EBPRP_PER_EBV, R_V, deredden, teff_to_bp_rp0
+from gyroage.core.colours import teff_to_bp_rp0
+from gyroage.core.photometry import EBPRP_PER_EBV, R_V, deredden
 from tests.conftest import run_cli
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier"]

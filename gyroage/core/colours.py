@@ -26,23 +26,14 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.columns import UPPER, describe, duplicate_notes, name_conversions, option_notes
-from gyroage.core.photometry import (  # noqa: F401 (the laws and tables: where callers have always found them)
-    AG_PER_EBPRP,
-    DEREDDEN_ITERATIONS,
+from gyroage.core.photometry import (
     DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
-    EBPRP_PER_AV,
-    EBPRP_PER_EBV,
-    FITZ19_A0_MAX,
     FITZ19_COLOUR_MAX,
-    FITZ19_KBP_TEFF,
-    FITZ19_KRP_TEFF,
-    FITZ19_TEFF_RANGE_K,
     R_V,
     SEQUENCE_COLUMN,
     SEQUENCE_RANGE,
     SUN_BP_RP0,
-    TEFF_RANGE_K,
     deredden,
     ebprp_per_a0,
 )

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.core.colours import AG_PER_EBPRP
+from gyroage.core.photometry import AG_PER_EBPRP
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,

@@ -5,21 +5,18 @@ import pandas as pd
 import pytest
 
 from gyroage import io, statuses
-from gyroage.core.colours import (
+from gyroage.core.colours import MISSING_COLOUR, Reddening, sequence_to_bp_rp0, teff_to_bp_rp0
+from gyroage.core.estimate import EstimateSettings
+from gyroage.core.photometry import (
     DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
     EBPRP_PER_AV,
-    MISSING_COLOUR,
     R_V,
     SEQUENCE_RANGE,
     TEFF_RANGE_K,
-    Reddening,
     deredden,
     ebprp_per_a0,
-    sequence_to_bp_rp0,
-    teff_to_bp_rp0,
 )
-from gyroage.core.estimate import EstimateSettings
 from gyroage.errors import UserError
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier"]
