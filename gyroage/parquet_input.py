@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage.column_types import nullable_dtype, nullable_int  # noqa: F401 (re-exported: readers import it here)
+from gyroage.column_types import nullable_dtype, nullable_int
 from gyroage.columns import read_roles
 from gyroage.errors import UserError
 from gyroage.files import require_input_file

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.column_types import text_types  # noqa: F401 (re-exported: callers import it here)
+from gyroage.column_types import text_types
 from gyroage.core.calibration import Calibration
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored

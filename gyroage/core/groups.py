@@ -17,7 +17,7 @@ from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import SequenceDomain
-from gyroage.core.group_flags import (  # noqa: F401 (GroupPosterior: where callers have always found it)
+from gyroage.core.group_flags import (
     GroupPosterior,
     fit_statistics,
     group_flags,

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-# read_prior_table is read in prior_tables, and still imported from here
-from gyroage.core.prior_tables import LN10, read_prior_table, read_table, refuse_gyr_table  # noqa: F401
+from gyroage.core.prior_tables import LN10, read_table, refuse_gyr_table
 from gyroage.defaults import AGE_GRID, MAX_GRID, MIN_GRID
 from gyroage.errors import UserError
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.priors import LN10, Prior, make_prior, read_prior_table
+from gyroage.core.prior_tables import LN10, read_prior_table
+from gyroage.core.priors import Prior, make_prior
 from gyroage.errors import UserError
 from tests.conftest import run_cli
 
