@@ -26,7 +26,8 @@ from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.columns import duplicate_notes, name_conversions
 from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
-from gyroage.core.density import FlowDensity, check_outlier_weight, underflow_ignored
+from gyroage.core.colours import excess_colour_sigma
+from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
     EstimateSettings,
@@ -43,6 +44,7 @@ from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
     GridPosterior,
     age_grid,
+    colour_marginal_log_prob,
     grid_log_likelihood,
     quantiles,
 )
@@ -262,25 +264,34 @@ class AgeModel:
     @underflow_ignored
     @in_keywords()
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
-                       check_domain: bool = True) -> np.ndarray:
+                       check_domain: bool = True, *, ebprp_err=None) -> np.ndarray:
         """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
 
-        Includes the outlier mixture (``outlier_weight``: ``None`` for the
-        card's). NaN where a star is invalid, (with ``check_domain``) outside
-        the trained domain, or where the age is not finite or lies outside
+        The likelihood ``gyroage estimate``'s grid posterior uses (before prior and calibration): the flow averaged
+        over the true colour, a Gaussian of the colour error beyond the training colours' (the card's
+        ``default_bp_rp0_err``) with the reddening error ``ebprp_err`` (mag) in quadrature
+        (:func:`gyroage.core.posterior.colour_marginal_log_prob`), then mixed with the outlier term
+        (``outlier_weight``: ``None`` for the card's; 0: the flow alone). NaN where a star is invalid, (with
+        ``check_domain``) outside the trained domain, or where the age is not finite or lies outside
         :attr:`age_range_myr` (the card's age grid: beyond it the flow extrapolates). The third argument is the age,
         where :meth:`posterior` takes the colour error: give ``age_myr=`` and ``bp_rp0_err=`` by name.
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
-        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr))
+        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr),
+                                           colours={"ebprp_err": ebprp_err})
         age = age.reshape(-1)
         use = stars.ok if check_domain else ~np.isin(stars.status, (statuses.INVALID_PERIOD, statuses.INVALID_COLOUR,
                                                                      statuses.INVALID_COLOUR_ERR))
         use &= np.isfinite(age)
         out = np.full(use.shape, np.nan)
         if use.any():
-            out[use] = self.density.log_prob(np.log10(stars.prot[use]), np.log10(age[use]) + 6, stars.bp_rp0[use],
-                                             stars.bp_rp0_err[use], outlier_weight=outlier_weight)
+            # as estimate: only the error beyond the training colours' is marginalised (the flow learnt the rest)
+            ebprp = None if stars.ebprp_err is None else stars.ebprp_err[use]
+            sigma = excess_colour_sigma(stars.bp_rp0_err[use], ebprp, self.card)
+            lp = colour_marginal_log_prob(self.density, np.log10(stars.prot[use]), np.log10(age[use]) + 6,
+                                          stars.bp_rp0[use], stars.bp_rp0_err[use], sigma)
+            w = self.density.outlier_weight if outlier_weight is None else outlier_weight
+            out[use] = mix_outlier(lp, w, self.density.outlier_log_density)
         return out.reshape(shape)
 
     @underflow_ignored
@@ -371,7 +382,10 @@ class AgeModel:
                        n_points: int = 1024) -> np.ndarray:
         """Draw ``n`` periods (days) per (age, colour) pair from the flow, to forward-model populations.
 
-        No outlier term. Inverse-CDF sampling on a fine grid over the card's
+        No outlier term. With ``bp_rp0_err`` beyond the training colours' (the card's ``default_bp_rp0_err``), the
+        periods are those of a star whose true colour is uncertain by the excess: drawn from the flow averaged over it,
+        the likelihood :meth:`log_likelihood` gives with ``outlier_weight=0`` (``bp_rp0`` is the observed colour; to
+        draw at a known true colour, leave the error out). Inverse-CDF sampling on a fine grid over the card's
         log10-period domain: needs only the density graph. Output shape: the
         inputs' broadcast shape + ``(n,)``; NaN for an invalid colour, a
         colour outside the trained domain, or an age that is not finite or lies
@@ -397,7 +411,9 @@ class AgeModel:
         rng = np.random.default_rng(seed)
         u = rng.uniform(size=(int(use.sum()), n))
         if use.any() and n:
-            out[use] = self._period_quantiles(age[use], colour[use], err[use], u, n_points)  # inverse CDF at uniform draws
+            sigma = excess_colour_sigma(err[use], None, self.card)
+            out[use] = self._period_quantiles(age[use], colour[use], err[use], u, n_points,
+                                              sigma)  # inverse CDF at uniform draws
         return out.reshape(shape + (n,))
 
     @underflow_ignored
@@ -421,8 +437,9 @@ class AgeModel:
             out[use] = self._period_quantiles(age[use], colour[use], err, levels.reshape(-1), n_points)
         return out.reshape((len(age),) + levels.shape)
 
-    def _period_quantiles(self, age, colour, err, levels, n_points: int) -> np.ndarray:
+    def _period_quantiles(self, age, colour, err, levels, n_points: int, sigma=None) -> np.ndarray:
         """Inverse CDF of the flow on a fine grid over the card's log10-period domain; ``levels`` (Q,) or (stars, Q).
+        ``sigma``: per-star excess colour error the flow is averaged over (None: none).
 
         Evaluated in blocks of stars, so memory is bounded by the block, not the number of stars. A block is a whole
         number of the density's onnxruntime batches (of ``batch`` star x period points): onnxruntime's numbers
@@ -438,8 +455,8 @@ class AgeModel:
         step = max(1, int(PERIOD_BLOCK_STARS) // align) * align
         for a in range(0, len(age), step):
             b = a + step
-            lp = self.density.log_prob_flow(x[None, :], np.log10(age[a:b, None]) + 6, colour[a:b, None],
-                                            err[a:b, None])
+            lp = colour_marginal_log_prob(self.density, x[None, :], np.log10(age[a:b, None]) + 6, colour[a:b, None],
+                                          err[a:b, None], None if sigma is None else sigma[a:b])
             out[a:b] = 10 ** quantiles(np.exp(lp - lp.max(axis=1, keepdims=True)), x, levels[a:b] if per_star else levels)
         return out
 

@@ -336,6 +336,50 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.polynomial.hermite.hermgauss(n)
 
 
+def colour_node_groups(sigma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per tier of :data:`COLOUR_NODE_TIERS`: (indices of the stars whose excess colour error ``sigma`` falls in it,
+    Gauss-Hermite nodes t, log weights log(w / sqrt(pi)))."""
+    tier = np.searchsorted([b for b, _ in COLOUR_NODE_TIERS], sigma, side="left")
+    groups = []
+    for k, (_, n_nodes) in enumerate(COLOUR_NODE_TIERS):
+        t, w = gauss_hermite(n_nodes)
+        groups.append((np.flatnonzero(tier == k), t, np.log(w / np.sqrt(np.pi))))
+    return groups
+
+
+def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0, bp_rp0_err,
+                             colour_sigma=None) -> np.ndarray:
+    """Flow log density (float32) at points of their own, averaged over a Gaussian true colour of width
+    ``colour_sigma``: :func:`colour_marginal_log_likelihood`'s nodes, weights and clipping, every point evaluated.
+
+    The inputs broadcast together; their first axis is the star, which ``colour_sigma`` (None, a scalar or one value
+    per star) follows. Every tier's middle node is t = 0, the observed colour: it is evaluated once for all stars, so
+    stars whose error adds no shift get exactly :meth:`FlowDensity.log_prob_flow`.
+    """
+    prot, age, colour, err = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in
+                                                   (log10_prot, log10_age, bp_rp0, bp_rp0_err)))
+    out = density.log_prob_flow(prot, age, colour, err)
+    if out.ndim == 0 or colour_sigma is None:
+        return out
+    sig = np.broadcast_to(np.asarray(colour_sigma, float), out.shape[:1])
+    lo, hi = density.card.domain["bp_rp0"]
+    for idx, t, lw in colour_node_groups(sig):
+        if len(t) == 1 or not idx.size:
+            continue
+        s = (np.sqrt(2.0) * sig[idx]).reshape((-1,) + (1,) * (out.ndim - 1))
+        nodes = np.empty((len(t),) + (idx.size,) + out.shape[1:])
+        for k, tk in enumerate(t):  # 3 or 5 nodes: each a vectorised pass over the tier's stars
+            nodes[k] = out[idx] if tk == 0 else density.log_prob_flow(prot[idx], age[idx],
+                                                                      np.clip(colour[idx] + s * tk, lo, hi), err[idx])
+            nodes[k] += lw[k]
+        top = nodes.max(axis=0)
+        top[np.isneginf(top)] = 0.0  # a point every node rules out stays -inf
+        nodes -= top
+        with np.errstate(divide="ignore"):
+            out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=0))
+    return out
+
+
 def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
                                    colour_sigma=None, refine_tol: float | None = REFINE_TOL) -> np.ndarray:
     """Flow log-likelihood (stars x grid), averaged over a Gaussian true colour of width ``colour_sigma``.
@@ -347,12 +391,7 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     """
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
     sig = np.zeros_like(colour) if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), colour.shape)
-    tier = np.searchsorted([b for b, _ in COLOUR_NODE_TIERS], sig, side="left")
-    groups = []  # (stars, nodes t, log weights) per tier
-    for k, (_, n_nodes) in enumerate(COLOUR_NODE_TIERS):
-        idx = np.flatnonzero(tier == k)
-        t, w = gauss_hermite(n_nodes)
-        groups.append((idx, t, np.log(w / np.sqrt(np.pi))))
+    groups = colour_node_groups(sig)
     rows = np.concatenate([np.repeat(idx, len(t)) for idx, t, _ in groups])
     c = np.concatenate([(colour[idx, None] + np.sqrt(2.0) * sig[idx, None] * t).ravel() for idx, t, _ in groups])
     lo, hi = density.card.domain["bp_rp0"]
