@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -258,6 +259,68 @@ def test_posterior_graph_from_javascript(domain_model):
     dex = np.abs(np.log10(got.loc[dated, QUANTILE_COLUMNS].to_numpy()) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
     assert dex.max() <= 1e-4
     assert np.abs(got.loc[dated, "p_outlier"] - ref.loc[dated, "p_outlier"]).max() <= 1e-4
+
+
+def js_constant(name: str):
+    """The JSON literal of ``const NAME = ...;`` in examples/node/posterior.js."""
+    m = re.search(rf"^const {name} = (.*?);$", (NODE_DIR / "posterior.js").read_text(), re.S | re.M)
+    assert m, f"no const {name} in posterior.js"
+    return json.loads(m.group(1))
+
+
+def test_node_example_mirrors_gyroages_flags_and_column_names():
+    """posterior.js names every flag bit (age_beyond_prior_bound was missing) and reads only names gyroage estimate
+    reads as the same quantity (its list mirrors gyroage/columns.py's). No node needed."""
+    from gyroage import statuses
+    from gyroage.columns import column_role
+
+    assert js_constant("FLAG_BITS") == list(statuses.FLAG_ORDER)
+    aliases = js_constant("ALIASES")
+    assert set(aliases) == {"prot_days", "bp_rp0", "bp_rp0_err", "abs_g0", "abs_g0_err"}
+    for graph_input, names in aliases.items():
+        quantity = "prot" if graph_input == "prot_days" else graph_input
+        assert {n: getattr(column_role(n), "name", None) for n in names} == dict.fromkeys(names, quantity)
+
+
+def run_node(node: str, graph, csv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([node, "posterior.js", str(graph)], input=csv, capture_output=True, text=True, cwd=NODE_DIR,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("name", ["synthetic_stars.csv", "field_stars.csv"])
+def test_node_example_reads_the_projects_own_catalogs(name):
+    """synthetic_stars.csv (Prot, BPRP_0, e_BPRP_0) was read as all NaN with exit 0, and its ids were dropped: the
+    columns are now found as gyroage estimate finds them, every input column comes out as it came in, and the ages
+    are estimate's (--exact-grid: the graph evaluates every grid point), empty cells where estimate's are."""
+    node = node_runtime()
+    if node is None:
+        pytest.skip("node or onnxruntime-node not installed (cd examples/node && npm install --ignore-scripts)")
+    path = ROOT / "catalogs" / "examples" / name
+    res = run_node(node, MODELS / "gyroage-posterior.onnx", path.read_text())
+    assert res.returncode == 0, res.stderr
+    assert "read prot_days from '" in res.stderr and "bp_rp0 from '" in res.stderr
+    got = pd.read_csv(io.StringIO(res.stdout), dtype=str, keep_default_na=False)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(got.columns[: raw.shape[1]]) == list(raw.columns)
+    assert (got.iloc[:, : raw.shape[1]].to_numpy() == raw.to_numpy()).all()
+    ref = pd.read_csv(io.StringIO(run_cli("estimate", str(path), "-q", "--exact-grid", "-o", "-").stdout), dtype=str,
+                      keep_default_na=False)
+    assert len(got) == len(ref) and list(got["status"]) == list(ref["status"]) and list(got["age_flags"]) == list(ref["age_flags"])
+    for c in (*QUANTILE_COLUMNS, "age_map_myr", "p_outlier"):
+        assert list(got[c] == "") == list(ref[c] == "")
+        dated = ref[c] != ""
+        assert dated.any()
+        assert np.abs(got.loc[dated, c].astype(float) - ref.loc[dated, c].astype(float)).max() \
+            <= 1e-5 * ref.loc[dated, c].astype(float).abs().max()
+
+
+def test_node_example_refuses_a_missing_column_in_one_line():
+    node = node_runtime()
+    if node is None:
+        pytest.skip("node or onnxruntime-node not installed (cd examples/node && npm install --ignore-scripts)")
+    res = run_node(node, MODELS / "gyroage-posterior.onnx", "id,P_rot_h,BPRP_0\nx,12,1.0\n")
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()] and "missing column prot_days" in res.stderr
 
 
 def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
