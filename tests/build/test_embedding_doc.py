@@ -1,0 +1,112 @@
+"""docs/embedding.md's recipe reproduces the posterior graph from the density graph and the card, and the numbers the
+docs quote are the card's."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+MODELS = ROOT / "models"
+DOC = ROOT / "docs" / "embedding.md"
+QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]
+
+
+def card() -> dict:
+    return json.loads((MODELS / "gyroage-model.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    """The namespace of the doc's python block, run from models/ as it says."""
+    blocks = re.findall(r"^```python\n(.*?)^```", DOC.read_text(), flags=re.S | re.M)
+    assert len(blocks) == 1
+    cwd = os.getcwd()
+    ns: dict = {}
+    try:
+        os.chdir(MODELS)
+        exec(compile(blocks[0], str(DOC), "exec"), ns)
+    finally:
+        os.chdir(cwd)
+    return ns
+
+
+def stars(n=40, seed=2):
+    """In-domain stars with colour errors in every node tier (and missing ones), some young (the level scale)."""
+    rng = np.random.default_rng(seed)
+    prot = 10 ** rng.uniform(-0.5, 1.5, n)
+    colour = rng.uniform(0.5, 3.0, n)
+    err = rng.uniform(0.005, 0.4, n)
+    err[::5] = np.nan
+    err[1::7] = 0.04  # the 3-node tier
+    return prot, colour, err
+
+
+def graph(prot, colour, err) -> dict:
+    import onnxruntime as ort
+
+    s = ort.InferenceSession(str(MODELS / "gyroage-posterior.onnx"), providers=["CPUExecutionProvider"])
+    return dict(zip([o.name for o in s.get_outputs()], s.run(None, {"prot_days": prot, "bp_rp0": colour,
+                                                                      "bp_rp0_err": err})))
+
+
+def test_the_docs_recipe_is_the_posterior_graph(recipe):
+    prot, colour, err = stars()
+    pdf, ages, map_myr, p_outlier = recipe["posterior"](prot, colour, err)
+    out = graph(prot, colour, err)
+    dated = out["ok"] | out["extrapolated"]
+    assert dated.all()
+    assert np.abs(np.log10(ages) - np.log10(out["age_quantiles_myr"])).max() < 1e-6
+    assert np.abs(np.log10(map_myr) - np.log10(out["age_map_myr"])).max() < 1e-6
+    assert np.abs(p_outlier - out["p_outlier"]).max() < 1e-7
+    assert np.abs(pdf - out["posterior"]).max() < 1e-5 * out["posterior"].max()
+
+
+def test_the_docs_reddening_feed_gives_estimates_ages(recipe, model):
+    """The posterior graph has no reddening input: the doc's fed colour error gives estimate's ebprp_err ages."""
+    prot, colour, err = stars(30, seed=3)
+    e_red = np.random.default_rng(3).uniform(0.0, 0.2, prot.size)  # the fed error within the clip range
+    c = card()
+    d = c["default_bp_rp0_err"]
+    e = np.clip(np.where(np.isnan(err), d, err), *c["domain"]["bp_rp0_err"])
+    fed = np.sqrt(np.maximum(e**2 - d**2, 0) + e_red**2 + d**2)
+    assert fed.max() <= c["domain"]["bp_rp0_err"][1]
+    post = model.posterior(prot, colour, err, ebprp_err=e_red, refine_tol=None)
+    want = np.stack([post.summaries()[q] for q in QUANTILE_COLUMNS], axis=1)
+    out = graph(prot, colour, fed)
+    assert np.abs(np.log10(out["age_quantiles_myr"]) - np.log10(want)).max() < 1e-9
+    assert np.abs(out["p_outlier"] - post.p_outlier).max() < 1e-9
+    ages = recipe["posterior"](prot, colour, err, e_red)[1]
+    assert np.abs(np.log10(ages) - np.log10(want)).max() < 1e-6
+
+
+def test_the_docs_mixture_is_the_apis_likelihood(recipe, model):
+    """log((1 - w) e^lp + w / (b - a)) of the doc's colour-averaged flow is AgeModel.log_likelihood."""
+    prot, colour, err = stars(6, seed=4)
+    c = card()
+    w, (a, b) = c["outlier"]["weight"], c["outlier"]["log10_prot_range"]
+    lp = recipe["log_likelihood"](prot, colour, err)
+    grid = recipe["grid"][::20]
+    mixed = np.log((1 - w) * np.exp(lp[:, ::20]) + w / (b - a))
+    api = model.log_likelihood(prot[:, None], colour[:, None], age_myr=10 ** (grid - 6), bp_rp0_err=err[:, None])
+    assert np.abs(api - mixed).max() < 1e-4
+
+
+def test_the_docs_numbers_are_the_cards():
+    """The domain, clip range and outlier range the README and docs/embedding.md quote are the shipped card's."""
+    c = card()
+    dom = c["domain"]
+    readme, doc = (ROOT / "README.md").read_text(), DOC.read_text()
+    colour = f"{dom['bp_rp0'][0]}-{dom['bp_rp0'][1]} mag"
+    clip = f"{dom['bp_rp0_err'][0]}-{dom['bp_rp0_err'][1]}"
+    days = f"{10 ** dom['log10_prot'][0]:.4f}-{10 ** dom['log10_prot'][1]:.1f} d"
+    for text in (readme, doc):
+        assert colour in text and clip in text and days in text
+    assert f"`log10_prot` {dom['log10_prot'][0]} to {dom['log10_prot'][1]}" in doc
+    assert f"[{c['outlier']['log10_prot_range'][0]}, {c['outlier']['log10_prot_range'][1]}]" in doc
+    assert f"{c['default_bp_rp0_err']}" in doc and f"`outlier.weight` ({c['outlier']['weight']})" in doc
