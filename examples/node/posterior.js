@@ -83,7 +83,8 @@ function number(text) {
 
 async function main() {
   const model = process.argv[2] || "../../models/gyroage-posterior.onnx";
-  const lines = fs.readFileSync(0, "utf8").split(/\r?\n/).filter((l) => l.trim() !== "");
+  // a spreadsheet's BOM is no part of the first column's name
+  const lines = fs.readFileSync(0, "utf8").replace(/^\ufeff/, "").split(/\r?\n/).filter((l) => l.trim() !== "");
   if (lines.length === 0) throw new UserError("no header line on stdin (a CSV of stars)");
   const header = splitCsv(lines[0]);
   const rows = lines.slice(1).map(splitCsv);

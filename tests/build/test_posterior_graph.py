@@ -323,6 +323,23 @@ def test_node_example_refuses_a_missing_column_in_one_line():
     assert res.stderr.strip().splitlines() == [res.stderr.strip()] and "missing column prot_days" in res.stderr
 
 
+def test_node_example_reads_a_spreadsheets_csv():
+    """A BOM, CRLF line ends and a quoted id holding a comma: the header comes out without the BOM, the id as it came
+    in (quoted again), the unit-less names matched (Prot [d] is a period in days; e_Prot is not read)."""
+    node = node_runtime()
+    if node is None:
+        pytest.skip("node or onnxruntime-node not installed (cd examples/node && npm install --ignore-scripts)")
+    res = run_node(node, MODELS / "gyroage-posterior.onnx",
+                   '\ufeffName,Prot [d],e_Prot,BP-RP0\r\n"a, b",12,1,1.0\r\nc,abc,1,1.0\r\n')
+    assert res.returncode == 0, res.stderr
+    assert "prot_days from 'Prot [d]'" in res.stderr and "bp_rp0 from 'BP-RP0'" in res.stderr
+    assert res.stdout.startswith("Name,Prot [d],e_Prot,BP-RP0,ok,")
+    got = pd.read_csv(io.StringIO(res.stdout), dtype=str, keep_default_na=False)
+    assert list(got.columns[:5]) == ["Name", "Prot [d]", "e_Prot", "BP-RP0", "ok"]
+    assert list(got["Name"]) == ["a, b", "c"] and list(got["status"]) == ["ok", ""]
+    assert got.loc[1, "age_p50_myr"] == "" and float(got.loc[0, "age_p50_myr"]) > 0
+
+
 def test_export_writes_the_posterior_graph_and_its_hash(tmp_path, monkeypatch):
     """``gyroage export`` (export_model) regenerates the posterior graph; the flow's graph is the shipped one."""
     pytest.importorskip("torch")
