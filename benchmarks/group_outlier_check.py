@@ -24,8 +24,8 @@ from gyroage.build.catalogue import load_catalogue, quality_select
 from gyroage.build.loco import saved_folds
 from gyroage.core.api import AgeModel
 from gyroage.core.groups import group_log_likelihood
+from gyroage.core.likelihood import colour_marginal_log_likelihood
 from gyroage.core.modelcard import outlier_log_density
-from gyroage.core.posterior import colour_marginal_log_likelihood
 
 WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 THRESHOLD = 3.0  # ln odds: 20:1 for a larger outlier share

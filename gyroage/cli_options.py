@@ -110,8 +110,8 @@ def estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlie
                       main_sequence: bool | None):
     """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
     from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.likelihood import REFINE_TOL
     from gyroage.core.main_sequence import require_term
-    from gyroage.core.posterior import REFINE_TOL
     from gyroage.core.sampler import SamplerSettings
 
     if main_sequence is True:  # before the input is read: a card without the term would ignore the option

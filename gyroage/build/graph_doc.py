@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from gyroage import statuses
 from gyroage.build.main_sequence_graph import MAGNITUDE_DOC
+from gyroage.core.likelihood import COLOUR_NODE_TIERS
 from gyroage.core.modelcard import ModelCard
-from gyroage.core.posterior import COLOUR_NODE_TIERS, QUANTILES
+from gyroage.core.posterior import QUANTILES
 
 GRAPH_KEY = "gyroage_graph"
 

@@ -32,6 +32,7 @@ from gyroage.build.graph_doc import GRAPH_DOC, GRAPH_KEY, graph_doc, graph_io
 from gyroage.build.main_sequence_graph import MainSequenceStages
 from gyroage.core.calibration import Calibration
 from gyroage.core.domain import AGE_OUTSIDE_MAX, MAP_BEYOND_DEX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
+from gyroage.core.likelihood import COLOUR_NODE_TIERS, gauss_hermite
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.modelcard import (
     DENSITY_FILE,
@@ -47,7 +48,7 @@ from gyroage.core.modelcard import (
     sha256,
     write_card,
 )
-from gyroage.core.posterior import COLOUR_NODE_TIERS, QUANTILES, age_grid, gauss_hermite
+from gyroage.core.posterior import QUANTILES, age_grid
 from gyroage.errors import ModelError
 from gyroage.files import atomic_path, json_text
 
@@ -173,7 +174,7 @@ class _Builder(CalibrationStages, MainSequenceStages):
 
     def colour_marginal_log_likelihood(self, density: onnx.ModelProto, lp: str, colour: str, err: str, sigma: str,
                                        card: ModelCard) -> str:
-        """gyroage.core.posterior.colour_marginal_log_likelihood: stars x grid, float32 values in float64.
+        """gyroage.core.likelihood.colour_marginal_log_likelihood: stars x grid, float32 values in float64.
 
         One flow pass, as there, over the stars of each COLOUR_NODE_TIERS tier in
         turn, each at its tier's Gauss-Hermite node colours (its own colour for a

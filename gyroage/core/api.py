@@ -37,17 +37,9 @@ from gyroage.core.estimate import (
     main_sequence_term,
     narrow_prior_note,
 )
+from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_log_likelihood
 from gyroage.core.modelcard import ModelCard, model_notes
-from gyroage.core.posterior import (
-    QUANTILES,
-    REFINE_TOL,
-    SUMMARY_COLUMNS,
-    GridPosterior,
-    age_grid,
-    colour_marginal_log_prob,
-    grid_log_likelihood,
-    quantiles,
-)
+from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, quantiles
 from gyroage.core.priors import Prior, check_model_grid, grid_step_note
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
 from gyroage.errors import UserError, whole_number
@@ -270,7 +262,7 @@ class AgeModel:
         The likelihood ``gyroage estimate``'s grid posterior uses (before prior and calibration): the flow averaged
         over the true colour, a Gaussian of the colour error beyond the training colours' (the card's
         ``default_bp_rp0_err``) with the reddening error ``ebprp_err`` (mag) in quadrature
-        (:func:`gyroage.core.posterior.colour_marginal_log_prob`), then mixed with the outlier term
+        (:func:`gyroage.core.likelihood.colour_marginal_log_prob`), then mixed with the outlier term
         (``outlier_weight``: ``None`` for the card's; 0: the flow alone). NaN where a star is invalid, (with
         ``check_domain``) outside the trained domain, or where the age is not finite or lies outside
         :attr:`age_range_myr` (the card's age grid: beyond it the flow extrapolates). The third argument is the age,
@@ -307,7 +299,7 @@ class AgeModel:
         outlier weight (defaults: the card's): ages of a sequence member, the
         outlier probability, flags and statuses. ``refine_tol=None`` evaluates the
         flow at every grid point (``estimate --exact-grid``); see
-        :func:`gyroage.core.posterior.refined_log_likelihood`. Instead of ``bp_rp0``, give the
+        :func:`gyroage.core.likelihood.refined_log_likelihood`. Instead of ``bp_rp0``, give the
         observed ``bp_rp`` with ``ebprp``, ``av`` or ``ebv`` (E(BP-RP) = k A_V or 3.16 k E(B-V), k the
         colour-dependent ratio of the Gaia EDR3 extinction law: :func:`gyroage.core.photometry.ebprp_per_a0`), or ``teff`` (K),
         or a de-reddened ``v_ks0`` or ``b_v0`` (with their ``_err``), as

@@ -26,14 +26,13 @@ from gyroage.core.domain import (
     SequenceDomain,
     flag_text,
 )
+from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.posterior import (
     POSTERIOR_COLUMNS,
-    REFINE_TOL,
     SUMMARY_COLUMNS,
     beyond_prior_bounds,
     bounds_are_the_cards,
-    colour_marginal_log_likelihood,
     grid_posterior,
     posterior_table,
 )

@@ -24,6 +24,7 @@ from gyroage.core.group_flags import (
     member_above,
     poor_fit,
 )
+from gyroage.core.likelihood import colour_marginal_log_likelihood
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
 from gyroage.core.posterior import (
@@ -31,7 +32,6 @@ from gyroage.core.posterior import (
     beyond_prior_bounds,
     bounds_are_the_cards,
     calibrate_under_prior,
-    colour_marginal_log_likelihood,
     grid_log_prior,
     normalise,
     quantiles,

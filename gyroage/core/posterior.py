@@ -12,8 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
-from gyroage.core.density import FlowDensity, mix_outlier
+from gyroage.core.density import FlowDensity
 from gyroage.core.grid_cdf import QUANTILES, cdf, cdf_quantiles
+from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.priors import Prior
 from gyroage.files import atomic_path
@@ -23,13 +24,6 @@ SUMMARY_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", 
 
 def age_grid(log10_min: float, log10_max: float, n: int) -> np.ndarray:
     return np.linspace(log10_min, log10_max, int(n))
-
-
-def grid_log_likelihood(density: FlowDensity, log10_prot: np.ndarray, bp_rp0: np.ndarray,
-                        bp_rp0_err: np.ndarray, grid: np.ndarray,
-                        outlier_weight: float | None = None) -> np.ndarray:
-    """log L[star, grid point] = log p(log10 Prot | age, colour, colour error)."""
-    return density.log_prob_grid(log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=outlier_weight)
 
 
 def normalise(log_post: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -128,93 +122,6 @@ class GridPosterior:
         return np.clip(1.0 - inside, 0.0, 1.0)
 
 
-# Target error (nats of log likelihood) of the refined grid at a point it interpolates, not a bound: the check looks
-# one level coarser (refined_log_likelihood), so a point may miss by more. Two samples of 300 random stars at 201
-# points, against every point evaluated (--exact-grid): up to 0.04 and 0.083 nats (11 and 12 stars over 0.02), age
-# percentiles moved by at most 0.002 and 0.0015 dex (the MAP by 0.004 dex in the first).
-REFINE_TOL = 0.02
-
-
-def _midpoints(v: np.ndarray) -> np.ndarray:
-    """Cubic (4-point Lagrange) values halfway between the columns of ``v`` (rows x C, C >= 4): C - 1 columns."""
-    mid = np.empty(v.shape[:-1] + (v.shape[-1] - 1,), dtype=v.dtype)
-    mid[..., 1:-1] = v[..., 1:-2] + v[..., 2:-1]
-    mid[..., 1:-1] *= 9
-    mid[..., 1:-1] -= v[..., :-3]
-    mid[..., 1:-1] -= v[..., 3:]
-    mid[..., 0] = 5 * v[..., 0] + 15 * v[..., 1] - 5 * v[..., 2] + v[..., 3]
-    mid[..., -1] = 5 * v[..., -1] + 15 * v[..., -2] - 5 * v[..., -3] + v[..., -4]
-    mid /= 16
-    return mid
-
-
-def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
-                           outlier_weight: float | None = None, tol: float = REFINE_TOL,
-                           coarsest: int = 40) -> np.ndarray:
-    """``grid_log_likelihood`` from fewer flow evaluations (about 40% at 201 points), aiming at ``tol`` everywhere.
-
-    Coarse to fine: the flow is evaluated on a coarsest level, the grid halved
-    until fewer than 2 x ``coarsest`` points remain (with 40: every 2nd grid point
-    of 101, every 4th of 201, every 8th of 401, every 16th of 1001); each finer
-    level's midpoints are filled by a cubic through four neighbours, unless the
-    same cubic one level coarser misses the points nearby by more than ``tol``
-    (the flow's log density is smooth in age except near spline knots): there
-    the flow is evaluated. ``tol`` is a target, not a bound: a point can miss by
-    more where the coarser cubic happened to fit (:data:`REFINE_TOL`). ``grid``
-    must be evenly spaced with at least 15 points; otherwise every point is
-    evaluated.
-    """
-    grid = np.asarray(grid, dtype=float)
-    n = grid.size
-    if n < 15 or not np.allclose(np.diff(grid), grid[1] - grid[0], rtol=1e-9, atol=0.0):
-        return grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight)
-    prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
-
-    def exact(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return density.log_prob_flow(prot[rows], grid[cols], colour[rows], err[rows])
-
-    def level(idx: np.ndarray) -> np.ndarray:
-        """Flow log density (stars x len(idx), float32) at grid points ``idx`` (evenly spaced)."""
-        m = idx.size
-        if m % 2 == 0:  # the last point has no partner one level up: evaluate it
-            head = level(idx[:-1])
-            last = exact(np.arange(prot.size), np.full(prot.size, idx[-1]))
-            return np.concatenate([head, last[:, None]], axis=1)
-        if (m + 1) // 2 < coarsest:
-            return density.log_prob_grid(prot, colour, err, grid[idx], outlier_weight=0.0)
-        coarse = level(idx[::2])
-        out = np.empty((prot.size, m), dtype=np.float32)
-        out[:, ::2] = coarse
-        out[:, 1::2] = _midpoints(coarse)
-        rows, cells = np.nonzero(_cubic_risk(coarse) > tol)
-        if rows.size:
-            out[rows, 2 * cells + 1] = exact(rows, idx[2 * cells + 1])
-        return out
-
-    w = density.outlier_weight if outlier_weight is None else outlier_weight
-    return mix_outlier(level(np.arange(n)), w, density.outlier_log_density)
-
-
-def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
-    """Per cell between neighbouring columns: the largest miss of the cubic through every other column nearby.
-
-    A column's miss is how far the cubic built from the columns two apart lands
-    from it; the cell between columns j and j+1 takes the largest of j-1..j+2.
-    """
-    miss = np.zeros_like(coarse)
-    for parity in (0, 1):
-        pred = _midpoints(coarse[:, parity::2])
-        target = coarse[:, parity + 1::2]
-        k = min(pred.shape[1], target.shape[1])
-        miss[:, parity + 1::2][:, :k] = np.abs(pred[:, :k] - target[:, :k])
-    pad = np.empty((miss.shape[0], miss.shape[1] + 2), dtype=miss.dtype)
-    pad[:, 1:-1] = miss
-    pad[:, 0], pad[:, -1] = miss[:, 0], miss[:, -1]
-    out = np.maximum(pad[:, 0:-3], pad[:, 1:-2])
-    np.maximum(out, pad[:, 2:-1], out=out)
-    return np.maximum(out, pad[:, 3:], out=out)
-
-
 class PdfTransform(Protocol):
     """What a posterior needs of a calibration (:class:`gyroage.core.calibration.Calibration`, which builds on this module)."""
 
@@ -234,7 +141,7 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     card's by default; uniform in log10 Prot) enters only the outlier
     probability, so it never leaks a flat tail into the ages.
     ``prior_mean``/``prior_sigma``: per-star prior parameters (or None).
-    ``refine_tol``: likelihood from :func:`refined_log_likelihood` with this
+    ``refine_tol``: likelihood from :func:`gyroage.core.likelihood.refined_log_likelihood` with this
     tolerance (about 40% of the flow evaluations); ``None`` evaluates the flow at
     every grid point. ``colour_sigma``: per-star colour uncertainty (mag) beyond
     what the training colours carried, marginalised over (:func:`colour_marginal_log_likelihood`).
@@ -307,127 +214,6 @@ def calibrate(pdf: np.ndarray, grid: np.ndarray, colour: np.ndarray, calibration
     if calibration is not None and not informed.all():
         out[~informed] = calibration.apply(out[~informed], grid, colour[~informed])
     return out
-
-
-# Colour uncertainty: Gauss-Hermite nodes over the true colour. A star takes the nodes of the first
-# tier whose bound its excess colour error (mag) does not pass: one evaluation when the shift changes
-# no age (up to 0.02 mag: medians within 0.005 dex for 95% of stars, widths within 2%); 3 nodes up to
-# 0.05 mag (within 0.004 dex of a 9-node sum at 0.04); 5 beyond (0.02 dex at 0.1 mag).
-COLOUR_NODE_TIERS = ((0.02, 1), (0.05, 3), (np.inf, 5))
-# Refinement tolerance (nats) of the node evaluations (see refined_log_likelihood): looser than the
-# stars' own, since nodes are averaged; 0.05 keeps medians within 0.01 dex of --exact-grid at 0.5 mag.
-NODE_REFINE_TOL = 0.05
-NODE_COARSEST = 20  # points of their coarsest level (every 8th of 201)
-
-# numpy's hermgauss(n) for the tiers' n, to the last bit: computing them imports numpy.polynomial, about 30 ms of
-# every run's start (1% of a 10,000-star estimate)
-_HERMITE = {
-    1: ((0.0,), (1.7724538509055159,)),
-    3: ((-1.224744871391589, 0.0, 1.224744871391589), (0.2954089751509194, 1.1816359006036772, 0.2954089751509194)),
-    5: ((-2.0201828704560856, -0.9585724646138185, 0.0, 0.9585724646138185, 2.0201828704560856),
-        (0.019953242059045917, 0.3936193231522411, 0.9453087204829418, 0.3936193231522411, 0.019953242059045917)),
-}
-
-
-def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Hermite nodes and weights (weight function exp(-t^2)), as ``numpy.polynomial.hermite.hermgauss``."""
-    if n in _HERMITE:
-        return tuple(np.array(v) for v in _HERMITE[n])
-    return np.polynomial.hermite.hermgauss(n)
-
-
-def colour_node_groups(sigma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per tier of :data:`COLOUR_NODE_TIERS`: (indices of the stars whose excess colour error ``sigma`` falls in it,
-    Gauss-Hermite nodes t, log weights log(w / sqrt(pi)))."""
-    tier = np.searchsorted([b for b, _ in COLOUR_NODE_TIERS], sigma, side="left")
-    groups = []
-    for k, (_, n_nodes) in enumerate(COLOUR_NODE_TIERS):
-        t, w = gauss_hermite(n_nodes)
-        groups.append((np.flatnonzero(tier == k), t, np.log(w / np.sqrt(np.pi))))
-    return groups
-
-
-def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0, bp_rp0_err,
-                             colour_sigma=None) -> np.ndarray:
-    """Flow log density (float32) at points of their own, averaged over a Gaussian true colour of width
-    ``colour_sigma``: :func:`colour_marginal_log_likelihood`'s nodes, weights and clipping, every point evaluated.
-
-    The inputs broadcast together; their first axis is the star, which ``colour_sigma`` (None, a scalar or one value
-    per star) follows. Every tier's middle node is t = 0, the observed colour: it is evaluated once for all stars, so
-    stars whose error adds no shift get exactly :meth:`FlowDensity.log_prob_flow`.
-    """
-    prot, age, colour, err = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in
-                                                   (log10_prot, log10_age, bp_rp0, bp_rp0_err)))
-    out = density.log_prob_flow(prot, age, colour, err)
-    if out.ndim == 0 or colour_sigma is None:
-        return out
-    sig = np.broadcast_to(np.asarray(colour_sigma, float), out.shape[:1])
-    lo, hi = density.card.domain["bp_rp0"]
-    for idx, t, lw in colour_node_groups(sig):
-        if len(t) == 1 or not idx.size:
-            continue
-        s = (np.sqrt(2.0) * sig[idx]).reshape((-1,) + (1,) * (out.ndim - 1))
-        nodes = np.empty((len(t),) + (idx.size,) + out.shape[1:])
-        for k, tk in enumerate(t):  # 3 or 5 nodes: each a vectorised pass over the tier's stars
-            nodes[k] = out[idx] if tk == 0 else density.log_prob_flow(prot[idx], age[idx],
-                                                                      np.clip(colour[idx] + s * tk, lo, hi), err[idx])
-            nodes[k] += lw[k]
-        top = nodes.max(axis=0)
-        top[np.isneginf(top)] = 0.0  # a point every node rules out stays -inf
-        nodes -= top
-        with np.errstate(divide="ignore"):
-            out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=0))
-    return out
-
-
-def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
-                                   colour_sigma=None, refine_tol: float | None = REFINE_TOL) -> np.ndarray:
-    """Flow log-likelihood (stars x grid), averaged over a Gaussian true colour of width ``colour_sigma``.
-
-    log L(x) = log sum_k w_k f(log10 Prot | x, c_obs + sqrt(2) sigma t_k) with
-    Gauss-Hermite nodes t_k and weights w_k / sqrt(pi), as many as
-    :data:`COLOUR_NODE_TIERS` gives for sigma; node colours are clipped to the
-    trained colour range. All stars and nodes go through the flow in one pass.
-    """
-    prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
-    sig = np.zeros_like(colour) if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), colour.shape)
-    groups = colour_node_groups(sig)
-    rows = np.concatenate([np.repeat(idx, len(t)) for idx, t, _ in groups])
-    c = np.concatenate([(colour[idx, None] + np.sqrt(2.0) * sig[idx, None] * t).ravel() for idx, t, _ in groups])
-    lo, hi = density.card.domain["bp_rp0"]
-    c = np.clip(c, lo, hi)
-    # Node rows are averaged, so a looser refinement tolerance costs nothing measurable there.
-    n_own = groups[0][0].size * len(groups[0][1])
-    node_tol = None if refine_tol is None else max(refine_tol, NODE_REFINE_TOL)
-    ll_rows = np.concatenate([
-        _flow_log_likelihood(density, prot[rows[:n_own]], c[:n_own], err[rows[:n_own]], grid, refine_tol),
-        _flow_log_likelihood(density, prot[rows[n_own:]], c[n_own:], err[rows[n_own:]], grid, node_tol,
-                             NODE_COARSEST)])
-    out = np.empty((colour.size, len(grid)), dtype=np.float32)
-    start = 0
-    for idx, t, lw in groups:
-        block = ll_rows[start : start + idx.size * len(t)]
-        start += idx.size * len(t)
-        if len(t) == 1:
-            out[idx] = block
-        elif idx.size:
-            nodes = block.reshape(idx.size, len(t), len(grid)).astype(np.float64)
-            nodes += lw[None, :, None]
-            # log-sum-exp about each point's largest node: 3x faster than logaddexp.reduce, whose float64 result it
-            # meets to ~1e-15, below float32's resolution (a point where every node is -inf stays -inf)
-            top = nodes.max(axis=1)
-            top[np.isneginf(top)] = 0.0
-            nodes -= top[:, None, :]
-            with np.errstate(divide="ignore"):
-                out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=1))
-    return out
-
-
-def _flow_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, refine_tol, coarsest: int = 40):
-    if refine_tol is None:
-        return grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0)
-    return refined_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0, tol=refine_tol,
-                                  coarsest=coarsest)
 
 
 def log_evidence(log_like: np.ndarray, log_prior: np.ndarray, grid: np.ndarray) -> np.ndarray:

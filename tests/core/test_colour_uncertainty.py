@@ -48,7 +48,7 @@ def test_colour_nodes_sum_like_logaddexp_and_keep_impossible_ages_impossible():
     """The nodes' log-sum-exp agrees with logaddexp.reduce in float32, and a point every node rules out stays -inf."""
     from types import SimpleNamespace
 
-    from gyroage.core.posterior import COLOUR_NODE_TIERS, colour_marginal_log_likelihood
+    from gyroage.core.likelihood import COLOUR_NODE_TIERS, colour_marginal_log_likelihood
 
     grid = np.linspace(6.0, 10.0, 21)
 

@@ -11,7 +11,7 @@ import pytest
 
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import default_group_systematic, default_systematic_dex, group_ages, group_posterior
-from gyroage.core.posterior import grid_log_likelihood
+from gyroage.core.likelihood import grid_log_likelihood
 from gyroage.core.priors import Prior
 from gyroage.errors import UserError
 from tests.conftest import run_cli
@@ -167,7 +167,7 @@ def test_colour_uncertainty_is_marginalised_over_as_estimate_does(model):
     """Each member's likelihood is its colour-marginal one (gyroage estimate's), so a group of stars with
     uncertain colours (or reddening) is not dated as if their colours were exact."""
     from gyroage.core.colours import excess_colour_sigma
-    from gyroage.core.posterior import colour_marginal_log_likelihood
+    from gyroage.core.likelihood import colour_marginal_log_likelihood
 
     frame = _cluster(model, 700.0, 40, seed=8)
     lp, c = np.log10(frame["prot"].to_numpy()), frame["bp_rp0"].to_numpy()

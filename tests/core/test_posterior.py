@@ -72,7 +72,7 @@ def _example_stars(model):
 
 def test_refined_grid_forced_everywhere_equals_the_exact_grid(model):
     """tol < 0 refines every midpoint: any bookkeeping slip (wrong column, wrong star) shows up here."""
-    from gyroage.core.posterior import grid_log_likelihood, refined_log_likelihood
+    from gyroage.core.likelihood import grid_log_likelihood, refined_log_likelihood
 
     lp, c, e = (a[:60] for a in _example_stars(model))
     for n in (201, 200, 203, 205, 15):  # odd; even; even one level up; two levels up; tiny
@@ -83,7 +83,7 @@ def test_refined_grid_forced_everywhere_equals_the_exact_grid(model):
 
 def test_refined_grid_halves_the_work_and_keeps_the_ages(model):
     """The default refined grid: under 45% of the flow evaluations, medians within 0.005 dex of every point evaluated."""
-    from gyroage.core.posterior import REFINE_TOL, grid_log_likelihood, refined_log_likelihood
+    from gyroage.core.likelihood import REFINE_TOL, grid_log_likelihood, refined_log_likelihood
 
     lp, c, e = _example_stars(model)
     grid = np.linspace(6, 10, 201)
@@ -99,7 +99,7 @@ def test_refined_grid_halves_the_work_and_keeps_the_ages(model):
 
 
 def test_refined_grid_falls_back_to_every_point_on_uneven_or_tiny_grids(model):
-    from gyroage.core.posterior import grid_log_likelihood, refined_log_likelihood
+    from gyroage.core.likelihood import grid_log_likelihood, refined_log_likelihood
 
     lp, c, e = (a[:20] for a in _example_stars(model))
     for grid in (np.linspace(6, 10, 9), np.r_[np.linspace(6, 8, 40), np.linspace(8.1, 10, 30)]):
@@ -138,7 +138,7 @@ def test_cdf_of_float64_rows_is_the_trapezoid_sum_bit_for_bit():
 
 
 def test_colour_nodes_are_numpys_gauss_hermite_to_the_last_bit():
-    from gyroage.core.posterior import COLOUR_NODE_TIERS, gauss_hermite
+    from gyroage.core.likelihood import COLOUR_NODE_TIERS, gauss_hermite
 
     for _, n in COLOUR_NODE_TIERS:
         t, w = gauss_hermite(n)
