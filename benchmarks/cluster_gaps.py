@@ -22,7 +22,7 @@ from gyroage.build.catalogue import default_catalogue_path, load_catalogue, qual
 from gyroage.build.sequence_domain import SEQUENCE_AGE_PAD_DEX, SEQUENCE_AGE_WINDOW_MAG, SEQUENCE_MIN_MEMBERS
 from gyroage.core.modelcard import load_card
 
-RULE_DEX = 0.25  # fixed before the folds existed
+RULE_DEX = 0.25  # fixed before any result (benchmarks/candidates/PREREGISTRATION.md, study 34)
 
 
 def cluster_ages_by_bin(edges: np.ndarray, catalogue: Path) -> list[dict[str, float]]:
