@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import UPPER, describe, duplicate_notes, name_conversions, option_notes
+from gyroage.columns import UPPER, absolute_g_note, describe, duplicate_notes, name_conversions, option_notes
 from gyroage.core.photometry import (
     DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
@@ -181,17 +181,22 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
                     options: Iterable[tuple[str, str | None]] = ()) -> None:
     """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
-    (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this.
+    (:func:`gyroage.columns.name_conversions`). An absolute G read from a name without a 0 is said either way
+    (:func:`gyroage.columns.absolute_g_note`). Every command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
     (:func:`gyroage.columns.option_notes`)."""
     columns = list(columns)
+    # how an absolute G without a 0 in its name is read: said even with -q, as a conversion is (its ages depend on it)
+    magnitude = absolute_g_note(columns) if magnitudes else None
     if log is not None:
         for line in [*option_notes(columns, options), *input_notes(columns, reddening, magnitudes)]:
             log(line)
-        return
-    line = name_conversions(columns)
-    if line:
-        print(f"gyroage: {line}", file=sys.stderr, flush=True)
+    else:
+        line = name_conversions(columns)
+        if line:
+            print(f"gyroage: {line}", file=sys.stderr, flush=True)
+    if magnitude:
+        print(f"gyroage: {magnitude}", file=sys.stderr, flush=True)
 
 
 def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = False) -> list[str]:
