@@ -331,7 +331,7 @@ def group_age(
             typer.echo(f"group-age: {note}", err=True)
     say_input_notes(frame.columns, reddening, main_sequence,
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True),
-                    [("--by", by), ("--membership", membership)])
+                    [("--by", by), ("--membership", membership)], period_error=False)  # a joint age never reads it
     out = io.case_blind_clashes(out, 1, written)  # FITS, VOTable: --by Status beside status
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         # the group label (first column) is the input's: from a typed input it keeps every digit
