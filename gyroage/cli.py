@@ -25,12 +25,14 @@ from gyroage.cli_options import (
     AgeMinOpt,
     AvErrOpt,
     AvOpt,
+    CrossmatchOutputFormatOpt,
     EbprpErrOpt,
     EbprpOpt,
     EbvErrOpt,
     EbvOpt,
     ExactGridOpt,
     GridOpt,
+    GroupOutputFormatOpt,
     GroupPriorMeanOpt,
     GroupPriorSigmaOpt,
     InputFormatOpt,
@@ -47,6 +49,7 @@ from gyroage.cli_options import (
     QuietOpt,
     SeedOpt,
     WalkersOpt,
+    WholeInputFormatOpt,
     comma_list,
     density_and_prior,
     estimate_settings,
@@ -138,7 +141,9 @@ def estimate(
     prior_mean: PriorMeanOpt = None,
     prior_sigma: PriorSigmaOpt = None,
     prior_table: PriorTableOpt = None,
-    method: Annotated[str, typer.Option(help="grid (fast) or mcmc (emcee sampler with colour/period errors).")] = "grid",
+    method: Annotated[str, typer.Option(help="grid (fast) or mcmc (gyroage's own affine-invariant ensemble sampler, "
+                                             "batched over stars, with colour/period errors as nuisance parameters; "
+                                             "emcee is the reference backend, from Python only).")] = "grid",
     posteriors: Annotated[Optional[str], typer.Option(help="Also write per-star posteriors (grid pdf or samples) to .parquet.")] = None,
     id_names: Annotated[Optional[list[str]], typer.Option("--id", help="--posteriors: input column(s) naming each star, "
                         "repeatable or comma-separated (default: columns named id, name, source_id, tic, kic...).")] = None,
@@ -222,7 +227,7 @@ def crossmatch(
     input: Annotated[str, typer.Argument(help=f"Table ({TABLES}) with source_id, tic, kic or ra/dec; '-' for stdin.")],
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
-    output_format: OutputFormatOpt = None,
+    output_format: CrossmatchOutputFormatOpt = None,
     id_column: Annotated[Optional[str], typer.Option(help="Identifier column (default: detected by name).")] = None,
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
     radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec; positions must be at "
@@ -268,8 +273,8 @@ def group_age(
                                               "group); without it, all rows are one group, named after the file (refused if a "
                                               "cluster or group column holds several values).")] = None,
     output: OutputOpt = None,
-    input_format: InputFormatOpt = None,
-    output_format: OutputFormatOpt = None,
+    input_format: WholeInputFormatOpt = None,
+    output_format: GroupOutputFormatOpt = None,
     membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1] (a column "
                                                       "in % units: divided by 100).")] = None,
     model: ModelOpt = None,
