@@ -415,10 +415,11 @@ def _register_build_commands() -> None:
 _register_build_commands()
 
 
-def main() -> None:
-    """The ``gyroage`` console script."""
+def main(prog_name: str | None = None) -> None:
+    """The ``gyroage`` console script (``prog_name``: the program as usage lines and error hints name it; None: as
+    click finds it, ``gyroage`` or ``python -m gyroage``)."""
     try:
-        app()
+        app(prog_name=prog_name)
         code = 0
     except SystemExit as exc:  # typer ends every run with one, carrying the exit code
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -199,3 +199,32 @@ def test_catalogue_help_says_any_format_is_read(command):
     """train --catalog said 'Rotator catalogue CSV', but load_catalogue reads every format estimate reads."""
     text = _param_help(command, "--catalogue")
     assert "CSV " not in text.split("(")[0] and "any format" in text and "$GYROAGE_CATALOG" in text, text
+
+
+def test_python_dash_m_gyroage_runs_the_command():
+    """'python -m gyroage --help' said "No module named gyroage.__main__"."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "gyroage", "--help"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120, env={**__import__("os").environ, "COLUMNS": "200"})
+    assert res.returncode == 0, res.stderr
+    assert "Usage: python -m gyroage [OPTIONS] COMMAND" in res.stdout and "group-age" in res.stdout
+
+
+@pytest.mark.parametrize("launcher", [["cli.py"], ["-m", "gyroage"]])
+def test_an_error_hint_is_a_command_that_runs(launcher):
+    """The checkout's shim said "(see 'cli.py estimate --help')", which no shell runs: the hint now names the
+    program as it was started, and running it shows the command's help."""
+    import shlex
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, *launcher, "estimate", "--sed"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    hint = re.search(r"\(see '([^']+)'\)$", res.stderr.strip()).group(1)
+    words = shlex.split(hint)
+    assert words[0] == "python" and words[1:] == [*launcher, "estimate", "--help"], hint
+    shown = subprocess.run([sys.executable, *words[1:]], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert shown.returncode == 0 and "Usage:" in shown.stdout, shown.stderr
