@@ -25,12 +25,14 @@ from gyroage.cli_options import (
     AgeMinOpt,
     AvErrOpt,
     AvOpt,
+    CrossmatchOutputFormatOpt,
     EbprpErrOpt,
     EbprpOpt,
     EbvErrOpt,
     EbvOpt,
     ExactGridOpt,
     GridOpt,
+    GroupOutputFormatOpt,
     GroupPriorMeanOpt,
     GroupPriorSigmaOpt,
     InputFormatOpt,
@@ -47,6 +49,7 @@ from gyroage.cli_options import (
     QuietOpt,
     SeedOpt,
     WalkersOpt,
+    WholeInputFormatOpt,
     comma_list,
     density_and_prior,
     estimate_settings,
@@ -138,7 +141,9 @@ def estimate(
     prior_mean: PriorMeanOpt = None,
     prior_sigma: PriorSigmaOpt = None,
     prior_table: PriorTableOpt = None,
-    method: Annotated[str, typer.Option(help="grid (fast) or mcmc (emcee sampler with colour/period errors).")] = "grid",
+    method: Annotated[str, typer.Option(help="grid (fast) or mcmc (gyroage's own affine-invariant ensemble sampler, "
+                                             "batched over stars, with colour/period errors as nuisance parameters; "
+                                             "emcee is the reference backend, from Python only).")] = "grid",
     posteriors: Annotated[Optional[str], typer.Option(help="Also write per-star posteriors (grid pdf or samples) to .parquet.")] = None,
     id_names: Annotated[Optional[list[str]], typer.Option("--id", help="--posteriors: input column(s) naming each star, "
                         "repeatable or comma-separated (default: columns named id, name, source_id, tic, kic...).")] = None,
@@ -222,7 +227,7 @@ def crossmatch(
     input: Annotated[str, typer.Argument(help=f"Table ({TABLES}) with source_id, tic, kic or ra/dec; '-' for stdin.")],
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
-    output_format: OutputFormatOpt = None,
+    output_format: CrossmatchOutputFormatOpt = None,
     id_column: Annotated[Optional[str], typer.Option(help="Identifier column (default: detected by name).")] = None,
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
     radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec; positions must be at "
@@ -268,8 +273,8 @@ def group_age(
                                               "group); without it, all rows are one group, named after the file (refused if a "
                                               "cluster or group column holds several values).")] = None,
     output: OutputOpt = None,
-    input_format: InputFormatOpt = None,
-    output_format: OutputFormatOpt = None,
+    input_format: WholeInputFormatOpt = None,
+    output_format: GroupOutputFormatOpt = None,
     membership: Annotated[Optional[str], typer.Option(help="Column of membership probabilities in [0, 1] (a column "
                                                       "in % units: divided by 100).")] = None,
     model: ModelOpt = None,
@@ -331,7 +336,7 @@ def group_age(
             typer.echo(f"group-age: {note}", err=True)
     say_input_notes(frame.columns, reddening, main_sequence,
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True),
-                    [("--by", by), ("--membership", membership)])
+                    [("--by", by), ("--membership", membership)], period_error=False)  # a joint age never reads it
     out = io.case_blind_clashes(out, 1, written)  # FITS, VOTable: --by Status beside status
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
         # the group label (first column) is the input's: from a typed input it keeps every digit
@@ -410,10 +415,11 @@ def _register_build_commands() -> None:
 _register_build_commands()
 
 
-def main() -> None:
-    """The ``gyroage`` console script."""
+def main(prog_name: str | None = None) -> None:
+    """The ``gyroage`` console script (``prog_name``: the program as usage lines and error hints name it; None: as
+    click finds it, ``gyroage`` or ``python -m gyroage``)."""
     try:
-        app()
+        app(prog_name=prog_name)
         code = 0
     except SystemExit as exc:  # typer ends every run with one, carrying the exit code
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -82,14 +82,26 @@ ExactGridOpt = Annotated[bool, typer.Option("--exact-grid", help="Evaluate the f
 WalkersOpt = Annotated[int, typer.Option(help="mcmc: walkers per star.")]
 MaxStepsOpt = Annotated[int, typer.Option(help="mcmc: step cap per star (not_converged beyond).")]
 WALKERS, MAX_STEPS = 16, 2000  # SamplerSettings' defaults (tests/test_plot_options.py checks that they agree)
+# --input-format and --output-format say how each command reads and writes: estimate and crossmatch read CSV and
+# Parquet chunk by chunk, group-age reads the whole table (a group's members may be anywhere in it)
+_INPUT_FORMATS = ("csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
+                  "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat; "
+                  ".mrt/.cds: AAS and CDS tables), else csv. CSV may be gzip-compressed (known by its first bytes). ")
 InputFormatOpt = Annotated[Optional[str], typer.Option(
-    "--input-format", help="csv, parquet, fits, votable, ecsv or ascii (whitespace-delimited); default: from the "
-    "file's first bytes, else its suffix (.fits/.fit/.fts[.gz], .vot/.votable/.xml, .ecsv, .txt/.dat; .mrt/.cds: "
-    "AAS and CDS tables), else csv. CSV may be gzip-compressed (known by its first bytes). CSV and Parquet stream; "
-    "the others are read whole into memory, columns converted from their units.")]
+    "--input-format", help=_INPUT_FORMATS + "CSV and Parquet stream; the others are read whole into memory, columns "
+    "converted from their units.")]
+WholeInputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--input-format", help=_INPUT_FORMATS + "The whole table is read into memory (every group's members at once), "
+    "columns converted from their units.")]
+_OUTPUT_FORMATS = "Format of -o (same names as --input-format); default: from its suffix, else csv. "
 OutputFormatOpt = Annotated[Optional[str], typer.Option(
-    "--output-format", help="Format of -o (same names as --input-format); default: from its suffix, else csv. "
-    "CSV and Parquet stream; fits, votable, ecsv and ascii are written whole at the end.")]
+    "--output-format", help=_OUTPUT_FORMATS + "CSV and Parquet stream; fits, votable, ecsv and ascii are written whole "
+    "at the end.")]
+GroupOutputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--output-format", help=_OUTPUT_FORMATS + "One row per group, written at the end.")]
+CrossmatchOutputFormatOpt = Annotated[Optional[str], typer.Option(
+    "--output-format", help=_OUTPUT_FORMATS + "CSV and Parquet are written chunk by chunk, but to stdout or a pipe "
+    "whole at the end (never a partial table); fits, votable, ecsv and ascii are written whole at the end.")]
 
 
 def density_and_prior(model: Path | None, threads: int | None, prior: str, age_min_myr: float | None,

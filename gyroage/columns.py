@@ -372,6 +372,20 @@ def name_conversions(columns) -> str | None:
     return f"converted column {', '.join(done)}" if done else None
 
 
+def absolute_g_note(columns) -> str | None:
+    """``'M_G' taken as de-reddened absolute G ...``: the abs_g0 column read when its name has no 0 (``M_G``,
+    ``abs_g``), else ``None``.
+
+    The height term needs a de-reddened absolute G, and an observed G is refused because its extinction is unknown;
+    a plain ``M_G`` is read as de-reddened all the same, so the run says so (a name with a 0 says it already).
+    """
+    col = match_columns(columns).get("abs_g0")
+    if col is None or "0" in str(col):
+        return None
+    return (f"'{col}' taken as de-reddened absolute G (G0 - 5 log10(100/parallax)); subtract its extinction A_G "
+            f"first if it holds any (a name with a 0, 'M_G0', skips this note)")
+
+
 def describe(column: str, unit_of: str | None = None) -> str:
     """``'column'`` for a notice, with its unit when its name gives one (``unit_of``: the tool's unit, always shown)."""
     role = column_role(column)

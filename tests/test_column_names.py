@@ -194,6 +194,16 @@ def test_the_reading_line_names_the_reddening_error_beside_a_de_reddened_colour(
     assert got == ["estimate: reading prot from 'Per' (d), colour from '(BP-RP)0'"]  # a value alone: no error
 
 
+def test_group_age_does_not_name_a_period_error_it_never_reads():
+    """group-age said "reading prot from 'Prot' (d; error 'e_Prot')", but a joint age never reads a period error;
+    estimate, whose sampler and statuses read it, still names it."""
+    text = "cluster,Prot,e_Prot,BPRP_0,e_BPRP_0\nX,7.0,0.3,1.10,0.02\nX,8.0,0.4,1.2,0.02\n"
+    group = [ln for ln in notices(run("group-age", "-", "--by", "cluster", stdin=text, quiet=False)) if "reading" in ln]
+    assert group == ["group-age: reading prot from 'Prot' (d), colour from 'BPRP_0' (error 'e_BPRP_0')"]
+    assert notices(run("estimate", "-", stdin=text, quiet=False)) == [
+        "estimate: reading prot from 'Prot' (d; error 'e_Prot'), colour from 'BPRP_0' (error 'e_BPRP_0')"]
+
+
 MAGS = "cluster,Per,(BP-RP)0,G0,plx,e_plx\nX,7.0,1.60,12.0,10.0,0.1\nX,8.0,1.70,12.5,10.0,0.1\n"
 READ = "reading prot from 'Per' (d), colour from '(BP-RP)0'"
 

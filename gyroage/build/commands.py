@@ -17,8 +17,10 @@ from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.errors import UserError
 from gyroage.files import json_text
 
-CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue CSV "
-                                                      "(default: $GYROAGE_CATALOG or ../shared/data/...).")]
+CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue, in any "
+                                                      "format estimate reads (CSV, Parquet, FITS, ...; default: "
+                                                      "$GYROAGE_CATALOG, else ../shared/data/open_cluster_rotators.csv "
+                                                      "beside the checkout).")]
 
 
 def train(

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import UPPER, describe, duplicate_notes, name_conversions, option_notes
+from gyroage.columns import UPPER, absolute_g_note, describe, duplicate_notes, name_conversions, option_notes
 from gyroage.core.photometry import (
     DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
@@ -178,23 +178,30 @@ def _no_reddening_hints(found: dict[str, str]) -> str:
 
 
 def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
-                    options: Iterable[tuple[str, str | None]] = ()) -> None:
+                    options: Iterable[tuple[str, str | None]] = (), period_error: bool = True) -> None:
     """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
-    (:func:`gyroage.columns.name_conversions`). Every command that reads stars says its columns through this.
+    (:func:`gyroage.columns.name_conversions`). An absolute G read from a name without a 0 is said either way
+    (:func:`gyroage.columns.absolute_g_note`). Every command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
-    (:func:`gyroage.columns.option_notes`)."""
+    (:func:`gyroage.columns.option_notes`). ``period_error``: whether the run reads the period's error (group-age
+    does not)."""
     columns = list(columns)
+    # how an absolute G without a 0 in its name is read: said even with -q, as a conversion is (its ages depend on it)
+    magnitude = absolute_g_note(columns) if magnitudes else None
     if log is not None:
-        for line in [*option_notes(columns, options), *input_notes(columns, reddening, magnitudes)]:
+        for line in [*option_notes(columns, options), *input_notes(columns, reddening, magnitudes, period_error)]:
             log(line)
-        return
-    line = name_conversions(columns)
-    if line:
-        print(f"gyroage: {line}", file=sys.stderr, flush=True)
+    else:
+        line = name_conversions(columns)
+        if line:
+            print(f"gyroage: {line}", file=sys.stderr, flush=True)
+    if magnitude:
+        print(f"gyroage: {magnitude}", file=sys.stderr, flush=True)
 
 
-def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = False) -> list[str]:
+def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = False,
+                period_error: bool = True) -> list[str]:
     """Lines telling which input columns a run reads (printed once on stderr, ``-q`` silences them).
 
     Several columns of one quantity (the first is used, the others named), then which columns give the period
@@ -202,6 +209,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
     ``group-age`` has no ``colour_source`` column: this line is where its user sees it. ``magnitudes``: the run uses
     the card's main-sequence term (:func:`gyroage.core.estimate.uses_magnitudes`), so the line also names its columns, as
     :func:`gyroage.core.stars.input_abs_g` picks them: ``, magnitudes from 'G0' and 'plx' (main-sequence term)``.
+    ``period_error``: name the period's error column (False where the run never reads it: group-age's joint age).
     """
     red = reddening or Reddening()
     found = io.match_columns(columns)
@@ -250,7 +258,8 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
         if terms:  # without a reddening the observed colour is not read (required_colour)
             text = f"{col('bp_rp')} - " + " else ".join(terms)
             sources.append(note(text, K_NOTE) if k else text)
-    read = [f"prot from {col('prot', 'd')}"] if "prot" in found else []
+    period = col("prot", "d") if period_error else describe(found.get("prot", ""), "d")
+    read = [f"prot from {period}"] if "prot" in found else []
     if sources:
         read.append("colour from " + ", else ".join(sources))
     if magnitudes and ("abs_g0" in found or ("g0" in found and "parallax" in found)):

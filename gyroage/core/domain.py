@@ -16,13 +16,13 @@ from gyroage.core.modelcard import ModelCard
 
 # A posterior with more than this mass outside the trained ages is an extrapolation ("mostly").
 AGE_OUTSIDE_MAX = 0.5
-# ... and so is one whose MAP lies more than this (dex) beyond the oldest trained age at the star's colour (review D,
-# finding 4: slow G dwarfs at 0.65 peaked at the grid's 10 Gyr edge with 35-44% of the mass beyond M67, median inside,
-# ok). The pad spares the oldest clusters' own members, which scatter about their age: on the quality-selected
-# catalogue the rule adds the flag to 55 of 6,685 dated members with no pad (M67 23 of 282), 36 with 0.1 dex
-# (M67 12, NGC 6811 7, NGC 6819 8: their MAPs 0.1 dex past M67's 3.9 Gyr), 1 of the 401 of review D's training sample.
-# That 0.1 dex is now in the card's bounds themselves (sequence_domain pads every bin's ages by SEQUENCE_AGE_PAD_DEX,
-# which the mass rule needs too), so none is added here: the MAP rule still fires 0.1 dex past the oldest cluster.
+# ... and so is one whose MAP lies more than this (dex) beyond the oldest trained age at the star's colour (a slow G
+# dwarf at 0.65 peaked at the grid's 10 Gyr edge with 35-44% of the mass beyond M67, median inside, ok). The card's
+# bounds are already padded by 0.1 dex (sequence_domain's SEQUENCE_AGE_PAD_DEX, which the mass rule needs too), so none
+# is added here: the MAP rule fires 0.1 dex past the oldest cluster. That pad does not spare the oldest cluster's own
+# members: dated in-sample from rotation alone, 699 of the quality-selected catalogue's 6,685 dated members carry
+# age_outside_training, 135 of M67's 282, and the MAP rule alone adds 110 of them (M67 74, NGC 6819 8, NGC 6811 7):
+# benchmarks/flag_counts.py.
 MAP_BEYOND_DEX = 0.0
 # A star more likely off the sequence than on it.
 OUTLIER_FLAG_MIN = 0.5

@@ -114,7 +114,8 @@ def ebprp_per_a0(bp_rp0, a0) -> np.ndarray:
     (BP-RP)0 polynomial, fitted to the models' colours, agrees within 1% for (BP-RP)0 0-1.0 (2% to 1.2) but turns
     up again beyond 1.8, where dwarf colours leave the grid (0.422 at 2.34, against 0.391 here). ``a0`` (A_0 ~ A_V,
     mag) is clipped to 0-20 mag. At A_0 -> 0: 0.424 at the Sun's 0.823 (0.413 from Wang & Chen 2019), 0.405 at
-    1.2 (K5V), 0.391 for M dwarfs; 3-4% less at A_0 = 1.7.
+    1.2 (K5V), 0.391 for M dwarfs; less at A_0 = 1.7: 5% for A0V (0.491 -> 0.466), 4% at the Sun's colour, 2.7% for
+    M dwarfs.
     NaN where ``bp_rp0`` is NaN.
     """
     x = np.asarray(bp_rp0, dtype=float)
