@@ -70,6 +70,8 @@ class EstimateSettings:
         # Checked here, so the library refuses what the command line refuses, in the same words.
         if not isinstance(self.prior, Prior):  # None would surface as an AttributeError deep in the grid
             raise UserError(f"prior must be a gyroage.Prior, not {type(self.prior).__name__}")
+        if not isinstance(self.sampler, SamplerSettings):  # None or a dict was an AttributeError deep in the sampler
+            raise UserError(f"sampler must be a gyroage.SamplerSettings, not {type(self.sampler).__name__}")
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
         check_grid(self.n_grid)  # as group-age
