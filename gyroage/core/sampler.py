@@ -372,8 +372,9 @@ def _run_star_emcee(logpost: LogPosterior, settings: SamplerSettings, independen
     state = independence.proposal.draw(rng, one, n_w)[0]
     t = 0
     while t < settings.max_steps:
-        state = sampler.run_mcmc(state, settings.check_every, progress=False)
-        t += settings.check_every
+        run = min(settings.check_every, settings.max_steps - t)  # the last run stops at max_steps, not past it
+        state = sampler.run_mcmc(state, run, progress=False)
+        t += run
         with np.errstate(invalid="ignore", divide="ignore"):  # a chain without variance yet: tau NaN, not ok
             tau = emcee.autocorr.integrated_time(sampler.get_chain(), tol=0)
         ok = bool(np.all(np.isfinite(tau)) and t >= settings.tau_multiple * tau.max())

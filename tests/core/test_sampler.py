@@ -350,3 +350,13 @@ def test_a_prior_weighting_onto_few_samples_is_not_converged(model):
     near = Prior("gaussian_log_age", mean=8.2, sigma=0.3)
     out = estimate_chunk(frame, model.density, EstimateSettings(prior=near, method="mcmc", seed=1, sampler=FAST))
     assert out["status"].iloc[0] in ("ok", "extrapolated")
+
+
+def test_the_emcee_back_end_stops_at_max_steps(model):
+    """The emcee back end ran check_every steps at a time, past max_steps (max_steps=120 ran 150); it stops at 120."""
+    from gyroage.core.sampler import LogPosterior, _run_block_emcee, _StarRandom
+
+    settings = SamplerSettings(backend="emcee", max_steps=120, min_n_eff=1e9)
+    run = _run_block_emcee(LogPosterior(model.density, Prior(), _stars([8.0], [1.2])), settings,
+                           _StarRandom(1, np.arange(1)))
+    assert run.steps.tolist() == [120] and run.chains[0].shape[0] == 120
