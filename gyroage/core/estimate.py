@@ -188,7 +188,10 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         # it (a per-star centre 1e200 dex away, a width of 1e-300 dex) are invalid_prior up front (valid_parameters)
         no_age = rows[~np.isfinite(results["age_p50_myr"][ok])]
         status[no_age] = statuses.INVALID_PRIOR
-        if HEIGHT_COLUMN in results:  # the height informed no age there
+        # nor does it have flags about that age (an mcmc star whose prior weighted away every sample was
+        # age_outside_training: none of its no samples lay inside the training ages), nor a height that informed it
+        results["age_flags"][no_age] = ""
+        if HEIGHT_COLUMN in results:
             results[HEIGHT_COLUMN][no_age] = np.nan
     return attach(frame, results, status), table
 

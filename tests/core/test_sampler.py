@@ -330,6 +330,8 @@ def test_a_prior_without_mass_under_the_chain_gives_no_mcmc_age(model):
     young = out.iloc[0]
     assert young["status"] == "invalid_prior"
     assert np.isnan(young["age_p50_myr"]) and np.isnan(young["age_map_myr"])
+    # nor flags about an age it does not have (its empty sample set read as all of it outside the training ages)
+    assert young["age_flags"] == ""
     # a star whose samples do reach the table keeps an age inside it
     assert out["status"].iloc[1] != "invalid_prior" and out["age_p2.5_myr"].iloc[1] >= 8000 * (1 - 1e-9)
 
