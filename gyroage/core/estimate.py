@@ -318,17 +318,6 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
                       age_map_myr, beyond_bound)
 
 
-def samples_outside(samples: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Each star's fraction of ``samples`` (log10 yr) below ``lo`` or above ``hi`` (NaN bounds: all of them), as
-    :meth:`gyroage.core.posterior.GridPosterior.mass_outside` reads a grid posterior."""
-    sizes = np.array([len(x) for x in samples], dtype=np.int64)
-    star = np.repeat(np.arange(len(samples)), sizes)
-    x = np.concatenate(samples).astype(np.float64) if len(samples) else np.zeros(0)
-    with np.errstate(invalid="ignore"):
-        inside = (x >= np.asarray(lo, dtype=float)[star]) & (x <= np.asarray(hi, dtype=float)[star])
-    return 1.0 - np.bincount(star, inside, minlength=len(samples)) / np.maximum(sizes, 1)
-
-
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
                settings: EstimateSettings, keep: bool,
                on_block: Callable[[int], None] | None = None, first_row: int = 0) -> tuple[dict, pd.DataFrame | None]:
@@ -340,11 +329,13 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     reddening error apart (the sampler truncates it at E >= 0).
     """
     lp = np.log10(stars.prot[ok])
+    domain = SequenceDomain.from_card(density.card)
+    trained = (None, None) if domain is None else domain.age_range(stars.bp_rp0[ok])
     sig_c = np.maximum(excess_colour_sigma(stars.bp_rp0_err[ok], None, density.card), settings.sampler.colour_err_floor)
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
                         stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), _rows(stars.ebprp_err, ok), prior_mean, prior_sigma,
-                        _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok))
+                        _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok), *trained)
     term = main_sequence_term(density, settings, stars)
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
@@ -353,11 +344,8 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged
-    domain = SequenceDomain.from_card(density.card)
-    if domain is None:
-        values["_age_outside"] = np.zeros(len(lp))
-    else:
-        values["_age_outside"] = samples_outside(res.samples, *domain.age_range(stars.bp_rp0[ok]))
+    # the sampler's mass outside the trained ages, from every sample (not the n_keep kept): none without a domain
+    values["_age_outside"] = np.zeros(len(lp)) if domain is None else res.outside
     return values, (posterior_table(np.flatnonzero(ok), "mcmc", res.samples) if keep else None)
 
 

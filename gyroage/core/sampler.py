@@ -133,6 +133,10 @@ class StarInputs:
     prior_sigma: np.ndarray | None = None
     abs_g: np.ndarray | None = None  # de-reddened absolute G, for the main-sequence height term (NaN: unknown)
     abs_g_err: np.ndarray | None = None  # its error, mag (NaN: none known)
+    # the training clusters' lowest and highest log10 age at the star's colour, for SampleResult.outside (None: not
+    # counted; NaN: no trained ages there, every sample outside)
+    trained_lo: np.ndarray | None = None
+    trained_hi: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.log10_prot)
@@ -144,7 +148,12 @@ class StarInputs:
 
 @dataclass
 class SampleResult:
-    """Per-star sampler output: summaries (Myr), diagnostics and kept samples (log10 yr)."""
+    """Per-star sampler output: summaries (Myr), diagnostics and kept samples (log10 yr).
+
+    ``outside``: each star's posterior mass outside its trained ages (``StarInputs.trained_lo``/``trained_hi``),
+    read from every sample the percentiles come from (by their prior weights), not from the ``n_keep`` kept; NaN
+    where not counted or the star has no posterior.
+    """
 
     summaries: dict[str, np.ndarray]
     tau: np.ndarray
@@ -152,6 +161,7 @@ class SampleResult:
     n_eff: np.ndarray
     converged: np.ndarray
     samples: list[np.ndarray]
+    outside: np.ndarray
 
 
 def _colour_log_like(c_true, c_obs, sig_c, ebprp, ebprp_err):
@@ -208,25 +218,39 @@ class LogPosterior:
 
 def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
                calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
-               colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None):
-    """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps;
-    ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its prior, when the chain sampled
-    the likelihood alone (a calibrated run under a prior that is not flat: :func:`_run_blocks`)."""
-    flat = chain_x[burn:].reshape(-1)
+               colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
+               trained: tuple[float, float] | None = None):
+    """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps, the samples kept, the
+    prior weights' Kish fraction and the posterior mass outside ``trained`` (lowest, highest trained log10 age; None:
+    NaN); ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its prior, when the chain
+    sampled the likelihood alone (a calibrated run under a prior that is not flat: :func:`_run_blocks`)."""
+    x = chain_x[burn:].reshape(-1)
     if calibration is not None:  # the grid method's calibration, applied to the samples
-        flat = calibration.calibrated_samples(flat, bounds, rng, colour)
-    kish = 1.0
+        x = calibration.calibrated_samples(x, bounds, rng, colour)
+    kish, w = 1.0, None
     if log_prior is None:
-        q = np.quantile(flat, QUANTILES)
+        q, flat = np.quantile(x, QUANTILES), x
     else:  # the chain sampled the likelihood: the prior weights it here
-        q, flat, kish = weighted_quantiles(flat, QUANTILES, log_prior, rng)
+        q, flat, kish, w = weighted_quantiles(x, QUANTILES, log_prior, rng)
     if flat.size == 0:  # no sample where the prior is above zero (weighted_quantiles): no age, and no MAP
-        return q, np.nan, flat, kish
+        return q, np.nan, flat, kish, np.nan
+    # from every sample, as the percentiles: the n_keep kept for --posteriors left the flag to Monte Carlo chance
+    outside = np.nan if trained is None else _mass_outside(x, w, *trained)
     hist, edges = np.histogram(flat, bins=max(10, min(60, int(np.sqrt(flat.size) / 2))))
     k = int(np.argmax(hist))
     mode = 0.5 * (edges[k] + edges[k + 1])
     keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
-    return q, mode, keep, kish
+    return q, mode, keep, kish, outside
+
+
+def _mass_outside(x: np.ndarray, w: np.ndarray | None, lo: float, hi: float) -> float:
+    """The share of samples ``x`` (by weights ``w``; None: equal) below ``lo`` or above ``hi`` (NaN bounds: all),
+    as :meth:`gyroage.core.posterior.GridPosterior.mass_outside` reads a grid posterior."""
+    with np.errstate(invalid="ignore"):
+        inside = (x >= lo) & (x <= hi)
+    if w is None:
+        return 1.0 - float(np.mean(inside))
+    return 1.0 - float(np.sum(w[inside]) / np.sum(w))
 
 
 @dataclass(frozen=True)
@@ -317,16 +341,19 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
             calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
             colours: np.ndarray | None = None, main_sequence_calibration: Calibration | None = None,
             informed: np.ndarray | None = None,
-            log_prior: Callable[[int], Callable[[np.ndarray], np.ndarray]] | None = None) -> SampleResult:
+            log_prior: Callable[[int], Callable[[np.ndarray], np.ndarray]] | None = None,
+            trained: tuple[np.ndarray, np.ndarray] | None = None) -> SampleResult:
     """Summaries from the stored chains (burn-in 2 tau, at most half the chain); ``colours``: the
     stars' (BP-RP)0, for a calibration whose widths depend on colour; the stars the height term ``informed``
     take ``main_sequence_calibration`` (when given), as in the grid method. ``log_prior(i)``: star i's log prior
-    (None for the flat default), which the calibration must not widen. ``star_rng(i, k)``: star i's generator k."""
+    (None for the flat default), which the calibration must not widen. ``star_rng(i, k)``: star i's generator k.
+    ``trained``: the stars' lowest and highest trained log10 ages, for :attr:`SampleResult.outside` (None: NaN)."""
     n_s = len(run.steps)
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
     neff = np.full(n_s, np.nan)
     kish = np.ones(n_s)  # the prior weights' effective fraction (1: unweighted samples)
+    outside = np.full(n_s, np.nan)
     samples = []
     for i in range(n_s):  # per star, but only quantiles of a finished chain: no density calls here
         t = int(run.steps[i])
@@ -335,9 +362,10 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep, kish[i] = _summarise(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
-                                            None if colours is None else float(colours[i]),
-                                            None if log_prior is None else log_prior(i))
+        q, mode, keep, kish[i], outside[i] = _summarise(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
+                                                        None if colours is None else float(colours[i]),
+                                                        None if log_prior is None else log_prior(i),
+                                                        None if trained is None else (trained[0][i], trained[1][i]))
         qs[i], modes[i] = q, mode
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
@@ -347,7 +375,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     # put all weight on one sample: every percentile one value, status ok)
     converged = run.converged & (neff >= settings.min_n_eff) \
         & (neff * kish >= settings.min_n_eff / WEIGHTED_N_EFF_SHARE)
-    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples)
+    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples, outside)
 
 
 def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, star_rng) -> BlockChains:
@@ -462,7 +490,8 @@ def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, cal
     informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
     return _finish(run(logpost, settings, star_rng), settings, star_rng, calibration, (prior.log10_age_min, prior.log10_age_max),
-                   stars.bp_rp0, term_calibration, informed, star_log_prior(prior, stars) if apart else None)
+                   stars.bp_rp0, term_calibration, informed, star_log_prior(prior, stars) if apart else None,
+                   None if stars.trained_lo is None else (stars.trained_lo, stars.trained_hi))
 
 
 def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[[np.ndarray], np.ndarray]]:
@@ -480,8 +509,8 @@ def _worker_run(args) -> SampleResult:
 def _concat(parts: list[SampleResult], n: int) -> SampleResult:
     if not parts:
         empty = np.zeros(0)
-        return SampleResult({k: empty for k in SUMMARY_COLUMNS}, empty, empty, empty, np.zeros(0, bool), [])
+        return SampleResult({k: empty for k in SUMMARY_COLUMNS}, empty, empty, empty, np.zeros(0, bool), [], empty)
     cat = lambda f: np.concatenate([getattr(p, f) for p in parts])  # noqa: E731
     return SampleResult({k: np.concatenate([p.summaries[k] for p in parts]) for k in SUMMARY_COLUMNS},
                         cat("tau"), cat("acceptance"), cat("n_eff"), cat("converged"),
-                        [s for p in parts for s in p.samples])
+                        [s for p in parts for s in p.samples], cat("outside"))

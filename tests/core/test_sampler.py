@@ -362,3 +362,39 @@ def test_the_emcee_back_end_stops_at_max_steps(model):
     run = _run_block_emcee(LogPosterior(model.density, Prior(), _stars([8.0], [1.2])), settings,
                            _StarRandom(1, np.arange(1)))
     assert run.steps.tolist() == [120] and run.chains[0].shape[0] == 120
+
+
+# /tmp/T's review stars under a prior of young ages (a table flat to 10 Myr, zero at 20 Myr; bounds 1-30 Myr): the
+# prior weights the chains' samples, most of these stars' posteriors pile against the trained ages' lower edge
+_REVIEW_STARS = pd.DataFrame({"prot": [25.4, 3.0, 8.0, 10.0, 12.0, 80.0, 0.5, 5.0, 1.0, 100.0, 30.0],
+                              "bp_rp0": [0.82, 0.60, 0.65, 0.70, 0.75, 1.5, 1.0, 0.80, 2.5, 2.8, 2.2],
+                              "bp_rp0_err": [0.01] + [0.02] * 7 + [0.03] * 3,
+                              "prot_err": [np.nan] * 10 + [0.5]})
+
+
+def _young_prior(model) -> Prior:
+    lo = model.default_prior.log10_age_min
+    return Prior("tabulated", lo, np.log10(30e6), table=((6.0, 7.0, np.log10(20e6)), (1.0, 1.0, 0.0)))
+
+
+@pytest.mark.parametrize("young", [False, True])
+def test_mcmc_age_outside_training_reads_every_sample_not_the_kept_ones(model, young):
+    """age_outside_training (and status extrapolated) read the n_keep samples kept for --posteriors, not the full
+    (weighted) sample set the percentiles come from: a star whose median lay below the trained ages (p50 log 6.982,
+    lower edge 6.9875) went unflagged, and n_keep=1 turned 3 stars from ok to extrapolated with the same ages. The
+    fraction outside is now that of every sample (by their prior weights), so a median outside the trained ages is
+    always flagged and n_keep changes nothing but the samples kept."""
+    from gyroage.core.domain import SequenceDomain
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+
+    prior = _young_prior(model) if young else model.default_prior
+    s = EstimateSettings(prior=prior, method="mcmc", seed=0, sampler=FAST)
+    out = estimate_chunk(_REVIEW_STARS, model.density, s)
+    lo, hi = SequenceDomain.from_card(model.density.card).age_range(_REVIEW_STARS["bp_rp0"].to_numpy())
+    x = np.log10(out["age_p50_myr"].to_numpy()) + 6
+    outside = (x < lo) | (x > hi)
+    assert outside.sum() >= (5 if young else 1)
+    assert out["age_flags"][outside].str.contains("age_outside_training").all()
+    assert (out["status"][outside] != "ok").all()
+    one = estimate_chunk(_REVIEW_STARS, model.density, replace(s, sampler=replace(FAST, n_keep=1)))
+    pd.testing.assert_frame_equal(one, out)
