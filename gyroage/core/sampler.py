@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,6 +74,9 @@ BACKENDS = ("batched", "emcee")
 # the weights (n_eff times their Kish fraction; 100 of the default 4000): fewer, and its percentiles rest on a
 # handful of samples.
 WEIGHTED_N_EFF_SHARE = 40.0
+# Steps the batched back end's chain buffer holds at first (or up to the first convergence check, if later); it
+# doubles as chains run on, to max_steps.
+CHAIN_FIRST_STEPS = 256
 
 
 @dataclass(frozen=True)
@@ -295,21 +299,60 @@ def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, star_rn
     proposal = IndependenceProposal(logpost)
     moves = (StretchMove(settings.stretch_a, proposal.log_q), IndependenceMove(proposal))
     weights = (settings.stretch_weight, 1.0 - settings.stretch_weight)
+    next_check = np.full(n_s, max(settings.check_every, int(settings.min_n_eff / n_w)))
+    # The chains' first steps, up to the first check at least; the buffer grows as they run (most stop within a few
+    # hundred steps): max_steps up front was 38 GB for 2 stars at --max-steps 100000000, a MemoryError traceback.
+    chain = _chain_buffer(None, min(settings.max_steps, max(CHAIN_FIRST_STEPS, int(next_check[0]))), n_s, settings)
     walkers = Walkers.start(proposal, logpost, n_s, n_w, StarDraws(keys, -1))
-    chain = np.empty((settings.max_steps, n_s, n_w, NDIM), dtype=np.float32)
     diag = _Diagnostics(n_s)
     t = 0
-    next_check = np.full(n_s, max(settings.check_every, int(settings.min_n_eff / n_w)))
     while walkers.act.size and t < settings.max_steps:
         u = float(StarDraws(star_rng.run_key, t, _PICK_SLOT).uniform(size=(1,))[0])
         move, slot = pick(tuple(zip(moves, (_STRETCH_SLOT, _INDEPENDENCE_SLOT))), weights, u)
         walkers.n_accepted += move.propose(logpost, walkers, StarDraws(keys[walkers.act], t, slot))
+        if t == len(chain):  # full: twice as long, at most max_steps (the steps run are copied, so draws are unchanged)
+            chain = _chain_buffer(chain[:t], min(settings.max_steps, 2 * t), n_s, settings)
         chain[t, walkers.act] = walkers.coords
         t += 1
         due = (next_check[walkers.act] <= t) | (t == settings.max_steps)
         if due.any():
             _stop_converged(chain, t, walkers, settings, diag, due, next_check)
     return diag.result(chain[:, i] for i in range(n_s))
+
+
+def _free_memory() -> float | None:
+    """Bytes this machine can still give (Linux's MemAvailable, else the free pages); None when it will not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _chain_buffer(old: np.ndarray | None, steps: int, n_s: int, settings: SamplerSettings) -> np.ndarray:
+    """A (steps, n_s, walkers, 3) float32 chain buffer holding ``old``'s steps first; a buffer beyond the free memory
+    is a one-line UserError naming the options (numpy's MemoryError was a traceback, or the kernel killed the run)."""
+    n_w = settings.n_walkers
+    need, free = float(steps) * n_s * n_w * NDIM * 4, _free_memory()
+    too_big = free is not None and need > free
+    if not too_big:
+        try:
+            chain = np.empty((steps, n_s, n_w, NDIM), dtype=np.float32)
+        except MemoryError:
+            too_big = True
+    if too_big:
+        have = "" if free is None else f", more than the {free / 1e9:.1f} GB free"
+        raise UserError(f"MCMC chains of {n_s} star{'s' if n_s != 1 else ''} x {n_w} walkers x {steps} steps need "
+                        f"{need / 1e9:.1f} GB{have}: lower --walkers ({n_w}) or --max-steps ({settings.max_steps})")
+    if old is not None:
+        chain[: len(old)] = old
+    return chain
 
 
 def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: SamplerSettings,

@@ -398,3 +398,25 @@ def test_mcmc_age_outside_training_reads_every_sample_not_the_kept_ones(model, y
     assert (out["status"][outside] != "ok").all()
     one = estimate_chunk(_REVIEW_STARS, model.density, replace(s, sampler=replace(FAST, n_keep=1)))
     pd.testing.assert_frame_equal(one, out)
+
+
+def test_a_large_max_steps_runs_as_the_default_and_memory_beyond_reach_is_one_line(model, monkeypatch):
+    """The batched back end allocated max_steps x stars x walkers x 3 floats up front: --max-steps 100000000 or
+    --walkers 1000000 was a numpy _ArrayMemoryError traceback. The chain buffer now grows as the chains run (same
+    draws, same ages), and a buffer beyond the free memory is a one-line UserError naming the options."""
+    import gyroage.core.sampler as sampler
+    from gyroage.errors import UserError
+
+    stars = _stars([8.0, 12.0], [1.2, 1.5])  # 2 x 16 walkers x 1e8 steps: 38 GB up front
+    a = sample_stars(model.density, Prior(), stars, FAST, seed=3)
+    b = sample_stars(model.density, Prior(), stars, replace(FAST, max_steps=100_000_000), seed=3)
+    assert all(np.array_equal(x, y) for x, y in zip(a.samples, b.samples))
+    assert all(np.array_equal(a.summaries[k], b.summaries[k]) for k in a.summaries)
+    monkeypatch.setattr(sampler, "_free_memory", lambda: 100e6)
+    with pytest.raises(UserError, match=r"^MCMC chains of 2 stars x 1000000 walkers x \d+ steps need [\d.]+ GB, more "
+                                        r"than the 0.1 GB free: lower --walkers \(1000000\) or --max-steps"):
+        sample_stars(model.density, Prior(), stars, replace(FAST, n_walkers=1_000_000), seed=3)
+    # room for the first steps but not for more: said when the buffer would grow, not as a traceback
+    monkeypatch.setattr(sampler, "_free_memory", lambda: 2 * 16 * 3 * 4 * 300.0)
+    with pytest.raises(UserError, match=r"--max-steps \(100000000\)$"):
+        sample_stars(model.density, Prior(), stars, replace(FAST, max_steps=100_000_000, min_n_eff=1e9), seed=3)
