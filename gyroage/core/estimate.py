@@ -87,7 +87,8 @@ class EstimateSettings:
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None,
                    on_block: Callable[[int], None] | None = None, first_row: int = 0,
-                   on_prior_widths: Callable[[tuple[int, float]], None] | None = None) -> pd.DataFrame:
+                   on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
+                   row_numbers: np.ndarray | None = None) -> pd.DataFrame:
     """Every input row and column, in order and with ``frame``'s index, plus age summaries (Myr), ``p_outlier``,
     ``age_flags`` and ``status``.
 
@@ -100,11 +101,13 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
     ``first_row``: the frame's first row in the whole input (0-based). mcmc keys each star's random stream by the
     seed and its input row, so an engine that passes it gets the same ages whatever its chunk size.
+    ``row_numbers``: each row's own number instead (whole numbers >= 0, one per row; :meth:`AgeModel.estimate` gives
+    a frame's integer index), so a star keeps its draws whichever rows stand beside it.
     ``on_prior_widths`` is given the chunk's :func:`narrow_prior_rows`, from the widths read to date it (the grid
     with ``--prior-sigma`` a column; not called otherwise), so the engines count them without reading them again.
     """
     return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row,
-                     on_prior_widths=on_prior_widths)[0]
+                     on_prior_widths=on_prior_widths, row_numbers=row_numbers)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
@@ -136,11 +139,9 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None, first_row: int = 0,
               on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
-              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              row_numbers: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     density = as_density(density)
-    whole_number(first_row, "first_row")
-    if first_row < 0:
-        raise ValueError("first_row must be >= 0")
+    row_numbers = _row_numbers(len(frame), first_row, row_numbers)
     check_model_grid(settings.prior, density.card.age_grid)  # before any row: an empty chunk is refused too
     stars = check_stars(frame, density.card, columns, settings.reddening)
     if settings.require_magnitudes:
@@ -171,7 +172,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
             mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep,
-                                   on_block, first_row)
+                                   on_block, row_numbers[ok])
             values.update(mc)
             # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
             flags, extrapolated = age_flags(stars, ok, density.card, main_sequence_term(density, settings, stars),
@@ -194,6 +195,20 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         if HEIGHT_COLUMN in results:
             results[HEIGHT_COLUMN][no_age] = np.nan
     return attach(frame, results, status), table
+
+
+def _row_numbers(n: int, first_row: int, row_numbers: np.ndarray | None) -> np.ndarray:
+    """Each of ``n`` rows' number in the whole input, which keys its mcmc stream: ``row_numbers`` checked, else
+    ``first_row`` onwards."""
+    whole_number(first_row, "first_row")
+    if first_row < 0:
+        raise ValueError("first_row must be >= 0")
+    if row_numbers is None:
+        return first_row + np.arange(n, dtype=np.int64)
+    rows = np.asarray(row_numbers)
+    if rows.shape != (n,) or not (np.issubdtype(rows.dtype, np.integer) and (n == 0 or rows.min() >= 0)):
+        raise ValueError("row_numbers must give one whole number >= 0 per row")
+    return rows.astype(np.int64)
 
 
 def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
@@ -320,9 +335,10 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
                settings: EstimateSettings, keep: bool,
-               on_block: Callable[[int], None] | None = None, first_row: int = 0) -> tuple[dict, pd.DataFrame | None]:
+               on_block: Callable[[int], None] | None = None,
+               rows: np.ndarray | None = None) -> tuple[dict, pd.DataFrame | None]:
     """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``);
-    ``first_row``: the chunk's first input row, which keys each star's random stream with its own row.
+    ``rows``: their input rows (default 0, 1, ...), which key each star's random stream.
 
     The chains sample sequence members (no outlier term), as the grid does; the
     colour term is the colour error beyond the training colours' (floored), the
@@ -340,7 +356,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
-                       n_grid=settings.n_grid, rows=first_row + np.flatnonzero(ok))
+                       n_grid=settings.n_grid, rows=rows)
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged

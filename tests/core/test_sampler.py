@@ -420,3 +420,24 @@ def test_a_large_max_steps_runs_as_the_default_and_memory_beyond_reach_is_one_li
     monkeypatch.setattr(sampler, "_free_memory", lambda: 2 * 16 * 3 * 4 * 300.0)
     with pytest.raises(UserError, match=r"--max-steps \(100000000\)$"):
         sample_stars(model.density, Prior(), stars, replace(FAST, max_steps=100_000_000, min_n_eff=1e9), seed=3)
+
+
+def test_age_model_estimate_gives_a_star_its_own_mcmc_draws_whatever_rows_stand_beside_it(model):
+    """AgeModel.estimate keyed each star's random stream by its position in the frame passed, so a star's MCMC ages
+    moved with the rows beside it (a filtered or sorted frame). An integer index (>= 0, unique) now keys the stream,
+    as an input row does in `gyroage estimate`; ``first_row`` keys positions instead; other indexes key positions."""
+    from gyroage.core.estimate import EstimateSettings
+
+    frame = pd.DataFrame({"prot": [8.0, 1.5, 20.0, 5.0], "bp_rp0": [1.2, 2.4, 1.8, 1.0],
+                          "prot_err": [0.4, 0.1, 1.0, 0.3]})
+    s = EstimateSettings(prior=model.default_prior, method="mcmc", seed=3, sampler=SamplerSettings(min_n_eff=300))
+    cols = ["age_p16_myr", "age_p50_myr", "age_p84_myr", "age_flags", "status"]
+    whole = model.estimate(frame, s)[cols]
+    picked = model.estimate(frame.iloc[[3, 1]], s)[cols]  # filtered and reordered: index [3, 1]
+    pd.testing.assert_frame_equal(picked, whole.loc[[3, 1]])
+    alone = model.estimate(frame.iloc[[3]].reset_index(drop=True), s, first_row=3)[cols]
+    pd.testing.assert_frame_equal(alone, whole.loc[[3]].reset_index(drop=True))
+    named = model.estimate(frame.set_axis(list("abcd")), s)[cols]  # no integer index: by position
+    pd.testing.assert_frame_equal(named.reset_index(drop=True), whole)
+    with pytest.raises(ValueError, match="first_row must be >= 0"):
+        model.estimate(frame, s, first_row=-1)
