@@ -82,8 +82,7 @@ BACKENDS = ("batched", "emcee")
 # the weights (n_eff times their Kish fraction; 100 of the default 4000): fewer, and its percentiles rest on a
 # handful of samples.
 WEIGHTED_N_EFF_SHARE = 40.0
-# Steps the batched back end's chain buffer holds at first (or up to the first convergence check, if later); it
-# doubles as chains run on, to max_steps.
+# Steps the batched back end's chain buffer holds at first; it doubles as chains run on, to max_steps.
 CHAIN_FIRST_STEPS = 256
 
 
@@ -342,9 +341,9 @@ def _run_block_batched(logpost: LogPosterior, settings: SamplerSettings, star_rn
     moves = (StretchMove(settings.stretch_a, proposal.log_q), IndependenceMove(proposal))
     weights = (settings.stretch_weight, 1.0 - settings.stretch_weight)
     next_check = np.full(n_s, max(settings.check_every, int(settings.min_n_eff / n_w)))
-    # The chains' first steps, up to the first check at least; the buffer grows as they run (most stop within a few
-    # hundred steps): max_steps up front was 38 GB for 2 stars at --max-steps 100000000, a MemoryError traceback.
-    chain = _chain_buffer(None, min(settings.max_steps, max(CHAIN_FIRST_STEPS, int(next_check[0]))), n_s, settings)
+    # The chains' first steps; the buffer doubles as they run on (most stop within a few hundred steps): max_steps
+    # up front was 38 GB for 2 stars at --max-steps 100000000, a MemoryError traceback.
+    chain = _chain_buffer(None, min(settings.max_steps, CHAIN_FIRST_STEPS), n_s, settings)
     walkers = Walkers.start(proposal, logpost, n_s, n_w, StarDraws(keys, -1))
     diag = _Diagnostics(n_s)
     t = 0

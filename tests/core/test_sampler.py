@@ -418,7 +418,7 @@ def test_a_large_max_steps_runs_as_the_default_and_memory_beyond_reach_is_one_li
         sample_stars(model.density, Prior(), stars, replace(FAST, n_walkers=1_000_000), seed=3)
     # room for the first steps but not for more: said when the buffer would grow, not as a traceback
     monkeypatch.setattr(sampler, "_free_memory", lambda: 2 * 16 * 3 * 4 * 300.0)
-    with pytest.raises(UserError, match=r"--max-steps \(100000000\)$"):
+    with pytest.raises(UserError, match=r"x 512 steps need .* --max-steps \(100000000\)$"):
         sample_stars(model.density, Prior(), stars, replace(FAST, max_steps=100_000_000, min_n_eff=1e9), seed=3)
 
 
