@@ -389,8 +389,10 @@ def _chain_buffer(old: np.ndarray | None, steps: int, n_s: int, settings: Sample
             too_big = True
     if too_big:
         have = "" if free is None else f", more than the {free / 1e9:.1f} GB free"
+        # the first buffer is a few hundred steps: only fewer walkers help; a buffer growing, fewer steps too
+        steps_too = "" if old is None else f" or --max-steps ({settings.max_steps})"
         raise UserError(f"MCMC chains of {n_s} star{'s' if n_s != 1 else ''} x {n_w} walkers x {steps} steps need "
-                        f"{need / 1e9:.1f} GB{have}: lower --walkers ({n_w}) or --max-steps ({settings.max_steps})")
+                        f"{need / 1e9:.1f} GB{have}: lower --walkers ({n_w}){steps_too}")
     if old is not None:
         chain[: len(old)] = old
     return chain
