@@ -159,6 +159,15 @@ def _warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] 
         warn_caller(f"gyroage: {note}")
 
 
+def _index_rows(index: pd.Index) -> np.ndarray | None:
+    """``index`` as the rows keying mcmc draws when it holds whole numbers >= 0, all different; else None (by position:
+    labels that are no row numbers, or shared by two stars, which would then share their draws)."""
+    if not (pd.api.types.is_integer_dtype(index) and index.is_unique
+            and (len(index) == 0 or 0 <= index.min() <= index.max() <= np.iinfo(np.int64).max)):
+        return None
+    return index.to_numpy(dtype=np.int64)
+
+
 class AgeModel:
     """A trained gyrochronology model, evaluated with onnxruntime.
 
@@ -345,8 +354,14 @@ class AgeModel:
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
                          p_out.reshape(shape), flags.reshape(shape), height)
 
-    def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None) -> pd.DataFrame:
+    def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None,
+                 first_row: int | None = None) -> pd.DataFrame:
         """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status.
+
+        ``method="mcmc"`` keys each star's random draws by the seed and its row, as ``gyroage estimate`` by its input
+        row: the frame's index when it holds whole numbers >= 0, all different (so a star filtered or sorted into
+        another frame keeps its draws, hence its ages), else its position; ``first_row``: number the rows from it
+        by position instead (a slice of a larger table). The grid method draws nothing.
 
         Warns (UserWarning) where the command line says so on stderr: a column whose name converts its values
         (``Prot [h]``), several columns of one quantity (which is used).
@@ -365,7 +380,9 @@ class AgeModel:
             if line:
                 warn_caller(f"gyroage: {line}")
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
-        out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append)
+        out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append,
+                             first_row=0 if first_row is None else first_row,
+                             row_numbers=_index_rows(frame.index) if first_row is None else None)
         _warn_grid_step(s, narrow)
         return out  # with frame's index, so a column assigned back aligns
 

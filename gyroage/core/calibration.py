@@ -367,22 +367,23 @@ def kish_fraction(w: np.ndarray) -> float:
 
 
 def weighted_quantiles(x: np.ndarray, qs, log_prior: Callable[[np.ndarray], np.ndarray],
-                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Quantiles ``qs`` of samples ``x`` of a likelihood weighted by exp(``log_prior``) (samples of prior x
     likelihood), and the samples drawn again by those weights (as many, with replacement).
 
     The quantiles come from the weighted samples themselves (less Monte Carlo noise than the redrawn ones). A sample
     set without prior mass (no sample where the prior is above zero) has no posterior: NaN quantiles and no samples
     (it came back unweighted, and a star under a table of old ages was dated by the likelihood alone). The third
-    value is the weights' :func:`kish_fraction`: the share of the samples' effective size the weighting keeps.
+    value is the weights' :func:`kish_fraction`: the share of the samples' effective size the weighting keeps; the
+    fourth the weights themselves, one per sample of ``x`` (all 0 without prior mass), to read other sums from.
     """
     lp = np.asarray(log_prior(x), dtype=float)
     w = np.exp(lp - np.max(lp)) if np.isfinite(lp).any() else np.zeros_like(lp)
     w = np.where(np.isfinite(w), w, 0.0)
     if not w.sum() > 0:
-        return np.full(np.shape(qs), np.nan), x[:0], 0.0
+        return np.full(np.shape(qs), np.nan), x[:0], 0.0, w
     order = np.argsort(x, kind="stable")
     xs, ws = x[order], w[order]
     c = np.cumsum(ws)
     levels = (c - 0.5 * ws) / c[-1]  # each sample at the middle of its weight
-    return np.interp(qs, levels, xs), x[rng.choice(x.size, x.size, p=w / w.sum())], kish_fraction(w)
+    return np.interp(qs, levels, xs), x[rng.choice(x.size, x.size, p=w / w.sum())], kish_fraction(w), w

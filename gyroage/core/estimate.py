@@ -70,6 +70,8 @@ class EstimateSettings:
         # Checked here, so the library refuses what the command line refuses, in the same words.
         if not isinstance(self.prior, Prior):  # None would surface as an AttributeError deep in the grid
             raise UserError(f"prior must be a gyroage.Prior, not {type(self.prior).__name__}")
+        if not isinstance(self.sampler, SamplerSettings):  # None or a dict was an AttributeError deep in the sampler
+            raise UserError(f"sampler must be a gyroage.SamplerSettings, not {type(self.sampler).__name__}")
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
         check_grid(self.n_grid)  # as group-age
@@ -85,7 +87,8 @@ class EstimateSettings:
 def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                    columns: dict[str, str] | None = None,
                    on_block: Callable[[int], None] | None = None, first_row: int = 0,
-                   on_prior_widths: Callable[[tuple[int, float]], None] | None = None) -> pd.DataFrame:
+                   on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
+                   row_numbers: np.ndarray | None = None) -> pd.DataFrame:
     """Every input row and column, in order and with ``frame``'s index, plus age summaries (Myr), ``p_outlier``,
     ``age_flags`` and ``status``.
 
@@ -98,11 +101,13 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     ``on_block(n_stars)`` is called as each block of sampled stars finishes (mcmc; for progress).
     ``first_row``: the frame's first row in the whole input (0-based). mcmc keys each star's random stream by the
     seed and its input row, so an engine that passes it gets the same ages whatever its chunk size.
+    ``row_numbers``: each row's own number instead (whole numbers >= 0, one per row; :meth:`AgeModel.estimate` gives
+    a frame's integer index), so a star keeps its draws whichever rows stand beside it.
     ``on_prior_widths`` is given the chunk's :func:`narrow_prior_rows`, from the widths read to date it (the grid
     with ``--prior-sigma`` a column; not called otherwise), so the engines count them without reading them again.
     """
     return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row,
-                     on_prior_widths=on_prior_widths)[0]
+                     on_prior_widths=on_prior_widths, row_numbers=row_numbers)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
@@ -134,11 +139,9 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None, first_row: int = 0,
               on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
-              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              row_numbers: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     density = as_density(density)
-    whole_number(first_row, "first_row")
-    if first_row < 0:
-        raise ValueError("first_row must be >= 0")
+    row_numbers = _row_numbers(len(frame), first_row, row_numbers)
     check_model_grid(settings.prior, density.card.age_grid)  # before any row: an empty chunk is refused too
     stars = check_stars(frame, density.card, columns, settings.reddening)
     if settings.require_magnitudes:
@@ -169,7 +172,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
             mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep,
-                                   on_block, first_row)
+                                   on_block, row_numbers[ok])
             values.update(mc)
             # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
             flags, extrapolated = age_flags(stars, ok, density.card, main_sequence_term(density, settings, stars),
@@ -186,9 +189,26 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         # it (a per-star centre 1e200 dex away, a width of 1e-300 dex) are invalid_prior up front (valid_parameters)
         no_age = rows[~np.isfinite(results["age_p50_myr"][ok])]
         status[no_age] = statuses.INVALID_PRIOR
-        if HEIGHT_COLUMN in results:  # the height informed no age there
+        # nor does it have flags about that age (an mcmc star whose prior weighted away every sample was
+        # age_outside_training: none of its no samples lay inside the training ages), nor a height that informed it
+        results["age_flags"][no_age] = ""
+        if HEIGHT_COLUMN in results:
             results[HEIGHT_COLUMN][no_age] = np.nan
     return attach(frame, results, status), table
+
+
+def _row_numbers(n: int, first_row: int, row_numbers: np.ndarray | None) -> np.ndarray:
+    """Each of ``n`` rows' number in the whole input, which keys its mcmc stream: ``row_numbers`` checked, else
+    ``first_row`` onwards."""
+    whole_number(first_row, "first_row")
+    if first_row < 0:
+        raise ValueError("first_row must be >= 0")
+    if row_numbers is None:
+        return first_row + np.arange(n, dtype=np.int64)
+    rows = np.asarray(row_numbers)
+    if rows.shape != (n,) or not (np.issubdtype(rows.dtype, np.integer) and (n == 0 or rows.min() >= 0)):
+        raise ValueError("row_numbers must give one whole number >= 0 per row")
+    return rows.astype(np.int64)
 
 
 def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
@@ -313,46 +333,35 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
                       age_map_myr, beyond_bound)
 
 
-def samples_outside(samples: Sequence[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Each star's fraction of ``samples`` (log10 yr) below ``lo`` or above ``hi`` (NaN bounds: all of them), as
-    :meth:`gyroage.core.posterior.GridPosterior.mass_outside` reads a grid posterior."""
-    sizes = np.array([len(x) for x in samples], dtype=np.int64)
-    star = np.repeat(np.arange(len(samples)), sizes)
-    x = np.concatenate(samples).astype(np.float64) if len(samples) else np.zeros(0)
-    with np.errstate(invalid="ignore"):
-        inside = (x >= np.asarray(lo, dtype=float)[star]) & (x <= np.asarray(hi, dtype=float)[star])
-    return 1.0 - np.bincount(star, inside, minlength=len(samples)) / np.maximum(sizes, 1)
-
-
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
                settings: EstimateSettings, keep: bool,
-               on_block: Callable[[int], None] | None = None, first_row: int = 0) -> tuple[dict, pd.DataFrame | None]:
+               on_block: Callable[[int], None] | None = None,
+               rows: np.ndarray | None = None) -> tuple[dict, pd.DataFrame | None]:
     """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``);
-    ``first_row``: the chunk's first input row, which keys each star's random stream with its own row.
+    ``rows``: their input rows (default 0, 1, ...), which key each star's random stream.
 
     The chains sample sequence members (no outlier term), as the grid does; the
     colour term is the colour error beyond the training colours' (floored), the
     reddening error apart (the sampler truncates it at E >= 0).
     """
     lp = np.log10(stars.prot[ok])
+    domain = SequenceDomain.from_card(density.card)
+    trained = (None, None) if domain is None else domain.age_range(stars.bp_rp0[ok])
     sig_c = np.maximum(excess_colour_sigma(stars.bp_rp0_err[ok], None, density.card), settings.sampler.colour_err_floor)
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
                         stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), _rows(stars.ebprp_err, ok), prior_mean, prior_sigma,
-                        _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok))
+                        _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok), *trained)
     term = main_sequence_term(density, settings, stars)
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
-                       n_grid=settings.n_grid, rows=first_row + np.flatnonzero(ok))
+                       n_grid=settings.n_grid, rows=rows)
     values = dict(res.summaries)
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"] = res.converged
-    domain = SequenceDomain.from_card(density.card)
-    if domain is None:
-        values["_age_outside"] = np.zeros(len(lp))
-    else:
-        values["_age_outside"] = samples_outside(res.samples, *domain.age_range(stars.bp_rp0[ok]))
+    # the sampler's mass outside the trained ages, from every sample (not the n_keep kept): none without a domain
+    values["_age_outside"] = np.zeros(len(lp)) if domain is None else res.outside
     return values, (posterior_table(np.flatnonzero(ok), "mcmc", res.samples) if keep else None)
 
 

@@ -19,7 +19,7 @@ def summarise_samples(cal: Calibration, samples: np.ndarray, qs, rng: np.random.
                      colour: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles ``qs`` (of :data:`QUANTILES`) of the calibrated samples and the samples, as the sampler's
     ``_summarise`` gives them for one star's chain (flat prior; every sample kept)."""
-    q, _, keep, _ = _summarise(np.asarray(samples).reshape(-1, 1), 0, KERNEL_DRAWS * len(samples), rng, cal,
+    q, _, keep, *_ = _summarise(np.asarray(samples).reshape(-1, 1), 0, KERNEL_DRAWS * len(samples), rng, cal,
                                (GRID[0], GRID[-1]), colour)
     return q[[QUANTILES.index(v) for v in qs]], keep
 

@@ -109,3 +109,11 @@ def test_whole_number_seeds_of_numpy_types_are_taken():
 
     assert EstimateSettings(seed=np.int64(3)).seed == 3
     assert SamplerSettings(block=np.int32(4), min_n_eff=0).block == 4
+
+
+@pytest.mark.parametrize("sampler", [None, {"n_walkers": 8}, 8])
+def test_a_sampler_that_is_no_sampler_settings_is_refused_where_the_settings_are_made(sampler):
+    """EstimateSettings(method='mcmc', sampler=None) or a dict of options was an AttributeError deep in the run."""
+    with pytest.raises(UserError, match=f"^sampler must be a gyroage.SamplerSettings, not {type(sampler).__name__}$"):
+        EstimateSettings(method="mcmc", sampler=sampler)
+    assert EstimateSettings(method="mcmc", sampler=SamplerSettings(n_walkers=8)).sampler.n_walkers == 8
