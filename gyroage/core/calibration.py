@@ -261,7 +261,7 @@ class Calibration:
 
     def calibrated_samples(self, samples: np.ndarray, bounds: tuple[float, float], rng: np.random.Generator,
                            colour: float | None = None) -> np.ndarray:
-        """One star's samples (log10 yr) moved by the calibration (the sampler's ``_summarise`` takes their quantiles,
+        """One star's samples (log10 yr) moved by the calibration (``gyroage.core.chain_summary.summarise_chain`` takes their quantiles,
         or weights them by a prior first: :func:`weighted_quantiles`).
 
         Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's ages, as the grid

@@ -58,7 +58,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from gyroage.core.autocorr import integrated_time
-from gyroage.core.calibration import Calibration, weighted_quantiles
+from gyroage.core.calibration import Calibration
+from gyroage.core.chain_summary import summarise_chain
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.moves import IndependenceMove, IndependenceProposal, StarDraws, StretchMove, Walkers, pick, run_key, star_keys
@@ -67,7 +68,6 @@ from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
     age_grid,
     grid_log_prior,
-    map_estimate,
     prior_is_flat,
     summary_myr,
 )
@@ -227,77 +227,6 @@ class LogPosterior:
         return out
 
 
-def _summarise(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
-               calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
-               colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
-               trained: tuple[float, float] | None = None):
-    """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps, the samples kept, the
-    prior weights' Kish fraction and the posterior mass outside ``trained`` (lowest, highest trained log10 age; None:
-    NaN); ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its prior, when the chain
-    sampled the likelihood alone (a calibrated run under a prior that is not flat: :func:`_run_blocks`)."""
-    x = chain_x[burn:].reshape(-1)
-    if calibration is not None:  # the grid method's calibration, applied to the samples
-        x = calibration.calibrated_samples(x, bounds, rng, colour)
-    kish, w = 1.0, None
-    if log_prior is None:
-        q, flat = np.quantile(x, QUANTILES), x
-    else:  # the chain sampled the likelihood: the prior weights it here
-        q, flat, kish, w = weighted_quantiles(x, QUANTILES, log_prior, rng)
-    if flat.size == 0:  # no sample where the prior is above zero (weighted_quantiles): no age, and no MAP
-        return q, np.nan, flat, kish, np.nan
-    # from every sample, as the percentiles: the n_keep kept for --posteriors left the flag to Monte Carlo chance
-    outside = np.nan if trained is None else _mass_outside(x, w, *trained)
-    mode = _sample_mode(x, w, q[1], q[3], bounds, kish)
-    keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
-    return q, mode, keep, kish, outside
-
-
-def _sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bounds: tuple[float, float],
-                 kish: float = 1.0) -> float:
-    """The MAP (log10 yr) of samples ``x`` (weights ``w``; None: equal): the peak of their Gaussian kernel density
-    estimate, refined by a parabola through it and its neighbours, clipped to the prior's ``bounds``.
-
-    The fullest bin of a ~32-60 bin histogram scattered by a median 0.036 dex between seeds on review T's stars and
-    sat half a bin inside a bound the posterior piles against. The kernel's width is Silverman's rule,
-    0.9 sigma n^-1/5, with sigma half the 16-84% width (``p16``, ``p84``: robust, and already computed) and n the
-    samples' count times the weights' Kish fraction; samples are binned at an eighth of it (no per-sample sort) and
-    reflected at a bound within four widths, so a posterior falling from a bound has its MAP on the bound.
-    """
-    lo, hi = bounds
-    n = max(x.size * kish, 1.0)
-    h = 0.9 * 0.5 * (p84 - p16) * n ** -0.2
-    if not h > 0:  # every sample one value (or nearly): that value
-        return float(np.clip(0.5 * (p16 + p84), lo, hi))
-    start, stop = max(lo, float(x.min()) - 4 * h), min(hi, float(x.max()) + 4 * h)
-    nb = max(3, int(np.ceil((stop - start) / (h / 8))))
-    edges = np.linspace(start, stop, nb + 1)
-    dx = edges[1] - edges[0]
-    hist = np.histogram(x, bins=nb, range=(start, stop), weights=w)[0]  # equal bins: numpy's fast path, no search
-    m = min(nb, int(np.ceil(4 * h / dx)))
-    kernel = np.exp(-0.5 * (np.arange(-m, m + 1) * dx / h) ** 2)
-    # reflected at a bound the bins reach (the samples end there: the density must not leak past it)
-    left = hist[:m][::-1] if start <= lo else np.zeros(m)
-    right = hist[-m:][::-1] if stop >= hi else np.zeros(m)
-    density = np.convolve(np.concatenate([left, hist, right]), kernel, mode="same")[m : m + nb]
-    k = int(np.argmax(density))
-    if k == 0 and start <= lo:  # the density falls from the bound: the MAP is the bound
-        return float(lo)
-    if k == nb - 1 and stop >= hi:
-        return float(hi)
-    mode = float(map_estimate(density[None, :], 0.5 * (edges[:-1] + edges[1:]))[0])
-    return float(np.clip(mode, lo, hi))
-
-
-def _mass_outside(x: np.ndarray, w: np.ndarray | None, lo: float, hi: float) -> float:
-    """The share of samples ``x`` (by weights ``w``; None: equal) below ``lo`` or above ``hi`` (NaN bounds: all),
-    as :meth:`gyroage.core.posterior.GridPosterior.mass_outside` reads a grid posterior."""
-    with np.errstate(invalid="ignore"):
-        inside = (x >= lo) & (x <= hi)
-    if w is None:
-        return 1.0 - float(np.mean(inside))
-    return 1.0 - float(np.sum(w[inside]) / np.sum(w))
-
-
 @dataclass(frozen=True)
 class BlockChains:
     """What a back end returns for a block of stars: per-star chains and diagnostics, one type for both back ends."""
@@ -448,7 +377,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep, kish[i], outside[i] = _summarise(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
+        q, mode, keep, kish[i], outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
                                                         None if colours is None else float(colours[i]),
                                                         None if log_prior is None else log_prior(i),
                                                         None if trained is None else (trained[0][i], trained[1][i]))

@@ -7,9 +7,9 @@ import pytest
 from scipy.special import ndtr, ndtri
 
 from gyroage.core.calibration import KERNEL_DRAWS, Calibration, trapezoid_weights
+from gyroage.core.chain_summary import summarise_chain
 from gyroage.core.grid_cdf import QUANTILES
 from gyroage.core.posterior import cdf, cdf_quantiles, quantiles
-from gyroage.core.sampler import _summarise
 
 GRID = np.linspace(6.0, 10.0, 201)
 SHIPPED_WIDTHS = Calibration((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))
@@ -18,8 +18,8 @@ SHIPPED_WIDTHS = Calibration((7.0, 8.0, 9.0, 9.6), (0.0, 0.44, 0.28, 0.28))
 def summarise_samples(cal: Calibration, samples: np.ndarray, qs, rng: np.random.Generator,
                      colour: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles ``qs`` (of :data:`QUANTILES`) of the calibrated samples and the samples, as the sampler's
-    ``_summarise`` gives them for one star's chain (flat prior; every sample kept)."""
-    q, _, keep, *_ = _summarise(np.asarray(samples).reshape(-1, 1), 0, KERNEL_DRAWS * len(samples), rng, cal,
+    ``summarise_chain`` gives them for one star's chain (flat prior; every sample kept)."""
+    q, _, keep, *_ = summarise_chain(np.asarray(samples).reshape(-1, 1), 0, KERNEL_DRAWS * len(samples), rng, cal,
                                (GRID[0], GRID[-1]), colour)
     return q[[QUANTILES.index(v) for v in qs]], keep
 

@@ -448,18 +448,18 @@ def test_mcmc_map_is_a_smoothed_mode_clipped_to_the_prior_bounds(model):
     T's stars, and half a bin inside the grid's edge where the posterior piles against it (10 Gyr read 9.3 Gyr). It is
     now the peak of a kernel density estimate of the samples (reflected at the prior's bounds), refined by a parabola,
     clipped to the bounds."""
-    from gyroage.core.sampler import _summarise
+    from gyroage.core.chain_summary import summarise_chain
 
     truth, sd = 8.7, 0.2
     maps = []
     for seed in range(5):
         x = np.random.default_rng(seed).normal(truth, sd, size=(3000, 16))
-        maps.append(_summarise(x, 0, 10, np.random.default_rng(0))[1])
+        maps.append(summarise_chain(x, 0, 10, np.random.default_rng(0))[1])
     assert np.std(maps) < 0.015 and abs(np.mean(maps) - truth) < 0.01  # the histogram's: 0.02, 0.01
     # a posterior falling from the bound: the bound is its MAP, not the middle of the first bin
     edge = 10.0 - np.abs(np.random.default_rng(1).normal(0, 0.3, size=(3000, 16)))
-    assert _summarise(edge, 0, 10, np.random.default_rng(0))[1] == 10.0
-    weighted = _summarise(edge, 0, 10, np.random.default_rng(0), log_prior=lambda a: np.where(a < 9.8, 0.0, -np.inf))[1]
+    assert summarise_chain(edge, 0, 10, np.random.default_rng(0))[1] == 10.0
+    weighted = summarise_chain(edge, 0, 10, np.random.default_rng(0), log_prior=lambda a: np.where(a < 9.8, 0.0, -np.inf))[1]
     assert 9.7 < weighted <= 9.8  # the prior cuts the samples at 9.8: the peak of what is left, next to the cut
     # a slow M dwarf whose posterior piles at the grid's 10 Gyr
     res = sample_stars(model.density, Prior(), _stars([100.0], [2.8], colour_err=0.03), FAST, seed=0)
