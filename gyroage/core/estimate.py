@@ -28,6 +28,7 @@ from gyroage.core.domain import (
 )
 from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
+from gyroage.core.mcmc_target import StarInputs
 from gyroage.core.posterior import (
     POSTERIOR_COLUMNS,
     SUMMARY_COLUMNS,
@@ -37,7 +38,7 @@ from gyroage.core.posterior import (
     posterior_table,
 )
 from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_step_note, narrow_widths
-from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, StarInputs, sample_stars
+from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError, check_grid, whole_number

@@ -28,7 +28,7 @@ import numpy as np
 from gyroage.core.posterior import age_grid
 
 if TYPE_CHECKING:  # the sampler imports this module
-    from gyroage.core.sampler import LogPosterior
+    from gyroage.core.mcmc_target import LogPosterior
 
 LogProb = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

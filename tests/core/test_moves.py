@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gyroage.core.mcmc_target import StarInputs
 from gyroage.core.moves import IndependenceProposal, StarDraws, node_count, star_keys
 from gyroage.core.priors import Prior
-from gyroage.core.sampler import SamplerSettings, StarInputs, sample_stars
+from gyroage.core.sampler import SamplerSettings, sample_stars
 
 
 class _Ridge:

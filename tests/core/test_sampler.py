@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from gyroage.core.calibration import Calibration
+from gyroage.core.mcmc_target import StarInputs, colour_log_like
 from gyroage.core.priors import Prior
-from gyroage.core.sampler import SamplerSettings, StarInputs, _colour_log_like, integrated_time, sample_stars
+from gyroage.core.sampler import SamplerSettings, integrated_time, sample_stars
 from tests.conftest import run_cli
 
 FAST = SamplerSettings(min_n_eff=500)
@@ -42,13 +43,13 @@ def test_integrated_time_matches_emcee():
 
 def test_truncated_reddening_term_is_a_normalised_density():
     c = np.linspace(-3, 3, 60001)
-    plain = np.exp(_colour_log_like(c, 0.0, 0.05, None, None))
-    conv = np.exp(_colour_log_like(c, 0.0, 0.05, np.full_like(c, 0.02), np.full_like(c, 0.1)))
+    plain = np.exp(colour_log_like(c, 0.0, 0.05, None, None))
+    conv = np.exp(colour_log_like(c, 0.0, 0.05, np.full_like(c, 0.02), np.full_like(c, 0.1)))
     dc = c[1] - c[0]
     assert conv.sum() * dc == pytest.approx(plain.sum() * dc, rel=1e-4)
     # the truncation (E >= 0) skews it: the true colour is likelier bluer than the observed one
     assert np.sum(c * conv) / conv.sum() < -0.005
-    near_zero = np.exp(_colour_log_like(c, 0.0, 0.05, np.full_like(c, 0.5), np.full_like(c, 1e-6)))
+    near_zero = np.exp(colour_log_like(c, 0.0, 0.05, np.full_like(c, 0.5), np.full_like(c, 1e-6)))
     assert np.allclose(near_zero, plain, atol=1e-6)
 
 
@@ -109,19 +110,19 @@ def test_larger_errors_widen_monotonically(model):
 
 def test_reddening_uncertainty_widens_the_colour_likelihood():
     """An uncertain E(BP-RP) broadens the likelihood of the true colour; zero uncertainty is the plain Gaussian."""
-    from gyroage.core.sampler import _colour_log_like
+    from gyroage.core.mcmc_target import colour_log_like
 
     c_true = np.linspace(0.0, 3.0, 3001)[None, :]
     c_obs, sig = np.array([[1.3]]), np.array([[0.02]])
 
     def spread(se):
-        p = np.exp(_colour_log_like(c_true, c_obs, sig, np.array([[0.1]]), np.array([[se]])))
+        p = np.exp(colour_log_like(c_true, c_obs, sig, np.array([[0.1]]), np.array([[se]])))
         p /= p.sum()
         mean = (p * c_true).sum()
         return np.sqrt((p * (c_true - mean) ** 2).sum())
 
-    plain = np.exp(_colour_log_like(c_true, c_obs, sig, None, None))
-    assert np.allclose(np.exp(_colour_log_like(c_true, c_obs, sig, np.array([[0.1]]), np.array([[0.0]]))), plain)
+    plain = np.exp(colour_log_like(c_true, c_obs, sig, None, None))
+    assert np.allclose(np.exp(colour_log_like(c_true, c_obs, sig, np.array([[0.1]]), np.array([[0.0]]))), plain)
     widths = [spread(se) for se in (0.0, 0.05, 0.1, 0.3)]
     assert widths[0] == pytest.approx(0.02, rel=0.02)
     assert all(b > a * 1.2 for a, b in zip(widths, widths[1:]))
@@ -247,7 +248,7 @@ def test_a_reddening_error_without_its_value_is_not_truncated():
     """Beside bp_rp0 a reddening error may come without its E(BP-RP): with E unknown, E >= 0 bounds nothing, and the
     term is the plain convolution of the two errors (symmetric), as the grid method adds them in quadrature."""
     c = np.linspace(-3, 3, 60001)
-    got = _colour_log_like(c, 0.0, 0.05, np.full_like(c, np.nan), np.full_like(c, 0.1))
+    got = colour_log_like(c, 0.0, 0.05, np.full_like(c, np.nan), np.full_like(c, 0.1))
     s2 = 0.05**2 + 0.1**2
     np.testing.assert_allclose(got, -0.5 * c**2 / s2 - 0.5 * np.log(s2 / 0.05**2), rtol=1e-12, atol=1e-12)
 
@@ -356,7 +357,8 @@ def test_a_prior_weighting_onto_few_samples_is_not_converged(model):
 
 def test_the_emcee_back_end_stops_at_max_steps(model):
     """The emcee back end ran check_every steps at a time, past max_steps (max_steps=120 ran 150); it stops at 120."""
-    from gyroage.core.sampler import LogPosterior, _run_block_emcee, _StarRandom
+    from gyroage.core.mcmc_target import LogPosterior
+    from gyroage.core.sampler import _run_block_emcee, _StarRandom
 
     settings = SamplerSettings(backend="emcee", max_steps=120, min_n_eff=1e9)
     run = _run_block_emcee(LogPosterior(model.density, Prior(), _stars([8.0], [1.2])), settings,
