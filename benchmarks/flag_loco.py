@@ -50,10 +50,17 @@ def held_out_flags(frame: pd.DataFrame, fold: dict, cluster: str, card) -> pd.Da
     age_out = (1.0 - inside > AGE_OUTSIDE_MAX) | (map_estimate(post, grid) > hi + MAP_BEYOND_DEX)
     p_out = outlier_probability(log_evidence(ll, np.zeros((1, len(grid))), grid), OUTLIER_WEIGHT,
                                 outlier_log_density())
-    return pd.DataFrame({"cluster": cluster, "truth": truth, "err": q[:, 1] - truth,
+    return pd.DataFrame({"cluster": cluster, "bp_rp0": colour, "truth": truth, "median": q[:, 1], "err": q[:, 1] - truth,
                          "in68": (q[:, 0] <= truth) & (truth <= q[:, 2]), "blue": blue, "period_out": period_out,
                          "age_out": age_out, "likely_outlier": p_out > OUTLIER_FLAG_MIN,
                          "extrapolated": blue | period_out | age_out})
+
+
+def held_out_table(loco: Path, frame: pd.DataFrame, card) -> pd.DataFrame:
+    """:func:`held_out_flags` of every fold saved under ``loco`` (a ``gyroage validate`` output)."""
+    files = sorted(loco.glob("folds/*/*.npz"))
+    return pd.concat([held_out_flags(frame, dict(np.load(f, allow_pickle=True)), f.stem, card) for f in files],
+                     ignore_index=True)
 
 
 def main() -> None:
@@ -64,9 +71,8 @@ def main() -> None:
     a = ap.parse_args()
     card, _ = load_card(a.model)
     frame = quality_select(load_catalogue(a.catalogue or default_catalogue_path(), notices=False))
-    files = sorted(a.loco.glob("folds/*/*.npz"))
-    t = pd.concat([held_out_flags(frame, dict(np.load(f, allow_pickle=True)), f.stem, card) for f in files])
-    print(f"{len(t)} held-out stars in {len(files)} folds ({a.loco})")
+    t = held_out_table(a.loco, frame, card)
+    print(f"{len(t)} held-out stars in {t.cluster.nunique()} folds ({a.loco})")
     print("| cluster age | stars | extrapolated | ok: 68% coverage | ok: median abs. error | extrapolated: 68% "
           "coverage | extrapolated: median abs. error | likely_outlier: coverage |")
     print("|---|---|---|---|---|---|---|---|")
