@@ -1,0 +1,65 @@
+"""The benchmark scripts that write docs/ count what they say they count, and write docs only when asked."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load(name: str):
+    """Import ``benchmarks/<name>.py`` as a module (benchmarks/ is no package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_validate_bayes_coverage_counts_extrapolated_stars():
+    vb = load("validate_bayes")
+    status = ["ok", "extrapolated", "not_converged", "period_out_of_domain", "extrapolated"]
+    out = pd.DataFrame({"status": status, "age_p16_myr": [100.0, 100, 100, np.nan, 100],
+                        "age_p84_myr": [1000.0, 1000, 1000, np.nan, 1000],
+                        "age_p2.5_myr": [10.0, 10, 10, np.nan, 10], "age_p97.5_myr": [1e4, 1e4, 1e4, np.nan, 1e4]})
+    x = np.array([8.5, 9.5, 8.5, 8.5, 8.5])  # log10 years: the first extrapolated star lies outside its 68% interval
+    rows = vb.interval_rows(out, x)
+    assert rows["all dated"]["n"] == 4 and rows["all dated"]["cover68"] == pytest.approx(0.75)
+    assert rows["ok, not_converged"]["n"] == 2 and rows["ok, not_converged"]["cover68"] == 1.0
+    assert rows["extrapolated"]["n"] == 2 and rows["extrapolated"]["cover68"] == 0.5
+
+
+def _stub_validate_bayes(vb, monkeypatch, tmp_path):
+    monkeypatch.setattr(vb, "DOCS", tmp_path)
+    monkeypatch.setattr(vb.AgeModel, "load", staticmethod(lambda *a, **k: None))
+    monkeypatch.setattr(vb, "load_catalogue", lambda: None)
+    monkeypatch.setattr(vb, "quality_select", lambda cat: cat)
+    row = {"n": 3, "median_abs_dex": 0.01, "p90_abs_dex": 0.02, "median_abs_vs_grid_s0": 0.0, "grid_vs_grid_s0": 0.0}
+    m = {"n_picked": 4, "rows": {"all dated": row, "ok, not_converged": row, "extrapolated": row},
+         "not_converged": 0, "median_tau": 2.0, "median_n_eff": 4000.0}
+    cov_row = {"n": 3, "cover68": 0.7, "cover95": 0.9, "median_halfwidth_dex": 0.5}
+    cov = {k: {"rows": {"all dated": cov_row, "ok, not_converged": cov_row, "extrapolated": cov_row},
+               "not_converged": 0, "seconds": 1.0} for k in ("grid", "mcmc")}
+    groups = pd.DataFrame({"cluster": ["a"], "n_stars": [3], "n_used": [3], "fiducial_age_myr": [100.0],
+                           "age_p16_myr": [90.0], "age_p50_myr": [100.0], "age_p84_myr": [110.0], "log_ratio_dex": [0.0]})
+    monkeypatch.setattr(vb, "mcmc_vs_grid", lambda *a: m)
+    monkeypatch.setattr(vb, "coverage", lambda *a: cov)
+    monkeypatch.setattr(vb, "cluster_ages", lambda *a: groups)
+
+
+def test_validate_bayes_writes_docs_only_with_write_docs(monkeypatch, tmp_path):
+    vb = load("validate_bayes")
+    _stub_validate_bayes(vb, monkeypatch, tmp_path)
+    vb.main([])
+    vb.main(["--groups-only"])
+    assert list(tmp_path.iterdir()) == []
+    vb.main(["--write-docs"])
+    text = (tmp_path / "bayes_validation.md").read_text()
+    assert "--write-docs`" in text and "| grid | extrapolated | 3 |" in text
+    assert "--write-docs" in (tmp_path / "group_ages.md").read_text()
