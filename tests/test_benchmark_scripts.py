@@ -63,3 +63,35 @@ def test_validate_bayes_writes_docs_only_with_write_docs(monkeypatch, tmp_path):
     text = (tmp_path / "bayes_validation.md").read_text()
     assert "--write-docs`" in text and "| grid | extrapolated | 3 |" in text
     assert "--write-docs" in (tmp_path / "group_ages.md").read_text()
+
+
+def test_bench_mcmc_counts_extrapolated_stars_as_converged():
+    bm = load("bench_mcmc")
+    status = pd.Series(["ok", "extrapolated", "not_converged", "period_out_of_domain", "extrapolated"])
+    assert bm.converged(status) == (3, 4)
+
+
+class _Model:
+    """What bench_mcmc.stars asks of a model, without loading one."""
+
+    class card:
+        domain = {"bp_rp0": (0.5, 3.0)}
+
+    @staticmethod
+    def sample_periods(age_myr, colour, seed=0):
+        return np.full((len(colour), 1), 10.0)
+
+
+def test_bench_mcmc_falls_back_to_synthetic_stars_only_without_a_catalogue(monkeypatch, tmp_path):
+    from gyroage.errors import UserError
+
+    bm = load("bench_mcmc")
+    monkeypatch.setattr(bm, "default_catalogue_path", lambda: tmp_path / "absent.csv")
+    frame, what = bm.stars(_Model, 5, 0)
+    assert len(frame) == 5 and what.startswith("synthetic")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("a,b\n1,2\n")
+    monkeypatch.setattr(bm, "default_catalogue_path", lambda: broken)
+    monkeypatch.setenv("GYROAGE_CATALOG", str(broken))
+    with pytest.raises(UserError):  # a broken catalogue is an error, not a silent switch to synthetic stars
+        bm.stars(_Model, 5, 0)
