@@ -203,7 +203,7 @@ def bytecode(package: Path, keep: bool) -> None:
     ENV["PYTHONDONTWRITEBYTECODE"] = "1"  # else the first timed run writes it, and the rest load it
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stars", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -218,7 +218,7 @@ def main() -> None:
     ap.add_argument("--no-bytecode", action="store_true",
                     help="time gyroage compiling its own modules in every process (no __pycache__), as the runs "
                          "before the eighteenth session did on machines that set PYTHONDONTWRITEBYTECODE=1")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     bytecode(ROOT / "gyroage", keep=not a.no_bytecode)
     tmp = Path(tempfile.mkdtemp(prefix="gyroage-bench-"))
     stars = tmp / "stars.csv"
@@ -298,7 +298,8 @@ def main() -> None:
     res["density"]["gflops"] = res["density"]["evals_per_s"] * res["flops_per_eval"]["total"] / 1e9
     res["density"]["gflops_per_cpu_s"] = res["density"]["evals_per_cpu_s"] * res["flops_per_eval"]["total"] / 1e9
     if "accuracy" not in a.skip:
-        out = subprocess.run([sys.executable, "-c", REFERENCE, str(stars), str(tmp / "gyroage.csv"), str(a.ref_grid)],
+        # the reference reads the file gyroage read (with --magnitudes, the main-sequence term moves the ages)
+        out = subprocess.run([sys.executable, "-c", REFERENCE, str(ours), str(tmp / "gyroage.csv"), str(a.ref_grid)],
                              env=ENV, cwd=ROOT, capture_output=True, text=True, check=True)
         res["accuracy_vs_dense_grid"] = json.loads(out.stdout)
     res["machine"]["load_after"] = os.getloadavg()

@@ -95,3 +95,28 @@ def test_bench_mcmc_falls_back_to_synthetic_stars_only_without_a_catalogue(monke
     monkeypatch.setenv("GYROAGE_CATALOG", str(broken))
     with pytest.raises(UserError):  # a broken catalogue is an error, not a silent switch to synthetic stars
         bm.stars(_Model, 5, 0)
+
+
+def test_bench_throughput_accuracy_reference_reads_gyroages_input(monkeypatch, tmp_path):
+    bt = load("bench_throughput")
+    timed_cmds, run_cmds = [], []
+
+    def fake_make_stars(n, path, seed=0, magnitudes_path=None):
+        path.write_text("Prot\n1\n")
+        if magnitudes_path is not None:
+            magnitudes_path.write_text("Prot,G_0,parallax\n1,5,10\n")
+
+    class Done:
+        stdout = "{}"
+
+    monkeypatch.setattr(bt, "make_stars", fake_make_stars)
+    monkeypatch.setattr(bt, "bytecode", lambda *a, **k: None)
+    monkeypatch.setattr(bt, "timed", lambda cmd: timed_cmds.append(cmd) or (1.0, 100.0, 1.0))
+    monkeypatch.setattr(bt, "flops_per_eval", lambda path: {"total": 1})
+    monkeypatch.setattr(bt, "density_rate", lambda: {"evals_per_s": 1.0, "evals_per_cpu_s": 1.0})
+    monkeypatch.setattr(bt.subprocess, "run", lambda cmd, **k: run_cmds.append(cmd) or Done())
+    monkeypatch.setattr(bt.tempfile, "mkdtemp", lambda prefix="": str(tmp_path))
+    bt.main(["--stars", "1", "--repeats", "1", "--magnitudes", "--skip", "gyronet", "torch", "dask", "memory", "cold"])
+    gyroage_input = timed_cmds[0][timed_cmds[0].index("estimate") + 1]
+    reference = next(c for c in run_cmds if c[2] == bt.REFERENCE)
+    assert gyroage_input.endswith("stars_magnitudes.csv") and reference[3] == gyroage_input
