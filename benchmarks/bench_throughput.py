@@ -26,6 +26,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # bench_scale beside this file, also when imported by path
+from bench_scale import LAUNCH  # noqa: E402  (the launcher that gives a child its own peak RSS)
+
 CATALOG = Path(os.environ.get("GYROAGE_CATALOG", ROOT.parent / "shared" / "data" / "open_cluster_rotators.csv"))
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
 
@@ -113,16 +116,21 @@ def make_stars(n: int, path: Path, seed: int = 0, magnitudes_path: Path | None =
 
 
 def timed(cmd: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak RSS MiB, CPU seconds user+system) of one child process, measured with wait4."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
+    """(wall seconds, peak RSS MiB, CPU seconds user+system) of one child process, measured with wait4.
+
+    The child is started by bench_scale's small ``LAUNCH`` process, which waits for it: Linux carries the RSS a
+    process had when it was forked into ``ru_maxrss`` across exec, so a child forked from this process (which holds
+    the stars and pandas) would report this process's peak as a floor. stderr is read while the child runs
+    (``communicate``), so a child writing more than a pipe holds cannot block.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".usage") as usage:
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCH, usage.name, *cmd], cwd=ROOT, env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, err = proc.communicate()
+        code, wall, rss_kib, cpu = usage.read().split()
+    if int(code) != 0 or proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {err.decode()[-2000:]}")
+    return float(wall), int(rss_kib) / 1024.0, float(cpu)
 
 
 def gyroage(*args: str) -> list[str]:

@@ -120,3 +120,28 @@ def test_bench_throughput_accuracy_reference_reads_gyroages_input(monkeypatch, t
     gyroage_input = timed_cmds[0][timed_cmds[0].index("estimate") + 1]
     reference = next(c for c in run_cmds if c[2] == bt.REFERENCE)
     assert gyroage_input.endswith("stars_magnitudes.csv") and reference[3] == gyroage_input
+
+
+def test_bench_throughput_peak_memory_is_the_childs_own():
+    bt = load("bench_throughput")
+    ballast = np.ones(300 * 2**20 // 8)  # 300 MiB held by this process, the timed child's parent
+    _, peak_mib, _ = bt.timed([sys.executable, "-c", "pass"])
+    assert ballast.sum() > 0 and peak_mib < 150  # a bare interpreter: ~10 MiB, not this process's 300+
+
+
+def test_bench_throughput_timed_reads_a_large_stderr_while_waiting():
+    import threading
+
+    bt = load("bench_throughput")
+    result = {}
+
+    def run():
+        try:
+            bt.timed([sys.executable, "-c", "import sys; sys.stderr.write('x' * 200_000); sys.exit(3)"])
+        except RuntimeError as e:
+            result["error"] = str(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(30)  # with stderr read only after the child ends, the child blocks on a full pipe for ever
+    assert "failed (3)" in result.get("error", "")
