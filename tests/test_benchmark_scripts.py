@@ -145,3 +145,28 @@ def test_bench_throughput_timed_reads_a_large_stderr_while_waiting():
     t.start()
     t.join(30)  # with stderr read only after the child ends, the child blocks on a full pipe for ever
     assert "failed (3)" in result.get("error", "")
+
+
+def test_calibration_widths_folds_start_from_start_with_the_full_budget(capsys):
+    cw = load("calibration_widths")
+    calls = []
+
+    class Problem:
+        cluster = np.array(["a", "a", "b", "c"])
+        age = np.array([7.0, 7.0, 8.0, 9.0])
+        runs = [None]
+
+        def fit(self, x0, clusters=None, maxfev=250):
+            calls.append((np.array(x0), sorted(clusters), maxfev))
+            return np.array(x0) + 1  # a fit that moves: a fold must not start from it
+
+        def scores(self, theta, clusters=None):
+            return [(np.zeros(1),) * 4]
+
+        def calibration(self, theta):
+            return type("Cal", (), {"width_rows": [theta]})()
+
+    x0 = np.array([0.1, 0.2])
+    held, groups = cw.cross_validate(Problem(), x0, 5, 250)
+    assert len(groups) == 3 and len(held[0]) == 3  # 3 clusters: 3 folds, not 5
+    assert all(np.array_equal(c[0], x0) and c[2] == 250 for c in calls)
