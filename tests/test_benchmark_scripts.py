@@ -170,3 +170,35 @@ def test_calibration_widths_folds_start_from_start_with_the_full_budget(capsys):
     held, groups = cw.cross_validate(Problem(), x0, 5, 250)
     assert len(groups) == 3 and len(held[0]) == 3  # 3 clusters: 3 folds, not 5
     assert all(np.array_equal(c[0], x0) and c[2] == 250 for c in calls)
+
+
+def test_peers_times_both_tools_warm_with_their_model_load(monkeypatch):
+    import types
+
+    import gyroage
+
+    pe = load("peers")
+    events = []
+
+    class Model:
+        def estimate(self, frame):
+            events.append(("gyroage estimate", len(frame)))
+
+    def fake_load(*a, **k):
+        events.append(("gyroage load", None))
+        return Model()
+
+    def predict_csv(df, fetch=False):  # gyronet loads its weights inside every call
+        events.append(("gyronet call", len(df)))
+        post = types.SimpleNamespace(_logA_grid=[0.0, 1.0], _pdf_on_logA=[1.0, 1.0])
+        return pd.DataFrame({"age_median_Myr": np.ones(len(df))}), [post] * len(df)
+
+    monkeypatch.setattr(gyroage.AgeModel, "load", staticmethod(fake_load))
+    monkeypatch.setitem(sys.modules, "gyronet", types.SimpleNamespace(predict_csv=predict_csv))
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(set_num_threads=lambda n: None))
+    stars = pd.DataFrame({"prot_days": np.ones(150), "bp_rp0": np.ones(150), "bp_rp0_err": np.ones(150)})
+    pe.ours_seconds(stars)
+    pe.run_gyronet(stars)
+    # each tool: an untimed warm-up on 100 stars, then the timed call on all 150, gyroage's with its model load
+    assert events == [("gyroage load", None), ("gyroage estimate", 100), ("gyroage load", None), ("gyroage estimate", 150),
+                      ("gyronet call", 100), ("gyronet call", 150)]
