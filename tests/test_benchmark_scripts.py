@@ -202,3 +202,11 @@ def test_peers_times_both_tools_warm_with_their_model_load(monkeypatch):
     # each tool: an untimed warm-up on 100 stars, then the timed call on all 150, gyroage's with its model load
     assert events == [("gyroage load", None), ("gyroage estimate", 100), ("gyroage load", None), ("gyroage estimate", 150),
                       ("gyronet call", 100), ("gyronet call", 150)]
+
+
+def test_above_flag_merges_loco_stars_with_the_catalogues_text_ids(tmp_path):
+    af = load("above_flag")
+    (tmp_path / "loco_stars.csv").write_text("cluster,GaiaDR3_ID,bp_rp0\nM67,604917543058176768,1.0\nM67,12,1.5\n")
+    mags = pd.DataFrame({"cluster": ["M67", "M67"], "GaiaDR3_ID": ["12", "604917543058176768"], "abs_g": [6.0, 5.0]})
+    s = af.held_out_stars(tmp_path, mags)
+    assert s["abs_g"].tolist() == [5.0, 6.0]
