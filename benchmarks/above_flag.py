@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage.build.catalogue import PARALLAX, load_catalogue, quality_select
+from gyroage.build.catalogue import PARALLAX, default_catalogue_path, load_catalogue, quality_select
 from gyroage.build.loco import seed_table_dirs
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, absolute_g
 from gyroage.core.modelcard import load_card
@@ -34,7 +34,7 @@ def held_out_stars(run: Path, mags: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", type=Path, nargs="+", required=True)
-    ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
+    ap.add_argument("--catalogue", default=str(default_catalogue_path()))
     ap.add_argument("--model", default=None)
     args = ap.parse_args()
     card, _ = load_card(args.model)

@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))  # bench_scale beside this file, also when imported by path
 from bench_scale import LAUNCH  # noqa: E402  (the launcher that gives a child its own peak RSS)
 
-CATALOG = Path(os.environ.get("GYROAGE_CATALOG", ROOT.parent / "shared" / "data" / "open_cluster_rotators.csv"))
+from gyroage.build.catalogue import default_catalogue_path  # noqa: E402
+
+CATALOG = default_catalogue_path()  # $GYROAGE_CATALOG, else ../shared/data beside the checkout
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
 
 GYRONET = """

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from gyroage.build import calibration as C
-from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
 from gyroage.build.loco import saved_folds, star_posteriors
 from gyroage.build.loco_figures import COLOUR_EDGES, log_score
 from gyroage.core.calibration import Calibration
@@ -144,7 +144,7 @@ def fmt(m):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
+    ap.add_argument("--catalogue", default=str(default_catalogue_path()))
     ap.add_argument("--folds", nargs="+", required=True, help="gyroage validate --out directories, one per seed")
     ap.add_argument("--colour-knots", default="0.7,1.2,1.9,2.6")
     ap.add_argument("--age-knots", default=",".join(map(str, C.SIGMA_KNOTS)),

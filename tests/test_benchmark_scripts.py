@@ -210,3 +210,15 @@ def test_above_flag_merges_loco_stars_with_the_catalogues_text_ids(tmp_path):
     mags = pd.DataFrame({"cluster": ["M67", "M67"], "GaiaDR3_ID": ["12", "604917543058176768"], "abs_g": [6.0, 5.0]})
     s = af.held_out_stars(tmp_path, mags)
     assert s["abs_g"].tolist() == [5.0, 6.0]
+
+
+def test_no_benchmark_finds_the_catalogue_relative_to_the_working_directory():
+    import ast
+
+    found = []
+    for path in sorted(BENCHMARKS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            # a path literal (not a docstring's example): it resolves against wherever the script is run from
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("../shared/data"):
+                found.append(f"{path.name}:{node.lineno}")
+    assert not found, f"use gyroage.build.catalogue.default_catalogue_path() at {found}"
