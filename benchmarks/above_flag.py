@@ -16,16 +16,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage.build.catalogue import PARALLAX, load_catalogue, quality_select
+from gyroage.build.catalogue import PARALLAX, default_catalogue_path, load_catalogue, quality_select
 from gyroage.build.loco import seed_table_dirs
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, absolute_g
 from gyroage.core.modelcard import load_card
 
 
+def held_out_stars(run: Path, mags: pd.DataFrame) -> pd.DataFrame:
+    """``run``'s loco_stars.csv with each star's absolute G from ``mags`` (the catalogue's, IDs as text).
+
+    The IDs are read as text: pandas would read them as int64, which merges with no text ID (a ValueError).
+    """
+    return pd.read_csv(run / "loco_stars.csv", dtype={"GaiaDR3_ID": str}).merge(mags, on=["cluster", "GaiaDR3_ID"],
+                                                                             how="left")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", type=Path, nargs="+", required=True)
-    ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
+    ap.add_argument("--catalogue", default=str(default_catalogue_path()))
     ap.add_argument("--model", default=None)
     args = ap.parse_args()
     card, _ = load_card(args.model)
@@ -38,7 +47,7 @@ def main() -> None:
     mags = mags.drop_duplicates(["cluster", "GaiaDR3_ID"])
     rows, clusters = [], []
     for d in (d for out in args.loco for d in seed_table_dirs(out)):
-        s = pd.read_csv(d / "loco_stars.csv").merge(mags, on=["cluster", "GaiaDR3_ID"], how="left")
+        s = held_out_stars(d, mags)
         marked = flag.flags(term, s["bp_rp0"].to_numpy(float), s["abs_g"].to_numpy(float), None,
                             s["age_p50_myr"].to_numpy(float))
         for name, m in (("flagged", marked), ("not flagged", ~marked)):

@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOG = Path(os.environ.get("GYROAGE_CATALOG", ROOT.parent / "shared" / "data" / "open_cluster_rotators.csv"))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # bench_scale beside this file, also when imported by path
+from bench_scale import LAUNCH  # noqa: E402  (the launcher that gives a child its own peak RSS)
+
+from gyroage.build.catalogue import default_catalogue_path  # noqa: E402
+
+CATALOG = default_catalogue_path()  # $GYROAGE_CATALOG, else ../shared/data beside the checkout
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
 
 GYRONET = """
@@ -113,16 +118,21 @@ def make_stars(n: int, path: Path, seed: int = 0, magnitudes_path: Path | None =
 
 
 def timed(cmd: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak RSS MiB, CPU seconds user+system) of one child process, measured with wait4."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
+    """(wall seconds, peak RSS MiB, CPU seconds user+system) of one child process, measured with wait4.
+
+    The child is started by bench_scale's small ``LAUNCH`` process, which waits for it: Linux carries the RSS a
+    process had when it was forked into ``ru_maxrss`` across exec, so a child forked from this process (which holds
+    the stars and pandas) would report this process's peak as a floor. stderr is read while the child runs
+    (``communicate``), so a child writing more than a pipe holds cannot block.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".usage") as usage:
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCH, usage.name, *cmd], cwd=ROOT, env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, err = proc.communicate()
+        code, wall, rss_kib, cpu = usage.read().split()
+    if int(code) != 0 or proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {err.decode()[-2000:]}")
+    return float(wall), int(rss_kib) / 1024.0, float(cpu)
 
 
 def gyroage(*args: str) -> list[str]:
@@ -203,7 +213,7 @@ def bytecode(package: Path, keep: bool) -> None:
     ENV["PYTHONDONTWRITEBYTECODE"] = "1"  # else the first timed run writes it, and the rest load it
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stars", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -218,7 +228,7 @@ def main() -> None:
     ap.add_argument("--no-bytecode", action="store_true",
                     help="time gyroage compiling its own modules in every process (no __pycache__), as the runs "
                          "before the eighteenth session did on machines that set PYTHONDONTWRITEBYTECODE=1")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     bytecode(ROOT / "gyroage", keep=not a.no_bytecode)
     tmp = Path(tempfile.mkdtemp(prefix="gyroage-bench-"))
     stars = tmp / "stars.csv"
@@ -298,7 +308,8 @@ def main() -> None:
     res["density"]["gflops"] = res["density"]["evals_per_s"] * res["flops_per_eval"]["total"] / 1e9
     res["density"]["gflops_per_cpu_s"] = res["density"]["evals_per_cpu_s"] * res["flops_per_eval"]["total"] / 1e9
     if "accuracy" not in a.skip:
-        out = subprocess.run([sys.executable, "-c", REFERENCE, str(stars), str(tmp / "gyroage.csv"), str(a.ref_grid)],
+        # the reference reads the file gyroage read (with --magnitudes, the main-sequence term moves the ages)
+        out = subprocess.run([sys.executable, "-c", REFERENCE, str(ours), str(tmp / "gyroage.csv"), str(a.ref_grid)],
                              env=ENV, cwd=ROOT, capture_output=True, text=True, check=True)
         res["accuracy_vs_dense_grid"] = json.loads(out.stdout)
     res["machine"]["load_after"] = os.getloadavg()

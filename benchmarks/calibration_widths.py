@@ -6,7 +6,7 @@ subject to every seed's 68% coverage of the three age bins lying inside the issu
 ranges (a quadratic penalty, 0.01 inside each edge); Powell's method. The level scale
 is held at the model card's value (``gyroage validate --fit-calibration`` refits it).
 A K-fold cross-validation over clusters (each fold's widths fitted without its
-clusters, warm-started from the full fit) gives held-out figures for comparing
+clusters, started from START with the full --maxfev budget, as the all-cluster fit is) gives held-out figures for comparing
 colour-knot sets; the choice is by the cross-validated mean log score alone.
 
     PYTHONPATH=$PWD python benchmarks/calibration_widths.py --folds ../loco/baseline ../loco/base_s1 ../loco/base_s2 \\
@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from gyroage.build import calibration as C
-from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
 from gyroage.build.loco import saved_folds, star_posteriors
 from gyroage.build.loco_figures import COLOUR_EDGES, log_score
 from gyroage.core.calibration import Calibration
@@ -117,6 +117,26 @@ class Problem:
         return out / len(parts)
 
 
+def cross_validate(p: Problem, x0: np.ndarray, k: int, maxfev: int) -> tuple[list, list]:
+    """Held-out score parts per seed, and the folds: k groups of clusters, each scored with widths fitted without it.
+
+    Every fold's fit starts from ``x0`` (START) with the full budget, as the all-cluster fit does: started from the
+    all-cluster widths (which saw the held-out clusters) with a quarter of the budget, a fold barely moves from them
+    and its score is close to in-sample.
+    """
+    # clusters by age (then name), dealt round-robin so each fold spans the ages; no empty folds when k > clusters
+    names = sorted(set(p.cluster), key=lambda c: (np.median(p.age[p.cluster == c]), c))
+    groups = [g for g in (names[i::k] for i in range(k)) if g]
+    held = [[] for _ in p.runs]
+    for g in groups:
+        rest = [c for c in names if c not in g]
+        th = p.fit(x0, rest, maxfev=maxfev)
+        for s, part in enumerate(p.scores(th, g)):
+            held[s].append(part)
+        print(f"  cv fold {g}: {[list(np.round(r, 3)) for r in p.calibration(th).width_rows]}", flush=True)
+    return held, groups
+
+
 def fmt(m):
     return (f"cov68 {' / '.join(f'{v:.3f}' for v in m[:4])} | med err {' / '.join(f'{v:.3f}' for v in m[4:8])}"
             f" | log score {' / '.join(f'{v:.3f}' for v in m[8:])}")
@@ -124,7 +144,7 @@ def fmt(m):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
+    ap.add_argument("--catalogue", default=str(default_catalogue_path()))
     ap.add_argument("--folds", nargs="+", required=True, help="gyroage validate --out directories, one per seed")
     ap.add_argument("--colour-knots", default="0.7,1.2,1.9,2.6")
     ap.add_argument("--age-knots", default=",".join(map(str, C.SIGMA_KNOTS)),
@@ -142,7 +162,8 @@ def main(argv=None) -> int:
     level = a.level_scale if a.level_scale is not None else Calibration.from_card(load_card()[0]).level_scale
     runs = load_runs(a.folds, set(filter(None, a.exclude.split(","))))
     p = Problem(runs, frame, ck, tuple(float(v) for v in a.age_knots.split(",")), a.wmax, level)
-    full = p.fit(np.tile(np.interp(p.ak[1:-1], *START), len(ck)), maxfev=a.maxfev)
+    x0 = np.tile(np.interp(p.ak[1:-1], *START), len(ck))
+    full = p.fit(x0, maxfev=a.maxfev)
     cal = p.calibration(full)
     parts = p.scores(full)
     m, per_seed = p.metrics(parts)
@@ -152,23 +173,15 @@ def main(argv=None) -> int:
     out = {"colour_knots": ck, "age_knots": p.ak, "widths": [list(r) for r in cal.width_rows], "in_sample": m.tolist(),
            "in_sample_per_seed": per_seed.tolist(), "in_sample_cells": p.cells(parts).tolist()}
     if a.cv:
-        # clusters by age (then name), dealt round-robin so each fold spans the ages
-        names = sorted(set(p.cluster), key=lambda c: (np.median(p.age[p.cluster == c]), c))
-        groups = [names[i::a.cv] for i in range(a.cv)]
-        held = [[] for _ in p.runs]
-        for g in groups:
-            rest = [c for c in names if c not in g]
-            th = p.fit(full, rest, maxfev=max(60, a.maxfev // 4))
-            for s, part in enumerate(p.scores(th, g)):
-                held[s].append(part)
-            print(f"  cv fold {g}: {[list(np.round(r, 3)) for r in p.calibration(th).width_rows]}", flush=True)
+        held, groups = cross_validate(p, x0, a.cv, a.maxfev)
         parts = [tuple(np.concatenate([h[i] for h in hs]) for i in range(4)) for hs in held]
         m, per_seed = p.metrics(parts)
-        print(f"  5-fold CV   {fmt(m)}")
+        print(f"  {len(groups)}-fold CV   {fmt(m)}")
         print(f"  per seed, 68% coverage by age bin: {np.round(per_seed[:, :3], 3).tolist()}")
         print(f"  per seed, log score: {np.round(per_seed[:, -1], 4).tolist()}")
         print(f"  cells (age bin x colour {BANDS[1:-1]}):\n{np.round(p.cells(parts), 2)}")
-        out.update({"cv": m.tolist(), "cv_per_seed": per_seed.tolist(), "cv_cells": p.cells(parts).tolist()})
+        out.update({"cv_folds": len(groups), "cv": m.tolist(), "cv_per_seed": per_seed.tolist(),
+                    "cv_cells": p.cells(parts).tolist()})
     if a.json:
         with open(a.json, "w") as f:  # strict JSON: a non-finite figure is null
             f.write(json_text(out, indent=1))

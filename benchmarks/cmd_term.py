@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build.calibration import inside
-from gyroage.build.catalogue import PARALLAX, load_catalogue, main_sequence_curve, quality_select
+from gyroage.build.catalogue import PARALLAX, default_catalogue_path, load_catalogue, main_sequence_curve, quality_select
 from gyroage.build.loco import ValidateSettings, load_folds, star_posteriors
 from gyroage.build.loco_figures import AGE_BINS, cluster_medians, judge_stars
 from gyroage.build.main_sequence import above_flag, fit_main_sequence_term
@@ -30,7 +30,6 @@ from gyroage.core.posterior import calibrate
 from gyroage.defaults import OUTLIER_WEIGHT
 from gyroage.files import json_text
 
-CATALOGUE = "../shared/data/open_cluster_rotators.csv"
 CARD = Path(__file__).resolve().parents[1] / "models" / "gyroage-model.json"
 TERM_COLOUR_KNOTS = (1.2, 1.9, 2.6)
 
@@ -172,7 +171,7 @@ def nested_term_calibrations(frame: pd.DataFrame, fold_sets, terms: dict, start:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--catalogue", default=CATALOGUE)
+    ap.add_argument("--catalogue", default=str(default_catalogue_path()))
     ap.add_argument("--loco", type=Path, help="a gyroage validate --out directory (every seed in it is scored)")
     ap.add_argument("--describe", action="store_true", help="print the cluster median heights and stop")
     ap.add_argument("--json", type=Path, help="write the per-seed results here")

@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
 from gyroage.build.loco import saved_folds
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
@@ -52,7 +52,7 @@ def estimates(ll, grid, colour) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    frame = quality_select(load_catalogue("../shared/data/open_cluster_rotators.csv"))
+    frame = quality_select(load_catalogue(default_catalogue_path()))
     table = {}
     for d in argv:
         errors, young = {k: [] for k in NAMES}, []

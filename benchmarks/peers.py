@@ -1,6 +1,6 @@
 """Peers on the same held-out stars as ``gyroage validate``: gyronet, gyrointerp, Mamajek & Hillenbrand 2008.
 
-    PYTHONPATH=$PWD python benchmarks/peers.py --loco validation --out docs/peers.csv \
+    PYTHONPATH=$PWD python benchmarks/peers.py --loco validation --out docs/peers.json \
         [--gyrointerp-n 16] [--seed 0]
 
 Reads ``loco_stars.csv`` (our leave-one-cluster-out results) and scores every
@@ -23,7 +23,10 @@ Conversions (stated because they change the answers):
 - gyronet 0.1.3, baseline tier: ``predict_csv`` with Prot, BPRP_0, e_BPRP_0 only
   and ``fetch=False``.
 Timings are wall-clock seconds per star on this machine, tools run one after
-another in one process.
+another in one process. Each timed call loads its tool's model (gyronet loads its
+weights on every ``predict_csv`` call, so gyroage's timed call includes
+``AgeModel.load`` too), after one untimed warm-up call of each tool on 100 stars
+(imports and file cache warm for both).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ def run_gyronet(stars: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarr
 
     torch.set_num_threads(2)
     df = pd.DataFrame({"Prot": stars["prot_days"], "BPRP_0": stars["bp_rp0"], "e_BPRP_0": stars["bp_rp0_err"]})
+    predict_csv(df.head(100), fetch=False)  # warm-up, as ours_seconds': imports done, weight files in the page cache
     t0 = time.perf_counter()
     res, posts = predict_csv(df, fetch=False)
     sec = time.perf_counter() - t0
@@ -114,14 +118,16 @@ def gyronet_cluster_ages(grid: np.ndarray, pdf: np.ndarray, clusters: np.ndarray
 
 
 def ours_seconds(stars: pd.DataFrame) -> float:
-    """Per-star cost of the shipped model on these stars (ONNX, grid posterior)."""
+    """Per-star cost of the shipped model on these stars (ONNX, grid posterior), its model load included.
+
+    gyronet's timed call loads its weights (``predict_csv`` does on every call), so ours loads the model too.
+    """
     from gyroage import AgeModel
 
-    model = AgeModel.load(threads=2)
     frame = pd.DataFrame({"prot": stars["prot_days"], "bp_rp0": stars["bp_rp0"], "bp_rp0_err": stars["bp_rp0_err"]})
-    model.estimate(frame.head(100))  # warm-up
+    AgeModel.load(threads=2).estimate(frame.head(100))  # warm-up, as run_gyronet's
     t0 = time.perf_counter()
-    model.estimate(frame)
+    AgeModel.load(threads=2).estimate(frame)
     return (time.perf_counter() - t0) / len(frame)
 
 

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
 from gyroage.build.loco import saved_folds, star_posteriors
 from gyroage.build.loco_figures import AGE_BINS, by_age_bin, judge_stars
 
@@ -25,7 +25,7 @@ PRIORS = {"uniform_log_age": lambda x: np.zeros_like(x), "uniform_age": lambda x
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", required=True)
-    ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
+    ap.add_argument("--catalogue", default=str(default_catalogue_path()))
     a = ap.parse_args(argv)
     frame = quality_select(load_catalogue(a.catalogue))
     log_age = np.log10(frame["fiducial_age_Myr"].to_numpy(float) * 1e6)

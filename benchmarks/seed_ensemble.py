@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logsumexp
 
-from gyroage.build.catalogue import load_catalogue, quality_select
+from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
 from gyroage.build.loco import saved_folds, seed_table_dirs, star_posteriors
 from gyroage.build.loco_figures import cluster_medians
 from gyroage.core.groups import joint_age
@@ -59,7 +59,7 @@ def score(folds: list[dict[str, dict]], members: tuple[int, ...], log_age: np.nd
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", type=Path, required=True)
-    ap.add_argument("--catalogue", default="../shared/data/open_cluster_rotators.csv")
+    ap.add_argument("--catalogue", default=str(default_catalogue_path()))
     ap.add_argument("--combine", choices=("density", "posterior"), default="density",
                     help="average the seeds' densities per star, or their posteriors (each cluster's, each star's)")
     a = ap.parse_args(argv)
