@@ -82,7 +82,7 @@ def user_errors(fn):
             if not isinstance(exc, NothingPiped):  # the command before the pipe has already said why
                 typer.echo(f"gyroage: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:
+        except BrokenPipeError:  # stdout's reader stopped (`| head`): a broken stderr never raises (main's guard)
             sys.stderr.close()
             raise typer.Exit(0) from None
         except KeyboardInterrupt as exc:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
@@ -418,6 +418,9 @@ _register_build_commands()
 def main(prog_name: str | None = None) -> None:
     """The ``gyroage`` console script (``prog_name``: the program as usage lines and error hints name it; None: as
     click finds it, ``gyroage`` or ``python -m gyroage``)."""
+    from gyroage.progress import guard_stderr
+
+    guard_stderr()  # stderr closed or its reader gone: notices are dropped, the table is still written
     try:
         app(prog_name=prog_name)
         code = 0
