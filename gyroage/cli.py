@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -71,8 +72,31 @@ app = typer.Typer(
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system's walltime, ``kill``), raised in the main process where Ctrl-C's interrupt would be:
+    the run stops the same way, its temporaries removed and its finished chunks kept for ``--resume``."""
+
+
+TERMINATED_EXIT = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
+
+
+def _on_sigterm(signum: int, frame) -> None:
+    """SIGTERM's handler: :class:`Terminated` in the command's own process; a forked worker (``--processes``)
+    that inherited it ends as SIGTERM ends it, leaving the stopping to the main process."""
+    if os.getpid() != _MAIN_PID:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Terminated()
+
+
+_MAIN_PID = os.getpid()
+
+
 def user_errors(fn):
-    """Turn a UserError into one line on stderr and its exit code (Ctrl-C: "interrupted", exit 130)."""
+    """Turn a UserError into one line on stderr and its exit code (Ctrl-C: "interrupted", exit 130; SIGTERM:
+    "terminated (SIGTERM)", exit 143)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -87,9 +111,11 @@ def user_errors(fn):
             raise typer.Exit(0) from None
         except KeyboardInterrupt as exc:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
             # a resumable run's engine says in it how many rows are kept (gyroage.engines.local.run_local)
-            typer.echo(f"gyroage: {exc.args[0] if exc.args and isinstance(exc.args[0], str) else 'interrupted'}",
-                       err=True)
-            raise typer.Exit(130) from None
+            text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "interrupted"
+            if isinstance(exc, Terminated):
+                text = text.replace("interrupted", "terminated (SIGTERM)", 1)
+            typer.echo(f"gyroage: {text}", err=True)
+            raise typer.Exit(TERMINATED_EXIT if isinstance(exc, Terminated) else 130) from None
         except OSError as exc:
             if exc.errno not in DISK_FULL:  # anything else is a bug: keep its traceback
                 raise
@@ -421,6 +447,10 @@ def main(prog_name: str | None = None) -> None:
     from gyroage.progress import guard_stderr
 
     guard_stderr()  # stderr closed or its reader gone: notices are dropped, the table is still written
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the parent set to be ignored stays ignored
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app(prog_name=prog_name)
         code = 0

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.conftest import ROOT
 
@@ -46,3 +50,39 @@ def test_a_closed_stderr_keeps_the_notices_out_of_the_table(tmp_path):
     lines = res.stdout.splitlines()
     assert lines[0].startswith("prot,bp_rp0,") and len(lines) == 31, res.stdout[:300]
     assert not any(line.startswith("estimate:") for line in lines)
+
+
+def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path):
+    """SIGTERM (SLURM or PBS at the walltime) killed the run without a word: no 'rerun with --resume' line and the
+    writer's temporaries left behind. It now stops as Ctrl-C does: one line naming the rows kept, exit 143, only the
+    resume sidecar left, and --resume finishes the table."""
+    src, out = tmp_path / "in.csv", tmp_path / "f.csv"
+    _stars(src, 3000)
+    cmd = [*CLI, "estimate", str(src), "-o", str(out), "--chunksize", "5", "--threads", "1"]
+    # SIGINT at its default, as in a batch job (a run started in the background inherits it ignored)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        sidecar = tmp_path / ".f.csv.resume"
+        deadline = time.monotonic() + 90
+        while len(list(sidecar.glob("chunk-*"))) < 3 and proc.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail("the run never wrote a chunk")
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            pytest.skip("the run ended before it could be terminated")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"gyroage: terminated \(SIGTERM\): [0-9]+ rows of {re.escape(str(out))} kept; run the same "
+                        r"command with --resume to continue", last), last
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".f.csv.resume", "in.csv"]
+    res = subprocess.run([*cmd, "--resume", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert len(pd.read_csv(out)) == 3000
