@@ -119,3 +119,28 @@ def test_dask_says_the_per_star_prior_widths_the_grid_cannot_resolve(tmp_path, c
     assert len(lines) == 1, lines
     assert "2 rows' --prior-sigma (column sig) are under twice" in lines[0]
     assert lines[0].endswith("resolve the narrowest (0.008)")
+
+
+def test_dask_quiet_run_says_nothing_when_port_8787_is_taken(tmp_path):
+    """With another Dask cluster's dashboard on port 8787, `--engine dask -q` printed distributed's multi-line
+    "Port 8787 is already in use" warning: the engine's own scheduler asked for 8787 for its HTTP server although it
+    shows no dashboard. It now takes a free port: -q is silent."""
+    pytest.importorskip("distributed")
+    import socket
+
+    from tests.conftest import run_cli
+
+    _stars(20).to_csv(tmp_path / "in.csv", index=False)
+    held = socket.socket()
+    try:
+        try:
+            held.bind(("", 8787))
+            held.listen()
+        except OSError:  # taken already (another cluster): the case itself
+            pass
+        res = run_cli("estimate", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.parquet"), "--engine", "dask",
+                      "--workers", "1", "-q")
+    finally:
+        held.close()
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert len(pd.read_parquet(tmp_path / "out.parquet")) == 20

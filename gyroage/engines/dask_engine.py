@@ -265,8 +265,10 @@ def _connect(client, scheduler: str | None, workers: int | None):
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
+        # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on 8787 unless told: a port
+        # of the system's choosing, so another cluster on 8787 does not print distributed's multi-line warning
         own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.CRITICAL)
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL)
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
