@@ -144,3 +144,21 @@ def test_dask_quiet_run_says_nothing_when_port_8787_is_taken(tmp_path):
         held.close()
     assert res.returncode == 0 and res.stderr == "", res.stderr
     assert len(pd.read_parquet(tmp_path / "out.parquet")) == 20
+
+
+def test_dask_refuses_quoted_line_breaks_in_one_line(tmp_path):
+    """A CSV with line breaks inside quoted fields, which the local engine reads, failed on --engine dask with
+    pandas' 'Error tokenizing data. C error: EOF inside string': Dask cuts its blocks at every line break. It now
+    says what it is and what to do, in one line, exit 2, and writes nothing."""
+    pytest.importorskip("distributed")
+    from tests.conftest import run_cli
+
+    frame = _stars(20_000)
+    frame["note"] = "first line\nsecond line, with a comma"
+    src = tmp_path / "in.csv"
+    frame.to_csv(src, index=False)  # 1 MB: blocks of 256 kB
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "out.parquet"), "--engine", "dask", "--workers", "1", "-q")
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == (f"gyroage: error: quoted line breaks in {src} (a field in quotes spans lines, which the dask "
+                          "engine cannot split into blocks): use the local engine or Parquet input\n"), res.stderr
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]

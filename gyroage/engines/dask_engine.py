@@ -200,6 +200,10 @@ def _strict_read_csv(data, source: str, **kwargs) -> pd.DataFrame:
         with csv_layout.strict_parse(source):
             return pd.read_csv(data, **kwargs)
     except pd.errors.ParserError as exc:  # its line number counts from the block's start: not the file's line
+        if "EOF inside string" in str(exc):
+            # Dask cuts blocks at line breaks, also at one inside a quoted field: that block ends in an open quote
+            raise UserError(f"quoted line breaks in {source} (a field in quotes spans lines, which the dask engine "
+                            "cannot split into blocks): use the local engine or Parquet input") from None
         raise UserError(f"cannot parse {source}: {re.sub(r' in line [0-9]+', '', str(exc).splitlines()[0])}") from None
 
 
