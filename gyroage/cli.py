@@ -125,6 +125,23 @@ def user_errors(fn):
     return wrapper
 
 
+def pipe_as_stdin(source: str) -> str:
+    """``source``, or ``'-'`` when it names a pipe (process substitution: ``estimate <(zcat s.csv.gz)`` gives
+    ``/dev/fd/63``), which then becomes this process's stdin: a pipe can be read only once, so it is read as '-' is
+    (its first bytes peeked, not consumed, to tell its format)."""
+    from gyroage.files import is_pipe
+
+    if source == "-" or not is_pipe(source):
+        return source
+    try:
+        fd = os.open(source, os.O_RDONLY)
+    except OSError as exc:
+        raise UserError(f"cannot read {source}: {exc.strerror}") from None
+    os.dup2(fd, 0)  # nothing has read sys.stdin yet: its buffer is empty, so it reads the pipe from its start
+    os.close(fd)
+    return "-"
+
+
 def _version(value: bool) -> None:
     if not value:
         return
@@ -207,10 +224,14 @@ def estimate(
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
     from gyroage.engines import run_local
+    from gyroage.files import is_pipe
     from gyroage.progress import Progress
 
     in_fmt = formats.check_format(input_format, "--input-format")
     out_fmt = formats.check_format(output_format, "--output-format")
+    if engine == "dask" and is_pipe(input):
+        raise UserError(f"--engine dask reads files: input {input} is a pipe (use the local engine)")
+    input = pipe_as_stdin(input)
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
@@ -278,6 +299,7 @@ def crossmatch(
     from gyroage.formats import check_format
 
     in_fmt, out_fmt = check_format(input_format, "--input-format"), check_format(output_format, "--output-format")
+    input = pipe_as_stdin(input)
     if id_type is not None and id_type not in ("gaia", "tic", "kic", "radec"):
         raise UserError("--id-type must be gaia, tic, kic or radec")
     if not radius_arcsec > 0:
@@ -340,6 +362,7 @@ def group_age(
     from gyroage.core.priors import grid_step_note
     from gyroage.core.stars import check_input_columns
 
+    input = pipe_as_stdin(input)  # a pipe's rows are one group as stdin's are, not a group named '63'
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read

@@ -86,3 +86,31 @@ def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path):
     res = subprocess.run([*cmd, "--resume", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert len(pd.read_csv(out)) == 3000
+
+
+def test_process_substitution_input_is_read_as_stdin(tmp_path):
+    """`gyroage estimate <(cat s.csv) -o f.csv` said "input file not found: /dev/fd/63": a pipe is no regular file.
+    It is now read as '-' is, and gives the file's bytes; --engine dask, which reads files, says it is a pipe."""
+    src = tmp_path / "in.csv"
+    _stars(src, 25)
+    ref, out = tmp_path / "ref.csv", tmp_path / "f.csv"
+    assert subprocess.run([*CLI, "estimate", str(src), "-o", str(ref), "-q"], cwd=ROOT, timeout=120).returncode == 0
+    cmd = " ".join([*CLI, "estimate", f"<(cat {src})", "-o", str(out), "-q"])
+    res = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert out.read_bytes() == ref.read_bytes()
+    dask = subprocess.run(["bash", "-c", cmd.replace(" -q", " --engine dask -q").replace(str(out), str(tmp_path / "d.parquet"))],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert dask.returncode == 2 and dask.stderr.startswith("gyroage: error: --engine dask reads files: input /dev/fd/"), \
+        dask.stderr
+
+
+def test_a_named_pipe_given_to_the_python_api_says_so(tmp_path):
+    """The readers' check called a pipe "not found"; it now says to pipe it in as '-'."""
+    from gyroage.errors import UserError
+    from gyroage.files import require_input_file
+
+    fifo = tmp_path / "p.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match=f"^input {re.escape(str(fifo))} is a pipe: use '-' and pipe it in$"):
+        require_input_file(fifo)
