@@ -114,3 +114,27 @@ def test_a_named_pipe_given_to_the_python_api_says_so(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(UserError, match=f"^input {re.escape(str(fifo))} is a pipe: use '-' and pipe it in$"):
         require_input_file(fifo)
+
+
+def test_progress_counts_rows_not_lines_of_quoted_line_breaks(tmp_path):
+    """The row count behind progress and its ETA counted physical lines, so a CSV with notes over two lines in
+    quotes ended on "estimate: 40/54", as if rows were lost. Line breaks inside quoted fields now end no row,
+    also across the scan's 1 MiB blocks; quotes that do not pair up keep the plain line count."""
+    from gyroage.engines.local import scan_input
+
+    src = tmp_path / "in.csv"
+    _stars(src, 40)
+    frame = pd.read_csv(src)
+    frame["note"] = ["two\nlines, and a \"\"quote\"\"" if i % 3 == 0 else "one line" for i in range(40)]
+    frame.to_csv(src, index=False)
+    assert scan_input(src, fingerprint=False)[1] == 40
+    big = tmp_path / "big.csv"  # a quoted field across the 1 MiB block boundary
+    big.write_bytes(b"prot,bp_rp0,note\n" + b"10,1.0,x\n" * 116_500 + b'10,1.0,"' + b"a\n" * 100 + b'"\n10,1.0,x\n')
+    assert scan_input(big, fingerprint=False)[1] == 116_502
+    odd = tmp_path / "odd.csv"  # a lone inch sign: pandas reads it as a character, the rows are the lines
+    odd.write_bytes(b"prot,bp_rp0,note\n10,1.0,5\" disk\n11,1.1,x\n")
+    assert scan_input(odd, fingerprint=False)[1] == 2
+    res = subprocess.run([*CLI, "estimate", str(src), "-o", str(tmp_path / "f.csv"), "--threads", "1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[-1].startswith("estimate: 40/40 | "), res.stderr
