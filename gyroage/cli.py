@@ -11,6 +11,7 @@ import functools
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -227,6 +228,11 @@ def estimate(
     from gyroage.files import is_pipe
     from gyroage.progress import Progress
 
+    if quiet:
+        # numpy's overflow and invalid-value warnings from the model's code (absurd errors, prot_err 1e300, overflow
+        # float32 chains): each such row already carries its status, and -q asks for no notices; forked
+        # --processes workers inherit the filter
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gyroage\.core\.")
     in_fmt = formats.check_format(input_format, "--input-format")
     out_fmt = formats.check_format(output_format, "--output-format")
     if engine == "dask" and is_pipe(input):
