@@ -473,9 +473,10 @@ _register_build_commands()
 def main(prog_name: str | None = None) -> None:
     """The ``gyroage`` console script (``prog_name``: the program as usage lines and error hints name it; None: as
     click finds it, ``gyroage`` or ``python -m gyroage``)."""
-    from gyroage.progress import guard_stderr
+    from gyroage.progress import guard_stderr, guard_stdout
 
     guard_stderr()  # stderr closed or its reader gone: notices are dropped, the table is still written
+    guard_stdout()  # stdout closed: a table for it is a one-line error, a run with -o is not stopped
     global _MAIN_PID
     _MAIN_PID = os.getpid()
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the parent set to be ignored stays ignored
@@ -487,6 +488,9 @@ def main(prog_name: str | None = None) -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if not isinstance(exc.code, (int, type(None))):
             print(exc.code, file=sys.stderr)
+    except UserError as exc:  # raised outside a command (--version, --help into a closed stdout): one line too
+        print(f"gyroage: error: {exc}", file=sys.stderr)
+        code = exc.exit_code
     # Every output is written, closed or renamed into place by now. Skip the interpreter's
     # teardown: freeing pandas, pyarrow and onnxruntime costs 0.1-0.3 s per run
     # (docs/performance.md), more than a one-star estimate computes.

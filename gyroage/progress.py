@@ -133,17 +133,50 @@ def guard_stderr() -> None:
     (``2>&1 | head``) goes quiet (:class:`QuietOnBrokenPipe`).
     """
     if sys.stderr is None:
-        try:
-            os.fstat(2)
-        except OSError as exc:
-            if exc.errno == errno.EBADF:  # descriptor 2 free: hold it with /dev/null
-                null = os.open(os.devnull, os.O_WRONLY)
-                if null != 2:
-                    os.dup2(null, 2)
-                    os.close(null)
+        _hold(2)
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     elif not isinstance(sys.stderr, QuietOnBrokenPipe):
         sys.stderr = QuietOnBrokenPipe(sys.stderr)
+
+
+class ClosedStdout:
+    """``sys.stdout`` when the shell closed it (``>&-``): a table written there is a one-line error, not a
+    traceback; a run with ``-o`` never writes to it."""
+
+    encoding, errors = "utf-8", "strict"
+
+    def write(self, text: str) -> int:
+        if text:
+            from gyroage.errors import UserError
+
+            raise UserError("stdout is closed, so nothing can be written to it (give -o FILE for the table)")
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def guard_stdout() -> None:
+    """With stdout closed (``>&-``), file descriptor 1 is held by ``os.devnull`` (so no output file opened later is
+    given it) and ``sys.stdout`` becomes a :class:`ClosedStdout`."""
+    if sys.stdout is None:
+        _hold(1)
+        sys.stdout = ClosedStdout()
+
+
+def _hold(fd: int) -> None:
+    """Open ``os.devnull`` on the file descriptor ``fd`` if it is free (a closed standard stream)."""
+    try:
+        os.fstat(fd)
+    except OSError as exc:
+        if exc.errno == errno.EBADF:
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
 
 
 def counts_text(counts: Mapping[str, int]) -> str:

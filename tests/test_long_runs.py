@@ -151,3 +151,23 @@ def test_quiet_mcmc_prints_no_numpy_warnings_for_absurd_errors(tmp_path):
                           "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and res.stderr == "", res.stderr
     assert len(pd.read_csv(io.StringIO(res.stdout))) == 2
+
+
+def test_a_closed_stdout_is_one_line_or_no_matter(tmp_path):
+    """With stdout closed (`>&-`) a run with -o wrote its table and then ended in a traceback, exit 1 (flushing
+    None); a run for stdout ended in a traceback from the writer. Now -o runs end normally, and a table for the
+    closed stdout is a one-line error, exit 2."""
+    src, out = tmp_path / "in.csv", tmp_path / "f.csv"
+    _stars(src, 20)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*CLI, "estimate", str(src), *args, "-q", "--threads", "1"], cwd=ROOT, stdout=None,
+                              stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1))
+
+    res = run("-o", str(out))
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert len(pd.read_csv(out)) == 20
+    res = run()
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == ("gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the "
+                          "table)\n"), res.stderr
