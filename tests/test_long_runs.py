@@ -141,16 +141,22 @@ def test_progress_counts_rows_not_lines_of_quoted_line_breaks(tmp_path):
     assert res.stderr.splitlines()[-1].startswith("estimate: 40/40 | "), res.stderr
 
 
-def test_quiet_mcmc_prints_no_numpy_warnings_for_absurd_errors(tmp_path):
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_quiet_mcmc_prints_no_numpy_warnings_for_absurd_errors(tmp_path, engine):
     """With -q, absurd measurement errors (prot_err 1e300, a colour error of 1e200) printed numpy's
     "RuntimeWarning: overflow encountered in cast" and "invalid value encountered in subtract", two lines each with
-    the code line: each row already says not_converged in its status. -q now silences them."""
+    the code line: each row already says not_converged in its status. -q now silences them, also in Dask's worker
+    processes."""
     src = tmp_path / "in.csv"
     src.write_text("prot,prot_err,bp_rp0,bp_rp0_err\n10,1e300,1.0,0.01\n8,0.5,0.9,1e200\n")
-    res = subprocess.run([*CLI, "estimate", str(src), "--method", "mcmc", "--max-steps", "200", "--threads", "1",
-                          "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = tmp_path / "out.parquet"
+    args = ["--threads", "1"] if engine == "local" else ["-o", str(out), "--engine", "dask", "--workers", "1"]
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    res = subprocess.run([*CLI, "estimate", str(src), "--method", "mcmc", "--max-steps", "200", *args, "-q"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and res.stderr == "", res.stderr
-    assert len(pd.read_csv(io.StringIO(res.stdout))) == 2
+    assert len(pd.read_csv(io.StringIO(res.stdout)) if engine == "local" else pd.read_parquet(out)) == 2
 
 
 def test_a_closed_stdout_is_one_line_or_no_matter(tmp_path):

@@ -31,14 +31,21 @@ from gyroage.writers import check_outputs, prepare_target
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
-                    first_row: int = 0) -> tuple[int, dict, tuple[int, float]]:
+                    first_row: int = 0, quiet: bool = False) -> tuple[int, dict, tuple[int, float]]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
     counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`).
 
     ``text_columns``: the input is CSV text, so its columns of numbers are written as numbers, as the local
     engine does (:func:`gyroage.column_types.numbers_from_text`; :func:`_same_types` then unifies the parts).
+    ``quiet``: as ``-q``, numpy's RuntimeWarnings from the model's code are not printed (absurd errors overflow the
+    sampler's float32 chains; each row's status says it), as ``estimate -q`` silences them on the local engine.
     """
     from gyroage.core.density import cached_density
+
+    if quiet:  # the worker process's filter (it does not inherit the client's); nothing else is silenced
+        import warnings
+
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gyroage\.core\.")
 
     density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
     # first_row: the partition's first input row, so that mcmc keys each star's stream by its row in the input
@@ -309,7 +316,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     try:
         frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
         jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns,
-                     i * chunksize if chunked else 0)  # a chunked frame k holds input rows from k chunksize
+                     i * chunksize if chunked else 0, progress.quiet)  # chunked frame k: input rows from k chunksize
                 for i, p in enumerate(frames)]
         progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
         futures = client.compute(jobs)
