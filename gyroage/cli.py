@@ -92,7 +92,7 @@ def _on_sigterm(signum: int, frame) -> None:
     raise Terminated()
 
 
-_MAIN_PID = os.getpid()
+_MAIN_PID = os.getpid()  # the process that imported the command line: forked workers have other ids
 
 
 def user_errors(fn):
@@ -477,8 +477,6 @@ def main(prog_name: str | None = None) -> None:
 
     guard_stderr()  # stderr closed or its reader gone: notices are dropped, the table is still written
     guard_stdout()  # stdout closed: a table for it is a one-line error, a run with -o is not stopped
-    global _MAIN_PID
-    _MAIN_PID = os.getpid()
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the parent set to be ignored stays ignored
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
