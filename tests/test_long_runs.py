@@ -58,7 +58,7 @@ def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path):
     writer's temporaries left behind. It now stops as Ctrl-C does: one line naming the rows kept, exit 143, only the
     resume sidecar left, and --resume finishes the table."""
     src, out = tmp_path / "in.csv", tmp_path / "f.csv"
-    _stars(src, 3000)
+    _stars(src, 1500)
     cmd = [*CLI, "estimate", str(src), "-o", str(out), "--chunksize", "5", "--threads", "1"]
     # SIGINT at its default, as in a batch job (a run started in the background inherits it ignored)
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -86,7 +86,7 @@ def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".f.csv.resume", "in.csv"]
     res = subprocess.run([*cmd, "--resume", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    assert len(pd.read_csv(out)) == 3000
+    assert len(pd.read_csv(out)) == 1500
 
 
 def test_process_substitution_input_is_read_as_stdin(tmp_path):
