@@ -9,7 +9,9 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -71,8 +73,31 @@ app = typer.Typer(
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system's walltime, ``kill``), raised in the main process where Ctrl-C's interrupt would be:
+    the run stops the same way, its temporaries removed and its finished chunks kept for ``--resume``."""
+
+
+TERMINATED_EXIT = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
+
+
+def _on_sigterm(signum: int, frame) -> None:
+    """SIGTERM's handler: :class:`Terminated` in the command's own process; a forked worker (``--processes``)
+    that inherited it ends as SIGTERM ends it, leaving the stopping to the main process."""
+    if os.getpid() != _MAIN_PID:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Terminated()
+
+
+_MAIN_PID = os.getpid()  # the process that imported the command line: forked workers have other ids
+
+
 def user_errors(fn):
-    """Turn a UserError into one line on stderr and its exit code (Ctrl-C: "interrupted", exit 130)."""
+    """Turn a UserError into one line on stderr and its exit code (Ctrl-C: "interrupted", exit 130; SIGTERM:
+    "terminated (SIGTERM)", exit 143)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -82,14 +107,16 @@ def user_errors(fn):
             if not isinstance(exc, NothingPiped):  # the command before the pipe has already said why
                 typer.echo(f"gyroage: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:
+        except BrokenPipeError:  # stdout's reader stopped (`| head`): a broken stderr never raises (main's guard)
             sys.stderr.close()
             raise typer.Exit(0) from None
         except KeyboardInterrupt as exc:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
             # a resumable run's engine says in it how many rows are kept (gyroage.engines.local.run_local)
-            typer.echo(f"gyroage: {exc.args[0] if exc.args and isinstance(exc.args[0], str) else 'interrupted'}",
-                       err=True)
-            raise typer.Exit(130) from None
+            text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "interrupted"
+            if isinstance(exc, Terminated):
+                text = text.replace("interrupted", "terminated (SIGTERM)", 1)
+            typer.echo(f"gyroage: {text}", err=True)
+            raise typer.Exit(TERMINATED_EXIT if isinstance(exc, Terminated) else 130) from None
         except OSError as exc:
             if exc.errno not in DISK_FULL:  # anything else is a bug: keep its traceback
                 raise
@@ -97,6 +124,23 @@ def user_errors(fn):
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+def pipe_as_stdin(source: str) -> str:
+    """``source``, or ``'-'`` when it names a pipe (process substitution: ``estimate <(zcat s.csv.gz)`` gives
+    ``/dev/fd/63``), which then becomes this process's stdin: a pipe can be read only once, so it is read as '-' is
+    (its first bytes peeked, not consumed, to tell its format)."""
+    from gyroage.files import is_pipe
+
+    if source == "-" or not is_pipe(source):
+        return source
+    try:
+        fd = os.open(source, os.O_RDONLY)
+    except OSError as exc:
+        raise UserError(f"cannot read {source}: {exc.strerror}") from None
+    os.dup2(fd, 0)  # nothing has read sys.stdin yet: its buffer is empty, so it reads the pipe from its start
+    os.close(fd)
+    return "-"
 
 
 def _version(value: bool) -> None:
@@ -181,10 +225,19 @@ def estimate(
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
     from gyroage.engines import run_local
+    from gyroage.files import is_pipe
     from gyroage.progress import Progress
 
+    if quiet:
+        # numpy's overflow and invalid-value warnings from the model's code (absurd errors, prot_err 1e300, overflow
+        # float32 chains): each such row already carries its status, and -q asks for no notices; forked
+        # --processes workers inherit the filter
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gyroage\.core\.")
     in_fmt = formats.check_format(input_format, "--input-format")
     out_fmt = formats.check_format(output_format, "--output-format")
+    if engine == "dask" and is_pipe(input):
+        raise UserError(f"--engine dask reads files: input {input} is a pipe (use the local engine)")
+    input = pipe_as_stdin(input)
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
@@ -252,6 +305,7 @@ def crossmatch(
     from gyroage.formats import check_format
 
     in_fmt, out_fmt = check_format(input_format, "--input-format"), check_format(output_format, "--output-format")
+    input = pipe_as_stdin(input)
     if id_type is not None and id_type not in ("gaia", "tic", "kic", "radec"):
         raise UserError("--id-type must be gaia, tic, kic or radec")
     if not radius_arcsec > 0:
@@ -314,6 +368,7 @@ def group_age(
     from gyroage.core.priors import grid_step_note
     from gyroage.core.stars import check_input_columns
 
+    input = pipe_as_stdin(input)  # a pipe's rows are one group as stdin's are, not a group named '63'
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
     out_fmt = formats.check_format(output_format, "--output-format")
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
@@ -418,6 +473,12 @@ _register_build_commands()
 def main(prog_name: str | None = None) -> None:
     """The ``gyroage`` console script (``prog_name``: the program as usage lines and error hints name it; None: as
     click finds it, ``gyroage`` or ``python -m gyroage``)."""
+    from gyroage.progress import guard_stderr, guard_stdout
+
+    guard_stderr()  # stderr closed or its reader gone: notices are dropped, the table is still written
+    guard_stdout()  # stdout closed: a table for it is a one-line error, a run with -o is not stopped
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the parent set to be ignored stays ignored
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app(prog_name=prog_name)
         code = 0
@@ -425,6 +486,9 @@ def main(prog_name: str | None = None) -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if not isinstance(exc.code, (int, type(None))):
             print(exc.code, file=sys.stderr)
+    except UserError as exc:  # raised outside a command (--version, --help into a closed stdout): one line too
+        print(f"gyroage: error: {exc}", file=sys.stderr)
+        code = exc.exit_code
     # Every output is written, closed or renamed into place by now. Skip the interpreter's
     # teardown: freeing pandas, pyarrow and onnxruntime costs 0.1-0.3 s per run
     # (docs/performance.md), more than a one-star estimate computes.

@@ -28,13 +28,24 @@ def is_parquet(path: str | os.PathLike) -> bool:
 
 
 def require_input_file(source: str | os.PathLike) -> Path:
-    """``source`` as a path, or a one-line error saying why it is no input table (missing, or a directory)."""
+    """``source`` as a path, or a one-line error saying why it is no input table (missing, a directory, a pipe)."""
     path = Path(source)
     if path.is_dir():  # "not found" would send the user looking for a file that is there
         raise UserError(f"input {path} is a directory, not a table")
     if not path.is_file():
+        if is_pipe(path):  # process substitution, <(zcat x.gz): /dev/fd/63 is there, but can be read only once
+            raise UserError(f"input {path} is a pipe: use '-' and pipe it in")
         raise UserError(f"input file not found: {path}")
     return path
+
+
+def is_pipe(path: str | os.PathLike) -> bool:
+    """Whether ``path`` (links followed) is a pipe or socket: read once, as stdin, never sniffed and then read again."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def fsync_file(path: str | os.PathLike) -> None:

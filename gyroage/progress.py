@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -71,6 +73,110 @@ class Progress:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.close()
+
+
+class QuietOnBrokenPipe:
+    """A stand-in for ``sys.stderr`` that goes quiet, not down, when its reader is gone.
+
+    ``gyroage estimate big.csv -o out.csv 2>&1 | head -2``: the reader of the progress lines stops, the table
+    is still wanted. The first write or flush that meets a broken pipe points file descriptor 2 at
+    ``os.devnull`` (so the text still buffered, C libraries and worker processes write there too) and every
+    later line is dropped; the run goes on to its normal end. A broken stdout (the table's reader) still
+    raises, so a ``BrokenPipeError`` that reaches the command line is always the table's.
+    """
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def _silence(self) -> None:
+        try:
+            fd = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            fd = None
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            if fd is not None:  # the stream's buffered text now drains into /dev/null
+                os.dup2(null, fd)
+        finally:
+            os.close(null)
+        if fd is None:
+            self._stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+        else:
+            try:
+                self._stream.flush()
+            except OSError:
+                pass
+
+    def __getattr__(self, name: str):  # encoding, fileno, isatty...: the stream's own
+        return getattr(self._stream, name)
+
+
+def guard_stderr() -> None:
+    """Make ``sys.stderr`` safe for a command-line run: never ``None``, never a reason to stop.
+
+    With stderr closed (``2>&-``) Python sets ``sys.stderr`` to ``None``, and ``print(file=None)`` writes to
+    stdout: progress lines would land in the table. Notices then go to ``os.devnull``, which also takes file
+    descriptor 2 when it is free, so no output file opened later is given it. A stderr whose reader stops
+    (``2>&1 | head``) goes quiet (:class:`QuietOnBrokenPipe`).
+    """
+    if sys.stderr is None:
+        _hold(2)
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    elif not isinstance(sys.stderr, QuietOnBrokenPipe):
+        sys.stderr = QuietOnBrokenPipe(sys.stderr)
+
+
+class ClosedStdout:
+    """``sys.stdout`` when the shell closed it (``>&-``): a table written there is a one-line error, not a
+    traceback; a run with ``-o`` never writes to it."""
+
+    encoding, errors = "utf-8", "strict"
+
+    def write(self, text: str) -> int:
+        if text:
+            from gyroage.errors import UserError
+
+            raise UserError("stdout is closed, so nothing can be written to it (give -o FILE for the table)")
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def guard_stdout() -> None:
+    """With stdout closed (``>&-``), file descriptor 1 is held by ``os.devnull`` (so no output file opened later is
+    given it) and ``sys.stdout`` becomes a :class:`ClosedStdout`."""
+    if sys.stdout is None:
+        _hold(1)
+        sys.stdout = ClosedStdout()
+
+
+def _hold(fd: int) -> None:
+    """Open ``os.devnull`` on the file descriptor ``fd`` if it is free (a closed standard stream)."""
+    try:
+        os.fstat(fd)
+    except OSError as exc:
+        if exc.errno == errno.EBADF:
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
 
 
 def counts_text(counts: Mapping[str, int]) -> str:

@@ -15,10 +15,13 @@ import pytest
 from tests.conftest import ROOT
 
 
-def test_ctrl_c_on_the_engines_own_cluster_is_one_line_and_leaves_nothing(tmp_path):
+@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "gyroage: interrupted"),
+                                                    (signal.SIGTERM, 143, "gyroage: terminated (SIGTERM)")])
+def test_ctrl_c_on_the_engines_own_cluster_is_one_line_and_leaves_nothing(tmp_path, sig, code, line):
     """Ctrl-C (SIGINT to the whole foreground process group) during --engine dask printed the workers' tracebacks
     and distributed's warnings even with -q. Now only 'gyroage: interrupted' (exit 130), and no .dask-tmp
-    directory is left beside the target."""
+    directory is left beside the target. SIGTERM to the group (SLURM at the walltime) left the .dask-tmp directory
+    and a 'resource_tracker: ... leaked semaphore objects' warning: now one line too, exit 143."""
     pytest.importorskip("distributed")
     rng = np.random.default_rng(5)
     n = 150_000
@@ -39,14 +42,14 @@ def test_ctrl_c_on_the_engines_own_cluster_is_one_line_and_leaves_nothing(tmp_pa
         time.sleep(1.0)  # partitions under way
         if proc.poll() is not None:
             pytest.skip("the run ended before it could be interrupted")
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: every process of the group
+        os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C, or a batch system: every process of the group
         _, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == 130, err
-    assert err == "gyroage: interrupted\n", err
+    assert proc.returncode == code, err
+    assert err == f"{line}\n", err
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".dk.parquet")]
     assert not (tmp_path / "dk.parquet").exists()
 
@@ -119,3 +122,46 @@ def test_dask_says_the_per_star_prior_widths_the_grid_cannot_resolve(tmp_path, c
     assert len(lines) == 1, lines
     assert "2 rows' --prior-sigma (column sig) are under twice" in lines[0]
     assert lines[0].endswith("resolve the narrowest (0.008)")
+
+
+def test_dask_quiet_run_says_nothing_when_port_8787_is_taken(tmp_path):
+    """With another Dask cluster's dashboard on port 8787, `--engine dask -q` printed distributed's multi-line
+    "Port 8787 is already in use" warning: the engine's own scheduler asked for 8787 for its HTTP server although it
+    shows no dashboard. It now takes a free port: -q is silent."""
+    pytest.importorskip("distributed")
+    import socket
+
+    from tests.conftest import run_cli
+
+    _stars(20).to_csv(tmp_path / "in.csv", index=False)
+    held = socket.socket()
+    try:
+        try:
+            held.bind(("", 8787))
+            held.listen()
+        except OSError:  # taken already (another cluster): the case itself
+            pass
+        res = run_cli("estimate", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.parquet"), "--engine", "dask",
+                      "--workers", "1", "-q")
+    finally:
+        held.close()
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert len(pd.read_parquet(tmp_path / "out.parquet")) == 20
+
+
+def test_dask_refuses_quoted_line_breaks_in_one_line(tmp_path):
+    """A CSV with line breaks inside quoted fields, which the local engine reads, failed on --engine dask with
+    pandas' 'Error tokenizing data. C error: EOF inside string': Dask cuts its blocks at every line break. It now
+    says what it is and what to do, in one line, exit 2, and writes nothing."""
+    pytest.importorskip("distributed")
+    from tests.conftest import run_cli
+
+    frame = _stars(20_000)
+    frame["note"] = "first line\nsecond line, with a comma"
+    src = tmp_path / "in.csv"
+    frame.to_csv(src, index=False)  # 1 MB: blocks of 256 kB
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "out.parquet"), "--engine", "dask", "--workers", "1", "-q")
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == (f"gyroage: error: quoted line breaks in {src} (a field in quotes spans lines, which the dask "
+                          "engine cannot split into blocks): use the local engine or Parquet input\n"), res.stderr
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]

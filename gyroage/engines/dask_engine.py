@@ -31,14 +31,21 @@ from gyroage.writers import check_outputs, prepare_target
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
-                    first_row: int = 0) -> tuple[int, dict, tuple[int, float]]:
+                    first_row: int = 0, quiet: bool = False) -> tuple[int, dict, tuple[int, float]]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
     counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`).
 
     ``text_columns``: the input is CSV text, so its columns of numbers are written as numbers, as the local
     engine does (:func:`gyroage.column_types.numbers_from_text`; :func:`_same_types` then unifies the parts).
+    ``quiet``: as ``-q``, numpy's RuntimeWarnings from the model's code are not printed (absurd errors overflow the
+    sampler's float32 chains; each row's status says it), as ``estimate -q`` silences them on the local engine.
     """
     from gyroage.core.density import cached_density
+
+    if quiet:  # the worker process's filter (it does not inherit the client's); nothing else is silenced
+        import warnings
+
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gyroage\.core\.")
 
     density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
     # first_row: the partition's first input row, so that mcmc keys each star's stream by its row in the input
@@ -200,6 +207,10 @@ def _strict_read_csv(data, source: str, **kwargs) -> pd.DataFrame:
         with csv_layout.strict_parse(source):
             return pd.read_csv(data, **kwargs)
     except pd.errors.ParserError as exc:  # its line number counts from the block's start: not the file's line
+        if "EOF inside string" in str(exc):
+            # Dask cuts blocks at line breaks, also at one inside a quoted field: that block ends in an open quote
+            raise UserError(f"quoted line breaks in {source} (a field in quotes spans lines, which the dask engine "
+                            "cannot split into blocks): use the local engine or Parquet input") from None
         raise UserError(f"cannot parse {source}: {re.sub(r' in line [0-9]+', '', str(exc).splitlines()[0])}") from None
 
 
@@ -265,8 +276,10 @@ def _connect(client, scheduler: str | None, workers: int | None):
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
+        # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on 8787 unless told: a port
+        # of the system's choosing, so another cluster on 8787 does not print distributed's multi-line warning
         own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.CRITICAL)
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL)
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
@@ -303,7 +316,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     try:
         frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
         jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns,
-                     i * chunksize if chunked else 0)  # a chunked frame k holds input rows from k chunksize
+                     i * chunksize if chunked else 0, progress.quiet)  # chunked frame k: input rows from k chunksize
                 for i, p in enumerate(frames)]
         progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
         futures = client.compute(jobs)

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gyroage import __version__, csv_layout, io
@@ -77,6 +78,7 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
     csv = fmt == "csv"
     h = hashlib.sha256() if fingerprint else None
     n, n_cr, last, first = 0, 0, b"\n", b""
+    breaks = _RowBreaks()  # the same count, less the line breaks inside quoted fields
     if h is not None or csv:
         with open(p, "rb") as raw:
             gz = csv and raw.peek(2)[:2] == io.GZIP_MAGIC  # as io.open_binary tells it
@@ -87,12 +89,15 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
                         first = first or block[:65536]
                         n += block.count(b"\n")
                         n_cr += block.count(b"\r")
+                        breaks.add(block)
                         last = block[-1:]
             except io.GZIP_ERRORS as exc:
                 raise io.gzip_error(source, exc) from None
             rest = _Hashed(raw, h)
             for _ in iter(lambda: rest.read(1 << 20), b""):  # whatever gzip left unread is fingerprinted too
                 pass
+    if csv and not breaks.inside:  # quotes balanced: a quoted field's line breaks end no row (pandas reads them so)
+        n, n_cr = breaks.lf, breaks.cr
     if csv and n == 0 and n_cr:  # an old Mac file: its lines end in CR alone
         n, last = n_cr, (b"\n" if last == b"\r" else last)
     if first:  # comment lines before the header, and units and dashes rows under it, are no rows
@@ -107,6 +112,29 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
         except Exception:
             rows = None
     return (h.hexdigest() if h is not None else None), rows
+
+
+class _RowBreaks:
+    """Line breaks (LF, and CR) outside double-quoted fields, block by block: a CSV field in quotes may hold line
+    breaks (a note over two lines), which end no row. ``inside``: whether the bytes so far end inside quotes (at the
+    end of a file, quotes that do not pair up: then the plain count is kept)."""
+
+    def __init__(self) -> None:
+        self.lf = self.cr = 0
+        self.inside = False
+
+    def add(self, block: bytes) -> None:
+        if not self.inside and b'"' not in block:  # most files: no quotes, the plain count (fast)
+            self.lf += block.count(b"\n")
+            self.cr += block.count(b"\r")
+            return
+        a = np.frombuffer(block, np.uint8)
+        # a byte is inside quotes when an odd number of quotes come before it ("" inside a field pairs up)
+        quotes = np.cumsum(a == ord('"'), dtype=np.int64) + self.inside
+        out = (quotes & 1) == 0
+        self.lf += int(np.count_nonzero(out & (a == ord("\n"))))
+        self.cr += int(np.count_nonzero(out & (a == ord("\r"))))
+        self.inside = bool(quotes[-1] & 1)
 
 
 class _Hashed:

@@ -1,0 +1,179 @@
+"""Long command-line runs: a closed or broken stderr, SIGTERM from a batch system, inputs that are pipes."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+CLI = [sys.executable, "-m", "gyroage.cli"]
+
+
+def _stars(path, n: int) -> None:
+    rng = np.random.default_rng(11)
+    pd.DataFrame({"prot": np.round(rng.uniform(2, 30, n), 3),
+                  "bp_rp0": np.round(rng.uniform(0.7, 2.2, n), 3)}).to_csv(path, index=False)
+
+
+def test_a_broken_stderr_pipe_does_not_stop_the_run(tmp_path):
+    """`estimate x.csv -o f.csv 2>&1 | head -2` ended the run at the first progress line after head left: exit 0
+    and no f.csv. A broken stderr now only silences the notices; the table is written whole."""
+    src, out = tmp_path / "in.csv", tmp_path / "f.csv"
+    _stars(src, 200)
+    proc = subprocess.Popen([*CLI, "estimate", str(src), "-o", str(out), "--chunksize", "20", "--threads", "1"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stderr.close()  # the reader of the progress lines is gone before the first one
+    stdout = proc.stdout.read()
+    assert proc.wait(timeout=120) == 0
+    assert stdout == b""
+    assert len(pd.read_csv(out)) == 200
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".f.csv")]
+
+
+def test_a_closed_stderr_keeps_the_notices_out_of_the_table(tmp_path):
+    """With stderr closed (`2>&- > so.csv`) the progress lines went into the stdout table and the run exited 1 (an
+    AttributeError flushing None). The notices now go nowhere and the table is the table."""
+    src = tmp_path / "in.csv"
+    _stars(src, 30)
+    res = subprocess.run([*CLI, "estimate", str(src), "--threads", "1"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, preexec_fn=lambda: os.close(2))
+    assert res.returncode == 0
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("prot,bp_rp0,") and len(lines) == 31, res.stdout[:300]
+    assert not any(line.startswith("estimate:") for line in lines)
+
+
+def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path):
+    """SIGTERM (SLURM or PBS at the walltime) killed the run without a word: no 'rerun with --resume' line and the
+    writer's temporaries left behind. It now stops as Ctrl-C does: one line naming the rows kept, exit 143, only the
+    resume sidecar left, and --resume finishes the table."""
+    src, out = tmp_path / "in.csv", tmp_path / "f.csv"
+    _stars(src, 1500)
+    cmd = [*CLI, "estimate", str(src), "-o", str(out), "--chunksize", "5", "--threads", "1"]
+    # SIGINT at its default, as in a batch job (a run started in the background inherits it ignored)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        sidecar = tmp_path / ".f.csv.resume"
+        deadline = time.monotonic() + 90
+        while len(list(sidecar.glob("chunk-*"))) < 3 and proc.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail("the run never wrote a chunk")
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            pytest.skip("the run ended before it could be terminated")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"gyroage: terminated \(SIGTERM\): [0-9]+ rows of {re.escape(str(out))} kept; run the same "
+                        r"command with --resume to continue", last), last
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".f.csv.resume", "in.csv"]
+    res = subprocess.run([*cmd, "--resume", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert len(pd.read_csv(out)) == 1500
+
+
+def test_process_substitution_input_is_read_as_stdin(tmp_path):
+    """`gyroage estimate <(cat s.csv) -o f.csv` said "input file not found: /dev/fd/63": a pipe is no regular file.
+    It is now read as '-' is, and gives the file's bytes; --engine dask, which reads files, says it is a pipe."""
+    src = tmp_path / "in.csv"
+    _stars(src, 25)
+    ref, out = tmp_path / "ref.csv", tmp_path / "f.csv"
+    assert subprocess.run([*CLI, "estimate", str(src), "-o", str(ref), "-q"], cwd=ROOT, timeout=120).returncode == 0
+    cmd = " ".join([*CLI, "estimate", f"<(cat {src})", "-o", str(out), "-q"])
+    res = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert out.read_bytes() == ref.read_bytes()
+    dask = subprocess.run(["bash", "-c", cmd.replace(" -q", " --engine dask -q").replace(str(out), str(tmp_path / "d.parquet"))],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert dask.returncode == 2 and dask.stderr.startswith("gyroage: error: --engine dask reads files: input /dev/fd/"), \
+        dask.stderr
+
+
+def test_a_named_pipe_given_to_the_python_api_says_so(tmp_path):
+    """The readers' check called a pipe "not found"; it now says to pipe it in as '-'."""
+    from gyroage.errors import UserError
+    from gyroage.files import require_input_file
+
+    fifo = tmp_path / "p.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match=f"^input {re.escape(str(fifo))} is a pipe: use '-' and pipe it in$"):
+        require_input_file(fifo)
+
+
+def test_progress_counts_rows_not_lines_of_quoted_line_breaks(tmp_path):
+    """The row count behind progress and its ETA counted physical lines, so a CSV with notes over two lines in
+    quotes ended on "estimate: 40/54", as if rows were lost. Line breaks inside quoted fields now end no row,
+    also across the scan's 1 MiB blocks; quotes that do not pair up keep the plain line count."""
+    from gyroage.engines.local import scan_input
+
+    src = tmp_path / "in.csv"
+    _stars(src, 40)
+    frame = pd.read_csv(src)
+    frame["note"] = ["two\nlines, and a \"\"quote\"\"" if i % 3 == 0 else "one line" for i in range(40)]
+    frame.to_csv(src, index=False)
+    assert scan_input(src, fingerprint=False)[1] == 40
+    big = tmp_path / "big.csv"  # a quoted field across the 1 MiB block boundary
+    big.write_bytes(b"prot,bp_rp0,note\n" + b"10,1.0,x\n" * 116_500 + b'10,1.0,"' + b"a\n" * 100 + b'"\n10,1.0,x\n')
+    assert scan_input(big, fingerprint=False)[1] == 116_502
+    odd = tmp_path / "odd.csv"  # a lone inch sign: pandas reads it as a character, the rows are the lines
+    odd.write_bytes(b"prot,bp_rp0,note\n10,1.0,5\" disk\n11,1.1,x\n")
+    assert scan_input(odd, fingerprint=False)[1] == 2
+    res = subprocess.run([*CLI, "estimate", str(src), "-o", str(tmp_path / "f.csv"), "--threads", "1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[-1].startswith("estimate: 40/40 | "), res.stderr
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_quiet_mcmc_prints_no_numpy_warnings_for_absurd_errors(tmp_path, engine):
+    """With -q, absurd measurement errors (prot_err 1e300, a colour error of 1e200) printed numpy's
+    "RuntimeWarning: overflow encountered in cast" and "invalid value encountered in subtract", two lines each with
+    the code line: each row already says not_converged in its status. -q now silences them, also in Dask's worker
+    processes."""
+    src = tmp_path / "in.csv"
+    src.write_text("prot,prot_err,bp_rp0,bp_rp0_err\n10,1e300,1.0,0.01\n8,0.5,0.9,1e200\n")
+    out = tmp_path / "out.parquet"
+    args = ["--threads", "1"] if engine == "local" else ["-o", str(out), "--engine", "dask", "--workers", "1"]
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    res = subprocess.run([*CLI, "estimate", str(src), "--method", "mcmc", "--max-steps", "200", *args, "-q"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert len(pd.read_csv(io.StringIO(res.stdout)) if engine == "local" else pd.read_parquet(out)) == 2
+
+
+def test_a_closed_stdout_is_one_line_or_no_matter(tmp_path):
+    """With stdout closed (`>&-`) a run with -o wrote its table and then ended in a traceback, exit 1 (flushing
+    None); a run for stdout ended in a traceback from the writer. Now -o runs end normally, and a table for the
+    closed stdout is a one-line error, exit 2."""
+    src, out = tmp_path / "in.csv", tmp_path / "f.csv"
+    _stars(src, 20)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*CLI, "estimate", str(src), *args, "-q", "--threads", "1"], cwd=ROOT, stdout=None,
+                              stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1))
+
+    res = run("-o", str(out))
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert len(pd.read_csv(out)) == 20
+    res = run()
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == ("gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the "
+                          "table)\n"), res.stderr
