@@ -56,6 +56,7 @@ from gyroage.cli_options import (
     density_and_prior,
     estimate_settings,
 )
+from gyroage.cli_process import TERMINATED_EXIT, Terminated, on_sigterm, pipe_as_stdin
 from gyroage.defaults import CHUNK_ROWS, CROSSMATCH_CACHE_DIR
 from gyroage.errors import NothingPiped, UserError
 
@@ -71,28 +72,6 @@ app = typer.Typer(
 
 # The disk (or a quota, or a file-size limit) refused an output's bytes: the user's to fix, not a bug.
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a batch system's walltime, ``kill``), raised in the main process where Ctrl-C's interrupt would be:
-    the run stops the same way, its temporaries removed and its finished chunks kept for ``--resume``."""
-
-
-TERMINATED_EXIT = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
-
-
-def _on_sigterm(signum: int, frame) -> None:
-    """SIGTERM's handler: :class:`Terminated` in the command's own process; a forked worker (``--processes``)
-    that inherited it ends as SIGTERM ends it, leaving the stopping to the main process."""
-    if os.getpid() != _MAIN_PID:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        return
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
-    raise Terminated()
-
-
-_MAIN_PID = os.getpid()  # the process that imported the command line: forked workers have other ids
 
 
 def user_errors(fn):
@@ -124,23 +103,6 @@ def user_errors(fn):
             raise typer.Exit(2) from None
 
     return wrapper
-
-
-def pipe_as_stdin(source: str) -> str:
-    """``source``, or ``'-'`` when it names a pipe (process substitution: ``estimate <(zcat s.csv.gz)`` gives
-    ``/dev/fd/63``), which then becomes this process's stdin: a pipe can be read only once, so it is read as '-' is
-    (its first bytes peeked, not consumed, to tell its format)."""
-    from gyroage.files import is_pipe
-
-    if source == "-" or not is_pipe(source):
-        return source
-    try:
-        fd = os.open(source, os.O_RDONLY)
-    except OSError as exc:
-        raise UserError(f"cannot read {source}: {exc.strerror}") from None
-    os.dup2(fd, 0)  # nothing has read sys.stdin yet: its buffer is empty, so it reads the pipe from its start
-    os.close(fd)
-    return "-"
 
 
 def _version(value: bool) -> None:
@@ -478,7 +440,7 @@ def main(prog_name: str | None = None) -> None:
     guard_stderr()  # stderr closed or its reader gone: notices are dropped, the table is still written
     guard_stdout()  # stdout closed: a table for it is a one-line error, a run with -o is not stopped
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the parent set to be ignored stays ignored
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGTERM, on_sigterm)
     try:
         app(prog_name=prog_name)
         code = 0
