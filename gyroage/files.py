@@ -79,18 +79,20 @@ class AtomicFile:
     Readers see the old target or the complete new one, never a partial write.
     ``directory``: the temporary path is a directory (its files are synced one
     by one on commit; an existing target directory is replaced). ``mode``: the
-    result's permissions (mkstemp and mkdtemp make private ones). A symbolic
+    result's permissions; ``None``: those of the target it replaces, else what
+    ``open`` would give a new file under the umask (mkstemp and mkdtemp make
+    private ones, which a group sharing the folder could not read). A symbolic
     link is followed: its target is replaced, the link stays. A target that is
     a device or FIFO (``/dev/null``, a named pipe) cannot be replaced: the
     temporary file is then in the system's temp folder and :meth:`commit`
     copies it into the target.
     """
 
-    def __init__(self, target: str | os.PathLike, suffix: str = ".part", mode: int = 0o644,
+    def __init__(self, target: str | os.PathLike, suffix: str = ".part", mode: int | None = None,
                  directory: bool = False) -> None:
         self.target = output_path(target)
         self.directory = directory
-        self.mode = mode
+        self.mode = new_mode(self.target, directory) if mode is None else mode
         self.special = is_special(self.target)
         if self.special and directory:
             raise FileExistsError(errno.EEXIST, "a device or FIFO, not a directory", str(target))
@@ -114,7 +116,7 @@ class AtomicFile:
             for f in self.path.iterdir():
                 if f.is_file():
                     fsync_file(f)
-            os.chmod(self.path, 0o755)
+            os.chmod(self.path, self.mode)
             if self.target.is_dir():
                 shutil.rmtree(self.target)
             elif self.target.exists():
@@ -133,8 +135,35 @@ class AtomicFile:
             self.path.unlink()
 
 
+def umask() -> int:
+    """The process's umask: from /proc where Linux gives it, else by setting it and putting it back (no call only
+    reads it; a file another thread made in between would get 022)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_mode(target: str | os.PathLike, directory: bool = False) -> int:
+    """Permissions for a file (or ``directory``) written to ``target``: the mode of the one it replaces, else
+    ``0o666`` (``0o777``) less the umask, as ``open`` (``mkdir``) would make it."""
+    try:
+        st = os.stat(target)
+        if stat.S_ISDIR(st.st_mode) == directory:
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    return (0o777 if directory else 0o666) & ~umask()
+
+
 @contextmanager
-def atomic_path(target: str | os.PathLike, suffix: str = ".part", mode: int = 0o644,
+def atomic_path(target: str | os.PathLike, suffix: str = ".part", mode: int | None = None,
                 directory: bool = False) -> Iterator[Path]:
     """:class:`AtomicFile` as a block: write to the yielded path; it becomes ``target`` when the block ends without error."""
     f = AtomicFile(target, suffix, mode, directory)
