@@ -9,6 +9,7 @@ import csv
 import gzip
 import io as _io
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Collection
@@ -176,6 +177,29 @@ def open_bytes(path: str | Path, gz: bool = False) -> BinaryIO:
     return _GzipInto(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if gz else raw
 
 
+def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path) -> None:
+    """``frame`` into ``path`` as ``fmt`` (:func:`gyroage.formats.write_table`), gzip-compressed when ``target``'s
+    name ends in ``.gz``.
+
+    Written plain, then compressed by :func:`open_bytes`: astropy compresses by the name it is given, which put the
+    temporary file's name and the time into the gzip header (``gunzip -N`` made a hidden file, two runs differed).
+    """
+    from gyroage.formats import is_gzip_name, write_table
+
+    if not is_gzip_name(target):
+        write_table(frame, path, fmt)
+        return
+    # named as the target's temporary files are, so a killed run's is found and removed (files.remove_stale)
+    fd, name = tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(target).name}.", suffix=".part")
+    os.close(fd)
+    try:
+        write_table(frame, name, fmt)
+        with open(name, "rb") as src, open_bytes(path, gz=True) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    finally:
+        os.unlink(name)
+
+
 def write_stdout(text: str) -> None:
     """``text`` to stdout, every byte of it or an OSError.
 
@@ -240,7 +264,7 @@ class AtomicWriter:
         elif self.target is not None:
             prepare_target(self.target, probe=False)  # the temp file made next is the probe, in the same words
             try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
-                self._file = AtomicFile(self.target, suffix=".part.gz" if formats.is_gzip_name(self.target) else ".part")
+                    self._file = AtomicFile(self.target)
             except OSError as exc:
                 raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
 
@@ -297,14 +321,12 @@ class AtomicWriter:
         if self._pq is not None:
             self._pq.close()
         if self.format not in ("csv", "parquet"):
-            from gyroage.formats import write_table
-
             frame = pd.concat(self._frames, ignore_index=True) if self._frames else pd.DataFrame()
             if self.text_columns:  # the whole table at once: one type per column, no merging needed
                 from gyroage.column_types import numbers_from_text
 
                 frame = numbers_from_text(frame, io.NA_TOKENS)
-            write_table(frame, self._file.path, self.format)
+            write_astropy(frame, self._file.path, self.format, self.target)
         if self._held is not None:
             self._release()
         elif self._fh is not None and not self.stdout:

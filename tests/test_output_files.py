@@ -67,3 +67,37 @@ def test_outputs_follow_the_umask_and_keep_a_replaced_files_mode(tmp_path, umask
     os.chmod(kept, 0o604)
     engines.run_local(src, kept, density, settings, chunksize=10, quiet=True)
     assert mode(kept) == 0o604
+
+
+def gzip_header(path) -> tuple[int, bytes]:
+    """(flags, mtime bytes) of a gzip file's header (RFC 1952: FNAME is flag 0x08)."""
+    head = open(path, "rb").read(8)
+    assert head[:2] == b"\x1f\x8b"
+    return head[3], head[4:8]
+
+
+@pytest.mark.parametrize("suffix", [".fits.gz", ".vot.gz"])
+def test_gz_astropy_outputs_hold_no_temp_name_or_time(tmp_path, density, settings, suffix):
+    """astropy compressed by the temporary file's name: its gzip header held ".f1.fits.gz.barn6qx4.part" (gunzip -N
+    made a hidden file of that name) and the time, so two runs of one table differed in bytes."""
+    import gzip
+
+    from astropy.table import Table
+
+    frame = pd.DataFrame({"star": ["a", "b"], "age_p50_myr": [100.0, 2000.0]})
+    a, b, plain = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}", tmp_path / f"plain{suffix[:-3]}"
+    for target in (a, b, plain):
+        with writers.AtomicWriter(target) as w:
+            w.write(frame)
+    assert a.read_bytes() == b.read_bytes()
+    assert gzip_header(a) == (0, b"\0\0\0\0")  # no name, no time
+    assert gzip.decompress(a.read_bytes()) == plain.read_bytes()
+    assert list(Table.read(a)["star"]) == ["a", "b"]
+    src = tmp_path / "in.csv"  # through the sidecar (assembled from its chunks), twice
+    stars(30).to_csv(src, index=False)
+    c, d = tmp_path / f"c{suffix}", tmp_path / f"d{suffix}"
+    for target in (c, d):
+        engines.run_local(src, target, density, settings, chunksize=10, quiet=True)
+    assert c.read_bytes() == d.read_bytes() and gzip_header(c) == (0, b"\0\0\0\0")
+    assert len(Table.read(c)) == 30
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left

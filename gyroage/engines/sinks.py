@@ -216,13 +216,12 @@ def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
     import pyarrow.parquet as pq
 
     from gyroage.column_types import conform
-    from gyroage.formats import write_table
 
     schema = merged_schema(parts)
     table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
     frame = table.to_pandas(types_mapper=nullable_int)  # a missing cell keeps an int column int
-    with atomic_path(target, suffix=".part.gz" if is_gzip_name(target) else ".part") as tmp:
-        write_table(frame, tmp, fmt)
+    with atomic_path(target) as tmp:
+        writers.write_astropy(frame, tmp, fmt, target)
 
 
 def _write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None) -> None:
