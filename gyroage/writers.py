@@ -236,10 +236,12 @@ class AtomicWriter:
     ``hold``: CSV for stdout, a device or a FIFO is spooled to a temporary file and written out only on ``commit``
     (the same bytes), so a run failing part-way leaves nothing there, never a shorter table the next command of a
     pipe takes as whole (crossmatch, whose services may fail between chunks).
+    ``lock``: a file target is held under :class:`gyroage.files.TargetLock` until commit or abort (another run
+    writing it is refused; a killed run's temporary files are removed).
     """
 
     def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False,
-                 hold: bool = False) -> None:
+                 hold: bool = False, lock: bool = False) -> None:
         from gyroage import formats
 
         self.stdout = target in (None, "-")
@@ -264,7 +266,7 @@ class AtomicWriter:
         elif self.target is not None:
             prepare_target(self.target, probe=False)  # the temp file made next is the probe, in the same words
             try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
-                    self._file = AtomicFile(self.target)
+                    self._file = AtomicFile(self.target, lock=lock)
             except OSError as exc:
                 raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
 

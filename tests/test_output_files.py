@@ -101,3 +101,75 @@ def test_gz_astropy_outputs_hold_no_temp_name_or_time(tmp_path, density, setting
     assert c.read_bytes() == d.read_bytes() and gzip_header(c) == (0, b"\0\0\0\0")
     assert len(Table.read(c)) == 30
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def hold_lock(target):
+    """Another process holding ``target``'s lock, as a run writing it does; ends when its stdin closes."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import sys; from gyroage.files import TargetLock; lock = TargetLock(sys.argv[1]); print('held', flush=True);"
+            " sys.stdin.read(); lock.release()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_run_into_the_same_output_is_refused_in_one_line(tmp_path, density, settings):
+    """Two runs writing one -o: the second removed the first's live sidecar, and one of them crashed with a
+    FileNotFoundError traceback. The second is now refused (exit 2, one line) and touches nothing of the first's."""
+    from gyroage.engines.sinks import sidecar_dir
+    from gyroage.errors import UserError
+    from tests.conftest import run_cli
+
+    src = tmp_path / "in.csv"
+    stars(30).to_csv(src, index=False)
+    out = tmp_path / "conc.csv"
+    live = sidecar_dir(out)
+    live.mkdir()
+    (live / "manifest.json").write_text("{}")
+    holder = hold_lock(out)
+    temp = tmp_path / ".conc.csv.abcd1234.part"  # the holder's (made after it took the lock, which removes old ones)
+    temp.write_text("the first run's rows")
+    try:
+        res = run_cli("estimate", str(src), "-o", str(out))
+        assert res.returncode == 2 and res.stderr.strip() == f"gyroage: error: another gyroage run is writing {out}"
+        assert temp.read_text() == "the first run's rows" and (live / "manifest.json").read_text() == "{}"
+        for resume in (False, True):  # the library, and --resume, are refused alike
+            with pytest.raises(UserError, match="another gyroage run is writing"):
+                engines.run_local(src, out, density, settings, chunksize=10, quiet=True, resume=resume)
+        with pytest.raises(UserError, match="another gyroage run is writing"):  # a stdin run's stream too
+            with writers.AtomicWriter(out, lock=True):
+                pass
+        assert not out.exists()
+    finally:
+        holder.communicate("")
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True)  # the lock is free again
+    assert len(pd.read_csv(out)) == 30 and not temp.exists() and not live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conc.csv", "in.csv"]  # no lock file is left
+
+
+def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tmp_path, density, settings):
+    """Hidden temporaries of killed runs (.NAME.xxxxxxxx.part, .NAME.xxxxxxxx.dask-tmp/) piled up beside the output;
+    a run into the same target removes them (the exact names gyroage makes for it, nothing else)."""
+    src = tmp_path / "in.csv"
+    stars(20).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    stale = [".out.csv.abcd1234.part", ".out.csv.a_b0c9zz.part.gz", ".out.csv.k2j4h5g6.dask-tmp"]
+    kept = [".out.csv.abc.part", ".out.csv.abcd12345.part", ".other.csv.abcd1234.part", "out.csv.abcd1234.part",
+            ".out.csv.ABCD1234.part", ".out.csv.abcd1234.resume", ".out.csv.abcd1234.partial"]
+    for name in stale + kept:
+        (tmp_path / name).write_text("x")
+    (tmp_path / stale[-1]).unlink()
+    (tmp_path / stale[-1]).mkdir()
+    (tmp_path / stale[-1] / "part.00000.parquet").write_text("x")
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["in.csv", "out.csv"])
+    for name in stale:
+        (tmp_path / name).write_text("x")
+    with writers.AtomicWriter(out, lock=True) as w:  # the stream's writer (stdin input) removes them too
+        w.write(pd.DataFrame({"a": [1]}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["in.csv", "out.csv"])

@@ -25,7 +25,7 @@ import pandas as pd
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
 from gyroage.errors import UserError
-from gyroage.files import atomic_path, atomic_write_text, json_text, output_path
+from gyroage.files import TargetLock, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 
 MANIFEST = "manifest.json"
@@ -52,11 +52,17 @@ class Sidecar:
         # A tab-separated run's chunks have their own suffix: comma chunks left by an older run are not resumed into it.
         self.ext = (".tsv" if self.sep == "\t" else ".csv") if self.format == "csv" else ".parquet"
         self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks": {}}
-        old = self._read()
+        # held until finish or abort: a second run into the same target would remove this one's sidecar
+        self.lock = TargetLock(target)
         try:
+            old = self._read()
             self._start(old, resume, fingerprint, shash)
         except OSError as exc:  # prepare_target probed the folder; a leftover .resume that is a file still fails here
+            self.lock.release()
             raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+        except BaseException:
+            self.lock.release()
+            raise
 
     def _start(self, old: dict | None, resume: bool, fingerprint: str, shash: str) -> None:
         """Keep the interrupted run's chunks (``resume``) or start an empty sidecar; write the manifest."""
@@ -136,10 +142,12 @@ class Sidecar:
                     with open(self.path(i), "rb") as fh:
                         shutil.copyfileobj(fh, out, 1 << 20)
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.lock.release()
 
     def abort(self) -> None:
         if not self.manifest["chunks"]:  # nothing worth resuming: leave no trace
             shutil.rmtree(self.dir, ignore_errors=True)
+        self.lock.release()
 
 
 class Stream:
@@ -152,7 +160,7 @@ class Stream:
 
     def __init__(self, target: str | Path | None, posteriors: str | Path | None, fmt: str | None = None,
                  text_columns: bool = False) -> None:
-        self.writer = writers.AtomicWriter(target, fmt, text_columns)
+        self.writer = writers.AtomicWriter(target, fmt, text_columns, lock=True)
         self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
         self.post_parts: list[Path] = []
 
