@@ -173,3 +173,74 @@ def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tmp_path, density
     with writers.AtomicWriter(out, lock=True) as w:  # the stream's writer (stdin input) removes them too
         w.write(pd.DataFrame({"a": [1]}))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["in.csv", "out.csv"])
+
+
+def killed_run(tmp_path, density, settings, monkeypatch, n: int = 300, finished: int = 2, name: str = "out.csv"):
+    """A run into ``name`` in chunks of 100 interrupted after ``finished`` chunks; (input, output, uninterrupted
+    output's bytes)."""
+    from tests.test_engines import interrupt_after
+
+    src = tmp_path / "in.csv"
+    if not src.exists():
+        stars(n).to_csv(src, index=False)
+    ref = tmp_path / f"ref_{name}"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    out = tmp_path / name
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", finished)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    return src, out, ref.read_bytes()
+
+
+def sidecar_files(out) -> dict[str, bytes]:
+    from gyroage.engines.sinks import sidecar_dir
+
+    return {p.name: p.read_bytes() for p in sorted(sidecar_dir(out).iterdir())}
+
+
+def test_a_run_without_resume_keeps_the_interrupted_runs_chunks_until_it_computes_one(tmp_path, density, settings,
+                                                                                     monkeypatch, capsys):
+    """A run without --resume removed an interrupted run's finished chunks at its start, without a word, even when it
+    then failed at once on a user mistake (a typo'd --prior-mean column). They now stay until the new run has
+    computed its first chunk, and are then discarded with one line on stderr (even under -q)."""
+    from gyroage.errors import UserError
+    from tests.conftest import run_cli
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    before = sidecar_files(out)
+    assert len(before) == 3  # two chunks and the manifest
+    res = run_cli("estimate", str(src), "-o", str(out), "--chunksize", "100", "--prior", "gaussian_log_age",
+                  "--prior-mean", "typo", "--prior-sigma", "0.3", "-q")
+    assert res.returncode == 2 and "typo" in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert sidecar_files(out) == before
+
+    def fails(*a, **k):
+        raise UserError("a mistake found in the first chunk")
+
+    real = engines.estimate_chunk
+    monkeypatch.setattr(engines, "estimate_chunk", fails)
+    with pytest.raises(UserError):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    assert sidecar_files(out) == before and capsys.readouterr().err == ""
+
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)  # computed: the old chunks go
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"gyroage: discarding 200 finished rows of an interrupted run of {out} (use --resume to keep them)"]
+    assert out.read_bytes() == ref
+
+
+def test_the_discarded_sidecar_is_replaced_by_the_new_runs_chunks(tmp_path, density, settings, monkeypatch, capsys):
+    """Interrupted again after discarding, the sidecar holds the new run's chunks alone, and --resume finishes it."""
+    from tests.test_engines import interrupt_after
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch, finished=2)
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 1)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    assert "discarding 200 finished rows" in capsys.readouterr().err
+    assert sorted(sidecar_files(out)) == ["chunk-0000000.csv", "manifest.json"]
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert out.read_bytes() == ref

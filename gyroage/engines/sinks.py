@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Collection
@@ -52,6 +53,9 @@ class Sidecar:
         # A tab-separated run's chunks have their own suffix: comma chunks left by an older run are not resumed into it.
         self.ext = (".tsv" if self.sep == "\t" else ".csv") if self.format == "csv" else ".parquet"
         self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks": {}}
+        # An interrupted run's sidecar that this run (without --resume) replaces: removed only once a chunk of this
+        # run is computed, so a run failing at its start (a typo'd column) loses nothing. Its rows, or None.
+        self._replaces: int | None = None
         # held until finish or abort: a second run into the same target would remove this one's sidecar
         self.lock = TargetLock(target)
         try:
@@ -65,7 +69,8 @@ class Sidecar:
             raise
 
     def _start(self, old: dict | None, resume: bool, fingerprint: str, shash: str) -> None:
-        """Keep the interrupted run's chunks (``resume``) or start an empty sidecar; write the manifest."""
+        """Keep the interrupted run's chunks (``resume``; the manifest is written) or mark its sidecar to be replaced
+        (the sidecar is made at the first chunk)."""
         if resume and old is not None:
             if old.get("fingerprint") != fingerprint:
                 raise UserError(f"cannot resume: the input differs from the interrupted run's (remove {self.dir} "
@@ -74,10 +79,19 @@ class Sidecar:
                 raise UserError("cannot resume: settings, model or --chunksize differ from the interrupted run's "
                                 "(run without --resume to start again)")
             self.manifest["chunks"] = {k: v for k, v in old.get("chunks", {}).items() if self.path(int(k)).is_file()}
+            self._write_manifest()
         elif self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._write_manifest()
+            self._replaces = sum(int(c["rows"]) for c in (old or {}).get("chunks", {}).values())
+
+    def _replace_old(self) -> None:
+        """Remove the interrupted run's sidecar this run replaces, saying how many finished rows go with it."""
+        if self._replaces is None:
+            return
+        shutil.rmtree(self.dir)
+        if self._replaces:
+            say(f"discarding {self._replaces} finished rows of an interrupted run of {self.target} (use --resume "
+                "to keep them)")
+        self._replaces = None
 
     def _read(self) -> dict | None:
         try:
@@ -106,6 +120,8 @@ class Sidecar:
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
             exact: Collection = ()) -> None:
         """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`)."""
+        self._replace_old()
+        self.dir.mkdir(exist_ok=True)
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
             with atomic_path(self.post_path(i)) as tmp:
                 posteriors.to_parquet(tmp, index=False)
@@ -145,9 +161,19 @@ class Sidecar:
         self.lock.release()
 
     def abort(self) -> None:
-        if not self.manifest["chunks"]:  # nothing worth resuming: leave no trace
+        # nothing worth resuming: leave no trace (an interrupted run's sidecar not yet replaced stays as it was)
+        if not self.manifest["chunks"] and self._replaces is None:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.lock.release()
+
+
+def say(line: str) -> None:
+    """``line`` on stderr, even under ``-q`` (what happens to a run's kept rows); nowhere when stderr is closed."""
+    try:
+        if sys.stderr is not None:
+            print(f"gyroage: {line}", file=sys.stderr, flush=True)
+    except OSError:  # a closed pipe: the run goes on
+        pass
 
 
 class Stream:
