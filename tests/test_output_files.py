@@ -244,3 +244,82 @@ def test_the_discarded_sidecar_is_replaced_by_the_new_runs_chunks(tmp_path, dens
     assert sorted(sidecar_files(out)) == ["chunk-0000000.csv", "manifest.json"]
     engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
     assert out.read_bytes() == ref
+
+
+def test_resume_recomputes_chunks_damaged_on_disk(tmp_path, density, settings, monkeypatch, capsys):
+    """A truncated CSV chunk went into the output unchecked (exit 0, a corrupt table); a chunk entry without its
+    status counts was a KeyError traceback. Each chunk's size and SHA-256 are in the manifest and checked on
+    --resume: one that fails is computed again, said in one line."""
+    import json
+
+    from gyroage.engines.sinks import sidecar_dir
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch, n=400, finished=3)
+    side = sidecar_dir(out)
+    chunk = side / "chunk-0000001.csv"
+    size = chunk.stat().st_size
+    chunk.write_bytes(chunk.read_bytes()[: size // 2])
+    manifest = json.loads((side / "manifest.json").read_text())
+    assert manifest["chunks"]["1"]["bytes"] == size and len(manifest["chunks"]["1"]["sha256"]) == 64
+    del manifest["chunks"]["2"]["counts"]
+    (side / "manifest.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    from tests.conftest import count_chunks
+
+    calls = count_chunks(monkeypatch)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert calls == [100, 100, 100]  # chunks 1 and 2 again, and 3
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"gyroage: --resume: 2 finished chunks of the interrupted run of {out} failed their check "
+                   f"(chunk-0000001.csv holds {size // 2} bytes, not {size}, chunk-0000002.csv listed without its rows "
+                   "or status counts): computing them again"]
+    assert out.read_bytes() == ref
+
+
+def test_resume_recomputes_a_damaged_parquet_chunk_and_posteriors(tmp_path, density, settings, monkeypatch, capsys):
+    """A damaged Parquet chunk was a traceback at assembly (exit 1), and every later --resume failed the same way."""
+    from gyroage.engines.sinks import sidecar_dir
+    from tests.test_engines import interrupt_after
+
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    ref, ref_post = tmp_path / "ref.parquet", tmp_path / "ref_post.parquet"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True, posteriors=ref_post)
+    out, post = tmp_path / "out.parquet", tmp_path / "post.parquet"
+    real, _ = interrupt_after(monkeypatch, "estimate_with_posteriors", 2)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, posteriors=post)
+    monkeypatch.setattr(engines, "estimate_with_posteriors", real)
+    side = sidecar_dir(out)
+    for name in ("chunk-0000000.parquet", "posteriors-0000001.parquet"):  # the same size, other bytes
+        data = bytearray((side / name).read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (side / name).write_bytes(bytes(data))
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True, posteriors=post)
+    assert "2 finished chunks" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(ref))
+    pd.testing.assert_frame_equal(pd.read_parquet(post), pd.read_parquet(ref_post))
+
+
+@pytest.mark.parametrize("text", ["{not json", '["a list"]', '{"fingerprint": "x", "settings": "y"}', "\udcff"])
+def test_a_damaged_manifest_is_one_line(tmp_path, density, settings, monkeypatch, capsys, text):
+    """A manifest that is no JSON was discarded without a word (a run without --resume) or taken as no run at all;
+    one without its chunk list was a KeyError traceback. --resume now refuses it in one line, and a run without
+    --resume says it discards it."""
+    from gyroage.engines.sinks import sidecar_dir
+    from gyroage.errors import UserError
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    manifest = sidecar_dir(out) / "manifest.json"
+    manifest.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(UserError, match=r"cannot resume: the manifest of the interrupted run of .* is damaged \("
+                                        r".*manifest.json.*\): run without --resume to compute every row"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert manifest.read_bytes() == text.encode("utf-8", "surrogateescape")  # left for the user to look at
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gyroage: discarding an interrupted run of {out} whose manifest is "
+                                               "damaged ("), err
+    assert out.read_bytes() == ref

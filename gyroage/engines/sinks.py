@@ -13,6 +13,7 @@ writes a table whole).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -56,11 +57,11 @@ class Sidecar:
         # An interrupted run's sidecar that this run (without --resume) replaces: removed only once a chunk of this
         # run is computed, so a run failing at its start (a typo'd column) loses nothing. Its rows, or None.
         self._replaces: int | None = None
+        self._damage: str | None = None  # what is wrong with that sidecar's manifest, if anything
         # held until finish or abort: a second run into the same target would remove this one's sidecar
         self.lock = TargetLock(target)
         try:
-            old = self._read()
-            self._start(old, resume, fingerprint, shash)
+            self._start(resume, fingerprint, shash)
         except OSError as exc:  # prepare_target probed the folder; a leftover .resume that is a file still fails here
             self.lock.release()
             raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
@@ -68,9 +69,15 @@ class Sidecar:
             self.lock.release()
             raise
 
-    def _start(self, old: dict | None, resume: bool, fingerprint: str, shash: str) -> None:
-        """Keep the interrupted run's chunks (``resume``; the manifest is written) or mark its sidecar to be replaced
-        (the sidecar is made at the first chunk)."""
+    def _start(self, resume: bool, fingerprint: str, shash: str) -> None:
+        """Keep the interrupted run's chunks that pass their checks (``resume``; the manifest is written) or mark its
+        sidecar to be replaced (the sidecar is made at the first chunk)."""
+        if not self.dir.exists():
+            return
+        old, self._damage = self._read()
+        if resume and self._damage is not None:
+            raise UserError(f"cannot resume: the manifest of the interrupted run of {self.target} is damaged "
+                            f"({self._damage}): run without --resume to compute every row")
         if resume and old is not None:
             if old.get("fingerprint") != fingerprint:
                 raise UserError(f"cannot resume: the input differs from the interrupted run's (remove {self.dir} "
@@ -78,26 +85,62 @@ class Sidecar:
             if old.get("settings") != shash:
                 raise UserError("cannot resume: settings, model or --chunksize differ from the interrupted run's "
                                 "(run without --resume to start again)")
-            self.manifest["chunks"] = {k: v for k, v in old.get("chunks", {}).items() if self.path(int(k)).is_file()}
+            self.manifest["chunks"] = self._checked(old["chunks"])
             self._write_manifest()
-        elif self.dir.exists():
-            self._replaces = sum(int(c["rows"]) for c in (old or {}).get("chunks", {}).values())
+        else:
+            self._replaces = sum(c["rows"] for c in (old or {}).get("chunks", {}).values() if _entry_fault(c) is None)
+
+    def _checked(self, chunks: dict) -> dict:
+        """The interrupted run's chunks whose files have the size and SHA-256 its manifest lists; the others are
+        removed, to be computed again (said in one line)."""
+        kept, bad = {}, []
+        for k, entry in chunks.items():
+            fault = _entry_fault(entry) if k.isdigit() else "not a chunk"
+            if fault is None:
+                files = [(self.path(int(k)), entry)] + ([(self.post_path(int(k)), entry["posteriors"])]
+                                                        if "posteriors" in entry else [])
+                fault = next(filter(None, (_file_fault(p, e) for p, e in files)), None)
+            if fault is None:
+                kept[k] = entry
+                continue
+            bad.append(f"{self.path(int(k)).name if k.isdigit() else k} {fault}")
+            if k.isdigit():
+                for p in (self.path(int(k)), self.post_path(int(k))):
+                    p.unlink(missing_ok=True)
+        if bad:
+            n = len(bad)
+            say(f"--resume: {n} finished chunk{'s' if n != 1 else ''} of the interrupted run of {self.target} "
+                f"failed {'their' if n != 1 else 'its'} check ({', '.join(bad[:3])}{', ...' if n > 3 else ''}): "
+                f"computing {'them' if n != 1 else 'it'} again")
+        return kept
 
     def _replace_old(self) -> None:
         """Remove the interrupted run's sidecar this run replaces, saying how many finished rows go with it."""
         if self._replaces is None:
             return
         shutil.rmtree(self.dir)
-        if self._replaces:
+        if self._damage is not None:
+            say(f"discarding an interrupted run of {self.target} whose manifest is damaged ({self._damage})")
+        elif self._replaces:
             say(f"discarding {self._replaces} finished rows of an interrupted run of {self.target} (use --resume "
                 "to keep them)")
         self._replaces = None
 
-    def _read(self) -> dict | None:
+    def _read(self) -> tuple[dict | None, str | None]:
+        """(The interrupted run's manifest, or None if it wrote none; what is wrong with it, or None)."""
+        path = self.dir / MANIFEST
+        if not path.exists():  # killed before its first chunk was listed: nothing finished
+            return None, None
         try:
-            return json.loads((self.dir / MANIFEST).read_text())
-        except (OSError, ValueError):
-            return None
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            return None, f"{path} unreadable: {exc.strerror or exc}"
+        except ValueError:  # cut short, or not JSON (UnicodeDecodeError too)
+            return None, f"{path} is not JSON"
+        if not (isinstance(old, dict) and isinstance(old.get("fingerprint"), str)
+                and isinstance(old.get("settings"), str) and isinstance(old.get("chunks"), dict)):
+            return None, f"{path} lacks the input's fingerprint, the settings or the chunk list"
+        return old, None
 
     def _write_manifest(self) -> None:
         atomic_write_text(self.dir / MANIFEST, json_text(self.manifest, sort_keys=True))
@@ -122,9 +165,11 @@ class Sidecar:
         """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`)."""
         self._replace_old()
         self.dir.mkdir(exist_ok=True)
+        entry = {"rows": len(frame), "counts": dict(counts)}
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
             with atomic_path(self.post_path(i)) as tmp:
                 posteriors.to_parquet(tmp, index=False)
+                entry["posteriors"] = _digest(tmp)
         with atomic_path(self.path(i)) as tmp:  # the chunk exists whole or not at all, and survives a crash
             if self.ext == ".parquet":
                 if self.text_columns:
@@ -137,7 +182,9 @@ class Sidecar:
                 # header cell may span lines
                 text = writers.csv_text(frame, header=i == 0, sep=self.sep, exact=exact)
                 tmp.write_bytes(text.encode("utf-8"))
-        self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
+            # size and SHA-256, checked on --resume: a chunk damaged on disk is computed again, never assembled
+            entry.update(_digest(tmp))
+        self.manifest["chunks"][str(i)] = entry
         self._write_manifest()
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
@@ -165,6 +212,45 @@ class Sidecar:
         if not self.manifest["chunks"] and self._replaces is None:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.lock.release()
+
+
+def _digest(path: Path) -> dict:
+    """``{"bytes": size, "sha256": hex}`` of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+        return {"bytes": fh.tell(), "sha256": h.hexdigest()}
+
+
+def _file_fault(path: Path, listed: dict) -> str | None:
+    """Why ``path`` is not the file its manifest entry ``listed`` describes (size, SHA-256), or None."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "missing"
+    if size != listed["bytes"]:
+        return f"holds {size} bytes, not {listed['bytes']}"
+    if _digest(path)["sha256"] != listed["sha256"]:
+        return "SHA-256 differs"
+    return None
+
+
+def _entry_fault(entry) -> str | None:
+    """Why a manifest's chunk entry cannot be trusted (a field missing or of the wrong type), or None."""
+    def digest_ok(d) -> bool:
+        return isinstance(d, dict) and _count(d.get("bytes")) and isinstance(d.get("sha256"), str)
+
+    if not (isinstance(entry, dict) and _count(entry.get("rows")) and isinstance(entry.get("counts"), dict)
+            and all(isinstance(k, str) and _count(v) for k, v in entry["counts"].items())):
+        return "listed without its rows or status counts"
+    if not digest_ok(entry) or ("posteriors" in entry and not digest_ok(entry["posteriors"])):
+        return "listed without its size and SHA-256"
+    return None
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 def say(line: str) -> None:
