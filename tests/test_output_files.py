@@ -323,3 +323,49 @@ def test_a_damaged_manifest_is_one_line(tmp_path, density, settings, monkeypatch
     assert len(err) == 1 and err[0].startswith(f"gyroage: discarding an interrupted run of {out} whose manifest is "
                                                "damaged ("), err
     assert out.read_bytes() == ref
+
+
+def test_a_refused_resume_names_what_changed(tmp_path, density, settings, monkeypatch):
+    """After a changed --output-format --resume said "nothing to resume (no interrupted run ... left finished
+    chunks)" though one had; a refusal for changed settings did not say which. Both now name it."""
+    from gyroage.errors import UserError
+    from tests.conftest import count_chunks
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    with pytest.raises(UserError, match=r"^cannot resume: the interrupted run of .*out.csv kept its chunks as CSV, "
+                                        r"this run's output as parquet takes Parquet ones: rerun with its "
+                                        r"--output-format, or without --resume to start again$"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True, output_fmt="parquet")
+    n = settings.n_grid
+    other = EstimateSettings(prior=settings.prior, n_grid=n + 10)
+    with pytest.raises(UserError, match=rf"^cannot resume: n_grid \(was {n}, now {n + 10}\) differs from the "
+                                        r"interrupted run's \(run without --resume to start again\)$"):
+        engines.run_local(src, out, density, other, chunksize=100, quiet=True, resume=True)
+    with pytest.raises(UserError, match=r"^cannot resume: --chunksize \(was 100, now 50\) differs"):
+        engines.run_local(src, out, density, settings, chunksize=50, quiet=True, resume=True)
+    with pytest.raises(UserError, match=r"^cannot resume: keep_posteriors \(was false, now true\), posterior_ids "
+                                        r"\(was not set, now null\) differ from"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True,
+                          posteriors=tmp_path / "p.parquet")
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)  # all as it was: resumed
+    assert out.read_bytes() == ref
+
+    _, fits, _ = killed_run(tmp_path, density, settings, monkeypatch, name="t.fits")  # Parquet chunks serve any
+    calls = count_chunks(monkeypatch)  # typed format: FITS chunks resume into a VOTable
+    engines.run_local(src, fits, density, settings, chunksize=100, quiet=True, resume=True, output_fmt="votable")
+    assert calls == [100] and fits.read_bytes().startswith(b"<?xml")
+
+
+def test_a_file_where_the_sidecar_goes_is_named(tmp_path):
+    """A regular file .dr.csv.resume: the error named dr.csv ("Not a directory"); it now names the file in the way."""
+    from tests.conftest import run_cli
+
+    src = tmp_path / "in.csv"
+    stars(10).to_csv(src, index=False)
+    (tmp_path / ".dr.csv.resume").write_text("mine")
+    for extra in ([], ["--resume"]):
+        res = run_cli("estimate", str(src), "-o", str(tmp_path / "dr.csv"), "-q", *extra)
+        assert res.returncode == 2 and res.stderr == (f"gyroage: error: cannot write {tmp_path / 'dr.csv'}: "
+                                                      f"{tmp_path / '.dr.csv.resume'} is a file, where gyroage keeps a "
+                                                      "run's finished chunks: remove it\n")
+    assert (tmp_path / ".dr.csv.resume").read_text() == "mine"

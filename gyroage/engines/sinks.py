@@ -42,7 +42,9 @@ class Sidecar:
     """Finished chunks of one run, each in its own file, and a manifest."""
 
     def __init__(self, target: Path, fingerprint: str, shash: str, resume: bool, fmt: str | None = None,
-                 text_columns: bool = False) -> None:
+                 text_columns: bool = False, settings: dict | None = None) -> None:
+        """``shash``: the hash of everything that changes what the run writes; ``settings``: what it hashes
+        (:func:`gyroage.engines.local.settings_record`), kept so that a refused ``--resume`` names what changed."""
         from gyroage.formats import output_delimiter, output_format
 
         writers.prepare_target(target)
@@ -53,7 +55,8 @@ class Sidecar:
         self.sep = output_delimiter(target, fmt)
         # A tab-separated run's chunks have their own suffix: comma chunks left by an older run are not resumed into it.
         self.ext = (".tsv" if self.sep == "\t" else ".csv") if self.format == "csv" else ".parquet"
-        self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks": {}}
+        self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks_as": self.ext,
+                         "record": _flat_settings(settings or {}), "chunks": {}}
         # An interrupted run's sidecar that this run (without --resume) replaces: removed only once a chunk of this
         # run is computed, so a run failing at its start (a typo'd column) loses nothing. Its rows, or None.
         self._replaces: int | None = None
@@ -74,6 +77,9 @@ class Sidecar:
         sidecar to be replaced (the sidecar is made at the first chunk)."""
         if not self.dir.exists():
             return
+        if not self.dir.is_dir():  # not gyroage's (it makes a folder there): the user's to remove, named as it is
+            raise UserError(f"cannot write {self.target}: {self.dir} is a file, where gyroage keeps a run's finished "
+                            "chunks: remove it")
         old, self._damage = self._read()
         if resume and self._damage is not None:
             raise UserError(f"cannot resume: the manifest of the interrupted run of {self.target} is damaged "
@@ -82,9 +88,16 @@ class Sidecar:
             if old.get("fingerprint") != fingerprint:
                 raise UserError(f"cannot resume: the input differs from the interrupted run's (remove {self.dir} "
                                 "or run without --resume)")
+            was = old.get("chunks_as", self.ext)
+            if was != self.ext and old["chunks"]:  # its chunks cannot be assembled into this format (CSV text is not Parquet)
+                raise UserError(f"cannot resume: the interrupted run of {self.target} kept its chunks as "
+                                f"{_KINDS.get(was, was)}, this run's output as {self.format} takes "
+                                f"{_KINDS[self.ext]} ones: rerun with its --output-format, or without --resume to "
+                                "start again")
             if old.get("settings") != shash:
-                raise UserError("cannot resume: settings, model or --chunksize differ from the interrupted run's "
-                                "(run without --resume to start again)")
+                changed = _changed(old.get("record"), self.manifest["record"])
+                raise UserError(f"cannot resume: {changed or 'settings, model or --chunksize differ'} from the "
+                                "interrupted run's (run without --resume to start again)")
             self.manifest["chunks"] = self._checked(old["chunks"])
             self._write_manifest()
         else:
@@ -212,6 +225,51 @@ class Sidecar:
         if not self.manifest["chunks"] and self._replaces is None:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.lock.release()
+
+
+# what a sidecar's chunk suffix holds, for a refused --resume
+_KINDS = {".csv": "CSV", ".tsv": "tab-separated CSV", ".parquet": "Parquet"}
+
+# the manifest's names for the parts of a settings record that are not run settings
+_PARTS = {"model": "model files", "card": "model card", "chunksize": "--chunksize", "gyroage": "gyroage version"}
+
+
+def _flat_settings(record: dict) -> dict[str, str]:
+    """A settings record as ``{name: JSON text}``: run settings one by one (``n_grid``, ``prior.mean``), the model's
+    files and card as a SHA-256 each (the card is large)."""
+    flat: dict[str, str] = {}
+
+    def walk(name: str, v) -> None:
+        if isinstance(v, dict) and v:
+            for k, x in v.items():
+                walk(f"{name}.{k}" if name else str(k), x)
+        else:
+            flat[name] = json.dumps(v, sort_keys=True, default=str)
+
+    for part, v in record.items():
+        if part == "settings":
+            walk("", v)
+        elif part in ("model", "card"):
+            flat[_PARTS[part]] = hashlib.sha256(json.dumps(v, sort_keys=True, default=str).encode()).hexdigest()
+        else:
+            flat[_PARTS.get(part, part)] = json.dumps(v, sort_keys=True, default=str)
+    return flat
+
+
+def _changed(old, new: dict[str, str]) -> str | None:
+    """The settings that differ between two flat records, with their values where short
+    (``n_grid (was 1001, now 1011)``); None when the old run kept none (an older gyroage) or none differs."""
+    if not isinstance(old, dict):
+        return None
+    names = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    parts = []
+    for k in names[:6]:
+        a, b = old.get(k, "not set"), new.get(k, "not set")
+        short = len(a) <= 40 and len(b) <= 40 and k not in ("model files", "model card")
+        parts.append(f"{k} (was {a}, now {b})" if short else k)
+    if not parts:
+        return None
+    return ", ".join(parts) + (", ..." if len(names) > 6 else "") + (" differ" if len(names) > 1 else " differs")
 
 
 def _digest(path: Path) -> dict:
