@@ -369,3 +369,36 @@ def test_a_file_where_the_sidecar_goes_is_named(tmp_path):
                                                       f"{tmp_path / '.dr.csv.resume'} is a file, where gyroage keeps a "
                                                       "run's finished chunks: remove it\n")
     assert (tmp_path / ".dr.csv.resume").read_text() == "mine"
+
+
+@pytest.mark.parametrize("name", ["full.csv", "full.parquet"])
+def test_a_full_disk_at_assembly_says_the_rows_are_kept(tmp_path, density, settings, monkeypatch, name):
+    """The disk filling up while the chunks are assembled said only "No space left on device"; every row was still
+    kept in the sidecar. It now says so, and --resume assembles them without computing any again."""
+    import errno
+    import shutil
+
+    from gyroage.engines import sinks
+    from gyroage.errors import UserError
+    from tests.conftest import count_chunks
+
+    src = tmp_path / "in.csv"
+    stars(250).to_csv(src, index=False)
+    ref, out = tmp_path / f"ref_{name}", tmp_path / name
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    real, copy = sinks._concat_parquet, shutil.copyfileobj
+    monkeypatch.setattr(sinks.shutil, "copyfileobj", full)
+    monkeypatch.setattr(sinks, "_concat_parquet", full)
+    with pytest.raises(UserError) as err:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert str(err.value) == (f"cannot write {out}: No space left on device: all 250 rows are kept in "
+                              f"{sinks.sidecar_dir(out)}: free space and rerun with --resume")
+    monkeypatch.setattr(sinks.shutil, "copyfileobj", copy)
+    monkeypatch.setattr(sinks, "_concat_parquet", real)
+    calls = count_chunks(monkeypatch)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert calls == [] and out.read_bytes() == ref.read_bytes()

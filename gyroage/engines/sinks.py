@@ -13,6 +13,7 @@ writes a table whole).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
@@ -31,6 +32,9 @@ from gyroage.files import TargetLock, atomic_path, atomic_write_text, json_text,
 from gyroage.formats import is_gzip_name
 
 MANIFEST = "manifest.json"
+
+# The disk (a quota, a file-size limit) refused the bytes: the user's to fix (as gyroage.cli.DISK_FULL).
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def sidecar_dir(target: str | Path) -> Path:
@@ -201,7 +205,22 @@ class Sidecar:
         self._write_manifest()
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
-        """Concatenate the chunk files into the target (atomic rename), then drop the sidecar."""
+        """Concatenate the chunk files into the target (atomic rename), then drop the sidecar.
+
+        A full disk here (the assembled table needs about its own size again) is a one-line error that says the
+        rows are kept: the sidecar stays, and ``--resume`` assembles them without computing any again.
+        """
+        try:
+            self._assemble(n_chunks, posteriors, ids)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            raise UserError(f"cannot write {self.target}: {exc.strerror}: all {self.kept()} rows are kept in "
+                            f"{self.dir}: free space and rerun with --resume") from None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.lock.release()
+
+    def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
         if posteriors is not None:
             _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors),
                               ids)
@@ -217,8 +236,6 @@ class Sidecar:
                     # resumed into: the settings hash it wrote differs (it held no card)
                     with open(self.path(i), "rb") as fh:
                         shutil.copyfileobj(fh, out, 1 << 20)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.lock.release()
 
     def abort(self) -> None:
         # nothing worth resuming: leave no trace (an interrupted run's sidecar not yet replaced stays as it was)
