@@ -124,8 +124,9 @@ def check_outputs(source: str | Path | list, target: str | Path | None, posterio
                 raise UserError(f"{option} {out} is the input file, which it would replace: write the output elsewhere")
 
 
-def prepare_target(target: Path, directory: bool = False, probe: bool = True) -> None:
-    """Fail early, in one line, on an output path that cannot be written; create its folder.
+def prepare_target(target: Path, directory: bool = False, probe: bool = True) -> list[Path]:
+    """Fail early, in one line, on an output path that cannot be written; create its folder. Returns the folders
+    it made, deepest first, for :func:`remove_made` to take back if the run fails (a typo'd path leaves nothing).
 
     ``directory``: the output is a directory (the dask engine's), so an existing one is no mistake.
     ``probe``: make and remove a file in the folder; False where the caller makes its own temporary file there at
@@ -140,9 +141,14 @@ def prepare_target(target: Path, directory: bool = False, probe: bool = True) ->
             raise UserError(f"cannot write {target}: a device or FIFO, not a directory")
         if not os.access(where, os.W_OK):
             raise UserError(f"cannot write {target}: permission denied")
-        return
+        return []
     if where.parent.exists() and not where.parent.is_dir():
         raise UserError(f"cannot write {target}: {where.parent} is not a directory")
+    made = []
+    folder = where.parent.absolute()
+    while not os.path.lexists(folder) and folder != folder.parent:
+        made.append(folder)
+        folder = folder.parent
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
         if probe:
@@ -152,7 +158,18 @@ def prepare_target(target: Path, directory: bool = False, probe: bool = True) ->
             os.close(fd)
             os.unlink(name)
     except OSError as exc:
+        remove_made(made)
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return made
+
+
+def remove_made(folders: list[Path]) -> None:
+    """Remove the folders :func:`prepare_target` made (deepest first) that are still empty: a failed run's."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # something is in it (another run's output, or ours after all): it and those above stay
+            return
 
 
 class _GzipInto(gzip.GzipFile):
@@ -261,14 +278,19 @@ class AtomicWriter:
         # stdout, a device or a FIFO cannot be replaced: held, its CSV waits in a temporary file for commit
         self.hold = hold and (self.stdout or self.direct)
         self._held = None
+        self._made: list[Path] = []  # folders made for the target, removed again on abort
         if self.direct:
             prepare_target(self.target)  # a device or FIFO: its checks make no file
         elif self.target is not None:
-            prepare_target(self.target, probe=False)  # the temp file made next is the probe, in the same words
-            try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
-                    self._file = AtomicFile(self.target, lock=lock)
+            self._made = prepare_target(self.target, probe=False)  # the temp file made next is the probe
+            try:
+                self._file = AtomicFile(self.target, lock=lock)
             except OSError as exc:
+                remove_made(self._made)
                 raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
+            except BaseException:  # another run holds the target (TargetLock)
+                remove_made(self._made)
+                raise
 
     def write(self, frame: pd.DataFrame, exact: Collection = ()) -> None:
         """Add ``frame``; ``exact``: its columns written with every digit in CSV (:func:`csv_text`)."""
@@ -370,6 +392,7 @@ class AtomicWriter:
                     raise
         if self._file is not None:
             self._file.abort()
+        remove_made(self._made)
 
     def __enter__(self) -> AtomicWriter:
         return self

@@ -402,3 +402,25 @@ def test_a_full_disk_at_assembly_says_the_rows_are_kept(tmp_path, density, setti
     calls = count_chunks(monkeypatch)
     engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
     assert calls == [] and out.read_bytes() == ref.read_bytes()
+
+
+def test_a_failed_run_takes_back_the_folders_it_made_for_its_output(tmp_path, density, settings):
+    """A run failing on a missing column left typo_dir/deep/ behind (made for -o typo_dir/deep/out.csv). The folders
+    a run makes for its output are removed again when it fails; those that were there, or hold anything, stay."""
+    from tests.conftest import run_cli
+
+    bad = tmp_path / "nocol.csv"
+    bad.write_text("name,period\nx,1\n")
+    (tmp_path / "there").mkdir()
+    for out in (tmp_path / "typo_dir" / "deep" / "out.csv", tmp_path / "there" / "a" / "b" / "out.parquet"):
+        res = run_cli("estimate", str(bad), "-o", str(out), "-q")
+        assert res.returncode == 2 and "missing" in res.stderr, res.stderr
+        res = run_cli("estimate", "-", "-o", str(out), "-q", input="name,period\nx,1\n")  # stdin: streamed
+        assert res.returncode == 2 and "missing" in res.stderr, res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nocol.csv", "there"]
+    assert list((tmp_path / "there").iterdir()) == []
+    src = tmp_path / "in.csv"
+    stars(10).to_csv(src, index=False)
+    out = tmp_path / "new" / "deep" / "out.csv"  # a run that succeeds keeps them
+    engines.run_local(src, out, density, settings, quiet=True)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out.csv"]

@@ -51,7 +51,7 @@ class Sidecar:
         (:func:`gyroage.engines.local.settings_record`), kept so that a refused ``--resume`` names what changed."""
         from gyroage.formats import output_delimiter, output_format
 
-        writers.prepare_target(target)
+        self.made = writers.prepare_target(target)  # folders made for it: removed again if the run fails
         self.target = target
         self.dir = sidecar_dir(target)
         self.format = output_format(target, fmt)
@@ -66,14 +66,18 @@ class Sidecar:
         self._replaces: int | None = None
         self._damage: str | None = None  # what is wrong with that sidecar's manifest, if anything
         # held until finish or abort: a second run into the same target would remove this one's sidecar
-        self.lock = TargetLock(target)
+        try:
+            self.lock = TargetLock(target)
+        except BaseException:
+            writers.remove_made(self.made)
+            raise
         try:
             self._start(resume, fingerprint, shash)
         except OSError as exc:  # prepare_target probed the folder; a leftover .resume that is a file still fails here
-            self.lock.release()
+            self._release()
             raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
-        except BaseException:
-            self.lock.release()
+        except BaseException:  # a refused --resume: the interrupted run's sidecar stays as it is
+            self._release()
             raise
 
     def _start(self, resume: bool, fingerprint: str, shash: str) -> None:
@@ -241,7 +245,11 @@ class Sidecar:
         # nothing worth resuming: leave no trace (an interrupted run's sidecar not yet replaced stays as it was)
         if not self.manifest["chunks"] and self._replaces is None:
             shutil.rmtree(self.dir, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
         self.lock.release()
+        writers.remove_made(self.made)  # those of a typo'd -o path, unless they hold the chunks kept to resume
 
 
 # what a sidecar's chunk suffix holds, for a refused --resume
