@@ -2,9 +2,11 @@
 
 With a file input and a file target, every finished chunk is first written to a sidecar
 directory beside it (``.<name>.resume/``) with a manifest holding the input's
-fingerprint and a hash of the settings; the final output is assembled from
+fingerprint, the settings (and their hash) and each chunk's size and SHA-256; the final output is assembled from
 the chunks and renamed into place atomically. A killed run leaves the sidecar
-behind, and a resumed run skips the chunks it already holds. Chunks are CSV
+behind, and a resumed run skips the chunks it already holds that pass their check; a run without ``--resume``
+replaces it once its own first chunk is computed. The run holds the target's lock
+(:class:`gyroage.files.TargetLock`) throughout. Chunks are CSV
 for a CSV target (tab-separated for a ``.tsv``; gzip-compressed only when assembled)
 and Parquet for any other, so every output format resumes;
 FITS, VOTable, ECSV and ASCII targets are assembled in memory (astropy
@@ -116,7 +118,8 @@ class Sidecar:
         removed, to be computed again (said in one line)."""
         kept, bad = {}, []
         for k, entry in chunks.items():
-            fault = _entry_fault(entry) if k.isdigit() else "not a chunk"
+            number = k.isascii() and k.isdigit()
+            fault = _entry_fault(entry) if number else "not a chunk"
             if fault is None:
                 files = [(self.path(int(k)), entry)] + ([(self.post_path(int(k)), entry["posteriors"])]
                                                         if "posteriors" in entry else [])
@@ -124,8 +127,8 @@ class Sidecar:
             if fault is None:
                 kept[k] = entry
                 continue
-            bad.append(f"{self.path(int(k)).name if k.isdigit() else k} {fault}")
-            if k.isdigit():
+            bad.append(f"{self.path(int(k)).name if number else k} {fault}")
+            if number:
                 for p in (self.path(int(k)), self.post_path(int(k))):
                     p.unlink(missing_ok=True)
         if bad:
