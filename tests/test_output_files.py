@@ -424,3 +424,32 @@ def test_a_failed_run_takes_back_the_folders_it_made_for_its_output(tmp_path, de
     out = tmp_path / "new" / "deep" / "out.csv"  # a run that succeeds keeps them
     engines.run_local(src, out, density, settings, quiet=True)
     assert sorted(p.name for p in out.parent.iterdir()) == ["out.csv"]
+
+
+def test_a_full_disk_mid_run_says_the_finished_rows_are_kept(tmp_path, density, settings, monkeypatch):
+    """A chunk the disk refuses part-way said only "No space left on device"; the rows finished so far are kept."""
+    import errno
+
+    from gyroage.engines import sinks
+    from gyroage.errors import UserError
+
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    real, calls = sinks._digest, []
+
+    def fills_up(path):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path)
+
+    monkeypatch.setattr(sinks, "_digest", fills_up)
+    with pytest.raises(UserError) as err:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert str(err.value) == (f"cannot write {out}: No space left on device: the 200 rows finished so far are kept in "
+                              f"{sinks.sidecar_dir(out)}: free space and rerun with --resume")
+    monkeypatch.setattr(sinks, "_digest", real)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert out.read_bytes() == ref.read_bytes()

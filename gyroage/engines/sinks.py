@@ -186,7 +186,21 @@ class Sidecar:
 
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
             exact: Collection = ()) -> None:
-        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`)."""
+        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`).
+
+        A full disk is a one-line error saying the rows finished so far are kept for ``--resume``.
+        """
+        kept = self.kept()
+        try:
+            self._add(i, frame, counts, posteriors, exact)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL or not kept:  # nothing kept: the command line's own words say it
+                raise
+            raise UserError(f"cannot write {self.target}: {exc.strerror}: the {kept} rows finished so far are kept "
+                            f"in {self.dir}: free space and rerun with --resume") from None
+
+    def _add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None,
+             exact: Collection) -> None:
         self._replace_old()
         self.dir.mkdir(exist_ok=True)
         entry = {"rows": len(frame), "counts": dict(counts)}
