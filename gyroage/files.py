@@ -7,9 +7,11 @@ can use it without importing the tabular front end.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import math
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -84,35 +86,122 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+# What AtomicFile names its temporary files and folders beside a target NAME: ".NAME." + mkstemp's 8 random
+# characters + one of these suffixes (prepare_target's probe, ".resume", is made and removed at once: left alone).
+TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp")
+
+
+class TargetLock:
+    """One gyroage run writes an output at a time: an exclusive ``flock`` on ``.<name>.lock`` beside it.
+
+    Taken, it removes the temporary files and folders a killed run left for the same target
+    (:func:`remove_stale`): no live run can be writing them. Another run holding it is a one-line error.
+    The lock file is removed on :meth:`release`; the kernel frees the lock of a killed run, and its file
+    is taken over. Where the file system has no ``flock`` (some network mounts) the run goes on unlocked
+    and removes nothing.
+    """
+
+    def __init__(self, target: str | os.PathLike) -> None:
+        self.target = output_path(target)
+        self.path = self.target.parent / f".{self.target.name}.lock"
+        self.fd: int | None = None
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:
+                raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise UserError(f"another gyroage run is writing {target}") from None
+            except OSError:  # no flock here: unlocked, and nothing is removed that a live run might hold
+                os.close(fd)
+                return
+            try:  # the run that held it may have removed the file between our open and flock: lock the new one
+                if os.path.samestat(os.fstat(fd), os.stat(self.path)):
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        self.fd = fd
+        remove_stale(self.target)
+
+    def release(self) -> None:
+        """Remove the lock file (while still holding it, so no run takes a file about to vanish) and unlock."""
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+
+def remove_stale(target: str | os.PathLike) -> list[str]:
+    """Remove the temporary files and folders killed runs left beside ``target`` (``.NAME.xxxxxxxx.part``,
+    ``.NAME.xxxxxxxx.dask-tmp/``); their names. Only under :class:`TargetLock`: a live run's are the same names."""
+    target = Path(target)
+    pattern = re.compile(re.escape(f".{target.name}.") + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES))
+                         + r")\Z")
+    removed = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.match(entry.name):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(entry.name)
+        except OSError:  # not ours to remove after all (another user's, read-only): left as it is
+            pass
+    return removed
+
+
 class AtomicFile:
     """A temporary path beside ``target`` that becomes ``target`` on :meth:`commit` or vanishes on :meth:`abort`.
 
     Readers see the old target or the complete new one, never a partial write.
     ``directory``: the temporary path is a directory (its files are synced one
     by one on commit; an existing target directory is replaced). ``mode``: the
-    result's permissions (mkstemp and mkdtemp make private ones). A symbolic
+    result's permissions; ``None``: those of the target it replaces, else what
+    ``open`` would give a new file under the umask (mkstemp and mkdtemp make
+    private ones, which a group sharing the folder could not read). A symbolic
     link is followed: its target is replaced, the link stays. A target that is
     a device or FIFO (``/dev/null``, a named pipe) cannot be replaced: the
     temporary file is then in the system's temp folder and :meth:`commit`
-    copies it into the target.
+    copies it into the target. ``lock``: hold the target's :class:`TargetLock` until commit or abort (``None``: for
+    a directory, the dask engine's).
     """
 
-    def __init__(self, target: str | os.PathLike, suffix: str = ".part", mode: int = 0o644,
-                 directory: bool = False) -> None:
+    def __init__(self, target: str | os.PathLike, suffix: str = ".part", mode: int | None = None,
+                 directory: bool = False, lock: bool | None = None) -> None:
         self.target = output_path(target)
         self.directory = directory
-        self.mode = mode
+        self.mode = new_mode(self.target, directory) if mode is None else mode
         self.special = is_special(self.target)
         if self.special and directory:
             raise FileExistsError(errno.EEXIST, "a device or FIFO, not a directory", str(target))
+        # taken before the temporary file is made: it removes a killed run's, which are named as ours
+        self.lock = TargetLock(target) if (directory if lock is None else lock) and not self.special else None
         # a device's folder (/dev) is no place for temp files; a regular file's is, so the rename stays on one disk
         where = {"dir": None if self.special else self.target.parent, "prefix": f".{self.target.name}.", "suffix": suffix}
-        if directory:
-            self.path = Path(tempfile.mkdtemp(**where))
-        else:
-            fd, name = tempfile.mkstemp(**where)
-            os.close(fd)
-            self.path = Path(name)
+        try:
+            if directory:
+                self.path = Path(tempfile.mkdtemp(**where))
+            else:
+                fd, name = tempfile.mkstemp(**where)
+                os.close(fd)
+                self.path = Path(name)
+        except BaseException:
+            self._unlock()
+            raise
 
     def commit(self) -> Path:
         """Sync the temporary file (or every file in the directory) and rename it onto the target."""
@@ -125,7 +214,7 @@ class AtomicFile:
             for f in self.path.iterdir():
                 if f.is_file():
                     fsync_file(f)
-            os.chmod(self.path, 0o755)
+            os.chmod(self.path, self.mode)
             if self.target.is_dir():
                 shutil.rmtree(self.target)
             elif self.target.exists():
@@ -134,18 +223,53 @@ class AtomicFile:
             fsync_file(self.path)
             os.chmod(self.path, self.mode)
         os.replace(self.path, self.target)
+        self._unlock()
         return self.target
 
     def abort(self) -> None:
         """Remove the temporary file or directory; the target is left as it was."""
-        if self.path.is_dir():
-            shutil.rmtree(self.path, ignore_errors=True)
-        elif self.path.exists():
-            self.path.unlink()
+        try:
+            if self.path.is_dir():
+                shutil.rmtree(self.path, ignore_errors=True)
+            elif self.path.exists():
+                self.path.unlink()
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+
+def umask() -> int:
+    """The process's umask: from /proc where Linux gives it, else by setting it and putting it back (no call only
+    reads it; a file another thread made in between would get 022)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_mode(target: str | os.PathLike, directory: bool = False) -> int:
+    """Permissions for a file (or ``directory``) written to ``target``: the mode of the one it replaces, else
+    ``0o666`` (``0o777``) less the umask, as ``open`` (``mkdir``) would make it."""
+    try:
+        st = os.stat(target)
+        if stat.S_ISDIR(st.st_mode) == directory:
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    return (0o777 if directory else 0o666) & ~umask()
 
 
 @contextmanager
-def atomic_path(target: str | os.PathLike, suffix: str = ".part", mode: int = 0o644,
+def atomic_path(target: str | os.PathLike, suffix: str = ".part", mode: int | None = None,
                 directory: bool = False) -> Iterator[Path]:
     """:class:`AtomicFile` as a block: write to the yielded path; it becomes ``target`` when the block ends without error."""
     f = AtomicFile(target, suffix, mode, directory)

@@ -9,6 +9,7 @@ import csv
 import gzip
 import io as _io
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Collection
@@ -123,8 +124,9 @@ def check_outputs(source: str | Path | list, target: str | Path | None, posterio
                 raise UserError(f"{option} {out} is the input file, which it would replace: write the output elsewhere")
 
 
-def prepare_target(target: Path, directory: bool = False, probe: bool = True) -> None:
-    """Fail early, in one line, on an output path that cannot be written; create its folder.
+def prepare_target(target: Path, directory: bool = False, probe: bool = True) -> list[Path]:
+    """Fail early, in one line, on an output path that cannot be written; create its folder. Returns the folders
+    it made, deepest first, for :func:`remove_made` to take back if the run fails (a typo'd path leaves nothing).
 
     ``directory``: the output is a directory (the dask engine's), so an existing one is no mistake.
     ``probe``: make and remove a file in the folder; False where the caller makes its own temporary file there at
@@ -139,9 +141,14 @@ def prepare_target(target: Path, directory: bool = False, probe: bool = True) ->
             raise UserError(f"cannot write {target}: a device or FIFO, not a directory")
         if not os.access(where, os.W_OK):
             raise UserError(f"cannot write {target}: permission denied")
-        return
+        return []
     if where.parent.exists() and not where.parent.is_dir():
         raise UserError(f"cannot write {target}: {where.parent} is not a directory")
+    made = []
+    folder = where.parent.absolute()
+    while not os.path.lexists(folder) and folder != folder.parent:
+        made.append(folder)
+        folder = folder.parent
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
         if probe:
@@ -151,7 +158,18 @@ def prepare_target(target: Path, directory: bool = False, probe: bool = True) ->
             os.close(fd)
             os.unlink(name)
     except OSError as exc:
+        remove_made(made)
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return made
+
+
+def remove_made(folders: list[Path]) -> None:
+    """Remove the folders :func:`prepare_target` made (deepest first) that are still empty: a failed run's."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # something is in it (another run's output, or ours after all): it and those above stay
+            return
 
 
 class _GzipInto(gzip.GzipFile):
@@ -174,6 +192,29 @@ def open_bytes(path: str | Path, gz: bool = False) -> BinaryIO:
     """
     raw = open(path, "wb")
     return _GzipInto(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if gz else raw
+
+
+def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path) -> None:
+    """``frame`` into ``path`` as ``fmt`` (:func:`gyroage.formats.write_table`), gzip-compressed when ``target``'s
+    name ends in ``.gz``.
+
+    Written plain, then compressed by :func:`open_bytes`: astropy compresses by the name it is given, which put the
+    temporary file's name and the time into the gzip header (``gunzip -N`` made a hidden file, two runs differed).
+    """
+    from gyroage.formats import is_gzip_name, write_table
+
+    if not is_gzip_name(target):
+        write_table(frame, path, fmt)
+        return
+    # named as the target's temporary files are, so a killed run's is found and removed (files.remove_stale)
+    fd, name = tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(target).name}.", suffix=".part")
+    os.close(fd)
+    try:
+        write_table(frame, name, fmt)
+        with open(name, "rb") as src, open_bytes(path, gz=True) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    finally:
+        os.unlink(name)
 
 
 def write_stdout(text: str) -> None:
@@ -212,10 +253,12 @@ class AtomicWriter:
     ``hold``: CSV for stdout, a device or a FIFO is spooled to a temporary file and written out only on ``commit``
     (the same bytes), so a run failing part-way leaves nothing there, never a shorter table the next command of a
     pipe takes as whole (crossmatch, whose services may fail between chunks).
+    ``lock``: a file target is held under :class:`gyroage.files.TargetLock` until commit or abort (another run
+    writing it is refused; a killed run's temporary files are removed).
     """
 
     def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False,
-                 hold: bool = False) -> None:
+                 hold: bool = False, lock: bool = False) -> None:
         from gyroage import formats
 
         self.stdout = target in (None, "-")
@@ -235,14 +278,19 @@ class AtomicWriter:
         # stdout, a device or a FIFO cannot be replaced: held, its CSV waits in a temporary file for commit
         self.hold = hold and (self.stdout or self.direct)
         self._held = None
+        self._made: list[Path] = []  # folders made for the target, removed again on abort
         if self.direct:
             prepare_target(self.target)  # a device or FIFO: its checks make no file
         elif self.target is not None:
-            prepare_target(self.target, probe=False)  # the temp file made next is the probe, in the same words
-            try:  # a .gz name on the temp file too: astropy compresses FITS by the name it writes
-                self._file = AtomicFile(self.target, suffix=".part.gz" if formats.is_gzip_name(self.target) else ".part")
+            self._made = prepare_target(self.target, probe=False)  # the temp file made next is the probe
+            try:
+                self._file = AtomicFile(self.target, lock=lock)
             except OSError as exc:
+                remove_made(self._made)
                 raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
+            except BaseException:  # another run holds the target (TargetLock)
+                remove_made(self._made)
+                raise
 
     def write(self, frame: pd.DataFrame, exact: Collection = ()) -> None:
         """Add ``frame``; ``exact``: its columns written with every digit in CSV (:func:`csv_text`)."""
@@ -297,14 +345,12 @@ class AtomicWriter:
         if self._pq is not None:
             self._pq.close()
         if self.format not in ("csv", "parquet"):
-            from gyroage.formats import write_table
-
             frame = pd.concat(self._frames, ignore_index=True) if self._frames else pd.DataFrame()
             if self.text_columns:  # the whole table at once: one type per column, no merging needed
                 from gyroage.column_types import numbers_from_text
 
                 frame = numbers_from_text(frame, io.NA_TOKENS)
-            write_table(frame, self._file.path, self.format)
+            write_astropy(frame, self._file.path, self.format, self.target)
         if self._held is not None:
             self._release()
         elif self._fh is not None and not self.stdout:
@@ -346,6 +392,7 @@ class AtomicWriter:
                     raise
         if self._file is not None:
             self._file.abort()
+        remove_made(self._made)
 
     def __enter__(self) -> AtomicWriter:
         return self

@@ -96,7 +96,7 @@ def test_resume_refuses_a_card_refitted_in_place(tmp_path, density, settings, mo
     refit = copy.copy(density)
     refit.card = dataclasses.replace(density.card, calibration={**density.card.calibration, "refit": True})
     assert refit.card.files == density.card.files
-    with pytest.raises(UserError, match="settings, model"):
+    with pytest.raises(UserError, match="model card differs"):
         engines.run_local(src, out, refit, settings, chunksize=100, quiet=True, resume=True)
 
 

@@ -48,6 +48,13 @@ def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: i
                   ids: Sequence[str] | None = None) -> str:
     """Everything that changes what a run writes: settings, model (files and card), chunking, posteriors kept,
     version."""
+    blob = json.dumps(settings_record(density, settings, chunksize, posteriors, ids), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def settings_record(density: FlowDensity, settings: EstimateSettings, chunksize: int, posteriors: bool = False,
+                    ids: Sequence[str] | None = None) -> dict:
+    """What :func:`settings_hash` hashes; kept in the sidecar's manifest, so a refused --resume names what changed."""
     kept = {"keep_posteriors": bool(posteriors)}
     if posteriors:  # the posteriors' id columns (None: found by name)
         kept["posterior_ids"] = None if ids is None else list(ids)
@@ -56,12 +63,11 @@ def settings_hash(density: FlowDensity, settings: EstimateSettings, chunksize: i
         del used["seed"], used["sampler"]
     else:  # worker processes share out the blocks, each seeded by itself: no bit of a row depends on their number
         del used["sampler"]["processes"]
-    blob = json.dumps({"settings": {**used, **kept},
-                       # the whole card, not only its files' SHA-256: a calibration refitted into the card
-                       # (validate --fit-calibration --write-card) leaves the ONNX files as they were
-                       "model": density.card.files, "card": density.card.to_dict(), "chunksize": int(chunksize),
-                       "gyroage": __version__}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return {"settings": {**used, **kept},
+            # the whole card, not only its files' SHA-256: a calibration refitted into the card
+            # (validate --fit-calibration --write-card) leaves the ONNX files as they were
+            "model": density.card.files, "card": density.card.to_dict(), "chunksize": int(chunksize),
+            "gyroage": __version__}
 
 
 def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = None) -> tuple[str | None, int | None]:
@@ -228,7 +234,8 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     if resumable:
         shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
         existed = Path(target).exists()
-        sink = Sidecar(Path(target), fingerprint or "", shash, resume, output_fmt, text_columns=fmt == "csv")
+        sink = Sidecar(Path(target), fingerprint or "", shash, resume, output_fmt, text_columns=fmt == "csv",
+                       settings=settings_record(density, settings, chunksize, posteriors is not None, ids))
         if resume and not sink.manifest["chunks"]:
             _nothing_to_resume(target, existed)
     else:

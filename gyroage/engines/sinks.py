@@ -2,9 +2,11 @@
 
 With a file input and a file target, every finished chunk is first written to a sidecar
 directory beside it (``.<name>.resume/``) with a manifest holding the input's
-fingerprint and a hash of the settings; the final output is assembled from
+fingerprint, the settings (and their hash) and each chunk's size and SHA-256; the final output is assembled from
 the chunks and renamed into place atomically. A killed run leaves the sidecar
-behind, and a resumed run skips the chunks it already holds. Chunks are CSV
+behind, and a resumed run skips the chunks it already holds that pass their check; a run without ``--resume``
+replaces it once its own first chunk is computed. The run holds the target's lock
+(:class:`gyroage.files.TargetLock`) throughout. Chunks are CSV
 for a CSV target (tab-separated for a ``.tsv``; gzip-compressed only when assembled)
 and Parquet for any other, so every output format resumes;
 FITS, VOTable, ECSV and ASCII targets are assembled in memory (astropy
@@ -13,8 +15,11 @@ writes a table whole).
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Collection
@@ -25,10 +30,13 @@ import pandas as pd
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
 from gyroage.errors import UserError
-from gyroage.files import atomic_path, atomic_write_text, json_text, output_path
+from gyroage.files import TargetLock, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 
 MANIFEST = "manifest.json"
+
+# The disk (a quota, a file-size limit) refused the bytes: the user's to fix (as gyroage.cli.DISK_FULL).
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def sidecar_dir(target: str | Path) -> Path:
@@ -40,10 +48,12 @@ class Sidecar:
     """Finished chunks of one run, each in its own file, and a manifest."""
 
     def __init__(self, target: Path, fingerprint: str, shash: str, resume: bool, fmt: str | None = None,
-                 text_columns: bool = False) -> None:
+                 text_columns: bool = False, settings: dict | None = None) -> None:
+        """``shash``: the hash of everything that changes what the run writes; ``settings``: what it hashes
+        (:func:`gyroage.engines.local.settings_record`), kept so that a refused ``--resume`` names what changed."""
         from gyroage.formats import output_delimiter, output_format
 
-        writers.prepare_target(target)
+        self.made = writers.prepare_target(target)  # folders made for it: removed again if the run fails
         self.target = target
         self.dir = sidecar_dir(target)
         self.format = output_format(target, fmt)
@@ -51,33 +61,110 @@ class Sidecar:
         self.sep = output_delimiter(target, fmt)
         # A tab-separated run's chunks have their own suffix: comma chunks left by an older run are not resumed into it.
         self.ext = (".tsv" if self.sep == "\t" else ".csv") if self.format == "csv" else ".parquet"
-        self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks": {}}
-        old = self._read()
+        self.manifest = {"fingerprint": fingerprint, "settings": shash, "chunks_as": self.ext,
+                         "record": _flat_settings(settings or {}), "chunks": {}}
+        # An interrupted run's sidecar that this run (without --resume) replaces: removed only once a chunk of this
+        # run is computed, so a run failing at its start (a typo'd column) loses nothing. Its rows, or None.
+        self._replaces: int | None = None
+        self._damage: str | None = None  # what is wrong with that sidecar's manifest, if anything
+        # held until finish or abort: a second run into the same target would remove this one's sidecar
         try:
-            self._start(old, resume, fingerprint, shash)
+            self.lock = TargetLock(target)
+        except BaseException:
+            writers.remove_made(self.made)
+            raise
+        try:
+            self._start(resume, fingerprint, shash)
         except OSError as exc:  # prepare_target probed the folder; a leftover .resume that is a file still fails here
+            self._release()
             raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+        except BaseException:  # a refused --resume: the interrupted run's sidecar stays as it is
+            self._release()
+            raise
 
-    def _start(self, old: dict | None, resume: bool, fingerprint: str, shash: str) -> None:
-        """Keep the interrupted run's chunks (``resume``) or start an empty sidecar; write the manifest."""
+    def _start(self, resume: bool, fingerprint: str, shash: str) -> None:
+        """Keep the interrupted run's chunks that pass their checks (``resume``; the manifest is written) or mark its
+        sidecar to be replaced (the sidecar is made at the first chunk)."""
+        if not self.dir.exists():
+            return
+        if not self.dir.is_dir():  # not gyroage's (it makes a folder there): the user's to remove, named as it is
+            raise UserError(f"cannot write {self.target}: {self.dir} is a file, where gyroage keeps a run's finished "
+                            "chunks: remove it")
+        old, self._damage = self._read()
+        if resume and self._damage is not None:
+            raise UserError(f"cannot resume: the manifest of the interrupted run of {self.target} is damaged "
+                            f"({self._damage}): run without --resume to compute every row")
         if resume and old is not None:
             if old.get("fingerprint") != fingerprint:
                 raise UserError(f"cannot resume: the input differs from the interrupted run's (remove {self.dir} "
                                 "or run without --resume)")
+            was = old.get("chunks_as", self.ext)
+            if was != self.ext and old["chunks"]:  # its chunks cannot be assembled into this format (CSV text is not Parquet)
+                raise UserError(f"cannot resume: the interrupted run of {self.target} kept its chunks as "
+                                f"{_KINDS.get(was, was)}, this run's output as {self.format} takes "
+                                f"{_KINDS[self.ext]} ones: rerun with its --output-format, or without --resume to "
+                                "start again")
             if old.get("settings") != shash:
-                raise UserError("cannot resume: settings, model or --chunksize differ from the interrupted run's "
-                                "(run without --resume to start again)")
-            self.manifest["chunks"] = {k: v for k, v in old.get("chunks", {}).items() if self.path(int(k)).is_file()}
-        elif self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._write_manifest()
+                changed = _changed(old.get("record"), self.manifest["record"])
+                raise UserError(f"cannot resume: {changed or 'settings, model or --chunksize differ'} from the "
+                                "interrupted run's (run without --resume to start again)")
+            self.manifest["chunks"] = self._checked(old["chunks"])
+            self._write_manifest()
+        else:
+            self._replaces = sum(c["rows"] for c in (old or {}).get("chunks", {}).values() if _entry_fault(c) is None)
 
-    def _read(self) -> dict | None:
+    def _checked(self, chunks: dict) -> dict:
+        """The interrupted run's chunks whose files have the size and SHA-256 its manifest lists; the others are
+        removed, to be computed again (said in one line)."""
+        kept, bad = {}, []
+        for k, entry in chunks.items():
+            number = k.isascii() and k.isdigit()
+            fault = _entry_fault(entry) if number else "not a chunk"
+            if fault is None:
+                files = [(self.path(int(k)), entry)] + ([(self.post_path(int(k)), entry["posteriors"])]
+                                                        if "posteriors" in entry else [])
+                fault = next(filter(None, (_file_fault(p, e) for p, e in files)), None)
+            if fault is None:
+                kept[k] = entry
+                continue
+            bad.append(f"{self.path(int(k)).name if number else k} {fault}")
+            if number:
+                for p in (self.path(int(k)), self.post_path(int(k))):
+                    p.unlink(missing_ok=True)
+        if bad:
+            n = len(bad)
+            say(f"--resume: {n} finished chunk{'s' if n != 1 else ''} of the interrupted run of {self.target} "
+                f"failed {'their' if n != 1 else 'its'} check ({', '.join(bad[:3])}{', ...' if n > 3 else ''}): "
+                f"computing {'them' if n != 1 else 'it'} again")
+        return kept
+
+    def _replace_old(self) -> None:
+        """Remove the interrupted run's sidecar this run replaces, saying how many finished rows go with it."""
+        if self._replaces is None:
+            return
+        shutil.rmtree(self.dir)
+        if self._damage is not None:
+            say(f"discarding an interrupted run of {self.target} whose manifest is damaged ({self._damage})")
+        elif self._replaces:
+            say(f"discarding {self._replaces} finished rows of an interrupted run of {self.target} (use --resume "
+                "to keep them)")
+        self._replaces = None
+
+    def _read(self) -> tuple[dict | None, str | None]:
+        """(The interrupted run's manifest, or None if it wrote none; what is wrong with it, or None)."""
+        path = self.dir / MANIFEST
+        if not path.exists():  # killed before its first chunk was listed: nothing finished
+            return None, None
         try:
-            return json.loads((self.dir / MANIFEST).read_text())
-        except (OSError, ValueError):
-            return None
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            return None, f"{path} unreadable: {exc.strerror or exc}"
+        except ValueError:  # cut short, or not JSON (UnicodeDecodeError too)
+            return None, f"{path} is not JSON"
+        if not (isinstance(old, dict) and isinstance(old.get("fingerprint"), str)
+                and isinstance(old.get("settings"), str) and isinstance(old.get("chunks"), dict)):
+            return None, f"{path} lacks the input's fingerprint, the settings or the chunk list"
+        return old, None
 
     def _write_manifest(self) -> None:
         atomic_write_text(self.dir / MANIFEST, json_text(self.manifest, sort_keys=True))
@@ -99,10 +186,28 @@ class Sidecar:
 
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
             exact: Collection = ()) -> None:
-        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`)."""
+        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`).
+
+        A full disk is a one-line error saying the rows finished so far are kept for ``--resume``.
+        """
+        kept = self.kept()
+        try:
+            self._add(i, frame, counts, posteriors, exact)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL or not kept:  # nothing kept: the command line's own words say it
+                raise
+            raise UserError(f"cannot write {self.target}: {exc.strerror}: the {kept} rows finished so far are kept "
+                            f"in {self.dir}: free space and rerun with --resume") from None
+
+    def _add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None,
+             exact: Collection) -> None:
+        self._replace_old()
+        self.dir.mkdir(exist_ok=True)
+        entry = {"rows": len(frame), "counts": dict(counts)}
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
             with atomic_path(self.post_path(i)) as tmp:
                 posteriors.to_parquet(tmp, index=False)
+                entry["posteriors"] = _digest(tmp)
         with atomic_path(self.path(i)) as tmp:  # the chunk exists whole or not at all, and survives a crash
             if self.ext == ".parquet":
                 if self.text_columns:
@@ -115,11 +220,28 @@ class Sidecar:
                 # header cell may span lines
                 text = writers.csv_text(frame, header=i == 0, sep=self.sep, exact=exact)
                 tmp.write_bytes(text.encode("utf-8"))
-        self.manifest["chunks"][str(i)] = {"rows": len(frame), "counts": dict(counts)}
+            # size and SHA-256, checked on --resume: a chunk damaged on disk is computed again, never assembled
+            entry.update(_digest(tmp))
+        self.manifest["chunks"][str(i)] = entry
         self._write_manifest()
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
-        """Concatenate the chunk files into the target (atomic rename), then drop the sidecar."""
+        """Concatenate the chunk files into the target (atomic rename), then drop the sidecar.
+
+        A full disk here (the assembled table needs about its own size again) is a one-line error that says the
+        rows are kept: the sidecar stays, and ``--resume`` assembles them without computing any again.
+        """
+        try:
+            self._assemble(n_chunks, posteriors, ids)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            raise UserError(f"cannot write {self.target}: {exc.strerror}: all {self.kept()} rows are kept in "
+                            f"{self.dir}: free space and rerun with --resume") from None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.lock.release()
+
+    def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
         if posteriors is not None:
             _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors),
                               ids)
@@ -135,11 +257,109 @@ class Sidecar:
                     # resumed into: the settings hash it wrote differs (it held no card)
                     with open(self.path(i), "rb") as fh:
                         shutil.copyfileobj(fh, out, 1 << 20)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def abort(self) -> None:
-        if not self.manifest["chunks"]:  # nothing worth resuming: leave no trace
+        # nothing worth resuming: leave no trace (an interrupted run's sidecar not yet replaced stays as it was)
+        if not self.manifest["chunks"] and self._replaces is None:
             shutil.rmtree(self.dir, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        self.lock.release()
+        writers.remove_made(self.made)  # those of a typo'd -o path, unless they hold the chunks kept to resume
+
+
+# what a sidecar's chunk suffix holds, for a refused --resume
+_KINDS = {".csv": "CSV", ".tsv": "tab-separated CSV", ".parquet": "Parquet"}
+
+# the manifest's names for the parts of a settings record that are not run settings
+_PARTS = {"model": "model files", "card": "model card", "chunksize": "--chunksize", "gyroage": "gyroage version"}
+
+
+def _flat_settings(record: dict) -> dict[str, str]:
+    """A settings record as ``{name: JSON text}``: run settings one by one (``n_grid``, ``prior.mean``), the model's
+    files and card as a SHA-256 each (the card is large)."""
+    flat: dict[str, str] = {}
+
+    def walk(name: str, v) -> None:
+        if isinstance(v, dict) and v:
+            for k, x in v.items():
+                walk(f"{name}.{k}" if name else str(k), x)
+        else:
+            flat[name] = json.dumps(v, sort_keys=True, default=str)
+
+    for part, v in record.items():
+        if part == "settings":
+            walk("", v)
+        elif part in ("model", "card"):
+            flat[_PARTS[part]] = hashlib.sha256(json.dumps(v, sort_keys=True, default=str).encode()).hexdigest()
+        else:
+            flat[_PARTS.get(part, part)] = json.dumps(v, sort_keys=True, default=str)
+    return flat
+
+
+def _changed(old, new: dict[str, str]) -> str | None:
+    """The settings that differ between two flat records, with their values where short
+    (``n_grid (was 1001, now 1011)``); None when the old run kept none (an older gyroage) or none differs."""
+    if not isinstance(old, dict):
+        return None
+    names = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    parts = []
+    for k in names[:6]:
+        a, b = old.get(k, "not set"), new.get(k, "not set")
+        short = len(a) <= 40 and len(b) <= 40 and k not in ("model files", "model card")
+        parts.append(f"{k} (was {a}, now {b})" if short else k)
+    if not parts:
+        return None
+    return ", ".join(parts) + (", ..." if len(names) > 6 else "") + (" differ" if len(names) > 1 else " differs")
+
+
+def _digest(path: Path) -> dict:
+    """``{"bytes": size, "sha256": hex}`` of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+        return {"bytes": fh.tell(), "sha256": h.hexdigest()}
+
+
+def _file_fault(path: Path, listed: dict) -> str | None:
+    """Why ``path`` is not the file its manifest entry ``listed`` describes (size, SHA-256), or None."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "missing"
+    if size != listed["bytes"]:
+        return f"holds {size} bytes, not {listed['bytes']}"
+    if _digest(path)["sha256"] != listed["sha256"]:
+        return "SHA-256 differs"
+    return None
+
+
+def _entry_fault(entry) -> str | None:
+    """Why a manifest's chunk entry cannot be trusted (a field missing or of the wrong type), or None."""
+    def digest_ok(d) -> bool:
+        return isinstance(d, dict) and _count(d.get("bytes")) and isinstance(d.get("sha256"), str)
+
+    if not (isinstance(entry, dict) and _count(entry.get("rows")) and isinstance(entry.get("counts"), dict)
+            and all(isinstance(k, str) and _count(v) for k, v in entry["counts"].items())):
+        return "listed without its rows or status counts"
+    if not digest_ok(entry) or ("posteriors" in entry and not digest_ok(entry["posteriors"])):
+        return "listed without its size and SHA-256"
+    return None
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def say(line: str) -> None:
+    """``line`` on stderr, even under ``-q`` (what happens to a run's kept rows); nowhere when stderr is closed."""
+    try:
+        if sys.stderr is not None:
+            print(f"gyroage: {line}", file=sys.stderr, flush=True)
+    except OSError:  # a closed pipe: the run goes on
+        pass
 
 
 class Stream:
@@ -152,7 +372,7 @@ class Stream:
 
     def __init__(self, target: str | Path | None, posteriors: str | Path | None, fmt: str | None = None,
                  text_columns: bool = False) -> None:
-        self.writer = writers.AtomicWriter(target, fmt, text_columns)
+        self.writer = writers.AtomicWriter(target, fmt, text_columns, lock=True)
         self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
         self.post_parts: list[Path] = []
 
@@ -216,13 +436,12 @@ def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
     import pyarrow.parquet as pq
 
     from gyroage.column_types import conform
-    from gyroage.formats import write_table
 
     schema = merged_schema(parts)
     table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
     frame = table.to_pandas(types_mapper=nullable_int)  # a missing cell keeps an int column int
-    with atomic_path(target, suffix=".part.gz" if is_gzip_name(target) else ".part") as tmp:
-        write_table(frame, tmp, fmt)
+    with atomic_path(target) as tmp:
+        writers.write_astropy(frame, tmp, fmt, target)
 
 
 def _write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None) -> None:

@@ -1,0 +1,455 @@
+"""Output files on disk: permissions, reproducible gzip, the sidecar's life (discard, checks, lock, leftovers)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from gyroage import writers
+from gyroage.core.estimate import EstimateSettings
+from gyroage.engines import local as engines
+from tests.test_engines import stars
+
+
+@pytest.fixture(scope="module")
+def density():
+    from gyroage.core.density import FlowDensity
+
+    return FlowDensity(threads=1)
+
+
+@pytest.fixture(scope="module")
+def settings(density):
+    from gyroage.core.priors import Prior
+
+    g = density.card.age_grid
+    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
+
+
+@pytest.fixture
+def umask():
+    """Set the umask for one test (``umask(0o077)``), and put the old one back after it."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield os.umask
+    os.umask(old)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_outputs_follow_the_umask_and_keep_a_replaced_files_mode(tmp_path, umask, density, settings):
+    """Every output was 0644 whatever the umask: a private umask (077) left results readable by all, a group one
+    (002) kept the group from them. New files now get 0666 less the umask; a replaced file keeps its mode."""
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    src = tmp_path / "in.csv"
+    stars(30).to_csv(src, index=False)
+    for mask, want in ((0o077, 0o600), (0o002, 0o664), (0o027, 0o640)):
+        umask(mask)
+        for name in (f"w{mask:o}.csv", f"w{mask:o}.parquet", f"w{mask:o}.fits"):
+            with writers.AtomicWriter(tmp_path / name) as w:
+                w.write(frame)
+            assert mode(tmp_path / name) == want, name
+        out = tmp_path / f"est{mask:o}.csv"  # through the resumable sidecar
+        engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
+        assert mode(out) == want
+    umask(0o022)
+    kept = tmp_path / "kept.csv"
+    kept.write_text("old\n")
+    os.chmod(kept, 0o640)
+    with writers.AtomicWriter(kept) as w:
+        w.write(frame)
+    assert mode(kept) == 0o640 and kept.read_text() == "a\n1\n2\n"
+    os.chmod(kept, 0o604)
+    engines.run_local(src, kept, density, settings, chunksize=10, quiet=True)
+    assert mode(kept) == 0o604
+
+
+def gzip_header(path) -> tuple[int, bytes]:
+    """(flags, mtime bytes) of a gzip file's header (RFC 1952: FNAME is flag 0x08)."""
+    head = open(path, "rb").read(8)
+    assert head[:2] == b"\x1f\x8b"
+    return head[3], head[4:8]
+
+
+@pytest.mark.parametrize("suffix", [".fits.gz", ".vot.gz"])
+def test_gz_astropy_outputs_hold_no_temp_name_or_time(tmp_path, density, settings, suffix):
+    """astropy compressed by the temporary file's name: its gzip header held ".f1.fits.gz.barn6qx4.part" (gunzip -N
+    made a hidden file of that name) and the time, so two runs of one table differed in bytes."""
+    import gzip
+
+    from astropy.table import Table
+
+    frame = pd.DataFrame({"star": ["a", "b"], "age_p50_myr": [100.0, 2000.0]})
+    a, b, plain = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}", tmp_path / f"plain{suffix[:-3]}"
+    for target in (a, b, plain):
+        with writers.AtomicWriter(target) as w:
+            w.write(frame)
+    assert a.read_bytes() == b.read_bytes()
+    assert gzip_header(a) == (0, b"\0\0\0\0")  # no name, no time
+    assert gzip.decompress(a.read_bytes()) == plain.read_bytes()
+    assert list(Table.read(a)["star"]) == ["a", "b"]
+    src = tmp_path / "in.csv"  # through the sidecar (assembled from its chunks), twice
+    stars(30).to_csv(src, index=False)
+    c, d = tmp_path / f"c{suffix}", tmp_path / f"d{suffix}"
+    for target in (c, d):
+        engines.run_local(src, target, density, settings, chunksize=10, quiet=True)
+    assert c.read_bytes() == d.read_bytes() and gzip_header(c) == (0, b"\0\0\0\0")
+    assert len(Table.read(c)) == 30
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def hold_lock(target):
+    """Another process holding ``target``'s lock, as a run writing it does; ends when its stdin closes."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import sys; from gyroage.files import TargetLock; lock = TargetLock(sys.argv[1]); print('held', flush=True);"
+            " sys.stdin.read(); lock.release()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_run_into_the_same_output_is_refused_in_one_line(tmp_path, density, settings):
+    """Two runs writing one -o: the second removed the first's live sidecar, and one of them crashed with a
+    FileNotFoundError traceback. The second is now refused (exit 2, one line) and touches nothing of the first's."""
+    from gyroage.engines.sinks import sidecar_dir
+    from gyroage.errors import UserError
+    from tests.conftest import run_cli
+
+    src = tmp_path / "in.csv"
+    stars(30).to_csv(src, index=False)
+    out = tmp_path / "conc.csv"
+    live = sidecar_dir(out)
+    live.mkdir()
+    (live / "manifest.json").write_text("{}")
+    holder = hold_lock(out)
+    temp = tmp_path / ".conc.csv.abcd1234.part"  # the holder's (made after it took the lock, which removes old ones)
+    temp.write_text("the first run's rows")
+    try:
+        res = run_cli("estimate", str(src), "-o", str(out))
+        assert res.returncode == 2 and res.stderr.strip() == f"gyroage: error: another gyroage run is writing {out}"
+        assert temp.read_text() == "the first run's rows" and (live / "manifest.json").read_text() == "{}"
+        for resume in (False, True):  # the library, and --resume, are refused alike
+            with pytest.raises(UserError, match="another gyroage run is writing"):
+                engines.run_local(src, out, density, settings, chunksize=10, quiet=True, resume=resume)
+        with pytest.raises(UserError, match="another gyroage run is writing"):  # a stdin run's stream too
+            with writers.AtomicWriter(out, lock=True):
+                pass
+        assert not out.exists()
+    finally:
+        holder.communicate("")
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True)  # the lock is free again
+    assert len(pd.read_csv(out)) == 30 and not temp.exists() and not live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conc.csv", "in.csv"]  # no lock file is left
+
+
+def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tmp_path, density, settings):
+    """Hidden temporaries of killed runs (.NAME.xxxxxxxx.part, .NAME.xxxxxxxx.dask-tmp/) piled up beside the output;
+    a run into the same target removes them (the exact names gyroage makes for it, nothing else)."""
+    src = tmp_path / "in.csv"
+    stars(20).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    stale = [".out.csv.abcd1234.part", ".out.csv.a_b0c9zz.part.gz", ".out.csv.k2j4h5g6.dask-tmp"]
+    kept = [".out.csv.abc.part", ".out.csv.abcd12345.part", ".other.csv.abcd1234.part", "out.csv.abcd1234.part",
+            ".out.csv.ABCD1234.part", ".out.csv.abcd1234.resume", ".out.csv.abcd1234.partial"]
+    for name in stale + kept:
+        (tmp_path / name).write_text("x")
+    (tmp_path / stale[-1]).unlink()
+    (tmp_path / stale[-1]).mkdir()
+    (tmp_path / stale[-1] / "part.00000.parquet").write_text("x")
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["in.csv", "out.csv"])
+    for name in stale:
+        (tmp_path / name).write_text("x")
+    with writers.AtomicWriter(out, lock=True) as w:  # the stream's writer (stdin input) removes them too
+        w.write(pd.DataFrame({"a": [1]}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["in.csv", "out.csv"])
+
+
+def killed_run(tmp_path, density, settings, monkeypatch, n: int = 300, finished: int = 2, name: str = "out.csv"):
+    """A run into ``name`` in chunks of 100 interrupted after ``finished`` chunks; (input, output, uninterrupted
+    output's bytes)."""
+    from tests.test_engines import interrupt_after
+
+    src = tmp_path / "in.csv"
+    if not src.exists():
+        stars(n).to_csv(src, index=False)
+    ref = tmp_path / f"ref_{name}"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    out = tmp_path / name
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", finished)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    return src, out, ref.read_bytes()
+
+
+def sidecar_files(out) -> dict[str, bytes]:
+    from gyroage.engines.sinks import sidecar_dir
+
+    return {p.name: p.read_bytes() for p in sorted(sidecar_dir(out).iterdir())}
+
+
+def test_a_run_without_resume_keeps_the_interrupted_runs_chunks_until_it_computes_one(tmp_path, density, settings,
+                                                                                     monkeypatch, capsys):
+    """A run without --resume removed an interrupted run's finished chunks at its start, without a word, even when it
+    then failed at once on a user mistake (a typo'd --prior-mean column). They now stay until the new run has
+    computed its first chunk, and are then discarded with one line on stderr (even under -q)."""
+    from gyroage.errors import UserError
+    from tests.conftest import run_cli
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    before = sidecar_files(out)
+    assert len(before) == 3  # two chunks and the manifest
+    res = run_cli("estimate", str(src), "-o", str(out), "--chunksize", "100", "--prior", "gaussian_log_age",
+                  "--prior-mean", "typo", "--prior-sigma", "0.3", "-q")
+    assert res.returncode == 2 and "typo" in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert sidecar_files(out) == before
+
+    def fails(*a, **k):
+        raise UserError("a mistake found in the first chunk")
+
+    real = engines.estimate_chunk
+    monkeypatch.setattr(engines, "estimate_chunk", fails)
+    with pytest.raises(UserError):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    assert sidecar_files(out) == before and capsys.readouterr().err == ""
+
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)  # computed: the old chunks go
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"gyroage: discarding 200 finished rows of an interrupted run of {out} (use --resume to keep them)"]
+    assert out.read_bytes() == ref
+
+
+def test_the_discarded_sidecar_is_replaced_by_the_new_runs_chunks(tmp_path, density, settings, monkeypatch, capsys):
+    """Interrupted again after discarding, the sidecar holds the new run's chunks alone, and --resume finishes it."""
+    from tests.test_engines import interrupt_after
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch, finished=2)
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 1)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    assert "discarding 200 finished rows" in capsys.readouterr().err
+    assert sorted(sidecar_files(out)) == ["chunk-0000000.csv", "manifest.json"]
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert out.read_bytes() == ref
+
+
+def test_resume_recomputes_chunks_damaged_on_disk(tmp_path, density, settings, monkeypatch, capsys):
+    """A truncated CSV chunk went into the output unchecked (exit 0, a corrupt table); a chunk entry without its
+    status counts was a KeyError traceback. Each chunk's size and SHA-256 are in the manifest and checked on
+    --resume: one that fails is computed again, said in one line."""
+    import json
+
+    from gyroage.engines.sinks import sidecar_dir
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch, n=400, finished=3)
+    side = sidecar_dir(out)
+    chunk = side / "chunk-0000001.csv"
+    size = chunk.stat().st_size
+    chunk.write_bytes(chunk.read_bytes()[: size // 2])
+    manifest = json.loads((side / "manifest.json").read_text())
+    assert manifest["chunks"]["1"]["bytes"] == size and len(manifest["chunks"]["1"]["sha256"]) == 64
+    del manifest["chunks"]["2"]["counts"]
+    (side / "manifest.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    from tests.conftest import count_chunks
+
+    calls = count_chunks(monkeypatch)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert calls == [100, 100, 100]  # chunks 1 and 2 again, and 3
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"gyroage: --resume: 2 finished chunks of the interrupted run of {out} failed their check "
+                   f"(chunk-0000001.csv holds {size // 2} bytes, not {size}, chunk-0000002.csv listed without its rows "
+                   "or status counts): computing them again"]
+    assert out.read_bytes() == ref
+
+
+def test_resume_recomputes_a_damaged_parquet_chunk_and_posteriors(tmp_path, density, settings, monkeypatch, capsys):
+    """A damaged Parquet chunk was a traceback at assembly (exit 1), and every later --resume failed the same way."""
+    from gyroage.engines.sinks import sidecar_dir
+    from tests.test_engines import interrupt_after
+
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    ref, ref_post = tmp_path / "ref.parquet", tmp_path / "ref_post.parquet"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True, posteriors=ref_post)
+    out, post = tmp_path / "out.parquet", tmp_path / "post.parquet"
+    real, _ = interrupt_after(monkeypatch, "estimate_with_posteriors", 2)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, posteriors=post)
+    monkeypatch.setattr(engines, "estimate_with_posteriors", real)
+    side = sidecar_dir(out)
+    for name in ("chunk-0000000.parquet", "posteriors-0000001.parquet"):  # the same size, other bytes
+        data = bytearray((side / name).read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (side / name).write_bytes(bytes(data))
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True, posteriors=post)
+    assert "2 finished chunks" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(ref))
+    pd.testing.assert_frame_equal(pd.read_parquet(post), pd.read_parquet(ref_post))
+
+
+@pytest.mark.parametrize("text", ["{not json", '["a list"]', '{"fingerprint": "x", "settings": "y"}', "\udcff"])
+def test_a_damaged_manifest_is_one_line(tmp_path, density, settings, monkeypatch, capsys, text):
+    """A manifest that is no JSON was discarded without a word (a run without --resume) or taken as no run at all;
+    one without its chunk list was a KeyError traceback. --resume now refuses it in one line, and a run without
+    --resume says it discards it."""
+    from gyroage.engines.sinks import sidecar_dir
+    from gyroage.errors import UserError
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    manifest = sidecar_dir(out) / "manifest.json"
+    manifest.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(UserError, match=r"cannot resume: the manifest of the interrupted run of .* is damaged \("
+                                        r".*manifest.json.*\): run without --resume to compute every row"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert manifest.read_bytes() == text.encode("utf-8", "surrogateescape")  # left for the user to look at
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gyroage: discarding an interrupted run of {out} whose manifest is "
+                                               "damaged ("), err
+    assert out.read_bytes() == ref
+
+
+def test_a_refused_resume_names_what_changed(tmp_path, density, settings, monkeypatch):
+    """After a changed --output-format --resume said "nothing to resume (no interrupted run ... left finished
+    chunks)" though one had; a refusal for changed settings did not say which. Both now name it."""
+    from gyroage.errors import UserError
+    from tests.conftest import count_chunks
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    with pytest.raises(UserError, match=r"^cannot resume: the interrupted run of .*out.csv kept its chunks as CSV, "
+                                        r"this run's output as parquet takes Parquet ones: rerun with its "
+                                        r"--output-format, or without --resume to start again$"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True, output_fmt="parquet")
+    n = settings.n_grid
+    other = EstimateSettings(prior=settings.prior, n_grid=n + 10)
+    with pytest.raises(UserError, match=rf"^cannot resume: n_grid \(was {n}, now {n + 10}\) differs from the "
+                                        r"interrupted run's \(run without --resume to start again\)$"):
+        engines.run_local(src, out, density, other, chunksize=100, quiet=True, resume=True)
+    with pytest.raises(UserError, match=r"^cannot resume: --chunksize \(was 100, now 50\) differs"):
+        engines.run_local(src, out, density, settings, chunksize=50, quiet=True, resume=True)
+    with pytest.raises(UserError, match=r"^cannot resume: keep_posteriors \(was false, now true\), posterior_ids "
+                                        r"\(was not set, now null\) differ from"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True,
+                          posteriors=tmp_path / "p.parquet")
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)  # all as it was: resumed
+    assert out.read_bytes() == ref
+
+    _, fits, _ = killed_run(tmp_path, density, settings, monkeypatch, name="t.fits")  # Parquet chunks serve any
+    calls = count_chunks(monkeypatch)  # typed format: FITS chunks resume into a VOTable
+    engines.run_local(src, fits, density, settings, chunksize=100, quiet=True, resume=True, output_fmt="votable")
+    assert calls == [100] and fits.read_bytes().startswith(b"<?xml")
+
+
+def test_a_file_where_the_sidecar_goes_is_named(tmp_path):
+    """A regular file .dr.csv.resume: the error named dr.csv ("Not a directory"); it now names the file in the way."""
+    from tests.conftest import run_cli
+
+    src = tmp_path / "in.csv"
+    stars(10).to_csv(src, index=False)
+    (tmp_path / ".dr.csv.resume").write_text("mine")
+    for extra in ([], ["--resume"]):
+        res = run_cli("estimate", str(src), "-o", str(tmp_path / "dr.csv"), "-q", *extra)
+        assert res.returncode == 2 and res.stderr == (f"gyroage: error: cannot write {tmp_path / 'dr.csv'}: "
+                                                      f"{tmp_path / '.dr.csv.resume'} is a file, where gyroage keeps a "
+                                                      "run's finished chunks: remove it\n")
+    assert (tmp_path / ".dr.csv.resume").read_text() == "mine"
+
+
+@pytest.mark.parametrize("name", ["full.csv", "full.parquet"])
+def test_a_full_disk_at_assembly_says_the_rows_are_kept(tmp_path, density, settings, monkeypatch, name):
+    """The disk filling up while the chunks are assembled said only "No space left on device"; every row was still
+    kept in the sidecar. It now says so, and --resume assembles them without computing any again."""
+    import errno
+    import shutil
+
+    from gyroage.engines import sinks
+    from gyroage.errors import UserError
+    from tests.conftest import count_chunks
+
+    src = tmp_path / "in.csv"
+    stars(250).to_csv(src, index=False)
+    ref, out = tmp_path / f"ref_{name}", tmp_path / name
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    real, copy = sinks._concat_parquet, shutil.copyfileobj
+    monkeypatch.setattr(sinks.shutil, "copyfileobj", full)
+    monkeypatch.setattr(sinks, "_concat_parquet", full)
+    with pytest.raises(UserError) as err:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert str(err.value) == (f"cannot write {out}: No space left on device: all 250 rows are kept in "
+                              f"{sinks.sidecar_dir(out)}: free space and rerun with --resume")
+    monkeypatch.setattr(sinks.shutil, "copyfileobj", copy)
+    monkeypatch.setattr(sinks, "_concat_parquet", real)
+    calls = count_chunks(monkeypatch)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert calls == [] and out.read_bytes() == ref.read_bytes()
+
+
+def test_a_failed_run_takes_back_the_folders_it_made_for_its_output(tmp_path, density, settings):
+    """A run failing on a missing column left typo_dir/deep/ behind (made for -o typo_dir/deep/out.csv). The folders
+    a run makes for its output are removed again when it fails; those that were there, or hold anything, stay."""
+    from tests.conftest import run_cli
+
+    bad = tmp_path / "nocol.csv"
+    bad.write_text("name,period\nx,1\n")
+    (tmp_path / "there").mkdir()
+    for out in (tmp_path / "typo_dir" / "deep" / "out.csv", tmp_path / "there" / "a" / "b" / "out.parquet"):
+        res = run_cli("estimate", str(bad), "-o", str(out), "-q")
+        assert res.returncode == 2 and "missing" in res.stderr, res.stderr
+        res = run_cli("estimate", "-", "-o", str(out), "-q", input="name,period\nx,1\n")  # stdin: streamed
+        assert res.returncode == 2 and "missing" in res.stderr, res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nocol.csv", "there"]
+    assert list((tmp_path / "there").iterdir()) == []
+    src = tmp_path / "in.csv"
+    stars(10).to_csv(src, index=False)
+    out = tmp_path / "new" / "deep" / "out.csv"  # a run that succeeds keeps them
+    engines.run_local(src, out, density, settings, quiet=True)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out.csv"]
+
+
+def test_a_full_disk_mid_run_says_the_finished_rows_are_kept(tmp_path, density, settings, monkeypatch):
+    """A chunk the disk refuses part-way said only "No space left on device"; the rows finished so far are kept."""
+    import errno
+
+    from gyroage.engines import sinks
+    from gyroage.errors import UserError
+
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    real, calls = sinks._digest, []
+
+    def fills_up(path):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path)
+
+    monkeypatch.setattr(sinks, "_digest", fills_up)
+    with pytest.raises(UserError) as err:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert str(err.value) == (f"cannot write {out}: No space left on device: the 200 rows finished so far are kept in "
+                              f"{sinks.sidecar_dir(out)}: free space and rerun with --resume")
+    monkeypatch.setattr(sinks, "_digest", real)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert out.read_bytes() == ref.read_bytes()
