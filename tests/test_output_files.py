@@ -453,3 +453,30 @@ def test_a_full_disk_mid_run_says_the_finished_rows_are_kept(tmp_path, density, 
     monkeypatch.setattr(sinks, "_digest", real)
     engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
     assert out.read_bytes() == ref.read_bytes()
+
+
+def test_rows_said_kept_are_the_rows_the_manifest_on_disk_holds(tmp_path, density, settings, monkeypatch):
+    """An interrupt landing while a chunk's manifest entry was written counted the chunk as kept ("825 rows kept")
+    though the manifest on disk did not list it (--resume then took 820): the count follows the manifest written."""
+    import json
+
+    from gyroage.engines import sinks
+
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    real, calls = sinks.atomic_write_text, []
+
+    def interrupted(path, text, *a, **k):
+        calls.append(path)
+        if len(calls) == 2:  # the second chunk's manifest: the interrupt arrives before it is on disk
+            raise KeyboardInterrupt
+        return real(path, text, *a, **k)
+
+    monkeypatch.setattr(sinks, "atomic_write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt) as err:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    on_disk = json.loads((sinks.sidecar_dir(out) / sinks.MANIFEST).read_text())
+    rows = sum(c["rows"] for c in on_disk["chunks"].values())
+    assert rows == 100
+    assert f"{rows} rows" in str(err.value.args[0] if err.value.args else "")

@@ -222,8 +222,10 @@ class Sidecar:
                 tmp.write_bytes(text.encode("utf-8"))
             # size and SHA-256, checked on --resume: a chunk damaged on disk is computed again, never assembled
             entry.update(_digest(tmp))
-        self.manifest["chunks"][str(i)] = entry
-        self._write_manifest()
+        # on disk first: an interrupt between the two must not count a chunk the manifest does not list
+        chunks = {**self.manifest["chunks"], str(i): entry}
+        atomic_write_text(self.dir / MANIFEST, json_text({**self.manifest, "chunks": chunks}, sort_keys=True))
+        self.manifest["chunks"] = chunks
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
         """Concatenate the chunk files into the target (atomic rename), then drop the sidecar.
