@@ -480,3 +480,18 @@ def test_rows_said_kept_are_the_rows_the_manifest_on_disk_holds(tmp_path, densit
     rows = sum(c["rows"] for c in on_disk["chunks"].values())
     assert rows == 100
     assert f"{rows} rows" in str(err.value.args[0] if err.value.args else "")
+
+
+def test_resume_whose_every_chunk_failed_its_check_says_so_once(tmp_path, density, settings, monkeypatch, capsys):
+    """With every finished chunk damaged, --resume said they would be computed again and then 'nothing to resume (no
+    interrupted run ... left finished chunks)', which contradicted it: the first line alone is said."""
+    from gyroage.engines.sinks import sidecar_dir
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch, n=300, finished=2)
+    for chunk in sidecar_dir(out).glob("chunk-*.csv"):
+        chunk.write_bytes(b"damaged")
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "failed their check" in err[0], err
+    assert out.read_bytes() == ref

@@ -236,7 +236,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         existed = Path(target).exists()
         sink = Sidecar(Path(target), fingerprint or "", shash, resume, output_fmt, text_columns=fmt == "csv",
                        settings=settings_record(density, settings, chunksize, posteriors is not None, ids))
-        if resume and not sink.manifest["chunks"]:
+        if resume and not sink.manifest["chunks"] and not sink.rejected:  # rejected ones: said already
             _nothing_to_resume(target, existed)
     else:
         sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")

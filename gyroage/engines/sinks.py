@@ -67,6 +67,7 @@ class Sidecar:
         # run is computed, so a run failing at its start (a typo'd column) loses nothing. Its rows, or None.
         self._replaces: int | None = None
         self._damage: str | None = None  # what is wrong with that sidecar's manifest, if anything
+        self.rejected = 0  # finished chunks --resume found damaged (computed again, said in one line)
         # held until finish or abort: a second run into the same target would remove this one's sidecar
         try:
             self.lock = TargetLock(target)
@@ -131,6 +132,7 @@ class Sidecar:
             if number:
                 for p in (self.path(int(k)), self.post_path(int(k))):
                     p.unlink(missing_ok=True)
+        self.rejected = len(bad)
         if bad:
             n = len(bad)
             say(f"--resume: {n} finished chunk{'s' if n != 1 else ''} of the interrupted run of {self.target} "
