@@ -161,8 +161,9 @@ def _warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] 
 
 def _index_rows(index: pd.Index) -> np.ndarray | None:
     """``index`` as the rows keying mcmc draws when it holds whole numbers >= 0, all different; else None (by position:
-    labels that are no row numbers, or shared by two stars, which would then share their draws)."""
-    if not (pd.api.types.is_integer_dtype(index) and index.is_unique
+    labels that are no row numbers, or shared by two stars, which would then share their draws; a nullable Int64
+    index with a missing label, which has no row number to give)."""
+    if not (pd.api.types.is_integer_dtype(index) and not index.hasnans and index.is_unique
             and (len(index) == 0 or 0 <= index.min() <= index.max() <= np.iinfo(np.int64).max)):
         return None
     return index.to_numpy(dtype=np.int64)
