@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -223,8 +224,29 @@ def test_an_error_hint_is_a_command_that_runs(launcher):
     res = subprocess.run([sys.executable, *launcher, "estimate", "--sed"], capture_output=True, text=True, cwd=ROOT,
                          timeout=120)
     assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
-    hint = re.search(r"\(see '([^']+)'\)$", res.stderr.strip()).group(1)
+    hint = re.search(r"\(see '(.+)'\)$", res.stderr.strip()).group(1)
     words = shlex.split(hint)
-    assert words[0] == "python" and words[1:] == [*launcher, "estimate", "--help"], hint
+    interpreter = "python" if launcher[0] == "-m" else os.path.basename(sys.executable)
+    assert words[0] == interpreter and words[1:] == [*launcher, "estimate", "--help"], hint
     shown = subprocess.run([sys.executable, *words[1:]], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert shown.returncode == 0 and "Usage:" in shown.stdout, shown.stderr
+
+
+def test_the_shims_hint_quotes_a_path_with_a_space(tmp_path):
+    """The shim's hint was `python {argv[0]}`, unquoted (a checkout under 'my dir' gave a hint no shell runs) and
+    always 'python': it is the running interpreter's name and the script's path, each shell-quoted."""
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    shim = tmp_path / "my dir" / "cli.py"
+    shim.parent.mkdir()
+    shutil.copy(ROOT / "cli.py", shim)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    res = subprocess.run([sys.executable, str(shim), "estimate", "--sed"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    hint = re.search(r"\(see '(.+)'\)$", res.stderr.strip()).group(1)
+    assert hint.startswith(f"{shlex.quote(os.path.basename(sys.executable))} '{shim}' "), hint
+    assert shlex.split(hint)[1:] == [str(shim), "estimate", "--help"], hint

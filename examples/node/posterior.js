@@ -8,12 +8,16 @@
 // names an error: Prot, period, prot_days, BPRP_0, e_BPRP_0, ...; see ALIASES): a rotation period in days and a
 // de-reddened (BP-RP)0 are required, its error optional; with ../../models/gyroage-posterior-mag.onnx also a
 // de-reddened absolute G (abs_g0, M_G0) and optionally its error (the graph with the main-sequence term: then
-// ms_height_mag is written too). No units are converted and no other colour is read (bp_rp with a reddening, teff):
-// gyroage estimate does that. A missing required column is an error (exit 2); stderr says which column each input
-// was read from. An empty cell, nan, NA, null, none or -- is missing; other text that is not a number is too.
+// ms_height_mag is written too). A unit in the name is read as estimate reads it (Period [d], Prot_h, Per (hr),
+// BPRP_0 [mmag]: see UNITS; converted to days or mag); a period in another unit it names (Prot [s]) or a unit of
+// another quantity (Prot [mag]) is an error. No other colour is read (bp_rp with a reddening, teff): gyroage
+// estimate does that. A missing required column is an error (exit 2); stderr says which column each input
+// was read from. An empty cell, nan, NA, null, none or -- is missing; other text that is not a decimal number is too
+// (0x10 or 1_0 are no periods to estimate either).
 // Output: every input column as it came in, then ok, status (ok, extrapolated, or empty where the star gets no
 // age: gyroage estimate gives the reason), the five age percentiles and the MAP age (Myr), p_outlier and age_flags
-// (';'-separated names, as gyroage estimate's age_flags column); cells are empty where estimate's are.
+// (';'-separated names, as gyroage estimate's age_flags column); cells are empty where estimate's are. An input
+// column named like one of those (status) comes out as input_status, as estimate renames it.
 "use strict";
 const fs = require("fs");
 const ort = require("onnxruntime-node");
@@ -33,24 +37,83 @@ const ALIASES = {
   "abs_g0_err": ["abs_g0_err", "e_abs_g0", "abs_g0_error", "m_g0_err", "e_m_g0"]
 };
 const REQUIRED = ["prot_days", "bp_rp0", "abs_g0"]; // abs_g0: only for the graph that takes it
+// columns.py's UNITS for the quantities read here: a unit a name may carry (lower-case) -> [kind, factor to days or
+// mag] (a test checks it against columns.py); a suffix (Prot_h) only from SUFFIX_UNITS, as columns.py's.
+const UNITS = {"d": ["period", 1.0], "day": ["period", 1.0], "days": ["period", 1.0],
+  "h": ["period", 0.041666666666666664], "hr": ["period", 0.041666666666666664],
+  "hrs": ["period", 0.041666666666666664], "hour": ["period", 0.041666666666666664],
+  "hours": ["period", 0.041666666666666664], "minute": ["period", 0.0006944444444444445],
+  "minutes": ["period", 0.0006944444444444445], "mag": ["magnitude", 1.0], "mags": ["magnitude", 1.0],
+  "mmag": ["magnitude", 0.001], "mas": ["angle", 1.0], "k": ["temperature", 1.0]};
+const SUFFIX_UNITS = new Set(["d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"]);
+const KIND = {prot_days: "period", bp_rp0: "magnitude", bp_rp0_err: "magnitude", abs_g0: "magnitude",
+  abs_g0_err: "magnitude"};
+const BRACKETED = /^(.*\S)\s*[[(]\s*([^[\]()]+?)\s*[\])]$/; // "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
+const SUFFIXED = /^(.+)_([A-Za-z]+)$/; // "Period_d", "Prot_h"
 const MISSING = new Set(["", "nan", "na", "n/a", "null", "none", "--"]); // gyroage/csv_layout.py NA_TOKENS
 
 class UserError extends Error {}
 
 // columns.py column_key: case-insensitive, ignoring a BOM, spaces, '-' (and Unicode minus), '_' and brackets.
-const columnKey = (name) => name.replace(/^\ufeff/, "").trim().replace(/[\u2212\u2013]/g, "-").toLowerCase()
-  .replace(/[ \-_()[\]]/g, "");
+const clean = (name) => name.replace(/^\ufeff/, "").trim().replace(/[\u2212\u2013]/g, "-");
+const columnKey = (name) => clean(name).toLowerCase().replace(/[ \-_()[\]]/g, "");
 const KEYS = new Map();
 for (const [input, names] of Object.entries(ALIASES)) for (const a of names) KEYS.set(columnKey(a), input);
 
-// The graph input a column holds, or undefined. As columns.py: a lower-case e_ (or err_) prefix names the error of
-// the quantity the rest names (e_BPRP_0 is bp_rp0_err), never a value.
+// The graph input a column holds and the factor to its unit ([input, factor, unit]), or undefined. As columns.py: a
+// lower-case e_ (or err_) prefix names the error of the quantity the rest names (e_BPRP_0 is bp_rp0_err), never a
+// value; the error is in the unit the rest names (e_Prot [h]).
 function inputOf(name) {
-  const clean = name.replace(/^\ufeff/, "").trim();
-  const rest = clean.startsWith("e_") ? clean.slice(2) : /^err_/i.test(clean) ? clean.slice(4) : null;
-  if (rest === null) return KEYS.get(columnKey(clean));
-  const of = KEYS.get(columnKey(rest));
-  return of !== undefined && ALIASES[`${of}_err`] ? `${of}_err` : undefined;
+  const c = clean(name);
+  const rest = c.startsWith("e_") ? c.slice(2) : /^err_/i.test(c) ? c.slice(4) : null;
+  if (rest === null) return valueRole(c, name);
+  const value = valueRole(rest, name);
+  return value !== undefined && ALIASES[`${value[0]}_err`] ? [`${value[0]}_err`, value[1], value[2]] : undefined;
+}
+
+// columns.py _value_role: an alias (which may spell a unit: prot_d), else a name and a trailing unit.
+function valueRole(name, raw) {
+  const whole = KEYS.get(columnKey(name));
+  const named = unitRole(name, raw);
+  if (whole === undefined) return named;
+  return named !== undefined && named[0] === whole ? named : [whole, 1.0, null];
+}
+
+// columns.py _unit_role: an alias with a bracketed unit or a unit suffix; a UserError for a bracketed unit the input
+// cannot be in here (another quantity's, which estimate refuses too; or a time unit only estimate converts).
+function unitRole(name, raw) {
+  for (const [pattern, bracketed] of [[BRACKETED, true], [SUFFIXED, false]]) {
+    const m = pattern.exec(name);
+    const input = m ? KEYS.get(columnKey(m[1])) : undefined;
+    if (input === undefined) continue;
+    const unit = m[2].toLowerCase();
+    if (!bracketed && !SUFFIX_UNITS.has(unit)) continue;
+    const [kind, factor] = UNITS[unit] || [undefined, 1.0];
+    if (kind === KIND[input]) return [input, factor, m[2]];
+    if (bracketed && (kind !== undefined || KIND[input] === "period")) {
+      throw new UserError(`column '${raw}' names the unit '${m[2]}': posterior.js reads ${input} in ` +
+        (KIND[input] === "period" ? "d, h or minutes (gyroage estimate converts other time units)" : "mag or mmag"));
+    }
+  }
+  return undefined;
+}
+
+// gyroage/io.py prefix_clashes: each input column named as an output column is renamed input_<name> (an input
+// column already called input_<name> moving on to input_input_<name>), so no name comes out twice.
+function prefixClashes(header, reserved) {
+  const moved = header.filter((c) => reserved.includes(c));
+  for (let k = 0; k < moved.length; k++) { // grows while it runs, as io.py's
+    for (const o of header) if (o === `input_${moved[k]}` && !moved.includes(o)) moved.push(o);
+  }
+  const taken = new Set([...reserved, ...header.filter((c) => !moved.includes(c))]);
+  const renamed = new Map();
+  for (const c of moved) {
+    let name = `input_${c}`;
+    while (taken.has(name)) name = `input_${name}`;
+    renamed.set(c, name);
+    taken.add(name);
+  }
+  return header.map((c) => renamed.get(c) ?? c);
 }
 
 // One CSV record per line (RFC 4180 quotes; no line breaks inside a cell).
@@ -73,12 +136,15 @@ function splitCsv(line) {
 
 const quote = (cell) => (/[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);
 
+// A decimal number only: Number() also reads hex, binary and octal (0x10 as 16), which estimate calls invalid.
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/;
+
 function number(text) {
   const t = (text || "").trim().toLowerCase();
   if (MISSING.has(t)) return NaN;
   if (/^[+]?inf(inity)?$/.test(t)) return Infinity;
   if (/^-inf(inity)?$/.test(t)) return -Infinity;
-  return Number(t); // text that is no number: NaN, missing (gyroage estimate calls it invalid)
+  return DECIMAL.test(t) ? Number(t) : NaN; // text that is no number: NaN, missing (gyroage estimate calls it invalid)
 }
 
 async function main() {
@@ -90,11 +156,13 @@ async function main() {
   const rows = lines.slice(1).map(splitCsv);
   const session = await ort.InferenceSession.create(model);
   const source = {}; // graph input -> column index
+  const scale = {}; // graph input -> factor to days or mag, and the unit its name gives
   for (const [i, name] of header.entries()) {
-    const input = inputOf(name);
-    if (input === undefined || !session.inputNames.includes(input)) continue;
+    const role = inputOf(name);
+    if (role === undefined || !session.inputNames.includes(role[0])) continue;
+    const input = role[0];
     if (input in source) console.error(`posterior.js: several columns of ${input}: '${header[source[input]]}' read, '${name}' not`);
-    else source[input] = i;
+    else [source[input], scale[input]] = [i, role.slice(1)];
   }
   for (const input of REQUIRED) {
     if (session.inputNames.includes(input) && !(input in source)) {
@@ -103,20 +171,23 @@ async function main() {
     }
   }
   const n = rows.length;
-  const read = session.inputNames.map((k) => (k in source ? `${k} from '${header[source[k]]}'` : `${k} not given`));
+  const converted = (k) => (scale[k][0] !== 1 ? ` (${scale[k][1]}, converted to ${KIND[k] === "period" ? "d" : "mag"})` : "");
+  const read = session.inputNames.map((k) => (k in source ? `${k} from '${header[source[k]]}'${converted(k)}` : `${k} not given`));
   console.error(`posterior.js: ${n} stars; read ${read.join(", ")}`);
   const feeds = {};
   for (const name of session.inputNames) {
     const i = source[name];
-    feeds[name] = new ort.Tensor("float64", Float64Array.from(rows, (r) => (i === undefined ? NaN : number(r[i]))), [n]);
+    const f = i === undefined ? 1.0 : scale[name][0];
+    feeds[name] = new ort.Tensor("float64", Float64Array.from(rows, (r) => (i === undefined ? NaN : number(r[i]) * f)), [n]);
   }
   const height = session.outputNames.includes("ms_height_mag");
   const out = await session.run(feeds);
   const q = out.age_quantiles_myr.data; // row-major [n, 5]
   const fmt = (x) => (Number.isFinite(x) ? x.toPrecision(7) : "");
   const flags = (bits) => FLAG_BITS.filter((_, b) => (bits >> BigInt(b)) & 1n).join(";"); // int64: BigInt
-  const headerOut = [...header, "ok", "status", ...QUANTILE_COLUMNS, "age_map_myr", "p_outlier", "age_flags",
+  const ours = ["ok", "status", ...QUANTILE_COLUMNS, "age_map_myr", "p_outlier", "age_flags",
     ...(height ? ["ms_height_mag"] : [])];
+  const headerOut = [...prefixClashes(header, ours), ...ours]; // as estimate: an input 'status' is input_status
   const linesOut = [headerOut.map(quote).join(",")];
   for (let i = 0; i < n; i++) {
     const status = out.ok.data[i] ? "ok" : out.extrapolated.data[i] ? "extrapolated" : "";

@@ -24,7 +24,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.column_types import text_types
-from gyroage.columns import duplicate_notes, name_conversions
+from gyroage.columns import absolute_g_note, duplicate_notes, name_conversions
 from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.colours import excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
@@ -36,6 +36,7 @@ from gyroage.core.estimate import (
     height_columns,
     main_sequence_term,
     narrow_prior_note,
+    uses_magnitudes,
 )
 from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_log_likelihood
 from gyroage.core.modelcard import ModelCard, model_notes
@@ -161,8 +162,9 @@ def _warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] 
 
 def _index_rows(index: pd.Index) -> np.ndarray | None:
     """``index`` as the rows keying mcmc draws when it holds whole numbers >= 0, all different; else None (by position:
-    labels that are no row numbers, or shared by two stars, which would then share their draws)."""
-    if not (pd.api.types.is_integer_dtype(index) and index.is_unique
+    labels that are no row numbers, or shared by two stars, which would then share their draws; a nullable Int64
+    index with a missing label, which has no row number to give)."""
+    if not (pd.api.types.is_integer_dtype(index) and not index.hasnans and index.is_unique
             and (len(index) == 0 or 0 <= index.min() <= index.max() <= np.iinfo(np.int64).max)):
         return None
     return index.to_numpy(dtype=np.int64)
@@ -268,7 +270,9 @@ class AgeModel:
                        check_domain: bool = True, *, ebprp_err=None) -> np.ndarray:
         """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
 
-        The likelihood ``gyroage estimate``'s grid posterior uses (before prior and calibration): the flow averaged
+        The likelihood ``gyroage estimate``'s grid posterior uses for a star without magnitudes (before prior and
+        calibration; with an absolute G and the card's main-sequence term, estimate and :meth:`posterior` also
+        multiply in the height term, which this leaves out): the flow averaged
         over the true colour, a Gaussian of the colour error beyond the training colours' (the card's
         ``default_bp_rp0_err``) with the reddening error ``ebprp_err`` (mag) in quadrature
         (:func:`gyroage.core.likelihood.colour_marginal_log_prob`), then mixed with the outlier term
@@ -364,7 +368,8 @@ class AgeModel:
         by position instead (a slice of a larger table). The grid method draws nothing.
 
         Warns (UserWarning) where the command line says so on stderr: a column whose name converts its values
-        (``Prot [h]``), several columns of one quantity (which is used).
+        (``Prot [h]``), several columns of one quantity (which is used), an absolute G without a 0 in its name
+        (``M_G``) read as de-reddened by the main-sequence term.
         """
         # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
         if not isinstance(frame, pd.DataFrame):
@@ -374,9 +379,12 @@ class AgeModel:
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
-        # what the command line says on stderr, a pipeline gets as warnings: a value changed on reading, and which
-        # of several columns of one quantity is read (the others' values are silently not used)
-        for line in [*duplicate_notes(list(frame.columns)), name_conversions(list(frame.columns))]:
+        # what the command line says on stderr, a pipeline gets as warnings: a value changed on reading, which of
+        # several columns of one quantity is read (the others' values are silently not used), and an absolute G
+        # read as de-reddened from a name without a 0 ('M_G'), where the height term reads it (said even with -q)
+        columns = list(frame.columns)
+        magnitude = absolute_g_note(columns) if uses_magnitudes(self.card, s) else None
+        for line in [*duplicate_notes(columns), name_conversions(columns), magnitude]:
             if line:
                 warn_caller(f"gyroage: {line}")
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated

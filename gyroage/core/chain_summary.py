@@ -41,14 +41,17 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
 
 def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bounds: tuple[float, float],
                  kish: float = 1.0) -> float:
-    """The MAP (log10 yr) of samples ``x`` (weights ``w``; None: equal): the peak of their Gaussian kernel density
-    estimate, refined by a parabola through it and its neighbours, clipped to the prior's ``bounds``.
+    """The MAP (log10 yr) of samples ``x`` (weights ``w``; None: equal): the highest peak of their Gaussian kernel
+    density estimate, refined by a parabola through it and its neighbours, clipped to the prior's ``bounds``.
 
     The fullest bin of a ~32-60 bin histogram scattered by a median 0.036 dex between seeds on review T's stars and
-    sat half a bin inside a bound the posterior piles against. The kernel's width is Silverman's rule,
+    sat half a bin inside a bound the posterior piles against. The pilot kernel's width is Silverman's rule,
     0.9 sigma n^-1/5, with sigma half the 16-84% width (``p16``, ``p84``: robust, and already computed) and n the
     samples' count times the weights' Kish fraction; samples are binned at an eighth of it (no per-sample sort) and
     reflected at a bound within four widths, so a posterior falling from a bound has its MAP on the bound.
+    A posterior with several peaks (a young pre-main-sequence age against a spun-down one) is split at the pilot's
+    dips and each peak is smoothed again with the width its own samples give: the pilot's width, from the spread of
+    them all, flattened a narrow peak below a broad lower one (:func:`_peak_basins`).
     """
     lo, hi = bounds
     n = max(x.size * kish, 1.0)
@@ -56,20 +59,72 @@ def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bou
     if not h > 0:  # every sample one value (or nearly): that value
         return float(np.clip(0.5 * (p16 + p84), lo, hi))
     start, stop = max(lo, float(x.min()) - 4 * h), min(hi, float(x.max()) + 4 * h)
+    edges, hist, density = _smoothed(x, w, h, start, stop, bounds)
+    basins = _peak_basins(density)
+    if len(basins) == 1:  # one peak: the pilot's width is its own
+        return _peak_of(edges, density, bounds)
+    best, mode = -np.inf, np.nan
+    cum = np.concatenate([[0.0], np.cumsum(hist)])
+    for i, j in basins:  # a few peaks of one star: not a per-star loop
+        share = (cum[j] - cum[i]) / cum[-1]
+        q16, q84 = np.interp([cum[i] + 0.16 * (cum[j] - cum[i]), cum[i] + 0.84 * (cum[j] - cum[i])], cum, edges)
+        h_peak = min(h, 0.9 * 0.5 * (q84 - q16) * max(n * share, 1.0) ** -0.2)
+        if not h_peak > 0:
+            continue
+        a, b = max(lo, edges[i] - 4 * h_peak), min(hi, edges[j] + 4 * h_peak)
+        sub_edges, _, sub = _smoothed(x, w, h_peak, a, b, bounds)
+        centres = 0.5 * (sub_edges[:-1] + sub_edges[1:])
+        own = (centres >= edges[i]) & (centres <= edges[j])  # the peak's own stretch, not its neighbour's
+        if not own.any():
+            continue
+        height = float(np.max(sub[own])) / h_peak  # per unit age: comparable across widths
+        if height > best:
+            first = int(np.argmax(own))
+            stretch = slice(first, first + int(own.sum()))
+            best, mode = height, _peak_of(sub_edges[stretch.start : stretch.stop + 1], sub[stretch], bounds)
+    return mode if np.isfinite(mode) else _peak_of(edges, density, bounds)
+
+
+def _smoothed(x: np.ndarray, w: np.ndarray | None, h: float, start: float, stop: float,
+              bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bin edges, the weighted histogram and its Gaussian smoothing (width ``h``, not normalised) of the samples
+    between ``start`` and ``stop``, binned at h/8 and reflected at a bound of ``bounds`` the bins reach (the samples
+    end there: the density must not leak past it)."""
+    lo, hi = bounds
     nb = max(3, int(np.ceil((stop - start) / (h / 8))))
     edges = np.linspace(start, stop, nb + 1)
     dx = edges[1] - edges[0]
     hist = np.histogram(x, bins=nb, range=(start, stop), weights=w)[0]  # equal bins: numpy's fast path, no search
     m = min(nb, int(np.ceil(4 * h / dx)))
     kernel = np.exp(-0.5 * (np.arange(-m, m + 1) * dx / h) ** 2)
-    # reflected at a bound the bins reach (the samples end there: the density must not leak past it)
     left = hist[:m][::-1] if start <= lo else np.zeros(m)
     right = hist[-m:][::-1] if stop >= hi else np.zeros(m)
-    density = np.convolve(np.concatenate([left, hist, right]), kernel, mode="same")[m : m + nb]
+    return edges, hist, np.convolve(np.concatenate([left, hist, right]), kernel, mode="same")[m : m + nb]
+
+
+def _peak_basins(density: np.ndarray, floor: float = 0.05, dip: float = 0.5) -> list[tuple[int, int]]:
+    """Bin ranges (first, end) of ``density``'s peaks, split at the lowest bin between neighbours: local maxima above
+    ``floor`` times the highest (a tail's ripples are no peak), merged while the dip between two stays above ``dip``
+    times the lower (a ripple on one peak is no second one)."""
+    d = np.concatenate([[-np.inf], density, [-np.inf]])
+    peaks = list(np.flatnonzero((d[1:-1] > d[:-2]) & (d[1:-1] >= d[2:]) & (density >= floor * density.max())))
+    while len(peaks) > 1:
+        dips = np.array([density[a : b + 1].min() / min(density[a], density[b]) for a, b in zip(peaks[:-1], peaks[1:])])
+        k = int(np.argmax(dips))
+        if dips[k] < dip:
+            break
+        del peaks[k if density[peaks[k]] < density[peaks[k + 1]] else k + 1]
+    cuts = [0] + [a + int(np.argmin(density[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:])] + [density.size]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _peak_of(edges: np.ndarray, density: np.ndarray, bounds: tuple[float, float]) -> float:
+    """The peak of ``density`` on bins ``edges`` refined by a parabola; a bound when the density falls from it."""
+    lo, hi = bounds
     k = int(np.argmax(density))
-    if k == 0 and start <= lo:  # the density falls from the bound: the MAP is the bound
+    if k == 0 and edges[0] <= lo:  # the density falls from the bound: the MAP is the bound
         return float(lo)
-    if k == nb - 1 and stop >= hi:
+    if k == density.size - 1 and edges[-1] >= hi:
         return float(hi)
     mode = float(map_estimate(density[None, :], 0.5 * (edges[:-1] + edges[1:]))[0])
     return float(np.clip(mode, lo, hi))

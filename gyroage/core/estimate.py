@@ -60,7 +60,7 @@ class EstimateSettings:
     outlier_weight: float | None = None  # None: the card's weight
     method: str = "grid"
     seed: int = 0
-    sampler: SamplerSettings = field(default_factory=SamplerSettings)  # --method mcmc
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)  # --method mcmc; None: the default
     reddening: Reddening = field(default_factory=Reddening)  # --ebprp/--av: de-redden an observed bp_rp
     # the card's height-above-main-sequence term, for stars given an absolute G (--no-main-sequence: rotation alone)
     main_sequence: bool = True
@@ -71,7 +71,9 @@ class EstimateSettings:
         # Checked here, so the library refuses what the command line refuses, in the same words.
         if not isinstance(self.prior, Prior):  # None would surface as an AttributeError deep in the grid
             raise UserError(f"prior must be a gyroage.Prior, not {type(self.prior).__name__}")
-        if not isinstance(self.sampler, SamplerSettings):  # None or a dict was an AttributeError deep in the sampler
+        if self.sampler is None:  # "no particular sampler settings", as None means for the other options: the default
+            object.__setattr__(self, "sampler", SamplerSettings())
+        if not isinstance(self.sampler, SamplerSettings):  # a dict was an AttributeError deep in the sampler
             raise UserError(f"sampler must be a gyroage.SamplerSettings, not {type(self.sampler).__name__}")
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")

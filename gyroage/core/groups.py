@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.columns import absolute_g_note
+from gyroage.core.arguments import warn_caller
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
@@ -271,8 +273,19 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
                membership: str | None = None, outlier_weight: float | None = None,
                systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False,
                label: str = WHOLE_TABLE) -> pd.DataFrame:
-    """``gyroage group-age`` on a DataFrame: one row per group (:func:`run_group_ages`' table)."""
+    """``gyroage group-age`` on a DataFrame: one row per group (:func:`run_group_ages`' table).
+
+    Warns (UserWarning), as the command line says on stderr even with -q, when ``main_sequence`` reads an absolute G
+    without a 0 in its name (``M_G``) as de-reddened."""
+    _warn_absolute_g(list(frame.columns) if main_sequence else [])  # no new local: locals() are the parameters
     return run_group_ages(**locals()).table  # the parameters, as given: one list of them to keep
+
+
+def _warn_absolute_g(columns: list) -> None:
+    """Warn the caller of :func:`gyroage.columns.absolute_g_note` for ``columns``, if it has one."""
+    note = absolute_g_note(columns)
+    if note:
+        warn_caller(f"gyroage: {note}")
 
 
 def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,

@@ -21,14 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gyroage.core.mcmc_target import LogPosterior
 from gyroage.core.posterior import age_grid
-
-if TYPE_CHECKING:  # the sampler imports this module
-    from gyroage.core.mcmc_target import LogPosterior
 
 LogProb = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

@@ -282,6 +282,15 @@ def test_node_example_mirrors_gyroages_flags_and_column_names():
         assert {n: getattr(column_role(n), "name", None) for n in names} == dict.fromkeys(names, quantity)
 
 
+def test_node_example_units_mirror_gyroages():
+    """posterior.js reads the units in a name that gyroage estimate reads, with columns.py's factors. No node needed."""
+    from gyroage.columns import UNITS
+
+    units = js_constant("UNITS")
+    assert {u: tuple(v) for u, v in units.items()} == {u: UNITS[u] for u in units}
+    assert {u for u, (kind, _) in UNITS.items() if kind in ("period", "magnitude")} <= set(units)
+
+
 def run_node(node: str, graph, csv: str) -> subprocess.CompletedProcess:
     return subprocess.run([node, "posterior.js", str(graph)], input=csv, capture_output=True, text=True, cwd=NODE_DIR,
                           timeout=120)
@@ -318,7 +327,7 @@ def test_node_example_refuses_a_missing_column_in_one_line():
     node = node_runtime()
     if node is None:
         pytest.skip("node or onnxruntime-node not installed (cd examples/node && npm install --ignore-scripts)")
-    res = run_node(node, MODELS / "gyroage-posterior.onnx", "id,P_rot_h,BPRP_0\nx,12,1.0\n")
+    res = run_node(node, MODELS / "gyroage-posterior.onnx", "id,rotation,BPRP_0\nx,12,1.0\n")
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr.strip().splitlines() == [res.stderr.strip()] and "missing column prot_days" in res.stderr
 
@@ -389,3 +398,36 @@ def test_posterior_graph_without_wide_colour_errors(domain_model):
         if dated.any():
             dex = np.abs(np.log10(np.array(raw["age_quantiles_myr"])[dated]) - np.log10(ref.loc[dated, QUANTILE_COLUMNS].to_numpy()))
             assert dex.max() <= 1e-4
+
+
+def test_node_example_reads_numbers_units_and_clashing_names_as_estimate():
+    """Number() read 0x10 as 16 d (estimate: invalid_period), 0b11 and 0o17 too; an input column named status came out
+    twice in the header (estimate writes input_status); Period [d] was refused and Prot_h not read, which estimate
+    reads (converting hours). The node example now reads decimal numbers only, renames clashing input columns by
+    estimate's rule, and reads a name's unit as estimate does (refusing a unit of another quantity)."""
+    node = node_runtime()
+    if node is None:
+        pytest.skip("node or onnxruntime-node not installed (cd examples/node && npm install --ignore-scripts)")
+    csv = ("id,Period [d],BPRP_0 [mmag],status,input_status\n"
+           "a,0x10,1000,x,y\nb,0b11,1000,x,y\nc,0o17,1000,x,y\nd,1_0,1000,x,y\ne,1e1,1000,x,y\nf,.5e1,1200,,\n")
+    res = run_node(node, MODELS / "gyroage-posterior.onnx", csv)
+    assert res.returncode == 0, res.stderr
+    assert "prot_days from 'Period [d]'" in res.stderr and "'BPRP_0 [mmag]' (mmag, converted to mag)" in res.stderr
+    got = pd.read_csv(io.StringIO(res.stdout), dtype=str, keep_default_na=False)
+    ref = pd.read_csv(io.StringIO(run_cli("estimate", "-", "-q", "--exact-grid", "-o", "-", input=csv).stdout),
+                      dtype=str, keep_default_na=False)
+    assert list(got.columns[:5]) == list(ref.columns[:5]) == ["id", "Period [d]", "BPRP_0 [mmag]", "input_status",
+                                                               "input_input_status"]
+    assert list(ref["status"]) == ["invalid_period"] * 4 + ["ok"] * 2
+    assert list(got["status"]) == [""] * 4 + ["ok"] * 2
+    for c in (*QUANTILE_COLUMNS, "age_map_myr"):
+        assert list(got[c] == "") == list(ref[c] == "")
+        dated = ref[c] != ""
+        np.testing.assert_allclose(got.loc[dated, c].astype(float), ref.loc[dated, c].astype(float), rtol=1e-5)
+    hours = run_node(node, MODELS / "gyroage-posterior.onnx", "Prot_h,bp_rp0\n240,1.0\n")
+    days = run_node(node, MODELS / "gyroage-posterior.onnx", "Prot,bp_rp0\n10,1.0\n")
+    assert hours.returncode == 0 and "(h, converted to d)" in hours.stderr
+    assert hours.stdout.splitlines()[1].split(",")[2:] == days.stdout.splitlines()[1].split(",")[2:]
+    wrong = run_node(node, MODELS / "gyroage-posterior.onnx", "Prot [mag],bp_rp0\n10,1.0\n")
+    assert wrong.returncode == 2 and wrong.stdout == "" and wrong.stderr.count("\n") == 1
+    assert "column 'Prot [mag]' names the unit 'mag'" in wrong.stderr

@@ -92,3 +92,20 @@ def test_readme_names_the_columns_summaries_and_to_frame_give(model):
     assert cols[-3:] == ["p_outlier", "age_flags", "status"]
     for name in ("p_outlier", "age_flags", "status"):
         assert name in frame, name
+
+
+def test_estimate_takes_an_int64_index_with_a_missing_label(model):
+    """A nullable Int64 index with a missing label (read with dtype Int64, then set as the index) raised ValueError
+    from both methods: it was turned into row numbers for the mcmc draws. Such an index keys draws by position."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.sampler import SamplerSettings
+
+    frame = pd.DataFrame({"prot": [8.0, 20.0, 5.0], "bp_rp0": [1.2, 1.8, 1.0]},
+                         index=pd.Index(pd.array([4, None, 7], dtype="Int64")))
+    grid = model.estimate(frame)
+    assert list(grid["status"]) == ["ok"] * 3 and grid.index.equals(frame.index)
+    s = EstimateSettings(prior=model.default_prior, method="mcmc", seed=1, sampler=SamplerSettings(min_n_eff=300))
+    mcmc = model.estimate(frame, s)
+    by_position = model.estimate(frame.reset_index(drop=True), s)
+    assert mcmc.index.equals(frame.index)
+    pd.testing.assert_frame_equal(mcmc.reset_index(drop=True), by_position)

@@ -217,3 +217,23 @@ def test_the_library_refuses_a_required_term_the_card_lacks(termless_model):
         estimate_chunk(frame, density, EstimateSettings(require_magnitudes=True))
     with pytest.raises(UserError, match="holds no main-sequence term"):
         group_ages(frame, density, "group", Prior(), main_sequence=True)
+
+
+def test_the_api_warns_that_m_g_is_read_as_de_reddened(ms_model):
+    """The command line says, even with -q, that 'M_G' is read as de-reddened absolute G; AgeModel.estimate and
+    group_ages with magnitudes said nothing. They warn now, where the height term reads it (not without the term,
+    and not for a name with a 0, which says so itself)."""
+    import warnings
+
+    t = term()
+    frame = stars(t).rename(columns={"abs_g0": "M_G"}).iloc[:2]
+    model = AgeModel.load(ms_model, notes=False)
+    with pytest.warns(UserWarning, match="'M_G' taken as de-reddened absolute G"):
+        model.estimate(frame)
+    with pytest.warns(UserWarning, match="'M_G' taken as de-reddened absolute G"):
+        group_ages(frame.assign(group="a"), model.density, "group", Prior(), main_sequence=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.estimate(frame, EstimateSettings(main_sequence=False))
+        model.estimate(stars(t).iloc[:2])  # abs_g0: a 0 in the name
+        group_ages(frame.assign(group="a"), model.density, "group", Prior())

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from gyroage import EstimateSettings, SamplerSettings, UserError
+from gyroage import EstimateSettings, Prior, SamplerSettings, UserError
 from tests.conftest import run_cli
 
 
@@ -111,9 +111,17 @@ def test_whole_number_seeds_of_numpy_types_are_taken():
     assert SamplerSettings(block=np.int32(4), min_n_eff=0).block == 4
 
 
-@pytest.mark.parametrize("sampler", [None, {"n_walkers": 8}, 8])
+@pytest.mark.parametrize("sampler", [{"n_walkers": 8}, 8, "mcmc"])
 def test_a_sampler_that_is_no_sampler_settings_is_refused_where_the_settings_are_made(sampler):
-    """EstimateSettings(method='mcmc', sampler=None) or a dict of options was an AttributeError deep in the run."""
+    """EstimateSettings(method='mcmc', sampler={...}), a dict of options, was an AttributeError deep in the run."""
     with pytest.raises(UserError, match=f"^sampler must be a gyroage.SamplerSettings, not {type(sampler).__name__}$"):
         EstimateSettings(method="mcmc", sampler=sampler)
     assert EstimateSettings(method="mcmc", sampler=SamplerSettings(n_walkers=8)).sampler.n_walkers == 8
+
+
+@pytest.mark.parametrize("method", ["grid", "mcmc"])
+def test_sampler_none_is_the_default_sampler(method):
+    """EstimateSettings(prior=..., sampler=None) was refused, even for the grid method, which never samples: None is
+    the default SamplerSettings(), as None is the default for the other options."""
+    s = EstimateSettings(prior=Prior(), method=method, sampler=None)
+    assert s.sampler == SamplerSettings() and s == EstimateSettings(prior=Prior(), method=method)
