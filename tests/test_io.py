@@ -169,6 +169,13 @@ def decimal_commas_read(rows, sep):
     return list(zip(*columns))
 
 
+def test_hypothesis_draws_the_same_inputs_every_run():
+    """The default profile (tests/conftest.py) is derandomized, so a failing example comes back on a rerun; these
+    tests' own settings keep it."""
+    for test in (test_estimator_keeps_every_row_with_a_reason, test_reader_keeps_rows_cells_and_order, test_cli_end_to_end):
+        assert test._hypothesis_internal_use_settings.derandomize, test.__name__
+
+
 @pytest.mark.parametrize("content, words", [
     (b"", ["empty"]),
     (b"\xef\xbb\xbf", ["empty"]),
