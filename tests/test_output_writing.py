@@ -194,3 +194,11 @@ def test_a_failed_rerun_leaves_the_previous_output_byte_identical(tmp_path):
     one_line_error(invoke_quiet("estimate", str(bad), "-o", str(out), "--chunksize", "1"), "line 5")
     assert out.read_bytes() == before
 
+
+def test_a_missing_parent_directory_of_the_output_is_created(tmp_path):
+    """README: a missing parent directory of -o is created."""
+    src = tmp_path / "in.csv"
+    src.write_text("prot,bp_rp0\n10,1.0\n")
+    out = tmp_path / "new" / "sub" / "out.csv"
+    assert ok_output(invoke_quiet("estimate", str(src), "-o", str(out))) == ""
+    assert out.read_text().splitlines()[1].startswith("10,1.0,")
