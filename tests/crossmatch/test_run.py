@@ -17,7 +17,7 @@ pytest.importorskip("pytest_httpserver")
 from gyroage.crossmatch import CrossmatchSettings, run_crossmatch  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
-from tests.crossmatch.fakesky import GA, GAIA, GAIA_NOT_FOUND, GB, GC, GD, replaced_by, run_rows, services_for  # noqa: E402
+from tests.crossmatch.fakesky import GA, GAIA, GAIA_NOT_FOUND, GB, GC, GD, GE, replaced_by, run_rows, services_for  # noqa: E402
 
 
 def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
@@ -344,3 +344,12 @@ def test_a_failed_rerun_keeps_the_previous_output(tmp_path, sky):
         run_crossmatch(src, out, services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ids.csv", "out.csv"]  # no temporary file left
+
+
+def test_a_source_without_bp_rp_is_no_colour(tmp_path, sky):
+    """README's crossmatch statuses: matched, but Gaia DR3 has no BP or RP photometry, is no_colour (never
+    produced by a test before); the row keeps its period and gets no colour, and estimate would not date it."""
+    out = run_rows(tmp_path, sky, f"name,source_id\na,{GA}\ne,{GE}\n")
+    assert out["crossmatch_status"].tolist() == ["ok", "no_colour"]
+    assert out.loc[1, "source_id"] == GE and out.loc[1, "prot_gaiadr3_days"] == 4.2
+    assert math.isnan(out.loc[1, "bp_rp0"])
