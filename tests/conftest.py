@@ -13,6 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "catalogs" / "examples"
 CATALOG = Path(os.environ.get("GYROAGE_CATALOG", ROOT.parent / "shared" / "data" / "open_cluster_rotators.csv"))
 
+try:
+    from hypothesis import settings as hypothesis_settings
+except ImportError:  # the property tests import hypothesis themselves and say so
+    pass
+else:
+    # Hypothesis draws new inputs on every run by default, so a failure in CI may not come back on a rerun: the
+    # default profile draws the same ones every run (no example database either, whose replays differ per machine).
+    # HYPOTHESIS_PROFILE=explore draws fresh ones when hunting for bugs.
+    hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+    hypothesis_settings.register_profile("explore", derandomize=False)
+    hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 def pytest_collection_modifyitems(config, items) -> None:
     """Skip the ``remote`` tests (real services, network) unless ``-m`` names them: CI has no network.

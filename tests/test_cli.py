@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from gyroage.core.modelcard import UNCALIBRATED
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES, invoke_quiet, ok_output, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,18 @@ def test_bad_rows_get_statuses_in_order():
     assert list(out["status"]) == ["ok", "invalid_period", "invalid_period", "invalid_period", "invalid_period",
                                    "invalid_colour", "colour_out_of_domain", "period_out_of_domain", "ok"]
     assert out.loc[1, "age_p50_myr"] == ""
+
+
+@pytest.mark.parametrize("method", ["grid", "mcmc"])
+def test_a_bad_period_error_is_invalid_period_err_and_gets_no_age(method):
+    """README's status table: a period uncertainty given but not a non-negative finite number is
+    ``invalid_period_err``; nothing else checked it, and the grid method never reads the error."""
+    csv = "name,prot,bp_rp0,e_Prot\nneg,10,1.0,-3\ntext,10,1.0,abc\ninf,10,1.0,inf\nnone,10,1.0,\n"
+    res = invoke_quiet("estimate", "-", "--method", method, "--seed", "1", stdin=csv)
+    out = pd.read_csv(io.StringIO(ok_output(res)), keep_default_na=False)
+    assert list(out["name"]) == ["neg", "text", "inf", "none"]
+    assert list(out["status"]) == ["invalid_period_err"] * 3 + ["ok"]
+    assert list(out["age_p50_myr"].iloc[:3]) == [""] * 3 and out["age_p50_myr"].iloc[3] != ""
 
 
 def test_missing_required_column_is_one_line_exit_2(tmp_path):

@@ -3,13 +3,15 @@ run reads. Files are made here, one or two stars each."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
 from gyroage import io
 from gyroage.cli import app
 from gyroage.errors import UserError
-from tests.conftest import one_line_error
+from tests.conftest import ROOT, one_line_error
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
         "age_flags", "status"]
@@ -315,3 +317,35 @@ def test_option_notes_live_beside_duplicate_notes_in_the_same_words():
         "several columns are --by cluster: using 'cluster', ignoring 'Cluster'"]
     assert duplicate_notes(["prot", "Prot"]) == ["several columns are prot: using 'prot', ignoring 'Prot'"]
     assert io.option_notes is option_notes
+
+
+def readme_aliases() -> list[tuple[str, str]]:
+    """(alias, canonical name) for every alias in README's input-column table; a row naming two columns
+    (`v_ks0`, `b_v0`) gives each its own ';'-separated aliases."""
+    text = (ROOT / "README.md").read_text()
+    head = "| column | meaning | aliases (examples) | if absent |"
+    rows = text[text.index(head):].split("\n\n")[0].splitlines()[2:]
+    pairs = []
+    for row in rows:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        canons = re.findall(r"`([^`]+)`", cells[0])
+        # "(without an `e_BP-RP`)" qualifies the alias before it: not an alias itself
+        groups = re.sub(r"\(without [^)]*\)", "", cells[2]).split(";")
+        assert len(groups) in (1, len(canons)), row
+        for canon, group in zip(canons, groups if len(groups) == len(canons) else groups * len(canons)):
+            pairs += [(alias, canon) for alias in re.findall(r"`([^`]+)`", group)]
+    return pairs
+
+
+README_ALIASES = readme_aliases()
+
+
+def test_the_readme_alias_table_is_parsed():
+    assert len(README_ALIASES) > 50 and ("p_rot", "prot") in README_ALIASES and ("e_abs_g0", "abs_g0_err") in README_ALIASES
+
+
+@pytest.mark.parametrize("alias, canon", README_ALIASES)
+def test_every_alias_in_the_readme_table_reads_as_its_column(alias, canon):
+    """Twelve of the README's aliases (p_rot, sigma_bp_rp, ebmv, t_eff, plx_err, ...) were in no test: dropping one
+    from gyroage/columns.py would have left every test passing."""
+    assert io.match_columns([alias]).get(canon) == alias, io.match_columns([alias])

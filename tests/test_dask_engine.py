@@ -23,15 +23,26 @@ def test_ctrl_c_on_the_engines_own_cluster_is_one_line_and_leaves_nothing(tmp_pa
     directory is left beside the target. SIGTERM to the group (SLURM at the walltime) left the .dask-tmp directory
     and a 'resource_tracker: ... leaked semaphore objects' warning: now one line too, exit 143."""
     pytest.importorskip("distributed")
-    rng = np.random.default_rng(5)
-    n = 150_000
-    pd.DataFrame({"prot": np.round(rng.uniform(1, 30, n), 3),
-                  "bp_rp0": np.round(rng.uniform(0.6, 2.5, n), 3)}).to_csv(tmp_path / "big.csv", index=False)
+    _stars(2000).to_csv(tmp_path / "big.csv", index=False)
+    # Every process of the run (the workers too: they inherit PYTHONPATH) computes a chunk only after 60 s, so the
+    # interrupt always comes mid-run, however fast the machine (the run used to end first there, and the test skipped).
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import time\n"
+        "import gyroage.core.estimate as e\n"
+        "real = e.estimate_chunk\n"
+        "def held(frame, *a, **k):\n"
+        "    if len(frame):\n"
+        "        time.sleep(60)  # interrupted here\n"
+        "    return real(frame, *a, **k)\n"
+        "e.estimate_chunk = held\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), str(ROOT)]))
     cmd = [sys.executable, "-m", "gyroage.cli", "estimate", str(tmp_path / "big.csv"), "-o", str(tmp_path / "dk.parquet"),
            "--engine", "dask", "--workers", "2", "-q"]
     # its own process group, SIGINT at its default as in a terminal: a run started in the background (CI's nohup,
     # `&`) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 90
@@ -40,8 +51,7 @@ def test_ctrl_c_on_the_engines_own_cluster_is_one_line_and_leaves_nothing(tmp_pa
                 pytest.fail("the dask run never started its partitions")
             time.sleep(0.1)
         time.sleep(1.0)  # partitions under way
-        if proc.poll() is not None:
-            pytest.skip("the run ended before it could be interrupted")
+        assert proc.poll() is None, f"the run ended before it was interrupted: {proc.communicate()}"
         os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C, or a batch system: every process of the group
         _, err = proc.communicate(timeout=90)
     finally:

@@ -59,3 +59,10 @@ def test_no_import_cycle_among_gyroage_modules():
 def test_no_module_is_over_500_lines():
     long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
     assert not long, long
+
+
+def test_every_test_runs_under_the_60_s_limit(pytestconfig):
+    """pyproject.toml's pytest config: pytest-timeout (the dev extra) fails a test after 60 s instead of letting a hung
+    service or subprocess stall the run."""
+    assert pytestconfig.pluginmanager.hasplugin("timeout"), "pytest-timeout is not installed: pip install pytest-timeout"
+    assert float(pytestconfig.getini("timeout")) == 60

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gyroage.engines import local as engines
-from tests.conftest import run_cli
+from tests.conftest import invoke_quiet, ok_output, one_line_error, run_cli
 from tests.test_engines import density, settings, stars  # noqa: F401  (fixtures)
 
 RA = [123.456789012, 359.99991, 10.0, 200.5]
@@ -180,3 +180,25 @@ def test_fits_float32_input_columns_are_written_as_stored(tmp_path, density, set
     engines.run_local(src, out, density, settings, quiet=True)
     assert out.read_text().splitlines()[1].split(",")[4] == "123.45679"
     assert pd.read_csv(out)["ra"].astype(np.float32).tolist() == t["ra"].tolist()
+
+
+def test_a_failed_rerun_leaves_the_previous_output_byte_identical(tmp_path):
+    """README: readers see the old target or the complete new one. A second run into the same -o that stops on a
+    user error (a row longer than the header, after three chunks were computed) must leave the first run's file."""
+    good, bad, out = tmp_path / "good.csv", tmp_path / "bad.csv", tmp_path / "out.csv"
+    good.write_text("prot,bp_rp0\n10,1.0\n12,1.1\n")
+    bad.write_text("prot,bp_rp0\n10,1.0\n12,1.1\n8,1.2\n9,1.3,x\n")
+    ok_output(invoke_quiet("estimate", str(good), "-o", str(out)))
+    before = out.read_bytes()
+    assert before.count(b"\n") == 3
+    one_line_error(invoke_quiet("estimate", str(bad), "-o", str(out), "--chunksize", "1"), "line 5")
+    assert out.read_bytes() == before
+
+
+def test_a_missing_parent_directory_of_the_output_is_created(tmp_path):
+    """README: a missing parent directory of -o is created."""
+    src = tmp_path / "in.csv"
+    src.write_text("prot,bp_rp0\n10,1.0\n")
+    out = tmp_path / "new" / "sub" / "out.csv"
+    assert ok_output(invoke_quiet("estimate", str(src), "-o", str(out))) == ""
+    assert out.read_text().splitlines()[1].startswith("10,1.0,")

@@ -94,9 +94,13 @@ def test_plot_posterior_takes_a_per_star_prior_column(tmp_path, drawn, model):
 def test_plot_posterior_reddening_and_prior_mistakes_are_one_line(tmp_path):
     obs = tmp_path / "obs.csv"
     obs.write_text("prot,bp_rp\n12,1.2\n")
-    for options in (("--ebprp", "0.03", "--av", "0.1"), ("--ebprp", "-1"), ("--prior", "flat"), ()):
+    for options, words in ((("--ebprp", "0.03", "--av", "0.1"), "give one of --ebprp, --av and --ebv, not --ebprp and --av"),
+                           (("--ebprp", "-1"), "--ebprp must be a finite number >= 0"),
+                           (("--prior", "flat"), "unknown prior 'flat'"),
+                           ((), "found BP-RP but no reddening")):
         res = CliRunner().invoke(app, ["plot", "posterior", str(obs), "-o", str(tmp_path / "x.png"), *options])
         assert res.exit_code == 2 and res.output.count("\n") == 1 and "Traceback" not in res.output, res.output
+        assert res.output.startswith("gyroage: error: ") and words in res.output, (options, res.output)
 
 
 def test_plot_posterior_of_a_header_only_input_says_it_has_no_rows(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -31,8 +32,10 @@ def test_plot_posterior_errors(tmp_path, stars_csv):
     from gyroage.errors import UserError
     from gyroage.plots import plot_posterior
 
-    for row, out in ((1, "x.png"), (7, "x.png"), (0, "x.jpg")):
-        with pytest.raises(UserError):
+    for row, out, words in ((1, "x.png", "row 1 has status invalid_period: no posterior to plot"),
+                            (7, "x.png", "--row 7 is outside the input (0..2)"),
+                            (0, "x.jpg", "figure file must end in .png, .pdf or .svg")):
+        with pytest.raises(UserError, match=re.escape(words)):
             plot_posterior(str(stars_csv), row, tmp_path / out)
     res = run_cli("plot", "posterior", str(stars_csv), "--row", "1")
     assert res.returncode == 2 and "status invalid_period" in res.stderr and "Traceback" not in res.stderr
@@ -185,8 +188,11 @@ def test_plot_format_and_dpi_options(tmp_path, stars_csv):
     small = plot_posterior(str(stars_csv), 0, tmp_path / "a.png", dpi=50)
     big = plot_posterior(str(stars_csv), 0, tmp_path / "b.png", dpi=100)
     assert 1.8 < _png_width(big) / _png_width(small) < 2.2
-    for kwargs in ({"fmt": "pdf"}, {"fmt": "jpeg"}, {"dpi": 0}, {"dpi": -5}):
-        with pytest.raises(UserError):
+    for kwargs, words in (({"fmt": "pdf"}, "ends in .png but --format is pdf"),
+                          ({"fmt": "jpeg"}, "unknown figure format 'jpeg' (choose png, pdf, svg)"),
+                          ({"dpi": 0}, "--dpi must be between 10 and 2400, not 0"),
+                          ({"dpi": -5}, "--dpi must be between 10 and 2400, not -5")):
+        with pytest.raises(UserError, match=re.escape(words)):
             plot_posterior(str(stars_csv), 0, tmp_path / "c.png", **kwargs)
 
 

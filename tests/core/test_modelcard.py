@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gyroage.cli import app
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, run_cli
 
 MODELS = ROOT / "models"
 STARS = str(EXAMPLES / "field_stars.csv")
@@ -30,7 +30,8 @@ def assert_model_error(res, *words):
 
 
 def estimate(model):
-    # In-process (the subprocess path is covered by test_cli_estimate): these are many small runs.
+    # In-process (the subprocess path is covered by test_a_missing_or_corrupt_model_is_one_line_in_a_fresh_process):
+    # these are many small runs.
     res = CliRunner().invoke(app, ["estimate", STARS, "-q", "--model", str(model)])
     res.returncode = res.exit_code
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
@@ -54,6 +55,14 @@ def test_missing_directory_card_and_files(tmp_path, model_copy):
     assert_model_error(estimate(model_copy), "missing")
     (model_copy / "gyroage-model.json").unlink()
     assert_model_error(estimate(model_copy), "model card not found")
+
+
+def test_a_missing_or_corrupt_model_is_one_line_in_a_fresh_process(tmp_path, model_copy):
+    """The console entry point as a user runs it (the tests above call the app in-process): a model folder that does
+    not exist, and a card that is not JSON, are one line, exit 2, no traceback and nothing on stdout."""
+    assert_model_error(run_cli("estimate", STARS, "-q", "--model", str(tmp_path / "nonexistent")), "model card not found")
+    (model_copy / "gyroage-model.json").write_text("{not json")
+    assert_model_error(run_cli("estimate", STARS, "-q", "--model", str(model_copy)), "gyroage-model.json")
 
 
 @pytest.mark.parametrize("name", ["gyroage-density.onnx", "gyroage-posterior.onnx"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -177,9 +178,13 @@ def test_unreadable_answer_is_retried_then_one_line(tmp_path, sky, monkeypatch, 
     assert "catalogue id" not in msg  # service trouble is not blamed on the catalogue id
 
 
-def _stall(seconds: float):
+STALL_S = 30.0  # the longest a stalled answer waits to be released
+
+
+def _stall(released: threading.Event):
+    """An answer held back until ``released`` is set (or STALL_S pass): a server that stopped answering."""
     def change(response):
-        time.sleep(seconds)
+        released.wait(STALL_S)
         return response
     return change
 
@@ -188,14 +193,22 @@ def _stall(seconds: float):
 def test_a_stalled_service_times_out_in_one_line(tmp_path, sky, service, rows):
     """Gaia (astroquery's TAP+ client) and MAST had no timeout: a server that stopped answering hung the run
     for ever. Each service now gives up after its timeout (120 s by default, as VizieR's) and says so in one line."""
-    sky.mangle[service] = [_stall(2.0)]
+    timeout = 0.5
+    # The server answers only when released (at most after STALL_S): a run that ignored its timeout would wait that
+    # long, far beyond the bound, while a loaded machine gets 20 times the timeout to notice and give up.
+    released = threading.Event()
+    sky.mangle[service] = [_stall(released)]
     src = tmp_path / "ids.csv"
     src.write_text(rows)
-    services = Services.create(sky.url, sky.url, sky.url, cache_dir=None, retries=1, backoff=0.0, timeout=0.5)
+    services = Services.create(sky.url, sky.url, sky.url, cache_dir=None, retries=1, backoff=0.0, timeout=timeout)
     start = time.monotonic()
-    with pytest.raises(UserError) as err:
-        run_crossmatch(src, tmp_path / "out.csv", services, CrossmatchSettings(), quiet=True)
-    assert time.monotonic() - start < 1.9
+    try:
+        with pytest.raises(UserError) as err:
+            run_crossmatch(src, tmp_path / "out.csv", services, CrossmatchSettings(), quiet=True)
+        took = time.monotonic() - start
+    finally:
+        released.set()  # the stalled answer goes out now, so the server stops at once
+    assert took < 20 * timeout < STALL_S, took
     msg = str(err.value)
     assert "\n" not in msg and f"{service} service at" in msg and "Timeout" in msg, msg
     assert services.gaia.timeout == services.mast.timeout == 0.5

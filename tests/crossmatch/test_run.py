@@ -17,7 +17,7 @@ pytest.importorskip("pytest_httpserver")
 from gyroage.crossmatch import CrossmatchSettings, run_crossmatch  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
-from tests.crossmatch.fakesky import GA, GAIA, GAIA_NOT_FOUND, GB, GC, GD, run_rows, services_for  # noqa: E402
+from tests.crossmatch.fakesky import GA, GAIA, GAIA_NOT_FOUND, GB, GC, GD, GE, replaced_by, run_rows, services_for  # noqa: E402
 
 
 def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
@@ -328,3 +328,28 @@ def test_a_fifo_or_device_output_is_held_until_the_run_ends_as_stdout_is(tmp_pat
 
     assert through_fifo(False) == (tmp_path / "out.csv").read_text()
     assert through_fifo(True) == ""
+
+
+def test_a_failed_rerun_keeps_the_previous_output(tmp_path, sky):
+    """README: readers see the old target or the complete new one. A rerun into the same output whose VizieR
+    answers 500 after the first chunk (written into the temporary file by then) stops and leaves out.csv as it was."""
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GA}\n{GB}\n{GC}\n")
+    out = tmp_path / "out.csv"
+    run_crossmatch(src, out, services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+    before = out.read_bytes()
+    assert len(before.splitlines()) == 4
+    sky.mangle["vizier"] = [lambda r: r] * 3 + [replaced_by("down", 500, "text/plain")] * 10
+    with pytest.raises(UserError):
+        run_crossmatch(src, out, services_for(sky), CrossmatchSettings(), chunksize=1, quiet=True)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ids.csv", "out.csv"]  # no temporary file left
+
+
+def test_a_source_without_bp_rp_is_no_colour(tmp_path, sky):
+    """README's crossmatch statuses: matched, but Gaia DR3 has no BP or RP photometry, is no_colour (never
+    produced by a test before); the row keeps its period and gets no colour, and estimate would not date it."""
+    out = run_rows(tmp_path, sky, f"name,source_id\na,{GA}\ne,{GE}\n")
+    assert out["crossmatch_status"].tolist() == ["ok", "no_colour"]
+    assert out.loc[1, "source_id"] == GE and out.loc[1, "prot_gaiadr3_days"] == 4.2
+    assert math.isnan(out.loc[1, "bp_rp0"])
