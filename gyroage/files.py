@@ -125,6 +125,7 @@ class TargetLock:
                 pass
             os.close(fd)
         self.fd = fd
+        _HELD.add(self)
         remove_stale(self.target)
 
     def release(self) -> None:
@@ -135,8 +136,31 @@ class TargetLock:
             os.unlink(self.path)
         except OSError:
             pass
+        _HELD.discard(self)
         os.close(self.fd)
         self.fd = None
+
+
+# The locks this process holds. A forked child (a --processes pool's worker) gets a copy of each descriptor, which
+# would hold the lock as long as it lives: a worker outliving a killed run kept every later run out of its output.
+_HELD: set[TargetLock] = set()
+
+
+def _close_held_locks() -> None:
+    """In a forked child: close the copies of the parent's lock descriptors. Closed only, never unlocked (the lock
+    is the parent's, on the open file both share) and never released (that would remove the parent's lock file)."""
+    for lock in list(_HELD):
+        if lock.fd is not None:
+            try:
+                os.close(lock.fd)
+            except OSError:
+                pass
+            lock.fd = None  # release() in the child is then a no-op
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_close_held_locks)
 
 
 def remove_stale(target: str | os.PathLike) -> list[str]:

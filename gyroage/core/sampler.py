@@ -52,6 +52,8 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -384,7 +386,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
 
         # Each worker loads the model once, single-threaded, through the session cache of gyroage.core.density.
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
-        with ProcessPoolExecutor(settings.processes, initializer=cached_density, initargs=model) as pool:
+        with ProcessPoolExecutor(settings.processes, initializer=_worker_start, initargs=(os.getpid(), model)) as pool:
             futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, rows[idx],
                                                  outlier_weight, calibration, ms, n_grid)): len(idx) for idx in jobs}
             for f in as_completed(futures):
@@ -435,6 +437,32 @@ def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[
     """Star i's log prior as a function of log10 age, to weight its likelihood samples."""
     mean, sigma = stars.prior_mean, stars.prior_sigma
     return lambda i: (lambda x: prior.log_prob(x, None if mean is None else mean[i], None if sigma is None else sigma[i]))
+
+
+def _worker_start(parent: int, model: tuple) -> None:
+    """A pool worker's start: die with the run's process (:func:`_die_with`), then load the model once."""
+    _die_with(parent)
+    cached_density(*model)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when its parent ``parent`` ends (Linux's ``PR_SET_PDEATHSIG``).
+
+    A worker forked by a run that is SIGKILLed (or crashes) is otherwise left idle forever, holding memory and a
+    core's model session. Other platforms go without.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # 1: PR_SET_PDEATHSIG
+            return
+    except (OSError, AttributeError):  # no libc to call, or no prctl in it
+        return
+    if os.getppid() != parent:  # the parent ended before the call above: no signal will come
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _worker_run(args) -> SampleResult:
