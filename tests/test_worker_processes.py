@@ -106,3 +106,53 @@ def test_a_forked_child_closes_the_locks_its_parent_holds(tmp_path):
     finally:
         lock.release()
     assert not (tmp_path / ".x.csv.lock").exists()
+
+
+def _slow_block(args):
+    """A sampler block that takes 3 s (sleeping, no CPU): the pool's stand-in for a busy worker. The block of the
+    first star fails after 0.5 s when ``fails`` is set (the test's other case)."""
+    if _slow_block.fails and args[5][0] == 0:
+        time.sleep(0.5)
+        raise ValueError("this block failed")
+    time.sleep(3)
+    raise AssertionError("a block of a stopped run was computed to its end")
+
+
+@pytest.mark.parametrize("stop", ["interrupt", "failed block"])
+def test_a_stopped_pool_ends_at_once(model, monkeypatch, stop):
+    """Stopping a --processes run (Ctrl-C, SIGTERM) waited for every pending block of the pool: 9.6 s of an 18.4 s
+    run, minutes with the default chunk size; a failed block waited likewise. The pending blocks are now cancelled
+    and the workers killed: the error leaves the pool at once, and no worker is left."""
+    import multiprocessing
+
+    import numpy as np
+
+    from gyroage.core import sampler
+    from gyroage.core.mcmc_target import StarInputs
+    from gyroage.core.priors import Prior
+
+    n = 10  # ten blocks of one star, 3 s each on two workers: 15 s if the pool waits for them
+    stars = StarInputs(np.log10(np.full(n, 8.0)), np.full(n, 1e-3), np.full(n, 1.2), np.full(n, 0.015))
+    settings = sampler.SamplerSettings(block=1, processes=2, max_steps=100)
+    monkeypatch.setattr(sampler, "_worker_run", _slow_block)
+    monkeypatch.setattr(_slow_block, "fails", stop == "failed block", raising=False)  # seen by the forked workers
+    if stop == "interrupt":
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, 1.0)  # the workers are up and each holds a block
+        error = KeyboardInterrupt
+    else:
+        error = ValueError
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(error):
+            sampler.sample_stars(model.density, Prior(), stars, settings, seed=1)
+    finally:
+        if stop == "interrupt":
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    waited = time.monotonic() - t0
+    assert waited < 3.0, f"the pool took {waited:.1f} s to stop"  # 1 s to the interrupt, 0.5 s to the failure
+    assert multiprocessing.active_children() == []

@@ -386,13 +386,18 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
 
         # Each worker loads the model once, single-threaded, through the session cache of gyroage.core.density.
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
-        with ProcessPoolExecutor(settings.processes, initializer=_worker_start, initargs=(os.getpid(), model)) as pool:
+        pool = ProcessPoolExecutor(settings.processes, initializer=_worker_start, initargs=(os.getpid(), model))
+        try:
             futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, rows[idx],
                                                  outlier_weight, calibration, ms, n_grid)): len(idx) for idx in jobs}
             for f in as_completed(futures):
                 f.result()  # a failed block stops the run here, as pool.map did
                 done(futures[f])
             parts = [f.result() for f in futures]  # dicts keep insertion order: block order
+        except BaseException:  # Ctrl-C, SIGTERM, a failed block: the pending blocks would all be computed first
+            _stop_pool(pool)
+            raise
+        pool.shutdown()
     else:
         parts = []
         for idx in jobs:
@@ -437,6 +442,20 @@ def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[
     """Star i's log prior as a function of log10 age, to weight its likelihood samples."""
     mean, sigma = stars.prior_mean, stars.prior_sigma
     return lambda i: (lambda x: prior.log_prob(x, None if mean is None else mean[i], None if sigma is None else sigma[i]))
+
+
+def _stop_pool(pool) -> None:
+    """End ``pool`` now: its pending blocks cancelled and its workers killed (their blocks' results are not wanted;
+    a worker holds no file of the run). ``shutdown`` alone waits for every block already queued to a worker."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # gone from the pool after shutdown
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in workers:
+        try:
+            p.kill()
+        except (OSError, ValueError):  # ended already, or closed
+            pass
+    for p in workers:
+        p.join(5)
 
 
 def _worker_start(parent: int, model: tuple) -> None:
