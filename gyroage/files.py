@@ -107,7 +107,7 @@ class TargetLock:
         self.fd: int | None = None
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+                fd = _open_lock_file(self.path)
             except OSError as exc:
                 raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
             try:
@@ -139,6 +139,18 @@ class TargetLock:
         _HELD.discard(self)
         os.close(self.fd)
         self.fd = None
+
+
+def _open_lock_file(path: Path) -> int:
+    """A descriptor of the lock file ``path``, made if missing. One another user's run left (0644 in a shared
+    folder) is opened read-only: ``flock`` needs no write access, and it is still the one file every run locks."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except PermissionError as exc:
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError:  # not there (a folder we cannot write) or not readable either: the first refusal says why
+            raise exc from None
 
 
 # The locks this process holds. A forked child (a --processes pool's worker) gets a copy of each descriptor, which

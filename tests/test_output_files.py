@@ -495,3 +495,44 @@ def test_resume_whose_every_chunk_failed_its_check_says_so_once(tmp_path, densit
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "failed their check" in err[0], err
     assert out.read_bytes() == ref
+
+
+def test_a_lock_file_left_by_another_user_does_not_stop_the_run(tmp_path, monkeypatch, density, settings):
+    """A lock file another user's run left (mode 0644 in a 0777 shared folder) made everyone else's run fail with
+    "cannot write shared/out.csv: Permission denied": it was opened for writing. A lock needs no write access: the
+    file is opened read-only then, and locked as any other (checked as root too, where a chmod stops nothing)."""
+    import errno
+
+    from gyroage.errors import UserError
+    from gyroage.files import TargetLock
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    stars(20).to_csv(src, index=False)
+    lock_file = tmp_path / ".out.csv.lock"
+    lock_file.write_text("")
+    os.chmod(lock_file, 0o444)
+    real_open = os.open
+
+    def others(path, flags, *args, **kwargs):  # the file is not ours: writing it is refused, as for another user
+        if str(path).endswith(".lock") and flags & (os.O_RDWR | os.O_WRONLY):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", others)
+    lock = TargetLock(out)
+    try:
+        assert lock.fd is not None
+        with pytest.raises(UserError, match="another gyroage run is writing"):  # locked all the same
+            TargetLock(out)
+    finally:
+        lock.release()
+    lock_file.write_text("")
+    os.chmod(lock_file, 0o444)
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
+    assert len(pd.read_csv(out)) == 20
+    os.chmod(tmp_path, 0o555)  # a folder nobody may write: still one line, naming why
+    try:
+        with pytest.raises(UserError, match="^cannot write .*out2.csv: Permission denied$"):
+            TargetLock(tmp_path / "out2.csv")
+    finally:
+        os.chmod(tmp_path, 0o755)
