@@ -86,9 +86,18 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-# What AtomicFile names its temporary files and folders beside a target NAME: ".NAME." + mkstemp's 8 random
-# characters + one of these suffixes (prepare_target's probe, ".resume", is made and removed at once: left alone).
+# What gyroage names its temporary files and folders beside a target NAME: temp_prefix(NAME) + mkstemp's 8 random
+# characters + a suffix. Those with one of these suffixes are a killed run's to remove (remove_stale); the marker
+# keeps a user's own ".NAME.20261204.part" out of it. (prepare_target's probe, ".resume", is made and removed at
+# once: left alone.)
+TEMP_MARKER = "gyroage-"
 TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp")
+
+
+def temp_prefix(target: str | os.PathLike) -> str:
+    """The name of every temporary file or folder gyroage makes beside ``target`` starts with this (then mkstemp's
+    8 random characters and a suffix): ``.NAME.gyroage-``, which no user's file is named by chance."""
+    return f".{Path(target).name}.{TEMP_MARKER}"
 
 
 class TargetLock:
@@ -176,10 +185,11 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
 
 
 def remove_stale(target: str | os.PathLike) -> list[str]:
-    """Remove the temporary files and folders killed runs left beside ``target`` (``.NAME.xxxxxxxx.part``,
-    ``.NAME.xxxxxxxx.dask-tmp/``); their names. Only under :class:`TargetLock`: a live run's are the same names."""
+    """Remove the temporary files and folders killed runs left beside ``target`` (``.NAME.gyroage-xxxxxxxx.part``,
+    ``.NAME.gyroage-xxxxxxxx.dask-tmp/``); their names. Only under :class:`TargetLock`: a live run's are the same
+    names. Names without the marker (an older gyroage's, or the user's own files) are left alone."""
     target = Path(target)
-    pattern = re.compile(re.escape(f".{target.name}.") + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES))
+    pattern = re.compile(re.escape(temp_prefix(target)) + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES))
                          + r")\Z")
     removed = []
     try:
@@ -227,7 +237,8 @@ class AtomicFile:
         # taken before the temporary file is made: it removes a killed run's, which are named as ours
         self.lock = TargetLock(target) if (directory if lock is None else lock) and not self.special else None
         # a device's folder (/dev) is no place for temp files; a regular file's is, so the rename stays on one disk
-        where = {"dir": None if self.special else self.target.parent, "prefix": f".{self.target.name}.", "suffix": suffix}
+        where = {"dir": None if self.special else self.target.parent, "prefix": temp_prefix(self.target),
+                 "suffix": suffix}
         try:
             if directory:
                 self.path = Path(tempfile.mkdtemp(**where))

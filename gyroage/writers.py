@@ -21,7 +21,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile, is_special, output_path, same_file
+from gyroage.files import AtomicFile, is_special, output_path, same_file, temp_prefix
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True, sep: str = ",", exact: Collection = ()) -> str:
@@ -154,7 +154,7 @@ def prepare_target(target: Path, directory: bool = False, probe: bool = True) ->
         if probe:
             # Make and remove a file where the temp file and the sidecar will go: os.access says yes to root
             # where the file system still refuses (/sys, a read-only mount), and it cannot see a name too long.
-            fd, name = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.", suffix=".resume")
+            fd, name = tempfile.mkstemp(dir=where.parent, prefix=temp_prefix(where), suffix=".resume")
             os.close(fd)
             os.unlink(name)
     except OSError as exc:
@@ -207,7 +207,7 @@ def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path) -> No
         write_table(frame, path, fmt)
         return
     # named as the target's temporary files are, so a killed run's is found and removed (files.remove_stale)
-    fd, name = tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(target).name}.", suffix=".part")
+    fd, name = tempfile.mkstemp(dir=Path(path).parent, prefix=temp_prefix(target), suffix=".part")
     os.close(fd)
     try:
         write_table(frame, name, fmt)

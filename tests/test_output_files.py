@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -132,7 +133,7 @@ def test_a_second_run_into_the_same_output_is_refused_in_one_line(tmp_path, dens
     live.mkdir()
     (live / "manifest.json").write_text("{}")
     holder = hold_lock(out)
-    temp = tmp_path / ".conc.csv.abcd1234.part"  # the holder's (made after it took the lock, which removes old ones)
+    temp = tmp_path / ".conc.csv.gyroage-abcd1234.part"  # the holder's (made after it took the lock, which removes old ones)
     temp.write_text("the first run's rows")
     try:
         res = run_cli("estimate", str(src), "-o", str(out))
@@ -153,26 +154,89 @@ def test_a_second_run_into_the_same_output_is_refused_in_one_line(tmp_path, dens
 
 
 def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tmp_path, density, settings):
-    """Hidden temporaries of killed runs (.NAME.xxxxxxxx.part, .NAME.xxxxxxxx.dask-tmp/) piled up beside the output;
-    a run into the same target removes them (the exact names gyroage makes for it, nothing else)."""
+    """Hidden temporaries of killed runs (.NAME.gyroage-xxxxxxxx.part, .NAME.gyroage-xxxxxxxx.dask-tmp/) piled up
+    beside the output; a run into the same target removes them (the exact names gyroage makes for it, nothing else).
+    Named without the marker, ".ages.csv.20261204.part" and ".ages.csv.backup_1.dask-tmp/" were the user's own files
+    and folders, which a run removed: they are now left alone."""
     src = tmp_path / "in.csv"
     stars(20).to_csv(src, index=False)
     out = tmp_path / "out.csv"
-    stale = [".out.csv.abcd1234.part", ".out.csv.a_b0c9zz.part.gz", ".out.csv.k2j4h5g6.dask-tmp"]
-    kept = [".out.csv.abc.part", ".out.csv.abcd12345.part", ".other.csv.abcd1234.part", "out.csv.abcd1234.part",
-            ".out.csv.ABCD1234.part", ".out.csv.abcd1234.resume", ".out.csv.abcd1234.partial"]
+    stale = [".out.csv.gyroage-abcd1234.part", ".out.csv.gyroage-a_b0c9zz.part.gz", ".out.csv.gyroage-k2j4h5g6.dask-tmp"]
+    kept = [".out.csv.gyroage-abc.part", ".out.csv.gyroage-abcd12345.part", ".other.csv.gyroage-abcd1234.part",
+            "out.csv.gyroage-abcd1234.part", ".out.csv.gyroage-ABCD1234.part", ".out.csv.gyroage-abcd1234.resume",
+            ".out.csv.gyroage-abcd1234.partial", ".out.csv.abcd1234.part", ".out.csv.20261204.part",
+            ".out.csv.a_b0c9zz.part.gz", ".out.csv.backup_1.dask-tmp"]
     for name in stale + kept:
         (tmp_path / name).write_text("x")
-    (tmp_path / stale[-1]).unlink()
-    (tmp_path / stale[-1]).mkdir()
-    (tmp_path / stale[-1] / "part.00000.parquet").write_text("x")
+    for folder in (stale[-1], kept[-1]):
+        (tmp_path / folder).unlink()
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "part.00000.parquet").write_text("x")
     engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["in.csv", "out.csv"])
+    assert (tmp_path / kept[-1] / "part.00000.parquet").read_text() == "x"
     for name in stale:
         (tmp_path / name).write_text("x")
     with writers.AtomicWriter(out, lock=True) as w:  # the stream's writer (stdin input) removes them too
         w.write(pd.DataFrame({"a": [1]}))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["in.csv", "out.csv"])
+
+
+def test_every_temporary_beside_an_output_carries_the_marker(tmp_path, monkeypatch):
+    """What the stale cleanup removes is what gyroage names its own temporaries: every file and folder made beside a
+    target (the atomic writer's, a .gz table's astropy file, prepare_target's probe, the dask engine's folder) is
+    ``.NAME.gyroage-`` and 8 characters; those of a plain ``.part`` suffix match the cleanup's pattern."""
+    import re
+    import tempfile
+
+    from gyroage import files
+
+    made = []
+    real_stemp, real_dtemp = tempfile.mkstemp, tempfile.mkdtemp
+
+    def stemp(*args, **kwargs):
+        fd, name = real_stemp(*args, **kwargs)
+        made.append(name)
+        return fd, name
+
+    def dtemp(*args, **kwargs):
+        name = real_dtemp(*args, **kwargs)
+        made.append(name)
+        return name
+
+    monkeypatch.setattr(tempfile, "mkstemp", stemp)
+    monkeypatch.setattr(tempfile, "mkdtemp", dtemp)
+    frame = pd.DataFrame({"star": ["a"], "age": [1.0]})
+    for name in ("t.csv", "t.fits.gz", "t.parquet"):
+        with writers.AtomicWriter(tmp_path / name, lock=True) as w:
+            w.write(frame)
+    writers.prepare_target(tmp_path / "p.csv")
+    files.AtomicFile(tmp_path / "d.parquet", suffix=".dask-tmp", directory=True).abort()
+    beside = [Path(m) for m in made if Path(m).parent == tmp_path]
+    assert len(beside) >= 6
+    for m in beside:
+        assert re.fullmatch(r"\.[a-z.]+\.gyroage-[a-z0-9_]{8}\.[a-z-]+", m.name), m.name
+
+
+def test_without_flock_nothing_is_removed(tmp_path, monkeypatch):
+    """Where flock fails (some network mounts) a run goes on unlocked, and removes no temporary file: a live run's
+    are named as a killed one's."""
+    import errno
+    import fcntl
+
+    from gyroage.files import TargetLock
+
+    live = tmp_path / ".out.csv.gyroage-abcd1234.part"
+    live.write_text("a live run's rows")
+
+    def no_flock(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    TargetLock(tmp_path / "out.csv").release()
+    with writers.AtomicWriter(tmp_path / "out.csv", lock=True) as w:
+        w.write(pd.DataFrame({"a": [1]}))
+    assert live.read_text() == "a live run's rows"
 
 
 def killed_run(tmp_path, density, settings, monkeypatch, n: int = 300, finished: int = 2, name: str = "out.csv"):
