@@ -471,6 +471,7 @@ def test_a_full_disk_at_assembly_says_the_rows_are_kept(tmp_path, density, setti
 def test_a_failed_run_takes_back_the_folders_it_made_for_its_output(tmp_path, density, settings):
     """A run failing on a missing column left typo_dir/deep/ behind (made for -o typo_dir/deep/out.csv). The folders
     a run makes for its output are removed again when it fails; those that were there, or hold anything, stay."""
+    from gyroage.errors import UserError
     from tests.conftest import run_cli
 
     bad = tmp_path / "nocol.csv"
@@ -483,6 +484,12 @@ def test_a_failed_run_takes_back_the_folders_it_made_for_its_output(tmp_path, de
         assert res.returncode == 2 and "missing" in res.stderr, res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nocol.csv", "there"]
     assert list((tmp_path / "there").iterdir()) == []
+    # --posteriors typo3/deep/p.parquet: its folders were made and left (made before any row is read)
+    for out in (tmp_path / "o.csv", None):
+        with pytest.raises(UserError, match="missing"):
+            engines.run_local(bad, out, density, settings, quiet=True,
+                              posteriors=tmp_path / "typo3" / "deep" / "p.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nocol.csv", "there"]
     src = tmp_path / "in.csv"
     stars(10).to_csv(src, index=False)
     out = tmp_path / "new" / "deep" / "out.csv"  # a run that succeeds keeps them
@@ -600,3 +607,20 @@ def test_a_lock_file_left_by_another_user_does_not_stop_the_run(tmp_path, monkey
             TargetLock(tmp_path / "out2.csv")
     finally:
         os.chmod(tmp_path, 0o755)
+
+
+def test_a_failed_dask_run_takes_back_the_folders_it_made(tmp_path):
+    """--engine dask -o typo4/deep/x.parquet failing (here: its input missing) left typo4/deep/ behind, as the local
+    engine no longer does."""
+    pytest.importorskip("distributed")
+    from gyroage.engines.dask_engine import run_dask
+    from gyroage.errors import UserError
+
+    class Client:  # the caller's client: no cluster is started, and the run fails before any task
+        def scheduler_info(self) -> dict:
+            return {"workers": {"w": {}}}
+
+    with pytest.raises(UserError, match="input file not found"):
+        run_dask(str(tmp_path / "missing.csv"), tmp_path / "typo4" / "deep" / "x.parquet", EstimateSettings(),
+                 quiet=True, client=Client())
+    assert list(tmp_path.iterdir()) == []

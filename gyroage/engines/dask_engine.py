@@ -26,7 +26,7 @@ from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
 from gyroage.files import AtomicFile, atomic_path, is_parquet
 from gyroage.progress import Progress, counts_text
-from gyroage.writers import check_outputs, prepare_target
+from gyroage.writers import check_outputs, prepare_target, remove_made
 
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
@@ -233,10 +233,10 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     if not is_parquet(target):
         raise UserError("the dask engine writes Parquet: give -o a name ending in .parquet (a directory)")
     check_outputs(source, target)
-    prepare_target(target, directory=True)  # before a cluster starts
-    client, own = _connect(client, scheduler, workers)
+    made = prepare_target(target, directory=True)  # before a cluster starts; its folders go again if the run fails
     tmp = None
     try:
+        client, own = _connect(client, scheduler, workers)
         try:
             progress = Progress("estimate", unit="stars", quiet=quiet)
             tmp = AtomicFile(target, suffix=".dask-tmp", directory=True)
@@ -245,13 +245,14 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
             if own is not None:  # a cluster we started; a caller's client stays open
                 client.close()
                 own.close()
+        tmp.commit()
     except BaseException:
         # Removed only now: our own workers are stopped, so none writes a part into it after it is gone. (A caller's
         # cluster may still be running a task: its part lands nowhere, as the directory is gone.)
         if tmp is not None:
             tmp.abort()
+        remove_made(made)  # a typo'd -o path leaves nothing
         raise
-    tmp.commit()
     progress.close(extra=counts_text(counts))
     return counts
 

@@ -39,7 +39,7 @@ from gyroage.errors import UserError
 from gyroage.files import is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
-from gyroage.writers import check_outputs, prepare_target
+from gyroage.writers import check_outputs, prepare_target, remove_made
 
 __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
 
@@ -208,12 +208,25 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     ``Prot [h]`` name, a units row) is still said on stderr, as ``-q`` says it.
     """
     density = as_density(density)
+    made: list[Path] = []
     if posteriors is not None:
         if not is_parquet(posteriors):
             raise UserError(f"--posteriors must be a .parquet file: {posteriors}")
-        prepare_target(Path(posteriors))  # now, not after every star is computed
+        made = prepare_target(Path(posteriors))  # now, not after every star is computed
     elif ids is not None:
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
+    try:
+        return _run_into(source, target, density, settings, chunksize, quiet, resume, total, posteriors, ids,
+                         input_fmt, output_fmt)
+    except BaseException:  # the folders made for --posteriors go too (a typo'd path leaves nothing), if still empty
+        remove_made(made)
+        raise
+
+
+def _run_into(source: str | Path, target: str | Path | None, density: FlowDensity, settings: EstimateSettings,
+              chunksize: int, quiet: bool, resume: bool, total: int | None, posteriors: str | Path | None,
+              ids: Sequence[str] | None, input_fmt: str | None, output_fmt: str | None) -> Counter:
+    """:func:`run_local` once ``posteriors`` has its folder: the output's sink (a sidecar or a stream), then the run."""
     # a device or FIFO (-o /dev/null) is streamed into like stdout: no sidecar beside it, nothing to resume
     to_file = target not in (None, "-") and not is_special(target)
     check_outputs(source, target, posteriors)
