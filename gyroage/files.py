@@ -116,7 +116,7 @@ class TargetLock:
         self.fd: int | None = None
         while True:
             try:
-                fd = _open_lock_file(self.path)
+                fd, created = _open_lock_file(self.path)
             except OSError as exc:
                 raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
             try:
@@ -125,6 +125,11 @@ class TargetLock:
                 os.close(fd)
                 raise UserError(f"another gyroage run is writing {target}") from None
             except OSError:  # no flock here: unlocked, and nothing is removed that a live run might hold
+                if created:  # nor is a lock file left that locks nothing (another's stays: it may lock elsewhere)
+                    try:
+                        os.unlink(self.path)
+                    except OSError:
+                        pass
                 os.close(fd)
                 return
             try:  # the run that held it may have removed the file between our open and flock: lock the new one
@@ -150,14 +155,19 @@ class TargetLock:
         self.fd = None
 
 
-def _open_lock_file(path: Path) -> int:
-    """A descriptor of the lock file ``path``, made if missing. One another user's run left (0644 in a shared
-    folder) is opened read-only: ``flock`` needs no write access, and it is still the one file every run locks."""
+def _open_lock_file(path: Path) -> tuple[int, bool]:
+    """(A descriptor of the lock file ``path``, made if missing; whether this call made it). One another user's run
+    left (0644 in a shared folder) is opened read-only: ``flock`` needs no write access, and it is still the one
+    file every run locks."""
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), True
+    except (FileExistsError, PermissionError):  # there already (held, or left by a killed run), or not ours
+        pass
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666), False
     except PermissionError as exc:
         try:
-            return os.open(path, os.O_RDONLY)
+            return os.open(path, os.O_RDONLY), False
         except OSError:  # not there (a folder we cannot write) or not readable either: the first refusal says why
             raise exc from None
 

@@ -237,6 +237,11 @@ def test_without_flock_nothing_is_removed(tmp_path, monkeypatch):
     with writers.AtomicWriter(tmp_path / "out.csv", lock=True) as w:
         w.write(pd.DataFrame({"a": [1]}))
     assert live.read_text() == "a live run's rows"
+    # the lock file it made and could not lock was left, one per output: removed now; another's stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.csv.gyroage-abcd1234.part", "out.csv"]
+    (tmp_path / ".out.csv.lock").write_text("")
+    TargetLock(tmp_path / "out.csv").release()
+    assert (tmp_path / ".out.csv.lock").exists()
 
 
 def killed_run(tmp_path, density, settings, monkeypatch, n: int = 300, finished: int = 2, name: str = "out.csv"):
@@ -624,3 +629,4 @@ def test_a_failed_dask_run_takes_back_the_folders_it_made(tmp_path):
         run_dask(str(tmp_path / "missing.csv"), tmp_path / "typo4" / "deep" / "x.parquet", EstimateSettings(),
                  quiet=True, client=Client())
     assert list(tmp_path.iterdir()) == []
+
