@@ -630,3 +630,21 @@ def test_a_failed_dask_run_takes_back_the_folders_it_made(tmp_path):
                  quiet=True, client=Client())
     assert list(tmp_path.iterdir()) == []
 
+
+def test_an_interrupt_before_the_first_chunk_says_the_earlier_runs_rows_are_kept(tmp_path, density, settings,
+                                                                                monkeypatch):
+    """A run without --resume interrupted before it computed its first chunk said only "interrupted", though the
+    earlier interrupted run's finished chunks were still there (replaced only at the first chunk) for --resume to
+    take over. It now says so."""
+    from tests.test_engines import interrupt_after
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 0)
+    with pytest.raises(KeyboardInterrupt) as info:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert info.value.args == (f"interrupted: the earlier run's 200 finished rows of {out} are kept; run the same "
+                               "command with --resume to continue",)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert out.read_bytes() == ref
+

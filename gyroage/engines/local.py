@@ -264,10 +264,13 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
                         "not written") from None
     except KeyboardInterrupt as exc:
         sink.abort()
-        kept = sink.kept()
+        kept, earlier = sink.kept(), sink.earlier()
         if kept and not exc.args:  # the CLI's one line (gyroage.cli.user_errors) says what the rerun takes over
             exc.args = (f"interrupted: {kept} rows of {target} kept; run the same command with --resume to "
                         "continue",)
+        elif earlier and not exc.args:  # stopped before its first chunk replaced an earlier run's: those stay
+            exc.args = (f"interrupted: the earlier run's {earlier} finished rows of {target} are kept; run the same "
+                        "command with --resume to continue",)
         raise
     except BaseException:
         sink.abort()

@@ -140,6 +140,11 @@ class Sidecar:
                 f"computing {'them' if n != 1 else 'it'} again")
         return kept
 
+    def earlier(self) -> int:
+        """Finished rows of an interrupted run this run has not replaced yet (it would at its first chunk): kept
+        for ``--resume`` if this run stops now."""
+        return self._replaces or 0
+
     def _replace_old(self) -> None:
         """Remove the interrupted run's sidecar this run replaces, saying how many finished rows go with it."""
         if self._replaces is None:
@@ -384,6 +389,9 @@ class Stream:
         return None
 
     def kept(self) -> int:
+        return 0
+
+    def earlier(self) -> int:
         return 0
 
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
