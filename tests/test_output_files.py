@@ -648,3 +648,16 @@ def test_an_interrupt_before_the_first_chunk_says_the_earlier_runs_rows_are_kept
     engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
     assert out.read_bytes() == ref
 
+
+def test_resume_from_a_pipe_says_it_needs_a_file_not_an_output(tmp_path, density, settings):
+    """--resume with a process-substitution input (read as stdin) said it "needs a file input and an output file
+    (-o)", with -o given. Each refusal now names what is missing."""
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError, match=r"^--resume needs an input file: it cannot resume from stdin or a pipe$"):
+        engines.run_local("-", tmp_path / "o.csv", density, settings, resume=True)
+    src = tmp_path / "in.csv"
+    stars(5).to_csv(src, index=False)
+    for target in (None, "-", "/dev/null"):
+        with pytest.raises(UserError, match=r"^--resume needs an output file \(-o\): "):
+            engines.run_local(src, target, density, settings, resume=True)

@@ -231,8 +231,11 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
     to_file = target not in (None, "-") and not is_special(target)
     check_outputs(source, target, posteriors)
     stdin = str(source) == "-"
-    if resume and (not to_file or stdin):
-        raise UserError("--resume needs a file input and an output file (-o)")
+    if resume and stdin:  # process substitution too (the command line reads a pipe as stdin), -o or not
+        raise UserError("--resume needs an input file: it cannot resume from stdin or a pipe")
+    if resume and not to_file:
+        where = "stdout" if target in (None, "-") else f"{target}, a device or FIFO,"
+        raise UserError(f"--resume needs an output file (-o): {where} cannot be resumed into")
     if not stdin:  # before a sidecar is made for it
         io.require_input_file(source)
     out_fmt = output_format(target, output_fmt)  # a format stdout cannot take fails before any work
