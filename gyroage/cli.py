@@ -86,7 +86,7 @@ def user_errors(fn):
             if not isinstance(exc, NothingPiped):  # the command before the pipe has already said why
                 typer.echo(f"gyroage: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:  # stdout's reader stopped (`| head`): a broken stderr never raises (main's guard)
+        except BrokenPipeError:  # stdout's reader stopped (`| head`): a failing stderr never raises (main's guard)
             sys.stderr.close()
             raise typer.Exit(0) from None
         except KeyboardInterrupt as exc:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
@@ -437,7 +437,7 @@ def main(prog_name: str | None = None) -> None:
     click finds it, ``gyroage`` or ``python -m gyroage``)."""
     from gyroage.progress import guard_stderr, guard_stdout
 
-    guard_stderr()  # stderr closed or its reader gone: notices are dropped, the table is still written
+    guard_stderr()  # stderr closed, its reader gone or its disk full: notices are dropped, the table is still written
     guard_stdout()  # stdout closed: a table for it is a one-line error, a run with -o is not stopped
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the parent set to be ignored stays ignored
         signal.signal(signal.SIGTERM, on_sigterm)

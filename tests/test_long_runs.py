@@ -177,3 +177,25 @@ def test_a_closed_stdout_is_one_line_or_no_matter(tmp_path):
     assert res.returncode == 2, res.stderr
     assert res.stderr == ("gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the "
                           "table)\n"), res.stderr
+
+
+def test_a_full_stderr_does_not_stop_the_run_and_a_full_output_still_fails(tmp_path):
+    """`estimate x.csv -o f.csv 2>/dev/full` (a stderr on a full disk) ended in a traceback, exit 1 and no f.csv,
+    with an error blaming the output: only a broken pipe on stderr went quiet. Any failing write to stderr now only
+    drops the notices, and a full disk under the output is still exit 2."""
+    src, out = tmp_path / "in.csv", tmp_path / "f.csv"
+    _stars(src, 30)
+
+    def run(target: str) -> subprocess.CompletedProcess:
+        with open("/dev/full", "wb") as full:
+            return subprocess.run([*CLI, "estimate", str(src), "-o", target, "--threads", "1"], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=full, timeout=120)
+
+    res = run(str(out))
+    assert res.returncode == 0 and res.stdout == b""
+    assert len(pd.read_csv(out)) == 30
+    assert run("/dev/full").returncode == 2  # its one line went to the full stderr, its exit code did not
+    res = subprocess.run([*CLI, "estimate", str(src), "-o", "/dev/full", "--threads", "1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.splitlines()[-1] == "gyroage: error: cannot write output: No space left on device", res.stderr
