@@ -140,6 +140,12 @@ def guard_stderr() -> None:
         sys.stderr = QuietStderr(sys.stderr)
 
 
+CLOSED_STDOUT = "stdout is closed, so nothing can be written to it (give -o FILE for the table)"
+
+# Paths that name this process's stdout: with stdout closed they open the os.devnull holding file descriptor 1.
+STDOUT_PATHS = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
 class ClosedStdout:
     """``sys.stdout`` when the shell closed it (``>&-``): a table written there is a one-line error, not a
     traceback; a run with ``-o`` never writes to it."""
@@ -150,7 +156,7 @@ class ClosedStdout:
         if text:
             from gyroage.errors import UserError
 
-            raise UserError("stdout is closed, so nothing can be written to it (give -o FILE for the table)")
+            raise UserError(CLOSED_STDOUT)
         return 0
 
     def flush(self) -> None:
@@ -166,6 +172,20 @@ def guard_stdout() -> None:
     if sys.stdout is None:
         _hold(1)
         sys.stdout = ClosedStdout()
+
+
+def check_stdout_open(*targets: str | None) -> None:
+    """Refuse, in one line before any work, a table for a stdout the shell closed (``>&-``): ``-o -``, no ``-o``,
+    or a path naming stdout (``-o /dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``), which would otherwise open the
+    ``os.devnull`` holding file descriptor 1 and lose the table with exit 0."""
+    if not isinstance(sys.stdout, ClosedStdout):
+        return
+    own = f"/proc/{os.getpid()}/fd/1"
+    for target in targets:
+        if target is None or target == "-" or os.path.abspath(str(target)) in (*STDOUT_PATHS, own):
+            from gyroage.errors import UserError
+
+            raise UserError(CLOSED_STDOUT)
 
 
 def _hold(fd: int) -> None:

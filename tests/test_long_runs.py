@@ -199,3 +199,21 @@ def test_a_full_stderr_does_not_stop_the_run_and_a_full_output_still_fails(tmp_p
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
     assert res.stderr.splitlines()[-1] == "gyroage: error: cannot write output: No space left on device", res.stderr
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_a_closed_stdout_named_by_its_path_is_the_same_one_line(tmp_path, name):
+    """With stdout closed (`>&-`), `-o /dev/stdout` exited 0 having written the table into /dev/null (the file
+    descriptor held for the closed stdout): a path naming stdout is now refused as `-o -` is, one line, exit 2."""
+    src = tmp_path / "in.csv"
+    _stars(src, 5)
+    groups = tmp_path / "g.csv"
+    groups.write_text("cluster,prot,bp_rp0\na,5,1.0\na,6,1.1\n")
+    line = "gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the table)\n"
+    targets = tmp_path / "t.csv"  # crossmatch refuses before its first query
+    targets.write_text("source_id\n123\n")
+    for command in (["estimate", str(src), "--threads", "1"], ["group-age", str(groups)],
+                    ["crossmatch", str(targets), "--gaia-url", "http://127.0.0.1:9", "--no-cache"]):
+        res = subprocess.run([*CLI, *command, "-q", "-o", name], cwd=ROOT, stdout=None, stderr=subprocess.PIPE,
+                             text=True, timeout=120, preexec_fn=lambda: os.close(1))
+        assert (res.returncode, res.stderr) == (2, line), command
