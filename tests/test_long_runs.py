@@ -217,3 +217,32 @@ def test_a_closed_stdout_named_by_its_path_is_the_same_one_line(tmp_path, name):
         res = subprocess.run([*CLI, *command, "-q", "-o", name], cwd=ROOT, stdout=None, stderr=subprocess.PIPE,
                              text=True, timeout=120, preexec_fn=lambda: os.close(1))
         assert (res.returncode, res.stderr) == (2, line), command
+
+
+def test_progress_rows_with_stray_inch_marks_and_quotes_mid_field(tmp_path):
+    """Two stray inch marks (`seeing 2" poor` in row 1, `seeing 3" poor` in row 4) were paired up as one quoted
+    field over three rows: progress said 5/2. A quote opens a quoted field only at a field's start (after the
+    delimiter, spaces skipped, or at a line's start), as pandas reads it; the counts now match pandas', also with
+    the bytes cut into blocks anywhere."""
+    from gyroage.engines.local import _RowBreaks, scan_input
+
+    stray = tmp_path / "stray.csv"
+    stray.write_bytes(b'prot,bp_rp0,note\n5.0,1.0,seeing 2" poor\n6.0,1.0,ok\n7.0,1.0,ok\n8.0,1.1,seeing 3" poor\n'
+                      b"9.0,1.2,ok\n")
+    assert scan_input(stray, fingerprint=False)[1] == 5
+    rng = np.random.default_rng(5)
+    pieces = [b"a", b"5", b" ", b'"', b'""', b",", b"\n", b'"x\ny"', b'2"', b', "q\nr"', b"\r\n"]
+    header = ",".join(f"c{i}" for i in range(60)).encode() + b"\n"  # more names than any row has fields
+    for _ in range(300):
+        text = header + b"".join(pieces[i] for i in rng.integers(0, len(pieces), rng.integers(1, 40))) + b"\n"
+        try:
+            rows = len(pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False, skipinitialspace=True,
+                                   index_col=False, skip_blank_lines=False))
+        except pd.errors.ParserError:  # a quote left open at the end: the plain line count is kept
+            continue
+        for cut in (len(text), 1, 2, 3, 7):
+            breaks = _RowBreaks()
+            for start in range(0, len(text), cut):
+                breaks.add(text[start:start + cut])
+            breaks.end()
+            assert not breaks.inside and breaks.lf - 1 == rows, (text, cut)
