@@ -53,7 +53,11 @@ const KIND = {prot_days: "period", bp_rp0: "magnitude", bp_rp0_err: "magnitude",
 // sec; a plural s dropped; not phot, candela, hectare or pascal) and posterior.js does not: a period named in one
 // (Prot [s], Prot [Myr]) is refused, where any other bracketed word (Prot (TESS)) is passed over as estimate passes
 // it over (a test checks it against columns.py).
-const TIME_UNIT = /^(?!(?:ph|cd|ha|Pa)$)(?:(?:q|r|y|z|a|f|p|n|u|\u00b5|\u03bc|m|c|d|da|h|k|M|G|T|P|E|Z|Y|R|Q)?(?:s|min|h|d|a|yr)|hr|(?:quecto|ronto|yocto|zepto|atto|femto|pico|nano|micro|milli|centi|deci|deca|deka|hecto|kilo|mega|giga|tera|peta|exa|zetta|yotta|ronna|quetta)?(?:second|minute|hour|hr|day|year|annum)|sec|wk|week|fortnight|sday)$/;
+const TIME_UNIT_PARTS = ["^(?!(?:ph|cd|ha|Pa)$)(?:",
+  "(?:q|r|y|z|a|f|p|n|u|\u00b5|\u03bc|m|c|d|da|h|k|M|G|T|P|E|Z|Y|R|Q)?(?:s|min|h|d|a|yr)|hr|",
+  "(?:quecto|ronto|yocto|zepto|atto|femto|pico|nano|micro|milli|centi|deci|deca|deka|hecto|kilo|mega|giga|tera|",
+  "peta|exa|zetta|yotta|ronna|quetta)?(?:second|minute|hour|hr|day|year|annum)|sec|wk|week|fortnight|sday)$"];
+const TIME_UNIT = new RegExp(TIME_UNIT_PARTS.join(""));
 const isTime = (unit) => TIME_UNIT.test(unit) || (unit.length > 2 && unit.endsWith("s") && TIME_UNIT.test(unit.slice(0, -1)));
 const BRACKETED = /^(.*\S)\s*[[(]\s*([^[\]()]+?)\s*[\])]$/; // "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 const SUFFIXED = /^(.+)_([A-Za-z]+)$/; // "Period_d", "Prot_h"
