@@ -86,7 +86,7 @@ def user_errors(fn):
             if not isinstance(exc, NothingPiped):  # the command before the pipe has already said why
                 typer.echo(f"gyroage: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:  # stdout's reader stopped (`| head`): a broken stderr never raises (main's guard)
+        except BrokenPipeError:  # stdout's reader stopped (`| head`): a failing stderr never raises (main's guard)
             sys.stderr.close()
             raise typer.Exit(0) from None
         except KeyboardInterrupt as exc:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
@@ -188,7 +188,7 @@ def estimate(
     from gyroage.core.priors import grid_step_note
     from gyroage.engines import run_local
     from gyroage.files import is_pipe
-    from gyroage.progress import Progress
+    from gyroage.progress import Progress, check_stdout_open
 
     if quiet:
         # numpy's overflow and invalid-value warnings from the model's code (absurd errors, prot_err 1e300, overflow
@@ -215,6 +215,7 @@ def estimate(
                              or (input != "-" and formats.input_format(input, in_fmt) not in formats.STREAMING)):
         raise UserError("--engine dask reads CSV or Parquet and writes Parquet")
     writers.check_outputs(input, output, posteriors)  # as group-age: an -o naming the input fails before the model loads
+    check_stdout_open(output, *filter(None, [posteriors]))
     if engine == "local":  # a name the output cannot be written under (.mrt, .parquet.gz) too; dask checks its own
         formats.output_format(output, out_fmt)
     density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
@@ -265,6 +266,7 @@ def crossmatch(
     """Gaia DR3 colours and TESS/Kepler/Gaia rotation periods for a target list (pipe into 'estimate -')."""
     from gyroage.crossmatch import CrossmatchSettings, Services, default_cache_dir, run_crossmatch
     from gyroage.formats import check_format
+    from gyroage.progress import check_stdout_open
 
     in_fmt, out_fmt = check_format(input_format, "--input-format"), check_format(output_format, "--output-format")
     input = pipe_as_stdin(input)
@@ -272,6 +274,7 @@ def crossmatch(
         raise UserError("--id-type must be gaia, tic, kic or radec")
     if not radius_arcsec > 0:
         raise UserError("--radius-arcsec must be positive")
+    check_stdout_open(output)  # before any query is sent
     services = Services.create(gaia_url, vizier_url, mast_url, None if no_cache else (cache_dir or default_cache_dir()),
                                retries=retries, backoff=backoff)
     sources = tuple(comma_list(periods))
@@ -329,6 +332,7 @@ def group_age(
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
     from gyroage.core.stars import check_input_columns
+    from gyroage.progress import check_stdout_open
 
     input = pipe_as_stdin(input)  # a pipe's rows are one group as stdin's are, not a group named '63'
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
@@ -336,6 +340,7 @@ def group_age(
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
     check_threads(threads, "--threads")
     writers.check_outputs(input, output)
+    check_stdout_open(output)
     written = formats.output_format(output, out_fmt)  # a format it cannot be written in fails before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
@@ -437,7 +442,7 @@ def main(prog_name: str | None = None) -> None:
     click finds it, ``gyroage`` or ``python -m gyroage``)."""
     from gyroage.progress import guard_stderr, guard_stdout
 
-    guard_stderr()  # stderr closed or its reader gone: notices are dropped, the table is still written
+    guard_stderr()  # stderr closed, its reader gone or its disk full: notices are dropped, the table is still written
     guard_stdout()  # stdout closed: a table for it is a one-line error, a run with -o is not stopped
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the parent set to be ignored stays ignored
         signal.signal(signal.SIGTERM, on_sigterm)

@@ -75,14 +75,15 @@ class Progress:
             self.close()
 
 
-class QuietOnBrokenPipe:
-    """A stand-in for ``sys.stderr`` that goes quiet, not down, when its reader is gone.
+class QuietStderr:
+    """A stand-in for ``sys.stderr`` that goes quiet, not down, when it cannot be written.
 
-    ``gyroage estimate big.csv -o out.csv 2>&1 | head -2``: the reader of the progress lines stops, the table
-    is still wanted. The first write or flush that meets a broken pipe points file descriptor 2 at
-    ``os.devnull`` (so the text still buffered, C libraries and worker processes write there too) and every
-    later line is dropped; the run goes on to its normal end. A broken stdout (the table's reader) still
-    raises, so a ``BrokenPipeError`` that reaches the command line is always the table's.
+    ``gyroage estimate big.csv -o out.csv 2>&1 | head -2`` (the reader of the progress lines stops) or
+    ``2>/dev/full`` (stderr on a full disk): the notices are lost, the table is still wanted. The first write or
+    flush that fails with any ``OSError`` points file descriptor 2 at ``os.devnull`` (so the text still buffered,
+    C libraries and worker processes write there too) and every later line is dropped; the run goes on to its
+    normal end. A failing stdout or output file still raises, so an ``OSError`` that reaches the command line
+    (a broken pipe, a full disk) is always the table's.
     """
 
     def __init__(self, stream) -> None:
@@ -91,14 +92,14 @@ class QuietOnBrokenPipe:
     def write(self, text: str) -> int:
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
+        except OSError:  # EPIPE, ENOSPC, EIO...: a notice is never worth the run
             self._silence()
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except BrokenPipeError:
+        except OSError:
             self._silence()
 
     def _silence(self) -> None:
@@ -130,13 +131,19 @@ def guard_stderr() -> None:
     With stderr closed (``2>&-``) Python sets ``sys.stderr`` to ``None``, and ``print(file=None)`` writes to
     stdout: progress lines would land in the table. Notices then go to ``os.devnull``, which also takes file
     descriptor 2 when it is free, so no output file opened later is given it. A stderr whose reader stops
-    (``2>&1 | head``) goes quiet (:class:`QuietOnBrokenPipe`).
+    (``2>&1 | head``) or whose disk is full (``2>/dev/full``) goes quiet (:class:`QuietStderr`).
     """
     if sys.stderr is None:
         _hold(2)
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-    elif not isinstance(sys.stderr, QuietOnBrokenPipe):
-        sys.stderr = QuietOnBrokenPipe(sys.stderr)
+    elif not isinstance(sys.stderr, QuietStderr):
+        sys.stderr = QuietStderr(sys.stderr)
+
+
+CLOSED_STDOUT = "stdout is closed, so nothing can be written to it (give -o FILE for the table)"
+
+# Paths that name this process's stdout: with stdout closed they open the os.devnull holding file descriptor 1.
+STDOUT_PATHS = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
 
 
 class ClosedStdout:
@@ -149,7 +156,7 @@ class ClosedStdout:
         if text:
             from gyroage.errors import UserError
 
-            raise UserError("stdout is closed, so nothing can be written to it (give -o FILE for the table)")
+            raise UserError(CLOSED_STDOUT)
         return 0
 
     def flush(self) -> None:
@@ -165,6 +172,20 @@ def guard_stdout() -> None:
     if sys.stdout is None:
         _hold(1)
         sys.stdout = ClosedStdout()
+
+
+def check_stdout_open(*targets: str | None) -> None:
+    """Refuse, in one line before any work, a table for a stdout the shell closed (``>&-``): ``-o -``, no ``-o``,
+    or a path naming stdout (``-o /dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``), which would otherwise open the
+    ``os.devnull`` holding file descriptor 1 and lose the table with exit 0."""
+    if not isinstance(sys.stdout, ClosedStdout):
+        return
+    own = f"/proc/{os.getpid()}/fd/1"
+    for target in targets:
+        if target is None or target == "-" or os.path.abspath(str(target)) in (*STDOUT_PATHS, own):
+            from gyroage.errors import UserError
+
+            raise UserError(CLOSED_STDOUT)
 
 
 def _hold(fd: int) -> None:

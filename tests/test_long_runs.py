@@ -177,3 +177,72 @@ def test_a_closed_stdout_is_one_line_or_no_matter(tmp_path):
     assert res.returncode == 2, res.stderr
     assert res.stderr == ("gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the "
                           "table)\n"), res.stderr
+
+
+def test_a_full_stderr_does_not_stop_the_run_and_a_full_output_still_fails(tmp_path):
+    """`estimate x.csv -o f.csv 2>/dev/full` (a stderr on a full disk) ended in a traceback, exit 1 and no f.csv,
+    with an error blaming the output: only a broken pipe on stderr went quiet. Any failing write to stderr now only
+    drops the notices, and a full disk under the output is still exit 2."""
+    src, out = tmp_path / "in.csv", tmp_path / "f.csv"
+    _stars(src, 30)
+
+    def run(target: str) -> subprocess.CompletedProcess:
+        with open("/dev/full", "wb") as full:
+            return subprocess.run([*CLI, "estimate", str(src), "-o", target, "--threads", "1"], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=full, timeout=120)
+
+    res = run(str(out))
+    assert res.returncode == 0 and res.stdout == b""
+    assert len(pd.read_csv(out)) == 30
+    assert run("/dev/full").returncode == 2  # its one line went to the full stderr, its exit code did not
+    res = subprocess.run([*CLI, "estimate", str(src), "-o", "/dev/full", "--threads", "1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.splitlines()[-1] == "gyroage: error: cannot write output: No space left on device", res.stderr
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_a_closed_stdout_named_by_its_path_is_the_same_one_line(tmp_path, name):
+    """With stdout closed (`>&-`), `-o /dev/stdout` exited 0 having written the table into /dev/null (the file
+    descriptor held for the closed stdout): a path naming stdout is now refused as `-o -` is, one line, exit 2."""
+    src = tmp_path / "in.csv"
+    _stars(src, 5)
+    groups = tmp_path / "g.csv"
+    groups.write_text("cluster,prot,bp_rp0\na,5,1.0\na,6,1.1\n")
+    line = "gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the table)\n"
+    targets = tmp_path / "t.csv"  # crossmatch refuses before its first query
+    targets.write_text("source_id\n123\n")
+    for command in (["estimate", str(src), "--threads", "1"], ["group-age", str(groups)],
+                    ["crossmatch", str(targets), "--gaia-url", "http://127.0.0.1:9", "--no-cache"]):
+        res = subprocess.run([*CLI, *command, "-q", "-o", name], cwd=ROOT, stdout=None, stderr=subprocess.PIPE,
+                             text=True, timeout=120, preexec_fn=lambda: os.close(1))
+        assert (res.returncode, res.stderr) == (2, line), command
+
+
+def test_progress_rows_with_stray_inch_marks_and_quotes_mid_field(tmp_path):
+    """Two stray inch marks (`seeing 2" poor` in row 1, `seeing 3" poor` in row 4) were paired up as one quoted
+    field over three rows: progress said 5/2. A quote opens a quoted field only at a field's start (after the
+    delimiter, spaces skipped, or at a line's start), as pandas reads it; the counts now match pandas', also with
+    the bytes cut into blocks anywhere."""
+    from gyroage.engines.local import _RowBreaks, scan_input
+
+    stray = tmp_path / "stray.csv"
+    stray.write_bytes(b'prot,bp_rp0,note\n5.0,1.0,seeing 2" poor\n6.0,1.0,ok\n7.0,1.0,ok\n8.0,1.1,seeing 3" poor\n'
+                      b"9.0,1.2,ok\n")
+    assert scan_input(stray, fingerprint=False)[1] == 5
+    rng = np.random.default_rng(5)
+    pieces = [b"a", b"5", b" ", b'"', b'""', b",", b"\n", b'"x\ny"', b'2"', b', "q\nr"', b"\r\n"]
+    header = ",".join(f"c{i}" for i in range(60)).encode() + b"\n"  # more names than any row has fields
+    for _ in range(300):
+        text = header + b"".join(pieces[i] for i in rng.integers(0, len(pieces), rng.integers(1, 40))) + b"\n"
+        try:
+            rows = len(pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False, skipinitialspace=True,
+                                   index_col=False, skip_blank_lines=False))
+        except pd.errors.ParserError:  # a quote left open at the end: the plain line count is kept
+            continue
+        for cut in (len(text), 1, 2, 3, 7):
+            breaks = _RowBreaks()
+            for start in range(0, len(text), cut):
+                breaks.add(text[start:start + cut])
+            breaks.end()
+            assert not breaks.inside and breaks.lf - 1 == rows, (text, cut)

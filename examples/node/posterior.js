@@ -10,7 +10,8 @@
 // de-reddened absolute G (abs_g0, M_G0) and optionally its error (the graph with the main-sequence term: then
 // ms_height_mag is written too). A unit in the name is read as estimate reads it (Period [d], Prot_h, Per (hr),
 // BPRP_0 [mmag]: see UNITS; converted to days or mag); a period in another unit it names (Prot [s]) or a unit of
-// another quantity (Prot [mag]) is an error. No other colour is read (bp_rp with a reddening, teff): gyroage
+// another quantity (Prot [mag]) is an error, and a column with any other word in brackets (Prot (TESS)) is not read,
+// as estimate does not read it. No other colour is read (bp_rp with a reddening, teff): gyroage
 // estimate does that. A missing required column is an error (exit 2); stderr says which column each input
 // was read from. An empty cell, nan, NA, null, none or -- is missing; other text that is not a decimal number is too
 // (0x10 or 1_0 are no periods to estimate either).
@@ -48,6 +49,16 @@ const UNITS = {"d": ["period", 1.0], "day": ["period", 1.0], "days": ["period", 
 const SUFFIX_UNITS = new Set(["d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"]);
 const KIND = {prot_days: "period", bp_rp0: "magnitude", bp_rp0_err: "magnitude", abs_g0: "magnitude",
   abs_g0_err: "magnitude"};
+// A time unit gyroage estimate converts (columns.py _days: astropy's names, prefixed as astropy prefixes them; CDS's
+// sec; a plural s dropped; not phot, candela, hectare or pascal) and posterior.js does not: a period named in one
+// (Prot [s], Prot [Myr]) is refused, where any other bracketed word (Prot (TESS)) is passed over as estimate passes
+// it over (a test checks it against columns.py).
+const TIME_UNIT_PARTS = ["^(?!(?:ph|cd|ha|Pa)$)(?:",
+  "(?:q|r|y|z|a|f|p|n|u|\u00b5|\u03bc|m|c|d|da|h|k|M|G|T|P|E|Z|Y|R|Q)?(?:s|min|h|d|a|yr)|hr|",
+  "(?:quecto|ronto|yocto|zepto|atto|femto|pico|nano|micro|milli|centi|deci|deca|deka|hecto|kilo|mega|giga|tera|",
+  "peta|exa|zetta|yotta|ronna|quetta)?(?:second|minute|hour|hr|day|year|annum)|sec|wk|week|fortnight|sday)$"];
+const TIME_UNIT = new RegExp(TIME_UNIT_PARTS.join(""));
+const isTime = (unit) => TIME_UNIT.test(unit) || (unit.length > 2 && unit.endsWith("s") && TIME_UNIT.test(unit.slice(0, -1)));
 const BRACKETED = /^(.*\S)\s*[[(]\s*([^[\]()]+?)\s*[\])]$/; // "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 const SUFFIXED = /^(.+)_([A-Za-z]+)$/; // "Period_d", "Prot_h"
 const MISSING = new Set(["", "nan", "na", "n/a", "null", "none", "--"]); // gyroage/csv_layout.py NA_TOKENS
@@ -80,7 +91,8 @@ function valueRole(name, raw) {
 }
 
 // columns.py _unit_role: an alias with a bracketed unit or a unit suffix; a UserError for a bracketed unit the input
-// cannot be in here (another quantity's, which estimate refuses too; or a time unit only estimate converts).
+// cannot be in here (another quantity's, which estimate refuses too; or a time unit only estimate converts); any
+// other bracketed word (Prot (TESS)) names no unit: the column is not read, as estimate does not read it.
 function unitRole(name, raw) {
   for (const [pattern, bracketed] of [[BRACKETED, true], [SUFFIXED, false]]) {
     const m = pattern.exec(name);
@@ -90,7 +102,7 @@ function unitRole(name, raw) {
     if (!bracketed && !SUFFIX_UNITS.has(unit)) continue;
     const [kind, factor] = UNITS[unit] || [undefined, 1.0];
     if (kind === KIND[input]) return [input, factor, m[2]];
-    if (bracketed && (kind !== undefined || KIND[input] === "period")) {
+    if (bracketed && (kind !== undefined || (KIND[input] === "period" && isTime(m[2])))) {
       throw new UserError(`column '${raw}' names the unit '${m[2]}': posterior.js reads ${input} in ` +
         (KIND[input] === "period" ? "d, h or minutes (gyroage estimate converts other time units)" : "mag or mmag"));
     }

@@ -34,13 +34,21 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
         return q, np.nan, flat, kish, np.nan
     # from every sample, as the percentiles: the n_keep kept for --posteriors left the flag to Monte Carlo chance
     outside = np.nan if trained is None else mass_outside(x, w, *trained)
-    mode = sample_mode(x, w, q[1], q[3], bounds, kish)
+    # a stuck walker piles up 1/walkers of the samples: a peak needs more than one walker could give to be the MAP
+    # (an ensemble has 6 walkers or more: fewer columns are samples handed in, not walkers)
+    walkers = chain_x.shape[1] if chain_x.ndim == 2 and chain_x.shape[1] >= 6 else np.inf
+    mode = sample_mode(x, w, q[1], q[3], bounds, kish, max(MIN_PEAK_SHARE, 1.5 / walkers))
     keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
     return q, mode, keep, kish, outside
 
 
+# The least share of the samples a peak of several holds to be the MAP: a pile of identical samples (a walker that
+# never moved) or a few percent of them in one spot is a sampler artefact, its smoothed height no posterior's.
+MIN_PEAK_SHARE = 0.1
+
+
 def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bounds: tuple[float, float],
-                 kish: float = 1.0) -> float:
+                 kish: float = 1.0, min_share: float = MIN_PEAK_SHARE) -> float:
     """The MAP (log10 yr) of samples ``x`` (weights ``w``; None: equal): the highest peak of their Gaussian kernel
     density estimate, refined by a parabola through it and its neighbours, clipped to the prior's ``bounds``.
 
@@ -51,7 +59,9 @@ def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bou
     reflected at a bound within four widths, so a posterior falling from a bound has its MAP on the bound.
     A posterior with several peaks (a young pre-main-sequence age against a spun-down one) is split at the pilot's
     dips and each peak is smoothed again with the width its own samples give: the pilot's width, from the spread of
-    them all, flattened a narrow peak below a broad lower one (:func:`_peak_basins`).
+    them all, flattened a narrow peak below a broad lower one (:func:`_peak_basins`). A peak's width is floored at a
+    quarter of the pilot's and a peak holding less than ``min_share`` of the samples cannot win: a stuck walker's pile
+    of identical samples had a width near zero, so a height no real peak reaches.
     """
     lo, hi = bounds
     n = max(x.size * kish, 1.0)
@@ -67,8 +77,10 @@ def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bou
     cum = np.concatenate([[0.0], np.cumsum(hist)])
     for i, j in basins:  # a few peaks of one star: not a per-star loop
         share = (cum[j] - cum[i]) / cum[-1]
+        if share < min_share:  # too few samples to tell a peak from a stuck walker
+            continue
         q16, q84 = np.interp([cum[i] + 0.16 * (cum[j] - cum[i]), cum[i] + 0.84 * (cum[j] - cum[i])], cum, edges)
-        h_peak = min(h, 0.9 * 0.5 * (q84 - q16) * max(n * share, 1.0) ** -0.2)
+        h_peak = min(h, max(0.25 * h, 0.9 * 0.5 * (q84 - q16) * max(n * share, 1.0) ** -0.2))
         if not h_peak > 0:
             continue
         a, b = max(lo, edges[i] - 4 * h_peak), min(hi, edges[j] + 4 * h_peak)

@@ -92,7 +92,9 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
             try:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     if csv:
-                        first = first or block[:65536]
+                        if not first:  # the delimiter tells where a quoted field may open
+                            first = block[:65536]
+                            breaks.set_sep(csv_layout.sniff_separator(first.decode("utf-8-sig", errors="replace")))
                         n += block.count(b"\n")
                         n_cr += block.count(b"\r")
                         breaks.add(block)
@@ -102,6 +104,7 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
             rest = _Hashed(raw, h)
             for _ in iter(lambda: rest.read(1 << 20), b""):  # whatever gzip left unread is fingerprinted too
                 pass
+    breaks.end()
     if csv and not breaks.inside:  # quotes balanced: a quoted field's line breaks end no row (pandas reads them so)
         n, n_cr = breaks.lf, breaks.cr
     if csv and n == 0 and n_cr:  # an old Mac file: its lines end in CR alone
@@ -123,24 +126,82 @@ def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = N
 class _RowBreaks:
     """Line breaks (LF, and CR) outside double-quoted fields, block by block: a CSV field in quotes may hold line
     breaks (a note over two lines), which end no row. ``inside``: whether the bytes so far end inside quotes (at the
-    end of a file, quotes that do not pair up: then the plain count is kept)."""
+    end of a file, quotes that do not pair up: then the plain count is kept).
 
-    def __init__(self) -> None:
+    As pandas reads it, a quote opens a quoted field only at a field's start (after the delimiter, spaces skipped,
+    or at a line's start); elsewhere (``seeing 2" poor``) it is a character. Inside, ``""`` is a quote and a lone
+    ``"`` closes the field. Each run of quotes then leaves the state as it was (even length), flips it (odd, at a
+    field's start) or ends outside (odd, elsewhere), so the state at every line break is a cumulative count, not a
+    loop over the bytes. ``sep``: the delimiter (``None``: any of , ; tab |). Call :meth:`end` after the last block.
+    """
+
+    def __init__(self, sep: str | None = None) -> None:
         self.lf = self.cr = 0
         self.inside = False
+        self.at_start = True  # whether a quote here would open a field: after a delimiter or line break, or at BOF
+        self.held = b""  # a run of quotes at a block's end, which may go on in the next block
+        self.first = True
+        self.set_sep(sep)
 
-    def add(self, block: bytes) -> None:
+    def set_sep(self, sep: str | None) -> None:
+        """Take ``sep`` as the delimiter (before the block its first line ends in)."""
+        self.starts = np.frombuffer((sep or ",;\t|").encode() + b"\n\r", np.uint8)
+
+    def add(self, block: bytes, last: bool = False) -> None:
+        """Count ``block``, the next bytes of the file (``last``: its end, so no run of quotes is held back)."""
+        if self.first and block:
+            self.first = False
+            block = block.removeprefix(b"\xef\xbb\xbf")  # a BOM: the first field starts after it, as pandas reads it
+        if self.held:
+            block, self.held = self.held + block, b""
         if not self.inside and b'"' not in block:  # most files: no quotes, the plain count (fast)
             self.lf += block.count(b"\n")
             self.cr += block.count(b"\r")
+            self._last_start(block)
             return
-        a = np.frombuffer(block, np.uint8)
-        # a byte is inside quotes when an odd number of quotes come before it ("" inside a field pairs up)
-        quotes = np.cumsum(a == ord('"'), dtype=np.int64) + self.inside
-        out = (quotes & 1) == 0
-        self.lf += int(np.count_nonzero(out & (a == ord("\n"))))
-        self.cr += int(np.count_nonzero(out & (a == ord("\r"))))
-        self.inside = bool(quotes[-1] & 1)
+        kept = block if last else block.rstrip(b'"')
+        self.held = block[len(kept):]  # a run's length decides what it does: wait for its end
+        if not kept:
+            return
+        a = np.frombuffer(kept, np.uint8)
+        quote = a == ord('"')
+        runs = np.flatnonzero(quote & ~np.concatenate(([False], quote[:-1])))  # first quote of each run
+        ends = np.flatnonzero(quote & ~np.concatenate((quote[1:], [False])))  # and its last
+        odd = ((ends - runs) & 1) == 0
+        # the byte before each run, spaces skipped (skipinitialspace): a delimiter or line break opens a field
+        before = runs - 1
+        spaced = a[np.maximum(before, 0)] == ord(" ")
+        spaced &= before >= 0
+        if spaced.any():  # only then the last byte that is not a space (few files)
+            solid = np.flatnonzero(a != ord(" "))
+            at = np.searchsorted(solid, runs[spaced]) - 1
+            before[spaced] = np.where(at >= 0, solid[np.maximum(at, 0)], -1)
+        opens = np.where(before < 0, self.at_start, np.isin(a[np.maximum(before, 0)], self.starts))
+        flips, ends_out = opens & odd, ~opens & odd
+        n = np.arange(runs.size)
+        reset = np.maximum.accumulate(np.where(ends_out, n, -1))  # the last run that ended outside, up to each
+        flipped = np.cumsum(flips)
+        state = np.where(reset >= 0, flipped - flipped[np.maximum(reset, 0)], flipped + self.inside) & 1
+        state = np.concatenate(([self.inside], state.astype(bool)))
+        for byte in (b"\n", b"\r"):
+            at = np.flatnonzero(a == ord(byte))
+            outside = int(np.count_nonzero(~state[np.searchsorted(ends, at)]))
+            if byte == b"\n":
+                self.lf += outside
+            else:
+                self.cr += outside
+        self.inside = bool(state[-1])
+        self._last_start(kept)
+
+    def _last_start(self, block: bytes) -> None:
+        text = block.rstrip(b" ")
+        if text:
+            self.at_start = text[-1] in self.starts
+
+    def end(self) -> None:
+        """The file's end: a run of quotes held back from the last block is read."""
+        if self.held:
+            self.add(b"", last=True)
 
 
 class _Hashed:

@@ -291,6 +291,64 @@ def test_node_example_units_mirror_gyroages():
     assert {u for u, (kind, _) in UNITS.items() if kind in ("period", "magnitude")} <= set(units)
 
 
+def test_node_example_refuses_only_the_units_gyroage_refuses_or_converts():
+    """posterior.js refused `Prot (TESS)` ("names the unit 'TESS'"), a bracketed label gyroage estimate passes over
+    (columns.py _unit_role: not a unit): a bracketed word on a period is now refused only when it is a time unit
+    estimate converts and posterior.js does not (TIME_UNIT, as columns.py _days reads them), or a unit of another
+    quantity; any other label is passed over as estimate does. The rules are checked without node; node, when
+    installed, runs them too (onnxruntime-node stubbed)."""
+    import astropy.units as u
+
+    from gyroage.columns import UNITS, _days, column_role
+
+    time_unit = re.compile("".join(js_constant("TIME_UNIT_PARTS")))  # the same syntax in both
+
+    def js_time(unit: str) -> bool:  # posterior.js isTime
+        return bool(time_unit.match(unit) or (len(unit) > 2 and unit.endswith("s") and time_unit.match(unit[:-1])))
+
+    names = {n for unit in u.get_current_unit_registry().all_units if unit.is_equivalent(u.day) for n in unit.names}
+    names |= {"sec", "mins", "secs", "yrs", "years", "weeks", "days", "hours", "minutes", "seconds", "Myrs", "Gyrs"}
+    assert [n for n in sorted(names) if _days(n) is not None and not js_time(n)] == []
+    labels = ["TESS", "K2", "Kepler", "ZTF", "lit", "ref", "ASAS-SN", "phot", "this work", "Gaia", "P1", "mean",
+              "McQuillan", "S19", "LS", "ACF", "best", "adopted", "spec", "x"]
+    for label in labels:
+        assert _days(label) is None and not js_time(label), label
+        assert column_role(f"Prot ({label})") is None and column_role(f"BPRP_0 [{label}]") is None, label
+    prefixes = ["", "q", "r", "y", "z", "a", "f", "p", "n", "u", "\u00b5", "\u03bc", "m", "c", "d", "da", "h", "k", "M",
+                "G", "T", "P", "E", "Z", "Y", "R", "Q"]
+    for unit in (p + b for p in prefixes for b in ("s", "min", "h", "hr", "d", "a", "yr")):
+        assert not js_time(unit) or _days(unit) is not None or unit.lower() in UNITS, unit
+    node = shutil.which("node")
+    if node is None:
+        return
+    for header, refused in (("Prot,BPRP_0,Prot (TESS)", False), ("Prot (TESS),Prot,BPRP_0", False),
+                            ("Prot [s],BPRP_0", True), ("Prot [Myr],BPRP_0", True), ("Prot [mag],BPRP_0", True)):
+        res = stub_node(node, f"{header}\n5,1.0,5.1\n")
+        if refused:
+            assert res.returncode == 2 and "names the unit" in res.stderr, (header, res.stderr)
+        else:
+            assert res.returncode == 0 and "read prot_days from 'Prot', bp_rp0 from 'BPRP_0'" in res.stderr, (
+                header, res.stderr)
+
+
+# onnxruntime-node stood in for by a graph that only reports which columns fed it: the column rules run in node
+_STUB = """
+const Module = require("module");
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (request !== "onnxruntime-node") return load.call(this, request, ...rest);
+  return {Tensor: class { constructor(type, data) { this.data = data; } },
+          InferenceSession: {create: async () => ({inputNames: ["prot_days", "bp_rp0", "bp_rp0_err"], outputNames: [],
+                                                   run: async () => process.exit(0)})}};
+};
+"""
+
+
+def stub_node(node: str, csv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([node, "-e", _STUB + "require('./posterior.js');"], input=csv, capture_output=True,
+                          text=True, cwd=NODE_DIR, timeout=60)
+
+
 def run_node(node: str, graph, csv: str) -> subprocess.CompletedProcess:
     return subprocess.run([node, "posterior.js", str(graph)], input=csv, capture_output=True, text=True, cwd=NODE_DIR,
                           timeout=120)
