@@ -85,6 +85,10 @@ def plot_posterior_cmd(
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
     from gyroage.plots import plot_posterior
+    from gyroage.progress import check_stdout_open
+
+    if output is not None:  # no -o: a file (posterior.<format>), never stdout
+        check_stdout_open(output)
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     # the star is dated as estimate dates it with the same options (its --method is the plot's own)
@@ -116,7 +120,10 @@ def plot_sequence_cmd(
 ) -> None:
     """Period vs colour: the model's 16/50/84% period bands at chosen ages, data overlaid, untrained regions hatched."""
     from gyroage.plots import plot_sequence
+    from gyroage.progress import check_stdout_open
 
+    if output is not None:  # no -o: a file (sequence.<format>), never stdout
+        check_stdout_open(output)
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi, log=None if quiet else _plot_note)
     if not quiet:

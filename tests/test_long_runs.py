@@ -219,6 +219,24 @@ def test_a_closed_stdout_named_by_its_path_is_the_same_one_line(tmp_path, name):
         assert (res.returncode, res.stderr) == (2, line), command
 
 
+def test_a_plot_into_a_closed_stdout_named_by_its_path_is_one_line(tmp_path):
+    """`plot sequence -o /dev/stdout >&-` wrote the figure into the /dev/null holding the closed stdout, exit 0: it is
+    refused as the table commands refuse it; a plot's default (a file) is not stdout and still works."""
+    line = "gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the table)\n"
+    res = subprocess.run([*CLI, "plot", "sequence", "-q", "-o", "/dev/stdout", "--format", "svg"], cwd=ROOT,
+                         stdout=None, stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert (res.returncode, res.stderr) == (2, line)
+    src = tmp_path / "in.csv"
+    _stars(src, 2)
+    res = subprocess.run([*CLI, "plot", "posterior", str(src), "-q", "-o", "/dev/fd/1", "--format", "svg"], cwd=ROOT,
+                         stdout=None, stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert (res.returncode, res.stderr) == (2, line)
+    res = subprocess.run([*CLI, "plot", "sequence", "-q", "--format", "svg"], cwd=tmp_path, stdout=None,
+                         stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1),
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert res.returncode == 0 and (tmp_path / "sequence.svg").exists(), res.stderr
+
+
 def test_progress_rows_with_stray_inch_marks_and_quotes_mid_field(tmp_path):
     """Two stray inch marks (`seeing 2" poor` in row 1, `seeing 3" poor` in row 4) were paired up as one quoted
     field over three rows: progress said 5/2. A quote opens a quoted field only at a field's start (after the
