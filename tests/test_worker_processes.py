@@ -156,3 +156,30 @@ def test_a_stopped_pool_ends_at_once(model, monkeypatch, stop):
     waited = time.monotonic() - t0
     assert waited < 3.0, f"the pool took {waited:.1f} s to stop"  # 1 s to the interrupt, 0.5 s to the failure
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_processes_work_whatever_the_start_method(tmp_path, method):
+    """Review V3: a worker started by a fork server has the server, not the run, as its parent, so the check that
+    the run had already ended killed every worker (BrokenProcessPool): --processes failed under Python 3.14's
+    default start method. Each start method gives the same ages as one process."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys, multiprocessing as mp\n"
+        "import numpy as np\n"
+        "from gyroage import AgeModel\n"
+        "from gyroage.core.mcmc_target import StarInputs\n"
+        "from gyroage.core.priors import Prior\n"
+        "from gyroage.core.sampler import SamplerSettings, sample_stars\n"
+        "if __name__ == '__main__':\n"
+        "    mp.set_start_method(sys.argv[1])\n"
+        "    m = AgeModel.load()\n"
+        "    stars = StarInputs(np.log10([8.0, 12.0]), np.full(2, 1e-3), np.array([1.2, 1.4]), np.full(2, 0.015))\n"
+        "    ages = [sample_stars(m.density, Prior(), stars, SamplerSettings(block=1, processes=p, max_steps=100),\n"
+        "                         seed=1).summaries['age_p50_myr'] for p in (1, 2)]\n"
+        "    print(repr(ages[0].tolist()) + '|' + repr(ages[1].tolist()))\n")
+    res = subprocess.run([sys.executable, str(script), method], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert res.returncode == 0, res.stderr[-2000:]
+    one, two = res.stdout.strip().splitlines()[-1].split("|")
+    assert one == two, res.stdout

@@ -52,8 +52,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import signal
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,6 +73,7 @@ from gyroage.core.posterior import (
     summary_myr,
 )
 from gyroage.core.priors import Prior
+from gyroage.core.worker_pool import die_with_parent, stop_pool
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError, whole_number
 
@@ -386,7 +385,13 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
 
         # Each worker loads the model once, single-threaded, through the session cache of gyroage.core.density.
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
-        pool = ProcessPoolExecutor(settings.processes, initializer=_worker_start, initargs=(os.getpid(), model))
+        import multiprocessing
+
+        # a fork server's workers are the server's children, not the run's: no parent check for them (the server
+        # ends with the run)
+        own = multiprocessing.get_start_method() != "forkserver"
+        pool = ProcessPoolExecutor(settings.processes, initializer=_worker_start,
+                                   initargs=(os.getpid() if own else None, model))
         try:
             futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, rows[idx],
                                                  outlier_weight, calibration, ms, n_grid)): len(idx) for idx in jobs}
@@ -395,7 +400,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
                 done(futures[f])
             parts = [f.result() for f in futures]  # dicts keep insertion order: block order
         except BaseException:  # Ctrl-C, SIGTERM, a failed block: the pending blocks would all be computed first
-            _stop_pool(pool)
+            stop_pool(pool)
             raise
         pool.shutdown()
     else:
@@ -444,44 +449,11 @@ def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[
     return lambda i: (lambda x: prior.log_prob(x, None if mean is None else mean[i], None if sigma is None else sigma[i]))
 
 
-def _stop_pool(pool) -> None:
-    """End ``pool`` now: its pending blocks cancelled and its workers killed (their blocks' results are not wanted;
-    a worker holds no file of the run). ``shutdown`` alone waits for every block already queued to a worker."""
-    workers = list((getattr(pool, "_processes", None) or {}).values())  # gone from the pool after shutdown
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in workers:
-        try:
-            p.kill()
-        except (OSError, ValueError):  # ended already, or closed
-            pass
-    for p in workers:
-        p.join(5)
-
-
-def _worker_start(parent: int, model: tuple) -> None:
-    """A pool worker's start: die with the run's process (:func:`_die_with`), then load the model once."""
-    _die_with(parent)
+def _worker_start(parent: int | None, model: tuple) -> None:
+    """A pool worker's start: die with the run's process (:func:`gyroage.core.worker_pool.die_with_parent`), then load
+    the model once."""
+    die_with_parent(parent)
     cached_density(*model)
-
-
-def _die_with(parent: int) -> None:
-    """Have the kernel kill this process when its parent ``parent`` ends (Linux's ``PR_SET_PDEATHSIG``).
-
-    A worker forked by a run that is SIGKILLed (or crashes) is otherwise left idle forever, holding memory and a
-    core's model session. Other platforms go without.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # 1: PR_SET_PDEATHSIG
-            return
-    except (OSError, AttributeError):  # no libc to call, or no prctl in it
-        return
-    if os.getppid() != parent:  # the parent ended before the call above: no signal will come
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _worker_run(args) -> SampleResult:
