@@ -263,6 +263,9 @@ class AtomicFile:
     def commit(self) -> Path:
         """Sync the temporary file (or every file in the directory) and rename it onto the target."""
         if self.special:  # written into, never replaced (a rename would turn /dev/null into a regular file)
+            from gyroage.progress import refuse_silenced_stream
+
+            refuse_silenced_stream(self.target)
             with open(self.path, "rb") as src, open(self.target, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
             self.path.unlink()

@@ -111,6 +111,7 @@ class QuietStderr:
         try:
             if fd is not None:  # the stream's buffered text now drains into /dev/null
                 os.dup2(null, fd)
+                SILENCED.add(fd)
         finally:
             os.close(null)
         if fd is None:
@@ -142,8 +143,37 @@ def guard_stderr() -> None:
 
 CLOSED_STDOUT = "stdout is closed, so nothing can be written to it (give -o FILE for the table)"
 
-# Paths that name this process's stdout: with stdout closed they open the os.devnull holding file descriptor 1.
-STDOUT_PATHS = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+# Standard file descriptors that now hold os.devnull: closed at the start (_hold) or silenced when they could not be
+# written (QuietStderr): a table sent to them by a path (-o /dev/stderr) would vanish with exit 0.
+SILENCED: set[int] = set()
+_STREAM_NAMES = {1: "stdout", 2: "stderr"}
+
+
+def names_stream(target: str | os.PathLike, fd: int) -> bool:
+    """Whether the path ``target`` (symbolic links followed one by one) names this process's file descriptor ``fd``:
+    ``/dev/stdout`` or ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self|thread-self|PID[/task/TID]/fd/N``."""
+    import re
+
+    rule = re.compile(rf"/dev/{_STREAM_NAMES.get(fd, '-')}|/dev/fd/{fd}|/proc/(self|thread-self|\d+)(/task/\d+)?/fd/{fd}")
+    p = os.path.abspath(str(target))
+    for _ in range(40):  # a chain of links; a loop ends here
+        if rule.fullmatch(p):
+            return True
+        if not os.path.islink(p):
+            return False
+        p = os.path.normpath(os.path.join(os.path.dirname(p), os.readlink(p)))
+    return False
+
+
+def refuse_silenced_stream(target: str | os.PathLike) -> None:
+    """Refuse, in one line, an output path that names stdout or stderr once that stream holds ``os.devnull``
+    (closed by the shell, or silenced when it could not be written): the table would be lost with exit 0."""
+    for fd in sorted(SILENCED):
+        if names_stream(target, fd):
+            from gyroage.errors import UserError
+
+            raise UserError(f"{target} is this run's {_STREAM_NAMES[fd]}, which is closed or cannot be written (its "
+                            "notices go nowhere), so the table cannot go to it: give -o FILE")
 
 
 class ClosedStdout:
@@ -180,9 +210,8 @@ def check_stdout_open(*targets: str | None) -> None:
     ``os.devnull`` holding file descriptor 1 and lose the table with exit 0."""
     if not isinstance(sys.stdout, ClosedStdout):
         return
-    own = f"/proc/{os.getpid()}/fd/1"
     for target in targets:
-        if target is None or target == "-" or os.path.abspath(str(target)) in (*STDOUT_PATHS, own):
+        if target is None or target == "-" or names_stream(target, 1):
             from gyroage.errors import UserError
 
             raise UserError(CLOSED_STDOUT)
@@ -198,6 +227,7 @@ def _hold(fd: int) -> None:
             if null != fd:
                 os.dup2(null, fd)
                 os.close(null)
+            SILENCED.add(fd)
 
 
 def counts_text(counts: Mapping[str, int]) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 from gyroage import io
 from gyroage.errors import UserError
 from gyroage.files import AtomicFile, is_special, output_path, same_file, temp_prefix
+from gyroage.progress import refuse_silenced_stream
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True, sep: str = ",", exact: Collection = ()) -> str:
@@ -303,6 +304,8 @@ class AtomicWriter:
         if self.hold and self._held is None:
             self._held = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
         elif self._fh is None and not self.hold:
+            if self.direct:
+                refuse_silenced_stream(self.target)
             self._fh = sys.stdout if self.stdout else _io.TextIOWrapper(
                 open_bytes(self.target if self.direct else self._file.path, self.gzip_csv), encoding="utf-8",
                 newline="")
@@ -358,6 +361,7 @@ class AtomicWriter:
         elif self.stdout and self._fh is not None:
             self._fh.flush()
         elif self.direct:  # nothing written: opened and closed, as the empty temp file would be copied in
+            refuse_silenced_stream(self.target)
             open(self.target, "wb").close()
         if self._file is not None:
             self._file.commit()
@@ -371,6 +375,7 @@ class AtomicWriter:
                     write_stdout(block)
                 sys.stdout.flush()
                 return
+            refuse_silenced_stream(self.target)
             with _io.TextIOWrapper(open_bytes(self.target, self.gzip_csv), encoding="utf-8", newline="") as fh:
                 while block := self._held.read(1 << 20):
                     fh.write(block)

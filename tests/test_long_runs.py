@@ -264,3 +264,28 @@ def test_progress_rows_with_stray_inch_marks_and_quotes_mid_field(tmp_path):
                 breaks.add(text[start:start + cut])
             breaks.end()
             assert not breaks.inside and breaks.lf - 1 == rows, (text, cut)
+
+
+def test_a_table_sent_to_a_silenced_stream_by_its_path_is_refused(tmp_path):
+    """Review V3: `-o /dev/stderr 2>/dev/full` (stderr silenced on its first failed notice, its descriptor pointed at
+    /dev/null) or `-o /dev/stderr 2>&-` wrote the table into /dev/null, exit 0; so did a symbolic link to
+    /dev/stdout, or /proc/thread-self/fd/1, with stdout closed. Each is now exit 2; -o /dev/null stays allowed."""
+    src = tmp_path / "in.csv"
+    _stars(src, 3)
+    link = tmp_path / "to_stdout.csv"
+    link.symlink_to("/dev/stdout")
+    full = open("/dev/full", "w")  # noqa: SIM115 - the child's stderr
+    cases = [(["-o", "/dev/stderr"], {"stderr": full}), (["-o", "/dev/fd/2"], {"stderr": full}),
+             (["-o", "/dev/stderr"], {"stderr": subprocess.DEVNULL, "preexec_fn": lambda: os.close(2)}),
+             (["-o", str(link)], {"stderr": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)}),
+             (["-o", "/proc/thread-self/fd/1"], {"stderr": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)})]
+    try:
+        for opts, streams in cases:
+            res = subprocess.run([*CLI, "estimate", str(src), "--threads", "1", *opts], cwd=ROOT, stdout=None,
+                                 timeout=120, **streams)
+            assert res.returncode == 2, (opts, res.returncode)
+    finally:
+        full.close()
+    res = subprocess.run([*CLI, "estimate", str(src), "--threads", "1", "-q", "-o", "/dev/null"], cwd=ROOT,
+                         stdout=None, stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert res.returncode == 0, res.stderr
