@@ -175,3 +175,19 @@ def test_dask_refuses_quoted_line_breaks_in_one_line(tmp_path):
     assert res.stderr == (f"gyroage: error: quoted line breaks in {src} (a field in quotes spans lines, which the dask "
                           "engine cannot split into blocks): use the local engine or Parquet input\n"), res.stderr
     assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]
+
+
+def test_dask_with_processes_is_one_line(tmp_path):
+    """Review V3: --engine dask --method mcmc --processes 2 with partitions over one block ended in a 79-line
+    traceback (AssertionError: daemonic processes are not allowed to have children): refused in one line, exit 2,
+    before a cluster starts."""
+    pytest.importorskip("distributed")
+    from tests.conftest import run_cli
+
+    src = tmp_path / "in.csv"
+    _stars(20).to_csv(src, index=False)
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "out.parquet"), "--engine", "dask", "--workers", "1",
+                  "--method", "mcmc", "--processes", "2", "-q")
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith("gyroage: error: --processes is the local engine's") and res.stderr.count("\n") == 1
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]

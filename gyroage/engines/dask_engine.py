@@ -232,6 +232,9 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     target = Path(target)
     if not is_parquet(target):
         raise UserError("the dask engine writes Parquet: give -o a name ending in .parquet (a directory)")
+    if settings.method == "mcmc" and settings.sampler.processes > 1:  # a worker process may not fork a pool
+        raise UserError("--processes is the local engine's: with --engine dask the workers (--workers, or the "
+                        "scheduler's) run the partitions in parallel; leave --processes at 1")
     check_outputs(source, target)
     made = prepare_target(target, directory=True)  # before a cluster starts; its folders go again if the run fails
     tmp = None
