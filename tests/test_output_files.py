@@ -661,3 +661,20 @@ def test_resume_from_a_pipe_says_it_needs_a_file_not_an_output(tmp_path, density
     for target in (None, "-", "/dev/null"):
         with pytest.raises(UserError, match=r"^--resume needs an output file \(-o\): "):
             engines.run_local(src, target, density, settings, resume=True)
+
+
+def test_an_interrupt_before_the_first_chunk_with_other_settings_names_whose_rows_they_are(tmp_path, density,
+                                                                                          settings, monkeypatch):
+    """Review V3: a run with other settings (here the chunk size) interrupted before its first chunk said to "run
+    the same command with --resume", which --resume then refused (the chunk size differs). It now says only the
+    earlier run's command takes those rows, and what differs."""
+    from tests.test_engines import interrupt_after
+
+    src, out, _ = killed_run(tmp_path, density, settings, monkeypatch)
+    interrupt_after(monkeypatch, "estimate_chunk", 0)
+    with pytest.raises(KeyboardInterrupt) as info:
+        engines.run_local(src, out, density, settings, chunksize=150, quiet=True)
+    text = info.value.args[0]
+    assert text.startswith(f"interrupted: the earlier run's 200 finished rows of {out} are kept; only that run's own "
+                           "command takes them with --resume ("), text
+    assert "chunksize" in text and "run the same command" not in text, text

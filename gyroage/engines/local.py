@@ -333,8 +333,10 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
             exc.args = (f"interrupted: {kept} rows of {target} kept; run the same command with --resume to "
                         "continue",)
         elif earlier and not exc.args:  # stopped before its first chunk replaced an earlier run's: those stay
-            exc.args = (f"interrupted: the earlier run's {earlier} finished rows of {target} are kept; run the same "
-                        "command with --resume to continue",)
+            differs = getattr(sink, "earlier_differs", None)
+            how = ("run the same command with --resume to continue" if differs is None else
+                   f"only that run's own command takes them with --resume ({differs} in this one)")
+            exc.args = (f"interrupted: the earlier run's {earlier} finished rows of {target} are kept; {how}",)
         raise
     except BaseException:
         sink.abort()

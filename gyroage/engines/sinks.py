@@ -67,6 +67,7 @@ class Sidecar:
         # run is computed, so a run failing at its start (a typo'd column) loses nothing. Its rows, or None.
         self._replaces: int | None = None
         self._damage: str | None = None  # what is wrong with that sidecar's manifest, if anything
+        self.earlier_differs: str | None = None  # how this run's settings differ from that earlier run's, if they do
         self.rejected = 0  # finished chunks --resume found damaged (computed again, said in one line)
         # held until finish or abort: a second run into the same target would remove this one's sidecar
         try:
@@ -113,6 +114,9 @@ class Sidecar:
             self._write_manifest()
         else:
             self._replaces = sum(c["rows"] for c in (old or {}).get("chunks", {}).values() if _entry_fault(c) is None)
+            # what --resume would refuse in this run's command, if anything: the earlier rows are its command's then
+            self.earlier_differs = (None if not old or old.get("settings") == shash
+                                    else _changed(old.get("record"), self.manifest["record"]) or "its settings")
 
     def _checked(self, chunks: dict) -> dict:
         """The interrupted run's chunks whose files have the size and SHA-256 its manifest lists; the others are
