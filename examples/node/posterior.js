@@ -58,7 +58,13 @@ const TIME_UNIT_PARTS = ["^(?!(?:ph|cd|ha|Pa)$)(?:",
   "(?:quecto|ronto|yocto|zepto|atto|femto|pico|nano|micro|milli|centi|deci|deca|deka|hecto|kilo|mega|giga|tera|",
   "peta|exa|zetta|yotta|ronna|quetta)?(?:second|minute|hour|hr|day|year|annum)|sec|wk|week|fortnight|sday)$"];
 const TIME_UNIT = new RegExp(TIME_UNIT_PARTS.join(""));
-const isTime = (unit) => TIME_UNIT.test(unit) || (unit.length > 2 && unit.endsWith("s") && TIME_UNIT.test(unit.slice(0, -1)));
+const isBareTime = (unit) => TIME_UNIT.test(unit) || (unit.length > 2 && unit.endsWith("s") && TIME_UNIT.test(unit.slice(0, -1)))
+  || /^(?:[kmun\u00b5\u03bc]?sec|m?jd)$/i.test(unit);
+// a scaled or powered time unit ("2d", "0.5 d", "10s", "h^1") is one too; a label with a digit ("K2") is not
+const isTime = (unit) => {
+  const core = unit.replace(/^[0-9.]+(?:[eE][-+]?[0-9]+)?\s*/, "").replace(/\^\s*[-+]?[0-9.]+$/, "");
+  return isBareTime(core);
+};
 const BRACKETED = /^(.*\S)\s*[[(]\s*([^[\]()]+?)\s*[\])]$/; // "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 const SUFFIXED = /^(.+)_([A-Za-z]+)$/; // "Period_d", "Prot_h"
 const MISSING = new Set(["", "nan", "na", "n/a", "null", "none", "--"]); // gyroage/csv_layout.py NA_TOKENS
