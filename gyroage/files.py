@@ -119,12 +119,18 @@ class TargetLock:
                 fd, created = _open_lock_file(self.path)
             except OSError as exc:
                 raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+            read_only = (fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE) == os.O_RDONLY
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
                 raise UserError(f"another gyroage run is writing {target}") from None
-            except OSError:  # no flock here: unlocked, and nothing is removed that a live run might hold
+            except OSError as exc:  # no flock here: unlocked, and nothing is removed that a live run might hold
+                if read_only and exc.errno == errno.EBADF:  # NFS locks only files open for writing: not "no flock"
+                    os.close(fd)
+                    raise UserError(f"cannot lock {target}: its lock file {self.path} belongs to another user and this "
+                                    f"file system locks only files it can write: remove {self.path.name} or write "
+                                    "elsewhere") from None
                 if created:  # nor is a lock file left that locks nothing (another's stays: it may lock elsewhere)
                     try:
                         os.unlink(self.path)

@@ -678,3 +678,25 @@ def test_an_interrupt_before_the_first_chunk_with_other_settings_names_whose_row
     assert text.startswith(f"interrupted: the earlier run's 200 finished rows of {out} are kept; only that run's own "
                            "command takes them with --resume ("), text
     assert "chunksize" in text and "run the same command" not in text, text
+
+
+def test_a_read_only_lock_file_nfs_cannot_lock_is_one_line_not_an_unlocked_run(tmp_path, monkeypatch):
+    """Review V3: on NFS an exclusive flock on a descriptor opened read-only (another user's lock file) fails with
+    EBADF, which was taken for "no flock on this file system": the run went on unlocked, beside a run of that user.
+    It is now a one-line refusal naming the lock file."""
+    import errno
+
+    from gyroage import files
+    from gyroage.errors import UserError
+
+    lock = tmp_path / ".out.csv.lock"
+    lock.write_text("")
+    monkeypatch.setattr(files, "_open_lock_file", lambda path: (os.open(path, os.O_RDONLY), False))
+
+    def nfs_flock(fd, op):
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(files.fcntl, "flock", nfs_flock)
+    with pytest.raises(UserError, match=r"^cannot lock .*out\.csv: its lock file .* belongs to another user"):
+        files.TargetLock(tmp_path / "out.csv")
+    assert lock.exists()
