@@ -390,6 +390,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         # a fork server's workers are the server's children, not the run's: no parent check for them (the server
         # ends with the run)
         own = multiprocessing.get_start_method() != "forkserver"
+        before = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(settings.processes, initializer=_worker_start,
                                    initargs=(os.getpid() if own else None, model))
         try:
@@ -400,7 +401,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
                 done(futures[f])
             parts = [f.result() for f in futures]  # dicts keep insertion order: block order
         except BaseException:  # Ctrl-C, SIGTERM, a failed block: the pending blocks would all be computed first
-            stop_pool(pool)
+            stop_pool(pool, before)
             raise
         pool.shutdown()
     else:

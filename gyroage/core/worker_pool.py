@@ -11,18 +11,31 @@ import signal
 import sys
 
 
-def stop_pool(pool) -> None:
+def stop_pool(pool, before: set) -> None:
     """End ``pool`` now: its pending blocks cancelled and its workers killed (their blocks' results are not wanted;
-    a worker holds no file of the run). ``shutdown`` alone waits for every block already queued to a worker."""
-    workers = list((getattr(pool, "_processes", None) or {}).values())  # gone from the pool after shutdown
+    a worker holds no file of the run). ``shutdown`` alone waits for every block already queued to a worker.
+
+    ``before``: this process's children when the pool was made. The pool starts its workers as blocks come, and
+    can start one while it is being shut down, after any list of its own was read; so every child not in
+    ``before`` is a worker, killed until none is left.
+    """
+    import multiprocessing
+
     pool.shutdown(wait=False, cancel_futures=True)
-    for p in workers:
-        try:
-            p.kill()
-        except (OSError, ValueError):  # ended already, or closed
-            pass
-    for p in workers:
-        p.join(5)
+    manager = getattr(pool, "_executor_manager_thread", None)  # private: without it, the workers alone
+    for _ in range(20):  # a worker the pool was starting as it shut down appears late: looked for again
+        workers = [p for p in multiprocessing.active_children() if p not in before]
+        if not workers and (manager is None or not manager.is_alive()):
+            return
+        for p in workers:
+            try:
+                p.kill()
+            except (OSError, ValueError):  # ended already, or closed
+                pass
+        for p in workers:
+            p.join(5)
+        if manager is not None:  # with its workers gone it sees a broken pool and ends
+            manager.join(0.5)
 
 
 def die_with_parent(parent: int | None) -> None:
