@@ -111,7 +111,8 @@ class QuietStderr:
         try:
             if fd is not None:  # the stream's buffered text now drains into /dev/null
                 os.dup2(null, fd)
-                SILENCED.add(fd)
+                if fd in _STREAM_NAMES:  # a notebook's stream may be a copy of fd 2 under another number
+                    SILENCED.add(fd)
         finally:
             os.close(null)
         if fd is None:
@@ -157,6 +158,9 @@ def names_stream(target: str | os.PathLike, fd: int) -> bool:
     rule = re.compile(rf"/dev/{_STREAM_NAMES.get(fd, '-')}|/dev/fd/{fd}|/proc/(self|thread-self|\d+)(/task/\d+)?/fd/{fd}")
     p = os.path.abspath(str(target))
     for _ in range(40):  # a chain of links; a loop ends here
+        # the folders resolved (a link to /proc/self/fd, /proc/self/root/...), the last name kept: resolving it too
+        # would give the file fd 1 holds (/dev/null), not that it is fd 1
+        p = os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
         if rule.fullmatch(p):
             return True
         if not os.path.islink(p):

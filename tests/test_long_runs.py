@@ -274,11 +274,17 @@ def test_a_table_sent_to_a_silenced_stream_by_its_path_is_refused(tmp_path):
     _stars(src, 3)
     link = tmp_path / "to_stdout.csv"
     link.symlink_to("/dev/stdout")
+    fds = tmp_path / "fds"  # review V4: a folder on the path that is the link
+    fds.symlink_to("/proc/self/fd")
     full = open("/dev/full", "w")  # noqa: SIM115 - the child's stderr
     cases = [(["-o", "/dev/stderr"], {"stderr": full}), (["-o", "/dev/fd/2"], {"stderr": full}),
              (["-o", "/dev/stderr"], {"stderr": subprocess.DEVNULL, "preexec_fn": lambda: os.close(2)}),
              (["-o", str(link)], {"stderr": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)}),
-             (["-o", "/proc/thread-self/fd/1"], {"stderr": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)})]
+             (["-o", "/proc/thread-self/fd/1"], {"stderr": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)}),
+             (["-o", str(fds / "1")], {"stderr": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)}),
+             (["-o", "/proc/self/root/proc/self/fd/1"], {"stderr": subprocess.DEVNULL,
+                                                         "preexec_fn": lambda: os.close(1)}),
+             (["-o", str(fds / "2")], {"stderr": full})]
     try:
         for opts, streams in cases:
             res = subprocess.run([*CLI, "estimate", str(src), "--threads", "1", *opts], cwd=ROOT, stdout=None,

@@ -163,7 +163,7 @@ def test_a_stopped_pool_ends_at_once(model, monkeypatch, stop):
     assert multiprocessing.active_children() == []
 
 
-@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+@pytest.mark.parametrize("method", ["forkserver", "spawn", "unset"])
 def test_processes_work_whatever_the_start_method(tmp_path, method):
     """Review V3: a worker started by a fork server has the server, not the run, as its parent, so the check that
     the run had already ended killed every worker (BrokenProcessPool): --processes failed under Python 3.14's
@@ -177,14 +177,50 @@ def test_processes_work_whatever_the_start_method(tmp_path, method):
         "from gyroage.core.priors import Prior\n"
         "from gyroage.core.sampler import SamplerSettings, sample_stars\n"
         "if __name__ == '__main__':\n"
-        "    mp.set_start_method(sys.argv[1])\n"
+        "    if sys.argv[1] != 'unset':\n"
+        "        mp.set_start_method(sys.argv[1])\n"
         "    m = AgeModel.load()\n"
         "    stars = StarInputs(np.log10([8.0, 12.0]), np.full(2, 1e-3), np.array([1.2, 1.4]), np.full(2, 0.015))\n"
         "    ages = [sample_stars(m.density, Prior(), stars, SamplerSettings(block=1, processes=p, max_steps=100),\n"
         "                         seed=1).summaries['age_p50_myr'] for p in (1, 2)]\n"
+        "    if sys.argv[1] == 'unset':  # a run must not fix the process's start method for its caller\n"
+        "        mp.set_start_method('spawn')\n"
         "    print(repr(ages[0].tolist()) + '|' + repr(ages[1].tolist()))\n")
     res = subprocess.run([sys.executable, str(script), method], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert res.returncode == 0, res.stderr[-2000:]
     one, two = res.stdout.strip().splitlines()[-1].split("|")
     assert one == two, res.stdout
+
+
+def test_a_stopped_pool_kills_only_its_own_workers(model, monkeypatch):
+    """Review V4: stopping a failed --processes run killed every child process made since its pool, a user's own
+    processes and another pool's workers too (the API in a notebook). Only the pool's workers are killed."""
+    import multiprocessing
+
+    import numpy as np
+
+    from gyroage.core import sampler
+    from gyroage.core.mcmc_target import StarInputs
+    from gyroage.core.priors import Prior
+
+    stars = StarInputs(np.log10(np.full(4, 8.0)), np.full(4, 1e-3), np.full(4, 1.2), np.full(4, 0.015))
+    monkeypatch.setattr(sampler, "_worker_run", _slow_block)
+    monkeypatch.setattr(_slow_block, "fails", True, raising=False)
+    other = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
+    real_submit = __import__("concurrent.futures").futures.ProcessPoolExecutor.submit
+
+    def submit_and_start_another(pool, *a, **k):  # a user's process made while the pool runs
+        if not other.is_alive() and other.exitcode is None:
+            other.start()
+        return real_submit(pool, *a, **k)
+
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor.submit", submit_and_start_another)
+    try:
+        with pytest.raises(ValueError):
+            sampler.sample_stars(model.density, Prior(), stars, sampler.SamplerSettings(block=1, processes=2,
+                                                                                        max_steps=100), seed=1)
+        assert other.is_alive()
+    finally:
+        other.kill()
+        other.join(5)

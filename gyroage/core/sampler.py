@@ -52,6 +52,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -387,12 +388,11 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
         import multiprocessing
 
-        # a fork server's workers are the server's children, not the run's: no parent check for them (the server
-        # ends with the run)
-        own = multiprocessing.get_start_method() != "forkserver"
-        before = set(multiprocessing.active_children())
-        pool = ProcessPoolExecutor(settings.processes, initializer=_worker_start,
-                                   initargs=(os.getpid() if own else None, model))
+        # the workers are the run's own children, forked (Linux's default before Python 3.14, which defaults to a fork
+        # server: a server's workers outlive a killed run, its children, not the run's): they die with the run
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+        pool = ProcessPoolExecutor(settings.processes, mp_context=ctx, initializer=_worker_start,
+                                   initargs=(os.getpid(), model))
         try:
             futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, rows[idx],
                                                  outlier_weight, calibration, ms, n_grid)): len(idx) for idx in jobs}
@@ -401,7 +401,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
                 done(futures[f])
             parts = [f.result() for f in futures]  # dicts keep insertion order: block order
         except BaseException:  # Ctrl-C, SIGTERM, a failed block: the pending blocks would all be computed first
-            stop_pool(pool, before)
+            stop_pool(pool)
             raise
         pool.shutdown()
     else:
@@ -450,7 +450,7 @@ def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[
     return lambda i: (lambda x: prior.log_prob(x, None if mean is None else mean[i], None if sigma is None else sigma[i]))
 
 
-def _worker_start(parent: int | None, model: tuple) -> None:
+def _worker_start(parent: int, model: tuple) -> None:
     """A pool worker's start: die with the run's process (:func:`gyroage.core.worker_pool.die_with_parent`), then load
     the model once."""
     die_with_parent(parent)

@@ -11,20 +11,19 @@ import signal
 import sys
 
 
-def stop_pool(pool, before: set) -> None:
+def stop_pool(pool) -> None:
     """End ``pool`` now: its pending blocks cancelled and its workers killed (their blocks' results are not wanted;
     a worker holds no file of the run). ``shutdown`` alone waits for every block already queued to a worker.
 
-    ``before``: this process's children when the pool was made. The pool starts its workers as blocks come, and
-    can start one while it is being shut down, after any list of its own was read; so every child not in
-    ``before`` is a worker, killed until none is left.
+    Only the pool's own workers: its process table and manager thread are read before ``shutdown`` drops them (the
+    table stays the one the manager thread fills), and looked at until no worker of it is alive and the thread has
+    ended. Another pool's workers or a user's processes are never touched.
     """
-    import multiprocessing
-
+    procs = getattr(pool, "_processes", None)  # private: without it, nothing to kill beyond shutdown's own
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
-    manager = getattr(pool, "_executor_manager_thread", None)  # private: without it, the workers alone
-    for _ in range(20):  # a worker the pool was starting as it shut down appears late: looked for again
-        workers = [p for p in multiprocessing.active_children() if p not in before]
+    for _ in range(20):
+        workers = [p for p in list((procs or {}).values()) if p.is_alive()]
         if not workers and (manager is None or not manager.is_alive()):
             return
         for p in workers:
@@ -39,8 +38,8 @@ def stop_pool(pool, before: set) -> None:
 
 
 def die_with_parent(parent: int | None) -> None:
-    """Have the kernel kill this process when its parent ``parent`` ends (Linux's ``PR_SET_PDEATHSIG``; None: the
-    worker's parent is not the run, a fork server's, which ends with it: nothing to do).
+    """Have the kernel kill this process when its parent ``parent`` ends (Linux's ``PR_SET_PDEATHSIG``; None: nothing
+    to do).
 
     A worker forked by a run that is SIGKILLed (or crashes) is otherwise left idle forever, holding memory and a
     core's model session. Other platforms go without.
