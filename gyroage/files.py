@@ -83,7 +83,10 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
+        try:
+            return os.path.realpath(a) == os.path.realpath(b)
+        except OSError:  # a link that cannot be read (another user's /proc/PID/fd/1): by name, as given
+            return os.path.abspath(a) == os.path.abspath(b)
 
 
 # What gyroage names its temporary files and folders beside a target NAME: temp_prefix(NAME) + mkstemp's 8 random

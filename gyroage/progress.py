@@ -152,20 +152,25 @@ _STREAM_NAMES = {1: "stdout", 2: "stderr"}
 
 def names_stream(target: str | os.PathLike, fd: int) -> bool:
     """Whether the path ``target`` (symbolic links followed one by one) names this process's file descriptor ``fd``:
-    ``/dev/stdout`` or ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self|thread-self|PID[/task/TID]/fd/N``."""
+    ``/dev/stdout`` or ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self|thread-self|PID[/task/TID]/fd/N`` (PID: this
+    process's)."""
     import re
 
-    rule = re.compile(rf"/dev/{_STREAM_NAMES.get(fd, '-')}|/dev/fd/{fd}|/proc/(self|thread-self|\d+)(/task/\d+)?/fd/{fd}")
+    rule = re.compile(rf"/dev/{_STREAM_NAMES.get(fd, '-')}|/dev/fd/{fd}"  # another process's /proc/PID is not ours
+                      rf"|/proc/(self|thread-self|{os.getpid()})(/task/\d+)?/fd/{fd}")
     p = os.path.abspath(str(target))
-    for _ in range(40):  # a chain of links; a loop ends here
-        # the folders resolved (a link to /proc/self/fd, /proc/self/root/...), the last name kept: resolving it too
-        # would give the file fd 1 holds (/dev/null), not that it is fd 1
-        p = os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
-        if rule.fullmatch(p):
-            return True
-        if not os.path.islink(p):
-            return False
-        p = os.path.normpath(os.path.join(os.path.dirname(p), os.readlink(p)))
+    try:
+        for _ in range(40):  # a chain of links; a loop ends here
+            # the folders resolved (a link to /proc/self/fd, /proc/self/root/...), the last name kept: resolving it
+            # too would give the file fd 1 holds (/dev/null), not that it is fd 1
+            p = os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
+            if rule.fullmatch(p):
+                return True
+            if not os.path.islink(p):
+                return False
+            p = os.path.normpath(os.path.join(os.path.dirname(p), os.readlink(p)))
+    except OSError:  # a link we may not read (another process's /proc entry): not ours
+        return False
     return False
 
 

@@ -114,6 +114,14 @@ def check_outputs(source: str | Path | list, target: str | Path | None, posterio
     """
     if target is not None and str(target) == "":  # Path("") is ".", which would be reported as a directory
         raise UserError("-o needs a file name")
+    for out in (target, posteriors):
+        try:
+            if out not in (None, "-"):
+                os.stat(out)
+        except PermissionError as exc:  # a path we may not even look at (another process's /proc/PID/fd/1)
+            raise UserError(f"cannot write {out}: {exc.strerror}") from None
+        except OSError:  # not there yet, or a folder on the way missing: prepare_target says what it needs
+            pass
     if target not in (None, "-") and posteriors is not None and same_file(target, posteriors):
         raise UserError(f"-o and --posteriors name the same file ({target}): give each its own")
     sources = [s for s in (source if isinstance(source, (list, tuple)) else [source]) if str(s) != "-"]

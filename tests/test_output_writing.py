@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from gyroage.engines import local as engines
-from tests.conftest import invoke_quiet, ok_output, one_line_error, run_cli
+from tests.conftest import ROOT, invoke_quiet, ok_output, one_line_error, run_cli
 from tests.test_engines import density, settings, stars  # noqa: F401  (fixtures)
 
 RA = [123.456789012, 359.99991, 10.0, 200.5]
@@ -202,3 +204,31 @@ def test_a_missing_parent_directory_of_the_output_is_created(tmp_path):
     out = tmp_path / "new" / "sub" / "out.csv"
     assert ok_output(invoke_quiet("estimate", str(src), "-o", str(out))) == ""
     assert out.read_text().splitlines()[1].startswith("10,1.0,")
+
+
+def test_an_output_path_whose_link_cannot_be_read_is_not_a_traceback(tmp_path, monkeypatch):
+    """`-o /proc/1/fd/1` ended in a PermissionError traceback: comparing it with the input resolved its link, which
+    another process's /proc entry does not let us read. Paths are then compared as given."""
+    from gyroage import files
+
+    def no_realpath(p, *a, **k):
+        raise PermissionError(13, "Permission denied", str(p))
+
+    monkeypatch.setattr(files.os.path, "realpath", no_realpath)
+    assert not files.same_file(tmp_path / "in.csv", "/proc/1/fd/1")
+    assert files.same_file(tmp_path / "a.csv", tmp_path / "a.csv")
+
+
+def test_an_output_path_we_may_not_look_at_is_one_line():
+    """`-o /proc/1/fd/1` (another process's stdout) ended in a PermissionError traceback from the first look at it;
+    it is one line, exit 2."""
+    src = ROOT / "catalogs" / "examples" / "field_stars.csv"
+    try:
+        os.stat("/proc/1/fd/1")
+    except PermissionError:
+        pass
+    else:
+        pytest.skip("this process may look at /proc/1/fd/1 (run as its owner): nothing to refuse")
+    res = run_cli("estimate", str(src), "-q", "-o", "/proc/1/fd/1")
+    assert res.returncode == 2 and res.stderr == "gyroage: error: cannot write /proc/1/fd/1: Permission denied\n", (
+        res.stderr)
