@@ -6,7 +6,6 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import signal
@@ -58,7 +57,7 @@ from gyroage.cli_options import (
 )
 from gyroage.cli_process import TERMINATED_EXIT, Terminated, on_sigterm, pipe_as_stdin
 from gyroage.defaults import CHUNK_ROWS, CROSSMATCH_CACHE_DIR
-from gyroage.errors import NothingPiped, UserError
+from gyroage.errors import DISK_FULL, NothingPiped, UserError
 
 app = typer.Typer(
     name="gyroage",
@@ -69,9 +68,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-
-# The disk (or a quota, or a file-size limit) refused an output's bytes: the user's to fix, not a bug.
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def user_errors(fn):

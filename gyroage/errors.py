@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import numbers
 from collections.abc import Iterable
+
+# The disk (or a quota, or a file-size limit) refused an output's bytes: the user's to fix, not a bug.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def close_names(name: str, known: Iterable[str], n: int = 3) -> list[str]:

@@ -15,7 +15,6 @@ writes a table whole).
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import shutil
@@ -29,14 +28,11 @@ import pandas as pd
 
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
-from gyroage.errors import UserError
+from gyroage.errors import DISK_FULL, UserError
 from gyroage.files import TargetLock, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 
 MANIFEST = "manifest.json"
-
-# The disk (a quota, a file-size limit) refused the bytes: the user's to fix (as gyroage.cli.DISK_FULL).
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def sidecar_dir(target: str | Path) -> Path:
@@ -207,8 +203,12 @@ class Sidecar:
         except OSError as exc:
             if exc.errno not in DISK_FULL or not kept:  # nothing kept: the command line's own words say it
                 raise
-            raise UserError(f"cannot write {self.target}: {exc.strerror}: the {kept} rows finished so far are kept "
-                            f"in {self.dir}: free space and rerun with --resume") from None
+            raise self._disk_full(exc, f"the {kept} rows finished so far are") from None
+
+    def _disk_full(self, exc: OSError, rows: str) -> UserError:
+        """The one line for a disk that refused the bytes while ``rows`` (``"all 300 rows are"``) are kept."""
+        return UserError(f"cannot write {self.target}: {exc.strerror}: {rows} kept in {self.dir}: free space and "
+                         "rerun with --resume")
 
     def _add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None,
              exact: Collection) -> None:
@@ -249,8 +249,7 @@ class Sidecar:
         except OSError as exc:
             if exc.errno not in DISK_FULL:
                 raise
-            raise UserError(f"cannot write {self.target}: {exc.strerror}: all {self.kept()} rows are kept in "
-                            f"{self.dir}: free space and rerun with --resume") from None
+            raise self._disk_full(exc, f"all {self.kept()} rows are") from None
         shutil.rmtree(self.dir, ignore_errors=True)
         self.lock.release()
 
