@@ -302,25 +302,20 @@ def beyond_prior_bound(density: FlowDensity, settings: EstimateSettings, log10_p
     over the card's grid) lies beyond a bound of the prior (``--age-min-myr``, ``--age-max-myr``), or its maximum does:
     its posterior then piles against the bound, which sets its age (review D: 27 of 280 FGK stars went from
     extrapolated to ok under --age-max-myr 3000). :func:`gyroage.core.posterior.beyond_prior_bounds` per star, as
-    group-age's per group, in blocks of :data:`GRID_BLOCK` stars (memory); all False, computing nothing, when the
-    bounds are the card's."""
+    group-age's per group, for one grid block of stars (:func:`_grid_blocks` calls it on each, on its thread); all
+    False, computing nothing, when the bounds are the card's."""
     prior, card_grid = settings.prior, density.card.age_grid
-    out = np.zeros(len(log10_prot), dtype=bool)
     if bounds_are_the_cards(prior, card_grid):
-        return out
-    for a in range(0, len(out), GRID_BLOCK):
-        b = slice(a, a + GRID_BLOCK)
-        sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), out.shape)[b]
+        return np.zeros(len(log10_prot), dtype=bool)
 
-        def log_likelihood(ages: np.ndarray, b=b, sig=sig) -> np.ndarray:
-            ll = colour_marginal_log_likelihood(density, log10_prot[b], bp_rp0[b], bp_rp0_err[b], ages, sig,
-                                                refine_tol=settings.refine_tol).astype(np.float64)
-            if term is not None:
-                ll = ll + term.log_likelihood(bp_rp0[b], abs_g[b], ages, None if abs_g_err is None else abs_g_err[b])
-            return ll
+    def log_likelihood(ages: np.ndarray) -> np.ndarray:
+        ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, ages, colour_sigma,
+                                            refine_tol=settings.refine_tol).astype(np.float64)
+        if term is not None:
+            ll = ll + term.log_likelihood(bp_rp0, abs_g, ages, abs_g_err)
+        return ll
 
-        out[b] = beyond_prior_bounds(prior, card_grid, log_likelihood, peak=True)
-    return out
+    return beyond_prior_bounds(prior, card_grid, log_likelihood, peak=True)
 
 
 def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain: SequenceDomain | None, p_outlier,
