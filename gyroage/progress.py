@@ -107,14 +107,8 @@ class QuietStderr:
             fd = self._stream.fileno()
         except (AttributeError, OSError, ValueError):
             fd = None
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            if fd is not None:  # the stream's buffered text now drains into /dev/null
-                os.dup2(null, fd)
-                if fd in _STREAM_NAMES:  # a notebook's stream may be a copy of fd 2 under another number
-                    SILENCED.add(fd)
-        finally:
-            os.close(null)
+        if fd is not None:  # the stream's buffered text now drains into /dev/null
+            _devnull_onto(fd)
         if fd is None:
             self._stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
         else:
@@ -232,11 +226,20 @@ def _hold(fd: int) -> None:
         os.fstat(fd)
     except OSError as exc:
         if exc.errno == errno.EBADF:
-            null = os.open(os.devnull, os.O_WRONLY)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-            SILENCED.add(fd)
+            _devnull_onto(fd)
+
+
+def _devnull_onto(fd: int) -> None:
+    """Put ``os.devnull`` on the file descriptor ``fd`` (free or not) and record a standard stream's as
+    :data:`SILENCED` (a notebook's stream may be a copy of fd 2 under another number: not recorded)."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    if null != fd:
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+    if fd in _STREAM_NAMES:
+        SILENCED.add(fd)
 
 
 def counts_text(counts: Mapping[str, int]) -> str:

@@ -37,14 +37,13 @@ def stop_pool(pool) -> None:
             manager.join(0.5)
 
 
-def die_with_parent(parent: int | None) -> None:
-    """Have the kernel kill this process when its parent ``parent`` ends (Linux's ``PR_SET_PDEATHSIG``; None: nothing
-    to do).
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent ``parent`` ends (Linux's ``PR_SET_PDEATHSIG``).
 
     A worker forked by a run that is SIGKILLed (or crashes) is otherwise left idle forever, holding memory and a
     core's model session. Other platforms go without.
     """
-    if parent is None or not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux"):
         return
     try:
         import ctypes
