@@ -18,8 +18,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from gyroage.errors import UserError
+from gyroage.progress import refuse_silenced_stream
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -67,6 +69,14 @@ def output_path(target: str | os.PathLike) -> Path:
     """
     p = Path(target)
     return Path(os.path.realpath(p)) if p.is_symlink() and not is_special(p) else p
+
+
+def open_output(path: str | os.PathLike) -> BinaryIO:
+    """``path`` opened for writing bytes; a device or FIFO that names a standard stream holding ``os.devnull``
+    (closed, or silenced: :func:`gyroage.progress.refuse_silenced_stream`) is a one-line error, not a lost table."""
+    if is_special(path):
+        refuse_silenced_stream(path)
+    return open(path, "wb")
 
 
 def is_special(path: str | os.PathLike) -> bool:
@@ -272,10 +282,7 @@ class AtomicFile:
     def commit(self) -> Path:
         """Sync the temporary file (or every file in the directory) and rename it onto the target."""
         if self.special:  # written into, never replaced (a rename would turn /dev/null into a regular file)
-            from gyroage.progress import refuse_silenced_stream
-
-            refuse_silenced_stream(self.target)
-            with open(self.path, "rb") as src, open(self.target, "wb") as dst:
+            with open(self.path, "rb") as src, open_output(self.target) as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
             self.path.unlink()
             return self.target

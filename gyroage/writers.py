@@ -21,8 +21,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile, is_special, output_path, same_file, temp_prefix
-from gyroage.progress import refuse_silenced_stream
+from gyroage.files import AtomicFile, is_special, open_output, output_path, same_file, temp_prefix
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True, sep: str = ",", exact: Collection = ()) -> str:
@@ -199,7 +198,7 @@ def open_bytes(path: str | Path, gz: bool = False) -> BinaryIO:
     The gzip header holds no file name or time (those of a temporary file would be meaningless),
     so the same table always gives the same bytes, resumed or not.
     """
-    raw = open(path, "wb")
+    raw = open_output(path)
     return _GzipInto(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if gz else raw
 
 
@@ -312,8 +311,6 @@ class AtomicWriter:
         if self.hold and self._held is None:
             self._held = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
         elif self._fh is None and not self.hold:
-            if self.direct:
-                refuse_silenced_stream(self.target)
             self._fh = sys.stdout if self.stdout else _io.TextIOWrapper(
                 open_bytes(self.target if self.direct else self._file.path, self.gzip_csv), encoding="utf-8",
                 newline="")
@@ -369,8 +366,7 @@ class AtomicWriter:
         elif self.stdout and self._fh is not None:
             self._fh.flush()
         elif self.direct:  # nothing written: opened and closed, as the empty temp file would be copied in
-            refuse_silenced_stream(self.target)
-            open(self.target, "wb").close()
+            open_output(self.target).close()
         if self._file is not None:
             self._file.commit()
 
@@ -383,7 +379,6 @@ class AtomicWriter:
                     write_stdout(block)
                 sys.stdout.flush()
                 return
-            refuse_silenced_stream(self.target)
             with _io.TextIOWrapper(open_bytes(self.target, self.gzip_csv), encoding="utf-8", newline="") as fh:
                 while block := self._held.read(1 << 20):
                     fh.write(block)
