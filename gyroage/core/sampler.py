@@ -223,17 +223,25 @@ def _free_memory() -> float | None:
                     return float(line.split()[1]) * 1024.0
     except OSError:
         pass
+    return _pages("SC_AVPHYS_PAGES")
+
+
+def _pages(name: str) -> float | None:
+    """Bytes in sysconf's ``name`` pages; None where the platform has no such name (macOS: no SC_AVPHYS_PAGES)."""
     try:
-        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):
+        pages, size = os.sysconf(name), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows), or not this name
         return None
+    return float(pages * size) if pages > 0 and size > 0 else None
 
 
 def _chain_buffer(old: np.ndarray | None, steps: int, n_s: int, settings: SamplerSettings) -> np.ndarray:
     """A (steps, n_s, walkers, 3) float32 chain buffer holding ``old``'s steps first; a buffer beyond the free memory
     is a one-line UserError naming the options (numpy's MemoryError was a traceback, or the kernel killed the run)."""
     n_w = settings.n_walkers
-    need, free = float(steps) * n_s * n_w * NDIM * 4, _free_memory()
+    need, free, what = float(steps) * n_s * n_w * NDIM * 4, _free_memory(), "free"
+    if free is None:  # macOS: not said, but no buffer beyond the machine's memory fits (it would swap for hours)
+        free, what = _pages("SC_PHYS_PAGES"), "this machine has"
     too_big = free is not None and need > free
     if not too_big:
         try:
@@ -241,7 +249,7 @@ def _chain_buffer(old: np.ndarray | None, steps: int, n_s: int, settings: Sample
         except MemoryError:
             too_big = True
     if too_big:
-        have = "" if free is None else f", more than the {free / 1e9:.1f} GB free"
+        have = "" if free is None else f", more than the {free / 1e9:.1f} GB {what}"
         # the first buffer is a few hundred steps: only fewer walkers help; a buffer growing, fewer steps too
         steps_too = "" if old is None else f" or --max-steps ({settings.max_steps})"
         raise UserError(f"MCMC chains of {n_s} star{'s' if n_s != 1 else ''} x {n_w} walkers x {steps} steps need "

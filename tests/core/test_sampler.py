@@ -432,6 +432,32 @@ def test_a_large_max_steps_runs_as_the_default_and_memory_beyond_reach_is_one_li
         sample_stars(model.density, Prior(), stars, replace(FAST, max_steps=100_000_000, min_n_eff=1e9), seed=3)
 
 
+def test_memory_beyond_the_machine_is_one_line_where_free_memory_is_unknown(monkeypatch):
+    """Review A2 #11: without /proc/meminfo or SC_AVPHYS_PAGES (macOS) the free memory is unknown, and a chain buffer
+    of any size was tried (swapping for hours instead of the one-line "need X GB"). The machine's memory, which the
+    buffer cannot exceed either, is the cap there; with neither known, numpy's MemoryError is still caught."""
+    import os
+
+    import gyroage.core.sampler as sampler
+    from gyroage.errors import UserError
+
+    def no_proc(path, *args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+
+    def as_macos(name):
+        if name == "SC_AVPHYS_PAGES":
+            raise ValueError("unrecognized configuration name")
+        return {"SC_PHYS_PAGES": 2**18, "SC_PAGE_SIZE": 4096}[name]  # 1 GiB
+
+    monkeypatch.setattr(sampler, "open", no_proc, raising=False)  # the module's open: /proc/meminfo is not there
+    monkeypatch.setattr(os, "sysconf", as_macos)
+    assert sampler._free_memory() is None
+    with pytest.raises(UserError, match=r"^MCMC chains of 2 stars x 1000000 walkers x 256 steps need 6.1 GB, more "
+                                        r"than the 1.1 GB this machine has: lower --walkers \(1000000\)$"):
+        sampler._chain_buffer(None, 256, 2, replace(FAST, n_walkers=1_000_000))
+    assert sampler._chain_buffer(None, 256, 2, FAST).shape == (256, 2, 16, 3)  # within it: as before
+
+
 def test_age_model_estimate_gives_a_star_its_own_mcmc_draws_whatever_rows_stand_beside_it(model):
     """AgeModel.estimate keyed each star's random stream by its position in the frame passed, so a star's MCMC ages
     moved with the rows beside it (a filtered or sorted frame). An integer index (>= 0, unique) now keys the stream,
