@@ -35,13 +35,15 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def held_run(tmp_path: Path, out: Path) -> tuple[subprocess.Popen, list[int]]:
-    """A --processes mcmc run into ``out`` whose two workers are both holding a block; (process, worker pids)."""
+def held_run(tmp_path: Path, out: Path, script: Path | None = None) -> tuple[subprocess.Popen, list[int]]:
+    """A --processes mcmc run into ``out`` whose two workers are both holding a block; (process, worker pids).
+    ``script``: the file run in place of :data:`HELD` (a spawned worker imports its run's script: a file)."""
     src, marks = tmp_path / "in.csv", tmp_path / "marks"
     marks.mkdir()
     stars(600).to_csv(src, index=False)
     env = dict(os.environ, PYTHONPATH=str(ROOT), GYROAGE_TEST_MARKS=str(marks))
-    proc = subprocess.Popen([sys.executable, "-c", HELD, "estimate", str(src), "-o", str(out), "--method", "mcmc",
+    run = [str(script)] if script else ["-c", HELD]
+    proc = subprocess.Popen([sys.executable, *run, "estimate", str(src), "-o", str(out), "--method", "mcmc",
                              "--processes", "2", "--threads", "1", "--chunksize", "600", "-q"], cwd=ROOT, env=env,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -70,6 +72,38 @@ def test_a_killed_processes_run_leaves_no_worker_holding_its_output(tmp_path):
         assert not any(map(alive, workers)), "a worker outlived its killed run"
         res = run_cli("estimate", str(tmp_path / "in.csv"), "-o", str(out), "--threads", "1", "-q")
         assert res.returncode == 0, res.stderr
+    finally:
+        for pid in filter(alive, workers):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (the run is made to act as on macOS)")
+def test_a_killed_processes_run_leaves_no_worker_without_the_kernels_help(tmp_path):
+    """Review A2 #8: off Linux (no PR_SET_PDEATHSIG) the workers of a SIGKILLed --processes run lived on, idle
+    forever. Run as on macOS (spawned workers, no prctl: the platform worker_pool sees is darwin, patched at the
+    script's top level, which each spawned worker imports too), a worker now watches its run and ends within
+    seconds of it."""
+    script = tmp_path / "as_macos.py"
+    script.write_text(HELD.replace("from gyroage.cli import main\nmain()\n", "")
+                      + "import multiprocessing, sys\n"
+                        "import gyroage.core.worker_pool as wp\n"
+                        "wp.sys = type(sys)('sys_as_darwin')\n"
+                        "wp.sys.platform = 'darwin'\n"
+                        "_get_context = multiprocessing.get_context\n"
+                        "multiprocessing.get_context = lambda method=None: _get_context('spawn')\n"
+                        "if __name__ == '__main__':\n"
+                        "    from gyroage.cli import main\n"
+                        "    main()\n")
+    proc, workers = held_run(tmp_path, tmp_path / "mac.csv", script)
+    try:
+        time.sleep(1.5)  # alive while their run is: the watch never ends a worker of a live run
+        assert all(map(alive, workers)) and proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while any(map(alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(alive, workers)), "a worker outlived its killed run"
     finally:
         for pid in filter(alive, workers):
             os.kill(pid, signal.SIGKILL)
@@ -224,3 +258,4 @@ def test_a_stopped_pool_kills_only_its_own_workers(model, monkeypatch):
     finally:
         other.kill()
         other.join(5)
+

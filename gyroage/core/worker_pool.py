@@ -1,4 +1,4 @@
-"""The ``--processes`` worker pool's process handling: workers that die with the run that forked them, and a pool
+"""The ``--processes`` worker pool's process handling: workers that die with the run that started them, a pool
 stopped at once when the run stops.
 
 Split from :mod:`gyroage.core.sampler`, which runs its blocks on the pool.
@@ -9,6 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
+
+# How often (s) a worker off Linux looks whether its run still lives: the longest an orphan lingers.
+WATCH_EVERY = 1.0
 
 
 def stop_pool(pool) -> None:
@@ -38,20 +43,49 @@ def stop_pool(pool) -> None:
 
 
 def die_with_parent(parent: int) -> None:
-    """Have the kernel kill this process when its parent ``parent`` ends (Linux's ``PR_SET_PDEATHSIG``).
+    """End this worker when its run ``parent`` ends, even killed outright (``kill -9``, the out-of-memory killer).
 
-    A worker forked by a run that is SIGKILLed (or crashes) is otherwise left idle forever, holding memory and a
-    core's model session. Other platforms go without.
+    A worker left behind is idle forever, holding memory and a core's model session. On Linux the kernel kills it
+    (``PR_SET_PDEATHSIG``); elsewhere (macOS, Windows), or where that call fails, a daemon thread watches the run
+    (:func:`_watch_parent`) and ends the worker within :data:`WATCH_EVERY` seconds of it.
     """
-    if not sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and _kernel_kills_orphan():
+        if os.getppid() != parent:  # the parent ended before the call: no signal will come
+            os.kill(os.getpid(), signal.SIGKILL)
         return
+    threading.Thread(target=_watch_parent, args=(parent,), name="gyroage-watch-run", daemon=True).start()
+
+
+def _kernel_kills_orphan() -> bool:
+    """Ask Linux to SIGKILL this process when its parent ends; whether it agreed."""
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # 1: PR_SET_PDEATHSIG
-            return
+        return libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # no libc to call, or no prctl in it
-        return
-    if os.getppid() != parent:  # the parent ended before the call above: no signal will come
-        os.kill(os.getpid(), signal.SIGKILL)
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    """Wait for the run ``parent`` to end, then end this process at once (``os._exit``: its block is not wanted).
+
+    Two signs, either enough: multiprocessing's sentinel of the parent becomes ready (a pipe from the parent that
+    closes with it on macOS, the parent's process handle on Windows, where a parent's pid is never reparented), or
+    ``os.getppid()`` changes (an orphan is adopted: macOS, and Linux without prctl).
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    first = os.getppid()
+    mp_parent = multiprocessing.parent_process()
+    sentinel = [mp_parent.sentinel] if mp_parent is not None and mp_parent.pid == parent else []
+    while True:
+        if sentinel:
+            gone = bool(wait(sentinel, timeout=WATCH_EVERY))
+        else:
+            time.sleep(WATCH_EVERY)
+            gone = False
+        if gone or os.getppid() != first:
+            os._exit(1)
+
