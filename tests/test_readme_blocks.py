@@ -23,6 +23,7 @@ WHERE = {
     "import numpy as np, pandas as pd": "posteriors",
     "import numpy as np, onnxruntime as ort": "models",
     "import numpy as np, pandas as pd, gyroage": "checkout",  # Coeval groups: group-age from Python
+    "import pandas as pd": "checkout",  # --processes from Python: run as a script, its __main__ guard true
 }
 
 
@@ -53,7 +54,7 @@ def test_readme_python_block_runs_as_written(block, tmp_path, monkeypatch):
                              timeout=120)
         assert res.returncode == 0, res.stderr
         monkeypatch.chdir(tmp_path)
-    exec(code, {"__name__": "__readme__"})
+    exec(code, {"__name__": "__main__" if 'if __name__ == "__main__":' in block else "__readme__"})
 
 
 def test_readme_group_recipe_gives_group_age_numbers(tmp_path, monkeypatch):

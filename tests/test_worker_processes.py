@@ -259,3 +259,38 @@ def test_a_stopped_pool_kills_only_its_own_workers(model, monkeypatch):
         other.kill()
         other.join(5)
 
+
+# Python as on macOS and Windows, whose default start method is spawn (a worker imports the run's script as its
+# __mp_main__, so the patch is at the script's top level); the run as in the README's Python API section.
+SPAWN_SCRIPT = ("import multiprocessing\n"
+                "_get_context = multiprocessing.get_context\n"
+                "multiprocessing.get_context = lambda method=None: _get_context('spawn')\n"
+                "import pandas as pd\n"
+                "from gyroage import AgeModel, EstimateSettings, SamplerSettings\n"
+                "def run():\n"
+                "    frame = pd.DataFrame({'prot': [8.0, 12.0], 'bp_rp0': [1.2, 1.4]})\n"
+                "    sampler = SamplerSettings(block=1, processes=2, max_steps=50, min_n_eff=10.0)\n"
+                "    out = AgeModel.load().estimate(frame, EstimateSettings(method='mcmc', sampler=sampler))\n"
+                "    print(out['status'].tolist())\n")
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_processes_under_spawn_without_a_main_guard_is_one_clear_error(tmp_path, guarded):
+    """Review A2 #7: under spawn (macOS, Windows) a script calling estimate with processes > 1 at its top level, with
+    no ``if __name__ == "__main__":``, ended in three tracebacks (each worker's RuntimeError as it reran the script,
+    then the run's BrokenProcessPool). The workers now leave quietly and the run raises one UserError saying what to
+    do; under the guard the same run gives its ages."""
+    script = tmp_path / "ages.py"
+    script.write_text(SPAWN_SCRIPT + ("if __name__ == '__main__':\n    run()\n" if guarded else "run()\n"))
+    res = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if guarded:
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert res.stdout.strip().splitlines()[-1].startswith("['"), res.stdout
+        return
+    assert res.returncode == 1 and res.stdout == "", res.stdout + res.stderr[-3000:]
+    assert res.stderr.count("Traceback") == 1, res.stderr[-3000:]
+    for noise in ("RuntimeError", "BrokenProcessPool", "bootstrapping", "During handling"):
+        assert noise not in res.stderr, res.stderr[-3000:]
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("gyroage.errors.UserError: ") and 'if __name__ == "__main__":' in last, last

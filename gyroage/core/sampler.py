@@ -74,7 +74,7 @@ from gyroage.core.posterior import (
     summary_myr,
 )
 from gyroage.core.priors import Prior
-from gyroage.core.worker_pool import die_with_parent, stop_pool
+from gyroage.core.worker_pool import broken_pool, die_with_parent, leave_if_starting, stop_pool
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError, whole_number
 
@@ -91,7 +91,11 @@ CHAIN_FIRST_STEPS = 256
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """How chains are run; everything that changes a result is in here except ``processes``."""
+    """How chains are run; everything that changes a result is in here except ``processes``.
+
+    ``processes > 1`` under the spawn start method (macOS, Windows): each worker imports the calling script, so call
+    gyroage from under ``if __name__ == "__main__":`` (without it the run is a one-line UserError saying so).
+    """
 
     n_walkers: int = 16
     check_every: int = 50
@@ -389,8 +393,10 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
     jobs = [np.arange(i, min(i + settings.block, n)) for i in range(0, n, settings.block)]
     done = on_block or (lambda n_stars: None)
     if settings.processes > 1 and len(jobs) > 1:
+        leave_if_starting()  # a spawned worker importing a script that calls this at its top level
         # Imported here: multiprocessing would otherwise load with every `gyroage estimate`.
         from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         # Each worker loads the model once, single-threaded, through the session cache of gyroage.core.density.
         model = (str(density.onnx_path), 1, density.batch, False)  # cached_density(model, threads, batch, check)
@@ -408,6 +414,9 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
                 f.result()  # a failed block stops the run here, as pool.map did
                 done(futures[f])
             parts = [f.result() for f in futures]  # dicts keep insertion order: block order
+        except BrokenProcessPool:  # a worker gone: killed, or (spawned) importing a script without a __main__ guard
+            stop_pool(pool)
+            raise broken_pool(ctx.get_start_method(allow_none=True)) from None
         except BaseException:  # Ctrl-C, SIGTERM, a failed block: the pending blocks would all be computed first
             stop_pool(pool)
             raise

@@ -1,5 +1,5 @@
 """The ``--processes`` worker pool's process handling: workers that die with the run that started them, a pool
-stopped at once when the run stops.
+stopped at once when the run stops, and a broken pool said in one line.
 
 Split from :mod:`gyroage.core.sampler`, which runs its blocks on the pool.
 """
@@ -11,6 +11,8 @@ import signal
 import sys
 import threading
 import time
+
+from gyroage.errors import UserError
 
 # How often (s) a worker off Linux looks whether its run still lives: the longest an orphan lingers.
 WATCH_EVERY = 1.0
@@ -89,3 +91,25 @@ def _watch_parent(parent: int) -> None:
         if gone or os.getppid() != first:
             os._exit(1)
 
+
+def leave_if_starting() -> None:
+    """End this process quietly when it is a worker still importing its run's script (a spawn start method: macOS,
+    Windows) and that import reached a pool of workers.
+
+    The script calls gyroage at its top level, without ``if __name__ == "__main__":``: each worker would start a
+    pool of its own, which multiprocessing refuses with a RuntimeError traceback per worker. The run, seeing its
+    workers gone, says what to do in one line (:func:`broken_pool`).
+    """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):  # multiprocessing's own test for this
+        raise SystemExit(1)
+
+
+def broken_pool(start_method: str | None) -> UserError:
+    """The one-line error for a pool whose worker ended before its block was done (``BrokenProcessPool``)."""
+    why = "it was killed, or ran out of memory (fewer --processes use less)"
+    if start_method != "fork":  # a spawned worker imports the calling script, running its top level again
+        why = ("under the spawn start method (macOS, Windows) each worker imports the calling script, so a script "
+               f'with processes > 1 must call gyroage under `if __name__ == "__main__":`; or {why}')
+    return UserError(f"a --processes worker process ended before its block was done: {why}")
