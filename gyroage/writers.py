@@ -44,12 +44,32 @@ def csv_text(frame: pd.DataFrame, header: bool = True, sep: str = ",", exact: Co
     except (TypeError, ValueError, ImportError):
         text = None
     if text is None:
-        return frame.to_csv(index=False, header=header, sep=sep, lineterminator="\n", float_format="%.6g")
+        return _pandas_csv(frame, header, sep)
     if not header:
         return text
     head = _io.StringIO()
-    csv.writer(head, delimiter=sep, lineterminator="\n").writerow([str(c) for c in frame.columns])
-    return head.getvalue() + text
+    # "\r\n" so that a name holding a lone "\r" is quoted too (_pandas_csv); the one line's own end becomes "\n"
+    csv.writer(head, delimiter=sep, lineterminator="\r\n").writerow([str(c) for c in frame.columns])
+    return head.getvalue()[:-2] + "\n" + text
+
+
+def _pandas_csv(frame: pd.DataFrame, header: bool, sep: str) -> str:
+    r"""``frame.to_csv`` text with "\n" line ends and every cell holding a "\r" or "\n" quoted.
+
+    The csv module quotes a cell holding a character of its line terminator, and no other line break: with "\n" a
+    lone "\r" (a CR-only file's quoted line break) went out unquoted, and every reader split the row there, shifting
+    the ages of the rest into other columns. Rows are ended with "\r", a noncharacter and "\n" instead, then each
+    row's end becomes "\n": the same text for cells without a "\r" (or that noncharacter, which Unicode keeps out of
+    interchanged text). The sequence is made longer while the text holds it (a quoted cell could): each row writes
+    exactly one end, so a count above the rows means a cell holds it.
+    """
+    rows = len(frame) + bool(header)
+    end = "\r\ufdd0\n"
+    while True:
+        text = frame.to_csv(index=False, header=header, sep=sep, lineterminator=end, float_format="%.6g")
+        if text.count(end) == rows:
+            return text.replace(end, "\n")
+        end = end[:-1] + "\ufdd0\n"
 
 
 def exact_text(frame: pd.DataFrame, exact: Collection) -> pd.DataFrame:
