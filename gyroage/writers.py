@@ -246,7 +246,11 @@ def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path) -> No
 
 
 def write_stdout(text: str) -> None:
-    """``text`` to stdout, every byte of it or an OSError.
+    """``text`` to stdout as UTF-8, every byte of it or an OSError.
+
+    UTF-8 whatever stdout's own encoding, as ``-o`` files are: Windows gives a redirected stdout the ANSI code page
+    (cp1252), where a Unicode minus in a column name was a UnicodeEncodeError traceback and an ``É`` came out in
+    bytes gyroage itself refuses to read back (not UTF-8). A Windows console takes UTF-8 bytes too.
 
     sys.stdout drops the rest of a short write (a disk filling up under a redirect) without a word:
     its byte buffer returns the count written and TextIOWrapper ignores it. Here the rest is written
@@ -258,7 +262,7 @@ def write_stdout(text: str) -> None:
         out.write(text)
         return
     out.flush()  # anything written as text before stays in front
-    view = memoryview(text.encode(out.encoding or "utf-8", out.errors or "strict"))
+    view = memoryview(text.encode("utf-8"))
     while view:
         view = view[raw.write(view):]
 

@@ -95,3 +95,47 @@ def test_group_age_keeps_a_group_name_with_a_carriage_return(tmp_path):
     rows = csv_rows(r.stdout)
     assert len(rows) == 3 and {len(row) for row in rows} == {len(rows[0])}
     assert sorted(row[rows[0].index("cluster")] for row in rows[1:]) == ["M67", "NGC\r752"]
+
+
+@pytest.mark.parametrize("header, star, note", [("Étoile,Prot [d],BP\u2212RP0", "\u03b1 Per 1", "\u2265 3\u03c3"),
+                                                ("name,Prot [d],bp_rp0", "\u00c9toile A", "ok")])
+def test_the_table_on_stdout_is_utf8_whatever_the_console_code_page(tmp_path, header, star, note):
+    """Windows writes stdout redirected to a file in the ANSI code page (cp1252): a column name or cell outside it
+    (a Unicode minus, sigma) was a UnicodeEncodeError traceback, one inside it (É) ISO-8859 bytes gyroage itself
+    refuses to read back. stdout gets the bytes -o writes, and gyroage reads them."""
+    src = tmp_path / "uni.csv"
+    src.write_text(f"{header},note\n{star},10.0,1.0,{note}\n\u00c9toile B,12,1.1,ok\n", encoding="utf-8")
+    r = run_bytes("estimate", str(src), "-q", env={"PYTHONIOENCODING": "cp1252"})
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode("cp1252")
+    assert run_bytes("estimate", str(src), "-q", "-o", str(tmp_path / "out.csv")).returncode == 0
+    assert r.stdout == (tmp_path / "out.csv").read_bytes()
+    assert r.stdout.decode("utf-8").startswith(f"{header},note,")
+    back = tmp_path / "back.csv"
+    back.write_bytes(r.stdout)
+    again = run_bytes("estimate", str(back), "-q", env={"PYTHONIOENCODING": "cp1252"})
+    assert again.returncode == 0, again.stderr.decode("cp1252")
+    assert [row[0] for row in csv_rows(again.stdout)[1:]] == [star, "\u00c9toile B"]
+
+
+def test_write_stdout_writes_utf8_after_what_was_written_as_text(monkeypatch):
+    """A held table (crossmatch) goes out by write_stdout too; text written before it stays in front."""
+    from gyroage import writers
+
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="cp1252", newline="")
+    monkeypatch.setattr(sys, "stdout", out)
+    out.write("before,")
+    writers.write_stdout("BP\u2212RP0,\u00c9\n")
+    out.flush()
+    assert raw.getvalue() == "before,BP\u2212RP0,\u00c9\n".encode()
+
+
+def test_a_notice_naming_a_column_outside_the_code_page_is_escaped_not_a_traceback(tmp_path):
+    """stderr keeps its own encoding (README): what a Windows program reading it in the ANSI code page expects;
+    a character it lacks is escaped, and the run writes its table."""
+    src = tmp_path / "uni.csv"
+    src.write_text("\u00c9toile,prot,BP\u2212RP0\nA,10,1.0\n", encoding="utf-8")
+    r = run_bytes("estimate", str(src), env={"PYTHONIOENCODING": "cp1252"})
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
+    assert b"colour from 'BP\\u2212RP0'" in r.stderr
+    assert len(csv_rows(r.stdout)) == 2
