@@ -44,12 +44,32 @@ def csv_text(frame: pd.DataFrame, header: bool = True, sep: str = ",", exact: Co
     except (TypeError, ValueError, ImportError):
         text = None
     if text is None:
-        return frame.to_csv(index=False, header=header, sep=sep, lineterminator="\n", float_format="%.6g")
+        return _pandas_csv(frame, header, sep)
     if not header:
         return text
     head = _io.StringIO()
-    csv.writer(head, delimiter=sep, lineterminator="\n").writerow([str(c) for c in frame.columns])
-    return head.getvalue() + text
+    # "\r\n" so that a name holding a lone "\r" is quoted too (_pandas_csv); the one line's own end becomes "\n"
+    csv.writer(head, delimiter=sep, lineterminator="\r\n").writerow([str(c) for c in frame.columns])
+    return head.getvalue()[:-2] + "\n" + text
+
+
+def _pandas_csv(frame: pd.DataFrame, header: bool, sep: str) -> str:
+    r"""``frame.to_csv`` text with "\n" line ends and every cell holding a "\r" or "\n" quoted.
+
+    The csv module quotes a cell holding a character of its line terminator, and no other line break: with "\n" a
+    lone "\r" (a CR-only file's quoted line break) went out unquoted, and every reader split the row there, shifting
+    the ages of the rest into other columns. Rows are ended with "\r", a noncharacter and "\n" instead, then each
+    row's end becomes "\n": the same text for cells without a "\r" (or that noncharacter, which Unicode keeps out of
+    interchanged text). The sequence is made longer while the text holds it (a quoted cell could): each row writes
+    exactly one end, so a count above the rows means a cell holds it.
+    """
+    rows = len(frame) + bool(header)
+    end = "\r\ufdd0\n"
+    while True:
+        text = frame.to_csv(index=False, header=header, sep=sep, lineterminator=end, float_format="%.6g")
+        if text.count(end) == rows:
+            return text.replace(end, "\n")
+        end = end[:-1] + "\ufdd0\n"
 
 
 def exact_text(frame: pd.DataFrame, exact: Collection) -> pd.DataFrame:
@@ -226,7 +246,11 @@ def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path) -> No
 
 
 def write_stdout(text: str) -> None:
-    """``text`` to stdout, every byte of it or an OSError.
+    """``text`` to stdout as UTF-8, every byte of it or an OSError.
+
+    UTF-8 whatever stdout's own encoding, as ``-o`` files are: Windows gives a redirected stdout the ANSI code page
+    (cp1252), where a Unicode minus in a column name was a UnicodeEncodeError traceback and an ``É`` came out in
+    bytes gyroage itself refuses to read back (not UTF-8). A Windows console takes UTF-8 bytes too.
 
     sys.stdout drops the rest of a short write (a disk filling up under a redirect) without a word:
     its byte buffer returns the count written and TextIOWrapper ignores it. Here the rest is written
@@ -238,7 +262,7 @@ def write_stdout(text: str) -> None:
         out.write(text)
         return
     out.flush()  # anything written as text before stays in front
-    view = memoryview(text.encode(out.encoding or "utf-8", out.errors or "strict"))
+    view = memoryview(text.encode("utf-8"))
     while view:
         view = view[raw.write(view):]
 
