@@ -7,7 +7,6 @@ can use it without importing the tabular front end.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from gyroage import file_lock
 from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
 
@@ -114,13 +114,14 @@ def temp_prefix(target: str | os.PathLike) -> str:
 
 
 class TargetLock:
-    """One gyroage run writes an output at a time: an exclusive ``flock`` on ``.<name>.lock`` beside it.
+    """One gyroage run writes an output at a time: an exclusive lock on ``.<name>.lock`` beside it (``flock``;
+    ``msvcrt.locking`` on Windows: :mod:`gyroage.file_lock`).
 
     Taken, it removes the temporary files and folders a killed run left for the same target
     (:func:`remove_stale`): no live run can be writing them. Another run holding it is a one-line error.
     The lock file is removed on :meth:`release`; the kernel frees the lock of a killed run, and its file
-    is taken over. Where the file system has no ``flock`` (some network mounts) the run goes on unlocked
-    and removes nothing.
+    is taken over. Where the file system (some network mounts) or the platform cannot lock, the run goes on
+    unlocked and removes nothing.
     """
 
     def __init__(self, target: str | os.PathLike) -> None:
@@ -132,9 +133,9 @@ class TargetLock:
                 fd, created = _open_lock_file(self.path)
             except OSError as exc:
                 raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
-            read_only = (fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE) == os.O_RDONLY
+            read_only = file_lock.opened_read_only(fd)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                file_lock.lock(fd)
             except BlockingIOError:
                 os.close(fd)
                 raise UserError(f"another gyroage run is writing {target}") from None
@@ -144,12 +145,12 @@ class TargetLock:
                     raise UserError(f"cannot lock {target}: its lock file {self.path} belongs to another user and this "
                                     f"file system locks only files it can write: remove {self.path.name} or write "
                                     "elsewhere") from None
+                os.close(fd)  # first: Windows cannot remove an open file
                 if created:  # nor is a lock file left that locks nothing (another's stays: it may lock elsewhere)
                     try:
                         os.unlink(self.path)
                     except OSError:
                         pass
-                os.close(fd)
                 return
             try:  # the run that held it may have removed the file between our open and flock: lock the new one
                 if os.path.samestat(os.fstat(fd), os.stat(self.path)):
@@ -162,15 +163,21 @@ class TargetLock:
         remove_stale(self.target)
 
     def release(self) -> None:
-        """Remove the lock file (while still holding it, so no run takes a file about to vanish) and unlock."""
+        """Remove the lock file (while still holding it, so no run takes a file about to vanish) and unlock. On
+        Windows, which cannot remove an open file, unlock and close first; a run that opened it in between keeps it."""
         if self.fd is None:
             return
+        held = file_lock.UNLINK_WHILE_OPEN
+        if not held:
+            file_lock.unlock(self.fd)
+            os.close(self.fd)
         try:
             os.unlink(self.path)
         except OSError:
             pass
         _HELD.discard(self)
-        os.close(self.fd)
+        if held:
+            os.close(self.fd)
         self.fd = None
 
 
