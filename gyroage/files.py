@@ -53,8 +53,14 @@ def is_pipe(path: str | os.PathLike) -> bool:
 
 
 def fsync_file(path: str | os.PathLike) -> None:
-    """Flush ``path``'s data to disk, so a rename after it never exposes an empty file after a crash."""
-    fd = os.open(path, os.O_RDONLY)
+    """Flush the file ``path``'s data to disk, so a rename after it never exposes an empty file after a crash.
+
+    Opened for writing (nothing is written): Windows syncs only a writable descriptor (EBADF on a read-only one).
+    """
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except PermissionError:  # a file we may not write: Linux and macOS sync a read-only descriptor too
+        fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

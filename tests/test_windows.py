@@ -94,3 +94,31 @@ def test_on_windows_the_lock_is_msvcrt_and_its_file_is_closed_before_it_is_remov
     assert fake.calls == [fake.LK_NBLCK, fake.LK_NBLCK, fake.LK_UNLCK]
     assert list(tmp_path.iterdir()) == []  # the lock file is gone
     files.TargetLock(out).release()  # and the next run takes it
+
+
+def windows_fsync(monkeypatch):
+    """os.fsync as Windows has it (_commit, FlushFileBuffers): EBADF on a descriptor opened read-only."""
+    import fcntl
+
+    fsync = os.fsync
+
+    def check(fd):
+        if (fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE) == os.O_RDONLY:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        return fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", check)
+
+
+def test_fsync_opens_the_file_writable(tmp_path, monkeypatch):
+    """Review FA2 #3: fsync_file opened the file read-only, which Windows cannot sync: every -o run ended in
+    '[Errno 9] Bad file descriptor'. It opens it for writing now (and changes nothing in it)."""
+    from gyroage import files
+
+    windows_fsync(monkeypatch)
+    path = tmp_path / "a.csv"
+    path.write_text("a\n1\n")
+    files.fsync_file(path)
+    assert path.read_text() == "a\n1\n"
+    files.atomic_write_text(tmp_path / "b.json", "{}")  # fsync, then rename: what every output goes through
+    assert (tmp_path / "b.json").read_text() == "{}"
