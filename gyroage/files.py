@@ -252,6 +252,11 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
     return removed
 
 
+class TargetBusy(UserError):
+    """:meth:`AtomicFile.commit` could not replace its target (open in another program on Windows, or read-only):
+    the message ends in "close it and rerun", which a caller keeping the rows may extend."""
+
+
 class AtomicFile:
     """A temporary path beside ``target`` that becomes ``target`` on :meth:`commit` or vanishes on :meth:`abort`.
 
@@ -304,14 +309,18 @@ class AtomicFile:
                 if f.is_file():
                     fsync_file(f)
             os.chmod(self.path, self.mode)
-            if self.target.is_dir():
-                shutil.rmtree(self.target)
-            elif self.target.exists():
-                self.target.unlink()
         elif self.path.is_file():
             fsync_file(self.path)
             os.chmod(self.path, self.mode)
-        os.replace(self.path, self.target)
+        try:
+            if self.directory and self.target.is_dir():
+                shutil.rmtree(self.target)
+            elif self.directory and self.target.exists():
+                self.target.unlink()
+            os.replace(self.path, self.target)
+        except PermissionError:  # Windows: another program (Excel) holds the target open; anywhere: read-only
+            raise TargetBusy(f"cannot replace {self.target}: it is open in another program (or read-only); close it "
+                             "and rerun") from None
         self._unlock()
         return self.target
 

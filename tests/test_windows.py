@@ -122,3 +122,63 @@ def test_fsync_opens_the_file_writable(tmp_path, monkeypatch):
     assert path.read_text() == "a\n1\n"
     files.atomic_write_text(tmp_path / "b.json", "{}")  # fsync, then rename: what every output goes through
     assert (tmp_path / "b.json").read_text() == "{}"
+
+
+@pytest.fixture(scope="module")
+def density():
+    from gyroage.core.density import FlowDensity
+
+    return FlowDensity(threads=1)
+
+
+@pytest.fixture(scope="module")
+def settings(density):
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.priors import Prior
+
+    g = density.card.age_grid
+    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
+
+
+def target_held_open(monkeypatch, target):
+    """os.replace as Windows has it while another program (Excel) holds ``target`` open: PermissionError."""
+    replace = os.replace
+
+    def refuse(src, dst, *args, **kwargs):
+        if os.path.exists(dst) and os.path.samefile(dst, target):
+            raise PermissionError(errno.EACCES, "The process cannot access the file because it is being used by "
+                                  "another process", str(src), 32, str(dst))
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refuse)
+
+
+def test_an_output_open_in_another_program_is_one_line_and_its_rows_are_kept(tmp_path, monkeypatch, density,
+                                                                            settings):
+    """Review FA2 #5: on Windows the rename onto an output Excel holds open raises PermissionError, which ended the
+    run in a traceback. It is one line now, naming the file and what to do; the finished rows stay for --resume."""
+    from gyroage import files
+    from gyroage.engines import local as engines
+    from gyroage.engines.sinks import sidecar_dir
+    from gyroage.errors import UserError
+    from tests.test_engines import stars
+
+    src, out = tmp_path / "in.csv", tmp_path / "ages.csv"
+    stars(30).to_csv(src, index=False)
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
+    first = out.read_bytes()
+    target_held_open(monkeypatch, out)
+    with pytest.raises(UserError, match=r"^cannot replace .*ages\.csv: it is open in another program \(or read-only\); "
+                                        r"close it and rerun with --resume \(all 30 rows are kept in .*\)$"):
+        engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
+    assert out.read_bytes() == first and sidecar_dir(out).is_dir()
+    with pytest.raises(UserError, match=r"^cannot replace .*b\.json: it is open in another program \(or read-only\); "
+                                        r"close it and rerun$"):
+        target_held_open(monkeypatch, tmp_path / "b.json")
+        (tmp_path / "b.json").write_text("[]")
+        files.atomic_write_text(tmp_path / "b.json", "{}")
+    assert (tmp_path / "b.json").read_text() == "[]"
+    monkeypatch.undo()  # closed in the other program: --resume assembles the kept rows
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True, resume=True)
+    assert out.read_bytes() == first and not sidecar_dir(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.csv", "b.json", "in.csv"]
