@@ -182,3 +182,28 @@ def test_an_output_open_in_another_program_is_one_line_and_its_rows_are_kept(tmp
     engines.run_local(src, out, density, settings, chunksize=10, quiet=True, resume=True)
     assert out.read_bytes() == first and not sidecar_dir(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.csv", "b.json", "in.csv"]
+
+
+def test_arguments_reach_gyroage_as_typed_on_windows(monkeypatch, capsys):
+    """Review FA2 #6: on Windows click expands globs, ~ and %VAR% in every argument, quoted or not, so the README's
+    `gyroage estimate 'survey/part-*.csv' --engine dask` reached gyroage as many inputs and was refused. The
+    arguments now reach it as the shell gave them (the dask engine expands its own glob)."""
+    import typer.core
+
+    from gyroage.cli import app
+
+    class Windows:
+        name = "nt"
+
+        def __getattr__(self, attr):
+            return getattr(os, attr)
+
+    expanded = []
+    monkeypatch.setattr(typer.core, "os", Windows())
+    monkeypatch.setattr(typer.core._click.utils, "_expand_args", lambda args: expanded.append(args) or args)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # typer's app() sets its own
+    monkeypatch.setattr(sys, "argv", ["gyroage", "estimate", "survey/part-*.csv", "--engine", "dask", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        app(prog_name="gyroage")
+    assert exit_.value.code == 0 and "Usage: gyroage estimate" in capsys.readouterr().out
+    assert expanded == []
