@@ -67,12 +67,22 @@ def fsync_file(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+WINDOWS = os.name == "nt"
+# Unix devices a Windows user may still type (-o /dev/null): there they would be files, C:\dev\null
+_UNIX_DEVICE = re.compile(r"/dev/(null|zero|full|tty|std(in|out|err)|fd/\d+)\Z")
+
+
 def output_path(target: str | os.PathLike) -> Path:
     """Where an output named ``target`` goes: the file a symbolic link points to (the link stays), else ``target``.
 
     A link to a device or FIFO is kept as it is, to be opened through: ``/dev/stdout`` resolves to
-    ``/proc/<pid>/fd/pipe:[n]`` when stdout is a pipe, a name that does not exist.
+    ``/proc/<pid>/fd/pipe:[n]`` when stdout is a pipe, a name that does not exist. On Windows a Unix device, or any
+    ``/dev/`` name where there is no ``\\dev`` folder, is a one-line error (it would be a new file and folder).
     """
+    name = os.fspath(target).replace("\\", "/")
+    if WINDOWS and name.startswith("/dev/") and (_UNIX_DEVICE.match(name) or not os.path.isdir("/dev")):
+        raise UserError(f"cannot write {target}: Windows has no {name}: use '-o -' for standard output, or NUL to "
+                        "discard the output")
     p = Path(target)
     return Path(os.path.realpath(p)) if p.is_symlink() and not is_special(p) else p
 

@@ -207,3 +207,26 @@ def test_arguments_reach_gyroage_as_typed_on_windows(monkeypatch, capsys):
         app(prog_name="gyroage")
     assert exit_.value.code == 0 and "Usage: gyroage estimate" in capsys.readouterr().out
     assert expanded == []
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "/dev/stdout", "\\dev\\stderr", "/dev/fd/1"])
+def test_a_unix_device_is_refused_on_windows(tmp_path, monkeypatch, density, settings, target):
+    """Review FA2 #9: on Windows `-o /dev/stdout` and `-o /dev/null` made real files, C:\\dev\\stdout and
+    C:\\dev\\null (and the folder). They are one line now, saying what Windows has instead."""
+    from gyroage import files, writers
+    from gyroage.engines import local as engines
+    from gyroage.errors import UserError
+    from tests.test_engines import stars
+
+    monkeypatch.setattr(files, "WINDOWS", True, raising=False)
+    monkeypatch.chdir(tmp_path)  # a backslashed name is a relative one on Linux: anything it makes is seen here
+    src = tmp_path / "in.csv"
+    stars(3).to_csv(src, index=False)
+    with pytest.raises(UserError, match=r"^cannot write .*: Windows has no /dev/\S+: use '-o -' for standard output, "
+                                        r"or NUL to discard the output$"):
+        engines.run_local(src, target, density, settings, quiet=True)
+    with pytest.raises(UserError, match="Windows has no /dev/"):  # every writer's way in (crossmatch's, convert's)
+        writers.AtomicWriter(target, "csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    monkeypatch.setattr(files, "WINDOWS", False)
+    files.output_path(target)  # elsewhere a device is written into, as before
