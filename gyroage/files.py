@@ -7,6 +7,7 @@ can use it without importing the tabular front end.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import math
 import os
@@ -105,14 +106,54 @@ def is_special(path: str | os.PathLike) -> bool:
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    """Whether ``a`` and ``b`` name one file: links followed, and by resolved name where one does not exist yet."""
+    """Whether ``a`` and ``b`` name one file: links followed, and by resolved name where one does not exist yet
+    (whatever its case where the file system ignores it: ``Post.parquet`` is ``post.parquet`` on macOS and Windows)."""
     try:
         return os.path.samefile(a, b)
     except OSError:
+        pass
+    try:
+        ra, rb = os.path.realpath(a), os.path.realpath(b)
+    except OSError:  # a link that cannot be read (another user's /proc/PID/fd/1): by name, as given
+        ra, rb = os.path.abspath(a), os.path.abspath(b)
+    return ra == rb or (ra.casefold() == rb.casefold() and ignores_case(ra))
+
+
+def ignores_case(path: str | os.PathLike) -> bool:
+    """Whether the file system finds ``path``'s folder's names whatever their case (macOS and Windows by default; a
+    casefolded Linux folder): probed in the nearest folder that exists."""
+    folder = os.path.abspath(path)
+    while True:
+        folder = os.path.dirname(folder)
+        if os.path.isdir(folder) or os.path.dirname(folder) == folder:
+            return _ignores_case(os.path.realpath(folder))
+
+
+@functools.lru_cache(maxsize=64)
+def _ignores_case(folder: str) -> bool:
+    """:func:`ignores_case` for an existing ``folder``: does a name in it, case swapped, find the same file? Probed
+    with the first cased name there, else with a file made for it (False where none can be made)."""
+    try:
+        with os.scandir(folder) as entries:
+            name = next((e.name for e in entries if e.name != e.name.swapcase()), None)
+    except OSError:
+        name = None
+    made = None
+    if name is None:
         try:
-            return os.path.realpath(a) == os.path.realpath(b)
-        except OSError:  # a link that cannot be read (another user's /proc/PID/fd/1): by name, as given
-            return os.path.abspath(a) == os.path.abspath(b)
+            fd, made = tempfile.mkstemp(dir=folder, prefix=".gyroage-case-")
+            os.close(fd)
+        except OSError:
+            return False
+        name = os.path.basename(made)
+    try:
+        swapped = os.path.join(folder, name.swapcase())
+        return os.path.exists(swapped) and os.path.samefile(os.path.join(folder, name), swapped)
+    except OSError:
+        return False
+    finally:
+        if made is not None:
+            os.unlink(made)
 
 
 # What gyroage names its temporary files and folders beside a target NAME: temp_prefix(NAME) + mkstemp's 8 random
@@ -241,8 +282,10 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
     ``.NAME.gyroage-xxxxxxxx.dask-tmp/``); their names. Only under :class:`TargetLock`: a live run's are the same
     names. Names without the marker (an older gyroage's, or the user's own files) are left alone."""
     target = Path(target)
-    pattern = re.compile(re.escape(temp_prefix(target)) + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES))
-                         + r")\Z")
+    prefix = re.escape(temp_prefix(target))
+    if ignores_case(target):  # -o Out.csv writes the file a killed run of -o out.csv was writing
+        prefix = f"(?i:{prefix})"
+    pattern = re.compile(prefix + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES)) + r")\Z")
     removed = []
     try:
         entries = list(os.scandir(target.parent))

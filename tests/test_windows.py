@@ -230,3 +230,40 @@ def test_a_unix_device_is_refused_on_windows(tmp_path, monkeypatch, density, set
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
     monkeypatch.setattr(files, "WINDOWS", False)
     files.output_path(target)  # elsewhere a device is written into, as before
+
+
+def test_names_differing_in_case_are_one_file_where_the_file_system_ignores_case(tmp_path, monkeypatch):
+    """Review FA2 #10: on macOS and Windows (which ignore case) `-o Post.parquet --posteriors post.parquet` was not
+    refused, as the names differ, and one output silently replaced the other; and a killed run's temporary files
+    named after `-o out.csv` stayed when the next run wrote `-o Out.csv`. Where the folder ignores case, so do these."""
+    from gyroage import files, writers
+    from gyroage.errors import UserError
+
+    monkeypatch.setattr(files, "ignores_case", lambda path: True, raising=False)
+    with pytest.raises(UserError, match="^-o and --posteriors name the same file"):
+        writers.check_outputs(tmp_path / "in.csv", tmp_path / "Post.parquet", tmp_path / "post.parquet")
+    left = tmp_path / ".out.csv.gyroage-abcd1234.part"
+    left.write_text("a killed run's rows")
+    assert files.remove_stale(tmp_path / "Out.csv") == [left.name] and not left.exists()
+    monkeypatch.undo()  # this file system (Linux) minds case: two files, and another target's temporaries stay
+    writers.check_outputs(tmp_path / "in.csv", tmp_path / "Post.parquet", tmp_path / "post.parquet")
+    left.write_text("another target's rows")
+    assert files.remove_stale(tmp_path / "Out.csv") == [] and left.exists()
+
+
+def test_the_case_probe(tmp_path):
+    """A folder ignores case when a name in it, case swapped, finds the same file: a link stands in for macOS's
+    lookup here. A folder with another file by the swapped name, or with no cased name at all, minds case."""
+    from gyroage import files
+
+    (tmp_path / "sensitive").mkdir()
+    (tmp_path / "sensitive" / "Ab.txt").write_text("")
+    (tmp_path / "sensitive" / "aB.TXT").write_text("")
+    assert not files.ignores_case(tmp_path / "sensitive" / "out.csv")
+    (tmp_path / "insensitive").mkdir()
+    (tmp_path / "insensitive" / "Ab.txt").write_text("")
+    (tmp_path / "insensitive" / "aB.TXT").symlink_to("Ab.txt")
+    assert files.ignores_case(tmp_path / "insensitive" / "new" / "out.csv")  # the nearest folder there is
+    (tmp_path / "empty").mkdir()
+    assert not files.ignores_case(tmp_path / "empty" / "123")  # probed with a file of its own, then removed
+    assert list((tmp_path / "empty").iterdir()) == []
