@@ -112,7 +112,12 @@ class PlainHelpGroup(TyperGroup):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         """Typer's main, but a usage mistake (an unknown option, an option without its value, a value of the wrong
-        type) is one ``gyroage: error:`` line, exit 2, as every other user error is, not a box of several lines."""
+        type) is one ``gyroage: error:`` line, exit 2, as every other user error is, not a box of several lines.
+
+        Arguments reach the commands as the shell gave them: on Windows click would expand globs, ``~`` and
+        ``%VAR%`` in every one, quoted or not (``'survey/part-*.csv'``, which the dask engine expands itself, became
+        many inputs)."""
+        extra["windows_expand_args"] = False
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         exceptions = _typer_click.exceptions

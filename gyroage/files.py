@@ -7,7 +7,7 @@ can use it without importing the tabular front end.
 from __future__ import annotations
 
 import errno
-import fcntl
+import functools
 import json
 import math
 import os
@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from gyroage import file_lock
 from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
 
@@ -53,20 +54,36 @@ def is_pipe(path: str | os.PathLike) -> bool:
 
 
 def fsync_file(path: str | os.PathLike) -> None:
-    """Flush ``path``'s data to disk, so a rename after it never exposes an empty file after a crash."""
-    fd = os.open(path, os.O_RDONLY)
+    """Flush the file ``path``'s data to disk, so a rename after it never exposes an empty file after a crash.
+
+    Opened for writing (nothing is written): Windows syncs only a writable descriptor (EBADF on a read-only one).
+    """
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except PermissionError:  # a file we may not write: Linux and macOS sync a read-only descriptor too
+        fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
+WINDOWS = os.name == "nt"
+# Unix devices a Windows user may still type (-o /dev/null): there they would be files, C:\dev\null
+_UNIX_DEVICE = re.compile(r"/dev/(null|zero|full|tty|std(in|out|err)|fd/\d+)\Z")
+
+
 def output_path(target: str | os.PathLike) -> Path:
     """Where an output named ``target`` goes: the file a symbolic link points to (the link stays), else ``target``.
 
     A link to a device or FIFO is kept as it is, to be opened through: ``/dev/stdout`` resolves to
-    ``/proc/<pid>/fd/pipe:[n]`` when stdout is a pipe, a name that does not exist.
+    ``/proc/<pid>/fd/pipe:[n]`` when stdout is a pipe, a name that does not exist. On Windows a Unix device, or any
+    ``/dev/`` name where there is no ``\\dev`` folder, is a one-line error (it would be a new file and folder).
     """
+    name = os.fspath(target).replace("\\", "/")
+    if WINDOWS and name.startswith("/dev/") and (_UNIX_DEVICE.match(name) or not os.path.isdir("/dev")):
+        raise UserError(f"cannot write {target}: Windows has no {name}: use '-o -' for standard output, or NUL to "
+                        "discard the output")
     p = Path(target)
     return Path(os.path.realpath(p)) if p.is_symlink() and not is_special(p) else p
 
@@ -89,14 +106,54 @@ def is_special(path: str | os.PathLike) -> bool:
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    """Whether ``a`` and ``b`` name one file: links followed, and by resolved name where one does not exist yet."""
+    """Whether ``a`` and ``b`` name one file: links followed, and by resolved name where one does not exist yet
+    (whatever its case where the file system ignores it: ``Post.parquet`` is ``post.parquet`` on macOS and Windows)."""
     try:
         return os.path.samefile(a, b)
     except OSError:
+        pass
+    try:
+        ra, rb = os.path.realpath(a), os.path.realpath(b)
+    except OSError:  # a link that cannot be read (another user's /proc/PID/fd/1): by name, as given
+        ra, rb = os.path.abspath(a), os.path.abspath(b)
+    return ra == rb or (ra.casefold() == rb.casefold() and ignores_case(ra))
+
+
+def ignores_case(path: str | os.PathLike) -> bool:
+    """Whether the file system finds ``path``'s folder's names whatever their case (macOS and Windows by default; a
+    casefolded Linux folder): probed in the nearest folder that exists."""
+    folder = os.path.abspath(path)
+    while True:
+        folder = os.path.dirname(folder)
+        if os.path.isdir(folder) or os.path.dirname(folder) == folder:
+            return _ignores_case(os.path.realpath(folder))
+
+
+@functools.lru_cache(maxsize=64)
+def _ignores_case(folder: str) -> bool:
+    """:func:`ignores_case` for an existing ``folder``: does a name in it, case swapped, find the same file? Probed
+    with the first cased name there, else with a file made for it (False where none can be made)."""
+    try:
+        with os.scandir(folder) as entries:
+            name = next((e.name for e in entries if e.name != e.name.swapcase()), None)
+    except OSError:
+        name = None
+    made = None
+    if name is None:
         try:
-            return os.path.realpath(a) == os.path.realpath(b)
-        except OSError:  # a link that cannot be read (another user's /proc/PID/fd/1): by name, as given
-            return os.path.abspath(a) == os.path.abspath(b)
+            fd, made = tempfile.mkstemp(dir=folder, prefix=".gyroage-case-")
+            os.close(fd)
+        except OSError:
+            return False
+        name = os.path.basename(made)
+    try:
+        swapped = os.path.join(folder, name.swapcase())
+        return os.path.exists(swapped) and os.path.samefile(os.path.join(folder, name), swapped)
+    except OSError:
+        return False
+    finally:
+        if made is not None:
+            os.unlink(made)
 
 
 # What gyroage names its temporary files and folders beside a target NAME: temp_prefix(NAME) + mkstemp's 8 random
@@ -114,13 +171,14 @@ def temp_prefix(target: str | os.PathLike) -> str:
 
 
 class TargetLock:
-    """One gyroage run writes an output at a time: an exclusive ``flock`` on ``.<name>.lock`` beside it.
+    """One gyroage run writes an output at a time: an exclusive lock on ``.<name>.lock`` beside it (``flock``;
+    ``msvcrt.locking`` on Windows: :mod:`gyroage.file_lock`).
 
     Taken, it removes the temporary files and folders a killed run left for the same target
     (:func:`remove_stale`): no live run can be writing them. Another run holding it is a one-line error.
     The lock file is removed on :meth:`release`; the kernel frees the lock of a killed run, and its file
-    is taken over. Where the file system has no ``flock`` (some network mounts) the run goes on unlocked
-    and removes nothing.
+    is taken over. Where the file system (some network mounts) or the platform cannot lock, the run goes on
+    unlocked and removes nothing.
     """
 
     def __init__(self, target: str | os.PathLike) -> None:
@@ -132,9 +190,9 @@ class TargetLock:
                 fd, created = _open_lock_file(self.path)
             except OSError as exc:
                 raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
-            read_only = (fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE) == os.O_RDONLY
+            read_only = file_lock.opened_read_only(fd)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                file_lock.lock(fd)
             except BlockingIOError:
                 os.close(fd)
                 raise UserError(f"another gyroage run is writing {target}") from None
@@ -144,12 +202,12 @@ class TargetLock:
                     raise UserError(f"cannot lock {target}: its lock file {self.path} belongs to another user and this "
                                     f"file system locks only files it can write: remove {self.path.name} or write "
                                     "elsewhere") from None
+                os.close(fd)  # first: Windows cannot remove an open file
                 if created:  # nor is a lock file left that locks nothing (another's stays: it may lock elsewhere)
                     try:
                         os.unlink(self.path)
                     except OSError:
                         pass
-                os.close(fd)
                 return
             try:  # the run that held it may have removed the file between our open and flock: lock the new one
                 if os.path.samestat(os.fstat(fd), os.stat(self.path)):
@@ -162,15 +220,21 @@ class TargetLock:
         remove_stale(self.target)
 
     def release(self) -> None:
-        """Remove the lock file (while still holding it, so no run takes a file about to vanish) and unlock."""
+        """Remove the lock file (while still holding it, so no run takes a file about to vanish) and unlock. On
+        Windows, which cannot remove an open file, unlock and close first; a run that opened it in between keeps it."""
         if self.fd is None:
             return
+        held = file_lock.UNLINK_WHILE_OPEN
+        if not held:
+            file_lock.unlock(self.fd)
+            os.close(self.fd)
         try:
             os.unlink(self.path)
         except OSError:
             pass
         _HELD.discard(self)
-        os.close(self.fd)
+        if held:
+            os.close(self.fd)
         self.fd = None
 
 
@@ -218,8 +282,10 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
     ``.NAME.gyroage-xxxxxxxx.dask-tmp/``); their names. Only under :class:`TargetLock`: a live run's are the same
     names. Names without the marker (an older gyroage's, or the user's own files) are left alone."""
     target = Path(target)
-    pattern = re.compile(re.escape(temp_prefix(target)) + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES))
-                         + r")\Z")
+    prefix = re.escape(temp_prefix(target))
+    if ignores_case(target):  # -o Out.csv writes the file a killed run of -o out.csv was writing
+        prefix = f"(?i:{prefix})"
+    pattern = re.compile(prefix + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES)) + r")\Z")
     removed = []
     try:
         entries = list(os.scandir(target.parent))
@@ -237,6 +303,11 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
         except OSError:  # not ours to remove after all (another user's, read-only): left as it is
             pass
     return removed
+
+
+class TargetBusy(UserError):
+    """:meth:`AtomicFile.commit` could not replace its target (open in another program on Windows, or read-only):
+    the message ends in "close it and rerun", which a caller keeping the rows may extend."""
 
 
 class AtomicFile:
@@ -291,14 +362,18 @@ class AtomicFile:
                 if f.is_file():
                     fsync_file(f)
             os.chmod(self.path, self.mode)
-            if self.target.is_dir():
-                shutil.rmtree(self.target)
-            elif self.target.exists():
-                self.target.unlink()
         elif self.path.is_file():
             fsync_file(self.path)
             os.chmod(self.path, self.mode)
-        os.replace(self.path, self.target)
+        try:
+            if self.directory and self.target.is_dir():
+                shutil.rmtree(self.target)
+            elif self.directory and self.target.exists():
+                self.target.unlink()
+            os.replace(self.path, self.target)
+        except PermissionError:  # Windows: another program (Excel) holds the target open; anywhere: read-only
+            raise TargetBusy(f"cannot replace {self.target}: it is open in another program (or read-only); close it "
+                             "and rerun") from None
         self._unlock()
         return self.target
 

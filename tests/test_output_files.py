@@ -686,7 +686,7 @@ def test_a_read_only_lock_file_nfs_cannot_lock_is_one_line_not_an_unlocked_run(t
     It is now a one-line refusal naming the lock file."""
     import errno
 
-    from gyroage import files
+    from gyroage import file_lock, files
     from gyroage.errors import UserError
 
     lock = tmp_path / ".out.csv.lock"
@@ -696,7 +696,7 @@ def test_a_read_only_lock_file_nfs_cannot_lock_is_one_line_not_an_unlocked_run(t
     def nfs_flock(fd, op):
         raise OSError(errno.EBADF, "Bad file descriptor")
 
-    monkeypatch.setattr(files.fcntl, "flock", nfs_flock)
+    monkeypatch.setattr(file_lock.fcntl, "flock", nfs_flock)
     with pytest.raises(UserError, match=r"^cannot lock .*out\.csv: its lock file .* belongs to another user"):
         files.TargetLock(tmp_path / "out.csv")
     assert lock.exists()

@@ -29,7 +29,7 @@ import pandas as pd
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
 from gyroage.errors import DISK_FULL, UserError
-from gyroage.files import TargetLock, atomic_path, atomic_write_text, json_text, output_path
+from gyroage.files import TargetBusy, TargetLock, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 
 MANIFEST = "manifest.json"
@@ -246,6 +246,10 @@ class Sidecar:
         """
         try:
             self._assemble(n_chunks, posteriors, ids)
+        except TargetBusy as exc:  # the sidecar stays (abort keeps its chunks): --resume assembles them again
+            n = self.kept()
+            rows = f"all {n} rows are" if n != 1 else "its row is"
+            raise UserError(f"{exc} with --resume ({rows} kept in {self.dir})") from None
         except OSError as exc:
             if exc.errno not in DISK_FULL:
                 raise

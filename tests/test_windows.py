@@ -1,0 +1,269 @@
+"""Windows, simulated on Linux: no fcntl, fsync of a writable descriptor only, a target another program holds open,
+click's argument expansion, no /dev, and file systems that ignore case (macOS and Windows by default)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+# a fresh interpreter in which `import fcntl` fails, as on Windows (msvcrt is missing too: the run goes unlocked)
+NO_FCNTL = "import sys; sys.modules['fcntl'] = None; sys.argv[0] = 'gyroage'; "
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def test_without_fcntl_gyroage_imports_and_writes_an_output(tmp_path):
+    """Review FA2 #2: files.py imported fcntl at its top, so on Windows `import gyroage` and every command failed
+    (ModuleNotFoundError). The lock is now taken with what the platform has, and without any the run goes unlocked."""
+    api = _python(NO_FCNTL + "from gyroage import AgeModel; print('ok')")
+    assert api.returncode == 0 and api.stdout.strip() == "ok", api.stderr
+    version = _python(NO_FCNTL + "sys.argv[1:] = ['--version']; from gyroage.cli import main; main()")
+    assert version.returncode == 0 and version.stdout.startswith("gyroage "), version.stderr
+    out = tmp_path / "ages.csv"
+    run = _python(NO_FCNTL + "sys.argv[1:] = sys.argv[1:]; from gyroage.cli import main; main()", "estimate",
+                  str(EXAMPLES / "field_stars.csv"), "--seed", "1", "-q", "-o", str(out))
+    assert run.returncode == 0, run.stderr
+    assert out.read_text().count("\n") == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.csv"]  # no lock file, no temporary file left
+
+
+class FakeMsvcrt:
+    """``msvcrt.locking`` as Windows has it, on top of flock: EACCES when another descriptor holds the byte."""
+
+    LK_UNLCK, LK_NBLCK = 0, 2
+
+    def __init__(self, fcntl) -> None:
+        self.fcntl = fcntl
+        self.calls: list[int] = []
+
+    def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        assert nbytes == 1 and os.lseek(fd, 0, os.SEEK_CUR) == 0
+        self.calls.append(mode)
+        if mode == self.LK_UNLCK:
+            self.fcntl.flock(fd, self.fcntl.LOCK_UN)
+            return
+        try:
+            self.fcntl.flock(fd, self.fcntl.LOCK_EX | self.fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OSError(errno.EACCES, "Permission denied") from None
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def test_on_windows_the_lock_is_msvcrt_and_its_file_is_closed_before_it_is_removed(tmp_path, monkeypatch):
+    """Without fcntl the lock is msvcrt.locking's: a second run is refused in one line; release unlocks and closes
+    the lock file before removing it (Windows cannot remove an open file: the lock file stayed behind)."""
+    import fcntl
+
+    from gyroage import file_lock, files
+    from gyroage.errors import UserError
+
+    fake = FakeMsvcrt(fcntl)
+    monkeypatch.setattr(file_lock, "fcntl", None)
+    monkeypatch.setattr(file_lock, "msvcrt", fake)
+    monkeypatch.setattr(file_lock, "UNLINK_WHILE_OPEN", False)
+    unlink = os.unlink
+
+    def windows_unlink(path, *args, **kwargs):
+        for lock in files._HELD:  # a held lock's descriptor is open: Windows refuses to remove its file
+            if lock.fd is not None and os.path.samefile(path, lock.path) and _is_open(lock.fd):
+                raise PermissionError(errno.EACCES, "The process cannot access the file", str(path))
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", windows_unlink)
+    out = tmp_path / "out.csv"
+    lock = files.TargetLock(out)
+    with pytest.raises(UserError, match=r"^another gyroage run is writing .*out\.csv$"):
+        files.TargetLock(out)
+    lock.release()
+    assert fake.calls == [fake.LK_NBLCK, fake.LK_NBLCK, fake.LK_UNLCK]
+    assert list(tmp_path.iterdir()) == []  # the lock file is gone
+    files.TargetLock(out).release()  # and the next run takes it
+
+
+def windows_fsync(monkeypatch):
+    """os.fsync as Windows has it (_commit, FlushFileBuffers): EBADF on a descriptor opened read-only."""
+    import fcntl
+
+    fsync = os.fsync
+
+    def check(fd):
+        if (fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE) == os.O_RDONLY:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        return fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", check)
+
+
+def test_fsync_opens_the_file_writable(tmp_path, monkeypatch):
+    """Review FA2 #3: fsync_file opened the file read-only, which Windows cannot sync: every -o run ended in
+    '[Errno 9] Bad file descriptor'. It opens it for writing now (and changes nothing in it)."""
+    from gyroage import files
+
+    windows_fsync(monkeypatch)
+    path = tmp_path / "a.csv"
+    path.write_text("a\n1\n")
+    files.fsync_file(path)
+    assert path.read_text() == "a\n1\n"
+    files.atomic_write_text(tmp_path / "b.json", "{}")  # fsync, then rename: what every output goes through
+    assert (tmp_path / "b.json").read_text() == "{}"
+
+
+@pytest.fixture(scope="module")
+def density():
+    from gyroage.core.density import FlowDensity
+
+    return FlowDensity(threads=1)
+
+
+@pytest.fixture(scope="module")
+def settings(density):
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.priors import Prior
+
+    g = density.card.age_grid
+    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
+
+
+def target_held_open(monkeypatch, target):
+    """os.replace as Windows has it while another program (Excel) holds ``target`` open: PermissionError."""
+    replace = os.replace
+
+    def refuse(src, dst, *args, **kwargs):
+        if os.path.exists(dst) and os.path.samefile(dst, target):
+            raise PermissionError(errno.EACCES, "The process cannot access the file because it is being used by "
+                                  "another process", str(src), 32, str(dst))
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refuse)
+
+
+def test_an_output_open_in_another_program_is_one_line_and_its_rows_are_kept(tmp_path, monkeypatch, density,
+                                                                            settings):
+    """Review FA2 #5: on Windows the rename onto an output Excel holds open raises PermissionError, which ended the
+    run in a traceback. It is one line now, naming the file and what to do; the finished rows stay for --resume."""
+    from gyroage import files
+    from gyroage.engines import local as engines
+    from gyroage.engines.sinks import sidecar_dir
+    from gyroage.errors import UserError
+    from tests.test_engines import stars
+
+    src, out = tmp_path / "in.csv", tmp_path / "ages.csv"
+    stars(30).to_csv(src, index=False)
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
+    first = out.read_bytes()
+    target_held_open(monkeypatch, out)
+    with pytest.raises(UserError, match=r"^cannot replace .*ages\.csv: it is open in another program \(or read-only\); "
+                                        r"close it and rerun with --resume \(all 30 rows are kept in .*\)$"):
+        engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
+    assert out.read_bytes() == first and sidecar_dir(out).is_dir()
+    with pytest.raises(UserError, match=r"^cannot replace .*b\.json: it is open in another program \(or read-only\); "
+                                        r"close it and rerun$"):
+        target_held_open(monkeypatch, tmp_path / "b.json")
+        (tmp_path / "b.json").write_text("[]")
+        files.atomic_write_text(tmp_path / "b.json", "{}")
+    assert (tmp_path / "b.json").read_text() == "[]"
+    monkeypatch.undo()  # closed in the other program: --resume assembles the kept rows
+    engines.run_local(src, out, density, settings, chunksize=10, quiet=True, resume=True)
+    assert out.read_bytes() == first and not sidecar_dir(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.csv", "b.json", "in.csv"]
+
+
+def test_arguments_reach_gyroage_as_typed_on_windows(monkeypatch, capsys):
+    """Review FA2 #6: on Windows click expands globs, ~ and %VAR% in every argument, quoted or not, so the README's
+    `gyroage estimate 'survey/part-*.csv' --engine dask` reached gyroage as many inputs and was refused. The
+    arguments now reach it as the shell gave them (the dask engine expands its own glob)."""
+    import typer.core
+
+    from gyroage.cli import app
+
+    class Windows:
+        name = "nt"
+
+        def __getattr__(self, attr):
+            return getattr(os, attr)
+
+    expanded = []
+    monkeypatch.setattr(typer.core, "os", Windows())
+    monkeypatch.setattr(typer.core._click.utils, "_expand_args", lambda args: expanded.append(args) or args)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # typer's app() sets its own
+    monkeypatch.setattr(sys, "argv", ["gyroage", "estimate", "survey/part-*.csv", "--engine", "dask", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        app(prog_name="gyroage")
+    assert exit_.value.code == 0 and "Usage: gyroage estimate" in capsys.readouterr().out
+    assert expanded == []
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "/dev/stdout", "\\dev\\stderr", "/dev/fd/1"])
+def test_a_unix_device_is_refused_on_windows(tmp_path, monkeypatch, density, settings, target):
+    """Review FA2 #9: on Windows `-o /dev/stdout` and `-o /dev/null` made real files, C:\\dev\\stdout and
+    C:\\dev\\null (and the folder). They are one line now, saying what Windows has instead."""
+    from gyroage import files, writers
+    from gyroage.engines import local as engines
+    from gyroage.errors import UserError
+    from tests.test_engines import stars
+
+    monkeypatch.setattr(files, "WINDOWS", True, raising=False)
+    monkeypatch.chdir(tmp_path)  # a backslashed name is a relative one on Linux: anything it makes is seen here
+    src = tmp_path / "in.csv"
+    stars(3).to_csv(src, index=False)
+    with pytest.raises(UserError, match=r"^cannot write .*: Windows has no /dev/\S+: use '-o -' for standard output, "
+                                        r"or NUL to discard the output$"):
+        engines.run_local(src, target, density, settings, quiet=True)
+    with pytest.raises(UserError, match="Windows has no /dev/"):  # every writer's way in (crossmatch's, convert's)
+        writers.AtomicWriter(target, "csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    monkeypatch.setattr(files, "WINDOWS", False)
+    files.output_path(target)  # elsewhere a device is written into, as before
+
+
+def test_names_differing_in_case_are_one_file_where_the_file_system_ignores_case(tmp_path, monkeypatch):
+    """Review FA2 #10: on macOS and Windows (which ignore case) `-o Post.parquet --posteriors post.parquet` was not
+    refused, as the names differ, and one output silently replaced the other; and a killed run's temporary files
+    named after `-o out.csv` stayed when the next run wrote `-o Out.csv`. Where the folder ignores case, so do these."""
+    from gyroage import files, writers
+    from gyroage.errors import UserError
+
+    monkeypatch.setattr(files, "ignores_case", lambda path: True, raising=False)
+    with pytest.raises(UserError, match="^-o and --posteriors name the same file"):
+        writers.check_outputs(tmp_path / "in.csv", tmp_path / "Post.parquet", tmp_path / "post.parquet")
+    left = tmp_path / ".out.csv.gyroage-abcd1234.part"
+    left.write_text("a killed run's rows")
+    assert files.remove_stale(tmp_path / "Out.csv") == [left.name] and not left.exists()
+    monkeypatch.undo()  # this file system (Linux) minds case: two files, and another target's temporaries stay
+    writers.check_outputs(tmp_path / "in.csv", tmp_path / "Post.parquet", tmp_path / "post.parquet")
+    left.write_text("another target's rows")
+    assert files.remove_stale(tmp_path / "Out.csv") == [] and left.exists()
+
+
+def test_the_case_probe(tmp_path):
+    """A folder ignores case when a name in it, case swapped, finds the same file: a link stands in for macOS's
+    lookup here. A folder with another file by the swapped name, or with no cased name at all, minds case."""
+    from gyroage import files
+
+    (tmp_path / "sensitive").mkdir()
+    (tmp_path / "sensitive" / "Ab.txt").write_text("")
+    (tmp_path / "sensitive" / "aB.TXT").write_text("")
+    assert not files.ignores_case(tmp_path / "sensitive" / "out.csv")
+    (tmp_path / "insensitive").mkdir()
+    (tmp_path / "insensitive" / "Ab.txt").write_text("")
+    (tmp_path / "insensitive" / "aB.TXT").symlink_to("Ab.txt")
+    assert files.ignores_case(tmp_path / "insensitive" / "new" / "out.csv")  # the nearest folder there is
+    (tmp_path / "empty").mkdir()
+    assert not files.ignores_case(tmp_path / "empty" / "123")  # probed with a file of its own, then removed
+    assert list((tmp_path / "empty").iterdir()) == []
