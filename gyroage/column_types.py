@@ -3,16 +3,18 @@ chunks' Arrow schemas merge into one.
 
 CSV input is read as text, so nothing is reinterpreted on the way through;
 a CSV output writes that text back unchanged. A typed output would store it
-as strings, so :func:`numbers_from_text` turns a text column whose every
-cell is a number (or a missing-value token) into a number column. The
-choice is made per chunk, and :func:`merge_schemas` reconciles the chunks
-from their values: ints and fractions give floats, a chunk with no value in
-a column (blank: empty, missing-value tokens or NaN) takes the column's
-type, and a column that is text in any chunk is text in all (numbers are
-written as their shortest text, never dropped).
-Deciding from the first chunk alone would turn a later chunk's text cell
-into a missing value, or fail; deciding from a column's name would miss
-every column we do not know. pyarrow is imported inside the functions.
+as strings, so a text column whose every cell is a number (or a
+missing-value token) becomes a number column. Chunks are written as the text
+they hold; the choice is made once from every chunk (:func:`text_kinds` of
+each, :func:`number_columns` of all) and applied when the output is
+assembled (:func:`typed_chunks`): a column with text in any chunk keeps each
+cell's own text in all (``1e1``, ``76.0``, ``NA``), whatever ``--chunksize``;
+ints and fractions give floats; a chunk with no value takes the column's type.
+Deciding per chunk turned a numbers-only chunk's cells into floats written
+back as their shortest text (``1e1`` as ``10``, ``NA`` as null) beside chunks
+that kept theirs; deciding from a column's name would miss every column we do
+not know. :func:`merge_schemas` reconciles what else differs between chunks
+(a Parquet input's, or a blank one). pyarrow is imported inside the functions.
 Also pandas' types for what a reader or writer hands on: nullable integers for Arrow's (:func:`nullable_int`), text
 for an empty output's text columns (:func:`text_types`).
 """
@@ -33,47 +35,175 @@ def numbers_from_text(frame: pd.DataFrame, na_tokens: Iterable[str]) -> pd.DataF
     """``frame`` with each text column of only numbers and ``na_tokens`` as numbers (Int64 or float64).
 
     Integers that fit int64 stay integers (nullable where a cell is missing);
-    a column with any other text, or with no value at all, is left as it is
-    (a blank chunk takes the other chunks' type in :func:`merge_schemas`).
+    a column with any other text, or with no value at all, is left as it is.
+    The whole table at once: chunks are settled together by :func:`number_columns` and :func:`as_numbers`.
     """
     tokens = frozenset(na_tokens)
     out = {}
     for i in range(frame.shape[1]):
-        col = frame.iloc[:, i]
-        if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
-            out[i] = _number_column(col, tokens)
-    if not any(c is not None for c in out.values()):
+        if _is_text_dtype(frame.iloc[:, i].dtype):
+            kind, values = _parse(frame.iloc[:, i], tokens)
+            if kind in _NUMBERS:
+                out[i] = values
+    if not out:
         return frame
     frame = frame.copy()
     for i, col in out.items():
-        if col is not None:
-            frame.isetitem(i, col)
+        frame.isetitem(i, col)
     return frame
 
 
-def _number_column(col: pd.Series, tokens: frozenset[str]) -> pd.Series | None:
-    """The column as numbers, or ``None`` if a cell is neither a number nor a missing-value token, or none is a number."""
+# What a chunk's text column holds (text_kinds), and the type each kind of number column is written in.
+_NUMBERS = {"int": "Int64", "float": "float64"}
+
+
+def _is_text_dtype(dtype) -> bool:
+    return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+
+
+def text_kinds(frame: pd.DataFrame, na_tokens: Iterable[str]) -> dict[str, str]:
+    """What each text column of one chunk holds, for :func:`number_columns`.
+
+    ``int`` (integers that fit int64), ``float`` (numbers, some not integers),
+    ``blank`` (only missing-value tokens), ``big`` (numbers, an integer beyond
+    int64 among them) or ``text`` (anything else, an identifier like 007 included).
+    """
+    tokens = frozenset(na_tokens)
+    return {name: _parse(frame[name], tokens, convert=False)[0] for name in frame.columns
+            if _is_text_dtype(frame[name].dtype)}
+
+
+def number_columns(kinds: Iterable[dict[str, str]]) -> dict[str, str]:
+    """The columns that become numbers (``int`` or ``float``), from every chunk's :func:`text_kinds`.
+
+    Decided from all chunks together, as :func:`numbers_from_text` decides on
+    the whole table: a column with text in any chunk keeps every cell's own text
+    in all (``1e1`` stays ``1e1``, ``NA`` stays ``NA``), whatever ``--chunksize``.
+    """
+    seen: dict[str, set[str]] = {}
+    for chunk in kinds:
+        for name, kind in chunk.items():
+            seen.setdefault(name, set()).add(kind)
+    out = {}
+    for name, found in seen.items():
+        if "text" in found or "big" in found:  # an integer beyond int64 keeps every digit, as text
+            continue
+        if "float" in found:  # integers beside fractions are floats
+            out[name] = "float"
+        elif "int" in found:
+            out[name] = "int"
+    return out
+
+
+def as_numbers(frame: pd.DataFrame, numbers: dict[str, str], na_tokens: Iterable[str]) -> pd.DataFrame:
+    """``frame`` with its text columns named in ``numbers`` (:func:`number_columns`) as numbers."""
+    tokens = frozenset(na_tokens)
+    todo = [n for n in numbers if n in frame.columns and _is_text_dtype(frame[n].dtype)]
+    if not todo:
+        return frame
+    frame = frame.copy()
+    for name in todo:
+        values = _parse(frame[name], tokens, numbers[name])[1]
+        if values is not None:  # None: Python objects, not text
+            frame[name] = values
+    return frame
+
+
+def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -> tuple[str, pd.Series | None]:
+    """(The column's kind, as :func:`text_kinds` names it; its numbers, or ``None``).
+
+    ``convert``: ``True`` for the numbers of a column whose kind is ``int`` or
+    ``float``, ``False`` for none, or the kind to convert it as (settled by :func:`number_columns`).
+    """
     if not all(isinstance(v, str) for v in col.dropna().head(100)):
-        return None  # Python objects other than text: not ours to reinterpret
+        return "text", None  # Python objects other than text: not ours to reinterpret
     text = col.astype(object).where(col.notna(), "").astype(str).str.strip()
     missing = text.str.lower().isin(tokens).to_numpy(dtype=bool)
     given = text[~missing]
-    if given.empty or given.str.match(_PADDED).any():
-        return None
-    if given.str.fullmatch(_INT).all():
+    if isinstance(convert, str):
+        kind = convert
+    elif given.empty:
+        return "blank", None
+    elif given.str.match(_PADDED).any():
+        return "text", None
+    else:
+        ints = given.str.fullmatch(_INT).to_numpy(dtype=bool)
         try:
-            values = given.astype(np.int64)
-        except (OverflowError, ValueError):  # beyond int64: keep the digits exactly, as text
-            return None
+            values = given[ints].astype(np.int64)
+        except (OverflowError, ValueError):  # beyond int64: keep the digits exactly, as text (a float would round)
+            return "big", None
+        kind = "int"
+        if not ints.all():
+            values = pd.to_numeric(given, errors="coerce")
+            if values.isna().any():
+                return "text", None
+            kind = "float"
+    if not convert:
+        return kind, None
+    if kind == "int":
         out = pd.Series(pd.NA, index=col.index, dtype="Int64")
-        out[~missing] = values.to_numpy()
-        return out
-    values = pd.to_numeric(given, errors="coerce")
-    if values.isna().any():
-        return None
-    out = np.full(len(col), np.nan)
-    out[~missing] = values.to_numpy(dtype=float)
-    return pd.Series(out, index=col.index)
+        out[~missing] = (given.astype(np.int64) if isinstance(convert, str) else values).to_numpy()
+        return kind, out
+    if isinstance(convert, str):
+        values = pd.to_numeric(given, errors="coerce")
+    floats = np.full(len(col), np.nan)
+    floats[~missing] = values.to_numpy(dtype=float)
+    return kind, pd.Series(floats, index=col.index)
+
+
+def numbers_schema(schema, numbers: dict[str, str]):
+    """``schema`` (of chunks holding CSV text) with the columns of ``numbers`` (:func:`number_columns`) as numbers,
+    their pandas metadata too (an ``int`` column reads back as pandas' nullable Int64, as the local engine wrote it)."""
+    import json
+
+    import pyarrow as pa
+
+    if not numbers:
+        return schema
+    types = {"int": pa.int64(), "float": pa.float64()}
+    out = pa.schema([pa.field(f.name, types[numbers[f.name]]) if f.name in numbers else f for f in schema])
+    metadata = dict(schema.metadata or {})
+    if b"pandas" in metadata:
+        meta = json.loads(metadata[b"pandas"])
+        for col in meta.get("columns", []):
+            if col.get("name") in numbers:
+                t = _NUMBERS[numbers[col["name"]]]
+                col.update(pandas_type=t.lower(), numpy_type=t, metadata=None)
+        metadata[b"pandas"] = json.dumps(meta).encode()
+    return out.with_metadata(metadata)
+
+
+def table_numbers(table, numbers: dict[str, str], na_tokens: Iterable[str]):
+    """An Arrow ``table`` (one chunk, CSV text) with its text columns named in ``numbers`` as numbers."""
+    import pyarrow as pa
+
+    tokens = frozenset(na_tokens)
+    for name, kind in numbers.items():
+        j = table.schema.get_field_index(name)
+        if j < 0 or not (_is_text(table.schema.field(j).type) or pa.types.is_null(table.schema.field(j).type)):
+            continue  # not text here: conform casts it
+        values = _parse(table.column(j).to_pandas(), tokens, kind)[1]
+        if values is None:
+            continue
+        # from_pandas: a missing cell is null, as pandas' to_parquet writes it (NaN included)
+        arr = pa.array(values, type=pa.int64() if kind == "int" else pa.float64(), from_pandas=True)
+        table = table.set_column(j, pa.field(name, arr.type), arr)
+    return table
+
+
+def typed_chunks(schema, read: Callable, na_tokens: Iterable[str], text: bool) -> tuple:
+    """(The output's schema, its chunks as Arrow tables in it) for chunks of one table, written as they came.
+
+    ``schema``: the chunks' merged schema (:func:`merge_schemas`); ``read(columns)``: the chunks, in order, as
+    Arrow tables of those columns (``None``: all). ``text``: the chunks hold CSV text, whose number columns are
+    settled from every chunk (:func:`number_columns`; read once more, text columns only) and then written as numbers.
+    """
+    numbers: dict[str, str] = {}
+    if text:
+        names = [f.name for f in schema if _is_text(f.type)]
+        numbers = number_columns(text_kinds(t.to_pandas(), na_tokens) for t in read(names)) if names else {}
+        schema = numbers_schema(schema, numbers)
+    return schema, (conform(table_numbers(t, numbers, na_tokens), schema, na_tokens) for t in read(None))
 
 
 def cast_errors() -> tuple[type[Exception], ...]:

@@ -276,7 +276,8 @@ class AtomicWriter:
     name, tab-separated under a ``.tsv`` one); FITS, VOTable, ECSV and ASCII hold the chunks until ``commit`` (astropy
     writes a table whole).
     ``text_columns``: the input was read as CSV text, so text columns holding
-    only numbers become numbers in typed outputs (:mod:`gyroage.column_types`).
+    only numbers become numbers in typed outputs (:mod:`gyroage.column_types`), decided from every chunk: Parquet
+    is written as text into a second temp file, and into the target's on ``commit``.
     As a context manager it commits on success and aborts (removing the temp
     file) on any exception. CSV into a device or FIFO (``-o /dev/stdout``, a
     named pipe) is written straight into it, chunk by chunk, as to stdout: it
@@ -303,6 +304,7 @@ class AtomicWriter:
         self._file: AtomicFile | None = None
         self._fh = None
         self._pq = None
+        self._text: AtomicFile | None = None  # Parquet of CSV text: the chunks as read, until commit
         self._frames: list[pd.DataFrame] = []
         self._blank: list[bool] = []  # Parquet: columns without a value so far (their type is not settled)
         self._header_done = False
@@ -353,22 +355,23 @@ class AtomicWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from gyroage.column_types import conform, fits, is_blank, merge_schemas, numbers_from_text
+        from gyroage.column_types import conform, fits, is_blank, merge_schemas
 
-        if self.text_columns:
-            frame = numbers_from_text(frame, io.NA_TOKENS)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._pq is None:
-            self._pq = pq.ParquetWriter(self._file.path, table.schema)
+            # CSV text is written as it is, beside the target, and its numbers settled from every chunk on commit
+            self._text = AtomicFile(self.target, lock=False) if self.text_columns else None
+            self._pq = pq.ParquetWriter((self._text or self._file).path, table.schema)
             self._blank = [True] * table.num_columns
         if not fits(self._pq.schema, self._blank, table, io.NA_TOKENS):
             # A value that does not fit the types written so far (numbers in a column that was blank,
             # text where earlier chunks held numbers, a fraction in an int column): rewrite what is
             # written in types that hold both. Rare, and costs one read of the output so far.
             self._pq.close()
-            done = pq.read_table(self._file.path)
+            path = (self._text or self._file).path
+            done = pq.read_table(path)
             schema = merge_schemas([done.schema, table.schema], lambda j: [done.column(j), table.column(j)], io.NA_TOKENS)
-            self._pq = pq.ParquetWriter(self._file.path, schema)
+            self._pq = pq.ParquetWriter(path, schema)
             self._pq.write_table(conform(done, schema, io.NA_TOKENS))
         self._pq.write_table(conform(table, self._pq.schema, io.NA_TOKENS))
         self._blank = [b and is_blank(c, io.NA_TOKENS) for b, c in zip(self._blank, table.columns)]
@@ -376,6 +379,8 @@ class AtomicWriter:
     def commit(self) -> None:
         if self._pq is not None:
             self._pq.close()
+        if self._text is not None:
+            self._settle_text()
         if self.format not in ("csv", "parquet"):
             frame = pd.concat(self._frames, ignore_index=True) if self._frames else pd.DataFrame()
             if self.text_columns:  # the whole table at once: one type per column, no merging needed
@@ -393,6 +398,22 @@ class AtomicWriter:
             open_output(self.target).close()
         if self._file is not None:
             self._file.commit()
+
+    def _settle_text(self) -> None:
+        """The CSV text written so far into the target's temp file, its number columns as numbers
+        (:func:`gyroage.column_types.typed_chunks`: one row group is one chunk or more, read one at a time)."""
+        import pyarrow.parquet as pq
+
+        from gyroage.column_types import typed_chunks
+
+        with pq.ParquetFile(self._text.path) as source:
+            schema, tables = typed_chunks(source.schema_arrow, lambda names: (
+                source.read_row_group(i, columns=names) for i in range(source.num_row_groups)), io.NA_TOKENS, True)
+            with pq.ParquetWriter(self._file.path, schema) as writer:
+                for table in tables:
+                    writer.write_table(table)
+        self._text.abort()  # removed: the target's temp file holds it all
+        self._text = None
 
     def _release(self) -> None:
         """The held CSV into stdout or the device, in blocks, by the paths an unheld run writes it."""
@@ -416,6 +437,8 @@ class AtomicWriter:
             self._held = None
         if self._pq is not None:
             self._pq.close()
+        if self._text is not None:
+            self._text.abort()
         if self._fh is not None and not self.stdout:
             try:
                 self._fh.close()

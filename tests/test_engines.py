@@ -512,6 +512,33 @@ def test_dask_writes_number_columns_of_a_csv_as_numbers(tmp_path, settings):
     assert list(out["code"]) == list(frame["code"]) and list(out["Prot"]) == list(frame["Prot"])
 
 
+def test_dask_keeps_each_text_cell_of_a_column_with_text_in_one_partition(tmp_path, density, settings):
+    """A partition of only numbers wrote them as floats, turned back into their shortest text when another
+    partition held a word (1e10 as 1e+10, 4.73e-05 as 0.0000473, NA and '' as null in some parts only)."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    frame = stars(200, seed=5)
+    note = ["1e10", "1e-6", "4.73e-05", "", "NA", "NaN", "76.0", "700.10"]
+    frame["note"] = [note[i % len(note)] for i in range(199)] + ["abc"]  # text in the last partition only
+    frame["n"] = [str(i) if i % 9 else "NA" for i in range(200)]  # numbers in every partition: numbers
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask_engine.run_dask(str(tmp_path / "in.csv"), tmp_path / "dask.parquet", settings, blocksize=1000, quiet=True,
+                             client=client)
+    parts = sorted((tmp_path / "dask.parquet").glob("part.*.parquet"))
+    assert len(parts) >= 2 and len({str(pq_schema(p)) for p in parts}) == 1
+    out = pd.read_parquet(tmp_path / "dask.parquet")
+    assert list(out["note"]) == list(frame["note"])
+    assert str(out["n"].dtype) == "Int64" and [None if pd.isna(v) else v for v in out["n"]] == [
+        i if i % 9 else None for i in range(200)]
+    local = tmp_path / "local.parquet"
+    engines.run_local(str(tmp_path / "in.csv"), local, density, settings, chunksize=30, quiet=True)
+    back = pd.read_parquet(local)
+    assert list(back["note"]) == list(out["note"]) and back["n"].equals(out["n"])  # as the local engine writes them
+
+
 def pq_schema(path):
     import pyarrow.parquet as pq
 

@@ -31,12 +31,13 @@ from gyroage.writers import check_outputs, prepare_target, remove_made
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
-                    first_row: int = 0, quiet: bool = False) -> tuple[int, dict, tuple[int, float]]:
+                    first_row: int = 0, quiet: bool = False) -> tuple[int, dict, tuple[int, float], dict]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
-    counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`).
+    counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`, its text columns' kinds).
 
-    ``text_columns``: the input is CSV text, so its columns of numbers are written as numbers, as the local
-    engine does (:func:`gyroage.column_types.numbers_from_text`; :func:`_same_types` then unifies the parts).
+    ``text_columns``: the input is CSV text, written as it is; what each text column holds
+    (:func:`gyroage.column_types.text_kinds`) goes back, so that :func:`_same_types` writes the columns of numbers
+    in every part as numbers, as the local engine does, once all parts are known.
     ``quiet``: as ``-q``, numpy's RuntimeWarnings from the model's code are not printed (absurd errors overflow the
     sampler's float32 chains; each row's status says it), as ``estimate -q`` silences them on the local engine.
     """
@@ -54,14 +55,16 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
                             on_prior_widths=narrow.append)
              for i in range(0, max(len(frame), 1), chunksize)]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    kinds = {}
     if text_columns:
-        from gyroage.column_types import numbers_from_text
+        from gyroage.column_types import text_kinds
 
-        out = numbers_from_text(out, io.NA_TOKENS)
+        kinds = text_kinds(out, io.NA_TOKENS)
     with atomic_path(path) as tmp:
         out.to_parquet(tmp, index=False)
     k = sum(n for n, _ in narrow)
-    return len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf")))
+    return (len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf"))),
+            kinds)
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
@@ -181,23 +184,34 @@ def _parquet_input(paths: list[str]) -> bool:
                for p in paths)
 
 
-def _same_types(parts: list[Path]) -> None:
-    """Rewrite the part files whose column types differ from the others' merged ones (:mod:`gyroage.column_types`).
+def _same_types(parts: list[Path], kinds: list[dict], client) -> None:
+    """Rewrite the part files whose column types differ from the others' merged ones (:mod:`gyroage.column_types`),
+    on the workers.
 
-    Each worker chose its partition's types from its own cells; one part's text (an id 007) makes the column
-    text in all, or the directory would not read back as one table.
+    ``kinds``: each part's :func:`~gyroage.column_types.text_kinds`. The parts hold CSV text; a column of numbers in
+    every part becomes numbers in all, one with text in any part keeps each cell's own text in all (an id 007, a
+    ``1e1`` beside it), or the directory would not read back as one table.
     """
     import pyarrow.parquet as pq
 
-    from gyroage.column_types import conform
+    from gyroage.column_types import number_columns, numbers_schema
     from gyroage.engines.sinks import merged_schema
 
-    schema = merged_schema(parts)
-    for p in parts:
-        if not pq.read_schema(p).equals(schema, check_metadata=False):
-            table = conform(pq.read_table(p), schema, io.NA_TOKENS)
-            with atomic_path(p) as tmp:
-                pq.write_table(table, tmp)
+    numbers = number_columns(kinds)
+    schema = numbers_schema(merged_schema(parts), numbers)
+    stale = [str(p) for p in parts if not pq.read_schema(p).equals(schema, check_metadata=False)]
+    client.gather(client.map(_typed_part, stale, schema=schema, numbers=numbers, pure=False))
+
+
+def _typed_part(path: str, schema, numbers: dict[str, str]) -> None:
+    """Worker side: rewrite one part file in ``schema``, its text columns in ``numbers`` as numbers."""
+    import pyarrow.parquet as pq
+
+    from gyroage.column_types import conform, table_numbers
+
+    table = conform(table_numbers(pq.read_table(path), numbers, io.NA_TOKENS), schema, io.NA_TOKENS)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def _strict_read_csv(data, source: str, **kwargs) -> pd.DataFrame:
@@ -326,15 +340,17 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         futures = client.compute(jobs)
         if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
             progress.total = _input_rows(paths, counted)
+        kinds = []
         for fut in as_completed(futures):
-            rows, c, n = fut.result()
+            rows, c, n, k = fut.result()
             counts.update(c)
             narrow.append(n)
+            kinds.append(k)
             progress.update(rows)
     except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
         raise io.gzip_error(" ".join(paths), exc) from None
     if text_columns:
-        _same_types(sorted(tmp.glob("part.*.parquet")))
+        _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client)
     note = narrow_prior_note(settings, narrow)  # as the local engine says it: any other note was said at the start
     if note:
         progress.log(note)

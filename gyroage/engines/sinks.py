@@ -8,7 +8,8 @@ behind, and a resumed run skips the chunks it already holds that pass their chec
 replaces it once its own first chunk is computed. The run holds the target's lock
 (:class:`gyroage.files.TargetLock`) throughout. Chunks are CSV
 for a CSV target (tab-separated for a ``.tsv``; gzip-compressed only when assembled)
-and Parquet for any other, so every output format resumes;
+and Parquet for any other (CSV text as read: its columns of numbers are settled from every chunk when
+assembled, :func:`gyroage.column_types.typed_chunks`), so every output format resumes;
 FITS, VOTable, ECSV and ASCII targets are assembled in memory (astropy
 writes a table whole).
 """
@@ -220,11 +221,7 @@ class Sidecar:
                 posteriors.to_parquet(tmp, index=False)
                 entry["posteriors"] = _digest(tmp)
         with atomic_path(self.path(i)) as tmp:  # the chunk exists whole or not at all, and survives a crash
-            if self.ext == ".parquet":
-                if self.text_columns:
-                    from gyroage.column_types import numbers_from_text
-
-                    frame = numbers_from_text(frame, io.NA_TOKENS)
+            if self.ext == ".parquet":  # CSV text as it is: its numbers are settled from every chunk (_assemble)
                 frame.to_parquet(tmp, index=False)
             else:
                 # only chunk 0 holds the header: a later one's would have to be cut off when joined, and a quoted
@@ -263,9 +260,9 @@ class Sidecar:
                               ids)
         parts = [self.path(i) for i in range(n_chunks)]
         if self.format == "parquet":
-            _concat_parquet(parts, self.target)
+            _concat_parquet(parts, self.target, self.text_columns)
         elif self.format != "csv":
-            _write_astropy(parts, self.target, self.format)
+            _write_astropy(parts, self.target, self.format, self.text_columns)
         else:
             with atomic_path(self.target) as tmp, writers.open_bytes(tmp, is_gzip_name(self.target)) as out:
                 for i in range(n_chunks):
@@ -423,19 +420,28 @@ class Stream:
             shutil.rmtree(self.post_dir, ignore_errors=True)
 
 
-def _concat_parquet(parts: list[Path], target: Path) -> None:
+def _concat_parquet(parts: list[Path], target: Path, text: bool = False) -> None:
     """Parquet files (at least one) into one, in order, renamed into place atomically.
 
-    The chunks' column types may differ (:func:`gyroage.column_types.merge_schemas` reconciles them).
+    The chunks' column types may differ (:func:`gyroage.column_types.merge_schemas` reconciles them); ``text``:
+    they hold CSV text, whose number columns are settled from all of them (:func:`~gyroage.column_types.typed_chunks`).
     """
     import pyarrow.parquet as pq
 
-    from gyroage.column_types import conform
-
-    schema = merged_schema(parts)
+    schema, tables = _typed_parts(parts, text)
     with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema) as writer:
-        for p in parts:
-            writer.write_table(conform(pq.read_table(p), schema, io.NA_TOKENS))
+        for table in tables:
+            writer.write_table(table)
+
+
+def _typed_parts(parts: list[Path], text: bool) -> tuple:
+    """(Schema, tables) of the chunk files as one table (:func:`gyroage.column_types.typed_chunks`)."""
+    import pyarrow.parquet as pq
+
+    from gyroage.column_types import typed_chunks
+
+    return typed_chunks(merged_schema(parts), lambda names: (pq.read_table(p, columns=names) for p in parts),
+                        io.NA_TOKENS, text)
 
 
 def merged_schema(parts: list[Path]):
@@ -449,15 +455,11 @@ def merged_schema(parts: list[Path]):
                          io.NA_TOKENS)
 
 
-def _write_astropy(parts: list[Path], target: Path, fmt: str) -> None:
+def _write_astropy(parts: list[Path], target: Path, fmt: str, text: bool = False) -> None:
     """Parquet chunk files into one FITS, VOTable, ECSV or ASCII table (in memory), renamed into place atomically."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from gyroage.column_types import conform
-
-    schema = merged_schema(parts)
-    table = pa.concat_tables([conform(pq.read_table(p), schema, io.NA_TOKENS) for p in parts])
+    table = pa.concat_tables(list(_typed_parts(parts, text)[1]))
     frame = table.to_pandas(types_mapper=nullable_int)  # a missing cell keeps an int column int
     with atomic_path(target) as tmp:
         writers.write_astropy(frame, tmp, fmt, target)
