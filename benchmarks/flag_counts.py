@@ -1,4 +1,5 @@
-"""How many of the catalogue's own members carry ``age_outside_training`` and ``above_main_sequence`` (README, Flags).
+"""How many of the catalogue's own members carry ``age_outside_training``, ``above_main_sequence`` and
+``colour_err_beyond_training`` (README, Flags).
 
 The quality-selected catalogue is dated in-sample with the shipped model as ``gyroage estimate`` dates it
 (``AgeModel.estimate``), from rotation alone (cluster, Prot, BPRP_0, e_BPRP_0) and with magnitudes (G_0 and the
@@ -55,6 +56,8 @@ def age_outside(model: AgeModel, q: pd.DataFrame) -> None:
     print(f"rotation alone: {ok.sum()} of {len(q)} members dated")
     print(f"age_outside_training: {flag.sum()} ({by_cluster(q, flag, ok)})")
     print(f"  the MAP rule alone adds {(flag & ~mass).sum()} ({by_cluster(q, flag & ~mass, ok)})")
+    wide = has(out, "colour_err_beyond_training") & ok
+    print(f"colour_err_beyond_training: {wide.sum()} ({by_cluster(q, wide, ok)})")
 
 
 def above(model: AgeModel, q: pd.DataFrame) -> None:

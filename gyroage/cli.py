@@ -54,6 +54,7 @@ from gyroage.cli_options import (
     comma_list,
     density_and_prior,
     estimate_settings,
+    refuse_sampler_options,
 )
 from gyroage.cli_process import TERMINATED_EXIT, Terminated, on_sigterm, pipe_as_stdin
 from gyroage.defaults import CHUNK_ROWS, CROSSMATCH_CACHE_DIR
@@ -133,6 +134,7 @@ ESTIMATE_EPILOG = (f"Each row's status column is one of: "
 @app.command(epilog=ESTIMATE_EPILOG)
 @user_errors
 def estimate(
+    ctx: typer.Context,
     input: Annotated[str, typer.Argument(help=f"{TABLES} table of stars; '-' for stdin.")],
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
@@ -198,6 +200,7 @@ def estimate(
     input = pipe_as_stdin(input)
     if chunksize < 1:
         raise UserError("--chunksize must be at least 1")
+    refuse_sampler_options(ctx, method)  # before the model loads
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     check_threads(threads, "--threads")
     check_outlier_weight(outlier_weight)  # before the model loads

@@ -133,3 +133,24 @@ def estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlie
                             method=method, reddening=reddening, main_sequence=main_sequence is not False,
                             require_magnitudes=main_sequence is True,
                             sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes))
+
+
+# estimate's options that only the sampler reads (parameter names)
+SAMPLER_ONLY = ("walkers", "max_steps", "processes")
+
+
+def refuse_sampler_options(ctx, method: str) -> None:
+    """Refuse, in one line, sampler options given on the command line with the grid method: it reads none of them,
+    so ``--processes 2`` ran one process and ``--walkers`` changed nothing, without a word. ``--seed`` is kept (the
+    grid's ages do not depend on it; one command line may switch ``--method``). ``ctx``: the command's context."""
+    if method != "grid":
+        return
+    given = [f"--{name.replace('_', '-')}" for name in SAMPLER_ONLY
+             # by name: typer 0.29 vendors its own click, whose ParameterSource is another enum than click's
+             if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"]
+    if given:
+        from gyroage.errors import UserError
+
+        raise UserError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} --method mcmc's: the grid method "
+                        "(the default) reads no sampler option; add --method mcmc, or leave "
+                        f"{'it' if len(given) == 1 else 'them'} out")

@@ -71,7 +71,7 @@ CROSSMATCH = {
 
 # Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and the
 # cautions. Any of the first three, or above_main_sequence, makes the status ``extrapolated``; likely_outlier,
-# pre_main_sequence_age and age_beyond_prior_bound alone do not, nor do group-age's many_outliers,
+# pre_main_sequence_age, age_beyond_prior_bound and colour_err_beyond_training alone do not, nor do group-age's many_outliers,
 # most_members_unused, few_members and poor_fit. What each means: the README's flag tables (one text to keep).
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"
@@ -84,10 +84,13 @@ MOST_MEMBERS_UNUSED = "most_members_unused"
 FEW_MEMBERS = "few_members"
 AGE_BEYOND_PRIOR_BOUND = "age_beyond_prior_bound"
 POOR_FIT = "poor_fit"
+COLOUR_ERR_BEYOND_TRAINING = "colour_err_beyond_training"
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
-# last, so the bits that pipelines already read keep their meaning.
-FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, AGE_BEYOND_PRIOR_BOUND)
+# last, so the bits that pipelines already read keep their meaning. The shipped graphs set none past
+# age_beyond_prior_bound (they clip the colour error without a flag: the README's embedding table).
+FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, AGE_BEYOND_PRIOR_BOUND,
+              COLOUR_ERR_BEYOND_TRAINING)
 # group-age's text order (unchanged since age_beyond_prior_bound was group-age's alone)
 GROUP_FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, MANY_OUTLIERS,
                     MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND, POOR_FIT)

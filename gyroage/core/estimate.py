@@ -217,24 +217,27 @@ def _row_numbers(n: int, first_row: int, row_numbers: np.ndarray | None) -> np.n
 def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
                age_median_myr, above: np.ndarray | None = None,
                age_map_myr: np.ndarray | None = None,
-               beyond_bound: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               beyond_bound: np.ndarray | None = None,
+               colour_err_beyond: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain,
     ``p_outlier``, the median age, ``above`` (:meth:`AboveFlag.flags`; None: no star is flagged) and the MAP age
     (``age_outside_training`` also when it lies :data:`MAP_BEYOND_DEX` beyond the oldest trained age; None: not
-    checked), and ``beyond_bound`` (:func:`beyond_prior_bound`; None: no star), a caution."""
+    checked), and two cautions (None: no star): ``beyond_bound`` (:func:`beyond_prior_bound`) and
+    ``colour_err_beyond`` (:attr:`StarArrays.colour_err_beyond`)."""
     likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
     young = np.asarray(age_median_myr) < PRE_MAIN_SEQUENCE_MAX_MYR
     none = np.zeros(len(bp_rp0), dtype=bool)
     above = none if above is None else np.asarray(above, dtype=bool)
     beyond = none if beyond_bound is None else np.asarray(beyond_bound, dtype=bool)
+    wide = none if colour_err_beyond is None else np.asarray(colour_err_beyond, dtype=bool)
     if domain is None:
-        return flag_text(none, none, none, likely, young, above, beyond), above
+        return flag_text(none, none, none, likely, young, above, beyond, wide), above
     blue, period_out = domain.input_flags(bp_rp0, log10_prot)
     age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
     if age_map_myr is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             age_out |= np.log10(np.asarray(age_map_myr, dtype=np.float64)) + 6.0 > domain.age_range(bp_rp0)[1] + MAP_BEYOND_DEX
-    return flag_text(blue, period_out, age_out, likely, young, above, beyond), blue | period_out | age_out | above
+    return flag_text(blue, period_out, age_out, likely, young, above, beyond, wide), blue | period_out | age_out | above
 
 
 @dataclass(frozen=True)
@@ -328,7 +331,7 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
     above = None if above_flag is None else above_flag.flags(term, colour, _rows(stars.abs_g, ok),
                                                               _rows(stars.abs_g_err, ok), age_median_myr)
     return star_flags(domain, colour, np.log10(stars.prot[ok]), age_outside, p_outlier, age_median_myr, above,
-                      age_map_myr, beyond_bound)
+                      age_map_myr, beyond_bound, _rows(stars.colour_err_beyond, ok))
 
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,

@@ -32,6 +32,9 @@ class StarArrays:
     colour_columns: dict[str, np.ndarray] = field(default_factory=dict)  # which colour was used (colours.COLUMNS)
     abs_g: np.ndarray | None = None  # de-reddened absolute G (NaN: unknown; None: no such columns)
     abs_g_err: np.ndarray | None = None  # its error, mag (NaN: unknown; None: no such column)
+    # where the colour error as given lay above the trained range, so bp_rp0_err holds the range's upper end: the
+    # age rests on that, not on the error given (flag colour_err_beyond_training; None: no star)
+    colour_err_beyond: np.ndarray | None = None
 
     @property
     def ok(self) -> np.ndarray:
@@ -72,11 +75,12 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     converted = colours.problem != ""  # a Teff or dwarf colour out of range, or no usable reddening: NaN colour
     status[converted] = colours.problem[converted]
     status[~(np.isfinite(prot) & (prot > 0))] = statuses.INVALID_PERIOD
+    beyond = err > card.domain["bp_rp0_err"][1]  # before the clip (NaN: not given, the default: False)
     err = fill_colour_err(err, card)
     perr = np.where(np.isnan(perr), 0.0, perr)
     used = np.where(bad_err | colours.err_unparsed, np.nan, err)
     return StarArrays(prot, colour, err, perr, status, colours.ebprp, colours.ebprp_err,
-                      conversion_columns(colours, used), *input_abs_g(frame, cols))
+                      conversion_columns(colours, used), *input_abs_g(frame, cols), colour_err_beyond=beyond)
 
 
 def input_abs_g(frame: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -21,6 +21,8 @@ DEFINING = ("normalisation", "domain", "outlier", "default_bp_rp0_err", "flow", 
 # The graph's flags bit mask: bit i is the i-th name (gyroage.statuses.FLAG_ORDER).
 FLAG_BITS = ("colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier",
              "pre_main_sequence_age", "above_main_sequence")
+# estimate's caution for a colour error beyond the trained range (bit 7): no graph sets it (README, embedding)
+COLOUR_ERR_FLAG = "colour_err_beyond_training"
 # A card's sequence domain and calibration for the tests, so that they never need the catalogue: the
 # domain is gyroage.build.sequence_domain.sequence_domain of the default catalogue (2026-12-01), with the ages of
 # the reddest bin removed (a colour no cluster reaches: all of a posterior lies outside).
@@ -135,10 +137,15 @@ def run_raw(path, frame):
 
 
 def estimate_csv(frame, *args):
+    """``gyroage estimate``'s table, its ``age_flags`` without the caution colour_err_beyond_training, which no graph
+    sets (they clip the colour error without a word; README), kept as a column ``colour_err_flagged`` instead."""
     res = run_cli("estimate", "-", "-q", *args, input=frame.to_csv(index=False))
     assert res.returncode == 0, res.stderr
     out = pd.read_csv(io.StringIO(res.stdout), dtype={"status": str, "age_flags": str}, keep_default_na=False,
                       na_values={c: [""] for c in (*QUANTILE_COLUMNS, "age_map_myr", "p_outlier")})
+    flags = out["age_flags"].str.split(";")
+    out["colour_err_flagged"] = flags.map(lambda f: COLOUR_ERR_FLAG in f)
+    out["age_flags"] = flags.map(lambda f: ";".join(n for n in f if n != COLOUR_ERR_FLAG))
     return out
 
 
@@ -170,6 +177,9 @@ def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
     assert list(extrapolated) == list(ref["status"] == "extrapolated")
     assert flag_text(raw["age_flags"]) == list(ref["age_flags"])
     dated = ok | extrapolated  # both carry ages
+    # estimate's caution for a colour error the grid clips to the trained range's upper end (the graph clips it too)
+    beyond = dated & (frame["bp_rp0_err"].to_numpy() > card()["domain"]["bp_rp0_err"][1])
+    assert list(ref["colour_err_flagged"]) == list(beyond) and beyond.sum() > 5
     assert 100 < dated.sum() < len(frame) - 11  # both valid and out-of-domain stars were exercised
     # colour errors beyond the training colours' are marginalised over (Gauss-Hermite nodes), in both node tiers
     sigma = excess_colour_sigma(frame)[dated]
