@@ -12,7 +12,7 @@ import io as _io
 import itertools
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -32,6 +32,10 @@ NA_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "--"})
 # A number with a decimal comma (European Excel's ';' and tab files), and the integers such a column also holds.
 _DECIMAL_COMMA = r"\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*"  # a pattern string: pandas hands it to Arrow
 _INTEGER = r"\s*[+-]?\d+\s*"
+_DECIMAL_COMMA_RE, _INTEGER_RE = re.compile(_DECIMAL_COMMA), re.compile(_INTEGER)
+# A decimal point (12.5, 1,234.5) or commas grouping thousands (1,234,567): in a cell of a column of decimal commas,
+# a sign the column is not written with them (searched in the cell).
+_NOT_DECIMAL_COMMA = re.compile(r"\.\d|\d,\d+,\d")
 # The field a trailing delimiter leaves after the header's last name is read under this name, then dropped.
 _SPARE = "\x00trailing delimiter"
 # A line break as the csv module and pandas count one: a lone \r (old Mac files) too, which str.split("\n") misses.
@@ -179,16 +183,33 @@ def _title(header: list[str], line: str) -> bool:
     return len(names) > 1 and not any(map(is_number, names))
 
 
-def _decimal_comma_columns(records: list[tuple[list[str], int]], header: list[str]) -> tuple[tuple[int, str], ...]:
-    """(position, name) of the columns whose cells in ``records`` (the first, whole, data rows) are numbers with a decimal
-    comma, integers or missing, one at least with a comma. Asked of ``;`` and tab files only: there a comma is no
-    delimiter, so ``7,0`` is seven."""
+def _decimal_comma_columns(records: list[tuple[list[str], int]], header: list[str],
+                           read: Container[int] = ()) -> tuple[tuple[int, str], ...]:
+    """(position, name) of the columns of ``records`` (the first, whole, data rows) written with decimal commas. Asked
+    of ``;`` and tab files only: there a comma is no delimiter, so ``7,0`` is seven.
+
+    Decided once, on these rows, so every chunk of a file is read alike. A column the tool reads (``read``: positions,
+    :func:`_read_kinds`) is when one cell at least is a number with a decimal comma and such numbers and integers are at
+    least 90% of its cells that say how it writes decimals: those and the cells with a decimal point (``12.5``,
+    ``1,234.5``) or commas grouping thousands (``1,234,567``). Any other cell (``-``, ``#N/A``, ``<0,5``, ``inf``,
+    ``1e300``) is a bad cell however the column is read: it is its own row's, and must not switch the column off for
+    every star. Any other column (a name, a note: text passed through) is only when all its cells are such numbers,
+    integers or missing.
+    """
     cells = [r for r, _ in records if len(r) <= len(header) + 1]
     out = []
     for i, name in enumerate(header):
         column = [r[i].strip() for r in cells if i < len(r) and r[i].strip().lower() not in NA_TOKENS]
-        if any(re.fullmatch(_DECIMAL_COMMA, c) for c in column) and all(
-                re.fullmatch(_DECIMAL_COMMA, c) or re.fullmatch(_INTEGER, c) for c in column):
+        commas = sum(bool(_DECIMAL_COMMA_RE.fullmatch(c)) for c in column)
+        if not commas:
+            continue
+        numbers = commas + sum(bool(_INTEGER_RE.fullmatch(c)) for c in column)
+        if i in read:
+            against = sum(bool(_NOT_DECIMAL_COMMA.search(c)) for c in column)
+            decided = 10 * numbers >= 9 * (numbers + against)
+        else:
+            decided = numbers == len(column)
+        if decided:
             out.append((i, name.strip()))
     return tuple(out)
 
@@ -361,12 +382,12 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     units = tuple((name.strip(), cell.strip()) for name, cell in itertools.zip_longest(header, units_row, fillvalue="")
                   ) if units_row else ()
     records = records[:1] + records[1 + under :]
-    commas = ()
+    commas: tuple[tuple[int, str], ...] = ()
     if sep in ";\t":
         sample = _records(head, sep, 1001)[1 + under :]
         if len(sample) > 1 and not head.endswith(("\n", "\r")):  # the head's last line may be cut short
             sample = sample[:-1]
-        commas = _decimal_comma_columns(sample, header)
+        commas = _decimal_comma_columns(sample, header, set(kinds))
     unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
     if len(records) < 2 or len(records[1][0]) <= len(header):
         return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units,

@@ -120,7 +120,7 @@ def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool =
     from gyroage.core.stars import check_input_columns
 
     check_input_columns(frame.columns, reddening, require_magnitudes, options)
-    say_input_notes(frame.columns, reddening, magnitudes, log)
+    say_input_notes(frame, reddening, magnitudes, log)
 
 
 # ---------------------------------------------------------------- the posterior of one star

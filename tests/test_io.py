@@ -155,16 +155,19 @@ def test_cli_end_to_end(rows, sep, bom, crlf, with_err):
 
 
 def decimal_commas_read(rows, sep):
-    """``rows`` as README says a ``sep`` file is read: in ``;`` and tab files, a column whose cells are all numbers
-    with a decimal comma, integers or missing (one comma at least) has its commas read as points (``12,5`` is 12.5)."""
+    """``rows`` as README says a ``sep`` file is read: in ``;`` and tab files, a column the tool reads with one number
+    with a decimal comma at least, where such numbers and integers are 90% or more of its cells that are either or hold
+    a decimal point or commas grouping thousands, has those numbers' commas read as points (``12,5`` is 12.5); its
+    other cells (``abc``, ``-``) stay as they are."""
     if sep not in (";", "\t") or not rows:
         return rows
     comma, integer = r"\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*", r"\s*[+-]?\d+\s*"
     columns = [list(col) for col in zip(*rows)]
     for i in (0, 1, 2, 4):  # the period, colour and their errors (3 is the free-text note, not in the file)
         cells = [c.strip() for c in columns[i] if c.strip().lower() not in gio.NA_TOKENS]
-        if any(re.fullmatch(comma, c) for c in cells) and all(re.fullmatch(comma, c) or re.fullmatch(integer, c)
-                                                              for c in cells):
+        read = [c for c in cells if re.fullmatch(comma, c) or re.fullmatch(integer, c)]
+        against = [c for c in cells if re.search(r"\.\d|\d,\d+,\d", c)]
+        if any(re.fullmatch(comma, c) for c in cells) and 10 * len(read) >= 9 * (len(read) + len(against)):
             columns[i] = [c.replace(",", ".", 1) if re.fullmatch(comma, c) else c for c in columns[i]]
     return list(zip(*columns))
 

@@ -4,6 +4,7 @@ the header), CSVs with a units row. Files are made here, small."""
 from __future__ import annotations
 
 import gzip
+from io import StringIO
 
 import pandas as pd
 import pytest
@@ -179,6 +180,70 @@ def test_decimal_commas_elsewhere_stay_text(tmp_path, text):
     (tmp_path / "t.csv").write_text(text)
     res = invoke_quiet("estimate", str(tmp_path / "t.csv"))
     assert ok_output(res).splitlines()[1].endswith("invalid_period") and "decimal" not in res.stderr
+
+
+@pytest.mark.parametrize("odd", ["abc", "inf", "-", "#N/A", "<0,5", "1E-09", "1e300"])
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_one_odd_cell_leaves_decimal_commas_on_for_the_rest_of_its_column(tmp_path, odd, sep):
+    """One such cell among the first rows read the whole column as text: every row invalid_period, exit 0."""
+    (tmp_path / "eu.csv").write_text(f"Prot{sep}BPRP_0\n7,5{sep}1,1\n{odd}{sep}1,2\n12,25{sep}0,9\n")
+    (tmp_path / "plain.csv").write_text(f"Prot,BPRP_0\n7.5,1.1\n{odd.replace(',', '.')},1.2\n12.25,0.9\n")
+    res = invoke_quiet("estimate", str(tmp_path / "eu.csv"), "--seed", "1")
+    plain = ok_output(invoke_quiet("estimate", str(tmp_path / "plain.csv"), "--seed", "1"))
+    # the odd cell is that row's own bad cell (as in a ',' file; '<0,5' stays text: the plain file's '<0.5' is too)
+    assert ok_output(res).replace('"<0,5"', "<0.5") == plain
+    assert [ln.rsplit(",", 1)[-1] for ln in plain.splitlines()[1:]][::2] != ["invalid_period"] * 2
+    assert "gyroage: reading decimal commas (as in 7,0 for 7.0) in columns 'Prot', 'BPRP_0'" in res.stderr
+
+
+EU_STARS = [("7,266", "0,935", "17,523", "5,312"), ("3,409", "1,850", "12,319", "7,950"),
+            ("1,759", "1,453", "11,691", "2,521"), ("5,612", "0,947", "7,121", "5,366"),
+            ("0,895", "1,885", "12,572", "6,640"), ("9,5", "1,2", "11,8", "4,1"), ("11,25", "0,85", "6,9", "9,75"),
+            ("15,5", "1,05", "8,25", "3,3"), ("2,75", "2,1", "13,5", "8,8"), ("20,125", "1,35", "10,5", "2,25")]
+
+
+def test_a_dash_early_or_late_in_a_column_changes_only_its_own_row(tmp_path):
+    """A '-' parallax in the first rows dropped the main-sequence term for every star (1010 of 2000 ages moved by
+    over 0.1 dex) while the notice still named 'parallax'; the same '-' further down changed its own row only."""
+    def run(dash_at: int | None, *args: str) -> list[str]:
+        rows = [list(r) for r in EU_STARS * 3]
+        if dash_at is not None:
+            rows[dash_at][3] = "-"
+        path = tmp_path / f"eu{dash_at}.csv"
+        path.write_text("Prot;BPRP_0;G_0;parallax\n" + "".join(";".join(r) + "\n" for r in rows))
+        res = invoke_quiet("estimate", str(path), "--seed", "1", *args)
+        assert "'G_0', 'parallax'" in res.stderr, res.stderr
+        return ok_output(res).splitlines()
+
+    clean = run(None)
+    for at in (1, 25):
+        for args in ((), ("--chunksize", "2")):  # decided once for the file, not per chunk
+            got = run(at, *args)
+            assert [i for i, (a, b) in enumerate(zip(got, clean)) if a != b] == [at + 1], (at, args)
+
+
+def test_a_text_column_with_commas_is_not_read_as_numbers(tmp_path):
+    names = ["NGC 2516, star 3", "NGC 2516, star 4", "12,5", "Pleiades HII 1234, B"]
+    text = "Name;Prot;BPRP_0\n" + "".join(f"{n};{p};1,1\n" for n, p in zip(names, ["7,5", "10", "12,25", "8,0"]))
+    (tmp_path / "eu.csv").write_text(text)
+    res = invoke_quiet("estimate", str(tmp_path / "eu.csv"))
+    out = pd.read_csv(StringIO(ok_output(res)), dtype=str, keep_default_na=False)
+    assert list(out["Name"]) == names and list(out["Prot"]) == ["7.5", "10", "12.25", "8.0"]
+    assert "in columns 'Prot', 'BPRP_0'" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("prot, read", [
+    (["1,234", "12,5"], ["1.234", "12.5"]),  # in a ';' file a comma is the decimal mark, 1,234 too (README)
+    (["1,234.5", "12,5"], ["1,234.5", "12,5"]),  # a point beside the comma: thousands, not read (invalid_period)
+    (["7,5", "12.5"], ["7,5", "12.5"]),  # half points, half commas: ambiguous, the commas not read
+    (["7,5"] * 9 + ["12.5"], ["7.5"] * 9 + ["12.5"]),  # commas, and one point as a ',' file reads it
+])
+def test_thousands_separators_and_mixed_columns(tmp_path, prot, read):
+    (tmp_path / "eu.csv").write_text("Prot;BPRP_0\n" + "".join(f"{p};1,1\n" for p in prot))
+    out = pd.read_csv(StringIO(ok_output(invoke_quiet("estimate", str(tmp_path / "eu.csv")))),
+                      dtype=str, keep_default_na=False)
+    assert list(out["Prot"]) == read
+    assert (out["status"] == "invalid_period").tolist() == ["," in p for p in read]
 
 
 MRT = """Title: Rotation periods of cluster stars

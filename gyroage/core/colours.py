@@ -185,15 +185,16 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     (:func:`gyroage.columns.absolute_g_note`). Every command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
     (:func:`gyroage.columns.option_notes`). ``period_error``: whether the run reads the period's error (group-age
-    does not)."""
-    columns = list(columns)
+    does not). ``columns``: the input's names, or its rows (a frame: its first chunk, or all), which the magnitudes'
+    part of the reading line is checked against (:func:`input_notes`)."""
+    names = list(columns)
     # how an absolute G without a 0 in its name is read: said even with -q, as a conversion is (its ages depend on it)
-    magnitude = absolute_g_note(columns) if magnitudes else None
+    magnitude = absolute_g_note(names) if magnitudes else None
     if log is not None:
-        for line in [*option_notes(columns, options), *input_notes(columns, reddening, magnitudes, period_error)]:
+        for line in [*option_notes(names, options), *input_notes(columns, reddening, magnitudes, period_error)]:
             log(line)
     else:
-        line = name_conversions(columns)
+        line = name_conversions(names)
         if line:
             print(f"gyroage: {line}", file=sys.stderr, flush=True)
     if magnitude:
@@ -210,9 +211,12 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
     the card's main-sequence term (:func:`gyroage.core.estimate.uses_magnitudes`), so the line also names its columns, as
     :func:`gyroage.core.stars.input_abs_g` picks them: ``, magnitudes from 'G0' and 'plx' (main-sequence term)``.
     ``period_error``: name the period's error column (False where the run never reads it: group-age's joint age).
+    ``columns`` may be the rows (a frame): then a magnitude column with no number in them is not named as read,
+    ``no magnitudes ('plx' holds no number in its first 2 rows)``, as no star of them is dated with it.
     """
     red = reddening or Reddening()
-    found = io.match_columns(columns)
+    frame = columns if isinstance(columns, pd.DataFrame) else None
+    found = io.match_columns(list(columns))
 
     def note(text: str, extra: str) -> str:
         return f"{text[:-1]}; {extra})" if text.endswith(")") else f"{text} ({extra})"
@@ -265,7 +269,17 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
     if magnitudes and ("abs_g0" in found or ("g0" in found and "parallax" in found)):
         mags = col("abs_g0") if "abs_g0" in found else f"{col('g0')} and {col('parallax')}"
         term = "main-sequence term"
-        read.append(f"magnitudes from {mags[:-1]}; {term})" if mags.endswith(")") else f"magnitudes from {mags} ({term})")
+        # the names alone would claim a column whose cells are all text or missing ('-', a ',' file's "5,3")
+        empty = [] if frame is None or not len(frame) else [
+            found[name] for name in (("abs_g0",) if "abs_g0" in found else ("g0", "parallax"))
+            if np.isnan(io.numeric(frame, found[name])).all()]
+        if empty:
+            holds = "holds no number in its" if len(empty) == 1 else "hold no number in their"
+            rows = f"{len(frame)} rows" if len(frame) > 1 else "row"
+            read.append(f"no magnitudes ({' and '.join(map(describe, empty))} {holds} first {rows})")
+        else:
+            read.append(f"magnitudes from {mags[:-1]}; {term})" if mags.endswith(")")
+                        else f"magnitudes from {mags} ({term})")
     return duplicate_notes(columns) + ([f"reading {', '.join(read)}"] if read else [])
 
 

@@ -475,3 +475,23 @@ def test_the_reading_lines_k_is_the_extinction_laws_own():
     assert (round(sun, 3), round(m_dwarf, 3)) == (0.424, 0.391)
     assert f"{sun:.3f} at the Sun's colour, {m_dwarf:.3f} for M dwarfs" in K_NOTE
     assert float(ebprp_per_a0(FITZ19_COLOUR_MAX + 1, 0.0)) == pytest.approx(m_dwarf, abs=1e-12)  # the edge value
+
+
+@pytest.mark.parametrize("parallax, said", [
+    (["5.3", "6.1"], "magnitudes from 'G_0' and 'parallax' (main-sequence term)"),
+    (["-", "abc"], "no magnitudes ('parallax' holds no number in its first 2 rows)"),
+    (["", "nan"], "no magnitudes ('parallax' holds no number in its first 2 rows)"),
+    (["5,3", "-"], "no magnitudes ('parallax' holds no number in its first 2 rows)"),  # a ',' file's "5,3" is text
+])
+def test_the_reading_line_names_no_magnitude_column_without_a_number(parallax, said):
+    """With the rows, the line named 'parallax' among the magnitudes read though none of its cells held a number."""
+    from gyroage.core.colours import input_notes
+
+    frame = pd.DataFrame({"Prot": ["7.5", "12.25"], "BPRP_0": ["1.1", "0.9"], "G_0": ["5.5", "6.0"],
+                          "parallax": parallax})
+    line = input_notes(frame, magnitudes=True)[-1]
+    assert line == f"reading prot from 'Prot' (d), colour from 'BPRP_0', {said}", line
+    assert input_notes(frame.columns, magnitudes=True)[-1].endswith("and 'parallax' (main-sequence term)")  # names only
+    both = input_notes(frame.assign(G_0=["x", ""], parallax=["-", ""]).iloc[:1], magnitudes=True)[-1]
+    assert both.endswith(", no magnitudes ('G_0' and 'parallax' hold no number in their first row)"), both
+
