@@ -380,7 +380,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
             named = [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column),
                      *(("--id", name) for name in (ids or ()) if posteriors is not None)]
-            say_input_notes(chunk.columns, settings.reddening, uses_magnitudes(density.card, settings),
+            say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
                             None if progress.quiet else progress.log, named)
         prev = sink.done(i, rows)
         if prev is not None:

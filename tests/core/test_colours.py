@@ -495,3 +495,17 @@ def test_the_reading_line_names_no_magnitude_column_without_a_number(parallax, s
     both = input_notes(frame.assign(G_0=["x", ""], parallax=["-", ""]).iloc[:1], magnitudes=True)[-1]
     assert both.endswith(", no magnitudes ('G_0' and 'parallax' hold no number in their first row)"), both
 
+
+
+def test_estimates_reading_line_names_no_parallax_that_holds_no_number(tmp_path):
+    """`estimate` said 'magnitudes from G_0 and parallax' from the header alone, though every parallax cell was '-'."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "stars.csv"
+    src.write_text("Prot,BPRP_0,G_0,parallax\n7.5,1.1,5.5,-\n12.25,0.9,6.0,-\n")
+    res = subprocess.run([sys.executable, "-m", "gyroage.cli", "estimate", str(src), "-o", str(tmp_path / "o.csv")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "no magnitudes ('parallax' holds no number in its first 2 rows)" in res.stderr, res.stderr
+    assert "and 'parallax' (main-sequence term)" not in res.stderr
