@@ -222,3 +222,23 @@ def test_no_benchmark_finds_the_catalogue_relative_to_the_working_directory():
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("../shared/data"):
                 found.append(f"{path.name}:{node.lineno}")
     assert not found, f"use gyroage.build.catalogue.default_catalogue_path() at {found}"
+
+
+def test_two_peaks_decision_is_the_preregistered_rule():
+    # study 35: (a) <= 30% flagged, and (b) worse in >= 2 of the age bins holding >= 50 flagged stars
+    tp = load("two_peaks_loco")
+
+    def bins(flagged, err_f, cov_f):
+        return pd.DataFrame({"bin": ["young", "mid", "old"], "flagged": flagged, "err_flagged": err_f,
+                             "err_unflagged": [0.2, 0.2, 0.2], "cov_flagged": cov_f, "cov_unflagged": [0.7, 0.7, 0.7]})
+
+    few = pd.DataFrame({"two_peaked": [True] * 3 + [False] * 7})
+    many = pd.DataFrame({"two_peaked": [True] * 4 + [False] * 6})
+    # error 1.25x in one bin, coverage 0.10 lower in another: ship
+    assert tp.decision(few, bins([60, 50, 60], [0.25, 0.2, 0.2], [0.7, 0.6, 0.7]))[0]
+    # the same with 40% flagged: (a) fails
+    assert not tp.decision(many, bins([60, 50, 60], [0.25, 0.2, 0.2], [0.7, 0.6, 0.7]))[0]
+    # the second worse bin holds 49 flagged stars: not judged, so one bin only
+    assert not tp.decision(few, bins([60, 49, 60], [0.25, 0.2, 0.2], [0.7, 0.6, 0.7]))[0]
+    # just short of both margins
+    assert not tp.decision(few, bins([60, 60, 60], [0.249, 0.249, 0.2], [0.61, 0.61, 0.7]))[0]
