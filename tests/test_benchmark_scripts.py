@@ -242,3 +242,30 @@ def test_two_peaks_decision_is_the_preregistered_rule():
     assert not tp.decision(few, bins([60, 49, 60], [0.25, 0.2, 0.2], [0.7, 0.6, 0.7]))[0]
     # just short of both margins
     assert not tp.decision(few, bins([60, 60, 60], [0.249, 0.249, 0.2], [0.61, 0.61, 0.7]))[0]
+
+
+def test_age_map_stretches_runs_and_grid():
+    # benchmarks/age_map.py: a decreasing stretch is a strict fall and the non-rising steps after it, per row only
+    am = load("age_map")
+    a = np.array([[0.0, 0.1, 0.1, 0.0, -0.1, -0.1, 0.2, 0.18],  # 0.1 -> -0.1 (points 2..5): 0.2; 0.2 -> 0.18: too small
+                  [1.0, 0.98, 1.0, 0.9, 0.9, 0.9, np.nan, 0.0],  # 0.02: too small; 1.0 -> 0.9 ends at 5; NaN breaks
+                  [5.0, 4.0, 3.0, 2.0, 1.0, 0.0, 0.0, 0.0]])  # the whole row, one stretch (rows never join)
+    s = am.decreasing_stretches(a)
+    assert s[["row", "start", "end"]].values.tolist() == [[0, 2, 5], [1, 2, 5], [2, 0, 7]]
+    assert s["drop"].tolist() == pytest.approx([0.2, 0.1, 5.0]) and s["max_step"].tolist() == pytest.approx([0.1, 0.1, 1])
+    ok = np.ones(a.shape, bool)
+    ok[0, 5] = False
+    assert am.all_in(ok, s["row"].values, s["start"].values, s["end"].values).tolist() == [False, True, True]
+    card = {"main_sequence": {"term": {"ms_colour": [0.0, 4.0], "ms_mag": [0.0, 8.0]}}}
+    g = am.grid_frame(card)
+    assert len(g) == 36646 == am.COLOURS.size * am.LOG_P.size and g["prot"].iloc[0] == 0.316228
+    assert g["abs_g0"].iloc[-1] == 6.4 and (g["bp_rp0_err"] == 0.01).all()
+
+
+def test_age_map_reads_the_cli_back_in_input_order(tmp_path):
+    am = load("age_map")
+    frame = pd.DataFrame({"id": [0, 1, 2], "prot": [25.4, 8.128305, 0.4], "bp_rp0": [0.82, 3.0, 3.0],
+                          "bp_rp0_err": 0.01})
+    out = am.run_estimate(frame, tmp_path, "smoke")
+    assert out["id"].tolist() == [0, 1, 2] and out["status"].tolist() == ["ok"] * 3
+    assert out["age_p50_myr"].round(-1).tolist() == [3130.0, 100.0, 110.0]
