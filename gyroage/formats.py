@@ -379,9 +379,29 @@ def table_frame(table) -> pd.DataFrame:
         if getattr(col, "ndim", 1) > 1:  # pandas holds scalars: keep each array cell, as text, rather than drop it
             table[name] = [str(np.asarray(v).tolist()) for v in col]
     try:
-        return table.to_pandas(index=False)
+        frame = table.to_pandas(index=False)
     except Exception as exc:
         raise UserError(f"cannot convert the input table: {str(exc).splitlines()[0]}") from None
+    return with_exact_masked_ints(frame, table)
+
+
+def with_exact_masked_ints(frame: pd.DataFrame, table) -> pd.DataFrame:
+    """``frame`` with each masked integer column of ``table`` rebuilt from its values and mask (nullable Int64...).
+
+    astropy 5.3-6.1's to_pandas passes a masked integer column with a null through float64, so a Gaia DR3 source_id
+    loses its last digits (6917528997577384320 -> ...383936, a neighbouring source); built here whatever the version.
+    """
+    from astropy.table import MaskedColumn
+
+    for name in getattr(table, "colnames", ()):
+        col = table[name]
+        if not (isinstance(col, MaskedColumn) and col.dtype.kind in "iu" and name in frame.columns):
+            continue
+        mask = np.ma.getmaskarray(col)
+        if mask.any():  # without a null, to_pandas keeps plain int64 exactly
+            values = np.asarray(col.data.data, dtype=col.dtype.newbyteorder("="))  # FITS is big-endian; pandas native
+            frame[name] = pd.arrays.IntegerArray(values, mask.copy())
+    return frame
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None) -> None:
