@@ -38,6 +38,7 @@ from gyroage.columns import (  # noqa: F401
 )
 from gyroage.errors import NothingPiped, UserError
 from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
+from gyroage.pandas_compat import to_floats
 
 
 def require_column(columns, name: str) -> str:
@@ -143,7 +144,7 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     if col.dtype.kind == "m":  # a duration (numpy, arrow) in days, the tool's time unit (to_numeric gave ns, NaT -9e18)
         values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
     else:
-        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = to_floats(col)
     role = column_role(column)
     return values * role.scale if role is not None and role.scale != 1.0 else values
 
