@@ -265,6 +265,8 @@ def read_table(source: str | Path, fmt: str):
             warnings.simplefilter("ignore")
             if fmt in ("fits", "votable"):  # files that may hold several tables: gyroage chooses, and says so
                 table = (read_fits if fmt == "fits" else read_votable)(src, source)
+            elif "readme" in kwargs and src.lower().endswith(".gz"):
+                table = _read_gzip_cds(src, kwargs["readme"])
             else:
                 table = Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
@@ -278,6 +280,25 @@ def read_table(source: str | Path, fmt: str):
         raise UserError(f"cannot read {source} as ascii: it has no header line naming its columns: add one (a CDS "
                         "table's .dat: put its ReadMe beside it)")
     return table
+
+
+def _read_gzip_cds(path: str, readme: str):
+    """The CDS table ``path`` (``table1.dat.gz``) read with its ``readme``, under the name the ReadMe gives it.
+
+    astropy < 7 looks the table up in the ReadMe by the file's own name, ``.gz`` included, and does not find it: the
+    table is decompressed into a temporary folder as ``table1.dat`` and read from there (CDS tables are small).
+    """
+    import gzip
+    import shutil
+    import tempfile
+
+    from astropy.table import Table
+
+    with tempfile.TemporaryDirectory(prefix="gyroage-cds-") as tmp:
+        plain = Path(tmp) / Path(path).name[:-3]
+        with gzip.open(path, "rb") as src, open(plain, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return Table.read(str(plain), format="ascii.cds", readme=readme)
 
 
 def _plain_columns(table, source):
