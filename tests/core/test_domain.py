@@ -6,6 +6,7 @@ import pytest
 from gyroage import statuses
 from gyroage.core.domain import SequenceDomain, flag_text
 from gyroage.core.grid_cdf import trapezoid
+from tests.conftest import needs_torch
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,7 @@ def test_the_level_scale_leaves_old_posteriors_whole(model):
     assert width(narrowed) < 0.7 * width(young / trapezoid(young, grid))
 
 
+@needs_torch
 def test_the_cards_sequence_domain_is_its_training_stars_statistics(model):
     """The shipped card's domain.sequence is what training derives (card_sequence_domain: the catalogue's quality
     selection with the card's relabelled clusters; benchmarks/sequence_domain.py --write-card writes it)."""

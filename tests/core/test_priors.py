@@ -9,7 +9,7 @@ import pytest
 from gyroage.core.prior_tables import LN10, read_prior_table
 from gyroage.core.priors import Prior, make_prior
 from gyroage.errors import UserError
-from tests.conftest import run_cli
+from tests.conftest import needs_matplotlib, run_cli
 
 BOUNDS = (6.0, 10.0)
 
@@ -378,6 +378,7 @@ NARROW_WORDS = ("--prior-sigma 0.002 is under twice the age grid's step, 0.02 de
                 "4001 (Python: n_grid=4001) or narrower age bounds resolve it")
 
 
+@needs_matplotlib
 def test_a_prior_narrower_than_the_grid_resolves_is_said_on_stderr(tmp_path):
     """A 0.002 dex prior on the default 0.02 dex grid gave a 0.0136 dex half-width and a median 4.5 sigma off, while
     the README said a narrow prior is not widened: the grid says so now (and the ages stay as they were)."""
