@@ -20,7 +20,9 @@ def _version(text: str) -> tuple[int, int]:
     return (parts + [0, 0])[0], (parts + [0, 0])[1]
 
 
-ROUGH_FLOATS = _version(pd.__version__) < (3, 1)
+PANDAS_BEFORE_3_1 = _version(pd.__version__) < (3, 1)
+# to_numeric and read_csv's default float parser are not correctly rounded
+ROUGH_FLOATS = PANDAS_BEFORE_3_1
 # Keywords for every pd.read_csv that parses numbers itself (gyroage's own CSV inputs are read as text).
 CSV_FLOAT_OPTIONS: dict = {"float_precision": "round_trip"} if ROUGH_FLOATS else {}
 

@@ -369,9 +369,17 @@ def test_posterior_shades_a_tables_zero_stretches(tmp_path, figures):
     csv.write_text("name,prot,bp_rp0\nsun,25.4,0.82\n")
     plot_posterior(str(csv), 0, tmp_path / "p.png", prior=Prior("tabulated", table=((9.0, 9.5), (0.0, 0.0))))
     ax = figures[-1].axes[0]
-    spans = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle) and p.get_facecolor()[:3]
-             == pytest.approx(matplotlib.colors.to_rgb("0.88"))]
-    ages = sorted((np.log10(p.get_x()) + 6, np.log10(p.get_x() + p.get_width()) + 6) for p in spans)
+    # axvspan draws a Rectangle from matplotlib 3.9, a Polygon before (plots allows 3.7)
+    spans = [p for p in ax.patches if isinstance(p, (matplotlib.patches.Rectangle, matplotlib.patches.Polygon))
+             and p.get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb("0.88"))]
+
+    def extent(p) -> tuple[float, float]:
+        if isinstance(p, matplotlib.patches.Rectangle):
+            return p.get_x(), p.get_x() + p.get_width()
+        xs = np.asarray(p.get_xy())[:, 0]
+        return xs.min(), xs.max()
+
+    ages = sorted(tuple(np.log10(extent(p)) + 6) for p in spans)
     xlo, xhi = np.log10(ax.get_xlim()) + 6
     assert len(ages) == 2
     assert ages[0][0] == pytest.approx(xlo) and 8.98 <= ages[0][1] <= 9.0
