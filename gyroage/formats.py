@@ -400,28 +400,36 @@ def table_frame(table) -> pd.DataFrame:
         if getattr(col, "ndim", 1) > 1:  # pandas holds scalars: keep each array cell, as text, rather than drop it
             table[name] = [str(np.asarray(v).tolist()) for v in col]
     try:
-        frame = table.to_pandas(index=False)
+        return exact_to_pandas(table, index=False)
     except Exception as exc:
         raise UserError(f"cannot convert the input table: {str(exc).splitlines()[0]}") from None
-    return with_exact_masked_ints(frame, table)
 
 
-def with_exact_masked_ints(frame: pd.DataFrame, table) -> pd.DataFrame:
-    """``frame`` with each masked integer column of ``table`` rebuilt from its values and mask (nullable Int64...).
+def exact_to_pandas(table, **kwargs) -> pd.DataFrame:
+    """``table.to_pandas(**kwargs)`` with each masked integer column with a null as a nullable Int64 (UInt64, ...)
+    built from its values and mask.
 
-    astropy 5.3-6.1's to_pandas passes a masked integer column with a null through float64, so a Gaia DR3 source_id
-    loses its last digits (6917528997577384320 -> ...383936, a neighbouring source); built here whatever the version.
+    astropy 5.3-6.1's to_pandas passes such a column through float64: a Gaia DR3 source_id loses its last digits
+    (6917528997577384320 -> ...383936, a neighbouring source) and a uint64 near 2**64 cannot be converted at all. The
+    column goes to to_pandas unmasked and is masked after, whatever the astropy version; ``table`` is left as it is.
     """
-    from astropy.table import MaskedColumn
+    from astropy.table import Column, MaskedColumn
 
+    exact = {}
     for name in getattr(table, "colnames", ()):
         col = table[name]
-        if not (isinstance(col, MaskedColumn) and col.dtype.kind in "iu" and name in frame.columns):
-            continue
-        mask = np.ma.getmaskarray(col)
-        if mask.any():  # without a null, to_pandas keeps plain int64 exactly
-            values = np.asarray(col.data.data, dtype=col.dtype.newbyteorder("="))  # FITS is big-endian; pandas native
-            frame[name] = pd.arrays.IntegerArray(values, mask.copy())
+        if isinstance(col, MaskedColumn) and col.dtype.kind in "iu":
+            mask = np.ma.getmaskarray(col)
+            if mask.any():  # without a null, to_pandas keeps plain int64 exactly
+                values = np.asarray(col.data.data, dtype=col.dtype.newbyteorder("="))  # FITS is big-endian
+                exact[name] = (values, mask.copy())
+    if exact:
+        table = table.copy(copy_data=False)
+        for name, (values, _) in exact.items():
+            table[name] = Column(values, name=name)
+    frame = table.to_pandas(**kwargs)
+    for name, (values, mask) in exact.items():
+        frame[name] = pd.arrays.IntegerArray(values, mask)
     return frame
 
 

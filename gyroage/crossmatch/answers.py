@@ -18,7 +18,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from gyroage.errors import UserError
-from gyroage.formats import with_exact_masked_ints
+from gyroage.formats import exact_to_pandas
 
 
 class IncompleteAnswer(Exception):
@@ -185,7 +185,7 @@ def to_frame(table) -> pd.DataFrame:
     if table is None:
         return pd.DataFrame()
     if hasattr(table, "to_pandas"):  # a service's Gaia source_id with a null must keep every digit (astropy < 7)
-        frame = with_exact_masked_ints(table.to_pandas(), table)
+        frame = exact_to_pandas(table)
     else:
         frame = pd.DataFrame(table)
     for col in frame.columns:
