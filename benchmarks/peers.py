@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage.core.grid_cdf import trapezoid
 from gyroage.files import json_text  # strict JSON: a non-finite score is null, not NaN
 
 # (Bp-Rp, B-V) of F5V..M0V dwarfs, Mamajek "A Modern Mean Dwarf Stellar Color and
@@ -109,7 +110,7 @@ def gyronet_cluster_ages(grid: np.ndarray, pdf: np.ndarray, clusters: np.ndarray
     out = {}
     for c in np.unique(clusters):
         p = pdf[clusters == c]
-        p = p / np.trapezoid(p, grid, axis=1)[:, None]
+        p = p / trapezoid(p, grid, axis=1)[:, None]
         lp = np.log((1 - w) * p + w / width).sum(axis=0)
         post = np.exp(lp - lp.max())
         cdf = np.concatenate([[0], np.cumsum(0.5 * (post[1:] + post[:-1]) * np.diff(grid))])

@@ -58,6 +58,10 @@ class _Argument(TyperArgument):
         name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
         return name + ("..." if self.nargs != 1 else "")
 
+    def get_error_hint(self, ctx: click.Context | None = None) -> str:
+        # "Missing argument 'INPUT'": typer 0.27-0.28 named it by its parameter name, 'input' (0.29 passes no ctx)
+        return f"'{self.display_name_raw}'"
+
     def make_metavar(self, ctx: click.Context, *, usage: bool = False) -> str:
         # typer 0.28 names an argument through this (``{input}``, ``input:TEXT``) where 0.29 uses the two above
         return self._usage_display_name() if usage else self.display_name_raw

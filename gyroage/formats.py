@@ -265,6 +265,8 @@ def read_table(source: str | Path, fmt: str):
             warnings.simplefilter("ignore")
             if fmt in ("fits", "votable"):  # files that may hold several tables: gyroage chooses, and says so
                 table = (read_fits if fmt == "fits" else read_votable)(src, source)
+            elif "readme" in kwargs and src.lower().endswith(".gz"):
+                table = _read_gzip_cds(src, kwargs["readme"])
             else:
                 table = Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
@@ -278,6 +280,25 @@ def read_table(source: str | Path, fmt: str):
         raise UserError(f"cannot read {source} as ascii: it has no header line naming its columns: add one (a CDS "
                         "table's .dat: put its ReadMe beside it)")
     return table
+
+
+def _read_gzip_cds(path: str, readme: str):
+    """The CDS table ``path`` (``table1.dat.gz``) read with its ``readme``, under the name the ReadMe gives it.
+
+    astropy < 7 looks the table up in the ReadMe by the file's own name, ``.gz`` included, and does not find it: the
+    table is decompressed into a temporary folder as ``table1.dat`` and read from there (CDS tables are small).
+    """
+    import gzip
+    import shutil
+    import tempfile
+
+    from astropy.table import Table
+
+    with tempfile.TemporaryDirectory(prefix="gyroage-cds-") as tmp:
+        plain = Path(tmp) / Path(path).name[:-3]
+        with gzip.open(path, "rb") as src, open(plain, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return Table.read(str(plain), format="ascii.cds", readme=readme)
 
 
 def _plain_columns(table, source):
@@ -379,9 +400,37 @@ def table_frame(table) -> pd.DataFrame:
         if getattr(col, "ndim", 1) > 1:  # pandas holds scalars: keep each array cell, as text, rather than drop it
             table[name] = [str(np.asarray(v).tolist()) for v in col]
     try:
-        return table.to_pandas(index=False)
+        return exact_to_pandas(table, index=False)
     except Exception as exc:
         raise UserError(f"cannot convert the input table: {str(exc).splitlines()[0]}") from None
+
+
+def exact_to_pandas(table, **kwargs) -> pd.DataFrame:
+    """``table.to_pandas(**kwargs)`` with each masked integer column with a null as a nullable Int64 (UInt64, ...)
+    built from its values and mask.
+
+    astropy 5.3-6.1's to_pandas passes such a column through float64: a Gaia DR3 source_id loses its last digits
+    (6917528997577384320 -> ...383936, a neighbouring source) and a uint64 near 2**64 cannot be converted at all. The
+    column goes to to_pandas unmasked and is masked after, whatever the astropy version; ``table`` is left as it is.
+    """
+    from astropy.table import Column, MaskedColumn
+
+    exact = {}
+    for name in getattr(table, "colnames", ()):
+        col = table[name]
+        if isinstance(col, MaskedColumn) and col.dtype.kind in "iu":
+            mask = np.ma.getmaskarray(col)
+            if mask.any():  # without a null, to_pandas keeps plain int64 exactly
+                values = np.asarray(col.data.data, dtype=col.dtype.newbyteorder("="))  # FITS is big-endian
+                exact[name] = (values, mask.copy())
+    if exact:
+        table = table.copy(copy_data=False)
+        for name, (values, _) in exact.items():
+            table[name] = Column(values, name=name)
+    frame = table.to_pandas(**kwargs)
+    for name, (values, mask) in exact.items():
+        frame[name] = pd.arrays.IntegerArray(values, mask)
+    return frame
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None) -> None:

@@ -38,6 +38,7 @@ from gyroage.columns import (  # noqa: F401
 )
 from gyroage.errors import NothingPiped, UserError
 from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
+from gyroage.pandas_compat import to_floats
 
 
 def require_column(columns, name: str) -> str:
@@ -136,14 +137,18 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
         return np.full(len(frame), np.nan)
     col = first_column(frame, column)
     arrow = str(getattr(col.dtype, "pyarrow_dtype", ""))  # "" unless an arrow-backed column
-    if arrow.startswith("decimal") or arrow == "halffloat":  # to_numeric fails on them with a null
+    if arrow.startswith("decimal"):  # to_numeric fails on them with a null
         # Decimals go through Python's Decimal, as Parquet's reader gives them: float(Decimal) is correctly rounded,
         # Arrow's decimal-to-double cast is not (decimal 25.40 came out 25.400000000000002, not the float 25.4)
-        col = col.astype(object if arrow.startswith("decimal") else "double[pyarrow]")
-    if col.dtype.kind == "m":  # a duration (numpy, arrow) in days, the tool's time unit (to_numeric gave ns, NaT -9e18)
+        col = col.astype(object)
+    if arrow == "halffloat":  # through numpy's float16 (exact as a double): pyarrow < 15 has no half-float cast
+        import pyarrow as pa
+
+        values = pa.array(col).to_numpy(zero_copy_only=False).astype(np.float64)  # a null is NaN
+    elif col.dtype.kind == "m":  # a duration (numpy, arrow) in days, the tool's time unit (to_numeric gave ns, NaT -9e18)
         values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
     else:
-        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = to_floats(col)
     role = column_role(column)
     return values * role.scale if role is not None and role.scale != 1.0 else values
 

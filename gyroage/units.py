@@ -17,6 +17,7 @@ import pandas as pd
 
 from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role
 from gyroage.errors import UserError
+from gyroage.pandas_compat import to_floats
 
 
 def convert_units(table, roles: dict[str, str]) -> None:
@@ -78,7 +79,7 @@ def convert_frame_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) 
             continue
         if frame.empty:
             continue
-        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = to_floats(col)
         ok = ~np.isnan(values)
         if ok.any():
             frame = frame.copy() if frame is original else frame
@@ -108,7 +109,7 @@ def _convert_text_column(col, convert):
     if data.dtype.kind == "S":  # FITS text is bytes
         data = np.char.decode(data, "utf-8", "replace")
     cells = data.astype(object)
-    values = pd.to_numeric(pd.Series(cells), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = to_floats(pd.Series(cells))
     ok = ~np.isnan(values) & ~mask
     if ok.any():
         cells[ok] = _number_texts(convert(values[ok]))
@@ -245,7 +246,7 @@ def _numbers(col) -> np.ndarray:
     if col.dtype.kind in "fiub":
         return np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
     cells = pd.Series(np.ma.filled(np.ma.asarray(col, dtype=object), None))
-    return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return to_floats(cells)
 
 
 def _logarithmic(unit, want) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -12,6 +13,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "catalogs" / "examples"
 CATALOG = Path(os.environ.get("GYROAGE_CATALOG", ROOT.parent / "shared" / "data" / "open_cluster_rotators.csv"))
+
+
+def _needs(module: str, extra: str) -> pytest.MarkDecorator:
+    """Skip (not fail) a test that needs an optional package when it is not installed, saying which extra has it."""
+    try:
+        missing = importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):  # a finder that refuses it, or a module set to None in sys.modules
+        missing = True
+    return pytest.mark.skipif(missing, reason=f"needs {module}: pip install 'gyroage[{extra}]'")
+
+
+needs_matplotlib = _needs("matplotlib", "plots")
+needs_torch = _needs("torch", "train")
+needs_dask = _needs("distributed", "dask")
 
 try:
     from hypothesis import settings as hypothesis_settings

@@ -8,7 +8,7 @@ import pytest
 
 from gyroage.core.colours import teff_to_bp_rp0
 from gyroage.core.photometry import EBPRP_PER_EBV, R_V, deredden
-from tests.conftest import run_cli
+from tests.conftest import needs_dask, run_cli
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier"]
 OBS = pd.DataFrame({"prot": [12.0, 8.0, 20.0], "bp_rp": [1.05, 1.5, 1.3], "bp_rp_err": [0.01, 0.05, 0.03]})
@@ -109,6 +109,7 @@ def test_group_age_reads_observed_colours_and_teff():
         np.testing.assert_allclose(got[AGES[:-1]].to_numpy(float), ref[AGES[:-1]].to_numpy(float), rtol=1e-6)
 
 
+@needs_dask
 def test_dask_engine_refuses_a_colour_without_reddening_in_one_line(tmp_path):
     src = tmp_path / "obs.csv"
     OBS.to_csv(src, index=False)

@@ -39,7 +39,9 @@ def _commands() -> list[tuple[tuple[str, ...], object, object]]:
 def _shown_type(p, ctx) -> str | None:
     """The type help shows beside an option: typer 0.29 asks display_type_rich, 0.20-0.28 make_metavar (a flag's
     then says ``BOOLEAN``, which their help leaves out)."""
-    if hasattr(p, "display_type_rich"):
+    if isinstance(p, TyperArgument):  # an argument shows no type: its name is its placeholder (gyroage.cli_help)
+        return None
+    if hasattr(TyperOption, "display_type_rich"):  # typer's own (gyroage's subclasses define it on any typer)
         return p.display_type_rich(ctx)
     return None if p.is_flag else p.make_metavar(ctx)
 
@@ -130,6 +132,13 @@ def test_group_age_takes_a_number_for_the_prior_centre(tmp_path):
 def test_missing_argument_is_named_by_its_placeholder(args):
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and "INPUT" in ANSI.sub("", res.output)
+
+
+def test_a_missing_argument_is_named_by_its_placeholder_as_every_typer_asks():
+    """typer 0.27-0.28 ask get_error_hint(ctx) and named the argument 'input'; 0.29 asks get_error_hint()."""
+    cmd, ctx = next((c, x) for p, c, x in _commands() if p == ("estimate",))
+    param = next(p for p in cmd.get_params(ctx) if p.name == "input")
+    assert param.get_error_hint(ctx) == param.get_error_hint() == "'INPUT'"
 
 
 def test_comma_list_splits_repeated_and_comma_separated_values_alike():

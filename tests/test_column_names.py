@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from gyroage import io
 from gyroage.cli import app
 from gyroage.errors import UserError
-from tests.conftest import ROOT, one_line_error
+from tests.conftest import ROOT, needs_matplotlib, one_line_error
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
         "age_flags", "status"]
@@ -210,6 +210,7 @@ MAGS = "cluster,Per,(BP-RP)0,G0,plx,e_plx\nX,7.0,1.60,12.0,10.0,0.1\nX,8.0,1.70,
 READ = "reading prot from 'Per' (d), colour from '(BP-RP)0'"
 
 
+@needs_matplotlib
 def test_the_reading_line_names_the_magnitudes_the_main_sequence_term_reads(tmp_path, termless_model):
     """The line never named abs_g0, or g0 and parallax: stderr did not tell whether the height term was used. It
     names them exactly when the run uses the term: estimate and plot posterior unless --no-main-sequence (and only

@@ -185,6 +185,46 @@ def test_a_parquet_integer_column_with_a_null_keeps_its_integers(tmp_path):
     assert [line.split(",")[0] for line in text[1:]] == ["4472832130942575872", "", "5853498713190525696", "2"]
 
 
+@pytest.mark.parametrize("name, fmt", [("stars.fits", "fits"), ("stars.vot", "votable"), ("stars.ecsv", "ascii.ecsv"),
+                                       ("stars.tbl", "ascii.ipac")])
+def test_an_astropy_integer_column_with_a_null_keeps_its_gaia_ids(tmp_path, name, fmt):
+    """astropy 5.3-6.1 turned a masked int64 column with a null into float: 6917528997577384320 read as
+    6917528997577383936, a neighbouring Gaia source."""
+    ids = [6917528997577384320, 0, 5853498713190525696, 2]
+    t = Table.from_pandas(STARS)
+    t["source_id"] = MaskedColumn(np.array(ids, dtype=np.int64), mask=[False, True, False, False])
+    write_astropy(tmp_path / name, fmt, t)
+    run_ok(str(tmp_path / name), "-o", str(tmp_path / "out.csv"))
+    text = (tmp_path / "out.csv").read_text().splitlines()
+    column = text[0].split(",").index("source_id")
+    assert [line.split(",")[column] for line in text[1:]] == ["6917528997577384320", "", "5853498713190525696", "2"]
+
+
+def test_masked_integers_are_rebuilt_from_their_values_whatever_to_pandas_does(monkeypatch):
+    """As astropy 5.3-6.1 does (astropy 7+ is exact), to_pandas gives a masked integer column through float64."""
+    from gyroage.formats import table_frame
+
+    exact = Table.to_pandas
+
+    def through_float(self, *args, **kwargs):
+        frame = exact(self, *args, **kwargs)
+        for name in frame.columns:
+            if str(frame[name].dtype) in ("Int64", "UInt64"):
+                frame[name] = frame[name].astype("float64")
+        return frame
+
+    monkeypatch.setattr(Table, "to_pandas", through_float)
+    ids = np.array([6917528997577384320, 1, 2], dtype=">i8")  # big-endian, as FITS gives it
+    t = Table({"source_id": MaskedColumn(ids, mask=[False, True, False]),
+               "n": MaskedColumn(np.array([2**64 - 1, 3, 4], dtype=np.uint64), mask=[False, False, True]),
+               "plain": MaskedColumn(np.array([7, 8, 9]))})  # masked column without a null: plain int64, as before
+    frame = table_frame(t)
+    assert frame["source_id"].tolist() == [6917528997577384320, pd.NA, 2] and str(frame["source_id"].dtype) == "Int64"
+    assert frame["n"].tolist() == [2**64 - 1, 3, pd.NA] and str(frame["n"].dtype) == "UInt64"
+    assert frame["plain"].dtype == np.int64
+    assert list(frame.columns) == ["source_id", "n", "plain"]
+
+
 def test_period_in_hours_is_converted_to_days(tmp_path, csv_ages):
     t = Table.from_pandas(STARS)
     t["Prot"] = t["Prot"] * 24

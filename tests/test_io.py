@@ -144,6 +144,8 @@ def invoke(*args, input=None):
 @settings(max_examples=12, **SETTINGS)
 @given(rows=ROWS, sep=st.sampled_from([",", ";", "\t"]), bom=st.booleans(), crlf=st.booleans(), with_err=st.booleans())
 @example(rows=[("0", "0.0", "0.0", "", ""), ("12,5", "0.0", "0.0", "", "")], sep=";", bom=False, crlf=False, with_err=False)
+# pandas < 3.1's to_numeric read 0.028575905433749466 as 0.0285759054337494, below the period domain's edge
+@example(rows=[("0.028575905433749466", "1.0", "0.0", "", "0.0")], sep=",", bom=False, crlf=False, with_err=False)
 def test_cli_end_to_end(rows, sep, bom, crlf, with_err):
     header = ["id", "PROT", "(BP-RP)0"] + (["e_bp_rp0", "e_Prot"] if with_err else [])
     body = [[i, p, c] + ([e, pe] if with_err else []) for i, (p, c, e, _, pe) in enumerate(rows)]
@@ -170,6 +172,31 @@ def decimal_commas_read(rows, sep):
         if any(re.fullmatch(comma, c) for c in cells) and 10 * len(read) >= 9 * (len(read) + len(against)):
             columns[i] = [c.replace(",", ".", 1) if re.fullmatch(comma, c) else c for c in columns[i]]
     return list(zip(*columns))
+
+
+def test_text_cells_read_as_the_correctly_rounded_float_whatever_pandas_does(monkeypatch):
+    """pandas < 3.1's to_numeric is not correctly rounded (0.028575905433749466 -> 0.0285759054337494): a star at a
+    domain edge changed status with the pandas version. Simulated here on any pandas: to_numeric one ulp off."""
+    from gyroage import pandas_compat
+
+    exact = pd.to_numeric
+    monkeypatch.setattr(pd, "to_numeric", lambda arg, **kw: np.nextafter(exact(arg, **kw), np.inf))
+    monkeypatch.setattr(pandas_compat, "ROUGH_FLOATS", True)
+    cells = ["0.028575905433749466", "25.4", "x", "", "1e3", " 7.5"]
+    frame = pd.DataFrame({"prot": cells, "n": [1, 2, 3, 4, 5, 6]})
+    expect = [0.028575905433749466, 25.4, np.nan, np.nan, 1e3, 7.5]
+    np.testing.assert_array_equal(gio.numeric(frame, "prot"), expect)
+    np.testing.assert_array_equal(gio.numeric(frame, "n"), np.nextafter(np.arange(1.0, 7.0), np.inf))  # numbers: as is
+
+
+def test_csv_numbers_pandas_parses_itself_are_exact(tmp_path):
+    """A prior table is read by pandas' float parser: round_trip before pandas 3.1 (which deprecates the option)."""
+    from gyroage.pandas_compat import CSV_FLOAT_OPTIONS, _version
+
+    assert _version("3.1.0rc0") == (3, 1) and _version("2.0.3") == (2, 0) and _version("3.10.0.dev0+12") == (3, 10)
+    assert CSV_FLOAT_OPTIONS == ({"float_precision": "round_trip"} if _version(pd.__version__) < (3, 1) else {})
+    (tmp_path / "p.csv").write_text("log10_age,density\n0.028575905433749466,1\n")
+    assert pd.read_csv(tmp_path / "p.csv", **CSV_FLOAT_OPTIONS)["log10_age"][0] == 0.028575905433749466
 
 
 def test_hypothesis_draws_the_same_inputs_every_run():

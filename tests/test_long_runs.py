@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs_matplotlib
 
 CLI = [sys.executable, "-m", "gyroage.cli"]
 
@@ -219,6 +219,7 @@ def test_a_closed_stdout_named_by_its_path_is_the_same_one_line(tmp_path, name):
         assert (res.returncode, res.stderr) == (2, line), command
 
 
+@needs_matplotlib
 def test_a_plot_into_a_closed_stdout_named_by_its_path_is_one_line(tmp_path):
     """`plot sequence -o /dev/stdout >&-` wrote the figure into the /dev/null holding the closed stdout, exit 0: it is
     refused as the table commands refuse it; a plot's default (a file) is not stdout and still works."""

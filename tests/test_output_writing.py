@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from gyroage.engines import local as engines
+from gyroage.pandas_compat import PANDAS_BEFORE_3_1
 from tests.conftest import ROOT, invoke_quiet, ok_output, one_line_error, run_cli
 from tests.test_engines import density, settings, stars  # noqa: F401  (fixtures)
 
@@ -184,6 +185,8 @@ def test_fits_float32_input_columns_are_written_as_stored(tmp_path, density, set
     assert pd.read_csv(out)["ra"].astype(np.float32).tolist() == t["ra"].tolist()
 
 
+@pytest.mark.xfail(PANDAS_BEFORE_3_1, strict=True,
+                   reason="pandas < 3.1 drops a too-long row's extra fields at a chunk start (README, Dependencies)")
 def test_a_failed_rerun_leaves_the_previous_output_byte_identical(tmp_path):
     """README: readers see the old target or the complete new one. A second run into the same -o that stops on a
     user error (a row longer than the header, after three chunks were computed) must leave the first run's file."""

@@ -11,6 +11,7 @@ from gyroage.cli import app
 from gyroage.core.colours import Reddening
 from gyroage.core.estimate import EstimateSettings
 from gyroage.core.priors import make_prior
+from tests.conftest import needs_matplotlib
 
 
 @pytest.fixture()
@@ -45,6 +46,7 @@ def expected(model, frame: pd.DataFrame, prior=None, reddening: Reddening | None
     (("--av", "0.1", "--av-err", "0.05"), Reddening(av=0.1, av_err=0.05)),
     (("--ebv", "0.04", "--ebv-err", "0.01"), Reddening(ebv=0.04, ebv_err=0.01)),
 ])
+@needs_matplotlib
 def test_plot_posterior_takes_estimates_reddening_options(tmp_path, drawn, model, options, reddening):
     obs = tmp_path / "obs.csv"
     obs.write_text("prot,bp_rp\n12,1.2\n")
@@ -56,6 +58,7 @@ def test_plot_posterior_takes_estimates_reddening_options(tmp_path, drawn, model
     np.testing.assert_allclose(drawn["summary"]["age_p50_myr"], ref["age_p50_myr"], rtol=1e-9)
 
 
+@needs_matplotlib
 def test_plot_posterior_takes_estimates_prior_options(tmp_path, drawn, model):
     stars = tmp_path / "stars.csv"
     stars.write_text("prot,bp_rp0\n25.4,0.82\n")
@@ -79,6 +82,7 @@ def test_plot_posterior_takes_estimates_prior_options(tmp_path, drawn, model):
     assert abs(np.log10(ref["age_p50_myr"] / default["age_p50_myr"])) > 0.01  # the prior mattered
 
 
+@needs_matplotlib
 def test_plot_posterior_takes_a_per_star_prior_column(tmp_path, drawn, model):
     stars = tmp_path / "stars.csv"
     stars.write_text("prot,bp_rp0,mu,sd\n25.4,0.82,9.6,0.1\n8,1.1,8.0,0.2\n")
@@ -130,6 +134,7 @@ YOUNG_M = "prot,bp_rp0,abs_g0\n1.2,2.4,8.2\n"  # a fast M dwarf above the main s
     (YOUNG_M, ("--no-main-sequence",)),
     (SUN, ("--method", "mcmc", "--walkers", "8", "--max-steps", "100")),
 ])
+@needs_matplotlib
 def test_plot_posterior_median_is_estimates_with_the_same_options(tmp_path, drawn, stars, options):
     """plot posterior had no --grid, --exact-grid, --no-main-sequence, --walkers or --max-steps, and summarised its
     own 401-point grid: its median now is estimate's p50 for the same options (one star: one block of the sampler)."""
@@ -143,6 +148,7 @@ def test_plot_posterior_median_is_estimates_with_the_same_options(tmp_path, draw
     assert len(drawn["x"]) >= 401  # the curve is still drawn on a fine grid
 
 
+@needs_matplotlib
 def test_plot_posterior_takes_estimates_outlier_weight(tmp_path, drawn):
     """--outlier-weight changes no age but p_outlier, so the likely_outlier flag the title names (star extrapolated)."""
     src = tmp_path / "stars.csv"
@@ -155,6 +161,7 @@ def test_plot_posterior_takes_estimates_outlier_weight(tmp_path, drawn):
     assert f'{ref["age_flags"].replace(";", ", ")};  p_outlier = ' in drawn["title"]
 
 
+@needs_matplotlib
 def test_plot_posterior_shares_estimates_option_definitions():
     """The posterior-changing options are estimate's own definitions: same names, type, help and default."""
     from tests.test_cli_help import _commands, _shown_type
@@ -183,6 +190,7 @@ def reading_lines(stderr: str, label: str) -> list[str]:
 
 
 @pytest.mark.parametrize("options", [(), ("--ebv", "0.04")])
+@needs_matplotlib
 def test_plot_posterior_and_sequence_say_which_columns_they_read_as_estimate_does(tmp_path, options):
     """estimate names the period and colour columns it matched on stderr; the plots read the same columns silently."""
     stars = tmp_path / "stars.csv"
@@ -214,6 +222,7 @@ def test_a_refused_plot_input_is_one_line_without_the_reading_line(tmp_path):
 
 # -q, and the model's notices ---------------------------------------------------------------------------------------
 
+@needs_matplotlib
 def test_plot_commands_take_quiet_and_still_say_values_changed_on_reading(tmp_path):
     """The plots had no -q: their reading line could not be silenced. With -q only a notice that values were changed
     on reading is left (as with estimate -q), and the figure is written."""
@@ -240,6 +249,7 @@ def model_notes_said(stderr: str, label: str) -> list[str]:
             and ("calibration" in ln)]
 
 
+@needs_matplotlib
 def test_plot_posterior_says_what_estimate_says_of_an_uncalibrated_or_stale_model(tmp_path):
     """plot posterior dated a star with a card without calibration, its graphs built from another calibration,
     silently; estimate says both. Now the plot says the same lines (not with -q, as estimate)."""
@@ -269,6 +279,7 @@ def test_plot_posterior_says_what_estimate_says_of_an_uncalibrated_or_stale_mode
     assert res.returncode == 0 and res.stderr == "", res.stderr
 
 
+@needs_matplotlib
 def test_plot_sequence_says_nothing_of_an_uncalibrated_or_stale_model(tmp_path, uncalibrated_model):
     """plot sequence printed AgeModel's UserWarnings (two lines each, with a source path) for a card without
     calibration or with stale graphs: its bands do not use the calibration, so it has nothing to say of it."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import needs_matplotlib, run_cli
 
 
 @pytest.fixture()
@@ -19,6 +19,7 @@ def stars_csv(tmp_path):
     return p
 
 
+@needs_matplotlib
 def test_plot_posterior_png_and_pdf(tmp_path, stars_csv):
     from gyroage.plots import plot_posterior
 
@@ -41,6 +42,7 @@ def test_plot_posterior_errors(tmp_path, stars_csv):
     assert res.returncode == 2 and "status invalid_period" in res.stderr and "Traceback" not in res.stderr
 
 
+@needs_matplotlib
 def test_plot_sequence_cli(tmp_path, stars_csv):
     out = tmp_path / "seq.png"
     res = run_cli("plot", "sequence", "-o", str(out), "--age", "100", "--age", "1000", "--data", str(stars_csv))
@@ -96,6 +98,7 @@ def _own_95(frame: pd.DataFrame, row: int) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+@needs_matplotlib
 def test_posterior_axis_covers_95_interval_with_margin(tmp_path, figures):
     from gyroage.plots import plot_posterior
 
@@ -120,6 +123,7 @@ def _scatter_sizes(fig) -> np.ndarray:
     return np.concatenate([c.get_sizes() for c in cols]), np.concatenate([c.get_linewidths() for c in cols])
 
 
+@needs_matplotlib
 def test_sequence_markers_legible_for_few_and_many_points(tmp_path, figures):
     from gyroage.plots import plot_sequence
 
@@ -135,6 +139,7 @@ def test_sequence_markers_legible_for_few_and_many_points(tmp_path, figures):
     assert sizes[0] > sizes[1]  # a handful of stars gets bigger dots than a catalogue
 
 
+@needs_matplotlib
 def test_sequence_legend_leaves_out_empty_groups(tmp_path, figures):
     from gyroage.plots import plot_sequence
 
@@ -145,6 +150,7 @@ def test_sequence_legend_leaves_out_empty_groups(tmp_path, figures):
     assert "A" in labels and "C" in labels and "B" not in labels
 
 
+@needs_matplotlib
 def test_sequence_shades_ages_and_colours_without_training_data(tmp_path, figures, model):
     from gyroage.core.domain import SequenceDomain
     from gyroage.plots import plot_sequence
@@ -176,6 +182,7 @@ def _png_width(path) -> int:
     return int.from_bytes(path.read_bytes()[16:20], "big")
 
 
+@needs_matplotlib
 def test_plot_format_and_dpi_options(tmp_path, stars_csv):
     from gyroage.errors import UserError
     from gyroage.plots import plot_posterior, plot_sequence
@@ -196,6 +203,7 @@ def test_plot_format_and_dpi_options(tmp_path, stars_csv):
             plot_posterior(str(stars_csv), 0, tmp_path / "c.png", **kwargs)
 
 
+@needs_matplotlib
 def test_plot_cli_format_and_dpi(tmp_path, stars_csv):
     res = run_cli("plot", "posterior", str(stars_csv), "-o", str(tmp_path / "p"), "--format", "svg", "--dpi", "80")
     assert res.returncode == 0, res.stderr
@@ -207,6 +215,7 @@ def test_plot_cli_format_and_dpi(tmp_path, stars_csv):
     assert res.returncode == 2 and "--dpi" in res.stderr and "Traceback" not in res.stderr
 
 
+@needs_matplotlib
 def test_sequence_overlay_reads_colours_as_estimate_does(tmp_path):
     """--data with teff, or observed bp_rp and E(BP-RP), is overlaid (it was refused for lacking bp_rp0)."""
     from gyroage.plots import _data_points
@@ -267,6 +276,7 @@ def test_plot_sequence_refuses_ages_outside_the_models_grid(tmp_path, model):
     assert np.isfinite(q[0]).all() and np.isnan(q[1]).all()
 
 
+@needs_matplotlib
 def test_posterior_title_names_flags_and_p_outlier_of_ok_stars(tmp_path, figures):
     """An ``ok`` star's flags (pre_main_sequence_age, likely_outlier) and its p_outlier were left off the figure."""
     from gyroage.plots import plot_posterior
@@ -315,6 +325,7 @@ def test_plot_errors_name_only_options_the_command_has(tmp_path, stars_csv):
         assert says in res.stderr and "--processes" not in res.stderr, res.stderr
 
 
+@needs_matplotlib
 def test_sequence_axis_shows_every_band_without_data(tmp_path, figures):
     """Without data the period axis was fixed at 0.1-100 d: the 10 Gyr band (up to ~165 d at 2.2 mag) was cut off,
     and so was the 2.5 Gyr band's lower edge (0.08 d among the bluest stars)."""
@@ -329,6 +340,7 @@ def test_sequence_axis_shows_every_band_without_data(tmp_path, figures):
     assert ylo <= 0.1 and yhi >= 100.0  # never narrower than before
 
 
+@needs_matplotlib
 def test_mcmc_histogram_label_gives_the_effective_sample_count(tmp_path):
     """--max-steps 60 labelled the histogram 'MCMC samples (n=1000)' from 16 walkers x 60 steps less burn-in: the
     1000 are draws kept from the (calibrated) chain; the label now also gives estimate's mcmc_n_eff."""
@@ -344,6 +356,7 @@ def test_mcmc_histogram_label_gives_the_effective_sample_count(tmp_path):
     assert f"MCMC samples (1000 kept, n_eff {n_eff:.0f})" in svg and "n=1000" not in svg
 
 
+@needs_matplotlib
 def test_posterior_shades_a_tables_zero_stretches(tmp_path, figures):
     """plot posterior shaded 'outside the prior's ages' only beyond the grid's bounds, not where a table's prior is
     zero inside them: a 1-3.16 Gyr table left 1 Myr-1 Gyr and 3.16-10 Gyr unshaded. Both are shaded now."""
@@ -356,15 +369,24 @@ def test_posterior_shades_a_tables_zero_stretches(tmp_path, figures):
     csv.write_text("name,prot,bp_rp0\nsun,25.4,0.82\n")
     plot_posterior(str(csv), 0, tmp_path / "p.png", prior=Prior("tabulated", table=((9.0, 9.5), (0.0, 0.0))))
     ax = figures[-1].axes[0]
-    spans = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle) and p.get_facecolor()[:3]
-             == pytest.approx(matplotlib.colors.to_rgb("0.88"))]
-    ages = sorted((np.log10(p.get_x()) + 6, np.log10(p.get_x() + p.get_width()) + 6) for p in spans)
+    # axvspan draws a Rectangle from matplotlib 3.9, a Polygon before (plots allows 3.7)
+    spans = [p for p in ax.patches if isinstance(p, (matplotlib.patches.Rectangle, matplotlib.patches.Polygon))
+             and p.get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb("0.88"))]
+
+    def extent(p) -> tuple[float, float]:
+        if isinstance(p, matplotlib.patches.Rectangle):
+            return p.get_x(), p.get_x() + p.get_width()
+        xs = np.asarray(p.get_xy())[:, 0]
+        return xs.min(), xs.max()
+
+    ages = sorted(tuple(np.log10(extent(p)) + 6) for p in spans)
     xlo, xhi = np.log10(ax.get_xlim()) + 6
     assert len(ages) == 2
     assert ages[0][0] == pytest.approx(xlo) and 8.98 <= ages[0][1] <= 9.0
     assert 9.5 <= ages[1][0] <= 9.52 and ages[1][1] == pytest.approx(xhi)
 
 
+@needs_matplotlib
 def test_a_sequence_figure_with_no_ages_and_no_data_keeps_the_default_periods(model):
     """sequence_figure(model, []) raised 'zero-size array to reduction operation minimum' (nothing to widen the
     0.1-100 d range to): it draws the empty axes over 0.1-100 d."""

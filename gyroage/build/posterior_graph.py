@@ -32,6 +32,7 @@ from gyroage.build.graph_doc import GRAPH_DOC, GRAPH_KEY, graph_doc, graph_io
 from gyroage.build.main_sequence_graph import MainSequenceStages
 from gyroage.core.calibration import Calibration
 from gyroage.core.domain import AGE_OUTSIDE_MAX, MAP_BEYOND_DEX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
+from gyroage.core.grid_cdf import trapezoid
 from gyroage.core.likelihood import COLOUR_NODE_TIERS, gauss_hermite
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.modelcard import (
@@ -225,7 +226,7 @@ class _Builder(CalibrationStages, MainSequenceStages):
         return out if keepdims else op("Squeeze", out, axes)
 
     def trapezoid(self, p: str) -> str:
-        """np.trapezoid(p, grid, axis=-1) of rows, keepdims."""
+        """trapezoid(p, grid, axis=-1) of rows, keepdims."""
         p_trap = self.op("Div", self.op("Mul", self.dx, self.op("Add", self.tail(p), self.head(p))), self.two)
         return self.op("ReduceSum", p_trap, self.axis1, keepdims=1)
 
@@ -255,7 +256,7 @@ class _Builder(CalibrationStages, MainSequenceStages):
             prior_mass = self.log_mass(log_prior)
         else:
             peak = float(np.max(log_prior))
-            prior_mass = self.const(np.log(np.trapezoid(np.exp(log_prior - peak), self.grid, axis=-1)) + peak)
+            prior_mass = self.const(np.log(trapezoid(np.exp(log_prior - peak), self.grid, axis=-1)) + peak)
         return self.op("Squeeze", self.op("Sub", log_mass, prior_mass), self.axis1)
 
     def log_mass(self, log_values: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gyroage.core.grid_cdf import cdf, cdf_quantiles
+from gyroage.core.grid_cdf import cdf, cdf_quantiles, trapezoid
 from gyroage.core.normal import normal_cdf, normal_score
 
 KERNEL_DRAWS = 8      # kernel draws per MCMC sample (Calibration.calibrated_samples)
@@ -254,7 +254,7 @@ class Calibration:
         elif out is pdf:
             out = out.copy()  # normalised in place below: never the caller's array
         with np.errstate(invalid="ignore", divide="ignore"):
-            out /= np.trapezoid(out, grid, axis=-1)[..., None]
+            out /= trapezoid(out, grid, axis=-1)[..., None]
             if self.level_scale != 1.0:
                 out = self._scale_levels(out, grid)
         return out if every else np.where(finite, out, np.nan)
@@ -299,7 +299,7 @@ class Calibration:
         return x
 
     def _scale_levels(self, pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
-        out = pdf / np.trapezoid(pdf, grid, axis=-1)[..., None]
+        out = pdf / trapezoid(pdf, grid, axis=-1)[..., None]
         # Most posteriors lie above the level knots, where the scale is 1 and the map is the identity:
         # only the others pay for normal scores (a tenth of a catalogue's posterior time otherwise).
         c = cdf(pdf, grid)
@@ -315,7 +315,7 @@ class Calibration:
         s = self.scale_of(median)[:, None]
         # d/dx Phi(z / s) = pdf * phi(z / s) / (s phi(z))
         out = pdf / s * np.exp(-0.5 * z**2 * (1.0 / s**2 - 1.0))
-        return out / np.trapezoid(out, grid, axis=-1)[..., None]
+        return out / trapezoid(out, grid, axis=-1)[..., None]
 
 
 def level_mapped(x: np.ndarray, s: float) -> np.ndarray:

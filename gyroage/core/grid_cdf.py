@@ -10,6 +10,10 @@ import numpy as np
 
 QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 
+# numpy >= 2.0 names the trapezoid rule np.trapezoid (np.trapz deprecated, later removed); numpy 1.24-1.26, which
+# pyproject allows, has only np.trapz. Same code, same sums: every module and test integrates with this one name.
+trapezoid = np.trapezoid if hasattr(np, "trapezoid") else np.trapz
+
 
 def cdf(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Each pdf row's CDF on ``grid`` (trapezoid rule), normalised to end at 1."""

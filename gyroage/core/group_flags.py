@@ -14,7 +14,7 @@ import pandas as pd
 from gyroage import statuses
 from gyroage.core.density import FlowDensity, mix_outlier
 from gyroage.core.domain import AGE_OUTSIDE_MAX, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain, flag_text
-from gyroage.core.grid_cdf import cdf
+from gyroage.core.grid_cdf import cdf, trapezoid
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.posterior import GridPosterior
 
@@ -102,13 +102,13 @@ def fit_statistics(density: FlowDensity, n_groups: int, member_gid: np.ndarray, 
         t = (log10_prot[b] - x[j - 1]) / (x[j] - x[j - 1])
         lm = mix_outlier(lp, outlier_weight, density.outlier_log_density)
         pm = np.exp(lm)
-        pm /= np.trapezoid(pm, x, axis=1)[:, None]
+        pm /= trapezoid(pm, x, axis=1)[:, None]
         c = cdf(pm, x)
         u[b] = c[rows, j - 1] + t * (c[rows, j] - c[rows, j - 1])
         # where the density is 0 (outlier weight 0, lm = -inf) it adds nothing to the expectations (not 0 * inf)
         plm = np.where(pm > 0, pm * lm, 0.0)
-        expect = np.trapezoid(plm, x, axis=1)
-        var[b] = np.maximum(np.trapezoid(plm * np.where(pm > 0, lm, 0.0), x, axis=1) - expect**2, 0.0)
+        expect = trapezoid(plm, x, axis=1)
+        var[b] = np.maximum(trapezoid(plm * np.where(pm > 0, lm, 0.0), x, axis=1) - expect**2, 0.0)
         surprise[b] = lm[rows, j - 1] + t * (lm[rows, j] - lm[rows, j - 1]) - expect
     # KS D per group without a loop: members sorted by group, then by CDF value; ranks within each group
     order = np.lexsort((u, gid))

@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from gyroage.core.density import FlowDensity
-from gyroage.core.grid_cdf import QUANTILES, cdf, cdf_quantiles
+from gyroage.core.grid_cdf import QUANTILES, cdf, cdf_quantiles, trapezoid
 from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.priors import Prior
@@ -37,7 +37,7 @@ def normalise_with_log_norm(log_post: np.ndarray, grid: np.ndarray) -> tuple[np.
     peak = np.max(lp, axis=-1, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0.0)
     p = np.exp(lp - peak)
-    norm = np.trapezoid(p, grid, axis=-1)[..., None]
+    norm = trapezoid(p, grid, axis=-1)[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return p / norm, (np.log(norm) + peak)[..., 0]
 

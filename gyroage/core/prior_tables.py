@@ -22,12 +22,13 @@ def read_table(path: str | Path) -> tuple[tuple[tuple[float, ...], tuple[float, 
     import pandas as pd
 
     from gyroage import io
+    from gyroage.pandas_compat import CSV_FLOAT_OPTIONS
 
     p = Path(path)
     if not p.is_file():
         raise UserError(f"prior table not found: {p}")
     try:
-        frame = pd.read_csv(p)
+        frame = pd.read_csv(p, **CSV_FLOAT_OPTIONS)  # exact decimals under pandas < 3.1 too
     except Exception as exc:  # pandas raises many types for a bad file
         raise UserError(f"cannot read prior table {p}: {str(exc).splitlines()[0]}") from None
     dcol, xcol, tcol = (io.find_column(frame.columns, name) for name in ("density", "log10_age", "age_myr"))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from gyroage.errors import UserError
+from gyroage.formats import exact_to_pandas
 
 
 class IncompleteAnswer(Exception):
@@ -183,7 +184,10 @@ def to_frame(table) -> pd.DataFrame:
     """astropy Table -> pandas, masked cells as NaN/None, lower-case column names kept as given."""
     if table is None:
         return pd.DataFrame()
-    frame = table.to_pandas() if hasattr(table, "to_pandas") else pd.DataFrame(table)
+    if hasattr(table, "to_pandas"):  # a service's Gaia source_id with a null must keep every digit (astropy < 7)
+        frame = exact_to_pandas(table)
+    else:
+        frame = pd.DataFrame(table)
     for col in frame.columns:
         if frame[col].dtype == object:
             frame[col] = frame[col].map(lambda v: v.decode() if isinstance(v, bytes) else v)

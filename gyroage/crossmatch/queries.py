@@ -15,6 +15,7 @@ import pandas as pd
 from gyroage import io
 from gyroage.crossmatch.services import Overflow, PeriodCatalogue, Services
 from gyroage.errors import UserError
+from gyroage.pandas_compat import to_floats
 
 GAIA_BATCH = 500        # ids per IN list (keeps the sync 2000-row cap far away)
 CONE_BATCH = 50         # positions per OR'ed CONTAINS query
@@ -158,7 +159,7 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     g = pd.concat(frames, ignore_index=True)
     g["source_id"] = int_ids(g["source_id"])
     for c in cols[1:]:
-        g[c] = pd.to_numeric(g[c], errors="coerce") if c in g else np.nan
+        g[c] = to_floats(g[c]) if c in g else np.nan
     return g.drop_duplicates("source_id")
 
 
@@ -267,7 +268,7 @@ def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> p
         raise UserError(f"VizieR table {cat.vizier} ({cat.name}) has no {' or '.join(missing)} column "
                         f"(nor an alias){io.file_has(t.columns, 8, '; its columns: ')}")
     out = pd.DataFrame({"id": int_ids(t[idc]),
-                        "prot": pd.to_numeric(t[pc], errors="coerce"),
-                        "prot_err": pd.to_numeric(t[ec], errors="coerce") if ec else np.nan})
+                        "prot": to_floats(t[pc]),
+                        "prot_err": to_floats(t[ec]) if ec else np.nan})
     out = out[out["id"].notna() & (out["prot"] > 0)]
     return out.drop_duplicates("id")

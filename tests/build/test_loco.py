@@ -10,7 +10,7 @@ from gyroage.build.loco import star_posteriors
 from gyroage.build.loco_figures import coverage
 from gyroage.core.groups import joint_age
 from gyroage.core.posterior import cdf_at as pit
-from tests.conftest import run_cli
+from tests.conftest import needs_torch, run_cli
 
 
 def gaussian_loglike(mu: np.ndarray, sigma: float, grid: np.ndarray) -> np.ndarray:
@@ -442,6 +442,7 @@ def test_validate_does_not_reuse_folds_trained_on_another_catalogue(catalog_path
 
 
 @pytest.mark.parametrize("kind", ["one", "two", "same_age"])
+@needs_torch
 def test_validate_refuses_too_few_clusters_before_any_fold(catalog_path, tmp_path, kind):
     """One or two clusters (or clusters of one age) left folds with nothing to learn from: validate started them and
     failed with train's "no stars left to train on (check --exclude ...)", an option validate does not have."""

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gyroage.core.grid_cdf import trapezoid
 from tests.conftest import ROOT, run_cli
 
 MODELS = ROOT / "models"
@@ -212,7 +213,7 @@ def test_posterior_graph_reproduces_estimate_without_gyroage(which, request):
     grid, post = np.array(raw["log10_age_grid"]), np.array(raw["posterior"])
     g = raw["card"]["age_grid"]
     assert len(grid) == g["n"] and grid[0] == pytest.approx(g["log10_age_min"]) and grid[-1] == pytest.approx(g["log10_age_max"])
-    assert np.allclose(np.trapezoid(post[dated], grid, axis=1), 1.0, atol=1e-9)
+    assert np.allclose(trapezoid(post[dated], grid, axis=1), 1.0, atol=1e-9)
     assert np.all(post[~dated] == -1)
 
 

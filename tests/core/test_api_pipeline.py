@@ -123,7 +123,9 @@ def test_arrow_decimal_and_half_float_columns_with_nulls_are_read_as_numbers(mod
     import decimal
 
     prot = pd.array([decimal.Decimal("25.40"), None, decimal.Decimal("8.00")], dtype=pd.ArrowDtype(pa.decimal128(6, 2)))
-    colour = pd.array([0.8125, 1.0, None], dtype=pd.ArrowDtype(pa.float16()))
+    # from numpy's float16: pyarrow < 15 builds no half-float array from Python floats
+    half = pa.array(np.array([0.8125, 1.0, 0.0], dtype=np.float16), mask=np.array([False, False, True]))
+    colour = pd.Series(half, dtype=pd.ArrowDtype(pa.float16())).array
     frame = pd.DataFrame({"prot": prot, "bp_rp0": colour})
     assert np.array_equal(gyroage.io.numeric(frame, "prot"), [25.4, np.nan, 8.0], equal_nan=True)
     assert np.array_equal(gyroage.io.numeric(frame, "bp_rp0"), [0.8125, 1.0, np.nan], equal_nan=True)

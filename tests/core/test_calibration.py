@@ -8,7 +8,7 @@ from scipy.special import ndtr, ndtri
 
 from gyroage.core.calibration import KERNEL_DRAWS, Calibration, trapezoid_weights
 from gyroage.core.chain_summary import summarise_chain
-from gyroage.core.grid_cdf import QUANTILES
+from gyroage.core.grid_cdf import QUANTILES, trapezoid
 from gyroage.core.posterior import cdf, cdf_quantiles, quantiles
 
 GRID = np.linspace(6.0, 10.0, 201)
@@ -26,7 +26,7 @@ def summarise_samples(cal: Calibration, samples: np.ndarray, qs, rng: np.random.
 
 def normalised(pdf: np.ndarray) -> np.ndarray:
     pdf = np.atleast_2d(pdf)
-    return pdf / np.trapezoid(pdf, GRID, axis=1)[:, None]
+    return pdf / trapezoid(pdf, GRID, axis=1)[:, None]
 
 
 def test_a_flat_posterior_stays_flat_where_the_width_changes():

@@ -5,6 +5,8 @@ import pytest
 
 from gyroage import statuses
 from gyroage.core.domain import SequenceDomain, flag_text
+from gyroage.core.grid_cdf import trapezoid
+from tests.conftest import needs_torch
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +75,17 @@ def test_the_level_scale_leaves_old_posteriors_whole(model):
     cal = Calibration((7.0, 8.0), (0.0, 0.0), level_knots=(7.0, 7.5), level_scale=0.6)
     grid = np.linspace(6.0, 10.0, 201)
     pdf = np.exp(-0.5 * ((grid - 9.5) / 0.4) ** 2)[None, :]
-    out = cal.apply(pdf / np.trapezoid(pdf, grid), grid)
+    out = cal.apply(pdf / trapezoid(pdf, grid), grid)
     assert out[0, 0] > 0 and out[0, -1] > 0
     young = np.exp(-0.5 * ((grid - 6.8) / 0.4) ** 2)[None, :]
-    narrowed = cal.apply(young / np.trapezoid(young, grid), grid)
+    narrowed = cal.apply(young / trapezoid(young, grid), grid)
     # the young one is narrowed: its tails thin (never cut to zero, no walls) and its 68% interval shrinks
-    assert 0 < narrowed[0, -1] < young[0, -1] / np.trapezoid(young, grid) and narrowed[0, 40] > 0
+    assert 0 < narrowed[0, -1] < young[0, -1] / trapezoid(young, grid) and narrowed[0, 40] > 0
     width = (lambda p: np.diff(quantiles(p, grid, [0.16, 0.84]), axis=1)[0, 0])  # noqa: E731
-    assert width(narrowed) < 0.7 * width(young / np.trapezoid(young, grid))
+    assert width(narrowed) < 0.7 * width(young / trapezoid(young, grid))
 
 
+@needs_torch
 def test_the_cards_sequence_domain_is_its_training_stars_statistics(model):
     """The shipped card's domain.sequence is what training derives (card_sequence_domain: the catalogue's quality
     selection with the card's relabelled clusters; benchmarks/sequence_domain.py --write-card writes it)."""

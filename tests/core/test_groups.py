@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from gyroage.core.calibration import Calibration
+from gyroage.core.grid_cdf import trapezoid
 from gyroage.core.groups import default_group_systematic, default_systematic_dex, group_ages, group_posterior
 from gyroage.core.likelihood import grid_log_likelihood
 from gyroage.core.priors import Prior
@@ -101,7 +102,7 @@ def test_reduction_matches_a_per_group_loop(model):
     for k, g in enumerate(gp.groups):
         ref = ll[groups == g].sum(axis=0)
         ref = np.exp(ref - ref.max())
-        ref /= np.trapezoid(ref, grid)
+        ref /= trapezoid(ref, grid)
         assert np.allclose(gp.pdf[k], ref, rtol=1e-3, atol=1e-6)
         assert gp.n_stars[k] == gp.n_used[k] == np.sum(groups == g)
 
@@ -179,7 +180,7 @@ def test_colour_uncertainty_is_marginalised_over_as_estimate_does(model):
     ref = colour_marginal_log_likelihood(model.density, lp, c, np.full(len(c), 0.15), gp.grid, sigma,
                                          refine_tol=None).astype(float).sum(axis=0)
     ref = np.exp(ref - ref.max())
-    np.testing.assert_allclose(gp.pdf[0], ref / np.trapezoid(ref, gp.grid), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(gp.pdf[0], ref / trapezoid(ref, gp.grid), rtol=1e-3, atol=1e-6)
     exact = group_posterior(model.density, lp, c, np.full(len(c), 0.15), np.zeros(len(c)), prior, n_grid=201,
                             outlier_weight=0.0)
     assert np.abs(gp.pdf[0] - exact.pdf[0]).max() > 0.05 * exact.pdf[0].max()

@@ -9,7 +9,8 @@ import pytest
 from gyroage.core.prior_tables import LN10, read_prior_table
 from gyroage.core.priors import Prior, make_prior
 from gyroage.errors import UserError
-from tests.conftest import run_cli
+from gyroage.pandas_compat import PANDAS_BEFORE_3_1
+from tests.conftest import needs_matplotlib, run_cli
 
 BOUNDS = (6.0, 10.0)
 
@@ -378,6 +379,7 @@ NARROW_WORDS = ("--prior-sigma 0.002 is under twice the age grid's step, 0.02 de
                 "4001 (Python: n_grid=4001) or narrower age bounds resolve it")
 
 
+@needs_matplotlib
 def test_a_prior_narrower_than_the_grid_resolves_is_said_on_stderr(tmp_path):
     """A 0.002 dex prior on the default 0.02 dex grid gave a 0.0136 dex half-width and a median 4.5 sigma off, while
     the README said a narrow prior is not widened: the grid says so now (and the ages stay as they were)."""
@@ -508,7 +510,8 @@ def test_a_zero_density_node_tapers_its_intervals_linearly(tmp_path):
     ("log10_age,density\n6,1\n8,-5\n10,1\n", "density must be a finite number >= 0: data row 2 (density -5"),
     ("log10_age,density\n6,1\n8,nan\n10,1\n", "data row 2 (density nan)"),
     ("log10_age,density\n6,1\n10,abc\n7,1\n", "data row 2 (density 'abc')"),
-    ("log10_age,density\n6,1\n10,1e400\n", "data row 2 (density inf)"),
+    # pandas < 3.1 reads exactly only with float_precision="round_trip", which keeps an overflowing column as text
+    ("log10_age,density\n6,1\n10,1e400\n", "data row 2 (density '1e400')" if PANDAS_BEFORE_3_1 else "data row 2 (density inf)"),
     ("log10_age,density\n6,1\n,1\n10,1\n", "ages must be numbers: data row 2"),
     ("age_myr,density\n0,5\n100,1\n10000,1\n", "a table must start at an age > 0: data row 1 (age_myr 0)"),
 ])

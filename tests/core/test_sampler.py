@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from gyroage.core.calibration import Calibration
+from gyroage.core.grid_cdf import trapezoid
 from gyroage.core.mcmc_target import StarInputs, colour_log_like
 from gyroage.core.priors import Prior
 from gyroage.core.sampler import SamplerSettings, integrated_time, sample_stars
@@ -170,7 +171,7 @@ def test_grid_posteriors_keyed_by_row(tmp_path, model):
     run_local(src, None, model.density, settings, chunksize=3, quiet=True, posteriors=streamed)
     pd.testing.assert_frame_equal(pd.read_parquet(streamed), table)
     x, pdf = np.asarray(table["log10_age"].iloc[1]), np.asarray(table["pdf"].iloc[1])
-    assert np.trapezoid(pdf, x) == pytest.approx(1.0, rel=1e-3)
+    assert trapezoid(pdf, x) == pytest.approx(1.0, rel=1e-3)
     with pytest.raises(UserError, match="parquet"):
         run_local(src, None, model.density, settings, quiet=True, posteriors=tmp_path / "p.csv")
     none = tmp_path / "none.parquet"

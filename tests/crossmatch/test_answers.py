@@ -301,3 +301,23 @@ def test_a_redirected_gaia_sync_job_is_followed(tmp_path, sky):
     sky.mangle["gaia"] = [redirect] * 10
     assert run_rows(tmp_path, sky, ROWS).equals(healthy)
     assert any(p.endswith("/sync/result") for p, _ in sky.raw)
+
+
+def test_a_service_answers_gaia_ids_with_a_null_keep_every_digit(monkeypatch):
+    """MAST's TIC answers a GAIA column with nulls; astropy 5.3-6.1's to_pandas passed it through float64."""
+    import numpy as np
+    import pandas as pd
+    from astropy.table import MaskedColumn, Table
+
+    from gyroage.crossmatch.answers import to_frame
+
+    exact = Table.to_pandas
+
+    def through_float(self, *args, **kwargs):
+        frame = exact(self, *args, **kwargs)
+        frame["GAIA"] = frame["GAIA"].astype("float64")
+        return frame
+
+    monkeypatch.setattr(Table, "to_pandas", through_float)
+    t = Table({"ID": [1, 2], "GAIA": MaskedColumn(np.array([6917528997577384320, 0]), mask=[False, True])})
+    assert to_frame(t)["GAIA"].tolist() == [6917528997577384320, pd.NA]

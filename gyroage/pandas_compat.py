@@ -1,0 +1,45 @@
+"""Text to float64 exactly under every pandas that pyproject allows (2.0 and later).
+
+Before pandas 3.1, ``pd.to_numeric`` and ``pd.read_csv``'s default float parser round some decimals to a neighbouring
+float (0.028575905433749466 came out 0.0285759054337494), which can flip a star's status at a domain edge and makes
+ages depend on the pandas version. Python's ``float`` (and read_csv's ``float_precision="round_trip"``) is correctly
+rounded; pandas 3.1 is exact and deprecates ``float_precision``, so neither is used there.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+
+def _version(text: str) -> tuple[int, int]:
+    """(major, minor) of a version string such as ``2.0.3`` or ``3.1.0rc0``."""
+    parts = [int(re.match(r"\d*", p).group() or 0) for p in text.split(".")[:2]]
+    return (parts + [0, 0])[0], (parts + [0, 0])[1]
+
+
+PANDAS_BEFORE_3_1 = _version(pd.__version__) < (3, 1)
+# to_numeric and read_csv's default float parser are not correctly rounded
+ROUGH_FLOATS = PANDAS_BEFORE_3_1
+# Keywords for every pd.read_csv that parses numbers itself (gyroage's own CSV inputs are read as text).
+CSV_FLOAT_OPTIONS: dict = {"float_precision": "round_trip"} if ROUGH_FLOATS else {}
+
+
+def to_floats(col) -> np.ndarray:
+    """``col`` (a Series, or cells) as float64, as ``pd.to_numeric(col, errors="coerce")``: what is no number NaN."""
+    col = col if isinstance(col, pd.Series) else pd.Series(col, dtype=object)
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if not ROUGH_FLOATS or col.dtype.kind in "fiumb":
+        return values  # numbers are already floats; text is parsed exactly from pandas 3.1 on
+    ok = ~np.isnan(values)
+    if not ok.any():
+        return values
+    try:  # the cells pandas read as numbers, again through Python's correctly rounded float (in C, no loop here)
+        exact = col.to_numpy(dtype=object)[ok].astype(np.float64)
+    except (TypeError, ValueError):  # a cell only pandas reads (none known): keep pandas' values
+        return values
+    values = values.copy()  # to_numpy may give a read-only view of the column
+    values[ok] = exact
+    return values
