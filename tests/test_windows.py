@@ -267,3 +267,34 @@ def test_the_case_probe(tmp_path):
     (tmp_path / "empty").mkdir()
     assert not files.ignores_case(tmp_path / "empty" / "123")  # probed with a file of its own, then removed
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_a_leading_tilde_is_the_home_folder_on_windows(tmp_path, monkeypatch, capsys):
+    """Review V5 #4: turning click's Windows argument expansion off (globs, %VAR%) turned its `~` off too, so
+    `-o ~\\ages.csv` wrote into a folder literally named `~` in the working folder. A leading `~` is the home
+    folder again on Windows (on POSIX the shell expands it), for input and output alike."""
+    import shutil
+
+    from gyroage import cli_help
+    from gyroage.cli import app
+
+    class Windows:
+        name = "nt"
+
+        def __getattr__(self, attr):
+            return getattr(os, attr)
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    shutil.copy(EXAMPLES / "field_stars.csv", home / "stars.csv")
+    monkeypatch.setenv("HOME", str(home))  # what os.path.expanduser reads here
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(cli_help, "os", Windows())
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # typer's app() sets its own
+    monkeypatch.setattr(sys, "argv", ["gyroage", "estimate", "~/stars.csv", "--seed", "1", "-q", "-o", "~/ages.csv"])
+    with pytest.raises(SystemExit) as exit_:
+        app(prog_name="gyroage")
+    assert exit_.value.code == 0, capsys.readouterr().err
+    assert (home / "ages.csv").read_text().count("\n") == 2
+    assert list(work.iterdir()) == []  # no folder named ~
