@@ -15,6 +15,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -306,7 +307,8 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
 
 
 class TargetBusy(UserError):
-    """:meth:`AtomicFile.commit` could not replace its target (open in another program on Windows, or read-only):
+    """:meth:`AtomicFile.commit` could not replace its target (open in another program on Windows; on POSIX another
+    user's file in a sticky folder, or a read-only folder):
     the message ends in "close it and rerun", which a caller keeping the rows may extend."""
 
 
@@ -370,10 +372,16 @@ class AtomicFile:
                 shutil.rmtree(self.target)
             elif self.directory and self.target.exists():
                 self.target.unlink()
-            os.replace(self.path, self.target)
-        except PermissionError:  # Windows: another program (Excel) holds the target open; anywhere: read-only
-            raise TargetBusy(f"cannot replace {self.target}: it is open in another program (or read-only); close it "
-                             "and rerun") from None
+            _replace(self.path, self.target)
+        except PermissionError:
+            if WINDOWS:  # another program (Excel) holds the target open
+                raise TargetBusy(f"cannot replace {self.target}: it is open in another program (or read-only); "
+                                 "close it and rerun") from None
+            # POSIX renames onto a read-only file: refused only in a sticky folder (/tmp) holding another user's
+            # file, or in a folder made read-only since the run began
+            raise TargetBusy(f"cannot replace {self.target}: permission denied (another user's file in a sticky "
+                             "folder, or a read-only folder); have it removed or the folder made writable, and "
+                             "rerun") from None
         self._unlock()
         return self.target
 
@@ -390,6 +398,19 @@ class AtomicFile:
     def _unlock(self) -> None:
         if self.lock is not None:
             self.lock.release()
+
+
+def _replace(src: Path, dst: Path) -> None:
+    """``os.replace``, tried again for about a second on Windows, where an antivirus scanner or the indexer holds a
+    newly written file open for a moment (PermissionError)."""
+    for wait in (0.1, 0.2, 0.3, 0.4, None):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if not WINDOWS or wait is None:
+                raise
+            time.sleep(wait)
 
 
 def umask() -> int:

@@ -167,11 +167,15 @@ def test_an_output_open_in_another_program_is_one_line_and_its_rows_are_kept(tmp
     stars(30).to_csv(src, index=False)
     engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
     first = out.read_bytes()
+    waits = []
+    monkeypatch.setattr(files, "WINDOWS", True)
+    monkeypatch.setattr(files.time, "sleep", waits.append)
     target_held_open(monkeypatch, out)
     with pytest.raises(UserError, match=r"^cannot replace .*ages\.csv: it is open in another program \(or read-only\); "
                                         r"close it and rerun with --resume \(all 30 rows are kept in .*\)$"):
         engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
     assert out.read_bytes() == first and sidecar_dir(out).is_dir()
+    assert len(waits) >= 3 and 0.8 <= sum(waits) <= 1.5, waits  # tried again over about 1 s (an antivirus scan)
     with pytest.raises(UserError, match=r"^cannot replace .*b\.json: it is open in another program \(or read-only\); "
                                         r"close it and rerun$"):
         target_held_open(monkeypatch, tmp_path / "b.json")
@@ -298,3 +302,49 @@ def test_a_leading_tilde_is_the_home_folder_on_windows(tmp_path, monkeypatch, ca
     assert exit_.value.code == 0, capsys.readouterr().err
     assert (home / "ages.csv").read_text().count("\n") == 2
     assert list(work.iterdir()) == []  # no folder named ~
+
+
+def test_a_replace_on_windows_is_tried_again_while_a_scanner_holds_the_file(tmp_path, monkeypatch):
+    """Review V5 #5: an antivirus scanner or the indexer holds a new file for a moment on Windows, and the one
+    os.replace failed as "open in another program". It is tried again for about a second first."""
+    from gyroage import files
+
+    target = tmp_path / "b.json"
+    target.write_text("[]")
+    replace, calls = os.replace, []
+
+    def briefly_held(src, dst, *args, **kwargs):
+        calls.append(dst)
+        if len(calls) < 3:
+            raise PermissionError(errno.EACCES, "being used by another process", str(src), 32, str(dst))
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(files, "WINDOWS", True)
+    monkeypatch.setattr(files.time, "sleep", lambda s: None)
+    monkeypatch.setattr(os, "replace", briefly_held)
+    files.atomic_write_text(target, "{}")
+    assert target.read_text() == "{}" and len(calls) == 3
+
+
+def test_a_refused_replace_on_posix_names_the_folder_not_another_program(tmp_path, monkeypatch):
+    """Review V5 #5: on POSIX os.replace onto a read-only file succeeds; a PermissionError comes from a sticky folder
+    (/tmp) holding another user's old output, or a read-only folder, yet the message said "open in another program
+    (or read-only)". It says what it is now, at once (no retry)."""
+    from gyroage import files
+    from gyroage.errors import UserError
+
+    target = tmp_path / "b.json"
+    target.write_text("[]")
+
+    def sticky(src, dst, *args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(src), None, str(dst))
+
+    monkeypatch.setattr(files, "WINDOWS", False)
+    monkeypatch.setattr(files.time, "sleep", lambda s: pytest.fail("no retry off Windows"))
+    monkeypatch.setattr(os, "replace", sticky)
+    with pytest.raises(UserError, match=r"^cannot replace .*b\.json: permission denied \(another user's file in a "
+                                        r"sticky folder, or a read-only folder\); have it removed or the folder "
+                                        r"made writable, and rerun$"):
+        files.atomic_write_text(target, "{}")
+    monkeypatch.undo()
+    assert target.read_text() == "[]" and sorted(p.name for p in tmp_path.iterdir()) == ["b.json"]
