@@ -348,3 +348,49 @@ def test_a_refused_replace_on_posix_names_the_folder_not_another_program(tmp_pat
         files.atomic_write_text(target, "{}")
     monkeypatch.undo()
     assert target.read_text() == "[]" and sorted(p.name for p in tmp_path.iterdir()) == ["b.json"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_nul_discards_the_output_on_windows(tmp_path, monkeypatch, density, settings, fmt):
+    """Review V5 #6: the README says `-o NUL` discards the output on Windows, untested. Simulated: os.stat gives NUL
+    as a character device there (as CPython does on Windows) and writing it discards the bytes; the run completes
+    and makes no file, folder, lock or sidecar."""
+    import builtins
+    import stat as stat_
+
+    from gyroage import files
+    from gyroage.engines import local as engines
+    from tests.test_engines import stars
+
+    src = tmp_path / "in" / "in.csv"
+    src.parent.mkdir()
+    stars(30).to_csv(src, index=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    real_stat, real_access, real_open, written = os.stat, os.access, builtins.open, []
+
+    def is_nul(path) -> bool:
+        return not isinstance(path, int) and os.fspath(path).upper() == "NUL"
+
+    def stat(path, *args, **kwargs):
+        return real_stat(os.devnull) if is_nul(path) else real_stat(path, *args, **kwargs)
+
+    def access(path, *args, **kwargs):  # Windows finds NUL, writable, as it finds it in os.stat
+        return real_access(os.devnull if is_nul(path) else path, *args, **kwargs)
+
+    def open_(path, mode="r", *args, **kwargs):
+        if is_nul(path):
+            written.append(mode)
+            return real_open(os.devnull, mode, *args, **kwargs)
+        return real_open(path, mode, *args, **kwargs)
+
+    assert stat_.S_ISCHR(real_stat(os.devnull).st_mode)
+    monkeypatch.setattr(files, "WINDOWS", True)
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(builtins, "open", open_)
+    engines.run_local(src, "NUL", density, settings, chunksize=10, quiet=True, output_fmt=fmt)
+    monkeypatch.undo()
+    assert written and all("w" in m for m in written), written
+    assert list(work.iterdir()) == []  # no file named NUL, nothing beside it
