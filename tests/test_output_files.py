@@ -730,3 +730,27 @@ def test_a_read_only_lock_file_nfs_cannot_lock_is_one_line_not_an_unlocked_run(t
     with pytest.raises(UserError, match=r"^cannot lock .*out\.csv: its lock file .* belongs to another user"):
         files.TargetLock(tmp_path / "out.csv")
     assert lock.exists()
+
+
+def test_group_age_holds_its_output_as_estimate_does(tmp_path):
+    """Review V5 #8a: group-age wrote without the output's lock, so a killed Parquet run's temporary files stayed
+    beside its output (until a locked estimate wrote the same name), and two runs into one -o both went ahead. It
+    now takes the lock: a killed run's temporaries go, and a second run is refused in one line."""
+    from tests.conftest import invoke_quiet, ok_output
+
+    src, out = tmp_path / "in.csv", tmp_path / "g.parquet"
+    frame = stars(6)
+    frame["cluster"] = ["a", "a", "a", "b", "b", "b"]
+    frame.to_csv(src, index=False)
+    stale = tmp_path / ".g.parquet.gyroage-abcd1234.part"  # a killed run's, as mkstemp names them
+    stale.write_bytes(b"PAR1")
+    ok_output(invoke_quiet("group-age", str(src), "--by", "cluster", "-o", str(out)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.parquet", "in.csv"]
+    first = out.read_bytes()
+    holder = hold_lock(out)
+    try:
+        res = invoke_quiet("group-age", str(src), "--by", "cluster", "-o", str(out))
+        assert res.exit_code == 2 and f"another gyroage run is writing {out}" in res.output, res.output
+    finally:
+        holder.communicate("")
+    assert out.read_bytes() == first
