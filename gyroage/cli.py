@@ -359,7 +359,7 @@ def group_age(
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True),
                     [("--by", by), ("--membership", membership)], period_error=False)  # a joint age never reads it
     out = io.case_blind_clashes(out, 1, written)  # FITS, VOTable: --by Status beside status
-    with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv") as writer:
+    with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv", lock=True) as writer:
         # the group label (first column) is the input's: from a typed input it keeps every digit
         writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])
     if not quiet:

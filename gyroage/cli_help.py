@@ -9,6 +9,7 @@ parameters that render that way.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -120,8 +121,11 @@ class PlainHelpGroup(TyperGroup):
 
         Arguments reach the commands as the shell gave them: on Windows click would expand globs, ``~`` and
         ``%VAR%`` in every one, quoted or not (``'survey/part-*.csv'``, which the dask engine expands itself, became
-        many inputs)."""
+        many inputs). Only a leading ``~`` is still the home folder there, as a POSIX shell makes it (cmd.exe and
+        PowerShell leave it to the program): without it ``-o ~/ages.csv`` wrote into a folder named ``~``."""
         extra["windows_expand_args"] = False
+        if os.name == "nt":
+            args = [os.path.expanduser(a) if a.startswith("~") else a for a in (sys.argv[1:] if args is None else args)]
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         exceptions = _typer_click.exceptions

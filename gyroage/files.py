@@ -15,6 +15,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -141,7 +142,7 @@ def _ignores_case(folder: str) -> bool:
     made = None
     if name is None:
         try:
-            fd, made = tempfile.mkstemp(dir=folder, prefix=".gyroage-case-")
+            fd, made = tempfile.mkstemp(dir=folder, prefix=CASE_PROBE)
             os.close(fd)
         except OSError:
             return False
@@ -153,7 +154,10 @@ def _ignores_case(folder: str) -> bool:
         return False
     finally:
         if made is not None:
-            os.unlink(made)
+            try:
+                os.unlink(made)
+            except FileNotFoundError:  # taken by a remove_stale that thought it a killed run's
+                pass
 
 
 # What gyroage names its temporary files and folders beside a target NAME: temp_prefix(NAME) + mkstemp's 8 random
@@ -162,6 +166,10 @@ def _ignores_case(folder: str) -> bool:
 # once: left alone.)
 TEMP_MARKER = "gyroage-"
 TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp")
+# _ignores_case's probe file (then mkstemp's 8 characters), removed at once; one a killed run left, older than
+# CASE_PROBE_AGE seconds (a live probe lasts microseconds), is removed by remove_stale in its folder.
+CASE_PROBE = ".gyroage-case-"
+CASE_PROBE_AGE = 60.0
 
 
 def temp_prefix(target: str | os.PathLike) -> str:
@@ -279,22 +287,26 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
 
 def remove_stale(target: str | os.PathLike) -> list[str]:
     """Remove the temporary files and folders killed runs left beside ``target`` (``.NAME.gyroage-xxxxxxxx.part``,
-    ``.NAME.gyroage-xxxxxxxx.dask-tmp/``); their names. Only under :class:`TargetLock`: a live run's are the same
-    names. Names without the marker (an older gyroage's, or the user's own files) are left alone."""
+    ``.NAME.gyroage-xxxxxxxx.dask-tmp/``, a case probe ``.gyroage-case-xxxxxxxx`` older than a minute); their names.
+    Only under :class:`TargetLock`: a live run's are the same names. Names without the marker (an older gyroage's,
+    or the user's own files) are left alone."""
     target = Path(target)
     prefix = re.escape(temp_prefix(target))
     if ignores_case(target):  # -o Out.csv writes the file a killed run of -o out.csv was writing
         prefix = f"(?i:{prefix})"
     pattern = re.compile(prefix + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES)) + r")\Z")
+    probe = re.compile(re.escape(CASE_PROBE) + r"[a-z0-9_]{8}\Z")
     removed = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
         return removed
     for entry in entries:
-        if not pattern.match(entry.name):
+        if not pattern.match(entry.name) and not probe.match(entry.name):
             continue
         try:
+            if probe.match(entry.name) and entry.stat(follow_symlinks=False).st_mtime > time.time() - CASE_PROBE_AGE:
+                continue  # another run's probe, in use
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
@@ -306,7 +318,8 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
 
 
 class TargetBusy(UserError):
-    """:meth:`AtomicFile.commit` could not replace its target (open in another program on Windows, or read-only):
+    """:meth:`AtomicFile.commit` could not replace its target (open in another program on Windows; on POSIX another
+    user's file in a sticky folder, or a read-only folder):
     the message ends in "close it and rerun", which a caller keeping the rows may extend."""
 
 
@@ -370,10 +383,16 @@ class AtomicFile:
                 shutil.rmtree(self.target)
             elif self.directory and self.target.exists():
                 self.target.unlink()
-            os.replace(self.path, self.target)
-        except PermissionError:  # Windows: another program (Excel) holds the target open; anywhere: read-only
-            raise TargetBusy(f"cannot replace {self.target}: it is open in another program (or read-only); close it "
-                             "and rerun") from None
+            _replace(self.path, self.target)
+        except PermissionError:
+            if WINDOWS:  # another program (Excel) holds the target open
+                raise TargetBusy(f"cannot replace {self.target}: it is open in another program (or read-only); "
+                                 "close it and rerun") from None
+            # POSIX renames onto a read-only file: refused only in a sticky folder (/tmp) holding another user's
+            # file, or in a folder made read-only since the run began
+            raise TargetBusy(f"cannot replace {self.target}: permission denied (another user's file in a sticky "
+                             "folder, or a read-only folder); have it removed or the folder made writable, and "
+                             "rerun") from None
         self._unlock()
         return self.target
 
@@ -390,6 +409,19 @@ class AtomicFile:
     def _unlock(self) -> None:
         if self.lock is not None:
             self.lock.release()
+
+
+def _replace(src: Path, dst: Path) -> None:
+    """``os.replace``, tried again for about a second on Windows, where an antivirus scanner or the indexer holds a
+    newly written file open for a moment (PermissionError)."""
+    for wait in (0.1, 0.2, 0.3, 0.4, None):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if not WINDOWS or wait is None:
+                raise
+            time.sleep(wait)
 
 
 def umask() -> int:

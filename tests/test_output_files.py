@@ -394,6 +394,36 @@ def test_a_damaged_manifest_is_one_line(tmp_path, density, settings, monkeypatch
     assert out.read_bytes() == ref
 
 
+@pytest.mark.parametrize("was", [None, 0])
+def test_resume_refuses_chunks_of_an_older_chunk_format(tmp_path, density, settings, monkeypatch, was):
+    """An interrupted run made by an older gyroage (whose version string was the same) was resumed without a word:
+    its chunks lacked newer flags and kept other posterior types. The manifest now records a chunk format and
+    --resume refuses an older one (or none) in one line, leaving the sidecar as it is."""
+    import json
+
+    from gyroage.engines.sinks import CHUNK_FORMAT, sidecar_dir
+    from gyroage.errors import UserError
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    manifest = sidecar_dir(out) / "manifest.json"
+    kept = json.loads(manifest.read_text())
+    assert kept["record"]["chunk format"] == str(CHUNK_FORMAT)
+    if was is None:
+        del kept["record"]["chunk format"]
+    else:
+        kept["record"]["chunk format"] = str(was)
+    manifest.write_text(json.dumps(kept))
+    before = sidecar_files(out)
+    shown = 1 if was is None else was
+    with pytest.raises(UserError, match=rf"^cannot resume: the interrupted run of .*out.csv was made by an older "
+                                        rf"gyroage \(chunk format {shown}, now {CHUNK_FORMAT}\); rerun without "
+                                        r"--resume$"):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
+    assert sidecar_files(out) == before
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)  # without --resume: every row anew
+    assert out.read_bytes() == ref
+
+
 def test_a_refused_resume_names_what_changed(tmp_path, density, settings, monkeypatch):
     """After a changed --output-format --resume said "nothing to resume (no interrupted run ... left finished
     chunks)" though one had; a refusal for changed settings did not say which. Both now name it."""
@@ -700,3 +730,27 @@ def test_a_read_only_lock_file_nfs_cannot_lock_is_one_line_not_an_unlocked_run(t
     with pytest.raises(UserError, match=r"^cannot lock .*out\.csv: its lock file .* belongs to another user"):
         files.TargetLock(tmp_path / "out.csv")
     assert lock.exists()
+
+
+def test_group_age_holds_its_output_as_estimate_does(tmp_path):
+    """Review V5 #8a: group-age wrote without the output's lock, so a killed Parquet run's temporary files stayed
+    beside its output (until a locked estimate wrote the same name), and two runs into one -o both went ahead. It
+    now takes the lock: a killed run's temporaries go, and a second run is refused in one line."""
+    from tests.conftest import invoke_quiet, ok_output
+
+    src, out = tmp_path / "in.csv", tmp_path / "g.parquet"
+    frame = stars(6)
+    frame["cluster"] = ["a", "a", "a", "b", "b", "b"]
+    frame.to_csv(src, index=False)
+    stale = tmp_path / ".g.parquet.gyroage-abcd1234.part"  # a killed run's, as mkstemp names them
+    stale.write_bytes(b"PAR1")
+    ok_output(invoke_quiet("group-age", str(src), "--by", "cluster", "-o", str(out)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.parquet", "in.csv"]
+    first = out.read_bytes()
+    holder = hold_lock(out)
+    try:
+        res = invoke_quiet("group-age", str(src), "--by", "cluster", "-o", str(out))
+        assert res.exit_code == 2 and f"another gyroage run is writing {out}" in res.output, res.output
+    finally:
+        holder.communicate("")
+    assert out.read_bytes() == first

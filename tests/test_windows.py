@@ -167,11 +167,15 @@ def test_an_output_open_in_another_program_is_one_line_and_its_rows_are_kept(tmp
     stars(30).to_csv(src, index=False)
     engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
     first = out.read_bytes()
+    waits = []
+    monkeypatch.setattr(files, "WINDOWS", True)
+    monkeypatch.setattr(files.time, "sleep", waits.append)
     target_held_open(monkeypatch, out)
     with pytest.raises(UserError, match=r"^cannot replace .*ages\.csv: it is open in another program \(or read-only\); "
                                         r"close it and rerun with --resume \(all 30 rows are kept in .*\)$"):
         engines.run_local(src, out, density, settings, chunksize=10, quiet=True)
     assert out.read_bytes() == first and sidecar_dir(out).is_dir()
+    assert len(waits) >= 3 and 0.8 <= sum(waits) <= 1.5, waits  # tried again over about 1 s (an antivirus scan)
     with pytest.raises(UserError, match=r"^cannot replace .*b\.json: it is open in another program \(or read-only\); "
                                         r"close it and rerun$"):
         target_held_open(monkeypatch, tmp_path / "b.json")
@@ -267,3 +271,126 @@ def test_the_case_probe(tmp_path):
     (tmp_path / "empty").mkdir()
     assert not files.ignores_case(tmp_path / "empty" / "123")  # probed with a file of its own, then removed
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_a_leading_tilde_is_the_home_folder_on_windows(tmp_path, monkeypatch, capsys):
+    """Review V5 #4: turning click's Windows argument expansion off (globs, %VAR%) turned its `~` off too, so
+    `-o ~\\ages.csv` wrote into a folder literally named `~` in the working folder. A leading `~` is the home
+    folder again on Windows (on POSIX the shell expands it), for input and output alike."""
+    import shutil
+
+    from gyroage import cli_help
+    from gyroage.cli import app
+
+    class Windows:
+        name = "nt"
+
+        def __getattr__(self, attr):
+            return getattr(os, attr)
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    shutil.copy(EXAMPLES / "field_stars.csv", home / "stars.csv")
+    monkeypatch.setenv("HOME", str(home))  # what os.path.expanduser reads here
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(cli_help, "os", Windows())
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # typer's app() sets its own
+    monkeypatch.setattr(sys, "argv", ["gyroage", "estimate", "~/stars.csv", "--seed", "1", "-q", "-o", "~/ages.csv"])
+    with pytest.raises(SystemExit) as exit_:
+        app(prog_name="gyroage")
+    assert exit_.value.code == 0, capsys.readouterr().err
+    assert (home / "ages.csv").read_text().count("\n") == 2
+    assert list(work.iterdir()) == []  # no folder named ~
+
+
+def test_a_replace_on_windows_is_tried_again_while_a_scanner_holds_the_file(tmp_path, monkeypatch):
+    """Review V5 #5: an antivirus scanner or the indexer holds a new file for a moment on Windows, and the one
+    os.replace failed as "open in another program". It is tried again for about a second first."""
+    from gyroage import files
+
+    target = tmp_path / "b.json"
+    target.write_text("[]")
+    replace, calls = os.replace, []
+
+    def briefly_held(src, dst, *args, **kwargs):
+        calls.append(dst)
+        if len(calls) < 3:
+            raise PermissionError(errno.EACCES, "being used by another process", str(src), 32, str(dst))
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(files, "WINDOWS", True)
+    monkeypatch.setattr(files.time, "sleep", lambda s: None)
+    monkeypatch.setattr(os, "replace", briefly_held)
+    files.atomic_write_text(target, "{}")
+    assert target.read_text() == "{}" and len(calls) == 3
+
+
+def test_a_refused_replace_on_posix_names_the_folder_not_another_program(tmp_path, monkeypatch):
+    """Review V5 #5: on POSIX os.replace onto a read-only file succeeds; a PermissionError comes from a sticky folder
+    (/tmp) holding another user's old output, or a read-only folder, yet the message said "open in another program
+    (or read-only)". It says what it is now, at once (no retry)."""
+    from gyroage import files
+    from gyroage.errors import UserError
+
+    target = tmp_path / "b.json"
+    target.write_text("[]")
+
+    def sticky(src, dst, *args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(src), None, str(dst))
+
+    monkeypatch.setattr(files, "WINDOWS", False)
+    monkeypatch.setattr(files.time, "sleep", lambda s: pytest.fail("no retry off Windows"))
+    monkeypatch.setattr(os, "replace", sticky)
+    with pytest.raises(UserError, match=r"^cannot replace .*b\.json: permission denied \(another user's file in a "
+                                        r"sticky folder, or a read-only folder\); have it removed or the folder "
+                                        r"made writable, and rerun$"):
+        files.atomic_write_text(target, "{}")
+    monkeypatch.undo()
+    assert target.read_text() == "[]" and sorted(p.name for p in tmp_path.iterdir()) == ["b.json"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_nul_discards_the_output_on_windows(tmp_path, monkeypatch, density, settings, fmt):
+    """Review V5 #6: the README says `-o NUL` discards the output on Windows, untested. Simulated: os.stat gives NUL
+    as a character device there (as CPython does on Windows) and writing it discards the bytes; the run completes
+    and makes no file, folder, lock or sidecar."""
+    import builtins
+    import stat as stat_
+
+    from gyroage import files
+    from gyroage.engines import local as engines
+    from tests.test_engines import stars
+
+    src = tmp_path / "in" / "in.csv"
+    src.parent.mkdir()
+    stars(30).to_csv(src, index=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    real_stat, real_access, real_open, written = os.stat, os.access, builtins.open, []
+
+    def is_nul(path) -> bool:
+        return not isinstance(path, int) and os.fspath(path).upper() == "NUL"
+
+    def stat(path, *args, **kwargs):
+        return real_stat(os.devnull) if is_nul(path) else real_stat(path, *args, **kwargs)
+
+    def access(path, *args, **kwargs):  # Windows finds NUL, writable, as it finds it in os.stat
+        return real_access(os.devnull if is_nul(path) else path, *args, **kwargs)
+
+    def open_(path, mode="r", *args, **kwargs):
+        if is_nul(path):
+            written.append(mode)
+            return real_open(os.devnull, mode, *args, **kwargs)
+        return real_open(path, mode, *args, **kwargs)
+
+    assert stat_.S_ISCHR(real_stat(os.devnull).st_mode)
+    monkeypatch.setattr(files, "WINDOWS", True)
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(builtins, "open", open_)
+    engines.run_local(src, "NUL", density, settings, chunksize=10, quiet=True, output_fmt=fmt)
+    monkeypatch.undo()
+    assert written and all("w" in m for m in written), written
+    assert list(work.iterdir()) == []  # no file named NUL, nothing beside it

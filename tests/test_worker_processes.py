@@ -294,3 +294,40 @@ def test_processes_under_spawn_without_a_main_guard_is_one_clear_error(tmp_path,
         assert noise not in res.stderr, res.stderr[-3000:]
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("gyroage.errors.UserError: ") and 'if __name__ == "__main__":' in last, last
+
+
+def test_a_worker_failing_to_start_is_said_so(model, monkeypatch):
+    """Review V5 #2: a worker whose start failed (its model file unreadable) was reported as "killed, or ran out of
+    memory (fewer --processes use less)", and its error was lost (a traceback of the pool's logger on stderr). The
+    run now says a worker failed to start, with the worker's error."""
+    import numpy as np
+
+    from gyroage.core import sampler
+    from gyroage.core.mcmc_target import StarInputs
+    from gyroage.core.priors import Prior
+    from gyroage.errors import UserError
+
+    parent, real = os.getpid(), sampler.cached_density
+
+    def unreadable(*args, **kw):  # seen by the forked workers alone
+        if os.getpid() != parent:
+            raise OSError(13, "Permission denied", "density.onnx")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sampler, "cached_density", unreadable)
+    stars = StarInputs(np.log10(np.full(2, 8.0)), np.full(2, 1e-3), np.full(2, 1.2), np.full(2, 0.015))
+    settings = sampler.SamplerSettings(block=1, processes=2, max_steps=50, min_n_eff=10.0)
+    with pytest.raises(UserError, match=r"^a --processes worker failed to start: \[Errno 13\] Permission denied: "
+                                        r"'density.onnx'$"):
+        sampler.sample_stars(model.density, Prior(), stars, settings, seed=1)
+
+
+@pytest.mark.parametrize(("codes", "killed"), [([-9, -15], True), ([-15], True), ([1, -15], False), ([0], False)])
+def test_a_broken_pool_blames_killing_only_for_a_signal(codes, killed):
+    """A worker that ended by itself (an exit code, not a signal) was said to be killed or out of memory."""
+    from gyroage.core.worker_pool import broken_pool
+
+    text = str(broken_pool("fork", codes))
+    assert ("killed, or ran out of memory" in text) is killed, text
+    if not killed:
+        assert f"exit code {codes[0]}" in text, text

@@ -74,7 +74,7 @@ from gyroage.core.posterior import (
     summary_myr,
 )
 from gyroage.core.priors import Prior
-from gyroage.core.worker_pool import broken_pool, die_with_parent, leave_if_starting, stop_pool
+from gyroage.core.worker_pool import broken_pool, check_started, die_with_parent, exit_codes, leave_if_starting, start_failed, stop_pool
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError, whole_number
 
@@ -415,8 +415,9 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
                 done(futures[f])
             parts = [f.result() for f in futures]  # dicts keep insertion order: block order
         except BrokenProcessPool:  # a worker gone: killed, or (spawned) importing a script without a __main__ guard
+            codes = exit_codes(pool)
             stop_pool(pool)
-            raise broken_pool(ctx.get_start_method(allow_none=True)) from None
+            raise broken_pool(ctx.get_start_method(allow_none=True), codes) from None
         except BaseException:  # Ctrl-C, SIGTERM, a failed block: the pending blocks would all be computed first
             stop_pool(pool)
             raise
@@ -469,12 +470,14 @@ def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[
 
 def _worker_start(parent: int, model: tuple) -> None:
     """A pool worker's start: die with the run's process (:func:`gyroage.core.worker_pool.die_with_parent`), then load
-    the model once."""
+    the model once (an error kept for its first block to raise: a raised one breaks the pool, said as killed)."""
     die_with_parent(parent)
-    cached_density(*model)
+    with start_failed():
+        cached_density(*model)
 
 
 def _worker_run(args) -> SampleResult:
+    check_started()
     model, prior, stars, settings, seed, rows, w, calibration, main_sequence, n_grid = args
     return _run_blocks(cached_density(*model), prior, stars, settings, seed, rows, w, calibration, main_sequence,
                        n_grid)

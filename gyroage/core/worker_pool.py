@@ -11,6 +11,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from gyroage.errors import UserError
 
@@ -106,10 +108,46 @@ def leave_if_starting() -> None:
         raise SystemExit(1)
 
 
-def broken_pool(start_method: str | None) -> UserError:
-    """The one-line error for a pool whose worker ended before its block was done (``BrokenProcessPool``)."""
+def broken_pool(start_method: str | None, exit_codes: Iterable[int | None] = ()) -> UserError:
+    """The one-line error for a pool whose worker ended before its block was done (``BrokenProcessPool``).
+
+    ``exit_codes``: the pool's workers' (``None`` while alive). The pool terminates the others (SIGTERM) once one
+    is gone, so killing or memory is blamed only when no worker ended by itself (an exit code, not a signal).
+    """
+    ended = [c for c in exit_codes if c is not None and c >= 0]
     why = "it was killed, or ran out of memory (fewer --processes use less)"
+    if ended:
+        why = f"it ended by itself (exit code {ended[0]})"
     if start_method != "fork":  # a spawned worker imports the calling script, running its top level again
         why = ("under the spawn start method (macOS, Windows) each worker imports the calling script, so a script "
                f'with processes > 1 must call gyroage under `if __name__ == "__main__":`; or {why}')
     return UserError(f"a --processes worker process ended before its block was done: {why}")
+
+
+def exit_codes(pool) -> list[int | None]:
+    """The exit codes of ``pool``'s workers (read before ``shutdown``, which drops its process table)."""
+    return [p.exitcode for p in list((getattr(pool, "_processes", None) or {}).values())]
+
+
+# Why this worker's start failed (its model unreadable), or None: said by its first block (see start_failed).
+_START_ERROR: str | None = None
+
+
+@contextmanager
+def start_failed() -> Iterator[None]:
+    """Keep an error raised in a worker's start for its first block to raise (:func:`check_started`).
+
+    Raised from the pool's initializer, it is a traceback of the pool's logger on stderr and a broken pool, which
+    the run could only call killed; kept, the run stops on its first block with the worker's own error.
+    """
+    global _START_ERROR
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 -- any failure to start is the user's to read, in one line
+        _START_ERROR = str(exc) or type(exc).__name__
+
+
+def check_started() -> None:
+    """Raise, in a worker, the error its start kept (:func:`start_failed`), if any."""
+    if _START_ERROR is not None:
+        raise UserError(f"a --processes worker failed to start: {_START_ERROR}")

@@ -242,7 +242,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     writers.check_outputs(source, target)
     # held: stdout, -o /dev/stdout or a FIFO gets the whole table at the end or nothing, never the chunks written
     # before a service failed (a shorter table the next command of a pipe takes as complete)
-    with writers.AtomicWriter(target, output_fmt, text_columns=fmt == "csv", hold=True) as writer:
+    with writers.AtomicWriter(target, output_fmt, text_columns=fmt == "csv", hold=True, lock=True) as writer:
         # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
         # output is the header alone.
         for chunk in io.read_chunks(source, chunksize, fmt):

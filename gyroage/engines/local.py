@@ -34,7 +34,7 @@ from gyroage.core.estimate import (
 )
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
-from gyroage.engines.sinks import Sidecar, Stream, sidecar_dir
+from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, Stream, sidecar_dir
 from gyroage.errors import UserError
 from gyroage.files import is_parquet, is_special
 from gyroage.formats import input_format, output_format
@@ -67,7 +67,7 @@ def settings_record(density: FlowDensity, settings: EstimateSettings, chunksize:
             # the whole card, not only its files' SHA-256: a calibration refitted into the card
             # (validate --fit-calibration --write-card) leaves the ONNX files as they were
             "model": density.card.files, "card": density.card.to_dict(), "chunksize": int(chunksize),
-            "gyroage": __version__}
+            "gyroage": __version__, "chunk_format": CHUNK_FORMAT}
 
 
 def scan_input(source: str | Path, fingerprint: bool = True, fmt: str | None = None) -> tuple[str | None, int | None]:

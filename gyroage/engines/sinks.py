@@ -94,6 +94,11 @@ class Sidecar:
             raise UserError(f"cannot resume: the manifest of the interrupted run of {self.target} is damaged "
                             f"({self._damage}): run without --resume to compute every row")
         if resume and old is not None:
+            was = _chunk_format(old.get("record"))
+            if was != CHUNK_FORMAT:  # its chunks may lack flags or hold other types: not to be mixed with this run's
+                raise UserError(f"cannot resume: the interrupted run of {self.target} was made by "
+                                f"{'an older' if was < CHUNK_FORMAT else 'a newer'} gyroage (chunk format {was}, now "
+                                f"{CHUNK_FORMAT}); rerun without --resume")
             if old.get("fingerprint") != fingerprint:
                 raise UserError(f"cannot resume: the input differs from the interrupted run's (remove {self.dir} "
                                 "or run without --resume)")
@@ -282,11 +287,18 @@ class Sidecar:
         writers.remove_made(self.made)  # those of a typo'd -o path, unless they hold the chunks kept to resume
 
 
+# What a run's chunks hold, recorded in its manifest (settings_record): bump it whenever chunk contents, flags,
+# column types or posterior types change, so --resume refuses the chunks of an older gyroage instead of mixing them
+# into the new output (the version string is not bumped for every change). 2: colour_err_beyond_training, float64
+# posteriors' log10_age, text cells kept as written; runs before it recorded none (1).
+CHUNK_FORMAT = 2
+
 # what a sidecar's chunk suffix holds, for a refused --resume
 _KINDS = {".csv": "CSV", ".tsv": "tab-separated CSV", ".parquet": "Parquet"}
 
 # the manifest's names for the parts of a settings record that are not run settings
-_PARTS = {"model": "model files", "card": "model card", "chunksize": "--chunksize", "gyroage": "gyroage version"}
+_PARTS = {"model": "model files", "card": "model card", "chunksize": "--chunksize", "gyroage": "gyroage version",
+          "chunk_format": "chunk format"}
 
 
 def _flat_settings(record: dict) -> dict[str, str]:
@@ -309,6 +321,14 @@ def _flat_settings(record: dict) -> dict[str, str]:
         else:
             flat[_PARTS.get(part, part)] = json.dumps(v, sort_keys=True, default=str)
     return flat
+
+
+def _chunk_format(record) -> int:
+    """The chunk format a manifest's flat settings record names; 1 for one from before formats were recorded."""
+    try:
+        return int(json.loads(record["chunk format"]))
+    except (TypeError, KeyError, ValueError):
+        return 1
 
 
 def _changed(old, new: dict[str, str]) -> str | None:

@@ -356,3 +356,20 @@ def test_a_source_without_bp_rp_is_no_colour(tmp_path, sky):
     assert out["crossmatch_status"].tolist() == ["ok", "no_colour"]
     assert out.loc[1, "source_id"] == GE and out.loc[1, "prot_gaiadr3_days"] == 4.2
     assert math.isnan(out.loc[1, "bp_rp0"])
+
+
+def test_crossmatch_holds_its_output_as_estimate_does(tmp_path, sky):
+    """Review V5 #8a: crossmatch wrote without the output's lock: a killed run's temporary files stayed beside its
+    output, and a second run into the same -o went ahead. A killed run's are removed now, and a second run refused."""
+    from tests.test_output_files import hold_lock
+
+    stale = tmp_path / ".out.csv.gyroage-abcd1234.part"
+    stale.write_text("a killed run's rows")
+    run_rows(tmp_path, sky, f"source_id\n{GA}\n")
+    assert not stale.exists()
+    holder = hold_lock(tmp_path / "out.csv")
+    try:
+        with pytest.raises(UserError, match=r"^another gyroage run is writing .*out\.csv$"):
+            run_rows(tmp_path, sky, f"source_id\n{GB}\n")
+    finally:
+        holder.communicate("")
