@@ -54,7 +54,8 @@ def numbers_from_text(frame: pd.DataFrame, na_tokens: Iterable[str]) -> pd.DataF
 
 
 # What a chunk's text column holds (text_kinds), and the type each kind of number column is written in.
-_NUMBERS = {"int": "Int64", "float": "float64"}
+_NUMBERS = {"int": "Int64", "wide": "Int64", "float": "float64"}
+_EXACT = 2**53  # the largest integer up to which every integer is exact in a float64
 
 
 def _is_text_dtype(dtype) -> bool:
@@ -64,9 +65,11 @@ def _is_text_dtype(dtype) -> bool:
 def text_kinds(frame: pd.DataFrame, na_tokens: Iterable[str]) -> dict[str, str]:
     """What each text column of one chunk holds, for :func:`number_columns`.
 
-    ``int`` (integers that fit int64), ``float`` (numbers, some not integers),
-    ``blank`` (only missing-value tokens), ``big`` (numbers, an integer beyond
-    int64 among them) or ``text`` (anything else, an identifier like 007 included).
+    ``int`` (integers that fit int64), ``wide`` (such integers, one beyond
+    2**53 among them: a float would round it), ``float`` (numbers, some not
+    integers), ``blank`` (only missing-value tokens), ``big`` (numbers, an
+    integer beyond int64 among them, or beyond 2**53 beside a fraction) or
+    ``text`` (anything else, an identifier like 007 included).
     """
     tokens = frozenset(na_tokens)
     return {name: _parse(frame[name], tokens, convert=False)[0] for name in frame.columns
@@ -88,9 +91,11 @@ def number_columns(kinds: Iterable[dict[str, str]]) -> dict[str, str]:
     for name, found in seen.items():
         if "text" in found or "big" in found:  # an integer beyond int64 keeps every digit, as text
             continue
+        if "float" in found and "wide" in found:  # a float would round an integer beyond 2**53: text keeps it
+            continue
         if "float" in found:  # integers beside fractions are floats
             out[name] = "float"
-        elif "int" in found:
+        elif "int" in found or "wide" in found:
             out[name] = "int"
     return out
 
@@ -132,15 +137,19 @@ def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -
             values = given[ints].astype(np.int64)
         except (OverflowError, ValueError):  # beyond int64: keep the digits exactly, as text (a float would round)
             return "big", None
-        kind = "int"
+        # beyond 2**53 a float64 rounds an integer (Gaia source_ids ~2**62 collide): exact as int64, text beside a float
+        wide = bool(((values > _EXACT) | (values < -_EXACT)).any())
+        kind = "wide" if wide else "int"
         if not ints.all():
+            if wide:
+                return "big", None
             values = pd.to_numeric(given, errors="coerce")
             if values.isna().any():
                 return "text", None
             kind = "float"
     if not convert:
         return kind, None
-    if kind == "int":
+    if kind in ("int", "wide"):
         out = pd.Series(pd.NA, index=col.index, dtype="Int64")
         out[~missing] = (given.astype(np.int64) if isinstance(convert, str) else values).to_numpy()
         return kind, out

@@ -1,0 +1,44 @@
+"""Column types of typed outputs: CSV text settled into numbers without losing a digit (gyroage.column_types)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gyroage import io
+from gyroage.column_types import (
+    number_columns,
+    numbers_from_text,
+    text_kinds,
+)
+
+GAIA = ["5290646440127895937", "5290646440127895939"]  # Gaia DR3 source_ids: distinct, ~2**62, beyond 2**53
+
+
+def text_frame(*cells: str) -> pd.DataFrame:
+    return pd.DataFrame({"sid": pd.Series(list(cells), dtype=object)})
+
+
+def test_integers_beyond_2_53_beside_a_fraction_stay_text_whole_table():
+    out = numbers_from_text(text_frame(*GAIA, "1.5", "2"), io.NA_TOKENS)
+    assert out["sid"].tolist() == [*GAIA, "1.5", "2"]
+
+
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_integers_beyond_2_53_beside_a_fraction_stay_text_in_any_chunking(split):
+    cells = [*GAIA, "1.5", "2"]
+    kinds = [text_kinds(text_frame(*cells[:split]), io.NA_TOKENS), text_kinds(text_frame(*cells[split:]), io.NA_TOKENS)]
+    assert "sid" not in number_columns(kinds)
+
+
+def test_integers_beyond_2_53_alone_stay_exact_integers():
+    out = numbers_from_text(text_frame(*GAIA, "NA"), io.NA_TOKENS)
+    assert str(out["sid"].dtype) == "Int64"
+    assert out["sid"].tolist()[:2] == [int(g) for g in GAIA]
+    assert number_columns([text_kinds(text_frame(GAIA[0]), io.NA_TOKENS),
+                           text_kinds(text_frame("2"), io.NA_TOKENS)]) == {"sid": "int"}
+
+
+def test_small_integers_beside_a_fraction_are_still_floats():
+    out = numbers_from_text(text_frame(str(2**53), "-9007199254740992", "1.5"), io.NA_TOKENS)
+    assert out["sid"].dtype == float
