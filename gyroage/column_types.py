@@ -244,8 +244,8 @@ def is_blank(values, tokens: frozenset[str]) -> bool:
 
 
 def _cast(values, to, tokens: frozenset[str]):
-    """``values`` cast to ``to`` without changing any value; a blank column becomes nulls, text stays text (else
-    pyarrow's ``ArrowInvalid``)."""
+    """``values`` cast to ``to`` without changing any value; a blank column becomes nulls, text stays text, a float
+    is not narrowed (else pyarrow's ``ArrowInvalid``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -256,6 +256,9 @@ def _cast(values, to, tokens: frozenset[str]):
     if _is_text(values.type) and not _is_text(to):
         # numbers_from_text left it text for a reason: Arrow would read 007 as 7, and 27 digits as a rounded float
         raise pa.ArrowInvalid(f"text is not cast to {to}: a column that is text in any chunk is text in all")
+    if pa.types.is_floating(values.type) and pa.types.is_floating(to) and to.bit_width < values.type.bit_width:
+        # Arrow's safe cast rounds 0.1 and makes 1e300 inf: a narrower float is refused (the caller widens instead)
+        raise pa.ArrowInvalid(f"{values.type} is not narrowed to {to}: it would round its values")
     if pa.types.is_floating(values.type) and not pa.types.is_floating(to) and len(values):
         values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
     return values.cast(to, safe=True)

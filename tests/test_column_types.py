@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from gyroage import io
 from gyroage.column_types import (
+    _cast,
+    merge_schemas,
     number_columns,
     numbers_from_text,
     text_kinds,
@@ -42,3 +45,13 @@ def test_integers_beyond_2_53_alone_stay_exact_integers():
 def test_small_integers_beside_a_fraction_are_still_floats():
     out = numbers_from_text(text_frame(str(2**53), "-9007199254740992", "1.5"), io.NA_TOKENS)
     assert out["sid"].dtype == float
+
+
+def test_float64_is_never_narrowed_to_float32():
+    wide = pa.chunked_array([pa.array([0.1, 1e300], pa.float64())])
+    with pytest.raises(pa.ArrowInvalid):
+        _cast(wide, pa.float32(), frozenset())
+    narrow = pa.array([0.5], pa.float32())
+    schema = merge_schemas([pa.schema([("x", pa.float32())]), pa.schema([("x", pa.float64())])],
+                           lambda j: [narrow, wide.chunk(0)])
+    assert schema.field("x").type == pa.float64()
