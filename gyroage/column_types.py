@@ -206,13 +206,52 @@ def typed_chunks(schema, read: Callable, na_tokens: Iterable[str], text: bool) -
     ``schema``: the chunks' merged schema (:func:`merge_schemas`); ``read(columns)``: the chunks, in order, as
     Arrow tables of those columns (``None``: all). ``text``: the chunks hold CSV text, whose number columns are
     settled from every chunk (:func:`number_columns`; read once more, text columns only) and then written as numbers.
+    A value that fits no settled type is a one-line UserError when the chunks are iterated.
     """
     numbers: dict[str, str] = {}
     if text:
         names = [f.name for f in schema if _is_text(f.type)]
-        numbers = number_columns(text_kinds(t.to_pandas(), na_tokens) for t in read(names)) if names else {}
+        numbers = number_columns(_chunk_kinds(t, na_tokens) for t in read(names)) if names else {}
         schema = numbers_schema(schema, numbers)
-    return schema, (conform(table_numbers(t, numbers, na_tokens), schema, na_tokens) for t in read(None))
+    return schema, _conformed((table_numbers(t, numbers, na_tokens) for t in read(None)), schema, na_tokens)
+
+
+def _chunk_kinds(table, na_tokens: Iterable[str]) -> dict[str, str]:
+    """:func:`text_kinds` of one chunk's text columns, and the kind of its other columns' own type.
+
+    A chunk that holds numbers where the others hold text (an older run's, resumed) counts: its float column
+    makes the column float, else the others' integers would settle it as ``int`` and its 1.5 fail to cast.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kinds = text_kinds(table.select([f.name for f in table.schema if _is_text(f.type)]).to_pandas(), na_tokens)
+    for f, col in zip(table.schema, table.columns):
+        if _is_text(f.type) or is_blank(col, frozenset(na_tokens)):
+            continue
+        if pa.types.is_floating(f.type):
+            kinds[f.name] = "float"
+        elif pa.types.is_integer(f.type):
+            # as a (rounded) float: abs of int64's minimum overflows; past 2**53 by any rounding is still past it
+            big = pc.max(pc.abs(col.cast(pa.float64(), safe=False))).as_py() or 0
+            kinds[f.name] = "wide" if big > _EXACT else "int"
+        else:  # booleans, dates, ...: written as the text they hold
+            kinds[f.name] = "text"
+    return kinds
+
+
+def _conformed(tables: Iterable, schema, na_tokens: Iterable[str]):
+    """Each of ``tables`` :func:`conform`-ed to ``schema``; a value that does not fit is a one-line UserError."""
+    from gyroage.errors import UserError
+
+    for table in tables:
+        try:
+            yield conform(table, schema, na_tokens)
+        except cast_errors() as exc:
+            bad = [f.name for f, col in zip(schema, table.columns) if col.type != f.type]
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"column {', '.join(bad)} of the output's chunks cannot be written as one type ({why}); "
+                            "run again without --resume if this resumed an older run") from None
 
 
 def cast_errors() -> tuple[type[Exception], ...]:

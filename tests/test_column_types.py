@@ -13,7 +13,9 @@ from gyroage.column_types import (
     number_columns,
     numbers_from_text,
     text_kinds,
+    typed_chunks,
 )
+from gyroage.errors import UserError
 
 GAIA = ["5290646440127895937", "5290646440127895939"]  # Gaia DR3 source_ids: distinct, ~2**62, beyond 2**53
 
@@ -55,3 +57,42 @@ def test_float64_is_never_narrowed_to_float32():
     schema = merge_schemas([pa.schema([("x", pa.float32())]), pa.schema([("x", pa.float64())])],
                            lambda j: [narrow, wide.chunk(0)])
     assert schema.field("x").type == pa.float64()
+
+
+def chunks_of(*tables):
+    schema = merge_schemas([t.schema for t in tables], lambda j: [t.column(j) for t in tables], io.NA_TOKENS)
+    return typed_chunks(schema, lambda names: (t.select(names) if names else t for t in tables), io.NA_TOKENS, True)
+
+
+def test_a_float_chunk_beside_a_text_chunk_of_integers_makes_the_column_float():
+    # an older run's chunk wrote the column as numbers; the new one holds CSV text
+    old = pa.table({"x": pa.array([1.5, None], pa.float64())})
+    new = pa.table({"x": pa.array(["2", "NA"])})
+    schema, tables = chunks_of(old, new)
+    assert schema.field("x").type == pa.float64()
+    assert pa.concat_tables(list(tables)).column("x").to_pylist() == [1.5, None, 2.0, None]
+
+
+def test_an_integer_chunk_beside_a_text_chunk_of_fractions_makes_the_column_float():
+    old = pa.table({"x": pa.array([3], pa.int64())})
+    new = pa.table({"x": pa.array(["2.5"])})
+    schema, tables = chunks_of(old, new)
+    assert schema.field("x").type == pa.float64()
+    assert pa.concat_tables(list(tables)).column("x").to_pylist() == [3.0, 2.5]
+
+
+def test_a_value_that_fits_no_settled_type_is_one_line():
+    # whatever the merge missed: pyarrow's cast error becomes one line, not a traceback on every retry
+    schema = pa.schema([("x", pa.int64())])
+    tables = [pa.table({"x": pa.array([1.5])})]
+    _, out = typed_chunks(schema, lambda names: iter(tables), io.NA_TOKENS, False)
+    with pytest.raises(UserError, match="column x"):
+        list(out)
+
+
+def test_an_int64_chunk_beyond_2_53_beside_a_text_chunk_of_fractions_stays_whole():
+    old = pa.table({"sid": pa.array([int(GAIA[0]), int(GAIA[1])], pa.int64())})
+    new = pa.table({"sid": pa.array(["1.5", "2"])})
+    schema, tables = chunks_of(old, new)
+    assert schema.field("sid").type == pa.string()
+    assert pa.concat_tables(list(tables)).column("sid").to_pylist() == [*GAIA, "1.5", "2"]
