@@ -36,7 +36,7 @@ def numbers_from_text(frame: pd.DataFrame, na_tokens: Iterable[str]) -> pd.DataF
 
     Integers that fit int64 stay integers (nullable where a cell is missing);
     a column with any other text, or with no value at all, is left as it is.
-    The whole table at once: chunks are settled together by :func:`number_columns` and :func:`as_numbers`.
+    The whole table at once: chunks are settled together by :func:`number_columns` and :func:`table_numbers`.
     """
     tokens = frozenset(na_tokens)
     out = {}
@@ -98,20 +98,6 @@ def number_columns(kinds: Iterable[dict[str, str]]) -> dict[str, str]:
         elif "int" in found or "wide" in found:
             out[name] = "int"
     return out
-
-
-def as_numbers(frame: pd.DataFrame, numbers: dict[str, str], na_tokens: Iterable[str]) -> pd.DataFrame:
-    """``frame`` with its text columns named in ``numbers`` (:func:`number_columns`) as numbers."""
-    tokens = frozenset(na_tokens)
-    todo = [n for n in numbers if n in frame.columns and _is_text_dtype(frame[n].dtype)]
-    if not todo:
-        return frame
-    frame = frame.copy()
-    for name in todo:
-        values = _parse(frame[name], tokens, numbers[name])[1]
-        if values is not None:  # None: Python objects, not text
-            frame[name] = values
-    return frame
 
 
 def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -> tuple[str, pd.Series | None]:
