@@ -129,10 +129,14 @@ def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -
         if not ints.all():
             if wide:
                 return "big", None
-            values = pd.to_numeric(given, errors="coerce")
-            if values.isna().any():
+            rest = given[~ints]
+            # the integers parsed already; a text column (names, ids) fails on its first cells: no full parse
+            if pd.to_numeric(rest.head(64), errors="coerce").isna().any() or \
+                    pd.to_numeric(rest, errors="coerce").isna().any():
                 return "text", None
             kind = "float"
+            if convert:
+                values = pd.to_numeric(given, errors="coerce")
     if not convert:
         return kind, None
     if kind in ("int", "wide"):

@@ -96,3 +96,20 @@ def test_an_int64_chunk_beyond_2_53_beside_a_text_chunk_of_fractions_stays_whole
     schema, tables = chunks_of(old, new)
     assert schema.field("sid").type == pa.string()
     assert pa.concat_tables(list(tables)).column("sid").to_pylist() == [*GAIA, "1.5", "2"]
+
+
+def test_a_text_column_is_known_without_parsing_every_cell(monkeypatch):
+    # the kinds pass parsed each column whole, then the conversion parsed it again: a names column fails early now
+    import gyroage.column_types as ct
+
+    sizes = []
+    real = pd.to_numeric
+
+    def counted(values, *args, **kwargs):
+        sizes.append(len(values))
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(ct.pd, "to_numeric", counted)
+    names = text_frame(*[f"star{i}" for i in range(5000)])
+    assert text_kinds(names, io.NA_TOKENS) == {"sid": "text"}
+    assert max(sizes) <= 64
