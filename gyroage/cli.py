@@ -371,6 +371,8 @@ def group_age(
             typer.echo(f"group-age: warning: {single}", err=True)
         if run.left_out:
             typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
+        if run.colour_err_clipped:
+            typer.echo(f"group-age: {clipped_text(out, run.colour_err_clipped, density.card)}", err=True)
         typer.echo(f"group-age: {group_summary(out)}", err=True)
 
 
@@ -410,6 +412,15 @@ def left_out_text(out, left_out: dict[str, int]) -> str:
     members = int(out.loc[out["status"] != statuses.NO_GROUP, "n_stars"].sum())
     k = sum(left_out.values())
     return f"{k} of {members} member{'s' if members != 1 else ''} left out: {counts_text(left_out)}"
+
+
+def clipped_text(out, clipped: int, card) -> str:
+    """``K of N members' colour errors exceed the trained range ...``: the used members whose colour error was clipped
+    (estimate flags each such star ``colour_err_beyond_training``; a joint age says how many)."""
+    members = int(out.loc[out["status"] != statuses.NO_GROUP, "n_stars"].sum())
+    hi = card.domain["bp_rp0_err"][1]
+    return (f"{clipped} of {members} members' colour errors exceed the trained range (above {hi:.4g} mag) and are "
+            "clipped to it: a sentinel error (99) marks a missing colour")
 
 
 def one_blas_thread() -> None:

@@ -36,7 +36,7 @@ def numbers_from_text(frame: pd.DataFrame, na_tokens: Iterable[str]) -> pd.DataF
 
     Integers that fit int64 stay integers (nullable where a cell is missing);
     a column with any other text, or with no value at all, is left as it is.
-    The whole table at once: chunks are settled together by :func:`number_columns` and :func:`as_numbers`.
+    The whole table at once: chunks are settled together by :func:`number_columns` and :func:`table_numbers`.
     """
     tokens = frozenset(na_tokens)
     out = {}
@@ -54,7 +54,8 @@ def numbers_from_text(frame: pd.DataFrame, na_tokens: Iterable[str]) -> pd.DataF
 
 
 # What a chunk's text column holds (text_kinds), and the type each kind of number column is written in.
-_NUMBERS = {"int": "Int64", "float": "float64"}
+_NUMBERS = {"int": "Int64", "wide": "Int64", "float": "float64"}
+_EXACT = 2**53  # the largest integer up to which every integer is exact in a float64
 
 
 def _is_text_dtype(dtype) -> bool:
@@ -64,9 +65,11 @@ def _is_text_dtype(dtype) -> bool:
 def text_kinds(frame: pd.DataFrame, na_tokens: Iterable[str]) -> dict[str, str]:
     """What each text column of one chunk holds, for :func:`number_columns`.
 
-    ``int`` (integers that fit int64), ``float`` (numbers, some not integers),
-    ``blank`` (only missing-value tokens), ``big`` (numbers, an integer beyond
-    int64 among them) or ``text`` (anything else, an identifier like 007 included).
+    ``int`` (integers that fit int64), ``wide`` (such integers, one beyond
+    2**53 among them: a float would round it), ``float`` (numbers, some not
+    integers), ``blank`` (only missing-value tokens), ``big`` (numbers, an
+    integer beyond int64 among them, or beyond 2**53 beside a fraction) or
+    ``text`` (anything else, an identifier like 007 included).
     """
     tokens = frozenset(na_tokens)
     return {name: _parse(frame[name], tokens, convert=False)[0] for name in frame.columns
@@ -88,25 +91,13 @@ def number_columns(kinds: Iterable[dict[str, str]]) -> dict[str, str]:
     for name, found in seen.items():
         if "text" in found or "big" in found:  # an integer beyond int64 keeps every digit, as text
             continue
+        if "float" in found and "wide" in found:  # a float would round an integer beyond 2**53: text keeps it
+            continue
         if "float" in found:  # integers beside fractions are floats
             out[name] = "float"
-        elif "int" in found:
+        elif "int" in found or "wide" in found:
             out[name] = "int"
     return out
-
-
-def as_numbers(frame: pd.DataFrame, numbers: dict[str, str], na_tokens: Iterable[str]) -> pd.DataFrame:
-    """``frame`` with its text columns named in ``numbers`` (:func:`number_columns`) as numbers."""
-    tokens = frozenset(na_tokens)
-    todo = [n for n in numbers if n in frame.columns and _is_text_dtype(frame[n].dtype)]
-    if not todo:
-        return frame
-    frame = frame.copy()
-    for name in todo:
-        values = _parse(frame[name], tokens, numbers[name])[1]
-        if values is not None:  # None: Python objects, not text
-            frame[name] = values
-    return frame
 
 
 def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -> tuple[str, pd.Series | None]:
@@ -132,15 +123,23 @@ def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -
             values = given[ints].astype(np.int64)
         except (OverflowError, ValueError):  # beyond int64: keep the digits exactly, as text (a float would round)
             return "big", None
-        kind = "int"
+        # beyond 2**53 a float64 rounds an integer (Gaia source_ids ~2**62 collide): exact as int64, text beside a float
+        wide = bool(((values > _EXACT) | (values < -_EXACT)).any())
+        kind = "wide" if wide else "int"
         if not ints.all():
-            values = pd.to_numeric(given, errors="coerce")
-            if values.isna().any():
+            if wide:
+                return "big", None
+            rest = given[~ints]
+            # the integers parsed already; a text column (names, ids) fails on its first cells: no full parse
+            if pd.to_numeric(rest.head(64), errors="coerce").isna().any() or \
+                    pd.to_numeric(rest, errors="coerce").isna().any():
                 return "text", None
             kind = "float"
+            if convert:
+                values = pd.to_numeric(given, errors="coerce")
     if not convert:
         return kind, None
-    if kind == "int":
+    if kind in ("int", "wide"):
         out = pd.Series(pd.NA, index=col.index, dtype="Int64")
         out[~missing] = (given.astype(np.int64) if isinstance(convert, str) else values).to_numpy()
         return kind, out
@@ -197,13 +196,52 @@ def typed_chunks(schema, read: Callable, na_tokens: Iterable[str], text: bool) -
     ``schema``: the chunks' merged schema (:func:`merge_schemas`); ``read(columns)``: the chunks, in order, as
     Arrow tables of those columns (``None``: all). ``text``: the chunks hold CSV text, whose number columns are
     settled from every chunk (:func:`number_columns`; read once more, text columns only) and then written as numbers.
+    A value that fits no settled type is a one-line UserError when the chunks are iterated.
     """
     numbers: dict[str, str] = {}
     if text:
         names = [f.name for f in schema if _is_text(f.type)]
-        numbers = number_columns(text_kinds(t.to_pandas(), na_tokens) for t in read(names)) if names else {}
+        numbers = number_columns(_chunk_kinds(t, na_tokens) for t in read(names)) if names else {}
         schema = numbers_schema(schema, numbers)
-    return schema, (conform(table_numbers(t, numbers, na_tokens), schema, na_tokens) for t in read(None))
+    return schema, _conformed((table_numbers(t, numbers, na_tokens) for t in read(None)), schema, na_tokens)
+
+
+def _chunk_kinds(table, na_tokens: Iterable[str]) -> dict[str, str]:
+    """:func:`text_kinds` of one chunk's text columns, and the kind of its other columns' own type.
+
+    A chunk that holds numbers where the others hold text (an older run's, resumed) counts: its float column
+    makes the column float, else the others' integers would settle it as ``int`` and its 1.5 fail to cast.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kinds = text_kinds(table.select([f.name for f in table.schema if _is_text(f.type)]).to_pandas(), na_tokens)
+    for f, col in zip(table.schema, table.columns):
+        if _is_text(f.type) or is_blank(col, frozenset(na_tokens)):
+            continue
+        if pa.types.is_floating(f.type):
+            kinds[f.name] = "float"
+        elif pa.types.is_integer(f.type):
+            # as a (rounded) float: abs of int64's minimum overflows; past 2**53 by any rounding is still past it
+            big = pc.max(pc.abs(col.cast(pa.float64(), safe=False))).as_py() or 0
+            kinds[f.name] = "wide" if big > _EXACT else "int"
+        else:  # booleans, dates, ...: written as the text they hold
+            kinds[f.name] = "text"
+    return kinds
+
+
+def _conformed(tables: Iterable, schema, na_tokens: Iterable[str]):
+    """Each of ``tables`` :func:`conform`-ed to ``schema``; a value that does not fit is a one-line UserError."""
+    from gyroage.errors import UserError
+
+    for table in tables:
+        try:
+            yield conform(table, schema, na_tokens)
+        except cast_errors() as exc:
+            bad = [f.name for f, col in zip(schema, table.columns) if col.type != f.type]
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"column {', '.join(bad)} of the output's chunks cannot be written as one type ({why}); "
+                            "run again without --resume if this resumed an older run") from None
 
 
 def cast_errors() -> tuple[type[Exception], ...]:
@@ -235,8 +273,8 @@ def is_blank(values, tokens: frozenset[str]) -> bool:
 
 
 def _cast(values, to, tokens: frozenset[str]):
-    """``values`` cast to ``to`` without changing any value; a blank column becomes nulls, text stays text (else
-    pyarrow's ``ArrowInvalid``)."""
+    """``values`` cast to ``to`` without changing any value; a blank column becomes nulls, text stays text, a float
+    is not narrowed (else pyarrow's ``ArrowInvalid``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -247,6 +285,9 @@ def _cast(values, to, tokens: frozenset[str]):
     if _is_text(values.type) and not _is_text(to):
         # numbers_from_text left it text for a reason: Arrow would read 007 as 7, and 27 digits as a rounded float
         raise pa.ArrowInvalid(f"text is not cast to {to}: a column that is text in any chunk is text in all")
+    if pa.types.is_floating(values.type) and pa.types.is_floating(to) and to.bit_width < values.type.bit_width:
+        # Arrow's safe cast rounds 0.1 and makes 1e300 inf: a narrower float is refused (the caller widens instead)
+        raise pa.ArrowInvalid(f"{values.type} is not narrowed to {to}: it would round its values")
     if pa.types.is_floating(values.type) and not pa.types.is_floating(to) and len(values):
         values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
     return values.cast(to, safe=True)

@@ -274,6 +274,20 @@ def test_group_age_summary_counts_groups_not_the_row_of_rows_without_one(tmp_pat
     assert one.stderr.strip().splitlines()[-1] == "group-age: 1 group, 1 ok", one.stderr
 
 
+def test_group_age_says_how_many_members_colour_errors_it_clipped(tmp_path):
+    """A member's e_BPRP_0 of 99 gave the same group age as 0.4616 without a word (estimate flags such a star)."""
+    src = tmp_path / "g.csv"
+    pd.DataFrame({"cluster": ["A", "A", "A", "B"], "prot": [8.0, 9.0, 8.5, 10.0], "bp_rp0": [1.0, 1.1, 1.05, 1.2],
+                  "bp_rp0_err": [99.0, 0.05, 1.0, 0.05]}).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    said = [line for line in res.stderr.splitlines() if "clipped" in line]
+    assert said == ["group-age: 2 of 4 members' colour errors exceed the trained range (above 0.4616 mag) and are "
+                    "clipped to it: a sentinel error (99) marks a missing colour"], res.stderr
+    quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert quiet.stderr == "", quiet.stderr
+
+
 @pytest.mark.parametrize("args, words", [
     (["estimate", "stars.csv", "--nonexistent"], "No such option: --nonexistent (see '"),
     (["estimate", "stars.csv", "--seed", "abc"], "Invalid value for '--seed'"),

@@ -267,6 +267,9 @@ class GroupAges:
     table: pd.DataFrame
     # rows with a group but not in its n_used, by reason (their row status, or MEMBERSHIP_MISSING / MEMBERSHIP_ZERO)
     left_out: dict[str, int]
+    # used members whose colour error exceeds the trained range and was clipped to it (estimate flags each such star
+    # colour_err_beyond_training; in a joint age it is a count, as left_out: the group's age is not rested on it alone)
+    colour_err_clipped: int = 0
 
 
 def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
@@ -364,7 +367,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
         if out[key].dtype != object and not pd.api.types.is_string_dtype(out[key]):
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
-    return GroupAges(out, left_out)
+    beyond = stars.colour_err_beyond
+    return GroupAges(out, left_out, 0 if beyond is None else int((beyond & used).sum()))
 
 
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
