@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from gyroage.pandas_compat import to_floats
+
 _INT = re.compile(r"[+-]?[0-9]+")
 _PADDED = re.compile(r"[+-]?0[0-9]")  # a leading zero (an identifier like 007) keeps the column text
 
@@ -136,7 +138,7 @@ def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -
                 return "text", None
             kind = "float"
             if convert:
-                values = pd.to_numeric(given, errors="coerce")
+                values = to_floats(given)  # correctly rounded: pandas < 3.1's to_numeric can be a float off
     if not convert:
         return kind, None
     if kind in ("int", "wide"):
@@ -144,9 +146,9 @@ def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -
         out[~missing] = (given.astype(np.int64) if isinstance(convert, str) else values).to_numpy()
         return kind, out
     if isinstance(convert, str):
-        values = pd.to_numeric(given, errors="coerce")
+        values = to_floats(given)
     floats = np.full(len(col), np.nan)
-    floats[~missing] = values.to_numpy(dtype=float)
+    floats[~missing] = values
     return kind, pd.Series(floats, index=col.index)
 
 
