@@ -124,7 +124,7 @@ def test_passed_through_decimals_are_the_correctly_rounded_float_whatever_pandas
 
     exact = pd.to_numeric
     monkeypatch.setattr(pd, "to_numeric", lambda arg, **kw: np.nextafter(exact(arg, **kw), np.inf))
-    monkeypatch.setattr(pandas_compat, "ROUGH_FLOATS", True)
+    monkeypatch.setattr(pandas_compat, "PANDAS_BEFORE_3_1", True)
     cells = ["0.028575905433749466", "25.4", "NA", "2"]
     expect = [0.028575905433749466, 25.4, None, 2.0]
     out = numbers_from_text(text_frame(*cells), io.NA_TOKENS)["sid"]
