@@ -55,7 +55,8 @@ def numbers_from_text(frame: pd.DataFrame, na_tokens: Iterable[str]) -> pd.DataF
     return frame
 
 
-# What a chunk's text column holds (text_kinds), and the type each kind of number column is written in.
+# What a chunk's text column holds (text_kinds), and the type each kind of number column is written in. "wide" is
+# looked up by numbers_from_text, whose _parse gives it (number_columns makes it "int" for the chunked path).
 _NUMBERS = {"int": "Int64", "wide": "Int64", "float": "float64"}
 _EXACT = 2**53  # the largest integer up to which every integer is exact in a float64
 
@@ -242,8 +243,10 @@ def _conformed(tables: Iterable, schema, na_tokens: Iterable[str]):
         except cast_errors() as exc:
             bad = [f.name for f, col in zip(schema, table.columns) if col.type != f.type]
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UserError(f"column {', '.join(bad)} of the output's chunks cannot be written as one type ({why}); "
-                            "run again without --resume if this resumed an older run") from None
+            # the merge settles a type every chunk fits, and --resume refuses an older gyroage's chunks (another
+            # chunk format) and any chunk changed on disk: what still reaches here is a gap in the merge
+            raise UserError(f"column {', '.join(bad)} of the output's chunks cannot be written as one type ({why}): "
+                            "a gyroage bug, please report it; a CSV output keeps every cell as its text") from None
 
 
 def cast_errors() -> tuple[type[Exception], ...]:
