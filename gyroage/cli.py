@@ -415,12 +415,14 @@ def left_out_text(out, left_out: dict[str, int]) -> str:
 
 
 def clipped_text(out, clipped: int, card) -> str:
-    """``K of N members' colour errors exceed the trained range ...``: the used members whose colour error was clipped
-    (estimate flags each such star ``colour_err_beyond_training``; a joint age says how many)."""
-    members = int(out.loc[out["status"] != statuses.NO_GROUP, "n_stars"].sum())
+    """``K of M used members' colour errors exceed the trained range ...``: the used members whose colour error was
+    clipped (estimate flags each such star ``colour_err_beyond_training``; a joint age says how many)."""
+    used = int(out.loc[out["status"] != statuses.NO_GROUP, "n_used"].sum())  # K counts used members only
     hi = card.domain["bp_rp0_err"][1]
-    return (f"{clipped} of {members} members' colour errors exceed the trained range (above {hi:.4g} mag) and are "
-            "clipped to it: a sentinel error (99) marks a missing colour")
+    one, whose = clipped == 1, "members'" if used != 1 else "member's"
+    return (f"{clipped} of {used} used {whose} colour error{'' if one else 's'} exceed{'s' if one else ''} the "
+            f"trained range (above {hi:.4g} mag) and {'is' if one else 'are'} clipped to it: a sentinel error (99) "
+            "marks a missing colour")
 
 
 def one_blas_thread() -> None:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from gyroage.pandas_compat import to_floats
+
 _INT = re.compile(r"[+-]?[0-9]+")
 _PADDED = re.compile(r"[+-]?0[0-9]")  # a leading zero (an identifier like 007) keeps the column text
 
@@ -53,7 +55,8 @@ def numbers_from_text(frame: pd.DataFrame, na_tokens: Iterable[str]) -> pd.DataF
     return frame
 
 
-# What a chunk's text column holds (text_kinds), and the type each kind of number column is written in.
+# What a chunk's text column holds (text_kinds), and the type each kind of number column is written in. "wide" is
+# looked up by numbers_from_text, whose _parse gives it (number_columns makes it "int" for the chunked path).
 _NUMBERS = {"int": "Int64", "wide": "Int64", "float": "float64"}
 _EXACT = 2**53  # the largest integer up to which every integer is exact in a float64
 
@@ -136,7 +139,7 @@ def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -
                 return "text", None
             kind = "float"
             if convert:
-                values = pd.to_numeric(given, errors="coerce")
+                values = to_floats(given)  # correctly rounded: pandas < 3.1's to_numeric can be a float off
     if not convert:
         return kind, None
     if kind in ("int", "wide"):
@@ -144,9 +147,9 @@ def _parse(col: pd.Series, tokens: frozenset[str], convert: bool | str = True) -
         out[~missing] = (given.astype(np.int64) if isinstance(convert, str) else values).to_numpy()
         return kind, out
     if isinstance(convert, str):
-        values = pd.to_numeric(given, errors="coerce")
+        values = to_floats(given)
     floats = np.full(len(col), np.nan)
-    floats[~missing] = values.to_numpy(dtype=float)
+    floats[~missing] = values
     return kind, pd.Series(floats, index=col.index)
 
 
@@ -240,8 +243,10 @@ def _conformed(tables: Iterable, schema, na_tokens: Iterable[str]):
         except cast_errors() as exc:
             bad = [f.name for f, col in zip(schema, table.columns) if col.type != f.type]
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UserError(f"column {', '.join(bad)} of the output's chunks cannot be written as one type ({why}); "
-                            "run again without --resume if this resumed an older run") from None
+            # the merge settles a type every chunk fits, and --resume refuses an older gyroage's chunks (another
+            # chunk format) and any chunk changed on disk: what still reaches here is a gap in the merge
+            raise UserError(f"column {', '.join(bad)} of the output's chunks cannot be written as one type ({why}): "
+                            "a gyroage bug, please report it; a CSV output keeps every cell as its text") from None
 
 
 def cast_errors() -> tuple[type[Exception], ...]:

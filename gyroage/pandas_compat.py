@@ -20,18 +20,17 @@ def _version(text: str) -> tuple[int, int]:
     return (parts + [0, 0])[0], (parts + [0, 0])[1]
 
 
+# to_numeric and read_csv's default float parser are not correctly rounded before pandas 3.1
 PANDAS_BEFORE_3_1 = _version(pd.__version__) < (3, 1)
-# to_numeric and read_csv's default float parser are not correctly rounded
-ROUGH_FLOATS = PANDAS_BEFORE_3_1
 # Keywords for every pd.read_csv that parses numbers itself (gyroage's own CSV inputs are read as text).
-CSV_FLOAT_OPTIONS: dict = {"float_precision": "round_trip"} if ROUGH_FLOATS else {}
+CSV_FLOAT_OPTIONS: dict = {"float_precision": "round_trip"} if PANDAS_BEFORE_3_1 else {}
 
 
 def to_floats(col) -> np.ndarray:
     """``col`` (a Series, or cells) as float64, as ``pd.to_numeric(col, errors="coerce")``: what is no number NaN."""
     col = col if isinstance(col, pd.Series) else pd.Series(col, dtype=object)
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if not ROUGH_FLOATS or col.dtype.kind in "fiumb":
+    if not PANDAS_BEFORE_3_1 or col.dtype.kind in "fiumb":
         return values  # numbers are already floats; text is parsed exactly from pandas 3.1 on
     ok = ~np.isnan(values)
     if not ok.any():

@@ -282,10 +282,24 @@ def test_group_age_says_how_many_members_colour_errors_it_clipped(tmp_path):
     res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
     assert res.returncode == 0, res.stderr
     said = [line for line in res.stderr.splitlines() if "clipped" in line]
-    assert said == ["group-age: 2 of 4 members' colour errors exceed the trained range (above 0.4616 mag) and are "
-                    "clipped to it: a sentinel error (99) marks a missing colour"], res.stderr
+    assert said == ["group-age: 2 of 4 used members' colour errors exceed the trained range (above 0.4616 mag) and "
+                    "are clipped to it: a sentinel error (99) marks a missing colour"], res.stderr
     quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
     assert quiet.stderr == "", quiet.stderr
+
+
+def test_group_age_counts_clipped_colour_errors_among_the_used_members(tmp_path):
+    """Review V7: "2 of 7 members' colour errors exceed the trained range" divided the used members it counted by
+    every member, those left out too. It now says "K of M used members"."""
+    src = tmp_path / "g.csv"
+    pd.DataFrame({"cluster": ["A"] * 5 + ["B"] * 2, "prot": [8.0, 9.0, 8.5, -1.0, -1.0, 10.0, -1.0],
+                  "bp_rp0": [1.0, 1.1, 1.05, 1.0, 1.0, 1.2, 1.2],
+                  "bp_rp0_err": [99.0, 0.05, 1.0, 99.0, 0.05, 0.05, 99.0]}).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    said = [line for line in res.stderr.splitlines() if "clipped" in line]
+    assert said == ["group-age: 2 of 4 used members' colour errors exceed the trained range (above 0.4616 mag) and "
+                    "are clipped to it: a sentinel error (99) marks a missing colour"], res.stderr
 
 
 @pytest.mark.parametrize("args, words", [

@@ -181,7 +181,7 @@ def test_text_cells_read_as_the_correctly_rounded_float_whatever_pandas_does(mon
 
     exact = pd.to_numeric
     monkeypatch.setattr(pd, "to_numeric", lambda arg, **kw: np.nextafter(exact(arg, **kw), np.inf))
-    monkeypatch.setattr(pandas_compat, "ROUGH_FLOATS", True)
+    monkeypatch.setattr(pandas_compat, "PANDAS_BEFORE_3_1", True)
     cells = ["0.028575905433749466", "25.4", "x", "", "1e3", " 7.5"]
     frame = pd.DataFrame({"prot": cells, "n": [1, 2, 3, 4, 5, 6]})
     expect = [0.028575905433749466, 25.4, np.nan, np.nan, 1e3, 7.5]

@@ -710,6 +710,57 @@ def test_an_interrupt_before_the_first_chunk_with_other_settings_names_whose_row
     assert "chunksize" in text and "run the same command" not in text, text
 
 
+@pytest.mark.parametrize("was", [None, 0])
+def test_an_older_gyroages_interrupted_run_is_not_offered_to_resume(tmp_path, density, settings, monkeypatch, capsys,
+                                                                     was):
+    """Review V7: an interrupted run made by an older gyroage (another chunk format), which --resume refuses, was
+    offered to it: "only that run's own command takes them with --resume (chunk format (was not set, now 2) differs in
+    this one)" and "discarding 200 finished rows ... (use --resume to keep them)". Both now say its rows cannot be
+    resumed."""
+    import json
+
+    from gyroage.engines.sinks import sidecar_dir
+    from tests.test_engines import interrupt_after
+
+    src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
+    manifest = sidecar_dir(out) / "manifest.json"
+    kept = json.loads(manifest.read_text())
+    if was is None:
+        del kept["record"]["chunk format"]
+    else:
+        kept["record"]["chunk format"] = str(was)
+    manifest.write_text(json.dumps(kept))
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 0)
+    with pytest.raises(KeyboardInterrupt) as info:
+        engines.run_local(src, out, density, settings, chunksize=150, quiet=True)
+    assert info.value.args == (f"interrupted: the earlier run of {out} was made by an older gyroage: its 200 "
+                               "finished rows cannot be resumed",)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert capsys.readouterr().err.splitlines() == [f"gyroage: discarding 200 finished rows of an interrupted run of "
+                                                    f"{out} made by an older gyroage: its rows cannot be resumed"]
+    assert out.read_bytes() == ref
+
+
+def test_discarding_a_run_with_other_settings_or_input_does_not_offer_resume(tmp_path, density, settings,
+                                                                            monkeypatch, capsys):
+    """Review V7: "(use --resume to keep them)" was said whatever differed, though --resume refuses other settings or
+    another input. It is said only when this command could resume them; else what differs is named."""
+    src, out, _ = killed_run(tmp_path, density, settings, monkeypatch)
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=150, quiet=True)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gyroage: discarding 200 finished rows of an interrupted run of {out} "
+                                               "(--chunksize (was 100, now 150) differs in this run)"), err
+    src, out, _ = killed_run(tmp_path, density, settings, monkeypatch, name="out2.csv")
+    src.write_text(src.read_text() + src.read_text().splitlines()[1] + "\n")
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert capsys.readouterr().err.splitlines() == [f"gyroage: discarding 200 finished rows of an interrupted run of "
+                                                    f"{out} (the input differs in this run)"]
+
+
 def test_a_read_only_lock_file_nfs_cannot_lock_is_one_line_not_an_unlocked_run(tmp_path, monkeypatch):
     """Review V3: on NFS an exclusive flock on a descriptor opened read-only (another user's lock file) fails with
     EBADF, which was taken for "no flock on this file system": the run went on unlocked, beside a run of that user.

@@ -333,10 +333,12 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
             exc.args = (f"interrupted: {kept} rows of {target} kept; run the same command with --resume to "
                         "continue",)
         elif earlier and not exc.args:  # stopped before its first chunk replaced an earlier run's: those stay
-            differs = getattr(sink, "earlier_differs", None)
+            differs, made_by = getattr(sink, "earlier_differs", None), getattr(sink, "earlier_made_by", None)
             how = ("run the same command with --resume to continue" if differs is None else
                    f"only that run's own command takes them with --resume ({differs} in this one)")
-            exc.args = (f"interrupted: the earlier run's {earlier} finished rows of {target} are kept; {how}",)
+            exc.args = (f"interrupted: the earlier run of {target} was made by {made_by} gyroage: its {earlier} "
+                        "finished rows cannot be resumed" if made_by else
+                        f"interrupted: the earlier run's {earlier} finished rows of {target} are kept; {how}",)
         raise
     except BaseException:
         sink.abort()

@@ -64,7 +64,8 @@ class Sidecar:
         # run is computed, so a run failing at its start (a typo'd column) loses nothing. Its rows, or None.
         self._replaces: int | None = None
         self._damage: str | None = None  # what is wrong with that sidecar's manifest, if anything
-        self.earlier_differs: str | None = None  # how this run's settings differ from that earlier run's, if they do
+        self.earlier_differs: str | None = None  # how this run's settings or input differ from that earlier run's
+        self.earlier_made_by: str | None = None  # "an older" or "a newer" gyroage made it: its rows cannot be resumed
         self.rejected = 0  # finished chunks --resume found damaged (computed again, said in one line)
         # held until finish or abort: a second run into the same target would remove this one's sidecar
         try:
@@ -90,15 +91,16 @@ class Sidecar:
             raise UserError(f"cannot write {self.target}: {self.dir} is a file, where gyroage keeps a run's finished "
                             "chunks: remove it")
         old, self._damage = self._read()
+        was = _chunk_format(old.get("record")) if old else CHUNK_FORMAT
+        self.earlier_made_by = None if was == CHUNK_FORMAT else "an older" if was < CHUNK_FORMAT else "a newer"
         if resume and self._damage is not None:
             raise UserError(f"cannot resume: the manifest of the interrupted run of {self.target} is damaged "
                             f"({self._damage}): run without --resume to compute every row")
         if resume and old is not None:
-            was = _chunk_format(old.get("record"))
-            if was != CHUNK_FORMAT:  # its chunks may lack flags or hold other types: not to be mixed with this run's
+            if self.earlier_made_by:  # its chunks may lack flags or hold other types: not to be mixed with this run's
                 raise UserError(f"cannot resume: the interrupted run of {self.target} was made by "
-                                f"{'an older' if was < CHUNK_FORMAT else 'a newer'} gyroage (chunk format {was}, now "
-                                f"{CHUNK_FORMAT}); rerun without --resume")
+                                f"{self.earlier_made_by} gyroage (chunk format {was}, now {CHUNK_FORMAT}); rerun "
+                                "without --resume")
             if old.get("fingerprint") != fingerprint:
                 raise UserError(f"cannot resume: the input differs from the interrupted run's (remove {self.dir} "
                                 "or run without --resume)")
@@ -117,8 +119,9 @@ class Sidecar:
         else:
             self._replaces = sum(c["rows"] for c in (old or {}).get("chunks", {}).values() if _entry_fault(c) is None)
             # what --resume would refuse in this run's command, if anything: the earlier rows are its command's then
-            self.earlier_differs = (None if not old or old.get("settings") == shash
-                                    else _changed(old.get("record"), self.manifest["record"]) or "its settings")
+            self.earlier_differs = (None if not old else "the input differs" if old.get("fingerprint") != fingerprint
+                                    else None if old.get("settings") == shash
+                                    else _changed(old.get("record"), self.manifest["record"]) or "the settings differ")
 
     def _checked(self, chunks: dict) -> dict:
         """The interrupted run's chunks whose files have the size and SHA-256 its manifest lists; the others are
@@ -158,9 +161,10 @@ class Sidecar:
         shutil.rmtree(self.dir)
         if self._damage is not None:
             say(f"discarding an interrupted run of {self.target} whose manifest is damaged ({self._damage})")
-        elif self._replaces:
-            say(f"discarding {self._replaces} finished rows of an interrupted run of {self.target} (use --resume "
-                "to keep them)")
+        elif self._replaces:  # --resume is offered only where this command would take them
+            why = (f" made by {self.earlier_made_by} gyroage: its rows cannot be resumed" if self.earlier_made_by else
+                   f" ({self.earlier_differs} in this run)" if self.earlier_differs else " (use --resume to keep them)")
+            say(f"discarding {self._replaces} finished rows of an interrupted run of {self.target}{why}")
         self._replaces = None
 
     def _read(self) -> tuple[dict | None, str | None]:
