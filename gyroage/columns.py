@@ -427,3 +427,18 @@ def read_roles(columns, roles: dict[str, str] | None = None) -> dict[str, str]:
         if col is not None:
             found[role] = col
     return found
+
+
+# names VizieR and member catalogues give a membership probability (column_key of each); group-age reads one only
+# when --membership names it, so a table holding one is told so
+_MEMBERSHIP_KEYS = frozenset(map(column_key, ("Mem", "PMem", "P_mem", "PMemb", "Membership", "MemProb", "Prob_mem",
+                                              "proba", "Pmb", "HDBSCAN_prob")))
+
+
+def membership_note(columns) -> str | None:
+    """What ``group-age`` says when ``--membership`` is not given but a column named like a membership probability is
+    there: such a column is never read on its own (every member then counts once)."""
+    named = [str(c) for c in columns if column_key(c) in _MEMBERSHIP_KEYS]
+    if not named:
+        return None
+    return f"not reading '{named[0]}' as membership probabilities (every member counts once): give --membership {named[0]}"

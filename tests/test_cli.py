@@ -302,6 +302,20 @@ def test_group_age_counts_clipped_colour_errors_among_the_used_members(tmp_path)
                     "are clipped to it: a sentinel error (99) marks a missing colour"], res.stderr
 
 
+@pytest.mark.parametrize("column", ["Mem", "PMem", "p_mem", "membership"])
+def test_group_age_says_it_does_not_read_a_membership_column_it_was_not_given(tmp_path, column):
+    """Review R8: a member list's Mem column was silently not read without --membership (every member counts once)."""
+    src = tmp_path / "g.csv"
+    pd.DataFrame({"cluster": ["A"] * 5, "prot": [8.0, 9.0, 10.0, 11.0, 12.0], "bp_rp0": [1.0, 1.1, 1.2, 1.3, 1.4],
+                  column: [0.9, 0.8, 0.9, 0.95, 0.1]}).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert (f"group-age: not reading '{column}' as membership probabilities (every member counts once): give "
+            f"--membership {column}") in res.stderr.splitlines(), res.stderr
+    given = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "--membership", column)
+    assert given.returncode == 0 and "not reading" not in given.stderr, given.stderr
+
+
 @pytest.mark.parametrize("args, words", [
     (["estimate", "stars.csv", "--nonexistent"], "No such option: --nonexistent (see '"),
     (["estimate", "stars.csv", "--seed", "abc"], "Invalid value for '--seed'"),
