@@ -132,32 +132,27 @@ def ignores_case(path: str | os.PathLike) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _ignores_case(folder: str) -> bool:
-    """:func:`ignores_case` for an existing ``folder``: does a name in it, case swapped, find the same file? Probed
-    with the first cased name there, else with a file made for it (False where none can be made)."""
+    """:func:`ignores_case` for an existing ``folder``: does a name, case swapped, find the same file? Probed with the
+    first cased name in it, else with the nearest cased name on its path (the folder's own, in its parent): no file
+    is made for it (False where no name has case)."""
     try:
         with os.scandir(folder) as entries:
             name = next((e.name for e in entries if e.name != e.name.swapcase()), None)
     except OSError:
         name = None
-    made = None
-    if name is None:
-        try:
-            fd, made = tempfile.mkstemp(dir=folder, prefix=CASE_PROBE)
-            os.close(fd)
-        except OSError:
+    here = folder
+    while name is None:
+        parent, base = os.path.split(here)
+        if not base or parent == here:
             return False
-        name = os.path.basename(made)
+        if base != base.swapcase():
+            folder, name = parent, base
+        here = parent
     try:
         swapped = os.path.join(folder, name.swapcase())
         return os.path.exists(swapped) and os.path.samefile(os.path.join(folder, name), swapped)
     except OSError:
         return False
-    finally:
-        if made is not None:
-            try:
-                os.unlink(made)
-            except FileNotFoundError:  # taken by a remove_stale that thought it a killed run's
-                pass
 
 
 # What gyroage names its temporary files and folders beside a target NAME: temp_prefix(NAME) + mkstemp's 8 random
@@ -166,10 +161,6 @@ def _ignores_case(folder: str) -> bool:
 # once: left alone.)
 TEMP_MARKER = "gyroage-"
 TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp")
-# _ignores_case's probe file (then mkstemp's 8 characters), removed at once; one a killed run left, older than
-# CASE_PROBE_AGE seconds (a live probe lasts microseconds), is removed by remove_stale in its folder.
-CASE_PROBE = ".gyroage-case-"
-CASE_PROBE_AGE = 60.0
 
 
 def temp_prefix(target: str | os.PathLike) -> str:
@@ -287,7 +278,7 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
 
 def remove_stale(target: str | os.PathLike) -> list[str]:
     """Remove the temporary files and folders killed runs left beside ``target`` (``.NAME.gyroage-xxxxxxxx.part``,
-    ``.NAME.gyroage-xxxxxxxx.dask-tmp/``, a case probe ``.gyroage-case-xxxxxxxx`` older than a minute); their names.
+    ``.NAME.gyroage-xxxxxxxx.dask-tmp/``); their names.
     Only under :class:`TargetLock`: a live run's are the same names. Names without the marker (an older gyroage's,
     or the user's own files) are left alone."""
     target = Path(target)
@@ -295,18 +286,15 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
     if ignores_case(target):  # -o Out.csv writes the file a killed run of -o out.csv was writing
         prefix = f"(?i:{prefix})"
     pattern = re.compile(prefix + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES)) + r")\Z")
-    probe = re.compile(re.escape(CASE_PROBE) + r"[a-z0-9_]{8}\Z")
     removed = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
         return removed
     for entry in entries:
-        if not pattern.match(entry.name) and not probe.match(entry.name):
+        if not pattern.match(entry.name):
             continue
         try:
-            if probe.match(entry.name) and entry.stat(follow_symlinks=False).st_mtime > time.time() - CASE_PROBE_AGE:
-                continue  # another run's probe, in use
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:

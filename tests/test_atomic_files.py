@@ -45,22 +45,3 @@ def test_commit_syncs_the_data_before_renaming_it_onto_the_target(tmp_path, monk
     assert {str(p.resolve()) for p in written} <= {p for e, p in events[:renamed] if e == "fsync"}, events
     assert (target / "a.csv" if directory else target).read_text() == "new\n"
 
-
-def test_a_killed_runs_case_probe_is_removed_with_its_other_temporaries(tmp_path):
-    """Review V5 #8b: the probe file that tells whether a folder ignores case (``.gyroage-case-xxxxxxxx``, made in a
-    folder without a cased name and removed at once) stayed forever if the run was killed in between. The next run
-    holding an output's lock in that folder removes it with the other temporaries: one older than a minute only (a
-    live probe lasts microseconds), and never a name without its eight random characters."""
-    import time
-
-    from gyroage import files
-
-    old, fresh, mine = (tmp_path / n for n in (".gyroage-case-abcd1234", ".gyroage-case-efgh5678",
-                                                 ".gyroage-case-notes.txt"))
-    for p in (old, fresh, mine):
-        p.write_text("")
-    hour_ago = time.time() - 3600
-    os.utime(old, (hour_ago, hour_ago))
-    os.utime(mine, (hour_ago, hour_ago))
-    assert files.remove_stale(tmp_path / "out.csv") == [old.name]
-    assert not old.exists() and fresh.exists() and mine.exists()

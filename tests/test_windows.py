@@ -269,7 +269,7 @@ def test_the_case_probe(tmp_path):
     (tmp_path / "insensitive" / "aB.TXT").symlink_to("Ab.txt")
     assert files.ignores_case(tmp_path / "insensitive" / "new" / "out.csv")  # the nearest folder there is
     (tmp_path / "empty").mkdir()
-    assert not files.ignores_case(tmp_path / "empty" / "123")  # probed with a file of its own, then removed
+    assert not files.ignores_case(tmp_path / "empty" / "123")  # probed by its own name: no file made in it
     assert list((tmp_path / "empty").iterdir()) == []
 
 
