@@ -319,11 +319,10 @@ class AtomicWriter:
             self._made = prepare_target(self.target, probe=False)  # the temp file made next is the probe
             try:
                 self._file = AtomicFile(self.target, lock=lock)
-            except OSError as exc:
+            except BaseException as exc:  # unwritable, or another run holds the target (TargetLock)
                 remove_made(self._made)
-                raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
-            except BaseException:  # another run holds the target (TargetLock)
-                remove_made(self._made)
+                if isinstance(exc, OSError):
+                    raise UserError(f"cannot write {self.target}: {exc.strerror or exc}") from None
                 raise
 
     def write(self, frame: pd.DataFrame, exact: Collection = ()) -> None:
