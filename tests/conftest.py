@@ -145,3 +145,21 @@ def ok_output(res) -> str:
     """A CliRunner result's stdout, asserting the run succeeded."""
     assert res.exit_code == 0, (res.exit_code, res.output)
     return res.stdout
+
+
+@pytest.fixture(scope="module")
+def density():
+    """One single-threaded flow per test module (a module that wants another defines its own)."""
+    from gyroage.core.density import FlowDensity
+
+    return FlowDensity(threads=1)
+
+
+@pytest.fixture(scope="module")
+def settings(density):
+    """estimate's settings under a flat prior in log age over the model's own grid."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.priors import Prior
+
+    g = density.card.age_grid
+    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])

@@ -15,21 +15,6 @@ from gyroage.engines import local as engines
 from tests.test_engines import stars
 
 
-@pytest.fixture(scope="module")
-def density():
-    from gyroage.core.density import FlowDensity
-
-    return FlowDensity(threads=1)
-
-
-@pytest.fixture(scope="module")
-def settings(density):
-    from gyroage.core.priors import Prior
-
-    g = density.card.age_grid
-    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
-
-
 @pytest.fixture
 def umask():
     """Set the umask for one test (``umask(0o077)``), and put the old one back after it."""

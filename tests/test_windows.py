@@ -124,22 +124,6 @@ def test_fsync_opens_the_file_writable(tmp_path, monkeypatch):
     assert (tmp_path / "b.json").read_text() == "{}"
 
 
-@pytest.fixture(scope="module")
-def density():
-    from gyroage.core.density import FlowDensity
-
-    return FlowDensity(threads=1)
-
-
-@pytest.fixture(scope="module")
-def settings(density):
-    from gyroage.core.estimate import EstimateSettings
-    from gyroage.core.priors import Prior
-
-    g = density.card.age_grid
-    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
-
-
 def target_held_open(monkeypatch, target):
     """os.replace as Windows has it while another program (Excel) holds ``target`` open: PermissionError."""
     replace = os.replace
