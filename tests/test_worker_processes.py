@@ -56,6 +56,15 @@ def held_run(tmp_path: Path, out: Path, script: Path | None = None) -> tuple[sub
     return proc, workers
 
 
+def kill_run_and_wait(proc, workers, within: float = 5.0) -> None:
+    """SIGKILL the run ``proc``, then give its ``workers`` up to ``within`` seconds to end."""
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + within
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers die with their parent through Linux's prctl")
 def test_a_killed_processes_run_leaves_no_worker_holding_its_output(tmp_path):
     """A SIGKILLed --processes run left its forked workers alive (parent 1, idle forever), each holding the output's
@@ -64,11 +73,7 @@ def test_a_killed_processes_run_leaves_no_worker_holding_its_output(tmp_path):
     out = tmp_path / "mk.csv"
     proc, workers = held_run(tmp_path, out)
     try:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        deadline = time.monotonic() + 5
-        while any(map(alive, workers)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        kill_run_and_wait(proc, workers)
         assert not any(map(alive, workers)), "a worker outlived its killed run"
         res = run_cli("estimate", str(tmp_path / "in.csv"), "-o", str(out), "--threads", "1", "-q")
         assert res.returncode == 0, res.stderr
@@ -98,11 +103,7 @@ def test_a_killed_processes_run_leaves_no_worker_without_the_kernels_help(tmp_pa
     try:
         time.sleep(1.5)  # alive while their run is: the watch never ends a worker of a live run
         assert all(map(alive, workers)) and proc.poll() is None
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        deadline = time.monotonic() + 5
-        while any(map(alive, workers)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        kill_run_and_wait(proc, workers)
         assert not any(map(alive, workers)), "a worker outlived its killed run"
     finally:
         for pid in filter(alive, workers):
