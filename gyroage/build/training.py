@@ -7,6 +7,7 @@ so no cluster is wasted.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -46,7 +47,7 @@ SETTINGS_MINIMUM = {"seed": (0, True), "max_epochs": (1, True), "patience": (1, 
                     "cluster_weight_power": (0, True), "membership_weight_power": (0, True), "trim_dex": (0, True),
                     "trim_weight": (0, True), "trim_min_age_myr": (0, True), "trim_keep_redder": (0, True),
                     "drop_evolved_mag": (0, True), "n_val_clusters": (0, True), "threads": (1, True),
-                    "outlier_weight_train": (0, True)}
+                    "outlier_weight_train": (0, True), "ema_decay": (0, True)}
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ class TrainSettings:
     # Clusters (the catalogue's names) left out of every training, before any trim or relabel; a held-out one is
     # scored as any other. For a study of one cluster's pull on its neighbours' ages (empty: off).
     exclude_clusters: tuple[str, ...] = ()
+    # > 0: early stopping and the final model use an exponential moving average of the weights, this decay per
+    # optimiser step, so neither the stopping epoch nor the last weights hang on one noisy step (0: the weights as
+    # trained).
+    ema_decay: float = 0.0
     n_val_clusters: int = 4
     refit: bool = True
     threads: int = 2
@@ -105,6 +110,8 @@ class TrainSettings:
         check_settings(self, SETTINGS_MINIMUM)
         if self.outlier_weight_train >= 1:  # the flow would carry no weight at all
             raise ValueError(f"outlier_weight_train must be below 1, not {self.outlier_weight_train!r}")
+        if self.ema_decay >= 1:  # the average would never leave the initial weights
+            raise ValueError(f"ema_decay must be below 1, not {self.ema_decay!r}")
         if not isinstance(self.flow, FlowConfig):
             raise ValueError(f"flow must be an object of flow settings, not {self.flow!r}")
         # a JSON config gives a list: held as a tuple, so settings compare and hash alike however they were made
@@ -116,7 +123,7 @@ class TrainSettings:
         d["flow"] = self.flow.to_dict()
         for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder",
                      "trim_relabel", "outlier_weight_train", "drop_sole_period_sources",
-                     "drop_evolved_mag", "exclude_clusters"):
+                     "drop_evolved_mag", "exclude_clusters", "ema_decay"):
             if not d[name]:  # left out at its default: the shipped card and fold keys stay
                 del d[name]
         return d
@@ -290,8 +297,10 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
     tw = torch.tensor(star_weights(train.cluster, s.cluster_weight_power, train.membership,
                                    s.membership_weight_power, factors), dtype=torch.float32)
     vt = _tensors(val) if val is not None and len(val) else None
+    # the model that is judged and kept: the trained one, or its moving average
+    judged = copy.deepcopy(model) if s.ema_decay > 0 else model
     best, best_epoch, best_state, wait, history = np.inf, epochs, None, 0, []
-    n = len(tp)
+    n, step = len(tp), 0
     train_nll = np.nan
     for epoch in range(1, epochs + 1):
         model.train()
@@ -307,6 +316,9 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
             opt.zero_grad()
             loss.backward()
             opt.step()
+            step += 1
+            if judged is not model:
+                _average_into(judged, model, s.ema_decay, step)
             total += loss.item() * len(b)
         sched.step()
         train_nll = total / n
@@ -315,12 +327,12 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
                              "check the catalogue and try a smaller lr or other flow settings")
         val_nll = np.nan
         if vt is not None:
-            model.eval()
+            judged.eval()
             with torch.no_grad():
-                val_nll = float(-training_log_prob(model, s, *vt).mean())
+                val_nll = float(-training_log_prob(judged, s, *vt).mean())
             if val_nll < best - 1e-4:
                 best, best_epoch, wait = val_nll, epoch, 0
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+                best_state = {k: v.clone() for k, v in judged.state_dict().items()}
             else:
                 wait += 1
         history.append((epoch, train_nll, val_nll))
@@ -329,7 +341,18 @@ def _fit(model: ConditionalFlow, train: TrainingSet, val: TrainingSet | None, s:
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    elif judged is not model:
+        model.load_state_dict(judged.state_dict())
     return best_epoch, float(best), float(train_nll), history
+
+
+def _average_into(average: ConditionalFlow, model: ConditionalFlow, decay: float, step: int) -> None:
+    """Step ``step`` (from 1) of the moving average of ``model``'s weights in ``average``. The decay grows from 0.18
+    over the first steps (TensorFlow's num_updates rule), so the random initial weights are forgotten early."""
+    d = min(decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for a, p in zip(average.parameters(), model.parameters(), strict=True):
+            a.mul_(d).add_(p, alpha=1 - d)
 
 
 def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: bool = False) -> TrainResult:

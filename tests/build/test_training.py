@@ -225,6 +225,67 @@ def test_the_outlier_mixture_in_training_is_the_one_ages_use_and_stays_out_of_de
     assert TrainSettings.from_dict(s.to_dict()) == s
 
 
+def _toy_fit(ema_decay: float, with_val: bool):
+    """Two epochs of _fit on a tiny two-cluster set; the weights it returns (and the per-step weights it passed)."""
+    from gyroage.build.catalogue import TrainingSet
+    from gyroage.build.flow import ConditionalFlow, FlowConfig
+    from gyroage.build.training import _fit
+    from gyroage.progress import Progress
+
+    rng = np.random.default_rng(0)
+    age = np.repeat([7.5, 8.5], 40)
+    data = TrainingSet(rng.normal(0.8, 0.2, 80), age, rng.uniform(0.8, 2.0, 80), np.full(80, 0.02),
+                       np.repeat(["A", "B"], 40))
+    norm = {"age_mean": 8.0, "age_std": 0.5, "colour_mean": 1.4, "colour_std": 0.4, "err_mean": -1.7, "err_std": 0.3,
+            "prot_mean": 0.8, "prot_std": 0.2}
+    torch.manual_seed(0)
+    model = ConditionalFlow(FlowConfig(hidden=8, use_colour_err=False), norm)
+    s = TrainSettings(batch_size=16, max_epochs=2, ema_decay=ema_decay, threads=1)
+    val = data.subset(data.cluster == "B") if with_val else None
+    train = data.subset(data.cluster == "A") if with_val else data
+    _fit(model, train, val, s, 2, Progress("t", quiet=True))
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("with_val", [False, True])
+def test_a_vanishing_moving_average_keeps_the_weights_as_trained_and_a_slow_one_does_not(with_val):
+    """The average's plumbing (which weights are judged, kept and returned) is checked by a decay so small that the
+    average is the latest weights: the result must equal plain training; a decay of 0.9 must not."""
+    plain = _toy_fit(0.0, with_val)
+    tiny = _toy_fit(1e-12, with_val)
+    slow = _toy_fit(0.9, with_val)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain, tiny))
+    assert not all(torch.allclose(a, b, atol=1e-4) for a, b in zip(plain, slow))
+
+
+def test_the_moving_average_forgets_the_initial_weights_at_the_rate_it_promises():
+    from gyroage.build.flow import ConditionalFlow, FlowConfig
+    from gyroage.build.training import _average_into
+
+    norm = {"age_mean": 8.0, "age_std": 0.5, "colour_mean": 1.4, "colour_std": 0.4, "err_mean": -1.7, "err_std": 0.3,
+            "prot_mean": 0.8, "prot_std": 0.2}
+    avg, model = (ConditionalFlow(FlowConfig(hidden=4), norm) for _ in range(2))
+    with torch.no_grad():
+        for a, m in zip(avg.parameters(), model.parameters()):
+            a.fill_(0.0)
+            m.fill_(1.0)
+    expected = 0.0
+    for step in range(1, 400):
+        _average_into(avg, model, 0.995, step)
+        d = min(0.995, (1 + step) / (10 + step))
+        expected = d * expected + (1 - d)
+    first = next(avg.parameters())
+    assert torch.allclose(first, torch.full_like(first, expected), atol=1e-5)
+    # the warm-up forgets the random start: without it, 0.995 ** 399 = 14% of it would remain
+    assert expected > 0.999
+
+
+def test_the_weight_average_stays_out_of_default_settings_and_round_trips():
+    assert "ema_decay" not in TrainSettings().to_dict()
+    s = TrainSettings(ema_decay=0.995)
+    assert TrainSettings.from_dict(s.to_dict()) == s and s.to_dict()["ema_decay"] == 0.995
+
+
 def test_sole_period_sources_leave_training_only_where_their_cluster_has_other_periods(monkeypatch):
     from gyroage.build import training
     from gyroage.build.catalogue import without_sole_sources
@@ -319,6 +380,7 @@ def test_a_configs_epoch_cap_holds_unless_the_command_line_gives_one(catalog_pat
     ({"max_epochs": 0}, "max_epochs"), ({"max_epochs": -5}, "max_epochs"), ({"batch_size": 0}, "batch_size"),
     ({"lr": 0.0}, "lr"), ({"lr": float("nan")}, "lr"), ({"patience": 0}, "patience"), ({"threads": 0}, "threads"),
     ({"weight_decay": -1e-4}, "weight_decay"), ({"outlier_weight_train": 1.0}, "outlier_weight_train"),
+    ({"ema_decay": 1.0}, "ema_decay"), ({"ema_decay": -0.5}, "ema_decay"),
 ])
 def test_train_settings_refuse_values_that_cannot_train(kwargs, key):
     with pytest.raises(ValueError, match=f"^{key} must be"):
