@@ -1,7 +1,7 @@
 """How closely the grid method's colour nodes (``COLOUR_NODE_TIERS``: 1, 3 or 5 Gauss-Hermite nodes) average the
 flow over a large colour uncertainty, against a dense reference (201 nodes, trapezoid over +-5 sigma)::
 
-    python benchmarks/colour_nodes.py            # about 20 s; prints a markdown table
+    python benchmarks/colour_nodes.py            # about 6-20 s; prints a markdown table
 
 Stars: 150 synthetic ones on a rough spin-down sequence, (BP-RP)0 0.75-3.0, 30 Myr-4 Gyr (seed 3), every star given
 the same colour error. Figures: |shipped - reference| of the median age (dex) over the stars both date (``ok`` or
