@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -188,12 +189,16 @@ def write_astropy(table, path: str | Path, fmt: str, astropy_fmt: str, meta: Map
         votable.to_xml(str(path))
         return
     if meta and fmt == "fits":
-        # FITS text is printable ASCII: any other character (a column named in another script) as its escape
-        table.meta.update({FITS_KEYWORDS[k][0]: (v.encode("ascii", "backslashreplace").decode(), FITS_KEYWORDS[k][1])
-                           for k, v in meta.items()})
+        table.meta.update({FITS_KEYWORDS[k][0]: (_fits_text(v), FITS_KEYWORDS[k][1]) for k, v in meta.items()})
     elif meta and fmt == "ecsv":
         table.meta[KEY] = dict(meta)
     table.write(str(path), format=astropy_fmt, overwrite=True)
+
+
+def _fits_text(value: str) -> str:
+    """``value`` in printable ASCII, as a FITS card holds text: any other character (a column named in another script,
+    a tab) as its Python escape (``\\xe9``), where astropy would drop the whole card with a warning."""
+    return re.sub(r"[^\x20-\x7e]", lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
 
 
 def read_fits(header) -> dict[str, str]:

@@ -205,3 +205,10 @@ def test_an_mcmc_record_holds_the_seed_and_sampler(here):
     got = record(here / "out.parquet")
     assert got["method"] == "mcmc" and got["seed"] == "7"
     assert "max_steps=50" in got["sampler"] and "processes" not in got["sampler"]
+
+
+def test_a_fits_record_keeps_a_non_ascii_or_control_character_escaped(here):
+    """FITS cards hold printable ASCII: astropy refused the whole table for a card holding a tab."""
+    shutil.copy(here / "stars.csv", here / "é\tb.csv")
+    run("estimate", "é\tb.csv", "-o", "out.fits", "-q")
+    assert record(here / "out.fits")["command"] == "gyroage estimate '\\xe9\\tb.csv' -o out.fits -q"
