@@ -44,6 +44,9 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     sampler's float32 chains; each row's status says it), as ``estimate -q`` silences them on the local engine.
     ``meta``: the run's record (:mod:`gyroage.provenance`), in every part's metadata.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from gyroage.core.density import cached_density
 
     if quiet:  # the worker process's filter (it does not inherit the client's); nothing else is silenced
@@ -63,9 +66,6 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
         from gyroage.column_types import text_kinds
 
         kinds = text_kinds(out, io.NA_TOKENS)
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = pa.Table.from_pandas(out, preserve_index=False)  # what out.to_parquet writes, and the record
     with atomic_path(path) as tmp:
         pq.write_table(table.replace_schema_metadata(with_provenance(table.schema, meta).metadata), tmp)
