@@ -187,6 +187,7 @@ def estimate(
     from gyroage.engines import run_local
     from gyroage.files import is_pipe
     from gyroage.progress import Progress, check_stdout_open
+    from gyroage.provenance import command_line
 
     if quiet:
         # numpy's overflow and invalid-value warnings from the model's code (absurd errors, prot_err 1e300, overflow
@@ -229,11 +230,11 @@ def estimate(
         from gyroage.engines import run_dask
 
         run_dask(input, output, settings, model=model, workers=workers, scheduler=scheduler, chunksize=chunksize,
-                 quiet=quiet)
+                 quiet=quiet, command=command_line(ctx))
         return
     ids = None if id_names is None else comma_list(id_names)
     run_local(input, output, density, settings, chunksize=chunksize, quiet=quiet, resume=resume, posteriors=posteriors,
-              ids=ids, input_fmt=in_fmt, output_fmt=out_fmt)
+              ids=ids, input_fmt=in_fmt, output_fmt=out_fmt, command=command_line(ctx))
 
 
 @app.command()
@@ -286,6 +287,7 @@ def crossmatch(
 @app.command("group-age")
 @user_errors
 def group_age(
+    ctx: typer.Context,
     input: Annotated[str, typer.Argument(help=f"Table of stars ({TABLES}) with a group column; '-' for stdin.")],
     by: Annotated[Optional[str], typer.Option("--by", help="Column naming each star's group (cluster, binary, moving "
                                               "group); without it, all rows are one group, named after the file (refused if a "
@@ -333,6 +335,7 @@ def group_age(
     from gyroage.core.priors import grid_step_note
     from gyroage.core.stars import check_input_columns
     from gyroage.progress import check_stdout_open
+    from gyroage.provenance import command_line, group_provenance
 
     input = pipe_as_stdin(input)  # a pipe's rows are one group as stdin's are, not a group named '63'
     in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
@@ -348,7 +351,7 @@ def group_age(
     if main_sequence:  # before the input is read (group_ages refuses it too)
         require_term(density.card)
     frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
-    check_input_columns(frame.columns, reddening)
+    columns = check_input_columns(frame.columns, reddening)
     run = run_group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                          main_sequence, label=file_label(input))
     out = run.table
@@ -360,7 +363,9 @@ def group_age(
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True),
                     [("--by", by), ("--membership", membership)], period_error=False)  # a joint age never reads it
     out = io.case_blind_clashes(out, 1, written)  # FITS, VOTable: --by Status beside status
-    with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv", lock=True) as writer:
+    meta = group_provenance(density.card, density.onnx_path.parent, pri, grid, outlier_weight, systematic_dex, reddening,
+                            main_sequence, by, membership, columns, command_line(ctx))
+    with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv", lock=True, meta=meta) as writer:
         # the group label (first column) is the input's: from a typed input it keeps every digit
         writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])
     if not quiet:

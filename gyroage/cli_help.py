@@ -4,7 +4,7 @@ Typer (0.29) renders a type for every parameter, flags included (``--quiet <bool
 ``--help <bool>``), and a required argument as ``{input}`` on the usage line. A flag
 takes no value and click's convention for an argument is its upper-case name, so the
 root group here gives every command under it (build commands and sub-groups included)
-parameters that render that way.
+parameters that render that way. It also keeps the arguments as given, for the outputs' record of the command.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from typer import core as _typer_core
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from gyroage.provenance import ARGV
 
 try:  # the click that raises typer's usage errors: vendored from typer 0.29, the package before
     from typer import _click as _typer_click
@@ -113,6 +115,15 @@ class PlainHelpGroup(TyperGroup):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return _parse_in_context(super().parse_args, ctx, args)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """Click's context, holding the arguments as given (parsing consumes them) for the outputs' record of the
+        command (:func:`gyroage.provenance.command_line`; the context's meta is shared with the command's)."""
+        given = list(args)
+        ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta.setdefault(ARGV, given)
+        return ctx
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

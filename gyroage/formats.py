@@ -433,14 +433,18 @@ def exact_to_pandas(table, **kwargs) -> pd.DataFrame:
     return frame
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None) -> None:
-    """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked.
+def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None,
+                meta: dict[str, str] | None = None) -> None:
+    """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked; ``meta``: the run's
+    record (:mod:`gyroage.provenance`: FITS cards, ECSV meta, VOTable INFO; none in plain ASCII).
 
     ``myr_columns``: gyroage's own age columns, given the unit Myr for unit-aware readers (``None``:
     :data:`AGE_COLUMNS`, estimate's and group-age's). Not any name ending in ``_myr``: an input column passed through
     (an isochrone age, perhaps in Gyr) keeps no unit, as it came in none.
     """
     from astropy.table import MaskedColumn, Table
+
+    from gyroage.provenance import write_astropy
 
     myr_columns = AGE_COLUMNS if myr_columns is None else myr_columns
 
@@ -478,6 +482,6 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Co
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
             warnings.simplefilter("ignore")
-            table.write(str(path), format=ASTROPY[fmt], overwrite=True)
+            write_astropy(table, path, fmt, ASTROPY[fmt], meta)
     except (ValueError, TypeError, UnicodeError) as exc:  # what the data cannot be in this format, e.g. a column name
         raise UserError(f"cannot write the output as {fmt}: {str(exc).splitlines()[0]}") from None

@@ -222,9 +222,9 @@ def open_bytes(path: str | Path, gz: bool = False) -> BinaryIO:
     return _GzipInto(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if gz else raw
 
 
-def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path) -> None:
-    """``frame`` into ``path`` as ``fmt`` (:func:`gyroage.formats.write_table`), gzip-compressed when ``target``'s
-    name ends in ``.gz``.
+def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path, meta: dict[str, str] | None = None) -> None:
+    """``frame`` into ``path`` as ``fmt`` (:func:`gyroage.formats.write_table`, ``meta``: the run's
+    :mod:`gyroage.provenance`), gzip-compressed when ``target``'s name ends in ``.gz``.
 
     Written plain, then compressed by :func:`open_bytes`: astropy compresses by the name it is given, which put the
     temporary file's name and the time into the gzip header (``gunzip -N`` made a hidden file, two runs differed).
@@ -232,13 +232,13 @@ def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path) -> No
     from gyroage.formats import is_gzip_name, write_table
 
     if not is_gzip_name(target):
-        write_table(frame, path, fmt)
+        write_table(frame, path, fmt, meta=meta)
         return
     # named as the target's temporary files are, so a killed run's is found and removed (files.remove_stale)
     fd, name = tempfile.mkstemp(dir=Path(path).parent, prefix=temp_prefix(target), suffix=".part")
     os.close(fd)
     try:
-        write_table(frame, name, fmt)
+        write_table(frame, name, fmt, meta=meta)
         with open(name, "rb") as src, open_bytes(path, gz=True) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
     finally:
@@ -288,10 +288,12 @@ class AtomicWriter:
     pipe takes as whole (crossmatch, whose services may fail between chunks).
     ``lock``: a file target is held under :class:`gyroage.files.TargetLock` until commit or abort (another run
     writing it is refused; a killed run's temporary files are removed).
+    ``meta``: the run's record (:mod:`gyroage.provenance`), written into a typed output (set before the first chunk:
+    a Parquet file's metadata is fixed when its writer opens); CSV carries none.
     """
 
     def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False,
-                 hold: bool = False, lock: bool = False) -> None:
+                 hold: bool = False, lock: bool = False, meta: dict[str, str] | None = None) -> None:
         from gyroage import formats
 
         self.stdout = target in (None, "-")
@@ -301,6 +303,7 @@ class AtomicWriter:
         self.gzip_csv = self.format == "csv" and formats.is_gzip_name(target)
         self.sep = formats.output_delimiter(target, fmt)
         self.text_columns = text_columns
+        self.meta = meta
         self._file: AtomicFile | None = None
         self._fh = None
         self._pq = None
@@ -355,12 +358,13 @@ class AtomicWriter:
         import pyarrow.parquet as pq
 
         from gyroage.column_types import conform, fits, is_blank, merge_schemas
+        from gyroage.provenance import with_provenance
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._pq is None:
             # CSV text is written as it is, beside the target, and its numbers settled from every chunk on commit
             self._text = AtomicFile(self.target, lock=False) if self.text_columns else None
-            self._pq = pq.ParquetWriter((self._text or self._file).path, table.schema)
+            self._pq = pq.ParquetWriter((self._text or self._file).path, with_provenance(table.schema, self.meta))
             self._blank = [True] * table.num_columns
         if not fits(self._pq.schema, self._blank, table, io.NA_TOKENS):
             # A value that does not fit the types written so far (numbers in a column that was blank,
@@ -370,8 +374,8 @@ class AtomicWriter:
             path = (self._text or self._file).path
             done = pq.read_table(path)
             schema = merge_schemas([done.schema, table.schema], lambda j: [done.column(j), table.column(j)], io.NA_TOKENS)
-            self._pq = pq.ParquetWriter(path, schema)
-            self._pq.write_table(conform(done, schema, io.NA_TOKENS))
+            self._pq = pq.ParquetWriter(path, with_provenance(schema, self.meta))
+            self._pq.write_table(conform(done, self._pq.schema, io.NA_TOKENS))
         self._pq.write_table(conform(table, self._pq.schema, io.NA_TOKENS))
         self._blank = [b and is_blank(c, io.NA_TOKENS) for b, c in zip(self._blank, table.columns)]
 
@@ -386,7 +390,7 @@ class AtomicWriter:
                 from gyroage.column_types import numbers_from_text
 
                 frame = numbers_from_text(frame, io.NA_TOKENS)
-            write_astropy(frame, self._file.path, self.format, self.target)
+            write_astropy(frame, self._file.path, self.format, self.target, self.meta)
         if self._held is not None:
             self._release()
         elif self._fh is not None and not self.stdout:
@@ -404,11 +408,12 @@ class AtomicWriter:
         import pyarrow.parquet as pq
 
         from gyroage.column_types import typed_chunks
+        from gyroage.provenance import with_provenance
 
         with pq.ParquetFile(self._text.path) as source:
             schema, tables = typed_chunks(source.schema_arrow, lambda names: (
                 source.read_row_group(i, columns=names) for i in range(source.num_row_groups)), io.NA_TOKENS, True)
-            with pq.ParquetWriter(self._file.path, schema) as writer:
+            with pq.ParquetWriter(self._file.path, with_provenance(schema, self.meta)) as writer:
                 for table in tables:
                     writer.write_table(table)
         self._text.abort()  # removed: the target's temp file holds it all

@@ -42,6 +42,7 @@ def test_wheel_and_sdist_contents(dist):
     members = tarfile.open(sdist).getnames()
     assert any(m.endswith("models/gyroage-posterior.onnx") for m in members)
     assert any(m.endswith("gyroage/core/api.py") for m in members)
+    assert any(m.endswith("/CITATION.cff") for m in members)
     assert not any("node_modules" in m or m.endswith(".part") for m in members)
 
 

@@ -26,12 +26,14 @@ from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
 from gyroage.files import AtomicFile, atomic_path, is_parquet
 from gyroage.progress import Progress, counts_text
+from gyroage.provenance import estimate_provenance, with_provenance
 from gyroage.writers import check_outputs, prepare_target, remove_made
 
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
-                    first_row: int = 0, quiet: bool = False) -> tuple[int, dict, tuple[int, float], dict]:
+                    first_row: int = 0, quiet: bool = False,
+                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
     counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`, its text columns' kinds).
 
@@ -40,7 +42,11 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     in every part as numbers, as the local engine does, once all parts are known.
     ``quiet``: as ``-q``, numpy's RuntimeWarnings from the model's code are not printed (absurd errors overflow the
     sampler's float32 chains; each row's status says it), as ``estimate -q`` silences them on the local engine.
+    ``meta``: the run's record (:mod:`gyroage.provenance`), in every part's metadata.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from gyroage.core.density import cached_density
 
     if quiet:  # the worker process's filter (it does not inherit the client's); nothing else is silenced
@@ -60,8 +66,9 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
         from gyroage.column_types import text_kinds
 
         kinds = text_kinds(out, io.NA_TOKENS)
+    table = pa.Table.from_pandas(out, preserve_index=False)  # what out.to_parquet writes, and the record
     with atomic_path(path) as tmp:
-        out.to_parquet(tmp, index=False)
+        pq.write_table(table.replace_schema_metadata(with_provenance(table.schema, meta).metadata), tmp)
     k = sum(n for n, _ in narrow)
     return (len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf"))),
             kinds)
@@ -184,7 +191,7 @@ def _parquet_input(paths: list[str]) -> bool:
                for p in paths)
 
 
-def _same_types(parts: list[Path], kinds: list[dict], client) -> None:
+def _same_types(parts: list[Path], kinds: list[dict], client, meta: dict[str, str] | None = None) -> None:
     """Rewrite the part files whose column types differ from the others' merged ones (:mod:`gyroage.column_types`),
     on the workers.
 
@@ -198,7 +205,7 @@ def _same_types(parts: list[Path], kinds: list[dict], client) -> None:
     from gyroage.engines.sinks import merged_schema
 
     numbers = number_columns(kinds)
-    schema = numbers_schema(merged_schema(parts), numbers)
+    schema = with_provenance(numbers_schema(merged_schema(parts), numbers), meta)  # a rewritten part keeps the record
     stale = [str(p) for p in parts if not pq.read_schema(p).equals(schema, check_metadata=False)]
     client.gather(client.map(_typed_part, stale, schema=schema, numbers=numbers, pure=False))
 
@@ -230,7 +237,7 @@ def _strict_read_csv(data, source: str, **kwargs) -> pd.DataFrame:
 
 def run_dask(source: str | list[str], target: str | Path, settings: EstimateSettings, model: str | Path | None = None,
              workers: int | None = None, scheduler: str | None = None, chunksize: int = CHUNK_ROWS,
-             blocksize: str | int | None = None, quiet: bool = False, client=None) -> Counter:
+             blocksize: str | int | None = None, quiet: bool = False, client=None, command: str | None = None) -> Counter:
     """``estimate`` on dask.distributed: partitions in, one Parquet file per partition out.
 
     ``target`` becomes a directory of ``part.NNNNN.parquet`` files, in input
@@ -241,7 +248,8 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     ``workers`` single-threaded processes. Every worker loads its own
     onnxruntime session once (:func:`gyroage.core.density.cached_density`). ``chunksize``: as ``--chunksize``
     (:data:`gyroage.defaults.CHUNK_ROWS` rows by default, as the command line and :func:`run_local`), which with
-    ``--method mcmc`` sets the tasks and so the draws.
+    ``--method mcmc`` sets the tasks and so the draws. ``command``: the command line, for the record every part
+    carries (:mod:`gyroage.provenance`).
     """
     target = Path(target)
     if not is_parquet(target):
@@ -257,7 +265,7 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
         try:
             progress = Progress("estimate", unit="stars", quiet=quiet)
             tmp = AtomicFile(target, suffix=".dask-tmp", directory=True)
-            counts = _compute(source, tmp.path, settings, model, chunksize, blocksize, client, progress)
+            counts = _compute(source, tmp.path, settings, model, chunksize, blocksize, client, progress, command)
         except KeyboardInterrupt:
             if own is not None:
                 _mute_distributed()
@@ -317,7 +325,7 @@ def _connect(client, scheduler: str | None, workers: int | None):
 
 
 def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: int, blocksize, client,
-             progress: Progress) -> Counter:
+             progress: Progress, command: str | None = None) -> Counter:
     """Every partition through :func:`_partition_task` into the directory ``tmp`` (renamed onto the target by the
     caller when all are done)."""
     from dask import delayed
@@ -330,7 +338,8 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     text_columns = not _parquet_input(paths)
     # here, not in every worker: one line, not a worker's traceback
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
-    card = load_card(model, verify=False)[0]  # the JSON only: whether the run reads magnitudes
+    card, model_dir = load_card(model, verify=False)  # the JSON only: whether the run reads magnitudes, the record
+    meta = estimate_provenance(card, model_dir, settings, columns, command, chunksize, engine="dask")
     say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
                     None if progress.quiet else progress.log,
                     [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column)])
@@ -346,7 +355,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     try:
         frames = _chunk_frames(ddf, chunksize, client) if chunked else ddf.to_delayed()
         jobs = [task(p, spec, settings, columns, chunksize, str(tmp / f"part.{i:05d}.parquet"), text_columns,
-                     i * chunksize if chunked else 0, progress.quiet)  # chunked frame k: input rows from k chunksize
+                     i * chunksize if chunked else 0, progress.quiet, meta)  # chunked frame k: input rows from k chunksize
                 for i, p in enumerate(frames)]
         progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
         futures = client.compute(jobs)
@@ -362,7 +371,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
         raise io.gzip_error(" ".join(paths), exc) from None
     if text_columns:
-        _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client)
+        _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
     note = narrow_prior_note(settings, narrow)  # as the local engine says it: any other note was said at the start
     if note:
         progress.log(note)

@@ -39,6 +39,7 @@ from gyroage.errors import UserError
 from gyroage.files import is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
+from gyroage.provenance import estimate_provenance
 from gyroage.writers import check_outputs, prepare_target, remove_made
 
 __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
@@ -256,7 +257,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
               settings: EstimateSettings, chunksize: int = CHUNK_ROWS, quiet: bool = False,
               resume: bool = False, total: int | None = None, posteriors: str | Path | None = None,
               ids: Sequence[str] | None = None, input_fmt: str | None = None,
-              output_fmt: str | None = None) -> Counter:
+              output_fmt: str | None = None, command: str | None = None) -> Counter:
     """Stream ``source`` through ``estimate_chunk`` into ``target`` (atomic); returns status counts.
 
     ``resume`` continues a killed run into the same ``target`` (file input and
@@ -267,6 +268,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     the files' contents and suffixes give. ``density``: a :class:`FlowDensity`, or an :class:`~gyroage.AgeModel`.
     ``quiet``: as ``--quiet``, no progress and no line naming the columns read; a value converted on reading (a
     ``Prot [h]`` name, a units row) is still said on stderr, as ``-q`` says it.
+    ``command``: the command line, for the record every typed output carries (:mod:`gyroage.provenance`).
     """
     density = as_density(density)
     made: list[Path] = []
@@ -278,7 +280,7 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
     try:
         return _run_into(source, target, density, settings, chunksize, quiet, resume, total, posteriors, ids,
-                         input_fmt, output_fmt)
+                         input_fmt, output_fmt, command)
     except BaseException:  # the folders made for --posteriors go too (a typo'd path leaves nothing), if still empty
         remove_made(made)
         raise
@@ -286,7 +288,8 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
 
 def _run_into(source: str | Path, target: str | Path | None, density: FlowDensity, settings: EstimateSettings,
               chunksize: int, quiet: bool, resume: bool, total: int | None, posteriors: str | Path | None,
-              ids: Sequence[str] | None, input_fmt: str | None, output_fmt: str | None) -> Counter:
+              ids: Sequence[str] | None, input_fmt: str | None, output_fmt: str | None,
+              command: str | None = None) -> Counter:
     """:func:`run_local` once ``posteriors`` has its folder: the output's sink (a sidecar or a stream), then the run."""
     # a device or FIFO (-o /dev/null) is streamed into like stdout: no sidecar beside it, nothing to resume
     to_file = target not in (None, "-") and not is_special(target)
@@ -318,7 +321,7 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
     else:
         sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
     try:
-        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt, out_fmt)
+        return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt, out_fmt, command)
     except BrokenPipeError:
         sink.abort()
         if posteriors is None:  # the reader stopped early (`| head`): as quiet as any Unix filter
@@ -358,9 +361,10 @@ def _nothing_to_resume(target: str | Path, existed: bool) -> None:
 
 def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, settings: EstimateSettings,
          chunksize: int, quiet: bool, total: int | None, posteriors: str | Path | None,
-         ids: Sequence[str] | None = None, fmt: str | None = None, out_fmt: str = "csv") -> Counter:
+         ids: Sequence[str] | None = None, fmt: str | None = None, out_fmt: str = "csv",
+         command: str | None = None) -> Counter:
     """Every chunk of ``source`` not already ``sink.done`` through ``estimate_chunk`` into ``sink`` (written as
-    ``out_fmt``)."""
+    ``out_fmt``, with the run's :mod:`gyroage.provenance`)."""
     columns: dict[str, str] | None = None
     counts: Counter = Counter()
     progress = Progress("estimate", total=total, unit="stars", quiet=quiet)
@@ -377,6 +381,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         if columns is None:
             # a refusal is the run's one line: checked before the notes
             columns = check_input_columns(chunk.columns, settings.reddening, settings.require_magnitudes)
+            # before the first chunk is added: a Parquet file's metadata is fixed when its writer opens
+            sink.meta = estimate_provenance(density.card, density.onnx_path.parent, settings, columns, command,
+                                            chunksize)
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file

@@ -32,6 +32,7 @@ from gyroage.column_types import nullable_int
 from gyroage.errors import DISK_FULL, UserError
 from gyroage.files import TargetBusy, TargetLock, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
+from gyroage.provenance import with_provenance
 
 MANIFEST = "manifest.json"
 
@@ -43,6 +44,7 @@ def sidecar_dir(target: str | Path) -> Path:
 
 class Sidecar:
     """Finished chunks of one run, each in its own file, and a manifest."""
+    meta: dict[str, str] | None = None  # the run's record (gyroage.provenance), set by the engine before finish
 
     def __init__(self, target: Path, fingerprint: str, shash: str, resume: bool, fmt: str | None = None,
                  text_columns: bool = False, settings: dict | None = None) -> None:
@@ -266,12 +268,12 @@ class Sidecar:
     def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
         if posteriors is not None:
             _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors),
-                              ids)
+                              ids, self.meta)
         parts = [self.path(i) for i in range(n_chunks)]
         if self.format == "parquet":
-            _concat_parquet(parts, self.target, self.text_columns)
+            _concat_parquet(parts, self.target, self.text_columns, self.meta)
         elif self.format != "csv":
-            _write_astropy(parts, self.target, self.format, self.text_columns)
+            _write_astropy(parts, self.target, self.format, self.text_columns, self.meta)
         else:
             with atomic_path(self.target) as tmp, writers.open_bytes(tmp, is_gzip_name(self.target)) as out:
                 for i in range(n_chunks):
@@ -400,12 +402,10 @@ def say(line: str) -> None:
 
 
 class Stream:
-    """Chunks straight into ``target`` through an :class:`writers.AtomicWriter`.
-
-    The target is stdout (``None`` or ``-``), a device or FIFO, or a file fed from stdin (no sidecar: nothing resumes).
-
-    Same interface as :class:`Sidecar`; nothing to resume, so ``done`` is always ``None``.
+    """Chunks straight into ``target`` through an :class:`writers.AtomicWriter`: stdout (``None`` or ``-``), a device
+    or FIFO, or a file fed from stdin (no sidecar: nothing resumes). As :class:`Sidecar`, but ``done`` is ``None``.
     """
+    meta = property(lambda self: self.writer.meta, lambda self, v: setattr(self.writer, "meta", v))
 
     def __init__(self, target: str | Path | None, posteriors: str | Path | None, fmt: str | None = None,
                  text_columns: bool = False) -> None:
@@ -432,7 +432,7 @@ class Stream:
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
         self.writer.commit()
         if posteriors is not None:
-            _write_posteriors(self.post_parts, Path(posteriors), ids)
+            _write_posteriors(self.post_parts, Path(posteriors), ids, self.meta)
         self._drop_posteriors()
 
     def abort(self) -> None:
@@ -444,8 +444,8 @@ class Stream:
             shutil.rmtree(self.post_dir, ignore_errors=True)
 
 
-def _concat_parquet(parts: list[Path], target: Path, text: bool = False) -> None:
-    """Parquet files (at least one) into one, in order, renamed into place atomically.
+def _concat_parquet(parts: list[Path], target: Path, text: bool = False, meta: dict | None = None) -> None:
+    """Parquet files (at least one) into one, in order, renamed into place atomically, with the run's record ``meta``.
 
     The chunks' column types may differ (:func:`gyroage.column_types.merge_schemas` reconciles them); ``text``:
     they hold CSV text, whose number columns are settled from all of them (:func:`~gyroage.column_types.typed_chunks`).
@@ -453,7 +453,7 @@ def _concat_parquet(parts: list[Path], target: Path, text: bool = False) -> None
     import pyarrow.parquet as pq
 
     schema, tables = _typed_parts(parts, text)
-    with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+    with atomic_path(target) as tmp, pq.ParquetWriter(tmp, with_provenance(schema, meta)) as writer:
         for table in tables:
             writer.write_table(table)
 
@@ -479,21 +479,21 @@ def merged_schema(parts: list[Path]):
                          io.NA_TOKENS)
 
 
-def _write_astropy(parts: list[Path], target: Path, fmt: str, text: bool = False) -> None:
+def _write_astropy(parts: list[Path], target: Path, fmt: str, text: bool = False, meta: dict | None = None) -> None:
     """Parquet chunk files into one FITS, VOTable, ECSV or ASCII table (in memory), renamed into place atomically."""
     import pyarrow as pa
 
     table = pa.concat_tables(list(_typed_parts(parts, text)[1]))
     frame = table.to_pandas(types_mapper=nullable_int)  # a missing cell keeps an int column int
     with atomic_path(target) as tmp:
-        writers.write_astropy(frame, tmp, fmt, target)
+        writers.write_astropy(frame, tmp, fmt, target, meta)
 
 
-def _write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None) -> None:
+def _write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None, meta: dict | None = None) -> None:
     """All chunks' posterior tables into ``target``; an empty table (with the ``ids`` columns) when no star had one."""
     if parts:
-        _concat_parquet(parts, target)
+        _concat_parquet(parts, target, meta=meta)
     else:
         from gyroage.core.posterior import write_empty_posteriors
 
-        write_empty_posteriors(target, ids)
+        write_empty_posteriors(target, ids, lambda schema: with_provenance(schema, meta))

@@ -1,0 +1,206 @@
+"""What made an output: gyroage's version, the model and the settings that decide the ages, as a flat dict of
+short strings written into every typed output (Parquet key-value metadata, FITS header cards, ECSV ``meta``,
+VOTable INFO elements). CSV and text outputs carry none: comment lines would break their readers.
+
+Nothing in it varies between two identical runs (no time, no host, no absolute path gyroage adds itself), so an
+output stays byte-identical run to run. The command is the one typed, less ``--resume``: a resumed output is the
+same table, byte for byte, as an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+
+# The Parquet metadata key and ECSV meta key that hold the record; VOTable INFO names start with it and a dot.
+KEY = "gyroage"
+
+# Each entry's FITS keyword and comment. Short keywords, not HIERARCH: astropy before 7.1 cannot write a HIERARCH
+# card whose value needs CONTINUE cards (a SHA-256, the command), and astropy >= 6.0 is supported.
+FITS_KEYWORDS: dict[str, tuple[str, str]] = {
+    "version": ("GYROAGE", "gyroage version"),
+    "command": ("GYCMD", "command line (--resume left out)"),
+    "engine": ("GYENGINE", "local or dask"),
+    "model": ("GYMODEL", "shipped, or the --model folder's name"),
+    "model_sha256": ("GYMODSHA", "SHA-256 of gyroage-density.onnx (gyroage --version)"),
+    "model_card_sha256": ("GYCARDSH", "SHA-256 of the model card"),
+    "calibration": ("GYCALIB", "interval calibration used"),
+    "method": ("GYMETHOD", "grid or mcmc"),
+    "prior": ("GYPRIOR", "age prior (--prior)"),
+    "age_min_myr": ("GYAGEMIN", "prior's lower age bound, Myr"),
+    "age_max_myr": ("GYAGEMAX", "prior's upper age bound, Myr"),
+    "prior_mean_log10_yr": ("GYPRMEAN", "gaussian prior's centre, log10 yr"),
+    "prior_sigma_dex": ("GYPRSIG", "gaussian prior's width, dex"),
+    "prior_mean_column": ("GYPRMCOL", "input column of per-star prior centres"),
+    "prior_sigma_column": ("GYPRSCOL", "input column of per-star prior widths"),
+    "prior_table_sha256": ("GYPRTAB", "SHA-256 of the --prior-table values"),
+    "outlier_weight": ("GYOUTW", "outlier component's weight"),
+    "n_grid": ("GYNGRID", "age grid points"),
+    "refine_tol": ("GYREFINE", "grid refinement tolerance, dex"),
+    "seed": ("GYSEED", "mcmc seed"),
+    "sampler": ("GYSAMPLR", "mcmc sampler settings"),
+    "chunksize": ("GYCHUNK", "rows per chunk (--chunksize)"),
+    "reddening": ("GYREDDEN", "reddening options"),
+    "main_sequence": ("GYMS", "height above the main sequence term"),
+    "columns": ("GYCOLS", "input columns read"),
+    "by": ("GYBY", "group column (--by)"),
+    "membership": ("GYMEMBER", "membership column (--membership)"),
+    "systematic_dex": ("GYSYSDEX", "systematic width (--systematic-dex)"),
+}
+
+ARGV = "gyroage.argv"  # where the command line's arguments are kept in click's context meta (gyroage.cli_help)
+
+
+def _num(v: float) -> str:
+    """A number as short text: 10 significant digits (a bound of 5000 Myr held as log10 yr reads 5000)."""
+    return f"{float(v):.10g}"
+
+
+def _sha(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def command_line(ctx) -> str | None:
+    """The command as typed (the program as click names it, then its arguments), less ``--resume``; None when the
+    arguments were not recorded (a command called from Python)."""
+    args = ctx.meta.get(ARGV)
+    if args is None:
+        return None
+    kept = [a for a in args if a not in ("--resume", "--no-resume")]  # no part of what the ages are
+    return " ".join([ctx.find_root().info_name or KEY, shlex.join(kept)]).strip()
+
+
+def _model(card, model_dir: str | Path | None) -> dict[str, str]:
+    """Which model: ``shipped`` or its folder's name (no absolute path), its density file's SHA-256 as ``gyroage
+    --version`` prints it, and the whole card's (a calibration refitted into the card leaves the ONNX files as they
+    were: the resume fingerprint hashes the card for that reason too)."""
+    from gyroage.core.modelcard import DENSITY_FILE, default_model_dir
+
+    name = "unknown"
+    if model_dir is not None:
+        shipped = Path(model_dir).resolve() == default_model_dir().resolve()
+        name = "shipped" if shipped else Path(model_dir).resolve().name
+    return {"model": name, "model_sha256": str(card.files.get(DENSITY_FILE, {}).get("sha256", "unknown")),
+            "model_card_sha256": _sha(card.to_dict())}
+
+
+def _prior(prior) -> dict[str, str]:
+    out = {"prior": prior.kind, "age_min_myr": _num(10 ** (prior.log10_age_min - 6)),
+           "age_max_myr": _num(10 ** (prior.log10_age_max - 6))}
+    for key, v in (("prior_mean_log10_yr", prior.mean), ("prior_sigma_dex", prior.sigma),
+                   ("prior_mean_column", prior.mean_column), ("prior_sigma_column", prior.sigma_column)):
+        if v is not None:
+            out[key] = v if isinstance(v, str) else _num(v)
+    if prior.table is not None:  # hundreds of numbers: their hash (the --prior-table file is named in the command)
+        out["prior_table_sha256"] = _sha([list(map(float, c)) for c in prior.table])
+    return out
+
+
+def _reddening(reddening) -> str:
+    given = [f"{k}={_num(v)}" for k, v in asdict(reddening).items() if v is not None]
+    return ", ".join(given) or "none"
+
+
+def _main_sequence(card, on: bool, columns: Mapping[str, str]) -> str:
+    """Whether the height term dated the stars that have magnitudes."""
+    if not card.main_sequence:
+        return "not in the model"
+    if not on:
+        return "off"
+    return "used" if "abs_g0" in columns or {"g0", "parallax"} <= set(columns) else "not used: no magnitudes"
+
+
+def _columns(columns: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in columns.items())
+
+
+def estimate_provenance(card, model_dir: str | Path | None, settings, columns: Mapping[str, str],
+                        command: str | None = None, chunksize: int | None = None, engine: str = "local") -> dict[str, str]:
+    """``estimate``'s record: what the resume fingerprint counts as deciding the ages
+    (:func:`gyroage.engines.local.settings_record`), as short text; ``columns``: the input columns read
+    (:func:`gyroage.core.stars.check_input_columns`)."""
+    out = {"version": _version(), **({"command": command} if command else {}), "engine": engine,
+           **_model(card, model_dir), "calibration": "model card" if card.calibration else "none",
+           "method": settings.method, **_prior(settings.prior),
+           "outlier_weight": _num(card.outlier["weight"] if settings.outlier_weight is None else settings.outlier_weight),
+           "n_grid": str(settings.n_grid),
+           "refine_tol": "none (every grid point)" if settings.refine_tol is None else _num(settings.refine_tol)}
+    if settings.method == "mcmc":  # the grid draws nothing: the seed and sampler decide nothing there
+        sampler = {k: v for k, v in asdict(settings.sampler).items() if k != "processes"}  # results do not depend on it
+        out.update(seed=str(settings.seed), sampler=", ".join(f"{k}={v}" for k, v in sampler.items()))
+    if chunksize is not None:  # the float32 batches it makes move the last bits of an age (README, "The same bytes")
+        out["chunksize"] = str(chunksize)
+    out.update(reddening=_reddening(settings.reddening), main_sequence=_main_sequence(card, settings.main_sequence, columns),
+               columns=_columns(columns))
+    return out
+
+
+def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, outlier_weight: float | None,
+                     systematic_dex: float | None, reddening, main_sequence: bool, by: str | None,
+                     membership: str | None, columns: Mapping[str, str], command: str | None = None) -> dict[str, str]:
+    """``group-age``'s record: its own settings, as :func:`estimate_provenance` gives estimate's."""
+    calibration = ("model card" if card.calibration else "none") if systematic_dex is None else "--systematic-dex"
+    out = {"version": _version(), **({"command": command} if command else {}), **_model(card, model_dir),
+           "calibration": calibration, "method": "grid", **_prior(prior),
+           "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
+           "n_grid": str(n_grid), "reddening": _reddening(reddening),
+           "main_sequence": _main_sequence(card, main_sequence, columns), "columns": _columns(columns),
+           "by": by or "none (one group)", "membership": membership or "none"}
+    if systematic_dex is not None:
+        out["systematic_dex"] = _num(systematic_dex)
+    return out
+
+
+def _version() -> str:
+    from gyroage import __version__
+
+    return __version__
+
+
+def with_provenance(schema, meta: Mapping[str, str] | None):
+    """An Arrow schema with ``meta`` as JSON under the key-value metadata key ``gyroage`` (pandas' own kept)."""
+    if not meta:
+        return schema
+    return schema.with_metadata({**(schema.metadata or {}), KEY.encode(): json.dumps(dict(meta)).encode()})
+
+
+def read_parquet(path: str | Path) -> dict[str, str] | None:
+    """The record a Parquet file carries, or None."""
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(path).metadata or {}).get(KEY.encode())
+    return None if raw is None else json.loads(raw)
+
+
+def write_astropy(table, path: str | Path, fmt: str, astropy_fmt: str, meta: Mapping[str, str] | None) -> None:
+    """``table`` into ``path`` as ``fmt`` with ``meta``: FITS header cards, ECSV ``meta[gyroage]``, VOTable INFO
+    elements in the RESOURCE (astropy's VOTable writer drops a table's meta); plain ASCII without."""
+    if meta and fmt == "votable":
+        from astropy.io.votable import from_table
+        from astropy.io.votable.tree import Info
+
+        votable = from_table(table)  # what Table.write(format="votable") writes, and then the INFO elements
+        votable.resources[0].infos.extend(Info(name=f"{KEY}.{k}", value=v) for k, v in meta.items())
+        votable.to_xml(str(path))
+        return
+    if meta and fmt == "fits":
+        table.meta.update({FITS_KEYWORDS[k][0]: (_fits_text(v), FITS_KEYWORDS[k][1]) for k, v in meta.items()})
+    elif meta and fmt == "ecsv":
+        table.meta[KEY] = dict(meta)
+    table.write(str(path), format=astropy_fmt, overwrite=True)
+
+
+def _fits_text(value: str) -> str:
+    """``value`` in printable ASCII, as a FITS card holds text: any other character (a column named in another script,
+    a tab) as its Python escape (``\\xe9``), where astropy would drop the whole card with a warning."""
+    return re.sub(r"[^\x20-\x7e]", lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+
+
+def read_fits(header) -> dict[str, str]:
+    """The record from a FITS header (the cards :func:`write_astropy` writes)."""
+    return {k: header[word] for k, (word, _) in FITS_KEYWORDS.items() if word in header}

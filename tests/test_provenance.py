@@ -1,0 +1,214 @@
+"""Every typed output says what made it: gyroage's version, the model (its SHA-256 as ``gyroage --version`` prints
+it) and the settings that decide the ages, read back with the reader an astronomer would use (pyarrow, astropy).
+
+No output carried any of it: a Parquet file held pandas' schema only, a FITS header no gyroage keyword, ECSV and
+VOTable nothing. CSV, TSV and text outputs stay as they were (a comment line would break their readers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import asdict, fields
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import gyroage
+from gyroage.cli import app
+from gyroage.provenance import FITS_KEYWORDS, KEY
+from tests.conftest import EXAMPLES, count_chunks, needs_dask
+
+TYPED = ["parquet", "fits", "fits.gz", "ecsv", "vot", "vot.gz"]
+
+
+def run(*args: str) -> None:
+    res = CliRunner().invoke(app, list(args))
+    assert res.exit_code == 0, (res.output, res.exception)
+
+
+def record(path) -> dict[str, str]:
+    """The record in ``path``, read as a user would: pyarrow's key-value metadata, the FITS header's cards, the ECSV
+    table's meta, the VOTable's INFO elements."""
+    name = str(path)
+    if name.endswith(".parquet"):
+        return json.loads(pq.read_schema(path).metadata[KEY.encode()])
+    if ".fits" in name:
+        from astropy.io import fits
+
+        header = fits.getheader(path, 1)
+        return {k: header[word] for k, (word, _) in FITS_KEYWORDS.items() if word in header}
+    if name.endswith(".ecsv"):
+        from astropy.table import Table
+
+        return Table.read(path).meta[KEY]
+    from astropy.io.votable import parse
+
+    return {i.name.removeprefix(f"{KEY}."): i.value for i in parse(path).resources[0].infos}
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    """A folder holding the Sun's row (the example) as stars.csv, as the working directory: the commands name
+    their files relatively, as the record keeps them."""
+    shutil.copy(EXAMPLES / "field_stars.csv", tmp_path / "stars.csv")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def version_sha() -> str:
+    res = CliRunner().invoke(app, ["--version"])
+    return re.search(r"sha256 ([0-9a-f]{64})", res.output).group(1)
+
+
+@pytest.mark.parametrize("suffix", TYPED)
+def test_every_typed_output_carries_the_runs_record(here, suffix):
+    run("estimate", "stars.csv", "-o", f"out.{suffix}", "-q")
+    got = record(here / f"out.{suffix}")
+    assert got["version"] == gyroage.__version__
+    assert got["model"] == "shipped" and got["model_sha256"] == version_sha()
+    assert got["command"] == f"gyroage estimate stars.csv -o out.{suffix} -q"
+    assert (got["method"], got["prior"], got["age_min_myr"], got["age_max_myr"]) == ("grid", "uniform_log_age", "1",
+                                                                                      "10000")
+    assert got["outlier_weight"] == "0.05" and got["calibration"] == "model card"
+    assert got["columns"] == "prot=prot_days, prot_err=prot_err_days, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err"
+    # every format holds the same record (the command names its own output)
+    run("estimate", "stars.csv", "-o", "ref.parquet", "-q")
+    ref = record(here / "ref.parquet")
+    assert {**got, "command": ""} == {**ref, "command": ""}
+
+
+def test_a_changed_setting_changes_the_record(here):
+    run("estimate", "stars.csv", "-o", "a.fits", "-q")
+    run("estimate", "stars.csv", "-o", "b.fits", "-q", "--prior", "uniform_age", "--age-max-myr", "5000",
+        "--outlier-weight", "0.1", "--no-main-sequence")
+    a, b = record(here / "a.fits"), record(here / "b.fits")
+    changed = {k: (a.get(k), b.get(k)) for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    assert changed.pop("command")[1].endswith("--outlier-weight 0.1 --no-main-sequence")
+    assert changed == {"prior": ("uniform_log_age", "uniform_age"), "age_max_myr": ("10000", "5000"),
+                       "outlier_weight": ("0.05", "0.1"), "main_sequence": ("not used: no magnitudes", "off")}
+
+
+@pytest.mark.parametrize("suffix", TYPED)
+def test_two_identical_runs_give_the_same_bytes(here, suffix):
+    out = here / f"out.{suffix}"
+    run("estimate", "stars.csv", "-o", out.name, "-q", "--prior", "uniform_age")
+    first = out.read_bytes()
+    out.unlink()
+    run("estimate", "stars.csv", "-o", out.name, "-q", "--prior", "uniform_age")
+    assert out.read_bytes() == first
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "txt", "csv.gz"])
+def test_csv_tsv_and_text_outputs_carry_no_record(here, suffix):
+    """The rows and header alone, as before: a reader of CSV or whitespace text would take a comment for a row."""
+    import gzip
+
+    run("estimate", "stars.csv", "-o", f"out.{suffix}", "-q")
+    data = (here / f"out.{suffix}").read_bytes()
+    text = (gzip.decompress(data) if suffix.endswith(".gz") else data).decode()
+    assert "gyroage" not in text and "sha256" not in text.lower()
+    assert len(text.splitlines()) == 2 and text.startswith("name")
+
+
+def test_a_resumed_output_is_the_uninterrupted_runs_byte_for_byte(here, monkeypatch):
+    """--resume is left out of the recorded command: it decides nothing in the table."""
+    pd.DataFrame({"prot": [25.4, 8.0, 3.0], "bp_rp0": [0.82, 1.1, 1.5]}).to_csv(here / "three.csv", index=False)
+    for name in ("out.fits", "out.parquet"):
+        run("estimate", "three.csv", "-o", name, "-q", "--chunksize", "1")
+        ref = (here / name).read_bytes()
+        (here / name).unlink()
+        count_chunks(monkeypatch, die_at=2)
+        res = CliRunner().invoke(app, ["estimate", "three.csv", "-o", name, "-q", "--chunksize", "1"])
+        assert isinstance(res.exception, RuntimeError) and not (here / name).exists()
+        calls = count_chunks(monkeypatch)
+        run("estimate", "three.csv", "-o", name, "-q", "--chunksize", "1", "--resume")
+        assert calls == [1, 1]  # the first chunk came from the interrupted run
+        assert (here / name).read_bytes() == ref
+        assert record(here / name)["chunksize"] == "1"
+
+
+@pytest.mark.parametrize("rows", ["prot,bp_rp0\n25.4,0.82\n", "prot,bp_rp0\nabc,0.82\n"])
+def test_the_posteriors_file_carries_the_record(here, rows):
+    """Also when no star has a posterior (an empty table)."""
+    (here / "in.csv").write_text(rows)
+    run("estimate", "in.csv", "-o", "out.fits", "--posteriors", "post.parquet", "-q")
+    run("estimate", "in.csv", "--posteriors", "post2.parquet", "-q")  # stdout: the streamed sink
+    assert record(here / "post.parquet") == record(here / "out.fits")
+    assert record(here / "post2.parquet")["command"] == "gyroage estimate in.csv --posteriors post2.parquet -q"
+
+
+def test_group_age_outputs_carry_its_own_settings(here):
+    (here / "g.csv").write_text("cluster,prot,bp_rp0\na,7.0,1.1\na,8.0,1.2\nb,10,1.0\nb,11,1.05\n")
+    run("group-age", "g.csv", "--by", "cluster", "-o", "g.fits", "-q", "--grid", "201")
+    run("group-age", "g.csv", "--by", "cluster", "-o", "g.parquet", "-q", "--grid", "201", "--systematic-dex", "0.1")
+    a, b = record(here / "g.fits"), record(here / "g.parquet")
+    assert a["command"] == "gyroage group-age g.csv --by cluster -o g.fits -q --grid 201"
+    assert (a["by"], a["n_grid"], a["calibration"], a["main_sequence"]) == ("cluster", "201", "model card", "off")
+    assert a["model_sha256"] == version_sha() and "systematic_dex" not in a
+    assert (b["calibration"], b["systematic_dex"]) == ("--systematic-dex", "0.1")
+
+
+def test_the_python_api_records_no_command(tmp_path, density, settings):
+    from gyroage.engines import run_local
+
+    src = tmp_path / "in.csv"
+    src.write_text("prot,bp_rp0\n25.4,0.82\n")
+    run_local(src, tmp_path / "out.ecsv", density, settings, quiet=True)
+    got = record(tmp_path / "out.ecsv")
+    assert "command" not in got and got["version"] == gyroage.__version__ and got["engine"] == "local"
+
+
+@needs_dask
+def test_every_dask_part_carries_the_record(tmp_path):
+    """Also a part rewritten because another part's text column held numbers (gyroage.engines.dask_engine)."""
+    from distributed import Client, LocalCluster
+
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.engines import dask_engine
+
+    src = tmp_path / "s.csv"
+    src.write_text("prot,bp_rp0,note\n" + "25.4,0.82,1\n" * 40 + "25.4,0.82,x\n" * 40)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask_engine.run_dask(str(src), tmp_path / "out.parquet", EstimateSettings(), blocksize=400, client=client,
+                             quiet=True, command="gyroage estimate s.csv --engine dask -o out.parquet")
+    parts = sorted((tmp_path / "out.parquet").glob("part.*.parquet"))
+    assert len(parts) > 1
+    for part in parts:
+        got = record(part)
+        assert got["engine"] == "dask" and got["command"].endswith("-o out.parquet"), part
+        assert got["model_sha256"] == version_sha()
+    assert pd.read_parquet(tmp_path / "out.parquet")["note"].tolist() == ["1"] * 40 + ["x"] * 40
+
+
+def test_the_record_covers_every_setting_and_fits_keywords_are_short():
+    """A setting added to EstimateSettings must be added to the record (gyroage.provenance), or this fails."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.sampler import SamplerSettings
+
+    recorded = {"prior", "n_grid", "refine_tol", "outlier_weight", "method", "seed", "sampler", "reddening",
+                "main_sequence",
+                "require_magnitudes"}  # refuses an input without magnitudes: decides no age
+    assert {f.name for f in fields(EstimateSettings)} == recorded
+    assert set(asdict(SamplerSettings())) >= {"n_walkers", "max_steps", "processes"}
+    assert all(re.fullmatch(r"[A-Z][A-Z0-9_-]{0,7}", word) for word, _ in FITS_KEYWORDS.values())
+    assert len({word for word, _ in FITS_KEYWORDS.values()}) == len(FITS_KEYWORDS)
+
+
+def test_an_mcmc_record_holds_the_seed_and_sampler(here):
+    (here / "in.csv").write_text("prot,bp_rp0\n25.4,0.82\n")
+    run("estimate", "in.csv", "-o", "out.parquet", "-q", "--method", "mcmc", "--seed", "7", "--max-steps", "50")
+    got = record(here / "out.parquet")
+    assert got["method"] == "mcmc" and got["seed"] == "7"
+    assert "max_steps=50" in got["sampler"] and "processes" not in got["sampler"]
+
+
+def test_a_fits_record_keeps_a_non_ascii_or_control_character_escaped(here):
+    """FITS cards hold printable ASCII: astropy refused the whole table for a card holding a tab."""
+    shutil.copy(here / "stars.csv", here / "é\tb.csv")
+    run("estimate", "é\tb.csv", "-o", "out.fits", "-q")
+    assert record(here / "out.fits")["command"] == "gyroage estimate '\\xe9\\tb.csv' -o out.fits -q"
