@@ -144,9 +144,8 @@ def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, out
                      systematic_dex: float | None, reddening, main_sequence: bool, by: str | None,
                      membership: str | None, columns: Mapping[str, str], command: str | None = None) -> dict[str, str]:
     """``group-age``'s record: its own settings, as :func:`estimate_provenance` gives estimate's."""
-    calibration = ("model card" if card.calibration else "none") if systematic_dex is None else "--systematic-dex"
     out = {"version": _version(), **({"command": command} if command else {}), **_model(card, model_dir),
-           "calibration": calibration, "method": "grid", **_prior(prior),
+           "calibration": _group_calibration(card, systematic_dex), "method": "grid", **_prior(prior),
            "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
            "n_grid": str(n_grid), "reddening": _reddening(reddening),
            "main_sequence": _main_sequence(card, main_sequence, columns), "columns": _columns(columns),
@@ -154,6 +153,21 @@ def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, out
     if systematic_dex is not None:
         out["systematic_dex"] = _num(systematic_dex)
     return out
+
+
+def _group_calibration(card, systematic_dex: float | None) -> str:
+    """What widened group-age's joint ages: what :func:`gyroage.core.groups.default_group_systematic` takes from the
+    card (never the per-star ``calibration``, which a joint age does not use), or ``--systematic-dex``."""
+    from gyroage.core.groups import default_group_systematic
+
+    if systematic_dex is not None:
+        return "--systematic-dex"
+    widths = default_group_systematic(card)
+    if not isinstance(widths, float):
+        return "card widths by age (validation.group_calibration)"
+    if widths:
+        return f"card scalar {_num(widths)} dex (validation.loco_cluster_median_abs_dex_ge30myr / 0.6745)"
+    return "none (0 dex)"
 
 
 def _version() -> str:

@@ -147,9 +147,48 @@ def test_group_age_outputs_carry_its_own_settings(here):
     run("group-age", "g.csv", "--by", "cluster", "-o", "g.parquet", "-q", "--grid", "201", "--systematic-dex", "0.1")
     a, b = record(here / "g.fits"), record(here / "g.parquet")
     assert a["command"] == "gyroage group-age g.csv --by cluster -o g.fits -q --grid 201"
-    assert (a["by"], a["n_grid"], a["calibration"], a["main_sequence"]) == ("cluster", "201", "model card", "off")
+    assert (a["by"], a["n_grid"], a["main_sequence"]) == ("cluster", "201", "off")
+    assert a["calibration"] == "card widths by age (validation.group_calibration)"
     assert a["model_sha256"] == version_sha() and "systematic_dex" not in a
     assert (b["calibration"], b["systematic_dex"]) == ("--systematic-dex", "0.1")
+
+
+def card_copy(folder, edit) -> str:
+    """A copy of the shipped model in ``folder`` whose card ``edit`` (a function of the card's dict) changed."""
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "models", folder)
+    card = json.loads((folder / "gyroage-model.json").read_text())
+    edit(card)
+    for meta in card["files"].values():  # its graphs are taken as built from this card (as export would record)
+        meta.pop("calibration_sha256", None)
+    (folder / "gyroage-model.json").write_text(json.dumps(card))
+    return str(folder)
+
+
+def test_group_ages_calibration_entry_names_what_widened_the_joint_ages(here):
+    """group-age widens with the card's group widths by age, else its scalar floor, never the per-star calibration:
+    the entry said "model card" for a card without group widths (other ages) and "none" for one without the
+    per-star calibration (the same ages)."""
+    (here / "g.csv").write_text("cluster,prot,bp_rp0\na,7.0,1.1\na,8.0,1.2\n")
+
+    def no_group_widths(card):
+        del card["validation"]["group_calibration"]
+
+    def no_validation(card):
+        card["validation"] = {}
+        card["calibration"] = {}
+
+    def no_star_calibration(card):
+        card["calibration"] = {}
+
+    got = {}
+    for name, edit in (("nogcal", no_group_widths), ("noval", no_validation), ("nocal", no_star_calibration)):
+        run("group-age", "g.csv", "-o", f"{name}.parquet", "-q", "--grid", "201", "--model", card_copy(here / name, edit))
+        got[name] = record(here / f"{name}.parquet")["calibration"]
+    assert got["nogcal"] == "card scalar 0.07751767076 dex (validation.loco_cluster_median_abs_dex_ge30myr / 0.6745)"
+    assert got["noval"] == "none (0 dex)"
+    assert got["nocal"] == "card widths by age (validation.group_calibration)"
 
 
 def test_the_python_api_records_no_command(tmp_path, density, settings):
