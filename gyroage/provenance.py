@@ -137,7 +137,7 @@ def estimate_provenance(card, model_dir: str | Path | None, settings, columns: M
         out["chunksize"] = str(chunksize)
     out.update(reddening=_reddening(settings.reddening), main_sequence=_main_sequence(card, settings.main_sequence, columns),
                columns=_columns(columns))
-    return out
+    return {k: escaped(v) for k, v in out.items()}
 
 
 def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, outlier_weight: float | None,
@@ -152,7 +152,7 @@ def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, out
            "by": by or "none (one group)", "membership": membership or "none"}
     if systematic_dex is not None:
         out["systematic_dex"] = _num(systematic_dex)
-    return out
+    return {k: escaped(v) for k, v in out.items()}
 
 
 def _group_calibration(card, systematic_dex: float | None) -> str:
@@ -203,16 +203,20 @@ def write_astropy(table, path: str | Path, fmt: str, astropy_fmt: str, meta: Map
         votable.to_xml(str(path))
         return
     if meta and fmt == "fits":
-        table.meta.update({FITS_KEYWORDS[k][0]: (_fits_text(v), FITS_KEYWORDS[k][1]) for k, v in meta.items()})
+        table.meta.update({FITS_KEYWORDS[k][0]: (escaped(v, ascii_only=True), FITS_KEYWORDS[k][1]) for k, v in meta.items()})
     elif meta and fmt == "ecsv":
         table.meta[KEY] = dict(meta)
     table.write(str(path), format=astropy_fmt, overwrite=True)
 
 
-def _fits_text(value: str) -> str:
-    """``value`` in printable ASCII, as a FITS card holds text: any other character (a column named in another script,
-    a tab) as its Python escape (``\\xe9``), where astropy would drop the whole card with a warning."""
-    return re.sub(r"[^\x20-\x7e]", lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+def escaped(value: str, ascii_only: bool = False) -> str:
+    """``value`` with each control character (a tab, a newline), lone surrogate (an undecodable byte of a file name)
+    or XML non-character as its Python escape (``\\n``, ``\\x01``): XML 1.0 holds none of them (a VOTable with one
+    would not parse), ECSV's YAML header read a newline back as a space, and a FITS card would be dropped. Every format
+    then reads back the same text. ``ascii_only``: every non-ASCII character too (``\\xe9``), as a FITS card holds
+    printable ASCII only."""
+    pattern = r"[^\x20-\x7e]" if ascii_only else r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
+    return re.sub(pattern, lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
 
 
 def read_fits(header) -> dict[str, str]:

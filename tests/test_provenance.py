@@ -247,7 +247,19 @@ def test_an_mcmc_record_holds_the_seed_and_sampler(here):
 
 
 def test_a_fits_record_keeps_a_non_ascii_or_control_character_escaped(here):
-    """FITS cards hold printable ASCII: astropy refused the whole table for a card holding a tab."""
+    """FITS cards hold printable ASCII: astropy dropped a card holding a tab (with a warning gyroage silences)."""
     shutil.copy(here / "stars.csv", here / "é\tb.csv")
     run("estimate", "é\tb.csv", "-o", "out.fits", "-q")
     assert record(here / "out.fits")["command"] == "gyroage estimate '\\xe9\\tb.csv' -o out.fits -q"
+
+
+def test_a_control_character_or_newline_in_the_command_reads_back_alike_in_every_format(here):
+    """A control character made the VOTable unreadable (XML 1.0 holds none), and a newline came back as a space from
+    VOTable and ECSV: every format now keeps them escaped, as FITS did, and reads back the same command."""
+    name = "a\x01\x1b\nb.csv"
+    shutil.copy(here / "stars.csv", here / name)
+    got = {}
+    for suffix in TYPED:
+        run("estimate", name, "-o", f"out.{suffix}", "-q")
+        got[suffix] = record(here / f"out.{suffix}")["command"].replace(f"out.{suffix}", "OUT")
+    assert set(got.values()) == {"gyroage estimate 'a\\x01\\x1b\\nb.csv' -o OUT -q"}, got
