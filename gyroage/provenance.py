@@ -3,8 +3,9 @@ short strings written into every typed output (Parquet key-value metadata, FITS 
 VOTable INFO elements). CSV and text outputs carry none: comment lines would break their readers.
 
 Nothing in it varies between two identical runs (no time, no host, no absolute path gyroage adds itself), so an
-output stays byte-identical run to run. The command is the one typed, less ``--resume``: a resumed output is the
-same table, byte for byte, as an uninterrupted run's.
+output stays byte-identical run to run. The command is the one typed, less the options that decide no bit of the
+table (:data:`LEFT_OUT`: ``-o``, ``-q``, ``--threads``, ``--processes``, ``--workers``, ``--scheduler``, ``--resume``):
+runs differing only in them, a resumed one too, write the same bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ KEY = "gyroage"
 # card whose value needs CONTINUE cards (a SHA-256, the command), and astropy >= 6.0 is supported.
 FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "version": ("GYROAGE", "gyroage version"),
-    "command": ("GYCMD", "command line (--resume left out)"),
+    "command": ("GYCMD", "command line (README lists what is left out)"),
     "engine": ("GYENGINE", "local or dask"),
     "model": ("GYMODEL", "shipped, or the --model folder's name"),
     "model_sha256": ("GYMODSHA", "SHA-256 of gyroage-density.onnx (gyroage --version)"),
@@ -65,13 +66,47 @@ def _sha(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Options that decide no bit of an output's table, left out of the recorded command with their values (README,
+# "What made the table"), so runs differing only in them write the same bytes: where it goes (-o), what stderr shows
+# (-q), how the work is spread (--threads, --processes, --workers, --scheduler), and --resume (a resumed table is an
+# uninterrupted run's).
+LEFT_OUT = frozenset({"output", "quiet", "threads", "processes", "workers", "scheduler", "resume"})
+
+
 def command_line(ctx) -> str | None:
-    """The command as typed (the program as click names it, then its arguments), less ``--resume``; None when the
-    arguments were not recorded (a command called from Python)."""
+    """The command as typed (the program as click names it, then its arguments), less the :data:`LEFT_OUT` options
+    and their values; None when the arguments were not recorded (a command called from Python)."""
     args = ctx.meta.get(ARGV)
     if args is None:
         return None
-    kept = [a for a in args if a not in ("--resume", "--no-resume")]  # no part of what the ages are
+    options = {}  # option string -> (whether it takes a value, whether it is left out)
+    for p in ctx.command.params:
+        if p.param_type_name == "option":
+            for opt in (*p.opts, *p.secondary_opts):
+                options[opt] = (not (p.is_flag or p.count), p.name in LEFT_OUT)
+    kept, i = [], 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":  # all after it are arguments, as click reads them
+            kept += args[i - 1:]
+            break
+        name, eq, _ = arg.partition("=")
+        if arg.startswith("--") and name in options:
+            value, left_out = options[name]
+            given = [arg, *args[i:i + (value and not eq)]]
+        elif arg.startswith("-") and not arg.startswith("--") and f"-{arg[1:2]}" in options:
+            value, left_out = options[arg[:2]]
+            if len(arg) > 2 and not value:  # flags given together (-qo NAME): one at a time
+                args = [*args[:i - 1], arg[:2], f"-{arg[2:]}", *args[i:]]
+                i -= 1
+                continue
+            given = [arg, *args[i:i + (value and len(arg) == 2)]]
+        else:
+            left_out, given = False, [arg]
+        i += len(given) - 1
+        if not left_out:
+            kept += given
     return " ".join([ctx.find_root().info_name or KEY, shlex.join(kept)]).strip()
 
 
