@@ -177,10 +177,13 @@ def estimate_provenance(card, model_dir: str | Path | None, settings, columns: M
 
 def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, outlier_weight: float | None,
                      systematic_dex: float | None, reddening, main_sequence: bool, by: str | None,
-                     membership: str | None, columns: Mapping[str, str], command: str | None = None) -> dict[str, str]:
-    """``group-age``'s record: its own settings, as :func:`estimate_provenance` gives estimate's."""
+                     membership: str | None, columns: Mapping[str, str], command: str | None = None,
+                     card_systematic: float | object = 0.0) -> dict[str, str]:
+    """``group-age``'s record: its own settings, as :func:`estimate_provenance` gives estimate's;
+    ``card_systematic``: :func:`gyroage.core.groups.default_group_systematic` of the card (passed in: provenance
+    imports no part of the computation)."""
     out = {"version": _version(), **({"command": command} if command else {}), **_model(card, model_dir),
-           "calibration": _group_calibration(card, systematic_dex), "method": "grid", **_prior(prior),
+           "calibration": _group_calibration(systematic_dex, card_systematic), "method": "grid", **_prior(prior),
            "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
            "n_grid": str(n_grid), "reddening": _reddening(reddening),
            "main_sequence": _main_sequence(card, main_sequence, columns), "columns": _columns(columns),
@@ -190,18 +193,16 @@ def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, out
     return {k: escaped(v) for k, v in out.items()}
 
 
-def _group_calibration(card, systematic_dex: float | None) -> str:
-    """What widened group-age's joint ages: what :func:`gyroage.core.groups.default_group_systematic` takes from the
-    card (never the per-star ``calibration``, which a joint age does not use), or ``--systematic-dex``."""
-    from gyroage.core.groups import default_group_systematic
-
+def _group_calibration(systematic_dex: float | None, card_systematic) -> str:
+    """What widened group-age's joint ages: ``--systematic-dex``, else ``card_systematic``, what
+    :func:`gyroage.core.groups.default_group_systematic` takes from the card (never the per-star ``calibration``,
+    which a joint age does not use)."""
     if systematic_dex is not None:
         return "--systematic-dex"
-    widths = default_group_systematic(card)
-    if not isinstance(widths, float):
+    if not isinstance(card_systematic, float):
         return "card widths by age (validation.group_calibration)"
-    if widths:
-        return f"card scalar {_num(widths)} dex (validation.loco_cluster_median_abs_dex_ge30myr / 0.6745)"
+    if card_systematic:
+        return f"card scalar {_num(card_systematic)} dex (validation.loco_cluster_median_abs_dex_ge30myr / 0.6745)"
     return "none (0 dex)"
 
 
