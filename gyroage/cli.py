@@ -107,11 +107,14 @@ def _version(value: bool) -> None:
         return
     from gyroage import __version__
     from gyroage.core.modelcard import DENSITY_FILE, load_card
+    from gyroage.provenance import card_sha256
 
     try:
         card, model_dir = load_card(None, verify=False)
         sha = card.files.get(DENSITY_FILE, {}).get("sha256", "unknown")
-        typer.echo(f"gyroage {__version__}; model {model_dir} ({DENSITY_FILE} sha256 {sha})")
+        # the card's SHA-256 (the one to cite) appended: a script reading the line's earlier text still finds it
+        typer.echo(f"gyroage {__version__}; model {model_dir} ({DENSITY_FILE} sha256 {sha}); model card sha256 "
+                   f"{card_sha256(card)}")
     except Exception as exc:  # a missing model must not hide the version
         typer.echo(f"gyroage {__version__}; model not found ({exc})")
     raise typer.Exit(0)

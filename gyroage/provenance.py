@@ -121,7 +121,13 @@ def _model(card, model_dir: str | Path | None) -> dict[str, str]:
         shipped = Path(model_dir).resolve() == default_model_dir().resolve()
         name = "shipped" if shipped else Path(model_dir).resolve().name
     return {"model": name, "model_sha256": str(card.files.get(DENSITY_FILE, {}).get("sha256", "unknown")),
-            "model_card_sha256": _sha(card.to_dict())}
+            "model_card_sha256": card_sha256(card)}
+
+
+def card_sha256(card) -> str:
+    """The SHA-256 that identifies the ages a model gives: its whole card's (calibration, terms and its files'
+    SHA-256), as outputs carry it (``model_card_sha256``, FITS ``GYCARDSH``) and ``gyroage --version`` prints it."""
+    return _sha(card.to_dict())
 
 
 def _prior(prior) -> dict[str, str]:

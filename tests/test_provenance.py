@@ -292,3 +292,16 @@ def test_the_recorded_command_leaves_out_where_and_how_the_work_ran(args, record
     ctx = click.Context(group.commands["estimate"], info_name="estimate", parent=root)
     ctx.meta[ARGV] = ["estimate", *args]
     assert command_line(ctx) == f"gyroage estimate {recorded}"
+
+
+def test_version_prints_the_cards_sha256_that_outputs_carry(here):
+    """The density file's SHA-256 stays when the card's calibration or terms change (and the ages with them): the
+    card's is the one to cite, so --version prints it too, after the line's earlier text."""
+    from gyroage.core.modelcard import DENSITY_FILE, load_card
+
+    card, model_dir = load_card(None, verify=False)
+    res = CliRunner().invoke(app, ["--version"])
+    run("estimate", "stars.csv", "-o", "out.fits", "-q")
+    card_sha = record(here / "out.fits")["model_card_sha256"]
+    assert res.output == (f"gyroage {gyroage.__version__}; model {model_dir} ({DENSITY_FILE} sha256 "
+                          f"{card.files[DENSITY_FILE]['sha256']}); model card sha256 {card_sha}\n")
