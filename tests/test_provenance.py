@@ -305,3 +305,19 @@ def test_version_prints_the_cards_sha256_that_outputs_carry(here):
     card_sha = record(here / "out.fits")["model_card_sha256"]
     assert res.output == (f"gyroage {gyroage.__version__}; model {model_dir} ({DENSITY_FILE} sha256 "
                           f"{card.files[DENSITY_FILE]['sha256']}); model card sha256 {card_sha}\n")
+
+
+def test_main_sequence_is_not_used_when_the_card_holds_no_term(here):
+    """A card with a main_sequence section but no term (its flag bounds only) dates by rotation alone, as the
+    estimate path decides (uses_magnitudes): the record said "used"."""
+    (here / "m.csv").write_text("prot,bp_rp0,abs_g0\n25.4,0.82,4.7\n")
+
+    def no_term(card):
+        del card["main_sequence"]["term"]
+
+    run("estimate", "m.csv", "-o", "shipped.parquet", "-q")
+    run("estimate", "m.csv", "-o", "noterm.parquet", "-q", "--model", card_copy(here / "noterm", no_term))
+    assert record(here / "shipped.parquet")["main_sequence"] == "used"
+    assert "ms_height_mag" in pd.read_parquet(here / "shipped.parquet")
+    assert record(here / "noterm.parquet")["main_sequence"] == "not in the model"
+    assert "ms_height_mag" not in pd.read_parquet(here / "noterm.parquet")
