@@ -142,9 +142,14 @@ def _prior(prior) -> dict[str, str]:
     return out
 
 
-def _reddening(reddening) -> str:
-    given = [f"{k}={_num(v)}" for k, v in asdict(reddening).items() if v is not None]
-    return ", ".join(given) or "none"
+def _reddening(reddening, columns: Mapping[str, str]) -> str:
+    """The reddening options given, and the input's reddening columns read: those take precedence row by row."""
+    options = ", ".join(f"{k}={_num(v)}" for k, v in asdict(reddening).items() if v is not None)
+    read = [k for k in asdict(reddening) if k in columns]  # the options' names are the columns' roles
+    if read:
+        read_text = f"input columns {', '.join(read)}, row by row (options fill only rows without them)"
+        return f"{options}; {read_text}" if options else read_text
+    return options or "none"
 
 
 def _main_sequence(card, on: bool, columns: Mapping[str, str]) -> str:
@@ -179,7 +184,7 @@ def estimate_provenance(card, model_dir: str | Path | None, settings, columns: M
         out.update(seed=str(settings.seed), sampler=", ".join(f"{k}={v}" for k, v in sampler.items()))
     if chunksize is not None:  # the float32 batches it makes move the last bits of an age (README, "The same bytes")
         out["chunksize"] = str(chunksize)
-    out.update(reddening=_reddening(settings.reddening), main_sequence=_main_sequence(card, settings.main_sequence, columns),
+    out.update(reddening=_reddening(settings.reddening, columns), main_sequence=_main_sequence(card, settings.main_sequence, columns),
                columns=_columns(columns))
     return {k: escaped(v) for k, v in out.items()}
 
@@ -194,7 +199,7 @@ def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, out
     out = {"version": _version(), **({"command": command} if command else {}), **_model(card, model_dir),
            "calibration": _group_calibration(systematic_dex, card_systematic), "method": "grid", **_prior(prior),
            "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
-           "n_grid": str(n_grid), "reddening": _reddening(reddening),
+           "n_grid": str(n_grid), "reddening": _reddening(reddening, columns),
            "main_sequence": _main_sequence(card, main_sequence, columns), "columns": _columns(columns),
            "by": by or "none (one group)", "membership": membership or "none"}
     if systematic_dex is not None:

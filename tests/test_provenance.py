@@ -321,3 +321,16 @@ def test_main_sequence_is_not_used_when_the_card_holds_no_term(here):
     assert "ms_height_mag" in pd.read_parquet(here / "shipped.parquet")
     assert record(here / "noterm.parquet")["main_sequence"] == "not in the model"
     assert "ms_height_mag" not in pd.read_parquet(here / "noterm.parquet")
+
+
+def test_reddening_names_the_input_columns_that_dereddened_the_stars(here):
+    """Reddening columns of the input take precedence over the options row by row: the record named the options
+    only ("none" for stars all dereddened by their own ebprp)."""
+    (here / "red.csv").write_text("prot,bp_rp,ebprp,ebprp_err\n25.4,0.9,0.08,0.05\n")
+    run("estimate", "red.csv", "-o", "a.parquet", "-q")
+    run("estimate", "red.csv", "-o", "b.parquet", "-q", "--av", "0.1", "--av-err", "0.05")
+    run("estimate", "stars.csv", "-o", "c.parquet", "-q")
+    columns = "input columns ebprp, ebprp_err, row by row (options fill only rows without them)"
+    assert record(here / "a.parquet")["reddening"] == columns
+    assert record(here / "b.parquet")["reddening"] == f"av=0.1, av_err=0.05; {columns}"
+    assert record(here / "c.parquet")["reddening"] == "none"
