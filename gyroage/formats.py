@@ -433,6 +433,16 @@ def exact_to_pandas(table, **kwargs) -> pd.DataFrame:
     return frame
 
 
+def check_fits_names(names) -> None:
+    """Refuse, in one line, a column name longer than a FITS card holds (68 characters, a quote counted twice, as
+    the card doubles it): astropy asserts it, a traceback."""
+    for name in map(str, names):
+        if len(name.replace("'", "''")) > 68:
+            shown = name if len(name) <= 30 else f"{name[:30]}..."
+            raise UserError(f"cannot write the output as FITS: column name {shown!r} is longer than a FITS card holds "
+                            "(68 characters, a quote counts twice)")
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None,
                 meta: dict[str, str] | None = None) -> None:
     """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked; ``meta``: the run's
@@ -447,6 +457,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Co
     from gyroage.provenance import write_astropy
 
     myr_columns = AGE_COLUMNS if myr_columns is None else myr_columns
+    if fmt == "fits":
+        check_fits_names(frame.columns)
 
     table = Table()
     for name in frame.columns:
