@@ -249,14 +249,31 @@ def write_astropy(table, path: str | Path, fmt: str, astropy_fmt: str, meta: Map
         from astropy.io.votable.tree import Info
 
         votable = from_table(table)  # what Table.write(format="votable") writes, and then the INFO elements
-        votable.resources[0].infos.extend(Info(name=f"{KEY}.{k}", value=v) for k, v in meta.items())
+        infos = [Info(name=f"{KEY}.{k}", value=v) for k, v in meta.items()]
+        for info in infos:  # astropy takes an ID from the name, which a column's FIELD ID can equal: ID is optional
+            info.ID = None
+        votable.resources[0].infos.extend(infos)
         votable.to_xml(str(path))
         return
     if meta and fmt == "fits":
-        table.meta.update({FITS_KEYWORDS[k][0]: (escaped(v, ascii_only=True), FITS_KEYWORDS[k][1]) for k, v in meta.items()})
+        table.meta.update(_fits_cards(meta))
     elif meta and fmt == "ecsv":
         table.meta[KEY] = dict(meta)
     table.write(str(path), format=astropy_fmt, overwrite=True)
+
+
+def _fits_cards(meta: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The record as FITS cards: keyword -> (value, comment), the comment left out where it cannot fit whole beside
+    its value (a SHA-256 fills its card: astropy would cut the comment to one letter)."""
+    from astropy.io import fits
+
+    cards = {}
+    for key, value in meta.items():
+        word, comment = FITS_KEYWORDS[key]
+        text = escaped(value, ascii_only=True)
+        whole = fits.Card.fromstring(fits.Card(word, text, comment).image).comment == comment
+        cards[word] = (text, comment if whole else "")
+    return cards
 
 
 def escaped(value: str, ascii_only: bool = False) -> str:

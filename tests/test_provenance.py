@@ -334,3 +334,29 @@ def test_reddening_names_the_input_columns_that_dereddened_the_stars(here):
     assert record(here / "a.parquet")["reddening"] == columns
     assert record(here / "b.parquet")["reddening"] == f"av=0.1, av_err=0.05; {columns}"
     assert record(here / "c.parquet")["reddening"] == "none"
+
+
+def test_votable_record_ids_never_collide_with_a_columns(here):
+    """An INFO took its ID from its name (gyroage.version), as a FIELD does from its column's: a column of that
+    name gave two elements one ID, which XML forbids. The INFO elements carry a name only (ID is optional)."""
+    (here / "c.csv").write_text("prot,bp_rp0,gyroage.version\n25.4,0.82,1\n")
+    run("estimate", "c.csv", "-o", "out.vot", "-q")
+    ids = re.findall(r'\bID="([^"]*)"', (here / "out.vot").read_text())
+    assert "gyroage.version" in ids and len(ids) == len(set(ids)), ids
+    assert record(here / "out.vot")["version"] == gyroage.__version__
+
+
+def test_fits_record_comments_are_whole_or_absent(here):
+    """A 64-character SHA-256 fills its card: its comment came back cut to one letter (``/ S``). A comment that
+    cannot fit beside its value is left out; every other comment is whole."""
+    run("estimate", "stars.csv", "-o", "out.fits", "-q")
+    from astropy.io import fits
+
+    header = fits.getheader(here / "out.fits", 1)
+    comments = {word: header.comments[word] for word, _ in FITS_KEYWORDS.values() if word in header}
+    assert comments["GYMODSHA"] == comments["GYCARDSH"] == ""
+    assert all(got in ("", FITS_KEYWORDS_BY_WORD[word]) for word, got in comments.items()), comments
+    assert comments["GYROAGE"] == "gyroage version"
+
+
+FITS_KEYWORDS_BY_WORD = dict(FITS_KEYWORDS.values())
