@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.astropy_tables import portable_ints, read_fits, read_votable, with_null
+from gyroage.astropy_tables import check_fits_names, portable_ints, read_fits, read_votable, with_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
@@ -433,16 +433,6 @@ def exact_to_pandas(table, **kwargs) -> pd.DataFrame:
     return frame
 
 
-def check_fits_names(names) -> None:
-    """Refuse, in one line, a column name longer than a FITS card holds (68 characters, a quote counted twice, as
-    the card doubles it): astropy asserts it, a traceback."""
-    for name in map(str, names):
-        if len(name.replace("'", "''")) > 68:
-            shown = name if len(name) <= 30 else f"{name[:30]}..."
-            raise UserError(f"cannot write the output as FITS: column name {shown!r} is longer than a FITS card holds "
-                            "(68 characters, a quote counts twice)")
-
-
 def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None,
                 meta: dict[str, str] | None = None) -> None:
     """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked; ``meta``: the run's
@@ -454,7 +444,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Co
     """
     from astropy.table import MaskedColumn, Table
 
-    from gyroage.provenance import write_astropy
+    from gyroage import provenance
 
     myr_columns = AGE_COLUMNS if myr_columns is None else myr_columns
     if fmt == "fits":
@@ -494,6 +484,10 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Co
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
             warnings.simplefilter("ignore")
-            write_astropy(table, path, fmt, ASTROPY[fmt], meta)
+            if meta and fmt == "votable":  # astropy's VOTable writer drops a table's meta
+                provenance.votable(table, meta).to_xml(str(path))
+            else:
+                table.meta.update(provenance.astropy_meta(fmt, meta))
+                table.write(str(path), format=ASTROPY[fmt], overwrite=True)
     except (ValueError, TypeError, UnicodeError) as exc:  # what the data cannot be in this format, e.g. a column name
         raise UserError(f"cannot write the output as {fmt}: {str(exc).splitlines()[0]}") from None

@@ -130,15 +130,25 @@ def card_sha256(card) -> str:
     return _sha(card.to_dict())
 
 
+# Prior's fields and their entries, in the record's order: tests/test_provenance.py fails for a field without one.
+PRIOR_KEYS = {"kind": "prior", "log10_age_min": "age_min_myr", "log10_age_max": "age_max_myr",
+              "mean": "prior_mean_log10_yr", "sigma": "prior_sigma_dex", "mean_column": "prior_mean_column",
+              "sigma_column": "prior_sigma_column", "table": "prior_table_sha256"}
+
+
 def _prior(prior) -> dict[str, str]:
-    out = {"prior": prior.kind, "age_min_myr": _num(10 ** (prior.log10_age_min - 6)),
-           "age_max_myr": _num(10 ** (prior.log10_age_max - 6))}
-    for key, v in (("prior_mean_log10_yr", prior.mean), ("prior_sigma_dex", prior.sigma),
-                   ("prior_mean_column", prior.mean_column), ("prior_sigma_column", prior.sigma_column)):
-        if v is not None:
+    """The prior's fields that are set, as :data:`PRIOR_KEYS` names them: bounds in Myr, a table as its SHA-256."""
+    out = {}
+    for field, key in PRIOR_KEYS.items():
+        v = getattr(prior, field)
+        if v is None:
+            continue
+        if field == "table":  # hundreds of numbers: their hash (the --prior-table file is named in the command)
+            out[key] = _sha([list(map(float, c)) for c in v])
+        elif field.startswith("log10_age"):
+            out[key] = _num(10 ** (v - 6))
+        else:
             out[key] = v if isinstance(v, str) else _num(v)
-    if prior.table is not None:  # hundreds of numbers: their hash (the --prior-table file is named in the command)
-        out["prior_table_sha256"] = _sha([list(map(float, c)) for c in prior.table])
     return out
 
 
@@ -168,24 +178,37 @@ def _columns(columns: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in columns.items())
 
 
+def _head(card, model_dir: str | Path | None, command: str | None, engine: str | None, calibration: str,
+          method: str, prior, outlier_weight: float | None, n_grid: int) -> dict[str, str]:
+    """The entries estimate's and group-age's records share, before their own: which gyroage and model, the
+    command, and the settings both have."""
+    return {"version": _version(), **({"command": command} if command else {}),
+            **({"engine": engine} if engine else {}), **_model(card, model_dir), "calibration": calibration,
+            "method": method, **_prior(prior),
+            "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
+            "n_grid": str(n_grid)}
+
+
+def _inputs(card, reddening, main_sequence: bool, columns: Mapping[str, str]) -> dict[str, str]:
+    """The entries both records share on what was read of the input."""
+    return {"reddening": _reddening(reddening, columns), "main_sequence": _main_sequence(card, main_sequence, columns),
+            "columns": _columns(columns)}
+
+
 def estimate_provenance(card, model_dir: str | Path | None, settings, columns: Mapping[str, str],
                         command: str | None = None, chunksize: int | None = None, engine: str = "local") -> dict[str, str]:
     """``estimate``'s record: what the resume fingerprint counts as deciding the ages
     (:func:`gyroage.engines.local.settings_record`), as short text; ``columns``: the input columns read
     (:func:`gyroage.core.stars.check_input_columns`)."""
-    out = {"version": _version(), **({"command": command} if command else {}), "engine": engine,
-           **_model(card, model_dir), "calibration": "model card" if card.calibration else "none",
-           "method": settings.method, **_prior(settings.prior),
-           "outlier_weight": _num(card.outlier["weight"] if settings.outlier_weight is None else settings.outlier_weight),
-           "n_grid": str(settings.n_grid),
-           "refine_tol": "none (every grid point)" if settings.refine_tol is None else _num(settings.refine_tol)}
+    out = _head(card, model_dir, command, engine, "model card" if card.calibration else "none", settings.method,
+                settings.prior, settings.outlier_weight, settings.n_grid)
+    out["refine_tol"] = "none (every grid point)" if settings.refine_tol is None else _num(settings.refine_tol)
     if settings.method == "mcmc":  # the grid draws nothing: the seed and sampler decide nothing there
         sampler = {k: v for k, v in asdict(settings.sampler).items() if k != "processes"}  # results do not depend on it
         out.update(seed=str(settings.seed), sampler=", ".join(f"{k}={v}" for k, v in sampler.items()))
     if chunksize is not None:  # the float32 batches it makes move the last bits of an age (README, "The same bytes")
         out["chunksize"] = str(chunksize)
-    out.update(reddening=_reddening(settings.reddening, columns), main_sequence=_main_sequence(card, settings.main_sequence, columns),
-               columns=_columns(columns))
+    out.update(_inputs(card, settings.reddening, settings.main_sequence, columns))
     return {k: escaped(v) for k, v in out.items()}
 
 
@@ -196,11 +219,9 @@ def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, out
     """``group-age``'s record: its own settings, as :func:`estimate_provenance` gives estimate's;
     ``card_systematic``: :func:`gyroage.core.groups.default_group_systematic` of the card (passed in: provenance
     imports no part of the computation)."""
-    out = {"version": _version(), **({"command": command} if command else {}), **_model(card, model_dir),
-           "calibration": _group_calibration(systematic_dex, card_systematic), "method": "grid", **_prior(prior),
-           "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
-           "n_grid": str(n_grid), "reddening": _reddening(reddening, columns),
-           "main_sequence": _main_sequence(card, main_sequence, columns), "columns": _columns(columns),
+    out = {**_head(card, model_dir, command, None, _group_calibration(systematic_dex, card_systematic), "grid", prior,
+                   outlier_weight, n_grid),
+           **_inputs(card, reddening, main_sequence, columns),
            "by": by or "none (one group)", "membership": membership or "none"}
     if systematic_dex is not None:
         out["systematic_dex"] = _num(systematic_dex)
@@ -233,33 +254,26 @@ def with_provenance(schema, meta: Mapping[str, str] | None):
     return schema.with_metadata({**(schema.metadata or {}), KEY.encode(): json.dumps(dict(meta)).encode()})
 
 
-def read_parquet(path: str | Path) -> dict[str, str] | None:
-    """The record a Parquet file carries, or None."""
-    import pyarrow.parquet as pq
+def votable(table, meta: Mapping[str, str]):
+    """``table`` as astropy's VOTable writer makes it, with ``meta`` as INFO elements of its RESOURCE (the writer
+    drops a table's meta); :func:`gyroage.formats.write_table` writes it."""
+    from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Info
 
-    raw = (pq.read_schema(path).metadata or {}).get(KEY.encode())
-    return None if raw is None else json.loads(raw)
+    votable = from_table(table)
+    infos = [Info(name=f"{KEY}.{k}", value=v) for k, v in meta.items()]
+    for info in infos:  # astropy takes an ID from the name, which a column's FIELD ID can equal: ID is optional
+        info.ID = None
+    votable.resources[0].infos.extend(infos)
+    return votable
 
 
-def write_astropy(table, path: str | Path, fmt: str, astropy_fmt: str, meta: Mapping[str, str] | None) -> None:
-    """``table`` into ``path`` as ``fmt`` with ``meta``: FITS header cards, ECSV ``meta[gyroage]``, VOTable INFO
-    elements in the RESOURCE (astropy's VOTable writer drops a table's meta); plain ASCII without."""
-    if meta and fmt == "votable":
-        from astropy.io.votable import from_table
-        from astropy.io.votable.tree import Info
-
-        votable = from_table(table)  # what Table.write(format="votable") writes, and then the INFO elements
-        infos = [Info(name=f"{KEY}.{k}", value=v) for k, v in meta.items()]
-        for info in infos:  # astropy takes an ID from the name, which a column's FIELD ID can equal: ID is optional
-            info.ID = None
-        votable.resources[0].infos.extend(infos)
-        votable.to_xml(str(path))
-        return
+def astropy_meta(fmt: str, meta: Mapping[str, str] | None) -> dict:
+    """What goes into an astropy table's ``meta`` for ``fmt``: FITS header cards, ECSV ``meta[gyroage]``; nothing
+    for plain ASCII (a comment line would break its readers) or without a record."""
     if meta and fmt == "fits":
-        table.meta.update(_fits_cards(meta))
-    elif meta and fmt == "ecsv":
-        table.meta[KEY] = dict(meta)
-    table.write(str(path), format=astropy_fmt, overwrite=True)
+        return _fits_cards(meta)
+    return {KEY: dict(meta)} if meta and fmt == "ecsv" else {}
 
 
 def _fits_cards(meta: Mapping[str, str]) -> dict[str, tuple[str, str]]:
@@ -284,8 +298,3 @@ def escaped(value: str, ascii_only: bool = False) -> str:
     printable ASCII only."""
     pattern = r"[^\x20-\x7e]" if ascii_only else r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
     return re.sub(pattern, lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
-
-
-def read_fits(header) -> dict[str, str]:
-    """The record from a FITS header (the cards :func:`write_astropy` writes)."""
-    return {k: header[word] for k, (word, _) in FITS_KEYWORDS.items() if word in header}

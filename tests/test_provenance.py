@@ -223,8 +223,8 @@ def test_every_dask_part_carries_the_record(tmp_path):
     assert pd.read_parquet(tmp_path / "out.parquet")["note"].tolist() == ["1"] * 40 + ["x"] * 40
 
 
-def test_the_record_covers_every_setting_and_fits_keywords_are_short():
-    """A setting added to EstimateSettings must be added to the record (gyroage.provenance), or this fails."""
+def test_the_record_covers_every_setting_and_prior_field_and_fits_keywords_are_short():
+    """A setting added to EstimateSettings or Prior must be added to the record (gyroage.provenance), or this fails."""
     from gyroage.core.estimate import EstimateSettings
     from gyroage.core.sampler import SamplerSettings
 
@@ -232,6 +232,11 @@ def test_the_record_covers_every_setting_and_fits_keywords_are_short():
                 "main_sequence",
                 "require_magnitudes"}  # refuses an input without magnitudes: decides no age
     assert {f.name for f in fields(EstimateSettings)} == recorded
+    # and every field of the prior (a new one, without an entry, failed no test)
+    from gyroage.core.priors import Prior
+    from gyroage.provenance import PRIOR_KEYS
+
+    assert {f.name for f in fields(Prior)} == set(PRIOR_KEYS)
     assert set(asdict(SamplerSettings())) >= {"n_walkers", "max_steps", "processes"}
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_-]{0,7}", word) for word, _ in FITS_KEYWORDS.values())
     assert len({word for word, _ in FITS_KEYWORDS.values()}) == len(FITS_KEYWORDS)
