@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+from gyroage.errors import UserError
+
 
 def read_fits(src, source):
     """The table of the FITS file ``src`` (a path or bytes) that :func:`_choose_table` picks, as astropy reads it,
@@ -136,3 +138,13 @@ def null_value(values: np.ndarray, missing: np.ndarray) -> int | None:
             return int(end)
     gaps = np.flatnonzero(present[1:] - 1 > present[:-1])  # not np.diff: int64's extremes would overflow it
     return int(present[gaps[0]]) + 1 if gaps.size else None
+
+
+def check_fits_names(names) -> None:
+    """Refuse, in one line, a column name longer than a FITS card holds (68 characters, a quote counted twice, as
+    the card doubles it): astropy asserts it, a traceback."""
+    for name in map(str, names):
+        if len(name.replace("'", "''")) > 68:
+            shown = name if len(name) <= 30 else f"{name[:30]}..."
+            raise UserError(f"cannot write the output as FITS: column name {shown!r} is longer than a FITS card holds "
+                            "(68 characters, a quote counts twice)")

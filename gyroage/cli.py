@@ -107,11 +107,14 @@ def _version(value: bool) -> None:
         return
     from gyroage import __version__
     from gyroage.core.modelcard import DENSITY_FILE, load_card
+    from gyroage.provenance import card_sha256
 
     try:
         card, model_dir = load_card(None, verify=False)
         sha = card.files.get(DENSITY_FILE, {}).get("sha256", "unknown")
-        typer.echo(f"gyroage {__version__}; model {model_dir} ({DENSITY_FILE} sha256 {sha})")
+        # the card's SHA-256 (the one to cite) appended: a script reading the line's earlier text still finds it
+        typer.echo(f"gyroage {__version__}; model {model_dir} ({DENSITY_FILE} sha256 {sha}); model card sha256 "
+                   f"{card_sha256(card)}")
     except Exception as exc:  # a missing model must not hide the version
         typer.echo(f"gyroage {__version__}; model not found ({exc})")
     raise typer.Exit(0)
@@ -329,7 +332,7 @@ def group_age(
     from gyroage.columns import membership_note
     from gyroage.core.colours import Reddening, say_input_notes
     from gyroage.core.density import check_threads
-    from gyroage.core.groups import check_group_options, file_label, run_group_ages, similar_labels
+    from gyroage.core.groups import check_group_options, default_group_systematic, file_label, run_group_ages, similar_labels
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
@@ -364,7 +367,8 @@ def group_age(
                     [("--by", by), ("--membership", membership)], period_error=False)  # a joint age never reads it
     out = io.case_blind_clashes(out, 1, written)  # FITS, VOTable: --by Status beside status
     meta = group_provenance(density.card, density.onnx_path.parent, pri, grid, outlier_weight, systematic_dex, reddening,
-                            main_sequence, by, membership, columns, command_line(ctx))
+                            main_sequence, by, membership, columns, command_line(ctx),
+                            default_group_systematic(density.card))
     with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv", lock=True, meta=meta) as writer:
         # the group label (first column) is the input's: from a typed input it keeps every digit
         writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.astropy_tables import portable_ints, read_fits, read_votable, with_null
+from gyroage.astropy_tables import check_fits_names, portable_ints, read_fits, read_votable, with_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
 from gyroage.files import require_input_file
@@ -444,9 +444,11 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Co
     """
     from astropy.table import MaskedColumn, Table
 
-    from gyroage.provenance import write_astropy
+    from gyroage import provenance
 
     myr_columns = AGE_COLUMNS if myr_columns is None else myr_columns
+    if fmt == "fits":
+        check_fits_names(frame.columns)
 
     table = Table()
     for name in frame.columns:
@@ -482,6 +484,10 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Co
     try:
         with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
             warnings.simplefilter("ignore")
-            write_astropy(table, path, fmt, ASTROPY[fmt], meta)
+            if meta and fmt == "votable":  # astropy's VOTable writer drops a table's meta
+                provenance.votable(table, meta).to_xml(str(path))
+            else:
+                table.meta.update(provenance.astropy_meta(fmt, meta))
+                table.write(str(path), format=ASTROPY[fmt], overwrite=True)
     except (ValueError, TypeError, UnicodeError) as exc:  # what the data cannot be in this format, e.g. a column name
         raise UserError(f"cannot write the output as {fmt}: {str(exc).splitlines()[0]}") from None

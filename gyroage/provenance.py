@@ -3,8 +3,9 @@ short strings written into every typed output (Parquet key-value metadata, FITS 
 VOTable INFO elements). CSV and text outputs carry none: comment lines would break their readers.
 
 Nothing in it varies between two identical runs (no time, no host, no absolute path gyroage adds itself), so an
-output stays byte-identical run to run. The command is the one typed, less ``--resume``: a resumed output is the
-same table, byte for byte, as an uninterrupted run's.
+output stays byte-identical run to run. The command is the one typed, less the options that decide no bit of the
+table (:data:`LEFT_OUT`: ``-o``, ``-q``, ``--threads``, ``--processes``, ``--workers``, ``--scheduler``, ``--resume``):
+runs differing only in them, a resumed one too, write the same bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ KEY = "gyroage"
 # card whose value needs CONTINUE cards (a SHA-256, the command), and astropy >= 6.0 is supported.
 FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "version": ("GYROAGE", "gyroage version"),
-    "command": ("GYCMD", "command line (--resume left out)"),
+    "command": ("GYCMD", "command line (README lists what is left out)"),
     "engine": ("GYENGINE", "local or dask"),
     "model": ("GYMODEL", "shipped, or the --model folder's name"),
     "model_sha256": ("GYMODSHA", "SHA-256 of gyroage-density.onnx (gyroage --version)"),
@@ -65,13 +66,47 @@ def _sha(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Options that decide no bit of an output's table, left out of the recorded command with their values (README,
+# "What made the table"), so runs differing only in them write the same bytes: where it goes (-o), what stderr shows
+# (-q), how the work is spread (--threads, --processes, --workers, --scheduler), and --resume (a resumed table is an
+# uninterrupted run's).
+LEFT_OUT = frozenset({"output", "quiet", "threads", "processes", "workers", "scheduler", "resume"})
+
+
 def command_line(ctx) -> str | None:
-    """The command as typed (the program as click names it, then its arguments), less ``--resume``; None when the
-    arguments were not recorded (a command called from Python)."""
+    """The command as typed (the program as click names it, then its arguments), less the :data:`LEFT_OUT` options
+    and their values; None when the arguments were not recorded (a command called from Python)."""
     args = ctx.meta.get(ARGV)
     if args is None:
         return None
-    kept = [a for a in args if a not in ("--resume", "--no-resume")]  # no part of what the ages are
+    options = {}  # option string -> (whether it takes a value, whether it is left out)
+    for p in ctx.command.params:
+        if p.param_type_name == "option":
+            for opt in (*p.opts, *p.secondary_opts):
+                options[opt] = (not (p.is_flag or p.count), p.name in LEFT_OUT)
+    kept, i = [], 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":  # all after it are arguments, as click reads them
+            kept += args[i - 1:]
+            break
+        name, eq, _ = arg.partition("=")
+        if arg.startswith("--") and name in options:
+            value, left_out = options[name]
+            given = [arg, *args[i:i + (value and not eq)]]
+        elif arg.startswith("-") and not arg.startswith("--") and f"-{arg[1:2]}" in options:
+            value, left_out = options[arg[:2]]
+            if len(arg) > 2 and not value:  # flags given together (-qo NAME): one at a time
+                args = [*args[:i - 1], arg[:2], f"-{arg[2:]}", *args[i:]]
+                i -= 1
+                continue
+            given = [arg, *args[i:i + (value and len(arg) == 2)]]
+        else:
+            left_out, given = False, [arg]
+        i += len(given) - 1
+        if not left_out:
+            kept += given
     return " ".join([ctx.find_root().info_name or KEY, shlex.join(kept)]).strip()
 
 
@@ -86,29 +121,53 @@ def _model(card, model_dir: str | Path | None) -> dict[str, str]:
         shipped = Path(model_dir).resolve() == default_model_dir().resolve()
         name = "shipped" if shipped else Path(model_dir).resolve().name
     return {"model": name, "model_sha256": str(card.files.get(DENSITY_FILE, {}).get("sha256", "unknown")),
-            "model_card_sha256": _sha(card.to_dict())}
+            "model_card_sha256": card_sha256(card)}
+
+
+def card_sha256(card) -> str:
+    """The SHA-256 that identifies the ages a model gives: its whole card's (calibration, terms and its files'
+    SHA-256), as outputs carry it (``model_card_sha256``, FITS ``GYCARDSH``) and ``gyroage --version`` prints it."""
+    return _sha(card.to_dict())
+
+
+# Prior's fields and their entries, in the record's order: tests/test_provenance.py fails for a field without one.
+PRIOR_KEYS = {"kind": "prior", "log10_age_min": "age_min_myr", "log10_age_max": "age_max_myr",
+              "mean": "prior_mean_log10_yr", "sigma": "prior_sigma_dex", "mean_column": "prior_mean_column",
+              "sigma_column": "prior_sigma_column", "table": "prior_table_sha256"}
 
 
 def _prior(prior) -> dict[str, str]:
-    out = {"prior": prior.kind, "age_min_myr": _num(10 ** (prior.log10_age_min - 6)),
-           "age_max_myr": _num(10 ** (prior.log10_age_max - 6))}
-    for key, v in (("prior_mean_log10_yr", prior.mean), ("prior_sigma_dex", prior.sigma),
-                   ("prior_mean_column", prior.mean_column), ("prior_sigma_column", prior.sigma_column)):
-        if v is not None:
+    """The prior's fields that are set, as :data:`PRIOR_KEYS` names them: bounds in Myr, a table as its SHA-256."""
+    out = {}
+    for field, key in PRIOR_KEYS.items():
+        v = getattr(prior, field)
+        if v is None:
+            continue
+        if field == "table":  # hundreds of numbers: their hash (the --prior-table file is named in the command)
+            out[key] = _sha([list(map(float, c)) for c in v])
+        elif field.startswith("log10_age"):
+            out[key] = _num(10 ** (v - 6))
+        else:
             out[key] = v if isinstance(v, str) else _num(v)
-    if prior.table is not None:  # hundreds of numbers: their hash (the --prior-table file is named in the command)
-        out["prior_table_sha256"] = _sha([list(map(float, c)) for c in prior.table])
     return out
 
 
-def _reddening(reddening) -> str:
-    given = [f"{k}={_num(v)}" for k, v in asdict(reddening).items() if v is not None]
-    return ", ".join(given) or "none"
+def _reddening(reddening, columns: Mapping[str, str]) -> str:
+    """The reddening options given, and the input's reddening columns read: those take precedence row by row."""
+    options = ", ".join(f"{k}={_num(v)}" for k, v in asdict(reddening).items() if v is not None)
+    read = [k for k in asdict(reddening) if k in columns]  # the options' names are the columns' roles
+    if read:
+        read_text = f"input columns {', '.join(read)}, row by row (options fill only rows without them)"
+        return f"{options}; {read_text}" if options else read_text
+    return options or "none"
 
 
 def _main_sequence(card, on: bool, columns: Mapping[str, str]) -> str:
-    """Whether the height term dated the stars that have magnitudes."""
-    if not card.main_sequence:
+    """Whether the height term dated the stars that have magnitudes: the card's term as the estimate path reads it
+    (:func:`gyroage.core.estimate.uses_magnitudes`; a section holding only the flag's bounds has none)."""
+    from gyroage.core.main_sequence import MainSequenceTerm
+
+    if MainSequenceTerm.from_card(card) is None:
         return "not in the model"
     if not on:
         return "off"
@@ -119,41 +178,67 @@ def _columns(columns: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in columns.items())
 
 
+def _head(card, model_dir: str | Path | None, command: str | None, engine: str | None, calibration: str,
+          method: str, prior, outlier_weight: float | None, n_grid: int) -> dict[str, str]:
+    """The entries estimate's and group-age's records share, before their own: which gyroage and model, the
+    command, and the settings both have."""
+    return {"version": _version(), **({"command": command} if command else {}),
+            **({"engine": engine} if engine else {}), **_model(card, model_dir), "calibration": calibration,
+            "method": method, **_prior(prior),
+            "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
+            "n_grid": str(n_grid)}
+
+
+def _inputs(card, reddening, main_sequence: bool, columns: Mapping[str, str]) -> dict[str, str]:
+    """The entries both records share on what was read of the input."""
+    return {"reddening": _reddening(reddening, columns), "main_sequence": _main_sequence(card, main_sequence, columns),
+            "columns": _columns(columns)}
+
+
 def estimate_provenance(card, model_dir: str | Path | None, settings, columns: Mapping[str, str],
                         command: str | None = None, chunksize: int | None = None, engine: str = "local") -> dict[str, str]:
     """``estimate``'s record: what the resume fingerprint counts as deciding the ages
     (:func:`gyroage.engines.local.settings_record`), as short text; ``columns``: the input columns read
     (:func:`gyroage.core.stars.check_input_columns`)."""
-    out = {"version": _version(), **({"command": command} if command else {}), "engine": engine,
-           **_model(card, model_dir), "calibration": "model card" if card.calibration else "none",
-           "method": settings.method, **_prior(settings.prior),
-           "outlier_weight": _num(card.outlier["weight"] if settings.outlier_weight is None else settings.outlier_weight),
-           "n_grid": str(settings.n_grid),
-           "refine_tol": "none (every grid point)" if settings.refine_tol is None else _num(settings.refine_tol)}
+    out = _head(card, model_dir, command, engine, "model card" if card.calibration else "none", settings.method,
+                settings.prior, settings.outlier_weight, settings.n_grid)
+    out["refine_tol"] = "none (every grid point)" if settings.refine_tol is None else _num(settings.refine_tol)
     if settings.method == "mcmc":  # the grid draws nothing: the seed and sampler decide nothing there
         sampler = {k: v for k, v in asdict(settings.sampler).items() if k != "processes"}  # results do not depend on it
         out.update(seed=str(settings.seed), sampler=", ".join(f"{k}={v}" for k, v in sampler.items()))
     if chunksize is not None:  # the float32 batches it makes move the last bits of an age (README, "The same bytes")
         out["chunksize"] = str(chunksize)
-    out.update(reddening=_reddening(settings.reddening), main_sequence=_main_sequence(card, settings.main_sequence, columns),
-               columns=_columns(columns))
-    return out
+    out.update(_inputs(card, settings.reddening, settings.main_sequence, columns))
+    return {k: escaped(v) for k, v in out.items()}
 
 
 def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, outlier_weight: float | None,
                      systematic_dex: float | None, reddening, main_sequence: bool, by: str | None,
-                     membership: str | None, columns: Mapping[str, str], command: str | None = None) -> dict[str, str]:
-    """``group-age``'s record: its own settings, as :func:`estimate_provenance` gives estimate's."""
-    calibration = ("model card" if card.calibration else "none") if systematic_dex is None else "--systematic-dex"
-    out = {"version": _version(), **({"command": command} if command else {}), **_model(card, model_dir),
-           "calibration": calibration, "method": "grid", **_prior(prior),
-           "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
-           "n_grid": str(n_grid), "reddening": _reddening(reddening),
-           "main_sequence": _main_sequence(card, main_sequence, columns), "columns": _columns(columns),
+                     membership: str | None, columns: Mapping[str, str], command: str | None = None,
+                     card_systematic: float | object = 0.0) -> dict[str, str]:
+    """``group-age``'s record: its own settings, as :func:`estimate_provenance` gives estimate's;
+    ``card_systematic``: :func:`gyroage.core.groups.default_group_systematic` of the card (passed in: provenance
+    imports no part of the computation)."""
+    out = {**_head(card, model_dir, command, None, _group_calibration(systematic_dex, card_systematic), "grid", prior,
+                   outlier_weight, n_grid),
+           **_inputs(card, reddening, main_sequence, columns),
            "by": by or "none (one group)", "membership": membership or "none"}
     if systematic_dex is not None:
         out["systematic_dex"] = _num(systematic_dex)
-    return out
+    return {k: escaped(v) for k, v in out.items()}
+
+
+def _group_calibration(systematic_dex: float | None, card_systematic) -> str:
+    """What widened group-age's joint ages: ``--systematic-dex``, else ``card_systematic``, what
+    :func:`gyroage.core.groups.default_group_systematic` takes from the card (never the per-star ``calibration``,
+    which a joint age does not use)."""
+    if systematic_dex is not None:
+        return "--systematic-dex"
+    if not isinstance(card_systematic, float):
+        return "card widths by age (validation.group_calibration)"
+    if card_systematic:
+        return f"card scalar {_num(card_systematic)} dex (validation.loco_cluster_median_abs_dex_ge30myr / 0.6745)"
+    return "none (0 dex)"
 
 
 def _version() -> str:
@@ -169,38 +254,47 @@ def with_provenance(schema, meta: Mapping[str, str] | None):
     return schema.with_metadata({**(schema.metadata or {}), KEY.encode(): json.dumps(dict(meta)).encode()})
 
 
-def read_parquet(path: str | Path) -> dict[str, str] | None:
-    """The record a Parquet file carries, or None."""
-    import pyarrow.parquet as pq
+def votable(table, meta: Mapping[str, str]):
+    """``table`` as astropy's VOTable writer makes it, with ``meta`` as INFO elements of its RESOURCE (the writer
+    drops a table's meta); :func:`gyroage.formats.write_table` writes it."""
+    from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Info
 
-    raw = (pq.read_schema(path).metadata or {}).get(KEY.encode())
-    return None if raw is None else json.loads(raw)
+    votable = from_table(table)
+    infos = [Info(name=f"{KEY}.{k}", value=v) for k, v in meta.items()]
+    for info in infos:  # astropy takes an ID from the name, which a column's FIELD ID can equal: ID is optional
+        info.ID = None
+    votable.resources[0].infos.extend(infos)
+    return votable
 
 
-def write_astropy(table, path: str | Path, fmt: str, astropy_fmt: str, meta: Mapping[str, str] | None) -> None:
-    """``table`` into ``path`` as ``fmt`` with ``meta``: FITS header cards, ECSV ``meta[gyroage]``, VOTable INFO
-    elements in the RESOURCE (astropy's VOTable writer drops a table's meta); plain ASCII without."""
-    if meta and fmt == "votable":
-        from astropy.io.votable import from_table
-        from astropy.io.votable.tree import Info
-
-        votable = from_table(table)  # what Table.write(format="votable") writes, and then the INFO elements
-        votable.resources[0].infos.extend(Info(name=f"{KEY}.{k}", value=v) for k, v in meta.items())
-        votable.to_xml(str(path))
-        return
+def astropy_meta(fmt: str, meta: Mapping[str, str] | None) -> dict:
+    """What goes into an astropy table's ``meta`` for ``fmt``: FITS header cards, ECSV ``meta[gyroage]``; nothing
+    for plain ASCII (a comment line would break its readers) or without a record."""
     if meta and fmt == "fits":
-        table.meta.update({FITS_KEYWORDS[k][0]: (_fits_text(v), FITS_KEYWORDS[k][1]) for k, v in meta.items()})
-    elif meta and fmt == "ecsv":
-        table.meta[KEY] = dict(meta)
-    table.write(str(path), format=astropy_fmt, overwrite=True)
+        return _fits_cards(meta)
+    return {KEY: dict(meta)} if meta and fmt == "ecsv" else {}
 
 
-def _fits_text(value: str) -> str:
-    """``value`` in printable ASCII, as a FITS card holds text: any other character (a column named in another script,
-    a tab) as its Python escape (``\\xe9``), where astropy would drop the whole card with a warning."""
-    return re.sub(r"[^\x20-\x7e]", lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+def _fits_cards(meta: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The record as FITS cards: keyword -> (value, comment), the comment left out where it cannot fit whole beside
+    its value (a SHA-256 fills its card: astropy would cut the comment to one letter)."""
+    from astropy.io import fits
+
+    cards = {}
+    for key, value in meta.items():
+        word, comment = FITS_KEYWORDS[key]
+        text = escaped(value, ascii_only=True)
+        whole = fits.Card.fromstring(fits.Card(word, text, comment).image).comment == comment
+        cards[word] = (text, comment if whole else "")
+    return cards
 
 
-def read_fits(header) -> dict[str, str]:
-    """The record from a FITS header (the cards :func:`write_astropy` writes)."""
-    return {k: header[word] for k, (word, _) in FITS_KEYWORDS.items() if word in header}
+def escaped(value: str, ascii_only: bool = False) -> str:
+    """``value`` with each control character (a tab, a newline), lone surrogate (an undecodable byte of a file name)
+    or XML non-character as its Python escape (``\\n``, ``\\x01``): XML 1.0 holds none of them (a VOTable with one
+    would not parse), ECSV's YAML header read a newline back as a space, and a FITS card would be dropped. Every format
+    then reads back the same text. ``ascii_only``: every non-ASCII character too (``\\xe9``), as a FITS card holds
+    printable ASCII only."""
+    pattern = r"[^\x20-\x7e]" if ascii_only else r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
+    return re.sub(pattern, lambda m: m.group().encode("unicode_escape").decode("ascii"), value)

@@ -12,7 +12,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from gyroage import formats
-from tests.conftest import one_line_error
+from tests.conftest import invoke_quiet, ok_output, one_line_error
 from tests.test_formats import invoke, run_ok
 
 
@@ -411,3 +411,15 @@ def test_only_gyroages_own_ages_carry_myr(tmp_path):
     from gyroage.formats import AGE_COLUMNS
 
     assert AGE_COLUMNS == SUMMARY_COLUMNS  # formats cannot import the core (a cycle): the names are written twice
+
+
+@pytest.mark.parametrize("name", ["x" * 69, "'" * 35])
+def test_a_column_name_longer_than_a_fits_card_holds_is_one_line(tmp_path, name):
+    """A FITS column name fills one card (68 characters, a quote counted twice): a longer one was astropy's
+    AssertionError traceback."""
+    pd.DataFrame({"prot": [25.4], "bp_rp0": [0.82], name: [1]}).to_csv(tmp_path / "in.csv", index=False)
+    line = one_line_error(invoke_quiet("estimate", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.fits")),
+                          "FITS", "68 characters")
+    assert len(line) < 200 and not (tmp_path / "out.fits").exists()
+    pd.DataFrame({"prot": [25.4], "bp_rp0": [0.82], "x" * 68: [1]}).to_csv(tmp_path / "ok.csv", index=False)
+    ok_output(invoke_quiet("estimate", str(tmp_path / "ok.csv"), "-o", str(tmp_path / "ok.fits")))

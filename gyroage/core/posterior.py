@@ -280,14 +280,16 @@ def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.
 POSTERIOR_COLUMNS = ("row", "method", "log10_age", "pdf")
 
 
-def write_empty_posteriors(path, ids=None, annotate=None) -> None:
+def write_empty_posteriors(path, ids=None, meta: dict[str, str] | None = None) -> None:
     """A ``--posteriors`` file with the schema and no rows (no star had a posterior).
 
     ``ids`` (a DataFrame, rows ignored) gives the id columns and their types; text where pandas has none.
-    ``annotate``: the schema with the run's record in its metadata (:func:`gyroage.provenance.with_provenance`).
+    ``meta``: the run's record (:mod:`gyroage.provenance`), in the schema's metadata as every posteriors file has it.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from gyroage.provenance import with_provenance
 
     id_fields = []
     if ids is not None and len(ids.columns):
@@ -296,7 +298,7 @@ def write_empty_posteriors(path, ids=None, annotate=None) -> None:
     schema = pa.schema([("row", pa.int64()), *id_fields, ("method", pa.string()),
                         ("log10_age", pa.list_(pa.float64())), ("pdf", pa.list_(pa.float32()))])
     with atomic_path(path) as tmp:
-        pq.write_table((annotate or (lambda s: s))(schema).empty_table(), tmp)
+        pq.write_table(with_provenance(schema, meta).empty_table(), tmp)
 
 
 def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf: list[np.ndarray] | None = None):

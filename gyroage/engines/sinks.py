@@ -496,4 +496,4 @@ def _write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None 
     else:
         from gyroage.core.posterior import write_empty_posteriors
 
-        write_empty_posteriors(target, ids, lambda schema: with_provenance(schema, meta))
+        write_empty_posteriors(target, ids, meta)
