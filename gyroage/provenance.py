@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
+from gyroage.columns import UPPER
+
 # The Parquet metadata key and ECSV meta key that hold the record; VOTable INFO names start with it and a dot.
 KEY = "gyroage"
 
@@ -152,8 +154,23 @@ def _prior(prior) -> dict[str, str]:
     return out
 
 
+def read_columns(columns: Mapping[str, str], reddening) -> dict[str, str]:
+    """The matched ``columns`` less those no star is dated with, as :func:`gyroage.core.colours.input_colours` reads
+    them: an observed ``bp_rp`` (and its error) without any reddening, column or option; and the reddening columns
+    (the options' names are their roles) unless they de-redden that ``bp_rp`` or an error among them widens a
+    ``bp_rp0``'s (a value beside ``bp_rp0`` with no error beside it changes no age)."""
+    roles = [k for k in asdict(reddening) if k in columns or f"{k}{UPPER}" in columns]
+    observed = "bp_rp" in columns and (reddening.given or any(not k.endswith("_err") for k in roles))
+    beside = "bp_rp0" in columns and any(k.endswith("_err") for k in roles)
+    unread = set() if observed else {"bp_rp", "bp_rp_err", f"bp_rp_err{UPPER}"}
+    if not (observed or beside):
+        unread |= {name for k in roles for name in (k, f"{k}{UPPER}")}
+    return {k: v for k, v in columns.items() if k not in unread}
+
+
 def _reddening(reddening, columns: Mapping[str, str]) -> str:
-    """The reddening options given, and the input's reddening columns read: those take precedence row by row."""
+    """The reddening options given, and the input's reddening columns read (:func:`read_columns`): those take
+    precedence row by row."""
     options = ", ".join(f"{k}={_num(v)}" for k, v in asdict(reddening).items() if v is not None)
     read = [k for k in asdict(reddening) if k in columns]  # the options' names are the columns' roles
     if read:
@@ -191,8 +208,9 @@ def _head(card, model_dir: str | Path | None, command: str | None, engine: str |
 
 def _inputs(card, reddening, main_sequence: bool, columns: Mapping[str, str]) -> dict[str, str]:
     """The entries both records share on what was read of the input."""
-    return {"reddening": _reddening(reddening, columns), "main_sequence": _main_sequence(card, main_sequence, columns),
-            "columns": _columns(columns)}
+    read = read_columns(columns, reddening)
+    return {"reddening": _reddening(reddening, read), "main_sequence": _main_sequence(card, main_sequence, columns),
+            "columns": _columns(read)}
 
 
 def estimate_provenance(card, model_dir: str | Path | None, settings, columns: Mapping[str, str],

@@ -341,6 +341,25 @@ def test_reddening_names_the_input_columns_that_dereddened_the_stars(here):
     assert record(here / "c.parquet")["reddening"] == "none"
 
 
+def test_reddening_and_columns_name_only_the_reddening_columns_read(here):
+    """A reddening value column beside a de-reddened bp_rp0 (no bp_rp, no reddening error) is never read: the record
+    said "input columns ebprp, row by row" and listed ebprp=ebprp. An error column beside bp_rp0 widens the colour
+    (read); a bp_rp without any reddening is not read either (the stderr reading line names neither)."""
+    (here / "unread.csv").write_text("prot,bp_rp0,bp_rp0_err,ebprp\n25.4,0.82,0.01,0.3\n")
+    (here / "observed.csv").write_text("prot,bp_rp0,bp_rp0_err,bp_rp\n25.4,0.82,0.01,1.2\n")
+    (here / "errs.csv").write_text("prot,bp_rp0,bp_rp0_err,ebprp,ebprp_err\n25.4,0.82,0.01,0.3,0.05\n")
+    run("estimate", "unread.csv", "-o", "a.parquet", "-q")
+    run("estimate", "observed.csv", "-o", "b.parquet", "-q")
+    run("estimate", "stars.csv", "-o", "c.parquet", "-q")
+    run("estimate", "errs.csv", "-o", "e.parquet", "-q")
+    a, b, c, e = (record(here / f"{n}.parquet") for n in "abce")
+    assert a["reddening"] == b["reddening"] == "none"
+    assert a["columns"] == b["columns"] == "prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err"
+    assert pd.read_parquet(here / "a.parquet")["age_p50_myr"].equals(pd.read_parquet(here / "c.parquet")["age_p50_myr"])
+    assert e["reddening"] == "input columns ebprp, ebprp_err, row by row (options fill only rows without them)"
+    assert "ebprp_err=ebprp_err" in e["columns"]
+
+
 def test_votable_record_ids_never_collide_with_a_columns(here):
     """An INFO took its ID from its name (gyroage.version), as a FIELD does from its column's: a column of that
     name gave two elements one ID, which XML forbids. The INFO elements carry a name only (ID is optional)."""
