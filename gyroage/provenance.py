@@ -109,7 +109,7 @@ def command_line(ctx) -> str | None:
         i += len(given) - 1
         if not left_out:
             kept += given
-    return " ".join([ctx.find_root().info_name or KEY, shlex.join(kept)]).strip()
+    return " ".join([ctx.find_root().info_name or KEY, shell_join(kept)]).strip()
 
 
 def _model(card, model_dir: str | Path | None) -> dict[str, str]:
@@ -227,7 +227,7 @@ def estimate_provenance(card, model_dir: str | Path | None, settings, columns: M
     if chunksize is not None:  # the float32 batches it makes move the last bits of an age (README, "The same bytes")
         out["chunksize"] = str(chunksize)
     out.update(_inputs(card, settings.reddening, settings.main_sequence, columns))
-    return {k: escaped(v) for k, v in out.items()}
+    return out
 
 
 def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, outlier_weight: float | None,
@@ -243,7 +243,7 @@ def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, out
            "by": by or "none (one group)", "membership": membership or "none"}
     if systematic_dex is not None:
         out["systematic_dex"] = _num(systematic_dex)
-    return {k: escaped(v) for k, v in out.items()}
+    return out
 
 
 def _group_calibration(systematic_dex: float | None, card_systematic) -> str:
@@ -269,7 +269,7 @@ def with_provenance(schema, meta: Mapping[str, str] | None):
     """An Arrow schema with ``meta`` as JSON under the key-value metadata key ``gyroage`` (pandas' own kept)."""
     if not meta:
         return schema
-    return schema.with_metadata({**(schema.metadata or {}), KEY.encode(): json.dumps(dict(meta)).encode()})
+    return schema.with_metadata({**(schema.metadata or {}), KEY.encode(): json.dumps(_text(meta)).encode()})
 
 
 def votable(table, meta: Mapping[str, str]):
@@ -279,7 +279,7 @@ def votable(table, meta: Mapping[str, str]):
     from astropy.io.votable.tree import Info
 
     votable = from_table(table)
-    infos = [Info(name=f"{KEY}.{k}", value=v) for k, v in meta.items()]
+    infos = [Info(name=f"{KEY}.{k}", value=v) for k, v in _text(meta).items()]
     for info in infos:  # astropy takes an ID from the name, which a column's FIELD ID can equal: ID is optional
         info.ID = None
     votable.resources[0].infos.extend(infos)
@@ -291,7 +291,7 @@ def astropy_meta(fmt: str, meta: Mapping[str, str] | None) -> dict:
     for plain ASCII (a comment line would break its readers) or without a record."""
     if meta and fmt == "fits":
         return _fits_cards(meta)
-    return {KEY: dict(meta)} if meta and fmt == "ecsv" else {}
+    return {KEY: _text(meta)} if meta and fmt == "ecsv" else {}
 
 
 def _fits_cards(meta: Mapping[str, str]) -> dict[str, tuple[str, str]]:
@@ -300,19 +300,95 @@ def _fits_cards(meta: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     from astropy.io import fits
 
     cards = {}
-    for key, value in meta.items():
+    for key, text in _text(meta, ascii_only=True).items():
         word, comment = FITS_KEYWORDS[key]
-        text = escaped(value, ascii_only=True)
         whole = fits.Card.fromstring(fits.Card(word, text, comment).image).comment == comment
         cards[word] = (text, comment if whole else "")
     return cards
 
 
+def _text(meta: Mapping[str, str], ascii_only: bool = False) -> dict[str, str]:
+    """The record as a format holds it: each value :func:`escaped`, the command's arguments re-quoted
+    (:func:`shell_join`) where ``ascii_only`` (FITS) must escape a non-ASCII character too."""
+    return {k: shell_join(split_command(v), ascii_only) if k == "command" and ascii_only else escaped(v, ascii_only)
+            for k, v in meta.items()}
+
+
+def _pattern(ascii_only: bool) -> str:
+    """The characters a format cannot hold as they are: control characters (a tab, a newline), lone surrogates (an
+    undecodable byte of a file name) and XML non-characters; with ``ascii_only`` (FITS) every non-ASCII one."""
+    return r"[^\x20-\x7e]" if ascii_only else r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
+
+
 def escaped(value: str, ascii_only: bool = False) -> str:
-    """``value`` with each control character (a tab, a newline), lone surrogate (an undecodable byte of a file name)
-    or XML non-character as its Python escape (``\\n``, ``\\x01``): XML 1.0 holds none of them (a VOTable with one
-    would not parse), ECSV's YAML header read a newline back as a space, and a FITS card would be dropped. Every format
-    then reads back the same text. ``ascii_only``: every non-ASCII character too (``\\xe9``), as a FITS card holds
-    printable ASCII only."""
-    pattern = r"[^\x20-\x7e]" if ascii_only else r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
-    return re.sub(pattern, lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+    """``value`` with each character :func:`_pattern` names as its Python escape (``\\n``, ``\\x01``, ``\\xe9``), and
+    then its backslashes doubled, so the text decodes back (``codecs.decode(text, "unicode_escape")`` for ASCII text);
+    a value with none of them is kept as it is (a Windows path stays verbatim). XML 1.0 holds no control character (a
+    VOTable with one would not parse), ECSV's YAML header read a newline back as a space, and a FITS card holding
+    one was dropped."""
+    if not re.search(_pattern(ascii_only), value):
+        return value
+    return re.sub(_pattern(ascii_only), lambda m: m.group().encode("unicode_escape").decode("ascii"),
+                  value.replace("\\", "\\\\"))
+
+
+_SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
+
+
+def _ansi_c_char(c: str) -> str:
+    """One character as an ANSI-C quoted string writes it: an undecodable byte of a file name (Python's surrogate
+    escape, U+DC80-U+DCFF) as that byte, ``\\xHH``, which bash passes on as it was."""
+    o = ord(c)
+    if c in _SHORT:
+        return _SHORT[c]
+    if o < 0x80 or 0xDC80 <= o <= 0xDCFF:
+        return f"\\x{o & 0xFF:02x}"
+    return f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}"
+
+
+def shell_arg(arg: str, ascii_only: bool = False) -> str:
+    """``arg`` as a POSIX shell reads it back: ANSI-C quoted (``$'a\\tb.csv'``, bash, zsh, ksh) when it holds a
+    character :func:`_pattern` names, its backslashes and single quotes escaped too; else as :func:`shlex.quote`
+    writes it (a Windows path ``'C:\\tables\\new.csv'`` verbatim)."""
+    pattern = _pattern(ascii_only)
+    if not re.search(pattern, arg):
+        return shlex.quote(arg)
+    return "$'" + re.sub(rf"{pattern}|[\\']", lambda m: _ansi_c_char(m.group()), arg) + "'"
+
+
+def shell_join(args, ascii_only: bool = False) -> str:
+    """The arguments as a shell command line (:func:`shell_arg`), space-separated."""
+    return " ".join(shell_arg(a, ascii_only) for a in args)
+
+
+_ANSI_C = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)", re.S)
+
+
+def split_command(text: str) -> list[str]:
+    """The arguments of a recorded command (:func:`shell_join`'s inverse): ``'...'``, ``"'"`` and ``$'...'``
+    quoting undone, an ANSI-C ``\\xHH`` above 7F read back as the undecodable byte it stands for."""
+    def ansi_c(m: re.Match) -> str:
+        e = m.group(1)
+        if e[0] in "xuU" and len(e) > 1:
+            o = int(e[1:], 16)
+            return chr(0xDC00 + o if e[0] == "x" and o >= 0x80 else o)
+        return {"t": "\t", "n": "\n", "r": "\r"}.get(e, e)
+
+    args, arg, i = [], None, 0
+    while i < len(text):
+        c = text[i]
+        if c == " ":
+            if arg is not None:
+                args.append(arg)
+            arg, i = None, i + 1
+            continue
+        arg = arg or ""
+        if text.startswith("$'", i):
+            end = re.compile(r"(?:[^\\']|\\.)*", re.S).match(text, i + 2).end()
+            arg, i = arg + _ANSI_C.sub(ansi_c, text[i + 2:end]), end + 1
+        elif c in "'\"":
+            end = text.index(c, i + 1)
+            arg, i = arg + text[i + 1:end], end + 1
+        else:
+            arg, i = arg + c, i + 1
+    return args if arg is None else [*args, arg]

@@ -254,7 +254,7 @@ def test_a_fits_record_keeps_a_non_ascii_or_control_character_escaped(here):
     """FITS cards hold printable ASCII: astropy dropped a card holding a tab (with a warning gyroage silences)."""
     shutil.copy(here / "stars.csv", here / "é\tb.csv")
     run("estimate", "é\tb.csv", "-o", "out.fits", "-q")
-    assert record(here / "out.fits")["command"] == "gyroage estimate '\\xe9\\tb.csv'"
+    assert record(here / "out.fits")["command"] == "gyroage estimate $'\\u00e9\\tb.csv'"
 
 
 def test_a_control_character_or_newline_in_the_command_reads_back_alike_in_every_format(here):
@@ -266,7 +266,34 @@ def test_a_control_character_or_newline_in_the_command_reads_back_alike_in_every
     for suffix in TYPED:
         run("estimate", name, "-o", f"out.{suffix}", "-q")
         got[suffix] = record(here / f"out.{suffix}")["command"]
-    assert set(got.values()) == {"gyroage estimate 'a\\x01\\x1b\\nb.csv'"}, got
+    assert set(got.values()) == {"gyroage estimate $'a\\x01\\x1b\\nb.csv'"}, got
+
+
+def test_a_path_with_backslashes_and_one_with_a_tab_and_newline_record_apart_and_decode_back(here):
+    """'C:\\tables\\new.csv' and the same text holding a real tab and newline recorded the same command, in every
+    format: an argument with a control character is ANSI-C quoted ($'...', its backslashes escaped), any other kept
+    as shlex.join quotes it; :func:`gyroage.provenance.split_command` gives back the arguments typed. A column name
+    with a control character has its backslashes escaped too, so it decodes back."""
+    import codecs
+
+    from gyroage.provenance import escaped, split_command
+
+    windows, control = "C:\\tables\\new.csv", "C:\tables\new.csv"
+    for name in (windows, control):
+        shutil.copy(here / "stars.csv", here / name)
+    for suffix in TYPED:
+        got = {}
+        for tag, name in (("w", windows), ("c", control)):
+            run("estimate", name, "-o", f"{tag}.{suffix}", "-q")
+            got[tag] = record(here / f"{tag}.{suffix}")
+        assert got["w"]["command"] == "gyroage estimate 'C:\\tables\\new.csv'", suffix
+        assert got["c"]["command"] == "gyroage estimate $'C:\\tables\\new.csv'", suffix
+        for tag, name in (("w", windows), ("c", control)):
+            assert split_command(got[tag]["command"]) == ["gyroage", "estimate", name], suffix
+    for value in ("n\\a\tme", "C:\\x\u00e9"):  # an entry other than the command: its Python escape, backslashes too
+        assert codecs.decode(escaped(value, ascii_only=True), "unicode_escape") == value
+    assert codecs.decode(escaped("n\\a\tme"), "unicode_escape") == "n\\a\tme"
+    assert escaped("C:\\tables\\new.csv") == "C:\\tables\\new.csv"  # nothing to escape: kept verbatim
 
 
 @pytest.mark.parametrize("suffix", TYPED)
