@@ -4,8 +4,9 @@ VOTable INFO elements). CSV and text outputs carry none: comment lines would bre
 
 Nothing in it varies between two identical runs (no time, no host, no absolute path gyroage adds itself), so an
 output stays byte-identical run to run. The command is the one typed, less the options that decide no bit of the
-table (:data:`LEFT_OUT`: ``-o``, ``-q``, ``--threads``, ``--processes``, ``--workers``, ``--scheduler``, ``--resume``):
-runs differing only in them, a resumed one too, write the same bytes.
+table (:data:`LEFT_OUT`: ``-o``, ``-q``, ``--threads``, ``--processes``, ``--resume``, and ``--workers`` and
+``--scheduler`` except with ``--engine dask``, whose partitions follow the worker count): runs differing only in them,
+a resumed one too, write the same bytes.
 """
 
 from __future__ import annotations
@@ -70,22 +71,26 @@ def _sha(value) -> str:
 
 # Options that decide no bit of an output's table, left out of the recorded command with their values (README,
 # "What made the table"), so runs differing only in them write the same bytes: where it goes (-o), what stderr shows
-# (-q), how the work is spread (--threads, --processes, --workers, --scheduler), and --resume (a resumed table is an
+# (-q), how the work is spread (--threads, --processes; --workers and --scheduler unless with --engine dask, where
+# the partitions follow the worker count and move the last bits: DASK_KEPT), and --resume (a resumed table is an
 # uninterrupted run's).
 LEFT_OUT = frozenset({"output", "quiet", "threads", "processes", "workers", "scheduler", "resume"})
+DASK_KEPT = frozenset({"workers", "scheduler"})
 
 
 def command_line(ctx) -> str | None:
     """The command as typed (the program as click names it, then its arguments), less the :data:`LEFT_OUT` options
-    and their values; None when the arguments were not recorded (a command called from Python)."""
+    and their values (with ``--engine dask`` the :data:`DASK_KEPT` ones stay); None when the arguments were not
+    recorded (a command called from Python)."""
     args = ctx.meta.get(ARGV)
     if args is None:
         return None
+    left_out_names = LEFT_OUT - DASK_KEPT if ctx.params.get("engine") == "dask" else LEFT_OUT
     options = {}  # option string -> (whether it takes a value, whether it is left out)
     for p in ctx.command.params:
         if p.param_type_name == "option":
             for opt in (*p.opts, *p.secondary_opts):
-                options[opt] = (not (p.is_flag or p.count), p.name in LEFT_OUT)
+                options[opt] = (not (p.is_flag or p.count), p.name in left_out_names)
     kept, i = [], 0
     while i < len(args):
         arg = args[i]
