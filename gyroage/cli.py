@@ -122,7 +122,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
-                                                          help="Print the version and the shipped model's SHA-256.")] = None) -> None:
+                                                          help="Print the version and the shipped model's density "
+                                                               "and card SHA-256.")] = None) -> None:
     """Stellar ages from rotation periods (gyrochronology) with a normalizing flow."""
 
 

@@ -32,7 +32,7 @@ FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "engine": ("GYENGINE", "local or dask"),
     "model": ("GYMODEL", "shipped, or the --model folder's name"),
     "model_sha256": ("GYMODSHA", "SHA-256 of gyroage-density.onnx (gyroage --version)"),
-    "model_card_sha256": ("GYCARDSH", "SHA-256 of the model card"),
+    "model_card_sha256": ("GYCARDSH", "SHA-256 of the model card file"),
     "calibration": ("GYCALIB", "interval calibration used"),
     "method": ("GYMETHOD", "grid or mcmc"),
     "prior": ("GYPRIOR", "age prior (--prior)"),
@@ -119,7 +119,7 @@ def command_line(ctx) -> str | None:
 
 def _model(card, model_dir: str | Path | None) -> dict[str, str]:
     """Which model: ``shipped`` or its folder's name (no absolute path), its density file's SHA-256 as ``gyroage
-    --version`` prints it, and the whole card's (a calibration refitted into the card leaves the ONNX files as they
+    --version`` prints it, and the card file's (a calibration refitted into the card leaves the ONNX files as they
     were: the resume fingerprint hashes the card for that reason too)."""
     from gyroage.core.modelcard import DENSITY_FILE, default_model_dir
 
@@ -132,9 +132,11 @@ def _model(card, model_dir: str | Path | None) -> dict[str, str]:
 
 
 def card_sha256(card) -> str:
-    """The SHA-256 that identifies the ages a model gives: its whole card's (calibration, terms and its files'
-    SHA-256), as outputs carry it (``model_card_sha256``, FITS ``GYCARDSH``) and ``gyroage --version`` prints it."""
-    return _sha(card.to_dict())
+    """The SHA-256 that identifies the ages a model gives: its card file's bytes' (calibration, terms and its files'
+    SHA-256), what ``sha256sum gyroage-model.json`` prints, as outputs carry it (``model_card_sha256``, FITS
+    ``GYCARDSH``) and ``gyroage --version`` prints it; ``unknown`` for a card not read from a file. Not the card as
+    gyroage re-serialises it, which changed with gyroage's version."""
+    return card.file_sha256 or "unknown"
 
 
 # Prior's fields and their entries, in the record's order: tests/test_provenance.py fails for a field without one.

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 from dataclasses import asdict, fields
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -341,6 +342,25 @@ def test_version_prints_the_cards_sha256_that_outputs_carry(here):
     card_sha = record(here / "out.fits")["model_card_sha256"]
     assert res.output == (f"gyroage {gyroage.__version__}; model {model_dir} ({DENSITY_FILE} sha256 "
                           f"{card.files[DENSITY_FILE]['sha256']}); model card sha256 {card_sha}\n")
+
+
+def test_the_card_sha256_is_the_card_files_as_sha256sum_prints_it(here):
+    """model_card_sha256 was the SHA-256 of the card as gyroage re-serialised it (defaults filled, its inputs'
+    descriptions replaced: it changed with gyroage's version and sha256sum of the file never gave it); it is the
+    card file's bytes', in the record and in gyroage --version, for the shipped model and a --model folder."""
+    import hashlib
+
+    from gyroage.core.modelcard import CARD_FILE, default_model_dir
+
+    def file_sha(folder):
+        return hashlib.sha256((folder / CARD_FILE).read_bytes()).hexdigest()
+
+    run("estimate", "stars.csv", "-o", "out.parquet", "-q")
+    assert record(here / "out.parquet")["model_card_sha256"] == file_sha(default_model_dir())
+    assert CliRunner().invoke(app, ["--version"]).output.endswith(f"model card sha256 {file_sha(default_model_dir())}\n")
+    folder = Path(card_copy(here / "copy", lambda card: None))  # the card re-written as json.dumps writes it
+    run("estimate", "stars.csv", "-o", "copy.parquet", "-q", "--model", str(folder))
+    assert record(here / "copy.parquet")["model_card_sha256"] == file_sha(folder) != file_sha(default_model_dir())
 
 
 def test_main_sequence_is_not_used_when_the_card_holds_no_term(here):

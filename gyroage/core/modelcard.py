@@ -68,6 +68,9 @@ class ModelCard:
     main_sequence: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    # the SHA-256 of the card file's bytes as load_card read them (what sha256sum prints; None: a card not read from
+    # a file): not a field, so to_dict and the resume fingerprint never hold it
+    file_sha256 = None
 
     def to_dict(self, include_files: bool = True) -> dict:
         d = asdict(self)
@@ -253,12 +256,14 @@ def load_card(path: str | Path | None = None, verify: bool = True) -> tuple[Mode
     """Read a card; with ``verify`` every listed ONNX file must exist and match its SHA-256."""
     card_path, model_dir = resolve_model(path)
     try:
-        raw = json.loads(card_path.read_text(encoding="utf-8"))
+        data = card_path.read_bytes()
+        raw = json.loads(data.decode("utf-8"))
         if not isinstance(raw, dict):
             raise TypeError("not a JSON object")
         refuse_newer_format(raw, card_path)
         card = ModelCard.from_dict(raw)
         _check_schema(card)
+        card.file_sha256 = hashlib.sha256(data).hexdigest()
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"model card {card_path} is not a valid gyroage card: {why}") from None
