@@ -4,7 +4,7 @@ VOTable INFO elements). CSV and text outputs carry none: comment lines would bre
 
 Nothing in it varies between two identical runs (no time, no host, no absolute path gyroage adds itself), so an
 output stays byte-identical run to run. The command is the one typed, less the options that decide no bit of the
-table (:data:`LEFT_OUT`: ``-o``, ``-q``, ``--threads``, ``--processes``, ``--resume``, and ``--workers`` and
+table (:data:`LEFT_OUT`: ``-o``, ``--posteriors``, ``-q``, ``--threads``, ``--processes``, ``--resume``, and ``--workers`` and
 ``--scheduler`` except with ``--engine dask``, whose partitions follow the worker count): runs differing only in them,
 a resumed one too, write the same bytes.
 """
@@ -70,16 +70,18 @@ def _sha(value) -> str:
 
 
 # Options that decide no bit of an output's table, left out of the recorded command with their values (README,
-# "What made the table"), so runs differing only in them write the same bytes: where it goes (-o), what stderr shows
+# "What made the table"), so runs differing only in them write the same bytes: where it goes (-o, --posteriors; --id,
+# the posteriors' id columns, stays), what stderr shows
 # (-q), how the work is spread (--threads, --processes; --workers and --scheduler unless with --engine dask, where
 # the partitions follow the worker count and move the last bits: DASK_KEPT), and --resume (a resumed table is an
 # uninterrupted run's).
-LEFT_OUT = frozenset({"output", "quiet", "threads", "processes", "workers", "scheduler", "resume"})
+LEFT_OUT = frozenset({"output", "posteriors", "quiet", "threads", "processes", "workers", "scheduler", "resume"})
 DASK_KEPT = frozenset({"workers", "scheduler"})
 
 
 def command_line(ctx) -> str | None:
-    """The command as typed (the program as click names it, then its arguments), less the :data:`LEFT_OUT` options
+    """The command as typed (the program as ``gyroage``, however it was started: ``python -m gyroage`` runs the same
+    code, then its arguments), less the :data:`LEFT_OUT` options
     and their values (with ``--engine dask`` the :data:`DASK_KEPT` ones stay); None when the arguments were not
     recorded (a command called from Python)."""
     args = ctx.meta.get(ARGV)
@@ -114,7 +116,7 @@ def command_line(ctx) -> str | None:
         i += len(given) - 1
         if not left_out:
             kept += given
-    return " ".join([ctx.find_root().info_name or KEY, shell_join(kept)]).strip()
+    return " ".join([KEY, shell_join(kept)]).strip()
 
 
 def _model(card, model_dir: str | Path | None) -> dict[str, str]:
