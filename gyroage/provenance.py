@@ -28,12 +28,12 @@ KEY = "gyroage"
 # card whose value needs CONTINUE cards (a SHA-256, the command), and astropy >= 6.0 is supported.
 FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "version": ("GYROAGE", "gyroage version"),
-    "command": ("GYCMD", "command line (README lists what is left out)"),
+    "command": ("GYCMD", "README: what is left out"),
     "engine": ("GYENGINE", "local or dask"),
     "model": ("GYMODEL", "shipped, or the --model folder's name"),
     "model_sha256": ("GYMODSHA", "SHA-256 of gyroage-density.onnx (gyroage --version)"),
     "model_card_sha256": ("GYCARDSH", "SHA-256 of the model card file"),
-    "calibration": ("GYCALIB", "interval calibration used"),
+    "calibration": ("GYCALIB", "what widened the intervals"),
     "method": ("GYMETHOD", "grid or mcmc"),
     "prior": ("GYPRIOR", "age prior (--prior)"),
     "age_min_myr": ("GYAGEMIN", "prior's lower age bound, Myr"),
@@ -49,7 +49,7 @@ FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "seed": ("GYSEED", "mcmc seed"),
     "sampler": ("GYSAMPLR", "mcmc sampler settings"),
     "chunksize": ("GYCHUNK", "rows per chunk (--chunksize)"),
-    "reddening": ("GYREDDEN", "reddening options"),
+    "reddening": ("GYREDDEN", "reddening options and columns read"),
     "main_sequence": ("GYMS", "height above the main sequence term"),
     "columns": ("GYCOLS", "input columns read"),
     "by": ("GYBY", "group column (--by)"),
@@ -241,11 +241,13 @@ def estimate_provenance(card, model_dir: str | Path | None, settings, columns: M
 
 def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, outlier_weight: float | None,
                      systematic_dex: float | None, reddening, main_sequence: bool, by: str | None,
-                     membership: str | None, columns: Mapping[str, str], command: str | None = None,
-                     card_systematic: float | object = 0.0) -> dict[str, str]:
+                     membership: str | None, columns: Mapping[str, str], command: str | None,
+                     card_systematic: float | object) -> dict[str, str]:
     """``group-age``'s record: its own settings, as :func:`estimate_provenance` gives estimate's;
-    ``card_systematic``: :func:`gyroage.core.groups.default_group_systematic` of the card (passed in: provenance
-    imports no part of the computation)."""
+    ``card_systematic``: :func:`gyroage.core.groups.default_group_systematic` of the card (a float or the card's
+    widths by age; required: a default would record "none (0 dex)" for ages a card widened). Passed in because
+    importing gyroage.core.groups here would close a cycle: groups imports gyroage.io, which imports gyroage.formats,
+    which imports this module."""
     out = {**_head(card, model_dir, command, None, _group_calibration(systematic_dex, card_systematic), "grid", prior,
                    outlier_weight, n_grid),
            **_inputs(card, reddening, main_sequence, columns),
@@ -305,7 +307,8 @@ def astropy_meta(fmt: str, meta: Mapping[str, str] | None) -> dict:
 
 def _fits_cards(meta: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """The record as FITS cards: keyword -> (value, comment), the comment left out where it cannot fit whole beside
-    its value (a SHA-256 fills its card: astropy would cut the comment to one letter)."""
+    its value (a SHA-256 fills its card, astropy would cut the comment to one letter; a long command, column list or
+    sampler setting leaves no room either)."""
     from astropy.io import fits
 
     cards = {}

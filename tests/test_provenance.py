@@ -427,6 +427,27 @@ def test_reddening_and_columns_name_only_the_reddening_columns_read(here):
     assert "ebprp_err=ebprp_err" in e["columns"]
 
 
+def test_fits_comments_describe_their_entries_and_a_short_commands_fits():
+    """GYCMD's comment was too long to fit beside any command (always left out), GYREDDEN's and GYCALIB's no longer
+    said what the entry holds; group_provenance's card_systematic defaulted to 0.0, which records "none (0 dex)" for
+    joint ages the card widened."""
+    import inspect
+
+    from gyroage.provenance import _fits_cards, group_provenance
+
+    assert _fits_cards({"command": "gyroage estimate s.csv"})["GYCMD"][1] == "README: what is left out"
+    assert "columns" in FITS_KEYWORDS["reddening"][1] and "widened" in FITS_KEYWORDS["calibration"][1]
+    assert inspect.signature(group_provenance).parameters["card_systematic"].default is inspect.Parameter.empty
+
+
+def test_the_streamed_sinks_record_is_a_plain_attribute():
+    """Stream.meta was a property squeezed in beside the sidecar; it is the sink's own attribute, handed to its
+    writer with each chunk."""
+    from gyroage.engines.stream import Stream
+
+    assert not isinstance(vars(Stream).get("meta"), property)
+
+
 def test_votable_record_ids_never_collide_with_a_columns(here):
     """An INFO took its ID from its name (gyroage.version), as a FIELD does from its column's: a column of that
     name gave two elements one ID, which XML forbids. The INFO elements carry a name only (ID is optional)."""

@@ -34,7 +34,8 @@ from gyroage.core.estimate import (
 )
 from gyroage.core.stars import check_input_columns
 from gyroage.defaults import CHUNK_ROWS
-from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, Stream, sidecar_dir
+from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
+from gyroage.engines.stream import Stream
 from gyroage.errors import UserError
 from gyroage.files import is_parquet, is_special
 from gyroage.formats import input_format, output_format

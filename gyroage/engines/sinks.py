@@ -1,4 +1,5 @@
-"""Where the local engine's finished chunks go: a resumable sidecar beside an output file, or a stream.
+"""Where the local engine's finished chunks go: a resumable sidecar beside an output file, or a stream
+(:class:`gyroage.engines.stream.Stream`).
 
 With a file input and a file target, every finished chunk is first written to a sidecar
 directory beside it (``.<name>.resume/``) with a manifest holding the input's
@@ -20,7 +21,6 @@ import hashlib
 import json
 import shutil
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
@@ -267,7 +267,7 @@ class Sidecar:
 
     def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
         if posteriors is not None:
-            _write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors),
+            write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors),
                               ids, self.meta)
         parts = [self.path(i) for i in range(n_chunks)]
         if self.format == "parquet":
@@ -401,49 +401,6 @@ def say(line: str) -> None:
         pass
 
 
-class Stream:
-    """Chunks straight into ``target`` through an :class:`writers.AtomicWriter`: stdout (``None`` or ``-``), a device
-    or FIFO, or a file fed from stdin (no sidecar: nothing resumes). As :class:`Sidecar`, but ``done`` is ``None``.
-    """
-    meta = property(lambda self: self.writer.meta, lambda self, v: setattr(self.writer, "meta", v))
-
-    def __init__(self, target: str | Path | None, posteriors: str | Path | None, fmt: str | None = None,
-                 text_columns: bool = False) -> None:
-        self.writer = writers.AtomicWriter(target, fmt, text_columns, lock=True)
-        self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
-        self.post_parts: list[Path] = []
-
-    def done(self, i: int, rows: int) -> None:
-        return None
-
-    def kept(self) -> int:
-        return 0
-
-    def earlier(self) -> int:
-        return 0
-
-    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
-            exact: Collection = ()) -> None:
-        if posteriors is not None and len(posteriors):  # an empty table has no list types for Parquet to agree on
-            self.post_parts.append(self.post_dir / f"{i:07d}.parquet")
-            posteriors.to_parquet(self.post_parts[-1], index=False)
-        self.writer.write(frame, exact)
-
-    def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
-        self.writer.commit()
-        if posteriors is not None:
-            _write_posteriors(self.post_parts, Path(posteriors), ids, self.meta)
-        self._drop_posteriors()
-
-    def abort(self) -> None:
-        self.writer.abort()
-        self._drop_posteriors()
-
-    def _drop_posteriors(self) -> None:
-        if self.post_dir is not None:
-            shutil.rmtree(self.post_dir, ignore_errors=True)
-
-
 def _concat_parquet(parts: list[Path], target: Path, text: bool = False, meta: dict | None = None) -> None:
     """Parquet files (at least one) into one, in order, renamed into place atomically, with the run's record ``meta``.
 
@@ -489,7 +446,7 @@ def _write_astropy(parts: list[Path], target: Path, fmt: str, text: bool = False
         writers.write_astropy(frame, tmp, fmt, target, meta)
 
 
-def _write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None, meta: dict | None = None) -> None:
+def write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None, meta: dict | None = None) -> None:
     """All chunks' posterior tables into ``target``; an empty table (with the ``ids`` columns) when no star had one."""
     if parts:
         _concat_parquet(parts, target, meta=meta)

@@ -1,0 +1,59 @@
+"""The local engine's sink without a sidecar (:mod:`gyroage.engines.sinks` has the resumable one): chunks go straight
+to stdout, a device or FIFO, or a file fed from stdin, where nothing resumes."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Collection
+from pathlib import Path
+
+import pandas as pd
+
+from gyroage import writers
+from gyroage.engines.sinks import write_posteriors
+
+
+class Stream:
+    """Chunks straight into ``target`` through an :class:`writers.AtomicWriter`: stdout (``None`` or ``-``), a device
+    or FIFO, or a file fed from stdin (no sidecar: nothing resumes). As :class:`Sidecar`, but ``done`` is ``None``.
+    """
+
+    def __init__(self, target: str | Path | None, posteriors: str | Path | None, fmt: str | None = None,
+                 text_columns: bool = False) -> None:
+        self.writer = writers.AtomicWriter(target, fmt, text_columns, lock=True)
+        self.meta: dict[str, str] | None = None  # the run's record (gyroage.provenance), set by the engine
+        self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
+        self.post_parts: list[Path] = []
+
+    def done(self, i: int, rows: int) -> None:
+        return None
+
+    def kept(self) -> int:
+        return 0
+
+    def earlier(self) -> int:
+        return 0
+
+    def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
+            exact: Collection = ()) -> None:
+        if posteriors is not None and len(posteriors):  # an empty table has no list types for Parquet to agree on
+            self.post_parts.append(self.post_dir / f"{i:07d}.parquet")
+            posteriors.to_parquet(self.post_parts[-1], index=False)
+        self.writer.meta = self.meta  # set from the first chunk's columns, before its add: a Parquet writer opens on it
+        self.writer.write(frame, exact)
+
+    def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
+        self.writer.commit()
+        if posteriors is not None:
+            write_posteriors(self.post_parts, Path(posteriors), ids, self.meta)
+        self._drop_posteriors()
+
+    def abort(self) -> None:
+        self.writer.abort()
+        self._drop_posteriors()
+
+    def _drop_posteriors(self) -> None:
+        if self.post_dir is not None:
+            shutil.rmtree(self.post_dir, ignore_errors=True)
