@@ -348,14 +348,18 @@ _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
 
 
 def _ansi_c_char(c: str) -> str:
-    """One character as an ANSI-C quoted string writes it: an undecodable byte of a file name (Python's surrogate
-    escape, U+DC80-U+DCFF) as that byte, ``\\xHH``, which bash passes on as it was."""
+    """One character as an ANSI-C quoted string writes it: a non-ASCII one as its UTF-8 bytes (``é`` as
+    ``\\xc3\\xa9``; bash reads ``\\u00e9`` back as the character only in a UTF-8 locale, bytes in any), an
+    undecodable byte of a file name (Python's surrogate escape, U+DC80-U+DCFF) as that byte, ``\\xHH``, which bash
+    passes on as it was."""
     o = ord(c)
     if c in _SHORT:
         return _SHORT[c]
     if o < 0x80 or 0xDC80 <= o <= 0xDCFF:
         return f"\\x{o & 0xFF:02x}"
-    return f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}"
+    if 0xD800 <= o <= 0xDFFF:  # any other lone surrogate has no UTF-8 bytes
+        return f"\\u{o:04x}"
+    return "".join(f"\\x{b:02x}" for b in c.encode())
 
 
 def shell_arg(arg: str, ascii_only: bool = False) -> str:
@@ -373,17 +377,19 @@ def shell_join(args, ascii_only: bool = False) -> str:
     return " ".join(shell_arg(a, ascii_only) for a in args)
 
 
-_ANSI_C = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)", re.S)
+_ANSI_C = re.compile(r"((?:\\x[89a-f][0-9a-f])+)|\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)", re.S)
 
 
 def split_command(text: str) -> list[str]:
     """The arguments of a recorded command (:func:`shell_join`'s inverse): ``'...'``, ``"'"`` and ``$'...'``
-    quoting undone, an ANSI-C ``\\xHH`` above 7F read back as the undecodable byte it stands for."""
+    quoting undone, a run of ANSI-C ``\\xHH`` above 7F decoded as UTF-8, a byte that decodes as none read back as
+    the undecodable byte it stands for (Python's surrogate escape, as :func:`os.fsdecode` reads a file name)."""
     def ansi_c(m: re.Match) -> str:
-        e = m.group(1)
+        if m.group(1):
+            return bytes.fromhex(m.group(1).replace("\\x", "")).decode("utf-8", "surrogateescape")
+        e = m.group(2)
         if e[0] in "xuU" and len(e) > 1:
-            o = int(e[1:], 16)
-            return chr(0xDC00 + o if e[0] == "x" and o >= 0x80 else o)
+            return chr(int(e[1:], 16))
         return {"t": "\t", "n": "\n", "r": "\r"}.get(e, e)
 
     args, arg, i = [], None, 0

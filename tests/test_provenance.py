@@ -255,7 +255,29 @@ def test_a_fits_record_keeps_a_non_ascii_or_control_character_escaped(here):
     """FITS cards hold printable ASCII: astropy dropped a card holding a tab (with a warning gyroage silences)."""
     shutil.copy(here / "stars.csv", here / "é\tb.csv")
     run("estimate", "é\tb.csv", "-o", "out.fits", "-q")
-    assert record(here / "out.fits")["command"] == "gyroage estimate $'\\u00e9\\tb.csv'"
+    assert record(here / "out.fits")["command"] == "gyroage estimate $'\\xc3\\xa9\\tb.csv'"
+
+
+def test_a_non_ascii_argument_in_fits_is_its_utf8_bytes_which_bash_reads_back_in_any_locale(here):
+    """FITS wrote a non-ASCII character as ``\\u00e9`` inside ``$'...'``, which bash turns back into the character
+    only in a UTF-8 locale (under LC_ALL=C it stays ``\\u00E9``). It is written as its UTF-8 bytes, which bash
+    gives back in any locale, and :func:`gyroage.provenance.split_command` decodes back; a 4-byte emoji too."""
+    import subprocess
+
+    from gyroage.provenance import shell_arg, split_command
+
+    name = "\u00e9\U0001f600.csv"
+    shutil.copy(here / "stars.csv", here / name)
+    run("estimate", name, "-o", "out.fits", "-q")
+    command = record(here / "out.fits")["command"]
+    assert command == "gyroage estimate $'\\xc3\\xa9\\xf0\\x9f\\x98\\x80.csv'", command
+    assert split_command(command) == ["gyroage", "estimate", name]
+    undecodable = "a\udcff\u00e9"  # a file name's undecodable byte (surrogate escape) beside a character
+    assert split_command(shell_arg(undecodable, ascii_only=True)) == [undecodable]
+    if shutil.which("bash"):
+        out = subprocess.run(["bash", "-c", f"printf %s {shell_arg(name, ascii_only=True)}"], capture_output=True,
+                             env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"}, check=True).stdout
+        assert out == name.encode()
 
 
 def test_a_control_character_or_newline_in_the_command_reads_back_alike_in_every_format(here):
