@@ -320,10 +320,16 @@ def _fits_cards(meta: Mapping[str, str]) -> dict[str, tuple[str, str]]:
 
 
 def _text(meta: Mapping[str, str], ascii_only: bool = False) -> dict[str, str]:
-    """The record as a format holds it: each value :func:`escaped`, the command's arguments re-quoted
-    (:func:`shell_join`) where ``ascii_only`` (FITS) must escape a non-ASCII character too."""
-    return {k: shell_join(split_command(v), ascii_only) if k == "command" and ascii_only else escaped(v, ascii_only)
-            for k, v in meta.items()}
+    """The record as a format holds it: each value :func:`escaped`, but the command, whose arguments are re-quoted
+    (:func:`shell_join`) where they hold a character the format cannot (with ``ascii_only``, FITS, a non-ASCII one
+    too) and else kept as they are (a Windows path stays verbatim in its shell quotes)."""
+    return {k: _command(v, ascii_only) if k == "command" else escaped(v, ascii_only) for k, v in meta.items()}
+
+
+def _command(text: str, ascii_only: bool) -> str:
+    """The recorded command as a format holds it: :func:`command_line` quoted it for the formats that hold any
+    printable character, so it is re-quoted only where it holds one :func:`_pattern` names."""
+    return shell_join(split_command(text), ascii_only) if re.search(_pattern(ascii_only), text) else text
 
 
 def _pattern(ascii_only: bool) -> str:
@@ -333,13 +339,11 @@ def _pattern(ascii_only: bool) -> str:
 
 
 def escaped(value: str, ascii_only: bool = False) -> str:
-    """``value`` with each character :func:`_pattern` names as its Python escape (``\\n``, ``\\x01``, ``\\xe9``), and
-    then its backslashes doubled, so the text decodes back (``codecs.decode(text, "unicode_escape")`` for ASCII text);
-    a value with none of them is kept as it is (a Windows path stays verbatim). XML 1.0 holds no control character (a
-    VOTable with one would not parse), ECSV's YAML header read a newline back as a space, and a FITS card holding
-    one was dropped."""
-    if not re.search(_pattern(ascii_only), value):
-        return value
+    """``value`` with its backslashes doubled and then each character :func:`_pattern` names as its Python escape
+    (``\\n``, ``\\x01``, ``\\xe9``), so a typed backslash-t and a tab record apart and the text decodes back:
+    ``text.encode("raw_unicode_escape").decode("unicode_escape")`` (for ASCII text, as FITS holds,
+    ``codecs.decode(text, "unicode_escape")``). XML 1.0 holds no control character (a VOTable with one would not
+    parse), ECSV's YAML header read a newline back as a space, and a FITS card holding one was dropped."""
     return re.sub(_pattern(ascii_only), lambda m: m.group().encode("unicode_escape").decode("ascii"),
                   value.replace("\\", "\\\\"))
 

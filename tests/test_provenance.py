@@ -316,7 +316,23 @@ def test_a_path_with_backslashes_and_one_with_a_tab_and_newline_record_apart_and
     for value in ("n\\a\tme", "C:\\x\u00e9"):  # an entry other than the command: its Python escape, backslashes too
         assert codecs.decode(escaped(value, ascii_only=True), "unicode_escape") == value
     assert codecs.decode(escaped("n\\a\tme"), "unicode_escape") == "n\\a\tme"
-    assert escaped("C:\\tables\\new.csv") == "C:\\tables\\new.csv"  # nothing to escape: kept verbatim
+    assert escaped("C:\\tables\\new.csv") == "C:\\\\tables\\\\new.csv"  # backslashes doubled: it decodes back
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_entries_other_than_the_command_tell_a_tab_from_a_typed_backslash_t(ascii_only):
+    """``escaped('a\\\\tb') == escaped('a\\tb')``: a value holding no character to escape kept its backslashes as
+    they were, so a column name with a typed backslash-t recorded as one with a tab. Backslashes are always doubled
+    in the entries other than the command, which decode back; the command keeps its shell quoting."""
+    from gyroage.provenance import _text
+
+    names = ["a\\tb", "a\tb", "C:\\x\u00e9"]
+    for key in ("by", "columns", "membership", "model", "prior_mean_column"):
+        got = [_text({key: name}, ascii_only)[key] for name in names]
+        assert len(set(got)) == len(names), got
+        assert [t.encode("raw_unicode_escape").decode("unicode_escape") for t in got] == names, got
+    command = "gyroage estimate 'C:\\tables\\new.csv'"
+    assert _text({"command": command}, ascii_only)["command"] == command
 
 
 @pytest.mark.parametrize("suffix", TYPED)
