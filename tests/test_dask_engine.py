@@ -191,3 +191,21 @@ def test_dask_with_processes_is_one_line(tmp_path):
     assert res.returncode == 2, res.stderr
     assert res.stderr.startswith("gyroage: error: --processes is the local engine's") and res.stderr.count("\n") == 1
     assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "tcp://"])
+def test_a_scheduler_address_without_a_port_is_one_line(tmp_path, scheduler):
+    """Review V10: --scheduler threads (a dask scheduler's name, not an address) ended in a traceback (ValueError:
+    missing port number): only OSError was caught. A malformed address says the unreachable scheduler's one line,
+    exit 2, and writes nothing."""
+    pytest.importorskip("distributed")
+    from tests.conftest import run_cli
+
+    src = tmp_path / "in.csv"
+    _stars(5).to_csv(src, index=False)
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "d.parquet"), "--engine", "dask", "--workers", "1",
+                  "--scheduler", scheduler)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"gyroage: error: cannot reach the Dask scheduler at {scheduler}: "), res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]

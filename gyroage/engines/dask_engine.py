@@ -305,7 +305,7 @@ def _connect(client, scheduler: str | None, workers: int | None):
     if scheduler:
         try:
             return Client(scheduler, timeout="20s"), None
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:  # a malformed address (no port: "threads") is a ValueError
             raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     # A terminal's Ctrl-C reaches every process of the group: worker processes started while SIGINT is ignored
     # inherit that, so only this process stops (one line, then the cluster is closed) and no worker prints its
