@@ -510,3 +510,21 @@ def test_fits_record_comments_are_whole_or_absent(here):
 
 
 FITS_KEYWORDS_BY_WORD = dict(FITS_KEYWORDS.values())
+
+
+def test_git_never_rewrites_the_model_cards_line_ends():
+    """The card SHA-256 is the card file's bytes: a Windows checkout with core.autocrlf rewrote
+    models/gyroage-model.json with CRLF and cited another SHA-256. .gitattributes marks the card -text (and the ONNX
+    files binary), so git checks them out byte for byte."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    import subprocess
+
+    def attr(name: str, path: str) -> str:
+        out = subprocess.run(["git", "check-attr", name, "--", path], cwd=root, capture_output=True, text=True,
+                             check=True).stdout
+        return out.rsplit(": ", 1)[-1].strip()
+
+    assert attr("text", "models/gyroage-model.json") == "unset"
+    assert attr("binary", "models/gyroage-density.onnx") == "set"
