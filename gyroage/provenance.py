@@ -2,7 +2,8 @@
 short strings written into every typed output (Parquet key-value metadata, FITS header cards, ECSV ``meta``,
 VOTable INFO elements). CSV and text outputs carry none: comment lines would break their readers.
 
-Nothing in it varies between two identical runs (no time, no host, no absolute path gyroage adds itself), so an
+Nothing in it varies between two identical runs (no time, no host, no absolute path gyroage adds itself; what was
+typed stays: a path in the command, and with ``--engine dask`` a ``--scheduler`` address, host and port), so an
 output stays byte-identical run to run. The command is the one typed, less the options that decide no bit of the
 table (:data:`LEFT_OUT`: ``-o``, ``--posteriors``, ``-q``, ``--threads``, ``--processes``, ``--resume``, and ``--workers`` and
 ``--scheduler`` except with ``--engine dask``, whose partitions follow the worker count): runs differing only in them,
@@ -28,7 +29,7 @@ KEY = "gyroage"
 # card whose value needs CONTINUE cards (a SHA-256, the command), and astropy >= 6.0 is supported.
 FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "version": ("GYROAGE", "gyroage version"),
-    "command": ("GYCMD", "README: what is left out"),
+    "command": ("GYCMD", "command, less -o and the like"),
     "engine": ("GYENGINE", "local or dask"),
     "model": ("GYMODEL", "shipped, or the --model folder's name"),
     "model_sha256": ("GYMODSHA", "SHA-256 of gyroage-density.onnx (gyroage --version)"),
@@ -136,8 +137,10 @@ def _model(card, model_dir: str | Path | None) -> dict[str, str]:
 def card_sha256(card) -> str:
     """The SHA-256 that identifies the ages a model gives: its card file's bytes' (calibration, terms and its files'
     SHA-256), what ``sha256sum gyroage-model.json`` prints, as outputs carry it (``model_card_sha256``, FITS
-    ``GYCARDSH``) and ``gyroage --version`` prints it; ``unknown`` for a card not read from a file. Not the card as
-    gyroage re-serialises it, which changed with gyroage's version."""
+    ``GYCARDSH``) and ``gyroage --version`` prints it; ``unknown`` for a card not read from its file by
+    :func:`gyroage.core.modelcard.load_card`: one read from an ONNX file's metadata without the card file
+    (:func:`gyroage.core.density.card_from_session`) or built in Python. Not the card as gyroage re-serialises it,
+    which changed with gyroage's version."""
     return card.file_sha256 or "unknown"
 
 
@@ -166,7 +169,8 @@ def _prior(prior) -> dict[str, str]:
 def read_columns(columns: Mapping[str, str], reddening) -> dict[str, str]:
     """The matched ``columns`` less those no star is dated with, as :func:`gyroage.core.colours.input_colours` reads
     them: an observed ``bp_rp`` (and its error) without any reddening, column or option; and the reddening columns
-    (the options' names are their roles) unless they de-redden that ``bp_rp`` or an error among them widens a
+    (the options' names are their roles) unless they can de-redden that ``bp_rp`` (named for a ``bp_rp``
+    column, whether or not a row lacks the ``bp_rp0`` that takes precedence) or an error among them widens a
     ``bp_rp0``'s (a value beside ``bp_rp0`` with no error beside it changes no age)."""
     roles = [k for k in asdict(reddening) if k in columns or f"{k}{UPPER}" in columns]
     observed = "bp_rp" in columns and (reddening.given or any(not k.endswith("_err") for k in roles))

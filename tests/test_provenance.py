@@ -473,7 +473,7 @@ def test_fits_comments_describe_their_entries_and_a_short_commands_fits():
 
     from gyroage.provenance import _fits_cards, group_provenance
 
-    assert _fits_cards({"command": "gyroage estimate s.csv"})["GYCMD"][1] == "README: what is left out"
+    assert _fits_cards({"command": "gyroage estimate s.csv"})["GYCMD"][1] == "command, less -o and the like"
     assert "columns" in FITS_KEYWORDS["reddening"][1] and "widened" in FITS_KEYWORDS["calibration"][1]
     assert inspect.signature(group_provenance).parameters["card_systematic"].default is inspect.Parameter.empty
 
