@@ -41,15 +41,6 @@ def density():
     return FlowDensity(threads=2)
 
 
-@pytest.fixture(scope="module")
-def settings(density):
-    from gyroage.core.estimate import EstimateSettings
-    from gyroage.core.priors import Prior
-
-    g = density.card.age_grid
-    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
-
-
 @pytest.mark.parametrize("chunksize", [7, 100, 10_000])
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_gz_input_gives_the_bytes_of_the_plain_input(tmp_path, density, settings, chunksize, suffix):

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.estimate import EstimateSettings
 from gyroage.core.sampler import SamplerSettings
 from gyroage.engines import dask_engine
 from gyroage.engines import local as engines
@@ -20,14 +19,6 @@ def density():
     from gyroage.core.density import FlowDensity
 
     return FlowDensity(threads=2)
-
-
-@pytest.fixture(scope="module")
-def settings(density) -> EstimateSettings:
-    from gyroage.core.priors import Prior
-
-    g = density.card.age_grid
-    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
 
 
 def test_dask_mcmc_does_not_depend_on_workers_or_partitions(tmp_path, density, settings):
