@@ -56,14 +56,6 @@ def density():
     return FlowDensity(threads=2)
 
 
-@pytest.fixture(scope="module")
-def settings(density):
-    g = density.card.age_grid
-    from gyroage.core.priors import Prior
-
-    return EstimateSettings(prior=Prior("uniform_log_age", g["log10_age_min"], g["log10_age_max"]), n_grid=g["n"])
-
-
 def interrupted_run(tmp_path, density, settings, monkeypatch, n: int = 300, finished: int = 1):
     """An ``n``-star run into out.csv in chunks of 100, killed (KeyboardInterrupt) after ``finished`` chunks.
 
@@ -493,13 +485,12 @@ def test_dask_refuses_rows_longer_than_the_header(tmp_path, text, words):
     assert all(w in str(err.value) for w in words), str(err.value)
 
 
-def test_dask_writes_number_columns_of_a_csv_as_numbers(tmp_path, settings):
-    """Under Dask every CSV column came out as text; the local engine writes numbers, one type per column in all parts."""
+def _dask_csv_to_parquet(tmp_path, frame: pd.DataFrame, settings) -> pd.DataFrame:
+    """``frame`` as a CSV through the Dask engine (one in-process worker, several partitions) into Parquet parts,
+    which must share one schema; the parts read back as one table."""
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
 
-    frame = stars(200, seed=4)
-    frame["code"] = [str(i) for i in range(199)] + ["007"]  # text in the last partition only: text in every part
     frame.to_csv(tmp_path / "in.csv", index=False)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
@@ -507,7 +498,14 @@ def test_dask_writes_number_columns_of_a_csv_as_numbers(tmp_path, settings):
                              client=client)
     parts = sorted((tmp_path / "dask.parquet").glob("part.*.parquet"))
     assert len(parts) >= 2 and len({str(pq_schema(p)) for p in parts}) == 1
-    out = pd.read_parquet(tmp_path / "dask.parquet")
+    return pd.read_parquet(tmp_path / "dask.parquet")
+
+
+def test_dask_writes_number_columns_of_a_csv_as_numbers(tmp_path, settings):
+    """Under Dask every CSV column came out as text; the local engine writes numbers, one type per column in all parts."""
+    frame = stars(200, seed=4)
+    frame["code"] = [str(i) for i in range(199)] + ["007"]  # text in the last partition only: text in every part
+    out = _dask_csv_to_parquet(tmp_path, frame, settings)
     assert out["Prot"].dtype == out["BPRP_0"].dtype == out["e_BPRP_0"].dtype == "float64", out.dtypes
     assert list(out["code"]) == list(frame["code"]) and list(out["Prot"]) == list(frame["Prot"])
 
@@ -515,21 +513,11 @@ def test_dask_writes_number_columns_of_a_csv_as_numbers(tmp_path, settings):
 def test_dask_keeps_each_text_cell_of_a_column_with_text_in_one_partition(tmp_path, density, settings):
     """A partition of only numbers wrote them as floats, turned back into their shortest text when another
     partition held a word (1e10 as 1e+10, 4.73e-05 as 0.0000473, NA and '' as null in some parts only)."""
-    pytest.importorskip("distributed")
-    from distributed import Client, LocalCluster
-
     frame = stars(200, seed=5)
     note = ["1e10", "1e-6", "4.73e-05", "", "NA", "NaN", "76.0", "700.10"]
     frame["note"] = [note[i % len(note)] for i in range(199)] + ["abc"]  # text in the last partition only
     frame["n"] = [str(i) if i % 9 else "NA" for i in range(200)]  # numbers in every partition: numbers
-    frame.to_csv(tmp_path / "in.csv", index=False)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        dask_engine.run_dask(str(tmp_path / "in.csv"), tmp_path / "dask.parquet", settings, blocksize=1000, quiet=True,
-                             client=client)
-    parts = sorted((tmp_path / "dask.parquet").glob("part.*.parquet"))
-    assert len(parts) >= 2 and len({str(pq_schema(p)) for p in parts}) == 1
-    out = pd.read_parquet(tmp_path / "dask.parquet")
+    out = _dask_csv_to_parquet(tmp_path, frame, settings)
     assert list(out["note"]) == list(frame["note"])
     assert str(out["n"].dtype) == "Int64" and [None if pd.isna(v) else v for v in out["n"]] == [
         i if i % 9 else None for i in range(200)]
