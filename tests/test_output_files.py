@@ -646,19 +646,26 @@ def test_a_failed_dask_run_takes_back_the_folders_it_made(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def _interrupted_at_first_chunk(monkeypatch, src, out, density, settings, chunksize: int) -> tuple[tuple, object]:
+    """A run of ``src`` into ``out`` interrupted before its first chunk is computed: the interrupt's message (its
+    args) and the real ``estimate_chunk``, to put back for a later run."""
+    from tests.test_engines import interrupt_after
+
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 0)
+    with pytest.raises(KeyboardInterrupt) as info:
+        engines.run_local(src, out, density, settings, chunksize=chunksize, quiet=True)
+    return info.value.args, real
+
+
 def test_an_interrupt_before_the_first_chunk_says_the_earlier_runs_rows_are_kept(tmp_path, density, settings,
                                                                                 monkeypatch):
     """A run without --resume interrupted before it computed its first chunk said only "interrupted", though the
     earlier interrupted run's finished chunks were still there (replaced only at the first chunk) for --resume to
     take over. It now says so."""
-    from tests.test_engines import interrupt_after
-
     src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
-    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 0)
-    with pytest.raises(KeyboardInterrupt) as info:
-        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
-    assert info.value.args == (f"interrupted: the earlier run's 200 finished rows of {out} are kept; run the same "
-                               "command with --resume to continue",)
+    args, real = _interrupted_at_first_chunk(monkeypatch, src, out, density, settings, 100)
+    assert args == (f"interrupted: the earlier run's 200 finished rows of {out} are kept; run the same "
+                    "command with --resume to continue",)
     monkeypatch.setattr(engines, "estimate_chunk", real)
     engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)
     assert out.read_bytes() == ref
@@ -683,13 +690,8 @@ def test_an_interrupt_before_the_first_chunk_with_other_settings_names_whose_row
     """Review V3: a run with other settings (here the chunk size) interrupted before its first chunk said to "run
     the same command with --resume", which --resume then refused (the chunk size differs). It now says only the
     earlier run's command takes those rows, and what differs."""
-    from tests.test_engines import interrupt_after
-
     src, out, _ = killed_run(tmp_path, density, settings, monkeypatch)
-    interrupt_after(monkeypatch, "estimate_chunk", 0)
-    with pytest.raises(KeyboardInterrupt) as info:
-        engines.run_local(src, out, density, settings, chunksize=150, quiet=True)
-    text = info.value.args[0]
+    (text,), _ = _interrupted_at_first_chunk(monkeypatch, src, out, density, settings, 150)
     assert text.startswith(f"interrupted: the earlier run's 200 finished rows of {out} are kept; only that run's own "
                            "command takes them with --resume ("), text
     assert "chunksize" in text and "run the same command" not in text, text
@@ -705,8 +707,6 @@ def test_an_older_gyroages_interrupted_run_is_not_offered_to_resume(tmp_path, de
     import json
 
     from gyroage.engines.sinks import sidecar_dir
-    from tests.test_engines import interrupt_after
-
     src, out, ref = killed_run(tmp_path, density, settings, monkeypatch)
     manifest = sidecar_dir(out) / "manifest.json"
     kept = json.loads(manifest.read_text())
@@ -715,11 +715,9 @@ def test_an_older_gyroages_interrupted_run_is_not_offered_to_resume(tmp_path, de
     else:
         kept["record"]["chunk format"] = str(was)
     manifest.write_text(json.dumps(kept))
-    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 0)
-    with pytest.raises(KeyboardInterrupt) as info:
-        engines.run_local(src, out, density, settings, chunksize=150, quiet=True)
-    assert info.value.args == (f"interrupted: the earlier run of {out} was made by an older gyroage: its 200 "
-                               "finished rows cannot be resumed",)
+    args, real = _interrupted_at_first_chunk(monkeypatch, src, out, density, settings, 150)
+    assert args == (f"interrupted: the earlier run of {out} was made by an older gyroage: its 200 "
+                    "finished rows cannot be resumed",)
     monkeypatch.setattr(engines, "estimate_chunk", real)
     capsys.readouterr()
     engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
