@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from typer import core as _typer_core
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from gyroage.provenance import ARGV
+from gyroage.defaults import ARGV
 
 try:  # the click that raises typer's usage errors: vendored from typer 0.29, the package before
     from typer import _click as _typer_click

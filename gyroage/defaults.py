@@ -23,3 +23,8 @@ CHUNK_ROWS = 10_000
 # gyroage crossmatch's query cache when neither --cache-dir, $GYROAGE_CACHE_DIR nor $XDG_CACHE_HOME is set
 # (the README and `crossmatch --help` state it; tests/crossmatch/test_services.py checks both).
 CROSSMATCH_CACHE_DIR = "~/.cache/gyroage/crossmatch"
+
+# Where the command line's arguments are kept in click's context meta (set by gyroage.cli_help's root group, read by
+# gyroage.provenance for the outputs' record of the command). Here, not in provenance, so that every CLI start does
+# not import provenance for one name.
+ARGV = "gyroage.argv"

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from gyroage.columns import UPPER
+from gyroage.defaults import ARGV
 
 # The Parquet metadata key and ECSV meta key that hold the record; VOTable INFO names start with it and a dot.
 KEY = "gyroage"
@@ -58,7 +59,6 @@ FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "systematic_dex": ("GYSYSDEX", "systematic width (--systematic-dex)"),
 }
 
-ARGV = "gyroage.argv"  # where the command line's arguments are kept in click's context meta (gyroage.cli_help)
 
 
 def _num(v: float) -> str:
