@@ -107,11 +107,11 @@ def _version(value: bool) -> None:
         return
     from gyroage import __version__
     from gyroage.core.modelcard import DENSITY_FILE, load_card
-    from gyroage.provenance import card_sha256
+    from gyroage.provenance import card_sha256, density_sha256
 
     try:
         card, model_dir = load_card(None, verify=False)
-        sha = card.files.get(DENSITY_FILE, {}).get("sha256", "unknown")
+        sha = density_sha256(card)
         # the card's SHA-256 (the one to cite) appended: a script reading the line's earlier text still finds it
         typer.echo(f"gyroage {__version__}; model {model_dir} ({DENSITY_FILE} sha256 {sha}); model card sha256 "
                    f"{card_sha256(card)}")

@@ -124,14 +124,20 @@ def _model(card, model_dir: str | Path | None) -> dict[str, str]:
     """Which model: ``shipped`` or its folder's name (no absolute path), its density file's SHA-256 as ``gyroage
     --version`` prints it, and the card file's (a calibration refitted into the card leaves the ONNX files as they
     were: the resume fingerprint hashes the card for that reason too)."""
-    from gyroage.core.modelcard import DENSITY_FILE, default_model_dir
+    from gyroage.core.modelcard import default_model_dir
 
     name = "unknown"
     if model_dir is not None:
         shipped = Path(model_dir).resolve() == default_model_dir().resolve()
         name = "shipped" if shipped else Path(model_dir).resolve().name
-    return {"model": name, "model_sha256": str(card.files.get(DENSITY_FILE, {}).get("sha256", "unknown")),
-            "model_card_sha256": card_sha256(card)}
+    return {"model": name, "model_sha256": density_sha256(card), "model_card_sha256": card_sha256(card)}
+
+
+def density_sha256(card) -> str:
+    """The density file's SHA-256 as the card lists it (``gyroage --version`` prints it; ``unknown`` if unlisted)."""
+    from gyroage.core.modelcard import DENSITY_FILE
+
+    return str(card.files.get(DENSITY_FILE, {}).get("sha256", "unknown"))
 
 
 def card_sha256(card) -> str:
