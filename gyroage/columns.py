@@ -21,6 +21,16 @@ from functools import lru_cache
 
 from gyroage.errors import UserError
 
+# The reddening value columns, E(BP-RP), A_V, E(B-V): gyroage.core.colours.REDDENINGS' names, in its order.
+REDDENING_NAMES = ("ebprp", "av", "ebv")
+
+
+def reads_observed(cols, given: bool) -> bool:
+    """Whether the observed ``bp_rp`` column dates stars: it is among the matched ``cols`` and a reddening de-reddens
+    it (``given``: an option, ``--ebprp``/``--av``/``--ebv``; or a reddening value column)."""
+    return "bp_rp" in cols and (given or any(name in cols for name in REDDENING_NAMES))
+
+
 # Canonical name -> accepted spellings (compared by column_key). Names starting with a lower-case e_ never reach
 # these lists as they are (step 1 above): their e_ entries are for the same key spelt otherwise (EBPRP0, eprot).
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-from gyroage.columns import UPPER
+from gyroage.columns import UPPER, reads_observed
 from gyroage.defaults import ARGV
 
 # The Parquet metadata key and ECSV meta key that hold the record; VOTable INFO names start with it and a dot.
@@ -179,7 +179,7 @@ def read_columns(columns: Mapping[str, str], reddening) -> dict[str, str]:
     column, whether or not a row lacks the ``bp_rp0`` that takes precedence) or an error among them widens a
     ``bp_rp0``'s (a value beside ``bp_rp0`` with no error beside it changes no age)."""
     roles = [k for k in asdict(reddening) if k in columns or f"{k}{UPPER}" in columns]
-    observed = "bp_rp" in columns and (reddening.given or any(not k.endswith("_err") for k in roles))
+    observed = reads_observed(columns, reddening.given)
     beside = "bp_rp0" in columns and any(k.endswith("_err") for k in roles)
     unread = set() if observed else {"bp_rp", "bp_rp_err", f"bp_rp_err{UPPER}"}
     if not (observed or beside):

@@ -25,7 +25,16 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import UPPER, absolute_g_note, describe, duplicate_notes, name_conversions, option_notes
+from gyroage.columns import (
+    REDDENING_NAMES,
+    UPPER,
+    absolute_g_note,
+    describe,
+    duplicate_notes,
+    name_conversions,
+    option_notes,
+    reads_observed,
+)
 from gyroage.core.photometry import (
     DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
@@ -44,7 +53,7 @@ FROM_BP_RP0, FROM_EBPRP, FROM_AV, FROM_EBV = "bp_rp0", "bp_rp-ebprp", "bp_rp-av"
 # The reddening columns, in the order a row takes them, with their A_0 per unit (None: an E(BP-RP), used as it is;
 # the others become E(BP-RP) through ebprp_per_a0) and colour_source label (E(B-V) last: inputs with A_V beside an
 # E(B-V) that earlier versions ignored keep their ages).
-REDDENINGS = (("ebprp", None, FROM_EBPRP), ("av", 1.0, FROM_AV), ("ebv", R_V, FROM_EBV))
+REDDENINGS = tuple(zip(REDDENING_NAMES, (None, 1.0, R_V), (FROM_EBPRP, FROM_AV, FROM_EBV), strict=True))
 # How the reading line names the colour-dependent ratio (input_notes)
 K_NOTE = (f"k = E(BP-RP)/A_0 of the Gaia EDR3 extinction law at the star's (BP-RP)0 and A_0: "
           f"{float(ebprp_per_a0(SUN_BP_RP0, 0.0)):.3f} at the Sun's colour, "
@@ -157,8 +166,7 @@ def required_colour(found: dict[str, str], reddening: Reddening | None = None, o
     red = reddening or Reddening()
     if not any(c in found for c in io.COLOUR_SOURCES):
         raise UserError(MISSING_COLOUR)
-    has_reddening = red.given or any(name in found for name, _, _ in REDDENINGS)
-    if "bp_rp" in found and not has_reddening and "bp_rp0" not in found:
+    if "bp_rp" in found and not reads_observed(found, red.given) and "bp_rp0" not in found:
         raise UserError((NO_REDDENING if options else NO_REDDENING_COLUMN) + _no_reddening_hints(found))
     if red.given and "bp_rp" not in found:
         raise UserError("--ebprp/--av/--ebv de-redden an observed colour, but the input has no bp_rp column")
@@ -316,7 +324,7 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
     # a de-reddened colour's reddening: its error widens the colour; its value only bounds E >= 0 for the sampler
     e_col, se_col, bad_beside = _reddening_beside(frame, cols, n, c0)
     bad_beside &= np.isfinite(c0)  # a missing or bad colour is invalid_colour, the more basic status
-    use_obs = "bp_rp" in cols and (red.given or any(name in cols for name, _, _ in REDDENINGS))
+    use_obs = reads_observed(cols, red.given)
     sequence = [k for k in SEQUENCE_COLUMN if k in cols]
     if not (use_obs or sequence):
         problem = np.where(bad_beside, statuses.INVALID_REDDENING, "").astype(object)
