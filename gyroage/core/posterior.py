@@ -280,6 +280,11 @@ def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.
 POSTERIOR_COLUMNS = ("row", "method", "log10_age", "pdf")
 
 
+# The stored posteriors' list columns and their element types (posterior_table's reasons), one place for the full
+# and the empty file alike.
+LIST_DTYPES = {"log10_age": np.float64, "pdf": np.float32}
+
+
 def write_empty_posteriors(path, ids=None, meta: dict[str, str] | None = None) -> None:
     """A ``--posteriors`` file with the schema and no rows (no star had a posterior).
 
@@ -296,7 +301,7 @@ def write_empty_posteriors(path, ids=None, meta: dict[str, str] | None = None) -
         for f in pa.Schema.from_pandas(ids.iloc[:0], preserve_index=False):
             id_fields.append((f.name, pa.string() if pa.types.is_null(f.type) else f.type))
     schema = pa.schema([("row", pa.int64()), *id_fields, ("method", pa.string()),
-                        ("log10_age", pa.list_(pa.float64())), ("pdf", pa.list_(pa.float32()))])
+                        *((name, pa.list_(pa.from_numpy_dtype(t))) for name, t in LIST_DTYPES.items())])
     with atomic_path(path) as tmp:
         pq.write_table(with_provenance(schema, meta).empty_table(), tmp)
 
@@ -314,10 +319,11 @@ def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf
     """
     import pandas as pd
 
-    empty = np.zeros(0, dtype=np.float32)
+    age_t, pdf_t = LIST_DTYPES["log10_age"], LIST_DTYPES["pdf"]
+    empty = np.zeros(0, dtype=pdf_t)
     return pd.DataFrame({
         "row": np.asarray(rows, dtype=np.int64),
         "method": np.full(len(rows), method, dtype=object),
-        "log10_age": [np.asarray(v, dtype=np.float64) for v in values],
-        "pdf": [np.asarray(p, dtype=np.float32) for p in pdf] if pdf is not None else [empty] * len(rows),
+        "log10_age": [np.asarray(v, dtype=age_t) for v in values],
+        "pdf": [np.asarray(p, dtype=pdf_t) for p in pdf] if pdf is not None else [empty] * len(rows),
     })
