@@ -11,7 +11,7 @@ import pytest
 from gyroage.engines import local as engines
 from gyroage.pandas_compat import PANDAS_BEFORE_3_1
 from tests.conftest import ROOT, invoke_quiet, ok_output, one_line_error, run_cli
-from tests.test_engines import density, settings, stars  # noqa: F401  (fixtures)
+from tests.test_engines import density, stars  # noqa: F401  (fixtures; settings from conftest)
 
 RA = [123.456789012, 359.99991, 10.0, 200.5]
 DEC = [-45.1234567, 0.00012345678, 1e-7, 89.9999999999]
