@@ -267,6 +267,18 @@ def write_stdout(text: str) -> None:
         view = view[raw.write(view):]
 
 
+def write_parquet(path: str | Path, schema, tables, meta: dict[str, str] | None) -> None:
+    """Arrow ``tables`` (an iterable, read as written) into one Parquet file at ``path`` under ``schema``, with the
+    run's record ``meta`` (:func:`gyroage.provenance.with_provenance`)."""
+    import pyarrow.parquet as pq
+
+    from gyroage.provenance import with_provenance
+
+    with pq.ParquetWriter(path, with_provenance(schema, meta)) as writer:
+        for table in tables:
+            writer.write_table(table)
+
+
 class AtomicWriter:
     """Write chunks to a temp file beside the target, then rename on ``commit``.
 
@@ -364,7 +376,9 @@ class AtomicWriter:
         if self._pq is None:
             # CSV text is written as it is, beside the target, and its numbers settled from every chunk on commit
             self._text = AtomicFile(self.target, lock=False) if self.text_columns else None
-            self._pq = pq.ParquetWriter((self._text or self._file).path, with_provenance(table.schema, self.meta))
+            # the record goes on the target's schema only (_settle_text stamps it there)
+            record = None if self._text else self.meta
+            self._pq = pq.ParquetWriter((self._text or self._file).path, with_provenance(table.schema, record))
             self._blank = [True] * table.num_columns
         if not fits(self._pq.schema, self._blank, table, io.NA_TOKENS):
             # A value that does not fit the types written so far (numbers in a column that was blank,
@@ -374,7 +388,7 @@ class AtomicWriter:
             path = (self._text or self._file).path
             done = pq.read_table(path)
             schema = merge_schemas([done.schema, table.schema], lambda j: [done.column(j), table.column(j)], io.NA_TOKENS)
-            self._pq = pq.ParquetWriter(path, with_provenance(schema, self.meta))
+            self._pq = pq.ParquetWriter(path, with_provenance(schema, None if self._text else self.meta))
             self._pq.write_table(conform(done, self._pq.schema, io.NA_TOKENS))
         self._pq.write_table(conform(table, self._pq.schema, io.NA_TOKENS))
         self._blank = [b and is_blank(c, io.NA_TOKENS) for b, c in zip(self._blank, table.columns)]
@@ -408,14 +422,11 @@ class AtomicWriter:
         import pyarrow.parquet as pq
 
         from gyroage.column_types import typed_chunks
-        from gyroage.provenance import with_provenance
 
         with pq.ParquetFile(self._text.path) as source:
             schema, tables = typed_chunks(source.schema_arrow, lambda names: (
                 source.read_row_group(i, columns=names) for i in range(source.num_row_groups)), io.NA_TOKENS, True)
-            with pq.ParquetWriter(self._file.path, with_provenance(schema, self.meta)) as writer:
-                for table in tables:
-                    writer.write_table(table)
+            write_parquet(self._file.path, schema, tables, self.meta)
         self._text.abort()  # removed: the target's temp file holds it all
         self._text = None
 

@@ -32,7 +32,6 @@ from gyroage.column_types import nullable_int
 from gyroage.errors import DISK_FULL, UserError
 from gyroage.files import TargetBusy, TargetLock, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
-from gyroage.provenance import with_provenance
 
 MANIFEST = "manifest.json"
 
@@ -407,12 +406,9 @@ def _concat_parquet(parts: list[Path], target: Path, text: bool = False, meta: d
     The chunks' column types may differ (:func:`gyroage.column_types.merge_schemas` reconciles them); ``text``:
     they hold CSV text, whose number columns are settled from all of them (:func:`~gyroage.column_types.typed_chunks`).
     """
-    import pyarrow.parquet as pq
-
     schema, tables = _typed_parts(parts, text)
-    with atomic_path(target) as tmp, pq.ParquetWriter(tmp, with_provenance(schema, meta)) as writer:
-        for table in tables:
-            writer.write_table(table)
+    with atomic_path(target) as tmp:
+        writers.write_parquet(tmp, schema, tables, meta)
 
 
 def _typed_parts(parts: list[Path], text: bool) -> tuple:
