@@ -205,8 +205,9 @@ def _same_types(parts: list[Path], kinds: list[dict], client, meta: dict[str, st
     from gyroage.engines.sinks import merged_schema
 
     numbers = number_columns(kinds)
-    schema = with_provenance(numbers_schema(merged_schema(parts), numbers), meta)  # a rewritten part keeps the record
-    stale = [str(p) for p in parts if not pq.read_schema(p).equals(schema, check_metadata=False)]
+    schemas = [pq.read_schema(p) for p in parts]  # each part's footer, read once
+    schema = with_provenance(numbers_schema(merged_schema(parts, schemas), numbers), meta)  # a rewritten part keeps the record
+    stale = [str(p) for p, own in zip(parts, schemas) if not own.equals(schema, check_metadata=False)]
     client.gather(client.map(_typed_part, stale, schema=schema, numbers=numbers, pure=False))
 
 

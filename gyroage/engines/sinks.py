@@ -421,13 +421,14 @@ def _typed_parts(parts: list[Path], text: bool) -> tuple:
                         io.NA_TOKENS, text)
 
 
-def merged_schema(parts: list[Path]):
-    """One schema for the chunk files (:func:`gyroage.column_types.merge_schemas`); differing columns are read."""
+def merged_schema(parts: list[Path], schemas: list | None = None):
+    """One schema for the chunk files (:func:`gyroage.column_types.merge_schemas`); differing columns are read.
+    ``schemas``: the files' own, when the caller has read them already."""
     import pyarrow.parquet as pq
 
     from gyroage.column_types import merge_schemas
 
-    schemas = [pq.read_schema(p) for p in parts]
+    schemas = schemas if schemas is not None else [pq.read_schema(p) for p in parts]
     return merge_schemas(schemas, lambda j: [pq.read_table(p, columns=[schemas[0].field(j).name]).column(0) for p in parts],
                          io.NA_TOKENS)
 
