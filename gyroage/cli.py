@@ -244,6 +244,7 @@ def estimate(
 @app.command()
 @user_errors
 def crossmatch(
+    ctx: typer.Context,
     input: Annotated[str, typer.Argument(help=f"Table ({TABLES}) with source_id, tic, kic or ra/dec; '-' for stdin.")],
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
@@ -271,6 +272,7 @@ def crossmatch(
     from gyroage.crossmatch import CrossmatchSettings, Services, default_cache_dir, run_crossmatch
     from gyroage.formats import check_format
     from gyroage.progress import check_stdout_open
+    from gyroage.provenance import CROSSMATCH_LEFT_OUT, command_line
 
     in_fmt, out_fmt = check_format(input_format, "--input-format"), check_format(output_format, "--output-format")
     input = pipe_as_stdin(input)
@@ -285,7 +287,7 @@ def crossmatch(
     settings = CrossmatchSettings(extinction=extinction, radius_arcsec=radius_arcsec, sources=sources,
                                   id_column=id_column, id_type=id_type)
     run_crossmatch(input, output, services, settings, chunksize=chunksize, quiet=quiet, input_fmt=in_fmt,
-                   output_fmt=out_fmt)
+                   output_fmt=out_fmt, command=command_line(ctx, CROSSMATCH_LEFT_OUT))
 
 
 @app.command("group-age")

@@ -57,6 +57,13 @@ FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "by": ("GYBY", "group column (--by)"),
     "membership": ("GYMEMBER", "membership column (--membership)"),
     "systematic_dex": ("GYSYSDEX", "systematic width (--systematic-dex)"),
+    "gaia_url": ("GYGAIAU", "Gaia TAP service asked"),
+    "vizier_url": ("GYVIZU", "VizieR service asked"),
+    "mast_url": ("GYMASTU", "MAST service asked"),
+    "period_sources": ("GYPSRC", "period tables in adoption order"),
+    "extinction": ("GYEXTINC", "extinction (--extinction)"),
+    "ids": ("GYIDS", "identifier columns read (kind)"),
+    "radius_arcsec": ("GYRADIUS", "cone radius, arcsec"),
 }
 
 
@@ -78,17 +85,20 @@ def _sha(value) -> str:
 # uninterrupted run's).
 LEFT_OUT = frozenset({"output", "posteriors", "quiet", "threads", "processes", "workers", "scheduler", "resume"})
 DASK_KEPT = frozenset({"workers", "scheduler"})
+# crossmatch's: where the output goes, -q, and how the services are asked (the query cache, retries, chunking:
+# the answers are the same rows)
+CROSSMATCH_LEFT_OUT = frozenset({"output", "quiet", "cache_dir", "no_cache", "retries", "backoff", "chunksize"})
 
 
-def command_line(ctx) -> str | None:
+def command_line(ctx, left_out: frozenset[str] = LEFT_OUT) -> str | None:
     """The command as typed (the program as ``gyroage``, however it was started: ``python -m gyroage`` runs the same
-    code, then its arguments), less the :data:`LEFT_OUT` options
-    and their values (with ``--engine dask`` the :data:`DASK_KEPT` ones stay); None when the arguments were not
-    recorded (a command called from Python)."""
+    code, then its arguments), less the ``left_out`` options (:data:`LEFT_OUT`; crossmatch's
+    :data:`CROSSMATCH_LEFT_OUT`) and their values (with ``--engine dask`` the :data:`DASK_KEPT` ones stay); None when
+    the arguments were not recorded (a command called from Python)."""
     args = ctx.meta.get(ARGV)
     if args is None:
         return None
-    left_out_names = LEFT_OUT - DASK_KEPT if ctx.params.get("engine") == "dask" else LEFT_OUT
+    left_out_names = left_out - DASK_KEPT if ctx.params.get("engine") == "dask" else left_out
     options = {}  # option string -> (whether it takes a value, whether it is left out)
     for p in ctx.command.params:
         if p.param_type_name == "option":
@@ -264,6 +274,19 @@ def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, out
            "by": by or "none (one group)", "membership": membership or "none"}
     if systematic_dex is not None:
         out["systematic_dex"] = _num(systematic_dex)
+    return out
+
+
+def crossmatch_provenance(command: str | None, urls: Mapping[str, str], sources: list[str], extinction: str,
+                          ids: str, radius_arcsec: float | None) -> dict[str, str]:
+    """``crossmatch``'s record: the services asked (``urls``: gaia, vizier, mast; an environment variable can set
+    them unseen in the command), the period tables in adoption order, the extinction, the identifier columns read
+    and, for positions, the cone radius. No model: crossmatch uses none."""
+    out = {"version": _version(), **({"command": command} if command else {}),
+           **{f"{k}_url": urls[k] for k in ("gaia", "vizier", "mast")},
+           "period_sources": ", ".join(sources), "extinction": extinction, "ids": ids}
+    if radius_arcsec is not None:
+        out["radius_arcsec"] = _num(radius_arcsec)
     return out
 
 

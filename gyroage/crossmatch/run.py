@@ -217,6 +217,21 @@ def adopt(cands: dict[str, tuple[np.ndarray, np.ndarray]], n: int):
     return prot, err, src, count
 
 
+def _record(command: str | None, services: Services, settings: CrossmatchSettings, ids: InputIds) -> dict[str, str]:
+    """The run's record (:func:`gyroage.provenance.crossmatch_provenance`): the services and tables asked and the ids."""
+    from gyroage.provenance import crossmatch_provenance
+
+    tables = [f"{s} (gaiadr3.vari_rotation_modulation)" if s == GAIA_SOURCE else f"{s} (VizieR {CATALOGUE_BY_NAME[s].vizier})"
+              for s in settings.sources]
+    if ids.kind == "radec":
+        read = f"{ids.ra_column}, {ids.dec_column} (radec)"
+    else:
+        read = ", ".join(f"{col} ({kind})" for kind, col in ((ids.kind, ids.column), *ids.fallbacks))
+    urls = {"gaia": services.gaia.url, "vizier": services.vizier.url, "mast": services.mast.url}
+    return crossmatch_provenance(command, urls, tables, settings.extinction, read,
+                                 settings.radius_arcsec if ids.kind == "radec" else None)
+
+
 def _input_columns(frame: pd.DataFrame, ours: list[str]) -> pd.DataFrame:
     """Input columns, renamed ``input_<name>`` (never a duplicate) when we write a column of that name
     (``ours``: a user's own ``ruwe`` is kept beside Gaia's) or ``estimate`` would read them instead of ours."""
@@ -225,10 +240,12 @@ def _input_columns(frame: pd.DataFrame, ours: list[str]) -> pd.DataFrame:
 
 def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,
                    settings: CrossmatchSettings, chunksize: int = 5000, quiet: bool = False, input_fmt: str | None = None,
-                   output_fmt: str | None = None) -> CrossmatchReport:
+                   output_fmt: str | None = None, command: str | None = None) -> CrossmatchReport:
     """Stream ``source`` through ``crossmatch_chunk`` into ``target`` (atomic); returns this run's report.
 
     ``input_fmt`` and ``output_fmt`` (:data:`gyroage.formats.FORMATS` names) override the formats the files give.
+    A typed output carries the run's record (:func:`gyroage.provenance.crossmatch_provenance`; ``command``: the
+    command as typed, :func:`gyroage.provenance.command_line`).
     """
     from gyroage.formats import input_format
     from gyroage.progress import Progress, counts_text
@@ -249,6 +266,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             if ids is None:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 settings.extinction_column(list(chunk.columns))
+                writer.meta = _record(command, services, settings, ids)  # before the first write fixes Parquet's
             out = crossmatch_chunk(chunk, ids, services, settings, report)  # no rows: no query is sent
             out = io.case_blind_clashes(out, chunk.shape[1], writer.format)  # FITS, VOTable: names without case
             # the input's own columns come first; from a typed input their floats keep every digit (CSV input: as read)
