@@ -14,12 +14,16 @@ flow log-likelihoods (flat prior in log age) by:
 
 Prints the median |error| over all clusters and over those >= 30 Myr, per directory and averaged.
 
-    PYTHONPATH=$PWD python benchmarks/joint_age_estimators.py loco/base_s0 loco/base_s1 loco/base_s2
+    PYTHONPATH=$PWD python benchmarks/joint_age_estimators.py DIR [DIR ...] [--catalogue PATH]
+
+``DIR``: a ``gyroage validate --out DIR`` output (its saved folds; a seed's ``DIR/seed_<n>`` too).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -52,9 +56,15 @@ def estimates(ll, grid, colour) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    frame = quality_select(load_catalogue(default_catalogue_path()))
+    """Print each estimator's median |error| (all / >= 30 Myr) per directory and averaged over them."""
+    ap = argparse.ArgumentParser(description="Joint-age estimators E0-E6 compared on saved LOCO folds (no retraining).")
+    ap.add_argument("loco", nargs="+", help="gyroage validate --out directories")
+    ap.add_argument("--catalogue", type=Path, default=None,
+                    help="the catalogue the folds were trained on (default: the shared one)")
+    a = ap.parse_args(argv)
+    frame = quality_select(load_catalogue(a.catalogue if a.catalogue is not None else default_catalogue_path()))
     table = {}
-    for d in argv:
+    for d in a.loco:
         errors, young = {k: [] for k in NAMES}, []
         for f in saved_folds(d).values():
             members = frame.iloc[f["source_row"]]

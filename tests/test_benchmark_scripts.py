@@ -269,3 +269,12 @@ def test_age_map_reads_the_cli_back_in_input_order(tmp_path):
     out = am.run_estimate(frame, tmp_path, "smoke")
     assert out["id"].tolist() == [0, 1, 2] and out["status"].tolist() == ["ok"] * 3
     assert out["age_p50_myr"].round(-1).tolist() == [3130.0, 100.0, 110.0]
+
+
+def test_joint_age_estimators_help_prints_usage(capsys):
+    # --help used to be read as a validate directory and ended in a FileNotFoundError traceback
+    jae = load("joint_age_estimators")
+    with pytest.raises(SystemExit) as stop:
+        jae.main(["--help"])
+    assert stop.value.code == 0
+    assert "usage" in capsys.readouterr().out
