@@ -7,6 +7,7 @@ them, after a one-line check that they are installed.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -28,7 +29,9 @@ def train(
     catalogue: CatalogueOpt = None,
     seed: OptionalSeedOpt = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap (default: --config's, else 300).")] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave this cluster out (repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option(
+        "--exclude", help="Leave this cluster out of training (repeatable; recorded as the settings' "
+        "exclude_clusters).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults, "
                                                    "its seed and max_epochs unless given (README, Retraining).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
@@ -51,7 +54,7 @@ def train(
         val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
-    from gyroage.build.training import TrainSettings, train_flow, train_info
+    from gyroage.build.training import TrainSettings, kept_for_training, train_flow, train_info
     from gyroage.core.modelcard import sha256
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
@@ -69,11 +72,12 @@ def train(
     check_excluded(settings.exclude_clusters, frame["cluster"])
     if exclude:
         exclude = match_clusters(exclude, frame["cluster"])  # as validate --clusters reads them
-        frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
-        if frame.empty:
-            raise UserError("--exclude leaves no star to train on")
+        # into the settings, not dropped here: the card records them, and validate's folds leave them out too
+        settings = replace(settings, exclude_clusters=tuple(dict.fromkeys([*settings.exclude_clusters, *exclude])))
+    if frame["cluster"].isin(settings.exclude_clusters).all():
+        raise UserError("--exclude leaves no star to train on")
     data = training_set(frame)
-    capped = val_clusters_notice(data, settings.n_val_clusters)
+    capped = val_clusters_notice(kept_for_training(data, settings), settings.n_val_clusters)
     if capped:
         typer.echo(f"train: {capped}", err=True)
     try:

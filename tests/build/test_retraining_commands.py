@@ -1,0 +1,37 @@
+"""``gyroage train / validate / export`` as a user retraining on their own catalogue meets them: what the settings
+record, which settings train, and files and folders that must not be lost (tiny synthetic catalogues only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from tests.build.test_build_guards import FAST, cli, toy_catalogue, write_config  # noqa: E402
+from tests.conftest import one_line_error  # noqa: E402
+
+
+def _settings(run: Path) -> dict:
+    return json.loads((run / "train.json").read_text())["settings"]
+
+
+def test_train_exclude_is_recorded_in_the_settings_and_validate_sees_it(tmp_path):
+    """train --exclude dropped the rows before the settings were made: the card said nothing of it, and validate
+    --write-card took a run whose folds trained with the cluster for the model's own settings."""
+    cat = toy_catalogue(tmp_path / "cat.csv", ages_myr=(30.0, 300.0, 1000.0, 3000.0))
+    cfg = write_config(tmp_path, FAST)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config", str(cfg),
+              "--exclude", "c2", "--export", str(tmp_path / "m"), "-q")
+    assert res.exit_code == 0, res.output
+    info = json.loads((tmp_path / "run" / "train.json").read_text())
+    assert info["settings"]["exclude_clusters"] == ["C2"] and "C2" not in info["clusters"]
+    assert info["n_stars"] == 120
+    # validate --write-card with settings that train C2 into every fold is refused, naming the setting
+    res = cli("validate", "--catalogue", str(cat), "--out", str(tmp_path / "v"), "--config", str(cfg),
+              "--write-card", str(tmp_path / "m"), "--clusters", "C1")
+    one_line_error(res, "exclude_clusters: card ['C2'], this run (default)")
+    assert not (tmp_path / "v").exists()
