@@ -58,6 +58,9 @@ def train(
     from gyroage.core.modelcard import sha256
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
+    _check_out_dir(out, "--out")
+    if export_to is not None:
+        _check_out_dir(export_to, "--export")
     overrides, note = _read_config(config)
     _refuse_unknown(overrides, config)
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
@@ -131,6 +134,7 @@ def export(
         raise UserError(f"{how} keeps the card's outlier weight (its calibration was fitted with it): to change it, "
                         "export from the training run: gyroage export --checkpoint RUN --out DIR --outlier-weight W")
     outlier_weight = OUTLIER_WEIGHT if outlier_weight is None else outlier_weight
+    _check_out_dir(out, "--out")
     from gyroage.core.density import check_outlier_weight
 
     # the card loader's own range: a weight outside it wrote a card that every later load refused
@@ -261,6 +265,16 @@ def validate(
         if fit_calibration and stale_since(load_card(write_card)[0], card.calibration):
             typer.echo(f"validate: the card's calibration changed: run 'gyroage export --rebuild --out {write_card}' "
                        "to rebuild its graphs from it", err=True)
+
+
+def _check_out_dir(path: Path, option: str) -> None:
+    """Refuse, in one line, an output directory that cannot be one (a file, or under a file): found only when the
+    model was written, after training, it was a traceback and the trained model was lost."""
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise UserError(f"{option} {path}: {p} is a file, not a directory")
+            return
 
 
 def _check_max_epochs(max_epochs: int | None) -> None:

@@ -35,3 +35,34 @@ def test_train_exclude_is_recorded_in_the_settings_and_validate_sees_it(tmp_path
               "--write-card", str(tmp_path / "m"), "--clusters", "C1")
     one_line_error(res, "exclude_clusters: card ['C2'], this run (default)")
     assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("option", ["--out", "--export", "--out-parent"])
+def test_train_refuses_an_output_that_is_a_file_before_training(tmp_path, option):
+    """train --out afile (or --export afile) trained, then ended in a FileExistsError traceback: the model was lost."""
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    out, export_to = tmp_path / "run", tmp_path / "m"
+    if option == "--out":
+        out = afile
+    elif option == "--export":
+        export_to = afile
+    else:
+        out = afile / "run"
+    res = cli("train", "--catalogue", str(cat), "--out", str(out), "--config", str(write_config(tmp_path, FAST)),
+              "--export", str(export_to))
+    one_line_error(res, str(afile), "not a directory")
+    assert afile.read_text() == "mine\n" and not (tmp_path / "run").exists() and not (tmp_path / "m").exists()
+
+
+def test_export_refuses_an_out_that_is_a_file(tmp_path):
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"),
+              "--config", str(write_config(tmp_path, FAST)), "-q")
+    assert res.exit_code == 0, res.output
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    for how in (["--checkpoint", str(tmp_path / "run")], ["--rebuild"], ["--posterior-only"]):
+        one_line_error(cli("export", *how, "--out", str(afile)), str(afile), "not a directory")
+    assert afile.read_text() == "mine\n"
