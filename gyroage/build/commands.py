@@ -35,6 +35,8 @@ def train(
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults, "
                                                    "its seed and max_epochs unless given (README, Retraining).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --export: replace a model whose card holds a "
+                                        "calibration, main-sequence term or validation (they are lost).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
@@ -61,6 +63,7 @@ def train(
     _check_out_dir(out, "--out")
     if export_to is not None:
         _check_out_dir(export_to, "--export")
+        _refuse_replacing_model(export_to, "--export", force)
     overrides, note = _read_config(config)
     _refuse_unknown(overrides, config)
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
@@ -122,6 +125,8 @@ def export(
                                           "keeping its card (training record, validation).")] = False,
     posterior_only: Annotated[bool, typer.Option("--posterior-only", help="Rebuild --out's posterior graph from its "
                                                  "density graph and card alone (needs onnx, not torch).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --checkpoint: replace a model whose card holds a "
+                                        "calibration, main-sequence term or validation (they are lost).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Export a trained flow to ONNX with its model card (needs the 'train' extra)."""
@@ -135,6 +140,8 @@ def export(
                         "export from the training run: gyroage export --checkpoint RUN --out DIR --outlier-weight W")
     outlier_weight = OUTLIER_WEIGHT if outlier_weight is None else outlier_weight
     _check_out_dir(out, "--out")
+    if checkpoint is not None:  # --rebuild and --posterior-only keep the card
+        _refuse_replacing_model(out, "--out", force)
     from gyroage.core.density import check_outlier_weight
 
     # the card loader's own range: a weight outside it wrote a card that every later load refused
@@ -275,6 +282,25 @@ def _check_out_dir(path: Path, option: str) -> None:
             if not p.is_dir():
                 raise UserError(f"{option} {path}: {p} is a file, not a directory")
             return
+
+
+def _refuse_replacing_model(out: Path, option: str, force: bool) -> None:
+    """Refuse, in one line naming what would be lost, to export over a model whose card holds a calibration,
+    main-sequence term or validation (the shipped model's does): the new card holds none of them, and the README's
+    retraining command once wrote over models/ without a word."""
+    from gyroage.core.modelcard import CARD_FILE
+
+    if force or not (out / CARD_FILE).is_file():
+        return
+    try:
+        card = json.loads((out / CARD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # not a card this check can read: the export replaces it as before
+        return
+    held = [what for key, what in (("calibration", "calibration"), ("main_sequence", "main-sequence term"),
+                                   ("validation", "validation")) if isinstance(card, dict) and card.get(key)]
+    if held:
+        raise UserError(f"{option} {out} holds a model whose card has a {', '.join(held)}, which this export would "
+                        "lose: export to another directory (then estimate --model DIR), or give --force")
 
 
 def _check_max_epochs(max_epochs: int | None) -> None:

@@ -66,3 +66,35 @@ def test_export_refuses_an_out_that_is_a_file(tmp_path):
     for how in (["--checkpoint", str(tmp_path / "run")], ["--rebuild"], ["--posterior-only"]):
         one_line_error(cli("export", *how, "--out", str(afile)), str(afile), "not a directory")
     assert afile.read_text() == "mine\n"
+
+
+@pytest.fixture
+def model_copy(tmp_path) -> Path:
+    import shutil
+
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "models", tmp_path / "model")
+    return tmp_path / "model"
+
+
+def test_a_calibrated_model_is_not_overwritten_without_force(tmp_path, model_copy):
+    """The README's `train ... --export models` replaced the shipped model's card with one without its calibration,
+    main-sequence term or validation (and left its graph with magnitudes beside it), with no word."""
+    before = {p.name: p.read_bytes() for p in model_copy.iterdir()}
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    cfg = write_config(tmp_path, FAST)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config", str(cfg),
+              "--export", str(model_copy))
+    one_line_error(res, str(model_copy), "calibration", "main-sequence term", "validation", "--force")
+    assert not (tmp_path / "run").exists()  # refused before training
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config", str(cfg), "-q")
+    assert res.exit_code == 0, res.output
+    one_line_error(cli("export", "--checkpoint", str(tmp_path / "run"), "--out", str(model_copy)), "--force")
+    assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before
+    # a model folder of one's own, or --force, is written
+    assert cli("export", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "mine"), "-q").exit_code == 0
+    assert cli("export", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "mine"), "-q").exit_code == 0
+    res = cli("export", "--checkpoint", str(tmp_path / "run"), "--out", str(model_copy), "--force", "-q")
+    assert res.exit_code == 0, res.output
+    assert not json.loads((model_copy / "gyroage-model.json").read_text()).get("calibration")
