@@ -259,7 +259,7 @@ def validate(
                                 grid=(card.age_grid["log10_age_min"], card.age_grid["log10_age_max"], card.age_grid["n"]),
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
-                                jobs=jobs, main_sequence=use_term,
+                                jobs=jobs, main_sequence=use_term, main_sequence_asked=bool(main_sequence),
                                 main_sequence_calibration_dict=term_calibration or {})
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
                        extra_seeds=more)

@@ -38,7 +38,7 @@ from gyroage.build.loco_figures import (
     main_sequence_summary,
     seed_spread,
 )
-from gyroage.build.main_sequence import held_out_height_term
+from gyroage.build.main_sequence import held_out_height_term, why_no_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.density import check_outlier_weight
 from gyroage.core.groups import joint_age
@@ -77,6 +77,8 @@ class ValidateSettings:
     # ages stay rotation's, as in group-age. Neither shapes a fold: both stay out of the key.
     main_sequence: bool = False
     main_sequence_calibration_dict: dict = field(default_factory=dict)
+    # --main-sequence given: a catalogue the term cannot be fitted to is refused, not validated without it
+    main_sequence_asked: bool = False
 
     def __post_init__(self) -> None:
         for name in ("outlier_weight_star", "outlier_weight_group"):  # as estimate's --outlier-weight, before any fold
@@ -112,8 +114,9 @@ def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
 
 
 def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
-              settings: ValidateSettings | None = None, quiet: bool = False) -> list[str]:
-    """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done."""
+              settings: ValidateSettings | None = None, quiet: bool = False, notice: str | None = None) -> list[str]:
+    """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done. ``notice``: said
+    once the run is known to go ahead (even with ``quiet``), before any fold trains."""
     s = settings or ValidateSettings()
     catalogue = str(Path(catalogue).resolve())
     frame = quality_select(load_catalogue(catalogue))
@@ -131,6 +134,8 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         names = [c for c in names if c in set(clusters)]
     check_excluded(s.train.get("exclude_clusters") or (), frame["cluster"])
     check_folds_can_train(frame, names)
+    if notice:
+        Progress("validate").log(notice)
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
     catalog_sha = sha256(catalogue)  # as the card records the training catalogue
@@ -388,8 +393,9 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
 
 
 def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: ValidateSettings, quiet: bool,
-              fit_calibration: bool, fitted_terms: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    names = run_folds(catalogue, out, clusters, s, quiet)
+              fit_calibration: bool, fitted_terms: dict | None = None,
+              notice: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    names = run_folds(catalogue, out, clusters, s, quiet, notice)
     held_out = load_held_out(catalogue, out, s, names)
     calibrations = None
     if fit_calibration:
@@ -400,6 +406,24 @@ def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: V
         summary["calibration_fit"] = "fitted on all held-out stars; each cluster's figures from a fit without it"
     summary["catalog"] = catalogue_record(catalogue)  # what was validated: --write-card compares it with the card's
     return stars, table, summary
+
+
+def _without_unfit_term(catalogue: str | Path, s: ValidateSettings) -> tuple[ValidateSettings, str | None]:
+    """``s`` with the main-sequence term off, and the notice saying why, when the catalogue cannot fit it (no G_0 or
+    parallax column, too few clusters): the fit failed only after every fold had trained (KeyError 'G_0'). With
+    ``s.main_sequence_asked`` (--main-sequence) such a catalogue is refused instead."""
+    if not s.main_sequence:
+        return s, None
+    why = why_no_term(quality_select(load_catalogue(catalogue, notices=False)))
+    if why is None:
+        return s, None
+    if s.main_sequence_asked:
+        raise UserError(f"--main-sequence: {why} (the term needs G_0 and dr3_parallax_zpt_corrected of clusters of "
+                        "several ages): validate with --no-main-sequence")
+    # said even with -q: the figures are then rotation's alone, unlike the card's
+    return replace(s, main_sequence=False, main_sequence_calibration_dict={}), (
+        f"the main-sequence term is off ({why}): held-out stars are dated from rotation alone, as with "
+        "--no-main-sequence")
 
 
 def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
@@ -414,10 +438,11 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     figure stays the settings' own seed's.
     """
     s = settings or ValidateSettings()
+    s, notice = _without_unfit_term(catalogue, s)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed
-    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms)
+    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms, notice)
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))
     others = [k for k in dict.fromkeys(extra_seeds) if k != seed]

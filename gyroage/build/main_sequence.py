@@ -58,6 +58,8 @@ def fit_main_sequence_term(frame: pd.DataFrame) -> MainSequenceTerm:
     abs_g = absolute_g(frame["G_0"].to_numpy(dtype=float), frame[PARALLAX].to_numpy(dtype=float))
     log_age = np.log10(age_myr * 1e6)
     ms_colour, ms_mag = main_sequence_curve(colour, abs_g, log_age)
+    if not len(ms_colour):  # np.interp's "array of sample points is empty" named nothing
+        raise ValueError("no star of a 100 Myr-1 Gyr cluster with G_0 and a parallax to draw the main sequence from")
     height = np.interp(colour, ms_colour, ms_mag) - abs_g
     cluster = frame["cluster"].to_numpy()
     with np.errstate(invalid="ignore"):
@@ -84,6 +86,20 @@ def fit_main_sequence_term(frame: pd.DataFrame) -> MainSequenceTerm:
         ms_colour=tuple(float(v) for v in ms_colour), ms_mag=tuple(float(v) for v in ms_mag),
         knot_colour=tuple(float(v) for v in knots), slope=tuple(slopes), log10_t_zams=tuple(tzs),
         sigma=tuple(sigmas), colour_range=(float(KNOT_EDGES[0]), float(last_hi)), height_range=HEIGHT_RANGE)
+
+
+def why_no_term(frame: pd.DataFrame) -> str | None:
+    """Why the term cannot be fitted to a quality-selected catalogue ``frame`` (one phrase), or None: a catalogue of
+    the required columns alone has no magnitudes or parallaxes, and a small one too few clusters per colour bin.
+    Validation asks before any fold trains; :func:`held_out_height_term` would fail only once all had."""
+    missing = [c for c in ("G_0", PARALLAX) if c not in frame.columns]
+    if missing:
+        return f"the catalogue has no column {', '.join(missing)}"
+    try:
+        fit_main_sequence_term(frame)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFrame, grid: np.ndarray,

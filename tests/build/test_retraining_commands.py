@@ -98,3 +98,28 @@ def test_a_calibrated_model_is_not_overwritten_without_force(tmp_path, model_cop
     res = cli("export", "--checkpoint", str(tmp_path / "run"), "--out", str(model_copy), "--force", "-q")
     assert res.exit_code == 0, res.output
     assert not json.loads((model_copy / "gyroage-model.json").read_text()).get("calibration")
+
+
+@pytest.mark.parametrize("drop", [["G_0", "dr3_parallax_zpt_corrected"], ["G_0"], []])
+def test_validate_switches_the_main_sequence_term_off_for_a_catalogue_that_cannot_fit_it(tmp_path, drop):
+    """A catalogue of the required columns alone (enough, says the README) trained every fold, then ended in
+    KeyError 'G_0' with no tables: the card's term is now off before any fold trains, with a notice naming why.
+    Three clusters with magnitudes are too few to fit the term: the same, rather than a ValueError at the end."""
+    import pandas as pd
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    frame = pd.read_csv(cat).assign(G_0=12.0, dr3_parallax_zpt_corrected=5.0)
+    frame.drop(columns=drop).to_csv(cat, index=False)
+    res = cli("validate", "--catalogue", str(cat), "--out", str(tmp_path / "v"), "--clusters", "C1", "--jobs", "1",
+              "--config", str(write_config(tmp_path, FAST)), "-q")
+    assert res.exit_code == 0, (res.output, repr(res.exception))
+    notice = res.stderr.strip().splitlines()
+    assert len(notice) == 1 and notice[0].startswith("validate: the main-sequence term is off"), res.stderr
+    assert ("no column " + ", ".join(drop)) in notice[0] if drop else "no colour bin" in notice[0]
+    summary = json.loads((tmp_path / "v" / "loco_summary.json").read_text())
+    assert "main_sequence" not in summary and "main-sequence" not in summary["star_posteriors"]
+    # asked for by name, it is refused before any fold trains
+    res = cli("validate", "--catalogue", str(cat), "--out", str(tmp_path / "v2"), "--clusters", "C1", "--jobs", "1",
+              "--config", str(write_config(tmp_path, FAST)), "--main-sequence", "-q")
+    one_line_error(res, "--main-sequence", "--no-main-sequence")
+    assert not (tmp_path / "v2" / "folds").exists()
