@@ -32,14 +32,17 @@ def train(
     exclude: Annotated[Optional[list[str]], typer.Option(
         "--exclude", help="Leave this cluster out of training (repeatable; recorded as the settings' "
         "exclude_clusters).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults, "
-                                                   "its seed and max_epochs unless given (README, Retraining).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the code's "
+                                                   "defaults, its seed and max_epochs unless given (default: the "
+                                                   "shipped model's, models/train-config.json; README, "
+                                                   "Retraining).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
     force: Annotated[bool, typer.Option("--force", help="With --export: replace a model whose card holds a "
                                         "calibration, main-sequence term or validation (they are lost).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train the flow on the open-cluster catalogue (needs the 'train' extra: torch)."""
+    """Train the flow on the open-cluster catalogue with the shipped model's settings unless --config (needs the
+    'train' extra: torch)."""
     # TrainSettings checks these too, but it needs torch: a bad option is named first, with or without the extra
     if seed is not None and seed < 0:
         raise UserError("--seed must be >= 0")
@@ -64,10 +67,13 @@ def train(
     if export_to is not None:
         _check_out_dir(export_to, "--export")
         _refuse_replacing_model(export_to, "--export", force)
-    overrides, note = _read_config(config)
-    _refuse_unknown(overrides, config)
+    shipped = _shipped_config() if config is None else None
+    overrides, note = _read_config(config or shipped)
+    if shipped is not None:  # the shipped note tells of the shipped model's studies, not of this one
+        note = f"gyroage train without --config: the shipped model's settings ({shipped.name})"
+    _refuse_unknown(overrides, config or shipped)
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
-                               config)
+                               config or shipped)
     path = catalogue or default_catalogue_path()
     raw = load_catalogue(path)
     selection = selection_applied(raw.columns)
@@ -98,9 +104,20 @@ def train(
         info["note"] = note
     (out / "train.json").write_text(json_text(info, indent=2) + "\n")  # val_nll is inf without validation clusters
     if not quiet:
-        typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s)", err=True)
+        # said at the end: before training it would be a second line beside a refusal of the catalogue
+        which = f"; the shipped model's settings ({shipped}), --config FILE for others" if shipped else ""
+        typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s{which})", err=True)
     if export_to is not None:
         _export(out, export_to, quiet)
+
+
+def _shipped_config() -> Path | None:
+    """The shipped model's training settings, train-config.json beside its card (in a checkout or a wheel), which
+    ``train`` uses without --config: the code's defaults are not the shipped model's (README, Model). None if absent."""
+    from gyroage.core.modelcard import default_model_dir
+
+    path = default_model_dir() / "train-config.json"
+    return path if path.is_file() else None
 
 
 def _set_aside_earlier_run(out: Path) -> None:

@@ -242,7 +242,8 @@ def check_normalisation(norm: dict[str, float], data: TrainingSet, use_colour_er
             if key == "age":
                 raise UserError(f"cannot train on one age: every training star is labelled {10 ** mean / 1e6:g} Myr "
                                 f"({len(data.clusters)} cluster(s)); give clusters of at least two ages")
-            raise UserError(f"cannot train: the training stars' {what} do not vary")
+            hint = ": set flow.use_colour_err false (as the shipped settings do)" if key == "err" else ""
+            raise UserError(f"cannot train: the training stars' {what} do not vary{hint}")
 
 
 def choose_val_clusters(data: TrainingSet, n: int, seed: int) -> list[str]:

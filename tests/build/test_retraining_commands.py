@@ -123,3 +123,39 @@ def test_validate_switches_the_main_sequence_term_off_for_a_catalogue_that_canno
               "--config", str(write_config(tmp_path, FAST)), "--main-sequence", "-q")
     one_line_error(res, "--main-sequence", "--no-main-sequence")
     assert not (tmp_path / "v2" / "folds").exists()
+
+
+def test_train_without_config_trains_the_shipped_settings_and_says_so(tmp_path):
+    """Plain `gyroage train` trained the code's defaults (colour error as an input, no cluster weights, no
+    relabelling), which the README calls leaky, and --help did not say where the shipped settings are; a catalogue
+    of one colour error was then refused with no hint."""
+    import pandas as pd
+
+    from gyroage.build.training import TrainSettings
+    from gyroage.core.modelcard import default_model_dir
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    pd.read_csv(cat).assign(e_BPRP_0=0.02).to_csv(cat, index=False)  # one colour error, as some catalogues give
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "1")
+    assert res.exit_code == 0, res.output
+    shipped = default_model_dir() / "train-config.json"
+    last = res.stderr.strip().splitlines()[-1]
+    assert "the shipped model's settings" in last and str(shipped) in last, res.stderr
+    config = {k: v for k, v in json.loads(shipped.read_text()).items() if k != "note"}
+    assert _settings(tmp_path / "run") == TrainSettings.from_dict({**config, "max_epochs": 1}).to_dict()
+    # -q: no notice
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "quiet"), "--max-epochs", "1", "-q")
+    assert res.exit_code == 0 and res.stderr == "", res.stderr
+    # the code's defaults (a config over them) take the colour error as an input: refused, with the way out
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "code"), "--max-epochs", "1",
+              "--config", str(write_config(tmp_path, {})))
+    one_line_error(res, "colour errors do not vary", "set flow.use_colour_err false (as the shipped settings do)")
+
+
+def test_train_help_names_the_shipped_settings():
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    res = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "300"})
+    assert res.exit_code == 0 and "the shipped model's, models/train-config.json" in res.stdout, res.stdout
