@@ -56,9 +56,18 @@ def calibration(level_scale: float) -> Calibration:
                        colour_knots=COLOUR_KNOTS)
 
 
-def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, colour: np.ndarray, steps: int = 8) -> Calibration:
+STEPS = 8  # bisection steps of the level scale: its last bracket is (1 - LEVEL_SCALE_MIN) / 2**STEPS wide
+
+
+def at_floor(level_scale: float, steps: int = STEPS) -> bool:
+    """Whether a level scale :func:`fit` returned is its floor's bracket (0.4511 for 8 steps): the young stars'
+    coverage stayed above 0.68 down to :data:`LEVEL_SCALE_MIN`, so the fit stopped there, not at 0.68."""
+    return float(level_scale) <= LEVEL_SCALE_MIN + (1.0 - LEVEL_SCALE_MIN) / 2**steps
+
+
+def fit(pdf: np.ndarray, grid: np.ndarray, truth: np.ndarray, colour: np.ndarray, steps: int = STEPS) -> Calibration:
     """The calibration whose level scale brings the < 100 Myr bin's 68% coverage nearest 0.68
-    (``colour``: the stars' (BP-RP)0, for the widths by colour)."""
+    (``colour``: the stars' (BP-RP)0, for the widths by colour); :func:`at_floor` says when it stopped at the floor."""
     young = truth < AGE_EDGES[0]
     if not young.any():
         return calibration(1.0)

@@ -159,3 +159,51 @@ def test_train_help_names_the_shipped_settings():
 
     res = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "300"})
     assert res.exit_code == 0 and "the shipped model's, models/train-config.json" in res.stdout, res.stdout
+
+
+def _held_out(width_dex: float):
+    """A quality-selected frame and saved folds of four clusters whose held-out stars' likelihoods are Gaussians of
+    ``width_dex`` about their cluster's age (young ones included): wide ones over-cover, whatever the level scale."""
+    import numpy as np
+    import pandas as pd
+
+    from gyroage.core.posterior import age_grid
+    from gyroage.defaults import AGE_GRID
+
+    grid = age_grid(*AGE_GRID)
+    rng = np.random.default_rng(0)
+    frames, folds, start = [], {}, 0
+    for name, age in (("A", 10.0), ("B", 30.0), ("C", 300.0), ("D", 3000.0)):
+        n = 60
+        frames.append(pd.DataFrame({"cluster": name, "Prot": rng.uniform(1, 20, n), "BPRP_0": rng.uniform(0.8, 2.5, n),
+                                    "e_BPRP_0": 0.02, "fiducial_age_Myr": age}))
+        centre = np.log10(age * 1e6) + rng.normal(0, 0.2, n)
+        ll = -0.5 * ((grid[None, :] - centre[:, None]) / width_dex) ** 2
+        folds[name] = {"grid": grid, "loglike": ll, "source_row": np.arange(start, start + n),
+                       "meta": {"best_epoch": 1, "seconds": 0.1}}
+        start += n
+    return pd.concat(frames, ignore_index=True), folds
+
+
+@pytest.mark.parametrize("width, floor", [(0.5, True), (0.12, False)])
+def test_a_level_scale_at_its_floor_is_said_and_flagged(monkeypatch, tmp_path, capsys, width, floor):
+    """The young-age level scale can end at the bisection's floor (0.4511, as the shipped card's): nothing said so."""
+    from gyroage.build import calibration, loco
+
+    held = _held_out(width)
+    monkeypatch.setattr(loco, "run_folds", lambda *a, **k: list(held[1]))
+    monkeypatch.setattr(loco, "load_held_out", lambda *a, **k: held)
+    monkeypatch.setattr(loco, "catalogue_record", lambda path: {})
+    _, _, summary = loco._one_seed(tmp_path / "cat.csv", tmp_path, None, loco.ValidateSettings(), False, True)
+    scale = summary["calibration"]["level_scale"]
+    assert calibration.at_floor(scale) is floor and (scale < 0.4522) is floor
+    assert summary["calibration_level_scale_at_floor"] is floor
+    said = "level scale at its floor (0.45)" in capsys.readouterr().err
+    assert said is floor
+
+
+def test_the_shipped_cards_level_scale_is_at_the_floor():
+    from gyroage.build.calibration import at_floor
+    from gyroage.core.modelcard import load_card
+
+    assert at_floor(load_card(verify=False)[0].calibration["level_scale"])
