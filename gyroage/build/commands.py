@@ -210,7 +210,8 @@ def validate(
         "--extra-seeds", help="Also run these training seeds (repeatable or 1,2): their spread goes into the summary's "
         "loco_by_seed; every other figure stays --seed's.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option(
-        help="Epoch cap per fold (default: --config's, else the card's training settings').")] = None,
+        help="Epoch cap per fold (default: --config's max_epochs, else 300 with --config; without --config, the "
+        "card's training settings').")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the defaults, "
                                                    "as 'train' reads it (default: the model card's settings).")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,

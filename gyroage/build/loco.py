@@ -151,8 +151,9 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         progress.log(capped)
     if other:
         progress.log(f"{len(other)} saved folds were trained on another catalogue: training them again")
-    progress.log(f"{len(names)} clusters, {len(names) - len(todo)} folds already done, {len(todo)} to train "
-                 f"({min(s.jobs, max(len(todo), 1))} processes) in {fold_dir}")
+    jobs = min(s.jobs, max(len(todo), 1))
+    progress.log(f"{_count(len(names), 'cluster')}, {len(names) - len(todo)} folds already done, {len(todo)} to train "
+                 f"({_count(jobs, 'process', 'processes')}) in {fold_dir}")
     if todo:
         tasks = [{"catalogue": catalogue, "cluster": c, "path": str(fold_dir / f"{c}.npz"), "grid": list(s.grid),
                   "train": s.train_dict(), "key": s.key(), "catalog_sha256": catalog_sha} for c in todo]
@@ -178,6 +179,11 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
                     _terminate(pool)
                     raise
     return names
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """"1 cluster", "2 clusters": a progress line's count ("1 clusters", "(1 processes)" read as slips)."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 @contextmanager
@@ -463,7 +469,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
         summary["loco_by_seed"] = seed_spread(by_seed)
         write_tables(out, stars, table, summary)
     log = Progress("validate", quiet=quiet).log
-    log(f"{summary['loco_n_clusters']} clusters: joint-age median |error| "
+    log(f"{_count(summary['loco_n_clusters'], 'cluster')}: joint-age median |error| "
         f"{summary['loco_cluster_median_abs_dex']:.3f} dex; stars: median |error| "
         f"{summary['loco_star_median_abs_dex']:.3f} dex, 68% coverage {summary['loco_star_coverage_68']:.3f}; "
         f"tables in {out}")

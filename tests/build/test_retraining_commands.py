@@ -207,3 +207,50 @@ def test_the_shipped_cards_level_scale_is_at_the_floor():
     from gyroage.core.modelcard import load_card
 
     assert at_floor(load_card(verify=False)[0].calibration["level_scale"])
+
+
+def test_validate_counts_one_cluster_and_one_process_in_the_singular(tmp_path):
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    res = cli("validate", "--catalogue", str(cat), "--out", str(tmp_path / "v"), "--clusters", "C1", "--jobs", "1",
+              "--no-main-sequence", "--config", str(write_config(tmp_path, FAST)))
+    assert res.exit_code == 0, res.output
+    assert "1 cluster, 0 folds already done, 1 to train (1 process)" in res.stderr, res.stderr
+    assert "validate: 1 cluster: joint-age" in res.stderr and "1 clusters" not in res.stderr, res.stderr
+
+
+def test_a_training_run_or_a_checkpoint_given_as_a_model_points_to_export(tmp_path):
+    """--model RUN (a train --out directory) said only "model card not found", and --model RUN/flow.pt "'utf-8' codec
+    can't decode byte 0x80"."""
+    from gyroage.core.modelcard import load_card
+    from gyroage.errors import ModelError
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"),
+              "--config", str(write_config(tmp_path, FAST)), "-q")
+    assert res.exit_code == 0, res.output
+    run = tmp_path / "run"
+    for given in (run, run / "flow.pt"):
+        with pytest.raises(ModelError) as err:
+            load_card(given)
+        words = str(err.value)
+        assert f"gyroage export --checkpoint {run} --out DIR" in words and "utf-8" not in words, words
+    stars = tmp_path / "stars.csv"
+    stars.write_text("prot,bp_rp0\n10,1.0\n")
+    one_line_error(cli("estimate", str(stars), "--model", str(run / "flow.pt")), "gyroage export --checkpoint")
+
+
+def test_validate_max_epochs_help_says_what_a_config_without_it_gives():
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    res = CliRunner().invoke(app, ["validate", "--help"], env={"COLUMNS": "300"})
+    assert "else 300 with --config" in res.stdout and "else the card's training settings'" not in res.stdout
+
+
+def test_the_shipped_checkpoint_given_as_a_model_points_to_its_folder():
+    from gyroage.core.modelcard import default_model_dir, load_card
+    from gyroage.errors import ModelError
+
+    with pytest.raises(ModelError, match="give --model"):
+        load_card(default_model_dir() / "gyroage-flow.pt")
