@@ -35,6 +35,11 @@ def test_train_exclude_is_recorded_in_the_settings_and_validate_sees_it(tmp_path
               "--write-card", str(tmp_path / "m"), "--clusters", "C1")
     one_line_error(res, "exclude_clusters: card ['C2'], this run (default)")
     assert not (tmp_path / "v").exists()
+    # without --config validate takes the card's settings, exclude_clusters too: past the check (the card's JSON list
+    # and the run's tuple once differed), to the missing catalogue
+    res = cli("validate", "--catalogue", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "v"),
+              "--write-card", str(tmp_path / "m"), "--max-epochs", "2")
+    one_line_error(res, "rotator catalogue not found")
 
 
 @pytest.mark.parametrize("option", ["--out", "--export", "--out-parent"])
