@@ -314,11 +314,12 @@ def _refuse_replacing_model(out: Path, option: str, force: bool) -> None:
         card = json.loads((out / CARD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):  # not a card this check can read: the export replaces it as before
         return
-    held = [what for key, what in (("calibration", "calibration"), ("main_sequence", "main-sequence term"),
-                                   ("validation", "validation")) if isinstance(card, dict) and card.get(key)]
+    held = [what for key, what in (("calibration", "a calibration"), ("main_sequence", "a main-sequence term"),
+                                   ("validation", "a validation")) if isinstance(card, dict) and card.get(key)]
     if held:
-        raise UserError(f"{option} {out} holds a model whose card has a {', '.join(held)}, which this export would "
-                        "lose: export to another directory (then estimate --model DIR), or give --force")
+        named = held[0] if len(held) == 1 else f"{', '.join(held[:-1])} and {held[-1]}"
+        raise UserError(f"{option} {out} holds a model whose card has {named}, which this export would lose: "
+                        "export to another directory (then estimate --model DIR), or give --force")
 
 
 def _check_max_epochs(max_epochs: int | None) -> None:
