@@ -230,6 +230,7 @@ def validate(
 ) -> None:
     """Leave-one-cluster-out validation: retrain without each cluster, score its stars and joint age."""
     _check_max_epochs(max_epochs)
+    _check_out_dir(out, "--out")
     if jobs < 1:  # ran with "0 processes"
         raise UserError(f"--jobs must be 1 or more, not {jobs}")
     from gyroage.core.density import check_outlier_weight

@@ -259,3 +259,13 @@ def test_the_shipped_checkpoint_given_as_a_model_points_to_its_folder():
 
     with pytest.raises(ModelError, match="give --model"):
         load_card(default_model_dir() / "gyroage-flow.pt")
+
+
+def test_validate_refuses_an_out_that_is_a_file(tmp_path):
+    """validate --out afile ended in a FileExistsError traceback."""
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    res = cli("validate", "--catalogue", str(cat), "--out", str(afile), "--clusters", "C1", "--no-main-sequence",
+              "--config", str(write_config(tmp_path, FAST)))
+    one_line_error(res, str(afile), "not a directory")
