@@ -87,7 +87,8 @@ def train(
         # into the settings, not dropped here: the card records them, and validate's folds leave them out too
         settings = replace(settings, exclude_clusters=tuple(dict.fromkeys([*settings.exclude_clusters, *exclude])))
     if frame["cluster"].isin(settings.exclude_clusters).all():
-        raise UserError("--exclude leaves no star to train on")
+        raise UserError(f"--exclude and the settings' exclude_clusters leave no star to train on (they name "
+                        f"{', '.join(settings.exclude_clusters)})")
     data = training_set(frame)
     capped = val_clusters_notice(kept_for_training(data, settings), settings.n_val_clusters)
     if capped:

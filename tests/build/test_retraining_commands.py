@@ -269,3 +269,11 @@ def test_validate_refuses_an_out_that_is_a_file(tmp_path):
     res = cli("validate", "--catalogue", str(cat), "--out", str(afile), "--clusters", "C1", "--no-main-sequence",
               "--config", str(write_config(tmp_path, FAST)))
     one_line_error(res, str(afile), "not a directory")
+
+
+def test_excluding_every_cluster_is_one_line_naming_them(tmp_path):
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"),
+              "--config", str(write_config(tmp_path, {**FAST, "exclude_clusters": ["C0"]})),
+              "--exclude", "C1", "--exclude", "c2")
+    one_line_error(res, "leave no star to train on", "C0, C1, C2")
