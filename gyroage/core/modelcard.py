@@ -202,9 +202,10 @@ def resolve_model(path: str | Path | None) -> tuple[Path, Path]:
     else:
         card = p
     run = p if p.is_dir() else p.parent
-    if p.suffix == ".pt" and (run / CARD_FILE).is_file():
+    checkpoint = p.suffix == ".pt" and p.is_file()
+    if checkpoint and (run / CARD_FILE).is_file():
         raise ModelError(f"{p} is a model's torch checkpoint, not its graphs: give --model {run}")
-    if p.suffix == ".pt" or (not card.is_file() and (run / "train.json").is_file()):
+    if checkpoint or (p.is_dir() and not card.is_file() and (p / "train.json").is_file()):
         # a training run's checkpoint is no model (and read as a card, "'utf-8' codec can't decode byte 0x80")
         raise ModelError(f"{p} is a training run's {'checkpoint' if p.suffix == '.pt' else 'directory'}, not a model: "
                          f"'gyroage export --checkpoint {run} --out DIR' writes one, then --model DIR")
