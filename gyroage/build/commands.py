@@ -87,7 +87,7 @@ def train(
         # into the settings, not dropped here: the card records them, and validate's folds leave them out too
         settings = replace(settings, exclude_clusters=tuple(dict.fromkeys([*settings.exclude_clusters, *exclude])))
     if frame["cluster"].isin(settings.exclude_clusters).all():
-        raise UserError(f"--exclude and the settings' exclude_clusters leave no star to train on (they name "
+        raise UserError(f"--exclude leaves no star to train on (exclude_clusters, the config's and --exclude's: "
                         f"{', '.join(settings.exclude_clusters)})")
     data = training_set(frame)
     capped = val_clusters_notice(kept_for_training(data, settings), settings.n_val_clusters)

@@ -276,4 +276,4 @@ def test_excluding_every_cluster_is_one_line_naming_them(tmp_path):
     res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"),
               "--config", str(write_config(tmp_path, {**FAST, "exclude_clusters": ["C0"]})),
               "--exclude", "C1", "--exclude", "c2")
-    one_line_error(res, "leave no star to train on", "C0, C1, C2")
+    one_line_error(res, "--exclude leaves no star to train on", "C0, C1, C2")
