@@ -147,7 +147,10 @@ def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
                         f"{clusters.iloc[bad[0]]}) holds {age_myr[bad[0]]:g}, not a positive age in Myr")
     lo, hi = 10 ** (AGE_GRID[0] - 6), 10 ** (AGE_GRID[1] - 6)
     ages = age_myr[given]
-    if not len(ages) or (ages.min() >= lo and ages.max() <= hi):
+    if not len(ages):
+        return
+    if ages.min() >= lo and ages.max() <= hi:
+        _check_age_unit(ages, path)
         return
     # a unit is suggested only when every age would then fit: one stray age among ages in Myr is that row's mistake
     for scale, hint in ((1e-6, "in yr? divide by 1e6"), (1e3, "in Gyr? multiply by 1000")):
@@ -157,6 +160,27 @@ def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
     first = np.flatnonzero(given & ((age_myr < lo) | (age_myr > hi)))[0]
     raise UserError(f"rotator catalogue {path}: column {col}, data row {first + 1} (cluster {clusters.iloc[first]}) "
                     f"holds {age_myr[first]:g}, outside the model's age grid ({lo:g}-{hi:g} Myr)")
+
+
+# Ages inside the grid that are likely in another unit: every one within LOG_AGE_SLIP reads as log10(yr) (7.0-9.4),
+# every one at most GYR_SLIP as Gyr (1.0-4.0: old clusters, the x1000 forgotten). No catalogue worth training a
+# gyrochronology on holds only clusters younger than 14 Myr (pre-main-sequence stars, whose spin is not yet an age).
+LOG_AGE_SLIP = (5.5, 10.3)
+GYR_SLIP = 14.0
+
+
+def _check_age_unit(ages: np.ndarray, path: Path) -> None:
+    """Refuse, in one line naming the likely unit, ages (Myr, every one inside the grid) that all look like log10(yr)
+    or Gyr: they trained as Myr, without a word."""
+    if LOG_AGE_SLIP[0] <= ages.min() and ages.max() <= LOG_AGE_SLIP[1]:
+        what, hint = f"{LOG_AGE_SLIP[0]:g}-{LOG_AGE_SLIP[1]:g}", "in log10(yr)? give 10**age / 1e6; in Gyr? multiply by 1000"
+    elif ages.max() <= GYR_SLIP:
+        what, hint = f"{GYR_SLIP:g} or less", "in Gyr? multiply by 1000"
+    else:
+        return
+    raise UserError(f"rotator catalogue {path}: ages must be in Myr: column fiducial_age_Myr spans {ages.min():.3g}-"
+                    f"{ages.max():.3g}, every age {what} ({hint}); a catalogue needs clusters older than "
+                    f"{GYR_SLIP:g} Myr")
 
 
 def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
