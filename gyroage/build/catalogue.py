@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# re-exported: the build commands and benchmarks import them from here
+from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
 from gyroage.columns import column_key, file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.defaults import AGE_GRID
-from gyroage.errors import UserError, close_names
+from gyroage.errors import UserError
 from gyroage.io import numeric, read_table, unparsed
 
 CATALOG_ENV = "GYROAGE_CATALOG"
@@ -79,6 +81,7 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
     _check_values(frame, path)
+    frame = merge_spellings(frame, path, notices)  # before any notice names a cluster
     if notices:
         _notice_unusable(frame, path)
     negative = np.flatnonzero(frame["e_BPRP_0"].to_numpy(dtype=float) < 0)
@@ -368,42 +371,6 @@ def sole_source_stars(data: TrainingSet, sources: tuple[str, ...]) -> np.ndarray
 def without_sole_sources(data: TrainingSet, sources: tuple[str, ...]) -> TrainingSet:
     """``data`` without its :func:`sole_source_stars`; no ``sources`` keeps every star."""
     return data.subset(~sole_source_stars(data, sources)) if sources else data
-
-
-def cluster_key(name: str) -> str:
-    """A cluster name as users write it, compared: case, spaces and underscores ignored ("NGC 6811" is NGC6811)."""
-    return "".join(str(name).split()).replace("_", "").casefold()
-
-
-def match_clusters(given, known) -> list[str]:
-    """The catalogue's names (``known``) for the clusters named in ``given`` (:func:`cluster_key`; an exact name wins).
-
-    An unknown name is refused in one line naming the closest known ones (difflib) and every known name.
-    """
-    known = sorted({str(k) for k in known})
-    by_key: dict[str, list[str]] = {}
-    for k in known:
-        by_key.setdefault(cluster_key(k), []).append(k)
-    out = []
-    for name in given:
-        found = [name] if name in known else by_key.get(cluster_key(name), [])
-        if len(found) != 1:
-            close = [by_key[k][0] for k in close_names(cluster_key(name), by_key)]
-            hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
-            what = "ambiguous" if found else "unknown"
-            raise UserError(f"{what} cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")
-        out.append(found[0])
-    return out
-
-
-def check_excluded(names, known) -> None:
-    """Refuse, in one line, a name of the ``exclude_clusters`` setting that is not a catalogue cluster as written: it
-    would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt)."""
-    known = {str(k) for k in known}
-    for name in names:
-        if name not in known:
-            found = match_clusters([name], known)  # an unknown name: refused here, with the closest
-            raise UserError(f"exclude_clusters names {name!r}: write it as the catalogue does, {found[0]!r}")
 
 
 def cluster_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -37,3 +37,45 @@ def test_ages_in_myr_with_one_cluster_over_14_myr_are_read(tmp_path):
     frame = synthetic()
     frame["fiducial_age_Myr"] = frame["cluster"].map({"Alpha": 1.57, "Beta": 8.0, "Gamma": 15.0})
     assert load_catalogue(write(frame, tmp_path / "cat.csv"))["fiducial_age_Myr"].max() == 15.0
+
+
+def _two_spellings(frame, rows, spelling):
+    frame = frame.copy()
+    frame.loc[rows, "cluster"] = spelling
+    return frame
+
+
+def test_cluster_names_spelt_two_ways_are_one_cluster_with_a_notice(tmp_path, capsys):
+    """"NGC 2516" and "NGC2516" were two clusters: validate --clusters held out one spelling and trained on the other
+    (a leave-one-cluster-out leak), and weights counted fragments."""
+    frame = synthetic().replace({"cluster": {"Beta": "NGC 2516"}})
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("NGC 2516")][:3], "NGC2516")
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("Gamma")][:2], "gamma")
+    got = load_catalogue(write(frame, tmp_path / "cat.csv"))
+    assert got["cluster"].tolist() == frame["cluster"].replace({"NGC2516": "NGC 2516", "gamma": "Gamma"}).tolist()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "'NGC2516' (3 rows) as 'NGC 2516' (9 rows)" in err and "'gamma' (2 rows) as 'Gamma' (10 rows)" in err, err
+    # the folds read the catalogue quietly, and merge alike
+    assert load_catalogue(tmp_path / "cat.csv", notices=False)["cluster"].tolist() == got["cluster"].tolist()
+    assert capsys.readouterr().err == ""
+
+
+def test_cluster_names_spelt_two_ways_with_different_ages_are_one_line(tmp_path):
+    frame = synthetic()
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("Gamma")][:4], "gamma")
+    frame.loc[frame["cluster"].eq("gamma"), "fiducial_age_Myr"] = 900.0
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=re.escape("clusters 'Gamma' (2500 Myr) and 'gamma' (900 Myr) differ only in "
+                                                  "case, spaces or underscores but not in age")):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "'gamma'")
+
+
+def test_a_cluster_of_several_ages_spelt_two_ways_is_merged_when_one_spelling_has_every_age(tmp_path, capsys):
+    """ScoCen-like clusters carry one age per subgroup: a second spelling on some of its rows is still that cluster."""
+    frame = synthetic()
+    gamma = frame.index[frame["cluster"].eq("Gamma")]
+    frame.loc[gamma[:6], "fiducial_age_Myr"] = 2000.0
+    frame.loc[gamma[:2], "cluster"] = "GAMMA"
+    assert set(load_catalogue(write(frame, tmp_path / "cat.csv"))["cluster"]) == {"Alpha", "Beta", "Gamma"}
