@@ -84,6 +84,7 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
     frame = merge_spellings(frame, path, notices)  # before any notice names a cluster
     if notices:
         _notice_unusable(frame, path)
+        _notice_repeated(frame, path)
     negative = np.flatnonzero(frame["e_BPRP_0"].to_numpy(dtype=float) < 0)
     if len(negative):  # no uncertainty is negative: read as missing, so the selection leaves those stars out
         frame.loc[frame.index[negative], "e_BPRP_0"] = np.nan
@@ -137,6 +138,16 @@ def _notice_unusable(frame: pd.DataFrame, path: Path) -> None:
     print(f"gyroage: rotator catalogue {path}: {len(rows)} row{'' if one else 's'} with an infinite value or a "
           f"non-positive Prot ({'' if one else 'the first: '}data row {first + 1}, cluster "
           f"{frame['cluster'].iloc[first]}, {col} {values[col][first]:g}) left out", file=sys.stderr, flush=True)
+
+
+def _notice_repeated(frame: pd.DataFrame, path: Path) -> None:
+    """One stderr line for the rows that repeat an earlier row exactly: :func:`quality_select` uses each once."""
+    rows = np.flatnonzero(frame.duplicated().to_numpy(dtype=bool))
+    if len(rows):
+        one = len(rows) == 1
+        print(f"gyroage: rotator catalogue {path}: {len(rows)} row{'' if one else 's'} repeat{'s' if one else ''} an "
+              f"earlier row exactly ({'' if one else 'the first: '}data row {rows[0] + 1}, cluster "
+              f"{frame['cluster'].iloc[rows[0]]}): each is used once", file=sys.stderr, flush=True)
 
 
 def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
@@ -257,16 +268,44 @@ def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
     cmd/dered/phot_exclude == 0, RUWE < 1.4 (each where the catalogue has the column: :func:`selection_applied`),
     colour, colour error and a positive period present.
     """
-    keep = np.ones(len(frame), dtype=bool)
+    keep = ~np.logical_or.reduce(_left_out(frame))
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which rows :func:`quality_select` leaves out, each by its first reason: (flagged by the quality columns, a
+    missing or unusable value, an exact repeat of an earlier row: trained twice, it weighed double)."""
+    flagged = np.zeros(len(frame), dtype=bool)
     for flag in QUALITY_FLAGS:
         if flag in frame.columns:
-            keep &= frame[flag].fillna(1).to_numpy() == 0
+            flagged |= frame[flag].fillna(1).to_numpy() != 0
     if RUWE in frame.columns:
-        keep &= frame[RUWE].to_numpy(dtype=float) < RUWE_MAX
+        flagged |= ~(frame[RUWE].to_numpy(dtype=float) < RUWE_MAX)
+    unusable = ~(frame["Prot"].to_numpy(dtype=float) > 0)
     for col in ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr"):
-        keep &= np.isfinite(frame[col].to_numpy(dtype=float))
-    keep &= frame["Prot"].to_numpy(dtype=float) > 0
-    return frame.loc[keep].reset_index(drop=True)
+        unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
+    unusable &= ~flagged
+    return flagged, unusable, frame.duplicated().to_numpy(dtype=bool) & ~flagged & ~unusable
+
+
+def selection_summary(raw: pd.DataFrame) -> str:
+    """One line: how many of the catalogue's rows (``raw``, as :func:`load_catalogue` reads it) :func:`quality_select`
+    keeps, how many it leaves out and why, and the clusters left with no star (a notice: they went without a word)."""
+    flagged, unusable, repeated = _left_out(raw)
+    kept = ~(flagged | unusable | repeated)
+    line = f"catalogue: {int(kept.sum()):,} of {len(raw):,} rows used"
+    parts = [f"{int(mask.sum()):,} {why}" for mask, why in (
+        (flagged, f"by the quality flags ({selection_applied(raw.columns)})"),
+        (unusable, "with a missing or unusable Prot, colour, colour error or age"),
+        (repeated, "that repeat an earlier row")) if mask.any()]
+    if parts:
+        line += "; left out: " + ", ".join(parts)
+    names = raw["cluster"].astype(str).to_numpy()
+    gone = sorted(set(names.tolist()) - set(names[kept].tolist()))
+    if gone:
+        line += f"; clusters with no star left: {', '.join(gone[:8])}" + (f" and {len(gone) - 8} more" if len(gone) > 8
+                                                                         else "")
+    return line
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ def train(
         match_clusters,
         quality_select,
         selection_applied,
+        selection_summary,
         training_set,
         val_clusters_notice,
     )
@@ -72,6 +73,8 @@ def train(
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
         if frame.empty:
             raise UserError("--exclude leaves no star to train on")
+    if not quiet:  # after the refusals above: a refused run's stderr is its one line
+        typer.echo(f"train: {selection_summary(raw)}", err=True)
     data = training_set(frame)
     capped = val_clusters_notice(data, settings.n_val_clusters)
     if capped:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import check_excluded, cluster_table, load_catalogue, match_clusters, quality_select
+from gyroage.build.catalogue import check_excluded, cluster_table, load_catalogue, match_clusters, quality_select, selection_summary
 from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
 from gyroage.build.loco_checks import catalogue_record, check_folds_can_train, fold_from, val_clusters_capped
 from gyroage.build.loco_figures import (
@@ -116,7 +116,8 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done."""
     s = settings or ValidateSettings()
     catalogue = str(Path(catalogue).resolve())
-    frame = quality_select(load_catalogue(catalogue))
+    raw = load_catalogue(catalogue)
+    frame = quality_select(raw)
     table = eligible_clusters(frame, s.min_members)
     names = table["cluster"].tolist()
     if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
@@ -141,6 +142,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
              and not fold_from(fold_dir / f"{c}.npz", catalog_sha, int(held[c]))]
     todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
+    progress.log(selection_summary(raw))
     capped = val_clusters_capped(frame, todo, int(s.train.get("n_val_clusters", 4)))
     if capped:
         progress.log(capped)
