@@ -288,6 +288,21 @@ def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return flagged, unusable, frame.duplicated().to_numpy(dtype=bool) & ~flagged & ~unusable
 
 
+def clusters_left_out(raw: pd.DataFrame) -> dict[str, str]:
+    """The catalogue's (``raw``'s) clusters with no star passing :func:`quality_select`, each with why ("its 4 rows: 4
+    left out by the quality flags (...)"): for the one-line refusal of a name given for such a cluster, which was
+    "unknown" though in the file (:func:`gyroage.build.cluster_names.match_clusters`)."""
+    reasons = _left_out(raw)
+    counts = pd.DataFrame(np.column_stack(reasons), columns=["flags", "values", "repeats"]).groupby(
+        raw["cluster"].astype(str).to_numpy()).sum()
+    why = {"flags": f"by the quality flags ({selection_applied(raw.columns)})",
+           "values": "for a missing or unusable Prot, colour, colour error or age", "repeats": "as repeats"}
+    gone = counts[counts["flags"] + counts["values"] + counts["repeats"] == raw["cluster"].astype(str).value_counts()
+                  .reindex(counts.index)]
+    return {str(name): f"its {int(row.sum())} rows: " + ", ".join(f"{int(row[k])} left out {why[k]}" for k in why if row[k])
+            for name, row in gone.iterrows()}
+
+
 def selection_summary(raw: pd.DataFrame) -> str:
     """One line: how many of the catalogue's rows (``raw``, as :func:`load_catalogue` reads it) :func:`quality_select`
     keeps, how many it leaves out and why, and the clusters left with no star (a notice: they went without a word)."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,14 @@ def cluster_key(name: str) -> str:
     return "".join(str(name).split()).replace("_", "").casefold()
 
 
-def match_clusters(given, known) -> list[str]:
+def match_clusters(given, known, left_out: Mapping[str, str] | None = None) -> list[str]:
     """The catalogue's names (``known``) for the clusters named in ``given`` (:func:`cluster_key`; an exact name wins).
 
-    An unknown name is refused in one line naming the closest known ones (difflib) and every known name.
+    An unknown name is refused in one line naming the closest known ones (difflib) and every known name; one of the
+    catalogue's clusters that has no star passing the selection (``left_out``: name -> why, as
+    :func:`gyroage.build.catalogue.clusters_left_out` gives them) is refused saying so, and why.
     """
+    gone = {cluster_key(k): (k, why) for k, why in (left_out or {}).items()}
     known = sorted({str(k) for k in known})
     by_key: dict[str, list[str]] = {}
     for k in known:
@@ -29,6 +33,9 @@ def match_clusters(given, known) -> list[str]:
     out = []
     for name in given:
         found = [name] if name in known else by_key.get(cluster_key(name), [])
+        if not found and cluster_key(name) in gone:
+            was, why = gone[cluster_key(name)]
+            raise UserError(f"cluster {was!r} has no star passing the quality selection ({why})")
         if len(found) != 1:
             close = [by_key[k][0] for k in close_names(cluster_key(name), by_key)]
             hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
@@ -38,13 +45,14 @@ def match_clusters(given, known) -> list[str]:
     return out
 
 
-def check_excluded(names, known) -> None:
+def check_excluded(names, known, left_out: Mapping[str, str] | None = None) -> None:
     """Refuse, in one line, a name of the ``exclude_clusters`` setting that is not a catalogue cluster as written: it
-    would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt)."""
+    would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt). ``left_out``: as
+    :func:`match_clusters` reads it."""
     known = {str(k) for k in known}
     for name in names:
         if name not in known:
-            found = match_clusters([name], known)  # an unknown name: refused here, with the closest
+            found = match_clusters([name], known, left_out)  # an unknown name: refused here, with the closest
             raise UserError(f"exclude_clusters names {name!r}: write it as the catalogue does, {found[0]!r}")
 
 

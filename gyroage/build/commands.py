@@ -42,6 +42,7 @@ def train(
     _need("torch", "onnx")
     from gyroage.build.catalogue import (
         check_excluded,
+        clusters_left_out,
         default_catalogue_path,
         load_catalogue,
         match_clusters,
@@ -67,9 +68,9 @@ def train(
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
                         "colour error, age and a positive period given)")
-    check_excluded(settings.exclude_clusters, frame["cluster"])
+    check_excluded(settings.exclude_clusters, frame["cluster"], clusters_left_out(raw))
     if exclude:
-        exclude = match_clusters(exclude, frame["cluster"])  # as validate --clusters reads them
+        exclude = match_clusters(exclude, frame["cluster"], clusters_left_out(raw))  # as validate --clusters reads them
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
         if frame.empty:
             raise UserError("--exclude leaves no star to train on")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.build.catalogue import load_catalogue, quality_select, selection_summary
+from gyroage.build.catalogue import check_excluded, clusters_left_out, load_catalogue, match_clusters, quality_select, selection_summary
 from gyroage.errors import UserError
 from tests.build.test_catalogue import assert_one_line_error, build_cli, synthetic, write
 
@@ -124,3 +124,33 @@ def test_train_says_what_the_selection_left_out_unless_quiet(tmp_path):
                         *(["-q"] if quiet else []))
         assert res.exit_code == 0, res.output
         assert ("train: catalogue: 31 of 45 rows used" in res.output) is not quiet, res.output
+
+
+def test_a_cluster_with_no_star_passing_the_selection_is_named_so(tmp_path):
+    """--exclude Ghost / validate --clusters Ghost said "unknown cluster 'Ghost'" for a cluster in the file whose every
+    row fails the selection."""
+    path = write(_leaky(), tmp_path / "cat.csv")
+    raw = load_catalogue(path)
+    selected = quality_select(raw)
+    gone = clusters_left_out(raw)
+    assert gone == {"Ghost": "its 4 rows: 4 left out by the quality flags (cmd_exclude==0, dered_exclude==0, "
+                             "phot_exclude==0, dr3_ruwe<1.4)",
+                    "Blank": "its 3 rows: 3 left out for a missing or unusable Prot, colour, colour error or age"}
+    for name in ("Ghost", "ghost"):
+        with pytest.raises(UserError, match=re.escape("cluster 'Ghost' has no star passing the quality selection "
+                                                      "(its 4 rows: 4 left out by the quality flags")):
+            match_clusters([name], selected["cluster"], gone)
+    with pytest.raises(UserError, match="cluster 'Blank' has no star passing"):
+        check_excluded(["Blank"], selected["cluster"], gone)
+    with pytest.raises(UserError, match="unknown cluster 'Nowhere'"):
+        match_clusters(["Nowhere"], selected["cluster"], gone)
+    assert match_clusters(["alpha"], selected["cluster"], gone) == ["Alpha"]
+    path = write(_leaky().iloc[:-2], tmp_path / "cat.csv")  # without the repeats' notice: the refusal is one line
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"), "--exclude", "Ghost"),
+                          "cluster 'Ghost' has no star passing the quality selection")
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"exclude_clusters": ["Blank"], "max_epochs": 1}))
+    assert_one_line_error(build_cli("validate", "--catalog", str(path), "--out", str(tmp_path / "v"), "--min-members",
+                                    "2", "--clusters", "ghost", "--config", str(cfg)), "cluster 'Ghost' has no star")
+    assert_one_line_error(build_cli("validate", "--catalog", str(path), "--out", str(tmp_path / "v"), "--min-members",
+                                    "2", "--config", str(cfg)), "cluster 'Blank' has no star")
