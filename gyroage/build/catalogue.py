@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 
 # re-exported: the build commands and benchmarks import them from here
 from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
-from gyroage.columns import column_key, file_has
+from gyroage.columns import column_key, column_role, file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.defaults import AGE_GRID
@@ -216,11 +217,32 @@ def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame.rename(columns=renames) if renames else frame
 
 
+# The required columns estimate reads under other names (gyroage.columns.ALIASES' canonical name, the unit a column
+# must be in), and the cluster column's usual other names (column_key): the refusal of a missing column names them.
+ESTIMATE_ROLES = {"Prot": ("prot", "days"), "BPRP_0": ("bp_rp0", "mag"), "e_BPRP_0": ("bp_rp0_err", "mag")}
+CLUSTER_KEYS = frozenset(("group", "clustername", "cl", "oc", "association", "movinggroup", "name", "members"))
+_AGE_KEY = re.compile(r"(^|log|log10|fiducial|cluster)age")
+
+
 def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
-    """" (is it e BPRP 0?)" when a column differs from ``name`` only in case, ``_``/``-`` or spaces: the catalogue's
-    names are matched ignoring case only (:func:`_canonical_names`)."""
-    close = [str(c) for c in frame.columns if column_key(str(c)) == column_key(name)]
-    return f" (is it {close[0]}?)" if close else ""
+    """" (is it P_rot? rename it Prot)" when a column is ``name`` spelt otherwise: differing only in case, ``_``/``-``
+    or spaces, or as ``estimate`` reads it (``period``, ``Prot [h]``: "give it in days as Prot"), or a cluster or age
+    column's usual name (``group``, ``age_Gyr``): training reads the catalogue's own names, case ignored
+    (:func:`_canonical_names`)."""
+    columns = [str(c) for c in frame.columns]
+    close = [c for c in columns if column_key(c) == column_key(name)]
+    if close:
+        return f" (is it {close[0]}? rename it {name})"
+    canon, unit = ESTIMATE_ROLES.get(name, (None, ""))
+    for c in columns:
+        role = column_role(c) if canon else None
+        if role is not None and role.name == canon:
+            return f" (is it {c}? " + (f"rename it {name})" if role.scale == 1 else f"give it in {unit} as {name})")
+        if name == "cluster" and column_key(c) in CLUSTER_KEYS:
+            return f" (is it {c}? rename it {name})"
+        if name == "fiducial_age_Myr" and _AGE_KEY.search(column_key(c)):
+            return f" (is it {c}? give it in Myr as {name})"
+    return ""
 
 
 def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,8 @@ from gyroage.files import json_text
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue, in any "
                                                       "format estimate reads (CSV, Parquet, FITS, ...; default: "
                                                       "$GYROAGE_CATALOG, else ../shared/data/open_cluster_rotators.csv "
-                                                      "beside the checkout).")]
+                                                      "beside the checkout). Columns cluster, Prot (d), BPRP_0, "
+                                                      "e_BPRP_0, fiducial_age_Myr (Myr): these names, case ignored.")]
 
 
 def train(

@@ -198,7 +198,7 @@ def test_a_missing_column_names_the_columns_the_file_has(tmp_path):
     with pytest.raises(UserError) as err:
         load_catalogue(path)
     message = str(err.value)
-    assert "lacks column cluster (is it Clu ster?); the file has: Clu ster, Prot_source, Prot," in message
+    assert "lacks column cluster (is it Clu ster? rename it cluster); the file has: Clu ster, Prot_source, Prot," in message
     assert "\n" not in message
 
 

@@ -154,3 +154,28 @@ def test_a_cluster_with_no_star_passing_the_selection_is_named_so(tmp_path):
                                     "2", "--clusters", "ghost", "--config", str(cfg)), "cluster 'Ghost' has no star")
     assert_one_line_error(build_cli("validate", "--catalog", str(path), "--out", str(tmp_path / "v"), "--min-members",
                                     "2", "--config", str(cfg)), "cluster 'Blank' has no star")
+
+
+@pytest.mark.parametrize("column, spelt, hint", [
+    ("Prot", "P_rot", "(is it P_rot? rename it Prot)"),
+    ("Prot", "period", "(is it period? rename it Prot)"),
+    ("Prot", "Prot [d]", "(is it Prot [d]? rename it Prot)"),
+    ("Prot", "Prot [h]", "(is it Prot [h]? give it in days as Prot)"),
+    ("BPRP_0", "(BP-RP)0", "(is it (BP-RP)0? rename it BPRP_0)"),
+    ("e_BPRP_0", "bp_rp0_err", "(is it bp_rp0_err? rename it e_BPRP_0)"),
+    ("cluster", "group", "(is it group? rename it cluster)"),
+    ("fiducial_age_Myr", "age_Gyr", "(is it age_Gyr? give it in Myr as fiducial_age_Myr)"),
+    ("fiducial_age_Myr", "Age", "(is it Age? give it in Myr as fiducial_age_Myr)"),
+])
+def test_a_column_spelt_as_estimate_reads_it_is_named_in_the_refusal(tmp_path, column, spelt, hint):
+    """P_rot, period, Prot [d], (BP-RP)0, group, age_Gyr were refused with no hint, though estimate reads the first
+    ones: training reads the catalogue's own names, case ignored."""
+    path = write(synthetic().rename(columns={column: spelt}), tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=re.escape(f"lacks column {column} {hint}; the file has: ")):
+        load_catalogue(path)
+
+
+def test_the_train_help_names_the_columns_it_reads():
+    res = build_cli("train", "--help")
+    text = " ".join(res.output.replace("│", " ").split())
+    assert "cluster, Prot (d), BPRP_0, e_BPRP_0, fiducial_age_Myr (Myr): these names, case ignored" in text, text
