@@ -54,7 +54,7 @@ def train(
         val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
-    from gyroage.build.training import TrainSettings, train_flow, train_info
+    from gyroage.build.training import TrainSettings, check_normalisation, normalisation, train_flow, train_info
     from gyroage.core.modelcard import sha256
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
@@ -75,9 +75,10 @@ def train(
         frame = frame[~frame["cluster"].isin(exclude)].reset_index(drop=True)
         if frame.empty:
             raise UserError("--exclude leaves no star to train on")
-    if not quiet:  # after the refusals above: a refused run's stderr is its one line
-        typer.echo(f"train: {selection_summary(raw)}", err=True)
     data = training_set(frame)
+    check_normalisation(normalisation(data, None), data, settings.flow.use_colour_err)  # as train_flow refuses, first
+    if not quiet:  # after the refusals: a refused run's stderr is its one line
+        typer.echo(f"train: {selection_summary(raw)}", err=True)
     capped = val_clusters_notice(data, settings.n_val_clusters)
     if capped:
         typer.echo(f"train: {capped}", err=True)
