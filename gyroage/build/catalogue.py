@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 # re-exported: the build commands and benchmarks import them from here
+from gyroage.build.catalogue_ages import check_ages
 from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
 from gyroage.columns import column_key, column_role, file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
-from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
 from gyroage.io import numeric, read_table, unparsed
 
@@ -111,7 +111,7 @@ def _check_values(frame: pd.DataFrame, path: Path) -> None:
     if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
         raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
                         f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
-    _check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
+    check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
     for col, (lo, hi, unit) in PLAUSIBLE.items():
         values = frame[col].to_numpy(dtype=float)
         # a missing or infinite value, or a non-positive period, is left out with a notice (_notice_unusable)
@@ -149,53 +149,6 @@ def _notice_repeated(frame: pd.DataFrame, path: Path) -> None:
         print(f"gyroage: rotator catalogue {path}: {len(rows)} row{'' if one else 's'} repeat{'s' if one else ''} an "
               f"earlier row exactly ({'' if one else 'the first: '}data row {rows[0] + 1}, cluster "
               f"{frame['cluster'].iloc[rows[0]]}): each is used once", file=sys.stderr, flush=True)
-
-
-def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
-    """Ages must be positive and within the model's age grid (:data:`AGE_GRID`): ages in yr or Gyr were taken
-    as Myr, and a negative one gave NaN labels."""
-    given = np.isfinite(age_myr)
-    col = "fiducial_age_Myr"
-    bad = np.flatnonzero(given & (age_myr <= 0))
-    if len(bad):
-        raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
-                        f"{clusters.iloc[bad[0]]}) holds {age_myr[bad[0]]:g}, not a positive age in Myr")
-    lo, hi = 10 ** (AGE_GRID[0] - 6), 10 ** (AGE_GRID[1] - 6)
-    ages = age_myr[given]
-    if not len(ages):
-        return
-    if ages.min() >= lo and ages.max() <= hi:
-        _check_age_unit(ages, path)
-        return
-    # a unit is suggested only when every age would then fit: one stray age among ages in Myr is that row's mistake
-    for scale, hint in ((1e-6, "in yr? divide by 1e6"), (1e3, "in Gyr? multiply by 1000")):
-        if (ages * scale).min() >= lo and (ages * scale).max() <= hi:
-            raise UserError(f"rotator catalogue {path}: ages must be in Myr: column {col} spans {ages.min():.3g}-"
-                            f"{ages.max():.3g}, outside the model's age grid ({lo:g}-{hi:g} Myr; {hint})")
-    first = np.flatnonzero(given & ((age_myr < lo) | (age_myr > hi)))[0]
-    raise UserError(f"rotator catalogue {path}: column {col}, data row {first + 1} (cluster {clusters.iloc[first]}) "
-                    f"holds {age_myr[first]:g}, outside the model's age grid ({lo:g}-{hi:g} Myr)")
-
-
-# Ages inside the grid that are likely in another unit: every one within LOG_AGE_SLIP reads as log10(yr) (7.0-9.4),
-# every one at most GYR_SLIP as Gyr (1.0-4.0: old clusters, the x1000 forgotten). No catalogue worth training a
-# gyrochronology on holds only clusters younger than 14 Myr (pre-main-sequence stars, whose spin is not yet an age).
-LOG_AGE_SLIP = (5.5, 10.3)
-GYR_SLIP = 14.0
-
-
-def _check_age_unit(ages: np.ndarray, path: Path) -> None:
-    """Refuse, in one line naming the likely unit, ages (Myr, every one inside the grid) that all look like log10(yr)
-    or Gyr: they trained as Myr, without a word."""
-    if LOG_AGE_SLIP[0] <= ages.min() and ages.max() <= LOG_AGE_SLIP[1]:
-        what, hint = f"{LOG_AGE_SLIP[0]:g}-{LOG_AGE_SLIP[1]:g}", "in log10(yr)? give 10**age / 1e6; in Gyr? multiply by 1000"
-    elif ages.max() <= GYR_SLIP:
-        what, hint = f"{GYR_SLIP:g} or less", "in Gyr? multiply by 1000"
-    else:
-        return
-    raise UserError(f"rotator catalogue {path}: ages must be in Myr: column fiducial_age_Myr spans {ages.min():.3g}-"
-                    f"{ages.max():.3g}, every age {what} ({hint}); a catalogue needs clusters older than "
-                    f"{GYR_SLIP:g} Myr")
 
 
 def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -467,16 +420,27 @@ def val_candidates(data: TrainingSet) -> list[str]:
     return [names[i] for i in order[1:-1] if counts[i] >= 20]
 
 
-def val_clusters_notice(data: TrainingSet, n: int) -> str | None:
-    """One line when ``n_val_clusters`` (``n``) asks for more clusters than training can hold out of ``data`` (all
-    but one of :func:`val_candidates`), which it did silently, or None. A catalogue too small to hold any out (fewer
-    than 2 candidates: training runs without early stopping) is not named here: training on it fails or says more."""
-    most = len(val_candidates(data)) - 1
-    if most < 1 or n <= most:
+def val_clusters_notice(data: TrainingSet, n: int, max_epochs: int | None = None) -> str | None:
+    """One line, or None, when ``n_val_clusters`` (``n``) does not hold out for early stopping what it asks, which
+    training did silently: more clusters than can be held out of ``data`` (all but one of :func:`val_candidates`);
+    none at all (fewer than 2 candidates: training runs all ``max_epochs``); or so many that fewer than half the
+    clusters are left to train on. ``n`` 0 asks for none: no line."""
+    candidates = len(val_candidates(data))
+    most, total = candidates - 1, len(np.unique(data.cluster))
+    if n <= 0:
         return None
-    total = len(np.unique(data.cluster))
-    return (f"n_val_clusters {n}: only {most} of the {total} clusters can be held out for early stopping (20+ members, "
-            f"never the youngest or oldest), leaving {total - most} to train on")
+    if most < 1:
+        epochs = "every epoch" if max_epochs is None else f"all {max_epochs} epoch{'' if max_epochs == 1 else 's'}"
+        return (f"no cluster can be held out for early stopping (of {total} clusters, {candidates or 'none'} "
+                f"ha{'ve' if candidates > 1 else 's'} 20+ members and {'are' if candidates > 1 else 'is'} neither the "
+                f"youngest nor the oldest; 2 are needed): training runs {epochs}")
+    if n > most:
+        return (f"n_val_clusters {n}: only {most} of the {total} clusters can be held out for early stopping (20+ "
+                f"members, never the youngest or oldest), leaving {total - most} to train on")
+    if 2 * (total - n) < total:
+        return (f"n_val_clusters {n} holds out {n} of the {total} clusters for early stopping, leaving {total - n}, "
+                "fewer than half, to train on")
+    return None
 
 
 def domain_of(data: TrainingSet) -> dict[str, list[float]]:

@@ -79,7 +79,7 @@ def train(
     check_normalisation(normalisation(data, None), data, settings.flow.use_colour_err)  # as train_flow refuses, first
     if not quiet:  # after the refusals: a refused run's stderr is its one line
         typer.echo(f"train: {selection_summary(raw)}", err=True)
-    capped = val_clusters_notice(data, settings.n_val_clusters)
+    capped = val_clusters_notice(data, settings.n_val_clusters, settings.max_epochs)
     if capped:
         typer.echo(f"train: {capped}", err=True)
     try:

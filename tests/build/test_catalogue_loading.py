@@ -13,7 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.build.catalogue import check_excluded, clusters_left_out, load_catalogue, match_clusters, quality_select, selection_summary
+from gyroage.build.catalogue import (
+    TrainingSet,
+    check_excluded,
+    clusters_left_out,
+    load_catalogue,
+    match_clusters,
+    quality_select,
+    selection_summary,
+    val_clusters_notice,
+)
 from gyroage.errors import UserError
 from tests.build.test_catalogue import assert_one_line_error, build_cli, synthetic, write
 
@@ -179,3 +188,33 @@ def test_the_train_help_names_the_columns_it_reads():
     res = build_cli("train", "--help")
     text = " ".join(res.output.replace("│", " ").split())
     assert "cluster, Prot (d), BPRP_0, e_BPRP_0, fiducial_age_Myr (Myr): these names, case ignored" in text, text
+
+
+def _clusters(sizes: dict[str, tuple[int, float]]) -> TrainingSet:
+    """Training arrays with clusters of the given (members, age in Myr)."""
+    names = np.concatenate([[c] * n for c, (n, _) in sizes.items()])
+    age = np.concatenate([[np.log10(a * 1e6)] * n for n, a in sizes.values()])
+    one = np.ones(len(names))
+    return TrainingSet(one, age, one, one, names.astype(str).astype(object))
+
+
+def test_a_catalogue_too_small_to_hold_a_cluster_out_says_training_runs_every_epoch(tmp_path):
+    """3 clusters: "validation clusters: none", then every max_epochs trained; with -q nothing."""
+    small = _clusters({"A": (30, 100.0), "B": (30, 600.0), "C": (30, 2500.0)})
+    want = ("no cluster can be held out for early stopping (of 3 clusters, 1 has 20+ members and is neither the "
+            "youngest nor the oldest; 2 are needed): training runs all 300 epochs")
+    assert val_clusters_notice(small, 4, 300) == want
+    assert val_clusters_notice(small, 0, 300) is None  # n_val_clusters 0 asks for none
+    path = write(synthetic().assign(e_BPRP_0=lambda f: 0.02 + 0.001 * (f.index % 5)), tmp_path / "cat.csv")
+    res = build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"), "--max-epochs", "1", "-q")
+    assert res.exit_code == 0 and res.output == (
+        "train: no cluster can be held out for early stopping (of 3 clusters, none has 20+ members and is neither "
+        "the youngest nor the oldest; 2 are needed): training runs all 1 epoch\n"), res.output
+
+
+def test_holding_out_more_than_half_the_clusters_is_named():
+    sizes = {c: (30, 100.0 * (i + 1)) for i, c in enumerate("ABCDEFG")}
+    data = _clusters(sizes)
+    assert val_clusters_notice(data, 4, 300) == ("n_val_clusters 4 holds out 4 of the 7 clusters for early stopping, "
+                                                 "leaving 3, fewer than half, to train on")
+    assert val_clusters_notice(data, 3, 300) is None
