@@ -218,3 +218,15 @@ def test_holding_out_more_than_half_the_clusters_is_named():
     assert val_clusters_notice(data, 4, 300) == ("n_val_clusters 4 holds out 4 of the 7 clusters for early stopping, "
                                                  "leaving 3, fewer than half, to train on")
     assert val_clusters_notice(data, 3, 300) is None
+
+
+def test_validate_says_what_the_selection_left_out_unless_quiet(tmp_path):
+    """run_folds' line, as train's (--no-main-sequence: the term needs G_0 and a parallax, which these rows lack)."""
+    path = write(_leaky().iloc[:-2], tmp_path / "cat.csv")
+    for quiet in (False, True):
+        res = build_cli("validate", "--catalog", str(path), "--out", str(tmp_path / f"v{quiet}"), "--min-members", "5",
+                        "--clusters", "Beta", "--max-epochs", "1", "--jobs", "1", "--no-main-sequence",
+                        *(["-q"] if quiet else []))
+        assert res.exit_code == 0, res.output
+        assert ("validate: catalogue: 31 of 43 rows used; left out: 6 by the quality flags" in res.output) is not quiet, \
+            res.output
