@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.columns import column_key, file_has
+# re-exported: the build commands and benchmarks import them from here
+from gyroage.build.catalogue_ages import check_ages
+from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
+from gyroage.columns import column_key, column_role, file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
-from gyroage.defaults import AGE_GRID
-from gyroage.errors import UserError, close_names
+from gyroage.errors import UserError
 from gyroage.io import numeric, read_table, unparsed
 
 CATALOG_ENV = "GYROAGE_CATALOG"
@@ -79,8 +82,10 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
     _check_values(frame, path)
+    frame = merge_spellings(frame, path, notices)  # before any notice names a cluster
     if notices:
         _notice_unusable(frame, path)
+        _notice_repeated(frame, path)
     negative = np.flatnonzero(frame["e_BPRP_0"].to_numpy(dtype=float) < 0)
     if len(negative):  # no uncertainty is negative: read as missing, so the selection leaves those stars out
         frame.loc[frame.index[negative], "e_BPRP_0"] = np.nan
@@ -106,7 +111,7 @@ def _check_values(frame: pd.DataFrame, path: Path) -> None:
     if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
         raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
                         f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
-    _check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
+    check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
     for col, (lo, hi, unit) in PLAUSIBLE.items():
         values = frame[col].to_numpy(dtype=float)
         # a missing or infinite value, or a non-positive period, is left out with a notice (_notice_unusable)
@@ -136,27 +141,14 @@ def _notice_unusable(frame: pd.DataFrame, path: Path) -> None:
           f"{frame['cluster'].iloc[first]}, {col} {values[col][first]:g}) left out", file=sys.stderr, flush=True)
 
 
-def _check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
-    """Ages must be positive and within the model's age grid (:data:`AGE_GRID`): ages in yr or Gyr were taken
-    as Myr, and a negative one gave NaN labels."""
-    given = np.isfinite(age_myr)
-    col = "fiducial_age_Myr"
-    bad = np.flatnonzero(given & (age_myr <= 0))
-    if len(bad):
-        raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
-                        f"{clusters.iloc[bad[0]]}) holds {age_myr[bad[0]]:g}, not a positive age in Myr")
-    lo, hi = 10 ** (AGE_GRID[0] - 6), 10 ** (AGE_GRID[1] - 6)
-    ages = age_myr[given]
-    if not len(ages) or (ages.min() >= lo and ages.max() <= hi):
-        return
-    # a unit is suggested only when every age would then fit: one stray age among ages in Myr is that row's mistake
-    for scale, hint in ((1e-6, "in yr? divide by 1e6"), (1e3, "in Gyr? multiply by 1000")):
-        if (ages * scale).min() >= lo and (ages * scale).max() <= hi:
-            raise UserError(f"rotator catalogue {path}: ages must be in Myr: column {col} spans {ages.min():.3g}-"
-                            f"{ages.max():.3g}, outside the model's age grid ({lo:g}-{hi:g} Myr; {hint})")
-    first = np.flatnonzero(given & ((age_myr < lo) | (age_myr > hi)))[0]
-    raise UserError(f"rotator catalogue {path}: column {col}, data row {first + 1} (cluster {clusters.iloc[first]}) "
-                    f"holds {age_myr[first]:g}, outside the model's age grid ({lo:g}-{hi:g} Myr)")
+def _notice_repeated(frame: pd.DataFrame, path: Path) -> None:
+    """One stderr line for the rows that repeat an earlier row exactly: :func:`quality_select` uses each once."""
+    rows = np.flatnonzero(frame.duplicated().to_numpy(dtype=bool))
+    if len(rows):
+        one = len(rows) == 1
+        print(f"gyroage: rotator catalogue {path}: {len(rows)} row{'' if one else 's'} repeat{'s' if one else ''} an "
+              f"earlier row exactly ({'' if one else 'the first: '}data row {rows[0] + 1}, cluster "
+              f"{frame['cluster'].iloc[rows[0]]}): each is used once", file=sys.stderr, flush=True)
 
 
 def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -178,11 +170,32 @@ def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame.rename(columns=renames) if renames else frame
 
 
+# The required columns estimate reads under other names (gyroage.columns.ALIASES' canonical name, the unit a column
+# must be in), and the cluster column's usual other names (column_key): the refusal of a missing column names them.
+ESTIMATE_ROLES = {"Prot": ("prot", "days"), "BPRP_0": ("bp_rp0", "mag"), "e_BPRP_0": ("bp_rp0_err", "mag")}
+CLUSTER_KEYS = frozenset(("group", "clustername", "cl", "oc", "association", "movinggroup", "name", "members"))
+_AGE_KEY = re.compile(r"(^|log|log10|fiducial|cluster)age")
+
+
 def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
-    """" (is it e BPRP 0?)" when a column differs from ``name`` only in case, ``_``/``-`` or spaces: the catalogue's
-    names are matched ignoring case only (:func:`_canonical_names`)."""
-    close = [str(c) for c in frame.columns if column_key(str(c)) == column_key(name)]
-    return f" (is it {close[0]}?)" if close else ""
+    """" (is it P_rot? rename it Prot)" when a column is ``name`` spelt otherwise: differing only in case, ``_``/``-``
+    or spaces, or as ``estimate`` reads it (``period``, ``Prot [h]``: "give it in days as Prot"), or a cluster or age
+    column's usual name (``group``, ``age_Gyr``): training reads the catalogue's own names, case ignored
+    (:func:`_canonical_names`)."""
+    columns = [str(c) for c in frame.columns]
+    close = [c for c in columns if column_key(c) == column_key(name)]
+    if close:
+        return f" (is it {close[0]}? rename it {name})"
+    canon, unit = ESTIMATE_ROLES.get(name, (None, ""))
+    for c in columns:
+        role = column_role(c) if canon else None
+        if role is not None and role.name == canon:
+            return f" (is it {c}? " + (f"rename it {name})" if role.scale == 1 else f"give it in {unit} as {name})")
+        if name == "cluster" and column_key(c) in CLUSTER_KEYS:
+            return f" (is it {c}? rename it {name})"
+        if name == "fiducial_age_Myr" and _AGE_KEY.search(column_key(c)):
+            return f" (is it {c}? give it in Myr as {name})"
+    return ""
 
 
 def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -230,16 +243,59 @@ def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
     cmd/dered/phot_exclude == 0, RUWE < 1.4 (each where the catalogue has the column: :func:`selection_applied`),
     colour, colour error and a positive period present.
     """
-    keep = np.ones(len(frame), dtype=bool)
+    keep = ~np.logical_or.reduce(_left_out(frame))
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which rows :func:`quality_select` leaves out, each by its first reason: (flagged by the quality columns, a
+    missing or unusable value, an exact repeat of an earlier row: trained twice, it weighed double)."""
+    flagged = np.zeros(len(frame), dtype=bool)
     for flag in QUALITY_FLAGS:
         if flag in frame.columns:
-            keep &= frame[flag].fillna(1).to_numpy() == 0
+            flagged |= frame[flag].fillna(1).to_numpy() != 0
     if RUWE in frame.columns:
-        keep &= frame[RUWE].to_numpy(dtype=float) < RUWE_MAX
+        flagged |= ~(frame[RUWE].to_numpy(dtype=float) < RUWE_MAX)
+    unusable = ~(frame["Prot"].to_numpy(dtype=float) > 0)
     for col in ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr"):
-        keep &= np.isfinite(frame[col].to_numpy(dtype=float))
-    keep &= frame["Prot"].to_numpy(dtype=float) > 0
-    return frame.loc[keep].reset_index(drop=True)
+        unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
+    unusable &= ~flagged
+    return flagged, unusable, frame.duplicated().to_numpy(dtype=bool) & ~flagged & ~unusable
+
+
+def clusters_left_out(raw: pd.DataFrame) -> dict[str, str]:
+    """The catalogue's (``raw``'s) clusters with no star passing :func:`quality_select`, each with why ("its 4 rows: 4
+    left out by the quality flags (...)"): for the one-line refusal of a name given for such a cluster, which was
+    "unknown" though in the file (:func:`gyroage.build.cluster_names.match_clusters`)."""
+    reasons = _left_out(raw)
+    counts = pd.DataFrame(np.column_stack(reasons), columns=["flags", "values", "repeats"]).groupby(
+        raw["cluster"].astype(str).to_numpy()).sum()
+    why = {"flags": f"by the quality flags ({selection_applied(raw.columns)})",
+           "values": "for a missing or unusable Prot, colour, colour error or age", "repeats": "as repeats"}
+    gone = counts[counts["flags"] + counts["values"] + counts["repeats"] == raw["cluster"].astype(str).value_counts()
+                  .reindex(counts.index)]
+    return {str(name): f"its {int(row.sum())} rows: " + ", ".join(f"{int(row[k])} left out {why[k]}" for k in why if row[k])
+            for name, row in gone.iterrows()}
+
+
+def selection_summary(raw: pd.DataFrame) -> str:
+    """One line: how many of the catalogue's rows (``raw``, as :func:`load_catalogue` reads it) :func:`quality_select`
+    keeps, how many it leaves out and why, and the clusters left with no star (a notice: they went without a word)."""
+    flagged, unusable, repeated = _left_out(raw)
+    kept = ~(flagged | unusable | repeated)
+    line = f"catalogue: {int(kept.sum()):,} of {len(raw):,} rows used"
+    parts = [f"{int(mask.sum()):,} {why}" for mask, why in (
+        (flagged, f"by the quality flags ({selection_applied(raw.columns)})"),
+        (unusable, "with a missing or unusable Prot, colour, colour error or age"),
+        (repeated, "that repeat an earlier row")) if mask.any()]
+    if parts:
+        line += "; left out: " + ", ".join(parts)
+    names = raw["cluster"].astype(str).to_numpy()
+    gone = sorted(set(names.tolist()) - set(names[kept].tolist()))
+    if gone:
+        line += f"; clusters with no star left: {', '.join(gone[:8])}" + (f" and {len(gone) - 8} more" if len(gone) > 8
+                                                                         else "")
+    return line
 
 
 @dataclass(frozen=True)
@@ -346,42 +402,6 @@ def without_sole_sources(data: TrainingSet, sources: tuple[str, ...]) -> Trainin
     return data.subset(~sole_source_stars(data, sources)) if sources else data
 
 
-def cluster_key(name: str) -> str:
-    """A cluster name as users write it, compared: case, spaces and underscores ignored ("NGC 6811" is NGC6811)."""
-    return "".join(str(name).split()).replace("_", "").casefold()
-
-
-def match_clusters(given, known) -> list[str]:
-    """The catalogue's names (``known``) for the clusters named in ``given`` (:func:`cluster_key`; an exact name wins).
-
-    An unknown name is refused in one line naming the closest known ones (difflib) and every known name.
-    """
-    known = sorted({str(k) for k in known})
-    by_key: dict[str, list[str]] = {}
-    for k in known:
-        by_key.setdefault(cluster_key(k), []).append(k)
-    out = []
-    for name in given:
-        found = [name] if name in known else by_key.get(cluster_key(name), [])
-        if len(found) != 1:
-            close = [by_key[k][0] for k in close_names(cluster_key(name), by_key)]
-            hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
-            what = "ambiguous" if found else "unknown"
-            raise UserError(f"{what} cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")
-        out.append(found[0])
-    return out
-
-
-def check_excluded(names, known) -> None:
-    """Refuse, in one line, a name of the ``exclude_clusters`` setting that is not a catalogue cluster as written: it
-    would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt)."""
-    known = {str(k) for k in known}
-    for name in names:
-        if name not in known:
-            found = match_clusters([name], known)  # an unknown name: refused here, with the closest
-            raise UserError(f"exclude_clusters names {name!r}: write it as the catalogue does, {found[0]!r}")
-
-
 def cluster_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per cluster: members after selection and fiducial age (Myr)."""
     return (
@@ -400,16 +420,27 @@ def val_candidates(data: TrainingSet) -> list[str]:
     return [names[i] for i in order[1:-1] if counts[i] >= 20]
 
 
-def val_clusters_notice(data: TrainingSet, n: int) -> str | None:
-    """One line when ``n_val_clusters`` (``n``) asks for more clusters than training can hold out of ``data`` (all
-    but one of :func:`val_candidates`), which it did silently, or None. A catalogue too small to hold any out (fewer
-    than 2 candidates: training runs without early stopping) is not named here: training on it fails or says more."""
-    most = len(val_candidates(data)) - 1
-    if most < 1 or n <= most:
+def val_clusters_notice(data: TrainingSet, n: int, max_epochs: int | None = None) -> str | None:
+    """One line, or None, when ``n_val_clusters`` (``n``) does not hold out for early stopping what it asks, which
+    training did silently: more clusters than can be held out of ``data`` (all but one of :func:`val_candidates`);
+    none at all (fewer than 2 candidates: training runs all ``max_epochs``); or so many that fewer than half the
+    clusters are left to train on. ``n`` 0 asks for none: no line."""
+    candidates = len(val_candidates(data))
+    most, total = candidates - 1, len(np.unique(data.cluster))
+    if n <= 0:
         return None
-    total = len(np.unique(data.cluster))
-    return (f"n_val_clusters {n}: only {most} of the {total} clusters can be held out for early stopping (20+ members, "
-            f"never the youngest or oldest), leaving {total - most} to train on")
+    if most < 1:
+        epochs = "every epoch" if max_epochs is None else f"all {max_epochs} epoch{'' if max_epochs == 1 else 's'}"
+        return (f"no cluster can be held out for early stopping (of {total} clusters, {candidates or 'none'} "
+                f"ha{'ve' if candidates > 1 else 's'} 20+ members and {'are' if candidates > 1 else 'is'} neither the "
+                f"youngest nor the oldest; 2 are needed): training runs {epochs}")
+    if n > most:
+        return (f"n_val_clusters {n}: only {most} of the {total} clusters can be held out for early stopping (20+ "
+                f"members, never the youngest or oldest), leaving {total - most} to train on")
+    if 2 * (total - n) < total:
+        return (f"n_val_clusters {n} holds out {n} of the {total} clusters for early stopping, leaving {total - n}, "
+                "fewer than half, to train on")
+    return None
 
 
 def domain_of(data: TrainingSet) -> dict[str, list[float]]:

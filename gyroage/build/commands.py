@@ -21,7 +21,8 @@ from gyroage.files import json_text
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", "--catalog", help="Rotator catalogue, in any "
                                                       "format estimate reads (CSV, Parquet, FITS, ...; default: "
                                                       "$GYROAGE_CATALOG, else ../shared/data/open_cluster_rotators.csv "
-                                                      "beside the checkout).")]
+                                                      "beside the checkout). Columns cluster, Prot (d), BPRP_0, "
+                                                      "e_BPRP_0, fiducial_age_Myr (Myr): these names, case ignored.")]
 
 
 def train(
@@ -50,16 +51,25 @@ def train(
     _need("torch", "onnx")
     from gyroage.build.catalogue import (
         check_excluded,
+        clusters_left_out,
         default_catalogue_path,
         load_catalogue,
         match_clusters,
         quality_select,
         selection_applied,
+        selection_summary,
         training_set,
         val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
-    from gyroage.build.training import TrainSettings, kept_for_training, train_flow, train_info
+    from gyroage.build.training import (
+        TrainSettings,
+        check_normalisation,
+        kept_for_training,
+        normalisation,
+        train_flow,
+        train_info,
+    )
     from gyroage.core.modelcard import sha256
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
@@ -81,16 +91,20 @@ def train(
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
                         "colour error, age and a positive period given)")
-    check_excluded(settings.exclude_clusters, frame["cluster"])
+    check_excluded(settings.exclude_clusters, frame["cluster"], clusters_left_out(raw))
     if exclude:
-        exclude = match_clusters(exclude, frame["cluster"])  # as validate --clusters reads them
+        exclude = match_clusters(exclude, frame["cluster"], clusters_left_out(raw))  # as validate --clusters reads them
         # into the settings, not dropped here: the card records them, and validate's folds leave them out too
         settings = replace(settings, exclude_clusters=tuple(dict.fromkeys([*settings.exclude_clusters, *exclude])))
     if frame["cluster"].isin(settings.exclude_clusters).all():
         raise UserError(f"--exclude leaves no star to train on (exclude_clusters, the config's and --exclude's: "
                         f"{', '.join(settings.exclude_clusters)})")
     data = training_set(frame)
-    capped = val_clusters_notice(kept_for_training(data, settings), settings.n_val_clusters)
+    kept = kept_for_training(data, settings)
+    check_normalisation(normalisation(kept, None), kept, settings.flow.use_colour_err)  # as train_flow refuses, first
+    if not quiet:  # after the refusals: a refused run's stderr is its one line
+        typer.echo(f"train: {selection_summary(raw)}", err=True)
+    capped = val_clusters_notice(kept, settings.n_val_clusters, settings.max_epochs)
     if capped:
         typer.echo(f"train: {capped}", err=True)
     try:

@@ -25,7 +25,15 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import check_excluded, cluster_table, load_catalogue, match_clusters, quality_select
+from gyroage.build.catalogue import (
+    check_excluded,
+    cluster_table,
+    clusters_left_out,
+    load_catalogue,
+    match_clusters,
+    quality_select,
+    selection_summary,
+)
 from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
 from gyroage.build.loco_checks import catalogue_record, check_folds_can_train, fold_from, val_clusters_capped
 from gyroage.build.loco_figures import (
@@ -119,7 +127,8 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     once the run is known to go ahead (even with ``quiet``), before any fold trains."""
     s = settings or ValidateSettings()
     catalogue = str(Path(catalogue).resolve())
-    frame = quality_select(load_catalogue(catalogue))
+    raw = load_catalogue(catalogue)
+    frame = quality_select(raw)
     table = eligible_clusters(frame, s.min_members)
     names = table["cluster"].tolist()
     if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
@@ -127,12 +136,12 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
         raise UserError(f"no cluster has {s.min_members} or more selected members (--min-members; the largest has "
                         f"{largest})")
     if clusters:
-        clusters = match_clusters(clusters, frame["cluster"])  # "NGC 6811", ngc_6811: NGC6811
+        clusters = match_clusters(clusters, frame["cluster"], clusters_left_out(raw))  # "NGC 6811", ngc_6811: NGC6811
         small = [c for c in clusters if c not in names]
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
         names = [c for c in names if c in set(clusters)]
-    check_excluded(s.train.get("exclude_clusters") or (), frame["cluster"])
+    check_excluded(s.train.get("exclude_clusters") or (), frame["cluster"], clusters_left_out(raw))
     check_folds_can_train(frame, names)
     if notice:
         Progress("validate").log(notice)
@@ -178,6 +187,8 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
                 except KeyboardInterrupt:  # Ctrl-C: stop the folds now (the CLI says "interrupted", exit 130)
                     _terminate(pool)
                     raise
+    # once the folds are done: before, it would stand between the fold count and an interrupt's one line
+    progress.log(selection_summary(raw))
     return names
 
 

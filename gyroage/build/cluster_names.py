@@ -1,0 +1,102 @@
+"""Cluster names as a catalogue and its users write them: one cluster spelt two ways in a catalogue is read as one
+(:func:`merge_spellings`), and the names users give (``--clusters``, ``--exclude``) are matched to the catalogue's."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gyroage.errors import UserError, close_names
+
+
+def cluster_key(name: str) -> str:
+    """A cluster name as users write it, compared: case, spaces and underscores ignored ("NGC 6811" is NGC6811)."""
+    return "".join(str(name).split()).replace("_", "").casefold()
+
+
+def match_clusters(given, known, left_out: Mapping[str, str] | None = None) -> list[str]:
+    """The catalogue's names (``known``) for the clusters named in ``given`` (:func:`cluster_key`; an exact name wins).
+
+    An unknown name is refused in one line naming the closest known ones (difflib) and every known name; one of the
+    catalogue's clusters that has no star passing the selection (``left_out``: name -> why, as
+    :func:`gyroage.build.catalogue.clusters_left_out` gives them) is refused saying so, and why.
+    """
+    gone = {cluster_key(k): (k, why) for k, why in (left_out or {}).items()}
+    known = sorted({str(k) for k in known})
+    by_key: dict[str, list[str]] = {}
+    for k in known:
+        by_key.setdefault(cluster_key(k), []).append(k)
+    out = []
+    for name in given:
+        found = [name] if name in known else by_key.get(cluster_key(name), [])
+        if not found and cluster_key(name) in gone:
+            was, why = gone[cluster_key(name)]
+            raise UserError(f"cluster {was!r} has no star passing the quality selection ({why})")
+        if len(found) != 1:
+            close = [by_key[k][0] for k in close_names(cluster_key(name), by_key)]
+            hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
+            what = "ambiguous" if found else "unknown"
+            raise UserError(f"{what} cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")
+        out.append(found[0])
+    return out
+
+
+def check_excluded(names, known, left_out: Mapping[str, str] | None = None) -> None:
+    """Refuse, in one line, a name of the ``exclude_clusters`` setting that is not a catalogue cluster as written: it
+    would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt). ``left_out``: as
+    :func:`match_clusters` reads it."""
+    known = {str(k) for k in known}
+    for name in names:
+        if name not in known:
+            found = match_clusters([name], known, left_out)  # an unknown name: refused here, with the closest
+            raise UserError(f"exclude_clusters names {name!r}: write it as the catalogue does, {found[0]!r}")
+
+
+def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd.DataFrame:
+    """``frame`` with the cluster names equal under :func:`cluster_key` ("NGC 2516", NGC2516) written as the most
+    common of them (the first in the file on a tie), with one stderr line naming them (``notices``): as two clusters,
+    ``validate`` held out one spelling and trained on the other. Spellings whose ages disagree (neither holds every
+    age the other has) are refused in one line naming both. ``frame`` itself is returned when no name is spelt twice.
+    """
+    names = frame["cluster"].astype(str)
+    unique, first, counts = np.unique(names.to_numpy(dtype=object), return_index=True, return_counts=True)
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(unique):
+        groups.setdefault(cluster_key(name), []).append(i)
+    groups = {k: sorted(v, key=lambda i: (-counts[i], first[i])) for k, v in groups.items() if len(v) > 1}
+    if not groups:
+        return frame
+    ages = frame["fiducial_age_Myr"].to_numpy(dtype=float)
+    renames, said = {}, []
+    for members in groups.values():
+        spellings = [str(unique[i]) for i in members]
+        sets = {n: frozenset(np.unique(ages[(names == n).to_numpy() & np.isfinite(ages)]).tolist()) for n in spellings}
+        union = frozenset().union(*sets.values())
+        if not any(sets[n] == union for n in spellings):  # no spelling holds every age: two clusters, not one
+            a = spellings[0]
+            b = next(n for n in spellings[1:] if not sets[n] <= sets[a])
+            raise UserError(f"rotator catalogue {path}: clusters {a!r} ({_ages(sets[a])}) and {b!r} ({_ages(sets[b])}) "
+                            "differ only in case, spaces or underscores but not in age: give them one name and age, "
+                            "or names that differ otherwise")
+        name = spellings[0]
+        for other, i in zip(spellings[1:], members[1:]):
+            renames[other] = name
+            said.append(f"{other!r} ({counts[i]} rows) as {name!r} ({counts[members[0]]} rows)")
+    if notices:
+        print(f"gyroage: rotator catalogue {path}: cluster names that differ only in case, spaces or underscores are "
+              f"read as one cluster: {'; '.join(said)}", file=sys.stderr, flush=True)
+    frame = frame.copy()
+    frame["cluster"] = frame["cluster"].where(~names.isin(list(renames)).to_numpy(), names.map(renames))
+    return frame
+
+
+def _ages(ages: frozenset) -> str:
+    """"2500 Myr", "3.7, 5, 18.8 Myr", "no age" for a set of ages in Myr."""
+    shown = sorted(ages)
+    if not shown:
+        return "no age"
+    return ", ".join(f"{a:g}" for a in shown[:3]) + (", ..." if len(shown) > 3 else "") + " Myr"

@@ -1,0 +1,232 @@
+"""Loading a user's training catalogue: unit slips in the ages, cluster names spelt two ways, rows and clusters the
+selection leaves out, column names spelt as ``estimate`` reads them, and early stopping a small catalogue loses.
+
+The catalogues here are tiny synthetic ones written by each test (never the shared data).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.build.catalogue import (
+    TrainingSet,
+    check_excluded,
+    clusters_left_out,
+    load_catalogue,
+    match_clusters,
+    quality_select,
+    selection_summary,
+    val_clusters_notice,
+)
+from gyroage.errors import UserError
+from tests.build.test_catalogue import assert_one_line_error, build_cli, synthetic, write
+
+
+@pytest.mark.parametrize("ages, span, hint", [
+    ((1.0, 2.5, 4.0), "1-4", "in Gyr? multiply by 1000"),  # old clusters, the x1000 forgotten
+    ((7.0, 8.2, 9.4), "7-9.4", "in log10(yr)? give 10**age / 1e6"),
+])
+def test_ages_in_gyr_or_log10_yr_within_the_grid_are_refused(tmp_path, ages, span, hint):
+    """Ages 1.0-4.0 (Gyr) or 7.0-9.4 (log10 yr) lie inside 1-10000 Myr: they trained as Myr, exit 0, and a Sun-like
+    star was dated 12 Myr."""
+    frame = synthetic()
+    frame["fiducial_age_Myr"] = frame["cluster"].map(dict(zip(("Alpha", "Beta", "Gamma"), ages)))
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=re.escape(f"ages must be in Myr: column fiducial_age_Myr spans {span}")) as err:
+        load_catalogue(path)
+    assert hint in str(err.value)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), hint)
+    assert not (tmp_path / "o").exists()
+
+
+def test_ages_in_myr_with_one_cluster_over_14_myr_are_read(tmp_path):
+    """The published catalogue's ages start at 1.57 Myr: young clusters are fine beside one older than 14 Myr."""
+    frame = synthetic()
+    frame["fiducial_age_Myr"] = frame["cluster"].map({"Alpha": 1.57, "Beta": 8.0, "Gamma": 15.0})
+    assert load_catalogue(write(frame, tmp_path / "cat.csv"))["fiducial_age_Myr"].max() == 15.0
+
+
+def _two_spellings(frame, rows, spelling):
+    frame = frame.copy()
+    frame.loc[rows, "cluster"] = spelling
+    return frame
+
+
+def test_cluster_names_spelt_two_ways_are_one_cluster_with_a_notice(tmp_path, capsys):
+    """"NGC 2516" and "NGC2516" were two clusters: validate --clusters held out one spelling and trained on the other
+    (a leave-one-cluster-out leak), and weights counted fragments."""
+    frame = synthetic().replace({"cluster": {"Beta": "NGC 2516"}})
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("NGC 2516")][:3], "NGC2516")
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("Gamma")][:2], "gamma")
+    got = load_catalogue(write(frame, tmp_path / "cat.csv"))
+    assert got["cluster"].tolist() == frame["cluster"].replace({"NGC2516": "NGC 2516", "gamma": "Gamma"}).tolist()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "'NGC2516' (3 rows) as 'NGC 2516' (9 rows)" in err and "'gamma' (2 rows) as 'Gamma' (10 rows)" in err, err
+    # the folds read the catalogue quietly, and merge alike
+    assert load_catalogue(tmp_path / "cat.csv", notices=False)["cluster"].tolist() == got["cluster"].tolist()
+    assert capsys.readouterr().err == ""
+
+
+def test_cluster_names_spelt_two_ways_with_different_ages_are_one_line(tmp_path):
+    frame = synthetic()
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("Gamma")][:4], "gamma")
+    frame.loc[frame["cluster"].eq("gamma"), "fiducial_age_Myr"] = 900.0
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=re.escape("clusters 'Gamma' (2500 Myr) and 'gamma' (900 Myr) differ only in "
+                                                  "case, spaces or underscores but not in age")):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "'gamma'")
+
+
+def test_a_cluster_of_several_ages_spelt_two_ways_is_merged_when_one_spelling_has_every_age(tmp_path, capsys):
+    """ScoCen-like clusters carry one age per subgroup: a second spelling on some of its rows is still that cluster."""
+    frame = synthetic()
+    gamma = frame.index[frame["cluster"].eq("Gamma")]
+    frame.loc[gamma[:6], "fiducial_age_Myr"] = 2000.0
+    frame.loc[gamma[:2], "cluster"] = "GAMMA"
+    assert set(load_catalogue(write(frame, tmp_path / "cat.csv"))["cluster"]) == {"Alpha", "Beta", "Gamma"}
+
+
+def _leaky() -> pd.DataFrame:
+    """synthetic() with 2 flagged rows, 3 with a missing value (colour, age, colour error), a cluster Ghost whose every
+    row is flagged, a cluster Blank whose age is blank, and 2 exact repeats of an earlier row."""
+    frame = synthetic().assign(e_BPRP_0=lambda f: 0.02 + 0.001 * (f.index % 5))  # training refuses one error
+    frame.loc[[0, 1], "cmd_exclude"] = 1
+    frame.loc[2, "BPRP_0"] = np.nan
+    frame.loc[13, "fiducial_age_Myr"] = np.nan
+    frame.loc[14, "e_BPRP_0"] = np.nan
+    ghost = synthetic(4, seed=1).assign(cluster="Ghost", dr3_ruwe=2.0)
+    blank = synthetic(3, seed=2).assign(cluster="Blank", fiducial_age_Myr=np.nan)
+    return pd.concat([frame, ghost.iloc[:4], blank.iloc[:3], frame.iloc[[20, 30]]], ignore_index=True)
+
+
+def test_the_rows_and_clusters_the_selection_leaves_out_are_counted(tmp_path, capsys):
+    """Rows with a missing value, a cluster with every row flagged, one whose age is blank and repeated rows went
+    without a word; on the published file nothing said the quality cuts removed 756 of 7,509 rows."""
+    frame = _leaky()
+    raw = load_catalogue(write(frame, tmp_path / "cat.csv"))
+    err = capsys.readouterr().err
+    assert "2 rows repeat an earlier row exactly (the first: data row 44, cluster Beta): each is used once" in err, err
+    selected = quality_select(raw)
+    assert len(selected) == 36 - 2 - 3 == len(raw) - 6 - 6 - 2
+    assert selection_summary(raw) == (
+        "catalogue: 31 of 45 rows used; left out: 6 by the quality flags (cmd_exclude==0, dered_exclude==0, "
+        "phot_exclude==0, dr3_ruwe<1.4), 6 with a missing or unusable Prot, colour, colour error or age, 2 that "
+        "repeat an earlier row; clusters with no star left: Blank, Ghost")
+    assert "cluster" in selected and "Blank" not in set(selected["cluster"])
+    assert selection_summary(load_catalogue(write(synthetic(), tmp_path / "clean.csv"))) == (
+        "catalogue: 36 of 36 rows used")
+
+
+def test_train_says_what_the_selection_left_out_unless_quiet(tmp_path):
+    path = write(_leaky(), tmp_path / "cat.csv")
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"max_epochs": 1, "n_val_clusters": 0, "threads": 1}))
+    for quiet in (False, True):
+        res = build_cli("train", "--catalog", str(path), "--out", str(tmp_path / f"o{quiet}"), "--config", str(cfg),
+                        *(["-q"] if quiet else []))
+        assert res.exit_code == 0, res.output
+        assert ("train: catalogue: 31 of 45 rows used" in res.output) is not quiet, res.output
+
+
+def test_a_cluster_with_no_star_passing_the_selection_is_named_so(tmp_path):
+    """--exclude Ghost / validate --clusters Ghost said "unknown cluster 'Ghost'" for a cluster in the file whose every
+    row fails the selection."""
+    path = write(_leaky(), tmp_path / "cat.csv")
+    raw = load_catalogue(path)
+    selected = quality_select(raw)
+    gone = clusters_left_out(raw)
+    assert gone == {"Ghost": "its 4 rows: 4 left out by the quality flags (cmd_exclude==0, dered_exclude==0, "
+                             "phot_exclude==0, dr3_ruwe<1.4)",
+                    "Blank": "its 3 rows: 3 left out for a missing or unusable Prot, colour, colour error or age"}
+    for name in ("Ghost", "ghost"):
+        with pytest.raises(UserError, match=re.escape("cluster 'Ghost' has no star passing the quality selection "
+                                                      "(its 4 rows: 4 left out by the quality flags")):
+            match_clusters([name], selected["cluster"], gone)
+    with pytest.raises(UserError, match="cluster 'Blank' has no star passing"):
+        check_excluded(["Blank"], selected["cluster"], gone)
+    with pytest.raises(UserError, match="unknown cluster 'Nowhere'"):
+        match_clusters(["Nowhere"], selected["cluster"], gone)
+    assert match_clusters(["alpha"], selected["cluster"], gone) == ["Alpha"]
+    path = write(_leaky().iloc[:-2], tmp_path / "cat.csv")  # without the repeats' notice: the refusal is one line
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"), "--exclude", "Ghost"),
+                          "cluster 'Ghost' has no star passing the quality selection")
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"exclude_clusters": ["Blank"], "max_epochs": 1}))
+    assert_one_line_error(build_cli("validate", "--catalog", str(path), "--out", str(tmp_path / "v"), "--min-members",
+                                    "2", "--clusters", "ghost", "--config", str(cfg)), "cluster 'Ghost' has no star")
+    assert_one_line_error(build_cli("validate", "--catalog", str(path), "--out", str(tmp_path / "v"), "--min-members",
+                                    "2", "--config", str(cfg)), "cluster 'Blank' has no star")
+
+
+@pytest.mark.parametrize("column, spelt, hint", [
+    ("Prot", "P_rot", "(is it P_rot? rename it Prot)"),
+    ("Prot", "period", "(is it period? rename it Prot)"),
+    ("Prot", "Prot [d]", "(is it Prot [d]? rename it Prot)"),
+    ("Prot", "Prot [h]", "(is it Prot [h]? give it in days as Prot)"),
+    ("BPRP_0", "(BP-RP)0", "(is it (BP-RP)0? rename it BPRP_0)"),
+    ("e_BPRP_0", "bp_rp0_err", "(is it bp_rp0_err? rename it e_BPRP_0)"),
+    ("cluster", "group", "(is it group? rename it cluster)"),
+    ("fiducial_age_Myr", "age_Gyr", "(is it age_Gyr? give it in Myr as fiducial_age_Myr)"),
+    ("fiducial_age_Myr", "Age", "(is it Age? give it in Myr as fiducial_age_Myr)"),
+])
+def test_a_column_spelt_as_estimate_reads_it_is_named_in_the_refusal(tmp_path, column, spelt, hint):
+    """P_rot, period, Prot [d], (BP-RP)0, group, age_Gyr were refused with no hint, though estimate reads the first
+    ones: training reads the catalogue's own names, case ignored."""
+    path = write(synthetic().rename(columns={column: spelt}), tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=re.escape(f"lacks column {column} {hint}; the file has: ")):
+        load_catalogue(path)
+
+
+def test_the_train_help_names_the_columns_it_reads():
+    res = build_cli("train", "--help")
+    text = " ".join(res.output.replace("│", " ").split())
+    assert "cluster, Prot (d), BPRP_0, e_BPRP_0, fiducial_age_Myr (Myr): these names, case ignored" in text, text
+
+
+def _clusters(sizes: dict[str, tuple[int, float]]) -> TrainingSet:
+    """Training arrays with clusters of the given (members, age in Myr)."""
+    names = np.concatenate([[c] * n for c, (n, _) in sizes.items()])
+    age = np.concatenate([[np.log10(a * 1e6)] * n for n, a in sizes.values()])
+    one = np.ones(len(names))
+    return TrainingSet(one, age, one, one, names.astype(str).astype(object))
+
+
+def test_a_catalogue_too_small_to_hold_a_cluster_out_says_training_runs_every_epoch(tmp_path):
+    """3 clusters: "validation clusters: none", then every max_epochs trained; with -q nothing."""
+    small = _clusters({"A": (30, 100.0), "B": (30, 600.0), "C": (30, 2500.0)})
+    want = ("no cluster can be held out for early stopping (of 3 clusters, 1 has 20+ members and is neither the "
+            "youngest nor the oldest; 2 are needed): training runs all 300 epochs")
+    assert val_clusters_notice(small, 4, 300) == want
+    assert val_clusters_notice(small, 0, 300) is None  # n_val_clusters 0 asks for none
+    path = write(synthetic().assign(e_BPRP_0=lambda f: 0.02 + 0.001 * (f.index % 5)), tmp_path / "cat.csv")
+    res = build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"), "--max-epochs", "1", "-q")
+    assert res.exit_code == 0 and res.output == (
+        "train: no cluster can be held out for early stopping (of 3 clusters, none has 20+ members and is neither "
+        "the youngest nor the oldest; 2 are needed): training runs all 1 epoch\n"), res.output
+
+
+def test_holding_out_more_than_half_the_clusters_is_named():
+    sizes = {c: (30, 100.0 * (i + 1)) for i, c in enumerate("ABCDEFG")}
+    data = _clusters(sizes)
+    assert val_clusters_notice(data, 4, 300) == ("n_val_clusters 4 holds out 4 of the 7 clusters for early stopping, "
+                                                 "leaving 3, fewer than half, to train on")
+    assert val_clusters_notice(data, 3, 300) is None
+
+
+def test_validate_says_what_the_selection_left_out_unless_quiet(tmp_path):
+    """run_folds' line, as train's (--no-main-sequence: the term needs G_0 and a parallax, which these rows lack)."""
+    path = write(_leaky().iloc[:-2], tmp_path / "cat.csv")
+    for quiet in (False, True):
+        res = build_cli("validate", "--catalog", str(path), "--out", str(tmp_path / f"v{quiet}"), "--min-members", "5",
+                        "--clusters", "Beta", "--max-epochs", "1", "--jobs", "1", "--no-main-sequence",
+                        *(["-q"] if quiet else []))
+        assert res.exit_code == 0, res.output
+        assert ("validate: catalogue: 31 of 43 rows used; left out: 6 by the quality flags" in res.output) is not quiet, \
+            res.output
