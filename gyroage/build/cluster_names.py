@@ -59,8 +59,9 @@ def check_excluded(names, known, left_out: Mapping[str, str] | None = None) -> N
 def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd.DataFrame:
     """``frame`` with the cluster names equal under :func:`cluster_key` ("NGC 2516", NGC2516) written as the most
     common of them (the first in the file on a tie), with one stderr line naming them (``notices``): as two clusters,
-    ``validate`` held out one spelling and trained on the other. Spellings whose ages disagree (neither holds every
-    age the other has) are refused in one line naming both. ``frame`` itself is returned when no name is spelt twice.
+    ``validate`` held out one spelling and trained on the other. Any two spellings whose ages (the set of each one's
+    rows' ages, rows without an age aside) differ are refused in one line naming both. ``frame`` itself is returned
+    when no name is spelt twice.
     """
     names = frame["cluster"].astype(str)
     unique, first, counts = np.unique(names.to_numpy(dtype=object), return_index=True, return_counts=True)
@@ -75,10 +76,12 @@ def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd
     for members in groups.values():
         spellings = [str(unique[i]) for i in members]
         sets = {n: frozenset(np.unique(ages[(names == n).to_numpy() & np.isfinite(ages)]).tolist()) for n in spellings}
-        union = frozenset().union(*sets.values())
-        if not any(sets[n] == union for n in spellings):  # no spelling holds every age: two clusters, not one
-            a = spellings[0]
-            b = next(n for n in spellings[1:] if not sets[n] <= sets[a])
+        # any two spellings whose ages differ, pairwise (a third holding both ages hid two clusters), are refused:
+        # a cluster of subgroup ages (ScoCen) is one spelling, and a spelling whose rows have no age is left out anyway
+        aged = [n for n in spellings if sets[n]]
+        pair = next(((a, b) for i, a in enumerate(aged) for b in aged[i + 1:] if sets[a] != sets[b]), None)
+        if pair is not None:
+            a, b = pair
             raise UserError(f"rotator catalogue {path}: clusters {a!r} ({_ages(sets[a])}) and {b!r} ({_ages(sets[b])}) "
                             "differ only in case, spaces or underscores but not in age: give them one name and age, "
                             "or names that differ otherwise")

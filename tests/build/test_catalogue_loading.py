@@ -84,13 +84,32 @@ def test_cluster_names_spelt_two_ways_with_different_ages_are_one_line(tmp_path)
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "'gamma'")
 
 
-def test_a_cluster_of_several_ages_spelt_two_ways_is_merged_when_one_spelling_has_every_age(tmp_path, capsys):
-    """ScoCen-like clusters carry one age per subgroup: a second spelling on some of its rows is still that cluster."""
+def test_a_cluster_of_several_ages_is_merged_when_every_spelling_has_the_same_ages(tmp_path):
+    """ScoCen-like clusters carry one age per subgroup: a second spelling holding the same ages is that cluster."""
     frame = synthetic()
     gamma = frame.index[frame["cluster"].eq("Gamma")]
     frame.loc[gamma[:6], "fiducial_age_Myr"] = 2000.0
-    frame.loc[gamma[:2], "cluster"] = "GAMMA"
+    frame.loc[[gamma[0], gamma[6]], "cluster"] = "GAMMA"
     assert set(load_catalogue(write(frame, tmp_path / "cat.csv"))["cluster"]) == {"Alpha", "Beta", "Gamma"}
+
+
+@pytest.mark.parametrize("spellings", [
+    # a third spelling holding both ages merged two that disagree
+    (("NGC 2516", 150.0), ("NGC2516", 120.0), ("ngc_2516", 120.0), ("ngc_2516", 150.0)),
+    # one spelling's ages inside the other's: 'ScoCen' 10 Myr is not 'Sco Cen' 10 and 16 Myr
+    (("Sco Cen", 10.0), ("Sco Cen", 16.0), ("ScoCen", 10.0)),
+])
+def test_spellings_whose_ages_differ_are_refused_pairwise(tmp_path, spellings):
+    """Spellings were merged without a word when one of them held every age of the others, though README said they
+    are refused when their ages differ: any two spellings whose ages differ are now refused."""
+    frame = synthetic()
+    rows = frame.index[frame["cluster"].eq("Beta")]
+    for (name, age), chunk in zip(spellings, np.array_split(rows, len(spellings))):
+        frame.loc[chunk, ["cluster", "fiducial_age_Myr"]] = [name, age]
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=r"clusters '[^']+' \([\d, ]+ Myr\) and '[^']+' \([\d, ]+ Myr\) differ only"):
+        load_catalogue(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "differ only")
 
 
 def _leaky() -> pd.DataFrame:
