@@ -82,9 +82,9 @@ def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd
         pair = next(((a, b) for i, a in enumerate(aged) for b in aged[i + 1:] if sets[a] != sets[b]), None)
         if pair is not None:
             a, b = pair
-            raise UserError(f"rotator catalogue {path}: clusters {a!r} ({_ages(sets[a])}) and {b!r} ({_ages(sets[b])}) "
-                            "differ only in case, spaces or underscores but not in age: give them one name and age, "
-                            "or names that differ otherwise")
+            raise UserError(f"rotator catalogue {path}: clusters {a!r} and {b!r} differ only in case, spaces or "
+                            f"underscores, and their ages differ ({a!r}: {_ages(sets[a])}; {b!r}: {_ages(sets[b])}): "
+                            "give them one spelling (a cluster may hold subgroup ages) or names that differ otherwise")
         name = spellings[0]
         for other, i in zip(spellings[1:], members[1:]):
             renames[other] = name
