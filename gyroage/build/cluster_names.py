@@ -12,10 +12,14 @@ import pandas as pd
 
 from gyroage.errors import UserError, close_names
 
+# hyphens and dashes ignored as column names ignore them (gyroage.columns.column_key): 'Sco-Cen' is ScoCen
+_IGNORED = str.maketrans("", "", "_-\u2010\u2011\u2012\u2013\u2014\u2212")
+
 
 def cluster_key(name: str) -> str:
-    """A cluster name as users write it, compared: case, spaces and underscores ignored ("NGC 6811" is NGC6811)."""
-    return "".join(str(name).split()).replace("_", "").casefold()
+    """A cluster name as users write it, compared: case, spaces, hyphens (and dashes) and underscores ignored
+    ("NGC 6811" is NGC6811, "Sco-Cen" ScoCen)."""
+    return "".join(str(name).split()).translate(_IGNORED).casefold()
 
 
 def match_clusters(given, known, left_out: Mapping[str, str] | None = None) -> list[str]:
@@ -82,16 +86,16 @@ def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd
         pair = next(((a, b) for i, a in enumerate(aged) for b in aged[i + 1:] if sets[a] != sets[b]), None)
         if pair is not None:
             a, b = pair
-            raise UserError(f"rotator catalogue {path}: clusters {a!r} and {b!r} differ only in case, spaces or "
-                            f"underscores, and their ages differ ({a!r}: {_ages(sets[a])}; {b!r}: {_ages(sets[b])}): "
-                            "give them one spelling (a cluster may hold subgroup ages) or names that differ otherwise")
+            raise UserError(f"rotator catalogue {path}: clusters {a!r} and {b!r} differ only in case, spaces, hyphens "
+                            f"or underscores, and their ages differ ({a!r}: {_ages(sets[a])}; {b!r}: "
+                            f"{_ages(sets[b])}): give them one spelling (a cluster may hold subgroup ages) or names that differ otherwise")
         name = spellings[0]
         for other, i in zip(spellings[1:], members[1:]):
             renames[other] = name
             said.append(f"{other!r} ({counts[i]} rows) as {name!r} ({counts[members[0]]} rows)")
     if notices:
-        print(f"gyroage: rotator catalogue {path}: cluster names that differ only in case, spaces or underscores are "
-              f"read as one cluster: {'; '.join(said)}", file=sys.stderr, flush=True)
+        print(f"gyroage: rotator catalogue {path}: cluster names that differ only in case, spaces, hyphens or "
+              f"underscores are read as one cluster: {'; '.join(said)}", file=sys.stderr, flush=True)
     frame = frame.copy()
     frame["cluster"] = frame["cluster"].where(~names.isin(list(renames)).to_numpy(), names.map(renames))
     return frame

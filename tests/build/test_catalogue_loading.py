@@ -82,10 +82,22 @@ def test_cluster_names_spelt_two_ways_with_different_ages_are_one_line(tmp_path)
         load_catalogue(path)
     # it said "differ ... but not in age" (they do differ in age) and "give them one name and age", wrong for a
     # cluster of subgroup ages
-    assert str(err.value) == (f"rotator catalogue {path}: clusters 'Gamma' and 'gamma' differ only in case, spaces "
-                              "or underscores, and their ages differ ('Gamma': 2500 Myr; 'gamma': 900 Myr): give them "
+    assert str(err.value) == (f"rotator catalogue {path}: clusters 'Gamma' and 'gamma' differ only in case, spaces, "
+                              "hyphens or underscores, and their ages differ ('Gamma': 2500 Myr; 'gamma': 900 Myr): give them "
                               "one spelling (a cluster may hold subgroup ages) or names that differ otherwise")
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "'gamma'")
+
+
+def test_cluster_names_that_differ_in_hyphens_are_one_cluster(tmp_path, capsys):
+    """'Sco-Cen' and 'ScoCen' stayed two clusters (validate held out one and trained on the other) while column names
+    ignore hyphens; --clusters/--exclude 'Sco-Cen' now matches ScoCen too."""
+    frame = synthetic().replace({"cluster": {"Beta": "ScoCen"}})
+    frame.loc[frame.index[frame["cluster"].eq("ScoCen")][-3:], "cluster"] = "Sco–Cen"  # an en dash too
+    frame.loc[frame.index[frame["cluster"].eq("ScoCen")][-2:], "cluster"] = "Sco-Cen"
+    got = load_catalogue(write(frame, tmp_path / "cat.csv"))
+    assert set(got["cluster"]) == {"Alpha", "ScoCen", "Gamma"}
+    assert "differ only in case, spaces, hyphens or underscores" in capsys.readouterr().err
+    assert match_clusters(["sco-cen", "Sco Cen"], ["Alpha", "ScoCen"]) == ["ScoCen", "ScoCen"]
 
 
 def test_a_cluster_of_several_ages_is_merged_when_every_spelling_has_the_same_ages(tmp_path):
