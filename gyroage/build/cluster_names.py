@@ -61,8 +61,8 @@ def check_excluded(names, known, left_out: Mapping[str, str] | None = None) -> N
 
 
 def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd.DataFrame:
-    """``frame`` with the cluster names equal under :func:`cluster_key` ("NGC 2516", NGC2516) written as the most
-    common of them (the first in the file on a tie), with one stderr line naming them (``notices``): as two clusters,
+    """``frame`` with the cluster names equal under :func:`cluster_key` ("NGC 2516", NGC2516) written as the first
+    of them in the file, with one stderr line naming them (``notices``): as two clusters,
     ``validate`` held out one spelling and trained on the other. Any two spellings whose ages (the set of each one's
     rows' ages, rows without an age aside) differ are refused in one line naming both. ``frame`` itself is returned
     when no name is spelt twice.
@@ -72,7 +72,9 @@ def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(unique):
         groups.setdefault(cluster_key(name), []).append(i)
-    groups = {k: sorted(v, key=lambda i: (-counts[i], first[i])) for k, v in groups.items() if len(v) > 1}
+    # the first spelling in the file names the cluster: by row counts, adding rows could rename it (and a card's
+    # exclude_clusters written as before was then refused)
+    groups = {k: sorted(v, key=lambda i: first[i]) for k, v in groups.items() if len(v) > 1}
     if not groups:
         return frame
     ages = frame["fiducial_age_Myr"].to_numpy(dtype=float)

@@ -61,8 +61,8 @@ def test_cluster_names_spelt_two_ways_are_one_cluster_with_a_notice(tmp_path, ca
     """"NGC 2516" and "NGC2516" were two clusters: validate --clusters held out one spelling and trained on the other
     (a leave-one-cluster-out leak), and weights counted fragments."""
     frame = synthetic().replace({"cluster": {"Beta": "NGC 2516"}})
-    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("NGC 2516")][:3], "NGC2516")
-    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("Gamma")][:2], "gamma")
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("NGC 2516")][-3:], "NGC2516")
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("Gamma")][-2:], "gamma")
     got = load_catalogue(write(frame, tmp_path / "cat.csv"))
     assert got["cluster"].tolist() == frame["cluster"].replace({"NGC2516": "NGC 2516", "gamma": "Gamma"}).tolist()
     err = capsys.readouterr().err
@@ -75,7 +75,7 @@ def test_cluster_names_spelt_two_ways_are_one_cluster_with_a_notice(tmp_path, ca
 
 def test_cluster_names_spelt_two_ways_with_different_ages_are_one_line(tmp_path):
     frame = synthetic()
-    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("Gamma")][:4], "gamma")
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("Gamma")][-4:], "gamma")
     frame.loc[frame["cluster"].eq("gamma"), "fiducial_age_Myr"] = 900.0
     path = write(frame, tmp_path / "cat.csv")
     with pytest.raises(UserError) as err:
@@ -86,6 +86,20 @@ def test_cluster_names_spelt_two_ways_with_different_ages_are_one_line(tmp_path)
                               "hyphens or underscores, and their ages differ ('Gamma': 2500 Myr; 'gamma': 900 Myr): give them "
                               "one spelling (a cluster may hold subgroup ages) or names that differ otherwise")
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "'gamma'")
+
+
+def test_a_cluster_spelt_two_ways_takes_the_first_spelling_in_the_file(tmp_path, capsys):
+    """The merged name was the most common spelling: adding rows of the other renamed the cluster, and a card's
+    exclude_clusters written as before was refused. The first spelling in the file is kept, whatever the counts."""
+    frame = synthetic().replace({"cluster": {"Beta": "NGC 2516"}})
+    frame = _two_spellings(frame, frame.index[frame["cluster"].eq("NGC 2516")][2:], "NGC2516")
+    got = load_catalogue(write(frame, tmp_path / "cat.csv"))
+    assert set(got["cluster"]) == {"Alpha", "NGC 2516", "Gamma"}
+    assert "'NGC2516' (10 rows) as 'NGC 2516' (2 rows)" in capsys.readouterr().err
+    # and the refusal of ages that differ names the spellings in the file's order
+    frame.loc[frame["cluster"].eq("NGC2516"), "fiducial_age_Myr"] = 120.0
+    with pytest.raises(UserError, match="clusters 'NGC 2516' and 'NGC2516' differ"):
+        load_catalogue(write(frame, tmp_path / "cat.csv"))
 
 
 def test_cluster_names_that_differ_in_hyphens_are_one_cluster(tmp_path, capsys):
@@ -105,7 +119,7 @@ def test_a_cluster_of_several_ages_is_merged_when_every_spelling_has_the_same_ag
     frame = synthetic()
     gamma = frame.index[frame["cluster"].eq("Gamma")]
     frame.loc[gamma[:6], "fiducial_age_Myr"] = 2000.0
-    frame.loc[[gamma[0], gamma[6]], "cluster"] = "GAMMA"
+    frame.loc[[gamma[1], gamma[6]], "cluster"] = "GAMMA"
     assert set(load_catalogue(write(frame, tmp_path / "cat.csv"))["cluster"]) == {"Alpha", "Beta", "Gamma"}
 
 
