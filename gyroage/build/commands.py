@@ -48,6 +48,9 @@ def train(
     if seed is not None and seed < 0:
         raise UserError("--seed must be >= 0")
     _check_max_epochs(max_epochs)
+    if force and export_to is None:  # it was ignored without a word: the user believed something was forced
+        raise UserError("--force replaces a model in --export's directory: give it with --export DIR, or leave it "
+                        "out (train writes only --out, which it never refuses)")
     _need("torch", "onnx")
     from gyroage.build.catalogue import (
         check_excluded,
@@ -170,6 +173,10 @@ def export(
         how = "--rebuild" if rebuild else "--posterior-only"
         raise UserError(f"{how} keeps the card's outlier weight (its calibration was fitted with it): to change it, "
                         "export from the training run: gyroage export --checkpoint RUN --out DIR --outlier-weight W")
+    if force and checkpoint is None:  # ignored without a word, as train's without --export
+        how = "--rebuild" if rebuild else "--posterior-only"
+        raise UserError(f"--force replaces a model in --out with --checkpoint's: {how} keeps the card, leave --force "
+                        "out")
     outlier_weight = OUTLIER_WEIGHT if outlier_weight is None else outlier_weight
     _check_out_dir(out, "--out")
     if checkpoint is not None:  # --rebuild and --posterior-only keep the card

@@ -279,3 +279,18 @@ def test_excluding_every_cluster_is_one_line_naming_them(tmp_path):
               "--config", str(write_config(tmp_path, {**FAST, "exclude_clusters": ["C0"]})),
               "--exclude", "C1", "--exclude", "c2")
     one_line_error(res, "--exclude leaves no star to train on", "C0, C1, C2")
+
+
+@pytest.mark.parametrize("args, words", [
+    (("train", "--out", "{tmp}/run"), "--force replaces a model in --export's directory: give it with --export DIR"),
+    (("export", "--rebuild", "--out", "{tmp}/m"), "--force replaces a model in --out with --checkpoint's"),
+    (("export", "--posterior-only", "--out", "{tmp}/m"), "--force replaces a model in --out with --checkpoint's"),
+])
+def test_force_where_it_replaces_nothing_is_one_line(tmp_path, args, words):
+    """train --force without --export (and export --force with --rebuild or --posterior-only, which keep the card)
+    was silently ignored: the user believed something was forced."""
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    args = [a.format(tmp=tmp_path) for a in args]
+    more = ["--catalogue", str(cat), "--config", str(write_config(tmp_path, FAST))] if args[0] == "train" else []
+    one_line_error(cli(*args, *more, "--force"), words)
+    assert not (tmp_path / "run").exists()
