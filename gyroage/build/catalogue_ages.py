@@ -38,22 +38,23 @@ def check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:
                     f"holds {age_myr[first]:g}, outside the model's age grid ({lo:g}-{hi:g} Myr)")
 
 
-# Ages inside the grid that are likely in another unit: every one within LOG_AGE_SLIP reads as log10(yr) (7.0-9.4),
-# every one at most GYR_SLIP as Gyr (1.0-4.0: old clusters, the x1000 forgotten). No catalogue worth training a
-# gyrochronology on holds only clusters younger than 14 Myr (pre-main-sequence stars, whose spin is not yet an age).
+# A catalogue whose every age is at most YOUNG_ONLY Myr cannot teach spin-down (pre-main-sequence stars, whose spin
+# is not yet an age): refused, leading with that, with the likely unit slips named. Gyr (1.0-4.0: old clusters, the
+# x1000 forgotten) always fits; log10(yr) (7.0-9.4) only when every age lies in LOG_AGE_SLIP and one is not a whole
+# number (ages of 6, 8 and 10 Myr are young clusters, not 1 Myr, 100 Myr and 10 Gyr).
 LOG_AGE_SLIP = (5.5, 10.3)
-GYR_SLIP = 14.0
+YOUNG_ONLY = 14.0
 
 
 def _check_age_unit(ages: np.ndarray, path: Path) -> None:
-    """Refuse, in one line naming the likely unit, ages (Myr, every one inside the grid) that all look like log10(yr)
-    or Gyr: they trained as Myr, without a word."""
-    if LOG_AGE_SLIP[0] <= ages.min() and ages.max() <= LOG_AGE_SLIP[1]:
-        what, hint = f"{LOG_AGE_SLIP[0]:g}-{LOG_AGE_SLIP[1]:g}", "in log10(yr)? give 10**age / 1e6; in Gyr? multiply by 1000"
-    elif ages.max() <= GYR_SLIP:
-        what, hint = f"{GYR_SLIP:g} or less", "in Gyr? multiply by 1000"
-    else:
+    """Refuse, in one line, ages (Myr, every one inside the grid) that are all :data:`YOUNG_ONLY` or less: saying
+    why first, then the likely unit (Gyr; log10(yr) as :data:`LOG_AGE_SLIP` says): they trained as Myr, without a
+    word."""
+    if ages.max() > YOUNG_ONLY:
         return
-    raise UserError(f"rotator catalogue {path}: ages must be in Myr: column fiducial_age_Myr spans {ages.min():.3g}-"
-                    f"{ages.max():.3g}, every age {what} ({hint}); a catalogue needs clusters older than "
-                    f"{GYR_SLIP:g} Myr")
+    hint = "if these are Gyr, multiply by 1000"
+    if LOG_AGE_SLIP[0] <= ages.min() and ages.max() <= LOG_AGE_SLIP[1] and np.any(ages != np.round(ages)):
+        hint += "; if log10(yr), give 10**age / 1e6"
+    raise UserError(f"rotator catalogue {path}: column fiducial_age_Myr spans {ages.min():.3g}-{ages.max():.3g} Myr: "
+                    f"every age is {YOUNG_ONLY:g} Myr or less, and training needs clusters older than that to learn "
+                    f"spin-down; {hint}")

@@ -28,8 +28,8 @@ from tests.build.test_catalogue import assert_one_line_error, build_cli, synthet
 
 
 @pytest.mark.parametrize("ages, span, hint", [
-    ((1.0, 2.5, 4.0), "1-4", "in Gyr? multiply by 1000"),  # old clusters, the x1000 forgotten
-    ((7.0, 8.2, 9.4), "7-9.4", "in log10(yr)? give 10**age / 1e6"),
+    ((1.0, 2.5, 4.0), "1-4", "if these are Gyr, multiply by 1000"),  # old clusters, the x1000 forgotten
+    ((7.0, 8.2, 9.4), "7-9.4", "if log10(yr), give 10**age / 1e6"),
 ])
 def test_ages_in_gyr_or_log10_yr_within_the_grid_are_refused(tmp_path, ages, span, hint):
     """Ages 1.0-4.0 (Gyr) or 7.0-9.4 (log10 yr) lie inside 1-10000 Myr: they trained as Myr, exit 0, and a Sun-like
@@ -37,11 +37,30 @@ def test_ages_in_gyr_or_log10_yr_within_the_grid_are_refused(tmp_path, ages, spa
     frame = synthetic()
     frame["fiducial_age_Myr"] = frame["cluster"].map(dict(zip(("Alpha", "Beta", "Gamma"), ages)))
     path = write(frame, tmp_path / "cat.csv")
-    with pytest.raises(UserError, match=re.escape(f"ages must be in Myr: column fiducial_age_Myr spans {span}")) as err:
+    with pytest.raises(UserError, match=re.escape(f"column fiducial_age_Myr spans {span} Myr")) as err:
         load_catalogue(path)
     assert hint in str(err.value)
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), hint)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("ages, log10", [((2.0, 5.0, 6.0, 10.0), False), ((6.0, 7.5, 8.2), True)])
+def test_an_all_young_catalogue_is_refused_for_what_it_lacks(tmp_path, ages, log10):
+    """Ages 2, 5, 6, 10 Myr (young clusters, a legitimate catalogue) were refused with "in Gyr? multiply by 1000"
+    alone, and 6-10 Myr as "log10(yr)?": the refusal now leads with the reason (no cluster older than 14 Myr to learn
+    spin-down from), and gives the log10(yr) hint only when an age is not a whole number (6, 8, 10 Myr are not
+    log10 ages)."""
+    frame = pd.concat([synthetic(4, seed=k).assign(cluster=f"C{k}", fiducial_age_Myr=a) for k, a in enumerate(ages)],
+                      ignore_index=True)
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError) as err:
+        load_catalogue(path)
+    words = str(err.value)
+    lead = (f"rotator catalogue {path}: column fiducial_age_Myr spans {min(ages):g}-{max(ages):g} Myr: every age is "
+            "14 Myr or less, and training needs clusters older than that to learn spin-down; if these are Gyr, "
+            "multiply by 1000")
+    assert words.startswith(lead), words
+    assert ("if log10(yr), give 10**age / 1e6" in words) is log10, words
 
 
 def test_ages_in_myr_with_one_cluster_over_14_myr_are_read(tmp_path):
