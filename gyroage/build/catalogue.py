@@ -171,9 +171,10 @@ def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 # The required columns estimate reads under other names (gyroage.columns.ALIASES' canonical name, the unit a column
-# must be in), and the cluster column's usual other names (column_key): the refusal of a missing column names them.
+# must be in), and the cluster column's usual other names (column_key), most specific first: the refusal of a missing
+# column names the likeliest of them.
 ESTIMATE_ROLES = {"Prot": ("prot", "days"), "BPRP_0": ("bp_rp0", "mag"), "e_BPRP_0": ("bp_rp0_err", "mag")}
-CLUSTER_KEYS = frozenset(("group", "clustername", "cl", "oc", "association", "movinggroup", "name", "members"))
+CLUSTER_KEYS = ("clustername", "association", "movinggroup", "group", "oc", "cl", "members", "name")
 _AGE_KEY = re.compile(r"(^|log|log10|fiducial|cluster)age")
 
 
@@ -181,21 +182,35 @@ def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
     """" (is it P_rot? rename it Prot)" when a column is ``name`` spelt otherwise: differing only in case, ``_``/``-``
     or spaces, or as ``estimate`` reads it (``period``, ``Prot [h]``: "give it in days as Prot"), or a cluster or age
     column's usual name (``group``, ``age_Gyr``): training reads the catalogue's own names, case ignored
-    (:func:`_canonical_names`)."""
+    (:func:`_canonical_names`). Of several cluster or age columns, error columns (``age_err``, ``e_age``) are passed
+    over and the most specific name wins (``cluster_name`` over ``name``, ``age`` over ``age_Gyr``, ``fiducial_age``
+    over ``age``), the first in the file on a tie: the first that matched was named, not the likeliest."""
     columns = [str(c) for c in frame.columns]
     close = [c for c in columns if column_key(c) == column_key(name)]
     if close:
         return f" (is it {close[0]}? rename it {name})"
     canon, unit = ESTIMATE_ROLES.get(name, (None, ""))
-    for c in columns:
-        role = column_role(c) if canon else None
-        if role is not None and role.name == canon:
-            return f" (is it {c}? " + (f"rename it {name})" if role.scale == 1 else f"give it in {unit} as {name})")
-        if name == "cluster" and column_key(c) in CLUSTER_KEYS:
-            return f" (is it {c}? rename it {name})"
-        if name == "fiducial_age_Myr" and _AGE_KEY.search(column_key(c)):
-            return f" (is it {c}? give it in Myr as {name})"
+    if canon:
+        for c in columns:
+            role = column_role(c)
+            if role is not None and role.name == canon:
+                return f" (is it {c}? " + (f"rename it {name})" if role.scale == 1 else f"give it in {unit} as {name})")
+        return ""
+    keys = [(c, column_key(c)) for c in columns if not _error_column(c)]
+    if name == "cluster":
+        ranked = [(CLUSTER_KEYS.index(k), i, c) for i, (c, k) in enumerate(keys) if k in CLUSTER_KEYS]
+        return f" (is it {min(ranked)[2]}? rename it {name})" if ranked else ""
+    if name == "fiducial_age_Myr":
+        # the whole name an age's (age, fiducial_age, logAge) before a longer one (age_Gyr), then the longest match
+        found = [(m.group(0) != k, -len(m.group(0)), i, c) for i, (c, k) in enumerate(keys)
+                 if (m := _AGE_KEY.search(k))]
+        return f" (is it {min(found)[3]}? give it in Myr as {name})" if found else ""
     return ""
+
+
+def _error_column(name: str) -> bool:
+    """Whether a column name reads as an uncertainty (``age_err``, ``e_age``, ``Age error``)."""
+    return "err" in column_key(name) or name.strip().casefold().startswith("e_")
 
 
 def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:

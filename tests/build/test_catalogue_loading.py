@@ -253,6 +253,22 @@ def test_a_column_spelt_as_estimate_reads_it_is_named_in_the_refusal(tmp_path, c
         load_catalogue(path)
 
 
+@pytest.mark.parametrize("column, spelt, hint", [
+    ("fiducial_age_Myr", ("age_err", "age"), "(is it age? give it in Myr"),
+    ("fiducial_age_Myr", ("e_age", "Age_Gyr"), "(is it Age_Gyr? give it in Myr"),
+    ("fiducial_age_Myr", ("age_Gyr", "fiducial_age"), "(is it fiducial_age? give it in Myr"),
+    ("cluster", ("name", "cluster_name"), "(is it cluster_name? rename it cluster)"),
+    ("cluster", ("members", "group"), "(is it group? rename it cluster)"),
+])
+def test_a_missing_column_hint_names_the_likeliest_column(tmp_path, column, spelt, hint):
+    """The hint named the first column that matched, not the likeliest: 'age_err,age' said "(is it age_err? ...)"
+    and 'name,cluster_name' "(is it name? ...)". Error columns are passed over, then the most specific name wins."""
+    frame = synthetic().rename(columns={column: spelt[1]}).assign(**{spelt[0]: 1.0})
+    path = write(frame[[spelt[0], *frame.columns[:-1]]], tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=re.escape(f"lacks column {column} {hint}")):
+        load_catalogue(path)
+
+
 def test_the_train_help_names_the_columns_it_reads():
     res = build_cli("train", "--help")
     text = " ".join(res.output.replace("│", " ").split())
