@@ -181,7 +181,8 @@ def test_the_rows_and_clusters_the_selection_leaves_out_are_counted(tmp_path, ca
     frame = _leaky()
     raw = load_catalogue(write(frame, tmp_path / "cat.csv"))
     err = capsys.readouterr().err
-    assert "2 rows repeat an earlier row exactly (the first: data row 44, cluster Beta): each is used once" in err, err
+    assert ("2 rows repeat an earlier row in every column training reads (the first: data row 44, cluster Beta): each "
+            "is used once") in err, err
     selected = quality_select(raw)
     assert len(selected) == 36 - 2 - 3 == len(raw) - 6 - 6 - 2
     assert selection_summary(raw) == (
@@ -191,6 +192,33 @@ def test_the_rows_and_clusters_the_selection_leaves_out_are_counted(tmp_path, ca
     assert "cluster" in selected and "Blank" not in set(selected["cluster"])
     assert selection_summary(load_catalogue(write(synthetic(), tmp_path / "clean.csv"))) == (
         "catalogue: 36 of 36 rows used")
+
+
+def test_a_flagged_repeat_is_not_said_to_be_used_once(tmp_path, capsys):
+    """The repeats' notice counted a repeat of a flagged row and said "each is used once", though the selection uses
+    flagged rows zero times: it counts the repeats the selection leaves out as repeats."""
+    frame = _leaky()
+    frame = pd.concat([frame, frame.iloc[[0, 1]]], ignore_index=True)  # rows 0 and 1 are flagged (cmd_exclude)
+    raw = load_catalogue(write(frame, tmp_path / "cat.csv"))
+    err = capsys.readouterr().err
+    assert "2 rows repeat an earlier row" in err and "4 rows repeat" not in err, err
+    assert selection_summary(raw).startswith("catalogue: 31 of 47 rows used; left out: 8 by the quality flags")
+
+
+def test_rows_differing_only_in_a_column_training_does_not_read_are_repeats(tmp_path, capsys):
+    """A row repeated with another 'ref' or 'row_id' was used twice (it weighed double): repeats are judged on the
+    columns training reads, and on a Gaia source id when the catalogue has one (two stars alike in every value
+    training reads are two stars)."""
+    frame = synthetic().assign(ref="A", row_id=range(36))
+    again = frame.iloc[[3, 20]].assign(ref="B", row_id=[36, 37])
+    path = write(pd.concat([frame, again], ignore_index=True), tmp_path / "cat.csv")
+    raw = load_catalogue(path)
+    assert "2 rows repeat an earlier row in every column training reads" in capsys.readouterr().err
+    assert len(quality_select(raw)) == 36
+    ids = pd.concat([frame, again], ignore_index=True).assign(GaiaDR3_ID=range(100, 138))
+    assert len(quality_select(load_catalogue(write(ids, tmp_path / "ids.csv")))) == 38
+    ids.loc[37, "GaiaDR3_ID"] = ids.loc[20, "GaiaDR3_ID"]  # the same star, twice
+    assert len(quality_select(load_catalogue(write(ids, tmp_path / "ids.csv")))) == 37
 
 
 def test_train_says_what_the_selection_left_out_unless_quiet(tmp_path):
