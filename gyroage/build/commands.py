@@ -95,13 +95,17 @@ def train(
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
                         "colour error, age and a positive period given)")
     check_excluded(settings.exclude_clusters, frame["cluster"], clusters_left_out(raw))
+    configured = settings.exclude_clusters
     if exclude:
         exclude = match_clusters(exclude, frame["cluster"], clusters_left_out(raw))  # as validate --clusters reads them
         # into the settings, not dropped here: the card records them, and validate's folds leave them out too
         settings = replace(settings, exclude_clusters=tuple(dict.fromkeys([*settings.exclude_clusters, *exclude])))
-    if frame["cluster"].isin(settings.exclude_clusters).all():
-        raise UserError(f"--exclude leaves no star to train on (exclude_clusters, the config's and --exclude's: "
-                        f"{', '.join(settings.exclude_clusters)})")
+    if frame["cluster"].isin(settings.exclude_clusters).all():  # named for what was given: --exclude, the config
+        named = ", ".join(settings.exclude_clusters)
+        if not exclude:
+            raise UserError(f"the config's exclude_clusters leave no star to train on ({named})")
+        whose = "exclude_clusters, the config's and --exclude's: " if configured else ""
+        raise UserError(f"--exclude leaves no star to train on ({whose}{named})")
     data = training_set(frame)
     kept = kept_for_training(data, settings)
     check_normalisation(normalisation(kept, None), kept, settings.flow.use_colour_err)  # as train_flow refuses, first

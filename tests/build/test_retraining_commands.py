@@ -273,12 +273,20 @@ def test_validate_refuses_an_out_that_is_a_file(tmp_path):
     one_line_error(res, str(afile), "not a directory")
 
 
-def test_excluding_every_cluster_is_one_line_naming_them(tmp_path):
+@pytest.mark.parametrize("config, given, words", [
+    (["C0"], ["C1", "c2"], "--exclude leaves no star to train on (exclude_clusters, the config's and --exclude's: "
+                           "C0, C1, C2)"),
+    ([], ["C0", "C1", "c2"], "--exclude leaves no star to train on (C0, C1, C2)"),
+    # no --exclude given: it was named all the same
+    (["C0", "C1", "C2"], [], "the config's exclude_clusters leave no star to train on (C0, C1, C2)"),
+])
+def test_excluding_every_cluster_is_one_line_naming_them(tmp_path, config, given, words):
     cat = toy_catalogue(tmp_path / "cat.csv")
     res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"),
-              "--config", str(write_config(tmp_path, {**FAST, "exclude_clusters": ["C0"]})),
-              "--exclude", "C1", "--exclude", "c2")
-    one_line_error(res, "--exclude leaves no star to train on", "C0, C1, C2")
+              "--config", str(write_config(tmp_path, {**FAST, "exclude_clusters": config})),
+              *[w for name in given for w in ("--exclude", name)])
+    line = one_line_error(res, words)
+    assert ("--exclude" in line) is bool(given), line
 
 
 @pytest.mark.parametrize("args, words", [
