@@ -7,6 +7,7 @@ them, after a one-line check that they are installed.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
@@ -321,8 +322,12 @@ def validate(
 
 def _check_out_dir(path: Path, option: str) -> None:
     """Refuse, in one line, an output directory that cannot be one (a file, or under a file): found only when the
-    model was written, after training, it was a traceback and the trained model was lost."""
+    model was written, after training, it was a traceback and the trained model was lost. A broken symbolic link
+    (which does not exist, so passed) is refused too: mkdir ended in FileExistsError."""
     for p in (path, *path.parents):
+        if p.is_symlink() and not p.exists():
+            raise UserError(f"{option} {path}: {p} is a broken symbolic link (to {os.readlink(p)}): remove it or give "
+                            "another directory")
         if p.exists():
             if not p.is_dir():
                 raise UserError(f"{option} {path}: {p} is a file, not a directory")

@@ -302,3 +302,20 @@ def test_force_where_it_replaces_nothing_is_one_line(tmp_path, args, words):
     more = ["--catalogue", str(cat), "--config", str(write_config(tmp_path, FAST))] if args[0] == "train" else []
     one_line_error(cli(*args, *more, "--force"), words)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "validate", "export"])
+@pytest.mark.parametrize("under", [False, True])
+def test_an_output_that_is_a_broken_symbolic_link_is_one_line(tmp_path, command, under):
+    """--out naming a dangling symbolic link (or a path under one) passed the file check (it does not exist) and
+    ended in a FileExistsError traceback: after training, with the model lost."""
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    link = tmp_path / "dangling"
+    link.symlink_to(tmp_path / "nowhere" / "x")
+    out = link / "run" if under else link
+    cfg = str(write_config(tmp_path, FAST))
+    args = {"train": ["--catalogue", str(cat), "--config", cfg],
+            "validate": ["--catalogue", str(cat), "--config", cfg, "--clusters", "C1", "--no-main-sequence"],
+            "export": ["--checkpoint", str(tmp_path / "run1")]}[command]
+    one_line_error(cli(command, "--out", str(out), *args), f"{link} is a broken symbolic link")
+    assert not (tmp_path / "nowhere").exists()
