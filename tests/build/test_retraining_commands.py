@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from tests.build.test_build_guards import FAST, cli, toy_catalogue, write_config  # noqa: E402
-from tests.conftest import one_line_error  # noqa: E402
+from tests.conftest import ROOT, one_line_error  # noqa: E402
 
 
 def _settings(run: Path) -> dict:
@@ -209,11 +209,28 @@ def test_a_level_scale_at_its_floor_is_said_and_flagged(monkeypatch, tmp_path, c
     assert said is floor
 
 
-def test_the_shipped_cards_level_scale_is_at_the_floor():
+def test_at_floor_is_the_bisections_lowest_bracket_alone():
+    """The flag's rule, on the fit's own brackets (a pin on the shipped card's value failed with any recalibration
+    that moved it off the floor): the lowest bracket's centre, 0.4511 after 8 steps, is at the floor; the next is
+    not, nor is a fit that brings the young coverage to 0.68."""
+    from gyroage.build.calibration import LEVEL_SCALE_MIN, STEPS, at_floor
+
+    bracket = (1.0 - LEVEL_SCALE_MIN) / 2**STEPS
+    assert round(LEVEL_SCALE_MIN + bracket / 2, 4) == 0.4511 and at_floor(LEVEL_SCALE_MIN + bracket / 2)
+    assert not at_floor(LEVEL_SCALE_MIN + 1.5 * bracket) and not at_floor(0.8)
+    assert at_floor(LEVEL_SCALE_MIN + bracket / 4, steps=STEPS + 1) and not at_floor(0.4511, steps=STEPS + 1)
+
+
+def test_the_readme_says_the_shipped_level_scale_is_at_its_floor_only_when_it_is():
+    """README names the shipped card's level scale as a fit stopped at its floor: true of today's card, and to be
+    rewritten (this test says so) when a recalibration moves it off the floor."""
     from gyroage.build.calibration import at_floor
     from gyroage.core.modelcard import load_card
 
-    assert at_floor(load_card(verify=False)[0].calibration["level_scale"])
+    scale = load_card(verify=False)[0].calibration["level_scale"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    claims = "a fit that stops there, 0.4511 as the shipped card's"
+    assert (claims in readme) is at_floor(scale) and (f"{scale:g}" == "0.4511" or not at_floor(scale)), scale
 
 
 def test_validate_counts_one_cluster_and_one_process_in_the_singular(tmp_path):
