@@ -227,7 +227,8 @@ def _record(command: str | None, services: Services, settings: CrossmatchSetting
         read = f"{ids.ra_column}, {ids.dec_column} (radec)"
     else:
         read = ", ".join(f"{col} ({kind})" for kind, col in ((ids.kind, ids.column), *ids.fallbacks))
-    urls = {"gaia": services.gaia.url, "vizier": services.vizier.url, "mast": services.mast.url}
+    # Gaia's TAP service as queried (ESA's /tap-server/tap added to a URL without a path); the others' base URLs
+    urls = {"gaia": services.gaia.tap_url, "vizier": services.vizier.url, "mast": services.mast.url}
     return crossmatch_provenance(command, urls, tables, settings.extinction, read,
                                  settings.radius_arcsec if ids.kind == "radec" else None)
 

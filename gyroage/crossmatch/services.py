@@ -193,10 +193,16 @@ class GaiaArchive(Service):
     kind = "gaia"
 
     @property
-    def sync_url(self) -> str:
-        """``<url>/sync`` when the URL names the TAP service's path; ESA's ``/tap-server/tap`` when it has none."""
+    def tap_url(self) -> str:
+        """The TAP service asked: the URL when it names the service's path; ESA's ``/tap-server/tap`` under it when
+        it has none (what the run's record names: the URL as given was not the service queried)."""
         path = urllib.parse.urlsplit(self.url).path.rstrip("/")
-        return self.url + ("/sync" if path else "/tap-server/tap/sync")
+        return self.url if path else self.url + "/tap-server/tap"
+
+    @property
+    def sync_url(self) -> str:
+        """``<tap_url>/sync``: the synchronous jobs' endpoint."""
+        return self.tap_url + "/sync"
 
     @functools.cached_property
     def _session(self):

@@ -1,7 +1,8 @@
-"""A cross-match's typed output says what made it: the gyroage version, the command, the services asked (their base
-URLs, which an environment variable can set unseen in the command) and the period tables in adoption order, the
-extinction and the identifiers read. It carried none: an astronomer publishing its periods and colours could not say
-which VizieR tables or which mirror they came from. CSV stays as it was (a comment line would break its readers).
+"""A cross-match's typed output says what made it: the gyroage version, the command, the services asked (Gaia's TAP
+service as queried, the others' base URLs: an environment variable can set them unseen in the command) and the
+period tables in adoption order, the extinction and the identifiers read. It carried none: an astronomer publishing
+its periods and colours could not say which VizieR tables or which mirror they came from. CSV stays as it was (a
+comment line would break its readers).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def test_a_typed_crossmatch_output_records_the_services_and_tables(ids, sky, suf
     assert got["version"] == __version__
     # where the output went, the cache and -q decide no bit of the table
     assert got["command"] == "gyroage crossmatch ids.csv --periods holcomb2022,gaiadr3 --extinction none"
-    assert got["gaia_url"] == got["vizier_url"] == got["mast_url"] == sky.url
+    # the Gaia TAP service queried: ESA's /tap-server/tap under a URL without a path (it said the URL as given)
+    assert got["gaia_url"] == sky.url + "/tap-server/tap" and got["vizier_url"] == got["mast_url"] == sky.url
     assert got["period_sources"] == "holcomb2022 (VizieR J/ApJ/936/138/table1), gaiadr3 (gaiadr3.vari_rotation_modulation)"
     assert got["extinction"] == "none"
     assert got["ids"] == "source_id (gaia)"
@@ -76,3 +78,10 @@ def test_positions_record_the_cone_radius(tmp_path, sky, monkeypatch):
 def test_a_csv_crossmatch_output_carries_no_record(ids, sky):
     crossmatch("ids.csv", "-o", "out.csv", "--no-cache")
     assert "gyroage" not in (ids / "out.csv").read_text()
+
+
+def test_the_record_names_the_gaia_tap_service_asked(ids, sky, monkeypatch):
+    """--gaia-url http://host/mirror/tap is asked at its path: the record names that TAP service."""
+    monkeypatch.setenv("GYROAGE_GAIA_TAP_URL", sky.url + "/mirror/tap/")
+    crossmatch("ids.csv", "-o", "out.parquet", "--periods", "gaiadr3", "--extinction", "none", "--no-cache", "-q")
+    assert record(ids / "out.parquet")["gaia_url"] == sky.url + "/mirror/tap"
