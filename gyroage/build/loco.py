@@ -10,7 +10,8 @@ model card: :mod:`gyroage.build.loco_card`).
 
 A finished fold is never recomputed while its training settings and catalogue are unchanged
 (resumable); changing a setting that shapes training starts new folds (the settings key names
-their directory), and a fold saved from another catalogue (its SHA-256 is in the fold) is trained again.
+their directory), and a fold saved from another catalogue, or from other stars read from it (the SHA-256 of both is
+in the fold), is trained again.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from gyroage.build.catalogue import (
     selection_summary,
 )
 from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
-from gyroage.build.loco_checks import catalogue_record, check_folds_can_train, fold_from, val_clusters_capped
+from gyroage.build.loco_checks import catalogue_record, check_folds_can_train, stale_folds, val_clusters_capped
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -150,16 +151,15 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     catalog_sha = sha256(catalogue)  # as the card records the training catalogue
     (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
                                                       sort_keys=True) + "\n")
-    held = frame["cluster"].value_counts()
-    other = [c for c in names if (fold_dir / f"{c}.npz").is_file()
-             and not fold_from(fold_dir / f"{c}.npz", catalog_sha, int(held[c]))]
+    other = stale_folds(fold_dir, names, catalogue, raw, frame, catalog_sha)
     todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
     capped = val_clusters_capped(frame, todo, int(s.train.get("n_val_clusters", 4)))
     if capped:
         progress.log(capped)
     if other:
-        progress.log(f"{len(other)} saved folds were trained on another catalogue: training them again")
+        progress.log(f"{_count(len(other), 'saved fold')} {'was' if len(other) == 1 else 'were'} trained on another "
+                     "catalogue, or on its stars as an earlier gyroage read them: training again")
     jobs = min(s.jobs, max(len(todo), 1))
     progress.log(f"{_count(len(names), 'cluster')}, {len(names) - len(todo)} folds already done, {len(todo)} to train "
                  f"({_count(jobs, 'process', 'processes')}) in {fold_dir}")

@@ -4,14 +4,20 @@ the validated settings and catalogue."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gyroage.build.catalogue import training_set, val_clusters_notice
+from gyroage.build.catalogue import TrainingSet, training_set, val_clusters_notice
+from gyroage.build.cluster_names import cluster_key
 from gyroage.errors import UserError
+from gyroage.io import read_table
 
 
 def check_folds_can_train(frame: pd.DataFrame, held_out: list[str]) -> None:
@@ -27,15 +33,76 @@ def check_folds_can_train(frame: pd.DataFrame, held_out: list[str]) -> None:
                             "besides each held-out one)")
 
 
-def fold_from(path: Path, catalog_sha: str, n_stars: int) -> bool:
-    """Whether the saved fold at ``path`` was trained on the catalogue with SHA-256 ``catalog_sha``. The settings key
-    names the training settings only; folds saved before the catalogue's hash was recorded are judged by their
-    held-out star count (``n_stars`` in this catalogue)."""
+def rows_sha256(data: TrainingSet) -> str:
+    """SHA-256 of what a fold trains and scores on: every star of the training arrays, in order (the held-out ones
+    are among them, where the fold's ``source_row`` points). The catalogue's SHA-256 does not name them: a new way of
+    reading the same file (exact repeats used once, two spellings of a cluster merged) changes them, and a fold saved
+    before it gave its stars another star's truth (:func:`fold_from`)."""
+    h = hashlib.sha256()
+    for name in data.__dataclass_fields__:
+        values = getattr(data, name)
+        h.update(name.encode() + b"\0")
+        if values.dtype.kind in "fiub":
+            h.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+        else:  # names and period sources: JSON keeps "a", "b" apart from "a\0b"
+            h.update(json.dumps([str(v) for v in values.tolist()]).encode())
+    return h.hexdigest()
+
+
+def fold_from(path: Path, catalog_sha: str, rows_sha: str, held_rows: np.ndarray,
+              read_as_before: Callable[[], bool]) -> bool:
+    """Whether the saved fold at ``path`` was trained and scored on this catalogue's stars: the catalogue's SHA-256
+    (``catalog_sha``) and its selected rows' (:func:`rows_sha256`, ``rows_sha``). The settings key names the training
+    settings only. A fold saved before its rows were hashed is reused only where what it stored still holds: its
+    held-out rows are this catalogue's rows of its cluster (``held_rows``, position and count), and the catalogue reads
+    as it did before repeats and spellings were merged (``read_as_before``, asked only then); older still, before the
+    catalogue's hash, the held-out count stands for it."""
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
-    if "catalog_sha256" in meta:
-        return meta["catalog_sha256"] == catalog_sha
-    return meta.get("n_stars") == n_stars
+        source = z["source_row"]
+    if "catalog_sha256" in meta and meta["catalog_sha256"] != catalog_sha:
+        return False
+    if "rows_sha256" in meta:
+        return meta["rows_sha256"] == rows_sha
+    if "catalog_sha256" not in meta and meta.get("n_stars") != len(held_rows):
+        return False
+    return np.array_equal(source, held_rows) and read_as_before()
+
+
+def read_as_before(path: str | Path, raw: pd.DataFrame) -> bool:
+    """Whether the catalogue at ``path`` (``raw``, as :func:`gyroage.build.catalogue.load_catalogue` reads it) gives
+    the rows it gave before exact repeats were used once and a cluster's spellings merged: it holds neither (a fold
+    saved before then trained on them as they were)."""
+    if raw.duplicated().any():
+        return False
+    with contextlib.redirect_stderr(io.StringIO()):  # the reader's notices were said once already
+        file = read_table(path)
+    column = "cluster" if "cluster" in file.columns else next(
+        (c for c in file.columns if str(c).casefold() == "cluster"), None)
+    if column is None:
+        return False
+    names = set(file[column].dropna().astype(str).tolist())
+    return len({cluster_key(n) for n in names}) == len(names)
+
+
+def stale_folds(fold_dir: Path, names: list[str], path: str | Path, raw: pd.DataFrame, frame: pd.DataFrame,
+                catalog_sha: str) -> list[str]:
+    """The clusters of ``names`` whose saved fold in ``fold_dir`` was not trained on this catalogue's stars
+    (:func:`fold_from`): trained again."""
+    saved = [c for c in names if (fold_dir / f"{c}.npz").is_file()]
+    if not saved:
+        return []
+    rows_sha = rows_sha256(training_set(frame))
+    clusters = frame["cluster"].astype(str).to_numpy()
+    before: list[bool] = []
+
+    def as_before() -> bool:  # read once, and only for a fold saved before the rows were hashed
+        if not before:
+            before.append(read_as_before(path, raw))
+        return before[0]
+
+    return [c for c in saved
+            if not fold_from(fold_dir / f"{c}.npz", catalog_sha, rows_sha, np.flatnonzero(clusters == c), as_before)]
 
 
 def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], n_val_clusters: int) -> str | None:
