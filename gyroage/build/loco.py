@@ -26,17 +26,16 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import (
-    check_excluded,
-    cluster_table,
-    clusters_left_out,
-    load_catalogue,
-    match_clusters,
-    quality_select,
-    selection_summary,
-)
+from gyroage.build.catalogue import load_catalogue, quality_select, selection_summary
 from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
-from gyroage.build.loco_checks import catalogue_record, check_folds_can_train, stale_folds, val_clusters_capped
+from gyroage.build.loco_checks import (  # eligible_clusters re-exported (in __all__)
+    catalogue_record,
+    chosen_clusters,
+    eligible_clusters,
+    stale_folds,
+    val_clusters_capped,
+    without_unfit_term,
+)
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -47,7 +46,7 @@ from gyroage.build.loco_figures import (
     main_sequence_summary,
     seed_spread,
 )
-from gyroage.build.main_sequence import held_out_height_term, why_no_term
+from gyroage.build.main_sequence import held_out_height_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.density import check_outlier_weight
 from gyroage.core.groups import joint_age
@@ -59,7 +58,6 @@ from gyroage.core.posterior import (
     outlier_probability,
 )
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
-from gyroage.errors import UserError
 from gyroage.files import atomic_path, atomic_write_text, json_text
 from gyroage.progress import Progress
 
@@ -116,12 +114,6 @@ class ValidateSettings:
         return Path(out_dir) / "folds" / self.key()
 
 
-def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
-    """Clusters with >= ``min_members`` selected stars, youngest first (cluster, n_stars, age_myr)."""
-    t = cluster_table(frame)
-    return t[t["n_stars"] >= min_members].reset_index(drop=True)
-
-
 def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
               settings: ValidateSettings | None = None, quiet: bool = False, notice: str | None = None) -> list[str]:
     """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done. ``notice``: said
@@ -130,20 +122,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     catalogue = str(Path(catalogue).resolve())
     raw = load_catalogue(catalogue)
     frame = quality_select(raw)
-    table = eligible_clusters(frame, s.min_members)
-    names = table["cluster"].tolist()
-    if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
-        largest = int(cluster_table(frame)["n_stars"].max()) if len(frame) else 0
-        raise UserError(f"no cluster has {s.min_members} or more selected members (--min-members; the largest has "
-                        f"{largest})")
-    if clusters:
-        clusters = match_clusters(clusters, frame["cluster"], clusters_left_out(raw))  # "NGC 6811", ngc_6811: NGC6811
-        small = [c for c in clusters if c not in names]
-        if small:
-            raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
-        names = [c for c in names if c in set(clusters)]
-    check_excluded(s.train.get("exclude_clusters") or (), frame["cluster"], clusters_left_out(raw))
-    check_folds_can_train(frame, names)
+    names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
     if notice:
         Progress("validate").log(notice)
     fold_dir = s.fold_dir(out_dir)
@@ -432,24 +411,6 @@ def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: V
     return stars, table, summary
 
 
-def _without_unfit_term(catalogue: str | Path, s: ValidateSettings) -> tuple[ValidateSettings, str | None]:
-    """``s`` with the main-sequence term off, and the notice saying why, when the catalogue cannot fit it (no G_0 or
-    parallax column, too few clusters): the fit failed only after every fold had trained (KeyError 'G_0'). With
-    ``s.main_sequence_asked`` (--main-sequence) such a catalogue is refused instead."""
-    if not s.main_sequence:
-        return s, None
-    why = why_no_term(quality_select(load_catalogue(catalogue, notices=False)))
-    if why is None:
-        return s, None
-    if s.main_sequence_asked:
-        raise UserError(f"--main-sequence: {why} (the term needs G_0 and dr3_parallax_zpt_corrected of clusters of "
-                        "several ages): validate with --no-main-sequence")
-    # said even with -q: the figures are then rotation's alone, unlike the card's
-    return replace(s, main_sequence=False, main_sequence_calibration_dict={}), (
-        f"the main-sequence term is off ({why}): held-out stars are dated from rotation alone, as with "
-        "--no-main-sequence")
-
-
 def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
              settings: ValidateSettings | None = None, quiet: bool = False, fit_calibration: bool = False,
              extra_seeds: tuple[int, ...] = ()) -> dict:
@@ -462,10 +423,10 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     figure stays the settings' own seed's.
     """
     s = settings or ValidateSettings()
-    s, notice = _without_unfit_term(catalogue, s)
+    terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed (here first, before any fold)
+    s, notice = without_unfit_term(catalogue, clusters, s, terms)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed
     stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms, notice)
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))

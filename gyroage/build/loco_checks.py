@@ -1,6 +1,6 @@
-"""What :func:`gyroage.build.loco.run_folds` checks before a fold trains: that the folds can train at all, and
-whether a saved fold may be reused; and what ``validate --write-card`` checks: that the card's model was trained with
-the validated settings and catalogue."""
+"""What :func:`gyroage.build.loco.run_folds` checks before a fold trains: which clusters are held out, that the folds
+can train at all, whether a saved fold may be reused and whether the main-sequence term can be fitted in each; and
+what ``validate --write-card`` checks: that the card's model was trained with the validated settings and catalogue."""
 
 from __future__ import annotations
 
@@ -9,15 +9,55 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gyroage.build.catalogue import TrainingSet, training_set, val_clusters_notice
+from gyroage.build.catalogue import (
+    TrainingSet,
+    check_excluded,
+    cluster_table,
+    clusters_left_out,
+    load_catalogue,
+    match_clusters,
+    quality_select,
+    training_set,
+    val_clusters_notice,
+)
 from gyroage.build.cluster_names import cluster_key
+from gyroage.build.main_sequence import why_no_term
 from gyroage.errors import UserError
 from gyroage.io import read_table
+
+
+def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
+    """Clusters with >= ``min_members`` selected stars, youngest first (cluster, n_stars, age_myr)."""
+    t = cluster_table(frame)
+    return t[t["n_stars"] >= min_members].reset_index(drop=True)
+
+
+def chosen_clusters(raw: pd.DataFrame, frame: pd.DataFrame, clusters: list[str] | None, min_members: int,
+                    exclude) -> list[str]:
+    """The clusters a run holds out, youngest first: ``clusters`` (as users write them; all by default) of those with
+    ``min_members`` selected stars (``frame``, the quality selection of ``raw``). A name that is no such cluster, an
+    ``exclude`` (the exclude_clusters setting) not written as the catalogue writes it, or folds that could not train
+    (:func:`check_folds_can_train`) are refused in one line."""
+    names = eligible_clusters(frame, min_members)["cluster"].tolist()
+    if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
+        largest = int(cluster_table(frame)["n_stars"].max()) if len(frame) else 0
+        raise UserError(f"no cluster has {min_members} or more selected members (--min-members; the largest has "
+                        f"{largest})")
+    if clusters:
+        clusters = match_clusters(clusters, frame["cluster"], clusters_left_out(raw))  # "NGC 6811", ngc_6811: NGC6811
+        small = [c for c in clusters if c not in names]
+        if small:
+            raise UserError(f"cluster {small[0]} has fewer than {min_members} selected members")
+        names = [c for c in names if c in set(clusters)]
+    check_excluded(exclude, frame["cluster"], clusters_left_out(raw))
+    check_folds_can_train(frame, names)
+    return names
 
 
 def check_folds_can_train(frame: pd.DataFrame, held_out: list[str]) -> None:
@@ -113,6 +153,32 @@ def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], n_val_clusters
         if note:
             return f"fold {c} and likely the others: {note}"
     return None
+
+
+def without_unfit_term(catalogue: str | Path, clusters: list[str] | None, s, fitted: dict):
+    """(``s``, a :class:`gyroage.build.loco.ValidateSettings`, with the main-sequence term off, and the notice saying
+    why) when the term cannot be fitted in a fold of the run: the catalogue has no G_0 or parallax column, or without
+    a held-out cluster (of ``clusters``) too few clusters are left (its only 100 Myr-1 Gyr one, say). The fits fail
+    only after every fold has trained; here they are made first, into ``fitted`` (which the analysis reads). With
+    ``s.main_sequence_asked`` (--main-sequence) such a catalogue is refused instead; else (``s``, None)."""
+    if not s.main_sequence:
+        return s, None
+    raw = load_catalogue(catalogue, notices=False)
+    frame = quality_select(raw)
+    try:
+        names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
+    except UserError:  # refused by run_folds in the same words, after the catalogue's notices
+        return s, None
+    why = why_no_term(frame, names, fitted)
+    if why is None:
+        return s, None
+    if s.main_sequence_asked:
+        raise UserError(f"--main-sequence: {why} (the term needs G_0 and dr3_parallax_zpt_corrected of clusters of "
+                        "several ages): validate with --no-main-sequence")
+    # said even with -q: the figures are then rotation's alone, unlike the card's
+    return replace(s, main_sequence=False, main_sequence_calibration_dict={}), (
+        f"the main-sequence term is off ({why}): held-out stars are dated from rotation alone, as with "
+        "--no-main-sequence")
 
 
 def catalogue_record(path: str | Path) -> dict:

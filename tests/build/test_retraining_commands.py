@@ -130,6 +130,35 @@ def test_validate_switches_the_main_sequence_term_off_for_a_catalogue_that_canno
     assert not (tmp_path / "v2" / "folds").exists()
 
 
+def test_validate_switches_the_term_off_when_a_held_out_cluster_leaves_none_to_fit_it(tmp_path):
+    """The term is fitted in each fold without the held-out cluster, but was checked on the whole catalogue: holding
+    out its only 100 Myr-1 Gyr cluster (V11's catms.csv, Pleiades) trained the fold, then ended in a ValueError
+    traceback ("no star of a 100 Myr-1 Gyr cluster ..."). Now the term is off before any fold trains, saying why."""
+    import numpy as np
+    import pandas as pd
+
+    cat = toy_catalogue(tmp_path / "cat.csv", ages_myr=(20.0, 40.0, 120.0, 1500.0, 2700.0, 4000.0))
+    frame = pd.read_csv(cat)
+    noise = np.random.default_rng(1).normal(0, 0.05, len(frame))
+    frame.assign(G_0=9.07 + 2.2 * frame["BPRP_0"] + noise, dr3_parallax_zpt_corrected=5.0).to_csv(cat, index=False)
+    args = ["--catalogue", str(cat), "--clusters", "C2", "--jobs", "1", "--config", str(write_config(tmp_path, FAST)),
+            "-q"]
+    res = cli("validate", *args, "--out", str(tmp_path / "v"))
+    assert res.exit_code == 0, (res.output, repr(res.exception))
+    notice = res.stderr.strip().splitlines()
+    assert len(notice) == 1 and notice[0].startswith("validate: the main-sequence term is off (without C2"), res.stderr
+    assert "100 Myr-1 Gyr" in notice[0]
+    summary = json.loads((tmp_path / "v" / "loco_summary.json").read_text())
+    assert "main_sequence" not in summary and "main-sequence" not in summary["star_posteriors"]
+    one_line_error(cli("validate", *args, "--out", str(tmp_path / "v2"), "--main-sequence"), "--main-sequence: without C2",
+                   "--no-main-sequence")
+    assert not (tmp_path / "v2" / "folds").exists()
+    # a cluster whose fold can fit it keeps the term
+    res = cli("validate", *args[:2], "--clusters", "C5", *args[4:], "--out", str(tmp_path / "v3"))
+    assert res.exit_code == 0 and res.stderr == "", (res.stderr, repr(res.exception))
+    assert "main_sequence" in json.loads((tmp_path / "v3" / "loco_summary.json").read_text())
+
+
 def test_train_without_config_trains_the_shipped_settings_and_says_so(tmp_path):
     """Plain `gyroage train` trained the code's defaults (colour error as an input, no cluster weights, no
     relabelling), which the README calls leaky, and --help did not say where the shipped settings are; a catalogue
