@@ -59,7 +59,6 @@ def train(
         selection_applied,
         selection_summary,
         training_set,
-        val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import (
@@ -69,6 +68,7 @@ def train(
         normalisation,
         train_flow,
         train_info,
+        val_clusters_said,
     )
     from gyroage.core.modelcard import sha256
 
@@ -104,7 +104,7 @@ def train(
     check_normalisation(normalisation(kept, None), kept, settings.flow.use_colour_err)  # as train_flow refuses, first
     if not quiet:  # after the refusals: a refused run's stderr is its one line
         typer.echo(f"train: {selection_summary(raw)}", err=True)
-    capped = val_clusters_notice(kept, settings.n_val_clusters, settings.max_epochs)
+    capped = val_clusters_said(data, settings)  # validate says it for its folds in the same words
     if capped:
         typer.echo(f"train: {capped}", err=True)
     try:

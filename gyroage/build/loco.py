@@ -133,7 +133,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     other = stale_folds(fold_dir, names, catalogue, raw, frame, catalog_sha)
     todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
-    capped = val_clusters_capped(frame, todo, int(s.train.get("n_val_clusters", 4)))
+    capped = val_clusters_capped(frame, todo, s.train)
     if capped:
         progress.log(capped)
     if other:

@@ -24,7 +24,6 @@ from gyroage.build.catalogue import (
     match_clusters,
     quality_select,
     training_set,
-    val_clusters_notice,
 )
 from gyroage.build.cluster_names import cluster_key
 from gyroage.build.main_sequence import why_no_term
@@ -145,11 +144,15 @@ def stale_folds(fold_dir: Path, names: list[str], path: str | Path, raw: pd.Data
             if not fold_from(fold_dir / f"{c}.npz", catalog_sha, rows_sha, np.flatnonzero(clusters == c), as_before)]
 
 
-def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], n_val_clusters: int) -> str | None:
-    """:func:`gyroage.build.catalogue.val_clusters_notice` for the first fold (of ``held_out``) it concerns, said
-    once here since the folds train quietly; the others differ by at most the held-out cluster."""
+def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -> str | None:
+    """:func:`gyroage.build.training.val_clusters_said` (train's notice) for the first fold (of ``held_out``) it
+    concerns, trained with ``train`` (TrainSettings as a dict), said once here since the folds train quietly; the
+    others differ by at most the held-out cluster."""
+    from gyroage.build.training import TrainSettings, val_clusters_said  # torch: only where folds are about to train
+
+    s = TrainSettings.from_dict(train)
     for c in held_out:
-        note = val_clusters_notice(training_set(frame[frame["cluster"] != c]), n_val_clusters)
+        note = val_clusters_said(training_set(frame[frame["cluster"] != c]), s)
         if note:
             return f"fold {c} and likely the others: {note}"
     return None

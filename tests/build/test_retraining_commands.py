@@ -308,3 +308,28 @@ def test_excluding_every_cluster_is_one_line_naming_them(tmp_path):
               "--config", str(write_config(tmp_path, {**FAST, "exclude_clusters": ["C0"]})),
               "--exclude", "C1", "--exclude", "c2")
     one_line_error(res, "--exclude leaves no star to train on", "C0, C1, C2")
+
+
+def test_validate_early_stopping_notice_counts_what_a_fold_trains_on_as_train_does(tmp_path):
+    """validate's notice counted the clusters exclude_clusters removes ("only 3 of the 6 clusters can be held out"
+    where the fold trains on 5), and said "every epoch" where train says "all N epochs": both now say train's words
+    for the stars a fold trains on."""
+    import pandas as pd
+
+    from gyroage.build.catalogue import quality_select, training_set, val_clusters_notice
+    from gyroage.build.loco_checks import val_clusters_capped
+    from gyroage.build.training import TrainSettings, kept_for_training
+
+    frame = quality_select(pd.read_csv(toy_catalogue(tmp_path / "cat.csv", ages_myr=(20, 40, 120, 700, 1500, 2700,
+                                                                                         4000))))
+    train = {**FAST, "n_val_clusters": 4, "exclude_clusters": ["C3"]}
+    note = val_clusters_capped(frame, ["C1"], train)
+    assert note == "fold C1 and likely the others: n_val_clusters 4: only 2 of the 5 clusters can be held out for " \
+                   "early stopping (20+ members, never the youngest or oldest), leaving 3 to train on", note
+    # as train says it for the same stars (the fold's training set) and settings
+    s = TrainSettings.from_dict(train)
+    fold = training_set(frame[frame["cluster"] != "C1"])
+    assert note.endswith(val_clusters_notice(kept_for_training(fold, s), s.n_val_clusters, s.max_epochs))
+    three = frame[frame["cluster"].isin(["C0", "C1", "C2"])]
+    note = val_clusters_capped(three, ["C1"], {**FAST, "n_val_clusters": 1})
+    assert note.endswith("training runs all 2 epochs"), note
