@@ -402,8 +402,8 @@ def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: V
         summary["calibration_fit"] = "fitted on all held-out stars; each cluster's figures from a fit without it"
         floor = calibration.at_floor(s.calibration_dict["level_scale"])
         summary["calibration_level_scale_at_floor"] = floor
-        if floor:
-            Progress("validate", quiet=quiet).log(
+        if floor:  # said even with -q, as the term-off notice: the calibration is not the one asked for
+            Progress("validate").log(
                 f"level scale at its floor ({calibration.LEVEL_SCALE_MIN:g}) in seed {s.train.get('seed', 0)}'s "
                 "calibration fit: the young stars' intervals still cover more than 68% there, and it narrows them "
                 "no further")

@@ -238,6 +238,19 @@ def test_a_level_scale_at_its_floor_is_said_and_flagged(monkeypatch, tmp_path, c
     assert said is floor
 
 
+def test_a_level_scale_at_its_floor_is_said_under_quiet_too(monkeypatch, tmp_path, capsys):
+    """-q silenced it, while the term-off notice (the figures are not the card's) prints: a calibration at its floor
+    is not the one asked for either (README: "is said on stderr")."""
+    from gyroage.build import loco
+
+    held = _held_out(0.5)
+    monkeypatch.setattr(loco, "run_folds", lambda *a, **k: list(held[1]))
+    monkeypatch.setattr(loco, "load_held_out", lambda *a, **k: held)
+    monkeypatch.setattr(loco, "catalogue_record", lambda path: {})
+    loco._one_seed(tmp_path / "cat.csv", tmp_path, None, loco.ValidateSettings(), True, True)
+    assert "level scale at its floor (0.45)" in capsys.readouterr().err
+
+
 def test_the_shipped_cards_level_scale_is_at_the_floor():
     from gyroage.build.calibration import at_floor
     from gyroage.core.modelcard import load_card
