@@ -172,10 +172,10 @@ def test_train_without_config_trains_the_shipped_settings_and_says_so(tmp_path):
     pd.read_csv(cat).assign(e_BPRP_0=0.02).to_csv(cat, index=False)  # one colour error, as some catalogues give
     res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "1")
     assert res.exit_code == 0, res.output
-    shipped = default_model_dir() / "train-config.json"
+    shipped = default_model_dir() / "gyroage-model.json"  # its training settings (train-config.json's before)
     last = res.stderr.strip().splitlines()[-1]
     assert "the shipped model's settings" in last and str(shipped) in last, res.stderr
-    config = {k: v for k, v in json.loads(shipped.read_text()).items() if k != "note"}
+    config = json.loads(shipped.read_text())["training"]["settings"]
     assert _settings(tmp_path / "run") == TrainSettings.from_dict({**config, "max_epochs": 1}).to_dict()
     # -q: not this notice (three clusters hold none out for early stopping: that setting's notice stays, as a capped
     # n_val_clusters' does)
@@ -188,13 +188,39 @@ def test_train_without_config_trains_the_shipped_settings_and_says_so(tmp_path):
     one_line_error(res, "colour errors do not vary", "set flow.use_colour_err false (as the shipped settings do)")
 
 
+def test_train_without_config_follows_the_card_after_a_candidate_is_exported_over_it(tmp_path, monkeypatch):
+    """After `export --checkpoint RUN --out models --force` (or `train --config X --export models --force`, as
+    docs/validation.md ships a candidate) the old train-config.json stayed beside the new card: train without
+    --config trained the old settings as "the shipped model's settings", while validate took the card's."""
+    import shutil
+
+    import pandas as pd
+
+    from gyroage.build.training import TrainSettings
+    from gyroage.core import modelcard
+
+    models = tmp_path / "models"
+    shutil.copytree(modelcard.default_model_dir(), models)
+    card = json.loads((models / "gyroage-model.json").read_text())
+    candidate = {**card["training"]["settings"], "cluster_weight_power": 0.0, "trim_relabel": False, "seed": 3}
+    card["training"]["settings"] = candidate
+    (models / "gyroage-model.json").write_text(json.dumps(card))
+    monkeypatch.setattr(modelcard, "default_model_dir", lambda: models)
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    pd.read_csv(cat).assign(e_BPRP_0=0.02).to_csv(cat, index=False)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "1")
+    assert res.exit_code == 0, res.output
+    assert _settings(tmp_path / "run") == TrainSettings.from_dict({**candidate, "max_epochs": 1}).to_dict()
+    assert str(models / "gyroage-model.json") in res.stderr.strip().splitlines()[-1], res.stderr
+
+
 def test_train_help_names_the_shipped_settings():
     from typer.testing import CliRunner
 
     from gyroage.cli import app
 
     res = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "300"})
-    assert res.exit_code == 0 and "the shipped model's, models/train-config.json" in res.stdout, res.stdout
+    assert res.exit_code == 0 and "the shipped model's, its card's training settings" in res.stdout, res.stdout
 
 
 def _held_out(width_dex: float):
