@@ -36,8 +36,8 @@ def train(
         "exclude_clusters).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="JSON of training settings over the code's "
                                                    "defaults, its seed and max_epochs unless given (default: the "
-                                                   "shipped model's, models/train-config.json; README, "
-                                                   "Retraining).")] = None,
+                                                   "shipped model's, its card's training settings, as validate's; "
+                                                   "README, Retraining).")] = None,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="Also export ONNX + card to this directory.")] = None,
     force: Annotated[bool, typer.Option("--force", help="With --export: replace a model whose card holds a "
                                         "calibration, main-sequence term or validation (they are lost).")] = False,
@@ -63,7 +63,6 @@ def train(
         selection_applied,
         selection_summary,
         training_set,
-        val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import (
@@ -73,6 +72,7 @@ def train(
         normalisation,
         train_flow,
         train_info,
+        val_clusters_said,
     )
     from gyroage.core.modelcard import sha256
 
@@ -81,10 +81,11 @@ def train(
     if export_to is not None:
         _check_out_dir(export_to, "--export")
         _refuse_replacing_model(export_to, "--export", force)
-    shipped = _shipped_config() if config is None else None
-    overrides, note = _read_config(config or shipped)
+    shipped, overrides = _shipped_settings() if config is None else (None, None)
     if shipped is not None:  # the shipped note tells of the shipped model's studies, not of this one
-        note = f"gyroage train without --config: the shipped model's settings ({shipped.name})"
+        note = "gyroage train without --config: the shipped model's settings (its card's training.settings)"
+    else:
+        overrides, note = _read_config(config)
     _refuse_unknown(overrides, config or shipped)
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
                                config or shipped)
@@ -112,7 +113,7 @@ def train(
     check_normalisation(normalisation(kept, None), kept, settings.flow.use_colour_err)  # as train_flow refuses, first
     if not quiet:  # after the refusals: a refused run's stderr is its one line
         typer.echo(f"train: {selection_summary(raw)}", err=True)
-    capped = val_clusters_notice(kept, settings.n_val_clusters, settings.max_epochs)
+    capped = val_clusters_said(data, settings)  # validate says it for its folds in the same words
     if capped:
         typer.echo(f"train: {capped}", err=True)
     try:
@@ -128,19 +129,25 @@ def train(
     (out / "train.json").write_text(json_text(info, indent=2) + "\n")  # val_nll is inf without validation clusters
     if not quiet:
         # said at the end: before training it would be a second line beside a refusal of the catalogue
-        which = f"; the shipped model's settings ({shipped}), --config FILE for others" if shipped else ""
+        which = (f"; the shipped model's settings (its card's training.settings, {shipped}), --config FILE for others"
+                 if shipped else "")
         typer.echo(f"train: wrote {out / 'flow.pt'} ({result.seconds:.0f} s{which})", err=True)
     if export_to is not None:
         _export(out, export_to, quiet)
 
 
-def _shipped_config() -> Path | None:
-    """The shipped model's training settings, train-config.json beside its card (in a checkout or a wheel), which
-    ``train`` uses without --config: the code's defaults are not the shipped model's (README, Model). None if absent."""
-    from gyroage.core.modelcard import default_model_dir
+def _shipped_settings() -> tuple[Path, dict]:
+    """(the shipped model's card, in a checkout or a wheel, and its ``training.settings``): what ``train`` trains
+    without --config, as ``validate`` validates without one (the code's defaults are not the shipped model's: README,
+    Model). One source: a train-config.json beside the card stayed as it was when a candidate was exported over it."""
+    from gyroage.core.modelcard import CARD_FILE, default_model_dir, load_card
 
-    path = default_model_dir() / "train-config.json"
-    return path if path.is_file() else None
+    card, model_dir = load_card(default_model_dir(), verify=False)
+    settings = card.training.get("settings")
+    if not isinstance(settings, dict) or not settings:
+        raise UserError(f"the shipped model's card {model_dir / CARD_FILE} records no training settings: give "
+                        "--config FILE")
+    return model_dir / CARD_FILE, dict(settings)
 
 
 def _set_aside_earlier_run(out: Path) -> None:

@@ -10,7 +10,8 @@ model card: :mod:`gyroage.build.loco_card`).
 
 A finished fold is never recomputed while its training settings and catalogue are unchanged
 (resumable); changing a setting that shapes training starts new folds (the settings key names
-their directory), and a fold saved from another catalogue (its SHA-256 is in the fold) is trained again.
+their directory), and a fold saved from another catalogue, or from other stars read from it (the SHA-256 of both is
+in the fold), is trained again.
 """
 
 from __future__ import annotations
@@ -25,17 +26,16 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import (
-    check_excluded,
-    cluster_table,
-    clusters_left_out,
-    load_catalogue,
-    match_clusters,
-    quality_select,
-    selection_summary,
-)
+from gyroage.build.catalogue import load_catalogue, quality_select, selection_summary
 from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
-from gyroage.build.loco_checks import catalogue_record, check_folds_can_train, fold_from, val_clusters_capped
+from gyroage.build.loco_checks import (  # eligible_clusters re-exported (in __all__)
+    catalogue_record,
+    chosen_clusters,
+    eligible_clusters,
+    stale_folds,
+    val_clusters_capped,
+    without_unfit_term,
+)
 from gyroage.build.loco_figures import (
     LEVELS,
     by_age_and_colour,
@@ -46,7 +46,7 @@ from gyroage.build.loco_figures import (
     main_sequence_summary,
     seed_spread,
 )
-from gyroage.build.main_sequence import held_out_height_term, why_no_term
+from gyroage.build.main_sequence import held_out_height_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.density import check_outlier_weight
 from gyroage.core.groups import joint_age
@@ -58,7 +58,6 @@ from gyroage.core.posterior import (
     outlier_probability,
 )
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
-from gyroage.errors import UserError
 from gyroage.files import atomic_path, atomic_write_text, json_text
 from gyroage.progress import Progress
 
@@ -115,12 +114,6 @@ class ValidateSettings:
         return Path(out_dir) / "folds" / self.key()
 
 
-def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
-    """Clusters with >= ``min_members`` selected stars, youngest first (cluster, n_stars, age_myr)."""
-    t = cluster_table(frame)
-    return t[t["n_stars"] >= min_members].reset_index(drop=True)
-
-
 def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
               settings: ValidateSettings | None = None, quiet: bool = False, notice: str | None = None) -> list[str]:
     """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done. ``notice``: said
@@ -129,20 +122,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     catalogue = str(Path(catalogue).resolve())
     raw = load_catalogue(catalogue)
     frame = quality_select(raw)
-    table = eligible_clusters(frame, s.min_members)
-    names = table["cluster"].tolist()
-    if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
-        largest = int(cluster_table(frame)["n_stars"].max()) if len(frame) else 0
-        raise UserError(f"no cluster has {s.min_members} or more selected members (--min-members; the largest has "
-                        f"{largest})")
-    if clusters:
-        clusters = match_clusters(clusters, frame["cluster"], clusters_left_out(raw))  # "NGC 6811", ngc_6811: NGC6811
-        small = [c for c in clusters if c not in names]
-        if small:
-            raise UserError(f"cluster {small[0]} has fewer than {s.min_members} selected members")
-        names = [c for c in names if c in set(clusters)]
-    check_excluded(s.train.get("exclude_clusters") or (), frame["cluster"], clusters_left_out(raw))
-    check_folds_can_train(frame, names)
+    names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
     if notice:
         Progress("validate").log(notice)
     fold_dir = s.fold_dir(out_dir)
@@ -150,16 +130,15 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     catalog_sha = sha256(catalogue)  # as the card records the training catalogue
     (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
                                                       sort_keys=True) + "\n")
-    held = frame["cluster"].value_counts()
-    other = [c for c in names if (fold_dir / f"{c}.npz").is_file()
-             and not fold_from(fold_dir / f"{c}.npz", catalog_sha, int(held[c]))]
+    other = stale_folds(fold_dir, names, catalogue, raw, frame, catalog_sha)
     todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
-    capped = val_clusters_capped(frame, todo, int(s.train.get("n_val_clusters", 4)))
+    capped = val_clusters_capped(frame, todo, s.train)
     if capped:
         progress.log(capped)
     if other:
-        progress.log(f"{len(other)} saved folds were trained on another catalogue: training them again")
+        progress.log(f"{_count(len(other), 'saved fold')} {'was' if len(other) == 1 else 'were'} trained on another "
+                     "catalogue, or on its stars as an earlier gyroage read them: training again")
     jobs = min(s.jobs, max(len(todo), 1))
     progress.log(f"{_count(len(names), 'cluster')}, {len(names) - len(todo)} folds already done, {len(todo)} to train "
                  f"({_count(jobs, 'process', 'processes')}) in {fold_dir}")
@@ -423,31 +402,13 @@ def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: V
         summary["calibration_fit"] = "fitted on all held-out stars; each cluster's figures from a fit without it"
         floor = calibration.at_floor(s.calibration_dict["level_scale"])
         summary["calibration_level_scale_at_floor"] = floor
-        if floor:
-            Progress("validate", quiet=quiet).log(
+        if floor:  # said even with -q, as the term-off notice: the calibration is not the one asked for
+            Progress("validate").log(
                 f"level scale at its floor ({calibration.LEVEL_SCALE_MIN:g}) in seed {s.train.get('seed', 0)}'s "
                 "calibration fit: the young stars' intervals still cover more than 68% there, and it narrows them "
                 "no further")
     summary["catalog"] = catalogue_record(catalogue)  # what was validated: --write-card compares it with the card's
     return stars, table, summary
-
-
-def _without_unfit_term(catalogue: str | Path, s: ValidateSettings) -> tuple[ValidateSettings, str | None]:
-    """``s`` with the main-sequence term off, and the notice saying why, when the catalogue cannot fit it (no G_0 or
-    parallax column, too few clusters): the fit failed only after every fold had trained (KeyError 'G_0'). With
-    ``s.main_sequence_asked`` (--main-sequence) such a catalogue is refused instead."""
-    if not s.main_sequence:
-        return s, None
-    why = why_no_term(quality_select(load_catalogue(catalogue, notices=False)))
-    if why is None:
-        return s, None
-    if s.main_sequence_asked:
-        raise UserError(f"--main-sequence: {why} (the term needs G_0 and dr3_parallax_zpt_corrected of clusters of "
-                        "several ages): validate with --no-main-sequence")
-    # said even with -q: the figures are then rotation's alone, unlike the card's
-    return replace(s, main_sequence=False, main_sequence_calibration_dict={}), (
-        f"the main-sequence term is off ({why}): held-out stars are dated from rotation alone, as with "
-        "--no-main-sequence")
 
 
 def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
@@ -462,10 +423,10 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     figure stays the settings' own seed's.
     """
     s = settings or ValidateSettings()
-    s, notice = _without_unfit_term(catalogue, s)
+    terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed (here first, before any fold)
+    s, notice = without_unfit_term(catalogue, clusters, s, terms)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed
     stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms, notice)
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))

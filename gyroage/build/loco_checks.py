@@ -1,17 +1,62 @@
-"""What :func:`gyroage.build.loco.run_folds` checks before a fold trains: that the folds can train at all, and
-whether a saved fold may be reused; and what ``validate --write-card`` checks: that the card's model was trained with
-the validated settings and catalogue."""
+"""What :func:`gyroage.build.loco.run_folds` checks before a fold trains: which clusters are held out, that the folds
+can train at all, whether a saved fold may be reused and whether the main-sequence term can be fitted in each; and
+what ``validate --write-card`` checks: that the card's model was trained with the validated settings and catalogue."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gyroage.build.catalogue import training_set, val_clusters_notice
+from gyroage.build.catalogue import (
+    TrainingSet,
+    check_excluded,
+    cluster_table,
+    clusters_left_out,
+    load_catalogue,
+    match_clusters,
+    quality_select,
+    training_set,
+)
+from gyroage.build.cluster_names import cluster_key
+from gyroage.build.main_sequence import why_no_term
 from gyroage.errors import UserError
+from gyroage.io import read_table
+
+
+def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
+    """Clusters with >= ``min_members`` selected stars, youngest first (cluster, n_stars, age_myr)."""
+    t = cluster_table(frame)
+    return t[t["n_stars"] >= min_members].reset_index(drop=True)
+
+
+def chosen_clusters(raw: pd.DataFrame, frame: pd.DataFrame, clusters: list[str] | None, min_members: int,
+                    exclude) -> list[str]:
+    """The clusters a run holds out, youngest first: ``clusters`` (as users write them; all by default) of those with
+    ``min_members`` selected stars (``frame``, the quality selection of ``raw``). A name that is no such cluster, an
+    ``exclude`` (the exclude_clusters setting) not written as the catalogue writes it, or folds that could not train
+    (:func:`check_folds_can_train`) are refused in one line."""
+    names = eligible_clusters(frame, min_members)["cluster"].tolist()
+    if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
+        largest = int(cluster_table(frame)["n_stars"].max()) if len(frame) else 0
+        raise UserError(f"no cluster has {min_members} or more selected members (--min-members; the largest has "
+                        f"{largest})")
+    if clusters:
+        clusters = match_clusters(clusters, frame["cluster"], clusters_left_out(raw))  # "NGC 6811", ngc_6811: NGC6811
+        small = [c for c in clusters if c not in names]
+        if small:
+            raise UserError(f"cluster {small[0]} has fewer than {min_members} selected members")
+        names = [c for c in names if c in set(clusters)]
+    check_excluded(exclude, frame["cluster"], clusters_left_out(raw))
+    check_folds_can_train(frame, names)
+    return names
 
 
 def check_folds_can_train(frame: pd.DataFrame, held_out: list[str]) -> None:
@@ -27,25 +72,116 @@ def check_folds_can_train(frame: pd.DataFrame, held_out: list[str]) -> None:
                             "besides each held-out one)")
 
 
-def fold_from(path: Path, catalog_sha: str, n_stars: int) -> bool:
-    """Whether the saved fold at ``path`` was trained on the catalogue with SHA-256 ``catalog_sha``. The settings key
-    names the training settings only; folds saved before the catalogue's hash was recorded are judged by their
-    held-out star count (``n_stars`` in this catalogue)."""
+def rows_sha256(data: TrainingSet) -> str:
+    """SHA-256 of what a fold trains and scores on: every star of the training arrays, in order (the held-out ones
+    are among them, where the fold's ``source_row`` points). The catalogue's SHA-256 does not name them: a new way of
+    reading the same file (exact repeats used once, two spellings of a cluster merged) changes them, and a fold saved
+    before it gave its stars another star's truth (:func:`fold_from`)."""
+    h = hashlib.sha256()
+    for name in data.__dataclass_fields__:
+        values = getattr(data, name)
+        h.update(name.encode() + b"\0")
+        if values.dtype.kind in "fiub":
+            h.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+        else:  # names and period sources: JSON keeps "a", "b" apart from "a\0b"
+            h.update(json.dumps([str(v) for v in values.tolist()]).encode())
+    return h.hexdigest()
+
+
+def fold_from(path: Path, catalog_sha: str, rows_sha: str, held_rows: np.ndarray,
+              read_as_before: Callable[[], bool]) -> bool:
+    """Whether the saved fold at ``path`` was trained and scored on this catalogue's stars: the catalogue's SHA-256
+    (``catalog_sha``) and its selected rows' (:func:`rows_sha256`, ``rows_sha``). The settings key names the training
+    settings only. A fold saved before its rows were hashed is reused only where what it stored still holds: its
+    held-out rows are this catalogue's rows of its cluster (``held_rows``, position and count), and the catalogue reads
+    as it did before repeats and spellings were merged (``read_as_before``, asked only then); older still, before the
+    catalogue's hash, the held-out count stands for it."""
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
-    if "catalog_sha256" in meta:
-        return meta["catalog_sha256"] == catalog_sha
-    return meta.get("n_stars") == n_stars
+        source = z["source_row"]
+    if "catalog_sha256" in meta and meta["catalog_sha256"] != catalog_sha:
+        return False
+    if "rows_sha256" in meta:
+        return meta["rows_sha256"] == rows_sha
+    if "catalog_sha256" not in meta and meta.get("n_stars") != len(held_rows):
+        return False
+    return np.array_equal(source, held_rows) and read_as_before()
 
 
-def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], n_val_clusters: int) -> str | None:
-    """:func:`gyroage.build.catalogue.val_clusters_notice` for the first fold (of ``held_out``) it concerns, said
-    once here since the folds train quietly; the others differ by at most the held-out cluster."""
+def read_as_before(path: str | Path, raw: pd.DataFrame) -> bool:
+    """Whether the catalogue at ``path`` (``raw``, as :func:`gyroage.build.catalogue.load_catalogue` reads it) gives
+    the rows it gave before exact repeats were used once and a cluster's spellings merged: it holds neither (a fold
+    saved before then trained on them as they were)."""
+    if raw.duplicated().any():
+        return False
+    with contextlib.redirect_stderr(io.StringIO()):  # the reader's notices were said once already
+        file = read_table(path)
+    column = "cluster" if "cluster" in file.columns else next(
+        (c for c in file.columns if str(c).casefold() == "cluster"), None)
+    if column is None:
+        return False
+    names = set(file[column].dropna().astype(str).tolist())
+    return len({cluster_key(n) for n in names}) == len(names)
+
+
+def stale_folds(fold_dir: Path, names: list[str], path: str | Path, raw: pd.DataFrame, frame: pd.DataFrame,
+                catalog_sha: str) -> list[str]:
+    """The clusters of ``names`` whose saved fold in ``fold_dir`` was not trained on this catalogue's stars
+    (:func:`fold_from`): trained again."""
+    saved = [c for c in names if (fold_dir / f"{c}.npz").is_file()]
+    if not saved:
+        return []
+    rows_sha = rows_sha256(training_set(frame))
+    clusters = frame["cluster"].astype(str).to_numpy()
+    before: list[bool] = []
+
+    def as_before() -> bool:  # read once, and only for a fold saved before the rows were hashed
+        if not before:
+            before.append(read_as_before(path, raw))
+        return before[0]
+
+    return [c for c in saved
+            if not fold_from(fold_dir / f"{c}.npz", catalog_sha, rows_sha, np.flatnonzero(clusters == c), as_before)]
+
+
+def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -> str | None:
+    """:func:`gyroage.build.training.val_clusters_said` (train's notice) for the first fold (of ``held_out``) it
+    concerns, trained with ``train`` (TrainSettings as a dict), said once here since the folds train quietly; the
+    others differ by at most the held-out cluster."""
+    from gyroage.build.training import TrainSettings, val_clusters_said  # torch: only where folds are about to train
+
+    s = TrainSettings.from_dict(train)
     for c in held_out:
-        note = val_clusters_notice(training_set(frame[frame["cluster"] != c]), n_val_clusters)
+        note = val_clusters_said(training_set(frame[frame["cluster"] != c]), s)
         if note:
             return f"fold {c} and likely the others: {note}"
     return None
+
+
+def without_unfit_term(catalogue: str | Path, clusters: list[str] | None, s, fitted: dict):
+    """(``s``, a :class:`gyroage.build.loco.ValidateSettings`, with the main-sequence term off, and the notice saying
+    why) when the term cannot be fitted in a fold of the run: the catalogue has no G_0 or parallax column, or without
+    a held-out cluster (of ``clusters``) too few clusters are left (its only 100 Myr-1 Gyr one, say). The fits fail
+    only after every fold has trained; here they are made first, into ``fitted`` (which the analysis reads). With
+    ``s.main_sequence_asked`` (--main-sequence) such a catalogue is refused instead; else (``s``, None)."""
+    if not s.main_sequence:
+        return s, None
+    raw = load_catalogue(catalogue, notices=False)
+    frame = quality_select(raw)
+    try:
+        names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
+    except UserError:  # refused by run_folds in the same words, after the catalogue's notices
+        return s, None
+    why = why_no_term(frame, names, fitted)
+    if why is None:
+        return s, None
+    if s.main_sequence_asked:
+        raise UserError(f"--main-sequence: {why} (the term needs G_0 and dr3_parallax_zpt_corrected of clusters of "
+                        "several ages): validate with --no-main-sequence")
+    # said even with -q: the figures are then rotation's alone, unlike the card's
+    return replace(s, main_sequence=False, main_sequence_calibration_dict={}), (
+        f"the main-sequence term is off ({why}): held-out stars are dated from rotation alone, as with "
+        "--no-main-sequence")
 
 
 def catalogue_record(path: str | Path) -> dict:

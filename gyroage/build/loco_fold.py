@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from gyroage.build.catalogue import load_catalogue, quality_select, training_set
+from gyroage.build.loco_checks import rows_sha256
 from gyroage.build.training import TrainSettings, grid_log_prob, train_flow
 from gyroage.core.posterior import age_grid
 from gyroage.files import atomic_path, json_text
@@ -45,7 +46,7 @@ def run_fold(task: dict) -> dict:
 
     ``task`` holds plain values only (it crosses a process boundary): catalogue,
     cluster, path, grid [lo, hi, n], train (TrainSettings as a dict), key, catalog_sha256 (the
-    catalogue's SHA-256: with the key, what identifies the fold).
+    catalogue's SHA-256: with the key and the SHA-256 of the stars read from it, what identifies the fold).
     """
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -58,6 +59,7 @@ def run_fold(task: dict) -> dict:
     ll = grid_log_prob(result.model, test.log10_prot, test.bp_rp0, test.bp_rp0_err, grid)
     meta = {
         "cluster": task["cluster"], "key": task["key"], "catalog_sha256": task["catalog_sha256"],
+        "rows_sha256": rows_sha256(data),  # what it trained and scored on: a new reading of the file retrains it
         "n_stars": int(held.sum()),
         "best_epoch": result.best_epoch, "val_clusters": result.val_clusters,
         "train_seconds": round(result.seconds, 1), "seconds": round(time.perf_counter() - start, 1),

@@ -88,17 +88,23 @@ def fit_main_sequence_term(frame: pd.DataFrame) -> MainSequenceTerm:
         sigma=tuple(sigmas), colour_range=(float(KNOT_EDGES[0]), float(last_hi)), height_range=HEIGHT_RANGE)
 
 
-def why_no_term(frame: pd.DataFrame) -> str | None:
+def why_no_term(frame: pd.DataFrame, held_out: list[str] | None = None,
+                fitted: dict[str, MainSequenceTerm] | None = None) -> str | None:
     """Why the term cannot be fitted to a quality-selected catalogue ``frame`` (one phrase), or None: a catalogue of
     the required columns alone has no magnitudes or parallaxes, and a small one too few clusters per colour bin.
+    ``held_out``: also fit it as each fold does, without each of these clusters (without its only 100 Myr-1 Gyr
+    cluster the main sequence cannot be drawn), keeping the fits in ``fitted`` (as :func:`held_out_height_term` does).
     Validation asks before any fold trains; :func:`held_out_height_term` would fail only once all had."""
     missing = [c for c in ("G_0", PARALLAX) if c not in frame.columns]
     if missing:
         return f"the catalogue has no column {', '.join(missing)}"
-    try:
-        fit_main_sequence_term(frame)
-    except ValueError as exc:
-        return str(exc)
+    for cluster in [None, *(held_out or ())]:  # the whole catalogue's reason first: it holds for every fold
+        try:
+            term = fit_main_sequence_term(frame if cluster is None else frame[frame["cluster"] != cluster])
+        except ValueError as exc:
+            return str(exc) if cluster is None else f"without {cluster}, {exc}"
+        if fitted is not None and cluster is not None:
+            fitted[cluster] = term
     return None
 
 

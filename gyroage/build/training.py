@@ -22,6 +22,7 @@ from gyroage.build.catalogue import (
     TrainingSet,
     domain_of,
     val_candidates,
+    val_clusters_notice,
     without_evolved,
     without_sole_sources,
 )
@@ -180,6 +181,12 @@ def kept_for_training(data: TrainingSet, s: TrainSettings) -> TrainingSet:
     if s.exclude_clusters:
         data = data.subset(~np.isin(data.cluster, list(s.exclude_clusters)))
     return without_evolved(without_sole_sources(data, s.drop_sole_period_sources), s.drop_evolved_mag)
+
+
+def val_clusters_said(data: TrainingSet, s: TrainSettings) -> str | None:
+    """:func:`gyroage.build.catalogue.val_clusters_notice` for the stars ``s`` trains on (:func:`kept_for_training`),
+    its ``n_val_clusters`` and ``max_epochs``: what train says before training, and validate once for its folds."""
+    return val_clusters_notice(kept_for_training(data, s), s.n_val_clusters, s.max_epochs)
 
 
 def second_training_set(data: TrainingSet, flagged: dict[str, float], s: TrainSettings) -> TrainingSet:

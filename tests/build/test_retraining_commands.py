@@ -130,6 +130,35 @@ def test_validate_switches_the_main_sequence_term_off_for_a_catalogue_that_canno
     assert not (tmp_path / "v2" / "folds").exists()
 
 
+def test_validate_switches_the_term_off_when_a_held_out_cluster_leaves_none_to_fit_it(tmp_path):
+    """The term is fitted in each fold without the held-out cluster, but was checked on the whole catalogue: holding
+    out its only 100 Myr-1 Gyr cluster (V11's catms.csv, Pleiades) trained the fold, then ended in a ValueError
+    traceback ("no star of a 100 Myr-1 Gyr cluster ..."). Now the term is off before any fold trains, saying why."""
+    import numpy as np
+    import pandas as pd
+
+    cat = toy_catalogue(tmp_path / "cat.csv", ages_myr=(20.0, 40.0, 120.0, 1500.0, 2700.0, 4000.0))
+    frame = pd.read_csv(cat)
+    noise = np.random.default_rng(1).normal(0, 0.05, len(frame))
+    frame.assign(G_0=9.07 + 2.2 * frame["BPRP_0"] + noise, dr3_parallax_zpt_corrected=5.0).to_csv(cat, index=False)
+    args = ["--catalogue", str(cat), "--clusters", "C2", "--jobs", "1", "--config", str(write_config(tmp_path, FAST)),
+            "-q"]
+    res = cli("validate", *args, "--out", str(tmp_path / "v"))
+    assert res.exit_code == 0, (res.output, repr(res.exception))
+    notice = res.stderr.strip().splitlines()
+    assert len(notice) == 1 and notice[0].startswith("validate: the main-sequence term is off (without C2"), res.stderr
+    assert "100 Myr-1 Gyr" in notice[0]
+    summary = json.loads((tmp_path / "v" / "loco_summary.json").read_text())
+    assert "main_sequence" not in summary and "main-sequence" not in summary["star_posteriors"]
+    one_line_error(cli("validate", *args, "--out", str(tmp_path / "v2"), "--main-sequence"), "--main-sequence: without C2",
+                   "--no-main-sequence")
+    assert not (tmp_path / "v2" / "folds").exists()
+    # a cluster whose fold can fit it keeps the term
+    res = cli("validate", *args[:2], "--clusters", "C5", *args[4:], "--out", str(tmp_path / "v3"))
+    assert res.exit_code == 0 and res.stderr == "", (res.stderr, repr(res.exception))
+    assert "main_sequence" in json.loads((tmp_path / "v3" / "loco_summary.json").read_text())
+
+
 def test_train_without_config_trains_the_shipped_settings_and_says_so(tmp_path):
     """Plain `gyroage train` trained the code's defaults (colour error as an input, no cluster weights, no
     relabelling), which the README calls leaky, and --help did not say where the shipped settings are; a catalogue
@@ -143,10 +172,10 @@ def test_train_without_config_trains_the_shipped_settings_and_says_so(tmp_path):
     pd.read_csv(cat).assign(e_BPRP_0=0.02).to_csv(cat, index=False)  # one colour error, as some catalogues give
     res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "1")
     assert res.exit_code == 0, res.output
-    shipped = default_model_dir() / "train-config.json"
+    shipped = default_model_dir() / "gyroage-model.json"  # its training settings (train-config.json's before)
     last = res.stderr.strip().splitlines()[-1]
     assert "the shipped model's settings" in last and str(shipped) in last, res.stderr
-    config = {k: v for k, v in json.loads(shipped.read_text()).items() if k != "note"}
+    config = json.loads(shipped.read_text())["training"]["settings"]
     assert _settings(tmp_path / "run") == TrainSettings.from_dict({**config, "max_epochs": 1}).to_dict()
     # -q: not this notice (three clusters hold none out for early stopping: that setting's notice stays, as a capped
     # n_val_clusters' does)
@@ -159,13 +188,39 @@ def test_train_without_config_trains_the_shipped_settings_and_says_so(tmp_path):
     one_line_error(res, "colour errors do not vary", "set flow.use_colour_err false (as the shipped settings do)")
 
 
+def test_train_without_config_follows_the_card_after_a_candidate_is_exported_over_it(tmp_path, monkeypatch):
+    """After `export --checkpoint RUN --out models --force` (or `train --config X --export models --force`, as
+    docs/validation.md ships a candidate) the old train-config.json stayed beside the new card: train without
+    --config trained the old settings as "the shipped model's settings", while validate took the card's."""
+    import shutil
+
+    import pandas as pd
+
+    from gyroage.build.training import TrainSettings
+    from gyroage.core import modelcard
+
+    models = tmp_path / "models"
+    shutil.copytree(modelcard.default_model_dir(), models)
+    card = json.loads((models / "gyroage-model.json").read_text())
+    candidate = {**card["training"]["settings"], "cluster_weight_power": 0.0, "trim_relabel": False, "seed": 3}
+    card["training"]["settings"] = candidate
+    (models / "gyroage-model.json").write_text(json.dumps(card))
+    monkeypatch.setattr(modelcard, "default_model_dir", lambda: models)
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    pd.read_csv(cat).assign(e_BPRP_0=0.02).to_csv(cat, index=False)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "1")
+    assert res.exit_code == 0, res.output
+    assert _settings(tmp_path / "run") == TrainSettings.from_dict({**candidate, "max_epochs": 1}).to_dict()
+    assert str(models / "gyroage-model.json") in res.stderr.strip().splitlines()[-1], res.stderr
+
+
 def test_train_help_names_the_shipped_settings():
     from typer.testing import CliRunner
 
     from gyroage.cli import app
 
     res = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "300"})
-    assert res.exit_code == 0 and "the shipped model's, models/train-config.json" in res.stdout, res.stdout
+    assert res.exit_code == 0 and "the shipped model's, its card's training settings" in res.stdout, res.stdout
 
 
 def _held_out(width_dex: float):
@@ -207,6 +262,19 @@ def test_a_level_scale_at_its_floor_is_said_and_flagged(monkeypatch, tmp_path, c
     assert summary["calibration_level_scale_at_floor"] is floor
     said = "level scale at its floor (0.45)" in capsys.readouterr().err
     assert said is floor
+
+
+def test_a_level_scale_at_its_floor_is_said_under_quiet_too(monkeypatch, tmp_path, capsys):
+    """-q silenced it, while the term-off notice (the figures are not the card's) prints: a calibration at its floor
+    is not the one asked for either (README: "is said on stderr")."""
+    from gyroage.build import loco
+
+    held = _held_out(0.5)
+    monkeypatch.setattr(loco, "run_folds", lambda *a, **k: list(held[1]))
+    monkeypatch.setattr(loco, "load_held_out", lambda *a, **k: held)
+    monkeypatch.setattr(loco, "catalogue_record", lambda path: {})
+    loco._one_seed(tmp_path / "cat.csv", tmp_path, None, loco.ValidateSettings(), True, True)
+    assert "level scale at its floor (0.45)" in capsys.readouterr().err
 
 
 def test_at_floor_is_the_bisections_lowest_bracket_alone():
@@ -336,3 +404,28 @@ def test_an_output_that_is_a_broken_symbolic_link_is_one_line(tmp_path, command,
             "export": ["--checkpoint", str(tmp_path / "run1")]}[command]
     one_line_error(cli(command, "--out", str(out), *args), f"{link} is a broken symbolic link")
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_validate_early_stopping_notice_counts_what_a_fold_trains_on_as_train_does(tmp_path):
+    """validate's notice counted the clusters exclude_clusters removes ("only 3 of the 6 clusters can be held out"
+    where the fold trains on 5), and said "every epoch" where train says "all N epochs": both now say train's words
+    for the stars a fold trains on."""
+    import pandas as pd
+
+    from gyroage.build.catalogue import quality_select, training_set, val_clusters_notice
+    from gyroage.build.loco_checks import val_clusters_capped
+    from gyroage.build.training import TrainSettings, kept_for_training
+
+    frame = quality_select(pd.read_csv(toy_catalogue(tmp_path / "cat.csv", ages_myr=(20, 40, 120, 700, 1500, 2700,
+                                                                                         4000))))
+    train = {**FAST, "n_val_clusters": 4, "exclude_clusters": ["C3"]}
+    note = val_clusters_capped(frame, ["C1"], train)
+    assert note == "fold C1 and likely the others: n_val_clusters 4: only 2 of the 5 clusters can be held out for " \
+                   "early stopping (20+ members, never the youngest or oldest), leaving 3 to train on", note
+    # as train says it for the same stars (the fold's training set) and settings
+    s = TrainSettings.from_dict(train)
+    fold = training_set(frame[frame["cluster"] != "C1"])
+    assert note.endswith(val_clusters_notice(kept_for_training(fold, s), s.n_val_clusters, s.max_epochs))
+    three = frame[frame["cluster"].isin(["C0", "C1", "C2"])]
+    note = val_clusters_capped(three, ["C1"], {**FAST, "n_val_clusters": 1})
+    assert note.endswith("training runs all 2 epochs"), note
