@@ -143,28 +143,23 @@ def _notice_unusable(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _notice_repeated(frame: pd.DataFrame, path: Path) -> None:
-    """One stderr line for the rows :func:`quality_select` leaves out as repeats (:func:`_repeats`; a repeat of a
+    """One stderr line for the rows :func:`quality_select` leaves out as repeats (:func:`repeats`; a repeat of a
     flagged or unusable row is left out for that, and was said to be "used once"): it uses each once."""
     rows = np.flatnonzero(_left_out(frame)[2])
     if len(rows):
         one = len(rows) == 1
         print(f"gyroage: rotator catalogue {path}: {len(rows)} row{'' if one else 's'} repeat{'s' if one else ''} an "
-              f"earlier row in every column training reads ({'' if one else 'the first: '}data row {rows[0] + 1}, "
+              f"earlier row in every column ({'' if one else 'the first: '}data row {rows[0] + 1}, "
               f"cluster {frame['cluster'].iloc[rows[0]]}): each is used once", file=sys.stderr, flush=True)
 
 
-# A Gaia source id column's names (column_key): GaiaDR3_ID, source_id, dr3_source_id, Gaia_DR3, gaia_id
-_GAIA_ID = re.compile(r"^(?:gaia(?:e?dr[23])?(?:source)?id|e?dr[23]sourceid|sourceid|gaiae?dr[23])$")
-
-
-def _repeats(frame: pd.DataFrame) -> np.ndarray:
-    """Which rows repeat an earlier one in every column training reads (:data:`REQUIRED`, :data:`SELECTION_COLUMNS`,
-    :data:`OPTIONAL`) and in a Gaia source id column if there is one: a column training does not read (a reference,
-    a row number) does not make a repeated star a second one (it weighed double), while two stars of the same values
-    and different Gaia ids are two."""
-    read = [c for c in (*REQUIRED, *SELECTION_COLUMNS, *OPTIONAL) if c in frame.columns]
-    ids = [c for c in frame.columns if _GAIA_ID.match(column_key(str(c)))]
-    return frame.duplicated(subset=[*read, *ids]).to_numpy(dtype=bool)
+def repeats(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows repeat an earlier one exactly, in every column (an exact copy; :func:`quality_select` uses each
+    once: trained twice, it weighed double). Only an exact copy: distinct stars may agree in every value training
+    reads (periods and colours as published, one colour error), and a column training does not read (ra, dec, an
+    id) is what tells them apart; a star listed twice with another ``ref`` is used twice (give it once). The loader's
+    one rule: :func:`gyroage.build.loco_checks.read_as_before` calls it too."""
+    return frame.duplicated().to_numpy(dtype=bool)
 
 
 def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -280,7 +275,7 @@ def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which rows :func:`quality_select` leaves out, each by its first reason: (flagged by the quality columns, a
-    missing or unusable value, a repeat of an earlier row (:func:`_repeats`): trained twice, it weighed double)."""
+    missing or unusable value, a repeat of an earlier row (:func:`repeats`): trained twice, it weighed double)."""
     flagged = np.zeros(len(frame), dtype=bool)
     for flag in QUALITY_FLAGS:
         if flag in frame.columns:
@@ -291,7 +286,7 @@ def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for col in ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr"):
         unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
     unusable &= ~flagged
-    return flagged, unusable, _repeats(frame) & ~flagged & ~unusable
+    return flagged, unusable, repeats(frame) & ~flagged & ~unusable
 
 
 def clusters_left_out(raw: pd.DataFrame) -> dict[str, str]:
