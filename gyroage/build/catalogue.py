@@ -72,8 +72,7 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
     if not path.is_file():
         raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
     with contextlib.redirect_stderr(sys.stderr if notices else _io.StringIO()):
-        # CSV of any delimiter, gzip, Parquet, FITS, ...: as stars are read
-        frame = _text_missing(_canonical_names(read_table(path), path))
+        frame = read_columns(path)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{_spelt_otherwise(missing[0], frame)}"
@@ -102,6 +101,13 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
               + ("no quality selection is applied" if applied == "none"
                  else f"the quality selection applies {applied} only"), file=sys.stderr, flush=True)
     return frame
+
+
+def read_columns(path: Path) -> pd.DataFrame:
+    """The file's table as :func:`load_catalogue` first reads it (CSV of any delimiter, gzip, Parquet, FITS, ...: as
+    stars are read), the columns training reads under their own names and missing text cells NaN: no value checked,
+    no spelling merged, no negative error read as missing yet."""
+    return _text_missing(_canonical_names(read_table(path), path))
 
 
 def _check_values(frame: pd.DataFrame, path: Path) -> None:

@@ -23,12 +23,14 @@ from gyroage.build.catalogue import (
     load_catalogue,
     match_clusters,
     quality_select,
+    read_columns,
+    repeats,
     training_set,
 )
 from gyroage.build.cluster_names import cluster_key
 from gyroage.build.main_sequence import why_no_term
 from gyroage.errors import UserError
-from gyroage.io import read_table
+from gyroage.io import numeric
 
 
 def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
@@ -75,8 +77,9 @@ def check_folds_can_train(frame: pd.DataFrame, held_out: list[str]) -> None:
 def rows_sha256(data: TrainingSet) -> str:
     """SHA-256 of what a fold trains and scores on: every star of the training arrays, in order (the held-out ones
     are among them, where the fold's ``source_row`` points). The catalogue's SHA-256 does not name them: a new way of
-    reading the same file (exact repeats used once, two spellings of a cluster merged) changes them, and a fold saved
-    before it gave its stars another star's truth (:func:`fold_from`)."""
+    reading the same file (exact repeats used once, two spellings of a cluster merged, a negative e_BPRP_0 read as
+    missing) changes them, and a fold saved before it gave its stars another star's truth (:func:`fold_from`). Hashed:
+    each field's name and values in order, numbers as float64 bytes, names as JSON."""
     h = hashlib.sha256()
     for name in data.__dataclass_fields__:
         values = getattr(data, name)
@@ -94,7 +97,7 @@ def fold_from(path: Path, catalog_sha: str, rows_sha: str, held_rows: np.ndarray
     (``catalog_sha``) and its selected rows' (:func:`rows_sha256`, ``rows_sha``). The settings key names the training
     settings only. A fold saved before its rows were hashed is reused only where what it stored still holds: its
     held-out rows are this catalogue's rows of its cluster (``held_rows``, position and count), and the catalogue reads
-    as it did before repeats and spellings were merged (``read_as_before``, asked only then); older still, before the
+    as it did before (:func:`read_as_before`, asked only then); older still, before the
     catalogue's hash, the held-out count stands for it."""
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
@@ -110,18 +113,18 @@ def fold_from(path: Path, catalog_sha: str, rows_sha: str, held_rows: np.ndarray
 
 def read_as_before(path: str | Path, raw: pd.DataFrame) -> bool:
     """Whether the catalogue at ``path`` (``raw``, as :func:`gyroage.build.catalogue.load_catalogue` reads it) gives
-    the rows it gave before exact repeats were used once and a cluster's spellings merged: it holds neither (a fold
-    saved before then trained on them as they were)."""
-    if raw.duplicated().any():
+    the rows it gave a fold saved before the fold's stars were hashed (:func:`rows_sha256`): it holds no repeat as
+    the loader judges one now (:func:`gyroage.build.catalogue.repeats`, an exact copy, used once), no cluster spelt
+    two ways (:func:`gyroage.build.cluster_names.cluster_key` of the file's own names, merged now), and no negative
+    e_BPRP_0 (read as missing now, that star left out). A fold saved before may have trained on any of them."""
+    if repeats(raw).any():
         return False
     with contextlib.redirect_stderr(io.StringIO()):  # the reader's notices were said once already
-        file = read_table(path)
-    column = "cluster" if "cluster" in file.columns else next(
-        (c for c in file.columns if str(c).casefold() == "cluster"), None)
-    if column is None:
+        file = read_columns(Path(path))  # as written: the loader's columns, before merging and missing errors
+    names = set(file["cluster"].dropna().astype(str).tolist())
+    if len({cluster_key(n) for n in names}) != len(names):
         return False
-    names = set(file[column].dropna().astype(str).tolist())
-    return len({cluster_key(n) for n in names}) == len(names)
+    return not (numeric(file, "e_BPRP_0") < 0).any()  # as the loader reads numbers (decimal commas, ...)
 
 
 def stale_folds(fold_dir: Path, names: list[str], path: str | Path, raw: pd.DataFrame, frame: pd.DataFrame,

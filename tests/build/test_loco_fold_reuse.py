@@ -78,6 +78,23 @@ def test_a_fold_saved_before_spellings_were_merged_is_trained_again(tmp_path):
     assert stale(csv, folds, ["NGC 2516", "Praesepe"]) == ["NGC 2516", "Praesepe"]
 
 
+def test_a_fold_saved_before_negative_colour_errors_were_read_as_missing_is_trained_again(tmp_path):
+    """A negative e_BPRP_0 is read as missing (the star left out) since 4f4f551: a fold saved before then may have
+    trained on that star, so it is reused only when the file holds no negative e_BPRP_0; a star listed again with
+    another ref (two rows, as before) does not make it stale."""
+    cat = rotators()
+    cat.loc[cat.index[cat["cluster"] == "M67"][0], "e_BPRP_0"] = -0.02
+    csv = tmp_path / "neg.csv"
+    cat.to_csv(csv, index=False)
+    folds = tmp_path / "folds"
+    save_fold(folds / "IC2602.npz", rows_of(csv, "IC2602"), catalog_sha256=sha256(csv))
+    assert stale(csv, folds, ["IC2602"]) == ["IC2602"]
+    ref = pd.concat([rotators().assign(ref="A"), rotators().iloc[[5]].assign(ref="B")], ignore_index=True)
+    ref.to_csv(csv, index=False)
+    save_fold(folds / "IC2602.npz", rows_of(csv, "IC2602"), catalog_sha256=sha256(csv))
+    assert stale(csv, folds, ["IC2602"]) == []
+
+
 def test_a_fold_of_the_same_stars_is_reused_whenever_it_was_saved(tmp_path):
     """Folds saved before their stars were hashed (the stored LOCO runs of the shared catalogue) stay usable where
     the catalogue reads as before; a hashed fold is judged by its hash."""
