@@ -115,9 +115,11 @@ class ValidateSettings:
 
 
 def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
-              settings: ValidateSettings | None = None, quiet: bool = False, notice: str | None = None) -> list[str]:
+              settings: ValidateSettings | None = None, quiet: bool = False, notice: str | None = None,
+              said: set[str] | None = None) -> list[str]:
     """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done. ``notice``: said
-    once the run is known to go ahead (even with ``quiet``), before any fold trains."""
+    once the run is known to go ahead (even with ``quiet``), before any fold trains. ``said``: the once-per-run
+    notices already said by an earlier seed's folds (``"early stopping"``), added to here."""
     s = settings or ValidateSettings()
     catalogue = str(Path(catalogue).resolve())
     raw = load_catalogue(catalogue)
@@ -134,8 +136,10 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
     capped = val_clusters_capped(frame, todo, s.train)
-    if capped:
-        progress.log(capped)
+    said = set() if said is None else said
+    if capped and "early stopping" not in said:  # even with -q, as train -q says it: the folds stop otherwise
+        Progress("validate").log(capped)
+        said.add("early stopping")
     if other:
         progress.log(f"{_count(len(other), 'saved fold')} {'was' if len(other) == 1 else 'were'} trained on another "
                      "catalogue, or on its stars as an earlier gyroage read them: training again")
@@ -390,8 +394,8 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
 
 def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: ValidateSettings, quiet: bool,
               fit_calibration: bool, fitted_terms: dict | None = None,
-              notice: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    names = run_folds(catalogue, out, clusters, s, quiet, notice)
+              notice: str | None = None, said: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    names = run_folds(catalogue, out, clusters, s, quiet, notice, said)
     held_out = load_held_out(catalogue, out, s, names)
     calibrations = None
     if fit_calibration:
@@ -427,7 +431,8 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     s, notice = without_unfit_term(catalogue, clusters, s, terms)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms, notice)
+    said: set[str] = set()  # the notices said once per run, whatever the seeds
+    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms, notice, said)
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))
     others = [k for k in dict.fromkeys(extra_seeds) if k != seed]
@@ -435,7 +440,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
         by_seed = {seed: summary}
         for k in others:
             stars_k, table_k, by_seed[k] = _one_seed(catalogue, out, clusters, replace(s, train={**s.train, "seed": k}),
-                                                     quiet, fit_calibration, terms)
+                                                     quiet, fit_calibration, terms, said=said)
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
         summary["loco_by_seed"] = seed_spread(by_seed)

@@ -429,3 +429,15 @@ def test_validate_early_stopping_notice_counts_what_a_fold_trains_on_as_train_do
     three = frame[frame["cluster"].isin(["C0", "C1", "C2"])]
     note = val_clusters_capped(three, ["C1"], {**FAST, "n_val_clusters": 1})
     assert note.endswith("training runs all 2 epochs"), note
+
+
+def test_validate_quiet_says_the_early_stopping_notice_once_as_train_quiet_does(tmp_path):
+    """train -q says that n_val_clusters holds out fewer clusters than asked (early stopping is not what the
+    settings say), validate -q silenced it; it is said once per run, not once per seed."""
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    config = write_config(tmp_path, {**FAST, "max_epochs": 1, "n_val_clusters": 1})
+    res = cli("validate", "--catalogue", str(cat), "--out", str(tmp_path / "v"), "--clusters", "C1", "--jobs", "1",
+              "--no-main-sequence", "--config", str(config), "--extra-seeds", "1", "-q")
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.stderr.splitlines() if "early stopping" in line]
+    assert len(lines) == 1 and lines[0].startswith("validate: fold C1"), res.stderr
