@@ -49,15 +49,20 @@ def match_clusters(given, known, left_out: Mapping[str, str] | None = None) -> l
     return out
 
 
-def check_excluded(names, known, left_out: Mapping[str, str] | None = None) -> None:
+def check_excluded(names, known, left_out: Mapping[str, str] | None = None, source: str = "the settings") -> None:
     """Refuse, in one line, a name of the ``exclude_clusters`` setting that is not a catalogue cluster as written: it
     would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt). ``left_out``: as
-    :func:`match_clusters` reads it."""
+    :func:`match_clusters` reads it. ``source``: where the setting came from, as the refusal names it (``--config
+    FILE``, the card's training.settings): without --config the user gave none."""
     known = {str(k) for k in known}
     for name in names:
         if name not in known:
-            found = match_clusters([name], known, left_out)  # an unknown name: refused here, with the closest
-            raise UserError(f"exclude_clusters names {name!r}: write it as the catalogue does, {found[0]!r}")
+            try:
+                found = match_clusters([name], known, left_out)  # an unknown name: refused here, with the closest
+            except UserError as exc:
+                raise UserError(f"exclude_clusters in {source}: {exc}") from None
+            raise UserError(f"exclude_clusters in {source} names {name!r}: write it as the catalogue does, "
+                            f"{found[0]!r}")
 
 
 def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd.DataFrame:

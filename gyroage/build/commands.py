@@ -87,8 +87,9 @@ def train(
     else:
         overrides, note = _read_config(config)
     _refuse_unknown(overrides, config or shipped)
+    source = _settings_source(config, shipped, shipped=True)
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
-                               config or shipped)
+                               source)
     path = catalogue or default_catalogue_path()
     raw = load_catalogue(path)
     selection = selection_applied(raw.columns)
@@ -96,7 +97,7 @@ def train(
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
                         "colour error, age and a positive period given)")
-    check_excluded(settings.exclude_clusters, frame["cluster"], clusters_left_out(raw))
+    check_excluded(settings.exclude_clusters, frame["cluster"], clusters_left_out(raw), source)
     configured = settings.exclude_clusters
     if exclude:
         exclude = match_clusters(exclude, frame["cluster"], clusters_left_out(raw))  # as validate --clusters reads them
@@ -105,8 +106,8 @@ def train(
     if frame["cluster"].isin(settings.exclude_clusters).all():  # named for what was given: --exclude, the config
         named = ", ".join(settings.exclude_clusters)
         if not exclude:
-            raise UserError(f"the config's exclude_clusters leave no star to train on ({named})")
-        whose = "exclude_clusters, the config's and --exclude's: " if configured else ""
+            raise UserError(f"exclude_clusters in {source} leave no star to train on ({named})")
+        whose = f"exclude_clusters in {source} and --exclude: " if configured else ""
         raise UserError(f"--exclude leaves no star to train on ({whose}{named})")
     data = training_set(frame)
     kept = kept_for_training(data, settings)
@@ -278,7 +279,7 @@ def validate(
     from gyroage.build.loco_checks import catalogue_record, refuse_other_catalogue, refuse_other_settings
     from gyroage.build.loco_fold import full_train_dict
     from gyroage.core.main_sequence import MainSequenceTerm, require_term
-    from gyroage.core.modelcard import load_card, stale_since
+    from gyroage.core.modelcard import CARD_FILE, load_card, stale_since
 
     path = catalogue or default_catalogue_path()
     names = comma_list(clusters)
@@ -288,14 +289,17 @@ def validate(
         raise UserError(f"--extra-seeds takes whole numbers separated by commas, not {','.join(extra_seeds)!r}") from None
     if (seed is not None and seed < 0) or any(k < 0 for k in more):  # numpy's generators refuse them, deep in a fold's worker
         raise UserError("--seed and --extra-seeds must be >= 0")
-    card, _ = load_card(write_card, verify=True)
+    card, card_dir = load_card(write_card, verify=True)
     extra, _ = _read_config(config)
     _refuse_unknown(extra, config)
     # A --config means what it means to train: its settings over the code defaults (over the card's, a config that
     # leaves a setting out validated the card's value but trained the default). Without one: the card's settings.
     base = extra if config is not None else {k: v for k, v in card.training.get("settings", {}).items()
                                              if k not in ("seed", "threads")}
-    train = _train_settings(full_train_dict, {**base, **_given(seed=seed, max_epochs=max_epochs)}, config)
+    source = _settings_source(config, card_dir / CARD_FILE, shipped=write_card is None)
+    train = _train_settings(full_train_dict, {**base, **_given(seed=seed, max_epochs=max_epochs)}, source)
+    if train.get("exclude_clusters") and path.is_file():  # a missing catalogue is the run's to name
+        _check_exclusions(path, names, train["exclude_clusters"], source)
     if write_card is not None and not force:  # before any fold trains, not after all of them
         differences = settings_differences(card.training.get("settings", {}), train)
         if differences:
@@ -325,6 +329,22 @@ def validate(
         if fit_calibration and stale_since(load_card(write_card)[0], card.calibration):
             typer.echo(f"validate: the card's calibration changed: run 'gyroage export --rebuild --out {write_card}' "
                        "to rebuild its graphs from it", err=True)
+
+
+def _check_exclusions(path: Path, clusters: list[str], exclude, source: str) -> None:
+    """Refuse, in one line naming where the setting came from (``source``), validate's ``exclude_clusters`` naming no
+    cluster of the catalogue at ``path`` as written, or leaving no star for the folds to train on (as train refuses
+    them): the folds' own check named a config the user may never have given. ``clusters`` (--clusters) is checked
+    first, as the folds check them."""
+    from gyroage.build.catalogue import check_excluded, clusters_left_out, load_catalogue, match_clusters, quality_select
+
+    raw = load_catalogue(path, notices=False)  # the run reads it again, with its notices
+    frame = quality_select(raw)
+    if clusters:
+        match_clusters(clusters, frame["cluster"], clusters_left_out(raw))
+    check_excluded(exclude, frame["cluster"], clusters_left_out(raw), source)
+    if frame["cluster"].isin(exclude).all():
+        raise UserError(f"exclude_clusters in {source} leave no star to train on ({', '.join(exclude)})")
 
 
 def _check_out_dir(path: Path, option: str) -> None:
@@ -367,12 +387,22 @@ def _check_max_epochs(max_epochs: int | None) -> None:
         raise UserError(f"--max-epochs must be at least 1, not {max_epochs}")
 
 
-def _train_settings(make, overrides: dict, config: Path | None):
-    """``make(overrides)`` (TrainSettings or its dict), its refusal one line naming the key and where it came from."""
+def _settings_source(config: Path | None, card: Path | None, shipped: bool) -> str:
+    """Where the training settings came from, as a refusal of them names it: ``--config FILE``, else the card's
+    ``training.settings`` (the shipped card's, or ``validate --write-card``'s); a message naming a config the user
+    never gave sent them looking for one."""
+    if config is not None:
+        return f"--config {config}"
+    return f"the {'shipped ' if shipped else ''}card's training.settings ({card})"
+
+
+def _train_settings(make, overrides: dict, source: str):
+    """``make(overrides)`` (TrainSettings or its dict), its refusal one line naming the key and where it came from
+    (:func:`_settings_source`)."""
     try:
         return make(overrides)
     except (TypeError, ValueError) as exc:  # an unknown key, or a value of the wrong type or out of range
-        raise UserError(f"bad training settings{f' (--config {config})' if config else ''}: {exc}") from None
+        raise UserError(f"bad training settings in {source}: {exc}") from None
 
 
 def _given(**options) -> dict:

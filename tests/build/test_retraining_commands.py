@@ -359,18 +359,18 @@ def test_validate_refuses_an_out_that_is_a_file(tmp_path):
 
 
 @pytest.mark.parametrize("config, given, words", [
-    (["C0"], ["C1", "c2"], "--exclude leaves no star to train on (exclude_clusters, the config's and --exclude's: "
-                           "C0, C1, C2)"),
+    (["C0"], ["C1", "c2"], "--exclude leaves no star to train on (exclude_clusters in --config {config} and "
+                           "--exclude: C0, C1, C2)"),
     ([], ["C0", "C1", "c2"], "--exclude leaves no star to train on (C0, C1, C2)"),
     # no --exclude given: it was named all the same
-    (["C0", "C1", "C2"], [], "the config's exclude_clusters leave no star to train on (C0, C1, C2)"),
+    (["C0", "C1", "C2"], [], "exclude_clusters in --config {config} leave no star to train on (C0, C1, C2)"),
 ])
 def test_excluding_every_cluster_is_one_line_naming_them(tmp_path, config, given, words):
     cat = toy_catalogue(tmp_path / "cat.csv")
-    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"),
-              "--config", str(write_config(tmp_path, {**FAST, "exclude_clusters": config})),
+    path = write_config(tmp_path, {**FAST, "exclude_clusters": config})
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config", str(path),
               *[w for name in given for w in ("--exclude", name)])
-    line = one_line_error(res, words)
+    line = one_line_error(res, words.format(config=path))
     assert ("--exclude" in line) is bool(given), line
 
 
@@ -441,3 +441,31 @@ def test_validate_quiet_says_the_early_stopping_notice_once_as_train_quiet_does(
     assert res.exit_code == 0, res.output
     lines = [line for line in res.stderr.splitlines() if "early stopping" in line]
     assert len(lines) == 1 and lines[0].startswith("validate: fold C1"), res.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("change, words", [
+    ({"exclude_clusters": ["Nope"]}, "exclude_clusters in the shipped card's training.settings ({card}): unknown "
+                                     "cluster 'Nope'"),
+    ({"exclude_clusters": ["C0", "C1", "C2"]}, "exclude_clusters in the shipped card's training.settings ({card}) "
+                                               "leave no star to train on (C0, C1, C2)"),
+    ({"lr": -1}, "bad training settings in the shipped card's training.settings ({card}): lr must be greater than 0"),
+])
+def test_without_config_a_refusal_of_the_cards_settings_names_the_card(tmp_path, monkeypatch, command, change, words):
+    """Without --config the card's settings train: their refusals named a config never given ("the config's
+    exclude_clusters", "bad training settings (--config .../gyroage-model.json)") or nothing ("unknown cluster")."""
+    import shutil
+
+    from gyroage.core import modelcard
+
+    models = tmp_path / "models"
+    shutil.copytree(modelcard.default_model_dir(), models)
+    card = json.loads((models / "gyroage-model.json").read_text())
+    card["training"]["settings"] = {**card["training"]["settings"], **change}
+    (models / "gyroage-model.json").write_text(json.dumps(card))
+    monkeypatch.setattr(modelcard, "default_model_dir", lambda: models)
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    res = cli(command, "--catalogue", str(cat), "--out", str(tmp_path / "out"), "--max-epochs", "1", "-q",
+              *(["--no-main-sequence", "--jobs", "1"] if command == "validate" else []))
+    line = one_line_error(res, words.format(card=models / "gyroage-model.json"))
+    assert "--config" not in line, line
