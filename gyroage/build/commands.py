@@ -30,7 +30,9 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="Directory for the checkpoint and training record.")],
     catalogue: CatalogueOpt = None,
     seed: OptionalSeedOpt = None,
-    max_epochs: Annotated[Optional[int], typer.Option(help="Epoch cap (default: --config's, else 300).")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option(
+        help="Epoch cap (default: --config's max_epochs, else 300 with --config; without --config, the shipped card's "
+        "training settings').")] = None,
     exclude: Annotated[Optional[list[str]], typer.Option(
         "--exclude", help="Leave this cluster out of training (repeatable; recorded as the settings' "
         "exclude_clusters).")] = None,
@@ -51,7 +53,8 @@ def train(
     _check_max_epochs(max_epochs)
     if force and export_to is None:  # it was ignored without a word: the user believed something was forced
         raise UserError("--force replaces a model in --export's directory: give it with --export DIR, or leave it "
-                        "out (train writes only --out, which it never refuses)")
+                        "out (--out needs no --force: train replaces an earlier run there, and refuses only a file or a broken "
+                        "symbolic link)")
     _need("torch", "onnx")
     from gyroage.build.catalogue import (
         check_excluded,
@@ -236,7 +239,8 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = OU
 def validate(
     catalogue: CatalogueOpt = None,
     clusters: Annotated[Optional[list[str]], typer.Option("--clusters", help="Only these clusters (repeatable or a,b; "
-                                                          "case, spaces and underscores ignored: 'NGC 6811').")] = None,
+                                                          "case, spaces, hyphens and underscores ignored: 'NGC 6811', "
+                                                          "'Sco-Cen').")] = None,
     out: Annotated[Path, typer.Option("--out", help="Directory for folds and tables (resumable).")] = Path("validation"),
     jobs: Annotated[int, typer.Option(help="Folds trained in parallel (one torch thread each).")] = 2,
     min_members: Annotated[int, typer.Option(help="Smallest cluster validated.")] = 20,

@@ -469,3 +469,26 @@ def test_without_config_a_refusal_of_the_cards_settings_names_the_card(tmp_path,
               *(["--no-main-sequence", "--jobs", "1"] if command == "validate" else []))
     line = one_line_error(res, words.format(card=models / "gyroage-model.json"))
     assert "--config" not in line, line
+
+
+def test_help_and_readme_say_what_the_commands_do():
+    """validate --clusters ignores hyphens too (cluster_key); train --max-epochs without --config is the card's; train
+    --force's refusal said train never refuses --out (it refuses a file or a broken link); README's broken-link
+    sentence left out validate --out."""
+    from typer.testing import CliRunner
+
+    from gyroage.build.cluster_names import cluster_key
+    from gyroage.cli import app
+
+    assert cluster_key("Sco-Cen") == cluster_key("sco cen") == cluster_key("SCO_CEN")
+    text = {c: " ".join(CliRunner().invoke(app, [c, "--help"], env={"COLUMNS": "300"}).stdout.split())
+            for c in ("train", "validate")}
+    assert "case, spaces, hyphens and underscores ignored" in text["validate"], text["validate"]
+    assert "without --config, the shipped card's training settings'" in text["train"], text["train"]
+    assert "else 300)" not in text["train"], text["train"]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "ignoring case, spaces, hyphens and underscores" in readme
+    assert "ignoring case, spaces and underscores" not in readme
+    assert "`--out`, `--export`, `export --out` or `validate --out` naming a file or a broken symbolic link" in readme
+    res = cli("train", "--out", "nowhere", "--force")
+    assert "never refuses" not in res.stderr and "a file or a broken symbolic link" in res.stderr, res.stderr
