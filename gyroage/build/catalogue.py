@@ -21,7 +21,7 @@ import pandas as pd
 # re-exported: the build commands and benchmarks import them from here
 from gyroage.build.catalogue_ages import check_ages
 from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
-from gyroage.columns import column_key, column_role, file_has
+from gyroage.columns import column_key, column_role, error_of, file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.errors import UserError
@@ -218,16 +218,30 @@ def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
         ranked = [(CLUSTER_KEYS.index(k), i, c) for i, (c, k) in enumerate(keys) if k in CLUSTER_KEYS]
         return f" (is it {min(ranked)[2]}? rename it {name})" if ranked else ""
     if name == "fiducial_age_Myr":
-        # the whole name an age's (age, fiducial_age, logAge) before a longer one (age_Gyr), then the longest match
-        found = [(m.group(0) != k, -len(m.group(0)), i, c) for i, (c, k) in enumerate(keys)
+        # the whole name an age's (age, fiducial_age, logAge), then one carrying a unit (age_Gyr, Age_Myr), then the
+        # longest match (the match of any other name is "age": it ranked nothing), the first in the file on a tie
+        found = [(m.group(0) != k, not _UNIT.search(k), -len(m.group(0)), i, c) for i, (c, k) in enumerate(keys)
                  if (m := _AGE_KEY.search(k))]
-        return f" (is it {min(found)[3]}? give it in Myr as {name})" if found else ""
+        return f" (is it {min(found)[4]}? give it in Myr as {name})" if found else ""
     return ""
 
 
+# The words of a column name that make it no value column: an uncertainty (age_unc, age_sig), a bound (age_lo,
+# Age_max) or a reference (Age_ref); errors (e_age, ERR_age, age_err) are columns.error_of's and "err" anywhere.
+_NOT_A_VALUE = frozenset({"unc", "uncertainty", "sig", "sigma", "std", "lo", "hi", "low", "high", "lower", "upper",
+                          "min", "max", "ref", "reference", "bound"})
+_UNIT = re.compile(r"myr|gyr|kyr|yr")
+
+
 def _error_column(name: str) -> bool:
-    """Whether a column name reads as an uncertainty (``age_err``, ``e_age``, ``Age error``)."""
-    return "err" in column_key(name) or name.strip().casefold().startswith("e_")
+    """Whether a column name reads as no value of its own, passed over by the hints: an error (:func:`gyroage.columns
+    .error_of`, ``e_age``, ``ERR_age``, or ``err`` anywhere: ``age_err``, ``Age error``), or one whose words
+    (split at ``_``, ``-``, spaces, brackets and lower-to-upper case) hold an uncertainty, bound or reference
+    (:data:`_NOT_A_VALUE`: ``age_unc``, ``age_lo``, ``Age_ref``, ``ageSig``)."""
+    if error_of(name) is not None or "err" in column_key(name):
+        return True
+    words = re.split(r"[\s_\-()\[\]{}./]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name.strip()))
+    return any(w.casefold() in _NOT_A_VALUE for w in words)
 
 
 def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:

@@ -293,12 +293,21 @@ def test_a_column_spelt_as_estimate_reads_it_is_named_in_the_refusal(tmp_path, c
     ("fiducial_age_Myr", ("age_Gyr", "fiducial_age"), "(is it fiducial_age? give it in Myr"),
     ("cluster", ("name", "cluster_name"), "(is it cluster_name? rename it cluster)"),
     ("cluster", ("members", "group"), "(is it group? rename it cluster)"),
+    # an uncertainty, a bound or a reference is no age, and a unit marks the likeliest (the match was always "age")
+    ("fiducial_age_Myr", ("age_unc", "age_Gyr"), "(is it age_Gyr? give it in Myr"),
+    ("fiducial_age_Myr", ("Age_ref", "Age_Myr"), "(is it Age_Myr? give it in Myr"),
+    ("fiducial_age_Myr", ("age_lo", "age_hi", "age_Myr"), "(is it age_Myr? give it in Myr"),
+    ("fiducial_age_Myr", ("age_sig", "ERR_age", "age_Myr"), "(is it age_Myr? give it in Myr"),
+    ("fiducial_age_Myr", ("age_ref", "cluster_age"), "(is it cluster_age? give it in Myr"),
+    ("cluster", ("name_ref", "name"), "(is it name? rename it cluster)"),
 ])
 def test_a_missing_column_hint_names_the_likeliest_column(tmp_path, column, spelt, hint):
     """The hint named the first column that matched, not the likeliest: 'age_err,age' said "(is it age_err? ...)"
-    and 'name,cluster_name' "(is it name? ...)". Error columns are passed over, then the most specific name wins."""
-    frame = synthetic().rename(columns={column: spelt[1]}).assign(**{spelt[0]: 1.0})
-    path = write(frame[[spelt[0], *frame.columns[:-1]]], tmp_path / "cat.csv")
+    and 'name,cluster_name' "(is it name? ...)". Error, uncertainty, bound and reference columns are passed over,
+    then the most specific name wins."""
+    *others, real = spelt
+    frame = synthetic().rename(columns={column: real}).assign(**{c: 1.0 for c in others})
+    path = write(frame[[*others, *frame.columns[:-len(others)]]], tmp_path / "cat.csv")
     with pytest.raises(UserError, match=re.escape(f"lacks column {column} {hint}")):
         load_catalogue(path)
 
