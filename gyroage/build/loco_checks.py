@@ -8,9 +8,10 @@ import contextlib
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from gyroage.build.main_sequence import why_no_term
 from gyroage.errors import UserError
 from gyroage.io import numeric
 
+if TYPE_CHECKING:  # loco imports this module
+    from gyroage.build.loco import ValidateSettings
+
 
 def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
     """Clusters with >= ``min_members`` selected stars, youngest first (cluster, n_stars, age_myr)."""
@@ -40,7 +44,7 @@ def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
 
 
 def chosen_clusters(raw: pd.DataFrame, frame: pd.DataFrame, clusters: list[str] | None, min_members: int,
-                    exclude) -> list[str]:
+                    exclude: Iterable[str]) -> list[str]:
     """The clusters a run holds out, youngest first: ``clusters`` (as users write them; all by default) of those with
     ``min_members`` selected stars (``frame``, the quality selection of ``raw``). A name that is no such cluster, an
     ``exclude`` (the exclude_clusters setting) not written as the catalogue writes it, or folds that could not train
@@ -156,12 +160,13 @@ def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -
     s = TrainSettings.from_dict(train)
     for c in held_out:
         note = val_clusters_said(training_set(frame[frame["cluster"] != c]), s)
-        if note:
-            return f"fold {c} and likely the others: {note}"
+        if note:  # "and likely the others" only when there are others
+            return f"fold {c}{' and likely the others' if len(held_out) > 1 else ''}: {note}"
     return None
 
 
-def without_unfit_term(catalogue: str | Path, clusters: list[str] | None, s, fitted: dict):
+def without_unfit_term(catalogue: str | Path, clusters: list[str] | None, s: ValidateSettings,
+                       fitted: dict) -> tuple[ValidateSettings, str | None]:
     """(``s``, a :class:`gyroage.build.loco.ValidateSettings`, with the main-sequence term off, and the notice saying
     why) when the term cannot be fitted in a fold of the run: the catalogue has no G_0 or parallax column, or without
     a held-out cluster (of ``clusters``) too few clusters are left (its only 100 Myr-1 Gyr one, say). The fits fail

@@ -419,9 +419,10 @@ def test_validate_early_stopping_notice_counts_what_a_fold_trains_on_as_train_do
     frame = quality_select(pd.read_csv(toy_catalogue(tmp_path / "cat.csv", ages_myr=(20, 40, 120, 700, 1500, 2700,
                                                                                          4000))))
     train = {**FAST, "n_val_clusters": 4, "exclude_clusters": ["C3"]}
-    note = val_clusters_capped(frame, ["C1"], train)
-    assert note == "fold C1 and likely the others: n_val_clusters 4: only 2 of the 5 clusters can be held out for " \
+    note = val_clusters_capped(frame, ["C1"], train)  # one fold: "and likely the others" named none
+    assert note == "fold C1: n_val_clusters 4: only 2 of the 5 clusters can be held out for " \
                    "early stopping (20+ members, never the youngest or oldest), leaving 3 to train on", note
+    assert val_clusters_capped(frame, ["C1", "C2"], train).startswith("fold C1 and likely the others: ")
     # as train says it for the same stars (the fold's training set) and settings
     s = TrainSettings.from_dict(train)
     fold = training_set(frame[frame["cluster"] != "C1"])
