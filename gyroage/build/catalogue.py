@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,8 @@ import pandas as pd
 # re-exported: the build commands and benchmarks import them from here
 from gyroage.build.catalogue_ages import check_ages
 from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
-from gyroage.columns import column_key, column_role, error_of, file_has
+from gyroage.build.column_hints import spelt_otherwise
+from gyroage.columns import file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.errors import UserError
@@ -75,7 +75,7 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         frame = read_columns(path)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{_spelt_otherwise(missing[0], frame)}"
+        raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{spelt_otherwise(missing[0], frame)}"
                         + file_has([c if len(str(c)) <= 30 else f"{str(c)[:27]}..." for c in frame.columns]))
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
@@ -185,63 +185,6 @@ def _canonical_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         if found:
             renames[found[0]] = name
     return frame.rename(columns=renames) if renames else frame
-
-
-# The required columns estimate reads under other names (gyroage.columns.ALIASES' canonical name, the unit a column
-# must be in), and the cluster column's usual other names (column_key), most specific first: the refusal of a missing
-# column names the likeliest of them.
-ESTIMATE_ROLES = {"Prot": ("prot", "days"), "BPRP_0": ("bp_rp0", "mag"), "e_BPRP_0": ("bp_rp0_err", "mag")}
-CLUSTER_KEYS = ("clustername", "association", "movinggroup", "group", "oc", "cl", "members", "name")
-_AGE_KEY = re.compile(r"(^|log|log10|fiducial|cluster)age")
-
-
-def _spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
-    """" (is it P_rot? rename it Prot)" when a column is ``name`` spelt otherwise: differing only in case, ``_``/``-``
-    or spaces, or as ``estimate`` reads it (``period``, ``Prot [h]``: "give it in days as Prot"), or a cluster or age
-    column's usual name (``group``, ``age_Gyr``): training reads the catalogue's own names, case ignored
-    (:func:`_canonical_names`). Of several cluster or age columns, error columns (``age_err``, ``e_age``) are passed
-    over and the most specific name wins (``cluster_name`` over ``name``, ``age`` over ``age_Gyr``, ``fiducial_age``
-    over ``age``), the first in the file on a tie: the first that matched was named, not the likeliest."""
-    columns = [str(c) for c in frame.columns]
-    close = [c for c in columns if column_key(c) == column_key(name)]
-    if close:
-        return f" (is it {close[0]}? rename it {name})"
-    canon, unit = ESTIMATE_ROLES.get(name, (None, ""))
-    if canon:
-        for c in columns:
-            role = column_role(c)
-            if role is not None and role.name == canon:
-                return f" (is it {c}? " + (f"rename it {name})" if role.scale == 1 else f"give it in {unit} as {name})")
-        return ""
-    keys = [(c, column_key(c)) for c in columns if not _error_column(c)]
-    if name == "cluster":
-        ranked = [(CLUSTER_KEYS.index(k), i, c) for i, (c, k) in enumerate(keys) if k in CLUSTER_KEYS]
-        return f" (is it {min(ranked)[2]}? rename it {name})" if ranked else ""
-    if name == "fiducial_age_Myr":
-        # the whole name an age's (age, fiducial_age, logAge), then one carrying a unit (age_Gyr, Age_Myr), then the
-        # longest match (the match of any other name is "age": it ranked nothing), the first in the file on a tie
-        found = [(m.group(0) != k, not _UNIT.search(k), -len(m.group(0)), i, c) for i, (c, k) in enumerate(keys)
-                 if (m := _AGE_KEY.search(k))]
-        return f" (is it {min(found)[4]}? give it in Myr as {name})" if found else ""
-    return ""
-
-
-# The words of a column name that make it no value column: an uncertainty (age_unc, age_sig), a bound (age_lo,
-# Age_max) or a reference (Age_ref); errors (e_age, ERR_age, age_err) are columns.error_of's and "err" anywhere.
-_NOT_A_VALUE = frozenset({"unc", "uncertainty", "sig", "sigma", "std", "lo", "hi", "low", "high", "lower", "upper",
-                          "min", "max", "ref", "reference", "bound"})
-_UNIT = re.compile(r"myr|gyr|kyr|yr")
-
-
-def _error_column(name: str) -> bool:
-    """Whether a column name reads as no value of its own, passed over by the hints: an error (:func:`gyroage.columns
-    .error_of`, ``e_age``, ``ERR_age``, or ``err`` anywhere: ``age_err``, ``Age error``), or one whose words
-    (split at ``_``, ``-``, spaces, brackets and lower-to-upper case) hold an uncertainty, bound or reference
-    (:data:`_NOT_A_VALUE`: ``age_unc``, ``age_lo``, ``Age_ref``, ``ageSig``)."""
-    if error_of(name) is not None or "err" in column_key(name):
-        return True
-    words = re.split(r"[\s_\-()\[\]{}./]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name.strip()))
-    return any(w.casefold() in _NOT_A_VALUE for w in words)
 
 
 def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,8 +33,8 @@ from gyroage.build.main_sequence import why_no_term
 from gyroage.errors import UserError
 from gyroage.io import numeric
 
-if TYPE_CHECKING:  # loco imports this module
-    from gyroage.build.loco import ValidateSettings
+# loco's ValidateSettings, which this module cannot import (loco imports it): any dataclass with a main-sequence field
+Settings = TypeVar("Settings")
 
 
 def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
@@ -165,8 +165,8 @@ def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -
     return None
 
 
-def without_unfit_term(catalogue: str | Path, clusters: list[str] | None, s: ValidateSettings,
-                       fitted: dict) -> tuple[ValidateSettings, str | None]:
+def without_unfit_term(catalogue: str | Path, clusters: list[str] | None, s: Settings,
+                       fitted: dict) -> tuple[Settings, str | None]:
     """(``s``, a :class:`gyroage.build.loco.ValidateSettings`, with the main-sequence term off, and the notice saying
     why) when the term cannot be fitted in a fold of the run: the catalogue has no G_0 or parallax column, or without
     a held-out cluster (of ``clusters``) too few clusters are left (its only 100 Myr-1 Gyr one, say). The fits fail
