@@ -13,8 +13,11 @@ from typing import Annotated, Optional
 
 import typer
 
+# "cannot do what its settings ask": train's and validate's early stopping capped or off, the term off, a calibration at
+# its floor (README, Retraining and Validation)
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notices on stderr (errors, and notices "
-                                                               "that values were changed on reading, still print).")]
+                                                               "that values were changed on reading or that the run "
+                                                               "cannot do what its settings ask, still print).")]
 _SEED = typer.Option("--seed", help="Random seed (>= 0): a rerun with the same seed gives the same results.")
 SeedOpt = Annotated[int, _SEED]
 # None when not given (train, validate): a --config file's "seed" holds then, where a default of 0 replaced it

@@ -335,7 +335,7 @@ def validate(
                        "to rebuild its graphs from it", err=True)
 
 
-def _check_exclusions(path: Path, clusters: list[str], exclude, source: str) -> None:
+def _check_exclusions(path: Path, clusters: list[str], exclude: list[str], source: str) -> None:
     """Refuse, in one line naming where the setting came from (``source``), validate's ``exclude_clusters`` naming no
     cluster of the catalogue at ``path`` as written, or leaving no star for the folds to train on (as train refuses
     them): the folds' own check named a config the user may never have given. ``clusters`` (--clusters) is checked

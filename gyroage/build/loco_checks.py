@@ -61,21 +61,23 @@ def chosen_clusters(raw: pd.DataFrame, frame: pd.DataFrame, clusters: list[str] 
             raise UserError(f"cluster {small[0]} has fewer than {min_members} selected members")
         names = [c for c in names if c in set(clusters)]
     check_excluded(exclude, frame["cluster"], clusters_left_out(raw))
-    check_folds_can_train(frame, names)
+    check_folds_can_train(frame, names, exclude)
     return names
 
 
-def check_folds_can_train(frame: pd.DataFrame, held_out: list[str]) -> None:
+def check_folds_can_train(frame: pd.DataFrame, held_out: list[str], exclude: Iterable[str] = ()) -> None:
     """Refuse, in one line, a run whose folds could not train: each fold trains on the quality-selected stars of
-    the other clusters, which must hold at least two clusters and two ages (training refuses one age, but only
-    after the folds have started)."""
+    the other clusters but those ``exclude`` names (the exclude_clusters setting), which must hold at least two
+    clusters and two ages (training refuses one age, or no star, but only after other folds have trained)."""
+    exclude = list(exclude)
     for c in held_out:
-        rest = frame[frame["cluster"] != c]
+        rest = frame[(frame["cluster"] != c) & ~frame["cluster"].isin(exclude)]
         n_clusters, n_ages = rest["cluster"].nunique(), rest["fiducial_age_Myr"].nunique()
         if n_clusters < 2 or n_ages < 2:
-            raise UserError(f"too few clusters to validate: without {c} the catalogue leaves {n_clusters} cluster(s) "
-                            f"of {n_ages} age(s) to train on (validate needs 3 or more clusters, and 2 or more ages "
-                            "besides each held-out one)")
+            besides = f" and the exclude_clusters setting's {', '.join(exclude)}" if exclude else ""
+            raise UserError(f"too few clusters to validate: without {c}{besides} the catalogue leaves {n_clusters} "
+                            f"cluster(s) of {n_ages} age(s) to train on (validate needs 3 or more clusters, and 2 or "
+                            "more ages besides each held-out one)")
 
 
 def rows_sha256(data: TrainingSet) -> str:
@@ -120,7 +122,9 @@ def read_as_before(path: str | Path, raw: pd.DataFrame) -> bool:
     the rows it gave a fold saved before the fold's stars were hashed (:func:`rows_sha256`): it holds no repeat as
     the loader judges one now (:func:`gyroage.build.catalogue.repeats`, an exact copy, used once), no cluster spelt
     two ways (:func:`gyroage.build.cluster_names.cluster_key` of the file's own names, merged now), and no negative
-    e_BPRP_0 (read as missing now, that star left out). A fold saved before may have trained on any of them."""
+    e_BPRP_0 (read as missing now, that star left out). A fold saved before may have trained on any of them. Only
+    these three are checked: older changes (quality and optional columns matched ignoring case, b9d37ab and 4aabda3)
+    are not, and README asks for --force there."""
     if repeats(raw).any():
         return False
     with contextlib.redirect_stderr(io.StringIO()):  # the reader's notices were said once already

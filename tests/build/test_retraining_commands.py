@@ -493,3 +493,32 @@ def test_help_and_readme_say_what_the_commands_do():
     assert "`--out`, `--export`, `export --out` or `validate --out` naming a file or a broken symbolic link" in readme
     res = cli("train", "--out", "nowhere", "--force")
     assert "never refuses" not in res.stderr and "a file or a broken symbolic link" in res.stderr, res.stderr
+
+
+def test_folds_that_exclude_clusters_leave_unable_to_train_are_refused_before_any_trains():
+    """check_folds_can_train ignored exclude_clusters: with C0, C1 and C3 excluded, folds trained until one, holding
+    out C2, found one age left ('cannot train on one age'), or, with all but the held-out one excluded, 'no stars left
+    to train on (check --exclude ...)', an option validate has not."""
+    import pandas as pd
+
+    from gyroage.build.loco_checks import check_folds_can_train
+    from gyroage.errors import UserError
+
+    frame = pd.DataFrame({"cluster": ["C0", "C1", "C2", "C3", "C4"], "fiducial_age_Myr": [20, 120, 700, 1500, 4000]})
+    check_folds_can_train(frame, ["C0", "C2"])  # without exclusions every fold trains on 4 clusters
+    check_folds_can_train(frame, ["C0"], ["C1"])
+    with pytest.raises(UserError, match="without C2 and the exclude_clusters setting's C0, C1, C3 the catalogue "
+                                        "leaves 1 cluster"):
+        check_folds_can_train(frame, ["C2"], ["C0", "C1", "C3"])
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+def test_quiet_help_says_which_notices_still_print(command):
+    """-q's help said only errors and changed values still print, while train and validate -q say that early stopping
+    is capped or off, the term off, or a calibration at its floor: the run cannot do what its settings ask."""
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    res = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0 and "cannot do what its settings ask, still print" in res.output, res.output
