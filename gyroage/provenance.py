@@ -228,11 +228,16 @@ def _head(card, model_dir: str | Path | None, command: str | None, engine: str |
           method: str, prior, outlier_weight: float | None, n_grid: int) -> dict[str, str]:
     """The entries estimate's and group-age's records share, before their own: which gyroage and model, the
     command, and the settings both have."""
-    return {"version": _version(), **({"command": command} if command else {}),
-            **({"engine": engine} if engine else {}), **_model(card, model_dir), "calibration": calibration,
+    return {**_made_by(command), **({"engine": engine} if engine else {}), **_model(card, model_dir),
+            "calibration": calibration,
             "method": method, **_prior(prior),
             "outlier_weight": _num(card.outlier["weight"] if outlier_weight is None else outlier_weight),
             "n_grid": str(n_grid)}
+
+
+def _made_by(command: str | None) -> dict[str, str]:
+    """The entries every record starts with: the gyroage version and, when recorded, the command."""
+    return {"version": _version(), **({"command": command} if command else {})}
 
 
 def _inputs(card, reddening, main_sequence: bool, columns: Mapping[str, str]) -> dict[str, str]:
@@ -282,8 +287,7 @@ def crossmatch_provenance(command: str | None, urls: Mapping[str, str], sources:
     """``crossmatch``'s record: the services asked (``urls``: gaia, vizier, mast; an environment variable can set
     them unseen in the command), the period tables in adoption order, the extinction, the identifier columns read
     and, for positions, the cone radius. No model: crossmatch uses none."""
-    out = {"version": _version(), **({"command": command} if command else {}),
-           **{f"{k}_url": urls[k] for k in ("gaia", "vizier", "mast")},
+    out = {**_made_by(command), **{f"{k}_url": urls[k] for k in ("gaia", "vizier", "mast")},
            "period_sources": ", ".join(sources), "extinction": extinction, "ids": ids}
     if radius_arcsec is not None:
         out["radius_arcsec"] = _num(radius_arcsec)
