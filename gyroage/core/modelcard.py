@@ -207,7 +207,7 @@ def resolve_model(path: str | Path | None) -> tuple[Path, Path]:
         raise ModelError(f"{p} is a model's torch checkpoint, not its graphs: give --model {run}")
     if checkpoint or (p.is_dir() and not card.is_file() and (p / "train.json").is_file()):
         # a training run's checkpoint is no model (and read as a card, "'utf-8' codec can't decode byte 0x80")
-        raise ModelError(f"{p} is a training run's {'checkpoint' if p.suffix == '.pt' else 'directory'}, not a model: "
+        raise ModelError(f"{p} is a training run's {'checkpoint' if checkpoint else 'directory'}, not a model: "
                          f"'gyroage export --checkpoint {run} --out DIR' writes one, then --model DIR")
     if not card.is_file():
         raise ModelError(f"model card not found: {card}")
