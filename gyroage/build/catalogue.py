@@ -133,7 +133,7 @@ def _check_values(frame: pd.DataFrame, path: Path) -> None:
 def _notice_unusable(frame: pd.DataFrame, path: Path) -> None:
     """One stderr line for the rows :func:`quality_select` leaves out for an infinite value or a non-positive period
     (a missing cell is no news; a negative e_BPRP_0 has its own notice)."""
-    cols = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
+    cols = VALUE_COLUMNS
     values = {c: frame[c].to_numpy(dtype=float) for c in cols}
     unusable = {c: np.isinf(v) for c, v in values.items()}
     unusable["Prot"] |= values["Prot"] <= 0
@@ -236,6 +236,11 @@ def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[keep].reset_index(drop=True)
 
 
+# What a row's value columns must hold to be trained on (a finite number, a positive period), and how it is said
+VALUE_COLUMNS = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
+_UNUSABLE = "missing or unusable Prot, colour, colour error or age"
+
+
 def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which rows :func:`quality_select` leaves out, each by its first reason: (flagged by the quality columns, a
     missing or unusable value, a repeat of an earlier row (:func:`repeats`): trained twice, it weighed double)."""
@@ -246,21 +251,22 @@ def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if RUWE in frame.columns:
         flagged |= ~(frame[RUWE].to_numpy(dtype=float) < RUWE_MAX)
     unusable = ~(frame["Prot"].to_numpy(dtype=float) > 0)
-    for col in ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr"):
+    for col in VALUE_COLUMNS:
         unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
     unusable &= ~flagged
     return flagged, unusable, repeats(frame) & ~flagged & ~unusable
 
 
-def clusters_left_out(raw: pd.DataFrame) -> dict[str, str]:
+def clusters_left_out(raw: pd.DataFrame, reasons: tuple[np.ndarray, ...] | None = None) -> dict[str, str]:
     """The catalogue's (``raw``'s) clusters with no star passing :func:`quality_select`, each with why ("its 4 rows: 4
     left out by the quality flags (...)"): for the one-line refusal of a name given for such a cluster, which was
-    "unknown" though in the file (:func:`gyroage.build.cluster_names.match_clusters`)."""
-    reasons = _left_out(raw)
+    "unknown" though in the file (:func:`gyroage.build.cluster_names.match_clusters`). ``reasons``: :func:`_left_out`
+    of ``raw`` when the caller has it."""
+    reasons = _left_out(raw) if reasons is None else reasons
     counts = pd.DataFrame(np.column_stack(reasons), columns=["flags", "values", "repeats"]).groupby(
         raw["cluster"].astype(str).to_numpy()).sum()
     why = {"flags": f"by the quality flags ({selection_applied(raw.columns)})",
-           "values": "for a missing or unusable Prot, colour, colour error or age", "repeats": "as repeats"}
+           "values": f"for a {_UNUSABLE}", "repeats": "as repeats"}
     gone = counts[counts["flags"] + counts["values"] + counts["repeats"] == raw["cluster"].astype(str).value_counts()
                   .reindex(counts.index)]
     return {str(name): f"its {int(row.sum())} rows: " + ", ".join(f"{int(row[k])} left out {why[k]}" for k in why if row[k])
@@ -270,17 +276,16 @@ def clusters_left_out(raw: pd.DataFrame) -> dict[str, str]:
 def selection_summary(raw: pd.DataFrame) -> str:
     """One line: how many of the catalogue's rows (``raw``, as :func:`load_catalogue` reads it) :func:`quality_select`
     keeps, how many it leaves out and why, and the clusters left with no star (a notice: they went without a word)."""
-    flagged, unusable, repeated = _left_out(raw)
+    reasons = flagged, unusable, repeated = _left_out(raw)
     kept = ~(flagged | unusable | repeated)
     line = f"catalogue: {int(kept.sum()):,} of {len(raw):,} rows used"
     parts = [f"{int(mask.sum()):,} {why}" for mask, why in (
         (flagged, f"by the quality flags ({selection_applied(raw.columns)})"),
-        (unusable, "with a missing or unusable Prot, colour, colour error or age"),
+        (unusable, f"with a {_UNUSABLE}"),
         (repeated, "that repeat an earlier row")) if mask.any()]
     if parts:
         line += "; left out: " + ", ".join(parts)
-    names = raw["cluster"].astype(str).to_numpy()
-    gone = sorted(set(names.tolist()) - set(names[kept].tolist()))
+    gone = sorted(clusters_left_out(raw, reasons))
     if gone:
         line += f"; clusters with no star left: {', '.join(gone[:8])}" + (f" and {len(gone) - 8} more" if len(gone) > 8
                                                                          else "")
