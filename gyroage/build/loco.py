@@ -114,22 +114,35 @@ class ValidateSettings:
         return Path(out_dir) / "folds" / self.key()
 
 
+@dataclass(frozen=True, eq=False)
+class CatalogueRead:
+    """A validate run's catalogue, read (with its notices), quality-selected and hashed once: every seed's folds,
+    checks and analysis take it."""
+
+    path: str  # resolved: the fold workers read it again in their own processes
+    raw: pd.DataFrame
+    frame: pd.DataFrame
+    sha256: str  # as the card records the training catalogue
+
+
+def read_catalogue(catalogue: str | Path) -> CatalogueRead:
+    path = str(Path(catalogue).resolve())
+    raw = load_catalogue(path)
+    return CatalogueRead(path, raw, quality_select(raw), sha256(path))
+
+
 def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
-              settings: ValidateSettings | None = None, quiet: bool = False, notice: str | None = None,
-              said: set[str] | None = None) -> list[str]:
-    """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done. ``notice``: said
-    once the run is known to go ahead (even with ``quiet``), before any fold trains. ``said``: the once-per-run
-    notices already said by an earlier seed's folds (``"early stopping"``), added to here."""
+              settings: ValidateSettings | None = None, quiet: bool = False, said: set[str] | None = None,
+              read: CatalogueRead | None = None) -> list[str]:
+    """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done. ``said``: the
+    once-per-run notices already said by an earlier seed's folds (``"early stopping"``), added to here. ``read``:
+    the catalogue as :func:`read_catalogue` gives it, when the caller has it."""
     s = settings or ValidateSettings()
-    catalogue = str(Path(catalogue).resolve())
-    raw = load_catalogue(catalogue)
-    frame = quality_select(raw)
+    read = read or read_catalogue(catalogue)
+    catalogue, raw, frame, catalog_sha = read.path, read.raw, read.frame, read.sha256
     names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
-    if notice:
-        Progress("validate").log(notice)
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    catalog_sha = sha256(catalogue)  # as the card records the training catalogue
     (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
                                                       sort_keys=True) + "\n")
     other = stale_folds(fold_dir, names, catalogue, raw, frame, catalog_sha)
@@ -253,9 +266,12 @@ def star_posteriors(loglike: np.ndarray, grid: np.ndarray, calibration: Calibrat
 
 
 def load_held_out(catalogue: str | Path, out_dir: str | Path, settings: ValidateSettings,
-                  clusters: list[str]) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """(the quality-selected catalogue, the saved folds of ``clusters``): what the analysis reads."""
-    return quality_select(load_catalogue(catalogue, notices=False)), load_folds(out_dir, settings, clusters)
+                  clusters: list[str], frame: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """(the quality-selected catalogue, the saved folds of ``clusters``): what the analysis reads; ``frame``: the
+    selected catalogue, when the caller has it."""
+    if frame is None:
+        frame = quality_select(load_catalogue(catalogue, notices=False))
+    return frame, load_folds(out_dir, settings, clusters)
 
 
 def analyse(catalogue: str | Path, out_dir: str | Path, clusters: list[str],
@@ -393,10 +409,10 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
 
 
 def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: ValidateSettings, quiet: bool,
-              fit_calibration: bool, fitted_terms: dict | None = None,
-              notice: str | None = None, said: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    names = run_folds(catalogue, out, clusters, s, quiet, notice, said)
-    held_out = load_held_out(catalogue, out, s, names)
+              fit_calibration: bool, fitted_terms: dict | None = None, said: set[str] | None = None,
+              read: CatalogueRead | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    names = run_folds(catalogue, out, clusters, s, quiet, said, read=read)
+    held_out = load_held_out(catalogue, out, s, names, None if read is None else read.frame)
     calibrations = None
     if fit_calibration:
         full, calibrations = fit_calibrations(held_out, names)
@@ -411,7 +427,8 @@ def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: V
                 f"level scale at its floor ({calibration.LEVEL_SCALE_MIN:g}) in seed {s.train.get('seed', 0)}'s "
                 "calibration fit: the young stars' intervals still cover more than 68% there, and it narrows them "
                 "no further")
-    summary["catalog"] = catalogue_record(catalogue)  # what was validated: --write-card compares it with the card's
+    # what was validated: --write-card compares it with the card's
+    summary["catalog"] = catalogue_record(catalogue) if read is None else catalogue_record(catalogue, read.sha256)
     return stars, table, summary
 
 
@@ -427,12 +444,16 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     figure stays the settings' own seed's.
     """
     s = settings or ValidateSettings()
+    read = read_catalogue(catalogue)  # once for every seed, its notices said once
+    names = chosen_clusters(read.raw, read.frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
     terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed (here first, before any fold)
-    s, notice = without_unfit_term(catalogue, clusters, s, terms)
+    s, notice = without_unfit_term(read.frame, names, s, terms)
+    if notice:  # even with -q: the figures are then rotation's alone, unlike the card's
+        Progress("validate").log(notice)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     said: set[str] = set()  # the notices said once per run, whatever the seeds
-    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms, notice, said)
+    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms, said, read)
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))
     others = [k for k in dict.fromkeys(extra_seeds) if k != seed]
@@ -440,7 +461,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
         by_seed = {seed: summary}
         for k in others:
             stars_k, table_k, by_seed[k] = _one_seed(catalogue, out, clusters, replace(s, train={**s.train, "seed": k}),
-                                                     quiet, fit_calibration, terms, said=said)
+                                                     quiet, fit_calibration, terms, said, read)
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
         summary["loco_by_seed"] = seed_spread(by_seed)

@@ -21,9 +21,7 @@ from gyroage.build.catalogue import (
     check_excluded,
     cluster_table,
     clusters_left_out,
-    load_catalogue,
     match_clusters,
-    quality_select,
     read_columns,
     repeats,
     training_set,
@@ -169,20 +167,14 @@ def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -
     return None
 
 
-def without_unfit_term(catalogue: str | Path, clusters: list[str] | None, s: Settings,
-                       fitted: dict) -> tuple[Settings, str | None]:
+def without_unfit_term(frame: pd.DataFrame, names: list[str], s: Settings, fitted: dict) -> tuple[Settings, str | None]:
     """(``s``, a :class:`gyroage.build.loco.ValidateSettings`, with the main-sequence term off, and the notice saying
-    why) when the term cannot be fitted in a fold of the run: the catalogue has no G_0 or parallax column, or without
-    a held-out cluster (of ``clusters``) too few clusters are left (its only 100 Myr-1 Gyr one, say). The fits fail
-    only after every fold has trained; here they are made first, into ``fitted`` (which the analysis reads). With
-    ``s.main_sequence_asked`` (--main-sequence) such a catalogue is refused instead; else (``s``, None)."""
+    why) when the term cannot be fitted in a fold of the run: the quality-selected catalogue (``frame``) has no G_0 or
+    parallax column, or without a held-out cluster (of ``names``, :func:`chosen_clusters`) too few clusters are left
+    (its only 100 Myr-1 Gyr one, say). The fits fail only after every fold has trained; here they are made first,
+    into ``fitted`` (which the analysis reads). With ``s.main_sequence_asked`` (--main-sequence) such a catalogue is
+    refused instead; else (``s``, None)."""
     if not s.main_sequence:
-        return s, None
-    raw = load_catalogue(catalogue, notices=False)
-    frame = quality_select(raw)
-    try:
-        names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
-    except UserError:  # refused by run_folds in the same words, after the catalogue's notices
         return s, None
     why = why_no_term(frame, names, fitted)
     if why is None:
@@ -196,12 +188,12 @@ def without_unfit_term(catalogue: str | Path, clusters: list[str] | None, s: Set
         "--no-main-sequence")
 
 
-def catalogue_record(path: str | Path) -> dict:
-    """The validated catalogue as the summary and the card's ``validation`` record it: its file name and SHA-256,
-    as the card's ``training.catalog`` records the training catalogue."""
+def catalogue_record(path: str | Path, sha: str | None = None) -> dict:
+    """The validated catalogue as the summary and the card's ``validation`` record it: its file name and SHA-256
+    (``sha`` when the caller has it), as the card's ``training.catalog`` records the training catalogue."""
     from gyroage.core.modelcard import sha256
 
-    return {"file": Path(path).name, "sha256": sha256(path)}
+    return {"file": Path(path).name, "sha256": sha or sha256(path)}
 
 
 def catalogue_differs(trained: dict | None, validated: dict | None) -> bool:
