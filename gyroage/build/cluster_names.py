@@ -51,9 +51,10 @@ def match_clusters(given, known, left_out: Mapping[str, str] | None = None) -> l
 
 def check_excluded(names, known, left_out: Mapping[str, str] | None = None, source: str = "the settings") -> None:
     """Refuse, in one line, a name of the ``exclude_clusters`` setting that is not a catalogue cluster as written: it
-    would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt). ``left_out``: as
-    :func:`match_clusters` reads it. ``source``: where the setting came from, as the refusal names it (``--config
-    FILE``, the card's training.settings): without --config the user gave none."""
+    would leave nothing out, silently (the setting is part of a fold's key, so it is not respelt); or names every
+    cluster, leaving no star to train on. ``left_out``: as :func:`match_clusters` reads it. ``source``: where the
+    setting came from, as the refusal names it (``--config FILE``, the card's training.settings): without --config
+    the user gave none."""
     known = {str(k) for k in known}
     for name in names:
         if name not in known:
@@ -63,6 +64,8 @@ def check_excluded(names, known, left_out: Mapping[str, str] | None = None, sour
                 raise UserError(f"exclude_clusters in {source}: {exc}") from None
             raise UserError(f"exclude_clusters in {source} names {name!r}: write it as the catalogue does, "
                             f"{found[0]!r}")
+    if known and known <= set(names):
+        raise UserError(f"exclude_clusters in {source} leave no star to train on ({', '.join(names)})")
 
 
 def merge_spellings(frame: pd.DataFrame, path: Path, notices: bool = True) -> pd.DataFrame:

@@ -100,18 +100,16 @@ def train(
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
                         "colour error, age and a positive period given)")
-    check_excluded(settings.exclude_clusters, frame["cluster"], clusters_left_out(raw), source)
+    left_out = clusters_left_out(raw)
+    check_excluded(settings.exclude_clusters, frame["cluster"], left_out, source)  # all of them too
     configured = settings.exclude_clusters
     if exclude:
-        exclude = match_clusters(exclude, frame["cluster"], clusters_left_out(raw))  # as validate --clusters reads them
+        exclude = match_clusters(exclude, frame["cluster"], left_out)  # as validate --clusters reads them
         # into the settings, not dropped here: the card records them, and validate's folds leave them out too
         settings = replace(settings, exclude_clusters=tuple(dict.fromkeys([*settings.exclude_clusters, *exclude])))
-    if frame["cluster"].isin(settings.exclude_clusters).all():  # named for what was given: --exclude, the config
-        named = ", ".join(settings.exclude_clusters)
-        if not exclude:
-            raise UserError(f"exclude_clusters in {source} leave no star to train on ({named})")
+    if frame["cluster"].isin(settings.exclude_clusters).all():  # --exclude's doing: the config's alone is refused above
         whose = f"exclude_clusters in {source} and --exclude: " if configured else ""
-        raise UserError(f"--exclude leaves no star to train on ({whose}{named})")
+        raise UserError(f"--exclude leaves no star to train on ({whose}{', '.join(settings.exclude_clusters)})")
     data = training_set(frame)
     kept = kept_for_training(data, settings)
     check_normalisation(normalisation(kept, None), kept, settings.flow.use_colour_err)  # as train_flow refuses, first
@@ -302,8 +300,6 @@ def validate(
                                              if k not in ("seed", "threads")}
     source = _settings_source(config, card_dir / CARD_FILE, shipped=write_card is None)
     train = _train_settings(full_train_dict, {**base, **_given(seed=seed, max_epochs=max_epochs)}, source)
-    if train.get("exclude_clusters") and path.is_file():  # a missing catalogue is the run's to name
-        _check_exclusions(path, names, train["exclude_clusters"], source)
     if write_card is not None and not force:  # before any fold trains, not after all of them
         differences = settings_differences(card.training.get("settings", {}), train)
         if differences:
@@ -321,7 +317,7 @@ def validate(
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
                                 jobs=jobs, main_sequence=use_term, main_sequence_asked=bool(main_sequence),
-                                main_sequence_calibration_dict=term_calibration or {})
+                                main_sequence_calibration_dict=term_calibration or {}, train_source=source)
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
                        extra_seeds=more)
     if write_card is not None:
@@ -333,22 +329,6 @@ def validate(
         if fit_calibration and stale_since(load_card(write_card)[0], card.calibration):
             typer.echo(f"validate: the card's calibration changed: run 'gyroage export --rebuild --out {write_card}' "
                        "to rebuild its graphs from it", err=True)
-
-
-def _check_exclusions(path: Path, clusters: list[str], exclude: list[str], source: str) -> None:
-    """Refuse, in one line naming where the setting came from (``source``), validate's ``exclude_clusters`` naming no
-    cluster of the catalogue at ``path`` as written, or leaving no star for the folds to train on (as train refuses
-    them): the folds' own check named a config the user may never have given. ``clusters`` (--clusters) is checked
-    first, as the folds check them."""
-    from gyroage.build.catalogue import check_excluded, clusters_left_out, load_catalogue, match_clusters, quality_select
-
-    raw = load_catalogue(path, notices=False)  # the run reads it again, with its notices
-    frame = quality_select(raw)
-    if clusters:
-        match_clusters(clusters, frame["cluster"], clusters_left_out(raw))
-    check_excluded(exclude, frame["cluster"], clusters_left_out(raw), source)
-    if frame["cluster"].isin(exclude).all():
-        raise UserError(f"exclude_clusters in {source} leave no star to train on ({', '.join(exclude)})")
 
 
 def _check_out_dir(path: Path, option: str) -> None:

@@ -86,6 +86,8 @@ class ValidateSettings:
     main_sequence_calibration_dict: dict = field(default_factory=dict)
     # --main-sequence given: a catalogue the term cannot be fitted to is refused, not validated without it
     main_sequence_asked: bool = False
+    # where ``train`` came from (--config FILE, the card's training.settings), as its refusals name it; not in the key
+    train_source: str = "the settings"
 
     def __post_init__(self) -> None:
         for name in ("outlier_weight_star", "outlier_weight_group"):  # as estimate's --outlier-weight, before any fold
@@ -140,7 +142,7 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
     s = settings or ValidateSettings()
     read = read or read_catalogue(catalogue)
     catalogue, raw, frame, catalog_sha = read.path, read.raw, read.frame, read.sha256
-    names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
+    names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or (), s.train_source)
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
     (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
@@ -445,7 +447,8 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     """
     s = settings or ValidateSettings()
     read = read_catalogue(catalogue)  # once for every seed, its notices said once
-    names = chosen_clusters(read.raw, read.frame, clusters, s.min_members, s.train.get("exclude_clusters") or ())
+    names = chosen_clusters(read.raw, read.frame, clusters, s.min_members, s.train.get("exclude_clusters") or (),
+                            s.train_source)
     terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed (here first, before any fold)
     s, notice = without_unfit_term(read.frame, names, s, terms)
     if notice:  # even with -q: the figures are then rotation's alone, unlike the card's

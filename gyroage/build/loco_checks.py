@@ -42,23 +42,24 @@ def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
 
 
 def chosen_clusters(raw: pd.DataFrame, frame: pd.DataFrame, clusters: list[str] | None, min_members: int,
-                    exclude: Iterable[str]) -> list[str]:
+                    exclude: Iterable[str], source: str = "the settings") -> list[str]:
     """The clusters a run holds out, youngest first: ``clusters`` (as users write them; all by default) of those with
     ``min_members`` selected stars (``frame``, the quality selection of ``raw``). A name that is no such cluster, an
     ``exclude`` (the exclude_clusters setting) not written as the catalogue writes it, or folds that could not train
-    (:func:`check_folds_can_train`) are refused in one line."""
+    (:func:`check_folds_can_train`) are refused in one line, ``source`` naming where exclude_clusters came from."""
+    left_out = clusters_left_out(raw)
     names = eligible_clusters(frame, min_members)["cluster"].tolist()
     if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
         largest = int(cluster_table(frame)["n_stars"].max()) if len(frame) else 0
         raise UserError(f"no cluster has {min_members} or more selected members (--min-members; the largest has "
                         f"{largest})")
     if clusters:
-        clusters = match_clusters(clusters, frame["cluster"], clusters_left_out(raw))  # "NGC 6811", ngc_6811: NGC6811
+        clusters = match_clusters(clusters, frame["cluster"], left_out)  # "NGC 6811", ngc_6811: NGC6811
         small = [c for c in clusters if c not in names]
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {min_members} selected members")
         names = [c for c in names if c in set(clusters)]
-    check_excluded(exclude, frame["cluster"], clusters_left_out(raw))
+    check_excluded(exclude, frame["cluster"], left_out, source)
     check_folds_can_train(frame, names, exclude)
     return names
 
