@@ -51,10 +51,8 @@ def settings_differences(trained: dict, validated: dict) -> list[str]:
     ``TrainSettings.to_dict`` output, which leaves some settings out at their defaults: a key on one side only is
     compared with "(default)", from either side (the card's own keys too: trim_dex 0.1 against a run without it)."""
     ignore = {"seed", "threads"}
-    # a list setting (exclude_clusters) is a list in the card's JSON and a tuple in a run's settings: the same value
-    same = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
-    flat = [{**{k: same(v) for k, v in s.items() if k not in ignore and k != "flow"},
-             **{f"flow.{k}": same(v) for k, v in (s.get("flow") or {}).items()}} for s in (trained, validated)]
+    flat = [{**{k: v for k, v in s.items() if k not in ignore and k != "flow"},
+             **{f"flow.{k}": v for k, v in (s.get("flow") or {}).items()}} for s in (trained, validated)]
     show = lambda side, k: repr(side[k]) if k in side else "(default)"  # noqa: E731
     return [f"{k}: card {show(flat[0], k)}, this run {show(flat[1], k)}"
             for k in dict.fromkeys([*flat[0], *flat[1]]) if flat[0].get(k, _MISSING) != flat[1].get(k, _MISSING)]

@@ -120,7 +120,8 @@ class TrainSettings:
         object.__setattr__(self, "exclude_clusters", tuple(self.exclude_clusters))
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        # a tuple setting (exclude_clusters) as the list JSON gives back: a card's settings compare equal to a run's
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
         d["flow"] = self.flow.to_dict()
         for name in ("membership_weight_power", "trim_dex", "trim_weight", "trim_min_age_myr", "trim_keep_redder",
                      "trim_relabel", "outlier_weight_train", "drop_sole_period_sources",
