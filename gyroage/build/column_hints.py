@@ -9,12 +9,14 @@ import re
 import pandas as pd
 
 from gyroage.columns import column_key, column_role, error_of
+from gyroage.core.groups import GROUP_COLUMN_NAMES, NAME_COLUMN_NAMES
 
 # The required columns estimate reads under other names (gyroage.columns.ALIASES' canonical name, the unit a column
 # must be in), and the cluster column's usual other names (column_key), most specific first: the refusal of a missing
 # column names the likeliest of them.
 ESTIMATE_ROLES = {"Prot": ("prot", "days"), "BPRP_0": ("bp_rp0", "mag"), "e_BPRP_0": ("bp_rp0_err", "mag")}
-CLUSTER_KEYS = ("clustername", "association", "movinggroup", "group", "oc", "cl", "members", "name")
+# group-age's group and name columns (its ``--by`` guesses), most specific first; "cluster" itself is the one missing
+CLUSTER_KEYS = tuple(column_key(n) for n in (*GROUP_COLUMN_NAMES[1:], "members", *NAME_COLUMN_NAMES))
 _AGE_KEY = re.compile(r"(^|log|log10|fiducial|cluster)age")
 
 
