@@ -588,6 +588,31 @@ def test_resume_whose_every_chunk_failed_its_check_says_so_once(tmp_path, densit
     assert out.read_bytes() == ref
 
 
+def test_a_second_run_into_the_same_posteriors_file_is_refused(tmp_path, density, settings):
+    """--posteriors was written without the output's lock: two runs into different -o files but one posteriors file
+    both ran, and the file kept whichever finished last (its stars' pdfs beside the other run's table), and a killed
+    run's temporary posteriors file stayed beside it for good. The posteriors file is now held as -o is: a second run
+    is refused in one line before any star is computed, and a killed run's leftovers go."""
+    from gyroage.errors import UserError
+
+    src = tmp_path / "in.csv"
+    stars(20).to_csv(src, index=False)
+    post = tmp_path / "post.parquet"
+    holder = hold_lock(post)
+    try:
+        with pytest.raises(UserError, match=f"another gyroage run is writing {post}"):
+            engines.run_local(src, tmp_path / "b.csv", density, settings, chunksize=10, quiet=True, posteriors=post)
+        assert not (tmp_path / "b.csv").exists() and not post.exists()
+    finally:
+        holder.communicate("")
+    left = tmp_path / ".post.parquet.gyroage-abcd1234.part"  # what a killed run was writing
+    left.write_text("a killed run's posteriors")
+    engines.run_local(src, tmp_path / "b.csv", density, settings, chunksize=10, quiet=True, posteriors=post)
+    dated = pd.read_csv(tmp_path / "b.csv")["age_p50_myr"].notna()
+    assert set(pd.read_parquet(post)["row"]) == set(dated[dated].index) and dated.sum() >= 15
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv", "in.csv", "post.parquet"]  # no lock, no leftover
+
+
 def test_a_lock_file_left_by_another_user_does_not_stop_the_run(tmp_path, monkeypatch, density, settings):
     """A lock file another user's run left (mode 0644 in a 0777 shared folder) made everyone else's run fail with
     "cannot write shared/out.csv: Permission denied": it was opened for writing. A lock needs no write access: the

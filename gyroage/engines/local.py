@@ -37,7 +37,7 @@ from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
 from gyroage.errors import UserError
-from gyroage.files import is_parquet, is_special
+from gyroage.files import TargetLock, is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
 from gyroage.provenance import estimate_provenance
@@ -273,18 +273,29 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     """
     density = as_density(density)
     made: list[Path] = []
+    held: TargetLock | None = None
     if posteriors is not None:
         if not is_parquet(posteriors):
             raise UserError(f"--posteriors must be a .parquet file: {posteriors}")
         made = prepare_target(Path(posteriors))  # now, not after every star is computed
+        try:  # held as -o is: another run's pdfs must not replace these beside this run's table
+            held = TargetLock(posteriors)
+        except BaseException:
+            remove_made(made)
+            raise
     elif ids is not None:
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
     try:
         return _run_into(source, target, density, settings, chunksize, quiet, resume, total, posteriors, ids,
                          input_fmt, output_fmt, command)
     except BaseException:  # the folders made for --posteriors go too (a typo'd path leaves nothing), if still empty
+        if held is not None:  # first: its lock file is in them
+            held.release()
         remove_made(made)
         raise
+    finally:
+        if held is not None:
+            held.release()
 
 
 def _run_into(source: str | Path, target: str | Path | None, density: FlowDensity, settings: EstimateSettings,
