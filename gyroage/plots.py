@@ -132,7 +132,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
 
     ``model``: an :class:`~gyroage.core.api.AgeModel`, or a path for :meth:`AgeModel.load` (None: the shipped
     model). ``settings`` (an :class:`~gyroage.core.estimate.EstimateSettings`, whose method ``method`` replaces)
-    date the star as ``estimate`` does with them: the figure's median and intervals are estimate's. Without it,
+    date the star as ``estimate`` does with them: the figure's median and intervals are estimate's (with ``mcmc`` too:
+    the star draws from its stream keyed by the seed and its input row, as in ``estimate``). Without it,
     estimate's defaults with ``seed``, ``prior`` (a :class:`~gyroage.core.priors.Prior`; None: the model's
     default) and ``reddening`` (a :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``).
     Stars whose status is ``extrapolated`` are plotted too; the title names every star's status, flags and
@@ -173,7 +174,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     summ = grid_out
     samples, n_eff = None, None
     if method == "mcmc":
-        summ, chain = estimate_with_posteriors(one, am.density, replace(base, method="mcmc"))
+        # first_row: the sampler keys each star's stream by the seed and its input row, as estimate does
+        summ, chain = estimate_with_posteriors(one, am.density, replace(base, method="mcmc"), first_row=row)
         samples = np.asarray(chain["log10_age"].iloc[0], float)
         n_eff = float(summ["mcmc_n_eff"].iloc[0]) if "mcmc_n_eff" in summ else None
     s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}

@@ -416,3 +416,33 @@ def test_zero_prior_spans_do_not_overlap():
     assert _zero_prior_spans(x, np.zeros(5), 5.5, 10.5) == [(5.5, 6.0), (10.0, 10.5)]
     inner = np.array([0.0, -np.inf, -np.inf, 0.0, 0.0])
     assert _zero_prior_spans(x, inner, 5.5, 10.5) == [(5.5, 6.0), (7.0, 8.0), (10.0, 10.5)]
+
+
+@needs_matplotlib
+def test_mcmc_posterior_of_a_later_row_is_estimates(tmp_path, monkeypatch):
+    """plot posterior --method mcmc --row 2 dated the row with row 0's random stream (the one-row frame was passed
+    without its input row), so the figure's median was not estimate's; each star's stream is keyed by its row."""
+    from gyroage import AgeModel, plots
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.sampler import SamplerSettings
+
+    csv = tmp_path / "three.csv"
+    frame = pd.DataFrame({"prot": [25.4, 8.0, 12.0], "bp_rp0": [0.82, 1.1, 1.0]})
+    frame.to_csv(csv, index=False)
+    am = AgeModel.load()
+    settings = EstimateSettings(prior=am.default_prior, n_grid=am.card.age_grid["n"], method="mcmc",
+                                sampler=SamplerSettings(n_walkers=8, max_steps=100, min_n_eff=100.0))
+    est = estimate_chunk(frame, am.density, settings)
+    drawn = []
+    monkeypatch.setattr(plots, "posterior_figure", lambda *a, **k: drawn.append(a[2]) or _figure())
+    for row in (0, 2):
+        plots.plot_posterior(str(csv), row, tmp_path / f"p{row}.png", method="mcmc", model=am, settings=settings)
+        for name in ("age_p16_myr", "age_p50_myr", "age_p84_myr"):
+            assert drawn[-1][name] == est[name].iloc[row], (row, name)
+
+
+def _figure():
+    """An empty figure to save in place of the drawn one."""
+    from matplotlib.figure import Figure
+
+    return Figure()
