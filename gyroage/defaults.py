@@ -17,8 +17,10 @@ MIN_GRID = 50
 # points step the 4 dex age grid by 0.0008 dex, 25 times finer than estimate's default and finer than any age needs
 # (a Gaussian prior down to 0.0016 dex wide is resolved).
 MAX_GRID = 5001
-# Rows per chunk of `estimate` (--chunksize), run_local and run_dask: one value, since with --method mcmc a star's
-# random stream follows its place in its chunk, so another default would give a Python caller other draws.
+# Rows per chunk of `estimate` (--chunksize), run_local and run_dask: one value, since the chunk sets onnxruntime's
+# float32 batches, which move the last bits of a grid posterior, so another default would give a Python caller ages
+# differing from the command line's in the 6th digit (mcmc draws do not follow the chunk: each star's stream is keyed
+# by the seed and its input row).
 CHUNK_ROWS = 10_000
 # gyroage crossmatch's query cache when neither --cache-dir, $GYROAGE_CACHE_DIR nor $XDG_CACHE_HOME is set
 # (the README and `crossmatch --help` state it; tests/crossmatch/test_services.py checks both).

@@ -51,8 +51,9 @@ _AGE_SLACK = 1e-9
 # Stars per block of sample_periods / period_quantiles: each star is evaluated at n_points periods (~33 KB a star at
 # 1024 points), so a block of 2048 holds ~70 MB however many stars are asked for.
 PERIOD_BLOCK_STARS = 2048
-# Fewest period points of sample_periods / period_quantiles' inverse CDF: 128 hold the shipped model's quantiles
-# within ~1% of 4096 points' (a narrow 700 Myr sequence); 2 points put a Sun-like star's median at 2.6 d, not 12.6.
+# Fewest period points of sample_periods / period_quantiles' inverse CDF: at 128 the shipped model's medians are
+# within 0.8% of 4096 points', its 16th and 84th percentiles within 2.0% (700 Myr, 25 colours 0.6-3.0); 2 points put
+# a Sun-like star's median at 2.6 d, not 12.6.
 MIN_PERIOD_POINTS = 128
 
 
@@ -437,8 +438,9 @@ class AgeModel:
     def period_quantiles(self, age_myr, bp_rp0, qs=(0.16, 0.5, 0.84), n_points: int = 1024) -> np.ndarray:
         """Quantiles (days) of the flow's period distribution (no outlier term) at 1-d ages and colours.
 
-        The card's default colour error; shape ``(len(age_myr),) + np.shape(qs)``: (stars, len(qs)), or (stars,) for
-        one level given as a scalar, as :meth:`Posterior.quantile`. ``n_points``: the inverse CDF's period grid (at
+        The card's default colour error; shape ``(n,) + np.shape(qs)``, n the broadcast length of ``age_myr`` and
+        ``bp_rp0`` (one age and two colours: two stars): (stars, len(qs)), or (stars,) for one level given as a scalar,
+        as :meth:`Posterior.quantile`. ``n_points``: the inverse CDF's period grid (at
         least :data:`MIN_PERIOD_POINTS`). NaN rows where :meth:`sample_periods` gives
         NaN: an age outside :attr:`age_range_myr` or not finite, a colour outside the trained domain (where the flow's
         periods would be made up). A level outside [0, 1] is a ValueError, as in :meth:`Posterior.quantile`.

@@ -166,7 +166,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     rows = np.flatnonzero(ok)
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
-        # the grid gives p_outlier and the flags for the sampler's stars too
+        # the grid gives the sampler's stars p_outlier and age_beyond_prior_bound; their other flags and extrapolated
+        # are redone below from the MCMC ages
         g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings,
                       keep and settings.method == "grid")
         values = dict(g.values)

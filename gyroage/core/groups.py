@@ -114,7 +114,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
 
     with f_i the flow density of member i's log10 period, u the uniform outlier
     density over the card's ``outlier.log10_prot_range`` (-1.5 to 2.5 in the shipped
-    card, wider than the trained periods), w the outlier weight (the card's by
+    card, against a trained ``domain.log10_prot`` of -1.544 to 2.336), w the outlier weight (the card's by
     default) and m_i the membership probability (1 when ``membership`` is
     None): a non-member or an outlier contributes the same flat density at all
     ages, so it cannot drag the group age. The prior is applied once per group.

@@ -183,7 +183,9 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     log L(x) = log sum_k w_k f(log10 Prot | x, c_obs + sqrt(2) sigma t_k) with
     Gauss-Hermite nodes t_k and weights w_k / sqrt(pi), as many as
     :data:`COLOUR_NODE_TIERS` gives for sigma; node colours are clipped to the
-    trained colour range. All stars and nodes go through the flow in one pass.
+    trained colour range. Two passes through the flow: the stars of the one-node tier at ``refine_tol``, then the
+    nodes of the 3- and 5-node tiers at the looser :data:`NODE_REFINE_TOL` from :data:`NODE_COARSEST` points (both
+    at every grid point when ``refine_tol`` is None).
     """
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
     sig = np.zeros_like(colour) if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), colour.shape)

@@ -120,7 +120,8 @@ def graph_digest(card: ModelCard, name: str) -> str:
 
 def stale_graphs(card: ModelCard) -> list[str]:
     """The posterior graphs the card lists as built from another calibration than its own (:func:`graph_digest`);
-    a graph listed without a digest (a card written before digests, such as the shipped one) is not checked."""
+    a graph listed without a digest (a card written before digests; the shipped card lists one for both) is not
+    checked."""
     return [name for name, meta in sorted(card.files.items())
             if meta.get(BUILT_FROM) is not None and meta[BUILT_FROM] != graph_digest(card, name)]
 

@@ -34,8 +34,11 @@ one move, drawn by weight, per step. Two back ends run the same moves:
   ``StretchMove`` and an ``MHMove``; slower, kept as the reference.
 
 Convergence: the integrated autocorrelation time tau (emcee's estimator,
-Sokal window c = 5) of every parameter is checked every ``check_every`` steps;
-a star stops once its chain is >= ``tau_multiple`` (50) times its largest tau
+Sokal window c = 5) of every parameter is checked per star: by the batched
+back end first after max(``check_every``, ``min_n_eff`` / walkers) steps, then
+when the star's own chain may be done (at most doubling it), at least
+``check_every`` steps apart, and at ``max_steps``; by the emcee back end every
+``check_every`` steps. A star stops once its chain is >= ``tau_multiple`` (50) times its largest tau
 and holds >= ``min_n_eff`` effective samples of log age (the Monte Carlo error
 of the median is then ~1.25 sigma / sqrt(n_eff)).
 Stars still short at ``max_steps`` get status ``not_converged``, as do those left with fewer than

@@ -249,7 +249,8 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     ``workers`` single-threaded processes. Every worker loads its own
     onnxruntime session once (:func:`gyroage.core.density.cached_density`). ``chunksize``: as ``--chunksize``
     (:data:`gyroage.defaults.CHUNK_ROWS` rows by default, as the command line and :func:`run_local`), which with
-    ``--method mcmc`` sets the tasks and so the draws. ``command``: the command line, for the record every part
+    ``--method mcmc`` sets the tasks (not the draws: each star's stream is keyed by the seed and its input row).
+    ``command``: the command line, for the record every part
     carries (:mod:`gyroage.provenance`).
     """
     target = Path(target)

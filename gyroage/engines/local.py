@@ -63,7 +63,8 @@ def settings_record(density: FlowDensity, settings: EstimateSettings, chunksize:
     used = asdict(settings)
     if settings.method == "grid":  # the grid draws nothing: its rows do not depend on the seed or the sampler
         del used["seed"], used["sampler"]
-    else:  # worker processes share out the blocks, each seeded by itself: no bit of a row depends on their number
+    else:  # worker processes share out the blocks, each star's stream keyed by the seed and its input row: no bit of
+        # a row depends on their number
         del used["sampler"]["processes"]
     return {"settings": {**used, **kept},
             # the whole card, not only its files' SHA-256: a calibration refitted into the card
