@@ -99,8 +99,10 @@ def test_a_closed_stdout_does_not_lose_the_posteriors_silently(tmp_path, posteri
 def test_run_dask_default_chunks_are_the_command_lines(tmp_path, settings):
     """run_dask's chunksize defaulted to 20,000 rows while `estimate --chunksize` (and run_local) default to 10,000,
     so a Python caller got other MCMC draws than `estimate --engine dask` for the same seed: with --method mcmc a
-    star's random stream follows its place in its chunk. Two usable stars either side of row 10,000 (the other rows
-    have no period, so nothing else is sampled) share a chunk only under the larger default."""
+    star's random stream then followed its place in its chunk (it is keyed by the seed and the input row since
+    512a701). Two usable stars either side of row 10,000 (the other rows have no period, so nothing else is sampled)
+    share a chunk only under the larger default; the tables must still be equal (the chunk also sets the grid's
+    float32 batches)."""
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
 
