@@ -146,9 +146,9 @@ def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
     """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS: one rule both ways (DR2 -> DR3
     for TIC/KIC inputs, DR3 -> DR2 back from a Gaia DR3 input).
 
-    The neighbour keeping the id from DR2 to DR3 wins, then a single neighbour. Of several others the nearest is
-    taken as the cone match takes its nearest source: when it is within 1 mag of the source and every other
-    neighbour differs from it by more than 1 mag (an unknown magnitude difference counts against).
+    The neighbour keeping the id from DR2 to DR3 wins. Otherwise the nearest is taken as the cone match takes its
+    nearest source: when it is within 1 mag of the source (an unknown difference counts as within) and every other
+    neighbour differs from it by more than 1 mag (an unknown one counts against); a lone neighbour too.
     """
     nb = nb.dropna(subset=[key, value])
     if nb.empty:
@@ -162,9 +162,10 @@ def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
                                                         kind="stable")
     groups = d.groupby("key", sort=False)
     first = groups.head(1).set_index("key")
-    n = groups.size().reindex(first.index)
     others_close = groups["close"].sum().reindex(first.index) - first["close"].astype(int)
-    clear = first["same"] | (n == 1) | (first["close"] & (others_close == 0))
+    # A lone neighbour is held to the 1-mag rule as well: a star 3 mag off 1.5" away is another star, not this one
+    # re-measured, and taking it hands one star's TIC/KIC period to another's colour.
+    clear = first["same"] | (first["close"] & (others_close == 0))
     return {int(k): int(v) if ok else AMBIGUOUS for k, v, ok in zip(first.index, first["value"], clear)}
 
 
@@ -244,7 +245,8 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
                           "dr2_source_id")
         dr2_of = {k: v for k, v in back.items() if v != AMBIGUOUS}
         if len(dr2_of) < len(back) and warn is not None:  # the row keeps its Gaia match: only this route is lost
-            warn("warning: some Gaia DR3 sources have several Gaia DR2 neighbours, none clearly the same star: "
+            warn("warning: some Gaia DR3 sources have no Gaia DR2 neighbour clearly the same star (the nearest over "
+                 "1 mag off in G, or another within 1 mag of it): "
                  "their TIC/KIC (and so Kepler/TESS periods) were not looked up; give their TIC or KIC to use them")
         tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):
