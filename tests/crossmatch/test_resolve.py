@@ -14,7 +14,7 @@ pytest.importorskip("pytest_httpserver")
 
 from gyroage.crossmatch import InputIds, detect_ids, parse_ids  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
-from tests.crossmatch.fakesky import GA, GAIA, GB, GC, GC_DR2, GD, run_rows  # noqa: E402
+from tests.crossmatch.fakesky import GA, GAIA, GB, GC, GC_DR2, GD, NAN, run_rows  # noqa: E402
 
 
 def test_crossmatch_tic_and_kic_inputs_with_duplicates(tmp_path, sky):
@@ -318,3 +318,21 @@ def test_a_tic_star_whose_dr2_source_has_one_dr3_neighbour_over_1_mag_off(tmp_pa
     assert out.loc[0, "crossmatch_status"] == status
     assert (out.loc[0, "source_id"] == GC) if status == "ok" else pd.isna(out.loc[0, "source_id"])
     assert pd.isna(out.loc[0, "prot"]) == (status != "ok")
+
+
+def test_match_sep_arcsec_of_a_dr2_to_dr3_hop(tmp_path, sky, monkeypatch):
+    """match_sep_arcsec was empty for every identifier match: a TIC/KIC row now has the DR2 -> DR3 neighbour's
+    angular_distance (mas in gaiadr3.dr2_neighbourhood, written in arcsec) where the answer gives it; a Gaia DR3
+    input (no hop to its own source) and a neighbour without a distance leave it empty."""
+    from tests.crossmatch import fakesky
+
+    nb = [(GC_DR2, GC, 250.0, 0.05) if r == (GC_DR2, GC) else (GD, GD, NAN, 0.0) if r == (GD, GD) else r
+          for r in fakesky.NEIGHBOURS]
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb)
+    out = run_rows(tmp_path, sky, f"name,tic,source_id\na,2000003,\nb,2000002,\nc,2000004,\nd,,{GC}\ne,,\n")
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "no_period", "ok", "invalid_id"]
+    sep = out["match_sep_arcsec"].tolist()
+    assert sep[0] == pytest.approx(0.25) and sep[1] == pytest.approx(1e-5)  # the fake's default: 0.01 mas
+    assert all(math.isnan(s) for s in sep[2:])
+    out = run_rows(tmp_path, sky, "kepid\n1000001\n")
+    assert out.loc[0, "match_sep_arcsec"] == pytest.approx(1e-5)
