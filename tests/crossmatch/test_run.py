@@ -113,6 +113,7 @@ def test_crossmatch_cli_pipes_into_estimate(tmp_path, sky, monkeypatch):
     assert xm["input_prot"].tolist() == [99] * 4  # the user's own period column cannot shadow ours
     res = pd.read_csv(_io.StringIO(est.stdout))
     assert len(res) == 4 and (res["status"][:3].isin(["ok", "extrapolated"])).all() and res["status"][3] == "invalid_period"
+    assert res["crossmatch_status"].tolist() == xm["crossmatch_status"].tolist()  # why, for README's not-ok rows
     assert res["prot"].tolist()[:3] == [12.3, 5.2, 3.3]
     # g0 and parallax_mas reach the main-sequence term: star C ((BP-RP)0 1.6, M_G 6.5) is in its colours, A and B
     # (1.0, 1.15) are bluer than its 1.2
