@@ -63,7 +63,7 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     assert len(nb) == 1 and "n.dr3_source_id IN" in nb[0] and str(GAIA_NOT_FOUND) in nb[0]
     viz = sky.queries("vizier")
     assert sorted(q.split()[0] for q in viz) == ["-source=J/ApJ/936/138/table1", "-source=J/ApJS/211/24/table1",
-                                                 "-source=J/ApJS/255/17/table1"]
+                                                 "-source=J/ApJS/244/21/table3", "-source=J/ApJS/255/17/table1"]
     assert "TIC=2000001,2000002,2000003,2000004" in [q.split()[1] for q in viz]
     mast = sky.queries("mast")
     assert len(mast) == 1 and json.loads(mast[0])[0]["paramName"] == "GAIA"
