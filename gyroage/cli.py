@@ -255,7 +255,7 @@ def crossmatch(
                                                       "epoch 2016.0 (no proper motion is applied).")] = 2.0,
     extinction: Annotated[str, typer.Option(help="gspphot, none or column:NAME (E(BP-RP) from the input).")] = "gspphot",
     periods: Annotated[str, typer.Option(help="Period sources in adoption order, comma-separated.")] =
-        "mcquillan2014,santos2021,holcomb2022,gaiadr3",
+        "mcquillan2014,santos2021,santos2019,holcomb2022,gaiadr3",
     gaia_url: Annotated[Optional[str], typer.Option(help="Gaia TAP server (env GYROAGE_GAIA_TAP_URL).")] = None,
     vizier_url: Annotated[Optional[str], typer.Option(help="VizieR server (env GYROAGE_VIZIER_URL).")] = None,
     mast_url: Annotated[Optional[str], typer.Option(help="MAST server (env GYROAGE_MAST_URL).")] = None,

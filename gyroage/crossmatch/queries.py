@@ -32,6 +32,10 @@ CATALOGUES: tuple[PeriodCatalogue, ...] = (
                     "McQuillan, Mazeh & Aigrain 2014, ApJS 211, 24"),
     PeriodCatalogue("santos2021", "J/ApJS/255/17/table1", "kic", "KIC", "Prot", "E_Prot", "kepler",
                     "Santos et al. 2021, ApJS 255, 17"),
+    # Santos 2021 holds Kepler's F and G stars (and cool subgiants); its K and M dwarfs are in the 2019 paper's
+    # table 3 (the stars with a period). The two share no star, so their order decides nothing.
+    PeriodCatalogue("santos2019", "J/ApJS/244/21/table3", "kic", "KIC", "Prot", "E_Prot", "kepler",
+                    "Santos et al. 2019, ApJS 244, 21"),
     PeriodCatalogue("holcomb2022", "J/ApJ/936/138/table1", "tic", "TIC", "Prot", "e_Prot", "tess",
                     "Holcomb et al. 2022, ApJ 936, 138"),
 )

@@ -144,17 +144,30 @@ def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
 # ---------------------------------------------------------------- TIC/KIC -> DR2 -> DR3
 def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
     """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS: one rule both ways (DR2 -> DR3
-    for TIC/KIC inputs, DR3 -> DR2 back from a Gaia DR3 input).
+    for TIC/KIC inputs, DR3 -> DR2 back from a Gaia DR3 input). See :func:`_neighbour_choice`."""
+    return _chosen_ids(_neighbour_choice(nb, key, value))
 
-    The neighbour keeping the id from DR2 to DR3 wins, then a single neighbour. Of several others the nearest is
-    taken as the cone match takes its nearest source: when it is within 1 mag of the source and every other
-    neighbour differs from it by more than 1 mag (an unknown magnitude difference counts against).
+
+def _chosen_ids(choice: pd.DataFrame) -> dict[int, int | str]:
+    """A :func:`_neighbour_choice` as ``key`` id -> ``value`` id, or AMBIGUOUS where it is not clear."""
+    return {int(k): int(v) if ok else AMBIGUOUS for k, v, ok in zip(choice.index, choice["value"], choice["clear"])}
+
+
+def _neighbour_choice(nb: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
+    """Per ``key`` id (the index): the nearest-ranked ``value`` id, whether it is ``clear``ly the same star, and
+    its ``sep_arcsec`` (the answer's angular_distance, mas, in arcsec; NaN where not given).
+
+    The neighbour keeping the id from DR2 to DR3 wins. Otherwise the nearest is taken as the cone match takes its
+    nearest source: when it is within 1 mag of the source (an unknown difference counts as within) and every other
+    neighbour differs from it by more than 1 mag (an unknown one counts against); a lone neighbour too.
     """
     nb = nb.dropna(subset=[key, value])
     if nb.empty:
-        return {}
+        return pd.DataFrame({"value": pd.Series(dtype="int64"), "clear": pd.Series(dtype=bool),
+                             "sep_arcsec": pd.Series(dtype=float)})
+    sep_mas = pd.to_numeric(nb["angular_distance"], errors="coerce").to_numpy(float)
     d = pd.DataFrame({"key": nb[key].to_numpy("int64"), "value": nb[value].to_numpy("int64"),
-                      "dist": pd.to_numeric(nb["angular_distance"], errors="coerce").fillna(np.inf).to_numpy(),
+                      "dist": np.where(np.isnan(sep_mas), np.inf, sep_mas), "sep_arcsec": sep_mas / 1000.0,
                       "off": pd.to_numeric(nb["magnitude_difference"], errors="coerce").abs().to_numpy()})
     d["same"] = d["key"] == d["value"]
     d["close"] = ~(d["off"] > 1.0)  # NaN: could be the same star
@@ -162,10 +175,11 @@ def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
                                                         kind="stable")
     groups = d.groupby("key", sort=False)
     first = groups.head(1).set_index("key")
-    n = groups.size().reindex(first.index)
     others_close = groups["close"].sum().reindex(first.index) - first["close"].astype(int)
-    clear = first["same"] | (n == 1) | (first["close"] & (others_close == 0))
-    return {int(k): int(v) if ok else AMBIGUOUS for k, v, ok in zip(first.index, first["value"], clear)}
+    # A lone neighbour is held to the 1-mag rule as well: a star 3 mag off 1.5" away is another star, not this one
+    # re-measured, and taking it hands one star's TIC/KIC period to another's colour.
+    first["clear"] = first["same"] | (first["close"] & (others_close == 0))
+    return first[["value", "clear", "sep_arcsec"]]
 
 
 def _opt_int(v) -> int | None:
@@ -233,10 +247,13 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
             if row is not None:
                 tic[i], kic[i], dr2[i] = row
         status[(status == OK) & np.array([d is None for d in dr2], dtype=bool)] = NOT_FOUND  # in TIC, no Gaia DR2
-        dr3_of = _neighbour(fetch_neighbourhood(services, "dr2_source_id", unique_ids(dr2[status == OK])),
-                            "dr2_source_id", "dr3_source_id")
-        found = _look_up(dr3_of, dr2, status)
-        gaia[status == OK] = found[status == OK]
+        choice = _neighbour_choice(fetch_neighbourhood(services, "dr2_source_id", unique_ids(dr2[status == OK])),
+                                   "dr2_source_id", "dr3_source_id")
+        found = _look_up(_chosen_ids(choice), dr2, status)
+        hit = status == OK
+        gaia[hit] = found[hit]
+        # the hop's own distance (DR3 source to the DR2 one): the only separation an identifier match has
+        sep[hit] = pd.Series(dr2[hit], dtype=object).map(choice["sep_arcsec"]).to_numpy(float)
     else:
         # Gaia in: find DR2 ids, then TIC/KIC, only to reach the TESS/Kepler period tables.
         live = [g for g, s in zip(gaia, status) if s == OK]
@@ -244,7 +261,8 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
                           "dr2_source_id")
         dr2_of = {k: v for k, v in back.items() if v != AMBIGUOUS}
         if len(dr2_of) < len(back) and warn is not None:  # the row keeps its Gaia match: only this route is lost
-            warn("warning: some Gaia DR3 sources have several Gaia DR2 neighbours, none clearly the same star: "
+            warn("warning: some Gaia DR3 sources have no Gaia DR2 neighbour clearly the same star (the nearest over "
+                 "1 mag off in G, or another within 1 mag of it): "
                  "their TIC/KIC (and so Kepler/TESS periods) were not looked up; give their TIC or KIC to use them")
         tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):

@@ -60,6 +60,7 @@ DUPLICATE_OF = {2000099: 2000001}  # the TIC's duplicate_id: the entry a DUPLICA
 VIZIER = {
     "J/ApJS/211/24/table1": ("KIC", [(1000001, 12.3, 0.4)], ("KIC", "Prot", "e_Prot")),
     "J/ApJS/255/17/table1": ("KIC", [(1000001, 12.5, 0.6)], ("KIC", "Prot", "E_Prot")),
+    "J/ApJS/244/21/table3": ("KIC", [], ("KIC", "Prot", "E_Prot")),  # K and M dwarfs: none of these stars
     "J/ApJ/936/138/table1": ("TIC", [(2000002, 5.2, 0.3), (2000002, 5.3, 0.3)], ("TIC", "Prot", "e_Prot")),
 }
 

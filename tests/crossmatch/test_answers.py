@@ -74,8 +74,8 @@ def test_gaia_overflow_of_a_single_item_is_one_line(tmp_path, sky):
 
 
 def test_vizier_overflow_is_split(tmp_path, sky):
-    # McQuillan and Santos (one KIC each), then Holcomb with four TIC ids: cut at its row limit
-    sky.mangle["vizier"] = [lambda r: r, lambda r: r, trailing_status("OVERFLOW", rows=0)]
+    # McQuillan and the two Santos tables (one KIC each), then Holcomb with four TIC ids: cut at its row limit
+    sky.mangle["vizier"] = [lambda r: r, lambda r: r, lambda r: r, trailing_status("OVERFLOW", rows=0)]
     out = run_rows(tmp_path, sky, ROWS)
     assert out["prot_source"].tolist()[:2] == ["mcquillan2014", "holcomb2022"]
     holcomb = [q for q in sky.queries("vizier") if "J/ApJ/936/138" in q]

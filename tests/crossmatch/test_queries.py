@@ -131,3 +131,25 @@ def test_radius_beyond_the_maximum_exits_2_before_any_query(tmp_path, sky):
                   sky.url, "--vizier-url", sky.url, "--mast-url", sky.url, "--radius-arcsec", "600")
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "at most 60" in res.stderr
     assert sky.raw == []
+
+
+def test_santos2019_k_and_m_dwarfs_are_a_period_source(tmp_path, sky, monkeypatch):
+    """Santos et al. 2021 (J/ApJS/255/17) holds Kepler's F and G stars; its K and M dwarfs are in Santos et al.
+    2019 (J/ApJS/244/21, table3: KIC, Prot, E_Prot), which was never asked: a K dwarf outside McQuillan 2014 fell
+    through to TESS or Gaia. It is now a Kepler source of the default order, after santos2021 (the two papers share
+    no star), and the CLI's --periods default is that order."""
+    import inspect
+
+    from gyroage import cli
+
+    assert queries.DEFAULT_SOURCES == ("mcquillan2014", "santos2021", "santos2019", "holcomb2022", "gaiadr3")
+    default = inspect.signature(cli.crossmatch).parameters["periods"].default
+    assert default == ",".join(queries.DEFAULT_SOURCES)
+    for table in ("J/ApJS/211/24/table1", "J/ApJS/255/17/table1"):  # in neither McQuillan 2014 nor Santos 2021
+        key, _, cols = VIZIER[table]
+        monkeypatch.setitem(VIZIER, table, (key, [], cols))
+    monkeypatch.setitem(VIZIER, "J/ApJS/244/21/table3", ("KIC", [(1000001, 33.75, 2.4)], ("KIC", "Prot", "E_Prot")))
+    out = run_rows(tmp_path, sky, "kic\n1000001\n")
+    assert out.loc[0, "crossmatch_status"] == "ok" and out.loc[0, "prot_source"] == "santos2019"
+    assert out.loc[0, "prot"] == 33.75 and out.loc[0, "prot_err"] == 2.4 and out.loc[0, "prot_santos2019_days"] == 33.75
+    assert "-source=J/ApJS/244/21/table3 KIC=1000001" in sky.queries("vizier")

@@ -14,7 +14,7 @@ pytest.importorskip("pytest_httpserver")
 
 from gyroage.crossmatch import InputIds, detect_ids, parse_ids  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
-from tests.crossmatch.fakesky import GA, GAIA, GB, GC, GC_DR2, GD, run_rows  # noqa: E402
+from tests.crossmatch.fakesky import GA, GAIA, GB, GC, GC_DR2, GD, NAN, run_rows  # noqa: E402
 
 
 def test_crossmatch_tic_and_kic_inputs_with_duplicates(tmp_path, sky):
@@ -274,3 +274,65 @@ def test_one_neighbour_rule_both_ways(key, value):
     assert _neighbour(nb([(11, 21, 0.05, 0.0), (11, 22, 1.5, 0.4)]), key, value) == {11: AMBIGUOUS}  # within 1 mag
     assert _neighbour(nb([(11, 21, 0.05, 0.0), (11, 11, 1.5, 0.4)]), key, value) == {11: 11}  # the id kept wins
     assert _neighbour(nb([(11, 21, 0.05, 0.0)]), key, value) == {11: 21}
+    # a lone neighbour over 1 mag off is no more the same star than one of several
+    assert _neighbour(nb([(11, 21, 1.5, 3.5)]), key, value) == {11: AMBIGUOUS}
+    assert _neighbour(nb([(11, 21, 1.5, float("nan"))]), key, value) == {11: 21}  # unknown: as before
+    assert _neighbour(nb([(11, 11, 1.5, 3.5)]), key, value) == {11: 11}  # the id kept still wins
+
+
+@pytest.mark.parametrize("off, expect_tic", [(3.5, False), (-3.5, False), (0.4, True), (float("nan"), True)])
+def test_a_lone_dr2_neighbour_over_1_mag_off_is_not_the_same_star(tmp_path, sky, monkeypatch, off, expect_tic):
+    """A faint DR3 source whose only DR2 neighbour was a star 3.5 mag brighter 1.5" away got that star's TIC and its
+    TESS period, status ok. A lone neighbour must now be within 1 mag too (an unknown difference still counts as
+    within): otherwise the row keeps its Gaia match and Gaia period, no TIC/KIC, and the warning says so."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    nb = [r if r != (GC_DR2, GC) else (GC_DR2, GC, 1500.0, off) for r in fakesky.NEIGHBOURS]
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb)
+    key, rows, cols = fakesky.VIZIER["J/ApJ/936/138/table1"]
+    monkeypatch.setitem(fakesky.VIZIER, "J/ApJ/936/138/table1", (key, rows + [(2000003, 9.9, 0.2)], cols))
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GC}\n")
+    report = run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    assert out.loc[0, "crossmatch_status"] == "ok" and out.loc[0, "source_id"] == GC
+    dropped = [m for m in report.messages if "DR2" in m]
+    if expect_tic:
+        assert out.loc[0, "tic"] == 2000003 and out.loc[0, "prot_source"] == "holcomb2022" and not dropped
+    else:
+        assert pd.isna(out.loc[0, "tic"]) and out.loc[0, "prot_source"] == "gaiadr3" and out.loc[0, "prot"] == 3.3
+        assert len(dropped) == 1 and "over 1 mag off" in dropped[0], report.messages
+
+
+@pytest.mark.parametrize("off, status", [(3.0, "ambiguous"), (-3.0, "ambiguous"), (0.4, "ok"), (float("nan"), "ok")])
+def test_a_tic_star_whose_dr2_source_has_one_dr3_neighbour_over_1_mag_off(tmp_path, sky, monkeypatch, off, status):
+    """TIC -> DR2 -> DR3: a DR2 source whose one DR3 neighbour was 3 mag fainter gave the TIC star's period the
+    faint source's colour, status ok. Such a lone neighbour is now ambiguous, as the cone search calls it."""
+    from tests.crossmatch import fakesky
+
+    nb = [r if r != (GC_DR2, GC) else (GC_DR2, GC, 1500.0, off) for r in fakesky.NEIGHBOURS]
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb)
+    out = run_rows(tmp_path, sky, "tic\n2000003\n")
+    assert out.loc[0, "crossmatch_status"] == status
+    assert (out.loc[0, "source_id"] == GC) if status == "ok" else pd.isna(out.loc[0, "source_id"])
+    assert pd.isna(out.loc[0, "prot"]) == (status != "ok")
+
+
+def test_match_sep_arcsec_of_a_dr2_to_dr3_hop(tmp_path, sky, monkeypatch):
+    """match_sep_arcsec was empty for every identifier match: a TIC/KIC row now has the DR2 -> DR3 neighbour's
+    angular_distance (mas in gaiadr3.dr2_neighbourhood, written in arcsec) where the answer gives it; a Gaia DR3
+    input (no hop to its own source) and a neighbour without a distance leave it empty."""
+    from tests.crossmatch import fakesky
+
+    nb = [(GC_DR2, GC, 250.0, 0.05) if r == (GC_DR2, GC) else (GD, GD, NAN, 0.0) if r == (GD, GD) else r
+          for r in fakesky.NEIGHBOURS]
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb)
+    out = run_rows(tmp_path, sky, f"name,tic,source_id\na,2000003,\nb,2000002,\nc,2000004,\nd,,{GC}\ne,,\n")
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "no_period", "ok", "invalid_id"]
+    sep = out["match_sep_arcsec"].tolist()
+    assert sep[0] == pytest.approx(0.25) and sep[1] == pytest.approx(1e-5)  # the fake's default: 0.01 mas
+    assert all(math.isnan(s) for s in sep[2:])
+    out = run_rows(tmp_path, sky, "kepid\n1000001\n")
+    assert out.loc[0, "match_sep_arcsec"] == pytest.approx(1e-5)
