@@ -144,3 +144,18 @@ def deredden(bp_rp, a0) -> tuple[np.ndarray, np.ndarray]:
         ratio = ebprp_per_a0(colour, a)
         colour = obs - ratio * a
     return colour, ratio
+
+
+def ebprp_of_reddening(bp_rp, value, a0_per: float) -> tuple[np.ndarray, np.ndarray]:
+    """(E(BP-RP), A_0) of reddenings ``value`` in front of observed colours ``bp_rp``: A_V (``a0_per`` 1) or E(B-V)
+    (``a0_per`` :data:`R_V`) through the EDR3 law at the intrinsic colour they leave (:func:`deredden`).
+
+    The arithmetic of ``gyroage estimate``'s reddening columns (:mod:`gyroage.core.colours`), operation for operation,
+    so ``bp_rp - E(BP-RP)`` is the (BP-RP)0 estimate gives for the same colour and reddening, to the last digit
+    (``gyroage crossmatch --extinction column:NAME`` uses it). NaN where ``value`` is NaN.
+    """
+    value = np.asarray(value, dtype=float)
+    a0 = value * a0_per
+    with np.errstate(invalid="ignore"):
+        ratio = deredden(bp_rp, a0)[1]
+    return ratio * a0_per * value, a0

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.core.photometry import AG_PER_EBPRP
+from gyroage.columns import column_role
+from gyroage.core.photometry import AG_PER_EBPRP, R_V, ebprp_of_reddening
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -35,6 +36,9 @@ from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND,
 
 # 2.5/ln(10): magnitude error from a flux signal-to-noise ratio.
 MAG_PER_FLUX_SNR = 2.5 / math.log(10)
+# A_0 per unit of the reddening columns --extinction column:NAME converts as estimate does (gyroage.core.colours'
+# REDDENINGS): A_V and E(B-V) by their column role; any other name is an E(BP-RP), subtracted as it is.
+A0_PER_UNIT = {"av": 1.0, "ebv": R_V}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
 MAX_RADIUS_ARCSEC = 60.0
@@ -172,17 +176,26 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
         ebprp = g["ebpminrp_gspphot"].to_numpy(float)
         ebprp_err = (g["ebpminrp_gspphot_upper"].to_numpy(float) - g["ebpminrp_gspphot_lower"].to_numpy(float)) / 2
         source = np.where(np.isfinite(ebprp), "gspphot", "none")
+        value = ebprp
     elif ext_col is not None:
-        ebprp = io.numeric(frame, ext_col)
+        value = io.numeric(frame, ext_col)
+        role = column_role(ext_col)
+        a0_per = A0_PER_UNIT.get(role.name) if role is not None else None
+        # an A_V or E(B-V) is not an E(BP-RP): converted with estimate's own arithmetic, so crossmatch | estimate
+        # gives the (BP-RP)0 estimate gives for the observed colour and that column
+        ebprp = value if a0_per is None else ebprp_of_reddening(bp_rp, value, a0_per)[0]
         ebprp_err = np.full(n, np.nan)
-        source = np.where(np.isfinite(ebprp), f"column:{ext_col}", "none")
+        source = np.where(np.isfinite(value), f"column:{ext_col}", "none")
     else:
         ebprp, ebprp_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
+        value = ebprp
     # A negative E(BP-RP) is no reddening at all (estimate refuses it as invalid_reddening): subtracting it would
     # redden the colour, and keeping the observed colour would hide the bad value, so the row gets no bp_rp0.
-    invalid = np.isfinite(ebprp) & (ebprp < 0)
-    applied = np.isfinite(ebprp) & ~invalid
+    # Judged on the value as given (``value``): a converted one is NaN where the colour is.
+    invalid = np.isfinite(value) & (value < 0)
+    applied = np.isfinite(value) & ~invalid
     bp_rp0 = np.where(invalid, np.nan, bp_rp - np.where(applied, ebprp, 0.0))
+    ebprp = np.where(invalid, value, ebprp)  # the bad value shown as given (ebp_rp): the row's reason
     bp_rp0_err = np.where(np.isfinite(ebprp_err), np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
     return _Colours(bp_rp, ebprp, applied, invalid, source, bp_rp0, np.where(invalid, np.nan, bp_rp0_err))
 

@@ -229,7 +229,9 @@ def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sk
     assert math.isnan(out.loc[0, "prot"])
     assert out.loc[0, "ebp_rp"] == pytest.approx(-0.2) and out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
     assert out.loc[1, "ebp_rp_source"] == "none" and out.loc[1, "bp_rp0"] == pytest.approx(out.loc[1, "bp_rp_obs"])
-    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - 0.1, abs=1e-5)
+    # an E(B-V) of 0.1: 3.16k x 0.1 of E(BP-RP), as estimate converts it
+    from gyroage.core.photometry import R_V, ebprp_of_reddening
+    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - ebprp_of_reddening(c[3] - c[4], 0.1, R_V)[0], abs=1e-5)
     assert out["crossmatch_status"].tolist()[1:] == run_rows(tmp_path, sky, rows, extinction="none")[
         "crossmatch_status"].tolist()[1:]
 
@@ -373,3 +375,35 @@ def test_crossmatch_holds_its_output_as_estimate_does(tmp_path, sky):
             run_rows(tmp_path, sky, f"source_id\n{GB}\n")
     finally:
         holder.communicate("")
+
+
+def _exact_rows(tmp_path, sky, rows: str, **settings) -> pd.DataFrame:
+    """run_rows into Parquet: every digit of the floats (the CSV output keeps 6)."""
+    (tmp_path / "ids.csv").write_text(rows)
+    run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.parquet", services_for(sky), CrossmatchSettings(**settings),
+                   quiet=True)
+    return pd.read_parquet(tmp_path / "out.parquet")
+
+
+@pytest.mark.parametrize("name, value", [("av", 0.62), ("A_V", 0.62), ("ebv", 0.2), ("E(B-V)", 0.2)])
+def test_crossmatch_extinction_column_converts_av_and_ebv_as_estimate_does(tmp_path, sky, name, value):
+    """--extinction column:av (or ebv) subtracted the column as an E(BP-RP) whatever it held: A_V 0.62 took 0.62 mag
+    off BP-RP, where estimate (k x A_V, 3.16k x E(B-V), the Gaia EDR3 law) takes about 0.26; bp_rp0 is now estimate's,
+    to the last digit, for the same observed colour and column."""
+    from gyroage.core.colours import input_colours
+    from gyroage.io import match_columns
+
+    rows = f"source_id,{name}\n{GA},{value}\n{GB},\n{GC},{value}\n"
+    out = _exact_rows(tmp_path, sky, rows, extinction=f"column:{name}")
+    frame = pd.DataFrame({"bp_rp": out["bp_rp_obs"], name: [value, math.nan, value]})
+    want = input_colours(frame, match_columns(frame.columns)).bp_rp0
+    assert out.loc[[0, 2], "bp_rp0"].tolist() == want[[0, 2]].tolist()
+    assert out["ebp_rp"].tolist()[0] == pytest.approx(out.loc[0, "bp_rp_obs"] - want[0], abs=1e-12)
+    assert 0.2 < out.loc[0, "ebp_rp"] < 0.3  # A_V 0.62 or E(B-V) 0.2: about 0.26 mag of E(BP-RP)
+    assert out.loc[1, "bp_rp0"] == out.loc[1, "bp_rp_obs"] and out.loc[1, "ebp_rp_source"] == "none"
+
+
+def test_crossmatch_extinction_column_of_unknown_role_is_an_ebprp(tmp_path, sky):
+    """A column whose name says no reddening gyroage knows (my_red) is subtracted as E(BP-RP), as the README says."""
+    out = _exact_rows(tmp_path, sky, f"source_id,my_red\n{GA},0.2\n", extinction="column:my_red")
+    assert out.loc[0, "bp_rp0"] == out.loc[0, "bp_rp_obs"] - 0.2
