@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.columns import column_role
+from gyroage.columns import REDDENING_NAMES, column_matches, column_role
 from gyroage.core.photometry import AG_PER_EBPRP, R_V, ebprp_of_reddening
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
@@ -252,6 +252,21 @@ def _input_columns(frame: pd.DataFrame, ours: list[str]) -> pd.DataFrame:
     return io.prefix_clashes(frame, [*ours, *(c for c in frame.columns if io.match_columns([c]))])
 
 
+def _note_unused_reddenings(columns: list, renamed: list, settings: CrossmatchSettings,
+                            report: CrossmatchReport) -> None:
+    """One note naming the input's reddening columns (E(BP-RP), A_V, E(B-V) as ``estimate`` reads them) that
+    ``--extinction gspphot`` or ``none`` sets aside: renamed ``input_<name>`` (``renamed``: the output's names of
+    ``columns``), a user would otherwise take them for the correction applied."""
+    if settings.extinction not in ("gspphot", "none"):
+        return
+    found = column_matches(columns)
+    reddening = {c for name in REDDENING_NAMES for c in found.get(name, ())}
+    named = [f"'{c}' (as {new})" for c, new in zip(columns, renamed) if c in reddening]
+    if named:
+        report.warn(f"note: input reddening column{'s' if len(named) > 1 else ''} {', '.join(named)} not used "
+                    f"(--extinction {settings.extinction}); --extinction column:NAME uses one of them instead")
+
+
 def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,
                    settings: CrossmatchSettings, chunksize: int = 5000, quiet: bool = False, input_fmt: str | None = None,
                    output_fmt: str | None = None, command: str | None = None) -> CrossmatchReport:
@@ -277,12 +292,15 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
         # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
         # output is the header alone.
         for chunk in io.read_chunks(source, chunksize, fmt):
-            if ids is None:
+            first = ids is None
+            if first:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 settings.extinction_column(list(chunk.columns))
                 writer.meta = _record(command, services, settings, ids)  # before the first write fixes Parquet's
             out = crossmatch_chunk(chunk, ids, services, settings, report)  # no rows: no query is sent
             out = io.case_blind_clashes(out, chunk.shape[1], writer.format)  # FITS, VOTable: names without case
+            if first:
+                _note_unused_reddenings(list(chunk.columns), list(out.columns[:chunk.shape[1]]), settings, report)
             # the input's own columns come first; from a typed input their floats keep every digit (CSV input: as read)
             writer.write(out, exact=() if fmt == "csv" else out.columns[: chunk.shape[1]])
             report.counts.update(out["crossmatch_status"].tolist())

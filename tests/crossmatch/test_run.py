@@ -407,3 +407,19 @@ def test_crossmatch_extinction_column_of_unknown_role_is_an_ebprp(tmp_path, sky)
     """A column whose name says no reddening gyroage knows (my_red) is subtracted as E(BP-RP), as the README says."""
     out = _exact_rows(tmp_path, sky, f"source_id,my_red\n{GA},0.2\n", extinction="column:my_red")
     assert out.loc[0, "bp_rp0"] == out.loc[0, "bp_rp_obs"] - 0.2
+
+
+@pytest.mark.parametrize("extinction", ["gspphot", "none"])
+def test_crossmatch_says_which_input_reddenings_it_sets_aside(tmp_path, sky, capsys, extinction):
+    """Under gspphot (or none) the input's av and E(B-V) columns were renamed input_av, input_E(B-V) and never used,
+    without a word: one line (printed under -q too, as crossmatch's warnings are) now names them and the option
+    that uses one."""
+    rows = f"source_id,av,E(B-V),e_av\n{GA},0.62,0.2,0.05\n{GB},0.1,,\n"
+    out = run_rows(tmp_path, sky, rows, extinction=extinction)
+    assert {"input_av", "input_E(B-V)"} <= set(out.columns)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "input_av" in line]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("crossmatch: note: ") and "'av' (as input_av), 'E(B-V)' (as input_E(B-V))" in lines[0]
+    assert f"--extinction {extinction}" in lines[0] and "--extinction column:NAME" in lines[0]
+    run_rows(tmp_path, sky, rows, extinction="column:av")  # the column is used: nothing to say
+    assert "input_av" not in capsys.readouterr().err
