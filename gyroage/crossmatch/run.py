@@ -51,6 +51,8 @@ class CrossmatchSettings:
     sources: tuple[str, ...] = DEFAULT_SOURCES   # period sources in adoption order
     id_column: str | None = None
     id_type: str | None = None
+    # Under gspphot, stars nearer than this keep their observed colour (ebp_rp_source near_source); farther ones
+    # without a correction are counted in a warning.
     warn_distance_pc: float = 100.0
 
     def __post_init__(self) -> None:
@@ -61,6 +63,11 @@ class CrossmatchSettings:
         if unknown or not self.sources:
             known = ", ".join(DEFAULT_SOURCES)
             raise UserError(f"unknown period source '{unknown[0] if unknown else ''}' (known: {known})")
+
+    @property
+    def near_source(self) -> str:
+        """``ebp_rp_source`` of a star within :attr:`warn_distance_pc` under gspphot: ``none_within_100pc``."""
+        return f"none_within_{self.warn_distance_pc:g}pc"
 
     def extinction_column(self, columns: list[str]) -> str | None:
         mode = self.extinction
@@ -81,6 +88,8 @@ class CrossmatchReport:
     counts: Counter = field(default_factory=Counter)   # crossmatch_status -> rows
     # Matched stars beyond warn_distance_pc (or without parallax) whose colour has no extinction correction.
     uncorrected_far: int = 0
+    # Matched stars within it whose GSP-Phot E(BP-RP), biased high there, was not subtracted (--extinction gspphot).
+    kept_near: int = 0
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 
     def warn(self, message: str) -> None:
@@ -104,12 +113,14 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
     status[(status == OK) & ~found] = NOT_FOUND
 
-    c = _colours(frame, g, settings.extinction, ext_col)
+    plx = g["parallax"].to_numpy(float)
+    # within warn_distance_pc (a parallax missing or <= 0 is not near): inside the Local Bubble, E(BP-RP) ~ 0
+    near = plx >= 1000.0 / settings.warn_distance_pc
+    c = _colours(frame, g, settings.extinction, ext_col, near, settings.near_source)
     status[(status == OK) & ~np.isfinite(c.bp_rp)] = NO_COLOUR
     status[(status == OK) & c.invalid] = INVALID_REDDENING
-    plx = g["parallax"].to_numpy(float)
-    far = (status == OK) & ~c.applied & ~(plx > 1000.0 / settings.warn_distance_pc)
-    report.uncorrected_far += int(far.sum())
+    report.uncorrected_far += int(((status == OK) & ~c.applied & ~near).sum())
+    report.kept_near += int(((status == OK) & (c.source == settings.near_source)).sum())
 
     cands = _candidates(res, g, status, services, settings.sources)
     prot, prot_err, prot_src, n_cand = adopt(cands, n)
@@ -157,13 +168,17 @@ class _Colours:
     ebprp: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
     applied: np.ndarray      # whether E(BP-RP) was subtracted
     invalid: np.ndarray      # E(BP-RP) negative: neither subtracted nor ignored (the row gets invalid_reddening)
-    source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none
+    source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none / none_within_100pc
     bp_rp0: np.ndarray
     bp_rp0_err: np.ndarray
 
 
-def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None) -> _Colours:
-    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``)."""
+def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None, near: np.ndarray,
+             near_source: str) -> _Colours:
+    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``).
+
+    Under gspphot, ``near`` stars keep their observed colour, with ``ebp_rp_source`` ``near_source``.
+    """
     n = len(frame)
     bp, rp = g["phot_bp_mean_mag"].to_numpy(float), g["phot_rp_mean_mag"].to_numpy(float)
     bp_rp = bp - rp
@@ -175,7 +190,11 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
     if extinction == "gspphot":
         ebprp = g["ebpminrp_gspphot"].to_numpy(float)
         ebprp_err = (g["ebpminrp_gspphot_upper"].to_numpy(float) - g["ebpminrp_gspphot_lower"].to_numpy(float)) / 2
-        source = np.where(np.isfinite(ebprp), "gspphot", "none")
+        # GSP-Phot's A0 is biased high at low extinction (its prior keeps A0 >= 0; Andrae et al. 2023, A&A 674, A27),
+        # while within ~100 pc the true E(BP-RP) is about 0 (Lallement et al. 2019): near stars keep their colour
+        ebprp = np.where(near, np.nan, ebprp)
+        ebprp_err = np.where(near, np.nan, ebprp_err)
+        source = np.where(near, near_source, np.where(np.isfinite(ebprp), "gspphot", "none"))
         value = ebprp
     elif ext_col is not None:
         value = io.numeric(frame, ext_col)
@@ -312,5 +331,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             "their bp_rp0 is the observed BP-RP")
     for msg in report.messages:
         print(f"crossmatch: {msg}", file=sys.stderr, flush=True)
-    progress.close(extra=counts_text(report.counts))
+    near = (f"; {report.kept_near} within {settings.warn_distance_pc:g} pc kept the observed colour "
+            f"({settings.near_source})") if report.kept_near else ""
+    progress.close(extra=counts_text(report.counts) + near)
     return report

@@ -42,7 +42,7 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     e_col = math.hypot(1.0857362 / a[5], 1.0857362 / a[6])
     assert out.loc[0, "bp_rp0_err"] == pytest.approx(math.hypot(e_col, (a[11] - a[10]) / 2), rel=1e-4)
     assert out.loc[2, "bp_rp0"] == pytest.approx(GAIA[GC][3] - GAIA[GC][4], abs=1e-5)  # no GSP-Phot value
-    assert out.loc[2, "ebp_rp_source"] == "none"
+    assert out.loc[2, "ebp_rp_source"] == "none_within_100pc"  # at 50 pc: no correction wanted
     assert math.isnan(out.loc[3, "prot"]) and not math.isnan(out.loc[3, "bp_rp0"])
     # G de-reddened by the colour's own E(BP-RP), A_G = 1.91 E(BP-RP); observed G where the colour is observed
     assert out.loc[0, "g0"] == pytest.approx(a[2] - 0.789 / 0.413 * a[9], abs=1e-4)  # CSV: 6 digits
@@ -423,3 +423,30 @@ def test_crossmatch_says_which_input_reddenings_it_sets_aside(tmp_path, sky, cap
     assert f"--extinction {extinction}" in lines[0] and "--extinction column:NAME" in lines[0]
     run_rows(tmp_path, sky, rows, extinction="column:av")  # the column is used: nothing to say
     assert "input_av" not in capsys.readouterr().err
+
+
+def test_crossmatch_keeps_the_observed_colour_of_stars_within_100_pc(tmp_path, sky, capsys, monkeypatch):
+    """GSP-Phot's E(BP-RP) was subtracted for stars inside the Local Bubble, where it is biased high (A0 >= 0 prior)
+    and the true reddening is about 0: a K dwarf at 40 pc with 0.08 got bp_rp0 1.12 for an observed 1.20. Under
+    gspphot a star within 100 pc now keeps its observed colour and G, its ebp_rp_source says why, and the run's
+    summary line counts such stars; farther stars are corrected as before."""
+    from tests.crossmatch import fakesky
+
+    c = list(GAIA[GC])
+    c[7], c[9:12] = 25.0, [0.08, 0.06, 0.10]  # 40 pc, GSP-Phot E(BP-RP) 0.08 (0.06-0.10)
+    monkeypatch.setitem(fakesky.GAIA, GC, tuple(c))
+    (tmp_path / "ids.csv").write_text(f"source_id\n{GA}\n{GC}\n{GD}\n")
+    run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.parquet", services_for(sky), CrossmatchSettings())
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out["ebp_rp_source"].tolist() == ["gspphot", "none_within_100pc", "none"]
+    assert out.loc[1, "bp_rp0"] == out.loc[1, "bp_rp_obs"] and out.loc[1, "g0"] == c[2]
+    assert math.isnan(out.loc[1, "ebp_rp"])  # nothing subtracted, as for none
+    assert out.loc[1, "bp_rp0_err"] == pytest.approx(math.hypot(1.0857362 / c[5], 1.0857362 / c[6]), rel=1e-6)
+    a = GAIA[GA]
+    assert out.loc[0, "bp_rp0"] == pytest.approx(a[3] - a[4] - a[9], abs=1e-12)  # 500 pc: corrected
+    err = capsys.readouterr().err
+    summary = err.strip().splitlines()[-1]
+    assert summary.startswith("crossmatch: 3 |") and "1 within 100 pc kept the observed colour" in summary, err
+    assert "1 star(s) beyond 100 pc" in err  # D, at 200 pc without GSP-Phot: still warned of
+    out = run_rows(tmp_path, sky, f"source_id\n{GC}\n", extinction="none")  # none: nothing to keep from
+    assert out["ebp_rp_source"].tolist() == ["none"]
