@@ -20,7 +20,7 @@ import pandas as pd
 
 from gyroage import io, writers
 from gyroage.columns import REDDENING_NAMES, column_matches, column_role
-from gyroage.core.photometry import AG_PER_EBPRP, R_V, ebprp_of_reddening
+from gyroage.core.photometry import AG_PER_EBPRP, R_V, a_g_per_a0, ebprp_of_reddening
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -148,9 +148,9 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     ours["ebp_rp"] = np.where(c.applied | c.invalid, c.ebprp, np.nan)  # a negative one shown as given: the reason
     ours["ebp_rp_source"] = c.source
     ours["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
-    # G de-reddened with the colour's own E(BP-RP) (observed where the colour is): with parallax_mas, estimate's
+    # G de-reddened along with the colour (observed where the colour is): with parallax_mas, estimate's
     # main-sequence term reads it
-    ours["g0"] = np.where(okish, ours["phot_g_mean_mag"] - np.where(c.applied, AG_PER_EBPRP * c.ebprp, 0.0), np.nan)
+    ours["g0"] = np.where(okish, ours["phot_g_mean_mag"] - np.where(c.applied, c.ag, 0.0), np.nan)
     ours["parallax_mas"] = plx
     ours["parallax_error_mas"] = g["parallax_error"].to_numpy(float)  # widens the term where the parallax is poor
     ours["ruwe"] = g["ruwe"].to_numpy(float)
@@ -171,6 +171,7 @@ class _Colours:
     source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none / none_within_100pc
     bp_rp0: np.ndarray
     bp_rp0_err: np.ndarray
+    ag: np.ndarray           # A_G that goes with the E(BP-RP) (g0), where it is applied
 
 
 def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None, near: np.ndarray,
@@ -196,18 +197,25 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
         ebprp_err = np.where(near, np.nan, ebprp_err)
         source = np.where(near, near_source, np.where(np.isfinite(ebprp), "gspphot", "none"))
         value = ebprp
+        # GSP-Phot's own A_G, from the fit that gives its E(BP-RP) (the spectrum's, not one ratio for all colours)
+        ag = g["ag_gspphot"].to_numpy(float)
+        ag = np.where(np.isfinite(ag), ag, AG_PER_EBPRP * ebprp)
     elif ext_col is not None:
         value = io.numeric(frame, ext_col)
         role = column_role(ext_col)
         a0_per = A0_PER_UNIT.get(role.name) if role is not None else None
         # an A_V or E(B-V) is not an E(BP-RP): converted with estimate's own arithmetic, so crossmatch | estimate
         # gives the (BP-RP)0 estimate gives for the observed colour and that column
-        ebprp = value if a0_per is None else ebprp_of_reddening(bp_rp, value, a0_per)[0]
+        if a0_per is None:
+            ebprp, ag = value, AG_PER_EBPRP * value
+        else:
+            ebprp, a0 = ebprp_of_reddening(bp_rp, value, a0_per)
+            ag = a_g_per_a0(bp_rp - ebprp, a0) * a0  # the same law's A_G, at the colour it leaves
         ebprp_err = np.full(n, np.nan)
         source = np.where(np.isfinite(value), f"column:{ext_col}", "none")
     else:
         ebprp, ebprp_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
-        value = ebprp
+        value = ag = ebprp
     # A negative E(BP-RP) is no reddening at all (estimate refuses it as invalid_reddening): subtracting it would
     # redden the colour, and keeping the observed colour would hide the bad value, so the row gets no bp_rp0.
     # Judged on the value as given (``value``): a converted one is NaN where the colour is.
@@ -216,7 +224,7 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
     bp_rp0 = np.where(invalid, np.nan, bp_rp - np.where(applied, ebprp, 0.0))
     ebprp = np.where(invalid, value, ebprp)  # the bad value shown as given (ebp_rp): the row's reason
     bp_rp0_err = np.where(np.isfinite(ebprp_err), np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
-    return _Colours(bp_rp, ebprp, applied, invalid, source, bp_rp0, np.where(invalid, np.nan, bp_rp0_err))
+    return _Colours(bp_rp, ebprp, applied, invalid, source, bp_rp0, np.where(invalid, np.nan, bp_rp0_err), ag)
 
 
 def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services: Services,

@@ -44,8 +44,8 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     assert out.loc[2, "bp_rp0"] == pytest.approx(GAIA[GC][3] - GAIA[GC][4], abs=1e-5)  # no GSP-Phot value
     assert out.loc[2, "ebp_rp_source"] == "none_within_100pc"  # at 50 pc: no correction wanted
     assert math.isnan(out.loc[3, "prot"]) and not math.isnan(out.loc[3, "bp_rp0"])
-    # G de-reddened by the colour's own E(BP-RP), A_G = 1.91 E(BP-RP); observed G where the colour is observed
-    assert out.loc[0, "g0"] == pytest.approx(a[2] - 0.789 / 0.413 * a[9], abs=1e-4)  # CSV: 6 digits
+    # G de-reddened by GSP-Phot's own A_G (ag_gspphot); observed G where the colour is observed
+    assert out.loc[0, "g0"] == pytest.approx(a[2] - 0.17, abs=1e-4)  # CSV: 6 digits
     assert out.loc[2, "g0"] == pytest.approx(GAIA[GC][2], abs=1e-5)
     assert out["g0"][4:].isna().all()  # not found, invalid id
     assert out["parallax_error_mas"][:4].tolist() == [0.02] * 4 and out["parallax_error_mas"][4:].isna().all()
@@ -57,7 +57,7 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     in_list = {int(x) for x in re.findall(r"\d+", main[0].split(" IN (")[1])}
     assert in_list == {GA, GB, GC, GD, GAIA_NOT_FOUND}  # the invalid id is never sent
     assert "LEFT OUTER JOIN gaiadr3.vari_rotation_modulation" in main[0]
-    assert "best_rotation_period" in main[0] and "ebpminrp_gspphot" in main[0]
+    assert "best_rotation_period" in main[0] and "ebpminrp_gspphot" in main[0] and "g.ag_gspphot" in main[0]
     assert "phot_bp_mean_flux_over_error" in main[0] and "ruwe" in main[0]
     nb = [q for q in gaia_q if "dr2_neighbourhood" in q]
     assert len(nb) == 1 and "n.dr3_source_id IN" in nb[0] and str(GAIA_NOT_FOUND) in nb[0]
@@ -450,3 +450,22 @@ def test_crossmatch_keeps_the_observed_colour_of_stars_within_100_pc(tmp_path, s
     assert "1 star(s) beyond 100 pc" in err  # D, at 200 pc without GSP-Phot: still warned of
     out = run_rows(tmp_path, sky, f"source_id\n{GC}\n", extinction="none")  # none: nothing to keep from
     assert out["ebp_rp_source"].tolist() == ["none"]
+
+
+def test_crossmatch_g0_takes_a_g_from_gspphot_or_the_edr3_law(tmp_path, sky):
+    """g0 took A_G = 1.91 E(BP-RP) at every colour (Wang & Chen 2019's constant law), 0.09 mag too bright for a
+    reddened M dwarf. Under gspphot it now takes GSP-Phot's own ag_gspphot (1.91 E(BP-RP) only where that is
+    missing); an A_V or E(B-V) column takes the EDR3 law's k_G A_0 at the star's colour; an E(BP-RP) column 1.91."""
+    from gyroage.core.photometry import AG_PER_EBPRP, a_g_per_a0
+    from tests.crossmatch.fakesky import AG_GSPPHOT
+
+    a, b = GAIA[GA], GAIA[GB]
+    out = _exact_rows(tmp_path, sky, f"source_id\n{GA}\n{GB}\n")
+    assert out.loc[0, "g0"] == a[2] - AG_GSPPHOT[GA]
+    assert GB not in AG_GSPPHOT and out.loc[1, "g0"] == b[2] - AG_PER_EBPRP * b[9]
+    for name in ("av", "ebv"):
+        out = _exact_rows(tmp_path, sky, f"source_id,{name}\n{GA},0.3\n", extinction=f"column:{name}")
+        a0 = 0.3 * (1.0 if name == "av" else 3.16)
+        assert out.loc[0, "g0"] == a[2] - a_g_per_a0(out.loc[0, "bp_rp0"], a0) * a0
+    out = _exact_rows(tmp_path, sky, f"source_id,my_red\n{GA},0.2\n", extinction="column:my_red")
+    assert out.loc[0, "g0"] == a[2] - AG_PER_EBPRP * 0.2
