@@ -28,7 +28,7 @@ EBPRP_PER_EBV = EBPRP_PER_AV * R_V
 # Gaia EDR3 extinction law (ESA, https://www.cosmos.esa.int/web/gaia/edr3-extinction-law; Riello et al. 2021,
 # A&A 649, A3; Fitzpatrick et al. 2019 curve on Castelli & Kurucz spectra, method of Danielski et al. 2018):
 # k_X = A_X / A_0 = a1 + a2 T + a3 T^2 + a4 T^3 + a5 A0 + a6 A0^2 + a7 A0^3 + a8 T A0 + a9 A0 T^2 + a10 T A0^2,
-# T = Teff / 5040 K. File Fitz19_EDR3_MainSequence.csv, rows (kBP, TeffNorm) and (kRP, TeffNorm), as copied in
+# T = Teff / 5040 K. File Fitz19_EDR3_MainSequence.csv, rows (kBP, TeffNorm), (kRP, TeffNorm), (kG, TeffNorm), as copied in
 # mfouesneau/dustapprox (gdr3_dustapprox/data/Fitz19_EDR3_extinctionlawcoefficients/).
 FITZ19_KBP_TEFF = (0.888088914696666, 0.11318390480077, 0.0846337732558566, -0.0371265818793239,
                    -0.00296140793334905, 0.000538660562947277, -1.31018008013512e-05, -0.0164152179931537,
@@ -36,6 +36,10 @@ FITZ19_KBP_TEFF = (0.888088914696666, 0.11318390480077, 0.0846337732558566, -0.0
 FITZ19_KRP_TEFF = (0.382719668454633, 0.505895415656219, -0.314981478333036, 0.0665302085130136,
                    -0.00383780468169498, 6.50490784002505e-05, 1.57894227640801e-06, -0.00348740736346628,
                    0.00110877159426768, -1.8313141658225e-05)
+FITZ19_KG_TEFF = (0.259021858973784, 0.93676111876298, -0.437446499585492, 0.0783508476444952,
+                  -0.00136127433235224, 0.000797222688660053, -2.52364537395233e-05, -0.029981504413869,
+                  0.00555506017434798, 0.000402778419603886)
+"""Row (kG, TeffNorm) of the same file: A_G / A_0 (:func:`a_g_per_a0`)."""
 FITZ19_TEFF_RANGE_K = (3500.0, 10000.0)
 """The Teff of the model grid the ESA relation was fitted on: outside it the relation is clipped to its edge."""
 FITZ19_A0_MAX = 20.0
@@ -46,10 +50,9 @@ mag of colour), leaving (BP-RP)0 within 2e-8 mag of the solution at A_0 = 1.7, 1
 
 AG_PER_EBPRP = 0.789 / EBPRP_PER_AV
 """A_G / E(BP-RP) = 0.789 / 0.413 = 1.91 (A_G/A_V = 0.789, Wang & Chen 2019's constant law, as
-:data:`EBPRP_PER_AV`): de-reddens G from the E(BP-RP) the colour was de-reddened with (``gyroage crossmatch``'s
-``g0``). Only that E(BP-RP) is shared: an E(BP-RP) from an A_V or E(B-V) came through the EDR3 law's colour-dependent
-k (:func:`ebprp_per_a0`), while this ratio stays Wang & Chen's for every colour (the EDR3 law's A_G/E(BP-RP) varies
-with the spectrum too)."""
+:data:`EBPRP_PER_AV`): de-reddens G (``gyroage crossmatch``'s ``g0``) only where no A_G of the star's own spectrum is
+at hand: an E(BP-RP) column, or a GSP-Phot row without ``ag_gspphot``. The EDR3 law's A_G/E(BP-RP) varies with the
+spectrum (:func:`a_g_per_a0`: 2.07 at the Sun's colour, 1.86 for M dwarfs), which A_V and E(B-V) columns use."""
 
 DWARF_SEQUENCE = np.array([
     # Teff [K], (B-V)0, (BP-RP)0, (V-Ks)0 [mag]: A0V ... M6V
@@ -118,17 +121,33 @@ def ebprp_per_a0(bp_rp0, a0) -> np.ndarray:
     M dwarfs.
     NaN where ``bp_rp0`` is NaN.
     """
-    x = np.asarray(bp_rp0, dtype=float)
     a = np.clip(np.asarray(a0, dtype=float), 0.0, FITZ19_A0_MAX)
+    t = _fitz19_teff_norm(bp_rp0)
+    return _fitz19_k(FITZ19_KBP_TEFF, t, a) - _fitz19_k(FITZ19_KRP_TEFF, t, a)
+
+
+def a_g_per_a0(bp_rp0, a0) -> np.ndarray:
+    """A_G / A_0 = k_G of the Gaia EDR3 extinction law (:data:`FITZ19_KG_TEFF`) for dwarfs, read as
+    :func:`ebprp_per_a0` reads k_BP and k_RP (Teff through the dwarf sequence, clipped to the grid; ``a0`` to
+    0-20 mag). 0.876 at the Sun's colour, 0.725 for M dwarfs, at A_0 -> 0: A_G / E(BP-RP) 2.07 and 1.86, where
+    :data:`AG_PER_EBPRP` is 1.91 for all. NaN where ``bp_rp0`` is NaN.
+    """
+    a = np.clip(np.asarray(a0, dtype=float), 0.0, FITZ19_A0_MAX)
+    return _fitz19_k(FITZ19_KG_TEFF, _fitz19_teff_norm(bp_rp0), a)
+
+
+def _fitz19_teff_norm(bp_rp0) -> np.ndarray:
+    """T = Teff / 5040 K of dwarfs of colour ``bp_rp0``, clipped to :data:`FITZ19_TEFF_RANGE_K`."""
+    x = np.asarray(bp_rp0, dtype=float)
     # the sequence's colour rises as its Teff falls (DWARF_SEQUENCE): np.interp holds the end values beyond it
     log_teff = np.interp(x, DWARF_SEQUENCE[:, 2], np.log10(DWARF_SEQUENCE[:, 0]))
-    t = np.clip(10.0 ** log_teff, *FITZ19_TEFF_RANGE_K) / 5040.0
+    return np.clip(10.0 ** log_teff, *FITZ19_TEFF_RANGE_K) / 5040.0
 
-    def k(c: tuple[float, ...]) -> np.ndarray:
-        return (c[0] + c[1] * t + c[2] * t**2 + c[3] * t**3 + c[4] * a + c[5] * a**2 + c[6] * a**3
-                + c[7] * t * a + c[8] * a * t**2 + c[9] * t * a**2)
 
-    return k(FITZ19_KBP_TEFF) - k(FITZ19_KRP_TEFF)
+def _fitz19_k(c: tuple[float, ...], t: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """k_X = A_X / A_0 of the ESA polynomial (the comment above :data:`FITZ19_KBP_TEFF`), coefficients ``c``."""
+    return (c[0] + c[1] * t + c[2] * t**2 + c[3] * t**3 + c[4] * a + c[5] * a**2 + c[6] * a**3
+            + c[7] * t * a + c[8] * a * t**2 + c[9] * t * a**2)
 
 
 def deredden(bp_rp, a0) -> tuple[np.ndarray, np.ndarray]:
@@ -144,3 +163,18 @@ def deredden(bp_rp, a0) -> tuple[np.ndarray, np.ndarray]:
         ratio = ebprp_per_a0(colour, a)
         colour = obs - ratio * a
     return colour, ratio
+
+
+def ebprp_of_reddening(bp_rp, value, a0_per: float) -> tuple[np.ndarray, np.ndarray]:
+    """(E(BP-RP), A_0) of reddenings ``value`` in front of observed colours ``bp_rp``: A_V (``a0_per`` 1) or E(B-V)
+    (``a0_per`` :data:`R_V`) through the EDR3 law at the intrinsic colour they leave (:func:`deredden`).
+
+    The arithmetic of ``gyroage estimate``'s reddening columns (:mod:`gyroage.core.colours`), operation for operation,
+    so ``bp_rp - E(BP-RP)`` is the (BP-RP)0 estimate gives for the same colour and reddening, to the last digit
+    (``gyroage crossmatch --extinction column:NAME`` uses it). NaN where ``value`` is NaN.
+    """
+    value = np.asarray(value, dtype=float)
+    a0 = value * a0_per
+    with np.errstate(invalid="ignore"):
+        ratio = deredden(bp_rp, a0)[1]
+    return ratio * a0_per * value, a0

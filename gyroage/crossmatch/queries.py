@@ -51,7 +51,7 @@ KEY_ALIASES = {"tic": ("TIC", "TICID", "TIC_ID", "ID"), "kic": ("KIC", "KICID", 
 
 GAIA_COLUMNS = ("source_id", "ra", "dec", "phot_g_mean_mag", "phot_bp_mean_mag", "phot_rp_mean_mag",
                 "phot_bp_mean_flux_over_error", "phot_rp_mean_flux_over_error", "parallax", "parallax_error",
-                "ruwe", "ebpminrp_gspphot", "ebpminrp_gspphot_lower", "ebpminrp_gspphot_upper")
+                "ruwe", "ebpminrp_gspphot", "ebpminrp_gspphot_lower", "ebpminrp_gspphot_upper", "ag_gspphot")
 
 
 # ---------------------------------------------------------------- query text

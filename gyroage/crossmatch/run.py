@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.core.photometry import AG_PER_EBPRP
+from gyroage.columns import REDDENING_NAMES, column_matches, column_role
+from gyroage.core.photometry import AG_PER_EBPRP, R_V, a_g_per_a0, ebprp_of_reddening
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -35,6 +36,9 @@ from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND,
 
 # 2.5/ln(10): magnitude error from a flux signal-to-noise ratio.
 MAG_PER_FLUX_SNR = 2.5 / math.log(10)
+# A_0 per unit of the reddening columns --extinction column:NAME converts as estimate does (gyroage.core.colours'
+# REDDENINGS): A_V and E(B-V) by their column role; any other name is an E(BP-RP), subtracted as it is.
+A0_PER_UNIT = {"av": 1.0, "ebv": R_V}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
 MAX_RADIUS_ARCSEC = 60.0
@@ -47,6 +51,8 @@ class CrossmatchSettings:
     sources: tuple[str, ...] = DEFAULT_SOURCES   # period sources in adoption order
     id_column: str | None = None
     id_type: str | None = None
+    # Under gspphot, stars nearer than this keep their observed colour (ebp_rp_source near_source); farther ones
+    # without a correction are counted in a warning.
     warn_distance_pc: float = 100.0
 
     def __post_init__(self) -> None:
@@ -57,6 +63,11 @@ class CrossmatchSettings:
         if unknown or not self.sources:
             known = ", ".join(DEFAULT_SOURCES)
             raise UserError(f"unknown period source '{unknown[0] if unknown else ''}' (known: {known})")
+
+    @property
+    def near_source(self) -> str:
+        """``ebp_rp_source`` of a star within :attr:`warn_distance_pc` under gspphot: ``none_within_100pc``."""
+        return f"none_within_{self.warn_distance_pc:g}pc"
 
     def extinction_column(self, columns: list[str]) -> str | None:
         mode = self.extinction
@@ -77,6 +88,8 @@ class CrossmatchReport:
     counts: Counter = field(default_factory=Counter)   # crossmatch_status -> rows
     # Matched stars beyond warn_distance_pc (or without parallax) whose colour has no extinction correction.
     uncorrected_far: int = 0
+    # Matched stars within it whose GSP-Phot E(BP-RP), biased high there, was not subtracted (--extinction gspphot).
+    kept_near: int = 0
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 
     def warn(self, message: str) -> None:
@@ -100,12 +113,14 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
     status[(status == OK) & ~found] = NOT_FOUND
 
-    c = _colours(frame, g, settings.extinction, ext_col)
+    plx = g["parallax"].to_numpy(float)
+    # within warn_distance_pc (a parallax missing or <= 0 is not near): inside the Local Bubble, E(BP-RP) ~ 0
+    near = plx >= 1000.0 / settings.warn_distance_pc
+    c = _colours(frame, g, settings.extinction, ext_col, near, settings.near_source)
     status[(status == OK) & ~np.isfinite(c.bp_rp)] = NO_COLOUR
     status[(status == OK) & c.invalid] = INVALID_REDDENING
-    plx = g["parallax"].to_numpy(float)
-    far = (status == OK) & ~c.applied & ~(plx > 1000.0 / settings.warn_distance_pc)
-    report.uncorrected_far += int(far.sum())
+    report.uncorrected_far += int(((status == OK) & ~c.applied & ~near).sum())
+    report.kept_near += int(((status == OK) & (c.source == settings.near_source)).sum())
 
     cands = _candidates(res, g, status, services, settings.sources)
     prot, prot_err, prot_src, n_cand = adopt(cands, n)
@@ -133,9 +148,9 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     ours["ebp_rp"] = np.where(c.applied | c.invalid, c.ebprp, np.nan)  # a negative one shown as given: the reason
     ours["ebp_rp_source"] = c.source
     ours["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
-    # G de-reddened with the colour's own E(BP-RP) (observed where the colour is): with parallax_mas, estimate's
+    # G de-reddened along with the colour (observed where the colour is): with parallax_mas, estimate's
     # main-sequence term reads it
-    ours["g0"] = np.where(okish, ours["phot_g_mean_mag"] - np.where(c.applied, AG_PER_EBPRP * c.ebprp, 0.0), np.nan)
+    ours["g0"] = np.where(okish, ours["phot_g_mean_mag"] - np.where(c.applied, c.ag, 0.0), np.nan)
     ours["parallax_mas"] = plx
     ours["parallax_error_mas"] = g["parallax_error"].to_numpy(float)  # widens the term where the parallax is poor
     ours["ruwe"] = g["ruwe"].to_numpy(float)
@@ -153,13 +168,18 @@ class _Colours:
     ebprp: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
     applied: np.ndarray      # whether E(BP-RP) was subtracted
     invalid: np.ndarray      # E(BP-RP) negative: neither subtracted nor ignored (the row gets invalid_reddening)
-    source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none
+    source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none / none_within_100pc
     bp_rp0: np.ndarray
     bp_rp0_err: np.ndarray
+    ag: np.ndarray           # A_G that goes with the E(BP-RP) (g0), where it is applied
 
 
-def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None) -> _Colours:
-    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``)."""
+def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None, near: np.ndarray,
+             near_source: str) -> _Colours:
+    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``).
+
+    Under gspphot, ``near`` stars keep their observed colour, with ``ebp_rp_source`` ``near_source``.
+    """
     n = len(frame)
     bp, rp = g["phot_bp_mean_mag"].to_numpy(float), g["phot_rp_mean_mag"].to_numpy(float)
     bp_rp = bp - rp
@@ -171,20 +191,40 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
     if extinction == "gspphot":
         ebprp = g["ebpminrp_gspphot"].to_numpy(float)
         ebprp_err = (g["ebpminrp_gspphot_upper"].to_numpy(float) - g["ebpminrp_gspphot_lower"].to_numpy(float)) / 2
-        source = np.where(np.isfinite(ebprp), "gspphot", "none")
+        # GSP-Phot's A0 is biased high at low extinction (its prior keeps A0 >= 0; Andrae et al. 2023, A&A 674, A27),
+        # while within ~100 pc the true E(BP-RP) is about 0 (Lallement et al. 2019): near stars keep their colour
+        ebprp = np.where(near, np.nan, ebprp)
+        ebprp_err = np.where(near, np.nan, ebprp_err)
+        source = np.where(near, near_source, np.where(np.isfinite(ebprp), "gspphot", "none"))
+        value = ebprp
+        # GSP-Phot's own A_G, from the fit that gives its E(BP-RP) (the spectrum's, not one ratio for all colours)
+        ag = g["ag_gspphot"].to_numpy(float)
+        ag = np.where(np.isfinite(ag), ag, AG_PER_EBPRP * ebprp)
     elif ext_col is not None:
-        ebprp = io.numeric(frame, ext_col)
+        value = io.numeric(frame, ext_col)
+        role = column_role(ext_col)
+        a0_per = A0_PER_UNIT.get(role.name) if role is not None else None
+        # an A_V or E(B-V) is not an E(BP-RP): converted with estimate's own arithmetic, so crossmatch | estimate
+        # gives the (BP-RP)0 estimate gives for the observed colour and that column
+        if a0_per is None:
+            ebprp, ag = value, AG_PER_EBPRP * value
+        else:
+            ebprp, a0 = ebprp_of_reddening(bp_rp, value, a0_per)
+            ag = a_g_per_a0(bp_rp - ebprp, a0) * a0  # the same law's A_G, at the colour it leaves
         ebprp_err = np.full(n, np.nan)
-        source = np.where(np.isfinite(ebprp), f"column:{ext_col}", "none")
+        source = np.where(np.isfinite(value), f"column:{ext_col}", "none")
     else:
         ebprp, ebprp_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
+        value = ag = ebprp
     # A negative E(BP-RP) is no reddening at all (estimate refuses it as invalid_reddening): subtracting it would
     # redden the colour, and keeping the observed colour would hide the bad value, so the row gets no bp_rp0.
-    invalid = np.isfinite(ebprp) & (ebprp < 0)
-    applied = np.isfinite(ebprp) & ~invalid
+    # Judged on the value as given (``value``): a converted one is NaN where the colour is.
+    invalid = np.isfinite(value) & (value < 0)
+    applied = np.isfinite(value) & ~invalid
     bp_rp0 = np.where(invalid, np.nan, bp_rp - np.where(applied, ebprp, 0.0))
+    ebprp = np.where(invalid, value, ebprp)  # the bad value shown as given (ebp_rp): the row's reason
     bp_rp0_err = np.where(np.isfinite(ebprp_err), np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
-    return _Colours(bp_rp, ebprp, applied, invalid, source, bp_rp0, np.where(invalid, np.nan, bp_rp0_err))
+    return _Colours(bp_rp, ebprp, applied, invalid, source, bp_rp0, np.where(invalid, np.nan, bp_rp0_err), ag)
 
 
 def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services: Services,
@@ -239,6 +279,21 @@ def _input_columns(frame: pd.DataFrame, ours: list[str]) -> pd.DataFrame:
     return io.prefix_clashes(frame, [*ours, *(c for c in frame.columns if io.match_columns([c]))])
 
 
+def _note_unused_reddenings(columns: list, renamed: list, settings: CrossmatchSettings,
+                            report: CrossmatchReport) -> None:
+    """One note naming the input's reddening columns (E(BP-RP), A_V, E(B-V) as ``estimate`` reads them) that
+    ``--extinction gspphot`` or ``none`` sets aside: renamed ``input_<name>`` (``renamed``: the output's names of
+    ``columns``), a user would otherwise take them for the correction applied."""
+    if settings.extinction not in ("gspphot", "none"):
+        return
+    found = column_matches(columns)
+    reddening = {c for name in REDDENING_NAMES for c in found.get(name, ())}
+    named = [f"'{c}' (as {new})" for c, new in zip(columns, renamed) if c in reddening]
+    if named:
+        report.warn(f"note: input reddening column{'s' if len(named) > 1 else ''} {', '.join(named)} not used "
+                    f"(--extinction {settings.extinction}); --extinction column:NAME uses one of them instead")
+
+
 def run_crossmatch(source: str | Path, target: str | Path | None, services: Services,
                    settings: CrossmatchSettings, chunksize: int = 5000, quiet: bool = False, input_fmt: str | None = None,
                    output_fmt: str | None = None, command: str | None = None) -> CrossmatchReport:
@@ -264,12 +319,15 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
         # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
         # output is the header alone.
         for chunk in io.read_chunks(source, chunksize, fmt):
-            if ids is None:
+            first = ids is None
+            if first:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 settings.extinction_column(list(chunk.columns))
                 writer.meta = _record(command, services, settings, ids)  # before the first write fixes Parquet's
             out = crossmatch_chunk(chunk, ids, services, settings, report)  # no rows: no query is sent
             out = io.case_blind_clashes(out, chunk.shape[1], writer.format)  # FITS, VOTable: names without case
+            if first:
+                _note_unused_reddenings(list(chunk.columns), list(out.columns[:chunk.shape[1]]), settings, report)
             # the input's own columns come first; from a typed input their floats keep every digit (CSV input: as read)
             writer.write(out, exact=() if fmt == "csv" else out.columns[: chunk.shape[1]])
             report.counts.update(out["crossmatch_status"].tolist())
@@ -281,5 +339,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             "their bp_rp0 is the observed BP-RP")
     for msg in report.messages:
         print(f"crossmatch: {msg}", file=sys.stderr, flush=True)
-    progress.close(extra=counts_text(report.counts))
+    near = (f"; {report.kept_near} within {settings.warn_distance_pc:g} pc kept the observed colour "
+            f"({settings.near_source})") if report.kept_near else ""
+    progress.close(extra=counts_text(report.counts) + near)
     return report

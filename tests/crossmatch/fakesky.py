@@ -42,6 +42,8 @@ GAIA = {
     G_AMB1: (10.0, 10.0, 14.0, 14.6, 13.5, 100.0, 100.0, 3.0, 1.0, 0.02, 0.01, 0.03, NAN, NAN),
     G_AMB2: (10.0001, 10.0, 14.2, 14.8, 13.7, 100.0, 100.0, 3.0, 1.0, 0.02, 0.01, 0.03, NAN, NAN),
 }
+# source_id: ag_gspphot (GSP-Phot's A_G, from the fit that gives E(BP-RP)); missing for the others (GB: the fallback)
+AG_GSPPHOT = {GA: 0.17, G_AMB1: 0.04, G_AMB2: 0.04}
 # dr2_source_id -> dr3_source_id rows
 NEIGHBOURS = [(GA, GA), (GB, GB), (GC_DR2, GC), (GD, GD), (G_AMB_DR2, G_AMB1), (G_AMB_DR2, G_AMB2)]
 # TIC rows: ID, KIC, GAIA (DR2), disposition
@@ -172,6 +174,7 @@ class FakeSky:
         cols = [_col("source_id", keep, np.int64)]
         cols += [_col(n, [GAIA[k][j] for k in keep], np.float64) for j, n in enumerate(names)]
         cols.append(_col("parallax_error", [0.02] * len(keep), float))
+        cols.append(_col("ag_gspphot", [AG_GSPPHOT.get(k, NAN) for k in keep], float))
         return Table(cols)
 
     def _vizier(self, body: dict) -> bytes:

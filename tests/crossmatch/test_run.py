@@ -42,10 +42,10 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     e_col = math.hypot(1.0857362 / a[5], 1.0857362 / a[6])
     assert out.loc[0, "bp_rp0_err"] == pytest.approx(math.hypot(e_col, (a[11] - a[10]) / 2), rel=1e-4)
     assert out.loc[2, "bp_rp0"] == pytest.approx(GAIA[GC][3] - GAIA[GC][4], abs=1e-5)  # no GSP-Phot value
-    assert out.loc[2, "ebp_rp_source"] == "none"
+    assert out.loc[2, "ebp_rp_source"] == "none_within_100pc"  # at 50 pc: no correction wanted
     assert math.isnan(out.loc[3, "prot"]) and not math.isnan(out.loc[3, "bp_rp0"])
-    # G de-reddened by the colour's own E(BP-RP), A_G = 1.91 E(BP-RP); observed G where the colour is observed
-    assert out.loc[0, "g0"] == pytest.approx(a[2] - 0.789 / 0.413 * a[9], abs=1e-4)  # CSV: 6 digits
+    # G de-reddened by GSP-Phot's own A_G (ag_gspphot); observed G where the colour is observed
+    assert out.loc[0, "g0"] == pytest.approx(a[2] - 0.17, abs=1e-4)  # CSV: 6 digits
     assert out.loc[2, "g0"] == pytest.approx(GAIA[GC][2], abs=1e-5)
     assert out["g0"][4:].isna().all()  # not found, invalid id
     assert out["parallax_error_mas"][:4].tolist() == [0.02] * 4 and out["parallax_error_mas"][4:].isna().all()
@@ -57,7 +57,7 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     in_list = {int(x) for x in re.findall(r"\d+", main[0].split(" IN (")[1])}
     assert in_list == {GA, GB, GC, GD, GAIA_NOT_FOUND}  # the invalid id is never sent
     assert "LEFT OUTER JOIN gaiadr3.vari_rotation_modulation" in main[0]
-    assert "best_rotation_period" in main[0] and "ebpminrp_gspphot" in main[0]
+    assert "best_rotation_period" in main[0] and "ebpminrp_gspphot" in main[0] and "g.ag_gspphot" in main[0]
     assert "phot_bp_mean_flux_over_error" in main[0] and "ruwe" in main[0]
     nb = [q for q in gaia_q if "dr2_neighbourhood" in q]
     assert len(nb) == 1 and "n.dr3_source_id IN" in nb[0] and str(GAIA_NOT_FOUND) in nb[0]
@@ -230,7 +230,9 @@ def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sk
     assert math.isnan(out.loc[0, "prot"])
     assert out.loc[0, "ebp_rp"] == pytest.approx(-0.2) and out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
     assert out.loc[1, "ebp_rp_source"] == "none" and out.loc[1, "bp_rp0"] == pytest.approx(out.loc[1, "bp_rp_obs"])
-    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - 0.1, abs=1e-5)
+    # an E(B-V) of 0.1: 3.16k x 0.1 of E(BP-RP), as estimate converts it
+    from gyroage.core.photometry import R_V, ebprp_of_reddening
+    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - ebprp_of_reddening(c[3] - c[4], 0.1, R_V)[0], abs=1e-5)
     assert out["crossmatch_status"].tolist()[1:] == run_rows(tmp_path, sky, rows, extinction="none")[
         "crossmatch_status"].tolist()[1:]
 
@@ -374,3 +376,97 @@ def test_crossmatch_holds_its_output_as_estimate_does(tmp_path, sky):
             run_rows(tmp_path, sky, f"source_id\n{GB}\n")
     finally:
         holder.communicate("")
+
+
+def _exact_rows(tmp_path, sky, rows: str, **settings) -> pd.DataFrame:
+    """run_rows into Parquet: every digit of the floats (the CSV output keeps 6)."""
+    (tmp_path / "ids.csv").write_text(rows)
+    run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.parquet", services_for(sky), CrossmatchSettings(**settings),
+                   quiet=True)
+    return pd.read_parquet(tmp_path / "out.parquet")
+
+
+@pytest.mark.parametrize("name, value", [("av", 0.62), ("A_V", 0.62), ("ebv", 0.2), ("E(B-V)", 0.2)])
+def test_crossmatch_extinction_column_converts_av_and_ebv_as_estimate_does(tmp_path, sky, name, value):
+    """--extinction column:av (or ebv) subtracted the column as an E(BP-RP) whatever it held: A_V 0.62 took 0.62 mag
+    off BP-RP, where estimate (k x A_V, 3.16k x E(B-V), the Gaia EDR3 law) takes about 0.26; bp_rp0 is now estimate's,
+    to the last digit, for the same observed colour and column."""
+    from gyroage.core.colours import input_colours
+    from gyroage.io import match_columns
+
+    rows = f"source_id,{name}\n{GA},{value}\n{GB},\n{GC},{value}\n"
+    out = _exact_rows(tmp_path, sky, rows, extinction=f"column:{name}")
+    frame = pd.DataFrame({"bp_rp": out["bp_rp_obs"], name: [value, math.nan, value]})
+    want = input_colours(frame, match_columns(frame.columns)).bp_rp0
+    assert out.loc[[0, 2], "bp_rp0"].tolist() == want[[0, 2]].tolist()
+    assert out["ebp_rp"].tolist()[0] == pytest.approx(out.loc[0, "bp_rp_obs"] - want[0], abs=1e-12)
+    assert 0.2 < out.loc[0, "ebp_rp"] < 0.3  # A_V 0.62 or E(B-V) 0.2: about 0.26 mag of E(BP-RP)
+    assert out.loc[1, "bp_rp0"] == out.loc[1, "bp_rp_obs"] and out.loc[1, "ebp_rp_source"] == "none"
+
+
+def test_crossmatch_extinction_column_of_unknown_role_is_an_ebprp(tmp_path, sky):
+    """A column whose name says no reddening gyroage knows (my_red) is subtracted as E(BP-RP), as the README says."""
+    out = _exact_rows(tmp_path, sky, f"source_id,my_red\n{GA},0.2\n", extinction="column:my_red")
+    assert out.loc[0, "bp_rp0"] == out.loc[0, "bp_rp_obs"] - 0.2
+
+
+@pytest.mark.parametrize("extinction", ["gspphot", "none"])
+def test_crossmatch_says_which_input_reddenings_it_sets_aside(tmp_path, sky, capsys, extinction):
+    """Under gspphot (or none) the input's av and E(B-V) columns were renamed input_av, input_E(B-V) and never used,
+    without a word: one line (printed under -q too, as crossmatch's warnings are) now names them and the option
+    that uses one."""
+    rows = f"source_id,av,E(B-V),e_av\n{GA},0.62,0.2,0.05\n{GB},0.1,,\n"
+    out = run_rows(tmp_path, sky, rows, extinction=extinction)
+    assert {"input_av", "input_E(B-V)"} <= set(out.columns)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "input_av" in line]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("crossmatch: note: ") and "'av' (as input_av), 'E(B-V)' (as input_E(B-V))" in lines[0]
+    assert f"--extinction {extinction}" in lines[0] and "--extinction column:NAME" in lines[0]
+    run_rows(tmp_path, sky, rows, extinction="column:av")  # the column is used: nothing to say
+    assert "input_av" not in capsys.readouterr().err
+
+
+def test_crossmatch_keeps_the_observed_colour_of_stars_within_100_pc(tmp_path, sky, capsys, monkeypatch):
+    """GSP-Phot's E(BP-RP) was subtracted for stars inside the Local Bubble, where it is biased high (A0 >= 0 prior)
+    and the true reddening is about 0: a K dwarf at 40 pc with 0.08 got bp_rp0 1.12 for an observed 1.20. Under
+    gspphot a star within 100 pc now keeps its observed colour and G, its ebp_rp_source says why, and the run's
+    summary line counts such stars; farther stars are corrected as before."""
+    from tests.crossmatch import fakesky
+
+    c = list(GAIA[GC])
+    c[7], c[9:12] = 25.0, [0.08, 0.06, 0.10]  # 40 pc, GSP-Phot E(BP-RP) 0.08 (0.06-0.10)
+    monkeypatch.setitem(fakesky.GAIA, GC, tuple(c))
+    (tmp_path / "ids.csv").write_text(f"source_id\n{GA}\n{GC}\n{GD}\n")
+    run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.parquet", services_for(sky), CrossmatchSettings())
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out["ebp_rp_source"].tolist() == ["gspphot", "none_within_100pc", "none"]
+    assert out.loc[1, "bp_rp0"] == out.loc[1, "bp_rp_obs"] and out.loc[1, "g0"] == c[2]
+    assert math.isnan(out.loc[1, "ebp_rp"])  # nothing subtracted, as for none
+    assert out.loc[1, "bp_rp0_err"] == pytest.approx(math.hypot(1.0857362 / c[5], 1.0857362 / c[6]), rel=1e-6)
+    a = GAIA[GA]
+    assert out.loc[0, "bp_rp0"] == pytest.approx(a[3] - a[4] - a[9], abs=1e-12)  # 500 pc: corrected
+    err = capsys.readouterr().err
+    summary = err.strip().splitlines()[-1]
+    assert summary.startswith("crossmatch: 3 |") and "1 within 100 pc kept the observed colour" in summary, err
+    assert "1 star(s) beyond 100 pc" in err  # D, at 200 pc without GSP-Phot: still warned of
+    out = run_rows(tmp_path, sky, f"source_id\n{GC}\n", extinction="none")  # none: nothing to keep from
+    assert out["ebp_rp_source"].tolist() == ["none"]
+
+
+def test_crossmatch_g0_takes_a_g_from_gspphot_or_the_edr3_law(tmp_path, sky):
+    """g0 took A_G = 1.91 E(BP-RP) at every colour (Wang & Chen 2019's constant law), 0.09 mag too bright for a
+    reddened M dwarf. Under gspphot it now takes GSP-Phot's own ag_gspphot (1.91 E(BP-RP) only where that is
+    missing); an A_V or E(B-V) column takes the EDR3 law's k_G A_0 at the star's colour; an E(BP-RP) column 1.91."""
+    from gyroage.core.photometry import AG_PER_EBPRP, a_g_per_a0
+    from tests.crossmatch.fakesky import AG_GSPPHOT
+
+    a, b = GAIA[GA], GAIA[GB]
+    out = _exact_rows(tmp_path, sky, f"source_id\n{GA}\n{GB}\n")
+    assert out.loc[0, "g0"] == a[2] - AG_GSPPHOT[GA]
+    assert GB not in AG_GSPPHOT and out.loc[1, "g0"] == b[2] - AG_PER_EBPRP * b[9]
+    for name in ("av", "ebv"):
+        out = _exact_rows(tmp_path, sky, f"source_id,{name}\n{GA},0.3\n", extinction=f"column:{name}")
+        a0 = 0.3 * (1.0 if name == "av" else 3.16)
+        assert out.loc[0, "g0"] == a[2] - a_g_per_a0(out.loc[0, "bp_rp0"], a0) * a0
+    out = _exact_rows(tmp_path, sky, f"source_id,my_red\n{GA},0.2\n", extinction="column:my_red")
+    assert out.loc[0, "g0"] == a[2] - AG_PER_EBPRP * 0.2

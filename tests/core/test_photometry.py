@@ -1,0 +1,36 @@
+"""The Gaia EDR3 extinction law's A_G (gyroage.core.photometry.a_g_per_a0), which ``crossmatch``'s g0 uses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gyroage.core.photometry import DWARF_SEQUENCE, a_g_per_a0, ebprp_per_a0
+
+# Fitz19_EDR3_MainSequence.csv's (kG, BPRP) row, typed from the file (ESA; as copied in mfouesneau/dustapprox):
+# the same law in (BP-RP)0 rather than Teff, a check of the Teff row the code holds
+KG_BPRP = (0.995969721536602, -0.159726460302015, 0.0122380738156057, 0.00090726555099859, -0.0377160263914123,
+           0.00151347495244888, -2.52364537395142e-05, 0.0114522658102451, -0.000936914989014318,
+           -0.000260296774134201)
+
+
+def _k(c, x, a):
+    return (c[0] + c[1] * x + c[2] * x**2 + c[3] * x**3 + c[4] * a + c[5] * a**2 + c[6] * a**3
+            + c[7] * a * x + c[8] * a * x**2 + c[9] * x * a**2)
+
+
+def test_a_g_per_a0_follows_the_esa_colour_polynomial():
+    """k_G = A_G/A_0 from the Teff row agrees with the file's (BP-RP)0 row within 1% for (BP-RP)0 0-1.2 at any
+    A_0; it falls from A to M dwarfs and is flat beyond the grid's 3500 K, as ebprp_per_a0 is."""
+    x = np.linspace(0.0, 1.2, 13)
+    for a0 in (0.0, 1.0, 3.0):
+        np.testing.assert_allclose(a_g_per_a0(x, a0), _k(KG_BPRP, x, a0), rtol=0.01)
+    kg = a_g_per_a0(DWARF_SEQUENCE[:, 2], 0.5)
+    assert (np.diff(kg) <= 0).all() and kg[-1] == kg[DWARF_SEQUENCE[:, 0] <= 3500][0]
+    assert np.isnan(a_g_per_a0(np.nan, 0.5))
+
+
+def test_a_g_over_ebprp_depends_on_the_colour():
+    """A_G/E(BP-RP) of the EDR3 law: about 2.06 at the Sun's colour and 1.86 for M dwarfs, where the constant 1.91
+    of Wang & Chen 2019 (AG_PER_EBPRP) is one value for all."""
+    ratio = a_g_per_a0([0.823, 2.8], 0.0) / ebprp_per_a0([0.823, 2.8], 0.0)
+    np.testing.assert_allclose(ratio, [2.065, 1.855], atol=0.005)
