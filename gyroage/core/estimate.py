@@ -118,13 +118,15 @@ def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings
                              on_block: Callable[[int], None] | None = None, first_row: int = 0,
                              on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
                              ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``; chunk-local ``row`` numbers).
+    """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``), one row per star with an age.
 
-    The posteriors table carries the frame's ``id_columns`` (values as read) after ``row``.
+    ``row`` is the star's row in the whole input, ``first_row`` + its position in ``frame`` (0-based), as in the
+    --posteriors file. The posteriors table carries the frame's ``id_columns`` (values as read) after ``row``.
     """
     out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row,
                            on_prior_widths=on_prior_widths)
-    ids = posterior_ids(frame, id_columns, table["row"].to_numpy())
+    ids = posterior_ids(frame, id_columns, table["row"].to_numpy())  # positions in frame, before the offset
+    table["row"] += first_row
     return out, pd.concat([table[["row"]], ids, table.drop(columns="row")], axis=1)
 
 

@@ -416,7 +416,6 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         else:
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
                                                  first_row=offset - rows, on_prior_widths=narrow.append)
-            post["row"] += offset - rows  # chunk-local rows to 0-based input rows
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)

@@ -306,3 +306,14 @@ def test_as_density_takes_the_model_alone():
     with pytest.raises(TypeError, match=r"^density must be a FlowDensity \(AgeModel.load\(\).density\) or an AgeModel, "
                                         r"not str$"):
         as_density("models")
+
+
+def test_posteriors_rows_count_from_first_row_as_the_cli_file_does(model):
+    """``first_row=k`` numbers the posteriors' ``row`` from k, as estimate's --posteriors file and mcmc's streams do."""
+    cat = gappy_catalogue()
+    _, whole = estimate_with_posteriors(cat, model.density, EstimateSettings(), id_columns=["name"])
+    _, part = estimate_with_posteriors(cat.iloc[2:].reset_index(drop=True), model.density, EstimateSettings(),
+                                       id_columns=["name"], first_row=2)
+    assert list(whole["row"]) == [0, 2, 4] and list(part["row"]) == [2, 4]
+    assert list(part["name"]) == ["K1", "M1"]  # the ids still come from the chunk's own rows
+    pd.testing.assert_frame_equal(part.reset_index(drop=True), whole.iloc[1:].reset_index(drop=True))
