@@ -25,6 +25,7 @@ import pandas as pd
 from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.columns import absolute_g_note, duplicate_notes, name_conversions
+from gyroage.core.api_frames import index_rows, warn_grid_step
 from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.colours import excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
@@ -35,13 +36,12 @@ from gyroage.core.estimate import (
     grid_rows,
     height_columns,
     main_sequence_term,
-    narrow_prior_note,
     uses_magnitudes,
 )
 from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_log_likelihood
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, quantiles
-from gyroage.core.priors import Prior, check_model_grid, grid_step_note
+from gyroage.core.priors import Prior, check_model_grid
 from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
 from gyroage.errors import UserError, whole_number
 
@@ -147,28 +147,6 @@ class Posterior:
         cols["status"] = self.status.reshape(-1)
         frame = pd.DataFrame(cols)
         return text_types(frame, frame.columns) if len(frame) == 0 else frame
-
-
-def _warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None) -> None:
-    """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
-    stderr); per-star widths as :func:`estimate_chunk`'s ``on_prior_widths`` gave them (``narrow``). Not for the
-    sampler, whose chains are not on the grid."""
-    if settings.prior.sigma_column is not None:  # per-star widths: counted as the engines count them
-        note = narrow_prior_note(settings, narrow) if narrow is not None else None
-    else:
-        note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
-    if note:
-        warn_caller(f"gyroage: {note}")
-
-
-def _index_rows(index: pd.Index) -> np.ndarray | None:
-    """``index`` as the rows keying mcmc draws when it holds whole numbers >= 0, all different; else None (by position:
-    labels that are no row numbers, or shared by two stars, which would then share their draws; a nullable Int64
-    index with a missing label, which has no row number to give)."""
-    if not (pd.api.types.is_integer_dtype(index) and not index.hasnans and index.is_unique
-            and (len(index) == 0 or 0 <= index.min() <= index.max() <= np.iinfo(np.int64).max)):
-        return None
-    return index.to_numpy(dtype=np.int64)
 
 
 class AgeModel:
@@ -334,7 +312,7 @@ class AgeModel:
                                     outlier_weight=outlier_weight)
         prior, n = settings.prior, settings.n_grid
         check_model_grid(prior, self.card.age_grid)
-        _warn_grid_step(settings)
+        warn_grid_step(settings)
         if prior.per_star:  # its columns are no arrays here: every star would get NaN ages and status ok
             raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
@@ -391,8 +369,8 @@ class AgeModel:
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
         out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append,
                              first_row=0 if first_row is None else first_row,
-                             row_numbers=_index_rows(frame.index) if first_row is None else None)
-        _warn_grid_step(s, narrow)
+                             row_numbers=index_rows(frame.index) if first_row is None else None)
+        warn_grid_step(s, narrow)
         return out  # with frame's index, so a column assigned back aligns
 
     @underflow_ignored
@@ -481,7 +459,16 @@ class AgeModel:
 
     @underflow_ignored
     def grid_log_likelihood(self, prot, bp_rp0, bp_rp0_err, log10_age_grid) -> np.ndarray:
-        """log L[star, grid point] for 1-d arrays of stars on a log10-age grid [yr] (no validation; masked cells NaN)."""
+        """The raw flow, log p(log10 Prot | age, colour) per dex [star, grid point], for 1-d arrays of stars (days,
+        mag) on a log10-age grid [yr]: NOT :meth:`log_likelihood` on a grid, and not what ``gyroage estimate`` uses.
+
+        Unlike :meth:`log_likelihood`: no marginal over a colour error beyond the card's ``default_bp_rp0_err`` (the
+        flow at the given colour, ``bp_rp0_err`` only its input: the shipped model's ignores it, so a wide error
+        changes nothing), the card's outlier term always mixed in,
+        no validation (periods, colours and errors neither checked nor filled nor clipped: an out-of-domain colour
+        or an age off the model's age grid gives a finite extrapolated number, not NaN; masked cells NaN), and
+        float32. For a star's likelihood as estimate's grid posterior uses it, call :meth:`log_likelihood`.
+        """
         prot, bp_rp0, bp_rp0_err, log10_age_grid = (
             np.asarray(cells(a, k), dtype=float) for k, a in (("prot", prot), ("bp_rp0", bp_rp0),
                                                                 ("bp_rp0_err", bp_rp0_err),

@@ -316,3 +316,19 @@ def test_api_warnings_point_at_the_callers_line(model):
             warnings.simplefilter("always")
             call()
         assert [w.filename for w in caught] == [__file__], [(w.filename, w.lineno) for w in caught]
+
+
+def test_grid_log_likelihood_is_the_raw_flow_and_says_so(model):
+    """Public, but not log_likelihood on a grid: its docstring says how (no colour-error marginal, no domain or age
+    checks, float32, the card's outlier term) and points to log_likelihood; its numbers stay the flow's."""
+    grid = np.array([5.0, 8.0, 9.0, 11.0])  # 0.1 Myr and 100 Gyr lie outside the model's age grid
+    raw = model.grid_log_likelihood([12.0, 12.0, 12.0], [1.0, 1.0, 5.0], [0.0275, 0.15, 0.0275], grid)
+    ll = model.log_likelihood(prot=12.0, bp_rp0=[1.0, 1.0, 5.0], bp_rp0_err=[0.0275, 0.15, 0.0275],
+                              age_myr=10 ** (grid[:, None] - 6)).T
+    assert raw.dtype == np.float32 and np.isfinite(raw).all()
+    assert np.allclose(raw[0, 1:3], ll[0, 1:3], rtol=1e-6)  # the card's default error: the same numbers
+    assert np.isnan(ll[0, [0, 3]]).all() and np.isnan(ll[2]).all()  # log_likelihood: outside the grid or domain
+    assert abs(raw[1, 1] - ll[1, 1]) > 0.05  # a wider colour error is not marginalised over
+    doc = " ".join(AgeModel.grid_log_likelihood.__doc__.split())
+    for words in ("log_likelihood", "float32", "outlier", "domain", "colour error", "not"):
+        assert words in doc, words
