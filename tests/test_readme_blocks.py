@@ -24,6 +24,7 @@ WHERE = {
     "import numpy as np, onnxruntime as ort": "models",
     "import numpy as np, pandas as pd, gyroage": "checkout",  # Coeval groups: group-age from Python
     "import pandas as pd": "checkout",  # --processes from Python: run as a script, its __main__ guard true
+    "import gyroage, pandas as pd": "scratch",  # Priors: a --prior-table file in Python (writes sfh.csv)
 }
 
 
@@ -45,6 +46,8 @@ def test_readme_python_block_runs_as_written(block, tmp_path, monkeypatch):
         monkeypatch.chdir(ROOT)
     elif where == "models":
         monkeypatch.chdir(ROOT / "models")
+    elif where == "scratch":
+        monkeypatch.chdir(tmp_path)
     else:  # the README's bash line before it: gyroage estimate stars.csv -o ages.csv --posteriors post.parquet
         pytest.importorskip("pyarrow")
         stars = tmp_path / "stars.csv"
@@ -74,3 +77,22 @@ def test_readme_group_recipe_gives_group_age_numbers(tmp_path, monkeypatch):
     for name, value in ns["gp"].summaries().items():
         np.testing.assert_allclose(value, cli[name], rtol=1e-5, err_msg=name)  # the CSV's 6 significant digits
         np.testing.assert_allclose(ns["ages"][name], cli[name], rtol=1e-5, err_msg=name)
+
+
+def test_readme_prior_table_recipe_gives_the_cli_numbers(tmp_path, monkeypatch):
+    """A --prior-table file's linear densities passed as Prior.table (log densities) put medians 0.2 dex off: the
+    README's make_prior recipe gives the command line's ages."""
+    import numpy as np
+    import pandas as pd
+
+    block = next(b for b in BLOCKS if first_line(b) == "import gyroage, pandas as pd")
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {"__name__": "__readme__"}
+    exec(compile(block, "README.md", "exec"), ns)
+    pd.DataFrame({"prot": [25.4, 8.0], "bp_rp0": [0.82, 1.1]}).to_csv("stars.csv", index=False)
+    res = run_cli("estimate", "stars.csv", "--prior", "tabulated", "--prior-table", "sfh.csv", "--age-max-myr", "8000",
+                  "-o", "out.csv", "-q", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    cli = pd.read_csv(tmp_path / "out.csv")
+    for name, value in ns["post"].summaries().items():
+        np.testing.assert_allclose(value, cli[name], rtol=1e-5, err_msg=name)

@@ -56,7 +56,15 @@ class Prior:
     mean, sigma : Gaussian centre and width in log10 yr (scalar case).
     mean_column, sigma_column : input columns holding per-star centre / width
         (log10 yr); either may be set, the other falls back to the scalar.
-    table : (log10 ages, log densities per dex) for ``tabulated``.
+    table : for ``tabulated``: (log10 ages [yr], NATURAL LOG densities per dex, ln p(x)), sorted by age; a density
+        of 0 is ``-inf``.
+
+    Warnings
+    --------
+    ``table`` takes LOG densities, the ``--prior-table`` file LINEAR ones (per dex with ``log10_age``, per Myr with
+    ``age_myr``): a file's column passed straight in is read as logs and moves the ages (0.2 dex in one test).
+    To use a ``--prior-table`` file, read it as the command line does: ``make_prior("tabulated", age_min_myr,
+    age_max_myr, (log10_age_min, log10_age_max), table="file.csv")`` (None for a bound: the model's grid).
     """
 
     kind: str = "uniform_log_age"
