@@ -110,3 +110,21 @@ def test_the_docs_numbers_are_the_cards():
     assert f"`log10_prot` {dom['log10_prot'][0]} to {dom['log10_prot'][1]}" in doc
     assert f"[{c['outlier']['log10_prot_range'][0]}, {c['outlier']['log10_prot_range'][1]}]" in doc
     assert f"{c['default_bp_rp0_err']}" in doc and f"`outlier.weight` ({c['outlier']['weight']})" in doc
+
+
+def test_the_docs_reddening_feed_misses_at_a_node_tier_edge_and_says_so(model):
+    """At round values (e_red = 0.02 mag, e the default) the fed error's sigma lands a hair above the 0.02 mag tier
+    edge (0.020000000000000004): the graph averages over 3 colour nodes where estimate uses 1, so "checked to 4e-15 dex"
+    holds only off the edges. The doc says so and gives the size; the graph's colour_err_beyond_training is never set."""
+    c = card()
+    d = c["default_bp_rp0_err"]
+    prot, colour = np.array([3.0, 8.0, 12.0]), np.array([1.5, 1.1, 0.9])
+    fed = np.full(3, np.sqrt(0.02**2 + d**2))
+    assert np.sqrt(fed[0] ** 2 - d**2) > 0.02
+    post = model.posterior(prot, colour, d, ebprp_err=0.02, refine_tol=None)
+    out = graph(prot, colour, fed)
+    miss = np.abs(np.log10(out["age_quantiles_myr"][:, 0] / post.summaries()["age_p2.5_myr"])).max()
+    assert 0.01 < miss < 0.05  # a real difference, of the size the doc gives
+    doc = " ".join(DOC.read_text().split())
+    assert "tier edge" in doc and "0.020000000000000004" in doc and "0.03 dex" in doc
+    assert "never sets `colour_err_beyond_training`" in doc
