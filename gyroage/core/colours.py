@@ -462,13 +462,25 @@ def conversion_columns(colours: Colours, bp_rp0_err_used: np.ndarray) -> dict[st
     return dict(zip(COLUMNS, (colours.source, colours.bp_rp0, np.where(ok, total, np.nan), e, se)))
 
 
+def fill_colour_err(err: np.ndarray, card) -> np.ndarray:
+    """Colour errors with NaN replaced by the card's default, clipped to the trained range.
+
+    The flow saw colour errors only within its training range: clip, don't extrapolate.
+    """
+    lo, hi = card.domain["bp_rp0_err"]
+    return np.clip(np.where(np.isnan(err), card.default_bp_rp0_err, err), lo, hi)
+
+
 def excess_colour_sigma(bp_rp0_err: np.ndarray, ebprp_err: np.ndarray | None, card) -> np.ndarray:
     """Colour uncertainty beyond the training colours' typical one (the card's default), in quadrature.
 
     The flow learnt periods against observed colours, noise included, so only
-    the excess (and any reddening uncertainty) is left to marginalise over.
+    the excess (and any reddening uncertainty, NaN: none) is left to marginalise over. ``bp_rp0_err`` is taken as
+    estimate and group-age use it (:func:`fill_colour_err`: a missing one the default, so no excess; clipped to the
+    trained range), so errors as given and as used give the same widths.
     """
-    var = np.maximum(np.asarray(bp_rp0_err, float) ** 2 - card.default_bp_rp0_err ** 2, 0.0)
+    err = fill_colour_err(np.asarray(bp_rp0_err, float), card)  # errors already filled: unchanged
+    var = np.maximum(err ** 2 - card.default_bp_rp0_err ** 2, 0.0)
     if ebprp_err is not None:
         var = var + np.nan_to_num(np.asarray(ebprp_err, float)) ** 2
     return np.sqrt(var)

@@ -39,7 +39,14 @@ from gyroage.core.posterior import (
     quantiles,
 )
 from gyroage.core.priors import Prior, check_model_grid, check_on_grid
-from gyroage.core.stars import check_stars, colour_in_domain, require_magnitudes
+from gyroage.core.stars import (
+    bad_colour_err,
+    check_stars,
+    colour_in_domain,
+    fill_colour_err,
+    period_in_domain,
+    require_magnitudes,
+)
 from gyroage.errors import UserError, check_grid
 
 # Columns that name a star's group: without --by, several values in one of them are refused, never pooled (names are
@@ -122,7 +129,10 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     Parameters
     ----------
     density : the ONNX density.
-    log10_prot, bp_rp0, bp_rp0_err : per-star arrays.
+    log10_prot, bp_rp0, bp_rp0_err : per-star arrays, read as ``group-age`` reads its members: a period or colour
+        outside the trained domain (the card's ``domain``), or a colour error that is not a number >= 0, leaves the
+        member out; a missing (NaN) colour error is the card's ``default_bp_rp0_err``; errors are clipped to
+        ``domain.bp_rp0_err``.
     groups : per-star group labels (any hashable values; NaN-free).
     prior : a scalar :class:`Prior` (a per-star prior makes no sense for a group), within the card's age grid.
     n_grid : grid points over the prior bounds (group posteriors are narrow: keep it fine).
@@ -156,10 +166,13 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     rank[order_groups] = np.arange(len(order_groups))
     gid = rank[inverse.reshape(-1)]
     use = np.ones(n, dtype=bool) if use is None else np.asarray(use, dtype=bool)
-    # a member the flow cannot take (a NaN period blanked its whole group) counts in n_stars, not n_used, as in
-    # group_ages, whose usable members all pass this
-    use = use & np.isfinite(log10_prot) & colour_in_domain(bp_rp0, density.card) & np.isfinite(bp_rp0_err) \
-        & (bp_rp0_err > 0)
+    # members read by group-age's rules (check_stars), so README's call on arrays gives group-age's numbers: a period
+    # or colour off the trained domain, or an unusable colour error, is left out (a NaN period blanked its whole
+    # group); it counts in n_stars, not n_used. A missing colour error takes the card's default, and every error is
+    # clipped to the trained range (a 0 clipped up): group_ages' members, already so, are unchanged
+    use = use & period_in_domain(log10_prot, density.card) & colour_in_domain(bp_rp0, density.card) \
+        & ~bad_colour_err(bp_rp0_err, zero_colour_err=True)
+    bp_rp0_err = fill_colour_err(bp_rp0_err, density.card)
     if membership is not None:
         check_membership(np.asarray(membership, dtype=float), "membership")
     m = np.ones(n) if membership is None else np.clip(np.asarray(membership, dtype=float), 0.0, 1.0)

@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.core.colours import Reddening, conversion_columns, input_colours, required_colour
+from gyroage.core.colours import (  # noqa: F401 (fill_colour_err: gyroage.core.stars is where callers look for it)
+    Reddening,
+    conversion_columns,
+    fill_colour_err,
+    input_colours,
+    required_colour,
+)
 from gyroage.core.main_sequence import absolute_g, absolute_g_error
 from gyroage.core.modelcard import ModelCard
 from gyroage.errors import UserError
@@ -60,16 +66,14 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     perr = io.numeric(frame, cols.get("prot_err"))
     n = len(frame)
     status = np.full(n, statuses.OK, dtype=object)
-    dom = card.domain
     # Later checks must not overwrite earlier, more basic ones: apply in reverse order of priority.
     lp = np.log10(np.where(prot > 0, prot, np.nan))
-    lo, hi = dom["log10_prot"]
-    status[~((lp >= lo) & (lp <= hi))] = statuses.PERIOD_OUT_OF_DOMAIN
+    status[~period_in_domain(lp, card)] = statuses.PERIOD_OUT_OF_DOMAIN
     status[~colour_in_domain(colour, card)] = statuses.COLOUR_OUT_OF_DOMAIN
     # Text in an optional column is a bad value, not a missing one (which would take the default).
     bad_perr = ~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))
     status[bad_perr | io.unparsed(frame, cols.get("prot_err"), perr)] = statuses.INVALID_PERIOD_ERR
-    bad_err = ~np.isnan(err) & ~(np.isfinite(err) & ((err > 0) | ((err == 0) & zero_colour_err)))
+    bad_err = bad_colour_err(err, zero_colour_err)
     status[bad_err | colours.err_unparsed] = statuses.INVALID_COLOUR_ERR
     status[~np.isfinite(colour)] = statuses.INVALID_COLOUR
     converted = colours.problem != ""  # a Teff or dwarf colour out of range, or no usable reddening: NaN colour
@@ -112,13 +116,16 @@ def colour_in_domain(colour: np.ndarray, card: ModelCard) -> np.ndarray:
     return (colour >= lo) & (colour <= hi)
 
 
-def fill_colour_err(err: np.ndarray, card: ModelCard) -> np.ndarray:
-    """Colour errors with NaN replaced by the card's default, clipped to the trained range.
+def period_in_domain(log10_prot: np.ndarray, card: ModelCard) -> np.ndarray:
+    """Whether each log10 period (days) lies in the range the model was trained on (False for NaN)."""
+    lo, hi = card.domain["log10_prot"]
+    return (log10_prot >= lo) & (log10_prot <= hi)
 
-    The flow saw colour errors only within its training range: clip, don't extrapolate.
-    """
-    lo, hi = card.domain["bp_rp0_err"]
-    return np.clip(np.where(np.isnan(err), card.default_bp_rp0_err, err), lo, hi)
+
+def bad_colour_err(err: np.ndarray, zero_colour_err: bool = False) -> np.ndarray:
+    """Where a colour error is given but unusable: not a finite number > 0 (``zero_colour_err``: >= 0, a table
+    rounded to 0 clipped up as a small error is). NaN is "not given" (the default fills it), never bad."""
+    return ~np.isnan(err) & ~(np.isfinite(err) & ((err > 0) | ((err == 0) & zero_colour_err)))
 
 
 # Observed (reddened) apparent G as tables name it (compared by io.column_key): not read as g0, but worth naming when
