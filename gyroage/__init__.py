@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "AgeModel": "gyroage.core.api",
     "Posterior": "gyroage.core.api",
+    "read_stars": "gyroage.core.api_frames",
     "EstimateSettings": "gyroage.core.estimate",
     "estimate_chunk": "gyroage.core.estimate",
     "estimate_with_posteriors": "gyroage.core.estimate",

@@ -8,10 +8,9 @@ too long for a FITS card refused in one line (:func:`check_fits_names`: astropy 
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
+from gyroage import notices
 from gyroage.errors import UserError
 
 
@@ -64,8 +63,8 @@ def _choose_table(tables: list[tuple[str, list, int]], source) -> int:
         said = [f"{label} ({rows} row{'' if rows == 1 else 's'})" for label, _, rows in tables]
         why = "" if chosen is not None else ", none with a period and a colour column: the first"
         name = "stdin" if str(source) == "-" else source
-        print(f"gyroage: {name} holds {len(tables)} tables{why}: reading {said[chosen or 0]}; not read: "
-              f"{', '.join(s for i, s in enumerate(said) if i != (chosen or 0))}", file=sys.stderr, flush=True)
+        notices.say(f"gyroage: {name} holds {len(tables)} tables{why}: reading {said[chosen or 0]}; not read: "
+                    f"{', '.join(s for i, s in enumerate(said) if i != (chosen or 0))}")
     return chosen or 0
 
 

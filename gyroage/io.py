@@ -18,7 +18,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from gyroage import csv_layout, parquet_input
+from gyroage import csv_layout, notices, parquet_input
 
 # Which column holds which quantity: gyroage.columns, re-exported here, where readers have always looked for it.
 from gyroage.columns import (  # noqa: F401
@@ -231,7 +231,7 @@ def _sniff_csv(fh, source, roles: dict[str, str] | None = None) -> tuple[str, cs
     if layout.commas:
         names = ", ".join(f"'{name}'" for _, name in layout.commas)
         which = "columns" if len(layout.commas) > 1 else "column"
-        print(f"gyroage: reading decimal commas (as in 7,0 for 7.0) in {which} {names}", file=sys.stderr, flush=True)
+        notices.say(f"gyroage: reading decimal commas (as in 7,0 for 7.0) in {which} {names}")
     return head, _with_unit_roles(layout, roles) if layout.units else layout
 
 
@@ -245,7 +245,7 @@ def _with_unit_roles(layout: csv_layout.CsvLayout, roles: dict[str, str] | None 
     layout = dataclasses.replace(layout, roles=tuple(found.get(i, "") for i in range(len(names))))
     notes = layout.converted(pd.DataFrame(columns=names))[1]
     if notes:
-        print(f"gyroage: converted column {', '.join(notes)}", file=sys.stderr, flush=True)
+        notices.say(f"gyroage: converted column {', '.join(notes)}")
     return layout
 
 

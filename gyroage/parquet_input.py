@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gyroage import notices
 from gyroage.column_types import nullable_dtype, nullable_int
 from gyroage.columns import read_roles
 from gyroage.errors import UserError
@@ -58,7 +59,7 @@ class ParquetMeta:
     def log(self) -> None:
         """The conversions on stderr, in one line, as for FITS and a CSV's units row (once per input)."""
         if self.notes:
-            print(f"gyroage: converted column {', '.join(self.notes)}", file=sys.stderr, flush=True)
+            notices.say(f"gyroage: converted column {', '.join(self.notes)}")
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (a chunk) with its masked cells missing, its mask columns dropped and its units converted."""

@@ -7,7 +7,6 @@ functions, so a CSV or Parquet run without units never loads it.
 from __future__ import annotations
 
 import re
-import sys
 import warnings
 from collections.abc import Callable
 from typing import NamedTuple
@@ -15,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from gyroage import notices
 from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role
 from gyroage.errors import UserError
 from gyroage.pandas_compat import to_floats
@@ -49,7 +49,7 @@ def convert_units(table, roles: dict[str, str]) -> None:
         else:  # text: its numbers converted, its other cells ('<0.5') kept for the row's status and the output
             table[name] = _convert_text_column(col, convert)
     if done:
-        print(f"gyroage: converted column {', '.join(done)}", file=sys.stderr, flush=True)
+        notices.say(f"gyroage: converted column {', '.join(done)}")
 
 
 def convert_frame_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) -> tuple[pd.DataFrame, list[str]]:

@@ -23,7 +23,8 @@ WHERE = {
     "import numpy as np, pandas as pd": "posteriors",
     "import numpy as np, onnxruntime as ort": "models",
     "import numpy as np, pandas as pd, gyroage": "checkout",  # Coeval groups: group-age from Python
-    "import pandas as pd": "checkout",  # --processes from Python: run as a script, its __main__ guard true
+    # --processes from Python: run as a script, its __main__ guard true
+    "from gyroage import AgeModel, EstimateSettings, SamplerSettings, read_stars": "checkout",
     "import gyroage, pandas as pd": "scratch",  # Priors: a --prior-table file in Python (writes sfh.csv)
 }
 

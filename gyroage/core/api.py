@@ -25,7 +25,7 @@ import pandas as pd
 from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.columns import absolute_g_note, duplicate_notes, name_conversions
-from gyroage.core.api_frames import index_rows, warn_grid_step
+from gyroage.core.api_frames import index_rows, star_frame, warn_grid_step
 from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.colours import excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
@@ -341,6 +341,10 @@ class AgeModel:
                  first_row: int | None = None) -> pd.DataFrame:
         """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status.
 
+        ``frame`` holds days, mag and Myr, as :func:`gyroage.read_stars` gives a file (``pd.read_csv`` reads neither
+        units nor a units row); an astropy Table (or QTable) is taken with its columns' units converted, as from a FITS
+        file (:func:`gyroage.core.api_frames.star_frame`).
+
         ``method="mcmc"`` keys each star's random draws by the seed and its row, as ``gyroage estimate`` by its input
         row: the frame's index when it holds whole numbers >= 0, all different (so a star filtered or sorted into
         another frame keeps its draws, hence its ages), else its position; ``first_row``: number the rows from it
@@ -351,9 +355,7 @@ class AgeModel:
         (``M_G``) read as de-reddened by the main-sequence term.
         """
         # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"estimate takes a pandas DataFrame of stars, not {type(frame).__name__} (arrays: use "
-                            "posterior(prot, bp_rp0, ...))")
+        frame = star_frame(frame)
         if settings is not None and not isinstance(settings, EstimateSettings):
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")

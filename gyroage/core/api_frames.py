@@ -1,12 +1,19 @@
-"""What :meth:`gyroage.AgeModel.estimate` does around :func:`gyroage.core.estimate.estimate_chunk`: the warnings the
-command line prints on stderr, and the rows that key mcmc draws. Kept apart so that :mod:`gyroage.core.api` stays short.
+"""What :meth:`gyroage.AgeModel.estimate` does around :func:`gyroage.core.estimate.estimate_chunk`: the frame it
+reads (a file read as ``gyroage estimate`` reads it, :func:`read_stars`; an astropy Table with its units), the warnings
+the command line prints on stderr, and the rows that key mcmc draws. Kept apart so that :mod:`gyroage.core.api` stays
+short.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from gyroage import io, notices
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.priors import grid_step_note
@@ -32,3 +39,60 @@ def index_rows(index: pd.Index) -> np.ndarray | None:
             and (len(index) == 0 or 0 <= index.min() <= index.max() <= np.iinfo(np.int64).max)):
         return None
     return index.to_numpy(dtype=np.int64)
+
+
+def _warned(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``read()``, what it says on stderr given as UserWarnings instead (those said before an error too)."""
+    with notices.collected() as lines:
+        try:
+            return read()
+        finally:
+            for line in lines:
+                warn_caller(line)
+
+
+def read_stars(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
+    """The stars of a table file as one DataFrame, read exactly as ``gyroage estimate`` reads it.
+
+    Parameters
+    ----------
+    source : the file (any format ``estimate`` reads: CSV of any delimiter, gzip-compressed or not; Parquet; FITS,
+        VOTable, ECSV, whitespace ASCII), or '-' for stdin.
+    fmt : a format name overriding what the file says, as ``--input-format`` (None: from its bytes and suffix).
+
+    Returns
+    -------
+    Every row, in order, for :meth:`gyroage.AgeModel.estimate`: columns carrying a unit (FITS TUNIT, a CSV's units
+    row, Parquet field units) converted to gyroage's (days, mag, mas, K, Myr), a CSV's units row read as units (not
+    as a star), masked cells missing, CSV cells as text (as estimate reads them). What the command line says on
+    stderr while reading (a unit converted, decimal commas, which of several tables is read) comes as a
+    ``UserWarning``; a file it refuses raises its one-line :class:`gyroage.errors.UserError`. A frame read otherwise
+    (``pd.read_csv``, ``Table.read(...).to_pandas()``) must hold days, mag and Myr already.
+    """
+    return _warned(lambda: io.read_table(source, fmt))
+
+
+def _is_astropy_table(obj: Any) -> bool:
+    """Whether ``obj`` is an astropy Table (QTable too), told without importing astropy."""
+    return any(c.__module__.startswith("astropy.table") and c.__name__ == "Table" for c in type(obj).__mro__)
+
+
+def star_frame(frame: Any) -> pd.DataFrame:
+    """What :meth:`gyroage.AgeModel.estimate` dates: a DataFrame as it is; an astropy Table (or QTable) as
+    :func:`read_stars` reads a FITS file, its columns' units converted (a copy: the caller's table is left alone),
+    the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`."""
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    if _is_astropy_table(frame):
+        from astropy.table import Table
+
+        from gyroage import formats
+
+        def read() -> pd.DataFrame:
+            table = Table(frame, copy=True)  # Quantity columns become Columns with their unit; converted in place
+            formats.convert_units(table, io.read_roles(table.colnames))
+            return formats.table_frame(table)
+
+        return _warned(read)
+    raise TypeError(f"estimate takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
+                    "a file: gyroage.read_stars(path); arrays: posterior(prot, bp_rp0, ...))")

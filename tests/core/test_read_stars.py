@@ -1,0 +1,89 @@
+"""gyroage.read_stars and AgeModel.estimate on an astropy Table: a table read outside gyroage lost its units (hours
+read as days: a 13 Myr star came out 5.5 Gyr) and a CSV's units row became a star that shifted every MCMC stream."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gyroage
+from tests.conftest import run_cli
+
+STARS = pd.DataFrame({"prot": [25.4, 8.0, 0.9, 3.0], "bp_rp0": [0.82, 1.1, 1.3, 2.0],
+                      "bp_rp0_err": [0.01, 0.02, 0.05, 0.03]})
+AGES = ["age_p2.5_myr", "age_p50_myr", "age_p97.5_myr", "age_map_myr", "p_outlier"]
+
+
+def _hours_table():
+    import astropy.units as u
+    from astropy.table import Table
+
+    t = Table.from_pandas(STARS)
+    t["prot"] = t["prot"] * 24
+    t["prot"].unit = u.h
+    t["bp_rp0"].unit = u.mag
+    t["bp_rp0_err"] = t["bp_rp0_err"] * 1000
+    t["bp_rp0_err"].unit = u.mmag
+    return t
+
+
+def _cli(tmp_path, path, *args) -> pd.DataFrame:
+    out = tmp_path / "cli.csv"
+    res = run_cli("estimate", str(path), "-o", str(out), "-q", "--threads", "1", *args)
+    assert res.returncode == 0, res.stderr
+    return pd.read_csv(out)
+
+
+def test_read_stars_converts_units_as_estimate_reads_the_file(model, tmp_path):
+    pytest.importorskip("astropy")
+    path = tmp_path / "hours.fits"
+    _hours_table().write(path)
+    with pytest.warns(UserWarning, match=r"^gyroage: converted column .*prot.* h"):
+        frame = gyroage.read_stars(path)
+    np.testing.assert_allclose(frame["prot"], STARS["prot"], rtol=1e-12)
+    np.testing.assert_allclose(frame["bp_rp0_err"], STARS["bp_rp0_err"], rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ages = model.estimate(frame)
+    cli = _cli(tmp_path, path)
+    for name in AGES:
+        np.testing.assert_allclose(ages[name], cli[name], rtol=1e-5, err_msg=name)
+    assert list(ages["status"]) == list(cli["status"])
+
+
+def test_read_stars_reads_a_units_row_as_units_not_a_star(model, tmp_path):
+    path = tmp_path / "units.csv"
+    path.write_text("name,prot,bp_rp0,bp_rp0_err\n,h,mag,mmag\n"
+                    + "".join(f"s{i},{p * 24},{c},{e * 1000}\n" for i, (p, c, e) in enumerate(STARS.to_numpy())))
+    with pytest.warns(UserWarning, match="converted column"):
+        frame = gyroage.read_stars(path)
+    assert list(frame["name"]) == ["s0", "s1", "s2", "s3"]  # no row 0 of units
+    mcmc = gyroage.EstimateSettings(method="mcmc", seed=3, sampler=gyroage.SamplerSettings(max_steps=300))
+    ages = model.estimate(frame, mcmc)
+    cli = _cli(tmp_path, path, "--method", "mcmc", "--seed", "3", "--max-steps", "300")
+    for name in AGES:
+        np.testing.assert_allclose(ages[name], cli[name], rtol=1e-5, err_msg=name)
+
+
+def test_estimate_takes_an_astropy_table_with_its_units(model):
+    pytest.importorskip("astropy")
+    table = _hours_table()
+    with pytest.warns(UserWarning, match="converted column"):
+        ages = model.estimate(table)
+    expected = model.estimate(STARS)
+    for name in AGES:
+        np.testing.assert_allclose(ages[name], expected[name], rtol=1e-9, err_msg=name)
+    assert table["prot"].unit == "h" and table["prot"][0] == pytest.approx(25.4 * 24)  # the caller's table unchanged
+    from astropy.table import QTable
+
+    with pytest.warns(UserWarning, match="converted column"):
+        q = model.estimate(QTable(table))
+    np.testing.assert_allclose(q["age_p50_myr"], expected["age_p50_myr"], rtol=1e-9)
+
+
+def test_estimate_names_read_stars_for_what_it_cannot_take(model):
+    with pytest.raises(TypeError, match=r"read_stars"):
+        model.estimate(STARS.to_numpy())
