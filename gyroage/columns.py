@@ -398,6 +398,24 @@ def absolute_g_note(columns) -> str | None:
             f"first if it holds any (a name with a 0, 'M_G0', skips this note)")
 
 
+def unread_magnitudes_note(columns) -> str | None:
+    """``'g0', 'parallax' not read: 'abs_g0' gives the absolute G ...`` when the input has ``abs_g0`` beside ``g0``
+    and ``parallax``, else ``None``: ``abs_g0`` wins in every row (:func:`gyroage.core.stars.input_abs_g`), so a row
+    with a blank ``abs_g0`` is dated from rotation alone, its g0 and parallax unused."""
+    found = match_columns(columns)
+    if "abs_g0" not in found or not ("g0" in found and "parallax" in found):
+        return None
+    unread = ", ".join(f"'{found[k]}'" for k in ("g0", "parallax", "parallax_err") if k in found)
+    return (f"{unread} not read: '{found['abs_g0']}' gives the absolute G (a row with a blank '{found['abs_g0']}' is "
+            f"dated from rotation alone; leave that column out to read these)")
+
+
+def magnitude_notes(columns) -> list[str]:
+    """How a run that reads magnitudes takes them, said even with ``-q`` (the API: UserWarnings), as its ages depend on
+    it: :func:`absolute_g_note` and :func:`unread_magnitudes_note`, those that apply."""
+    return [line for line in (absolute_g_note(columns), unread_magnitudes_note(columns)) if line]
+
+
 def describe(column: str, unit_of: str | None = None) -> str:
     """``'column'`` for a notice, with its unit when its name gives one (``unit_of``: the tool's unit, always shown)."""
     role = column_role(column)

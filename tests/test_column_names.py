@@ -220,7 +220,9 @@ def test_the_reading_line_names_the_magnitudes_the_main_sequence_term_reads(tmp_
     assert notices(run("estimate", "-", "--main-sequence", stdin=MAGS, quiet=False)) == [f"estimate: {term}"]
     both = "Per,(BP-RP)0,M_G0,G0,plx\n7.0,1.6,7.0,12.0,10.0\n"  # abs_g0 is taken over g0 with parallax
     assert notices(run("estimate", "-", stdin=both, quiet=False)) == [
-        f"estimate: {READ}, magnitudes from 'M_G0' (main-sequence term)"]
+        f"estimate: {READ}, magnitudes from 'M_G0' (main-sequence term)",
+        "gyroage: 'G0', 'plx' not read: 'M_G0' gives the absolute G (a row with a blank 'M_G0' is dated from rotation "
+        "alone; leave that column out to read these)"]
     for args in (("--no-main-sequence",), ("--model", str(termless_model))):
         assert notices(run("estimate", "-", *args, stdin=MAGS, quiet=False)) == [f"estimate: {READ}"], args
     only_g = "Per,(BP-RP)0,G0\n7.0,1.6,12.0\n"  # g0 without a parallax: no magnitude, rotation alone

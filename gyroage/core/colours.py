@@ -28,9 +28,9 @@ from gyroage import io, statuses
 from gyroage.columns import (
     REDDENING_NAMES,
     UPPER,
-    absolute_g_note,
     describe,
     duplicate_notes,
+    magnitude_notes,
     name_conversions,
     option_notes,
     reads_observed,
@@ -190,14 +190,16 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
     (:func:`gyroage.columns.name_conversions`). An absolute G read from a name without a 0 is said either way
-    (:func:`gyroage.columns.absolute_g_note`). Every command that reads stars says its columns through this.
+    (:func:`gyroage.columns.magnitude_notes`, which also says g0 and parallax beside abs_g0 are not read). Every
+    command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
     (:func:`gyroage.columns.option_notes`). ``period_error``: whether the run reads the period's error (group-age
     does not). ``columns``: the input's names, or its rows (a frame: its first chunk, or all), which the magnitudes'
     part of the reading line is checked against (:func:`input_notes`)."""
     names = list(columns)
-    # how an absolute G without a 0 in its name is read: said even with -q, as a conversion is (its ages depend on it)
-    magnitude = absolute_g_note(names) if magnitudes else None
+    # how the magnitudes are read (an absolute G without a 0 in its name, g0 and parallax beside abs_g0 unread): said
+    # even with -q, as a conversion is (its ages depend on it)
+    magnitude = magnitude_notes(names) if magnitudes else []
     if log is not None:
         for line in [*option_notes(names, options), *input_notes(columns, reddening, magnitudes, period_error)]:
             log(line)
@@ -205,8 +207,8 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
         line = name_conversions(names)
         if line:
             print(f"gyroage: {line}", file=sys.stderr, flush=True)
-    if magnitude:
-        print(f"gyroage: {magnitude}", file=sys.stderr, flush=True)
+    for line in magnitude:
+        print(f"gyroage: {line}", file=sys.stderr, flush=True)
 
 
 def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = False,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import absolute_g_note
+from gyroage.columns import magnitude_notes
 from gyroage.core.arguments import warn_caller
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
@@ -298,9 +298,8 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
 
 
 def _warn_absolute_g(columns: list) -> None:
-    """Warn the caller of :func:`gyroage.columns.absolute_g_note` for ``columns``, if it has one."""
-    note = absolute_g_note(columns)
-    if note:
+    """Warn the caller of :func:`gyroage.columns.magnitude_notes` for ``columns`` (how their magnitudes are read)."""
+    for note in magnitude_notes(columns):
         warn_caller(f"gyroage: {note}")
 
 

@@ -237,3 +237,33 @@ def test_the_api_warns_that_m_g_is_read_as_de_reddened(ms_model):
         model.estimate(frame, EstimateSettings(main_sequence=False))
         model.estimate(stars(t).iloc[:2])  # abs_g0: a 0 in the name
         group_ages(frame.assign(group="a"), model.density, "group", Prior())
+
+
+BOTH_MAGNITUDES = "prot,bp_rp0,abs_g0,g0,parallax,parallax_err,abs_g0_err\n12,1.5,6.5,9.0,10,0.5,0.1\n12,1.5,,9.0,10,0.5,\n"
+UNREAD = "gyroage: 'g0', 'parallax', 'parallax_err' not read: 'abs_g0' gives the absolute G"
+
+
+def test_g0_and_parallax_beside_abs_g0_are_said_to_be_unread(model, tmp_path):
+    """abs_g0 wins over g0 and parallax: a row with a blank abs_g0 was dated from rotation alone without a word. The
+    run says so once (on stderr even with -q; the API as a UserWarning), and the ages stay as they were."""
+    import warnings
+
+    src = tmp_path / "both.csv"
+    src.write_text(BOTH_MAGNITUDES)
+    res = run_cli("estimate", str(src), "-q", "-o", str(tmp_path / "out.csv"), "--threads", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count(UNREAD) == 1, res.stderr
+    frame = pd.read_csv(src)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ages = model.estimate(frame)
+    assert [str(w.message) for w in caught if str(w.message).startswith(UNREAD)] != []
+    cli = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_allclose(ages["age_p50_myr"], cli["age_p50_myr"], rtol=1e-5)
+    alone = model.estimate(frame[["prot", "bp_rp0"]].iloc[[1]])  # the blank row: rotation alone, as before
+    assert ages["age_p50_myr"].iloc[1] == alone["age_p50_myr"].iloc[0]
+    with warnings.catch_warnings(record=True) as caught:  # only abs_g0, or only g0 and parallax: nothing to say
+        warnings.simplefilter("always")
+        model.estimate(frame[["prot", "bp_rp0", "g0", "parallax"]])
+        model.estimate(frame[["prot", "bp_rp0", "abs_g0"]])
+    assert not [w for w in caught if "not read" in str(w.message)]
