@@ -173,8 +173,16 @@ def ebprp_of_reddening(bp_rp, value, a0_per: float) -> tuple[np.ndarray, np.ndar
     so ``bp_rp - E(BP-RP)`` is the (BP-RP)0 estimate gives for the same colour and reddening, to the last digit
     (``gyroage crossmatch --extinction column:NAME`` uses it). NaN where ``value`` is NaN.
     """
+    scale, a0 = ebprp_per_unit(bp_rp, value, a0_per)
+    return scale * np.asarray(value, dtype=float), a0
+
+
+def ebprp_per_unit(bp_rp, value, a0_per: float) -> tuple[np.ndarray, np.ndarray]:
+    """(E(BP-RP) per unit of the reddening, A_0) of reddenings ``value`` in front of observed colours ``bp_rp``:
+    :func:`ebprp_of_reddening`'s factor, k x ``a0_per``, which converts the reddening's error too, as ``gyroage
+    estimate`` converts an ``av_err`` or ``ebv_err`` (:mod:`gyroage.core.colours`). NaN where ``value`` is NaN."""
     value = np.asarray(value, dtype=float)
     a0 = value * a0_per
     with np.errstate(invalid="ignore"):
         ratio = deredden(bp_rp, a0)[1]
-    return ratio * a0_per * value, a0
+    return ratio * a0_per, a0

@@ -20,7 +20,7 @@ import pandas as pd
 
 from gyroage import io, writers
 from gyroage.columns import REDDENING_NAMES, column_matches, column_role
-from gyroage.core.photometry import AG_PER_EBPRP, R_V, a_g_per_a0, ebprp_of_reddening
+from gyroage.core.photometry import AG_PER_EBPRP, R_V, a_g_per_a0, ebprp_per_unit
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -80,6 +80,14 @@ class CrossmatchSettings:
             return col
         raise UserError(f"--extinction must be gspphot, none or column:NAME (got '{mode}')")
 
+    def extinction_error_column(self, columns: list[str]) -> str | None:
+        """The error column of the --extinction column, paired as ``estimate`` pairs them (the first ``av_err``
+        spelling beside an ``av``, ``e_ebv`` beside ``ebv``, ``ebprp_err`` beside ``E(BP-RP)``), or None."""
+        col = self.extinction_column(columns)
+        role = column_role(col) if col is not None else None
+        errors = column_matches(columns).get(f"{role.name}_err", []) if role is not None else []
+        return errors[0] if errors else None
+
 
 @dataclass
 class CrossmatchReport:
@@ -116,7 +124,8 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     plx = g["parallax"].to_numpy(float)
     # within warn_distance_pc (a parallax missing or <= 0 is not near): inside the Local Bubble, E(BP-RP) ~ 0
     near = plx >= 1000.0 / settings.warn_distance_pc
-    c = _colours(frame, g, settings.extinction, ext_col, near, settings.near_source)
+    ext_err = settings.extinction_error_column(list(frame.columns))
+    c = _colours(frame, g, settings.extinction, ext_col, ext_err, near, settings.near_source)
     status[(status == OK) & ~np.isfinite(c.bp_rp)] = NO_COLOUR
     status[(status == OK) & c.invalid] = INVALID_REDDENING
     report.uncorrected_far += int(((status == OK) & ~c.applied & ~near).sum())
@@ -146,6 +155,9 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
         ours[f"prot_{name}_err_days"] = e
     ours["bp_rp_obs"] = c.bp_rp
     ours["ebp_rp"] = np.where(c.applied | c.invalid, c.ebprp, np.nan)  # a negative one shown as given: the reason
+    # the column's error, converted as its value: estimate reads it beside bp_rp0 as it reads av_err beside bp_rp
+    # (added to the colour's error in its own place, so the ages are those of estimate on the observed colour)
+    ours["ebp_rp_err"] = np.where(c.applied, c.ebprp_err, np.nan)
     ours["ebp_rp_source"] = c.source
     ours["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
     # G de-reddened along with the colour (observed where the colour is): with parallax_mas, estimate's
@@ -166,6 +178,8 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
 class _Colours:
     bp_rp: np.ndarray        # observed BP-RP
     ebprp: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
+    ebprp_err: np.ndarray    # its error from a column:NAME's error column (NaN elsewhere: under gspphot it is in
+                             # bp_rp0_err)
     applied: np.ndarray      # whether E(BP-RP) was subtracted
     invalid: np.ndarray      # E(BP-RP) negative: neither subtracted nor ignored (the row gets invalid_reddening)
     source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none / none_within_100pc
@@ -174,9 +188,10 @@ class _Colours:
     ag: np.ndarray           # A_G that goes with the E(BP-RP) (g0), where it is applied
 
 
-def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None, near: np.ndarray,
-             near_source: str) -> _Colours:
-    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``).
+def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None, ext_err: str | None,
+             near: np.ndarray, near_source: str) -> _Colours:
+    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``); ``ext_err``: the error
+    column of the reddening column ``ext_col``.
 
     Under gspphot, ``near`` stars keep their observed colour, with ``ebp_rp_source`` ``near_source``.
     """
@@ -195,6 +210,7 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
         # while within ~100 pc the true E(BP-RP) is about 0 (Lallement et al. 2019): near stars keep their colour
         ebprp = np.where(near, np.nan, ebprp)
         ebprp_err = np.where(near, np.nan, ebprp_err)
+        bad_err = np.zeros(n, dtype=bool)
         source = np.where(near, near_source, np.where(np.isfinite(ebprp), "gspphot", "none"))
         value = ebprp
         # GSP-Phot's own A_G, from the fit that gives its E(BP-RP) (the spectrum's, not one ratio for all colours)
@@ -202,29 +218,36 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
         ag = np.where(np.isfinite(ag), ag, AG_PER_EBPRP * ebprp)
     elif ext_col is not None:
         value = io.numeric(frame, ext_col)
+        err = io.numeric(frame, ext_err)
+        # an error given but not a number >= 0 makes the row invalid_reddening, as estimate's reddening errors do
+        bad_err = io.unparsed(frame, ext_err, err) | ~(np.isnan(err) | (np.isfinite(err) & (err >= 0)))
         role = column_role(ext_col)
         a0_per = A0_PER_UNIT.get(role.name) if role is not None else None
         # an A_V or E(B-V) is not an E(BP-RP): converted with estimate's own arithmetic, so crossmatch | estimate
         # gives the (BP-RP)0 estimate gives for the observed colour and that column
         if a0_per is None:
-            ebprp, ag = value, AG_PER_EBPRP * value
+            ebprp, ebprp_err, ag = value, err, AG_PER_EBPRP * value
         else:
-            ebprp, a0 = ebprp_of_reddening(bp_rp, value, a0_per)
+            scale, a0 = ebprp_per_unit(bp_rp, value, a0_per)  # estimate's k x a0_per, for the value and its error
+            ebprp, ebprp_err = scale * value, scale * err
             ag = a_g_per_a0(bp_rp - ebprp, a0) * a0  # the same law's A_G, at the colour it leaves
-        ebprp_err = np.full(n, np.nan)
         source = np.where(np.isfinite(value), f"column:{ext_col}", "none")
     else:
         ebprp, ebprp_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
         value = ag = ebprp
+        bad_err = np.zeros(n, dtype=bool)
     # A negative E(BP-RP) is no reddening at all (estimate refuses it as invalid_reddening): subtracting it would
     # redden the colour, and keeping the observed colour would hide the bad value, so the row gets no bp_rp0.
     # Judged on the value as given (``value``): a converted one is NaN where the colour is.
-    invalid = np.isfinite(value) & (value < 0)
+    invalid = np.isfinite(value) & ((value < 0) | bad_err)
     applied = np.isfinite(value) & ~invalid
     bp_rp0 = np.where(invalid, np.nan, bp_rp - np.where(applied, ebprp, 0.0))
     ebprp = np.where(invalid, value, ebprp)  # the bad value shown as given (ebp_rp): the row's reason
-    bp_rp0_err = np.where(np.isfinite(ebprp_err), np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
-    return _Colours(bp_rp, ebprp, applied, invalid, source, bp_rp0, np.where(invalid, np.nan, bp_rp0_err), ag)
+    # GSP-Phot's half-interval widens bp_rp0_err itself; a column's error goes to ebp_rp_err (estimate adds it there)
+    widen = np.isfinite(ebprp_err) & (extinction == "gspphot")
+    bp_rp0_err = np.where(widen, np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
+    return _Colours(bp_rp, ebprp, np.where(widen, np.nan, ebprp_err), applied, invalid, source, bp_rp0,
+                    np.where(invalid, np.nan, bp_rp0_err), ag)
 
 
 def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services: Services,

@@ -470,3 +470,41 @@ def test_crossmatch_g0_takes_a_g_from_gspphot_or_the_edr3_law(tmp_path, sky):
         assert out.loc[0, "g0"] == a[2] - a_g_per_a0(out.loc[0, "bp_rp0"], a0) * a0
     out = _exact_rows(tmp_path, sky, f"source_id,my_red\n{GA},0.2\n", extinction="column:my_red")
     assert out.loc[0, "g0"] == a[2] - AG_PER_EBPRP * 0.2
+
+
+def test_crossmatch_extinction_column_keeps_its_error_as_estimate_reads_it(tmp_path, sky):
+    """--extinction column:av dropped av_err (renamed input_av_err and never read): bp_rp0_err was the photometric
+    0.0026 and crossmatch | estimate dated the star with a 2.5% bound of 38 Myr, where estimate on the same colour with
+    av/av_err gave 5.5 Myr. The error is now converted as the value is (k x A_V) and written as ebp_rp_err, which
+    estimate reads beside bp_rp0 as it reads av_err beside bp_rp: the same bp_rp0_err_used and ages, every digit."""
+    import numpy as np
+
+    from gyroage.core.modelcard import load_card
+    from gyroage.core.stars import fill_colour_err
+
+    (tmp_path / "ids.csv").write_text(f"source_id,av,av_err\n{GA},0.62,0.30\n{GB},0.2,\n")
+    run_crossmatch(tmp_path / "ids.csv", tmp_path / "xm.parquet", services_for(sky),
+                   CrossmatchSettings(extinction="column:av"), quiet=True)
+    xm = pd.read_parquet(tmp_path / "xm.parquet")
+    assert 0.1 < xm.loc[0, "ebp_rp_err"] < 0.15 and math.isnan(xm.loc[1, "ebp_rp_err"])
+    direct = xm.drop(columns=["bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err", "input_av", "input_av_err"]).assign(
+        bp_rp=xm["bp_rp_obs"], bp_rp_err=xm["bp_rp0_err"], av=[0.62, 0.2], av_err=[0.30, math.nan])
+    direct.to_parquet(tmp_path / "direct.parquet")
+    for name in ("xm", "direct"):
+        res = run_cli("estimate", str(tmp_path / f"{name}.parquet"), "-q", "-o", str(tmp_path / f"{name}.est.parquet"))
+        assert res.returncode == 0, res.stderr
+    a, b = (pd.read_parquet(tmp_path / f"{n}.est.parquet") for n in ("xm", "direct"))
+    assert a["status"].tolist() == b["status"].tolist() and a["status"].isin(["ok", "extrapolated"]).all()
+    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr",
+                "p_outlier", "age_flags"):
+        assert a[col].tolist() == b[col].tolist(), col
+    assert xm["bp_rp0"].tolist() == b["bp_rp0_used"].tolist() and xm["ebp_rp"].tolist() == b["ebprp_used"].tolist()
+    assert xm.loc[0, "ebp_rp_err"] == b.loc[0, "ebprp_err_used"]
+    # estimate's bp_rp0_err_used: the colour's error as the flow takes it, with the reddening's in quadrature
+    card, _ = load_card()
+    used = np.hypot(fill_colour_err(xm["bp_rp0_err"].to_numpy(), card), np.nan_to_num(xm["ebp_rp_err"].to_numpy()))
+    assert used.tolist() == b["bp_rp0_err_used"].tolist() and 0.12 < used[0] < 0.13
+    # an error given but not a number >= 0 is refused as estimate refuses it: invalid_reddening
+    rows = f"source_id,av,e_av\n{GA},0.62,-0.1\n{GB},0.62,abc\n{GC},0.62,0.1\n"
+    out = _exact_rows(tmp_path, sky, rows, extinction="column:av")
+    assert out["crossmatch_status"].tolist() == ["invalid_reddening", "invalid_reddening", "ok"]
