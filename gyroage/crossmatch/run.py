@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.columns import REDDENING_NAMES, column_matches, column_role
+from gyroage.columns import REDDENING_NAMES, column_matches, error_of
 from gyroage.core.photometry import AG_PER_EBPRP, R_V, a_g_per_a0, ebprp_per_unit
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
@@ -39,6 +39,8 @@ MAG_PER_FLUX_SNR = 2.5 / math.log(10)
 # A_0 per unit of the reddening columns --extinction column:NAME converts as estimate does (gyroage.core.colours'
 # REDDENINGS): A_V and E(B-V) by their column role; any other name is an E(BP-RP), subtracted as it is.
 A0_PER_UNIT = {"av": 1.0, "ebv": R_V}
+# The kinds --extinction column:NAME:KIND names (case-insensitive), with their A_0 per unit (None: an E(BP-RP)).
+EXTINCTION_KINDS: dict[str, float | None] = {"av": 1.0, "ebv": R_V, "ebprp": None}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
 MAX_RADIUS_ARCSEC = 60.0
@@ -69,24 +71,62 @@ class CrossmatchSettings:
         """``ebp_rp_source`` of a star within :attr:`warn_distance_pc` under gspphot: ``none_within_100pc``."""
         return f"none_within_{self.warn_distance_pc:g}pc"
 
+    def _extinction_name(self) -> tuple[str, str | None]:
+        """(NAME, KIND lower-cased or None) of ``--extinction column:NAME[:KIND]``."""
+        rest = self.extinction[7:]
+        name, sep, kind = rest.rpartition(":")
+        if sep and name and kind.lower() in EXTINCTION_KINDS:
+            return name, kind.lower()
+        return rest, None
+
     def extinction_column(self, columns: list[str]) -> str | None:
+        """The input column ``--extinction column:NAME[:KIND]`` names (None under gspphot and none); a one-line
+        :class:`UserError` when there is none, or when it is an error column (``av_err``, ``e_ebv``, ``e_X``)."""
         mode = self.extinction
         if mode in ("gspphot", "none"):
             return None
         if mode.startswith("column:") and mode[7:]:
-            col = io.find_column(columns, mode[7:])
+            name, _ = self._extinction_name()
+            col = io.find_column(columns, name)
             if col is None:
-                raise UserError(f"--extinction {mode}: no column '{mode[7:]}' in the input")
+                kinds = " (a kind after the name is :av, :ebv or :ebprp)" if ":" in name else ""
+                raise UserError(f"--extinction {mode}: no column '{name}' in the input{kinds}")
+            role = _role_in(columns, col)
+            # an error subtracted as a reddening: 0.3 mag of "E(BP-RP)" from an A_V's error of 0.3
+            if error_of(col) is not None or (role is not None and "_err" in role):
+                raise UserError(f"--extinction {mode}: '{col}' is an error column, not a reddening: name the "
+                                "reddening's own column (its error is read beside it)")
             return col
-        raise UserError(f"--extinction must be gspphot, none or column:NAME (got '{mode}')")
+        raise UserError(f"--extinction must be gspphot, none or column:NAME[:av|ebv|ebprp] (got '{mode}')")
+
+    def extinction_kind(self, columns: list[str]) -> tuple[float | None, bool]:
+        """(A_0 per unit, None for an E(BP-RP); whether the kind is known) of the ``--extinction`` column: its
+        ``:KIND``, else its role as ``estimate`` reads it (A_V, E(B-V), E(BP-RP)); any other name is read as an
+        E(BP-RP), not known (the run says so)."""
+        col = self.extinction_column(columns)
+        _, kind = self._extinction_name()
+        if kind is not None:
+            return EXTINCTION_KINDS[kind], True
+        role = _role_in(columns, col) if col is not None else None
+        return A0_PER_UNIT.get(role or ""), role in REDDENING_NAMES
 
     def extinction_error_column(self, columns: list[str]) -> str | None:
-        """The error column of the --extinction column, paired as ``estimate`` pairs them (the first ``av_err``
-        spelling beside an ``av``, ``e_ebv`` beside ``ebv``, ``ebprp_err`` beside ``E(BP-RP)``), or None."""
+        """The error column of the ``--extinction`` column, or None: paired as ``estimate`` pairs them (the first
+        ``av_err`` spelling beside an ``av``, ``e_ebv`` beside ``ebv``, ``ebprp_err`` beside ``E(BP-RP)``); for a
+        name ``estimate`` does not read as a reddening, ``e_NAME``, ``NAME_err`` or ``NAME_error``."""
         col = self.extinction_column(columns)
-        role = column_role(col) if col is not None else None
-        errors = column_matches(columns).get(f"{role.name}_err", []) if role is not None else []
-        return errors[0] if errors else None
+        if col is None:
+            return None
+        role = _role_in(columns, col)
+        if role in REDDENING_NAMES:
+            errors = column_matches(columns).get(f"{role}_err", [])
+            return errors[0] if errors else None
+        return io.find_column(columns, f"e_{col}", f"{col}_err", f"{col}_error")
+
+
+def _role_in(columns: list[str], col: str) -> str | None:
+    """The canonical name ``col`` has among ``columns`` (``E_BP-RP`` beside ``e_BP-RP`` is an upper error), or None."""
+    return next((role for role, cols in column_matches(columns).items() if col in cols), None)
 
 
 @dataclass
@@ -125,7 +165,13 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     # within warn_distance_pc (a parallax missing or <= 0 is not near): inside the Local Bubble, E(BP-RP) ~ 0
     near = plx >= 1000.0 / settings.warn_distance_pc
     ext_err = settings.extinction_error_column(list(frame.columns))
-    c = _colours(frame, g, settings.extinction, ext_col, ext_err, near, settings.near_source)
+    a0_per, known = settings.extinction_kind(list(frame.columns))
+    if ext_col is not None and not known:  # said once a run, under -q too: the values depend on it
+        name = settings._extinction_name()[0]
+        report.warn(f"note: --extinction {settings.extinction}: '{ext_col}' is not named as an A_V, E(B-V) or "
+                    f"E(BP-RP) gyroage reads, so it is read as E(BP-RP); if it holds an A_V or E(B-V), say "
+                    f"--extinction column:{name}:av (or :ebv)")
+    c = _colours(frame, g, settings.extinction, ext_col, ext_err, a0_per, near, settings.near_source)
     status[(status == OK) & ~np.isfinite(c.bp_rp)] = NO_COLOUR
     status[(status == OK) & c.invalid] = INVALID_REDDENING
     report.uncorrected_far += int(((status == OK) & ~c.applied & ~near).sum())
@@ -189,9 +235,9 @@ class _Colours:
 
 
 def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None, ext_err: str | None,
-             near: np.ndarray, near_source: str) -> _Colours:
+             a0_per: float | None, near: np.ndarray, near_source: str) -> _Colours:
     """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``); ``ext_err``: the error
-    column of the reddening column ``ext_col``.
+    column of the reddening column ``ext_col``, whose A_0 per unit is ``a0_per`` (None: an E(BP-RP)).
 
     Under gspphot, ``near`` stars keep their observed colour, with ``ebp_rp_source`` ``near_source``.
     """
@@ -221,8 +267,6 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
         err = io.numeric(frame, ext_err)
         # an error given but not a number >= 0 makes the row invalid_reddening, as estimate's reddening errors do
         bad_err = io.unparsed(frame, ext_err, err) | ~(np.isnan(err) | (np.isfinite(err) & (err >= 0)))
-        role = column_role(ext_col)
-        a0_per = A0_PER_UNIT.get(role.name) if role is not None else None
         # an A_V or E(B-V) is not an E(BP-RP): converted with estimate's own arithmetic, so crossmatch | estimate
         # gives the (BP-RP)0 estimate gives for the observed colour and that column
         if a0_per is None:

@@ -508,3 +508,44 @@ def test_crossmatch_extinction_column_keeps_its_error_as_estimate_reads_it(tmp_p
     rows = f"source_id,av,e_av\n{GA},0.62,-0.1\n{GB},0.62,abc\n{GC},0.62,0.1\n"
     out = _exact_rows(tmp_path, sky, rows, extinction="column:av")
     assert out["crossmatch_status"].tolist() == ["invalid_reddening", "invalid_reddening", "ok"]
+
+
+def test_crossmatch_extinction_column_takes_an_explicit_kind(tmp_path, sky):
+    """column:Av_SFD (a name gyroage does not read as an A_V) was subtracted as E(BP-RP), 2.4x too much for an A_V;
+    column:NAME:av|ebv|ebprp (any case) now says what it holds, converted as that kind, its error (e_NAME or
+    NAME_err) with it."""
+    ref = _exact_rows(tmp_path, sky, f"source_id,av,av_err\n{GA},0.62,0.3\n", extinction="column:av")
+    out = _exact_rows(tmp_path, sky, f"source_id,Av_SFD,e_Av_SFD\n{GA},0.62,0.3\n", extinction="column:Av_SFD:AV")
+    for col in ("bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err", "g0", "crossmatch_status"):
+        assert out[col].tolist() == ref[col].tolist(), col
+    assert out.loc[0, "ebp_rp_source"] == "column:Av_SFD"
+    ref = _exact_rows(tmp_path, sky, f"source_id,ebv\n{GA},0.2\n", extinction="column:ebv")
+    out = _exact_rows(tmp_path, sky, f"source_id,ebv_sfd\n{GA},0.2\n", extinction="column:ebv_sfd:ebv")
+    assert out["bp_rp0"].tolist() == ref["bp_rp0"].tolist() and out["g0"].tolist() == ref["g0"].tolist()
+    out = _exact_rows(tmp_path, sky, f"source_id,av\n{GA},0.2\n", extinction="column:av:ebprp")  # the kind wins
+    assert out.loc[0, "bp_rp0"] == out.loc[0, "bp_rp_obs"] - 0.2
+
+
+def test_crossmatch_says_how_it_reads_a_reddening_column_of_unknown_role(tmp_path, sky, capsys):
+    """An unknown name (A_V_bayestar) was taken as E(BP-RP) without a word: one line on stderr now says so and how
+    to say otherwise, under -q too; a known name or a kind given says nothing."""
+    run_rows(tmp_path, sky, f"source_id,A_V_bayestar\n{GA},0.3\n{GB},0.1\n", extinction="column:A_V_bayestar")
+    lines = [x for x in capsys.readouterr().err.splitlines() if "A_V_bayestar" in x]
+    assert len(lines) == 1 and lines[0].startswith("crossmatch: note: ") and "as E(BP-RP)" in lines[0], lines
+    assert "--extinction column:A_V_bayestar:av" in lines[0]
+    for extinction in ("column:A_V_bayestar:av", "column:A_V_bayestar:ebprp"):
+        run_rows(tmp_path, sky, f"source_id,A_V_bayestar\n{GA},0.3\n", extinction=extinction)
+        assert "A_V_bayestar" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("columns, name", [("av,av_err", "av_err"), ("ebv,e_ebv", "e_ebv"),
+                                           ("e_BP-RP,E_BP-RP", "E_BP-RP"), ("Av_SFD,e_Av_SFD", "e_Av_SFD")])
+def test_crossmatch_refuses_an_error_column_as_the_reddening(tmp_path, sky, columns, name):
+    """column:av_err was subtracted as a reddening (0.30 mag of E(BP-RP) for an A_V's error): a name whose role is
+    an error column is now refused in one line, before any query."""
+    (tmp_path / "ids.csv").write_text(f"source_id,{columns}\n{GA},0.3,0.1\n")
+    with pytest.raises(UserError, match=rf"^--extinction column:{re.escape(name)}: '{re.escape(name)}' is an error "
+                                        r"column, not a reddening"):
+        run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky),
+                       CrossmatchSettings(extinction=f"column:{name}"), quiet=True)
+    assert sky.log == [] and not (tmp_path / "out.csv").exists()
