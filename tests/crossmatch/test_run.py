@@ -455,21 +455,39 @@ def test_crossmatch_keeps_the_observed_colour_of_stars_within_100_pc(tmp_path, s
 
 def test_crossmatch_g0_takes_a_g_from_gspphot_or_the_edr3_law(tmp_path, sky):
     """g0 took A_G = 1.91 E(BP-RP) at every colour (Wang & Chen 2019's constant law), 0.09 mag too bright for a
-    reddened M dwarf. Under gspphot it now takes GSP-Phot's own ag_gspphot (1.91 E(BP-RP) only where that is
-    missing); an A_V or E(B-V) column takes the EDR3 law's k_G A_0 at the star's colour; an E(BP-RP) column 1.91."""
-    from gyroage.core.photometry import AG_PER_EBPRP, a_g_per_a0
+    reddened M dwarf. Under gspphot it now takes GSP-Phot's own ag_gspphot; an A_V or E(B-V) column takes the EDR3
+    law's k_G A_0 at the star's colour; an E(BP-RP) column, and GSP-Phot without ag_gspphot, the same law's k_G A_0
+    of the A_0 that gives that E(BP-RP) (1.91 E(BP-RP) until the next change)."""
+    from gyroage.core.photometry import AG_PER_EBPRP, a0_of_ebprp, a_g_per_a0
     from tests.crossmatch.fakesky import AG_GSPPHOT
 
     a, b = GAIA[GA], GAIA[GB]
     out = _exact_rows(tmp_path, sky, f"source_id\n{GA}\n{GB}\n")
     assert out.loc[0, "g0"] == a[2] - AG_GSPPHOT[GA]
-    assert GB not in AG_GSPPHOT and out.loc[1, "g0"] == b[2] - AG_PER_EBPRP * b[9]
+    assert GB not in AG_GSPPHOT  # without ag_gspphot: the EDR3 law's A_G of the A_0 behind GSP-Phot's E(BP-RP)
+    a0 = a0_of_ebprp(out.loc[1, "bp_rp0"], b[9])
+    assert out.loc[1, "g0"] == b[2] - a_g_per_a0(out.loc[1, "bp_rp0"], a0) * a0
+    assert abs(b[2] - out.loc[1, "g0"] - AG_PER_EBPRP * b[9]) > 0.005  # no longer the constant 1.91
     for name in ("av", "ebv"):
         out = _exact_rows(tmp_path, sky, f"source_id,{name}\n{GA},0.3\n", extinction=f"column:{name}")
         a0 = 0.3 * (1.0 if name == "av" else 3.16)
         assert out.loc[0, "g0"] == a[2] - a_g_per_a0(out.loc[0, "bp_rp0"], a0) * a0
     out = _exact_rows(tmp_path, sky, f"source_id,my_red\n{GA},0.2\n", extinction="column:my_red")
-    assert out.loc[0, "g0"] == a[2] - AG_PER_EBPRP * 0.2
+    a0 = a0_of_ebprp(out.loc[0, "bp_rp0"], 0.2)
+    assert out.loc[0, "g0"] == a[2] - a_g_per_a0(out.loc[0, "bp_rp0"], a0) * a0
+
+
+def test_crossmatch_g0_is_one_for_either_form_of_one_reddening(tmp_path, sky):
+    """column:av 0.62 and column:ebprp 0.2575 (the E(BP-RP) that A_V leaves) gave one bp_rp0 but g0 11.4704 against
+    11.5080: an E(BP-RP) took A_G = 1.91 E(BP-RP). Its A_0 is now solved through the EDR3 law at the intrinsic colour
+    (photometry.a0_of_ebprp) and A_G is k_G A_0, as for the A_V: one g0."""
+    av = _exact_rows(tmp_path, sky, f"source_id,av\n{GA},0.62\n{GB},1.5\n", extinction="column:av")
+    e = av["ebp_rp"].tolist()
+    out = _exact_rows(tmp_path, sky, f"source_id,ebprp\n{GA},{e[0]!r}\n{GB},{e[1]!r}\n", extinction="column:ebprp")
+    assert out["bp_rp0"].tolist() == av["bp_rp0"].tolist()
+    # to 1e-6 mag: the A_V's E(BP-RP) is deredden's, whose last step leaves it 4e-7 mag off its own A_0 at A_V 1.5
+    assert out["g0"].to_numpy() == pytest.approx(av["g0"].to_numpy(), abs=1e-6)
+    assert out.loc[0, "g0"] == pytest.approx(av.loc[0, "g0"], abs=1e-9)
 
 
 def test_crossmatch_extinction_column_keeps_its_error_as_estimate_reads_it(tmp_path, sky):
