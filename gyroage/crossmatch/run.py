@@ -286,7 +286,9 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
     invalid = np.isfinite(value) & ((value < 0) | bad_err)
     applied = np.isfinite(value) & ~invalid
     bp_rp0 = np.where(invalid, np.nan, bp_rp - np.where(applied, ebprp, 0.0))
-    ebprp = np.where(invalid, value, ebprp)  # the bad value shown as given (ebp_rp): the row's reason
+    # the bad value shown as given (ebp_rp) where it is an E(BP-RP): the row's reason. An A_V or E(B-V) is not one,
+    # and ebp_rp holds E(BP-RP)s only: such a row's ebp_rp is empty, its value left in its own column.
+    ebprp = np.where(invalid, value if a0_per is None else np.nan, ebprp)
     # GSP-Phot's half-interval widens bp_rp0_err itself; a column's error goes to ebp_rp_err (estimate adds it there)
     widen = np.isfinite(ebprp_err) & (extinction == "gspphot")
     bp_rp0_err = np.where(widen, np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)

@@ -228,7 +228,8 @@ def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sk
     assert out["crossmatch_status"].tolist()[0] == "invalid_reddening"
     assert math.isnan(out.loc[0, "bp_rp0"]) and math.isnan(out.loc[0, "bp_rp0_err"]) and math.isnan(out.loc[0, "g0"])
     assert math.isnan(out.loc[0, "prot"])
-    assert out.loc[0, "ebp_rp"] == pytest.approx(-0.2) and out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
+    assert math.isnan(out.loc[0, "ebp_rp"]) and out.loc[0, "input_ebv"] == -0.2  # an E(B-V): not an E(BP-RP)
+    assert out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
     assert out.loc[1, "ebp_rp_source"] == "none" and out.loc[1, "bp_rp0"] == pytest.approx(out.loc[1, "bp_rp_obs"])
     # an E(B-V) of 0.1: 3.16k x 0.1 of E(BP-RP), as estimate converts it
     from gyroage.core.photometry import R_V, ebprp_of_reddening
@@ -567,3 +568,16 @@ def test_crossmatch_refuses_an_error_column_as_the_reddening(tmp_path, sky, colu
         run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky),
                        CrossmatchSettings(extinction=f"column:{name}"), quiet=True)
     assert sky.log == [] and not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("column, shown", [("ebprp", -0.2), ("E(B-V)", None), ("av", None), ("A_V_sfd:av", None),
+                                           ("my_red", -0.2)])
+def test_crossmatch_ebp_rp_is_an_e_bp_rp_on_invalid_rows_too(tmp_path, sky, column, shown):
+    """An invalid_reddening row's ebp_rp showed an A_V or E(B-V) as given (-0.62 of A_V) beside the converted
+    E(BP-RP)s of valid rows: ebp_rp now holds E(BP-RP)s only, a negative E(BP-RP) as given (the row's reason), and is
+    empty where the column holds an A_V or E(B-V), whose value stays in its own column."""
+    name = column.split(":")[0]
+    out = _exact_rows(tmp_path, sky, f"source_id,{name}\n{GA},-0.2\n{GB},0.2\n", extinction=f"column:{column}")
+    assert out["crossmatch_status"].tolist() == ["invalid_reddening", "ok"]
+    assert (math.isnan(out.loc[0, "ebp_rp"]) if shown is None else out.loc[0, "ebp_rp"] == shown)
+    assert out.loc[1, "ebp_rp"] == pytest.approx(out.loc[1, "bp_rp_obs"] - out.loc[1, "bp_rp0"], abs=1e-12)
