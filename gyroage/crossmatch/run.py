@@ -415,9 +415,12 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             f"warning: {report.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
             f"parallax) have no extinction correction (--extinction {settings.extinction}); "
             "their bp_rp0 is the observed BP-RP")
+    if report.kept_near:  # said as the far count is, so -q says it too
+        report.warn(
+            f"note: {report.kept_near} star(s) within {settings.warn_distance_pc:g} pc (parallax >= "
+            f"{1000.0 / settings.warn_distance_pc:g} mas) kept the observed colour and G ({settings.near_source}): "
+            "GSP-Phot's E(BP-RP), biased high at low extinction, was not subtracted")
     for msg in report.messages:
         print(f"crossmatch: {msg}", file=sys.stderr, flush=True)
-    near = (f"; {report.kept_near} within {settings.warn_distance_pc:g} pc kept the observed colour "
-            f"({settings.near_source})") if report.kept_near else ""
-    progress.close(extra=counts_text(report.counts) + near)
+    progress.close(extra=counts_text(report.counts))
     return report

@@ -447,8 +447,7 @@ def test_crossmatch_keeps_the_observed_colour_of_stars_within_100_pc(tmp_path, s
     a = GAIA[GA]
     assert out.loc[0, "bp_rp0"] == pytest.approx(a[3] - a[4] - a[9], abs=1e-12)  # 500 pc: corrected
     err = capsys.readouterr().err
-    summary = err.strip().splitlines()[-1]
-    assert summary.startswith("crossmatch: 3 |") and "1 within 100 pc kept the observed colour" in summary, err
+    assert err.count("1 star(s) within 100 pc") == 1 and "kept the observed colour" in err, err  # said once
     assert "1 star(s) beyond 100 pc" in err  # D, at 200 pc without GSP-Phot: still warned of
     out = run_rows(tmp_path, sky, f"source_id\n{GC}\n", extinction="none")  # none: nothing to keep from
     assert out["ebp_rp_source"].tolist() == ["none"]
@@ -581,3 +580,18 @@ def test_crossmatch_ebp_rp_is_an_e_bp_rp_on_invalid_rows_too(tmp_path, sky, colu
     assert out["crossmatch_status"].tolist() == ["invalid_reddening", "ok"]
     assert (math.isnan(out.loc[0, "ebp_rp"]) if shown is None else out.loc[0, "ebp_rp"] == shown)
     assert out.loc[1, "ebp_rp"] == pytest.approx(out.loc[1, "bp_rp_obs"] - out.loc[1, "bp_rp0"], abs=1e-12)
+
+
+def test_crossmatch_counts_the_stars_within_100_pc_under_quiet_too(tmp_path, sky, monkeypatch, capsys):
+    """Under -q only the far stars' count was said; the stars within 100 pc whose GSP-Phot E(BP-RP) was not subtracted
+    were counted only in the progress summary, which -q silences. Both counts now go the same warning way."""
+    from tests.crossmatch import fakesky
+
+    c = list(GAIA[GC])
+    c[9:12] = [0.08, 0.06, 0.10]  # at 50 pc, with a GSP-Phot E(BP-RP)
+    monkeypatch.setitem(fakesky.GAIA, GC, tuple(c))
+    run_rows(tmp_path, sky, f"source_id\n{GC}\n{GD}\n")  # quiet
+    err = capsys.readouterr().err.splitlines()
+    assert any(x.startswith("crossmatch: ") and "1 star(s) within 100 pc" in x and "none_within_100pc" in x
+               for x in err), err
+    assert any("1 star(s) beyond 100 pc" in x for x in err), err
