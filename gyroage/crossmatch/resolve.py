@@ -157,9 +157,10 @@ def _neighbour_choice(nb: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
     """Per ``key`` id (the index): the nearest-ranked ``value`` id, whether it is ``clear``ly the same star, and
     its ``sep_arcsec`` (the answer's angular_distance, mas, in arcsec; NaN where not given).
 
-    The neighbour keeping the id from DR2 to DR3 wins. Otherwise the nearest is taken as the cone match takes its
-    nearest source: when it is within 1 mag of the source (an unknown difference counts as within) and every other
-    neighbour differs from it by more than 1 mag (an unknown one counts against); a lone neighbour too.
+    The neighbour keeping the id from DR2 to DR3 wins. Otherwise the nearest is taken when it is within 1 mag of the
+    source (an unknown difference counts as within) and every other neighbour differs from it by more than 1 mag (an
+    unknown one counts against; the cone match's rule for the other sources); a lone neighbour must be within 1 mag
+    too, unlike the cone match, which adopts a lone source whatever its G.
     """
     nb = nb.dropna(subset=[key, value])
     if nb.empty:

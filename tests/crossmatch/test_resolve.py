@@ -309,7 +309,8 @@ def test_a_lone_dr2_neighbour_over_1_mag_off_is_not_the_same_star(tmp_path, sky,
 @pytest.mark.parametrize("off, status", [(3.0, "ambiguous"), (-3.0, "ambiguous"), (0.4, "ok"), (float("nan"), "ok")])
 def test_a_tic_star_whose_dr2_source_has_one_dr3_neighbour_over_1_mag_off(tmp_path, sky, monkeypatch, off, status):
     """TIC -> DR2 -> DR3: a DR2 source whose one DR3 neighbour was 3 mag fainter gave the TIC star's period the
-    faint source's colour, status ok. Such a lone neighbour is now ambiguous, as the cone search calls it."""
+    faint source's colour, status ok. Such a lone neighbour is now ambiguous; unlike the cone search, which adopts a
+    lone source within its radius whatever its G."""
     from tests.crossmatch import fakesky
 
     nb = [r if r != (GC_DR2, GC) else (GC_DR2, GC, 1500.0, off) for r in fakesky.NEIGHBOURS]
