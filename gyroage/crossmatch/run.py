@@ -48,7 +48,7 @@ MAX_RADIUS_ARCSEC = 60.0
 
 @dataclass(frozen=True)
 class CrossmatchSettings:
-    extinction: str = "gspphot"            # gspphot | none | column:NAME
+    extinction: str = "gspphot"            # gspphot | none | column:NAME[:av|ebv|ebprp]
     radius_arcsec: float = 2.0
     sources: tuple[str, ...] = DEFAULT_SOURCES   # period sources in adoption order
     id_column: str | None = None
