@@ -28,6 +28,10 @@ from gyroage.crossmatch.queries import (
 from gyroage.errors import UserError
 from gyroage.statuses import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
 
+# ``_note`` of a row whose DR2 -> DR3 hop met one neighbour over 1 mag off (a TIC/KIC row, not_found), and of a Gaia
+# DR3 row whose one DR2 neighbour is over 1 mag off (kept, without TIC/KIC): resolve's warnings count them
+LONE_FAR_DR3, LONE_FAR_DR2 = "lone_far_dr3", "lone_far_dr2"
+
 if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services
 
@@ -143,28 +147,33 @@ def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
 
 # ---------------------------------------------------------------- TIC/KIC -> DR2 -> DR3
 def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
-    """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS: one rule both ways (DR2 -> DR3
-    for TIC/KIC inputs, DR3 -> DR2 back from a Gaia DR3 input). See :func:`_neighbour_choice`."""
+    """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS, or NOT_FOUND (its only
+    neighbour is another star): one rule both ways (DR2 -> DR3 for TIC/KIC inputs, DR3 -> DR2 back from a Gaia DR3
+    input). See :func:`_neighbour_choice`."""
     return _chosen_ids(_neighbour_choice(nb, key, value))
 
 
 def _chosen_ids(choice: pd.DataFrame) -> dict[int, int | str]:
-    """A :func:`_neighbour_choice` as ``key`` id -> ``value`` id, or AMBIGUOUS where it is not clear."""
-    return {int(k): int(v) if ok else AMBIGUOUS for k, v, ok in zip(choice.index, choice["value"], choice["clear"])}
+    """A :func:`_neighbour_choice` as ``key`` id -> ``value`` id, or NOT_FOUND where its only neighbour is over 1 mag
+    off (another star: nothing to choose between), or AMBIGUOUS where it is not clear."""
+    return {int(k): int(v) if ok else NOT_FOUND if far else AMBIGUOUS
+            for k, v, ok, far in zip(choice.index, choice["value"], choice["clear"], choice["lone_far"])}
 
 
 def _neighbour_choice(nb: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
-    """Per ``key`` id (the index): the nearest-ranked ``value`` id, whether it is ``clear``ly the same star, and
-    its ``sep_arcsec`` (the answer's angular_distance, mas, in arcsec; NaN where not given).
+    """Per ``key`` id (the index): the nearest-ranked ``value`` id, whether it is ``clear``ly the same star, whether
+    it is the only neighbour and over 1 mag off (``lone_far``: another star), and its ``sep_arcsec`` (the answer's
+    angular_distance, mas, in arcsec; NaN where not given).
 
-    The neighbour keeping the id from DR2 to DR3 wins. Otherwise the nearest is taken as the cone match takes its
-    nearest source: when it is within 1 mag of the source (an unknown difference counts as within) and every other
-    neighbour differs from it by more than 1 mag (an unknown one counts against); a lone neighbour too.
+    The neighbour keeping the id from DR2 to DR3 wins. Otherwise the nearest is taken when it is within 1 mag of the
+    source (an unknown difference counts as within) and every other neighbour differs from it by more than 1 mag (an
+    unknown one counts against; the cone match's rule for the other sources); a lone neighbour must be within 1 mag
+    too, unlike the cone match, which adopts a lone source whatever its G.
     """
     nb = nb.dropna(subset=[key, value])
     if nb.empty:
         return pd.DataFrame({"value": pd.Series(dtype="int64"), "clear": pd.Series(dtype=bool),
-                             "sep_arcsec": pd.Series(dtype=float)})
+                             "lone_far": pd.Series(dtype=bool), "sep_arcsec": pd.Series(dtype=float)})
     sep_mas = pd.to_numeric(nb["angular_distance"], errors="coerce").to_numpy(float)
     d = pd.DataFrame({"key": nb[key].to_numpy("int64"), "value": nb[value].to_numpy("int64"),
                       "dist": np.where(np.isnan(sep_mas), np.inf, sep_mas), "sep_arcsec": sep_mas / 1000.0,
@@ -179,7 +188,8 @@ def _neighbour_choice(nb: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
     # A lone neighbour is held to the 1-mag rule as well: a star 3 mag off 1.5" away is another star, not this one
     # re-measured, and taking it hands one star's TIC/KIC period to another's colour.
     first["clear"] = first["same"] | (first["close"] & (others_close == 0))
-    return first[["value", "clear", "sep_arcsec"]]
+    first["lone_far"] = ~first["clear"] & (groups.size().reindex(first.index) == 1)
+    return first[["value", "clear", "lone_far", "sep_arcsec"]]
 
 
 def _opt_int(v) -> int | None:
@@ -200,14 +210,15 @@ def _tic_by(tic: pd.DataFrame, key: str) -> dict[int, tuple[int, int | None, int
 
 
 def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """``table[int(key)]`` for each row still ``ok`` (else None); a missing key or an AMBIGUOUS entry sets ``status``."""
+    """``table[int(key)]`` for each row still ``ok`` (else None); a missing key (NOT_FOUND) or a status entry
+    (AMBIGUOUS, NOT_FOUND) sets ``status``."""
     out = np.full(len(keys), None, dtype=object)
     for i in np.flatnonzero(status == OK):
         hit = table.get(int(keys[i]))
         if hit is None:
             status[i] = NOT_FOUND
-        elif isinstance(hit, str) and hit == AMBIGUOUS:
-            status[i] = AMBIGUOUS
+        elif isinstance(hit, str):
+            status[i] = hit
         else:
             out[i] = hit
     return out
@@ -224,6 +235,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     kic = np.full(n, None, dtype=object)
     status = np.full(n, OK, dtype=object)
     sep = np.full(n, np.nan)
+    note = np.full(n, "", dtype=object)  # why a row lost a match that no status tells (counted by the run)
 
     if ids.kind == "radec":
         ra = coordinate(frame, ids.ra_column, hours=True)
@@ -249,7 +261,11 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         status[(status == OK) & np.array([d is None for d in dr2], dtype=bool)] = NOT_FOUND  # in TIC, no Gaia DR2
         choice = _neighbour_choice(fetch_neighbourhood(services, "dr2_source_id", unique_ids(dr2[status == OK])),
                                    "dr2_source_id", "dr3_source_id")
+        before = status == OK
         found = _look_up(_chosen_ids(choice), dr2, status)
+        far = set(choice.index[choice["lone_far"]])
+        # the DR2 source's one DR3 neighbour is another star: counted by the run, as no status says why
+        note[before & np.array([d in far for d in dr2], dtype=bool)] = LONE_FAR_DR3
         hit = status == OK
         gaia[hit] = found[hit]
         # the hop's own distance (DR3 source to the DR2 one): the only separation an identifier match has
@@ -259,11 +275,14 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         live = [g for g, s in zip(gaia, status) if s == OK]
         back = _neighbour(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)), "dr3_source_id",
                           "dr2_source_id")
-        dr2_of = {k: v for k, v in back.items() if v != AMBIGUOUS}
-        if len(dr2_of) < len(back) and warn is not None:  # the row keeps its Gaia match: only this route is lost
-            warn("warning: some Gaia DR3 sources have no Gaia DR2 neighbour clearly the same star (the nearest over "
-                 "1 mag off in G, or another within 1 mag of it): "
+        dr2_of = {k: v for k, v in back.items() if not isinstance(v, str)}
+        if AMBIGUOUS in back.values() and warn is not None:  # the row keeps its Gaia match: only this route is lost
+            warn("warning: some Gaia DR3 sources have several Gaia DR2 neighbours, none clearly the same star (the "
+                 "nearest over 1 mag off in G, or another within 1 mag of it): "
                  "their TIC/KIC (and so Kepler/TESS periods) were not looked up; give their TIC or KIC to use them")
+        # a lone DR2 neighbour over 1 mag off is another star (whose TIC/KIC would not lead here either): counted
+        far = np.array([s == OK and back.get(int(g)) == NOT_FOUND for g, s in zip(gaia, status)], dtype=bool)
+        note[far] = LONE_FAR_DR2
         tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):
             row = tic_of.get(dr2_of.get(int(gaia[i]), -1))
@@ -271,7 +290,8 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
                 tic[i], kic[i], _ = row
 
     return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
-                         "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status})
+                         "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status,
+                         "_note": note})
 
 
 def _resolve_mixed(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.columns import REDDENING_NAMES, column_matches, column_role
-from gyroage.core.photometry import AG_PER_EBPRP, R_V, a_g_per_a0, ebprp_of_reddening
+from gyroage.columns import REDDENING_NAMES, column_matches, error_of
+from gyroage.core.photometry import R_V, a0_of_ebprp, a_g_per_a0, ebprp_per_unit
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -29,7 +29,7 @@ from gyroage.crossmatch.queries import (
     fetch_periods,
     unique_ids,
 )
-from gyroage.crossmatch.resolve import InputIds, detect_ids, resolve
+from gyroage.crossmatch.resolve import LONE_FAR_DR2, LONE_FAR_DR3, InputIds, detect_ids, resolve
 from gyroage.crossmatch.services import Services
 from gyroage.errors import UserError
 from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
@@ -39,6 +39,8 @@ MAG_PER_FLUX_SNR = 2.5 / math.log(10)
 # A_0 per unit of the reddening columns --extinction column:NAME converts as estimate does (gyroage.core.colours'
 # REDDENINGS): A_V and E(B-V) by their column role; any other name is an E(BP-RP), subtracted as it is.
 A0_PER_UNIT = {"av": 1.0, "ebv": R_V}
+# The kinds --extinction column:NAME:KIND names (case-insensitive), with their A_0 per unit (None: an E(BP-RP)).
+EXTINCTION_KINDS: dict[str, float | None] = {"av": 1.0, "ebv": R_V, "ebprp": None}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
 MAX_RADIUS_ARCSEC = 60.0
@@ -46,7 +48,7 @@ MAX_RADIUS_ARCSEC = 60.0
 
 @dataclass(frozen=True)
 class CrossmatchSettings:
-    extinction: str = "gspphot"            # gspphot | none | column:NAME
+    extinction: str = "gspphot"            # gspphot | none | column:NAME[:av|ebv|ebprp]
     radius_arcsec: float = 2.0
     sources: tuple[str, ...] = DEFAULT_SOURCES   # period sources in adoption order
     id_column: str | None = None
@@ -69,16 +71,62 @@ class CrossmatchSettings:
         """``ebp_rp_source`` of a star within :attr:`warn_distance_pc` under gspphot: ``none_within_100pc``."""
         return f"none_within_{self.warn_distance_pc:g}pc"
 
+    def _extinction_name(self) -> tuple[str, str | None]:
+        """(NAME, KIND lower-cased or None) of ``--extinction column:NAME[:KIND]``."""
+        rest = self.extinction[7:]
+        name, sep, kind = rest.rpartition(":")
+        if sep and name and kind.lower() in EXTINCTION_KINDS:
+            return name, kind.lower()
+        return rest, None
+
     def extinction_column(self, columns: list[str]) -> str | None:
+        """The input column ``--extinction column:NAME[:KIND]`` names (None under gspphot and none); a one-line
+        :class:`UserError` when there is none, or when it is an error column (``av_err``, ``e_ebv``, ``e_X``)."""
         mode = self.extinction
         if mode in ("gspphot", "none"):
             return None
         if mode.startswith("column:") and mode[7:]:
-            col = io.find_column(columns, mode[7:])
+            name, _ = self._extinction_name()
+            col = io.find_column(columns, name)
             if col is None:
-                raise UserError(f"--extinction {mode}: no column '{mode[7:]}' in the input")
+                kinds = " (a kind after the name is :av, :ebv or :ebprp)" if ":" in name else ""
+                raise UserError(f"--extinction {mode}: no column '{name}' in the input{kinds}")
+            role = _role_in(columns, col)
+            # an error subtracted as a reddening: 0.3 mag of "E(BP-RP)" from an A_V's error of 0.3
+            if error_of(col) is not None or (role is not None and "_err" in role):
+                raise UserError(f"--extinction {mode}: '{col}' is an error column, not a reddening: name the "
+                                "reddening's own column (its error is read beside it)")
             return col
-        raise UserError(f"--extinction must be gspphot, none or column:NAME (got '{mode}')")
+        raise UserError(f"--extinction must be gspphot, none or column:NAME[:av|ebv|ebprp] (got '{mode}')")
+
+    def extinction_kind(self, columns: list[str]) -> tuple[float | None, bool]:
+        """(A_0 per unit, None for an E(BP-RP); whether the kind is known) of the ``--extinction`` column: its
+        ``:KIND``, else its role as ``estimate`` reads it (A_V, E(B-V), E(BP-RP)); any other name is read as an
+        E(BP-RP), not known (the run says so)."""
+        col = self.extinction_column(columns)
+        _, kind = self._extinction_name()
+        if kind is not None:
+            return EXTINCTION_KINDS[kind], True
+        role = _role_in(columns, col) if col is not None else None
+        return A0_PER_UNIT.get(role or ""), role in REDDENING_NAMES
+
+    def extinction_error_column(self, columns: list[str]) -> str | None:
+        """The error column of the ``--extinction`` column, or None: paired as ``estimate`` pairs them (the first
+        ``av_err`` spelling beside an ``av``, ``e_ebv`` beside ``ebv``, ``ebprp_err`` beside ``E(BP-RP)``); for a
+        name ``estimate`` does not read as a reddening, ``e_NAME``, ``NAME_err`` or ``NAME_error``."""
+        col = self.extinction_column(columns)
+        if col is None:
+            return None
+        role = _role_in(columns, col)
+        if role in REDDENING_NAMES:
+            errors = column_matches(columns).get(f"{role}_err", [])
+            return errors[0] if errors else None
+        return io.find_column(columns, f"e_{col}", f"{col}_err", f"{col}_error")
+
+
+def _role_in(columns: list[str], col: str) -> str | None:
+    """The canonical name ``col`` has among ``columns`` (``E_BP-RP`` beside ``e_BP-RP`` is an upper error), or None."""
+    return next((role for role, cols in column_matches(columns).items() if col in cols), None)
 
 
 @dataclass
@@ -90,6 +138,8 @@ class CrossmatchReport:
     uncorrected_far: int = 0
     # Matched stars within it whose GSP-Phot E(BP-RP), biased high there, was not subtracted (--extinction gspphot).
     kept_near: int = 0
+    # Rows whose only DR2/DR3 neighbour is over 1 mag off (resolve's _note: LONE_FAR_DR3, LONE_FAR_DR2) -> how many.
+    lone_far: Counter = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 
     def warn(self, message: str) -> None:
@@ -107,6 +157,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     ext_col = settings.extinction_column(list(frame.columns))
     res = resolve(frame, ids, services, settings.radius_arcsec, report.warn)
     status = res["_status"].to_numpy(dtype=object).copy()
+    report.lone_far.update(note for note in res["_note"] if note)
     n = len(frame)
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()))
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
@@ -116,7 +167,14 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     plx = g["parallax"].to_numpy(float)
     # within warn_distance_pc (a parallax missing or <= 0 is not near): inside the Local Bubble, E(BP-RP) ~ 0
     near = plx >= 1000.0 / settings.warn_distance_pc
-    c = _colours(frame, g, settings.extinction, ext_col, near, settings.near_source)
+    ext_err = settings.extinction_error_column(list(frame.columns))
+    a0_per, known = settings.extinction_kind(list(frame.columns))
+    if ext_col is not None and not known:  # said once a run, under -q too: the values depend on it
+        name = settings._extinction_name()[0]
+        report.warn(f"note: --extinction {settings.extinction}: '{ext_col}' is not named as an A_V, E(B-V) or "
+                    f"E(BP-RP) gyroage reads, so it is read as E(BP-RP); if it holds an A_V or E(B-V), say "
+                    f"--extinction column:{name}:av (or :ebv)")
+    c = _colours(frame, g, settings.extinction, ext_col, ext_err, a0_per, near, settings.near_source)
     status[(status == OK) & ~np.isfinite(c.bp_rp)] = NO_COLOUR
     status[(status == OK) & c.invalid] = INVALID_REDDENING
     report.uncorrected_far += int(((status == OK) & ~c.applied & ~near).sum())
@@ -146,6 +204,9 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
         ours[f"prot_{name}_err_days"] = e
     ours["bp_rp_obs"] = c.bp_rp
     ours["ebp_rp"] = np.where(c.applied | c.invalid, c.ebprp, np.nan)  # a negative one shown as given: the reason
+    # the column's error, converted as its value: estimate reads it beside bp_rp0 as it reads av_err beside bp_rp
+    # (added to the colour's error in its own place, so the ages are those of estimate on the observed colour)
+    ours["ebp_rp_err"] = np.where(c.applied, c.ebprp_err, np.nan)
     ours["ebp_rp_source"] = c.source
     ours["phot_g_mean_mag"] = g["phot_g_mean_mag"].to_numpy(float)
     # G de-reddened along with the colour (observed where the colour is): with parallax_mas, estimate's
@@ -166,6 +227,8 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
 class _Colours:
     bp_rp: np.ndarray        # observed BP-RP
     ebprp: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
+    ebprp_err: np.ndarray    # its error from a column:NAME's error column (NaN elsewhere: under gspphot it is in
+                             # bp_rp0_err)
     applied: np.ndarray      # whether E(BP-RP) was subtracted
     invalid: np.ndarray      # E(BP-RP) negative: neither subtracted nor ignored (the row gets invalid_reddening)
     source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none / none_within_100pc
@@ -174,9 +237,10 @@ class _Colours:
     ag: np.ndarray           # A_G that goes with the E(BP-RP) (g0), where it is applied
 
 
-def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None, near: np.ndarray,
-             near_source: str) -> _Colours:
-    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``).
+def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str | None, ext_err: str | None,
+             a0_per: float | None, near: np.ndarray, near_source: str) -> _Colours:
+    """Dereddened BP-RP and its error from the Gaia rows ``g`` (aligned with ``frame``); ``ext_err``: the error
+    column of the reddening column ``ext_col``, whose A_0 per unit is ``a0_per`` (None: an E(BP-RP)).
 
     Under gspphot, ``near`` stars keep their observed colour, with ``ebp_rp_source`` ``near_source``.
     """
@@ -195,36 +259,53 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
         # while within ~100 pc the true E(BP-RP) is about 0 (Lallement et al. 2019): near stars keep their colour
         ebprp = np.where(near, np.nan, ebprp)
         ebprp_err = np.where(near, np.nan, ebprp_err)
+        bad_err = np.zeros(n, dtype=bool)
         source = np.where(near, near_source, np.where(np.isfinite(ebprp), "gspphot", "none"))
         value = ebprp
         # GSP-Phot's own A_G, from the fit that gives its E(BP-RP) (the spectrum's, not one ratio for all colours)
         ag = g["ag_gspphot"].to_numpy(float)
-        ag = np.where(np.isfinite(ag), ag, AG_PER_EBPRP * ebprp)
+        ag = np.where(np.isfinite(ag), ag, _ag_of_ebprp(bp_rp - ebprp, ebprp))
     elif ext_col is not None:
         value = io.numeric(frame, ext_col)
-        role = column_role(ext_col)
-        a0_per = A0_PER_UNIT.get(role.name) if role is not None else None
+        err = io.numeric(frame, ext_err)
+        # an error given but not a number >= 0 makes the row invalid_reddening, as estimate's reddening errors do
+        bad_err = io.unparsed(frame, ext_err, err) | ~(np.isnan(err) | (np.isfinite(err) & (err >= 0)))
         # an A_V or E(B-V) is not an E(BP-RP): converted with estimate's own arithmetic, so crossmatch | estimate
         # gives the (BP-RP)0 estimate gives for the observed colour and that column
         if a0_per is None:
-            ebprp, ag = value, AG_PER_EBPRP * value
+            ebprp, ebprp_err, ag = value, err, _ag_of_ebprp(bp_rp - value, value)
         else:
-            ebprp, a0 = ebprp_of_reddening(bp_rp, value, a0_per)
+            scale, a0 = ebprp_per_unit(bp_rp, value, a0_per)  # estimate's k x a0_per, for the value and its error
+            ebprp, ebprp_err = scale * value, scale * err
             ag = a_g_per_a0(bp_rp - ebprp, a0) * a0  # the same law's A_G, at the colour it leaves
-        ebprp_err = np.full(n, np.nan)
         source = np.where(np.isfinite(value), f"column:{ext_col}", "none")
     else:
         ebprp, ebprp_err, source = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "none", dtype=object)
         value = ag = ebprp
+        bad_err = np.zeros(n, dtype=bool)
     # A negative E(BP-RP) is no reddening at all (estimate refuses it as invalid_reddening): subtracting it would
     # redden the colour, and keeping the observed colour would hide the bad value, so the row gets no bp_rp0.
     # Judged on the value as given (``value``): a converted one is NaN where the colour is.
-    invalid = np.isfinite(value) & (value < 0)
+    invalid = np.isfinite(value) & ((value < 0) | bad_err)
     applied = np.isfinite(value) & ~invalid
     bp_rp0 = np.where(invalid, np.nan, bp_rp - np.where(applied, ebprp, 0.0))
-    ebprp = np.where(invalid, value, ebprp)  # the bad value shown as given (ebp_rp): the row's reason
-    bp_rp0_err = np.where(np.isfinite(ebprp_err), np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
-    return _Colours(bp_rp, ebprp, applied, invalid, source, bp_rp0, np.where(invalid, np.nan, bp_rp0_err), ag)
+    # the bad value shown as given (ebp_rp) where it is an E(BP-RP): the row's reason. An A_V or E(B-V) is not one,
+    # and ebp_rp holds E(BP-RP)s only: such a row's ebp_rp is empty, its value left in its own column.
+    ebprp = np.where(invalid, value if a0_per is None else np.nan, ebprp)
+    # GSP-Phot's half-interval widens bp_rp0_err itself; a column's error goes to ebp_rp_err (estimate adds it there)
+    widen = np.isfinite(ebprp_err) & (extinction == "gspphot")
+    bp_rp0_err = np.where(widen, np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
+    return _Colours(bp_rp, ebprp, np.where(widen, np.nan, ebprp_err), applied, invalid, source, bp_rp0,
+                    np.where(invalid, np.nan, bp_rp0_err), ag)
+
+
+def _ag_of_ebprp(bp_rp0: np.ndarray, ebprp: np.ndarray) -> np.ndarray:
+    """A_G of E(BP-RP)s ``ebprp`` in front of intrinsic colours ``bp_rp0``: the EDR3 law's k_G A_0 of the A_0 that
+    gives them (:func:`gyroage.core.photometry.a0_of_ebprp`), as an A_V column gets, so that either form of one
+    reddening gives one g0 (1.91 E(BP-RP) took 0.04 mag less from a G dwarf behind an E(BP-RP) of 0.26)."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN rows (nothing to subtract) stay NaN
+        a0 = a0_of_ebprp(bp_rp0, ebprp)
+        return a_g_per_a0(bp_rp0, a0) * a0
 
 
 def _candidates(res: pd.DataFrame, g: pd.DataFrame, status: np.ndarray, services: Services,
@@ -337,9 +418,19 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             f"warning: {report.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
             f"parallax) have no extinction correction (--extinction {settings.extinction}); "
             "their bp_rp0 is the observed BP-RP")
+    if report.lone_far[LONE_FAR_DR3]:
+        report.warn(f"warning: {report.lone_far[LONE_FAR_DR3]} TIC/KIC star(s) not_found: the only Gaia DR3 "
+                    "neighbour of their Gaia DR2 source is over 1 mag off in G (another star, not theirs re-measured)")
+    if report.lone_far[LONE_FAR_DR2]:
+        report.warn(f"warning: {report.lone_far[LONE_FAR_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without "
+                    "Kepler/TESS periods): their only Gaia DR2 neighbour is over 1 mag off in G, another star, whose "
+                    "TIC or KIC would not lead to them either")
+    if report.kept_near:  # said as the far count is, so -q says it too
+        report.warn(
+            f"note: {report.kept_near} star(s) within {settings.warn_distance_pc:g} pc (parallax >= "
+            f"{1000.0 / settings.warn_distance_pc:g} mas) kept the observed colour and G ({settings.near_source}): "
+            "GSP-Phot's E(BP-RP), biased high at low extinction, was not subtracted")
     for msg in report.messages:
         print(f"crossmatch: {msg}", file=sys.stderr, flush=True)
-    near = (f"; {report.kept_near} within {settings.warn_distance_pc:g} pc kept the observed colour "
-            f"({settings.near_source})") if report.kept_near else ""
-    progress.close(extra=counts_text(report.counts) + near)
+    progress.close(extra=counts_text(report.counts))
     return report

@@ -34,3 +34,16 @@ def test_a_g_over_ebprp_depends_on_the_colour():
     of Wang & Chen 2019 (AG_PER_EBPRP) is one value for all."""
     ratio = a_g_per_a0([0.823, 2.8], 0.0) / ebprp_per_a0([0.823, 2.8], 0.0)
     np.testing.assert_allclose(ratio, [2.065, 1.855], atol=0.005)
+
+
+def test_a0_of_ebprp_inverts_the_edr3_law():
+    """An E(BP-RP) had no A_0 of its own (crossmatch's g0 took 1.91 E(BP-RP)): a0_of_ebprp gives the A_0 the law turns
+    into that E(BP-RP) at the intrinsic colour, so the A_G of an E(BP-RP) is the A_G of the A_V behind it."""
+    from gyroage.core.photometry import a0_of_ebprp
+
+    colour = np.array([0.0, 0.823, 1.2, 2.0, 3.0, np.nan])
+    for a0 in (0.0, 0.3, 1.5, 5.0):
+        e = ebprp_per_a0(colour, a0) * a0
+        got = a0_of_ebprp(colour, e)
+        # the fixed point's few steps: 3e-8 mag at A_0 = 1.5, 2e-6 mag at 5 (A dwarfs, whose k varies most with A_0)
+        assert np.allclose(got[:-1], a0, rtol=1e-6, atol=1e-12) and np.isnan(got[-1])

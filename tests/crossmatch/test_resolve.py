@@ -263,7 +263,7 @@ def test_one_neighbour_rule_both_ways(key, value):
     """TIC/KIC -> DR2 -> DR3 called any DR2 source with two DR3 neighbours ambiguous, while the way back (DR3 -> DR2)
     took the nearest when every other one differs by more than 1 mag: one rule now serves both directions."""
     from gyroage.crossmatch.resolve import _neighbour
-    from gyroage.statuses import AMBIGUOUS
+    from gyroage.statuses import AMBIGUOUS, NOT_FOUND
 
     def nb(rows):  # (key id, value id, angular distance, magnitude difference)
         return pd.DataFrame({key: pd.array([r[0] for r in rows], dtype="Int64"),
@@ -274,8 +274,8 @@ def test_one_neighbour_rule_both_ways(key, value):
     assert _neighbour(nb([(11, 21, 0.05, 0.0), (11, 22, 1.5, 0.4)]), key, value) == {11: AMBIGUOUS}  # within 1 mag
     assert _neighbour(nb([(11, 21, 0.05, 0.0), (11, 11, 1.5, 0.4)]), key, value) == {11: 11}  # the id kept wins
     assert _neighbour(nb([(11, 21, 0.05, 0.0)]), key, value) == {11: 21}
-    # a lone neighbour over 1 mag off is no more the same star than one of several
-    assert _neighbour(nb([(11, 21, 1.5, 3.5)]), key, value) == {11: AMBIGUOUS}
+    # a lone neighbour over 1 mag off is another star: the source has no counterpart (nothing ambiguous about it)
+    assert _neighbour(nb([(11, 21, 1.5, 3.5)]), key, value) == {11: NOT_FOUND}
     assert _neighbour(nb([(11, 21, 1.5, float("nan"))]), key, value) == {11: 21}  # unknown: as before
     assert _neighbour(nb([(11, 11, 1.5, 3.5)]), key, value) == {11: 11}  # the id kept still wins
 
@@ -284,7 +284,9 @@ def test_one_neighbour_rule_both_ways(key, value):
 def test_a_lone_dr2_neighbour_over_1_mag_off_is_not_the_same_star(tmp_path, sky, monkeypatch, off, expect_tic):
     """A faint DR3 source whose only DR2 neighbour was a star 3.5 mag brighter 1.5" away got that star's TIC and its
     TESS period, status ok. A lone neighbour must now be within 1 mag too (an unknown difference still counts as
-    within): otherwise the row keeps its Gaia match and Gaia period, no TIC/KIC, and the warning says so."""
+    within): otherwise the row keeps its Gaia match and Gaia period, no TIC/KIC, and the warning says so. It said
+    "give their TIC or KIC to use them", false here: the pair is symmetric, that star's TIC cannot reach this source
+    either; the case now has its own counted warning, without that advice."""
     from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
     from tests.crossmatch import fakesky
     from tests.crossmatch.fakesky import services_for
@@ -304,18 +306,33 @@ def test_a_lone_dr2_neighbour_over_1_mag_off_is_not_the_same_star(tmp_path, sky,
     else:
         assert pd.isna(out.loc[0, "tic"]) and out.loc[0, "prot_source"] == "gaiadr3" and out.loc[0, "prot"] == 3.3
         assert len(dropped) == 1 and "over 1 mag off" in dropped[0], report.messages
+        assert dropped[0].startswith("warning: 1 Gaia DR3 source(s) ") and "TIC or KIC to" not in dropped[0]
+        assert "only Gaia DR2 neighbour" in dropped[0]
 
 
-@pytest.mark.parametrize("off, status", [(3.0, "ambiguous"), (-3.0, "ambiguous"), (0.4, "ok"), (float("nan"), "ok")])
+@pytest.mark.parametrize("off, status", [(3.0, "not_found"), (-3.0, "not_found"), (0.4, "ok"), (float("nan"), "ok")])
 def test_a_tic_star_whose_dr2_source_has_one_dr3_neighbour_over_1_mag_off(tmp_path, sky, monkeypatch, off, status):
     """TIC -> DR2 -> DR3: a DR2 source whose one DR3 neighbour was 3 mag fainter gave the TIC star's period the
-    faint source's colour, status ok. Such a lone neighbour is now ambiguous, as the cone search calls it."""
+    faint source's colour, status ok; then ambiguous without a word, though nothing is ambiguous: the one DR3
+    source is another star. Such a row is now not_found, and a counted warning says why (unlike the cone search,
+    which adopts a lone source within its radius whatever its G)."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
     from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
 
     nb = [r if r != (GC_DR2, GC) else (GC_DR2, GC, 1500.0, off) for r in fakesky.NEIGHBOURS]
     monkeypatch.setattr(fakesky, "NEIGHBOURS", nb)
-    out = run_rows(tmp_path, sky, "tic\n2000003\n")
-    assert out.loc[0, "crossmatch_status"] == status
+    (tmp_path / "ids.csv").write_text("tic\n2000003\n2000001\n2000003\n")  # counted over the chunks
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            chunksize=1, quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    said = [m for m in report.messages if "DR3 neighbour" in m]
+    if status == "ok":
+        assert not said, report.messages
+    else:
+        assert said == ["warning: 2 TIC/KIC star(s) not_found: the only Gaia DR3 neighbour of their Gaia DR2 source "
+                        "is over 1 mag off in G (another star, not theirs re-measured)"], report.messages
+    assert out["crossmatch_status"].tolist() == [status, "ok", status]
     assert (out.loc[0, "source_id"] == GC) if status == "ok" else pd.isna(out.loc[0, "source_id"])
     assert pd.isna(out.loc[0, "prot"]) == (status != "ok")
 

@@ -228,7 +228,8 @@ def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sk
     assert out["crossmatch_status"].tolist()[0] == "invalid_reddening"
     assert math.isnan(out.loc[0, "bp_rp0"]) and math.isnan(out.loc[0, "bp_rp0_err"]) and math.isnan(out.loc[0, "g0"])
     assert math.isnan(out.loc[0, "prot"])
-    assert out.loc[0, "ebp_rp"] == pytest.approx(-0.2) and out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
+    assert math.isnan(out.loc[0, "ebp_rp"]) and out.loc[0, "input_ebv"] == -0.2  # an E(B-V): not an E(BP-RP)
+    assert out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
     assert out.loc[1, "ebp_rp_source"] == "none" and out.loc[1, "bp_rp0"] == pytest.approx(out.loc[1, "bp_rp_obs"])
     # an E(B-V) of 0.1: 3.16k x 0.1 of E(BP-RP), as estimate converts it
     from gyroage.core.photometry import R_V, ebprp_of_reddening
@@ -446,8 +447,7 @@ def test_crossmatch_keeps_the_observed_colour_of_stars_within_100_pc(tmp_path, s
     a = GAIA[GA]
     assert out.loc[0, "bp_rp0"] == pytest.approx(a[3] - a[4] - a[9], abs=1e-12)  # 500 pc: corrected
     err = capsys.readouterr().err
-    summary = err.strip().splitlines()[-1]
-    assert summary.startswith("crossmatch: 3 |") and "1 within 100 pc kept the observed colour" in summary, err
+    assert err.count("1 star(s) within 100 pc") == 1 and "kept the observed colour" in err, err  # said once
     assert "1 star(s) beyond 100 pc" in err  # D, at 200 pc without GSP-Phot: still warned of
     out = run_rows(tmp_path, sky, f"source_id\n{GC}\n", extinction="none")  # none: nothing to keep from
     assert out["ebp_rp_source"].tolist() == ["none"]
@@ -455,18 +455,143 @@ def test_crossmatch_keeps_the_observed_colour_of_stars_within_100_pc(tmp_path, s
 
 def test_crossmatch_g0_takes_a_g_from_gspphot_or_the_edr3_law(tmp_path, sky):
     """g0 took A_G = 1.91 E(BP-RP) at every colour (Wang & Chen 2019's constant law), 0.09 mag too bright for a
-    reddened M dwarf. Under gspphot it now takes GSP-Phot's own ag_gspphot (1.91 E(BP-RP) only where that is
-    missing); an A_V or E(B-V) column takes the EDR3 law's k_G A_0 at the star's colour; an E(BP-RP) column 1.91."""
-    from gyroage.core.photometry import AG_PER_EBPRP, a_g_per_a0
+    reddened M dwarf. Under gspphot it now takes GSP-Phot's own ag_gspphot; an A_V or E(B-V) column takes the EDR3
+    law's k_G A_0 at the star's colour; an E(BP-RP) column, and GSP-Phot without ag_gspphot, the same law's k_G A_0
+    of the A_0 that gives that E(BP-RP) (1.91 E(BP-RP) until the next change)."""
+    from gyroage.core.photometry import AG_PER_EBPRP, a0_of_ebprp, a_g_per_a0
     from tests.crossmatch.fakesky import AG_GSPPHOT
 
     a, b = GAIA[GA], GAIA[GB]
     out = _exact_rows(tmp_path, sky, f"source_id\n{GA}\n{GB}\n")
     assert out.loc[0, "g0"] == a[2] - AG_GSPPHOT[GA]
-    assert GB not in AG_GSPPHOT and out.loc[1, "g0"] == b[2] - AG_PER_EBPRP * b[9]
+    assert GB not in AG_GSPPHOT  # without ag_gspphot: the EDR3 law's A_G of the A_0 behind GSP-Phot's E(BP-RP)
+    a0 = a0_of_ebprp(out.loc[1, "bp_rp0"], b[9])
+    assert out.loc[1, "g0"] == b[2] - a_g_per_a0(out.loc[1, "bp_rp0"], a0) * a0
+    assert abs(b[2] - out.loc[1, "g0"] - AG_PER_EBPRP * b[9]) > 0.005  # no longer the constant 1.91
     for name in ("av", "ebv"):
         out = _exact_rows(tmp_path, sky, f"source_id,{name}\n{GA},0.3\n", extinction=f"column:{name}")
         a0 = 0.3 * (1.0 if name == "av" else 3.16)
         assert out.loc[0, "g0"] == a[2] - a_g_per_a0(out.loc[0, "bp_rp0"], a0) * a0
     out = _exact_rows(tmp_path, sky, f"source_id,my_red\n{GA},0.2\n", extinction="column:my_red")
-    assert out.loc[0, "g0"] == a[2] - AG_PER_EBPRP * 0.2
+    a0 = a0_of_ebprp(out.loc[0, "bp_rp0"], 0.2)
+    assert out.loc[0, "g0"] == a[2] - a_g_per_a0(out.loc[0, "bp_rp0"], a0) * a0
+
+
+def test_crossmatch_g0_is_one_for_either_form_of_one_reddening(tmp_path, sky):
+    """column:av 0.62 and column:ebprp 0.2575 (the E(BP-RP) that A_V leaves) gave one bp_rp0 but g0 11.4704 against
+    11.5080: an E(BP-RP) took A_G = 1.91 E(BP-RP). Its A_0 is now solved through the EDR3 law at the intrinsic colour
+    (photometry.a0_of_ebprp) and A_G is k_G A_0, as for the A_V: one g0."""
+    av = _exact_rows(tmp_path, sky, f"source_id,av\n{GA},0.62\n{GB},1.5\n", extinction="column:av")
+    e = av["ebp_rp"].tolist()
+    out = _exact_rows(tmp_path, sky, f"source_id,ebprp\n{GA},{e[0]!r}\n{GB},{e[1]!r}\n", extinction="column:ebprp")
+    assert out["bp_rp0"].tolist() == av["bp_rp0"].tolist()
+    # to 1e-6 mag: the A_V's E(BP-RP) is deredden's, whose last step leaves it 4e-7 mag off its own A_0 at A_V 1.5
+    assert out["g0"].to_numpy() == pytest.approx(av["g0"].to_numpy(), abs=1e-6)
+    assert out.loc[0, "g0"] == pytest.approx(av.loc[0, "g0"], abs=1e-9)
+
+
+def test_crossmatch_extinction_column_keeps_its_error_as_estimate_reads_it(tmp_path, sky):
+    """--extinction column:av dropped av_err (renamed input_av_err and never read): bp_rp0_err was the photometric
+    0.0026 and crossmatch | estimate dated the star with a 2.5% bound of 38 Myr, where estimate on the same colour with
+    av/av_err gave 5.5 Myr. The error is now converted as the value is (k x A_V) and written as ebp_rp_err, which
+    estimate reads beside bp_rp0 as it reads av_err beside bp_rp: the same bp_rp0_err_used and ages, every digit."""
+    import numpy as np
+
+    from gyroage.core.modelcard import load_card
+    from gyroage.core.stars import fill_colour_err
+
+    (tmp_path / "ids.csv").write_text(f"source_id,av,av_err\n{GA},0.62,0.30\n{GB},0.2,\n")
+    run_crossmatch(tmp_path / "ids.csv", tmp_path / "xm.parquet", services_for(sky),
+                   CrossmatchSettings(extinction="column:av"), quiet=True)
+    xm = pd.read_parquet(tmp_path / "xm.parquet")
+    assert 0.1 < xm.loc[0, "ebp_rp_err"] < 0.15 and math.isnan(xm.loc[1, "ebp_rp_err"])
+    direct = xm.drop(columns=["bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err", "input_av", "input_av_err"]).assign(
+        bp_rp=xm["bp_rp_obs"], bp_rp_err=xm["bp_rp0_err"], av=[0.62, 0.2], av_err=[0.30, math.nan])
+    direct.to_parquet(tmp_path / "direct.parquet")
+    for name in ("xm", "direct"):
+        res = run_cli("estimate", str(tmp_path / f"{name}.parquet"), "-q", "-o", str(tmp_path / f"{name}.est.parquet"))
+        assert res.returncode == 0, res.stderr
+    a, b = (pd.read_parquet(tmp_path / f"{n}.est.parquet") for n in ("xm", "direct"))
+    assert a["status"].tolist() == b["status"].tolist() and a["status"].isin(["ok", "extrapolated"]).all()
+    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr",
+                "p_outlier", "age_flags"):
+        assert a[col].tolist() == b[col].tolist(), col
+    assert xm["bp_rp0"].tolist() == b["bp_rp0_used"].tolist() and xm["ebp_rp"].tolist() == b["ebprp_used"].tolist()
+    assert xm.loc[0, "ebp_rp_err"] == b.loc[0, "ebprp_err_used"]
+    # estimate's bp_rp0_err_used: the colour's error as the flow takes it, with the reddening's in quadrature
+    card, _ = load_card()
+    used = np.hypot(fill_colour_err(xm["bp_rp0_err"].to_numpy(), card), np.nan_to_num(xm["ebp_rp_err"].to_numpy()))
+    assert used.tolist() == b["bp_rp0_err_used"].tolist() and 0.12 < used[0] < 0.13
+    # an error given but not a number >= 0 is refused as estimate refuses it: invalid_reddening
+    rows = f"source_id,av,e_av\n{GA},0.62,-0.1\n{GB},0.62,abc\n{GC},0.62,0.1\n"
+    out = _exact_rows(tmp_path, sky, rows, extinction="column:av")
+    assert out["crossmatch_status"].tolist() == ["invalid_reddening", "invalid_reddening", "ok"]
+
+
+def test_crossmatch_extinction_column_takes_an_explicit_kind(tmp_path, sky):
+    """column:Av_SFD (a name gyroage does not read as an A_V) was subtracted as E(BP-RP), 2.4x too much for an A_V;
+    column:NAME:av|ebv|ebprp (any case) now says what it holds, converted as that kind, its error (e_NAME or
+    NAME_err) with it."""
+    ref = _exact_rows(tmp_path, sky, f"source_id,av,av_err\n{GA},0.62,0.3\n", extinction="column:av")
+    out = _exact_rows(tmp_path, sky, f"source_id,Av_SFD,e_Av_SFD\n{GA},0.62,0.3\n", extinction="column:Av_SFD:AV")
+    for col in ("bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err", "g0", "crossmatch_status"):
+        assert out[col].tolist() == ref[col].tolist(), col
+    assert out.loc[0, "ebp_rp_source"] == "column:Av_SFD"
+    ref = _exact_rows(tmp_path, sky, f"source_id,ebv\n{GA},0.2\n", extinction="column:ebv")
+    out = _exact_rows(tmp_path, sky, f"source_id,ebv_sfd\n{GA},0.2\n", extinction="column:ebv_sfd:ebv")
+    assert out["bp_rp0"].tolist() == ref["bp_rp0"].tolist() and out["g0"].tolist() == ref["g0"].tolist()
+    out = _exact_rows(tmp_path, sky, f"source_id,av\n{GA},0.2\n", extinction="column:av:ebprp")  # the kind wins
+    assert out.loc[0, "bp_rp0"] == out.loc[0, "bp_rp_obs"] - 0.2
+
+
+def test_crossmatch_says_how_it_reads_a_reddening_column_of_unknown_role(tmp_path, sky, capsys):
+    """An unknown name (A_V_bayestar) was taken as E(BP-RP) without a word: one line on stderr now says so and how
+    to say otherwise, under -q too; a known name or a kind given says nothing."""
+    run_rows(tmp_path, sky, f"source_id,A_V_bayestar\n{GA},0.3\n{GB},0.1\n", extinction="column:A_V_bayestar")
+    lines = [x for x in capsys.readouterr().err.splitlines() if "A_V_bayestar" in x]
+    assert len(lines) == 1 and lines[0].startswith("crossmatch: note: ") and "as E(BP-RP)" in lines[0], lines
+    assert "--extinction column:A_V_bayestar:av" in lines[0]
+    for extinction in ("column:A_V_bayestar:av", "column:A_V_bayestar:ebprp"):
+        run_rows(tmp_path, sky, f"source_id,A_V_bayestar\n{GA},0.3\n", extinction=extinction)
+        assert "A_V_bayestar" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("columns, name", [("av,av_err", "av_err"), ("ebv,e_ebv", "e_ebv"),
+                                           ("e_BP-RP,E_BP-RP", "E_BP-RP"), ("Av_SFD,e_Av_SFD", "e_Av_SFD")])
+def test_crossmatch_refuses_an_error_column_as_the_reddening(tmp_path, sky, columns, name):
+    """column:av_err was subtracted as a reddening (0.30 mag of E(BP-RP) for an A_V's error): a name whose role is
+    an error column is now refused in one line, before any query."""
+    (tmp_path / "ids.csv").write_text(f"source_id,{columns}\n{GA},0.3,0.1\n")
+    with pytest.raises(UserError, match=rf"^--extinction column:{re.escape(name)}: '{re.escape(name)}' is an error "
+                                        r"column, not a reddening"):
+        run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky),
+                       CrossmatchSettings(extinction=f"column:{name}"), quiet=True)
+    assert sky.log == [] and not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("column, shown", [("ebprp", -0.2), ("E(B-V)", None), ("av", None), ("A_V_sfd:av", None),
+                                           ("my_red", -0.2)])
+def test_crossmatch_ebp_rp_is_an_e_bp_rp_on_invalid_rows_too(tmp_path, sky, column, shown):
+    """An invalid_reddening row's ebp_rp showed an A_V or E(B-V) as given (-0.62 of A_V) beside the converted
+    E(BP-RP)s of valid rows: ebp_rp now holds E(BP-RP)s only, a negative E(BP-RP) as given (the row's reason), and is
+    empty where the column holds an A_V or E(B-V), whose value stays in its own column."""
+    name = column.split(":")[0]
+    out = _exact_rows(tmp_path, sky, f"source_id,{name}\n{GA},-0.2\n{GB},0.2\n", extinction=f"column:{column}")
+    assert out["crossmatch_status"].tolist() == ["invalid_reddening", "ok"]
+    assert (math.isnan(out.loc[0, "ebp_rp"]) if shown is None else out.loc[0, "ebp_rp"] == shown)
+    assert out.loc[1, "ebp_rp"] == pytest.approx(out.loc[1, "bp_rp_obs"] - out.loc[1, "bp_rp0"], abs=1e-12)
+
+
+def test_crossmatch_counts_the_stars_within_100_pc_under_quiet_too(tmp_path, sky, monkeypatch, capsys):
+    """Under -q only the far stars' count was said; the stars within 100 pc whose GSP-Phot E(BP-RP) was not subtracted
+    were counted only in the progress summary, which -q silences. Both counts now go the same warning way."""
+    from tests.crossmatch import fakesky
+
+    c = list(GAIA[GC])
+    c[9:12] = [0.08, 0.06, 0.10]  # at 50 pc, with a GSP-Phot E(BP-RP)
+    monkeypatch.setitem(fakesky.GAIA, GC, tuple(c))
+    run_rows(tmp_path, sky, f"source_id\n{GC}\n{GD}\n")  # quiet
+    err = capsys.readouterr().err.splitlines()
+    assert any(x.startswith("crossmatch: ") and "1 star(s) within 100 pc" in x and "none_within_100pc" in x
+               for x in err), err
+    assert any("1 star(s) beyond 100 pc" in x for x in err), err
