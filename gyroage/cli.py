@@ -253,9 +253,8 @@ def crossmatch(
     id_type: Annotated[Optional[str], typer.Option(help="gaia, tic, kic or radec (default: from the column name).")] = None,
     radius_arcsec: Annotated[float, typer.Option(help="Cone radius for ra/dec input, arcsec; positions must be at "
                                                       "epoch 2016.0 (no proper motion is applied).")] = 2.0,
-    extinction: Annotated[str, typer.Option(help="gspphot, none or column:NAME[:av|ebv|ebprp] (from the input: "
-                                                        "A_V, E(B-V) or E(BP-RP) as :KIND says, else by the column's "
-                                                        "name; any other name is read as E(BP-RP)).")] = "gspphot",
+    extinction: Annotated[str, typer.Option(help="gspphot, none or column:NAME[:av|ebv|ebprp] (an input column: A_V, "
+                                                 "E(B-V) or E(BP-RP) as :KIND or its name says; else E(BP-RP)).")] = "gspphot",
     periods: Annotated[str, typer.Option(help="Period sources in adoption order, comma-separated.")] =
         "mcquillan2014,santos2021,santos2019,holcomb2022,gaiadr3",
     gaia_url: Annotated[Optional[str], typer.Option(help="Gaia TAP server (env GYROAGE_GAIA_TAP_URL).")] = None,
