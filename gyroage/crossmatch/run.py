@@ -227,8 +227,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
 class _Colours:
     bp_rp: np.ndarray        # observed BP-RP
     ebprp: np.ndarray          # E(BP-RP) where known (NaN elsewhere)
-    ebprp_err: np.ndarray    # its error from a column:NAME's error column (NaN elsewhere: under gspphot it is in
-                             # bp_rp0_err)
+    ebprp_err: np.ndarray    # its error: GSP-Phot's half 16-84% interval, or a column:NAME's error column
     applied: np.ndarray      # whether E(BP-RP) was subtracted
     invalid: np.ndarray      # E(BP-RP) negative: neither subtracted nor ignored (the row gets invalid_reddening)
     source: np.ndarray       # where E(BP-RP) came from: gspphot / column:NAME / none / none_within_100pc
@@ -292,11 +291,10 @@ def _colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str
     # the bad value shown as given (ebp_rp) where it is an E(BP-RP): the row's reason. An A_V or E(B-V) is not one,
     # and ebp_rp holds E(BP-RP)s only: such a row's ebp_rp is empty, its value left in its own column.
     ebprp = np.where(invalid, value if a0_per is None else np.nan, ebprp)
-    # GSP-Phot's half-interval widens bp_rp0_err itself; a column's error goes to ebp_rp_err (estimate adds it there)
-    widen = np.isfinite(ebprp_err) & (extinction == "gspphot")
-    bp_rp0_err = np.where(widen, np.hypot(colour_err, np.nan_to_num(ebprp_err)), colour_err)
-    return _Colours(bp_rp, ebprp, np.where(widen, np.nan, ebprp_err), applied, invalid, source, bp_rp0,
-                    np.where(invalid, np.nan, bp_rp0_err), ag)
+    # the reddening's error goes to ebp_rp_err, GSP-Phot's as a column's: estimate adds it in full, while of
+    # bp_rp0_err it takes only the part above the card's default colour error (already in the flow)
+    return _Colours(bp_rp, ebprp, ebprp_err, applied, invalid, source, bp_rp0,
+                    np.where(invalid, np.nan, colour_err), ag)
 
 
 def _ag_of_ebprp(bp_rp0: np.ndarray, ebprp: np.ndarray) -> np.ndarray:

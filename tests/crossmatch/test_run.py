@@ -40,7 +40,8 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     a = GAIA[GA]
     assert out.loc[0, "bp_rp0"] == pytest.approx(a[3] - a[4] - a[9], abs=1e-5)
     e_col = math.hypot(1.0857362 / a[5], 1.0857362 / a[6])
-    assert out.loc[0, "bp_rp0_err"] == pytest.approx(math.hypot(e_col, (a[11] - a[10]) / 2), rel=1e-4)
+    assert out.loc[0, "bp_rp0_err"] == pytest.approx(e_col, rel=1e-4)
+    assert out.loc[0, "ebp_rp_err"] == pytest.approx((a[11] - a[10]) / 2, rel=1e-4)  # GSP-Phot's half-interval
     assert out.loc[2, "bp_rp0"] == pytest.approx(GAIA[GC][3] - GAIA[GC][4], abs=1e-5)  # no GSP-Phot value
     assert out.loc[2, "ebp_rp_source"] == "none_within_100pc"  # at 50 pc: no correction wanted
     assert math.isnan(out.loc[3, "prot"]) and not math.isnan(out.loc[3, "bp_rp0"])
@@ -526,6 +527,31 @@ def test_crossmatch_extinction_column_keeps_its_error_as_estimate_reads_it(tmp_p
     rows = f"source_id,av,e_av\n{GA},0.62,-0.1\n{GB},0.62,abc\n{GC},0.62,0.1\n"
     out = _exact_rows(tmp_path, sky, rows, extinction="column:av")
     assert out["crossmatch_status"].tolist() == ["invalid_reddening", "invalid_reddening", "ok"]
+
+
+def test_crossmatch_gspphot_error_is_a_reddening_error_as_estimate_reads_one(tmp_path, sky):
+    """GSP-Phot's E(BP-RP) half-interval was folded into bp_rp0_err, of which estimate takes only the part above the
+    card's default colour error (0.0275 mag, already in the flow), so a 0.02 mag reddening error widened no age. It is
+    now ebp_rp_err, read by estimate as a reddening error in full, as a column's error is: crossmatch | estimate
+    gives estimate's ages on the observed colour with ebprp and ebprp_err, every digit."""
+    run_crossmatch_to = tmp_path / "xm.parquet"
+    (tmp_path / "ids.csv").write_text(f"source_id\n{GA}\n")
+    run_crossmatch(tmp_path / "ids.csv", run_crossmatch_to, services_for(sky), CrossmatchSettings(), quiet=True)
+    xm = pd.read_parquet(run_crossmatch_to)
+    a = GAIA[GA]
+    assert xm.loc[0, "ebp_rp_err"] == pytest.approx((a[11] - a[10]) / 2, rel=1e-6)
+    direct = xm.drop(columns=["bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err"]).assign(
+        bp_rp=xm["bp_rp_obs"], bp_rp_err=xm["bp_rp0_err"], ebprp=xm["ebp_rp"], ebprp_err=xm["ebp_rp_err"])
+    direct.to_parquet(tmp_path / "direct.parquet")
+    for name in ("xm", "direct"):
+        res = run_cli("estimate", str(tmp_path / f"{name}.parquet"), "-q", "-o", str(tmp_path / f"{name}.est.parquet"))
+        assert res.returncode == 0, res.stderr
+    x, d = (pd.read_parquet(tmp_path / f"{n}.est.parquet") for n in ("xm", "direct"))
+    assert x["status"].tolist() == d["status"].tolist() and x.loc[0, "status"] in ("ok", "extrapolated")
+    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "p_outlier",
+                "age_flags"):
+        assert x[col].tolist() == d[col].tolist(), col
+    assert d.loc[0, "ebprp_err_used"] == pytest.approx(0.02)  # the reddening error both runs read, in full
 
 
 def test_crossmatch_extinction_column_takes_an_explicit_kind(tmp_path, sky):
