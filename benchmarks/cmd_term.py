@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -206,19 +207,23 @@ def main() -> None:
         ap.error("--nested checks frozen widths: it needs --term-calibration, and never refits or writes a card")
     if args.jitter_mag and args.write_card:
         ap.error("--jitter-mag is a stress test: it never writes a card")
+    scoring = args.loco is not None and not (args.describe or args.write_above_flag)
+    if scoring:  # refused before the catalogue is read and the folds are scored, not after
+        calib, weight = scoring_calibration(ap, args.write_card)
+        if not (args.loco / "folds").is_dir():
+            refuse(ap, f"--loco {args.loco} holds no folds/: name a gyroage validate --out directory")
+        fold_sets = complete_fold_sets(args.loco)
+        if not fold_sets:
+            refuse(ap, f"no seed under {args.loco / 'folds'} has all 25 clusters' folds (gyroage validate writes them)")
     frame = quality_select(load_catalogue(args.catalogue))
     if args.write_above_flag:
         write_above_flag(args.write_above_flag, frame)
         return
-    if args.describe or args.loco is None:
+    if not scoring:
         describe(frame)
         return
-    card = json.loads(CARD.read_text())
-    calib = Calibration.from_dict(card["validation"]["calibration"])
-    weight = float(card["validation"].get("outlier_weight_group", OUTLIER_WEIGHT))
     terms: dict = {}
     results = {}
-    fold_sets = complete_fold_sets(args.loco)
     for _, folds in fold_sets:
         for c in folds:
             if c not in terms:
@@ -251,6 +256,32 @@ def main() -> None:
         args.json.write_text(json_text(results, indent=1) + "\n")  # strict JSON: NaN is null
     if args.write_card and term_calib is not None:
         write_card(args.write_card, frame, term_calib, results)
+
+
+def refuse(ap: argparse.ArgumentParser, message: str) -> NoReturn:
+    """One line on stderr and exit 2: a user's mistake, without argparse's usage lines."""
+    ap.exit(2, f"{ap.prog}: error: {message}\n")
+
+
+def scoring_calibration(ap: argparse.ArgumentParser, model_dir: Path | None) -> tuple[Calibration, float]:
+    """The rotation calibration and joint-age outlier weight the figures are scored with: those of the card
+    ``--write-card`` writes (its figures must be its own model's, not the shipped one's), else the shipped card's.
+    A card without calibration (as ``train --export`` writes it) is refused."""
+    from gyroage.core.modelcard import load_card
+    from gyroage.errors import ModelError
+
+    model_dir = CARD.parent if model_dir is None else model_dir
+    try:
+        card, _ = load_card(model_dir, verify=False)
+    except ModelError as exc:
+        refuse(ap, str(exc))
+    calib = Calibration.from_dict(card.calibration)
+    if calib is None:
+        refuse(ap, f"{model_dir}'s card has no calibration to score the figures with: run gyroage validate "
+                   f"--out DIR --write-card {model_dir} --fit-calibration first (README, Retraining)")
+    # validate's own joint-age weight when it has run, else the card's (which validate takes by default)
+    weight = float((card.validation or {}).get("outlier_weight_group", card.outlier.get("weight", OUTLIER_WEIGHT)))
+    return calib, weight
 
 
 def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:

@@ -1,0 +1,122 @@
+"""benchmarks/cmd_term.py as the README's retraining steps and docs/validation.md run it: which card's calibration
+scores the figures it writes, and what it refuses in one line (stubs only: no catalogue, no folds)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_benchmark_scripts import load
+
+ZERO = {"all25": 0.0, "ge30": 0.0, "star_median": 0.0, "log_score": 0.0, "log_score_cal": 0.0,
+        "coverage_68_cal": {"a": 0.0}, "coverage_95_cal": {"a": 0.0}, "star_median_cal": 0.0,
+        "star_median_by_age": {"a": 0.0}, "n_used": 0}
+
+
+def _model(tmp_path: Path, calibrated: bool = True) -> Path:
+    """A copy of the shipped card alone (cmd_term reads no graph), with another calibration and outlier weight, or
+    none (as ``train --export`` writes it)."""
+    d = tmp_path / "mymodel"
+    d.mkdir()
+    card = json.loads((ROOT / "models" / "gyroage-model.json").read_text())
+    if calibrated:
+        card["calibration"]["level_scale"] = 0.77
+        card["validation"]["calibration"] = card["calibration"]
+        card["validation"]["outlier_weight_group"] = 0.2
+    else:
+        card["calibration"] = {}
+        card["validation"] = {}
+    (d / "gyroage-model.json").write_text(json.dumps(card))
+    return d
+
+
+@pytest.fixture
+def stubbed(monkeypatch, tmp_path):
+    """cmd_term with the catalogue, folds, term fits, scoring and card writing stubbed; returns (module, calls)."""
+    ct = load("cmd_term")
+    calls: dict[str, list] = {"score": [], "write_card": [], "catalogue": [], "describe": []}
+
+    def score(frame, folds, terms, calib, weight, *a, **k):
+        calls["score"].append((calib, weight))
+        return {"v4": ZERO, "cmd": ZERO}
+
+    monkeypatch.setattr(ct, "load_catalogue", lambda path: calls["catalogue"].append(path) or pd.DataFrame({"cluster": []}))
+    monkeypatch.setattr(ct, "quality_select", lambda frame: frame)
+    monkeypatch.setattr(ct, "describe", lambda frame: calls["describe"].append(1))
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco: [(0, {"A": {}})])
+    monkeypatch.setattr(ct, "fit_main_sequence_term", lambda frame: None)
+    monkeypatch.setattr(ct, "score_seed", score)
+    monkeypatch.setattr(ct, "write_card", lambda model_dir, *a: calls["write_card"].append(model_dir))
+    (tmp_path / "validation" / "folds").mkdir(parents=True)
+    (tmp_path / "widths.json").write_text(json.dumps(
+        json.loads((ROOT / "models" / "gyroage-model.json").read_text())["main_sequence"]["calibration"]))
+    return ct, calls
+
+
+def _run(ct, monkeypatch, *argv: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["cmd_term.py", *argv])
+    ct.main()
+
+
+def test_write_card_scores_with_the_calibration_of_the_card_it_writes(stubbed, monkeypatch, tmp_path):
+    """--write-card mymodel scored the figures it wrote into mymodel's card with the shipped card's calibration and
+    outlier weight (models/gyroage-model.json, whatever the directory named)."""
+    ct, calls = stubbed
+    model = _model(tmp_path)
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration", str(tmp_path / "widths.json"),
+         "--write-card", str(model))
+    (calib, weight), = calls["score"]
+    assert calib.level_scale == 0.77 and weight == 0.2
+    assert calls["write_card"] == [model]
+    # without --write-card the figures are the shipped model's, as before
+    calls["score"].clear()
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration", str(tmp_path / "widths.json"))
+    (calib, weight), = calls["score"]
+    shipped = json.loads((ROOT / "models" / "gyroage-model.json").read_text())
+    assert calib.level_scale == shipped["calibration"]["level_scale"] and weight == 0.05
+
+
+def _one_line_exit_2(capsys, excinfo, *words: str) -> str:
+    assert excinfo.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+def test_write_card_refuses_a_card_without_calibration(stubbed, monkeypatch, tmp_path, capsys):
+    """A card as train --export writes it has no calibration to score the term's stars with: refused in one line
+    naming the command that gives it one, before the catalogue is read or anything is written."""
+    ct, calls = stubbed
+    model = _model(tmp_path, calibrated=False)
+    before = (model / "gyroage-model.json").read_bytes()
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration",
+             str(tmp_path / "widths.json"), "--write-card", str(model))
+    _one_line_exit_2(capsys, excinfo, str(model), "no calibration", "gyroage validate", "--fit-calibration")
+    assert calls == {"score": [], "write_card": [], "catalogue": [], "describe": []}
+    assert (model / "gyroage-model.json").read_bytes() == before
+    with pytest.raises(SystemExit) as excinfo:  # no card there at all
+        _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration",
+             str(tmp_path / "widths.json"), "--write-card", str(tmp_path / "nothing"))
+    _one_line_exit_2(capsys, excinfo, str(tmp_path / "nothing"))
+
+
+def test_loco_without_folds_is_refused(stubbed, monkeypatch, tmp_path, capsys):
+    """--loco naming a directory validate has not written (the README's steps once ran cmd_term before validate)
+    ended in a FileNotFoundError traceback."""
+    ct, _ = stubbed
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--loco", str(tmp_path / "none"), "--term-calibration", str(tmp_path / "widths.json"))
+    _one_line_exit_2(capsys, excinfo, str(tmp_path / "none"), "gyroage validate")
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco: [])
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration",
+             str(tmp_path / "widths.json"))
+    _one_line_exit_2(capsys, excinfo, str(tmp_path / "validation"), "25")
