@@ -203,6 +203,14 @@ def main() -> None:
                     help="move held-out stars' magnitudes by N(0, MAG) before the term reads them (a field-star "
                          "stress test; never with --write-card)")
     args = ap.parse_args()
+    # each of these scores or writes what --loco's folds give: without them the script described the catalogue and
+    # exited 0 having written nothing
+    needs_loco = [f"--{k.replace('_', '-')}" for k in ("write_card", "term_calibration", "fit_calibration", "nested",
+                                                        "json", "calibration_json", "nested_json", "term_level_scale",
+                                                        "declare_err", "jitter_mag") if getattr(args, k)]
+    if needs_loco and args.loco is None:
+        refuse(ap, f"{' '.join(needs_loco)} {'scores' if len(needs_loco) == 1 else 'score'} the saved folds: "
+                   "give --loco DIR, a gyroage validate --out directory")
     if args.nested and (args.term_calibration is None or args.write_card or args.fit_calibration):
         ap.error("--nested checks frozen widths: it needs --term-calibration, and never refits or writes a card")
     if args.jitter_mag and args.write_card:

@@ -108,6 +108,20 @@ def test_write_card_refuses_a_card_without_calibration(stubbed, monkeypatch, tmp
     _one_line_exit_2(capsys, excinfo, str(tmp_path / "nothing"))
 
 
+@pytest.mark.parametrize("argv", [["--write-card", "MODEL"], ["--term-calibration", "W"], ["--fit-calibration", "3"],
+                                  ["--nested", "--term-calibration", "W"], ["--json", "out.json"]])
+def test_scoring_options_without_loco_are_refused(stubbed, monkeypatch, tmp_path, capsys, argv):
+    """Without --loco these printed the catalogue's heights and exited 0 having written nothing (validation.md quoted
+    such a command as the one that wrote the shipped term)."""
+    ct, calls = stubbed
+    named = {"MODEL": str(_model(tmp_path)), "W": str(tmp_path / "widths.json")}
+    argv = [named.get(a, a) for a in argv]
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, *argv)
+    _one_line_exit_2(capsys, excinfo, argv[0], "--loco")
+    assert calls == {"score": [], "write_card": [], "catalogue": [], "describe": []}
+
+
 def test_loco_without_folds_is_refused(stubbed, monkeypatch, tmp_path, capsys):
     """--loco naming a directory validate has not written (the README's steps once ran cmd_term before validate)
     ended in a FileNotFoundError traceback."""
@@ -120,3 +134,10 @@ def test_loco_without_folds_is_refused(stubbed, monkeypatch, tmp_path, capsys):
         _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration",
              str(tmp_path / "widths.json"))
     _one_line_exit_2(capsys, excinfo, str(tmp_path / "validation"), "25")
+
+
+def test_describe_alone_still_describes(stubbed, monkeypatch):
+    ct, calls = stubbed
+    _run(ct, monkeypatch)
+    _run(ct, monkeypatch, "--describe")
+    assert calls["describe"] == [1, 1]
