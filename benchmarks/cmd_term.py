@@ -215,6 +215,9 @@ def main() -> None:
         ap.error("--nested checks frozen widths: it needs --term-calibration, and never refits or writes a card")
     if args.jitter_mag and args.write_card:
         ap.error("--jitter-mag is a stress test: it never writes a card")
+    if args.write_card and not (args.term_calibration or args.fit_calibration):  # it scored, then wrote nothing
+        refuse(ap, "--write-card writes the informed stars' widths too: give them (--term-calibration JSON) or fit "
+                   "them (--fit-calibration N)")
     scoring = args.loco is not None and not (args.describe or args.write_above_flag)
     if scoring:  # refused before the catalogue is read and the folds are scored, not after
         calib, weight = scoring_calibration(ap, args.write_card)

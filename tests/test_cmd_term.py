@@ -141,3 +141,12 @@ def test_describe_alone_still_describes(stubbed, monkeypatch):
     _run(ct, monkeypatch)
     _run(ct, monkeypatch, "--describe")
     assert calls["describe"] == [1, 1]
+
+
+def test_write_card_without_widths_is_refused(stubbed, monkeypatch, tmp_path, capsys):
+    """--write-card without --term-calibration or --fit-calibration scored every seed, then wrote nothing, exit 0."""
+    ct, calls = stubbed
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--write-card", str(_model(tmp_path)))
+    _one_line_exit_2(capsys, excinfo, "--write-card", "--term-calibration", "--fit-calibration")
+    assert calls == {"score": [], "write_card": [], "catalogue": [], "describe": []}
