@@ -316,7 +316,8 @@ def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, re
         "calibration": term_calib.to_dict(),
         "above_flag": above_flag_entry(frame, term),
         "validation": {"seeds": seeds, "rotation_alone": figures["v4"], "with_term": figures["cmd"],
-                       "note": "leave-one-cluster-out on the shipped flow's folds (this machine's), the term fitted in "
+                       "note": "leave-one-cluster-out on the validate folds given (--loco: this card's flow, this machine's), "
+                               "the term fitted in "
                                "each fold without the held-out cluster (study 22, benchmarks/cmd_term.py); star "
                                "figures uncalibrated, coverage with each star's own calibration; with_term's all25 "
                                "and ge30 put the term in joint ages too (group-age --main-sequence), which "
