@@ -143,7 +143,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         :func:`default_group_systematic`).
     colour_sigma : per-star colour uncertainty (mag) beyond the training colours' (reddening
         included; :func:`gyroage.core.colours.excess_colour_sigma`), marginalised over as
-        ``gyroage estimate`` does (None: none).
+        ``gyroage estimate`` does (None: none); a used member's must be a number >= 0 (else a UserError).
     main_sequence, abs_g, abs_g_err : the height term, each star's absolute G (NaN: unknown) and its error (None
         or NaN: none known): each used member's p(height | colour, age) multiplies the group likelihood, as in
         ``gyroage estimate``.
@@ -190,6 +190,10 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
         idx = np.flatnonzero(use)
         sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
+        bad = [] if sig is None else np.flatnonzero(~(np.isfinite(sig) & (sig >= 0)))
+        if len(bad):  # NaN fell in no Gauss-Hermite tier: its member's likelihood was never computed
+            raise UserError(f"colour_sigma must be a number >= 0 (mag) for every used member: member {idx[bad[0]]} "
+                            f"has {sig[bad[0]]:g} ({len(bad)} such); 0 for none, or leave the member out (use)")
 
         def log_likelihood(ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             """(members' flow log-likelihoods, each group's total, its height term) on the log10 ages ``ages``."""

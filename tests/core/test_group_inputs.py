@@ -191,3 +191,33 @@ def test_by_and_membership_take_the_exact_name_over_a_case_insensitive_one(model
     assert "several columns are --membership pmemb: using 'pmemb', ignoring 'PMemb'" in res.stderr
     res = run_cli("group-age", "-", "--by", "Cluster", "--grid", "201", "-q", input=table.to_csv(index=False))
     assert res.returncode == 0 and pd.read_csv(StringIO(res.stdout))["Cluster"].tolist() == [1], res.stderr
+
+
+@pytest.mark.parametrize("bad", [np.nan, -0.01, np.inf])
+def test_group_posterior_refuses_a_colour_sigma_that_is_no_number_above_0_for_a_used_member(model, bad):
+    """Review V15, finding 1: a NaN colour_sigma fell in no Gauss-Hermite tier, and its member's likelihood row was
+    never written (np.empty): four runs on one input gave medians of 1.9, 722.7, nan and 117.4 Myr."""
+    frame = _members(model)
+    sig = np.full(len(frame), 0.03)
+    sig[3] = bad
+    args = (model.density, np.log10(frame["prot"]), frame["bp_rp0"], frame["bp_rp0_err"], ["g"] * len(frame),
+            model.default_prior, 201)
+    with pytest.raises(UserError, match=r"colour_sigma .*member 3") as err:
+        group_posterior(*args, colour_sigma=sig)
+    assert "\n" not in str(err.value)
+    use = np.ones(len(frame), dtype=bool)
+    use[3] = False  # a member left out may carry anything
+    left_out = group_posterior(*args, colour_sigma=sig, use=use)
+    assert left_out.n_used.tolist() == [11] and np.isfinite(left_out.summaries()["age_p50_myr"]).all()
+
+
+def test_the_colour_marginal_likelihood_of_a_star_in_no_node_tier_is_nan_not_uninitialised(model):
+    """The row of a star whose colour_sigma falls in no tier (NaN) was left as whatever memory np.empty gave."""
+    from gyroage.core.likelihood import colour_marginal_log_likelihood
+
+    n = 40
+    grid = np.linspace(8.0, 9.5, 51)
+    sig = np.full(n, 0.03)
+    sig[::4] = np.nan
+    ll = colour_marginal_log_likelihood(model.density, np.full(n, 1.0), np.full(n, 1.2), np.full(n, 0.03), grid, sig)
+    assert np.isnan(ll[::4]).all() and np.isfinite(np.delete(ll, np.s_[::4], axis=0)).all()
