@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,12 @@ def unmasked(values) -> tuple[object, np.ndarray | None]:
 _OWN_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep, contextlib.__file__)
 
 
+# Held while the API reads a table (:func:`gyroage.core.api_frames.read_stars`) and while gyroage warns the caller: the
+# readers silence astropy in a process-wide ``warnings.catch_warnings()``, so a warning given on another thread meanwhile
+# was lost, and two overlapping reads could leave one's "ignore" filter in place for good. Reentrant: a read warns.
+WARNINGS_LOCK = threading.RLock()
+
+
 def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn`` pointed at the caller's line: the first frame outside gyroage and contextlib.
 
@@ -44,7 +51,8 @@ def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     frame, level = sys._getframe(0), 1
     while frame is not None and frame.f_code.co_filename.startswith(_OWN_FILES):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level)
+    with WARNINGS_LOCK:
+        warnings.warn(message, category, stacklevel=level)
 
 
 # The command line's words in the errors the API shares with it, and the API's: its keywords for the options.

@@ -87,3 +87,33 @@ def test_estimate_takes_an_astropy_table_with_its_units(model):
 def test_estimate_names_read_stars_for_what_it_cannot_take(model):
     with pytest.raises(TypeError, match=r"read_stars"):
         model.estimate(STARS.to_numpy())
+
+
+def test_read_stars_in_threads_gives_every_notice_and_leaves_the_callers_filters(tmp_path, monkeypatch):
+    """Review V15, finding 2: the readers silence astropy in process-wide ``warnings.catch_warnings()``; eight reads
+    on four threads delivered 0-2 of their 8 notices and left ('ignore', None, Warning) on top of the filters. A slow
+    read (a sleep inside it) makes the reads overlap every time."""
+    pytest.importorskip("astropy")
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gyroage import formats
+
+    path = tmp_path / "hours.fits"
+    _hours_table().write(path)
+    read_fits = formats.read_fits
+
+    def slow(src, source):
+        time.sleep(0.05)
+        return read_fits(src, source)
+
+    monkeypatch.setattr(formats, "read_fits", slow)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        with ThreadPoolExecutor(4) as ex:
+            frames = list(ex.map(gyroage.read_stars, [path] * 8))
+        assert warnings.filters == before
+        unit_notes = [w for w in got if "converted column" in str(w.message) and "'prot'" in str(w.message)]
+        assert len(unit_notes) == 8, [str(w.message) for w in got]
+    assert all(np.allclose(f["prot"], STARS["prot"]) for f in frames)
