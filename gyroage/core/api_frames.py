@@ -59,7 +59,8 @@ def read_stars(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
     ----------
     source : the file (any format ``estimate`` reads: CSV of any delimiter, gzip-compressed or not; Parquet; FITS,
         VOTable, ECSV, whitespace ASCII), or '-' for stdin.
-    fmt : a format name overriding what the file says, as ``--input-format`` (None: from its bytes and suffix).
+    fmt : a format name overriding what the file says, as ``--input-format`` (any case; None or 'auto': from its
+        bytes and suffix); one that is not a format is a UserError.
 
     Returns
     -------
@@ -71,6 +72,9 @@ def read_stars(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
     (``pd.read_csv``, ``Table.read(...).to_pandas()``) must hold days, mag and Myr already. Threads may call it:
     their reads take turns, each giving its own warnings (the readers' warning filters are process-wide).
     """
+    from gyroage import formats
+
+    fmt = formats.check_format(fmt, "fmt")  # as --input-format: any case, 'auto', a bad name in one line
     return _warned(lambda: io.read_table(source, fmt))
 
 

@@ -117,3 +117,17 @@ def test_read_stars_in_threads_gives_every_notice_and_leaves_the_callers_filters
         unit_notes = [w for w in got if "converted column" in str(w.message) and "'prot'" in str(w.message)]
         assert len(unit_notes) == 8, [str(w.message) for w in got]
     assert all(np.allclose(f["prot"], STARS["prot"]) for f in frames)
+
+
+def test_read_stars_takes_a_format_name_as_input_format_does(tmp_path):
+    """Review V15, finding 3: fmt="FITS" or "auto" (which --input-format takes) and a bad name were bare KeyErrors."""
+    pytest.importorskip("astropy")
+    path = tmp_path / "hours.fits"
+    _hours_table().write(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fmt in ("FITS", "auto", "fits", None):
+            np.testing.assert_allclose(gyroage.read_stars(path, fmt=fmt)["prot"], STARS["prot"], rtol=1e-12)
+    for bad in ("vot", "bogus"):
+        with pytest.raises(gyroage.UserError, match=rf"^unknown fmt '{bad}' \(choose csv, .*\)$"):
+            gyroage.read_stars(path, fmt=bad)
