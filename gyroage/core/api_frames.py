@@ -83,10 +83,11 @@ def _is_astropy_table(obj: Any) -> bool:
     return any(c.__module__.startswith("astropy.table") and c.__name__ == "Table" for c in type(obj).__mro__)
 
 
-def star_frame(frame: Any) -> pd.DataFrame:
-    """What :meth:`gyroage.AgeModel.estimate` dates: a DataFrame as it is; an astropy Table (or QTable) as
-    :func:`read_stars` reads a FITS file, its columns' units converted (a copy: the caller's table is left alone),
-    the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`."""
+def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "estimate") -> pd.DataFrame:
+    """What :meth:`gyroage.AgeModel.estimate` (or :func:`gyroage.group_ages`, ``caller``) reads: a DataFrame as it
+    is; an astropy Table (or QTable) as :func:`read_stars` reads a FITS file, mixin columns (Time, SkyCoord) as plain
+    ones and units converted (``roles``: more columns to convert, e.g. ``{"membership": name}``; a copy: the caller's
+    table is left alone), the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`."""
     if isinstance(frame, pd.DataFrame):
         return frame
     if _is_astropy_table(frame):
@@ -96,9 +97,11 @@ def star_frame(frame: Any) -> pd.DataFrame:
 
         def read() -> pd.DataFrame:
             table = Table(frame, copy=True)  # Quantity columns become Columns with their unit; converted in place
-            formats.convert_units(table, io.read_roles(table.colnames))
+            table = formats.plain_columns(table, "the table")  # as a file's: Time and SkyCoord had no dtype
+            formats.convert_units(table, io.read_roles(table.colnames, roles))
             return formats.table_frame(table)
 
         return _warned(read)
-    raise TypeError(f"estimate takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
-                    "a file: gyroage.read_stars(path); arrays: posterior(prot, bp_rp0, ...))")
+    arrays = "posterior(prot, bp_rp0, ...)" if caller == "estimate" else "group_posterior(...)"
+    raise TypeError(f"{caller} takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
+                    f"a file: gyroage.read_stars(path); arrays: {arrays})")

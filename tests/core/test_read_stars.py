@@ -131,3 +131,25 @@ def test_read_stars_takes_a_format_name_as_input_format_does(tmp_path):
     for bad in ("vot", "bogus"):
         with pytest.raises(gyroage.UserError, match=rf"^unknown fmt '{bad}' \(choose csv, .*\)$"):
             gyroage.read_stars(path, fmt=bad)
+
+
+def test_estimate_takes_an_astropy_table_with_time_and_skycoord_columns(model):
+    """Review V15, finding 4: a Time or SkyCoord column (which the command line reads from ECSV or FITS) crashed
+    estimate(Table) with an AttributeError; it is read as the file path reads it, as plain columns."""
+    pytest.importorskip("astropy")
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.table import QTable
+    from astropy.time import Time
+
+    table = QTable(_hours_table())
+    table["obs"] = Time(59000.0 + np.arange(len(STARS)), format="mjd")
+    table["coord"] = SkyCoord(ra=[10.0, 20, 30, 40] * u.deg, dec=[-5.0, 0, 5, 10] * u.deg)
+    with pytest.warns(UserWarning, match="converted column"):
+        ages = model.estimate(table)
+    expected = model.estimate(STARS)
+    for name in AGES:
+        np.testing.assert_allclose(ages[name], expected[name], rtol=1e-9, err_msg=name)
+    np.testing.assert_allclose(ages["obs"], 59000.0 + np.arange(len(STARS)))
+    np.testing.assert_allclose(ages["coord.ra"], [10.0, 20, 30, 40])
+    assert isinstance(table["obs"], Time)  # the caller's table unchanged
