@@ -52,7 +52,7 @@ def _warned(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
                 warn_caller(line)
 
 
-def read_stars(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
+def read_stars(source: str | Path, fmt: str | None = None, membership: str | None = None) -> pd.DataFrame:
     """The stars of a table file as one DataFrame, read exactly as ``gyroage estimate`` reads it.
 
     Parameters
@@ -61,6 +61,8 @@ def read_stars(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
         VOTable, ECSV, whitespace ASCII), or '-' for stdin.
     fmt : a format name overriding what the file says, as ``--input-format`` (any case; None or 'auto': from its
         bytes and suffix); one that is not a format is a UserError.
+    membership : the column of membership probabilities, as ``group-age --membership`` reads it (its unit, a ``%``
+        in a units row too, converted to a fraction): for :func:`gyroage.group_ages`.
 
     Returns
     -------
@@ -75,7 +77,8 @@ def read_stars(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
     from gyroage import formats
 
     fmt = formats.check_format(fmt, "fmt")  # as --input-format: any case, 'auto', a bad name in one line
-    return _warned(lambda: io.read_table(source, fmt))
+    roles = None if membership is None else {"membership": membership}  # as group-age passes them
+    return _warned(lambda: io.read_table(source, fmt, roles))
 
 
 def _is_astropy_table(obj: Any) -> bool:

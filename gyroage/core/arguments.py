@@ -63,16 +63,19 @@ KEYWORD_WORDS = (
     ("(or name the column bp_rp0 if it is already de-reddened)", "(or pass it as bp_rp0= if it is already de-reddened)"),
 )
 
+# group_ages' keywords (it takes a frame and a Reddening, so estimate's words for the colour columns would mislead)
+GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex "), ("--membership ", "membership "))
+
 
 @contextmanager
-def in_keywords() -> Iterator[None]:
+def in_keywords(words: tuple[tuple[str, str], ...] = KEYWORD_WORDS) -> Iterator[None]:
     """A :class:`UserError` raised inside, in the API's words (``outlier_weight``, not ``--outlier-weight``, which
-    a Python caller has no way to give); any other exception as it is."""
+    a Python caller has no way to give; ``words``: command line -> API); any other exception as it is."""
     try:
         yield
     except UserError as exc:
         text = str(exc)
-        for cli, api in KEYWORD_WORDS:
+        for cli, api in words:
             text = text.replace(cli, api)
         if text == str(exc):
             raise

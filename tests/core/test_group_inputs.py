@@ -221,3 +221,33 @@ def test_the_colour_marginal_likelihood_of_a_star_in_no_node_tier_is_nan_not_uni
     sig[::4] = np.nan
     ll = colour_marginal_log_likelihood(model.density, np.full(n, 1.0), np.full(n, 1.2), np.full(n, 0.03), grid, sig)
     assert np.isnan(ll[::4]).all() and np.isfinite(np.delete(ll, np.s_[::4], axis=0)).all()
+
+
+def test_group_ages_in_python_reads_a_membership_in_percent_as_group_age_does(tmp_path, model):
+    """Review V15, finding 5: read_stars had no membership role (a units row's % on it was converted by the command
+    line only), group_ages on an astropy Table failed with an AttributeError, and its refusal named --membership."""
+    import astropy.units as u
+    from astropy.table import QTable
+
+    import gyroage
+
+    p = np.linspace(0.1, 0.95, 12)
+    ref = group_ages(_with_membership(model, p), model.density, "cluster", model.default_prior, 201, "PMem")
+    units = tmp_path / "u.csv"
+    frame = _with_membership(model, 100 * p).astype(object)
+    pd.concat([pd.DataFrame([{**dict.fromkeys(frame.columns, ""), "prot": "d", "PMem": "%"}]), frame]
+              ).to_csv(units, index=False)
+    with pytest.warns(UserWarning, match="'PMem' from % to fraction"):
+        read = gyroage.read_stars(units, membership="PMem")
+    np.testing.assert_allclose(read["PMem"].astype(float), p, rtol=1e-12)
+    pd.testing.assert_frame_equal(group_ages(read, model.density, "cluster", model.default_prior, 201, "PMem"), ref)
+    table = QTable.from_pandas(_with_membership(model, 100 * p))
+    table["PMem"] = table["PMem"] * u.percent
+    with pytest.warns(UserWarning, match="'PMem' from % to fraction"):
+        out = group_ages(table, model.density, "cluster", model.default_prior, 201, "PMem")
+    pd.testing.assert_frame_equal(out, ref)
+    assert table["PMem"].unit == u.percent  # the caller's table unchanged
+    with pytest.raises(UserError, match=r"^membership PMem has values up to 95 \(above 1\)"):
+        group_ages(_with_membership(model, 100 * p), model.density, "cluster", model.default_prior, 201, "PMem")
+    with pytest.raises(TypeError, match=r"^group_ages takes a pandas DataFrame .*read_stars"):
+        group_ages(frame.to_numpy(), model.density, "cluster", model.default_prior, 201)
