@@ -67,12 +67,13 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
     Returns
     -------
     Every row, in order, for :meth:`gyroage.AgeModel.estimate`: columns carrying a unit (FITS TUNIT, a CSV's units
-    row, Parquet field units) converted to gyroage's (days, mag, mas, K, Myr), a CSV's units row read as units (not
-    as a star), masked cells missing, CSV cells as text (as estimate reads them). What the command line says on
-    stderr while reading (a unit converted, decimal commas, which of several tables is read) comes as a
-    ``UserWarning``; a file it refuses raises its one-line :class:`gyroage.errors.UserError`. A frame read otherwise
-    (``pd.read_csv``, ``Table.read(...).to_pandas()``) must hold days, mag and Myr already. Threads may call it:
-    their reads take turns, each giving its own warnings (the readers' warning filters are process-wide).
+    row, Parquet field units) converted to gyroage's (days, mag, mas, K; a ``membership`` in % to a fraction), a
+    CSV's units row read as units (not as a star), masked cells missing, CSV cells as text (as estimate reads them).
+    What the command line says on stderr while reading (a unit converted, decimal commas, which of several tables is
+    read) comes as a ``UserWarning``; a file it refuses raises its one-line :class:`gyroage.errors.UserError`. A
+    frame read otherwise (``pd.read_csv``, ``Table.read(...).to_pandas()``) must hold days, mag and Myr already.
+    Threads may call it: their reads take turns, each giving its own warnings (the readers' warning filters are
+    process-wide).
     """
     from gyroage import formats
 
