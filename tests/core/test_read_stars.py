@@ -153,3 +153,19 @@ def test_estimate_takes_an_astropy_table_with_time_and_skycoord_columns(model):
     np.testing.assert_allclose(ages["obs"], 59000.0 + np.arange(len(STARS)))
     np.testing.assert_allclose(ages["coord.ra"], [10.0, 20, 30, 40])
     assert isinstance(table["obs"], Time)  # the caller's table unchanged
+
+
+def test_an_astropy_magnitude_column_is_refused_by_name_not_as_a_log_of_mag(model):
+    """Review V15, finding 7: a QTable column holding u.Magnitude (unit mag(1)) was refused "has a logarithmic unit
+    'mag': give it in mag, not its log", which asks for what the column seems to hold already."""
+    pytest.importorskip("astropy")
+    import astropy.units as u
+    from astropy.table import QTable
+
+    table = QTable({"prot": [10.0, 5.0] * u.d, "bp_rp0": u.Magnitude([1.0, 1.2])})
+    with pytest.raises(gyroage.UserError, match=r"^column 'bp_rp0' holds an astropy Magnitude \(unit mag\(1\)\): "
+                                                r"give a plain u\.mag Quantity") as err:
+        model.estimate(table)
+    assert "\n" not in str(err.value)
+    table["bp_rp0"] = table["bp_rp0"].value * u.mag
+    assert model.estimate(table)["status"].tolist() == ["ok", "ok"]
