@@ -271,7 +271,7 @@ def read_table(source: str | Path, fmt: str):
                 table = Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         raise UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
-    table = _plain_columns(table, source)
+    table = plain_columns(table, source)
     if units:
         _set_units(table, *units)
     # astropy names a headerless table's columns col1, col2, ... (or takes a first row of numbers for the names)
@@ -301,7 +301,7 @@ def _read_gzip_cds(path: str, readme: str):
         return Table.read(str(plain), format="ascii.cds", readme=readme)
 
 
-def _plain_columns(table, source):
+def plain_columns(table, source):
     """``table`` with astropy's mixin columns as plain ones: a Time as its values in the format it was read in (from
     ECSV its ISO text; from FITS the (jd1, jd2) pair astropy stores, an array cell that comes out as its text,
     ``[2458850.0, -0.5]``), a SkyCoord (or any other object) as the columns astropy stores it in (``coord.ra``,

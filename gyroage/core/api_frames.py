@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, notices
-from gyroage.core.arguments import warn_caller
+from gyroage.core.arguments import WARNINGS_LOCK, warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.priors import grid_step_note
 
@@ -42,8 +42,9 @@ def index_rows(index: pd.Index) -> np.ndarray | None:
 
 
 def _warned(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """``read()``, what it says on stderr given as UserWarnings instead (those said before an error too)."""
-    with notices.collected() as lines:
+    """``read()``, what it says on stderr given as UserWarnings instead (those said before an error too); one read
+    at a time (:data:`WARNINGS_LOCK`: the readers' ``warnings.catch_warnings()`` is process-wide, not per thread)."""
+    with WARNINGS_LOCK, notices.collected() as lines:
         try:
             return read()
         finally:
@@ -51,25 +52,34 @@ def _warned(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
                 warn_caller(line)
 
 
-def read_stars(source: str | Path, fmt: str | None = None) -> pd.DataFrame:
+def read_stars(source: str | Path, fmt: str | None = None, membership: str | None = None) -> pd.DataFrame:
     """The stars of a table file as one DataFrame, read exactly as ``gyroage estimate`` reads it.
 
     Parameters
     ----------
     source : the file (any format ``estimate`` reads: CSV of any delimiter, gzip-compressed or not; Parquet; FITS,
         VOTable, ECSV, whitespace ASCII), or '-' for stdin.
-    fmt : a format name overriding what the file says, as ``--input-format`` (None: from its bytes and suffix).
+    fmt : a format name overriding what the file says, as ``--input-format`` (any case; None or 'auto': from its
+        bytes and suffix); one that is not a format is a UserError.
+    membership : the column of membership probabilities, as ``group-age --membership`` reads it (its unit, a ``%``
+        in a units row too, converted to a fraction): for :func:`gyroage.group_ages`.
 
     Returns
     -------
     Every row, in order, for :meth:`gyroage.AgeModel.estimate`: columns carrying a unit (FITS TUNIT, a CSV's units
-    row, Parquet field units) converted to gyroage's (days, mag, mas, K, Myr), a CSV's units row read as units (not
-    as a star), masked cells missing, CSV cells as text (as estimate reads them). What the command line says on
-    stderr while reading (a unit converted, decimal commas, which of several tables is read) comes as a
-    ``UserWarning``; a file it refuses raises its one-line :class:`gyroage.errors.UserError`. A frame read otherwise
-    (``pd.read_csv``, ``Table.read(...).to_pandas()``) must hold days, mag and Myr already.
+    row, Parquet field units) converted to gyroage's (days, mag, mas, K; a ``membership`` in % to a fraction), a
+    CSV's units row read as units (not as a star), masked cells missing, CSV cells as text (as estimate reads them).
+    What the command line says on stderr while reading (a unit converted, decimal commas, which of several tables is
+    read) comes as a ``UserWarning``; a file it refuses raises its one-line :class:`gyroage.errors.UserError`. A
+    frame read otherwise (``pd.read_csv``, ``Table.read(...).to_pandas()``) must hold days, mag and Myr already.
+    Threads may call it: their reads take turns, each giving its own warnings (the readers' warning filters are
+    process-wide).
     """
-    return _warned(lambda: io.read_table(source, fmt))
+    from gyroage import formats
+
+    fmt = formats.check_format(fmt, "fmt")  # as --input-format: any case, 'auto', a bad name in one line
+    roles = None if membership is None else {"membership": membership}  # as group-age passes them
+    return _warned(lambda: io.read_table(source, fmt, roles))
 
 
 def _is_astropy_table(obj: Any) -> bool:
@@ -77,10 +87,11 @@ def _is_astropy_table(obj: Any) -> bool:
     return any(c.__module__.startswith("astropy.table") and c.__name__ == "Table" for c in type(obj).__mro__)
 
 
-def star_frame(frame: Any) -> pd.DataFrame:
-    """What :meth:`gyroage.AgeModel.estimate` dates: a DataFrame as it is; an astropy Table (or QTable) as
-    :func:`read_stars` reads a FITS file, its columns' units converted (a copy: the caller's table is left alone),
-    the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`."""
+def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "estimate") -> pd.DataFrame:
+    """What :meth:`gyroage.AgeModel.estimate` (or :func:`gyroage.group_ages`, ``caller``) reads: a DataFrame as it
+    is; an astropy Table (or QTable) as :func:`read_stars` reads a FITS file, mixin columns (Time, SkyCoord) as plain
+    ones and units converted (``roles``: more columns to convert, e.g. ``{"membership": name}``; a copy: the caller's
+    table is left alone), the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`."""
     if isinstance(frame, pd.DataFrame):
         return frame
     if _is_astropy_table(frame):
@@ -90,9 +101,11 @@ def star_frame(frame: Any) -> pd.DataFrame:
 
         def read() -> pd.DataFrame:
             table = Table(frame, copy=True)  # Quantity columns become Columns with their unit; converted in place
-            formats.convert_units(table, io.read_roles(table.colnames))
+            table = formats.plain_columns(table, "the table")  # as a file's: Time and SkyCoord had no dtype
+            formats.convert_units(table, io.read_roles(table.colnames, roles))
             return formats.table_frame(table)
 
         return _warned(read)
-    raise TypeError(f"estimate takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
-                    "a file: gyroage.read_stars(path); arrays: posterior(prot, bp_rp0, ...))")
+    arrays = "posterior(prot, bp_rp0, ...)" if caller == "estimate" else "group_posterior(...)"
+    raise TypeError(f"{caller} takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
+                    f"a file: gyroage.read_stars(path); arrays: {arrays})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,12 @@ def unmasked(values) -> tuple[object, np.ndarray | None]:
 _OWN_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep, contextlib.__file__)
 
 
+# Held while the API reads a table (:func:`gyroage.core.api_frames.read_stars`) and while gyroage warns the caller: the
+# readers silence astropy in a process-wide ``warnings.catch_warnings()``, so a warning given on another thread meanwhile
+# was lost, and two overlapping reads could leave one's "ignore" filter in place for good. Reentrant: a read warns.
+WARNINGS_LOCK = threading.RLock()
+
+
 def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn`` pointed at the caller's line: the first frame outside gyroage and contextlib.
 
@@ -44,7 +51,8 @@ def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     frame, level = sys._getframe(0), 1
     while frame is not None and frame.f_code.co_filename.startswith(_OWN_FILES):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level)
+    with WARNINGS_LOCK:
+        warnings.warn(message, category, stacklevel=level)
 
 
 # The command line's words in the errors the API shares with it, and the API's: its keywords for the options.
@@ -55,16 +63,19 @@ KEYWORD_WORDS = (
     ("(or name the column bp_rp0 if it is already de-reddened)", "(or pass it as bp_rp0= if it is already de-reddened)"),
 )
 
+# group_ages' keywords (it takes a frame and a Reddening, so estimate's words for the colour columns would mislead)
+GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex "), ("--membership ", "membership "))
+
 
 @contextmanager
-def in_keywords() -> Iterator[None]:
+def in_keywords(words: tuple[tuple[str, str], ...] = KEYWORD_WORDS) -> Iterator[None]:
     """A :class:`UserError` raised inside, in the API's words (``outlier_weight``, not ``--outlier-weight``, which
-    a Python caller has no way to give); any other exception as it is."""
+    a Python caller has no way to give; ``words``: command line -> API); any other exception as it is."""
     try:
         yield
     except UserError as exc:
         text = str(exc)
-        for cli, api in KEYWORD_WORDS:
+        for cli, api in words:
             text = text.replace(cli, api)
         if text == str(exc):
             raise

@@ -121,7 +121,10 @@ def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings
     """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``), one row per star with an age.
 
     ``row`` is the star's row in the whole input, ``first_row`` + its position in ``frame`` (0-based), as in the
-    --posteriors file. The posteriors table carries the frame's ``id_columns`` (values as read) after ``row``.
+    --posteriors file, never ``frame``'s index: to join it to ``frame`` (or to :meth:`gyroage.AgeModel.estimate`'s
+    output, which keeps the index and keys mcmc draws by it when it holds whole numbers >= 0), take
+    ``frame.index[row - first_row]``. The posteriors table carries the frame's ``id_columns`` (values as read) after
+    ``row``.
     """
     out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row,
                            on_prior_widths=on_prior_widths)

@@ -14,7 +14,8 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.columns import magnitude_notes
-from gyroage.core.arguments import warn_caller
+from gyroage.core.api_frames import star_frame
+from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, warn_caller
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
@@ -143,7 +144,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         :func:`default_group_systematic`).
     colour_sigma : per-star colour uncertainty (mag) beyond the training colours' (reddening
         included; :func:`gyroage.core.colours.excess_colour_sigma`), marginalised over as
-        ``gyroage estimate`` does (None: none).
+        ``gyroage estimate`` does (None: none); a used member's must be a number >= 0 (else a UserError).
     main_sequence, abs_g, abs_g_err : the height term, each star's absolute G (NaN: unknown) and its error (None
         or NaN: none known): each used member's p(height | colour, age) multiplies the group likelihood, as in
         ``gyroage estimate``.
@@ -190,6 +191,10 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
         idx = np.flatnonzero(use)
         sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
+        bad = [] if sig is None else np.flatnonzero(~(np.isfinite(sig) & (sig >= 0)))
+        if len(bad):  # NaN fell in no Gauss-Hermite tier: its member's likelihood was never computed
+            raise UserError(f"colour_sigma must be a number >= 0 (mag) for every used member: member {idx[bad[0]]} "
+                            f"has {sig[bad[0]]:g} ({len(bad)} such); 0 for none, or leave the member out (use)")
 
         def log_likelihood(ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             """(members' flow log-likelihoods, each group's total, its height term) on the log10 ages ``ages``."""
@@ -285,14 +290,18 @@ class GroupAges:
     colour_err_clipped: int = 0
 
 
+@in_keywords(GROUP_KEYWORD_WORDS)  # its refusals name membership, n_grid, ..., not --membership, --grid
 def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
                membership: str | None = None, outlier_weight: float | None = None,
                systematic_dex: float | None = None, reddening: Reddening | None = None, main_sequence: bool = False,
                label: str = WHOLE_TABLE) -> pd.DataFrame:
-    """``gyroage group-age`` on a DataFrame: one row per group (:func:`run_group_ages`' table).
+    """``gyroage group-age`` on a DataFrame (:func:`gyroage.read_stars` with ``membership=``, as group-age reads a
+    file) or an astropy Table (its units converted, as :meth:`gyroage.AgeModel.estimate` takes one): one row per
+    group (:func:`run_group_ages`' table).
 
     Warns (UserWarning), as the command line says on stderr even with -q, when ``main_sequence`` reads an absolute G
     without a 0 in its name (``M_G``) as de-reddened."""
+    frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
     _warn_absolute_g(list(frame.columns) if main_sequence else [])  # no new local: locals() are the parameters
     return run_group_ages(**locals()).table  # the parameters, as given: one list of them to keep
 

@@ -201,7 +201,8 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
         _flow_log_likelihood(density, prot[rows[:n_own]], c[:n_own], err[rows[:n_own]], grid, refine_tol),
         _flow_log_likelihood(density, prot[rows[n_own:]], c[n_own:], err[rows[n_own:]], grid, node_tol,
                              NODE_COARSEST)])
-    out = np.empty((colour.size, len(grid)), dtype=np.float32)
+    # NaN, not np.empty: a star in no tier (a NaN sigma) gets no row below, and must not read as a likelihood
+    out = np.full((colour.size, len(grid)), np.nan, dtype=np.float32)
     start = 0
     for idx, t, lw in groups:
         block = ll_rows[start : start + idx.size * len(t)]

@@ -191,3 +191,63 @@ def test_by_and_membership_take_the_exact_name_over_a_case_insensitive_one(model
     assert "several columns are --membership pmemb: using 'pmemb', ignoring 'PMemb'" in res.stderr
     res = run_cli("group-age", "-", "--by", "Cluster", "--grid", "201", "-q", input=table.to_csv(index=False))
     assert res.returncode == 0 and pd.read_csv(StringIO(res.stdout))["Cluster"].tolist() == [1], res.stderr
+
+
+@pytest.mark.parametrize("bad", [np.nan, -0.01, np.inf])
+def test_group_posterior_refuses_a_colour_sigma_that_is_no_number_above_0_for_a_used_member(model, bad):
+    """Review V15, finding 1: a NaN colour_sigma fell in no Gauss-Hermite tier, and its member's likelihood row was
+    never written (np.empty): four runs on one input gave medians of 1.9, 722.7, nan and 117.4 Myr."""
+    frame = _members(model)
+    sig = np.full(len(frame), 0.03)
+    sig[3] = bad
+    args = (model.density, np.log10(frame["prot"]), frame["bp_rp0"], frame["bp_rp0_err"], ["g"] * len(frame),
+            model.default_prior, 201)
+    with pytest.raises(UserError, match=r"colour_sigma .*member 3") as err:
+        group_posterior(*args, colour_sigma=sig)
+    assert "\n" not in str(err.value)
+    use = np.ones(len(frame), dtype=bool)
+    use[3] = False  # a member left out may carry anything
+    left_out = group_posterior(*args, colour_sigma=sig, use=use)
+    assert left_out.n_used.tolist() == [11] and np.isfinite(left_out.summaries()["age_p50_myr"]).all()
+
+
+def test_the_colour_marginal_likelihood_of_a_star_in_no_node_tier_is_nan_not_uninitialised(model):
+    """The row of a star whose colour_sigma falls in no tier (NaN) was left as whatever memory np.empty gave."""
+    from gyroage.core.likelihood import colour_marginal_log_likelihood
+
+    n = 40
+    grid = np.linspace(8.0, 9.5, 51)
+    sig = np.full(n, 0.03)
+    sig[::4] = np.nan
+    ll = colour_marginal_log_likelihood(model.density, np.full(n, 1.0), np.full(n, 1.2), np.full(n, 0.03), grid, sig)
+    assert np.isnan(ll[::4]).all() and np.isfinite(np.delete(ll, np.s_[::4], axis=0)).all()
+
+
+def test_group_ages_in_python_reads_a_membership_in_percent_as_group_age_does(tmp_path, model):
+    """Review V15, finding 5: read_stars had no membership role (a units row's % on it was converted by the command
+    line only), group_ages on an astropy Table failed with an AttributeError, and its refusal named --membership."""
+    import astropy.units as u
+    from astropy.table import QTable
+
+    import gyroage
+
+    p = np.linspace(0.1, 0.95, 12)
+    ref = group_ages(_with_membership(model, p), model.density, "cluster", model.default_prior, 201, "PMem")
+    units = tmp_path / "u.csv"
+    frame = _with_membership(model, 100 * p).astype(object)
+    pd.concat([pd.DataFrame([{**dict.fromkeys(frame.columns, ""), "prot": "d", "PMem": "%"}]), frame]
+              ).to_csv(units, index=False)
+    with pytest.warns(UserWarning, match="'PMem' from % to fraction"):
+        read = gyroage.read_stars(units, membership="PMem")
+    np.testing.assert_allclose(read["PMem"].astype(float), p, rtol=1e-12)
+    pd.testing.assert_frame_equal(group_ages(read, model.density, "cluster", model.default_prior, 201, "PMem"), ref)
+    table = QTable.from_pandas(_with_membership(model, 100 * p))
+    table["PMem"] = table["PMem"] * u.percent
+    with pytest.warns(UserWarning, match="'PMem' from % to fraction"):
+        out = group_ages(table, model.density, "cluster", model.default_prior, 201, "PMem")
+    pd.testing.assert_frame_equal(out, ref)
+    assert table["PMem"].unit == u.percent  # the caller's table unchanged
+    with pytest.raises(UserError, match=r"^membership PMem has values up to 95 \(above 1\)"):
+        group_ages(_with_membership(model, 100 * p), model.density, "cluster", model.default_prior, 201, "PMem")
+    with pytest.raises(TypeError, match=r"^group_ages takes a pandas DataFrame .*read_stars"):
+        group_ages(frame.to_numpy(), model.density, "cluster", model.default_prior, 201)

@@ -198,10 +198,28 @@ def test_periods_in_other_units_than_days_carry_the_poor_fit_caution(model):
         assert all("poor_fit" in f.split(";") for f in flags), (unit, flags.tolist())
 
 
-def test_group_posterior_called_as_the_readme_shows_treats_members_as_group_age(model):
+class _ErrorReadingFlow:
+    """The shipped flow plus an age term in the colour error it is given: the shipped flow ignores that input, so a
+    member's error as group_posterior passes it (NaN filled, 0 clipped up, 0.8 clipped down) could not show."""
+
+    def __init__(self, density) -> None:
+        self._density = density
+
+    def __getattr__(self, name: str):
+        return getattr(self._density, name)
+
+    def log_prob_grid(self, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=None):
+        base = self._density.log_prob_grid(log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=outlier_weight)
+        err = np.asarray(bp_rp0_err, dtype=float).reshape(-1, 1)
+        return (base - 5.0 * err * (np.asarray(grid) - 8.5) ** 2).astype(np.float32)
+
+
+@pytest.mark.parametrize("flow", ["shipped", "reads_its_error"])
+def test_group_posterior_called_as_the_readme_shows_treats_members_as_group_age(model, flow):
     """Members without a colour error were dropped (group-age fills the card's default), a 0 error dropped too, an
     error above the trained range not clipped, and a period beyond the trained domain used: README's call gave
-    759 Myr from 20 members where group-age gives 685 Myr from 39. Both routes now give the same numbers."""
+    759 Myr from 20 members where group-age gives 685 Myr from 39. Both routes now give the same numbers, also for a
+    flow that reads its error input (review V15: with the shipped flow, the fill and clip could be removed unseen)."""
     from gyroage import default_group_systematic, excess_colour_sigma, group_ages, group_posterior
 
     colour = np.linspace(0.8, 2.2, 24)
@@ -212,9 +230,10 @@ def test_group_posterior_called_as_the_readme_shows_treats_members_as_group_age(
     err[4] = 0.8  # above the trained range: clipped down
     prot[5] = 300.0  # beyond the trained periods: left out
     members = pd.DataFrame({"cluster": "sim", "BPRP_0": colour, "e_BPRP_0": err, "Prot": prot})
-    ages = group_ages(members, model.density, "cluster", model.default_prior)
+    density = model.density if flow == "shipped" else _ErrorReadingFlow(model.density)
+    ages = group_ages(members, density, "cluster", model.default_prior)
     card = model.density.card
-    gp = group_posterior(model.density, np.log10(members["Prot"]), members["BPRP_0"], members["e_BPRP_0"],
+    gp = group_posterior(density, np.log10(members["Prot"]), members["BPRP_0"], members["e_BPRP_0"],
                          members["cluster"], model.default_prior, 1001, systematic_dex=default_group_systematic(card),
                          colour_sigma=excess_colour_sigma(members["e_BPRP_0"], None, card))
     assert list(gp.n_stars) == list(ages["n_stars"]) == [24] and list(gp.n_used) == list(ages["n_used"]) == [23]

@@ -87,3 +87,85 @@ def test_estimate_takes_an_astropy_table_with_its_units(model):
 def test_estimate_names_read_stars_for_what_it_cannot_take(model):
     with pytest.raises(TypeError, match=r"read_stars"):
         model.estimate(STARS.to_numpy())
+
+
+def test_read_stars_in_threads_gives_every_notice_and_leaves_the_callers_filters(tmp_path, monkeypatch):
+    """Review V15, finding 2: the readers silence astropy in process-wide ``warnings.catch_warnings()``; eight reads
+    on four threads delivered 0-2 of their 8 notices and left ('ignore', None, Warning) on top of the filters. A slow
+    read (a sleep inside it) makes the reads overlap every time."""
+    pytest.importorskip("astropy")
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gyroage import formats
+
+    path = tmp_path / "hours.fits"
+    _hours_table().write(path)
+    read_fits = formats.read_fits
+
+    def slow(src, source):
+        time.sleep(0.05)
+        return read_fits(src, source)
+
+    monkeypatch.setattr(formats, "read_fits", slow)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        with ThreadPoolExecutor(4) as ex:
+            frames = list(ex.map(gyroage.read_stars, [path] * 8))
+        assert warnings.filters == before
+        unit_notes = [w for w in got if "converted column" in str(w.message) and "'prot'" in str(w.message)]
+        assert len(unit_notes) == 8, [str(w.message) for w in got]
+    assert all(np.allclose(f["prot"], STARS["prot"]) for f in frames)
+
+
+def test_read_stars_takes_a_format_name_as_input_format_does(tmp_path):
+    """Review V15, finding 3: fmt="FITS" or "auto" (which --input-format takes) and a bad name were bare KeyErrors."""
+    pytest.importorskip("astropy")
+    path = tmp_path / "hours.fits"
+    _hours_table().write(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fmt in ("FITS", "auto", "fits", None):
+            np.testing.assert_allclose(gyroage.read_stars(path, fmt=fmt)["prot"], STARS["prot"], rtol=1e-12)
+    for bad in ("vot", "bogus"):
+        with pytest.raises(gyroage.UserError, match=rf"^unknown fmt '{bad}' \(choose csv, .*\)$"):
+            gyroage.read_stars(path, fmt=bad)
+
+
+def test_estimate_takes_an_astropy_table_with_time_and_skycoord_columns(model):
+    """Review V15, finding 4: a Time or SkyCoord column (which the command line reads from ECSV or FITS) crashed
+    estimate(Table) with an AttributeError; it is read as the file path reads it, as plain columns."""
+    pytest.importorskip("astropy")
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.table import QTable
+    from astropy.time import Time
+
+    table = QTable(_hours_table())
+    table["obs"] = Time(59000.0 + np.arange(len(STARS)), format="mjd")
+    table["coord"] = SkyCoord(ra=[10.0, 20, 30, 40] * u.deg, dec=[-5.0, 0, 5, 10] * u.deg)
+    with pytest.warns(UserWarning, match="converted column"):
+        ages = model.estimate(table)
+    expected = model.estimate(STARS)
+    for name in AGES:
+        np.testing.assert_allclose(ages[name], expected[name], rtol=1e-9, err_msg=name)
+    np.testing.assert_allclose(ages["obs"], 59000.0 + np.arange(len(STARS)))
+    np.testing.assert_allclose(ages["coord.ra"], [10.0, 20, 30, 40])
+    assert isinstance(table["obs"], Time)  # the caller's table unchanged
+
+
+def test_an_astropy_magnitude_column_is_refused_by_name_not_as_a_log_of_mag(model):
+    """Review V15, finding 7: a QTable column holding u.Magnitude (unit mag(1)) was refused "has a logarithmic unit
+    'mag': give it in mag, not its log", which asks for what the column seems to hold already."""
+    pytest.importorskip("astropy")
+    import astropy.units as u
+    from astropy.table import QTable
+
+    table = QTable({"prot": [10.0, 5.0] * u.d, "bp_rp0": u.Magnitude([1.0, 1.2])})
+    with pytest.raises(gyroage.UserError, match=r"^column 'bp_rp0' holds an astropy Magnitude \(unit mag\(1\)\): "
+                                                r"give a plain u\.mag Quantity") as err:
+        model.estimate(table)
+    assert "\n" not in str(err.value)
+    table["bp_rp0"] = table["bp_rp0"].value * u.mag
+    assert model.estimate(table)["status"].tolist() == ["ok", "ok"]
