@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.columns import REDDENING_NAMES, column_matches, error_of
+from gyroage.columns import ALIASES, REDDENING_NAMES, column_matches, error_of
 from gyroage.core.photometry import R_V, a0_of_ebprp, a_g_per_a0, ebprp_per_unit
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
@@ -39,6 +39,13 @@ MAG_PER_FLUX_SNR = 2.5 / math.log(10)
 # A_0 per unit of the reddening columns --extinction column:NAME converts as estimate does (gyroage.core.colours'
 # REDDENINGS): A_V and E(B-V) by their column role; any other name is an E(BP-RP), subtracted as it is.
 A0_PER_UNIT = {"av": 1.0, "ebv": R_V}
+# How the error of --extinction column:NAME is spelt around NAME: e_NAME, NAME_err, NAME_error, then the spellings
+# estimate's reddening errors put around their values' names (sigma_av, av_err_mag, e_ebv_mag: gyroage.columns).
+ERROR_SPELLINGS = tuple(dict.fromkeys(("e_{}", "{}_err", "{}_error", *sorted(
+    err.replace(value, "{}", 1) for name in REDDENING_NAMES for err in ALIASES[f"{name}_err"]
+    for value in ALIASES[name] if value in err and "{" not in err))))
+# How a note names each reddening role.
+REDDENING_LABELS = {"ebprp": "E(BP-RP)", "av": "A_V", "ebv": "E(B-V)"}
 # The kinds --extinction column:NAME:KIND names (case-insensitive), with their A_0 per unit (None: an E(BP-RP)).
 EXTINCTION_KINDS: dict[str, float | None] = {"av": 1.0, "ebv": R_V, "ebprp": None}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
@@ -111,17 +118,35 @@ class CrossmatchSettings:
         return A0_PER_UNIT.get(role or ""), role in REDDENING_NAMES
 
     def extinction_error_column(self, columns: list[str]) -> str | None:
-        """The error column of the ``--extinction`` column, or None: paired as ``estimate`` pairs them (the first
-        ``av_err`` spelling beside an ``av``, ``e_ebv`` beside ``ebv``, ``ebprp_err`` beside ``E(BP-RP)``); for a
-        name ``estimate`` does not read as a reddening, ``e_NAME``, ``NAME_err`` or ``NAME_error``."""
+        """The error column of the ``--extinction`` column, or None (:meth:`extinction_error`)."""
+        return self.extinction_error(columns)[0]
+
+    def extinction_error(self, columns: list[str]) -> tuple[str | None, str | None]:
+        """(the error column of the ``--extinction`` column or None; a note line saying why none, or None).
+
+        NAME's own error first (:data:`ERROR_SPELLINGS` built on NAME: ``e_NAME``, ``NAME_err``, ...); else, when NAME
+        is the only value column of its role (``A0`` the only A_V), that role's error as ``estimate`` pairs it
+        (``e_av`` beside ``A0``); else none: beside ``A_V`` and ``e_A_V``, ``column:A0`` never takes ``e_A_V``.
+        """
         col = self.extinction_column(columns)
         if col is None:
-            return None
+            return None, None
+        own = io.find_column(columns, *(spelling.format(col) for spelling in ERROR_SPELLINGS))
+        if own is not None:
+            return own, None
         role = _role_in(columns, col)
-        if role in REDDENING_NAMES:
-            errors = column_matches(columns).get(f"{role}_err", [])
-            return errors[0] if errors else None
-        return io.find_column(columns, f"e_{col}", f"{col}_err", f"{col}_error")
+        if role not in REDDENING_NAMES:
+            return None, None
+        found = column_matches(columns)
+        errors, values = found.get(f"{role}_err", []), found.get(role, [])
+        if not errors:
+            return None, None
+        if values == [col]:
+            return errors[0], None
+        others = ", ".join(f"'{c}'" for c in values if c != col)
+        return None, (f"note: --extinction {self.extinction}: '{errors[0]}' is not taken as the error of '{col}': "
+                      f"it may be that of {others}, another {REDDENING_LABELS[role]} column (name it e_{col} to use "
+                      "it); ebp_rp_err is left empty")
 
 
 def _role_in(columns: list[str], col: str) -> str | None:
@@ -167,7 +192,9 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     plx = g["parallax"].to_numpy(float)
     # within warn_distance_pc (a parallax missing or <= 0 is not near): inside the Local Bubble, E(BP-RP) ~ 0
     near = plx >= 1000.0 / settings.warn_distance_pc
-    ext_err = settings.extinction_error_column(list(frame.columns))
+    ext_err, err_note = settings.extinction_error(list(frame.columns))
+    if err_note:  # said once a run, under -q too: the ages depend on it
+        report.warn(err_note)
     a0_per, known = settings.extinction_kind(list(frame.columns))
     if ext_col is not None and not known:  # said once a run, under -q too: the values depend on it
         name = settings._extinction_name()[0]

@@ -621,3 +621,32 @@ def test_crossmatch_counts_the_stars_within_100_pc_under_quiet_too(tmp_path, sky
     assert any(x.startswith("crossmatch: ") and "1 star(s) within 100 pc" in x and "none_within_100pc" in x
                for x in err), err
     assert any("1 star(s) beyond 100 pc" in x for x in err), err
+
+
+@pytest.mark.parametrize("header, extinction, error", [
+    ("A_V,e_A_V,A0,e_A0", "column:A0", "e_A0"),
+    ("ebv,e_ebv,ebmv,e_ebmv", "column:ebmv", "e_ebmv"),
+    ("A0,e_A0,A_V,e_A_V", "column:A_V", "e_A_V"),
+    ("Av_SFD,sigma_Av_SFD,av,e_av", "column:Av_SFD:av", "sigma_Av_SFD"),  # the role's spelling, built on NAME
+    ("A0,e_av", "column:A0", "e_av"),  # NAME the role's only value column: the role's error is its own
+    ("av,A0,e_A0", "column:av", None),  # e_A0 is A0's, not av's (estimate pairs it with av: first av_err)
+    ("ebv_sfd,ebv,e_ebv", "column:ebv_sfd:ebv", None),  # e_ebv is ebv's
+])
+def test_crossmatch_extinction_error_is_the_named_columns_own(header, extinction, error):
+    """The reddening's error was the ROLE's first error column, not NAME's: with A_V,e_A_V,A0,e_A0 and column:A0,
+    A0 took e_A_V's 0.02 for its own 0.3 (p2.5 38 Myr against estimate's own 5.5 Myr on A0 and e_A0). NAME's own
+    error (e_NAME, NAME_err, NAME_error, the reddening errors' spellings built on NAME) is now taken first, the
+    role's only when NAME is the role's only value column; otherwise none (and a note says why)."""
+    assert CrossmatchSettings(extinction=extinction).extinction_error_column(header.split(",")) == error
+
+
+def test_crossmatch_extinction_error_of_a_second_av_column_dates_as_that_column_alone(tmp_path, sky, capsys):
+    """Beside A_V and e_A_V, column:A0 gives what A0 and e_A0 alone give: its own error converted, every digit."""
+    both = _exact_rows(tmp_path, sky, f"source_id,A_V,e_A_V,A0,e_A0\n{GA},0.3,0.02,0.62,0.3\n", extinction="column:A0")
+    alone = _exact_rows(tmp_path, sky, f"source_id,A0,e_A0\n{GA},0.62,0.3\n", extinction="column:A0")
+    for col in ("bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err", "g0", "crossmatch_status"):
+        assert both[col].tolist() == alone[col].tolist(), col
+    assert 0.1 < both.loc[0, "ebp_rp_err"] < 0.15  # 0.3 of A_V, not 0.02
+    run_rows(tmp_path, sky, f"source_id,av,A0,e_A0\n{GA},0.62,0.3,0.1\n", extinction="column:av")
+    lines = [x for x in capsys.readouterr().err.splitlines() if "e_A0" in x]
+    assert len(lines) == 1 and lines[0].startswith("crossmatch: note: --extinction column:av: ") and "'A0'" in lines[0]
