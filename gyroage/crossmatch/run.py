@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.columns import ALIASES, REDDENING_NAMES, column_matches, error_of
+from gyroage.columns import ALIASES, REDDENING_NAMES, column_key, column_matches, error_of
 from gyroage.core.photometry import R_V, a0_of_ebprp, a_g_per_a0, ebprp_per_unit
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
@@ -44,6 +44,10 @@ A0_PER_UNIT = {"av": 1.0, "ebv": R_V}
 ERROR_SPELLINGS = tuple(dict.fromkeys(("e_{}", "{}_err", "{}_error", *sorted(
     err.replace(value, "{}", 1) for name in REDDENING_NAMES for err in ALIASES[f"{name}_err"]
     for value in ALIASES[name] if value in err and "{" not in err))))
+# How error columns are spelt around their value's name X, whatever X: refused as --extinction column:NAME when X is an
+# input column too. A lower-case e_ only (E_X is a reddening E(X), unless e_X is beside it: VizieR's upper error).
+ERROR_PREFIXES = ("e_", "err_", "sig_", "sigma_")
+ERROR_SUFFIXES = ("_err", "_error", "_unc", "_uncertainty", "_sig", "_sigma", "_e")
 # How a note names each reddening role.
 REDDENING_LABELS = {"ebprp": "E(BP-RP)", "av": "A_V", "ebv": "E(B-V)"}
 # The kinds --extinction column:NAME:KIND names (case-insensitive), with their A_0 per unit (None: an E(BP-RP)).
@@ -100,9 +104,11 @@ class CrossmatchSettings:
                 raise UserError(f"--extinction {mode}: no column '{name}' in the input{kinds}")
             role = _role_in(columns, col)
             # an error subtracted as a reddening: 0.3 mag of "E(BP-RP)" from an A_V's error of 0.3
-            if error_of(col) is not None or (role is not None and "_err" in role):
-                raise UserError(f"--extinction {mode}: '{col}' is an error column, not a reddening: name the "
-                                "reddening's own column (its error is read beside it)")
+            whose = _error_by_name(col, columns)
+            if error_of(col) is not None or (role is not None and "_err" in role) or whose:
+                raise UserError(f"--extinction {mode}: '{col}' is an error column, not a reddening"
+                                f"{f' (by its name, {whose})' if whose else ''}: name the reddening's own column "
+                                "(its error is read beside it)")
             return col
         raise UserError(f"--extinction must be gspphot, none or column:NAME[:av|ebv|ebprp] (got '{mode}')")
 
@@ -147,6 +153,26 @@ class CrossmatchSettings:
         return None, (f"note: --extinction {self.extinction}: '{errors[0]}' is not taken as the error of '{col}': "
                       f"it may be that of {others}, another {REDDENING_LABELS[role]} column (name it e_{col} to use "
                       "it); ebp_rp_err is left empty")
+
+
+def _error_by_name(col: str, columns: list[str]) -> str | None:
+    """``"an error of 'X'"`` when ``col`` is spelt as an error (:data:`ERROR_PREFIXES`, :data:`ERROR_SUFFIXES`) of
+    another input column X, whatever X is; ``"the upper error beside 'e_X'"`` for VizieR's ``E_X`` beside ``e_X``;
+    else None. What gyroage reads as errors is refused by role; this catches the names it does not read
+    (``Av_SFD_err``, ``sig_Av_SFD``), which ``column:NAME`` subtracted as reddenings."""
+    name = str(col).lstrip("\ufeff").strip()
+    values = {column_key(c): c for c in reversed(columns) if c != col and error_of(c) is None}
+    stems = [name[len(p):] for p in ERROR_PREFIXES if (name if p == "e_" else name.lower()).startswith(p)]
+    stems += [name[: -len(s)] for s in ERROR_SUFFIXES if name.lower().endswith(s) and len(name) > len(s)]
+    for stem in stems:
+        if stem and column_key(stem) in values:
+            return f"an error of '{values[column_key(stem)]}'"
+    if name.startswith("E_"):  # E_X is a reddening E(X), unless its e_X is there: then it is the upper error
+        lower = next((c for c in columns if c != col and (rest := error_of(c)) is not None and str(c).startswith("e_")
+                      and column_key(rest) == column_key(name[2:])), None)
+        if lower is not None:
+            return f"the upper error beside '{lower}'"
+    return None
 
 
 def _role_in(columns: list[str], col: str) -> str | None:

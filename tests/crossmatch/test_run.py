@@ -650,3 +650,30 @@ def test_crossmatch_extinction_error_of_a_second_av_column_dates_as_that_column_
     run_rows(tmp_path, sky, f"source_id,av,A0,e_A0\n{GA},0.62,0.3,0.1\n", extinction="column:av")
     lines = [x for x in capsys.readouterr().err.splitlines() if "e_A0" in x]
     assert len(lines) == 1 and lines[0].startswith("crossmatch: note: --extinction column:av: ") and "'A0'" in lines[0]
+
+
+@pytest.mark.parametrize("columns, name", [
+    ("Av_SFD,Av_SFD_err", "Av_SFD_err"), ("Av_SFD,Av_SFD_err", "Av_SFD_err:av"), ("Av_SFD,AV_SFD_ERROR", "AV_SFD_ERROR"),
+    ("Av_SFD,Av_SFD_unc", "Av_SFD_unc"), ("Av_SFD,sig_Av_SFD", "sig_Av_SFD:ebprp"), ("my_red,sigma_my_red", "sigma_my_red"),
+    ("Av_SFD,Av_SFD_e", "Av_SFD_e:AV"),
+    ("Av_SFD,e_Av_SFD,E_Av_SFD", "E_Av_SFD"), ("Av_SFD,e_Av_SFD,E_Av_SFD", "E_Av_SFD:av"),  # VizieR's upper error
+])
+def test_crossmatch_refuses_an_error_of_any_input_column_as_the_reddening(tmp_path, sky, columns, name):
+    """Error columns of names gyroage does not read (Av_SFD_err, Av_SFD_unc, E_Av_SFD beside e_Av_SFD) were
+    subtracted as reddenings when named (bp_rp0 0.1-0.25 mag off): a NAME that is X_err, X_error, X_unc, e_X, sig_X,
+    sigma_X (...) of another input column X, or E_X beside e_X, is now refused in one line, before any query."""
+    n = columns.count(",") + 1
+    (tmp_path / "ids.csv").write_text(f"source_id,{columns}\n{GA}," + ",".join(["0.3"] * n) + "\n")
+    col = name.rsplit(":", 1)[0] if name.lower().endswith((":av", ":ebprp")) else name
+    with pytest.raises(UserError, match=rf"^--extinction column:{re.escape(name)}: '{re.escape(col)}' is an error "
+                                        r"column, not a reddening \(by its name, (an error of|the upper error beside) '[^']+'\)"):
+        run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky),
+                       CrossmatchSettings(extinction=f"column:{name}"), quiet=True)
+    assert sky.log == [] and not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("columns, name", [("ebv,ebv_sfd", "ebv_sfd"), ("Av_SFD,E_Av_SFD", "E_Av_SFD"),
+                                           ("Av_SFD_err", "Av_SFD_err"), ("E_BP_RP,BP_RP", "E_BP_RP")])
+def test_crossmatch_takes_a_reddening_named_like_no_error_of_another_column(columns, name):
+    """Not refused: a suffix that is no error's (ebv_sfd), E_X without e_X (a reddening E(X)), X_err without X."""
+    assert CrossmatchSettings(extinction=f"column:{name}").extinction_column(["source_id", *columns.split(",")]) == name
