@@ -128,31 +128,39 @@ class CrossmatchSettings:
         return self.extinction_error(columns)[0]
 
     def extinction_error(self, columns: list[str]) -> tuple[str | None, str | None]:
-        """(the error column of the ``--extinction`` column or None; a note line saying why none, or None).
+        """(the error column of the ``--extinction`` column or None; the note line that says which, or why none).
 
         NAME's own error first (:data:`ERROR_SPELLINGS` built on NAME: ``e_NAME``, ``NAME_err``, ...); else, when NAME
         is the only value column of its role (``A0`` the only A_V), that role's error as ``estimate`` pairs it
         (``e_av`` beside ``A0``); else none: beside ``A_V`` and ``e_A_V``, ``column:A0`` never takes ``e_A_V``.
+        The note is said under -q too: the ages depend on it, and an error spelt otherwise (``sig_NAME``) is not read.
         """
         col = self.extinction_column(columns)
         if col is None:
             return None, None
-        own = io.find_column(columns, *(spelling.format(col) for spelling in ERROR_SPELLINGS))
+        head = f"note: --extinction {self.extinction}: "
+        spellings = [spelling.format(col) for spelling in ERROR_SPELLINGS]
+        own = io.find_column(columns, *spellings)
         if own is not None:
-            return own, None
+            return own, f"{head}the error of '{col}' is '{own}' (converted as its value: ebp_rp_err)"
         role = _role_in(columns, col)
-        if role not in REDDENING_NAMES:
-            return None, None
         found = column_matches(columns)
-        errors, values = found.get(f"{role}_err", []), found.get(role, [])
-        if not errors:
-            return None, None
-        if values == [col]:
-            return errors[0], None
-        others = ", ".join(f"'{c}'" for c in values if c != col)
-        return None, (f"note: --extinction {self.extinction}: '{errors[0]}' is not taken as the error of '{col}': "
-                      f"it may be that of {others}, another {REDDENING_LABELS[role]} column (name it e_{col} to use "
-                      "it); ebp_rp_err is left empty")
+        errors = found.get(f"{role}_err", []) if role in REDDENING_NAMES else []
+        values = found.get(role, []) if errors else []
+        if errors and values == [col]:
+            return errors[0], (f"{head}the error of '{col}' is '{errors[0]}', its {REDDENING_LABELS[role]} error "
+                               "(converted as its value: ebp_rp_err)")
+        why = ""
+        if errors:  # another value column of the role is there: its error may be that column's
+            others = ", ".join(f"'{c}'" for c in values if c != col)
+            why = (f"; '{errors[0]}' is not taken: it may be the error of {others}, another "
+                   f"{REDDENING_LABELS[role]} column")
+        mine = f"an error of '{col}'"
+        looks = [c for c in columns if c != col and _error_by_name(c, columns) == mine]
+        if looks:
+            why += f"; '{looks[0]}' is not read as its error (rename it {spellings[0]} to use it)"
+        return None, (f"{head}no error column for '{col}' (read as its error: {', '.join(spellings)}){why}; "
+                      "ebp_rp_err is left empty, so no reddening error widens its ages")
 
 
 def _error_by_name(col: str, columns: list[str]) -> str | None:

@@ -574,12 +574,12 @@ def test_crossmatch_says_how_it_reads_a_reddening_column_of_unknown_role(tmp_pat
     """An unknown name (A_V_bayestar) was taken as E(BP-RP) without a word: one line on stderr now says so and how
     to say otherwise, under -q too; a known name or a kind given says nothing."""
     run_rows(tmp_path, sky, f"source_id,A_V_bayestar\n{GA},0.3\n{GB},0.1\n", extinction="column:A_V_bayestar")
-    lines = [x for x in capsys.readouterr().err.splitlines() if "A_V_bayestar" in x]
+    lines = [x for x in capsys.readouterr().err.splitlines() if "A_V_bayestar" in x and "is not named as" in x]
     assert len(lines) == 1 and lines[0].startswith("crossmatch: note: ") and "as E(BP-RP)" in lines[0], lines
     assert "--extinction column:A_V_bayestar:av" in lines[0]
     for extinction in ("column:A_V_bayestar:av", "column:A_V_bayestar:ebprp"):
         run_rows(tmp_path, sky, f"source_id,A_V_bayestar\n{GA},0.3\n", extinction=extinction)
-        assert "A_V_bayestar" not in capsys.readouterr().err
+        assert "is not named as" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("columns, name", [("av,av_err", "av_err"), ("ebv,e_ebv", "e_ebv"),
@@ -648,7 +648,7 @@ def test_crossmatch_extinction_error_of_a_second_av_column_dates_as_that_column_
         assert both[col].tolist() == alone[col].tolist(), col
     assert 0.1 < both.loc[0, "ebp_rp_err"] < 0.15  # 0.3 of A_V, not 0.02
     run_rows(tmp_path, sky, f"source_id,av,A0,e_A0\n{GA},0.62,0.3,0.1\n", extinction="column:av")
-    lines = [x for x in capsys.readouterr().err.splitlines() if "e_A0" in x]
+    lines = [x for x in capsys.readouterr().err.splitlines() if "e_A0" in x and "column:av:" in x]
     assert len(lines) == 1 and lines[0].startswith("crossmatch: note: --extinction column:av: ") and "'A0'" in lines[0]
 
 
@@ -677,3 +677,23 @@ def test_crossmatch_refuses_an_error_of_any_input_column_as_the_reddening(tmp_pa
 def test_crossmatch_takes_a_reddening_named_like_no_error_of_another_column(columns, name):
     """Not refused: a suffix that is no error's (ebv_sfd), E_X without e_X (a reddening E(X)), X_err without X."""
     assert CrossmatchSettings(extinction=f"column:{name}").extinction_column(["source_id", *columns.split(",")]) == name
+
+
+@pytest.mark.parametrize("header, extinction, said", [
+    ("Av_SFD,sig_Av_SFD", "column:Av_SFD:av", ["no error column for 'Av_SFD'", "e_Av_SFD, Av_SFD_err",
+                                                "'sig_Av_SFD' is not read as its error"]),
+    ("Av_SFD,Av_SFD_unc", "column:Av_SFD:av", ["no error column for 'Av_SFD'", "'Av_SFD_unc' is not read"]),
+    ("my_red,x", "column:my_red", ["no error column for 'my_red'", "e_my_red, my_red_err, my_red_error"]),
+    ("av,av_err", "column:av", ["the error of 'av' is 'av_err'"]),
+    ("Av_SFD,e_Av_SFD", "column:Av_SFD:av", ["the error of 'Av_SFD' is 'e_Av_SFD'"]),
+])
+def test_crossmatch_says_which_error_column_it_pairs_with_the_reddening(tmp_path, sky, capsys, header, extinction,
+                                                                        said):
+    """An error column spelt otherwise (sig_Av_SFD, Av_SFD_unc) was dropped without a word, and ebp_rp_err left
+    empty: one note line (under -q too) now names the error column paired with NAME, or says none was found, which
+    spellings are read, and which column looks like its error but is not read."""
+    run_rows(tmp_path, sky, f"source_id,{header}\n{GA},0.62,0.3\n", extinction=extinction)  # quiet
+    name = extinction.split(":")[1]
+    lines = [x for x in capsys.readouterr().err.splitlines() if f"'{name}'" in x and "error" in x]
+    assert len(lines) == 1 and lines[0].startswith(f"crossmatch: note: --extinction {extinction}: "), lines
+    assert all(part in lines[0] for part in said), lines[0]
