@@ -82,12 +82,14 @@ class CrossmatchSettings:
         """``ebp_rp_source`` of a star within :attr:`warn_distance_pc` under gspphot: ``none_within_100pc``."""
         return f"none_within_{self.warn_distance_pc:g}pc"
 
-    def _extinction_name(self) -> tuple[str, str | None]:
-        """(NAME, KIND lower-cased or None) of ``--extinction column:NAME[:KIND]``."""
+    def _extinction_name(self, columns: list[str]) -> tuple[str, str | None]:
+        """(NAME, KIND lower-cased or None) of ``--extinction column:NAME[:KIND]``: the whole rest, without a KIND,
+        when NAME is no column of ``columns`` but the rest is one (a column literally named ``x:av``)."""
         rest = self.extinction[7:]
         name, sep, kind = rest.rpartition(":")
         if sep and name and kind.lower() in EXTINCTION_KINDS:
-            return name, kind.lower()
+            if io.find_column(columns, name) is not None or io.find_column(columns, rest) is None:
+                return name, kind.lower()
         return rest, None
 
     def extinction_column(self, columns: list[str]) -> str | None:
@@ -97,9 +99,12 @@ class CrossmatchSettings:
         if mode in ("gspphot", "none"):
             return None
         if mode.startswith("column:") and mode[7:]:
-            name, _ = self._extinction_name()
+            name, kind = self._extinction_name(columns)
             col = io.find_column(columns, name)
             if col is None:
+                if kind is not None:  # say how it was read: the name may hold the colon (the rest is no column either)
+                    raise UserError(f"--extinction {mode}: no column '{name}' (column:NAME:KIND read as NAME "
+                                    f"'{name}', KIND {kind}), nor '{mode[7:]}', in the input")
                 kinds = " (a kind after the name is :av, :ebv or :ebprp)" if ":" in name else ""
                 raise UserError(f"--extinction {mode}: no column '{name}' in the input{kinds}")
             role = _role_in(columns, col)
@@ -117,7 +122,7 @@ class CrossmatchSettings:
         ``:KIND``, else its role as ``estimate`` reads it (A_V, E(B-V), E(BP-RP)); any other name is read as an
         E(BP-RP), not known (the run says so)."""
         col = self.extinction_column(columns)
-        _, kind = self._extinction_name()
+        _, kind = self._extinction_name(columns)
         if kind is not None:
             return EXTINCTION_KINDS[kind], True
         role = _role_in(columns, col) if col is not None else None
@@ -231,7 +236,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
         report.warn(err_note)
     a0_per, known = settings.extinction_kind(list(frame.columns))
     if ext_col is not None and not known:  # said once a run, under -q too: the values depend on it
-        name = settings._extinction_name()[0]
+        name = settings._extinction_name(list(frame.columns))[0]
         report.warn(f"note: --extinction {settings.extinction}: '{ext_col}' is not named as an A_V, E(B-V) or "
                     f"E(BP-RP) gyroage reads, so it is read as E(BP-RP); if it holds an A_V or E(B-V), say "
                     f"--extinction column:{name}:av (or :ebv)")

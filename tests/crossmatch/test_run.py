@@ -697,3 +697,20 @@ def test_crossmatch_says_which_error_column_it_pairs_with_the_reddening(tmp_path
     lines = [x for x in capsys.readouterr().err.splitlines() if f"'{name}'" in x and "error" in x]
     assert len(lines) == 1 and lines[0].startswith(f"crossmatch: note: --extinction {extinction}: "), lines
     assert all(part in lines[0] for part in said), lines[0]
+
+
+def test_crossmatch_extinction_column_whose_name_holds_a_colon(tmp_path, sky):
+    """--extinction column:x:av with a column literally named 'x:av' stopped with "no column 'x'" and no hint: the
+    whole rest is now the name when NAME is no column but NAME:KIND is one (NAME wins when both are), and a name
+    found neither way is refused saying how it was read."""
+    settings = CrossmatchSettings(extinction="column:x:av")
+    assert settings.extinction_column(["source_id", "x:av"]) == "x:av"
+    assert settings.extinction_kind(["source_id", "x:av"]) == (None, False)  # no kind: read as E(BP-RP), with a note
+    assert settings.extinction_column(["source_id", "x", "x:av"]) == "x"
+    assert settings.extinction_kind(["source_id", "x", "x:av"]) == (1.0, True)
+    with pytest.raises(UserError, match=r"^--extinction column:x:av: no column 'x' \(column:NAME:KIND read as NAME "
+                                        r"'x', KIND av\), nor 'x:av', in the input$"):
+        settings.extinction_column(["source_id", "y"])
+    out = run_rows(tmp_path, sky, f"source_id,x:av\n{GA},0.2\n", extinction="column:x:av")
+    assert out.loc[0, "bp_rp0"] == pytest.approx(out.loc[0, "bp_rp_obs"] - 0.2)
+    assert out.loc[0, "ebp_rp_source"] == "column:x:av"
