@@ -29,7 +29,7 @@ from gyroage.crossmatch.queries import (
     fetch_periods,
     unique_ids,
 )
-from gyroage.crossmatch.resolve import LONE_FAR_DR2, LONE_FAR_DR3, InputIds, detect_ids, resolve
+from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, FAR_DR2, FAR_DR3, InputIds, detect_ids, resolve
 from gyroage.crossmatch.services import Services
 from gyroage.errors import UserError
 from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
@@ -202,8 +202,9 @@ class CrossmatchReport:
     uncorrected_far: int = 0
     # Matched stars within it whose GSP-Phot E(BP-RP), biased high there, was not subtracted (--extinction gspphot).
     kept_near: int = 0
-    # Rows whose only DR2/DR3 neighbour is over 1 mag off (resolve's _note: LONE_FAR_DR3, LONE_FAR_DR2) -> how many.
-    lone_far: Counter = field(default_factory=Counter)
+    # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2)
+    # -> how many.
+    resolve_notes: Counter = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 
     def warn(self, message: str) -> None:
@@ -221,7 +222,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     ext_col = settings.extinction_column(list(frame.columns))
     res = resolve(frame, ids, services, settings.radius_arcsec, report.warn)
     status = res["_status"].to_numpy(dtype=object).copy()
-    report.lone_far.update(note for note in res["_note"] if note)
+    report.resolve_notes.update(note for note in res["_note"] if note)
     n = len(frame)
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()))
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
@@ -482,13 +483,18 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             f"warning: {report.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
             f"parallax) have no extinction correction (--extinction {settings.extinction}); "
             "their bp_rp0 is the observed BP-RP")
-    if report.lone_far[LONE_FAR_DR3]:
-        report.warn(f"warning: {report.lone_far[LONE_FAR_DR3]} TIC/KIC star(s) not_found: the only Gaia DR3 "
-                    "neighbour of their Gaia DR2 source is over 1 mag off in G (another star, not theirs re-measured)")
-    if report.lone_far[LONE_FAR_DR2]:
-        report.warn(f"warning: {report.lone_far[LONE_FAR_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without "
-                    "Kepler/TESS periods): their only Gaia DR2 neighbour is over 1 mag off in G, another star, whose "
-                    "TIC or KIC would not lead to them either")
+    notes = report.resolve_notes
+    if notes[FAR_DR3]:
+        report.warn(f"warning: {notes[FAR_DR3]} TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 "
+                    "source is within 1 mag of it in G (other stars, not theirs re-measured)")
+    if notes[FAR_DR2]:
+        report.warn(f"warning: {notes[FAR_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS "
+                    "periods): no Gaia DR2 neighbour of theirs is within 1 mag of them in G (other stars, whose TIC or "
+                    "KIC would not lead to them either)")
+    if notes[AMBIGUOUS_DR2]:
+        report.warn(f"warning: {notes[AMBIGUOUS_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without "
+                    "Kepler/TESS periods): several Gaia DR2 neighbours, none clearly the same star (one within 1 mag "
+                    "in G, but not the nearest, or another within 1 mag too); give their TIC or KIC to use them")
     if report.kept_near:  # said as the far count is, so -q says it too
         report.warn(
             f"note: {report.kept_near} star(s) within {settings.warn_distance_pc:g} pc (parallax >= "
