@@ -529,29 +529,37 @@ def test_crossmatch_extinction_column_keeps_its_error_as_estimate_reads_it(tmp_p
     assert out["crossmatch_status"].tolist() == ["invalid_reddening", "invalid_reddening", "ok"]
 
 
-def test_crossmatch_gspphot_error_is_a_reddening_error_as_estimate_reads_one(tmp_path, sky):
+def test_crossmatch_gspphot_error_is_a_reddening_error_as_estimate_reads_one(tmp_path, sky, monkeypatch):
     """GSP-Phot's E(BP-RP) half-interval was folded into bp_rp0_err, of which estimate takes only the part above the
-    card's default colour error (0.0275 mag, already in the flow), so a 0.02 mag reddening error widened no age. It is
-    now ebp_rp_err, read by estimate as a reddening error in full, as a column's error is: crossmatch | estimate
-    gives estimate's ages on the observed colour with ebprp and ebprp_err, every digit."""
+    card's default colour error (0.0275 mag, already in the flow), so it widened no age. It is now ebp_rp_err, read
+    by estimate as a reddening error in full, as a column's error is: crossmatch | estimate gives estimate's ages on
+    the observed colour with ebprp and ebprp_err, every digit. The half-interval is 0.15 mag here: the fake's 0.02
+    lies within the grid's one-node colour tier, where the ages are the same with or without it, so the check that
+    ebp_rp_err is read (the ages differ without it) could not fail."""
+    from tests.crossmatch import fakesky
+
+    a = list(GAIA[GA])
+    a[9:12] = [0.10, 0.0, 0.30]  # GSP-Phot E(BP-RP) 0.10, 16-84% interval 0.0-0.30: half-interval 0.15 mag
+    monkeypatch.setitem(fakesky.GAIA, GA, tuple(a))
     run_crossmatch_to = tmp_path / "xm.parquet"
     (tmp_path / "ids.csv").write_text(f"source_id\n{GA}\n")
     run_crossmatch(tmp_path / "ids.csv", run_crossmatch_to, services_for(sky), CrossmatchSettings(), quiet=True)
     xm = pd.read_parquet(run_crossmatch_to)
-    a = GAIA[GA]
     assert xm.loc[0, "ebp_rp_err"] == pytest.approx((a[11] - a[10]) / 2, rel=1e-6)
     direct = xm.drop(columns=["bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err"]).assign(
         bp_rp=xm["bp_rp_obs"], bp_rp_err=xm["bp_rp0_err"], ebprp=xm["ebp_rp"], ebprp_err=xm["ebp_rp_err"])
     direct.to_parquet(tmp_path / "direct.parquet")
-    for name in ("xm", "direct"):
+    xm.drop(columns=["ebp_rp_err"]).to_parquet(tmp_path / "unread.parquet")  # as if ebp_rp_err were not read
+    for name in ("xm", "direct", "unread"):
         res = run_cli("estimate", str(tmp_path / f"{name}.parquet"), "-q", "-o", str(tmp_path / f"{name}.est.parquet"))
         assert res.returncode == 0, res.stderr
-    x, d = (pd.read_parquet(tmp_path / f"{n}.est.parquet") for n in ("xm", "direct"))
+    x, d, u = (pd.read_parquet(tmp_path / f"{n}.est.parquet") for n in ("xm", "direct", "unread"))
     assert x["status"].tolist() == d["status"].tolist() and x.loc[0, "status"] in ("ok", "extrapolated")
-    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "p_outlier",
-                "age_flags"):
+    ages = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]
+    for col in (*ages, "p_outlier", "age_flags"):
         assert x[col].tolist() == d[col].tolist(), col
-    assert d.loc[0, "ebprp_err_used"] == pytest.approx(0.02)  # the reddening error both runs read, in full
+    assert d.loc[0, "ebprp_err_used"] == pytest.approx(0.15)  # the reddening error both runs read, in full
+    assert x[ages].values.tolist() != u[ages].values.tolist()  # and it widens the ages: ebp_rp_err is read
 
 
 def test_crossmatch_extinction_column_takes_an_explicit_kind(tmp_path, sky):
