@@ -48,6 +48,11 @@ ERROR_SPELLINGS = tuple(dict.fromkeys(("e_{}", "{}_err", "{}_error", *sorted(
 # input column too. A lower-case e_ only (E_X is a reddening E(X), unless e_X is beside it: VizieR's upper error).
 ERROR_PREFIXES = ("e_", "err_", "sig_", "sigma_")
 ERROR_SUFFIXES = ("_err", "_error", "_unc", "_uncertainty", "_sig", "_sigma", "_e")
+# Written to CSV with every digit (shortest round trip), as Parquet keeps them: the colour, magnitude and parallax
+# estimate reads, and the observed colour and reddening bp_rp0 comes from. At 6 significant digits (the other columns:
+# periods from the catalogues rarely carry more) crossmatch | estimate moved the 5th digit of an age.
+EXACT_COLUMNS = ("bp_rp0", "bp_rp0_err", "bp_rp_obs", "ebp_rp", "ebp_rp_err", "g0", "parallax_mas",
+                 "parallax_error_mas")
 # How a note names each reddening role.
 REDDENING_LABELS = {"ebprp": "E(BP-RP)", "av": "A_V", "ebv": "E(B-V)"}
 # The kinds --extinction column:NAME:KIND names (case-insensitive), with their A_0 per unit (None: an E(BP-RP)).
@@ -475,7 +480,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             if first:
                 _note_unused_reddenings(list(chunk.columns), list(out.columns[:chunk.shape[1]]), settings, report)
             # the input's own columns come first; from a typed input their floats keep every digit (CSV input: as read)
-            writer.write(out, exact=() if fmt == "csv" else out.columns[: chunk.shape[1]])
+            writer.write(out, exact=[*EXACT_COLUMNS, *(() if fmt == "csv" else out.columns[: chunk.shape[1]])])
             report.counts.update(out["crossmatch_status"].tolist())
             progress.update(len(chunk))
     if report.uncorrected_far:

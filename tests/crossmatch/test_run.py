@@ -722,3 +722,26 @@ def test_crossmatch_extinction_column_whose_name_holds_a_colon(tmp_path, sky):
     out = run_rows(tmp_path, sky, f"source_id,x:av\n{GA},0.2\n", extinction="column:x:av")
     assert out.loc[0, "bp_rp0"] == pytest.approx(out.loc[0, "bp_rp_obs"] - 0.2)
     assert out.loc[0, "ebp_rp_source"] == "column:x:av"
+
+
+def test_crossmatch_csv_output_gives_estimate_the_parquet_outputs_ages(tmp_path, sky, monkeypatch):
+    """Through CSV crossmatch wrote 6 significant digits of bp_rp0, ebp_rp_err, g0 and the parallax, so estimate's
+    ages moved in the 5th digit (p16 8.52912 against 8.52936 through Parquet): those columns are now written with
+    every digit, so crossmatch | estimate gives the ages of the Parquet route, every digit."""
+    from tests.crossmatch import fakesky
+
+    a = list(GAIA[GA])
+    a[2:5], a[7] = [12.0123456789, 12.5123456789, 11.4012345678], 2.123456789  # digits beyond the 6th
+    monkeypatch.setitem(fakesky.GAIA, GA, tuple(a))
+    (tmp_path / "ids.csv").write_text(f"source_id,av,av_err\n{GA},0.62,0.3\n{GB},0.3,0.1\n{GC},0.1,0.05\n")
+    ages = []
+    for name in ("xm.csv", "xm.parquet"):
+        run_crossmatch(tmp_path / "ids.csv", tmp_path / name, services_for(sky),
+                       CrossmatchSettings(extinction="column:av"), quiet=True)
+        res = run_cli("estimate", str(tmp_path / name), "-q", "-o", str(tmp_path / f"{name}.est.parquet"))
+        assert res.returncode == 0, res.stderr
+        ages.append(pd.read_parquet(tmp_path / f"{name}.est.parquet"))
+    assert ages[0]["ms_height_mag"].notna().any()  # g0 and the parallax are read
+    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr",
+                "p_outlier", "ms_height_mag", "status"):
+        assert ages[0][col].equals(ages[1][col]), col  # every bit (NaN where NaN)
