@@ -13,7 +13,9 @@ EBPRP_PER_AV = 1.002 - 0.589
 
 Their average Milky Way extinction law (R_V = 3.16) for Gaia DR2 passbands, measured on red-clump stars: one
 factor for every star. A_V and E(B-V) inputs no longer use it (the ratio depends on the star's spectrum:
-:func:`ebprp_per_a0`); it is kept as the starting point of :func:`deredden` and for :data:`AG_PER_EBPRP`.
+:func:`ebprp_per_a0`); it is kept as the starting point of the fixed-point steps of :func:`deredden` (A_0 to
+(BP-RP)0) and of :func:`a0_of_ebprp` (E(BP-RP) to A_0, which ``gyroage crossmatch``'s ``g0`` takes), and as the
+denominator of :data:`AG_PER_EBPRP`, itself kept only for compatibility.
 """
 
 R_V = 3.16

@@ -28,9 +28,10 @@ from gyroage.crossmatch.queries import (
 from gyroage.errors import UserError
 from gyroage.statuses import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
 
-# ``_note`` of a row whose DR2 -> DR3 hop met one neighbour over 1 mag off (a TIC/KIC row, not_found), and of a Gaia
-# DR3 row whose one DR2 neighbour is over 1 mag off (kept, without TIC/KIC): resolve's warnings count them
-LONE_FAR_DR3, LONE_FAR_DR2 = "lone_far_dr3", "lone_far_dr2"
+# ``_note`` of a row whose DR2 -> DR3 hop met no neighbour within 1 mag, however many there are (a TIC/KIC row,
+# not_found), of a Gaia DR3 row with no DR2 neighbour within 1 mag (kept, without TIC/KIC), and of a Gaia DR3 row whose
+# DR2 neighbours include one within 1 mag but none clearly the same star (kept, without TIC/KIC): the run counts them
+FAR_DR3, FAR_DR2, AMBIGUOUS_DR2 = "far_dr3", "far_dr2", "ambiguous_dr2"
 
 if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services
@@ -147,33 +148,34 @@ def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
 
 # ---------------------------------------------------------------- TIC/KIC -> DR2 -> DR3
 def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
-    """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS, or NOT_FOUND (its only
-    neighbour is another star): one rule both ways (DR2 -> DR3 for TIC/KIC inputs, DR3 -> DR2 back from a Gaia DR3
+    """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS, or NOT_FOUND (no neighbour
+    within 1 mag: other stars): one rule both ways (DR2 -> DR3 for TIC/KIC inputs, DR3 -> DR2 back from a Gaia DR3
     input). See :func:`_neighbour_choice`."""
     return _chosen_ids(_neighbour_choice(nb, key, value))
 
 
 def _chosen_ids(choice: pd.DataFrame) -> dict[int, int | str]:
-    """A :func:`_neighbour_choice` as ``key`` id -> ``value`` id, or NOT_FOUND where its only neighbour is over 1 mag
-    off (another star: nothing to choose between), or AMBIGUOUS where it is not clear."""
+    """A :func:`_neighbour_choice` as ``key`` id -> ``value`` id, or NOT_FOUND where no neighbour is within 1 mag
+    (other stars: nothing to choose between), or AMBIGUOUS where one is but the choice is not clear."""
     return {int(k): int(v) if ok else NOT_FOUND if far else AMBIGUOUS
-            for k, v, ok, far in zip(choice.index, choice["value"], choice["clear"], choice["lone_far"])}
+            for k, v, ok, far in zip(choice.index, choice["value"], choice["clear"], choice["all_far"])}
 
 
 def _neighbour_choice(nb: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
     """Per ``key`` id (the index): the nearest-ranked ``value`` id, whether it is ``clear``ly the same star, whether
-    it is the only neighbour and over 1 mag off (``lone_far``: another star), and its ``sep_arcsec`` (the answer's
-    angular_distance, mas, in arcsec; NaN where not given).
+    no neighbour at all is within 1 mag (``all_far``: other stars, one or several), and its ``sep_arcsec`` (the
+    answer's angular_distance, mas, in arcsec; NaN where not given).
 
     The neighbour keeping the id from DR2 to DR3 wins. Otherwise the nearest is taken when it is within 1 mag of the
     source (an unknown difference counts as within) and every other neighbour differs from it by more than 1 mag (an
     unknown one counts against; the cone match's rule for the other sources); a lone neighbour must be within 1 mag
-    too, unlike the cone match, which adopts a lone source whatever its G.
+    too, unlike the cone match, which adopts a lone source whatever its G. A source without a neighbour within 1 mag
+    has no counterpart, whatever the number of its neighbours (not ``clear``, yet nothing to be ambiguous about).
     """
     nb = nb.dropna(subset=[key, value])
     if nb.empty:
         return pd.DataFrame({"value": pd.Series(dtype="int64"), "clear": pd.Series(dtype=bool),
-                             "lone_far": pd.Series(dtype=bool), "sep_arcsec": pd.Series(dtype=float)})
+                             "all_far": pd.Series(dtype=bool), "sep_arcsec": pd.Series(dtype=float)})
     sep_mas = pd.to_numeric(nb["angular_distance"], errors="coerce").to_numpy(float)
     d = pd.DataFrame({"key": nb[key].to_numpy("int64"), "value": nb[value].to_numpy("int64"),
                       "dist": np.where(np.isnan(sep_mas), np.inf, sep_mas), "sep_arcsec": sep_mas / 1000.0,
@@ -188,8 +190,9 @@ def _neighbour_choice(nb: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
     # A lone neighbour is held to the 1-mag rule as well: a star 3 mag off 1.5" away is another star, not this one
     # re-measured, and taking it hands one star's TIC/KIC period to another's colour.
     first["clear"] = first["same"] | (first["close"] & (others_close == 0))
-    first["lone_far"] = ~first["clear"] & (groups.size().reindex(first.index) == 1)
-    return first[["value", "clear", "lone_far", "sep_arcsec"]]
+    # no neighbour within 1 mag (an unknown difference counts as within): other stars, however many, as a lone one
+    first["all_far"] = ~first["clear"] & (groups["close"].sum().reindex(first.index) == 0)
+    return first[["value", "clear", "all_far", "sep_arcsec"]]
 
 
 def _opt_int(v) -> int | None:
@@ -263,9 +266,9 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
                                    "dr2_source_id", "dr3_source_id")
         before = status == OK
         found = _look_up(_chosen_ids(choice), dr2, status)
-        far = set(choice.index[choice["lone_far"]])
-        # the DR2 source's one DR3 neighbour is another star: counted by the run, as no status says why
-        note[before & np.array([d in far for d in dr2], dtype=bool)] = LONE_FAR_DR3
+        far = set(choice.index[choice["all_far"]])
+        # the DR2 source's DR3 neighbours are all other stars: counted by the run, as no status says why
+        note[before & np.array([d in far for d in dr2], dtype=bool)] = FAR_DR3
         hit = status == OK
         gaia[hit] = found[hit]
         # the hop's own distance (DR3 source to the DR2 one): the only separation an identifier match has
@@ -276,13 +279,12 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         back = _neighbour(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)), "dr3_source_id",
                           "dr2_source_id")
         dr2_of = {k: v for k, v in back.items() if not isinstance(v, str)}
-        if AMBIGUOUS in back.values() and warn is not None:  # the row keeps its Gaia match: only this route is lost
-            warn("warning: some Gaia DR3 sources have several Gaia DR2 neighbours, none clearly the same star (the "
-                 "nearest over 1 mag off in G, or another within 1 mag of it): "
-                 "their TIC/KIC (and so Kepler/TESS periods) were not looked up; give their TIC or KIC to use them")
-        # a lone DR2 neighbour over 1 mag off is another star (whose TIC/KIC would not lead here either): counted
-        far = np.array([s == OK and back.get(int(g)) == NOT_FOUND for g, s in zip(gaia, status)], dtype=bool)
-        note[far] = LONE_FAR_DR2
+        # the row keeps its Gaia match, only the TIC/KIC route is lost; counted by the run: DR2 neighbours none of
+        # them within 1 mag are other stars (whose TIC/KIC would not lead here either), while one within 1 mag that
+        # fails the rule may be the star (its TIC or KIC, given, is worth a try)
+        lost = np.array([back.get(int(g)) if s == OK else None for g, s in zip(gaia, status)], dtype=object)
+        note[lost == NOT_FOUND] = FAR_DR2
+        note[lost == AMBIGUOUS] = AMBIGUOUS_DR2
         tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):
             row = tic_of.get(dr2_of.get(int(gaia[i]), -1))

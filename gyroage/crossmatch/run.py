@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
-from gyroage.columns import REDDENING_NAMES, column_matches, error_of
+from gyroage.columns import ALIASES, REDDENING_NAMES, column_key, column_matches, error_of
 from gyroage.core.photometry import R_V, a0_of_ebprp, a_g_per_a0, ebprp_per_unit
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
@@ -29,7 +29,7 @@ from gyroage.crossmatch.queries import (
     fetch_periods,
     unique_ids,
 )
-from gyroage.crossmatch.resolve import LONE_FAR_DR2, LONE_FAR_DR3, InputIds, detect_ids, resolve
+from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, FAR_DR2, FAR_DR3, InputIds, detect_ids, resolve
 from gyroage.crossmatch.services import Services
 from gyroage.errors import UserError
 from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
@@ -39,6 +39,22 @@ MAG_PER_FLUX_SNR = 2.5 / math.log(10)
 # A_0 per unit of the reddening columns --extinction column:NAME converts as estimate does (gyroage.core.colours'
 # REDDENINGS): A_V and E(B-V) by their column role; any other name is an E(BP-RP), subtracted as it is.
 A0_PER_UNIT = {"av": 1.0, "ebv": R_V}
+# How the error of --extinction column:NAME is spelt around NAME: e_NAME, NAME_err, NAME_error, then the spellings
+# estimate's reddening errors put around their values' names (sigma_av, av_err_mag, e_ebv_mag: gyroage.columns).
+ERROR_SPELLINGS = tuple(dict.fromkeys(("e_{}", "{}_err", "{}_error", *sorted(
+    err.replace(value, "{}", 1) for name in REDDENING_NAMES for err in ALIASES[f"{name}_err"]
+    for value in ALIASES[name] if value in err and "{" not in err))))
+# How error columns are spelt around their value's name X, whatever X: refused as --extinction column:NAME when X is an
+# input column too. A lower-case e_ only (E_X is a reddening E(X), unless e_X is beside it: VizieR's upper error).
+ERROR_PREFIXES = ("e_", "err_", "sig_", "sigma_")
+ERROR_SUFFIXES = ("_err", "_error", "_unc", "_uncertainty", "_sig", "_sigma", "_e")
+# Written to CSV with every digit (shortest round trip), as Parquet keeps them: the colour, magnitude and parallax
+# estimate reads, and the observed colour and reddening bp_rp0 comes from. At 6 significant digits (the other columns:
+# periods from the catalogues rarely carry more) crossmatch | estimate moved the 5th digit of an age.
+EXACT_COLUMNS = ("bp_rp0", "bp_rp0_err", "bp_rp_obs", "ebp_rp", "ebp_rp_err", "g0", "parallax_mas",
+                 "parallax_error_mas")
+# How a note names each reddening role.
+REDDENING_LABELS = {"ebprp": "E(BP-RP)", "av": "A_V", "ebv": "E(B-V)"}
 # The kinds --extinction column:NAME:KIND names (case-insensitive), with their A_0 per unit (None: an E(BP-RP)).
 EXTINCTION_KINDS: dict[str, float | None] = {"av": 1.0, "ebv": R_V, "ebprp": None}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
@@ -71,12 +87,14 @@ class CrossmatchSettings:
         """``ebp_rp_source`` of a star within :attr:`warn_distance_pc` under gspphot: ``none_within_100pc``."""
         return f"none_within_{self.warn_distance_pc:g}pc"
 
-    def _extinction_name(self) -> tuple[str, str | None]:
-        """(NAME, KIND lower-cased or None) of ``--extinction column:NAME[:KIND]``."""
+    def _extinction_name(self, columns: list[str]) -> tuple[str, str | None]:
+        """(NAME, KIND lower-cased or None) of ``--extinction column:NAME[:KIND]``: the whole rest, without a KIND,
+        when NAME is no column of ``columns`` but the rest is one (a column literally named ``x:av``)."""
         rest = self.extinction[7:]
         name, sep, kind = rest.rpartition(":")
         if sep and name and kind.lower() in EXTINCTION_KINDS:
-            return name, kind.lower()
+            if io.find_column(columns, name) is not None or io.find_column(columns, rest) is None:
+                return name, kind.lower()
         return rest, None
 
     def extinction_column(self, columns: list[str]) -> str | None:
@@ -86,16 +104,21 @@ class CrossmatchSettings:
         if mode in ("gspphot", "none"):
             return None
         if mode.startswith("column:") and mode[7:]:
-            name, _ = self._extinction_name()
+            name, kind = self._extinction_name(columns)
             col = io.find_column(columns, name)
             if col is None:
+                if kind is not None:  # say how it was read: the name may hold the colon (the rest is no column either)
+                    raise UserError(f"--extinction {mode}: no column '{name}' (column:NAME:KIND read as NAME "
+                                    f"'{name}', KIND {kind}), nor '{mode[7:]}', in the input")
                 kinds = " (a kind after the name is :av, :ebv or :ebprp)" if ":" in name else ""
                 raise UserError(f"--extinction {mode}: no column '{name}' in the input{kinds}")
             role = _role_in(columns, col)
             # an error subtracted as a reddening: 0.3 mag of "E(BP-RP)" from an A_V's error of 0.3
-            if error_of(col) is not None or (role is not None and "_err" in role):
-                raise UserError(f"--extinction {mode}: '{col}' is an error column, not a reddening: name the "
-                                "reddening's own column (its error is read beside it)")
+            whose = _error_by_name(col, columns)
+            if error_of(col) is not None or (role is not None and "_err" in role) or whose:
+                raise UserError(f"--extinction {mode}: '{col}' is an error column, not a reddening"
+                                f"{f' (by its name, {whose})' if whose else ''}: name the reddening's own column "
+                                "(its error is read beside it)")
             return col
         raise UserError(f"--extinction must be gspphot, none or column:NAME[:av|ebv|ebprp] (got '{mode}')")
 
@@ -104,24 +127,70 @@ class CrossmatchSettings:
         ``:KIND``, else its role as ``estimate`` reads it (A_V, E(B-V), E(BP-RP)); any other name is read as an
         E(BP-RP), not known (the run says so)."""
         col = self.extinction_column(columns)
-        _, kind = self._extinction_name()
+        _, kind = self._extinction_name(columns)
         if kind is not None:
             return EXTINCTION_KINDS[kind], True
         role = _role_in(columns, col) if col is not None else None
         return A0_PER_UNIT.get(role or ""), role in REDDENING_NAMES
 
     def extinction_error_column(self, columns: list[str]) -> str | None:
-        """The error column of the ``--extinction`` column, or None: paired as ``estimate`` pairs them (the first
-        ``av_err`` spelling beside an ``av``, ``e_ebv`` beside ``ebv``, ``ebprp_err`` beside ``E(BP-RP)``); for a
-        name ``estimate`` does not read as a reddening, ``e_NAME``, ``NAME_err`` or ``NAME_error``."""
+        """The error column of the ``--extinction`` column, or None (:meth:`extinction_error`)."""
+        return self.extinction_error(columns)[0]
+
+    def extinction_error(self, columns: list[str]) -> tuple[str | None, str | None]:
+        """(the error column of the ``--extinction`` column or None; the note line that says which, or why none).
+
+        NAME's own error first (:data:`ERROR_SPELLINGS` built on NAME: ``e_NAME``, ``NAME_err``, ...); else, when NAME
+        is the only value column of its role (``A0`` the only A_V), that role's error as ``estimate`` pairs it
+        (``e_av`` beside ``A0``); else none: beside ``A_V`` and ``e_A_V``, ``column:A0`` never takes ``e_A_V``.
+        The note is said under -q too: the ages depend on it, and an error spelt otherwise (``sig_NAME``) is not read.
+        """
         col = self.extinction_column(columns)
         if col is None:
-            return None
+            return None, None
+        head = f"note: --extinction {self.extinction}: "
+        spellings = [spelling.format(col) for spelling in ERROR_SPELLINGS]
+        own = io.find_column(columns, *spellings)
+        if own is not None:
+            return own, f"{head}the error of '{col}' is '{own}' (converted as its value: ebp_rp_err)"
         role = _role_in(columns, col)
-        if role in REDDENING_NAMES:
-            errors = column_matches(columns).get(f"{role}_err", [])
-            return errors[0] if errors else None
-        return io.find_column(columns, f"e_{col}", f"{col}_err", f"{col}_error")
+        found = column_matches(columns)
+        errors = found.get(f"{role}_err", []) if role in REDDENING_NAMES else []
+        values = found.get(role, []) if errors else []
+        if errors and values == [col]:
+            return errors[0], (f"{head}the error of '{col}' is '{errors[0]}', its {REDDENING_LABELS[role]} error "
+                               "(converted as its value: ebp_rp_err)")
+        why = ""
+        if errors:  # another value column of the role is there: its error may be that column's
+            others = ", ".join(f"'{c}'" for c in values if c != col)
+            why = (f"; '{errors[0]}' is not taken: it may be the error of {others}, another "
+                   f"{REDDENING_LABELS[role]} column")
+        mine = f"an error of '{col}'"
+        looks = [c for c in columns if c != col and _error_by_name(c, columns) == mine]
+        if looks:
+            why += f"; '{looks[0]}' is not read as its error (rename it {spellings[0]} to use it)"
+        return None, (f"{head}no error column for '{col}' (read as its error: {', '.join(spellings)}){why}; "
+                      "ebp_rp_err is left empty, so no reddening error widens its ages")
+
+
+def _error_by_name(col: str, columns: list[str]) -> str | None:
+    """``"an error of 'X'"`` when ``col`` is spelt as an error (:data:`ERROR_PREFIXES`, :data:`ERROR_SUFFIXES`) of
+    another input column X, whatever X is; ``"the upper error beside 'e_X'"`` for VizieR's ``E_X`` beside ``e_X``;
+    else None. What gyroage reads as errors is refused by role; this catches the names it does not read
+    (``Av_SFD_err``, ``sig_Av_SFD``), which ``column:NAME`` subtracted as reddenings."""
+    name = str(col).lstrip("\ufeff").strip()
+    values = {column_key(c): c for c in reversed(columns) if c != col and error_of(c) is None}
+    stems = [name[len(p):] for p in ERROR_PREFIXES if (name if p == "e_" else name.lower()).startswith(p)]
+    stems += [name[: -len(s)] for s in ERROR_SUFFIXES if name.lower().endswith(s) and len(name) > len(s)]
+    for stem in stems:
+        if stem and column_key(stem) in values:
+            return f"an error of '{values[column_key(stem)]}'"
+    if name.startswith("E_"):  # E_X is a reddening E(X), unless its e_X is there: then it is the upper error
+        lower = next((c for c in columns if c != col and (rest := error_of(c)) is not None and str(c).startswith("e_")
+                      and column_key(rest) == column_key(name[2:])), None)
+        if lower is not None:
+            return f"the upper error beside '{lower}'"
+    return None
 
 
 def _role_in(columns: list[str], col: str) -> str | None:
@@ -138,8 +207,9 @@ class CrossmatchReport:
     uncorrected_far: int = 0
     # Matched stars within it whose GSP-Phot E(BP-RP), biased high there, was not subtracted (--extinction gspphot).
     kept_near: int = 0
-    # Rows whose only DR2/DR3 neighbour is over 1 mag off (resolve's _note: LONE_FAR_DR3, LONE_FAR_DR2) -> how many.
-    lone_far: Counter = field(default_factory=Counter)
+    # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2)
+    # -> how many.
+    resolve_notes: Counter = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 
     def warn(self, message: str) -> None:
@@ -157,7 +227,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     ext_col = settings.extinction_column(list(frame.columns))
     res = resolve(frame, ids, services, settings.radius_arcsec, report.warn)
     status = res["_status"].to_numpy(dtype=object).copy()
-    report.lone_far.update(note for note in res["_note"] if note)
+    report.resolve_notes.update(note for note in res["_note"] if note)
     n = len(frame)
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()))
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
@@ -167,10 +237,12 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     plx = g["parallax"].to_numpy(float)
     # within warn_distance_pc (a parallax missing or <= 0 is not near): inside the Local Bubble, E(BP-RP) ~ 0
     near = plx >= 1000.0 / settings.warn_distance_pc
-    ext_err = settings.extinction_error_column(list(frame.columns))
+    ext_err, err_note = settings.extinction_error(list(frame.columns))
+    if err_note:  # said once a run, under -q too: the ages depend on it
+        report.warn(err_note)
     a0_per, known = settings.extinction_kind(list(frame.columns))
     if ext_col is not None and not known:  # said once a run, under -q too: the values depend on it
-        name = settings._extinction_name()[0]
+        name = settings._extinction_name(list(frame.columns))[0]
         report.warn(f"note: --extinction {settings.extinction}: '{ext_col}' is not named as an A_V, E(B-V) or "
                     f"E(BP-RP) gyroage reads, so it is read as E(BP-RP); if it holds an A_V or E(B-V), say "
                     f"--extinction column:{name}:av (or :ebv)")
@@ -408,7 +480,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             if first:
                 _note_unused_reddenings(list(chunk.columns), list(out.columns[:chunk.shape[1]]), settings, report)
             # the input's own columns come first; from a typed input their floats keep every digit (CSV input: as read)
-            writer.write(out, exact=() if fmt == "csv" else out.columns[: chunk.shape[1]])
+            writer.write(out, exact=[*EXACT_COLUMNS, *(() if fmt == "csv" else out.columns[: chunk.shape[1]])])
             report.counts.update(out["crossmatch_status"].tolist())
             progress.update(len(chunk))
     if report.uncorrected_far:
@@ -416,13 +488,18 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             f"warning: {report.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
             f"parallax) have no extinction correction (--extinction {settings.extinction}); "
             "their bp_rp0 is the observed BP-RP")
-    if report.lone_far[LONE_FAR_DR3]:
-        report.warn(f"warning: {report.lone_far[LONE_FAR_DR3]} TIC/KIC star(s) not_found: the only Gaia DR3 "
-                    "neighbour of their Gaia DR2 source is over 1 mag off in G (another star, not theirs re-measured)")
-    if report.lone_far[LONE_FAR_DR2]:
-        report.warn(f"warning: {report.lone_far[LONE_FAR_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without "
-                    "Kepler/TESS periods): their only Gaia DR2 neighbour is over 1 mag off in G, another star, whose "
-                    "TIC or KIC would not lead to them either")
+    notes = report.resolve_notes
+    if notes[FAR_DR3]:
+        report.warn(f"warning: {notes[FAR_DR3]} TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 "
+                    "source is within 1 mag of it in G (other stars, not theirs re-measured)")
+    if notes[FAR_DR2]:
+        report.warn(f"warning: {notes[FAR_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS "
+                    "periods): no Gaia DR2 neighbour of theirs is within 1 mag of them in G (other stars, whose TIC or "
+                    "KIC would not lead to them either)")
+    if notes[AMBIGUOUS_DR2]:
+        report.warn(f"warning: {notes[AMBIGUOUS_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without "
+                    "Kepler/TESS periods): several Gaia DR2 neighbours, none clearly the same star (one within 1 mag "
+                    "in G, but not the nearest, or another within 1 mag too); give their TIC or KIC to use them")
     if report.kept_near:  # said as the far count is, so -q says it too
         report.warn(
             f"note: {report.kept_near} star(s) within {settings.warn_distance_pc:g} pc (parallax >= "

@@ -278,6 +278,11 @@ def test_one_neighbour_rule_both_ways(key, value):
     assert _neighbour(nb([(11, 21, 1.5, 3.5)]), key, value) == {11: NOT_FOUND}
     assert _neighbour(nb([(11, 21, 1.5, float("nan"))]), key, value) == {11: 21}  # unknown: as before
     assert _neighbour(nb([(11, 11, 1.5, 3.5)]), key, value) == {11: 11}  # the id kept still wins
+    # several neighbours, none within 1 mag: other stars, as a lone one is (not ambiguous: nothing to choose between)
+    assert _neighbour(nb([(11, 21, 1.5, 3.0), (11, 22, 1.9, -2.5)]), key, value) == {11: NOT_FOUND}
+    # one within 1 mag, but not the nearest: ambiguous (it may be the star, or not)
+    assert _neighbour(nb([(11, 21, 0.05, 3.0), (11, 22, 1.5, 0.4)]), key, value) == {11: AMBIGUOUS}
+    assert _neighbour(nb([(11, 21, 0.05, 3.0), (11, 22, 1.5, float("nan"))]), key, value) == {11: AMBIGUOUS}
 
 
 @pytest.mark.parametrize("off, expect_tic", [(3.5, False), (-3.5, False), (0.4, True), (float("nan"), True)])
@@ -305,9 +310,8 @@ def test_a_lone_dr2_neighbour_over_1_mag_off_is_not_the_same_star(tmp_path, sky,
         assert out.loc[0, "tic"] == 2000003 and out.loc[0, "prot_source"] == "holcomb2022" and not dropped
     else:
         assert pd.isna(out.loc[0, "tic"]) and out.loc[0, "prot_source"] == "gaiadr3" and out.loc[0, "prot"] == 3.3
-        assert len(dropped) == 1 and "over 1 mag off" in dropped[0], report.messages
+        assert len(dropped) == 1 and "no Gaia DR2 neighbour of theirs is within 1 mag" in dropped[0], report.messages
         assert dropped[0].startswith("warning: 1 Gaia DR3 source(s) ") and "TIC or KIC to" not in dropped[0]
-        assert "only Gaia DR2 neighbour" in dropped[0]
 
 
 @pytest.mark.parametrize("off, status", [(3.0, "not_found"), (-3.0, "not_found"), (0.4, "ok"), (float("nan"), "ok")])
@@ -330,8 +334,8 @@ def test_a_tic_star_whose_dr2_source_has_one_dr3_neighbour_over_1_mag_off(tmp_pa
     if status == "ok":
         assert not said, report.messages
     else:
-        assert said == ["warning: 2 TIC/KIC star(s) not_found: the only Gaia DR3 neighbour of their Gaia DR2 source "
-                        "is over 1 mag off in G (another star, not theirs re-measured)"], report.messages
+        assert said == ["warning: 2 TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 source is "
+                        "within 1 mag of it in G (other stars, not theirs re-measured)"], report.messages
     assert out["crossmatch_status"].tolist() == [status, "ok", status]
     assert (out.loc[0, "source_id"] == GC) if status == "ok" else pd.isna(out.loc[0, "source_id"])
     assert pd.isna(out.loc[0, "prot"]) == (status != "ok")
@@ -353,3 +357,55 @@ def test_match_sep_arcsec_of_a_dr2_to_dr3_hop(tmp_path, sky, monkeypatch):
     assert all(math.isnan(s) for s in sep[2:])
     out = run_rows(tmp_path, sky, "kepid\n1000001\n")
     assert out.loc[0, "match_sep_arcsec"] == pytest.approx(1e-5)
+
+
+OTHER_DR2 = 5200000000000000098  # a second Gaia DR2 source near GC
+
+
+@pytest.mark.parametrize("offs, status", [((3.0, 2.5), "not_found"), ((3.0, 0.4), "ambiguous")])
+def test_a_tic_star_whose_dr2_source_has_several_dr3_neighbours_all_over_1_mag_off(tmp_path, sky, monkeypatch, offs,
+                                                                                  status):
+    """A DR2 source with two DR3 neighbours, both over 1 mag off, made the TIC row ambiguous without a word (only a
+    lone far neighbour gave not_found): no neighbour within 1 mag, whatever their number, is now not_found with the
+    counted warning; a set with one within 1 mag that fails the rule stays ambiguous."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    nb = [r for r in fakesky.NEIGHBOURS if r != (GC_DR2, GC)] + [(GC_DR2, GC, 1500.0, offs[0]),
+                                                                  (GC_DR2, GD, 1900.0, offs[1])]
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb)
+    (tmp_path / "ids.csv").write_text("tic\n2000003\n")
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    assert out["crossmatch_status"].tolist() == [status] and pd.isna(out.loc[0, "source_id"])
+    said = [m for m in report.messages if "DR3 neighbour" in m]
+    assert said == ([] if status == "ambiguous" else [
+        "warning: 1 TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 source is within 1 mag of it "
+        "in G (other stars, not theirs re-measured)"]), report.messages
+
+
+@pytest.mark.parametrize("offs, kind", [((3.0, 2.5), "far"), ((3.0, 0.4), "ambiguous"), ((0.3, 0.4), "ambiguous")])
+def test_a_gaia_source_with_several_dr2_neighbours_says_why_it_has_no_tic(tmp_path, sky, monkeypatch, offs, kind):
+    """A Gaia DR3 source with two DR2 neighbours both over 1 mag off got the AMBIGUOUS warning, advising to give a
+    TIC that leads to another star: it now gets the counted "no DR2 neighbour within 1 mag" warning, without that
+    advice; the ambiguous one (a neighbour within 1 mag failing the rule) keeps the advice and is counted too."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    nb = [r for r in fakesky.NEIGHBOURS if r != (GC_DR2, GC)] + [(GC_DR2, GC, 1500.0, offs[0]),
+                                                                  (OTHER_DR2, GC, 1900.0, offs[1])]
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb)
+    (tmp_path / "ids.csv").write_text(f"source_id\n{GC}\n{GC}\n")
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            chunksize=1, quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    assert out["crossmatch_status"].tolist() == ["ok", "ok"] and out["tic"].isna().all()
+    said = [m for m in report.messages if "DR2 neighbour" in m]
+    assert len(said) == 1 and said[0].startswith("warning: 2 Gaia DR3 source(s) kept without TIC/KIC"), said
+    if kind == "far":
+        assert "no Gaia DR2 neighbour of theirs is within 1 mag" in said[0] and "give their TIC" not in said[0]
+    else:
+        assert "none clearly the same star" in said[0] and "give their TIC or KIC" in said[0]

@@ -529,29 +529,37 @@ def test_crossmatch_extinction_column_keeps_its_error_as_estimate_reads_it(tmp_p
     assert out["crossmatch_status"].tolist() == ["invalid_reddening", "invalid_reddening", "ok"]
 
 
-def test_crossmatch_gspphot_error_is_a_reddening_error_as_estimate_reads_one(tmp_path, sky):
+def test_crossmatch_gspphot_error_is_a_reddening_error_as_estimate_reads_one(tmp_path, sky, monkeypatch):
     """GSP-Phot's E(BP-RP) half-interval was folded into bp_rp0_err, of which estimate takes only the part above the
-    card's default colour error (0.0275 mag, already in the flow), so a 0.02 mag reddening error widened no age. It is
-    now ebp_rp_err, read by estimate as a reddening error in full, as a column's error is: crossmatch | estimate
-    gives estimate's ages on the observed colour with ebprp and ebprp_err, every digit."""
+    card's default colour error (0.0275 mag, already in the flow), so it widened no age. It is now ebp_rp_err, read
+    by estimate as a reddening error in full, as a column's error is: crossmatch | estimate gives estimate's ages on
+    the observed colour with ebprp and ebprp_err, every digit. The half-interval is 0.15 mag here: the fake's 0.02
+    lies within the grid's one-node colour tier, where the ages are the same with or without it, so the check that
+    ebp_rp_err is read (the ages differ without it) could not fail."""
+    from tests.crossmatch import fakesky
+
+    a = list(GAIA[GA])
+    a[9:12] = [0.10, 0.0, 0.30]  # GSP-Phot E(BP-RP) 0.10, 16-84% interval 0.0-0.30: half-interval 0.15 mag
+    monkeypatch.setitem(fakesky.GAIA, GA, tuple(a))
     run_crossmatch_to = tmp_path / "xm.parquet"
     (tmp_path / "ids.csv").write_text(f"source_id\n{GA}\n")
     run_crossmatch(tmp_path / "ids.csv", run_crossmatch_to, services_for(sky), CrossmatchSettings(), quiet=True)
     xm = pd.read_parquet(run_crossmatch_to)
-    a = GAIA[GA]
     assert xm.loc[0, "ebp_rp_err"] == pytest.approx((a[11] - a[10]) / 2, rel=1e-6)
     direct = xm.drop(columns=["bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err"]).assign(
         bp_rp=xm["bp_rp_obs"], bp_rp_err=xm["bp_rp0_err"], ebprp=xm["ebp_rp"], ebprp_err=xm["ebp_rp_err"])
     direct.to_parquet(tmp_path / "direct.parquet")
-    for name in ("xm", "direct"):
+    xm.drop(columns=["ebp_rp_err"]).to_parquet(tmp_path / "unread.parquet")  # as if ebp_rp_err were not read
+    for name in ("xm", "direct", "unread"):
         res = run_cli("estimate", str(tmp_path / f"{name}.parquet"), "-q", "-o", str(tmp_path / f"{name}.est.parquet"))
         assert res.returncode == 0, res.stderr
-    x, d = (pd.read_parquet(tmp_path / f"{n}.est.parquet") for n in ("xm", "direct"))
+    x, d, u = (pd.read_parquet(tmp_path / f"{n}.est.parquet") for n in ("xm", "direct", "unread"))
     assert x["status"].tolist() == d["status"].tolist() and x.loc[0, "status"] in ("ok", "extrapolated")
-    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "p_outlier",
-                "age_flags"):
+    ages = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]
+    for col in (*ages, "p_outlier", "age_flags"):
         assert x[col].tolist() == d[col].tolist(), col
-    assert d.loc[0, "ebprp_err_used"] == pytest.approx(0.02)  # the reddening error both runs read, in full
+    assert d.loc[0, "ebprp_err_used"] == pytest.approx(0.15)  # the reddening error both runs read, in full
+    assert x[ages].values.tolist() != u[ages].values.tolist()  # and it widens the ages: ebp_rp_err is read
 
 
 def test_crossmatch_extinction_column_takes_an_explicit_kind(tmp_path, sky):
@@ -574,12 +582,12 @@ def test_crossmatch_says_how_it_reads_a_reddening_column_of_unknown_role(tmp_pat
     """An unknown name (A_V_bayestar) was taken as E(BP-RP) without a word: one line on stderr now says so and how
     to say otherwise, under -q too; a known name or a kind given says nothing."""
     run_rows(tmp_path, sky, f"source_id,A_V_bayestar\n{GA},0.3\n{GB},0.1\n", extinction="column:A_V_bayestar")
-    lines = [x for x in capsys.readouterr().err.splitlines() if "A_V_bayestar" in x]
+    lines = [x for x in capsys.readouterr().err.splitlines() if "A_V_bayestar" in x and "is not named as" in x]
     assert len(lines) == 1 and lines[0].startswith("crossmatch: note: ") and "as E(BP-RP)" in lines[0], lines
     assert "--extinction column:A_V_bayestar:av" in lines[0]
     for extinction in ("column:A_V_bayestar:av", "column:A_V_bayestar:ebprp"):
         run_rows(tmp_path, sky, f"source_id,A_V_bayestar\n{GA},0.3\n", extinction=extinction)
-        assert "A_V_bayestar" not in capsys.readouterr().err
+        assert "is not named as" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("columns, name", [("av,av_err", "av_err"), ("ebv,e_ebv", "e_ebv"),
@@ -621,3 +629,119 @@ def test_crossmatch_counts_the_stars_within_100_pc_under_quiet_too(tmp_path, sky
     assert any(x.startswith("crossmatch: ") and "1 star(s) within 100 pc" in x and "none_within_100pc" in x
                for x in err), err
     assert any("1 star(s) beyond 100 pc" in x for x in err), err
+
+
+@pytest.mark.parametrize("header, extinction, error", [
+    ("A_V,e_A_V,A0,e_A0", "column:A0", "e_A0"),
+    ("ebv,e_ebv,ebmv,e_ebmv", "column:ebmv", "e_ebmv"),
+    ("A0,e_A0,A_V,e_A_V", "column:A_V", "e_A_V"),
+    ("Av_SFD,sigma_Av_SFD,av,e_av", "column:Av_SFD:av", "sigma_Av_SFD"),  # the role's spelling, built on NAME
+    ("A0,e_av", "column:A0", "e_av"),  # NAME the role's only value column: the role's error is its own
+    ("av,A0,e_A0", "column:av", None),  # e_A0 is A0's, not av's (estimate pairs it with av: first av_err)
+    ("ebv_sfd,ebv,e_ebv", "column:ebv_sfd:ebv", None),  # e_ebv is ebv's
+])
+def test_crossmatch_extinction_error_is_the_named_columns_own(header, extinction, error):
+    """The reddening's error was the ROLE's first error column, not NAME's: with A_V,e_A_V,A0,e_A0 and column:A0,
+    A0 took e_A_V's 0.02 for its own 0.3 (p2.5 38 Myr against estimate's own 5.5 Myr on A0 and e_A0). NAME's own
+    error (e_NAME, NAME_err, NAME_error, the reddening errors' spellings built on NAME) is now taken first, the
+    role's only when NAME is the role's only value column; otherwise none (and a note says why)."""
+    assert CrossmatchSettings(extinction=extinction).extinction_error_column(header.split(",")) == error
+
+
+def test_crossmatch_extinction_error_of_a_second_av_column_dates_as_that_column_alone(tmp_path, sky, capsys):
+    """Beside A_V and e_A_V, column:A0 gives what A0 and e_A0 alone give: its own error converted, every digit."""
+    both = _exact_rows(tmp_path, sky, f"source_id,A_V,e_A_V,A0,e_A0\n{GA},0.3,0.02,0.62,0.3\n", extinction="column:A0")
+    alone = _exact_rows(tmp_path, sky, f"source_id,A0,e_A0\n{GA},0.62,0.3\n", extinction="column:A0")
+    for col in ("bp_rp0", "bp_rp0_err", "ebp_rp", "ebp_rp_err", "g0", "crossmatch_status"):
+        assert both[col].tolist() == alone[col].tolist(), col
+    assert 0.1 < both.loc[0, "ebp_rp_err"] < 0.15  # 0.3 of A_V, not 0.02
+    run_rows(tmp_path, sky, f"source_id,av,A0,e_A0\n{GA},0.62,0.3,0.1\n", extinction="column:av")
+    lines = [x for x in capsys.readouterr().err.splitlines() if "e_A0" in x and "column:av:" in x]
+    assert len(lines) == 1 and lines[0].startswith("crossmatch: note: --extinction column:av: ") and "'A0'" in lines[0]
+
+
+@pytest.mark.parametrize("columns, name", [
+    ("Av_SFD,Av_SFD_err", "Av_SFD_err"), ("Av_SFD,Av_SFD_err", "Av_SFD_err:av"), ("Av_SFD,AV_SFD_ERROR", "AV_SFD_ERROR"),
+    ("Av_SFD,Av_SFD_unc", "Av_SFD_unc"), ("Av_SFD,sig_Av_SFD", "sig_Av_SFD:ebprp"), ("my_red,sigma_my_red", "sigma_my_red"),
+    ("Av_SFD,Av_SFD_e", "Av_SFD_e:AV"),
+    ("Av_SFD,e_Av_SFD,E_Av_SFD", "E_Av_SFD"), ("Av_SFD,e_Av_SFD,E_Av_SFD", "E_Av_SFD:av"),  # VizieR's upper error
+])
+def test_crossmatch_refuses_an_error_of_any_input_column_as_the_reddening(tmp_path, sky, columns, name):
+    """Error columns of names gyroage does not read (Av_SFD_err, Av_SFD_unc, E_Av_SFD beside e_Av_SFD) were
+    subtracted as reddenings when named (bp_rp0 0.1-0.25 mag off): a NAME that is X_err, X_error, X_unc, e_X, sig_X,
+    sigma_X (...) of another input column X, or E_X beside e_X, is now refused in one line, before any query."""
+    n = columns.count(",") + 1
+    (tmp_path / "ids.csv").write_text(f"source_id,{columns}\n{GA}," + ",".join(["0.3"] * n) + "\n")
+    col = name.rsplit(":", 1)[0] if name.lower().endswith((":av", ":ebprp")) else name
+    with pytest.raises(UserError, match=rf"^--extinction column:{re.escape(name)}: '{re.escape(col)}' is an error "
+                                        r"column, not a reddening \(by its name, (an error of|the upper error beside) '[^']+'\)"):
+        run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky),
+                       CrossmatchSettings(extinction=f"column:{name}"), quiet=True)
+    assert sky.log == [] and not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("columns, name", [("ebv,ebv_sfd", "ebv_sfd"), ("Av_SFD,E_Av_SFD", "E_Av_SFD"),
+                                           ("Av_SFD_err", "Av_SFD_err"), ("E_BP_RP,BP_RP", "E_BP_RP")])
+def test_crossmatch_takes_a_reddening_named_like_no_error_of_another_column(columns, name):
+    """Not refused: a suffix that is no error's (ebv_sfd), E_X without e_X (a reddening E(X)), X_err without X."""
+    assert CrossmatchSettings(extinction=f"column:{name}").extinction_column(["source_id", *columns.split(",")]) == name
+
+
+@pytest.mark.parametrize("header, extinction, said", [
+    ("Av_SFD,sig_Av_SFD", "column:Av_SFD:av", ["no error column for 'Av_SFD'", "e_Av_SFD, Av_SFD_err",
+                                                "'sig_Av_SFD' is not read as its error"]),
+    ("Av_SFD,Av_SFD_unc", "column:Av_SFD:av", ["no error column for 'Av_SFD'", "'Av_SFD_unc' is not read"]),
+    ("my_red,x", "column:my_red", ["no error column for 'my_red'", "e_my_red, my_red_err, my_red_error"]),
+    ("av,av_err", "column:av", ["the error of 'av' is 'av_err'"]),
+    ("Av_SFD,e_Av_SFD", "column:Av_SFD:av", ["the error of 'Av_SFD' is 'e_Av_SFD'"]),
+])
+def test_crossmatch_says_which_error_column_it_pairs_with_the_reddening(tmp_path, sky, capsys, header, extinction,
+                                                                        said):
+    """An error column spelt otherwise (sig_Av_SFD, Av_SFD_unc) was dropped without a word, and ebp_rp_err left
+    empty: one note line (under -q too) now names the error column paired with NAME, or says none was found, which
+    spellings are read, and which column looks like its error but is not read."""
+    run_rows(tmp_path, sky, f"source_id,{header}\n{GA},0.62,0.3\n", extinction=extinction)  # quiet
+    name = extinction.split(":")[1]
+    lines = [x for x in capsys.readouterr().err.splitlines() if f"'{name}'" in x and "error" in x]
+    assert len(lines) == 1 and lines[0].startswith(f"crossmatch: note: --extinction {extinction}: "), lines
+    assert all(part in lines[0] for part in said), lines[0]
+
+
+def test_crossmatch_extinction_column_whose_name_holds_a_colon(tmp_path, sky):
+    """--extinction column:x:av with a column literally named 'x:av' stopped with "no column 'x'" and no hint: the
+    whole rest is now the name when NAME is no column but NAME:KIND is one (NAME wins when both are), and a name
+    found neither way is refused saying how it was read."""
+    settings = CrossmatchSettings(extinction="column:x:av")
+    assert settings.extinction_column(["source_id", "x:av"]) == "x:av"
+    assert settings.extinction_kind(["source_id", "x:av"]) == (None, False)  # no kind: read as E(BP-RP), with a note
+    assert settings.extinction_column(["source_id", "x", "x:av"]) == "x"
+    assert settings.extinction_kind(["source_id", "x", "x:av"]) == (1.0, True)
+    with pytest.raises(UserError, match=r"^--extinction column:x:av: no column 'x' \(column:NAME:KIND read as NAME "
+                                        r"'x', KIND av\), nor 'x:av', in the input$"):
+        settings.extinction_column(["source_id", "y"])
+    out = run_rows(tmp_path, sky, f"source_id,x:av\n{GA},0.2\n", extinction="column:x:av")
+    assert out.loc[0, "bp_rp0"] == pytest.approx(out.loc[0, "bp_rp_obs"] - 0.2)
+    assert out.loc[0, "ebp_rp_source"] == "column:x:av"
+
+
+def test_crossmatch_csv_output_gives_estimate_the_parquet_outputs_ages(tmp_path, sky, monkeypatch):
+    """Through CSV crossmatch wrote 6 significant digits of bp_rp0, ebp_rp_err, g0 and the parallax, so estimate's
+    ages moved in the 5th digit (p16 8.52912 against 8.52936 through Parquet): those columns are now written with
+    every digit, so crossmatch | estimate gives the ages of the Parquet route, every digit."""
+    from tests.crossmatch import fakesky
+
+    a = list(GAIA[GA])
+    a[2:5], a[7] = [12.0123456789, 12.5123456789, 11.4012345678], 2.123456789  # digits beyond the 6th
+    monkeypatch.setitem(fakesky.GAIA, GA, tuple(a))
+    (tmp_path / "ids.csv").write_text(f"source_id,av,av_err\n{GA},0.62,0.3\n{GB},0.3,0.1\n{GC},0.1,0.05\n")
+    ages = []
+    for name in ("xm.csv", "xm.parquet"):
+        run_crossmatch(tmp_path / "ids.csv", tmp_path / name, services_for(sky),
+                       CrossmatchSettings(extinction="column:av"), quiet=True)
+        res = run_cli("estimate", str(tmp_path / name), "-q", "-o", str(tmp_path / f"{name}.est.parquet"))
+        assert res.returncode == 0, res.stderr
+        ages.append(pd.read_parquet(tmp_path / f"{name}.est.parquet"))
+    assert ages[0]["ms_height_mag"].notna().any()  # g0 and the parallax are read
+    for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr",
+                "p_outlier", "ms_height_mag", "status"):
+        assert ages[0][col].equals(ages[1][col]), col  # every bit (NaN where NaN)
