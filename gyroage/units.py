@@ -7,7 +7,6 @@ functions, so a CSV or Parquet run without units never loads it.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -216,8 +215,7 @@ def _parse_text(text: str):
     import astropy.units as u
 
     text = text.strip()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a deprecated spelling still names its unit
+    with notices.quiet():  # a deprecated spelling still names its unit
         for fmt in (None, "cds"):
             try:
                 return u.Unit(text, format=fmt)

@@ -169,3 +169,108 @@ def test_an_astropy_magnitude_column_is_refused_by_name_not_as_a_log_of_mag(mode
     assert "\n" not in str(err.value)
     table["bp_rp0"] = table["bp_rp0"].value * u.mag
     assert model.estimate(table)["status"].tolist() == ["ok", "ok"]
+
+
+# A thread still reading stdin makes a normal exit a fatal error (its buffer's lock is held): leave at once
+_EXIT = "\nimport os as _os, sys as _sys\n_sys.stdout.flush()\n_os._exit(0)\n"
+
+
+def _run_script(tmp_path, code: str) -> str:
+    """``code`` run in a fresh Python (its stdin a pipe nobody writes, so a read of '-' blocks), its stdout; killed
+    after 60 s, so that a read that hangs fails the test instead of stalling the run."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    (tmp_path / "hours.csv").write_text("prot,bp_rp0\nh,mag\n240,1.0\n288,0.9\n")
+    (tmp_path / "plain.csv").write_text("prot,bp_rp0\n10,1.0\n12,0.9\n")
+    root = str(Path(gyroage.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    stdin, unwritten = os.pipe()
+    try:
+        with subprocess.Popen([sys.executable, "-c", textwrap.dedent(code) + _EXIT], cwd=tmp_path, env=env, text=True,
+                              stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                pytest.fail(f"hung: {out} {err}")
+    finally:
+        os.close(stdin)
+        os.close(unwritten)  # only now: a read of '-' in the script waited on it
+    assert proc.returncode == 0, err
+    return out
+
+
+def test_a_forked_child_reads_and_warns_while_a_parent_thread_was_mid_read(tmp_path):
+    """Review V17, finding 1a: a thread inside a read (on a stdin nobody writes yet; inside astropy's reader) held
+    the API's warnings lock when the process forked, and the child's first read_stars hung for ever. The child now
+    reads, warns, and has the filters the parent had before that thread's read silenced them."""
+    pytest.importorskip("astropy")
+    out = _run_script(tmp_path, """
+        import os, signal, threading, warnings
+        import gyroage
+        from gyroage import formats
+        warnings.simplefilter("always")
+        inside, release = threading.Event(), threading.Event()
+        read_fits = formats.read_fits
+        def blocked(src, source):
+            inside.set(); release.wait()
+            return read_fits(src, source)
+        formats.read_fits = blocked
+        _hours = gyroage.read_stars("hours.csv")
+        import astropy.units as u
+        from astropy.table import Table
+        Table({"prot": [240.0] * u.h, "bp_rp0": [1.0] * u.mag}).write("hours.fits")
+        before = list(warnings.filters)  # astropy's import adds its own
+        threading.Thread(target=gyroage.read_stars, args=("-",), daemon=True).start()  # blocked on stdin
+        threading.Thread(target=gyroage.read_stars, args=("hours.fits",), daemon=True).start()
+        inside.wait(10)
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(10)
+            with warnings.catch_warnings(record=True) as got:
+                warnings.simplefilter("always")
+                frame = gyroage.read_stars("hours.csv")
+            ok = warnings.filters == before and any("converted" in str(w.message) for w in got)
+            print("child", len(frame), ok, flush=True)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("status", status)
+        release.set()
+    """)
+    assert "child 2 True" in out and "status 0" in out, out
+
+
+def test_a_callers_showwarning_lock_and_a_slow_read_stall_no_other_read(tmp_path):
+    """Review V17, finding 1b: the lock was held across the whole read and while the caller's showwarning ran, so a
+    showwarning taking a lock the caller holds around a read on another thread deadlocked both, and a read of a
+    stdin nobody writes kept every other thread's warning (and read) waiting. Neither waits now."""
+    out = _run_script(tmp_path, """
+        import threading, time, warnings
+        import gyroage
+        warnings.simplefilter("always")
+        state, log = threading.Lock(), []
+        showing = threading.Event()
+        def show(message, category, filename, lineno, file=None, line=None):
+            showing.set()
+            with state:
+                log.append(str(message))
+        warnings.showwarning = show
+        threading.Thread(target=gyroage.read_stars, args=("-",), daemon=True).start()  # blocked on stdin
+        time.sleep(0.5)
+        with state:
+            worker = threading.Thread(target=gyroage.read_stars, args=("hours.csv",), daemon=True)
+            worker.start()
+            showing.wait(10)                      # the worker waits for state in show()
+            done = []
+            reader = threading.Thread(target=lambda: done.append(len(gyroage.read_stars("plain.csv"))), daemon=True)
+            reader.start(); reader.join(10)       # a read with no warning, under the caller's lock
+            stuck = reader.is_alive()
+        worker.join(10)
+        print("read", done, "stuck", stuck, "worker done", not worker.is_alive(), "notices", sum("converted" in m for m in log))
+    """)
+    assert "read [2] stuck False worker done True notices 1" in out, out
