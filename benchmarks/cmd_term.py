@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -220,9 +220,11 @@ def main() -> None:
                    "them (--fit-calibration N)")
     scoring = args.loco is not None and not (args.describe or args.write_above_flag)
     if scoring:  # refused before the catalogue is read and the folds are scored, not after
-        calib, weight = scoring_calibration(ap, args.write_card)
+        calib, weight, card = scoring_calibration(ap, args.write_card)
         if not (args.loco / "folds").is_dir():
             refuse(ap, f"--loco {args.loco} holds no folds/: name a gyroage validate --out directory")
+        if args.write_card:  # the figures it writes are the card's own flow's only on folds of its settings
+            check_fold_settings(ap, args.loco, args.write_card, card)
         fold_sets = complete_fold_sets(args.loco)
         if not fold_sets:
             refuse(ap, f"no seed under {args.loco / 'folds'} has all 25 clusters' folds (gyroage validate writes them)")
@@ -274,9 +276,9 @@ def refuse(ap: argparse.ArgumentParser, message: str) -> NoReturn:
     ap.exit(2, f"{ap.prog}: error: {message}\n")
 
 
-def scoring_calibration(ap: argparse.ArgumentParser, model_dir: Path | None) -> tuple[Calibration, float]:
-    """The rotation calibration and joint-age outlier weight the figures are scored with: those of the card
-    ``--write-card`` writes (its figures must be its own model's, not the shipped one's), else the shipped card's.
+def scoring_calibration(ap: argparse.ArgumentParser, model_dir: Path | None) -> tuple[Calibration, float, Any]:
+    """The rotation calibration and joint-age outlier weight the figures are scored with, and their card: the card
+    ``--write-card`` writes (its figures must be its own model's, not the shipped one's), else the shipped card.
     A card without calibration (as ``train --export`` writes it) is refused."""
     from gyroage.core.modelcard import load_card
     from gyroage.errors import ModelError
@@ -292,7 +294,34 @@ def scoring_calibration(ap: argparse.ArgumentParser, model_dir: Path | None) -> 
                    f"--out DIR --write-card {model_dir} --fit-calibration first (README, Retraining)")
     # validate's own joint-age weight when it has run, else the card's (which validate takes by default)
     weight = float((card.validation or {}).get("outlier_weight_group", card.outlier.get("weight", OUTLIER_WEIGHT)))
-    return calib, weight
+    return calib, weight, card
+
+
+def check_fold_settings(ap: argparse.ArgumentParser, loco: Path, model_dir: Path, card: Any) -> None:
+    """Refuse in one line folds under ``loco/folds`` not trained as ``model_dir``'s card was validated: training
+    settings other than the seed and thread count (:func:`gyroage.build.loco_card.settings_differences`), another
+    age grid, or, for the validated seed itself, a folds directory other than the card's ``validation.settings_key``
+    (the key of the settings and grid, :meth:`gyroage.build.loco.ValidateSettings.key`). A card never validated is
+    compared with its training settings."""
+    from gyroage.build.loco_card import settings_differences
+
+    validation = card.validation or {}
+    train = validation.get("train_settings") or card.training.get("settings", {})
+    grid = validation.get("age_grid")
+    for d in sorted((loco / "folds").iterdir()):
+        if not (d / "settings.json").is_file():
+            continue
+        folds = json.loads((d / "settings.json").read_text())
+        problems = settings_differences(train, folds["train"])
+        if grid is not None and list(folds["grid"]) != list(grid):
+            problems.append(f"grid: card {list(grid)}, these folds {list(folds['grid'])}")
+        same_seed = all(folds["train"].get(k) == train.get(k) for k in ("seed", "threads"))
+        if not problems and same_seed and validation.get("settings_key") not in (None, d.name):
+            problems.append(f"settings_key: card {validation['settings_key']}, these folds {d.name}")
+        if problems:
+            refuse(ap, f"--loco {d} was not trained as {model_dir}'s card was validated ({'; '.join(problems)}): "
+                       f"its figures would not be this card's flow's; give the folds of gyroage validate --write-card "
+                       f"{model_dir}'s run")
 
 
 def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:

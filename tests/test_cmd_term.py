@@ -150,3 +150,65 @@ def test_write_card_without_widths_is_refused(stubbed, monkeypatch, tmp_path, ca
         _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--write-card", str(_model(tmp_path)))
     _one_line_exit_2(capsys, excinfo, "--write-card", "--term-calibration", "--fit-calibration")
     assert calls == {"score": [], "write_card": [], "catalogue": [], "describe": []}
+
+
+CLUSTERS = tuple(f"C{i}" for i in range(25))
+
+
+def _folds(loco: Path, train: dict, grid=(6.0, 10.0, 201), clusters=CLUSTERS) -> Path:
+    """A validate --out directory's folds as validate writes them: folds/<key>/ with settings.json and one tiny
+    .npz per held-out cluster (a grid of three ages)."""
+    import numpy as np
+
+    from gyroage.build.loco import ValidateSettings
+
+    d = ValidateSettings(train=train, grid=tuple(grid)).fold_dir(loco)
+    d.mkdir(parents=True)
+    (d / "settings.json").write_text(json.dumps({"grid": list(grid), "train": train}))
+    for c in clusters:
+        np.savez(d / f"{c}.npz", loglike=np.zeros((1, 3), np.float32), grid=np.linspace(6, 10, 3),
+                 source_row=np.zeros(1, np.int64), meta=json.dumps({}))
+    return d
+
+
+def _validated(model: Path, clusters=CLUSTERS) -> dict:
+    """``model``'s card's validation as validate records it for seed 0 of its training settings on ``clusters``."""
+    from gyroage.build.loco import ValidateSettings
+
+    card = json.loads((model / "gyroage-model.json").read_text())
+    v = card["validation"]
+    v["train_settings"] = {**v["train_settings"], "seed": 0}
+    v["settings_key"] = ValidateSettings(train=v["train_settings"], grid=tuple(v["age_grid"])).key()
+    v["per_cluster"] = {c: {"n": 30} for c in clusters}
+    (model / "gyroage-model.json").write_text(json.dumps(card))
+    return v
+
+
+def test_write_card_refuses_folds_of_other_settings_than_the_cards(stubbed, monkeypatch, tmp_path, capsys):
+    """Review V17, finding 2: --write-card scored whatever --loco folds it was given with the card's calibration and
+    wrote them into the card as its own flow's (the shipped folds into a card validated on other settings). Folds
+    whose training settings (seed aside) or grid are not the card's validated ones are refused in one line."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "complete_fold_sets", load("cmd_term").complete_fold_sets)
+    model = _model(tmp_path)
+    v = _validated(model)
+    widths = ("--term-calibration", str(tmp_path / "widths.json"), "--write-card", str(model))
+    cases = {"other": ({**v["train_settings"], "lr": 0.01}, v["age_grid"], "lr"),
+             "grid": (v["train_settings"], [6.0, 10.0, 101], "grid"),
+             "key": (v["train_settings"], v["age_grid"], "settings_key")}
+    for name, (train, grid, word) in cases.items():
+        _folds(tmp_path / name, train, grid)
+        if name == "key":  # the card records another key for the same seed's folds (as V17's stub card did)
+            card = json.loads((model / "gyroage-model.json").read_text())
+            card["validation"]["settings_key"] = "aaaaaaaaaaaa"
+            (model / "gyroage-model.json").write_text(json.dumps(card))
+        with pytest.raises(SystemExit) as excinfo:
+            _run(ct, monkeypatch, "--loco", str(tmp_path / name), *widths)
+        _one_line_exit_2(capsys, excinfo, str(model), word)
+        assert calls["score"] == [] and calls["write_card"] == []
+    # the card's own settings, another seed (validate --extra-seeds): scored and written
+    _validated(model)
+    _folds(tmp_path / "own", {**v["train_settings"], "seed": 5})
+    _folds(tmp_path / "own", v["train_settings"])
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "own"), *widths)
+    assert len(calls["score"]) == 2 and calls["write_card"] == [model]
