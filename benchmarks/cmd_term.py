@@ -103,17 +103,48 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
     return out
 
 
-def complete_fold_sets(loco: Path, n_clusters: int = 25):
-    """(seed, folds) of every fold directory under ``loco/folds`` holding all ``n_clusters`` folds, by seed: a
+def complete_fold_sets(loco: Path, clusters: list[str]):
+    """(seed, folds of ``clusters``) of every fold directory under ``loco/folds`` holding all their folds, by seed: a
     seed is scored as soon as its folds exist, before validate writes its tables."""
     sets = []
-    for d in sorted((loco / "folds").iterdir()):
-        names = sorted(p.stem for p in d.glob("*.npz"))
-        if len(names) == n_clusters:
+    for d, names in fold_dirs(loco):
+        if set(clusters) <= names:
             settings = json.loads((d / "settings.json").read_text())
             sets.append((settings["train"]["seed"], load_folds(loco, ValidateSettings(
-                train=settings["train"], grid=tuple(settings["grid"])), names)))
+                train=settings["train"], grid=tuple(settings["grid"])), sorted(clusters))))
     return sorted(sets, key=lambda s: s[0])
+
+
+def fold_dirs(loco: Path) -> list[tuple[Path, set[str]]]:
+    """Each fold directory under ``loco/folds`` (one per training seed) with the held-out clusters it has folds of."""
+    return [(d, {p.stem for p in d.glob("*.npz")}) for d in sorted((loco / "folds").iterdir())
+            if (d / "settings.json").is_file()]
+
+
+def expected_clusters(loco: Path, card: Any, written: Path | None) -> tuple[list[str], str]:
+    """(the held-out clusters every seed's folds must hold, where that list comes from): the validated clusters of
+    the card ``--write-card`` writes (``validation.per_cluster``), else those of the ``--loco`` run's own summary
+    (a model trained with ``train --exclude`` or on another catalogue has other clusters than the shipped one),
+    else the shipped card's."""
+    summary = loco / "loco_summary.json"
+    if written is None and summary.is_file():
+        return list(json.loads(summary.read_text()).get("per_cluster", {})), f"{summary}"
+    whose = f"{written}'s card" if written is not None else "the shipped card"
+    return list((card.validation or {}).get("per_cluster", {})), f"{whose}'s validation"
+
+
+def refuse_incomplete(ap: argparse.ArgumentParser, loco: Path, clusters: list[str], source: str) -> NoReturn:
+    """One line: no seed's folds hold every one of ``clusters``; the closest seed's missing ones named."""
+    dirs = fold_dirs(loco)
+    if not clusters:
+        refuse(ap, f"{source} names no validated clusters to score: run gyroage validate (README, Retraining)")
+    if not dirs:
+        refuse(ap, f"--loco {loco / 'folds'} holds no seed's folds (gyroage validate --out {loco} writes them)")
+    d, names = min(dirs, key=lambda dn: len(set(clusters) - dn[1]))
+    missing = sorted(set(clusters) - names)
+    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    refuse(ap, f"no seed under {loco / 'folds'} has the folds of all {len(clusters)} clusters {source} names: the "
+               f"most complete, {d.name}, lacks {shown} (a validate run still going, or folds of another model)")
 
 
 def term_problem(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration, level_scale: float | None = None):
@@ -225,9 +256,10 @@ def main() -> None:
             refuse(ap, f"--loco {args.loco} holds no folds/: name a gyroage validate --out directory")
         if args.write_card:  # the figures it writes are the card's own flow's only on folds of its settings
             check_fold_settings(ap, args.loco, args.write_card, card)
-        fold_sets = complete_fold_sets(args.loco)
+        clusters, source = expected_clusters(args.loco, card, args.write_card)
+        fold_sets = complete_fold_sets(args.loco, clusters) if clusters else []
         if not fold_sets:
-            refuse(ap, f"no seed under {args.loco / 'folds'} has all 25 clusters' folds (gyroage validate writes them)")
+            refuse_incomplete(ap, args.loco, clusters, source)
     frame = quality_select(load_catalogue(args.catalogue))
     if args.write_above_flag:
         write_above_flag(args.write_above_flag, frame)

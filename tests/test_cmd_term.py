@@ -48,7 +48,7 @@ def stubbed(monkeypatch, tmp_path):
     monkeypatch.setattr(ct, "load_catalogue", lambda path: calls["catalogue"].append(path) or pd.DataFrame({"cluster": []}))
     monkeypatch.setattr(ct, "quality_select", lambda frame: frame)
     monkeypatch.setattr(ct, "describe", lambda frame: calls["describe"].append(1))
-    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco: [(0, {"A": {}})])
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [(0, {"A": {}})])
     monkeypatch.setattr(ct, "fit_main_sequence_term", lambda frame: None)
     monkeypatch.setattr(ct, "score_seed", score)
     monkeypatch.setattr(ct, "write_card", lambda model_dir, *a: calls["write_card"].append(model_dir))
@@ -129,11 +129,11 @@ def test_loco_without_folds_is_refused(stubbed, monkeypatch, tmp_path, capsys):
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--loco", str(tmp_path / "none"), "--term-calibration", str(tmp_path / "widths.json"))
     _one_line_exit_2(capsys, excinfo, str(tmp_path / "none"), "gyroage validate")
-    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco: [])
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [])
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration",
              str(tmp_path / "widths.json"))
-    _one_line_exit_2(capsys, excinfo, str(tmp_path / "validation"), "25")
+    _one_line_exit_2(capsys, excinfo, str(tmp_path / "validation"), "gyroage validate")
 
 
 def test_describe_alone_still_describes(stubbed, monkeypatch):
@@ -212,3 +212,34 @@ def test_write_card_refuses_folds_of_other_settings_than_the_cards(stubbed, monk
     _folds(tmp_path / "own", v["train_settings"])
     _run(ct, monkeypatch, "--loco", str(tmp_path / "own"), *widths)
     assert len(calls["score"]) == 2 and calls["write_card"] == [model]
+
+
+def test_folds_of_a_model_trained_without_a_cluster_are_scored_and_a_missing_fold_is_named(stubbed, monkeypatch,
+                                                                                            tmp_path, capsys):
+    """Review V17, finding 3: exactly 25 clusters' folds were required, so a model trained with train --exclude (24
+    clusters) or on another catalogue was refused with "gyroage validate writes them", which it had. The clusters
+    are now the card's validated ones (validation.per_cluster; without --write-card, the --loco run's summary), and
+    a refusal names the folds missing."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "complete_fold_sets", load("cmd_term").complete_fold_sets)
+    model = _model(tmp_path)
+    v = _validated(model, CLUSTERS[:24])
+    widths = ("--term-calibration", str(tmp_path / "widths.json"))
+    _folds(tmp_path / "excl", {**v["train_settings"], "exclude_clusters": ["C24"]}, clusters=CLUSTERS[:24])
+    card = json.loads((model / "gyroage-model.json").read_text())
+    card["validation"]["train_settings"]["exclude_clusters"] = ["C24"]
+    card["validation"]["settings_key"] = (tmp_path / "excl" / "folds").iterdir().__next__().name
+    (model / "gyroage-model.json").write_text(json.dumps(card))
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "excl"), *widths, "--write-card", str(model))
+    assert len(calls["score"]) == 1 and calls["write_card"] == [model]
+    # a fold missing from the only seed: named
+    (next((tmp_path / "excl" / "folds").iterdir()) / "C7.npz").unlink()
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--loco", str(tmp_path / "excl"), *widths, "--write-card", str(model))
+    _one_line_exit_2(capsys, excinfo, "24", "C7")
+    # without --write-card: the clusters of the --loco run's own summary
+    _folds(tmp_path / "run", {**v["train_settings"], "seed": 3}, clusters=CLUSTERS[:20])
+    (tmp_path / "run" / "loco_summary.json").write_text(json.dumps({"per_cluster": dict.fromkeys(CLUSTERS[:20], {})}))
+    calls["score"].clear()
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "run"), *widths)
+    assert len(calls["score"]) == 1
