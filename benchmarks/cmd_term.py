@@ -239,6 +239,10 @@ def main() -> None:
     needs_loco = [f"--{k.replace('_', '-')}" for k in ("write_card", "term_calibration", "fit_calibration", "nested",
                                                         "json", "calibration_json", "nested_json", "term_level_scale",
                                                         "declare_err", "jitter_mag") if getattr(args, k)]
+    only = [f"--{k.replace('_', '-')}" for k in ("describe", "write_above_flag") if getattr(args, k)]
+    scoring_options = (["--loco"] if args.loco is not None else []) + needs_loco
+    if only and scoring_options:  # it described (or wrote the flag) and exited 0, having scored nothing
+        refuse(ap, f"{only[0]} does only that and scores nothing: give {', '.join(scoring_options)} in a run of their own")
     if needs_loco and args.loco is None:
         refuse(ap, f"{' '.join(needs_loco)} {'scores' if len(needs_loco) == 1 else 'score'} the saved folds: "
                    "give --loco DIR, a gyroage validate --out directory")

@@ -243,3 +243,19 @@ def test_folds_of_a_model_trained_without_a_cluster_are_scored_and_a_missing_fol
     calls["score"].clear()
     _run(ct, monkeypatch, "--loco", str(tmp_path / "run"), *widths)
     assert len(calls["score"]) == 1
+
+
+@pytest.mark.parametrize("only", [["--describe"], ["--write-above-flag", "MODEL"]])
+@pytest.mark.parametrize("scoring", [["--loco", "LOCO"], ["--loco", "LOCO", "--term-calibration", "W", "--write-card",
+                                                          "MODEL"], ["--json", "out.json"]])
+def test_describe_or_write_above_flag_with_scoring_options_is_refused(stubbed, monkeypatch, tmp_path, capsys, only,
+                                                                      scoring):
+    """Review V17, finding 4: --describe or --write-above-flag beside --loco and the scoring options described the
+    catalogue (or wrote the flag alone) and exited 0, having scored and written nothing of what was asked."""
+    ct, calls = stubbed
+    named = {"MODEL": str(_model(tmp_path)), "W": str(tmp_path / "widths.json"), "LOCO": str(tmp_path / "validation")}
+    argv = [named.get(a, a) for a in [*only, *scoring]]
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, *argv)
+    _one_line_exit_2(capsys, excinfo, only[0], scoring[0])
+    assert calls == {"score": [], "write_card": [], "catalogue": [], "describe": []}
