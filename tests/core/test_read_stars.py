@@ -155,20 +155,32 @@ def test_estimate_takes_an_astropy_table_with_time_and_skycoord_columns(model):
     assert isinstance(table["obs"], Time)  # the caller's table unchanged
 
 
-def test_an_astropy_magnitude_column_is_refused_by_name_not_as_a_log_of_mag(model):
+def test_an_astropy_magnitude_column_is_read_as_mag_from_a_table_and_a_file(model, tmp_path):
     """Review V15, finding 7: a QTable column holding u.Magnitude (unit mag(1)) was refused "has a logarithmic unit
-    'mag': give it in mag, not its log", which asks for what the column seems to hold already."""
+    'mag': give it in mag, not its log". Review V17, finding 5: then it was refused with Python advice ("give a plain
+    u.mag Quantity (its .value * u.mag)"), on the command line too for a FITS file astropy reads it from. A
+    dimensionless Magnitude's value is the magnitude: it is read as mag, its numbers unchanged, and said once."""
     pytest.importorskip("astropy")
     import astropy.units as u
     from astropy.table import QTable
 
     table = QTable({"prot": [10.0, 5.0] * u.d, "bp_rp0": u.Magnitude([1.0, 1.2])})
-    with pytest.raises(gyroage.UserError, match=r"^column 'bp_rp0' holds an astropy Magnitude \(unit mag\(1\)\): "
-                                                r"give a plain u\.mag Quantity") as err:
-        model.estimate(table)
-    assert "\n" not in str(err.value)
-    table["bp_rp0"] = table["bp_rp0"].value * u.mag
-    assert model.estimate(table)["status"].tolist() == ["ok", "ok"]
+    plain = model.estimate(pd.DataFrame({"prot": [10.0, 5.0], "bp_rp0": [1.0, 1.2]}))
+    with pytest.warns(UserWarning, match=r"converted column 'bp_rp0' from mag\(1\)") as got:
+        ages = model.estimate(table)
+    assert sum("'bp_rp0'" in str(w.message) for w in got) == 1
+    pd.testing.assert_frame_equal(ages, plain)
+    path = tmp_path / "magn.fits"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy: mag(1) has no FITS TUNIT (it keeps it in its own meta)
+        table.write(path)
+    with pytest.warns(UserWarning, match=r"converted column 'bp_rp0' from mag\(1\)"):
+        frame = gyroage.read_stars(path)
+    assert frame["bp_rp0"].tolist() == [1.0, 1.2]
+    res = run_cli("estimate", str(path), "-o", str(tmp_path / "out.csv"), "--threads", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("converted column 'bp_rp0' from mag(1)") == 1, res.stderr
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "out.csv")["age_p50_myr"], plain["age_p50_myr"], rtol=1e-5)
 
 
 # A thread still reading stdin makes a normal exit a fatal error (its buffer's lock is held): leave at once
