@@ -60,8 +60,15 @@ KEYWORD_WORDS = (
     ("(or name the column bp_rp0 if it is already de-reddened)", "(or pass it as bp_rp0= if it is already de-reddened)"),
 )
 
-# group_ages' keywords (it takes a frame and a Reddening, so estimate's words for the colour columns would mislead)
-GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex "), ("--membership ", "membership "))
+# group_ages' keywords (it takes a frame and a Reddening, so estimate's words for the colour columns would mislead),
+# and what it reads: a frame, not a file
+GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex "), ("--membership ", "membership "),
+                       ("(without --by, all rows are one group)", "(with by=None, all rows are one group)"),
+                       ("--main-sequence needs ", "main_sequence=True needs "),
+                       ("--main-sequence: ", "main_sequence=True: "),
+                       ("--ebprp/--av/--ebv de-redden an observed colour, but the input has",
+                        "reddening= de-reddens an observed colour, but the frame has"),
+                       ("; the file has: ", "; the frame has: "))
 
 
 @contextmanager
