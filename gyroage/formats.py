@@ -55,7 +55,10 @@ TAB_SUFFIXES = (".tsv", ".tab")
 
 
 def check_format(fmt: str | None, option: str) -> str | None:
-    """``fmt`` lower-cased, or a one-line error naming ``option`` when it is not one of :data:`FORMATS`."""
+    """``fmt`` lower-cased, or a one-line error naming ``option`` when it is not one of :data:`FORMATS` (or no text:
+    the API's ``fmt=123`` was an AttributeError traceback)."""
+    if fmt is not None and not isinstance(fmt, str):
+        raise UserError(f"{option} must be a format name ({', '.join(FORMATS)}), not {type(fmt).__name__} {fmt!r}")
     if fmt is None or fmt.lower() == "auto":
         return None
     if fmt.lower() not in FORMATS:

@@ -3,6 +3,7 @@ read as days: a 13 Myr star came out 5.5 Gyr) and a CSV's units row became a sta
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -131,6 +132,12 @@ def test_read_stars_takes_a_format_name_as_input_format_does(tmp_path):
     for bad in ("vot", "bogus"):
         with pytest.raises(gyroage.UserError, match=rf"^unknown fmt '{bad}' \(choose csv, .*\)$"):
             gyroage.read_stars(path, fmt=bad)
+    # Review V17, finding 7: a format that is no text (a number, a format-like object) was an AttributeError traceback
+    for bad in (123, b"fits", ["fits"]):
+        with pytest.raises(gyroage.UserError, match=rf"^fmt must be a format name \(csv, .*\), not {type(bad).__name__} "
+                                                    rf"{re.escape(repr(bad))}$") as err:
+            gyroage.read_stars(path, fmt=bad)
+        assert "\n" not in str(err.value)
 
 
 def test_estimate_takes_an_astropy_table_with_time_and_skycoord_columns(model):
