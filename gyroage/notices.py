@@ -55,13 +55,18 @@ def warnings_lock() -> threading.RLock:
 @contextmanager
 def quiet() -> Iterator[None]:
     """Inside, warnings are ignored (astropy's notes on a file gyroage reads or writes), the filters changed under
-    :func:`warnings_lock` and restored as they were, whatever other threads read meanwhile."""
+    :func:`warnings_lock` and restored as they were, whatever other threads read meanwhile; the filters of
+    :func:`filter_inside` sections open on other threads stay on top (their stream's errors are still raised)."""
     with _LOCK:
         section = warnings.catch_warnings()
         section.__enter__()
         _OPEN.append((threading.get_ident(), section))
         try:
             warnings.simplefilter("ignore")
+            for _, entry in list(_OPEN):  # another read's strict filter (a CSV streaming meanwhile) stays on top
+                if isinstance(entry, tuple):
+                    action, message, category, _, _ = entry
+                    warnings.filterwarnings(action, message=message.pattern if message else "", category=category)
             yield
         finally:
             _OPEN.remove((threading.get_ident(), section))

@@ -293,3 +293,22 @@ def test_a_callers_showwarning_lock_and_a_slow_read_stall_no_other_read(tmp_path
         print("read", done, "stuck", stuck, "worker done", not worker.is_alive(), "notices", sum("converted" in m for m in log))
     """)
     assert "read [2] stuck False worker done True notices 1" in out, out
+
+
+def test_a_quiet_section_keeps_another_reads_strict_csv_filter():
+    """A CSV read turns pandas' "a row longer than the header" warning into an error (csv_layout.strict_parse) while
+    it streams, without holding the readers' lock; another thread's astropy read meanwhile ignored every warning in
+    its quiet section, so the long row would be cut short without an error. The strict filter now stays on top."""
+    from gyroage import notices
+
+    message = "Length of header or names does not match length of data"
+    with notices.filter_inside("error", "Length of header or names does not match", pd.errors.ParserWarning):
+        with notices.quiet():
+            with pytest.raises(pd.errors.ParserWarning):
+                warnings.warn(message, pd.errors.ParserWarning, stacklevel=1)
+            with warnings.catch_warnings(record=True) as got:  # everything else stays quiet
+                warnings.warn("astropy's note", UserWarning, stacklevel=1)
+            assert got == []
+        with pytest.raises(pd.errors.ParserWarning):
+            warnings.warn(message, pd.errors.ParserWarning, stacklevel=1)
+    assert not any(f[0] == "error" and f[2] is pd.errors.ParserWarning for f in warnings.filters)
