@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -103,17 +103,48 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
     return out
 
 
-def complete_fold_sets(loco: Path, n_clusters: int = 25):
-    """(seed, folds) of every fold directory under ``loco/folds`` holding all ``n_clusters`` folds, by seed: a
+def complete_fold_sets(loco: Path, clusters: list[str]):
+    """(seed, folds of ``clusters``) of every fold directory under ``loco/folds`` holding all their folds, by seed: a
     seed is scored as soon as its folds exist, before validate writes its tables."""
     sets = []
-    for d in sorted((loco / "folds").iterdir()):
-        names = sorted(p.stem for p in d.glob("*.npz"))
-        if len(names) == n_clusters:
+    for d, names in fold_dirs(loco):
+        if set(clusters) <= names:
             settings = json.loads((d / "settings.json").read_text())
             sets.append((settings["train"]["seed"], load_folds(loco, ValidateSettings(
-                train=settings["train"], grid=tuple(settings["grid"])), names)))
+                train=settings["train"], grid=tuple(settings["grid"])), sorted(clusters))))
     return sorted(sets, key=lambda s: s[0])
+
+
+def fold_dirs(loco: Path) -> list[tuple[Path, set[str]]]:
+    """Each fold directory under ``loco/folds`` (one per training seed) with the held-out clusters it has folds of."""
+    return [(d, {p.stem for p in d.glob("*.npz")}) for d in sorted((loco / "folds").iterdir())
+            if (d / "settings.json").is_file()]
+
+
+def expected_clusters(loco: Path, card: Any, written: Path | None) -> tuple[list[str], str]:
+    """(the held-out clusters every seed's folds must hold, where that list comes from): the validated clusters of
+    the card ``--write-card`` writes (``validation.per_cluster``), else those of the ``--loco`` run's own summary
+    (a model trained with ``train --exclude`` or on another catalogue has other clusters than the shipped one),
+    else the shipped card's."""
+    summary = loco / "loco_summary.json"
+    if written is None and summary.is_file():
+        return list(json.loads(summary.read_text()).get("per_cluster", {})), f"{summary}"
+    whose = f"{written}'s card" if written is not None else "the shipped card"
+    return list((card.validation or {}).get("per_cluster", {})), f"{whose}'s validation"
+
+
+def refuse_incomplete(ap: argparse.ArgumentParser, loco: Path, clusters: list[str], source: str) -> NoReturn:
+    """One line: no seed's folds hold every one of ``clusters``; the closest seed's missing ones named."""
+    dirs = fold_dirs(loco)
+    if not clusters:
+        refuse(ap, f"{source} names no validated clusters to score: run gyroage validate (README, Retraining)")
+    if not dirs:
+        refuse(ap, f"--loco {loco / 'folds'} holds no seed's folds (gyroage validate --out {loco} writes them)")
+    d, names = min(dirs, key=lambda dn: len(set(clusters) - dn[1]))
+    missing = sorted(set(clusters) - names)
+    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    refuse(ap, f"no seed under {loco / 'folds'} has the folds of all {len(clusters)} clusters {source} names: the "
+               f"most complete, {d.name}, lacks {shown} (a validate run still going, or folds of another model)")
 
 
 def term_problem(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration, level_scale: float | None = None):
@@ -208,6 +239,10 @@ def main() -> None:
     needs_loco = [f"--{k.replace('_', '-')}" for k in ("write_card", "term_calibration", "fit_calibration", "nested",
                                                         "json", "calibration_json", "nested_json", "term_level_scale",
                                                         "declare_err", "jitter_mag") if getattr(args, k)]
+    only = [f"--{k.replace('_', '-')}" for k in ("describe", "write_above_flag") if getattr(args, k)]
+    scoring_options = (["--loco"] if args.loco is not None else []) + needs_loco
+    if only and scoring_options:  # it described (or wrote the flag) and exited 0, having scored nothing
+        refuse(ap, f"{only[0]} does only that and scores nothing: give {', '.join(scoring_options)} in a run of their own")
     if needs_loco and args.loco is None:
         refuse(ap, f"{' '.join(needs_loco)} {'scores' if len(needs_loco) == 1 else 'score'} the saved folds: "
                    "give --loco DIR, a gyroage validate --out directory")
@@ -220,12 +255,15 @@ def main() -> None:
                    "them (--fit-calibration N)")
     scoring = args.loco is not None and not (args.describe or args.write_above_flag)
     if scoring:  # refused before the catalogue is read and the folds are scored, not after
-        calib, weight = scoring_calibration(ap, args.write_card)
+        calib, weight, card = scoring_calibration(ap, args.write_card)
         if not (args.loco / "folds").is_dir():
             refuse(ap, f"--loco {args.loco} holds no folds/: name a gyroage validate --out directory")
-        fold_sets = complete_fold_sets(args.loco)
+        if args.write_card:  # the figures it writes are the card's own flow's only on folds of its settings
+            check_fold_settings(ap, args.loco, args.write_card, card)
+        clusters, source = expected_clusters(args.loco, card, args.write_card)
+        fold_sets = complete_fold_sets(args.loco, clusters) if clusters else []
         if not fold_sets:
-            refuse(ap, f"no seed under {args.loco / 'folds'} has all 25 clusters' folds (gyroage validate writes them)")
+            refuse_incomplete(ap, args.loco, clusters, source)
     frame = quality_select(load_catalogue(args.catalogue))
     if args.write_above_flag:
         write_above_flag(args.write_above_flag, frame)
@@ -274,9 +312,9 @@ def refuse(ap: argparse.ArgumentParser, message: str) -> NoReturn:
     ap.exit(2, f"{ap.prog}: error: {message}\n")
 
 
-def scoring_calibration(ap: argparse.ArgumentParser, model_dir: Path | None) -> tuple[Calibration, float]:
-    """The rotation calibration and joint-age outlier weight the figures are scored with: those of the card
-    ``--write-card`` writes (its figures must be its own model's, not the shipped one's), else the shipped card's.
+def scoring_calibration(ap: argparse.ArgumentParser, model_dir: Path | None) -> tuple[Calibration, float, Any]:
+    """The rotation calibration and joint-age outlier weight the figures are scored with, and their card: the card
+    ``--write-card`` writes (its figures must be its own model's, not the shipped one's), else the shipped card.
     A card without calibration (as ``train --export`` writes it) is refused."""
     from gyroage.core.modelcard import load_card
     from gyroage.errors import ModelError
@@ -292,7 +330,34 @@ def scoring_calibration(ap: argparse.ArgumentParser, model_dir: Path | None) -> 
                    f"--out DIR --write-card {model_dir} --fit-calibration first (README, Retraining)")
     # validate's own joint-age weight when it has run, else the card's (which validate takes by default)
     weight = float((card.validation or {}).get("outlier_weight_group", card.outlier.get("weight", OUTLIER_WEIGHT)))
-    return calib, weight
+    return calib, weight, card
+
+
+def check_fold_settings(ap: argparse.ArgumentParser, loco: Path, model_dir: Path, card: Any) -> None:
+    """Refuse in one line folds under ``loco/folds`` not trained as ``model_dir``'s card was validated: training
+    settings other than the seed and thread count (:func:`gyroage.build.loco_card.settings_differences`), another
+    age grid, or, for the validated seed itself, a folds directory other than the card's ``validation.settings_key``
+    (the key of the settings and grid, :meth:`gyroage.build.loco.ValidateSettings.key`). A card never validated is
+    compared with its training settings."""
+    from gyroage.build.loco_card import settings_differences
+
+    validation = card.validation or {}
+    train = validation.get("train_settings") or card.training.get("settings", {})
+    grid = validation.get("age_grid")
+    for d in sorted((loco / "folds").iterdir()):
+        if not (d / "settings.json").is_file():
+            continue
+        folds = json.loads((d / "settings.json").read_text())
+        problems = settings_differences(train, folds["train"])
+        if grid is not None and list(folds["grid"]) != list(grid):
+            problems.append(f"grid: card {list(grid)}, these folds {list(folds['grid'])}")
+        same_seed = all(folds["train"].get(k) == train.get(k) for k in ("seed", "threads"))
+        if not problems and same_seed and validation.get("settings_key") not in (None, d.name):
+            problems.append(f"settings_key: card {validation['settings_key']}, these folds {d.name}")
+        if problems:
+            refuse(ap, f"--loco {d} was not trained as {model_dir}'s card was validated ({'; '.join(problems)}): "
+                       f"its figures would not be this card's flow's; give the folds of gyroage validate --write-card "
+                       f"{model_dir}'s run")
 
 
 def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from gyroage import notices
 from gyroage.errors import UserError
 
 # The reddening value columns, E(BP-RP), A_V, E(B-V): gyroage.core.colours.REDDENINGS' names, in its order.
@@ -225,8 +226,6 @@ def _days(unit: str) -> float | None:
     """Days in one of the time unit ``unit`` names (astropy's or CDS's: ``min``, ``s``, ``yr``, ``years``), or ``None``
     (no time unit, or a log one). astropy is imported only for a bracketed unit :data:`UNITS` lacks, on a period's name.
     """
-    import warnings
-
     import astropy.units as u
 
     if unit == "ha":  # a hectare from astropy 7 on, a hecto-annum (36525 d) before: the same answer on every astropy
@@ -234,8 +233,7 @@ def _days(unit: str) -> float | None:
     for text in dict.fromkeys((unit, unit[:-1] if len(unit) > 2 and unit.endswith("s") else unit)):
         for fmt in (None, "cds"):
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                with notices.quiet():
                     parsed = u.Unit(text, format=fmt)
             except (ValueError, TypeError):
                 continue

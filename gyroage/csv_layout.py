@@ -11,7 +11,6 @@ import csv
 import io as _io
 import itertools
 import re
-import warnings
 from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gyroage import notices
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_role, is_number, name_key
 from gyroage.errors import UserError
 from gyroage.units import log_unit_text
@@ -434,11 +434,9 @@ def strict_parse(source) -> Iterator[None]:
     """Inside, pandas' warning that a first row longer than the header was cut short is a one-line :class:`UserError`.
 
     :func:`detect` checks the file's first row; this catches what its csv module splits otherwise than
-    pandas, and under Dask each block's first row. The filter holds inside only, never process-wide.
+    pandas, and under Dask each block's first row. The filter is on inside only (:func:`gyroage.notices.filter_inside`).
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message="Length of header or names does not match",
-                                category=pd.errors.ParserWarning)
+    with notices.filter_inside("error", "Length of header or names does not match", pd.errors.ParserWarning):
         try:
             yield
         except pd.errors.ParserWarning:

@@ -12,7 +12,6 @@ import io as _io
 import itertools
 import re
 import sys
-import warnings
 import zlib
 from collections.abc import Collection
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gyroage import notices
 from gyroage.astropy_tables import check_fits_names, portable_ints, read_fits, read_votable, with_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
@@ -55,7 +55,10 @@ TAB_SUFFIXES = (".tsv", ".tab")
 
 
 def check_format(fmt: str | None, option: str) -> str | None:
-    """``fmt`` lower-cased, or a one-line error naming ``option`` when it is not one of :data:`FORMATS`."""
+    """``fmt`` lower-cased, or a one-line error naming ``option`` when it is not one of :data:`FORMATS` (or no text:
+    the API's ``fmt=123`` was an AttributeError traceback)."""
+    if fmt is not None and not isinstance(fmt, str):
+        raise UserError(f"{option} must be a format name ({', '.join(FORMATS)}), not {type(fmt).__name__} {fmt!r}")
     if fmt is None or fmt.lower() == "auto":
         return None
     if fmt.lower() not in FORMATS:
@@ -261,8 +264,7 @@ def read_table(source: str | Path, fmt: str):
     if fmt == "ascii":
         astropy_fmt, kwargs, units = ascii_layout(src, source)
     try:
-        with warnings.catch_warnings():  # e.g. FITS "several tables, reading the first": the first is what we want
-            warnings.simplefilter("ignore")
+        with notices.quiet():  # e.g. FITS "several tables, reading the first": the first is what we want
             if fmt in ("fits", "votable"):  # files that may hold several tables: gyroage chooses, and says so
                 table = (read_fits if fmt == "fits" else read_votable)(src, source)
             elif "readme" in kwargs and src.lower().endswith(".gz"):
@@ -482,8 +484,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Co
         if name in myr_columns and table[name].dtype.kind == "f":
             table[name].unit = "Myr"
     try:
-        with warnings.catch_warnings():  # VOTable and FITS note names they adapt; the table still reads back
-            warnings.simplefilter("ignore")
+        with notices.quiet():  # VOTable and FITS note names they adapt; the table still reads back
             if meta and fmt == "votable":  # astropy's VOTable writer drops a table's meta
                 provenance.votable(table, meta).to_xml(str(path))
             else:

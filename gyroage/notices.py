@@ -4,7 +4,10 @@ the command line says them even with ``-q``, or collected (:func:`collected`) fo
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,3 +35,82 @@ def collected() -> Iterator[list[str]]:
         yield lines
     finally:
         _COLLECTED.reset(token)
+
+
+# Held while a reader changes the process-wide warning filters (:func:`quiet`, :func:`filter_inside`): two overlapping
+# ``catch_warnings()`` could leave one's filter in place for good, and gyroage's warnings to a caller
+# (:func:`gyroage.core.arguments.warn_caller`) wait for it so that another thread's "ignore" does not swallow them.
+# Held only around those short sections, never while reading a stream or while a caller's showwarning runs. Looked up
+# at call time (:func:`warnings_lock`): a forked child gets a new one (:func:`_after_fork`).
+_LOCK = threading.RLock()
+# The sections open now: (thread id, their catch_warnings or the filter they added), undone in a forked child.
+_OPEN: list[tuple[int, object]] = []
+
+
+def warnings_lock() -> threading.RLock:
+    """The lock the readers hold while they change the warning filters (a new one in a forked child)."""
+    return _LOCK
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Inside, warnings are ignored (astropy's notes on a file gyroage reads or writes), the filters changed under
+    :func:`warnings_lock` and restored as they were, whatever other threads read meanwhile; the filters of
+    :func:`filter_inside` sections open on other threads stay on top (their stream's errors are still raised)."""
+    with _LOCK:
+        section = warnings.catch_warnings()
+        section.__enter__()
+        _OPEN.append((threading.get_ident(), section))
+        try:
+            warnings.simplefilter("ignore")
+            for _, entry in list(_OPEN):  # another read's strict filter (a CSV streaming meanwhile) stays on top
+                if isinstance(entry, tuple):
+                    action, message, category, _, _ = entry
+                    warnings.filterwarnings(action, message=message.pattern if message else "", category=category)
+            yield
+        finally:
+            _OPEN.remove((threading.get_ident(), section))
+            section.__exit__(None, None, None)
+
+
+@contextmanager
+def filter_inside(action: str, message: str, category: type[Warning]) -> Iterator[None]:
+    """Inside, the filter ``(action, message, category)`` is on top (e.g. pandas' ParserWarning as an error); the lock
+    is held only to add and remove it, not between (the section may read a slow stream: stdin). A filter several
+    threads add at once is one entry (``filterwarnings`` adds it once), removed when the last one leaves."""
+    with _LOCK:
+        warnings.filterwarnings(action, message=message, category=category)
+        entry = warnings.filters[0]
+        _OPEN.append((threading.get_ident(), entry))
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _OPEN.remove((threading.get_ident(), entry))
+            _drop_filter(entry)
+
+
+def _drop_filter(entry: object) -> None:
+    """Remove ``entry`` from the warning filters unless an open section still needs it."""
+    if entry not in (e for _, e in _OPEN) and entry in warnings.filters:
+        warnings.filters.remove(entry)
+        getattr(warnings, "_filters_mutated", lambda: None)()  # the modules' warning registries cache the filters
+
+
+def _after_fork() -> None:
+    """In a forked child: a new lock (a parent thread holding it at the fork would hold it for ever: every later read
+    and warning hung) and the sections of the parent's other threads undone (they do not exist here to undo them)."""
+    global _LOCK
+    _LOCK = threading.RLock()
+    me = threading.get_ident()
+    for owner, section in reversed(list(_OPEN)):
+        if owner != me:
+            _OPEN.remove((owner, section))
+            if isinstance(section, warnings.catch_warnings):
+                section.__exit__(None, None, None)
+            else:
+                _drop_filter(section)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to recover from
+    os.register_at_fork(after_in_child=_after_fork)

@@ -7,7 +7,6 @@ functions, so a CSV or Parquet run without units never loads it.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -151,9 +150,10 @@ def unit_conversion(role: str, name: str, unit) -> Conversion | None:
     if kind == "fraction" and (parsed is None or not parsed.is_equivalent(want)):
         return None  # a probability's unit is often free text ('prob', '---'): only % and the like are scaled
     if isinstance(parsed, u.MagUnit) and parsed.physical_unit == u.dimensionless_unscaled and want == u.mag:
-        # its text is 'mag', so "a logarithmic unit 'mag': give it in mag" asked for what it seemed to be
-        raise UserError(f"column '{name}' holds an astropy Magnitude (unit mag(1)): give a plain u.mag Quantity "
-                        "(its .value * u.mag)")
+        # an astropy Magnitude (a QTable's, or a FITS file's astropy meta): its value is the magnitude itself, so it
+        # is read as mag unchanged (refused as a log, it asked for what it was; refused otherwise, a file's user was
+        # given Python advice)
+        return Conversion(_unchanged, f"'{name}' from mag(1) (an astropy Magnitude) to mag, its numbers unchanged")
     if _logarithmic(parsed, want) or (not converts and log_unit_text(text)):
         raise UserError(f"column '{name}' has a logarithmic unit '{unit}': give it in {what}, not its log")
     if not converts:
@@ -216,8 +216,7 @@ def _parse_text(text: str):
     import astropy.units as u
 
     text = text.strip()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a deprecated spelling still names its unit
+    with notices.quiet():  # a deprecated spelling still names its unit
         for fmt in (None, "cds"):
             try:
                 return u.Unit(text, format=fmt)

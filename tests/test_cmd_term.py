@@ -48,7 +48,7 @@ def stubbed(monkeypatch, tmp_path):
     monkeypatch.setattr(ct, "load_catalogue", lambda path: calls["catalogue"].append(path) or pd.DataFrame({"cluster": []}))
     monkeypatch.setattr(ct, "quality_select", lambda frame: frame)
     monkeypatch.setattr(ct, "describe", lambda frame: calls["describe"].append(1))
-    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco: [(0, {"A": {}})])
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [(0, {"A": {}})])
     monkeypatch.setattr(ct, "fit_main_sequence_term", lambda frame: None)
     monkeypatch.setattr(ct, "score_seed", score)
     monkeypatch.setattr(ct, "write_card", lambda model_dir, *a: calls["write_card"].append(model_dir))
@@ -129,11 +129,11 @@ def test_loco_without_folds_is_refused(stubbed, monkeypatch, tmp_path, capsys):
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--loco", str(tmp_path / "none"), "--term-calibration", str(tmp_path / "widths.json"))
     _one_line_exit_2(capsys, excinfo, str(tmp_path / "none"), "gyroage validate")
-    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco: [])
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [])
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration",
              str(tmp_path / "widths.json"))
-    _one_line_exit_2(capsys, excinfo, str(tmp_path / "validation"), "25")
+    _one_line_exit_2(capsys, excinfo, str(tmp_path / "validation"), "gyroage validate")
 
 
 def test_describe_alone_still_describes(stubbed, monkeypatch):
@@ -149,4 +149,113 @@ def test_write_card_without_widths_is_refused(stubbed, monkeypatch, tmp_path, ca
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--write-card", str(_model(tmp_path)))
     _one_line_exit_2(capsys, excinfo, "--write-card", "--term-calibration", "--fit-calibration")
+    assert calls == {"score": [], "write_card": [], "catalogue": [], "describe": []}
+
+
+CLUSTERS = tuple(f"C{i}" for i in range(25))
+
+
+def _folds(loco: Path, train: dict, grid=(6.0, 10.0, 201), clusters=CLUSTERS) -> Path:
+    """A validate --out directory's folds as validate writes them: folds/<key>/ with settings.json and one tiny
+    .npz per held-out cluster (a grid of three ages)."""
+    import numpy as np
+
+    from gyroage.build.loco import ValidateSettings
+
+    d = ValidateSettings(train=train, grid=tuple(grid)).fold_dir(loco)
+    d.mkdir(parents=True)
+    (d / "settings.json").write_text(json.dumps({"grid": list(grid), "train": train}))
+    for c in clusters:
+        np.savez(d / f"{c}.npz", loglike=np.zeros((1, 3), np.float32), grid=np.linspace(6, 10, 3),
+                 source_row=np.zeros(1, np.int64), meta=json.dumps({}))
+    return d
+
+
+def _validated(model: Path, clusters=CLUSTERS) -> dict:
+    """``model``'s card's validation as validate records it for seed 0 of its training settings on ``clusters``."""
+    from gyroage.build.loco import ValidateSettings
+
+    card = json.loads((model / "gyroage-model.json").read_text())
+    v = card["validation"]
+    v["train_settings"] = {**v["train_settings"], "seed": 0}
+    v["settings_key"] = ValidateSettings(train=v["train_settings"], grid=tuple(v["age_grid"])).key()
+    v["per_cluster"] = {c: {"n": 30} for c in clusters}
+    (model / "gyroage-model.json").write_text(json.dumps(card))
+    return v
+
+
+def test_write_card_refuses_folds_of_other_settings_than_the_cards(stubbed, monkeypatch, tmp_path, capsys):
+    """Review V17, finding 2: --write-card scored whatever --loco folds it was given with the card's calibration and
+    wrote them into the card as its own flow's (the shipped folds into a card validated on other settings). Folds
+    whose training settings (seed aside) or grid are not the card's validated ones are refused in one line."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "complete_fold_sets", load("cmd_term").complete_fold_sets)
+    model = _model(tmp_path)
+    v = _validated(model)
+    widths = ("--term-calibration", str(tmp_path / "widths.json"), "--write-card", str(model))
+    cases = {"other": ({**v["train_settings"], "lr": 0.01}, v["age_grid"], "lr"),
+             "grid": (v["train_settings"], [6.0, 10.0, 101], "grid"),
+             "key": (v["train_settings"], v["age_grid"], "settings_key")}
+    for name, (train, grid, word) in cases.items():
+        _folds(tmp_path / name, train, grid)
+        if name == "key":  # the card records another key for the same seed's folds (as V17's stub card did)
+            card = json.loads((model / "gyroage-model.json").read_text())
+            card["validation"]["settings_key"] = "aaaaaaaaaaaa"
+            (model / "gyroage-model.json").write_text(json.dumps(card))
+        with pytest.raises(SystemExit) as excinfo:
+            _run(ct, monkeypatch, "--loco", str(tmp_path / name), *widths)
+        _one_line_exit_2(capsys, excinfo, str(model), word)
+        assert calls["score"] == [] and calls["write_card"] == []
+    # the card's own settings, another seed (validate --extra-seeds): scored and written
+    _validated(model)
+    _folds(tmp_path / "own", {**v["train_settings"], "seed": 5})
+    _folds(tmp_path / "own", v["train_settings"])
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "own"), *widths)
+    assert len(calls["score"]) == 2 and calls["write_card"] == [model]
+
+
+def test_folds_of_a_model_trained_without_a_cluster_are_scored_and_a_missing_fold_is_named(stubbed, monkeypatch,
+                                                                                            tmp_path, capsys):
+    """Review V17, finding 3: exactly 25 clusters' folds were required, so a model trained with train --exclude (24
+    clusters) or on another catalogue was refused with "gyroage validate writes them", which it had. The clusters
+    are now the card's validated ones (validation.per_cluster; without --write-card, the --loco run's summary), and
+    a refusal names the folds missing."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "complete_fold_sets", load("cmd_term").complete_fold_sets)
+    model = _model(tmp_path)
+    v = _validated(model, CLUSTERS[:24])
+    widths = ("--term-calibration", str(tmp_path / "widths.json"))
+    _folds(tmp_path / "excl", {**v["train_settings"], "exclude_clusters": ["C24"]}, clusters=CLUSTERS[:24])
+    card = json.loads((model / "gyroage-model.json").read_text())
+    card["validation"]["train_settings"]["exclude_clusters"] = ["C24"]
+    card["validation"]["settings_key"] = (tmp_path / "excl" / "folds").iterdir().__next__().name
+    (model / "gyroage-model.json").write_text(json.dumps(card))
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "excl"), *widths, "--write-card", str(model))
+    assert len(calls["score"]) == 1 and calls["write_card"] == [model]
+    # a fold missing from the only seed: named
+    (next((tmp_path / "excl" / "folds").iterdir()) / "C7.npz").unlink()
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--loco", str(tmp_path / "excl"), *widths, "--write-card", str(model))
+    _one_line_exit_2(capsys, excinfo, "24", "C7")
+    # without --write-card: the clusters of the --loco run's own summary
+    _folds(tmp_path / "run", {**v["train_settings"], "seed": 3}, clusters=CLUSTERS[:20])
+    (tmp_path / "run" / "loco_summary.json").write_text(json.dumps({"per_cluster": dict.fromkeys(CLUSTERS[:20], {})}))
+    calls["score"].clear()
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "run"), *widths)
+    assert len(calls["score"]) == 1
+
+
+@pytest.mark.parametrize("only", [["--describe"], ["--write-above-flag", "MODEL"]])
+@pytest.mark.parametrize("scoring", [["--loco", "LOCO"], ["--loco", "LOCO", "--term-calibration", "W", "--write-card",
+                                                          "MODEL"], ["--json", "out.json"]])
+def test_describe_or_write_above_flag_with_scoring_options_is_refused(stubbed, monkeypatch, tmp_path, capsys, only,
+                                                                      scoring):
+    """Review V17, finding 4: --describe or --write-above-flag beside --loco and the scoring options described the
+    catalogue (or wrote the flag alone) and exited 0, having scored and written nothing of what was asked."""
+    ct, calls = stubbed
+    named = {"MODEL": str(_model(tmp_path)), "W": str(tmp_path / "widths.json"), "LOCO": str(tmp_path / "validation")}
+    argv = [named.get(a, a) for a in [*only, *scoring]]
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, *argv)
+    _one_line_exit_2(capsys, excinfo, only[0], scoring[0])
     assert calls == {"score": [], "write_card": [], "catalogue": [], "describe": []}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, notices
-from gyroage.core.arguments import WARNINGS_LOCK, warn_caller
+from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.priors import grid_step_note
 
@@ -42,9 +42,10 @@ def index_rows(index: pd.Index) -> np.ndarray | None:
 
 
 def _warned(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """``read()``, what it says on stderr given as UserWarnings instead (those said before an error too); one read
-    at a time (:data:`WARNINGS_LOCK`: the readers' ``warnings.catch_warnings()`` is process-wide, not per thread)."""
-    with WARNINGS_LOCK, notices.collected() as lines:
+    """``read()``, what it says on stderr given as UserWarnings instead (those said before an error too), given after
+    the read (no lock held: reads on other threads go on; the readers' filter changes take turns themselves,
+    :func:`gyroage.notices.quiet`)."""
+    with notices.collected() as lines:
         try:
             return read()
         finally:
@@ -72,8 +73,8 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
     What the command line says on stderr while reading (a unit converted, decimal commas, which of several tables is
     read) comes as a ``UserWarning``; a file it refuses raises its one-line :class:`gyroage.errors.UserError`. A
     frame read otherwise (``pd.read_csv``, ``Table.read(...).to_pandas()``) must hold days, mag and Myr already.
-    Threads may call it: their reads take turns, each giving its own warnings (the readers' warning filters are
-    process-wide).
+    Threads may call it, each read giving its own warnings (only the readers' short changes to the process-wide
+    warning filters take turns, never a whole read); so may a forked child, whatever the parent's threads were doing.
     """
     from gyroage import formats
 

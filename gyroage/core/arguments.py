@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from gyroage import io
+from gyroage import io, notices
 from gyroage.errors import UserError
 
 
@@ -36,23 +35,21 @@ def unmasked(values) -> tuple[object, np.ndarray | None]:
 _OWN_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep, contextlib.__file__)
 
 
-# Held while the API reads a table (:func:`gyroage.core.api_frames.read_stars`) and while gyroage warns the caller: the
-# readers silence astropy in a process-wide ``warnings.catch_warnings()``, so a warning given on another thread meanwhile
-# was lost, and two overlapping reads could leave one's "ignore" filter in place for good. Reentrant: a read warns.
-WARNINGS_LOCK = threading.RLock()
-
-
 def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn`` pointed at the caller's line: the first frame outside gyroage and contextlib.
 
     A fixed ``stacklevel`` breaks whenever a decorator adds a frame (``@underflow_ignored @in_keywords()`` moved
     it into contextlib); ``skip_file_prefixes`` would do this, but only from Python 3.12.
+    Waits for the readers' quiet sections on other threads (:func:`gyroage.notices.quiet`: a process-wide "ignore"
+    would swallow it), but does not hold their lock while it warns: the caller's ``showwarning`` may take a lock of
+    its own that the caller holds around a gyroage read.
     """
     frame, level = sys._getframe(0), 1
     while frame is not None and frame.f_code.co_filename.startswith(_OWN_FILES):
         frame, level = frame.f_back, level + 1
-    with WARNINGS_LOCK:
-        warnings.warn(message, category, stacklevel=level)
+    with notices.warnings_lock():
+        pass
+    warnings.warn(message, category, stacklevel=level)
 
 
 # The command line's words in the errors the API shares with it, and the API's: its keywords for the options.
@@ -63,8 +60,15 @@ KEYWORD_WORDS = (
     ("(or name the column bp_rp0 if it is already de-reddened)", "(or pass it as bp_rp0= if it is already de-reddened)"),
 )
 
-# group_ages' keywords (it takes a frame and a Reddening, so estimate's words for the colour columns would mislead)
-GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex "), ("--membership ", "membership "))
+# group_ages' keywords (it takes a frame and a Reddening, so estimate's words for the colour columns would mislead),
+# and what it reads: a frame, not a file
+GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex "), ("--membership ", "membership "),
+                       ("(without --by, all rows are one group)", "(with by=None, all rows are one group)"),
+                       ("--main-sequence needs ", "main_sequence=True needs "),
+                       ("--main-sequence: ", "main_sequence=True: "),
+                       ("--ebprp/--av/--ebv de-redden an observed colour, but the input has",
+                        "reddening= de-reddens an observed colour, but the frame has"),
+                       ("; the file has: ", "; the frame has: "))
 
 
 @contextmanager

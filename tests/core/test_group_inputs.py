@@ -137,7 +137,7 @@ def test_main_sequence_asked_for_without_magnitudes_is_refused(tmp_path, model, 
 
 def test_group_age_main_sequence_refuses_magnitude_columns_without_a_value(model):
     frame = _members(model, n=12).assign(cluster="c", abs_g0="")
-    with pytest.raises(UserError, match="--main-sequence: no row has a usable abs_g0"):
+    with pytest.raises(UserError, match="^main_sequence=True: no row has a usable abs_g0"):
         group_ages(frame, model.density, "cluster", model.default_prior, 201, main_sequence=True)
 
 
@@ -251,3 +251,33 @@ def test_group_ages_in_python_reads_a_membership_in_percent_as_group_age_does(tm
         group_ages(_with_membership(model, 100 * p), model.density, "cluster", model.default_prior, 201, "PMem")
     with pytest.raises(TypeError, match=r"^group_ages takes a pandas DataFrame .*read_stars"):
         group_ages(frame.to_numpy(), model.density, "cluster", model.default_prior, 201)
+
+
+def test_group_ages_refusals_name_its_keywords_and_the_frame(model, tmp_path):
+    """Review V17, finding 6: group_ages' refusals still said "without --by", "--main-sequence needs", "--ebprp/--av/
+    --ebv de-redden" and "the file has" to a Python caller; they now name by=None, main_sequence=True, reddening= and
+    the frame. The command line's words are unchanged."""
+    from gyroage.core.colours import Reddening
+
+    frame = _members(model).assign(cluster="a")
+    args = (model.density, "cluster", model.default_prior, 201)
+    with pytest.raises(UserError) as err:
+        group_ages(frame, model.density, "nope", model.default_prior, 201)
+    assert str(err.value) == ("missing column 'nope' (with by=None, all rows are one group); the frame has: prot, "
+                              "bp_rp0, bp_rp0_err, cluster")
+    with pytest.raises(UserError, match=r"^missing column 'nope'; the frame has: prot,"):
+        group_ages(frame, *args, membership="nope")
+    with pytest.raises(UserError, match=r"^main_sequence=True needs abs_g0, or g0 and parallax \(found: none\)"):
+        group_ages(frame, *args, main_sequence=True)
+    with pytest.raises(UserError, match=r"^reddening= de-reddens an observed colour, but the frame has no bp_rp "
+                                        r"column$"):
+        group_ages(frame, *args, reddening=Reddening(ebprp=0.05))
+    path = tmp_path / "g.csv"
+    frame.to_csv(path, index=False)
+    res = run_cli("group-age", str(path), "--by", "nope", "-q")
+    assert res.returncode == 2
+    assert res.stderr == ("gyroage: error: missing column 'nope' (without --by, all rows are one group); the file has: "
+                          "prot, bp_rp0, bp_rp0_err, cluster\n")
+    res = run_cli("group-age", str(path), "--by", "cluster", "--ebprp", "0.05", "-q")
+    assert res.stderr == ("gyroage: error: --ebprp/--av/--ebv de-redden an observed colour, but the input has no bp_rp "
+                          "column\n")

@@ -3,6 +3,7 @@ read as days: a 13 Myr star came out 5.5 Gyr) and a CSV's units row became a sta
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -131,6 +132,12 @@ def test_read_stars_takes_a_format_name_as_input_format_does(tmp_path):
     for bad in ("vot", "bogus"):
         with pytest.raises(gyroage.UserError, match=rf"^unknown fmt '{bad}' \(choose csv, .*\)$"):
             gyroage.read_stars(path, fmt=bad)
+    # Review V17, finding 7: a format that is no text (a number, a format-like object) was an AttributeError traceback
+    for bad in (123, b"fits", ["fits"]):
+        with pytest.raises(gyroage.UserError, match=rf"^fmt must be a format name \(csv, .*\), not {type(bad).__name__} "
+                                                    rf"{re.escape(repr(bad))}$") as err:
+            gyroage.read_stars(path, fmt=bad)
+        assert "\n" not in str(err.value)
 
 
 def test_estimate_takes_an_astropy_table_with_time_and_skycoord_columns(model):
@@ -155,17 +162,153 @@ def test_estimate_takes_an_astropy_table_with_time_and_skycoord_columns(model):
     assert isinstance(table["obs"], Time)  # the caller's table unchanged
 
 
-def test_an_astropy_magnitude_column_is_refused_by_name_not_as_a_log_of_mag(model):
+def test_an_astropy_magnitude_column_is_read_as_mag_from_a_table_and_a_file(model, tmp_path):
     """Review V15, finding 7: a QTable column holding u.Magnitude (unit mag(1)) was refused "has a logarithmic unit
-    'mag': give it in mag, not its log", which asks for what the column seems to hold already."""
+    'mag': give it in mag, not its log". Review V17, finding 5: then it was refused with Python advice ("give a plain
+    u.mag Quantity (its .value * u.mag)"), on the command line too for a FITS file astropy reads it from. A
+    dimensionless Magnitude's value is the magnitude: it is read as mag, its numbers unchanged, and said once."""
     pytest.importorskip("astropy")
     import astropy.units as u
     from astropy.table import QTable
 
     table = QTable({"prot": [10.0, 5.0] * u.d, "bp_rp0": u.Magnitude([1.0, 1.2])})
-    with pytest.raises(gyroage.UserError, match=r"^column 'bp_rp0' holds an astropy Magnitude \(unit mag\(1\)\): "
-                                                r"give a plain u\.mag Quantity") as err:
-        model.estimate(table)
-    assert "\n" not in str(err.value)
-    table["bp_rp0"] = table["bp_rp0"].value * u.mag
-    assert model.estimate(table)["status"].tolist() == ["ok", "ok"]
+    plain = model.estimate(pd.DataFrame({"prot": [10.0, 5.0], "bp_rp0": [1.0, 1.2]}))
+    with pytest.warns(UserWarning, match=r"converted column 'bp_rp0' from mag\(1\)") as got:
+        ages = model.estimate(table)
+    assert sum("'bp_rp0'" in str(w.message) for w in got) == 1
+    pd.testing.assert_frame_equal(ages, plain)
+    path = tmp_path / "magn.fits"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy: mag(1) has no FITS TUNIT (it keeps it in its own meta)
+        table.write(path)
+    with pytest.warns(UserWarning, match=r"converted column 'bp_rp0' from mag\(1\)"):
+        frame = gyroage.read_stars(path)
+    assert frame["bp_rp0"].tolist() == [1.0, 1.2]
+    res = run_cli("estimate", str(path), "-o", str(tmp_path / "out.csv"), "--threads", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("converted column 'bp_rp0' from mag(1)") == 1, res.stderr
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "out.csv")["age_p50_myr"], plain["age_p50_myr"], rtol=1e-5)
+
+
+# A thread still reading stdin makes a normal exit a fatal error (its buffer's lock is held): leave at once
+_EXIT = "\nimport os as _os, sys as _sys\n_sys.stdout.flush()\n_os._exit(0)\n"
+
+
+def _run_script(tmp_path, code: str) -> str:
+    """``code`` run in a fresh Python (its stdin a pipe nobody writes, so a read of '-' blocks), its stdout; killed
+    after 60 s, so that a read that hangs fails the test instead of stalling the run."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    (tmp_path / "hours.csv").write_text("prot,bp_rp0\nh,mag\n240,1.0\n288,0.9\n")
+    (tmp_path / "plain.csv").write_text("prot,bp_rp0\n10,1.0\n12,0.9\n")
+    root = str(Path(gyroage.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    stdin, unwritten = os.pipe()
+    try:
+        with subprocess.Popen([sys.executable, "-c", textwrap.dedent(code) + _EXIT], cwd=tmp_path, env=env, text=True,
+                              stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                pytest.fail(f"hung: {out} {err}")
+    finally:
+        os.close(stdin)
+        os.close(unwritten)  # only now: a read of '-' in the script waited on it
+    assert proc.returncode == 0, err
+    return out
+
+
+def test_a_forked_child_reads_and_warns_while_a_parent_thread_was_mid_read(tmp_path):
+    """Review V17, finding 1a: a thread inside a read (on a stdin nobody writes yet; inside astropy's reader) held
+    the API's warnings lock when the process forked, and the child's first read_stars hung for ever. The child now
+    reads, warns, and has the filters the parent had before that thread's read silenced them."""
+    pytest.importorskip("astropy")
+    out = _run_script(tmp_path, """
+        import os, signal, threading, warnings
+        import gyroage
+        from gyroage import formats
+        warnings.simplefilter("always")
+        inside, release = threading.Event(), threading.Event()
+        read_fits = formats.read_fits
+        def blocked(src, source):
+            inside.set(); release.wait()
+            return read_fits(src, source)
+        formats.read_fits = blocked
+        _hours = gyroage.read_stars("hours.csv")
+        import astropy.units as u
+        from astropy.table import Table
+        Table({"prot": [240.0] * u.h, "bp_rp0": [1.0] * u.mag}).write("hours.fits")
+        before = list(warnings.filters)  # astropy's import adds its own
+        threading.Thread(target=gyroage.read_stars, args=("-",), daemon=True).start()  # blocked on stdin
+        threading.Thread(target=gyroage.read_stars, args=("hours.fits",), daemon=True).start()
+        inside.wait(10)
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(10)
+            with warnings.catch_warnings(record=True) as got:
+                warnings.simplefilter("always")
+                frame = gyroage.read_stars("hours.csv")
+            ok = warnings.filters == before and any("converted" in str(w.message) for w in got)
+            print("child", len(frame), ok, flush=True)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("status", status)
+        release.set()
+    """)
+    assert "child 2 True" in out and "status 0" in out, out
+
+
+def test_a_callers_showwarning_lock_and_a_slow_read_stall_no_other_read(tmp_path):
+    """Review V17, finding 1b: the lock was held across the whole read and while the caller's showwarning ran, so a
+    showwarning taking a lock the caller holds around a read on another thread deadlocked both, and a read of a
+    stdin nobody writes kept every other thread's warning (and read) waiting. Neither waits now."""
+    out = _run_script(tmp_path, """
+        import threading, time, warnings
+        import gyroage
+        warnings.simplefilter("always")
+        state, log = threading.Lock(), []
+        showing = threading.Event()
+        def show(message, category, filename, lineno, file=None, line=None):
+            showing.set()
+            with state:
+                log.append(str(message))
+        warnings.showwarning = show
+        threading.Thread(target=gyroage.read_stars, args=("-",), daemon=True).start()  # blocked on stdin
+        time.sleep(0.5)
+        with state:
+            worker = threading.Thread(target=gyroage.read_stars, args=("hours.csv",), daemon=True)
+            worker.start()
+            showing.wait(10)                      # the worker waits for state in show()
+            done = []
+            reader = threading.Thread(target=lambda: done.append(len(gyroage.read_stars("plain.csv"))), daemon=True)
+            reader.start(); reader.join(10)       # a read with no warning, under the caller's lock
+            stuck = reader.is_alive()
+        worker.join(10)
+        print("read", done, "stuck", stuck, "worker done", not worker.is_alive(), "notices", sum("converted" in m for m in log))
+    """)
+    assert "read [2] stuck False worker done True notices 1" in out, out
+
+
+def test_a_quiet_section_keeps_another_reads_strict_csv_filter():
+    """A CSV read turns pandas' "a row longer than the header" warning into an error (csv_layout.strict_parse) while
+    it streams, without holding the readers' lock; another thread's astropy read meanwhile ignored every warning in
+    its quiet section, so the long row would be cut short without an error. The strict filter now stays on top."""
+    from gyroage import notices
+
+    message = "Length of header or names does not match length of data"
+    with notices.filter_inside("error", "Length of header or names does not match", pd.errors.ParserWarning):
+        with notices.quiet():
+            with pytest.raises(pd.errors.ParserWarning):
+                warnings.warn(message, pd.errors.ParserWarning, stacklevel=1)
+            with warnings.catch_warnings(record=True) as got:  # everything else stays quiet
+                warnings.warn("astropy's note", UserWarning, stacklevel=1)
+            assert got == []
+        with pytest.raises(pd.errors.ParserWarning):
+            warnings.warn(message, pd.errors.ParserWarning, stacklevel=1)
+    assert not any(f[0] == "error" and f[2] is pd.errors.ParserWarning for f in warnings.filters)
