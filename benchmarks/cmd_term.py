@@ -129,7 +129,7 @@ def expected_clusters(loco: Path, card: Any, written: Path | None) -> tuple[list
     summary = loco / "loco_summary.json"
     if written is None and summary.is_file():
         return list(json.loads(summary.read_text()).get("per_cluster", {})), f"{summary}"
-    whose = f"{written}'s card" if written is not None else "the shipped card"
+    whose = f"the card in {written}" if written is not None else "the shipped card"
     return list((card.validation or {}).get("per_cluster", {})), f"{whose}'s validation"
 
 

@@ -40,7 +40,8 @@ def collected() -> Iterator[list[str]]:
 # Held while a reader changes the process-wide warning filters (:func:`quiet`, :func:`filter_inside`): two overlapping
 # ``catch_warnings()`` could leave one's filter in place for good, and gyroage's warnings to a caller
 # (:func:`gyroage.core.arguments.warn_caller`) wait for it so that another thread's "ignore" does not swallow them.
-# Held only around those short sections, never while reading a stream or while a caller's showwarning runs. Looked up
+# Held only around those sections (a quiet() one spans an astropy read or write: a long FITS read delays other
+# threads' warnings), never while a CSV stream is read or while a caller's showwarning runs. Looked up
 # at call time (:func:`warnings_lock`): a forked child gets a new one (:func:`_after_fork`).
 _LOCK = threading.RLock()
 # The sections open now: (thread id, their catch_warnings or the filter they added), undone in a forked child.

@@ -68,6 +68,8 @@ GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex
                        ("--main-sequence: ", "main_sequence=True: "),
                        ("--ebprp/--av/--ebv de-redden an observed colour, but the input has",
                         "reddening= de-reddens an observed colour, but the frame has"),
+                       ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column",
+                        "give reddening=Reddening(...), or an E(BP-RP)/A_V/E(B-V) column"),
                        ("; the file has: ", "; the frame has: "))
 
 

@@ -272,6 +272,10 @@ def test_group_ages_refusals_name_its_keywords_and_the_frame(model, tmp_path):
     with pytest.raises(UserError, match=r"^reddening= de-reddens an observed colour, but the frame has no bp_rp "
                                         r"column$"):
         group_ages(frame, *args, reddening=Reddening(ebprp=0.05))
+    observed = frame.drop(columns=["bp_rp0", "bp_rp0_err"]).assign(bp_rp=frame["bp_rp0"])
+    with pytest.raises(UserError, match=r"give reddening=Reddening\(\.\.\.\), or an E\(BP-RP\)") as err:
+        group_ages(observed, *args)  # review V18: this one still said --ebprp, --av or --ebv
+    assert "--" not in str(err.value)
     path = tmp_path / "g.csv"
     frame.to_csv(path, index=False)
     res = run_cli("group-age", str(path), "--by", "nope", "-q")
