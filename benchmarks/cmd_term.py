@@ -260,6 +260,7 @@ def main() -> None:
             refuse(ap, f"--loco {args.loco} holds no folds/: name a gyroage validate --out directory")
         if args.write_card:  # the figures it writes are the card's own flow's only on folds of its settings
             check_fold_settings(ap, args.loco, args.write_card, card)
+        check_fold_catalogue(ap, args.loco, Path(args.catalogue))
         clusters, source = expected_clusters(args.loco, card, args.write_card)
         fold_sets = complete_fold_sets(args.loco, clusters) if clusters else []
         if not fold_sets:
@@ -358,6 +359,24 @@ def check_fold_settings(ap: argparse.ArgumentParser, loco: Path, model_dir: Path
             refuse(ap, f"--loco {d} was not trained as {model_dir}'s card was validated ({'; '.join(problems)}): "
                        f"its figures would not be this card's flow's; give the folds of gyroage validate --write-card "
                        f"{model_dir}'s run")
+
+
+def check_fold_catalogue(ap: argparse.ArgumentParser, loco: Path, catalogue: Path) -> None:
+    """Refuse in one line folds under ``loco/folds`` trained on another catalogue than ``catalogue`` (the SHA-256
+    validate records in each folds directory's settings.json): scoring joins their held-out stars to its rows by row
+    number. Folds written before validate recorded it are taken as they are."""
+    from gyroage.core.modelcard import sha256
+
+    if not catalogue.is_file():
+        return  # the catalogue's own reading says what is wrong with it
+    digest = sha256(catalogue)
+    for d in sorted((loco / "folds").iterdir()):
+        recorded = json.loads((d / "settings.json").read_text()).get("catalog_sha256") \
+            if (d / "settings.json").is_file() else None
+        if recorded not in (None, digest):
+            refuse(ap, f"--loco {d} was trained on another catalogue than {catalogue} (SHA-256 {recorded[:12]}..., "
+                       f"this file {digest[:12]}...): its stars would be joined to other rows; give the catalogue it "
+                       "was validated on")
 
 
 def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:

@@ -259,3 +259,27 @@ def test_describe_or_write_above_flag_with_scoring_options_is_refused(stubbed, m
         _run(ct, monkeypatch, *argv)
     _one_line_exit_2(capsys, excinfo, only[0], scoring[0])
     assert calls == {"score": [], "write_card": [], "catalogue": [], "describe": []}
+
+
+def test_folds_of_another_catalogue_are_refused(stubbed, monkeypatch, tmp_path, capsys):
+    """Review V18, finding 4: scoring joins each fold's held-out stars to --catalogue's rows by row number, and nothing
+    compared the folds' catalogue with it: folds of another version of the file paired posteriors with other stars'
+    colours and magnitudes. Folds recording another catalogue's SHA-256 are refused in one line."""
+    import hashlib
+
+    ct, calls = stubbed
+    cat = tmp_path / "cat.csv"
+    cat.write_text("cluster\n")
+    folds = tmp_path / "validation" / "folds" / "k"
+    folds.mkdir()
+    (folds / "settings.json").write_text(json.dumps({"grid": [6, 10, 201], "train": {}, "catalog_sha256": "0" * 64}))
+    argv = ("--loco", str(tmp_path / "validation"), "--term-calibration", str(tmp_path / "widths.json"),
+            "--catalogue", str(cat))
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, *argv)
+    _one_line_exit_2(capsys, excinfo, "another catalogue", str(cat))
+    assert calls["score"] == [] and calls["catalogue"] == []
+    (folds / "settings.json").write_text(json.dumps({"grid": [6, 10, 201], "train": {},
+                                                     "catalog_sha256": hashlib.sha256(cat.read_bytes()).hexdigest()}))
+    _run(ct, monkeypatch, *argv)
+    assert len(calls["score"]) == 1
