@@ -197,6 +197,22 @@ def test_an_id_prefix_naming_another_catalogue_is_invalid_id(tmp_path, sky):
     assert out["crossmatch_status"].tolist() == ["invalid_id", "invalid_id", "ok"]
 
 
+def _gc_with_neighbours(tmp_path, sky, monkeypatch, neighbours):
+    """(report, output) of crossmatching Gaia DR3 source GC when the fake's dr2_neighbourhood holds ``neighbours`` and
+    Holcomb's table gives GC's TIC (2000003) 9.9 d."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", neighbours)
+    key, rows, cols = fakesky.VIZIER["J/ApJ/936/138/table1"]
+    monkeypatch.setitem(fakesky.VIZIER, "J/ApJ/936/138/table1", (key, rows + [(2000003, 9.9, 0.2)], cols))
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id\n{GC}\n")
+    report = run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    return report, pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+
+
 @pytest.mark.parametrize("second, expect", [
     ((1500.0, 2.5), ("ok", 2000003, "holcomb2022", 9.9)),     # 1.5" away, 2.5 mag off: not the same star
     ((1500.0, -3.0), ("ok", 2000003, "holcomb2022", 9.9)),    # brighter by 3 mag: not the same star either
@@ -208,18 +224,10 @@ def test_a_dr3_id_with_a_second_dr2_neighbour(tmp_path, sky, monkeypatch, second
     Holcomb's 9.9 d; by source_id: Gaia's 3.3 d). The nearest DR2 neighbour is now taken when every other one
     differs from the DR3 source by more than 1 mag (as the cone match treats its candidates); otherwise the route
     is dropped and a warning says so."""
-    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
     from tests.crossmatch import fakesky
-    from tests.crossmatch.fakesky import services_for
 
     nb = [r if r != (GC_DR2, GC) else (GC_DR2, GC, 20.0, 0.05) for r in fakesky.NEIGHBOURS]
-    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb + [(9000000000000000001, GC, *second)])
-    key, rows, cols = fakesky.VIZIER["J/ApJ/936/138/table1"]
-    monkeypatch.setitem(fakesky.VIZIER, "J/ApJ/936/138/table1", (key, rows + [(2000003, 9.9, 0.2)], cols))
-    src = tmp_path / "ids.csv"
-    src.write_text(f"source_id\n{GC}\n")
-    report = run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
-    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    report, out = _gc_with_neighbours(tmp_path, sky, monkeypatch, nb + [(9000000000000000001, GC, *second)])
     status, tic, source, prot = expect
     assert out.loc[0, "crossmatch_status"] == status and out.loc[0, "prot_source"] == source
     assert out.loc[0, "prot"] == prot and (pd.isna(out.loc[0, "tic"]) if tic is None else out.loc[0, "tic"] == tic)
@@ -292,18 +300,10 @@ def test_a_lone_dr2_neighbour_over_1_mag_off_is_not_the_same_star(tmp_path, sky,
     within): otherwise the row keeps its Gaia match and Gaia period, no TIC/KIC, and the warning says so. It said
     "give their TIC or KIC to use them", false here: the pair is symmetric, that star's TIC cannot reach this source
     either; the case now has its own counted warning, without that advice."""
-    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
     from tests.crossmatch import fakesky
-    from tests.crossmatch.fakesky import services_for
 
     nb = [r if r != (GC_DR2, GC) else (GC_DR2, GC, 1500.0, off) for r in fakesky.NEIGHBOURS]
-    monkeypatch.setattr(fakesky, "NEIGHBOURS", nb)
-    key, rows, cols = fakesky.VIZIER["J/ApJ/936/138/table1"]
-    monkeypatch.setitem(fakesky.VIZIER, "J/ApJ/936/138/table1", (key, rows + [(2000003, 9.9, 0.2)], cols))
-    src = tmp_path / "ids.csv"
-    src.write_text(f"source_id\n{GC}\n")
-    report = run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
-    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    report, out = _gc_with_neighbours(tmp_path, sky, monkeypatch, nb)
     assert out.loc[0, "crossmatch_status"] == "ok" and out.loc[0, "source_id"] == GC
     dropped = [m for m in report.messages if "DR2" in m]
     if expect_tic:
