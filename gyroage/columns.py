@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gyroage import notices
-from gyroage.column_keys import clean as _clean
-from gyroage.column_keys import column_key, error_of, name_key, own_error
 from gyroage.errors import UserError
 
 # The reddening value columns, E(BP-RP), A_V, E(B-V): gyroage.core.colours.REDDENINGS' names, in its order.
@@ -123,6 +121,7 @@ UNITS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("uas", "\u00b5as", "\u03bcas"), ("angle", 1e-3)),
     "k": ("temperature", 1.0),
 }
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en dash, as typeset tables give them
 _BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 _SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
 _SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
@@ -135,6 +134,33 @@ def is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def column_key(name: str) -> str:
+    """A column name compared case-insensitively, ignoring a BOM, spaces, '-' (and Unicode minus), '_' and brackets."""
+    return "".join(ch for ch in _clean(name).lower() if ch not in " -_()[]")
+
+
+def _clean(name) -> str:
+    return str(name).lstrip("\ufeff").strip().translate(_MINUS)
+
+
+def error_of(name) -> str | None:
+    """What an error-of column's name names (``e_BP-RP``: ``BP-RP``; ``ERR_Prot``: ``Prot``), or ``None`` for any other
+    name: a lower-case ``e_`` (VizieR's) or an ``err_`` in any case. An upper-case ``E_`` is no such prefix
+    (``E_BP_RP`` is a reddening)."""
+    name = _clean(name)
+    if name.startswith("e_"):
+        return name[2:]
+    return name[4:] if name.lower().startswith("err_") else None
+
+
+def name_key(name) -> str:
+    """:func:`column_key`, marked for an error-of name (:func:`error_of`), so that ``e_BP-RP`` never matches
+    ``E(BP-RP)`` while ``e_Prot`` and ``err_Prot`` match each other: how a column is looked up by a name
+    (``--by``, ``--membership``, ``--id``, prior and extinction columns, catalogue aliases)."""
+    rest = error_of(name)
+    return column_key(name) if rest is None else "e_" + column_key(rest)  # column_key drops '_': no value's key
 
 
 _ALIAS_KEYS = {column_key(a): canon for canon, names in ALIASES.items() for a in names}
@@ -260,18 +286,25 @@ def column_matches(columns) -> dict[str, list[str]]:
 
 def match_columns(columns) -> dict[str, str]:
     """Canonical name -> the input column that supplies it (first match wins). Where two columns hold one value
-    (``av``, ``A0``), an error is the read one's only if named after it (:func:`gyroage.column_keys.own_error`)."""
+    (``av``, ``A0``), an error named after the other (``e_A0``) is not the read one's (:func:`_own_error`)."""
     matches = column_matches(columns)
     found = {canon: cols[0] for canon, cols in matches.items()}
     for canon, errors in matches.items():
         value = canon.removesuffix(UPPER).removesuffix("_err") if canon.endswith(("_err", f"_err{UPPER}")) else None
         if value is not None and len(matches.get(value, ())) > 1:
-            own = own_error(errors, matches[value], found[value])
+            own = next((e for e in errors if _own_error(e, matches[value], found[value])), None)
             if own is None:
                 del found[canon]
             else:
                 found[canon] = own
     return found
+
+
+def _own_error(err: str, values: list[str], read: str) -> bool:
+    """Whether ``err`` may be ``read``'s error: its name holds no value column's name, or the longest it holds is
+    ``read``'s or one ``read``'s holds (``parallax_error`` of ``dr3_parallax_zpt_corrected``; names alike tie)."""
+    keys = [k for k in map(column_key, values) if k and k in column_key(err)]
+    return not keys or max(keys, key=len) in column_key(read)
 
 
 def file_has(columns, limit: int = 12, prefix: str = "; the file has: ", quote: bool = False) -> str:
@@ -334,21 +367,13 @@ def _several(what: str, used, ignored) -> str:
 
 
 def duplicate_notes(columns) -> list[str]:
-    """One line per quantity that several columns supply: which is used, which are ignored."""
+    """One line per quantity that several columns supply: which is used, which are ignored; and per error left out
+    as another column's (:func:`match_columns`)."""
     found = match_columns(columns)
-    return [_several(canon, found[canon], [c for c in cols if c != found[canon]])
-            for canon, cols in column_matches(columns).items() if len(cols) > 1 and canon in found]
-
-
-def dropped_error_notes(columns) -> list[str]:
-    """One line per quantity whose error columns :func:`match_columns` leaves out as another column's of that
-    quantity (lower and upper errors together): said even with ``-q``, as the ages depend on it."""
-    found, dropped = match_columns(columns), {}
-    for canon, cols in column_matches(columns).items():
-        if canon not in found:
-            dropped.setdefault(canon.removesuffix(UPPER).removesuffix("_err"), []).extend(map(str, cols))
-    return [f"{', '.join(map(repr, cols))}: the error of another {value} column than '{found[value]}', which is read "
-            "without one" for value, cols in dropped.items()]
+    return [_several(canon, found[canon], [c for c in cols if c != found[canon]]) if canon in found else
+            f"{', '.join(map(repr, map(str, cols)))}: the error of another {canon.split('_err')[0]} column than "
+            f"'{found[canon.split('_err')[0]]}', which is read without one"
+            for canon, cols in column_matches(columns).items() if len(cols) > 1 or canon not in found]
 
 
 def option_notes(columns, options) -> list[str]:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.column_types import text_types
-from gyroage.columns import dropped_error_notes, duplicate_notes, magnitude_notes, name_conversions
+from gyroage.columns import duplicate_notes, magnitude_notes, name_conversions
 from gyroage.core.api_frames import index_rows, star_frame, warn_grid_step
 from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.colours import excess_colour_sigma
@@ -365,7 +365,7 @@ class AgeModel:
         # read as de-reddened from a name without a 0 ('M_G'), where the height term reads it (said even with -q)
         columns = list(frame.columns)
         magnitude = magnitude_notes(columns) if uses_magnitudes(self.card, s) else []
-        for line in [*duplicate_notes(columns), *dropped_error_notes(columns), name_conversions(columns), *magnitude]:
+        for line in [*duplicate_notes(columns), name_conversions(columns), *magnitude]:
             if line:
                 warn_caller(f"gyroage: {line}")
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated

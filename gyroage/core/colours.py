@@ -29,7 +29,6 @@ from gyroage.columns import (
     REDDENING_NAMES,
     UPPER,
     describe,
-    dropped_error_notes,
     duplicate_notes,
     magnitude_notes,
     name_conversions,
@@ -200,7 +199,7 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     names = list(columns)
     # how the magnitudes are read (an absolute G without a 0 in its name, g0 and parallax beside abs_g0 unread): said
     # even with -q, as a conversion is (its ages depend on it)
-    magnitude = [*dropped_error_notes(names), *(magnitude_notes(names) if magnitudes else [])]  # errors left out too
+    magnitude = magnitude_notes(names) if magnitudes else []
     if log is not None:
         for line in [*option_notes(names, options), *input_notes(columns, reddening, magnitudes, period_error)]:
             log(line)

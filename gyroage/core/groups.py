@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import dropped_error_notes, magnitude_notes
+from gyroage.columns import magnitude_notes
 from gyroage.core.api_frames import star_frame
 from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, warn_caller
 from gyroage.core.calibration import Calibration, smear
@@ -302,14 +302,13 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     Warns (UserWarning), as the command line says on stderr even with -q, when ``main_sequence`` reads an absolute G
     without a 0 in its name (``M_G``) as de-reddened."""
     frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
-    _warn_reading(list(frame.columns), main_sequence)  # no new local: locals() are the parameters
+    _warn_absolute_g(list(frame.columns) if main_sequence else [])  # no new local: locals() are the parameters
     return run_group_ages(**locals()).table  # the parameters, as given: one list of them to keep
 
 
-def _warn_reading(columns: list, magnitudes: bool) -> None:
-    """Warn the caller of what the command line says even with -q: errors left out as another column's
-    (:func:`gyroage.columns.dropped_error_notes`), and how magnitudes are read (:func:`~gyroage.columns.magnitude_notes`)."""
-    for note in [*dropped_error_notes(columns), *(magnitude_notes(columns) if magnitudes else [])]:
+def _warn_absolute_g(columns: list) -> None:
+    """Warn the caller of :func:`gyroage.columns.magnitude_notes` for ``columns`` (how their magnitudes are read)."""
+    for note in magnitude_notes(columns):
         warn_caller(f"gyroage: {note}")
 
 
