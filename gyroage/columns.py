@@ -285,14 +285,15 @@ def column_matches(columns) -> dict[str, list[str]]:
 
 
 def match_columns(columns) -> dict[str, str]:
-    """Canonical name -> the input column that supplies it (first match wins). Where two columns hold one value
-    (``av``, ``A0``), an error named after the other (``e_A0``) is not the read one's (:func:`_own_error`)."""
+    """Canonical name -> the input column that supplies it (first match wins). An error goes with its own value:
+    where two columns hold one value (``av`` and ``A0``), an error named after the other (``e_A0``) is not the read
+    one's (:func:`_own_error`)."""
     matches = column_matches(columns)
     found = {canon: cols[0] for canon, cols in matches.items()}
     for canon, errors in matches.items():
         value = canon.removesuffix(UPPER).removesuffix("_err") if canon.endswith(("_err", f"_err{UPPER}")) else None
         if value is not None and len(matches.get(value, ())) > 1:
-            own = next((e for e in errors if _own_error(e, matches[value], found[value])), None)
+            own = _own_error(errors, matches[value], found[value])
             if own is None:
                 del found[canon]
             else:
@@ -300,11 +301,15 @@ def match_columns(columns) -> dict[str, str]:
     return found
 
 
-def _own_error(err: str, values: list[str], read: str) -> bool:
-    """Whether ``err`` may be ``read``'s error: its name holds no value column's name, or the longest it holds is
-    ``read``'s or one ``read``'s holds (``parallax_error`` of ``dr3_parallax_zpt_corrected``; names alike tie)."""
-    keys = [k for k in map(column_key, values) if k and k in column_key(err)]
-    return not keys or max(keys, key=len) in column_key(read)
+def _own_error(errors: list[str], values: list[str], read: str) -> str | None:
+    """The first of ``errors`` whose name is built on ``read`` or on no other of ``values`` (the value column whose
+    name it contains, the longest one), else None."""
+    keys = {v: column_key(v) for v in values}
+    for err in errors:
+        inside = [v for v, k in keys.items() if k and k in column_key(err)]
+        if not inside or max(inside, key=lambda v: len(keys[v])) == read:
+            return err
+    return None
 
 
 def file_has(columns, limit: int = 12, prefix: str = "; the file has: ", quote: bool = False) -> str:
@@ -367,13 +372,8 @@ def _several(what: str, used, ignored) -> str:
 
 
 def duplicate_notes(columns) -> list[str]:
-    """One line per quantity that several columns supply: which is used, which are ignored; and per error left out
-    as another column's (:func:`match_columns`)."""
-    found = match_columns(columns)
-    return [_several(canon, found[canon], [c for c in cols if c != found[canon]]) if canon in found else
-            f"{', '.join(map(repr, map(str, cols)))}: the error of another {canon.split('_err')[0]} column than "
-            f"'{found[canon.split('_err')[0]]}', which is read without one"
-            for canon, cols in column_matches(columns).items() if len(cols) > 1 or canon not in found]
+    """One line per quantity that several columns supply: which is used, which are ignored."""
+    return [_several(canon, cols[0], cols[1:]) for canon, cols in column_matches(columns).items() if len(cols) > 1]
 
 
 def option_notes(columns, options) -> list[str]:

@@ -361,7 +361,6 @@ def test_every_alias_in_the_readme_table_reads_as_its_column(alias, canon):
     (["prot", "bp_rp", "ebv", "ebmv", "e_ebmv", "e_ebv"], "e_ebv"),
     (["prot", "bp_rp", "av", "e_av"], "e_av"),              # one value column: as before
     (["prot", "bp_rp", "av", "sigma_av"], "sigma_av"),
-    (["prot", "bp_rp", "ebv", "E(B-V)", "e_E(B-V)"], "e_E(B-V)"),  # names alike (one key): as before
 ])
 def test_an_error_column_goes_with_its_own_value_column(columns, err):
     """With two columns of one kind (a dust map's A_V and GSP-Phot's A0), estimate read the first value with the
@@ -372,29 +371,3 @@ def test_an_error_column_goes_with_its_own_value_column(columns, err):
 
     found = match_columns(columns)
     assert found.get("av_err", found.get("ebv_err")) == err
-
-
-@pytest.mark.parametrize(("columns", "err"), [
-    (["id", "dr3_parallax_zpt_corrected", "parallax", "parallax_error", "g0", "bp_rp0", "Prot"], "parallax_error"),
-    (["parallax_zpt_corrected", "parallax", "parallax_error", "bp_rp0", "Prot"], "parallax_error"),
-    (["parallax", "dr3_parallax_zpt_corrected", "parallax_error", "bp_rp0", "Prot"], "parallax_error"),
-    (["plx", "e_plx", "parallax", "parallax_error", "bp_rp0", "Prot"], "e_plx"),
-])
-def test_a_derived_column_read_first_keeps_the_error_of_the_column_it_derives_from(columns, err):
-    """The first pairing rule (b611a0c) gave parallax_error to the raw parallax when a zero-point-corrected one came
-    first, so the term's stars lost their parallax error (ages and above_main_sequence changed with column order):
-    an error whose value name the read column's name holds is the read column's."""
-    from gyroage.columns import match_columns
-
-    assert match_columns(columns).get("parallax_err") == err
-
-
-def test_an_error_left_out_as_another_columns_is_said():
-    """estimate said which av column it read but not that e_A0, A0's error, was not read with av."""
-    from gyroage.columns import duplicate_notes
-
-    assert duplicate_notes(["prot", "bp_rp", "av", "A0", "e_A0"]) == [
-        "several columns are av: using 'av', ignoring 'A0'",
-        "'e_A0': the error of another av column than 'av', which is read without one"]
-    assert duplicate_notes(["prot", "bp_rp", "av", "A0", "e_A0", "av_err"])[1] == \
-        "several columns are av_err: using 'av_err', ignoring 'e_A0'"
