@@ -285,31 +285,8 @@ def column_matches(columns) -> dict[str, list[str]]:
 
 
 def match_columns(columns) -> dict[str, str]:
-    """Canonical name -> the input column that supplies it (first match wins). An error goes with its own value:
-    where two columns hold one value (``av`` and ``A0``), an error named after the other (``e_A0``) is not the read
-    one's (:func:`_own_error`)."""
-    matches = column_matches(columns)
-    found = {canon: cols[0] for canon, cols in matches.items()}
-    for canon, errors in matches.items():
-        value = canon.removesuffix(UPPER).removesuffix("_err") if canon.endswith(("_err", f"_err{UPPER}")) else None
-        if value is not None and len(matches.get(value, ())) > 1:
-            own = _own_error(errors, matches[value], found[value])
-            if own is None:
-                del found[canon]
-            else:
-                found[canon] = own
-    return found
-
-
-def _own_error(errors: list[str], values: list[str], read: str) -> str | None:
-    """The first of ``errors`` whose name is built on ``read`` or on no other of ``values`` (the value column whose
-    name it contains, the longest one), else None."""
-    keys = {v: column_key(v) for v in values}
-    for err in errors:
-        inside = [v for v, k in keys.items() if k and k in column_key(err)]
-        if not inside or max(inside, key=lambda v: len(keys[v])) == read:
-            return err
-    return None
+    """Canonical name -> the input column that supplies it (first match wins)."""
+    return {canon: cols[0] for canon, cols in column_matches(columns).items()}
 
 
 def file_has(columns, limit: int = 12, prefix: str = "; the file has: ", quote: bool = False) -> str:

@@ -352,22 +352,3 @@ def test_every_alias_in_the_readme_table_reads_as_its_column(alias, canon):
     """Twelve of the README's aliases (p_rot, sigma_bp_rp, ebmv, t_eff, plx_err, ...) were in no test: dropping one
     from gyroage/columns.py would have left every test passing."""
     assert io.match_columns([alias]).get(canon) == alias, io.match_columns([alias])
-
-
-@pytest.mark.parametrize(("columns", "err"), [
-    (["prot", "bp_rp", "av", "A0", "e_A0"], None),          # A0's error, not av's: av is read without one
-    (["prot", "bp_rp", "A0", "av", "e_A0"], "e_A0"),        # A0 read first, with its own error
-    (["prot", "bp_rp", "av", "A0", "e_A0", "av_err"], "av_err"),
-    (["prot", "bp_rp", "ebv", "ebmv", "e_ebmv", "e_ebv"], "e_ebv"),
-    (["prot", "bp_rp", "av", "e_av"], "e_av"),              # one value column: as before
-    (["prot", "bp_rp", "av", "sigma_av"], "sigma_av"),
-])
-def test_an_error_column_goes_with_its_own_value_column(columns, err):
-    """With two columns of one kind (a dust map's A_V and GSP-Phot's A0), estimate read the first value with the
-    kind's first error, whoever's it was: av with e_A0 ("colour from 'bp_rp' - k x 'av' (error 'e_A0')"), an A0
-    error of 0.3 mag widening av's star. An error whose name is built on another value column of its kind now
-    goes with that column only; the read value gets its own error or none."""
-    from gyroage.columns import match_columns
-
-    found = match_columns(columns)
-    assert found.get("av_err", found.get("ebv_err")) == err
