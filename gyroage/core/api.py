@@ -26,7 +26,7 @@ from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.columns import duplicate_notes, magnitude_notes, name_conversions
 from gyroage.core.api_frames import index_rows, star_frame, warn_grid_step
-from gyroage.core.arguments import cells, in_keywords, numbers_of, quantile_levels, warn_caller
+from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.colours import excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
 from gyroage.core.estimate import (
@@ -337,6 +337,7 @@ class AgeModel:
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
                          p_out.reshape(shape), flags.reshape(shape), height)
 
+    @in_keywords(FRAME_KEYWORD_WORDS)  # refusals in its words: EstimateSettings(reddening=), the frame
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None,
                  first_row: int | None = None) -> pd.DataFrame:
         """``gyroage estimate`` on a DataFrame: every row back, in order and with ``frame``'s index, with ages and a status.

@@ -73,6 +73,15 @@ GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex
                        ("; the file has: ", "; the frame has: "))
 
 
+# AgeModel.estimate's: a frame and EstimateSettings (whose reddening is a Reddening), not a file and options
+FRAME_KEYWORD_WORDS = (*KEYWORD_WORDS[:2],
+                       ("--ebprp/--av/--ebv de-redden an observed colour, but the input has",
+                        "EstimateSettings(reddening=) de-reddens an observed colour, but the frame has"),
+                       ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column",
+                        "give EstimateSettings(reddening=Reddening(...)), or an E(BP-RP)/A_V/E(B-V) column"),
+                       ("; the file has: ", "; the frame has: "))
+
+
 @contextmanager
 def in_keywords(words: tuple[tuple[str, str], ...] = KEYWORD_WORDS) -> Iterator[None]:
     """A :class:`UserError` raised inside, in the API's words (``outlier_weight``, not ``--outlier-weight``, which

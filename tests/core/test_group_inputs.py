@@ -285,3 +285,22 @@ def test_group_ages_refusals_name_its_keywords_and_the_frame(model, tmp_path):
     res = run_cli("group-age", str(path), "--by", "cluster", "--ebprp", "0.05", "-q")
     assert res.stderr == ("gyroage: error: --ebprp/--av/--ebv de-redden an observed colour, but the input has no bp_rp "
                           "column\n")
+
+
+def test_age_model_estimate_refuses_in_its_own_words(model):
+    """Review V19 #5: AgeModel.estimate told a Python caller to 'give --ebprp, --av or --ebv' and named 'the file'
+    (group_ages had been mended); it names EstimateSettings(reddening=...) and the frame now."""
+    import pandas as pd
+
+    from gyroage.core.colours import Reddening
+    from gyroage.core.estimate import EstimateSettings
+
+    with pytest.raises(UserError) as err:
+        model.estimate(pd.DataFrame({"Prot": [10.0, 8.0], "bp_rp": [1.0, 0.9]}))
+    assert "EstimateSettings(reddening=Reddening(...))" in str(err.value) and "--" not in str(err.value)
+    settings = EstimateSettings(prior=model.default_prior, reddening=Reddening(av=0.1))
+    with pytest.raises(UserError, match=r"^EstimateSettings\(reddening=\) de-reddens an observed colour, but the "
+                                        r"frame has no bp_rp column"):
+        model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}), settings)
+    with pytest.raises(UserError, match="; the frame has: bp_rp0$"):
+        model.estimate(pd.DataFrame({"bp_rp0": [1.0]}))
