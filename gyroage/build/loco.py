@@ -133,16 +133,13 @@ def read_catalogue(catalogue: str | Path) -> CatalogueRead:
     return CatalogueRead(path, raw, quality_select(raw), sha256(path))
 
 
-def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
-              settings: ValidateSettings | None = None, quiet: bool = False, said: set[str] | None = None,
-              read: CatalogueRead | None = None) -> list[str]:
-    """Train every missing fold (at most ``settings.jobs`` processes); returns the clusters done. ``said``: the
-    once-per-run notices already said by an earlier seed's folds (``"early stopping"``), added to here. ``read``:
-    the catalogue as :func:`read_catalogue` gives it, when the caller has it."""
+def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settings: ValidateSettings | None = None,
+              quiet: bool = False, said: set[str] | None = None) -> list[str]:
+    """Train every missing fold of the held-out clusters ``names`` (:func:`chosen_clusters`; at most
+    ``settings.jobs`` processes) on the catalogue ``read`` (:func:`read_catalogue`); returns ``names``. ``said``:
+    the once-per-run notices already said by an earlier seed's folds (``"early stopping"``), added to here."""
     s = settings or ValidateSettings()
-    read = read or read_catalogue(catalogue)
     catalogue, raw, frame, catalog_sha = read.path, read.raw, read.frame, read.sha256
-    names = chosen_clusters(raw, frame, clusters, s.min_members, s.train.get("exclude_clusters") or (), s.train_source)
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
     (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
@@ -185,8 +182,6 @@ def run_folds(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | 
                 except KeyboardInterrupt:  # Ctrl-C: stop the folds now (the CLI says "interrupted", exit 130)
                     _terminate(pool)
                     raise
-    # once the folds are done: before, it would stand between the fold count and an interrupt's one line
-    progress.log(selection_summary(raw))
     return names
 
 
@@ -410,11 +405,12 @@ def fit_calibrations(held_out: tuple[pd.DataFrame, dict[str, dict]],
     return calibration.fit(pdf, grid, truth, colour), nested
 
 
-def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: ValidateSettings, quiet: bool,
-              fit_calibration: bool, fitted_terms: dict | None = None, said: set[str] | None = None,
-              read: CatalogueRead | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    names = run_folds(catalogue, out, clusters, s, quiet, said, read=read)
-    held_out = load_held_out(catalogue, out, s, names, None if read is None else read.frame)
+def _one_seed(read: CatalogueRead, out: Path, names: list[str], s: ValidateSettings, quiet: bool,
+              fit_calibration: bool, fitted_terms: dict | None = None,
+              said: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    catalogue = read.path
+    names = run_folds(read, out, names, s, quiet, said)
+    held_out = load_held_out(catalogue, out, s, names, read.frame)
     calibrations = None
     if fit_calibration:
         full, calibrations = fit_calibrations(held_out, names)
@@ -430,7 +426,7 @@ def _one_seed(catalogue: str | Path, out: Path, clusters: list[str] | None, s: V
                 "calibration fit: the young stars' intervals still cover more than 68% there, and it narrows them "
                 "no further")
     # what was validated: --write-card compares it with the card's
-    summary["catalog"] = catalogue_record(catalogue) if read is None else catalogue_record(catalogue, read.sha256)
+    summary["catalog"] = catalogue_record(catalogue, read.sha256)
     return stars, table, summary
 
 
@@ -456,15 +452,17 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     said: set[str] = set()  # the notices said once per run, whatever the seeds
-    stars, table, summary = _one_seed(catalogue, out, clusters, s, quiet, fit_calibration, terms, said, read)
+    stars, table, summary = _one_seed(read, out, names, s, quiet, fit_calibration, terms, said)
+    # after the first seed's folds (before, it would stand between the fold count and an interrupt's one line), once
+    Progress("validate", quiet=quiet).log(selection_summary(read.raw))
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))
     others = [k for k in dict.fromkeys(extra_seeds) if k != seed]
     if others:
         by_seed = {seed: summary}
         for k in others:
-            stars_k, table_k, by_seed[k] = _one_seed(catalogue, out, clusters, replace(s, train={**s.train, "seed": k}),
-                                                     quiet, fit_calibration, terms, said, read)
+            stars_k, table_k, by_seed[k] = _one_seed(read, out, names, replace(s, train={**s.train, "seed": k}),
+                                                     quiet, fit_calibration, terms, said)
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
         summary["loco_by_seed"] = seed_spread(by_seed)

@@ -247,6 +247,13 @@ def _held_out(width_dex: float):
     return pd.concat(frames, ignore_index=True), folds
 
 
+def _read(tmp_path):
+    """A validate run's catalogue as _one_seed takes it (the stubs above read nothing of it)."""
+    from gyroage.build import loco
+
+    return loco.CatalogueRead(str(tmp_path / "cat.csv"), None, None, "0" * 64)
+
+
 @pytest.mark.parametrize("width, floor", [(0.5, True), (0.12, False)])
 def test_a_level_scale_at_its_floor_is_said_and_flagged(monkeypatch, tmp_path, capsys, width, floor):
     """The young-age level scale can end at the bisection's floor (0.4511, as the shipped card's): nothing said so."""
@@ -255,8 +262,8 @@ def test_a_level_scale_at_its_floor_is_said_and_flagged(monkeypatch, tmp_path, c
     held = _held_out(width)
     monkeypatch.setattr(loco, "run_folds", lambda *a, **k: list(held[1]))
     monkeypatch.setattr(loco, "load_held_out", lambda *a, **k: held)
-    monkeypatch.setattr(loco, "catalogue_record", lambda path: {})
-    _, _, summary = loco._one_seed(tmp_path / "cat.csv", tmp_path, None, loco.ValidateSettings(), False, True)
+    monkeypatch.setattr(loco, "catalogue_record", lambda *a: {})
+    _, _, summary = loco._one_seed(_read(tmp_path), tmp_path, list(held[1]), loco.ValidateSettings(), False, True)
     scale = summary["calibration"]["level_scale"]
     assert calibration.at_floor(scale) is floor and (scale < 0.4522) is floor
     assert summary["calibration_level_scale_at_floor"] is floor
@@ -272,8 +279,8 @@ def test_a_level_scale_at_its_floor_is_said_under_quiet_too(monkeypatch, tmp_pat
     held = _held_out(0.5)
     monkeypatch.setattr(loco, "run_folds", lambda *a, **k: list(held[1]))
     monkeypatch.setattr(loco, "load_held_out", lambda *a, **k: held)
-    monkeypatch.setattr(loco, "catalogue_record", lambda path: {})
-    loco._one_seed(tmp_path / "cat.csv", tmp_path, None, loco.ValidateSettings(), True, True)
+    monkeypatch.setattr(loco, "catalogue_record", lambda *a: {})
+    loco._one_seed(_read(tmp_path), tmp_path, list(held[1]), loco.ValidateSettings(), True, True)
     assert "level scale at its floor (0.45)" in capsys.readouterr().err
 
 
