@@ -98,14 +98,28 @@ def why_no_term(frame: pd.DataFrame, held_out: list[str] | None = None,
     missing = [c for c in ("G_0", PARALLAX) if c not in frame.columns]
     if missing:
         return f"the catalogue has no column {', '.join(missing)}"
-    for cluster in [None, *(held_out or ())]:  # the whole catalogue's reason first: it holds for every fold
+    try:  # the whole catalogue's reason first: it holds for every fold
+        fit_main_sequence_term(frame)
+    except ValueError as exc:
+        return str(exc)
+    for cluster in held_out or ():
         try:
-            term = fit_main_sequence_term(frame if cluster is None else frame[frame["cluster"] != cluster])
+            term_without(frame, cluster, fitted)
         except ValueError as exc:
-            return str(exc) if cluster is None else f"without {cluster}, {exc}"
-        if fitted is not None and cluster is not None:
-            fitted[cluster] = term
+            return f"without {cluster}, {exc}"
     return None
+
+
+def term_without(frame: pd.DataFrame, cluster: str, fitted: dict[str, MainSequenceTerm] | None = None
+                 ) -> MainSequenceTerm:
+    """The main-sequence term fitted to ``frame`` without ``cluster``: ``fitted``'s when it holds one, else a new fit,
+    added to ``fitted`` (the fit does not depend on the flow, so every training seed of a run shares it)."""
+    term = None if fitted is None else fitted.get(cluster)
+    if term is None:
+        term = fit_main_sequence_term(frame[frame["cluster"] != cluster])
+        if fitted is not None:
+            fitted[cluster] = term
+    return term
 
 
 def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFrame, grid: np.ndarray,
@@ -113,14 +127,9 @@ def held_out_height_term(frame: pd.DataFrame, cluster: str, members: pd.DataFram
     """The main-sequence term of a held-out cluster's stars, fitted without that cluster: (log-likelihood on
     ``grid``, which stars it informs, their heights above the main sequence, mag).
 
-    ``fitted``: terms already fitted to this ``frame``, by held-out cluster; a new fit is added to it (the fit
-    does not depend on the flow, so every training seed of a run shares it).
+    ``fitted``: terms already fitted to this ``frame``, by held-out cluster (:func:`term_without`).
     """
-    term = None if fitted is None else fitted.get(cluster)
-    if term is None:
-        term = fit_main_sequence_term(frame[frame["cluster"] != cluster])
-        if fitted is not None:
-            fitted[cluster] = term
+    term = term_without(frame, cluster, fitted)
     colour = members["BPRP_0"].to_numpy(dtype=float)
     abs_g = absolute_g(members["G_0"].to_numpy(dtype=float), members[PARALLAX].to_numpy(dtype=float))
     return term.log_likelihood(colour, abs_g, grid), term.informs(colour, abs_g), term.height(colour, abs_g)
