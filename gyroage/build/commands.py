@@ -66,6 +66,7 @@ def train(
         selection_applied,
         selection_summary,
         training_set,
+        val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
     from gyroage.build.training import (
@@ -75,7 +76,6 @@ def train(
         normalisation,
         train_flow,
         train_info,
-        val_clusters_said,
     )
     from gyroage.core.modelcard import sha256
 
@@ -115,7 +115,7 @@ def train(
     check_normalisation(normalisation(kept, None), kept, settings.flow.use_colour_err)  # as train_flow refuses, first
     if not quiet:  # after the refusals: a refused run's stderr is its one line
         typer.echo(f"train: {selection_summary(raw)}", err=True)
-    capped = val_clusters_said(data, settings)  # validate says it for its folds in the same words
+    capped = val_clusters_notice(kept, settings.n_val_clusters, settings.max_epochs)  # validate's words for its folds
     if capped:
         typer.echo(f"train: {capped}", err=True)
     try:
