@@ -72,7 +72,8 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
     if not path.is_file():
         raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
     with contextlib.redirect_stderr(sys.stderr if notices else _io.StringIO()):
-        frame = read_columns(path)
+        # the columns training reads under their own names, missing text cells NaN (any format stars are read in)
+        frame = _text_missing(_canonical_names(read_table(path), path))
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{spelt_otherwise(missing[0], frame)}"
@@ -81,7 +82,9 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
     _check_values(frame, path)
+    read = frame
     frame = merge_spellings(frame, path, notices)  # before any notice names a cluster
+    merged = frame is not read
     if notices:
         _notice_unusable(frame, path)
     negative = np.flatnonzero(frame["e_BPRP_0"].to_numpy(dtype=float) < 0)
@@ -100,14 +103,10 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
         print(f"gyroage: rotator catalogue {path} has no column {', '.join(skipped)}: "
               + ("no quality selection is applied" if applied == "none"
                  else f"the quality selection applies {applied} only"), file=sys.stderr, flush=True)
+    # what this reading changed of the file's own rows: a fold saved before these rules existed is reused only when
+    # neither applied (gyroage.build.loco_checks.read_as_before)
+    frame.attrs["read_changes"] = {"spellings_merged": merged, "negative_errors": len(negative)}
     return frame
-
-
-def read_columns(path: Path) -> pd.DataFrame:
-    """The file's table as :func:`load_catalogue` first reads it (CSV of any delimiter, gzip, Parquet, FITS, ...: as
-    stars are read), the columns training reads under their own names and missing text cells NaN: no value checked,
-    no spelling merged, no negative error read as missing yet."""
-    return _text_missing(_canonical_names(read_table(path), path))
 
 
 def _check_values(frame: pd.DataFrame, path: Path) -> None:

@@ -144,7 +144,7 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
     fold_dir.mkdir(parents=True, exist_ok=True)
     (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
                                                       sort_keys=True) + "\n")
-    other = stale_folds(fold_dir, names, catalogue, raw, frame, catalog_sha)
+    other = stale_folds(fold_dir, names, raw, frame, catalog_sha)
     todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
     capped = val_clusters_capped(frame, todo, s.train)

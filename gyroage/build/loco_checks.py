@@ -4,9 +4,7 @@ what ``validate --write-card`` checks: that the card's model was trained with th
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -22,14 +20,11 @@ from gyroage.build.catalogue import (
     cluster_table,
     clusters_left_out,
     match_clusters,
-    read_columns,
     repeats,
     training_set,
 )
-from gyroage.build.cluster_names import cluster_key
 from gyroage.build.main_sequence import why_no_term
 from gyroage.errors import UserError
-from gyroage.io import numeric
 
 # loco's ValidateSettings, which this module cannot import (loco imports it): any dataclass with a main-sequence field
 Settings = TypeVar("Settings")
@@ -116,25 +111,18 @@ def fold_from(path: Path, catalog_sha: str, rows_sha: str, held_rows: np.ndarray
     return np.array_equal(source, held_rows) and read_as_before()
 
 
-def read_as_before(path: str | Path, raw: pd.DataFrame) -> bool:
-    """Whether the catalogue at ``path`` (``raw``, as :func:`gyroage.build.catalogue.load_catalogue` reads it) gives
-    the rows it gave a fold saved before the fold's stars were hashed (:func:`rows_sha256`): it holds no repeat as
-    the loader judges one now (:func:`gyroage.build.catalogue.repeats`, an exact copy, used once), no cluster spelt
-    two ways (:func:`gyroage.build.cluster_names.cluster_key` of the file's own names, merged now), and no negative
-    e_BPRP_0 (read as missing now, that star left out). A fold saved before may have trained on any of them. Only
-    these three are checked: older changes (quality and optional columns matched ignoring case, b9d37ab and 4aabda3)
-    are not, and README asks for --force there."""
-    if repeats(raw).any():
-        return False
-    with contextlib.redirect_stderr(io.StringIO()):  # the reader's notices were said once already
-        file = read_columns(Path(path))  # as written: the loader's columns, before merging and missing errors
-    names = set(file["cluster"].dropna().astype(str).tolist())
-    if len({cluster_key(n) for n in names}) != len(names):
-        return False
-    return not (numeric(file, "e_BPRP_0") < 0).any()  # as the loader reads numbers (decimal commas, ...)
+def read_as_before(raw: pd.DataFrame) -> bool:
+    """Whether the catalogue ``raw`` (as :func:`gyroage.build.catalogue.load_catalogue` reads it) gives the rows it
+    gave a fold saved before the fold's stars were hashed (:func:`rows_sha256`): it holds no repeat as the loader
+    judges one now (:func:`gyroage.build.catalogue.repeats`, an exact copy, used once), and the loader neither merged
+    a cluster spelt two ways nor read a negative e_BPRP_0 as missing (its ``read_changes``). A fold saved before may
+    have trained on any of them. Only these three are checked: older changes (quality and optional columns matched
+    ignoring case, b9d37ab and 4aabda3) are not, and README asks for --force there."""
+    changes = raw.attrs.get("read_changes", {})
+    return not repeats(raw).any() and not changes.get("spellings_merged") and not changes.get("negative_errors")
 
 
-def stale_folds(fold_dir: Path, names: list[str], path: str | Path, raw: pd.DataFrame, frame: pd.DataFrame,
+def stale_folds(fold_dir: Path, names: list[str], raw: pd.DataFrame, frame: pd.DataFrame,
                 catalog_sha: str) -> list[str]:
     """The clusters of ``names`` whose saved fold in ``fold_dir`` was not trained on this catalogue's stars
     (:func:`fold_from`): trained again."""
@@ -143,15 +131,8 @@ def stale_folds(fold_dir: Path, names: list[str], path: str | Path, raw: pd.Data
         return []
     rows_sha = rows_sha256(training_set(frame))
     clusters = frame["cluster"].astype(str).to_numpy()
-    before: list[bool] = []
-
-    def as_before() -> bool:  # read once, and only for a fold saved before the rows were hashed
-        if not before:
-            before.append(read_as_before(path, raw))
-        return before[0]
-
-    return [c for c in saved
-            if not fold_from(fold_dir / f"{c}.npz", catalog_sha, rows_sha, np.flatnonzero(clusters == c), as_before)]
+    return [c for c in saved if not fold_from(fold_dir / f"{c}.npz", catalog_sha, rows_sha,
+                                               np.flatnonzero(clusters == c), lambda: read_as_before(raw))]
 
 
 def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -> str | None:

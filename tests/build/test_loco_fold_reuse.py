@@ -45,7 +45,7 @@ def stale(csv: Path, folds: Path, names: list[str]) -> list[str]:
     from gyroage.build.loco_checks import stale_folds
 
     raw = load_catalogue(csv, notices=False)
-    return stale_folds(folds, names, csv, raw, quality_select(raw), sha256(csv))
+    return stale_folds(folds, names, raw, quality_select(raw), sha256(csv))
 
 
 def rows_of(csv: Path, cluster: str) -> np.ndarray:
