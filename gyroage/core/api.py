@@ -42,7 +42,7 @@ from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_l
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, quantiles
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
+from gyroage.core.stars import StarArrays, bad_colour_err, check_stars, colour_in_domain, fill_colour_err
 from gyroage.errors import UserError, whole_number
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
@@ -403,8 +403,7 @@ class AgeModel:
                                                          err_text)
         shape = age.shape
         age, colour, err, err_text = (a.reshape(-1) for a in (age, colour, err, err_text))
-        use = (np.isfinite(age) & colour_in_domain(colour, self.card) & ~err_text
-               & (np.isnan(err) | (np.isfinite(err) & (err > 0))))
+        use = np.isfinite(age) & colour_in_domain(colour, self.card) & ~err_text & ~bad_colour_err(err)
         err = fill_colour_err(err, self.card)
         out = np.full((len(age), n), np.nan)
         rng = np.random.default_rng(seed)
