@@ -98,15 +98,8 @@ def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "e
     if _is_astropy_table(frame):
         from astropy.table import Table
 
-        from gyroage import formats
-
-        def read() -> pd.DataFrame:
-            table = Table(frame, copy=True)  # Quantity columns become Columns with their unit; converted in place
-            table = formats.plain_columns(table, "the table")  # as a file's: Time and SkyCoord had no dtype
-            formats.convert_units(table, io.read_roles(table.colnames, roles))
-            return formats.table_frame(table)
-
-        return _warned(read)
+        # a copy (Quantity columns become Columns with their unit), converted in place as a file's table is
+        return _warned(lambda: io.astropy_frame(Table(frame, copy=True), roles, "the table"))
     arrays = "posterior(prot, bp_rp0, ...)" if caller == "estimate" else "group_posterior(...)"
     raise TypeError(f"{caller} takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
                     f"a file: gyroage.read_stars(path); arrays: {arrays})")
