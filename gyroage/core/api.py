@@ -24,8 +24,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.column_types import text_types
-from gyroage.columns import duplicate_notes, magnitude_notes, name_conversions
-from gyroage.core.api_frames import index_rows, star_frame, warn_grid_step
+from gyroage.core.api_frames import index_rows, star_frame, warn_column_notes, warn_grid_step
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, warn_caller
 from gyroage.core.colours import excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
@@ -361,14 +360,8 @@ class AgeModel:
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
-        # what the command line says on stderr, a pipeline gets as warnings: a value changed on reading, which of
-        # several columns of one quantity is read (the others' values are silently not used), and an absolute G
-        # read as de-reddened from a name without a 0 ('M_G'), where the height term reads it (said even with -q)
-        columns = list(frame.columns)
-        magnitude = magnitude_notes(columns) if uses_magnitudes(self.card, s) else []
-        for line in [*duplicate_notes(columns), name_conversions(columns), *magnitude]:
-            if line:
-                warn_caller(f"gyroage: {line}")
+        # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
+        warn_column_notes(frame.columns, uses_magnitudes(self.card, s))
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
         out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append,
                              first_row=0 if first_row is None else first_row,

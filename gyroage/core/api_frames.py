@@ -14,9 +14,21 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, notices
+from gyroage.columns import duplicate_notes, magnitude_notes, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.priors import grid_step_note
+
+
+def warn_column_notes(columns, magnitudes: bool) -> None:
+    """Warn the caller what the command line says on stderr about a frame's ``columns`` (even with ``-q``, but for the
+    duplicates): which of several columns of one quantity is read (the others' values are silently not used), a value
+    changed on reading (``Prot [h]``), and with ``magnitudes`` how the magnitudes are read (an absolute G from a name
+    without a 0, ``M_G``, read as de-reddened: :func:`gyroage.columns.magnitude_notes`)."""
+    names = list(columns)
+    for line in [*duplicate_notes(names), name_conversions(names), *(magnitude_notes(names) if magnitudes else [])]:
+        if line:
+            warn_caller(f"gyroage: {line}")
 
 
 def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None) -> None:
