@@ -26,7 +26,7 @@ from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.core.api_frames import index_rows, star_frame, warn_column_notes, warn_grid_step
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, warn_caller
-from gyroage.core.colours import excess_colour_sigma
+from gyroage.core.colours import excess_colour_sigma, fill_colour_err
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
@@ -41,7 +41,7 @@ from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_l
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, quantiles
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.stars import StarArrays, bad_colour_err, check_stars, colour_in_domain, fill_colour_err
+from gyroage.core.stars import StarArrays, bad_colour_err, check_stars, colour_in_domain
 from gyroage.errors import UserError, whole_number
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
