@@ -252,7 +252,8 @@ def is_gzip_name(target: str | Path | None) -> bool:
 
 
 def read_table(source: str | Path, fmt: str):
-    """An astropy Table of ``source`` (a path, or '-' for stdin) in the astropy format ``fmt``; one-line errors."""
+    """An astropy Table of ``source`` (a path, or '-' for stdin) in the astropy format ``fmt``, mixin columns (Time,
+    SkyCoord) as astropy reads them (:func:`gyroage.io.astropy_frame` makes them plain); one-line errors."""
     from astropy.table import Table
 
     if str(source) == "-":
@@ -273,7 +274,6 @@ def read_table(source: str | Path, fmt: str):
                 table = Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         raise UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
-    table = plain_columns(table, source)
     if units:
         _set_units(table, *units)
     # astropy names a headerless table's columns col1, col2, ... (or takes a first row of numbers for the names)

@@ -363,6 +363,14 @@ def read_astropy(source: str | Path, fmt: str, roles: dict[str, str] | None = No
     ``roles`` (role -> a user-given column name, :data:`gyroage.formats.OPTION_KINDS`) are converted too."""
     from gyroage import formats
 
-    table = formats.read_table(source, fmt)
+    return astropy_frame(formats.read_table(source, fmt), roles, source)
+
+
+def astropy_frame(table, roles: dict[str, str] | None, source) -> pd.DataFrame:
+    """An astropy ``table`` (changed in place) as the DataFrame a file's readers give: mixin columns (Time, SkyCoord)
+    as plain ones, units converted (``roles`` too, as :func:`read_astropy`); ``source`` names it in errors."""
+    from gyroage import formats
+
+    table = formats.plain_columns(table, source)  # a Time or SkyCoord has no dtype to convert or hand to pandas
     formats.convert_units(table, read_roles(table.colnames, roles))
     return formats.table_frame(table)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile, is_special, open_output, output_path, same_file, temp_prefix
+from gyroage.files import AtomicFile, TargetLock, is_special, open_output, output_path, same_file, temp_prefix
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True, sep: str = ",", exact: Collection = ()) -> str:
@@ -198,6 +198,18 @@ def remove_made(folders: list[Path]) -> None:
             folder.rmdir()
         except OSError:  # something is in it (another run's output, or ours after all): it and those above stay
             return
+
+
+def locked_target(target: Path) -> tuple[list[Path], TargetLock]:
+    """:func:`prepare_target` and then :class:`~gyroage.files.TargetLock` for ``target``: (the folders made, the lock,
+    held until the caller releases it, before its :func:`remove_made` if the run fails: the lock file is in them).
+    A lock that cannot be taken (another run's) takes the folders back at once."""
+    made = prepare_target(target)  # now, not after every star is computed
+    try:
+        return made, TargetLock(target)
+    except BaseException:
+        remove_made(made)
+        raise
 
 
 class _GzipInto(gzip.GzipFile):

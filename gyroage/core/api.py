@@ -24,10 +24,9 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.column_types import text_types
-from gyroage.columns import duplicate_notes, magnitude_notes, name_conversions
-from gyroage.core.api_frames import index_rows, star_frame, warn_grid_step
+from gyroage.core.api_frames import index_rows, star_frame, warn_column_notes, warn_grid_step
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, warn_caller
-from gyroage.core.colours import excess_colour_sigma
+from gyroage.core.colours import excess_colour_sigma, fill_colour_err
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
 from gyroage.core.estimate import (
     HEIGHT_COLUMN,
@@ -42,7 +41,7 @@ from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_l
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, quantiles
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.stars import StarArrays, check_stars, colour_in_domain, fill_colour_err
+from gyroage.core.stars import StarArrays, bad_colour_err, check_stars, colour_in_domain
 from gyroage.errors import UserError, whole_number
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
@@ -361,14 +360,8 @@ class AgeModel:
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
-        # what the command line says on stderr, a pipeline gets as warnings: a value changed on reading, which of
-        # several columns of one quantity is read (the others' values are silently not used), and an absolute G
-        # read as de-reddened from a name without a 0 ('M_G'), where the height term reads it (said even with -q)
-        columns = list(frame.columns)
-        magnitude = magnitude_notes(columns) if uses_magnitudes(self.card, s) else []
-        for line in [*duplicate_notes(columns), name_conversions(columns), *magnitude]:
-            if line:
-                warn_caller(f"gyroage: {line}")
+        # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
+        warn_column_notes(frame.columns, uses_magnitudes(self.card, s))
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
         out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append,
                              first_row=0 if first_row is None else first_row,
@@ -403,8 +396,7 @@ class AgeModel:
                                                          err_text)
         shape = age.shape
         age, colour, err, err_text = (a.reshape(-1) for a in (age, colour, err, err_text))
-        use = (np.isfinite(age) & colour_in_domain(colour, self.card) & ~err_text
-               & (np.isnan(err) | (np.isfinite(err) & (err > 0))))
+        use = np.isfinite(age) & colour_in_domain(colour, self.card) & ~err_text & ~bad_colour_err(err)
         err = fill_colour_err(err, self.card)
         out = np.full((len(age), n), np.nan)
         rng = np.random.default_rng(seed)

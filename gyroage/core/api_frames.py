@@ -14,9 +14,21 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, notices
+from gyroage.columns import duplicate_notes, magnitude_notes, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.priors import grid_step_note
+
+
+def warn_column_notes(columns, magnitudes: bool) -> None:
+    """Warn the caller what the command line says on stderr about a frame's ``columns`` (even with ``-q``, but for the
+    duplicates): which of several columns of one quantity is read (the others' values are silently not used), a value
+    changed on reading (``Prot [h]``), and with ``magnitudes`` how the magnitudes are read (an absolute G from a name
+    without a 0, ``M_G``, read as de-reddened: :func:`gyroage.columns.magnitude_notes`)."""
+    names = list(columns)
+    for line in [*duplicate_notes(names), name_conversions(names), *(magnitude_notes(names) if magnitudes else [])]:
+        if line:
+            warn_caller(f"gyroage: {line}")
 
 
 def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None) -> None:
@@ -98,15 +110,8 @@ def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "e
     if _is_astropy_table(frame):
         from astropy.table import Table
 
-        from gyroage import formats
-
-        def read() -> pd.DataFrame:
-            table = Table(frame, copy=True)  # Quantity columns become Columns with their unit; converted in place
-            table = formats.plain_columns(table, "the table")  # as a file's: Time and SkyCoord had no dtype
-            formats.convert_units(table, io.read_roles(table.colnames, roles))
-            return formats.table_frame(table)
-
-        return _warned(read)
+        # a copy (Quantity columns become Columns with their unit), converted in place as a file's table is
+        return _warned(lambda: io.astropy_frame(Table(frame, copy=True), roles, "the table"))
     arrays = "posterior(prot, bp_rp0, ...)" if caller == "estimate" else "group_posterior(...)"
     raise TypeError(f"{caller} takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
                     f"a file: gyroage.read_stars(path); arrays: {arrays})")

@@ -52,34 +52,38 @@ def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     warnings.warn(message, category, stacklevel=level)
 
 
+# The command line's words for the options the API takes as keywords, and the API's
+OPTION_WORDS = (("--outlier-weight ", "outlier_weight "), ("--grid ", "n_grid "))
+
 # The command line's words in the errors the API shares with it, and the API's: its keywords for the options.
 KEYWORD_WORDS = (
-    ("--outlier-weight ", "outlier_weight "),
-    ("--grid ", "n_grid "),
+    *OPTION_WORDS,
     ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column", "give ebprp=, av= or ebv="),
     ("(or name the column bp_rp0 if it is already de-reddened)", "(or pass it as bp_rp0= if it is already de-reddened)"),
 )
 
+
+def frame_words(reddening: str, given: str) -> tuple[tuple[str, str], ...]:
+    """The words of a caller that passes a frame (not a file) and a Reddening (not --ebprp/--av/--ebv):
+    ``reddening`` names the argument (``reddening=``), ``given`` a value for it (``reddening=Reddening(...)``)."""
+    return (("--ebprp/--av/--ebv de-redden an observed colour, but the input has",
+             f"{reddening} de-reddens an observed colour, but the frame has"),
+            ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column",
+             f"give {given}, or an E(BP-RP)/A_V/E(B-V) column"),
+            ("; the file has: ", "; the frame has: "))
+
+
 # group_ages' keywords (it takes a frame and a Reddening, so estimate's words for the colour columns would mislead),
 # and what it reads: a frame, not a file
-GROUP_KEYWORD_WORDS = (*KEYWORD_WORDS[:2], ("--systematic-dex ", "systematic_dex "), ("--membership ", "membership "),
+GROUP_KEYWORD_WORDS = (*OPTION_WORDS, ("--systematic-dex ", "systematic_dex "), ("--membership ", "membership "),
                        ("(without --by, all rows are one group)", "(with by=None, all rows are one group)"),
                        ("--main-sequence needs ", "main_sequence=True needs "),
                        ("--main-sequence: ", "main_sequence=True: "),
-                       ("--ebprp/--av/--ebv de-redden an observed colour, but the input has",
-                        "reddening= de-reddens an observed colour, but the frame has"),
-                       ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column",
-                        "give reddening=Reddening(...), or an E(BP-RP)/A_V/E(B-V) column"),
-                       ("; the file has: ", "; the frame has: "))
-
+                       *frame_words("reddening=", "reddening=Reddening(...)"))
 
 # AgeModel.estimate's: a frame and EstimateSettings (whose reddening is a Reddening), not a file and options
-FRAME_KEYWORD_WORDS = (*KEYWORD_WORDS[:2],
-                       ("--ebprp/--av/--ebv de-redden an observed colour, but the input has",
-                        "EstimateSettings(reddening=) de-reddens an observed colour, but the frame has"),
-                       ("give --ebprp, --av or --ebv, or an E(BP-RP)/A_V/E(B-V) column",
-                        "give EstimateSettings(reddening=Reddening(...)), or an E(BP-RP)/A_V/E(B-V) column"),
-                       ("; the file has: ", "; the frame has: "))
+FRAME_KEYWORD_WORDS = (*OPTION_WORDS,
+                       *frame_words("EstimateSettings(reddening=)", "EstimateSettings(reddening=Reddening(...))"))
 
 
 @contextmanager

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import magnitude_notes
-from gyroage.core.api_frames import star_frame
-from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, warn_caller
+from gyroage.core.api_frames import star_frame, warn_column_notes
+from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
@@ -299,17 +298,12 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     file) or an astropy Table (its units converted, as :meth:`gyroage.AgeModel.estimate` takes one): one row per
     group (:func:`run_group_ages`' table).
 
-    Warns (UserWarning), as the command line says on stderr even with -q, when ``main_sequence`` reads an absolute G
-    without a 0 in its name (``M_G``) as de-reddened."""
+    Warns (UserWarning) what :meth:`gyroage.AgeModel.estimate` warns of its columns
+    (:func:`gyroage.core.api_frames.warn_column_notes`): several columns of one quantity, a value changed on reading
+    (``Prot [h]``), and when ``main_sequence`` reads an absolute G without a 0 in its name (``M_G``) as de-reddened."""
     frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
-    _warn_absolute_g(list(frame.columns) if main_sequence else [])  # no new local: locals() are the parameters
+    warn_column_notes(frame.columns, main_sequence)  # as estimate warns; no new local: locals() are the parameters
     return run_group_ages(**locals()).table  # the parameters, as given: one list of them to keep
-
-
-def _warn_absolute_g(columns: list) -> None:
-    """Warn the caller of :func:`gyroage.columns.magnitude_notes` for ``columns`` (how their magnitudes are read)."""
-    for note in magnitude_notes(columns):
-        warn_caller(f"gyroage: {note}")
 
 
 def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,

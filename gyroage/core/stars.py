@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.core.colours import (  # noqa: F401 (fill_colour_err: gyroage.core.stars is where callers look for it)
+from gyroage.core.colours import (
     Reddening,
     conversion_columns,
     fill_colour_err,

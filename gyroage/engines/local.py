@@ -41,7 +41,7 @@ from gyroage.files import TargetLock, is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
 from gyroage.provenance import estimate_provenance
-from gyroage.writers import check_outputs, prepare_target, remove_made
+from gyroage.writers import check_outputs, locked_target, remove_made
 
 __all__ = ["run_local", "scan_input", "settings_hash", "sidecar_dir"]
 
@@ -278,25 +278,21 @@ def run_local(source: str | Path, target: str | Path | None, density: FlowDensit
     if posteriors is not None:
         if not is_parquet(posteriors):
             raise UserError(f"--posteriors must be a .parquet file: {posteriors}")
-        made = prepare_target(Path(posteriors))  # now, not after every star is computed
-        try:  # held as -o is: another run's pdfs must not replace these beside this run's table
-            held = TargetLock(posteriors)
-        except BaseException:
-            remove_made(made)
-            raise
+        # now, not after every star is computed; locked as -o is: another run's pdfs must not replace these beside
+        # this run's table
+        made, held = locked_target(Path(posteriors))
     elif ids is not None:
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
     try:
-        return _run_into(source, target, density, settings, chunksize, quiet, resume, total, posteriors, ids,
-                         input_fmt, output_fmt, command)
+        try:
+            return _run_into(source, target, density, settings, chunksize, quiet, resume, total, posteriors, ids,
+                             input_fmt, output_fmt, command)
+        finally:
+            if held is not None:  # once, and before remove_made: its lock file is in the folders
+                held.release()
     except BaseException:  # the folders made for --posteriors go too (a typo'd path leaves nothing), if still empty
-        if held is not None:  # first: its lock file is in them
-            held.release()
         remove_made(made)
         raise
-    finally:
-        if held is not None:
-            held.release()
 
 
 def _run_into(source: str | Path, target: str | Path | None, density: FlowDensity, settings: EstimateSettings,

@@ -30,7 +30,7 @@ import pandas as pd
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
 from gyroage.errors import DISK_FULL, UserError
-from gyroage.files import TargetBusy, TargetLock, atomic_path, atomic_write_text, json_text, output_path
+from gyroage.files import TargetBusy, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 
 MANIFEST = "manifest.json"
@@ -51,7 +51,6 @@ class Sidecar:
         (:func:`gyroage.engines.local.settings_record`), kept so that a refused ``--resume`` names what changed."""
         from gyroage.formats import output_delimiter, output_format
 
-        self.made = writers.prepare_target(target)  # folders made for it: removed again if the run fails
         self.target = target
         self.dir = sidecar_dir(target)
         self.format = output_format(target, fmt)
@@ -68,12 +67,9 @@ class Sidecar:
         self.earlier_differs: str | None = None  # how this run's settings or input differ from that earlier run's
         self.earlier_made_by: str | None = None  # "an older" or "a newer" gyroage made it: its rows cannot be resumed
         self.rejected = 0  # finished chunks --resume found damaged (computed again, said in one line)
-        # held until finish or abort: a second run into the same target would remove this one's sidecar
-        try:
-            self.lock = TargetLock(target)
-        except BaseException:
-            writers.remove_made(self.made)
-            raise
+        # the folders made for it (removed again if the run fails) and its lock, held until finish or abort: a second
+        # run into the same target would remove this one's sidecar
+        self.made, self.lock = writers.locked_target(target)
         try:
             self._start(resume, fingerprint, shash)
         except OSError as exc:  # prepare_target probed the folder; a leftover .resume that is a file still fails here

@@ -5,10 +5,9 @@ trained range."""
 import numpy as np
 import pytest
 
-from gyroage.core.colours import excess_colour_sigma
+from gyroage.core.colours import excess_colour_sigma, fill_colour_err
 from gyroage.core.density import mix_outlier
 from gyroage.core.likelihood import colour_marginal_log_likelihood
-from gyroage.core.stars import fill_colour_err
 
 AGES_MYR = np.array([30.0, 100.0, 300.0, 1000.0])
 

@@ -304,3 +304,16 @@ def test_age_model_estimate_refuses_in_its_own_words(model):
         model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}), settings)
     with pytest.raises(UserError, match="; the frame has: bp_rp0$"):
         model.estimate(pd.DataFrame({"bp_rp0": [1.0]}))
+
+
+def test_group_ages_warns_of_its_columns_as_estimate_does(model):
+    """group_ages warned only of M_G with main_sequence; it now warns what AgeModel.estimate warns of the columns (one
+    helper, api_frames.warn_column_notes): several columns of one quantity."""
+    frame = _members(model).assign(cluster="x")
+    frame["Prot"] = frame["prot"]
+    with pytest.warns(UserWarning, match="several columns are prot") as both:
+        group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    with pytest.warns(UserWarning, match="several columns are prot") as alone:
+        model.estimate(frame.drop(columns="cluster"))
+    assert [str(w.message) for w in both if "several" in str(w.message)] == [
+        str(w.message) for w in alone if "several" in str(w.message)]
