@@ -20,8 +20,14 @@ import pandas as pd
 
 from gyroage import io, writers
 from gyroage.columns import REDDENING_NAMES, column_matches, error_of
-from gyroage.core.photometry import R_V
-from gyroage.crossmatch.colours import A0_PER_UNIT, ERROR_SPELLINGS, colours, error_by_name, role_in
+from gyroage.crossmatch.colours import (
+    A0_PER_UNIT,
+    ERROR_SPELLINGS,
+    REDDENING_LABELS,
+    colours,
+    error_by_name,
+    role_in,
+)
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -40,10 +46,6 @@ from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND,
 # periods from the catalogues rarely carry more) crossmatch | estimate moved the 5th digit of an age.
 EXACT_COLUMNS = ("bp_rp0", "bp_rp0_err", "bp_rp_obs", "ebp_rp", "ebp_rp_err", "g0", "parallax_mas",
                  "parallax_error_mas")
-# How a note names each reddening role.
-REDDENING_LABELS = {"ebprp": "E(BP-RP)", "av": "A_V", "ebv": "E(B-V)"}
-# The kinds --extinction column:NAME:KIND names (case-insensitive), with their A_0 per unit (None: an E(BP-RP)).
-EXTINCTION_KINDS: dict[str, float | None] = {"av": 1.0, "ebv": R_V, "ebprp": None}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
 MAX_RADIUS_ARCSEC = 60.0
@@ -89,7 +91,7 @@ class CrossmatchSettings:
         when NAME is no column of ``columns`` but the rest is one (a column literally named ``x:av``)."""
         rest = self.extinction[7:]
         name, sep, kind = rest.rpartition(":")
-        if sep and name and kind.lower() in EXTINCTION_KINDS:
+        if sep and name and kind.lower() in A0_PER_UNIT:
             if io.find_column(columns, name) is not None or io.find_column(columns, rest) is None:
                 return name, kind.lower()
         return rest, None
@@ -111,7 +113,7 @@ class CrossmatchSettings:
         error, err_note = self._extinction_error(columns, col, role)
         notes = [err_note]  # said once a run, under -q too: the ages depend on it
         if kind is not None:
-            a0_per, known = EXTINCTION_KINDS[kind], True
+            a0_per, known = A0_PER_UNIT[kind], True
         else:
             a0_per, known = A0_PER_UNIT.get(role or ""), role in REDDENING_NAMES
         if not known:  # said once a run, under -q too: the values depend on it

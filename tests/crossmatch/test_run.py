@@ -763,3 +763,14 @@ def test_crossmatch_works_out_the_extinction_once_a_run(tmp_path, sky, monkeypat
     assert len(calls) == 1
     notes = [x for x in capsys.readouterr().err.splitlines() if "my_red" in x]
     assert len(notes) == 2, notes  # no error column; not named as a reddening gyroage reads
+
+
+def test_crossmatch_reddening_kinds_are_estimates():
+    """crossmatch restated estimate's reddening kinds (A_0 per unit) in two tables of its own: now derived from
+    gyroage.core.colours.REDDENINGS, one entry per kind, with a label for each."""
+    from gyroage.core.colours import REDDENINGS
+    from gyroage.crossmatch import colours, run
+
+    assert colours.A0_PER_UNIT == {name: a0_per for name, a0_per, _ in REDDENINGS}
+    assert set(colours.REDDENING_LABELS) == set(colours.A0_PER_UNIT)
+    assert not hasattr(run, "EXTINCTION_KINDS")
