@@ -233,8 +233,8 @@ def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sk
     assert out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
     assert out.loc[1, "ebp_rp_source"] == "none" and out.loc[1, "bp_rp0"] == pytest.approx(out.loc[1, "bp_rp_obs"])
     # an E(B-V) of 0.1: 3.16k x 0.1 of E(BP-RP), as estimate converts it
-    from gyroage.core.photometry import R_V, ebprp_of_reddening
-    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - ebprp_of_reddening(c[3] - c[4], 0.1, R_V)[0], abs=1e-5)
+    from gyroage.core.photometry import R_V, ebprp_per_unit
+    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - ebprp_per_unit(c[3] - c[4], 0.1, R_V)[0] * 0.1, abs=1e-5)
     assert out["crossmatch_status"].tolist()[1:] == run_rows(tmp_path, sky, rows, extinction="none")[
         "crossmatch_status"].tolist()[1:]
 
