@@ -103,8 +103,11 @@ def colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str 
         source = np.where(near, near_source, np.where(np.isfinite(ebprp), "gspphot", "none"))
         value = ebprp
         # GSP-Phot's own A_G, from the fit that gives its E(BP-RP) (the spectrum's, not one ratio for all colours)
-        ag = g["ag_gspphot"].to_numpy(float)
-        ag = np.where(np.isfinite(ag), ag, ag_of_ebprp(bp_rp - ebprp, ebprp))
+        ag = g["ag_gspphot"].to_numpy(float, copy=True)
+        # else the A_G of its E(BP-RP), as an A_V's: five fixed-point steps, so only where GSP-Phot gives none
+        missing = ~np.isfinite(ag)
+        if missing.any():
+            ag[missing] = ag_of_ebprp(bp_rp[missing] - ebprp[missing], ebprp[missing])
     elif ext_col is not None:
         value = io.numeric(frame, ext_col)
         err = io.numeric(frame, ext_err)

@@ -774,3 +774,24 @@ def test_crossmatch_reddening_kinds_are_estimates():
     assert colours.A0_PER_UNIT == {name: a0_per for name, a0_per, _ in REDDENINGS}
     assert set(colours.REDDENING_LABELS) == set(colours.A0_PER_UNIT)
     assert not hasattr(run, "EXTINCTION_KINDS")
+
+
+def test_crossmatch_gspphot_a_g_of_the_e_bprp_only_where_gspphot_gives_none(monkeypatch):
+    """Under gspphot the A_G of the E(BP-RP) (five fixed-point steps) was worked out for every row, though used only
+    where ag_gspphot is missing: now for those rows alone, the same values."""
+    import numpy as np
+
+    from gyroage.crossmatch import colours as xc
+
+    sizes = []
+    real = xc.ag_of_ebprp
+    monkeypatch.setattr(xc, "ag_of_ebprp", lambda c, e: sizes.append(len(c)) or real(c, e))
+    g = pd.DataFrame({"phot_bp_mean_mag": [12.0, 13.0, 14.0], "phot_rp_mean_mag": [11.0, 12.1, 12.9],
+                      "phot_bp_mean_flux_over_error": [500.0] * 3, "phot_rp_mean_flux_over_error": [600.0] * 3,
+                      "ebpminrp_gspphot": [0.2, 0.3, 0.4], "ebpminrp_gspphot_upper": [0.25, 0.35, 0.45],
+                      "ebpminrp_gspphot_lower": [0.15, 0.25, 0.35], "ag_gspphot": [0.4, np.nan, 0.8]})
+    near = np.zeros(3, dtype=bool)
+    c = xc.colours(pd.DataFrame(index=range(3)), g, "gspphot", None, None, None, near, "none_within_100pc")
+    assert sizes == [1]
+    assert c.ag[0] == 0.4 and c.ag[2] == 0.8
+    assert c.ag[1] == real(np.array([13.0 - 12.1 - 0.3]), np.array([0.3]))[0]
