@@ -46,6 +46,17 @@ from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND,
 # periods from the catalogues rarely carry more) crossmatch | estimate moved the 5th digit of an age.
 EXACT_COLUMNS = ("bp_rp0", "bp_rp0_err", "bp_rp_obs", "ebp_rp", "ebp_rp_err", "g0", "parallax_mas",
                  "parallax_error_mas")
+# The warning each of resolve's notes gets (its count of rows: n), in the order said.
+RESOLVE_WARNINGS = {
+    FAR_DR3: ("warning: {n} TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 source is within 1 mag "
+              "of it in G (other stars, not theirs re-measured)"),
+    FAR_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): no Gaia DR2 "
+              "neighbour of theirs is within 1 mag of them in G (other stars, whose TIC or KIC would not lead to them "
+              "either)"),
+    AMBIGUOUS_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): several "
+                    "Gaia DR2 neighbours, none clearly the same star (one within 1 mag in G, but not the nearest, or "
+                    "another within 1 mag too); give their TIC or KIC to use them"),
+}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
 MAX_RADIUS_ARCSEC = 60.0
@@ -381,18 +392,9 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             f"warning: {report.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
             f"parallax) have no extinction correction (--extinction {settings.extinction}); "
             "their bp_rp0 is the observed BP-RP")
-    notes = report.resolve_notes
-    if notes[FAR_DR3]:
-        report.warn(f"warning: {notes[FAR_DR3]} TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 "
-                    "source is within 1 mag of it in G (other stars, not theirs re-measured)")
-    if notes[FAR_DR2]:
-        report.warn(f"warning: {notes[FAR_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS "
-                    "periods): no Gaia DR2 neighbour of theirs is within 1 mag of them in G (other stars, whose TIC or "
-                    "KIC would not lead to them either)")
-    if notes[AMBIGUOUS_DR2]:
-        report.warn(f"warning: {notes[AMBIGUOUS_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without "
-                    "Kepler/TESS periods): several Gaia DR2 neighbours, none clearly the same star (one within 1 mag "
-                    "in G, but not the nearest, or another within 1 mag too); give their TIC or KIC to use them")
+    for note, message in RESOLVE_WARNINGS.items():
+        if report.resolve_notes[note]:
+            report.warn(message.format(n=report.resolve_notes[note]))
     if report.kept_near:  # said as the far count is, so -q says it too
         report.warn(
             f"note: {report.kept_near} star(s) within {settings.warn_distance_pc:g} pc (parallax >= "

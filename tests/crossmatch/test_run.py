@@ -795,3 +795,12 @@ def test_crossmatch_gspphot_a_g_of_the_e_bprp_only_where_gspphot_gives_none(monk
     assert sizes == [1]
     assert c.ag[0] == 0.4 and c.ag[2] == 0.8
     assert c.ag[1] == real(np.array([13.0 - 12.1 - 0.3]), np.array([0.3]))[0]
+
+
+def test_crossmatch_resolve_notes_have_one_message_table():
+    """Three near-identical blocks said resolve's notes: one table keyed by the notes now, one loop, the same texts."""
+    from gyroage.crossmatch import run
+    from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, FAR_DR2, FAR_DR3
+
+    assert list(run.RESOLVE_WARNINGS) == [FAR_DR3, FAR_DR2, AMBIGUOUS_DR2]
+    assert run.RESOLVE_WARNINGS[FAR_DR3].format(n=2).startswith("warning: 2 TIC/KIC star(s) not_found")
