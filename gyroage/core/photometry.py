@@ -160,9 +160,11 @@ def a0_of_ebprp(bp_rp0, ebprp) -> np.ndarray:
     E(BP-RP) gets the A_G (:func:`a_g_per_a0`) the A_V that gives it does. NaN where either is NaN.
     """
     e = np.asarray(ebprp, dtype=float)
+    t = _fitz19_teff_norm(bp_rp0)  # the colour is fixed: read as a Teff once, only A_0 changes from step to step
     a0 = e / EBPRP_PER_AV
     for _ in range(DEREDDEN_ITERATIONS):
-        a0 = e / ebprp_per_a0(bp_rp0, a0)
+        a = np.clip(a0, 0.0, FITZ19_A0_MAX)  # ebprp_per_a0's operations, in its order: the same bytes
+        a0 = e / (_fitz19_k(FITZ19_KBP_TEFF, t, a) - _fitz19_k(FITZ19_KRP_TEFF, t, a))
     return a0
 
 
@@ -181,22 +183,15 @@ def deredden(bp_rp, a0) -> tuple[np.ndarray, np.ndarray]:
     return colour, ratio
 
 
-def ebprp_of_reddening(bp_rp, value, a0_per: float) -> tuple[np.ndarray, np.ndarray]:
-    """(E(BP-RP), A_0) of reddenings ``value`` in front of observed colours ``bp_rp``: A_V (``a0_per`` 1) or E(B-V)
-    (``a0_per`` :data:`R_V`) through the EDR3 law at the intrinsic colour they leave (:func:`deredden`).
+def ebprp_per_unit(bp_rp, value, a0_per: float) -> tuple[np.ndarray, np.ndarray]:
+    """(E(BP-RP) per unit of the reddening, A_0) of reddenings ``value`` in front of observed colours ``bp_rp``: A_V
+    (``a0_per`` 1) or E(B-V) (``a0_per`` :data:`R_V`), through the EDR3 law at the intrinsic colour they leave
+    (:func:`deredden`), k x ``a0_per``.
 
     The arithmetic of ``gyroage estimate``'s reddening columns (:mod:`gyroage.core.colours`), operation for operation,
-    so ``bp_rp - E(BP-RP)`` is the (BP-RP)0 estimate gives for the same colour and reddening, to the last digit
-    (``gyroage crossmatch --extinction column:NAME`` uses it). NaN where ``value`` is NaN.
-    """
-    scale, a0 = ebprp_per_unit(bp_rp, value, a0_per)
-    return scale * np.asarray(value, dtype=float), a0
-
-
-def ebprp_per_unit(bp_rp, value, a0_per: float) -> tuple[np.ndarray, np.ndarray]:
-    """(E(BP-RP) per unit of the reddening, A_0) of reddenings ``value`` in front of observed colours ``bp_rp``:
-    :func:`ebprp_of_reddening`'s factor, k x ``a0_per``, which converts the reddening's error too, as ``gyroage
-    estimate`` converts an ``av_err`` or ``ebv_err`` (:mod:`gyroage.core.colours`). NaN where ``value`` is NaN."""
+    so ``bp_rp - factor x value`` is the (BP-RP)0 estimate gives for the same colour and reddening, to the last digit;
+    the factor converts the reddening's error too, as estimate converts an ``av_err`` or ``ebv_err`` (``gyroage
+    crossmatch --extinction column:NAME`` uses it). NaN where ``value`` is NaN."""
     value = np.asarray(value, dtype=float)
     a0 = value * a0_per
     with np.errstate(invalid="ignore"):

@@ -15,13 +15,17 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.columns import ALIASES, REDDENING_NAMES, column_key, column_matches, error_of
-from gyroage.core.photometry import R_V, a0_of_ebprp, a_g_per_a0, ebprp_per_unit
+from gyroage.core.colours import REDDENINGS
+from gyroage.core.photometry import a0_of_ebprp, a_g_per_a0, ebprp_per_unit
 
 # 2.5/ln(10): magnitude error from a flux signal-to-noise ratio.
 MAG_PER_FLUX_SNR = 2.5 / math.log(10)
-# A_0 per unit of the reddening columns --extinction column:NAME converts as estimate does (gyroage.core.colours'
-# REDDENINGS): A_V and E(B-V) by their column role; any other name is an E(BP-RP), subtracted as it is.
-A0_PER_UNIT = {"av": 1.0, "ebv": R_V}
+# The reddening kinds --extinction column:NAME[:KIND] reads (its :KIND, else its column role), each with its A_0 per
+# unit as estimate converts it (gyroage.core.colours' REDDENINGS; None: an E(BP-RP), subtracted as it is). A name of
+# no role is an E(BP-RP) too.
+A0_PER_UNIT: dict[str, float | None] = {name: a0_per for name, a0_per, _ in REDDENINGS}
+# How a note names each kind (REDDENINGS' own labels are colour_source values).
+REDDENING_LABELS = dict(zip(REDDENING_NAMES, ("E(BP-RP)", "A_V", "E(B-V)"), strict=True))
 # How the error of --extinction column:NAME is spelt around NAME: e_NAME, NAME_err, NAME_error, then the spellings
 # estimate's reddening errors put around their values' names (sigma_av, av_err_mag, e_ebv_mag: gyroage.columns).
 ERROR_SPELLINGS = tuple(dict.fromkeys(("e_{}", "{}_err", "{}_error", *sorted(
@@ -99,8 +103,11 @@ def colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str 
         source = np.where(near, near_source, np.where(np.isfinite(ebprp), "gspphot", "none"))
         value = ebprp
         # GSP-Phot's own A_G, from the fit that gives its E(BP-RP) (the spectrum's, not one ratio for all colours)
-        ag = g["ag_gspphot"].to_numpy(float)
-        ag = np.where(np.isfinite(ag), ag, ag_of_ebprp(bp_rp - ebprp, ebprp))
+        ag = g["ag_gspphot"].to_numpy(float, copy=True)
+        # else the A_G of its E(BP-RP), as an A_V's: five fixed-point steps, so only where GSP-Phot gives none
+        missing = ~np.isfinite(ag)
+        if missing.any():
+            ag[missing] = ag_of_ebprp(bp_rp[missing] - ebprp[missing], ebprp[missing])
     elif ext_col is not None:
         value = io.numeric(frame, ext_col)
         err = io.numeric(frame, ext_err)

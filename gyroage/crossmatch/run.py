@@ -13,14 +13,21 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from gyroage import io, writers
 from gyroage.columns import REDDENING_NAMES, column_matches, error_of
-from gyroage.core.photometry import R_V
-from gyroage.crossmatch.colours import A0_PER_UNIT, ERROR_SPELLINGS, colours, error_by_name, role_in
+from gyroage.crossmatch.colours import (
+    A0_PER_UNIT,
+    ERROR_SPELLINGS,
+    REDDENING_LABELS,
+    colours,
+    error_by_name,
+    role_in,
+)
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -39,13 +46,30 @@ from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND,
 # periods from the catalogues rarely carry more) crossmatch | estimate moved the 5th digit of an age.
 EXACT_COLUMNS = ("bp_rp0", "bp_rp0_err", "bp_rp_obs", "ebp_rp", "ebp_rp_err", "g0", "parallax_mas",
                  "parallax_error_mas")
-# How a note names each reddening role.
-REDDENING_LABELS = {"ebprp": "E(BP-RP)", "av": "A_V", "ebv": "E(B-V)"}
-# The kinds --extinction column:NAME:KIND names (case-insensitive), with their A_0 per unit (None: an E(BP-RP)).
-EXTINCTION_KINDS: dict[str, float | None] = {"av": 1.0, "ebv": R_V, "ebprp": None}
+# The warning each of resolve's notes gets (its count of rows: n), in the order said.
+RESOLVE_WARNINGS = {
+    FAR_DR3: ("warning: {n} TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 source is within 1 mag "
+              "of it in G (other stars, not theirs re-measured)"),
+    FAR_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): no Gaia DR2 "
+              "neighbour of theirs is within 1 mag of them in G (other stars, whose TIC or KIC would not lead to them "
+              "either)"),
+    AMBIGUOUS_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): several "
+                    "Gaia DR2 neighbours, none clearly the same star (one within 1 mag in G, but not the nearest, or "
+                    "another within 1 mag too); give their TIC or KIC to use them"),
+}
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
 MAX_RADIUS_ARCSEC = 60.0
+
+
+class Extinction(NamedTuple):
+    """What ``--extinction`` takes from one input (:meth:`CrossmatchSettings.extinction_for`)."""
+
+    column: str | None        # the reddening column (None under gspphot and none)
+    error: str | None         # its error column, or None
+    a0_per: float | None      # its A_0 per unit (None: an E(BP-RP))
+    known: bool               # whether its kind is known (by :KIND or its role), not only taken as an E(BP-RP)
+    notes: tuple[str, ...]    # note lines the run says once (which error column; a kind not known)
 
 
 @dataclass(frozen=True)
@@ -78,14 +102,40 @@ class CrossmatchSettings:
         when NAME is no column of ``columns`` but the rest is one (a column literally named ``x:av``)."""
         rest = self.extinction[7:]
         name, sep, kind = rest.rpartition(":")
-        if sep and name and kind.lower() in EXTINCTION_KINDS:
+        if sep and name and kind.lower() in A0_PER_UNIT:
             if io.find_column(columns, name) is not None or io.find_column(columns, rest) is None:
                 return name, kind.lower()
         return rest, None
 
-    def extinction_column(self, columns: list[str]) -> str | None:
-        """The input column ``--extinction column:NAME[:KIND]`` names (None under gspphot and none); a one-line
-        :class:`UserError` when there is none, or when it is an error column (``av_err``, ``e_ebv``, ``e_X``)."""
+    def extinction_for(self, columns: list[str]) -> Extinction:
+        """What ``--extinction`` takes from an input of header ``columns``: its column, that column's error column,
+        its A_0 per unit and the notes to say (worked out once a run: :func:`crossmatch_chunk` takes it).
+
+        The column: none under gspphot and none; a one-line :class:`UserError` when ``column:NAME[:KIND]`` names no
+        column, or an error column (``av_err``, ``e_ebv``, ``e_X``). Its A_0 per unit (None for an E(BP-RP)): its
+        ``:KIND``, else its role as ``estimate`` reads it (A_V, E(B-V), E(BP-RP)); any other name is read as an
+        E(BP-RP), not known (a note says so). Its error: :meth:`_extinction_error`.
+        """
+        col = self._extinction_column(columns)
+        if col is None:
+            return Extinction(None, None, None, False, ())
+        name, kind = self._extinction_name(columns)
+        role = role_in(columns, col)
+        error, err_note = self._extinction_error(columns, col, role)
+        notes = [err_note]  # said once a run, under -q too: the ages depend on it
+        if kind is not None:
+            a0_per, known = A0_PER_UNIT[kind], True
+        else:
+            a0_per, known = A0_PER_UNIT.get(role or ""), role in REDDENING_NAMES
+        if not known:  # said once a run, under -q too: the values depend on it
+            notes.append(f"note: --extinction {self.extinction}: '{col}' is not named as an A_V, E(B-V) or "
+                         f"E(BP-RP) gyroage reads, so it is read as E(BP-RP); if it holds an A_V or E(B-V), say "
+                         f"--extinction column:{name}:av (or :ebv)")
+        return Extinction(col, error, a0_per, known, tuple(notes))
+
+    def _extinction_column(self, columns: list[str]) -> str | None:
+        """The input column ``--extinction column:NAME[:KIND]`` names (None under gspphot and none), or the one-line
+        :class:`UserError` of :meth:`extinction_for`."""
         mode = self.extinction
         if mode in ("gspphot", "none"):
             return None
@@ -108,38 +158,20 @@ class CrossmatchSettings:
             return col
         raise UserError(f"--extinction must be gspphot, none or column:NAME[:av|ebv|ebprp] (got '{mode}')")
 
-    def extinction_kind(self, columns: list[str]) -> tuple[float | None, bool]:
-        """(A_0 per unit, None for an E(BP-RP); whether the kind is known) of the ``--extinction`` column: its
-        ``:KIND``, else its role as ``estimate`` reads it (A_V, E(B-V), E(BP-RP)); any other name is read as an
-        E(BP-RP), not known (the run says so)."""
-        col = self.extinction_column(columns)
-        _, kind = self._extinction_name(columns)
-        if kind is not None:
-            return EXTINCTION_KINDS[kind], True
-        role = role_in(columns, col) if col is not None else None
-        return A0_PER_UNIT.get(role or ""), role in REDDENING_NAMES
-
-    def extinction_error_column(self, columns: list[str]) -> str | None:
-        """The error column of the ``--extinction`` column, or None (:meth:`extinction_error`)."""
-        return self.extinction_error(columns)[0]
-
-    def extinction_error(self, columns: list[str]) -> tuple[str | None, str | None]:
-        """(the error column of the ``--extinction`` column or None; the note line that says which, or why none).
+    def _extinction_error(self, columns: list[str], col: str, role: str | None) -> tuple[str | None, str]:
+        """(the error column of the ``--extinction`` column ``col``, of role ``role``, or None; the note line that
+        says which, or why none).
 
         NAME's own error first (:data:`ERROR_SPELLINGS` built on NAME: ``e_NAME``, ``NAME_err``, ...); else, when NAME
         is the only value column of its role (``A0`` the only A_V), that role's error as ``estimate`` pairs it
         (``e_av`` beside ``A0``); else none: beside ``A_V`` and ``e_A_V``, ``column:A0`` never takes ``e_A_V``.
         The note is said under -q too: the ages depend on it, and an error spelt otherwise (``sig_NAME``) is not read.
         """
-        col = self.extinction_column(columns)
-        if col is None:
-            return None, None
         head = f"note: --extinction {self.extinction}: "
         spellings = [spelling.format(col) for spelling in ERROR_SPELLINGS]
         own = io.find_column(columns, *spellings)
         if own is not None:
             return own, f"{head}the error of '{col}' is '{own}' (converted as its value: ebp_rp_err)"
-        role = role_in(columns, col)
         found = column_matches(columns)
         errors = found.get(f"{role}_err", []) if role in REDDENING_NAMES else []
         values = found.get(role, []) if errors else []
@@ -179,13 +211,14 @@ class CrossmatchReport:
 
 
 def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, settings: CrossmatchSettings,
-                     report: CrossmatchReport | None = None) -> pd.DataFrame:
+                     report: CrossmatchReport | None = None, extinction: Extinction | None = None) -> pd.DataFrame:
     """Every input row, in order, plus the columns ``estimate`` reads, candidates and provenance.
 
-    Warnings and the count of far stars left uncorrected go to ``report``.
+    Warnings and the count of far stars left uncorrected go to ``report``. ``extinction``: what ``--extinction``
+    takes from ``frame``'s header (:meth:`CrossmatchSettings.extinction_for`, worked out here when not given).
     """
     report = report if report is not None else CrossmatchReport()
-    ext_col = settings.extinction_column(list(frame.columns))
+    ext = extinction if extinction is not None else settings.extinction_for(list(frame.columns))
     res = resolve(frame, ids, services, settings.radius_arcsec, report.warn)
     status = res["_status"].to_numpy(dtype=object).copy()
     report.resolve_notes.update(note for note in res["_note"] if note)
@@ -198,16 +231,9 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     plx = g["parallax"].to_numpy(float)
     # within warn_distance_pc (a parallax missing or <= 0 is not near): inside the Local Bubble, E(BP-RP) ~ 0
     near = plx >= 1000.0 / settings.warn_distance_pc
-    ext_err, err_note = settings.extinction_error(list(frame.columns))
-    if err_note:  # said once a run, under -q too: the ages depend on it
-        report.warn(err_note)
-    a0_per, known = settings.extinction_kind(list(frame.columns))
-    if ext_col is not None and not known:  # said once a run, under -q too: the values depend on it
-        name = settings._extinction_name(list(frame.columns))[0]
-        report.warn(f"note: --extinction {settings.extinction}: '{ext_col}' is not named as an A_V, E(B-V) or "
-                    f"E(BP-RP) gyroage reads, so it is read as E(BP-RP); if it holds an A_V or E(B-V), say "
-                    f"--extinction column:{name}:av (or :ebv)")
-    c = colours(frame, g, settings.extinction, ext_col, ext_err, a0_per, near, settings.near_source)
+    for note in ext.notes:  # said once a run, under -q too: the ages depend on them
+        report.warn(note)
+    c = colours(frame, g, settings.extinction, ext.column, ext.error, ext.a0_per, near, settings.near_source)
     status[(status == OK) & ~np.isfinite(c.bp_rp)] = NO_COLOUR
     status[(status == OK) & c.invalid] = INVALID_REDDENING
     report.uncorrected_far += int(((status == OK) & ~c.applied & ~near).sum())
@@ -351,9 +377,9 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             first = ids is None
             if first:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
-                settings.extinction_column(list(chunk.columns))
+                extinction = settings.extinction_for(list(chunk.columns))  # one header a run: worked out once
                 writer.meta = _record(command, services, settings, ids)  # before the first write fixes Parquet's
-            out = crossmatch_chunk(chunk, ids, services, settings, report)  # no rows: no query is sent
+            out = crossmatch_chunk(chunk, ids, services, settings, report, extinction)  # no rows: no query is sent
             out = io.case_blind_clashes(out, chunk.shape[1], writer.format)  # FITS, VOTable: names without case
             if first:
                 _note_unused_reddenings(list(chunk.columns), list(out.columns[:chunk.shape[1]]), settings, report)
@@ -366,18 +392,9 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             f"warning: {report.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
             f"parallax) have no extinction correction (--extinction {settings.extinction}); "
             "their bp_rp0 is the observed BP-RP")
-    notes = report.resolve_notes
-    if notes[FAR_DR3]:
-        report.warn(f"warning: {notes[FAR_DR3]} TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 "
-                    "source is within 1 mag of it in G (other stars, not theirs re-measured)")
-    if notes[FAR_DR2]:
-        report.warn(f"warning: {notes[FAR_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS "
-                    "periods): no Gaia DR2 neighbour of theirs is within 1 mag of them in G (other stars, whose TIC or "
-                    "KIC would not lead to them either)")
-    if notes[AMBIGUOUS_DR2]:
-        report.warn(f"warning: {notes[AMBIGUOUS_DR2]} Gaia DR3 source(s) kept without TIC/KIC (so without "
-                    "Kepler/TESS periods): several Gaia DR2 neighbours, none clearly the same star (one within 1 mag "
-                    "in G, but not the nearest, or another within 1 mag too); give their TIC or KIC to use them")
+    for note, message in RESOLVE_WARNINGS.items():
+        if report.resolve_notes[note]:
+            report.warn(message.format(n=report.resolve_notes[note]))
     if report.kept_near:  # said as the far count is, so -q says it too
         report.warn(
             f"note: {report.kept_near} star(s) within {settings.warn_distance_pc:g} pc (parallax >= "

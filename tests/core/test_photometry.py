@@ -47,3 +47,23 @@ def test_a0_of_ebprp_inverts_the_edr3_law():
         got = a0_of_ebprp(colour, e)
         # the fixed point's few steps: 3e-8 mag at A_0 = 1.5, 2e-6 mag at 5 (A dwarfs, whose k varies most with A_0)
         assert np.allclose(got[:-1], a0, rtol=1e-6, atol=1e-12) and np.isnan(got[-1])
+
+
+def test_a0_of_ebprp_reads_the_colour_once(monkeypatch):
+    """a0_of_ebprp read the colour as a Teff again at every fixed-point step (through ebprp_per_a0): the colour does
+    not change, so it is read once and the steps loop on the law's polynomial alone (the same numbers)."""
+    from gyroage.core import photometry
+
+    calls = []
+    real = photometry._fitz19_teff_norm
+    monkeypatch.setattr(photometry, "_fitz19_teff_norm", lambda x: calls.append(1) or real(x))
+    colour = np.array([0.1, 0.82, 1.5, 2.6, np.nan])
+    e = np.array([0.05, 0.3, 1.0, 2.0, 0.1])
+    got = photometry.a0_of_ebprp(colour, e)
+    assert len(calls) == 1
+    # the steps as they were, through ebprp_per_a0: the same bytes
+    a0 = e / photometry.EBPRP_PER_AV
+    for _ in range(photometry.DEREDDEN_ITERATIONS):
+        a0 = e / photometry.ebprp_per_a0(colour, a0)
+    assert got.tobytes() == a0.tobytes()
+    assert not hasattr(photometry, "ebprp_of_reddening")  # used only by a test: ebprp_per_unit gives its factor

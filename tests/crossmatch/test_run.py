@@ -233,8 +233,8 @@ def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sk
     assert out.loc[0, "bp_rp_obs"] == pytest.approx(a[3] - a[4], abs=1e-5)
     assert out.loc[1, "ebp_rp_source"] == "none" and out.loc[1, "bp_rp0"] == pytest.approx(out.loc[1, "bp_rp_obs"])
     # an E(B-V) of 0.1: 3.16k x 0.1 of E(BP-RP), as estimate converts it
-    from gyroage.core.photometry import R_V, ebprp_of_reddening
-    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - ebprp_of_reddening(c[3] - c[4], 0.1, R_V)[0], abs=1e-5)
+    from gyroage.core.photometry import R_V, ebprp_per_unit
+    assert out.loc[2, "bp_rp0"] == pytest.approx(c[3] - c[4] - ebprp_per_unit(c[3] - c[4], 0.1, R_V)[0] * 0.1, abs=1e-5)
     assert out["crossmatch_status"].tolist()[1:] == run_rows(tmp_path, sky, rows, extinction="none")[
         "crossmatch_status"].tolist()[1:]
 
@@ -267,10 +267,10 @@ def test_crossmatch_writes_a_tsv_output_tab_separated(tmp_path, sky, name):
 def test_crossmatch_extinction_column_is_never_an_error_column():
     """--extinction column:E(BP-RP) (names compared case-insensitively) took e_BP-RP, the error of BP-RP."""
     settings = CrossmatchSettings(extinction="column:E(BP-RP)")
-    assert settings.extinction_column(["source_id", "e_BP-RP", "E(BP-RP)"]) == "E(BP-RP)"
-    assert settings.extinction_column(["source_id", "E_BP_RP"]) == "E_BP_RP"
+    assert settings.extinction_for(["source_id", "e_BP-RP", "E(BP-RP)"]).column == "E(BP-RP)"
+    assert settings.extinction_for(["source_id", "E_BP_RP"]).column == "E_BP_RP"
     with pytest.raises(UserError, match=re.escape("no column 'E(BP-RP)'")):
-        settings.extinction_column(["source_id", "e_BP-RP"])
+        settings.extinction_for(["source_id", "e_BP-RP"])
 
 
 def test_crossmatch_csv_output_keeps_every_digit_of_a_typed_inputs_columns(tmp_path, sky):
@@ -645,7 +645,7 @@ def test_crossmatch_extinction_error_is_the_named_columns_own(header, extinction
     A0 took e_A_V's 0.02 for its own 0.3 (p2.5 38 Myr against estimate's own 5.5 Myr on A0 and e_A0). NAME's own
     error (e_NAME, NAME_err, NAME_error, the reddening errors' spellings built on NAME) is now taken first, the
     role's only when NAME is the role's only value column; otherwise none (and a note says why)."""
-    assert CrossmatchSettings(extinction=extinction).extinction_error_column(header.split(",")) == error
+    assert CrossmatchSettings(extinction=extinction).extinction_for(header.split(",")).error == error
 
 
 def test_crossmatch_extinction_error_of_a_second_av_column_dates_as_that_column_alone(tmp_path, sky, capsys):
@@ -684,7 +684,8 @@ def test_crossmatch_refuses_an_error_of_any_input_column_as_the_reddening(tmp_pa
                                            ("Av_SFD_err", "Av_SFD_err"), ("E_BP_RP,BP_RP", "E_BP_RP")])
 def test_crossmatch_takes_a_reddening_named_like_no_error_of_another_column(columns, name):
     """Not refused: a suffix that is no error's (ebv_sfd), E_X without e_X (a reddening E(X)), X_err without X."""
-    assert CrossmatchSettings(extinction=f"column:{name}").extinction_column(["source_id", *columns.split(",")]) == name
+    settings = CrossmatchSettings(extinction=f"column:{name}")
+    assert settings.extinction_for(["source_id", *columns.split(",")]).column == name
 
 
 @pytest.mark.parametrize("header, extinction, said", [
@@ -712,13 +713,15 @@ def test_crossmatch_extinction_column_whose_name_holds_a_colon(tmp_path, sky):
     whole rest is now the name when NAME is no column but NAME:KIND is one (NAME wins when both are), and a name
     found neither way is refused saying how it was read."""
     settings = CrossmatchSettings(extinction="column:x:av")
-    assert settings.extinction_column(["source_id", "x:av"]) == "x:av"
-    assert settings.extinction_kind(["source_id", "x:av"]) == (None, False)  # no kind: read as E(BP-RP), with a note
-    assert settings.extinction_column(["source_id", "x", "x:av"]) == "x"
-    assert settings.extinction_kind(["source_id", "x", "x:av"]) == (1.0, True)
+    assert settings.extinction_for(["source_id", "x:av"]).column == "x:av"
+    ext = settings.extinction_for(["source_id", "x:av"])
+    assert (ext.a0_per, ext.known) == (None, False)  # no kind: read as E(BP-RP), with a note
+    assert settings.extinction_for(["source_id", "x", "x:av"]).column == "x"
+    ext = settings.extinction_for(["source_id", "x", "x:av"])
+    assert (ext.a0_per, ext.known) == (1.0, True)
     with pytest.raises(UserError, match=r"^--extinction column:x:av: no column 'x' \(column:NAME:KIND read as NAME "
                                         r"'x', KIND av\), nor 'x:av', in the input$"):
-        settings.extinction_column(["source_id", "y"])
+        settings.extinction_for(["source_id", "y"])
     out = run_rows(tmp_path, sky, f"source_id,x:av\n{GA},0.2\n", extinction="column:x:av")
     assert out.loc[0, "bp_rp0"] == pytest.approx(out.loc[0, "bp_rp_obs"] - 0.2)
     assert out.loc[0, "ebp_rp_source"] == "column:x:av"
@@ -745,3 +748,59 @@ def test_crossmatch_csv_output_gives_estimate_the_parquet_outputs_ages(tmp_path,
     for col in ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr",
                 "p_outlier", "ms_height_mag", "status"):
         assert ages[0][col].equals(ages[1][col]), col  # every bit (NaN where NaN)
+
+
+def test_crossmatch_works_out_the_extinction_once_a_run(tmp_path, sky, monkeypatch, capsys):
+    """Each chunk worked the --extinction column, its error and its kind out again from the same header: now once a
+    run (CrossmatchSettings.extinction_for), handed to every chunk, with the same notes said once."""
+    calls = []
+    real = CrossmatchSettings.extinction_for
+    monkeypatch.setattr(CrossmatchSettings, "extinction_for", lambda self, cols: calls.append(cols) or real(self, cols))
+    src = tmp_path / "ids.csv"
+    src.write_text(f"source_id,my_red\n{GA},0.1\n{GB},0.2\n{GC},0.3\n")
+    run_crossmatch(src, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(extinction="column:my_red"),
+                   chunksize=1, quiet=True)
+    assert len(calls) == 1
+    notes = [x for x in capsys.readouterr().err.splitlines() if "my_red" in x]
+    assert len(notes) == 2, notes  # no error column; not named as a reddening gyroage reads
+
+
+def test_crossmatch_reddening_kinds_are_estimates():
+    """crossmatch restated estimate's reddening kinds (A_0 per unit) in two tables of its own: now derived from
+    gyroage.core.colours.REDDENINGS, one entry per kind, with a label for each."""
+    from gyroage.core.colours import REDDENINGS
+    from gyroage.crossmatch import colours, run
+
+    assert colours.A0_PER_UNIT == {name: a0_per for name, a0_per, _ in REDDENINGS}
+    assert set(colours.REDDENING_LABELS) == set(colours.A0_PER_UNIT)
+    assert not hasattr(run, "EXTINCTION_KINDS")
+
+
+def test_crossmatch_gspphot_a_g_of_the_e_bprp_only_where_gspphot_gives_none(monkeypatch):
+    """Under gspphot the A_G of the E(BP-RP) (five fixed-point steps) was worked out for every row, though used only
+    where ag_gspphot is missing: now for those rows alone, the same values."""
+    import numpy as np
+
+    from gyroage.crossmatch import colours as xc
+
+    sizes = []
+    real = xc.ag_of_ebprp
+    monkeypatch.setattr(xc, "ag_of_ebprp", lambda c, e: sizes.append(len(c)) or real(c, e))
+    g = pd.DataFrame({"phot_bp_mean_mag": [12.0, 13.0, 14.0], "phot_rp_mean_mag": [11.0, 12.1, 12.9],
+                      "phot_bp_mean_flux_over_error": [500.0] * 3, "phot_rp_mean_flux_over_error": [600.0] * 3,
+                      "ebpminrp_gspphot": [0.2, 0.3, 0.4], "ebpminrp_gspphot_upper": [0.25, 0.35, 0.45],
+                      "ebpminrp_gspphot_lower": [0.15, 0.25, 0.35], "ag_gspphot": [0.4, np.nan, 0.8]})
+    near = np.zeros(3, dtype=bool)
+    c = xc.colours(pd.DataFrame(index=range(3)), g, "gspphot", None, None, None, near, "none_within_100pc")
+    assert sizes == [1]
+    assert c.ag[0] == 0.4 and c.ag[2] == 0.8
+    assert c.ag[1] == real(np.array([13.0 - 12.1 - 0.3]), np.array([0.3]))[0]
+
+
+def test_crossmatch_resolve_notes_have_one_message_table():
+    """Three near-identical blocks said resolve's notes: one table keyed by the notes now, one loop, the same texts."""
+    from gyroage.crossmatch import run
+    from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, FAR_DR2, FAR_DR3
+
+    assert list(run.RESOLVE_WARNINGS) == [FAR_DR3, FAR_DR2, AMBIGUOUS_DR2]
+    assert run.RESOLVE_WARNINGS[FAR_DR3].format(n=2).startswith("warning: 2 TIC/KIC star(s) not_found")
