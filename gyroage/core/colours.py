@@ -464,6 +464,10 @@ def conversion_columns(colours: Colours, bp_rp0_err_used: np.ndarray) -> dict[st
     return dict(zip(COLUMNS, (colours.source, colours.bp_rp0, np.where(ok, total, np.nan), e, se)))
 
 
+# mag: an excess colour error this wide leaves the colour unknown over the few mag the model was trained on
+MAX_COLOUR_SIGMA = 1e6
+
+
 def fill_colour_err(err: np.ndarray, card) -> np.ndarray:
     """Colour errors with NaN replaced by the card's default, clipped to the trained range.
 
@@ -484,5 +488,8 @@ def excess_colour_sigma(bp_rp0_err: np.ndarray, ebprp_err: np.ndarray | None, ca
     err = fill_colour_err(np.asarray(bp_rp0_err, float), card)  # errors already filled: unchanged
     var = np.maximum(err ** 2 - card.default_bp_rp0_err ** 2, 0.0)
     if ebprp_err is not None:
-        var = var + np.nan_to_num(np.asarray(ebprp_err, float)) ** 2
-    return np.sqrt(var)
+        with np.errstate(over="ignore"):  # a reddening error of 1e160 mag squares to inf: capped below
+            var = var + np.nan_to_num(np.asarray(ebprp_err, float)) ** 2
+    # An inf sigma fits no node tier (its middle node is inf x 0); any sigma past the cap already puts every node
+    # but the middle one at an edge of the trained colours, so capping changes no likelihood
+    return np.minimum(np.sqrt(var), MAX_COLOUR_SIGMA)

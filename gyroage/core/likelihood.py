@@ -134,7 +134,16 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def colour_node_groups(sigma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per tier of :data:`COLOUR_NODE_TIERS`: (indices of the stars whose excess colour error ``sigma`` falls in it,
-    Gauss-Hermite nodes t, log weights log(w / sqrt(pi)))."""
+    Gauss-Hermite nodes t, log weights log(w / sqrt(pi))).
+
+    A ``sigma`` that is not a finite number >= 0 is a ValueError: NaN would fall in no tier (its star's likelihood
+    never computed), inf in the last with a middle node of inf x 0, and a negative one pass for none.
+    """
+    sigma = np.asarray(sigma, dtype=float)
+    bad = np.flatnonzero(~(np.isfinite(sigma) & (sigma >= 0)))
+    if bad.size:
+        raise ValueError(f"colour sigma must be a finite number >= 0 (mag): star {bad[0]} has {sigma.flat[bad[0]]:g} "
+                         f"({bad.size} such)")
     tier = np.searchsorted([b for b, _ in COLOUR_NODE_TIERS], sigma, side="left")
     groups = []
     for k, (_, n_nodes) in enumerate(COLOUR_NODE_TIERS):

@@ -68,3 +68,51 @@ def test_colour_nodes_sum_like_logaddexp_and_keep_impossible_ages_impossible():
     impossible = grid < 6.5
     assert np.all(np.isneginf(out[:, impossible]))
     assert np.allclose(out[:, ~impossible], ref[:, ~impossible], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, -0.01, np.inf])
+def test_colour_node_groups_refuses_a_sigma_no_tier_should_take(bad):
+    """A NaN sigma fell in no tier (searchsorted puts it past the end), so its star's likelihood was never computed;
+    a negative one took the one-node tier and an infinite one the five-node tier, whose middle node is inf x 0."""
+    from gyroage.core.likelihood import colour_node_groups
+
+    with pytest.raises(ValueError, match=r"colour sigma .*star 1 has"):
+        colour_node_groups(np.array([0.03, bad, 0.01]))
+    assert [g[0].tolist() for g in colour_node_groups(np.array([0.0, 0.03, 0.2, 0.01]))] == [[0, 3], [1], [2]]
+
+
+def test_colour_marginal_log_prob_refuses_a_nan_sigma_rather_than_skip_the_marginal(model):
+    """A NaN sigma gave the flow at the observed colour, as if the colour were exact, without a word."""
+    from gyroage.core.likelihood import colour_marginal_log_prob
+
+    with pytest.raises(ValueError, match="colour sigma"):
+        colour_marginal_log_prob(model.density, [1.0, 1.0], [8.5, 8.5], [1.2, 1.2], [0.03, 0.03], [0.2, np.nan])
+
+
+def test_a_reddening_error_whose_square_overflows_dates_the_star_as_a_merely_huge_one_does(model):
+    """An E(BP-RP) error of 1e200 mag made the excess colour sigma inf (its square overflows): the star came out
+    invalid_prior, blaming a prior that was fine, where 1e10 mag (the colour as good as unknown) dates it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or invalid-value warnings on the way either
+        post = model.posterior([9.0, 9.0], 1.0, 0.02, ebprp_err=[1e10, 1e200])
+        ll = model.log_likelihood(9.0, 1.0, age_myr=[300.0, 1000.0], bp_rp0_err=0.02, ebprp_err=[[1e10], [1e200]])
+    assert post.status.tolist() == ["ok", "ok"]
+    assert post.quantile(0.5)[0] == post.quantile(0.5)[1]
+    assert np.array_equal(ll[0], ll[1])
+
+
+def test_group_age_takes_a_member_whose_reddening_error_overflows_instead_of_naming_a_python_argument():
+    """group-age refused it with 'colour_sigma must be a number >= 0 ... leave the member out (use)': words of
+    group_posterior's arguments, which a command-line user never gave."""
+    frame = pd.DataFrame({"prot": [8.0, 9.0, 10.0, 12.0], "bp_rp0": [0.9, 1.0, 1.1, 1.2],
+                          "bp_rp0_err": 0.02, "cluster": "X"})
+    ages = []
+    for e in (1e10, 1e200):
+        res = run_cli("group-age", "-", "--by", "cluster", input=frame.assign(ebprp_err=[0.01, e, 0.01, 0.01])
+                      .to_csv(index=False))
+        assert res.returncode == 0, res.stderr
+        assert "colour_sigma" not in res.stderr and "Warning" not in res.stderr
+        ages.append(pd.read_csv(io.StringIO(res.stdout))["age_p50_myr"].tolist())
+    assert ages[0] == ages[1] and np.isfinite(ages[0]).all()

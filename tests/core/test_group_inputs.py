@@ -211,16 +211,17 @@ def test_group_posterior_refuses_a_colour_sigma_that_is_no_number_above_0_for_a_
     assert left_out.n_used.tolist() == [11] and np.isfinite(left_out.summaries()["age_p50_myr"]).all()
 
 
-def test_the_colour_marginal_likelihood_of_a_star_in_no_node_tier_is_nan_not_uninitialised(model):
-    """The row of a star whose colour_sigma falls in no tier (NaN) was left as whatever memory np.empty gave."""
+def test_the_colour_marginal_likelihood_refuses_a_star_in_no_node_tier(model):
+    """The row of a star whose colour_sigma falls in no tier (NaN) was left as whatever memory np.empty gave, then
+    NaN; colour_node_groups now refuses such a sigma, so no row is left unset."""
     from gyroage.core.likelihood import colour_marginal_log_likelihood
 
     n = 40
     grid = np.linspace(8.0, 9.5, 51)
     sig = np.full(n, 0.03)
     sig[::4] = np.nan
-    ll = colour_marginal_log_likelihood(model.density, np.full(n, 1.0), np.full(n, 1.2), np.full(n, 0.03), grid, sig)
-    assert np.isnan(ll[::4]).all() and np.isfinite(np.delete(ll, np.s_[::4], axis=0)).all()
+    with pytest.raises(ValueError, match=r"colour sigma .*star 0 has nan \(10 such\)"):
+        colour_marginal_log_likelihood(model.density, np.full(n, 1.0), np.full(n, 1.2), np.full(n, 0.03), grid, sig)
 
 
 def test_group_ages_in_python_reads_a_membership_in_percent_as_group_age_does(tmp_path, model):
