@@ -177,6 +177,17 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     return out
 
 
+def bad_error(err: np.ndarray, zero_ok: bool = True, missing_ok: bool = True) -> np.ndarray:
+    """Where an uncertainty is given but unusable: not a finite number >= 0 (> 0 without ``zero_ok``).
+
+    NaN is "not given" (a default fills it), never bad, unless ``missing_ok`` is False. The one rule of every error
+    column (periods, colours, reddenings, magnitudes): text in one is :func:`unparsed`'s.
+    """
+    err = np.asarray(err, dtype=float)
+    usable = np.isfinite(err) & ((err > 0) | ((err == 0) & zero_ok))
+    return ~usable if not missing_ok else ~np.isnan(err) & ~usable
+
+
 GZIP_MAGIC = b"\x1f\x8b"
 # What reading a damaged gzip stream raises: its end cut off; a bad header, CRC or length; bad deflate data.
 GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)

@@ -401,7 +401,7 @@ def _reddening_beside(frame: pd.DataFrame, cols: dict[str, str], n: int,
         text_v, text_e = io.unparsed(frame, cols.get(name), v), io.unparsed(frame, cols.get(f"{name}_err"), ve)
         take = ~taken & (~np.isnan(v) | ~np.isnan(ve) | text_v | text_e)  # the first with something in the row
         value[take], err[take], per[take] = v[take], ve[take], np.nan if a0_per is None else a0_per
-        bad |= take & (text_e | ~(np.isnan(ve) | (np.isfinite(ve) & (ve >= 0))))
+        bad |= take & (text_e | io.bad_error(ve))
         taken |= take
     a0 = np.nan_to_num(value * per, nan=0.0, posinf=0.0, neginf=0.0)  # the error alone: its ratio at A_0 = 0
     e, se = _to_ebprp(value, err, per, ebprp_per_a0(bp_rp0, a0))
@@ -434,7 +434,7 @@ def _reddening(frame: pd.DataFrame, cols: dict[str, str], red: Reddening, n: int
         take = (src == "") & (~np.isnan(v) | text)  # the first column with something in the row
         value[take], err[take], src[take] = v[take], ve[take], label
         per[take] = np.nan if a0_per is None else a0_per
-        bad |= take & (text | ~(np.isfinite(v) & (v >= 0)) | ~(np.isnan(ve) | (np.isfinite(ve) & (ve >= 0))))
+        bad |= take & (text | ~(np.isfinite(v) & (v >= 0)) | io.bad_error(ve))
     if red.given:
         opt_v, opt_se, label, a0_per = red.values()
         rest = src == ""

@@ -71,7 +71,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     status[~period_in_domain(lp, card)] = statuses.PERIOD_OUT_OF_DOMAIN
     status[~colour_in_domain(colour, card)] = statuses.COLOUR_OUT_OF_DOMAIN
     # Text in an optional column is a bad value, not a missing one (which would take the default).
-    bad_perr = ~np.isnan(perr) & ~(np.isfinite(perr) & (perr >= 0))
+    bad_perr = io.bad_error(perr)  # 0: a period known exactly
     status[bad_perr | io.unparsed(frame, cols.get("prot_err"), perr)] = statuses.INVALID_PERIOD_ERR
     bad_err = bad_colour_err(err, zero_colour_err)
     status[bad_err | colours.err_unparsed] = statuses.INVALID_COLOUR_ERR
@@ -106,7 +106,7 @@ def input_abs_g(frame: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray |
         return None, None
     if err_col is None:
         return mag, None
-    bad = io.unparsed(frame, err_col, given) | (~np.isnan(given) & ~(np.isfinite(given) & (given >= 0)))
+    bad = io.unparsed(frame, err_col, given) | io.bad_error(given)
     return np.where(bad, np.nan, mag), np.where(bad, np.nan, err)
 
 
@@ -124,8 +124,12 @@ def period_in_domain(log10_prot: np.ndarray, card: ModelCard) -> np.ndarray:
 
 def bad_colour_err(err: np.ndarray, zero_colour_err: bool = False) -> np.ndarray:
     """Where a colour error is given but unusable: not a finite number > 0 (``zero_colour_err``: >= 0, a table
-    rounded to 0 clipped up as a small error is). NaN is "not given" (the default fills it), never bad."""
-    return ~np.isnan(err) & ~(np.isfinite(err) & ((err > 0) | ((err == 0) & zero_colour_err)))
+    rounded to 0 clipped up as a small error is). NaN is "not given" (the default fills it), never bad.
+
+    :func:`gyroage.io.bad_error`'s rule, except that a 0 is refused by default: unlike a period's or a reddening's,
+    a colour error of 0 is no exact colour (the training colours all carried noise) and lies below the trained range.
+    """
+    return io.bad_error(err, zero_ok=zero_colour_err)
 
 
 # Observed (reddened) apparent G as tables name it (compared by io.column_key): not read as g0, but worth naming when

@@ -112,7 +112,7 @@ def colours(frame: pd.DataFrame, g: pd.DataFrame, extinction: str, ext_col: str 
         value = io.numeric(frame, ext_col)
         err = io.numeric(frame, ext_err)
         # an error given but not a number >= 0 makes the row invalid_reddening, as estimate's reddening errors do
-        bad_err = io.unparsed(frame, ext_err, err) | ~(np.isnan(err) | (np.isfinite(err) & (err >= 0)))
+        bad_err = io.unparsed(frame, ext_err, err) | io.bad_error(err)
         # an A_V or E(B-V) is not an E(BP-RP): converted with estimate's own arithmetic, so crossmatch | estimate
         # gives the (BP-RP)0 estimate gives for the observed colour and that column
         if a0_per is None:

@@ -312,3 +312,38 @@ def test_a_quiet_section_keeps_another_reads_strict_csv_filter():
         with pytest.raises(pd.errors.ParserWarning):
             warnings.warn(message, pd.errors.ParserWarning, stacklevel=1)
     assert not any(f[0] == "error" and f[2] is pd.errors.ParserWarning for f in warnings.filters)
+
+
+def test_one_rule_says_which_given_errors_are_unusable():
+    """The rule (given, i.e. not NaN, but not a finite number >= 0) was written out in five places; io.bad_error
+    now says it, with zero_ok=False for a colour error estimate refuses at 0 and missing_ok=False for an array
+    where NaN is no "not given"."""
+    from gyroage.io import bad_error
+
+    e = np.array([np.nan, 0.0, 0.1, -0.1, np.inf, -np.inf])
+    assert bad_error(e).tolist() == [False, False, False, True, True, True]
+    assert bad_error(e, zero_ok=False).tolist() == [False, True, False, True, True, True]
+    assert bad_error(e, missing_ok=False).tolist() == [True, False, False, True, True, True]
+
+
+def test_every_error_column_is_judged_by_the_same_rule(model):
+    """Each error column's bad values (negative, inf, text) are refused, a missing one never: only the colour error's
+    0 differs, on purpose (below the trained range; group-age, zero_colour_err, clips it up)."""
+    from gyroage import statuses
+    from gyroage.core.stars import check_stars
+
+    errs = [np.nan, 0.0, 0.1, -0.1, np.inf, "x"]
+    bad = [False, False, False, True, True, True]
+    base = {"prot": 10.0, "bp_rp0": 1.0}
+    cases = [("prot_err", base, statuses.INVALID_PERIOD_ERR),
+             ("bp_rp0_err", base, statuses.INVALID_COLOUR_ERR),
+             ("ebprp_err", base, statuses.INVALID_REDDENING),
+             ("av_err", {"prot": 10.0, "bp_rp": 1.2, "av": 0.3}, statuses.INVALID_REDDENING)]
+    for col, cols, status in cases:
+        frame = pd.DataFrame({**cols, col: pd.Series(errs, dtype=object)})
+        got = (check_stars(frame, model.card).status == status).tolist()
+        assert got == ([False, True] + bad[2:] if col == "bp_rp0_err" else bad), col
+        if col == "bp_rp0_err":
+            assert (check_stars(frame, model.card, zero_colour_err=True).status == status).tolist() == bad
+    frame = pd.DataFrame({**base, "abs_g0": 4.5, "abs_g0_err": pd.Series(errs, dtype=object)})
+    assert np.isnan(check_stars(frame, model.card).abs_g).tolist() == bad
