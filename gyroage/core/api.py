@@ -263,8 +263,9 @@ class AgeModel:
         stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr),
                                            colours={"ebprp_err": ebprp_err})
         age = age.reshape(-1)
-        use = stars.ok if check_domain else ~np.isin(stars.status, (statuses.INVALID_PERIOD, statuses.INVALID_COLOUR,
-                                                                     statuses.INVALID_COLOUR_ERR))
+        # without the check only the domain's statuses pass: a list of the invalid ones let invalid_reddening through
+        domain = (statuses.COLOUR_OUT_OF_DOMAIN, statuses.PERIOD_OUT_OF_DOMAIN)
+        use = stars.ok if check_domain else stars.ok | np.isin(stars.status, domain)
         use &= np.isfinite(age)
         out = np.full(use.shape, np.nan)
         if use.any():

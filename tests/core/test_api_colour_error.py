@@ -76,3 +76,17 @@ def test_sample_periods_at_the_default_error_are_unchanged_by_the_marginal(model
     a = model.sample_periods(age_myr=[150.0, 2000.0], bp_rp0=1.3, n=50, seed=1)
     b = model.sample_periods(age_myr=[150.0, 2000.0], bp_rp0=1.3, bp_rp0_err=0.03, n=50, seed=1)
     assert np.array_equal(a, b)
+
+
+def test_log_likelihood_without_the_domain_check_still_refuses_a_bad_reddening_error(model):
+    """check_domain=False lets a star outside the trained domain through, but it also let one whose reddening error
+    was negative (used as +1 mag: squared), infinite or text through, where the docstring promises NaN for an
+    invalid star, as with the check."""
+    ages = [300.0, 1000.0]
+    for e in (-1.0, np.inf, "x"):
+        for check in (True, False):
+            ll = model.log_likelihood(9.0, 1.0, age_myr=ages, bp_rp0_err=0.02, ebprp_err=e, check_domain=check)
+            assert np.isnan(ll).all(), (e, check)
+    hi = model.domain["bp_rp0"][1]
+    outside = model.log_likelihood(9.0, hi + 0.1, age_myr=ages, bp_rp0_err=0.02, ebprp_err=0.05, check_domain=False)
+    assert np.isfinite(outside).all()  # what check_domain=False is for
