@@ -192,7 +192,7 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
         # a computed width, not a column: NaN is no "not given" here
         bad = [] if sig is None else np.flatnonzero(io.bad_error(sig, missing_ok=False))
-        if len(bad):  # NaN fell in no Gauss-Hermite tier: its member's likelihood was never computed
+        if len(bad):  # colour_node_groups would refuse it as a ValueError: said here in the caller's words
             raise UserError(f"colour_sigma must be a number >= 0 (mag) for every used member: member {idx[bad[0]]} "
                             f"has {sig[bad[0]]:g} ({len(bad)} such); 0 for none, or leave the member out (use)")
 

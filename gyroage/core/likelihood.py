@@ -210,7 +210,8 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
         _flow_log_likelihood(density, prot[rows[:n_own]], c[:n_own], err[rows[:n_own]], grid, refine_tol),
         _flow_log_likelihood(density, prot[rows[n_own:]], c[n_own:], err[rows[n_own:]], grid, node_tol,
                              NODE_COARSEST)])
-    # NaN, not np.empty: a star in no tier (a NaN sigma) gets no row below, and must not read as a likelihood
+    # NaN, not np.empty: every star is in a tier (colour_node_groups refuses any other sigma), but a row left unset
+    # by a future change must not read as a likelihood
     out = np.full((colour.size, len(grid)), np.nan, dtype=np.float32)
     start = 0
     for idx, t, lw in groups:
