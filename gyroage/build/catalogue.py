@@ -8,6 +8,7 @@ never copied into the repository.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io as _io
 import os
 import sys
@@ -68,6 +69,12 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
     ``notices``: print the reader's one-line notices (decimal commas read, units converted) to stderr; off where
     the same catalogue is read again (each leave-one-cluster-out fold).
     """
+    return read_selection(path, notices).raw
+
+
+def read_selection(path: str | Path | None = None, notices: bool = True) -> Selection:
+    """The catalogue as :func:`load_catalogue` reads it (with its notices), and its quality selection, worked out once
+    for the notices, the rows trained on, the clusters left with none and the summary line (:class:`Selection`)."""
     path = Path(path) if path is not None else default_catalogue_path()
     if not path.is_file():
         raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
@@ -95,18 +102,19 @@ def load_catalogue(path: str | Path | None = None, notices: bool = True) -> pd.D
             print(f"gyroage: rotator catalogue {path}: {len(negative)} negative e_BPRP_0 ({'in' if one else 'the first in'}"
                   f" data row {negative[0] + 1}) read as missing: {'that star is' if one else 'those stars are'} left out",
                   file=sys.stderr, flush=True)
+    selection = Selection(frame)  # the frame as returned: no value changes below
     if notices:  # after the negative errors are read as missing: a repeat of such a row is left out as unusable
-        _notice_repeated(frame, path)
+        _notice_repeated(selection, path)
     skipped = [c for c in SELECTION_COLUMNS if c not in frame.columns]
     if skipped and notices:  # the card records the selection applied (selection_applied); the user hears it here
-        applied = selection_applied(frame.columns)
+        applied = selection.applied
         print(f"gyroage: rotator catalogue {path} has no column {', '.join(skipped)}: "
               + ("no quality selection is applied" if applied == "none"
                  else f"the quality selection applies {applied} only"), file=sys.stderr, flush=True)
     # what this reading changed of the file's own rows: a fold saved before these rules existed is reused only when
     # neither applied (gyroage.build.loco_checks.read_as_before)
     frame.attrs["read_changes"] = {"spellings_merged": merged, "negative_errors": len(negative)}
-    return frame
+    return selection
 
 
 def _check_values(frame: pd.DataFrame, path: Path) -> None:
@@ -147,10 +155,10 @@ def _notice_unusable(frame: pd.DataFrame, path: Path) -> None:
           f"{frame['cluster'].iloc[first]}, {col} {values[col][first]:g}) left out", file=sys.stderr, flush=True)
 
 
-def _notice_repeated(frame: pd.DataFrame, path: Path) -> None:
+def _notice_repeated(selection: Selection, path: Path) -> None:
     """One stderr line for the rows :func:`quality_select` leaves out as repeats (:func:`repeats`; a repeat of a
     flagged or unusable row is left out for that, and was said to be "used once"): it uses each once."""
-    rows = np.flatnonzero(_left_out(frame)[2])
+    frame, rows = selection.raw, np.flatnonzero(selection.reasons["repeats"])
     if len(rows):
         one = len(rows) == 1
         print(f"gyroage: rotator catalogue {path}: {len(rows)} row{'' if one else 's'} repeat{'s' if one else ''} an "
@@ -231,8 +239,7 @@ def quality_select(frame: pd.DataFrame) -> pd.DataFrame:
     cmd/dered/phot_exclude == 0, RUWE < 1.4 (each where the catalogue has the column: :func:`selection_applied`),
     colour, colour error and a positive period present.
     """
-    keep = ~np.logical_or.reduce(_left_out(frame))
-    return frame.loc[keep].reset_index(drop=True)
+    return Selection(frame).frame
 
 
 # What a row's value columns must hold to be trained on (a finite number, a positive period), and how it is said
@@ -240,9 +247,10 @@ VALUE_COLUMNS = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr")
 _UNUSABLE = "missing or unusable Prot, colour, colour error or age"
 
 
-def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Which rows :func:`quality_select` leaves out, each by its first reason: (flagged by the quality columns, a
-    missing or unusable value, a repeat of an earlier row (:func:`repeats`): trained twice, it weighed double)."""
+def _left_out(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Which rows :func:`quality_select` leaves out, each by its first reason: flagged by the quality columns
+    (``flags``), a missing or unusable value (``values``), a repeat of an earlier row (``repeats``, :func:`repeats`:
+    trained twice, it weighed double)."""
     flagged = np.zeros(len(frame), dtype=bool)
     for flag in QUALITY_FLAGS:
         if flag in frame.columns:
@@ -253,42 +261,75 @@ def _left_out(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for col in VALUE_COLUMNS:
         unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
     unusable &= ~flagged
-    return flagged, unusable, repeats(frame) & ~flagged & ~unusable
+    return {"flags": flagged, "values": unusable, "repeats": repeats(frame) & ~flagged & ~unusable}
 
 
-def clusters_left_out(raw: pd.DataFrame, reasons: tuple[np.ndarray, ...] | None = None) -> dict[str, str]:
-    """The catalogue's (``raw``'s) clusters with no star passing :func:`quality_select`, each with why ("its 4 rows: 4
-    left out by the quality flags (...)"): for the one-line refusal of a name given for such a cluster, which was
-    "unknown" though in the file (:func:`gyroage.build.cluster_names.match_clusters`). ``reasons``: :func:`_left_out`
-    of ``raw`` when the caller has it."""
-    reasons = _left_out(raw) if reasons is None else reasons
-    counts = pd.DataFrame(np.column_stack(reasons), columns=["flags", "values", "repeats"]).groupby(
-        raw["cluster"].astype(str).to_numpy()).sum()
-    why = {"flags": f"by the quality flags ({selection_applied(raw.columns)})",
-           "values": f"for a {_UNUSABLE}", "repeats": "as repeats"}
-    gone = counts[counts["flags"] + counts["values"] + counts["repeats"] == raw["cluster"].astype(str).value_counts()
-                  .reindex(counts.index)]
-    return {str(name): f"its {int(row.sum())} rows: " + ", ".join(f"{int(row[k])} left out {why[k]}" for k in why if row[k])
-            for name, row in gone.iterrows()}
+def _why(applied: str) -> dict[str, tuple[str, str]]:
+    """Each reason of :func:`_left_out`, worded as the summary counts it ("left out: 6 ...") and as a cluster with
+    no star left is told it ("its 4 rows: 4 left out ..."), in that order."""
+    flags = f"by the quality flags ({applied})"
+    return {"flags": (flags, flags), "values": (f"with a {_UNUSABLE}", f"for a {_UNUSABLE}"),
+            "repeats": ("that repeat an earlier row", "as repeats")}
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """The quality selection of the catalogue ``raw`` (as :func:`load_catalogue` reads it), its reasons worked out
+    once (:func:`_left_out`, on first use) for everything a run says and trains on; worded by :func:`_why`."""
+
+    raw: pd.DataFrame
+
+    @functools.cached_property
+    def reasons(self) -> dict[str, np.ndarray]:
+        """Each row's first reason to be left out, by name (:func:`_left_out`)."""
+        return _left_out(self.raw)
+
+    @property
+    def applied(self) -> str:
+        """The quality flags applied (:func:`selection_applied`), as the model card records them."""
+        return selection_applied(self.raw.columns)
+
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:
+        """The rows kept (:func:`quality_select`)."""
+        return self.raw.loc[~np.logical_or.reduce(list(self.reasons.values()))].reset_index(drop=True)
+
+    @functools.cached_property
+    def clusters_left_out(self) -> dict[str, str]:
+        """The clusters with no star kept, each with why ("its 4 rows: 4 left out by the quality flags (...)"): for
+        the one-line refusal of a name given for such a cluster, which was "unknown" though in the file
+        (:func:`gyroage.build.cluster_names.match_clusters`)."""
+        raw = self.raw
+        counts = pd.DataFrame(self.reasons).groupby(raw["cluster"].astype(str).to_numpy()).sum()
+        why = {k: words for k, (_, words) in _why(self.applied).items()}
+        gone = counts[counts.sum(axis=1) == raw["cluster"].astype(str).value_counts().reindex(counts.index)]
+        return {str(name): f"its {int(row.sum())} rows: " + ", ".join(f"{int(row[k])} left out {why[k]}"
+                                                                      for k in why if row[k])
+                for name, row in gone.iterrows()}
+
+    def summary(self) -> str:
+        """One line: how many rows are kept, how many left out and why, and the clusters left with no star (a notice:
+        they went without a word)."""
+        line = f"catalogue: {len(self.frame):,} of {len(self.raw):,} rows used"
+        parts = [f"{int(self.reasons[k].sum()):,} {words}" for k, (words, _) in _why(self.applied).items()
+                 if self.reasons[k].any()]
+        if parts:
+            line += "; left out: " + ", ".join(parts)
+        gone = sorted(self.clusters_left_out)
+        if gone:
+            line += f"; clusters with no star left: {', '.join(gone[:8])}" + (f" and {len(gone) - 8} more"
+                                                                             if len(gone) > 8 else "")
+        return line
+
+
+def clusters_left_out(raw: pd.DataFrame) -> dict[str, str]:
+    """:attr:`Selection.clusters_left_out` of the catalogue ``raw``."""
+    return Selection(raw).clusters_left_out
 
 
 def selection_summary(raw: pd.DataFrame) -> str:
-    """One line: how many of the catalogue's rows (``raw``, as :func:`load_catalogue` reads it) :func:`quality_select`
-    keeps, how many it leaves out and why, and the clusters left with no star (a notice: they went without a word)."""
-    reasons = flagged, unusable, repeated = _left_out(raw)
-    kept = ~(flagged | unusable | repeated)
-    line = f"catalogue: {int(kept.sum()):,} of {len(raw):,} rows used"
-    parts = [f"{int(mask.sum()):,} {why}" for mask, why in (
-        (flagged, f"by the quality flags ({selection_applied(raw.columns)})"),
-        (unusable, f"with a {_UNUSABLE}"),
-        (repeated, "that repeat an earlier row")) if mask.any()]
-    if parts:
-        line += "; left out: " + ", ".join(parts)
-    gone = sorted(clusters_left_out(raw, reasons))
-    if gone:
-        line += f"; clusters with no star left: {', '.join(gone[:8])}" + (f" and {len(gone) - 8} more" if len(gone) > 8
-                                                                         else "")
-    return line
+    """:meth:`Selection.summary` of the catalogue ``raw`` (as :func:`load_catalogue` reads it)."""
+    return Selection(raw).summary()
 
 
 @dataclass(frozen=True)

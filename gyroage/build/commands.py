@@ -58,13 +58,9 @@ def train(
     _need("torch", "onnx")
     from gyroage.build.catalogue import (
         check_excluded,
-        clusters_left_out,
         default_catalogue_path,
-        load_catalogue,
         match_clusters,
-        quality_select,
-        selection_applied,
-        selection_summary,
+        read_selection,
         training_set,
         val_clusters_notice,
     )
@@ -94,13 +90,12 @@ def train(
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
                                source)
     path = catalogue or default_catalogue_path()
-    raw = load_catalogue(path)
-    selection = selection_applied(raw.columns)
-    frame = quality_select(raw)
+    selection = read_selection(path)  # its reasons worked out once: notices, rows trained on, refusals, summary
+    frame = selection.frame
     if frame.empty:  # training divided by the number of stars
-        raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection}; colour, "
-                        "colour error, age and a positive period given)")
-    left_out = clusters_left_out(raw)
+        raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection.applied}; "
+                        "colour, colour error, age and a positive period given)")
+    left_out = selection.clusters_left_out
     check_excluded(settings.exclude_clusters, frame["cluster"], left_out, source)  # all of them too
     configured = settings.exclude_clusters
     if exclude:
@@ -114,7 +109,7 @@ def train(
     kept = kept_for_training(data, settings)
     check_normalisation(normalisation(kept, None), kept, settings.flow.use_colour_err)  # as train_flow refuses, first
     if not quiet:  # after the refusals: a refused run's stderr is its one line
-        typer.echo(f"train: {selection_summary(raw)}", err=True)
+        typer.echo(f"train: {selection.summary()}", err=True)
     capped = val_clusters_notice(kept, settings.n_val_clusters, settings.max_epochs)  # validate's words for its folds
     if capped:
         typer.echo(f"train: {capped}", err=True)
@@ -125,7 +120,7 @@ def train(
         raise
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
-    info = train_info(result, data, str(path), sha256(path), selection)
+    info = train_info(result, data, str(path), sha256(path), selection.applied)
     if note:
         info["note"] = note
     (out / "train.json").write_text(json_text(info, indent=2) + "\n")  # val_nll is inf without validation clusters

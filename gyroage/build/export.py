@@ -150,7 +150,7 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
     the card records (same SHA-256). A card's ``main_sequence`` section is kept as it is: a term enters a card only
     through ``benchmarks/cmd_term.py --write-card``, with the calibration its leave-one-cluster-out run fitted.
     """
-    from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select, training_set
+    from gyroage.build.catalogue import default_catalogue_path, read_selection, training_set
     from gyroage.build.training import card_sequence_domain
     from gyroage.core.modelcard import load_card, sha256
     from gyroage.errors import UserError
@@ -165,5 +165,5 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
         want = card.training.get("catalog", {}).get("sha256")
         if not path.is_file() or sha256(path) != want:
             raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
-        card.domain["sequence"] = card_sequence_domain(card.training, training_set(quality_select(load_catalogue(path))))
+        card.domain["sequence"] = card_sequence_domain(card.training, training_set(read_selection(path).frame))
     return export_model(load_checkpoint(checkpoint), model_dir, card)

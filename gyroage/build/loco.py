@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build import calibration
-from gyroage.build.catalogue import load_catalogue, quality_select, selection_summary
+from gyroage.build.catalogue import Selection, read_selection
 from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
 from gyroage.build.loco_checks import (  # eligible_clusters re-exported (in __all__)
     catalogue_record,
@@ -122,15 +122,22 @@ class CatalogueRead:
     checks and analysis take it."""
 
     path: str  # resolved: the fold workers read it again in their own processes
-    raw: pd.DataFrame
-    frame: pd.DataFrame
+    selection: Selection  # the catalogue as read (raw) and its quality selection, its reasons worked out once
     sha256: str  # as the card records the training catalogue
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        return self.selection.raw
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows trained on."""
+        return self.selection.frame
 
 
 def read_catalogue(catalogue: str | Path) -> CatalogueRead:
     path = str(Path(catalogue).resolve())
-    raw = load_catalogue(path)
-    return CatalogueRead(path, raw, quality_select(raw), sha256(path))
+    return CatalogueRead(path, read_selection(path), sha256(path))
 
 
 def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settings: ValidateSettings | None = None,
@@ -267,7 +274,7 @@ def load_held_out(catalogue: str | Path, out_dir: str | Path, settings: Validate
     """(the quality-selected catalogue, the saved folds of ``clusters``): what the analysis reads; ``frame``: the
     selected catalogue, when the caller has it."""
     if frame is None:
-        frame = quality_select(load_catalogue(catalogue, notices=False))
+        frame = read_selection(catalogue, notices=False).frame
     return frame, load_folds(out_dir, settings, clusters)
 
 
@@ -443,7 +450,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     """
     s = settings or ValidateSettings()
     read = read_catalogue(catalogue)  # once for every seed, its notices said once
-    names = chosen_clusters(read.raw, read.frame, clusters, s.min_members, s.train.get("exclude_clusters") or (),
+    names = chosen_clusters(read.selection, clusters, s.min_members, s.train.get("exclude_clusters") or (),
                             s.train_source)
     terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed (here first, before any fold)
     s, notice = without_unfit_term(read.frame, names, s, terms)
@@ -454,7 +461,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     said: set[str] = set()  # the notices said once per run, whatever the seeds
     stars, table, summary = _one_seed(read, out, names, s, quiet, fit_calibration, terms, said)
     # after the first seed's folds (before, it would stand between the fold count and an interrupt's one line), once
-    Progress("validate", quiet=quiet).log(selection_summary(read.raw))
+    Progress("validate", quiet=quiet).log(read.selection.summary())
     write_tables(out, stars, table, summary)  # written before the other seeds run: a failure there keeps them
     seed = int(s.train.get("seed", 0))
     others = [k for k in dict.fromkeys(extra_seeds) if k != seed]

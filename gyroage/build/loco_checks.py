@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from gyroage.build.catalogue import (
+    Selection,
     TrainingSet,
     check_excluded,
     cluster_table,
-    clusters_left_out,
     match_clusters,
     repeats,
     training_set,
@@ -36,13 +36,14 @@ def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
     return t[t["n_stars"] >= min_members].reset_index(drop=True)
 
 
-def chosen_clusters(raw: pd.DataFrame, frame: pd.DataFrame, clusters: list[str] | None, min_members: int,
+def chosen_clusters(selection: Selection, clusters: list[str] | None, min_members: int,
                     exclude: Iterable[str], source: str = "the settings") -> list[str]:
     """The clusters a run holds out, youngest first: ``clusters`` (as users write them; all by default) of those with
-    ``min_members`` selected stars (``frame``, the quality selection of ``raw``). A name that is no such cluster, an
-    ``exclude`` (the exclude_clusters setting) not written as the catalogue writes it, or folds that could not train
-    (:func:`check_folds_can_train`) are refused in one line, ``source`` naming where exclude_clusters came from."""
-    left_out = clusters_left_out(raw)
+    ``min_members`` selected stars (``selection``: the catalogue's quality selection, read once). A name that is no
+    such cluster, an ``exclude`` (the exclude_clusters setting) not written as the catalogue writes it, or folds that
+    could not train (:func:`check_folds_can_train`) are refused in one line, ``source`` naming where exclude_clusters
+    came from."""
+    frame, left_out = selection.frame, selection.clusters_left_out
     names = eligible_clusters(frame, min_members)["cluster"].tolist()
     if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
         largest = int(cluster_table(frame)["n_stars"].max()) if len(frame) else 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gyroage.build.catalogue import load_catalogue, quality_select, training_set
+from gyroage.build.catalogue import read_selection, training_set
 from gyroage.build.loco_checks import rows_sha256
 from gyroage.build.training import TrainSettings, grid_log_prob, train_flow
 from gyroage.core.posterior import age_grid
@@ -50,7 +50,7 @@ def run_fold(task: dict) -> dict:
     """
     torch.set_num_threads(1)
     start = time.perf_counter()
-    frame = quality_select(load_catalogue(task["catalogue"], notices=False))
+    frame = read_selection(task["catalogue"], notices=False).frame
     data = training_set(frame)
     held = data.cluster == task["cluster"]
     result = train_flow(data.subset(~held), TrainSettings.from_dict(task["train"]), quiet=True)

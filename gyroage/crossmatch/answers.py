@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from gyroage import notices
 from gyroage.errors import UserError
 from gyroage.formats import exact_to_pandas
 
@@ -49,7 +50,6 @@ def read_votable(content: bytes, who: str,
     """
     import gzip
     import io as _io
-    import warnings
 
     from astropy.io.votable import parse
 
@@ -59,8 +59,9 @@ def read_votable(content: bytes, who: str,
         except (OSError, EOFError) as exc:
             raise IncompleteAnswer(f"{who} answered with a broken gzip stream ({exc})") from None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # VizieR's and ESA's VOTables carry harmless schema warnings
+        # VizieR's and ESA's VOTables carry harmless schema warnings; an answer in memory, parsed under the readers'
+        # lock (notices.quiet), as formats.py reads a VOTable file: a bare catch_warnings() races other threads'
+        with notices.quiet():
             vot = parse(_io.BytesIO(content), verify="ignore")
             tables = list(vot.iter_tables())
     except Exception as exc:  # noqa: BLE001 -- whatever the parser trips on, the answer is unreadable

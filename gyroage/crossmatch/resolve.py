@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from gyroage import io
+from gyroage import io, notices
 from gyroage.crossmatch.queries import (
     FLOAT_EXACT_LIMIT,
     fetch_cone_sources,
@@ -325,21 +325,20 @@ def coordinate(frame: pd.DataFrame, column: str, hours: bool) -> np.ndarray:
     values = io.numeric(frame, column).copy()  # pandas may hand back a read-only view
     text = io.unparsed(frame, column, values)
     if text.any():  # astropy is loaded only for a table that has such cells
-        import warnings
-
         import astropy.units as u
         from astropy.coordinates import Angle
 
         cells = io.first_column(frame, column)
         unit = u.hourangle if hours else u.deg
-        for i in np.flatnonzero(text):
-            try:
-                with warnings.catch_warnings():  # 24 00 00 is read as 24 h (so 360 deg: off the sky) with a warning
-                    warnings.simplefilter("ignore")
+        # 24 00 00 is read as 24 h (so 360 deg: off the sky) with a warning. Under the readers' lock
+        # (notices.quiet): a bare catch_warnings() would swallow other threads' warnings, or leave its filter behind.
+        with notices.quiet():
+            for i in np.flatnonzero(text):
+                try:
                     angle = float(Angle(str(cells.iloc[i]).strip(), unit=unit).to_value(u.deg))
-            except (ValueError, TypeError, u.UnitsError):
-                continue  # neither a number nor an angle: stays NaN
-            values[i] = angle
+                except (ValueError, TypeError, u.UnitsError):
+                    continue  # neither a number nor an angle: stays NaN
+                values[i] = angle
     return values
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gyroage import writers
+from gyroage import notices, writers
 from gyroage.crossmatch.answers import (
     IncompleteAnswer,
     Overflow,
@@ -322,11 +322,13 @@ class MastTic(Service):
         text = f"Mast.Catalogs.Filtered.Tic.Rows {column} in ({','.join(str(i) for i in ids)})"
 
         def fetch() -> pd.DataFrame:
-            import warnings
+            from astropy.utils.exceptions import AstropyWarning
 
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # NoResultsWarning: an empty answer is an answer
+                # astroquery's notes (NoResultsWarning: an empty answer is an answer) and astropy's on the table it
+                # builds, and only those: not notices.quiet(), whose lock would keep other threads' warnings
+                # waiting for a network request; not a bare catch_warnings(), which swallows them
+                with notices.filter_inside("ignore", "", AstropyWarning):
                     table = self._client.query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
             except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
                 # An answer astroquery cannot read (not JSON, {"status": "ERROR", "data": []}, fields missing):

@@ -358,3 +358,34 @@ def test_validate_says_what_the_selection_left_out_unless_quiet(tmp_path):
         assert res.exit_code == 0, res.output
         assert ("validate: catalogue: 31 of 43 rows used; left out: 6 by the quality flags" in res.output) is not quiet, \
             res.output
+
+
+class _Stop(Exception):
+    """Ends a train run where its training would start: what the test counts is said by then."""
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+def test_a_run_works_out_the_selection_once(tmp_path, monkeypatch, command):
+    """Review FB, 2: train worked out which rows the selection leaves out, and why, four times on the whole catalogue
+    (the repeats notice, quality_select, clusters_left_out, selection_summary; each an exact-copy search over every
+    column), validate five (its fold too). Now once per run, and once in each fold (which reads the catalogue again,
+    as in its own process), with the same words."""
+    from gyroage.build import catalogue, training
+
+    calls = []
+    real = catalogue.repeats
+    monkeypatch.setattr(catalogue, "repeats", lambda frame: calls.append(len(frame)) or real(frame))
+    path = write(_leaky(), tmp_path / "cat.csv")
+    if command == "train":
+        monkeypatch.setattr(training, "train_flow", lambda *a, **k: (_ for _ in ()).throw(_Stop()))
+        res = build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o"), "--max-epochs", "1")
+        assert isinstance(res.exception, _Stop), res.output
+        runs = 1
+    else:
+        res = build_cli("validate", "--catalog", str(path), "--out", str(tmp_path / "v"), "--min-members", "5",
+                        "--clusters", "Beta", "--max-epochs", "1", "--jobs", "1", "--no-main-sequence")
+        assert res.exit_code == 0, res.output
+        runs = 2  # the run's, and its one fold's
+    assert "catalogue: 31 of 45 rows used; left out: 6 by the quality flags" in res.output, res.output
+    assert "2 rows repeat an earlier row in every column" in res.output, res.output
+    assert calls == [45] * runs

@@ -249,9 +249,11 @@ def _held_out(width_dex: float):
 
 def _read(tmp_path):
     """A validate run's catalogue as _one_seed takes it (the stubs above read nothing of it)."""
+    from types import SimpleNamespace
+
     from gyroage.build import loco
 
-    return loco.CatalogueRead(str(tmp_path / "cat.csv"), None, None, "0" * 64)
+    return loco.CatalogueRead(str(tmp_path / "cat.csv"), SimpleNamespace(raw=None, frame=None), "0" * 64)
 
 
 @pytest.mark.parametrize("width, floor", [(0.5, True), (0.12, False)])

@@ -1,0 +1,131 @@
+"""Crossmatch's quiet sections and other threads' warnings (the Python API may run a cross-match beside a read or
+an estimate): the sections change the process-wide warning filters under gyroage's readers' lock
+(:mod:`gyroage.notices`), or add only the filter they need."""
+
+from __future__ import annotations
+
+import io as _io
+import threading
+import warnings
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("astroquery")
+
+from gyroage import notices  # noqa: E402
+from gyroage.core.arguments import warn_caller  # noqa: E402
+
+
+def _blocking(original, inside: threading.Event, release: threading.Event):
+    """``original``, called only once the test has seen the section open (``inside``) and let it go (``release``)."""
+    def call(*args, **kwargs):
+        inside.set()
+        assert release.wait(10)
+        return original(*args, **kwargs)
+    return call
+
+
+def _coordinate(monkeypatch, inside, release):
+    import astropy.coordinates
+
+    from gyroage.crossmatch.resolve import coordinate
+
+    monkeypatch.setattr(astropy.coordinates, "Angle", _blocking(astropy.coordinates.Angle, inside, release))
+    frame = pd.DataFrame({"ra": ["03 47 00.0"]})
+    return lambda: coordinate(frame, "ra", hours=True)
+
+
+def _votable(monkeypatch, inside, release):
+    import astropy.io.votable
+    from astropy.table import Table
+
+    from gyroage.crossmatch.answers import read_votable
+
+    buf = _io.BytesIO()
+    Table({"source_id": [1, 2]}).write(buf, format="votable")
+    monkeypatch.setattr(astropy.io.votable, "parse", _blocking(astropy.io.votable.parse, inside, release))
+    return lambda: read_votable(buf.getvalue(), "Gaia")
+
+
+def _mast(monkeypatch, inside, release):
+    from astropy.table import Table
+    from astroquery.exceptions import NoResultsWarning
+
+    from gyroage.crossmatch.answers import transient_errors
+    from gyroage.crossmatch.services import MastTic
+
+    transient_errors()  # imports requests, whose urllib3 adds its warning filters: before the test notes them
+
+    def query_criteria(**_):
+        warnings.warn("Query returned no results.", NoResultsWarning, stacklevel=2)  # still ignored
+        return Table({"ID": [1]})
+
+    class Client:
+        pass
+
+    client = Client()
+    client.query_criteria = _blocking(query_criteria, inside, release)
+    service = MastTic("http://127.0.0.1:9")
+    service.__dict__["_client"] = client  # the cached property, never built: no request is sent
+    return lambda: service.query("ID", [1])
+
+
+SECTIONS = {"coordinate": _coordinate, "read_votable": _votable, "mast_query": _mast}
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_a_caller_warning_on_another_thread_is_not_swallowed(monkeypatch, section):
+    """Review FB, 1: coordinate's, read_votable's and MAST's queries silenced warnings in a bare process-wide
+    ``catch_warnings()`` + ``simplefilter("ignore")``: a warning gyroage gave a caller on another thread meanwhile
+    (:func:`warn_caller`, which waits only for sections under the readers' lock) was lost."""
+    inside, release = threading.Event(), threading.Event()
+    run = SECTIONS[section](monkeypatch, inside, release)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        assert inside.wait(10)
+        caller = threading.Thread(target=warn_caller, args=("gyroage: a note for the caller",), daemon=True)
+        caller.start()
+        caller.join(0.5)  # it may wait for a section under the lock; it must not be swallowed
+        release.set()
+        worker.join(10)
+        caller.join(10)
+        assert not worker.is_alive() and not caller.is_alive()
+        assert warnings.filters == before
+    messages = [str(w.message) for w in got]
+    assert messages == ["gyroage: a note for the caller"]
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_a_quiet_read_overlapping_the_section_leaves_no_filter_behind(monkeypatch, section):
+    """Review FB, 1: a gyroage read's :func:`notices.quiet` opened on another thread while coordinate's or
+    read_votable's bare ``catch_warnings()`` was open, and closed after it, put back the "ignore" it had found on
+    top: every later warning of the process was ignored."""
+    inside, release = threading.Event(), threading.Event()
+    run = SECTIONS[section](monkeypatch, inside, release)
+    reading, done = threading.Event(), threading.Event()
+
+    def read() -> None:
+        with notices.quiet():
+            reading.set()
+            assert done.wait(10)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        assert inside.wait(10)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reading.wait(0.5)  # may wait for the section to close (it holds the lock)
+        release.set()
+        worker.join(1)  # closing a filter_inside section waits for the read's lock: the read ends after a while
+        done.set()
+        worker.join(10)
+        reader.join(10)
+        assert not worker.is_alive() and not reader.is_alive()
+        assert warnings.filters == before
