@@ -16,7 +16,7 @@ from gyroage.core.grid_cdf import cdf, cdf_quantiles, trapezoid
 from gyroage.core.normal import normal_cdf, normal_score
 
 KERNEL_DRAWS = 8      # kernel draws per MCMC sample (Calibration.calibrated_samples)
-SAMPLE_GRID = 201     # grid over the prior's bounds on which MCMC samples meet the kernel
+SAMPLE_GRID = 201     # grid over the sampled ages' bounds on which MCMC samples meet the kernel
 MIN_WIDTH = 1e-3      # dex: a zero systematic width, kept finite for the kernel
 CDF_CLIP = 1e-12      # normal scores of CDF values within this of 0 or 1 are clipped
 _SINKHORN_STEPS = 2000
@@ -264,8 +264,9 @@ class Calibration:
         """One star's samples (log10 yr) moved by the calibration (``gyroage.core.chain_summary.summarise_chain`` takes their quantiles,
         or weights them by a prior first: :func:`weighted_quantiles`).
 
-        Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the prior's ages, as the grid
-        method's kernel lives on its grid), keeping its place within the grid cell; the level scale then moves each
+        Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the ages the chain sampled: the
+        prior's, or the model's whole grid when the prior's bounds lie inside it, as the grid method's kernel lives
+        on its grid), keeping its place within the grid cell; the level scale then moves each
         sample to the level-scaled quantile of its rank about the median, so the samples returned are the calibrated
         posterior's. ``colour``: the star's (BP-RP)0, needed only when the widths depend on colour. Under a prior that
         is not flat the samples are the likelihood's (drawn under a flat prior), weighted afterwards, as the grid

@@ -17,14 +17,16 @@ from gyroage.core.posterior import QUANTILES, map_estimate
 def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
                calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
                colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
-               trained: tuple[float, float] | None = None):
+               trained: tuple[float, float] | None = None, kernel_bounds: tuple[float, float] | None = None):
     """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps, the samples kept, the
     prior weights' Kish fraction and the posterior mass outside ``trained`` (lowest, highest trained log10 age; None:
     NaN); ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its prior, when the chain
-    sampled the likelihood alone (a calibrated run under a prior that is not flat: :func:`gyroage.core.sampler._run_blocks`)."""
+    sampled the likelihood alone (a calibrated run under a prior that is not flat: :func:`gyroage.core.sampler._run_blocks`);
+    ``kernel_bounds``: the ages the calibration moves samples over (None: ``bounds``, the prior's, which clip the MAP):
+    the model's whole grid when the chain sampled its likelihood under bounds inside it."""
     x = chain_x[burn:].reshape(-1)
     if calibration is not None:  # the grid method's calibration, applied to the samples
-        x = calibration.calibrated_samples(x, bounds, rng, colour)
+        x = calibration.calibrated_samples(x, bounds if kernel_bounds is None else kernel_bounds, rng, colour)
     kish, w = 1.0, None
     if log_prior is None:
         q, flat = np.quantile(x, QUANTILES), x

@@ -72,6 +72,7 @@ from gyroage.core.posterior import (
     QUANTILES,
     SUMMARY_COLUMNS,
     age_grid,
+    bounds_are_the_cards,
     grid_log_prior,
     prior_is_flat,
     summary_myr,
@@ -294,14 +295,14 @@ def _stop_converged(chain: np.ndarray, t: int, walkers: Walkers, settings: Sampl
 def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
             calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
             colours: np.ndarray | None = None, main_sequence_calibration: Calibration | None = None,
-            informed: np.ndarray | None = None,
-            log_prior: Callable[[int], Callable[[np.ndarray], np.ndarray]] | None = None,
-            trained: tuple[np.ndarray, np.ndarray] | None = None) -> SampleResult:
+            informed: np.ndarray | None = None, log_prior: Callable[[int], Callable[[np.ndarray], np.ndarray]] | None = None,
+            trained: tuple[np.ndarray, np.ndarray] | None = None, kernel_bounds=None) -> SampleResult:
     """Summaries from the stored chains (burn-in 2 tau, at most half the chain); ``colours``: the
     stars' (BP-RP)0, for a calibration whose widths depend on colour; the stars the height term ``informed``
     take ``main_sequence_calibration`` (when given), as in the grid method. ``log_prior(i)``: star i's log prior
     (None for the flat default), which the calibration must not widen. ``star_rng(i, k)``: star i's generator k.
-    ``trained``: the stars' lowest and highest trained log10 ages, for :attr:`SampleResult.outside` (None: NaN)."""
+    ``trained``: the stars' lowest and highest trained log10 ages, for :attr:`SampleResult.outside` (None: NaN);
+    ``kernel_bounds`` the ages the calibration moves samples over (None: ``bounds``, the prior's)."""
     n_s = len(run.steps)
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
@@ -319,7 +320,8 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         q, mode, keep, kish[i], outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
                                                         None if colours is None else float(colours[i]),
                                                         None if log_prior is None else log_prior(i),
-                                                        None if trained is None else (trained[0][i], trained[1][i]))
+                                                        None if trained is None else (trained[0][i], trained[1][i]),
+                                                        kernel_bounds=kernel_bounds)
         qs[i], modes[i] = q, mode
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
@@ -451,18 +453,20 @@ def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, cal
                 main_sequence=(None, None), n_grid: int = AGE_GRID[2]) -> SampleResult:
     star_rng = _StarRandom(seed, rows)
     term, term_calibration = main_sequence
-    # A calibration widens the likelihood, not the prior (as in the grid method): under a prior that is not flat the
-    # chains sample the likelihood (flat prior, same bounds), and the prior weights the calibrated samples. Flat or
-    # not is the grid's own decision, on its grid (a constant table is flat, as the default is).
-    apart = (calibration is not None or term_calibration is not None) and not prior_is_flat(grid_log_prior(
-        prior, age_grid(prior.log10_age_min, prior.log10_age_max, n_grid), stars.prior_mean, stars.prior_sigma))
-    chain_prior = Prior("uniform_log_age", prior.log10_age_min, prior.log10_age_max) if apart else prior
+    # A calibration widens the likelihood, not the prior (as in the grid method): under a prior not flat over the model's
+    # grid (judged on a grid: a constant table is flat; bounds inside it are not) chains sample the likelihood, weighted after.
+    bounds, g = (prior.log10_age_min, prior.log10_age_max), density.card.age_grid
+    inside = not bounds_are_the_cards(prior, g)  # cut there, a 100 d M dwarf at 2.6 mag came out 70 Myr under 1 Gyr
+    kernel_bounds = (float(g["log10_age_min"]), float(g["log10_age_max"])) if inside else bounds
+    apart = (calibration is not None or term_calibration is not None) and (inside or not prior_is_flat(grid_log_prior(
+        prior, age_grid(*bounds, n_grid), stars.prior_mean, stars.prior_sigma)))
+    chain_prior = Prior("uniform_log_age", *kernel_bounds) if apart else prior
     logpost = LogPosterior(density, chain_prior, stars, outlier_weight, term)
     informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None
     run = _run_block_emcee if settings.backend == "emcee" else _run_block_batched
-    return _finish(run(logpost, settings, star_rng), settings, star_rng, calibration, (prior.log10_age_min, prior.log10_age_max),
+    return _finish(run(logpost, settings, star_rng), settings, star_rng, calibration, bounds,
                    stars.bp_rp0, term_calibration, informed, star_log_prior(prior, stars) if apart else None,
-                   None if stars.trained_lo is None else (stars.trained_lo, stars.trained_hi))
+                   None if stars.trained_lo is None else (stars.trained_lo, stars.trained_hi), kernel_bounds)
 
 
 def star_log_prior(prior: Prior, stars: StarInputs) -> Callable[[int], Callable[[np.ndarray], np.ndarray]]:

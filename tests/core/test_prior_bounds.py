@@ -1,0 +1,122 @@
+"""Age bounds (--age-min-myr / --age-max-myr) are a prior like any other: the posterior is the bounded prior times
+the likelihood calibrated over the model's whole age grid (README, "Priors" and "Calibration").
+
+Before, the likelihood was cut at the bound and calibrated on the cut grid: a 100 d M dwarf at 2.6 mag under
+--age-max-myr 1000 came out at a median of 70 Myr (p16 3 Myr), where the same prior written as a table (flat to
+1 Gyr, 0 beyond) gave 635 Myr, piling against the bound as its likelihood (older than 1 Gyr) says it should.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.core.priors import Prior
+from tests.conftest import run_cli
+
+COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"]
+# stars whose likelihood reaches past 1 Gyr (the first four) and below 100 Myr (the last two)
+STARS = pd.DataFrame({"prot": [100.0, 36.5, 25.4, 60.0, 1.0, 8.0], "bp_rp0": [2.6, 1.3, 0.82, 1.0, 2.5, 1.3]})
+# the same prior two ways: bounds, and a table over the model's whole grid that is 0 beyond them (log densities)
+BOUNDED = {"max": (6.0, 9.0), "min": (8.0, 10.0)}
+TABLES = {"max": ((6.0, 9.0, 9.0001, 10.0), (0.0, 0.0, -np.inf, -np.inf)),
+          "min": ((6.0, 7.9999, 8.0, 10.0), (-np.inf, -np.inf, 0.0, 0.0))}
+OPTIONS = {"max": ("--age-max-myr", "1000"), "min": ("--age-min-myr", "100")}
+# One step of the table's grid (201 points over 4 dex), which its edge costs (README, `tabulated`), and a little
+# for the two grids' own resolution (the bounded grid: 201 points over 3 dex) and, for mcmc, Monte Carlo noise.
+STEP = 0.02
+SLACK = {"grid": 0.005, "mcmc": 0.02}
+
+
+def _log_ages(frame: pd.DataFrame) -> np.ndarray:
+    # short chains (a fast test) may end not_converged: their ages are still printed
+    assert frame["status"].isin(["ok", "extrapolated", "not_converged"]).all(), frame["status"].tolist()
+    return np.log10(frame[COLUMNS].to_numpy(float)) + 6
+
+
+def _close(bounded: np.ndarray, table: np.ndarray, method: str) -> None:
+    diff = np.abs(bounded - table)
+    assert diff.max() <= STEP + SLACK[method], (np.round(bounded, 3), np.round(table, 3))
+
+
+@pytest.mark.parametrize("which", ["max", "min"])
+def test_api_grid_bound_gives_the_ages_of_the_same_prior_as_a_table(model, which):
+    bounded = model.posterior(STARS["prot"], STARS["bp_rp0"], prior=Prior("uniform_log_age", *BOUNDED[which]))
+    table = model.posterior(STARS["prot"], STARS["bp_rp0"], prior=Prior("tabulated", table=TABLES[which]))
+    b, t = (np.log10(np.column_stack([p.summaries()[c] for c in COLUMNS])) + 6 for p in (bounded, table))
+    _close(b, t, "grid")
+    if which == "max":  # the 100 d M dwarf piles against the bound, as its likelihood lies beyond it
+        assert b[0, 2] > 8.7 and b[0, 1] > 8.3, b[0]
+    # the reported grid keeps to the bounds and their points (--grid: points over the bounds)
+    assert np.array_equal(bounded.grid, np.linspace(*BOUNDED[which], 201))
+
+
+def test_api_mcmc_bound_gives_the_ages_of_the_same_prior_as_a_table(model):
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.sampler import SamplerSettings
+
+    frame = STARS.iloc[:2]
+    fast = SamplerSettings(n_walkers=16, max_steps=600, min_n_eff=50)
+    ages = [_log_ages(model.estimate(frame, EstimateSettings(prior=p, method="mcmc", seed=3, sampler=fast)))
+            for p in (Prior("uniform_log_age", *BOUNDED["max"]), Prior("tabulated", table=TABLES["max"]))]
+    _close(*ages, "mcmc")
+    assert ages[0][0, 2] > 8.7, ages[0][0]
+
+
+def _table_file(tmp_path, which: str):
+    x, lp = TABLES[which]
+    path = tmp_path / f"{which}.csv"
+    pd.DataFrame({"log10_age": x, "density": np.exp(lp)}).to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize("method, which", [("grid", "max"), ("grid", "min"), ("mcmc", "max")])
+def test_cli_bound_gives_the_ages_of_the_same_prior_as_a_table(tmp_path, method, which):
+    src = tmp_path / "stars.csv"
+    (STARS.iloc[:2] if method == "mcmc" else STARS).to_csv(src, index=False)
+    extra = ("--method", "mcmc", "--seed", "3", "--walkers", "16", "--max-steps", "600") if method == "mcmc" else ()
+    runs = [run_cli("estimate", str(src), "-q", *extra, *opts) for opts in
+            (OPTIONS[which], ("--prior", "tabulated", "--prior-table", _table_file(tmp_path, which)))]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    _close(*(_log_ages(pd.read_csv(StringIO(r.stdout))) for r in runs), method)
+
+
+def test_group_age_bound_gives_the_age_of_the_same_prior_as_a_table(model):
+    from gyroage.core.groups import default_group_systematic, group_posterior
+    from gyroage.core.posterior import quantiles
+
+    # five G and K dwarfs at the model's median periods for 3 Gyr: a joint likelihood beyond the 1 Gyr bound
+    lp, colour = np.log10([14.5, 22.6, 24.3, 24.5, 24.0]), [0.8, 0.9, 1.0, 1.1, 1.2]
+    systematic = default_group_systematic(model.card)
+    posts = [group_posterior(model.density, lp, colour, [0.02] * 5, ["A"] * 5, p, systematic_dex=systematic)
+             for p in (Prior("uniform_log_age", *BOUNDED["max"]), Prior("tabulated", table=TABLES["max"]))]
+    b, t = (quantiles(p.pdf, p.grid, [0.16, 0.5, 0.84])[0] for p in posts)
+    assert np.abs(b - t).max() <= STEP, (b, t)
+    assert b[0] > 8.85, b  # piled against the bound (before: p16 8.67, the likelihood calibrated cut at the bound)
+
+
+def test_api_grid_bound_with_the_height_term_gives_the_ages_of_the_same_prior_as_a_table(model):
+    # the stars the main-sequence height term informs take its own calibration, over the model's grid as well
+    stars = pd.read_csv(StringIO(HEIGHT_STARS))
+    kw = dict(g0=stars["g0"], parallax=stars["parallax"])
+    posts = [model.posterior(stars["prot"], stars["bp_rp0"], stars["bp_rp0_err"], prior=p, **kw)
+             for p in (Prior("uniform_log_age", *BOUNDED["max"]), Prior("tabulated", table=TABLES["max"]))]
+    assert np.isfinite(posts[0].ms_height_mag).sum() >= 3  # informed by the term
+    b, t = (np.log10(np.column_stack([p.summaries()[c] for c in COLUMNS])) + 6 for p in posts)
+    _close(b, t, "grid")
+
+
+# M dwarfs near the main sequence (synthetic, benchmarks/bench_throughput.py's make_stars with magnitudes)
+HEIGHT_STARS = """prot,bp_rp0,bp_rp0_err,g0,parallax
+7.26603,2.93502,0.0333199,17.5232,5.31249
+3.409,1.84987,0.0230169,12.3193,7.95018
+1.75867,2.45338,0.0330283,17.6907,2.52072
+5.6115,2.94726,0.0279538,17.1207,5.36627
+0.89455,1.88454,0.0182073,12.5719,6.6403
+4.15015,1.53398,0.030067,10.9546,7.29315
+3.75,0.987373,0.0156032,11.2178,6.69259
+"""
