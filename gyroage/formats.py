@@ -23,7 +23,7 @@ from gyroage import notices
 from gyroage.astropy_tables import check_fits_names, portable_ints, read_fits, read_votable, with_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
-from gyroage.file_kinds import foreign_output
+from gyroage.file_kinds import foreign_input, foreign_output
 from gyroage.files import require_input_file
 from gyroage.units import (  # noqa: F401 (readers look for the unit functions here)
     convert_frame_units,
@@ -43,8 +43,7 @@ ASTROPY = {"fits": "fits", "votable": "votable", "ecsv": "ascii.ecsv", "ascii": 
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".fits": "fits", ".fit": "fits", ".fts": "fits", ".vot": "votable", ".votable": "votable", ".xml": "votable",
             ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
-# Read, never written: AAS machine-readable, CDS and IPAC tables (IRSA, the NASA Exoplanet Archive), which astropy
-# reads (IPAC by its guessing) but gyroage would write as whitespace ASCII or CSV.
+# Read (by astropy; IPAC, IRSA's, by its guessing), never written: gyroage would write whitespace ASCII or CSV.
 UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table", ".tbl": "an IPAC table",
               ".ipac": "an IPAC table"}
 INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii")}
@@ -191,6 +190,8 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
                 found = sniff(head, whole=whole)
         except OSError:
             head, found, whole = b"", None, False  # the reader says why, in one line
+    if (kind := foreign_input(head)) is not None:  # read as CSV, a workbook would be "not UTF-8 text"
+        raise UserError(f"input {source} is {kind}")
     if found == "parquet" and head.startswith(b"\x1f\x8b"):
         raise UserError(f"input {source} is gzip-compressed Parquet, which gyroage does not read (Parquet compresses "
                         "inside): gunzip it first")
