@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.columns import membership_column
 from gyroage.core.api_frames import star_frame, warn_column_notes
 from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords
 from gyroage.core.calibration import Calibration, smear
@@ -430,6 +431,21 @@ def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
                         "probabilities 0-1")
     check_membership(values, f"--membership {name}")
     return values
+
+
+def membership_note(frame: pd.DataFrame) -> str | None:
+    """What ``group-age`` says when ``--membership`` is not given but a column is named like a membership probability
+    (:func:`gyroage.columns.membership_column`): it is never read on its own (every member then counts once). A column
+    in percent is told to be divided by 100 first: ``--membership`` refuses values above 1 (:func:`check_membership`)."""
+    col = membership_column(frame.columns)
+    if col is None:
+        return None
+    note = f"not reading '{col}' as membership probabilities (every member counts once): "
+    values = io.numeric(frame, col)
+    top = values[np.isfinite(values)].max(initial=-np.inf)
+    if top > MEMBERSHIP_MAX:
+        return note + f"its values reach {top:g} (a percentage?): divide them by 100, then give --membership {col}"
+    return note + f"give --membership {col}"
 
 
 def check_membership(values: np.ndarray, what: str) -> None:
