@@ -15,7 +15,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.columns import membership_column
 from gyroage.core.api_frames import star_frame, warn_column_notes
-from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords
+from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
@@ -158,6 +158,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
     check_model_grid(prior, density.card.age_grid)
     check_on_grid(prior, n_grid)  # as estimate: a table between two grid ages gave an ``ok`` group with no ages
+    same_index(log10_prot=log10_prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, groups=groups, membership=membership,
+               use=use, colour_sigma=colour_sigma, abs_g=abs_g, abs_g_err=abs_g_err)
     groups = np.asarray(groups)
     n = len(groups)
     log10_prot, bp_rp0, bp_rp0_err = _member_arrays(density, log10_prot, bp_rp0, bp_rp0_err, n)
