@@ -333,7 +333,7 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
     from gyroage import formats, io, writers
-    from gyroage.columns import membership_note
+    from gyroage.core import groups
     from gyroage.core.colours import Reddening, say_input_notes
     from gyroage.core.density import check_threads
     from gyroage.core.groups import check_group_options, default_group_systematic, file_label, run_group_ages, similar_labels
@@ -387,7 +387,7 @@ def group_age(
             typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
         if run.colour_err_clipped:
             typer.echo(f"group-age: {clipped_text(out, run.colour_err_clipped, density.card)}", err=True)
-        unread = None if membership is not None else membership_note(frame.columns)
+        unread = None if membership is not None else groups.membership_note(frame)
         if unread:
             typer.echo(f"group-age: {unread}", err=True)
         typer.echo(f"group-age: {group_summary(out)}", err=True)

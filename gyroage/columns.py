@@ -461,10 +461,7 @@ _MEMBERSHIP_KEYS = frozenset(map(column_key, ("Mem", "PMem", "P_mem", "PMemb", "
                                               "proba", "Pmb", "HDBSCAN_prob")))
 
 
-def membership_note(columns) -> str | None:
-    """What ``group-age`` says when ``--membership`` is not given but a column named like a membership probability is
-    there: such a column is never read on its own (every member then counts once)."""
-    named = [str(c) for c in columns if column_key(c) in _MEMBERSHIP_KEYS]
-    if not named:
-        return None
-    return f"not reading '{named[0]}' as membership probabilities (every member counts once): give --membership {named[0]}"
+def membership_column(columns) -> str | None:
+    """The first of ``columns`` named like a membership probability (``PMem``, ``Mem``), or ``None``: ``group-age``
+    reads one only when ``--membership`` names it, and says so (:func:`gyroage.core.groups.membership_note`)."""
+    return next((str(c) for c in columns if column_key(c) in _MEMBERSHIP_KEYS), None)

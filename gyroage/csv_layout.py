@@ -21,6 +21,7 @@ import pandas as pd
 from gyroage import notices
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_role, is_number, name_key
 from gyroage.errors import UserError
+from gyroage.file_kinds import foreign_input
 from gyroage.units import log_unit_text
 
 # How every CSV is read (the local reader and the Dask engine): all text, so nothing is lost or
@@ -425,6 +426,9 @@ def not_utf8(source, exc: UnicodeDecodeError) -> UserError:
     # gzip's magic at the start of the text: the reader has decompressed it once already (a .gz of a .gz)
     if exc.start == 1 and bytes(exc.object[:2]) == b"\x1f\x8b":
         return UserError(f"input {source} is gzip-compressed twice: gunzip it once (one layer is read)")
+    kind = foreign_input(bytes(exc.object[:16]))  # the text's start: the file's, or what its gzip layer holds
+    if kind is not None:
+        return UserError(f"input {source} is {kind}")
     return UserError(f"input {source} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
                      "re-save it as UTF-8")
 

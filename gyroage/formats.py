@@ -23,6 +23,7 @@ from gyroage import notices
 from gyroage.astropy_tables import check_fits_names, portable_ints, read_fits, read_votable, with_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
+from gyroage.file_kinds import foreign_input, foreign_output
 from gyroage.files import require_input_file
 from gyroage.units import (  # noqa: F401 (readers look for the unit functions here)
     convert_frame_units,
@@ -42,10 +43,10 @@ ASTROPY = {"fits": "fits", "votable": "votable", "ecsv": "ascii.ecsv", "ascii": 
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".fits": "fits", ".fit": "fits", ".fts": "fits", ".vot": "votable", ".votable": "votable", ".xml": "votable",
             ".ecsv": "ecsv", ".txt": "ascii", ".dat": "ascii"}
-# Read, never written: AAS machine-readable and CDS tables (astropy reads them; it would write whitespace ASCII).
-UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table"}
-# IPAC tables (IRSA, the NASA Exoplanet Archive): read as ascii, which astropy's guessing reads as IPAC.
-INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii"), ".tbl": "ascii", ".ipac": "ascii"}
+# Read (by astropy; IPAC, IRSA's, by its guessing), never written: gyroage would write whitespace ASCII or CSV.
+UNWRITABLE = {".mrt": "an AAS machine-readable table", ".cds": "a CDS table", ".tbl": "an IPAC table",
+              ".ipac": "an IPAC table"}
+INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii")}
 # gyroage's own age columns (Myr): gyroage.core.posterior.SUMMARY_COLUMNS, which this module cannot import (the core
 # imports the readers: a cycle); tests/test_typed_tables.py checks they agree.
 AGE_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr")
@@ -189,6 +190,8 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
                 found = sniff(head, whole=whole)
         except OSError:
             head, found, whole = b"", None, False  # the reader says why, in one line
+    if (kind := foreign_input(head)) is not None:  # read as CSV, a workbook would be "not UTF-8 text"
+        raise UserError(f"input {source} is {kind}")
     if found == "parquet" and head.startswith(b"\x1f\x8b"):
         raise UserError(f"input {source} is gzip-compressed Parquet, which gyroage does not read (Parquet compresses "
                         "inside): gunzip it first")
@@ -220,9 +223,9 @@ def _comma_csv(head: bytes, whole: bool) -> bool:
 def output_format(target: str | Path | None, fmt: str | None = None) -> str:
     """The format to write ``target`` in: ``fmt`` if given, else its suffix, else CSV (always CSV on stdout).
 
-    A name claiming a format gyroage reads but cannot write (``.mrt``, ``.cds``) is refused in one line, whatever
-    ``fmt`` says: the file would not be what its name promises.
-    """
+    A name claiming a format gyroage reads but cannot write (:data:`UNWRITABLE`) is refused in one line, whatever
+    ``fmt`` says: the file would not be what its name promises; so is one naming a format it does not write
+    (``.xlsx``: :mod:`gyroage.file_kinds`) unless ``fmt`` is given. A suffix that names nothing (``.out``) is CSV."""
     if target in (None, "-"):
         if fmt not in (None, "csv"):
             raise UserError(f"--output-format {fmt} needs an output file (-o); stdout gets CSV")
@@ -231,6 +234,9 @@ def output_format(target: str | Path | None, fmt: str | None = None) -> str:
     if claimed is not None:
         raise UserError(f"cannot write {target}: {claimed} ({_suffix(target)}) is read, never written; name the "
                         "output .csv, .tsv, .tab, .parquet, .fits, .vot, .ecsv or .txt")
+    foreign = None if fmt is not None else foreign_output(_suffix(target))
+    if foreign is not None:
+        raise UserError(f"cannot write {target}: {foreign} (or give --output-format csv to write CSV under this name)")
     out = fmt or by_suffix(target) or "csv"
     if is_gzip_name(target) and out not in GZIP_OUTPUTS:  # it would be written uncompressed under a .gz name
         raise UserError(f"cannot write {out} gzip-compressed ({target}): drop the .gz, or write "

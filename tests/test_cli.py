@@ -316,6 +316,20 @@ def test_group_age_says_it_does_not_read_a_membership_column_it_was_not_given(tm
     assert given.returncode == 0 and "not reading" not in given.stderr, given.stderr
 
 
+def test_group_age_hint_for_a_membership_column_in_percent_says_to_divide_it_first(tmp_path):
+    """Review R1 (finding 7): the hint said "give --membership PMem" for a column in percent, which --membership
+    then refused (values above 1)."""
+    src = tmp_path / "g.csv"
+    pd.DataFrame({"cluster": ["A"] * 5, "prot": [8.0, 9.0, 10.0, 11.0, 12.0], "bp_rp0": [1.0, 1.1, 1.2, 1.3, 1.4],
+                  "PMem": [90, 80, 99, 95, 10]}).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert ("group-age: not reading 'PMem' as membership probabilities (every member counts once): its values reach "
+            "99 (a percentage?): divide them by 100, then give --membership PMem") in res.stderr.splitlines(), res.stderr
+    given = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "--membership", "PMem")
+    assert given.returncode == 2 and "divide by 100" in given.stderr, given.stderr
+
+
 @pytest.mark.parametrize("args, words", [
     (["estimate", "stars.csv", "--nonexistent"], "No such option: --nonexistent (see '"),
     (["estimate", "stars.csv", "--seed", "abc"], "Invalid value for '--seed'"),

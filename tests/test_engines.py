@@ -118,7 +118,7 @@ def test_resume_refuses_other_settings(tmp_path, density, settings, monkeypatch)
     from gyroage.errors import UserError
 
     other = EstimateSettings(prior=settings.prior, n_grid=settings.n_grid + 10)
-    with pytest.raises(UserError, match="n_grid .* differs from the interrupted run's"):  # named (review K)
+    with pytest.raises(UserError, match="--grid .* differs from the interrupted run's"):  # named (review K)
         engines.run_local(src, out, density, other, chunksize=100, quiet=True, resume=True)
 
 

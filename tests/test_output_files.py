@@ -422,13 +422,12 @@ def test_a_refused_resume_names_what_changed(tmp_path, density, settings, monkey
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True, output_fmt="parquet")
     n = settings.n_grid
     other = EstimateSettings(prior=settings.prior, n_grid=n + 10)
-    with pytest.raises(UserError, match=rf"^cannot resume: n_grid \(was {n}, now {n + 10}\) differs from the "
+    with pytest.raises(UserError, match=rf"^cannot resume: --grid \(was {n}, now {n + 10}\) differs from the "
                                         r"interrupted run's \(run without --resume to start again\)$"):
         engines.run_local(src, out, density, other, chunksize=100, quiet=True, resume=True)
     with pytest.raises(UserError, match=r"^cannot resume: --chunksize \(was 100, now 50\) differs"):
         engines.run_local(src, out, density, settings, chunksize=50, quiet=True, resume=True)
-    with pytest.raises(UserError, match=r"^cannot resume: keep_posteriors \(was false, now true\), posterior_ids "
-                                        r"\(was not set, now null\) differ from"):
+    with pytest.raises(UserError, match=r"^cannot resume: --posteriors \(was not given, now given\) differs from"):
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True,
                           posteriors=tmp_path / "p.parquet")
     engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=True)  # all as it was: resumed
@@ -720,6 +719,43 @@ def test_an_interrupt_before_the_first_chunk_with_other_settings_names_whose_row
     assert text.startswith(f"interrupted: the earlier run's 200 finished rows of {out} are kept; only that run's own "
                            "command takes them with --resume ("), text
     assert "chunksize" in text and "run the same command" not in text, text
+
+
+def test_a_refused_resume_names_the_options_not_the_manifests_keys(tmp_path, density, settings, monkeypatch):
+    """Review R1 (finding 8): refusals named internal keys (prior.kind, sampler.n_walkers, keep_posteriors,
+    "posterior_ids (was not set, now null)") and a changed --method listed every sampler setting; they now name the
+    options, with values as given (Myr, not log10 yr), and "not given" for an option left out."""
+    import dataclasses
+
+    from gyroage.core.priors import Prior
+    from gyroage.core.sampler import SamplerSettings
+    from gyroage.errors import UserError
+
+    src, out, _ = killed_run(tmp_path, density, settings, monkeypatch)
+    lo, hi = settings.prior.log10_age_min, settings.prior.log10_age_max
+
+    def refused(other, **kw) -> str:
+        with pytest.raises(UserError) as exc:
+            engines.run_local(src, out, density, other, chunksize=100, quiet=True, resume=True, **kw)
+        text = str(exc.value)
+        assert text.startswith("cannot resume: ") and text.endswith(
+            " from the interrupted run's (run without --resume to start again)"), text
+        return text[len("cannot resume: "):text.index(" from the interrupted")]
+
+    assert refused(dataclasses.replace(settings, prior=Prior("uniform_age", lo, hi))) == (
+        "--prior (was uniform_log_age, now uniform_age) differs")
+    assert refused(dataclasses.replace(settings, prior=Prior("uniform_log_age", lo, 9.0))) == (
+        f"--age-max-myr (was {10 ** hi / 1e6:g}, now 1000) differs")
+    assert refused(dataclasses.replace(settings, method="mcmc")) == "--method (was grid, now mcmc) differs"
+    assert refused(dataclasses.replace(settings, refine_tol=None, outlier_weight=0.2)) == (
+        "--exact-grid (was not given, now given), --outlier-weight (was not given, now 0.2) differ")
+    assert refused(settings, posteriors=tmp_path / "p.parquet", ids=["name"]) == (
+        "--id (was not given, now name), --posteriors (was not given, now given) differ")
+    mcmc = dataclasses.replace(settings, method="mcmc", seed=3, sampler=SamplerSettings(max_steps=200))
+    src, out, _ = killed_run(tmp_path, density, mcmc, monkeypatch, name="m.csv")
+    assert refused(dataclasses.replace(mcmc, seed=4, sampler=SamplerSettings(n_walkers=32, max_steps=500))) == (
+        "--max-steps (was 200, now 500), --seed (was 3, now 4), --walkers (was 16, now 32) differ")
+    assert refused(dataclasses.replace(mcmc, main_sequence=False)) == "--no-main-sequence (was not given, now given) differs"
 
 
 @pytest.mark.parametrize("was", [None, 0])

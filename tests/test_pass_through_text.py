@@ -89,3 +89,14 @@ def test_integers_beyond_int64_without_a_fraction_keep_every_digit(tmp_path):
     for extra in CHUNKS:
         estimate(str(tmp_path / "ids.csv"), "-o", str(tmp_path / "out.parquet"), *extra)
         assert cells(pd.read_parquet(tmp_path / "out.parquet"), "source_id") == ["1", "99999999999999999999", "007"]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.parquet"])
+def test_a_cells_leading_blanks_are_skipped_its_trailing_ones_and_quoted_ones_kept(tmp_path, name):
+    """README (Input and output formats) said every cell was passed through "exactly as the input has it"; the CSV
+    reader skips the blanks starting a cell (csv's skipinitialspace), as the README now says."""
+    src = tmp_path / "ws.csv"
+    src.write_text('name,note,prot,bp_rp0\n  a  ,"  q",10,1.0\n')
+    estimate(str(src), "-o", str(tmp_path / name))
+    out = pd.read_parquet(tmp_path / name) if name.endswith(".parquet") else pd.read_csv(tmp_path / name, dtype=str)
+    assert out["name"].tolist() == ["a  "] and out["note"].tolist() == ["  q"]

@@ -1,5 +1,5 @@
 """Output names: a ``.tsv`` or ``.tab`` (``.tsv.gz``, ``.tab.gz``) table is tab-separated from every command;
-``.mrt``/``.cds`` are refused."""
+``.mrt``/``.cds``/``.tbl``/``.ipac`` (read only) and names of formats gyroage does not write (``.xlsx``) are refused."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_group_age_writes_tsv_with_tabs(tmp_path, stars):
     assert (tmp_path / "g.tsv").read_bytes() == tabbed(ref)
 
 
-@pytest.mark.parametrize("name", ["out.mrt", "out.cds", "OUT.MRT.gz"])
+@pytest.mark.parametrize("name", ["out.mrt", "out.cds", "OUT.MRT.gz", "out.tbl", "out.ipac", "OUT.IPAC.gz"])
 def test_output_names_of_formats_gyroage_cannot_write_are_refused_before_any_work(tmp_path, stars, name, monkeypatch):
     import gyroage.cli
 
@@ -115,3 +115,45 @@ def test_output_names_of_formats_gyroage_cannot_write_are_refused_before_any_wor
                                    "--mast-url", "http://127.0.0.1:9"])
     one_line_error(res, name, "cannot write")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stars.csv"]
+
+
+def refuse_everywhere(tmp_path, stars, name: str, *words: str) -> None:
+    """``-o name`` is one line, exit 2, from estimate (a file, stdin), group-age and crossmatch, and nothing is
+    written."""
+    for args in (["estimate", str(stars)], ["estimate", "-"], ["group-age", str(stars), "--by", "cluster"]):
+        res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / name)], input=stars.read_text())
+        one_line_error(res, name, *words)
+    res = CliRunner().invoke(app, ["crossmatch", str(stars), "-o", str(tmp_path / name), "--no-cache", "--retries", "1",
+                                   "--gaia-url", "http://127.0.0.1:9", "--vizier-url", "http://127.0.0.1:9",
+                                   "--mast-url", "http://127.0.0.1:9"])
+    one_line_error(res, name, *words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stars.csv"]
+
+
+@pytest.mark.parametrize(("name", "kind"), [("ages.xlsx", "Excel"), ("ages.XLS", "Excel"), ("ages.h5", "HDF5"),
+                                            ("ages.hdf5", "HDF5"), ("ages.json", "JSON"), ("ages.npy", "NumPy"),
+                                            ("ages.xlsx.gz", "Excel"), ("ages.csv.bz2", "bzip2"),
+                                            ("ages.csv.xz", "xz"), ("ages.zip", "ZIP")])
+def test_an_output_named_for_a_format_gyroage_does_not_write_is_refused(tmp_path, stars, name, kind):
+    """-o ages.xlsx (.h5, .json, ...) wrote CSV under that name, exit 0: a file Excel or h5py refuses to open."""
+    refuse_everywhere(tmp_path, stars, name, "cannot write", kind, "--output-format csv")
+
+
+def test_output_format_csv_writes_csv_under_any_name_and_an_unknown_suffix_is_csv(tmp_path, stars):
+    """The way out the refusal names; and a suffix that names no format (.out, .ages, none) stays CSV (README)."""
+    run("estimate", str(stars), "-o", str(tmp_path / "ref.csv"))
+    ref = (tmp_path / "ref.csv").read_bytes()
+    run("estimate", str(stars), "-o", str(tmp_path / "ages.xlsx"), "--output-format", "csv")
+    run("group-age", str(stars), "--by", "cluster", "-o", str(tmp_path / "g.json"), "--output-format", "csv")
+    for name in ("ages.out", "stars.ages", "ages"):
+        run("estimate", str(stars), "-o", str(tmp_path / name))
+        assert (tmp_path / name).read_bytes() == ref, name
+    assert (tmp_path / "ages.xlsx").read_bytes() == ref
+    assert (tmp_path / "g.json").read_text().startswith("cluster,n_stars,")
+
+
+def test_an_unwritable_output_name_is_refused_on_resume_too(tmp_path, stars):
+    """--resume into a name it cannot write is refused before any work, like a first run."""
+    for name in ("ages.xlsx", "ages.tbl"):
+        res = CliRunner().invoke(app, ["estimate", str(stars), "-o", str(tmp_path / name), "--resume", "-q"])
+        one_line_error(res, name, "cannot write")

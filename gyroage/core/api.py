@@ -25,7 +25,7 @@ import pandas as pd
 from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.core.api_frames import index_rows, star_frame, warn_column_notes, warn_grid_step
-from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, warn_caller
+from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, same_index, warn_caller
 from gyroage.core.colours import excess_colour_sigma, fill_colour_err
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
 from gyroage.core.estimate import (
@@ -260,6 +260,7 @@ class AgeModel:
         where :meth:`posterior` takes the colour error: give ``age_myr=`` and ``bp_rp0_err=`` by name.
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
+        same_index(prot=prot, bp_rp0=bp_rp0, age_myr=age_myr, bp_rp0_err=bp_rp0_err, ebprp_err=ebprp_err)
         stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr),
                                            colours={"ebprp_err": ebprp_err})
         age = age.reshape(-1)
@@ -316,6 +317,7 @@ class AgeModel:
         if prior.per_star:  # its columns are no arrays here: every star would get NaN ages and status ok
             raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
+        same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, **colours)
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
         grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
         m = stars.status.size
@@ -392,6 +394,7 @@ class AgeModel:
         if n < 0:
             raise ValueError("n must be >= 0")
         n_points = _period_points(n_points)
+        same_index(age_myr=age_myr, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err)
         err, err_text = numbers_of(np.nan if bp_rp0_err is None else bp_rp0_err, "bp_rp0_err")
         age, colour, err, err_text = np.broadcast_arrays(self._ages_in_grid(age_myr), numbers_of(bp_rp0, "bp_rp0")[0], err,
                                                          err_text)
@@ -421,6 +424,7 @@ class AgeModel:
         """
         levels = quantile_levels(qs)
         n_points = _period_points(n_points)
+        same_index(age_myr=age_myr, bp_rp0=bp_rp0)
         age, colour = np.broadcast_arrays(self._ages_in_grid(age_myr).reshape(-1),
                                           numbers_of(bp_rp0, "bp_rp0")[0].reshape(-1))
         out = np.full((len(age), levels.size), np.nan)
@@ -465,6 +469,7 @@ class AgeModel:
         or an age off the model's age grid gives a finite extrapolated number, not NaN; masked cells NaN), and
         float32. For a star's likelihood as estimate's grid posterior uses it, call :meth:`log_likelihood`.
         """
+        same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err)
         prot, bp_rp0, bp_rp0_err, log10_age_grid = (
             np.asarray(cells(a, k), dtype=float) for k, a in (("prot", prot), ("bp_rp0", bp_rp0),
                                                                 ("bp_rp0_err", bp_rp0_err),

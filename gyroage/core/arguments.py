@@ -141,6 +141,17 @@ def in_units(values, unit, name: str) -> np.ndarray:
     return a if conversion is None else np.asarray(conversion.convert(a), dtype=float)
 
 
+def same_index(**named) -> None:
+    """Refuse (ValueError) pandas Series among the per-star arguments ``named`` whose indexes differ: numpy pairs
+    them by position, where a pandas user expects labels, so the same stars in two orders would date one star's
+    period with another's colour, silently. Arrays, lists and scalars pair by position, as they always did."""
+    series = [(k, v) for k, v in named.items() if isinstance(v, pd.Series)]
+    for k, v in series[1:]:
+        if not v.index.equals(series[0][1].index):
+            raise ValueError(f"{series[0][0]} and {k} are pandas Series with different indexes, which gyroage would "
+                             f"pair by position: align them ({k}.reindex({series[0][0]}.index)) or pass .to_numpy()")
+
+
 def cells(values, name: str) -> np.ndarray:
     """``values`` (the argument ``name``) as an array: numbers as float64, anything else (text, None, pd.NA) as
     objects; a masked cell as a missing one (NaN, or None among objects), as a masked cell of a FITS table is read;

@@ -35,6 +35,7 @@ from gyroage.columns import (
     option_notes,
     reads_observed,
 )
+from gyroage.core.arguments import same_index
 from gyroage.core.photometry import (
     DWARF_SEQUENCE,
     DWARF_TEFF_BP_RP0,
@@ -485,6 +486,7 @@ def excess_colour_sigma(bp_rp0_err: np.ndarray, ebprp_err: np.ndarray | None, ca
     estimate and group-age use it (:func:`fill_colour_err`: a missing one the default, so no excess; clipped to the
     trained range), so errors as given and as used give the same widths.
     """
+    same_index(bp_rp0_err=bp_rp0_err, ebprp_err=ebprp_err)
     err = fill_colour_err(np.asarray(bp_rp0_err, float), card)  # errors already filled: unchanged
     var = np.maximum(err ** 2 - card.default_bp_rp0_err ** 2, 0.0)
     if ebprp_err is not None:

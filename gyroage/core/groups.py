@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.columns import membership_column
 from gyroage.core.api_frames import star_frame, warn_column_notes
-from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords
+from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, check_outlier_weight
@@ -159,6 +160,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         raise UserError("group-age takes one prior per group: give --prior-mean/--prior-sigma as numbers")
     check_model_grid(prior, density.card.age_grid)
     check_on_grid(prior, n_grid)  # as estimate: a table between two grid ages gave an ``ok`` group with no ages
+    same_index(log10_prot=log10_prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, groups=groups, membership=membership,
+               use=use, colour_sigma=colour_sigma, abs_g=abs_g, abs_g_err=abs_g_err)
     groups = np.asarray(groups)
     n = len(groups)
     log10_prot, bp_rp0, bp_rp0_err = _member_arrays(density, log10_prot, bp_rp0, bp_rp0_err, n)
@@ -440,6 +443,21 @@ def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
                         "probabilities 0-1")
     check_membership(values, f"--membership {name}")
     return values
+
+
+def membership_note(frame: pd.DataFrame) -> str | None:
+    """What ``group-age`` says when ``--membership`` is not given but a column is named like a membership probability
+    (:func:`gyroage.columns.membership_column`): it is never read on its own (every member then counts once). A column
+    in percent is told to be divided by 100 first: ``--membership`` refuses values above 1 (:func:`check_membership`)."""
+    col = membership_column(frame.columns)
+    if col is None:
+        return None
+    note = f"not reading '{col}' as membership probabilities (every member counts once): "
+    values = io.numeric(frame, col)
+    top = values[np.isfinite(values)].max(initial=-np.inf)
+    if top > MEMBERSHIP_MAX:
+        return note + f"its values reach {top:g} (a percentage?): divide them by 100, then give --membership {col}"
+    return note + f"give --membership {col}"
 
 
 def check_membership(values: np.ndarray, what: str) -> None:

@@ -332,15 +332,53 @@ def _chunk_format(record) -> int:
         return 1
 
 
+# A run setting's manifest key -> the estimate option that sets it, so a refused --resume names what the user typed
+# (keys not here keep their names: the API's own settings, the model, the gyroage version).
+_OPTIONS = {"prior.kind": "--prior", "prior.log10_age_min": "--age-min-myr", "prior.log10_age_max": "--age-max-myr",
+            "prior.mean": "--prior-mean", "prior.mean_column": "--prior-mean", "prior.sigma": "--prior-sigma",
+            "prior.sigma_column": "--prior-sigma", "prior.table": "--prior-table", "n_grid": "--grid",
+            "refine_tol": "--exact-grid", "outlier_weight": "--outlier-weight", "method": "--method", "seed": "--seed",
+            "sampler.n_walkers": "--walkers", "sampler.max_steps": "--max-steps", "main_sequence": "--no-main-sequence",
+            "require_magnitudes": "--main-sequence", "keep_posteriors": "--posteriors", "posterior_ids": "--id",
+            **{f"reddening.{k}": f"--{k.replace('_', '-')}" for k in ("ebprp", "ebprp_err", "av", "av_err", "ebv", "ebv_err")}}
+# flags: the value that means the option was given (refine_tol null: every grid point, --exact-grid)
+_FLAGS = {"refine_tol": "null", "main_sequence": "false", "require_magnitudes": "true", "keep_posteriors": "true"}
+_UNSET = "not given"  # one wording for an option left out, whether its key is absent or null
+
+
+def _as_options(record: dict[str, str]) -> dict[str, str]:
+    """A flat settings record (:func:`_flat_settings`) under the options' names, each value as it is typed: flags
+    ``given`` or ``not given``, age bounds in Myr, text unquoted, lists comma-separated."""
+    out: dict[str, str] = {}
+    for k, v in record.items():
+        if k in _FLAGS:
+            text = "given" if v == _FLAGS[k] else _UNSET
+        elif k in ("prior.log10_age_min", "prior.log10_age_max"):
+            text = f"{10 ** float(v) / 1e6:g}"
+        else:
+            try:
+                val = json.loads(v)
+            except ValueError:  # a model's SHA-256
+                val = v
+            text = _UNSET if val is None else ",".join(map(str, val)) if isinstance(val, list) else str(val)
+        name = _OPTIONS.get(k, k)
+        if out.get(name, _UNSET) == _UNSET:  # --prior-mean is a number or a column
+            out[name] = text
+    return out
+
+
 def _changed(old, new: dict[str, str]) -> str | None:
-    """The settings that differ between two flat records, with their values where short
-    (``n_grid (was 1001, now 1011)``); None when the old run kept none (an older gyroage) or none differs."""
+    """The options and settings that differ between two flat records, with their values where short
+    (``--grid (was 1001, now 1011)``); None when the old run kept none (an older gyroage) or none differs."""
     if not isinstance(old, dict):
         return None
-    names = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    old, new = _as_options(old), _as_options(new)
+    names = sorted(k for k in old.keys() | new.keys() if old.get(k, _UNSET) != new.get(k, _UNSET))
+    if "--method" in names:  # the seed and sampler settings come and go with the method: not changes of their own
+        names = [k for k in names if k not in ("--seed", "--walkers", "--max-steps") and not k.startswith("sampler.")]
     parts = []
     for k in names[:6]:
-        a, b = old.get(k, "not set"), new.get(k, "not set")
+        a, b = old.get(k, _UNSET), new.get(k, _UNSET)
         short = len(a) <= 40 and len(b) <= 40 and k not in ("model files", "model card")
         parts.append(f"{k} (was {a}, now {b})" if short else k)
     if not parts:

@@ -109,3 +109,55 @@ def test_estimate_takes_an_int64_index_with_a_missing_label(model):
     by_position = model.estimate(frame.reset_index(drop=True), s)
     assert mcmc.index.equals(frame.index)
     pd.testing.assert_frame_equal(mcmc.reset_index(drop=True), by_position)
+
+
+def _shuffled_stars() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Six synthetic stars under labels 10-15, and the same rows in another order (labels kept)."""
+    df = pd.DataFrame({"prot": [25.4, 12.0, 3.5, 30.0, 8.0, 1.2], "bp_rp0": [0.82, 1.1, 0.95, 1.6, 1.2, 2.2],
+                       "age_myr": [4000.0, 1500.0, 200.0, 3000.0, 600.0, 50.0]}, index=range(10, 16))
+    return df, df.iloc[[3, 0, 5, 1, 4, 2]]
+
+
+def test_series_with_other_indexes_are_refused_not_paired_by_position(model):
+    """Review R1 (finding 9): posterior(prot=s1, bp_rp0=s2), the same labels in two orders, paired star i's period
+    with star j's colour (medians off by up to a factor of 116), silently."""
+    import pytest
+
+    from gyroage import excess_colour_sigma, group_posterior
+
+    df, sh = _shuffled_stars()
+    words = "are pandas Series with different indexes"
+    with pytest.raises(ValueError, match=f"^prot and bp_rp0 {words}"):
+        model.posterior(prot=sh.prot, bp_rp0=df.bp_rp0)
+    with pytest.raises(ValueError, match=f"^prot and bp_rp {words}"):
+        model.posterior(prot=df.prot, bp_rp=sh.bp_rp0, av=0.1)
+    with pytest.raises(ValueError, match=f"^prot and bp_rp0_err {words}"):
+        model.posterior(prot=df.prot, bp_rp0=df.bp_rp0.to_numpy(), bp_rp0_err=sh.bp_rp0 * 0 + 0.03)
+    with pytest.raises(ValueError, match=f"^prot and age_myr {words}"):
+        model.log_likelihood(df.prot, df.bp_rp0, age_myr=sh.age_myr)
+    with pytest.raises(ValueError, match=f"^age_myr and bp_rp0 {words}"):
+        model.sample_periods(df.age_myr, sh.bp_rp0, seed=1)
+    with pytest.raises(ValueError, match=f"^age_myr and bp_rp0 {words}"):
+        model.period_quantiles(sh.age_myr, df.bp_rp0)
+    with pytest.raises(ValueError, match=f"^prot and bp_rp0 {words}"):
+        model.grid_log_likelihood(df.prot, sh.bp_rp0, 0.03, np.linspace(7, 9, 5))
+    with pytest.raises(ValueError, match=f"^log10_prot and bp_rp0 {words}"):
+        group_posterior(model.density, np.log10(df.prot), sh.bp_rp0, 0.03, np.zeros(6), model.default_prior, 201)
+    with pytest.raises(ValueError, match=f"^bp_rp0_err and ebprp_err {words}"):
+        excess_colour_sigma(df.bp_rp0 * 0.1, sh.bp_rp0 * 0.1, model.card)
+    with pytest.raises(ValueError, match=f"^bp_rp0 and groups {words}"):
+        group_posterior(model.density, np.log10(df.prot).to_numpy(), df.bp_rp0, 0.03, pd.Series(0, index=sh.index),
+                        model.default_prior, 201)
+
+
+def test_series_on_one_index_with_arrays_and_scalars_are_read_as_before(model):
+    """Aligned Series, a Series beside a numpy array (paired by position, as an array is) or a scalar: no refusal."""
+    df, sh = _shuffled_stars()
+    ref = model.posterior(prot=sh.prot.to_numpy(), bp_rp0=sh.bp_rp0.to_numpy()).summaries()["age_p50_myr"]
+    for prot, colour in ((sh.prot, sh.bp_rp0), (sh.prot, sh.bp_rp0.to_numpy()), (sh.prot.to_numpy(), sh.bp_rp0)):
+        got = model.posterior(prot=prot, bp_rp0=colour, bp_rp0_err=0.03).summaries()["age_p50_myr"]
+        assert np.array_equal(got, model.posterior(prot=sh.prot.to_numpy(), bp_rp0=sh.bp_rp0.to_numpy(),
+                                                   bp_rp0_err=0.03).summaries()["age_p50_myr"], equal_nan=True)
+    got = model.posterior(prot=sh.prot, bp_rp0=df.bp_rp0.reindex(sh.index)).summaries()["age_p50_myr"]
+    assert np.array_equal(got, ref, equal_nan=True)
+    assert model.sample_periods(sh.age_myr, sh.bp_rp0, seed=1).shape == (6, 1)
