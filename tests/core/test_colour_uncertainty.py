@@ -89,6 +89,26 @@ def test_colour_marginal_log_prob_refuses_a_nan_sigma_rather_than_skip_the_margi
         colour_marginal_log_prob(model.density, [1.0, 1.0], [8.5, 8.5], [1.2, 1.2], [0.03, 0.03], [0.2, np.nan])
 
 
+@pytest.mark.parametrize("sigma", [0.3, 0.0])
+def test_colour_marginal_log_prob_of_one_point_uses_its_colour_sigma(model, sigma):
+    """Review V21, 6: with every input a scalar, colour_sigma was never looked at (0.645 for 0.3 mag, where the same
+    star as a one-element array gives 0.235), so the marginal was skipped without a word."""
+    from gyroage.core.likelihood import colour_marginal_log_prob
+
+    one = colour_marginal_log_prob(model.density, 1.0, 9.0, 1.1, 0.02, sigma)
+    assert np.shape(one) == ()
+    assert one == colour_marginal_log_prob(model.density, [1.0], [9.0], [1.1], [0.02], [sigma])[0]
+    assert (one == colour_marginal_log_prob(model.density, 1.0, 9.0, 1.1, 0.02)) == (sigma == 0.0)
+
+
+def test_colour_marginal_log_prob_of_one_point_refuses_a_nan_sigma(model):
+    """Review V21, 6: a NaN sigma was refused for arrays (e2103b4) but passed silently for scalar inputs."""
+    from gyroage.core.likelihood import colour_marginal_log_prob
+
+    with pytest.raises(ValueError, match="colour sigma"):
+        colour_marginal_log_prob(model.density, 1.0, 9.0, 1.1, 0.02, np.nan)
+
+
 def test_a_reddening_error_whose_square_overflows_dates_the_star_as_a_merely_huge_one_does(model):
     """An E(BP-RP) error of 1e200 mag made the excess colour sigma inf (its square overflows): the star came out
     invalid_prior, blaming a prior that was fine, where 1e10 mag (the colour as good as unknown) dates it."""
