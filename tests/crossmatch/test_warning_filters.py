@@ -129,3 +129,21 @@ def test_a_quiet_read_overlapping_the_section_leaves_no_filter_behind(monkeypatc
         reader.join(10)
         assert not worker.is_alive() and not reader.is_alive()
         assert warnings.filters == before
+
+
+def test_a_mast_query_leaves_the_callers_own_astropy_filter(monkeypatch):
+    """Review V21, 2: after a MAST query the astronomer's usual ``warnings.simplefilter("ignore", AstropyWarning)``
+    was gone (the section added the same filter, then removed it), and astropy's notes came back."""
+    from astropy.utils.exceptions import AstropyWarning
+
+    inside, release = threading.Event(), threading.Event()
+    release.set()
+    run = _mast(monkeypatch, inside, release)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", AstropyWarning)
+        before = list(warnings.filters)
+        run()
+        assert warnings.filters == before
+        warnings.warn("an astropy note the caller silenced", AstropyWarning, stacklevel=1)
+    assert [str(w.message) for w in got] == []
