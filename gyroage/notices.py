@@ -69,8 +69,9 @@ def quiet() -> Iterator[None]:
             warnings.simplefilter("ignore")
             for _, entry in list(_OPEN):  # another read's strict filter (a CSV streaming meanwhile) stays on top
                 if isinstance(entry, tuple):
-                    action, message, category, _, _ = entry
-                    warnings.filterwarnings(action, message=message.pattern if message else "", category=category)
+                    action, message, category, module, _ = entry
+                    warnings.filterwarnings(action, message=message.pattern if message else "", category=category,
+                                            module=module.pattern if module else "")
             yield
         finally:
             _OPEN.remove((threading.get_ident(), section))
@@ -78,14 +79,15 @@ def quiet() -> Iterator[None]:
 
 
 @contextmanager
-def filter_inside(action: str, message: str, category: type[Warning]) -> Iterator[None]:
-    """Inside, the filter ``(action, message, category)`` is on top (e.g. pandas' ParserWarning as an error); the lock
+def filter_inside(action: str, message: str, category: type[Warning], module: str = "") -> Iterator[None]:
+    """Inside, the filter ``(action, message, category, module)`` is on top (e.g. pandas' ParserWarning as an error;
+    ``module``: a regular expression the warning's module must match, as in ``filterwarnings``); the lock
     is held only to add and remove it, not between (the section may read a slow stream: stdin). A filter several
     threads add at once is one entry (``filterwarnings`` adds it once), removed when the last one leaves; or, if the
     caller held the same filter already (``simplefilter("ignore", AstropyWarning)``), put back where it was."""
     with _LOCK:
         before = list(warnings.filters)
-        warnings.filterwarnings(action, message=message, category=category)
+        warnings.filterwarnings(action, message=message, category=category, module=module)
         entry = warnings.filters[0]
         if entry in before and entry not in (e for _, e in _OPEN):  # the caller's own, not another section's
             _HELD[entry] = before.index(entry)
