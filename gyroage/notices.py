@@ -46,6 +46,9 @@ def collected() -> Iterator[list[str]]:
 _LOCK = threading.RLock()
 # The sections open now: (thread id, their catch_warnings or the filter they added), undone in a forked child.
 _OPEN: list[tuple[int, object]] = []
+# The filters of open filter_inside sections that the caller already held, and where (their index): filterwarnings
+# moves such a filter to the top, and the last section to leave puts it back there instead of removing it.
+_HELD: dict[object, int] = {}
 
 
 def warnings_lock() -> threading.RLock:
@@ -66,8 +69,9 @@ def quiet() -> Iterator[None]:
             warnings.simplefilter("ignore")
             for _, entry in list(_OPEN):  # another read's strict filter (a CSV streaming meanwhile) stays on top
                 if isinstance(entry, tuple):
-                    action, message, category, _, _ = entry
-                    warnings.filterwarnings(action, message=message.pattern if message else "", category=category)
+                    action, message, category, module, _ = entry
+                    warnings.filterwarnings(action, message=message.pattern if message else "", category=category,
+                                            module=module.pattern if module else "")
             yield
         finally:
             _OPEN.remove((threading.get_ident(), section))
@@ -75,13 +79,18 @@ def quiet() -> Iterator[None]:
 
 
 @contextmanager
-def filter_inside(action: str, message: str, category: type[Warning]) -> Iterator[None]:
-    """Inside, the filter ``(action, message, category)`` is on top (e.g. pandas' ParserWarning as an error); the lock
+def filter_inside(action: str, message: str, category: type[Warning], module: str = "") -> Iterator[None]:
+    """Inside, the filter ``(action, message, category, module)`` is on top (e.g. pandas' ParserWarning as an error;
+    ``module``: a regular expression the warning's module must match, as in ``filterwarnings``); the lock
     is held only to add and remove it, not between (the section may read a slow stream: stdin). A filter several
-    threads add at once is one entry (``filterwarnings`` adds it once), removed when the last one leaves."""
+    threads add at once is one entry (``filterwarnings`` adds it once), removed when the last one leaves; or, if the
+    caller held the same filter already (``simplefilter("ignore", AstropyWarning)``), put back where it was."""
     with _LOCK:
-        warnings.filterwarnings(action, message=message, category=category)
+        before = list(warnings.filters)
+        warnings.filterwarnings(action, message=message, category=category, module=module)
         entry = warnings.filters[0]
+        if entry in before and entry not in (e for _, e in _OPEN):  # the caller's own, not another section's
+            _HELD[entry] = before.index(entry)
         _OPEN.append((threading.get_ident(), entry))
     try:
         yield
@@ -92,9 +101,15 @@ def filter_inside(action: str, message: str, category: type[Warning]) -> Iterato
 
 
 def _drop_filter(entry: object) -> None:
-    """Remove ``entry`` from the warning filters unless an open section still needs it."""
-    if entry not in (e for _, e in _OPEN) and entry in warnings.filters:
+    """Remove ``entry`` from the warning filters unless an open section still needs it; one the caller held before
+    the first section added it goes back to its place instead."""
+    if entry in (e for _, e in _OPEN):
+        return
+    held = _HELD.pop(entry, None)
+    if entry in warnings.filters:
         warnings.filters.remove(entry)
+        if held is not None:
+            warnings.filters.insert(held, entry)
         getattr(warnings, "_filters_mutated", lambda: None)()  # the modules' warning registries cache the filters
 
 

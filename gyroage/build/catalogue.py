@@ -275,7 +275,10 @@ def _why(applied: str) -> dict[str, tuple[str, str]]:
 @dataclass(frozen=True, eq=False)
 class Selection:
     """The quality selection of the catalogue ``raw`` (as :func:`load_catalogue` reads it), its reasons worked out
-    once (:func:`_left_out`, on first use) for everything a run says and trains on; worded by :func:`_why`."""
+    once (:func:`_left_out`, on first use) for everything a run says and trains on; worded by :func:`_why`.
+
+    ``raw`` is held, not copied, and ``reasons``, ``frame`` and ``clusters_left_out`` are cached when first used:
+    change ``raw`` after that and they are stale (select the changed frame anew: ``Selection(raw)``)."""
 
     raw: pd.DataFrame
 

@@ -16,7 +16,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.column_types import text_types
 from gyroage.core.calibration import Calibration
-from gyroage.core.colours import Reddening, excess_colour_sigma
+from gyroage.core.colours import MAX_COLOUR_SIGMA, Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
 from gyroage.core.domain import (
     AGE_OUTSIDE_MAX,
@@ -355,9 +355,14 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     domain = SequenceDomain.from_card(density.card)
     trained = (None, None) if domain is None else domain.age_range(stars.bp_rp0[ok])
     sig_c = np.maximum(excess_colour_sigma(stars.bp_rp0_err[ok], None, density.card), settings.sampler.colour_err_floor)
+    # capped as the grid's colour sigma is (NaN kept: no reddening error): one of 1e154 mag squared to inf in the
+    # sampler's colour term and proposals (not_converged, raw RuntimeWarnings); past the cap the E >= 0 truncation
+    # alone is left, so capping changes no age
+    ebprp_err = _rows(stars.ebprp_err, ok)
+    ebprp_err = None if ebprp_err is None else np.minimum(ebprp_err, MAX_COLOUR_SIGMA)
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
-                        stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), _rows(stars.ebprp_err, ok), prior_mean, prior_sigma,
+                        stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), ebprp_err, prior_mean, prior_sigma,
                         _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok), *trained)
     term = main_sequence_term(density, settings, stars)
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,

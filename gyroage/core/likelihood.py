@@ -164,8 +164,11 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
     """
     prot, age, colour, err = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in
                                                    (log10_prot, log10_age, bp_rp0, bp_rp0_err)))
+    if prot.ndim == 0:  # one point: a star of one, so that colour_sigma is used (and checked) as for arrays
+        return colour_marginal_log_prob(density, prot[None], age[None], colour[None], err[None],
+                                        colour_sigma).reshape(())
     out = density.log_prob_flow(prot, age, colour, err)
-    if out.ndim == 0 or colour_sigma is None:
+    if colour_sigma is None:
         return out
     sig = np.broadcast_to(np.asarray(colour_sigma, float), out.shape[:1])
     lo, hi = density.card.domain["bp_rp0"]

@@ -55,7 +55,9 @@ def colour_log_like(c_true, c_obs, sig_c, ebprp, ebprp_err):
     se = np.where(np.isfinite(ebprp_err) & (ebprp_err > 0), ebprp_err, 0.0)
     plain = -0.5 * (d / sig_c) ** 2
     s2 = sig_c**2 + se**2
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # over: a reddening error as tiny as 1e-320 mag makes (mu + e) / t and e / se +-inf, whose log_ndtr is the limit
+    # wanted (an exact E)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         mu = d * se**2 / s2
         t = sig_c * se / np.sqrt(s2)
         # added term by term, in this order, so that a known E gives the same floats as before

@@ -326,9 +326,11 @@ class MastTic(Service):
 
             try:
                 # astroquery's notes (NoResultsWarning: an empty answer is an answer) and astropy's on the table it
-                # builds, and only those: not notices.quiet(), whose lock would keep other threads' warnings
-                # waiting for a network request; not a bare catch_warnings(), which swallows them
-                with notices.filter_inside("ignore", "", AstropyWarning):
+                # builds, and only those: raised from their modules (astroquery.mast warns with stacklevel 1), so a
+                # caller's own AstropyWarning on another thread meanwhile is still seen; not notices.quiet(), whose
+                # lock would keep other threads' warnings waiting for a network request; not a bare
+                # catch_warnings(), which swallows them
+                with notices.filter_inside("ignore", "", AstropyWarning, module=r"astro(py|query)(\.|$)"):
                     table = self._client.query_criteria(catalog="Tic", **{column: [str(i) for i in ids]})
             except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
                 # An answer astroquery cannot read (not JSON, {"status": "ERROR", "data": []}, fields missing):

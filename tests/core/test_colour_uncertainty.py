@@ -89,6 +89,26 @@ def test_colour_marginal_log_prob_refuses_a_nan_sigma_rather_than_skip_the_margi
         colour_marginal_log_prob(model.density, [1.0, 1.0], [8.5, 8.5], [1.2, 1.2], [0.03, 0.03], [0.2, np.nan])
 
 
+@pytest.mark.parametrize("sigma", [0.3, 0.0])
+def test_colour_marginal_log_prob_of_one_point_uses_its_colour_sigma(model, sigma):
+    """Review V21, 6: with every input a scalar, colour_sigma was never looked at (0.645 for 0.3 mag, where the same
+    star as a one-element array gives 0.235), so the marginal was skipped without a word."""
+    from gyroage.core.likelihood import colour_marginal_log_prob
+
+    one = colour_marginal_log_prob(model.density, 1.0, 9.0, 1.1, 0.02, sigma)
+    assert np.shape(one) == ()
+    assert one == colour_marginal_log_prob(model.density, [1.0], [9.0], [1.1], [0.02], [sigma])[0]
+    assert (one == colour_marginal_log_prob(model.density, 1.0, 9.0, 1.1, 0.02)) == (sigma == 0.0)
+
+
+def test_colour_marginal_log_prob_of_one_point_refuses_a_nan_sigma(model):
+    """Review V21, 6: a NaN sigma was refused for arrays (e2103b4) but passed silently for scalar inputs."""
+    from gyroage.core.likelihood import colour_marginal_log_prob
+
+    with pytest.raises(ValueError, match="colour sigma"):
+        colour_marginal_log_prob(model.density, 1.0, 9.0, 1.1, 0.02, np.nan)
+
+
 def test_a_reddening_error_whose_square_overflows_dates_the_star_as_a_merely_huge_one_does(model):
     """An E(BP-RP) error of 1e200 mag made the excess colour sigma inf (its square overflows): the star came out
     invalid_prior, blaming a prior that was fine, where 1e10 mag (the colour as good as unknown) dates it."""
@@ -116,3 +136,37 @@ def test_group_age_takes_a_member_whose_reddening_error_overflows_instead_of_nam
         assert "colour_sigma" not in res.stderr and "Warning" not in res.stderr
         ages.append(pd.read_csv(io.StringIO(res.stdout))["age_p50_myr"].tolist())
     assert ages[0] == ages[1] and np.isfinite(ages[0]).all()
+
+
+def test_the_sampler_dates_a_reddening_error_whose_square_overflows_as_a_merely_huge_one(model):
+    """Review V21, 3: the grid capped its colour sigma, but ``--method mcmc`` passed the E(BP-RP) error to the sampler
+    as given: 1e154 mag squared to inf in its colour term and proposals, and the star came out not_converged at
+    126 Myr (1e7 mag: ok, 1080 Myr), with raw numpy overflow warnings."""
+    import warnings
+
+    from gyroage.core.estimate import EstimateSettings
+
+    out = []
+    for err in (1e7, 1e154):
+        star = pd.DataFrame({"prot": [12.0], "bp_rp": [1.15], "ebprp": [0.05], "ebprp_err": [err]})
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            out.append(model.estimate(star, EstimateSettings(method="mcmc")))
+        assert [str(w.message) for w in got] == []
+    cols = ["status", "age_p16_myr", "age_p50_myr", "age_p84_myr"]
+    assert out[0]["status"].tolist() == ["ok"]
+    pd.testing.assert_frame_equal(out[1][cols], out[0][cols])
+
+
+def test_the_sampler_takes_a_denormal_reddening_error_as_an_exact_reddening_without_warnings():
+    """Review V21, 3 (its command line): an E(BP-RP) error of 1e-320 mag printed raw overflow RuntimeWarnings from
+    the sampler's colour term, whose value was already the limit (the reddening exact)."""
+    import warnings
+
+    from gyroage.core.mcmc_target import colour_log_like
+
+    c_true = np.linspace(0.9, 1.3, 9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = colour_log_like(c_true, 1.1, 0.03, np.full(9, 0.05), np.full(9, 1e-320))
+    assert np.allclose(tiny, colour_log_like(c_true, 1.1, 0.03, np.full(9, 0.05), np.zeros(9)), rtol=1e-12, atol=0)

@@ -314,6 +314,44 @@ def test_a_quiet_section_keeps_another_reads_strict_csv_filter():
     assert not any(f[0] == "error" and f[2] is pd.errors.ParserWarning for f in warnings.filters)
 
 
+def test_a_filter_section_leaves_the_callers_own_identical_filter_where_it_was():
+    """Review V21, 2: ``filterwarnings`` moves a filter the caller already holds to the top, and filter_inside then
+    removed it on exit: a caller's ``simplefilter("ignore", ...)`` of the same category was gone for good after a
+    read (or a MAST query)."""
+    import threading
+
+    from gyroage import notices
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        warnings.filterwarnings("error", "something else", UserWarning)  # above the caller's filter: kept above
+        before = list(warnings.filters)
+        with notices.filter_inside("ignore", "", pd.errors.ParserWarning):
+            assert warnings.filters[0] == ("ignore", None, pd.errors.ParserWarning, None, 0)
+        assert warnings.filters == before
+        # two sections at once (threads): the caller's filter still back where it was when the last one leaves
+        inside, release = threading.Barrier(3), threading.Event()
+
+        def section() -> None:
+            with notices.filter_inside("ignore", "", pd.errors.ParserWarning):
+                inside.wait(10)
+                assert release.wait(10)
+
+        threads = [threading.Thread(target=section, daemon=True) for _ in range(2)]
+        for t in threads:
+            t.start()
+        inside.wait(10)
+        release.set()
+        for t in threads:
+            t.join(10)
+        assert warnings.filters == before
+    # and a filter the caller did not hold is still removed
+    before = list(warnings.filters)
+    with notices.filter_inside("ignore", "", pd.errors.ParserWarning):
+        pass
+    assert warnings.filters == before
+
+
 def test_one_rule_says_which_given_errors_are_unusable():
     """The rule (given, i.e. not NaN, but not a finite number >= 0) was written out in five places; io.bad_error
     now says it, with zero_ok=False for a colour error estimate refuses at 0 and missing_ok=False for an array

@@ -58,7 +58,9 @@ def _mast(monkeypatch, inside, release):
     transient_errors()  # imports requests, whose urllib3 adds its warning filters: before the test notes them
 
     def query_criteria(**_):
-        warnings.warn("Query returned no results.", NoResultsWarning, stacklevel=2)  # still ignored
+        # still ignored: raised as astroquery raises it, from its own module (stacklevel 1)
+        warnings.warn_explicit("Query returned no results.", NoResultsWarning, "discovery_portal.py", 301,
+                               module="astroquery.mast.discovery_portal")
         return Table({"ID": [1]})
 
     class Client:
@@ -129,3 +131,68 @@ def test_a_quiet_read_overlapping_the_section_leaves_no_filter_behind(monkeypatc
         reader.join(10)
         assert not worker.is_alive() and not reader.is_alive()
         assert warnings.filters == before
+
+
+def test_a_mast_query_leaves_the_callers_own_astropy_filter(monkeypatch):
+    """Review V21, 2: after a MAST query the astronomer's usual ``warnings.simplefilter("ignore", AstropyWarning)``
+    was gone (the section added the same filter, then removed it), and astropy's notes came back."""
+    from astropy.utils.exceptions import AstropyWarning
+
+    inside, release = threading.Event(), threading.Event()
+    release.set()
+    run = _mast(monkeypatch, inside, release)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", AstropyWarning)
+        before = list(warnings.filters)
+        run()
+        assert warnings.filters == before
+        warnings.warn("an astropy note the caller silenced", AstropyWarning, stacklevel=1)
+    assert [str(w.message) for w in got] == []
+
+
+def test_a_callers_astropy_warning_on_another_thread_during_a_mast_fetch_is_seen(monkeypatch):
+    """Review V21, 4: the MAST fetch ignored every AstropyWarning process-wide, so an astropy note the caller got on
+    another thread meanwhile (a FITS card fixed, a unit not understood) was lost; only those raised from astropy's or
+    astroquery's modules are ignored now."""
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    inside, release = threading.Event(), threading.Event()
+    run = _mast(monkeypatch, inside, release)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        assert inside.wait(10)
+        warnings.warn("the caller's own astropy note", AstropyUserWarning, stacklevel=1)
+        release.set()
+        worker.join(10)
+        assert not worker.is_alive()
+    assert [str(w.message) for w in got] == ["the caller's own astropy note"]
+
+
+def test_an_empty_mast_answer_still_says_nothing(tmp_path, sky, monkeypatch):
+    """Review V21, 4: the narrower filter (astropy's and astroquery's modules only) still hides astroquery's
+    NoResultsWarning for an empty MAST answer (an answer: the stars have no TIC entry), which astropy's logger
+    would print as "WARNING: NoResultsWarning: Query returned no results."."""
+    import json
+
+    from werkzeug import Response
+
+    from tests.conftest import run_cli
+    from tests.crossmatch.fakesky import GB, GD
+
+    def emptied(response: Response) -> Response:
+        answer = json.loads(response.get_data(as_text=True))
+        answer["data"] = []
+        return Response(json.dumps(answer), content_type=response.content_type)
+
+    sky.mangle["mast"] = [emptied]
+    sky.mangle_all.add("mast")
+    ids = tmp_path / "ids.csv"
+    ids.write_text(f"source_id\n{GB}\n{GD}\n")
+    cm = run_cli("crossmatch", str(ids), "--no-cache", "--retries", "1", "--gaia-url", sky.url, "--vizier-url",
+                 sky.url, "--mast-url", sky.url)
+    assert cm.returncode == 0, cm.stderr
+    assert sky.queries("mast")  # the empty answer was asked for and read
+    assert "Warning" not in cm.stderr and "WARNING" not in cm.stderr, cm.stderr
