@@ -86,7 +86,10 @@ def test_the_e_prefix_means_the_error_of_the_named_column(name, canon):
                                           "bp_rp0_err_upper": "E_BPRP_0"}),
     (["Teff", "e_Teff", "E_Teff"], {"teff": "Teff", "teff_err": "e_Teff", "teff_err_upper": "E_Teff"}),
     (["BP-RP", "E_BP-RP"], {"bp_rp": "BP-RP", "ebprp": "E_BP-RP"}),  # alone: the reddening (README)
-    (["Prot", "e_Prot", "E_Prot"], {"prot": "Prot", "prot_err": "e_Prot"}),  # not a colour: as before
+    # the period's too (VizieR's e_Prot/E_Prot); E_Prot alone stays the period's error, as before
+    (["Prot", "E_Prot", "e_Prot"], {"prot": "Prot", "prot_err": "e_Prot", "prot_err_upper": "E_Prot"}),
+    (["Per [h]", "e_Per [h]", "E_Per [h]"], {"prot": "Per [h]", "prot_err": "e_Per [h]", "prot_err_upper": "E_Per [h]"}),
+    (["Prot", "E_Prot"], {"prot": "Prot", "prot_err": "E_Prot"}),
 ])
 def test_vizier_upper_error_beside_its_lower_error_is_the_upper_error(columns, found):
     """VizieR's E_X beside e_X is X's upper error (e_X the lower): for a colour, never a reddening."""

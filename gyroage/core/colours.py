@@ -310,16 +310,8 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
     required_colour(cols, red)
     n = len(frame)
 
-    def read(name: str) -> tuple[np.ndarray, np.ndarray]:
-        values = io.numeric(frame, cols.get(name))
-        if name.endswith("_err") and cols.get(f"{name}{UPPER}") is not None:
-            # VizieR's asymmetric error, e_X lower and E_X upper: the symmetric error the model takes is their mean
-            # (either alone where the other is blank); text in either makes the row's error unusable
-            upper = io.numeric(frame, cols[f"{name}{UPPER}"])
-            bad = io.unparsed(frame, cols.get(name), values) | io.unparsed(frame, cols[f"{name}{UPPER}"], upper)
-            values = np.where(np.isnan(values), upper, np.where(np.isnan(upper), values, 0.5 * (values + upper)))
-            return values, bad
-        return values, io.unparsed(frame, cols.get(name), values)
+    def read(name: str) -> tuple[np.ndarray, np.ndarray]:  # an error: with VizieR's upper one, their mean
+        return io.mean_error(frame, cols.get(name), cols.get(f"{name}{UPPER}") if name.endswith("_err") else None)
 
     c0, bad0 = read("bp_rp0")
     err0, bad_err0 = read("bp_rp0_err")

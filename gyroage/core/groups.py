@@ -335,7 +335,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     has = labels.notna().to_numpy() & ~labels.astype(str).str.strip().str.lower().isin(io.NA_TOKENS).to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
     # the joint age never reads a period error: a sentinel (-99) or text ('<0.01') in one must not drop members
-    columns = {k: v for k, v in io.require_columns(list(sub.columns)).items() if k != "prot_err"}
+    columns = {k: v for k, v in io.require_columns(list(sub.columns)).items()
+               if not k.startswith("prot_err")}  # and VizieR's upper error, E_Prot
     stars = check_stars(sub, density.card, columns, reddening=reddening, zero_colour_err=True)
     if main_sequence:  # asked for: never a silent rotation-only age
         require_term(density.card)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.columns import UPPER
 from gyroage.core.colours import (
     Reddening,
     conversion_columns,
@@ -63,7 +64,8 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     prot = io.numeric(frame, cols.get("prot"))
     colours = input_colours(frame, cols, reddening)
     colour, err = colours.bp_rp0, colours.bp_rp0_err
-    perr = io.numeric(frame, cols.get("prot_err"))
+    # VizieR's e_Prot (lower) with E_Prot (upper): their mean, as a colour's (gyroage.columns.UPPER_ERRORS)
+    perr, perr_text = io.mean_error(frame, cols.get("prot_err"), cols.get(f"prot_err{UPPER}"))
     n = len(frame)
     status = np.full(n, statuses.OK, dtype=object)
     # Later checks must not overwrite earlier, more basic ones: apply in reverse order of priority.
@@ -72,7 +74,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     status[~colour_in_domain(colour, card)] = statuses.COLOUR_OUT_OF_DOMAIN
     # Text in an optional column is a bad value, not a missing one (which would take the default).
     bad_perr = io.bad_error(perr)  # 0: a period known exactly
-    status[bad_perr | io.unparsed(frame, cols.get("prot_err"), perr)] = statuses.INVALID_PERIOD_ERR
+    status[bad_perr | perr_text] = statuses.INVALID_PERIOD_ERR
     bad_err = bad_colour_err(err, zero_colour_err)
     status[bad_err | colours.err_unparsed] = statuses.INVALID_COLOUR_ERR
     status[~np.isfinite(colour)] = statuses.INVALID_COLOUR
