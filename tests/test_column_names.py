@@ -355,3 +355,41 @@ def test_every_alias_in_the_readme_table_reads_as_its_column(alias, canon):
     """Twelve of the README's aliases (p_rot, sigma_bp_rp, ebmv, t_eff, plx_err, ...) were in no test: dropping one
     from gyroage/columns.py would have left every test passing."""
     assert io.match_columns([alias]).get(canon) == alias, io.match_columns([alias])
+
+
+OBSERVED_ERR = "KIC,Prot,bp_rp0,{}\n1,10,1.0,0.2\n2,3,2.2,0.3\n"
+
+
+@pytest.mark.parametrize("name", ["bp_rp_error", "e_bp_rp", "e_BP-RP"])
+def test_an_observed_colours_error_beside_bp_rp0_is_said_not_read(name):
+    """The error of an observed BP-RP beside a de-reddened bp_rp0 (with no error of its own) was dropped without a
+    word, the ages resting on the default colour error: said once, also with -q; the ages stay as they were."""
+    line = (f"gyroage: '{name}' not read: it is the error of an observed BP-RP, and the colour comes from 'bp_rp0' "
+            f"(with the model's default colour error): name it e_bp_rp0 if it is the error of 'bp_rp0'")
+    for quiet in (True, False):
+        res = run("estimate", "-", stdin=OBSERVED_ERR.format(name), quiet=quiet)
+        assert [ln for ln in notices(res) if "not read" in ln] == [line], res.stderr
+    assert ages(OBSERVED_ERR.format(name)) == ages(OBSERVED_ERR.format("note"))
+    # its own error column: no note (the observed colour's error is rightly unread)
+    own = "KIC,Prot,bp_rp0,e_bp_rp0,e_bp_rp\n1,10,1.0,0.1,0.2\n"
+    assert "not read" not in run("estimate", "-", stdin=own, quiet=False).stderr
+
+
+def test_an_observed_colours_error_read_only_where_bp_rp0_is_blank_is_said_so():
+    text = "KIC,Prot,bp_rp0,bp_rp,e_bp_rp,A_V\n1,10,1.0,1.2,0.2,0.5\n2,10,,1.2,0.2,0.5\n"
+    line = ("gyroage: 'e_bp_rp' not read where 'bp_rp0' has a value (those rows take the model's default colour "
+            "error): it is the error of the observed 'bp_rp'; give 'bp_rp0' its own error column, e_bp_rp0")
+    for quiet in (True, False):
+        assert [ln for ln in notices(run("estimate", "-", stdin=text, quiet=quiet)) if "not read" in ln] == [line]
+
+
+def test_the_api_warns_of_an_observed_colours_error_beside_bp_rp0(model):
+    import warnings
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"Prot": [10.0], "bp_rp0": [1.0], "e_BP-RP": [0.2]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.estimate(frame)
+    assert any("'e_BP-RP' not read: it is the error of an observed BP-RP" in str(w.message) for w in caught)
