@@ -125,6 +125,7 @@ UNITS: dict[str, tuple[str, float]] = {
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en dash, as typeset tables give them
 _BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 _SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
+_MANGLED = re.compile(r"^(.+)\.(\d+)$")  # pandas' name for a repeated header: "A_V.1" beside "A_V"
 _SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
 
 
@@ -272,14 +273,19 @@ def _upper_error(name: str, lower: set[str]) -> Role | None:
 def column_matches(columns) -> dict[str, list[str]]:
     """Canonical name -> every input column that supplies it, in input order (the first is used).
 
-    A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`. A colour's
-    ``E_X`` beside its ``e_X`` is a colour's or the period's upper error, ``<X>_err_upper`` (:func:`_upper_error`).
+    A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`. ``X.1``
+    beside ``X`` (a repeated header, as pandas renames it) has X's role. ``E_X`` beside its ``e_X`` is a colour's or
+    the period's upper error, ``<X>_err_upper`` (:func:`_upper_error`).
     """
     columns = list(columns)
     lower = {column_key(rest) for rest in map(error_of, columns) if rest is not None}
     found: dict[str, list[str]] = {}
+    names = {str(c) for c in columns}
     for col in columns:
-        role = (_upper_error(str(col), lower) if lower else None) or _role(str(col))
+        # pandas renames a repeated header A_V to A_V.1: another column of A_V's role (named by duplicate_notes)
+        m = _MANGLED.match(str(col))
+        name = m.group(1) if m and m.group(1) in names else str(col)
+        role = (_upper_error(name, lower) if lower else None) or _role(name)
         if isinstance(role, str):
             raise UserError(role)
         if role is not None:

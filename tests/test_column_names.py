@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from gyroage import io
 from gyroage.cli import app
 from gyroage.errors import UserError
-from tests.conftest import ROOT, needs_matplotlib, one_line_error
+from tests.conftest import ROOT, needs_dask, needs_matplotlib, one_line_error, run_cli
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
         "age_flags", "status"]
@@ -393,3 +393,40 @@ def test_the_api_warns_of_an_observed_colours_error_beside_bp_rp0(model):
         warnings.simplefilter("always")
         model.estimate(frame)
     assert any("'e_BP-RP' not read: it is the error of an observed BP-RP" in str(w.message) for w in caught)
+
+
+REPEATED = [("KIC,Prot,bp_rp,A_V,A_V\n1,10,1.0,0.1,1.0\n2,8,1.2,0.2,0.9\n", "KIC,Prot,bp_rp,A_V\n1,10,1.0,0.1\n2,8,1.2,0.2\n",
+             "several columns are av: using 'A_V', ignoring 'A_V.1'"),
+            ("KIC,Prot,bp_rp0,Prot\n1,10,1.0,20\n2,8,1.2,3\n", "KIC,Prot,bp_rp0\n1,10,1.0\n2,8,1.2\n",
+             "several columns are prot: using 'Prot', ignoring 'Prot.1'")]
+
+
+@pytest.mark.parametrize("text, first, line", REPEATED)
+@pytest.mark.parametrize("chunks", [(), ("--chunksize", "1")])
+def test_a_repeated_header_is_named_as_several_columns(text, first, line, chunks):
+    """pandas renames a repeated header A_V to A_V.1, which matched no quantity: the second A_V was ignored without the
+    "several columns" line the README promises. The first is used, as before."""
+    assert f"estimate: {line}" in notices(run("estimate", "-", *chunks, stdin=text, quiet=False))
+    assert ages(text) == ages(first)
+
+
+@needs_dask
+def test_the_dask_engine_names_a_repeated_header_too(tmp_path):
+    src = tmp_path / "rep.csv"
+    src.write_text(REPEATED[0][0])
+    res = run_cli("estimate", str(src), "--engine", "dask", "--workers", "1", "-o", str(tmp_path / "o.parquet"))
+    assert res.returncode == 0, res.stderr
+    assert f"estimate: {REPEATED[0][2]}" in res.stderr.splitlines()
+
+
+def test_a_parquet_file_with_a_repeated_column_name_is_refused_in_one_line(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "rep.parquet"
+    pq.write_table(pa.table([[10.0], [1.0], [0.1], [1.0]], names=["Prot", "bp_rp", "A_V", "A_V"]), src)
+    for engine in ("local", "dask"):
+        res = run_cli("estimate", str(src), "--engine", engine, "--workers", "1", "-o", str(tmp_path / "o.parquet"))
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.strip().splitlines()[-1] == (
+            f"gyroage: error: {src} has 2 columns named 'A_V': rename all but one (the first would be read)")
