@@ -182,7 +182,7 @@ def test_which_columns_are_read_is_said_once():
     assert notices(run("group-age", "-", "--by", "cluster", stdin=text, quiet=False))[0] == f"group-age: {line}"
     got = notices(run("estimate", "-", stdin="Prot [h],(BP-RP)0,BP-RP,A_V,Teff\n168,,1.2,0.1,\n", quiet=False))
     assert got == ["estimate: reading prot from 'Prot [h]' (h, converted to days), colour from '(BP-RP)0', "
-                   f"else 'BP-RP' - k x 'A_V' {K_NOTE}, else 'Teff'"]
+                   f"else 'BP-RP' - k x 'A_V' {K_NOTE}, else 'Teff' where 'BP-RP' is blank"]
     got = notices(run("estimate", "-", "--ebprp", "0.1", stdin="Prot,BP-RP\n7,1.2\n", quiet=False))
     assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
 
@@ -430,3 +430,32 @@ def test_a_parquet_file_with_a_repeated_column_name_is_refused_in_one_line(tmp_p
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
         assert res.stderr.strip().splitlines()[-1] == (
             f"gyroage: error: {src} has 2 columns named 'A_V': rename all but one (the first would be read)")
+
+
+GSP_MISSING = "KIC,Teff,Prot,bp_rp,ebpminrp_gspphot\n1,5000,10,1.2,0.05\n2,5000,10,1.2,\n3,5000,10,,\n4,,10,1.2,\n"
+
+
+@pytest.mark.parametrize("engine", [(), ("--chunksize", "1"), ("--engine", "dask", "--workers", "1")])
+def test_rows_with_bp_rp_and_no_reddening_are_not_dated_from_teff_and_the_run_says_so(engine, tmp_path):
+    """A Gaia+Kepler row with bp_rp but a blank GSP-Phot E(BP-RP) is invalid_reddening even with a Teff (README): the
+    reading line said "else 'Teff'", read as a per-row fallback. It says where, and the run counts such rows."""
+    if "dask" in engine:
+        pytest.importorskip("distributed")
+    src = tmp_path / "gsp.csv"
+    src.write_text(GSP_MISSING)
+    res = run_cli("estimate", str(src), *engine, "-o", str(tmp_path / "o.parquet"))
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if " | " not in ln]
+    assert ("estimate: reading prot from 'Prot' (d), colour from 'bp_rp' - 'ebpminrp_gspphot', else 'Teff' where "
+            "'bp_rp' is blank") in lines
+    assert ("estimate: 1 row with 'bp_rp' but no usable reddening is invalid_reddening although 'Teff' has a value "
+            "in it: a row with 'bp_rp' is dated from it or not at all; blank its 'bp_rp' (or fill its reddening) to "
+            "date it from 'Teff'") in lines, lines
+    import pandas as pd
+
+    assert pd.read_parquet(tmp_path / "o.parquet")["status"].tolist() == ["ok", "invalid_reddening", "ok",
+                                                                          "invalid_reddening"]
+    ok = GSP_MISSING.replace("2,5000,10,1.2,\n", "")
+    src.write_text(ok)
+    res = run_cli("estimate", str(src), *engine, "-o", str(tmp_path / "o2.parquet"))
+    assert "no usable reddening" not in res.stderr

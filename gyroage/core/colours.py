@@ -251,7 +251,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
             text = note(text, f"taken as the reddening E(BP-RP): no '{lower}' beside it")
         return text
 
-    sources = []
+    sources, blank = [], None  # blank: the observed colour a later source is read only without (input_colours)
     for name in io.COLOUR_SOURCES:
         if name not in found:
             continue
@@ -261,8 +261,9 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
             text = "reddening error " + " else ".join(errs) + (f"; {K_NOTE}" if k else "")
             sources.append(note(col(name), text) if errs else col(name))
             continue
-        if name != "bp_rp":
-            sources.append(col(name))
+        if name != "bp_rp":  # a row with bp_rp but no usable reddening is invalid_reddening, never dated from these
+            sources.append(col(name) + (f" where '{blank}' is blank" if blank else ""))
+            blank = None  # said once, at the first of them
             continue
         terms = [reddening_text(r) if a0_per is None else f"{_factor(a0_per)}{col(r)}"
                  for r, a0_per, _ in REDDENINGS if r in found]
@@ -275,6 +276,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
         if terms:  # without a reddening the observed colour is not read (required_colour)
             text = f"{col('bp_rp')} - " + " else ".join(terms)
             sources.append(note(text, K_NOTE) if k else text)
+            blank = found["bp_rp"]
     period = col("prot", "d") if period_error else describe(found.get("prot", ""), "d")
     read = [f"prot from {period}"] if "prot" in found else []
     if sources:
