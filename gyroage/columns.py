@@ -95,9 +95,10 @@ _MAGS = ("bp_rp0", "bp_rp0_err", "bp_rp", "bp_rp_err", "ebprp", "ebprp_err", "av
 COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "parallax": "angle", "parallax_err": "angle",
                                 "teff": "temperature", "teff_err": "temperature difference",
                                 **dict.fromkeys(_MAGS, "magnitude")}
-# A colour's upper error (VizieR's E_X beside e_X: :func:`column_matches`), read in the unit of the colour's error.
+# A colour's or the period's upper error (VizieR's E_X beside e_X: :func:`column_matches`), read in its error's unit.
 UPPER = "_upper"
-COLUMN_KINDS.update({f"{c}_err{UPPER}": COLUMN_KINDS[f"{c}_err"] for c in COLOUR_SOURCES})
+UPPER_ERRORS = (*COLOUR_SOURCES, "prot")
+COLUMN_KINDS.update({f"{c}_err{UPPER}": COLUMN_KINDS[f"{c}_err"] for c in UPPER_ERRORS})
 # Columns an option names (group-age --membership): converted as COLUMN_KINDS' are, when read with that role.
 OPTION_KINDS: dict[str, str] = {"membership": "fraction"}
 # kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
@@ -124,6 +125,7 @@ UNITS: dict[str, tuple[str, float]] = {
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en dash, as typeset tables give them
 _BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 _SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
+_MANGLED = re.compile(r"^(.+)\.(\d+)$")  # pandas' name for a repeated header: "A_V.1" beside "A_V"
 _SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
 
 
@@ -251,17 +253,19 @@ def column_role(name) -> Role | None:
 
 
 def _upper_error(name: str, lower: set[str]) -> Role | None:
-    """The role ``<colour>_err_upper`` of an upper-case ``E_X`` whose ``e_X`` is a column too (``lower``: the
-    :func:`column_key` of what each error-of column names), X a colour (:data:`COLOUR_SOURCES`), else ``None``.
+    """The role ``<X>_err_upper`` of an upper-case ``E_X`` whose ``e_X`` is a column too (``lower``: the
+    :func:`column_key` of what each error-of column names), X a colour or the period (:data:`UPPER_ERRORS`), else
+    ``None``.
 
     VizieR gives an asymmetric error as ``e_X`` (lower) and ``E_X`` (upper): ``E_BP-RP`` beside ``e_BP-RP`` is no
-    reddening E(BP-RP), and subtracting it from the colour made the stars look bluer, hence younger.
+    reddening E(BP-RP), and subtracting it from the colour made the stars look bluer, hence younger; ``E_Prot``
+    beside ``e_Prot`` was a second period error, the first column's taken, so MCMC ages hung on the column order.
     """
     name = _clean(name)
     if not name.startswith("E_") or column_key(name[2:]) not in lower:
         return None
     value = _value_role(name[2:], name)
-    if isinstance(value, Role) and value.name in COLOUR_SOURCES:
+    if isinstance(value, Role) and value.name in UPPER_ERRORS:
         return Role(f"{value.name}_err{UPPER}", value.scale, value.unit)
     return None
 
@@ -269,18 +273,36 @@ def _upper_error(name: str, lower: set[str]) -> Role | None:
 def column_matches(columns) -> dict[str, list[str]]:
     """Canonical name -> every input column that supplies it, in input order (the first is used).
 
-    A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`. A colour's
-    ``E_X`` beside its ``e_X`` is the colour's upper error, ``<colour>_err_upper`` (:func:`_upper_error`).
+    A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`. ``X.1``
+    beside ``X`` (a repeated header, as pandas renames it) has X's role. ``E_X`` beside its ``e_X`` is a colour's or
+    the period's upper error, ``<X>_err_upper`` (:func:`_upper_error`).
     """
     columns = list(columns)
     lower = {column_key(rest) for rest in map(error_of, columns) if rest is not None}
     found: dict[str, list[str]] = {}
+    names = {str(c) for c in columns}
     for col in columns:
-        role = (_upper_error(str(col), lower) if lower else None) or _role(str(col))
+        # pandas renames a repeated header A_V to A_V.1: another column of A_V's role (named by duplicate_notes)
+        m = _MANGLED.match(str(col))
+        name = m.group(1) if m and m.group(1) in names else str(col)
+        role = (_upper_error(name, lower) if lower else None) or _role(name)
         if isinstance(role, str):
             raise UserError(role)
         if role is not None:
             found.setdefault(role.name, []).append(col)
+    return _pair_period_errors(columns, found)
+
+
+def _pair_period_errors(columns: list, found: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``found``, the period's upper errors made plain errors again (in input order) unless the first ``prot_err``
+    is the ``e_X`` (or ``err_X``) whose ``E_X`` is the first upper one: a mean of another pair (``E_Period`` with
+    ``E_P_rot``, of two upper errors) changed MCMC ages where before the first error column was read as it is."""
+    upper = found.get(f"prot_err{UPPER}")
+    lower = error_of(found.get("prot_err", [""])[0])
+    if not upper or (lower is not None and column_key(lower) == column_key(_clean(upper[0])[2:])):
+        return found
+    errors = set(map(str, found.pop(f"prot_err{UPPER}") + found.get("prot_err", [])))
+    found["prot_err"] = [c for c in columns if str(c) in errors]
     return found
 
 

@@ -157,6 +157,19 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
 NA_TOKENS = csv_layout.NA_TOKENS
 
 
+def mean_error(frame: pd.DataFrame, lower: str | None, upper: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """An error column's :func:`numeric` values and where it holds text (:func:`unparsed`); with VizieR's upper error
+    ``upper`` beside the lower ``lower`` (``e_X``, ``E_X``), the symmetric error the model takes: their mean (either
+    alone where the other is blank), unusable where either holds text."""
+    values = numeric(frame, lower)
+    bad = unparsed(frame, lower, values)
+    if upper is None:
+        return values, bad
+    up = numeric(frame, upper)
+    bad = bad | unparsed(frame, upper, up)
+    return np.where(np.isnan(values), up, np.where(np.isnan(up), values, 0.5 * (values + up))), bad
+
+
 def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None = None) -> np.ndarray:
     """True where a cell holds text that is neither a number nor a missing-value token.
 

@@ -86,7 +86,13 @@ def parquet_meta(schema, source, roles: dict[str, str] | None = None) -> Parquet
     field's ``unit`` metadata; a one-line :class:`UserError` for a unit that does not convert (as for FITS).
 
     ``roles``: more columns to convert (:func:`read_chunks`). astropy is imported only for a file that has either.
+    A repeated column name (Arrow allows it; a CSV's is read as ``name.1``) is refused in one line: pandas gave a
+    two-column frame where one column was read, a traceback.
     """
+    repeated = next((n for n in schema.names if schema.names.count(n) > 1), None)
+    if repeated is not None:
+        raise UserError(f"{source} has {schema.names.count(repeated)} columns named '{repeated}': rename all but one "
+                        "(the first would be read)")
     units = {f.name: f.metadata[b"unit"].decode("utf-8", "replace") for f in schema
              if f.metadata and f.metadata.get(b"unit", b"").strip()}
     masks: list[tuple[str, str]] = []

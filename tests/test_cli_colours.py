@@ -141,6 +141,28 @@ def test_vizier_upper_error_beside_a_colour_is_its_error_not_a_reddening(command
     assert res.returncode == 2 and "found BP-RP but no reddening" in res.stderr
 
 
+def test_vizier_asymmetric_period_errors_are_averaged_whatever_their_order():
+    # e_Prot (lower) and E_Prot (upper) beside each other: the period's error is their mean, either alone where the
+    # other is blank, as a colour's; the first column won before, so MCMC ages hung on the column order
+    vizier = pd.DataFrame({"Prot": [10.0, 4.0], "e_Prot": [0.2, 0.5], "E_Prot": [3.0, np.nan], "bp_rp0": [1.0, 1.3]})
+    mean = vizier.drop(columns=["e_Prot", "E_Prot"]).assign(e_Prot=[1.6, 0.5])
+    args = ("--method", "mcmc", "--seed", "3")
+    res = run_cli("estimate", "-", *args, input=vizier.to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    assert "reading prot from 'Prot' (d; error mean of 'e_Prot' and 'E_Prot')" in res.stderr
+    assert "several columns" not in res.stderr
+    ref = run("estimate", mean, *args)[AGES].to_numpy(float)
+    for frame in (vizier, vizier[["E_Prot", "bp_rp0", "Prot", "e_Prot"]]):
+        np.testing.assert_array_equal(run("estimate", frame, *args)[AGES].to_numpy(float), ref)
+
+
+def test_group_age_drops_no_member_for_text_in_an_upper_period_error():
+    # the joint age never reads a period's error, nor VizieR's upper one beside e_Prot
+    frame = OBS.assign(g="a", e_Prot=[0.1, 0.2, 0.3], E_Prot=["<0.01", "-99", "0.3"])
+    got = run("group-age", frame, "--by", "g", "--ebprp", "0.03")
+    assert got["n_used"].iloc[0] == 3 and got["status"].iloc[0] == "ok"
+
+
 def test_an_upper_case_e_reddening_alone_is_said_to_be_taken_as_the_reddening():
     res = run_cli("estimate", "-", input=VIZIER.drop(columns=["e_BP-RP"]).to_csv(index=False))
     assert res.returncode == 0, res.stderr

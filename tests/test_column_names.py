@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from gyroage import io
 from gyroage.cli import app
 from gyroage.errors import UserError
-from tests.conftest import ROOT, needs_matplotlib, one_line_error
+from tests.conftest import ROOT, needs_dask, needs_matplotlib, one_line_error, run_cli
 
 AGES = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr", "p_outlier",
         "age_flags", "status"]
@@ -86,7 +86,10 @@ def test_the_e_prefix_means_the_error_of_the_named_column(name, canon):
                                           "bp_rp0_err_upper": "E_BPRP_0"}),
     (["Teff", "e_Teff", "E_Teff"], {"teff": "Teff", "teff_err": "e_Teff", "teff_err_upper": "E_Teff"}),
     (["BP-RP", "E_BP-RP"], {"bp_rp": "BP-RP", "ebprp": "E_BP-RP"}),  # alone: the reddening (README)
-    (["Prot", "e_Prot", "E_Prot"], {"prot": "Prot", "prot_err": "e_Prot"}),  # not a colour: as before
+    # the period's too (VizieR's e_Prot/E_Prot); E_Prot alone stays the period's error, as before
+    (["Prot", "E_Prot", "e_Prot"], {"prot": "Prot", "prot_err": "e_Prot", "prot_err_upper": "E_Prot"}),
+    (["Per [h]", "e_Per [h]", "E_Per [h]"], {"prot": "Per [h]", "prot_err": "e_Per [h]", "prot_err_upper": "E_Per [h]"}),
+    (["Prot", "E_Prot"], {"prot": "Prot", "prot_err": "E_Prot"}),
 ])
 def test_vizier_upper_error_beside_its_lower_error_is_the_upper_error(columns, found):
     """VizieR's E_X beside e_X is X's upper error (e_X the lower): for a colour, never a reddening."""
@@ -179,7 +182,7 @@ def test_which_columns_are_read_is_said_once():
     assert notices(run("group-age", "-", "--by", "cluster", stdin=text, quiet=False))[0] == f"group-age: {line}"
     got = notices(run("estimate", "-", stdin="Prot [h],(BP-RP)0,BP-RP,A_V,Teff\n168,,1.2,0.1,\n", quiet=False))
     assert got == ["estimate: reading prot from 'Prot [h]' (h, converted to days), colour from '(BP-RP)0', "
-                   f"else 'BP-RP' - k x 'A_V' {K_NOTE}, else 'Teff'"]
+                   f"else 'BP-RP' - k x 'A_V' {K_NOTE}, else 'Teff' where 'BP-RP' is blank"]
     got = notices(run("estimate", "-", "--ebprp", "0.1", stdin="Prot,BP-RP\n7,1.2\n", quiet=False))
     assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
 
@@ -352,3 +355,107 @@ def test_every_alias_in_the_readme_table_reads_as_its_column(alias, canon):
     """Twelve of the README's aliases (p_rot, sigma_bp_rp, ebmv, t_eff, plx_err, ...) were in no test: dropping one
     from gyroage/columns.py would have left every test passing."""
     assert io.match_columns([alias]).get(canon) == alias, io.match_columns([alias])
+
+
+OBSERVED_ERR = "KIC,Prot,bp_rp0,{}\n1,10,1.0,0.2\n2,3,2.2,0.3\n"
+
+
+@pytest.mark.parametrize("name", ["bp_rp_error", "e_bp_rp", "e_BP-RP"])
+def test_an_observed_colours_error_beside_bp_rp0_is_said_not_read(name):
+    """The error of an observed BP-RP beside a de-reddened bp_rp0 (with no error of its own) was dropped without a
+    word, the ages resting on the default colour error: said once, also with -q; the ages stay as they were."""
+    line = (f"gyroage: '{name}' not read: it is the error of an observed BP-RP, and the colour comes from 'bp_rp0' "
+            f"(with the model's default colour error): name it e_bp_rp0 if it is the error of 'bp_rp0'")
+    for quiet in (True, False):
+        res = run("estimate", "-", stdin=OBSERVED_ERR.format(name), quiet=quiet)
+        assert [ln for ln in notices(res) if "not read" in ln] == [line], res.stderr
+    assert ages(OBSERVED_ERR.format(name)) == ages(OBSERVED_ERR.format("note"))
+    # its own error column: no note (the observed colour's error is rightly unread)
+    own = "KIC,Prot,bp_rp0,e_bp_rp0,e_bp_rp\n1,10,1.0,0.1,0.2\n"
+    assert "not read" not in run("estimate", "-", stdin=own, quiet=False).stderr
+
+
+def test_an_observed_colours_error_read_only_where_bp_rp0_is_blank_is_said_so():
+    text = "KIC,Prot,bp_rp0,bp_rp,e_bp_rp,A_V\n1,10,1.0,1.2,0.2,0.5\n2,10,,1.2,0.2,0.5\n"
+    line = ("gyroage: 'e_bp_rp' not read where 'bp_rp0' has a value (those rows take the model's default colour "
+            "error): it is the error of the observed 'bp_rp'; give 'bp_rp0' its own error column, e_bp_rp0")
+    for quiet in (True, False):
+        assert [ln for ln in notices(run("estimate", "-", stdin=text, quiet=quiet)) if "not read" in ln] == [line]
+
+
+def test_the_api_warns_of_an_observed_colours_error_beside_bp_rp0(model):
+    import warnings
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"Prot": [10.0], "bp_rp0": [1.0], "e_BP-RP": [0.2]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.estimate(frame)
+    assert any("'e_BP-RP' not read: it is the error of an observed BP-RP" in str(w.message) for w in caught)
+
+
+REPEATED = [("KIC,Prot,bp_rp,A_V,A_V\n1,10,1.0,0.1,1.0\n2,8,1.2,0.2,0.9\n", "KIC,Prot,bp_rp,A_V\n1,10,1.0,0.1\n2,8,1.2,0.2\n",
+             "several columns are av: using 'A_V', ignoring 'A_V.1'"),
+            ("KIC,Prot,bp_rp0,Prot\n1,10,1.0,20\n2,8,1.2,3\n", "KIC,Prot,bp_rp0\n1,10,1.0\n2,8,1.2\n",
+             "several columns are prot: using 'Prot', ignoring 'Prot.1'")]
+
+
+@pytest.mark.parametrize("text, first, line", REPEATED)
+@pytest.mark.parametrize("chunks", [(), ("--chunksize", "1")])
+def test_a_repeated_header_is_named_as_several_columns(text, first, line, chunks):
+    """pandas renames a repeated header A_V to A_V.1, which matched no quantity: the second A_V was ignored without the
+    "several columns" line the README promises. The first is used, as before."""
+    assert f"estimate: {line}" in notices(run("estimate", "-", *chunks, stdin=text, quiet=False))
+    assert ages(text) == ages(first)
+
+
+@needs_dask
+def test_the_dask_engine_names_a_repeated_header_too(tmp_path):
+    src = tmp_path / "rep.csv"
+    src.write_text(REPEATED[0][0])
+    res = run_cli("estimate", str(src), "--engine", "dask", "--workers", "1", "-o", str(tmp_path / "o.parquet"))
+    assert res.returncode == 0, res.stderr
+    assert f"estimate: {REPEATED[0][2]}" in res.stderr.splitlines()
+
+
+def test_a_parquet_file_with_a_repeated_column_name_is_refused_in_one_line(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "rep.parquet"
+    pq.write_table(pa.table([[10.0], [1.0], [0.1], [1.0]], names=["Prot", "bp_rp", "A_V", "A_V"]), src)
+    for engine in ("local", "dask"):
+        res = run_cli("estimate", str(src), "--engine", engine, "--workers", "1", "-o", str(tmp_path / "o.parquet"))
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.strip().splitlines()[-1] == (
+            f"gyroage: error: {src} has 2 columns named 'A_V': rename all but one (the first would be read)")
+
+
+GSP_MISSING = "KIC,Teff,Prot,bp_rp,ebpminrp_gspphot\n1,5000,10,1.2,0.05\n2,5000,10,1.2,\n3,5000,10,,\n4,,10,1.2,\n"
+
+
+@pytest.mark.parametrize("engine", [(), ("--chunksize", "1"), ("--engine", "dask", "--workers", "1")])
+def test_rows_with_bp_rp_and_no_reddening_are_not_dated_from_teff_and_the_run_says_so(engine, tmp_path):
+    """A Gaia+Kepler row with bp_rp but a blank GSP-Phot E(BP-RP) is invalid_reddening even with a Teff (README): the
+    reading line said "else 'Teff'", read as a per-row fallback. It says where, and the run counts such rows."""
+    if "dask" in engine:
+        pytest.importorskip("distributed")
+    src = tmp_path / "gsp.csv"
+    src.write_text(GSP_MISSING)
+    res = run_cli("estimate", str(src), *engine, "-o", str(tmp_path / "o.parquet"))
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if " | " not in ln]
+    assert ("estimate: reading prot from 'Prot' (d), colour from 'bp_rp' - 'ebpminrp_gspphot', else 'Teff' where "
+            "'bp_rp' is blank") in lines
+    assert ("estimate: 1 row with 'bp_rp' but no usable reddening is invalid_reddening although 'Teff' has a value "
+            "in it: a row with 'bp_rp' is dated from it or not at all; blank its 'bp_rp' (or fill its reddening) to "
+            "date it from 'Teff'") in lines, lines
+    import pandas as pd
+
+    assert pd.read_parquet(tmp_path / "o.parquet")["status"].tolist() == ["ok", "invalid_reddening", "ok",
+                                                                          "invalid_reddening"]
+    ok = GSP_MISSING.replace("2,5000,10,1.2,\n", "")
+    src.write_text(ok)
+    res = run_cli("estimate", str(src), *engine, "-o", str(tmp_path / "o2.parquet"))
+    assert "no usable reddening" not in res.stderr

@@ -178,4 +178,4 @@ def test_every_column_the_tool_reads_has_a_unit_kind():
     from gyroage.columns import UPPER
 
     # and a colour's upper error (VizieR's E_X beside e_X) that of the colour's error
-    assert set(formats.COLUMN_KINDS) == set(io.ALIASES) | {f"{c}_err{UPPER}" for c in io.COLOUR_SOURCES}
+    assert set(formats.COLUMN_KINDS) == set(io.ALIASES) | {f"{c}_err{UPPER}" for c in (*io.COLOUR_SOURCES, "prot")}

@@ -364,7 +364,7 @@ class AgeModel:
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
         # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
-        warn_column_notes(frame.columns, uses_magnitudes(self.card, s))
+        warn_column_notes(frame.columns, uses_magnitudes(self.card, s), s.reddening.given)
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
         out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append,
                              first_row=0 if first_row is None else first_row,

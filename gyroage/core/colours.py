@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.column_notes import unread_colour_error_note
 from gyroage.columns import (
     REDDENING_NAMES,
     UPPER,
@@ -191,7 +192,8 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
     (:func:`gyroage.columns.name_conversions`). An absolute G read from a name without a 0 is said either way
-    (:func:`gyroage.columns.magnitude_notes`, which also says g0 and parallax beside abs_g0 are not read). Every
+    (:func:`gyroage.columns.magnitude_notes`, which also says g0 and parallax beside abs_g0 are not read), and so is
+    an observed colour's error beside a bp_rp0 (:func:`gyroage.column_notes.unread_colour_error_note`). Every
     command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
     (:func:`gyroage.columns.option_notes`). ``period_error``: whether the run reads the period's error (group-age
@@ -201,6 +203,7 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     # how the magnitudes are read (an absolute G without a 0 in its name, g0 and parallax beside abs_g0 unread): said
     # even with -q, as a conversion is (its ages depend on it)
     magnitude = magnitude_notes(names) if magnitudes else []
+    magnitude += filter(None, [unread_colour_error_note(names, reddening is not None and reddening.given)])
     if log is not None:
         for line in [*option_notes(names, options), *input_notes(columns, reddening, magnitudes, period_error)]:
             log(line)
@@ -249,7 +252,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
             text = note(text, f"taken as the reddening E(BP-RP): no '{lower}' beside it")
         return text
 
-    sources = []
+    sources, blank = [], None  # blank: the observed colour a later source is read only without (input_colours)
     for name in io.COLOUR_SOURCES:
         if name not in found:
             continue
@@ -259,8 +262,9 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
             text = "reddening error " + " else ".join(errs) + (f"; {K_NOTE}" if k else "")
             sources.append(note(col(name), text) if errs else col(name))
             continue
-        if name != "bp_rp":
-            sources.append(col(name))
+        if name != "bp_rp":  # a row with bp_rp but no usable reddening is invalid_reddening, never dated from these
+            sources.append(col(name) + (f" where '{blank}' is blank" if blank else ""))
+            blank = None  # said once, at the first of them
             continue
         terms = [reddening_text(r) if a0_per is None else f"{_factor(a0_per)}{col(r)}"
                  for r, a0_per, _ in REDDENINGS if r in found]
@@ -273,6 +277,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
         if terms:  # without a reddening the observed colour is not read (required_colour)
             text = f"{col('bp_rp')} - " + " else ".join(terms)
             sources.append(note(text, K_NOTE) if k else text)
+            blank = found["bp_rp"]
     period = col("prot", "d") if period_error else describe(found.get("prot", ""), "d")
     read = [f"prot from {period}"] if "prot" in found else []
     if sources:
@@ -311,16 +316,8 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
     required_colour(cols, red)
     n = len(frame)
 
-    def read(name: str) -> tuple[np.ndarray, np.ndarray]:
-        values = io.numeric(frame, cols.get(name))
-        if name.endswith("_err") and cols.get(f"{name}{UPPER}") is not None:
-            # VizieR's asymmetric error, e_X lower and E_X upper: the symmetric error the model takes is their mean
-            # (either alone where the other is blank); text in either makes the row's error unusable
-            upper = io.numeric(frame, cols[f"{name}{UPPER}"])
-            bad = io.unparsed(frame, cols.get(name), values) | io.unparsed(frame, cols[f"{name}{UPPER}"], upper)
-            values = np.where(np.isnan(values), upper, np.where(np.isnan(upper), values, 0.5 * (values + upper)))
-            return values, bad
-        return values, io.unparsed(frame, cols.get(name), values)
+    def read(name: str) -> tuple[np.ndarray, np.ndarray]:  # an error: with VizieR's upper one, their mean
+        return io.mean_error(frame, cols.get(name), cols.get(f"{name}{UPPER}") if name.endswith("_err") else None)
 
     c0, bad0 = read("bp_rp0")
     err0, bad_err0 = read("bp_rp0_err")

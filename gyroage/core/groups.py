@@ -314,9 +314,11 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
 
     Warns (UserWarning) what :meth:`gyroage.AgeModel.estimate` warns of its columns
     (:func:`gyroage.core.api_frames.warn_column_notes`): several columns of one quantity, a value changed on reading
-    (``Prot [h]``), and when ``main_sequence`` reads an absolute G without a 0 in its name (``M_G``) as de-reddened."""
+    (``Prot [h]``), when ``main_sequence`` reads an absolute G without a 0 in its name (``M_G``) as de-reddened, and
+    an observed colour's error left unread beside a bp_rp0."""
     frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
-    warn_column_notes(frame.columns, main_sequence)  # as estimate warns; no new local: locals() are the parameters
+    # as estimate warns; no new local: locals() are the parameters
+    warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)
     return run_group_ages(**locals()).table  # the parameters, as given: one list of them to keep
 
 
@@ -348,7 +350,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     has = labels.notna().to_numpy() & ~labels.astype(str).str.strip().str.lower().isin(io.NA_TOKENS).to_numpy()
     sub = frame.loc[has].reset_index(drop=True)
     # the joint age never reads a period error: a sentinel (-99) or text ('<0.01') in one must not drop members
-    columns = {k: v for k, v in io.require_columns(list(sub.columns)).items() if k != "prot_err"}
+    columns = {k: v for k, v in io.require_columns(list(sub.columns)).items()
+               if not k.startswith("prot_err")}  # and VizieR's upper error, E_Prot
     stars = check_stars(sub, density.card, columns, reddening=reddening, zero_colour_err=True)
     if main_sequence:  # asked for: never a silent rotation-only age
         require_term(density.card)

@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.columns import UPPER, reads_observed
 from gyroage.core.colours import (
+    FROM_BP_RP0,
     Reddening,
     conversion_columns,
     fill_colour_err,
@@ -21,6 +23,7 @@ from gyroage.core.colours import (
 )
 from gyroage.core.main_sequence import absolute_g, absolute_g_error
 from gyroage.core.modelcard import ModelCard
+from gyroage.core.photometry import SEQUENCE_COLUMN
 from gyroage.errors import UserError
 
 
@@ -63,7 +66,8 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     prot = io.numeric(frame, cols.get("prot"))
     colours = input_colours(frame, cols, reddening)
     colour, err = colours.bp_rp0, colours.bp_rp0_err
-    perr = io.numeric(frame, cols.get("prot_err"))
+    # VizieR's e_Prot (lower) with E_Prot (upper): their mean, as a colour's (gyroage.columns.UPPER_ERRORS)
+    perr, perr_text = io.mean_error(frame, cols.get("prot_err"), cols.get(f"prot_err{UPPER}"))
     n = len(frame)
     status = np.full(n, statuses.OK, dtype=object)
     # Later checks must not overwrite earlier, more basic ones: apply in reverse order of priority.
@@ -72,7 +76,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     status[~colour_in_domain(colour, card)] = statuses.COLOUR_OUT_OF_DOMAIN
     # Text in an optional column is a bad value, not a missing one (which would take the default).
     bad_perr = io.bad_error(perr)  # 0: a period known exactly
-    status[bad_perr | io.unparsed(frame, cols.get("prot_err"), perr)] = statuses.INVALID_PERIOD_ERR
+    status[bad_perr | perr_text] = statuses.INVALID_PERIOD_ERR
     bad_err = bad_colour_err(err, zero_colour_err)
     status[bad_err | colours.err_unparsed] = statuses.INVALID_COLOUR_ERR
     status[~np.isfinite(colour)] = statuses.INVALID_COLOUR
@@ -85,6 +89,32 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     used = np.where(bad_err | colours.err_unparsed, np.nan, err)
     return StarArrays(prot, colour, err, perr, status, colours.ebprp, colours.ebprp_err,
                       conversion_columns(colours, used), *input_abs_g(frame, cols), colour_err_beyond=beyond)
+
+
+def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> int:
+    """Rows with an observed ``bp_rp`` but no usable reddening (``invalid_reddening``) although a ``teff``, ``v_ks0``
+    or ``b_v0`` column has a value in them: such a row is never dated from those (README, Input columns), which the
+    reading line's "else 'Teff' where 'bp_rp' is blank" may leave unclear; the run counts them
+    (:func:`unreddened_note`). Colours are worked out again only for an input that has both kinds of column."""
+    sequence = [k for k in SEQUENCE_COLUMN if k in cols]
+    if not sequence or not reads_observed(cols, (reddening or Reddening()).given):
+        return 0
+    colours = input_colours(frame, cols, reddening)
+    observed = (colours.problem == statuses.INVALID_REDDENING) & ~np.isin(colours.source, [FROM_BP_RP0, *sequence])
+    has = np.logical_or.reduce([~np.isnan(io.numeric(frame, cols[k])) for k in sequence])
+    return int((observed & has).sum())
+
+
+def unreddened_note(cols: dict[str, str], n: int) -> str | None:
+    """What the run says of :func:`unreddened_rows`' ``n`` rows at its end (``None`` for none)."""
+    if not n:
+        return None
+    obs, alt = cols["bp_rp"], cols[next(k for k in SEQUENCE_COLUMN if k in cols)]
+    one = n == 1
+    return (f"{n} row{'' if one else 's'} with '{obs}' but no usable reddening {'is' if one else 'are'} "
+            f"invalid_reddening although '{alt}' has a value in {'it' if one else 'them'}: a row with '{obs}' is "
+            f"dated from it or not at all; blank {'its' if one else 'their'} '{obs}' (or fill "
+            f"{'its' if one else 'their'} reddening) to date {'it' if one else 'them'} from '{alt}'")
 
 
 def input_abs_g(frame: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -20,7 +20,7 @@ from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, uses_magnitudes
 from gyroage.core.modelcard import load_card
-from gyroage.core.stars import check_input_columns
+from gyroage.core.stars import check_input_columns, unreddened_note, unreddened_rows
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
@@ -33,9 +33,10 @@ from gyroage.writers import check_outputs, prepare_target, remove_made
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
                     first_row: int = 0, quiet: bool = False,
-                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict]:
+                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict, int]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
-    counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`, its text columns' kinds).
+    counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`, its text columns' kinds, its
+    :func:`~gyroage.core.stars.unreddened_rows`).
 
     ``text_columns``: the input is CSV text, written as it is; what each text column holds
     (:func:`gyroage.column_types.text_kinds`) goes back, so that :func:`_same_types` writes the columns of numbers
@@ -71,7 +72,7 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
         pq.write_table(table.replace_schema_metadata(with_provenance(table.schema, meta).metadata), tmp)
     k = sum(n for n, _ in narrow)
     return (len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf"))),
-            kinds)
+            kinds, unreddened_rows(frame, columns, settings.reddening))
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
@@ -363,9 +364,10 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         futures = client.compute(jobs)
         if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
             progress.total = _input_rows(paths, counted)
-        kinds = []
+        kinds, unreddened = [], 0
         for fut in as_completed(futures):
-            rows, c, n, k = fut.result()
+            rows, c, n, k, u = fut.result()
+            unreddened += u
             counts.update(c)
             narrow.append(n)
             kinds.append(k)
@@ -374,9 +376,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         raise io.gzip_error(" ".join(paths), exc) from None
     if text_columns:
         _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
-    note = narrow_prior_note(settings, narrow)  # as the local engine says it: any other note was said at the start
-    if note:
-        progress.log(note)
+    for note in (narrow_prior_note(settings, narrow), unreddened_note(columns, unreddened)):
+        if note:  # as the local engine says them: any other note was said at the start
+            progress.log(note)
     return counts
 
 

@@ -32,7 +32,7 @@ from gyroage.core.estimate import (
     posterior_ids,
     uses_magnitudes,
 )
-from gyroage.core.stars import check_input_columns
+from gyroage.core.stars import check_input_columns, unreddened_note, unreddened_rows
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
@@ -382,6 +382,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     id_cols: list[str] = []
     id_template = None
     narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
+    unreddened = 0  # rows with bp_rp, no usable reddening, and a Teff (v_ks0, b_v0) value: said at the end
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
@@ -400,6 +401,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                      *(("--id", name) for name in (ids or ()) if posteriors is not None)]
             say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
                             None if progress.quiet else progress.log, named)
+        unreddened += unreddened_rows(chunk, columns, settings.reddening)  # resumed chunks too: read here
         prev = sink.done(i, rows)
         if prev is not None:
             narrow.append(narrow_prior_rows(chunk, settings))  # a chunk dated by the interrupted run: read here
@@ -419,9 +421,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    note = narrow_prior_note(settings, narrow)  # any other note was said at the start
-    if note:
-        progress.log(note)
+    for note in (narrow_prior_note(settings, narrow), unreddened_note(columns or {}, unreddened)):
+        if note:  # any other note was said at the start
+            progress.log(note)
     progress.close(extra=counts_text(counts))
     return counts
 

@@ -1,0 +1,25 @@
+"""Notes on input columns a run leaves unread although an astronomer gave them for the ages (said even with ``-q``,
+as :func:`gyroage.columns.magnitude_notes` are: the ages rest on what is not read)."""
+
+from __future__ import annotations
+
+from gyroage.columns import match_columns, reads_observed
+
+
+def unread_colour_error_note(columns, given: bool = False) -> str | None:
+    """``'e_bp_rp' not read: it is the error of an observed BP-RP ...`` when the input has a ``bp_rp0`` without an
+    error of its own beside an observed colour's error (``bp_rp_error``, ``e_BP-RP``), else ``None``.
+
+    That error is read only for rows dated from the observed ``bp_rp`` (``given``: a reddening option, with which
+    it is read; :func:`gyroage.columns.reads_observed`): a row dated from ``bp_rp0`` takes the model's default
+    colour error. Using it as ``bp_rp0``'s error would change ages; the note says how to have it read.
+    """
+    found = match_columns(columns)
+    if "bp_rp_err" not in found or "bp_rp0" not in found or "bp_rp0_err" in found:
+        return None
+    err, c0 = found["bp_rp_err"], found["bp_rp0"]
+    if reads_observed(found, given):
+        return (f"'{err}' not read where '{c0}' has a value (those rows take the model's default colour error): it "
+                f"is the error of the observed '{found['bp_rp']}'; give '{c0}' its own error column, e_bp_rp0")
+    return (f"'{err}' not read: it is the error of an observed BP-RP, and the colour comes from '{c0}' (with the "
+            f"model's default colour error): name it e_bp_rp0 if it is the error of '{c0}'")
