@@ -317,9 +317,8 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     (``Prot [h]``), when ``main_sequence`` reads an absolute G without a 0 in its name (``M_G``) as de-reddened, and
     an observed colour's error left unread beside a bp_rp0."""
     frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
-    # as estimate warns; no new local: locals() are the parameters
-    warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)
-    return run_group_ages(**locals()).table  # the parameters, as given: one list of them to keep
+    warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)  # no new local: see below
+    return run_group_ages(**locals()).table  # locals() are the parameters, as given: one list of them to keep
 
 
 def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
