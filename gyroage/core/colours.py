@@ -321,7 +321,7 @@ def input_colours(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddenin
 
     c0, bad0 = read("bp_rp0")
     err0, bad_err0 = read("bp_rp0_err")
-    # a de-reddened colour's reddening: its error widens the colour; its value only bounds E >= 0 for the sampler
+    # a de-reddened colour's reddening: its error widens the colour; its value only bounds E >= 0 (both methods)
     e_col, se_col, bad_beside = _reddening_beside(frame, cols, n, c0)
     bad_beside &= np.isfinite(c0)  # a missing or bad colour is invalid_colour, the more basic status
     use_obs = reads_observed(cols, red.given)

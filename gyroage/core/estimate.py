@@ -26,7 +26,7 @@ from gyroage.core.domain import (
     SequenceDomain,
     flag_text,
 )
-from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood
+from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood, colour_spread
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.mcmc_target import StarInputs
 from gyroage.core.posterior import (
@@ -291,7 +291,7 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
               settings: EstimateSettings, keep: bool) -> GridRows:
     """Grid posteriors, p_outlier and flags of the usable rows ``ok`` (shared by estimate and the API)."""
     lp, colour = np.log10(stars.prot[ok]), stars.bp_rp0[ok]
-    colour_sigma = excess_colour_sigma(stars.bp_rp0_err[ok], _rows(stars.ebprp_err, ok), density.card)
+    colour_sigma = colour_spread(stars.bp_rp0_err[ok], _rows(stars.ebprp, ok), _rows(stars.ebprp_err, ok), density.card)
     domain = SequenceDomain.from_card(density.card)
     lo, hi = domain.age_range(colour) if domain is not None else (np.full(len(lp), -np.inf), np.full(len(lp), np.inf))
     term = main_sequence_term(density, settings, stars)
@@ -349,7 +349,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
 
     The chains sample sequence members (no outlier term), as the grid does; the
     colour term is the colour error beyond the training colours' (floored), the
-    reddening error apart (the sampler truncates it at E >= 0).
+    reddening error apart (the sampler truncates it at E >= 0, as the grid's colour_spread does).
     """
     lp = np.log10(stars.prot[ok])
     domain = SequenceDomain.from_card(density.card)

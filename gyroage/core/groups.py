@@ -17,7 +17,7 @@ from gyroage.columns import membership_column
 from gyroage.core.api_frames import star_frame, warn_column_notes
 from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index
 from gyroage.core.calibration import Calibration, smear
-from gyroage.core.colours import Reddening, excess_colour_sigma
+from gyroage.core.colours import Reddening
 from gyroage.core.density import FlowDensity, check_outlier_weight
 from gyroage.core.domain import SequenceDomain
 from gyroage.core.group_flags import (
@@ -27,7 +27,7 @@ from gyroage.core.group_flags import (
     member_above,
     poor_fit,
 )
-from gyroage.core.likelihood import colour_marginal_log_likelihood
+from gyroage.core.likelihood import colour_marginal_log_likelihood, colour_spread, spread_rows
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
 from gyroage.core.posterior import (
@@ -144,8 +144,8 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     systematic_dex : the model's systematic age error, convolved into each group posterior: a Gaussian width
         (dex; 0: statistical only) or widths by age (a colour-free :class:`Calibration`; see
         :func:`default_group_systematic`).
-    colour_sigma : per-star colour uncertainty (mag) beyond the training colours' (reddening
-        included; :func:`gyroage.core.colours.excess_colour_sigma`), marginalised over as
+    colour_sigma : per-star colour uncertainty (mag) beyond the training colours' (reddening included;
+        :func:`gyroage.core.likelihood.colour_spread`: a ColourSpread keeps a reddening >= 0), marginalised over as
         ``gyroage estimate`` does (None: none); a used member's must be a number >= 0 (else a UserError).
     main_sequence, abs_g, abs_g_err : the height term, each star's absolute G (NaN: unknown) and its error (None
         or NaN: none known): each used member's p(height | colour, age) multiplies the group likelihood, as in
@@ -194,12 +194,12 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
     if use.any():
         w = density.outlier_weight if outlier_weight is None else float(outlier_weight)
         idx = np.flatnonzero(use)
-        sig = None if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), (n,))[idx]
+        sig, width = (None, None) if colour_sigma is None else spread_rows(colour_sigma, n, idx)
         # a computed width, not a column: NaN is no "not given" here
-        bad = [] if sig is None else np.flatnonzero(io.bad_error(sig, missing_ok=False))
+        bad = [] if sig is None else np.flatnonzero(io.bad_error(width, missing_ok=False))
         if len(bad):  # colour_node_groups would refuse it as a ValueError: said here in the caller's words
             raise UserError(f"colour_sigma must be a number >= 0 (mag) for every used member: member {idx[bad[0]]} "
-                            f"has {sig[bad[0]]:g} ({len(bad)} such); 0 for none, or leave the member out (use)")
+                            f"has {width[bad[0]]:g} ({len(bad)} such); 0 for none, or leave the member out (use)")
 
         def log_likelihood(ages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             """(members' flow log-likelihoods, each group's total, its height term) on the log10 ages ``ages``."""
@@ -372,7 +372,7 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
                          stars.bp_rp0_err, groups, prior, n_grid,
                          membership=m, outlier_weight=w, use=used,
                          systematic_dex=default_group_systematic(density.card) if systematic_dex is None else systematic_dex,
-                         colour_sigma=excess_colour_sigma(stars.bp_rp0_err, stars.ebprp_err, density.card),
+                         colour_sigma=colour_spread(stars.bp_rp0_err, stars.ebprp, stars.ebprp_err, density.card),
                          main_sequence=term, abs_g=stars.abs_g, abs_g_err=stars.abs_g_err)
     # a group column named like an output column (--by status) keeps its labels as input_<name>, by estimate's rule
     summaries = gp.summaries()

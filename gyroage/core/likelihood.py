@@ -6,8 +6,11 @@ Split from :mod:`gyroage.core.posterior`, which turns these likelihoods into pos
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from gyroage.core.colours import MAX_COLOUR_SIGMA, excess_colour_sigma
 from gyroage.core.density import FlowDensity, mix_outlier
 
 
@@ -133,6 +136,74 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.polynomial.hermite.hermgauss(n)
 
 
+@dataclass(frozen=True)
+class ColourSpread:
+    """Per-star colour nodes' width ``sigma`` (mag) and centre ``shift`` (mag, subtracted from the colour): what
+    :func:`colour_spread` gives a star whose reddening is known to be >= 0 (its rows slice like an array)."""
+
+    sigma: np.ndarray
+    shift: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.sigma)
+
+    def __getitem__(self, idx) -> ColourSpread:
+        return ColourSpread(self.sigma[idx], self.shift[idx])
+
+
+def colour_spread(bp_rp0_err, ebprp, ebprp_err, card) -> np.ndarray | ColourSpread:
+    """The colour nodes of estimate and group-age: :func:`gyroage.core.colours.excess_colour_sigma` for stars
+    without a known reddening error (the array itself when no star has one), else the true colour's density with
+    E(BP-RP) >= 0, as the MCMC's ``colour_log_like`` has it.
+
+    That density is a Gaussian (the excess photometric error s) convolved with a Gaussian E (``ebprp`` +-
+    ``ebprp_err``) truncated at 0, which only lets the true colour get bluer. Its nodes are Gauss-Hermite about its
+    mean, with its sd (moment-matched): importance-weighting nodes of the symmetric Gaussian or of that one by the
+    exact density did worse, since with s = 0 (any colour error below the card's default) the density has a hard
+    edge (at E = 0 +- 0.1, medians of toy colour-Gaussian likelihoods 0.02-0.1 mag wide: within 0.011 mag of a dense
+    quadrature, against 0.038 and 0.031 for those two and 0.077 for symmetric nodes; on the flow, 36 stars of 0.63-2.59
+    mag: median ages within 0.024 dex of 241 colours at E = 0 +- 0.1 and 0.02 +- 0.05, against 0.41 symmetric).
+    """
+    sigma = excess_colour_sigma(bp_rp0_err, ebprp_err, card)
+    if ebprp is None or ebprp_err is None:
+        return sigma
+    e, se = (np.broadcast_to(np.asarray(a, float), sigma.shape) for a in (ebprp, ebprp_err))
+    # E unknown (NaN with an error): E >= 0 bounds nothing, as in the MCMC; no error: no spread to truncate
+    cut = np.isfinite(e) & np.isfinite(se) & (se > 0)
+    if not cut.any():
+        return sigma
+    from scipy.special import log_ndtr  # only with a reddening error, as the MCMC's colour term
+
+    photometric = excess_colour_sigma(bp_rp0_err, None, card)[cut]
+    # capped as the symmetric width is: past the cap every node but the middle is at an edge of the trained colours
+    e_, se_ = e[cut], np.minimum(se[cut], MAX_COLOUR_SIGMA)
+    tau = e_ / se_
+    # mean and variance of E - e given E >= 0 (the inverse Mills ratio lam), plus the photometric variance
+    lam = np.exp(-0.5 * tau**2 - 0.5 * np.log(2.0 * np.pi) - log_ndtr(tau))
+    var = photometric**2 + se_**2 * np.maximum(1.0 - lam * (tau + lam), 0.0)
+    shift = np.zeros_like(sigma)
+    shift[cut] = se_ * lam
+    sigma = sigma.copy()
+    sigma[cut] = np.minimum(np.sqrt(var), MAX_COLOUR_SIGMA)
+    return ColourSpread(sigma, shift)
+
+
+def _spread(colour_sigma, shape) -> tuple[np.ndarray, np.ndarray | None]:
+    """(per-star node width, centre shift or None) of a ``colour_sigma`` (None, a scalar, per-star values or a
+    :class:`ColourSpread`), broadcast to the stars ``shape``."""
+    if isinstance(colour_sigma, ColourSpread):
+        return (np.broadcast_to(colour_sigma.sigma, shape), np.broadcast_to(colour_sigma.shift, shape))
+    sig = np.zeros(shape) if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), shape)
+    return sig, None
+
+
+def spread_rows(colour_sigma, n: int, idx) -> tuple[np.ndarray | ColourSpread, np.ndarray]:
+    """``colour_sigma`` (a scalar, per-star values or a :class:`ColourSpread`) broadcast to ``n`` stars and taken at
+    the rows ``idx``, and its node widths there."""
+    width, shift = _spread(colour_sigma, (n,))
+    return (width[idx] if shift is None else ColourSpread(width[idx], shift[idx])), width[idx]
+
+
 def colour_node_groups(sigma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per tier of :data:`COLOUR_NODE_TIERS`: (indices of the stars whose excess colour error ``sigma`` falls in it,
     Gauss-Hermite nodes t, log weights log(w / sqrt(pi))).
@@ -167,10 +238,13 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
     if prot.ndim == 0:  # one point: a star of one, so that colour_sigma is used (and checked) as for arrays
         return colour_marginal_log_prob(density, prot[None], age[None], colour[None], err[None],
                                         colour_sigma).reshape(())
+    if isinstance(colour_sigma, ColourSpread) and colour.ndim:  # the nodes' centre, middle node included
+        shift = np.broadcast_to(colour_sigma.shift, colour.shape[:1]).reshape((-1,) + (1,) * (colour.ndim - 1))
+        colour = colour - shift
     out = density.log_prob_flow(prot, age, colour, err)
     if colour_sigma is None:
         return out
-    sig = np.broadcast_to(np.asarray(colour_sigma, float), out.shape[:1])
+    sig = _spread(colour_sigma, out.shape[:1])[0]
     lo, hi = density.card.domain["bp_rp0"]
     for idx, t, lw in colour_node_groups(sig):
         if len(t) == 1 or not idx.size:
@@ -191,7 +265,8 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
 
 def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
                                    colour_sigma=None, refine_tol: float | None = REFINE_TOL) -> np.ndarray:
-    """Flow log-likelihood (stars x grid), averaged over a Gaussian true colour of width ``colour_sigma``.
+    """Flow log-likelihood (stars x grid), averaged over a Gaussian true colour of width ``colour_sigma`` (about the
+    colour less its ``shift`` when a :class:`ColourSpread`).
 
     log L(x) = log sum_k w_k f(log10 Prot | x, c_obs + sqrt(2) sigma t_k) with
     Gauss-Hermite nodes t_k and weights w_k / sqrt(pi), as many as
@@ -201,7 +276,9 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     at every grid point when ``refine_tol`` is None).
     """
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
-    sig = np.zeros_like(colour) if colour_sigma is None else np.broadcast_to(np.asarray(colour_sigma, float), colour.shape)
+    sig, shift = _spread(colour_sigma, colour.shape)
+    if shift is not None:  # E(BP-RP) >= 0: the nodes about the true colour's mean (colour_spread)
+        colour = colour - shift
     groups = colour_node_groups(sig)
     rows = np.concatenate([np.repeat(idx, len(t)) for idx, t, _ in groups])
     c = np.concatenate([(colour[idx, None] + np.sqrt(2.0) * sig[idx, None] * t).ravel() for idx, t, _ in groups])

@@ -387,18 +387,21 @@ def _beside_bp_rp0(**columns) -> pd.DataFrame:
     return pd.DataFrame({"prot": [8.0, 12.0], "bp_rp0": [1.1, 1.4], **columns})
 
 
-@pytest.mark.parametrize("columns, se", [
-    ({"ebprp_err": [0.3, 0.05]}, [0.3, 0.05]),  # no ebprp column: was dropped
+@pytest.mark.parametrize("columns, se, e", [
+    ({"ebprp_err": [0.3, 0.05]}, [0.3, 0.05], np.nan),  # no ebprp column: was dropped
     # A_V and E(B-V) at the rows' (BP-RP)0 1.1 and 1.4 and their A_0 (0 without a value)
-    ({"av": [0.3, 0.2], "av_err": [0.7, 0.1]}, [0.7, 0.1] * ebprp_per_a0([1.1, 1.4], [0.3, 0.2])),  # was dropped
-    ({"av_err": [0.7, 0.1]}, [0.7, 0.1] * ebprp_per_a0([1.1, 1.4], 0.0)),
-    ({"ebv": [0.1, 0.1], "ebv_err": [0.2, 0.05]}, [0.2 * R_V, 0.05 * R_V] * ebprp_per_a0([1.1, 1.4], 0.1 * R_V)),
-    ({"ebv_err": [0.2, 0.05]}, [0.2 * R_V, 0.05 * R_V] * ebprp_per_a0([1.1, 1.4], 0.0))])
-def test_a_reddening_error_beside_bp_rp0_is_added_whether_or_not_its_value_is_given(model, columns, se):
+    ({"av": [0.3, 0.2], "av_err": [0.7, 0.1]}, [0.7, 0.1] * ebprp_per_a0([1.1, 1.4], [0.3, 0.2]),
+     [0.3, 0.2] * ebprp_per_a0([1.1, 1.4], [0.3, 0.2])),  # was dropped
+    ({"av_err": [0.7, 0.1]}, [0.7, 0.1] * ebprp_per_a0([1.1, 1.4], 0.0), np.nan),
+    ({"ebv": [0.1, 0.1], "ebv_err": [0.2, 0.05]}, [0.2 * R_V, 0.05 * R_V] * ebprp_per_a0([1.1, 1.4], 0.1 * R_V),
+     0.1 * R_V * ebprp_per_a0([1.1, 1.4], 0.1 * R_V)),
+    ({"ebv_err": [0.2, 0.05]}, [0.2 * R_V, 0.05 * R_V] * ebprp_per_a0([1.1, 1.4], 0.0), np.nan)])
+def test_a_reddening_error_beside_bp_rp0_is_added_whether_or_not_its_value_is_given(model, columns, se, e):
     """README: a reddening's error (ebprp_err, av_err or ebv_err; 0 without one) is added in quadrature to the colour
-    uncertainty. Beside bp_rp0 only ebprp_err with an ebprp column was: av_err, ebv_err, a lone ebprp_err were not."""
+    uncertainty. Beside bp_rp0 only ebprp_err with an ebprp column was: av_err, ebv_err, a lone ebprp_err were not.
+    The reference has the row's E(BP-RP) where it has one (NaN: none), which bounds E >= 0 (README)."""
     got = model.estimate(_beside_bp_rp0(**columns), settings(model))
-    ref = model.estimate(_beside_bp_rp0(ebprp=[0.0, 0.0], ebprp_err=se), settings(model))
+    ref = model.estimate(_beside_bp_rp0(ebprp=np.broadcast_to(e, (2,)), ebprp_err=se), settings(model))
     plain = model.estimate(_beside_bp_rp0(), settings(model))
     assert_same_ages(got, ref)
     assert not np.allclose(got["age_p16_myr"], plain["age_p16_myr"])
@@ -452,7 +455,7 @@ def test_the_sampler_and_group_age_take_the_reddening_error_beside_bp_rp0(model,
     assert np.isnan(seen["inputs"].ebprp).all()  # no value: the sampler does not truncate (test_sampler)
     kw = dict(n_grid=201, systematic_dex=0.0)
     got = group_ages(frame, model.density, None, model.default_prior, **kw)
-    ref = group_ages(_beside_bp_rp0(ebprp=[0.0, 0.0], ebprp_err=se),
+    ref = group_ages(_beside_bp_rp0(ebprp=[np.nan, np.nan], ebprp_err=se),  # no value: nothing truncated
                      model.density, None, model.default_prior, **kw)
     plain = group_ages(_beside_bp_rp0(), model.density, None, model.default_prior, **kw)
     assert got["age_p50_myr"][0] == pytest.approx(ref["age_p50_myr"][0], rel=1e-9)
