@@ -1,7 +1,7 @@
 """Grid against MCMC under the priors other than the default: medians and 68% widths, side by side.
 
 Since the calibration widens the likelihood and not the prior, the two methods reach prior x calibrated likelihood
-by different roads (the grid multiplies; the sampler weights likelihood samples), so their agreement is worth a
+by different roads (the grid evaluates it; the sampler calibrates its likelihood samples' histogram), so their agreement is worth a
 number. Stars: the first 60 of the throughput benchmark's 10,000 (drawn from the quality-selected catalogue, written
 to a temporary directory only).
 

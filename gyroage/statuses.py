@@ -39,12 +39,12 @@ ESTIMATE = {
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
     NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times, or holding fewer than min_n_eff (4,000) "
-                   "effective samples, at the step cap, or (a prior that is not flat) fewer than min_n_eff / 40 left after "
-                   "the prior's weights (ages kept, less reliable)",
+                   "effective samples, at the step cap (ages kept, less reliable)",
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive, or a centre that is "
                    "no log10 age in years within 3 widths of the age bounds (Myr given?), or a prior that "
-                   "leaves the star no age on the grid (mcmc: none of its samples where the prior is above zero)",
+                   "leaves the star no age on the grid (mcmc as the grid: its calibrated likelihood is zero wherever the "
+                   "prior is above zero)",
     NO_VALID_MEMBERS: "group-age: no member of the group has a usable period and colour",
     NO_GROUP: "group-age: the rows whose group cell is blank or NA, nan, --, N/A, null, None (counted, not dated)",
 }

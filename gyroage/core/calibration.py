@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -262,16 +261,12 @@ class Calibration:
     def calibrated_samples(self, samples: np.ndarray, bounds: tuple[float, float], rng: np.random.Generator,
                            colour: float | None = None) -> np.ndarray:
         """One star's samples (log10 yr) moved by the calibration (``gyroage.core.chain_summary.summarise_chain`` takes their quantiles,
-        or weights them by a prior first: :func:`weighted_quantiles`).
+        under the flat default; under a prior that is not flat it reads the samples' calibrated density instead).
 
-        Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the ages the chain sampled: the
-        prior's, or the model's whole grid when the prior's bounds lie inside it, as the grid method's kernel lives
-        on its grid), keeping its place within the grid cell; the level scale then moves each
-        sample to the level-scaled quantile of its rank about the median, so the samples returned are the calibrated
-        posterior's. ``colour``: the star's (BP-RP)0, needed only when the widths depend on colour. Under a prior that
-        is not flat the samples are the likelihood's (drawn under a flat prior), weighted afterwards, as the grid
-        method multiplies the calibrated likelihood by the prior
-        (:func:`gyroage.core.posterior.calibrate_under_prior`).
+        Each sample moves by a draw from its kernel row (on a grid over ``bounds``, the ages the chain sampled, as
+        the grid method's kernel lives on its grid), keeping its place within the grid cell; the level scale then
+        moves each sample to the level-scaled quantile of its rank about the median, so the samples returned are the
+        calibrated posterior's. ``colour``: the star's (BP-RP)0, needed only when the widths depend on colour.
         """
         x = np.asarray(samples, dtype=float)
         if self.smears:
@@ -357,34 +352,3 @@ def smear(pdf: np.ndarray, grid: np.ndarray, systematic: float | Calibration) ->
     if systematic <= 0:
         return pdf
     return Calibration((float(grid[0]),), (float(systematic),)).apply(pdf, grid)
-
-
-def kish_fraction(w: np.ndarray) -> float:
-    """Kish's effective sample fraction (sum w)^2 / (n sum w^2) of weights ``w`` (0 when none is above zero)."""
-    total = float(np.sum(w))
-    if not total > 0:
-        return 0.0
-    return total * total / (w.size * float(np.sum(w * w)))
-
-
-def weighted_quantiles(x: np.ndarray, qs, log_prior: Callable[[np.ndarray], np.ndarray],
-                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-    """Quantiles ``qs`` of samples ``x`` of a likelihood weighted by exp(``log_prior``) (samples of prior x
-    likelihood), and the samples drawn again by those weights (as many, with replacement).
-
-    The quantiles come from the weighted samples themselves (less Monte Carlo noise than the redrawn ones). A sample
-    set without prior mass (no sample where the prior is above zero) has no posterior: NaN quantiles and no samples
-    (it came back unweighted, and a star under a table of old ages was dated by the likelihood alone). The third
-    value is the weights' :func:`kish_fraction`: the share of the samples' effective size the weighting keeps; the
-    fourth the weights themselves, one per sample of ``x`` (all 0 without prior mass), to read other sums from.
-    """
-    lp = np.asarray(log_prior(x), dtype=float)
-    w = np.exp(lp - np.max(lp)) if np.isfinite(lp).any() else np.zeros_like(lp)
-    w = np.where(np.isfinite(w), w, 0.0)
-    if not w.sum() > 0:
-        return np.full(np.shape(qs), np.nan), x[:0], 0.0, w
-    order = np.argsort(x, kind="stable")
-    xs, ws = x[order], w[order]
-    c = np.cumsum(ws)
-    levels = (c - 0.5 * ws) / c[-1]  # each sample at the middle of its weight
-    return np.interp(qs, levels, xs), x[rng.choice(x.size, x.size, p=w / w.sum())], kish_fraction(w), w

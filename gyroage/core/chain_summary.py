@@ -10,8 +10,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gyroage.core.calibration import Calibration, weighted_quantiles
-from gyroage.core.posterior import QUANTILES, map_estimate
+from gyroage.core.calibration import SAMPLE_GRID, Calibration
+from gyroage.core.grid_cdf import cdf, cdf_quantiles
+from gyroage.core.posterior import QUANTILES, age_grid, cdf_value, map_estimate, normalise, outer_ages
+
+# Points over the prior's bounds on which the prior multiplies a chain's calibrated likelihood (_density_summary):
+# 0.001 dex over the model's 4 dex, five points per sigma of a 0.005 dex isochrone prior.
+PRIOR_GRID = 4001
 
 
 def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
@@ -19,21 +24,20 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
                colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
                trained: tuple[float, float] | None = None, kernel_bounds: tuple[float, float] | None = None):
     """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps, the samples kept, the
-    prior weights' Kish fraction and the posterior mass outside ``trained`` (lowest, highest trained log10 age; None:
-    NaN); ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its prior, when the chain
-    sampled the likelihood alone (a calibrated run under a prior that is not flat: :func:`gyroage.core.sampler._run_blocks`);
-    ``kernel_bounds``: the ages the calibration moves samples over (None: ``bounds``, the prior's, which clip the MAP):
-    the model's whole grid when the chain sampled its likelihood under bounds inside it."""
+    samples' Kish fraction (1: no sample is weighted) and the posterior mass outside ``trained`` (lowest, highest
+    trained log10 age; None: NaN); ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its
+    prior, when the chain sampled the likelihood alone (a calibrated run under a prior that is not flat:
+    :func:`gyroage.core.sampler._run_blocks`), which then multiplies the likelihood's calibrated density
+    (:func:`_density_summary`); ``kernel_bounds``: the ages the calibration works over (None: ``bounds``, the
+    prior's, which clip the MAP): the model's whole grid when the chain sampled its likelihood under bounds inside it."""
     x = chain_x[burn:].reshape(-1)
+    if log_prior is not None:  # the chain sampled the likelihood alone: its density, as the grid method's
+        return _density_summary(x, n_keep, rng, calibration, bounds, colour, log_prior, trained,
+                                bounds if kernel_bounds is None else kernel_bounds)
     if calibration is not None:  # the grid method's calibration, applied to the samples
         x = calibration.calibrated_samples(x, bounds if kernel_bounds is None else kernel_bounds, rng, colour)
     kish, w = 1.0, None
-    if log_prior is None:
-        q, flat = np.quantile(x, QUANTILES), x
-    else:  # the chain sampled the likelihood: the prior weights it here
-        q, flat, kish, w = weighted_quantiles(x, QUANTILES, log_prior, rng)
-    if flat.size == 0:  # no sample where the prior is above zero (weighted_quantiles): no age, and no MAP
-        return q, np.nan, flat, kish, np.nan
+    q, flat = np.quantile(x, QUANTILES), x
     # from every sample, as the percentiles: the n_keep kept for --posteriors left the flag to Monte Carlo chance
     outside = np.nan if trained is None else mass_outside(x, w, *trained)
     # a stuck walker piles up samples no other walker visits: a peak must be visited by more than one walker to be
@@ -43,6 +47,48 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
     mode = sample_mode(x, w, q[1], q[3], bounds, kish, walkers)
     keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
     return q, mode, keep, kish, outside
+
+
+def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calibration: Calibration | None,
+                     bounds: tuple[float, float], colour: float | None, log_prior: Callable[[np.ndarray], np.ndarray],
+                     trained: tuple[float, float] | None, kernel_bounds: tuple[float, float]):
+    """:func:`summarise_chain` of likelihood samples ``x`` under a prior that is not flat: their histogram (a density
+    over ``kernel_bounds``, the model's grid when the prior's bounds lie inside it) calibrated as the grid method
+    calibrates a likelihood (:func:`gyroage.core.posterior.calibrated_within`: same kernel, same level scale), times
+    the prior, normalised within ``bounds``; percentiles, MAP and ``n_keep`` samples (inverse CDF) from that density.
+    ``calibration`` None (a star the height term informs, in a run with no calibration for such stars): uncalibrated.
+
+    Weighting the calibrated samples by the prior instead left none inside bounds that cut away most of the
+    likelihood (a 2 d K dwarf at 1.3 mag, 11 Myr unbounded, got invalid_prior under --age-min-myr 3000, which the
+    grid dates at 3.3 Gyr), or a few copies of one sample. The weights' Kish fraction returned is 1: the chain
+    samples the likelihood, whose convergence the bounds do not change.
+    """
+    inner = age_grid(bounds[0], bounds[1], SAMPLE_GRID)
+    below, above = outer_ages(inner, {"log10_age_min": kernel_bounds[0], "log10_age_max": kernel_bounds[1]})
+    full = np.concatenate([below, inner, above])
+    edges = np.concatenate([full[:1], 0.5 * (full[1:] + full[:-1]), full[-1:]])  # a bin about each grid age
+    with np.errstate(divide="ignore"):
+        log_like = np.log(np.histogram(x, bins=edges)[0] / np.diff(edges))[None, :]
+    colours = None if colour is None else np.array([colour])
+    apply = (lambda p: p) if calibration is None else (lambda p: calibration.apply(p, full, colours))
+    like = apply(normalise(log_like, full))[0]  # as calibrated_within: the likelihood calibrated over all of full
+    # times the prior on a finer grid than the histogram's: a narrow prior (an isochrone age) keeps its width, as the
+    # weighted samples kept it, where the grid method's --grid points make it a step wide
+    fine = age_grid(bounds[0], bounds[1], PRIOR_GRID)
+    with np.errstate(divide="ignore"):
+        log_post = np.log(np.maximum(np.interp(fine, full, like), 0.0)) + np.asarray(log_prior(fine), dtype=float)
+    pdf = normalise(log_post[None, :], fine)
+    c = cdf(pdf, fine)
+    q = cdf_quantiles(c, fine)[0]
+    if not np.isfinite(q).all():  # no calibrated likelihood within the bounds (as the grid method finds): no age
+        return np.full(len(QUANTILES), np.nan), np.nan, x[:0], 1.0, np.nan
+    keep = np.interp(rng.uniform(size=n_keep), c[0], fine)
+    outside = np.nan
+    if trained is not None:
+        lo, hi = trained  # NaN (a colour with no training cluster): no inside, as GridPosterior.mass_outside
+        inside = cdf_value(c, fine, -np.inf if np.isnan(hi) else hi) - cdf_value(c, fine, np.inf if np.isnan(lo) else lo)
+        outside = float(np.clip(1.0 - inside[0], 0.0, 1.0))
+    return q, float(map_estimate(pdf, fine)[0]), keep, 1.0, outside
 
 
 # A peak of several is the MAP only if at least MIN_PEAK_WALKERS walkers each spend this share of their samples in

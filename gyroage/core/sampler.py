@@ -41,8 +41,8 @@ when the star's own chain may be done (at most doubling it), at least
 ``check_every`` steps. A star stops once its chain is >= ``tau_multiple`` (50) times its largest tau
 and holds >= ``min_n_eff`` effective samples of log age (the Monte Carlo error
 of the median is then ~1.25 sigma / sqrt(n_eff)).
-Stars still short at ``max_steps`` get status ``not_converged``, as do those left with fewer than
-``min_n_eff / WEIGHTED_N_EFF_SHARE`` effective samples after a prior's weights (the rule is in :func:`_finish`). Summaries use
+Stars still short at ``max_steps`` get status ``not_converged`` (under a prior that is not flat, too: the chains sample
+the likelihood, whose calibrated density the prior multiplies, :mod:`gyroage.core.chain_summary`). Summaries use
 the chain after a burn-in of 2 tau. Results depend only on the inputs, the
 settings and the seed: every star draws from its own stream, keyed by the seed and its absolute input row
 (:class:`gyroage.core.moves.StarDraws`; the move each step takes follows from the seed and the step), and is
@@ -85,10 +85,6 @@ from gyroage.errors import UserError, whole_number
 NDIM = 3
 MCMC_COLUMNS = ("mcmc_tau", "mcmc_acceptance", "mcmc_n_eff")
 BACKENDS = ("batched", "emcee")
-# Under a prior that weights the chain's samples, a star also needs min_n_eff / this many effective samples left after
-# the weights (n_eff times their Kish fraction; 100 of the default 4000): fewer, and its percentiles rest on a
-# handful of samples.
-WEIGHTED_N_EFF_SHARE = 40.0
 # Steps the batched back end's chain buffer holds at first; it doubles as chains run on, to max_steps.
 CHAIN_FIRST_STEPS = 256
 
@@ -146,7 +142,7 @@ class SampleResult:
     """Per-star sampler output: summaries (Myr), diagnostics and kept samples (log10 yr).
 
     ``outside``: each star's posterior mass outside its trained ages (``StarInputs.trained_lo``/``trained_hi``),
-    read from every sample the percentiles come from (by their prior weights), not from the ``n_keep`` kept; NaN
+    read from every sample the percentiles come from (or their density, under a prior that is not flat), not the kept; NaN
     where not counted or the star has no posterior.
     """
 
@@ -307,7 +303,6 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
     neff = np.full(n_s, np.nan)
-    kish = np.ones(n_s)  # the prior weights' effective fraction (1: unweighted samples)
     outside = np.full(n_s, np.nan)
     samples = []
     for i in range(n_s):  # per star, but only quantiles of a finished chain: no density calls here
@@ -317,7 +312,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep, kish[i], outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
+        q, mode, keep, _, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
                                                         None if colours is None else float(colours[i]),
                                                         None if log_prior is None else log_prior(i),
                                                         None if trained is None else (trained[0][i], trained[1][i]),
@@ -326,11 +321,10 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
-    # converged: long enough in tau and holding the effective samples the summaries are quoted from; under a prior
-    # that weights the samples, also enough of them left after the weights (a Gaussian prior far from the likelihood
-    # put all weight on one sample: every percentile one value, status ok)
-    converged = run.converged & (neff >= settings.min_n_eff) \
-        & (neff * kish >= settings.min_n_eff / WEIGHTED_N_EFF_SHARE)
+    # converged: long enough in tau and holding the effective samples the summaries are quoted from. Under a prior
+    # that is not flat that is the likelihood's chain too: the prior no longer weights its samples (a rule on the
+    # weights' Kish fraction left stars not_converged that no --max-steps cured, V22), it multiplies their density
+    converged = run.converged & (neff >= settings.min_n_eff)
     return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples, outside)
 
 
@@ -454,7 +448,7 @@ def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, cal
     star_rng = _StarRandom(seed, rows)
     term, term_calibration = main_sequence
     # A calibration widens the likelihood, not the prior (as in the grid method): under a prior not flat over the model's
-    # grid (judged on a grid: a constant table is flat; bounds inside it are not) chains sample the likelihood, weighted after.
+    # grid (judged on a grid: a constant table is flat; bounds inside it are not) chains sample the likelihood (summarise_chain).
     bounds, g = (prior.log10_age_min, prior.log10_age_max), density.card.age_grid
     inside = not bounds_are_the_cards(prior, g)  # cut there, a 100 d M dwarf at 2.6 mag came out 70 Myr under 1 Gyr
     kernel_bounds = (float(g["log10_age_min"]), float(g["log10_age_max"])) if inside else bounds

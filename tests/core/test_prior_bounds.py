@@ -120,3 +120,52 @@ HEIGHT_STARS = """prot,bp_rp0,bp_rp0_err,g0,parallax
 4.15015,1.53398,0.030067,10.9546,7.29315
 3.75,0.987373,0.0156032,11.2178,6.69259
 """
+
+
+# V22: under bounds that cut away most of the likelihood, MCMC weighted its whole-grid likelihood samples by the
+# prior: with no sample inside the bounds a valid bound gave invalid_prior (a 2 d K dwarf at 1.3 mag, 11 Myr
+# unbounded, under --age-min-myr 3000, which the grid dates at ~3317 Myr); with few, percentiles were interpolated
+# towards the zero-weight samples beyond the bounds and --posteriors held copies of one sample.
+YOUNG_K = pd.DataFrame({"prot": [2.0], "bp_rp0": [1.3]})
+NARROW = pd.DataFrame({"prot": [20.0, 25.0, 2.0, 9.0], "bp_rp0": [0.82, 1.1, 1.3, 1.1]})
+
+
+def _both(model, frame: pd.DataFrame, prior: Prior) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.sampler import SamplerSettings
+
+    fast = SamplerSettings(n_walkers=16, max_steps=800, min_n_eff=100)
+    return (model.estimate(frame, EstimateSettings(prior=prior)),
+            model.estimate(frame, EstimateSettings(prior=prior, method="mcmc", seed=1, sampler=fast)))
+
+
+def test_mcmc_dates_a_star_whose_likelihood_lies_far_below_the_bound_as_the_grid_does(model):
+    lo = np.log10(3000e6)
+    grid, mcmc = _both(model, YOUNG_K, Prior("uniform_log_age", lo, 10.0))
+    assert grid["status"].iloc[0] == "ok", grid.iloc[0].to_dict()
+    assert mcmc["status"].iloc[0] == grid["status"].iloc[0], mcmc.iloc[0].to_dict()
+    assert mcmc["age_flags"].iloc[0] == grid["age_flags"].iloc[0], mcmc.iloc[0].to_dict()
+    ages = np.log10(mcmc[COLUMNS].to_numpy(float)) + 6
+    assert np.all((ages >= lo - 1e-9) & (ages <= 10.0 + 1e-9)), ages
+    assert np.abs(ages - (np.log10(grid[COLUMNS].to_numpy(float)) + 6)).max() < 0.05, (ages, grid[COLUMNS])
+
+
+def test_mcmc_under_narrow_bounds_keeps_its_percentiles_inside_and_agrees_with_the_grid(model):
+    lo, hi = np.log10(500e6), np.log10(600e6)
+    grid, mcmc = _both(model, NARROW, Prior("uniform_log_age", lo, hi))
+    assert (mcmc["status"] == grid["status"]).all(), (mcmc["status"].tolist(), grid["status"].tolist())
+    ages = np.log10(mcmc[COLUMNS].to_numpy(float)) + 6
+    assert np.all((ages >= lo - 1e-9) & (ages <= hi + 1e-9)), ages
+    assert np.abs(ages - (np.log10(grid[COLUMNS].to_numpy(float)) + 6)).max() < 0.05
+
+
+def test_mcmc_posterior_samples_under_bounds_lie_inside_and_are_not_copies(tmp_path):
+    src = tmp_path / "yk.csv"
+    YOUNG_K.assign(id=["young_k"]).to_csv(src, index=False)
+    out = tmp_path / "yk.parquet"
+    r = run_cli("estimate", str(src), "-q", "--method", "mcmc", "--seed", "1", "--walkers", "16", "--max-steps",
+                "800", "--age-min-myr", "1000", "--posteriors", str(out))
+    assert r.returncode == 0, r.stderr
+    x = np.asarray(pd.read_parquet(out)["log10_age"].iloc[0], float)
+    assert x.size >= 500 and np.all((x >= 9.0 - 1e-6) & (x <= 10.0 + 1e-6)), (x.size, x.min(), x.max())
+    assert np.unique(x).size > 0.9 * x.size, np.unique(x).size
