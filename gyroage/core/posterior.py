@@ -236,7 +236,7 @@ def calibrated_within(log_like: np.ndarray, log_prior: np.ndarray, full: np.ndar
     model's age grid): the likelihood ``log_like`` calibrated (``apply``) over all of ``full``, times the prior
     ``log_prior`` (on ``full[inside]``), normalised (README, "Calibration": the posterior is the prior times the
     calibrated likelihood). Cut at the bound first, the likelihood's mass beyond it was calibrated away: a 100 d
-    M dwarf at 2.6 mag under --age-max-myr 1000 came out 70 Myr, not 630 Myr against the bound."""
+    M dwarf at 2.6 mag under --age-max-myr 1000 came out 70 Myr, not 621 Myr against the bound."""
     like = apply(normalise(log_like, full))[..., inside]
     grid = full[inside]
     with np.errstate(divide="ignore"):
