@@ -459,3 +459,23 @@ def test_rows_with_bp_rp_and_no_reddening_are_not_dated_from_teff_and_the_run_sa
     src.write_text(ok)
     res = run_cli("estimate", str(src), *engine, "-o", str(tmp_path / "o2.parquet"))
     assert "no usable reddening" not in res.stderr
+
+
+@pytest.mark.parametrize("text, n, names", [
+    # rows without a usable period are invalid_period, not invalid_reddening: blanking bp_rp would not date them
+    ("KIC,Teff,Prot,bp_rp,ebpminrp_gspphot\n1,5000,,1.2,\n2,5000,-3,1.2,\n3,5000,500,1.2,\n", 1, ["Teff"]),
+    # the note names the column that holds the value a row would be dated from, not the first one present
+    ("KIC,Teff,V-Ks0,Prot,bp_rp,ebpminrp_gspphot\n1,5000,,10,1.2,\n2,,2.0,10,1.2,\n3,,,10,1.2,\n", 2,
+     ["Teff", "V-Ks0"]),
+    ("KIC,Teff,V-Ks0,Prot,bp_rp,ebpminrp_gspphot\n1,,2.0,10,1.2,\n2,,,10,1.2,\n", 1, ["V-Ks0"])])
+def test_the_teff_count_counts_rows_with_a_period_and_names_the_column_with_the_value(text, n, names, tmp_path):
+    src = tmp_path / "t.csv"
+    src.write_text(text)
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 0, res.stderr
+    alt = " or ".join(f"'{c}'" for c in names)
+    one = n == 1
+    assert (f"estimate: {n} row{'' if one else 's'} with 'bp_rp' but no usable reddening {'is' if one else 'are'} "
+            f"invalid_reddening although {alt} has a value in {'it' if one else 'them'}: a row with 'bp_rp' is "
+            f"dated from it or not at all; blank") in res.stderr, res.stderr
+    assert f"to date {'it' if one else 'them'} from {alt}\n" in res.stderr, res.stderr
