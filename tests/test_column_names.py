@@ -383,6 +383,23 @@ def test_an_observed_colours_error_read_only_where_bp_rp0_is_blank_is_said_so():
         assert [ln for ln in notices(run("estimate", "-", stdin=text, quiet=quiet)) if "not read" in ln] == [line]
 
 
+def test_the_not_read_note_names_an_upper_error_beside_the_lower_and_renaming_both_reads_them():
+    """E_BP-RP beside e_BP-RP went unnamed: renaming only e_BP-RP, as advised, made E_BP-RP a reddening (the colour
+    1.3 - 0.03) where an observed colour is given, or left it unread without a word where none is."""
+    text = "KIC,Prot,(BP-RP)0,e_BP-RP,E_BP-RP\n1,10,1.0,0.05,0.07\n"
+    line = ("gyroage: 'e_BP-RP' and 'E_BP-RP' not read: they are the errors of an observed BP-RP, and the colour comes "
+            "from '(BP-RP)0' (with the model's default colour error): name them e_bp_rp0 and E_bp_rp0 if they are "
+            "the errors of '(BP-RP)0'")
+    assert [ln for ln in notices(run("estimate", "-", stdin=text)) if "not read" in ln] == [line]
+    renamed = text.replace("e_BP-RP", "e_bp_rp0").replace("E_BP-RP", "E_bp_rp0")
+    assert "error mean of 'e_bp_rp0' and 'E_bp_rp0'" in run("estimate", "-", stdin=renamed, quiet=False).stderr
+    text = "KIC,Prot,BP-RP,(BP-RP)0,e_BP-RP,E_BP-RP,A_V\n1,10,1.3,1.2,0.02,0.03,0.1\n2,10,1.3,,0.02,0.03,0.1\n"
+    line = ("gyroage: 'e_BP-RP' and 'E_BP-RP' not read where '(BP-RP)0' has a value (those rows take the model's "
+            "default colour error): they are the errors of the observed 'BP-RP'; give '(BP-RP)0' its own error "
+            "columns, e_bp_rp0 and E_bp_rp0")
+    assert [ln for ln in notices(run("estimate", "-", stdin=text)) if "not read" in ln] == [line]
+
+
 def test_the_api_warns_of_an_observed_colours_error_beside_bp_rp0(model):
     import warnings
 
