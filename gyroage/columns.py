@@ -280,11 +280,13 @@ def column_matches(columns) -> dict[str, list[str]]:
     columns = list(columns)
     lower = {column_key(rest) for rest in map(error_of, columns) if rest is not None}
     found: dict[str, list[str]] = {}
-    names = {str(c) for c in columns}
+    seen: set[str] = set()
     for col in columns:
-        # pandas renames a repeated header A_V to A_V.1: another column of A_V's role (named by duplicate_notes)
+        # pandas renames a repeated header A_V to A_V.1: another column of A_V's role (named by duplicate_notes);
+        # only after A_V, where pandas puts it (a Prot.1 before Prot was read in its place)
         m = _MANGLED.match(str(col))
-        name = m.group(1) if m and m.group(1) in names else str(col)
+        name = m.group(1) if m and m.group(1) in seen else str(col)
+        seen.add(str(col))
         role = (_upper_error(name, lower) if lower else None) or _role(name)
         if isinstance(role, str):
             raise UserError(role)

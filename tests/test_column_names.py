@@ -496,3 +496,13 @@ def test_the_teff_count_counts_rows_with_a_period_and_names_the_column_with_the_
             f"invalid_reddening although {alt} has a value in {'it' if one else 'them'}: a row with 'bp_rp' is "
             f"dated from it or not at all; blank") in res.stderr, res.stderr
     assert f"to date {'it' if one else 'them'} from {alt}\n" in res.stderr, res.stderr
+
+
+def test_a_dotted_name_before_its_plain_one_is_no_repeat_of_it():
+    """pandas names a repeated header X.1 only after X: a Prot.1 before Prot took Prot's role and, being first, was
+    read (2340 Myr from 20 d instead of 733 Myr from 10 d)."""
+    assert io.match_columns(["KIC", "Prot.1", "Prot", "bp_rp0"])["prot"] == "Prot"
+    assert "prot" not in io.match_columns(["KIC", "Prot.1", "bp_rp0"])
+    assert io.match_columns(["KIC", "Prot", "Prot.1", "bp_rp0"])["prot"] == "Prot"
+    res = run("estimate", "-", stdin="KIC,Prot.1,Prot,bp_rp0\n1,20,10,1.0\n", quiet=False)
+    assert "several columns" not in res.stderr and "reading prot from 'Prot'" in res.stderr, res.stderr
