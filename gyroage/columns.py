@@ -373,8 +373,10 @@ def _several(what: str, used, ignored) -> str:
 
 
 def duplicate_notes(columns) -> list[str]:
-    """One line per quantity that several columns supply: which is used, which are ignored."""
-    return [_several(canon, cols[0], cols[1:]) for canon, cols in column_matches(columns).items() if len(cols) > 1]
+    """One line per quantity that several columns supply: which is used, which are ignored (an upper error in
+    words, ``the upper error of prot``: README names no ``<X>_err_upper`` role)."""
+    return [_several(f"the upper error of {canon[:-len(f'_err{UPPER}')]}" if canon.endswith(f"_err{UPPER}") else canon,
+                     cols[0], cols[1:]) for canon, cols in column_matches(columns).items() if len(cols) > 1]
 
 
 def option_notes(columns, options) -> list[str]:

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from gyroage import io
 from gyroage.cli import app
+from gyroage.columns import duplicate_notes
 from gyroage.errors import UserError
 from tests.conftest import ROOT, needs_dask, needs_matplotlib, one_line_error, run_cli
 
@@ -506,3 +507,12 @@ def test_a_dotted_name_before_its_plain_one_is_no_repeat_of_it():
     assert io.match_columns(["KIC", "Prot", "Prot.1", "bp_rp0"])["prot"] == "Prot"
     res = run("estimate", "-", stdin="KIC,Prot.1,Prot,bp_rp0\n1,20,10,1.0\n", quiet=False)
     assert "several columns" not in res.stderr and "reading prot from 'Prot'" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("header, what, used, ignored", [
+    ("Prot,E_Prot,e_Prot,Per,E_Per,e_Per,bp_rp0", "the upper error of prot", "E_Prot", "E_Per"),
+    ("Prot,BP-RP,e_BP-RP,E_BP-RP,bp_rp,e_bp_rp,E_bp_rp", "the upper error of bp_rp", "E_BP-RP", "E_bp_rp")])
+def test_several_upper_errors_are_named_in_words_not_by_an_internal_role(header, what, used, ignored):
+    """The line said 'several columns are prot_err_upper', a role name README never gives."""
+    line = f"several columns are {what}: using '{used}', ignoring '{ignored}'"
+    assert line in duplicate_notes(header.split(",")), duplicate_notes(header.split(","))
