@@ -91,8 +91,9 @@ def parquet_meta(schema, source, roles: dict[str, str] | None = None) -> Parquet
     """
     repeated = next((n for n in schema.names if schema.names.count(n) > 1), None)
     if repeated is not None:
+        read = repeated in read_roles(schema.names, roles).values()  # a column the tool reads; else only copied
         raise UserError(f"{source} has {schema.names.count(repeated)} columns named '{repeated}': rename all but one "
-                        "(the first would be read)")
+                        f"({'the first would be read' if read else 'columns must have distinct names'})")
     units = {f.name: f.metadata[b"unit"].decode("utf-8", "replace") for f in schema
              if f.metadata and f.metadata.get(b"unit", b"").strip()}
     masks: list[tuple[str, str]] = []

@@ -516,3 +516,14 @@ def test_several_upper_errors_are_named_in_words_not_by_an_internal_role(header,
     """The line said 'several columns are prot_err_upper', a role name README never gives."""
     line = f"several columns are {what}: using '{used}', ignoring '{ignored}'"
     assert line in duplicate_notes(header.split(",")), duplicate_notes(header.split(","))
+
+
+def test_a_parquet_files_repeated_column_that_nothing_reads_is_not_said_to_be_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "note.parquet"
+    pq.write_table(pa.table([["a"], [10.0], [1.0], ["b"]], names=["note", "Prot", "bp_rp0", "note"]), src)
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == (
+        f"gyroage: error: {src} has 2 columns named 'note': rename all but one (columns must have distinct names)")
