@@ -527,3 +527,16 @@ def test_a_parquet_files_repeated_column_that_nothing_reads_is_not_said_to_be_re
     res = run_cli("estimate", str(src), "-o", str(tmp_path / "o.csv"))
     assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == (
         f"gyroage: error: {src} has 2 columns named 'note': rename all but one (columns must have distinct names)")
+
+
+def test_a_votable_with_a_repeated_field_name_is_refused_in_one_line(tmp_path):
+    """astropy renames the second FIELD A_V to A_V_2, which matched no quantity: the repeat went unsaid, where a CSV's
+    is named and a Parquet file's refused."""
+    fields = "".join(f'<FIELD name="{n}" datatype="double"/>' for n in ("Prot", "bp_rp", "A_V", "A_V"))
+    src = tmp_path / "dup.vot"
+    src.write_text('<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
+                   f"<RESOURCE><TABLE>{fields}<DATA><TABLEDATA><TR><TD>10</TD><TD>1.0</TD><TD>0.1</TD><TD>1.0</TD>"
+                   "</TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == (
+        f"gyroage: error: {src} has 2 columns named 'A_V': rename all but one (the first would be read)"), res.stderr
