@@ -46,7 +46,11 @@ def read_votable(src, source):
         return Table.read(src, format="votable")
     described = [(f"table {i + 1}" + (f" '{t.name or t.ID}'" if t.name or t.ID else ""),
                   [f.name for f in t.fields] + [f.ID for f in t.fields if f.ID], len(t.array)) for i, t in enumerate(tables)]
-    return tables[_choose_table(described, source)].to_table()
+    chosen = tables[_choose_table(described, source)]
+    from gyroage.parquet_input import refuse_repeated_names
+
+    refuse_repeated_names([f.name for f in chosen.fields], "stdin" if str(source) == "-" else source)
+    return chosen.to_table()
 
 
 def _choose_table(tables: list[tuple[str, list, int]], source) -> int:

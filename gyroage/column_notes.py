@@ -18,8 +18,14 @@ def unread_colour_error_note(columns, given: bool = False) -> str | None:
     if "bp_rp_err" not in found or "bp_rp0" not in found or "bp_rp0_err" in found:
         return None
     err, c0 = found["bp_rp_err"], found["bp_rp0"]
+    # VizieR's upper error E_BP-RP beside e_BP-RP: renaming only e_BP-RP made E_BP-RP a reddening (or left it unread)
+    upper = found.get("bp_rp_err_upper")
+    if upper is None:
+        cols, it, are, s_, new = f"'{err}'", "it", "it is", "", "e_bp_rp0"
+    else:
+        cols, it, are, s_, new = f"'{err}' and '{upper}'", "them", "they are", "s", "e_bp_rp0 and E_bp_rp0"
     if reads_observed(found, given):
-        return (f"'{err}' not read where '{c0}' has a value (those rows take the model's default colour error): it "
-                f"is the error of the observed '{found['bp_rp']}'; give '{c0}' its own error column, e_bp_rp0")
-    return (f"'{err}' not read: it is the error of an observed BP-RP, and the colour comes from '{c0}' (with the "
-            f"model's default colour error): name it e_bp_rp0 if it is the error of '{c0}'")
+        return (f"{cols} not read where '{c0}' has a value (those rows take the model's default colour error): "
+                f"{are} the error{s_} of the observed '{found['bp_rp']}'; give '{c0}' its own error column{s_}, {new}")
+    return (f"{cols} not read: {are} the error{s_} of an observed BP-RP, and the colour comes from '{c0}' (with the "
+            f"model's default colour error): name {it} {new} if {are} the error{s_} of '{c0}'")

@@ -280,11 +280,13 @@ def column_matches(columns) -> dict[str, list[str]]:
     columns = list(columns)
     lower = {column_key(rest) for rest in map(error_of, columns) if rest is not None}
     found: dict[str, list[str]] = {}
-    names = {str(c) for c in columns}
+    seen: set[str] = set()
     for col in columns:
-        # pandas renames a repeated header A_V to A_V.1: another column of A_V's role (named by duplicate_notes)
+        # pandas renames a repeated header A_V to A_V.1: another column of A_V's role (named by duplicate_notes);
+        # only after A_V, where pandas puts it (a Prot.1 before Prot was read in its place)
         m = _MANGLED.match(str(col))
-        name = m.group(1) if m and m.group(1) in names else str(col)
+        name = m.group(1) if m and m.group(1) in seen else str(col)
+        seen.add(str(col))
         role = (_upper_error(name, lower) if lower else None) or _role(name)
         if isinstance(role, str):
             raise UserError(role)
@@ -371,8 +373,10 @@ def _several(what: str, used, ignored) -> str:
 
 
 def duplicate_notes(columns) -> list[str]:
-    """One line per quantity that several columns supply: which is used, which are ignored."""
-    return [_several(canon, cols[0], cols[1:]) for canon, cols in column_matches(columns).items() if len(cols) > 1]
+    """One line per quantity that several columns supply: which is used, which are ignored (an upper error in
+    words, ``the upper error of prot``: README names no ``<X>_err_upper`` role)."""
+    return [_several(f"the upper error of {canon[:-len(f'_err{UPPER}')]}" if canon.endswith(f"_err{UPPER}") else canon,
+                     cols[0], cols[1:]) for canon, cols in column_matches(columns).items() if len(cols) > 1]
 
 
 def option_notes(columns, options) -> list[str]:

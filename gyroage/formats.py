@@ -279,7 +279,7 @@ def read_table(source: str | Path, fmt: str):
             else:
                 table = Table.read(src, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
-        raise UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
+        raise exc if isinstance(exc, UserError) else UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
     if units:
         _set_units(table, *units)
     # astropy names a headerless table's columns col1, col2, ... (or takes a first row of numbers for the names)

@@ -160,13 +160,16 @@ NA_TOKENS = csv_layout.NA_TOKENS
 def mean_error(frame: pd.DataFrame, lower: str | None, upper: str | None) -> tuple[np.ndarray, np.ndarray]:
     """An error column's :func:`numeric` values and where it holds text (:func:`unparsed`); with VizieR's upper error
     ``upper`` beside the lower ``lower`` (``e_X``, ``E_X``), the symmetric error the model takes: their mean (either
-    alone where the other is blank), unusable where either holds text."""
+    alone where the other is blank), unusable where either holds text or is no number >= 0 (:func:`bad_error`).
+
+    Each part is checked before the mean: a signed lower error (-0.2 beside 3.0) or a 99/-99 sentinel pair averaged
+    into a "valid" error, so whether the row was dated hung on the other part's size."""
     values = numeric(frame, lower)
     bad = unparsed(frame, lower, values)
     if upper is None:
         return values, bad
     up = numeric(frame, upper)
-    bad = bad | unparsed(frame, upper, up)
+    bad = bad | unparsed(frame, upper, up) | bad_error(values) | bad_error(up)
     return np.where(np.isnan(values), up, np.where(np.isnan(up), values, 0.5 * (values + up))), bad
 
 

@@ -81,6 +81,16 @@ class ParquetMeta:
         return frame
 
 
+def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None) -> None:
+    """A one-line :class:`UserError` for a name ``names`` repeat (a Parquet file's or a VOTable's FIELDs, which astropy
+    renames A_V, A_V_2: the second then matched no quantity, unsaid, where a CSV's A_V.1 is named as a repeat)."""
+    repeated = next((n for n in names if names.count(n) > 1), None)
+    if repeated is not None:
+        read = repeated in read_roles(names, roles).values()  # a column the tool reads; else only copied
+        raise UserError(f"{source} has {names.count(repeated)} columns named '{repeated}': rename all but one "
+                        f"({'the first would be read' if read else 'columns must have distinct names'})")
+
+
 def parquet_meta(schema, source, roles: dict[str, str] | None = None) -> ParquetMeta:
     """The masks and units of a Parquet file of ``schema`` (an Arrow schema): astropy's ``table_meta_yaml`` and a
     field's ``unit`` metadata; a one-line :class:`UserError` for a unit that does not convert (as for FITS).
@@ -89,10 +99,7 @@ def parquet_meta(schema, source, roles: dict[str, str] | None = None) -> Parquet
     A repeated column name (Arrow allows it; a CSV's is read as ``name.1``) is refused in one line: pandas gave a
     two-column frame where one column was read, a traceback.
     """
-    repeated = next((n for n in schema.names if schema.names.count(n) > 1), None)
-    if repeated is not None:
-        raise UserError(f"{source} has {schema.names.count(repeated)} columns named '{repeated}': rename all but one "
-                        "(the first would be read)")
+    refuse_repeated_names(schema.names, source, roles)
     units = {f.name: f.metadata[b"unit"].decode("utf-8", "replace") for f in schema
              if f.metadata and f.metadata.get(b"unit", b"").strip()}
     masks: list[tuple[str, str]] = []

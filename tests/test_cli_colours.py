@@ -167,3 +167,15 @@ def test_an_upper_case_e_reddening_alone_is_said_to_be_taken_as_the_reddening():
     res = run_cli("estimate", "-", input=VIZIER.drop(columns=["e_BP-RP"]).to_csv(index=False))
     assert res.returncode == 0, res.stderr
     assert "colour from 'BP-RP' - 'E_BP-RP' (taken as the reddening E(BP-RP): no 'e_BP-RP' beside it)" in res.stderr
+
+
+def test_an_unusable_lower_or_upper_error_refuses_the_row_as_a_single_bad_error_does():
+    # each part is checked before the mean: a signed lower error (-0.2 beside 3.0) or a 99/-99 sentinel pair
+    # averaged into a "valid" error, so whether the row was dated hung on the other part's size
+    lower = [-0.2, -0.5, 0.2, 0.2, -99.0, np.nan, 0.2]
+    upper = [3.0, 0.3, 3.0, -99.0, 99.0, 0.2, np.inf]
+    frame = pd.DataFrame({"Prot": 10.0, "e_Prot": lower, "E_Prot": upper, "bp_rp0": 1.0})
+    bad, ok = "invalid_period_err", "ok"
+    assert list(run("estimate", frame)["status"]) == [bad, bad, ok, bad, bad, ok, bad]
+    colours = pd.DataFrame({"Prot": 10.0, "bp_rp0": 1.0, "e_bp_rp0": [-0.02, 0.02, 0.02], "E_bp_rp0": [0.05, -1, 0.05]})
+    assert list(run("estimate", colours)["status"]) == ["invalid_colour_err", "invalid_colour_err", ok]

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from gyroage import io
 from gyroage.cli import app
+from gyroage.columns import duplicate_notes
 from gyroage.errors import UserError
 from tests.conftest import ROOT, needs_dask, needs_matplotlib, one_line_error, run_cli
 
@@ -383,6 +384,23 @@ def test_an_observed_colours_error_read_only_where_bp_rp0_is_blank_is_said_so():
         assert [ln for ln in notices(run("estimate", "-", stdin=text, quiet=quiet)) if "not read" in ln] == [line]
 
 
+def test_the_not_read_note_names_an_upper_error_beside_the_lower_and_renaming_both_reads_them():
+    """E_BP-RP beside e_BP-RP went unnamed: renaming only e_BP-RP, as advised, made E_BP-RP a reddening (the colour
+    1.3 - 0.03) where an observed colour is given, or left it unread without a word where none is."""
+    text = "KIC,Prot,(BP-RP)0,e_BP-RP,E_BP-RP\n1,10,1.0,0.05,0.07\n"
+    line = ("gyroage: 'e_BP-RP' and 'E_BP-RP' not read: they are the errors of an observed BP-RP, and the colour comes "
+            "from '(BP-RP)0' (with the model's default colour error): name them e_bp_rp0 and E_bp_rp0 if they are "
+            "the errors of '(BP-RP)0'")
+    assert [ln for ln in notices(run("estimate", "-", stdin=text)) if "not read" in ln] == [line]
+    renamed = text.replace("e_BP-RP", "e_bp_rp0").replace("E_BP-RP", "E_bp_rp0")
+    assert "error mean of 'e_bp_rp0' and 'E_bp_rp0'" in run("estimate", "-", stdin=renamed, quiet=False).stderr
+    text = "KIC,Prot,BP-RP,(BP-RP)0,e_BP-RP,E_BP-RP,A_V\n1,10,1.3,1.2,0.02,0.03,0.1\n2,10,1.3,,0.02,0.03,0.1\n"
+    line = ("gyroage: 'e_BP-RP' and 'E_BP-RP' not read where '(BP-RP)0' has a value (those rows take the model's "
+            "default colour error): they are the errors of the observed 'BP-RP'; give '(BP-RP)0' its own error "
+            "columns, e_bp_rp0 and E_bp_rp0")
+    assert [ln for ln in notices(run("estimate", "-", stdin=text)) if "not read" in ln] == [line]
+
+
 def test_the_api_warns_of_an_observed_colours_error_beside_bp_rp0(model):
     import warnings
 
@@ -459,3 +477,66 @@ def test_rows_with_bp_rp_and_no_reddening_are_not_dated_from_teff_and_the_run_sa
     src.write_text(ok)
     res = run_cli("estimate", str(src), *engine, "-o", str(tmp_path / "o2.parquet"))
     assert "no usable reddening" not in res.stderr
+
+
+@pytest.mark.parametrize("text, n, names", [
+    # rows without a usable period are invalid_period, not invalid_reddening: blanking bp_rp would not date them
+    ("KIC,Teff,Prot,bp_rp,ebpminrp_gspphot\n1,5000,,1.2,\n2,5000,-3,1.2,\n3,5000,500,1.2,\n", 1, ["Teff"]),
+    # the note names the column that holds the value a row would be dated from, not the first one present
+    ("KIC,Teff,V-Ks0,Prot,bp_rp,ebpminrp_gspphot\n1,5000,,10,1.2,\n2,,2.0,10,1.2,\n3,,,10,1.2,\n", 2,
+     ["Teff", "V-Ks0"]),
+    ("KIC,Teff,V-Ks0,Prot,bp_rp,ebpminrp_gspphot\n1,,2.0,10,1.2,\n2,,,10,1.2,\n", 1, ["V-Ks0"])])
+def test_the_teff_count_counts_rows_with_a_period_and_names_the_column_with_the_value(text, n, names, tmp_path):
+    src = tmp_path / "t.csv"
+    src.write_text(text)
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 0, res.stderr
+    alt = " or ".join(f"'{c}'" for c in names)
+    one = n == 1
+    assert (f"estimate: {n} row{'' if one else 's'} with 'bp_rp' but no usable reddening {'is' if one else 'are'} "
+            f"invalid_reddening although {alt} has a value in {'it' if one else 'them'}: a row with 'bp_rp' is "
+            f"dated from it or not at all; blank") in res.stderr, res.stderr
+    assert f"to date {'it' if one else 'them'} from {alt}\n" in res.stderr, res.stderr
+
+
+def test_a_dotted_name_before_its_plain_one_is_no_repeat_of_it():
+    """pandas names a repeated header X.1 only after X: a Prot.1 before Prot took Prot's role and, being first, was
+    read (2340 Myr from 20 d instead of 733 Myr from 10 d)."""
+    assert io.match_columns(["KIC", "Prot.1", "Prot", "bp_rp0"])["prot"] == "Prot"
+    assert "prot" not in io.match_columns(["KIC", "Prot.1", "bp_rp0"])
+    assert io.match_columns(["KIC", "Prot", "Prot.1", "bp_rp0"])["prot"] == "Prot"
+    res = run("estimate", "-", stdin="KIC,Prot.1,Prot,bp_rp0\n1,20,10,1.0\n", quiet=False)
+    assert "several columns" not in res.stderr and "reading prot from 'Prot'" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("header, what, used, ignored", [
+    ("Prot,E_Prot,e_Prot,Per,E_Per,e_Per,bp_rp0", "the upper error of prot", "E_Prot", "E_Per"),
+    ("Prot,BP-RP,e_BP-RP,E_BP-RP,bp_rp,e_bp_rp,E_bp_rp", "the upper error of bp_rp", "E_BP-RP", "E_bp_rp")])
+def test_several_upper_errors_are_named_in_words_not_by_an_internal_role(header, what, used, ignored):
+    """The line said 'several columns are prot_err_upper', a role name README never gives."""
+    line = f"several columns are {what}: using '{used}', ignoring '{ignored}'"
+    assert line in duplicate_notes(header.split(",")), duplicate_notes(header.split(","))
+
+
+def test_a_parquet_files_repeated_column_that_nothing_reads_is_not_said_to_be_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "note.parquet"
+    pq.write_table(pa.table([["a"], [10.0], [1.0], ["b"]], names=["note", "Prot", "bp_rp0", "note"]), src)
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == (
+        f"gyroage: error: {src} has 2 columns named 'note': rename all but one (columns must have distinct names)")
+
+
+def test_a_votable_with_a_repeated_field_name_is_refused_in_one_line(tmp_path):
+    """astropy renames the second FIELD A_V to A_V_2, which matched no quantity: the repeat went unsaid, where a CSV's
+    is named and a Parquet file's refused."""
+    fields = "".join(f'<FIELD name="{n}" datatype="double"/>' for n in ("Prot", "bp_rp", "A_V", "A_V"))
+    src = tmp_path / "dup.vot"
+    src.write_text('<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
+                   f"<RESOURCE><TABLE>{fields}<DATA><TABLEDATA><TR><TD>10</TD><TD>1.0</TD><TD>0.1</TD><TD>1.0</TD>"
+                   "</TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == (
+        f"gyroage: error: {src} has 2 columns named 'A_V': rename all but one (the first would be read)"), res.stderr

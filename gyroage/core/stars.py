@@ -91,30 +91,41 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
                       conversion_columns(colours, used), *input_abs_g(frame, cols), colour_err_beyond=beyond)
 
 
-def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> int:
-    """Rows with an observed ``bp_rp`` but no usable reddening (``invalid_reddening``) although a ``teff``, ``v_ks0``
-    or ``b_v0`` column has a value in them: such a row is never dated from those (README, Input columns), which the
-    reading line's "else 'Teff' where 'bp_rp' is blank" may leave unclear; the run counts them
-    (:func:`unreddened_note`). Colours are worked out again only for an input that has both kinds of column."""
+def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> np.ndarray:
+    """Rows with a usable period and an observed ``bp_rp`` but no usable reddening (``invalid_reddening``) although a
+    ``teff``, ``v_ks0`` or ``b_v0`` column has a value in them: such a row is never dated from those (README, Input
+    columns), which the reading line's "else 'Teff' where 'bp_rp' is blank" may leave unclear; the run counts them
+    (:func:`unreddened_note`). Counts per :data:`SEQUENCE_COLUMN` key, each row under the first with a value (the one
+    it would be dated from). A row without a usable period is ``invalid_period`` whatever its colour: not counted.
+    Colours are worked out again only for an input that has both kinds of column."""
+    counts = np.zeros(len(SEQUENCE_COLUMN), dtype=int)
     sequence = [k for k in SEQUENCE_COLUMN if k in cols]
     if not sequence or not reads_observed(cols, (reddening or Reddening()).given):
-        return 0
+        return counts
     colours = input_colours(frame, cols, reddening)
-    observed = (colours.problem == statuses.INVALID_REDDENING) & ~np.isin(colours.source, [FROM_BP_RP0, *sequence])
-    has = np.logical_or.reduce([~np.isnan(io.numeric(frame, cols[k])) for k in sequence])
-    return int((observed & has).sum())
+    prot = io.numeric(frame, cols.get("prot"))
+    left = (colours.problem == statuses.INVALID_REDDENING) & ~np.isin(colours.source, [FROM_BP_RP0, *sequence])
+    left &= np.isfinite(prot) & (prot > 0)
+    for i, key in enumerate(SEQUENCE_COLUMN):
+        if key in cols:
+            has = left & ~np.isnan(io.numeric(frame, cols[key]))
+            counts[i], left = int(has.sum()), left & ~has
+    return counts
 
 
-def unreddened_note(cols: dict[str, str], n: int) -> str | None:
-    """What the run says of :func:`unreddened_rows`' ``n`` rows at its end (``None`` for none)."""
+def unreddened_note(cols: dict[str, str], counts: np.ndarray | int) -> str | None:
+    """What the run says of :func:`unreddened_rows`' rows (summed over chunks) at its end (``None`` for none)."""
+    counts = np.broadcast_to(np.asarray(counts), (len(SEQUENCE_COLUMN),))
+    n = int(counts.sum())
     if not n:
         return None
-    obs, alt = cols["bp_rp"], cols[next(k for k in SEQUENCE_COLUMN if k in cols)]
+    obs = cols["bp_rp"]
+    alt = " or ".join(f"'{cols[k]}'" for k, c in zip(SEQUENCE_COLUMN, counts) if c)  # the columns with the values
     one = n == 1
     return (f"{n} row{'' if one else 's'} with '{obs}' but no usable reddening {'is' if one else 'are'} "
-            f"invalid_reddening although '{alt}' has a value in {'it' if one else 'them'}: a row with '{obs}' is "
+            f"invalid_reddening although {alt} has a value in {'it' if one else 'them'}: a row with '{obs}' is "
             f"dated from it or not at all; blank {'its' if one else 'their'} '{obs}' (or fill "
-            f"{'its' if one else 'their'} reddening) to date {'it' if one else 'them'} from '{alt}'")
+            f"{'its' if one else 'their'} reddening) to date {'it' if one else 'them'} from {alt}")
 
 
 def input_abs_g(frame: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -14,6 +14,7 @@ from collections import Counter
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gyroage import csv_layout, formats, io, parquet_input
@@ -33,7 +34,7 @@ from gyroage.writers import check_outputs, prepare_target, remove_made
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
                     first_row: int = 0, quiet: bool = False,
-                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict, int]:
+                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict, np.ndarray]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
     counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`, its text columns' kinds, its
     :func:`~gyroage.core.stars.unreddened_rows`).

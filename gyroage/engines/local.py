@@ -382,7 +382,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     id_cols: list[str] = []
     id_template = None
     narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
-    unreddened = 0  # rows with bp_rp, no usable reddening, and a Teff (v_ks0, b_v0) value: said at the end
+    unreddened = 0  # rows with bp_rp, no usable reddening, and a Teff (v_ks0, b_v0) value, per column: said at end
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
