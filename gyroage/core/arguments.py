@@ -145,7 +145,11 @@ def same_index(**named) -> None:
     """Refuse (ValueError) pandas Series among the per-star arguments ``named`` whose indexes differ: numpy pairs
     them by position, where a pandas user expects labels, so the same stars in two orders would date one star's
     period with another's colour, silently. Arrays, lists and scalars pair by position, as they always did, and so
-    does a one-element Series (a scalar to numpy)."""
+    does a one-element Series (a scalar to numpy). A DataFrame (``df[["bp_rp0"]]``) is refused (TypeError): it
+    broadcast as a column against the stars, n x n results."""
+    for k, v in named.items():
+        if isinstance(v, pd.DataFrame):
+            raise TypeError(f'{k} is a pandas DataFrame: give one column, df["{k}"], not a frame')
     series = [(k, v) for k, v in named.items() if isinstance(v, pd.Series)]
     series = [(k, v) for k, v in series if len(v) != 1] or series
     for k, v in series[1:]:

@@ -190,3 +190,13 @@ def test_a_one_element_series_broadcasts_as_a_scalar_as_before(model):
     assert np.array_equal(got, model.posterior(prot=df.prot.to_numpy(), bp_rp0=1.1).summaries()["age_p50_myr"],
                           equal_nan=True)
 
+
+def test_a_one_column_frame_where_a_star_array_goes_is_refused(model):
+    """Review V23 (finding 4): bp_rp0=df[["bp_rp0"]] broadcast (n, 1) against prot's (n,): n x n posteriors."""
+    import pytest
+
+    df, _ = _shuffled_stars()
+    with pytest.raises(TypeError, match=r"^bp_rp0 is a pandas DataFrame: give one column, df\[\"bp_rp0\"\]"):
+        model.posterior(prot=df.prot, bp_rp0=df[["bp_rp0"]])
+    with pytest.raises(TypeError, match="^age_myr is a pandas DataFrame"):
+        model.sample_periods(df[["age_myr"]], df.bp_rp0, seed=1)
