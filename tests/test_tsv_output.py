@@ -182,3 +182,15 @@ def test_an_unwritable_output_name_is_refused_before_stdin_is_read(tmp_path, com
             proc.stdin.close()
     err = err_path.read_text()
     assert proc.returncode == 2 and "cannot write" in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("name", ["ages.tar.gz", "ages.zip", "ages.csv.bz2"])
+def test_a_compressed_output_name_is_told_a_name_gyroage_writes(tmp_path, name):
+    """Review V23 (finding 8): '-o ages.tar.gz' was told "name it .gz (gzip)", a name it already had."""
+    from gyroage.errors import UserError
+    from gyroage.formats import output_format
+
+    with pytest.raises(UserError) as refused:
+        output_format(str(tmp_path / name))
+    assert ("which gyroage does not write: name it .csv.gz, .fits.gz or .vot.gz (gzip, the one compression gyroage "
+            "writes)") in str(refused.value), refused.value
