@@ -270,18 +270,19 @@ def crossmatch(
     quiet: QuietOpt = False,
 ) -> None:
     """Gaia DR3 colours and TESS/Kepler/Gaia rotation periods for a target list (pipe into 'estimate -')."""
+    from gyroage import formats
     from gyroage.crossmatch import CrossmatchSettings, Services, default_cache_dir, run_crossmatch
-    from gyroage.formats import check_format
     from gyroage.progress import check_stdout_open
     from gyroage.provenance import CROSSMATCH_LEFT_OUT, command_line
 
-    in_fmt, out_fmt = check_format(input_format, "--input-format"), check_format(output_format, "--output-format")
+    in_fmt, out_fmt = formats.check_format(input_format, "--input-format"), formats.check_format(output_format, "--output-format")
     input = pipe_as_stdin(input)
     if id_type is not None and id_type not in ("gaia", "tic", "kic", "radec"):
         raise UserError("--id-type must be gaia, tic, kic or radec")
     if not radius_arcsec > 0:
         raise UserError("--radius-arcsec must be positive")
     check_stdout_open(output)  # before any query is sent
+    formats.output_format(output, out_fmt)  # and before stdin is waited for (a pipe's upstream queries all ran)
     services = Services.create(gaia_url, vizier_url, mast_url, None if no_cache else (cache_dir or default_cache_dir()),
                                retries=retries, backoff=backoff)
     sources = tuple(comma_list(periods))
@@ -345,13 +346,13 @@ def group_age(
     from gyroage.provenance import command_line, group_provenance
 
     input = pipe_as_stdin(input)  # a pipe's rows are one group as stdin's are, not a group named '63'
-    in_fmt = formats.input_format(input, formats.check_format(input_format, "--input-format"))
-    out_fmt = formats.check_format(output_format, "--output-format")
+    in_choice, out_fmt = formats.check_format(input_format, "--input-format"), formats.check_format(output_format, "--output-format")
     check_group_options(grid, outlier_weight, systematic_dex)  # before the model loads and the input is read
     check_threads(threads, "--threads")
     writers.check_outputs(input, output)
     check_stdout_open(output)
-    written = formats.output_format(output, out_fmt)  # a format it cannot be written in fails before the model loads
+    written = formats.output_format(output, out_fmt)  # refused before the model loads, and before stdin is waited for
+    in_fmt = formats.input_format(input, in_choice)
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     density, pri = density_and_prior(model, threads, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                      prior_table, per_group=True)
@@ -485,9 +486,8 @@ def main(prog_name: str | None = None) -> None:
     except UserError as exc:  # raised outside a command (--version, --help into a closed stdout): one line too
         print(f"gyroage: error: {exc}", file=sys.stderr)
         code = exc.exit_code
-    # Every output is written, closed or renamed into place by now. Skip the interpreter's
-    # teardown: freeing pandas, pyarrow and onnxruntime costs 0.1-0.3 s per run
-    # (docs/performance.md), more than a one-star estimate computes.
+    # Every output is written, closed or renamed into place by now. Skip the interpreter's teardown: freeing pandas,
+    # pyarrow and onnxruntime costs 0.1-0.3 s per run (docs/performance.md), more than a one-star estimate computes.
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

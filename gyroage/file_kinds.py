@@ -8,7 +8,7 @@ in vain.
 
 from __future__ import annotations
 
-_COMPRESSED = "name it .gz (gzip), the one compression gyroage writes"
+_COMPRESSED = "name it .csv.gz, .fits.gz or .vot.gz (gzip, the one compression gyroage writes)"  # .tar.gz has .gz
 _SPREADSHEET = "name it .csv, which spreadsheets open"
 # An output suffix -> what it names, and the name to give instead (no entry: CSV, the default).
 FOREIGN_SUFFIXES: dict[str, tuple[str, str]] = {

@@ -46,9 +46,10 @@ def collected() -> Iterator[list[str]]:
 _LOCK = threading.RLock()
 # The sections open now: (thread id, their catch_warnings or the filter they added), undone in a forked child.
 _OPEN: list[tuple[int, object]] = []
-# The filters of open filter_inside sections that the caller already held, and where (their index): filterwarnings
-# moves such a filter to the top, and the last section to leave puts it back there instead of removing it.
-_HELD: dict[object, int] = {}
+# The filters of open filter_inside sections that the caller already held, and where (their index, and the filter
+# that followed them, None at the end): filterwarnings moves such a filter to the top, and the last section to leave
+# puts it back above that neighbour (the caller's filters keep their order, whatever it added meanwhile).
+_HELD: dict[object, tuple[int, object]] = {}
 
 
 def warnings_lock() -> threading.RLock:
@@ -90,7 +91,8 @@ def filter_inside(action: str, message: str, category: type[Warning], module: st
         warnings.filterwarnings(action, message=message, category=category, module=module)
         entry = warnings.filters[0]
         if entry in before and entry not in (e for _, e in _OPEN):  # the caller's own, not another section's
-            _HELD[entry] = before.index(entry)
+            at = before.index(entry)
+            _HELD[entry] = (at, before[at + 1] if at + 1 < len(before) else None)
         _OPEN.append((threading.get_ident(), entry))
     try:
         yield
@@ -109,7 +111,12 @@ def _drop_filter(entry: object) -> None:
     if entry in warnings.filters:
         warnings.filters.remove(entry)
         if held is not None:
-            warnings.filters.insert(held, entry)
+            at, after = held
+            if after is None:
+                at = len(warnings.filters)
+            elif after in warnings.filters:  # above its neighbour: a filter added meanwhile stays above it
+                at = warnings.filters.index(after)
+            warnings.filters.insert(at, entry)
         getattr(warnings, "_filters_mutated", lambda: None)()  # the modules' warning registries cache the filters
 
 

@@ -325,7 +325,8 @@ def test_group_age_hint_for_a_membership_column_in_percent_says_to_divide_it_fir
     res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
     assert res.returncode == 0, res.stderr
     assert ("group-age: not reading 'PMem' as membership probabilities (every member counts once): its values reach "
-            "99 (a percentage?): divide them by 100, then give --membership PMem") in res.stderr.splitlines(), res.stderr
+            "99: give --membership PMem, which converts them if the column's unit is % (FITS, ECSV, a CSV units row); "
+            "with no unit, divide them by 100 first") in res.stderr.splitlines(), res.stderr
     given = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "--membership", "PMem")
     assert given.returncode == 2 and "divide by 100" in given.stderr, given.stderr
 

@@ -758,6 +758,24 @@ def test_a_refused_resume_names_the_options_not_the_manifests_keys(tmp_path, den
     assert refused(dataclasses.replace(mcmc, main_sequence=False)) == "--no-main-sequence (was not given, now given) differs"
 
 
+
+def test_a_refused_resume_names_an_age_bound_that_changed_below_its_printed_digits():
+    """Review V23 (finding 5): --age-min-myr 1.000001 against an interrupted run's 1 printed both as '1' (:g), and
+    the refusal fell back to 'settings, model or --chunksize differ'; it names the option with digits enough."""
+    import json
+    import math
+
+    from gyroage.engines.sinks import _changed
+
+    def bounds(lo_myr: float, hi_myr: float) -> dict[str, str]:
+        return {"prior.log10_age_min": json.dumps(math.log10(lo_myr * 1e6)),
+                "prior.log10_age_max": json.dumps(math.log10(hi_myr * 1e6)), "n_grid": "1001"}
+
+    assert _changed(bounds(1, 10000), bounds(1.000001, 10000)) == "--age-min-myr (was 1, now 1.000001) differs"
+    assert _changed(bounds(1, 10000), bounds(1, 10000.00002)) == "--age-max-myr (was 10000, now 10000.00002) differs"
+    assert _changed(bounds(1, 10000), bounds(2, 10000)) == "--age-min-myr (was 1, now 2) differs"
+    assert _changed(bounds(1, 10000), bounds(1, 10000)) is None
+
 @pytest.mark.parametrize("was", [None, 0])
 def test_an_older_gyroages_interrupted_run_is_not_offered_to_resume(tmp_path, density, settings, monkeypatch, capsys,
                                                                      was):

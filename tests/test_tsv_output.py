@@ -157,3 +157,40 @@ def test_an_unwritable_output_name_is_refused_on_resume_too(tmp_path, stars):
     for name in ("ages.xlsx", "ages.tbl"):
         res = CliRunner().invoke(app, ["estimate", str(stars), "-o", str(tmp_path / name), "--resume", "-q"])
         one_line_error(res, name, "cannot write")
+
+
+@pytest.mark.parametrize("command", [["group-age", "-"], ["crossmatch", "-", "--no-cache"]])
+def test_an_unwritable_output_name_is_refused_before_stdin_is_read(tmp_path, command):
+    """Review V23 (finding 6): group-age and crossmatch reading stdin refused '-o x.h5' only once input arrived (in a
+    pipe, after every upstream query), where estimate refuses it at once. stdin is held open and empty here."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    err_path = tmp_path / "err"
+    with open(err_path, "w") as err_file:  # communicate() would close stdin: the run must not need it to end
+        proc = subprocess.Popen([sys.executable, "-m", "gyroage.cli", *command, "-o", str(tmp_path / "x.h5")],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err_file, cwd=ROOT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"{command[0]} waited for stdin before refusing -o x.h5")
+        finally:
+            proc.stdin.close()
+    err = err_path.read_text()
+    assert proc.returncode == 2 and "cannot write" in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("name", ["ages.tar.gz", "ages.zip", "ages.csv.bz2"])
+def test_a_compressed_output_name_is_told_a_name_gyroage_writes(tmp_path, name):
+    """Review V23 (finding 8): '-o ages.tar.gz' was told "name it .gz (gzip)", a name it already had."""
+    from gyroage.errors import UserError
+    from gyroage.formats import output_format
+
+    with pytest.raises(UserError) as refused:
+        output_format(str(tmp_path / name))
+    assert ("which gyroage does not write: name it .csv.gz, .fits.gz or .vot.gz (gzip, the one compression gyroage "
+            "writes)") in str(refused.value), refused.value

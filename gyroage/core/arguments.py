@@ -144,12 +144,29 @@ def in_units(values, unit, name: str) -> np.ndarray:
 def same_index(**named) -> None:
     """Refuse (ValueError) pandas Series among the per-star arguments ``named`` whose indexes differ: numpy pairs
     them by position, where a pandas user expects labels, so the same stars in two orders would date one star's
-    period with another's colour, silently. Arrays, lists and scalars pair by position, as they always did."""
+    period with another's colour, silently. Arrays, lists and scalars pair by position, as they always did, and so
+    does a one-element Series (a scalar to numpy). A DataFrame (``df[["bp_rp0"]]``) is refused (TypeError): it
+    broadcast as a column against the stars, n x n results."""
+    for k, v in named.items():
+        if isinstance(v, pd.DataFrame):
+            raise TypeError(f'{k} is a pandas DataFrame: give one column, df["{k}"], not a frame')
     series = [(k, v) for k, v in named.items() if isinstance(v, pd.Series)]
+    series = [(k, v) for k, v in series if len(v) != 1] or series
     for k, v in series[1:]:
-        if not v.index.equals(series[0][1].index):
-            raise ValueError(f"{series[0][0]} and {k} are pandas Series with different indexes, which gyroage would "
-                             f"pair by position: align them ({k}.reindex({series[0][0]}.index)) or pass .to_numpy()")
+        first, index = series[0][0], series[0][1].index
+        if v.index.equals(index):
+            continue
+        if v.index.is_unique and index.is_unique and len(v) == len(index) and v.index.isin(index).all():
+            advice = f"align them ({k}.reindex({first}.index)) or pass .to_numpy()"
+        else:  # reindex would pair labels that name other stars, and give NaN for the rest
+            odd, other = v.index[~v.index.isin(index)].tolist(), index[~index.isin(v.index)].tolist()  # plain ints
+            why = (f"{k} has {odd[0]!r}, {first} has not" if odd else
+                   f"{first} has {other[0]!r}, {k} has not" if other else "labels repeated, in another order")
+            advice = "pass .to_numpy() if that is what is meant, or give both columns of one table"
+            raise ValueError(f"{first} and {k} are pandas Series with different indexes ({why}), which gyroage "
+                             f"would pair by position: {advice}")
+        raise ValueError(f"{first} and {k} are pandas Series with different indexes, which gyroage would pair by "
+                         f"position: {advice}")
 
 
 def cells(values, name: str) -> np.ndarray:

@@ -448,17 +448,17 @@ def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def membership_note(frame: pd.DataFrame) -> str | None:
-    """What ``group-age`` says when ``--membership`` is not given but a column is named like a membership probability
-    (:func:`gyroage.columns.membership_column`): it is never read on its own (every member then counts once). A column
-    in percent is told to be divided by 100 first: ``--membership`` refuses values above 1 (:func:`check_membership`)."""
-    col = membership_column(frame.columns)
-    if col is None:
+    """What ``group-age`` says of a column named like a membership probability that ``--membership`` did not name
+    (never read on its own); a % unit, which ``--membership`` converts, is not in the frame read without it."""
+    if (col := membership_column(frame.columns)) is None:
         return None
-    note = f"not reading '{col}' as membership probabilities (every member counts once): "
     values = io.numeric(frame, col)
-    top = values[np.isfinite(values)].max(initial=-np.inf)
+    if not np.isfinite(top := values[np.isfinite(values)].max(initial=-np.inf)):  # Y/N, blank: --membership refuses
+        return f"not reading '{col}' as membership probabilities: it holds no numbers"
+    note = f"not reading '{col}' as membership probabilities (every member counts once): "
     if top > MEMBERSHIP_MAX:
-        return note + f"its values reach {top:g} (a percentage?): divide them by 100, then give --membership {col}"
+        return note + (f"its values reach {top:g}: give --membership {col}, which converts them if the column's unit "
+                       "is % (FITS, ECSV, a CSV units row); with no unit, divide them by 100 first")
     return note + f"give --membership {col}"
 
 

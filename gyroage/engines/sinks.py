@@ -367,12 +367,25 @@ def _as_options(record: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _distinct_myr(a: float, b: float) -> tuple[str, str]:
+    """Two different log10-yr age bounds in Myr, with the fewest digits (from 6) that tell them apart."""
+    for digits in (6, 9, 12, 15, 17):
+        ta, tb = f"{10 ** a / 1e6:.{digits}g}", f"{10 ** b / 1e6:.{digits}g}"
+        if ta != tb:
+            return ta, tb
+    return f"log10 yr {a!r}", f"log10 yr {b!r}"  # the same float in Myr: the logs differ
+
+
 def _changed(old, new: dict[str, str]) -> str | None:
     """The options and settings that differ between two flat records, with their values where short
     (``--grid (was 1001, now 1011)``); None when the old run kept none (an older gyroage) or none differs."""
     if not isinstance(old, dict):
         return None
-    old, new = _as_options(old), _as_options(new)
+    raw_old, raw_new, old, new = old, new, _as_options(old), _as_options(new)
+    for key in ("prior.log10_age_min", "prior.log10_age_max"):  # 1 and 1.000001 Myr both print '1' under :g
+        a, b = raw_old.get(key), raw_new.get(key)
+        if a != b and None not in (a, b) and old.get(_OPTIONS[key]) == new.get(_OPTIONS[key]):
+            old[_OPTIONS[key]], new[_OPTIONS[key]] = _distinct_myr(float(a), float(b))
     names = sorted(k for k in old.keys() | new.keys() if old.get(k, _UNSET) != new.get(k, _UNSET))
     if "--method" in names:  # the seed and sampler settings come and go with the method: not changes of their own
         names = [k for k in names if k not in ("--seed", "--walkers", "--max-steps") and not k.startswith("sampler.")]

@@ -161,3 +161,42 @@ def test_series_on_one_index_with_arrays_and_scalars_are_read_as_before(model):
     got = model.posterior(prot=sh.prot, bp_rp0=df.bp_rp0.reindex(sh.index)).summaries()["age_p50_myr"]
     assert np.array_equal(got, ref, equal_nan=True)
     assert model.sample_periods(sh.age_myr, sh.bp_rp0, seed=1).shape == (6, 1)
+
+
+def test_series_with_other_labels_are_not_told_to_reindex(model):
+    """Review V23 (finding 3): Series holding different labels (a colour put in a fresh Series beside a filtered
+    frame's prot) were told to .reindex(), which pairs labels meaning other stars and gives NaN for the rest."""
+    import pytest
+
+    df, sh = _shuffled_stars()
+    with pytest.raises(ValueError, match=r"bp_rp0\.reindex\(prot\.index\)"):  # the same labels: reindex is right
+        model.posterior(prot=sh.prot, bp_rp0=df.bp_rp0)
+    with pytest.raises(ValueError) as refused:
+        model.posterior(prot=df.prot, bp_rp0=df.bp_rp0.reset_index(drop=True))
+    assert "reindex" not in str(refused.value)
+    assert str(refused.value) == ("prot and bp_rp0 are pandas Series with different indexes (bp_rp0 has 0, prot has "
+                                  "not), which gyroage would pair by position: pass .to_numpy() if that is what is "
+                                  "meant, or give both columns of one table")
+    dup = df.set_index(df.index % 2)
+    with pytest.raises(ValueError, match=r"\(labels repeated, in another order\).*pass \.to_numpy\(\)"):
+        model.posterior(prot=dup.prot, bp_rp0=dup.bp_rp0.sort_index(kind="stable"))
+
+
+def test_a_one_element_series_broadcasts_as_a_scalar_as_before(model):
+    """Review V23 (finding 3): bp_rp0=pd.Series([1.0]) beside a longer prot broadcast until the index check, which
+    refused it with reindex advice (NaN for every star but one)."""
+    df, _ = _shuffled_stars()
+    got = model.posterior(prot=df.prot, bp_rp0=pd.Series([1.1])).summaries()["age_p50_myr"]
+    assert np.array_equal(got, model.posterior(prot=df.prot.to_numpy(), bp_rp0=1.1).summaries()["age_p50_myr"],
+                          equal_nan=True)
+
+
+def test_a_one_column_frame_where_a_star_array_goes_is_refused(model):
+    """Review V23 (finding 4): bp_rp0=df[["bp_rp0"]] broadcast (n, 1) against prot's (n,): n x n posteriors."""
+    import pytest
+
+    df, _ = _shuffled_stars()
+    with pytest.raises(TypeError, match=r"^bp_rp0 is a pandas DataFrame: give one column, df\[\"bp_rp0\"\]"):
+        model.posterior(prot=df.prot, bp_rp0=df[["bp_rp0"]])
+    with pytest.raises(TypeError, match="^age_myr is a pandas DataFrame"):
+        model.sample_periods(df[["age_myr"]], df.bp_rp0, seed=1)

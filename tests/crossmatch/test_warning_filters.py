@@ -196,3 +196,32 @@ def test_an_empty_mast_answer_still_says_nothing(tmp_path, sky, monkeypatch):
     assert cm.returncode == 0, cm.stderr
     assert sky.queries("mast")  # the empty answer was asked for and read
     assert "Warning" not in cm.stderr and "WARNING" not in cm.stderr, cm.stderr
+
+
+def test_a_held_filter_goes_back_among_the_callers_filters_in_their_order():
+    """Review V23 (finding 7): a caller's filter held before a section was put back at its old index, even when
+    the caller had added a filter meanwhile, which then fell below it: the older choice won (warnings ignored that
+    the caller had just made errors)."""
+    from astropy.utils.exceptions import AstropyWarning
+
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        warnings.simplefilter("ignore", AstropyWarning)
+        section = notices.filter_inside("ignore", "", AstropyWarning)
+        section.__enter__()
+        warnings.simplefilter("error", AstropyWarning)  # the caller, on another thread, while the section is open
+        section.__exit__(None, None, None)
+        assert [f[0] for f in warnings.filters[:2]] == ["error", "ignore"], warnings.filters
+        with pytest.raises(AstropyWarning):
+            warnings.warn("the caller asked for this as an error", AstropyWarning, stacklevel=1)
+        warnings.resetwarnings()
+        warnings.simplefilter("ignore", AstropyWarning)
+        warnings.simplefilter("default")  # the caller's later, wider choice, above the older one
+        before = list(warnings.filters)
+        first = notices.filter_inside("ignore", "", AstropyWarning)
+        other = notices.filter_inside("error", "Length of header", pd.errors.ParserWarning)
+        first.__enter__()
+        other.__enter__()
+        first.__exit__(None, None, None)
+        other.__exit__(None, None, None)
+        assert warnings.filters == before
