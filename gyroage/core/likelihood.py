@@ -238,14 +238,18 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
     if prot.ndim == 0:  # one point: a star of one, so that colour_sigma is used (and checked) as for arrays
         return colour_marginal_log_prob(density, prot[None], age[None], colour[None], err[None],
                                         colour_sigma).reshape(())
+    lo, hi = density.card.domain["bp_rp0"]
     if isinstance(colour_sigma, ColourSpread) and colour.ndim:  # the nodes' centre, middle node included
         shift = np.broadcast_to(colour_sigma.shift, colour.shape[:1]).reshape((-1,) + (1,) * (colour.ndim - 1))
         colour = colour - shift
-    out = density.log_prob_flow(prot, age, colour, err)
+        # the middle node clipped as the grid clips every node (a shift can take it past the blue edge); the other
+        # nodes are placed about the unclipped centre
+        out = density.log_prob_flow(prot, age, np.clip(colour, lo, hi), err)
+    else:
+        out = density.log_prob_flow(prot, age, colour, err)
     if colour_sigma is None:
         return out
     sig = _spread(colour_sigma, out.shape[:1])[0]
-    lo, hi = density.card.domain["bp_rp0"]
     for idx, t, lw in colour_node_groups(sig):
         if len(t) == 1 or not idx.size:
             continue

@@ -1,0 +1,20 @@
+"""A :class:`gyroage.core.likelihood.ColourSpread` (E(BP-RP) >= 0) through the API's colour marginals."""
+
+import numpy as np
+
+from gyroage.core.likelihood import colour_marginal_log_likelihood, colour_marginal_log_prob, colour_spread
+
+
+def test_log_prob_clips_the_shifted_middle_node_as_the_grid_does(density):
+    """E = 0 +- 0.1 shifts the nodes' centre by 0.08 mag, below the trained colours for a star 0.01 mag inside their
+    blue edge: both functions must evaluate that node at the edge (review V25, finding 2: 0.19 nats apart)."""
+    lo = density.card.domain["bp_rp0"][0]
+    grid = np.linspace(7.0, 9.5, 6)
+    for c in (lo + 0.01, lo + 0.05, 0.9):
+        spread = colour_spread(np.array([0.0275]), np.array([0.0]), np.array([0.1]), density.card)
+        assert spread.shift[0] > 0.05
+        ll = colour_marginal_log_likelihood(density, np.log10([3.0]), np.array([c]), np.array([0.0275]), grid, spread,
+                                            None)[0]
+        lp = colour_marginal_log_prob(density, np.full((1, 6), np.log10(3.0)), grid[None], np.full((1, 6), c),
+                                      np.full((1, 6), 0.0275), spread)[0]
+        np.testing.assert_allclose(lp, ll, atol=2e-3, err_msg=f"colour {c}")
