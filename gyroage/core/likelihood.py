@@ -145,7 +145,9 @@ class ColourSpread:
     shift: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.sigma)
+        """Stars: one for a scalar spread (one star's, or every star's alike)."""
+        shape = np.broadcast(self.sigma, self.shift).shape
+        return shape[0] if shape else 1
 
     def __getitem__(self, idx) -> ColourSpread:
         return ColourSpread(self.sigma[idx], self.shift[idx])
@@ -183,7 +185,7 @@ def colour_spread(bp_rp0_err, ebprp, ebprp_err, card) -> np.ndarray | ColourSpre
     var = photometric**2 + se_**2 * np.maximum(1.0 - lam * (tau + lam), 0.0)
     shift = np.zeros_like(sigma)
     shift[cut] = se_ * lam
-    sigma = sigma.copy()
+    sigma = np.array(sigma, dtype=float)  # a copy, and a 0-d array (which takes the mask) for a scalar star
     sigma[cut] = np.minimum(np.sqrt(var), MAX_COLOUR_SIGMA)
     return ColourSpread(sigma, shift)
 

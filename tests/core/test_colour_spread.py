@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gyroage.core.likelihood import colour_marginal_log_likelihood, colour_marginal_log_prob, colour_spread
+from gyroage.core.likelihood import ColourSpread, colour_marginal_log_likelihood, colour_marginal_log_prob, colour_spread
 
 
 def test_log_prob_clips_the_shifted_middle_node_as_the_grid_does(density):
@@ -18,3 +18,15 @@ def test_log_prob_clips_the_shifted_middle_node_as_the_grid_does(density):
         lp = colour_marginal_log_prob(density, np.full((1, 6), np.log10(3.0)), grid[None], np.full((1, 6), c),
                                       np.full((1, 6), 0.0275), spread)[0]
         np.testing.assert_allclose(lp, ll, atol=2e-3, err_msg=f"colour {c}")
+
+
+def test_colour_spread_takes_scalars_as_excess_colour_sigma_does(density):
+    """A scalar (or 0-d) star gives the one-star array's numbers, and a scalar ColourSpread has a length of one
+    (review V25, finding 3: a TypeError for both)."""
+    one = colour_spread(np.array([0.02]), np.array([0.0]), np.array([0.1]), density.card)
+    for args in ((0.02, 0.0, 0.1), (np.array(0.02), np.array(0.0), np.array(0.1))):
+        spread = colour_spread(*args, density.card)
+        assert np.ndim(spread.sigma) == 0 and np.ndim(spread.shift) == 0
+        assert float(spread.sigma) == one.sigma[0] and float(spread.shift) == one.shift[0]
+        assert len(spread) == 1
+    assert len(ColourSpread(0.06, 0.08)) == 1 and len(one) == 1
