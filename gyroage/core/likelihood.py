@@ -144,6 +144,13 @@ class ColourSpread:
     sigma: np.ndarray
     shift: np.ndarray
 
+    def __post_init__(self) -> None:
+        # refused here, as colour_node_groups refuses a NaN width: a NaN shift would give NaN likelihoods
+        bad = np.flatnonzero(~np.isfinite(np.asarray(self.shift, dtype=float)))
+        if bad.size:
+            raise ValueError(f"ColourSpread shift must be a finite number (mag): star {bad[0]} has "
+                             f"{np.ravel(self.shift)[bad[0]]:g} ({bad.size} such)")
+
     def __len__(self) -> int:
         """Stars: one for a scalar spread (one star's, or every star's alike)."""
         shape = np.broadcast(self.sigma, self.shift).shape

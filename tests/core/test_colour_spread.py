@@ -1,6 +1,7 @@
 """A :class:`gyroage.core.likelihood.ColourSpread` (E(BP-RP) >= 0) through the API's colour marginals."""
 
 import numpy as np
+import pytest
 
 from gyroage.core.likelihood import ColourSpread, colour_marginal_log_likelihood, colour_marginal_log_prob, colour_spread
 
@@ -30,3 +31,13 @@ def test_colour_spread_takes_scalars_as_excess_colour_sigma_does(density):
         assert float(spread.sigma) == one.sigma[0] and float(spread.shift) == one.shift[0]
         assert len(spread) == 1
     assert len(ColourSpread(0.06, 0.08)) == 1 and len(one) == 1
+
+
+def test_a_shift_that_is_not_a_finite_number_is_refused_as_a_nan_width_is():
+    """A NaN shift gave NaN likelihoods and a NaN group age with raw RuntimeWarnings (review V25, finding 4)."""
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match=r"shift must be a finite number \(mag\): star 0 has"):
+            ColourSpread(np.array([0.06, 0.06]), np.array([bad, 0.08]))
+        with pytest.raises(ValueError, match="shift"):
+            ColourSpread(0.06, bad)
+    ColourSpread(np.array([0.06, 0.0]), np.array([0.08, 0.0]))  # finite: accepted
