@@ -167,11 +167,14 @@ def colour_spread(bp_rp0_err, ebprp, ebprp_err, card) -> np.ndarray | ColourSpre
 
     That density is a Gaussian (the excess photometric error s) convolved with a Gaussian E (``ebprp`` +-
     ``ebprp_err``) truncated at 0, which only lets the true colour get bluer. Its nodes are Gauss-Hermite about its
-    mean, with its sd (moment-matched): importance-weighting nodes of the symmetric Gaussian or of that one by the
-    exact density did worse, since with s = 0 (any colour error below the card's default) the density has a hard
-    edge (at E = 0 +- 0.1, medians of toy colour-Gaussian likelihoods 0.02-0.1 mag wide: within 0.011 mag of a dense
-    quadrature, against 0.038 and 0.031 for those two and 0.077 for symmetric nodes; on the flow, 36 stars of 0.63-2.59
-    mag: median ages within 0.024 dex of 241 colours at E = 0 +- 0.1 and 0.02 +- 0.05, against 0.41 symmetric).
+    mean, with its sd (moment-matched): a Gaussian approximation, whose nodes still put weight at E < 0, within about
+    0.02 dex of the MCMC for ``ebprp_err`` up to about 0.1 mag and off by 0.09-0.24 dex at 0.15-0.3 (review V25;
+    README, Posterior, sends those stars to ``--method mcmc``). Importance-weighting nodes of the symmetric Gaussian
+    or of that one by the exact density did worse, since with s = 0 (any colour error below the card's default) the
+    density has a hard edge (at E = 0 +- 0.1, medians of toy colour-Gaussian likelihoods 0.02-0.1 mag wide: within
+    0.011 mag of a dense quadrature, against 0.038 and 0.031 for those two and 0.077 for symmetric nodes; on the flow,
+    36 stars of 0.63-2.59 mag: median ages within 0.024 dex of 241 colours at E = 0 +- 0.1 and 0.02 +- 0.05, against
+    0.41 symmetric).
     """
     sigma = excess_colour_sigma(bp_rp0_err, ebprp_err, card)
     if ebprp is None or ebprp_err is None:
@@ -239,8 +242,9 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
     ``colour_sigma``: :func:`colour_marginal_log_likelihood`'s nodes, weights and clipping, every point evaluated.
 
     The inputs broadcast together; their first axis is the star, which ``colour_sigma`` (None, a scalar or one value
-    per star) follows. Every tier's middle node is t = 0, the observed colour: it is evaluated once for all stars, so
-    stars whose error adds no shift get exactly :meth:`FlowDensity.log_prob_flow`.
+    per star) follows, or a :class:`ColourSpread`. Every tier's middle node is t = 0: the observed colour, or with a
+    ColourSpread the colour less its shift, clipped to the trained colours. It is evaluated once for all stars, so
+    stars with no ColourSpread and one node get exactly :meth:`FlowDensity.log_prob_flow`.
     """
     prot, age, colour, err = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in
                                                    (log10_prot, log10_age, bp_rp0, bp_rp0_err)))
