@@ -41,3 +41,14 @@ def test_a_shift_that_is_not_a_finite_number_is_refused_as_a_nan_width_is():
         with pytest.raises(ValueError, match="shift"):
             ColourSpread(0.06, bad)
     ColourSpread(np.array([0.06, 0.0]), np.array([0.08, 0.0]))  # finite: accepted
+
+
+def test_a_reddening_far_below_0_still_gives_likelihoods(density):
+    """estimate refuses E < 0, the API does not: E = -2 +- 0.1 (20 sd below the truncation) on the 5-node tier must
+    not end in a LinAlgError from the truncated density's moments (their Hankel matrix is no longer positive)."""
+    err, e = np.array([0.06, 0.09, 0.06, 0.09, 0.09]), np.array([-2.0, -2.0, -4.0, -4.0, 0.0])
+    spread = colour_spread(err, e, np.full(5, 0.1), density.card)
+    assert (spread.sigma > 0.05).all()
+    ll = colour_marginal_log_likelihood(density, np.log10(np.full(5, 5.0)), np.ones(5), err, np.linspace(7.0, 9.5, 6),
+                                        spread, None)
+    assert np.isfinite(ll).all()
