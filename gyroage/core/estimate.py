@@ -349,7 +349,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
 
     The chains sample sequence members (no outlier term), as the grid does; the
     colour term is the colour error beyond the training colours' (floored), the
-    reddening error apart (the sampler truncates it at E >= 0, as the grid's colour_spread does).
+    reddening error apart (the sampler truncates it at E >= 0, which the grid's colour_spread approximates).
     """
     lp = np.log10(stars.prot[ok])
     domain = SequenceDomain.from_card(density.card)
