@@ -218,9 +218,10 @@ def _node_offsets(colour_sigma, sig: np.ndarray, idx: np.ndarray, t: np.ndarray,
     logw = np.broadcast_to(lw, off.shape)
     if len(t) > 1 and isinstance(colour_sigma, ColourSpread) and colour_sigma.truncated is not None:
         s, e, se = (np.broadcast_to(a, sig.shape)[idx] for a in colour_sigma.truncated)
-        # E more than 10 sd below 0 (estimate refuses any E < 0): the moments' Hankel matrix loses its positivity
-        # in float64 there (20 sd), so those stars keep the Gaussian of the density's mean and sd
-        cut = np.isfinite(e) & (e > -10.0 * se)
+        # E more than 6 sd below 0 (estimate refuses any E < 0; only direct callers get here): the 5-node moments'
+        # Hankel matrix loses its positivity in float64 from about 6.4 sd (a LinAlgError for the whole call, review
+        # V27), so those stars keep the Gaussian of the density's mean and sd
+        cut = np.isfinite(e) & (e > -6.0 * se)
         if cut.any():
             x, w = truncated_nodes(s[cut], e[cut], se[cut], len(t))
             off, logw = off.copy(), logw.copy()

@@ -52,3 +52,15 @@ def test_a_reddening_far_below_0_still_gives_likelihoods(density):
     ll = colour_marginal_log_likelihood(density, np.log10(np.full(5, 5.0)), np.ones(5), err, np.linspace(7.0, 9.5, 6),
                                         spread, None)
     assert np.isfinite(ll).all()
+
+
+def test_a_reddening_6_to_10_sd_below_0_still_gives_likelihoods(density):
+    """Review V27: the 5-node moments' Hankel matrix fails from about 6.4 sd below 0, inside the old 10-sd fallback
+    edge, and one such star made the whole call a LinAlgError (E = -3.5 +- 0.5, and a scan from -10 to -6.35 sd)."""
+    k = np.linspace(-9.99, -6.0, 40)
+    se = np.full(k.size, 0.5)
+    err = np.full(k.size, 0.09)
+    spread = colour_spread(err, k * se, se, density.card)
+    ll = colour_marginal_log_likelihood(density, np.log10(np.full(k.size, 5.0)), np.ones(k.size), err,
+                                        np.linspace(7.0, 9.5, 6), spread, None)
+    assert np.isfinite(ll).all()
