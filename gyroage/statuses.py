@@ -39,7 +39,8 @@ ESTIMATE = {
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
     NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times, or holding fewer than min_n_eff (4,000) "
-                   "effective samples, at the step cap (ages kept, less reliable)",
+                   "effective samples, at the step cap (ages kept, less reliable; never for a star whose chain left too "
+                   "few samples within the age bounds, which takes the grid's posterior and status)",
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive, or a centre that is "
                    "no log10 age in years within 3 widths of the age bounds (Myr given?), or a prior that "

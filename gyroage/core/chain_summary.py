@@ -17,6 +17,11 @@ from gyroage.core.posterior import QUANTILES, age_grid, cdf_value, map_estimate,
 # Points over the prior's bounds on which the prior multiplies a chain's calibrated likelihood (_density_summary):
 # 0.001 dex over the model's 4 dex, five points per sigma of a 0.005 dex isochrone prior.
 PRIOR_GRID = 4001
+# Fewer chain samples than this between the bounds of a prior that is not flat (of the ~6,000 after burn-in) and the
+# star takes the grid method's posterior (:func:`few_inside`): two per bin of the SAMPLE_GRID-point histogram
+# _density_summary builds there, which only the calibration smooths, and not at all below ~10 Myr (its width is 0):
+# 0-2 samples in the likelihood's far tail under --age-max-myr 10 made a spike that moved with the seed (V26).
+MIN_INSIDE = 2 * SAMPLE_GRID
 
 
 def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
@@ -47,6 +52,26 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
     mode = sample_mode(x, w, q[1], q[3], bounds, kish, walkers)
     keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
     return q, mode, keep, kish, outside
+
+
+def few_inside(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
+               log_prior: Callable[[np.ndarray], np.ndarray]) -> bool:
+    """Whether fewer than :data:`MIN_INSIDE` of a chain's samples after ``burn`` steps lie where the prior is above
+    zero: within ``bounds`` and, for a table 0 beyond some age (the same bound written as a table), there."""
+    x = chain_x[burn:].reshape(-1)
+    x = x[(x >= bounds[0]) & (x <= bounds[1])]
+    with np.errstate(divide="ignore"):
+        return x.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(x)))) < MIN_INSIDE
+
+
+def grid_samples(pdf: np.ndarray, grid: np.ndarray, n_keep: int, seed: int, rows: np.ndarray) -> list[np.ndarray]:
+    """``n_keep`` samples (log10 yr, float32) per star of grid posteriors ``pdf`` on ``grid`` by inverse CDF, with
+    each star's generator for its summaries (:class:`gyroage.core.sampler._StarRandom`: seed, input row, 1)."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # a pdf of zeros: NaN, no samples (below)
+        c = cdf(pdf, grid)
+    return [np.interp(np.random.default_rng(np.random.SeedSequence([int(seed), int(r), 1])).uniform(size=n_keep),
+                      ci, grid).astype(np.float32) if np.isfinite(ci).all() else np.zeros(0, np.float32)
+            for ci, r in zip(c, rows)]  # a posterior the grid could not normalise: no age, no samples
 
 
 def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calibration: Calibration | None,

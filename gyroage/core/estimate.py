@@ -16,6 +16,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.column_types import text_types
 from gyroage.core.calibration import Calibration
+from gyroage.core.chain_summary import grid_samples
 from gyroage.core.colours import MAX_COLOUR_SIGMA, Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
 from gyroage.core.domain import (
@@ -171,23 +172,24 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     rows = np.flatnonzero(ok)
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
-        # the grid gives the sampler's stars p_outlier and age_beyond_prior_bound; their other flags and extrapolated
-        # are redone below from the MCMC ages
-        g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings,
-                      keep and settings.method == "grid")
+        # the grid gives the sampler's stars p_outlier and age_beyond_prior_bound (and its posterior, pdfs kept, to
+        # those with too few chain samples within the bounds); their other flags and extrapolated follow MCMC ages
+        g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep)
         values = dict(g.values)
         flags, extrapolated = g.flags, g.extrapolated
-        if g.pdf is not None:
+        if g.pdf is not None and settings.method == "grid":
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
             mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep,
-                                   on_block, row_numbers[ok])
+                                   on_block, row_numbers[ok], g)
             values.update(mc)
             # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
             flags, extrapolated = age_flags(stars, ok, density.card, main_sequence_term(density, settings, stars),
                                             SequenceDomain.from_card(density.card), values["p_outlier"],
                                             values["age_p50_myr"], values.pop("_age_outside"), values["age_map_myr"],
                                             g.beyond_bound)
+            few = values.pop("_few_inside")  # the grid's posterior (_mcmc_rows): its flags and status too
+            flags, extrapolated = np.where(few, g.flags, flags), np.where(few, g.extrapolated, extrapolated)
         results["age_flags"][ok] = flags
         status[rows[extrapolated]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
@@ -343,23 +345,21 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
                settings: EstimateSettings, keep: bool,
                on_block: Callable[[int], None] | None = None,
-               rows: np.ndarray | None = None) -> tuple[dict, pd.DataFrame | None]:
+               rows: np.ndarray | None = None, grid: GridRows | None = None) -> tuple[dict, pd.DataFrame | None]:
     """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``);
-    ``rows``: their input rows (default 0, 1, ...), which key each star's random stream.
+    ``rows``: their input rows (default 0, 1, ...), which key each star's random stream. A star whose chain left
+    too few samples within a prior's bounds (``_few_inside``) takes ``grid``'s posterior (its samples from its pdf).
 
     The chains sample sequence members (no outlier term), as the grid does; the
     colour term is the colour error beyond the training colours' (floored), the
     reddening error apart (the sampler truncates it at E >= 0, which the grid's colour_spread approximates).
     """
-    lp = np.log10(stars.prot[ok])
-    domain = SequenceDomain.from_card(density.card)
+    lp, domain = np.log10(stars.prot[ok]), SequenceDomain.from_card(density.card)
     trained = (None, None) if domain is None else domain.age_range(stars.bp_rp0[ok])
     sig_c = np.maximum(excess_colour_sigma(stars.bp_rp0_err[ok], None, density.card), settings.sampler.colour_err_floor)
-    # capped as the grid's colour sigma is (NaN kept: no reddening error): one of 1e154 mag squared to inf in the
-    # sampler's colour term and proposals (not_converged, raw RuntimeWarnings); past the cap the E >= 0 truncation
-    # alone is left, so capping changes no age
-    ebprp_err = _rows(stars.ebprp_err, ok)
-    ebprp_err = None if ebprp_err is None else np.minimum(ebprp_err, MAX_COLOUR_SIGMA)
+    # capped as the grid's colour sigma is (NaN kept: no reddening error): one of 1e154 mag squared to inf in the sampler's
+    # colour term and proposals (not_converged, raw RuntimeWarnings); past the cap E >= 0 alone is left: no age changes
+    ebprp_err = None if stars.ebprp_err is None else np.minimum(stars.ebprp_err[ok], MAX_COLOUR_SIGMA)
     inputs = StarInputs(lp, np.maximum(stars.prot_err[ok] / (stars.prot[ok] * np.log(10.0)),
                                        settings.sampler.period_err_floor_dex),
                         stars.bp_rp0[ok], sig_c, _rows(stars.ebprp, ok), ebprp_err, prior_mean, prior_sigma,
@@ -369,12 +369,18 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
                        n_grid=settings.n_grid, rows=rows)
-    values = dict(res.summaries)
+    few = res.few_inside if grid is not None else np.zeros(len(lp), dtype=bool)
+    values = {k: np.where(few, grid.values[k], v) if few.any() else v for k, v in res.summaries.items()}
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
-    values["converged"] = res.converged
+    values["converged"], values["_few_inside"] = res.converged | few, few  # the grid's age: the chain's not quoted
     # the sampler's mass outside the trained ages, from every sample (not the n_keep kept): none without a domain
     values["_age_outside"] = np.zeros(len(lp)) if domain is None else res.outside
-    return values, (posterior_table(np.flatnonzero(ok), "mcmc", res.samples) if keep else None)
+    samples = res.samples
+    if keep and few.any():  # --posteriors: the grid posterior's samples, as the sampler draws them from a density
+        drawn = iter(grid_samples(grid.pdf[few], grid.grid, settings.sampler.n_keep, settings.seed,
+                                  np.flatnonzero(few) if rows is None else rows[few]))
+        samples = [next(drawn) if f else s for f, s in zip(few, samples)]
+    return values, (posterior_table(np.flatnonzero(ok), "mcmc", samples) if keep else None)
 
 
 # Stars per block of the grid method: blocks run on parallel threads, so the numpy work of one

@@ -63,7 +63,7 @@ import numpy as np
 
 from gyroage.core.autocorr import integrated_time
 from gyroage.core.calibration import Calibration
-from gyroage.core.chain_summary import summarise_chain
+from gyroage.core.chain_summary import few_inside, summarise_chain
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.mcmc_target import LogPosterior, StarInputs
@@ -143,7 +143,8 @@ class SampleResult:
 
     ``outside``: each star's posterior mass outside its trained ages (``StarInputs.trained_lo``/``trained_hi``),
     read from every sample the percentiles come from (or their density, under a prior that is not flat), not the kept; NaN
-    where not counted or the star has no posterior.
+    where not counted or the star has no posterior. ``few_inside``: the stars whose chains left too few samples
+    within a prior's bounds (:func:`gyroage.core.chain_summary.few_inside`), which take the grid's posterior.
     """
 
     summaries: dict[str, np.ndarray]
@@ -153,6 +154,7 @@ class SampleResult:
     converged: np.ndarray
     samples: list[np.ndarray]
     outside: np.ndarray
+    few_inside: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -303,7 +305,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
     neff = np.full(n_s, np.nan)
-    outside = np.full(n_s, np.nan)
+    outside, few = np.full(n_s, np.nan), np.zeros(n_s, dtype=bool)
     samples = []
     for i in range(n_s):  # per star, but only quantiles of a finished chain: no density calls here
         t = int(run.steps[i])
@@ -318,6 +320,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
                                                         None if trained is None else (trained[0][i], trained[1][i]),
                                                         kernel_bounds=kernel_bounds)
         qs[i], modes[i] = q, mode
+        few[i] = log_prior is not None and few_inside(cx, burn, bounds, log_prior(i))  # chain: the likelihood alone
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
@@ -325,7 +328,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     # that is not flat that is the likelihood's chain too: the prior no longer weights its samples (a rule on the
     # weights' Kish fraction left stars not_converged that no --max-steps cured, V22), it multiplies their density
     converged = run.converged & (neff >= settings.min_n_eff)
-    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples, outside)
+    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples, outside, few)
 
 
 def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, star_rng) -> BlockChains:
@@ -487,8 +490,9 @@ def _worker_run(args) -> SampleResult:
 def _concat(parts: list[SampleResult], n: int) -> SampleResult:
     if not parts:
         empty = np.zeros(0)
-        return SampleResult({k: empty for k in SUMMARY_COLUMNS}, empty, empty, empty, np.zeros(0, bool), [], empty)
+        return SampleResult({k: empty for k in SUMMARY_COLUMNS}, empty, empty, empty, np.zeros(0, bool), [], empty,
+                            np.zeros(0, bool))
     cat = lambda f: np.concatenate([getattr(p, f) for p in parts])  # noqa: E731
     return SampleResult({k: np.concatenate([p.summaries[k] for p in parts]) for k in SUMMARY_COLUMNS},
                         cat("tau"), cat("acceptance"), cat("n_eff"), cat("converged"),
-                        [s for p in parts for s in p.samples], cat("outside"))
+                        [s for p in parts for s in p.samples], cat("outside"), cat("few_inside"))

@@ -45,3 +45,27 @@ def test_a_narrow_real_peak_every_walker_visits_is_the_map(share, width):
     x = rng.permutation(np.concatenate([rng.normal(9.3, 0.25, n - k), rng.normal(7.5, width, k)]))
     mode = summarise_chain(x.reshape(-1, 16), 0, 10, np.random.default_rng(0))[1]
     assert mode == pytest.approx(7.5, abs=0.02)
+
+
+def test_few_inside_counts_the_samples_where_the_prior_is_above_zero():
+    from gyroage.core.chain_summary import MIN_INSIDE, few_inside
+
+    flat = lambda x: np.zeros_like(x)  # noqa: E731
+    young = np.full((MIN_INSIDE, 1), 6.5)
+    chain = np.concatenate([young, np.full((5000, 1), 9.0)])
+    assert not few_inside(chain, 0, (6.0, 7.0), flat)
+    assert few_inside(chain[1:], 0, (6.0, 7.0), flat)  # one short
+    assert few_inside(chain, 1, (6.0, 7.0), flat)  # the burn-in is not counted
+    # a table 0 above 6.4 (the same bound written as a prior): the samples there are outside too
+    assert few_inside(chain, 0, (6.0, 10.0), lambda x: np.where(x <= 6.4, 0.0, -np.inf))
+
+
+def test_grid_samples_follow_the_grid_posterior_and_a_posterior_without_mass_gives_none():
+    from gyroage.core.chain_summary import grid_samples
+
+    grid = np.linspace(6.0, 10.0, 201)
+    pdf = np.vstack([np.exp(-0.5 * ((grid - 8.0) / 0.1) ** 2), np.zeros_like(grid)])
+    a, b = grid_samples(pdf, grid, 4000, 3, np.array([5, 6]))
+    assert a.dtype == np.float32 and a.size == 4000 and b.size == 0
+    assert np.allclose(np.quantile(a, [0.16, 0.5, 0.84]), [7.9, 8.0, 8.1], atol=0.01)
+    assert np.array_equal(a, grid_samples(pdf[:1], grid, 4000, 3, np.array([5]))[0])  # the star's own stream
