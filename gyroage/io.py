@@ -390,7 +390,7 @@ def read_astropy(source: str | Path, fmt: str, roles: dict[str, str] | None = No
     ``roles`` (role -> a user-given column name, :data:`gyroage.formats.OPTION_KINDS`) are converted too."""
     from gyroage import formats
 
-    return astropy_frame(formats.read_table(source, fmt), roles, source)
+    return astropy_frame(formats.read_table(source, fmt, roles), roles, source)
 
 
 def astropy_frame(table, roles: dict[str, str] | None, source) -> pd.DataFrame:
