@@ -259,8 +259,7 @@ def is_gzip_name(target: str | Path | None) -> bool:
 
 def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None):
     """An astropy Table of ``source`` (a path, or '-' for stdin) in the astropy format ``fmt``, mixin columns (Time,
-    SkyCoord) as astropy reads them (:func:`gyroage.io.astropy_frame` makes them plain); one-line errors. ``roles``:
-    the columns options name (a VOTable's repeat of one is refused)."""
+    SkyCoord) as astropy reads them (:func:`gyroage.io.astropy_frame` makes them plain); ``roles``: read_votable's."""
     from astropy.table import Table
 
     if str(source) == "-":
