@@ -564,3 +564,24 @@ def test_a_votable_whose_repeated_field_nothing_reads_is_dated_as_before(tmp_pat
     assert list(table(got)[0])[:4] == ["source_id", "Prot", "bp_rp0", "source_id_2"]
     assert [r["status"] for r in table(run("estimate", "-", "--input-format", "votable", stdin=src.read_text()))] == [
         "ok", "ok"]
+
+
+@pytest.mark.parametrize("suffix", ["vot", "parquet"])
+def test_a_repeated_column_an_option_names_is_refused_as_one_that_would_be_read(suffix, tmp_path):
+    """group-age --by cluster on a file with two 'cluster' columns (and estimate --id on two 'source_id') was told
+    "columns must have distinct names", as if nothing read it; a VOTable's was not refused at all."""
+    src = tmp_path / f"rep.{suffix}"
+    names, rows = ("cluster", "Prot", "bp_rp0", "cluster"), [(1, 10.0, 1.0, 2), (2, 8.0, 1.2, 2)]
+    if suffix == "vot":
+        src.write_text(_votable(names, rows))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table([list(c) for c in zip(*rows)], names=list(names)), src)
+    line = f"gyroage: error: {src} has 2 columns named 'cluster': rename all but one (the first would be read)"
+    res = run("group-age", str(src), "--by", "cluster", "-o", str(tmp_path / "g.csv"))
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, res.output
+    res = run("estimate", str(src), "--posteriors", str(tmp_path / "p.parquet"), "--id", "cluster", "-o",
+              str(tmp_path / "e.csv"))
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, res.output
