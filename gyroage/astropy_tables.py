@@ -33,9 +33,10 @@ def read_fits(src, source):
     return table
 
 
-def read_votable(src, source):
+def read_votable(src, source, roles: dict[str, str] | None = None):
     """The table of the VOTable ``src`` that :func:`_choose_table` picks, as astropy's Table.read makes it (which
-    refuses a file of several tables unless told which)."""
+    refuses a file of several tables unless told which); a repeated name of a column read (``roles``: the options')
+    refused in one line, any other repeat read as astropy renames it (X, X_2)."""
     from astropy.io import votable
     from astropy.table import Table
 
@@ -49,7 +50,7 @@ def read_votable(src, source):
     chosen = tables[_choose_table(described, source)]
     from gyroage.parquet_input import refuse_repeated_names
 
-    refuse_repeated_names([f.name for f in chosen.fields], "stdin" if str(source) == "-" else source)
+    refuse_repeated_names([f.name for f in chosen.fields], "stdin" if str(source) == "-" else source, roles, True)
     return chosen.to_table()
 
 

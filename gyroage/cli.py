@@ -358,7 +358,7 @@ def group_age(
                                      prior_table, per_group=True)
     if main_sequence:  # before the input is read (group_ages refuses it too)
         require_term(density.card)
-    frame = io.read_table(input, in_fmt, None if membership is None else {"membership": membership})
+    frame = io.read_table(input, in_fmt, {k: v for k, v in (("membership", membership), ("by", by)) if v is not None})
     columns = check_input_columns(frame.columns, reddening)
     run = run_group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                          main_sequence, label=file_label(input))

@@ -257,9 +257,9 @@ def is_gzip_name(target: str | Path | None) -> bool:
     return target not in (None, "-") and str(target).lower().endswith(".gz")
 
 
-def read_table(source: str | Path, fmt: str):
+def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None):
     """An astropy Table of ``source`` (a path, or '-' for stdin) in the astropy format ``fmt``, mixin columns (Time,
-    SkyCoord) as astropy reads them (:func:`gyroage.io.astropy_frame` makes them plain); one-line errors."""
+    SkyCoord) as astropy reads them (:func:`gyroage.io.astropy_frame` makes them plain); ``roles``: read_votable's."""
     from astropy.table import Table
 
     if str(source) == "-":
@@ -273,7 +273,7 @@ def read_table(source: str | Path, fmt: str):
     try:
         with notices.quiet():  # e.g. FITS "several tables, reading the first": the first is what we want
             if fmt in ("fits", "votable"):  # files that may hold several tables: gyroage chooses, and says so
-                table = (read_fits if fmt == "fits" else read_votable)(src, source)
+                table = read_fits(src, source) if fmt == "fits" else read_votable(src, source, roles)
             elif "readme" in kwargs and src.lower().endswith(".gz"):
                 table = _read_gzip_cds(src, kwargs["readme"])
             else:

@@ -81,10 +81,14 @@ class ParquetMeta:
         return frame
 
 
-def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None) -> None:
+def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None, read_only: bool = False) -> None:
     """A one-line :class:`UserError` for a name ``names`` repeat (a Parquet file's or a VOTable's FIELDs, which astropy
-    renames A_V, A_V_2: the second then matched no quantity, unsaid, where a CSV's A_V.1 is named as a repeat)."""
-    repeated = next((n for n in names if names.count(n) > 1), None)
+    renames A_V, A_V_2: the second then matched no quantity, unsaid, where a CSV's A_V.1 is named as a repeat).
+
+    ``read_only``: refuse only a repeat of a column the tool reads (``roles``: the options' too). A VOTable's other
+    repeats (a TAP join's two source_id) are read as astropy renames them; pandas fails on a Parquet file's."""
+    repeated = next((n for n in names if names.count(n) > 1
+                     and (not read_only or n in read_roles(names, roles).values())), None)
     if repeated is not None:
         read = repeated in read_roles(names, roles).values()  # a column the tool reads; else only copied
         raise UserError(f"{source} has {names.count(repeated)} columns named '{repeated}': rename all but one "

@@ -540,3 +540,48 @@ def test_a_votable_with_a_repeated_field_name_is_refused_in_one_line(tmp_path):
     res = run_cli("estimate", str(src), "-o", str(tmp_path / "o.csv"))
     assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == (
         f"gyroage: error: {src} has 2 columns named 'A_V': rename all but one (the first would be read)"), res.stderr
+
+
+def _votable(names: tuple[str, ...], rows: list[tuple]) -> str:
+    """A one-TABLE VOTable of double FIELDs ``names`` (no IDs: astropy renames a repeat X to X_2)."""
+    fields = "".join(f'<FIELD name="{n}" datatype="double"/>' for n in names)
+    data = "".join("<TR>" + "".join(f"<TD>{v}</TD>" for v in row) + "</TR>" for row in rows)
+    return ('<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>'
+            f"{fields}<DATA><TABLEDATA>{data}</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+
+
+def test_a_votable_whose_repeated_field_nothing_reads_is_dated_as_before(tmp_path):
+    """A TAP join gives two source_id FIELDs: astropy reads the second as source_id_2 and the stars were dated; a
+    refusal of every repeated name refused the table, though no quantity was read from the repeat."""
+    rows = [(1, 10.0, 1.0, 7), (2, 8.0, 1.2, 7)]
+    src = tmp_path / "join.vot"
+    src.write_text(_votable(("source_id", "Prot", "bp_rp0", "source_id"), rows))
+    single = tmp_path / "one.vot"
+    single.write_text(_votable(("source_id", "Prot", "bp_rp0"), [r[:3] for r in rows]))
+    got = run("estimate", str(src))
+    assert [[r[a] for a in AGES] for r in table(got)] == [[r[a] for a in AGES] for r in table(run("estimate", str(single)))]
+    assert [r["status"] for r in table(got)] == ["ok", "ok"]
+    assert list(table(got)[0])[:4] == ["source_id", "Prot", "bp_rp0", "source_id_2"]
+    assert [r["status"] for r in table(run("estimate", "-", "--input-format", "votable", stdin=src.read_text()))] == [
+        "ok", "ok"]
+
+
+@pytest.mark.parametrize("suffix", ["vot", "parquet"])
+def test_a_repeated_column_an_option_names_is_refused_as_one_that_would_be_read(suffix, tmp_path):
+    """group-age --by cluster on a file with two 'cluster' columns (and estimate --id on two 'source_id') was told
+    "columns must have distinct names", as if nothing read it; a VOTable's was not refused at all."""
+    src = tmp_path / f"rep.{suffix}"
+    names, rows = ("cluster", "Prot", "bp_rp0", "cluster"), [(1, 10.0, 1.0, 2), (2, 8.0, 1.2, 2)]
+    if suffix == "vot":
+        src.write_text(_votable(names, rows))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table([list(c) for c in zip(*rows)], names=list(names)), src)
+    line = f"gyroage: error: {src} has 2 columns named 'cluster': rename all but one (the first would be read)"
+    res = run("group-age", str(src), "--by", "cluster", "-o", str(tmp_path / "g.csv"))
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, res.output
+    res = run("estimate", str(src), "--posteriors", str(tmp_path / "p.parquet"), "--id", "cluster", "-o",
+              str(tmp_path / "e.csv"))
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, res.output

@@ -148,8 +148,12 @@ def same_index(**named) -> None:
     does a one-element Series (a scalar to numpy). A DataFrame (``df[["bp_rp0"]]``) is refused (TypeError): it
     broadcast as a column against the stars, n x n results."""
     for k, v in named.items():
-        if isinstance(v, pd.DataFrame):
-            raise TypeError(f'{k} is a pandas DataFrame: give one column, df["{k}"], not a frame')
+        if isinstance(v, pd.DataFrame):  # the advice names the frame's own column: df["<argument>"] was a KeyError
+            cols = [str(c) for c in v.columns]
+            if not cols:
+                raise TypeError(f"{k} is a pandas DataFrame with no column: give one column, not a frame")
+            more = "" if len(cols) == 1 else f" (it has {', '.join(map(repr, cols[:3]))}{', ...' if len(cols) > 3 else ''})"
+            raise TypeError(f'{k} is a pandas DataFrame: give one column, df["{cols[0]}"]{more}, not a frame')
     series = [(k, v) for k, v in named.items() if isinstance(v, pd.Series)]
     series = [(k, v) for k, v in series if len(v) != 1] or series
     for k, v in series[1:]:

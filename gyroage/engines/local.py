@@ -386,7 +386,8 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
-    for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt))):
+    named = None if ids is None else {f"--id {n}": n for n in ids}  # a file's repeat of one is refused as read
+    for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt, named))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
             # a refusal is the run's one line: checked before the notes

@@ -200,3 +200,21 @@ def test_a_one_column_frame_where_a_star_array_goes_is_refused(model):
         model.posterior(prot=df.prot, bp_rp0=df[["bp_rp0"]])
     with pytest.raises(TypeError, match="^age_myr is a pandas DataFrame"):
         model.sample_periods(df[["age_myr"]], df.bp_rp0, seed=1)
+
+
+def test_the_frame_refusal_names_the_frames_own_column(model):
+    """Review V28 (finding 4): bp_rp0_err=members[["e_BPRP_0"]] was told to give df["bp_rp0_err"], the argument's name,
+    which the frame does not have (a KeyError when followed)."""
+    import pytest
+
+    from gyroage.core.arguments import same_index
+
+    df, _ = _shuffled_stars()
+    with pytest.raises(TypeError, match=r'^bp_rp0_err is a pandas DataFrame: give one column, df\["e_BPRP_0"\], not'):
+        model.posterior(prot=df.prot, bp_rp0=df.bp_rp0, bp_rp0_err=df[["bp_rp0"]].rename(columns={"bp_rp0": "e_BPRP_0"}))
+    wide = pd.DataFrame({c: [1.0] for c in ("a", "b", "c", "d")})
+    with pytest.raises(TypeError, match=r"^x is a pandas DataFrame: give one column, df\[\"a\"\] \(it has 'a', 'b', "
+                                        r"'c', \.\.\.\), not a frame$"):
+        same_index(x=wide)
+    with pytest.raises(TypeError, match=r"^x is a pandas DataFrame with no column: give one column, not a frame$"):
+        same_index(x=pd.DataFrame(index=[0]))
