@@ -585,3 +585,15 @@ def test_a_repeated_column_an_option_names_is_refused_as_one_that_would_be_read(
     res = run("estimate", str(src), "--posteriors", str(tmp_path / "p.parquet"), "--id", "cluster", "-o",
               str(tmp_path / "e.csv"))
     assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, res.output
+
+
+def test_a_repeated_prior_column_in_a_votable_is_refused_as_one_that_would_be_read(tmp_path):
+    """Review V29: a VOTable with two 'pm' columns named by --prior-mean was read from the first without a word (the
+    read-columns rule passed only --id's names), while the same Parquet file was refused."""
+    src = tmp_path / "rep.vot"
+    names, rows = ("pm", "Prot", "bp_rp0", "pm", "ps"), [(8.5, 10.0, 1.0, 9.5, 0.2), (8.6, 8.0, 1.2, 9.4, 0.2)]
+    src.write_text(_votable(names, rows))
+    res = run("estimate", str(src), "--prior", "gaussian_log_age", "--prior-mean", "pm", "--prior-sigma", "ps",
+              "-o", str(tmp_path / "e.csv"))
+    line = f"gyroage: error: {src} has 2 columns named 'pm': rename all but one (the first would be read)"
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, res.output

@@ -386,7 +386,10 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
-    named = None if ids is None else {f"--id {n}": n for n in ids}  # a file's repeat of one is refused as read
+    # a file's repeat of a column an option names is refused as read (review V29: the prior's columns too)
+    named = {f"{o} {n}": n for o, n in (("--prior-mean", settings.prior.mean_column),
+                                        ("--prior-sigma", settings.prior.sigma_column),
+                                        *(("--id", n) for n in ids or ())) if n} or None
     for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt, named))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
