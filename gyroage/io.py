@@ -157,24 +157,18 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
 NA_TOKENS = csv_layout.NA_TOKENS
 
 
-# a signed lower error this large is a missing-value sentinel (-99, -999), not an error read as its magnitude
-SENTINEL_ERROR = 99.0
-
-
 def mean_error(frame: pd.DataFrame, lower: str | None, upper: str | None) -> tuple[np.ndarray, np.ndarray]:
     """An error column's :func:`numeric` values and where it holds text (:func:`unparsed`); with VizieR's upper error
     ``upper`` beside the lower ``lower`` (``e_X``, ``E_X``), the symmetric error the model takes: their mean (either
     alone where the other is blank), unusable where either holds text or is no number >= 0 (:func:`bad_error`).
 
-    Each part is checked before the mean: a 99/-99 sentinel pair averaged into a "valid" error, so whether the row was
-    dated hung on the other part's size. A minus-signed lower error beside a usable upper one ("+0.3 -0.2", as tables
-    copy it) is its magnitude; a lone negative one, or one of magnitude >= 99 (a -99 sentinel), stays unusable."""
+    Each part is checked before the mean: a signed lower error (-0.2 beside 3.0) or a 99/-99 sentinel pair averaged
+    into a "valid" error, so whether the row was dated hung on the other part's size."""
     values = numeric(frame, lower)
     bad = unparsed(frame, lower, values)
     if upper is None:
         return values, bad
     up = numeric(frame, upper)
-    values = np.where((values < 0) & (values > -SENTINEL_ERROR) & (up >= 0) & np.isfinite(up), -values, values)
     bad = bad | unparsed(frame, upper, up) | bad_error(values) | bad_error(up)
     return np.where(np.isnan(values), up, np.where(np.isnan(up), values, 0.5 * (values + up))), bad
 
