@@ -149,11 +149,12 @@ def same_index(**named) -> None:
     broadcast as a column against the stars, n x n results."""
     for k, v in named.items():
         if isinstance(v, pd.DataFrame):  # the advice names the frame's own column: df["<argument>"] was a KeyError
-            cols = [str(c) for c in v.columns]
+            cols = list(v.columns)  # repr: an integer label 0 is df[0], df["0"] a KeyError (review V29)
             if not cols:
                 raise TypeError(f"{k} is a pandas DataFrame with no column: give one column, not a frame")
             more = "" if len(cols) == 1 else f" (it has {', '.join(map(repr, cols[:3]))}{', ...' if len(cols) > 3 else ''})"
-            raise TypeError(f'{k} is a pandas DataFrame: give one column, df["{cols[0]}"]{more}, not a frame')
+            key = f'"{cols[0]}"' if isinstance(cols[0], str) else repr(cols[0])
+            raise TypeError(f"{k} is a pandas DataFrame: give one column, df[{key}]{more}, not a frame")
     series = [(k, v) for k, v in named.items() if isinstance(v, pd.Series)]
     series = [(k, v) for k, v in series if len(v) != 1] or series
     for k, v in series[1:]:

@@ -218,3 +218,6 @@ def test_the_frame_refusal_names_the_frames_own_column(model):
         same_index(x=wide)
     with pytest.raises(TypeError, match=r"^x is a pandas DataFrame with no column: give one column, not a frame$"):
         same_index(x=pd.DataFrame(index=[0]))
+    # an integer label (a frame built from arrays): df[0], where df["0"] was a KeyError (review V29)
+    with pytest.raises(TypeError, match=r"^x is a pandas DataFrame: give one column, df\[0\], not a frame$"):
+        same_index(x=pd.DataFrame(np.ones((3, 1))))
