@@ -170,6 +170,14 @@ class ColourSpread:
         return ColourSpread(np.broadcast_to(self.sigma, (n,)), np.broadcast_to(self.shift, (n,)), cut)
 
 
+def _mills(tau: np.ndarray) -> np.ndarray:
+    """The inverse Mills ratio phi(tau) / Phi(tau) of a standard normal truncated below at -tau (in logs: no
+    overflow far below 0)."""
+    from scipy.special import log_ndtr  # only with a reddening error, as the MCMC's colour term
+
+    return np.exp(-0.5 * tau**2 - 0.5 * np.log(2.0 * np.pi) - log_ndtr(tau))
+
+
 def truncated_nodes(s, e, se, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss quadrature (n nodes) of d = N(0, s) + (E - e) with E ~ N(e, se) truncated at E >= 0, the de-reddened
     colour less the true one: (nodes of d less its mean, weights), stars x n.
@@ -181,11 +189,9 @@ def truncated_nodes(s, e, se, n: int) -> tuple[np.ndarray, np.ndarray]:
     """
     from math import comb
 
-    from scipy.special import log_ndtr
-
     s, e, se = (np.asarray(a, dtype=float) for a in (s, e, se))
     tau = e / se
-    lam = np.exp(-0.5 * tau**2 - 0.5 * np.log(2.0 * np.pi) - log_ndtr(tau))
+    lam = _mills(tau)
     k_max = 2 * n
     raw = [np.ones_like(tau), lam]  # of the standard normal truncated below at -tau
     for k in range(2, k_max + 1):
@@ -250,14 +256,12 @@ def colour_spread(bp_rp0_err, ebprp, ebprp_err, card) -> np.ndarray | ColourSpre
     cut = np.isfinite(e) & np.isfinite(se) & (se > 0)
     if not cut.any():
         return sigma
-    from scipy.special import log_ndtr  # only with a reddening error, as the MCMC's colour term
-
     photometric = excess_colour_sigma(bp_rp0_err, None, card)[cut]
     # capped as the symmetric width is: past the cap every node but the middle is at an edge of the trained colours
     e_, se_ = e[cut], np.minimum(se[cut], MAX_COLOUR_SIGMA)
     tau = e_ / se_
     # mean and variance of E - e given E >= 0 (the inverse Mills ratio lam), plus the photometric variance
-    lam = np.exp(-0.5 * tau**2 - 0.5 * np.log(2.0 * np.pi) - log_ndtr(tau))
+    lam = _mills(tau)
     var = photometric**2 + se_**2 * np.maximum(1.0 - lam * (tau + lam), 0.0)
     shift = np.zeros_like(sigma)
     shift[cut] = se_ * lam
