@@ -28,8 +28,8 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
                calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
                colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
                trained: tuple[float, float] | None = None, kernel_bounds: tuple[float, float] | None = None):
-    """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps, the samples kept, the
-    samples' Kish fraction (1: no sample is weighted) and the posterior mass outside ``trained`` (lowest, highest
+    """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps, the samples kept and
+    the posterior mass outside ``trained`` (lowest, highest
     trained log10 age; None: NaN); ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its
     prior, when the chain sampled the likelihood alone (a calibrated run under a prior that is not flat:
     :func:`gyroage.core.sampler._run_blocks`), which then multiplies the likelihood's calibrated density
@@ -41,17 +41,16 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
                                 bounds if kernel_bounds is None else kernel_bounds)
     if calibration is not None:  # the grid method's calibration, applied to the samples
         x = calibration.calibrated_samples(x, bounds if kernel_bounds is None else kernel_bounds, rng, colour)
-    kish, w = 1.0, None
     q, flat = np.quantile(x, QUANTILES), x
     # from every sample, as the percentiles: the n_keep kept for --posteriors left the flag to Monte Carlo chance
-    outside = np.nan if trained is None else mass_outside(x, w, *trained)
+    outside = np.nan if trained is None else mass_outside(x, *trained)
     # a stuck walker piles up samples no other walker visits: a peak must be visited by more than one walker to be
     # the MAP (an ensemble has 6 walkers or more: fewer columns are samples handed in, not walkers). Sample k of x is
     # walker k % walkers' (the chain's rows are steps; the calibration tiles and moves samples in place)
     walkers = chain_x.shape[1] if chain_x.ndim == 2 and chain_x.shape[1] >= 6 else 1
-    mode = sample_mode(x, w, q[1], q[3], bounds, kish, walkers)
+    mode = sample_mode(x, q[1], q[3], bounds, walkers)
     keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
-    return q, mode, keep, kish, outside
+    return q, mode, keep, outside
 
 
 def few_inside(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
@@ -85,8 +84,7 @@ def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calib
 
     Weighting the calibrated samples by the prior instead left none inside bounds that cut away most of the
     likelihood (a 2 d K dwarf at 1.3 mag, 11 Myr unbounded, got invalid_prior under --age-min-myr 3000, which the
-    grid dates at 3.3 Gyr), or a few copies of one sample. The weights' Kish fraction returned is 1: the chain
-    samples the likelihood, whose convergence the bounds do not change.
+    grid dates at 3.3 Gyr), or a few copies of one sample.
     """
     inner = age_grid(bounds[0], bounds[1], SAMPLE_GRID)
     below, above = outer_ages(inner, {"log10_age_min": kernel_bounds[0], "log10_age_max": kernel_bounds[1]})
@@ -106,14 +104,14 @@ def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calib
     c = cdf(pdf, fine)
     q = cdf_quantiles(c, fine)[0]
     if not np.isfinite(q).all():  # no calibrated likelihood within the bounds (as the grid method finds): no age
-        return np.full(len(QUANTILES), np.nan), np.nan, x[:0], 1.0, np.nan
+        return np.full(len(QUANTILES), np.nan), np.nan, x[:0], np.nan
     keep = np.interp(rng.uniform(size=n_keep), c[0], fine)
     outside = np.nan
     if trained is not None:
         lo, hi = trained  # NaN (a colour with no training cluster): no inside, as GridPosterior.mass_outside
         inside = cdf_value(c, fine, -np.inf if np.isnan(hi) else hi) - cdf_value(c, fine, np.inf if np.isnan(lo) else lo)
         outside = float(np.clip(1.0 - inside[0], 0.0, 1.0))
-    return q, float(map_estimate(pdf, fine)[0]), keep, 1.0, outside
+    return q, float(map_estimate(pdf, fine)[0]), keep, outside
 
 
 # A peak of several is the MAP only if at least MIN_PEAK_WALKERS walkers each spend this share of their samples in
@@ -123,15 +121,14 @@ MIN_PEAK_WALKER_SHARE = 0.01
 MIN_PEAK_WALKERS = 2
 
 
-def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bounds: tuple[float, float],
-                 kish: float = 1.0, walkers: int = 1) -> float:
-    """The MAP (log10 yr) of samples ``x`` (weights ``w``; None: equal): the highest peak of their Gaussian kernel
+def sample_mode(x: np.ndarray, p16: float, p84: float, bounds: tuple[float, float], walkers: int = 1) -> float:
+    """The MAP (log10 yr) of samples ``x``: the highest peak of their Gaussian kernel
     density estimate, refined by a parabola through it and its neighbours, clipped to the prior's ``bounds``.
 
     The fullest bin of a ~32-60 bin histogram scattered by a median 0.036 dex between seeds on review T's stars and
     sat half a bin inside a bound the posterior piles against. The pilot kernel's width is Silverman's rule,
     0.9 sigma n^-1/5, with sigma half the 16-84% width (``p16``, ``p84``: robust, and already computed) and n the
-    samples' count times the weights' Kish fraction; samples are binned at an eighth of it (no per-sample sort) and
+    samples' count; samples are binned at an eighth of it (no per-sample sort) and
     reflected at a bound within four widths, so a posterior falling from a bound has its MAP on the bound.
     A posterior with several peaks (a young pre-main-sequence age against a spun-down one) is split at the pilot's
     dips and each peak is smoothed again with the width its own samples give: the pilot's width, from the spread of
@@ -142,12 +139,12 @@ def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bou
     samples) also threw away real narrow peaks (8% of the samples at 0.02 dex lost to a broad peak it tops).
     """
     lo, hi = bounds
-    n = max(x.size * kish, 1.0)
+    n = max(float(x.size), 1.0)
     h = 0.9 * 0.5 * (p84 - p16) * n ** -0.2
     if not h > 0:  # every sample one value (or nearly): that value
         return float(np.clip(0.5 * (p16 + p84), lo, hi))
     start, stop = max(lo, float(x.min()) - 4 * h), min(hi, float(x.max()) + 4 * h)
-    edges, hist, density = _smoothed(x, w, h, start, stop, bounds)
+    edges, hist, density = _smoothed(x, h, start, stop, bounds)
     basins = _peak_basins(density)
     if len(basins) == 1:  # one peak: the pilot's width is its own
         return _peak_of(edges, density, bounds)
@@ -166,7 +163,7 @@ def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bou
         if not h_peak > 0:
             continue
         a, b = max(lo, edges[i] - 4 * h_peak), min(hi, edges[j] + 4 * h_peak)
-        sub_edges, _, sub = _smoothed(x, w, h_peak, a, b, bounds)
+        sub_edges, _, sub = _smoothed(x, h_peak, a, b, bounds)
         centres = 0.5 * (sub_edges[:-1] + sub_edges[1:])
         own = (centres >= edges[i]) & (centres <= edges[j])  # the peak's own stretch, not its neighbour's
         if not own.any():
@@ -179,16 +176,16 @@ def sample_mode(x: np.ndarray, w: np.ndarray | None, p16: float, p84: float, bou
     return mode if np.isfinite(mode) else _peak_of(edges, density, bounds)
 
 
-def _smoothed(x: np.ndarray, w: np.ndarray | None, h: float, start: float, stop: float,
+def _smoothed(x: np.ndarray, h: float, start: float, stop: float,
               bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bin edges, the weighted histogram and its Gaussian smoothing (width ``h``, not normalised) of the samples
+    """Bin edges, the histogram and its Gaussian smoothing (width ``h``, not normalised) of the samples
     between ``start`` and ``stop``, binned at h/8 and reflected at a bound of ``bounds`` the bins reach (the samples
     end there: the density must not leak past it)."""
     lo, hi = bounds
     nb = max(3, int(np.ceil((stop - start) / (h / 8))))
     edges = np.linspace(start, stop, nb + 1)
     dx = edges[1] - edges[0]
-    hist = np.histogram(x, bins=nb, range=(start, stop), weights=w)[0]  # equal bins: numpy's fast path, no search
+    hist = np.histogram(x, bins=nb, range=(start, stop))[0]  # equal bins: numpy's fast path, no search
     m = min(nb, int(np.ceil(4 * h / dx)))
     kernel = np.exp(-0.5 * (np.arange(-m, m + 1) * dx / h) ** 2)
     left = hist[:m][::-1] if start <= lo else np.zeros(m)
@@ -224,11 +221,9 @@ def _peak_of(edges: np.ndarray, density: np.ndarray, bounds: tuple[float, float]
     return float(np.clip(mode, lo, hi))
 
 
-def mass_outside(x: np.ndarray, w: np.ndarray | None, lo: float, hi: float) -> float:
-    """The share of samples ``x`` (by weights ``w``; None: equal) below ``lo`` or above ``hi`` (NaN bounds: all),
+def mass_outside(x: np.ndarray, lo: float, hi: float) -> float:
+    """The share of samples ``x`` below ``lo`` or above ``hi`` (NaN bounds: all),
     as :meth:`gyroage.core.posterior.GridPosterior.mass_outside` reads a grid posterior."""
     with np.errstate(invalid="ignore"):
         inside = (x >= lo) & (x <= hi)
-    if w is None:
-        return 1.0 - float(np.mean(inside))
-    return 1.0 - float(np.sum(w[inside]) / np.sum(w))
+    return 1.0 - float(np.mean(inside))

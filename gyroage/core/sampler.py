@@ -314,7 +314,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep, _, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
+        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
                                                         None if colours is None else float(colours[i]),
                                                         None if log_prior is None else log_prior(i),
                                                         None if trained is None else (trained[0][i], trained[1][i]),
