@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io as _io
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,12 +88,14 @@ def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None
 
     ``read_only``: refuse only a repeat of a column the tool reads (``roles``: the options' too). A VOTable's other
     repeats (a TAP join's two source_id) are read as astropy renames them; pandas fails on a Parquet file's."""
-    repeated = next((n for n in names if names.count(n) > 1
-                     and (not read_only or n in read_roles(names, roles).values())), None)
+    counts = Counter(names)
+    if max(counts.values(), default=0) < 2:
+        return
+    read_names = set(read_roles(names, roles).values())  # the columns the tool reads; the others only copied
+    repeated = next((n for n in names if counts[n] > 1 and (not read_only or n in read_names)), None)
     if repeated is not None:
-        read = repeated in read_roles(names, roles).values()  # a column the tool reads; else only copied
-        raise UserError(f"{source} has {names.count(repeated)} columns named '{repeated}': rename all but one "
-                        f"({'the first would be read' if read else 'columns must have distinct names'})")
+        raise UserError(f"{source} has {counts[repeated]} columns named '{repeated}': rename all but one "
+                        f"({'the first would be read' if repeated in read_names else 'columns must have distinct names'})")
 
 
 def parquet_meta(schema, source, roles: dict[str, str] | None = None) -> ParquetMeta:

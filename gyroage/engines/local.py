@@ -387,9 +387,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
     # a file's repeat of a column an option names is refused as read (review V29: the prior's columns too)
-    named = {f"{o} {n}": n for o, n in (("--prior-mean", settings.prior.mean_column),
-                                        ("--prior-sigma", settings.prior.sigma_column),
-                                        *(("--id", n) for n in ids or ())) if n} or None
+    options = [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column)]
+    id_options = [("--id", n) for n in ids or ()]
+    named = {f"{o} {n}": n for o, n in options + id_options if n} or None
     for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt, named))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
@@ -401,10 +401,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            named = [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column),
-                     *(("--id", name) for name in (ids or ()) if posteriors is not None)]
             say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
-                            None if progress.quiet else progress.log, named)
+                            None if progress.quiet else progress.log,
+                            options + (id_options if posteriors is not None else []))
         unreddened += unreddened_rows(chunk, columns, settings.reddening)  # resumed chunks too: read here
         prev = sink.done(i, rows)
         if prev is not None:
