@@ -141,9 +141,9 @@ def read_catalogue(catalogue: str | Path) -> CatalogueRead:
 
 
 def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settings: ValidateSettings | None = None,
-              quiet: bool = False, said: set[str] | None = None) -> list[str]:
+              quiet: bool = False, said: set[str] | None = None) -> None:
     """Train every missing fold of the held-out clusters ``names`` (:func:`chosen_clusters`; at most
-    ``settings.jobs`` processes) on the catalogue ``read`` (:func:`read_catalogue`); returns ``names``. ``said``:
+    ``settings.jobs`` processes) on the catalogue ``read`` (:func:`read_catalogue`). ``said``:
     the once-per-run notices already said by an earlier seed's folds (``"early stopping"``), added to here."""
     s = settings or ValidateSettings()
     catalogue, raw, frame, catalog_sha = read.path, read.raw, read.frame, read.sha256
@@ -189,7 +189,6 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
                 except KeyboardInterrupt:  # Ctrl-C: stop the folds now (the CLI says "interrupted", exit 130)
                     _terminate(pool)
                     raise
-    return names
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -416,7 +415,7 @@ def _one_seed(read: CatalogueRead, out: Path, names: list[str], s: ValidateSetti
               fit_calibration: bool, fitted_terms: dict | None = None,
               said: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     catalogue = read.path
-    names = run_folds(read, out, names, s, quiet, said)
+    run_folds(read, out, names, s, quiet, said)
     held_out = load_held_out(catalogue, out, s, names, read.frame)
     calibrations = None
     if fit_calibration:

@@ -123,8 +123,12 @@ def ebprp_per_a0(bp_rp0, a0) -> np.ndarray:
     M dwarfs.
     NaN where ``bp_rp0`` is NaN.
     """
+    return _k_bp_rp(_fitz19_teff_norm(bp_rp0), a0)
+
+
+def _k_bp_rp(t: np.ndarray, a0) -> np.ndarray:
+    """:func:`ebprp_per_a0` at T = Teff / 5040 K ``t`` already worked out (:func:`a0_of_ebprp`'s steps reuse it)."""
     a = np.clip(np.asarray(a0, dtype=float), 0.0, FITZ19_A0_MAX)
-    t = _fitz19_teff_norm(bp_rp0)
     return _fitz19_k(FITZ19_KBP_TEFF, t, a) - _fitz19_k(FITZ19_KRP_TEFF, t, a)
 
 
@@ -163,8 +167,7 @@ def a0_of_ebprp(bp_rp0, ebprp) -> np.ndarray:
     t = _fitz19_teff_norm(bp_rp0)  # the colour is fixed: read as a Teff once, only A_0 changes from step to step
     a0 = e / EBPRP_PER_AV
     for _ in range(DEREDDEN_ITERATIONS):
-        a = np.clip(a0, 0.0, FITZ19_A0_MAX)  # ebprp_per_a0's operations, in its order: the same bytes
-        a0 = e / (_fitz19_k(FITZ19_KBP_TEFF, t, a) - _fitz19_k(FITZ19_KRP_TEFF, t, a))
+        a0 = e / _k_bp_rp(t, a0)  # ebprp_per_a0's own operations: the same bytes
     return a0
 
 
