@@ -38,7 +38,7 @@ from gyroage.core.posterior import (
     calibrated_within,
     grid_log_prior,
     normalise,
-    outer_ages,
+    over_model_grid,
     quantiles,
 )
 from gyroage.core.priors import Prior, check_model_grid, check_on_grid
@@ -222,13 +222,12 @@ def group_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, groups
         if not bounds_are_the_cards(prior, density.card.age_grid):
             beyond = beyond_prior_bounds(prior, density.card.age_grid, lambda ages: log_likelihood(ages)[1])
             beyond &= n_used > 0
-    below, above = outer_ages(grid, density.card.age_grid)
     smears = isinstance(systematic_dex, Calibration) or systematic_dex > 0
-    if use.any() and smears and (below.size or above.size):  # bounds inside the model's grid: smear all of it
-        full = np.concatenate([below, grid, above])
-        outer = [log_likelihood(a)[1] if a.size else total[:, :0] for a in (below, above)]
-        pdf = calibrated_within(np.concatenate([outer[0], total, outer[1]], axis=1), log_prior, full,
-                                slice(below.size, below.size + grid.size), lambda p: smear(p, full, systematic_dex))
+    over = over_model_grid(grid, density.card.age_grid, total, lambda a: log_likelihood(a)[1]) if (
+        use.any() and smears) else None
+    if over is not None:  # bounds inside the model's grid: smear all of it
+        full, like, inside = over
+        pdf = calibrated_within(like, log_prior, full, inside, lambda p: smear(p, full, systematic_dex))
     else:
         pdf = calibrate_under_prior(normalise(total + log_prior, grid), total, log_prior, grid,
                                     lambda p: smear(p, grid, systematic_dex))

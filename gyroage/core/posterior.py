@@ -168,15 +168,14 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
     if calibration is not None or main_sequence_calibration is not None:
         colour = np.asarray(bp_rp0, dtype=np.float64)
-        below, above = outer_ages(grid, density.card.age_grid)
-        if below.size or above.size:  # bounds inside the model's grid: calibrate the likelihood over all of it
-            outer = [colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, a, colour_sigma,
-                                                    refine_tol) if a.size else ll[:, :0] for a in (below, above)]
-            full = np.concatenate([below, grid, above])
-            like = np.concatenate([outer[0], ll, outer[1]], axis=1).astype(np.float64)
+        over = over_model_grid(grid, density.card.age_grid, ll, lambda a: colour_marginal_log_likelihood(
+            density, log10_prot, bp_rp0, bp_rp0_err, a, colour_sigma, refine_tol))
+        if over is not None:  # bounds inside the model's grid: calibrate the likelihood over all of it
+            full, like, inside = over
+            like = like.astype(np.float64)
             if informed is not None and informed.any():
                 like = like + main_sequence.log_likelihood(bp_rp0, abs_g, full, abs_g_err)
-            pdf = calibrated_within(like, base_prior, full, slice(below.size, below.size + grid.size),
+            pdf = calibrated_within(like, base_prior, full, inside,
                                     lambda p: calibrate(p, full, colour, calibration, main_sequence_calibration,
                                                         informed))
         else:
@@ -228,6 +227,19 @@ def outer_ages(grid: np.ndarray, card_grid) -> tuple[np.ndarray, np.ndarray]:
         return np.linspace(a, b, cells + 1)[1:]
 
     return side(float(grid[0]), lo)[::-1], side(float(grid[-1]), hi)
+
+
+def over_model_grid(grid: np.ndarray, card_grid, inner: np.ndarray,
+                    like_at: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray, slice] | None:
+    """The likelihood over the model's whole age grid, for :func:`calibrated_within`: (the ages ``full``, the
+    likelihood there, the slice of ``grid`` in it), ``inner`` on ``grid`` and ``like_at(ages)`` on the
+    :func:`outer_ages` beyond it; None where the prior's bounds are the model's own (nothing beyond)."""
+    below, above = outer_ages(grid, card_grid)
+    if not (below.size or above.size):
+        return None
+    outer = [like_at(a) if a.size else inner[:, :0] for a in (below, above)]
+    return (np.concatenate([below, grid, above]), np.concatenate([outer[0], inner, outer[1]], axis=1),
+            slice(below.size, below.size + grid.size))
 
 
 def calibrated_within(log_like: np.ndarray, log_prior: np.ndarray, full: np.ndarray, inside: slice,
