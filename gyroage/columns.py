@@ -275,7 +275,8 @@ def column_matches(columns) -> dict[str, list[str]]:
 
     A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`. ``X.1``
     beside ``X`` (a repeated header, as pandas renames it) has X's role. ``E_X`` beside its ``e_X`` is a colour's or
-    the period's upper error, ``<X>_err_upper`` (:func:`_upper_error`).
+    the period's upper error, ``<X>_err_upper`` (:func:`_upper_error`), when that ``e_X`` is its first error
+    (:func:`_pair_errors`).
     """
     columns = list(columns)
     lower = {column_key(rest) for rest in map(error_of, columns) if rest is not None}
@@ -292,19 +293,21 @@ def column_matches(columns) -> dict[str, list[str]]:
             raise UserError(role)
         if role is not None:
             found.setdefault(role.name, []).append(col)
-    return _pair_period_errors(columns, found)
+    return _pair_errors(columns, found)
 
 
-def _pair_period_errors(columns: list, found: dict[str, list[str]]) -> dict[str, list[str]]:
-    """``found``, the period's upper errors made plain errors again (in input order) unless the first ``prot_err``
-    is the ``e_X`` (or ``err_X``) whose ``E_X`` is the first upper one: a mean of another pair (``E_Period`` with
-    ``E_P_rot``, of two upper errors) changed MCMC ages where before the first error column was read as it is."""
-    upper = found.get(f"prot_err{UPPER}")
-    lower = error_of(found.get("prot_err", [""])[0])
-    if not upper or (lower is not None and column_key(lower) == column_key(_clean(upper[0])[2:])):
-        return found
-    errors = set(map(str, found.pop(f"prot_err{UPPER}") + found.get("prot_err", [])))
-    found["prot_err"] = [c for c in columns if str(c) in errors]
+def _pair_errors(columns: list, found: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``found``, each colour's and the period's upper errors made plain errors again (in input order) unless the
+    first ``<X>_err`` is the ``e_X`` (or ``err_X``) whose ``E_X`` is the first upper one: a mean of another pair
+    (``E_Period`` with ``E_P_rot``, of two upper errors; ``sigma_bp_rp`` with the ``E_BP-RP`` of a later ``e_BP-RP``)
+    changed ages where the first error column is read as it is."""
+    for name in UPPER_ERRORS:
+        upper, err = found.get(f"{name}_err{UPPER}"), f"{name}_err"
+        lower = error_of(found.get(err, [""])[0])
+        if not upper or (lower is not None and column_key(lower) == column_key(_clean(upper[0])[2:])):
+            continue
+        errors = set(map(str, found.pop(f"{name}_err{UPPER}") + found.get(err, [])))
+        found[err] = [c for c in columns if str(c) in errors]
     return found
 
 

@@ -156,6 +156,21 @@ def test_vizier_asymmetric_period_errors_are_averaged_whatever_their_order():
         np.testing.assert_array_equal(run("estimate", frame, *args)[AGES].to_numpy(float), ref)
 
 
+@pytest.mark.parametrize("command, extra", [("estimate", ()), ("group-age", ("--by", "cluster"))])
+def test_an_upper_colour_error_is_averaged_only_with_its_own_lower_error(command, extra):
+    # sigma_bp_rp read first, then VizieR's e_BP-RP/E_BP-RP pair: the colour's error was the mean of sigma_bp_rp and
+    # E_BP-RP (another error's upper half, 0.004 with 0.3), where the period's rule reads the first error as it is
+    frame = VIZIER.assign(**{"e_BP-RP": [0.2, 0.25, 0.3], "E_BP-RP": [0.3, 0.35, 0.4]})
+    frame.insert(3, "sigma_bp_rp", [0.004, 0.01, 0.02])
+    res = run_cli(command, "-", *extra, "--ebprp", "0.03", input=frame.to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    assert "colour from 'BP-RP' (error 'sigma_bp_rp') - --ebprp 0.03" in res.stderr, res.stderr
+    assert "several columns are bp_rp_err: using 'sigma_bp_rp', ignoring 'e_BP-RP', 'E_BP-RP'" in res.stderr
+    ref = run(command, frame.drop(columns=["e_BP-RP", "E_BP-RP"]), *extra, "--ebprp", "0.03")
+    cols = AGES if command == "estimate" else AGES[:-1]
+    np.testing.assert_array_equal(pd.read_csv(io.StringIO(res.stdout))[cols].to_numpy(float), ref[cols].to_numpy(float))
+
+
 def test_group_age_drops_no_member_for_text_in_an_upper_period_error():
     # the joint age never reads a period's error, nor VizieR's upper one beside e_Prot
     frame = OBS.assign(g="a", e_Prot=[0.1, 0.2, 0.3], E_Prot=["<0.01", "-99", "0.3"])

@@ -91,6 +91,10 @@ def test_the_e_prefix_means_the_error_of_the_named_column(name, canon):
     (["Prot", "E_Prot", "e_Prot"], {"prot": "Prot", "prot_err": "e_Prot", "prot_err_upper": "E_Prot"}),
     (["Per [h]", "e_Per [h]", "E_Per [h]"], {"prot": "Per [h]", "prot_err": "e_Per [h]", "prot_err_upper": "E_Per [h]"}),
     (["Prot", "E_Prot"], {"prot": "Prot", "prot_err": "E_Prot"}),
+    # an E_X is averaged only with its own e_X, read first: else the first error column is read (the period's rule)
+    (["BP-RP", "sigma_bp_rp", "e_BP-RP", "E_BP-RP"], {"bp_rp": "BP-RP", "bp_rp_err": "sigma_bp_rp"}),
+    (["Teff", "teff_err", "E_Teff", "e_Teff"], {"teff": "Teff", "teff_err": "teff_err"}),
+    (["bp_rp0", "bp_rp0_err", "e_(BP-RP)0", "E_(BP-RP)0"], {"bp_rp0": "bp_rp0", "bp_rp0_err": "bp_rp0_err"}),
 ])
 def test_vizier_upper_error_beside_its_lower_error_is_the_upper_error(columns, found):
     """VizieR's E_X beside e_X is X's upper error (e_X the lower): for a colour, never a reddening."""
