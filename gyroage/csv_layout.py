@@ -360,7 +360,8 @@ def _first_line_ends(head: str) -> bool:
 def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | None = None) -> CsvLayout:
     """How to read the CSV that starts with ``head`` (:func:`read_head`, which gives ``sep``; sniffed here if ``None``);
     a one-line :class:`UserError` if its first data row has more fields than the header, beyond one empty field
-    (a trailing delimiter). ``roles``: columns an option names, read too (:func:`_read_kinds`)."""
+    (a trailing delimiter). ``roles``: columns an option names, read too (:func:`_read_kinds`); a repeat of one in the
+    header is refused in one line."""
     if sep is None:
         sep = sniff_separator(head)
     cr = "\r" in head and "\n" not in head
@@ -368,6 +369,10 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     head = _from_header(head, sep)
     records = _records(head, sep, 4)
     header = records[0][0] if records else []
+    if roles:  # a repeat of a column an option names, refused as a VOTable's or a Parquet file's: pandas reads the first
+        from gyroage.parquet_input import refuse_repeated_names
+
+        refuse_repeated_names(header, "stdin" if str(source) == "-" else source, roles, options_only=True)
     if len(records) > 1 and _title(header, _LINE_BREAK.split(head)[records[1][1] - 1]):
         raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
                         "a title, not a header: remove it or start it with #")

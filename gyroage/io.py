@@ -276,11 +276,12 @@ def _with_unit_roles(layout: csv_layout.CsvLayout, roles: dict[str, str] | None 
     return layout
 
 
-def csv_file_layout(path: str | Path) -> csv_layout.CsvLayout:
-    """How to read the CSV file ``path`` (the Dask engine's files), with :func:`read_chunks`' checks and errors."""
+def csv_file_layout(path: str | Path, roles: dict[str, str] | None = None) -> csv_layout.CsvLayout:
+    """How to read the CSV file ``path`` (the Dask engine's files), with :func:`read_chunks`' checks and errors
+    (``roles`` as it takes them)."""
     with _open_text(path) as fh:
         try:
-            return _sniff_csv(fh, path)[1]
+            return _sniff_csv(fh, path, roles)[1]
         except GZIP_ERRORS as exc:
             raise gzip_error(path, exc) from None
 

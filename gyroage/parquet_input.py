@@ -82,17 +82,21 @@ class ParquetMeta:
         return frame
 
 
-def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None, read_only: bool = False) -> None:
+def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None, read_only: bool = False,
+                          options_only: bool = False) -> None:
     """A one-line :class:`UserError` for a name ``names`` repeat (a Parquet file's or a VOTable's FIELDs, which astropy
     renames A_V, A_V_2: the second then matched no quantity, unsaid, where a CSV's A_V.1 is named as a repeat).
 
     ``read_only``: refuse only a repeat of a column the tool reads (``roles``: the options' too). A VOTable's other
-    repeats (a TAP join's two source_id) are read as astropy renames them; pandas fails on a Parquet file's."""
+    repeats (a TAP join's two source_id) are read as astropy renames them; pandas fails on a Parquet file's.
+    ``options_only``: only a repeat of a column ``roles`` names (a CSV header's: pandas reads the first, the option's
+    lookup found it silently; a repeated quantity's column is named by :func:`gyroage.columns.duplicate_notes`)."""
     counts = Counter(names)
     if max(counts.values(), default=0) < 2:
         return
-    read_names = set(read_roles(names, roles).values())  # the columns the tool reads; the others only copied
-    repeated = next((n for n in names if counts[n] > 1 and (not read_only or n in read_names)), None)
+    # the columns the tool reads; the others only copied
+    read_names = {c for r, c in read_roles(names, roles).items() if not options_only or r in (roles or {})}
+    repeated = next((n for n in names if counts[n] > 1 and (not (read_only or options_only) or n in read_names)), None)
     if repeated is not None:
         raise UserError(f"{source} has {counts[repeated]} columns named '{repeated}': rename all but one "
                         f"({'the first would be read' if repeated in read_names else 'columns must have distinct names'})")

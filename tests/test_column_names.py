@@ -601,3 +601,58 @@ def test_a_repeated_prior_column_in_a_votable_is_refused_as_one_that_would_be_re
               "-o", str(tmp_path / "e.csv"))
     line = f"gyroage: error: {src} has 2 columns named 'pm': rename all but one (the first would be read)"
     assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, res.output
+
+
+# A CSV header repeating a column an option names: (command and options, the name repeated, header, one row).
+CSV_REPEATS = [
+    (("group-age", "--by", "cluster"), "cluster", "cluster,Prot,bp_rp0,cluster", "A,10,1.0,B"),
+    (("group-age", "--by", "cluster", "--membership", "PMem"), "PMem", "cluster,Prot,bp_rp0,PMem,PMem", "A,10,1.0,0.9,0.1"),
+    (("estimate", "--posteriors", "POST", "--id", "KIC"), "KIC", "KIC,Prot,bp_rp0,KIC", "1,10,1.0,2"),
+    (("estimate", "--prior", "gaussian_log_age", "--prior-mean", "pm", "--prior-sigma", "0.2"), "pm",
+     "pm,Prot,bp_rp0,pm", "8.5,10,1.0,9.5"),
+    (("estimate", "--prior", "gaussian_log_age", "--prior-mean", "8.5", "--prior-sigma", "ps"), "ps",
+     "ps,Prot,bp_rp0,ps", "0.2,10,1.0,0.5")]
+
+
+@pytest.mark.parametrize("args, name, header, row", CSV_REPEATS)
+def test_a_csvs_repeated_column_an_option_names_is_refused_as_a_votables(args, name, header, row, tmp_path):
+    """pandas reads a repeated header X as X and X.1, and the option's column was read from the first without a word,
+    where the same VOTable or Parquet file is refused in one line (review V29)."""
+    src = tmp_path / "rep.csv"
+    src.write_text(f"{header}\n{row}\n")
+    args = tuple(str(tmp_path / "p.parquet") if a == "POST" else a for a in args)
+    res = run(args[0], str(src), *args[1:], "-o", str(tmp_path / "o.csv"))
+    line = f"gyroage: error: {src} has 2 columns named '{name}': rename all but one (the first would be read)"
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, res.output
+    res = run(args[0], "-", *args[1:], stdin=f"{header}\n{row}\n")
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line.replace(str(src), "stdin"), res.output
+    # a repeat no option reads is read as before (the options' columns named once)
+    once = ",".join(dict.fromkeys(header.split(",")))
+    src.write_text(f"{once},note,note\n{row.rsplit(',', 1)[0]},a,b\n")  # the repeat is the last column
+    res = run(args[0], str(src), *args[1:], "-o", str(tmp_path / "o.csv"))
+    assert res.exit_code == 0, res.output
+
+
+@needs_matplotlib
+def test_plot_posterior_refuses_a_repeated_prior_column_as_estimate_does(tmp_path):
+    """plot posterior read its --prior-mean column without the options' names: a VOTable's repeat was not refused."""
+    src = tmp_path / "rep.vot"
+    src.write_text(_votable(("pm", "Prot", "bp_rp0", "pm"), [(8.5, 10.0, 1.0, 9.5)]))
+    line = f"gyroage: error: {src} has 2 columns named 'pm': rename all but one (the first would be read)"
+    for path in (src, tmp_path / "rep.csv"):
+        if path.suffix == ".csv":
+            path.write_text("pm,Prot,bp_rp0,pm\n8.5,10,1.0,9.5\n")
+        res = run("plot", "posterior", str(path), "--prior", "gaussian_log_age", "--prior-mean", "pm", "--prior-sigma",
+                  "0.2", "-o", str(tmp_path / "f.png"))
+        assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line.replace(str(src), str(path))
+    assert not (tmp_path / "f.png").exists()
+
+
+@needs_dask
+def test_the_dask_engine_refuses_a_csvs_repeated_prior_column_too(tmp_path):
+    src = tmp_path / "rep.csv"
+    src.write_text("pm,Prot,bp_rp0,pm\n8.5,10,1.0,9.5\n8.6,8,1.2,9.4\n")
+    res = run_cli("estimate", str(src), "--engine", "dask", "--workers", "1", "--prior", "gaussian_log_age",
+                  "--prior-mean", "pm", "--prior-sigma", "0.2", "-o", str(tmp_path / "o.parquet"))
+    assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == (
+        f"gyroage: error: {src} has 2 columns named 'pm': rename all but one (the first would be read)"), res.stderr

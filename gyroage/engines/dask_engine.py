@@ -77,11 +77,12 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
-              rows: dict[str, int | None] | None = None):
+              rows: dict[str, int | None] | None = None, roles: dict[str, str] | None = None):
     """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed.
 
     ``rows``, if given, receives the data rows of the files counted on the way (the gzip-compressed ones, read
-    whole here to check them), for :func:`_input_rows`.
+    whole here to check them), for :func:`_input_rows`. ``roles``: the columns options name, as
+    :func:`gyroage.io.read_chunks` takes them (a repeat of one refused).
     """
     import dask.dataframe as dd
     from dask.dataframe.io.csv import read_pandas
@@ -91,7 +92,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     if any(p == "-" for p in paths):
         raise UserError("the dask engine reads files, not stdin")
     if _parquet_input(paths):
-        meta = _parquet_files_meta(paths)
+        meta = _parquet_files_meta(paths, roles)
         ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0])
         return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
     import glob
@@ -111,7 +112,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         total = sum(Path(f).stat().st_size for f, z in zip(files, gz) if not z)
         blocksize = int(min(16 << 20, max(256 << 10, total // (4 * max(n_workers, 1)) + 1)))
     # each file's first row, which pandas would cut short if too long, checked as the local reader checks it
-    layouts = [io.csv_file_layout(f) for f in files]
+    layouts = [io.csv_file_layout(f, roles) for f in files]
     layout = layouts[0]
     if any(other != layout for other in layouts[1:]):
         raise UserError(f"the input files differ from {files[0]} in delimiter, header or trailing delimiters")
@@ -131,7 +132,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     return ddf.map_partitions(layout.trim, name, meta=layout.trim(ddf._meta, name)) if layout.trims else ddf
 
 
-def _parquet_files_meta(paths: list[str]) -> parquet_input.ParquetMeta:
+def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) -> parquet_input.ParquetMeta:
     """The masks and units (:func:`gyroage.parquet_input.parquet_meta`) of the Parquet files ``paths`` name (globs, directories,
     URLs: each file's footer is read), logged once; a one-line :class:`UserError` when they differ between files,
     which one conversion for every partition could not honour."""
@@ -146,7 +147,7 @@ def _parquet_files_meta(paths: list[str]) -> parquet_input.ParquetMeta:
             try:
                 files = ds.dataset(p, filesystem=fs, format="parquet").files if fs.isdir(p) else [p]
                 for f in files:
-                    metas[f] = parquet_input.parquet_meta(pq.read_schema(f, filesystem=fs), f)
+                    metas[f] = parquet_input.parquet_meta(pq.read_schema(f, filesystem=fs), f, roles)
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
                 raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
     if not metas:
@@ -337,7 +338,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
 
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     counted: dict[str, int | None] = {}
-    ddf = read_dask(source, blocksize, n_workers, counted)
+    options = [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column)]
+    # a repeat of a prior's column is refused as the local engine refuses it
+    ddf = read_dask(source, blocksize, n_workers, counted, {f"{o} {n}": n for o, n in options if n} or None)
     paths = [str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source]
     text_columns = not _parquet_input(paths)
     # here, not in every worker: one line, not a worker's traceback
@@ -345,8 +348,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     card, model_dir = load_card(model, verify=False)  # the JSON only: whether the run reads magnitudes, the record
     meta = estimate_provenance(card, model_dir, settings, columns, command, chunksize, engine="dask")
     say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
-                    None if progress.quiet else progress.log,
-                    [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column)])
+                    None if progress.quiet else progress.log, options)
     # The sampler keys each star's random stream by its input row, which a chunk's first row gives; mcmc runs on the
     # local engine's chunks of --chunksize rows, whose first rows are known, wherever the partitions fall.
     chunked = settings.method == "mcmc"
