@@ -656,3 +656,27 @@ def test_the_dask_engine_refuses_a_csvs_repeated_prior_column_too(tmp_path):
                   "--prior-mean", "pm", "--prior-sigma", "0.2", "-o", str(tmp_path / "o.parquet"))
     assert res.returncode == 2 and res.stderr.strip().splitlines()[-1] == (
         f"gyroage: error: {src} has 2 columns named 'pm': rename all but one (the first would be read)"), res.stderr
+
+
+@pytest.mark.parametrize("suffix", ["csv", "vot"])
+def test_a_repeated_id_column_posteriors_reads_is_refused_with_or_without_id(suffix, tmp_path):
+    """With --posteriors and no --id the id-like columns are read (a TAP join's two source_id): the first was carried
+    into the posteriors file without a word, while --id source_id was refused. Both are refused; a run that reads no
+    id (no --posteriors, or --id naming another column) dates the join as before."""
+    names, rows = ("name", "source_id", "Prot", "bp_rp0", "source_id"), [(1, 11, 10.0, 1.0, 7), (2, 12, 8.0, 1.2, 7)]
+    src = tmp_path / f"join.{suffix}"
+    if suffix == "vot":
+        src.write_text(_votable(names, rows))
+    else:
+        src.write_text(",".join(names) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    post = str(tmp_path / "p.parquet")
+    line = f"gyroage: error: {src} has 2 columns named 'source_id': rename all but one (the first would be read)"
+    for ids in ((), ("--id", "source_id"), ("--id", "name,source_id")):
+        res = run("estimate", str(src), "--posteriors", post, *ids, "-o", str(tmp_path / "o.csv"))
+        assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, (ids, res.output)
+    assert [r["status"] for r in table(run("estimate", str(src)))] == ["ok", "ok"]
+    res = run("estimate", str(src), "--posteriors", post, "--id", "name", "-o", str(tmp_path / "o.csv"))
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    assert list(pd.read_parquet(post).columns[:2]) == ["row", "name"]
