@@ -499,6 +499,36 @@ def test_the_teff_count_counts_rows_with_a_period_and_names_the_column_with_the_
     assert f"to date {'it' if one else 'them'} from {alt}\n" in res.stderr, res.stderr
 
 
+def test_the_teff_count_from_a_chunks_own_colours_is_the_count_worked_out_again(model):
+    """estimate_chunk hands the engines the count from the colours it dated the rows with (on_unreddened); a resumed
+    chunk's is worked out again from the rows (unreddened_rows without stars): both must give the same count, whatever
+    the row holds (bp_rp0, text, a blank or bad period, a Teff out of range, the later sequence columns)."""
+    import itertools
+
+    import numpy as np
+    import pandas as pd
+
+    from gyroage.core.colours import Reddening
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.stars import check_stars, unreddened_rows
+
+    cells = {"Prot": ["10", "", "-3", "x"], "bp_rp0": ["", "1.0", "y"], "bp_rp": ["1.2", "", "z"],
+             "A_V": ["", "0.1", "-1", "w"], "Teff": ["", "5000", "90000", "t"], "V-Ks0": ["", "2.0"], "B-V0": ["", "0.7"]}
+    frame = pd.DataFrame(list(itertools.product(*cells.values())), columns=list(cells), dtype=object)
+    for columns, red in [(list(cells), None), (["Prot", "bp_rp", "A_V", "Teff", "B-V0"], None),
+                         (["Prot", "bp_rp0", "bp_rp", "A_V", "V-Ks0"], None),
+                         (["Prot", "bp_rp", "A_V", "Teff"], Reddening(av=0.1))]:
+        part = frame[columns].drop_duplicates(ignore_index=True)
+        cols = io.require_columns(columns)
+        again = unreddened_rows(part, cols, red)
+        assert again.sum() > 0, columns
+        assert np.array_equal(unreddened_rows(part, cols, red, check_stars(part, model.card, cols, red)), again)
+        handed = []
+        estimate_chunk(part, model.density, EstimateSettings(reddening=red or Reddening()), cols,
+                       on_unreddened=handed.append)
+        assert len(handed) == 1 and np.array_equal(handed[0], again), (handed, again)
+
+
 def test_a_dotted_name_before_its_plain_one_is_no_repeat_of_it():
     """pandas names a repeated header X.1 only after X: a Prot.1 before Prot took Prot's role and, being first, was
     read (2340 Myr from 20 d instead of 733 Myr from 10 d)."""
