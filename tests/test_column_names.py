@@ -413,6 +413,35 @@ def test_the_api_warns_of_an_observed_colours_error_beside_bp_rp0(model):
     assert any("'e_BP-RP' not read: it is the error of an observed BP-RP" in str(w.message) for w in caught)
 
 
+UNREAD_SETS = [["Prot", "bp_rp0", "e_BP-RP"], ["Prot", "bp_rp0", "bp_rp", "e_bp_rp", "A_V"],
+               ["Prot", "bp_rp0", "M_G"], ["Prot", "bp_rp0", "abs_g0", "g0", "parallax", "parallax_err"],
+               ["Prot", "(BP-RP)0", "e_BP-RP", "E_BP-RP", "M_G", "G0", "plx"], ["Prot", "bp_rp0", "e_bp_rp0"]]
+
+
+@pytest.mark.parametrize("names", UNREAD_SETS)
+def test_the_cli_and_the_api_say_the_unread_column_notes_one_function_builds(names, capsys):
+    """The magnitude notes and the unread colour-error note were put together twice, for stderr
+    (colours.say_input_notes) and for the API's warnings (api_frames.warn_column_notes): both now say
+    column_notes.unread_column_notes, in its order."""
+    import warnings
+
+    from gyroage.column_notes import unread_column_notes
+    from gyroage.core.api_frames import warn_column_notes
+    from gyroage.core.colours import Reddening, say_input_notes
+
+    said = set()
+    for magnitudes, given in [(False, False), (True, False), (True, True)]:
+        notes = [f"gyroage: {line}" for line in unread_column_notes(names, magnitudes, given)]
+        said.update(notes)
+        say_input_notes(names, Reddening(av=0.1) if given else None, magnitudes, None)
+        assert capsys.readouterr().err.splitlines() == notes
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warn_column_notes(names, magnitudes, given)
+        assert [str(w.message) for w in caught] == notes
+    assert bool(said) == (names != UNREAD_SETS[-1]), said  # e_bp_rp0: bp_rp0's own error, no note
+
+
 REPEATED = [("KIC,Prot,bp_rp,A_V,A_V\n1,10,1.0,0.1,1.0\n2,8,1.2,0.2,0.9\n", "KIC,Prot,bp_rp,A_V\n1,10,1.0,0.1\n2,8,1.2,0.2\n",
              "several columns are av: using 'A_V', ignoring 'A_V.1'"),
             ("KIC,Prot,bp_rp0,Prot\n1,10,1.0,20\n2,8,1.2,3\n", "KIC,Prot,bp_rp0\n1,10,1.0\n2,8,1.2\n",
