@@ -3,7 +3,16 @@ as :func:`gyroage.columns.magnitude_notes` are: the ages rest on what is not rea
 
 from __future__ import annotations
 
-from gyroage.columns import match_columns, reads_observed
+from gyroage.columns import magnitude_notes, match_columns, reads_observed
+
+
+def unread_column_notes(columns, magnitudes: bool, given: bool = False) -> list[str]:
+    """The notes said even with ``-q`` (the command line's stderr, :func:`gyroage.core.colours.say_input_notes`; the
+    API's warnings, :func:`gyroage.core.api_frames.warn_column_notes`), in order: with ``magnitudes`` (the run uses the
+    card's main-sequence term) how the magnitudes are read (:func:`gyroage.columns.magnitude_notes`), then an observed
+    colour's error left unread beside a bp_rp0 (:func:`unread_colour_error_note`; ``given``: a reddening option)."""
+    names = list(columns)
+    return [*(magnitude_notes(names) if magnitudes else []), *filter(None, [unread_colour_error_note(names, given)])]
 
 
 def unread_colour_error_note(columns, given: bool = False) -> str | None:

@@ -417,6 +417,35 @@ def test_the_api_warns_of_an_observed_colours_error_beside_bp_rp0(model):
     assert any("'e_BP-RP' not read: it is the error of an observed BP-RP" in str(w.message) for w in caught)
 
 
+UNREAD_SETS = [["Prot", "bp_rp0", "e_BP-RP"], ["Prot", "bp_rp0", "bp_rp", "e_bp_rp", "A_V"],
+               ["Prot", "bp_rp0", "M_G"], ["Prot", "bp_rp0", "abs_g0", "g0", "parallax", "parallax_err"],
+               ["Prot", "(BP-RP)0", "e_BP-RP", "E_BP-RP", "M_G", "G0", "plx"], ["Prot", "bp_rp0", "e_bp_rp0"]]
+
+
+@pytest.mark.parametrize("names", UNREAD_SETS)
+def test_the_cli_and_the_api_say_the_unread_column_notes_one_function_builds(names, capsys):
+    """The magnitude notes and the unread colour-error note were put together twice, for stderr
+    (colours.say_input_notes) and for the API's warnings (api_frames.warn_column_notes): both now say
+    column_notes.unread_column_notes, in its order."""
+    import warnings
+
+    from gyroage.column_notes import unread_column_notes
+    from gyroage.core.api_frames import warn_column_notes
+    from gyroage.core.colours import Reddening, say_input_notes
+
+    said = set()
+    for magnitudes, given in [(False, False), (True, False), (True, True)]:
+        notes = [f"gyroage: {line}" for line in unread_column_notes(names, magnitudes, given)]
+        said.update(notes)
+        say_input_notes(names, Reddening(av=0.1) if given else None, magnitudes, None)
+        assert capsys.readouterr().err.splitlines() == notes
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warn_column_notes(names, magnitudes, given)
+        assert [str(w.message) for w in caught] == notes
+    assert bool(said) == (names != UNREAD_SETS[-1]), said  # e_bp_rp0: bp_rp0's own error, no note
+
+
 REPEATED = [("KIC,Prot,bp_rp,A_V,A_V\n1,10,1.0,0.1,1.0\n2,8,1.2,0.2,0.9\n", "KIC,Prot,bp_rp,A_V\n1,10,1.0,0.1\n2,8,1.2,0.2\n",
              "several columns are av: using 'A_V', ignoring 'A_V.1'"),
             ("KIC,Prot,bp_rp0,Prot\n1,10,1.0,20\n2,8,1.2,3\n", "KIC,Prot,bp_rp0\n1,10,1.0\n2,8,1.2\n",
@@ -501,6 +530,36 @@ def test_the_teff_count_counts_rows_with_a_period_and_names_the_column_with_the_
             f"invalid_reddening although {alt} has a value in {'it' if one else 'them'}: a row with 'bp_rp' is "
             f"dated from it or not at all; blank") in res.stderr, res.stderr
     assert f"to date {'it' if one else 'them'} from {alt}\n" in res.stderr, res.stderr
+
+
+def test_the_teff_count_from_a_chunks_own_colours_is_the_count_worked_out_again(model):
+    """estimate_chunk hands the engines the count from the colours it dated the rows with (on_unreddened); a resumed
+    chunk's is worked out again from the rows (unreddened_rows without stars): both must give the same count, whatever
+    the row holds (bp_rp0, text, a blank or bad period, a Teff out of range, the later sequence columns)."""
+    import itertools
+
+    import numpy as np
+    import pandas as pd
+
+    from gyroage.core.colours import Reddening
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk
+    from gyroage.core.stars import check_stars, unreddened_rows
+
+    cells = {"Prot": ["10", "", "-3", "x"], "bp_rp0": ["", "1.0", "y"], "bp_rp": ["1.2", "", "z"],
+             "A_V": ["", "0.1", "-1", "w"], "Teff": ["", "5000", "90000", "t"], "V-Ks0": ["", "2.0"], "B-V0": ["", "0.7"]}
+    frame = pd.DataFrame(list(itertools.product(*cells.values())), columns=list(cells), dtype=object)
+    for columns, red in [(list(cells), None), (["Prot", "bp_rp", "A_V", "Teff", "B-V0"], None),
+                         (["Prot", "bp_rp0", "bp_rp", "A_V", "V-Ks0"], None),
+                         (["Prot", "bp_rp", "A_V", "Teff"], Reddening(av=0.1))]:
+        part = frame[columns].drop_duplicates(ignore_index=True)
+        cols = io.require_columns(columns)
+        again = unreddened_rows(part, cols, red)
+        assert again.sum() > 0, columns
+        assert np.array_equal(unreddened_rows(part, cols, red, check_stars(part, model.card, cols, red)), again)
+        handed = []
+        estimate_chunk(part, model.density, EstimateSettings(reddening=red or Reddening()), cols,
+                       on_unreddened=handed.append)
+        assert len(handed) == 1 and np.array_equal(handed[0], again), (handed, again)
 
 
 def test_a_dotted_name_before_its_plain_one_is_no_repeat_of_it():

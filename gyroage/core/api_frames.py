@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, notices
-from gyroage.column_notes import unread_colour_error_note
-from gyroage.columns import duplicate_notes, magnitude_notes, name_conversions
+from gyroage.column_notes import unread_column_notes
+from gyroage.columns import duplicate_notes, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.priors import grid_step_note
@@ -26,10 +26,9 @@ def warn_column_notes(columns, magnitudes: bool, given: bool = False) -> None:
     duplicates): which of several columns of one quantity is read (the others' values are silently not used), a value
     changed on reading (``Prot [h]``), and with ``magnitudes`` how the magnitudes are read (an absolute G from a name
     without a 0, ``M_G``, read as de-reddened: :func:`gyroage.columns.magnitude_notes`), and an observed colour's
-    error left unread beside a bp_rp0 (``given``: a reddening option; :func:`unread_colour_error_note`)."""
+    error left unread beside a bp_rp0 (``given``: a reddening option): :func:`unread_column_notes`, as stderr's."""
     names = list(columns)
-    for line in [*duplicate_notes(names), name_conversions(names), *(magnitude_notes(names) if magnitudes else []),
-                 unread_colour_error_note(names, given)]:
+    for line in [*duplicate_notes(names), name_conversions(names), *unread_column_notes(names, magnitudes, given)]:
         if line:
             warn_caller(f"gyroage: {line}")
 

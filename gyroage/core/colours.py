@@ -25,13 +25,12 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.column_notes import unread_colour_error_note
+from gyroage.column_notes import unread_column_notes
 from gyroage.columns import (
     REDDENING_NAMES,
     UPPER,
     describe,
     duplicate_notes,
-    magnitude_notes,
     name_conversions,
     option_notes,
     reads_observed,
@@ -193,17 +192,16 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
     (:func:`gyroage.columns.name_conversions`). An absolute G read from a name without a 0 is said either way
     (:func:`gyroage.columns.magnitude_notes`, which also says g0 and parallax beside abs_g0 are not read), and so is
-    an observed colour's error beside a bp_rp0 (:func:`gyroage.column_notes.unread_colour_error_note`). Every
+    an observed colour's error beside a bp_rp0 (:func:`gyroage.column_notes.unread_column_notes`, as the API). Every
     command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
     (:func:`gyroage.columns.option_notes`). ``period_error``: whether the run reads the period's error (group-age
     does not). ``columns``: the input's names, or its rows (a frame: its first chunk, or all), which the magnitudes'
     part of the reading line is checked against (:func:`input_notes`)."""
     names = list(columns)
-    # how the magnitudes are read (an absolute G without a 0 in its name, g0 and parallax beside abs_g0 unread): said
-    # even with -q, as a conversion is (its ages depend on it)
-    magnitude = magnitude_notes(names) if magnitudes else []
-    magnitude += filter(None, [unread_colour_error_note(names, reddening is not None and reddening.given)])
+    # how the magnitudes are read (an absolute G without a 0 in its name, g0 and parallax beside abs_g0 unread), an
+    # observed colour's error unread: said even with -q, as a conversion is (its ages depend on it)
+    unread = unread_column_notes(names, magnitudes, reddening is not None and reddening.given)
     if log is not None:
         for line in [*option_notes(names, options), *input_notes(columns, reddening, magnitudes, period_error)]:
             log(line)
@@ -211,7 +209,7 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
         line = name_conversions(names)
         if line:
             print(f"gyroage: {line}", file=sys.stderr, flush=True)
-    for line in magnitude:
+    for line in unread:
         print(f"gyroage: {line}", file=sys.stderr, flush=True)
 
 

@@ -40,7 +40,7 @@ from gyroage.core.posterior import (
 )
 from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_step_note, narrow_widths
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, sample_stars
-from gyroage.core.stars import StarArrays, check_stars, require_magnitudes
+from gyroage.core.stars import StarArrays, check_stars, require_magnitudes, unreddened_rows
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError, check_grid, whole_number
 
@@ -92,7 +92,8 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
                    columns: dict[str, str] | None = None,
                    on_block: Callable[[int], None] | None = None, first_row: int = 0,
                    on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
-                   row_numbers: np.ndarray | None = None) -> pd.DataFrame:
+                   row_numbers: np.ndarray | None = None,
+                   on_unreddened: Callable[[np.ndarray], None] | None = None) -> pd.DataFrame:
     """Every input row and column, in order and with ``frame``'s index, plus age summaries (Myr), ``p_outlier``,
     ``age_flags`` and ``status``.
 
@@ -108,16 +109,18 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     ``row_numbers``: each row's own number instead (whole numbers >= 0, one per row; :meth:`AgeModel.estimate` gives
     a frame's integer index), so a star keeps its draws whichever rows stand beside it.
     ``on_prior_widths`` is given the chunk's :func:`narrow_prior_rows`, from the widths read to date it (the grid
-    with ``--prior-sigma`` a column; not called otherwise), so the engines count them without reading them again.
+    with ``--prior-sigma`` a column; not called otherwise), so the engines count them without reading them again;
+    ``on_unreddened`` its :func:`gyroage.core.stars.unreddened_rows`, from the colours worked out to date it.
     """
     return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row,
-                     on_prior_widths=on_prior_widths, row_numbers=row_numbers)[0]
+                     on_prior_widths=on_prior_widths, row_numbers=row_numbers, on_unreddened=on_unreddened)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
                              columns: dict[str, str] | None = None, id_columns: Sequence[str] = (),
                              on_block: Callable[[int], None] | None = None, first_row: int = 0,
                              on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
+                             on_unreddened: Callable[[np.ndarray], None] | None = None,
                              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``), one row per star with an age.
 
@@ -128,7 +131,7 @@ def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings
     ``row``.
     """
     out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row,
-                           on_prior_widths=on_prior_widths)
+                           on_prior_widths=on_prior_widths, on_unreddened=on_unreddened)
     ids = posterior_ids(frame, id_columns, table["row"].to_numpy())  # positions in frame, before the offset
     table["row"] += first_row
     return out, pd.concat([table[["row"]], ids, table.drop(columns="row")], axis=1)
@@ -148,11 +151,14 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None, first_row: int = 0,
               on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
-              row_numbers: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              row_numbers: np.ndarray | None = None,
+              on_unreddened: Callable[[np.ndarray], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     density = as_density(density)
     row_numbers = _row_numbers(len(frame), first_row, row_numbers)
     check_model_grid(settings.prior, density.card.age_grid)  # before any row: an empty chunk is refused too
     stars = check_stars(frame, density.card, columns, settings.reddening)
+    if on_unreddened is not None:  # before any status below
+        on_unreddened(unreddened_rows(frame, columns or io.require_columns(list(frame.columns)), settings.reddening, stars))
     if settings.require_magnitudes:
         require_term(density.card)
         require_magnitudes(list(frame.columns), columns or io.match_columns(list(frame.columns)))
@@ -445,13 +451,6 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
     return summaries, parts[0][1], pdf
 
 
-def star_sigmas(frame: pd.DataFrame, prior: Prior) -> np.ndarray | None:
-    """Each row's Gaussian prior width from ``frame``'s column (None unless the prior takes widths from one)."""
-    if prior.sigma_column is None:
-        return None
-    return prior.star_parameters(_prior_columns(frame, prior), len(frame))[1]
-
-
 def narrow_prior_rows(frame: pd.DataFrame, settings: EstimateSettings) -> tuple[int, float]:
     """(rows, smallest width) of ``frame``'s per-star ``--prior-sigma`` widths under twice the grid's step
     (:func:`gyroage.core.priors.narrow_widths`); (0, inf) unless the grid dates with widths from a column.
@@ -461,7 +460,8 @@ def narrow_prior_rows(frame: pd.DataFrame, settings: EstimateSettings) -> tuple[
     """
     if not _counts_widths(settings):
         return 0, float("inf")
-    return narrow_widths(settings.prior, settings.n_grid, star_sigmas(frame, settings.prior))
+    sigma = settings.prior.star_parameters(_prior_columns(frame, settings.prior), len(frame))[1]  # from a column
+    return narrow_widths(settings.prior, settings.n_grid, sigma)
 
 
 def _counts_widths(settings: EstimateSettings) -> bool:

@@ -14,6 +14,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.columns import UPPER, reads_observed
 from gyroage.core.colours import (
+    COLUMNS,
     FROM_BP_RP0,
     Reddening,
     conversion_columns,
@@ -91,21 +92,28 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
                       conversion_columns(colours, used), *input_abs_g(frame, cols), colour_err_beyond=beyond)
 
 
-def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None) -> np.ndarray:
+def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None,
+                    stars: StarArrays | None = None) -> np.ndarray:
     """Rows with a usable period and an observed ``bp_rp`` but no usable reddening (``invalid_reddening``) although a
     ``teff``, ``v_ks0`` or ``b_v0`` column has a value in them: such a row is never dated from those (README, Input
     columns), which the reading line's "else 'Teff' where 'bp_rp' is blank" may leave unclear; the run counts them
     (:func:`unreddened_note`). Counts per :data:`SEQUENCE_COLUMN` key, each row under the first with a value (the one
     it would be dated from). A row without a usable period is ``invalid_period`` whatever its colour: not counted.
-    Colours are worked out again only for an input that has both kinds of column."""
+    ``stars``: the frame's :func:`check_stars` under the same ``reddening``, before any later status (what
+    :func:`gyroage.core.estimate.estimate_chunk` hands its ``on_unreddened``), whose colours are counted; without it
+    they are worked out again (a resumed run's finished chunk), only for an input that has both kinds of column."""
     counts = np.zeros(len(SEQUENCE_COLUMN), dtype=int)
     sequence = [k for k in SEQUENCE_COLUMN if k in cols]
     if not sequence or not reads_observed(cols, (reddening or Reddening()).given):
         return counts
-    colours = input_colours(frame, cols, reddening)
-    prot = io.numeric(frame, cols.get("prot"))
-    left = (colours.problem == statuses.INVALID_REDDENING) & ~np.isin(colours.source, [FROM_BP_RP0, *sequence])
-    left &= np.isfinite(prot) & (prot > 0)
+    if stars is None:
+        colours = input_colours(frame, cols, reddening)
+        prot = io.numeric(frame, cols.get("prot"))
+        left = (colours.problem == statuses.INVALID_REDDENING) & np.isfinite(prot) & (prot > 0)
+        source = colours.source
+    else:  # check_stars' status is the colour's problem where the period is usable (invalid_period overrides it)
+        left, source = stars.status == statuses.INVALID_REDDENING, stars.colour_columns[COLUMNS[0]]
+    left &= ~np.isin(source, [FROM_BP_RP0, *sequence])
     for i, key in enumerate(SEQUENCE_COLUMN):
         if key in cols:
             has = left & ~np.isnan(io.numeric(frame, cols[key]))

@@ -21,7 +21,7 @@ from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, uses_magnitudes
 from gyroage.core.modelcard import load_card
-from gyroage.core.stars import check_input_columns, unreddened_note, unreddened_rows
+from gyroage.core.stars import check_input_columns, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
@@ -59,8 +59,9 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     density = cached_density(*spec)  # one onnxruntime session per worker process, loaded on first use
     # first_row: the partition's first input row, so that mcmc keys each star's stream by its row in the input
     narrow: list[tuple[int, float]] = []  # the widths the grid cannot resolve, as each chunk reads them
+    unreddened: list[np.ndarray] = []  # and its rows with bp_rp, no usable reddening and a Teff value, as it dates them
     parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns, first_row=first_row + i,
-                            on_prior_widths=narrow.append)
+                            on_prior_widths=narrow.append, on_unreddened=unreddened.append)
              for i in range(0, max(len(frame), 1), chunksize)]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     kinds = {}
@@ -73,7 +74,7 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
         pq.write_table(table.replace_schema_metadata(with_provenance(table.schema, meta).metadata), tmp)
     k = sum(n for n, _ in narrow)
     return (len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf"))),
-            kinds, unreddened_rows(frame, columns, settings.reddening))
+            kinds, sum(unreddened))
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,

@@ -382,7 +382,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     id_cols: list[str] = []
     id_template = None
     narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
-    unreddened = 0  # rows with bp_rp, no usable reddening, and a Teff (v_ks0, b_v0) value, per column: said at end
+    unreddened: list[np.ndarray] = []  # per chunk, rows with bp_rp, no usable reddening and a Teff (v_ks0, b_v0) value
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
@@ -406,19 +406,21 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
                             None if progress.quiet else progress.log,
                             options + (id_options if posteriors is not None else []))
-        unreddened += unreddened_rows(chunk, columns, settings.reddening)  # resumed chunks too: read here
         prev = sink.done(i, rows)
-        if prev is not None:
-            narrow.append(narrow_prior_rows(chunk, settings))  # a chunk dated by the interrupted run: read here
+        if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here
+            narrow.append(narrow_prior_rows(chunk, settings))
+            unreddened.append(unreddened_rows(chunk, columns, settings.reddening))
             counts.update(prev)
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         if posteriors is None:
             out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update,
-                                       first_row=offset - rows, on_prior_widths=narrow.append), None
+                                       first_row=offset - rows, on_prior_widths=narrow.append,
+                                       on_unreddened=unreddened.append), None
         else:
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
-                                                 first_row=offset - rows, on_prior_widths=narrow.append)
+                                                 first_row=offset - rows, on_prior_widths=narrow.append,
+                                                 on_unreddened=unreddened.append)
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
@@ -426,7 +428,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    for note in (narrow_prior_note(settings, narrow), unreddened_note(columns or {}, unreddened)):
+    for note in (narrow_prior_note(settings, narrow), unreddened_note(columns or {}, sum(unreddened))):
         if note:  # any other note was said at the start
             progress.log(note)
     progress.close(extra=counts_text(counts))
