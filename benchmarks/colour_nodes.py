@@ -1,13 +1,14 @@
-"""How closely the grid method's colour nodes (``COLOUR_NODE_TIERS``: 1, 3 or 5 Gauss-Hermite nodes) average the
-flow over a large colour uncertainty, against a dense reference (201 nodes, trapezoid over +-5 sigma)::
+"""How closely the grid method's colour nodes (``COLOUR_NODE_TIERS``: 1, 3 or 5 Gauss-Hermite nodes, 9, 11 or 15
+evenly spaced) average the flow over a large colour uncertainty, against a dense reference (201 nodes, trapezoid over
++-5 sigma)::
 
     python benchmarks/colour_nodes.py            # about 6-20 s; prints a markdown table
 
 Stars: 150 synthetic ones on a rough spin-down sequence, (BP-RP)0 0.75-3.0, 30 Myr-4 Gyr (seed 3), every star given
 the same colour error. Figures: |shipped - reference| of the median age (dex) over the stars both date (``ok`` or
 ``extrapolated``: 28-32 of them are extrapolated at each error).
-The shipped tiers stay as they are (more nodes would slow whole catalogues: 14% of the synthetic throughput stars
-have an excess error above 0.12 mag); the README quotes this table.
+Above 0.12 mag (14% of the synthetic throughput stars) the tiers are evenly spaced since fix-W1 (README, Posterior);
+the README quotes this table.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def stars(n: int = 150, seed: int = 3) -> pd.DataFrame:
 def main() -> None:
     model = gyroage.AgeModel.load()
     base = stars()
-    shipped, hermite = likelihood.COLOUR_NODE_TIERS, likelihood.gauss_hermite
+    shipped, nodes = likelihood.COLOUR_NODE_TIERS, likelihood.tier_nodes
     print("| colour error (mag) | excess sigma (mag) | stars | median | 95th percentile | largest | reference 68% half-width "
           "(median) |")
     print("|---|---|---|---|---|---|---|")
@@ -49,10 +50,10 @@ def main() -> None:
             likelihood.COLOUR_NODE_TIERS = shipped
             ours = model.estimate(frame)
             likelihood.COLOUR_NODE_TIERS = ((np.inf, REFERENCE_NODES),)
-            likelihood.gauss_hermite = lambda n: _trapezoid(n) if n == REFERENCE_NODES else hermite(n)
+            likelihood.tier_nodes = lambda n: _trapezoid(n) if n == REFERENCE_NODES else nodes(n)
             ref = model.estimate(frame)
         finally:
-            likelihood.COLOUR_NODE_TIERS, likelihood.gauss_hermite = shipped, hermite
+            likelihood.COLOUR_NODE_TIERS, likelihood.tier_nodes = shipped, nodes
         dated = ("ok", "extrapolated")
         ok = ours.status.isin(dated) & ref.status.isin(dated)
         d = np.abs(np.log10(ours.age_p50_myr[ok]) - np.log10(ref.age_p50_myr[ok]))

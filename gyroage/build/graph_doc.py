@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gyroage import statuses
 from gyroage.build.main_sequence_graph import MAGNITUDE_DOC
-from gyroage.core.likelihood import COLOUR_NODE_TIERS
+from gyroage.core.likelihood import COLOUR_NODE_TIERS, EVEN_SPAN
 from gyroage.core.modelcard import ModelCard
 from gyroage.core.posterior import QUANTILES
 
@@ -53,9 +53,10 @@ def graph_doc(card: ModelCard, magnitudes: bool = False) -> dict:
     """What the posterior graph computes, stored in its metadata under ``gyroage_graph``."""
     out = {**graph_io(magnitudes), "quantile_levels": list(QUANTILES), "age_grid": card.age_grid,
            "prior": "uniform in log10 age over the grid", "outlier": card.outlier,
-           "colour_marginalisation": "Gauss-Hermite nodes of the true colour, as many as the tier of "
+           "colour_marginalisation": "nodes of the true colour, as many as the tier of "
                                      "sigma = sqrt(bp_rp0_err^2 - default_bp_rp0_err^2) gives: (upper bound in mag, "
-                                     f"nodes) {[(float(b), n) for b, n in COLOUR_NODE_TIERS]}",
+                                     f"nodes) {[(float(b), n) for b, n in COLOUR_NODE_TIERS]}; Gauss-Hermite up to 5 "
+                                     f"nodes, more evenly spaced over +-{EVEN_SPAN} sigma",
            "calibration": card.calibration or None, "flag_bits": list(statuses.FLAG_ORDER),
            "sequence_domain": bool(card.domain.get("sequence")),
            "algorithm": "gyroage.core.posterior.grid_posterior with every grid point evaluated: trapezoid "

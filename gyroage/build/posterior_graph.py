@@ -33,7 +33,7 @@ from gyroage.build.main_sequence_graph import MainSequenceStages
 from gyroage.core.calibration import Calibration
 from gyroage.core.domain import AGE_OUTSIDE_MAX, MAP_BEYOND_DEX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
 from gyroage.core.grid_cdf import trapezoid
-from gyroage.core.likelihood import COLOUR_NODE_TIERS, gauss_hermite
+from gyroage.core.likelihood import COLOUR_NODE_TIERS, tier_nodes
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm
 from gyroage.core.modelcard import (
     DENSITY_FILE,
@@ -178,7 +178,7 @@ class _Builder(CalibrationStages, MainSequenceStages):
         """gyroage.core.likelihood.colour_marginal_log_likelihood: stars x grid, float32 values in float64.
 
         One flow pass, as there, over the stars of each COLOUR_NODE_TIERS tier in
-        turn, each at its tier's Gauss-Hermite node colours (its own colour for a
+        turn, each at its tier's node colours (likelihood.tier_nodes; its own colour for a
         one-node tier; every colour clipped to the trained range); a tier's weighted
         log-sum-exp (float64, rounded to float32 as there) gives its stars' rows.
         """
@@ -192,7 +192,7 @@ class _Builder(CalibrationStages, MainSequenceStages):
             below = op("LessOrEqual", sigma, self.const(bounds[k + 1])) if np.isfinite(bounds[k + 1]) else None
             mask = below if above is None else (above if below is None else op("And", above, below))
             idx = op("Squeeze", op("NonZero", mask), i64([0]))
-            t, w = gauss_hermite(n_nodes)
+            t, w = tier_nodes(n_nodes)
             tiers.append((idx, n_nodes, np.log(w / np.sqrt(np.pi))))
             pick = (lambda v, idx=idx: op("Unsqueeze", op("Gather", v, idx, axis=0), self.axis1))  # noqa: E731
             shape = op("Concat", op("Shape", idx), i64([n_nodes]), axis=0)

@@ -1,5 +1,5 @@
 """The flow's log-likelihood of a star's period on a log-age grid: every point evaluated, or refined from a coarse
-level where the curve is smooth, and averaged over the true colour's uncertainty (Gauss-Hermite nodes).
+level where the curve is smooth, and averaged over the true colour's uncertainty (nodes in tiers by its width).
 
 Split from :mod:`gyroage.core.posterior`, which turns these likelihoods into posteriors.
 """
@@ -12,6 +12,7 @@ import numpy as np
 
 from gyroage.core.colours import MAX_COLOUR_SIGMA, excess_colour_sigma
 from gyroage.core.density import FlowDensity, mix_outlier
+from gyroage.core.truncated_colour import _mills, even_truncated_nodes, fine_gauss_truncated_nodes, truncated_nodes
 
 
 def grid_log_likelihood(density: FlowDensity, log10_prot: np.ndarray, bp_rp0: np.ndarray,
@@ -43,7 +44,7 @@ def _midpoints(v: np.ndarray) -> np.ndarray:
 
 def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
                            outlier_weight: float | None = None, tol: float = REFINE_TOL,
-                           coarsest: int = 40) -> np.ndarray:
+                           coarsest: int = 40, nodes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """``grid_log_likelihood`` from fewer flow evaluations (about 40% at 201 points), aiming at ``tol`` everywhere.
 
     Coarse to fine: the flow is evaluated on a coarsest level, the grid halved
@@ -55,7 +56,8 @@ def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err,
     the flow is evaluated. ``tol`` is a target, not a bound: a point can miss by
     more where the coarser cubic happened to fit (:data:`REFINE_TOL`). ``grid``
     must be evenly spaced with at least 15 points; otherwise every point is
-    evaluated.
+    evaluated. ``nodes``: (star, log weight) of each row, a star's rows together: a cell is refined only where its
+    row's share of its star's sum times its risk passes ``tol`` (:func:`_can_matter`).
     """
     grid = np.asarray(grid, dtype=float)
     n = grid.size
@@ -79,13 +81,34 @@ def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err,
         out = np.empty((prot.size, m), dtype=np.float32)
         out[:, ::2] = coarse
         out[:, 1::2] = _midpoints(coarse)
-        rows, cells = np.nonzero(_cubic_risk(coarse) > tol)
+        risk = _cubic_risk(coarse)
+        rows, cells = np.nonzero(risk > tol)
+        if nodes is not None and rows.size:
+            keep = _can_matter(coarse, out[:, 1::2], risk, rows, cells, *nodes, tol)
+            rows, cells = rows[keep], cells[keep]
         if rows.size:
             out[rows, 2 * cells + 1] = exact(rows, idx[2 * cells + 1])
         return out
 
     w = density.outlier_weight if outlier_weight is None else outlier_weight
     return mix_outlier(level(np.arange(n)), w, density.outlier_log_density)
+
+
+def _can_matter(coarse: np.ndarray, mid: np.ndarray, risk: np.ndarray, rows: np.ndarray, cells: np.ndarray,
+                star: np.ndarray, logw: np.ndarray, tol: float) -> np.ndarray:
+    """At cells ``rows``, ``cells`` (between neighbouring columns of ``coarse``): can the cubic's ``risk`` move its
+    star's sum by ``tol``? A row's error moves the log of the sum by at most its share of the sum times the error;
+    the share is bounded by the row's larger end or cubic ``mid``point plus the risk, weighted by ``logw``, against
+    the star's largest weighted row at the ends (the smaller of the two). Rows far below their star's largest there
+    (colours off its sequence at those ages) keep the cubic."""
+    starts = np.flatnonzero(np.r_[True, star[1:] != star[:-1]])
+    top = np.maximum.reduceat(coarse + logw[:, None], starts, axis=0)
+    g = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, star.size]))[rows]
+    r = risk[rows, cells]
+    reach = np.maximum(np.maximum(coarse[rows, cells], coarse[rows, cells + 1]), mid[rows, cells]) + logw[rows] + r
+    with np.errstate(invalid="ignore"):  # -inf less -inf where every row rules the ages out: no share, no refining
+        share = np.minimum(reach - np.minimum(top[g, cells], top[g, cells + 1]), 0.0)
+    return r * np.exp(share) > tol
 
 
 def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
@@ -108,16 +131,26 @@ def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
     return np.maximum(out, pad[:, 3:], out=out)
 
 
-# Colour uncertainty: Gauss-Hermite nodes over the true colour. A star takes the nodes of the first
-# tier whose bound its excess colour error (mag) does not pass: one evaluation where the shift changes
-# little (up to 0.02 mag: medians within 0.006 dex for 95% of stars at 0.75-3.0 mag, 0.014 over the whole
-# domain, other percentiles up to 0.07: README, Posterior); 3 nodes up to 0.05 mag (within 0.004 dex of a
-# 9-node sum at 0.04); 5 beyond (0.02 dex at 0.1 mag).
-COLOUR_NODE_TIERS = ((0.02, 1), (0.05, 3), (np.inf, 5))
+# Colour uncertainty: nodes over the true colour. A star takes the nodes of the first tier whose bound its excess
+# colour error (mag) does not pass: one evaluation where the shift changes little (up to 0.02 mag: medians within
+# 0.006 dex for 95% of stars at 0.75-3.0 mag, 0.014 over the whole domain: README, Posterior); Gauss-Hermite 3 up
+# to 0.05 mag, 5 up to 0.12. Wider, the flow is narrow in colour against the spread (a spin-down sequence at one
+# age): 5 Gauss-Hermite nodes missed a dense (241-colour) sum's median by 0.12-0.56 dex at 0.15-0.46 mag (149
+# stars over the whole domain), and 15 by 0.12 at 0.3, so evenly spaced nodes (tier_nodes) take over, their
+# spacing at most 0.13-0.15 mag: the medians within 0.027-0.041 dex of the sum at 0.15-0.3 mag, 0.087 at 0.46
+# (README, Posterior). 9/11/15 nodes cost 10% more flow evaluations on catalogue-like stars (14% above 0.12 mag).
+COLOUR_NODE_TIERS = ((0.02, 1), (0.05, 3), (0.12, 5), (0.16, 9), (0.24, 11), (np.inf, 15))
+# Evenly spaced tiers (more than 5 nodes) span +-EVEN_SPAN sigma (the Gaussian beyond holds 5e-4 of the weight):
+# at 9-15 nodes +-3.5 missed the dense sum less than +-3 (whose cut tails cost 0.05-0.07 dex) or +-4 (wider spacing)
+EVEN_SPAN = 3.5
 # Refinement tolerance (nats) of the node evaluations (see refined_log_likelihood): looser than the
 # stars' own, since nodes are averaged; 0.05 keeps medians within 0.01 dex of --exact-grid at 0.5 mag.
 NODE_REFINE_TOL = 0.05
 NODE_COARSEST = 20  # points of their coarsest level (every 8th of 201)
+# ... and of the evenly spaced tiers' nodes, refined only where a node's share of its star's sum is large enough
+# (_can_matter): from 13 points (every 16th of 201), as 26 gave about the same ages from 6% more evaluations
+EVEN_REFINE_TOL = 0.05
+EVEN_COARSEST = 10
 
 # numpy's hermgauss(n) for the tiers' n, to the last bit: computing them imports numpy.polynomial, about 30 ms of
 # every run's start (1% of a 10,000-star estimate)
@@ -127,6 +160,16 @@ _HERMITE = {
     5: ((-2.0201828704560856, -0.9585724646138185, 0.0, 0.9585724646138185, 2.0201828704560856),
         (0.019953242059045917, 0.3936193231522411, 0.9453087204829418, 0.3936193231522411, 0.019953242059045917)),
 }
+
+
+def tier_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A tier's nodes t and weights for the weight function exp(-t^2) (sum sqrt(pi)): Gauss-Hermite up to 5 nodes,
+    else ``n`` evenly spaced over +-:data:`EVEN_SPAN` sigma (t = u / sqrt 2), weighted by the Gaussian."""
+    if n <= 5:
+        return gauss_hermite(n)
+    t = np.linspace(-EVEN_SPAN, EVEN_SPAN, n) / np.sqrt(2.0)
+    w = np.exp(-t**2)
+    return t, w * (np.sqrt(np.pi) / w.sum())
 
 
 def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,56 +213,10 @@ class ColourSpread:
         return ColourSpread(np.broadcast_to(self.sigma, (n,)), np.broadcast_to(self.shift, (n,)), cut)
 
 
-def _mills(tau: np.ndarray) -> np.ndarray:
-    """The inverse Mills ratio phi(tau) / Phi(tau) of a standard normal truncated below at -tau (in logs: no
-    overflow far below 0)."""
-    from scipy.special import log_ndtr  # only with a reddening error, as the MCMC's colour term
-
-    return np.exp(-0.5 * tau**2 - 0.5 * np.log(2.0 * np.pi) - log_ndtr(tau))
-
-
-def truncated_nodes(s, e, se, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss quadrature (n nodes) of d = N(0, s) + (E - e) with E ~ N(e, se) truncated at E >= 0, the de-reddened
-    colour less the true one: (nodes of d less its mean, weights), stars x n.
-
-    Golub-Welsch from the closed-form moments (the truncated normal's by recursion, binomially convolved with the
-    normal's), so that every node has E >= 0 when s = 0. Against a 241-colour quadrature of the density, 36 stars'
-    median ages: 0.031-0.037 dex at E = 0-0.1 +- 0.15 and 0.033 at 0 +- 0.2, against 0.09-0.22 for nodes of a
-    Gaussian of its mean and sd, and no worse at <= 0.1 mag (0.005-0.024 against 0.017-0.052).
-    """
-    from math import comb
-
-    s, e, se = (np.asarray(a, dtype=float) for a in (s, e, se))
-    tau = e / se
-    lam = _mills(tau)
-    k_max = 2 * n
-    raw = [np.ones_like(tau), lam]  # of the standard normal truncated below at -tau
-    for k in range(2, k_max + 1):
-        raw.append((k - 1) * raw[k - 2] + (-tau) ** (k - 1) * lam)
-    central = [sum(comb(k, j) * raw[j] * (-lam) ** (k - j) for j in range(k + 1)) for k in range(k_max + 1)]
-    normal = [0.0 if m % 2 else float(np.prod(np.arange(m - 1, 0, -2))) for m in range(k_max + 1)]
-    mu = [sum(comb(k, j) * se**j * central[j] * s ** (k - j) * normal[k - j] for j in range(k + 1))
-          for k in range(k_max + 1)]
-    sd = np.sqrt(mu[2])
-    m = np.stack([mu[k] / sd**k for k in range(k_max + 1)], axis=-1)  # standardised: a well-conditioned Hankel
-    r = np.swapaxes(np.linalg.cholesky(np.stack([m[..., i : i + n + 1] for i in range(n + 1)], axis=-2)), -1, -2)
-    diag, upper = np.diagonal(r, axis1=-2, axis2=-1), np.diagonal(r, 1, -2, -1)
-    ratio = upper / diag[..., :-1]
-    alpha = ratio.copy()
-    alpha[..., 1:] -= ratio[..., :-1]
-    beta = diag[..., 1:n] / diag[..., : n - 1]
-    jacobi = np.zeros(tau.shape + (n, n))
-    i = np.arange(n)
-    jacobi[..., i, i] = alpha[..., :n]
-    jacobi[..., i[:-1], i[:-1] + 1] = jacobi[..., i[:-1] + 1, i[:-1]] = beta
-    x, v = np.linalg.eigh(jacobi)
-    return x * sd[..., None], v[..., 0, :] ** 2
-
-
 def _node_offsets(colour_sigma, sig: np.ndarray, idx: np.ndarray, t: np.ndarray,
                   lw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(node colours less the centre, log weights), stars ``idx`` x nodes: Gauss-Hermite of width ``sig``, or for
-    the stars a :class:`ColourSpread` truncates, its truncated density's own quadrature (3 or 5 nodes)."""
+    """(node colours less the centre, log weights), stars ``idx`` x nodes: the tier's nodes ``t`` of width ``sig``,
+    or for the stars a :class:`ColourSpread` truncates, its truncated density's own (:mod:`truncated_colour`)."""
     off = np.sqrt(2.0) * sig[idx, None] * t
     logw = np.broadcast_to(lw, off.shape)
     if len(t) > 1 and isinstance(colour_sigma, ColourSpread) and colour_sigma.truncated is not None:
@@ -229,7 +226,12 @@ def _node_offsets(colour_sigma, sig: np.ndarray, idx: np.ndarray, t: np.ndarray,
         # V27), so those stars keep the Gaussian of the density's mean and sd
         cut = np.isfinite(e) & (e > -6.0 * se)
         if cut.any():
-            x, w = truncated_nodes(s[cut], e[cut], se[cut], len(t))
+            # the 9-node tier's sd is about that of E = 0 +- 0.2 with s = 0, whose hard edge Gauss handles (0.005 dex
+            # against a dense sum, evenly spaced 0.06); wider, evenly spaced nodes do better (README, Posterior)
+            if len(t) <= 9:
+                x, w = (truncated_nodes if len(t) <= 5 else fine_gauss_truncated_nodes)(s[cut], e[cut], se[cut], len(t))
+            else:
+                x, w = even_truncated_nodes(s[cut], e[cut], se[cut], len(t), EVEN_SPAN)
             off, logw = off.copy(), logw.copy()
             off[cut], logw[cut] = -x, np.log(w)  # d is the de-reddened colour less the true one
     return off, logw
@@ -241,9 +243,10 @@ def colour_spread(bp_rp0_err, ebprp, ebprp_err, card) -> np.ndarray | ColourSpre
     E(BP-RP) >= 0, as the MCMC's ``colour_log_like`` has it.
 
     That density is a Gaussian (the excess photometric error s) convolved with a Gaussian E (``ebprp`` +-
-    ``ebprp_err``) truncated at 0, which only lets the true colour get bluer. Its sd picks the tier (1, 3 or 5
-    nodes) and its mean is the centre (the one node); the 3- and 5-node tiers use the density's own Gauss quadrature
-    (:func:`truncated_nodes`), no node at E < 0 when s = 0. Gauss-Hermite nodes of a Gaussian of that mean and sd
+    ``ebprp_err``) truncated at 0, which only lets the true colour get bluer. Its sd picks the tier (1 to 15
+    nodes) and its mean is the centre (the one node); the 3-, 5- and 9-node tiers use the density's own Gauss
+    quadrature (:func:`truncated_nodes`, :func:`fine_gauss_truncated_nodes`), the 11- and 15-node ones nodes evenly
+    spaced over it (:func:`even_truncated_nodes`), no node at E < 0 when s = 0. Gauss-Hermite nodes of a Gaussian of that mean and sd
     (moment-matched, 39915cc) did as well up to ``ebprp_err`` 0.1 mag but missed a 241-colour quadrature by 0.09-0.24
     dex at 0.15-0.3 (review V25); importance-weighting either's nodes by the exact density did worse than both,
     since with s = 0 (any colour error below the card's default) the density has a hard edge.
@@ -294,7 +297,7 @@ def spread_rows(colour_sigma, n: int, idx) -> tuple[np.ndarray | ColourSpread, n
 
 def colour_node_groups(sigma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per tier of :data:`COLOUR_NODE_TIERS`: (indices of the stars whose excess colour error ``sigma`` falls in it,
-    Gauss-Hermite nodes t, log weights log(w / sqrt(pi))).
+    nodes t (:func:`tier_nodes`), log weights log(w / sqrt(pi))).
 
     A ``sigma`` that is not a finite number >= 0 is a ValueError: NaN would fall in no tier (its star's likelihood
     never computed), inf in the last with a middle node of inf x 0, and a negative one pass for none.
@@ -307,7 +310,7 @@ def colour_node_groups(sigma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, 
     tier = np.searchsorted([b for b, _ in COLOUR_NODE_TIERS], sigma, side="left")
     groups = []
     for k, (_, n_nodes) in enumerate(COLOUR_NODE_TIERS):
-        t, w = gauss_hermite(n_nodes)
+        t, w = tier_nodes(n_nodes)
         groups.append((np.flatnonzero(tier == k), t, np.log(w / np.sqrt(np.pi))))
     return groups
 
@@ -319,7 +322,7 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
 
     The inputs broadcast together; their first axis is the star, which ``colour_sigma`` (None, a scalar or one value
     per star) follows, or a :class:`ColourSpread`. Every tier's middle node is t = 0: the observed colour, or with a
-    ColourSpread the colour less its shift, clipped to the trained colours (a truncated density's 3 or 5 nodes are
+    ColourSpread the colour less its shift, clipped to the trained colours (a truncated density's nodes are
     its own). It is evaluated once for all stars, so stars with no ColourSpread and one node get exactly
     :meth:`FlowDensity.log_prob_flow`.
     """
@@ -348,7 +351,7 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
         # the middle node is the centre unless a truncated density places the nodes
         shared = not (isinstance(colour_sigma, ColourSpread) and colour_sigma.truncated is not None)
         nodes = np.empty((len(t),) + (idx.size,) + out.shape[1:])
-        for k, tk in enumerate(t):  # 3 or 5 nodes: each a vectorised pass over the tier's stars
+        for k, tk in enumerate(t):  # 3 to 15 nodes: each a vectorised pass over the tier's stars
             nodes[k] = out[idx] if tk == 0 and shared else density.log_prob_flow(
                 prot[idx], age[idx], np.clip(colour[idx] + off[k], lo, hi), err[idx])
             nodes[k] += logw[k]
@@ -363,14 +366,15 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
 def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, grid: np.ndarray,
                                    colour_sigma=None, refine_tol: float | None = REFINE_TOL) -> np.ndarray:
     """Flow log-likelihood (stars x grid), averaged over a Gaussian true colour of width ``colour_sigma`` (about the
-    colour less its ``shift`` when a :class:`ColourSpread`; a truncated one's 3 or 5 nodes are its density's own).
+    colour less its ``shift`` when a :class:`ColourSpread`; a truncated one's nodes are its density's own).
 
     log L(x) = log sum_k w_k f(log10 Prot | x, c_obs + sqrt(2) sigma t_k) with
-    Gauss-Hermite nodes t_k and weights w_k / sqrt(pi), as many as
+    nodes t_k and weights w_k / sqrt(pi) of :func:`tier_nodes`, as many as
     :data:`COLOUR_NODE_TIERS` gives for sigma; node colours are clipped to the
-    trained colour range. Two passes through the flow: the stars of the one-node tier at ``refine_tol``, then the
-    nodes of the 3- and 5-node tiers at the looser :data:`NODE_REFINE_TOL` from :data:`NODE_COARSEST` points (both
-    at every grid point when ``refine_tol`` is None).
+    trained colour range. Three passes through the flow: the stars of the one-node tier at ``refine_tol``, the
+    nodes of the 3- and 5-node tiers at the looser :data:`NODE_REFINE_TOL` from :data:`NODE_COARSEST` points, and
+    the evenly spaced tiers' at :data:`EVEN_REFINE_TOL` from :data:`EVEN_COARSEST`, refined only where a node's
+    share of its star's sum makes it matter (all at every grid point when ``refine_tol`` is None).
     """
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
     sig, shift = _spread(colour_sigma, colour.shape)
@@ -384,11 +388,16 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     c = np.clip(c, lo, hi)
     # Node rows are averaged, so a looser refinement tolerance costs nothing measurable there.
     n_own = groups[0][0].size * len(groups[0][1])
+    n_gauss = sum(idx.size * len(t) for idx, t, _ in groups if len(t) <= 5)  # the evenly spaced tiers come last
     node_tol = None if refine_tol is None else max(refine_tol, NODE_REFINE_TOL)
-    ll_rows = np.concatenate([
-        _flow_log_likelihood(density, prot[rows[:n_own]], c[:n_own], err[rows[:n_own]], grid, refine_tol),
-        _flow_log_likelihood(density, prot[rows[n_own:]], c[n_own:], err[rows[n_own:]], grid, node_tol,
-                             NODE_COARSEST)])
+    even_tol = None if refine_tol is None else max(refine_tol, EVEN_REFINE_TOL)
+    parts = ((slice(0, n_own), refine_tol, 40), (slice(n_own, n_gauss), node_tol, NODE_COARSEST),
+             (slice(n_gauss, None), even_tol, EVEN_COARSEST))
+    even = (rows[n_gauss:], np.concatenate([lw.ravel() for (_, t, _), (_, lw) in zip(groups, offsets) if len(t) > 5]
+                                           or [np.zeros(0)]))
+    ll_rows = np.concatenate([_flow_log_likelihood(density, prot[rows[p]], c[p], err[rows[p]], grid, tol, coarsest,
+                                                   even if k == 2 else None)
+                              for k, (p, tol, coarsest) in enumerate(parts)])
     # NaN, not np.empty: every star is in a tier (colour_node_groups refuses any other sigma), but a row left unset
     # by a future change must not read as a likelihood
     out = np.full((colour.size, len(grid)), np.nan, dtype=np.float32)
@@ -411,8 +420,8 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     return out
 
 
-def _flow_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, refine_tol, coarsest: int = 40):
+def _flow_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, refine_tol, coarsest: int = 40, nodes=None):
     if refine_tol is None:
         return grid_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0)
     return refined_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, outlier_weight=0.0, tol=refine_tol,
-                                  coarsest=coarsest)
+                                  coarsest=coarsest, nodes=nodes)

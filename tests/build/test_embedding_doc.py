@@ -79,7 +79,9 @@ def test_the_docs_reddening_feed_gives_estimates_ages(recipe, model):
     post = model.posterior(prot, colour, err, ebprp_err=e_red, refine_tol=None)
     want = np.stack([post.summaries()[q] for q in QUANTILE_COLUMNS], axis=1)
     out = graph(prot, colour, fed)
-    assert np.abs(np.log10(out["age_quantiles_myr"]) - np.log10(want)).max() < 1e-9
+    # 1e-9 until fix-W1: a sum of 9-15 colour nodes, added in another order by onnxruntime than by numpy, can round
+    # to the neighbouring float32 (5e-9 dex here)
+    assert np.abs(np.log10(out["age_quantiles_myr"]) - np.log10(want)).max() < 1e-8
     assert np.abs(out["p_outlier"] - post.p_outlier).max() < 1e-9
     ages = recipe["posterior"](prot, colour, err, e_red)[1]
     assert np.abs(np.log10(ages) - np.log10(want)).max() < 1e-6

@@ -43,7 +43,17 @@ def test_a_large_colour_error_changes_the_likelihood(model):
     small = model.log_likelihood(1.5, 0.86, age_myr=AGES_MYR, bp_rp0_err=0.01)
     large = model.log_likelihood(1.5, 0.86, age_myr=AGES_MYR, bp_rp0_err=0.3)
     assert np.abs(small - large).max() > 0.3
-    assert np.allclose(large, [-0.559, -1.627, -2.476, -2.135], atol=2e-3)  # estimate's, as reported
+    # against a dense average over the true colour (601 colours over +-6 sigma, each the flow at the default error,
+    # which marginalises nothing): until fix-W1 (values pinned here then: -0.559, -1.627, -2.476, -2.135 with the
+    # outlier term) five Gauss-Hermite nodes missed it by up to 1.25 nats; 15 evenly spaced nodes by 0.28
+    flow = model.log_likelihood(1.5, 0.86, age_myr=AGES_MYR, bp_rp0_err=0.3, outlier_weight=0)
+    lo, hi = model.card.domain["bp_rp0"]
+    u = np.linspace(-6.0, 6.0, 601)
+    w = np.exp(-(u**2) / 2)
+    colours = np.clip(0.86 + np.sqrt(0.3**2 - model.card.default_bp_rp0_err**2) * u, lo, hi)
+    each = model.log_likelihood(1.5, colours[:, None], age_myr=AGES_MYR[None, :], outlier_weight=0)
+    dense = np.log((w[:, None] / w.sum() * np.exp(each)).sum(axis=0))
+    assert np.abs(flow - dense).max() <= 0.35
 
 
 def test_log_likelihood_per_star_colour_errors_broadcast(model):

@@ -78,7 +78,9 @@ def test_colour_node_groups_refuses_a_sigma_no_tier_should_take(bad):
 
     with pytest.raises(ValueError, match=r"colour sigma .*star 1 has"):
         colour_node_groups(np.array([0.03, bad, 0.01]))
-    assert [g[0].tolist() for g in colour_node_groups(np.array([0.0, 0.03, 0.2, 0.01]))] == [[0, 3], [1], [2]]
+    # fix-W1: tiers of 9, 11 and 15 evenly spaced nodes above 0.12 mag (0.2 mag took the five-node tier)
+    groups = colour_node_groups(np.array([0.0, 0.03, 0.1, 0.01, 0.2]))
+    assert [g[0].tolist() for g in groups] == [[0, 3], [1], [2], [], [4], []]
 
 
 def test_colour_marginal_log_prob_refuses_a_nan_sigma_rather_than_skip_the_marginal(model):

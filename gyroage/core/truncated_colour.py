@@ -1,0 +1,104 @@
+"""Quadratures of a true colour whose reddening is known to be >= 0: d = N(0, s) + (E - e) with E ~ N(e, se)
+truncated at E >= 0, the de-reddened colour less the true one (:func:`gyroage.core.likelihood.colour_spread`).
+
+Split from :mod:`gyroage.core.likelihood`, whose colour-node tiers take 3 or 5 nodes of :func:`truncated_nodes`, 9 of
+:func:`fine_gauss_truncated_nodes` and more of :func:`even_truncated_nodes`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _mills(tau: np.ndarray) -> np.ndarray:
+    """The inverse Mills ratio phi(tau) / Phi(tau) of a standard normal truncated below at -tau (in logs: no
+    overflow far below 0)."""
+    from scipy.special import log_ndtr  # only with a reddening error, as the MCMC's colour term
+
+    return np.exp(-0.5 * tau**2 - 0.5 * np.log(2.0 * np.pi) - log_ndtr(tau))
+
+
+def truncated_nodes(s, e, se, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss quadrature (n nodes) of d = N(0, s) + (E - e) with E ~ N(e, se) truncated at E >= 0, the de-reddened
+    colour less the true one: (nodes of d less its mean, weights), stars x n.
+
+    Golub-Welsch from the closed-form moments (the truncated normal's by recursion, binomially convolved with the
+    normal's), so that every node has E >= 0 when s = 0. Against a 241-colour quadrature of the density, 36 stars'
+    median ages: 0.031-0.037 dex at E = 0-0.1 +- 0.15 and 0.033 at 0 +- 0.2, against 0.09-0.22 for nodes of a
+    Gaussian of its mean and sd, and no worse at <= 0.1 mag (0.005-0.024 against 0.017-0.052).
+    """
+    from math import comb
+
+    s, e, se = (np.asarray(a, dtype=float) for a in (s, e, se))
+    tau = e / se
+    lam = _mills(tau)
+    k_max = 2 * n
+    raw = [np.ones_like(tau), lam]  # of the standard normal truncated below at -tau
+    for k in range(2, k_max + 1):
+        raw.append((k - 1) * raw[k - 2] + (-tau) ** (k - 1) * lam)
+    central = [sum(comb(k, j) * raw[j] * (-lam) ** (k - j) for j in range(k + 1)) for k in range(k_max + 1)]
+    normal = [0.0 if m % 2 else float(np.prod(np.arange(m - 1, 0, -2))) for m in range(k_max + 1)]
+    mu = [sum(comb(k, j) * se**j * central[j] * s ** (k - j) * normal[k - j] for j in range(k + 1))
+          for k in range(k_max + 1)]
+    sd = np.sqrt(mu[2])
+    m = np.stack([mu[k] / sd**k for k in range(k_max + 1)], axis=-1)  # standardised: a well-conditioned Hankel
+    r = np.swapaxes(np.linalg.cholesky(np.stack([m[..., i : i + n + 1] for i in range(n + 1)], axis=-2)), -1, -2)
+    diag, upper = np.diagonal(r, axis1=-2, axis2=-1), np.diagonal(r, 1, -2, -1)
+    ratio = upper / diag[..., :-1]
+    alpha = ratio.copy()
+    alpha[..., 1:] -= ratio[..., :-1]
+    beta = diag[..., 1:n] / diag[..., : n - 1]
+    jacobi = np.zeros(tau.shape + (n, n))
+    i = np.arange(n)
+    jacobi[..., i, i] = alpha[..., :n]
+    jacobi[..., i[:-1], i[:-1] + 1] = jacobi[..., i[:-1] + 1, i[:-1]] = beta
+    x, v = np.linalg.eigh(jacobi)
+    return x * sd[..., None], v[..., 0, :] ** 2
+
+
+def even_truncated_nodes(s, e, se, n: int, span: float) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`truncated_nodes` ((nodes of d less its mean, weights), stars x n) for the evenly spaced tiers:
+    ``n`` nodes over the density's support within +-``span`` sds of each part, weighted by the density
+    (trapezoid). Golub-Welsch from moments loses the Hankel matrix's positivity from about
+    9-11 nodes; this needs no moments, and with s = 0 its first node is E = 0 exactly (the density's edge)."""
+    from scipy.special import log_ndtr
+
+    s, e, se = (np.asarray(a, dtype=float) for a in (s, e, se))
+    lo = np.maximum(-e, -span * se) - span * s
+    hi = np.maximum(-e, 0.0) + span * (se + s)  # E < 0 (direct callers only): E = 0 is the mode
+    d = lo[..., None] + (hi - lo)[..., None] * np.linspace(0.0, 1.0, n)
+    big = np.hypot(s, se)[..., None]
+    # N(d; 0, big) Phi(z) with z the standardised E >= 0 given d; with s = 0 Phi is a step at E = d + e = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (d * (se[..., None] / big) ** 2 + e[..., None]) / (s * se)[..., None] * big
+    z = np.where(s[..., None] > 0, z, np.where(d + e[..., None] >= 0.0, np.inf, -np.inf))
+    logp = -0.5 * (d / big) ** 2 + log_ndtr(z)
+    w = np.exp(logp - logp.max(axis=-1, keepdims=True))
+    w[..., [0, -1]] *= 0.5
+    w /= w.sum(axis=-1, keepdims=True)
+    return d - (se * _mills(e / se))[..., None], w
+
+
+def fine_gauss_truncated_nodes(s, e, se, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`truncated_nodes` (Gauss quadrature of the truncated density), for any ``n``: the Stieltjes
+    procedure (orthonormal, reorthogonalised) on the density at 801 evenly spaced points over +-8 sds, not moments.
+    Its 3 and 5 nodes meet truncated_nodes' to 1e-5 mag."""
+    d, w = even_truncated_nodes(s, e, se, 801, span=8.0)
+    sd = np.sqrt((w * d**2).sum(axis=-1, keepdims=True))
+    x = d / sd  # standardised, so the recurrence's numbers stay near 1
+    q_prev, q = np.zeros_like(x), np.ones_like(x)
+    alpha, beta = np.zeros(x.shape[:-1] + (n,)), np.zeros(x.shape[:-1] + (n,))
+    for k in range(n):
+        v = x * q - beta[..., k : k + 1] * q_prev
+        alpha[..., k] = (w * q * v).sum(axis=-1)
+        v -= alpha[..., k : k + 1] * q
+        v -= (w * v * q).sum(axis=-1, keepdims=True) * q
+        if k + 1 < n:
+            beta[..., k + 1] = np.sqrt((w * v * v).sum(axis=-1))
+            q_prev, q = q, v / beta[..., k + 1 : k + 2]
+    jacobi = np.zeros(x.shape[:-1] + (n, n))
+    i = np.arange(n)
+    jacobi[..., i, i] = alpha
+    jacobi[..., i[:-1], i[:-1] + 1] = jacobi[..., i[:-1] + 1, i[:-1]] = beta[..., 1:]
+    nodes, vec = np.linalg.eigh(jacobi)
+    return nodes * sd, vec[..., 0, :] ** 2
