@@ -20,6 +20,7 @@ from gyroage.columns import duplicate_notes, find_column, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.priors import grid_step_note
+from gyroage.core.stars import unreddened_note
 from gyroage.errors import UserError
 
 
@@ -43,6 +44,15 @@ def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] |
         note = narrow_prior_note(settings, narrow) if narrow is not None else None
     else:
         note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
+    if note:
+        warn_caller(f"gyroage: {note}")
+
+
+def warn_unreddened(columns, counts: list[np.ndarray]) -> None:
+    """A UserWarning of the rows with bp_rp, no usable reddening and a Teff (V-Ks0, B-V0) value, as
+    :func:`estimate_chunk`'s ``on_unreddened`` counted them: the text the command line ends its run with on stderr
+    (:func:`gyroage.core.stars.unreddened_note`)."""
+    note = unreddened_note(io.require_columns(list(columns)), sum(counts)) if counts else None
     if note:
         warn_caller(f"gyroage: {note}")
 
