@@ -8,6 +8,7 @@ too long for a FITS card refused in one line (:func:`check_fits_names`: astropy 
 
 from __future__ import annotations
 
+import csv
 import gzip
 import re
 
@@ -63,7 +64,7 @@ def refuse_repeated_header(colnames, src: str, source, roles: dict[str, str]) ->
 
     ``src``: the file's path, or stdin's text (``source`` '-'). The first line neither blank nor a ``#`` comment names
     the columns (an ECSV file's too); its names are taken only when, renamed as astropy renames them, they are the
-    table's ``colnames`` (a quoted name with blanks is not checked, never misread)."""
+    table's ``colnames`` (a header split otherwise, CDS or IPAC, is not checked, never misread)."""
     if str(source) == "-":
         line = next((ln for ln in src.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
     else:
@@ -71,19 +72,30 @@ def refuse_repeated_header(colnames, src: str, source, roles: dict[str, str]) ->
             gz = fh.read(2) == b"\x1f\x8b"
         with (gzip.open if gz else open)(src, "rt", encoding="utf-8", errors="replace") as fh:
             line = next((ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")), "")
-    names = [n for n in re.split(r"[\s,|]+", line) if n]
+    # split on blanks, commas or bars, or as quoted text (astropy's "my cluster"), blank- or comma-separated
+    for names in ([n for n in re.split(r"[\s,|]+", line) if n],
+                  *([n.strip() for n in next(csv.reader([line.strip()], delimiter=sep, skipinitialspace=True)) if n.strip()]
+                    for sep in " ,")):
+        if _astropy_renamed(names) != names and _astropy_renamed(names) == list(colnames):
+            break
+    else:
+        return
+    from gyroage.parquet_input import refuse_repeated_names
+
+    refuse_repeated_names(names, "stdin" if str(source) == "-" else source, roles, options_only=True)
+
+
+def _astropy_renamed(names: list[str]) -> list[str]:
+    """``names`` as astropy.io.ascii renames a repeat: X, X_1, X_2, ... (a name already taken skipped)."""
     seen: set[str] = set()
     renamed = []
-    for name in names:  # astropy.io.ascii's renaming: X, X_1, X_2, ... (a name already taken skipped)
+    for name in names:
         new, i = name, 1
         while new in seen:
             new, i = f"{name}_{i}", i + 1
         seen.add(new)
         renamed.append(new)
-    if renamed != names and renamed == list(colnames):
-        from gyroage.parquet_input import refuse_repeated_names
-
-        refuse_repeated_names(names, "stdin" if str(source) == "-" else source, roles, options_only=True)
+    return renamed
 
 
 def set_units(table, rule: str, units: str) -> None:

@@ -773,6 +773,14 @@ def test_a_text_or_ecsv_tables_repeated_column_an_option_names_is_refused_as_a_c
         fmt = "ecsv" if src.suffix == ".ecsv" else "ascii"  # stdin's whitespace table is sniffed as CSV
         res = run(args[0], "-", *args[1:], "--input-format", fmt, "-o", str(tmp_path / "o.csv"), stdin=content)
         assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line.replace(str(src), "stdin"), res.output
+    if name == "cluster":  # a quoted name with a blank (astropy reads the quotes), and an ECSV file of commas
+        for src, text, by in ((tmp_path / "q.txt", '"my cluster" Prot bp_rp0 "my cluster"\nA 10 1.0 B\n', "my cluster"),
+                              (tmp_path / "c.ecsv", _ecsv(header, row).replace("# ---\n", "# ---\n# delimiter: ','\n")
+                               .replace(header.replace(",", " "), header).replace(row.replace(",", " "), row), name)):
+            src.write_text(text)
+            res = run("group-age", str(src), "--by", by, "-o", str(tmp_path / "o.csv"))
+            assert res.output.strip().splitlines()[-1] == f"gyroage: error: {src} has 2 columns named '{by}': rename " \
+                                                          "all but one (the first would be read)", res.output
     # a repeat no option reads is read as before; a column really named X_1 beside X is no repeat
     once = " ".join(dict.fromkeys(header.split(",")))
     cells = row.split(",")[: len(once.split())]
