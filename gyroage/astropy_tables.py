@@ -3,7 +3,9 @@
 Reading: which of a file's tables to read (the first with stars, said on stderr), the TNULL cells of scaled
 FITS integer columns and null FITS logicals (astropy reads them as values). Writing: integer columns in types the
 format holds, their null a value no cell has (astropy's default TNULL, 999999, can be a real id), and a column name
-too long for a FITS card refused in one line (:func:`check_fits_names`: astropy asserts it, a traceback).
+too long for a FITS card refused in one line (:func:`check_fits_names`: astropy asserts it, a traceback). Text
+tables (whitespace ASCII, ECSV): the units of a fixed-width table's units line, and a repeated header name an option
+reads refused in one line (astropy renames it X_1).
 """
 
 from __future__ import annotations
