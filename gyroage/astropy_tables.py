@@ -3,10 +3,16 @@
 Reading: which of a file's tables to read (the first with stars, said on stderr), the TNULL cells of scaled
 FITS integer columns and null FITS logicals (astropy reads them as values). Writing: integer columns in types the
 format holds, their null a value no cell has (astropy's default TNULL, 999999, can be a real id), and a column name
-too long for a FITS card refused in one line (:func:`check_fits_names`: astropy asserts it, a traceback).
+too long for a FITS card refused in one line (:func:`check_fits_names`: astropy asserts it, a traceback). Text
+tables (whitespace ASCII, ECSV): the units of a fixed-width table's units line, and a repeated header name an option
+reads refused in one line (astropy renames it X_1).
 """
 
 from __future__ import annotations
+
+import csv
+import gzip
+import re
 
 import numpy as np
 
@@ -52,6 +58,61 @@ def read_votable(src, source, roles: dict[str, str] | None = None):
 
     refuse_repeated_names([f.name for f in chosen.fields], "stdin" if str(source) == "-" else source, roles, True)
     return chosen.to_table()
+
+
+def refuse_repeated_header(colnames, src: str, source, roles: dict[str, str]) -> None:
+    """A repeat of a column ``roles`` names (the options') in a whitespace table's or an ECSV file's header refused in
+    one line, as a CSV's: astropy renames the second X to X_1, and the option read the first copy without a word.
+
+    ``src``: the file's path, or stdin's text (``source`` '-'). The first line neither blank nor a ``#`` comment names
+    the columns (an ECSV file's too); its names are taken only when, renamed as astropy renames them, they are the
+    table's ``colnames`` (a header split otherwise, CDS or IPAC, is not checked, never misread)."""
+    if str(source) == "-":
+        line = next((ln for ln in src.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    else:
+        with open(src, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        with (gzip.open if gz else open)(src, "rt", encoding="utf-8", errors="replace") as fh:
+            line = next((ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")), "")
+    # split on blanks, commas or bars, or as quoted text (astropy's "my cluster"), blank- or comma-separated
+    for names in ([n for n in re.split(r"[\s,|]+", line) if n],
+                  *([n.strip() for n in next(csv.reader([line.strip()], delimiter=sep, skipinitialspace=True)) if n.strip()]
+                    for sep in " ,")):
+        if _astropy_renamed(names) != names and _astropy_renamed(names) == list(colnames):
+            break
+    else:
+        return
+    from gyroage.parquet_input import refuse_repeated_names
+
+    refuse_repeated_names(names, "stdin" if str(source) == "-" else source, roles, options_only=True)
+
+
+def _astropy_renamed(names: list[str]) -> list[str]:
+    """``names`` as astropy.io.ascii renames a repeat: X, X_1, X_2, ... (a name already taken skipped)."""
+    seen: set[str] = set()
+    renamed = []
+    for name in names:
+        new, i = name, 1
+        while new in seen:
+            new, i = f"{name}_{i}", i + 1
+        seen.add(new)
+        renamed.append(new)
+    return renamed
+
+
+def set_units(table, rule: str, units: str) -> None:
+    """Each column of a fixed-width ``table`` given the unit written in ``units`` over its run of dashes in ``rule``
+    (VizieR right-aligns it in the column; a blank or ``---``: none)."""
+    import astropy.units as u
+
+    from gyroage.units import parse_unit_text
+
+    start = 0
+    for name, run in zip(table.colnames, re.finditer(r"[-=]+", rule)):
+        text = units[start : run.end()].strip()
+        start = run.end()
+        if text and text.strip("-"):
+            table[name].unit = parse_unit_text(text) or u.Unit(text, parse_strict="silent")
 
 
 def _choose_table(tables: list[tuple[str, list, int]], source) -> int:

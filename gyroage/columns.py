@@ -293,11 +293,11 @@ def column_matches(columns) -> dict[str, list[str]]:
             raise UserError(role)
         if role is not None:
             found.setdefault(role.name, []).append(col)
-    return _pair_errors(columns, found)
+    return _pair_errors(found)
 
 
-def _pair_errors(columns: list, found: dict[str, list[str]]) -> dict[str, list[str]]:
-    """``found``, each colour's and the period's upper errors made plain errors again (in input order) unless the
+def _pair_errors(found: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``found``, each colour's and the period's upper errors made plain errors again (after them) unless the
     first ``<X>_err`` is the ``e_X`` (or ``err_X``) whose ``E_X`` is the first upper one: a mean of another pair
     (``E_Period`` with ``E_P_rot``, of two upper errors; ``sigma_bp_rp`` with the ``E_BP-RP`` of a later ``e_BP-RP``)
     changed ages where the first error column is read as it is."""
@@ -306,8 +306,8 @@ def _pair_errors(columns: list, found: dict[str, list[str]]) -> dict[str, list[s
         lower = error_of(found.get(err, [""])[0])
         if not upper or (lower is not None and column_key(lower) == column_key(_clean(upper[0])[2:])):
             continue
-        errors = set(map(str, found.pop(f"{name}_err{UPPER}") + found.get(err, [])))
-        found[err] = [c for c in columns if str(c) in errors]
+        # after the plain errors: an E_X read first made its one-sided upper half the error (review V30, 4)
+        found[err] = found.get(err, []) + found.pop(f"{name}_err{UPPER}")
     return found
 
 

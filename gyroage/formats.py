@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import notices
-from gyroage.astropy_tables import check_fits_names, portable_ints, read_fits, read_votable, with_null
+from gyroage.astropy_tables import check_fits_names, portable_ints, read_fits, read_votable, refuse_repeated_header, set_units, with_null
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
 from gyroage.file_kinds import foreign_input, foreign_output
@@ -281,7 +281,9 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         raise exc if isinstance(exc, UserError) else UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
     if units:
-        _set_units(table, *units)
+        set_units(table, *units)
+    if fmt in ("ascii", "ecsv") and roles and astropy_fmt != "ascii.cds":  # astropy renamed a repeated X to X_1
+        refuse_repeated_header(table.colnames, src, source, roles)
     # astropy names a headerless table's columns col1, col2, ... (or takes a first row of numbers for the names)
     if astropy_fmt == "ascii" and (any(map(is_number, table.colnames))
                                    or table.colnames == [f"col{i + 1}" for i in range(len(table.colnames))]):
@@ -385,19 +387,6 @@ def _cds_readme(path: Path) -> Path | None:
             if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(stem)}\b", text):
                 return other
     return None
-
-
-def _set_units(table, rule: str, units: str) -> None:
-    """Each column of a fixed-width ``table`` given the unit written in ``units`` over its run of dashes in ``rule``
-    (VizieR right-aligns it in the column; a blank or ``---``: none)."""
-    import astropy.units as u
-
-    start = 0
-    for name, run in zip(table.colnames, re.finditer(r"[-=]+", rule)):
-        text = units[start : run.end()].strip()
-        start = run.end()
-        if text and text.strip("-"):
-            table[name].unit = parse_unit_text(text) or u.Unit(text, parse_strict="silent")
 
 
 def table_frame(table) -> pd.DataFrame:

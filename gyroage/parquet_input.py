@@ -95,10 +95,14 @@ def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None
     if max(counts.values(), default=0) < 2:
         return
     # the columns the tool reads; the others only copied
-    read_names = {c for r, c in read_roles(names, roles).items() if not options_only or r in (roles or {})}
+    found = read_roles(names, roles)
+    read_names = {c for r, c in found.items() if not options_only or r in (roles or {})}
     repeated = next((n for n in names if counts[n] > 1 and (not (read_only or options_only) or n in read_names)), None)
     if repeated is not None:
-        raise UserError(f"{source} has {counts[repeated]} columns named '{repeated}': rename all but one "
+        # --posteriors' default ids: no option the user typed names the column, so the line says what reads it
+        why = ", which --posteriors reads as an id: give --id another column, or" if any(
+            c == repeated and r.startswith("--posteriors id") for r, c in found.items()) else ":"
+        raise UserError(f"{source} has {counts[repeated]} columns named '{repeated}'{why} rename all but one "
                         f"({'the first would be read' if repeated in read_names else 'columns must have distinct names'})")
 
 

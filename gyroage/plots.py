@@ -363,7 +363,9 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
     lo, hi = am.age_range_myr
     if any(not lo <= a <= hi for a in ages):  # beyond its grid the flow's bands are extrapolation
         raise UserError(f"--age must be within the model's age grid, {lo:g}-{hi:g} Myr")
-    frame = None if data is None else data if isinstance(data, pd.DataFrame) else io.read_table(data)
+    # a repeat of the --colour-by column refused as group-age's --by (review V30, 3)
+    frame = None if data is None else data if isinstance(data, pd.DataFrame) else io.read_table(
+        data, roles={f"--colour-by {colour_by}": colour_by} if colour_by else None)
     if frame is not None:
         from gyroage.core.colours import Reddening
 

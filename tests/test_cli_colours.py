@@ -194,3 +194,26 @@ def test_an_unusable_lower_or_upper_error_refuses_the_row_as_a_single_bad_error_
     assert list(run("estimate", frame)["status"]) == [bad, bad, ok, bad, bad, ok, bad]
     colours = pd.DataFrame({"Prot": 10.0, "bp_rp0": 1.0, "e_bp_rp0": [-0.02, 0.02, 0.02], "E_bp_rp0": [0.05, -1, 0.05]})
     assert list(run("estimate", colours)["status"]) == ["invalid_colour_err", "invalid_colour_err", ok]
+
+
+@pytest.mark.parametrize("command, extra", [("estimate", ()), ("group-age", ("--by", "cluster"))])
+def test_an_upper_error_before_a_plain_error_column_is_not_read_as_the_error(command, extra):
+    # E_BP-RP, sigma_bp_rp, e_BP-RP: the unmatched upper error was merged back in input order, so the one-sided upper
+    # half E_BP-RP became the colour's error and the table's symmetric sigma_bp_rp was ignored (review V30, 4); the
+    # period's E_Prot, Prot_err, e_Prot likewise
+    frame = VIZIER[["cluster", "Prot", "BP-RP"]].copy()
+    frame.insert(2, "E_Prot", [3.0, 2.5, 4.0])
+    frame.insert(3, "Prot_err", [0.1, 0.2, 0.3])
+    frame.insert(4, "e_Prot", [2.0, 1.5, 3.5])
+    frame.insert(6, "E_BP-RP", [0.3, 0.35, 0.4])
+    frame.insert(7, "sigma_bp_rp", [0.004, 0.01, 0.02])
+    frame.insert(8, "e_BP-RP", [0.2, 0.25, 0.3])
+    res = run_cli(command, "-", *extra, "--ebprp", "0.03", input=frame.to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    assert "error 'sigma_bp_rp'" in res.stderr, res.stderr
+    assert "several columns are bp_rp_err: using 'sigma_bp_rp', ignoring 'e_BP-RP', 'E_BP-RP'" in res.stderr
+    if command == "estimate":
+        assert "several columns are prot_err: using 'Prot_err', ignoring 'e_Prot', 'E_Prot'" in res.stderr
+    ref = run(command, frame.drop(columns=["e_BP-RP", "E_BP-RP", "e_Prot", "E_Prot"]), *extra, "--ebprp", "0.03")
+    cols = AGES if command == "estimate" else AGES[:-1]
+    np.testing.assert_array_equal(pd.read_csv(io.StringIO(res.stdout))[cols].to_numpy(float), ref[cols].to_numpy(float))

@@ -730,12 +730,62 @@ def test_a_repeated_id_column_posteriors_reads_is_refused_with_or_without_id(suf
         src.write_text(",".join(names) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
     post = str(tmp_path / "p.parquet")
     line = f"gyroage: error: {src} has 2 columns named 'source_id': rename all but one (the first would be read)"
+    # without --id the line says what reads it and the way out (review V30, 5)
+    why = ", which --posteriors reads as an id: give --id another column, or rename all but one (the first would be read)"
     for ids in ((), ("--id", "source_id"), ("--id", "name,source_id")):
         res = run("estimate", str(src), "--posteriors", post, *ids, "-o", str(tmp_path / "o.csv"))
-        assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, (ids, res.output)
+        want = line if ids else line.replace(": rename all but one (the first would be read)", why)
+        assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == want, (ids, res.output)
     assert [r["status"] for r in table(run("estimate", str(src)))] == ["ok", "ok"]
     res = run("estimate", str(src), "--posteriors", post, "--id", "name", "-o", str(tmp_path / "o.csv"))
     assert res.exit_code == 0, res.output
     import pandas as pd
 
     assert list(pd.read_parquet(post).columns[:2]) == ["row", "name"]
+
+
+def _ecsv(header: str, row: str) -> str:
+    """An ECSV file of one row under the CSV ``header`` (astropy reads a repeated name, renaming the second X_1)."""
+    def kind(cell: str) -> str:
+        try:
+            float(cell)
+        except ValueError:
+            return "string"
+        return "float64"
+
+    types = "".join(f"# - {{name: {n}, datatype: {kind(c)}}}\n" for n, c in zip(header.split(","), row.split(",")))
+    return f"# %ECSV 1.0\n# ---\n# datatype:\n{types}# schema: astropy-2.0\n{header.replace(',', ' ')}\n" \
+           f"{row.replace(',', ' ')}\n"
+
+
+@pytest.mark.parametrize("args, name, header, row", CSV_REPEATS)
+def test_a_text_or_ecsv_tables_repeated_column_an_option_names_is_refused_as_a_csvs(args, name, header, row, tmp_path):
+    """astropy renames a whitespace table's or an ECSV file's repeated X to X_1, and the option read the first copy
+    without a word where the same CSV is refused (review V30, 1)."""
+    args = tuple(str(tmp_path / "p.parquet") if a == "POST" else a for a in args)
+    text = f"{header.replace(',', ' ')}\n{row.replace(',', ' ')}\n"
+    for src, content in ((tmp_path / "rep.txt", text), (tmp_path / "rep.dat", f"# a comment\n{text}"),
+                         (tmp_path / "rep.ecsv", _ecsv(header, row))):
+        src.write_text(content)
+        res = run(args[0], str(src), *args[1:], "-o", str(tmp_path / "o.csv"))
+        line = f"gyroage: error: {src} has 2 columns named '{name}': rename all but one (the first would be read)"
+        assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line, (src, res.output)
+        fmt = "ecsv" if src.suffix == ".ecsv" else "ascii"  # stdin's whitespace table is sniffed as CSV
+        res = run(args[0], "-", *args[1:], "--input-format", fmt, "-o", str(tmp_path / "o.csv"), stdin=content)
+        assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == line.replace(str(src), "stdin"), res.output
+    if name == "cluster":  # a quoted name with a blank (astropy reads the quotes), and an ECSV file of commas
+        for src, text, by in ((tmp_path / "q.txt", '"my cluster" Prot bp_rp0 "my cluster"\nA 10 1.0 B\n', "my cluster"),
+                              (tmp_path / "c.ecsv", _ecsv(header, row).replace("# ---\n", "# ---\n# delimiter: ','\n")
+                               .replace(header.replace(",", " "), header).replace(row.replace(",", " "), row), name)):
+            src.write_text(text)
+            res = run("group-age", str(src), "--by", by, "-o", str(tmp_path / "o.csv"))
+            assert res.output.strip().splitlines()[-1] == f"gyroage: error: {src} has 2 columns named '{by}': rename " \
+                                                          "all but one (the first would be read)", res.output
+    # a repeat no option reads is read as before; a column really named X_1 beside X is no repeat
+    once = " ".join(dict.fromkeys(header.split(",")))
+    cells = row.split(",")[: len(once.split())]
+    for tail in ("note note", f"{name}_1 x"):
+        src = tmp_path / "once.txt"
+        src.write_text(f"{once} {tail}\n{' '.join(cells)} a b\n")
+        res = run(args[0], str(src), *args[1:], "-o", str(tmp_path / "o.csv"))
+        assert res.exit_code == 0, (tail, res.output)

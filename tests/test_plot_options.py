@@ -300,3 +300,18 @@ def test_plot_sequence_says_nothing_of_an_uncalibrated_or_stale_model(tmp_path, 
         res = run_cli("plot", "sequence", "--model", str(model), "-o", str(out), "--age", "600")
         assert res.returncode == 0 and out.is_file(), res.stderr
         assert "Warning" not in res.stderr and res.stderr.splitlines() == [f"plot: wrote {out}"], res.stderr
+
+
+@needs_matplotlib
+def test_plot_sequence_refuses_a_repeated_colour_by_column_as_group_age_does_its_by(tmp_path):
+    """--colour-by cluster on cluster,Prot,bp_rp0,cluster coloured the points by the first column's clusters without
+    a word, where group-age --by cluster refuses the file in one line (review V30, 3)."""
+    src = tmp_path / "cb.csv"
+    src.write_text("cluster,Prot,bp_rp0,cluster\nPleiades,3.1,0.9,Praesepe\nHyades,9.1,1.0,Praesepe\n")
+    res = CliRunner().invoke(app, ["plot", "sequence", "--age", "600", "--data", str(src), "--colour-by", "cluster",
+                                   "-o", str(tmp_path / "s.png")])
+    assert res.exit_code == 2 and res.output.strip().splitlines() == [
+        f"gyroage: error: {src} has 2 columns named 'cluster': rename all but one (the first would be read)"], res.output
+    assert not (tmp_path / "s.png").exists()
+    res = CliRunner().invoke(app, ["plot", "sequence", "--age", "600", "--data", str(src), "-o", str(tmp_path / "s.png")])
+    assert res.exit_code == 0, res.output  # nothing reads the repeat

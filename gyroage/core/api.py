@@ -24,7 +24,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.column_types import text_types
-from gyroage.core.api_frames import index_rows, star_frame, warn_column_notes, warn_grid_step
+from gyroage.core.api_frames import index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step, warn_unreddened
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, same_index, warn_caller
 from gyroage.core.colours import excess_colour_sigma, fill_colour_err
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
@@ -355,7 +355,8 @@ class AgeModel:
 
         Warns (UserWarning) where the command line says so on stderr: a column whose name converts its values
         (``Prot [h]``), several columns of one quantity (which is used), an absolute G without a 0 in its name
-        (``M_G``) read as de-reddened by the main-sequence term.
+        (``M_G``) read as de-reddened by the main-sequence term, rows with bp_rp but no usable reddening although a
+        Teff-like column has a value (invalid_reddening, not dated from it).
         """
         # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
         frame = star_frame(frame)
@@ -363,13 +364,17 @@ class AgeModel:
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
+        refuse_repeated_columns(frame.columns, (s.prior.mean_column, s.prior.sigma_column))  # as the command line
         # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
         warn_column_notes(frame.columns, uses_magnitudes(self.card, s), s.reddening.given)
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
+        unreddened: list[np.ndarray] = []  # rows with bp_rp, no usable reddening and a Teff value, likewise
         out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append,
                              first_row=0 if first_row is None else first_row,
-                             row_numbers=index_rows(frame.index) if first_row is None else None)
+                             row_numbers=index_rows(frame.index) if first_row is None else None,
+                             on_unreddened=unreddened.append)
         warn_grid_step(s, narrow)
+        warn_unreddened(frame.columns, unreddened)  # after the prior's note, as the command line's end-of-run lines
         return out  # with frame's index, so a column assigned back aligns
 
     @underflow_ignored

@@ -6,7 +6,8 @@ short.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ import pandas as pd
 
 from gyroage import io, notices
 from gyroage.column_notes import unread_column_notes
-from gyroage.columns import duplicate_notes, name_conversions
+from gyroage.columns import duplicate_notes, find_column, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.priors import grid_step_note
+from gyroage.core.stars import unreddened_note
+from gyroage.errors import UserError
 
 
 def warn_column_notes(columns, magnitudes: bool, given: bool = False) -> None:
@@ -41,6 +44,15 @@ def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] |
         note = narrow_prior_note(settings, narrow) if narrow is not None else None
     else:
         note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
+    if note:
+        warn_caller(f"gyroage: {note}")
+
+
+def warn_unreddened(columns, counts: list[np.ndarray]) -> None:
+    """A UserWarning of the rows with bp_rp, no usable reddening and a Teff (V-Ks0, B-V0) value, as
+    :func:`estimate_chunk`'s ``on_unreddened`` counted them: the text the command line ends its run with on stderr
+    (:func:`gyroage.core.stars.unreddened_note`)."""
+    note = unreddened_note(io.require_columns(list(columns)), sum(counts)) if counts else None
     if note:
         warn_caller(f"gyroage: {note}")
 
@@ -102,18 +114,35 @@ def _is_astropy_table(obj: Any) -> bool:
     return any(c.__module__.startswith("astropy.table") and c.__name__ == "Table" for c in type(obj).__mro__)
 
 
-def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "estimate") -> pd.DataFrame:
+def refuse_repeated_columns(columns, reads: Iterable[str | None]) -> None:
+    """A one-line :class:`UserError` where a column read for an option (``reads``: the names as given, ``None`` for
+    none; found as the command line finds them) is repeated: two labels X, or X with pandas' X.1 after it (a CSV's
+    repeated header as :func:`read_stars` reads it). The first copy was read without a word, where the command line
+    refuses the file (review V30, 2)."""
+    names = [str(c) for c in columns]
+    for name in reads:
+        col = None if name is None else find_column(names, name)
+        if col is not None:
+            n = sum(c == col or re.fullmatch(rf"{re.escape(col)}\.\d+", c) is not None for c in names[names.index(col):])
+            if n > 1:
+                raise UserError(f"the frame has {n} columns named '{col}': rename all but one (the first would be read)")
+
+
+def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "estimate",
+               reads: Iterable[str | None] = ()) -> pd.DataFrame:
     """What :meth:`gyroage.AgeModel.estimate` (or :func:`gyroage.group_ages`, ``caller``) reads: a DataFrame as it
     is; an astropy Table (or QTable) as :func:`read_stars` reads a FITS file, mixin columns (Time, SkyCoord) as plain
     ones and units converted (``roles``: more columns to convert, e.g. ``{"membership": name}``; a copy: the caller's
-    table is left alone), the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`."""
+    table is left alone), the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`.
+    ``reads``: the columns the call reads for its options, refused when repeated (:func:`refuse_repeated_columns`)."""
     if isinstance(frame, pd.DataFrame):
+        refuse_repeated_columns(frame.columns, reads)
         return frame
     if _is_astropy_table(frame):
         from astropy.table import Table
 
         # a copy (Quantity columns become Columns with their unit), converted in place as a file's table is
-        return _warned(lambda: io.astropy_frame(Table(frame, copy=True), roles, "the table"))
+        return _warned(lambda: io.astropy_frame(Table(frame, copy=True), roles, "the table"))  # names all differ
     arrays = "posterior(prot, bp_rp0, ...)" if caller == "estimate" else "group_posterior(...)"
     raise TypeError(f"{caller} takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
                     f"a file: gyroage.read_stars(path); arrays: {arrays})")

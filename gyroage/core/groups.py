@@ -315,7 +315,7 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     (:func:`gyroage.core.api_frames.warn_column_notes`): several columns of one quantity, a value changed on reading
     (``Prot [h]``), when ``main_sequence`` reads an absolute G without a 0 in its name (``M_G``) as de-reddened, and
     an observed colour's error left unread beside a bp_rp0."""
-    frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
+    frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages", (by, membership))
     warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)  # no new local: see below
     return run_group_ages(**locals()).table  # locals() are the parameters, as given: one list of them to keep
 

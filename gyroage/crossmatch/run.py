@@ -36,7 +36,7 @@ from gyroage.crossmatch.queries import (
     fetch_periods,
     unique_ids,
 )
-from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, FAR_DR2, FAR_DR3, InputIds, detect_ids, resolve
+from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, DEC_ALIASES, FAR_DR2, FAR_DR3, ID_ALIASES, RA_ALIASES, InputIds, detect_ids, resolve
 from gyroage.crossmatch.services import Services
 from gyroage.errors import UserError
 from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
@@ -132,6 +132,19 @@ class CrossmatchSettings:
                          f"E(BP-RP) gyroage reads, so it is read as E(BP-RP); if it holds an A_V or E(B-V), say "
                          f"--extinction column:{name}:av (or :ebv)")
         return Extinction(col, error, a0_per, known, tuple(notes))
+
+    def read_names(self) -> dict[str, str]:
+        """The columns the run reads for its options, as the readers' ``roles``: a repeat of one is refused in one line,
+        as estimate's (review V30, 3; the first copy was read without a word). --id-column's, else every name an id
+        (a fallback kind's too) or, under --id-type radec, a coordinate is looked for by; --extinction column:NAME's,
+        with and without a :KIND."""
+        kinds = [self.id_type] if self.id_type else list(ID_ALIASES)
+        names = [self.id_column] if self.id_column else [n for k in kinds for n in ID_ALIASES.get(k, ())]
+        if self.id_type == "radec":
+            names += [*RA_ALIASES, *DEC_ALIASES]
+        if self.extinction.startswith("column:") and self.extinction[7:]:
+            names += [self.extinction[7:], self._extinction_name([])[0]]  # no columns: the name a :KIND leaves
+        return {f"crossmatch reads {n}": n for n in names}
 
     def _extinction_column(self, columns: list[str]) -> str | None:
         """The input column ``--extinction column:NAME[:KIND]`` names (None under gspphot and none), or the one-line
@@ -373,7 +386,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     with writers.AtomicWriter(target, output_fmt, text_columns=fmt == "csv", hold=True, lock=True) as writer:
         # read_chunks yields at least one chunk; a header-only input gives one without rows, whose
         # output is the header alone.
-        for chunk in io.read_chunks(source, chunksize, fmt):
+        for chunk in io.read_chunks(source, chunksize, fmt, settings.read_names()):
             first = ids is None
             if first:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)

@@ -221,3 +221,36 @@ def test_the_frame_refusal_names_the_frames_own_column(model):
     # an integer label (a frame built from arrays): df[0], where df["0"] was a KeyError (review V29)
     with pytest.raises(TypeError, match=r"^x is a pandas DataFrame: give one column, df\[0\], not a frame$"):
         same_index(x=pd.DataFrame(np.ones((3, 1))))
+
+
+def test_the_api_refuses_a_repeated_column_it_reads_for_an_option_as_the_command_line_does(model, tmp_path):
+    """read_stars reads a CSV's repeated header X as X and X.1 (a DataFrame may carry two labels X): group_ages' by and
+    membership, and estimate's prior columns, read the first copy without a word where the command line refuses the
+    file in one line (review V30, 2). A repeat the call does not read is read as before."""
+    import dataclasses
+
+    import pytest
+
+    import gyroage
+    from gyroage.errors import UserError
+
+    src = tmp_path / "rep.csv"
+    src.write_text("cluster,Prot,bp_rp0,PMem,cluster,PMem,mu,mu,note,note\n"
+                   "A,10.2,0.9,0.9,B,0.1,8.5,9.5,x,y\nA,5.1,1.1,0.8,C,0.2,8.6,9.4,x,y\n")
+    stars = gyroage.read_stars(src)
+    twin = pd.concat([stars[["Prot", "bp_rp0"]], pd.DataFrame({"cluster": ["A", "A"], "mu": [8.5, 8.6]}),
+                      pd.DataFrame({"cluster": ["B", "C"], "mu": [9.5, 9.4]})], axis=1)  # two labels each
+    for frame in (stars, twin):
+        with pytest.raises(UserError, match=r"the frame has 2 columns named 'cluster': rename all but one \(the first "
+                                            r"would be read\)"):
+            gyroage.group_ages(frame, model.density, "cluster", model.default_prior)
+        prior = dataclasses.replace(model.default_prior, kind="gaussian_log_age", mean_column="mu", sigma=0.3)
+        with pytest.raises(UserError, match="the frame has 2 columns named 'mu'"):
+            model.estimate(frame, gyroage.EstimateSettings(prior=prior, n_grid=model.card.age_grid["n"]))
+    with pytest.raises(UserError, match="the frame has 2 columns named 'PMem'"):
+        gyroage.group_ages(stars.drop(columns="cluster.1"), model.density, "cluster", model.default_prior,
+                           membership="PMem")
+    # a repeat no option reads (note, note.1; the cluster's when by is None) is read as before
+    alone = stars.drop(columns=["cluster.1", "PMem.1", "mu.1"])
+    assert gyroage.group_ages(alone, model.density, "cluster", model.default_prior)["status"].tolist() == ["ok"]
+    assert model.estimate(stars)["status"].tolist() == ["ok", "ok"]

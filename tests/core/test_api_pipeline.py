@@ -317,3 +317,27 @@ def test_posteriors_rows_count_from_first_row_as_the_cli_file_does(model):
     assert list(whole["row"]) == [0, 2, 4] and list(part["row"]) == [2, 4]
     assert list(part["name"]) == ["K1", "M1"]  # the ids still come from the chunk's own rows
     pd.testing.assert_frame_equal(part.reset_index(drop=True), whole.iloc[1:].reset_index(drop=True))
+
+
+def test_estimate_warns_of_rows_with_bp_rp_no_reddening_and_a_teff_as_the_command_line_says(model):
+    """gyroage estimate ends by saying how many rows with bp_rp but no usable reddening are invalid_reddening although a
+    Teff (V-Ks0, B-V0) holds a value; AgeModel.estimate said nothing (W4's report). The same text, as a UserWarning."""
+    import io
+    import warnings
+
+    from tests.conftest import run_cli
+
+    text = "KIC,Teff,Prot,bp_rp,ebpminrp_gspphot\n1,5000,10,1.2,0.1\n2,5000,10,1.2,\n3,5000,12,1.1,\n"
+    res = run_cli("estimate", "-", "-o", "/dev/null", input=text)
+    said = [ln.removeprefix("estimate: ") for ln in res.stderr.splitlines() if "no usable reddening" in ln]
+    assert res.returncode == 0 and len(said) == 1 and said[0].startswith("2 rows with 'bp_rp'"), res.stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = model.estimate(pd.read_csv(io.StringIO(text)))
+    assert out["status"].tolist() == ["ok", "invalid_reddening", "invalid_reddening"]
+    notes = [str(w.message) for w in caught if "no usable reddening" in str(w.message)]
+    assert notes == [f"gyroage: {said[0]}"], [str(w.message) for w in caught]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.estimate(pd.read_csv(io.StringIO(text)).drop(columns="Teff"))
+    assert not [w for w in caught if "no usable reddening" in str(w.message)]

@@ -409,3 +409,23 @@ def test_a_gaia_source_with_several_dr2_neighbours_says_why_it_has_no_tic(tmp_pa
         assert "no Gaia DR2 neighbour of theirs is within 1 mag" in said[0] and "give their TIC" not in said[0]
     else:
         assert "none clearly the same star" in said[0] and "give their TIC or KIC" in said[0]
+
+
+@pytest.mark.parametrize("header, row, args, name", [
+    ("source_id,Prot,source_id", "{ga},10.2,{gb}", ("--id-column", "source_id"), "source_id"),
+    ("source_id,Prot,source_id", "{ga},10.2,{gb}", (), "source_id"),  # the id found by name
+    ("name,Prot,tic,tic", "a,10.2,1,2", (), "tic"),  # a fallback kind's column is read too
+    ("source_id,Prot,av,av", "{ga},10.2,0.1,0.2", ("--extinction", "column:av"), "av"),
+])
+def test_crossmatch_refuses_a_repeated_column_it_reads_before_any_query(tmp_path, sky, header, row, args, name):
+    """A TAP join's two source_id were matched on the first without a word (the query: IN (first)), where estimate
+    --id source_id refuses the file (review V30, 3); the same for --extinction column:NAME. One line, no query."""
+    from tests.conftest import run_cli
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(f"{header}\n{row.format(ga=GA, gb=GB)}\n")
+    res = run_cli("crossmatch", str(src), "-o", str(out), "--quiet", "--no-cache", "--gaia-url", sky.url,
+                  "--vizier-url", sky.url, "--mast-url", sky.url, *args)
+    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
+        f"gyroage: error: {src} has 2 columns named '{name}': rename all but one (the first would be read)"], res.stderr
+    assert sky.raw == [] and not out.exists()
