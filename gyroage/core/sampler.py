@@ -71,10 +71,8 @@ from gyroage.core.moves import IndependenceMove, IndependenceProposal, StarDraws
 from gyroage.core.posterior import (
     QUANTILES,
     SUMMARY_COLUMNS,
-    age_grid,
     bounds_are_the_cards,
-    grid_log_prior,
-    prior_is_flat,
+    flat_over_model_grid,
     summary_myr,
 )
 from gyroage.core.priors import Prior
@@ -143,8 +141,8 @@ class SampleResult:
 
     ``outside``: each star's posterior mass outside its trained ages (``StarInputs.trained_lo``/``trained_hi``),
     read from every sample the percentiles come from (or their density, under a prior that is not flat), not the kept; NaN
-    where not counted or the star has no posterior. ``few_inside``: the stars whose chains left too few samples
-    within a prior's bounds (:func:`gyroage.core.chain_summary.few_inside`), which take the grid's posterior.
+    where not counted or the star has no posterior. ``few_inside``: the stars whose chains left too few (effective)
+    samples within a prior's bounds (:func:`gyroage.core.chain_summary.few_inside`), which take the grid's posterior.
     """
 
     summaries: dict[str, np.ndarray]
@@ -320,7 +318,8 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
                                                         None if trained is None else (trained[0][i], trained[1][i]),
                                                         kernel_bounds=kernel_bounds)
         qs[i], modes[i] = q, mode
-        few[i] = log_prior is not None and few_inside(cx, burn, bounds, log_prior(i))  # chain: the likelihood alone
+        few[i] = log_prior is not None and few_inside(cx, burn, bounds, log_prior(i), cal,  # the likelihood's chain
+                                                      None if colours is None else float(colours[i]), kernel_bounds)
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
@@ -455,8 +454,8 @@ def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, cal
     bounds, g = (prior.log10_age_min, prior.log10_age_max), density.card.age_grid
     inside = not bounds_are_the_cards(prior, g)  # cut there, a 100 d M dwarf at 2.6 mag came out 70 Myr under 1 Gyr
     kernel_bounds = (float(g["log10_age_min"]), float(g["log10_age_max"])) if inside else bounds
-    apart = (calibration is not None or term_calibration is not None) and (inside or not prior_is_flat(grid_log_prior(
-        prior, age_grid(*bounds, n_grid), stars.prior_mean, stars.prior_sigma)))
+    apart = (calibration is not None or term_calibration is not None) and not flat_over_model_grid(
+        prior, g, n_grid, stars.prior_mean, stars.prior_sigma)
     chain_prior = Prior("uniform_log_age", *kernel_bounds) if apart else prior
     logpost = LogPosterior(density, chain_prior, stars, outlier_weight, term)
     informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None

@@ -69,3 +69,58 @@ def test_grid_samples_follow_the_grid_posterior_and_a_posterior_without_mass_giv
     assert a.dtype == np.float32 and a.size == 4000 and b.size == 0
     assert np.allclose(np.quantile(a, [0.16, 0.5, 0.84]), [7.9, 8.0, 8.1], atol=0.01)
     assert np.array_equal(a, grid_samples(pdf[:1], grid, 4000, 3, np.array([5]))[0])  # the star's own stream
+
+
+def _gaussian(mean: float, sigma: float):
+    return lambda x: -0.5 * ((np.asarray(x) - mean) / sigma) ** 2
+
+
+def test_few_inside_weighs_the_samples_by_a_prior_low_but_never_zero():
+    """V29: a prior low but never zero (a Gaussian at 3 Myr +- 0.15 dex; a table at 1e-9 past 10 Myr) on a star
+    whose likelihood lies at Gyr left thousands of samples where it is above zero, so the count passed, and the
+    posterior's mass on three of them below 10 Myr (no calibration smooths there): a spike that moved with the seed.
+    Their effective number (the prior's Kish weights) is about three."""
+    from gyroage.core.chain_summary import few_inside
+
+    chain = np.concatenate([np.random.default_rng(0).normal(9.3, 0.2, 6000), [6.45, 6.5, 6.55]])[:, None]
+    assert few_inside(chain, 0, (6.0, 10.0), _gaussian(6.5, 0.15))
+    table = lambda x: np.where(np.asarray(x) <= 7.0, 0.0, np.log(1e-9))  # noqa: E731
+    assert few_inside(chain, 0, (6.0, 10.0), table)
+    # the same chain under a prior where its samples are: on the chain
+    assert not few_inside(chain, 0, (6.0, 10.0), _gaussian(9.3, 0.3))
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.02, 0.05])
+def test_few_inside_leaves_a_narrow_prior_on_the_chain(model, sigma):
+    """A narrow prior (0.01-0.05 dex, an isochrone age) where the samples are: the chain, which resolves it where the
+    grid's 201 points do not, keeps it (a prior's Kish weights alone counted only the samples under it)."""
+    from gyroage.core.calibration import Calibration
+    from gyroage.core.chain_summary import MIN_INSIDE, effective_samples, few_inside
+
+    chain = np.random.default_rng(1).normal(9.0, 0.15, (6000, 1))
+    prior = _gaussian(9.0, sigma)
+    calibration = Calibration.from_card(model.card)
+    assert not few_inside(chain, 0, (6.0, 10.0), prior, calibration, 1.0)
+    assert not few_inside(chain, 0, (6.0, 10.0), prior)
+    assert effective_samples(chain.ravel(), (6.0, 10.0), prior, calibration, 1.0, (6.0, 10.0)) >= MIN_INSIDE
+
+
+def test_effective_samples_of_a_flat_prior_without_smoothing_are_the_samples_inside():
+    """Below ~10 Myr (no calibration width) under a prior flat within its bounds every sample inside counts once,
+    as the count of samples inside the bounds (V26's rule) did."""
+    from gyroage.core.chain_summary import effective_samples
+
+    x = np.random.default_rng(2).uniform(6.0, 7.0, 3000)
+    flat = lambda a: np.zeros_like(np.asarray(a, dtype=float))  # noqa: E731
+    assert effective_samples(x, (6.0, 7.0), flat, None, None, (6.0, 10.0)) == pytest.approx(3000, rel=0.1)
+
+
+def test_far_from_grid_compares_the_16th_50th_and_84th_percentiles():
+    from gyroage.core.chain_summary import GRID_AGREEMENT_DEX, far_from_grid
+
+    grid = {"age_p16_myr": np.array([10.0, 10.0, 10.0, np.nan]), "age_p50_myr": np.full(4, 20.0),
+            "age_p84_myr": np.full(4, 40.0)}
+    off = 10 ** (GRID_AGREEMENT_DEX + 0.001)
+    chain = {"age_p16_myr": np.array([10.0, 10.0 * off, 10.0, 10.0]), "age_p50_myr": np.array([20.0, 20.0, 20.0, 20.0]),
+             "age_p84_myr": np.array([40.0 / 1.1, 40.0, 40.0 / off, 40.0])}
+    assert far_from_grid(chain, grid).tolist() == [False, True, True, False]
