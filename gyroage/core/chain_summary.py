@@ -23,14 +23,18 @@ PRIOR_GRID = 4001
 # _density_summary builds there, which only the calibration smooths, and not at all below ~10 Myr (its width is 0):
 # 0-2 samples in the likelihood's far tail under --age-max-myr 10 made a spike that moved with the seed (V26).
 MIN_INSIDE = 2 * SAMPLE_GRID
-# A chain's percentiles further than this (dex) from the grid posterior's, under a prior that is not flat, and the star
-# takes the grid's (far_from_grid): mass the chain never visited is no sample's to count. A 40 d star at 0.7 mag under
-# a Gaussian prior at 3 Myr +- 0.15 dex, seeds 7 and 12: no sample below 10 Myr, and the ~40 at 10-100 Myr made the
-# posterior from their kernels' tails, p50 5.6-5.8 Myr with 680-3,100 effective samples, where the grid's likelihood
-# (its own mass at 1-5 Myr, which those chains never reached) gives 2.8. The grid's own error is below it: 0.006 dex
-# for a 0.02 dex prior (its 201-point grid), up to 0.024 from its refinement; MCMC's noise in p16-p84 under priors
-# 0.002-0.04 (README).
-GRID_AGREEMENT_DEX = 0.05
+# A bin of that histogram whose calibrated count (the chain's likelihood samples in it, each spread by the
+# calibration's kernel) is below MIN_VISITS the chain never visited; more than MAX_UNVISITED of the grid posterior's
+# mass in such bins, and the star takes the grid's (unvisited_mass): mass the chain never reached is no sample's to
+# count. A 40 d star at 0.7 mag under a Gaussian prior at 3 Myr +- 0.15 dex, seeds 7 and 12: no sample below 10 Myr,
+# the ~40 at 10-100 Myr made the posterior from their kernels' tails (p50 5.6-5.8 Myr, 680-3,100 effective samples)
+# where the grid's likelihood, its own mass at 1-5 Myr, gives 2.8: 1e-5-1e-4 samples per bin under the grid's
+# posterior. A narrow prior off the likelihood's peak (0.01-0.02 dex at 1 Gyr on a 33 d star at 1.15 mag) lies in
+# kernel tails too, at 0.2-0.6 samples per bin (0.2-4 over such example stars), and the chain resolves it (within
+# 0.001 dex of a 2,001-point grid); a period error (prot_err, which the grid does not use) only widens the chain:
+# 45-165 per bin (FW2). 2 samples per bin sent 375 of 3,600 chains within 0.03 dex of that grid to the grid's.
+MIN_VISITS = 0.05
+MAX_UNVISITED = 0.02
 
 
 def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
@@ -77,14 +81,26 @@ def few_inside(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
     return effective_samples(x, bounds, log_prior, calibration, colour, kernel) < MIN_INSIDE
 
 
-def far_from_grid(chain: dict[str, np.ndarray], grid: dict[str, np.ndarray]) -> np.ndarray:
-    """Per star, whether the chain's 16th, 50th or 84th percentile (Myr) lies more than :data:`GRID_AGREEMENT_DEX`
-    from the grid posterior's (``chain`` and ``grid``: summaries by column name; NaN: not far)."""
-    far = np.zeros(len(chain["age_p50_myr"]), dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for name in ("age_p16_myr", "age_p50_myr", "age_p84_myr"):  # three columns, every star at once
-            far |= np.abs(np.log10(np.asarray(chain[name], float) / np.asarray(grid[name], float))) > GRID_AGREEMENT_DEX
-    return far
+def chain_visits(chain_x: np.ndarray, burn: int, bounds: tuple[float, float], calibration: Calibration | None,
+                 colour: float | None, kernel_bounds: tuple[float, float] | None = None) -> np.ndarray:
+    """The chain's likelihood samples (after ``burn`` steps) per bin of :func:`_density_summary`'s histogram at its
+    SAMPLE_GRID ages between ``bounds``, each spread by ``calibration``'s kernel as that density spreads it (a
+    fraction of a sample where only kernels' tails reach), for :func:`unvisited_mass`."""
+    full, counts, widths = _binned(chain_x[burn:].reshape(-1), bounds, bounds if kernel_bounds is None else kernel_bounds)
+    per_bin = counts if calibration is None or not calibration.smears else counts @ calibration.kernel(full, colour) * widths
+    first = int(np.searchsorted(full, bounds[0]))  # the ages below the bounds (the model's, when inside it) first
+    return per_bin[first : first + SAMPLE_GRID]
+
+
+def unvisited_mass(visits: np.ndarray, pdf: np.ndarray | None, grid: np.ndarray) -> np.ndarray:
+    """Per star, the share of the grid posterior (``pdf`` rows on ``grid``, the prior's bounds) in bins where the
+    chain's ``visits`` (:func:`chain_visits` rows; none: a flat prior's chain, 0) are below :data:`MIN_VISITS`."""
+    if visits.shape[-1] == 0 or pdf is None:
+        return np.zeros(len(visits))
+    k = np.rint((grid - grid[0]) / (grid[-1] - grid[0]) * (visits.shape[1] - 1)).astype(int)  # each age's bin
+    mass = pdf * trapezoid_weights(grid)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a posterior without mass (no age): 0, not NaN
+        return np.nan_to_num((mass * (visits[:, k] < MIN_VISITS)).sum(axis=1) / mass.sum(axis=1))
 
 
 def effective_samples(x: np.ndarray, bounds: tuple[float, float], log_prior: Callable[[np.ndarray], np.ndarray],

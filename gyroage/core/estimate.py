@@ -16,7 +16,7 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.column_types import text_types
 from gyroage.core.calibration import Calibration
-from gyroage.core.chain_summary import far_from_grid, grid_samples
+from gyroage.core.chain_summary import MAX_UNVISITED, grid_samples, unvisited_mass
 from gyroage.core.colours import MAX_COLOUR_SIGMA, Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
 from gyroage.core.domain import SequenceDomain, star_flags, with_flag
@@ -28,7 +28,6 @@ from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
     beyond_prior_bounds,
     bounds_are_the_cards,
-    flat_over_model_grid,
     grid_posterior,
     posterior_table,
 )
@@ -167,8 +166,9 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
         # the grid gives the sampler's stars p_outlier and age_beyond_prior_bound (and its posterior, pdfs kept, to
-        # those with too few chain samples within the bounds); their other flags and extrapolated follow MCMC ages
-        g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep)
+        # those whose chains left too few samples, or none where it lies); their other flags follow MCMC ages
+        g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings,
+                      keep or settings.method == "mcmc")
         values = dict(g.values)
         flags, extrapolated = g.flags, g.extrapolated
         if g.pdf is not None and settings.method == "grid":
@@ -316,8 +316,8 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
                rows: np.ndarray | None = None, grid: GridRows | None = None) -> tuple[dict, pd.DataFrame | None]:
     """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``);
     ``rows``: their input rows (default 0, 1, ...), which key each star's random stream. A star whose chain left
-    too few (effective) samples within a prior's bounds, or whose percentiles lie far from the grid's
-    (:func:`~gyroage.core.chain_summary.far_from_grid`), takes ``grid``'s posterior (``_few_inside``; its samples
+    too few (effective) samples within a prior's bounds, or never went where the grid's posterior lies
+    (:func:`~gyroage.core.chain_summary.unvisited_mass`), takes ``grid``'s posterior (``_few_inside``; its samples
     from its pdf, ``method`` grid_samples in the posterior table).
 
     The chains sample sequence members (no outlier term), as the grid does; the
@@ -339,10 +339,10 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
                        n_grid=settings.n_grid, rows=rows)
-    few = res.few_inside if grid is not None else np.zeros(len(lp), dtype=bool)
-    if grid is not None and not flat_over_model_grid(settings.prior, density.card.age_grid, settings.n_grid,
-                                                     prior_mean, prior_sigma):  # chains of the likelihood alone
-        few = few | far_from_grid(res.summaries, grid.values)
+    # a chain of the likelihood alone (a prior not flat: res.visits has columns) that never went where the grid's
+    # posterior lies; not one whose ages differ from the grid's, which ignores prot_err (a period error widens the chain)
+    few = np.zeros(len(lp), dtype=bool) if grid is None else (
+        res.few_inside | (unvisited_mass(res.visits, grid.pdf, grid.grid) > MAX_UNVISITED))
     values = {k: np.where(few, grid.values[k], v) if few.any() else v for k, v in res.summaries.items()}
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"], values["_few_inside"] = res.converged | few, few  # the grid's age: the chain's not quoted

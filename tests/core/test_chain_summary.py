@@ -115,12 +115,43 @@ def test_effective_samples_of_a_flat_prior_without_smoothing_are_the_samples_ins
     assert effective_samples(x, (6.0, 7.0), flat, None, None, (6.0, 10.0)) == pytest.approx(3000, rel=0.1)
 
 
-def test_far_from_grid_compares_the_16th_50th_and_84th_percentiles():
-    from gyroage.core.chain_summary import GRID_AGREEMENT_DEX, far_from_grid
+def _normal_pdf(grid: np.ndarray, mean: float, sigma: float) -> np.ndarray:
+    return np.exp(-0.5 * ((grid - mean) / sigma) ** 2)
 
-    grid = {"age_p16_myr": np.array([10.0, 10.0, 10.0, np.nan]), "age_p50_myr": np.full(4, 20.0),
-            "age_p84_myr": np.full(4, 40.0)}
-    off = 10 ** (GRID_AGREEMENT_DEX + 0.001)
-    chain = {"age_p16_myr": np.array([10.0, 10.0 * off, 10.0, 10.0]), "age_p50_myr": np.array([20.0, 20.0, 20.0, 20.0]),
-             "age_p84_myr": np.array([40.0 / 1.1, 40.0, 40.0 / off, 40.0])}
-    assert far_from_grid(chain, grid).tolist() == [False, True, True, False]
+
+def test_unvisited_mass_is_the_grid_posteriors_share_where_the_chain_never_went(model):
+    """FW2: a star takes the grid's posterior when that posterior lies where its chain never went (a prior at 3 Myr
+    on a star whose chain stayed at Gyr), not when it merely differs from the chain's (a period error, which the grid
+    ignores, widens the chain). Where the calibration spreads the chain's samples (ages of ~100 Myr and more), their
+    kernels' tails count: a narrow prior there, which the chain resolves, stays on it."""
+    from gyroage.core.calibration import SAMPLE_GRID, Calibration
+    from gyroage.core.chain_summary import MAX_UNVISITED, chain_visits, unvisited_mass
+
+    grid = np.linspace(6.0, 10.0, 201)
+    posteriors = np.stack([_normal_pdf(grid, 6.5, 0.15), _normal_pdf(grid, 9.6, 0.05), _normal_pdf(grid, 9.0, 0.02)])
+    chain = np.random.default_rng(1).normal(9.6, 0.1, (6000, 1))
+    bare = chain_visits(chain, 0, (6.0, 10.0), None, None)
+    assert bare.shape == (SAMPLE_GRID,) and bare.sum() == 6000  # every sample once, in its bin
+    u = unvisited_mass(np.tile(bare, (3, 1)), posteriors, grid)
+    # uncalibrated, 1 Gyr is six sigma from every sample: unvisited, as 3 Myr is
+    assert u[0] > 0.99 and u[1] < MAX_UNVISITED and u[2] > 0.99, u
+    spread = chain_visits(chain, 0, (6.0, 10.0), Calibration.from_card(model.card), 1.0)
+    u = unvisited_mass(np.tile(spread, (3, 1)), posteriors, grid)
+    assert u[0] > 0.99 and u[1] < MAX_UNVISITED and u[2] < MAX_UNVISITED, u
+    # a flat prior's chain (no visits kept) and a posterior without mass never send a star to the grid
+    assert unvisited_mass(np.zeros((3, 0)), None, grid).tolist() == [0.0] * 3
+    assert unvisited_mass(bare[None, :], np.full((1, 201), np.nan), grid).tolist() == [0.0]
+
+
+def test_chain_visits_are_read_within_a_bound_inside_the_models_grid():
+    """Under --age-max-myr 1000 the histogram reaches past the bound to the model's 10 Gyr (the calibration's
+    ages); the visits are those of its SAMPLE_GRID ages between the bounds, where the grid posterior lies."""
+    from gyroage.core.calibration import SAMPLE_GRID
+    from gyroage.core.chain_summary import chain_visits
+
+    x = np.random.default_rng(3).normal(9.0, 0.3, (6000, 1))
+    v = chain_visits(x, 0, (6.0, 9.0), None, None, (6.0, 10.0))
+    assert v.shape == (SAMPLE_GRID,)
+    # the last bin reaches halfway to the first age past the bound, 9.02 (the 201-point spacing over the model's grid)
+    assert v.sum() == np.count_nonzero((x >= 6.0) & (x < 9.01))
+    assert np.count_nonzero((x >= 9.0075) & (x < 9.01)) > 0  # not the bounds' own half step
