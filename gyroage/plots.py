@@ -175,12 +175,13 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         post = estimate_with_posteriors(one, am.density, replace(base, n_grid=CURVE_POINTS))[1]
     x, pdf = np.asarray(post["log10_age"].iloc[0], float), np.asarray(post["pdf"].iloc[0], float)
     summ = grid_out
-    samples, n_eff = None, None
+    samples, n_eff, from_grid = None, None, False
     if method == "mcmc":
         # first_row: the sampler keys each star's stream by the seed and its input row, as estimate does
         summ, chain = estimate_with_posteriors(one, am.density, replace(base, method="mcmc"), first_row=row)
         samples = np.asarray(chain["log10_age"].iloc[0], float)
         n_eff = float(summ["mcmc_n_eff"].iloc[0]) if "mcmc_n_eff" in summ else None
+        from_grid = statuses.GRID_POSTERIOR in str(summ["age_flags"].iloc[0]).split(";")
     s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}
     prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
     # the colour as used: converted (from bp_rp and a reddening, or teff, v_ks0, b_v0) when the input has one to convert
@@ -188,7 +189,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     colour = float(io.numeric(grid_out, used)[0])
     lo, mid, hi = s["age_p16_myr"], s["age_p50_myr"], s["age_p84_myr"]
     title = (f"{_label(frame, row)}:  $P_{{\\rm rot}}$ = {prot:.3g} d,  $(G_{{\\rm BP}}-G_{{\\rm RP}})_0$ = {colour:.3f}"
-             f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method})")
+             f"  →  age = ${_fmt(mid)}^{{+{_fmt(hi - mid)}}}_{{-{_fmt(mid - lo)}}}$ Myr ({method}"
+             + (": the grid's posterior)" if from_grid else ")"))
     # status, flags and p_outlier as estimate writes them: an ``ok`` star can be flagged too (likely_outlier,
     # pre_main_sequence_age), and the figure must not look cleaner than the table
     flags = str(summ["age_flags"].iloc[0]).replace(";", ", ")
@@ -199,7 +201,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     # a table's zero stretches inside the bounds are outside the prior's ages too (per-star Gaussians have none)
     log_prior = None if settings.prior.per_star else settings.prior.log_prob(x)
     fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr, n_eff=n_eff,
-                           log_prior=log_prior)
+                           log_prior=log_prior, from_grid=from_grid)
     return save_figure(fig, out_path, fmt, dpi)
 
 
@@ -232,10 +234,12 @@ def _check_true_age(true_age_myr: float | None) -> None:
 
 
 def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "",
-                     true_age_myr: float | None = None, n_eff: float | None = None, log_prior=None):
+                     true_age_myr: float | None = None, n_eff: float | None = None, log_prior=None,
+                     from_grid: bool = False):
     """The posterior figure (not saved): density against age on a log axis, intervals from ``summary``.
 
-    ``samples``: MCMC draws of log10 age to histogram; ``n_eff``: the chain's effective sample count, for their label.
+    ``samples``: MCMC draws of log10 age to histogram; ``n_eff``: the chain's effective sample count, for their label;
+    ``from_grid``: the samples are the grid posterior's (the star took it: age_flags ``grid_posterior``), not the chain's.
 
     The x axis always covers the 95% interval, both the reported one and the
     density's own, with :data:`POSTERIOR_MARGIN_DEX` either side; where that
@@ -271,7 +275,8 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
         h, e = np.histogram(samples, bins=bins)  # per dex of all samples (some may fall off the axis), as the curve
         # the draws are kept from the (calibrated) chain, up to a fixed number: its n_eff says how many count
         kept = f"{samples.size} kept" + (f", n_eff {n_eff:.0f}" if n_eff is not None and np.isfinite(n_eff) else "")
-        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2, label=f"MCMC samples ({kept})")
+        what = f"samples of the grid posterior ({samples.size} kept)" if from_grid else f"MCMC samples ({kept})"
+        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2, label=what)
     ax.axvline(s["age_p50_myr"], color="#08306b", ls="--", lw=1.0, label="median")
     ax.plot([s["age_map_myr"]], [np.interp(np.log10(s["age_map_myr"]) + 6, x, pdf)], "o", ms=5, color="#08306b",
             mfc="white", label="MAP")

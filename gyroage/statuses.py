@@ -86,12 +86,15 @@ FEW_MEMBERS = "few_members"
 AGE_BEYOND_PRIOR_BOUND = "age_beyond_prior_bound"
 POOR_FIT = "poor_fit"
 COLOUR_ERR_BEYOND_TRAINING = "colour_err_beyond_training"
+# --method mcmc under a prior that is not flat: the chain left too few effective samples where the prior lies, and the
+# star's posterior (ages, flags, status, --posteriors samples) is the grid method's (gyroage.core.chain_summary.few_inside)
+GRID_POSTERIOR = "grid_posterior"
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning. The shipped graphs set none past
-# age_beyond_prior_bound (they clip the colour error without a flag: the README's embedding table).
+# age_beyond_prior_bound (they clip the colour error without a flag, and sample nothing: the README's embedding table).
 FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, AGE_BEYOND_PRIOR_BOUND,
-              COLOUR_ERR_BEYOND_TRAINING)
+              COLOUR_ERR_BEYOND_TRAINING, GRID_POSTERIOR)
 # group-age's text order (unchanged since age_beyond_prior_bound was group-age's alone)
 GROUP_FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, MANY_OUTLIERS,
                     MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND, POOR_FIT)

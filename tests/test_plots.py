@@ -446,3 +446,18 @@ def _figure():
     from matplotlib.figure import Figure
 
     return Figure()
+
+
+@needs_matplotlib
+def test_mcmc_plot_of_a_star_that_took_the_grid_posterior_says_so(tmp_path):
+    """A star whose chain left too few effective samples under its prior takes the grid's posterior (V29: a 40 d
+    star at 0.7 mag under a Gaussian prior at 3 Myr); its histogram was labelled 'MCMC samples' all the same."""
+    csv = tmp_path / "old_g.csv"
+    csv.write_text("name,prot,bp_rp0\nold_g,40,0.7\n")
+    out = tmp_path / "p.svg"
+    res = run_cli("plot", "posterior", str(csv), "--method", "mcmc", "--prior", "gaussian_log_age", "--prior-mean",
+                  "6.5", "--prior-sigma", "0.15", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    svg = out.read_text()
+    assert "samples of the grid posterior (1000 kept)" in svg and "MCMC samples" not in svg
+    assert "grid_posterior" in svg  # the title's flags

@@ -10,18 +10,31 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gyroage.core.calibration import SAMPLE_GRID, Calibration
+from gyroage.core.calibration import SAMPLE_GRID, Calibration, trapezoid_weights
 from gyroage.core.grid_cdf import cdf, cdf_quantiles
 from gyroage.core.posterior import QUANTILES, age_grid, cdf_value, map_estimate, normalise, outer_ages
 
 # Points over the prior's bounds on which the prior multiplies a chain's calibrated likelihood (_density_summary):
 # 0.001 dex over the model's 4 dex, five points per sigma of a 0.005 dex isochrone prior.
 PRIOR_GRID = 4001
-# Fewer chain samples than this between the bounds of a prior that is not flat (of the ~6,000 after burn-in) and the
-# star takes the grid method's posterior (:func:`few_inside`): two per bin of the SAMPLE_GRID-point histogram
+# Fewer chain samples than this between the bounds of a prior that is not flat (of the ~6,000 after burn-in), or fewer
+# effective samples behind the posterior's percentiles (:func:`effective_samples`), and the star takes the grid
+# method's posterior (:func:`few_inside`): two per bin of the SAMPLE_GRID-point histogram
 # _density_summary builds there, which only the calibration smooths, and not at all below ~10 Myr (its width is 0):
 # 0-2 samples in the likelihood's far tail under --age-max-myr 10 made a spike that moved with the seed (V26).
 MIN_INSIDE = 2 * SAMPLE_GRID
+# A bin of that histogram whose calibrated count (the chain's likelihood samples in it, each spread by the
+# calibration's kernel) is below MIN_VISITS the chain never visited; more than MAX_UNVISITED of the grid posterior's
+# mass in such bins, and the star takes the grid's (unvisited_mass): mass the chain never reached is no sample's to
+# count. A 40 d star at 0.7 mag under a Gaussian prior at 3 Myr +- 0.15 dex, seeds 7 and 12: no sample below 10 Myr,
+# the ~40 at 10-100 Myr made the posterior from their kernels' tails (p50 5.6-5.8 Myr, 680-3,100 effective samples)
+# where the grid's likelihood, its own mass at 1-5 Myr, gives 2.8: 1e-5-1e-4 samples per bin under the grid's
+# posterior. A narrow prior off the likelihood's peak (0.01-0.02 dex at 1 Gyr on a 33 d star at 1.15 mag) lies in
+# kernel tails too, at 0.2-0.6 samples per bin (0.2-4 over such example stars), and the chain resolves it (within
+# 0.001 dex of a 2,001-point grid); a period error (prot_err, which the grid does not use) only widens the chain:
+# 45-165 per bin (FW2). 2 samples per bin sent 375 of 3,600 chains within 0.03 dex of that grid to the grid's.
+MIN_VISITS = 0.05
+MAX_UNVISITED = 0.02
 
 
 def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
@@ -54,13 +67,97 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
 
 
 def few_inside(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
-               log_prior: Callable[[np.ndarray], np.ndarray]) -> bool:
-    """Whether fewer than :data:`MIN_INSIDE` of a chain's samples after ``burn`` steps lie where the prior is above
-    zero: within ``bounds`` and, for a table 0 beyond some age (the same bound written as a table), there."""
+               log_prior: Callable[[np.ndarray], np.ndarray], calibration: Calibration | None = None,
+               colour: float | None = None, kernel_bounds: tuple[float, float] | None = None) -> bool:
+    """Whether a chain's samples after ``burn`` steps are too few for :func:`_density_summary`: fewer than
+    :data:`MIN_INSIDE` lie where the prior is above zero (within ``bounds`` and, for a table 0 beyond some age, there),
+    or fewer than that many effective samples (:func:`effective_samples`) carry the posterior's mass."""
     x = chain_x[burn:].reshape(-1)
-    x = x[(x >= bounds[0]) & (x <= bounds[1])]
+    inside = x[(x >= bounds[0]) & (x <= bounds[1])]
     with np.errstate(divide="ignore"):
-        return x.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(x)))) < MIN_INSIDE
+        if inside.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(inside)))) < MIN_INSIDE:
+            return True
+    kernel = bounds if kernel_bounds is None else kernel_bounds
+    return effective_samples(x, bounds, log_prior, calibration, colour, kernel) < MIN_INSIDE
+
+
+def chain_visits(chain_x: np.ndarray, burn: int, bounds: tuple[float, float], calibration: Calibration | None,
+                 colour: float | None, kernel_bounds: tuple[float, float] | None = None) -> np.ndarray:
+    """The chain's likelihood samples (after ``burn`` steps) per bin of :func:`_density_summary`'s histogram at its
+    SAMPLE_GRID ages between ``bounds``, each spread by ``calibration``'s kernel as that density spreads it (a
+    fraction of a sample where only kernels' tails reach), for :func:`unvisited_mass`."""
+    full, counts, widths = _binned(chain_x[burn:].reshape(-1), bounds, bounds if kernel_bounds is None else kernel_bounds)
+    per_bin = counts if calibration is None or not calibration.smears else counts @ calibration.kernel(full, colour) * widths
+    first = int(np.searchsorted(full, bounds[0]))  # the ages below the bounds (the model's, when inside it) first
+    return per_bin[first : first + SAMPLE_GRID]
+
+
+def unvisited_mass(visits: np.ndarray, pdf: np.ndarray | None, grid: np.ndarray) -> np.ndarray:
+    """Per star, the share of the grid posterior (``pdf`` rows on ``grid``, the prior's bounds) in bins where the
+    chain's ``visits`` (:func:`chain_visits` rows; none: a flat prior's chain, 0) are below :data:`MIN_VISITS`."""
+    if visits.shape[-1] == 0 or pdf is None:
+        return np.zeros(len(visits))
+    k = np.rint((grid - grid[0]) / (grid[-1] - grid[0]) * (visits.shape[1] - 1)).astype(int)  # each age's bin
+    mass = pdf * trapezoid_weights(grid)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a posterior without mass (no age): 0, not NaN
+        return np.nan_to_num((mass * (visits[:, k] < MIN_VISITS)).sum(axis=1) / mass.sum(axis=1))
+
+
+def effective_samples(x: np.ndarray, bounds: tuple[float, float], log_prior: Callable[[np.ndarray], np.ndarray],
+                      calibration: Calibration | None, colour: float | None,
+                      kernel_bounds: tuple[float, float]) -> float:
+    """The effective number of likelihood samples ``x`` behind :func:`_density_summary`'s 16th, 50th and 84th
+    percentiles, the fewest of the three: F (1 - F) over the variance of the posterior's CDF F there when each
+    histogram bin's count varies as a Poisson count (the delta method; the level scale, a monotone map, left out).
+    Without smoothing and under a prior flat within bounds that is the samples inside; under a prior's weights,
+    Kish's (sum w)^2 / sum w^2 at the median.
+
+    A prior low but never zero (a Gaussian at 3 Myr +- 0.15 dex on a 40 d star at 0.7 mag, whose likelihood lies at
+    Gyr) left thousands of samples where it is above zero and the posterior's mass on a handful below ~10 Myr, where
+    the calibration's width is 0: a spike that moved with the seed (V29; 2-190 effective samples, seeds 0-4). A narrow prior
+    (0.02 dex at 1 Gyr) lies within the kernel's width of every sample that reaches it: a count moves the density's
+    level there, not its shape, so the CDF barely moves and the chain, which resolves the prior where the grid's
+    201 points do not, keeps it (to 0.002 dex of a 2,001-point grid with 20 samples within reach, seeds 1-2), where
+    Kish's count of each sample's weight (the prior through its kernel) sent it to the grid.
+    """
+    full, counts, widths = _binned(x, bounds, kernel_bounds)
+    smooth = None if calibration is None or not calibration.smears else calibration.kernel(full, colour)
+    like = counts / widths if smooth is None else counts @ smooth  # smooth[i, j]: the density at j of a mass at i
+    fine = age_grid(bounds[0], bounds[1], PRIOR_GRID)
+    lp = np.asarray(log_prior(fine), dtype=float)
+    if not np.isfinite(lp).any():
+        return 0.0
+    prior = np.exp(lp - lp[np.isfinite(lp)].max()) * trapezoid_weights(fine)
+    mass = np.interp(fine, full, like) * prior
+    if not mass.sum() > 0:
+        return 0.0
+    levels = np.array([0.16, 0.5, 0.84])
+    below = np.cumsum(mass)[:, None] <= levels * mass.sum()  # the fine ages below each percentile
+    # the prior's mass at each histogram age (all of it, and below each percentile), through the interpolation that
+    # reads the density between them: a sample's share of the posterior is its kernel row (or bin) times that
+    j = np.clip(np.searchsorted(full, fine, side="right") - 1, 0, full.size - 2)
+    t = (fine - full[j]) / (full[j + 1] - full[j])
+    w = np.column_stack([prior, prior[:, None] * below])
+    r = np.zeros((full.size, w.shape[1]))
+    np.add.at(r, j, w * (1.0 - t)[:, None])
+    np.add.at(r, j + 1, w * t[:, None])
+    share = r / widths[:, None] if smooth is None else smooth @ r
+    total = counts @ share
+    cdf_at = total[1:] / total[0]
+    var = counts @ (share[:, 1:] - cdf_at * share[:, :1]) ** 2 / total[0] ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.min(np.where(var > 0, cdf_at * (1.0 - cdf_at) / var, np.inf)))
+
+
+def _binned(x: np.ndarray, bounds: tuple[float, float],
+            kernel_bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The histogram :func:`_density_summary` reads samples ``x`` on: (its ages, SAMPLE_GRID between ``bounds`` and
+    beyond them to ``kernel_bounds`` as the grid method's, the samples' counts in a bin about each, the bins' widths)."""
+    inner = age_grid(bounds[0], bounds[1], SAMPLE_GRID)
+    below, above = outer_ages(inner, {"log10_age_min": kernel_bounds[0], "log10_age_max": kernel_bounds[1]})
+    full = np.concatenate([below, inner, above])
+    edges = np.concatenate([full[:1], 0.5 * (full[1:] + full[:-1]), full[-1:]])  # a bin about each grid age
+    return full, np.histogram(x, bins=edges)[0], np.diff(edges)
 
 
 def grid_samples(pdf: np.ndarray, grid: np.ndarray, n_keep: int, seed: int, rows: np.ndarray) -> list[np.ndarray]:
@@ -86,12 +183,9 @@ def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calib
     likelihood (a 2 d K dwarf at 1.3 mag, 11 Myr unbounded, got invalid_prior under --age-min-myr 3000, which the
     grid dates at 3.3 Gyr), or a few copies of one sample.
     """
-    inner = age_grid(bounds[0], bounds[1], SAMPLE_GRID)
-    below, above = outer_ages(inner, {"log10_age_min": kernel_bounds[0], "log10_age_max": kernel_bounds[1]})
-    full = np.concatenate([below, inner, above])
-    edges = np.concatenate([full[:1], 0.5 * (full[1:] + full[:-1]), full[-1:]])  # a bin about each grid age
+    full, counts, widths = _binned(x, bounds, kernel_bounds)
     with np.errstate(divide="ignore"):
-        log_like = np.log(np.histogram(x, bins=edges)[0] / np.diff(edges))[None, :]
+        log_like = np.log(counts / widths)[None, :]
     colours = None if colour is None else np.array([colour])
     apply = (lambda p: p) if calibration is None else (lambda p: calibration.apply(p, full, colours))
     like = apply(normalise(log_like, full))[0]  # as calibrated_within: the likelihood calibrated over all of full

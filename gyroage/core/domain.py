@@ -82,3 +82,35 @@ def flag_text(*masks: np.ndarray, names=statuses.FLAG_ORDER) -> np.ndarray:
     uniq, inv = np.unique(code, return_inverse=True)
     text = np.array([";".join(n for i, n in enumerate(names) if u >> i & 1) for u in uniq], dtype=object)
     return text[inv.reshape(-1)] if len(uniq) else np.zeros(0, dtype=object)
+
+
+def with_flag(text: np.ndarray, mask: np.ndarray, name: str = statuses.GRID_POSTERIOR) -> np.ndarray:
+    """``age_flags`` text with ``name``, the last flag of :data:`gyroage.statuses.FLAG_ORDER`, appended where ``mask``."""
+    text = np.asarray(text, dtype=object)
+    return np.where(mask, np.where(text == "", name, text + (";" + name)), text)
+
+
+def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
+               age_median_myr, above: np.ndarray | None = None,
+               age_map_myr: np.ndarray | None = None,
+               beyond_bound: np.ndarray | None = None,
+               colour_err_beyond: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain,
+    ``p_outlier``, the median age, ``above`` (:meth:`gyroage.core.main_sequence.AboveFlag.flags`; None: no star is flagged) and the MAP age
+    (``age_outside_training`` also when it lies :data:`MAP_BEYOND_DEX` beyond the oldest trained age; None: not
+    checked), and two cautions (None: no star): ``beyond_bound`` (:func:`gyroage.core.estimate.beyond_prior_bound`) and
+    ``colour_err_beyond`` (:attr:`gyroage.core.stars.StarArrays.colour_err_beyond`)."""
+    likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
+    young = np.asarray(age_median_myr) < PRE_MAIN_SEQUENCE_MAX_MYR
+    none = np.zeros(len(bp_rp0), dtype=bool)
+    above = none if above is None else np.asarray(above, dtype=bool)
+    beyond = none if beyond_bound is None else np.asarray(beyond_bound, dtype=bool)
+    wide = none if colour_err_beyond is None else np.asarray(colour_err_beyond, dtype=bool)
+    if domain is None:
+        return flag_text(none, none, none, likely, young, above, beyond, wide), above
+    blue, period_out = domain.input_flags(bp_rp0, log10_prot)
+    age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
+    if age_map_myr is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            age_out |= np.log10(np.asarray(age_map_myr, dtype=np.float64)) + 6.0 > domain.age_range(bp_rp0)[1] + MAP_BEYOND_DEX
+    return flag_text(blue, period_out, age_out, likely, young, above, beyond, wide), blue | period_out | age_out | above

@@ -16,17 +16,10 @@ import pandas as pd
 from gyroage import io, statuses
 from gyroage.column_types import text_types
 from gyroage.core.calibration import Calibration
-from gyroage.core.chain_summary import grid_samples
+from gyroage.core.chain_summary import MAX_UNVISITED, grid_samples, unvisited_mass
 from gyroage.core.colours import MAX_COLOUR_SIGMA, Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
-from gyroage.core.domain import (
-    AGE_OUTSIDE_MAX,
-    MAP_BEYOND_DEX,
-    OUTLIER_FLAG_MIN,
-    PRE_MAIN_SEQUENCE_MAX_MYR,
-    SequenceDomain,
-    flag_text,
-)
+from gyroage.core.domain import SequenceDomain, star_flags, with_flag
 from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood, colour_spread
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.mcmc_target import StarInputs
@@ -179,8 +172,9 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
         # the grid gives the sampler's stars p_outlier and age_beyond_prior_bound (and its posterior, pdfs kept, to
-        # those with too few chain samples within the bounds); their other flags and extrapolated follow MCMC ages
-        g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep)
+        # those whose chains left too few samples, or none where it lies); their other flags follow MCMC ages
+        g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings,
+                      keep or settings.method == "mcmc")
         values = dict(g.values)
         flags, extrapolated = g.flags, g.extrapolated
         if g.pdf is not None and settings.method == "grid":
@@ -194,8 +188,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
                                             SequenceDomain.from_card(density.card), values["p_outlier"],
                                             values["age_p50_myr"], values.pop("_age_outside"), values["age_map_myr"],
                                             g.beyond_bound)
-            few = values.pop("_few_inside")  # the grid's posterior (_mcmc_rows): its flags and status too
-            flags, extrapolated = np.where(few, g.flags, flags), np.where(few, g.extrapolated, extrapolated)
+            few = values.pop("_few_inside")  # the grid's posterior (_mcmc_rows): its flags and status too, and a mark
+            flags, extrapolated = with_flag(np.where(few, g.flags, flags), few), np.where(few, g.extrapolated, extrapolated)
         results["age_flags"][ok] = flags
         status[rows[extrapolated]] = statuses.EXTRAPOLATED
         if settings.method == "mcmc":
@@ -226,32 +220,6 @@ def _row_numbers(n: int, first_row: int, row_numbers: np.ndarray | None) -> np.n
     if rows.shape != (n,) or not (np.issubdtype(rows.dtype, np.integer) and (n == 0 or rows.min() >= 0)):
         raise ValueError("row_numbers must give one whole number >= 0 per row")
     return rows.astype(np.int64)
-
-
-def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
-               age_median_myr, above: np.ndarray | None = None,
-               age_map_myr: np.ndarray | None = None,
-               beyond_bound: np.ndarray | None = None,
-               colour_err_beyond: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain,
-    ``p_outlier``, the median age, ``above`` (:meth:`AboveFlag.flags`; None: no star is flagged) and the MAP age
-    (``age_outside_training`` also when it lies :data:`MAP_BEYOND_DEX` beyond the oldest trained age; None: not
-    checked), and two cautions (None: no star): ``beyond_bound`` (:func:`beyond_prior_bound`) and
-    ``colour_err_beyond`` (:attr:`StarArrays.colour_err_beyond`)."""
-    likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
-    young = np.asarray(age_median_myr) < PRE_MAIN_SEQUENCE_MAX_MYR
-    none = np.zeros(len(bp_rp0), dtype=bool)
-    above = none if above is None else np.asarray(above, dtype=bool)
-    beyond = none if beyond_bound is None else np.asarray(beyond_bound, dtype=bool)
-    wide = none if colour_err_beyond is None else np.asarray(colour_err_beyond, dtype=bool)
-    if domain is None:
-        return flag_text(none, none, none, likely, young, above, beyond, wide), above
-    blue, period_out = domain.input_flags(bp_rp0, log10_prot)
-    age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
-    if age_map_myr is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            age_out |= np.log10(np.asarray(age_map_myr, dtype=np.float64)) + 6.0 > domain.age_range(bp_rp0)[1] + MAP_BEYOND_DEX
-    return flag_text(blue, period_out, age_out, likely, young, above, beyond, wide), blue | period_out | age_out | above
 
 
 @dataclass(frozen=True)
@@ -354,7 +322,9 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
                rows: np.ndarray | None = None, grid: GridRows | None = None) -> tuple[dict, pd.DataFrame | None]:
     """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``);
     ``rows``: their input rows (default 0, 1, ...), which key each star's random stream. A star whose chain left
-    too few samples within a prior's bounds (``_few_inside``) takes ``grid``'s posterior (its samples from its pdf).
+    too few (effective) samples within a prior's bounds, or never went where the grid's posterior lies
+    (:func:`~gyroage.core.chain_summary.unvisited_mass`), takes ``grid``'s posterior (``_few_inside``; its samples
+    from its pdf, ``method`` grid_samples in the posterior table).
 
     The chains sample sequence members (no outlier term), as the grid does; the
     colour term is the colour error beyond the training colours' (floored), the
@@ -375,7 +345,10 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
                        n_grid=settings.n_grid, rows=rows)
-    few = res.few_inside if grid is not None else np.zeros(len(lp), dtype=bool)
+    # a chain of the likelihood alone (a prior not flat: res.visits has columns) that never went where the grid's
+    # posterior lies; not one whose ages differ from the grid's, which ignores prot_err (a period error widens the chain)
+    few = np.zeros(len(lp), dtype=bool) if grid is None else (
+        res.few_inside | (unvisited_mass(res.visits, grid.pdf, grid.grid) > MAX_UNVISITED))
     values = {k: np.where(few, grid.values[k], v) if few.any() else v for k, v in res.summaries.items()}
     values.update(zip(MCMC_COLUMNS, (res.tau, res.acceptance, res.n_eff)))
     values["converged"], values["_few_inside"] = res.converged | few, few  # the grid's age: the chain's not quoted
@@ -386,7 +359,8 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
         drawn = iter(grid_samples(grid.pdf[few], grid.grid, settings.sampler.n_keep, settings.seed,
                                   np.flatnonzero(few) if rows is None else rows[few]))
         samples = [next(drawn) if f else s for f, s in zip(few, samples)]
-    return values, (posterior_table(np.flatnonzero(ok), "mcmc", samples) if keep else None)
+    # --posteriors says which rows hold the grid posterior's samples, as age_flags does (grid_posterior)
+    return values, (posterior_table(np.flatnonzero(ok), np.where(few, "grid_samples", "mcmc"), samples) if keep else None)
 
 
 # Stars per block of the grid method: blocks run on parallel threads, so the numpy work of one

@@ -266,6 +266,14 @@ def prior_is_flat(log_prior: np.ndarray) -> bool:
     return bool(np.all(lp == lp[..., :1]) and np.all(np.isfinite(lp[..., :1])))
 
 
+def flat_over_model_grid(prior: Prior, card_grid, n_grid: int, mean=None, sigma=None) -> bool:
+    """Whether ``prior`` (per star: ``mean``, ``sigma``) has the card's ``age_grid`` bounds and is flat
+    (:func:`prior_is_flat`) on ``n_grid`` ages between them: the sampler's chains then sample the posterior itself,
+    else the likelihood, which the grid method's recipe turns into the posterior (:mod:`gyroage.core.chain_summary`)."""
+    return bounds_are_the_cards(prior, card_grid) and prior_is_flat(grid_log_prior(
+        prior, age_grid(prior.log10_age_min, prior.log10_age_max, n_grid), mean, sigma))
+
+
 def calibrate(pdf: np.ndarray, grid: np.ndarray, colour: np.ndarray, calibration: PdfTransform | None,
               main_sequence_calibration: PdfTransform | None, informed: np.ndarray | None) -> np.ndarray:
     """Each star's posterior convolved with its systematic term: ``main_sequence_calibration`` for the stars the
@@ -370,10 +378,12 @@ def write_empty_posteriors(path, ids=None, meta: dict[str, str] | None = None) -
         pq.write_table(with_provenance(schema, meta).empty_table(), tmp)
 
 
-def posterior_table(rows: np.ndarray, method: str, values: list[np.ndarray], pdf: list[np.ndarray] | None = None):
+def posterior_table(rows: np.ndarray, method: str | np.ndarray, values: list[np.ndarray],
+                    pdf: list[np.ndarray] | None = None):
     """Stored posteriors (``--posteriors``): one row per star keyed by input row index.
 
-    Columns: ``row`` (0-based input row), ``method`` (grid or mcmc),
+    Columns: ``row`` (0-based input row), ``method`` (grid or mcmc, or per row: grid_samples, the grid posterior's
+    samples of an mcmc star that took it, :func:`gyroage.core.chain_summary.few_inside`),
     ``log10_age`` (grid points, or posterior samples for mcmc; log10 yr) and
     ``pdf`` (posterior density per dex on the grid; empty for samples).
     The grid is kept in float64, the bits the quantiles came from (in float32 it moved by up to 5e-7 dex, the

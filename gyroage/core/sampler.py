@@ -62,8 +62,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from gyroage.core.autocorr import integrated_time
-from gyroage.core.calibration import Calibration
-from gyroage.core.chain_summary import few_inside, summarise_chain
+from gyroage.core.calibration import SAMPLE_GRID, Calibration
+from gyroage.core.chain_summary import chain_visits, few_inside, summarise_chain
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.mcmc_target import LogPosterior, StarInputs
@@ -71,10 +71,8 @@ from gyroage.core.moves import IndependenceMove, IndependenceProposal, StarDraws
 from gyroage.core.posterior import (
     QUANTILES,
     SUMMARY_COLUMNS,
-    age_grid,
     bounds_are_the_cards,
-    grid_log_prior,
-    prior_is_flat,
+    flat_over_model_grid,
     summary_myr,
 )
 from gyroage.core.priors import Prior
@@ -143,8 +141,9 @@ class SampleResult:
 
     ``outside``: each star's posterior mass outside its trained ages (``StarInputs.trained_lo``/``trained_hi``),
     read from every sample the percentiles come from (or their density, under a prior that is not flat), not the kept; NaN
-    where not counted or the star has no posterior. ``few_inside``: the stars whose chains left too few samples
-    within a prior's bounds (:func:`gyroage.core.chain_summary.few_inside`), which take the grid's posterior.
+    where not counted or the star has no posterior. ``few_inside``: the stars whose chains left too few (effective)
+    samples within a prior's bounds (:func:`gyroage.core.chain_summary.few_inside`), which take the grid's posterior;
+    ``visits``: where their chains went (:func:`gyroage.core.chain_summary.chain_visits`; no columns under a flat prior).
     """
 
     summaries: dict[str, np.ndarray]
@@ -155,6 +154,7 @@ class SampleResult:
     samples: list[np.ndarray]
     outside: np.ndarray
     few_inside: np.ndarray
+    visits: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -306,21 +306,22 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     modes = np.full(n_s, np.nan)
     neff = np.full(n_s, np.nan)
     outside, few = np.full(n_s, np.nan), np.zeros(n_s, dtype=bool)
+    visits = np.zeros((n_s, 0 if log_prior is None else SAMPLE_GRID))
     samples = []
     for i in range(n_s):  # per star, but only quantiles of a finished chain: no density calls here
-        t = int(run.steps[i])
-        tau = run.tau[i]
+        t, tau, c = int(run.steps[i]), run.tau[i], None if colours is None else float(colours[i])
         burn = int(min(t // 2, np.ceil(2 * tau))) if np.isfinite(tau) else t // 2
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds,
-                                                        None if colours is None else float(colours[i]),
+        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds, c,
                                                         None if log_prior is None else log_prior(i),
                                                         None if trained is None else (trained[0][i], trained[1][i]),
                                                         kernel_bounds=kernel_bounds)
         qs[i], modes[i] = q, mode
-        few[i] = log_prior is not None and few_inside(cx, burn, bounds, log_prior(i))  # chain: the likelihood alone
+        if log_prior is not None:  # the likelihood's chain: enough samples behind the posterior, and where they went
+            few[i] = few_inside(cx, burn, bounds, log_prior(i), cal, c, kernel_bounds)
+            visits[i] = chain_visits(cx, burn, bounds, cal, c, kernel_bounds)
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
@@ -328,7 +329,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     # that is not flat that is the likelihood's chain too: the prior no longer weights its samples (a rule on the
     # weights' Kish fraction left stars not_converged that no --max-steps cured, V22), it multiplies their density
     converged = run.converged & (neff >= settings.min_n_eff)
-    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples, outside, few)
+    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples, outside, few, visits)
 
 
 def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, star_rng) -> BlockChains:
@@ -455,8 +456,8 @@ def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, cal
     bounds, g = (prior.log10_age_min, prior.log10_age_max), density.card.age_grid
     inside = not bounds_are_the_cards(prior, g)  # cut there, a 100 d M dwarf at 2.6 mag came out 70 Myr under 1 Gyr
     kernel_bounds = (float(g["log10_age_min"]), float(g["log10_age_max"])) if inside else bounds
-    apart = (calibration is not None or term_calibration is not None) and (inside or not prior_is_flat(grid_log_prior(
-        prior, age_grid(*bounds, n_grid), stars.prior_mean, stars.prior_sigma)))
+    apart = (calibration is not None or term_calibration is not None) and not flat_over_model_grid(
+        prior, g, n_grid, stars.prior_mean, stars.prior_sigma)
     chain_prior = Prior("uniform_log_age", *kernel_bounds) if apart else prior
     logpost = LogPosterior(density, chain_prior, stars, outlier_weight, term)
     informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None
@@ -491,8 +492,8 @@ def _concat(parts: list[SampleResult], n: int) -> SampleResult:
     if not parts:
         empty = np.zeros(0)
         return SampleResult({k: empty for k in SUMMARY_COLUMNS}, empty, empty, empty, np.zeros(0, bool), [], empty,
-                            np.zeros(0, bool))
+                            np.zeros(0, bool), np.zeros((0, 0)))
     cat = lambda f: np.concatenate([getattr(p, f) for p in parts])  # noqa: E731
     return SampleResult({k: np.concatenate([p.summaries[k] for p in parts]) for k in SUMMARY_COLUMNS},
                         cat("tau"), cat("acceptance"), cat("n_eff"), cat("converged"),
-                        [s for p in parts for s in p.samples], cat("outside"), cat("few_inside"))
+                        [s for p in parts for s in p.samples], cat("outside"), cat("few_inside"), cat("visits"))

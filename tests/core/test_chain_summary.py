@@ -69,3 +69,89 @@ def test_grid_samples_follow_the_grid_posterior_and_a_posterior_without_mass_giv
     assert a.dtype == np.float32 and a.size == 4000 and b.size == 0
     assert np.allclose(np.quantile(a, [0.16, 0.5, 0.84]), [7.9, 8.0, 8.1], atol=0.01)
     assert np.array_equal(a, grid_samples(pdf[:1], grid, 4000, 3, np.array([5]))[0])  # the star's own stream
+
+
+def _gaussian(mean: float, sigma: float):
+    return lambda x: -0.5 * ((np.asarray(x) - mean) / sigma) ** 2
+
+
+def test_few_inside_weighs_the_samples_by_a_prior_low_but_never_zero():
+    """V29: a prior low but never zero (a Gaussian at 3 Myr +- 0.15 dex; a table at 1e-9 past 10 Myr) on a star
+    whose likelihood lies at Gyr left thousands of samples where it is above zero, so the count passed, and the
+    posterior's mass on three of them below 10 Myr (no calibration smooths there): a spike that moved with the seed.
+    Their effective number (the prior's Kish weights) is about three."""
+    from gyroage.core.chain_summary import few_inside
+
+    chain = np.concatenate([np.random.default_rng(0).normal(9.3, 0.2, 6000), [6.45, 6.5, 6.55]])[:, None]
+    assert few_inside(chain, 0, (6.0, 10.0), _gaussian(6.5, 0.15))
+    table = lambda x: np.where(np.asarray(x) <= 7.0, 0.0, np.log(1e-9))  # noqa: E731
+    assert few_inside(chain, 0, (6.0, 10.0), table)
+    # the same chain under a prior where its samples are: on the chain
+    assert not few_inside(chain, 0, (6.0, 10.0), _gaussian(9.3, 0.3))
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.02, 0.05])
+def test_few_inside_leaves_a_narrow_prior_on_the_chain(model, sigma):
+    """A narrow prior (0.01-0.05 dex, an isochrone age) where the samples are: the chain, which resolves it where the
+    grid's 201 points do not, keeps it (a prior's Kish weights alone counted only the samples under it)."""
+    from gyroage.core.calibration import Calibration
+    from gyroage.core.chain_summary import MIN_INSIDE, effective_samples, few_inside
+
+    chain = np.random.default_rng(1).normal(9.0, 0.15, (6000, 1))
+    prior = _gaussian(9.0, sigma)
+    calibration = Calibration.from_card(model.card)
+    assert not few_inside(chain, 0, (6.0, 10.0), prior, calibration, 1.0)
+    assert not few_inside(chain, 0, (6.0, 10.0), prior)
+    assert effective_samples(chain.ravel(), (6.0, 10.0), prior, calibration, 1.0, (6.0, 10.0)) >= MIN_INSIDE
+
+
+def test_effective_samples_of_a_flat_prior_without_smoothing_are_the_samples_inside():
+    """Below ~10 Myr (no calibration width) under a prior flat within its bounds every sample inside counts once,
+    as the count of samples inside the bounds (V26's rule) did."""
+    from gyroage.core.chain_summary import effective_samples
+
+    x = np.random.default_rng(2).uniform(6.0, 7.0, 3000)
+    flat = lambda a: np.zeros_like(np.asarray(a, dtype=float))  # noqa: E731
+    assert effective_samples(x, (6.0, 7.0), flat, None, None, (6.0, 10.0)) == pytest.approx(3000, rel=0.1)
+
+
+def _normal_pdf(grid: np.ndarray, mean: float, sigma: float) -> np.ndarray:
+    return np.exp(-0.5 * ((grid - mean) / sigma) ** 2)
+
+
+def test_unvisited_mass_is_the_grid_posteriors_share_where_the_chain_never_went(model):
+    """FW2: a star takes the grid's posterior when that posterior lies where its chain never went (a prior at 3 Myr
+    on a star whose chain stayed at Gyr), not when it merely differs from the chain's (a period error, which the grid
+    ignores, widens the chain). Where the calibration spreads the chain's samples (ages of ~100 Myr and more), their
+    kernels' tails count: a narrow prior there, which the chain resolves, stays on it."""
+    from gyroage.core.calibration import SAMPLE_GRID, Calibration
+    from gyroage.core.chain_summary import MAX_UNVISITED, chain_visits, unvisited_mass
+
+    grid = np.linspace(6.0, 10.0, 201)
+    posteriors = np.stack([_normal_pdf(grid, 6.5, 0.15), _normal_pdf(grid, 9.6, 0.05), _normal_pdf(grid, 9.0, 0.02)])
+    chain = np.random.default_rng(1).normal(9.6, 0.1, (6000, 1))
+    bare = chain_visits(chain, 0, (6.0, 10.0), None, None)
+    assert bare.shape == (SAMPLE_GRID,) and bare.sum() == 6000  # every sample once, in its bin
+    u = unvisited_mass(np.tile(bare, (3, 1)), posteriors, grid)
+    # uncalibrated, 1 Gyr is six sigma from every sample: unvisited, as 3 Myr is
+    assert u[0] > 0.99 and u[1] < MAX_UNVISITED and u[2] > 0.99, u
+    spread = chain_visits(chain, 0, (6.0, 10.0), Calibration.from_card(model.card), 1.0)
+    u = unvisited_mass(np.tile(spread, (3, 1)), posteriors, grid)
+    assert u[0] > 0.99 and u[1] < MAX_UNVISITED and u[2] < MAX_UNVISITED, u
+    # a flat prior's chain (no visits kept) and a posterior without mass never send a star to the grid
+    assert unvisited_mass(np.zeros((3, 0)), None, grid).tolist() == [0.0] * 3
+    assert unvisited_mass(bare[None, :], np.full((1, 201), np.nan), grid).tolist() == [0.0]
+
+
+def test_chain_visits_are_read_within_a_bound_inside_the_models_grid():
+    """Under --age-max-myr 1000 the histogram reaches past the bound to the model's 10 Gyr (the calibration's
+    ages); the visits are those of its SAMPLE_GRID ages between the bounds, where the grid posterior lies."""
+    from gyroage.core.calibration import SAMPLE_GRID
+    from gyroage.core.chain_summary import chain_visits
+
+    x = np.random.default_rng(3).normal(9.0, 0.3, (6000, 1))
+    v = chain_visits(x, 0, (6.0, 9.0), None, None, (6.0, 10.0))
+    assert v.shape == (SAMPLE_GRID,)
+    # the last bin reaches halfway to the first age past the bound, 9.02 (the 201-point spacing over the model's grid)
+    assert v.sum() == np.count_nonzero((x >= 6.0) & (x < 9.01))
+    assert np.count_nonzero((x >= 9.0075) & (x < 9.01)) > 0  # not the bounds' own half step

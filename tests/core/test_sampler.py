@@ -349,7 +349,8 @@ def test_a_prior_away_from_the_chain_dates_the_star_as_the_grid_does(model):
     grid, mcmc = _grid_and_mcmc(model, frame, old)
     assert grid["status"].iloc[0] != "invalid_prior"
     assert mcmc["status"].tolist() == grid["status"].tolist()
-    assert mcmc["age_flags"].tolist() == grid["age_flags"].tolist()
+    # both chains leave too few samples above 8 Gyr: the grid's posterior, which age_flags says (W2)
+    assert mcmc["age_flags"].tolist() == [f + ";grid_posterior" for f in grid["age_flags"]]
     diff = np.abs(np.log10(mcmc[AGES].to_numpy(float)) - np.log10(grid[AGES].to_numpy(float)))
     assert diff.max() < 0.05, diff
     # inside the table, up to its edge's grid step (README, `tabulated`), as the grid's
