@@ -39,8 +39,9 @@ def warn_column_notes(columns, magnitudes: bool, given: bool = False) -> None:
 def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None) -> None:
     """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
     stderr); per-star widths as :func:`estimate_chunk`'s ``on_prior_widths`` gave them (``narrow``). Not for the
-    sampler, whose chains are not on the grid."""
-    if settings.prior.sigma_column is not None:  # per-star widths: counted as the engines count them
+    sampler's chains, which are not on the grid; but for its stars that took the grid's posterior (grid_posterior),
+    counted in ``narrow`` as the engines count them."""
+    if settings.prior.sigma_column is not None or settings.method == "mcmc":  # counted as the engines count them
         note = narrow_prior_note(settings, narrow) if narrow is not None else None
     else:
         note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None

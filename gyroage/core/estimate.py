@@ -102,7 +102,8 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     ``row_numbers``: each row's own number instead (whole numbers >= 0, one per row; :meth:`AgeModel.estimate` gives
     a frame's integer index), so a star keeps its draws whichever rows stand beside it.
     ``on_prior_widths`` is given the chunk's :func:`narrow_prior_rows`, from the widths read to date it (the grid
-    with ``--prior-sigma`` a column; not called otherwise), so the engines count them without reading them again;
+    with ``--prior-sigma`` a column; under mcmc, the stars that took the grid's posterior under a prior it cannot
+    resolve, :func:`_fallback_widths`; not called otherwise), so the engines count them without reading them again;
     ``on_unreddened`` its :func:`gyroage.core.stars.unreddened_rows`, from the colours worked out to date it.
     """
     return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row,
@@ -189,6 +190,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
                                             values["age_p50_myr"], values.pop("_age_outside"), values["age_map_myr"],
                                             g.beyond_bound)
             few = values.pop("_few_inside")  # the grid's posterior (_mcmc_rows): its flags and status too, and a mark
+            if on_prior_widths is not None:  # the grid's posterior under a prior it cannot resolve: said at the end
+                on_prior_widths(_fallback_widths(settings, few, _rows(prior_sigma, ok)))
             flags, extrapolated = with_flag(np.where(few, g.flags, flags), few), np.where(few, g.extrapolated, extrapolated)
         results["age_flags"][ok] = flags
         status[rows[extrapolated]] = statuses.EXTRAPOLATED
@@ -443,14 +446,35 @@ def _counts_widths(settings: EstimateSettings) -> bool:
     return settings.method == "grid" and settings.prior.sigma_column is not None
 
 
+def _fallback_widths(settings: EstimateSettings, few: np.ndarray, sigma: np.ndarray | None) -> tuple[int, float]:
+    """(how many, the smallest width) of the sampler's stars that took the grid's posterior (``few``) under a prior
+    that grid cannot hold (:func:`grid_step_note`, the grid method's test), for :func:`narrow_prior_note`."""
+    if not few.any():
+        return 0, float("inf")
+    if settings.prior.sigma_column is not None:
+        return narrow_widths(settings.prior, settings.n_grid, sigma[few])
+    if grid_step_note(settings.prior, settings.n_grid) is None:
+        return 0, float("inf")
+    return int(few.sum()), float(settings.prior.sigma) if settings.prior.kind == "gaussian_log_age" else float("inf")
+
+
 def narrow_prior_note(settings: EstimateSettings, counts: Iterable[tuple[int, float]]) -> str | None:
     """The one line saying how many rows' per-star widths the grid cannot resolve, from each chunk's
-    :func:`narrow_prior_rows`; None when there are none (or the widths are no column: said at the start)."""
-    if not _counts_widths(settings):
+    :func:`narrow_prior_rows`; None when there are none (or the widths are no column: said at the start). Under
+    mcmc, the rows that took the grid's posterior (grid_posterior) under a prior it cannot resolve
+    (:func:`_fallback_widths`): their ages are that grid's, 55% wider than a 0.01 dex prior's posterior (V32)."""
+    if not (_counts_widths(settings) or settings.method == "mcmc"):
         return None
     counts = list(counts)
     narrow = (sum(k for k, _ in counts), min((s for _, s in counts), default=float("inf")))
-    return grid_step_note(settings.prior, settings.n_grid, narrow)
+    note = grid_step_note(settings.prior, settings.n_grid, narrow)
+    if settings.method != "mcmc" or note is None:
+        return note
+    if narrow[0] == 0:  # no star took the grid's posterior there: the chains' ages are not on the grid
+        return None
+    k = narrow[0]  # the grid's words, of these stars' ages
+    return (f"{k} star{'s' if k > 1 else ''} took the grid's posterior (age_flags grid_posterior: the chain did not "
+            f"reach the prior), at the grid's resolution: {note.replace('and the ages come', 'and their ages come')}")
 
 
 def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:
