@@ -25,7 +25,8 @@ const ort = require("onnxruntime-node");
 
 const QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"];
 // The graph's int64 "age_flags" output is a bit mask: bit i set for FLAG_BITS[i] (gyroage.statuses.FLAG_ORDER; the
-// graph's gyroage_graph metadata lists them as flag_bits). The shipped graphs never set the last three: they use the
+// graph's gyroage_graph metadata lists them as flag_bits, where the shipped graphs, built before grid_posterior was
+// added, list the first eight: a rebuild, which takes FLAG_ORDER, lists all nine). The shipped graphs never set the last three: they use the
 // default prior, clip a colour error beyond the trained range without a flag (gyroage estimate flags it), and sample
 // nothing (grid_posterior marks an estimate --method mcmc star that took the grid's posterior).
 const FLAG_BITS = ["colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier",
