@@ -261,7 +261,8 @@ def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None =
         if narrow is None or narrow[0] == 0:
             return None
         count, s = int(narrow[0]), float(narrow[1])
-        head = (f"{count} row{'s' if count > 1 else ''}' --prior-sigma (column {prior.sigma_column}) "
+        whose = "rows'" if count > 1 else "row's"
+        head = (f"{count} {whose} --prior-sigma (column {prior.sigma_column}) "
                 f"{'are' if count > 1 else 'is'} under twice the age grid's step, {grid}: the grid cannot resolve so "
                 f"narrow a prior, and {'their' if count > 1 else 'its'} ages come out wider than it and off its "
                 f"centre; ")

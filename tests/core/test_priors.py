@@ -545,6 +545,15 @@ def test_per_star_prior_widths_under_the_grid_step_are_said_once(tmp_path, model
         model.estimate(pd.read_csv(src), EstimateSettings(prior=prior))
 
 
+def test_one_rows_narrow_prior_width_is_said_in_the_singular():
+    """One narrow per-star width read "1 row' --prior-sigma ... is under": a plural's apostrophe on a singular."""
+    from gyroage.core.priors import grid_step_note
+
+    note = grid_step_note(Prior("gaussian_log_age", mean_column="mu", sigma_column="sig"), 201, (1, 0.008))
+    assert note.startswith("1 row's --prior-sigma (column sig) is under twice the age grid's step"), note
+    assert "its ages come out" in note
+
+
 def test_a_table_ending_inside_the_bounds_is_said_with_the_bounds_that_end_the_grid_there(model):
     """The grid's trapezoid rule takes the density to 0 over the cell after a table's last age, so the ages ran on
     one step past it: a table of 9-9.5 (log10 yr) gave the Sun a p97.5 of 3243 Myr, past the table's 3162. The
