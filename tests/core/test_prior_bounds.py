@@ -187,15 +187,19 @@ FAR_TAIL = {"bound": Prior("uniform_log_age", 6.0, 7.0),
 
 @pytest.mark.parametrize("seed, which", [(1, "bound"), (2, "bound"), (1, "table")])
 def test_mcmc_under_a_bound_that_keeps_only_the_far_tail_dates_the_star_as_the_grid_does(model, seed, which):
+    _assert_mcmc_takes_the_grids_posterior(model, FAR_TAIL[which], seed, 0.02)
+
+
+def _assert_mcmc_takes_the_grids_posterior(model, prior: Prior, seed: int, tol_dex: float) -> None:
+    """OLD_G under ``prior``: MCMC's ages within ``tol_dex`` of the grid's, its status, and the grid's flags with the
+    caution that says the posterior is the grid's (W2)."""
     from gyroage.core.estimate import EstimateSettings
 
-    prior = FAR_TAIL[which]
     grid = model.estimate(OLD_G, EstimateSettings(prior=prior))
     mcmc = model.estimate(OLD_G, EstimateSettings(prior=prior, method="mcmc", seed=seed))
     g, m = (np.log10(f[ALL_AGES].to_numpy(float)) + 6 for f in (grid, mcmc))
-    assert np.abs(m - g).max() <= 0.02, (np.round(m, 3), np.round(g, 3))
+    assert np.abs(m - g).max() <= tol_dex, (np.round(m, 3), np.round(g, 3))
     assert mcmc["status"].iloc[0] == grid["status"].iloc[0], mcmc.iloc[0].to_dict()
-    # the grid's flags, and the caution that says the posterior is the grid's (W2)
     assert mcmc["age_flags"].iloc[0] == grid["age_flags"].iloc[0] + ";grid_posterior", mcmc.iloc[0].to_dict()
 
 
@@ -214,15 +218,7 @@ LOW_TAIL = {"gaussian": Prior("gaussian_log_age", mean=6.5, sigma=0.15),
                                          (7, "gaussian"), (8, "gaussian"), (9, "gaussian"), (12, "gaussian"),
                                          (13, "gaussian"), (7, "table"), (11, "table"), (12, "table")])
 def test_mcmc_under_a_prior_low_but_never_zero_where_the_likelihood_lies_dates_as_the_grid(model, seed, which):
-    from gyroage.core.estimate import EstimateSettings
-
-    prior = LOW_TAIL[which]
-    grid = model.estimate(OLD_G, EstimateSettings(prior=prior))
-    mcmc = model.estimate(OLD_G, EstimateSettings(prior=prior, method="mcmc", seed=seed))
-    g, m = (np.log10(f[ALL_AGES].to_numpy(float)) + 6 for f in (grid, mcmc))
-    assert np.abs(m - g).max() <= 0.05, (np.round(m, 3), np.round(g, 3))
-    assert mcmc["status"].iloc[0] == grid["status"].iloc[0], mcmc.iloc[0].to_dict()
-    assert mcmc["age_flags"].iloc[0] == grid["age_flags"].iloc[0] + ";grid_posterior", mcmc.iloc[0].to_dict()
+    _assert_mcmc_takes_the_grids_posterior(model, LOW_TAIL[which], seed, 0.05)
 
 
 def test_the_grid_posterior_caution_is_the_last_flag_and_only_a_stars():
