@@ -1,7 +1,7 @@
 """Quadratures of a true colour whose reddening is known to be >= 0: d = N(0, s) + (E - e) with E ~ N(e, se)
 truncated at E >= 0, the de-reddened colour less the true one (:func:`gyroage.core.likelihood.colour_spread`).
 
-Split from :mod:`gyroage.core.likelihood`, whose colour-node tiers take 3 or 5 nodes of :func:`truncated_nodes`, 9 of
+Split from :mod:`gyroage.core.likelihood`, whose colour-node tiers take 3 or 5 nodes of :func:`truncated_nodes`, 7 or 9 of
 :func:`fine_gauss_truncated_nodes` and more of :func:`even_truncated_nodes`.
 """
 
@@ -76,7 +76,7 @@ def _density(s, e, se, n: int, span: float) -> tuple[np.ndarray, np.ndarray]:
     return d, w
 
 
-# Fine points per node cell of even_truncated_nodes' mass: 32 puts them 0.003 mag apart at E = 0 +- 0.3 (15 nodes)
+# Fine points per node cell of even_truncated_nodes' mass: 32 puts them 0.003 mag apart at E = 0 +- 0.3 (11 nodes)
 EVEN_FINE = 32
 
 
