@@ -100,7 +100,9 @@ def _can_matter(coarse: np.ndarray, mid: np.ndarray, risk: np.ndarray, rows: np.
     star's sum by ``tol``? A row's error moves the log of the sum by at most its share of the sum times the error;
     the share is bounded by the row's larger end or cubic ``mid``point plus the risk, weighted by ``logw``, against
     the star's largest weighted row at the ends (the smaller of the two). Rows far below their star's largest there
-    (colours off its sequence at those ages) keep the cubic."""
+    (colours off its sequence at those ages) keep the cubic, except in the grid's first and last cells, where the
+    cubic is one-sided and its risk least sure (with them left out a tail percentile missed --exact-grid by 0.054
+    dex, review V31)."""
     starts = np.flatnonzero(np.r_[True, star[1:] != star[:-1]])
     top = np.maximum.reduceat(coarse + logw[:, None], starts, axis=0)
     g = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, star.size]))[rows]
@@ -108,7 +110,7 @@ def _can_matter(coarse: np.ndarray, mid: np.ndarray, risk: np.ndarray, rows: np.
     reach = np.maximum(np.maximum(coarse[rows, cells], coarse[rows, cells + 1]), mid[rows, cells]) + logw[rows] + r
     with np.errstate(invalid="ignore"):  # -inf less -inf where every row rules the ages out: no share, no refining
         share = np.minimum(reach - np.minimum(top[g, cells], top[g, cells + 1]), 0.0)
-    return r * np.exp(share) > tol
+    return (r * np.exp(share) > tol) | (cells == 0) | (cells == coarse.shape[1] - 2)
 
 
 def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
@@ -134,12 +136,15 @@ def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
 # Colour uncertainty: nodes over the true colour. A star takes the nodes of the first tier whose bound its excess
 # colour error (mag) does not pass: one evaluation where the shift changes little (up to 0.02 mag: medians within
 # 0.006 dex for 95% of stars at 0.75-3.0 mag, 0.014 over the whole domain: README, Posterior); Gauss-Hermite 3 up
-# to 0.05 mag, 5 up to 0.12. Wider, the flow is narrow in colour against the spread (a spin-down sequence at one
+# to 0.05 mag, 5 up to 0.08. Wider, the flow is narrow in colour against the spread (a spin-down sequence at one
 # age): 5 Gauss-Hermite nodes missed a dense (241-colour) sum's median by 0.12-0.56 dex at 0.15-0.46 mag (149
-# stars over the whole domain), and 15 by 0.12 at 0.3, so evenly spaced nodes (tier_nodes) take over, their
-# spacing at most 0.13-0.15 mag: the medians within 0.027-0.041 dex of the sum at 0.15-0.3 mag, 0.087 at 0.46
-# (README, Posterior). 9/11/15 nodes cost 10% more flow evaluations on catalogue-like stars (14% above 0.12 mag).
-COLOUR_NODE_TIERS = ((0.02, 1), (0.05, 3), (0.12, 5), (0.16, 9), (0.24, 11), (np.inf, 15))
+# stars over the whole domain), and 15 by 0.12 at 0.3, so evenly spaced nodes (tier_nodes) take over. Their
+# spacing 2 x 3.5 sigma / (n - 1) is at most 0.11-0.135 mag at each tier's top (0.11 where 7 -> 9 nodes is a large
+# step in spacing, more where 19 -> 21 is not), so that a colour error crossing a bound moves the median by < 0.02
+# dex (110 stars; review V31: 0.080 dex at 0.12 mag, when 5 Gauss-Hermite nodes ran to 0.12 and then 9, 11 and 15
+# nodes to 0.16, 0.24 and beyond had 0.14-0.23 mag at their tops). Cost: README, Performance.
+COLOUR_NODE_TIERS = ((0.02, 1), (0.05, 3), (0.08, 5), (0.094, 7), (0.137, 9), (0.186, 11), (0.231, 13), (0.265, 15),
+                     (0.3, 17), (0.34, 19), (np.inf, 21))
 # Evenly spaced tiers (more than 5 nodes) span +-EVEN_SPAN sigma (the Gaussian beyond holds 5e-4 of the weight):
 # at 9-15 nodes +-3.5 missed the dense sum less than +-3 (whose cut tails cost 0.05-0.07 dex) or +-4 (wider spacing)
 EVEN_SPAN = 3.5
@@ -148,8 +153,11 @@ EVEN_SPAN = 3.5
 NODE_REFINE_TOL = 0.05
 NODE_COARSEST = 20  # points of their coarsest level (every 8th of 201)
 # ... and of the evenly spaced tiers' nodes, refined only where a node's share of its star's sum is large enough
-# (_can_matter): from 13 points (every 16th of 201), as 26 gave about the same ages from 6% more evaluations
-EVEN_REFINE_TOL = 0.05
+# (_can_matter): from 13 points (every 16th of 201), as 26 gave about the same ages from 6% more evaluations. At
+# 0.05 nats, with 7-21 nodes, percentiles missed --exact-grid by up to 0.03 dex (3000 stars at sigma 0.12-0.46;
+# 0.04 still 0.016); 0.03 keeps them within 0.0064, as the 5 Gauss-Hermite nodes were (0.009), for 10% more flow
+# evaluations on catalogue-like stars
+EVEN_REFINE_TOL = 0.03
 EVEN_COARSEST = 10
 
 # numpy's hermgauss(n) for the tiers' n, to the last bit: computing them imports numpy.polynomial, about 30 ms of
@@ -226,8 +234,8 @@ def _node_offsets(colour_sigma, sig: np.ndarray, idx: np.ndarray, t: np.ndarray,
         # V27), so those stars keep the Gaussian of the density's mean and sd
         cut = np.isfinite(e) & (e > -6.0 * se)
         if cut.any():
-            # the 9-node tier's sd is about that of E = 0 +- 0.2 with s = 0, whose hard edge Gauss handles (0.005 dex
-            # against a dense sum, evenly spaced 0.06); wider, evenly spaced nodes do better (README, Posterior)
+            # the 7- and 9-node tiers' sd is about that of E = 0 +- 0.2 with s = 0, whose hard edge Gauss handles (0.005
+            # dex against a dense sum, evenly spaced 0.06); wider, evenly spaced nodes do better (README, Posterior)
             if len(t) <= 9:
                 x, w = (truncated_nodes if len(t) <= 5 else fine_gauss_truncated_nodes)(s[cut], e[cut], se[cut], len(t))
             else:
@@ -243,9 +251,9 @@ def colour_spread(bp_rp0_err, ebprp, ebprp_err, card) -> np.ndarray | ColourSpre
     E(BP-RP) >= 0, as the MCMC's ``colour_log_like`` has it.
 
     That density is a Gaussian (the excess photometric error s) convolved with a Gaussian E (``ebprp`` +-
-    ``ebprp_err``) truncated at 0, which only lets the true colour get bluer. Its sd picks the tier (1 to 15
-    nodes) and its mean is the centre (the one node); the 3-, 5- and 9-node tiers use the density's own Gauss
-    quadrature (:func:`truncated_nodes`, :func:`fine_gauss_truncated_nodes`), the 11- and 15-node ones nodes evenly
+    ``ebprp_err``) truncated at 0, which only lets the true colour get bluer. Its sd picks the tier (1 to 21
+    nodes) and its mean is the centre (the one node); the tiers of 3 to 9 nodes use the density's own Gauss
+    quadrature (:func:`truncated_nodes`, :func:`fine_gauss_truncated_nodes`), those of 11 to 21 nodes evenly
     spaced over it (:func:`even_truncated_nodes`), no node at E < 0 when s = 0. Gauss-Hermite nodes of a Gaussian of that mean and sd
     (moment-matched, 39915cc) did as well up to ``ebprp_err`` 0.1 mag but missed a 241-colour quadrature by 0.09-0.24
     dex at 0.15-0.3 (review V25); importance-weighting either's nodes by the exact density did worse than both,
@@ -351,7 +359,7 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
         # the middle node is the centre unless a truncated density places the nodes
         shared = not (isinstance(colour_sigma, ColourSpread) and colour_sigma.truncated is not None)
         nodes = np.empty((len(t),) + (idx.size,) + out.shape[1:])
-        for k, tk in enumerate(t):  # 3 to 15 nodes: each a vectorised pass over the tier's stars
+        for k, tk in enumerate(t):  # 3 to 21 nodes: each a vectorised pass over the tier's stars
             nodes[k] = out[idx] if tk == 0 and shared else density.log_prob_flow(
                 prot[idx], age[idx], np.clip(colour[idx] + off[k], lo, hi), err[idx])
             nodes[k] += logw[k]

@@ -60,7 +60,7 @@ def test_colour_nodes_sum_like_logaddexp_and_keep_impossible_ages_impossible():
             lp = -0.5 * ((a - 8.0 - 2.0 * (c - 1.0)) / 0.3) ** 2
             return np.where(a < 6.5, -np.inf, lp).astype(np.float32)
 
-    sigma = COLOUR_NODE_TIERS[1][0] + 0.05  # the 5-node tier
+    sigma = COLOUR_NODE_TIERS[1][0] + 0.02  # the 5-node tier (0.05-0.08 mag since fix-FV31)
     out = colour_marginal_log_likelihood(Stub(), [1.0, 1.2], [1.0, 1.5], [0.01, 0.01], grid, [sigma, sigma], None)
     t, w = np.polynomial.hermite.hermgauss(5)
     nodes = Stub().log_prob_grid(None, (np.array([1.0, 1.5])[:, None] + np.sqrt(2) * sigma * t).ravel(), None, grid)
@@ -78,9 +78,11 @@ def test_colour_node_groups_refuses_a_sigma_no_tier_should_take(bad):
 
     with pytest.raises(ValueError, match=r"colour sigma .*star 1 has"):
         colour_node_groups(np.array([0.03, bad, 0.01]))
-    # fix-W1: tiers of 9, 11 and 15 evenly spaced nodes above 0.12 mag (0.2 mag took the five-node tier)
+    # fix-W1: evenly spaced nodes above 0.12 mag (0.2 mag took the five-node tier); fix-FV31: above 0.08, in
+    # tiers of 7 to 21 nodes (0.1 mag takes 9, 0.2 mag 13)
     groups = colour_node_groups(np.array([0.0, 0.03, 0.1, 0.01, 0.2]))
-    assert [g[0].tolist() for g in groups] == [[0, 3], [1], [2], [], [4], []]
+    assert [g[0].tolist() for g in groups] == [[0, 3], [1], [], [], [2], [], [4], [], [], [], []]
+    assert [len(groups[k][1]) for k in (4, 6)] == [9, 13]
 
 
 def test_colour_marginal_log_prob_refuses_a_nan_sigma_rather_than_skip_the_marginal(model):
