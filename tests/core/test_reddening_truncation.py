@@ -62,7 +62,11 @@ def test_colour_spread_has_the_truncated_densitys_mean_and_sd():
         p = np.exp(-0.5 * (d / s) ** 2 + log_ndtr(z))
         mean = (d * p).sum() / p.sum()
         assert spread.shift[i] == pytest.approx(mean, abs=1e-5)
-        assert spread.sigma[i] == pytest.approx(np.sqrt(((d - mean) ** 2 * p).sum() / p.sum()), abs=1e-5)
+        # the tier's width: the sd, or the support the evenly spaced nodes cover (+-3.5 sds of each part) / 7 where
+        # that is wider (review V33)
+        cover = max(-e[i], 0.0) + 3.5 * (se[i] + sc) - max(-e[i], -3.5 * se[i]) + 3.5 * sc
+        sd = np.sqrt(((d - mean) ** 2 * p).sum() / p.sum())
+        assert spread.sigma[i] == pytest.approx(max(sd, cover / 7.0), abs=1e-5)
     # E unknown: the symmetric width, nothing shifted
     assert spread.shift[3] == 0.0 and spread.sigma[3] == pytest.approx(np.hypot(np.sqrt(0.04**2 - 0.03**2), 0.1))
 
