@@ -254,7 +254,11 @@ class AgeModel:
         over the true colour, a Gaussian of the colour error beyond the training colours' (the card's
         ``default_bp_rp0_err``) with the reddening error ``ebprp_err`` (mag) in quadrature
         (:func:`gyroage.core.likelihood.colour_marginal_log_prob`), then mixed with the outlier term
-        (``outlier_weight``: ``None`` for the card's; 0: the flow alone). NaN where a star is invalid, (with
+        (``outlier_weight``: ``None`` for the card's; 0: the flow alone). With ``ebprp_err`` that is estimate's
+        likelihood only for a star whose E(BP-RP) is unknown: with a known E (``ebprp=`` in estimate and
+        :meth:`posterior`) estimate truncates E >= 0, so the true colour can only be bluer than the de-reddened one,
+        which this symmetric Gaussian (no ``ebprp`` argument) does not (E = 0 +- 0.3: medians up to 0.5 dex apart).
+        NaN where a star is invalid, (with
         ``check_domain``) outside the trained domain, or where the age is not finite or lies outside
         :attr:`age_range_myr` (the card's age grid: beyond it the flow extrapolates). The third argument is the age,
         where :meth:`posterior` takes the colour error: give ``age_myr=`` and ``bp_rp0_err=`` by name.
