@@ -329,9 +329,12 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
                 fh.seek(0)
                 stream = fh
             reader = pd.read_csv(stream, chunksize=chunksize, **layout.read_options())
-            done = 0
+            repeats, done = csv_layout.header_repeats(head, layout), 0
             for chunk in csv_layout.strict_chunks(reader, source):
-                yield layout.trim(chunk, source, done)
+                chunk = layout.trim(chunk, source, done)
+                if repeats:  # which X.N are pandas' renames (api_frames); other frames as ever
+                    chunk.attrs["gyroage_repeats"] = repeats
+                yield chunk
                 done += len(chunk)
         except pd.errors.EmptyDataError:
             raise UserError(f"input {source} is empty (no header line)") from None
@@ -345,7 +348,10 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
 
 def read_table(source: str | Path, fmt: str | None = None, roles: dict[str, str] | None = None) -> pd.DataFrame:
     """The whole input as one frame (:func:`read_chunks`, joined): for commands that need every row at once."""
-    return pd.concat(read_chunks(source, 200_000, fmt, roles), ignore_index=True)  # never empty: a header gives a chunk
+    chunks = list(read_chunks(source, 200_000, fmt, roles))  # never empty: a header gives a chunk
+    frame = pd.concat(chunks, ignore_index=True)
+    frame.attrs = dict(chunks[0].attrs)  # a CSV header's repeats (read_chunks), whatever concat keeps
+    return frame
 
 
 class _Prefixed(_io.TextIOBase):
