@@ -432,8 +432,8 @@ def narrow_prior_rows(frame: pd.DataFrame, settings: EstimateSettings) -> tuple[
     """(rows, smallest width) of ``frame``'s per-star ``--prior-sigma`` widths under twice the grid's step
     (:func:`gyroage.core.priors.narrow_widths`); (0, inf) unless the grid dates with widths from a column.
 
-    Every engine counts each chunk it dates (:func:`estimate_chunk`'s ``on_prior_widths`` gives it from the widths
-    read to date the rows) or skips (a resumed run's), and :func:`narrow_prior_note` says the sum once.
+    Every engine counts each chunk it dates (:func:`estimate_chunk`'s ``on_prior_widths``) or skips (a resumed run's:
+    this, or under mcmc the count its sidecar manifest kept), and :func:`narrow_prior_note` says the sum once.
     """
     if not _counts_widths(settings):
         return 0, float("inf")
