@@ -107,7 +107,7 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
 
     fmt = formats.check_format(fmt, "fmt")  # as --input-format: any case, 'auto', a bad name in one line
     roles = None if membership is None else {"membership": membership}  # as group-age passes them
-    return _warned(lambda: io.read_table(source, fmt, roles))
+    return _warned(lambda: io.read_table(source, fmt, roles, repeats=True))  # X.N: a repeat?
 
 
 def _is_astropy_table(obj: Any) -> bool:
