@@ -99,6 +99,7 @@ COLUMN_KINDS: dict[str, str] = {"prot": "period", "prot_err": "period", "paralla
 UPPER = "_upper"
 UPPER_ERRORS = (*COLOUR_SOURCES, "prot")
 COLUMN_KINDS.update({f"{c}_err{UPPER}": COLUMN_KINDS[f"{c}_err"] for c in UPPER_ERRORS})
+_PLAIN_ERRORS = frozenset(f"{c}_err" for c in UPPER_ERRORS)
 # Columns an option names (group-age --membership): converted as COLUMN_KINDS' are, when read with that role.
 OPTION_KINDS: dict[str, str] = {"membership": "fraction"}
 # kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
@@ -275,8 +276,8 @@ def column_matches(columns) -> dict[str, list[str]]:
 
     A name whose bracketed unit is another quantity's (``Prot [mag]``) is a one-line :class:`UserError`. ``X.1``
     beside ``X`` (a repeated header, as pandas renames it) has X's role. ``E_X`` beside its ``e_X`` is a colour's or
-    the period's upper error, ``<X>_err_upper`` (:func:`_upper_error`), when that ``e_X`` is its first error
-    (:func:`_pair_errors`).
+    the period's upper error, ``<X>_err_upper`` (:func:`_upper_error`), when that ``e_X`` is its first error; any
+    other ``E_X`` error comes after the plain ones (:func:`_pair_errors`).
     """
     columns = list(columns)
     lower = {column_key(rest) for rest in map(error_of, columns) if rest is not None}
@@ -291,6 +292,9 @@ def column_matches(columns) -> dict[str, list[str]]:
         role = (_upper_error(name, lower) if lower else None) or _role(name)
         if isinstance(role, str):
             raise UserError(role)
+        if role is not None and _clean(name).startswith("E_") and role.name in _PLAIN_ERRORS:
+            # VizieR's E_X is an upper error with or without its e_X: after the plain errors (review V34, 3)
+            role = Role(f"{role.name}{UPPER}", role.scale, role.unit)
         if role is not None:
             found.setdefault(role.name, []).append(col)
     return _pair_errors(found)

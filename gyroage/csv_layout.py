@@ -309,6 +309,16 @@ def _from_header(head: str, sep: str | None = None) -> str:
     return head[breaks[-1].end() :] if len(breaks) == skip else ""
 
 
+def header_repeats(head: str, layout: CsvLayout) -> tuple[str, ...]:
+    """The names ``head``'s header line (read as ``layout`` reads it) holds more than once: pandas reads the second
+    X as X.1, which the API refuses as a repeat only for these (a real ``X.1`` column is no repeat, review V34, 2)."""
+    records = _records(_from_header(head, layout.sep), layout.sep, 1)
+    names = [n.strip() for n in (records[0][0] if records else [])]
+    if names and layout.hashed:
+        names[0] = names[0].lstrip("#").strip()
+    return tuple(sorted(n for n in set(names) if names.count(n) > 1))
+
+
 def _records(head: str, sep: str, n: int) -> list[tuple[list[str], int]]:
     """The first ``n`` non-blank records of ``head`` as the csv module splits them, each with its first line (1-based).
 

@@ -295,7 +295,7 @@ def _stdin_is_pipe() -> bool:
 
 
 def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = None,
-                roles: dict[str, str] | None = None) -> Iterator[pd.DataFrame]:
+                roles: dict[str, str] | None = None, repeats: bool = False) -> Iterator[pd.DataFrame]:
     """Yield the input in chunks of rows, in order: CSV (any common delimiter; gzip-compressed or not), Parquet, or an
     astropy format.
 
@@ -306,7 +306,9 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
     VOTable, ECSV and whitespace-delimited ASCII are read whole by astropy,
     with the columns read converted from their units and masked cells missing
     (:func:`read_astropy`; ``roles``: more columns to convert, e.g. ``{"membership": name}``). There is always at
-    least one chunk: a header-only input gives one empty chunk that still carries the columns.
+    least one chunk: a header-only input gives one empty chunk that still carries the columns. ``repeats``: a CSV
+    header's repeated names in each chunk's ``attrs["gyroage_repeats"]`` (:func:`gyroage.read_stars`; not written
+    out: Parquet keeps a frame's attrs).
     """
     from gyroage import formats
 
@@ -329,9 +331,12 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
                 fh.seek(0)
                 stream = fh
             reader = pd.read_csv(stream, chunksize=chunksize, **layout.read_options())
-            done = 0
+            repeats, done = csv_layout.header_repeats(head, layout) if repeats else (), 0
             for chunk in csv_layout.strict_chunks(reader, source):
-                yield layout.trim(chunk, source, done)
+                chunk = layout.trim(chunk, source, done)
+                if repeats:  # which X.N are pandas' renames (api_frames); other frames as ever
+                    chunk.attrs["gyroage_repeats"] = repeats
+                yield chunk
                 done += len(chunk)
         except pd.errors.EmptyDataError:
             raise UserError(f"input {source} is empty (no header line)") from None
@@ -343,9 +348,13 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
             raise gzip_error(source, exc) from None
 
 
-def read_table(source: str | Path, fmt: str | None = None, roles: dict[str, str] | None = None) -> pd.DataFrame:
+def read_table(source: str | Path, fmt: str | None = None, roles: dict[str, str] | None = None,
+               repeats: bool = False) -> pd.DataFrame:
     """The whole input as one frame (:func:`read_chunks`, joined): for commands that need every row at once."""
-    return pd.concat(read_chunks(source, 200_000, fmt, roles), ignore_index=True)  # never empty: a header gives a chunk
+    chunks = list(read_chunks(source, 200_000, fmt, roles, repeats))  # never empty: a header gives a chunk
+    frame = pd.concat(chunks, ignore_index=True)
+    frame.attrs = dict(chunks[0].attrs)  # a CSV header's repeats (read_chunks), whatever concat keeps
+    return frame
 
 
 class _Prefixed(_io.TextIOBase):

@@ -217,3 +217,19 @@ def test_an_upper_error_before_a_plain_error_column_is_not_read_as_the_error(com
     ref = run(command, frame.drop(columns=["e_BP-RP", "E_BP-RP", "e_Prot", "E_Prot"]), *extra, "--ebprp", "0.03")
     cols = AGES if command == "estimate" else AGES[:-1]
     np.testing.assert_array_equal(pd.read_csv(io.StringIO(res.stdout))[cols].to_numpy(float), ref[cols].to_numpy(float))
+
+
+def test_an_upper_error_without_its_lower_one_comes_after_a_plain_error_column():
+    # E_Prot / E_BP-RP0 with no e_Prot / e_BP-RP0 beside them took the plain error role in input order, so the
+    # one-sided upper error was read ahead of a later Prot_err / sigma_bp_rp0, against README (review V34, 3)
+    frame = pd.DataFrame({"Prot": [1.0, 10.0, 20.0], "E_Prot": [0.3, 3.0, 6.0], "Prot_err": [0.1, 0.2, 0.4],
+                          "BP-RP0": [2.6, 1.0, 1.5], "E_BP-RP0": [0.3, 0.3, 0.3], "sigma_bp_rp0": [0.02, 0.01, 0.03]})
+    res = run_cli("estimate", "-", input=frame.to_csv(index=False))
+    assert res.returncode == 0, res.stderr
+    assert "several columns are prot_err: using 'Prot_err', ignoring 'E_Prot'" in res.stderr, res.stderr
+    assert "error 'sigma_bp_rp0'" in res.stderr, res.stderr
+    ref = run("estimate", frame.drop(columns=["E_Prot", "E_BP-RP0"]))
+    np.testing.assert_array_equal(pd.read_csv(io.StringIO(res.stdout))[AGES].to_numpy(float), ref[AGES].to_numpy(float))
+    # alone, an E_Prot is the period's error as any other
+    alone = run_cli("estimate", "-", input=frame.drop(columns=["Prot_err"]).to_csv(index=False))
+    assert "(d; error 'E_Prot')" in alone.stderr, alone.stderr

@@ -606,3 +606,34 @@ def test_a_resumed_run_counts_the_unreddened_rows_of_its_finished_chunks(tmp_pat
     engines.run_local(src, out, density, settings, chunksize=100, resume=True)
     assert note() == fresh
     assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
+
+
+def test_a_resumed_mcmc_run_counts_the_grid_posteriors_of_its_finished_chunks(tmp_path, density, settings,
+                                                                               monkeypatch, capsys):
+    """Under mcmc the end-of-run line counts the stars that took the grid's posterior; a resumed run's finished
+    chunks are not sampled again, and their stars were left out (1 said, 7 flagged in the output, review V34, 1)."""
+    import dataclasses
+
+    from gyroage.core.priors import Prior
+
+    src, out = tmp_path / "m7.csv", tmp_path / "out.csv"
+    far = [f"{p},0.023636,2.4658,0.02" for p in (23.636, 24.636, 25.636, 27.636, 28.636)]
+    src.write_text("prot,prot_err,bp_rp0,bp_rp0_err\n" + "\n".join(far + ["10.0,0.1,1.0,0.02", "26.636,0.023636,"
+                                                                          "2.4658,0.02"]) + "\n")
+    mcmc = dataclasses.replace(settings, prior=Prior("gaussian_log_age", mean=7.0, sigma=0.01), method="mcmc", seed=1)
+
+    def said() -> list[str]:
+        return [ln for ln in capsys.readouterr().err.splitlines() if "grid_posterior" in ln]
+
+    engines.run_local(src, tmp_path / "fresh.csv", density, mcmc, chunksize=3)
+    fresh = said()
+    flagged = int(pd.read_csv(tmp_path / "fresh.csv")["age_flags"].str.contains("grid_posterior").sum())
+    assert flagged >= 4 and len(fresh) == 1 and f"{flagged} stars took the grid's posterior" in fresh[0], fresh
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, mcmc, chunksize=3, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    capsys.readouterr()
+    engines.run_local(src, out, density, mcmc, chunksize=3, resume=True)
+    assert said() == fresh
+    assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()

@@ -107,7 +107,7 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
 
     fmt = formats.check_format(fmt, "fmt")  # as --input-format: any case, 'auto', a bad name in one line
     roles = None if membership is None else {"membership": membership}  # as group-age passes them
-    return _warned(lambda: io.read_table(source, fmt, roles))
+    return _warned(lambda: io.read_table(source, fmt, roles, repeats=True))  # X.N: a repeat?
 
 
 def _is_astropy_table(obj: Any) -> bool:
@@ -115,16 +115,19 @@ def _is_astropy_table(obj: Any) -> bool:
     return any(c.__module__.startswith("astropy.table") and c.__name__ == "Table" for c in type(obj).__mro__)
 
 
-def refuse_repeated_columns(columns, reads: Iterable[str | None]) -> None:
+def refuse_repeated_columns(frame: pd.DataFrame, reads: Iterable[str | None]) -> None:
     """A one-line :class:`UserError` where a column read for an option (``reads``: the names as given, ``None`` for
-    none; found as the command line finds them) is repeated: two labels X, or X with pandas' X.1 after it (a CSV's
-    repeated header as :func:`read_stars` reads it). The first copy was read without a word, where the command line
-    refuses the file (review V30, 2)."""
-    names = [str(c) for c in columns]
+    none; found as the command line finds them) is repeated: two labels X, or X with pandas' X.1 after it where the
+    header repeated X (a CSV's repeated header as :func:`read_stars` reads it, which records the repeats in
+    ``frame.attrs``). The first copy was read without a word, where the command line refuses the file (review V30, 2);
+    a real ``X.1`` column, or a DataFrame's distinct labels, are no repeat (review V34, 2)."""
+    names = [str(c) for c in frame.columns]
+    mangled = set(frame.attrs.get("gyroage_repeats", ()))
     for name in reads:
         col = None if name is None else find_column(names, name)
         if col is not None:
-            n = sum(c == col or re.fullmatch(rf"{re.escape(col)}\.\d+", c) is not None for c in names[names.index(col):])
+            dot = re.compile(rf"{re.escape(col)}\.\d+") if col in mangled else None
+            n = sum(c == col or (dot is not None and dot.fullmatch(c) is not None) for c in names[names.index(col):])
             if n > 1:
                 raise UserError(f"the frame has {n} columns named '{col}': rename all but one (the first would be read)")
 
@@ -137,7 +140,7 @@ def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "e
     table is left alone), the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`.
     ``reads``: the columns the call reads for its options, refused when repeated (:func:`refuse_repeated_columns`)."""
     if isinstance(frame, pd.DataFrame):
-        refuse_repeated_columns(frame.columns, reads)
+        refuse_repeated_columns(frame, reads)
         return frame
     if _is_astropy_table(frame):
         from astropy.table import Table

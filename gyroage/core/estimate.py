@@ -432,8 +432,8 @@ def narrow_prior_rows(frame: pd.DataFrame, settings: EstimateSettings) -> tuple[
     """(rows, smallest width) of ``frame``'s per-star ``--prior-sigma`` widths under twice the grid's step
     (:func:`gyroage.core.priors.narrow_widths`); (0, inf) unless the grid dates with widths from a column.
 
-    Every engine counts each chunk it dates (:func:`estimate_chunk`'s ``on_prior_widths`` gives it from the widths
-    read to date the rows) or skips (a resumed run's), and :func:`narrow_prior_note` says the sum once.
+    Every engine counts each chunk it dates (:func:`estimate_chunk`'s ``on_prior_widths``) or skips (a resumed run's:
+    this, or under mcmc the count its sidecar manifest kept), and :func:`narrow_prior_note` says the sum once.
     """
     if not _counts_widths(settings):
         return 0, float("inf")
@@ -472,9 +472,11 @@ def narrow_prior_note(settings: EstimateSettings, counts: Iterable[tuple[int, fl
         return note
     if narrow[0] == 0:  # no star took the grid's posterior there: the chains' ages are not on the grid
         return None
-    k = narrow[0]  # the grid's words, of these stars' ages
-    return (f"{k} star{'s' if k > 1 else ''} took the grid's posterior (age_flags grid_posterior: the chain did not "
-            f"reach the prior), at the grid's resolution: {note.replace('and the ages come', 'and their ages come')}")
+    k, many = narrow[0], narrow[0] > 1  # the grid's words, of these stars; a width column's count said once (V34, 4)
+    note = note.replace(f"{k} {'rows' if many else 'row'}'{'' if many else 's'} --", f"{'their' if many else 'its'} --", 1)
+    note = note.replace("and the ages come", "and their ages come" if many else "and its age comes")
+    return (f"{k} star{'s' if many else ''} took the grid's posterior (age_flags grid_posterior), so "
+            f"{'their ages are' if many else 'its age is'} the grid's: {note}")
 
 
 def _prior_columns(frame: pd.DataFrame, prior: Prior) -> dict[str, np.ndarray] | None:

@@ -408,11 +408,16 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                             options + (id_options if posteriors is not None else []))
         prev = sink.done(i, rows)
         if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here
-            narrow.append(narrow_prior_rows(chunk, settings))
+            # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)
+            kept = prev.get("narrow")
+            narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
+                          else (int(kept[0]), float("inf") if kept[1] is None else float(kept[1])) if kept
+                          else (0, float("inf")))  # a width of null: inf (files.json_text), a prior of no width
             unreddened.append(unreddened_rows(chunk, columns, settings.reddening))
-            counts.update(prev)
+            counts.update(prev["counts"])
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
+        before = len(narrow)
         if posteriors is None:
             out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update,
                                        first_row=offset - rows, on_prior_widths=narrow.append,
@@ -424,7 +429,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
-        sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]])
+        fell = [(k, w) for k, w in narrow[before:] if k] if settings.method == "mcmc" else []
+        sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]],
+                 narrow=[sum(k for k, _ in fell), min(w for _, w in fell)] if fell else None)
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)

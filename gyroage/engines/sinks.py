@@ -190,23 +190,23 @@ class Sidecar:
         return self.dir / f"posteriors-{i:07d}.parquet"
 
     def done(self, i: int, rows: int) -> dict | None:
-        """Status counts of chunk ``i`` if the interrupted run finished it (with ``rows`` rows)."""
+        """Chunk ``i``'s manifest entry (``counts``: its status counts) if the interrupted run finished it (``rows``)."""
         prev = self.manifest["chunks"].get(str(i))
-        return prev["counts"] if prev is not None and prev["rows"] == rows else None
+        return prev if prev is not None and prev["rows"] == rows else None
 
     def kept(self) -> int:
         """Rows of the finished chunks held in the sidecar (an interrupted run's, and this run's so far)."""
         return sum(int(c["rows"]) for c in self.manifest["chunks"].values())
 
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
-            exact: Collection = ()) -> None:
-        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`).
-
+            exact: Collection = (), narrow: list | None = None) -> None:
+        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`);
+        ``narrow``: its stars that took the grid's posterior under mcmc, [count, smallest width], for --resume.
         A full disk is a one-line error saying the rows finished so far are kept for ``--resume``.
         """
         kept = self.kept()
         try:
-            self._add(i, frame, counts, posteriors, exact)
+            self._add(i, frame, counts, posteriors, exact, narrow)
         except OSError as exc:
             if exc.errno not in DISK_FULL or not kept:  # nothing kept: the command line's own words say it
                 raise
@@ -218,10 +218,10 @@ class Sidecar:
                          "rerun with --resume")
 
     def _add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None,
-             exact: Collection) -> None:
+             exact: Collection, narrow: list | None = None) -> None:
         self._replace_old()
         self.dir.mkdir(exist_ok=True)
-        entry = {"rows": len(frame), "counts": dict(counts)}
+        entry = {"rows": len(frame), "counts": dict(counts), **({"narrow": narrow} if narrow else {})}
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
             with atomic_path(self.post_path(i)) as tmp:
                 posteriors.to_parquet(tmp, index=False)

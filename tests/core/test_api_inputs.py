@@ -254,3 +254,22 @@ def test_the_api_refuses_a_repeated_column_it_reads_for_an_option_as_the_command
     alone = stars.drop(columns=["cluster.1", "PMem.1", "mu.1"])
     assert gyroage.group_ages(alone, model.density, "cluster", model.default_prior)["status"].tolist() == ["ok"]
     assert model.estimate(stars)["status"].tolist() == ["ok", "ok"]
+
+
+def test_the_api_reads_a_real_x_dot_n_column_beside_x_as_the_command_line_does(model, tmp_path):
+    """A header's own ``cluster.1`` beside ``cluster`` (no repeat: the command line dates the file), and a
+    DataFrame's distinct labels ``mu``, ``mu.1``, ``mu.5``, are no "2 columns named": only identical labels, or
+    pandas' X.N for a header that repeated X, are a repeat (review V34, 2)."""
+    import dataclasses
+
+    import gyroage
+
+    src = tmp_path / "q.csv"
+    src.write_text("cluster,Prot,bp_rp0,cluster.1\nA,10.0,1.0,x\nB,12.0,1.1,y\n")
+    groups = gyroage.group_ages(gyroage.read_stars(src), model.density, "cluster", model.default_prior)
+    assert groups["cluster"].tolist() == ["A", "B"]
+    frame = pd.DataFrame({"prot": [10.0, 12.0], "bp_rp0": [1.0, 1.1], "mu": [8.5, 8.6], "mu.1": [9.0, 9.0],
+                          "mu.5": [9.5, 9.4]})
+    prior = dataclasses.replace(model.default_prior, kind="gaussian_log_age", mean_column="mu", sigma=0.3)
+    out = model.estimate(frame, gyroage.EstimateSettings(prior=prior, n_grid=model.card.age_grid["n"]))
+    assert out["status"].tolist() == ["ok", "ok"]

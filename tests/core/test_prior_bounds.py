@@ -336,3 +336,27 @@ def test_cli_mcmc_says_when_stars_take_a_grid_posterior_too_coarse_for_a_narrow_
     lines = [x for x in r.stderr.splitlines() if "grid_posterior" in x]
     assert len(lines) == 1 and "1 star took the grid's posterior" in lines[0], r.stderr
     assert "--grid " in lines[0], lines[0]
+
+
+def test_the_mcmc_grid_posterior_line_names_no_single_cause_and_says_its_count_once(model):
+    """The line's parenthesis gave one cause of three ("the chain did not reach the prior"; grid_posterior also marks
+    chains with too few samples where the posterior lies), "at the grid's resolution:" also led a table's edge note,
+    and with widths from a column the count came twice ("1 star took ...: 1 row's --prior-sigma ...", review V34, 4)."""
+    import dataclasses
+    import warnings
+
+    from gyroage.core.estimate import EstimateSettings
+
+    per_star = dataclasses.replace(NARROW_YOUNG, sigma=None, sigma_column="s")
+    lines = []
+    for stars, prior in ((FAR_M, NARROW_YOUNG), (FAR_M.assign(s=0.01), per_star)):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            model.estimate(stars, EstimateSettings(prior=prior, method="mcmc", seed=1))
+        lines += _grid_notes(record)
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("gyroage: 1 star took the grid's posterior (age_flags grid_posterior), so its age is "
+                               "the grid's: --prior-sigma 0.01 is under twice the age grid's step"), lines[0]
+    assert "and its age comes out wider" in lines[0], lines[0]
+    assert lines[1].startswith("gyroage: 1 star took the grid's posterior (age_flags grid_posterior), so its age is "
+                               "the grid's: its --prior-sigma (column s) is under twice"), lines[1]
