@@ -598,14 +598,20 @@ def test_a_resumed_run_counts_the_unreddened_rows_of_its_finished_chunks(tmp_pat
     engines.run_local(src, tmp_path / "fresh.csv", density, settings, chunksize=100)
     fresh = note()
     assert len(fresh) == 1 and "estimate: 100 rows with 'bp_rp'" in fresh[0], fresh
-    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
-    with pytest.raises(KeyboardInterrupt):
-        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
-    monkeypatch.setattr(engines, "estimate_chunk", real)
-    capsys.readouterr()
-    engines.run_local(src, out, density, settings, chunksize=100, resume=True)
+    _interrupt_then_resume(monkeypatch, capsys, src, out, density, settings, 100)
     assert note() == fresh
     assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
+
+
+def _interrupt_then_resume(monkeypatch, capsys, src, out, density, settings, chunksize: int) -> None:
+    """Run ``src`` to ``out`` interrupted after its second chunk, then resume it; the resumed run's stderr is left
+    for the caller to read."""
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=chunksize, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=chunksize, resume=True)
 
 
 def test_a_resumed_mcmc_run_counts_the_grid_posteriors_of_its_finished_chunks(tmp_path, density, settings,
@@ -629,11 +635,6 @@ def test_a_resumed_mcmc_run_counts_the_grid_posteriors_of_its_finished_chunks(tm
     fresh = said()
     flagged = int(pd.read_csv(tmp_path / "fresh.csv")["age_flags"].str.contains("grid_posterior").sum())
     assert flagged >= 4 and len(fresh) == 1 and f"{flagged} stars took the grid's posterior" in fresh[0], fresh
-    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
-    with pytest.raises(KeyboardInterrupt):
-        engines.run_local(src, out, density, mcmc, chunksize=3, quiet=True)
-    monkeypatch.setattr(engines, "estimate_chunk", real)
-    capsys.readouterr()
-    engines.run_local(src, out, density, mcmc, chunksize=3, resume=True)
+    _interrupt_then_resume(monkeypatch, capsys, src, out, density, mcmc, 3)
     assert said() == fresh
     assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
