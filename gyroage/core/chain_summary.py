@@ -72,13 +72,7 @@ def few_inside(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
     """Whether a chain's samples after ``burn`` steps are too few for :func:`_density_summary`: fewer than
     :data:`MIN_INSIDE` lie where the prior is above zero (within ``bounds`` and, for a table 0 beyond some age, there),
     or fewer than that many effective samples (:func:`effective_samples`) carry the posterior's mass."""
-    x = chain_x[burn:].reshape(-1)
-    inside = x[(x >= bounds[0]) & (x <= bounds[1])]
-    with np.errstate(divide="ignore"):
-        if inside.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(inside)))) < MIN_INSIDE:
-            return True
-    kernel = bounds if kernel_bounds is None else kernel_bounds
-    return effective_samples(x, bounds, log_prior, calibration, colour, kernel) < MIN_INSIDE
+    return chain_checks(chain_x, burn, bounds, log_prior, calibration, colour, kernel_bounds)[0]
 
 
 def chain_visits(chain_x: np.ndarray, burn: int, bounds: tuple[float, float], calibration: Calibration | None,
@@ -86,8 +80,37 @@ def chain_visits(chain_x: np.ndarray, burn: int, bounds: tuple[float, float], ca
     """The chain's likelihood samples (after ``burn`` steps) per bin of :func:`_density_summary`'s histogram at its
     SAMPLE_GRID ages between ``bounds``, each spread by ``calibration``'s kernel as that density spreads it (a
     fraction of a sample where only kernels' tails reach), for :func:`unvisited_mass`."""
-    full, counts, widths = _binned(chain_x[burn:].reshape(-1), bounds, bounds if kernel_bounds is None else kernel_bounds)
-    per_bin = counts if calibration is None or not calibration.smears else counts @ calibration.kernel(full, colour) * widths
+    kernel = bounds if kernel_bounds is None else kernel_bounds
+    return _visits(_smoothed_histogram(chain_x[burn:].reshape(-1), bounds, calibration, colour, kernel), bounds)
+
+
+def chain_checks(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
+                 log_prior: Callable[[np.ndarray], np.ndarray], calibration: Calibration | None = None,
+                 colour: float | None = None,
+                 kernel_bounds: tuple[float, float] | None = None) -> tuple[bool, np.ndarray]:
+    """(:func:`few_inside`, :func:`chain_visits`) of a chain that sampled the likelihood under a prior that is not
+    flat, from one histogram and one calibration kernel (the kernel, a blend of matrices over the model's grid, is
+    the costly part)."""
+    x = chain_x[burn:].reshape(-1)
+    hist = _smoothed_histogram(x, bounds, calibration, colour, bounds if kernel_bounds is None else kernel_bounds)
+    inside = x[(x >= bounds[0]) & (x <= bounds[1])]
+    with np.errstate(divide="ignore"):
+        few = inside.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(inside)))) < MIN_INSIDE
+    return few or _effective(hist, bounds, log_prior) < MIN_INSIDE, _visits(hist, bounds)
+
+
+def _smoothed_histogram(x: np.ndarray, bounds: tuple[float, float], calibration: Calibration | None,
+                        colour: float | None, kernel_bounds: tuple[float, float]):
+    """:func:`_binned`'s (ages, counts, widths) and the calibration's kernel on those ages (None: no smoothing)."""
+    full, counts, widths = _binned(x, bounds, kernel_bounds)
+    smooth = None if calibration is None or not calibration.smears else calibration.kernel(full, colour)
+    return full, counts, widths, smooth
+
+
+def _visits(hist, bounds: tuple[float, float]) -> np.ndarray:
+    """:func:`chain_visits` from a :func:`_smoothed_histogram`."""
+    full, counts, widths, smooth = hist
+    per_bin = counts if smooth is None else counts @ smooth * widths
     first = int(np.searchsorted(full, bounds[0]))  # the ages below the bounds (the model's, when inside it) first
     return per_bin[first : first + SAMPLE_GRID]
 
@@ -120,8 +143,12 @@ def effective_samples(x: np.ndarray, bounds: tuple[float, float], log_prior: Cal
     201 points do not, keeps it (to 0.002 dex of a 2,001-point grid with 20 samples within reach, seeds 1-2), where
     Kish's count of each sample's weight (the prior through its kernel) sent it to the grid.
     """
-    full, counts, widths = _binned(x, bounds, kernel_bounds)
-    smooth = None if calibration is None or not calibration.smears else calibration.kernel(full, colour)
+    return _effective(_smoothed_histogram(x, bounds, calibration, colour, kernel_bounds), bounds, log_prior)
+
+
+def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarray], np.ndarray]) -> float:
+    """:func:`effective_samples` from a :func:`_smoothed_histogram`."""
+    full, counts, widths, smooth = hist
     like = counts / widths if smooth is None else counts @ smooth  # smooth[i, j]: the density at j of a mass at i
     fine = age_grid(bounds[0], bounds[1], PRIOR_GRID)
     lp = np.asarray(log_prior(fine), dtype=float)

@@ -63,7 +63,7 @@ import numpy as np
 
 from gyroage.core.autocorr import integrated_time
 from gyroage.core.calibration import SAMPLE_GRID, Calibration
-from gyroage.core.chain_summary import chain_visits, few_inside, summarise_chain
+from gyroage.core.chain_summary import chain_checks, summarise_chain
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.mcmc_target import LogPosterior, StarInputs
@@ -320,8 +320,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
                                                         kernel_bounds=kernel_bounds)
         qs[i], modes[i] = q, mode
         if log_prior is not None:  # the likelihood's chain: enough samples behind the posterior, and where they went
-            few[i] = few_inside(cx, burn, bounds, log_prior(i), cal, c, kernel_bounds)
-            visits[i] = chain_visits(cx, burn, bounds, cal, c, kernel_bounds)
+            few[i], visits[i] = chain_checks(cx, burn, bounds, log_prior(i), cal, c, kernel_bounds)
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
