@@ -12,7 +12,13 @@ import numpy as np
 
 from gyroage.core.colours import MAX_COLOUR_SIGMA, excess_colour_sigma
 from gyroage.core.density import FlowDensity, mix_outlier
-from gyroage.core.truncated_colour import _mills, even_truncated_nodes, fine_gauss_truncated_nodes, truncated_nodes
+from gyroage.core.truncated_colour import (
+    _mills,
+    even_truncated_nodes,
+    fine_gauss_truncated_nodes,
+    support,
+    truncated_nodes,
+)
 
 
 def grid_log_likelihood(density: FlowDensity, log10_prot: np.ndarray, bp_rp0: np.ndarray,
@@ -282,8 +288,8 @@ def colour_spread(bp_rp0_err, ebprp, ebprp_err, card) -> np.ndarray | ColourSpre
     # 8.5-10 sds of the density for E near 0, not 7) / 7 where that is wider than the sd, so their spacing at a
     # tier's top is the tier's own: by the sd it reached 0.16-0.17 mag and a colour error 1e-5 mag over a bound
     # stepped the median by up to 0.065 dex (review V33). E far below 0 (direct callers) keeps its sd's Gaussian
-    span = (np.maximum(-e_, 0.0) + EVEN_SPAN * (se_ + photometric)
-            - np.maximum(-e_, -EVEN_SPAN * se_) + EVEN_SPAN * photometric)
+    lo, hi = support(photometric, e_, se_, EVEN_SPAN)
+    span = hi - lo
     sd = np.where(e_ > -6.0 * se_, np.maximum(np.sqrt(var), span / (2.0 * EVEN_SPAN)), np.sqrt(var))
     sigma[cut] = np.minimum(sd, MAX_COLOUR_SIGMA)
     full = np.full_like(sigma, np.nan)

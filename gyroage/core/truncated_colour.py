@@ -47,13 +47,27 @@ def truncated_nodes(s, e, se, n: int) -> tuple[np.ndarray, np.ndarray]:
     ratio = upper / diag[..., :-1]
     alpha = ratio.copy()
     alpha[..., 1:] -= ratio[..., :-1]
-    beta = diag[..., 1:n] / diag[..., : n - 1]
-    jacobi = np.zeros(tau.shape + (n, n))
+    x, w = _jacobi_quadrature(alpha[..., :n], diag[..., 1:n] / diag[..., : n - 1])
+    return x * sd[..., None], w
+
+
+def _jacobi_quadrature(alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss nodes and weights (stars x n) of the symmetric tridiagonal Jacobi matrix with diagonal ``alpha``
+    (stars x n) and off-diagonal ``beta`` (stars x n - 1): its eigenvalues, and their vectors' first parts squared."""
+    n = alpha.shape[-1]
+    jacobi = np.zeros(alpha.shape + (n,))
     i = np.arange(n)
-    jacobi[..., i, i] = alpha[..., :n]
+    jacobi[..., i, i] = alpha
     jacobi[..., i[:-1], i[:-1] + 1] = jacobi[..., i[:-1] + 1, i[:-1]] = beta
     x, v = np.linalg.eigh(jacobi)
-    return x * sd[..., None], v[..., 0, :] ** 2
+    return x, v[..., 0, :] ** 2
+
+
+def support(s, e, se, span: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lowest, highest) d that :func:`even_truncated_nodes` covers: +-``span`` sds of each part of the density."""
+    lo = np.maximum(-e, -span * se) - span * s
+    hi = np.maximum(-e, 0.0) + span * (se + s)  # E < 0 (direct callers only): E = 0 is the mode
+    return lo, hi
 
 
 def _density(s, e, se, n: int, span: float) -> tuple[np.ndarray, np.ndarray]:
@@ -61,8 +75,7 @@ def _density(s, e, se, n: int, span: float) -> tuple[np.ndarray, np.ndarray]:
     support within +-``span`` sds of each part; with s = 0 the first is E = 0 exactly (the density's edge)."""
     from scipy.special import log_ndtr
 
-    lo = np.maximum(-e, -span * se) - span * s
-    hi = np.maximum(-e, 0.0) + span * (se + s)  # E < 0 (direct callers only): E = 0 is the mode
+    lo, hi = support(s, e, se, span)
     d = lo[..., None] + (hi - lo)[..., None] * np.linspace(0.0, 1.0, n)
     big = np.hypot(s, se)[..., None]
     # N(d; 0, big) Phi(z) with z the standardised E >= 0 given d; with s = 0 Phi is a step at E = d + e = 0
@@ -125,9 +138,5 @@ def fine_gauss_truncated_nodes(s, e, se, n: int) -> tuple[np.ndarray, np.ndarray
         if k + 1 < n:
             beta[..., k + 1] = np.sqrt((w * v * v).sum(axis=-1))
             q_prev, q = q, v / beta[..., k + 1 : k + 2]
-    jacobi = np.zeros(x.shape[:-1] + (n, n))
-    i = np.arange(n)
-    jacobi[..., i, i] = alpha
-    jacobi[..., i[:-1], i[:-1] + 1] = jacobi[..., i[:-1] + 1, i[:-1]] = beta[..., 1:]
-    nodes, vec = np.linalg.eigh(jacobi)
-    return nodes * sd, vec[..., 0, :] ** 2
+    nodes, w = _jacobi_quadrature(alpha, beta[..., 1:])
+    return nodes * sd, w
