@@ -467,14 +467,13 @@ def narrow_prior_note(settings: EstimateSettings, counts: Iterable[tuple[int, fl
         return None
     counts = list(counts)
     narrow = (sum(k for k, _ in counts), min((s for _, s in counts), default=float("inf")))
-    note = grid_step_note(settings.prior, settings.n_grid, narrow)
+    # under mcmc, the grid's words of the stars that took its posterior, their count said once (V34, 4)
+    note = grid_step_note(settings.prior, settings.n_grid, narrow, of_stars_said=settings.method == "mcmc")
     if settings.method != "mcmc" or note is None:
         return note
     if narrow[0] == 0:  # no star took the grid's posterior there: the chains' ages are not on the grid
         return None
-    k, many = narrow[0], narrow[0] > 1  # the grid's words, of these stars; a width column's count said once (V34, 4)
-    note = note.replace(f"{k} {'rows' if many else 'row'}'{'' if many else 's'} --", f"{'their' if many else 'its'} --", 1)
-    note = note.replace("and the ages come", "and their ages come" if many else "and its age comes")
+    k, many = narrow[0], narrow[0] > 1
     return (f"{k} star{'s' if many else ''} took the grid's posterior (age_flags grid_posterior), so "
             f"{'their ages are' if many else 'its age is'} the grid's: {note}")
 

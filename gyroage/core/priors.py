@@ -239,7 +239,8 @@ def _centre_words(prior: Prior) -> str:
             f"most {CENTRE_SIGMAS:g} sigma beyond them){hint}")
 
 
-def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None = None) -> str | None:
+def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None = None,
+                   of_stars_said: bool = False) -> str | None:
     """A line saying what the grid does to a prior it cannot hold as given, else None: a Gaussian prior narrower
     than twice the grid's step, or a prior table ending inside the age bounds (:func:`_table_edge_note`).
 
@@ -248,7 +249,8 @@ def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None =
     sigma off); the line names the ``--grid`` that would resolve it. A table's posterior runs on up to one step past
     its edge; that line names the bounds that put the edge on the grid's end. The ages are left as they are. With
     widths from a column, ``narrow`` is (rows under twice the step, the smallest of their widths)
-    (:func:`narrow_widths`; None or no row: no line).
+    (:func:`narrow_widths`; None or no row: no line). ``of_stars_said``: the line follows a count of ``narrow[0]``
+    stars the caller has said (an mcmc run's stars that took the grid's posterior), so it names them "their"/"its".
     """
     if prior.kind == "tabulated":
         return _table_edge_note(prior, n_grid)
@@ -261,17 +263,19 @@ def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None =
         if narrow is None or narrow[0] == 0:
             return None
         count, s = int(narrow[0]), float(narrow[1])
-        whose = "rows'" if count > 1 else "row's"
-        head = (f"{count} {whose} --prior-sigma (column {prior.sigma_column}) "
-                f"{'are' if count > 1 else 'is'} under twice the age grid's step, {grid}: the grid cannot resolve so "
-                f"narrow a prior, and {'their' if count > 1 else 'its'} ages come out wider than it and off its "
-                f"centre; ")
+        many, pronoun = count > 1, "their" if count > 1 else "its"
+        whose = pronoun if of_stars_said else f"{count} {'rows' if many else 'row'}'{'' if many else 's'}"
+        ages = "ages come" if many or not of_stars_said else "age comes"
+        head = (f"{whose} --prior-sigma (column {prior.sigma_column}) "
+                f"{'are' if many else 'is'} under twice the age grid's step, {grid}: the grid cannot resolve so "
+                f"narrow a prior, and {pronoun} {ages} out wider than it and off its centre; ")
     else:
         s = float(prior.sigma)
         if s >= 2 * step:
             return None
+        ages = "the ages come" if not of_stars_said else "their ages come" if narrow[0] > 1 else "its age comes"
         head = (f"--prior-sigma {s:g} is under twice the age grid's step, {grid}: the grid cannot resolve so "
-                f"narrow a prior, and the ages come out wider than it and off its centre; ")
+                f"narrow a prior, and {ages} out wider than it and off its centre; ")
     need = int(np.ceil(2 * (hi - lo) / s - 1e-9)) + 1  # points for a step of sigma / 2
     if need > MAX_GRID:  # never suggest a grid the options refuse
         return head + f"narrower age bounds resolve it (--grid is at most {MAX_GRID})"

@@ -554,6 +554,21 @@ def test_one_rows_narrow_prior_width_is_said_in_the_singular():
     assert "its ages come out" in note
 
 
+def test_the_grid_step_note_of_one_star_already_counted_says_its_age():
+    """The mcmc line (N stars took the grid's posterior) patched the grid's words by text replacement, which missed
+    one star under a width column: "its ages come out". grid_step_note words it itself."""
+    from gyroage.core.priors import grid_step_note
+
+    prior = Prior("gaussian_log_age", mean_column="mu", sigma_column="sig")
+    one = grid_step_note(prior, 201, (1, 0.008), of_stars_said=True)
+    assert one.startswith("its --prior-sigma (column sig) is under twice"), one
+    assert "and its age comes out" in one, one
+    two = grid_step_note(prior, 201, (2, 0.008), of_stars_said=True)
+    assert two.startswith("their --prior-sigma (column sig) are under twice") and "their ages come out" in two, two
+    scalar = grid_step_note(Prior("gaussian_log_age", mean=7.0, sigma=0.01), 201, (1, 0.01), of_stars_said=True)
+    assert "and its age comes out" in scalar, scalar
+
+
 def test_a_table_ending_inside_the_bounds_is_said_with_the_bounds_that_end_the_grid_there(model):
     """The grid's trapezoid rule takes the density to 0 over the cell after a table's last age, so the ages ran on
     one step past it: a table of 9-9.5 (log10 yr) gave the Sun a p97.5 of 3243 Myr, past the table's 3162. The
