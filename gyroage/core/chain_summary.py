@@ -54,7 +54,7 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
                                 bounds if kernel_bounds is None else kernel_bounds)
     if calibration is not None:  # the grid method's calibration, applied to the samples
         x = calibration.calibrated_samples(x, bounds if kernel_bounds is None else kernel_bounds, rng, colour)
-    q, flat = np.quantile(x, QUANTILES), x
+    q = np.quantile(x, QUANTILES)
     # from every sample, as the percentiles: the n_keep kept for --posteriors left the flag to Monte Carlo chance
     outside = np.nan if trained is None else mass_outside(x, *trained)
     # a stuck walker piles up samples no other walker visits: a peak must be visited by more than one walker to be
@@ -62,7 +62,7 @@ def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.
     # walker k % walkers' (the chain's rows are steps; the calibration tiles and moves samples in place)
     walkers = chain_x.shape[1] if chain_x.ndim == 2 and chain_x.shape[1] >= 6 else 1
     mode = sample_mode(x, q[1], q[3], bounds, walkers)
-    keep = flat if flat.size <= n_keep else rng.choice(flat, n_keep, replace=False)
+    keep = x if x.size <= n_keep else rng.choice(x, n_keep, replace=False)
     return q, mode, keep, outside
 
 
@@ -187,13 +187,28 @@ def _binned(x: np.ndarray, bounds: tuple[float, float],
     return full, np.histogram(x, bins=edges)[0], np.diff(edges)
 
 
+# The stream of a star's generator (star_generator) its summaries draw from (0: the emcee back end's chain)
+SUMMARY_STREAM = 1
+
+
+def star_generator(seed: int, row: int, stream: int) -> np.random.Generator:
+    """Star ``row``'s (its absolute input row) numpy Generator ``stream`` under ``seed``, whichever chunk, process or
+    engine dates it (:class:`gyroage.core.sampler._StarRandom`, :func:`grid_samples`)."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(row), int(stream)]))
+
+
+def _inverse_cdf(rng: np.random.Generator, n: int, cdf_row: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """``n`` samples of the density whose CDF on ``grid`` is ``cdf_row``."""
+    return np.interp(rng.uniform(size=n), cdf_row, grid)
+
+
 def grid_samples(pdf: np.ndarray, grid: np.ndarray, n_keep: int, seed: int, rows: np.ndarray) -> list[np.ndarray]:
     """``n_keep`` samples (log10 yr, float32) per star of grid posteriors ``pdf`` on ``grid`` by inverse CDF, with
-    each star's generator for its summaries (:class:`gyroage.core.sampler._StarRandom`: seed, input row, 1)."""
+    each star's generator for its summaries (:func:`star_generator`, :data:`SUMMARY_STREAM`)."""
     with np.errstate(invalid="ignore", divide="ignore"):  # a pdf of zeros: NaN, no samples (below)
         c = cdf(pdf, grid)
-    return [np.interp(np.random.default_rng(np.random.SeedSequence([int(seed), int(r), 1])).uniform(size=n_keep),
-                      ci, grid).astype(np.float32) if np.isfinite(ci).all() else np.zeros(0, np.float32)
+    return [_inverse_cdf(star_generator(seed, r, SUMMARY_STREAM), n_keep, ci, grid).astype(np.float32)
+            if np.isfinite(ci).all() else np.zeros(0, np.float32)
             for ci, r in zip(c, rows)]  # a posterior the grid could not normalise: no age, no samples
 
 
@@ -226,7 +241,7 @@ def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calib
     q = cdf_quantiles(c, fine)[0]
     if not np.isfinite(q).all():  # no calibrated likelihood within the bounds (as the grid method finds): no age
         return np.full(len(QUANTILES), np.nan), np.nan, x[:0], np.nan
-    keep = np.interp(rng.uniform(size=n_keep), c[0], fine)
+    keep = _inverse_cdf(rng, n_keep, c[0], fine)
     outside = np.nan
     if trained is not None:
         lo, hi = trained  # NaN (a colour with no training cluster): no inside, as GridPosterior.mass_outside

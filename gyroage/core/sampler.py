@@ -63,7 +63,7 @@ import numpy as np
 
 from gyroage.core.autocorr import integrated_time
 from gyroage.core.calibration import SAMPLE_GRID, Calibration
-from gyroage.core.chain_summary import chain_checks, summarise_chain
+from gyroage.core.chain_summary import SUMMARY_STREAM, chain_checks, star_generator, summarise_chain
 from gyroage.core.density import FlowDensity, cached_density
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.mcmc_target import LogPosterior, StarInputs
@@ -314,7 +314,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, 1), cal, bounds, c,
+        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, SUMMARY_STREAM), cal, bounds, c,
                                                         None if log_prior is None else log_prior(i),
                                                         None if trained is None else (trained[0][i], trained[1][i]),
                                                         kernel_bounds=kernel_bounds)
@@ -443,7 +443,7 @@ class _StarRandom:
         self.keys, self.run_key = star_keys(seed, self.rows), run_key(seed)
 
     def __call__(self, i: int, k: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence([self.seed, int(self.rows[i]), k]))
+        return star_generator(self.seed, self.rows[i], k)
 
 
 def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, calibration=None,
