@@ -53,7 +53,7 @@ def warn_unreddened(columns, counts: list[np.ndarray]) -> None:
     """A UserWarning of the rows with bp_rp, no usable reddening and a Teff (V-Ks0, B-V0) value, as
     :func:`estimate_chunk`'s ``on_unreddened`` counted them: the text the command line ends its run with on stderr
     (:func:`gyroage.core.stars.unreddened_note`)."""
-    note = unreddened_note(io.require_columns(list(columns)), sum(counts)) if counts else None
+    note = unreddened_note(io.require_columns(list(columns)), counts) if counts else None
     if note:
         warn_caller(f"gyroage: {note}")
 

@@ -6,6 +6,7 @@ the same status wherever it is dated.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,15 +116,16 @@ def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Redden
         left, source = stars.status == statuses.INVALID_REDDENING, stars.colour_columns[COLUMNS[0]]
     left &= ~np.isin(source, [FROM_BP_RP0, *sequence])
     for i, key in enumerate(SEQUENCE_COLUMN):
-        if key in cols:
+        if key in cols and left.any():  # no row left: the other columns need not be parsed
             has = left & ~np.isnan(io.numeric(frame, cols[key]))
             counts[i], left = int(has.sum()), left & ~has
     return counts
 
 
-def unreddened_note(cols: dict[str, str], counts: np.ndarray | int) -> str | None:
-    """What the run says of :func:`unreddened_rows`' rows (summed over chunks) at its end (``None`` for none)."""
-    counts = np.broadcast_to(np.asarray(counts), (len(SEQUENCE_COLUMN),))
+def unreddened_note(cols: dict[str, str], chunks: Iterable[np.ndarray]) -> str | None:
+    """What the run says of :func:`unreddened_rows`' rows, its ``chunks``' counts summed, at its end (``None`` for
+    none)."""
+    counts = sum(chunks, np.zeros(len(SEQUENCE_COLUMN), dtype=int))
     n = int(counts.sum())
     if not n:
         return None

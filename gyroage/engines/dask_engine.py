@@ -368,10 +368,10 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         futures = client.compute(jobs)
         if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
             progress.total = _input_rows(paths, counted)
-        kinds, unreddened = [], 0
+        kinds, unreddened = [], []
         for fut in as_completed(futures):
             rows, c, n, k, u = fut.result()
-            unreddened += u
+            unreddened.append(u)
             counts.update(c)
             narrow.append(n)
             kinds.append(k)
