@@ -60,13 +60,20 @@ def read_votable(src, source, roles: dict[str, str] | None = None):
     return chosen.to_table()
 
 
+_RENAMED = re.compile(r"^(.+)_\d+$")  # astropy's name for a repeated header: "A_V_1" beside "A_V"
+
+
 def refuse_repeated_header(colnames, src: str, source, roles: dict[str, str]) -> None:
     """A repeat of a column ``roles`` names (the options') in a whitespace table's or an ECSV file's header refused in
     one line, as a CSV's: astropy renames the second X to X_1, and the option read the first copy without a word.
 
     ``src``: the file's path, or stdin's text (``source`` '-'). The first line neither blank nor a ``#`` comment names
     the columns (an ECSV file's too); its names are taken only when, renamed as astropy renames them, they are the
-    table's ``colnames`` (a header split otherwise, CDS or IPAC, is not checked, never misread)."""
+    table's ``colnames`` (a header split otherwise, CDS or IPAC, is not checked, never misread). A table with no
+    X_N beside an X (astropy's only renaming) repeated nothing: its file is not read again."""
+    names = set(colnames)
+    if not any((m := _RENAMED.match(name)) and m.group(1) in names for name in colnames):
+        return
     if str(source) == "-":
         line = next((ln for ln in src.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
     else:
