@@ -218,6 +218,12 @@ def gzip_error(source, exc: BaseException) -> UserError:
     return UserError(f"input {source} is a {why}: download or compress it again")
 
 
+def option_roles(options) -> dict[str, str] | None:
+    """The ``roles`` of :func:`read_table` (a repeat of one refused) from (option, column) pairs, ``("--id", "KIC")``
+    (a column None: not given); None when no option names a column."""
+    return {f"{option} {name}": name for option, name in options if name} or None
+
+
 def open_binary(source: str | Path) -> BinaryIO:
     """``source`` (a path, or '-' for stdin) opened for reading bytes, decompressed when its first bytes are gzip's magic
     (whatever its name says: a plain CSV named ``.gz`` is read as it is)."""

@@ -153,9 +153,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     if method not in ("grid", "mcmc"):
         raise UserError(f"unknown method {method!r} (choose grid or mcmc)")
     per_star = settings.prior if settings is not None else prior  # a prior's columns: a repeat of one is refused
-    named = {f"--prior-{k} {n}": n for k, n in (("mean", getattr(per_star, "mean_column", None)),
-                                                 ("sigma", getattr(per_star, "sigma_column", None))) if n}
-    frame = io.read_table(source, roles=named or None)
+    frame = io.read_table(source, roles=io.option_roles(per_star.options() if per_star is not None else []))
     if len(frame) == 0:  # a header-only input: no range of rows to name
         raise UserError("the input has no rows: no star to plot")
     if not 0 <= row < len(frame):

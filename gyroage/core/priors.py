@@ -86,6 +86,12 @@ class Prior:
         """True when the prior's parameters come from input columns."""
         return self.kind == "gaussian_log_age" and (self.mean_column is not None or self.sigma_column is not None)
 
+    def options(self) -> list[tuple[str, str]]:
+        """(option, input column) of each column this prior reads, ``("--prior-mean", "mu")``: what the readers
+        refuse a repeat of (:func:`gyroage.io.option_roles`) and the notes name."""
+        return [(option, name) for option, name in (("--prior-mean", self.mean_column),
+                                                     ("--prior-sigma", self.sigma_column)) if name]
+
     def log_prob(self, log10_age, mean=None, sigma=None) -> np.ndarray:
         """log p(log10 age) up to a constant; ``mean``/``sigma`` override the scalars (per star)."""
         x = np.asarray(log10_age, dtype=float)

@@ -339,9 +339,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
 
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     counted: dict[str, int | None] = {}
-    options = [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column)]
+    options = settings.prior.options()
     # a repeat of a prior's column is refused as the local engine refuses it
-    ddf = read_dask(source, blocksize, n_workers, counted, {f"{o} {n}": n for o, n in options if n} or None)
+    ddf = read_dask(source, blocksize, n_workers, counted, io.option_roles(options))
     paths = [str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source]
     text_columns = not _parquet_input(paths)
     # here, not in every worker: one line, not a worker's traceback

@@ -388,10 +388,10 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
     # a file's repeat of a column an option names is refused as read (review V29: the prior's columns too), and so
     # is one of the id-like columns --posteriors reads without --id (a TAP join's two source_id), as --id's
-    options = [("--prior-mean", settings.prior.mean_column), ("--prior-sigma", settings.prior.sigma_column)]
+    options = settings.prior.options()
     id_options = [("--id", n) for n in ids or ()]
     default_ids = [("--posteriors id", n) for n in io.ID_NAMES] if posteriors is not None and ids is None else []
-    named = {f"{o} {n}": n for o, n in options + id_options + default_ids if n} or None
+    named = io.option_roles(options + id_options + default_ids)
     for i, chunk in enumerate(_prefetch(io.read_chunks(source, chunksize, fmt, named))):
         n_chunks, offset, rows = i + 1, offset + len(chunk), len(chunk)
         if columns is None:
