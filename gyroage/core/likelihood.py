@@ -151,6 +151,12 @@ def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
 # nodes to 0.16, 0.24 and beyond had 0.14-0.23 mag at their tops). Cost: README, Performance.
 COLOUR_NODE_TIERS = ((0.02, 1), (0.05, 3), (0.08, 5), (0.094, 7), (0.137, 9), (0.186, 11), (0.231, 13), (0.265, 15),
                      (0.3, 17), (0.34, 19), (np.inf, 21))
+# Tiers of up to this many nodes are Gauss-Hermite (tier_nodes), more evenly spaced; a truncated reddening's tiers of
+# up to MAX_TRUNCATED_GAUSS nodes take its density's own Gauss quadrature (_node_offsets), more evenly spaced ones
+MAX_GAUSS_HERMITE = 5
+MAX_TRUNCATED_GAUSS = 9
+# E more than this many sds below 0 (direct callers only) keeps the Gaussian of the density's mean and sd
+FAR_BELOW_SD = 6.0
 # Evenly spaced tiers (more than 5 nodes) span +-EVEN_SPAN sigma (the Gaussian beyond holds 5e-4 of the weight):
 # at 9-15 nodes +-3.5 missed the dense sum less than +-3 (whose cut tails cost 0.05-0.07 dex) or +-4 (wider spacing)
 EVEN_SPAN = 3.5
@@ -179,7 +185,7 @@ _HERMITE = {
 def tier_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
     """A tier's nodes t and weights for the weight function exp(-t^2) (sum sqrt(pi)): Gauss-Hermite up to 5 nodes,
     else ``n`` evenly spaced over +-:data:`EVEN_SPAN` sigma (t = u / sqrt 2), weighted by the Gaussian."""
-    if n <= 5:
+    if n <= MAX_GAUSS_HERMITE:
         return gauss_hermite(n)
     t = np.linspace(-EVEN_SPAN, EVEN_SPAN, n) / np.sqrt(2.0)
     w = np.exp(-t**2)
@@ -238,12 +244,13 @@ def _node_offsets(colour_sigma, sig: np.ndarray, idx: np.ndarray, t: np.ndarray,
         # E more than 6 sd below 0 (estimate refuses any E < 0; only direct callers get here): the 5-node moments'
         # Hankel matrix loses its positivity in float64 from about 6.4 sd (a LinAlgError for the whole call, review
         # V27), so those stars keep the Gaussian of the density's mean and sd
-        cut = np.isfinite(e) & (e > -6.0 * se)
+        cut = np.isfinite(e) & (e > -FAR_BELOW_SD * se)
         if cut.any():
             # the 7- and 9-node tiers' sd is about that of E = 0 +- 0.2 with s = 0, whose hard edge Gauss handles (0.005
             # dex against a dense sum, evenly spaced 0.06); wider, evenly spaced nodes do better (README, Posterior)
-            if len(t) <= 9:
-                x, w = (truncated_nodes if len(t) <= 5 else fine_gauss_truncated_nodes)(s[cut], e[cut], se[cut], len(t))
+            if len(t) <= MAX_TRUNCATED_GAUSS:
+                gauss = truncated_nodes if len(t) <= MAX_GAUSS_HERMITE else fine_gauss_truncated_nodes
+                x, w = gauss(s[cut], e[cut], se[cut], len(t))
             else:
                 x, w = even_truncated_nodes(s[cut], e[cut], se[cut], len(t), EVEN_SPAN)
             off, logw = off.copy(), logw.copy()
@@ -290,7 +297,7 @@ def colour_spread(bp_rp0_err, ebprp, ebprp_err, card) -> np.ndarray | ColourSpre
     # stepped the median by up to 0.065 dex (review V33). E far below 0 (direct callers) keeps its sd's Gaussian
     lo, hi = support(photometric, e_, se_, EVEN_SPAN)
     span = hi - lo
-    sd = np.where(e_ > -6.0 * se_, np.maximum(np.sqrt(var), span / (2.0 * EVEN_SPAN)), np.sqrt(var))
+    sd = np.where(e_ > -FAR_BELOW_SD * se_, np.maximum(np.sqrt(var), span / (2.0 * EVEN_SPAN)), np.sqrt(var))
     sigma[cut] = np.minimum(sd, MAX_COLOUR_SIGMA)
     full = np.full_like(sigma, np.nan)
     full[cut] = e_
@@ -410,16 +417,15 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     c = np.clip(c, lo, hi)
     # Node rows are averaged, so a looser refinement tolerance costs nothing measurable there.
     n_own = groups[0][0].size * len(groups[0][1])
-    n_gauss = sum(idx.size * len(t) for idx, t, _ in groups if len(t) <= 5)  # the evenly spaced tiers come last
+    evenly = [len(t) > MAX_GAUSS_HERMITE for _, t, _ in groups]  # the evenly spaced tiers come last
+    n_gauss = sum(idx.size * len(t) for (idx, t, _), e in zip(groups, evenly) if not e)
     node_tol = None if refine_tol is None else max(refine_tol, NODE_REFINE_TOL)
     even_tol = None if refine_tol is None else max(refine_tol, EVEN_REFINE_TOL)
-    parts = ((slice(0, n_own), refine_tol, 40), (slice(n_own, n_gauss), node_tol, NODE_COARSEST),
-             (slice(n_gauss, None), even_tol, EVEN_COARSEST))
-    even = (rows[n_gauss:], np.concatenate([lw.ravel() for (_, t, _), (_, lw) in zip(groups, offsets) if len(t) > 5]
-                                           or [np.zeros(0)]))
+    even = (rows[n_gauss:], np.concatenate([lw.ravel() for (_, lw), e in zip(offsets, evenly) if e] or [np.zeros(0)]))
+    parts = ((slice(0, n_own), refine_tol, 40, None), (slice(n_own, n_gauss), node_tol, NODE_COARSEST, None),
+             (slice(n_gauss, None), even_tol, EVEN_COARSEST, even))
     ll_rows = np.concatenate([_flow_log_likelihood(density, prot[rows[p]], c[p], err[rows[p]], grid, tol, coarsest,
-                                                   even if k == 2 else None)
-                              for k, (p, tol, coarsest) in enumerate(parts)])
+                                                   nodes) for p, tol, coarsest, nodes in parts])
     # NaN, not np.empty: every star is in a tier (colour_node_groups refuses any other sigma), but a row left unset
     # by a future change must not read as a likelihood
     out = np.full((colour.size, len(grid)), np.nan, dtype=np.float32)

@@ -122,7 +122,8 @@ def even_truncated_nodes(s, e, se, n: int, span: float) -> tuple[np.ndarray, np.
 def fine_gauss_truncated_nodes(s, e, se, n: int) -> tuple[np.ndarray, np.ndarray]:
     """As :func:`truncated_nodes` (Gauss quadrature of the truncated density), for any ``n``: the Stieltjes
     procedure (orthonormal, reorthogonalised) on the density at 801 evenly spaced points over +-8 sds, not moments.
-    Its 3 and 5 nodes meet truncated_nodes' to 1e-5 mag."""
+    Its 3 and 5 nodes meet truncated_nodes' to 1e-5 mag at s = 0 or s comparable to se, to 7e-4 mag where s is tiny but
+    not 0 (review RD36A)."""
     s, e, se = (np.asarray(a, dtype=float) for a in (s, e, se))
     d, w = _density(s, e, se, 801, span=8.0)
     d = d - (se * _mills(e / se))[..., None]
