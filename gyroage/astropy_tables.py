@@ -56,7 +56,7 @@ def read_votable(src, source, roles: dict[str, str] | None = None):
     chosen = tables[_choose_table(described, source)]
     from gyroage.parquet_input import refuse_repeated_names
 
-    refuse_repeated_names([f.name for f in chosen.fields], "stdin" if str(source) == "-" else source, roles, True)
+    refuse_repeated_names([f.name for f in chosen.fields], source, roles, True)
     return chosen.to_table()
 
 
@@ -91,7 +91,7 @@ def refuse_repeated_header(colnames, src: str, source, roles: dict[str, str]) ->
         return
     from gyroage.parquet_input import refuse_repeated_names
 
-    refuse_repeated_names(names, "stdin" if str(source) == "-" else source, roles, options_only=True)
+    refuse_repeated_names(names, source, roles, options_only=True)
 
 
 def _astropy_renamed(names: list[str]) -> list[str]:

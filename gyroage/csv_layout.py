@@ -382,7 +382,7 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     if roles:  # a repeat of a column an option names, refused as a VOTable's or a Parquet file's: pandas reads the first
         from gyroage.parquet_input import refuse_repeated_names
 
-        refuse_repeated_names(header, "stdin" if str(source) == "-" else source, roles, options_only=True)
+        refuse_repeated_names(header, source, roles, options_only=True)
     if len(records) > 1 and _title(header, _LINE_BREAK.split(head)[records[1][1] - 1]):
         raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
                         "a title, not a header: remove it or start it with #")

@@ -84,8 +84,9 @@ class ParquetMeta:
 
 def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None, read_only: bool = False,
                           options_only: bool = False) -> None:
-    """A one-line :class:`UserError` for a name ``names`` repeat (a Parquet file's or a VOTable's FIELDs, which astropy
-    renames A_V, A_V_2: the second then matched no quantity, unsaid, where a CSV's A_V.1 is named as a repeat).
+    """A one-line :class:`UserError` for a name ``names`` repeat in ``source`` (a path, or '-': stdin): a Parquet
+    file's or a VOTable's FIELDs, which astropy renames A_V, A_V_2 (the second then matched no quantity, unsaid, where
+    a CSV's A_V.1 is named as a repeat).
 
     ``read_only``: refuse only a repeat of a column the tool reads (``roles``: the options' too). A VOTable's other
     repeats (a TAP join's two source_id) are read as astropy renames them; pandas fails on a Parquet file's.
@@ -102,7 +103,8 @@ def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None
         # --posteriors' default ids: no option the user typed names the column, so the line says what reads it
         why = ", which --posteriors reads as an id: give --id another column, or" if any(
             c == repeated and r.startswith("--posteriors id") for r, c in found.items()) else ":"
-        raise UserError(f"{source} has {counts[repeated]} columns named '{repeated}'{why} rename all but one "
+        where = "stdin" if str(source) == "-" else source
+        raise UserError(f"{where} has {counts[repeated]} columns named '{repeated}'{why} rename all but one "
                         f"({'the first would be read' if repeated in read_names else 'columns must have distinct names'})")
 
 

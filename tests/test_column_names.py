@@ -483,6 +483,25 @@ def test_a_parquet_file_with_a_repeated_column_name_is_refused_in_one_line(tmp_p
             f"gyroage: error: {src} has 2 columns named 'A_V': rename all but one (the first would be read)")
 
 
+
+def test_a_parquet_file_from_stdin_with_a_repeated_column_name_is_named_stdin(tmp_path):
+    """Each caller of refuse_repeated_names turned '-' into "stdin" but the Parquet reader's: a Parquet file from
+    stdin was named '-' in the refusal (review V30). The one function names it."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "rep.parquet"
+    pq.write_table(pa.table([[10.0], [1.0], [0.1], [1.0]], names=["Prot", "bp_rp", "A_V", "A_V"]), src)
+    res = subprocess.run([sys.executable, "-m", "gyroage.cli", "estimate", "-", "-o", str(tmp_path / "o.csv")],
+                         input=src.read_bytes(), capture_output=True, timeout=120)
+    err = res.stderr.decode()
+    assert res.returncode == 2 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == (
+        "gyroage: error: stdin has 2 columns named 'A_V': rename all but one (the first would be read)"), err
+
 GSP_MISSING = "KIC,Teff,Prot,bp_rp,ebpminrp_gspphot\n1,5000,10,1.2,0.05\n2,5000,10,1.2,\n3,5000,10,,\n4,,10,1.2,\n"
 
 
