@@ -77,9 +77,7 @@ def refuse_repeated_header(colnames, src: str, source, roles: dict[str, str]) ->
     if str(source) == "-":
         line = next((ln for ln in src.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
     else:
-        with open(src, "rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        with (gzip.open if gz else open)(src, "rt", encoding="utf-8", errors="replace") as fh:
+        with _open_text(src, "utf-8-sig", "replace") as fh:  # a BOM is no part of the first name (bom_free_text)
             line = next((ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")), "")
     # split on blanks, commas or bars, or as quoted text (astropy's "my cluster"), blank- or comma-separated
     for names in ([n for n in re.split(r"[\s,|]+", line) if n],
@@ -92,6 +90,25 @@ def refuse_repeated_header(colnames, src: str, source, roles: dict[str, str]) ->
     from gyroage.parquet_input import refuse_repeated_names
 
     refuse_repeated_names(names, source, roles, options_only=True)
+
+
+def bom_free_text(path: str) -> str | None:
+    """The text of the (plain or gzip-compressed) file ``path`` without its UTF-8 BOM, or ``None`` if it has none.
+
+    astropy keeps a BOM in the first column's name ('\\ufeffstar': no repeat of a later 'star', and so written out),
+    shifts a fixed-width header's names by it and refuses an ECSV file with it; pandas drops it from a CSV's."""
+    with _open_text(path, "utf-8", "strict") as fh:  # strict: an undecodable file is astropy's to refuse, as ever
+        if fh.read(1) != "\ufeff":
+            return None
+        text = fh.read()
+    return text if "\n" in text or "\r" in text else text + "\n"  # astropy takes text with no line break for a path
+
+
+def _open_text(path: str, encoding: str, errors: str):
+    """``path`` (gzip-compressed or not) opened as text."""
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    return (gzip.open if gz else open)(path, "rt", encoding=encoding, errors=errors)
 
 
 def _astropy_renamed(names: list[str]) -> list[str]:

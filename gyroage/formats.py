@@ -264,7 +264,7 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
 
     if str(source) == "-":
         data = sys.stdin.buffer.read()
-        src = data.decode("utf-8", errors="replace") if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
+        src = data.decode("utf-8-sig", errors="replace") if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
     else:
         src = str(require_input_file(source))
     astropy_fmt, kwargs, units = ASTROPY[fmt], {}, None
@@ -276,8 +276,11 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
                 table = read_fits(src, source) if fmt == "fits" else read_votable(src, source, roles)
             elif "readme" in kwargs and src.lower().endswith(".gz"):
                 table = _read_gzip_cds(src, kwargs["readme"])
-            else:
-                table = Table.read(src, format=astropy_fmt, **kwargs)
+            else:  # a file's BOM dropped as stdin's
+                from gyroage.astropy_tables import bom_free_text
+
+                text = None if str(source) == "-" or "readme" in kwargs else bom_free_text(src)
+                table = Table.read(src if text is None else text, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         raise exc if isinstance(exc, UserError) else UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
     if units:

@@ -808,3 +808,31 @@ def test_a_text_or_ecsv_tables_repeated_column_an_option_names_is_refused_as_a_c
         src.write_text(f"{once} {tail}\n{' '.join(cells)} a b\n")
         res = run(args[0], str(src), *args[1:], "-o", str(tmp_path / "o.csv"))
         assert res.exit_code == 0, (tail, res.output)
+
+
+def test_a_bom_is_no_part_of_a_text_or_ecsv_tables_first_column_name(tmp_path):
+    """astropy kept a UTF-8 BOM in a whitespace table's first name (written out as '\\ufeffstar', read as
+    '\\ufeffprot'), shifted a fixed-width header's names by it ('sta', 'pro': prot not found), refused an ECSV file
+    with it, and hid a repeat of the first name from the repeated-column check, --by then grouping by the second copy
+    (review V34, 5). The BOM is dropped as pandas drops a CSV's."""
+    import gzip
+
+    bom = b"\xef\xbb\xbf"
+    fixed = "star prot bp_rp0\n---- ---- ------\n   A 10.0    1.0\n   B 12.0    1.1\n"
+    for name, text in (("t.txt", "star prot bp_rp0\nA 10.0 1.0\nB 12.0 1.1\n"), ("f.txt", fixed),
+                       ("e.ecsv", _ecsv("star,prot,bp_rp0", "A,10.0,1.0")), ("z.dat.gz", fixed)):
+        src = tmp_path / name
+        data = bom + text.encode()
+        src.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+        res = run("estimate", str(src), "-o", "-", quiet=False)
+        assert res.exit_code == 0, (name, res.output)
+        assert res.stdout.splitlines()[0].startswith("star,prot,bp_rp0,age_"), (name, res.stdout)
+        assert "reading prot from 'prot' (d), colour from 'bp_rp0'" in res.stderr, (name, res.stderr)
+        assert [r["star"] for r in table(res)] == ["A", "B"][: len(table(res))] and table(res)[0]["status"] == "ok"
+    rep = bom + b"star prot bp_rp0 star\nA 10.0 1.0 x\nB 12.0 1.1 y\n"
+    for src, data in ((tmp_path / "rep.txt", rep), (tmp_path / "rep.txt.gz", gzip.compress(rep))):
+        src.write_bytes(data)
+        line = f"gyroage: error: {src} has 2 columns named 'star': rename all but one (the first would be read)"
+        assert one_line_error(run("group-age", str(src), "--by", "star", "-o", "-")) == line
+    res = run("group-age", "-", "--by", "star", "--input-format", "ascii", "-o", "-", stdin=rep)
+    assert one_line_error(res) == line.replace(str(src), "stdin")
