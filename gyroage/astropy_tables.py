@@ -4,8 +4,9 @@ Reading: which of a file's tables to read (the first with stars, said on stderr)
 FITS integer columns and null FITS logicals (astropy reads them as values). Writing: integer columns in types the
 format holds, their null a value no cell has (astropy's default TNULL, 999999, can be a real id), and a column name
 too long for a FITS card refused in one line (:func:`check_fits_names`: astropy asserts it, a traceback). Text
-tables (whitespace ASCII, ECSV): the units of a fixed-width table's units line, and a repeated header name an option
-reads refused in one line (astropy renames it X_1).
+tables (whitespace ASCII, ECSV): how to read one (:func:`ascii_layout`: CDS, fixed-width, an RDB types line), a BOM
+dropped, the units of a fixed-width table's units line, and a repeated header name an option reads refused in one
+line (astropy renames it X_1).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from __future__ import annotations
 import csv
 import gzip
 import re
+import zlib
+from pathlib import Path
 
 import numpy as np
 
 from gyroage import notices
+from gyroage.csv_layout import rdb_types
 from gyroage.errors import UserError
 
 
@@ -238,3 +242,62 @@ def check_fits_names(names) -> None:
             shown = name if len(name) <= 30 else f"{name[:30]}..."
             raise UserError(f"cannot write the output as FITS: column name {shown!r} is longer than a FITS card holds "
                             "(68 characters, a quote counts twice)")
+
+
+def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
+    """(astropy format, its keywords, (row of dashes, units line) or ``None``) to read the text table ``src`` (a path,
+    or stdin's text; ``source`` as the user named it).
+
+    A CDS ``.dat`` with a ``ReadMe`` beside it that describes it is read with that ReadMe; a table whose header has
+    a row of dashes under it (VizieR's fixed-width text, with a units line between them or not) as fixed-width
+    columns, the units line giving their units; anything else as astropy guesses it. An RDB types line (``S N N``)
+    under the header, or a row of dashes whose gaps the rows overrun (``A 10.0 1.0`` under ``---- ---- ------``),
+    is skipped and the rows split on blanks (read as a star, or as fixed-width columns, every row was invalid).
+    """
+    text = src if str(source) == "-" else _start(src)
+    if "Byte-by-byte Description" in text:
+        return "ascii.cds", {}, None
+    readme = None if str(source) == "-" else _cds_readme(Path(src))
+    if readme is not None:
+        return "ascii.cds", {"readme": str(readme)}, None
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:12]
+    rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
+    # an RDB line of column types (S N N), or dashes whose runs the rows overrun (no fixed-width columns), under the
+    # header: no star, the rows split on blanks
+    if (rule == 1 and _off_rule(lines[1], lines[2:])) or (rule is None and len(lines) > 1
+                                                         and rdb_types(lines[0].split(), lines[1].split())):
+        return "ascii.basic", {"data_start": 2}, None
+    if rule is None:
+        return "ascii", {"guess": True}, None
+    options = {"header_start": 0, "position_line": rule, "data_start": rule + 1, "position_char": lines[rule].strip()[0]}
+    return "ascii.fixed_width_two_line", options, ((lines[2], lines[1]) if rule == 2 else None)
+
+
+def _off_rule(rule: str, rows: list[str]) -> bool:
+    """Whether one of ``rows`` has a character where ``rule`` has a blank between two runs of dashes (``A 10.0 1.0``
+    under ``---- ---- ------``): the rule then marks no fixed-width columns."""
+    gaps = [i for i, c in enumerate(rule) if c == " " and rule[:i].strip()]
+    return any(i < len(row) and row[i] != " " for row in rows for i in gaps)
+
+
+def _start(path: str) -> str:
+    """The first 64 KiB of the text file ``path``, gzip-compressed or not (empty if it cannot be read: astropy then
+    says why)."""
+    try:
+        with _open_text(path, "utf-8", "replace") as fh:
+            return fh.read(65536)
+    except (OSError, EOFError, zlib.error):  # a gzip file cut short or damaged: astropy says so
+        return ""
+
+
+def _cds_readme(path: Path) -> Path | None:
+    """The CDS ``ReadMe`` beside ``path`` that describes it (``Byte-by-byte Description of file: table1.dat``; of
+    ``table1.dat.gz`` too, which astropy decompresses)."""
+    stem = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    for name in ("ReadMe", "README", "readme", "ReadMe.txt", "README.txt", "readme.txt"):  # not a directory's listing
+        other = path.parent / name
+        if other.is_file():
+            text = _start(str(other))
+            if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(stem)}\b", text):
+                return other
+    return None

@@ -221,8 +221,23 @@ def _dashes(record: list[str]) -> bool:
     return bool(cells) and all(re.fullmatch(r"[-=]+", c) for c in cells)
 
 
+_RDB_TYPE = re.compile(r"\d*[NS]", re.IGNORECASE)  # an RDB column type: N(umber) or S(tring), a width before it
+
+
+def rdb_types(header: list[str], row: list[str], kinds: dict[int, str] | None = None) -> bool:
+    """Whether ``row``, the first under ``header``, is an RDB table's line of column types (``S N N``, ``10S 8N``):
+    one type for every column, N for each the tool reads as a number (``kinds``: :func:`_read_kinds`'s). No cell
+    holds a number: a star's period does, so no star that could be dated is taken for one."""
+    cells = [c.strip() for c in row]
+    if len(cells) != len(header) or not all(_RDB_TYPE.fullmatch(c) for c in cells):
+        return False
+    kinds = _read_kinds(header) if kinds is None else kinds
+    return bool(kinds) and all(cells[i][-1] in "Nn" for i in kinds)
+
+
 def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str]) -> tuple[int, list[str] | None]:
-    """(how many records under the header are a units row and a row of dashes, the units row or ``None``).
+    """(how many records under the header are a units row and a row of dashes, or an RDB types line, the units row
+    or ``None``).
 
     VizieR's TSV and ``|`` outputs put both under the header; a CSV may have a units row alone. A units row holds
     no number (a data row does: its period). Over a row of dashes that is enough: a cell that is no unit, in a column
@@ -232,7 +247,7 @@ def _units_and_dashes(records: list[tuple[list[str], int]], kinds: dict[int, str
     comes out as every row does.
     """
     rest = [r for r, _ in records[1:3]]
-    if not rest or _dashes(rest[0]):
+    if not rest or _dashes(rest[0]) or rdb_types(records[0][0], rest[0], kinds):
         return len(rest[:1]), None
     cells = {i: c.strip() for i, c in enumerate(rest[0]) if c.strip().lower() not in NA_TOKENS}
     if not any(c.strip() for c in rest[0]) and len(rest) > 1 and _dashes(rest[1]):

@@ -20,7 +20,17 @@ import numpy as np
 import pandas as pd
 
 from gyroage import notices
-from gyroage.astropy_tables import check_fits_names, portable_ints, read_fits, read_votable, refuse_repeated_header, set_units, with_null
+from gyroage.astropy_tables import (
+    ascii_layout,
+    bom_free_text,
+    check_fits_names,
+    portable_ints,
+    read_fits,
+    read_votable,
+    refuse_repeated_header,
+    set_units,
+    with_null,
+)
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
 from gyroage.errors import UserError
 from gyroage.file_kinds import foreign_input, foreign_output
@@ -277,8 +287,6 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
             elif "readme" in kwargs and src.lower().endswith(".gz"):
                 table = _read_gzip_cds(src, kwargs["readme"])
             else:  # a file's BOM dropped as stdin's
-                from gyroage.astropy_tables import bom_free_text
-
                 text = None if str(source) == "-" or "readme" in kwargs else bom_free_text(src)
                 table = Table.read(src if text is None else text, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
@@ -346,50 +354,6 @@ def _reason(exc: Exception) -> str:
         return ("no table layout astropy knows (columns split on blanks with a header naming each, fixed-width with "
                 "a row of dashes, CDS/MRT): give it as CSV, or check its rows have as many fields as its header")
     return first
-
-
-def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
-    """(astropy format, its keywords, (row of dashes, units line) or ``None``) to read the text table ``src`` (a path,
-    or stdin's text; ``source`` as the user named it).
-
-    A CDS ``.dat`` with a ``ReadMe`` beside it that describes it is read with that ReadMe; a table whose header has
-    a row of dashes under it (VizieR's fixed-width text, with a units line between them or not) as fixed-width
-    columns, the units line giving their units; anything else as astropy guesses it.
-    """
-    text = src if str(source) == "-" else _start(src)
-    if "Byte-by-byte Description" in text:
-        return "ascii.cds", {}, None
-    readme = None if str(source) == "-" else _cds_readme(Path(src))
-    if readme is not None:
-        return "ascii.cds", {"readme": str(readme)}, None
-    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:3]
-    rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
-    if rule is None:
-        return "ascii", {"guess": True}, None
-    options = {"header_start": 0, "position_line": rule, "data_start": rule + 1, "position_char": lines[rule].strip()[0]}
-    return "ascii.fixed_width_two_line", options, ((lines[2], lines[1]) if rule == 2 else None)
-
-
-def _start(path: str) -> str:
-    """The first 64 KiB of the text file ``path`` (empty if it cannot be read: astropy then says why)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(65536)
-    except OSError:
-        return ""
-
-
-def _cds_readme(path: Path) -> Path | None:
-    """The CDS ``ReadMe`` beside ``path`` that describes it (``Byte-by-byte Description of file: table1.dat``; of
-    ``table1.dat.gz`` too, which astropy decompresses)."""
-    stem = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
-    for name in ("ReadMe", "README", "readme", "ReadMe.txt", "README.txt", "readme.txt"):  # not a directory's listing
-        other = path.parent / name
-        if other.is_file():
-            text = _start(str(other))
-            if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(stem)}\b", text):
-                return other
-    return None
 
 
 def table_frame(table) -> pd.DataFrame:

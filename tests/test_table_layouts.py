@@ -327,3 +327,43 @@ def test_a_converted_cell_is_echoed_as_the_number_it_is_not_its_float_error(tmp_
     (tmp_path / "h.csv").write_text("prot,bp_rp0\nh,mag\n2.4,1.2\n0.36,1.0\n")
     res = invoke_quiet("estimate", str(tmp_path / "h.csv"), "--seed", "1")
     assert [line.split(",")[0] for line in ok_output(res).splitlines()] == ["prot", "0.1", "0.015"]
+
+
+RDB = "Cluster\tPer\tBP-RP0\nS\tN\tN\nPleiades\t7.0\t1.1\nPleiades\t10.0\t1.2\nPraesepe\t12.5\t1.1\n"
+
+
+@pytest.mark.parametrize("text", [
+    RDB,  # astropy's ascii.rdb: tab-separated, a line of column types under the names
+    "# an RDB table\n" + RDB.replace("S\tN\tN", "10S\t8N\t6n"),  # widths before the types, a comment first
+    RDB.replace("\t", " "),  # the same, split on blanks
+    RDB.replace("\t", " ").replace("S N N", "------- --- ------"),  # a rule whose gaps the rows overrun
+])
+def test_an_rdb_types_line_or_a_rule_the_rows_overrun_is_no_star(tmp_path, plain_ages, text):
+    """The types line (S N N) was a star, invalid_period (group-age: a group 'S'); under a rule of dashes that marks
+    no columns of the rows (Pleiades 7.0 1.1), every row was cut into fixed-width columns, each invalid (review V34)."""
+    want = [ln.split(",")[3:] for ln in plain_ages.splitlines()]
+    for src, data in ((tmp_path / "t.txt", text.encode()), (tmp_path / "t.dat.gz", gzip.compress(text.encode()))):
+        src.write_bytes(data)
+        assert [ln.split(",")[3:] for ln in ok_output(invoke_quiet("estimate", str(src), "--seed", "1")).splitlines()
+                ] == want, src
+    fmt = () if "\t" in text else ("--input-format", "ascii")  # stdin's whitespace table is sniffed as CSV
+    res = invoke_quiet("estimate", "-", "--seed", "1", *fmt, stdin=text)
+    assert [ln.split(",")[3:] for ln in ok_output(res).splitlines()] == want
+    groups = ok_output(invoke_quiet("group-age", str(tmp_path / "t.txt"), "--by", "cluster"))
+    assert [line.split(",")[0] for line in groups.splitlines()[1:]] == ["Pleiades", "Praesepe"]
+
+
+@pytest.mark.parametrize("text, names", [
+    ("name\tprot\tbp_rp0\nN\t8\t1.1\nS\t9\t1.0\n", ["N", "S"]),  # stars named as types, with numbers
+    ("name prot bp_rp0\nN 8 1.1\nS 9 1.0\n", ["N", "S"]),
+    ("name\tprot\tbp_rp0\nS\tS\tN\nB\t8\t1.1\n", ["S", "B"]),  # a period typed S: no types line of a table read
+    ("name\tprot\tbp_rp0\tnote\nS\tN\tN\tx\nB\t8\t1.1\ty\n", ["S", "B"]),  # a cell that is no type
+    ("name\tprot\tbp_rp0\nS\t\tN\nB\t8\t1.1\n", ["S", "B"]),  # a blank cell: RDB types every column
+    ("name prot bp_rp0\n---- ---- ------\nA    8    1.1\nB    12.5 1.0\n", ["A", "B"]),  # rows within the rule
+])
+def test_a_star_whose_cells_look_like_types_stays_a_star(tmp_path, text, names):
+    """Only a line that types every column, the columns read as numbers (N), and holds no number is no star."""
+    (tmp_path / "t.txt").write_text(text)
+    rows = ok_output(invoke_quiet("estimate", str(tmp_path / "t.txt"))).splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == names
+    assert rows[-1].endswith(",ok") and (names[0] != "N" or rows[0].endswith(",ok")), rows
