@@ -475,14 +475,14 @@ def find_column(columns, *names: str | None) -> str | None:
     return None
 
 
-def read_roles(columns, roles: dict[str, str] | None = None) -> dict[str, str]:
+def read_roles(columns, roles: dict[str, str | tuple[str, ...]] | None = None) -> dict[str, str]:
     """Role -> column of each column of ``columns`` the tool reads: the canonical ones (:func:`match_columns`), and
-    ``roles`` (role -> the name the user gave an option, ``{"membership": "member"}``) found by :func:`find_column`;
-    a named column that is absent is left out. What a table's units convert (CSV units row, astropy, Parquet)."""
+    ``roles`` (role -> the name the user gave an option, ``{"membership": "member"}``, or names: the first found)
+    found by :func:`find_column`; one absent is left out. What a table's units convert (CSV units row, astropy...)."""
     columns = list(columns)
     found = match_columns(columns)
     for role, name in (roles or {}).items():
-        col = find_column(columns, name)
+        col = find_column(columns, *(name if isinstance(name, tuple) else (name,)))
         if col is not None:
             found[role] = col
     return found

@@ -133,18 +133,26 @@ class CrossmatchSettings:
                          f"--extinction column:{name}:av (or :ebv)")
         return Extinction(col, error, a0_per, known, tuple(notes))
 
-    def read_names(self) -> dict[str, str]:
-        """The columns the run reads for its options, as the readers' ``roles``: a repeat of one is refused in one line,
-        as estimate's (review V30, 3; the first copy was read without a word). --id-column's, else every name an id
-        (a fallback kind's too) or, under --id-type radec, a coordinate is looked for by; --extinction column:NAME's,
-        with and without a :KIND."""
-        kinds = [self.id_type] if self.id_type else list(ID_ALIASES)
-        names = [self.id_column] if self.id_column else [n for k in kinds for n in ID_ALIASES.get(k, ())]
-        if self.id_type == "radec":
-            names += [*RA_ALIASES, *DEC_ALIASES]
+    def read_names(self) -> dict[str, tuple[str, ...]]:
+        """The columns the run reads, as the readers' ``roles`` (each the first of its names found, as
+        :func:`detect_ids` finds them): a repeat of one is refused in one line, as estimate's (review V30, 3: the
+        first copy was read without a word), a repeat of a column not read is passed through. --id-column's, else
+        each id kind's (a fallback kind's too), and ra's and dec's, read only where no id is: theirs look for the
+        ids first, as the id found is read anyway; under --id-type radec the coordinates'. --extinction
+        column:NAME[:KIND]'s, NAME before the whole rest (the one :meth:`_extinction_name` reads)."""
+        if self.id_type == "radec":  # an --id-column is one of the coordinates (detect_ids)
+            roles = {"ra": RA_ALIASES, "dec": DEC_ALIASES}
+        elif self.id_column:
+            roles = {"--id-column": (self.id_column,)}
+        else:
+            kinds = [self.id_type] if self.id_type else list(ID_ALIASES)
+            roles = {f"a {k} id": ID_ALIASES.get(k, ()) for k in kinds}
+            if not self.id_type:
+                ids = tuple(n for k in kinds for n in ID_ALIASES[k])
+                roles |= {"ra": ids + RA_ALIASES, "dec": ids + DEC_ALIASES}
         if self.extinction.startswith("column:") and self.extinction[7:]:
-            names += [self.extinction[7:], self._extinction_name([])[0]]  # no columns: the name a :KIND leaves
-        return {f"crossmatch reads {n}": n for n in names}
+            roles["--extinction"] = tuple(dict.fromkeys((self._extinction_name([])[0], self.extinction[7:])))
+        return {f"crossmatch reads {role}": names for role, names in roles.items()}
 
     def _extinction_column(self, columns: list[str]) -> str | None:
         """The input column ``--extinction column:NAME[:KIND]`` names (None under gspphot and none), or the one-line
