@@ -132,15 +132,12 @@ def refuse_repeated_columns(frame: pd.DataFrame, reads: Iterable[str | None]) ->
                 raise UserError(f"the frame has {n} columns named '{col}': rename all but one (the first would be read)")
 
 
-def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "estimate",
-               reads: Iterable[str | None] = ()) -> pd.DataFrame:
+def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "estimate") -> pd.DataFrame:
     """What :meth:`gyroage.AgeModel.estimate` (or :func:`gyroage.group_ages`, ``caller``) reads: a DataFrame as it
     is; an astropy Table (or QTable) as :func:`read_stars` reads a FITS file, mixin columns (Time, SkyCoord) as plain
     ones and units converted (``roles``: more columns to convert, e.g. ``{"membership": name}``; a copy: the caller's
-    table is left alone), the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`.
-    ``reads``: the columns the call reads for its options, refused when repeated (:func:`refuse_repeated_columns`)."""
+    table is left alone), the conversions as UserWarnings; anything else a TypeError naming :func:`read_stars`."""
     if isinstance(frame, pd.DataFrame):
-        refuse_repeated_columns(frame, reads)
         return frame
     if _is_astropy_table(frame):
         from astropy.table import Table

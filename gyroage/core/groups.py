@@ -14,7 +14,7 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.columns import membership_column
-from gyroage.core.api_frames import star_frame, warn_column_notes
+from gyroage.core.api_frames import refuse_repeated_columns, star_frame, warn_column_notes
 from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening
@@ -315,7 +315,8 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     (:func:`gyroage.core.api_frames.warn_column_notes`): several columns of one quantity, a value changed on reading
     (``Prot [h]``), when ``main_sequence`` reads an absolute G without a 0 in its name (``M_G``) as de-reddened, and
     an observed colour's error left unread beside a bp_rp0."""
-    frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages", (by, membership))
+    frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
+    refuse_repeated_columns(frame, (by, membership))  # as group-age's --by and --membership
     warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)  # no new local: see below
     return run_group_ages(**locals()).table  # locals() are the parameters, as given: one list of them to keep
 
