@@ -60,7 +60,7 @@ def read_votable(src, source, roles: dict[str, str] | None = None):
     chosen = tables[_choose_table(described, source)]
     from gyroage.parquet_input import refuse_repeated_names
 
-    refuse_repeated_names([f.name for f in chosen.fields], source, roles, True)
+    refuse_repeated_names([f.name for f in chosen.fields], source, roles, "read")
     return chosen.to_table()
 
 
@@ -93,7 +93,7 @@ def refuse_repeated_header(colnames, src: str, source, roles: dict[str, str]) ->
         return
     from gyroage.parquet_input import refuse_repeated_names
 
-    refuse_repeated_names(names, source, roles, options_only=True)
+    refuse_repeated_names(names, source, roles, "options")
 
 
 def bom_free_text(path: str) -> str | None:

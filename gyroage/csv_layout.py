@@ -11,9 +11,10 @@ import csv
 import io as _io
 import itertools
 import re
+from collections import Counter
 from collections.abc import Container, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,8 @@ class CsvLayout:
     ``commas``: (position, name) of the columns of a ``;`` or tab file written with decimal commas
     (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``. ``cr``: lines end with a lone
     ``\r`` (old Mac files), which pandas is told: its ``skiprows`` list skips the wrong lines otherwise.
+    ``repeats``: the names the header holds more than once, sorted: pandas reads the second X as X.1, which the API
+    refuses as a repeat only for these (a real ``X.1`` column is no repeat, review V34, 2).
     """
 
     sep: str
@@ -71,6 +74,7 @@ class CsvLayout:
     roles: tuple[str, ...] = ()
     commas: tuple[tuple[int, str], ...] = ()
     cr: bool = False
+    repeats: tuple[str, ...] = field(default=(), compare=False)  # out of ==: the dask engine compares files as before
 
     @property
     def converts(self) -> bool:
@@ -324,16 +328,6 @@ def _from_header(head: str, sep: str | None = None) -> str:
     return head[breaks[-1].end() :] if len(breaks) == skip else ""
 
 
-def header_repeats(head: str, layout: CsvLayout) -> tuple[str, ...]:
-    """The names ``head``'s header line (read as ``layout`` reads it) holds more than once: pandas reads the second
-    X as X.1, which the API refuses as a repeat only for these (a real ``X.1`` column is no repeat, review V34, 2)."""
-    records = _records(_from_header(head, layout.sep), layout.sep, 1)
-    names = [n.strip() for n in (records[0][0] if records else [])]
-    if names and layout.hashed:
-        names[0] = names[0].lstrip("#").strip()
-    return tuple(sorted(n for n in set(names) if names.count(n) > 1))
-
-
 def _records(head: str, sep: str, n: int) -> list[tuple[list[str], int]]:
     """The first ``n`` non-blank records of ``head`` as the csv module splits them, each with its first line (1-based).
 
@@ -397,7 +391,7 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     if roles:  # a repeat of a column an option names, refused as a VOTable's or a Parquet file's: pandas reads the first
         from gyroage.parquet_input import refuse_repeated_names
 
-        refuse_repeated_names(header, source, roles, options_only=True)
+        refuse_repeated_names(header, source, roles, "options")
     if len(records) > 1 and _title(header, _LINE_BREAK.split(head)[records[1][1] - 1]):
         raise UserError(f"cannot parse {source}: line {skip + records[0][1]} ('{header[0].strip()[:40]}') looks like "
                         "a title, not a header: remove it or start it with #")
@@ -420,9 +414,13 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
             sample = sample[:-1]
         commas = _decimal_comma_columns(sample, header, set(kinds))
     unnamed_last = len(header) > 1 and not header[-1].strip()  # a trailing delimiter: README says it is ignored
+    stripped = [n.strip() for n in header]
+    if hashed and stripped:  # a commented header's first name is read without its '#'
+        stripped[0] = stripped[0].lstrip("#").strip()
+    repeats = tuple(sorted(n for n, k in Counter(stripped).items() if k > 1))
     if len(records) < 2 or len(records[1][0]) <= len(header):
         return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units,
-                         commas=commas, cr=cr)
+                         commas=commas, cr=cr, repeats=repeats)
     row, line = records[1]
     if len(row) > len(header) + 1 or row[-1].strip() or unnamed_last:  # two trailing delimiters are not one
         raise UserError(f"cannot parse {source}: Expected {len(header)} fields in line {line}, saw {len(row)}")
@@ -430,7 +428,7 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and the lines under it): pandas' names
     names = pd.read_csv(_io.StringIO(header_text), sep=sep, nrows=0, **CSV_OPTIONS).columns
     return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed, drop=drop, units=units,
-                     commas=commas, cr=cr)
+                     commas=commas, cr=cr, repeats=repeats)
 
 
 def lines_under_header(head: str) -> int:

@@ -337,7 +337,7 @@ def read_chunks(source: str | Path, chunksize: int = 50_000, fmt: str | None = N
                 fh.seek(0)
                 stream = fh
             reader = pd.read_csv(stream, chunksize=chunksize, **layout.read_options())
-            repeats, done = csv_layout.header_repeats(head, layout) if repeats else (), 0
+            repeats, done = layout.repeats if repeats else (), 0
             for chunk in csv_layout.strict_chunks(reader, source):
                 chunk = layout.trim(chunk, source, done)
                 if repeats:  # which X.N are pandas' renames (api_frames); other frames as ever

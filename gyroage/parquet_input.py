@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -82,23 +83,23 @@ class ParquetMeta:
         return frame
 
 
-def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None, read_only: bool = False,
-                          options_only: bool = False) -> None:
+def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None,
+                          scope: Literal["any", "read", "options"] = "any") -> None:
     """A one-line :class:`UserError` for a name ``names`` repeat in ``source`` (a path, or '-': stdin): a Parquet
     file's or a VOTable's FIELDs, which astropy renames A_V, A_V_2 (the second then matched no quantity, unsaid, where
     a CSV's A_V.1 is named as a repeat).
 
-    ``read_only``: refuse only a repeat of a column the tool reads (``roles``: the options' too). A VOTable's other
-    repeats (a TAP join's two source_id) are read as astropy renames them; pandas fails on a Parquet file's.
-    ``options_only``: only a repeat of a column ``roles`` names (a CSV header's: pandas reads the first, the option's
-    lookup found it silently; a repeated quantity's column is named by :func:`gyroage.columns.duplicate_notes`)."""
+    ``scope``: the repeats refused. ``"any"``: a Parquet file's (pandas fails on one). ``"read"``: of a column the
+    tool reads (``roles``: the options' too); a VOTable's other repeats (a TAP join's two source_id) are read as
+    astropy renames them. ``"options"``: of a column ``roles`` names (a CSV header's: pandas reads the first, the
+    option's lookup found it silently; a repeated quantity's column is named by :func:`gyroage.columns.duplicate_notes`)."""
     counts = Counter(names)
     if max(counts.values(), default=0) < 2:
         return
     # the columns the tool reads; the others only copied
     found = read_roles(names, roles)
-    read_names = {c for r, c in found.items() if not options_only or r in (roles or {})}
-    repeated = next((n for n in names if counts[n] > 1 and (not (read_only or options_only) or n in read_names)), None)
+    read_names = {c for r, c in found.items() if scope != "options" or r in (roles or {})}
+    repeated = next((n for n in names if counts[n] > 1 and (scope == "any" or n in read_names)), None)
     if repeated is not None:
         # --posteriors' default ids: no option the user typed names the column, so the line says what reads it
         why = ", which --posteriors reads as an id: give --id another column, or" if any(
