@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import errno
+import gzip
 import numbers
+import zlib
 from collections.abc import Iterable
 
 # The disk (or a quota, or a file-size limit) refused an output's bytes: the user's to fix, not a bug.
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# What reading a damaged gzip stream raises: its end cut off; a bad header, CRC or length; bad deflate data.
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
 def close_names(name: str, known: Iterable[str], n: int = 3) -> list[str]:
@@ -68,3 +72,12 @@ class NothingPiped(UserError):
     """
 
     exit_code = 3
+
+
+def gzip_error(source, exc: BaseException) -> UserError:
+    """The one-line error for a damaged gzip-compressed input (``exc``: one of :data:`GZIP_ERRORS`)."""
+    if isinstance(exc, EOFError):
+        why = "truncated gzip file (it ends before its end-of-stream marker)"
+    else:
+        why = f"corrupt gzip file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    return UserError(f"input {source} is a {why}: download or compress it again")

@@ -8,6 +8,7 @@ or Parquet run never loads it.
 
 from __future__ import annotations
 
+import gzip
 import io as _io
 import itertools
 import re
@@ -32,7 +33,7 @@ from gyroage.astropy_tables import (
     with_null,
 )
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
-from gyroage.errors import UserError
+from gyroage.errors import GZIP_ERRORS, UserError, gzip_error
 from gyroage.file_kinds import foreign_input, foreign_output
 from gyroage.files import require_input_file
 from gyroage.units import (  # noqa: F401 (readers look for the unit functions here)
@@ -274,6 +275,11 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
 
     if str(source) == "-":
         data = sys.stdin.buffer.read()
+        if data[:2] == b"\x1f\x8b":  # gzip-compressed: decompressed as a file of these formats is (astropy opens it)
+            try:
+                data = gzip.decompress(data)
+            except GZIP_ERRORS as exc:
+                raise gzip_error(source, exc) from None
         src = data.decode("utf-8-sig", errors="replace") if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
     else:
         src = str(require_input_file(source))

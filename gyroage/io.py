@@ -10,7 +10,6 @@ import io as _io
 import os
 import stat
 import sys
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -36,7 +35,7 @@ from gyroage.columns import (  # noqa: F401
     read_roles,
     require_columns,
 )
-from gyroage.errors import NothingPiped, UserError
+from gyroage.errors import GZIP_ERRORS, NothingPiped, UserError, gzip_error
 from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
 from gyroage.pandas_compat import to_floats
 
@@ -205,17 +204,6 @@ def bad_error(err: np.ndarray, zero_ok: bool = True, missing_ok: bool = True) ->
 
 
 GZIP_MAGIC = b"\x1f\x8b"
-# What reading a damaged gzip stream raises: its end cut off; a bad header, CRC or length; bad deflate data.
-GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
-
-
-def gzip_error(source, exc: BaseException) -> UserError:
-    """The one-line error for a damaged gzip-compressed input (``exc``: one of :data:`GZIP_ERRORS`)."""
-    if isinstance(exc, EOFError):
-        why = "truncated gzip file (it ends before its end-of-stream marker)"
-    else:
-        why = f"corrupt gzip file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-    return UserError(f"input {source} is a {why}: download or compress it again")
 
 
 def option_roles(options) -> dict[str, str] | None:

@@ -283,3 +283,29 @@ def test_dask_estimate_of_a_gz_gives_the_plain_parts(tmp_path, settings, monkeyp
     assert sum(counts.values()) == 400 and not (tmp_path / "bad.parquet").exists()
     ref, out = (sorted((tmp_path / n).glob("part.*.parquet")) for n in ("ref.parquet", "out.parquet"))
     assert len(out) == len(ref) >= 2 and [p.read_bytes() for p in out] == [p.read_bytes() for p in ref]
+
+
+def test_a_gz_text_ecsv_or_fits_table_on_stdin_is_read_as_the_file(tmp_path):
+    """gzip -c stars.txt | gyroage estimate - stopped with 'cannot read - as ascii: embedded null byte' (ECSV too;
+    FITS: 'No SIMPLE card found'), where the .gz file, and a CSV or VOTable on stdin, are read decompressed."""
+    from astropy.table import Table
+
+    table = Table({"name": ["a", "b"], "prot": [12.0, 25.4], "bp_rp0": [1.1, 0.82]})
+    for name, fmt, kind in (("t.txt", "ascii.basic", "ascii"), ("t.ecsv", "ascii.ecsv", "ecsv"), ("t.fits", "fits", "fits")):
+        table.write(tmp_path / name, format=fmt)
+        data = (tmp_path / name).read_bytes()
+        want = invoke(str(tmp_path / name), "-q", "-o", "-")
+        # --input-format: CliRunner's stdin cannot be peeked at, as a real one is sniffed (run_cli below)
+        got = invoke("-", "-q", "-o", "-", "--input-format", kind, input=gzip.compress(data))
+        assert want.exit_code == got.exit_code == 0 and got.stdout == want.stdout, (name, got.output)
+    res = invoke("-", "-q", "-o", "-", "--input-format", "fits", input=truncated(gzip.compress(data), 0.5))
+    one_line_error(res, "input -", "truncated")
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    got = subprocess.run([sys.executable, "-m", "gyroage.cli", "estimate", "-", "-q", "-o", "-"], capture_output=True,
+                         input=gzip.compress((tmp_path / "t.txt").read_bytes()), cwd=ROOT, timeout=60)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.decode() == invoke(str(tmp_path / "t.txt"), "-q", "-o", "-").stdout
