@@ -7,6 +7,7 @@ Split from :mod:`gyroage.core.sampler`, which runs the chains.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,18 +41,20 @@ MAX_UNVISITED = 0.02
 def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
                calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
                colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
-               trained: tuple[float, float] | None = None, kernel_bounds: tuple[float, float] | None = None):
+               trained: tuple[float, float] | None = None, kernel_bounds: tuple[float, float] | None = None,
+               binned: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
     """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps, the samples kept and
     the posterior mass outside ``trained`` (lowest, highest
     trained log10 age; None: NaN); ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its
     prior, when the chain sampled the likelihood alone (a calibrated run under a prior that is not flat:
     :func:`gyroage.core.sampler._run_blocks`), which then multiplies the likelihood's calibrated density
     (:func:`_density_summary`); ``kernel_bounds``: the ages the calibration works over (None: ``bounds``, the
-    prior's, which clip the MAP): the model's whole grid when the chain sampled its likelihood under bounds inside it."""
+    prior's, which clip the MAP): the model's whole grid when the chain sampled its likelihood under bounds inside it;
+    ``binned``: the samples' histogram :func:`chain_checks` made (``ChainChecks.binned``; None: made here)."""
     x = chain_x[burn:].reshape(-1)
     if log_prior is not None:  # the chain sampled the likelihood alone: its density, as the grid method's
         return _density_summary(x, n_keep, rng, calibration, bounds, colour, log_prior, trained,
-                                bounds if kernel_bounds is None else kernel_bounds)
+                                bounds if kernel_bounds is None else kernel_bounds, binned)
     if calibration is not None:  # the grid method's calibration, applied to the samples
         x = calibration.calibrated_samples(x, bounds if kernel_bounds is None else kernel_bounds, rng, colour)
     q = np.quantile(x, QUANTILES)
@@ -84,19 +87,28 @@ def chain_visits(chain_x: np.ndarray, burn: int, bounds: tuple[float, float], ca
     return _visits(_smoothed_histogram(chain_x[burn:].reshape(-1), bounds, calibration, colour, kernel), bounds)
 
 
+class ChainChecks(NamedTuple):
+    """:func:`chain_checks`' answer for one chain."""
+
+    few: bool  # :func:`few_inside`: the star takes the grid's posterior
+    visits: np.ndarray  # :func:`chain_visits`
+    n_eff: float  # the effective samples behind the posterior's percentiles (:func:`effective_samples`)
+    binned: tuple[np.ndarray, np.ndarray, np.ndarray]  # :func:`_binned`'s histogram, for :func:`summarise_chain`
+
+
 def chain_checks(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
                  log_prior: Callable[[np.ndarray], np.ndarray], calibration: Calibration | None = None,
-                 colour: float | None = None,
-                 kernel_bounds: tuple[float, float] | None = None) -> tuple[bool, np.ndarray]:
-    """(:func:`few_inside`, :func:`chain_visits`) of a chain that sampled the likelihood under a prior that is not
-    flat, from one histogram and one calibration kernel (the kernel, a blend of matrices over the model's grid, is
-    the costly part)."""
+                 colour: float | None = None, kernel_bounds: tuple[float, float] | None = None) -> ChainChecks:
+    """:class:`ChainChecks` of a chain that sampled the likelihood under a prior that is not flat, from one
+    histogram and one calibration kernel (the kernel, a blend of matrices over the model's grid, is the costly
+    part)."""
     x = chain_x[burn:].reshape(-1)
     hist = _smoothed_histogram(x, bounds, calibration, colour, bounds if kernel_bounds is None else kernel_bounds)
     inside = x[(x >= bounds[0]) & (x <= bounds[1])]
     with np.errstate(divide="ignore"):
         few = inside.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(inside)))) < MIN_INSIDE
-    return few or _effective(hist, bounds, log_prior) < MIN_INSIDE, _visits(hist, bounds)
+    n_eff = _effective(hist, bounds, log_prior)
+    return ChainChecks(few or n_eff < MIN_INSIDE, _visits(hist, bounds), n_eff, hist[:3])
 
 
 def _smoothed_histogram(x: np.ndarray, bounds: tuple[float, float], calibration: Calibration | None,
@@ -214,18 +226,20 @@ def grid_samples(pdf: np.ndarray, grid: np.ndarray, n_keep: int, seed: int, rows
 
 def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calibration: Calibration | None,
                      bounds: tuple[float, float], colour: float | None, log_prior: Callable[[np.ndarray], np.ndarray],
-                     trained: tuple[float, float] | None, kernel_bounds: tuple[float, float]):
+                     trained: tuple[float, float] | None, kernel_bounds: tuple[float, float],
+                     binned: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
     """:func:`summarise_chain` of likelihood samples ``x`` under a prior that is not flat: their histogram (a density
     over ``kernel_bounds``, the model's grid when the prior's bounds lie inside it) calibrated as the grid method
     calibrates a likelihood (:func:`gyroage.core.posterior.calibrated_within`: same kernel, same level scale), times
     the prior, normalised within ``bounds``; percentiles, MAP and ``n_keep`` samples (inverse CDF) from that density.
     ``calibration`` None (a star the height term informs, in a run with no calibration for such stars): uncalibrated.
+    ``binned``: :func:`_binned`'s histogram of ``x`` when :func:`chain_checks` made it already (None: made here).
 
     Weighting the calibrated samples by the prior instead left none inside bounds that cut away most of the
     likelihood (a 2 d K dwarf at 1.3 mag, 11 Myr unbounded, got invalid_prior under --age-min-myr 3000, which the
     grid dates at 3.3 Gyr), or a few copies of one sample.
     """
-    full, counts, widths = _binned(x, bounds, kernel_bounds)
+    full, counts, widths = _binned(x, bounds, kernel_bounds) if binned is None else binned
     with np.errstate(divide="ignore"):
         log_like = np.log(counts / widths)[None, :]
     colours = None if colour is None else np.array([colour])

@@ -314,13 +314,13 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, SUMMARY_STREAM), cal, bounds, c,
-                                                        None if log_prior is None else log_prior(i),
+        lp = None if log_prior is None else log_prior(i)
+        if lp is not None:  # the likelihood's chain: enough samples behind the posterior, where they went, its histogram
+            few[i], visits[i], _, binned = chain_checks(cx, burn, bounds, lp, cal, c, kernel_bounds)
+        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, SUMMARY_STREAM), cal, bounds, c, lp,
                                                         None if trained is None else (trained[0][i], trained[1][i]),
-                                                        kernel_bounds=kernel_bounds)
+                                                        kernel_bounds, None if lp is None else binned)
         qs[i], modes[i] = q, mode
-        if log_prior is not None:  # the likelihood's chain: enough samples behind the posterior, and where they went
-            few[i], visits[i] = chain_checks(cx, burn, bounds, log_prior(i), cal, c, kernel_bounds)
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
