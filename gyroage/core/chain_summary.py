@@ -18,12 +18,19 @@ from gyroage.core.posterior import QUANTILES, age_grid, cdf_value, map_estimate,
 # Points over the prior's bounds on which the prior multiplies a chain's calibrated likelihood (_density_summary):
 # 0.001 dex over the model's 4 dex, five points per sigma of a 0.005 dex isochrone prior.
 PRIOR_GRID = 4001
-# Fewer chain samples than this between the bounds of a prior that is not flat (of the ~6,000 after burn-in), or fewer
-# effective samples behind the posterior's percentiles (:func:`effective_samples`), and the star takes the grid
-# method's posterior (:func:`few_inside`): two per bin of the SAMPLE_GRID-point histogram
+# Fewer chain samples than this between the bounds of a prior that is not flat (of the ~6,000 after burn-in), and the
+# star takes the grid method's posterior (:func:`few_inside`): two per bin of the SAMPLE_GRID-point histogram
 # _density_summary builds there, which only the calibration smooths, and not at all below ~10 Myr (its width is 0):
 # 0-2 samples in the likelihood's far tail under --age-max-myr 10 made a spike that moved with the seed (V26).
 MIN_INSIDE = 2 * SAMPLE_GRID
+# Fewer effective samples than this behind the posterior's 16th, 50th or 84th percentile (:func:`effective_samples`)
+# and the star takes the grid's too. At MIN_INSIDE (402), chains kept with 400-1,000 under a table at 1e-9 past
+# 10 Myr were up to 0.12 dex off a 2,001-point exact grid (V32; 7-12 of the 200 example stars, periods known to 0.1%,
+# beyond 0.05 dex by seed). At 1,000, over 12 priors x seeds 1-3 of those stars, stars more than 0.05 dex off fell
+# from 57 to 26 (those left: chains of ~4,000 at --age-max-myr 100, and the table's default grid itself, 0.06 off)
+# and more than 0.03 from 198 to 134, for 388 more of 7,200 taking the grid; 1 Gyr +- 0.01/0.02/0.05 dex keep the
+# chain for 200/197-199/189-190 stars (the default grid within 0.004 dex there). 1,500 sent 262 more for 34 fewer.
+MIN_EFFECTIVE = 1000
 # A bin of that histogram whose calibrated count (the chain's likelihood samples in it, each spread by the
 # calibration's kernel) is below MIN_VISITS the chain never visited; more than MAX_UNVISITED of the grid posterior's
 # mass in such bins, and the star takes the grid's (unvisited_mass): mass the chain never reached is no sample's to
@@ -74,7 +81,7 @@ def few_inside(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
                colour: float | None = None, kernel_bounds: tuple[float, float] | None = None) -> bool:
     """Whether a chain's samples after ``burn`` steps are too few for :func:`_density_summary`: fewer than
     :data:`MIN_INSIDE` lie where the prior is above zero (within ``bounds`` and, for a table 0 beyond some age, there),
-    or fewer than that many effective samples (:func:`effective_samples`) carry the posterior's mass."""
+    or fewer than :data:`MIN_EFFECTIVE` effective samples (:func:`effective_samples`) carry the posterior's mass."""
     return chain_checks(chain_x, burn, bounds, log_prior, calibration, colour, kernel_bounds)[0]
 
 
@@ -108,7 +115,7 @@ def chain_checks(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
     with np.errstate(divide="ignore"):
         few = inside.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(inside)))) < MIN_INSIDE
     n_eff = _effective(hist, bounds, log_prior)
-    return ChainChecks(few or n_eff < MIN_INSIDE, _visits(hist, bounds), n_eff, hist[:3])
+    return ChainChecks(few or n_eff < MIN_EFFECTIVE, _visits(hist, bounds), n_eff, hist[:3])
 
 
 def _smoothed_histogram(x: np.ndarray, bounds: tuple[float, float], calibration: Calibration | None,
