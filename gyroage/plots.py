@@ -236,7 +236,7 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
                      from_grid: bool = False):
     """The posterior figure (not saved): density against age on a log axis, intervals from ``summary``.
 
-    ``samples``: MCMC draws of log10 age to histogram; ``n_eff``: the chain's effective sample count, for their label;
+    ``samples``: MCMC draws of log10 age to histogram; ``n_eff``: the row's ``mcmc_n_eff``, for their label;
     ``from_grid``: the samples are the grid posterior's (the star took it: age_flags ``grid_posterior``), not the chain's.
 
     The x axis always covers the 95% interval, both the reported one and the

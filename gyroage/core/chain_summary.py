@@ -7,6 +7,7 @@ Split from :mod:`gyroage.core.sampler`, which runs the chains.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,12 +18,19 @@ from gyroage.core.posterior import QUANTILES, age_grid, cdf_value, map_estimate,
 # Points over the prior's bounds on which the prior multiplies a chain's calibrated likelihood (_density_summary):
 # 0.001 dex over the model's 4 dex, five points per sigma of a 0.005 dex isochrone prior.
 PRIOR_GRID = 4001
-# Fewer chain samples than this between the bounds of a prior that is not flat (of the ~6,000 after burn-in), or fewer
-# effective samples behind the posterior's percentiles (:func:`effective_samples`), and the star takes the grid
-# method's posterior (:func:`few_inside`): two per bin of the SAMPLE_GRID-point histogram
+# Fewer chain samples than this between the bounds of a prior that is not flat (of the ~6,000 after burn-in), and the
+# star takes the grid method's posterior (:func:`few_inside`): two per bin of the SAMPLE_GRID-point histogram
 # _density_summary builds there, which only the calibration smooths, and not at all below ~10 Myr (its width is 0):
 # 0-2 samples in the likelihood's far tail under --age-max-myr 10 made a spike that moved with the seed (V26).
 MIN_INSIDE = 2 * SAMPLE_GRID
+# Fewer effective samples than this behind the posterior's 16th, 50th or 84th percentile (:func:`effective_samples`)
+# and the star takes the grid's too. At MIN_INSIDE (402), chains kept with 400-1,000 under a table at 1e-9 past
+# 10 Myr were up to 0.12 dex off a 2,001-point exact grid (V32; 7-12 of the 200 example stars, periods known to 0.1%,
+# beyond 0.05 dex by seed). At 1,000, over 12 priors x seeds 1-3 of those stars, stars more than 0.05 dex off fell
+# from 57 to 26 (those left: chains of ~4,000 at --age-max-myr 100, and the table's default grid itself, 0.06 off)
+# and more than 0.03 from 198 to 134, for 388 more of 7,200 taking the grid; 1 Gyr +- 0.01/0.02/0.05 dex keep the
+# chain for 200/197-199/189-190 stars (the default grid within 0.004 dex there). 1,500 sent 262 more for 34 fewer.
+MIN_EFFECTIVE = 1000
 # A bin of that histogram whose calibrated count (the chain's likelihood samples in it, each spread by the
 # calibration's kernel) is below MIN_VISITS the chain never visited; more than MAX_UNVISITED of the grid posterior's
 # mass in such bins, and the star takes the grid's (unvisited_mass): mass the chain never reached is no sample's to
@@ -40,18 +48,20 @@ MAX_UNVISITED = 0.02
 def summarise_chain(chain_x: np.ndarray, burn: int, n_keep: int, rng: np.random.Generator,
                calibration: Calibration | None = None, bounds: tuple[float, float] = (6.0, 10.0),
                colour: float | None = None, log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
-               trained: tuple[float, float] | None = None, kernel_bounds: tuple[float, float] | None = None):
+               trained: tuple[float, float] | None = None, kernel_bounds: tuple[float, float] | None = None,
+               binned: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
     """Quantiles/MAP (log10 yr) of one star's age chain (steps, walkers) after ``burn`` steps, the samples kept and
     the posterior mass outside ``trained`` (lowest, highest
     trained log10 age; None: NaN); ``colour``, the star's (BP-RP)0, picks its calibration widths; ``log_prior``: its
     prior, when the chain sampled the likelihood alone (a calibrated run under a prior that is not flat:
     :func:`gyroage.core.sampler._run_blocks`), which then multiplies the likelihood's calibrated density
     (:func:`_density_summary`); ``kernel_bounds``: the ages the calibration works over (None: ``bounds``, the
-    prior's, which clip the MAP): the model's whole grid when the chain sampled its likelihood under bounds inside it."""
+    prior's, which clip the MAP): the model's whole grid when the chain sampled its likelihood under bounds inside it;
+    ``binned``: the samples' histogram :func:`chain_checks` made (``ChainChecks.binned``; None: made here)."""
     x = chain_x[burn:].reshape(-1)
     if log_prior is not None:  # the chain sampled the likelihood alone: its density, as the grid method's
         return _density_summary(x, n_keep, rng, calibration, bounds, colour, log_prior, trained,
-                                bounds if kernel_bounds is None else kernel_bounds)
+                                bounds if kernel_bounds is None else kernel_bounds, binned)
     if calibration is not None:  # the grid method's calibration, applied to the samples
         x = calibration.calibrated_samples(x, bounds if kernel_bounds is None else kernel_bounds, rng, colour)
     q = np.quantile(x, QUANTILES)
@@ -71,7 +81,7 @@ def few_inside(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
                colour: float | None = None, kernel_bounds: tuple[float, float] | None = None) -> bool:
     """Whether a chain's samples after ``burn`` steps are too few for :func:`_density_summary`: fewer than
     :data:`MIN_INSIDE` lie where the prior is above zero (within ``bounds`` and, for a table 0 beyond some age, there),
-    or fewer than that many effective samples (:func:`effective_samples`) carry the posterior's mass."""
+    or fewer than :data:`MIN_EFFECTIVE` effective samples (:func:`effective_samples`) carry the posterior's mass."""
     return chain_checks(chain_x, burn, bounds, log_prior, calibration, colour, kernel_bounds)[0]
 
 
@@ -84,19 +94,28 @@ def chain_visits(chain_x: np.ndarray, burn: int, bounds: tuple[float, float], ca
     return _visits(_smoothed_histogram(chain_x[burn:].reshape(-1), bounds, calibration, colour, kernel), bounds)
 
 
+class ChainChecks(NamedTuple):
+    """:func:`chain_checks`' answer for one chain."""
+
+    few: bool  # :func:`few_inside`: the star takes the grid's posterior
+    visits: np.ndarray  # :func:`chain_visits`
+    n_eff: float  # the effective samples behind the posterior's percentiles (:func:`effective_samples`)
+    binned: tuple[np.ndarray, np.ndarray, np.ndarray]  # :func:`_binned`'s histogram, for :func:`summarise_chain`
+
+
 def chain_checks(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
                  log_prior: Callable[[np.ndarray], np.ndarray], calibration: Calibration | None = None,
-                 colour: float | None = None,
-                 kernel_bounds: tuple[float, float] | None = None) -> tuple[bool, np.ndarray]:
-    """(:func:`few_inside`, :func:`chain_visits`) of a chain that sampled the likelihood under a prior that is not
-    flat, from one histogram and one calibration kernel (the kernel, a blend of matrices over the model's grid, is
-    the costly part)."""
+                 colour: float | None = None, kernel_bounds: tuple[float, float] | None = None) -> ChainChecks:
+    """:class:`ChainChecks` of a chain that sampled the likelihood under a prior that is not flat, from one
+    histogram and one calibration kernel (the kernel, a blend of matrices over the model's grid, is the costly
+    part)."""
     x = chain_x[burn:].reshape(-1)
     hist = _smoothed_histogram(x, bounds, calibration, colour, bounds if kernel_bounds is None else kernel_bounds)
     inside = x[(x >= bounds[0]) & (x <= bounds[1])]
     with np.errstate(divide="ignore"):
         few = inside.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(inside)))) < MIN_INSIDE
-    return few or _effective(hist, bounds, log_prior) < MIN_INSIDE, _visits(hist, bounds)
+    n_eff = _effective(hist, bounds, log_prior)
+    return ChainChecks(few or n_eff < MIN_EFFECTIVE, _visits(hist, bounds), n_eff, hist[:3])
 
 
 def _smoothed_histogram(x: np.ndarray, bounds: tuple[float, float], calibration: Calibration | None,
@@ -214,18 +233,20 @@ def grid_samples(pdf: np.ndarray, grid: np.ndarray, n_keep: int, seed: int, rows
 
 def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calibration: Calibration | None,
                      bounds: tuple[float, float], colour: float | None, log_prior: Callable[[np.ndarray], np.ndarray],
-                     trained: tuple[float, float] | None, kernel_bounds: tuple[float, float]):
+                     trained: tuple[float, float] | None, kernel_bounds: tuple[float, float],
+                     binned: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
     """:func:`summarise_chain` of likelihood samples ``x`` under a prior that is not flat: their histogram (a density
     over ``kernel_bounds``, the model's grid when the prior's bounds lie inside it) calibrated as the grid method
     calibrates a likelihood (:func:`gyroage.core.posterior.calibrated_within`: same kernel, same level scale), times
     the prior, normalised within ``bounds``; percentiles, MAP and ``n_keep`` samples (inverse CDF) from that density.
     ``calibration`` None (a star the height term informs, in a run with no calibration for such stars): uncalibrated.
+    ``binned``: :func:`_binned`'s histogram of ``x`` when :func:`chain_checks` made it already (None: made here).
 
     Weighting the calibrated samples by the prior instead left none inside bounds that cut away most of the
     likelihood (a 2 d K dwarf at 1.3 mag, 11 Myr unbounded, got invalid_prior under --age-min-myr 3000, which the
     grid dates at 3.3 Gyr), or a few copies of one sample.
     """
-    full, counts, widths = _binned(x, bounds, kernel_bounds)
+    full, counts, widths = _binned(x, bounds, kernel_bounds) if binned is None else binned
     with np.errstate(divide="ignore"):
         log_like = np.log(counts / widths)[None, :]
     colours = None if colour is None else np.array([colour])

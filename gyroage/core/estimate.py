@@ -28,6 +28,7 @@ from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
     beyond_prior_bounds,
     bounds_are_the_cards,
+    flat_over_model_grid,
     grid_posterior,
     posterior_table,
 )
@@ -172,17 +173,17 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
     rows = np.flatnonzero(ok)
     table = posterior_table(rows[:0], settings.method, []) if keep else None
     if ok.any():
-        # the grid gives the sampler's stars p_outlier and age_beyond_prior_bound (and its posterior, pdfs kept, to
-        # those whose chains left too few samples, or none where it lies); their other flags follow MCMC ages
-        g = grid_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings,
-                      keep or settings.method == "mcmc")
+        mean, sigma = _rows(prior_mean, ok), _rows(prior_sigma, ok)
+        # the grid gives the sampler's stars p_outlier and age_beyond_prior_bound (and its posterior, pdfs kept, to those whose
+        # chains left too few samples under a prior that is not flat, or none where it lies); other flags follow MCMC ages
+        g = grid_rows(stars, ok, mean, sigma, density, settings, keep if settings.method == "grid" else not
+                      flat_over_model_grid(settings.prior, density.card.age_grid, settings.n_grid, mean, sigma))
         values = dict(g.values)
         flags, extrapolated = g.flags, g.extrapolated
         if g.pdf is not None and settings.method == "grid":
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
-            mc, table = _mcmc_rows(stars, ok, _rows(prior_mean, ok), _rows(prior_sigma, ok), density, settings, keep,
-                                   on_block, row_numbers[ok], g)
+            mc, table = _mcmc_rows(stars, ok, mean, sigma, density, settings, keep, on_block, row_numbers[ok], g)
             values.update(mc)
             # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
             flags, extrapolated = age_flags(stars, ok, density.card, main_sequence_term(density, settings, stars),
@@ -191,7 +192,7 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
                                             g.beyond_bound)
             few = values.pop("_few_inside")  # the grid's posterior (_mcmc_rows): its flags and status too, and a mark
             if on_prior_widths is not None:  # the grid's posterior under a prior it cannot resolve: said at the end
-                on_prior_widths(_fallback_widths(settings, few, _rows(prior_sigma, ok)))
+                on_prior_widths(_fallback_widths(settings, few, sigma))
             flags, extrapolated = with_flag(np.where(few, g.flags, flags), few), np.where(few, g.extrapolated, extrapolated)
         results["age_flags"][ok] = flags
         status[rows[extrapolated]] = statuses.EXTRAPOLATED

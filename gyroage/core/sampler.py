@@ -305,7 +305,7 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     qs = np.full((n_s, len(QUANTILES)), np.nan)
     modes = np.full(n_s, np.nan)
     neff = np.full(n_s, np.nan)
-    outside, few = np.full(n_s, np.nan), np.zeros(n_s, dtype=bool)
+    outside, few, behind = np.full(n_s, np.nan), np.zeros(n_s, dtype=bool), np.full(n_s, np.inf)
     visits = np.zeros((n_s, 0 if log_prior is None else SAMPLE_GRID))
     samples = []
     for i in range(n_s):  # per star, but only quantiles of a finished chain: no density calls here
@@ -314,13 +314,13 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
         cx = run.age_chain(i)
         cal = main_sequence_calibration if (main_sequence_calibration is not None and informed is not None
                                             and informed[i]) else calibration
-        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, SUMMARY_STREAM), cal, bounds, c,
-                                                        None if log_prior is None else log_prior(i),
+        lp = None if log_prior is None else log_prior(i)
+        if lp is not None:  # the likelihood's chain: enough samples behind the posterior, where they went, its histogram
+            few[i], visits[i], behind[i], binned = chain_checks(cx, burn, bounds, lp, cal, c, kernel_bounds)
+        q, mode, keep, outside[i] = summarise_chain(cx, burn, settings.n_keep, star_rng(i, SUMMARY_STREAM), cal, bounds, c, lp,
                                                         None if trained is None else (trained[0][i], trained[1][i]),
-                                                        kernel_bounds=kernel_bounds)
+                                                        kernel_bounds, None if lp is None else binned)
         qs[i], modes[i] = q, mode
-        if log_prior is not None:  # the likelihood's chain: enough samples behind the posterior, and where they went
-            few[i], visits[i] = chain_checks(cx, burn, bounds, log_prior(i), cal, c, kernel_bounds)
         tx = run.tau_x[i]
         neff[i] = cx.shape[1] * (t - burn) / max(tx, 1.0) if np.isfinite(tx) else np.nan
         samples.append(keep.astype(np.float32))
@@ -328,7 +328,9 @@ def _finish(run: BlockChains, settings: SamplerSettings, star_rng,
     # that is not flat that is the likelihood's chain too: the prior no longer weights its samples (a rule on the
     # weights' Kish fraction left stars not_converged that no --max-steps cured, V22), it multiplies their density
     converged = run.converged & (neff >= settings.min_n_eff)
-    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, neff, converged, samples, outside, few, visits)
+    # mcmc_n_eff: under such a prior the fewer of the chain's and those behind the percentiles (V32; inf: a flat prior)
+    return SampleResult(summary_myr(qs, modes), run.tau, run.acceptance, np.minimum(neff, behind), converged, samples,
+                        outside, few, visits)
 
 
 def _run_block_emcee(logpost: LogPosterior, settings: SamplerSettings, star_rng) -> BlockChains:

@@ -360,3 +360,25 @@ def test_the_mcmc_grid_posterior_line_names_no_single_cause_and_says_its_count_o
     assert "and its age comes out wider" in lines[0], lines[0]
     assert lines[1].startswith("gyroage: 1 star took the grid's posterior (age_flags grid_posterior), so its age is "
                                "the grid's: its --prior-sigma (column s) is under twice"), lines[1]
+
+
+# V32: the example star synth-0152 (0.34 d at 1.96 mag, its period known to 0.1%) under the table at 1e-9 past 10 Myr,
+# seed 1: its chain passed the effective samples' bar of 402 with 429 behind its percentiles and was kept, p16-p84
+# 0.12 dex off `--grid 2001 --exact-grid` (Monte Carlo noise: 0.09-0.12 dex by seed over the example stars), while
+# mcmc_n_eff said ~4,400 (the chain's count).
+FAST_YOUNG = pd.DataFrame({"prot": [0.3391], "prot_err": [0.0003391], "bp_rp0": [1.9559], "bp_rp0_err": [0.02]})
+
+
+def test_mcmc_under_a_young_only_prior_sends_a_chain_with_few_effective_samples_behind_its_percentiles_to_the_grid(
+        model):
+    from gyroage.core.chain_summary import MIN_EFFECTIVE
+    from gyroage.core.estimate import EstimateSettings
+
+    mcmc = model.estimate(FAST_YOUNG, EstimateSettings(prior=LOW_TAIL["table"], method="mcmc", seed=1))
+    grid = model.estimate(FAST_YOUNG, EstimateSettings(prior=LOW_TAIL["table"]))
+    assert "grid_posterior" in mcmc["age_flags"].iloc[0], mcmc.iloc[0].to_dict()
+    assert np.allclose(mcmc[ALL_AGES].to_numpy(float), grid[ALL_AGES].to_numpy(float), rtol=1e-9)
+    # mcmc_n_eff says how few samples were behind the percentiles, not the chain's ~4,400
+    assert mcmc["mcmc_n_eff"].iloc[0] < MIN_EFFECTIVE, mcmc.iloc[0].to_dict()
+
+

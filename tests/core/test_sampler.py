@@ -530,3 +530,26 @@ def test_mcmc_map_is_the_higher_of_two_peaks_not_the_broader():
     for seed in range(3):  # one peak, skewed: the mode of a log-normal-like tail is not its median
         one = np.random.default_rng(seed).gamma(4.0, 0.25, size=(4000, 16)) + 7.0  # mode 7.75
         assert summarise_chain(one, 0, 10, np.random.default_rng(0))[1] == pytest.approx(7.75, abs=0.03)
+
+
+@pytest.mark.parametrize("prior, kept", [(None, False), (Prior("uniform_log_age", 6.0, 9.0), True),
+                                         (Prior("gaussian_log_age", mean=9.0, sigma=0.3), True)])
+def test_mcmc_keeps_the_grid_pdfs_only_under_a_prior_that_is_not_flat(model, monkeypatch, prior, kept):
+    """--method mcmc kept the grid's per-star pdfs for every run (~16 MB a 10,000-row chunk, 160 MB at --grid 2001),
+    while only a chain of the likelihood under a prior that is not flat can take the grid's posterior (its pdf)."""
+    from gyroage.core import estimate
+    from gyroage.core.estimate import EstimateSettings
+
+    pdfs = []
+    rows = estimate.grid_rows
+
+    def spy(*args):
+        g = rows(*args)
+        pdfs.append(g.pdf)
+        return g
+
+    monkeypatch.setattr(estimate, "grid_rows", spy)
+    settings = EstimateSettings(method="mcmc", seed=1) if prior is None else EstimateSettings(prior=prior, method="mcmc", seed=1)
+    out = model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}), settings)
+    assert np.isfinite(out["age_p50_myr"]).all()
+    assert len(pdfs) == 1 and (pdfs[0] is not None) == kept
