@@ -63,11 +63,13 @@ POOR_FIT_KS_D = 0.25
 POOR_FIT_KS_COEF = 1.63
 POOR_FIT_MEAN_NATS = -0.5
 POOR_FIT_Z = -4.0
-# age_outside_training: the median member's trained ages, widened by this (dex) on both sides (review D, finding 6:
-# the widest range over members let one member at 2.45 bring 20 M dwarfs older than any cluster of theirs inside).
-# Unpadded, the median bounds flagged Praesepe and Taurus, whose own ages bound their members' bins; padded, none
-# of the catalogue's 26 clusters is newly flagged (with and without --main-sequence), and M67 (joint median 3.94 Gyr,
-# its own label 3.87) no longer is.
+# age_outside_training: the median member's trained ages, widened by this (dex) on the young side (review D, finding
+# 6: the widest range over members let one member at 2.45 bring 20 M dwarfs older than any cluster of theirs
+# inside). Unpadded, the median bounds flagged Taurus, whose own age bounds its members' bins. The old side is not
+# padded again (review V35, finding 1): the card's bounds are already the oldest cluster's age + 0.1 dex
+# (SEQUENCE_AGE_PAD_DEX; FGK 9.688 = M67 + 0.1), and a second pad let 5-6 Gyr groups come out ok. Either way none of
+# the catalogue's 26 clusters is flagged (with and without --main-sequence; Praesepe's M dwarfs alone: 686 Myr, M67
+# 3.95 Gyr, both ok).
 GROUP_AGE_PAD_DEX = 0.1
 # few_members: a group dated from fewer used members than this carries the caution.
 FEW_MEMBERS_MIN = 5
@@ -179,9 +181,9 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_gid: n
     t = per.agg(blue=("blue", "mean"), period=("period", "mean"), lo=("lo", "median"), hi=("hi", "median"),
                 up=("up", "mean"))
     t = t.reindex(np.arange(n))  # groups without used members: NaN, never flagged
-    # padded: the median member's bounds are often the group's own cluster's age (Praesepe's, 8.856, for its M
-    # dwarfs; Taurus's young bins), which half of a member cluster's joint posterior lies beyond
-    lo_g, hi_g = t["lo"].to_numpy() - GROUP_AGE_PAD_DEX, t["hi"].to_numpy() + GROUP_AGE_PAD_DEX
+    # the young side padded: the median member's bounds are often the group's own cluster's age (Taurus's young
+    # bins), which half of a member cluster's joint posterior lies beyond; the old side is the card's, padded already
+    lo_g, hi_g = t["lo"].to_numpy() - GROUP_AGE_PAD_DEX, t["hi"].to_numpy()
     age_out = GridPosterior(gp.grid, gp.pdf).mass_outside(lo_g, hi_g) > AGE_OUTSIDE_MAX
     age_out &= gp.n_used > 0
     blue_g, period_g, above_g = (t[k].to_numpy() > 0.5 for k in ("blue", "period", "up"))

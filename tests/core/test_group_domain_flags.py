@@ -69,3 +69,19 @@ def test_every_flag_has_its_row_in_the_readmes_flag_table():
     rows = re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "README.md").read_text(), flags=re.M)
     assert sorted(r for r in rows if r in statuses.GROUP_FLAG_ORDER) == sorted(statuses.GROUP_FLAG_ORDER)
     assert not hasattr(statuses, "FLAGS") and not hasattr(statuses, "GROUP_FLAGS")
+
+
+def test_a_group_older_than_the_padded_fgk_bound_is_extrapolated(model):
+    """Review V35, finding 1: the group rule padded the card's bounds (already M67 + 0.1 dex, 4.9 Gyr for FGK
+    colours) by another 0.1 dex, so FGK groups drawn from the model at 5-6 Gyr came out ok, while most of their
+    members carry age_outside_training; a group at M67's age stays ok."""
+    import gyroage
+
+    colour = np.linspace(0.75, 1.5, 60)
+    frames = [pd.DataFrame({"cluster": f"old{age}", "bp_rp0": colour,
+                            "prot": model.sample_periods(age_myr=age, bp_rp0=colour, n=1, seed=age)[:, 0]})
+              for age in (3900, 5500, 6000)]
+    out = gyroage.group_ages(pd.concat(frames), model.density, "cluster", model.default_prior)
+    assert 5000 < out["age_p50_myr"][1] < 6500 and 5000 < out["age_p50_myr"][2] < 7000  # dated near the truth
+    assert list(out["status"]) == [statuses.OK, statuses.EXTRAPOLATED, statuses.EXTRAPOLATED]
+    assert [statuses.AGE_OUTSIDE_TRAINING in f for f in out["age_flags"]] == [False, True, True]
