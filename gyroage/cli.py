@@ -337,7 +337,8 @@ def group_age(
     from gyroage.core import groups
     from gyroage.core.colours import Reddening, say_input_notes
     from gyroage.core.density import check_threads
-    from gyroage.core.groups import check_group_options, default_group_systematic, file_label, run_group_ages, similar_labels
+    from gyroage.core.group_notes import file_label, label_warnings, repeated_text
+    from gyroage.core.groups import check_group_options, default_group_systematic, run_group_ages
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
@@ -378,12 +379,10 @@ def group_age(
         # the group label (first column) is the input's: from a typed input it keeps every digit
         writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])
     if not quiet:
-        for same in similar_labels(out.iloc[:, 0]):
-            names = ", ".join(f"'{g}'" for g in same[:-1]) + f" and '{same[-1]}'"
-            typer.echo(f"group-age: warning: groups {names} differ only in case or spaces: dated separately", err=True)
-        single = single_rows_note(out, by)
-        if single:
-            typer.echo(f"group-age: warning: {single}", err=True)
+        for line in label_warnings(out, by):
+            typer.echo(f"group-age: warning: {line}", err=True)
+        if run.repeated[0]:
+            typer.echo(f"group-age: {repeated_text(run.repeated)}", err=True)
         if run.left_out:
             typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
         if run.colour_err_clipped:
@@ -410,16 +409,6 @@ def group_summary(out) -> str:
     text = f"{g} group{'s' if g != 1 else ''}, {int((out['status'] == statuses.OK).sum())} ok"
     n = int(out.loc[blank, "n_stars"].sum())
     return text + (f"; {n} row{'s' if n != 1 else ''} without a group" if n else "")
-
-
-def single_rows_note(out, by: str | None) -> str | None:
-    """A warning when most of two or more groups hold one row each: ``--by`` on a column of star names (or ids)
-    dates every star as its own group, which ``estimate`` does better; None otherwise."""
-    rows = out.loc[out["status"] != statuses.NO_GROUP, "n_stars"]
-    single = int((rows == 1).sum())
-    if by is None or len(rows) < 2 or 2 * single <= len(rows):
-        return None
-    return f"{single} of {len(rows)} groups hold a single row: does --by {by} name each star rather than its group?"
 
 
 def left_out_text(out, left_out: dict[str, int]) -> str:

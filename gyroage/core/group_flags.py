@@ -63,14 +63,22 @@ POOR_FIT_KS_D = 0.25
 POOR_FIT_KS_COEF = 1.63
 POOR_FIT_MEAN_NATS = -0.5
 POOR_FIT_Z = -4.0
-# age_outside_training: the median member's trained ages, widened by this (dex) on both sides (review D, finding 6:
-# the widest range over members let one member at 2.45 bring 20 M dwarfs older than any cluster of theirs inside).
-# Unpadded, the median bounds flagged Praesepe and Taurus, whose own ages bound their members' bins; padded, none
-# of the catalogue's 26 clusters is newly flagged (with and without --main-sequence), and M67 (joint median 3.94 Gyr,
-# its own label 3.87) no longer is.
+# age_outside_training: the median member's trained ages, widened by this (dex) on the young side (review D, finding
+# 6: the widest range over members let one member at 2.45 bring 20 M dwarfs older than any cluster of theirs
+# inside). Unpadded, the median bounds flagged Taurus, whose own age bounds its members' bins. The old side is not
+# padded again (review V35, finding 1): the card's bounds are already the oldest cluster's age + 0.1 dex
+# (SEQUENCE_AGE_PAD_DEX; FGK 9.688 = M67 + 0.1), and a second pad let 5-6 Gyr groups come out ok. Either way none of
+# the catalogue's 26 clusters is flagged (with and without --main-sequence; Praesepe's M dwarfs alone: 686 Myr, M67
+# 3.95 Gyr, both ok).
 GROUP_AGE_PAD_DEX = 0.1
-# few_members: a group dated from fewer used members than this carries the caution.
+# few_members: a group dated from fewer used members than this carries the caution,
 FEW_MEMBERS_MIN = 5
+# and so does one dated from fewer than this whose joint median is under FEW_MEMBERS_YOUNG_MYR (review V35, finding
+# 3; benchmarks/small_groups.py, 5,340 groups drawn from the model): groups of 5-12 members dated 10-300 Myr came out
+# 0.06-0.14 dex young on average, 35-51% of them more than 0.1 dex young against 11-17% old; from 15 members 0.04 dex
+# or less (25-27% against 13-14%), and dated 300 Myr or older, 0.01 dex or less at every size
+FEW_MEMBERS_YOUNG_MIN = 15
+FEW_MEMBERS_YOUNG_MYR = 300.0
 
 
 def fit_statistics(density: FlowDensity, n_groups: int, member_gid: np.ndarray, log10_prot: np.ndarray,
@@ -164,7 +172,8 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_gid: n
     ``pre_main_sequence_age`` when its joint median (``median_myr``, from ``gp``'s summaries) is under 10 Myr, and
     ``many_outliers`` when its members fit a larger outlier weight with odds over 20:1 (study 30), and
     ``most_members_unused`` when fewer than half of its members (``gp.n_members``) date it, and ``few_members``
-    when fewer than :data:`FEW_MEMBERS_MIN` do, and ``age_beyond_prior_bound`` when most of its members' likelihood
+    when fewer than :data:`FEW_MEMBERS_MIN` do (or fewer than :data:`FEW_MEMBERS_YOUNG_MIN` and it is dated under
+    :data:`FEW_MEMBERS_YOUNG_MYR`), and ``age_beyond_prior_bound`` when most of its members' likelihood
     lies beyond a prior bound, and ``poor_fit`` where ``misfit`` (:func:`poor_fit`) (all cautions: status
     unchanged).
     """
@@ -179,9 +188,9 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_gid: n
     t = per.agg(blue=("blue", "mean"), period=("period", "mean"), lo=("lo", "median"), hi=("hi", "median"),
                 up=("up", "mean"))
     t = t.reindex(np.arange(n))  # groups without used members: NaN, never flagged
-    # padded: the median member's bounds are often the group's own cluster's age (Praesepe's, 8.856, for its M
-    # dwarfs; Taurus's young bins), which half of a member cluster's joint posterior lies beyond
-    lo_g, hi_g = t["lo"].to_numpy() - GROUP_AGE_PAD_DEX, t["hi"].to_numpy() + GROUP_AGE_PAD_DEX
+    # the young side padded: the median member's bounds are often the group's own cluster's age (Taurus's young
+    # bins), which half of a member cluster's joint posterior lies beyond; the old side is the card's, padded already
+    lo_g, hi_g = t["lo"].to_numpy() - GROUP_AGE_PAD_DEX, t["hi"].to_numpy()
     age_out = GridPosterior(gp.grid, gp.pdf).mass_outside(lo_g, hi_g) > AGE_OUTSIDE_MAX
     age_out &= gp.n_used > 0
     blue_g, period_g, above_g = (t[k].to_numpy() > 0.5 for k in ("blue", "period", "up"))
@@ -195,7 +204,9 @@ def group_flags(domain: SequenceDomain | None, gp: GroupPosterior, member_gid: n
     members = gp.n_stars if gp.n_members is None else gp.n_members
     unused = (gp.n_used > 0) & (2 * gp.n_used < members)
     # a 2 Gyr pair came out 162 Myr, ok, outside both members' 68% intervals: the product of two broad likelihoods
-    few = (gp.n_used > 0) & (gp.n_used < FEW_MEMBERS_MIN)
+    with np.errstate(invalid="ignore"):  # NaN median: no used member, never flagged
+        small_young = (gp.n_used < FEW_MEMBERS_YOUNG_MIN) & (median_myr < FEW_MEMBERS_YOUNG_MYR)
+    few = (gp.n_used > 0) & ((gp.n_used < FEW_MEMBERS_MIN) | small_young)
     beyond = np.zeros(n, dtype=bool) if gp.beyond_bound is None else np.asarray(gp.beyond_bound, dtype=bool)
     misfit = np.zeros(n, dtype=bool) if misfit is None else np.asarray(misfit, dtype=bool)
     none = np.zeros(n, dtype=bool)

@@ -5,9 +5,7 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +25,7 @@ from gyroage.core.group_flags import (
     member_above,
     poor_fit,
 )
+from gyroage.core.group_notes import WHOLE_TABLE, repeated_rows
 from gyroage.core.likelihood import colour_marginal_log_likelihood, colour_spread, spread_rows
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
@@ -59,8 +58,6 @@ GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving
 # Columns that name a star or its group: refused only when their values repeat (on average 2 rows or more a value),
 # as a cluster's name does; a column of star names is no group column.
 NAME_COLUMN_NAMES = ("name", "target")
-# The group of every row when no group column is named and the rows come from stdin (from a file: its name).
-WHOLE_TABLE = "all"
 # The largest membership probability taken (as 1): a probability rounded up, never a percentage.
 MEMBERSHIP_MAX = 1.0001
 # many_outliers (study 30, benchmarks/group_outlier_check.py): the larger outlier weights a group's evidence is
@@ -300,6 +297,8 @@ class GroupAges:
     # used members whose colour error exceeds the trained range and was clipped to it (estimate flags each such star
     # colour_err_beyond_training; in a joint age it is a count, as left_out: the group's age is not rested on it alone)
     colour_err_clipped: int = 0
+    # used rows that repeat an earlier one's group, period and colour, and their groups (group_notes.repeated_rows)
+    repeated: tuple[int, int] = (0, 0)
 
 
 @in_keywords(GROUP_KEYWORD_WORDS)  # its refusals name membership, n_grid, ..., not --membership, --grid
@@ -399,7 +398,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
     beyond = stars.colour_err_beyond
-    return GroupAges(out, left_out, 0 if beyond is None else int((beyond & used).sum()))
+    return GroupAges(out, left_out, 0 if beyond is None else int((beyond & used).sum()),
+                     repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used]))
 
 
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
@@ -469,26 +469,6 @@ def check_membership(values: np.ndarray, what: str) -> None:
     if top > MEMBERSHIP_MAX:
         raise UserError(f"{what} has values up to {top:g} (above 1): give probabilities 0-1 "
                         "(a percentage: divide by 100)")
-
-
-def similar_labels(labels) -> list[list[str]]:
-    """Sets of text group labels that differ only in case or blanks (``NGC 6811``, ``NGC6811``), each in order of
-    appearance: labels are the user's data, so they are dated apart, but the user should hear of it."""
-    sets: dict[str, list[str]] = {}
-    for label in pd.unique(pd.Series(labels, dtype=object).dropna()):
-        if isinstance(label, str) and label:
-            sets.setdefault("".join(label.lower().split()), []).append(label)
-    return [s for s in sets.values() if len(s) > 1]
-
-
-def file_label(source: str) -> str:
-    """The one group of a file read without ``--by``: its name without directory, compression and format suffixes
-    (``praesepe.csv.gz``: ``praesepe``); :data:`WHOLE_TABLE` for stdin."""
-    name = Path(str(source)).name
-    if str(source) == "-" or not name:
-        return WHOLE_TABLE
-    name = re.sub(r"\.(gz|bz2|xz|zip)$", "", name, flags=re.IGNORECASE)
-    return Path(name).stem or name
 
 
 def _group_labels(labels: pd.Series, keys: np.ndarray, groups: np.ndarray) -> np.ndarray | pd.Series:

@@ -69,3 +69,38 @@ def test_every_flag_has_its_row_in_the_readmes_flag_table():
     rows = re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "README.md").read_text(), flags=re.M)
     assert sorted(r for r in rows if r in statuses.GROUP_FLAG_ORDER) == sorted(statuses.GROUP_FLAG_ORDER)
     assert not hasattr(statuses, "FLAGS") and not hasattr(statuses, "GROUP_FLAGS")
+
+
+def test_a_group_older_than_the_padded_fgk_bound_is_extrapolated(model):
+    """Review V35, finding 1: the group rule padded the card's bounds (already M67 + 0.1 dex, 4.9 Gyr for FGK
+    colours) by another 0.1 dex, so FGK groups drawn from the model at 5-6 Gyr came out ok, while most of their
+    members carry age_outside_training; a group at M67's age stays ok."""
+    import gyroage
+
+    colour = np.linspace(0.75, 1.5, 60)
+    frames = [pd.DataFrame({"cluster": f"old{age}", "bp_rp0": colour,
+                            "prot": model.sample_periods(age_myr=age, bp_rp0=colour, n=1, seed=age)[:, 0]})
+              for age in (3900, 5500, 6000)]
+    out = gyroage.group_ages(pd.concat(frames), model.density, "cluster", model.default_prior)
+    assert 5000 < out["age_p50_myr"][1] < 6500 and 5000 < out["age_p50_myr"][2] < 7000  # dated near the truth
+    assert list(out["status"]) == [statuses.OK, statuses.EXTRAPOLATED, statuses.EXTRAPOLATED]
+    assert [statuses.AGE_OUTSIDE_TRAINING in f for f in out["age_flags"]] == [False, True, True]
+
+
+def test_a_small_group_dated_young_carries_few_members(model):
+    """Review V35, finding 3: groups of 5-12 members dated 10-300 Myr come out young on average (0.06-0.14 dex;
+    benchmarks/small_groups.py), with no caution: under 15 members and under 300 Myr they carry few_members
+    (status unchanged); 15 members, or 8 dated 1.5 Gyr, do not."""
+    import gyroage
+
+    def members(age: float, n: int, seed: int) -> pd.DataFrame:
+        colour = np.random.default_rng(seed).uniform(0.8, 2.4, n)
+        prot = model.sample_periods(age_myr=age, bp_rp0=colour, n=1, seed=seed + 1000)[:, 0]
+        return pd.DataFrame({"cluster": f"{age}_{n}", "bp_rp0": colour, "prot": prot})
+
+    frame = pd.concat([members(120, 8, 1), members(120, 14, 2), members(120, 15, 3), members(1500, 8, 4)])
+    out = gyroage.group_ages(frame, model.density, "cluster", model.default_prior)
+    assert list(out["n_used"]) == [8, 14, 15, 8]
+    assert (out["age_p50_myr"][:3] < 300).all() and out["age_p50_myr"][3] > 300
+    assert [statuses.FEW_MEMBERS in f for f in out["age_flags"]] == [True, True, False, False]
+    assert list(out["status"]) == [statuses.OK] * 4  # a caution

@@ -150,9 +150,10 @@ def test_labels_differing_only_in_case_or_spaces_are_dated_apart_with_a_warning(
     assert res.returncode == 0, res.stderr
     assert pd.read_csv(StringIO(res.stdout))["cluster"].tolist() == labels  # user data: never merged
     assert [line for line in res.stderr.splitlines() if "warning" in line] == [
-        "group-age: warning: groups 'Pleiades' and 'PLEIADES' differ only in case or spaces: dated separately",
-        "group-age: warning: groups 'NGC 6811', 'NGC6811' and 'ngc  6811' differ only in case or spaces: dated "
-        "separately"]
+        "group-age: warning: groups 'Pleiades' and 'PLEIADES' differ only in case, blanks, '_' or leading zeros: "
+        "dated separately",
+        "group-age: warning: groups 'NGC 6811', 'NGC6811' and 'ngc  6811' differ only in case, blanks, '_' or "
+        "leading zeros: dated separately"]
     quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
     assert quiet.returncode == 0 and quiet.stderr == ""
 
@@ -318,3 +319,36 @@ def test_group_ages_warns_of_its_columns_as_estimate_does(model):
         model.estimate(frame.drop(columns="cluster"))
     assert [str(w.message) for w in both if "several" in str(w.message)] == [
         str(w.message) for w in alone if "several" in str(w.message)]
+
+
+def test_labels_differing_by_an_underscore_or_leading_zeros_are_warned_of(tmp_path, model):
+    """Review V35, finding 7: NGC_120 and NGC 0120 beside NGC 120 were dated apart with no word."""
+    src = tmp_path / "m.csv"
+    labels = ["NGC 120", "NGC_120", "NGC 0120", "NGC 1200", "Pleiades"]
+    frame = pd.concat([_members(model, n=4, seed=i).assign(cluster=g) for i, g in enumerate(labels)])
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert pd.read_csv(StringIO(res.stdout))["cluster"].tolist() == labels  # user data: never merged
+    assert [line for line in res.stderr.splitlines() if "warning" in line] == [
+        "group-age: warning: groups 'NGC 120', 'NGC_120' and 'NGC 0120' differ only in case, blanks, '_' or leading "
+        "zeros: dated separately"]
+
+
+def test_rows_repeating_another_rows_group_period_and_colour_are_counted(tmp_path, model):
+    """Review V35, finding 5: a member list whose stars are listed twice (two surveys' periods merged) counted each
+    twice with no word, narrowing the interval; they are kept, and stderr counts them."""
+    src = tmp_path / "m.csv"
+    a, b = _members(model, seed=1).assign(cluster="A"), _members(model, seed=2).assign(cluster="B")
+    other = a.iloc[:3].assign(cluster="C")  # the same stars in another group: no repeat
+    frame = pd.concat([a, a.iloc[:5], b, b.iloc[:2], b.iloc[:2], other])
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert pd.read_csv(StringIO(res.stdout))["n_used"].tolist() == [17, 16, 3]  # kept
+    assert ("group-age: 9 used rows repeat another row's group, period and colour exactly (in 2 groups): each counts "
+            "as a member, narrowing the interval; drop repeated stars if they are one star listed twice"
+            in res.stderr.splitlines())
+    once = tmp_path / "once.csv"
+    frame.drop_duplicates().to_csv(once, index=False)
+    assert "repeat" not in run_cli("group-age", str(once), "--by", "cluster", "--grid", "201").stderr

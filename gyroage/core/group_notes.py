@@ -1,0 +1,83 @@
+"""What ``gyroage group-age`` says on stderr of its groups' labels and rows (none changes an age): labels that look
+alike, groups of single rows, rows that repeat another, and the group of a file read without ``--by``.
+
+Split from :mod:`gyroage.core.groups` (which counts the repeats) and :mod:`gyroage.cli` (which says them).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gyroage import statuses
+
+# The group of every row when no group column is named and the rows come from stdin (from a file: its name).
+WHOLE_TABLE = "all"
+
+
+def file_label(source: str) -> str:
+    """The one group of a file read without ``--by``: its name without directory, compression and format suffixes
+    (``praesepe.csv.gz``: ``praesepe``); :data:`WHOLE_TABLE` for stdin."""
+    name = Path(str(source)).name
+    if str(source) == "-" or not name:
+        return WHOLE_TABLE
+    name = re.sub(r"\.(gz|bz2|xz|zip)$", "", name, flags=re.IGNORECASE)
+    return Path(name).stem or name
+
+
+def label_key(label: str) -> str:
+    """What two labels that look alike share: lower case, ``_`` read as a blank, blanks dropped, leading zeros of a
+    number dropped (``NGC 120``, ``NGC_120``, ``ngc0120``: ``ngc120``)."""
+    return re.sub(r"(?<!\d)0+(?=\d)", "", "".join(label.lower().replace("_", " ").split()))
+
+
+def similar_labels(labels) -> list[list[str]]:
+    """Sets of text group labels that differ only in case, blanks, ``_`` or a number's leading zeros (``NGC 6811``,
+    ``NGC6811``, ``NGC_6811``; :func:`label_key`), each in order of appearance: labels are the user's data, so they are
+    dated apart, but the user should hear of it."""
+    sets: dict[str, list[str]] = {}
+    for label in pd.unique(pd.Series(labels, dtype=object).dropna()):
+        if isinstance(label, str) and label:
+            sets.setdefault(label_key(label), []).append(label)
+    return [s for s in sets.values() if len(s) > 1]
+
+
+def similar_labels_text(same: list[str]) -> str:
+    """The warning for one set of :func:`similar_labels`."""
+    names = ", ".join(f"'{g}'" for g in same[:-1]) + f" and '{same[-1]}'"
+    return f"groups {names} differ only in case, blanks, '_' or leading zeros: dated separately"
+
+
+def single_rows_note(out: pd.DataFrame, by: str | None) -> str | None:
+    """A warning when most of two or more groups hold one row each: ``--by`` on a column of star names (or ids)
+    dates every star as its own group, which ``estimate`` does better; None otherwise."""
+    rows = out.loc[out["status"] != statuses.NO_GROUP, "n_stars"]
+    single = int((rows == 1).sum())
+    if by is None or len(rows) < 2 or 2 * single <= len(rows):
+        return None
+    return f"{single} of {len(rows)} groups hold a single row: does --by {by} name each star rather than its group?"
+
+
+def label_warnings(out: pd.DataFrame, by: str | None) -> list[str]:
+    """group-age's warnings of its output's labels (first column): :func:`similar_labels`, :func:`single_rows_note`."""
+    single = single_rows_note(out, by)
+    return [*map(similar_labels_text, similar_labels(out.iloc[:, 0])), *([single] if single else [])]
+
+
+def repeated_rows(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray) -> tuple[int, int]:
+    """(rows that repeat an earlier row's group, period and colour exactly, the groups they are in): a star listed
+    twice (two surveys' periods merged) counts twice in its group's joint age and narrows its interval."""
+    rows = pd.DataFrame({"g": groups, "p": prot, "c": bp_rp0})
+    again = rows.duplicated().to_numpy()
+    return int(again.sum()), int(rows["g"][again].nunique())
+
+
+def repeated_text(repeated: tuple[int, int]) -> str:
+    """The notice of :func:`repeated_rows`' count."""
+    n, g = repeated
+    return (f"{n} used row{'s' if n != 1 else ''} repeat{'s' if n == 1 else ''} another row's group, period and "
+            f"colour exactly (in {g} group{'s' if g != 1 else ''}): each counts as a member, narrowing the interval; "
+            "drop repeated stars if they are one star listed twice")
