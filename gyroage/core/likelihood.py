@@ -74,69 +74,90 @@ def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err,
     def exact(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return density.log_prob_flow(prot[rows], grid[cols], colour[rows], err[rows])
 
-    def level(idx: np.ndarray) -> np.ndarray:
-        """Flow log density (stars x len(idx), float32) at grid points ``idx`` (evenly spaced)."""
+    # a node row's star's segment of rows (_can_matter), once for every level
+    segments = None if nodes is None else _star_segments(nodes[0])
+
+    def level(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(flow log density, stars x len(idx) float32, at grid points ``idx`` (evenly spaced); the cubic's values
+        at its odd columns from its even ones before any was evaluated, None at the coarsest level)."""
         m = idx.size
         if m % 2 == 0:  # the last point has no partner one level up: evaluate it
-            head = level(idx[:-1])
+            head, mid = level(idx[:-1])  # the last is an odd column: the even ones and their cubic are head's
             last = exact(np.arange(prot.size), np.full(prot.size, idx[-1]))
-            return np.concatenate([head, last[:, None]], axis=1)
+            return np.concatenate([head, last[:, None]], axis=1), mid
         if (m + 1) // 2 < coarsest:
-            return density.log_prob_grid(prot, colour, err, grid[idx], outlier_weight=0.0)
-        coarse = level(idx[::2])
+            return density.log_prob_grid(prot, colour, err, grid[idx], outlier_weight=0.0), None
+        coarse, pred = level(idx[::2])
         out = np.empty((prot.size, m), dtype=np.float32)
         out[:, ::2] = coarse
-        out[:, 1::2] = _midpoints(coarse)
-        risk = _cubic_risk(coarse)
-        rows, cells = np.nonzero(risk > tol)
-        if nodes is not None and rows.size:
-            keep = _can_matter(coarse, out[:, 1::2], risk, rows, cells, *nodes, tol)
-            rows, cells = rows[keep], cells[keep]
-        if rows.size:
+        mid = _midpoints(coarse)
+        out[:, 1::2] = mid
+        risk = _cubic_risk(coarse, pred)
+        # flat indices into risk (stars x cells): nonzero's order, row by row
+        cand = np.flatnonzero(risk > tol)
+        if segments is not None and cand.size:
+            cand = cand[_can_matter(coarse, mid, risk, cand, *segments, nodes[1], tol)]
+        if cand.size:
+            rows, cells = np.divmod(cand, risk.shape[1])
             out[rows, 2 * cells + 1] = exact(rows, idx[2 * cells + 1])
-        return out
+        return out, mid
 
     w = density.outlier_weight if outlier_weight is None else outlier_weight
-    return mix_outlier(level(np.arange(n)), w, density.outlier_log_density)
+    return mix_outlier(level(np.arange(n))[0], w, density.outlier_log_density)
 
 
-def _can_matter(coarse: np.ndarray, mid: np.ndarray, risk: np.ndarray, rows: np.ndarray, cells: np.ndarray,
-                star: np.ndarray, logw: np.ndarray, tol: float) -> np.ndarray:
-    """At cells ``rows``, ``cells`` (between neighbouring columns of ``coarse``): can the cubic's ``risk`` move its
-    star's sum by ``tol``? A row's error moves the log of the sum by at most its share of the sum times the error;
-    the share is bounded by the row's larger end or cubic ``mid``point plus the risk, weighted by ``logw``, against
-    the star's largest weighted row at the ends (the smaller of the two). Rows far below their star's largest there
+def _star_segments(star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each star's run of rows, each row's run), the rows of a star together."""
+    starts = np.flatnonzero(np.r_[True, star[1:] != star[:-1]])
+    return starts, np.repeat(np.arange(starts.size), np.diff(np.r_[starts, star.size]))
+
+
+def _can_matter(coarse: np.ndarray, mid: np.ndarray, risk: np.ndarray, cand: np.ndarray, starts: np.ndarray,
+                segment: np.ndarray, logw: np.ndarray, tol: float) -> np.ndarray:
+    """At cells ``cand`` (flat indices into ``risk``, rows x cells between neighbouring columns of ``coarse``): can
+    the cubic's ``risk`` move its star's sum by ``tol``? A row's error moves the log of the sum by at most its share
+    of the sum times the error; the share is bounded by the row's larger end or cubic ``mid``point plus the risk,
+    weighted by ``logw``, against the star's largest weighted row at the ends (the smaller of the two; a star's rows
+    run from ``starts``, ``segment`` is each row's run). Rows far below their star's largest there
     (colours off its sequence at those ages) keep the cubic, except in the grid's first and last cells, where the
     cubic is one-sided and its risk least sure (with them left out a tail percentile missed --exact-grid by 0.054
     dex, review V31)."""
-    starts = np.flatnonzero(np.r_[True, star[1:] != star[:-1]])
     top = np.maximum.reduceat(coarse + logw[:, None], starts, axis=0)
-    g = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, star.size]))[rows]
-    r = risk[rows, cells]
-    reach = np.maximum(np.maximum(coarse[rows, cells], coarse[rows, cells + 1]), mid[rows, cells]) + logw[rows] + r
+    cells_per_row = risk.shape[1]
+    rows, cells = np.divmod(cand, cells_per_row)
+    at = cand + rows  # (row, cell) in coarse, a column wider
+    flat = coarse.reshape(-1)
+    r = risk.reshape(-1)[cand]
+    # float32 ends and mid, float64 weight: the sum is float64, as the share's other terms
+    reach = np.maximum(np.maximum(flat[at], flat[at + 1]), mid.reshape(-1)[cand]) + logw[rows]
+    reach += r
+    t = top.reshape(-1)
+    at = segment[rows] * coarse.shape[1] + cells
     with np.errstate(invalid="ignore"):  # -inf less -inf where every row rules the ages out: no share, no refining
-        share = np.minimum(reach - np.minimum(top[g, cells], top[g, cells + 1]), 0.0)
-    return (r * np.exp(share) > tol) | (cells == 0) | (cells == coarse.shape[1] - 2)
+        share = np.minimum(reach - np.minimum(t[at], t[at + 1]), 0.0)
+    return (r * np.exp(share) > tol) | (cells == 0) | (cells == cells_per_row - 1)
 
 
-def _cubic_risk(coarse: np.ndarray) -> np.ndarray:
+def _cubic_risk(coarse: np.ndarray, pred: np.ndarray | None = None) -> np.ndarray:
     """Per cell between neighbouring columns: the largest miss of the cubic through every other column nearby.
 
     A column's miss is how far the cubic built from the columns two apart lands
-    from it; the cell between columns j and j+1 takes the largest of j-1..j+2.
+    from it; the cell between columns j and j+1 takes the largest of j-1..j+2. ``pred``: the cubic's values at the
+    odd columns from the even ones, when known (``_midpoints(coarse[:, ::2])``).
     """
-    miss = np.zeros_like(coarse)
+    # the misses with the first and last repeated on either side, so that every cell's four are a window
+    pad = np.zeros((coarse.shape[0], coarse.shape[1] + 2), dtype=coarse.dtype)
+    miss = pad[:, 1:-1]
     for parity in (0, 1):
-        pred = _midpoints(coarse[:, parity::2])
+        p = pred if parity == 0 and pred is not None else _midpoints(coarse[:, parity::2])
         target = coarse[:, parity + 1::2]
-        k = min(pred.shape[1], target.shape[1])
-        miss[:, parity + 1::2][:, :k] = np.abs(pred[:, :k] - target[:, :k])
-    pad = np.empty((miss.shape[0], miss.shape[1] + 2), dtype=miss.dtype)
-    pad[:, 1:-1] = miss
+        k = min(p.shape[1], target.shape[1])
+        d = miss[:, parity + 1::2][:, :k]
+        np.subtract(p[:, :k], target[:, :k], out=d)
+        np.abs(d, out=d)
     pad[:, 0], pad[:, -1] = miss[:, 0], miss[:, -1]
-    out = np.maximum(pad[:, 0:-3], pad[:, 1:-2])
-    np.maximum(out, pad[:, 2:-1], out=out)
-    return np.maximum(out, pad[:, 3:], out=out)
+    pair = np.maximum(pad[:, :-1], pad[:, 1:])
+    return np.maximum(pair[:, :-2], pair[:, 2:])
 
 
 # Colour uncertainty: nodes over the true colour. A star takes the nodes of the first tier whose bound its excess
