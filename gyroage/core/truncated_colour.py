@@ -81,8 +81,11 @@ def _density(s, e, se, n: int, span: float) -> tuple[np.ndarray, np.ndarray]:
     # N(d; 0, big) Phi(z) with z the standardised E >= 0 given d; with s = 0 Phi is a step at E = d + e = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (d * (se[..., None] / big) ** 2 + e[..., None]) / (s * se)[..., None] * big
-    z = np.where(s[..., None] > 0, z, np.where(d + e[..., None] >= 0.0, np.inf, -np.inf))
-    logp = -0.5 * (d / big) ** 2 + log_ndtr(z)
+    # log_ndtr's own -0.0 and -inf at z = +-inf, without its cost there (most reddened stars' s is 0)
+    log_phi = np.where(d + e[..., None] >= 0.0, -0.0, -np.inf)
+    smooth = s > 0
+    log_phi[smooth] = log_ndtr(z[smooth])
+    logp = -0.5 * (d / big) ** 2 + log_phi
     w = np.exp(logp - logp.max(axis=-1, keepdims=True))
     w[..., [0, -1]] *= 0.5
     w /= w.sum(axis=-1, keepdims=True)

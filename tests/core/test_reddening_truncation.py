@@ -111,3 +111,27 @@ def test_truncated_nodes_integrate_the_truncated_density_and_keep_e_non_negative
                 assert (w * x**k).sum() == pytest.approx((p * dc**k).sum(), rel=1e-3, abs=1e-9 * big**k)
             if s == 0:
                 assert ((x + (p * d).sum() + e) >= -1e-12).all()  # d + e = E at each node
+
+
+def test_the_truncated_densitys_step_at_e_0_is_log_ndtr_of_an_infinite_z():
+    """_density skips log_ndtr where s = 0 (fix-W7), giving what it gave there, -0.0 or -inf, to the bit: the nodes
+    and weights of every tier of stars with and without s are those of log_ndtr over every point."""
+    from scipy.special import log_ndtr
+
+    from gyroage.core import truncated_colour as tc
+
+    s = np.array([0.0, 0.03, 0.0, 0.1, 0.0, 1e-9])
+    e, se = np.array([0.0, 0.05, 0.2, 0.0, -0.1, 0.01]), np.array([0.1, 0.2, 0.05, 0.3, 0.2, 0.1])
+    for n in (41, 801):
+        d, w = tc._density(s, e, se, n, 8.0)
+        lo, hi = tc.support(s, e, se, 8.0)
+        big = np.hypot(s, se)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (d * (se[:, None] / big) ** 2 + e[:, None]) / (s * se)[:, None] * big
+        z = np.where(s[:, None] > 0, z, np.where(d + e[:, None] >= 0.0, np.inf, -np.inf))
+        logp = -0.5 * (d / big) ** 2 + log_ndtr(z)
+        want = np.exp(logp - logp.max(axis=-1, keepdims=True))
+        want[:, [0, -1]] *= 0.5
+        want /= want.sum(axis=-1, keepdims=True)
+        assert np.array_equal(d[:, 0], lo) and (d[s == 0, 0] + e[s == 0] == 0).all()  # a point on the step
+        assert np.array_equal(w, want)
