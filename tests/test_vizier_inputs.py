@@ -62,3 +62,40 @@ def test_a_votable_repeated_field_name_is_read_renamed_or_refused(tmp_path):
                                              rows=[r[:2] + r[1:3] for r in ROWS]))
     one_line_error(invoke_quiet("estimate", str(tmp_path / "p.vot")), "2 columns named 'Prot'")
 
+
+LIMITS = "Cluster,l_Prot,Prot,BPRP0\nX,>,8.0,1.10\nX,,9.0,1.30\nX,<,2.0,1.00\nX,=,7.0,1.20\nX, ,12.5,1.10\n"
+
+
+def _without(text: str, rows: tuple[int, ...] = ()) -> str:
+    """``text`` without its l_Prot column (and without its data rows ``rows``, 1-based)."""
+    lines = [line for i, line in enumerate(text.splitlines()) if i not in rows]
+    return "".join(",".join(c for j, c in enumerate(line.split(",")) if j != 1) + "\n" for line in lines)
+
+
+def test_a_vizier_limit_period_is_not_dated_as_a_measured_one():
+    """l_Prot '>' or '<' (VizieR's limit flag) was ignored: the lower limit 8.0 d was dated as a period of 8.0 d."""
+    rows = ok_output(invoke_quiet("estimate", "-", "--seed", "1", stdin=LIMITS)).splitlines()
+    plain = ok_output(invoke_quiet("estimate", "-", "--seed", "1", stdin=_without(LIMITS))).splitlines()
+    assert [r.rsplit(",", 1)[1] for r in rows[1:]] == ["period_limit", "ok", "period_limit", "ok", "ok"], rows
+    assert rows[1].startswith("X,>,8.0,1.10,,"), rows[1]  # no age
+    for i in (2, 4, 5):  # a blank or other flag: dated as before
+        assert rows[i].split(",", 2)[2] == plain[i].split(",", 1)[1], (rows[i], plain[i])
+
+
+def test_group_age_leaves_limit_periods_out_and_counts_them():
+    res = CliRunner().invoke(app, ["group-age", "-", "--by", "Cluster"], input=LIMITS)
+    assert res.exit_code == 0, res.output
+    assert "2 of 5 members left out: period_limit 2" in res.stderr, res.stderr
+    assert "'l_Prot' read as the limit flags of 'Prot'" in res.stderr, res.stderr
+    measured = ok_output(invoke_quiet("group-age", "-", "--by", "Cluster", stdin=_without(LIMITS, (1, 3))))
+    # the same age as from the measured periods alone; n_stars counts the limits (5), n_used not (3)
+    assert res.stdout.splitlines()[1].split(",")[1:] == ["5", *measured.splitlines()[1].split(",")[2:]], res.stdout
+
+
+def test_a_limit_flag_in_a_votable_is_read(tmp_path):
+    rows = [("X", ">", 8.0, 1.10), ("X", "", 9.0, 1.30)]
+    text = _votable(["Cluster", "l_Prot", "Prot", "BPRP0"], rows=rows).replace(
+        '<FIELD name="l_Prot" datatype="double"/>', '<FIELD name="l_Prot" datatype="char" arraysize="1"/>')
+    (tmp_path / "t.vot").write_text(text)
+    out = ok_output(invoke_quiet("estimate", str(tmp_path / "t.vot"))).splitlines()
+    assert [r.rsplit(",", 1)[1] for r in out[1:]] == ["period_limit", "ok"], out
