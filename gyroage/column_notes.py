@@ -60,3 +60,16 @@ def unread_colour_error_note(columns, given: bool = False) -> str | None:
                 f"{are} the error{s_} of the observed '{found['bp_rp']}'; give '{c0}' its own error column{s_}, {new}")
     return (f"{cols} not read: {are} the error{s_} of an observed BP-RP, and the colour comes from '{c0}' (with the "
             f"model's default colour error): name {it} {new} if {are} the error{s_} of '{c0}'")
+
+
+# names VizieR and member catalogues give a membership probability (column_key of each; Hunt & Reffert 2023's Prob);
+# group-age reads one only when --membership names it, so a table holding one is told so
+_MEMBERSHIP_KEYS = frozenset(map(column_key, (
+    "Mem", "PMem", "P_mem", "PMemb", "Membership", "MemProb", "Prob_mem", "proba", "Pmb", "HDBSCAN_prob", "Prob", "Memb",
+    "Member", "MembProb", "memb_prob", "membership_probability", "Mem3D", "Mem%")))
+
+
+def membership_column(columns) -> str | None:
+    """The first of ``columns`` named like a membership probability (``PMem``, ``Mem``), or ``None``: ``group-age``
+    reads one only when ``--membership`` names it, and says so (:func:`gyroage.core.groups.membership_note`)."""
+    return next((str(c) for c in columns if column_key(c) in _MEMBERSHIP_KEYS), None)

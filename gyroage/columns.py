@@ -486,15 +486,3 @@ def read_roles(columns, roles: dict[str, str | tuple[str, ...]] | None = None) -
         if col is not None:
             found[role] = col
     return found
-
-
-# names VizieR and member catalogues give a membership probability (column_key of each); group-age reads one only
-# when --membership names it, so a table holding one is told so
-_MEMBERSHIP_KEYS = frozenset(map(column_key, ("Mem", "PMem", "P_mem", "PMemb", "Membership", "MemProb", "Prob_mem",
-                                              "proba", "Pmb", "HDBSCAN_prob")))
-
-
-def membership_column(columns) -> str | None:
-    """The first of ``columns`` named like a membership probability (``PMem``, ``Mem``), or ``None``: ``group-age``
-    reads one only when ``--membership`` names it, and says so (:func:`gyroage.core.groups.membership_note`)."""
-    return next((str(c) for c in columns if column_key(c) in _MEMBERSHIP_KEYS), None)

@@ -99,3 +99,14 @@ def test_a_limit_flag_in_a_votable_is_read(tmp_path):
     (tmp_path / "t.vot").write_text(text)
     out = ok_output(invoke_quiet("estimate", str(tmp_path / "t.vot"))).splitlines()
     assert [r.rsplit(",", 1)[1] for r in out[1:]] == ["period_limit", "ok"], out
+
+
+@pytest.mark.parametrize("column", ["Prob", "Memb", "Member", "memb_prob", "membership_probability", "Mem3D", "Mem%",
+                                    "MembProb"])
+def test_group_age_names_more_membership_columns_it_does_not_read(column):
+    """Hunt & Reffert's Prob and the like were passed over in silence: field stars counted as members, unsaid."""
+    text = f"Cluster,Prot,BPRP0,{column}\nX,8.0,1.10,0.9\nX,9.0,1.30,0.1\n"
+    res = CliRunner().invoke(app, ["group-age", "-", "--by", "Cluster"], input=text)
+    assert res.exit_code == 0 and f"not reading '{column}' as membership probabilities" in res.stderr, res.stderr
+    given = CliRunner().invoke(app, ["group-age", "-", "--by", "Cluster", "--membership", column], input=text)
+    assert given.exit_code == 0 and "not reading" not in given.stderr, given.stderr
