@@ -110,3 +110,29 @@ def test_group_age_names_more_membership_columns_it_does_not_read(column):
     assert res.exit_code == 0 and f"not reading '{column}' as membership probabilities" in res.stderr, res.stderr
     given = CliRunner().invoke(app, ["group-age", "-", "--by", "Cluster", "--membership", column], input=text)
     assert given.exit_code == 0 and "not reading" not in given.stderr, given.stderr
+
+
+@pytest.mark.parametrize("header, hint", [
+    ("Cluster,Per1,(BP-RP)0", "if 'Per1' is the rotation period in days, rename it Prot"),
+    ("Cluster,Prot_ACF,Prot_LS,(BP-RP)0", "if one of 'Prot_ACF', 'Prot_LS' is the rotation period in days, rename it Prot"),
+    ("Cluster,PACF,(BP-RP)0", "if 'PACF' is the rotation period in days"),
+    ("Cluster,Pmain,(BP-RP)0", "if 'Pmain' is the rotation period in days"),
+])
+def test_a_missing_period_names_the_files_period_like_columns(header, hint):
+    """VizieR's Per1 (first-listed period), Prot_ACF...: refused with no word that a rename would do (never read)."""
+    msg = one_line_error(invoke_quiet("estimate", "-", stdin=f"{header}\nX{',7' * (header.count(',') - 1)},1.1\n"),
+                         "missing required column 'prot'", hint)
+    assert msg.endswith("; the file has: " + header.replace(",", ", ")), msg
+
+
+@pytest.mark.parametrize("header", ["Cluster,logP,(BP-RP)0", "Cluster,e_Per,(BP-RP)0", "Cluster,Name,(BP-RP)0"])
+def test_a_missing_period_names_no_log_period_or_error_as_one(header):
+    msg = one_line_error(invoke_quiet("estimate", "-", stdin=header + "\nX,0.8,1.1\n"), "missing required column")
+    assert "rename" not in msg, msg
+
+
+@pytest.mark.parametrize("column", ["B-V", "V-Ks", "(B-V)", "V-K"])
+def test_a_missing_colour_says_an_observed_b_v_or_v_ks_is_never_read(column):
+    msg = one_line_error(invoke_quiet("estimate", "-", stdin=f"Prot,{column},E(B-V)\n7,0.6,0.1\n"), "missing colour")
+    assert f"'{column}' is an observed colour, never read (only Gaia's BP-RP is de-reddened)" in msg, msg
+    assert msg.endswith(f"; the file has: Prot, {column}, E(B-V)"), msg
