@@ -46,7 +46,7 @@ def read_fits(src, source):
 def read_votable(src, source, roles: dict[str, str] | None = None):
     """The table of the VOTable ``src`` that :func:`_choose_table` picks, as astropy's Table.read makes it (which
     refuses a file of several tables unless told which); a repeated name of a column read (``roles``: the options')
-    refused in one line, any other repeat read as astropy renames it (X, X_2)."""
+    refused in one line, any other repeat read as X, X_2. Columns are named by the FIELD names, not their IDs."""
     from astropy.io import votable
     from astropy.table import Table
 
@@ -60,8 +60,21 @@ def read_votable(src, source, roles: dict[str, str] | None = None):
     chosen = tables[_choose_table(described, source)]
     from gyroage.parquet_input import refuse_repeated_names
 
-    refuse_repeated_names([f.name for f in chosen.fields], source, roles, "read")
-    return chosen.to_table()
+    names = [f.name for f in chosen.fields]
+    refuse_repeated_names(names, source, roles, "read")
+    # by the FIELD names VizieR shows (E(BP-RP)), not astropy's IDs made of them (E_BP-RP_: read as BP-RP's upper
+    # error); a repeat renamed X_2 as astropy renames a repeated ID (its names' X2 could be read as a quantity)
+    table = chosen.to_table(use_names_over_ids=True)
+    if len(set(names)) < len(names):
+        final, taken = [], set(names)
+        for name in names:
+            new, k = name, 2
+            while new in final or (new != name and new in taken):
+                new, k = f"{name}_{k}", k + 1
+            final.append(new)
+        table.rename_columns(table.colnames, [f"\0{i}" for i in range(len(names))])
+        table.rename_columns(table.colnames, final)
+    return table
 
 
 _RENAMED = re.compile(r"^(.+)_\d+$")  # astropy's name for a repeated header: "A_V_1" beside "A_V"

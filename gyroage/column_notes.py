@@ -3,16 +3,38 @@ as :func:`gyroage.columns.magnitude_notes` are: the ages rest on what is not rea
 
 from __future__ import annotations
 
-from gyroage.columns import magnitude_notes, match_columns, reads_observed
+from gyroage.columns import column_key, magnitude_notes, match_columns, reads_observed
 
 
 def unread_column_notes(columns, magnitudes: bool, given: bool = False) -> list[str]:
     """The notes said even with ``-q`` (the command line's stderr, :func:`gyroage.core.colours.say_input_notes`; the
     API's warnings, :func:`gyroage.core.api_frames.warn_column_notes`), in order: with ``magnitudes`` (the run uses the
     card's main-sequence term) how the magnitudes are read (:func:`gyroage.columns.magnitude_notes`), then an observed
-    colour's error left unread beside a bp_rp0 (:func:`unread_colour_error_note`; ``given``: a reddening option)."""
+    colour's error left unread beside a bp_rp0 (:func:`unread_colour_error_note`; ``given``: a reddening option), then
+    the period's limit flags (:func:`limit_note`)."""
     names = list(columns)
-    return [*(magnitude_notes(names) if magnitudes else []), *filter(None, [unread_colour_error_note(names, given)])]
+    return [*(magnitude_notes(names) if magnitudes else []),
+            *filter(None, [unread_colour_error_note(names, given), limit_note(names)])]
+
+
+def limit_column(columns, prot: str | None) -> str | None:
+    """The column of VizieR's limit flags of the period column ``prot``: ``l_`` and its name (``l_Prot``), else
+    ``None``."""
+    if prot is None:
+        return None
+    key = column_key(prot)
+    return next((str(c) for c in columns if str(c).strip().startswith("l_") and column_key(str(c).strip()[2:]) == key),
+                None)
+
+
+def limit_note(columns) -> str | None:
+    """What a table with the period's limit flags (:func:`limit_column`) is told: its flagged rows are not dated."""
+    prot = match_columns(columns).get("prot")
+    col = limit_column(columns, prot)
+    if col is None:
+        return None
+    return (f"'{col}' read as the limit flags of '{prot}': a row flagged '<' or '>' is not dated (status "
+            f"period_limit, counted with the others)")
 
 
 def unread_colour_error_note(columns, given: bool = False) -> str | None:
@@ -38,3 +60,16 @@ def unread_colour_error_note(columns, given: bool = False) -> str | None:
                 f"{are} the error{s_} of the observed '{found['bp_rp']}'; give '{c0}' its own error column{s_}, {new}")
     return (f"{cols} not read: {are} the error{s_} of an observed BP-RP, and the colour comes from '{c0}' (with the "
             f"model's default colour error): name {it} {new} if {are} the error{s_} of '{c0}'")
+
+
+# names VizieR and member catalogues give a membership probability (column_key of each; Hunt & Reffert 2023's Prob);
+# group-age reads one only when --membership names it, so a table holding one is told so
+_MEMBERSHIP_KEYS = frozenset(map(column_key, (
+    "Mem", "PMem", "P_mem", "PMemb", "Membership", "MemProb", "Prob_mem", "proba", "Pmb", "HDBSCAN_prob", "Prob", "Memb",
+    "Member", "MembProb", "memb_prob", "membership_probability", "Mem3D", "Mem%")))
+
+
+def membership_column(columns) -> str | None:
+    """The first of ``columns`` named like a membership probability (``PMem``, ``Mem``), or ``None``: ``group-age``
+    reads one only when ``--membership`` names it, and says so (:func:`gyroage.core.groups.membership_note`)."""
+    return next((str(c) for c in columns if column_key(c) in _MEMBERSHIP_KEYS), None)

@@ -126,6 +126,8 @@ UNITS: dict[str, tuple[str, float]] = {
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en dash, as typeset tables give them
 _BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 _SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
+_OBSERVED_COLOUR = re.compile(r"^(bv|vks?)(mag)?$")  # column_key of an observed B-V or V-Ks
+_PERIOD_LIKE = re.compile(r"^(p|pr|ps|pm|rot|p(\d+|acf|ls|main)|(prot|per)(?!.*(err|sig|amp|pow)).*)$")
 _MANGLED = re.compile(r"^(.+)\.(\d+)$")  # pandas' name for a repeated header: "A_V.1" beside "A_V"
 _SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
 
@@ -343,10 +345,16 @@ def require_columns(columns, required=REQUIRED) -> dict[str, str]:
     for name in required:
         if name == "bp_rp0":
             if not any(c in found for c in COLOUR_SOURCES):
-                raise UserError(MISSING_COLOUR + file_has(columns))
+                seen = [f"'{c}'" for c in columns if _OBSERVED_COLOUR.match(column_key(c))]  # B-V: no Gaia colour
+                said = f"; {seen[0]} is an observed colour, never read (only Gaia's BP-RP is de-reddened)" if seen else ""
+                raise UserError(MISSING_COLOUR + said + file_has(columns))
         elif name not in found:
             spellings = ", ".join(ALIASES[name][:4])
-            raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...){file_has(columns)}")
+            # VizieR's Per1, Prot_ACF...: named as candidates, never read as the period unasked (which one is it?)
+            like = [f"'{c}'" for c in columns if name == "prot" and _PERIOD_LIKE.match(column_key(c))]
+            said = f"; if {'one of ' if len(like) > 1 else ''}{', '.join(like)} is the rotation period in days, rename it Prot"
+            raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)"
+                            f"{said if like else ''}{file_has(columns)}")
     _refuse_old_reddening_pair(columns, found)
     return found
 
@@ -486,15 +494,3 @@ def read_roles(columns, roles: dict[str, str | tuple[str, ...]] | None = None) -
         if col is not None:
             found[role] = col
     return found
-
-
-# names VizieR and member catalogues give a membership probability (column_key of each); group-age reads one only
-# when --membership names it, so a table holding one is told so
-_MEMBERSHIP_KEYS = frozenset(map(column_key, ("Mem", "PMem", "P_mem", "PMemb", "Membership", "MemProb", "Prob_mem",
-                                              "proba", "Pmb", "HDBSCAN_prob")))
-
-
-def membership_column(columns) -> str | None:
-    """The first of ``columns`` named like a membership probability (``PMem``, ``Mem``), or ``None``: ``group-age``
-    reads one only when ``--membership`` names it, and says so (:func:`gyroage.core.groups.membership_note`)."""
-    return next((str(c) for c in columns if column_key(c) in _MEMBERSHIP_KEYS), None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 # Statuses: one short reason per row; ``ok`` rows carry ages, others carry NaN.
 OK = "ok"
 INVALID_PERIOD = "invalid_period"
+PERIOD_LIMIT = "period_limit"
 INVALID_COLOUR = "invalid_colour"
 INVALID_COLOUR_ERR = "invalid_colour_err"
 TEFF_OUT_OF_RANGE = "teff_out_of_range"
@@ -27,6 +28,8 @@ NO_GROUP = "no_group"
 ESTIMATE = {
     OK: "age estimated",
     INVALID_PERIOD: "period missing, not a number, infinite, zero or negative",
+    PERIOD_LIMIT: "the period is a limit, not a measurement: '<' or '>' in the period's VizieR limit column "
+                  "(l_Prot beside Prot); not dated",
     TEFF_OUT_OF_RANGE: "colour from teff, but teff outside the dwarf sequence's range (2810-9700 K)",
     DWARF_COLOUR_OUT_OF_RANGE: "colour from b_v0 or v_ks0, but outside the dwarf sequence's range ((B-V)0 0-2.01, "
                                "(V-Ks)0 0.041-7.10 mag)",

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.columns import membership_column
+from gyroage.column_notes import membership_column
 from gyroage.core.api_frames import refuse_repeated_columns, star_frame, warn_column_notes
 from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index
 from gyroage.core.calibration import Calibration, smear

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
+from gyroage.column_notes import limit_column
 from gyroage.columns import UPPER, reads_observed
 from gyroage.core.colours import (
     COLUMNS,
@@ -84,6 +85,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     status[~np.isfinite(colour)] = statuses.INVALID_COLOUR
     converted = colours.problem != ""  # a Teff or dwarf colour out of range, or no usable reddening: NaN colour
     status[converted] = colours.problem[converted]
+    status[period_limits(frame, cols.get("prot"))] = statuses.PERIOD_LIMIT
     status[~(np.isfinite(prot) & (prot > 0))] = statuses.INVALID_PERIOD
     beyond = err > card.domain["bp_rp0_err"][1]  # before the clip (NaN: not given, the default: False)
     err = fill_colour_err(err, card)
@@ -91,6 +93,15 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     used = np.where(bad_err | colours.err_unparsed, np.nan, err)
     return StarArrays(prot, colour, err, perr, status, colours.ebprp, colours.ebprp_err,
                       conversion_columns(colours, used), *input_abs_g(frame, cols), colour_err_beyond=beyond)
+
+
+def period_limits(frame: pd.DataFrame, prot: str | None) -> np.ndarray:
+    """Rows whose period is a limit: ``<`` or ``>`` (VizieR's ``l_Prot``) in :func:`limit_column`. Dated, an upper
+    or lower limit was taken for the period itself (review V35, 4); a blank or any other flag is a measured period."""
+    col = limit_column(frame.columns, prot)
+    if col is None:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[col].astype(str).str.strip().str.startswith(("<", ">")).to_numpy()
 
 
 def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None,
