@@ -382,7 +382,7 @@ def group_age(
         for line in label_warnings(out, by):
             typer.echo(f"group-age: warning: {line}", err=True)
         if run.repeated[0]:
-            typer.echo(f"group-age: {repeated_text(run.repeated)}", err=True)
+            typer.echo(f"group-age: {repeated_text(run.repeated, run.repeated_ids)}", err=True)
         if run.left_out:
             typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
         if run.colour_err_clipped:

@@ -74,9 +74,11 @@ GROUP_AGE_PAD_DEX = 0.1
 # few_members: a group dated from fewer used members than this carries the caution,
 FEW_MEMBERS_MIN = 5
 # and so does one dated from fewer than this whose joint median is under FEW_MEMBERS_YOUNG_MYR (review V35, finding
-# 3; benchmarks/small_groups.py, 5,340 groups drawn from the model): groups of 5-12 members dated 10-300 Myr came out
-# 0.06-0.14 dex young on average, 35-51% of them more than 0.1 dex young against 11-17% old; from 15 members 0.04 dex
-# or less (25-27% against 13-14%), and dated 300 Myr or older, 0.01 dex or less at every size
+# 3; benchmarks/small_groups.py, 4,200 groups drawn at true ages log-uniform over 5 Myr-4 Gyr, review V36a: drawn from
+# 20 Myr, the young misses sat where nothing older could land). Dated 10-300 Myr, groups of 5-12 members miss widely
+# both ways (29-38% more than 0.1 dex young, 20-28% old; mean 0.02-0.04 dex young), from 15 members 18-27% and
+# 12-22%; dated 300 Myr or older, 9% or less either way. By true age, 5-12 members at 30-300 Myr come out 0.09-0.19
+# dex young on average. A caution read on the dated age: near 300 Myr --systematic-dex can move a group across it
 FEW_MEMBERS_YOUNG_MIN = 15
 FEW_MEMBERS_YOUNG_MYR = 300.0
 

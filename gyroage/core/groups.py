@@ -25,7 +25,7 @@ from gyroage.core.group_flags import (
     member_above,
     poor_fit,
 )
-from gyroage.core.group_notes import WHOLE_TABLE, repeated_rows
+from gyroage.core.group_notes import WHOLE_TABLE, repeated_rows, warn_group_notes
 from gyroage.core.likelihood import colour_marginal_log_likelihood, colour_spread, spread_rows
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
@@ -299,6 +299,8 @@ class GroupAges:
     colour_err_clipped: int = 0
     # used rows that repeat an earlier one's group, period and colour, and their groups (group_notes.repeated_rows)
     repeated: tuple[int, int] = (0, 0)
+    # the id columns that count compares (none: rows of distinct stars may agree at the table's precision)
+    repeated_ids: tuple[str, ...] = ()
 
 
 @in_keywords(GROUP_KEYWORD_WORDS)  # its refusals name membership, n_grid, ..., not --membership, --grid
@@ -313,11 +315,12 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     Warns (UserWarning) what :meth:`gyroage.AgeModel.estimate` warns of its columns
     (:func:`gyroage.core.api_frames.warn_column_notes`): several columns of one quantity, a value changed on reading
     (``Prot [h]``), when ``main_sequence`` reads an absolute G without a 0 in its name (``M_G``) as de-reddened, and
-    an observed colour's error left unread beside a bp_rp0."""
+    an observed colour's error left unread beside a bp_rp0; and what group-age says of its groups: labels that look
+    alike, rows repeating another (:func:`gyroage.core.group_notes.warn_group_notes`)."""
     frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
     refuse_repeated_columns(frame, (by, membership))  # as group-age's --by and --membership
     warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)  # no new local: see below
-    return run_group_ages(**locals()).table  # locals() are the parameters, as given: one list of them to keep
+    return warn_group_notes(run_group_ages(**locals()), by)  # locals() are the parameters, as given: one list of them to keep
 
 
 def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
@@ -398,8 +401,10 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
     beyond = stars.colour_err_beyond
+    ids = [c for c in io.id_columns(sub.columns) if c not in (col, membership)]  # as --posteriors finds them
     return GroupAges(out, left_out, 0 if beyond is None else int((beyond & used).sum()),
-                     repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used]))
+                     repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used], sub.loc[used, ids] if ids else None),
+                     tuple(ids))
 
 
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:

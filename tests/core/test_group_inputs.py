@@ -150,9 +150,9 @@ def test_labels_differing_only_in_case_or_spaces_are_dated_apart_with_a_warning(
     assert res.returncode == 0, res.stderr
     assert pd.read_csv(StringIO(res.stdout))["cluster"].tolist() == labels  # user data: never merged
     assert [line for line in res.stderr.splitlines() if "warning" in line] == [
-        "group-age: warning: groups 'Pleiades' and 'PLEIADES' differ only in case, blanks, '_' or leading zeros: "
-        "dated separately",
-        "group-age: warning: groups 'NGC 6811', 'NGC6811' and 'ngc  6811' differ only in case, blanks, '_' or "
+        "group-age: warning: groups 'Pleiades' and 'PLEIADES' differ only in case, blanks, '_', '-' or leading "
+        "zeros: dated separately",
+        "group-age: warning: groups 'NGC 6811', 'NGC6811' and 'ngc  6811' differ only in case, blanks, '_', '-' or "
         "leading zeros: dated separately"]
     quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
     assert quiet.returncode == 0 and quiet.stderr == ""
@@ -331,8 +331,8 @@ def test_labels_differing_by_an_underscore_or_leading_zeros_are_warned_of(tmp_pa
     assert res.returncode == 0, res.stderr
     assert pd.read_csv(StringIO(res.stdout))["cluster"].tolist() == labels  # user data: never merged
     assert [line for line in res.stderr.splitlines() if "warning" in line] == [
-        "group-age: warning: groups 'NGC 120', 'NGC_120' and 'NGC 0120' differ only in case, blanks, '_' or leading "
-        "zeros: dated separately"]
+        "group-age: warning: groups 'NGC 120', 'NGC_120' and 'NGC 0120' differ only in case, blanks, '_', '-' or "
+        "leading zeros: dated separately"]
 
 
 def test_rows_repeating_another_rows_group_period_and_colour_are_counted(tmp_path, model):
@@ -346,9 +346,63 @@ def test_rows_repeating_another_rows_group_period_and_colour_are_counted(tmp_pat
     res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
     assert res.returncode == 0, res.stderr
     assert pd.read_csv(StringIO(res.stdout))["n_used"].tolist() == [17, 16, 3]  # kept
-    assert ("group-age: 9 used rows repeat another row's group, period and colour exactly (in 2 groups): each counts "
-            "as a member, narrowing the interval; drop repeated stars if they are one star listed twice"
+    assert ("group-age: "
+            "9 used rows have another row's group, period and colour to the table's precision (in 2 groups; no column "
+            "named as an id, source_id, tic, name, ..., tells stars apart): distinct stars may agree so and are "
+            "kept, but a star listed twice counts as two members, narrowing the interval: drop its copies"
             in res.stderr.splitlines())
     once = tmp_path / "once.csv"
     frame.drop_duplicates().to_csv(once, index=False)
     assert "repeat" not in run_cli("group-age", str(once), "--by", "cluster", "--grid", "201").stderr
+
+
+def test_distinct_stars_agreeing_at_the_tables_precision_are_not_called_repeats(tmp_path, model):
+    """Review V36a, finding 5: Pleiades and NGC 2516 stars rounded as published tables round them (0.01 d, 0.01 mag)
+    were counted as repeated rows (18 of 1,441 distinct Gaia stars), and users were told to drop them."""
+    src = tmp_path / "m.csv"
+    a = _members(model, seed=1).round(2).assign(cluster="A", source_id=np.arange(12) + 5290646440127895936)
+    twin = a.iloc[:4].assign(source_id=np.arange(4) + 10)  # other stars, same period and colour to 0.01
+    pd.concat([a, twin]).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert "repeat" not in res.stderr and "drop" not in res.stderr
+    pd.concat([a, twin, a.iloc[:3]]).to_csv(src, index=False)  # three stars listed twice, under their own ids
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert ("group-age: 3 used rows repeat another row's source_id, group, period and colour (in 1 group): a star "
+            "listed twice counts as two members, narrowing the interval: drop its copies"
+            in res.stderr.splitlines())
+    no_id = tmp_path / "no_id.csv"
+    pd.concat([a, twin]).drop(columns="source_id").to_csv(no_id, index=False)
+    res = run_cli("group-age", str(no_id), "--by", "cluster", "--grid", "201")
+    assert ("group-age: "
+            "4 used rows have another row's group, period and colour to the table's precision (in 1 group; no column "
+            "named as an id, source_id, tic, name, ..., tells stars apart): distinct stars may agree so and are "
+            "kept, but a star listed twice counts as two members, narrowing the interval: drop its copies"
+            in res.stderr.splitlines())
+
+
+def test_labels_differing_after_a_decimal_point_are_not_alike_and_a_hyphen_reads_as_a_blank():
+    """Review V36a, finding 6: 'field 1.05' and 'field 1.5' were called alike (the 0 after the point was dropped as a
+    leading zero); 'IC-2391' and 'IC 2391' were not."""
+    from gyroage.core.group_notes import similar_labels
+
+    assert similar_labels(["field 1.05", "field 1.5", "Cl 1.0", "Cl 1.00"]) == []
+    assert similar_labels(["IC-2391", "IC 2391", "Sco-Cen", "Sco Cen", "NGC 0120", "NGC 120"]) == [
+        ["IC-2391", "IC 2391"], ["Sco-Cen", "Sco Cen"], ["NGC 0120", "NGC 120"]]
+
+
+def test_the_api_warns_of_repeated_rows_and_look_alike_labels_as_the_cli_says_them(model):
+    """Review V36a, finding 7: gyroage.group_ages gave neither notice the command line gives."""
+    a = _members(model, seed=1)
+    frame = pd.concat([a.assign(cluster="Praesepe"), a.iloc[:3].assign(cluster="Praesepe"),
+                       a.assign(cluster="praesepe"), a.assign(cluster="prae-sepe")])
+    with pytest.warns(UserWarning) as caught:
+        group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    texts = [str(w.message) for w in caught]
+    assert texts == [
+        "gyroage: groups 'Praesepe', 'praesepe' and 'prae-sepe' differ only in case, blanks, '_', '-' or leading "
+        "zeros: dated separately",
+        "gyroage: 3 used rows have another row's group, period and colour to the table's precision (in 1 group; no "
+        "column named as an id, source_id, tic, name, ..., tells stars apart): distinct stars may agree so and "
+        "are kept, but a star listed twice counts as two members, narrowing the interval: drop its copies"], texts
+    assert caught[0].filename == __file__

@@ -143,7 +143,8 @@ def test_rows_with_a_blank_group_are_counted_not_dropped(model):
     frame = pd.DataFrame({"cluster": ["A"] * 10 + [""] * 3 + ["B"] * 7 + [None] * 2,
                           "prot": np.r_[np.full(10, 8.0), np.full(3, 9.0), np.full(7, 12.0), np.full(2, 10.0)],
                           "bp_rp0": 1.0})
-    out = group_ages(frame, model.density, "cluster", model.default_prior, n_grid=201)
+    with pytest.warns(UserWarning, match="15 used rows have another row's group, period and colour"):  # as stderr
+        out = group_ages(frame, model.density, "cluster", model.default_prior, n_grid=201)
     assert out["n_stars"].sum() == len(frame)
     assert list(out["status"]) == ["ok", "ok", "no_group"] and out["n_stars"].iloc[-1] == 5
     assert np.isnan(out["age_p50_myr"].iloc[-1])
