@@ -42,7 +42,9 @@ ESTIMATE = {
     COLOUR_OUT_OF_DOMAIN: "(BP-RP)0 outside the colour range the model was trained on",
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
     NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times, or holding fewer than min_n_eff (4,000) "
-                   "effective samples, at the step cap (ages kept, less reliable; never for a star whose chain left too "
+                   "effective samples, at the step cap (the chain's own count: under a prior that is not flat "
+                   "mcmc_n_eff shows the fewer of those and the ones behind the percentiles, 1,000 or more for a kept "
+                   "chain; ages kept, less reliable; never for a star whose chain left too "
                    "few samples within the age bounds, which takes the grid's posterior and status)",
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive, or a centre that is "

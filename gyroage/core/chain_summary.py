@@ -11,8 +11,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gyroage.core.calibration import SAMPLE_GRID, Calibration, trapezoid_weights
+from gyroage.core.autocorr import integrated_time
+from gyroage.core.calibration import CDF_CLIP, SAMPLE_GRID, Calibration, cdf_median, trapezoid_weights
 from gyroage.core.grid_cdf import cdf, cdf_quantiles
+from gyroage.core.normal import normal_score
 from gyroage.core.posterior import QUANTILES, age_grid, cdf_value, map_estimate, normalise, outer_ages
 
 # Points over the prior's bounds on which the prior multiplies a chain's calibrated likelihood (_density_summary):
@@ -30,6 +32,9 @@ MIN_INSIDE = 2 * SAMPLE_GRID
 # from 57 to 26 (those left: chains of ~4,000 at --age-max-myr 100, and the table's default grid itself, 0.06 off)
 # and more than 0.03 from 198 to 134, for 388 more of 7,200 taking the grid; 1 Gyr +- 0.01/0.02/0.05 dex keep the
 # chain for 200/197-199/189-190 stars (the default grid within 0.004 dex there). 1,500 sent 262 more for 34 fewer.
+# The count now takes in the level scale and the chain's autocorrelation (V36a; it meets a bootstrap's): under
+# --prior uniform_age kept chains were up to 0.079 dex off (8 of 80 beyond 0.03), now 0.031 (1), the table's 0.167
+# (12) now 0.040 (3) (80 example stars, seed 1, periods to 0.1%); 16 Myr-1 Gyr +- 0.005-0.05 dex keep the same stars.
 MIN_EFFECTIVE = 1000
 # A bin of that histogram whose calibrated count (the chain's likelihood samples in it, each spread by the
 # calibration's kernel) is below MIN_VISITS the chain never visited; more than MAX_UNVISITED of the grid posterior's
@@ -114,7 +119,7 @@ def chain_checks(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
     inside = x[(x >= bounds[0]) & (x <= bounds[1])]
     with np.errstate(divide="ignore"):
         few = inside.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(inside)))) < MIN_INSIDE
-    n_eff = _effective(hist, bounds, log_prior)
+    n_eff = _effective(hist, bounds, log_prior, chain_x[burn:], calibration)
     return ChainChecks(few or n_eff < MIN_EFFECTIVE, _visits(hist, bounds), n_eff, hist[:3])
 
 
@@ -152,7 +157,8 @@ def effective_samples(x: np.ndarray, bounds: tuple[float, float], log_prior: Cal
     percentiles, the fewest of the three: F (1 - F) over the variance of the posterior's CDF F there when each
     histogram bin's count varies as a Poisson count (the delta method; the level scale, a monotone map, left out).
     Without smoothing and under a prior flat within bounds that is the samples inside; under a prior's weights,
-    Kish's (sum w)^2 / sum w^2 at the median.
+    Kish's (sum w)^2 / sum w^2 at the median. Through ``calibration``'s level scale (:func:`_level_scaled`); ``x``
+    (steps, walkers): divided by the autocorrelation time of each percentile's terms (:func:`_term_tau`).
 
     A prior low but never zero (a Gaussian at 3 Myr +- 0.15 dex on a 40 d star at 0.7 mag, whose likelihood lies at
     Gyr) left thousands of samples where it is above zero and the posterior's mass on a handful below ~10 Myr, where
@@ -162,13 +168,18 @@ def effective_samples(x: np.ndarray, bounds: tuple[float, float], log_prior: Cal
     201 points do not, keeps it (to 0.002 dex of a 2,001-point grid with 20 samples within reach, seeds 1-2), where
     Kish's count of each sample's weight (the prior through its kernel) sent it to the grid.
     """
-    return _effective(_smoothed_histogram(x, bounds, calibration, colour, kernel_bounds), bounds, log_prior)
+    return _effective(_smoothed_histogram(x.reshape(-1), bounds, calibration, colour, kernel_bounds), bounds,
+                      log_prior, x if x.ndim == 2 else None, calibration)
 
 
-def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarray], np.ndarray]) -> float:
-    """:func:`effective_samples` from a :func:`_smoothed_histogram`."""
+def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarray], np.ndarray],
+               chain: np.ndarray | None = None, calibration: Calibration | None = None) -> float:
+    """:func:`effective_samples` from a :func:`_smoothed_histogram`; ``chain`` (steps, walkers), the samples it
+    binned: each percentile's count divided by the integrated autocorrelation time of the samples' terms in its CDF
+    (None: independent samples); ``calibration``: its level scale, which the density's CDF passes through."""
     full, counts, widths, smooth = hist
     like = counts / widths if smooth is None else counts @ smooth  # smooth[i, j]: the density at j of a mass at i
+    like, back = _level_scaled(like, full, calibration)
     fine = age_grid(bounds[0], bounds[1], PRIOR_GRID)
     lp = np.asarray(log_prior(fine), dtype=float)
     if not np.isfinite(lp).any():
@@ -187,12 +198,81 @@ def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarra
     r = np.zeros((full.size, w.shape[1]))
     np.add.at(r, j, w * (1.0 - t)[:, None])
     np.add.at(r, j + 1, w * t[:, None])
-    share = r / widths[:, None] if smooth is None else smooth @ r
-    total = counts @ share
+    total = like @ r
     cdf_at = total[1:] / total[0]
-    var = counts @ (share[:, 1:] - cdf_at * share[:, :1]) ** 2 / total[0] ** 2
+    term = back((r[:, 1:] - cdf_at * r[:, :1]) / total[0])  # the CDF's derivative by each age's density
+    term = term / widths[:, None] if smooth is None else smooth @ term  # ... by each bin's count: a sample's term
+    var = counts @ term**2  # (their mean over samples is 0: the CDF does not change when every count doubles)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.min(np.where(var > 0, cdf_at * (1.0 - cdf_at) / var, np.inf)))
+        n_eff = np.where(var > 0, cdf_at * (1.0 - cdf_at) / var, np.inf)
+    if chain is not None:  # successive samples of a walker are not independent: the error grows as that series' tau
+        n_eff = n_eff / _term_tau(chain, full, term)
+    return float(np.min(n_eff))
+
+
+def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration | None):
+    """The density ``like`` on ages ``full`` through ``calibration``'s level scale, unnormalised, as
+    :meth:`Calibration.apply` scales it (its pdf times exp(-z^2 (1/s^2 - 1) / 2), z the normal score of its CDF, s the
+    scale at its median), and the map taking a function's derivatives by the scaled density (columns) to those by
+    ``like``. A scale s < 1 raises a tail's density error (1/s^2 - 1) z-fold, for every age beyond at once: left out,
+    the count under --prior uniform_age (percentiles in the likelihood's upper tail) was ~10 times the samples a
+    bootstrap or the seeds' scatter gave (V36a); in a likelihood's core it can err the other way."""
+    if calibration is None or calibration.level_scale == 1.0:
+        return like, lambda g: g
+    dx = np.diff(full)
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (like[1:] + like[:-1]) * dx)])
+    total = cum[-1]
+    if not total > 0:  # no density: _effective finds no mass and counts 0
+        return like, lambda g: g
+    c = cum / total
+    m = float(cdf_median(c[None], full)[0])
+    s = float(calibration.scale_of(np.array([m]))[0])
+    if s == 1.0:
+        return like, lambda g: g
+    k = 1.0 / s**2 - 1.0
+    cc = np.clip(c, CDF_CLIP, 1.0 - CDF_CLIP)
+    z = normal_score(cc)
+    e = np.exp(-0.5 * k * z**2)
+    scaled = like * e
+    lo, hi = calibration.level_knots
+    slope = (1.0 - calibration.level_scale) / (hi - lo) if lo < m < hi else 0.0  # ds/dm, s's ramp between the knots
+    # dz/dc = 1 / phi(z) (0 where clipped); dk/dm = -2 s'/s^3; dm/dc(m) = -1 / pdf(m)
+    dzdc = np.where(cc == c, np.sqrt(2.0 * np.pi) * np.exp(0.5 * z**2), 0.0)
+    i = int(np.clip(np.searchsorted(full, m) - 1, 0, full.size - 2))
+    t = (m - full[i]) / dx[i]
+    pdf_m = ((1.0 - t) * like[i] + t * like[i + 1]) / total
+
+    def back(g: np.ndarray) -> np.ndarray:
+        out = g * e[:, None]
+        u = g * (-k * scaled * z * dzdc)[:, None]  # by c at each age, through z
+        if slope:  # by c at the median, through s
+            by_k = (-0.5 * z**2 * scaled) @ g
+            u[i] += by_k * (2.0 * slope / s**3 / pdf_m) * (1.0 - t)
+            u[i + 1] += by_k * (2.0 * slope / s**3 / pdf_m) * t
+        # c_j = cum_j / total, cum_j = sum_{l < j} (like_l + like_{l+1}) dx_l / 2
+        above = np.cumsum(u[::-1], axis=0)[::-1]  # sum over j >= l
+        after = above[1:]  # sum over j > l, for l < n - 1
+        by_cum = np.zeros_like(u)
+        by_cum[:-1] += 0.5 * dx[:, None] * after
+        by_cum[1:] += 0.5 * dx[:, None] * after
+        return out + (by_cum - (c @ u) * np.concatenate([[0.5 * dx[0]], 0.5 * (dx[1:] + dx[:-1]), [0.5 * dx[-1]]])[:, None]) / total
+
+    return scaled, back
+
+
+def _term_tau(chain: np.ndarray, full: np.ndarray, term: np.ndarray) -> np.ndarray:
+    """The integrated autocorrelation time (emcee's, averaged over walkers; at least 1) of each column of ``term``
+    (a value per bin of :func:`_binned`'s ages ``full``) read along ``chain``'s (steps, walkers) samples (0 outside
+    the bins). Under --prior uniform_age the percentiles lie in the likelihood's upper tail, which walkers visit in
+    runs: each sample counted as independent, kept chains scattered 2.5-4x more by seed than that count said (V36a)."""
+    edges = np.concatenate([full[:1], 0.5 * (full[1:] + full[:-1]), full[-1:]])
+    k = np.searchsorted(edges, chain, side="right") - 1
+    k[chain == edges[-1]] = full.size - 1  # np.histogram's last bin holds its right edge
+    ok = (k >= 0) & (k < full.size)
+    series = np.where(ok[..., None], term[np.clip(k, 0, full.size - 1)], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = integrated_time(series[:, None])[0]
+    return np.where(np.isfinite(tau), np.maximum(tau, 1.0), 1.0)
 
 
 def _binned(x: np.ndarray, bounds: tuple[float, float],

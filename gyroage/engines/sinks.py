@@ -288,11 +288,11 @@ class Sidecar:
         writers.remove_made(self.made)  # those of a typo'd -o path, unless they hold the chunks kept to resume
 
 
-# What a run's chunks hold, recorded in its manifest (settings_record): bump it whenever chunk contents, flags,
-# column types or posterior types change, so --resume refuses the chunks of an older gyroage instead of mixing them
-# into the new output (the version string is not bumped for every change). 2: colour_err_beyond_training, float64
-# posteriors' log10_age, text cells kept as written; runs before it recorded none (1).
-CHUNK_FORMAT = 2
+# What a run's chunks hold, recorded in its manifest (settings_record): bump it whenever chunk contents, flags, column
+# types or posterior types change, so --resume refuses an older gyroage's chunks instead of mixing them into the new output
+# (the version is not bumped for every change). None recorded: 1; 2: colour_err_beyond_training, float64 posteriors'
+# log10_age, text cells as written; 3: mcmc_n_eff/grid_posterior's effective-samples rule, grid ages above 0.08 mag.
+CHUNK_FORMAT = 3
 
 # what a sidecar's chunk suffix holds, for a refused --resume
 _KINDS = {".csv": "CSV", ".tsv": "tab-separated CSV", ".parquet": "Parquet"}

@@ -189,3 +189,42 @@ def test_a_chain_with_fewer_than_min_effective_samples_behind_its_percentiles_ta
     assert few.few and few.n_eff == pytest.approx(700, rel=0.1)
     enough = chain_checks(np.concatenate([rng.uniform(6.0, 7.0, 3000), old])[:, None], 0, (6.0, 7.0), flat)
     assert not enough.few and enough.n_eff == pytest.approx(3000, rel=0.1)
+
+
+def test_effective_samples_count_a_walkers_repeated_samples_once():
+    """V36a: each chain sample counted as an independent Poisson draw; a walker that holds a value for several steps
+    (an autocorrelated chain) was counted as many samples as steps. The count is divided by the autocorrelation time
+    of the samples' terms in the CDF: 300 values per walker held 10 steps each count as ~300, not 3,000."""
+    from gyroage.core.chain_summary import MIN_EFFECTIVE, chain_checks
+
+    flat = lambda a: np.zeros_like(np.asarray(a, dtype=float))  # noqa: E731
+    rng = np.random.default_rng(4)
+    fresh = rng.uniform(6.0, 7.0, (3000, 8))
+    held = np.repeat(fresh[:300], 10, axis=0)  # (steps, walkers): each walker keeps each value 10 steps
+    assert chain_checks(fresh, 0, (6.0, 7.0), flat).n_eff == pytest.approx(24000, rel=0.15)
+    checks = chain_checks(held, 0, (6.0, 7.0), flat)
+    assert checks.n_eff == pytest.approx(2400, rel=0.3)
+    few = chain_checks(held[:, :2], 0, (6.0, 7.0), flat)  # 600 values held 10 steps each: under the bar
+    assert few.few and few.n_eff < MIN_EFFECTIVE
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.6])
+def test_effective_samples_follow_the_percentiles_scatter_through_a_level_scale(sigma):
+    """V36a: under --prior uniform_age (the README's preferred prior) kept chains scattered 2.5-4x more by seed than
+    mcmc_n_eff said: the count left out the calibration's level scale (< 1 below 10^7.7 yr), which narrows the
+    likelihood by the normal scores of its CDF, so the tail's density error moves every age beyond it at once. With
+    the scale the count meets the scatter of p50 over independent sample sets (1.25 sigma / sqrt(n))."""
+    from gyroage.core.calibration import Calibration
+    from gyroage.core.chain_summary import effective_samples, summarise_chain
+
+    cal = Calibration(log10_age_knots=(6.0, 10.0), sigma_dex=(0.0, 0.0), level_scale=0.45)
+    uniform_age = lambda a: np.log(10.0) * np.asarray(a, dtype=float)  # noqa: E731
+    rng = np.random.default_rng(5)
+    qs, ns = [], []
+    for _ in range(60):
+        x = rng.normal(7.2, sigma, 3000)
+        qs.append(summarise_chain(x[:, None], 0, 10, rng, cal, (6.0, 10.0), None, uniform_age)[0])
+        ns.append(effective_samples(x, (6.0, 10.0), uniform_age, cal, None, (6.0, 10.0)))
+    qs = np.array(qs)
+    predicted = 1.2533 * 0.5 * np.median(qs[:, 3] - qs[:, 1]) / np.sqrt(np.median(ns))
+    assert np.std(qs[:, 2], ddof=1) == pytest.approx(predicted, rel=0.25)
