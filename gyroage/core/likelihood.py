@@ -92,9 +92,11 @@ def refined_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err,
         coarse, pred = level(idx[::2])
         out = np.empty((m, prot.size), dtype=np.float32)
         out[::2] = coarse
+        # the risk before the midpoints, pred dropped: both held at once added a quarter to the peak (review V36c)
+        risk = _cubic_risk(coarse, pred)
+        del pred
         mid = _midpoints(coarse)
         out[1::2] = mid
-        risk = _cubic_risk(coarse, pred)
         # (star, cell) pairs star by star, as the flow has always been fed them: flat indices into risk.T
         cand = np.flatnonzero((risk > tol).T)
         if segments is not None and cand.size:
