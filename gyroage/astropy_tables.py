@@ -277,16 +277,23 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:12]
     rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
     if rule is None:
-        if len(lines) > 1 and rdb_types(lines[0].split(), lines[1].split()):  # no star: the rows split on blanks
+        if len(lines) > 1 and rdb_types(_names(lines[0]), lines[1].split()):  # no star: the rows split on blanks
             return "ascii.basic", {"data_start": 2}, None
         units = _units_row(lines)
         return ("ascii.basic", {"data_start": 2}, units) if units else ("ascii", {"guess": True}, None)
     units = (lines[2], lines[1]) if rule == 2 else None
-    if not _overrun(text if str(source) == "-" else _whole(src), lines[rule], rule, len(lines[0].split()), source):
+    if not _overrun(text if str(source) == "-" else _whole(src), lines[rule], rule, len(_names(lines[0])), source):
         options = {"header_start": 0, "position_line": rule, "data_start": rule + 1,
                    "position_char": lines[rule].strip()[0]}
         return "ascii.fixed_width_two_line", options, units
     return "ascii.basic", {"data_start": rule + 1}, units
+
+
+def _names(header: str) -> list[str]:
+    """The names of a whitespace ``header`` line as astropy reads them: a quoted name (``"my star"``) is one."""
+    if '"' not in header:
+        return header.split()
+    return [n for n in next(csv.reader([header.replace("\t", " ").strip()], delimiter=" ", skipinitialspace=True)) if n]
 
 
 def _units_row(lines: list[str]) -> tuple[str, str] | None:
@@ -297,7 +304,7 @@ def _units_row(lines: list[str]) -> tuple[str, str] | None:
 
     if len(lines) < 2:
         return None
-    header, cells = lines[0].split(), lines[1].split()
+    header, cells = _names(lines[0]), lines[1].split()
     if len(cells) != len(header) or _units_and_dashes([(header, 1), (cells, 2)], _read_kinds(header))[0] != 1:
         return None
     return " ".join("-" * len(c) for c in cells), " ".join(cells)

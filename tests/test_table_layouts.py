@@ -415,3 +415,12 @@ def test_a_whitespace_units_row_is_applied_and_a_star_never_taken_for_one(tmp_pa
         (tmp_path / "s.txt").write_text(f"name prot bp_rp0\n{star}\nB 8.0 1.2\n")
         rows = ok_output(invoke_quiet("estimate", str(tmp_path / "s.txt"))).splitlines()[1:]
         assert [r.split(",")[0] for r in rows] == [star.split()[0], "B"], star
+
+
+@pytest.mark.parametrize("second", ["S N N", "- h mag"])
+def test_a_quoted_header_name_counts_once_for_a_types_or_units_line(tmp_path, second):
+    """'"my star" prot bp_rp0' split on blanks had 4 names against 3 types: the types line was dated as star S
+    (review V36b, 9)."""
+    (tmp_path / "t.txt").write_text(f'"my star" prot bp_rp0\n{second}\nA {168 if "h" in second else 7} 1.1\n')
+    rows = ok_output(invoke_quiet("estimate", str(tmp_path / "t.txt"))).splitlines()
+    assert rows[0].startswith("my star,prot,bp_rp0,") and [r.split(",")[:2] for r in rows[1:]] == [["A", "7"]], rows
