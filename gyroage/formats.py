@@ -299,8 +299,8 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         if isinstance(exc, UnicodeDecodeError):  # Latin-1, UTF-16, a second gzip layer: as the CSV reader says it
             raise not_utf8(source, exc) from None
-        if isinstance(exc, GZIP_ERRORS) and fmt != "fits" and _gzip_file(source):  # a .txt.gz cut short, as stdin's
-            raise gzip_error(source, exc) from None
+        if _gzip_file(source) and (fault := _gzip_fault(source)) is not None:  # a .gz cut short, said as stdin's
+            raise gzip_error(source, fault) from None  # (astropy reads a cut .fits.gz as 'No table found')
         raise exc if isinstance(exc, UserError) else UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
     if units:
         set_units(table, *units)
@@ -332,6 +332,18 @@ def _gzip_file(source) -> bool:
         return False
     with open(source, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
+
+
+def _gzip_fault(path) -> BaseException | None:
+    """The error decompressing the gzip file ``path`` whole raises (truncated, corrupt), or ``None``: asked only once
+    its reader has failed, so a good file is decompressed once."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 22):
+                pass
+    except GZIP_ERRORS as exc:
+        return exc
+    return None
 
 
 def _read_gzip_cds(path: str, readme: str):

@@ -330,3 +330,8 @@ def test_a_text_or_ecsv_table_that_cannot_be_read_says_why_in_the_csv_readers_wo
             one_line_error(invoke("-", "-q", "--input-format", kind, input=data), "input - is empty (no header line)")
     res = invoke("-", "-q", "--input-format", "ascii", input=b"star prot bp_rp0")
     assert res.exit_code == 0 and res.stdout.startswith("star,prot,bp_rp0,age_p2.5_myr"), res.output
+    from astropy.table import Table  # a .fits.gz cut in half: 'cannot read ... as fits: No table found'
+
+    Table({"star": ["a"] * 20000, "prot": np.full(20000, 7.0), "bp_rp0": np.full(20000, 1.1)}).write(tmp_path / "t.fits")
+    (tmp_path / "t.fits.gz").write_bytes(truncated((tmp_path / "t.fits").read_bytes(), 0.5))
+    one_line_error(invoke(str(tmp_path / "t.fits.gz"), "-q"), "truncated gzip file")
