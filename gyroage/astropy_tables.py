@@ -264,8 +264,9 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     A CDS ``.dat`` with a ``ReadMe`` beside it that describes it is read with that ReadMe; a table whose header has
     a row of dashes under it (VizieR's fixed-width text, with a units line between them or not) as fixed-width
     columns, the units line giving their units; anything else as astropy guesses it. An RDB types line (``S N N``)
-    under the header, or a row of dashes whose gaps the rows overrun (``A 10.0 1.0`` under ``---- ---- ------``),
-    is skipped and the rows split on blanks (read as a star, or as fixed-width columns, every row was invalid).
+    or a units row (``- h mag``, :func:`_units_row`) under the header is skipped and the rows split on blanks. A
+    row of dashes whose gaps some row overruns (``A 10.0 1.0`` under ``---- ---- ------``) sets no columns: the rows
+    are split on blanks if every one of them then gives a cell to each column, else the table is refused.
     """
     text = src if str(source) == "-" else _start(src)
     if "Byte-by-byte Description" in text:
@@ -275,22 +276,81 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
         return "ascii.cds", {"readme": str(readme)}, None
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:12]
     rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
-    # an RDB line of column types (S N N), or dashes whose runs the rows overrun (no fixed-width columns), under the
-    # header: no star, the rows split on blanks
-    if (rule == 1 and _off_rule(lines[1], lines[2:])) or (rule is None and len(lines) > 1
-                                                         and rdb_types(lines[0].split(), lines[1].split())):
-        return "ascii.basic", {"data_start": 2}, None
     if rule is None:
-        return "ascii", {"guess": True}, None
-    options = {"header_start": 0, "position_line": rule, "data_start": rule + 1, "position_char": lines[rule].strip()[0]}
-    return "ascii.fixed_width_two_line", options, ((lines[2], lines[1]) if rule == 2 else None)
+        if len(lines) > 1 and rdb_types(_names(lines[0]), lines[1].split()):  # no star: the rows split on blanks
+            return "ascii.basic", {"data_start": 2}, None
+        units = _units_row(lines)
+        return ("ascii.basic", {"data_start": 2}, units) if units else ("ascii", {"guess": True}, None)
+    units = (lines[2], lines[1]) if rule == 2 else None
+    if not _overrun(text if str(source) == "-" else _whole(src), lines[rule], rule, len(_names(lines[0])), source):
+        options = {"header_start": 0, "position_line": rule, "data_start": rule + 1,
+                   "position_char": lines[rule].strip()[0]}
+        return "ascii.fixed_width_two_line", options, units
+    return "ascii.basic", {"data_start": rule + 1}, units
 
 
-def _off_rule(rule: str, rows: list[str]) -> bool:
-    """Whether one of ``rows`` has a character where ``rule`` has a blank between two runs of dashes (``A 10.0 1.0``
-    under ``---- ---- ------``): the rule then marks no fixed-width columns."""
-    gaps = [i for i, c in enumerate(rule) if c == " " and rule[:i].strip()]
-    return any(i < len(row) and row[i] != " " for row in rows for i in gaps)
+def _names(header: str) -> list[str]:
+    """The names of a whitespace ``header`` line as astropy reads them: a quoted name (``"my star"``) is one."""
+    if '"' not in header:
+        return header.split()
+    return [n for n in next(csv.reader([header.replace("\t", " ").strip()], delimiter=" ", skipinitialspace=True)) if n]
+
+
+def _units_row(lines: list[str]) -> tuple[str, str] | None:
+    """(a row of dashes, the units) for :func:`set_units` when ``lines[1]``, under the header, is a units row with a
+    cell for each column (``- h mag``), by the CSV reader's rule (no number; blank, ``-`` or a unit in each cell,
+    the columns gyroage reads in units of their kind): a star (``A 7.0 1.1``) never is one."""
+    from gyroage.csv_layout import _read_kinds, _units_and_dashes
+
+    if len(lines) < 2:
+        return None
+    header, cells = _names(lines[0]), lines[1].split()
+    if len(cells) != len(header) or _units_and_dashes([(header, 1), (cells, 2)], _read_kinds(header))[0] != 1:
+        return None
+    return " ".join("-" * len(c) for c in cells), " ".join(cells)
+
+
+def _whole(path: str) -> str:
+    """The text of the file ``path``, gzip-compressed or not (empty if it cannot be read: astropy then says why)."""
+    try:
+        with _open_text(path, "utf-8", "replace") as fh:
+            return fh.read()
+    except (OSError, EOFError, zlib.error):
+        return ""
+
+
+def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
+    """Whether a row of ``text`` under its row of dashes ``rule`` (``at``: its place among the lines that are no
+    comment) has a character where the rule has a blank between two runs: the rule then marks no columns, and the
+    rows are to be split on blanks. Every row is looked at (one regular expression over the text). A table that
+    neither fits its rule nor splits on blanks into ``fields`` cells a row, every cell filled where the rule has
+    dashes (a blank cell or a blank in a name would move cells into the wrong columns), is refused in one line."""
+    seen, start, first = -1, 0, 1
+    for match in re.finditer(r"(?m)^.*$", text):  # the data start after the rule
+        if match.group().strip() and not match.group().lstrip().startswith("#"):
+            seen += 1
+            if seen == at:
+                start = match.end()
+                first = text.count("\n", 0, start) + 2
+                break
+    runs = [m.span() for m in re.finditer(r"[-=]+", rule)]
+    gaps = [(a, b) for (_, a), (b, _) in zip(runs, runs[1:])]
+    if not gaps:
+        return False
+    pattern = "|".join(f".{{{a},{b - 1}}}" for a, b in gaps)
+    over = re.compile(rf"(?m)^(?![ \t]*#)(?:{pattern})[^ \r\n]").search(text, start)
+    if over is None:
+        return False
+    where = first - 1 + text.count("\n", start, over.start())
+    for number, line in enumerate(text[start + 1 :].splitlines(), first):  # rare: a rule some row overruns
+        line = line.rstrip()
+        if line.strip() and not line.lstrip().startswith("#") and (
+                len(line.split()) != fields or any(not line[a:b].strip() for a, b in runs)):
+            which = "and does not split" if number == where else f"and line {number} does not split"
+            raise UserError(f"cannot read {source} as ascii: line {where} runs past the dashes under the header, "
+                            f"{which} on blanks into its {fields} columns (a blank cell, or a blank in a name): "
+                            "align the rows to the dashes, or give the table as CSV")
+    return True
 
 
 def _start(path: str) -> str:

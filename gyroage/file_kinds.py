@@ -64,6 +64,11 @@ def foreign_input(head: bytes) -> str | None:
     ``None``. bzip2 is known by its stream header and first block's magic (``BZh`` alone starts words)."""
     if len(head) >= 10 and head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
         return f"bzip2-compressed: {_UNCOMPRESS}"
+    # UTF-16 (Windows' "Unicode" text): its BOM, or ASCII text's NUL high bytes (read as UTF-8: NULs in every name)
+    text = set(range(0x20, 0x7F)) | {9, 10, 13}
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) >= 8 and any(
+            not any(head[i + 1 : 8 : 2]) and all(b in text for b in head[i:8:2]) for i in (0, 1))):
+        return "UTF-16 text: re-save it as UTF-8"
     for magic, kind, advice in MAGIC:
         if head.startswith(magic):
             return f"{kind}: {advice}"

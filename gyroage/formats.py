@@ -33,6 +33,7 @@ from gyroage.astropy_tables import (
     with_null,
 )
 from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 (re-exported: the units columns)
+from gyroage.csv_layout import not_utf8
 from gyroage.errors import GZIP_ERRORS, UserError, gzip_error
 from gyroage.file_kinds import foreign_input, foreign_output
 from gyroage.files import require_input_file
@@ -280,7 +281,7 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
                 data = gzip.decompress(data)
             except GZIP_ERRORS as exc:
                 raise gzip_error(source, exc) from None
-        src = data.decode("utf-8-sig", errors="replace") if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
+        src = _stdin_text(data, source) if fmt in ("ecsv", "ascii") else _io.BytesIO(data)
     else:
         src = str(require_input_file(source))
     astropy_fmt, kwargs, units = ASTROPY[fmt], {}, None
@@ -296,6 +297,10 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
                 text = None if str(source) == "-" or "readme" in kwargs else bom_free_text(src)
                 table = Table.read(src if text is None else text, format=astropy_fmt, **kwargs)
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
+        if isinstance(exc, UnicodeDecodeError):  # Latin-1, UTF-16, a second gzip layer: as the CSV reader says it
+            raise not_utf8(source, exc) from None
+        if _gzip_file(source) and (fault := _gzip_fault(source)) is not None:  # a .gz cut short, said as stdin's
+            raise gzip_error(source, fault) from None  # (astropy reads a cut .fits.gz as 'No table found')
         raise exc if isinstance(exc, UserError) else UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
     if units:
         set_units(table, *units)
@@ -307,6 +312,38 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
         raise UserError(f"cannot read {source} as ascii: it has no header line naming its columns: add one (a CDS "
                         "table's .dat: put its ReadMe beside it)")
     return table
+
+
+def _stdin_text(data: bytes, source) -> str:
+    """stdin's (decompressed) ``data`` as the text of a text table: not UTF-8 or empty refused in one line, as the CSV
+    reader refuses them (astropy took a text without a line break for a path: 'Is a directory: '.'')."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise not_utf8(source, exc) from None
+    if not text.strip():
+        raise UserError(f"input {source} is empty (no header line)")
+    return text if "\n" in text or "\r" in text else text + "\n"
+
+
+def _gzip_file(source) -> bool:
+    """Whether the input ``source`` is a gzip-compressed file (stdin's gzip errors are said where it is decompressed)."""
+    if str(source) == "-":
+        return False
+    with open(source, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _gzip_fault(path) -> BaseException | None:
+    """The error decompressing the gzip file ``path`` whole raises (truncated, corrupt), or ``None``: asked only once
+    its reader has failed, so a good file is decompressed once."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 22):
+                pass
+    except GZIP_ERRORS as exc:
+        return exc
+    return None
 
 
 def _read_gzip_cds(path: str, readme: str):

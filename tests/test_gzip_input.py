@@ -309,3 +309,29 @@ def test_a_gz_text_ecsv_or_fits_table_on_stdin_is_read_as_the_file(tmp_path):
                          input=gzip.compress((tmp_path / "t.txt").read_bytes()), cwd=ROOT, timeout=60)
     assert got.returncode == 0, got.stderr
     assert got.stdout.decode() == invoke(str(tmp_path / "t.txt"), "-q", "-o", "-").stdout
+
+
+def test_a_text_or_ecsv_table_that_cannot_be_read_says_why_in_the_csv_readers_words(tmp_path):
+    """A second gzip layer ('embedded null byte', or a UTF-8 codec error), empty stdin ("Is a directory: '.'"), a
+    header with no line break on stdin ('No such file or directory'), UTF-16 or Latin-1 text (a codec error; on stdin
+    read with U+FFFD), a truncated .txt.gz (zlib's words): the CSV reader's one line for each (review V36b, 5-8)."""
+    text = b"star prot bp_rp0\nCaf\xc3\xa9 7.0 1.1\n"
+    twice = gzip.compress(gzip.compress(text))
+    cases = [(twice, "t.txt.gz", "ascii", "gzip-compressed twice"), (twice, "t.ecsv.gz", "ecsv", "gzip-compressed twice"),
+             (text.decode().encode("utf-16"), "t.txt", "ascii", "re-save it as UTF-8"),
+             (text.decode().encode("latin-1"), "t.txt", "ascii", "not UTF-8 text (byte 0xe9 at offset 20)"),
+             (truncated(text * 5000, 0.5), "t.txt.gz", "ascii", "truncated gzip file")]
+    for data, name, kind, words in cases:
+        (tmp_path / name).write_bytes(data)
+        one_line_error(invoke(str(tmp_path / name), "-q"), f"input {tmp_path / name}", words)
+        one_line_error(invoke("-", "-q", "--input-format", kind, input=data), "input -", words)
+    for data in (b"", b"\xef\xbb\xbf", gzip.compress(b""), b"  \n"):
+        for kind in ("ascii", "ecsv"):
+            one_line_error(invoke("-", "-q", "--input-format", kind, input=data), "input - is empty (no header line)")
+    res = invoke("-", "-q", "--input-format", "ascii", input=b"star prot bp_rp0")
+    assert res.exit_code == 0 and res.stdout.startswith("star,prot,bp_rp0,age_p2.5_myr"), res.output
+    from astropy.table import Table  # a .fits.gz cut in half: 'cannot read ... as fits: No table found'
+
+    Table({"star": ["a"] * 20000, "prot": np.full(20000, 7.0), "bp_rp0": np.full(20000, 1.1)}).write(tmp_path / "t.fits")
+    (tmp_path / "t.fits.gz").write_bytes(truncated((tmp_path / "t.fits").read_bytes(), 0.5))
+    one_line_error(invoke(str(tmp_path / "t.fits.gz"), "-q"), "truncated gzip file")

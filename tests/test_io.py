@@ -213,6 +213,10 @@ def test_hypothesis_draws_the_same_inputs_every_run():
     (b"name,period\nx,10\n", ["bp_rp0"]),
     (b"prot,bp_rp0\n10,1.0\n12,1.1,y\n", ["line 3"]),
     ("prot,bp_rp0,name\n10,1.0,Bêta\n".encode("latin-1"), ["UTF-8"]),
+    # UTF-16 (review V36b, 7): without a BOM its NULs were read into every name ('missing required column prot ...
+    # the file has:  p r o t'); with one, 'not UTF-8 text (byte 0xff at offset 0)'
+    *(("prot,bp_rp0\n10,1.0\n".encode(code), ["is UTF-16 text: re-save it as UTF-8"])
+      for code in ("utf-16", "utf-16-le", "utf-16-be")),
 ])
 def test_user_mistakes_are_one_line(tmp_path, content, words):
     f = tmp_path / "in.csv"

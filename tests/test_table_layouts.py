@@ -367,3 +367,60 @@ def test_a_star_whose_cells_look_like_types_stays_a_star(tmp_path, text, names):
     rows = ok_output(invoke_quiet("estimate", str(tmp_path / "t.txt"))).splitlines()[1:]
     assert [r.split(",")[0] for r in rows] == names
     assert rows[-1].endswith(",ok") and (names[0] != "N" or rows[0].endswith(",ok")), rows
+
+
+FW_HEAD = "name   prot bp_rp0\n------ ---- ------\n"
+
+
+@pytest.mark.parametrize("text, words", [
+    # a blank cell: split on blanks, star 'HII 3' came out as star 'HII' with a 3 d period (review V36b, 1)
+    (FW_HEAD + "HII1   7.0  1.1\nHII2   10.25 1.2\nHII 3       1.3\n", ("line 4 runs past the dashes", "line 5")),
+    # a blank in every name: read neither way
+    ("name           prot  bp_rp0\n-------------- ----  ------\nPleiades HII 1 7.0   1.1\n"
+     "Pleiades HII 2 10.25 1.2\n", ("line 4 runs past the dashes", "line 3 does not split")),
+])
+def test_a_rule_some_row_overruns_never_moves_a_cell_into_another_column(tmp_path, text, words):
+    """Once one row overran the dashes, every row was split on blanks, the rule's columns thrown away."""
+    for src, data in ((tmp_path / "t.txt", text.encode()), (tmp_path / "t.txt.gz", gzip.compress(text.encode()))):
+        src.write_bytes(data)
+        one_line_error(invoke_quiet("estimate", str(src)), *words, "give the table as CSV")
+    one_line_error(invoke_quiet("estimate", "-", "--input-format", "ascii", stdin=text), *words)
+
+
+@pytest.mark.parametrize("text", [
+    FW_HEAD + "HII1   7.0  1.1\n" * 11 + "HII99  10.25 1.2\n",  # the overrun after the 10th row
+    "name   prot bp_rp0\n       d    mag\n------ ---- ------\nHII1   7.0  1.1\nHII99  10.25 1.2\n",  # a units line
+    FW_HEAD + "HII1   7.0  1.1\n" * 3000 + "HII99  10.25 1.2\n",  # past the first 64 KiB
+])
+def test_a_row_overrunning_the_rule_anywhere_is_read_whole(tmp_path, text):
+    """A row past the 10th, or under a rule below a units line, was cut at the rule: 10.25 d read as 10.2 d."""
+    (tmp_path / "t.txt").write_text(text)
+    for res in (invoke_quiet("estimate", str(tmp_path / "t.txt")),
+                invoke_quiet("estimate", "-", "--input-format", "ascii", stdin=text)):
+        last = ok_output(res).splitlines()[-1].split(",")
+        assert last[:3] == ["HII99", "10.25", "1.2"], last
+
+
+def test_a_whitespace_units_row_is_applied_and_a_star_never_taken_for_one(tmp_path, plain_ages):
+    """'- h mag' under the header was dated as a star and its units ignored: 168 h dated as 168 d (review V36b, 3)."""
+    text = "Cluster Per BP-RP0\n- h mag\nPleiades 168 1.1\nPleiades 240 1.2\nPraesepe 300 1.1\n"
+    (tmp_path / "t.txt").write_text(text)
+    for res in (invoke_quiet("estimate", str(tmp_path / "t.txt"), "--seed", "1"),
+                invoke_quiet("estimate", "-", "--input-format", "ascii", "--seed", "1", stdin=text)):
+        got = [ln.split(",") for ln in ok_output(res).splitlines()[1:]]
+        want = [ln.split(",") for ln in plain_ages.splitlines()[1:]]
+        assert [g[:1] + [float(g[1])] + g[2:] for g in got] == [w[:1] + [float(w[1])] + w[2:] for w in want]
+        assert "converted column 'Per' from h to days" in res.stderr
+    for star in ("d 7.0 1.1", "h 7.0 mag", "- h 1.1", "A - -"):  # a number in a read column, or no unit: a star
+        (tmp_path / "s.txt").write_text(f"name prot bp_rp0\n{star}\nB 8.0 1.2\n")
+        rows = ok_output(invoke_quiet("estimate", str(tmp_path / "s.txt"))).splitlines()[1:]
+        assert [r.split(",")[0] for r in rows] == [star.split()[0], "B"], star
+
+
+@pytest.mark.parametrize("second", ["S N N", "- h mag"])
+def test_a_quoted_header_name_counts_once_for_a_types_or_units_line(tmp_path, second):
+    """'"my star" prot bp_rp0' split on blanks had 4 names against 3 types: the types line was dated as star S
+    (review V36b, 9)."""
+    (tmp_path / "t.txt").write_text(f'"my star" prot bp_rp0\n{second}\nA {168 if "h" in second else 7} 1.1\n')
+    rows = ok_output(invoke_quiet("estimate", str(tmp_path / "t.txt"))).splitlines()
+    assert rows[0].startswith("my star,prot,bp_rp0,") and [r.split(",")[:2] for r in rows[1:]] == [["A", "7"]], rows

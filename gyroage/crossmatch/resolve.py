@@ -78,17 +78,43 @@ def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | 
         if kind is None:
             raise UserError(f"cannot tell whether '{col}' holds Gaia DR3, TIC or KIC ids: add --id-type gaia|tic|kic")
         return InputIds(kind, col)
-    found = [(kind, col) for kind in (("gaia", "tic", "kic") if id_type is None else (id_type,))
-             if (col := io.find_column(columns, *ID_ALIASES.get(kind, ()))) is not None]  # "radec" has no id column
+    # each kind's columns, the first alias's first (in the input's order) leading; the others are its rows' fallbacks
+    found = [[(kind, c) for c in _by_alias(columns, ID_ALIASES[kind], f"{_ID_NAMES[kind]} ids", fallback=True)]
+             for kind in (("gaia", "tic", "kic") if id_type is None else (id_type,)) if kind in ID_ALIASES]
+    found = [pair for pairs in found for pair in pairs]  # "radec" has no id column
     if found:
         return InputIds(*found[0], fallbacks=tuple(found[1:]))
-    ra, dec = io.find_column(columns, *RA_ALIASES), io.find_column(columns, *DEC_ALIASES)
+    ra, dec = _coordinates(columns)
     if ra and dec and id_type is None:
         return InputIds("radec", None, ra, dec)
     need = "no identifier column: need one of source_id, tic, kic or ra+dec (or name it with --id-column)"
     if (ra or dec) and id_type is None:  # half a position: say which half is missing
         raise UserError(f"{need}; found '{ra or dec}' but {_missing_coordinates(ra, dec)}")
     raise UserError(need)
+
+
+_ID_NAMES = {"gaia": "Gaia DR3", "tic": "TIC", "kic": "KIC"}
+
+
+def _by_alias(columns: list[str], aliases: tuple[str, ...], what: str, fallback: bool = False) -> list[str]:
+    """The columns of ``columns`` matching ``aliases`` (by :func:`gyroage.io.name_key`), the one read first: the
+    first column (in the input's order) of the first alias any matches, as estimate reads the first of several
+    columns of one name (a later exact spelling won: ``Source_ID ... source_id`` read the third column, ``RA,Dec,ra``
+    star B's RA with star A's Dec). When there are several, one line on stderr says which is read and how the others
+    are (``fallback``: a row with no readable id in the first uses the next; else ignored)."""
+    keys = [io.name_key(a) for a in aliases]
+    hits = sorted((c for c in columns if io.name_key(c) in keys), key=lambda c: keys.index(io.name_key(c)))
+    if len(hits) > 1:
+        others = ", ".join(repr(str(c)) for c in hits[1:])
+        how = f"then {others} in a row with no readable id in it" if fallback else f"ignoring {others}"
+        notices.say(f"crossmatch: several columns are {what}: using '{hits[0]}', {how}")
+    return hits if fallback else hits[:1]
+
+
+def _coordinates(columns: list[str]) -> tuple[str | None, str | None]:
+    """The ra and dec columns (:func:`_by_alias`: the first of several, said)."""
+    ra, dec = (_by_alias(columns, aliases, name) for aliases, name in ((RA_ALIASES, "ra"), (DEC_ALIASES, "dec")))
+    return (ra or [None])[0], (dec or [None])[0]
 
 
 def _missing_coordinates(ra: str | None, dec: str | None) -> str:
@@ -99,7 +125,7 @@ def _missing_coordinates(ra: str | None, dec: str | None) -> str:
 
 def _positions(columns: list[str], id_column: str | None) -> InputIds:
     """``--id-type radec``: the ra and dec columns; ``id_column``, if given, must be one of them."""
-    ra, dec = io.find_column(columns, *RA_ALIASES), io.find_column(columns, *DEC_ALIASES)
+    ra, dec = _coordinates(columns)
     if ra is None or dec is None:
         raise UserError(f"--id-type radec needs ra and dec columns: {_missing_coordinates(ra, dec)} in the input")
     if id_column and io.find_column([ra, dec], id_column) is None:

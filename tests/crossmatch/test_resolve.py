@@ -460,3 +460,18 @@ def test_crossmatch_reads_a_list_whose_repeated_column_it_does_not_read(tmp_path
     beside an id, was refused as if read (review V30, 3, left by its fix); it is passed through as any column."""
     out = run_rows(tmp_path, sky, f"{header}\n{row.format(ga=GA)}\n")
     assert out["crossmatch_status"].tolist() == ["ok"] and out.loc[0, "source_id"] == GA
+
+
+@pytest.mark.parametrize("header, row, used", [
+    ("Source_ID,prot,source_id", f"{GA},1,{GB}", "using 'Source_ID', then 'source_id'"),
+    ("TIC,tic", "2000001,2000002", "using 'TIC', then 'tic'"),
+    ("RA,Dec,ra", f"{GAIA[GA][0]},{GAIA[GA][1]},{GAIA[GB][0]}", "using 'RA', ignoring 'ra'"),
+    ("kepid,kic_id", "KIC 1000001,x", "using 'kic_id', then 'kepid'"),  # a row's unreadable id: the next column's
+])
+def test_crossmatch_reads_the_first_of_columns_differing_in_case_and_says_so(tmp_path, sky, capsys, header, row,
+                                                                            used):
+    """The later exact spelling was read without a word (Source_ID ... source_id: the third column; RA,Dec,ra: star B's
+    RA with star A's Dec, not_found), and kepid's good KIC id unused for kic_id's 'x' (review V36b, 4)."""
+    out = run_rows(tmp_path, sky, f"{header}\n{row}\n")
+    assert out["source_id"].tolist() == [GA] and out["crossmatch_status"].tolist() == ["ok"], out
+    assert used in capsys.readouterr().err
