@@ -136,3 +136,23 @@ def test_a_missing_colour_says_an_observed_b_v_or_v_ks_is_never_read(column):
     msg = one_line_error(invoke_quiet("estimate", "-", stdin=f"Prot,{column},E(B-V)\n7,0.6,0.1\n"), "missing colour")
     assert f"'{column}' is an observed colour, never read (only Gaia's BP-RP is de-reddened)" in msg, msg
     assert msg.endswith(f"; the file has: Prot, {column}, E(B-V)"), msg
+
+
+@pytest.mark.parametrize("period, flags", [("Prot_d", "l_Prot"), ("Prot [d]", "l_Prot"), ("Prot (d)", "l_Prot"),
+                                           ("Per_days", "l_Per"), ("Prot", "l_Prot [d]"), ("Prot", "l_Prot_d"),
+                                           ("Prot_d", "l_Prot_d"), ("Prot (d)", "l_Prot [d]")])
+def test_limit_flags_are_read_beside_a_period_whose_name_carries_its_unit(period, flags):
+    """l_Prot beside Prot [d] or Prot_d (the period read as Prot in days) was not read: limits dated, silently."""
+    text = LIMITS.replace("l_Prot,Prot,", f"{flags},{period},")
+    res = CliRunner().invoke(app, ["estimate", "-", "--seed", "1"], input=text)
+    assert res.exit_code == 0, res.output
+    assert [r.rsplit(",", 1)[1] for r in res.stdout.splitlines()[1:]] == [
+        "period_limit", "ok", "period_limit", "ok", "ok"], res.stdout
+    assert f"'{flags}' read as the limit flags of '{period}'" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("period, flags", [("Prot", "l_Per"), ("Prot_d", "l_Per"), ("Prot", "l_e_Prot"),
+                                           ("P_rot", "l_P")])
+def test_limit_flags_of_another_column_are_not_read(period, flags):
+    res = CliRunner().invoke(app, ["estimate", "-", "--seed", "1"], input=LIMITS.replace("l_Prot,Prot,", f"{flags},{period},"))
+    assert res.exit_code == 0 and "period_limit" not in res.stdout and "limit flags" not in res.stderr, res.output
