@@ -156,3 +156,12 @@ def test_limit_flags_are_read_beside_a_period_whose_name_carries_its_unit(period
 def test_limit_flags_of_another_column_are_not_read(period, flags):
     res = CliRunner().invoke(app, ["estimate", "-", "--seed", "1"], input=LIMITS.replace("l_Prot,Prot,", f"{flags},{period},"))
     assert res.exit_code == 0 and "period_limit" not in res.stdout and "limit flags" not in res.stderr, res.output
+
+
+def test_the_rename_hint_names_the_periods_limit_and_error_columns():
+    """'rename it Prot' left l_Prot1 and e_Prot1 behind: done as said, the limits were dated and the error unread."""
+    header = "star,l_Prot1,Prot1,e_Prot1,E_Prot1,l_Per,BPRP_0"
+    msg = one_line_error(invoke_quiet("estimate", "-", stdin=f"{header}\nX,>,7,0.1,0.1,,1.1\n"),
+                         "if 'Prot1' is the rotation period in days, rename it Prot "
+                         "(and its 'l_Prot1' l_Prot, 'e_Prot1' e_Prot, 'E_Prot1' E_Prot)")
+    assert msg.endswith("; the file has: " + header.replace(",", ", ")), msg
