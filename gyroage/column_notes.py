@@ -44,7 +44,7 @@ def limit_note(columns) -> str | None:
     if col is None:
         return None
     return (f"'{col}' read as the limit flags of '{prot}': a row flagged '<' or '>' is not dated (status "
-            f"period_limit, counted with the others)")
+            f"period_limit)")
 
 
 def unread_colour_error_note(columns, given: bool = False) -> str | None:
