@@ -3,7 +3,8 @@ as :func:`gyroage.columns.magnitude_notes` are: the ages rest on what is not rea
 
 from __future__ import annotations
 
-from gyroage.columns import _BRACKETED, _SUFFIX_UNITS, _SUFFIXED, column_key, magnitude_notes, match_columns, reads_observed
+from gyroage.columns import _BRACKETED, _MANGLED, _SUFFIX_UNITS, _SUFFIXED, column_key, magnitude_notes, match_columns, reads_observed
+from gyroage.errors import UserError
 
 
 def unread_column_notes(columns, magnitudes: bool, given: bool = False) -> list[str]:
@@ -23,8 +24,12 @@ def limit_column(columns, prot: str | None) -> str | None:
     if prot is None:
         return None
     keys = _unitless_keys(prot)
-    return next((str(c) for c in columns if str(c).strip().startswith("l_") and _unitless_keys(str(c).strip()[2:]) & keys),
-                None)
+    found = [str(c) for c in columns if str(c).strip().startswith("l_")
+             and _unitless_keys(_MANGLED.sub(r"\1", str(c).strip()[2:])) & keys]  # l_Prot.1: pandas' repeat
+    if len(found) > 1:  # which is the period's? (a repeated Prot is refused so too)
+        raise UserError(f"the table has {len(found)} columns of limit flags of '{prot}' ({', '.join(map(repr, found))}): "
+                        f"rename all but one (the first would be read)")
+    return found[0] if found else None
 
 
 def _unitless_keys(name: str) -> set[str]:

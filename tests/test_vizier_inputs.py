@@ -165,3 +165,17 @@ def test_the_rename_hint_names_the_periods_limit_and_error_columns():
                          "if 'Prot1' is the rotation period in days, rename it Prot "
                          "(and its 'l_Prot1' l_Prot, 'e_Prot1' e_Prot, 'E_Prot1' E_Prot)")
     assert msg.endswith("; the file has: " + header.replace(",", ", ")), msg
+
+
+@pytest.mark.parametrize("flags", [("l_Prot", "l_Prot"), ("l_Prot", "l_PROT"), ("l_Prot", "l_Prot [d]")])
+def test_a_repeated_limit_column_is_refused_as_a_repeated_period_is(tmp_path, flags):
+    """Two l_Prot FIELDs: the first was read unsaid (review V37, 6), where two Prot are refused in one line."""
+    rows = [("X", ">", "", 8.0, 1.10), ("X", "", ">", 9.0, 1.30)]
+    text = _votable(["Cluster", *flags, "Prot", "BPRP0"], rows=rows)
+    for name in flags:
+        text = text.replace(f'<FIELD name="{name}" datatype="double"/>',
+                            f'<FIELD name="{name}" datatype="char" arraysize="*"/>')
+    (tmp_path / "t.vot").write_text(text)
+    one_line_error(invoke_quiet("estimate", str(tmp_path / "t.vot")), f"'{flags[0]}'", "rename all but one")
+    csv = "Cluster," + ",".join(flags) + ",Prot,BPRP0\n" + "".join(",".join(map(str, r)) + "\n" for r in rows)
+    one_line_error(invoke_quiet("estimate", "-", stdin=csv), f"'{flags[0]}'", "rename all but one")
