@@ -179,3 +179,15 @@ def test_a_repeated_limit_column_is_refused_as_a_repeated_period_is(tmp_path, fl
     one_line_error(invoke_quiet("estimate", str(tmp_path / "t.vot")), f"'{flags[0]}'", "rename all but one")
     csv = "Cluster," + ",".join(flags) + ",Prot,BPRP0\n" + "".join(",".join(map(str, r)) + "\n" for r in rows)
     one_line_error(invoke_quiet("estimate", "-", stdin=csv), f"'{flags[0]}'", "rename all but one")
+
+
+@pytest.mark.parametrize("name_id, header", [('name="" ID="Cluster"', "Cluster,"), ('name=""', "col1,")])
+def test_a_votable_field_with_an_empty_name_is_read_by_its_id(tmp_path, csv_groups, name_id, header):
+    """A FIELD name="" with an ID was read by its ID before FIELD names were read (review V37, 8); now refused as
+    "cannot read ... as votable: ''". Without an ID it is named col1 (its place), as astropy names such a column."""
+    text = _votable(NAMES).replace('name="Cluster"', name_id)
+    (tmp_path / "t.vot").write_text(text)
+    out = ok_output(invoke_quiet("estimate", str(tmp_path / "t.vot")))
+    assert out.startswith(header), out
+    if header == "Cluster,":
+        assert ok_output(invoke_quiet("group-age", str(tmp_path / "t.vot"), "--by", "Cluster")) == csv_groups
