@@ -127,7 +127,7 @@ _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en d
 _BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 _SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
 _OBSERVED_COLOUR = re.compile(r"^(bv|vks?)(mag)?$")  # column_key of an observed B-V or V-Ks
-_PERIOD_LIKE = re.compile(r"^(p|pr|ps|pm|rot|p(\d+|acf|ls|main)|(prot|per)(?!.*(err|sig|amp|pow)).*)$")
+_PERIOD_LIKE = re.compile(r"^(?!.*(err|sig|amp|pow|flag))(p|pr|ps|rot|p(\d+|acf|ls|main)|(prot|per).*)$")  # not pm
 _MANGLED = re.compile(r"^(.+)\.(\d+)$")  # pandas' name for a repeated header: "A_V.1" beside "A_V"
 _SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
 

@@ -191,3 +191,11 @@ def test_a_votable_field_with_an_empty_name_is_read_by_its_id(tmp_path, csv_grou
     assert out.startswith(header), out
     if header == "Cluster,":
         assert ok_output(invoke_quiet("group-age", str(tmp_path / "t.vot"), "--by", "Cluster")) == csv_groups
+
+
+@pytest.mark.parametrize("header", ["Cluster,Perr,(BP-RP)0", "Cluster,Per_flag,(BP-RP)0", "Cluster,pm,(BP-RP)0",
+                                    "Cluster,Prot_err,(BP-RP)0", "Cluster,PerFlag,(BP-RP)0"])
+def test_a_missing_period_names_no_period_error_flag_or_proper_motion_as_one(header):
+    """The hint offered 'Perr' (a period's error), 'Per_flag' and 'pm' (a proper motion) as the period (review V37, 7)."""
+    msg = one_line_error(invoke_quiet("estimate", "-", stdin=header + "\nX,0.8,1.1\n"), "missing required column")
+    assert "rename" not in msg, msg
