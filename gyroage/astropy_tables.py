@@ -60,6 +60,9 @@ def read_votable(src, source, roles: dict[str, str] | None = None):
     chosen = tables[_choose_table(described, source)]
     from gyroage.parquet_input import refuse_repeated_names
 
+    for i, f in enumerate(chosen.fields):  # name="": astropy's to_table fails (KeyError ''); its ID, else its place
+        if not (f.name or "").strip():
+            f.name = f.ID or f"col{i + 1}"
     names = [f.name for f in chosen.fields]
     refuse_repeated_names(names, source, roles, "read")
     # by the FIELD names VizieR shows (E(BP-RP)), not astropy's IDs made of them (E_BP-RP_: read as BP-RP's upper

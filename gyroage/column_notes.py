@@ -3,7 +3,8 @@ as :func:`gyroage.columns.magnitude_notes` are: the ages rest on what is not rea
 
 from __future__ import annotations
 
-from gyroage.columns import column_key, magnitude_notes, match_columns, reads_observed
+from gyroage.columns import _BRACKETED, _MANGLED, _SUFFIX_UNITS, _SUFFIXED, column_key, magnitude_notes, match_columns, reads_observed
+from gyroage.errors import UserError
 
 
 def unread_column_notes(columns, magnitudes: bool, given: bool = False) -> list[str]:
@@ -19,12 +20,26 @@ def unread_column_notes(columns, magnitudes: bool, given: bool = False) -> list[
 
 def limit_column(columns, prot: str | None) -> str | None:
     """The column of VizieR's limit flags of the period column ``prot``: ``l_`` and its name (``l_Prot``), else
-    ``None``."""
+    ``None``. A unit in either name is left out (``l_Prot`` beside ``Prot [d]`` or ``Prot_d``, read as Prot in days)."""
     if prot is None:
         return None
-    key = column_key(prot)
-    return next((str(c) for c in columns if str(c).strip().startswith("l_") and column_key(str(c).strip()[2:]) == key),
-                None)
+    keys = _unitless_keys(prot)
+    found = [str(c) for c in columns if str(c).strip().startswith("l_")
+             and _unitless_keys(_MANGLED.sub(r"\1", str(c).strip()[2:])) & keys]  # l_Prot.1: pandas' repeat
+    if len(found) > 1:  # which is the period's? (a repeated Prot is refused so too)
+        raise UserError(f"the table has {len(found)} columns of limit flags of '{prot}' ({', '.join(map(repr, found))}): "
+                        f"rename all but one (the first would be read)")
+    return found[0] if found else None
+
+
+def _unitless_keys(name: str) -> set[str]:
+    """``column_key`` of ``name`` and of ``name`` without a trailing unit (``Prot [d]``, ``Prot (d)``, ``Prot_d``)."""
+    keys = {column_key(name)}
+    for pattern, units in ((_BRACKETED, None), (_SUFFIXED, _SUFFIX_UNITS)):
+        m = pattern.match(name.strip())
+        if m and (units is None or m.group(2).lower() in units):
+            keys.add(column_key(m.group(1)))
+    return keys
 
 
 def limit_note(columns) -> str | None:
@@ -34,7 +49,7 @@ def limit_note(columns) -> str | None:
     if col is None:
         return None
     return (f"'{col}' read as the limit flags of '{prot}': a row flagged '<' or '>' is not dated (status "
-            f"period_limit, counted with the others)")
+            f"period_limit)")
 
 
 def unread_colour_error_note(columns, given: bool = False) -> str | None:

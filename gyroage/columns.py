@@ -127,7 +127,7 @@ _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en d
 _BRACKETED = re.compile(r"^(.*\S)\s*[\[(]\s*([^\[\]()]+?)\s*[\])]$")  # "Prot [d]", "Per (h)", "(BP-RP)0 [mag]"
 _SUFFIXED = re.compile(r"^(.+)_([A-Za-z]+)$")  # "Period_d", "Prot_h"
 _OBSERVED_COLOUR = re.compile(r"^(bv|vks?)(mag)?$")  # column_key of an observed B-V or V-Ks
-_PERIOD_LIKE = re.compile(r"^(p|pr|ps|pm|rot|p(\d+|acf|ls|main)|(prot|per)(?!.*(err|sig|amp|pow)).*)$")
+_PERIOD_LIKE = re.compile(r"^(?!.*(err|sig|amp|pow|flag))(p|pr|ps|rot|p(\d+|acf|ls|main)|(prot|per).*)$")  # not pm
 _MANGLED = re.compile(r"^(.+)\.(\d+)$")  # pandas' name for a repeated header: "A_V.1" beside "A_V"
 _SUFFIX_UNITS = frozenset(("d", "day", "days", "h", "hr", "hrs", "hour", "hours", "mag", "mmag", "mas", "k"))
 
@@ -349,14 +349,20 @@ def require_columns(columns, required=REQUIRED) -> dict[str, str]:
                 said = f"; {seen[0]} is an observed colour, never read (only Gaia's BP-RP is de-reddened)" if seen else ""
                 raise UserError(MISSING_COLOUR + said + file_has(columns))
         elif name not in found:
-            spellings = ", ".join(ALIASES[name][:4])
-            # VizieR's Per1, Prot_ACF...: named as candidates, never read as the period unasked (which one is it?)
-            like = [f"'{c}'" for c in columns if name == "prot" and _PERIOD_LIKE.match(column_key(c))]
-            said = f"; if {'one of ' if len(like) > 1 else ''}{', '.join(like)} is the rotation period in days, rename it Prot"
-            raise UserError(f"missing required column '{name}' (accepted names: {spellings}, ...)"
-                            f"{said if like else ''}{file_has(columns)}")
+            raise UserError(f"missing required column '{name}' (accepted names: {', '.join(ALIASES[name][:4])}, ...)"
+                            f"{_period_hint(columns) if name == 'prot' else ''}{file_has(columns)}")
     _refuse_old_reddening_pair(columns, found)
     return found
+
+
+def _period_hint(columns: list) -> str:
+    """VizieR's Per1, Prot_ACF...: offered as the period, never read unasked (which one is it?), with their l_/e_/E_
+    columns, which a rename must carry along (left behind, the limits are dated and the errors unread)."""
+    like = [str(c) for c in columns if _PERIOD_LIKE.match(column_key(c))]
+    kept = [f"'{c}' {c.strip()[:2]}Prot" for c in map(str, columns) if c.strip()[:2] in ("l_", "e_", "E_")
+            and column_key(c.strip()[2:]) in set(map(column_key, like))]
+    return (f"; if {'one of ' if len(like) > 1 else ''}{', '.join(map(repr, like))} is the rotation period in days, "
+            f"rename it Prot{' (and its ' + ', '.join(kept) + ')' if kept else ''}") if like else ""
 
 
 def _refuse_old_reddening_pair(columns: list, found: dict[str, str]) -> None:
@@ -411,10 +417,8 @@ def option_notes(columns, options) -> list[str]:
 
 def name_conversions(columns) -> str | None:
     """``converted column 'Per [h]' from h to days``: the columns read whose name gives a unit other than the tool's.
-
     The reading line says so too (:func:`describe`), but ``-q`` silences it, and a value changed on reading is always
-    said (as a units row's conversions are); ``None`` when no name converts.
-    """
+    said (as a units row's conversions are); ``None`` when no name converts."""
     done = []
     for col in match_columns(columns).values():
         role = column_role(col)

@@ -99,6 +99,10 @@ def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None
     # the columns the tool reads; the others only copied
     found = read_roles(names, roles)
     read_names = {c for r, c in found.items() if scope != "options" or r in (roles or {})}
+    if scope != "options":  # the period's limit flags are read too: two refused in one line (review V37, 6)
+        from gyroage.column_notes import limit_column
+
+        limit_column(names, found.get("prot"))
     repeated = next((n for n in names if counts[n] > 1 and (scope == "any" or n in read_names)), None)
     if repeated is not None:
         # --posteriors' default ids: no option the user typed names the column, so the line says what reads it

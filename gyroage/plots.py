@@ -380,9 +380,11 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
 
 
 def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(colour, period, group key or None) of the rows that can be drawn: finite colour, positive finite period."""
+    """(colour, period, group key or None) of the rows that can be drawn: finite colour, positive finite period, not
+    a limit (``l_Prot`` '<' or '>': no period, not dated by estimate; :func:`_limits_line` counts them)."""
     from gyroage import io
     from gyroage.core.colours import input_colours
+    from gyroage.core.stars import period_limits
 
     cols = io.require_columns(list(frame.columns))
     # the colour as estimate would use it: bp_rp0, or converted from bp_rp and a reddening, or teff, v_ks0, b_v0
@@ -393,14 +395,26 @@ def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray
         text = raw.astype(str)
         key = text.where(raw.notna() & (text.str.strip() != ""), "(no group)").to_numpy()
     ok = np.isfinite(c) & np.isfinite(p) & (p > 0)
+    ok &= ~period_limits(frame, cols["prot"])
     return c[ok], p[ok], None if key is None else key[ok]
+
+
+def _limits_line(frame: pd.DataFrame) -> str:
+    """The legend's line counting the period limits :func:`_data_points` leaves out, or ``""``."""
+    from gyroage import io
+    from gyroage.column_notes import limit_column
+    from gyroage.core.stars import period_limits
+
+    prot = io.require_columns(list(frame.columns))["prot"]
+    n = int(period_limits(frame, prot).sum())
+    return f"{n} period limits ({limit_column(frame.columns, prot)} '<', '>') not drawn" if n else ""
 
 
 def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by: str | None = None):
     """The sequence figure (not saved): data, model bands, and the (age, colour) regions without training data.
 
-    Rows that cannot be drawn (no positive period or no colour) are left out,
-    and so is any ``colour_by`` group left empty by that.
+    Rows that cannot be drawn (no positive period or no colour) are left out, and so are period limits (counted in
+    the legend) and any ``colour_by`` group left empty by that.
     """
     plt = _pyplot()
     from matplotlib import patheffects
@@ -412,6 +426,7 @@ def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by
     card = model.card
     clo, chi = (float(v) for v in card.domain["bp_rp0"])
     c, p, key = (np.zeros(0), np.zeros(0), None) if data is None else _data_points(data, colour_by)
+    limits = "" if data is None else _limits_line(data)
     xlo, xhi = max(clo, 0.2), min(chi, 3.8)
     if c.size:  # a few wild colours in a catalogue must not squash the figure: 0.5-99.5%, at most 0.5 mag out
         qlo, qhi = np.quantile(c, [0.005, 0.995]) if c.size >= 200 else (c.min(), c.max())
@@ -435,6 +450,8 @@ def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by
             ax.plot([], [], ls="none", label=f"data: {len(groups)} {colour_by} groups (n={n})")
     elif n:
         ax.scatter(c, p, color="0.45", label=f"data (n={n})", **style)
+    if limits:
+        ax.plot([], [], ls="none", label=limits)
     cmap = plt.get_cmap("viridis")
     halo = [patheffects.Stroke(linewidth=3.6, foreground="white"), patheffects.Normal()]  # medians stand out over data
     for k, age in enumerate(ages_myr):

@@ -581,6 +581,21 @@ def test_the_teff_count_from_a_chunks_own_colours_is_the_count_worked_out_again(
         assert len(handed) == 1 and np.array_equal(handed[0], again), (handed, again)
 
 
+def test_the_teff_count_worked_out_again_leaves_limit_periods_out(model):
+    """A resumed run counted the l_Prot '>' rows (period_limit, not invalid_reddening) in its 'no usable reddening ...
+    although 'Teff' has a value' notice (review V37, 5: 13,600 against a fresh run's 10,000)."""
+    import numpy as np
+    import pandas as pd
+
+    from gyroage.core.stars import check_stars, unreddened_rows
+
+    part = pd.DataFrame({"l_Prot": [">", "", "<", " "], "Prot": ["10"] * 4, "bp_rp": ["1.2"] * 4, "A_V": [""] * 4,
+                         "Teff": ["5000"] * 4}, dtype=object)
+    cols = io.require_columns(list(part.columns))
+    fresh = unreddened_rows(part, cols, None, check_stars(part, model.card, cols, None))
+    assert fresh.sum() == 2 and np.array_equal(unreddened_rows(part, cols, None), fresh), fresh
+
+
 def test_a_dotted_name_before_its_plain_one_is_no_repeat_of_it():
     """pandas names a repeated header X.1 only after X: a Prot.1 before Prot took Prot's role and, being first, was
     read (2340 Myr from 20 d instead of 733 Myr from 10 d)."""

@@ -461,3 +461,20 @@ def test_mcmc_plot_of_a_star_that_took_the_grid_posterior_says_so(tmp_path):
     svg = out.read_text()
     assert "samples of the grid posterior (1000 kept)" in svg and "MCMC samples" not in svg
     assert "grid_posterior" in svg  # the title's flags
+
+
+@needs_matplotlib
+@pytest.mark.parametrize("colour_by", [None, "cluster"])
+def test_sequence_leaves_limit_periods_out_and_counts_them(tmp_path, figures, colour_by):
+    """plot sequence drew l_Prot '>' rows as measured periods after saying they are not dated (review V37, 4)."""
+    from gyroage.plots import plot_sequence
+
+    data = pd.DataFrame({"l_Prot": [">", "", "<", " "], "prot": [30.0, 10.0, 1.0, 8.0], "bp_rp0": [1.2, 1.0, 1.5, 1.1],
+                         "cluster": ["A", "A", "B", "A"]})
+    plot_sequence(tmp_path / "s.png", [670.0], data=data, colour_by=colour_by)
+    ax = figures[-1].axes[0]
+    drawn = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if len(c.get_offsets())])
+    assert 30.0 not in drawn and 1.0 not in drawn and {10.0, 8.0} <= set(drawn), drawn
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "2 period limits (l_Prot '<', '>') not drawn" in labels, labels
+    assert ("B" not in labels) if colour_by else ("data (n=2)" in labels), labels

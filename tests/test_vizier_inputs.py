@@ -136,3 +136,66 @@ def test_a_missing_colour_says_an_observed_b_v_or_v_ks_is_never_read(column):
     msg = one_line_error(invoke_quiet("estimate", "-", stdin=f"Prot,{column},E(B-V)\n7,0.6,0.1\n"), "missing colour")
     assert f"'{column}' is an observed colour, never read (only Gaia's BP-RP is de-reddened)" in msg, msg
     assert msg.endswith(f"; the file has: Prot, {column}, E(B-V)"), msg
+
+
+@pytest.mark.parametrize("period, flags", [("Prot_d", "l_Prot"), ("Prot [d]", "l_Prot"), ("Prot (d)", "l_Prot"),
+                                           ("Per_days", "l_Per"), ("Prot", "l_Prot [d]"), ("Prot", "l_Prot_d"),
+                                           ("Prot_d", "l_Prot_d"), ("Prot (d)", "l_Prot [d]")])
+def test_limit_flags_are_read_beside_a_period_whose_name_carries_its_unit(period, flags):
+    """l_Prot beside Prot [d] or Prot_d (the period read as Prot in days) was not read: limits dated, silently."""
+    text = LIMITS.replace("l_Prot,Prot,", f"{flags},{period},")
+    res = CliRunner().invoke(app, ["estimate", "-", "--seed", "1"], input=text)
+    assert res.exit_code == 0, res.output
+    assert [r.rsplit(",", 1)[1] for r in res.stdout.splitlines()[1:]] == [
+        "period_limit", "ok", "period_limit", "ok", "ok"], res.stdout
+    assert f"'{flags}' read as the limit flags of '{period}'" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("period, flags", [("Prot", "l_Per"), ("Prot_d", "l_Per"), ("Prot", "l_e_Prot"),
+                                           ("P_rot", "l_P")])
+def test_limit_flags_of_another_column_are_not_read(period, flags):
+    res = CliRunner().invoke(app, ["estimate", "-", "--seed", "1"], input=LIMITS.replace("l_Prot,Prot,", f"{flags},{period},"))
+    assert res.exit_code == 0 and "period_limit" not in res.stdout and "limit flags" not in res.stderr, res.output
+
+
+def test_the_rename_hint_names_the_periods_limit_and_error_columns():
+    """'rename it Prot' left l_Prot1 and e_Prot1 behind: done as said, the limits were dated and the error unread."""
+    header = "star,l_Prot1,Prot1,e_Prot1,E_Prot1,l_Per,BPRP_0"
+    msg = one_line_error(invoke_quiet("estimate", "-", stdin=f"{header}\nX,>,7,0.1,0.1,,1.1\n"),
+                         "if 'Prot1' is the rotation period in days, rename it Prot "
+                         "(and its 'l_Prot1' l_Prot, 'e_Prot1' e_Prot, 'E_Prot1' E_Prot)")
+    assert msg.endswith("; the file has: " + header.replace(",", ", ")), msg
+
+
+@pytest.mark.parametrize("flags", [("l_Prot", "l_Prot"), ("l_Prot", "l_PROT"), ("l_Prot", "l_Prot [d]")])
+def test_a_repeated_limit_column_is_refused_as_a_repeated_period_is(tmp_path, flags):
+    """Two l_Prot FIELDs: the first was read unsaid (review V37, 6), where two Prot are refused in one line."""
+    rows = [("X", ">", "", 8.0, 1.10), ("X", "", ">", 9.0, 1.30)]
+    text = _votable(["Cluster", *flags, "Prot", "BPRP0"], rows=rows)
+    for name in flags:
+        text = text.replace(f'<FIELD name="{name}" datatype="double"/>',
+                            f'<FIELD name="{name}" datatype="char" arraysize="*"/>')
+    (tmp_path / "t.vot").write_text(text)
+    one_line_error(invoke_quiet("estimate", str(tmp_path / "t.vot")), f"'{flags[0]}'", "rename all but one")
+    csv = "Cluster," + ",".join(flags) + ",Prot,BPRP0\n" + "".join(",".join(map(str, r)) + "\n" for r in rows)
+    one_line_error(invoke_quiet("estimate", "-", stdin=csv), f"'{flags[0]}'", "rename all but one")
+
+
+@pytest.mark.parametrize("name_id, header", [('name="" ID="Cluster"', "Cluster,"), ('name=""', "col1,")])
+def test_a_votable_field_with_an_empty_name_is_read_by_its_id(tmp_path, csv_groups, name_id, header):
+    """A FIELD name="" with an ID was read by its ID before FIELD names were read (review V37, 8); now refused as
+    "cannot read ... as votable: ''". Without an ID it is named col1 (its place), as astropy names such a column."""
+    text = _votable(NAMES).replace('name="Cluster"', name_id)
+    (tmp_path / "t.vot").write_text(text)
+    out = ok_output(invoke_quiet("estimate", str(tmp_path / "t.vot")))
+    assert out.startswith(header), out
+    if header == "Cluster,":
+        assert ok_output(invoke_quiet("group-age", str(tmp_path / "t.vot"), "--by", "Cluster")) == csv_groups
+
+
+@pytest.mark.parametrize("header", ["Cluster,Perr,(BP-RP)0", "Cluster,Per_flag,(BP-RP)0", "Cluster,pm,(BP-RP)0",
+                                    "Cluster,Prot_err,(BP-RP)0", "Cluster,PerFlag,(BP-RP)0"])
+def test_a_missing_period_names_no_period_error_flag_or_proper_motion_as_one(header):
+    """The hint offered 'Perr' (a period's error), 'Per_flag' and 'pm' (a proper motion) as the period (review V37, 7)."""
+    msg = one_line_error(invoke_quiet("estimate", "-", stdin=header + "\nX,0.8,1.1\n"), "missing required column")
+    assert "rename" not in msg, msg

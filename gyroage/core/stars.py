@@ -122,6 +122,7 @@ def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Redden
         colours = input_colours(frame, cols, reddening)
         prot = io.numeric(frame, cols.get("prot"))
         left = (colours.problem == statuses.INVALID_REDDENING) & np.isfinite(prot) & (prot > 0)
+        left &= ~period_limits(frame, cols.get("prot"))  # check_stars' period_limit overrides the colour's problem
         source = colours.source
     else:  # check_stars' status is the colour's problem where the period is usable (invalid_period overrides it)
         left, source = stars.status == statuses.INVALID_REDDENING, stars.colour_columns[COLUMNS[0]]
