@@ -420,10 +420,14 @@ def test_a_gaia_source_with_several_dr2_neighbours_says_why_it_has_no_tic(tmp_pa
 def test_crossmatch_refuses_a_repeated_column_it_reads_before_any_query(tmp_path, sky, header, row, args, name):
     """A TAP join's two source_id were matched on the first without a word (the query: IN (first)), where estimate
     --id source_id refuses the file (review V30, 3); the same for --extinction column:NAME. One line, no query."""
+    _refused_before_any_query(tmp_path, sky, f"{header}\n{row.format(ga=GA, gb=GB)}\n", args, name)
+
+
+def _refused_before_any_query(tmp_path, sky, text: str, args, name: str) -> None:
     from tests.conftest import run_cli
 
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    src.write_text(f"{header}\n{row.format(ga=GA, gb=GB)}\n")
+    src.write_text(text)
     res = run_cli("crossmatch", str(src), "-o", str(out), "--quiet", "--no-cache", "--gaia-url", sky.url,
                   "--vizier-url", sky.url, "--mast-url", sky.url, *args)
     assert res.returncode == 2 and res.stderr.strip().splitlines() == [
@@ -438,15 +442,7 @@ def test_crossmatch_refuses_a_repeated_column_it_reads_before_any_query(tmp_path
 def test_crossmatch_refuses_a_repeated_coordinate_it_reads_by_name(tmp_path, sky, header, row, args, name):
     """Without --id-type radec the ra/dec found by name were not checked: the first copy was cone-searched without a
     word (review V30, 3, left by its fix)."""
-    from tests.conftest import run_cli
-
-    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    src.write_text(f"{header}\n{row.format(ra=GAIA[GA][0], dec=GAIA[GA][1])}\n")
-    res = run_cli("crossmatch", str(src), "-o", str(out), "--quiet", "--no-cache", "--gaia-url", sky.url,
-                  "--vizier-url", sky.url, "--mast-url", sky.url, *args)
-    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
-        f"gyroage: error: {src} has 2 columns named '{name}': rename all but one (the first would be read)"], res.stderr
-    assert sky.raw == [] and not out.exists()
+    _refused_before_any_query(tmp_path, sky, f"{header}\n{row.format(ra=GAIA[GA][0], dec=GAIA[GA][1])}\n", args, name)
 
 
 @pytest.mark.parametrize("header, row", [
