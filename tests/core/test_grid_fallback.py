@@ -22,7 +22,7 @@ def test_grid_error_rows_counts_flagged_rows_with_a_period_error():
 
 
 def _stars() -> pd.DataFrame:
-    # young fast rotators with 30% period errors: their chains leave too few samples under uniform_age (32 walkers)
+    # young fast rotators with 30% period errors: their chains leave too few samples under uniform_age (the default 16 walkers)
     return pd.DataFrame({"prot": [0.9, 1.1, 0.8], "prot_err": [0.27, 0.33, 0.24], "bp_rp0": [1.45, 1.5, 1.4],
                          "bp_rp0_err": [0.02, 0.02, 0.02]})
 
