@@ -638,3 +638,30 @@ def test_a_resumed_mcmc_run_counts_the_grid_posteriors_of_its_finished_chunks(tm
     _interrupt_then_resume(monkeypatch, capsys, src, out, density, mcmc, 3)
     assert said() == fresh
     assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
+
+
+def test_a_resumed_mcmc_run_counts_its_finished_chunks_stars_with_a_period_error_that_took_the_grid(
+        tmp_path, density, settings, monkeypatch, capsys):
+    """V38: under --prior uniform_age, stars with a period error took the grid's posterior, which ignores it, and
+    only their rows' age_flags said so. The run's end says how many; a resumed run counts its finished chunks too
+    (from the manifest)."""
+    import dataclasses
+
+    from gyroage.core.priors import Prior
+
+    src, out = tmp_path / "young.csv", tmp_path / "out.csv"
+    rows = [f"{p},{0.3 * p:.4f},{c},0.02" for p, c in ((0.9, 1.45), (1.1, 1.5), (0.8, 1.4), (0.95, 1.42),
+                                                       (1.0, 1.47), (0.85, 1.44))]
+    src.write_text("prot,prot_err,bp_rp0,bp_rp0_err\n" + "\n".join(rows) + "\n")
+    mcmc = dataclasses.replace(settings, prior=Prior("uniform_age"), method="mcmc", seed=1)
+
+    def said() -> list[str]:
+        return [ln for ln in capsys.readouterr().err.splitlines() if "with a period error" in ln]
+
+    engines.run_local(src, tmp_path / "fresh.csv", density, mcmc, chunksize=2)
+    fresh = said()
+    flagged = int(pd.read_csv(tmp_path / "fresh.csv")["age_flags"].str.contains("grid_posterior").sum())
+    assert flagged >= 3 and len(fresh) == 1, fresh
+    assert f"{flagged} stars with a period error took the grid's posterior" in fresh[0], fresh
+    _interrupt_then_resume(monkeypatch, capsys, src, out, density, mcmc, 2)
+    assert said() == fresh

@@ -377,7 +377,7 @@ class AgeModel:
                              first_row=0 if first_row is None else first_row,
                              row_numbers=index_rows(frame.index) if first_row is None else None,
                              on_unreddened=unreddened.append)
-        warn_grid_step(s, narrow)
+        warn_grid_step(s, narrow, out)
         warn_unreddened(frame.columns, unreddened)  # after the prior's note, as the command line's end-of-run lines
         return out  # with frame's index, so a column assigned back aligns
 

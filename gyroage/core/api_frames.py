@@ -19,6 +19,7 @@ from gyroage.column_notes import unread_column_notes
 from gyroage.columns import duplicate_notes, find_column, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
+from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
 from gyroage.core.priors import grid_step_note
 from gyroage.core.stars import unreddened_note
 from gyroage.errors import UserError
@@ -36,13 +37,17 @@ def warn_column_notes(columns, magnitudes: bool, given: bool = False) -> None:
             warn_caller(f"gyroage: {line}")
 
 
-def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None) -> None:
+def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None,
+                   out: pd.DataFrame | None = None) -> None:
     """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
     stderr); per-star widths as :func:`estimate_chunk`'s ``on_prior_widths`` gave them (``narrow``). Not for the
     sampler's chains, which are not on the grid; but for its stars that took the grid's posterior (grid_posterior),
-    counted in ``narrow`` as the engines count them."""
+    counted in ``narrow`` as the engines count them, and those of its rows ``out`` with a period error the grid
+    ignores (:func:`gyroage.core.grid_fallback.grid_error_note`)."""
     if settings.prior.sigma_column is not None or settings.method == "mcmc":  # counted as the engines count them
         note = narrow_prior_note(settings, narrow) if narrow is not None else None
+        if settings.method == "mcmc" and out is not None:
+            note = grid_error_note([grid_error_rows(out, io.require_columns(list(out.columns)))], note)
     else:
         note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
     if note:

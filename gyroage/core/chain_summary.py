@@ -119,7 +119,7 @@ def chain_checks(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
     inside = x[(x >= bounds[0]) & (x <= bounds[1])]
     with np.errstate(divide="ignore"):
         few = inside.size < MIN_INSIDE or int(np.count_nonzero(np.isfinite(log_prior(inside)))) < MIN_INSIDE
-    n_eff = _effective(hist, bounds, log_prior, chain_x[burn:], calibration)
+    n_eff = _effective(hist, bounds, log_prior, chain_x[burn:], calibration, x.size)
     return ChainChecks(few or n_eff < MIN_EFFECTIVE, _visits(hist, bounds), n_eff, hist[:3])
 
 
@@ -169,14 +169,16 @@ def effective_samples(x: np.ndarray, bounds: tuple[float, float], log_prior: Cal
     Kish's count of each sample's weight (the prior through its kernel) sent it to the grid.
     """
     return _effective(_smoothed_histogram(x.reshape(-1), bounds, calibration, colour, kernel_bounds), bounds,
-                      log_prior, x if x.ndim == 2 else None, calibration)
+                      log_prior, x if x.ndim == 2 else None, calibration, x.size)
 
 
 def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarray], np.ndarray],
-               chain: np.ndarray | None = None, calibration: Calibration | None = None) -> float:
+               chain: np.ndarray | None = None, calibration: Calibration | None = None,
+               n_samples: float = np.inf) -> float:
     """:func:`effective_samples` from a :func:`_smoothed_histogram`; ``chain`` (steps, walkers), the samples it
     binned: each percentile's count divided by the integrated autocorrelation time of the samples' terms in its CDF
-    (None: independent samples); ``calibration``: its level scale, which the density's CDF passes through."""
+    (None: independent samples); ``calibration``: its level scale, which the density's CDF passes through;
+    ``n_samples``: the samples given, the most the count can be."""
     full, counts, widths, smooth = hist
     like = counts / widths if smooth is None else counts @ smooth  # smooth[i, j]: the density at j of a mass at i
     like, back = _level_scaled(like, full, calibration)
@@ -207,7 +209,8 @@ def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarra
         n_eff = np.where(var > 0, cdf_at * (1.0 - cdf_at) / var, np.inf)
     if chain is not None:  # successive samples of a walker are not independent: the error grows as that series' tau
         n_eff = n_eff / _term_tau(chain, full, term)
-    return float(np.min(n_eff))
+    # a stuck chain's variance is floating-point residue, not 0 (V38: ~1e34): never more than the samples given
+    return float(min(np.min(n_eff), n_samples))
 
 
 def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration | None):
@@ -272,7 +275,13 @@ def _term_tau(chain: np.ndarray, full: np.ndarray, term: np.ndarray) -> np.ndarr
     series = np.where(ok[..., None], term[np.clip(k, 0, full.size - 1)], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         tau = integrated_time(series[:, None])[0]
-    return np.where(np.isfinite(tau), np.maximum(tau, 1.0), 1.0)
+        moving = np.ptp(series, axis=0) > 0  # (walkers, terms)
+        for j in np.flatnonzero(~moving.all(axis=0)):  # <= 3 columns
+            # a walker whose term never changes has no autocorrelation (0/0), which made the walkers' mean NaN and
+            # the whole chain count as independent (V38: 3,699 -> 43,598): its walkers that move give the tau
+            s = series[:, moving[:, j], j]
+            tau[j] = integrated_time(s[:, None, :, None])[0, 0] if s.shape[1] else series.shape[0]
+    return np.where(np.isfinite(tau), np.maximum(tau, 1.0), series.shape[0])
 
 
 def _binned(x: np.ndarray, bounds: tuple[float, float],

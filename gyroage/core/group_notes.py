@@ -71,14 +71,19 @@ def label_warnings(out: pd.DataFrame, by: str | None) -> list[str]:
 
 def repeated_rows(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray,
                   ids: pd.DataFrame | None = None) -> tuple[int, int]:
-    """(rows that repeat an earlier row's group, period and colour, the groups they are in): a star listed twice (two
-    surveys' periods merged) counts twice in its group's joint age and narrows its interval. ``ids``: the rows' id
-    columns (:func:`gyroage.io.id_columns`), also compared when given: distinct stars may share a period and colour
-    to a table's precision (18 of the Pleiades' and NGC 2516's 1,441 at 0.01 d and 0.01 mag; review V36a)."""
+    """(rows that repeat an earlier row's group, period and colour exactly, the groups they are in): a row copied
+    (a list merged with itself) counts twice in its group's joint age and narrows its interval; a star listed twice
+    with two surveys' different periods is not caught. ``ids``: the rows' id columns (:func:`gyroage.io.id_columns`),
+    also compared when given: distinct stars may share a period and colour to a table's precision (18 of the
+    Pleiades' and NGC 2516's 1,441 at 0.01 d and 0.01 mag; review V36a); a row with a blank id repeats no row (a
+    blank tells nothing of which star it is: two were called copies by id, review V38)."""
     rows = pd.DataFrame({"g": groups, "p": prot, "c": bp_rp0})
+    blank = np.zeros(len(rows), bool)
     if ids is not None:
-        rows = pd.concat([rows, ids.reset_index(drop=True).set_axis(range(ids.shape[1]), axis=1)], axis=1)
-    again = rows.duplicated().to_numpy()
+        named = ids.reset_index(drop=True).set_axis(range(ids.shape[1]), axis=1)
+        blank = (named.isna() | named.astype(str).apply(lambda c: c.str.strip() == "")).any(axis=1).to_numpy()
+        rows = pd.concat([rows, named], axis=1)
+    again = rows.duplicated().to_numpy() & ~blank
     return int(again.sum()), int(rows["g"][again].nunique())
 
 

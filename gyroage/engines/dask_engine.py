@@ -20,6 +20,7 @@ import pandas as pd
 from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, uses_magnitudes
+from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
 from gyroage.core.modelcard import load_card
 from gyroage.core.stars import check_input_columns, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
@@ -73,8 +74,9 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     with atomic_path(path) as tmp:
         pq.write_table(table.replace_schema_metadata(with_provenance(table.schema, meta).metadata), tmp)
     k = sum(n for n, _ in narrow)
+    n_err = grid_error_rows(out, columns) if settings.method == "mcmc" else 0  # the local engine's count (V38)
     return (len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf"))),
-            kinds, sum(unreddened))
+            kinds, sum(unreddened), n_err)
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
@@ -368,10 +370,11 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         futures = client.compute(jobs)
         if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
             progress.total = _input_rows(paths, counted)
-        kinds, unreddened = [], []
+        kinds, unreddened, grid_err = [], [], []
         for fut in as_completed(futures):
-            rows, c, n, k, u = fut.result()
+            rows, c, n, k, u, e = fut.result()
             unreddened.append(u)
+            grid_err.append(e)
             counts.update(c)
             narrow.append(n)
             kinds.append(k)
@@ -380,7 +383,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         raise io.gzip_error(" ".join(paths), exc) from None
     if text_columns:
         _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
-    for note in (narrow_prior_note(settings, narrow), unreddened_note(columns, unreddened)):
+    for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow)), unreddened_note(columns, unreddened)):
         if note:  # as the local engine says them: any other note was said at the start
             progress.log(note)
     return counts

@@ -32,6 +32,7 @@ from gyroage.core.estimate import (
     posterior_ids,
     uses_magnitudes,
 )
+from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
 from gyroage.core.stars import check_input_columns, unreddened_note, unreddened_rows
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
@@ -383,6 +384,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     id_template = None
     narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
     unreddened: list[np.ndarray] = []  # per chunk, rows with bp_rp, no usable reddening and a Teff (v_ks0, b_v0) value
+    grid_err: list[int] = []  # per chunk under mcmc, rows with a period error that took the grid's posterior (V38)
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
@@ -413,6 +415,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
                           else (int(kept[0]), float("inf") if kept[1] is None else float(kept[1])) if kept
                           else (0, float("inf")))  # a width of null: inf (files.json_text), a prior of no width
+            grid_err.append(int(kept[2]) if kept and len(kept) > 2 else 0)
             unreddened.append(unreddened_rows(chunk, columns, settings.reddening))
             counts.update(prev["counts"])
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
@@ -426,16 +429,20 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
                                                  first_row=offset - rows, on_prior_widths=narrow.append,
                                                  on_unreddened=unreddened.append)
+        n_err = grid_error_rows(out, columns) if settings.method == "mcmc" else 0  # before the clashes' renames
+        grid_err.append(n_err)
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
         fell = [(k, w) for k, w in narrow[before:] if k] if settings.method == "mcmc" else []
         sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]],
-                 narrow=[sum(k for k, _ in fell), min(w for _, w in fell)] if fell else None)
+                 narrow=[sum(k for k, _ in fell), min((w for _, w in fell), default=None), n_err]
+                 if fell or n_err else None)
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    for note in (narrow_prior_note(settings, narrow), unreddened_note(columns or {}, unreddened)):
+    for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow)),
+                 unreddened_note(columns or {}, unreddened)):
         if note:  # any other note was said at the start
             progress.log(note)
     progress.close(extra=counts_text(counts))

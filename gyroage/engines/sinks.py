@@ -201,7 +201,7 @@ class Sidecar:
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
             exact: Collection = (), narrow: list | None = None) -> None:
         """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`);
-        ``narrow``: its stars that took the grid's posterior under mcmc, [count, smallest width], for --resume.
+        ``narrow``: its stars that took the grid's posterior under mcmc, [count, least width, with prot_err], (--resume).
         A full disk is a one-line error saying the rows finished so far are kept for ``--resume``.
         """
         kept = self.kept()

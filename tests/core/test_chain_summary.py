@@ -228,3 +228,46 @@ def test_effective_samples_follow_the_percentiles_scatter_through_a_level_scale(
     qs = np.array(qs)
     predicted = 1.2533 * 0.5 * np.median(qs[:, 3] - qs[:, 1]) / np.sqrt(np.median(ns))
     assert np.std(qs[:, 2], ddof=1) == pytest.approx(predicted, rel=0.25)
+
+
+def _ar1_chain(seed: int, steps: int = 2000, walkers: int = 32, rho: float = 0.95) -> np.ndarray:
+    """Walkers of an AR(1) series (autocorrelation time (1 + rho) / (1 - rho) = 39), unit variance."""
+    rng = np.random.default_rng(seed)
+    z = np.zeros((steps, walkers))
+    z[0] = rng.normal(0.0, 1.0, walkers)
+    e = rng.normal(0.0, np.sqrt(1.0 - rho**2), (steps, walkers))
+    for t in range(1, steps):
+        z[t] = rho * z[t - 1] + e[t]
+    return z
+
+
+def test_one_motionless_walker_does_not_make_the_whole_chain_independent():
+    """V38: a walker whose terms never change (wandering where every term is 0, below --age-min-myr) made emcee's
+    walker-averaged autocorrelation NaN, and the NaN tau fell back to 1 for the whole chain: 3,699 effective samples
+    became 43,598. The walkers that move keep their autocorrelation time."""
+    from gyroage.core.chain_summary import effective_samples
+
+    flat = lambda a: np.zeros_like(np.asarray(a, dtype=float))  # noqa: E731
+    z = _ar1_chain(1)
+    x = 9.6 + 0.2 * z
+    bounds = (np.log10(3e9), 10.0)
+    mixing = effective_samples(x, bounds, flat, None, None, (6.0, 10.0))
+    y = x.copy()
+    y[:, 0] = 7.0 + 0.05 * z[:, 0]  # one walker of 32 at ~10 Myr, outside the bounds: its terms are all 0
+    one_away = effective_samples(y, bounds, flat, None, None, (6.0, 10.0))
+    assert one_away <= 1.2 * mixing
+    assert one_away >= 0.5 * mixing
+
+
+@pytest.mark.parametrize("value", [7.5, 6.0, 10.0])
+def test_a_stuck_chain_counts_no_more_effective_samples_than_it_has(value):
+    """V38: all samples at one age gave ~1e34 effective samples (the terms' variance was floating-point residue, not
+    0). A count is never more than the samples the chain holds."""
+    from gyroage.core.calibration import Calibration
+    from gyroage.core.chain_summary import effective_samples
+
+    cal = Calibration(log10_age_knots=(6.0, 10.0), sigma_dex=(0.1, 0.1), level_scale=0.45)
+    uniform_age = lambda a: np.log(10.0) * np.asarray(a, dtype=float)  # noqa: E731
+    x = np.full((300, 32), value)
+    for c in (cal, None):
+        assert effective_samples(x, (6.0, 10.0), uniform_age, c, None, (6.0, 10.0)) <= x.size

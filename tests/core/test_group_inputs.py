@@ -397,3 +397,15 @@ def test_the_api_warns_of_repeated_rows_and_look_alike_labels_as_the_cli_says_th
         "column named as an id, source_id, tic, name, ..., tells stars apart): distinct stars may agree so and "
         "are kept, but a star listed twice counts as two members, narrowing the interval: drop its copies"], texts
     assert caught[0].filename == __file__
+
+
+def test_rows_with_blank_ids_are_not_called_copies_by_id():
+    """Review V38, finding 4: two rows with a blank source_id and the same group, period and colour were called
+    repeats "of another row's source_id ... drop its copies"; a blank id tells nothing of which star a row is."""
+    from gyroage.core.group_notes import repeated_rows
+
+    groups, prot, colour = np.array(["A"] * 4), np.array([5.0, 5.0, 5.0, 5.0]), np.array([1.2, 1.2, 1.2, 1.2])
+    ids = pd.DataFrame({"source_id": [np.nan, np.nan, "7", "7"]})
+    assert repeated_rows(groups, prot, colour, ids) == (1, 1)  # the two 7s only
+    assert repeated_rows(groups, prot, colour, pd.DataFrame({"source_id": ["", " ", "7", "8"]})) == (0, 0)
+    assert repeated_rows(groups, prot, colour) == (3, 1)  # without ids: period and colour, as before

@@ -1,0 +1,53 @@
+"""V38: under --prior uniform_age stars with period errors took the grid's posterior, which ignores prot_err, and
+only each row's age_flags said so: the run now says how many at its end."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli
+
+
+def test_grid_error_rows_counts_flagged_rows_with_a_period_error():
+    from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
+
+    out = pd.DataFrame({"P": ["1.0", "2.0", "", "3.0", "4.0"], "e_P": ["0.3", "0", "0.1", "0.2", "0.5"],
+                        "age_flags": ["grid_posterior", "grid_posterior", "grid_posterior",
+                                      "likely_outlier", "age_outside_training;grid_posterior"]})
+    assert grid_error_rows(out, {"prot": "P", "prot_err": "e_P"}) == 3  # the blank period's row has an error too
+    assert grid_error_rows(out, {"prot": "P"}) == 0  # no period error given: nothing left out
+    assert grid_error_note([0, 0]) is None
+    assert grid_error_note([2, 1]).startswith("3 stars with a period error took the grid's posterior")
+    assert "--walkers 512" in grid_error_note([1])
+
+
+def _stars() -> pd.DataFrame:
+    # young fast rotators with 30% period errors: their chains leave too few samples under uniform_age (the default 16 walkers)
+    return pd.DataFrame({"prot": [0.9, 1.1, 0.8], "prot_err": [0.27, 0.33, 0.24], "bp_rp0": [1.45, 1.5, 1.4],
+                         "bp_rp0_err": [0.02, 0.02, 0.02]})
+
+
+def test_the_api_warns_of_the_stars_with_a_period_error_that_took_the_grid(model):
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.core.priors import Prior
+
+    settings = EstimateSettings(prior=Prior("uniform_age"), method="mcmc", seed=1)
+    with pytest.warns(UserWarning, match=r"with a period error took the grid's posterior") as said:
+        out = model.estimate(_stars(), settings)
+    n = int(out["age_flags"].str.contains("grid_posterior").sum())
+    assert n >= 1
+    assert any(str(w.message).startswith(f"gyroage: {n} star") for w in said)
+
+
+def test_the_command_line_says_the_count_at_the_end(tmp_path):
+    src = tmp_path / "in.csv"
+    _stars().to_csv(src, index=False)
+    args = ("estimate", str(src), "--method", "mcmc", "--seed", "1", "--prior", "uniform_age", "-o")
+    first = run_cli(*args, str(tmp_path / "a.csv"))
+    assert first.returncode == 0, first.stderr
+    n = int(pd.read_csv(tmp_path / "a.csv")["age_flags"].fillna("").str.contains("grid_posterior").sum())
+    assert n >= 1
+    assert f"{n} star{'s' if n > 1 else ''} with a period error took the grid's posterior" in first.stderr
+    flat = run_cli("estimate", str(src), "--method", "mcmc", "--seed", "1", "-o", str(tmp_path / "b.csv"))
+    assert "with a period error" not in flat.stderr  # a flat prior keeps every chain
+    assert np.isfinite(pd.read_csv(tmp_path / "b.csv")["age_p50_myr"]).all()
