@@ -76,12 +76,13 @@ def repeated_rows(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray,
     with two surveys' different periods is not caught. ``ids``: the rows' id columns (:func:`gyroage.io.id_columns`),
     also compared when given: distinct stars may share a period and colour to a table's precision (18 of the
     Pleiades' and NGC 2516's 1,441 at 0.01 d and 0.01 mag; review V36a); a row with a blank id repeats no row (a
-    blank tells nothing of which star it is: two were called copies by id, review V38)."""
+    blank tells nothing of which star it is: two were called copies by id, review V38); one with some id columns
+    blank compares the others (a mostly empty name beside a full source_id hid every copy, review V39b)."""
     rows = pd.DataFrame({"g": groups, "p": prot, "c": bp_rp0})
     blank = np.zeros(len(rows), bool)
     if ids is not None:
         named = ids.reset_index(drop=True).set_axis(range(ids.shape[1]), axis=1)
-        blank = (named.isna() | named.astype(str).apply(lambda c: c.str.strip() == "")).any(axis=1).to_numpy()
+        blank = (named.isna() | named.astype(str).apply(lambda c: c.str.strip() == "")).all(axis=1).to_numpy()
         rows = pd.concat([rows, named], axis=1)
     again = rows.duplicated().to_numpy() & ~blank
     return int(again.sum()), int(rows["g"][again].nunique())

@@ -409,3 +409,6 @@ def test_rows_with_blank_ids_are_not_called_copies_by_id():
     assert repeated_rows(groups, prot, colour, ids) == (1, 1)  # the two 7s only
     assert repeated_rows(groups, prot, colour, pd.DataFrame({"source_id": ["", " ", "7", "8"]})) == (0, 0)
     assert repeated_rows(groups, prot, colour) == (3, 1)  # without ids: period and colour, as before
+    # review V39b, finding 1: one blank id column of two (a mostly empty 'name' beside a full source_id) hid every copy
+    both = pd.DataFrame({"source_id": ["7", "7", "8", "9"], "name": ["", "", "", "x"]})
+    assert repeated_rows(groups, prot, colour, both) == (1, 1)
