@@ -47,12 +47,16 @@ def test_a_narrow_real_peak_every_walker_visits_is_the_map(share, width):
     assert mode == pytest.approx(7.5, abs=0.02)
 
 
-def test_few_inside_counts_the_samples_where_the_prior_is_above_zero():
+def test_few_inside_counts_the_samples_where_the_prior_is_above_zero(monkeypatch):
+    from gyroage.core import chain_summary
     from gyroage.core.chain_summary import MIN_INSIDE, few_inside
 
     flat = lambda x: np.zeros_like(x)  # noqa: E731
     young = np.full((MIN_INSIDE, 1), 6.5)
     chain = np.concatenate([young, np.full((5000, 1), 9.0)])
+    # the count inside alone: its 402 identical samples are 1 effective sample (a stuck walker), which passed the
+    # MIN_EFFECTIVE bar only while the count of a stuck chain was floating-point residue (V39b)
+    monkeypatch.setattr(chain_summary, "MIN_EFFECTIVE", 0)
     assert not few_inside(chain, 0, (6.0, 7.0), flat)
     assert few_inside(chain[1:], 0, (6.0, 7.0), flat)  # one short
     assert few_inside(chain, 1, (6.0, 7.0), flat)  # the burn-in is not counted
@@ -271,3 +275,19 @@ def test_a_stuck_chain_counts_no_more_effective_samples_than_it_has(value):
     x = np.full((300, 32), value)
     for c in (cal, None):
         assert effective_samples(x, (6.0, 10.0), uniform_age, c, None, (6.0, 10.0)) <= x.size
+
+
+@pytest.mark.parametrize("shape", [(300, 32), (2000, 16)])
+def test_a_stuck_chain_counts_about_its_walkers_and_takes_the_grid(shape):
+    """V39b: every sample at one age counted all of them (9,600, 32,000), the cap at the sample count coming after
+    the division by the chain-length autocorrelation time, so the stuck chain passed the 1,000 bar. With tau the
+    chain's length, each walker is one sample."""
+    from gyroage.core.calibration import Calibration
+    from gyroage.core.chain_summary import chain_checks
+
+    cal = Calibration(log10_age_knots=(6.0, 10.0), sigma_dex=(0.1, 0.1), level_scale=0.45)
+    uniform_age = lambda a: np.log(10.0) * np.asarray(a, dtype=float)  # noqa: E731
+    for c in (cal, None):
+        checks = chain_checks(np.full(shape, 7.5), 0, (6.0, 10.0), uniform_age, c)
+        assert checks.n_eff <= shape[1]
+        assert checks.few
