@@ -207,12 +207,13 @@ def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarra
     var = counts @ term**2  # (their mean over samples is 0: the CDF does not change when every count doubles)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(var > 0, cdf_at * (1.0 - cdf_at) / var, np.inf)
-    # a stuck chain's variance is floating-point residue, not 0 (V38: ~1e34): never more than the samples given,
-    # capped before the division by tau, which then makes it its walkers (capped after, tau had no effect: V39b)
-    n_eff = np.minimum(n_eff, n_samples)
     if chain is not None:  # successive samples of a walker are not independent: the error grows as that series' tau
-        n_eff = n_eff / _term_tau(chain, full, term)
-    return float(np.min(n_eff))
+        tau = _term_tau(chain, full, term)
+        # a stuck chain's variance is floating-point residue, not 0 (V38: ~1e34), and its tau the chain's length: capped
+        # at the samples given before that division, it counts its walkers (capped after, it counted every sample and
+        # passed MIN_EFFECTIVE: V39b). Only there: through a level scale a moving chain's count can exceed its samples
+        n_eff = np.where(tau >= chain.shape[0], np.minimum(n_eff, n_samples), n_eff) / tau
+    return float(min(np.min(n_eff), n_samples))
 
 
 def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration | None):
