@@ -43,9 +43,10 @@ ESTIMATE = {
     PERIOD_OUT_OF_DOMAIN: "period outside the range the model was trained on",
     NOT_CONVERGED: "MCMC chain shorter than 50 autocorrelation times, or holding fewer than min_n_eff (4,000) "
                    "effective samples, at the step cap (the chain's own count: under a prior that is not flat "
-                   "mcmc_n_eff shows the fewer of those and the ones behind the percentiles, 1,000 or more for a kept "
-                   "chain; ages kept, less reliable; never for a star whose chain left too "
-                   "few samples within the age bounds, which takes the grid's posterior and status)",
+                   "mcmc_n_eff shows the fewer of those and the ones behind the percentiles, which are 1,000 or more "
+                   "for a kept chain, so a kept chain's mcmc_n_eff can be below 1,000; ages kept, less reliable; "
+                   "never for a star whose chain left too few samples within the age bounds, which takes the grid's "
+                   "posterior and status)",
     EXTRAPOLATED: "age given, but it rests on extrapolation beyond the training clusters: see the flags column",
     INVALID_PRIOR: "per-star prior centre or width missing, not a number, or width not positive, or a centre that is "
                    "no log10 age in years within 3 widths of the age bounds (Myr given?), or a prior that "
