@@ -47,7 +47,8 @@ def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] |
     if settings.prior.sigma_column is not None or settings.method == "mcmc":  # counted as the engines count them
         note = narrow_prior_note(settings, narrow) if narrow is not None else None
         if settings.method == "mcmc" and out is not None:
-            note = grid_error_note([grid_error_rows(out, io.require_columns(list(out.columns)))], note)
+            note = grid_error_note([grid_error_rows(out, io.require_columns(list(out.columns)))], note,
+                                  settings.sampler.n_walkers)
     else:
         note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
     if note:

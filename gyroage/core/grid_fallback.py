@@ -18,7 +18,9 @@ from gyroage.columns import UPPER
 from gyroage.statuses import GRID_POSTERIOR
 
 # The walkers that kept the chains of 77 of the 82 example stars with 30% period errors that the default 16 sent to
-# the grid (uniform_age, seed 1; 13.9 s against 3.6 s on one process; 32 walkers: 79), and of all four of V38's
+# the grid (uniform_age, seed 1; 13.9 s against 3.6 s on one process; 32 walkers: 79), and of the stars of V36a's
+# two.csv that 32 and 128 walkers sent there (V38). Under other priors they keep fewer (V39b: --age-max-myr 10, 35 ->
+# 8 of 40 stars), so the line gives no counts: README's grid_posterior row has them, measured under uniform_age.
 WALKERS_THAT_KEEP = 512
 
 
@@ -34,18 +36,24 @@ def grid_error_rows(out: pd.DataFrame, columns: Mapping[str, str] | None) -> int
     return int(np.count_nonzero(flagged.to_numpy(bool) & (np.nan_to_num(err) > 0)))
 
 
-def grid_error_note(counts: Iterable[int], said: str | None = None) -> str | None:
+def grid_error_note(counts: Iterable[int], said: str | None = None, walkers: int | None = None) -> str | None:
     """The run's one line from each chunk's :func:`grid_error_rows`; None when there are none. ``said``: the run's
     line of the stars that took the grid's posterior under a prior it cannot resolve
-    (:func:`gyroage.core.estimate.narrow_prior_note`), which this count then ends, so the run says one line."""
+    (:func:`gyroage.core.estimate.narrow_prior_note`), which this count then ends, so the run says one line.
+    ``walkers``: the run's walkers per star (None: the default); from :data:`WALKERS_THAT_KEEP` up, no advice to use
+    that many."""
     k = int(sum(counts))
     if k == 0:
         return said
     many = k > 1
+    if walkers is not None and walkers >= WALKERS_THAT_KEEP:
+        advice = f"{walkers} walkers did not keep {'their chains' if many else 'its chain'}"
+    else:
+        advice = (f"more walkers keep more chains, in more time: --walkers {WALKERS_THAT_KEEP}, in Python "
+                  f"SamplerSettings(n_walkers={WALKERS_THAT_KEEP})")
     if said is not None:
         return (f"{said}; {k} of the stars that took it {'have' if many else 'has'} a period error, which that grid "
-                f"ignores (more walkers keep more chains: --walkers {WALKERS_THAT_KEEP})")
+                f"ignores ({advice})")
     return (f"{k} star{'s' if many else ''} with a period error took the grid's posterior (age_flags "
             f"{GRID_POSTERIOR}), which ignores prot_err: {'their intervals leave' if many else 'its interval leaves'}"
-            f" it out (at 30% errors medians moved 0.13 dex, up to 0.9); more walkers keep more chains "
-            f"(--walkers {WALKERS_THAT_KEEP}: 5 of 200 such stars took it, not 82, in 4x the time)")
+            f" it out ({advice})")

@@ -383,7 +383,8 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         raise io.gzip_error(" ".join(paths), exc) from None
     if text_columns:
         _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
-    for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow)), unreddened_note(columns, unreddened)):
+    for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
+                 unreddened_note(columns, unreddened)):
         if note:  # as the local engine says them: any other note was said at the start
             progress.log(note)
     return counts

@@ -441,7 +441,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow)),
+    for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
                  unreddened_note(columns or {}, unreddened)):
         if note:  # any other note was said at the start
             progress.log(note)

@@ -21,6 +21,24 @@ def test_grid_error_rows_counts_flagged_rows_with_a_period_error():
     assert "--walkers 512" in grid_error_note([1])
 
 
+@pytest.mark.parametrize("said", [None, "4 stars took the grid's posterior (...)"])
+def test_the_grid_error_line_advises_512_walkers_only_below_512_and_quotes_no_prior_s_counts(said):
+    """V39b: a run with --walkers 512 was told to use --walkers 512; the line quoted uniform_age's measured counts
+    (0.13 dex, up to 0.9; 5 of 200, not 82) under every prior; the API's warning gave only the command-line spelling.
+    Text changed on purpose: the counts are README's (grid_posterior row), the advice names both spellings."""
+    from gyroage.core.grid_fallback import grid_error_note
+
+    for walkers in (None, 16, 511):
+        line = grid_error_note([3], said, walkers)
+        assert "--walkers 512" in line and "SamplerSettings(n_walkers=512)" in line, line
+    for walkers in (512, 1024):
+        line = grid_error_note([3], said, walkers)
+        assert "--walkers 512" not in line and f"{walkers} walkers did not keep" in line, line
+    for walkers in (16, 512):
+        line = grid_error_note([3], said, walkers)
+        assert not any(n in line for n in ("0.13", "0.9", "not 82", "of 200")), line
+
+
 def _stars() -> pd.DataFrame:
     # young fast rotators with 30% period errors: their chains leave too few samples under uniform_age (the default 16 walkers)
     return pd.DataFrame({"prot": [0.9, 1.1, 0.8], "prot_err": [0.27, 0.33, 0.24], "bp_rp0": [1.45, 1.5, 1.4],
@@ -37,6 +55,7 @@ def test_the_api_warns_of_the_stars_with_a_period_error_that_took_the_grid(model
     n = int(out["age_flags"].str.contains("grid_posterior").sum())
     assert n >= 1
     assert any(str(w.message).startswith(f"gyroage: {n} star") for w in said)
+    assert any("SamplerSettings(n_walkers=512)" in str(w.message) for w in said)  # the Python spelling (V39b)
 
 
 def test_the_command_line_says_the_count_at_the_end(tmp_path):
