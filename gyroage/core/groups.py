@@ -403,7 +403,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     beyond = stars.colour_err_beyond
     ids = [c for c in io.id_columns(sub.columns) if c not in (col, membership)]  # as --posteriors finds them
     return GroupAges(out, left_out, 0 if beyond is None else int((beyond & used).sum()),
-                     repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used], sub.loc[used, ids] if ids else None),
+                     repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used], sub.loc[used, ids] if ids else None,
+                                   None if term is None or stars.abs_g is None else stars.abs_g[used]),
                      tuple(ids))
 
 

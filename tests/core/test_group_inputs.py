@@ -412,3 +412,13 @@ def test_rows_with_blank_ids_are_not_called_copies_by_id():
     # review V39b, finding 1: one blank id column of two (a mostly empty 'name' beside a full source_id) hid every copy
     both = pd.DataFrame({"source_id": ["7", "7", "8", "9"], "name": ["", "", "", "x"]})
     assert repeated_rows(groups, prot, colour, both) == (1, 1)
+
+
+def test_rows_at_other_heights_are_no_repeats_when_the_height_term_reads_them():
+    """CI run 165: two rotators of one period and colour, 1.5 mag apart in absolute G (one pre-main-sequence), were
+    called repeats under --main-sequence, which dates them apart by their heights."""
+    from gyroage.core.group_notes import repeated_rows
+
+    groups, prot, colour = np.array(["A"] * 4), np.full(4, 5.0), np.full(4, 1.2)
+    assert repeated_rows(groups, prot, colour) == (3, 1)
+    assert repeated_rows(groups, prot, colour, abs_g=np.array([6.0, 7.5, 6.0, np.nan])) == (1, 1)  # the two 6.0s

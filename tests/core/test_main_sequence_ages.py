@@ -233,7 +233,8 @@ def test_the_api_warns_that_m_g_is_read_as_de_reddened(ms_model):
     with pytest.warns(UserWarning, match="'M_G' taken as de-reddened absolute G"):
         group_ages(frame.assign(group="a"), model.density, "group", Prior(), main_sequence=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        # the two rows share a period and colour: without the height term group-age counts them as repeats
+        warnings.filterwarnings("error", message=".*taken as de-reddened")
         model.estimate(frame, EstimateSettings(main_sequence=False))
         model.estimate(stars(t).iloc[:2])  # abs_g0: a 0 in the name
         group_ages(frame.assign(group="a"), model.density, "group", Prior())
