@@ -480,7 +480,7 @@ def find_column(columns, *names: str | None) -> str | None:
     keys = {name_key(c): c for c in reversed(columns)}  # first spelling wins
     exact = {str(c): c for c in reversed(columns)}
     for n in names:
-        if n and str(n) in exact:
+        if n and str(n) in exact and not getattr(n, "case_blind", False):  # crossmatch's aliases: the first in order
             return exact[str(n)]
         if n and name_key(n) in keys:
             return keys[name_key(n)]
