@@ -327,7 +327,8 @@ def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
     comment) has a character where the rule has a blank between two runs: the rule then marks no columns, and the
     rows are to be split on blanks. Every row is looked at (one regular expression over the text). A table that
     neither fits its rule nor splits on blanks into ``fields`` cells a row, every cell filled where the rule has
-    dashes (a blank cell or a blank in a name would move cells into the wrong columns), is refused in one line."""
+    dashes and each cell starting within its own column's dashes (a blank cell or a blank in a name, ``HII 22`` with
+    no period, would move cells into the wrong columns), is refused in one line. Text right of the last run is a gap."""
     seen, start, first = -1, 0, 1
     for match in re.finditer(r"(?m)^.*$", text):  # the data start after the rule
         if match.group().strip() and not match.group().lstrip().startswith("#"):
@@ -337,10 +338,11 @@ def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
                 first = text.count("\n", 0, start) + 2
                 break
     runs = [m.span() for m in re.finditer(r"[-=]+", rule)]
-    gaps = [(a, b) for (_, a), (b, _) in zip(runs, runs[1:])]
-    if not gaps:
+    if len(runs) < 2:
         return False
-    pattern = "|".join(f".{{{a},{b - 1}}}" for a, b in gaps)
+    # past the last run is a gap too: 10.25 under '----' was read as 10.2, an extra field dropped unsaid
+    gaps = [*((a, b) for (_, a), (b, _) in zip(runs, runs[1:])), (runs[-1][1], None)]
+    pattern = "|".join(f".{{{a},{'' if b is None else b - 1}}}" for a, b in gaps)
     over = re.compile(rf"(?m)^(?![ \t]*#)(?:{pattern})[^ \r\n]").search(text, start)
     if over is None:
         return False
@@ -348,11 +350,12 @@ def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
     for number, line in enumerate(text[start + 1 :].splitlines(), first):  # rare: a rule some row overruns
         line = line.rstrip()
         if line.strip() and not line.lstrip().startswith("#") and (
-                len(line.split()) != fields or any(not line[a:b].strip() for a, b in runs)):
+                len(line.split()) != fields or any(not line[a:b].strip() for a, b in runs)
+                or any(not a <= m.start() < b for m, (a, b) in zip(re.finditer(r"\S+", line), runs))):
             which = "and does not split" if number == where else f"and line {number} does not split"
             raise UserError(f"cannot read {source} as ascii: line {where} runs past the dashes under the header, "
-                            f"{which} on blanks into its {fields} columns (a blank cell, or a blank in a name): "
-                            "align the rows to the dashes, or give the table as CSV")
+                            f"{which} on blanks into its {fields} columns, each starting under its dashes (a blank "
+                            "cell, or a blank in a name): align the rows to the dashes, or give the table as CSV")
     return True
 
 

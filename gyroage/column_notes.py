@@ -19,12 +19,12 @@ def unread_column_notes(columns, magnitudes: bool, given: bool = False) -> list[
 
 
 def limit_column(columns, prot: str | None) -> str | None:
-    """The column of VizieR's limit flags of the period column ``prot``: ``l_`` and its name (``l_Prot``), else
+    """The column of VizieR's limit flags of the period column ``prot``: ``l_`` (``L_``) and its name (``l_Prot``), else
     ``None``. A unit in either name is left out (``l_Prot`` beside ``Prot [d]`` or ``Prot_d``, read as Prot in days)."""
     if prot is None:
         return None
     keys = _unitless_keys(prot)
-    found = [str(c) for c in columns if str(c).strip().startswith("l_")
+    found = [str(c) for c in columns if str(c).strip()[:2].lower() == "l_"  # L_PROT: an upper-cased table
              and _unitless_keys(_MANGLED.sub(r"\1", str(c).strip()[2:])) & keys]  # l_Prot.1: pandas' repeat
     if len(found) > 1:  # which is the period's? (a repeated Prot is refused so too)
         raise UserError(f"the table has {len(found)} columns of limit flags of '{prot}' ({', '.join(map(repr, found))}): "

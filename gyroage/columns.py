@@ -359,7 +359,7 @@ def _period_hint(columns: list) -> str:
     """VizieR's Per1, Prot_ACF...: offered as the period, never read unasked (which one is it?), with their l_/e_/E_
     columns, which a rename must carry along (left behind, the limits are dated and the errors unread)."""
     like = [str(c) for c in columns if _PERIOD_LIKE.match(column_key(c))]
-    kept = [f"'{c}' {c.strip()[:2]}Prot" for c in map(str, columns) if c.strip()[:2] in ("l_", "e_", "E_")
+    kept = [f"'{c}' {c.strip()[:2].replace('L', 'l')}Prot" for c in map(str, columns) if c.strip()[:2] in ("l_", "L_", "e_", "E_")
             and column_key(c.strip()[2:]) in set(map(column_key, like))]
     return (f"; if {'one of ' if len(like) > 1 else ''}{', '.join(map(repr, like))} is the rotation period in days, "
             f"rename it Prot{' (and its ' + ', '.join(kept) + ')' if kept else ''}") if like else ""
@@ -480,7 +480,7 @@ def find_column(columns, *names: str | None) -> str | None:
     keys = {name_key(c): c for c in reversed(columns)}  # first spelling wins
     exact = {str(c): c for c in reversed(columns)}
     for n in names:
-        if n and str(n) in exact:
+        if n and str(n) in exact and not getattr(n, "case_blind", False):  # crossmatch's aliases: the first in order
             return exact[str(n)]
         if n and name_key(n) in keys:
             return keys[name_key(n)]

@@ -140,7 +140,8 @@ def test_a_missing_colour_says_an_observed_b_v_or_v_ks_is_never_read(column):
 
 @pytest.mark.parametrize("period, flags", [("Prot_d", "l_Prot"), ("Prot [d]", "l_Prot"), ("Prot (d)", "l_Prot"),
                                            ("Per_days", "l_Per"), ("Prot", "l_Prot [d]"), ("Prot", "l_Prot_d"),
-                                           ("Prot_d", "l_Prot_d"), ("Prot (d)", "l_Prot [d]")])
+                                           ("Prot_d", "l_Prot_d"), ("Prot (d)", "l_Prot [d]"),
+                                           ("PROT", "L_PROT"), ("Prot", "L_Prot")])  # upper-cased (review V39a, 3)
 def test_limit_flags_are_read_beside_a_period_whose_name_carries_its_unit(period, flags):
     """l_Prot beside Prot [d] or Prot_d (the period read as Prot in days) was not read: limits dated, silently."""
     text = LIMITS.replace("l_Prot,Prot,", f"{flags},{period},")
@@ -165,6 +166,19 @@ def test_the_rename_hint_names_the_periods_limit_and_error_columns():
                          "if 'Prot1' is the rotation period in days, rename it Prot "
                          "(and its 'l_Prot1' l_Prot, 'e_Prot1' e_Prot, 'E_Prot1' E_Prot)")
     assert msg.endswith("; the file has: " + header.replace(",", ", ")), msg
+
+
+def test_a_unicode_limit_sign_is_a_limit():
+    """'≤' or '≥' in l_Prot was dated as a measured period (review V39a, 3)."""
+    text = LIMITS.replace("X,>,", "X,\u2265,").replace("X,<,", "X,\u2264,")
+    rows = ok_output(invoke_quiet("estimate", "-", "--seed", "1", stdin=text)).splitlines()
+    assert [r.rsplit(",", 1)[1] for r in rows[1:]] == ["period_limit", "ok", "period_limit", "ok", "ok"], rows
+
+
+def test_an_upper_cased_limit_column_is_named_in_the_rename_hint():
+    """'rename it Prot (and its 'E_PROT1' E_Prot)' left L_PROT1 behind (review V39a, 3)."""
+    one_line_error(invoke_quiet("estimate", "-", stdin="name,PROT1,L_PROT1,E_PROT1,bp_rp0\nA,7,<,0.1,1.1\n"),
+                   "rename it Prot (and its 'L_PROT1' l_Prot, 'E_PROT1' E_Prot)")
 
 
 @pytest.mark.parametrize("flags", [("l_Prot", "l_Prot"), ("l_Prot", "l_PROT"), ("l_Prot", "l_Prot [d]")])

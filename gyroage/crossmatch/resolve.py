@@ -98,15 +98,18 @@ _ID_NAMES = {"gaia": "Gaia DR3", "tic": "TIC", "kic": "KIC"}
 
 def _by_alias(columns: list[str], aliases: tuple[str, ...], what: str, fallback: bool = False) -> list[str]:
     """The columns of ``columns`` matching ``aliases`` (by :func:`gyroage.io.name_key`), the one read first: the
-    first column (in the input's order) of the first alias any matches, as estimate reads the first of several
-    columns of one name (a later exact spelling won: ``Source_ID ... source_id`` read the third column, ``RA,Dec,ra``
-    star B's RA with star A's Dec). When there are several, one line on stderr says which is read and how the others
-    are (``fallback``: a row with no readable id in the first uses the next; else ignored)."""
+    first alias any matches, then its first column in the input's order (a later exact spelling won: ``Source_ID ...
+    source_id`` read the third column, ``RA,Dec,ra`` star B's RA with star A's Dec); a repeat of it is refused
+    before (:meth:`gyroage.crossmatch.run.CrossmatchSettings.read_names`). When there are several, one line on
+    stderr says which is read and how the others are (``fallback``: a row with no readable id in the first uses the
+    next; else ignored), a CSV's copies (pandas' ``ra.1``) named too."""
     keys = [io.name_key(a) for a in aliases]
     hits = sorted((c for c in columns if io.name_key(c) in keys), key=lambda c: keys.index(io.name_key(c)))
+    copies = [c for c in columns if (m := re.fullmatch(r"(.+)\.\d+", str(c))) and m.group(1) in hits[1:]]
     if len(hits) > 1:
-        others = ", ".join(repr(str(c)) for c in hits[1:])
-        how = f"then {others} in a row with no readable id in it" if fallback else f"ignoring {others}"
+        others, rest = (", ".join(repr(str(c)) for c in cs) for cs in (hits[1:], copies))
+        how = (f"then {others} in a row with no readable id in it{f', ignoring {rest}' if rest else ''}" if fallback
+               else f"ignoring {', '.join(filter(None, (others, rest)))}")
         notices.say(f"crossmatch: several columns are {what}: using '{hits[0]}', {how}")
     return hits if fallback else hits[:1]
 

@@ -72,6 +72,20 @@ class Extinction(NamedTuple):
     notes: tuple[str, ...]    # note lines the run says once (which error column; a kind not known)
 
 
+class _CaseBlind(str):
+    """An alias :func:`gyroage.columns.find_column` matches by key only, never preferring an exact spelling: the
+    column crossmatch reads (:func:`gyroage.crossmatch.resolve.detect_ids`: the first alias's first column in the
+    input's order), whose repeat is refused, where ``RA,RA,ra`` read the first 'RA' unrefused and ``RA,ra,ra`` was
+    refused over 'ra', not read (review V39a, 4)."""
+
+    case_blind = True
+
+
+def _blind(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` as :class:`_CaseBlind` aliases."""
+    return tuple(map(_CaseBlind, names))
+
+
 @dataclass(frozen=True)
 class CrossmatchSettings:
     extinction: str = "gspphot"            # gspphot | none | column:NAME[:av|ebv|ebprp]
@@ -141,15 +155,15 @@ class CrossmatchSettings:
         ids first, as the id found is read anyway; under --id-type radec the coordinates'. --extinction
         column:NAME[:KIND]'s, NAME before the whole rest (the one :meth:`_extinction_name` reads)."""
         if self.id_type == "radec":  # an --id-column is one of the coordinates (detect_ids)
-            roles = {"ra": RA_ALIASES, "dec": DEC_ALIASES}
+            roles = {"ra": _blind(RA_ALIASES), "dec": _blind(DEC_ALIASES)}
         elif self.id_column:
             roles = {"--id-column": (self.id_column,)}
         else:
             kinds = [self.id_type] if self.id_type else list(ID_ALIASES)
-            roles = {f"a {k} id": ID_ALIASES.get(k, ()) for k in kinds}
+            roles = {f"a {k} id": _blind(ID_ALIASES.get(k, ())) for k in kinds}
             if not self.id_type:
                 ids = tuple(n for k in kinds for n in ID_ALIASES[k])
-                roles |= {"ra": ids + RA_ALIASES, "dec": ids + DEC_ALIASES}
+                roles |= {"ra": _blind(ids + RA_ALIASES), "dec": _blind(ids + DEC_ALIASES)}
         if self.extinction.startswith("column:") and self.extinction[7:]:
             roles["--extinction"] = tuple(dict.fromkeys((self._extinction_name([])[0], self.extinction[7:])))
         return {f"crossmatch reads {role}": names for role, names in roles.items()}

@@ -416,6 +416,9 @@ def test_a_gaia_source_with_several_dr2_neighbours_says_why_it_has_no_tic(tmp_pa
     ("source_id,Prot,source_id", "{ga},10.2,{gb}", (), "source_id"),  # the id found by name
     ("name,Prot,tic,tic", "a,10.2,1,2", (), "tic"),  # a fallback kind's column is read too
     ("source_id,Prot,av,av", "{ga},10.2,0.1,0.2", ("--extinction", "column:av"), "av"),
+    # the first of two Source_ID is read (before source_id): its copy was ignored unsaid (review V39a, 4)
+    ("Source_ID,Source_ID,source_id,Prot", "{ga},{gb},{ga},10.2", (), "Source_ID"),
+    ("RA,RA,ra,Dec,Prot", "1.0,2.0,3.0,4.0,10.2", (), "RA"),  # the first RA is read, not the exact 'ra'
 ])
 def test_crossmatch_refuses_a_repeated_column_it_reads_before_any_query(tmp_path, sky, header, row, args, name):
     """A TAP join's two source_id were matched on the first without a word (the query: IN (first)), where estimate
@@ -456,6 +459,15 @@ def test_crossmatch_reads_a_list_whose_repeated_column_it_does_not_read(tmp_path
     beside an id, was refused as if read (review V30, 3, left by its fix); it is passed through as any column."""
     out = run_rows(tmp_path, sky, f"{header}\n{row.format(ga=GA)}\n")
     assert out["crossmatch_status"].tolist() == ["ok"] and out.loc[0, "source_id"] == GA
+
+
+def test_crossmatch_reads_a_list_whose_repeated_coordinate_it_does_not_read(tmp_path, sky, capsys):
+    """RA,ra,ra: 'RA' is read (the first in the input's order), yet the file was refused over 'ra' (review V39a, 4);
+    the notice names the copy it ignores too."""
+    ra, dec = GAIA[GA][0], GAIA[GA][1]
+    out = run_rows(tmp_path, sky, f"RA,ra,ra,Dec,Prot\n{ra},1.0,2.0,{dec},10.2\n")
+    assert out["crossmatch_status"].tolist() == ["ok"] and out.loc[0, "source_id"] == GA, out
+    assert "using 'RA', ignoring 'ra', 'ra.1'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("header, row, used", [
