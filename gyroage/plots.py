@@ -379,10 +379,12 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
     return save_figure(fig, out_path, fmt, dpi)
 
 
-def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
     """(colour, period, group key or None) of the rows that can be drawn: finite colour, positive finite period, not
-    a limit (``l_Prot`` '<' or '>': no period, not dated by estimate; :func:`_limits_line` counts them)."""
+    a limit (``l_Prot`` '<' or '>': no period, not dated by estimate); and the legend's line counting those limits,
+    or ``""``."""
     from gyroage import io
+    from gyroage.column_notes import limit_column
     from gyroage.core.colours import input_colours
     from gyroage.core.stars import period_limits
 
@@ -394,20 +396,11 @@ def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray
         raw = frame[io.require_column(list(frame.columns), colour_by)]
         text = raw.astype(str)
         key = text.where(raw.notna() & (text.str.strip() != ""), "(no group)").to_numpy()
-    ok = np.isfinite(c) & np.isfinite(p) & (p > 0)
-    ok &= ~period_limits(frame, cols["prot"])
-    return c[ok], p[ok], None if key is None else key[ok]
-
-
-def _limits_line(frame: pd.DataFrame) -> str:
-    """The legend's line counting the period limits :func:`_data_points` leaves out, or ``""``."""
-    from gyroage import io
-    from gyroage.column_notes import limit_column
-    from gyroage.core.stars import period_limits
-
-    prot = io.require_columns(list(frame.columns))["prot"]
-    n = int(period_limits(frame, prot).sum())
-    return f"{n} period limits ({limit_column(frame.columns, prot)} '<', '>') not drawn" if n else ""
+    limit = period_limits(frame, cols["prot"])
+    ok = np.isfinite(c) & np.isfinite(p) & (p > 0) & ~limit
+    n = int(limit.sum())
+    line = f"{n} period limits ({limit_column(frame.columns, cols['prot'])} '<', '>') not drawn" if n else ""
+    return c[ok], p[ok], None if key is None else key[ok], line
 
 
 def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by: str | None = None):
@@ -425,8 +418,7 @@ def sequence_figure(model, ages_myr, data: pd.DataFrame | None = None, colour_by
 
     card = model.card
     clo, chi = (float(v) for v in card.domain["bp_rp0"])
-    c, p, key = (np.zeros(0), np.zeros(0), None) if data is None else _data_points(data, colour_by)
-    limits = "" if data is None else _limits_line(data)
+    c, p, key, limits = (np.zeros(0), np.zeros(0), None, "") if data is None else _data_points(data, colour_by)
     xlo, xhi = max(clo, 0.2), min(chi, 3.8)
     if c.size:  # a few wild colours in a catalogue must not squash the figure: 0.5-99.5%, at most 0.5 mag out
         qlo, qhi = np.quantile(c, [0.005, 0.995]) if c.size >= 200 else (c.min(), c.max())

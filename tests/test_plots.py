@@ -221,10 +221,10 @@ def test_sequence_overlay_reads_colours_as_estimate_does(tmp_path):
     from gyroage.plots import _data_points
 
     teff = pd.DataFrame({"prot_days": [25.4, 10.0], "teff": [5772.0, 4500.0]})
-    c, p, _ = _data_points(teff, None)
+    c, p, _, _ = _data_points(teff, None)
     assert len(c) == 2 and abs(c[0] - 0.82) < 0.01 and c[1] > c[0]
     obs = pd.DataFrame({"prot_days": [12.0], "bp_rp": [1.1], "ebprp": [0.1]})
-    c, _, _ = _data_points(obs, None)
+    c, _, _, _ = _data_points(obs, None)
     assert np.allclose(c, [1.0])
     out = tmp_path / "seq.png"
     (tmp_path / "teff.csv").write_text(teff.to_csv(index=False))

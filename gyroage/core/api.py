@@ -368,7 +368,7 @@ class AgeModel:
             hint = " (for a prior: EstimateSettings(prior=...))" if isinstance(settings, Prior) else ""
             raise TypeError(f"settings must be EstimateSettings, not {type(settings).__name__}{hint}")
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
-        refuse_repeated_columns(frame, (s.prior.mean_column, s.prior.sigma_column))  # as the command line
+        refuse_repeated_columns(frame, (name for _, name in s.prior.options()))  # as the command line
         # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
         warn_column_notes(frame.columns, uses_magnitudes(self.card, s), s.reddening.given)
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
