@@ -105,14 +105,14 @@ def repeated_text(repeated: tuple[int, int], ids: Sequence[str] = ()) -> str:
 
 
 def warn_group_notes(run, by: str | None) -> pd.DataFrame:
-    """``run``'s table (a :class:`gyroage.core.groups.GroupAges`), after a UserWarning for its look-alike labels
-    (:func:`similar_labels`, one for all sets) and one for its repeated rows (:func:`repeated_text`): what
+    """``run``'s table (a :class:`gyroage.core.groups.GroupAges`), after a UserWarning for its labels
+    (:func:`label_warnings`, one for all) and one for its repeated rows (:func:`repeated_text`): what
     ``gyroage group-age`` says on stderr of them, for :func:`gyroage.group_ages`."""
     from gyroage.core.arguments import warn_caller
 
-    same = similar_labels(run.table.iloc[:, 0])
-    if same:
-        warn_caller("gyroage: " + "; ".join(map(similar_labels_text, same)))
+    lines = label_warnings(run.table, by)
+    if lines:
+        warn_caller("gyroage: " + "; ".join(lines))
     if run.repeated[0]:
         warn_caller(f"gyroage: {repeated_text(run.repeated, run.repeated_ids)}")
     return run.table
