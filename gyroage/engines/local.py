@@ -411,11 +411,12 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         prev = sink.done(i, rows)
         if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here
             # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)
-            kept = prev.get("narrow")
+            # [stars, smallest width, with a period error] (sink.add below), None when all are 0; a width of null:
+            # inf (files.json_text), a prior of no width
+            k, width, n_err = prev.get("narrow") or (0, None, 0)
             narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
-                          else (int(kept[0]), float("inf") if kept[1] is None else float(kept[1])) if kept
-                          else (0, float("inf")))  # a width of null: inf (files.json_text), a prior of no width
-            grid_err.append(int(kept[2]) if kept and len(kept) > 2 else 0)
+                          else (int(k), float("inf") if width is None else float(width)))
+            grid_err.append(int(n_err))
             unreddened.append(unreddened_rows(chunk, columns, settings.reddening))
             counts.update(prev["counts"])
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
