@@ -347,15 +347,20 @@ def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
     if over is None:
         return False
     where = first - 1 + text.count("\n", start, over.start())
+    # one regular expression a row: ``fields`` cells (a blank name makes one more), each starting under its run
+    cells = re.compile(r"\s*(\S+)" + r"\s+(\S+)" * (fields - 1) + r"\s*")
+    ranges = runs[:fields]
     for number, line in enumerate(text[start + 1 :].splitlines(), first):  # rare: a rule some row overruns
-        line = line.rstrip()
-        if line.strip() and not line.lstrip().startswith("#") and (
-                len(line.split()) != fields or any(not line[a:b].strip() for a, b in runs)
-                or any(not a <= m.start() < b for m, (a, b) in zip(re.finditer(r"\S+", line), runs))):
-            which = "and does not split" if number == where else f"and line {number} does not split"
-            raise UserError(f"cannot read {source} as ascii: line {where} runs past the dashes under the header, "
-                            f"{which} on blanks into its {fields} columns, each starting under its dashes (a blank "
-                            "cell, or a blank in a name): align the rows to the dashes, or give the table as CSV")
+        row = cells.fullmatch(line)
+        if row is not None and all(a <= row.start(k) < b and line[a:b].strip() for k, (a, b) in
+                                   enumerate(ranges, 1)) and all(line[a:b].strip() for a, b in runs[fields:]):
+            continue
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        which = "and does not split" if number == where else f"and line {number} does not split"
+        raise UserError(f"cannot read {source} as ascii: line {where} runs past the dashes under the header, "
+                        f"{which} on blanks into its {fields} columns, each starting under its dashes (a blank "
+                        "cell, or a blank in a name): align the rows to the dashes, or give the table as CSV")
     return True
 
 
