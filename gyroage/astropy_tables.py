@@ -271,7 +271,7 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     row of dashes whose gaps some row overruns (``A 10.0 1.0`` under ``---- ---- ------``) sets no columns: the rows
     are split on blanks if every one of them then gives a cell to each column, else the table is refused.
     """
-    text = src if str(source) == "-" else _start(src)
+    text = src if str(source) == "-" else _text(src, 65536)
     if "Byte-by-byte Description" in text:
         return "ascii.cds", {}, None
     readme = None if str(source) == "-" else _cds_readme(Path(src))
@@ -285,7 +285,8 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
         units = _units_row(lines)
         return ("ascii.basic", {"data_start": 2}, units) if units else ("ascii", {"guess": True}, None)
     units = (lines[2], lines[1]) if rule == 2 else None
-    if not _overrun(text if str(source) == "-" else _whole(src), lines[rule], rule, len(_names(lines[0])), source):
+    whole = text if str(source) == "-" or len(text) < 65536 else _text(src)  # all of it read already, or now
+    if not _overrun(whole, lines[rule], rule, len(_names(lines[0])), source):
         options = {"header_start": 0, "position_line": rule, "data_start": rule + 1,
                    "position_char": lines[rule].strip()[0]}
         return "ascii.fixed_width_two_line", options, units
@@ -311,15 +312,6 @@ def _units_row(lines: list[str]) -> tuple[str, str] | None:
     if len(cells) != len(header) or _units_and_dashes([(header, 1), (cells, 2)], _read_kinds(header))[0] != 1:
         return None
     return " ".join("-" * len(c) for c in cells), " ".join(cells)
-
-
-def _whole(path: str) -> str:
-    """The text of the file ``path``, gzip-compressed or not (empty if it cannot be read: astropy then says why)."""
-    try:
-        with _open_text(path, "utf-8", "replace") as fh:
-            return fh.read()
-    except (OSError, EOFError, zlib.error):
-        return ""
 
 
 def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
@@ -364,12 +356,12 @@ def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
     return True
 
 
-def _start(path: str) -> str:
-    """The first 64 KiB of the text file ``path``, gzip-compressed or not (empty if it cannot be read: astropy then
-    says why)."""
+def _text(path: str, limit: int = -1) -> str:
+    """The text of the file ``path`` (its first ``limit`` characters if ``limit`` >= 0), gzip-compressed or not
+    (empty if it cannot be read: astropy then says why)."""
     try:
         with _open_text(path, "utf-8", "replace") as fh:
-            return fh.read(65536)
+            return fh.read(limit)
     except (OSError, EOFError, zlib.error):  # a gzip file cut short or damaged: astropy says so
         return ""
 
@@ -381,7 +373,7 @@ def _cds_readme(path: Path) -> Path | None:
     for name in ("ReadMe", "README", "readme", "ReadMe.txt", "README.txt", "readme.txt"):  # not a directory's listing
         other = path.parent / name
         if other.is_file():
-            text = _start(str(other))
+            text = _text(str(other), 65536)
             if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(stem)}\b", text):
                 return other
     return None
