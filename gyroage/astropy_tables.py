@@ -22,6 +22,7 @@ import numpy as np
 from gyroage import notices
 from gyroage.csv_layout import rdb_types
 from gyroage.errors import UserError
+from gyroage.files import is_gzip_file
 
 
 def read_fits(src, source):
@@ -126,9 +127,7 @@ def bom_free_text(path: str) -> str | None:
 
 def _open_text(path: str, encoding: str, errors: str):
     """``path`` (gzip-compressed or not) opened as text."""
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    return (gzip.open if gz else open)(path, "rt", encoding=encoding, errors=errors)
+    return (gzip.open if is_gzip_file(path) else open)(path, "rt", encoding=encoding, errors=errors)
 
 
 def _astropy_renamed(names: list[str]) -> list[str]:
