@@ -22,6 +22,7 @@ import numpy as np
 from gyroage import notices
 from gyroage.csv_layout import rdb_types
 from gyroage.errors import UserError
+from gyroage.files import is_gzip_file
 
 
 def read_fits(src, source):
@@ -126,9 +127,7 @@ def bom_free_text(path: str) -> str | None:
 
 def _open_text(path: str, encoding: str, errors: str):
     """``path`` (gzip-compressed or not) opened as text."""
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    return (gzip.open if gz else open)(path, "rt", encoding=encoding, errors=errors)
+    return (gzip.open if is_gzip_file(path) else open)(path, "rt", encoding=encoding, errors=errors)
 
 
 def _astropy_renamed(names: list[str]) -> list[str]:
@@ -271,7 +270,7 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     row of dashes whose gaps some row overruns (``A 10.0 1.0`` under ``---- ---- ------``) sets no columns: the rows
     are split on blanks if every one of them then gives a cell to each column, else the table is refused.
     """
-    text = src if str(source) == "-" else _start(src)
+    text = src if str(source) == "-" else _text(src, 65536)
     if "Byte-by-byte Description" in text:
         return "ascii.cds", {}, None
     readme = None if str(source) == "-" else _cds_readme(Path(src))
@@ -285,7 +284,8 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
         units = _units_row(lines)
         return ("ascii.basic", {"data_start": 2}, units) if units else ("ascii", {"guess": True}, None)
     units = (lines[2], lines[1]) if rule == 2 else None
-    if not _overrun(text if str(source) == "-" else _whole(src), lines[rule], rule, len(_names(lines[0])), source):
+    whole = text if str(source) == "-" or len(text) < 65536 else _text(src)  # all of it read already, or now
+    if not _overrun(whole, lines[rule], rule, len(_names(lines[0])), source):
         options = {"header_start": 0, "position_line": rule, "data_start": rule + 1,
                    "position_char": lines[rule].strip()[0]}
         return "ascii.fixed_width_two_line", options, units
@@ -313,15 +313,6 @@ def _units_row(lines: list[str]) -> tuple[str, str] | None:
     return " ".join("-" * len(c) for c in cells), " ".join(cells)
 
 
-def _whole(path: str) -> str:
-    """The text of the file ``path``, gzip-compressed or not (empty if it cannot be read: astropy then says why)."""
-    try:
-        with _open_text(path, "utf-8", "replace") as fh:
-            return fh.read()
-    except (OSError, EOFError, zlib.error):
-        return ""
-
-
 def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
     """Whether a row of ``text`` under its row of dashes ``rule`` (``at``: its place among the lines that are no
     comment) has a character where the rule has a blank between two runs: the rule then marks no columns, and the
@@ -347,24 +338,29 @@ def _overrun(text: str, rule: str, at: int, fields: int, source) -> bool:
     if over is None:
         return False
     where = first - 1 + text.count("\n", start, over.start())
+    # one regular expression a row: ``fields`` cells (a blank name makes one more), each starting under its run
+    cells = re.compile(r"\s*(\S+)" + r"\s+(\S+)" * (fields - 1) + r"\s*")
+    ranges = runs[:fields]
     for number, line in enumerate(text[start + 1 :].splitlines(), first):  # rare: a rule some row overruns
-        line = line.rstrip()
-        if line.strip() and not line.lstrip().startswith("#") and (
-                len(line.split()) != fields or any(not line[a:b].strip() for a, b in runs)
-                or any(not a <= m.start() < b for m, (a, b) in zip(re.finditer(r"\S+", line), runs))):
-            which = "and does not split" if number == where else f"and line {number} does not split"
-            raise UserError(f"cannot read {source} as ascii: line {where} runs past the dashes under the header, "
-                            f"{which} on blanks into its {fields} columns, each starting under its dashes (a blank "
-                            "cell, or a blank in a name): align the rows to the dashes, or give the table as CSV")
+        row = cells.fullmatch(line)
+        if row is not None and all(a <= row.start(k) < b and line[a:b].strip() for k, (a, b) in
+                                   enumerate(ranges, 1)) and all(line[a:b].strip() for a, b in runs[fields:]):
+            continue
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        which = "and does not split" if number == where else f"and line {number} does not split"
+        raise UserError(f"cannot read {source} as ascii: line {where} runs past the dashes under the header, "
+                        f"{which} on blanks into its {fields} columns, each starting under its dashes (a blank "
+                        "cell, or a blank in a name): align the rows to the dashes, or give the table as CSV")
     return True
 
 
-def _start(path: str) -> str:
-    """The first 64 KiB of the text file ``path``, gzip-compressed or not (empty if it cannot be read: astropy then
-    says why)."""
+def _text(path: str, limit: int = -1) -> str:
+    """The text of the file ``path`` (its first ``limit`` characters if ``limit`` >= 0), gzip-compressed or not
+    (empty if it cannot be read: astropy then says why)."""
     try:
         with _open_text(path, "utf-8", "replace") as fh:
-            return fh.read(65536)
+            return fh.read(limit)
     except (OSError, EOFError, zlib.error):  # a gzip file cut short or damaged: astropy says so
         return ""
 
@@ -376,7 +372,7 @@ def _cds_readme(path: Path) -> Path | None:
     for name in ("ReadMe", "README", "readme", "ReadMe.txt", "README.txt", "readme.txt"):  # not a directory's listing
         other = path.parent / name
         if other.is_file():
-            text = _start(str(other))
+            text = _text(str(other), 65536)
             if re.search(rf"Byte-by-byte Description of file:.*\b{re.escape(stem)}\b", text):
                 return other
     return None

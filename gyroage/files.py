@@ -26,11 +26,21 @@ from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def is_parquet(path: str | os.PathLike) -> bool:
     """Whether ``path`` names a Parquet file (by its suffix, case-insensitive)."""
     return str(path).lower().endswith(PARQUET_SUFFIXES)
+
+
+def is_gzip_file(path: str | os.PathLike) -> bool:
+    """Whether the file ``path`` starts with gzip's magic bytes (``False`` when it cannot be read: its reader says why)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
 
 
 def require_input_file(source: str | os.PathLike) -> Path:

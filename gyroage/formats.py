@@ -36,7 +36,7 @@ from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, is_number  # noqa: F401 
 from gyroage.csv_layout import not_utf8
 from gyroage.errors import GZIP_ERRORS, UserError, gzip_error
 from gyroage.file_kinds import foreign_input, foreign_output
-from gyroage.files import require_input_file
+from gyroage.files import GZIP_MAGIC, is_gzip_file, require_input_file
 from gyroage.units import (  # noqa: F401 (readers look for the unit functions here)
     convert_frame_units,
     convert_text_units,
@@ -96,7 +96,7 @@ def sniff(head: bytes, whole: bool = False) -> str | None:
 
     ``whole``: ``head`` is the whole file (its last line is whole even without a line break).
     """
-    if head.startswith(b"\x1f\x8b"):  # gzip: what it holds decides (CSV is read decompressed, as astropy reads its own)
+    if head.startswith(GZIP_MAGIC):  # gzip: what it holds decides (CSV is read decompressed, as astropy reads its own)
         try:  # as much text as a plain file's head gives; a head cut short mid-stream is no error here
             unzip = zlib.decompressobj(zlib.MAX_WBITS | 16)
             head = unzip.decompress(head, len(head))
@@ -204,7 +204,7 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
             head, found, whole = b"", None, False  # the reader says why, in one line
     if (kind := foreign_input(head)) is not None:  # read as CSV, a workbook would be "not UTF-8 text"
         raise UserError(f"input {source} is {kind}")
-    if found == "parquet" and head.startswith(b"\x1f\x8b"):
+    if found == "parquet" and head.startswith(GZIP_MAGIC):
         raise UserError(f"input {source} is gzip-compressed Parquet, which gyroage does not read (Parquet compresses "
                         "inside): gunzip it first")
     if fmt is not None:
@@ -218,7 +218,7 @@ def input_format(source: str | Path, fmt: str | None = None) -> str:
 def _comma_csv(head: bytes, whole: bool) -> bool:
     """Whether ``head`` (plain or gzip-compressed) is comma-separated text: a header with commas, and as many in
     each line under it (up to three)."""
-    if head.startswith(b"\x1f\x8b"):
+    if head.startswith(GZIP_MAGIC):
         try:
             unzip = zlib.decompressobj(zlib.MAX_WBITS | 16)
             head = unzip.decompress(head, 65536)
@@ -276,7 +276,7 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
 
     if str(source) == "-":
         data = sys.stdin.buffer.read()
-        if data[:2] == b"\x1f\x8b":  # gzip-compressed: decompressed as a file of these formats is (astropy opens it)
+        if data[:2] == GZIP_MAGIC:  # gzip-compressed: decompressed as a file of these formats is (astropy opens it)
             try:
                 data = gzip.decompress(data)
             except GZIP_ERRORS as exc:
@@ -299,7 +299,8 @@ def read_table(source: str | Path, fmt: str, roles: dict[str, str] | None = None
     except Exception as exc:  # astropy raises many types for a malformed file; each is the user's file, not a bug
         if isinstance(exc, UnicodeDecodeError):  # Latin-1, UTF-16, a second gzip layer: as the CSV reader says it
             raise not_utf8(source, exc) from None
-        if _gzip_file(source) and (fault := _gzip_fault(source)) is not None:  # a .gz cut short, said as stdin's
+        # a .gz cut short, said as stdin's (whose gzip errors are said where it is decompressed)
+        if str(source) != "-" and is_gzip_file(source) and (fault := _gzip_fault(source)) is not None:
             raise gzip_error(source, fault) from None  # (astropy reads a cut .fits.gz as 'No table found')
         raise exc if isinstance(exc, UserError) else UserError(f"cannot read {source} as {fmt}: {_reason(exc)}") from None
     if units:
@@ -324,14 +325,6 @@ def _stdin_text(data: bytes, source) -> str:
     if not text.strip():
         raise UserError(f"input {source} is empty (no header line)")
     return text if "\n" in text or "\r" in text else text + "\n"
-
-
-def _gzip_file(source) -> bool:
-    """Whether the input ``source`` is a gzip-compressed file (stdin's gzip errors are said where it is decompressed)."""
-    if str(source) == "-":
-        return False
-    with open(source, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
 
 
 def _gzip_fault(path) -> BaseException | None:

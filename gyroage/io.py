@@ -36,7 +36,7 @@ from gyroage.columns import (  # noqa: F401
     require_columns,
 )
 from gyroage.errors import GZIP_ERRORS, NothingPiped, UserError, gzip_error
-from gyroage.files import require_input_file  # noqa: F401 (gyroage.io is where readers look for it)
+from gyroage.files import GZIP_MAGIC, is_gzip_file, require_input_file  # noqa: F401 (readers look for them here)
 from gyroage.pandas_compat import to_floats
 
 
@@ -203,9 +203,6 @@ def bad_error(err: np.ndarray, zero_ok: bool = True, missing_ok: bool = True) ->
     return ~usable if not missing_ok else ~np.isnan(err) & ~usable
 
 
-GZIP_MAGIC = b"\x1f\x8b"
-
-
 def option_roles(options) -> dict[str, str] | None:
     """The ``roles`` of :func:`read_table` (a repeat of one refused) from (option, column) pairs, ``("--id", "KIC")``
     (a column None: not given); None when no option names a column."""
@@ -225,15 +222,6 @@ def open_binary(source: str | Path) -> BinaryIO:
         return gzip.open(path, "rb") if is_gzip_file(path) else open(path, "rb")
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def is_gzip_file(path: str | Path) -> bool:
-    """Whether the file ``path`` starts with gzip's magic bytes (``False`` when it cannot be read: its reader says why)."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(2) == GZIP_MAGIC
-    except OSError:
-        return False
 
 
 def _open_text(source: str | Path) -> _io.TextIOBase:
