@@ -70,14 +70,8 @@ def read_votable(src, source, roles: dict[str, str] | None = None):
     # error); a repeat renamed X_2 as astropy renames a repeated ID (its names' X2 could be read as a quantity)
     table = chosen.to_table(use_names_over_ids=True)
     if len(set(names)) < len(names):
-        final, taken = [], set(names)
-        for name in names:
-            new, k = name, 2
-            while new in final or (new != name and new in taken):
-                new, k = f"{name}_{k}", k + 1
-            final.append(new)
         table.rename_columns(table.colnames, [f"\0{i}" for i in range(len(names))])
-        table.rename_columns(table.colnames, final)
+        table.rename_columns(table.colnames, _astropy_renamed(names, first=2, taken=set(names)))
     return table
 
 
@@ -130,13 +124,14 @@ def _open_text(path: str, encoding: str, errors: str):
     return (gzip.open if is_gzip_file(path) else open)(path, "rt", encoding=encoding, errors=errors)
 
 
-def _astropy_renamed(names: list[str]) -> list[str]:
-    """``names`` as astropy.io.ascii renames a repeat: X, X_1, X_2, ... (a name already taken skipped)."""
+def _astropy_renamed(names: list[str], first: int = 1, taken: set[str] | frozenset = frozenset()) -> list[str]:
+    """``names`` as astropy.io.ascii renames a repeat: X, X_1, X_2, ... (a name already given skipped; from X_``first``,
+    never a new name in ``taken``: read_votable's X_2, clear of every FIELD name)."""
     seen: set[str] = set()
     renamed = []
     for name in names:
-        new, i = name, 1
-        while new in seen:
+        new, i = name, first
+        while new in seen or (new != name and new in taken):
             new, i = f"{name}_{i}", i + 1
         seen.add(new)
         renamed.append(new)
