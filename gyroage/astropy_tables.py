@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from gyroage import notices
-from gyroage.csv_layout import rdb_types
+from gyroage.csv_layout import _read_kinds, _units_and_dashes, rdb_types
 from gyroage.errors import UserError
 from gyroage.files import is_gzip_file
 
@@ -298,8 +298,6 @@ def _units_row(lines: list[str]) -> tuple[str, str] | None:
     """(a row of dashes, the units) for :func:`set_units` when ``lines[1]``, under the header, is a units row with a
     cell for each column (``- h mag``), by the CSV reader's rule (no number; blank, ``-`` or a unit in each cell,
     the columns gyroage reads in units of their kind): a star (``A 7.0 1.1``) never is one."""
-    from gyroage.csv_layout import _read_kinds, _units_and_dashes
-
     if len(lines) < 2:
         return None
     header, cells = _names(lines[0]), lines[1].split()
