@@ -226,7 +226,7 @@ def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration |
     if calibration is None or calibration.level_scale == 1.0:
         return like, lambda g: g
     dx = np.diff(full)
-    cum = np.concatenate([[0.0], np.cumsum(0.5 * (like[1:] + like[:-1]) * dx)])
+    cum = cdf(like[None], full, normalised=False)[0]
     total = cum[-1]
     if not total > 0:  # no density: _effective finds no mass and counts 0
         return like, lambda g: g
@@ -247,6 +247,7 @@ def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration |
     i = int(np.clip(np.searchsorted(full, m) - 1, 0, full.size - 2))
     t = (m - full[i]) / dx[i]
     pdf_m = ((1.0 - t) * like[i] + t * like[i + 1]) / total
+    weights = trapezoid_weights(full)[:, None]
 
     def back(g: np.ndarray) -> np.ndarray:
         out = g * e[:, None]
@@ -261,7 +262,7 @@ def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration |
         by_cum = np.zeros_like(u)
         by_cum[:-1] += 0.5 * dx[:, None] * after
         by_cum[1:] += 0.5 * dx[:, None] * after
-        return out + (by_cum - (c @ u) * np.concatenate([[0.5 * dx[0]], 0.5 * (dx[1:] + dx[:-1]), [0.5 * dx[-1]]])[:, None]) / total
+        return out + (by_cum - (c @ u) * weights) / total
 
     return scaled, back
 
