@@ -32,7 +32,7 @@ from gyroage.core.posterior import (
     grid_posterior,
     posterior_table,
 )
-from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_step_note, narrow_widths
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_cannot_hold, grid_step_note, narrow_widths
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes, unreddened_rows
 from gyroage.defaults import AGE_GRID
@@ -449,12 +449,12 @@ def _counts_widths(settings: EstimateSettings) -> bool:
 
 def _fallback_widths(settings: EstimateSettings, few: np.ndarray, sigma: np.ndarray | None) -> tuple[int, float]:
     """(how many, the smallest width) of the sampler's stars that took the grid's posterior (``few``) under a prior
-    that grid cannot hold (:func:`grid_step_note`, the grid method's test), for :func:`narrow_prior_note`."""
+    that grid cannot hold (:func:`grid_cannot_hold`, the grid method's test), for :func:`narrow_prior_note`."""
     if not few.any():
         return 0, float("inf")
     if settings.prior.sigma_column is not None:
         return narrow_widths(settings.prior, settings.n_grid, sigma[few])
-    if grid_step_note(settings.prior, settings.n_grid) is None:
+    if not grid_cannot_hold(settings.prior, settings.n_grid):
         return 0, float("inf")
     return int(few.sum()), float(settings.prior.sigma) if settings.prior.kind == "gaussian_log_age" else float("inf")
 
