@@ -105,7 +105,7 @@ class ChainChecks(NamedTuple):
     few: bool  # :func:`few_inside`: the star takes the grid's posterior
     visits: np.ndarray  # :func:`chain_visits`
     n_eff: float  # the effective samples behind the posterior's percentiles (:func:`effective_samples`)
-    binned: tuple[np.ndarray, np.ndarray, np.ndarray]  # :func:`_binned`'s histogram, for :func:`summarise_chain`
+    binned: tuple[np.ndarray, np.ndarray, np.ndarray]  # :func:`_binned`'s (ages, counts, widths), for summarise_chain
 
 
 def chain_checks(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
@@ -125,15 +125,16 @@ def chain_checks(chain_x: np.ndarray, burn: int, bounds: tuple[float, float],
 
 def _smoothed_histogram(x: np.ndarray, bounds: tuple[float, float], calibration: Calibration | None,
                         colour: float | None, kernel_bounds: tuple[float, float]):
-    """:func:`_binned`'s (ages, counts, widths) and the calibration's kernel on those ages (None: no smoothing)."""
-    full, counts, widths = _binned(x, bounds, kernel_bounds)
+    """:func:`_binned`'s (ages, counts, widths), the calibration's kernel on those ages (None: no smoothing) and
+    :func:`_binned`'s bin of each sample."""
+    full, counts, widths, k = _binned(x, bounds, kernel_bounds)
     smooth = None if calibration is None or not calibration.smears else calibration.kernel(full, colour)
-    return full, counts, widths, smooth
+    return full, counts, widths, smooth, k
 
 
 def _visits(hist, bounds: tuple[float, float]) -> np.ndarray:
     """:func:`chain_visits` from a :func:`_smoothed_histogram`."""
-    full, counts, widths, smooth = hist
+    full, counts, widths, smooth, _ = hist
     per_bin = counts if smooth is None else counts @ smooth * widths
     first = int(np.searchsorted(full, bounds[0]))  # the ages below the bounds (the model's, when inside it) first
     return per_bin[first : first + SAMPLE_GRID]
@@ -179,7 +180,7 @@ def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarra
     binned: each percentile's count divided by the integrated autocorrelation time of the samples' terms in its CDF
     (None: independent samples); ``calibration``: its level scale, which the density's CDF passes through;
     ``n_samples``: the samples given, the most the count can be."""
-    full, counts, widths, smooth = hist
+    full, counts, widths, smooth, k = hist
     like = counts / widths if smooth is None else counts @ smooth  # smooth[i, j]: the density at j of a mass at i
     like, back = _level_scaled(like, full, calibration)
     fine = age_grid(bounds[0], bounds[1], PRIOR_GRID)
@@ -208,7 +209,7 @@ def _effective(hist, bounds: tuple[float, float], log_prior: Callable[[np.ndarra
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(var > 0, cdf_at * (1.0 - cdf_at) / var, np.inf)
     if chain is not None:  # successive samples of a walker are not independent: the error grows as that series' tau
-        tau = _term_tau(chain, full, term)
+        tau = _term_tau(k.reshape(chain.shape), term)
         # a stuck chain's variance is floating-point residue, not 0 (V38: ~1e34), and its tau the chain's length: capped
         # at the samples given before that division, it counts its walkers (capped after, it counted every sample and
         # passed MIN_EFFECTIVE: V39b). Only there: through a level scale a moving chain's count can exceed its samples
@@ -226,7 +227,7 @@ def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration |
     if calibration is None or calibration.level_scale == 1.0:
         return like, lambda g: g
     dx = np.diff(full)
-    cum = np.concatenate([[0.0], np.cumsum(0.5 * (like[1:] + like[:-1]) * dx)])
+    cum = cdf(like[None], full, normalised=False)[0]
     total = cum[-1]
     if not total > 0:  # no density: _effective finds no mass and counts 0
         return like, lambda g: g
@@ -247,6 +248,7 @@ def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration |
     i = int(np.clip(np.searchsorted(full, m) - 1, 0, full.size - 2))
     t = (m - full[i]) / dx[i]
     pdf_m = ((1.0 - t) * like[i] + t * like[i + 1]) / total
+    weights = trapezoid_weights(full)[:, None]
 
     def back(g: np.ndarray) -> np.ndarray:
         out = g * e[:, None]
@@ -261,21 +263,20 @@ def _level_scaled(like: np.ndarray, full: np.ndarray, calibration: Calibration |
         by_cum = np.zeros_like(u)
         by_cum[:-1] += 0.5 * dx[:, None] * after
         by_cum[1:] += 0.5 * dx[:, None] * after
-        return out + (by_cum - (c @ u) * np.concatenate([[0.5 * dx[0]], 0.5 * (dx[1:] + dx[:-1]), [0.5 * dx[-1]]])[:, None]) / total
+        return out + (by_cum - (c @ u) * weights) / total
 
     return scaled, back
 
 
-def _term_tau(chain: np.ndarray, full: np.ndarray, term: np.ndarray) -> np.ndarray:
+def _term_tau(k: np.ndarray, term: np.ndarray) -> np.ndarray:
     """The integrated autocorrelation time (emcee's, averaged over walkers; at least 1) of each column of ``term``
-    (a value per bin of :func:`_binned`'s ages ``full``) read along ``chain``'s (steps, walkers) samples (0 outside
-    the bins). Under --prior uniform_age the percentiles lie in the likelihood's upper tail, which walkers visit in
-    runs: each sample counted as independent, kept chains scattered 2.5-4x more by seed than that count said (V36a)."""
-    edges = np.concatenate([full[:1], 0.5 * (full[1:] + full[:-1]), full[-1:]])
-    k = np.searchsorted(edges, chain, side="right") - 1
-    k[chain == edges[-1]] = full.size - 1  # np.histogram's last bin holds its right edge
-    ok = (k >= 0) & (k < full.size)
-    series = np.where(ok[..., None], term[np.clip(k, 0, full.size - 1)], 0.0)
+    (a value per bin of :func:`_binned`'s ages) read along a chain's (steps, walkers) samples, ``k`` their bins
+    (:func:`_binned`'s; 0 outside the bins). Under --prior uniform_age the percentiles lie in the likelihood's upper
+    tail, which walkers visit in runs: each sample counted as independent, kept chains scattered 2.5-4x more by seed
+    than that count said (V36a)."""
+    n = term.shape[0]
+    ok = (k >= 0) & (k < n)
+    series = np.where(ok[..., None], term[np.clip(k, 0, n - 1)], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         tau = integrated_time(series[:, None])[0]
         moving = np.ptp(series, axis=0) > 0  # (walkers, terms)
@@ -288,14 +289,18 @@ def _term_tau(chain: np.ndarray, full: np.ndarray, term: np.ndarray) -> np.ndarr
 
 
 def _binned(x: np.ndarray, bounds: tuple[float, float],
-            kernel_bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            kernel_bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The histogram :func:`_density_summary` reads samples ``x`` on: (its ages, SAMPLE_GRID between ``bounds`` and
-    beyond them to ``kernel_bounds`` as the grid method's, the samples' counts in a bin about each, the bins' widths)."""
+    beyond them to ``kernel_bounds`` as the grid method's, the samples' counts in a bin about each, the bins' widths,
+    each sample's bin: -1 or the ages' count outside them), the bins found once for the counts and :func:`_term_tau`."""
     inner = age_grid(bounds[0], bounds[1], SAMPLE_GRID)
     below, above = outer_ages(inner, {"log10_age_min": kernel_bounds[0], "log10_age_max": kernel_bounds[1]})
     full = np.concatenate([below, inner, above])
     edges = np.concatenate([full[:1], 0.5 * (full[1:] + full[:-1]), full[-1:]])  # a bin about each grid age
-    return full, np.histogram(x, bins=edges)[0], np.diff(edges)
+    k = np.searchsorted(edges, x, side="right") - 1
+    k[x == edges[-1]] = full.size - 1  # as np.histogram's, the last bin holds its right edge
+    counts = np.bincount(k[(k >= 0) & (k < full.size)], minlength=full.size)
+    return full, counts, np.diff(edges), k
 
 
 # The stream of a star's generator (star_generator) its summaries draw from (0: the emcee back end's chain)
@@ -338,7 +343,7 @@ def _density_summary(x: np.ndarray, n_keep: int, rng: np.random.Generator, calib
     likelihood (a 2 d K dwarf at 1.3 mag, 11 Myr unbounded, got invalid_prior under --age-min-myr 3000, which the
     grid dates at 3.3 Gyr), or a few copies of one sample.
     """
-    full, counts, widths = _binned(x, bounds, kernel_bounds) if binned is None else binned
+    full, counts, widths = _binned(x, bounds, kernel_bounds)[:3] if binned is None else binned
     with np.errstate(divide="ignore"):
         log_like = np.log(counts / widths)[None, :]
     colours = None if colour is None else np.array([colour])

@@ -32,7 +32,7 @@ from gyroage.core.posterior import (
     grid_posterior,
     posterior_table,
 )
-from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_step_note, narrow_widths
+from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_cannot_hold, grid_step_note, narrow_widths
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, sample_stars
 from gyroage.core.stars import StarArrays, check_stars, require_magnitudes, unreddened_rows
 from gyroage.defaults import AGE_GRID
@@ -176,14 +176,14 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         mean, sigma = _rows(prior_mean, ok), _rows(prior_sigma, ok)
         # the grid gives the sampler's stars p_outlier and age_beyond_prior_bound (and its posterior, pdfs kept, to those whose
         # chains left too few samples under a prior that is not flat, or none where it lies); other flags follow MCMC ages
-        g = grid_rows(stars, ok, mean, sigma, density, settings, keep if settings.method == "grid" else not
-                      flat_over_model_grid(settings.prior, density.card.age_grid, settings.n_grid, mean, sigma))
+        flat = flat_over_model_grid(settings.prior, density.card.age_grid, settings.n_grid, mean, sigma)
+        g = grid_rows(stars, ok, mean, sigma, density, settings, keep if settings.method == "grid" else not flat)
         values = dict(g.values)
         flags, extrapolated = g.flags, g.extrapolated
         if g.pdf is not None and settings.method == "grid":
             table = posterior_table(rows, "grid", [g.grid] * len(rows), list(g.pdf))
         if settings.method == "mcmc":
-            mc, table = _mcmc_rows(stars, ok, mean, sigma, density, settings, keep, on_block, row_numbers[ok], g)
+            mc, table = _mcmc_rows(stars, ok, mean, sigma, density, settings, keep, on_block, row_numbers[ok], g, flat)
             values.update(mc)
             # the flags describe the ages written: the MCMC posterior's (p_outlier stays the grid's)
             flags, extrapolated = age_flags(stars, ok, density.card, main_sequence_term(density, settings, stars),
@@ -321,9 +321,9 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
 
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,
-               settings: EstimateSettings, keep: bool,
-               on_block: Callable[[int], None] | None = None,
-               rows: np.ndarray | None = None, grid: GridRows | None = None) -> tuple[dict, pd.DataFrame | None]:
+               settings: EstimateSettings, keep: bool, on_block: Callable[[int], None] | None = None,
+               rows: np.ndarray | None = None, grid: GridRows | None = None,
+               flat: bool | None = None) -> tuple[dict, pd.DataFrame | None]:
     """MCMC summaries, diagnostics and ``converged`` of the usable rows (and their samples when ``keep``);
     ``rows``: their input rows (default 0, 1, ...), which key each star's random stream. A star whose chain left
     too few (effective) samples within a prior's bounds, or never went where the grid's posterior lies
@@ -348,7 +348,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
     res = sample_stars(density, settings.prior, inputs, settings.sampler, settings.seed, 0.0,
                        Calibration.from_card(density.card), on_block=on_block, main_sequence=term,
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
-                       n_grid=settings.n_grid, rows=rows)
+                       n_grid=settings.n_grid, rows=rows, flat=flat)
     # a chain of the likelihood alone (a prior not flat: res.visits has columns) that never went where the grid's
     # posterior lies; not one whose ages differ from the grid's, which ignores prot_err (a period error widens the chain)
     few = np.zeros(len(lp), dtype=bool) if grid is None else (
@@ -449,12 +449,12 @@ def _counts_widths(settings: EstimateSettings) -> bool:
 
 def _fallback_widths(settings: EstimateSettings, few: np.ndarray, sigma: np.ndarray | None) -> tuple[int, float]:
     """(how many, the smallest width) of the sampler's stars that took the grid's posterior (``few``) under a prior
-    that grid cannot hold (:func:`grid_step_note`, the grid method's test), for :func:`narrow_prior_note`."""
+    that grid cannot hold (:func:`grid_cannot_hold`, the grid method's test), for :func:`narrow_prior_note`."""
     if not few.any():
         return 0, float("inf")
     if settings.prior.sigma_column is not None:
         return narrow_widths(settings.prior, settings.n_grid, sigma[few])
-    if grid_step_note(settings.prior, settings.n_grid) is None:
+    if not grid_cannot_hold(settings.prior, settings.n_grid):
         return 0, float("inf")
     return int(few.sum()), float(settings.prior.sigma) if settings.prior.kind == "gaussian_log_age" else float("inf")
 

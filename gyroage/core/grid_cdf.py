@@ -15,8 +15,9 @@ QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 trapezoid = np.trapezoid if hasattr(np, "trapezoid") else np.trapz
 
 
-def cdf(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Each pdf row's CDF on ``grid`` (trapezoid rule), normalised to end at 1."""
+def cdf(pdf: np.ndarray, grid: np.ndarray, normalised: bool = True) -> np.ndarray:
+    """Each pdf row's CDF on ``grid`` (trapezoid rule), normalised to end at 1 (``normalised`` False: the running
+    integral itself)."""
     dx = np.diff(grid)
     pdf = np.asarray(pdf)
     # The trapezoid sums in one float64 array: a catalogue's posteriors pass here twice, and temporaries cost more
@@ -28,7 +29,8 @@ def cdf(pdf: np.ndarray, grid: np.ndarray) -> np.ndarray:
     steps *= 0.5
     steps *= dx
     np.cumsum(steps, axis=-1, out=steps)
-    c /= c[..., -1:]
+    if normalised:
+        c /= c[..., -1:]
     return c
 
 

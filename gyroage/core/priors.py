@@ -245,6 +245,17 @@ def _centre_words(prior: Prior) -> str:
             f"most {CENTRE_SIGMAS:g} sigma beyond them){hint}")
 
 
+def grid_cannot_hold(prior: Prior, n_grid: int) -> bool:
+    """Whether ``n_grid`` points cannot hold a prior of one width for every star as given (:func:`grid_step_note`'s
+    test, its line left unformatted): a Gaussian narrower than twice the grid's step, or a table ending inside the
+    age bounds. Widths from a column are counted per star instead (:func:`narrow_widths`): False."""
+    if prior.kind == "tabulated":
+        return any(_table_inside(prior))
+    if prior.kind != "gaussian_log_age" or prior.sigma_column is not None:
+        return False
+    return float(prior.sigma) < 2 * ((prior.log10_age_max - prior.log10_age_min) / (int(n_grid) - 1))
+
+
 def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None = None,
                    of_stars_said: bool = False) -> str | None:
     """A line saying what the grid does to a prior it cannot hold as given, else None: a Gaussian prior narrower
@@ -258,6 +269,8 @@ def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None =
     (:func:`narrow_widths`; None or no row: no line). ``of_stars_said``: the line follows a count of ``narrow[0]``
     stars the caller has said (an mcmc run's stars that took the grid's posterior), so it names them "their"/"its".
     """
+    if prior.sigma_column is None and not grid_cannot_hold(prior, n_grid):
+        return None
     if prior.kind == "tabulated":
         return _table_edge_note(prior, n_grid)
     if prior.kind != "gaussian_log_age":
@@ -277,8 +290,6 @@ def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None =
                 f"narrow a prior, and {pronoun} {ages} out wider than it and off its centre; ")
     else:
         s = float(prior.sigma)
-        if s >= 2 * step:
-            return None
         ages = "the ages come" if not of_stars_said else "their ages come" if narrow[0] > 1 else "its age comes"
         head = (f"--prior-sigma {s:g} is under twice the age grid's step, {grid}: the grid cannot resolve so "
                 f"narrow a prior, and {ages} out wider than it and off its centre; ")
@@ -289,24 +300,28 @@ def grid_step_note(prior: Prior, n_grid: int, narrow: tuple[int, float] | None =
     return head + f"--grid {need} (Python: n_grid={need}) or narrower age bounds resolve {what}"
 
 
-def _table_edge_note(prior: Prior, n_grid: int) -> str | None:
+def _table_edge_note(prior: Prior, n_grid: int) -> str:
     """A line saying that a table ends inside the age bounds, where the grid's posterior runs on for up to one step
     past its edge (the trapezoid rule takes the density to 0 over the grid cell after the last age with prior mass:
     a table ending at 3162 Myr gave the Sun a p97.5 of 3243 Myr), with the bounds that put the edge on the grid's
-    end; None when the table spans the bounds."""
+    end (:func:`grid_step_note` asks only when it does: :func:`grid_cannot_hold`)."""
     lo, hi, n = prior.log10_age_min, prior.log10_age_max, int(n_grid)
     first, last = prior.table[0][0], prior.table[0][-1]
-    tol = 1e-5  # dex: a bound given to 6 digits at the edge (as the line suggests) is on it
+    low, high = _table_inside(prior)
     options = [f"{name} {_inward_myr(edge, up)}" for name, edge, inside, up in
-               (("--age-min-myr", first, first > lo + tol, True), ("--age-max-myr", last, last < hi - tol, False))
-               if inside]
-    if not options:
-        return None
+               (("--age-min-myr", first, low, True), ("--age-max-myr", last, high, False)) if inside]
     span = f"{10 ** (max(first, lo) - 6):.6g}-{10 ** (min(last, hi) - 6):.6g} Myr"
     return (f"the prior table holds ages {span}, inside the age bounds ({10 ** (lo - 6):.6g}-{10 ** (hi - 6):.6g} Myr):"
             f" the grid's ages run on up to one step ({(hi - lo) / (n - 1):.3g} dex) past "
             f"{'its edges' if len(options) > 1 else 'its edge'}; {' and '.join(options)} "
             f"{'put the grid ends' if len(options) > 1 else 'puts the grid end'} there")
+
+
+def _table_inside(prior: Prior) -> tuple[bool, bool]:
+    """Whether a prior table's first and last ages lie inside the age bounds (by more than 1e-5 dex: a bound given to
+    6 digits at the edge, as :func:`_table_edge_note` suggests, is on it)."""
+    first, last = prior.table[0][0], prior.table[0][-1]
+    return bool(first > prior.log10_age_min + 1e-5), bool(last < prior.log10_age_max - 1e-5)
 
 
 def _inward_myr(edge: float, up: bool) -> str:

@@ -375,7 +375,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
                  seed: int = 0, outlier_weight: float | None = None, calibration: Calibration | None = None,
                  on_block: Callable[[int], None] | None = None, main_sequence: MainSequenceTerm | None = None,
                  main_sequence_calibration: Calibration | None = None, n_grid: int = AGE_GRID[2],
-                 rows: np.ndarray | None = None) -> SampleResult:
+                 rows: np.ndarray | None = None, flat: bool | None = None) -> SampleResult:
     """MCMC age posteriors for many stars (see the module docstring for the model).
 
     ``rows``: each star's absolute input row (default 0..n-1), which with ``seed`` keys the star's random stream,
@@ -386,10 +386,11 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
     finishing order with processes), e.g. to report progress; it cannot change results.
     ``main_sequence``: the height term, for stars with ``stars.abs_g``; the stars it informs take
     ``main_sequence_calibration`` (when given) instead of ``calibration``. ``n_grid``: the grid method's number of
-    ages, on which a prior is judged flat as there (:func:`gyroage.core.posterior.prior_is_flat`).
-    """
-    ms = (main_sequence, main_sequence_calibration)
-    settings = settings or SamplerSettings()
+    ages, on which a prior is judged flat as there (:func:`gyroage.core.posterior.flat_over_model_grid`; ``flat``: that
+    answer if known), once for all stars (per block, flat per-star priors beside others gave a concatenation traceback)."""
+    ms, settings = (main_sequence, main_sequence_calibration), settings or SamplerSettings()
+    if flat is None:
+        flat = flat_over_model_grid(prior, density.card.age_grid, n_grid, stars.prior_mean, stars.prior_sigma)
     n = len(stars)
     rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     if rows.shape != (n,) or (n and rows.min() < 0):
@@ -413,7 +414,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
                                    initargs=(os.getpid(), model))
         try:
             futures = {pool.submit(_worker_run, (model, prior, stars.take(idx), settings, seed, rows[idx],
-                                                 outlier_weight, calibration, ms, n_grid)): len(idx) for idx in jobs}
+                                                 outlier_weight, calibration, ms, flat)): len(idx) for idx in jobs}
             for f in as_completed(futures):
                 f.result()  # a failed block stops the run here, as pool.map did
                 done(futures[f])
@@ -430,7 +431,7 @@ def sample_stars(density: FlowDensity, prior: Prior, stars: StarInputs, settings
         parts = []
         for idx in jobs:
             parts.append(_run_blocks(density, prior, stars.take(idx), settings, seed, rows[idx], outlier_weight,
-                                     calibration, ms, n_grid))
+                                     calibration, ms, flat))
             done(len(idx))
     return _concat(parts, n)
 
@@ -449,7 +450,7 @@ class _StarRandom:
 
 
 def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, calibration=None,
-                main_sequence=(None, None), n_grid: int = AGE_GRID[2]) -> SampleResult:
+                main_sequence=(None, None), flat: bool = True) -> SampleResult:
     star_rng = _StarRandom(seed, rows)
     term, term_calibration = main_sequence
     # A calibration widens the likelihood, not the prior (as in the grid method): under a prior not flat over the model's
@@ -457,8 +458,7 @@ def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, cal
     bounds, g = (prior.log10_age_min, prior.log10_age_max), density.card.age_grid
     inside = not bounds_are_the_cards(prior, g)  # cut there, a 100 d M dwarf at 2.6 mag came out 70 Myr under 1 Gyr
     kernel_bounds = (float(g["log10_age_min"]), float(g["log10_age_max"])) if inside else bounds
-    apart = (calibration is not None or term_calibration is not None) and not flat_over_model_grid(
-        prior, g, n_grid, stars.prior_mean, stars.prior_sigma)
+    apart = (calibration is not None or term_calibration is not None) and not flat
     chain_prior = Prior("uniform_log_age", *kernel_bounds) if apart else prior
     logpost = LogPosterior(density, chain_prior, stars, outlier_weight, term)
     informed = term.informs(stars.bp_rp0, stars.abs_g, stars.abs_g_err) if logpost.main_sequence is not None else None
@@ -484,9 +484,8 @@ def _worker_start(parent: int, model: tuple) -> None:
 
 def _worker_run(args) -> SampleResult:
     check_started()
-    model, prior, stars, settings, seed, rows, w, calibration, main_sequence, n_grid = args
-    return _run_blocks(cached_density(*model), prior, stars, settings, seed, rows, w, calibration, main_sequence,
-                       n_grid)
+    model, prior, stars, settings, seed, rows, w, calibration, main_sequence, flat = args
+    return _run_blocks(cached_density(*model), prior, stars, settings, seed, rows, w, calibration, main_sequence, flat)
 
 
 def _concat(parts: list[SampleResult], n: int) -> SampleResult:

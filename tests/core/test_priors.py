@@ -687,3 +687,19 @@ def test_a_python_tabulated_prior_takes_log_densities_and_make_prior_reads_the_c
     np.testing.assert_allclose(from_file.log_prob(x), by_hand.log_prob(x))
     doc = " ".join(Prior.__doc__.split())
     assert "NATURAL LOG" in doc and "make_prior(\"tabulated\"" in doc and "--prior-table" in doc
+
+
+
+@pytest.mark.parametrize(("prior", "cannot"), [
+    (Prior("gaussian_log_age", mean=9.0, sigma=0.01), True), (Prior("gaussian_log_age", mean=9.0, sigma=0.039999), True),
+    (Prior("gaussian_log_age", mean=9.0, sigma=0.04), False), (Prior("uniform_age"), False),
+    (Prior("tabulated", 6.0, 10.0, table=((9.0, 9.5), (0.0, 0.0))), True),
+    (Prior("tabulated", 9.0, 9.5, table=((9.0, 9.5), (0.0, 0.0))), False)])
+def test_whether_the_grid_cannot_hold_a_prior_is_asked_without_its_line(prior, cannot):
+    """The mcmc run's count of stars that took the grid's posterior under a prior it cannot hold asked grid_step_note
+    for a whole line to learn a yes/no (RD37A 7): grid_cannot_hold answers it, and says yes exactly where the line is
+    said (0.04 dex is twice the default 201 points' 0.02 dex step; a table inside the bounds, or ending on them)."""
+    from gyroage.core.priors import grid_cannot_hold, grid_step_note
+
+    assert grid_cannot_hold(prior, 201) is cannot
+    assert (grid_step_note(prior, 201) is not None) is cannot

@@ -554,3 +554,18 @@ def test_mcmc_keeps_the_grid_pdfs_only_under_a_prior_that_is_not_flat(model, mon
     out = model.estimate(pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0]}), settings)
     assert np.isfinite(out["age_p50_myr"]).all()
     assert len(pdfs) == 1 and (pdfs[0] is not None) == kept
+
+
+def test_blocks_whose_per_star_priors_are_flat_beside_blocks_whose_are_not_join(model):
+    """Whether the chains sample the likelihood alone was judged per block of ``settings.block`` stars (and again by
+    the caller, RD37A 6): a block of per-star Gaussians 1e300 dex wide (flat on the grid) beside one 0.3 dex wide made
+    visits of 0 and SAMPLE_GRID columns, and concatenating them raised a ValueError (a traceback from `gyroage
+    estimate --method mcmc` on 300 such rows). Judged once for all the stars, the flat block's chain is the
+    likelihood's too, and each star's age is the one it gets alone with its block's neighbours alike."""
+    stars = _stars([10.0, 10.0], [0.8, 0.8], 0.05, prior_mean=np.array([9.0, 9.0]), prior_sigma=np.array([1e300, 0.3]))
+    prior = Prior("gaussian_log_age", mean_column="mu", sigma_column="sig")
+    cal = Calibration.from_card(model.density.card)
+    res = sample_stars(model.density, prior, stars, replace(FAST, block=1), seed=1, calibration=cal)
+    assert res.visits.shape == (2, res.visits.shape[1]) and res.visits.shape[1] > 0
+    whole = sample_stars(model.density, prior, stars, FAST, seed=1, calibration=cal)
+    np.testing.assert_array_equal(res.summaries["age_p50_myr"], whole.summaries["age_p50_myr"])
