@@ -10,7 +10,9 @@ flow log-likelihoods (flat prior in log age) by:
   (edges 0.5, 0.8, 1.0, 1.3, 1.8, 2.5) carries the same total, the weights summing to the group's size
   (a lone star in a band counts as size / bands stars: the flaw noted in the docs);
 * E4: the median of the members' posterior medians;
-* E5: E3 with outlier weight 0.2; E6: E3 with each weight capped at 3.
+* E5: E3 with outlier weight 0.2; E6: E3 with each weight capped at 3;
+* EF (study 37): the outlier share marginalised: the product of mixtures at each weight of :data:`SHARES`, summed
+  with equal prior weight (:func:`share_marginal`).
 
 Prints the median |error| over all clusters and over those >= 30 Myr, per directory and averaged.
 
@@ -26,15 +28,18 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.special import logsumexp
 
 from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
 from gyroage.build.loco import saved_folds
-from gyroage.core.groups import joint_age
+from gyroage.core.groups import group_log_likelihood, joint_age
 from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import normalise, quantiles
 
 EDGES = (0.5, 0.8, 1.0, 1.3, 1.8, 2.5)
-NAMES = ("E0", "E1", "E2", "E3", "E4", "E5", "E6")
+NAMES = ("E0", "E1", "E2", "E3", "E4", "E5", "E6", "EF")
+# Study 37's outlier shares, each with equal prior weight (benchmarks/candidates/PREREGISTRATION.md).
+SHARES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 def colour_balanced(ll, grid, w, colour, cap=None) -> float:
@@ -46,18 +51,28 @@ def colour_balanced(ll, grid, w, colour, cap=None) -> float:
     return float(quantiles(normalise(lp[None], grid), grid)[0][2])
 
 
+def share_marginal(ll: np.ndarray, grid: np.ndarray, shares=SHARES) -> np.ndarray:
+    """EF's log10-age quantiles (2.5/16/50/84/97.5) of one group from its members' flow log-likelihoods (stars x
+    grid): the product of mixtures at each outlier share, summed over the shares; flat prior in log age."""
+    ll = np.asarray(ll, dtype=np.float64)
+    gid, m, log_u = np.zeros(len(ll), dtype=int), np.ones(len(ll)), outlier_log_density()
+    lp = logsumexp([group_log_likelihood(ll, gid, 1, m, f, log_u)[0] for f in shares], axis=0)
+    return quantiles(normalise(lp[None, :], grid), grid)[0]
+
+
 def estimates(ll, grid, colour) -> dict[str, float]:
     out = {name: float(joint_age(ll, grid, w)[1][2]) for name, w in (("E0", 0.05), ("E1", 0.2), ("E2", 0.5))}
     out["E3"] = colour_balanced(ll, grid, 0.05, colour)
     out["E4"] = float(np.median(quantiles(normalise(ll.astype(float), grid), grid)[:, 2]))
     out["E5"] = colour_balanced(ll, grid, 0.2, colour)
     out["E6"] = colour_balanced(ll, grid, 0.05, colour, cap=3.0)
+    out["EF"] = float(share_marginal(ll, grid)[2])
     return out
 
 
 def main(argv: list[str]) -> int:
     """Print each estimator's median |error| (all / >= 30 Myr) per directory and averaged over them."""
-    ap = argparse.ArgumentParser(description="Joint-age estimators E0-E6 compared on saved LOCO folds (no retraining).")
+    ap = argparse.ArgumentParser(description="Joint-age estimators E0-E6 and EF compared on saved LOCO folds (no retraining).")
     ap.add_argument("loco", nargs="+", help="gyroage validate --out directories")
     ap.add_argument("--catalogue", type=Path, default=None,
                     help="the catalogue the folds were trained on (default: the shared one)")
