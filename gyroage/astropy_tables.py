@@ -272,6 +272,13 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     if readme is not None:
         return "ascii.cds", {"readme": str(readme)}, None
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:12]
+    # astropy's own fixed-width text (every line between pipes; an IPAC table's rows are not) and reStructuredText
+    # (a rule of = above the names): read as astropy wrote them, where its guess found no header (V40)
+    if len(lines) > 1 and all(ln.lstrip().startswith("|") and ln.endswith("|") for ln in lines):
+        _pipes_line_up(text if str(source) == "-" or len(text) < 65536 else _text(src), source)
+        return "ascii.fixed_width", {}, None
+    if len(lines) > 2 and re.fullmatch(r"=+( +=+)*", lines[0].strip()) and lines[2].strip() == lines[0].strip():
+        return "ascii.rst", {}, None
     rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
     if rule is None:
         if len(lines) > 1 and rdb_types(_names(lines[0]), lines[1].split()):  # no star: the rows split on blanks
@@ -285,6 +292,17 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
                    "position_char": lines[rule].strip()[0]}
         return "ascii.fixed_width_two_line", options, units
     return "ascii.basic", {"data_start": rule + 1}, units
+
+
+def _pipes_line_up(text: str, source) -> None:
+    """Refuse a '|'-delimited table in one line unless every row's '|' stand where the header's do: astropy cuts its
+    cells at the header's, so a row whose '|' stand elsewhere would be read with '|' or a neighbour's text inside."""
+    rows = [(k, ln.rstrip()) for k, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.lstrip().startswith("#")]
+    at = [m.start() for m in re.finditer(r"\|", rows[0][1])]
+    for k, ln in rows[1:]:
+        if [m.start() for m in re.finditer(r"\|", ln)] != at:
+            raise UserError(f"cannot read {source} as ascii: line {k}'s '|' do not stand under the header's: line them "
+                            "up, or give the table as CSV")
 
 
 def _names(header: str) -> list[str]:

@@ -431,3 +431,25 @@ def test_a_quoted_header_name_counts_once_for_a_types_or_units_line(tmp_path, se
     (tmp_path / "t.txt").write_text(f'"my star" prot bp_rp0\n{second}\nA {168 if "h" in second else 7} 1.1\n')
     rows = ok_output(invoke_quiet("estimate", str(tmp_path / "t.txt"))).splitlines()
     assert rows[0].startswith("my star,prot,bp_rp0,") and [r.split(",")[:2] for r in rows[1:]] == [["A", "7"]], rows
+
+
+# astropy's own text layouts, as Table.write(format="ascii.fixed_width" / "ascii.rst") writes them (review V40, 16)
+PIPES = ("| Cluster  |  Per | BP-RP0 |\n| Pleiades |  7.0 |    1.1 |\n| Pleiades | 10.0 |    1.2 |\n"
+         "| Praesepe | 12.5 |    1.1 |\n")
+RST = ("======== ==== ======\nCluster  Per  BP-RP0\n======== ==== ======\nPleiades  7.0    1.1\nPleiades 10.0    1.2\n"
+       "Praesepe 12.5    1.1\n======== ==== ======\n")
+
+
+@pytest.mark.parametrize("text", [PIPES, RST], ids=["fixed_width", "rst"])
+def test_astropys_own_fixed_width_and_rst_text_tables_are_read(tmp_path, plain_ages, text):
+    """Refused before: the pipes' header as 'no header line naming its columns', the rst rule taken for the names."""
+    (tmp_path / "stars.dat").write_text(text)
+    got = pd.read_csv(StringIO(ok_output(invoke_quiet("estimate", str(tmp_path / "stars.dat"), "--seed", "1"))))
+    pd.testing.assert_frame_equal(got, pd.read_csv(StringIO(plain_ages)))  # astropy types the cells: 7.0 written 7
+
+
+def test_a_pipe_table_whose_pipes_do_not_line_up_is_refused_naming_the_line(tmp_path):
+    """astropy cuts cells at the header's '|': a row whose '|' stand elsewhere was read with '|' inside its cells."""
+    (tmp_path / "stars.dat").write_text("| Cluster | Per | BP-RP0 |\n| Pleiades | 7.0 | 1.1 |\n")
+    msg = one_line_error(invoke_quiet("estimate", str(tmp_path / "stars.dat")))
+    assert "line 2's '|' do not stand under the header's" in msg
