@@ -82,6 +82,7 @@ class Posterior:
     ms_height_mag : height above the main sequence, mag (positive: brighter), where the card's main-sequence term
         informed the age, NaN elsewhere, shape ``shape``; None (and no column in :meth:`to_frame`) when the model
         has no term or no magnitudes were given, as in ``gyroage estimate``'s output.
+    index : the index of the pandas Series given (one row per star), :meth:`to_frame`'s; None: 0..n-1.
     """
 
     grid: np.ndarray
@@ -92,6 +93,7 @@ class Posterior:
     p_outlier: np.ndarray | None = None
     age_flags: np.ndarray | None = None
     ms_height_mag: np.ndarray | None = None
+    index: pd.Index | None = None
 
     @property
     def ok(self) -> np.ndarray:
@@ -135,7 +137,8 @@ class Posterior:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per star (inputs raveled in C order): the inputs, ``ms_height_mag`` (when known), the summaries and
-        ``status``, in ``gyroage estimate``'s order."""
+        ``status``, in ``gyroage estimate``'s order; indexed as the Series given, if any labelled the stars (so
+        ``df.join`` pairs them), else 0..n-1."""
         cols = {k: np.reshape(v, -1) for k, v in self.inputs.items()}
         if self.ms_height_mag is not None:
             cols[HEIGHT_COLUMN] = self.ms_height_mag.reshape(-1)
@@ -144,7 +147,7 @@ class Posterior:
             cols["p_outlier"] = self.p_outlier.reshape(-1)
             cols["age_flags"] = self.age_flags.reshape(-1)
         cols["status"] = self.status.reshape(-1)
-        frame = pd.DataFrame(cols)
+        frame = pd.DataFrame(cols, index=self.index)
         return text_types(frame, frame.columns) if len(frame) == 0 else frame
 
 
@@ -321,8 +324,9 @@ class AgeModel:
         if prior.per_star:  # its columns are no arrays here: every star would get NaN ages and status ok
             raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
-        same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, **colours)
+        index = same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, **colours)
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
+        index = index if index is not None and len(index) == stars.status.size else None  # else not one label a star
         grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
         m = stars.status.size
         pdf, p_out, flags = np.full((m, n), np.nan), np.full(m, np.nan), np.full(m, "", dtype=object)
@@ -341,7 +345,7 @@ class AgeModel:
                                 np.isin(status, (statuses.OK, statuses.EXTRAPOLATED)))
         height = height[HEIGHT_COLUMN].reshape(shape) if height else None
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
-                         p_out.reshape(shape), flags.reshape(shape), height)
+                         p_out.reshape(shape), flags.reshape(shape), height, index)
 
     @in_keywords(FRAME_KEYWORD_WORDS)  # refusals in its words: EstimateSettings(reddening=), the frame
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None,
