@@ -24,6 +24,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.column_types import text_types
+from gyroage.core import api_frames
 from gyroage.core.api_frames import index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step, warn_unreddened
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, same_index, warn_caller
 from gyroage.core.colours import excess_colour_sigma, fill_colour_err
@@ -364,7 +365,8 @@ class AgeModel:
         Warns (UserWarning) where the command line says so on stderr: a column whose name converts its values
         (``Prot [h]``), several columns of one quantity (which is used), an absolute G without a 0 in its name
         (``M_G``) read as de-reddened by the main-sequence term, rows with bp_rp but no usable reddening although a
-        Teff-like column has a value (invalid_reddening, not dated from it).
+        Teff-like column has a value (invalid_reddening, not dated from it). ``attrs["gyroage"]``: the record a typed
+        output carries (version, model card SHA-256, settings; :func:`gyroage.core.api_frames.with_record`).
         """
         # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
         frame = star_frame(frame)
@@ -383,7 +385,7 @@ class AgeModel:
                              on_unreddened=unreddened.append)
         warn_grid_step(s, narrow, out)
         warn_unreddened(frame.columns, unreddened)  # after the prior's note, as the command line's end-of-run lines
-        return out  # with frame's index, so a column assigned back aligns
+        return api_frames.with_record(out, frame.columns, self.density, s)  # frame's index: a column assigned back aligns
 
     @underflow_ignored
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,

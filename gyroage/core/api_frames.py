@@ -153,3 +153,15 @@ def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "e
     arrays = "posterior(prot, bp_rp0, ...)" if caller == "estimate" else "group_posterior(...)"
     raise TypeError(f"{caller} takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
                     f"a file: gyroage.read_stars(path); arrays: {arrays})")
+
+
+def with_record(out: pd.DataFrame, columns, density, settings: EstimateSettings) -> pd.DataFrame:
+    """``out`` with the record a typed output of ``gyroage estimate`` carries (:mod:`gyroage.provenance`: version,
+    model and card SHA-256, settings, ``columns`` read) in ``out.attrs["gyroage"]``, less the command, engine and
+    chunksize, which a call has not (it dates its frame as one chunk); a new attrs dict, so the caller's frame's attrs stay as they were."""
+    from gyroage.provenance import KEY, estimate_provenance
+
+    meta = estimate_provenance(density.card, density.onnx_path.parent, settings, io.require_columns(list(columns)),
+                               engine=None)
+    out.attrs = {**out.attrs, KEY: meta}
+    return out
