@@ -6,6 +6,7 @@ short.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -92,7 +93,7 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
     Parameters
     ----------
     source : the file (any format ``estimate`` reads: CSV of any delimiter, gzip-compressed or not; Parquet; FITS,
-        VOTable, ECSV, whitespace ASCII), or '-' for stdin.
+        VOTable, ECSV, whitespace ASCII), or '-' for stdin; an in-memory buffer is a UserError.
     fmt : a format name overriding what the file says, as ``--input-format`` (any case; None or 'auto': from its
         bytes and suffix); one that is not a format is a UserError.
     membership : the column of membership probabilities, as ``group-age --membership`` reads it (its unit, a ``%``
@@ -111,6 +112,9 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
     """
     from gyroage import formats
 
+    if not isinstance(source, (str, bytes, os.PathLike)):  # a buffer failed deep in the sniffing, in Python's words
+        raise UserError(f"read_stars takes a path (str or Path, or '-' for stdin as gyroage estimate reads it), not "
+                        f"{type(source).__name__}: write it to a file, or pass a frame to model.estimate(frame)")
     fmt = formats.check_format(fmt, "fmt")  # as --input-format: any case, 'auto', a bad name in one line
     roles = None if membership is None else {"membership": membership}  # as group-age passes them
     return _warned(lambda: io.read_table(source, fmt, roles, repeats=True))  # X.N: a repeat?
