@@ -359,3 +359,16 @@ def test_to_frame_keeps_the_index_of_the_series_given_so_a_join_keeps_the_ages(m
         list(range(5))
     grid = model.posterior(prot=cat.prot, bp_rp0=np.array([[0.8], [1.0]]))  # (2, 5): not one row per label
     assert list(grid.to_frame().index) == list(range(10))
+
+
+def test_two_columns_with_one_label_are_told_apart_by_position(model):
+    """A frame with two columns labelled prot warned "using 'prot', ignoring 'prot'" (review V41 5): which copy?"""
+    from gyroage.columns import duplicate_notes
+
+    frame = pd.DataFrame([[25.4, 0.82, 8.0]], columns=["prot", "bp_rp0", "prot"])
+    with pytest.warns(UserWarning, match=r"using 'prot' \(column 1\), ignoring 'prot' \(column 3\)$"):
+        out = model.estimate(frame)
+    assert out["age_p50_myr"].iloc[0] == model.posterior(25.4, 0.82).summaries()["age_p50_myr"][0]  # the first
+    assert duplicate_notes(["prot", "period", "bp_rp0", "prot"]) == [
+        "several columns are prot: using 'prot' (column 1), ignoring 'period', 'prot' (column 4)"]
+    assert duplicate_notes(["period", "Prot"]) == ["several columns are prot: using 'period', ignoring 'Prot'"]
