@@ -388,31 +388,30 @@ def _refuse_old_reddening_pair(columns: list, found: dict[str, str]) -> None:
                         + " and ".join(what[k][1] for k in lost))
 
 
-def _several(what: str, used, ignored) -> str:
-    """The note that several columns are ``what``: which one is used, which are ignored."""
-    return f"several columns are {what}: using '{used}', ignoring {', '.join(repr(str(c)) for c in ignored)}"
+def _several(what: str, used, ignored, columns=()) -> str:
+    """The note that several columns are ``what``: which one is used, which are ignored; a label ``columns`` (all the
+    input's) holds more than once with its column number, so that a DataFrame's two 'prot' read apart (review V41 5)."""
+    at = {c: iter([i + 1 for i, d in enumerate(columns) if d == c]) for c in columns if list(columns).count(c) > 1}
+    def where(c) -> str:
+        return f" (column {next(at[c])})" if c in at else ""
+    return f"several columns are {what}: using '{used}'{where(used)}, ignoring {', '.join(repr(str(c)) + where(c) for c in ignored)}"
 
 
 def duplicate_notes(columns) -> list[str]:
     """One line per quantity that several columns supply: which is used, which are ignored (an upper error in
     words, ``the upper error of prot``: README names no ``<X>_err_upper`` role)."""
     return [_several(f"the upper error of {canon[:-len(f'_err{UPPER}')]}" if canon.endswith(f"_err{UPPER}") else canon,
-                     cols[0], cols[1:]) for canon, cols in column_matches(columns).items() if len(cols) > 1]
+                     cols[0], cols[1:], columns) for canon, cols in column_matches(columns).items() if len(cols) > 1]
 
 
 def option_notes(columns, options) -> list[str]:
     """One line per option naming a column (``(option, name)`` pairs, ``("--by", "cluster")``; a name ``None``: not
     given) that several columns match, in :func:`duplicate_notes`' words: which one :func:`find_column` takes."""
     columns = list(columns)
-    lines = []
-    for option, name in options:
-        col = None if name is None else find_column(columns, name)
-        if col is None:
-            continue
-        others = [c for c in columns if name_key(c) == name_key(name) and str(c) != str(col)]
-        if others:
-            lines.append(_several(f"{option} {name}", col, others))
-    return lines
+    found = [(option, name, find_column(columns, name)) for option, name in options if name is not None]
+    others = [(f"{option} {name}", col, [c for c in columns if name_key(c) == name_key(name) and str(c) != str(col)])
+              for option, name, col in found if col is not None]
+    return [_several(what, col, rest) for what, col, rest in others if rest]
 
 
 def name_conversions(columns) -> str | None:

@@ -528,3 +528,23 @@ def test_git_never_rewrites_the_model_cards_line_ends():
 
     assert attr("text", "models/gyroage-model.json") == "unset"
     assert attr("binary", "models/gyroage-density.onnx") == "set"
+
+
+def test_the_api_estimate_frame_carries_the_record_a_typed_output_writes(here):
+    import hashlib
+
+    run("estimate", "stars.csv", "-o", "out.parquet", "-q")
+    written = record(here / "out.parquet")
+    model = gyroage.AgeModel.load()
+    frame = gyroage.read_stars("stars.csv")
+    frame.attrs["survey"] = "mine"
+    out = model.estimate(frame)
+    got = out.attrs[KEY]  # was {}: nothing in what a pipeline got back said which gyroage or model made the ages
+    # no command or engine, and no chunksize: the call dates its frame as one chunk
+    assert got == {k: v for k, v in written.items() if k not in ("command", "engine", "chunksize")}
+    from gyroage.core.modelcard import default_model_dir
+
+    card = (default_model_dir() / "gyroage-model.json").read_bytes()
+    assert got["version"] == gyroage.__version__ and got["model"] == "shipped"
+    assert got["model_card_sha256"] == model.card.file_sha256 == hashlib.sha256(card).hexdigest()
+    assert out.attrs["survey"] == "mine" and frame.attrs == {"survey": "mine"}  # the caller's attrs kept, not changed

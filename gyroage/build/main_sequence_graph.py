@@ -20,8 +20,10 @@ MAGNITUDE_DOC = {
                       "star is dated from rotation alone",
     },
     "outputs": {
+        # also on undated rows (a bad period): the graph does not mask it as estimate's column is (review V41 2)
         "ms_height_mag": "float64 [n_stars]: height above the main sequence, M_MS(colour) - abs_g0, where the "
-                         "main-sequence term informs the star's age; NaN elsewhere",
+                         "main-sequence term applies to the star, NaN elsewhere; also on rows neither ok nor "
+                         "extrapolated, where gyroage estimate leaves it empty: read it only where ok or extrapolated",
     },
 }
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from gyroage import statuses
 from gyroage.column_types import text_types
+from gyroage.core import api_frames
 from gyroage.core.api_frames import index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step, warn_unreddened
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, same_index, warn_caller
 from gyroage.core.colours import excess_colour_sigma, fill_colour_err
@@ -82,6 +83,7 @@ class Posterior:
     ms_height_mag : height above the main sequence, mag (positive: brighter), where the card's main-sequence term
         informed the age, NaN elsewhere, shape ``shape``; None (and no column in :meth:`to_frame`) when the model
         has no term or no magnitudes were given, as in ``gyroage estimate``'s output.
+    index : the index of the pandas Series given (one row per star), :meth:`to_frame`'s; None: 0..n-1.
     """
 
     grid: np.ndarray
@@ -92,6 +94,7 @@ class Posterior:
     p_outlier: np.ndarray | None = None
     age_flags: np.ndarray | None = None
     ms_height_mag: np.ndarray | None = None
+    index: pd.Index | None = None
 
     @property
     def ok(self) -> np.ndarray:
@@ -135,7 +138,8 @@ class Posterior:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per star (inputs raveled in C order): the inputs, ``ms_height_mag`` (when known), the summaries and
-        ``status``, in ``gyroage estimate``'s order."""
+        ``status``, in ``gyroage estimate``'s order; indexed as the Series given, if any labelled the stars (so
+        ``df.join`` pairs them), else 0..n-1."""
         cols = {k: np.reshape(v, -1) for k, v in self.inputs.items()}
         if self.ms_height_mag is not None:
             cols[HEIGHT_COLUMN] = self.ms_height_mag.reshape(-1)
@@ -144,7 +148,7 @@ class Posterior:
             cols["p_outlier"] = self.p_outlier.reshape(-1)
             cols["age_flags"] = self.age_flags.reshape(-1)
         cols["status"] = self.status.reshape(-1)
-        frame = pd.DataFrame(cols)
+        frame = pd.DataFrame(cols, index=self.index)
         return text_types(frame, frame.columns) if len(frame) == 0 else frame
 
 
@@ -321,8 +325,9 @@ class AgeModel:
         if prior.per_star:  # its columns are no arrays here: every star would get NaN ages and status ok
             raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
-        same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, **colours)
+        index = same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, **colours)
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
+        index = index if index is not None and len(index) == stars.status.size else None  # else not one label a star
         grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
         m = stars.status.size
         pdf, p_out, flags = np.full((m, n), np.nan), np.full(m, np.nan), np.full(m, "", dtype=object)
@@ -341,7 +346,7 @@ class AgeModel:
                                 np.isin(status, (statuses.OK, statuses.EXTRAPOLATED)))
         height = height[HEIGHT_COLUMN].reshape(shape) if height else None
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
-                         p_out.reshape(shape), flags.reshape(shape), height)
+                         p_out.reshape(shape), flags.reshape(shape), height, index)
 
     @in_keywords(FRAME_KEYWORD_WORDS)  # refusals in its words: EstimateSettings(reddening=), the frame
     def estimate(self, frame: pd.DataFrame, settings: EstimateSettings | None = None,
@@ -360,7 +365,8 @@ class AgeModel:
         Warns (UserWarning) where the command line says so on stderr: a column whose name converts its values
         (``Prot [h]``), several columns of one quantity (which is used), an absolute G without a 0 in its name
         (``M_G``) read as de-reddened by the main-sequence term, rows with bp_rp but no usable reddening although a
-        Teff-like column has a value (invalid_reddening, not dated from it).
+        Teff-like column has a value (invalid_reddening, not dated from it). ``attrs["gyroage"]``: the record a typed
+        output carries (version, model card SHA-256, settings; :func:`gyroage.core.api_frames.with_record`).
         """
         # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
         frame = star_frame(frame)
@@ -379,7 +385,7 @@ class AgeModel:
                              on_unreddened=unreddened.append)
         warn_grid_step(s, narrow, out)
         warn_unreddened(frame.columns, unreddened)  # after the prior's note, as the command line's end-of-run lines
-        return out  # with frame's index, so a column assigned back aligns
+        return api_frames.with_record(out, frame.columns, self.density, s)  # frame's index: a column assigned back aligns
 
     @underflow_ignored
     def sample_periods(self, age_myr, bp_rp0, n: int = 1, bp_rp0_err=None, seed: int | None = None,

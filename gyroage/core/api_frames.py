@@ -6,6 +6,7 @@ short.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -92,7 +93,7 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
     Parameters
     ----------
     source : the file (any format ``estimate`` reads: CSV of any delimiter, gzip-compressed or not; Parquet; FITS,
-        VOTable, ECSV, whitespace ASCII), or '-' for stdin.
+        VOTable, ECSV, whitespace ASCII), or '-' for stdin; an in-memory buffer is a UserError.
     fmt : a format name overriding what the file says, as ``--input-format`` (any case; None or 'auto': from its
         bytes and suffix); one that is not a format is a UserError.
     membership : the column of membership probabilities, as ``group-age --membership`` reads it (its unit, a ``%``
@@ -111,6 +112,9 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
     """
     from gyroage import formats
 
+    if not isinstance(source, (str, bytes, os.PathLike)):  # a buffer failed deep in the sniffing, in Python's words
+        raise UserError(f"read_stars takes a path (str or Path, or '-' for stdin as gyroage estimate reads it), not "
+                        f"{type(source).__name__}: write it to a file, or pass a frame to model.estimate(frame)")
     fmt = formats.check_format(fmt, "fmt")  # as --input-format: any case, 'auto', a bad name in one line
     roles = None if membership is None else {"membership": membership}  # as group-age passes them
     return _warned(lambda: io.read_table(source, fmt, roles, repeats=True))  # X.N: a repeat?
@@ -153,3 +157,15 @@ def star_frame(frame: Any, roles: dict[str, str] | None = None, caller: str = "e
     arrays = "posterior(prot, bp_rp0, ...)" if caller == "estimate" else "group_posterior(...)"
     raise TypeError(f"{caller} takes a pandas DataFrame of stars, not {type(frame).__name__} (or an astropy Table; "
                     f"a file: gyroage.read_stars(path); arrays: {arrays})")
+
+
+def with_record(out: pd.DataFrame, columns, density, settings: EstimateSettings) -> pd.DataFrame:
+    """``out`` with the record a typed output of ``gyroage estimate`` carries (:mod:`gyroage.provenance`: version,
+    model and card SHA-256, settings, ``columns`` read) in ``out.attrs["gyroage"]``, less the command, engine and
+    chunksize, which a call has not (it dates its frame as one chunk); a new attrs dict, so the caller's frame's attrs stay as they were."""
+    from gyroage.provenance import KEY, estimate_provenance
+
+    meta = estimate_provenance(density.card, density.onnx_path.parent, settings, io.require_columns(list(columns)),
+                               engine=None)
+    out.attrs = {**out.attrs, KEY: meta}
+    return out

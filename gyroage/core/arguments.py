@@ -141,12 +141,13 @@ def in_units(values, unit, name: str) -> np.ndarray:
     return a if conversion is None else np.asarray(conversion.convert(a), dtype=float)
 
 
-def same_index(**named) -> None:
+def same_index(**named) -> pd.Index | None:
     """Refuse (ValueError) pandas Series among the per-star arguments ``named`` whose indexes differ: numpy pairs
     them by position, where a pandas user expects labels, so the same stars in two orders would date one star's
     period with another's colour, silently. Arrays, lists and scalars pair by position, as they always did, and so
     does a one-element Series (a scalar to numpy). A DataFrame (``df[["bp_rp0"]]``) is refused (TypeError): it
-    broadcast as a column against the stars, n x n results."""
+    broadcast as a column against the stars, n x n results. Returns the index the Series share (None: no Series),
+    that of the longer ones beside one-element Series, for a caller to label its stars with."""
     for k, v in named.items():
         if isinstance(v, pd.DataFrame):  # the advice names the frame's own column: df["<argument>"] was a KeyError
             cols = list(v.columns)  # repr: an integer label 0 is df[0], df["0"] a KeyError (review V29)
@@ -172,6 +173,7 @@ def same_index(**named) -> None:
                              f"would pair by position: {advice}")
         raise ValueError(f"{first} and {k} are pandas Series with different indexes, which gyroage would pair by "
                          f"position: {advice}")
+    return series[0][1].index if series else None
 
 
 def cells(values, name: str) -> np.ndarray:

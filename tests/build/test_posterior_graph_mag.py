@@ -123,3 +123,30 @@ def test_magnitude_graph_from_javascript(compared):
     ref_height = pd.to_numeric(ref["ms_height_mag"], errors="coerce").to_numpy()
     assert list(got["ms_height_mag"].isna()) == list(np.isnan(ref_height))  # posterior.js: only on dated rows
     assert np.nanmax(np.abs(got["ms_height_mag"].to_numpy() - ref_height)) <= 1e-5
+
+
+def test_the_height_description_says_what_the_graph_gives_on_undated_rows():
+    """The graph gives heights on rows it does not date (a bad or out-of-domain period), where estimate leaves the
+    column empty; its description said "NaN elsewhere" (review V41 2). Exports now say so; the shipped graph's
+    embedded text predates that (the models are not re-exported), and README says which to believe."""
+    import json
+
+    import onnxruntime as ort
+
+    from gyroage.build.main_sequence_graph import MAGNITUDE_DOC
+
+    s = ort.InferenceSession(str(MAG_GRAPH), providers=["CPUExecutionProvider"])
+    term = card()["main_sequence"]["term"]
+    prot, colour = np.array([-3.0, 0.0, np.inf, 500.0, 10.0]), np.full(5, 1.8)  # the term's colours: 1.2-3.7
+    feed = {"prot_days": prot, "bp_rp0": colour, "bp_rp0_err": np.full(5, np.nan),
+            "abs_g0": np.interp(colour, term["ms_colour"], term["ms_mag"]) - 1.0, "abs_g0_err": np.full(5, 0.1)}
+    out = dict(zip([o.name for o in s.get_outputs()], s.run(None, feed)))
+    dated = out["ok"] | out["extrapolated"]
+    assert list(dated) == [False] * 4 + [True] and np.isfinite(out["ms_height_mag"]).all()
+    text = MAGNITUDE_DOC["outputs"]["ms_height_mag"]
+    assert "neither ok nor extrapolated" in text and "read it only where ok or extrapolated" in text
+    embedded = json.loads(s.get_modelmeta().custom_metadata_map["gyroage_graph"])["outputs"]["ms_height_mag"]
+    row = next(line for line in (MODELS.parent / "README.md").read_text().splitlines()
+               if line.startswith("| output `ms_height_mag`"))
+    if embedded != text:  # the shipped graph's own text is stale until the next export: README says so
+        assert "NaN elsewhere" in embedded and "shipped graph's embedded description" in row

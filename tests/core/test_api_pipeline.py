@@ -341,3 +341,34 @@ def test_estimate_warns_of_rows_with_bp_rp_no_reddening_and_a_teff_as_the_comman
         warnings.simplefilter("always")
         model.estimate(pd.read_csv(io.StringIO(text)).drop(columns="Teff"))
     assert not [w for w in caught if "no usable reddening" in str(w.message)]
+
+
+def test_to_frame_keeps_the_index_of_the_series_given_so_a_join_keeps_the_ages(model):
+    cat = gappy_catalogue().set_index("name").iloc[::-1]  # labels, in another order than 0..n-1
+    post = model.posterior(prot=cat.prot, bp_rp0=cat.bp_rp0)
+    frame = post.to_frame()
+    assert list(frame.index) == ["M1", "bad2", "K1", "bad", "Sun"] and frame.index.name == "name"
+    joined = cat.join(frame[["age_p50_myr"]])  # gave 0 ages of 5: the frame was indexed 0..4
+    assert joined["age_p50_myr"].notna().sum() == 3
+    assert joined.loc["Sun", "age_p50_myr"] == model.posterior(25.4, 0.82).summaries()["age_p50_myr"][0]
+    # a Series beside an array or a scalar labels the stars too; a one-element Series against three stars does not
+    assert list(model.posterior(prot=cat.prot, bp_rp0=1.0).to_frame().index) == list(cat.index)
+    assert list(model.posterior(prot=cat.prot.iloc[:1], bp_rp0=[0.8, 1.0, 1.2]).to_frame().index) == [0, 1, 2]
+    assert list(model.posterior(prot=cat.prot.iloc[:1], bp_rp0=1.0).to_frame().index) == ["M1"]
+    assert list(model.posterior(prot=cat.prot.to_numpy(), bp_rp0=cat.bp_rp0.to_numpy()).to_frame().index) == \
+        list(range(5))
+    grid = model.posterior(prot=cat.prot, bp_rp0=np.array([[0.8], [1.0]]))  # (2, 5): not one row per label
+    assert list(grid.to_frame().index) == list(range(10))
+
+
+def test_two_columns_with_one_label_are_told_apart_by_position(model):
+    """A frame with two columns labelled prot warned "using 'prot', ignoring 'prot'" (review V41 5): which copy?"""
+    from gyroage.columns import duplicate_notes
+
+    frame = pd.DataFrame([[25.4, 0.82, 8.0]], columns=["prot", "bp_rp0", "prot"])
+    with pytest.warns(UserWarning, match=r"using 'prot' \(column 1\), ignoring 'prot' \(column 3\)$"):
+        out = model.estimate(frame)
+    assert out["age_p50_myr"].iloc[0] == model.posterior(25.4, 0.82).summaries()["age_p50_myr"][0]  # the first
+    assert duplicate_notes(["prot", "period", "bp_rp0", "prot"]) == [
+        "several columns are prot: using 'prot' (column 1), ignoring 'period', 'prot' (column 4)"]
+    assert duplicate_notes(["period", "Prot"]) == ["several columns are prot: using 'period', ignoring 'Prot'"]

@@ -3,6 +3,7 @@ read as days: a 13 Myr star came out 5.5 Gyr) and a CSV's units row became a sta
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 import gyroage
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 STARS = pd.DataFrame({"prot": [25.4, 8.0, 0.9, 3.0], "bp_rp0": [0.82, 1.1, 1.3, 2.0],
                       "bp_rp0_err": [0.01, 0.02, 0.05, 0.03]})
@@ -385,3 +386,26 @@ def test_every_error_column_is_judged_by_the_same_rule(model):
             assert (check_stars(frame, model.card, zero_colour_err=True).status == status).tolist() == bad
     frame = pd.DataFrame({**base, "abs_g0": 4.5, "abs_g0_err": pd.Series(errs, dtype=object)})
     assert np.isnan(check_stars(frame, model.card).abs_g).tolist() == bad
+
+
+@pytest.mark.parametrize("buffer", [io.StringIO("prot,bp_rp0\n25.4,0.82\n"), io.BytesIO(b"prot,bp_rp0\n25.4,0.82\n")])
+def test_read_stars_refuses_an_in_memory_buffer_in_one_line_naming_what_it_takes(buffer):
+    """A StringIO or BytesIO raised Python's bare "expected str, bytes or os.PathLike object, not StringIO" from deep in
+    the format sniffing (review V41 7): read_stars takes a path, or '-' for stdin, as the command line does."""
+    with pytest.raises(gyroage.UserError) as err:
+        gyroage.read_stars(buffer)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("read_stars takes a path") and type(buffer).__name__ in msg
+    assert "'-'" in msg and "estimate(frame)" in msg
+
+
+def test_read_stars_gives_csv_cells_as_text_and_readme_says_how_to_get_numbers(tmp_path):
+    """A CSV's columns come back as text, an empty cell '' (as estimate reads them: every cell judged as the command
+    line judges it): arithmetic, isna and sorting on them went silently wrong, and README did not say so (V41 6)."""
+    (tmp_path / "s.csv").write_text("prot,bp_rp0,bp_rp0_err\n25.4,0.82,\n8.0,1.1,0.02\n")
+    f = gyroage.read_stars(tmp_path / "s.csv")
+    assert f["bp_rp0_err"].tolist() == ["", "0.02"] and not f["bp_rp0_err"].isna().any()
+    assert pd.to_numeric(f["bp_rp0_err"], errors="coerce").isna().tolist() == [True, False]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    para = readme[readme.index("`gyroage.read_stars(path)` reads a file exactly as"):][:2000]
+    assert "as text" in para and "empty cells `''`" in para and "pd.to_numeric(frame[col], errors=\"coerce\")" in para
