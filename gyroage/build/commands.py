@@ -218,12 +218,7 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = OU
     if not ck.is_file() or not info.is_file():
         raise UserError(f"{checkpoint} holds no flow.pt and train.json (run 'gyroage train' first)")
     card = card_from_training(json.loads(info.read_text()), outlier_weight)
-    path = export_model(load_checkpoint(ck), out, card)
-    # The torch checkpoint travels with its graph (parity test, retraining from the shipped model).
-    import shutil
-
-    if ck.resolve() != (out / "gyroage-flow.pt").resolve():
-        shutil.copyfile(ck, out / "gyroage-flow.pt")
+    path = export_model(load_checkpoint(ck), out, card, checkpoint=ck)
     if not quiet:
         typer.echo(f"export: ONNX/torch parity {card.metrics['onnx_torch_max_abs_logp']:.2e}", err=True)
     return path
