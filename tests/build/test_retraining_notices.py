@@ -50,3 +50,50 @@ def test_the_probe_leaves_no_trace(tmp_path):
     res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run" / "new"), "--max-epochs", "0")
     assert res.exit_code == 2
     assert os.listdir(tmp_path / "run") == []
+
+
+@pytest.fixture(scope="module")
+def toy_model(tmp_path_factory) -> Path:
+    """A model exported from a two-epoch toy run: colour errors 0.01-0.05 mag, no main-sequence term, no
+    calibration."""
+    tmp = tmp_path_factory.mktemp("toy")
+    cat = toy_catalogue(tmp / "cat.csv")
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp / "run"), "--config", str(write_config(tmp, FAST)),
+              "--export", str(tmp / "m"), "-q")
+    assert res.exit_code == 0, res.output
+    return tmp / "m"
+
+
+def _estimate(tmp_path: Path, text: str, *args: str):
+    stars = tmp_path / "stars.csv"
+    stars.write_text(text)
+    res = cli("estimate", str(stars), "-o", str(tmp_path / "out.csv"), *args)
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    return res, pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+
+
+def test_colour_errors_clipped_by_a_retrained_model_are_flagged_and_counted_once(tmp_path, toy_model):
+    """A retrained card clips colour errors to its catalogue's largest (here under 0.05 mag): a 0.2 mag error was
+    dated as 0.05 with only the per-star flag; the run now says how many and to what."""
+    import json
+
+    hi = json.loads((toy_model / "gyroage-model.json").read_text())["domain"]["bp_rp0_err"][1]
+    assert hi < 0.05
+    res, out = _estimate(tmp_path, "prot,bp_rp0,bp_rp0_err\n10,1.0,0.02\n10,1.0,0.2\n10,1.0,0.3\n12,1.2,\n",
+                         "--model", str(toy_model))
+    wide = out["bp_rp0_err"].replace("", "nan").astype(float) > hi
+    assert list(wide) == [False, True, True, False]
+    flagged = out["age_flags"].str.contains("colour_err_beyond_training")
+    assert list(flagged) == list(wide)
+    lines = [ln for ln in res.stderr.splitlines() if "trained range" in ln]
+    assert lines == [f"estimate: 2 stars' colour errors exceed the model's trained range (its catalogue's largest, "
+                     f"{hi:.4g} mag) and were dated as {hi:.4g} mag (flagged colour_err_beyond_training): a sentinel "
+                     "error (99) marks a missing colour"]
+
+
+def test_no_clipped_colour_error_no_line(tmp_path, toy_model):
+    res, _ = _estimate(tmp_path, "prot,bp_rp0,bp_rp0_err\n10,1.0,0.02\n", "--model", str(toy_model))
+    assert "trained range" not in res.stderr
+
