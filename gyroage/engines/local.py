@@ -406,9 +406,10 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
-                            None if progress.quiet else progress.log,
-                            options + (id_options if posteriors is not None else []))
+            magnitudes = uses_magnitudes(density.card, settings)
+            say_input_notes(chunk, settings.reddening, magnitudes, None if progress.quiet else progress.log,
+                            options + (id_options if posteriors is not None else []),
+                            no_term=str(density.onnx_path.parent) if settings.main_sequence and not magnitudes else None)
         prev = sink.done(i, rows)
         if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here
             # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)

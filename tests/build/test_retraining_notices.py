@@ -97,3 +97,26 @@ def test_no_clipped_colour_error_no_line(tmp_path, toy_model):
     res, _ = _estimate(tmp_path, "prot,bp_rp0,bp_rp0_err\n10,1.0,0.02\n", "--model", str(toy_model))
     assert "trained range" not in res.stderr
 
+
+@pytest.mark.parametrize("columns, row, named", [
+    ("abs_g0", "2.0", "'abs_g0'"),
+    ("g0,parallax", "9.0,10.0", "'g0', 'parallax'"),
+])
+def test_magnitudes_a_model_without_a_main_sequence_term_cannot_read_are_said_unread(tmp_path, toy_model, columns,
+                                                                                    row, named):
+    """A model from train --export has no main-sequence term: a subgiant's abs_g0 was ignored without a word (the
+    reading line named only the period and colour) and the star came back ok, dated as a dwarf."""
+    res, out = _estimate(tmp_path, f"prot,bp_rp0,{columns}\n10,1.0,{row}\n", "--model", str(toy_model), "-q")
+    assert res.stderr.splitlines() == [f"gyroage: {named} not read: model {toy_model} has no main-sequence term, so "
+                                       "ages rest on rotation alone (a star above the main sequence is not flagged; "
+                                       "README, Retraining)"]
+    assert "above_main_sequence" not in out["age_flags"][0]
+
+
+@pytest.mark.parametrize("columns, args", [
+    ("prot,bp_rp0,abs_g0\n10,1.0,2.0\n", ["--no-main-sequence"]),  # the user switched the term off
+    ("prot,bp_rp0,parallax\n10,1.0,10.0\n", []),  # a parallax alone: no model reads it
+])
+def test_no_unread_magnitudes_line_where_nothing_would_be_read(tmp_path, toy_model, columns, args):
+    res, _ = _estimate(tmp_path, columns, "--model", str(toy_model), "-q", *args)
+    assert "main-sequence term" not in res.stderr
