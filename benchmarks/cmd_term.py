@@ -274,10 +274,15 @@ def main() -> None:
         return
     terms: dict = {}
     results = {}
-    for _, folds in fold_sets:
-        for c in folds:
-            if c not in terms:
-                terms[c] = fit_main_sequence_term(frame[frame["cluster"] != c])
+    try:
+        for _, folds in fold_sets:
+            for c in folds:
+                if c not in terms:
+                    terms[c] = fit_main_sequence_term(frame[frame["cluster"] != c])
+    except (KeyError, ValueError) as exc:  # a catalogue without magnitudes: validate's words, not a KeyError traceback
+        missing = [c for c in ("G_0", PARALLAX) if c not in frame.columns]
+        why = f"the catalogue has no column {', '.join(missing)}" if missing else str(exc)
+        refuse(ap, f"rotator catalogue {args.catalogue}: the main-sequence term cannot be fitted ({why})")
     term_calib = Calibration.from_dict(json.loads(args.term_calibration.read_text())) if args.term_calibration else None
     if args.fit_calibration:
         term_calib = refit_term_calibration(frame, fold_sets[: args.fit_calibration], terms, calib, args.term_level_scale)

@@ -7,15 +7,29 @@ from gyroage.columns import _BRACKETED, _MANGLED, _SUFFIX_UNITS, _SUFFIXED, colu
 from gyroage.errors import UserError
 
 
-def unread_column_notes(columns, magnitudes: bool, given: bool = False) -> list[str]:
+def unread_column_notes(columns, magnitudes: bool, given: bool = False, no_term: str | None = None) -> list[str]:
     """The notes said even with ``-q`` (the command line's stderr, :func:`gyroage.core.colours.say_input_notes`; the
     API's warnings, :func:`gyroage.core.api_frames.warn_column_notes`), in order: with ``magnitudes`` (the run uses the
     card's main-sequence term) how the magnitudes are read (:func:`gyroage.columns.magnitude_notes`), then an observed
     colour's error left unread beside a bp_rp0 (:func:`unread_colour_error_note`; ``given``: a reddening option), then
-    the period's limit flags (:func:`limit_note`)."""
+    the period's limit flags (:func:`limit_note`). ``no_term``: the model, when the run would read magnitudes but its
+    card has no main-sequence term (:func:`no_term_note`)."""
     names = list(columns)
     return [*(magnitude_notes(names) if magnitudes else []),
-            *filter(None, [unread_colour_error_note(names, given), limit_note(names)])]
+            *filter(None, [no_term and no_term_note(names, no_term), unread_colour_error_note(names, given),
+                           limit_note(names)])]
+
+
+def no_term_note(columns, model: str) -> str | None:
+    """``'abs_g0' not read: model M has no main-sequence term ...`` when the input gives magnitudes the shipped model
+    would read (``abs_g0``, or ``g0`` with ``parallax``) and ``model`` (from ``gyroage train --export``) cannot: a
+    subgiant was then dated as a dwarf, ``ok``, without a word; else ``None``."""
+    found = match_columns(columns)
+    if "abs_g0" not in found and not ("g0" in found and "parallax" in found):
+        return None
+    cols = ", ".join(f"'{found[k]}'" for k in ("abs_g0", "g0", "parallax") if k in found)
+    return (f"{cols} not read: model {model} has no main-sequence term, so ages rest on rotation alone (a star above "
+            "the main sequence is not flagged; README, Retraining)")
 
 
 def limit_column(columns, prot: str | None) -> str | None:

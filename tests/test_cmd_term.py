@@ -283,3 +283,22 @@ def test_folds_of_another_catalogue_are_refused(stubbed, monkeypatch, tmp_path, 
                                                      "catalog_sha256": hashlib.sha256(cat.read_bytes()).hexdigest()}))
     _run(ct, monkeypatch, *argv)
     assert len(calls["score"]) == 1
+
+
+@pytest.mark.parametrize("columns, words", [
+    (["cluster", "BPRP_0", "fiducial_age_Myr"], "the catalogue has no column G_0, dr3_parallax_zpt_corrected"),
+    (["cluster", "BPRP_0", "fiducial_age_Myr", "G_0", "dr3_parallax_zpt_corrected"], "no star of a 100 Myr-1 Gyr"),
+])
+def test_a_catalogue_the_term_cannot_be_fitted_to_is_one_line(stubbed, monkeypatch, tmp_path, capsys, columns, words):
+    """README's retraining step on a catalogue without G_0 and the parallax (which validate calls optional) ended in
+    a KeyError: 'G_0' traceback from fit_main_sequence_term; now validate's words, one line, exit 2, nothing
+    written."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "fit_main_sequence_term", load("cmd_term").fit_main_sequence_term)
+    frame = pd.DataFrame({c: [1.0] for c in columns}).assign(cluster="A", fiducial_age_Myr=5000.0)
+    monkeypatch.setattr(ct, "load_catalogue", lambda path: frame)
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--catalogue", "mycat.csv", "--loco", str(tmp_path / "validation"),
+             "--term-calibration", str(tmp_path / "widths.json"), "--write-card", str(_model(tmp_path)))
+    _one_line_exit_2(capsys, excinfo, "rotator catalogue mycat.csv: the main-sequence term cannot be fitted", words)
+    assert calls["score"] == [] and calls["write_card"] == []

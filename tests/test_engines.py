@@ -665,3 +665,33 @@ def test_a_resumed_mcmc_run_counts_its_finished_chunks_stars_with_a_period_error
     assert f"{flagged} stars with a period error took the grid's posterior" in fresh[0], fresh
     _interrupt_then_resume(monkeypatch, capsys, src, out, density, mcmc, 2)
     assert said() == fresh
+
+
+def test_a_resumed_run_counts_the_clipped_colour_errors_of_the_chunks_it_took(tmp_path, density, settings,
+                                                                               monkeypatch, capsys):
+    """The closing line on colour errors clipped to the trained range counts every chunk, those an interrupted run
+    finished (their rows are in the sidecar) as well as those computed now (V40, 5)."""
+    src = tmp_path / "in.csv"
+    frame = stars(300)
+    frame.loc[::10, "e_BPRP_0"] = 0.6  # above the shipped card's 0.4616
+    frame.to_csv(src, index=False)
+
+    def said() -> list[str]:
+        return [ln for ln in capsys.readouterr().err.splitlines() if "trained range" in ln]
+
+    engines.run_local(src, tmp_path / "ref.csv", density, settings, chunksize=100, quiet=False)
+    ref = pd.read_csv(tmp_path / "ref.csv", keep_default_na=False)
+    n = int(ref["age_flags"].str.contains("colour_err_beyond_training").sum())
+    assert n > 20 and said() == [f"estimate: {n} stars' colour errors exceed the model's trained range (its "
+                                 "catalogue's largest, 0.4616 mag) and were dated as 0.4616 mag (flagged "
+                                 "colour_err_beyond_training): a sentinel error (99) marks a missing colour"]
+    out = tmp_path / "out.csv"
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=False)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=False, resume=True)
+    assert said() == [f"estimate: {n} stars' colour errors exceed the model's trained range (its catalogue's largest, "
+                      "0.4616 mag) and were dated as 0.4616 mag (flagged colour_err_beyond_training): a sentinel "
+                      "error (99) marks a missing colour"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
@@ -218,12 +219,7 @@ def _export(checkpoint: Path, out: Path, quiet: bool, outlier_weight: float = OU
     if not ck.is_file() or not info.is_file():
         raise UserError(f"{checkpoint} holds no flow.pt and train.json (run 'gyroage train' first)")
     card = card_from_training(json.loads(info.read_text()), outlier_weight)
-    path = export_model(load_checkpoint(ck), out, card)
-    # The torch checkpoint travels with its graph (parity test, retraining from the shipped model).
-    import shutil
-
-    if ck.resolve() != (out / "gyroage-flow.pt").resolve():
-        shutil.copyfile(ck, out / "gyroage-flow.pt")
+    path = export_model(load_checkpoint(ck), out, card, checkpoint=ck)
     if not quiet:
         typer.echo(f"export: ONNX/torch parity {card.metrics['onnx_torch_max_abs_logp']:.2e}", err=True)
     return path
@@ -329,7 +325,8 @@ def validate(
 def _check_out_dir(path: Path, option: str) -> None:
     """Refuse, in one line, an output directory that cannot be one (a file, or under a file): found only when the
     model was written, after training, it was a traceback and the trained model was lost. A broken symbolic link
-    (which does not exist, so passed) is refused too: mkdir ended in FileExistsError."""
+    (which does not exist, so passed) is refused too: mkdir ended in FileExistsError. So is a directory where nothing
+    can be written (read-only, no permission): the probe makes and removes an empty folder there, leaving no trace."""
     for p in (path, *path.parents):
         if p.is_symlink() and not p.exists():
             raise UserError(f"{option} {path}: {p} is a broken symbolic link (to {os.readlink(p)}): remove it or give "
@@ -337,6 +334,11 @@ def _check_out_dir(path: Path, option: str) -> None:
         if p.exists():
             if not p.is_dir():
                 raise UserError(f"{option} {path}: {p} is a file, not a directory")
+            try:
+                os.rmdir(tempfile.mkdtemp(prefix=".gyroage-probe-", dir=p))
+            except OSError as exc:
+                what = "cannot write in it" if p == path else f"cannot create the directory in {p}"
+                raise UserError(f"{option} {path}: {what} ({exc.strerror or exc})") from None
             return
 
 

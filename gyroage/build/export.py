@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import platform
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,10 @@ import torch
 from gyroage import __version__
 from gyroage.build.density_graph import OPSET, build_density_graph, set_metadata
 from gyroage.build.flow import ConditionalFlow, FlowConfig
+from gyroage.build.model_swap import staged
 from gyroage.build.posterior_graph import save_atomic, write_posteriors
 from gyroage.core.modelcard import (
+    CARD_FILE,
     DENSITY_FILE,
     DENSITY_INPUTS,
     METADATA_KEY,
@@ -34,6 +37,7 @@ from gyroage.errors import BuildError, ModelError
 # The largest |log p(onnx) - log p(torch)| an export accepts: float32 graphs of trained flows differ by ~1e-4; a
 # graph that differs by more computes another function than the checkpoint.
 PARITY_TOLERANCE = 1e-2
+CHECKPOINT_FILE = "gyroage-flow.pt"
 
 
 def save_checkpoint(model: ConditionalFlow, path: str | Path) -> None:
@@ -87,8 +91,10 @@ def parity(model: ConditionalFlow, onnx_path: str | Path | onnx.ModelProto, n: i
     return float(np.max(np.abs(got - ref)))
 
 
-def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -> Path:
-    """Export the graph and its card to ``out_dir``; returns the card path."""
+def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard,
+                 checkpoint: str | Path | None = None) -> Path:
+    """Export the graphs and their card to ``out_dir`` (with ``checkpoint`` copied in as ``gyroage-flow.pt``), all
+    replaced as one set; returns the card path."""
     out_dir = Path(out_dir)
     check_scales(card)
     graph = build_density(model)
@@ -105,10 +111,15 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard) -
     })
     set_metadata(graph, {METADATA_KEY: card.to_dict(include_files=False)})
     onnx.checker.check_model(graph)
-    target = save_atomic(graph, out_dir / DENSITY_FILE)
-    # Derived from the density graph just written, so the two can never disagree.
-    write_posteriors(target, card, out_dir)
-    return write_card(card, out_dir, built=POSTERIOR_GRAPHS)
+    with staged(out_dir) as stage:  # an interrupted export leaves the old model, never a mix of the two
+        target = save_atomic(graph, stage / DENSITY_FILE)
+        # Derived from the density graph just written, so the two can never disagree.
+        write_posteriors(target, card, stage)
+        if checkpoint is not None and Path(checkpoint).resolve() != (out_dir / CHECKPOINT_FILE).resolve():
+            # the torch checkpoint travels with its graph (parity test, retraining from the shipped model)
+            shutil.copyfile(checkpoint, stage / CHECKPOINT_FILE)
+        write_card(card, stage, built=POSTERIOR_GRAPHS)
+    return out_dir / CARD_FILE
 
 
 def check_scales(card: ModelCard) -> None:
@@ -156,7 +167,7 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
     from gyroage.errors import UserError
 
     card, model_dir = load_card(model_dir, verify=False)
-    checkpoint = model_dir / "gyroage-flow.pt"
+    checkpoint = model_dir / CHECKPOINT_FILE
     if not checkpoint.is_file():
         raise ModelError(f"{model_dir} holds no gyroage-flow.pt to rebuild its graphs from: 'gyroage export "
                          f"--checkpoint RUN_DIR --out {model_dir}' writes it (RUN_DIR from 'gyroage train')")

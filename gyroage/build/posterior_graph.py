@@ -19,6 +19,7 @@ onnxruntime in any language.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from gyroage.build.calibration_graph import CalibrationStages
 from gyroage.build.density_graph import Graph, set_metadata
 from gyroage.build.graph_doc import GRAPH_DOC, GRAPH_KEY, graph_doc, graph_io
 from gyroage.build.main_sequence_graph import MainSequenceStages
+from gyroage.build.model_swap import staged
 from gyroage.core.calibration import Calibration
 from gyroage.core.domain import AGE_OUTSIDE_MAX, MAP_BEYOND_DEX, OUTLIER_FLAG_MIN, PRE_MAIN_SEQUENCE_MAX_MYR, SequenceDomain
 from gyroage.core.grid_cdf import trapezoid
@@ -448,6 +450,8 @@ def regenerate(model_dir: str | Path) -> Path:
     # The density graph must be the one the card describes; the posterior graph is derived from it.
     if sha256(model_dir / DENSITY_FILE) != card.files.get(DENSITY_FILE, {}).get("sha256"):
         raise ModelError(f"{model_dir / DENSITY_FILE} does not match its card (SHA-256 differs)")
-    write_posteriors(model_dir / DENSITY_FILE, card, model_dir)
-    write_card(card, model_dir, built=POSTERIOR_GRAPHS)  # hashes every graph in the directory, the new one included
+    with staged(model_dir) as stage:  # the card hashes the old graphs until the new ones are all in
+        shutil.copyfile(model_dir / DENSITY_FILE, stage / DENSITY_FILE)
+        write_posteriors(stage / DENSITY_FILE, card, stage)
+        write_card(card, stage, built=POSTERIOR_GRAPHS)  # hashes every graph staged, the new ones included
     return model_dir / POSTERIOR_FILE

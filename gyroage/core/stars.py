@@ -228,3 +228,19 @@ def require_magnitudes(columns, found: dict[str, str]) -> None:
     hint = f"; an observed {observed[0]} needs its extinction: give g0 = {observed[0]} - A_G" if observed else ""
     raise UserError(f"--main-sequence needs abs_g0, or g0 and parallax (found: {', '.join(map(str, names)) or 'none'}"
                     f"{hint})")
+
+
+def clipped_note(card: ModelCard, n: int) -> str | None:
+    """What estimate says at its end of its ``n`` stars whose colour error exceeds the card's trained range (flagged
+    ``colour_err_beyond_training`` one by one; ``None`` for none): a retrained card's range is its catalogue's, 0.03
+    mag for well-measured clusters, and the clip dated a 0.2 mag error as 0.03 with nothing but the flag to say so."""
+    if not n:
+        return None
+    hi = card.domain["bp_rp0_err"][1]
+    one = n == 1
+    whose = "star's" if one else "stars'"
+    return (f"{n} {whose} colour error{'' if one else 's'} exceed{'s' if one else ''} the model's "
+            f"trained range (its catalogue's largest, {hi:.4g} mag) and {'was' if one else 'were'} dated as "
+            f"{hi:.4g} mag (flagged {statuses.COLOUR_ERR_BEYOND_TRAINING}): a sentinel error (99) marks a missing "
+            "colour")
+

@@ -350,8 +350,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     card, model_dir = load_card(model, verify=False)  # the JSON only: whether the run reads magnitudes, the record
     meta = estimate_provenance(card, model_dir, settings, columns, command, chunksize, engine="dask")
-    say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
-                    None if progress.quiet else progress.log, options)
+    magnitudes = uses_magnitudes(card, settings)
+    say_input_notes(ddf.columns, settings.reddening, magnitudes, None if progress.quiet else progress.log, options,
+                    no_term=str(model_dir) if settings.main_sequence and not magnitudes else None)
     # The sampler keys each star's random stream by its input row, which a chunk's first row gives; mcmc runs on the
     # local engine's chunks of --chunksize rows, whose first rows are known, wherever the partitions fall.
     chunked = settings.method == "mcmc"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage import __version__, csv_layout, io
+from gyroage import __version__, csv_layout, io, statuses
 from gyroage.core.colours import say_input_notes
 from gyroage.core.density import FlowDensity, as_density
 from gyroage.core.estimate import (
@@ -33,7 +33,7 @@ from gyroage.core.estimate import (
     uses_magnitudes,
 )
 from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
-from gyroage.core.stars import check_input_columns, unreddened_note, unreddened_rows
+from gyroage.core.stars import check_input_columns, check_stars, clipped_note, unreddened_note, unreddened_rows
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
@@ -385,6 +385,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
     unreddened: list[np.ndarray] = []  # per chunk, rows with bp_rp, no usable reddening and a Teff (v_ks0, b_v0) value
     grid_err: list[int] = []  # per chunk under mcmc, rows with a period error that took the grid's posterior (V38)
+    clipped = 0  # stars whose colour error was clipped to the trained range (flagged), said once at the end
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
@@ -405,9 +406,10 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
-                            None if progress.quiet else progress.log,
-                            options + (id_options if posteriors is not None else []))
+            magnitudes = uses_magnitudes(density.card, settings)
+            say_input_notes(chunk, settings.reddening, magnitudes, None if progress.quiet else progress.log,
+                            options + (id_options if posteriors is not None else []),
+                            no_term=str(density.onnx_path.parent) if settings.main_sequence and not magnitudes else None)
         prev = sink.done(i, rows)
         if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here
             # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)
@@ -419,6 +421,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             grid_err.append(int(n_err))
             unreddened.append(unreddened_rows(chunk, columns, settings.reddening))
             counts.update(prev["counts"])
+            clipped += _clipped(check_stars(chunk, density.card, columns, settings.reddening))
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         before = len(narrow)
@@ -431,6 +434,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                                                  first_row=offset - rows, on_prior_widths=narrow.append,
                                                  on_unreddened=unreddened.append)
         n_err = grid_error_rows(out, columns) if settings.method == "mcmc" else 0  # before the clashes' renames
+        clipped += int(out["age_flags"].astype(str).str.contains(statuses.COLOUR_ERR_BEYOND_TRAINING, regex=False).sum())
         grid_err.append(n_err)
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
@@ -443,11 +447,16 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
     for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
-                 unreddened_note(columns or {}, unreddened)):
+                 unreddened_note(columns or {}, unreddened), clipped_note(density.card, clipped)):
         if note:  # any other note was said at the start
             progress.log(note)
     progress.close(extra=counts_text(counts))
     return counts
+
+
+def _clipped(stars) -> int:
+    """A resumed chunk's stars flagged colour_err_beyond_training (its output rows are in the sidecar, not here)."""
+    return int((stars.colour_err_beyond & (stars.status == statuses.OK)).sum())
 
 
 class _BlockProgress:

@@ -531,3 +531,32 @@ def test_quiet_help_says_which_notices_still_print(command):
 
     res = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400"})
     assert res.exit_code == 0 and "cannot do what its settings ask, still print" in res.output, res.output
+
+
+@pytest.mark.parametrize("young", [True, False])
+def test_the_calibration_fit_says_the_widths_are_kept_and_what_the_level_scale_was_fitted_on(monkeypatch, tmp_path,
+                                                                                           capsys, young):
+    """validate --fit-calibration keeps the shipped widths (calibration.WIDTHS) and, without a held-out star under
+    100 Myr, level scale 1: the run said nothing of either and the card said "fitted on all held-out stars"."""
+    from gyroage.build import calibration, loco
+
+    frame, folds = _held_out(0.12)
+    if not young:
+        keep = ["C", "D"]  # 300 Myr and 3 Gyr
+        folds = {k: v for k, v in folds.items() if k in keep}
+    held = (frame, folds)
+    monkeypatch.setattr(loco, "run_folds", lambda *a, **k: list(folds))
+    monkeypatch.setattr(loco, "load_held_out", lambda *a, **k: held)
+    monkeypatch.setattr(loco, "catalogue_record", lambda *a: {})
+    _, _, summary = loco._one_seed(_read(tmp_path), tmp_path, list(folds), loco.ValidateSettings(), False, True)
+    assert [list(r) for r in summary["calibration"]["sigma_dex"]] == [list(r) for r in calibration.WIDTHS]
+    text = summary["calibration_fit"]
+    assert "interval widths: the shipped constants (WIDTHS in gyroage/build/calibration.py), not refitted" in text
+    if young:
+        scale = summary["calibration"]["level_scale"]
+        assert scale < 1 and text.startswith(f"level scale {scale:.4g} fitted on the 120 held-out stars under 100 Myr")
+    else:
+        assert summary["calibration"]["level_scale"] == 1.0
+        assert text.startswith("level scale kept at 1 (no held-out star under 100 Myr to fit it on)")
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "calibration fit" in ln]
+    assert lines == [f"validate: calibration fit (seed 0): {text}"]

@@ -1,0 +1,75 @@
+"""A model folder's files replaced as one set: an export stopped part-way leaves the old model or the new one.
+
+Each graph and the card are written atomically, but the card hashes the graphs: a new density graph beside the old
+card (Ctrl-C, SIGTERM or a full disk while the posterior graph was written) loaded as neither model. Everything is
+now written into a staging folder first and renamed in afterwards, the card last, with Ctrl-C and SIGTERM held back
+for the renames (a rename cannot run out of space).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gyroage.core.modelcard import CARD_FILE, DENSITY_FILE, POSTERIOR_GRAPHS
+
+# the files a model's card describes: one not staged is removed after the card (a stale magnitude graph)
+GRAPH_FILES = (DENSITY_FILE, *POSTERIOR_GRAPHS)
+
+
+@contextmanager
+def staged(model_dir: str | Path) -> Iterator[Path]:
+    """Yield a staging folder inside ``model_dir`` (made if need be); when the block ends without error its files
+    replace ``model_dir``'s, the card (which must be among them) last. The staging folder is removed either way."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    # inside the model folder: the same file system, so each move is a rename
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
+    try:
+        yield stage
+        move_in(stage, model_dir)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def move_in(stage: Path, model_dir: Path) -> None:
+    """Rename every file of ``stage`` into ``model_dir``, the card last; then remove the graphs the new card does
+    not list."""
+    if not (stage / CARD_FILE).is_file():
+        raise FileNotFoundError(f"no {CARD_FILE} staged in {stage}")
+    names = sorted(p.name for p in stage.iterdir() if p.name != CARD_FILE)
+    with signals_held():
+        for name in names:
+            os.replace(stage / name, model_dir / name)
+        os.replace(stage / CARD_FILE, model_dir / CARD_FILE)
+        for name in GRAPH_FILES:
+            if name not in names:
+                (model_dir / name).unlink(missing_ok=True)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back for the block; one that came meanwhile is raised again after it (its usual
+    handler then runs). Python's handlers run in the main thread only: elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    kinds = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
+    before = {s: signal.getsignal(s) for s in kinds}
+    kinds = [s for s in kinds if before[s] is not None]  # None: a handler not set from Python, left alone
+    for s in kinds:
+        signal.signal(s, lambda signum, frame: came.append(signum))
+    try:
+        yield
+    finally:
+        for s in kinds:
+            signal.signal(s, before[s])
+        if came:
+            signal.raise_signal(came[0])

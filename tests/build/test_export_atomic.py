@@ -1,0 +1,123 @@
+"""A model folder replaced by ``gyroage export`` as one set: an export stopped part-way (Ctrl-C, SIGTERM, a full
+disk) leaves the old model loading, never a new density graph beside the old card (tiny toy models only)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from tests.build.test_build_guards import FAST, cli, toy_catalogue, write_config  # noqa: E402
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> tuple[Path, Path]:
+    """Two checkpoints whose density graphs differ: a two-epoch toy run, and the same with its weights nudged."""
+    from gyroage.build.export import load_checkpoint, save_checkpoint
+
+    tmp = tmp_path_factory.mktemp("runs")
+    cat = toy_catalogue(tmp / "cat.csv")
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp / "a"), "--config", str(write_config(tmp, FAST)),
+              "-q")
+    assert res.exit_code == 0, res.output
+    (tmp / "b").mkdir()
+    shutil.copyfile(tmp / "a" / "train.json", tmp / "b" / "train.json")
+    model = load_checkpoint(tmp / "a" / "flow.pt")
+    with torch.no_grad():
+        for p in model.net.parameters():
+            p.add_(0.01)
+    save_checkpoint(model, tmp / "b" / "flow.pt")
+    return tmp / "a", tmp / "b"
+
+
+def _exported(runs, tmp_path) -> Path:
+    out = tmp_path / "m"
+    res = cli("export", "--checkpoint", str(runs[0]), "--out", str(out), "-q")
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _loads(model_dir: Path) -> dict:
+    from gyroage.core.modelcard import load_card
+
+    card, _ = load_card(model_dir)  # verifies every listed graph against its SHA-256
+    return card.files
+
+
+@pytest.mark.parametrize("fails", ["write_posteriors", "write_card"])
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_an_export_stopped_before_the_card_leaves_the_old_model(runs, tmp_path, monkeypatch, fails, stop):
+    """export wrote the new density graph, then the posterior graph, then the card: stopped in between, the folder
+    held a density graph its card did not describe, and every run refused it ('does not match its card')."""
+    import gyroage.build.export as export
+
+    out = _exported(runs, tmp_path)
+    before = _digests(out)
+
+    def boom(*args, **kwargs):
+        raise stop
+
+    monkeypatch.setattr(export, fails, boom)
+    res = cli("export", "--checkpoint", str(runs[1]), "--out", str(out), "--force", "-q")
+    assert res.exit_code != 0
+    assert _digests(out) == before  # the old model, file for file
+    _loads(out)
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no staging folder left behind
+
+
+def test_an_interrupt_while_the_files_are_moved_in_waits_for_the_card(runs, tmp_path, monkeypatch):
+    """Ctrl-C between the renames would leave the mix again: it is held back until the card is in, then raised."""
+    import os
+
+    out = _exported(runs, tmp_path)
+    real = os.replace
+    calls = []
+
+    def replace(src, dst):
+        if Path(dst).parent == out:  # a staged file moved in (not a file written atomically into the staging folder)
+            calls.append(Path(dst).name)
+            if len(calls) == 1:
+                signal.raise_signal(signal.SIGINT)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        res = cli("export", "--checkpoint", str(runs[1]), "--out", str(out), "--force")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert res.exit_code == 130, res.output
+    assert calls[-1] == "gyroage-model.json"
+    files = _loads(out)
+    new = tmp_path / "new"
+    assert cli("export", "--checkpoint", str(runs[1]), "--out", str(new), "-q").exit_code == 0
+    assert files == _loads(new)  # the whole new model is in
+    assert (out / "gyroage-flow.pt").read_bytes() == (runs[1] / "flow.pt").read_bytes()
+
+
+def test_a_stale_magnitude_graph_goes_and_a_rebuild_keeps_the_folder_loading(runs, tmp_path):
+    """Staged exports still remove a posterior graph the new card has no term for, and --posterior-only rebuilds
+    in place through the same staging."""
+    out = _exported(runs, tmp_path)
+    (out / "gyroage-posterior-mag.onnx").write_bytes(b"stale")
+    res = cli("export", "--checkpoint", str(runs[1]), "--out", str(out), "--force", "-q")
+    assert res.exit_code == 0, res.output
+    assert not (out / "gyroage-posterior-mag.onnx").exists()
+    card = json.loads((out / "gyroage-model.json").read_text())
+    assert sorted(card["files"]) == ["gyroage-density.onnx", "gyroage-posterior.onnx"]
+    res = cli("export", "--posterior-only", "--out", str(out), "-q")
+    assert res.exit_code == 0, res.output
+    _loads(out)
+    assert sorted(p.name for p in out.iterdir()) == ["gyroage-density.onnx", "gyroage-flow.pt", "gyroage-model.json",
+                                                    "gyroage-posterior.onnx"]
