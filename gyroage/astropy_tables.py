@@ -254,6 +254,9 @@ def check_fits_names(names) -> None:
                             "(68 characters, a quote counts twice)")
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     """(astropy format, its keywords, (row of dashes, units line) or ``None``) to read the text table ``src`` (a path,
     or stdin's text; ``source`` as the user named it).
@@ -271,14 +274,23 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     readme = None if str(source) == "-" else _cds_readme(Path(src))
     if readme is not None:
         return "ascii.cds", {"readme": str(readme)}, None
-    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:12]
-    # astropy's own fixed-width text (every line between pipes; an IPAC table's rows are not) and reStructuredText
-    # (a rule of = above the names): read as astropy wrote them, where its guess found no header (V40)
-    if len(lines) > 1 and all(ln.lstrip().startswith("|") and ln.endswith("|") for ln in lines):
+    lines = [ln.rstrip() for ln in text.lstrip("\ufeff").splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:12]
+    # astropy's own fixed-width text (every line between pipes, with a number in a row: an IPAC table's rows are not
+    # between pipes, its header lines hold none) and reStructuredText (a rule of = above the names): read as astropy
+    # wrote them, where its guess found no header (V40), a units row's units applied, a Markdown rule skipped (V42)
+    if (pipes := _pipe_layout(lines)) is not None:
         _pipes_line_up(text if str(source) == "-" or len(text) < 65536 else _text(src), source)
-        return "ascii.fixed_width", {}, None
-    if len(lines) > 2 and re.fullmatch(r"=+( +=+)*", lines[0].strip()) and lines[2].strip() == lines[0].strip():
-        return "ascii.rst", {}, None
+        return "ascii.fixed_width", pipes, None
+    if len(lines) > 2 and re.fullmatch(r"=+( +=+)*", lines[0].strip()):
+        if lines[2].strip() == lines[0].strip():
+            return "ascii.rst", {}, None
+        if len(lines) > 3 and lines[3].strip() == lines[0].strip():  # two header lines: the names and their units
+            spans = [m.span() for m in re.finditer(r"=+", lines[0])]  # rst's columns: the rule's runs of =
+            names, units = ([ln[a:b].strip() or "-" for a, b in spans] for ln in lines[1:3])
+            if _units_row([" ".join(names), " ".join(units)]) is None:
+                raise UserError(f"cannot read {source} as ascii: its second header line ({lines[2].strip()!r}) is no "
+                                "units row: keep one line of names, or give the table as CSV")
+            return "ascii.rst", {"header_rows": ["name", "unit"]}, None
     rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
     if rule is None:
         if len(lines) > 1 and rdb_types(_names(lines[0]), lines[1].split()):  # no star: the rows split on blanks
@@ -294,15 +306,36 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     return "ascii.basic", {"data_start": rule + 1}, units
 
 
+def _pipe_layout(lines: list[str]) -> dict | None:
+    """astropy's keywords to read ``lines`` (the first lines that are no comment) as its ``ascii.fixed_width``, or
+    None when they are not every one between ``|`` or no row under the header holds a number. A Markdown rule
+    (``|---|:--:|``) under the header is skipped; a units row (``| d | mag |``, :func:`_units_row`'s rule) applied."""
+    lines = [ln.strip() for ln in lines]
+    if len(lines) < 2 or not all(ln.startswith("|") and ln.endswith("|") and len(ln) > 1 for ln in lines):
+        return None
+    cells = [[c.strip() for c in ln[1:-1].split("|")] for ln in lines]
+    if not any(_NUMBER.fullmatch(c) for row in cells[1:] for c in row):
+        return None
+    if all(re.fullmatch(r":?-+:?", c) for c in cells[1]):
+        return {"data_start": 2}
+    header = [c or "-" for c in cells[0]]
+    units = [c or "-" for c in cells[1]]
+    if _units_row([" ".join(header), " ".join(units)]) is not None:
+        return {"header_rows": ["name", "unit"]}
+    return {}
+
+
 def _pipes_line_up(text: str, source) -> None:
     """Refuse a '|'-delimited table in one line unless every row's '|' stand where the header's do: astropy cuts its
     cells at the header's, so a row whose '|' stand elsewhere would be read with '|' or a neighbour's text inside."""
-    rows = [(k, ln.rstrip()) for k, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.lstrip().startswith("#")]
+    rows = [(k, ln.lstrip("\ufeff").rstrip()) for k, ln in enumerate(text.splitlines(), 1)
+            if ln.strip() and not ln.lstrip().startswith("#")]
     at = [m.start() for m in re.finditer(r"\|", rows[0][1])]
     for k, ln in rows[1:]:
         if [m.start() for m in re.finditer(r"\|", ln)] != at:
-            raise UserError(f"cannot read {source} as ascii: line {k}'s '|' do not stand under the header's: line them "
-                            "up, or give the table as CSV")
+            tabs = " (its tabs: expand them to spaces)" if "\t" in ln or "\t" in rows[0][1] else ""
+            raise UserError(f"cannot read {source} as ascii: line {k}'s '|' do not stand under the header's{tabs}: line "
+                            "them up, or give the table as CSV")
 
 
 def _names(header: str) -> list[str]:

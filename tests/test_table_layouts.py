@@ -453,3 +453,40 @@ def test_a_pipe_table_whose_pipes_do_not_line_up_is_refused_naming_the_line(tmp_
     (tmp_path / "stars.dat").write_text("| Cluster | Per | BP-RP0 |\n| Pleiades | 7.0 | 1.1 |\n")
     msg = one_line_error(invoke_quiet("estimate", str(tmp_path / "stars.dat")))
     assert "line 2's '|' do not stand under the header's" in msg
+
+
+# review V42 of the pipe and rst layouts: a units row, a Markdown rule, a header-only IPAC table, a BOM
+PIPES_HOURS = ("| Cluster  | Per | BP-RP0 |\n|          |   h |    mag |\n| Pleiades | 168 |    1.1 |\n"
+               "| Pleiades | 240 |    1.2 |\n| Praesepe | 300 |    1.1 |\n")
+MARKDOWN = ("| Cluster  | Per  | BP-RP0 |\n|:---------|-----:|-------:|\n| Pleiades |  7.0 |    1.1 |\n"
+            "| Pleiades | 10.0 |    1.2 |\n| Praesepe | 12.5 |    1.1 |\n")
+RST_HOURS = ("======== === ======\nCluster  Per BP-RP0\n         h   mag\n======== === ======\nPleiades 168 1.1\n"
+             "Pleiades 240 1.2\nPraesepe 300 1.1\n======== === ======\n")
+
+
+@pytest.mark.parametrize("text", [PIPES_HOURS, MARKDOWN, RST_HOURS, "\ufeff" + PIPES, "\ufeff" + RST],
+                         ids=["pipes_units_row", "markdown_rule", "rst_units_row", "pipes_bom", "rst_bom"])
+def test_pipe_and_rst_tables_with_a_units_row_a_markdown_rule_or_a_bom_date_the_same_stars(tmp_path, plain_ages, text):
+    """The units row and the Markdown rule were dated as a first star (hours then read as days), a BOM hid the layout."""
+    (tmp_path / "stars.dat").write_text(text, encoding="utf-8")
+    got = pd.read_csv(StringIO(ok_output(invoke_quiet("estimate", str(tmp_path / "stars.dat"), "--seed", "1"))))
+    want = pd.read_csv(StringIO(plain_ages))
+    cols = [c for c in want.columns if c.startswith("age_") or c in ("p_outlier", "status")]
+    pd.testing.assert_frame_equal(got[cols], want[cols])
+
+
+def test_an_ipac_table_with_no_rows_is_still_read_as_ipac(tmp_path):
+    """Its header lines are all between pipes: taken for astropy's fixed_width, they came out as three stars."""
+    (tmp_path / "stars.tbl").write_text("|  prot|bp_rp0|\n|double|double|\n|     d|   mag|\n|  null|  null|\n")
+    out = ok_output(invoke_quiet("estimate", str(tmp_path / "stars.tbl")))
+    assert len(out.splitlines()) == 1  # the header alone
+
+
+def test_an_rst_tables_second_header_line_that_is_no_units_row_is_refused(tmp_path):
+    (tmp_path / "stars.dat").write_text("==== ======\nprot bp_rp0\nrot. colour\n==== ======\n25.4 0.82\n==== ======\n")
+    assert "is no units row" in one_line_error(invoke_quiet("estimate", str(tmp_path / "stars.dat")))
+
+
+def test_a_pipe_table_lined_up_with_tabs_is_told_so(tmp_path):
+    (tmp_path / "stars.dat").write_text("| prot\t| bp_rp0 |\n| 25.4 | 0.82 |\n")
+    assert "tabs" in one_line_error(invoke_quiet("estimate", str(tmp_path / "stars.dat")))
