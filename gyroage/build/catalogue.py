@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 # re-exported: the build commands and benchmarks import them from here
-from gyroage.build.catalogue_ages import check_ages
+from gyroage.build.catalogue_ages import PLAUSIBLE, check_values  # noqa: F401
 from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
 from gyroage.build.column_hints import spelt_otherwise
 from gyroage.columns import file_has
 from gyroage.core.main_sequence import absolute_g
+from gyroage.core.stars import period_limits
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.errors import UserError
 from gyroage.io import numeric, read_table, unparsed
@@ -47,10 +48,7 @@ RUWE, RUWE_MAX = "dr3_ruwe", 1.4  # above 1.4: likely an unresolved binary
 SELECTION_COLUMNS = (*QUALITY_FLAGS, RUWE)
 # Every column read as a number (when present): a cell that is neither a number nor missing is refused in one line.
 NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, G0, *SELECTION_COLUMNS)
-# Finite values beyond these are refused, not trained on: one such star moved the colour scaling or the card's period
-# domain. Wide enough for every star of the published catalogue (its (BP-RP)0 reaches -1.54 for a star with a
-# 0.64 mag error, its periods span 0.036-418 d); a period under 0.01 d (14 min) is faster than any star can spin.
-PLAUSIBLE = {"BPRP_0": (-2.0, 6.0, "mag"), "Prot": (0.01, 1000.0, "d")}
+
 
 
 def default_catalogue_path() -> Path:
@@ -88,7 +86,7 @@ def read_selection(path: str | Path | None = None, notices: bool = True) -> Sele
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
-    _check_values(frame, path)
+    check_values(frame, path)
     read = frame
     frame = merge_spellings(frame, path, notices)  # before any notice names a cluster
     merged = frame is not read
@@ -113,28 +111,9 @@ def read_selection(path: str | Path | None = None, notices: bool = True) -> Sele
                  else f"the quality selection applies {applied} only"), file=sys.stderr, flush=True)
     # what this reading changed of the file's own rows: a fold saved before these rules existed is reused only when
     # neither applied (gyroage.build.loco_checks.read_as_before)
-    frame.attrs["read_changes"] = {"spellings_merged": merged, "negative_errors": len(negative)}
+    frame.attrs["read_changes"] = {"spellings_merged": merged, "negative_errors": len(negative),
+                                   "period_limits": int(selection.reasons["limits"].sum())}
     return selection
-
-
-def _check_values(frame: pd.DataFrame, path: Path) -> None:
-    """One-line :class:`UserError` for a value no training step can use, naming the first offending row."""
-    names = frame["cluster"]
-    nameless = np.flatnonzero(names.isna().to_numpy(dtype=bool)
-                              | names.astype(object).fillna("").astype(str).str.strip().eq("").to_numpy(dtype=bool))
-    if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
-        raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
-                        f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
-    check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
-    for col, (lo, hi, unit) in PLAUSIBLE.items():
-        values = frame[col].to_numpy(dtype=float)
-        # a missing or infinite value, or a non-positive period, is left out with a notice (_notice_unusable)
-        judged = np.isfinite(values) & ((values > 0) if col == "Prot" else True)
-        bad = np.flatnonzero(judged & ((values < lo) | (values > hi)))
-        if len(bad):
-            raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
-                            f"{names.iloc[bad[0]]}) holds {values[bad[0]]:g}, outside the plausible range "
-                            f"{lo:g} to {hi:g} {unit}")
 
 
 def _notice_unusable(frame: pd.DataFrame, path: Path) -> None:
@@ -249,8 +228,9 @@ _UNUSABLE = "missing or unusable Prot, colour, colour error or age"
 
 def _left_out(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Which rows :func:`quality_select` leaves out, each by its first reason: flagged by the quality columns
-    (``flags``), a missing or unusable value (``values``), a repeat of an earlier row (``repeats``, :func:`repeats`:
-    trained twice, it weighed double)."""
+    (``flags``), a period limit (``limits``: '<' or '>' in VizieR's ``l_Prot``, read as ``estimate`` reads it, which
+    does not date such a row), a missing or unusable value (``values``), a repeat of an earlier row (``repeats``,
+    :func:`repeats`: trained twice, it weighed double)."""
     flagged = np.zeros(len(frame), dtype=bool)
     for flag in QUALITY_FLAGS:
         if flag in frame.columns:
@@ -260,15 +240,18 @@ def _left_out(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     unusable = ~(frame["Prot"].to_numpy(dtype=float) > 0)
     for col in VALUE_COLUMNS:
         unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
-    unusable &= ~flagged
-    return {"flags": flagged, "values": unusable, "repeats": repeats(frame) & ~flagged & ~unusable}
+    limits = period_limits(frame, "Prot") & ~flagged  # a bound, not a period: trained as one, it taught a wrong age
+    unusable &= ~flagged & ~limits
+    return {"flags": flagged, "limits": limits, "values": unusable,
+            "repeats": repeats(frame) & ~flagged & ~limits & ~unusable}
 
 
 def _why(applied: str) -> dict[str, tuple[str, str]]:
     """Each reason of :func:`_left_out`, worded as the summary counts it ("left out: 6 ...") and as a cluster with
     no star left is told it ("its 4 rows: 4 left out ..."), in that order."""
     flags = f"by the quality flags ({applied})"
-    return {"flags": (flags, flags), "values": (f"with a {_UNUSABLE}", f"for a {_UNUSABLE}"),
+    limits = "as period limits (l_Prot '<', '>')"
+    return {"flags": (flags, flags), "limits": (limits, limits), "values": (f"with a {_UNUSABLE}", f"for a {_UNUSABLE}"),
             "repeats": ("that repeat an earlier row", "as repeats")}
 
 

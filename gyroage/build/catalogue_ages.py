@@ -1,5 +1,6 @@
-"""The training catalogue's ages (``fiducial_age_Myr``): positive, inside the model's age grid, and not in another
-unit that happens to fit inside it (Gyr, log10 yr)."""
+"""The training catalogue's values: a cluster name on every row, colours and periods in a plausible range, and ages
+(``fiducial_age_Myr``) positive, inside the model's age grid, and not in another unit that happens to fit inside it
+(Gyr, log10 yr)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,31 @@ import pandas as pd
 
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
+
+# Finite values beyond these are refused, not trained on: one such star moved the colour scaling or the card's period
+# domain. Wide enough for every star of the published catalogue (its (BP-RP)0 reaches -1.54 for a star with a
+# 0.64 mag error, its periods span 0.036-418 d); a period under 0.01 d (14 min) is faster than any star can spin.
+PLAUSIBLE = {"BPRP_0": (-2.0, 6.0, "mag"), "Prot": (0.01, 1000.0, "d")}
+
+
+def check_values(frame: pd.DataFrame, path: Path) -> None:
+    """One-line :class:`UserError` for a value no training step can use, naming the first offending row."""
+    names = frame["cluster"]
+    nameless = np.flatnonzero(names.isna().to_numpy(dtype=bool)
+                              | names.astype(object).fillna("").astype(str).str.strip().eq("").to_numpy(dtype=bool))
+    if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
+        raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
+                        f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
+    check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
+    for col, (lo, hi, unit) in PLAUSIBLE.items():
+        values = frame[col].to_numpy(dtype=float)
+        # a missing or infinite value, or a non-positive period, is left out with a notice (_notice_unusable)
+        judged = np.isfinite(values) & ((values > 0) if col == "Prot" else True)
+        bad = np.flatnonzero(judged & ((values < lo) | (values > hi)))
+        if len(bad):
+            raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
+                            f"{names.iloc[bad[0]]}) holds {values[bad[0]]:g}, outside the plausible range "
+                            f"{lo:g} to {hi:g} {unit}")
 
 
 def check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:

@@ -78,3 +78,25 @@ def test_one_age_off_the_grid_among_ages_in_myr_names_its_row_not_a_unit(tmp_pat
     assert str(err.value) == (f"rotator catalogue {path}: column fiducial_age_Myr, data row {row + 1} (cluster "
                               f"{cluster}) holds {age:g}, outside the model's age grid (1-10000 Myr)")
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), f"data row {row + 1}")
+
+
+def test_period_limits_flagged_in_l_prot_are_left_out_and_counted(tmp_path):
+    """VizieR's l_Prot '<'/'>' rows were trained on as measured periods (review V40, 3), though estimate does not date
+    them (status period_limit): now left out, as estimate reads the flags, and counted in the summary line."""
+    from gyroage.build.catalogue import read_selection
+
+    frame = synthetic()
+    frame.insert(1, "l_Prot", "")
+    frame.loc[[2, 14, 30], "l_Prot"] = [">", "<", ">"]
+    frame.loc[30, "cmd_exclude"] = 1  # flagged too: counted once, by the flags
+    selection = read_selection(write(frame, tmp_path / "cat.csv"))
+    assert len(selection.frame) == len(frame) - 3
+    assert not np.isin(selection.frame["Prot"], frame.loc[[2, 14, 30], "Prot"]).any()
+    assert selection.summary() == (f"catalogue: {len(frame) - 3} of {len(frame)} rows used; left out: 1 by the quality "
+                                   "flags (cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4), 2 as "
+                                   "period limits (l_Prot '<', '>')")
+    assert selection.raw.attrs["read_changes"]["period_limits"] == 2
+    frame["l_Prot"] = ""  # no flag set: every row trained, nothing said
+    assert read_selection(write(frame, tmp_path / "cat.csv")).summary() == f"catalogue: {len(frame) - 1} of " \
+        f"{len(frame)} rows used; left out: 1 by the quality flags (cmd_exclude==0, dered_exclude==0, " \
+        "phot_exclude==0, dr3_ruwe<1.4)"
