@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gyroage.build.catalogue import load_catalogue, quality_select
@@ -100,3 +101,43 @@ def test_period_limits_flagged_in_l_prot_are_left_out_and_counted(tmp_path):
     assert read_selection(write(frame, tmp_path / "cat.csv")).summary() == f"catalogue: {len(frame) - 1} of " \
         f"{len(frame)} rows used; left out: 1 by the quality flags (cmd_exclude==0, dered_exclude==0, " \
         "phot_exclude==0, dr3_ruwe<1.4)"
+
+
+def _spun_down(seed: int = 0) -> pd.DataFrame:
+    """Three clusters whose F, G and K dwarfs spin as real ones do at their ages: 8 Myr 1-4 d, 600 Myr 7-12 d,
+    2500 Myr 15-30 d (no cluster of the published catalogue has a median under 2 or over 26 d at 0.6-1.5 mag)."""
+    rng = np.random.default_rng(seed)
+    parts = [synthetic(20, seed).query("cluster == @name").assign(fiducial_age_Myr=age, BPRP_0=rng.uniform(0.65, 1.45, 20),
+                                                                Prot=np.round(rng.uniform(lo, hi, 20), 3))
+             for name, age, (lo, hi) in (("Alpha", 8.0, (1, 4)), ("Beta", 600.0, (7, 12)), ("Gamma", 2500.0, (15, 30)))]
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_periods_in_hours_are_refused_naming_hours(tmp_path):
+    """Periods x24 (hours, no unit given) under 1000 trained without a word: the Sun was dated 29 Myr (review V40, 1).
+    No F, G or K dwarf has a median period beyond 60 d at any age up to 10 Gyr."""
+    frame = _spun_down()
+    assert len(quality_select(load_catalogue(write(frame, tmp_path / "days.csv")))) == len(frame)
+    frame["Prot"] *= 24
+    path = write(frame, tmp_path / "hours.csv")
+    assert frame["Prot"].max() < 1000  # inside PLAUSIBLE: only the spin physics can tell
+    with pytest.raises(UserError, match=re.escape("column Prot: cluster Gamma's 20 stars at (BP-RP)0 0.6-1.5 have a "
+                                                  "median period of")) as err:
+        load_catalogue(path)
+    assert "periods in hours? give days (divide by 24)" in str(err.value)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "hours")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_old_cluster_aged_in_gyr_among_ages_in_myr_is_refused_naming_it(tmp_path):
+    """M67 as 3.87 "Myr" among ages in Myr trained without a word, the only notice naming correctly labelled clusters
+    (review V40, 2). A cluster under 15 Myr whose F, G and K dwarfs have a 10+ d median is one aged ~1 Gyr or more."""
+    frame = _spun_down()
+    frame.loc[frame["cluster"] == "Gamma", "fiducial_age_Myr"] = 2.5
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError) as err:
+        load_catalogue(path)
+    assert str(err.value).startswith(f"rotator catalogue {path}: cluster Gamma is labelled 2.5 Myr, but its 20 stars "
+                                     "at (BP-RP)0 0.6-1.5 have a median period of "), str(err.value)
+    assert "Alpha" not in str(err.value) and str(err.value).endswith("an age in Gyr? give fiducial_age_Myr in Myr")
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "Gamma", "Gyr")
