@@ -470,9 +470,13 @@ def domain_of(data: TrainingSet) -> dict[str, list[float]]:
     not widen the domain); period uses the full range widened by 0.1 dex.
     """
     q = lambda a: [round(float(np.quantile(a, 0.005)), 3), round(float(np.quantile(a, 0.995)), 3)]  # noqa: E731
+    err = [round(float(data.bp_rp0_err.min()), 4), round(float(np.quantile(data.bp_rp0_err, 0.995)), 4)]
+    # one error for every star (a catalogue without per-star errors, one typical value given) made the range empty,
+    # a card no command loads: it spans that value and the next step of its rounding instead
+    err[1] = max(err[1], round(err[0] + 1e-4, 4))
     return {
         "bp_rp0": q(data.bp_rp0),
-        "bp_rp0_err": [round(float(data.bp_rp0_err.min()), 4), round(float(np.quantile(data.bp_rp0_err, 0.995)), 4)],
+        "bp_rp0_err": err,
         "log10_prot": [round(float(data.log10_prot.min()) - 0.1, 3), round(float(data.log10_prot.max()) + 0.1, 3)],
         "log10_age_trained": [round(float(data.log10_age.min()), 3), round(float(data.log10_age.max()), 3)],
     }

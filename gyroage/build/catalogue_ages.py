@@ -37,6 +37,13 @@ def check_values(frame: pd.DataFrame, path: Path) -> None:
             raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
                             f"{names.iloc[bad[0]]}) holds {values[bad[0]]:g}, outside the plausible range "
                             f"{lo:g} to {hi:g} {unit}")
+    err = frame["e_BPRP_0"].to_numpy(dtype=float)
+    err = err[np.isfinite(err) & (err >= 0)]  # a negative error is read as missing, with its own notice
+    if len(err) and np.median(err) == 0:  # the card's default error (their median) 0: export and load refused it
+        raise UserError(f"rotator catalogue {path}: column e_BPRP_0 is 0 for {'every' if err.max() == 0 else 'most'} "
+                        f"star ({(err == 0).sum():,} of {len(err):,}): a model needs a positive colour error (its "
+                        "default for stars given none); give each star's (BP-RP)0 error, or one typical value (such as "
+                        "0.02 mag) where none is known")
     check_spin_units(frame, path)
 
 

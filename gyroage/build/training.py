@@ -237,14 +237,17 @@ _SCALED = {"age": "ages", "colour": "(BP-RP)0 colours", "prot": "periods", "err"
 
 def check_normalisation(norm: dict[str, float], data: TrainingSet, use_colour_err: bool = True) -> None:
     """Refuse (UserError, one line) training data that cannot be scaled: an input of one value only
-    (one cluster's age: its spread is 0 and every scaled input NaN, so the loss is NaN from the first step)."""
+    (one cluster's age: its spread is 0 and every scaled input NaN, so the loss is NaN from the first step).
+    An ignored error input of one value (``use_colour_err`` false) gets ``err_std`` 1 in ``norm``, which is changed."""
     for key, what in _SCALED.items():
-        if key == "err" and not use_colour_err:  # the error input is ignored, so its scale is never used
-            continue
         mean, std = norm[f"{key}_mean"], norm[f"{key}_std"]
+        one_value = std <= 1e-9 * max(1.0, abs(mean))  # one value repeated has a float64 spread of ~1e-15, not 0
+        if key == "err" and not use_colour_err:  # ignored, its scale is never used; export and the card need one > 0
+            norm["err_std"] = 1.0 if one_value else std
+            continue
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise UserError(f"cannot train: the training stars' {what} are not finite (mean {mean}, sd {std})")
-        if std <= 1e-9 * max(1.0, abs(mean)):  # one value repeated has a float64 spread of ~1e-15, not 0
+        if one_value:
             if key == "age":
                 raise UserError(f"cannot train on one age: every training star is labelled {10 ** mean / 1e6:g} Myr "
                                 f"({len(data.clusters)} cluster(s)); give clusters of at least two ages")
