@@ -78,7 +78,8 @@ def read_selection(path: str | Path | None = None, notices: bool = True) -> Sele
         raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
     with contextlib.redirect_stderr(sys.stderr if notices else _io.StringIO()):
         # the columns training reads under their own names, missing text cells NaN (any format stars are read in)
-        frame = _text_missing(_canonical_names(read_table(path), path))
+        # a declared age unit (Gyr, yr: FITS, ECSV, MRT, a CSV units row) converted to Myr, as the period's to days
+        frame = _text_missing(_canonical_names(read_table(path, roles={"cluster_age": "fiducial_age_Myr"}), path))
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{spelt_otherwise(missing[0], frame)}"
@@ -187,9 +188,13 @@ def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """``frame`` with its :data:`NUMERIC` columns as float64; a cell that is text (``12.5d``) is a one-line
-    :class:`UserError` naming it, rather than a ValueError from whichever step first needs the number."""
+    :class:`UserError` naming it, rather than a ValueError from whichever step first needs the number. A quality
+    flag's ``True``/``False`` (any case) is 1/0."""
     frame = frame.copy()
     for col in (c for c in NUMERIC if c in frame.columns):
+        if col in QUALITY_FLAGS and not pd.api.types.is_numeric_dtype(frame[col]):  # a boolean column saved as text
+            text = frame[col].astype(str).str.strip().str.lower()  # (pandas, astropy): read as Parquet's booleans are
+            frame[col] = frame[col].mask(text.eq("true"), "1").mask(text.eq("false"), "0")
         numbers = numeric(frame, col)  # as a star table's columns are read (none of these names carries a unit)
         bad = np.flatnonzero(unparsed(frame, col, numbers))
         if len(bad):

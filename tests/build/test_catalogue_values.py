@@ -141,3 +141,45 @@ def test_an_old_cluster_aged_in_gyr_among_ages_in_myr_is_refused_naming_it(tmp_p
                                      "at (BP-RP)0 0.6-1.5 have a median period of "), str(err.value)
     assert "Alpha" not in str(err.value) and str(err.value).endswith("an age in Gyr? give fiducial_age_Myr in Myr")
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "Gamma", "Gyr")
+
+
+@pytest.mark.parametrize("fmt, unit, scale", [("ecsv", "Gyr", 1e-3), ("fits", "Gyr", 1e-3), ("csv", "Gyr", 1e-3),
+                                              ("csv", "yr", 1e6), ("csv", "Myr", 1.0)])
+def test_a_declared_age_unit_is_converted_to_myr_as_the_periods_is_to_days(tmp_path, capsys, fmt, unit, scale):
+    """Ages whose table declares their unit (ECSV/FITS Gyr, a CSV units row) were refused as "in Gyr? multiply by
+    1000" while a declared period unit (h) was converted (review V40, 9): converted now, with the same notice."""
+    frame = synthetic()
+    given = frame.assign(fiducial_age_Myr=frame["fiducial_age_Myr"] * scale)
+    path = tmp_path / f"cat.{fmt}"
+    if fmt == "csv":
+        units = pd.DataFrame([{c: (unit if c == "fiducial_age_Myr" else "") for c in given.columns}])
+        write(pd.concat([units, given.astype(object)], ignore_index=True), path)
+    else:
+        from astropy.table import Table
+
+        table = Table.from_pandas(given)
+        table["fiducial_age_Myr"].unit = unit
+        table.write(path, format="ascii.ecsv" if fmt == "ecsv" else "fits")
+    got = load_catalogue(path)
+    assert np.allclose(got["fiducial_age_Myr"], frame["fiducial_age_Myr"], rtol=1e-12)
+    said = capsys.readouterr().err
+    assert (f"converted column 'fiducial_age_Myr' from {unit} to Myr" in said) is (unit != "Myr"), said
+
+
+def test_a_logarithmic_age_unit_is_one_line(tmp_path):
+    frame = synthetic().astype(object)
+    frame.loc[-1] = {c: ("log(yr)" if c == "fiducial_age_Myr" else "") for c in frame.columns}
+    path = write(frame.sort_index(), tmp_path / "cat.csv")
+    with pytest.raises(UserError, match="'log\\(yr\\)' in column 'fiducial_age_Myr' is a log unit"):
+        load_catalogue(path)
+
+
+def test_quality_flags_written_true_false_are_read_as_booleans(tmp_path):
+    """A boolean flag column saved as CSV (True/False) was refused as "holds 'False', not a number", while the same
+    table as Parquet or FITS trained (review V40, 10)."""
+    frame = synthetic()
+    frame.loc[[3, 17], "cmd_exclude"] = 1
+    flags = frame.astype({"cmd_exclude": bool, "dered_exclude": bool, "phot_exclude": bool})
+    flags["dered_exclude"] = flags["dered_exclude"].map({False: "false", True: "TRUE"})  # any case
+    got = quality_select(load_catalogue(write(flags, tmp_path / "cat.csv")))
+    assert len(got) == len(frame) - 2 and not np.isin(got["Prot"], frame.loc[[3, 17], "Prot"]).any()
