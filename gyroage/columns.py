@@ -100,8 +100,8 @@ UPPER = "_upper"
 UPPER_ERRORS = (*COLOUR_SOURCES, "prot")
 COLUMN_KINDS.update({f"{c}_err{UPPER}": COLUMN_KINDS[f"{c}_err"] for c in UPPER_ERRORS})
 _PLAIN_ERRORS = frozenset(f"{c}_err" for c in UPPER_ERRORS)
-# Columns an option names (group-age --membership): converted as COLUMN_KINDS' are, when read with that role.
-OPTION_KINDS: dict[str, str] = {"membership": "fraction"}
+# Columns an option names (group-age --membership; train's fiducial_age_Myr): converted as COLUMN_KINDS' are.
+OPTION_KINDS: dict[str, str] = {"membership": "fraction", "cluster_age": "age"}
 # kind -> (unit, its name in the log line, what the refusal asks for, what the column is)
 KINDS: dict[str, tuple[str, str, str, str]] = {
     "period": ("d", "days", "days (or another time unit)", "a rotation period"),
@@ -110,7 +110,7 @@ KINDS: dict[str, tuple[str, str, str, str]] = {
     "temperature": ("K", "K", "K (or deg_C, deg_F)", "a temperature"),
     "temperature difference": ("K", "K", "K (or deg_C, deg_F)", "a temperature error"),
     "fraction": ("", "fraction", "a fraction (or %)", "a probability"),
-}
+    "age": ("Myr", "Myr", "Myr (or another time unit)", "a cluster's age")}
 # Units a name may carry (lower-case) -> (kind, as in KINDS; factor to the tool's unit of that kind).
 UNITS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("d", "day", "days"), ("period", 1.0)),

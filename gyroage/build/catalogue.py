@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 # re-exported: the build commands and benchmarks import them from here
-from gyroage.build.catalogue_ages import check_ages
+from gyroage.build.catalogue_ages import PLAUSIBLE, check_values  # noqa: F401
 from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
 from gyroage.build.column_hints import spelt_otherwise
 from gyroage.columns import file_has
 from gyroage.core.main_sequence import absolute_g
+from gyroage.core.stars import period_limits
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.errors import UserError
 from gyroage.io import numeric, read_table, unparsed
@@ -47,10 +48,7 @@ RUWE, RUWE_MAX = "dr3_ruwe", 1.4  # above 1.4: likely an unresolved binary
 SELECTION_COLUMNS = (*QUALITY_FLAGS, RUWE)
 # Every column read as a number (when present): a cell that is neither a number nor missing is refused in one line.
 NUMERIC = ("Prot", "BPRP_0", "e_BPRP_0", "fiducial_age_Myr", MEMBERSHIP, PARALLAX, G0, *SELECTION_COLUMNS)
-# Finite values beyond these are refused, not trained on: one such star moved the colour scaling or the card's period
-# domain. Wide enough for every star of the published catalogue (its (BP-RP)0 reaches -1.54 for a star with a
-# 0.64 mag error, its periods span 0.036-418 d); a period under 0.01 d (14 min) is faster than any star can spin.
-PLAUSIBLE = {"BPRP_0": (-2.0, 6.0, "mag"), "Prot": (0.01, 1000.0, "d")}
+
 
 
 def default_catalogue_path() -> Path:
@@ -80,7 +78,8 @@ def read_selection(path: str | Path | None = None, notices: bool = True) -> Sele
         raise UserError(f"rotator catalogue not found: {path} (give --catalogue PATH)")
     with contextlib.redirect_stderr(sys.stderr if notices else _io.StringIO()):
         # the columns training reads under their own names, missing text cells NaN (any format stars are read in)
-        frame = _text_missing(_canonical_names(read_table(path), path))
+        # a declared age unit (Gyr, yr: FITS, ECSV, MRT, a CSV units row) converted to Myr, as the period's to days
+        frame = _text_missing(_canonical_names(read_table(path, roles={"cluster_age": "fiducial_age_Myr"}), path))
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"rotator catalogue {path} lacks column {missing[0]}{spelt_otherwise(missing[0], frame)}"
@@ -88,7 +87,7 @@ def read_selection(path: str | Path | None = None, notices: bool = True) -> Sele
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"rotator catalogue {path} holds no stars (a header and no rows)")
     frame = _numbers(frame, path)
-    _check_values(frame, path)
+    check_values(frame, path)
     read = frame
     frame = merge_spellings(frame, path, notices)  # before any notice names a cluster
     merged = frame is not read
@@ -113,28 +112,9 @@ def read_selection(path: str | Path | None = None, notices: bool = True) -> Sele
                  else f"the quality selection applies {applied} only"), file=sys.stderr, flush=True)
     # what this reading changed of the file's own rows: a fold saved before these rules existed is reused only when
     # neither applied (gyroage.build.loco_checks.read_as_before)
-    frame.attrs["read_changes"] = {"spellings_merged": merged, "negative_errors": len(negative)}
+    frame.attrs["read_changes"] = {"spellings_merged": merged, "negative_errors": len(negative),
+                                   "period_limits": int(selection.reasons["limits"].sum())}
     return selection
-
-
-def _check_values(frame: pd.DataFrame, path: Path) -> None:
-    """One-line :class:`UserError` for a value no training step can use, naming the first offending row."""
-    names = frame["cluster"]
-    nameless = np.flatnonzero(names.isna().to_numpy(dtype=bool)
-                              | names.astype(object).fillna("").astype(str).str.strip().eq("").to_numpy(dtype=bool))
-    if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
-        raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
-                        f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
-    check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
-    for col, (lo, hi, unit) in PLAUSIBLE.items():
-        values = frame[col].to_numpy(dtype=float)
-        # a missing or infinite value, or a non-positive period, is left out with a notice (_notice_unusable)
-        judged = np.isfinite(values) & ((values > 0) if col == "Prot" else True)
-        bad = np.flatnonzero(judged & ((values < lo) | (values > hi)))
-        if len(bad):
-            raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
-                            f"{names.iloc[bad[0]]}) holds {values[bad[0]]:g}, outside the plausible range "
-                            f"{lo:g} to {hi:g} {unit}")
 
 
 def _notice_unusable(frame: pd.DataFrame, path: Path) -> None:
@@ -208,9 +188,13 @@ def _text_missing(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """``frame`` with its :data:`NUMERIC` columns as float64; a cell that is text (``12.5d``) is a one-line
-    :class:`UserError` naming it, rather than a ValueError from whichever step first needs the number."""
+    :class:`UserError` naming it, rather than a ValueError from whichever step first needs the number. A quality
+    flag's ``True``/``False`` (any case) is 1/0."""
     frame = frame.copy()
     for col in (c for c in NUMERIC if c in frame.columns):
+        if col in QUALITY_FLAGS and not pd.api.types.is_numeric_dtype(frame[col]):  # a boolean column saved as text
+            text = frame[col].astype(str).str.strip().str.lower()  # (pandas, astropy): read as Parquet's booleans are
+            frame[col] = frame[col].mask(text.eq("true"), "1").mask(text.eq("false"), "0")
         numbers = numeric(frame, col)  # as a star table's columns are read (none of these names carries a unit)
         bad = np.flatnonzero(unparsed(frame, col, numbers))
         if len(bad):
@@ -249,8 +233,9 @@ _UNUSABLE = "missing or unusable Prot, colour, colour error or age"
 
 def _left_out(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Which rows :func:`quality_select` leaves out, each by its first reason: flagged by the quality columns
-    (``flags``), a missing or unusable value (``values``), a repeat of an earlier row (``repeats``, :func:`repeats`:
-    trained twice, it weighed double)."""
+    (``flags``), a period limit (``limits``: '<' or '>' in VizieR's ``l_Prot``, read as ``estimate`` reads it, which
+    does not date such a row), a missing or unusable value (``values``), a repeat of an earlier row (``repeats``,
+    :func:`repeats`: trained twice, it weighed double)."""
     flagged = np.zeros(len(frame), dtype=bool)
     for flag in QUALITY_FLAGS:
         if flag in frame.columns:
@@ -260,15 +245,18 @@ def _left_out(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     unusable = ~(frame["Prot"].to_numpy(dtype=float) > 0)
     for col in VALUE_COLUMNS:
         unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
-    unusable &= ~flagged
-    return {"flags": flagged, "values": unusable, "repeats": repeats(frame) & ~flagged & ~unusable}
+    limits = period_limits(frame, "Prot") & ~flagged  # a bound, not a period: trained as one, it taught a wrong age
+    unusable &= ~flagged & ~limits
+    return {"flags": flagged, "limits": limits, "values": unusable,
+            "repeats": repeats(frame) & ~flagged & ~limits & ~unusable}
 
 
 def _why(applied: str) -> dict[str, tuple[str, str]]:
     """Each reason of :func:`_left_out`, worded as the summary counts it ("left out: 6 ...") and as a cluster with
     no star left is told it ("its 4 rows: 4 left out ..."), in that order."""
     flags = f"by the quality flags ({applied})"
-    return {"flags": (flags, flags), "values": (f"with a {_UNUSABLE}", f"for a {_UNUSABLE}"),
+    limits = "as period limits (l_Prot '<', '>')"
+    return {"flags": (flags, flags), "limits": (limits, limits), "values": (f"with a {_UNUSABLE}", f"for a {_UNUSABLE}"),
             "repeats": ("that repeat an earlier row", "as repeats")}
 
 
@@ -487,9 +475,13 @@ def domain_of(data: TrainingSet) -> dict[str, list[float]]:
     not widen the domain); period uses the full range widened by 0.1 dex.
     """
     q = lambda a: [round(float(np.quantile(a, 0.005)), 3), round(float(np.quantile(a, 0.995)), 3)]  # noqa: E731
+    err = [round(float(data.bp_rp0_err.min()), 4), round(float(np.quantile(data.bp_rp0_err, 0.995)), 4)]
+    # one error for every star (a catalogue without per-star errors, one typical value given) made the range empty,
+    # a card no command loads: it spans that value and the next step of its rounding instead
+    err[1] = max(err[1], round(err[0] + 1e-4, 4))
     return {
         "bp_rp0": q(data.bp_rp0),
-        "bp_rp0_err": [round(float(data.bp_rp0_err.min()), 4), round(float(np.quantile(data.bp_rp0_err, 0.995)), 4)],
+        "bp_rp0_err": err,
         "log10_prot": [round(float(data.log10_prot.min()) - 0.1, 3), round(float(data.log10_prot.max()) + 0.1, 3)],
         "log10_age_trained": [round(float(data.log10_age.min()), 3), round(float(data.log10_age.max()), 3)],
     }

@@ -1,5 +1,7 @@
-"""The training catalogue's ages (``fiducial_age_Myr``): positive, inside the model's age grid, and not in another
-unit that happens to fit inside it (Gyr, log10 yr)."""
+"""The training catalogue's values: a cluster name on every row, colours and periods in a plausible range, and ages
+(``fiducial_age_Myr``) positive, inside the model's age grid, and not in another unit that happens to fit inside it
+(Gyr, log10 yr); each cluster's F, G and K dwarfs spinning as periods in days and its age allow (not hours, not an
+old cluster aged in Gyr)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,76 @@ import pandas as pd
 
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError
+
+# Finite values beyond these are refused, not trained on: one such star moved the colour scaling or the card's period
+# domain. Wide enough for every star of the published catalogue (its (BP-RP)0 reaches -1.54 for a star with a
+# 0.64 mag error, its periods span 0.036-418 d); a period under 0.01 d (14 min) is faster than any star can spin.
+PLAUSIBLE = {"BPRP_0": (-2.0, 6.0, "mag"), "Prot": (0.01, 1000.0, "d")}
+
+
+def check_values(frame: pd.DataFrame, path: Path) -> None:
+    """One-line :class:`UserError` for a value no training step can use, naming the first offending row."""
+    names = frame["cluster"]
+    nameless = np.flatnonzero(names.isna().to_numpy(dtype=bool)
+                              | names.astype(object).fillna("").astype(str).str.strip().eq("").to_numpy(dtype=bool))
+    if len(nameless):  # a NaN cluster was a TypeError when training sorted the names
+        raise UserError(f"rotator catalogue {path}: column cluster, data row {nameless[0] + 1} has no cluster name "
+                        f"({len(nameless)} such row{'s' if len(nameless) > 1 else ''})")
+    check_ages(frame["fiducial_age_Myr"].to_numpy(dtype=float), path, names)
+    for col, (lo, hi, unit) in PLAUSIBLE.items():
+        values = frame[col].to_numpy(dtype=float)
+        # a missing or infinite value, or a non-positive period, is left out with a notice (_notice_unusable)
+        judged = np.isfinite(values) & ((values > 0) if col == "Prot" else True)
+        bad = np.flatnonzero(judged & ((values < lo) | (values > hi)))
+        if len(bad):
+            raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} (cluster "
+                            f"{names.iloc[bad[0]]}) holds {values[bad[0]]:g}, outside the plausible range "
+                            f"{lo:g} to {hi:g} {unit}")
+    err = frame["e_BPRP_0"].to_numpy(dtype=float)
+    err = err[np.isfinite(err) & (err >= 0)]  # a negative error is read as missing, with its own notice
+    if len(err) and np.median(err) == 0:  # the card's default error (their median) 0: export and load refused it
+        raise UserError(f"rotator catalogue {path}: column e_BPRP_0 is 0 for {'every' if err.max() == 0 else 'most'} "
+                        f"star ({(err == 0).sum():,} of {len(err):,}): a model needs a positive colour error (its "
+                        "default for stars given none); give each star's (BP-RP)0 error, or one typical value (such as "
+                        "0.02 mag) where none is known")
+    check_spin_units(frame, path)
+
+
+# Each cluster's F, G and K dwarfs ((BP-RP)0 in FGK_BAND, at least FGK_MIN_STARS of them) tell a unit slip that
+# fits inside PLAUSIBLE, from physics and the published catalogue's medians (2.1-3.0 d under 30 Myr, 90% of those
+# stars under 7.4 d; 25.6 d in M67, 3.9 Gyr, the slowest). Spun down for 10 Gyr (the age grid's end) no such dwarf
+# has a median near SLOWEST_D (the Sun: 25 d at 4.6 Gyr; P ~ t^0.5 gives 37 d at 10 Gyr): periods in hours. Under
+# YOUNG_MYR (ages in Gyr read as Myr are 1-10) stars still held by their discs spin at ~8 d at most (the ONC's slow
+# peak), so a median beyond YOUNG_SLOWEST_D, reached from ~1 Gyr (NGC 6811 10.9 d, M67 25.6 d), is an old cluster
+# whose age was given in Gyr among ages in Myr (M67 as 3.87 "Myr").
+FGK_BAND, FGK_MIN_STARS = (0.6, 1.5), 5
+SLOWEST_D = 60.0
+YOUNG_MYR, YOUNG_SLOWEST_D = 15.0, 10.0
+
+
+def check_spin_units(frame: pd.DataFrame, path: Path) -> None:
+    """One-line :class:`UserError` when a cluster's F, G and K dwarfs spin as no dwarf can in days (periods in
+    hours), or as only clusters of ~1 Gyr or more do though its label is under :data:`YOUNG_MYR` (an age in
+    Gyr); both trained without a word and dated the Sun at 20-30 Myr (review V40, 1 and 2)."""
+    prot, colour = frame["Prot"].to_numpy(dtype=float), frame["BPRP_0"].to_numpy(dtype=float)
+    fgk = (colour > FGK_BAND[0]) & (colour < FGK_BAND[1]) & (prot > 0) & np.isfinite(prot)
+    if not fgk.any():
+        return
+    stars = pd.DataFrame({"cluster": frame["cluster"].astype(str).to_numpy()[fgk], "prot": prot[fgk],
+                          "age": frame["fiducial_age_Myr"].to_numpy(dtype=float)[fgk]})
+    by = stars.groupby("cluster").agg(n=("prot", "size"), prot=("prot", "median"), age=("age", "median"))
+    by = by[by["n"] >= FGK_MIN_STARS].sort_values("prot", ascending=False)
+    band = f"stars at (BP-RP)0 {FGK_BAND[0]:g}-{FGK_BAND[1]:g}"
+    if len(by) and by["prot"].iloc[0] > SLOWEST_D:
+        raise UserError(f"rotator catalogue {path}: column Prot: cluster {by.index[0]}'s {by['n'].iloc[0]} {band} "
+                        f"have a median period of {by['prot'].iloc[0]:.3g} d, slower than any F, G or K dwarf spins at "
+                        "any age up to 10 Gyr (the Sun: 25 d at 4.6 Gyr): periods in hours? give days (divide by 24)")
+    young = by[(by["age"] < YOUNG_MYR) & (by["prot"] > YOUNG_SLOWEST_D)]
+    if len(young):
+        name, (n, p, age) = young.index[0], young[["n", "prot", "age"]].iloc[0]
+        raise UserError(f"rotator catalogue {path}: cluster {name} is labelled {age:g} Myr, but its {int(n)} {band} "
+                        f"have a median period of {p:.3g} d, as only clusters of ~1 Gyr or more do (under "
+                        f"{YOUNG_MYR:g} Myr: 2-3 d, 8 d at most): an age in Gyr? give fiducial_age_Myr in Myr")
 
 
 def check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:

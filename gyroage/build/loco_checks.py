@@ -116,11 +116,13 @@ def read_as_before(raw: pd.DataFrame) -> bool:
     """Whether the catalogue ``raw`` (as :func:`gyroage.build.catalogue.load_catalogue` reads it) gives the rows it
     gave a fold saved before the fold's stars were hashed (:func:`rows_sha256`): it holds no repeat as the loader
     judges one now (:func:`gyroage.build.catalogue.repeats`, an exact copy, used once), and the loader neither merged
-    a cluster spelt two ways nor read a negative e_BPRP_0 as missing (its ``read_changes``). A fold saved before may
-    have trained on any of them. Only these three are checked: older changes (quality and optional columns matched
-    ignoring case, b9d37ab and 4aabda3) are not, and README asks for --force there."""
+    a cluster spelt two ways, read a negative e_BPRP_0 as missing, nor left out a period limit (``l_Prot``; its
+    ``read_changes``). A fold saved before may have trained on any of them. Only these four are checked: older
+    changes (quality and optional columns matched ignoring case, b9d37ab and 4aabda3) are not, and README asks for
+    --force there."""
     changes = raw.attrs.get("read_changes", {})
-    return not repeats(raw).any() and not changes.get("spellings_merged") and not changes.get("negative_errors")
+    return not repeats(raw).any() and not any(changes.get(k) for k in ("spellings_merged", "negative_errors",
+                                                                       "period_limits"))
 
 
 def stale_folds(fold_dir: Path, names: list[str], raw: pd.DataFrame, frame: pd.DataFrame,

@@ -27,6 +27,7 @@ from gyroage.build.catalogue import (
     without_sole_sources,
 )
 from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings, unknown_names, whole_numbers
+from gyroage.build.relabel import RELABEL_MAX_DEX, RELABEL_MIN_MEMBERS, flagged_clusters  # noqa: F401
 from gyroage.build.sequence_domain import sequence_domain
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
@@ -34,10 +35,6 @@ from gyroage.core.posterior import age_grid
 from gyroage.defaults import AGE_GRID, OUTLIER_WEIGHT
 from gyroage.errors import BuildError, UserError, close_names
 from gyroage.progress import Progress
-
-# A relabel moves a cluster's label by at most this (dex); a cluster dated further off in-sample keeps its label.
-RELABEL_MAX_DEX = 1.0
-
 
 # The smallest value of each setting that can train at all (bound, whether the bound itself is allowed):
 # max_epochs 0 gave an untrained model with exit 0, a zero batch or lr never moves. The powers, trims and cuts are
@@ -173,6 +170,7 @@ class TrainResult:
     seconds: float
     history: list[tuple[int, float, float]]
     trimmed: dict = field(default_factory=dict)  # clusters flagged by trim_dex (dropped, down-weighted or relabelled): dex
+    kept_labels: dict = field(default_factory=dict)  # flagged clusters a relabel left at their labels, each with why
 
 
 def kept_for_training(data: TrainingSet, s: TrainSettings) -> TrainingSet:
@@ -239,14 +237,17 @@ _SCALED = {"age": "ages", "colour": "(BP-RP)0 colours", "prot": "periods", "err"
 
 def check_normalisation(norm: dict[str, float], data: TrainingSet, use_colour_err: bool = True) -> None:
     """Refuse (UserError, one line) training data that cannot be scaled: an input of one value only
-    (one cluster's age: its spread is 0 and every scaled input NaN, so the loss is NaN from the first step)."""
+    (one cluster's age: its spread is 0 and every scaled input NaN, so the loss is NaN from the first step).
+    An ignored error input of one value (``use_colour_err`` false) gets ``err_std`` 1 in ``norm``, which is changed."""
     for key, what in _SCALED.items():
-        if key == "err" and not use_colour_err:  # the error input is ignored, so its scale is never used
-            continue
         mean, std = norm[f"{key}_mean"], norm[f"{key}_std"]
+        one_value = std <= 1e-9 * max(1.0, abs(mean))  # one value repeated has a float64 spread of ~1e-15, not 0
+        if key == "err" and not use_colour_err:  # ignored, its scale is never used; export and the card need one > 0
+            norm["err_std"] = 1.0 if one_value else std
+            continue
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise UserError(f"cannot train: the training stars' {what} are not finite (mean {mean}, sd {std})")
-        if std <= 1e-9 * max(1.0, abs(mean)):  # one value repeated has a float64 spread of ~1e-15, not 0
+        if one_value:
             if key == "age":
                 raise UserError(f"cannot train on one age: every training star is labelled {10 ** mean / 1e6:g} Myr "
                                 f"({len(data.clusters)} cluster(s)); give clusters of at least two ages")
@@ -373,7 +374,8 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     those younger than ``settings.trim_min_age_myr``; with ``settings.trim_weight`` > 0 they stay,
     their stars' loss weights times ``trim_weight``; with ``settings.trim_keep_redder`` > 0 their
     stars at least that red stay; with ``settings.trim_relabel`` every star stays and each flagged cluster's label
-    becomes its in-sample joint age (label + error), unless that is more than :data:`RELABEL_MAX_DEX` away.
+    becomes its in-sample joint age (label + error), unless that is more than :data:`RELABEL_MAX_DEX` away or the
+    cluster has fewer than :data:`RELABEL_MIN_MEMBERS` stars (:func:`gyroage.build.relabel.flagged_clusters`).
     Before all this, :func:`kept_for_training` leaves out the stars that ``settings.drop_sole_period_sources`` and
     ``settings.drop_evolved_mag`` name.
     """
@@ -387,29 +389,16 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     first = _train_once(data, s, quiet)
     if s.trim_dex <= 0:
         return first
-    errors = in_sample_errors(first.model, data)
-    ages = {c: float(np.median(data.log10_age[data.cluster == c])) for c in errors}
-    ends = {min(ages, key=ages.get), max(ages, key=ages.get)}
-    drop = {c: round(e, 4) for c, e in errors.items()
-            if abs(e) > s.trim_dex and c not in ends and 10 ** ages[c] / 1e6 >= s.trim_min_age_myr}
-    if s.trim_relabel:
-        # An in-sample age more than a decade from the label is another solution of the cluster's joint posterior, not
-        # a label conflict (seen: NGC 1647, 309 Myr, dated 1 Myr, its pre-main-sequence mode; the conflicts are 0.66 dex
-        # at most in every stored fold). Relabelling it there would teach the flow that its periods mean 1 Myr.
-        flipped = {c for c, e in drop.items() if abs(e) > RELABEL_MAX_DEX}
-        if flipped:
-            named = ", ".join(f"{c} {drop[c]:+.2f}" for c in sorted(flipped))
-            Progress("train", quiet=quiet).log(f"left at their labels (in-sample age more than {RELABEL_MAX_DEX:g} dex "
-                                              f"away): {named}")
-        drop = {c: e for c, e in drop.items() if c not in flipped}
+    drop, kept = flagged_clusters(in_sample_errors(first.model, data), data, s, quiet)
     if not drop:
+        first.kept_labels = kept
         return first
     what = "relabelled to their in-sample ages" if s.trim_relabel else "trimmed"
     Progress("train", quiet=quiet).log(f"{what} (in-sample error > {s.trim_dex} dex): "
                                       + ", ".join(f"{c} {e:+.2f}" for c, e in drop.items()))
     factors = {c: s.trim_weight for c in drop} if s.trim_weight > 0 else None
     second = _train_once(second_training_set(data, drop, s), s, quiet, factors)
-    second.trimmed = drop
+    second.trimmed, second.kept_labels = drop, kept
     second.seconds += first.seconds
     return second
 
@@ -496,4 +485,5 @@ def train_info(result: TrainResult, data: TrainingSet, catalog_path: str, catalo
         "metrics": {"val_nll": result.val_nll, "train_nll": result.train_nll},
         **({("relabelled_clusters" if result.settings.trim_relabel else "trimmed_clusters"): result.trimmed}
            if result.trimmed else {}),
+        **({"left_at_labels": result.kept_labels} if result.kept_labels else {}),
     }

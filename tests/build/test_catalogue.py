@@ -187,7 +187,7 @@ def test_ages_outside_the_age_grid_suggest_the_unit(tmp_path, scale, span, hint)
 
 def test_ages_at_the_age_grid_edges_are_accepted(tmp_path):
     frame = synthetic()
-    frame.loc[frame["cluster"] == "Alpha", "fiducial_age_Myr"] = 1.0
+    frame.loc[frame["cluster"] == "Alpha", ["fiducial_age_Myr", "Prot"]] = [1.0, 3.0]  # a 1 Myr cluster's spins
     frame.loc[frame["cluster"] == "Gamma", "fiducial_age_Myr"] = 10000.0
     assert load_catalogue(write(frame, tmp_path / "cat.csv"))["fiducial_age_Myr"].max() == 10000.0
 

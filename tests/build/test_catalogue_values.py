@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gyroage.build.catalogue import load_catalogue, quality_select
@@ -78,3 +79,107 @@ def test_one_age_off_the_grid_among_ages_in_myr_names_its_row_not_a_unit(tmp_pat
     assert str(err.value) == (f"rotator catalogue {path}: column fiducial_age_Myr, data row {row + 1} (cluster "
                               f"{cluster}) holds {age:g}, outside the model's age grid (1-10000 Myr)")
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), f"data row {row + 1}")
+
+
+def test_period_limits_flagged_in_l_prot_are_left_out_and_counted(tmp_path):
+    """VizieR's l_Prot '<'/'>' rows were trained on as measured periods (review V40, 3), though estimate does not date
+    them (status period_limit): now left out, as estimate reads the flags, and counted in the summary line."""
+    from gyroage.build.catalogue import read_selection
+
+    frame = synthetic()
+    frame.insert(1, "l_Prot", "")
+    frame.loc[[2, 14, 30], "l_Prot"] = [">", "<", ">"]
+    frame.loc[30, "cmd_exclude"] = 1  # flagged too: counted once, by the flags
+    selection = read_selection(write(frame, tmp_path / "cat.csv"))
+    assert len(selection.frame) == len(frame) - 3
+    assert not np.isin(selection.frame["Prot"], frame.loc[[2, 14, 30], "Prot"]).any()
+    assert selection.summary() == (f"catalogue: {len(frame) - 3} of {len(frame)} rows used; left out: 1 by the quality "
+                                   "flags (cmd_exclude==0, dered_exclude==0, phot_exclude==0, dr3_ruwe<1.4), 2 as "
+                                   "period limits (l_Prot '<', '>')")
+    assert selection.raw.attrs["read_changes"]["period_limits"] == 2
+    frame["l_Prot"] = ""  # no flag set: every row trained, nothing said
+    assert read_selection(write(frame, tmp_path / "cat.csv")).summary() == f"catalogue: {len(frame) - 1} of " \
+        f"{len(frame)} rows used; left out: 1 by the quality flags (cmd_exclude==0, dered_exclude==0, " \
+        "phot_exclude==0, dr3_ruwe<1.4)"
+
+
+def _spun_down(seed: int = 0) -> pd.DataFrame:
+    """Three clusters whose F, G and K dwarfs spin as real ones do at their ages: 8 Myr 1-4 d, 600 Myr 7-12 d,
+    2500 Myr 15-30 d (no cluster of the published catalogue has a median under 2 or over 26 d at 0.6-1.5 mag)."""
+    rng = np.random.default_rng(seed)
+    parts = [synthetic(20, seed).query("cluster == @name").assign(fiducial_age_Myr=age, BPRP_0=rng.uniform(0.65, 1.45, 20),
+                                                                Prot=np.round(rng.uniform(lo, hi, 20), 3))
+             for name, age, (lo, hi) in (("Alpha", 8.0, (1, 4)), ("Beta", 600.0, (7, 12)), ("Gamma", 2500.0, (15, 30)))]
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_periods_in_hours_are_refused_naming_hours(tmp_path):
+    """Periods x24 (hours, no unit given) under 1000 trained without a word: the Sun was dated 29 Myr (review V40, 1).
+    No F, G or K dwarf has a median period beyond 60 d at any age up to 10 Gyr."""
+    frame = _spun_down()
+    assert len(quality_select(load_catalogue(write(frame, tmp_path / "days.csv")))) == len(frame)
+    frame["Prot"] *= 24
+    path = write(frame, tmp_path / "hours.csv")
+    assert frame["Prot"].max() < 1000  # inside PLAUSIBLE: only the spin physics can tell
+    with pytest.raises(UserError, match=re.escape("column Prot: cluster Gamma's 20 stars at (BP-RP)0 0.6-1.5 have a "
+                                                  "median period of")) as err:
+        load_catalogue(path)
+    assert "periods in hours? give days (divide by 24)" in str(err.value)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "hours")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_old_cluster_aged_in_gyr_among_ages_in_myr_is_refused_naming_it(tmp_path):
+    """M67 as 3.87 "Myr" among ages in Myr trained without a word, the only notice naming correctly labelled clusters
+    (review V40, 2). A cluster under 15 Myr whose F, G and K dwarfs have a 10+ d median is one aged ~1 Gyr or more."""
+    frame = _spun_down()
+    frame.loc[frame["cluster"] == "Gamma", "fiducial_age_Myr"] = 2.5
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError) as err:
+        load_catalogue(path)
+    assert str(err.value).startswith(f"rotator catalogue {path}: cluster Gamma is labelled 2.5 Myr, but its 20 stars "
+                                     "at (BP-RP)0 0.6-1.5 have a median period of "), str(err.value)
+    assert "Alpha" not in str(err.value) and str(err.value).endswith("an age in Gyr? give fiducial_age_Myr in Myr")
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "Gamma", "Gyr")
+
+
+@pytest.mark.parametrize("fmt, unit, scale", [("ecsv", "Gyr", 1e-3), ("fits", "Gyr", 1e-3), ("csv", "Gyr", 1e-3),
+                                              ("csv", "yr", 1e6), ("csv", "Myr", 1.0)])
+def test_a_declared_age_unit_is_converted_to_myr_as_the_periods_is_to_days(tmp_path, capsys, fmt, unit, scale):
+    """Ages whose table declares their unit (ECSV/FITS Gyr, a CSV units row) were refused as "in Gyr? multiply by
+    1000" while a declared period unit (h) was converted (review V40, 9): converted now, with the same notice."""
+    frame = synthetic()
+    given = frame.assign(fiducial_age_Myr=frame["fiducial_age_Myr"] * scale)
+    path = tmp_path / f"cat.{fmt}"
+    if fmt == "csv":
+        units = pd.DataFrame([{c: (unit if c == "fiducial_age_Myr" else "") for c in given.columns}])
+        write(pd.concat([units, given.astype(object)], ignore_index=True), path)
+    else:
+        from astropy.table import Table
+
+        table = Table.from_pandas(given)
+        table["fiducial_age_Myr"].unit = unit
+        table.write(path, format="ascii.ecsv" if fmt == "ecsv" else "fits")
+    got = load_catalogue(path)
+    assert np.allclose(got["fiducial_age_Myr"], frame["fiducial_age_Myr"], rtol=1e-12)
+    said = capsys.readouterr().err
+    assert (f"converted column 'fiducial_age_Myr' from {unit} to Myr" in said) is (unit != "Myr"), said
+
+
+def test_a_logarithmic_age_unit_is_one_line(tmp_path):
+    frame = synthetic().astype(object)
+    frame.loc[-1] = {c: ("log(yr)" if c == "fiducial_age_Myr" else "") for c in frame.columns}
+    path = write(frame.sort_index(), tmp_path / "cat.csv")
+    with pytest.raises(UserError, match="'log\\(yr\\)' in column 'fiducial_age_Myr' is a log unit"):
+        load_catalogue(path)
+
+
+def test_quality_flags_written_true_false_are_read_as_booleans(tmp_path):
+    """A boolean flag column saved as CSV (True/False) was refused as "holds 'False', not a number", while the same
+    table as Parquet or FITS trained (review V40, 10)."""
+    frame = synthetic()
+    frame.loc[[3, 17], "cmd_exclude"] = 1
+    flags = frame.astype({"cmd_exclude": bool, "dered_exclude": bool, "phot_exclude": bool})
+    flags["dered_exclude"] = flags["dered_exclude"].map({False: "false", True: "TRUE"})  # any case
+    got = quality_select(load_catalogue(write(flags, tmp_path / "cat.csv")))
+    assert len(got) == len(frame) - 2 and not np.isin(got["Prot"], frame.loc[[3, 17], "Prot"]).any()

@@ -560,3 +560,35 @@ def test_the_calibration_fit_says_the_widths_are_kept_and_what_the_level_scale_w
         assert text.startswith("level scale kept at 1 (no held-out star under 100 Myr to fit it on)")
     lines = [ln for ln in capsys.readouterr().err.splitlines() if "calibration fit" in ln]
     assert lines == [f"validate: calibration fit (seed 0): {text}"]
+
+
+def test_one_colour_error_for_every_star_gives_a_model_that_loads(tmp_path):
+    """A catalogue without per-star colour errors, one typical value given (0.02 mag), trained and exported, then every
+    --model run refused the card: "domain.bp_rp0_err is empty" (review V40, 7; export refused it first when the
+    errors' spread was exactly 0). The shipped settings never read the error: the card loads, its default 0.02."""
+    import pandas as pd
+
+    from gyroage import AgeModel
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    pd.read_csv(cat).assign(e_BPRP_0=0.02).to_csv(cat, index=False)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "1",
+              "--export", str(tmp_path / "m"), "-q")
+    assert res.exit_code == 0, res.output
+    with pytest.warns(UserWarning, match="no calibration"):
+        model = AgeModel.load(tmp_path / "m")
+    lo, hi = model.card.domain["bp_rp0_err"]
+    assert lo == 0.02 < hi and model.card.default_bp_rp0_err == 0.02
+
+
+def test_colour_errors_all_zero_are_refused_before_training(tmp_path):
+    """e_BPRP_0 0 for every star trained, then export refused "retrain (gyroage train)", which gives the same record
+    (review V40, 8): one line before training now, saying what to give."""
+    import pandas as pd
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    pd.read_csv(cat).assign(e_BPRP_0=0.0).to_csv(cat, index=False)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "1",
+              "--export", str(tmp_path / "m"))
+    one_line_error(res, "column e_BPRP_0 is 0 for every star (120 of 120)", "give each star's (BP-RP)0 error")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "m").exists()

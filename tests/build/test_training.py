@@ -498,3 +498,24 @@ def test_excluded_clusters_leave_every_training_and_stay_out_of_default_settings
     assert "exclude_clusters" not in TrainSettings().to_dict()
     with pytest.raises(ValueError, match="exclude_clusters must be a list of strings"):
         TrainSettings(exclude_clusters="C8.0")
+
+
+def test_a_relabel_leaves_a_cluster_too_small_to_date_itself_at_its_label(monkeypatch, capsys):
+    """3 stars of a 462 Myr cluster were relabelled by -1.00 dex, widening the card's trained ages (review V40, 6): a
+    cluster of fewer than RELABEL_MIN_MEMBERS (20) keeps its label, said in the relabel's "left at" line and recorded."""
+    from gyroage.build import training
+
+    full = _toy_set()
+    small = ~((full.cluster == "C8.5") & (np.arange(len(full)) % 30 >= 19))  # C8.5: 19 of its 30 stars
+    seen = _stub_training(monkeypatch)
+    s = TrainSettings(trim_dex=0.1, trim_min_age_myr=20.0, trim_relabel=True)
+    result = training.train_flow(full.subset(small), s)
+    assert result.trimmed == {"C7.5": 0.2} and result.kept_labels == {"C8.5": "19 members"}
+    assert np.all(seen[1].log10_age[seen[1].cluster == "C8.5"] == 8.5)
+    assert ("left at their labels (in-sample age more than 1 dex away, or under 20 members): C8.5 19 members"
+            in capsys.readouterr().err)
+    info = training.train_info(result, full.subset(small), "catalogue.csv", "0" * 64)
+    assert info["relabelled_clusters"] == {"C7.5": 0.2} and info["left_at_labels"] == {"C8.5": "19 members"}
+    seen.clear()  # 20 members: relabelled as before, nothing left at its label
+    result = training.train_flow(full.subset(small | (np.arange(len(full)) % 30 == 19)), s, quiet=True)
+    assert result.trimmed == {"C7.5": 0.2, "C8.5": -0.3} and result.kept_labels == {}
