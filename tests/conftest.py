@@ -55,6 +55,14 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _own_crossmatch_cache(monkeypatch, tmp_path_factory) -> None:
+    """Every test's crossmatch caches its answers in a folder of its own (review V42): the fake sky's rows went into
+    the developer's ~/.cache/gyroage/crossmatch, keyed without the service's URL (a mirror keeps the cache), where a
+    real query of the same text would have been answered with them; and -n auto's workers shared it."""
+    monkeypatch.setenv("GYROAGE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 def run_cli(*args: str, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the console entry point in a fresh interpreter, as a user would."""
     return subprocess.run([sys.executable, "-m", "gyroage.cli", *args], input=input, capture_output=True,

@@ -115,6 +115,7 @@ def read_stars(source: str | Path, fmt: str | None = None, membership: str | Non
     if not isinstance(source, (str, bytes, os.PathLike)):  # a buffer failed deep in the sniffing, in Python's words
         raise UserError(f"read_stars takes a path (str or Path, or '-' for stdin as gyroage estimate reads it), not "
                         f"{type(source).__name__}: write it to a file, or pass a frame to model.estimate(frame)")
+    source = os.fsdecode(source) if isinstance(source, bytes) else source  # pathlib takes no bytes (V42)
     fmt = formats.check_format(fmt, "fmt")  # as --input-format: any case, 'auto', a bad name in one line
     roles = None if membership is None else {"membership": membership}  # as group-age passes them
     return _warned(lambda: io.read_table(source, fmt, roles, repeats=True))  # X.N: a repeat?

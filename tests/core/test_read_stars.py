@@ -4,6 +4,7 @@ read as days: a 13 Myr star came out 5.5 Gyr) and a CSV's units row became a sta
 from __future__ import annotations
 
 import io
+import os
 import re
 import warnings
 
@@ -397,6 +398,12 @@ def test_read_stars_refuses_an_in_memory_buffer_in_one_line_naming_what_it_takes
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith("read_stars takes a path") and type(buffer).__name__ in msg
     assert "'-'" in msg and "estimate(frame)" in msg
+
+
+def test_read_stars_reads_a_path_given_as_bytes(tmp_path):
+    """os.fsencode'd paths passed its check, then pathlib raised a bare TypeError traceback (review V42 8)."""
+    (tmp_path / "s.csv").write_text("prot,bp_rp0\n25.4,0.82\n")
+    assert list(gyroage.read_stars(os.fsencode(tmp_path / "s.csv"))["prot"]) == ["25.4"]
 
 
 def test_read_stars_gives_csv_cells_as_text_and_readme_says_how_to_get_numbers(tmp_path):
