@@ -144,7 +144,7 @@ def card_from_training(info: dict, outlier_weight: float = OUTLIER_WEIGHT) -> Mo
         default_bp_rp0_err=round(info["default_bp_rp0_err"], 4),
         training={k: info[k] for k in ("catalog", "clusters", "n_stars", "validation_clusters",
                                        "best_epoch", "settings", "seconds", "note", "trimmed_clusters",
-                                       "relabelled_clusters") if k in info},
+                                       "relabelled_clusters", "left_at_labels") if k in info},
         flow=info["settings"]["flow"],
         metrics=dict(info["metrics"]),
     )

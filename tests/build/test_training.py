@@ -516,6 +516,9 @@ def test_a_relabel_leaves_a_cluster_too_small_to_date_itself_at_its_label(monkey
             in capsys.readouterr().err)
     info = training.train_info(result, full.subset(small), "catalogue.csv", "0" * 64)
     assert info["relabelled_clusters"] == {"C7.5": 0.2} and info["left_at_labels"] == {"C8.5": "19 members"}
+    from gyroage.build.export import card_from_training
+
+    assert card_from_training(info).training["left_at_labels"] == {"C8.5": "19 members"}  # the card says so too
     seen.clear()  # 20 members: relabelled as before, nothing left at its label
     result = training.train_flow(full.subset(small | (np.arange(len(full)) % 30 == 19)), s, quiet=True)
     assert result.trimmed == {"C7.5": 0.2, "C8.5": -0.3} and result.kept_labels == {}
