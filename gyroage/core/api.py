@@ -326,6 +326,7 @@ class AgeModel:
             raise UserError("a per-star prior (mean_column / sigma_column) needs input columns: use AgeModel.estimate "
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
         index = same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, **colours)
+        api_frames.warn_no_term(colours, self.density)
         stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
         index = index if index is not None and len(index) == stars.status.size else None  # else not one label a star
         grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
@@ -345,6 +346,7 @@ class AgeModel:
         height = height_columns(main_sequence_term(self.density, EstimateSettings(prior=prior), stars), stars,
                                 np.isin(status, (statuses.OK, statuses.EXTRAPOLATED)))
         height = height[HEIGHT_COLUMN].reshape(shape) if height else None
+        api_frames.warn_clipped(self.card, flags)
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
                          p_out.reshape(shape), flags.reshape(shape), height, index)
 
@@ -376,7 +378,8 @@ class AgeModel:
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
         refuse_repeated_columns(frame, (name for _, name in s.prior.options()))  # as the command line
         # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
-        warn_column_notes(frame.columns, uses_magnitudes(self.card, s), s.reddening.given)
+        warn_column_notes(frame.columns, uses_magnitudes(self.card, s), s.reddening.given,
+                          api_frames.termless_model(self.card, s.main_sequence, self.density.onnx_path.parent))
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
         unreddened: list[np.ndarray] = []  # rows with bp_rp, no usable reddening and a Teff value, likewise
         out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append,
@@ -385,6 +388,7 @@ class AgeModel:
                              on_unreddened=unreddened.append)
         warn_grid_step(s, narrow, out)
         warn_unreddened(frame.columns, unreddened)  # after the prior's note, as the command line's end-of-run lines
+        api_frames.warn_clipped(self.card, out["age_flags"])
         return api_frames.with_record(out, frame.columns, self.density, s)  # frame's index: a column assigned back aligns
 
     @underflow_ignored

@@ -16,24 +16,28 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, notices
-from gyroage.column_notes import unread_column_notes
+from gyroage.column_notes import no_term_note, unread_column_notes
 from gyroage.columns import duplicate_notes, find_column, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
+from gyroage.core.main_sequence import termless_model
 from gyroage.core.priors import grid_step_note
-from gyroage.core.stars import unreddened_note
+from gyroage.core.stars import clipped_note, clipped_rows, unreddened_note
 from gyroage.errors import UserError
 
 
-def warn_column_notes(columns, magnitudes: bool, given: bool = False) -> None:
+def warn_column_notes(columns, magnitudes: bool, given: bool = False, no_term: str | None = None) -> None:
     """Warn the caller what the command line says on stderr about a frame's ``columns`` (even with ``-q``, but for the
     duplicates): which of several columns of one quantity is read (the others' values are silently not used), a value
     changed on reading (``Prot [h]``), and with ``magnitudes`` how the magnitudes are read (an absolute G from a name
     without a 0, ``M_G``, read as de-reddened: :func:`gyroage.columns.magnitude_notes`), and an observed colour's
-    error left unread beside a bp_rp0 (``given``: a reddening option): :func:`unread_column_notes`, as stderr's."""
+    error left unread beside a bp_rp0 (``given``: a reddening option), magnitudes a model without a main-sequence term
+    leaves unread (``no_term``: the model, :func:`gyroage.core.main_sequence.termless_model`):
+    :func:`unread_column_notes`, as stderr's."""
     names = list(columns)
-    for line in [*duplicate_notes(names), name_conversions(names), *unread_column_notes(names, magnitudes, given)]:
+    for line in [*duplicate_notes(names), name_conversions(names),
+                 *unread_column_notes(names, magnitudes, given, no_term)]:
         if line:
             warn_caller(f"gyroage: {line}")
 
@@ -61,6 +65,24 @@ def warn_unreddened(columns, counts: list[np.ndarray]) -> None:
     :func:`estimate_chunk`'s ``on_unreddened`` counted them: the text the command line ends its run with on stderr
     (:func:`gyroage.core.stars.unreddened_note`)."""
     note = unreddened_note(io.require_columns(list(columns)), counts) if counts else None
+    if note:
+        warn_caller(f"gyroage: {note}")
+
+
+def warn_no_term(arrays: dict[str, Any], density) -> None:
+    """:meth:`gyroage.AgeModel.posterior`'s part of :func:`warn_column_notes`: its magnitude ``arrays`` given (not
+    None) that ``density``'s model leaves unread for want of a main-sequence term (posterior always uses the card's
+    term, as estimate by default)."""
+    no_term = termless_model(density.card, True, density.onnx_path.parent)
+    note = no_term and no_term_note([k for k, v in arrays.items() if v is not None], no_term)
+    if note:
+        warn_caller(f"gyroage: {note}")
+
+
+def warn_clipped(card, flags) -> None:
+    """A UserWarning of the stars whose colour error was clipped to ``card``'s trained range (``flags``: the rows'
+    age_flags): the line the command line ends its run with on stderr (:func:`gyroage.core.stars.clipped_note`)."""
+    note = clipped_note(card, clipped_rows(flags))
     if note:
         warn_caller(f"gyroage: {note}")
 

@@ -196,6 +196,13 @@ class MainSequenceTerm:
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 
+def termless_model(card, main_sequence: bool, model_dir) -> str | None:
+    """``model_dir`` as :func:`gyroage.column_notes.no_term_note` names it, where a run would read magnitudes
+    (``main_sequence``: not ``--no-main-sequence``) but ``card`` has no term to read them with; else ``None``. One
+    rule for both engines and the API."""
+    return str(model_dir) if main_sequence and MainSequenceTerm.from_card(card) is None else None
+
+
 NO_TERM = ("--main-sequence: the model card holds no main-sequence term (a card from 'gyroage train --export' has none; "
            "benchmarks/cmd_term.py --write-card adds one)")
 

@@ -244,3 +244,9 @@ def clipped_note(card: ModelCard, n: int) -> str | None:
             f"{hi:.4g} mag (flagged {statuses.COLOUR_ERR_BEYOND_TRAINING}): a sentinel error (99) marks a missing "
             "colour")
 
+
+def clipped_rows(flags) -> int:
+    """How many of an output's ``age_flags`` (a column, or any array of them) carry ``colour_err_beyond_training``:
+    :func:`clipped_note`'s count, as the engines and the API take it from the rows they dated."""
+    flags = pd.Series(np.ravel(np.asarray(flags, dtype=object)), dtype=object).astype(str)
+    return int(flags.str.contains(statuses.COLOUR_ERR_BEYOND_TRAINING, regex=False).sum())

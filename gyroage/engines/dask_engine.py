@@ -21,8 +21,9 @@ from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, uses_magnitudes
 from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
+from gyroage.core.main_sequence import termless_model
 from gyroage.core.modelcard import load_card
-from gyroage.core.stars import check_input_columns, unreddened_note
+from gyroage.core.stars import check_input_columns, clipped_note, clipped_rows, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
@@ -35,10 +36,11 @@ from gyroage.writers import check_outputs, prepare_target, remove_made
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
                     first_row: int = 0, quiet: bool = False,
-                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict, np.ndarray]:
+                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict, np.ndarray, int, int]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
     counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`, its text columns' kinds, its
-    :func:`~gyroage.core.stars.unreddened_rows`).
+    :func:`~gyroage.core.stars.unreddened_rows`, its rows with a period error that took the grid's posterior under mcmc,
+    its rows whose colour error was clipped to the trained range: :func:`~gyroage.core.stars.clipped_rows`).
 
     ``text_columns``: the input is CSV text, written as it is; what each text column holds
     (:func:`gyroage.column_types.text_kinds`) goes back, so that :func:`_same_types` writes the columns of numbers
@@ -76,7 +78,7 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     k = sum(n for n, _ in narrow)
     n_err = grid_error_rows(out, columns) if settings.method == "mcmc" else 0  # the local engine's count (V38)
     return (len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf"))),
-            kinds, sum(unreddened), n_err)
+            kinds, sum(unreddened), n_err, clipped_rows(out["age_flags"]))
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
@@ -350,9 +352,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     card, model_dir = load_card(model, verify=False)  # the JSON only: whether the run reads magnitudes, the record
     meta = estimate_provenance(card, model_dir, settings, columns, command, chunksize, engine="dask")
-    magnitudes = uses_magnitudes(card, settings)
-    say_input_notes(ddf.columns, settings.reddening, magnitudes, None if progress.quiet else progress.log, options,
-                    no_term=str(model_dir) if settings.main_sequence and not magnitudes else None)
+    say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
+                    None if progress.quiet else progress.log, options,
+                    no_term=termless_model(card, settings.main_sequence, model_dir))
     # The sampler keys each star's random stream by its input row, which a chunk's first row gives; mcmc runs on the
     # local engine's chunks of --chunksize rows, whose first rows are known, wherever the partitions fall.
     chunked = settings.method == "mcmc"
@@ -371,9 +373,10 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         futures = client.compute(jobs)
         if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
             progress.total = _input_rows(paths, counted)
-        kinds, unreddened, grid_err = [], [], []
+        kinds, unreddened, grid_err, clipped = [], [], [], 0
         for fut in as_completed(futures):
-            rows, c, n, k, u, e = fut.result()
+            rows, c, n, k, u, e, clip = fut.result()
+            clipped += clip
             unreddened.append(u)
             grid_err.append(e)
             counts.update(c)
@@ -385,7 +388,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     if text_columns:
         _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
     for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
-                 unreddened_note(columns, unreddened)):
+                 unreddened_note(columns, unreddened), clipped_note(card, clipped)):
         if note:  # as the local engine says them: any other note was said at the start
             progress.log(note)
     return counts

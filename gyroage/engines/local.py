@@ -33,7 +33,8 @@ from gyroage.core.estimate import (
     uses_magnitudes,
 )
 from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
-from gyroage.core.stars import check_input_columns, check_stars, clipped_note, unreddened_note, unreddened_rows
+from gyroage.core.main_sequence import termless_model
+from gyroage.core.stars import check_input_columns, check_stars, clipped_note, clipped_rows, unreddened_note, unreddened_rows
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
@@ -406,10 +407,10 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            magnitudes = uses_magnitudes(density.card, settings)
-            say_input_notes(chunk, settings.reddening, magnitudes, None if progress.quiet else progress.log,
+            say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
+                            None if progress.quiet else progress.log,
                             options + (id_options if posteriors is not None else []),
-                            no_term=str(density.onnx_path.parent) if settings.main_sequence and not magnitudes else None)
+                            no_term=termless_model(density.card, settings.main_sequence, density.onnx_path.parent))
         prev = sink.done(i, rows)
         if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here
             # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)
@@ -434,7 +435,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                                                  first_row=offset - rows, on_prior_widths=narrow.append,
                                                  on_unreddened=unreddened.append)
         n_err = grid_error_rows(out, columns) if settings.method == "mcmc" else 0  # before the clashes' renames
-        clipped += int(out["age_flags"].astype(str).str.contains(statuses.COLOUR_ERR_BEYOND_TRAINING, regex=False).sum())
+        clipped += clipped_rows(out["age_flags"])
         grid_err.append(n_err)
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())

@@ -120,3 +120,92 @@ def test_magnitudes_a_model_without_a_main_sequence_term_cannot_read_are_said_un
 def test_no_unread_magnitudes_line_where_nothing_would_be_read(tmp_path, toy_model, columns, args):
     res, _ = _estimate(tmp_path, columns, "--model", str(toy_model), "-q", *args)
     assert "main-sequence term" not in res.stderr
+
+
+CLIPPED_ROWS = "prot,bp_rp0,bp_rp0_err\n10,1.0,0.02\n10,1.0,0.2\n10,1.0,0.3\n12,1.2,\n"  # two errors beyond 0.05
+
+
+def _clipped_line(model: Path, n: int = 2) -> str:
+    """The clipped-errors note (without its prefix) as the local engine's test above spells it."""
+    import json
+
+    hi = json.loads((model / "gyroage-model.json").read_text())["domain"]["bp_rp0_err"][1]
+    return (f"{n} stars' colour errors exceed the model's trained range (its catalogue's largest, {hi:.4g} mag) and "
+            f"were dated as {hi:.4g} mag (flagged colour_err_beyond_training): a sentinel error (99) marks a missing "
+            "colour")
+
+
+def test_the_dask_engine_says_the_clipped_colour_errors_once_for_all_partitions(tmp_path, toy_model, capsys):
+    """71a3279 counted the clipped colour errors on the local engine only: --engine dask said nothing. The count is
+    now the run's, summed over every partition (here two), said once."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.engines import dask_engine
+
+    src = tmp_path / "s.csv"
+    src.write_text(CLIPPED_ROWS)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask_engine.run_dask(str(src), tmp_path / "out.parquet", EstimateSettings(), model=toy_model, blocksize=30,
+                             client=client)
+    import pandas as pd
+
+    assert len(list((tmp_path / "out.parquet").glob("part.*.parquet"))) == 2
+    assert pd.read_parquet(tmp_path / "out.parquet")["age_flags"].str.contains("colour_err_beyond_training").sum() == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "trained range" in ln]
+    assert lines == [f"estimate: {_clipped_line(toy_model)}"]
+
+
+def _warned(call) -> list[str]:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_the_api_warns_of_clipped_colour_errors_as_estimate_says_them(toy_model):
+    """AgeModel.estimate and AgeModel.posterior clipped a retrained card's colour errors with only the per-star flag:
+    the command line's count and its text now come as one UserWarning, as its other end-of-run notes do."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from gyroage import AgeModel
+
+    model = AgeModel.load(toy_model)
+    frame = pd.read_csv(io.StringIO(CLIPPED_ROWS))
+    line = f"gyroage: {_clipped_line(toy_model)}"
+    assert [w for w in _warned(lambda: model.estimate(frame)) if "trained range" in w] == [line]
+    assert [w for w in _warned(lambda: model.posterior(frame["prot"].to_numpy(), frame["bp_rp0"].to_numpy(),
+                                                       frame["bp_rp0_err"].to_numpy()))
+            if "trained range" in w] == [line]
+    assert not [w for w in _warned(lambda: model.posterior(np.array([10.0]), np.array([1.0]), np.array([0.02])))
+                if "trained range" in w]
+
+
+def test_the_api_warns_of_magnitudes_a_model_without_a_main_sequence_term_cannot_read(toy_model):
+    """2430c78's line ('abs_g0' not read: model M has no main-sequence term) was the command line's only: a
+    pipeline's AgeModel.estimate (and posterior(abs_g0=...)) dated a subgiant as a dwarf without a word."""
+    import numpy as np
+    import pandas as pd
+
+    from gyroage import AgeModel
+    from gyroage.core.estimate import EstimateSettings
+
+    model = AgeModel.load(toy_model)
+    line = (f"gyroage: 'abs_g0' not read: model {toy_model} has no main-sequence term, so ages rest on rotation alone "
+            "(a star above the main sequence is not flagged; README, Retraining)")
+    frame = pd.DataFrame({"prot": [10.0], "bp_rp0": [1.0], "abs_g0": [2.0]})
+    assert [w for w in _warned(lambda: model.estimate(frame)) if "main-sequence term" in w] == [line]
+    assert [w for w in _warned(lambda: model.posterior(np.array([10.0]), np.array([1.0]), abs_g0=np.array([2.0])))
+            if "main-sequence term" in w] == [line]
+    # the user's choice, or nothing the shipped model would read: no line
+    assert not [w for w in _warned(lambda: model.estimate(frame, EstimateSettings(main_sequence=False)))
+                if "main-sequence term" in w]
+    assert not [w for w in _warned(lambda: model.posterior(np.array([10.0]), np.array([1.0]), parallax=np.array([9.0])))
+                if "main-sequence term" in w]
