@@ -337,7 +337,7 @@ def group_age(
     from gyroage.core import groups
     from gyroage.core.colours import Reddening, say_input_notes
     from gyroage.core.density import check_threads
-    from gyroage.core.group_notes import file_label, label_warnings, repeated_text
+    from gyroage.core.group_notes import clipped_text, file_label, label_warnings, repeated_text
     from gyroage.core.groups import check_group_options, default_group_systematic, run_group_ages
     from gyroage.core.main_sequence import require_term
     from gyroage.core.modelcard import model_notes
@@ -419,17 +419,6 @@ def left_out_text(out, left_out: dict[str, int]) -> str:
     members = int(out.loc[out["status"] != statuses.NO_GROUP, "n_stars"].sum())
     k = sum(left_out.values())
     return f"{k} of {members} member{'s' if members != 1 else ''} left out: {counts_text(left_out)}"
-
-
-def clipped_text(out, clipped: int, card) -> str:
-    """``K of M used members' colour errors exceed the trained range ...``: the used members whose colour error was
-    clipped (estimate flags each such star ``colour_err_beyond_training``; a joint age says how many)."""
-    used = int(out.loc[out["status"] != statuses.NO_GROUP, "n_used"].sum())  # K counts used members only
-    hi = card.domain["bp_rp0_err"][1]
-    one, whose = clipped == 1, "members'" if used != 1 else "member's"
-    return (f"{clipped} of {used} used {whose} colour error{'' if one else 's'} exceed{'s' if one else ''} the "
-            f"trained range (above {hi:.4g} mag) and {'is' if one else 'are'} clipped to it: a sentinel error (99) "
-            "marks a missing colour")
 
 
 def one_blas_thread() -> None:

@@ -104,10 +104,11 @@ def repeated_text(repeated: tuple[int, int], ids: Sequence[str] = ()) -> str:
             f"may agree so and are kept, but {copies}")
 
 
-def warn_group_notes(run, by: str | None) -> pd.DataFrame:
+def warn_group_notes(run, by: str | None, card) -> pd.DataFrame:
     """``run``'s table (a :class:`gyroage.core.groups.GroupAges`), after a UserWarning for its labels
-    (:func:`label_warnings`, one for all) and one for its repeated rows (:func:`repeated_text`): what
-    ``gyroage group-age`` says on stderr of them, for :func:`gyroage.group_ages`."""
+    (:func:`label_warnings`, one for all), one for its repeated rows (:func:`repeated_text`) and one for its members'
+    colour errors clipped to ``card``'s trained range (:func:`clipped_text`): what ``gyroage group-age`` says on stderr
+    of them, for :func:`gyroage.group_ages`."""
     from gyroage.core.arguments import warn_caller
 
     lines = label_warnings(run.table, by)
@@ -115,4 +116,17 @@ def warn_group_notes(run, by: str | None) -> pd.DataFrame:
         warn_caller("gyroage: " + "; ".join(lines))
     if run.repeated[0]:
         warn_caller(f"gyroage: {repeated_text(run.repeated, run.repeated_ids)}")
+    if run.colour_err_clipped:
+        warn_caller(f"gyroage: {clipped_text(run.table, run.colour_err_clipped, card)}")
     return run.table
+
+
+def clipped_text(out, clipped: int, card) -> str:
+    """``K of M used members' colour errors exceed the trained range ...``: the used members whose colour error was
+    clipped (estimate flags each such star ``colour_err_beyond_training``; a joint age says how many)."""
+    used = int(out.loc[out["status"] != statuses.NO_GROUP, "n_used"].sum())  # K counts used members only
+    hi = card.domain["bp_rp0_err"][1]
+    one, whose = clipped == 1, "members'" if used != 1 else "member's"
+    return (f"{clipped} of {used} used {whose} colour error{'' if one else 's'} exceed{'s' if one else ''} the "
+            f"trained range (above {hi:.4g} mag) and {'is' if one else 'are'} clipped to it: a sentinel error (99) "
+            "marks a missing colour")

@@ -320,7 +320,7 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
     refuse_repeated_columns(frame, (by, membership))  # as group-age's --by and --membership
     warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)  # no new local: see below
-    return warn_group_notes(run_group_ages(**locals()), by)  # locals() are the parameters, as given: one list of them to keep
+    return warn_group_notes(run_group_ages(**locals()), by, density.card)  # locals() are the parameters, as given: one list of them to keep
 
 
 def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,

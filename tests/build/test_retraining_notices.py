@@ -209,3 +209,31 @@ def test_the_api_warns_of_magnitudes_a_model_without_a_main_sequence_term_cannot
                 if "main-sequence term" in w]
     assert not [w for w in _warned(lambda: model.posterior(np.array([10.0]), np.array([1.0]), parallax=np.array([9.0])))
                 if "main-sequence term" in w]
+
+
+def test_group_ages_warns_of_its_members_clipped_colour_errors_as_group_age_says_them(tmp_path, toy_model):
+    """gyroage group-age says how many used members' colour errors a card clipped; gyroage.group_ages, its API, gave
+    a retrained card's clip without a word: now the same text, one UserWarning."""
+    import io
+    import json
+
+    import pandas as pd
+
+    from gyroage import AgeModel, group_ages
+
+    model = AgeModel.load(toy_model)
+    frame = pd.read_csv(io.StringIO(CLIPPED_ROWS)).assign(cluster="x")
+    hi = json.loads((toy_model / "gyroage-model.json").read_text())["domain"]["bp_rp0_err"][1]
+    text = (f"2 of 4 used members' colour errors exceed the trained range (above {hi:.4g} mag) and are clipped to it: "
+            "a sentinel error (99) marks a missing colour")
+    caught = _warned(lambda: group_ages(frame, model.density, "cluster", model.default_prior, 201))
+    assert [w for w in caught if "trained range" in w] == [f"gyroage: {text}"]
+    res = cli("group-age", str(_csv(tmp_path, frame)), "--by", "cluster", "--model", str(toy_model), "--grid", "201",
+              "-o", str(tmp_path / "g.csv"))
+    assert res.exit_code == 0, res.output
+    assert [ln for ln in res.stderr.splitlines() if "trained range" in ln] == [f"group-age: {text}"]
+
+
+def _csv(tmp_path: Path, frame) -> Path:
+    frame.to_csv(tmp_path / "g_in.csv", index=False)
+    return tmp_path / "g_in.csv"
