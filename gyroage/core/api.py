@@ -367,7 +367,8 @@ class AgeModel:
         Warns (UserWarning) where the command line says so on stderr: a column whose name converts its values
         (``Prot [h]``), several columns of one quantity (which is used), an absolute G without a 0 in its name
         (``M_G``) read as de-reddened by the main-sequence term, rows with bp_rp but no usable reddening although a
-        Teff-like column has a value (invalid_reddening, not dated from it). ``attrs["gyroage"]``: the record a typed
+        Teff-like column has a value (invalid_reddening, not dated from it), colour errors clipped to the trained range,
+        magnitudes a model without a main-sequence term leaves unread. ``attrs["gyroage"]``: the record a typed
         output carries (version, model card SHA-256, settings; :func:`gyroage.core.api_frames.with_record`).
         """
         # a deep AttributeError ('ndarray' has no 'columns', 'Prior' has no 'reddening') would not say what to pass
