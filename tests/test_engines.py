@@ -695,3 +695,29 @@ def test_a_resumed_run_counts_the_clipped_colour_errors_of_the_chunks_it_took(tm
     assert said() == [f"estimate: {n} stars' colour errors exceed the model's trained range (its catalogue's largest, "
                       "0.4616 mag) and were dated as 0.4616 mag (flagged colour_err_beyond_training): a sentinel "
                       "error (99) marks a missing colour"]
+
+
+def test_a_resumed_run_leaves_out_of_the_clipped_count_the_rows_its_per_star_prior_refuses(tmp_path, density,
+                                                                                         monkeypatch, capsys):
+    """A resumed chunk's clipped colour errors were counted from its stars alone, so a row with an invalid per-star
+    prior (invalid_prior: no age, no flags) was counted after --resume and not in the run it resumed (here 24 said, 15
+    flagged): the count now leaves such rows out too, so the resumed run says the uninterrupted one's line."""
+    from gyroage.core.priors import Prior
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame = stars(300).assign(mu=9.0, sig=0.3)
+    frame.loc[::10, "e_BPRP_0"] = 0.6  # above the shipped card's 0.4616
+    frame.loc[::20, "sig"] = -1.0  # half of those rows get invalid_prior, without an age or flags
+    frame.to_csv(src, index=False)
+    settings = EstimateSettings(prior=Prior("gaussian_log_age", mean_column="mu", sigma_column="sig"))
+
+    def said() -> list[str]:
+        return [ln for ln in capsys.readouterr().err.splitlines() if "trained range" in ln]
+
+    engines.run_local(src, tmp_path / "ref.csv", density, settings, chunksize=100)
+    ref = pd.read_csv(tmp_path / "ref.csv", keep_default_na=False)
+    n = int(ref["age_flags"].str.contains("colour_err_beyond_training").sum())
+    fresh = said()
+    assert 0 < n and fresh and fresh[0].startswith(f"estimate: {n} stars' colour errors exceed"), fresh
+    _interrupt_then_resume(monkeypatch, capsys, src, out, density, settings, 100)
+    assert said() == fresh

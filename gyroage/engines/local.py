@@ -25,6 +25,7 @@ from gyroage.core.colours import say_input_notes
 from gyroage.core.density import FlowDensity, as_density
 from gyroage.core.estimate import (
     EstimateSettings,
+    _prior_columns,
     estimate_chunk,
     estimate_with_posteriors,
     narrow_prior_note,
@@ -422,7 +423,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             grid_err.append(int(n_err))
             unreddened.append(unreddened_rows(chunk, columns, settings.reddening))
             counts.update(prev["counts"])
-            clipped += _clipped(check_stars(chunk, density.card, columns, settings.reddening))
+            clipped += _clipped(chunk, density.card, columns, settings)
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         before = len(narrow)
@@ -455,9 +456,13 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     return counts
 
 
-def _clipped(stars) -> int:
-    """A resumed chunk's stars flagged colour_err_beyond_training (its output rows are in the sidecar, not here)."""
-    return int((stars.colour_err_beyond & (stars.status == statuses.OK)).sum())
+def _clipped(chunk: pd.DataFrame, card, columns, settings: EstimateSettings) -> int:
+    """A resumed chunk's stars flagged colour_err_beyond_training (its output rows are in the sidecar, not here): as
+    estimate_chunk flags them, ok stars whose per-star prior is valid (an invalid_prior row has no flags)."""
+    stars = check_stars(chunk, card, columns, settings.reddening)
+    valid = settings.prior.valid_parameters(*settings.prior.star_parameters(_prior_columns(chunk, settings.prior),
+                                                                            len(chunk)))
+    return int((stars.colour_err_beyond & (stars.status == statuses.OK) & valid).sum())
 
 
 class _BlockProgress:
