@@ -47,22 +47,32 @@ def check_values(frame: pd.DataFrame, path: Path) -> None:
     check_spin_units(frame, path)
 
 
-# Each cluster's F, G and K dwarfs ((BP-RP)0 in FGK_BAND, at least FGK_MIN_STARS of them) tell a unit slip that
-# fits inside PLAUSIBLE, from physics and the published catalogue's medians (2.1-3.0 d under 30 Myr, 90% of those
-# stars under 7.4 d; 25.6 d in M67, 3.9 Gyr, the slowest). Spun down for 10 Gyr (the age grid's end) no such dwarf
-# has a median near SLOWEST_D (the Sun: 25 d at 4.6 Gyr; P ~ t^0.5 gives 37 d at 10 Gyr): periods in hours. Under
-# YOUNG_MYR (ages in Gyr read as Myr are 1-10) stars still held by their discs spin at ~8 d at most (the ONC's slow
-# peak), so a median beyond YOUNG_SLOWEST_D, reached from ~1 Gyr (NGC 6811 10.9 d, M67 25.6 d), is an old cluster
-# whose age was given in Gyr among ages in Myr (M67 as 3.87 "Myr").
+# Each cluster's F, G and K dwarfs ((BP-RP)0 in FGK_BAND, at least FGK_MIN_STARS of them) have a median period that
+# grows with age (magnetic braking spins every such dwarf down, P ~ t^0.5 from ~100 Myr; younger ones are still held
+# near their disc-era 2-3 d), so a median above what any cluster of its labelled age reaches is a unit slip that fits
+# inside PLAUSIBLE: periods in hours, or the age of an old cluster in Gyr. SPIN_CEILINGS_D: for a label under each
+# age, twice the slowest such median of the shared catalogue's clusters up to that age (rounded up): h Per 2.96 d
+# (15 Myr) -> 6 d; the Pleiades 4.39 d (97 Myr) -> 9 d; NGC 6811 10.9 d (1004 Myr, at the bound) -> 22 d; M67
+# 25.6 d (3.87 Gyr) -> 52 d (the Sun 25 d at 4.6 Gyr; P ~ t^0.5 gives 37 d at 10 Gyr, the age grid's end). A reading
+# (hours, Gyr) is named when it brings the median inside its ceiling and above SPIN_FLOOR_D, half the fastest median
+# published (NGC 2547 2.1 d): a cluster's median cannot tell the two apart when both fit, so both are named.
 FGK_BAND, FGK_MIN_STARS = (0.6, 1.5), 5
-SLOWEST_D = 60.0
-YOUNG_MYR, YOUNG_SLOWEST_D = 15.0, 10.0
+SPIN_CEILINGS_D = ((15.0, 6.0), (100.0, 9.0), (1000.0, 22.0), (np.inf, 52.0))
+SPIN_FLOOR_D = 1.0
+
+
+def spin_ceiling(age_myr: np.ndarray) -> np.ndarray:
+    """The largest median period (d) of F, G and K dwarfs a cluster labelled ``age_myr`` may have
+    (:data:`SPIN_CEILINGS_D`)."""
+    bounds = np.array([b for b, _ in SPIN_CEILINGS_D])
+    ceilings = np.array([c for _, c in SPIN_CEILINGS_D])
+    return ceilings[np.searchsorted(bounds, np.asarray(age_myr, dtype=float), side="right").clip(max=len(bounds) - 1)]
 
 
 def check_spin_units(frame: pd.DataFrame, path: Path) -> None:
-    """One-line :class:`UserError` when a cluster's F, G and K dwarfs spin as no dwarf can in days (periods in
-    hours), or as only clusters of ~1 Gyr or more do though its label is under :data:`YOUNG_MYR` (an age in
-    Gyr); both trained without a word and dated the Sun at 20-30 Myr (review V40, 1 and 2)."""
+    """One-line :class:`UserError` when a cluster's F, G and K dwarfs spin slower than any cluster of its labelled
+    age does (:data:`SPIN_CEILINGS_D`), naming the slips that fit (periods in hours, an age in Gyr): both trained
+    without a word and dated the Sun at 20-30 Myr (reviews V40, 1-2; V43, 1-2 and 6)."""
     prot, colour = frame["Prot"].to_numpy(dtype=float), frame["BPRP_0"].to_numpy(dtype=float)
     fgk = (colour > FGK_BAND[0]) & (colour < FGK_BAND[1]) & (prot > 0) & np.isfinite(prot)
     if not fgk.any():
@@ -70,18 +80,24 @@ def check_spin_units(frame: pd.DataFrame, path: Path) -> None:
     stars = pd.DataFrame({"cluster": frame["cluster"].astype(str).to_numpy()[fgk], "prot": prot[fgk],
                           "age": frame["fiducial_age_Myr"].to_numpy(dtype=float)[fgk]})
     by = stars.groupby("cluster").agg(n=("prot", "size"), prot=("prot", "median"), age=("age", "median"))
-    by = by[by["n"] >= FGK_MIN_STARS].sort_values("prot", ascending=False)
-    band = f"stars at (BP-RP)0 {FGK_BAND[0]:g}-{FGK_BAND[1]:g}"
-    if len(by) and by["prot"].iloc[0] > SLOWEST_D:
-        raise UserError(f"rotator catalogue {path}: column Prot: cluster {by.index[0]}'s {by['n'].iloc[0]} {band} "
-                        f"have a median period of {by['prot'].iloc[0]:.3g} d, slower than any F, G or K dwarf spins at "
-                        "any age up to 10 Gyr (the Sun: 25 d at 4.6 Gyr): periods in hours? give days (divide by 24)")
-    young = by[(by["age"] < YOUNG_MYR) & (by["prot"] > YOUNG_SLOWEST_D)]
-    if len(young):
-        name, (n, p, age) = young.index[0], young[["n", "prot", "age"]].iloc[0]
-        raise UserError(f"rotator catalogue {path}: cluster {name} is labelled {age:g} Myr, but its {int(n)} {band} "
-                        f"have a median period of {p:.3g} d, as only clusters of ~1 Gyr or more do (under "
-                        f"{YOUNG_MYR:g} Myr: 2-3 d, 8 d at most): an age in Gyr? give fiducial_age_Myr in Myr")
+    by = by[(by["n"] >= FGK_MIN_STARS) & np.isfinite(by["age"])]
+    excess = by["prot"] / spin_ceiling(by["age"].to_numpy())
+    if not len(by) or excess.max() <= 1:
+        return
+    name = excess.idxmax()
+    n, p, age = by.loc[name, ["n", "prot", "age"]]
+    ceiling = float(spin_ceiling(age))
+    bound = next(b for b, c in SPIN_CEILINGS_D if c == ceiling)
+    under = f"labelled under {bound:g} Myr" if np.isfinite(bound) else "at any age up to 10 Gyr"
+    readings = []
+    if SPIN_FLOOR_D <= p / 24 <= ceiling:
+        readings.append("periods in hours? give days (divide by 24)")
+    if age * 1e3 <= 10 ** (AGE_GRID[1] - 6) and p <= float(spin_ceiling(age * 1e3)):
+        readings.append("an age in Gyr? give fiducial_age_Myr in Myr")
+    advice = "; or ".join(readings) or "check its periods (days) and its age (Myr)"
+    raise UserError(f"rotator catalogue {path}: column Prot: cluster {name} is labelled {age:g} Myr, but its {int(n)} "
+                    f"stars at (BP-RP)0 {FGK_BAND[0]:g}-{FGK_BAND[1]:g} have a median period of {p:.3g} d, above the "
+                    f"{ceiling:g} d no cluster {under} reaches: {advice}")
 
 
 def check_ages(age_myr: np.ndarray, path: Path, clusters: pd.Series) -> None:

@@ -115,16 +115,17 @@ def _spun_down(seed: int = 0) -> pd.DataFrame:
 
 def test_periods_in_hours_are_refused_naming_hours(tmp_path):
     """Periods x24 (hours, no unit given) under 1000 trained without a word: the Sun was dated 29 Myr (review V40, 1).
-    No F, G or K dwarf has a median period beyond 60 d at any age up to 10 Gyr."""
+    Every cluster's F, G and K dwarfs are then slower than any cluster of its age spins; hours alone fit (the ages
+    in Gyr would be beyond the grid, or still too slow)."""
     frame = _spun_down()
     assert len(quality_select(load_catalogue(write(frame, tmp_path / "days.csv")))) == len(frame)
     frame["Prot"] *= 24
     path = write(frame, tmp_path / "hours.csv")
     assert frame["Prot"].max() < 1000  # inside PLAUSIBLE: only the spin physics can tell
-    with pytest.raises(UserError, match=re.escape("column Prot: cluster Gamma's 20 stars at (BP-RP)0 0.6-1.5 have a "
-                                                  "median period of")) as err:
+    with pytest.raises(UserError, match=re.escape("column Prot: cluster ")) as err:
         load_catalogue(path)
-    assert "periods in hours? give days (divide by 24)" in str(err.value)
+    assert re.search(r"stars at \(BP-RP\)0 0.6-1.5 have a median period of [0-9.]+ d, above the", str(err.value))
+    assert str(err.value).endswith("periods in hours? give days (divide by 24)"), str(err.value)
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "hours")
     assert not (tmp_path / "o").exists()
 
@@ -137,10 +138,61 @@ def test_an_old_cluster_aged_in_gyr_among_ages_in_myr_is_refused_naming_it(tmp_p
     path = write(frame, tmp_path / "cat.csv")
     with pytest.raises(UserError) as err:
         load_catalogue(path)
-    assert str(err.value).startswith(f"rotator catalogue {path}: cluster Gamma is labelled 2.5 Myr, but its 20 stars "
-                                     "at (BP-RP)0 0.6-1.5 have a median period of "), str(err.value)
+    assert str(err.value).startswith(f"rotator catalogue {path}: column Prot: cluster Gamma is labelled 2.5 Myr, but "
+                                     "its 20 stars at (BP-RP)0 0.6-1.5 have a median period of "), str(err.value)
+    assert "above the 6 d no cluster labelled under 15 Myr reaches" in str(err.value)
     assert "Alpha" not in str(err.value) and str(err.value).endswith("an age in Gyr? give fiducial_age_Myr in Myr")
     assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "Gamma", "Gyr")
+
+
+def _cluster(name: str, age: float, lo: float, hi: float, n: int = 20, seed: int = 1) -> pd.DataFrame:
+    """One cluster's F, G and K dwarfs with periods uniform in [lo, hi] d."""
+    rng = np.random.default_rng(seed)
+    return synthetic(n, seed).query("cluster == 'Alpha'").assign(
+        cluster=name, fiducial_age_Myr=age, BPRP_0=rng.uniform(0.65, 0.95, n), Prot=np.round(rng.uniform(lo, hi, n), 3))
+
+
+def test_a_1_gyr_clusters_g_dwarfs_labelled_1_myr_are_refused_as_an_age_in_gyr(tmp_path):
+    """NGC 6811 observed bluer than 1.0 (median ~9.75 d, under the old 10 d rule) labelled 1.004 Myr trained as
+    1 Myr and dated its own stars at 1.1 Myr (review V43, 1). Under 15 Myr no published cluster's median passes 3 d."""
+    frame = pd.concat([_cluster("Old", 1.004, 8.5, 11.0), _spun_down()], ignore_index=True)
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError) as err:
+        load_catalogue(path)
+    said = str(err.value)
+    assert "cluster Old is labelled 1.004 Myr" in said and "above the 6 d no cluster labelled under 15 Myr" in said
+    assert said.endswith(": an age in Gyr? give fiducial_age_Myr in Myr"), said  # 9.75 h = 0.4 d: not hours
+
+
+def test_young_clusters_only_in_hours_are_refused_as_hours(tmp_path):
+    """Five 26-45 Myr clusters in hours (medians 50-55 "d", under the old 60 d rule) trained without a word
+    (review V43, 2); a 10 Myr one was blamed on its age only (review V43, 6)."""
+    frame = pd.concat([_cluster(f"Y{i}", age, 1.8, 2.8, seed=i) for i, age in enumerate((26.0, 32.0, 37.0, 45.0))],
+                      ignore_index=True)
+    assert len(quality_select(load_catalogue(write(frame, tmp_path / "days.csv")))) == len(frame)
+    for young in (False, True):
+        hours = pd.concat([frame, _cluster("Sco", 10.15, 1.8, 2.8)] if young else [frame], ignore_index=True)
+        hours["Prot"] *= 24
+        with pytest.raises(UserError) as err:
+            load_catalogue(write(hours, tmp_path / "hours.csv"))
+        assert str(err.value).endswith(": periods in hours? give days (divide by 24)"), str(err.value)
+        assert f"above the {6 if young else 9} d no cluster labelled under {15 if young else 100} Myr" in str(err.value)
+
+
+def test_where_hours_and_gyr_both_fit_both_are_named(tmp_path):
+    """M67 (25.6 d) labelled 3.87 "Myr": 25.6 h (1.07 d) and 3.87 Gyr both fit; the median cannot tell them apart."""
+    frame = pd.concat([_cluster("M", 3.87, 22.0, 29.0), _spun_down()], ignore_index=True)
+    with pytest.raises(UserError) as err:
+        load_catalogue(write(frame, tmp_path / "cat.csv"))
+    assert str(err.value).endswith("periods in hours? give days (divide by 24); or an age in Gyr? give "
+                                   "fiducial_age_Myr in Myr"), str(err.value)
+
+
+@pytest.mark.parametrize("age, median", [(10.0, 5.5), (97.0, 8.5), (900.0, 21.0), (4000.0, 50.0)])
+def test_a_cluster_just_under_its_ages_ceiling_trains(tmp_path, age, median):
+    """The ceilings (6, 9, 22, 52 d) are twice the shared catalogue's slowest medians: a cluster under them trains."""
+    frame = pd.concat([_cluster("Edge", age, median - 0.3, median + 0.3), _spun_down()], ignore_index=True)
+    assert len(quality_select(load_catalogue(write(frame, tmp_path / "cat.csv")))) == len(frame)
 
 
 @pytest.mark.parametrize("fmt, unit, scale", [("ecsv", "Gyr", 1e-3), ("fits", "Gyr", 1e-3), ("csv", "Gyr", 1e-3),
