@@ -21,7 +21,7 @@ import pandas as pd
 # re-exported: the build commands and benchmarks import them from here
 from gyroage.build.catalogue_ages import PLAUSIBLE, check_values  # noqa: F401
 from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
-from gyroage.build.column_hints import spelt_otherwise
+from gyroage.build.column_hints import period_limit_column, spelt_otherwise
 from gyroage.columns import file_has
 from gyroage.core.main_sequence import absolute_g
 from gyroage.core.stars import period_limits
@@ -104,6 +104,10 @@ def read_selection(path: str | Path | None = None, notices: bool = True) -> Sele
     selection = Selection(frame)  # the frame as returned: no value changes below
     if notices:  # after the negative errors are read as missing: a repeat of such a row is left out as unusable
         _notice_repeated(selection, path)
+    limit_col = period_limit_column(frame.columns)
+    if notices and limit_col is not None and limit_col.strip()[2:].lower() != "prot":  # as estimate says it
+        print(f"gyroage: rotator catalogue {path}: '{limit_col}' read as the limit flags of 'Prot': a row flagged '<' "
+              "or '>' is left out", file=sys.stderr, flush=True)
     skipped = [c for c in SELECTION_COLUMNS if c not in frame.columns]
     if skipped and notices:  # the card records the selection applied (selection_applied); the user hears it here
         applied = selection.applied
@@ -245,7 +249,9 @@ def _left_out(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     unusable = ~(frame["Prot"].to_numpy(dtype=float) > 0)
     for col in VALUE_COLUMNS:
         unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
-    limits = period_limits(frame, "Prot") & ~flagged  # a bound, not a period: trained as one, it taught a wrong age
+    col = period_limit_column(frame.columns)  # l_Prot, or l_Per left beside a Per renamed Prot
+    limits = period_limits(frame[[col]].set_axis(["l_Prot"], axis=1), "Prot") if col else np.zeros(len(frame), bool)
+    limits = limits & ~flagged  # a bound, not a period: trained as one, it taught a wrong age
     unusable &= ~flagged & ~limits
     return {"flags": flagged, "limits": limits, "values": unusable,
             "repeats": repeats(frame) & ~flagged & ~limits & ~unusable}

@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 
+from gyroage.column_notes import limit_column
 from gyroage.columns import column_key, column_role, error_of
 from gyroage.core.groups import GROUP_COLUMN_NAMES, NAME_COLUMN_NAMES
 
@@ -49,6 +50,20 @@ def spelt_otherwise(name: str, frame: pd.DataFrame) -> str:
                  if (m := _AGE_KEY.search(k))]
         return f" (is it {min(found)[4]}? give it in Myr as {name})" if found else ""
     return ""
+
+
+def period_limit_column(columns) -> str | None:
+    """The column of the limit flags of ``Prot`` as ``estimate`` reads them (:func:`gyroage.column_notes
+    .limit_column`), else those of a period column under another name the file no longer holds (``l_Per`` beside
+    ``Prot``, renamed from ``Per`` as the missing-``Prot`` hint says): its limits were trained as periods (review V43, 3).
+    ``None`` when there is none, or several such."""
+    col = limit_column(columns, "Prot")
+    if col is not None:
+        return col
+    names = {str(c).strip() for c in columns}
+    found = [str(c) for c in columns if str(c).strip()[:2].lower() == "l_" and str(c).strip()[2:] not in names
+             and (role := column_role(str(c).strip()[2:])) is not None and role.name == "prot"]
+    return found[0] if len(found) == 1 else None
 
 
 # The words of a column name that make it no value column: an uncertainty (age_unc, age_sig), a bound (age_lo,

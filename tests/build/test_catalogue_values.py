@@ -103,6 +103,25 @@ def test_period_limits_flagged_in_l_prot_are_left_out_and_counted(tmp_path):
         "phot_exclude==0, dr3_ruwe<1.4)"
 
 
+@pytest.mark.parametrize("flags, kept", [("l_Per", "Per"), ("L_PERIOD", None), ("l_P_rot", None)])
+def test_the_limit_flags_of_a_period_renamed_prot_are_read_as_estimate_reads_them(tmp_path, capsys, flags, kept):
+    """Train's hint "is it Per? rename it Prot" left l_Per, whose '<'/'>' rows were then trained as periods without a
+    word (review V43, 3), though estimate reads l_Per as Per's limit flags. Read and said now; an l_Per beside a
+    Per of its own (another period column) is Per's, not Prot's."""
+    from gyroage.build.catalogue import read_selection
+
+    frame = synthetic()
+    frame.insert(1, flags, "")
+    frame.loc[[2, 14], flags] = [">", "<"]
+    selection = read_selection(write(frame, tmp_path / "cat.csv"))
+    assert len(selection.frame) == len(frame) - 2 and selection.raw.attrs["read_changes"]["period_limits"] == 2
+    assert f"'{flags}' read as the limit flags of 'Prot': a row flagged '<' or '>' is left out" in capsys.readouterr().err
+    if kept:
+        frame.insert(2, kept, frame["Prot"] * 24)
+        assert len(read_selection(write(frame, tmp_path / "cat.csv")).frame) == len(frame)
+        assert "read as the limit flags" not in capsys.readouterr().err
+
+
 def _spun_down(seed: int = 0) -> pd.DataFrame:
     """Three clusters whose F, G and K dwarfs spin as real ones do at their ages: 8 Myr 1-4 d, 600 Myr 7-12 d,
     2500 Myr 15-30 d (no cluster of the published catalogue has a median under 2 or over 26 d at 0.6-1.5 mag)."""
