@@ -149,6 +149,19 @@ def test_periods_in_hours_are_refused_naming_hours(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_periods_in_hours_with_one_beyond_the_plausible_range_are_refused_as_hours(tmp_path):
+    """The published catalogue x24 was refused for one row's 10032 "d", outside the plausible range, not as hours:
+    told of that row, the user removed it and tried again (review V43, 8). The unit check runs first now."""
+    frame = _spun_down()
+    frame["Prot"] *= 24
+    frame.loc[5, "Prot"] = 1100.0  # 45.8 d in hours: a slow star, beyond 1000 read as days
+    with pytest.raises(UserError) as err:
+        load_catalogue(write(frame, tmp_path / "hours.csv"))
+    assert "plausible range" not in str(err.value) and str(err.value).endswith("give days (divide by 24)"), err.value
+    frame["Prot"] /= 24  # in days, the same row is a plausible star
+    assert len(quality_select(load_catalogue(write(frame, tmp_path / "days.csv")))) == len(frame)
+
+
 def test_an_old_cluster_aged_in_gyr_among_ages_in_myr_is_refused_naming_it(tmp_path):
     """M67 as 3.87 "Myr" among ages in Myr trained without a word, the only notice naming correctly labelled clusters
     (review V40, 2). A cluster under 15 Myr whose F, G and K dwarfs have a 10+ d median is one aged ~1 Gyr or more."""
