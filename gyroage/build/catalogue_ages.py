@@ -41,12 +41,15 @@ def check_values(frame: pd.DataFrame, path: Path) -> None:
                             f"{names.iloc[bad[0]]}) holds {values[bad[0]]:g}, outside the plausible range "
                             f"{lo:g} to {hi:g} {unit}")
     err = frame["e_BPRP_0"].to_numpy(dtype=float)
+    advice = "give each star's (BP-RP)0 error, or one typical value (such as 0.02 mag) where none is known"
+    if not np.isfinite(err).any():  # every star then left out: "no star passes the quality selection" said why not
+        raise UserError(f"rotator catalogue {path}: column e_BPRP_0 is empty: a model needs each star's colour error "
+                        f"(a star without one is left out); {advice}")
     err = err[np.isfinite(err) & (err >= 0)]  # a negative error is read as missing, with its own notice
     if len(err) and np.median(err) == 0:  # the card's default error (their median) 0: export and load refused it
-        raise UserError(f"rotator catalogue {path}: column e_BPRP_0 is 0 for {'every' if err.max() == 0 else 'most'} "
-                        f"star ({(err == 0).sum():,} of {len(err):,}): a model needs a positive colour error (its "
-                        "default for stars given none); give each star's (BP-RP)0 error, or one typical value (such as "
-                        "0.02 mag) where none is known")
+        raise UserError(f"rotator catalogue {path}: column e_BPRP_0 is 0 for "
+                        f"{'every star' if err.max() == 0 else 'most stars'} ({(err == 0).sum():,} of {len(err):,}): a "
+                        f"model needs a positive colour error (its default for stars given none); {advice}")
 
 
 # Each cluster's F, G and K dwarfs ((BP-RP)0 in FGK_BAND, at least FGK_MIN_STARS of them) have a median period that

@@ -592,3 +592,22 @@ def test_colour_errors_all_zero_are_refused_before_training(tmp_path):
               "--export", str(tmp_path / "m"))
     one_line_error(res, "column e_BPRP_0 is 0 for every star (120 of 120)", "give each star's (BP-RP)0 error")
     assert not (tmp_path / "run").exists() and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("errors, said", [
+    ("most", "column e_BPRP_0 is 0 for most stars (80 of 120)"),
+    ("blank", "column e_BPRP_0 is empty: a model needs each star's colour error"),
+])
+def test_colour_errors_mostly_zero_or_all_blank_are_refused_saying_what_to_give(tmp_path, errors, said):
+    """"0 for most star" (review V43, 9); an e_BPRP_0 all blank was told only "no star passes the quality
+    selection", without the advice the all-zero case gets (one typical value where none is known)."""
+    import numpy as np
+    import pandas as pd
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    frame = pd.read_csv(cat)
+    frame["e_BPRP_0"] = np.where(np.arange(len(frame)) < 80, 0.0, 0.03) if errors == "most" else np.nan
+    frame.to_csv(cat, index=False)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--max-epochs", "1")
+    one_line_error(res, said, "or one typical value (such as 0.02 mag) where none is known")
+    assert not (tmp_path / "run").exists()
