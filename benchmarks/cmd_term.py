@@ -266,6 +266,10 @@ def main() -> None:
         if not fold_sets:
             refuse_incomplete(ap, args.loco, clusters, source)
     frame = quality_select(load_catalogue(args.catalogue))
+    missing = [c for c in ("G_0", PARALLAX) if c not in frame.columns]
+    if missing and not scoring:  # --describe, --write-above-flag: a KeyError traceback; the term fits say it below
+        refuse(ap, f"rotator catalogue {args.catalogue}: the main-sequence term cannot be fitted (the catalogue has no "
+                   f"column {', '.join(missing)})")
     if args.write_above_flag:
         write_above_flag(args.write_above_flag, frame)
         return
@@ -280,7 +284,6 @@ def main() -> None:
                 if c not in terms:
                     terms[c] = fit_main_sequence_term(frame[frame["cluster"] != c])
     except (KeyError, ValueError) as exc:  # a catalogue without magnitudes: validate's words, not a KeyError traceback
-        missing = [c for c in ("G_0", PARALLAX) if c not in frame.columns]
         why = f"the catalogue has no column {', '.join(missing)}" if missing else str(exc)
         refuse(ap, f"rotator catalogue {args.catalogue}: the main-sequence term cannot be fitted ({why})")
     term_calib = Calibration.from_dict(json.loads(args.term_calibration.read_text())) if args.term_calibration else None

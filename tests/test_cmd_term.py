@@ -45,7 +45,8 @@ def stubbed(monkeypatch, tmp_path):
         calls["score"].append((calib, weight))
         return {"v4": ZERO, "cmd": ZERO}
 
-    monkeypatch.setattr(ct, "load_catalogue", lambda path: calls["catalogue"].append(path) or pd.DataFrame({"cluster": []}))
+    monkeypatch.setattr(ct, "load_catalogue", lambda path: calls["catalogue"].append(path)
+                        or pd.DataFrame({"cluster": [], "G_0": [], "dr3_parallax_zpt_corrected": []}))
     monkeypatch.setattr(ct, "quality_select", lambda frame: frame)
     monkeypatch.setattr(ct, "describe", lambda frame: calls["describe"].append(1))
     monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [(0, {"A": {}})])
@@ -302,3 +303,23 @@ def test_a_catalogue_the_term_cannot_be_fitted_to_is_one_line(stubbed, monkeypat
              "--term-calibration", str(tmp_path / "widths.json"), "--write-card", str(_model(tmp_path)))
     _one_line_exit_2(capsys, excinfo, "rotator catalogue mycat.csv: the main-sequence term cannot be fitted", words)
     assert calls["score"] == [] and calls["write_card"] == []
+
+
+@pytest.mark.parametrize("mode", ["--describe", "--write-above-flag"])
+def test_describe_and_the_above_flag_on_a_catalogue_without_magnitudes_are_one_line(stubbed, monkeypatch, tmp_path,
+                                                                                    capsys, mode):
+    """--describe died with KeyError: 'G_0' and --write-above-flag with KeyError: 'dr3_parallax_zpt_corrected' on a
+    catalogue without them (review V43, 10; only --write-card's term fits said one line): now the same line."""
+    ct, calls = stubbed
+    real = load("cmd_term")
+    monkeypatch.setattr(ct, "describe", real.describe)
+    monkeypatch.setattr(ct, "write_above_flag", real.write_above_flag)
+    frame = pd.DataFrame({"cluster": ["A"], "BPRP_0": [1.0], "fiducial_age_Myr": [600.0], "Prot": [10.0]})
+    monkeypatch.setattr(ct, "load_catalogue", lambda path: frame)
+    model = _model(tmp_path)
+    before = (model / "gyroage-model.json").read_bytes()
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--catalogue", "nog.csv", mode, *([str(model)] if mode != "--describe" else []))
+    _one_line_exit_2(capsys, excinfo, "rotator catalogue nog.csv: the main-sequence term cannot be fitted",
+                     "the catalogue has no column G_0, dr3_parallax_zpt_corrected")
+    assert (model / "gyroage-model.json").read_bytes() == before
