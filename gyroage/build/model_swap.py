@@ -26,9 +26,15 @@ GRAPH_FILES = (DENSITY_FILE, *POSTERIOR_GRAPHS)
 @contextmanager
 def staged(model_dir: str | Path) -> Iterator[Path]:
     """Yield a staging folder inside ``model_dir`` (made if need be); when the block ends without error its files
-    replace ``model_dir``'s, the card (which must be among them) last. The staging folder is removed either way."""
+    replace ``model_dir``'s, the card (which must be among them) last. The staging folder is removed either way, and
+    any an earlier export left (killed before it could remove its own)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
+    # one left by an export killed outright (SIGKILL, power loss: no finally ran) stayed for good, a model's size
+    # (review V43, 11); one export writes a folder at a time
+    for old in model_dir.glob(".staging-*"):
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
     # inside the model folder: the same file system, so each move is a rename
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
     try:

@@ -121,3 +121,19 @@ def test_a_stale_magnitude_graph_goes_and_a_rebuild_keeps_the_folder_loading(run
     _loads(out)
     assert sorted(p.name for p in out.iterdir()) == ["gyroage-density.onnx", "gyroage-flow.pt", "gyroage-model.json",
                                                     "gyroage-posterior.onnx"]
+
+
+def test_a_staging_folder_left_by_a_killed_export_is_removed_by_the_next(tmp_path):
+    """A .staging-* folder left in a model folder by an export killed outright (SIGKILL: no finally ran) was never
+    removed or mentioned, a whole model's size (review V43, 11): the next export into that folder removes it."""
+    from gyroage.build.model_swap import staged
+    from gyroage.core.modelcard import CARD_FILE
+
+    out = tmp_path / "m"
+    (out / ".staging-abc").mkdir(parents=True)
+    (out / ".staging-abc" / CARD_FILE).write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    with staged(out) as stage:
+        (stage / CARD_FILE).write_text('{"new": 1}')
+    assert sorted(p.name for p in out.iterdir()) == [CARD_FILE, "notes.txt"]
+    assert (out / CARD_FILE).read_text() == '{"new": 1}'
