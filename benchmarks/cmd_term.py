@@ -267,9 +267,13 @@ def main() -> None:
             refuse_incomplete(ap, args.loco, clusters, source)
     frame = quality_select(load_catalogue(args.catalogue))
     missing = [c for c in ("G_0", PARALLAX) if c not in frame.columns]
-    if missing and not scoring:  # --describe, --write-above-flag: a KeyError traceback; the term fits say it below
+    # present but blank (a merge with a table without photometry): np.interp's ValueError traceback (review V44, 6)
+    blank = [c for c in ("G_0", PARALLAX) if c in frame.columns and len(frame) and not frame[c].notna().any()]
+    if (missing or blank) and not scoring:  # --describe, --write-above-flag: a traceback; the term fits say it below
+        lacks = ([f"column {', '.join(missing)}"] if missing else []) + (
+            [f"value in column {', '.join(blank)}"] if blank else [])
         refuse(ap, f"rotator catalogue {args.catalogue}: the main-sequence term cannot be fitted (the catalogue has no "
-                   f"column {', '.join(missing)})")
+                   f"{'; no '.join(lacks)})")
     if args.write_above_flag:
         write_above_flag(args.write_above_flag, frame)
         return

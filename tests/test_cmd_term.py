@@ -323,3 +323,24 @@ def test_describe_and_the_above_flag_on_a_catalogue_without_magnitudes_are_one_l
     _one_line_exit_2(capsys, excinfo, "rotator catalogue nog.csv: the main-sequence term cannot be fitted",
                      "the catalogue has no column G_0, dr3_parallax_zpt_corrected")
     assert (model / "gyroage-model.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("blank, words", [
+    (["G_0"], "the catalogue has no value in column G_0"),
+    (["dr3_parallax_zpt_corrected"], "the catalogue has no value in column dr3_parallax_zpt_corrected"),
+    (["G_0", "dr3_parallax_zpt_corrected"], "the catalogue has no value in column G_0, dr3_parallax_zpt_corrected"),
+])
+def test_describe_on_a_catalogue_with_blank_magnitudes_is_one_line(stubbed, monkeypatch, tmp_path, capsys, blank,
+                                                                   words):
+    """--describe on a catalogue whose G_0 or parallax column is present but blank (a merge with a table without
+    photometry) died with "ValueError: array of sample points is empty" from np.interp (review V44, 6): now one
+    line naming the blank column, exit 2."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "describe", load("cmd_term").describe)
+    frame = pd.DataFrame({"cluster": ["A", "A"], "BPRP_0": [1.0, 1.1], "fiducial_age_Myr": [600.0, 600.0],
+                          "Prot": [10.0, 11.0], "G_0": [12.0, 12.5], "dr3_parallax_zpt_corrected": [5.0, 5.1]})
+    frame[blank] = float("nan")
+    monkeypatch.setattr(ct, "load_catalogue", lambda path: frame)
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--catalogue", "blank.csv", "--describe")
+    _one_line_exit_2(capsys, excinfo, "rotator catalogue blank.csv: the main-sequence term cannot be fitted", words)

@@ -76,8 +76,8 @@ def spin_ceiling(age_myr: np.ndarray) -> np.ndarray:
 
 def check_spin_units(frame: pd.DataFrame, path: Path) -> None:
     """One-line :class:`UserError` when a cluster's F, G and K dwarfs spin slower than any cluster of its labelled
-    age does (:data:`SPIN_CEILINGS_D`), naming the slips that fit (periods in hours, an age in Gyr): both trained
-    without a word and dated the Sun at 20-30 Myr (reviews V40, 1-2; V43, 1-2 and 6)."""
+    age does (:data:`SPIN_CEILINGS_D`), naming the slips that fit (an age in log10(yr), periods in hours, an age in
+    Gyr): each trained without a word and dated the Sun at 20-30 Myr (reviews V40, 1-2; V43, 1-2 and 6; V44, 1)."""
     prot, colour = frame["Prot"].to_numpy(dtype=float), frame["BPRP_0"].to_numpy(dtype=float)
     fgk = (colour > FGK_BAND[0]) & (colour < FGK_BAND[1]) & (prot > 0) & np.isfinite(prot)
     if not fgk.any():
@@ -95,6 +95,10 @@ def check_spin_units(frame: pd.DataFrame, path: Path) -> None:
     bound = next(b for b, c in SPIN_CEILINGS_D if c == ceiling)
     under = f"labelled under {bound:g} Myr" if np.isfinite(bound) else "at any age up to 10 Gyr"
     readings = []
+    # a label of 6-10 read as log10(yr) (Praesepe 8.856): only "x1000" was said, and following it trained Praesepe at
+    # 8.9 Gyr (review V44, 1); named first, as Gyr labels of 6-10 are rare among open clusters
+    if AGE_GRID[0] <= age <= AGE_GRID[1] and p <= float(spin_ceiling(10 ** (age - 6))):
+        readings.append(f"an age in log10(yr)? give 10**age / 1e6 ({10 ** (age - 6):.3g} Myr)")
     if SPIN_FLOOR_D <= p / 24 <= ceiling:
         readings.append("periods in hours? give days (divide by 24)")
     if age * 1e3 <= 10 ** (AGE_GRID[1] - 6) and p <= float(spin_ceiling(age * 1e3)):

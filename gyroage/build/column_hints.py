@@ -11,6 +11,7 @@ import pandas as pd
 from gyroage.column_notes import limit_column
 from gyroage.columns import column_key, column_role, error_of
 from gyroage.core.groups import GROUP_COLUMN_NAMES, NAME_COLUMN_NAMES
+from gyroage.errors import UserError
 
 # The required columns estimate reads under other names (gyroage.columns.ALIASES' canonical name, the unit a column
 # must be in), and the cluster column's usual other names (column_key), most specific first: the refusal of a missing
@@ -56,14 +57,18 @@ def period_limit_column(columns) -> str | None:
     """The column of the limit flags of ``Prot`` as ``estimate`` reads them (:func:`gyroage.column_notes
     .limit_column`), else those of a period column under another name the file no longer holds (``l_Per`` beside
     ``Prot``, renamed from ``Per`` as the missing-``Prot`` hint says): its limits were trained as periods (review V43, 3).
-    ``None`` when there is none, or several such."""
+    ``None`` when there is none; several such (``l_Per`` and ``l_Period`` after a merge) are a :class:`UserError`:
+    neither was read, and their flagged rows trained as periods without a word (review V44, 4)."""
     col = limit_column(columns, "Prot")
     if col is not None:
         return col
     names = {str(c).strip() for c in columns}
     found = [str(c) for c in columns if str(c).strip()[:2].lower() == "l_" and str(c).strip()[2:] not in names
              and (role := column_role(str(c).strip()[2:])) is not None and role.name == "prot"]
-    return found[0] if len(found) == 1 else None
+    if len(found) > 1:  # which is the period's? as limit_column refuses a repeated l_Prot
+        raise UserError(f"the table has {len(found)} columns that could be the limit flags of 'Prot' "
+                        f"({', '.join(map(repr, found))}): rename the right one l_Prot")
+    return found[0] if found else None
 
 
 # The words of a column name that make it no value column: an uncertainty (age_unc, age_sig), a bound (age_lo,

@@ -21,6 +21,37 @@ from gyroage.core.modelcard import CARD_FILE, DENSITY_FILE, POSTERIOR_GRAPHS
 
 # the files a model's card describes: one not staged is removed after the card (a stale magnitude graph)
 GRAPH_FILES = (DENSITY_FILE, *POSTERIOR_GRAPHS)
+# a staging folder gyroage made: this prefix, and a marker file holding the pid of the process writing it
+STAGE_PREFIX = ".gyroage-staging-"
+OWNER_FILE = ".gyroage-owner-pid"
+
+
+def owner_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (signal 0 only checks); off POSIX, assumed alive (never removed)."""
+    if os.name != "posix" or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (PermissionError): alive
+        return True
+    return True
+
+
+def remove_abandoned(model_dir: Path) -> None:
+    """Remove the staging folders in ``model_dir`` that gyroage made and whose owner process is gone; anything
+    else (a user's folder, one without a readable marker, a live export's) is left alone."""
+    for old in model_dir.glob(STAGE_PREFIX + "*"):
+        marker = old / OWNER_FILE
+        if old.is_symlink() or not old.is_dir() or marker.is_symlink() or not marker.is_file():
+            continue
+        try:
+            pid = int(marker.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if not owner_alive(pid):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager
@@ -31,12 +62,12 @@ def staged(model_dir: str | Path) -> Iterator[Path]:
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     # one left by an export killed outright (SIGKILL, power loss: no finally ran) stayed for good, a model's size
-    # (review V43, 11); one export writes a folder at a time
-    for old in model_dir.glob(".staging-*"):
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
+    # (review V43, 11); but only ours whose owner is gone: a concurrent export's live one, or a user's own
+    # .staging-notes, was deleted too (review V44, 5)
+    remove_abandoned(model_dir)
     # inside the model folder: the same file system, so each move is a rename
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
+    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=model_dir))
+    (stage / OWNER_FILE).write_text(str(os.getpid()))
     try:
         yield stage
         move_in(stage, model_dir)
@@ -49,7 +80,7 @@ def move_in(stage: Path, model_dir: Path) -> None:
     not list."""
     if not (stage / CARD_FILE).is_file():
         raise FileNotFoundError(f"no {CARD_FILE} staged in {stage}")
-    names = sorted(p.name for p in stage.iterdir() if p.name != CARD_FILE)
+    names = sorted(p.name for p in stage.iterdir() if p.name not in (CARD_FILE, OWNER_FILE))
     with signals_held():
         for name in names:
             os.replace(stage / name, model_dir / name)

@@ -122,6 +122,44 @@ def test_the_limit_flags_of_a_period_renamed_prot_are_read_as_estimate_reads_the
         assert "read as the limit flags" not in capsys.readouterr().err
 
 
+def test_two_columns_that_could_be_the_periods_limit_flags_are_refused_naming_both(tmp_path):
+    """l_Per and l_Period beside Prot (a merge): neither was read, and their '<'/'>' rows trained as measured periods
+    without a word (review V44, 4). Now one line naming both, exit 2, before anything is trained."""
+    from gyroage.build.catalogue import read_selection
+
+    frame = synthetic()
+    frame.insert(1, "l_Per", "")
+    frame.insert(2, "l_Period", "")
+    frame.loc[[2, 14], "l_Per"] = [">", "<"]
+    frame.loc[[5], "l_Period"] = ["<"]
+    path = write(frame, tmp_path / "cat.csv")
+    with pytest.raises(UserError, match=r"'l_Per', 'l_Period'.*rename the right one l_Prot"):
+        read_selection(path)
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "'l_Per'",
+                          "'l_Period'", "limit flags of 'Prot'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_cluster_aged_in_log_years_is_told_log10_yr_not_only_gyr(tmp_path):
+    """Praesepe labelled 8.856 (log10 yr, 718 Myr) among ages in Myr was refused with only "an age in Gyr?", and
+    following it trained Praesepe at 8.9 Gyr (review V44, 1). The refusal names the log10(yr) reading, first, with
+    the age it gives. (A Pleiades at 7.987 whose median fits a young cluster still loads: left, noted.)"""
+    frame = _spun_down()
+    rng = np.random.default_rng(1)
+    praesepe = synthetic(20, 1).query("cluster == 'Alpha'").assign(
+        cluster="Praesepe", fiducial_age_Myr=8.856, BPRP_0=rng.uniform(0.65, 1.45, 20),
+        Prot=np.round(rng.uniform(7, 12, 20), 3))
+    path = write(pd.concat([frame, praesepe], ignore_index=True), tmp_path / "cat.csv")
+    with pytest.raises(UserError) as excinfo:
+        load_catalogue(path, notices=False)
+    message = str(excinfo.value)
+    assert "Praesepe is labelled 8.856 Myr" in message and "\n" not in message
+    assert "an age in log10(yr)? give 10**age / 1e6 (718 Myr)" in message
+    assert message.index("log10(yr)") < message.index("an age in Gyr?")
+    assert_one_line_error(build_cli("train", "--catalog", str(path), "--out", str(tmp_path / "o")), "Praesepe",
+                          "log10(yr)", "718 Myr")
+
+
 def _spun_down(seed: int = 0) -> pd.DataFrame:
     """Three clusters whose F, G and K dwarfs spin as real ones do at their ages: 8 Myr 1-4 d, 600 Myr 7-12 d,
     2500 Myr 15-30 d (no cluster of the published catalogue has a median under 2 or over 26 d at 0.6-1.5 mag)."""

@@ -123,17 +123,58 @@ def test_a_stale_magnitude_graph_goes_and_a_rebuild_keeps_the_folder_loading(run
                                                     "gyroage-posterior.onnx"]
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has ended (reaped)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _our_staging(out: Path, name: str, pid: int) -> Path:
+    from gyroage.build.model_swap import OWNER_FILE, STAGE_PREFIX
+    from gyroage.core.modelcard import CARD_FILE
+
+    folder = out / (STAGE_PREFIX + name)
+    folder.mkdir(parents=True)
+    (folder / OWNER_FILE).write_text(str(pid))
+    (folder / CARD_FILE).write_text("{}")
+    return folder
+
+
 def test_a_staging_folder_left_by_a_killed_export_is_removed_by_the_next(tmp_path):
-    """A .staging-* folder left in a model folder by an export killed outright (SIGKILL: no finally ran) was never
-    removed or mentioned, a whole model's size (review V43, 11): the next export into that folder removes it."""
+    """A staging folder left in a model folder by an export killed outright (SIGKILL: no finally ran) was never
+    removed or mentioned, a whole model's size (review V43, 11): the next export into that folder removes it, as
+    its owner (the pid in its marker) is gone (review V44, 5: only such a one)."""
     from gyroage.build.model_swap import staged
     from gyroage.core.modelcard import CARD_FILE
 
     out = tmp_path / "m"
-    (out / ".staging-abc").mkdir(parents=True)
-    (out / ".staging-abc" / CARD_FILE).write_text("{}")
+    _our_staging(out, "abc", _dead_pid())
     (out / "notes.txt").write_text("mine")
     with staged(out) as stage:
         (stage / CARD_FILE).write_text('{"new": 1}')
     assert sorted(p.name for p in out.iterdir()) == [CARD_FILE, "notes.txt"]
     assert (out / CARD_FILE).read_text() == '{"new": 1}'
+
+
+def test_staging_clean_up_keeps_a_users_folder_and_a_live_exports(tmp_path):
+    """The clean-up removed every .staging-* folder: a user's own (.staging-notes) and a concurrent export's live
+    one (that export then died with a FileNotFoundError traceback) (review V44, 5). Both are kept now."""
+    import os
+
+    from gyroage.build.model_swap import staged
+    from gyroage.core.modelcard import CARD_FILE
+
+    out = tmp_path / "m"
+    (out / ".staging-notes").mkdir(parents=True)
+    (out / ".staging-notes" / "notes.txt").write_text("keep")
+    live = _our_staging(out, "live", os.getppid())  # another process, running
+    with staged(out) as stage:
+        (stage / CARD_FILE).write_text('{"new": 1}')
+    assert (out / ".staging-notes" / "notes.txt").read_text() == "keep"
+    assert (live / CARD_FILE).read_text() == "{}"
+    assert sorted(p.name for p in out.iterdir()) == [live.name, ".staging-notes", CARD_FILE]
+
