@@ -269,9 +269,13 @@ def main() -> None:
     missing = [c for c in ("G_0", PARALLAX) if c not in frame.columns]
     # present but blank (a merge with a table without photometry): np.interp's ValueError traceback (review V44, 6)
     blank = [c for c in ("G_0", PARALLAX) if c in frame.columns and len(frame) and not frame[c].notna().any()]
-    if (missing or blank) and not scoring:  # --describe, --write-above-flag: a traceback; the term fits say it below
+    # both filled but never on one row with a positive parallax: the same traceback (review V45, 5)
+    unpaired = not (missing or blank) and len(frame) and not np.isfinite(absolute_g(
+        frame["G_0"].to_numpy(dtype=float), frame[PARALLAX].to_numpy(dtype=float))).any()
+    if (missing or blank or unpaired) and not scoring:  # --describe, --write-above-flag: a traceback; the fits say it
         lacks = ([f"column {', '.join(missing)}"] if missing else []) + (
-            [f"value in column {', '.join(blank)}"] if blank else [])
+            [f"value in column {', '.join(blank)}"] if blank else []) + (
+            [f"row with both a G_0 and a positive {PARALLAX}"] if unpaired else [])
         refuse(ap, f"rotator catalogue {args.catalogue}: the main-sequence term cannot be fitted (the catalogue has no "
                    f"{'; no '.join(lacks)})")
     if args.write_above_flag:

@@ -325,6 +325,22 @@ def test_describe_and_the_above_flag_on_a_catalogue_without_magnitudes_are_one_l
     assert (model / "gyroage-model.json").read_bytes() == before
 
 
+@pytest.mark.parametrize("g0, plx", [([12.0, float("nan")], [float("nan"), 5.1]), ([12.0, 12.5], [-1.0, 0.0])],
+                         ids=["never_on_one_row", "no_positive_parallax"])
+def test_describe_on_magnitudes_that_never_give_an_absolute_g_is_one_line(stubbed, monkeypatch, capsys, g0, plx):
+    """Both columns filled, but no row holds a G_0 and a positive parallax: np.interp's ValueError traceback still
+    (review V45, 5); now one line, exit 2."""
+    ct, _ = stubbed
+    monkeypatch.setattr(ct, "describe", load("cmd_term").describe)
+    frame = pd.DataFrame({"cluster": ["A", "A"], "BPRP_0": [1.0, 1.1], "fiducial_age_Myr": [600.0, 600.0],
+                          "Prot": [10.0, 11.0], "G_0": g0, "dr3_parallax_zpt_corrected": plx})
+    monkeypatch.setattr(ct, "load_catalogue", lambda path: frame)
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--catalogue", "unpaired.csv", "--describe")
+    _one_line_exit_2(capsys, excinfo, "rotator catalogue unpaired.csv: the main-sequence term cannot be fitted",
+                     "no row with both a G_0 and a positive dr3_parallax_zpt_corrected")
+
+
 @pytest.mark.parametrize("blank, words", [
     (["G_0"], "the catalogue has no value in column G_0"),
     (["dr3_parallax_zpt_corrected"], "the catalogue has no value in column dr3_parallax_zpt_corrected"),

@@ -57,7 +57,8 @@ def check_values(frame: pd.DataFrame, path: Path) -> None:
 # near their disc-era 2-3 d), so a median above what any cluster of its labelled age reaches is a unit slip that fits
 # inside PLAUSIBLE: periods in hours, or the age of an old cluster in Gyr. SPIN_CEILINGS_D: for a label under each
 # age, twice the slowest such median of the shared catalogue's clusters up to that age (rounded up): h Per 2.96 d
-# (15 Myr) -> 6 d; the Pleiades 4.39 d (97 Myr) -> 9 d; NGC 6811 10.9 d (1004 Myr, at the bound) -> 22 d; M67
+# (15 Myr) -> 6 d; the Pleiades 4.39 d (97 Myr) -> 9 d; NGC 6811 10.9 d (1004 Myr, just past the bound: the slowest
+# under 1 Gyr, Praesepe 9.34 d, would give 19 d) -> 22 d; M67
 # 25.6 d (3.87 Gyr) -> 52 d (the Sun 25 d at 4.6 Gyr; P ~ t^0.5 gives 37 d at 10 Gyr, the age grid's end). A reading
 # (hours, Gyr) is named when it brings the median inside its ceiling and above SPIN_FLOOR_D, half the fastest median
 # published (NGC 2547 2.1 d): a cluster's median cannot tell the two apart when both fit, so both are named.
@@ -95,12 +96,13 @@ def check_spin_units(frame: pd.DataFrame, path: Path) -> None:
     bound = next(b for b, c in SPIN_CEILINGS_D if c == ceiling)
     under = f"labelled under {bound:g} Myr" if np.isfinite(bound) else "at any age up to 10 Gyr"
     readings = []
-    # a label of 6-10 read as log10(yr) (Praesepe 8.856): only "x1000" was said, and following it trained Praesepe at
-    # 8.9 Gyr (review V44, 1); named first, as Gyr labels of 6-10 are rare among open clusters
-    if AGE_GRID[0] <= age <= AGE_GRID[1] and p <= float(spin_ceiling(10 ** (age - 6))):
-        readings.append(f"an age in log10(yr)? give 10**age / 1e6 ({10 ** (age - 6):.3g} Myr)")
+    # hours first: a real 10 Myr cluster in hours also fits the log10(yr) reading (review V45, 4)
     if SPIN_FLOOR_D <= p / 24 <= ceiling:
         readings.append("periods in hours? give days (divide by 24)")
+    # a label of 6-10 read as log10(yr) (Praesepe 8.856): only "x1000" was said, and following it trained Praesepe at
+    # 8.9 Gyr (review V44, 1); named before Gyr, as Gyr labels of 6-10 are rare among open clusters
+    if AGE_GRID[0] <= age <= AGE_GRID[1] and p <= float(spin_ceiling(10 ** (age - 6))):
+        readings.append(f"an age in log10(yr)? give 10**age / 1e6 ({10 ** (age - 6):.0f} Myr)")
     if age * 1e3 <= 10 ** (AGE_GRID[1] - 6) and p <= float(spin_ceiling(age * 1e3)):
         readings.append("an age in Gyr? give fiducial_age_Myr in Myr")
     advice = "; or ".join(readings) or "check its periods (days) and its age (Myr)"

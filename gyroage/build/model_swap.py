@@ -13,6 +13,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,8 @@ GRAPH_FILES = (DENSITY_FILE, *POSTERIOR_GRAPHS)
 # a staging folder gyroage made: this prefix, and a marker file holding the pid of the process writing it
 STAGE_PREFIX = ".gyroage-staging-"
 OWNER_FILE = ".gyroage-owner-pid"
+# how old a staging folder's marker must be before a dead owner's folder is removed (an export takes seconds)
+ABANDONED_AFTER_S = 3600.0
 
 
 def owner_alive(pid: int) -> bool:
@@ -34,7 +37,7 @@ def owner_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # another user's process (PermissionError): alive
+    except (OSError, OverflowError):  # another user's process (PermissionError), or no pid at all: left alone
         return True
     return True
 
@@ -50,7 +53,9 @@ def remove_abandoned(model_dir: Path) -> None:
             pid = int(marker.read_text().strip())
         except (OSError, ValueError):
             continue
-        if not owner_alive(pid):
+        # a pid is only this machine's, this namespace's: another container's or host's live export, sharing the
+        # folder, looks gone (review V45); it has written its marker within the hour
+        if not owner_alive(pid) and time.time() - marker.stat().st_mtime > ABANDONED_AFTER_S:
             shutil.rmtree(old, ignore_errors=True)
 
 

@@ -160,6 +160,21 @@ def test_a_cluster_aged_in_log_years_is_told_log10_yr_not_only_gyr(tmp_path):
                           "log10(yr)", "718 Myr")
 
 
+def test_a_young_cluster_in_hours_is_told_hours_first(tmp_path):
+    """A real 9.5 Myr cluster whose periods are in hours also fits the log10(yr) reading: the refusal named that
+    first, as "1e+04 Myr" (review V45, 4). Hours come first now, the log age's Myr written out."""
+    frame = _spun_down()
+    young = frame[frame["fiducial_age_Myr"] == frame["fiducial_age_Myr"].min()].assign(
+        cluster="USco", fiducial_age_Myr=9.5)
+    young = young.assign(Prot=np.round(np.random.default_rng(2).uniform(1.5, 2.0, len(young)) * 24, 2))  # 36-48 h
+    path = write(pd.concat([frame, young], ignore_index=True), tmp_path / "cat.csv")
+    with pytest.raises(UserError) as excinfo:
+        load_catalogue(path, notices=False)
+    message = str(excinfo.value)
+    assert "USco is labelled 9.5 Myr" in message and "e+" not in message
+    assert message.index("periods in hours?") < message.index("log10(yr)")
+
+
 def _spun_down(seed: int = 0) -> pd.DataFrame:
     """Three clusters whose F, G and K dwarfs spin as real ones do at their ages: 8 Myr 1-4 d, 600 Myr 7-12 d,
     2500 Myr 15-30 d (no cluster of the published catalogue has a median under 2 or over 26 d at 0.6-1.5 mag)."""

@@ -133,7 +133,11 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def _our_staging(out: Path, name: str, pid: int) -> Path:
+def _our_staging(out: Path, name: str, pid, age_s: float = 7200.0) -> Path:
+    """A staging folder as an export makes it, its marker naming ``pid``, written ``age_s`` seconds ago."""
+    import os
+    import time
+
     from gyroage.build.model_swap import OWNER_FILE, STAGE_PREFIX
     from gyroage.core.modelcard import CARD_FILE
 
@@ -141,7 +145,26 @@ def _our_staging(out: Path, name: str, pid: int) -> Path:
     folder.mkdir(parents=True)
     (folder / OWNER_FILE).write_text(str(pid))
     (folder / CARD_FILE).write_text("{}")
+    then = time.time() - age_s
+    os.utime(folder / OWNER_FILE, (then, then))
     return folder
+
+
+def test_a_fresh_staging_folder_of_a_pid_gone_here_and_an_absurd_marker_are_left_alone(tmp_path):
+    """Review V45: an export in another pid namespace (a container, another host on a shared folder) looks dead here,
+    so its live staging folder was removed and that export died with a FileNotFoundError; a marker holding a huge
+    number made every later export fail with os.kill's OverflowError. The first is kept until its marker is an hour
+    old, the second is left alone, and the export runs."""
+    from gyroage.build.model_swap import staged
+    from gyroage.core.modelcard import CARD_FILE
+
+    out = tmp_path / "m"
+    _our_staging(out, "live", _dead_pid(), age_s=5.0)
+    _our_staging(out, "huge", "99999999999999999999")
+    with staged(out) as stage:
+        (stage / CARD_FILE).write_text('{"new": 1}')
+    kept = sorted(p.name for p in out.iterdir())
+    assert kept == [".gyroage-staging-huge", ".gyroage-staging-live", CARD_FILE]
 
 
 def test_a_staging_folder_left_by_a_killed_export_is_removed_by_the_next(tmp_path):
