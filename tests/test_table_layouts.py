@@ -464,8 +464,14 @@ RST_HOURS = ("======== === ======\nCluster  Per BP-RP0\n         h   mag\n======
              "Pleiades 240 1.2\nPraesepe 300 1.1\n======== === ======\n")
 
 
-@pytest.mark.parametrize("text", [PIPES_HOURS, MARKDOWN, RST_HOURS, "\ufeff" + PIPES, "\ufeff" + RST],
-                         ids=["pipes_units_row", "markdown_rule", "rst_units_row", "pipes_bom", "rst_bom"])
+# a name with a blank ("My star"): the units row was told by splitting joined cells on blanks again (review RD38B, 1)
+SPACED = {"pipes": PIPES_HOURS.replace("| Cluster  |", "| My star  |"),
+          "rst": RST_HOURS.replace("======== === ======\nCluster ", "======== === ======\nMy star ")}
+
+
+@pytest.mark.parametrize("text", [PIPES_HOURS, MARKDOWN, RST_HOURS, "\ufeff" + PIPES, "\ufeff" + RST, *SPACED.values()],
+                         ids=["pipes_units_row", "markdown_rule", "rst_units_row", "pipes_bom", "rst_bom",
+                              "pipes_units_spaced_name", "rst_units_spaced_name"])
 def test_pipe_and_rst_tables_with_a_units_row_a_markdown_rule_or_a_bom_date_the_same_stars(tmp_path, plain_ages, text):
     """The units row and the Markdown rule were dated as a first star (hours then read as days), a BOM hid the layout."""
     (tmp_path / "stars.dat").write_text(text, encoding="utf-8")
