@@ -15,6 +15,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.columns import UPPER
+from gyroage.core.stars import flagged_rows
 from gyroage.statuses import GRID_POSTERIOR
 
 # The walkers that kept the chains of 77 of the 82 example stars with 30% period errors that the default 16 sent to
@@ -32,8 +33,7 @@ def grid_error_rows(out: pd.DataFrame, columns: Mapping[str, str] | None) -> int
         return 0
     upper = (columns or {}).get(f"prot_err{UPPER}")
     err = io.mean_error(out, name, upper if upper in out.columns else None)[0]
-    flagged = out["age_flags"].fillna("").astype(str).str.split(";").map(lambda f: GRID_POSTERIOR in f)
-    return int(np.count_nonzero(flagged.to_numpy(bool) & (np.nan_to_num(err) > 0)))
+    return int(np.count_nonzero(flagged_rows(out["age_flags"], GRID_POSTERIOR) & (np.nan_to_num(err) > 0)))
 
 
 def grid_error_note(counts: Iterable[int], said: str | None = None, walkers: int | None = None) -> str | None:

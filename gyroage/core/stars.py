@@ -245,8 +245,14 @@ def clipped_note(card: ModelCard, n: int) -> str | None:
             "colour")
 
 
+def flagged_rows(flags, flag: str) -> np.ndarray:
+    """Which of an output's ``age_flags`` (a column, or any array of them; ``;``-joined, blank or NaN for none) carry
+    ``flag``, vectorised (grid_error_rows split every row's flags in a Python lambda)."""
+    flags = pd.Series(np.ravel(np.asarray(flags, dtype=object)), dtype=object).fillna("").astype(str)
+    return (";" + flags + ";").str.contains(f";{flag};", regex=False).to_numpy(bool)
+
+
 def clipped_rows(flags) -> int:
-    """How many of an output's ``age_flags`` (a column, or any array of them) carry ``colour_err_beyond_training``:
-    :func:`clipped_note`'s count, as the engines and the API take it from the rows they dated."""
-    flags = pd.Series(np.ravel(np.asarray(flags, dtype=object)), dtype=object).astype(str)
-    return int(flags.str.contains(statuses.COLOUR_ERR_BEYOND_TRAINING, regex=False).sum())
+    """How many of an output's ``age_flags`` carry ``colour_err_beyond_training``: :func:`clipped_note`'s count, as
+    the engines and the API take it from the rows they dated."""
+    return int(flagged_rows(flags, statuses.COLOUR_ERR_BEYOND_TRAINING).sum())

@@ -70,3 +70,14 @@ def test_the_command_line_says_the_count_at_the_end(tmp_path):
     flat = run_cli("estimate", str(src), "--method", "mcmc", "--seed", "1", "-o", str(tmp_path / "b.csv"))
     assert "with a period error" not in flat.stderr  # a flat prior keeps every chain
     assert np.isfinite(pd.read_csv(tmp_path / "b.csv")["age_p50_myr"]).all()
+
+
+def test_flagged_rows_reads_whole_flags_of_semicolon_joined_text():
+    """One vectorised reader of age_flags for both end-of-run counts (grid_error_rows split every row in a lambda)."""
+    import numpy as np
+
+    from gyroage.core.stars import flagged_rows
+
+    flags = ["grid_posterior", "likely_outlier;grid_posterior", "", None, float("nan"), "grid_posterior_x", "x;grid"]
+    assert flagged_rows(flags, "grid_posterior").tolist() == [True, True, False, False, False, False, False]
+    assert flagged_rows(np.array([["a;b"], ["b"]], dtype=object), "b").tolist() == [True, True]
