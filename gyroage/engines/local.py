@@ -421,9 +421,10 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
                           else (int(k), float("inf") if width is None else float(width)))
             grid_err.append(int(n_err))
-            unreddened.append(unreddened_rows(chunk, columns, settings.reddening))
+            stars = check_stars(chunk, density.card, columns, settings.reddening)  # once: the colours converted once
+            unreddened.append(unreddened_rows(chunk, columns, settings.reddening, stars))
             counts.update(prev["counts"])
-            clipped += _clipped(chunk, density.card, columns, settings)
+            clipped += _clipped(chunk, stars, settings)
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         before = len(narrow)
@@ -456,10 +457,10 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     return counts
 
 
-def _clipped(chunk: pd.DataFrame, card, columns, settings: EstimateSettings) -> int:
+def _clipped(chunk: pd.DataFrame, stars, settings: EstimateSettings) -> int:
     """A resumed chunk's stars flagged colour_err_beyond_training (its output rows are in the sidecar, not here): as
-    estimate_chunk flags them, ok stars whose per-star prior is valid (an invalid_prior row has no flags)."""
-    stars = check_stars(chunk, card, columns, settings.reddening)
+    estimate_chunk flags them, ok stars (``stars``: its :func:`check_stars`) whose per-star prior is valid (an
+    invalid_prior row has no flags)."""
     valid = settings.prior.valid_parameters(*settings.prior.star_parameters(_prior_columns(chunk, settings.prior),
                                                                             len(chunk)))
     return int((stars.colour_err_beyond & (stars.status == statuses.OK) & valid).sum())
