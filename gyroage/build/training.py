@@ -235,16 +235,19 @@ def normalisation(data: TrainingSet, reference: list[float] | None = None) -> di
 _SCALED = {"age": "ages", "colour": "(BP-RP)0 colours", "prot": "periods", "err": "colour errors"}
 
 
+def _one_value(norm: dict[str, float], key: str) -> bool:
+    """Whether ``norm``'s input ``key`` holds one value repeated (a float64 spread of ~1e-15, not 0)."""
+    return norm[f"{key}_std"] <= 1e-9 * max(1.0, abs(norm[f"{key}_mean"]))
+
+
 def check_normalisation(norm: dict[str, float], data: TrainingSet, use_colour_err: bool = True) -> None:
     """Refuse (UserError, one line) training data that cannot be scaled: an input of one value only
-    (one cluster's age: its spread is 0 and every scaled input NaN, so the loss is NaN from the first step).
-    An ignored error input of one value (``use_colour_err`` false) gets ``err_std`` 1 in ``norm``, which is changed."""
+    (one cluster's age: its spread is 0 and every scaled input NaN, so the loss is NaN from the first step). An error
+    input the flow ignores (``use_colour_err`` false) is not checked."""
     for key, what in _SCALED.items():
-        mean, std = norm[f"{key}_mean"], norm[f"{key}_std"]
-        one_value = std <= 1e-9 * max(1.0, abs(mean))  # one value repeated has a float64 spread of ~1e-15, not 0
-        if key == "err" and not use_colour_err:  # ignored, its scale is never used; export and the card need one > 0
-            norm["err_std"] = 1.0 if one_value else std
+        if key == "err" and not use_colour_err:
             continue
+        mean, std, one_value = norm[f"{key}_mean"], norm[f"{key}_std"], _one_value(norm, key)
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise UserError(f"cannot train: the training stars' {what} are not finite (mean {mean}, sd {std})")
         if one_value:
@@ -438,6 +441,8 @@ def _train_once(data: TrainingSet, s: TrainSettings, quiet: bool,
                  else reference_law.reference_coefficients(s.flow.reference, data, s.flow.reference_onset))
     norm = normalisation(data, reference)
     check_normalisation(norm, data, s.flow.use_colour_err)
+    if not s.flow.use_colour_err and _one_value(norm, "err"):  # its scale is never used; export, the card need one > 0
+        norm["err_std"] = 1.0
     val_clusters = choose_val_clusters(data, s.n_val_clusters, s.seed)
     is_val = np.isin(data.cluster, val_clusters)
     model = ConditionalFlow(s.flow, norm, reference)
