@@ -423,14 +423,13 @@ def write_posterior(density_path: str | Path, card: ModelCard, path: str | Path,
 
 
 def write_posteriors(density_path: str | Path, card: ModelCard, model_dir: str | Path) -> None:
-    """Both posterior graphs in ``model_dir``: POSTERIOR_FILE, and POSTERIOR_MAG_FILE when the card has a
-    main-sequence term (a stale one removed when it has none)."""
+    """Both posterior graphs in ``model_dir`` (a staging folder, :func:`gyroage.build.model_swap.staged`):
+    POSTERIOR_FILE, and POSTERIOR_MAG_FILE when the card has a main-sequence term (a stale one in the model folder is
+    removed when the staged files move in, after the card)."""
     model_dir = Path(model_dir)
     write_posterior(density_path, card, model_dir / POSTERIOR_FILE)
     if MainSequenceTerm.from_card(card) is not None:
         write_posterior(density_path, card, model_dir / POSTERIOR_MAG_FILE, magnitudes=True)
-    else:
-        (model_dir / POSTERIOR_MAG_FILE).unlink(missing_ok=True)
 
 
 def save_atomic(model: onnx.ModelProto, path: str | Path) -> Path:
