@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# re-exported: the build commands and benchmarks import them from here
-from gyroage.build.catalogue_ages import PLAUSIBLE, check_values  # noqa: F401
+from gyroage.build.catalogue_ages import check_values
 from gyroage.build.cluster_names import check_excluded, cluster_key, match_clusters, merge_spellings  # noqa: F401
 from gyroage.build.column_hints import period_limit_column, spelt_otherwise
 from gyroage.columns import file_has

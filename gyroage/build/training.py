@@ -27,7 +27,7 @@ from gyroage.build.catalogue import (
     without_sole_sources,
 )
 from gyroage.build.flow import ConditionalFlow, FlowConfig, check_settings, unknown_names, whole_numbers
-from gyroage.build.relabel import RELABEL_MAX_DEX, RELABEL_MIN_MEMBERS, flagged_clusters  # noqa: F401
+from gyroage.build.relabel import flagged_clusters
 from gyroage.build.sequence_domain import sequence_domain
 from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import outlier_log_density
@@ -377,8 +377,8 @@ def train_flow(data: TrainingSet, settings: TrainSettings | None = None, quiet: 
     those younger than ``settings.trim_min_age_myr``; with ``settings.trim_weight`` > 0 they stay,
     their stars' loss weights times ``trim_weight``; with ``settings.trim_keep_redder`` > 0 their
     stars at least that red stay; with ``settings.trim_relabel`` every star stays and each flagged cluster's label
-    becomes its in-sample joint age (label + error), unless that is more than :data:`RELABEL_MAX_DEX` away or the
-    cluster has fewer than :data:`RELABEL_MIN_MEMBERS` stars (:func:`gyroage.build.relabel.flagged_clusters`).
+    becomes its in-sample joint age (label + error), unless that is more than :data:`gyroage.build.relabel.RELABEL_MAX_DEX` away or the
+    cluster has fewer than :data:`gyroage.build.relabel.RELABEL_MIN_MEMBERS` stars (:func:`gyroage.build.relabel.flagged_clusters`).
     Before all this, :func:`kept_for_training` leaves out the stars that ``settings.drop_sole_period_sources`` and
     ``settings.drop_evolved_mag`` name.
     """
