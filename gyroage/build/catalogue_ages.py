@@ -70,9 +70,13 @@ SPIN_FLOOR_D = 1.0
 def spin_ceiling(age_myr: np.ndarray) -> np.ndarray:
     """The largest median period (d) of F, G and K dwarfs a cluster labelled ``age_myr`` may have
     (:data:`SPIN_CEILINGS_D`)."""
+    return np.array([c for _, c in SPIN_CEILINGS_D])[_ceiling_index(age_myr)]
+
+
+def _ceiling_index(age_myr) -> np.ndarray:
+    """The row of :data:`SPIN_CEILINGS_D` a label ``age_myr`` falls in (its bound and ceiling both read from it)."""
     bounds = np.array([b for b, _ in SPIN_CEILINGS_D])
-    ceilings = np.array([c for _, c in SPIN_CEILINGS_D])
-    return ceilings[np.searchsorted(bounds, np.asarray(age_myr, dtype=float), side="right").clip(max=len(bounds) - 1)]
+    return np.searchsorted(bounds, np.asarray(age_myr, dtype=float), side="right").clip(max=len(bounds) - 1)
 
 
 def check_spin_units(frame: pd.DataFrame, path: Path) -> None:
@@ -92,8 +96,7 @@ def check_spin_units(frame: pd.DataFrame, path: Path) -> None:
         return
     name = excess.idxmax()
     n, p, age = by.loc[name, ["n", "prot", "age"]]
-    ceiling = float(spin_ceiling(age))
-    bound = next(b for b, c in SPIN_CEILINGS_D if c == ceiling)
+    bound, ceiling = SPIN_CEILINGS_D[int(_ceiling_index(age))]  # by row: two equal ceilings would give one bound
     under = f"labelled under {bound:g} Myr" if np.isfinite(bound) else "at any age up to 10 Gyr"
     readings = []
     # hours first: a real 10 Myr cluster in hours also fits the log10(yr) reading (review V45, 4)
