@@ -23,7 +23,7 @@ from gyroage.build.cluster_names import check_excluded, cluster_key, match_clust
 from gyroage.build.column_hints import period_limit_column, spelt_otherwise
 from gyroage.columns import file_has
 from gyroage.core.main_sequence import absolute_g
-from gyroage.core.stars import period_limits
+from gyroage.core.stars import limit_flags
 from gyroage.csv_layout import NA_TOKENS
 from gyroage.errors import UserError
 from gyroage.io import numeric, read_table, unparsed
@@ -249,7 +249,7 @@ def _left_out(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     for col in VALUE_COLUMNS:
         unusable |= ~np.isfinite(frame[col].to_numpy(dtype=float))
     col = period_limit_column(frame.columns)  # l_Prot, or l_Per left beside a Per renamed Prot
-    limits = period_limits(frame[[col]].set_axis(["l_Prot"], axis=1), "Prot") if col else np.zeros(len(frame), bool)
+    limits = limit_flags(frame[col]) if col else np.zeros(len(frame), bool)
     limits = limits & ~flagged  # a bound, not a period: trained as one, it taught a wrong age
     unusable &= ~flagged & ~limits
     return {"flags": flagged, "limits": limits, "values": unusable,

@@ -99,11 +99,14 @@ def period_limits(frame: pd.DataFrame, prot: str | None) -> np.ndarray:
     """Rows whose period is a limit: ``<``, ``>``, ``≤`` or ``≥`` (VizieR's ``l_Prot``) in :func:`limit_column`.
     Dated, an upper or lower limit was taken for the period itself (review V35, 4); a blank or any other flag is a measured period."""
     col = limit_column(frame.columns, prot)
-    if col is None:
-        return np.zeros(len(frame), dtype=bool)
-    # a Unicode sign (≤, ≥, ⩽, ⩾) is a limit too: it was dated as a measured period (review V39a, 3)
+    return np.zeros(len(frame), dtype=bool) if col is None else limit_flags(frame[col])
+
+
+def limit_flags(flags: pd.Series) -> np.ndarray:
+    """Which cells of a limit-flag column (``l_Prot``) mark a limit: ``<``, ``>``, ``≤``, ``≥`` (a Unicode sign was
+    dated as a measured period, review V39a, 3)."""
     signs = ("<", ">", "\u2264", "\u2265", "\u2a7d", "\u2a7e")
-    return frame[col].astype(str).str.strip().str.startswith(signs).to_numpy()
+    return flags.astype(str).str.strip().str.startswith(signs).to_numpy()
 
 
 def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Reddening | None = None,
