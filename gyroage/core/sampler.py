@@ -449,8 +449,8 @@ class _StarRandom:
         return star_generator(self.seed, self.rows[i], k)
 
 
-def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, calibration=None,
-                main_sequence=(None, None), flat: bool = True) -> SampleResult:
+def _run_blocks(density, prior, stars, settings, seed, rows, outlier_weight, calibration, main_sequence,
+                flat: bool) -> SampleResult:
     star_rng = _StarRandom(seed, rows)
     term, term_calibration = main_sequence
     # A calibration widens the likelihood, not the prior (as in the grid method): under a prior not flat over the model's
