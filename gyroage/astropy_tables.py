@@ -274,12 +274,12 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
     readme = None if str(source) == "-" else _cds_readme(Path(src))
     if readme is not None:
         return "ascii.cds", {"readme": str(readme)}, None
-    lines = [ln.rstrip() for ln in text.lstrip("\ufeff").splitlines() if ln.strip() and not ln.lstrip().startswith("#")][:12]
+    lines = [ln for _, ln in _content_lines(text)[:12]]
     # astropy's own fixed-width text (every line between pipes, with a number in a row: an IPAC table's rows are not
     # between pipes, its header lines hold none) and reStructuredText (a rule of = above the names): read as astropy
     # wrote them, where its guess found no header (V40), a units row's units applied, a Markdown rule skipped (V42)
     if (pipes := _pipe_layout(lines)) is not None:
-        _pipes_line_up(text if str(source) == "-" or len(text) < 65536 else _text(src), source)
+        _pipes_line_up(_whole(text, src, source), source)
         return "ascii.fixed_width", pipes, None
     if len(lines) > 2 and re.fullmatch(r"=+( +=+)*", lines[0].strip()):
         if lines[2].strip() == lines[0].strip():
@@ -298,12 +298,24 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
         units = _units_row(lines)
         return ("ascii.basic", {"data_start": 2}, units) if units else ("ascii", {"guess": True}, None)
     units = (lines[2], lines[1]) if rule == 2 else None
-    whole = text if str(source) == "-" or len(text) < 65536 else _text(src)  # all of it read already, or now
-    if not _overrun(whole, lines[rule], rule, len(_names(lines[0])), source):
+    if not _overrun(_whole(text, src, source), lines[rule], rule, len(_names(lines[0])), source):
         options = {"header_start": 0, "position_line": rule, "data_start": rule + 1,
                    "position_char": lines[rule].strip()[0]}
         return "ascii.fixed_width_two_line", options, units
     return "ascii.basic", {"data_start": rule + 1}, units
+
+
+def _content_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of ``text``'s lines that are neither blank nor a ``#`` comment, right-stripped, a BOM
+    dropped: what the layout rules look at."""
+    return [(k, ln.rstrip()) for k, ln in enumerate(text.lstrip("\ufeff").splitlines(), 1)
+            if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _whole(text: str, src: str, source) -> str:
+    """The whole table: ``text`` when :func:`ascii_layout` read all of it already (stdin, a file under 64 KiB), else
+    the file read now."""
+    return text if str(source) == "-" or len(text) < 65536 else _text(src)
 
 
 def _pipe_layout(lines: list[str]) -> dict | None:
@@ -328,8 +340,7 @@ def _pipe_layout(lines: list[str]) -> dict | None:
 def _pipes_line_up(text: str, source) -> None:
     """Refuse a '|'-delimited table in one line unless every row's '|' stand where the header's do: astropy cuts its
     cells at the header's, so a row whose '|' stand elsewhere would be read with '|' or a neighbour's text inside."""
-    rows = [(k, ln.lstrip("\ufeff").rstrip()) for k, ln in enumerate(text.splitlines(), 1)
-            if ln.strip() and not ln.lstrip().startswith("#")]
+    rows = _content_lines(text)
     at = [m.start() for m in re.finditer(r"\|", rows[0][1])]
     for k, ln in rows[1:]:
         if [m.start() for m in re.finditer(r"\|", ln)] != at:
