@@ -1,16 +1,16 @@
-"""Notes on input columns a run leaves unread although an astronomer gave them for the ages (said even with ``-q``,
-as :func:`gyroage.columns.magnitude_notes` are: the ages rest on what is not read)."""
+"""Notes on input columns said even with ``-q``, as the ages rest on them: how the magnitudes are read
+(:func:`magnitude_notes`), and the columns a run leaves unread although an astronomer gave them for the ages."""
 
 from __future__ import annotations
 
-from gyroage.columns import _BRACKETED, _MANGLED, _SUFFIX_UNITS, _SUFFIXED, column_key, magnitude_notes, match_columns, reads_observed
+from gyroage.columns import _BRACKETED, _MANGLED, _SUFFIX_UNITS, _SUFFIXED, column_key, match_columns, reads_observed
 from gyroage.errors import UserError
 
 
 def unread_column_notes(columns, magnitudes: bool, given: bool = False, no_term: str | None = None) -> list[str]:
     """The notes said even with ``-q`` (the command line's stderr, :func:`gyroage.core.colours.say_input_notes`; the
     API's warnings, :func:`gyroage.core.api_frames.warn_column_notes`), in order: with ``magnitudes`` (the run uses the
-    card's main-sequence term) how the magnitudes are read (:func:`gyroage.columns.magnitude_notes`), then an observed
+    card's main-sequence term) how the magnitudes are read (:func:`magnitude_notes`), then an observed
     colour's error left unread beside a bp_rp0 (:func:`unread_colour_error_note`; ``given``: a reddening option), then
     the period's limit flags (:func:`limit_note`). ``no_term``: the model, when the run would read magnitudes but its
     card has no main-sequence term (:func:`no_term_note`)."""
@@ -18,6 +18,38 @@ def unread_column_notes(columns, magnitudes: bool, given: bool = False, no_term:
     return [*(magnitude_notes(names) if magnitudes else []),
             *filter(None, [no_term and no_term_note(names, no_term), unread_colour_error_note(names, given),
                            limit_note(names)])]
+
+
+def absolute_g_note(columns) -> str | None:
+    """``'M_G' taken as de-reddened absolute G ...``: the abs_g0 column read when its name has no 0 (``M_G``,
+    ``abs_g``), else ``None``.
+
+    The height term needs a de-reddened absolute G, and an observed G is refused because its extinction is unknown;
+    a plain ``M_G`` is read as de-reddened all the same, so the run says so (a name with a 0 says it already).
+    """
+    col = match_columns(columns).get("abs_g0")
+    if col is None or "0" in str(col):
+        return None
+    return (f"'{col}' taken as de-reddened absolute G (G0 - 5 log10(100/parallax)); subtract its extinction A_G "
+            f"first if it holds any (a name with a 0, 'M_G0', skips this note)")
+
+
+def unread_magnitudes_note(columns) -> str | None:
+    """``'g0', 'parallax' not read: 'abs_g0' gives the absolute G ...`` when the input has ``abs_g0`` beside ``g0``
+    and ``parallax``, else ``None``: ``abs_g0`` wins in every row (:func:`gyroage.core.stars.input_abs_g`), so a row
+    with a blank ``abs_g0`` is dated from rotation alone, its g0 and parallax unused."""
+    found = match_columns(columns)
+    if "abs_g0" not in found or not ("g0" in found and "parallax" in found):
+        return None
+    unread = ", ".join(f"'{found[k]}'" for k in ("g0", "parallax", "parallax_err") if k in found)
+    return (f"{unread} not read: '{found['abs_g0']}' gives the absolute G (a row with a blank '{found['abs_g0']}' is "
+            f"dated from rotation alone; leave that column out to read these)")
+
+
+def magnitude_notes(columns) -> list[str]:
+    """How a run that reads magnitudes takes them, said even with ``-q`` (the API: UserWarnings), as its ages depend on
+    it: :func:`absolute_g_note` and :func:`unread_magnitudes_note`, those that apply."""
+    return [line for line in (absolute_g_note(columns), unread_magnitudes_note(columns)) if line]
 
 
 def no_term_note(columns, model: str) -> str | None:

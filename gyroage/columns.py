@@ -426,38 +426,6 @@ def name_conversions(columns) -> str | None:
     return f"converted column {', '.join(done)}" if done else None
 
 
-def absolute_g_note(columns) -> str | None:
-    """``'M_G' taken as de-reddened absolute G ...``: the abs_g0 column read when its name has no 0 (``M_G``,
-    ``abs_g``), else ``None``.
-
-    The height term needs a de-reddened absolute G, and an observed G is refused because its extinction is unknown;
-    a plain ``M_G`` is read as de-reddened all the same, so the run says so (a name with a 0 says it already).
-    """
-    col = match_columns(columns).get("abs_g0")
-    if col is None or "0" in str(col):
-        return None
-    return (f"'{col}' taken as de-reddened absolute G (G0 - 5 log10(100/parallax)); subtract its extinction A_G "
-            f"first if it holds any (a name with a 0, 'M_G0', skips this note)")
-
-
-def unread_magnitudes_note(columns) -> str | None:
-    """``'g0', 'parallax' not read: 'abs_g0' gives the absolute G ...`` when the input has ``abs_g0`` beside ``g0``
-    and ``parallax``, else ``None``: ``abs_g0`` wins in every row (:func:`gyroage.core.stars.input_abs_g`), so a row
-    with a blank ``abs_g0`` is dated from rotation alone, its g0 and parallax unused."""
-    found = match_columns(columns)
-    if "abs_g0" not in found or not ("g0" in found and "parallax" in found):
-        return None
-    unread = ", ".join(f"'{found[k]}'" for k in ("g0", "parallax", "parallax_err") if k in found)
-    return (f"{unread} not read: '{found['abs_g0']}' gives the absolute G (a row with a blank '{found['abs_g0']}' is "
-            f"dated from rotation alone; leave that column out to read these)")
-
-
-def magnitude_notes(columns) -> list[str]:
-    """How a run that reads magnitudes takes them, said even with ``-q`` (the API: UserWarnings), as its ages depend on
-    it: :func:`absolute_g_note` and :func:`unread_magnitudes_note`, those that apply."""
-    return [line for line in (absolute_g_note(columns), unread_magnitudes_note(columns)) if line]
-
-
 def describe(column: str, unit_of: str | None = None) -> str:
     """``'column'`` for a notice, with its unit when its name gives one (``unit_of``: the tool's unit, always shown)."""
     role = column_role(column)

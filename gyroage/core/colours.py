@@ -192,7 +192,7 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
     (:func:`gyroage.columns.name_conversions`). An absolute G read from a name without a 0 is said either way
-    (:func:`gyroage.columns.magnitude_notes`, which also says g0 and parallax beside abs_g0 are not read), and so is
+    (:func:`gyroage.column_notes.magnitude_notes`, which also says g0 and parallax beside abs_g0 are not read), and so is
     an observed colour's error beside a bp_rp0 (:func:`gyroage.column_notes.unread_column_notes`, as the API). Every
     command that reads stars says its columns through this.
     ``options``: (option, the column it names) pairs, ``("--by", "cluster")``, said when several columns match one
