@@ -436,21 +436,27 @@ def describe(column: str, unit_of: str | None = None) -> str:
     return f"{text} ({unit_of})" if unit_of else text
 
 
+def alias_columns(columns, aliases) -> list:
+    """The columns matching any of ``aliases`` by :func:`name_key`, the first alias's first (in the input's order)
+    first, however each is spelt: crossmatch's id and coordinate columns, and :func:`find_column`'s key match."""
+    keys = [name_key(a) for a in aliases]
+    return sorted((c for c in columns if name_key(c) in keys), key=lambda c: keys.index(name_key(c)))
+
+
 def find_column(columns, *names: str | None) -> str | None:
     """The column of ``columns`` named exactly the first of ``names`` that any column matches, else the first matching
     it by :func:`name_key` (an error-of column, ``e_BP-RP``, only for an error-of name, never for ``E(BP-RP)``).
 
     An exact name wins: ``--by cluster`` beside ``Cluster`` and ``cluster`` is ``cluster`` (the first case-insensitive
-    match pooled a table's clusters by a column the user did not name).
+    match pooled a table's clusters by a column the user did not name); a ``case_blind`` name is found by key only.
     """
     columns = list(columns)
-    keys = {name_key(c): c for c in reversed(columns)}  # first spelling wins
     exact = {str(c): c for c in reversed(columns)}
-    for n in names:
-        if n and str(n) in exact and not getattr(n, "case_blind", False):  # crossmatch's aliases: the first in order
+    for n in filter(None, names):
+        if str(n) in exact and not getattr(n, "case_blind", False):  # crossmatch's aliases: alias_columns' first
             return exact[str(n)]
-        if n and name_key(n) in keys:
-            return keys[name_key(n)]
+        if found := alias_columns(columns, (n,)):
+            return found[0]
     return None
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, notices
+from gyroage.columns import alias_columns
 from gyroage.crossmatch.queries import (
     FLOAT_EXACT_LIMIT,
     fetch_cone_sources,
@@ -97,14 +98,13 @@ _ID_NAMES = {"gaia": "Gaia DR3", "tic": "TIC", "kic": "KIC"}
 
 
 def _by_alias(columns: list[str], aliases: tuple[str, ...], what: str, fallback: bool = False) -> list[str]:
-    """The columns of ``columns`` matching ``aliases`` (by :func:`gyroage.io.name_key`), the one read first: the
-    first alias any matches, then its first column in the input's order (a later exact spelling won: ``Source_ID ...
+    """The columns of ``columns`` matching ``aliases`` (:func:`gyroage.columns.alias_columns`), the one read first:
+    the first alias any matches, then its first column in the input's order (a later exact spelling won: ``Source_ID ...
     source_id`` read the third column, ``RA,Dec,ra`` star B's RA with star A's Dec); a repeat of it is refused
     before (:meth:`gyroage.crossmatch.run.CrossmatchSettings.read_names`). When there are several, one line on
     stderr says which is read and how the others are (``fallback``: a row with no readable id in the first uses the
     next; else ignored), a CSV's copies (pandas' ``ra.1``) named too."""
-    keys = [io.name_key(a) for a in aliases]
-    hits = sorted((c for c in columns if io.name_key(c) in keys), key=lambda c: keys.index(io.name_key(c)))
+    hits = alias_columns(columns, aliases)
     copies = [c for c in columns if (m := re.fullmatch(r"(.+)\.\d+", str(c))) and m.group(1) in hits[1:]]
     if len(hits) > 1:
         others, rest = (", ".join(repr(str(c)) for c in cs) for cs in (hits[1:], copies))

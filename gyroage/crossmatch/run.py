@@ -73,10 +73,10 @@ class Extinction(NamedTuple):
 
 
 class _CaseBlind(str):
-    """An alias :func:`gyroage.columns.find_column` matches by key only, never preferring an exact spelling: the
-    column crossmatch reads (:func:`gyroage.crossmatch.resolve.detect_ids`: the first alias's first column in the
-    input's order), whose repeat is refused, where ``RA,RA,ra`` read the first 'RA' unrefused and ``RA,ra,ra`` was
-    refused over 'ra', not read (review V39a, 4)."""
+    """An alias :func:`gyroage.columns.find_column` matches by key only, never preferring an exact spelling, so
+    that the column found is the one crossmatch reads (:func:`gyroage.columns.alias_columns`' first, as
+    :func:`gyroage.crossmatch.resolve.detect_ids` takes it), whose repeat is refused, where ``RA,RA,ra`` read the
+    first 'RA' unrefused and ``RA,ra,ra`` was refused over 'ra', not read (review V39a, 4)."""
 
     case_blind = True
 

@@ -483,3 +483,26 @@ def test_crossmatch_reads_the_first_of_columns_differing_in_case_and_says_so(tmp
     out = run_rows(tmp_path, sky, f"{header}\n{row}\n")
     assert out["source_id"].tolist() == [GA] and out["crossmatch_status"].tolist() == ["ok"], out
     assert used in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("header", [
+    "RA,RA,ra,Dec,Prot", "RA,ra,ra,Dec", "ra_deg,RA,DEdeg,dec", "Source_ID,Source_ID,source_id,Prot",
+    "kepid,KIC_ID,kic,tic", "gaia,Gaia,source_id,ra,dec", "TIC,tic,Tic_ID,RA,Dec",
+])
+def test_the_columns_checked_for_repeats_are_the_ones_crossmatch_reads(header):
+    """Which column crossmatch reads (detect_ids) and which its reader checks for a repeat (read_names, through
+    columns.read_roles) were found by two copies of one rule, a sort in resolve and a marked alias in find_column
+    (review V39a, 4 mended one; FR39b): both are columns.alias_columns' first now, and must stay so."""
+    from gyroage.columns import read_roles
+    from gyroage.crossmatch.run import CrossmatchSettings
+
+    columns = header.split(",")
+    ids = detect_ids(columns)
+    roles = read_roles(columns, CrossmatchSettings().read_names())
+    if ids.kind == "radec":
+        assert (roles["crossmatch reads ra"], roles["crossmatch reads dec"]) == (ids.ra_column, ids.dec_column)
+    else:  # each kind's first column, the one read (the others its fallbacks)
+        firsts: dict[str, str] = {}
+        for kind, col in [(ids.kind, ids.column), *ids.fallbacks]:
+            firsts.setdefault(kind, col)
+        assert {kind: roles[f"crossmatch reads a {kind} id"] for kind in firsts} == firsts
