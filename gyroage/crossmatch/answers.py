@@ -37,9 +37,10 @@ class Overflow(UserError):
         self.frame = frame
 
 
-def read_votable(content: bytes, who: str,
-                 no_table: Callable[[], Exception] | None = None) -> pd.DataFrame | None:
-    """The first table of a VOTable answer (kept when it has no rows), or None when it has none.
+def read_votable(content: bytes, who: str, no_table: Callable[[], Exception] | None = None,
+                 names: Callable[[str], str] | None = None) -> pd.DataFrame | None:
+    """The first table of a VOTable answer (kept when it has no rows), or None when it has none; ``names``: how its
+    columns are renamed (Gaia's: lower case), once, for the frame returned and an Overflow's alike.
 
     Its INFO notes are read, wherever they sit (TAP writes them after the rows it sent): QUERY_STATUS
     ERROR raises IncompleteAnswer with the service's text, OVERFLOW raises Overflow. ``no_table``: what an
@@ -75,6 +76,8 @@ def read_votable(content: bytes, who: str,
                                                    for i in vot.iter_info()):
         raise no_table()
     frame = to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
+    if frame is not None and names is not None:
+        frame = frame.rename(columns=names)
     for info in vot.iter_info():
         if str(getattr(info, "name", "")).lower() != "query_status":
             continue

@@ -215,14 +215,12 @@ class GaiaArchive(Service):
             form = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "votable", "QUERY": with_top(adql)}
             response = self._session.post(self.sync_url, data=form, timeout=self.timeout)
             response.raise_for_status()
-            try:
-                frame = read_votable(response.content, "Gaia")
-            except Overflow as exc:  # the rows sent, in our column names, for a single cone to keep
-                raise Overflow(str(exc), None if exc.frame is None else exc.frame.rename(columns=str.lower)) from None
+            # ADQL names are case-insensitive, and a service may spell them in upper case: ours are lower case (an
+            # Overflow's rows too, for a single cone to keep)
+            frame = read_votable(response.content, "Gaia", names=str.lower)
             if frame is None:
                 raise IncompleteAnswer("Gaia answered with a VOTable holding no table")
-            # ADQL names are case-insensitive, and a service may spell them in upper case: ours are lower case.
-            return frame.rename(columns=str.lower)
+            return frame
 
         return self._run(adql, fetch)
 

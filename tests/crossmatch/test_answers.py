@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pandas as pd
 import pytest
 
 pytest.importorskip("astroquery")
@@ -285,6 +286,22 @@ def test_a_single_cone_flagged_overflow_keeps_its_rows_with_the_cone_warning(tmp
                             CrossmatchSettings(radius_arcsec=2.0), quiet=True)
     assert len(sky.queries("gaia")) > n  # the flagged answer was not cached
     assert not [m for m in report.messages if "row cap" in m]
+
+
+def test_a_single_cone_flagged_overflow_in_upper_case_keeps_its_rows(tmp_path, sky):
+    """Gaia's columns were lower-cased in two places, the frame returned and the Overflow's (FR39b, 2): now
+    read_votable renames once for both; an upper-case answer cut at the row limit keeps its cone's star."""
+    from tests.crossmatch.fakesky import GAIA, services_for
+
+    a = GAIA[GA]
+    (tmp_path / "pos.csv").write_text(f"ra,dec\n{a[0]},{a[1]}\n")
+    cut, upper = trailing_status("OVERFLOW", rows=1), renamed(str.upper)
+    sky.mangle["gaia"] = [lambda response: cut(upper(response))]
+    report = run_crossmatch(tmp_path / "pos.csv", tmp_path / "out.csv", services_for(sky, tmp_path / "cache"),
+                            CrossmatchSettings(radius_arcsec=2.0), quiet=True)
+    assert [m for m in report.messages if "row cap" in m]
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64"})
+    assert out["source_id"].tolist() == [GA] and out["crossmatch_status"].tolist() == ["ok"], out
 
 
 def test_a_redirected_gaia_sync_job_is_followed(tmp_path, sky):
