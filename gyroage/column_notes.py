@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from gyroage.columns import _BRACKETED, _MANGLED, _SUFFIX_UNITS, _SUFFIXED, column_key, match_columns, reads_observed
+from gyroage.columns import _MANGLED, column_key, match_columns, reads_observed, unit_splits
 from gyroage.errors import UserError
 
 
@@ -79,13 +79,9 @@ def limit_column(columns, prot: str | None) -> str | None:
 
 
 def _unitless_keys(name: str) -> set[str]:
-    """``column_key`` of ``name`` and of ``name`` without a trailing unit (``Prot [d]``, ``Prot (d)``, ``Prot_d``)."""
-    keys = {column_key(name)}
-    for pattern, units in ((_BRACKETED, None), (_SUFFIXED, _SUFFIX_UNITS)):
-        m = pattern.match(name.strip())
-        if m and (units is None or m.group(2).lower() in units):
-            keys.add(column_key(m.group(1)))
-    return keys
+    """``column_key`` of ``name`` and of ``name`` without a trailing unit (``Prot [d]``, ``Prot (d)``, ``Prot_d``:
+    :func:`gyroage.columns.unit_splits`, as the period column's role is read)."""
+    return {column_key(name), *(column_key(rest) for rest, _, _ in unit_splits(name.strip()))}
 
 
 def limit_note(columns) -> str | None:

@@ -204,15 +204,18 @@ def _value_role(name: str, raw: str) -> Role | str | None:
     return named if isinstance(named, Role) and named.name == canon else Role(canon)
 
 
+def unit_splits(name: str) -> list[tuple[str, str, bool]]:
+    """(the name, its unit, whether bracketed) of each reading of ``name`` as a name and a trailing unit (module
+    docstring, step 3): any bracketed word (``Prot [d]``, ``Per (h)``), after ``_`` only one of :data:`_SUFFIX_UNITS`."""
+    found = ((pattern.match(name), bracketed) for pattern, bracketed in ((_BRACKETED, True), (_SUFFIXED, False)))
+    return [(m[1], m[2], bracketed) for m, bracketed in found if m and (bracketed or m[2].lower() in _SUFFIX_UNITS)]
+
+
 def _unit_role(name: str, raw: str) -> Role | str | None:
-    """The role of ``name`` read as a name and a trailing unit (module docstring, step 3), or the refusal, or ``None``."""
-    for pattern, bracketed in ((_BRACKETED, True), (_SUFFIXED, False)):
-        m = pattern.match(name)
-        canon = _ALIAS_KEYS.get(column_key(m.group(1))) if m else None
+    """The role of ``name`` read as a name and a trailing unit (:func:`unit_splits`), or the refusal, or ``None``."""
+    for rest, unit, bracketed in unit_splits(name):
+        canon = _ALIAS_KEYS.get(column_key(rest))
         if canon is None:
-            continue
-        unit = m.group(2)
-        if not bracketed and unit.lower() not in _SUFFIX_UNITS:
             continue
         kind, scale = UNITS.get(unit.lower(), (None, 1.0))
         want = COLUMN_KINDS[canon].replace("temperature difference", "temperature")
