@@ -23,7 +23,7 @@ from gyroage.build.calibration import inside
 from gyroage.build.catalogue import PARALLAX, default_catalogue_path, load_catalogue, main_sequence_curve, quality_select
 from gyroage.build.loco import ValidateSettings, load_folds, star_posteriors
 from gyroage.build.loco_figures import AGE_BINS, cluster_medians, judge_stars
-from gyroage.build.main_sequence import above_flag, fit_main_sequence_term
+from gyroage.build.main_sequence import above_flag, fit_main_sequence_term, why_no_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age
 from gyroage.core.main_sequence import MainSequenceTerm, absolute_g
@@ -286,13 +286,10 @@ def main() -> None:
         return
     terms: dict = {}
     results = {}
-    try:
-        for _, folds in fold_sets:
-            for c in folds:
-                if c not in terms:
-                    terms[c] = fit_main_sequence_term(frame[frame["cluster"] != c])
-    except (KeyError, ValueError) as exc:  # a catalogue without magnitudes: validate's words, not a KeyError traceback
-        why = f"the catalogue has no column {', '.join(missing)}" if missing else str(exc)
+    # each fold's term, fitted without its cluster into terms, or validate's words why it cannot be (no G_0 column,
+    # too few clusters left), not a KeyError traceback
+    why = why_no_term(frame, list(dict.fromkeys(c for _, folds in fold_sets for c in folds)), terms)
+    if why is not None:
         refuse(ap, f"rotator catalogue {args.catalogue}: the main-sequence term cannot be fitted ({why})")
     term_calib = Calibration.from_dict(json.loads(args.term_calibration.read_text())) if args.term_calibration else None
     if args.fit_calibration:

@@ -51,6 +51,7 @@ def stubbed(monkeypatch, tmp_path):
     monkeypatch.setattr(ct, "describe", lambda frame: calls["describe"].append(1))
     monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [(0, {"A": {}})])
     monkeypatch.setattr(ct, "fit_main_sequence_term", lambda frame: None)
+    monkeypatch.setattr(ct, "why_no_term", lambda frame, held_out, fitted: None)  # each fold's term: none needed
     monkeypatch.setattr(ct, "score_seed", score)
     monkeypatch.setattr(ct, "write_card", lambda model_dir, *a: calls["write_card"].append(model_dir))
     (tmp_path / "validation" / "folds").mkdir(parents=True)
@@ -295,13 +296,34 @@ def test_a_catalogue_the_term_cannot_be_fitted_to_is_one_line(stubbed, monkeypat
     a KeyError: 'G_0' traceback from fit_main_sequence_term; now validate's words, one line, exit 2, nothing
     written."""
     ct, calls = stubbed
-    monkeypatch.setattr(ct, "fit_main_sequence_term", load("cmd_term").fit_main_sequence_term)
+    monkeypatch.setattr(ct, "why_no_term", load("cmd_term").why_no_term)
     frame = pd.DataFrame({c: [1.0] for c in columns}).assign(cluster="A", fiducial_age_Myr=5000.0)
     monkeypatch.setattr(ct, "load_catalogue", lambda path: frame)
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--catalogue", "mycat.csv", "--loco", str(tmp_path / "validation"),
              "--term-calibration", str(tmp_path / "widths.json"), "--write-card", str(_model(tmp_path)))
     _one_line_exit_2(capsys, excinfo, "rotator catalogue mycat.csv: the main-sequence term cannot be fitted", words)
+    assert calls["score"] == [] and calls["write_card"] == []
+
+
+def test_a_fold_the_term_cannot_be_fitted_in_is_named_as_validate_names_it(stubbed, monkeypatch, tmp_path, capsys):
+    """cmd_term fitted each fold's term in a loop of its own beside validate's why_no_term (FR39b, 4), and said only
+    the fit's reason: without the only 100 Myr-1 Gyr cluster, "no star of a 100 Myr-1 Gyr cluster ..." named no fold.
+    Now it asks why_no_term, whose line names the fold ("without B, ...") as validate's does."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "why_no_term", load("cmd_term").why_no_term)
+    ages = {"Y": 30.0, "B": 300.0, "C": 2000.0, "D": 3000.0}  # B the only main-sequence (100 Myr-1 Gyr) cluster
+    heights = {"Y": 0.5, "B": 0.0, "C": 0.1, "D": 0.2}
+    frame = pd.DataFrame([{"cluster": c, "BPRP_0": 1.25 + 0.02 * i, "fiducial_age_Myr": age,
+                           "G_0": 11.0 - heights[c], "dr3_parallax_zpt_corrected": 10.0}
+                          for c, age in ages.items() for i in range(6)])
+    monkeypatch.setattr(ct, "load_catalogue", lambda path: frame)
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [(0, {"B": {}})])
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--catalogue", "mycat.csv", "--loco", str(tmp_path / "validation"),
+             "--term-calibration", str(tmp_path / "widths.json"), "--write-card", str(_model(tmp_path)))
+    _one_line_exit_2(capsys, excinfo, "rotator catalogue mycat.csv: the main-sequence term cannot be fitted",
+                     "(without B, no star of a 100 Myr-1 Gyr cluster with G_0 and a parallax")
     assert calls["score"] == [] and calls["write_card"] == []
 
 
