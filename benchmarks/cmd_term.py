@@ -23,7 +23,7 @@ from gyroage.build.calibration import inside
 from gyroage.build.catalogue import PARALLAX, default_catalogue_path, load_catalogue, main_sequence_curve, quality_select
 from gyroage.build.loco import ValidateSettings, load_folds, star_posteriors
 from gyroage.build.loco_figures import AGE_BINS, cluster_medians, judge_stars
-from gyroage.build.main_sequence import above_flag, fit_main_sequence_term, why_no_term
+from gyroage.build.main_sequence import NO_MAIN_SEQUENCE, above_flag, fit_main_sequence_term, why_no_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age
 from gyroage.core.main_sequence import MainSequenceTerm, absolute_g
@@ -41,6 +41,8 @@ def describe(frame: pd.DataFrame) -> None:
     age = frame["fiducial_age_Myr"].to_numpy(dtype=float)
     mg = absolute_g(frame["G_0"].to_numpy(dtype=float), frame[PARALLAX].to_numpy(dtype=float))
     ms_c, ms_m = main_sequence_curve(colour, mg, np.log10(age * 1e6))
+    if not len(ms_c):  # np.interp's "array of sample points is empty" named nothing
+        raise ValueError(NO_MAIN_SEQUENCE)
     d = pd.DataFrame({"cluster": frame["cluster"], "age_myr": age, "band": pd.cut(colour, [1.0, 1.5, 2.0, 2.5, 3.0, 3.6]),
                       "height": np.interp(colour, ms_c, ms_m) - mg})
     t = d.dropna().groupby(["cluster", "band"], observed=True).agg(age_myr=("age_myr", "median"), n=("height", "size"),
@@ -278,11 +280,11 @@ def main() -> None:
             [f"row with both a G_0 and a positive {PARALLAX}"] if unpaired else [])
         refuse(ap, f"rotator catalogue {args.catalogue}: the main-sequence term cannot be fitted (the catalogue has no "
                    f"{'; no '.join(lacks)})")
-    if args.write_above_flag:
-        write_above_flag(args.write_above_flag, frame)
-        return
-    if not scoring:
-        describe(frame)
+    if args.write_above_flag or not scoring:
+        try:
+            write_above_flag(args.write_above_flag, frame) if args.write_above_flag else describe(frame)
+        except ValueError as exc:  # too few stars to draw the main sequence or bound the flag: gyroage's words
+            refuse(ap, f"rotator catalogue {args.catalogue}: {exc}")
         return
     terms: dict = {}
     results = {}

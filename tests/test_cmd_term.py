@@ -382,3 +382,27 @@ def test_describe_on_a_catalogue_with_blank_magnitudes_is_one_line(stubbed, monk
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--catalogue", "blank.csv", "--describe")
     _one_line_exit_2(capsys, excinfo, "rotator catalogue blank.csv: the main-sequence term cannot be fitted", words)
+
+
+@pytest.mark.parametrize("mode, words", [
+    ("--describe", "no star of a 100 Myr-1 Gyr cluster with G_0 and a parallax to draw the main sequence from"),
+    ("--write-above-flag", "0 members of near 0.1-1 Gyr clusters at 0.5-3.7: too few to bound the above_main_sequence"),
+])
+def test_magnitudes_only_outside_100_myr_to_1_gyr_are_one_line(stubbed, monkeypatch, tmp_path, capsys, mode, words):
+    """G_0 and a parallax on every row, but of a 50 Myr cluster only: the blank and unpaired checks passed, and
+    --describe died with np.interp's "array of sample points is empty", --write-above-flag with above_flag's
+    ValueError, tracebacks (FR39b, noticed beside 4); now gyroage's words (fit_main_sequence_term's, above_flag's) in
+    one line, exit 2, the card untouched."""
+    ct, _ = stubbed
+    real = load("cmd_term")
+    monkeypatch.setattr(ct, "describe", real.describe)
+    monkeypatch.setattr(ct, "write_above_flag", real.write_above_flag)
+    frame = pd.DataFrame({"cluster": ["A", "A"], "BPRP_0": [1.0, 1.1], "fiducial_age_Myr": [50.0, 50.0],
+                          "Prot": [10.0, 11.0], "G_0": [12.0, 12.5], "dr3_parallax_zpt_corrected": [5.0, 5.1]})
+    monkeypatch.setattr(ct, "load_catalogue", lambda path: frame)
+    model = _model(tmp_path)
+    before = (model / "gyroage-model.json").read_bytes()
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--catalogue", "young.csv", mode, *([str(model)] if mode != "--describe" else []))
+    _one_line_exit_2(capsys, excinfo, "rotator catalogue young.csv: ", words)
+    assert (model / "gyroage-model.json").read_bytes() == before

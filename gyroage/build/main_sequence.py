@@ -20,6 +20,8 @@ MIN_STARS_PER_CLUSTER = 5
 MIN_CLUSTERS = 4
 YOUNG_MYR = 50.0
 SIGMA_FLOOR = 0.10
+# Why a catalogue draws no main sequence (main_sequence_curve empty), for whatever would read heights from it.
+NO_MAIN_SEQUENCE = "no star of a 100 Myr-1 Gyr cluster with G_0 and a parallax to draw the main sequence from"
 # The above_main_sequence flag (AboveFlag): from this median age on, stars bluer than the term's colours sit on the
 # main sequence (in the catalogue, 1% of the 30-100 Myr members at 0.5-1.2 mag lie over 1 mag above it, against
 # 10-50% of the < 30 Myr ones); its height bound is the ABOVE_FLAG_QUANTILE of the heights of the stars the main
@@ -59,7 +61,7 @@ def fit_main_sequence_term(frame: pd.DataFrame) -> MainSequenceTerm:
     log_age = np.log10(age_myr * 1e6)
     ms_colour, ms_mag = main_sequence_curve(colour, abs_g, log_age)
     if not len(ms_colour):  # np.interp's "array of sample points is empty" named nothing
-        raise ValueError("no star of a 100 Myr-1 Gyr cluster with G_0 and a parallax to draw the main sequence from")
+        raise ValueError(NO_MAIN_SEQUENCE)
     height = np.interp(colour, ms_colour, ms_mag) - abs_g
     cluster = frame["cluster"].to_numpy()
     with np.errstate(invalid="ignore"):
