@@ -53,9 +53,9 @@ def require_column(columns, name: str) -> str:
 # Columns that name a star, carried into the --posteriors file (matched by name_key, in input order).
 ID_NAMES = ("id", "name", "star", "star_id", "star_name", "starname", "object", "object_id", "target",
             "designation", "main_id", "source_id", "gaia_dr3_source_id", "dr3_source_id", "gaiadr3_source_id",
-            "gaia_dr2_source_id", "dr2_source_id", "gaia_source_id", "gaia_id", "gaia_dr3", "gaiadr3", "tic",
-            "tic_id", "ticid", "tess_id", "kic", "kic_id", "kicid", "kepid", "kepler_id", "epic", "epic_id",
-            "epicid", "k2_id", "2mass", "2mass_id", "tmass", "twomass", "hip", "hd")
+            "gaia_dr3_id", "dr3_id", "gaia_dr2_source_id", "dr2_source_id", "gaia_source_id", "gaia_id", "gaia_dr3",
+            "gaiadr3", "tic", "tic_id", "ticid", "tess_id", "kic", "kic_id", "kicid", "kepid", "kepler_id", "epic",
+            "epic_id", "epicid", "k2_id", "2mass", "2mass_id", "tmass", "twomass", "hip", "hd")
 
 
 def id_columns(columns, chosen=None) -> list[str]:

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services
 
 ID_ALIASES: dict[str, tuple[str, ...]] = {
-    "gaia": ("source_id", "gaia_dr3_source_id", "dr3_source_id", "gaiadr3_source_id", "gaia_dr3", "gaiadr3",
-             "gaia_source_id", "gaia_id", "gaia"),
+    # gaia_dr3_id: the shared rotator catalogue's (ChronoFlow's) GaiaDR3_ID
+    "gaia": ("source_id", "gaia_dr3_source_id", "dr3_source_id", "gaiadr3_source_id", "gaia_dr3_id", "dr3_id",
+             "gaia_dr3", "gaiadr3", "gaia_source_id", "gaia_id", "gaia"),
     "tic": ("tic", "tic_id", "ticid", "tess_id", "tid"),
     "kic": ("kic", "kic_id", "kicid", "kepid", "kepler_id"),
 }

@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("astroquery")
 pytest.importorskip("pytest_httpserver")
 
+from gyroage import io  # noqa: E402
 from gyroage.crossmatch import InputIds, detect_ids, parse_ids  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
 from tests.crossmatch.fakesky import GA, GAIA, GB, GC, GC_DR2, GD, NAN, run_rows  # noqa: E402
@@ -506,3 +507,11 @@ def test_the_columns_checked_for_repeats_are_the_ones_crossmatch_reads(header):
         for kind, col in [(ids.kind, ids.column), *ids.fallbacks]:
             firsts.setdefault(kind, col)
         assert {kind: roles[f"crossmatch reads a {kind} id"] for kind in firsts} == firsts
+
+
+@pytest.mark.parametrize("name", ["GaiaDR3_ID", "gaia_dr3_id", "DR3_ID"])
+def test_a_gaia_dr3_id_column_named_as_chronoflow_names_it_is_read(name):
+    """The shared rotator catalogue (and ChronoFlow's) names its ids GaiaDR3_ID: crossmatch said "no identifier
+    column" on it, and --posteriors did not carry it as the star's id."""
+    assert detect_ids(["x", name, "prot"]) == InputIds("gaia", name)
+    assert io.id_columns(["x", name, "prot"]) == [name]
