@@ -30,12 +30,12 @@ from gyroage.core.estimate import (
     estimate_with_posteriors,
     narrow_prior_note,
     narrow_prior_rows,
-    posterior_ids,
     uses_magnitudes,
 )
-from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
+from gyroage.core.grid_fallback import grid_error_note
 from gyroage.core.main_sequence import termless_model
-from gyroage.core.stars import check_input_columns, check_stars, clipped_note, clipped_rows, unreddened_note, unreddened_rows
+from gyroage.core.posterior import posterior_ids
+from gyroage.core.stars import ChunkCounts, check_input_columns, check_stars, clipped_note, unreddened_note, unreddened_rows
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
@@ -386,8 +386,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     id_template = None
     narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
     unreddened: list[np.ndarray] = []  # per chunk, rows with bp_rp, no usable reddening and a Teff (v_ks0, b_v0) value
-    grid_err: list[int] = []  # per chunk under mcmc, rows with a period error that took the grid's posterior (V38)
-    clipped = 0  # stars whose colour error was clipped to the trained range (flagged), said once at the end
+    # per chunk, its stars whose colour error was clipped to the trained range (flagged), and under mcmc its rows with
+    # a period error that took the grid's posterior (V38): each said once at the end, summed
+    counted: list[ChunkCounts] = []
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
@@ -420,25 +421,22 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             k, width, n_err = prev.get("narrow") or (0, None, 0)
             narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
                           else (int(k), float("inf") if width is None else float(width)))
-            grid_err.append(int(n_err))
             stars = check_stars(chunk, density.card, columns, settings.reddening)  # once: the colours converted once
             unreddened.append(unreddened_rows(chunk, columns, settings.reddening, stars))
             counts.update(prev["counts"])
-            clipped += _clipped(chunk, stars, settings)
+            counted.append(ChunkCounts(_clipped(chunk, stars, settings), int(n_err)))
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         before = len(narrow)
         if posteriors is None:
             out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update,
                                        first_row=offset - rows, on_prior_widths=narrow.append,
-                                       on_unreddened=unreddened.append), None
+                                       on_unreddened=unreddened.append, on_counts=counted.append), None
         else:
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
                                                  first_row=offset - rows, on_prior_widths=narrow.append,
-                                                 on_unreddened=unreddened.append)
-        n_err = grid_error_rows(out, columns) if settings.method == "mcmc" else 0  # before the clashes' renames
-        clipped += clipped_rows(out["age_flags"])
-        grid_err.append(n_err)
+                                                 on_unreddened=unreddened.append, on_counts=counted.append)
+        n_err = counted[-1].grid_error
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
@@ -449,8 +447,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
-                 unreddened_note(columns or {}, unreddened), clipped_note(density.card, clipped)):
+    for note in (grid_error_note([c.grid_error for c in counted], narrow_prior_note(settings, narrow),
+                                 settings.sampler.n_walkers),
+                 unreddened_note(columns or {}, unreddened), clipped_note(density.card, sum(c.clipped for c in counted))):
         if note:  # any other note was said at the start
             progress.log(note)
     progress.close(extra=counts_text(counts))
