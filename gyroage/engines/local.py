@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage import __version__, csv_layout, io, statuses
+from gyroage import __version__, csv_layout, io
 from gyroage.core.colours import say_input_notes
 from gyroage.core.density import FlowDensity, as_density
 from gyroage.core.estimate import (
     EstimateSettings,
-    _prior_columns,
     estimate_chunk,
     estimate_with_posteriors,
     narrow_prior_note,
@@ -414,17 +413,17 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                             options + (id_options if posteriors is not None else []),
                             no_term=termless_model(density.card, settings.main_sequence, density.onnx_path.parent))
         prev = sink.done(i, rows)
-        if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here
+        if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here or kept
             # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)
             # [stars, smallest width, with a period error] (sink.add below), None when all are 0; a width of null:
-            # inf (files.json_text), a prior of no width
+            # inf (files.json_text), a prior of no width; its clipped colour errors likewise (absent: none)
             k, width, n_err = prev.get("narrow") or (0, None, 0)
             narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
                           else (int(k), float("inf") if width is None else float(width)))
             stars = check_stars(chunk, density.card, columns, settings.reddening)  # once: the colours converted once
             unreddened.append(unreddened_rows(chunk, columns, settings.reddening, stars))
             counts.update(prev["counts"])
-            counted.append(ChunkCounts(_clipped(chunk, stars, settings), int(n_err)))
+            counted.append(ChunkCounts(prev.get("clipped", 0), int(n_err)))
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         before = len(narrow)
@@ -436,14 +435,15 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
                                                  first_row=offset - rows, on_prior_widths=narrow.append,
                                                  on_unreddened=unreddened.append, on_counts=counted.append)
-        n_err = counted[-1].grid_error
+        made = counted[-1]
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
         fell = [(k, w) for k, w in narrow[before:] if k] if settings.method == "mcmc" else []
+        narrowed = [sum(k for k, _ in fell), min((w for _, w in fell), default=None), made.grid_error]
         sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]],
-                 narrow=[sum(k for k, _ in fell), min((w for _, w in fell), default=None), n_err]
-                 if fell or n_err else None)
+                 notes={**({"narrow": narrowed} if fell or made.grid_error else {}),
+                        **({"clipped": made.clipped} if made.clipped else {})})
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
@@ -454,15 +454,6 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             progress.log(note)
     progress.close(extra=counts_text(counts))
     return counts
-
-
-def _clipped(chunk: pd.DataFrame, stars, settings: EstimateSettings) -> int:
-    """A resumed chunk's stars flagged colour_err_beyond_training (its output rows are in the sidecar, not here): as
-    estimate_chunk flags them, ok stars (``stars``: its :func:`check_stars`) whose per-star prior is valid (an
-    invalid_prior row has no flags)."""
-    valid = settings.prior.valid_parameters(*settings.prior.star_parameters(_prior_columns(chunk, settings.prior),
-                                                                            len(chunk)))
-    return int((stars.colour_err_beyond & (stars.status == statuses.OK) & valid).sum())
 
 
 class _BlockProgress:
