@@ -36,7 +36,6 @@ from gyroage.core.estimate import (
     grid_rows,
     height_columns,
     main_sequence_term,
-    uses_magnitudes,
 )
 from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_log_likelihood
 from gyroage.core.modelcard import ModelCard, model_notes
@@ -379,8 +378,8 @@ class AgeModel:
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
         refuse_repeated_columns(frame, (name for _, name in s.prior.options()))  # as the command line
         # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
-        warn_column_notes(frame.columns, uses_magnitudes(self.card, s), s.reddening.given,
-                          api_frames.termless_model(self.card, s.main_sequence, self.density.onnx_path.parent))
+        magnitudes, no_term = api_frames.magnitude_use(self.card, s.main_sequence, self.density.onnx_path.parent)
+        warn_column_notes(frame.columns, magnitudes, s.reddening.given, no_term)
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
         unreddened: list[np.ndarray] = []  # rows with bp_rp, no usable reddening and a Teff value, likewise
         counted: list[ChunkCounts] = []  # clipped colour errors, grid posteriors taken with a period error: likewise

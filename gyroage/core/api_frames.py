@@ -21,7 +21,7 @@ from gyroage.columns import duplicate_notes, find_column, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.grid_fallback import grid_error_note
-from gyroage.core.main_sequence import termless_model
+from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.priors import grid_step_note
 from gyroage.core.stars import ChunkCounts, clipped_note, unreddened_note
 from gyroage.errors import UserError
@@ -33,7 +33,7 @@ def warn_column_notes(columns, magnitudes: bool, given: bool = False, no_term: s
     changed on reading (``Prot [h]``), and with ``magnitudes`` how the magnitudes are read (an absolute G from a name
     without a 0, ``M_G``, read as de-reddened: :func:`gyroage.columns.magnitude_notes`), and an observed colour's
     error left unread beside a bp_rp0 (``given``: a reddening option), magnitudes a model without a main-sequence term
-    leaves unread (``no_term``: the model, :func:`gyroage.core.main_sequence.termless_model`):
+    leaves unread (``no_term``: the model, :func:`gyroage.core.main_sequence.magnitude_use`):
     :func:`unread_column_notes`, as stderr's."""
     names = list(columns)
     for line in [*duplicate_notes(names), name_conversions(names),
@@ -82,7 +82,7 @@ def warn_no_term(arrays: dict[str, Any], density) -> None:
     """:meth:`gyroage.AgeModel.posterior`'s part of :func:`warn_column_notes`: its magnitude ``arrays`` given (not
     None) that ``density``'s model leaves unread for want of a main-sequence term (posterior always uses the card's
     term, as estimate by default)."""
-    no_term = termless_model(density.card, True, density.onnx_path.parent)
+    no_term = magnitude_use(density.card, True, density.onnx_path.parent)[1]
     note = no_term and no_term_note([k for k, v in arrays.items() if v is not None], no_term)
     if note:
         warn_caller(f"gyroage: {note}")

@@ -247,12 +247,6 @@ def main_sequence_term(density: FlowDensity, settings: EstimateSettings, stars: 
     return MainSequenceTerm.from_card(density.card)
 
 
-def uses_magnitudes(card, settings: EstimateSettings) -> bool:
-    """Whether a run with ``settings`` reads ``abs_g0`` (or ``g0`` and ``parallax``) where the input has them: the
-    card holds a main-sequence term and ``--no-main-sequence`` did not switch it off (:func:`main_sequence_term`)."""
-    return settings.main_sequence and MainSequenceTerm.from_card(card) is not None
-
-
 def height_columns(term: MainSequenceTerm | None, stars: StarArrays, dated: np.ndarray) -> dict[str, np.ndarray]:
     """``{ms_height_mag: ...}``: each star's height above the main sequence (mag) where ``term`` informs its age,
     NaN elsewhere (also on rows that get no age: not ``dated``); empty without a term (shared by estimate and the API,

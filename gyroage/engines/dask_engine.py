@@ -19,9 +19,9 @@ import pandas as pd
 
 from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, uses_magnitudes
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note
 from gyroage.core.grid_fallback import grid_error_note
-from gyroage.core.main_sequence import termless_model
+from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.modelcard import load_card
 from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
@@ -352,9 +352,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     card, model_dir = load_card(model, verify=False)  # the JSON only: whether the run reads magnitudes, the record
     meta = estimate_provenance(card, model_dir, settings, columns, command, chunksize, engine="dask")
-    say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
-                    None if progress.quiet else progress.log, options,
-                    no_term=termless_model(card, settings.main_sequence, model_dir))
+    magnitudes, no_term = magnitude_use(card, settings.main_sequence, model_dir)
+    say_input_notes(ddf.columns, settings.reddening, magnitudes, None if progress.quiet else progress.log, options,
+                    no_term=no_term)
     # The sampler keys each star's random stream by its input row, which a chunk's first row gives; mcmc runs on the
     # local engine's chunks of --chunksize rows, whose first rows are known, wherever the partitions fall.
     chunked = settings.method == "mcmc"

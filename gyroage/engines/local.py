@@ -29,10 +29,9 @@ from gyroage.core.estimate import (
     estimate_with_posteriors,
     narrow_prior_note,
     narrow_prior_rows,
-    uses_magnitudes,
 )
 from gyroage.core.grid_fallback import grid_error_note
-from gyroage.core.main_sequence import termless_model
+from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.posterior import posterior_ids
 from gyroage.core.stars import ChunkCounts, check_input_columns, check_stars, clipped_note, unreddened_note, unreddened_rows
 from gyroage.defaults import CHUNK_ROWS
@@ -408,10 +407,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
-                            None if progress.quiet else progress.log,
-                            options + (id_options if posteriors is not None else []),
-                            no_term=termless_model(density.card, settings.main_sequence, density.onnx_path.parent))
+            magnitudes, no_term = magnitude_use(density.card, settings.main_sequence, density.onnx_path.parent)
+            say_input_notes(chunk, settings.reddening, magnitudes, None if progress.quiet else progress.log,
+                            options + (id_options if posteriors is not None else []), no_term=no_term)
         prev = sink.done(i, rows)
         if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here or kept
             # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)
