@@ -1,5 +1,6 @@
 """Reading notices (a unit converted, decimal commas, which of a file's tables is read): one line each on stderr, as
-the command line says them even with ``-q``, or collected (:func:`collected`) for the Python API to give as warnings.
+the command line says them even with ``-q``, or collected (:func:`collected`) for the Python API to give as warnings;
+and what happens to a resumable run's kept rows (:func:`say_kept`), on stderr only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
     else:
         lines.append(line)
+
+
+def say_kept(line: str) -> None:
+    """``gyroage: line`` on stderr, even under ``-q`` and never collected (what happens to a run's kept rows, said by
+    :mod:`gyroage.engines.sinks`); nowhere when stderr is closed."""
+    try:
+        if sys.stderr is not None:
+            print(f"gyroage: {line}", file=sys.stderr, flush=True)
+    except OSError:  # a closed pipe: the run goes on
+        pass
 
 
 @contextmanager

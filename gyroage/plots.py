@@ -145,7 +145,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     from gyroage import io, statuses
     from gyroage.core.api import AgeModel
     from gyroage.core.colours import Reddening
-    from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors, uses_magnitudes
+    from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
+    from gyroage.core.main_sequence import magnitude_use
     from gyroage.core.posterior import SUMMARY_COLUMNS
 
     _check_true_age(true_age_myr)
@@ -162,7 +163,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     if settings is None:
         settings = EstimateSettings(prior=am.default_prior if prior is None else prior, n_grid=am.card.age_grid["n"],
                                     seed=seed, reddening=Reddening() if reddening is None else reddening)
-    _say_columns(frame, settings.reddening, log, settings.require_magnitudes, uses_magnitudes(am.card, settings))
+    _say_columns(frame, settings.reddening, log, settings.require_magnitudes,
+                 magnitude_use(am.card, settings.main_sequence, am.density.onnx_path.parent)[0])
     one = frame.iloc[[row]].reset_index(drop=True)
     base = replace(settings, method="grid")
     grid_out, post = estimate_with_posteriors(one, am.density, base)

@@ -210,7 +210,7 @@ def _reddening(reddening, columns: Mapping[str, str]) -> str:
 
 def _main_sequence(card, on: bool, columns: Mapping[str, str]) -> str:
     """Whether the height term dated the stars that have magnitudes: the card's term as the estimate path reads it
-    (:func:`gyroage.core.estimate.uses_magnitudes`; a section holding only the flag's bounds has none)."""
+    (:func:`gyroage.core.main_sequence.magnitude_use`; a section holding only the flag's bounds has none)."""
     from gyroage.core.main_sequence import MainSequenceTerm
 
     if MainSequenceTerm.from_card(card) is None:

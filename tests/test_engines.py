@@ -697,6 +697,40 @@ def test_a_resumed_run_counts_the_clipped_colour_errors_of_the_chunks_it_took(tm
                       "error (99) marks a missing colour"]
 
 
+def test_a_resumed_run_takes_its_finished_chunks_clipped_counts_from_the_manifest(tmp_path, density, settings,
+                                                                                  monkeypatch, capsys):
+    """FR39a: a resumed chunk's clipped colour errors were counted again by re-running check_stars with a copy of
+    estimate's rule (local._clipped); each finished chunk's count is now kept in its manifest entry, as ``narrow`` is,
+    and a resumed run reads it (no count kept: none clipped). The rows clipped before the interrupt are counted
+    once, and the resumed run says the uninterrupted run's line."""
+    from gyroage.engines.sinks import sidecar_dir
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame = stars(300)
+    frame.loc[::10, "e_BPRP_0"] = 0.6  # above the shipped card's 0.4616
+    frame.loc[200:, "e_BPRP_0"] = 0.02  # the last chunk, dated after the resume, clips none
+    frame.to_csv(src, index=False)
+
+    def said() -> list[str]:
+        return [ln for ln in capsys.readouterr().err.splitlines() if "trained range" in ln]
+
+    engines.run_local(src, tmp_path / "ref.csv", density, settings, chunksize=100)
+    fresh = said()
+    ref = pd.read_csv(tmp_path / "ref.csv", keep_default_na=False)
+    per_chunk = [int(ref["age_flags"][i : i + 100].str.contains("colour_err_beyond_training").sum()) for i in (0, 100)]
+    assert min(per_chunk) > 5 and len(fresh) == 1 and fresh[0].startswith(f"estimate: {sum(per_chunk)} stars'"), fresh
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    chunks = json.loads((sidecar_dir(out) / "manifest.json").read_text())["chunks"]
+    assert [chunks[k].get("clipped") for k in ("0", "1")] == per_chunk
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, resume=True)
+    assert said() == fresh
+    assert out.read_bytes() == (tmp_path / "ref.csv").read_bytes()
+
+
 def test_a_resumed_run_leaves_out_of_the_clipped_count_the_rows_its_per_star_prior_refuses(tmp_path, density,
                                                                                          monkeypatch, capsys):
     """A resumed chunk's clipped colour errors were counted from its stars alone, so a row with an invalid per-star

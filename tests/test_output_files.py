@@ -379,13 +379,14 @@ def test_a_damaged_manifest_is_one_line(tmp_path, density, settings, monkeypatch
     assert out.read_bytes() == ref
 
 
-@pytest.mark.parametrize("was", [None, 0, 2])
+@pytest.mark.parametrize("was", [None, 0, 2, 3])
 def test_resume_refuses_chunks_of_an_older_chunk_format(tmp_path, density, settings, monkeypatch, was):
     """An interrupted run made by an older gyroage (whose version string was the same) was resumed without a word:
     its chunks lacked newer flags and kept other posterior types. The manifest now records a chunk format and
     --resume refuses an older one (or none) in one line, leaving the sidecar as it is. Format 2's chunks hold
     mcmc_n_eff and grid_posterior under the rule before MIN_EFFECTIVE, and older grid ages above 0.08 mag: a run
-    resumed across that change mixed both into one table (V36a, finding 1)."""
+    resumed across that change mixed both into one table (V36a, finding 1). Format 3's entries keep no clipped colour
+    errors, which a resumed run now reads from the manifest: its chunks would have counted none (FR39a)."""
     import json
 
     from gyroage.engines.sinks import CHUNK_FORMAT, sidecar_dir

@@ -25,7 +25,7 @@ import pandas as pd
 from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.core import api_frames
-from gyroage.core.api_frames import index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step, warn_unreddened
+from gyroage.core.api_frames import index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, same_index, warn_caller
 from gyroage.core.colours import excess_colour_sigma, fill_colour_err
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
@@ -36,13 +36,12 @@ from gyroage.core.estimate import (
     grid_rows,
     height_columns,
     main_sequence_term,
-    uses_magnitudes,
 )
 from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_log_likelihood
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, quantiles
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.stars import StarArrays, bad_colour_err, check_stars, colour_in_domain
+from gyroage.core.stars import ChunkCounts, StarArrays, bad_colour_err, check_stars, clipped_rows, colour_in_domain
 from gyroage.errors import UserError, whole_number
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
@@ -346,7 +345,7 @@ class AgeModel:
         height = height_columns(main_sequence_term(self.density, EstimateSettings(prior=prior), stars), stars,
                                 np.isin(status, (statuses.OK, statuses.EXTRAPOLATED)))
         height = height[HEIGHT_COLUMN].reshape(shape) if height else None
-        api_frames.warn_clipped(self.card, flags)
+        api_frames.warn_clipped(self.card, clipped_rows(flags))
         return Posterior(grid, pdf.reshape(shape + (n,)), status.reshape(shape), inputs, shape,
                          p_out.reshape(shape), flags.reshape(shape), height, index)
 
@@ -379,17 +378,16 @@ class AgeModel:
         s = settings or EstimateSettings(prior=self.default_prior, n_grid=self.card.age_grid["n"])
         refuse_repeated_columns(frame, (name for _, name in s.prior.options()))  # as the command line
         # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
-        warn_column_notes(frame.columns, uses_magnitudes(self.card, s), s.reddening.given,
-                          api_frames.termless_model(self.card, s.main_sequence, self.density.onnx_path.parent))
+        magnitudes, no_term = api_frames.magnitude_use(self.card, s.main_sequence, self.density.onnx_path.parent)
+        warn_column_notes(frame.columns, magnitudes, s.reddening.given, no_term)
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
         unreddened: list[np.ndarray] = []  # rows with bp_rp, no usable reddening and a Teff value, likewise
+        counted: list[ChunkCounts] = []  # clipped colour errors, grid posteriors taken with a period error: likewise
         out = estimate_chunk(frame, self.density, s, on_prior_widths=narrow.append,
                              first_row=0 if first_row is None else first_row,
                              row_numbers=index_rows(frame.index) if first_row is None else None,
-                             on_unreddened=unreddened.append)
-        warn_grid_step(s, narrow, out)
-        warn_unreddened(frame.columns, unreddened)  # after the prior's note, as the command line's end-of-run lines
-        api_frames.warn_clipped(self.card, out["age_flags"])
+                             on_unreddened=unreddened.append, on_counts=counted.append)
+        api_frames.warn_run_end(s, self.card, frame.columns, narrow, unreddened, counted[0])
         return api_frames.with_record(out, frame.columns, self.density, s)  # frame's index: a column assigned back aligns
 
     @underflow_ignored

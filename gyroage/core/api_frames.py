@@ -20,10 +20,10 @@ from gyroage.column_notes import no_term_note, unread_column_notes
 from gyroage.columns import duplicate_notes, find_column, name_conversions
 from gyroage.core.arguments import warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
-from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
-from gyroage.core.main_sequence import termless_model
+from gyroage.core.grid_fallback import grid_error_note
+from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.priors import grid_step_note
-from gyroage.core.stars import clipped_note, clipped_rows, unreddened_note
+from gyroage.core.stars import ChunkCounts, clipped_note, unreddened_note
 from gyroage.errors import UserError
 
 
@@ -33,7 +33,7 @@ def warn_column_notes(columns, magnitudes: bool, given: bool = False, no_term: s
     changed on reading (``Prot [h]``), and with ``magnitudes`` how the magnitudes are read (an absolute G from a name
     without a 0, ``M_G``, read as de-reddened: :func:`gyroage.columns.magnitude_notes`), and an observed colour's
     error left unread beside a bp_rp0 (``given``: a reddening option), magnitudes a model without a main-sequence term
-    leaves unread (``no_term``: the model, :func:`gyroage.core.main_sequence.termless_model`):
+    leaves unread (``no_term``: the model, :func:`gyroage.core.main_sequence.magnitude_use`):
     :func:`unread_column_notes`, as stderr's."""
     names = list(columns)
     for line in [*duplicate_notes(names), name_conversions(names),
@@ -43,17 +43,16 @@ def warn_column_notes(columns, magnitudes: bool, given: bool = False, no_term: s
 
 
 def warn_grid_step(settings: EstimateSettings, narrow: list[tuple[int, float]] | None = None,
-                   out: pd.DataFrame | None = None) -> None:
+                   grid_error: int | None = None) -> None:
     """A UserWarning where the grid cannot resolve the prior (:func:`grid_step_note`; the command line says it on
     stderr); per-star widths as :func:`estimate_chunk`'s ``on_prior_widths`` gave them (``narrow``). Not for the
     sampler's chains, which are not on the grid; but for its stars that took the grid's posterior (grid_posterior),
-    counted in ``narrow`` as the engines count them, and those of its rows ``out`` with a period error the grid
-    ignores (:func:`gyroage.core.grid_fallback.grid_error_note`)."""
+    counted in ``narrow`` as the engines count them, and the ``grid_error`` of them with a period error the grid
+    ignores (:class:`gyroage.core.stars.ChunkCounts`; :func:`gyroage.core.grid_fallback.grid_error_note`)."""
     if settings.prior.sigma_column is not None or settings.method == "mcmc":  # counted as the engines count them
         note = narrow_prior_note(settings, narrow) if narrow is not None else None
-        if settings.method == "mcmc" and out is not None:
-            note = grid_error_note([grid_error_rows(out, io.require_columns(list(out.columns)))], note,
-                                  settings.sampler.n_walkers)
+        if settings.method == "mcmc" and grid_error is not None:
+            note = grid_error_note([grid_error], note, settings.sampler.n_walkers)
     else:
         note = grid_step_note(settings.prior, settings.n_grid) if settings.method == "grid" else None
     if note:
@@ -69,20 +68,30 @@ def warn_unreddened(columns, counts: list[np.ndarray]) -> None:
         warn_caller(f"gyroage: {note}")
 
 
+def warn_run_end(settings: EstimateSettings, card, columns, narrow: list[tuple[int, float]],
+                 unreddened: list[np.ndarray], counted: ChunkCounts) -> None:
+    """The lines the command line ends an estimate run with on stderr, in its order, as UserWarnings: from what
+    :func:`estimate_chunk` handed its ``on_prior_widths``, ``on_unreddened`` and ``on_counts`` (:func:`warn_grid_step`,
+    :func:`warn_unreddened`, :func:`warn_clipped`)."""
+    warn_grid_step(settings, narrow, counted.grid_error)
+    warn_unreddened(columns, unreddened)
+    warn_clipped(card, counted.clipped)
+
+
 def warn_no_term(arrays: dict[str, Any], density) -> None:
     """:meth:`gyroage.AgeModel.posterior`'s part of :func:`warn_column_notes`: its magnitude ``arrays`` given (not
     None) that ``density``'s model leaves unread for want of a main-sequence term (posterior always uses the card's
     term, as estimate by default)."""
-    no_term = termless_model(density.card, True, density.onnx_path.parent)
+    no_term = magnitude_use(density.card, True, density.onnx_path.parent)[1]
     note = no_term and no_term_note([k for k, v in arrays.items() if v is not None], no_term)
     if note:
         warn_caller(f"gyroage: {note}")
 
 
-def warn_clipped(card, flags) -> None:
-    """A UserWarning of the stars whose colour error was clipped to ``card``'s trained range (``flags``: the rows'
-    age_flags): the line the command line ends its run with on stderr (:func:`gyroage.core.stars.clipped_note`)."""
-    note = clipped_note(card, clipped_rows(flags))
+def warn_clipped(card, n: int) -> None:
+    """A UserWarning of the ``n`` stars whose colour error was clipped to ``card``'s trained range: the line the
+    command line ends its run with on stderr (:func:`gyroage.core.stars.clipped_note`)."""
+    note = clipped_note(card, n)
     if note:
         warn_caller(f"gyroage: {note}")
 

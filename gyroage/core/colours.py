@@ -222,7 +222,7 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
     Several columns of one quantity (the first is used, the others named), then which columns give the period
     and the colour: ``reading prot from 'Per' (d), colour from 'BP-RP' - 3.16k x 'E(B-V)' (k = ...)``.
     ``group-age`` has no ``colour_source`` column: this line is where its user sees it. ``magnitudes``: the run uses
-    the card's main-sequence term (:func:`gyroage.core.estimate.uses_magnitudes`), so the line also names its columns, as
+    the card's main-sequence term (:func:`gyroage.core.main_sequence.magnitude_use`), so the line also names its columns, as
     :func:`gyroage.core.stars.input_abs_g` picks them: ``, magnitudes from 'G0' and 'plx' (main-sequence term)``.
     ``period_error``: name the period's error column (False where the run never reads it: group-age's joint age).
     ``columns`` may be the rows (a frame): then a magnitude column with no number in them is not named as read,

@@ -24,17 +24,17 @@ from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood, 
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.mcmc_target import StarInputs
 from gyroage.core.posterior import (
-    POSTERIOR_COLUMNS,
     SUMMARY_COLUMNS,
     beyond_prior_bounds,
     bounds_are_the_cards,
     flat_over_model_grid,
     grid_posterior,
+    posterior_ids,
     posterior_table,
 )
 from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_cannot_hold, grid_step_note, narrow_widths
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, sample_stars
-from gyroage.core.stars import StarArrays, check_stars, require_magnitudes, unreddened_rows
+from gyroage.core.stars import ChunkCounts, StarArrays, check_stars, require_magnitudes, unreddened_rows
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError, check_grid, whole_number
 
@@ -87,7 +87,8 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
                    on_block: Callable[[int], None] | None = None, first_row: int = 0,
                    on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
                    row_numbers: np.ndarray | None = None,
-                   on_unreddened: Callable[[np.ndarray], None] | None = None) -> pd.DataFrame:
+                   on_unreddened: Callable[[np.ndarray], None] | None = None,
+                   on_counts: Callable[[ChunkCounts], None] | None = None) -> pd.DataFrame:
     """Every input row and column, in order and with ``frame``'s index, plus age summaries (Myr), ``p_outlier``,
     ``age_flags`` and ``status``.
 
@@ -105,10 +106,13 @@ def estimate_chunk(frame: pd.DataFrame, density: FlowDensity, settings: Estimate
     ``on_prior_widths`` is given the chunk's :func:`narrow_prior_rows`, from the widths read to date it (the grid
     with ``--prior-sigma`` a column; under mcmc, the stars that took the grid's posterior under a prior it cannot
     resolve, :func:`_fallback_widths`; not called otherwise), so the engines count them without reading them again;
-    ``on_unreddened`` its :func:`gyroage.core.stars.unreddened_rows`, from the colours worked out to date it.
+    ``on_unreddened`` its :func:`gyroage.core.stars.unreddened_rows`, from the colours worked out to date it;
+    ``on_counts`` its :class:`~gyroage.core.stars.ChunkCounts` (colour errors clipped, grid posteriors taken by rows
+    with a period error), from the flags it writes, once per call.
     """
     return _estimate(frame, density, settings, columns, keep=False, on_block=on_block, first_row=first_row,
-                     on_prior_widths=on_prior_widths, row_numbers=row_numbers, on_unreddened=on_unreddened)[0]
+                     on_prior_widths=on_prior_widths, row_numbers=row_numbers, on_unreddened=on_unreddened,
+                     on_counts=on_counts)[0]
 
 
 def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSettings,
@@ -116,7 +120,7 @@ def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings
                              on_block: Callable[[int], None] | None = None, first_row: int = 0,
                              on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
                              on_unreddened: Callable[[np.ndarray], None] | None = None,
-                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                             on_counts: Callable[[ChunkCounts], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`estimate_chunk` and the per-star posteriors (``--posteriors``), one row per star with an age.
 
     ``row`` is the star's row in the whole input, ``first_row`` + its position in ``frame`` (0-based), as in the
@@ -126,19 +130,10 @@ def estimate_with_posteriors(frame: pd.DataFrame, density: FlowDensity, settings
     ``row``.
     """
     out, table = _estimate(frame, density, settings, columns, keep=True, on_block=on_block, first_row=first_row,
-                           on_prior_widths=on_prior_widths, on_unreddened=on_unreddened)
+                           on_prior_widths=on_prior_widths, on_unreddened=on_unreddened, on_counts=on_counts)
     ids = posterior_ids(frame, id_columns, table["row"].to_numpy())  # positions in frame, before the offset
     table["row"] += first_row
     return out, pd.concat([table[["row"]], ids, table.drop(columns="row")], axis=1)
-
-
-def posterior_ids(frame: pd.DataFrame, id_columns: Sequence[str], rows) -> pd.DataFrame:
-    """The ``id_columns`` cells of ``rows`` (chunk-local), as read, named as in the input.
-
-    A name clashing with a posteriors column (``row``, ``method``...) becomes ``input_<name>``, as in the output.
-    """
-    ids = frame[list(id_columns)].iloc[np.asarray(rows, dtype=np.int64)]
-    return io.prefix_clashes(ids, POSTERIOR_COLUMNS)
 
 
 @underflow_ignored
@@ -146,8 +141,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
               columns: dict[str, str] | None, keep: bool,
               on_block: Callable[[int], None] | None = None, first_row: int = 0,
               on_prior_widths: Callable[[tuple[int, float]], None] | None = None,
-              row_numbers: np.ndarray | None = None,
-              on_unreddened: Callable[[np.ndarray], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              row_numbers: np.ndarray | None = None, on_unreddened: Callable[[np.ndarray], None] | None = None,
+              on_counts: Callable[[ChunkCounts], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     density = as_density(density)
     row_numbers = _row_numbers(len(frame), first_row, row_numbers)
     check_model_grid(settings.prior, density.card.age_grid)  # before any row: an empty chunk is refused too
@@ -209,6 +204,8 @@ def _estimate(frame: pd.DataFrame, density: FlowDensity, settings: EstimateSetti
         results["age_flags"][no_age] = ""
         if HEIGHT_COLUMN in results:
             results[HEIGHT_COLUMN][no_age] = np.nan
+    if on_counts is not None:  # from the flags as written, before the input's columns join them (a clash renames)
+        on_counts(ChunkCounts.of(results["age_flags"], stars.prot_err, settings.method == "mcmc"))
     return attach(frame, results, status), table
 
 
@@ -248,12 +245,6 @@ def main_sequence_term(density: FlowDensity, settings: EstimateSettings, stars: 
     if not settings.main_sequence or stars.abs_g is None:
         return None
     return MainSequenceTerm.from_card(density.card)
-
-
-def uses_magnitudes(card, settings: EstimateSettings) -> bool:
-    """Whether a run with ``settings`` reads ``abs_g0`` (or ``g0`` and ``parallax``) where the input has them: the
-    card holds a main-sequence term and ``--no-main-sequence`` did not switch it off (:func:`main_sequence_term`)."""
-    return settings.main_sequence and MainSequenceTerm.from_card(card) is not None
 
 
 def height_columns(term: MainSequenceTerm | None, stars: StarArrays, dated: np.ndarray) -> dict[str, np.ndarray]:

@@ -8,14 +8,8 @@ walkers); at 30% their medians moved 0.13 dex (median, up to 0.95 dex) from thei
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-import numpy as np
-import pandas as pd
-
-from gyroage import io
-from gyroage.columns import UPPER
-from gyroage.core.stars import flagged_rows
 from gyroage.statuses import GRID_POSTERIOR
 
 # The walkers that kept the chains of 77 of the 82 example stars with 30% period errors that the default 16 sent to
@@ -25,19 +19,10 @@ from gyroage.statuses import GRID_POSTERIOR
 WALKERS_THAT_KEEP = 512
 
 
-def grid_error_rows(out: pd.DataFrame, columns: Mapping[str, str] | None) -> int:
-    """How many rows of an output chunk ``out`` took the grid's posterior with a period error above 0 (``columns``:
-    the input's column roles, :func:`gyroage.core.stars.check_input_columns`; None or no prot_err: 0)."""
-    name = (columns or {}).get("prot_err")
-    if name is None or "age_flags" not in out.columns or name not in out.columns:
-        return 0
-    upper = (columns or {}).get(f"prot_err{UPPER}")
-    err = io.mean_error(out, name, upper if upper in out.columns else None)[0]
-    return int(np.count_nonzero(flagged_rows(out["age_flags"], GRID_POSTERIOR) & (np.nan_to_num(err) > 0)))
-
-
 def grid_error_note(counts: Iterable[int], said: str | None = None, walkers: int | None = None) -> str | None:
-    """The run's one line from each chunk's :func:`grid_error_rows`; None when there are none. ``said``: the run's
+    """The run's one line from each chunk's rows that took the grid's posterior with a period error above 0
+    (:class:`gyroage.core.stars.ChunkCounts`' ``grid_error``, as :func:`gyroage.core.estimate.estimate_chunk` counts
+    them); None when there are none. ``said``: the run's
     line of the stars that took the grid's posterior under a prior it cannot resolve
     (:func:`gyroage.core.estimate.narrow_prior_note`), which this count then ends, so the run says one line.
     ``walkers``: the run's walkers per star (None: the default); from :data:`WALKERS_THAT_KEEP` up, no advice to use

@@ -196,11 +196,16 @@ class MainSequenceTerm:
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 
-def termless_model(card, main_sequence: bool, model_dir) -> str | None:
-    """``model_dir`` as :func:`gyroage.column_notes.no_term_note` names it, where a run would read magnitudes
-    (``main_sequence``: not ``--no-main-sequence``) but ``card`` has no term to read them with; else ``None``. One
-    rule for both engines and the API."""
-    return str(model_dir) if main_sequence and MainSequenceTerm.from_card(card) is None else None
+def magnitude_use(card, main_sequence: bool, model_dir) -> tuple[bool, str | None]:
+    """(whether a run reads ``abs_g0``, or ``g0`` and ``parallax``, where the input has them: ``card`` holds a
+    main-sequence term and ``main_sequence`` (not ``--no-main-sequence``) uses it; ``model_dir`` as
+    :func:`gyroage.column_notes.no_term_note` names it where the run would read them but the card has no term to
+    read them with, else ``None``). The two answers are complements, so one rule gives both, to both engines, the
+    API and plots."""
+    if not main_sequence:
+        return False, None
+    has_term = MainSequenceTerm.from_card(card) is not None
+    return has_term, None if has_term else str(model_dir)
 
 
 NO_TERM = ("--main-sequence: the model card holds no main-sequence term (a card from 'gyroage train --export' has none; "

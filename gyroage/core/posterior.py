@@ -6,7 +6,7 @@ Everything here works on (stars x grid) arrays; no per-star Python loop.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -350,6 +350,17 @@ def grid_log_prior(prior: Prior, grid: np.ndarray, mean=None, sigma=None) -> np.
 
 # The columns of a --posteriors table; the input's id columns go between ``row`` and ``method``.
 POSTERIOR_COLUMNS = ("row", "method", "log10_age", "pdf")
+
+
+def posterior_ids(frame, id_columns: Sequence[str], rows):
+    """The ``id_columns`` cells of ``rows`` (chunk-local) of a DataFrame ``frame``, as read, named as in the input.
+
+    A name clashing with a posteriors column (``row``, ``method``...) becomes ``input_<name>``, as in the output.
+    """
+    from gyroage import io
+
+    ids = frame[list(id_columns)].iloc[np.asarray(rows, dtype=np.int64)]
+    return io.prefix_clashes(ids, POSTERIOR_COLUMNS)
 
 
 # The stored posteriors' list columns and their element types (posterior_table's reasons), one place for the full

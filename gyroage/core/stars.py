@@ -250,12 +250,30 @@ def clipped_note(card: ModelCard, n: int) -> str | None:
 
 def flagged_rows(flags, flag: str) -> np.ndarray:
     """Which of an output's ``age_flags`` (a column, or any array of them; ``;``-joined, blank or NaN for none) carry
-    ``flag``, vectorised (grid_error_rows split every row's flags in a Python lambda)."""
+    ``flag``, vectorised (a Python lambda splitting every row's flags was slow)."""
     flags = pd.Series(np.ravel(np.asarray(flags, dtype=object)), dtype=object).fillna("").astype(str)
     return (";" + flags + ";").str.contains(f";{flag};", regex=False).to_numpy(bool)
 
 
 def clipped_rows(flags) -> int:
-    """How many of an output's ``age_flags`` carry ``colour_err_beyond_training``: :func:`clipped_note`'s count, as
-    the engines and the API take it from the rows they dated."""
+    """How many of ``age_flags`` (:func:`flagged_rows`) carry ``colour_err_beyond_training``: :func:`clipped_note`'s
+    count."""
     return int(flagged_rows(flags, statuses.COLOUR_ERR_BEYOND_TRAINING).sum())
+
+
+@dataclass(frozen=True)
+class ChunkCounts:
+    """A dated chunk's two end-of-run counts, as :func:`gyroage.core.estimate.estimate_chunk` hands them to its
+    ``on_counts`` from the flags it writes, before they join the input's columns (a clashing column, ``age_flags`` or
+    ``Status``, cannot change them), so no engine reads them back from its output: ``clipped``, rows whose colour
+    error was clipped to the card's trained range (:func:`clipped_note`); ``grid_error``, under mcmc, rows that took
+    the grid's posterior with a period error above 0 (:func:`gyroage.core.grid_fallback.grid_error_note`)."""
+
+    clipped: int = 0
+    grid_error: int = 0
+
+    @classmethod
+    def of(cls, flags, prot_err: np.ndarray, mcmc: bool) -> ChunkCounts:
+        """The counts of a chunk's ``age_flags`` and its rows' period errors (NaN or 0: none); ``mcmc``: the method."""
+        took = flagged_rows(flags, statuses.GRID_POSTERIOR) & (np.nan_to_num(prot_err) > 0) if mcmc else ()
+        return cls(clipped_rows(flags), int(np.count_nonzero(took)))

@@ -19,11 +19,11 @@ import pandas as pd
 
 from gyroage import csv_layout, formats, io, parquet_input
 from gyroage.core.colours import say_input_notes
-from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note, uses_magnitudes
-from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
-from gyroage.core.main_sequence import termless_model
+from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note
+from gyroage.core.grid_fallback import grid_error_note
+from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.modelcard import load_card
-from gyroage.core.stars import check_input_columns, clipped_note, clipped_rows, unreddened_note
+from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
@@ -40,7 +40,7 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
     counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`, its text columns' kinds, its
     :func:`~gyroage.core.stars.unreddened_rows`, its rows with a period error that took the grid's posterior under mcmc,
-    its rows whose colour error was clipped to the trained range: :func:`~gyroage.core.stars.clipped_rows`).
+    its rows whose colour error was clipped to the trained range: :class:`~gyroage.core.stars.ChunkCounts`' two).
 
     ``text_columns``: the input is CSV text, written as it is; what each text column holds
     (:func:`gyroage.column_types.text_kinds`) goes back, so that :func:`_same_types` writes the columns of numbers
@@ -63,8 +63,9 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     # first_row: the partition's first input row, so that mcmc keys each star's stream by its row in the input
     narrow: list[tuple[int, float]] = []  # the widths the grid cannot resolve, as each chunk reads them
     unreddened: list[np.ndarray] = []  # and its rows with bp_rp, no usable reddening and a Teff value, as it dates them
+    counted: list[ChunkCounts] = []  # and its clipped colour errors and grid posteriors taken with a period error
     parts = [estimate_chunk(frame.iloc[i : i + chunksize], density, settings, columns, first_row=first_row + i,
-                            on_prior_widths=narrow.append, on_unreddened=unreddened.append)
+                            on_prior_widths=narrow.append, on_unreddened=unreddened.append, on_counts=counted.append)
              for i in range(0, max(len(frame), 1), chunksize)]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     kinds = {}
@@ -76,9 +77,8 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
     with atomic_path(path) as tmp:
         pq.write_table(table.replace_schema_metadata(with_provenance(table.schema, meta).metadata), tmp)
     k = sum(n for n, _ in narrow)
-    n_err = grid_error_rows(out, columns) if settings.method == "mcmc" else 0  # the local engine's count (V38)
     return (len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf"))),
-            kinds, sum(unreddened), n_err, clipped_rows(out["age_flags"]))
+            kinds, sum(unreddened), sum(c.grid_error for c in counted), sum(c.clipped for c in counted))
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
@@ -352,9 +352,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     card, model_dir = load_card(model, verify=False)  # the JSON only: whether the run reads magnitudes, the record
     meta = estimate_provenance(card, model_dir, settings, columns, command, chunksize, engine="dask")
-    say_input_notes(ddf.columns, settings.reddening, uses_magnitudes(card, settings),
-                    None if progress.quiet else progress.log, options,
-                    no_term=termless_model(card, settings.main_sequence, model_dir))
+    magnitudes, no_term = magnitude_use(card, settings.main_sequence, model_dir)
+    say_input_notes(ddf.columns, settings.reddening, magnitudes, None if progress.quiet else progress.log, options,
+                    no_term=no_term)
     # The sampler keys each star's random stream by its input row, which a chunk's first row gives; mcmc runs on the
     # local engine's chunks of --chunksize rows, whose first rows are known, wherever the partitions fall.
     chunked = settings.method == "mcmc"

@@ -20,22 +20,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage import __version__, csv_layout, io, statuses
+from gyroage import __version__, csv_layout, io
 from gyroage.core.colours import say_input_notes
 from gyroage.core.density import FlowDensity, as_density
 from gyroage.core.estimate import (
     EstimateSettings,
-    _prior_columns,
     estimate_chunk,
     estimate_with_posteriors,
     narrow_prior_note,
     narrow_prior_rows,
-    posterior_ids,
-    uses_magnitudes,
 )
-from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
-from gyroage.core.main_sequence import termless_model
-from gyroage.core.stars import check_input_columns, check_stars, clipped_note, clipped_rows, unreddened_note, unreddened_rows
+from gyroage.core.grid_fallback import grid_error_note
+from gyroage.core.main_sequence import magnitude_use
+from gyroage.core.posterior import posterior_ids
+from gyroage.core.stars import ChunkCounts, check_input_columns, check_stars, clipped_note, unreddened_note, unreddened_rows
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
@@ -386,8 +384,9 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
     id_template = None
     narrow: list[tuple[int, float]] = []  # per-star prior widths the grid cannot resolve, said once at the end
     unreddened: list[np.ndarray] = []  # per chunk, rows with bp_rp, no usable reddening and a Teff (v_ks0, b_v0) value
-    grid_err: list[int] = []  # per chunk under mcmc, rows with a period error that took the grid's posterior (V38)
-    clipped = 0  # stars whose colour error was clipped to the trained range (flagged), said once at the end
+    # per chunk, its stars whose colour error was clipped to the trained range (flagged), and under mcmc its rows with
+    # a period error that took the grid's posterior (V38): each said once at the end, summed
+    counted: list[ChunkCounts] = []
     if sink.kept():  # said before progress starts: the count it starts from is explained
         progress.log(f"resumed: {sink.kept()} rows taken from the interrupted run")
     # read_chunks yields at least one chunk, empty for a header-only input: its output is the header.
@@ -408,62 +407,51 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             if posteriors is not None:
                 id_cols = io.id_columns(chunk.columns, ids)
                 id_template = posterior_ids(chunk, id_cols, [])  # the id columns' types, for an empty file
-            say_input_notes(chunk, settings.reddening, uses_magnitudes(density.card, settings),
-                            None if progress.quiet else progress.log,
-                            options + (id_options if posteriors is not None else []),
-                            no_term=termless_model(density.card, settings.main_sequence, density.onnx_path.parent))
+            magnitudes, no_term = magnitude_use(density.card, settings.main_sequence, density.onnx_path.parent)
+            say_input_notes(chunk, settings.reddening, magnitudes, None if progress.quiet else progress.log,
+                            options + (id_options if posteriors is not None else []), no_term=no_term)
         prev = sink.done(i, rows)
-        if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here
+        if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here or kept
             # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)
             # [stars, smallest width, with a period error] (sink.add below), None when all are 0; a width of null:
-            # inf (files.json_text), a prior of no width
+            # inf (files.json_text), a prior of no width; its clipped colour errors likewise (absent: none)
             k, width, n_err = prev.get("narrow") or (0, None, 0)
             narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
                           else (int(k), float("inf") if width is None else float(width)))
-            grid_err.append(int(n_err))
             stars = check_stars(chunk, density.card, columns, settings.reddening)  # once: the colours converted once
             unreddened.append(unreddened_rows(chunk, columns, settings.reddening, stars))
             counts.update(prev["counts"])
-            clipped += _clipped(chunk, stars, settings)
+            counted.append(ChunkCounts(prev.get("clipped", 0), int(n_err)))
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         before = len(narrow)
         if posteriors is None:
             out, post = estimate_chunk(chunk, density, settings, columns, on_block=sampled.update,
                                        first_row=offset - rows, on_prior_widths=narrow.append,
-                                       on_unreddened=unreddened.append), None
+                                       on_unreddened=unreddened.append, on_counts=counted.append), None
         else:
             out, post = estimate_with_posteriors(chunk, density, settings, columns, id_cols, on_block=sampled.update,
                                                  first_row=offset - rows, on_prior_widths=narrow.append,
-                                                 on_unreddened=unreddened.append)
-        n_err = grid_error_rows(out, columns) if settings.method == "mcmc" else 0  # before the clashes' renames
-        clipped += clipped_rows(out["age_flags"])
-        grid_err.append(n_err)
+                                                 on_unreddened=unreddened.append, on_counts=counted.append)
+        made = counted[-1]
         out = io.case_blind_clashes(out, chunk.shape[1], out_fmt)  # FITS, VOTable: Status beside status
         c = Counter(out["status"].tolist())
         # attach() keeps the input's columns first: from a typed input they keep every digit (CSV input is text)
         fell = [(k, w) for k, w in narrow[before:] if k] if settings.method == "mcmc" else []
+        narrowed = [sum(k for k, _ in fell), min((w for _, w in fell), default=None), made.grid_error]
         sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]],
-                 narrow=[sum(k for k, _ in fell), min((w for _, w in fell), default=None), n_err]
-                 if fell or n_err else None)
+                 notes={**({"narrow": narrowed} if fell or made.grid_error else {}),
+                        **({"clipped": made.clipped} if made.clipped else {})})
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
-    for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
-                 unreddened_note(columns or {}, unreddened), clipped_note(density.card, clipped)):
+    for note in (grid_error_note([c.grid_error for c in counted], narrow_prior_note(settings, narrow),
+                                 settings.sampler.n_walkers),
+                 unreddened_note(columns or {}, unreddened), clipped_note(density.card, sum(c.clipped for c in counted))):
         if note:  # any other note was said at the start
             progress.log(note)
     progress.close(extra=counts_text(counts))
     return counts
-
-
-def _clipped(chunk: pd.DataFrame, stars, settings: EstimateSettings) -> int:
-    """A resumed chunk's stars flagged colour_err_beyond_training (its output rows are in the sidecar, not here): as
-    estimate_chunk flags them, ok stars (``stars``: its :func:`check_stars`) whose per-star prior is valid (an
-    invalid_prior row has no flags)."""
-    valid = settings.prior.valid_parameters(*settings.prior.star_parameters(_prior_columns(chunk, settings.prior),
-                                                                            len(chunk)))
-    return int((stars.colour_err_beyond & (stars.status == statuses.OK) & valid).sum())
 
 
 class _BlockProgress:

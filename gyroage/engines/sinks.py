@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sys
 from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
@@ -32,6 +31,7 @@ from gyroage.column_types import nullable_int
 from gyroage.errors import DISK_FULL, UserError
 from gyroage.files import TargetBusy, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
+from gyroage.notices import say_kept
 
 MANIFEST = "manifest.json"
 
@@ -141,7 +141,7 @@ class Sidecar:
         self.rejected = len(bad)
         if bad:
             n = len(bad)
-            say(f"--resume: {n} finished chunk{'s' if n != 1 else ''} of the interrupted run of {self.target} "
+            say_kept(f"--resume: {n} finished chunk{'s' if n != 1 else ''} of the interrupted run of {self.target} "
                 f"failed {'their' if n != 1 else 'its'} check ({', '.join(bad[:3])}{', ...' if n > 3 else ''}): "
                 f"computing {'them' if n != 1 else 'it'} again")
         return kept
@@ -157,11 +157,11 @@ class Sidecar:
             return
         shutil.rmtree(self.dir)
         if self._damage is not None:
-            say(f"discarding an interrupted run of {self.target} whose manifest is damaged ({self._damage})")
+            say_kept(f"discarding an interrupted run of {self.target} whose manifest is damaged ({self._damage})")
         elif self._replaces:  # --resume is offered only where this command would take them
             why = (f" made by {self.earlier_made_by} gyroage: its rows cannot be resumed" if self.earlier_made_by else
                    f" ({self.earlier_differs} in this run)" if self.earlier_differs else " (use --resume to keep them)")
-            say(f"discarding {self._replaces} finished rows of an interrupted run of {self.target}{why}")
+            say_kept(f"discarding {self._replaces} finished rows of an interrupted run of {self.target}{why}")
         self._replaces = None
 
     def _read(self) -> tuple[dict | None, str | None]:
@@ -199,14 +199,15 @@ class Sidecar:
         return sum(int(c["rows"]) for c in self.manifest["chunks"].values())
 
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
-            exact: Collection = (), narrow: list | None = None) -> None:
-        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`);
-        ``narrow``: its stars that took the grid's posterior under mcmc, [count, least width, with prot_err], (--resume).
-        A full disk is a one-line error saying the rows finished so far are kept for ``--resume``.
+            exact: Collection = (), notes: dict | None = None) -> None:
+        """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`); ``notes``:
+        its end-of-run counts for --resume (``narrow``: its stars that took the grid's posterior under mcmc, [count, least
+        width, with prot_err]; ``clipped``: its clipped colour errors). A full disk is a one-line error saying the rows
+        finished so far are kept for ``--resume``.
         """
         kept = self.kept()
         try:
-            self._add(i, frame, counts, posteriors, exact, narrow)
+            self._add(i, frame, counts, posteriors, exact, notes)
         except OSError as exc:
             if exc.errno not in DISK_FULL or not kept:  # nothing kept: the command line's own words say it
                 raise
@@ -218,10 +219,10 @@ class Sidecar:
                          "rerun with --resume")
 
     def _add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None,
-             exact: Collection, narrow: list | None = None) -> None:
+             exact: Collection, notes: dict | None = None) -> None:
         self._replace_old()
         self.dir.mkdir(exist_ok=True)
-        entry = {"rows": len(frame), "counts": dict(counts), **({"narrow": narrow} if narrow else {})}
+        entry = {"rows": len(frame), "counts": dict(counts), **(notes or {})}
         if posteriors is not None and len(posteriors):  # written before the chunk, so a listed chunk has both
             with atomic_path(self.post_path(i)) as tmp:
                 posteriors.to_parquet(tmp, index=False)
@@ -288,11 +289,12 @@ class Sidecar:
         writers.remove_made(self.made)  # those of a typo'd -o path, unless they hold the chunks kept to resume
 
 
-# What a run's chunks hold, recorded in its manifest (settings_record): bump it whenever chunk contents, flags, column
-# types or posterior types change, so --resume refuses an older gyroage's chunks instead of mixing them into the new output
-# (the version is not bumped for every change). None recorded: 1; 2: colour_err_beyond_training, float64 posteriors'
-# log10_age, text cells as written; 3: mcmc_n_eff/grid_posterior's effective-samples rule, grid ages above 0.08 mag.
-CHUNK_FORMAT = 3
+# What a run's chunks hold, recorded in its manifest (settings_record): bump it whenever chunk contents, flags, column types,
+# posterior types or the entries' counts change, so --resume refuses an older gyroage's chunks instead of mixing them into the
+# new output (the version is not bumped for every change). None recorded: 1; 2: colour_err_beyond_training, float64
+# posteriors' log10_age, text cells as written; 3: mcmc_n_eff/grid_posterior's effective-samples rule, grid ages above 0.08
+# mag; 4: each entry's clipped colour errors, ``clipped`` (a 3's lack it: its resumed chunks would count none).
+CHUNK_FORMAT = 4
 
 # what a sidecar's chunk suffix holds, for a refused --resume
 _KINDS = {".csv": "CSV", ".tsv": "tab-separated CSV", ".parquet": "Parquet"}
@@ -427,7 +429,7 @@ def _entry_fault(entry) -> str | None:
         return isinstance(d, dict) and _count(d.get("bytes")) and isinstance(d.get("sha256"), str)
 
     if not (isinstance(entry, dict) and _count(entry.get("rows")) and isinstance(entry.get("counts"), dict)
-            and all(isinstance(k, str) and _count(v) for k, v in entry["counts"].items())):
+            and all(isinstance(k, str) and _count(v) for k, v in entry["counts"].items()) and _count(entry.get("clipped", 0))):
         return "listed without its rows or status counts"
     if not digest_ok(entry) or ("posteriors" in entry and not digest_ok(entry["posteriors"])):
         return "listed without its size and SHA-256"
@@ -436,15 +438,6 @@ def _entry_fault(entry) -> str | None:
 
 def _count(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def say(line: str) -> None:
-    """``line`` on stderr, even under ``-q`` (what happens to a run's kept rows); nowhere when stderr is closed."""
-    try:
-        if sys.stderr is not None:
-            print(f"gyroage: {line}", file=sys.stderr, flush=True)
-    except OSError:  # a closed pipe: the run goes on
-        pass
 
 
 def _concat_parquet(parts: list[Path], target: Path, text: bool = False, meta: dict | None = None) -> None:

@@ -37,7 +37,7 @@ class Stream:
         return 0
 
     def add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None = None,
-            exact: Collection = (), narrow: list | None = None) -> None:
+            exact: Collection = (), notes: dict | None = None) -> None:
         if posteriors is not None and len(posteriors):  # an empty table has no list types for Parquet to agree on
             self.post_parts.append(self.post_dir / f"{i:07d}.parquet")
             posteriors.to_parquet(self.post_parts[-1], index=False)

@@ -8,14 +8,18 @@ import pytest
 from tests.conftest import run_cli
 
 
-def test_grid_error_rows_counts_flagged_rows_with_a_period_error():
-    from gyroage.core.grid_fallback import grid_error_note, grid_error_rows
+def test_the_grid_error_count_counts_flagged_rows_with_a_period_error():
+    """ChunkCounts.of, as estimate_chunk hands it to on_counts (grid_error_rows read the same from each output chunk
+    until FR39a; the same rows, the same counts)."""
+    from gyroage.core.grid_fallback import grid_error_note
+    from gyroage.core.stars import ChunkCounts
 
-    out = pd.DataFrame({"P": ["1.0", "2.0", "", "3.0", "4.0"], "e_P": ["0.3", "0", "0.1", "0.2", "0.5"],
-                        "age_flags": ["grid_posterior", "grid_posterior", "grid_posterior",
-                                      "likely_outlier", "age_outside_training;grid_posterior"]})
-    assert grid_error_rows(out, {"prot": "P", "prot_err": "e_P"}) == 3  # the blank period's row has an error too
-    assert grid_error_rows(out, {"prot": "P"}) == 0  # no period error given: nothing left out
+    flags = np.array(["grid_posterior", "grid_posterior", "grid_posterior", "likely_outlier",
+                      "age_outside_training;grid_posterior"], dtype=object)
+    assert ChunkCounts.of(flags, np.array([0.3, 0, 0.1, 0.2, 0.5]), mcmc=True).grid_error == 3
+    assert ChunkCounts.of(flags, np.array([0.3, np.nan, 0.1, 0.2, 0.5]), mcmc=True).grid_error == 3  # NaN: none
+    assert ChunkCounts.of(flags, np.zeros(5), mcmc=True).grid_error == 0  # no period error given: nothing left out
+    assert ChunkCounts.of(flags, np.ones(5), mcmc=False).grid_error == 0  # the grid method takes no chain
     assert grid_error_note([0, 0]) is None
     assert grid_error_note([2, 1]).startswith("3 stars with a period error took the grid's posterior")
     assert "--walkers 512" in grid_error_note([1])
@@ -73,7 +77,7 @@ def test_the_command_line_says_the_count_at_the_end(tmp_path):
 
 
 def test_flagged_rows_reads_whole_flags_of_semicolon_joined_text():
-    """One vectorised reader of age_flags for both end-of-run counts (grid_error_rows split every row in a lambda)."""
+    """One vectorised reader of age_flags for both end-of-run counts (a lambda split every row's flags)."""
     import numpy as np
 
     from gyroage.core.stars import flagged_rows
@@ -81,3 +85,36 @@ def test_flagged_rows_reads_whole_flags_of_semicolon_joined_text():
     flags = ["grid_posterior", "likely_outlier;grid_posterior", "", None, float("nan"), "grid_posterior_x", "x;grid"]
     assert flagged_rows(flags, "grid_posterior").tolist() == [True, True, False, False, False, False, False]
     assert flagged_rows(np.array([["a;b"], ["b"]], dtype=object), "b").tolist() == [True, True]
+
+
+@pytest.mark.parametrize("clash", [False, True])
+def test_estimate_chunk_hands_its_end_of_run_counts_to_on_counts_from_the_flags_it_writes(model, clash):
+    """FR39a: the two end-of-run counts (colour errors clipped, grid posteriors taken by rows with a period error) were
+    read back from each output chunk by the local and dask engines and the API; estimate_chunk now hands them to
+    ``on_counts`` once per call, from the flags it writes. An input already holding ``age_flags`` (both flags on every
+    row) and ``Status`` (renamed beside ``status`` in FITS) changes neither count."""
+    from gyroage.core.estimate import EstimateSettings, estimate_chunk, estimate_with_posteriors
+    from gyroage.core.priors import Prior
+    from gyroage.core.stars import ChunkCounts
+
+    hi = model.card.domain["bp_rp0_err"][1]
+    # two old stars with colour errors beyond the trained range, one with a period error, one of them with none
+    frame = pd.concat([_stars(), pd.DataFrame({"prot": [12.0, 14.0], "prot_err": [1.0, np.nan], "bp_rp0": [1.0, 1.1],
+                                               "bp_rp0_err": [hi * 4, hi * 10]})], ignore_index=True)
+    if clash:
+        frame["age_flags"] = "colour_err_beyond_training;grid_posterior"
+        frame["Status"] = "x"
+    settings = EstimateSettings(prior=Prior("uniform_age"), method="mcmc", seed=1)
+    counted: list[ChunkCounts] = []
+    out = estimate_chunk(frame, model.density, settings, on_counts=counted.append)
+    assert len(counted) == 1
+    took = out["age_flags"].str.split(";").apply(lambda f: "grid_posterior" in f)
+    assert took[:3].any() and not took[3:].any()  # the young stars' chains fell back; the old ones' did not
+    assert counted[0] == ChunkCounts(clipped=2, grid_error=int(took.sum()))
+    assert ("input_age_flags" in out.columns) == clash
+    kept: list[ChunkCounts] = []
+    estimate_with_posteriors(frame, model.density, settings, on_counts=kept.append)
+    assert kept == counted
+    grid: list[ChunkCounts] = []
+    estimate_chunk(frame, model.density, EstimateSettings(), on_counts=grid.append)
+    assert grid == [ChunkCounts(clipped=2, grid_error=0)]  # the grid method takes no chain's place

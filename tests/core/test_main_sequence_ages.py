@@ -219,6 +219,19 @@ def test_the_library_refuses_a_required_term_the_card_lacks(termless_model):
         group_ages(frame, density, "group", Prior(), main_sequence=True)
 
 
+def test_one_call_says_whether_a_run_reads_magnitudes_and_which_model_cannot(termless_model):
+    """FR39a: uses_magnitudes (estimate) and termless_model (main_sequence) were complements every caller computed
+    both of; magnitude_use gives both: (reads them, the model that would but has no term)."""
+    from gyroage.core.main_sequence import magnitude_use
+    from gyroage.core.modelcard import load_card
+
+    shipped, termless = load_card(None, verify=False)[0], load_card(termless_model, verify=False)[0]
+    assert magnitude_use(shipped, True, "m") == (True, None)
+    assert magnitude_use(shipped, False, "m") == (False, None)  # --no-main-sequence: nothing read, nothing to say
+    assert magnitude_use(termless, True, termless_model) == (False, str(termless_model))
+    assert magnitude_use(termless, False, termless_model) == (False, None)
+
+
 def test_the_api_warns_that_m_g_is_read_as_de_reddened(ms_model):
     """The command line says, even with -q, that 'M_G' is read as de-reddened absolute G; AgeModel.estimate and
     group_ages with magnitudes said nothing. They warn now, where the height term reads it (not without the term,
