@@ -95,8 +95,10 @@ def joint_age(loglike: np.ndarray, grid: np.ndarray, outlier_weight: float,
 
     ``loglike``: flow-only (stars x grid), every star a full member; the same
     reduction as ``gyroage group-age`` (:func:`group_log_likelihood`), without
-    its systematic floor: ``gyroage validate`` measures that floor, and training
-    trims by it (``TrainSettings.trim_dex``). Returns (pdf per dex on the grid,
+    its systematic floor, over every row given: group-age leaves the members off
+    the card's colour or period domain out first, ``gyroage validate`` passes
+    every held-out member (Taurus moves by 0.1 dex, review V46, 11). validate
+    measures that floor, and training trims by it (``TrainSettings.trim_dex``). Returns (pdf per dex on the grid,
     log10-age quantiles 2.5/16/50/84/97.5). Flat prior in log age by default.
     ``outlier_log_density``: the outlier component's log density per dex of period, as ``group-age`` takes it from
     the card (``FlowDensity.outlier_log_density``); None: over the range training uses and every exported card holds
