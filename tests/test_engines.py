@@ -603,6 +603,35 @@ def test_a_resumed_run_counts_the_unreddened_rows_of_its_finished_chunks(tmp_pat
     assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
 
 
+def test_a_resumed_run_takes_its_finished_chunks_unreddened_counts_from_the_manifest(tmp_path, density, settings,
+                                                                                     monkeypatch, capsys):
+    """A resumed chunk's rows with bp_rp, no reddening and a Teff were counted by working its colours out again
+    (check_stars on a chunk that is not dated); each chunk's counts are kept in its manifest entry now, as its
+    clipped colour errors are, so a resumed run works out the colours of the chunks it dates alone."""
+    from gyroage.core import stars as core_stars
+    from gyroage.engines.sinks import sidecar_dir
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    rows = [f"{i},5000,{8 + i % 5},1.2,{'' if i % 3 == 0 else 0.1}" for i in range(300)]
+    src.write_text("KIC,Teff,Prot,bp_rp,A_V\n" + "\n".join(rows) + "\n")
+    engines.run_local(src, tmp_path / "fresh.csv", density, settings, chunksize=100)
+    fresh = [ln for ln in capsys.readouterr().err.splitlines() if "no usable reddening" in ln]
+    real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
+    with pytest.raises(KeyboardInterrupt):
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    monkeypatch.setattr(engines, "estimate_chunk", real)
+    chunks = json.loads((sidecar_dir(out) / "manifest.json").read_text())["chunks"]
+    assert [sum(chunks[k].get("unreddened", [])) for k in ("0", "1")] == [34, 33]
+    calls = []
+    colours = core_stars.input_colours
+    monkeypatch.setattr(core_stars, "input_colours", lambda frame, *a: calls.append(len(frame)) or colours(frame, *a))
+    capsys.readouterr()
+    engines.run_local(src, out, density, settings, chunksize=100, resume=True)
+    assert calls == [100], calls  # the last chunk's, dated now
+    assert [ln for ln in capsys.readouterr().err.splitlines() if "no usable reddening" in ln] == fresh
+    assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
+
+
 def _interrupt_then_resume(monkeypatch, capsys, src, out, density, settings, chunksize: int) -> None:
     """Run ``src`` to ``out`` interrupted after its second chunk, then resume it; the resumed run's stderr is left
     for the caller to read."""

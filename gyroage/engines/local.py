@@ -32,8 +32,9 @@ from gyroage.core.estimate import (
 )
 from gyroage.core.grid_fallback import grid_error_note
 from gyroage.core.main_sequence import magnitude_use
+from gyroage.core.photometry import SEQUENCE_COLUMN
 from gyroage.core.posterior import posterior_ids
-from gyroage.core.stars import ChunkCounts, check_input_columns, check_stars, clipped_note, unreddened_note, unreddened_rows
+from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
@@ -414,12 +415,12 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         if prev is not None:  # a chunk dated by the interrupted run: its notes' counts worked out here or kept
             # under mcmc the count is of the chains that fell back, kept in the manifest (review V34, 1)
             # [stars, smallest width, with a period error] (sink.add below), None when all are 0; a width of null:
-            # inf (files.json_text), a prior of no width; its clipped colour errors likewise (absent: none)
+            # inf (files.json_text), a prior of no width; its clipped colour errors and unreddened rows likewise
+            # (absent: none), so a chunk not dated again has no colours worked out again
             k, width, n_err = prev.get("narrow") or (0, None, 0)
             narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
                           else (int(k), float("inf") if width is None else float(width)))
-            stars = check_stars(chunk, density.card, columns, settings.reddening)  # once: the colours converted once
-            unreddened.append(unreddened_rows(chunk, columns, settings.reddening, stars))
+            unreddened.append(np.asarray(prev.get("unreddened") or np.zeros(len(SEQUENCE_COLUMN)), dtype=int))
             counts.update(prev["counts"])
             counted.append(ChunkCounts(prev.get("clipped", 0), int(n_err)))
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
@@ -441,7 +442,8 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         narrowed = [sum(k for k, _ in fell), min((w for _, w in fell), default=None), made.grid_error]
         sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]],
                  notes={**({"narrow": narrowed} if fell or made.grid_error else {}),
-                        **({"clipped": made.clipped} if made.clipped else {})})
+                        **({"clipped": made.clipped} if made.clipped else {}),
+                        **({"unreddened": unreddened[-1].tolist()} if unreddened[-1].any() else {})})
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
+from gyroage.core.photometry import SEQUENCE_COLUMN
 from gyroage.errors import DISK_FULL, UserError
 from gyroage.files import TargetBusy, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
@@ -429,7 +430,8 @@ def _entry_fault(entry) -> str | None:
         return isinstance(d, dict) and _count(d.get("bytes")) and isinstance(d.get("sha256"), str)
 
     if not (isinstance(entry, dict) and _count(entry.get("rows")) and isinstance(entry.get("counts"), dict)
-            and all(isinstance(k, str) and _count(v) for k, v in entry["counts"].items()) and _count(entry.get("clipped", 0))):
+            and all(isinstance(k, str) and _count(v) for k, v in entry["counts"].items()) and _count(entry.get("clipped", 0))
+            and _counts(entry.get("unreddened", [0] * len(SEQUENCE_COLUMN)))):
         return "listed without its rows or status counts"
     if not digest_ok(entry) or ("posteriors" in entry and not digest_ok(entry["posteriors"])):
         return "listed without its size and SHA-256"
@@ -438,6 +440,11 @@ def _entry_fault(entry) -> str | None:
 
 def _count(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _counts(v) -> bool:
+    """A chunk's unreddened rows, one count per :data:`~gyroage.core.photometry.SEQUENCE_COLUMN` key."""
+    return isinstance(v, list) and len(v) == len(SEQUENCE_COLUMN) and all(map(_count, v))
 
 
 def _concat_parquet(parts: list[Path], target: Path, text: bool = False, meta: dict | None = None) -> None:
