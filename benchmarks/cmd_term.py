@@ -133,10 +133,9 @@ def _setting_differences(a: dict, b: dict) -> list[str]:
 
 
 def runs_fold_dirs(ap: argparse.ArgumentParser, loco: Path) -> set[str]:
-    """The names of the fold directories under ``loco/folds`` trained as the ``--loco`` run was (its
-    loco_summary.json's training settings, seed aside, and grid); the others are named on stdout and not scored: one
-    --out may hold two configs' folds (docs/validation.md, "Rerun"), which are not two seeds of one model. Without a
-    summary yet, a folds/ holding two settings is refused in one line."""
+    """The fold directories under ``loco/folds`` trained as the ``--loco`` run's loco_summary.json says (training
+    settings, seed aside, and grid); the others (one --out may hold two configs', docs/validation.md "Rerun") are
+    named and not scored. Without a summary yet, a folds/ holding two settings is refused in one line."""
     found = {d.name: json.loads((d / "settings.json").read_text()) for d, _ in fold_dirs(loco)}
     summary = loco / "loco_summary.json"
     s = json.loads(summary.read_text()) if summary.is_file() else {}
@@ -416,9 +415,11 @@ def check_fold_settings(ap: argparse.ArgumentParser, loco: Path, model_dir: Path
 
 
 def check_fold_catalogue(ap: argparse.ArgumentParser, loco: Path, catalogue: Path) -> None:
-    """Refuse in one line folds under ``loco/folds`` trained on another catalogue than ``catalogue`` (the SHA-256
-    validate records in each folds directory's settings.json): scoring joins their held-out stars to its rows by row
-    number. Folds written before validate recorded it are taken as they are."""
+    """Refuse in one line folds under ``loco/folds`` trained on another catalogue than ``catalogue``: scoring joins
+    their held-out stars to its rows by row number. Each fold's own ``catalog_sha256`` (its meta, which validate's
+    stale-fold check reads) is checked, not only the directory's settings.json: validate rewrites that before it
+    retrains the stale folds, so an interrupted run leaves old folds under the new hash. Folds written before
+    validate recorded it are taken as they are."""
     from gyroage.core.modelcard import sha256
 
     if not catalogue.is_file():
@@ -427,10 +428,17 @@ def check_fold_catalogue(ap: argparse.ArgumentParser, loco: Path, catalogue: Pat
     for d in sorted((loco / "folds").iterdir()):
         recorded = json.loads((d / "settings.json").read_text()).get("catalog_sha256") \
             if (d / "settings.json").is_file() else None
-        if recorded not in (None, digest):
-            refuse(ap, f"--loco {d} was trained on another catalogue than {catalogue} (SHA-256 {recorded[:12]}..., "
-                       f"this file {digest[:12]}...): its stars would be joined to other rows; give the catalogue it "
-                       "was validated on")
+        for where, sha in [(d, recorded), *((f, fold_catalogue(f)) for f in sorted(d.glob("*.npz")))]:
+            if sha not in (None, digest):
+                refuse(ap, f"--loco {where} was trained on another catalogue than {catalogue} (SHA-256 {sha[:12]}..., "
+                           f"this file {digest[:12]}...): its stars would be joined to other rows; give the catalogue "
+                           "it was validated on (or let gyroage validate finish retraining its folds)")
+
+
+def fold_catalogue(path: Path) -> str | None:
+    """The catalogue SHA-256 a saved fold's meta records (None before validate recorded it)."""
+    with np.load(path) as z:
+        return json.loads(str(z["meta"])).get("catalog_sha256")
 
 
 def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:

@@ -489,3 +489,35 @@ def test_results_are_keyed_by_fold_directory(stubbed, monkeypatch, tmp_path):
          str(tmp_path / "out.json"))
     got = json.loads((tmp_path / "out.json").read_text())
     assert list(got) == dirs[::-1] and [got[d]["seed"] for d in got] == [1, 3]
+
+
+def test_a_fold_of_another_catalogue_under_a_rewritten_settings_json_is_refused(stubbed, monkeypatch, tmp_path, capsys):
+    """Review V46, finding 5: validate rewrites folds/<key>/settings.json with the new catalogue's SHA-256 before it
+    retrains the stale folds; interrupted there, the old catalogue's folds sat under the new hash and were scored as
+    the new catalogue's. Each fold's own meta catalog_sha256 (what validate's stale-fold check reads) is checked:
+    the first stale fold is named in one line."""
+    import hashlib
+
+    import numpy as np
+
+    ct, calls = stubbed
+    cat = tmp_path / "cat.csv"
+    cat.write_text("cluster\n")
+    digest = hashlib.sha256(cat.read_bytes()).hexdigest()
+    folds = tmp_path / "validation" / "folds" / "k"
+    folds.mkdir()
+    (folds / "settings.json").write_text(json.dumps({"grid": [6, 10, 201], "train": {}, "catalog_sha256": digest}))
+    for c, sha in (("A", digest), ("B", "0" * 64), ("C", "1" * 64)):
+        np.savez(folds / f"{c}.npz", loglike=np.zeros((1, 3), np.float32), grid=np.linspace(6, 10, 3),
+                 source_row=np.zeros(1, np.int64), meta=json.dumps({"catalog_sha256": sha}))
+    argv = ("--loco", str(tmp_path / "validation"), "--term-calibration", str(tmp_path / "widths.json"),
+            "--catalogue", str(cat))
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, *argv)
+    line = _one_line_exit_2(capsys, excinfo, "B.npz", "another catalogue", str(cat))
+    assert "C.npz" not in line and calls["score"] == [] and calls["catalogue"] == []
+    for c in ("B", "C"):  # retrained on this catalogue: scored
+        np.savez(folds / f"{c}.npz", loglike=np.zeros((1, 3), np.float32), grid=np.linspace(6, 10, 3),
+                 source_row=np.zeros(1, np.int64), meta=json.dumps({"catalog_sha256": digest}))
+    _run(ct, monkeypatch, *argv)
+    assert len(calls["score"]) == 1
