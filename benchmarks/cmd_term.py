@@ -105,22 +105,57 @@ def score_seed(frame: pd.DataFrame, folds: dict[str, dict], terms: dict, calib: 
     return out
 
 
-def complete_fold_sets(loco: Path, clusters: list[str]):
-    """(seed, folds of ``clusters``) of every fold directory under ``loco/folds`` holding all their folds, by seed: a
-    seed is scored as soon as its folds exist, before validate writes its tables."""
+def complete_fold_sets(loco: Path, clusters: list[str], keep: set[str] | None = None):
+    """(fold directory name, seed, folds of ``clusters``) of every fold directory under ``loco/folds`` (of ``keep``'s
+    names, when given) holding all their folds, by seed: a seed is scored as soon as its folds exist, before validate
+    writes its tables."""
     sets = []
     for d, names in fold_dirs(loco):
-        if set(clusters) <= names:
+        if set(clusters) <= names and (keep is None or d.name in keep):
             settings = json.loads((d / "settings.json").read_text())
-            sets.append((settings["train"]["seed"], load_folds(loco, ValidateSettings(
+            sets.append((d.name, settings["train"]["seed"], load_folds(loco, ValidateSettings(
                 train=settings["train"], grid=tuple(settings["grid"])), sorted(clusters))))
-    return sorted(sets, key=lambda s: s[0])
+    return sorted(sets, key=lambda s: (s[1], s[0]))
 
 
 def fold_dirs(loco: Path) -> list[tuple[Path, set[str]]]:
     """Each fold directory under ``loco/folds`` (one per training seed) with the held-out clusters it has folds of."""
     return [(d, {p.stem for p in d.glob("*.npz")}) for d in sorted((loco / "folds").iterdir())
             if (d / "settings.json").is_file()]
+
+
+def _setting_differences(a: dict, b: dict) -> list[str]:
+    """The training settings (seed and thread count aside) and grid in which two settings.json dicts differ."""
+    from gyroage.build.loco_card import settings_differences
+
+    return [p.split(":")[0] for p in settings_differences(a["train"], b["train"])] + (
+        ["grid"] if list(a["grid"]) != list(b["grid"]) else [])
+
+
+def runs_fold_dirs(ap: argparse.ArgumentParser, loco: Path) -> set[str]:
+    """The fold directories under ``loco/folds`` trained as the ``--loco`` run's loco_summary.json says (training
+    settings, seed aside, and grid); the others (one --out may hold two configs', docs/validation.md "Rerun") are
+    named and not scored. Without a summary yet, a folds/ holding two settings is refused in one line."""
+    found = {d.name: json.loads((d / "settings.json").read_text()) for d, _ in fold_dirs(loco)}
+    summary = loco / "loco_summary.json"
+    s = json.loads(summary.read_text()) if summary.is_file() else {}
+    if "train_settings" in s and "age_grid" in s:
+        run = {"train": s["train_settings"], "grid": s["age_grid"]}
+        other = {k: _setting_differences(run, v) for k, v in found.items() if _setting_differences(run, v)}
+        if found and len(other) == len(found):
+            refuse(ap, f"no folds under {loco / 'folds'} were trained as {summary} says its run was (the first, "
+                       f"{next(iter(other))}, differs in {', '.join(next(iter(other.values())))})")
+        for k, diff in other.items():
+            print(f"not scored: {loco / 'folds' / k}, trained otherwise than {summary} ({', '.join(diff)})", flush=True)
+        return set(found) - set(other)
+    first = next(iter(found.values()), None)
+    for k, v in found.items():
+        diff = _setting_differences(first, v)
+        if diff:
+            refuse(ap, f"--loco {loco / 'folds'} holds folds of two trainings, {next(iter(found))} and {k} (differing "
+                       f"in {', '.join(diff)}), and no loco_summary.json to say which is the run's: score one "
+                       "validate --out of one config")
+    return set(found)
 
 
 def expected_clusters(loco: Path, card: Any, written: Path | None) -> tuple[list[str], str]:
@@ -156,7 +191,7 @@ def term_problem(frame: pd.DataFrame, fold_sets, terms: dict, start: Calibration
     from calibration_widths import Problem
 
     runs = []
-    for _, folds in fold_sets:
+    for *_, folds in fold_sets:
         pdfs, rows = [], []
         for c, f in folds.items():
             m = frame.iloc[f["source_row"]]
@@ -194,7 +229,7 @@ def nested_term_calibrations(frame: pd.DataFrame, fold_sets, terms: dict, start:
     clusters', pooled over ``fold_sets``), warm-started from ``start`` (the shipped widths) and holding its level
     scale: the term's widths nested in leave-one-cluster-out, as v4's own are."""
     problem, x0 = term_problem(frame, fold_sets, terms, start)
-    names = sorted({c for _, folds in fold_sets for c in folds})
+    names = sorted({c for *_, folds in fold_sets for c in folds})
     out = {}
     for c in names:
         theta = problem.fit(x0, [n for n in names if n != c], maxfev=maxfev)
@@ -206,9 +241,10 @@ def nested_term_calibrations(frame: pd.DataFrame, fold_sets, terms: dict, start:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--catalogue", default=str(default_catalogue_path()))
-    ap.add_argument("--loco", type=Path, help="a gyroage validate --out directory (every seed in it is scored)")
+    ap.add_argument("--loco", type=Path, help="a gyroage validate --out directory (every seed of its run's training "
+                                              "settings in it is scored)")
     ap.add_argument("--describe", action="store_true", help="print the cluster median heights and stop")
-    ap.add_argument("--json", type=Path, help="write the per-seed results here")
+    ap.add_argument("--json", type=Path, help="write the results here, by fold directory (each with its seed)")
     ap.add_argument("--fit-calibration", type=int, default=0, metavar="N",
                     help="refit the informed stars' widths on the first N seeds, then score every seed with them")
     ap.add_argument("--calibration-json", type=Path, help="with --fit-calibration: write the widths here")
@@ -263,8 +299,10 @@ def main() -> None:
         if args.write_card:  # the figures it writes are the card's own flow's only on folds of its settings
             check_fold_settings(ap, args.loco, args.write_card, card)
         check_fold_catalogue(ap, args.loco, Path(args.catalogue))
+        # --write-card's check above refuses folds of other settings; without it, the run's own are kept
+        keep = None if args.write_card else runs_fold_dirs(ap, args.loco)
         clusters, source = expected_clusters(args.loco, card, args.write_card)
-        fold_sets = complete_fold_sets(args.loco, clusters) if clusters else []
+        fold_sets = complete_fold_sets(args.loco, clusters, keep) if clusters else []
         if not fold_sets:
             refuse_incomplete(ap, args.loco, clusters, source)
     frame = quality_select(load_catalogue(args.catalogue))
@@ -290,7 +328,7 @@ def main() -> None:
     results = {}
     # each fold's term, fitted without its cluster into terms, or validate's words why it cannot be (no G_0 column,
     # too few clusters left), not a KeyError traceback
-    why = why_no_term(frame, list(dict.fromkeys(c for _, folds in fold_sets for c in folds)), terms)
+    why = why_no_term(frame, list(dict.fromkeys(c for *_, folds in fold_sets for c in folds)), terms)
     if why is not None:
         refuse(ap, f"rotator catalogue {args.catalogue}: the main-sequence term cannot be fitted ({why})")
     term_calib = Calibration.from_dict(json.loads(args.term_calibration.read_text())) if args.term_calibration else None
@@ -302,10 +340,10 @@ def main() -> None:
         term_calib = nested_term_calibrations(frame, fold_sets, terms, term_calib)
         if args.nested_json:
             args.nested_json.write_text(json_text({c: v.to_dict() for c, v in term_calib.items()}, indent=1) + "\n")
-    for seed, folds in fold_sets:
+    for name, seed, folds in fold_sets:
         r = score_seed(frame, folds, terms, calib, weight, term_calib, args.jitter_mag, jitter_seed=seed,
                        declared_err=args.declare_err)
-        results[seed] = r
+        results[name] = {"seed": seed, **r}  # by fold directory: two of one seed would overwrite each other
         a, b = r["v4"], r["cmd"]
         print(f"seed {seed}: all-25 {a['all25']:.4f} -> {b['all25']:.4f}  >=30 {a['ge30']:.4f} -> {b['ge30']:.4f}  "
               f"stars {a['star_median']:.3f} -> {b['star_median']:.3f}  log score {a['log_score']:.3f} -> "
@@ -377,9 +415,11 @@ def check_fold_settings(ap: argparse.ArgumentParser, loco: Path, model_dir: Path
 
 
 def check_fold_catalogue(ap: argparse.ArgumentParser, loco: Path, catalogue: Path) -> None:
-    """Refuse in one line folds under ``loco/folds`` trained on another catalogue than ``catalogue`` (the SHA-256
-    validate records in each folds directory's settings.json): scoring joins their held-out stars to its rows by row
-    number. Folds written before validate recorded it are taken as they are."""
+    """Refuse in one line folds under ``loco/folds`` trained on another catalogue than ``catalogue``: scoring joins
+    their held-out stars to its rows by row number. Each fold's own ``catalog_sha256`` (its meta, which validate's
+    stale-fold check reads) is checked, not only the directory's settings.json: validate rewrites that before it
+    retrains the stale folds, so an interrupted run leaves old folds under the new hash. Folds written before
+    validate recorded it are taken as they are."""
     from gyroage.core.modelcard import sha256
 
     if not catalogue.is_file():
@@ -388,10 +428,17 @@ def check_fold_catalogue(ap: argparse.ArgumentParser, loco: Path, catalogue: Pat
     for d in sorted((loco / "folds").iterdir()):
         recorded = json.loads((d / "settings.json").read_text()).get("catalog_sha256") \
             if (d / "settings.json").is_file() else None
-        if recorded not in (None, digest):
-            refuse(ap, f"--loco {d} was trained on another catalogue than {catalogue} (SHA-256 {recorded[:12]}..., "
-                       f"this file {digest[:12]}...): its stars would be joined to other rows; give the catalogue it "
-                       "was validated on")
+        for where, sha in [(d, recorded), *((f, fold_catalogue(f)) for f in sorted(d.glob("*.npz")))]:
+            if sha not in (None, digest):
+                refuse(ap, f"--loco {where} was trained on another catalogue than {catalogue} (SHA-256 {sha[:12]}..., "
+                           f"this file {digest[:12]}...): its stars would be joined to other rows; give the catalogue "
+                           "it was validated on (or let gyroage validate finish retraining its folds)")
+
+
+def fold_catalogue(path: Path) -> str | None:
+    """The catalogue SHA-256 a saved fold's meta records (None before validate recorded it)."""
+    with np.load(path) as z:
+        return json.loads(str(z["meta"])).get("catalog_sha256")
 
 
 def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:
@@ -402,13 +449,14 @@ def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, re
 
     card, _ = load_card(model_dir, verify=False)
     keys = ("all25", "ge30", "star_median", "log_score", "log_score_cal")
-    seeds = sorted(results)
-    figures = {variant: {k: {"per_seed": [round(results[s][variant][k], 4) for s in seeds],
-                             "mean": round(float(np.mean([results[s][variant][k] for s in seeds])), 4)} for k in keys}
+    runs = sorted(results, key=lambda d: results[d]["seed"])  # fold directories, one per seed (check_fold_settings)
+    seeds = [results[d]["seed"] for d in runs]
+    figures = {variant: {k: {"per_seed": [round(results[d][variant][k], 4) for d in runs],
+                             "mean": round(float(np.mean([results[d][variant][k] for d in runs])), 4)} for k in keys}
                for variant in ("v4", "cmd")}
     for variant in ("v4", "cmd"):
-        figures[variant]["coverage_68_cal"] = {b: [round(results[s][variant]["coverage_68_cal"][b], 3) for s in seeds]
-                                               for b in results[seeds[0]][variant]["coverage_68_cal"]}
+        figures[variant]["coverage_68_cal"] = {b: [round(results[d][variant]["coverage_68_cal"][b], 3) for d in runs]
+                                               for b in results[runs[0]][variant]["coverage_68_cal"]}
     term = fit_main_sequence_term(frame)
     card.main_sequence = {
         "term": term.to_dict(),

@@ -4,7 +4,9 @@ Each held-out cluster's joint posterior (as ``gyroage validate`` dates it: outli
 age) from stored folds, over every training seed of the given runs. A colour-free :class:`Calibration` (the stars'
 balanced kernel, width linear in log age between ``KNOTS``) is fitted by maximising the mean log density of the
 labels under the smeared posteriors. Judged nested: each cluster's figures come from widths fitted without it.
-Printed beside the single width ``group-age`` used before (the card's >= 30 Myr LOCO median / 0.6745).
+Printed beside the single width ``group-age`` used before (the card's >= 30 Myr LOCO median / 0.6745), taken from
+the ``--loco`` runs themselves (the mean over their seeds), the model they validated; each nested fit's floor and
+start are that width computed without the held-out cluster.
 
     PYTHONPATH=$PWD python benchmarks/group_calibration.py --loco DIR [DIR ...] [--floor-at-single-width] \
         [--figure docs/figures/group_calibration.png] [--write-card models]
@@ -25,8 +27,9 @@ from scipy.optimize import minimize
 
 from gyroage.build.calibration import inside
 from gyroage.build.loco import saved_folds, seed_table_dirs
+from gyroage.build.loco_figures import OLD_MYR
 from gyroage.core.calibration import Calibration
-from gyroage.core.groups import default_systematic_dex, joint_age
+from gyroage.core.groups import joint_age
 from gyroage.core.modelcard import load_card, write_card
 from gyroage.core.posterior import cdf, cdf_quantiles, cdf_value
 from gyroage.defaults import OUTLIER_WEIGHT
@@ -34,6 +37,7 @@ from gyroage.defaults import OUTLIER_WEIGHT
 KNOTS = (7.0, 8.0, 9.0, 9.6)  # log10 yr: the star calibration's age knots
 MAX_WIDTH = 1.0  # dex
 DENSITY_FLOOR = 1e-12  # per dex: a label the posterior gives no mass still scores, finitely
+MAD_TO_SIGMA = 0.6745  # a median |error| over a Gaussian's sigma (gyroage.core.groups.default_systematic_dex)
 BINS = (("< 30 Myr", 0, 30), ("30-100 Myr", 30, 100), ("0.1-1 Gyr", 100, 1000), (">= 1 Gyr", 1000, np.inf),
         ("< 100 Myr", 0, 100))
 
@@ -47,11 +51,27 @@ def held_out(dirs: list[Path]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         for c, f in saved_folds(d).items():
             pdf, _ = joint_age(f["loglike"], f["grid"], OUTLIER_WEIGHT)
             grid = f["grid"]
-            rows.append({"cluster": c, "seed": seed, "age_myr": float(table.loc[c, "fiducial_age_myr"])})
+            rows.append({"cluster": c, "seed": seed, "age_myr": float(table.loc[c, "fiducial_age_myr"]),
+                         "error_dex": float(table.loc[c, "error_dex"])})
             pdfs.append(pdf)
     t = pd.DataFrame(rows)
     t["truth"] = np.log10(t["age_myr"] * 1e6)
     return t, np.array(pdfs), np.asarray(grid)
+
+
+def single_width(dirs: list[Path]) -> float:
+    """The single width group-age takes from a card validated as these runs were
+    (:func:`gyroage.core.groups.default_systematic_dex`): their summaries' >= 30 Myr median |error|, mean over
+    the seeds, / 0.6745."""
+    v = [json.loads((d / "loco_summary.json").read_text())["loco_cluster_median_abs_dex_ge30myr"] for d in dirs]
+    return float(np.mean(v)) / MAD_TO_SIGMA
+
+
+def single_width_without(t: pd.DataFrame, cluster: str) -> float:
+    """:func:`single_width` from the cluster tables with ``cluster`` left out: each seed's median |error| over the
+    other clusters >= 30 Myr, mean over the seeds, / 0.6745 (a nested fit's floor holds nothing of its cluster)."""
+    old = t[(t["cluster"] != cluster) & (t["age_myr"] >= OLD_MYR)]
+    return float(old.groupby("seed")["error_dex"].apply(lambda e: np.median(np.abs(e))).mean()) / MAD_TO_SIGMA
 
 
 def calibration(widths) -> Calibration:
@@ -116,7 +136,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     dirs = [d for out in a.loco for d in seed_table_dirs(out)]
     t, pdfs, grid = held_out(dirs)
-    scalar = default_systematic_dex(load_card(verify=False)[0])  # the single width group-age used before
+    # the runs' own model's, not the shipped card's: the widths go into --write-card's card
+    scalar = single_width(dirs)  # the single width group-age used before
     start = [scalar] * len(KNOTS)
     min_width = scalar if a.floor_at_single_width else 0.0
     before = scores(calibration(start), pdfs, grid, t["truth"].to_numpy())
@@ -124,7 +145,8 @@ def main(argv=None) -> int:
     fold_widths = {}
     for c in t["cluster"].unique():
         k = (t["cluster"] == c).to_numpy()
-        w = fit(pdfs[~k], grid, t["truth"].to_numpy()[~k], start, min_width)
+        own = single_width_without(t, c)  # nested: neither floor nor start holds c's own error
+        w = fit(pdfs[~k], grid, t["truth"].to_numpy()[~k], [own] * len(KNOTS), own if a.floor_at_single_width else 0.0)
         fold_widths[c] = w
         nested.loc[k] = scores(calibration(w), pdfs[k], grid, t["truth"].to_numpy()[k]).to_numpy()
         print(f"  without {c}: widths {np.round(w, 3).tolist()}", file=sys.stderr)
@@ -159,6 +181,7 @@ def main(argv=None) -> int:
                       "labels under their smeared joint posteriors; figures nested (each cluster's from widths fitted "
                       "without it)",
             "seeds": [int(s) for s in t["seed"].unique()],
+            "single_width_dex": round(scalar, 4),
             "nested": figures["by age, nested"],
             "single_width": figures["single width"]}
         card.validation = {**card.validation, "group_calibration": {k: g[k] for k in ("log10_age_knots", "sigma_dex")},

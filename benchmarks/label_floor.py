@@ -38,10 +38,10 @@ HEIGHT_CLOCK_MAX_MYR = 70
 
 
 def in_sample(path: Path) -> pd.Series:
-    """log_ratio_dex by cluster from the group-ages table."""
+    """log_ratio_dex by cluster from the group-ages table (a name may hold spaces or hyphens: "NGC 2516")."""
     rows = {}
     for line in path.read_text().splitlines():
-        m = re.match(r"\|\s*(\w+)\s*\|.*\|\s*([+-]?[0-9.]+)\s*\|$", line.strip())
+        m = re.match(r"\|\s*([^|]+?)\s*\|.*\|\s*([+-]?[0-9.]+)\s*\|$", line.strip())
         if m and m.group(1) != "cluster":
             rows[m.group(1)] = float(m.group(2))
     return pd.Series(rows, name="in_sample_dex")
@@ -183,6 +183,11 @@ def main(argv=None) -> int:
     if len({frozenset(t.cluster) for t in tables}) > 1:  # a subset run beside full ones: medians would not compare
         raise SystemExit("the runs did not all date the same clusters")
     t = loco(tables).join(in_sample(Path(a.group_ages)), how="left")
+    unknown = t.index[t.in_sample_dex.isna()]
+    if len(unknown):  # abs(NaN) > FLOOR_DEX is False: each would count as supported, without a word
+        ap.exit(2, f"{ap.prog}: error: no in-sample age in {a.group_ages} for {len(unknown)} of the {len(t)} LOCO "
+                   f"clusters: {', '.join(unknown)} (run gyroage group-age on the catalogue the runs were validated "
+                   "on)\n")
     print("| cluster | age (Myr) | in-sample error (dex) | LOCO error, mean +- sd over seeds (dex) |")
     print("|---|---|---|---|")
     for c, r in t.iterrows():

@@ -49,7 +49,7 @@ def stubbed(monkeypatch, tmp_path):
                         or pd.DataFrame({"cluster": [], "G_0": [], "dr3_parallax_zpt_corrected": []}))
     monkeypatch.setattr(ct, "quality_select", lambda frame: frame)
     monkeypatch.setattr(ct, "describe", lambda frame: calls["describe"].append(1))
-    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [(0, {"A": {}})])
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters, keep=None: [("k", 0, {"A": {}})])
     monkeypatch.setattr(ct, "fit_main_sequence_term", lambda frame: None)
     monkeypatch.setattr(ct, "why_no_term", lambda frame, held_out, fitted: None)  # each fold's term: none needed
     monkeypatch.setattr(ct, "score_seed", score)
@@ -131,7 +131,7 @@ def test_loco_without_folds_is_refused(stubbed, monkeypatch, tmp_path, capsys):
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--loco", str(tmp_path / "none"), "--term-calibration", str(tmp_path / "widths.json"))
     _one_line_exit_2(capsys, excinfo, str(tmp_path / "none"), "gyroage validate")
-    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [])
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters, keep=None: [])
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration",
              str(tmp_path / "widths.json"))
@@ -318,7 +318,7 @@ def test_a_fold_the_term_cannot_be_fitted_in_is_named_as_validate_names_it(stubb
                            "G_0": 11.0 - heights[c], "dr3_parallax_zpt_corrected": 10.0}
                           for c, age in ages.items() for i in range(6)])
     monkeypatch.setattr(ct, "load_catalogue", lambda path: frame)
-    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters: [(0, {"B": {}})])
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters, keep=None: [("k", 0, {"B": {}})])
     with pytest.raises(SystemExit) as excinfo:
         _run(ct, monkeypatch, "--catalogue", "mycat.csv", "--loco", str(tmp_path / "validation"),
              "--term-calibration", str(tmp_path / "widths.json"), "--write-card", str(_model(tmp_path)))
@@ -406,3 +406,118 @@ def test_magnitudes_only_outside_100_myr_to_1_gyr_are_one_line(stubbed, monkeypa
         _run(ct, monkeypatch, "--catalogue", "young.csv", mode, *([str(model)] if mode != "--describe" else []))
     _one_line_exit_2(capsys, excinfo, "rotator catalogue young.csv: ", words)
     assert (model / "gyroage-model.json").read_bytes() == before
+
+
+def _two_settings(loco: Path, clusters=CLUSTERS) -> tuple[dict, dict]:
+    """``loco`` with seed 7's folds of two training settings (max_epochs 5 and 4), as two validate runs of different
+    configs into one --out leave them (docs/validation.md, "Rerun"); returns the two settings."""
+    shipped = json.loads((ROOT / "models" / "gyroage-model.json").read_text())["validation"]["train_settings"]
+    five, four = {**shipped, "seed": 7, "max_epochs": 5}, {**shipped, "seed": 7, "max_epochs": 4}
+    for train in (five, four):
+        _folds(loco, train, clusters=clusters)
+    return five, four
+
+
+def _scored_dirs(ct, monkeypatch) -> list[str]:
+    """The fold directories score_seed is given, in order (the real complete_fold_sets, its load_folds recording
+    each fold's directory)."""
+    seen: list[str] = []
+    fresh = load("cmd_term")
+    monkeypatch.setattr(ct, "complete_fold_sets", fresh.complete_fold_sets)
+    score = ct.score_seed
+
+    def spy(frame, folds, *a, **k):
+        seen.append(next(iter(folds.values()))["dir"])
+        return score(frame, folds, *a, **k)
+
+    real = fresh.load_folds
+
+    def load_folds(loco, settings, clusters):
+        return {c: {**f, "dir": settings.fold_dir(loco).name} for c, f in real(loco, settings, clusters).items()}
+
+    monkeypatch.setattr(ct, "score_seed", spy)
+    monkeypatch.setattr(fresh, "load_folds", load_folds)
+    return seen
+
+
+def test_without_write_card_only_the_folds_of_the_runs_settings_are_scored(stubbed, monkeypatch, tmp_path, capsys):
+    """Review V46, finding 7: without --write-card every folds/<key>/ holding all the clusters was scored as one more
+    seed, whatever its settings: a config's folds beside another's in one --out gave two "seed 7" rows of two
+    models. Only the folds whose training settings (seed aside) and grid are those of the run's loco_summary.json
+    are scored, and the others are named on stdout."""
+    ct, calls = stubbed
+    run = tmp_path / "run"
+    five, four = _two_settings(run)
+    (run / "loco_summary.json").write_text(json.dumps({"train_settings": five, "age_grid": [6.0, 10.0, 201],
+                                                       "per_cluster": dict.fromkeys(CLUSTERS, {})}))
+    seen = _scored_dirs(ct, monkeypatch)
+    _run(ct, monkeypatch, "--loco", str(run), "--term-calibration", str(tmp_path / "widths.json"))
+    from gyroage.build.loco import ValidateSettings
+
+    kept, other = (ValidateSettings(train=t, grid=(6.0, 10.0, 201)).key() for t in (five, four))
+    assert seen == [kept]
+    assert other in capsys.readouterr().out
+
+
+def test_folds_of_two_settings_without_a_summary_are_refused_in_one_line(stubbed, monkeypatch, tmp_path, capsys):
+    """Review V46, finding 7: with no loco_summary.json yet (a validate still running) nothing says which settings
+    are the run's: a folds/ holding two is refused in one line naming both directories and what differs."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "complete_fold_sets", load("cmd_term").complete_fold_sets)
+    run = tmp_path / "run"
+    shipped = json.loads((ROOT / "models" / "gyroage-model.json").read_text())["validation"]["per_cluster"]
+    _two_settings(run, clusters=list(shipped))  # the clusters cmd_term expects without a summary: the shipped card's
+    keys = sorted(p.name for p in (run / "folds").iterdir())
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, "--loco", str(run), "--term-calibration", str(tmp_path / "widths.json"))
+    _one_line_exit_2(capsys, excinfo, *keys, "max_epochs")
+    assert calls["score"] == [] and calls["catalogue"] == []
+
+
+def test_results_are_keyed_by_fold_directory(stubbed, monkeypatch, tmp_path):
+    """Review V46, finding 7: --json's results were keyed by seed, so two fold sets of one seed overwrote each other;
+    now by fold directory, each with its seed."""
+    ct, calls = stubbed
+    monkeypatch.setattr(ct, "complete_fold_sets", load("cmd_term").complete_fold_sets)
+    run = tmp_path / "run"
+    shipped = json.loads((ROOT / "models" / "gyroage-model.json").read_text())["validation"]["train_settings"]
+    dirs = [_folds(run, {**shipped, "seed": s}).name for s in (3, 1)]
+    (run / "loco_summary.json").write_text(json.dumps({"train_settings": {**shipped, "seed": 1},
+                                                       "age_grid": [6.0, 10.0, 201],
+                                                       "per_cluster": dict.fromkeys(CLUSTERS, {})}))
+    _run(ct, monkeypatch, "--loco", str(run), "--term-calibration", str(tmp_path / "widths.json"), "--json",
+         str(tmp_path / "out.json"))
+    got = json.loads((tmp_path / "out.json").read_text())
+    assert list(got) == dirs[::-1] and [got[d]["seed"] for d in got] == [1, 3]
+
+
+def test_a_fold_of_another_catalogue_under_a_rewritten_settings_json_is_refused(stubbed, monkeypatch, tmp_path, capsys):
+    """Review V46, finding 5: validate rewrites folds/<key>/settings.json with the new catalogue's SHA-256 before it
+    retrains the stale folds; interrupted there, the old catalogue's folds sat under the new hash and were scored as
+    the new catalogue's. Each fold's own meta catalog_sha256 (what validate's stale-fold check reads) is checked:
+    the first stale fold is named in one line."""
+    import hashlib
+
+    import numpy as np
+
+    ct, calls = stubbed
+    cat = tmp_path / "cat.csv"
+    cat.write_text("cluster\n")
+    digest = hashlib.sha256(cat.read_bytes()).hexdigest()
+    folds = tmp_path / "validation" / "folds" / "k"
+    folds.mkdir()
+    (folds / "settings.json").write_text(json.dumps({"grid": [6, 10, 201], "train": {}, "catalog_sha256": digest}))
+    for c, sha in (("A", digest), ("B", "0" * 64), ("C", "1" * 64)):
+        np.savez(folds / f"{c}.npz", loglike=np.zeros((1, 3), np.float32), grid=np.linspace(6, 10, 3),
+                 source_row=np.zeros(1, np.int64), meta=json.dumps({"catalog_sha256": sha}))
+    argv = ("--loco", str(tmp_path / "validation"), "--term-calibration", str(tmp_path / "widths.json"),
+            "--catalogue", str(cat))
+    with pytest.raises(SystemExit) as excinfo:
+        _run(ct, monkeypatch, *argv)
+    line = _one_line_exit_2(capsys, excinfo, "B.npz", "another catalogue", str(cat))
+    assert "C.npz" not in line and calls["score"] == [] and calls["catalogue"] == []
+    for c in ("B", "C"):  # retrained on this catalogue: scored
+        np.savez(folds / f"{c}.npz", loglike=np.zeros((1, 3), np.float32), grid=np.linspace(6, 10, 3),
+                 source_row=np.zeros(1, np.int64), meta=json.dumps({"catalog_sha256": digest}))
+    _run(ct, monkeypatch, *argv)
+    assert len(calls["score"]) == 1

@@ -1,0 +1,51 @@
+"""benchmarks/label_floor.py: which clusters it counts as supported by the rest of the catalogue (review V46, 6).
+Tiny --loco tables and group-ages tables written here; no folds, no catalogue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_benchmark_scripts import load
+
+GROUP_AGES_HEAD = ("| cluster | n_stars | n_used | fiducial_age_myr | age_p16_myr | age_p50_myr | age_p84_myr | "
+                   "log_ratio_dex |\n|---|---|---|---|---|---|---|---|\n")
+
+
+def _loco(d: Path, clusters: dict[str, float]) -> Path:
+    """A validate --out directory's tables for one seed: ``clusters`` (name -> age in Myr), every error 0.05 dex."""
+    d.mkdir()
+    (d / "loco_summary.json").write_text(json.dumps({"train_settings": {"seed": 0}}))
+    (d / "loco_clusters.csv").write_text("cluster,fiducial_age_myr,error_dex\n"
+                                         + "".join(f"{c},{a},0.05\n" for c, a in clusters.items()))
+    return d
+
+
+def _group_ages(path: Path, rows: dict[str, float]) -> Path:
+    path.write_text(GROUP_AGES_HEAD + "".join(f"| {c} | 30 | 30 | 100 | 50 | 100 | 200 | {v:+.3f} |\n"
+                                              for c, v in rows.items()))
+    return path
+
+
+def test_names_with_spaces_and_hyphens_are_read(tmp_path):
+    """The name column was read with \\w+: "NGC 2516" or "Alpha-Per" never matched, so the row was lost."""
+    lf = load("label_floor")
+    got = lf.in_sample(_group_ages(tmp_path / "g.md", {"NGC 2516": 0.15, "Alpha-Per": -0.02, "M67": 0.01}))
+    assert got.to_dict() == {"NGC 2516": 0.15, "Alpha-Per": -0.02, "M67": 0.01}
+
+
+def test_a_cluster_without_an_in_sample_age_is_refused_in_one_line(tmp_path, capsys):
+    """A LOCO cluster with no row in --group-ages had NaN for its in-sample error; abs(NaN) > 0.1 is False, so it
+    was counted among the supported clusters and moved their medians, without a word."""
+    lf = load("label_floor")
+    run = _loco(tmp_path / "run", {"A Per": 68, "M67": 4000, "NGC 2516": 150})
+    ages = _group_ages(tmp_path / "g.md", {"M67": 0.01})
+    with pytest.raises(SystemExit) as excinfo:
+        lf.main(["--loco", str(run), "--group-ages", str(ages)])
+    out, err = capsys.readouterr()
+    assert excinfo.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    message = err.strip()
+    assert str(ages) in message and "A Per" in message and "NGC 2516" in message and "M67" not in message
+    assert out == ""  # refused before any table is printed
