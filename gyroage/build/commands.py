@@ -246,6 +246,8 @@ def validate(
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
     write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings or data differ.")] = False,
+    keep_folds: Annotated[bool, typer.Option("--keep-folds", help="Reuse saved folds trained by another gyroage version "
+                                             "or commit (said in one line), rather than train them again.")] = False,
     fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the calibration's young-age level scale to the "
                                                   "held-out posteriors (the widths are constants, group-age's come from "
                                                   "benchmarks/group_calibration.py; README, Retraining). With --write-card: "
@@ -261,6 +263,9 @@ def validate(
     _check_out_dir(out, "--out")
     if jobs < 1:  # ran with "0 processes"
         raise UserError(f"--jobs must be 1 or more, not {jobs}")
+    if force and write_card is None:  # it was ignored without a word, and README said it retrained folds: it never did
+        raise UserError("--force writes the summary into --write-card's card whatever differs: give it with --write-card "
+                        "DIR, or leave it out (saved folds of another catalogue or gyroage are trained again without it)")
     from gyroage.core.density import check_outlier_weight
 
     for option, weight in (("--outlier-weight-star", outlier_weight_star), ("--outlier-weight-group", outlier_weight_group)):
@@ -308,7 +313,8 @@ def validate(
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
                                 jobs=jobs, main_sequence=use_term, main_sequence_asked=bool(main_sequence),
-                                main_sequence_calibration_dict=term_calibration or {}, train_source=source)
+                                main_sequence_calibration_dict=term_calibration or {}, train_source=source,
+                                keep_folds=keep_folds)
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
                        extra_seeds=more)
     if write_card is not None:

@@ -138,6 +138,51 @@ def stale_folds(fold_dir: Path, names: list[str], raw: pd.DataFrame, frame: pd.D
                                                np.flatnonzero(clusters == c), lambda: read_as_before(raw))]
 
 
+def code_version() -> dict:
+    """The gyroage that trains a fold, as its meta records it: the version and, when the package sits in a git
+    checkout, its commit (None without git or a checkout: never an error). The settings key names the settings only,
+    so a fold trained by other code (another training constant, say) was reused without a word (review V46, 1)."""
+    import subprocess
+
+    import gyroage
+
+    root, commit = Path(gyroage.__file__).resolve().parent.parent, None
+    if (root / ".git").exists():  # a git call only where there is a checkout to ask
+        try:
+            done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                  timeout=10, check=False)
+            commit = (done.stdout.strip() or None) if done.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            commit = None
+    return {"version": gyroage.__version__, "commit": commit}
+
+
+def other_version_folds(fold_dir: Path, names: list[str], code: dict) -> dict[str, dict | None]:
+    """The saved folds of ``names`` in ``fold_dir`` trained by another gyroage than ``code`` (:func:`code_version`),
+    with the one that trained each (None: saved before folds recorded it)."""
+    out = {}
+    for c in names:
+        if (fold_dir / f"{c}.npz").is_file():
+            with np.load(fold_dir / f"{c}.npz") as z:
+                saved = json.loads(str(z["meta"])).get("gyroage")
+            if saved != code:
+                out[c] = saved
+    return out
+
+
+def other_version_text(folds: dict[str, dict | None], code: dict, keep: bool) -> str:
+    """The line saying that saved folds were trained by another gyroage (:func:`other_version_folds`), and what
+    happens to them: trained again, or reused with ``keep`` (--keep-folds)."""
+    def named(v: dict) -> str:
+        return f"gyroage {v.get('version')}" + (f" (commit {v['commit'][:12]})" if v.get("commit") else "")
+
+    n, versions = len(folds), dict.fromkeys(named(v) if v else None for v in folds.values())
+    by = ", ".join(v or "a gyroage that recorded no version (saved before folds recorded it)" for v in versions)
+    what = "reused as --keep-folds asks" if keep else "training again (--keep-folds reuses them)"
+    return f"{n} saved fold{'' if n == 1 else 's'} {'was' if n == 1 else 'were'} trained by {by}, not this " \
+           f"{named(code)}: {what}"
+
+
 def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -> str | None:
     """:func:`gyroage.build.training.val_clusters_said` (train's notice) for the first fold (of ``held_out``) it
     concerns, trained with ``train`` (TrainSettings as a dict), said once here since the folds train quietly; the

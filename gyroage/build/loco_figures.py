@@ -7,6 +7,9 @@ band, the issue's two cluster columns, what the height term changed, and the spr
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -143,3 +146,12 @@ def seed_spread(summaries: dict[int, dict]) -> dict:
     for k in SEED_BIN_FIGURES:
         out[k] = {b: _spread([summaries[sd][k].get(b) for sd in seeds]) for b in summaries[seeds[0]][k]}
     return out
+
+
+def seed_table_dirs(out_dir: str | Path) -> list[Path]:
+    """A ``gyroage validate --out`` directory's table directories, one per training seed its summary names: the
+    first seed's tables are the top level's, the others' ``seed_<n>/`` (stale ``seed_<n>/`` of earlier runs are not)."""
+    out = Path(out_dir)
+    summary = json.loads((out / "loco_summary.json").read_text())
+    _, *extra = summary.get("loco_by_seed", {}).get("seeds", [None])
+    return [out, *(out / f"seed_{s}" for s in extra)]
