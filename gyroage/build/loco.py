@@ -478,7 +478,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
                                                      quiet, fit_calibration, terms, said)
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
-        summary["loco_by_seed"] = seed_spread(by_seed)
+        summary["loco_by_seed"] = seed_spread(by_seed, seed)
         write_tables(out, stars, table, summary)
     log = Progress("validate", quiet=quiet).log
     log(f"{_count(summary['loco_n_clusters'], 'cluster')}: joint-age median |error| "

@@ -98,3 +98,39 @@ def test_validate_retrains_a_fold_saved_without_a_version_end_to_end(tmp_path):
     last = run_cli(*args)
     assert last.returncode == 0 and "1 fold already done, 0 to train" in last.stderr, last.stderr
     assert "trained by" not in last.stderr, last.stderr
+
+
+def _summary(path, **fields) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "loco_summary.json").write_text(json.dumps(fields))
+
+
+@pytest.mark.parametrize("by_seed", [{"seeds": [1, 2], "top_level_seed": 2}, {"seeds": [1, 2]}])
+def test_seed_table_dirs_read_the_top_level_as_the_runs_own_seed(tmp_path, by_seed):
+    """Review V46, 2: the smallest seed was taken for the top level's: --seed 2 --extra-seeds 1 gave [top, seed_2/]
+    (seed 2 twice, seed 1 never). A summary written before top_level_seed was recorded: its train_settings.seed."""
+    from gyroage.build.loco import seed_table_dirs
+
+    _summary(tmp_path, loco_by_seed=by_seed, train_settings={"seed": 2})
+    assert seed_table_dirs(tmp_path) == [tmp_path, tmp_path / "seed_1"]
+
+
+@pytest.mark.slow
+def test_seed_2_with_extra_seed_1_reads_each_seed_once(tmp_path):
+    """End to end (one cluster, one epoch, two seeds): each table directory holds its own seed's folds."""
+    pytest.importorskip("torch")
+    from gyroage.build.loco import saved_folds, seed_table_dirs
+
+    csv = tmp_path / "cat.csv"
+    rotators().to_csv(csv, index=False)
+    (tmp_path / "fast.json").write_text('{"max_epochs": 1, "n_val_clusters": 0, "flow": {"use_colour_err": false}}')
+    r = run_cli("validate", "--catalog", str(csv), "--out", str(tmp_path / "v"), "--clusters", "Praesepe", "--config",
+                str(tmp_path / "fast.json"), "--min-members", "10", "--no-main-sequence", "--jobs", "1",
+                "--seed", "2", "--extra-seeds", "1")
+    assert r.returncode == 0, r.stderr
+    dirs = seed_table_dirs(tmp_path / "v")
+    assert dirs == [tmp_path / "v", tmp_path / "v" / "seed_1"]
+    seeds = [json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"] for d in dirs]
+    assert seeds == [2, 1]
+    f2, f1 = (saved_folds(d)["Praesepe"] for d in dirs)
+    assert f2["meta"]["key"] != f1["meta"]["key"]
