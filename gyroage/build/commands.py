@@ -302,6 +302,11 @@ def validate(
             refuse_other_settings(write_card, differences)
         if path.is_file():  # a missing catalogue is the run's to name
             refuse_other_catalogue(write_card, card.training.get("catalog"), catalogue_record(path))
+        held = (card.validation or {}).get("min_members", min_members)  # a card's figures are of >= this many members
+        if held != min_members:
+            raise UserError(f"--write-card {write_card}: its validation held out clusters of {held} or more selected "
+                            f"members, this run of {min_members} (--min-members): validate with --min-members {held} "
+                            "(or use --force to write anyway)")
     w = float(card.outlier["weight"])
     if main_sequence:
         require_term(card)
@@ -314,7 +319,7 @@ def validate(
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
                                 jobs=jobs, main_sequence=use_term, main_sequence_asked=bool(main_sequence),
                                 main_sequence_calibration_dict=term_calibration or {}, train_source=source,
-                                keep_folds=keep_folds)
+                                keep_folds=keep_folds, whole_for=str(write_card or "") if not force else "")
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
                        extra_seeds=more)
     if write_card is not None:

@@ -93,6 +93,7 @@ class ValidateSettings:
     # where ``train`` came from (--config FILE, the card's training.settings), as its refusals name it; not in the key
     train_source: str = "the settings"
     keep_folds: bool = False  # --keep-folds: reuse saved folds trained by another gyroage (said); not in the key
+    whole_for: str = ""  # --write-card DIR (not --force): a --clusters subset is refused, the card's figures are all's
 
     def __post_init__(self) -> None:
         for name in ("outlier_weight_star", "outlier_weight_group"):  # as estimate's --outlier-weight, before any fold
@@ -457,7 +458,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     s = settings or ValidateSettings()
     read = read_catalogue(catalogue)  # once for every seed, its notices said once
     names = chosen_clusters(read.selection, clusters, s.min_members, s.train.get("exclude_clusters") or (),
-                            s.train_source)
+                            s.train_source, s.whole_for)
     terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed (here first, before any fold)
     s, notice = without_unfit_term(read.frame, names, s, terms)
     if notice:  # even with -q: the figures are then rotation's alone, unlike the card's
