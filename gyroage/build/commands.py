@@ -263,6 +263,8 @@ def validate(
     _check_out_dir(out, "--out")
     if jobs < 1:  # ran with "0 processes"
         raise UserError(f"--jobs must be 1 or more, not {jobs}")
+    if min_members < 1:  # -1 was accepted and recorded in the summary: every cluster, as 1 gives it
+        raise UserError(f"--min-members must be 1 or more, not {min_members}")
     if force and write_card is None:  # it was ignored without a word, and README said it retrained folds: it never did
         raise UserError("--force writes the summary into --write-card's card whatever differs: give it with --write-card "
                         "DIR, or leave it out (saved folds of another catalogue or gyroage are trained again without it)")
