@@ -244,7 +244,9 @@ def validate(
                                                    "as 'train' reads it (default: the model card's settings).")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
-    write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
+    write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card "
+                                                       "(its star figures uncalibrated unless --fit-calibration, which "
+                                                       "scores them with the calibration it fits and writes that too).")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings or data differ.")] = False,
     keep_folds: Annotated[bool, typer.Option("--keep-folds", help="Reuse saved folds trained by another gyroage version "
                                              "or commit (said in one line), rather than train them again.")] = False,
@@ -327,7 +329,10 @@ def validate(
     if write_card is not None:
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
-            typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+            # which figures: without --fit-calibration they are not those of the card's calibrated estimates
+            how = ("calibrated with the calibration fitted here" if fit_calibration else
+                   "uncalibrated, unlike the card's estimates: --fit-calibration scores them calibrated")
+            typer.echo(f"validate: wrote the validation summary into {p} (star figures {how})", err=True)
         # the posterior graphs embed the calibration: stale until rebuilt (said even with -q), but an identical refit
         # leaves them as they are
         if fit_calibration and stale_since(load_card(write_card)[0], card.calibration):

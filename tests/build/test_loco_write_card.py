@@ -47,3 +47,35 @@ def test_write_card_refuses_another_min_members_before_reading_the_catalogue(mod
     forced = cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(tmp_path / "missing.csv"),
                  "--write-card", str(model_copy), "--min-members", "10", "--force")
     one_line_error(forced, "rotator catalogue not found")
+
+
+def test_write_card_says_which_star_figures_it_wrote_and_the_readmes_recipe_runs(model_copy, tmp_path):  # noqa: F811
+    """Review V46, 10: README's recipe (no --fit-calibration) wrote uncalibrated star figures into a card whose
+    estimates apply its calibration, and the write line did not say so. Tiny run: three toy clusters, one epoch."""
+    pytest.importorskip("torch")
+    from gyroage.core.modelcard import load_card
+
+    cat = toy_catalogue(tmp_path / "toy.csv", ages_myr=(20.0, 300.0, 3000.0))
+    _card_trained_on(model_copy, cat, max_epochs=1, n_val_clusters=0)
+    args = ["validate", "--out", str(tmp_path / "v"), "--catalogue", str(cat), "--write-card", str(model_copy),
+            "--jobs", "1", "--no-main-sequence"]
+    plain = cli(*args)
+    assert plain.exit_code == 0, plain.output
+    assert (f"wrote the validation summary into {model_copy / 'gyroage-model.json'} (star figures uncalibrated, unlike "
+            "the card's estimates: --fit-calibration scores them calibrated)") in plain.stderr, plain.stderr
+    assert load_card(model_copy)[0].validation["star_posteriors"].endswith(", uncalibrated")
+    fitted = cli(*args, "--fit-calibration")  # README's recipe: the same folds, scored with the calibration fitted
+    assert fitted.exit_code == 0 and "0 to train" in fitted.stderr, fitted.output
+    assert "(star figures calibrated with the calibration fitted here)" in fitted.stderr, fitted.stderr
+    card = load_card(model_copy)[0]
+    assert "with the card's calibration" in card.validation["star_posteriors"]
+    assert card.calibration == card.validation["calibration"] and card.calibration["level_scale"] != 1
+
+
+def test_validate_help_says_write_card_figures_are_uncalibrated_without_fit_calibration():
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    res = CliRunner().invoke(app, ["validate", "--help"], env={"COLUMNS": "300"})
+    assert "its star figures uncalibrated unless --fit-calibration" in " ".join(res.stdout.split()), res.stdout
