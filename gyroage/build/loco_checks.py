@@ -179,7 +179,8 @@ def other_version_text(folds: dict[str, dict | None], code: dict, keep: bool) ->
     """The line saying that saved folds were trained by another gyroage (:func:`other_version_folds`), and what
     happens to them: trained again, or reused with ``keep`` (--keep-folds)."""
     def named(v: dict) -> str:
-        return f"gyroage {v.get('version')}" + (f" (commit {v['commit'][:12]})" if v.get("commit") else "")
+        where = f"commit {v['commit'][:12]}" if v.get("commit") else "outside a git checkout"
+        return f"gyroage {v.get('version')} ({where})"
 
     n, versions = len(folds), dict.fromkeys(named(v) if v else None for v in folds.values())
     by = ", ".join(v or "a gyroage that recorded no version (saved before folds recorded it)" for v in versions)
