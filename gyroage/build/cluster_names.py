@@ -22,26 +22,43 @@ def cluster_key(name: str) -> str:
     return "".join(str(name).split()).translate(_IGNORED).casefold()
 
 
+# Names of the Perseus clusters as users write them (docs/validation.md writes "alpha Per", "h Per"), keyed as
+# :func:`cluster_key` gives them, to one form each: the shared catalogue writes APer and HPer, and "alpha Per" was
+# refused with "did you mean 'HPer'", another cluster (15 Myr, not 68). chi Per (NGC 884) is h Per's neighbour, not
+# h Per: it matches only a catalogue that names it (XPer, chiPer, NGC884).
+_PERSEUS = {**dict.fromkeys(("alphaper", "alfper", "\u03b1per", "alphapersei", "melotte20", "mel20"),
+                            "aper"),
+            **dict.fromkeys(("hpersei", "ngc869"), "hper"),
+            **dict.fromkeys(("chiper", "\u03c7per", "chipersei", "ngc884"), "xper")}
+
+
+def _alias_key(name: str) -> str:
+    """:func:`cluster_key`, with the spelled-out Perseus names (:data:`_PERSEUS`) as the short ones."""
+    key = cluster_key(name)
+    return _PERSEUS.get(key, key)
+
+
 def match_clusters(given, known, left_out: Mapping[str, str] | None = None) -> list[str]:
-    """The catalogue's names (``known``) for the clusters named in ``given`` (:func:`cluster_key`; an exact name wins).
+    """The catalogue's names (``known``) for the clusters named in ``given`` (:func:`cluster_key`, "alpha Per" as APer
+    and the like, :data:`_PERSEUS`; an exact name wins).
 
     An unknown name is refused in one line naming the closest known ones (difflib) and every known name; one of the
     catalogue's clusters that has no star passing the selection (``left_out``: name -> why, as
     :func:`gyroage.build.catalogue.clusters_left_out` gives them) is refused saying so, and why.
     """
-    gone = {cluster_key(k): (k, why) for k, why in (left_out or {}).items()}
+    gone = {_alias_key(k): (k, why) for k, why in (left_out or {}).items()}
     known = sorted({str(k) for k in known})
     by_key: dict[str, list[str]] = {}
     for k in known:
-        by_key.setdefault(cluster_key(k), []).append(k)
+        by_key.setdefault(_alias_key(k), []).append(k)
     out = []
     for name in given:
-        found = [name] if name in known else by_key.get(cluster_key(name), [])
-        if not found and cluster_key(name) in gone:
-            was, why = gone[cluster_key(name)]
+        found = [name] if name in known else by_key.get(_alias_key(name), [])
+        if not found and _alias_key(name) in gone:
+            was, why = gone[_alias_key(name)]
             raise UserError(f"cluster {was!r} has no star passing the quality selection ({why})")
         if len(found) != 1:
-            close = [by_key[k][0] for k in close_names(cluster_key(name), by_key)]
+            close = [by_key[k][0] for k in close_names(_alias_key(name), by_key)]
             hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
             what = "ambiguous" if found else "unknown"
             raise UserError(f"{what} cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")

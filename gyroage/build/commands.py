@@ -244,8 +244,12 @@ def validate(
                                                    "as 'train' reads it (default: the model card's settings).")] = None,
     outlier_weight_star: Annotated[Optional[float], typer.Option(help="Outlier weight for individual stars (default: the card's).")] = None,
     outlier_weight_group: Annotated[Optional[float], typer.Option(help="Outlier weight for joint ages (default: the card's).")] = None,
-    write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card.")] = None,
+    write_card: Annotated[Optional[Path], typer.Option("--write-card", help="Write the summary into this model dir's JSON card "
+                                                       "(its star figures uncalibrated unless --fit-calibration, which "
+                                                       "scores them with the calibration it fits and writes that too).")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings or data differ.")] = False,
+    keep_folds: Annotated[bool, typer.Option("--keep-folds", help="Reuse saved folds trained by another gyroage version "
+                                             "or commit (said in one line), rather than train them again.")] = False,
     fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the calibration's young-age level scale to the "
                                                   "held-out posteriors (the widths are constants, group-age's come from "
                                                   "benchmarks/group_calibration.py; README, Retraining). With --write-card: "
@@ -261,6 +265,11 @@ def validate(
     _check_out_dir(out, "--out")
     if jobs < 1:  # ran with "0 processes"
         raise UserError(f"--jobs must be 1 or more, not {jobs}")
+    if min_members < 1:  # -1 was accepted and recorded in the summary: every cluster, as 1 gives it
+        raise UserError(f"--min-members must be 1 or more, not {min_members}")
+    if force and write_card is None:  # it was ignored without a word, and README said it retrained folds: it never did
+        raise UserError("--force writes the summary into --write-card's card whatever differs: give it with --write-card "
+                        "DIR, or leave it out (saved folds of another catalogue or gyroage are trained again without it)")
     from gyroage.core.density import check_outlier_weight
 
     for option, weight in (("--outlier-weight-star", outlier_weight_star), ("--outlier-weight-group", outlier_weight_group)):
@@ -297,6 +306,11 @@ def validate(
             refuse_other_settings(write_card, differences)
         if path.is_file():  # a missing catalogue is the run's to name
             refuse_other_catalogue(write_card, card.training.get("catalog"), catalogue_record(path))
+        held = (card.validation or {}).get("min_members", min_members)  # a card's figures are of >= this many members
+        if held != min_members:
+            raise UserError(f"--write-card {write_card}: its validation held out clusters of {held} or more selected "
+                            f"members, this run of {min_members} (--min-members): validate with --min-members {held} "
+                            "(or use --force to write anyway)")
     w = float(card.outlier["weight"])
     if main_sequence:
         require_term(card)
@@ -308,13 +322,17 @@ def validate(
                                 outlier_weight_star=w if outlier_weight_star is None else outlier_weight_star,
                                 outlier_weight_group=w if outlier_weight_group is None else outlier_weight_group,
                                 jobs=jobs, main_sequence=use_term, main_sequence_asked=bool(main_sequence),
-                                main_sequence_calibration_dict=term_calibration or {}, train_source=source)
+                                main_sequence_calibration_dict=term_calibration or {}, train_source=source,
+                                keep_folds=keep_folds, whole_for=str(write_card or "") if not force else "")
     summary = run_loco(path, out, names or None, settings, quiet=quiet, fit_calibration=fit_calibration,
                        extra_seeds=more)
     if write_card is not None:
         p = write_card_validation(write_card, summary, force=force)
         if not quiet:
-            typer.echo(f"validate: wrote the validation summary into {p}", err=True)
+            # which figures: without --fit-calibration they are not those of the card's calibrated estimates
+            how = ("calibrated with the calibration fitted here" if fit_calibration else
+                   "uncalibrated, unlike the card's estimates: --fit-calibration scores them calibrated")
+            typer.echo(f"validate: wrote the validation summary into {p} (star figures {how})", err=True)
         # the posterior graphs embed the calibration: stale until rebuilt (said even with -q), but an identical refit
         # leaves them as they are
         if fit_calibration and stale_since(load_card(write_card)[0], card.calibration):

@@ -31,7 +31,10 @@ from gyroage.build.loco_card import write_card_validation  # re-exported (in __a
 from gyroage.build.loco_checks import (  # eligible_clusters re-exported (in __all__)
     catalogue_record,
     chosen_clusters,
+    code_version,
     eligible_clusters,
+    other_version_folds,
+    other_version_text,
     stale_folds,
     val_clusters_capped,
     without_unfit_term,
@@ -45,6 +48,7 @@ from gyroage.build.loco_figures import (
     judge_stars,
     main_sequence_summary,
     seed_spread,
+    seed_table_dirs,  # re-exported (in __all__)
 )
 from gyroage.build.main_sequence import held_out_height_term
 from gyroage.core.calibration import Calibration
@@ -88,6 +92,8 @@ class ValidateSettings:
     main_sequence_asked: bool = False
     # where ``train`` came from (--config FILE, the card's training.settings), as its refusals name it; not in the key
     train_source: str = "the settings"
+    keep_folds: bool = False  # --keep-folds: reuse saved folds trained by another gyroage (said); not in the key
+    whole_for: str = ""  # --write-card DIR (not --force): a --clusters subset is refused, the card's figures are all's
 
     def __post_init__(self) -> None:
         for name in ("outlier_weight_star", "outlier_weight_group"):  # as estimate's --outlier-weight, before any fold
@@ -151,8 +157,9 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
     fold_dir.mkdir(parents=True, exist_ok=True)
     (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
                                                       sort_keys=True) + "\n")
-    other = stale_folds(fold_dir, names, raw, frame, catalog_sha)
-    todo = [c for c in names if c in other or not (fold_dir / f"{c}.npz").is_file()]
+    other, code = stale_folds(fold_dir, names, raw, frame, catalog_sha), code_version()
+    older = {c: v for c, v in other_version_folds(fold_dir, names, code).items() if c not in other}
+    todo = [c for c in names if c in other or (c in older and not s.keep_folds) or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
     capped = val_clusters_capped(frame, todo, s.train)
     said = set() if said is None else said
@@ -162,12 +169,14 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
     if other:
         progress.log(f"{_count(len(other), 'saved fold')} {'was' if len(other) == 1 else 'were'} trained on another "
                      "catalogue, or on its stars as an earlier gyroage read them: training again")
+    if older:  # a fold of other code scores that code's flow, not this one's
+        progress.log(other_version_text(older, code, s.keep_folds))
     jobs = min(s.jobs, max(len(todo), 1))
-    progress.log(f"{_count(len(names), 'cluster')}, {len(names) - len(todo)} folds already done, {len(todo)} to train "
-                 f"({_count(jobs, 'process', 'processes')}) in {fold_dir}")
+    progress.log(f"{_count(len(names), 'cluster')}, {_count(len(names) - len(todo), 'fold')} already done, {len(todo)} "
+                 f"to train ({_count(jobs, 'process', 'processes')}) in {fold_dir}")
     if todo:
         tasks = [{"catalogue": catalogue, "cluster": c, "path": str(fold_dir / f"{c}.npz"), "grid": list(s.grid),
-                  "train": s.train_dict(), "key": s.key(), "catalog_sha256": catalog_sha} for c in todo]
+                  "train": s.train_dict(), "key": s.key(), "catalog_sha256": catalog_sha, "gyroage": code} for c in todo]
         if s.jobs <= 1:
             from gyroage.build.loco_fold import run_fold
 
@@ -237,15 +246,6 @@ def load_folds(out_dir: str | Path, settings: ValidateSettings, clusters: list[s
             out[c] = {"loglike": z["loglike"], "grid": z["grid"], "source_row": z["source_row"],
                       "meta": json.loads(str(z["meta"]))}
     return out
-
-
-def seed_table_dirs(out_dir: str | Path) -> list[Path]:
-    """A ``gyroage validate --out`` directory's table directories, one per training seed its summary names: the
-    first seed's tables are the top level's, the others' ``seed_<n>/`` (stale ``seed_<n>/`` of earlier runs are not)."""
-    out = Path(out_dir)
-    summary = json.loads((out / "loco_summary.json").read_text())
-    _, *extra = summary.get("loco_by_seed", {}).get("seeds", [None])
-    return [out, *(out / f"seed_{s}" for s in extra)]
 
 
 def saved_folds(table_dir: str | Path) -> dict[str, dict]:
@@ -458,7 +458,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
     s = settings or ValidateSettings()
     read = read_catalogue(catalogue)  # once for every seed, its notices said once
     names = chosen_clusters(read.selection, clusters, s.min_members, s.train.get("exclude_clusters") or (),
-                            s.train_source)
+                            s.train_source, s.whole_for)
     terms: dict = {}  # the held-out main-sequence terms, fitted once for every seed (here first, before any fold)
     s, notice = without_unfit_term(read.frame, names, s, terms)
     if notice:  # even with -q: the figures are then rotation's alone, unlike the card's
@@ -479,7 +479,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
                                                      quiet, fit_calibration, terms, said)
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
-        summary["loco_by_seed"] = seed_spread(by_seed)
+        summary["loco_by_seed"] = seed_spread(by_seed, seed)
         write_tables(out, stars, table, summary)
     log = Progress("validate", quiet=quiet).log
     log(f"{_count(summary['loco_n_clusters'], 'cluster')}: joint-age median |error| "

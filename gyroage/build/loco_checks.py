@@ -37,12 +37,13 @@ def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
 
 
 def chosen_clusters(selection: Selection, clusters: list[str] | None, min_members: int,
-                    exclude: Iterable[str], source: str = "the settings") -> list[str]:
+                    exclude: Iterable[str], source: str = "the settings", whole_for: str = "") -> list[str]:
     """The clusters a run holds out, youngest first: ``clusters`` (as users write them; all by default) of those with
     ``min_members`` selected stars (``selection``: the catalogue's quality selection, read once). A name that is no
     such cluster, an ``exclude`` (the exclude_clusters setting) not written as the catalogue writes it, or folds that
     could not train (:func:`check_folds_can_train`) are refused in one line, ``source`` naming where exclude_clusters
-    came from."""
+    came from. ``whole_for`` (``--write-card DIR``): a subset is refused too, since the card's validation, and
+    group-age's single width taken from it, stand for every cluster (a 6-cluster run moved it 0.078 -> 0.198 dex)."""
     frame, left_out = selection.frame, selection.clusters_left_out
     names = eligible_clusters(frame, min_members)["cluster"].tolist()
     if not names:  # nothing to hold out: say so, rather than fail on an empty table once the folds are "done"
@@ -54,6 +55,10 @@ def chosen_clusters(selection: Selection, clusters: list[str] | None, min_member
         small = [c for c in clusters if c not in names]
         if small:
             raise UserError(f"cluster {small[0]} has fewer than {min_members} selected members")
+        if whole_for and set(clusters) != set(names):
+            raise UserError(f"--write-card {whole_for}: --clusters holds {len(set(clusters))} of the {len(names)} "
+                            f"clusters with {min_members} or more selected members, and the card's validation is "
+                            "every one's: leave --clusters out (or use --force to write anyway)")
         names = [c for c in names if c in set(clusters)]
     check_excluded(exclude, frame["cluster"], left_out, source)
     check_folds_can_train(frame, names, exclude)
@@ -136,6 +141,52 @@ def stale_folds(fold_dir: Path, names: list[str], raw: pd.DataFrame, frame: pd.D
     clusters = frame["cluster"].astype(str).to_numpy()
     return [c for c in saved if not fold_from(fold_dir / f"{c}.npz", catalog_sha, rows_sha,
                                                np.flatnonzero(clusters == c), lambda: read_as_before(raw))]
+
+
+def code_version() -> dict:
+    """The gyroage that trains a fold, as its meta records it: the version and, when the package sits in a git
+    checkout, its commit (None without git or a checkout: never an error). The settings key names the settings only,
+    so a fold trained by other code (another training constant, say) was reused without a word (review V46, 1)."""
+    import subprocess
+
+    import gyroage
+
+    root, commit = Path(gyroage.__file__).resolve().parent.parent, None
+    if (root / ".git").exists():  # a git call only where there is a checkout to ask
+        try:
+            done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                  timeout=10, check=False)
+            commit = (done.stdout.strip() or None) if done.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            commit = None
+    return {"version": gyroage.__version__, "commit": commit}
+
+
+def other_version_folds(fold_dir: Path, names: list[str], code: dict) -> dict[str, dict | None]:
+    """The saved folds of ``names`` in ``fold_dir`` trained by another gyroage than ``code`` (:func:`code_version`),
+    with the one that trained each (None: saved before folds recorded it)."""
+    out = {}
+    for c in names:
+        if (fold_dir / f"{c}.npz").is_file():
+            with np.load(fold_dir / f"{c}.npz") as z:
+                saved = json.loads(str(z["meta"])).get("gyroage")
+            if saved != code:
+                out[c] = saved
+    return out
+
+
+def other_version_text(folds: dict[str, dict | None], code: dict, keep: bool) -> str:
+    """The line saying that saved folds were trained by another gyroage (:func:`other_version_folds`), and what
+    happens to them: trained again, or reused with ``keep`` (--keep-folds)."""
+    def named(v: dict) -> str:
+        where = f"commit {v['commit'][:12]}" if v.get("commit") else "outside a git checkout"
+        return f"gyroage {v.get('version')} ({where})"
+
+    n, versions = len(folds), dict.fromkeys(named(v) if v else None for v in folds.values())
+    by = ", ".join(v or "a gyroage that recorded no version (saved before folds recorded it)" for v in versions)
+    what = "reused as --keep-folds asks" if keep else "training again (--keep-folds reuses them)"
+    return f"{n} saved fold{'' if n == 1 else 's'} {'was' if n == 1 else 'were'} trained by {by}, not this " \
+           f"{named(code)}: {what}"
 
 
 def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -> str | None:

@@ -7,6 +7,9 @@ band, the issue's two cluster columns, what the height term changed, and the spr
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -134,12 +137,26 @@ def _spread(values: list) -> dict:
             "sd": float(v.std(ddof=1)) if v.size > 1 else None}
 
 
-def seed_spread(summaries: dict[int, dict]) -> dict:
-    """:data:`SEED_FIGURES` and :data:`SEED_BIN_FIGURES` of LOCO summaries by training seed: per seed, mean and sd."""
+def seed_spread(summaries: dict[int, dict], top: int | None = None) -> dict:
+    """:data:`SEED_FIGURES` and :data:`SEED_BIN_FIGURES` of LOCO summaries by training seed: per seed, mean and sd;
+    ``top``: the seed whose tables are the run's top level (``--seed``; :func:`seed_table_dirs` reads it)."""
     seeds = sorted(summaries)
-    out: dict = {"seeds": seeds}
+    out: dict = {"seeds": seeds, **({} if top is None else {"top_level_seed": top})}
     for k in SEED_FIGURES:
         out[k] = _spread([summaries[sd].get(k) for sd in seeds])
     for k in SEED_BIN_FIGURES:
         out[k] = {b: _spread([summaries[sd][k].get(b) for sd in seeds]) for b in summaries[seeds[0]][k]}
     return out
+
+
+def seed_table_dirs(out_dir: str | Path) -> list[Path]:
+    """A ``gyroage validate --out`` directory's table directories, one per training seed its summary names: the
+    top level's are ``--seed``'s (``top_level_seed``; a summary written before it was recorded: its
+    ``train_settings.seed``), every other seed's ``seed_<n>/``, whatever their order (stale ``seed_<n>/`` of earlier
+    runs are not). The first seed in order was taken for the top level's: ``--seed 2 --extra-seeds 1`` read seed 2
+    twice and never seed 1 (review V46, 2)."""
+    out = Path(out_dir)
+    summary = json.loads((out / "loco_summary.json").read_text())
+    by_seed = summary.get("loco_by_seed", {})
+    top = by_seed.get("top_level_seed", summary.get("train_settings", {}).get("seed", 0))
+    return [out, *(out / f"seed_{s}" for s in by_seed.get("seeds", []) if s != top)]

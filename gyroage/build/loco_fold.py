@@ -46,7 +46,8 @@ def run_fold(task: dict) -> dict:
 
     ``task`` holds plain values only (it crosses a process boundary): catalogue,
     cluster, path, grid [lo, hi, n], train (TrainSettings as a dict), key, catalog_sha256 (the
-    catalogue's SHA-256: with the key and the SHA-256 of the stars read from it, what identifies the fold).
+    catalogue's SHA-256: with the key and the SHA-256 of the stars read from it, what identifies the fold), gyroage
+    (:func:`gyroage.build.loco_checks.code_version`, the code that trains it).
     """
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -60,6 +61,7 @@ def run_fold(task: dict) -> dict:
     meta = {
         "cluster": task["cluster"], "key": task["key"], "catalog_sha256": task["catalog_sha256"],
         "rows_sha256": rows_sha256(data),  # what it trained and scored on: a new reading of the file retrains it
+        "gyroage": task["gyroage"],  # the code that trained it (version, git commit): other code's is trained again
         "n_stars": int(held.sum()),
         "best_epoch": result.best_epoch, "val_clusters": result.val_clusters,
         "train_seconds": round(result.seconds, 1), "seconds": round(time.perf_counter() - start, 1),

@@ -140,4 +140,4 @@ def test_validate_retrains_a_fold_saved_before_the_catalogue_was_read_anew(tmp_p
     stars = pd.read_csv(tmp_path / "v" / "loco_stars.csv")
     assert len(stars) == 40 and (stars["true_age_myr"] == 700).all()
     again = run_cli("validate", "--catalog", str(repeated), *args)
-    assert again.returncode == 0 and "1 folds already done, 0 to train" in again.stderr, again.stderr
+    assert again.returncode == 0 and "1 fold already done, 0 to train" in again.stderr, again.stderr
