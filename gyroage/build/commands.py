@@ -248,8 +248,8 @@ def validate(
                                                        "(its star figures uncalibrated unless --fit-calibration, which "
                                                        "scores them with the calibration it fits and writes that too).")] = None,
     force: Annotated[bool, typer.Option(help="With --write-card: write even if the model's training settings or data differ.")] = False,
-    keep_folds: Annotated[bool, typer.Option("--keep-folds", help="Reuse saved folds trained by another gyroage version "
-                                             "or commit (said in one line), rather than train them again.")] = False,
+    keep_folds: Annotated[bool, typer.Option("--keep-folds", help="Reuse saved folds trained by another gyroage (its "
+                                             "source differs; said in one line), rather than train them again.")] = False,
     fit_calibration: Annotated[bool, typer.Option("--fit-calibration", help="Fit the calibration's young-age level scale to the "
                                                   "held-out posteriors (the widths are constants, group-age's come from "
                                                   "benchmarks/group_calibration.py; README, Retraining). With --write-card: "

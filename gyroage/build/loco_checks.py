@@ -4,6 +4,7 @@ what ``validate --write-card`` checks: that the card's model was trained with th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -143,28 +144,32 @@ def stale_folds(fold_dir: Path, names: list[str], raw: pd.DataFrame, frame: pd.D
                                                np.flatnonzero(clusters == c), lambda: read_as_before(raw))]
 
 
-def code_version() -> dict:
-    """The gyroage that trains a fold, as its meta records it: the version and, when the package sits in a git
-    checkout, its commit (None without git or a checkout: never an error). The settings key names the settings only,
-    so a fold trained by other code (another training constant, say) was reused without a word (review V46, 1)."""
-    import subprocess
-
+@functools.cache
+def source_sha256() -> str:
+    """SHA-256 over the gyroage package's own source: every ``*.py`` under its directory, by relative path (sorted),
+    each path and its bytes' SHA-256 hashed. Computed once per process."""
     import gyroage
 
-    root, commit = Path(gyroage.__file__).resolve().parent.parent, None
-    if (root / ".git").exists():  # a git call only where there is a checkout to ask
-        try:
-            done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                  timeout=10, check=False)
-            commit = (done.stdout.strip() or None) if done.returncode == 0 else None
-        except (OSError, subprocess.SubprocessError):
-            commit = None
-    return {"version": gyroage.__version__, "commit": commit}
+    root, h = Path(gyroage.__file__).resolve().parent, hashlib.sha256()
+    for rel in sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py")):
+        h.update(rel.encode() + b"\0" + hashlib.sha256((root / rel).read_bytes()).digest())
+    return h.hexdigest()
+
+
+def code_version() -> dict:
+    """The gyroage that trains a fold, as its meta records it: the version (for the line) and :func:`source_sha256`.
+    The settings key names the settings only, so a fold trained by other code (another training constant, say) was
+    reused without a word (review V46, 1); the git commit recorded first missed uncommitted edits, never changed in
+    a checkout git refuses to read, and changed with a docs-only commit or an installed copy (review V47, 1, 5, 7)."""
+    import gyroage
+
+    return {"version": gyroage.__version__, "source_sha256": source_sha256()}
 
 
 def other_version_folds(fold_dir: Path, names: list[str], code: dict) -> dict[str, dict | None]:
     """The saved folds of ``names`` in ``fold_dir`` trained by another gyroage than ``code`` (:func:`code_version`),
-    with the one that trained each (None: saved before folds recorded it)."""
+    with the one that trained each (None: saved before folds recorded it; one recorded by its git commit, before
+    folds recorded their source, is another gyroage too)."""
     out = {}
     for c in names:
         if (fold_dir / f"{c}.npz").is_file():
@@ -176,17 +181,22 @@ def other_version_folds(fold_dir: Path, names: list[str], code: dict) -> dict[st
 
 
 def other_version_text(folds: dict[str, dict | None], code: dict, keep: bool) -> str:
-    """The line saying that saved folds were trained by another gyroage (:func:`other_version_folds`), and what
-    happens to them: trained again, or reused with ``keep`` (--keep-folds)."""
-    def named(v: dict) -> str:
-        where = f"commit {v['commit'][:12]}" if v.get("commit") else "outside a git checkout"
-        return f"gyroage {v.get('version')} ({where})"
+    """The line saying that saved folds were trained by another gyroage (:func:`other_version_folds`), which and
+    why, and what happens to them: trained again, or reused with ``keep`` (--keep-folds)."""
+    def named(v: dict | None) -> str:
+        if not v:
+            return "a gyroage that recorded no version (saved before folds recorded it)"
+        if v.get("source_sha256"):
+            return f"gyroage {v.get('version')} (source {str(v['source_sha256'])[:12]})"
+        commit = f"commit {v['commit'][:12]}, " if v.get("commit") else ""
+        return f"gyroage {v.get('version')} ({commit}saved before folds recorded their source)"
 
-    n, versions = len(folds), dict.fromkeys(named(v) if v else None for v in folds.values())
-    by = ", ".join(v or "a gyroage that recorded no version (saved before folds recorded it)" for v in versions)
+    n, versions = len(folds), dict.fromkeys(named(v) for v in folds.values())
+    edited = any(v and v.get("source_sha256") for v in folds.values())
+    why = ": its source differs (a gyroage/*.py file);" if edited else ":"
     what = "reused as --keep-folds asks" if keep else "training again (--keep-folds reuses them)"
-    return f"{n} saved fold{'' if n == 1 else 's'} {'was' if n == 1 else 'were'} trained by {by}, not this " \
-           f"{named(code)}: {what}"
+    return f"{n} saved fold{'' if n == 1 else 's'} {'was' if n == 1 else 'were'} trained by {', '.join(versions)}, " \
+           f"not this {named(code)}{why} {what}"
 
 
 def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -> str | None:

@@ -61,7 +61,7 @@ def run_fold(task: dict) -> dict:
     meta = {
         "cluster": task["cluster"], "key": task["key"], "catalog_sha256": task["catalog_sha256"],
         "rows_sha256": rows_sha256(data),  # what it trained and scored on: a new reading of the file retrains it
-        "gyroage": task["gyroage"],  # the code that trained it (version, git commit): other code's is trained again
+        "gyroage": task["gyroage"],  # the code that trained it (version, source SHA-256): other code's is trained again
         "n_stars": int(held.sum()),
         "best_epoch": result.best_epoch, "val_clusters": result.val_clusters,
         "train_seconds": round(result.seconds, 1), "seconds": round(time.perf_counter() - start, 1),

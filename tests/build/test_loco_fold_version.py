@@ -52,14 +52,74 @@ def test_a_fold_of_another_gyroage_is_trained_again_with_a_line(tmp_path, monkey
 
 
 def test_a_fold_records_the_gyroage_that_trained_it(tmp_path):
-    """What the check above reads: the version, and the commit of the checkout gyroage runs from (None outside
-    one, never an error)."""
+    """What the check above reads: the version, and the SHA-256 of the package's own source (review V47, 1; it was the
+    git commit, None outside a checkout)."""
     import gyroage
     from gyroage.build.loco_checks import code_version
 
     code = code_version()
+    assert set(code) == {"version", "source_sha256"}, code
     assert code["version"] == gyroage.__version__
-    assert code["commit"] is None or (len(code["commit"]) == 40 and int(code["commit"], 16) >= 0)
+    assert len(code["source_sha256"]) == 64 and int(code["source_sha256"], 16) >= 0
+
+
+def _copy_package(to) -> str:
+    """A copy of this gyroage's package (its *.py and whatever else, no .git), as an installed copy would be."""
+    import shutil
+    from pathlib import Path
+
+    import gyroage
+
+    shutil.copytree(Path(gyroage.__file__).parent, to / "gyroage", ignore=shutil.ignore_patterns("__pycache__"))
+    return str(to)
+
+
+def _code_version_of(root: str) -> dict:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", "import json; from gyroage.build.loco_checks import code_version; "
+                           "import gyroage; print(json.dumps([gyroage.__file__, code_version()]))"],
+                          capture_output=True, text=True, env=env, cwd=root, timeout=60, check=True)
+    where, code = json.loads(done.stdout)
+    assert where.startswith(root), where  # the copy ran, not the installed package
+    return code
+
+
+def test_the_same_source_elsewhere_is_the_same_gyroage_and_an_edit_is_not(tmp_path):
+    """Review V47, 1, 5, 7: the git commit named the code, so an uncommitted edit (a training constant) reused the
+    folds of the code before it, a docs-only commit retrained every fold, and a copy without .git (installed) was
+    always another gyroage. The package's source is what counts: a copy elsewhere (no .git) is this gyroage; the same
+    copy with one file edited is not."""
+    from gyroage.build.loco_checks import code_version
+
+    same = _code_version_of(_copy_package(tmp_path / "a"))
+    assert same == code_version()
+    edited = tmp_path / "b"
+    _copy_package(edited)
+    training = edited / "gyroage" / "build" / "training.py"
+    training.write_text(training.read_text() + "\n# an edit, not committed\n")
+    other = _code_version_of(str(edited))
+    assert other["version"] == same["version"] and other["source_sha256"] != same["source_sha256"], other
+
+
+def test_the_line_names_why_the_folds_are_another_gyroages():
+    """One line, as before: a fold of other source says so; one recorded by its commit (b77d899's record, before the
+    source was hashed) is another gyroage too, and says why."""
+    from gyroage.build.loco_checks import code_version, other_version_text
+
+    code = code_version()
+    edited = {**code, "source_sha256": "0" * 64}
+    line = other_version_text({"M67": edited}, code, keep=False)
+    assert "\n" not in line and line.startswith("1 saved fold was trained by gyroage"), line
+    assert f"(source {'0' * 12})" in line and f"(source {code['source_sha256'][:12]})" in line, line
+    assert ": its source differs (a gyroage/*.py file); training again" in line and "training again" in line, line
+    by_commit = {"version": code["version"], "commit": "49aea89c5692" + "0" * 28}
+    line = other_version_text({"M67": by_commit, "Pleiades": by_commit}, code, keep=True)
+    assert "commit 49aea89c5692, saved before folds recorded their source" in line, line
+    assert "2 saved folds were" in line and "reused as --keep-folds asks" in line, line
 
 
 def test_validate_force_without_write_card_is_refused_in_one_line(tmp_path):
