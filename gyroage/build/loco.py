@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.build import calibration
+from gyroage.build import calibration, loco_checks
 from gyroage.build.catalogue import Selection, read_selection
 from gyroage.build.loco_card import write_card_validation  # re-exported (in __all__): callers import it from here
 from gyroage.build.loco_checks import (  # eligible_clusters re-exported (in __all__)
@@ -418,6 +418,7 @@ def _one_seed(read: CatalogueRead, out: Path, names: list[str], s: ValidateSetti
     catalogue = read.path
     run_folds(read, out, names, s, quiet, said)
     held_out = load_held_out(catalogue, out, s, names, read.frame)
+    kept = loco_checks.kept_other_gyroage(held_out[1], int(s.train.get("seed", 0)))  # folds --keep-folds kept
     calibrations = None
     if fit_calibration:
         full, calibrations, n_young = fit_calibrations(held_out, names)
@@ -441,7 +442,7 @@ def _one_seed(read: CatalogueRead, out: Path, names: list[str], s: ValidateSetti
                 "no further")
     # what was validated: --write-card compares it with the card's
     summary["catalog"] = catalogue_record(catalogue, read.sha256)
-    return stars, table, summary
+    return stars, table, {**summary, **kept}
 
 
 def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | None = None,
@@ -480,6 +481,7 @@ def run_loco(catalogue: str | Path, out_dir: str | Path, clusters: list[str] | N
             (out / f"seed_{k}").mkdir(exist_ok=True)
             write_tables(out / f"seed_{k}", stars_k, table_k, by_seed[k])
         summary["loco_by_seed"] = seed_spread(by_seed, seed)
+        summary.update(loco_checks.kept_across_seeds(by_seed.values()))  # every seed's kept folds, not only its own
         write_tables(out, stars, table, summary)
     log = Progress("validate", quiet=quiet).log
     log(f"{_count(summary['loco_n_clusters'], 'cluster')}: joint-age median |error| "

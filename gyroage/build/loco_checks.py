@@ -199,6 +199,33 @@ def other_version_text(folds: dict[str, dict | None], code: dict, keep: bool) ->
            f"not this {named(code)}{why} {what}"
 
 
+def kept_other_gyroage(folds: dict[str, dict], seed: int) -> dict:
+    """``{"folds_of_other_gyroage": ...}`` for a seed's ``loco_summary.json`` (and so a card's validation) when its
+    saved ``folds`` (:func:`gyroage.build.loco.load_folds`) include some another gyroage trained, which only
+    --keep-folds keeps: how many, which clusters (by seed), which code (:func:`code_version`); else ``{}``. The line
+    saying so went to stderr alone, and the figures are partly that code's flows' (review V47, 8)."""
+    code = code_version()
+    other = {c: f["meta"].get("gyroage") for c, f in folds.items() if f["meta"].get("gyroage") != code}
+    if not other:
+        return {}
+    return {"folds_of_other_gyroage": {"n_folds": len(other), "clusters": {str(seed): sorted(other)},
+                                       "trained_by": _distinct(other.values()), "this_gyroage": code}}
+
+
+def kept_across_seeds(summaries: Iterable[dict]) -> dict:
+    """:func:`kept_other_gyroage`'s records of every seed's summary, as one (the top level's): ``{}`` if none."""
+    found = [s["folds_of_other_gyroage"] for s in summaries if s.get("folds_of_other_gyroage")]
+    if not found:
+        return {}
+    return {"folds_of_other_gyroage": {
+        "n_folds": sum(f["n_folds"] for f in found), "clusters": {k: v for f in found for k, v in f["clusters"].items()},
+        "trained_by": _distinct(v for f in found for v in f["trained_by"]), "this_gyroage": found[0]["this_gyroage"]}}
+
+
+def _distinct(records: Iterable[dict | None]) -> list[dict | None]:
+    return list({json.dumps(r, sort_keys=True): r for r in records}.values())
+
+
 def val_clusters_capped(frame: pd.DataFrame, held_out: list[str], train: dict) -> str | None:
     """:func:`gyroage.build.training.val_clusters_said` (train's notice) for the first fold (of ``held_out``) it
     concerns, trained with ``train`` (TrainSettings as a dict), said once here since the folds train quietly; the

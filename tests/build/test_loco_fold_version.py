@@ -3,11 +3,13 @@ settings only, so a fold trained by a gyroage with another training constant sco
 and README's "rerun with --force" retrained nothing (validate ignored --force without --write-card)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gyroage.build.catalogue import load_catalogue, quality_select, training_set
+from gyroage.build.loco_checks import rows_sha256
 from gyroage.core.modelcard import sha256
 from tests.build.test_build_guards import cli
 from tests.build.test_loco_fold_reuse import rotators, rows_of, save_fold
@@ -194,3 +196,43 @@ def test_seed_2_with_extra_seed_1_reads_each_seed_once(tmp_path):
     assert seeds == [2, 1]
     f2, f1 = (saved_folds(d)["Praesepe"] for d in dirs)
     assert f2["meta"]["key"] != f1["meta"]["key"]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_folds_kept_of_another_gyroage_are_recorded_in_the_summary(tmp_path, monkeypatch, keep):
+    """Review V47, 8: --keep-folds said on stderr that it kept another gyroage's folds, and nothing else did:
+    loco_summary.json (and the card's validation, written from it) held that code's figures as this one's. Two seeds
+    (the second's table directory seed_1/); one fold of another source in each, kept or trained again."""
+    pytest.importorskip("torch")
+    from gyroage.build import loco_fold
+    from gyroage.build.loco import ValidateSettings, run_loco
+    from gyroage.build.loco_checks import code_version
+
+    csv = tmp_path / "cat.csv"
+    rotators().to_csv(csv, index=False)
+    code, other = code_version(), {"version": "0.1.0", "source_sha256": "0" * 64}
+    settings = ValidateSettings(train=loco_fold.full_train_dict({"max_epochs": 1}), jobs=1, keep_folds=keep,
+                                main_sequence=False, min_members=10)
+    rows = rows_sha256(training_set(quality_select(load_catalogue(csv, notices=False))))
+    for seed in (0, 1):
+        s = ValidateSettings(train={**settings.train, "seed": seed}, main_sequence=False)
+        for c, by in (("Pleiades", code), ("Praesepe", other if seed == 0 else code), ("M67", other)):
+            save_fold(s.fold_dir(tmp_path / "v") / f"{c}.npz", rows_of(csv, c), catalog_sha256=sha256(csv),
+                      rows_sha256=rows, gyroage=by, cluster=c, best_epoch=1, seconds=0.0)
+
+    def run_fold(task: dict) -> dict:  # trains again: a fold of this gyroage
+        save_fold(Path(task["path"]), rows_of(csv, task["cluster"]), catalog_sha256=sha256(csv), rows_sha256=rows,
+                  gyroage=task["gyroage"], cluster=task["cluster"], best_epoch=1, seconds=0.0)
+        return {"cluster": task["cluster"], "n_stars": 1, "best_epoch": 1, "seconds": 0.0}
+
+    monkeypatch.setattr(loco_fold, "run_fold", run_fold)
+    top = run_loco(csv, tmp_path / "v", ["Pleiades", "Praesepe", "M67"], settings, quiet=True, extra_seeds=(1,))
+    seed_1 = json.loads((tmp_path / "v" / "seed_1" / "loco_summary.json").read_text())
+    written = json.loads((tmp_path / "v" / "loco_summary.json").read_text())
+    if not keep:
+        assert "folds_of_other_gyroage" not in top and "folds_of_other_gyroage" not in seed_1, top
+        return
+    assert written["folds_of_other_gyroage"] == top["folds_of_other_gyroage"] == {
+        "n_folds": 3, "clusters": {"0": ["M67", "Praesepe"], "1": ["M67"]}, "trained_by": [other],
+        "this_gyroage": code}
+    assert seed_1["folds_of_other_gyroage"]["clusters"] == {"1": ["M67"]}
