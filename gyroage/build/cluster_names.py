@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -39,29 +39,41 @@ def _alias_key(name: str) -> str:
 
 
 def match_clusters(given, known, left_out: Mapping[str, str] | None = None) -> list[str]:
-    """The catalogue's names (``known``) for the clusters named in ``given`` (:func:`cluster_key`, "alpha Per" as APer
-    and the like, :data:`_PERSEUS`; an exact name wins).
+    """The catalogue's names (``known``) for the clusters named in ``given``: an exact name wins, then one the same
+    but for case, spaces and hyphens (:func:`cluster_key`), and only then "alpha Per" as APer and the like
+    (:data:`_PERSEUS`): a catalogue keeping NGC869 apart from HPer, or writing both APer and 'alpha Per', had
+    'NGC 869' and 'aper' refused as ambiguous (review V47, 6).
 
-    An unknown name is refused in one line naming the closest known ones (difflib) and every known name; one of the
-    catalogue's clusters that has no star passing the selection (``left_out``: name -> why, as
-    :func:`gyroage.build.catalogue.clusters_left_out` gives them) is refused saying so, and why.
+    An unknown name is refused in one line naming the closest known ones (difflib) and every known name; an ambiguous
+    one naming its candidates; one of the catalogue's clusters that has no star passing the selection (``left_out``:
+    name -> why, as :func:`gyroage.build.catalogue.clusters_left_out` gives them) is refused saying so, and why.
     """
-    gone = {_alias_key(k): (k, why) for k, why in (left_out or {}).items()}
     known = sorted({str(k) for k in known})
-    by_key: dict[str, list[str]] = {}
-    for k in known:
-        by_key.setdefault(_alias_key(k), []).append(k)
+    # the plain keys first, the alias keys after: each a catalogue cluster's names, then a left-out one's
+    steps: list[tuple[dict[str, list[str]], dict[str, tuple[str, str]], Callable[[str], str]]] = []
+    for key in (cluster_key, _alias_key):
+        by_key: dict[str, list[str]] = {}
+        for k in known:
+            by_key.setdefault(key(k), []).append(k)
+        steps.append((by_key, {key(k): (k, why) for k, why in (left_out or {}).items()}, key))
     out = []
     for name in given:
-        found = [name] if name in known else by_key.get(_alias_key(name), [])
-        if not found and _alias_key(name) in gone:
-            was, why = gone[_alias_key(name)]
-            raise UserError(f"cluster {was!r} has no star passing the quality selection ({why})")
-        if len(found) != 1:
-            close = [by_key[k][0] for k in close_names(_alias_key(name), by_key)]
-            hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close and not found else ""
-            what = "ambiguous" if found else "unknown"
-            raise UserError(f"{what} cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")
+        found = [name] if name in known else []
+        for by_key, gone, key in steps if not found else ():
+            found = by_key.get(key(name), [])
+            if not found and key(name) in gone:
+                was, why = gone[key(name)]
+                raise UserError(f"cluster {was!r} has no star passing the quality selection ({why})")
+            if found:
+                break
+        if len(found) > 1:
+            raise UserError(f"ambiguous cluster {name!r}: it could be {' or '.join(repr(c) for c in found)} (the "
+                            f"catalogue's clusters: {', '.join(known)})")
+        if not found:
+            by_alias = steps[-1][0]
+            close = [by_alias[k][0] for k in close_names(_alias_key(name), by_alias)]
+            hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise UserError(f"unknown cluster {name!r}{hint} (the catalogue's clusters: {', '.join(known)})")
         out.append(found[0])
     return out
 

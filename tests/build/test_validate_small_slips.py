@@ -28,6 +28,42 @@ def test_the_spelled_out_catalogue_name_takes_the_short_one_and_chi_per_is_not_h
     assert str(exc.value).startswith("unknown cluster 'chi Per'"), str(exc.value)
 
 
+@pytest.mark.parametrize("given, known, found", [
+    ("NGC 869", ["NGC869", "HPer"], "NGC869"),  # a catalogue keeping NGC 869 apart from HPer (the h+chi pair)
+    ("ngc869", ["HPer", "NGC869"], "NGC869"),
+    ("aper", ["APer", "alpha Per", "HPer", "Pleiades"], "APer"),
+    ("alphaper", ["APer", "alpha Per", "HPer", "Pleiades"], "alpha Per"),
+    ("Alpha Per", ["APer", "alpha Per"], "alpha Per"),
+    ("alpha Per", ["APer", "HPer"], "APer"),  # no name matches but the alias: the alias (control)
+])
+def test_a_name_matching_a_catalogue_cluster_wins_over_a_perseus_alias(given, known, found):
+    """Review V47, 6: the aliases (c5c28f6) were tried before names that matched by case and spaces: 'NGC 869'
+    beside NGC869 and HPer, 'aper' beside APer and 'alpha Per', were refused as ambiguous."""
+    from gyroage.build.catalogue import match_clusters
+
+    assert match_clusters([given], known) == [found]
+
+
+def test_an_ambiguous_name_is_refused_naming_its_candidates():
+    """'ambiguous cluster' named every cluster of the catalogue, not the ones the name could be."""
+    from gyroage.build.catalogue import match_clusters
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError) as exc:
+        match_clusters(["Melotte 20"], ["APer", "alpha Per", "HPer", "Pleiades"])
+    assert str(exc.value).startswith("ambiguous cluster 'Melotte 20': it could be 'APer' or 'alpha Per' ("), exc.value
+
+
+def test_a_left_out_cluster_named_as_written_is_refused_not_taken_for_its_alias():
+    """'NGC 869' of a catalogue whose NGC869 has no selected star: that is said, rather than HPer validated."""
+    from gyroage.build.catalogue import match_clusters
+    from gyroage.errors import UserError
+
+    with pytest.raises(UserError) as exc:
+        match_clusters(["NGC 869"], ["HPer", "Pleiades"], {"NGC869": "all flagged"})
+    assert str(exc.value) == "cluster 'NGC869' has no star passing the quality selection (all flagged)"
+
+
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_validate_refuses_min_members_below_one_in_one_line(tmp_path, value):
     res = cli("validate", "--out", str(tmp_path / "v"), "--catalogue", str(tmp_path / "missing.csv"),
