@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import glob
 import json
 import math
 import os
@@ -46,12 +47,15 @@ def is_gzip_file(path: str | os.PathLike) -> bool:
 def require_input_file(source: str | os.PathLike) -> Path:
     """``source`` as a path, or a one-line error saying why it is no input table (missing, a directory, a pipe)."""
     path = Path(source)
+    # a partitioned export (part-*.parquet, as --engine dask writes one) is read whole only by that engine
+    parts = " (a folder or a pattern of parts is read by `gyroage estimate --engine dask`, or concatenate them)"
     if path.is_dir():  # "not found" would send the user looking for a file that is there
-        raise UserError(f"input {path} is a directory, not a table")
+        raise UserError(f"input {path} is a directory, not a table{parts if any(path.glob('*.parquet')) else ''}")
     if not path.is_file():
         if is_pipe(path):  # process substitution, <(zcat x.gz): /dev/fd/63 is there, but can be read only once
             raise UserError(f"input {path} is a pipe: use '-' and pipe it in")
-        raise UserError(f"input file not found: {path}")
+        pattern = any(c in str(path) for c in "*?[")
+        raise UserError(f"input file not found: {path}{parts if pattern and glob.glob(str(path)) else ''}")
     return path
 
 

@@ -361,3 +361,17 @@ def test_an_option_without_its_value_points_to_its_own_subcommands_help(args, wh
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gyroage: error: Option '"), res.stderr
     assert re.search(rf" \(see '(gyroage|python -m gyroage\.cli) {where} --help'\)$", lines[0]), res.stderr
+
+
+@pytest.mark.parametrize("as_glob", [False, True])
+def test_a_folder_or_pattern_of_parquet_parts_says_which_engine_reads_it(tmp_path, as_glob):
+    """A partitioned export (part-*.parquet, as --engine dask itself writes) was 'a directory, not a table' or 'not
+    found' (a quoted pattern), with no word that --engine dask reads both (review V48, 2)."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(2):
+        pd.DataFrame({"Prot": [10.0], "bp_rp0": [1.0]}).to_parquet(parts / f"part-{i}.parquet")
+    src = str(parts / "*.parquet") if as_glob else str(parts)
+    res = run_cli("estimate", src, "-o", str(tmp_path / "o.csv"), "-q")
+    assert res.returncode == 2 and "--engine dask" in res.stderr and len(res.stderr.strip().splitlines()) == 1, \
+        res.stderr
