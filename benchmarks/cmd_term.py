@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
+from fold_checks import card_differences, fold_catalogue  # beside this script
 
 from gyroage.build.calibration import inside
 from gyroage.build.catalogue import PARALLAX, default_catalogue_path, load_catalogue, main_sequence_curve, quality_select
@@ -393,18 +394,13 @@ def check_fold_settings(ap: argparse.ArgumentParser, loco: Path, model_dir: Path
     age grid, or, for the validated seed itself, a folds directory other than the card's ``validation.settings_key``
     (the key of the settings and grid, :meth:`gyroage.build.loco.ValidateSettings.key`). A card never validated is
     compared with its training settings."""
-    from gyroage.build.loco_card import settings_differences
-
     validation = card.validation or {}
     train = validation.get("train_settings") or card.training.get("settings", {})
-    grid = validation.get("age_grid")
     for d in sorted((loco / "folds").iterdir()):
         if not (d / "settings.json").is_file():
             continue
         folds = json.loads((d / "settings.json").read_text())
-        problems = settings_differences(train, folds["train"])
-        if grid is not None and list(folds["grid"]) != list(grid):
-            problems.append(f"grid: card {list(grid)}, these folds {list(folds['grid'])}")
+        problems = card_differences(card, folds["train"], folds["grid"])  # shared with group_calibration.py
         same_seed = all(folds["train"].get(k) == train.get(k) for k in ("seed", "threads"))
         if not problems and same_seed and validation.get("settings_key") not in (None, d.name):
             problems.append(f"settings_key: card {validation['settings_key']}, these folds {d.name}")
@@ -433,12 +429,6 @@ def check_fold_catalogue(ap: argparse.ArgumentParser, loco: Path, catalogue: Pat
                 refuse(ap, f"--loco {where} was trained on another catalogue than {catalogue} (SHA-256 {sha[:12]}..., "
                            f"this file {digest[:12]}...): its stars would be joined to other rows; give the catalogue "
                            "it was validated on (or let gyroage validate finish retraining its folds)")
-
-
-def fold_catalogue(path: Path) -> str | None:
-    """The catalogue SHA-256 a saved fold's meta records (None before validate recorded it)."""
-    with np.load(path) as z:
-        return json.loads(str(z["meta"])).get("catalog_sha256")
 
 
 def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:

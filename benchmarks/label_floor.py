@@ -121,7 +121,8 @@ def period_table(d: pd.DataFrame) -> None:
 def split_by_colour(dirs: list[Path], frame: pd.DataFrame, cluster: str, colour: float) -> None:
     """A held-out cluster's joint age per seed from all its members, those bluer than ``colour`` and the rest: which
     of its stars carry its LOCO error (M67's: its M dwarfs, extrapolated past the oldest training M dwarfs)."""
-    from gyroage.build.loco import saved_folds
+    from fold_checks import checked_folds  # beside this script
+
     from gyroage.core.groups import joint_age
     from gyroage.defaults import OUTLIER_WEIGHT
 
@@ -129,7 +130,7 @@ def split_by_colour(dirs: list[Path], frame: pd.DataFrame, cluster: str, colour:
     print("|---|---|---|---|")
     rows = []
     for d in dirs:
-        f = saved_folds(d)[cluster]
+        f = checked_folds(d)[cluster]
         members = frame.iloc[f["source_row"]]
         bluer = members["BPRP_0"].to_numpy(dtype=float) < colour
         truth = np.log10(members["fiducial_age_Myr"].median() * 1e6)
