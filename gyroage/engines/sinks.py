@@ -203,8 +203,9 @@ class Sidecar:
             exact: Collection = (), notes: dict | None = None) -> None:
         """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`); ``notes``:
         its end-of-run counts for --resume (``narrow``: its stars that took the grid's posterior under mcmc, [count, least
-        width, with prot_err]; ``clipped``: its clipped colour errors). A full disk is a one-line error saying the rows
-        finished so far are kept for ``--resume``.
+        width, with prot_err]; ``clipped``: its clipped colour errors; ``unreddened``: its rows with bp_rp, no usable
+        reddening and a sequence column's value, one count per SEQUENCE_COLUMN key). A full disk is a one-line error
+        saying the rows finished so far are kept for ``--resume``.
         """
         kept = self.kept()
         try:
@@ -294,7 +295,8 @@ class Sidecar:
 # posterior types or the entries' counts change, so --resume refuses an older gyroage's chunks instead of mixing them into the
 # new output (the version is not bumped for every change). None recorded: 1; 2: colour_err_beyond_training, float64
 # posteriors' log10_age, text cells as written; 3: mcmc_n_eff/grid_posterior's effective-samples rule, grid ages above 0.08
-# mag; 4: each entry's clipped colour errors, ``clipped`` (a 3's lack it: its resumed chunks would count none).
+# mag; 4: each entry's clipped colour errors (``clipped``) and unreddened rows (``unreddened``, one count per sequence
+# column), absent when none (a 3's lack them: its resumed chunks would count none).
 CHUNK_FORMAT = 4
 
 # what a sidecar's chunk suffix holds, for a refused --resume
