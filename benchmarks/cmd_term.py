@@ -346,7 +346,9 @@ def main() -> None:
                        declared_err=args.declare_err)
         results[name] = {"seed": seed, **r}  # by fold directory: two of one seed would overwrite each other
         a, b = r["v4"], r["cmd"]
-        print(f"seed {seed}: all-25 {a['all25']:.4f} -> {b['all25']:.4f}  >=30 {a['ge30']:.4f} -> {b['ge30']:.4f}  "
+        ge30 = [f"{v['ge30']:.4f}" if v["ge30"] is not None else "none" for v in (a, b)]  # None: no cluster >= 30 Myr
+        # the count scored, not the shipped model's 25 (the results' key "all25" is kept for their readers)
+        print(f"seed {seed}: all-{len(folds)} {a['all25']:.4f} -> {b['all25']:.4f}  >=30 {ge30[0]} -> {ge30[1]}  "
               f"stars {a['star_median']:.3f} -> {b['star_median']:.3f}  log score {a['log_score']:.3f} -> "
               f"{b['log_score']:.3f}  (cal {a['log_score_cal']:.3f} -> {b['log_score_cal']:.3f})  "
               f"coverage(cal) {[round(v, 3) for v in a['coverage_68_cal'].values()]} -> "
