@@ -43,7 +43,8 @@ def summary_card_differences(summary: dict, card: Any) -> list[str]:
     problems = card_differences(card, summary.get("train_settings", {}), summary.get("age_grid", []))
     ours, theirs = (summary.get("catalog") or {}).get("sha256"), (card.training.get("catalog") or {}).get("sha256")
     if theirs is not None and ours != theirs:
-        problems.append(f"catalogue SHA-256: card {theirs[:12]}..., this run {str(ours)[:12]}...")
+        problems.append(f"catalogue SHA-256: card {theirs[:12]}..., this run "
+                        + (f"{ours[:12]}..." if isinstance(ours, str) else "not recorded"))
     if validation.get("min_members") is not None and summary.get("min_members") != validation["min_members"]:
         problems.append(f"min_members: card {validation['min_members']}, this run {summary.get('min_members')}")
     if validation.get("per_cluster") and set(summary.get("per_cluster", {})) != set(validation["per_cluster"]):

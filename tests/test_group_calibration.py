@@ -102,6 +102,7 @@ def _main_exit(gc, argv, capsys) -> str:
     ({"per_cluster": {"C0": {}, "C1": {}}}, "clusters: card 2, this run 5"),
     ({"age_grid": [6.0, 10.3, 431]}, "grid: card"),
     (None, "catalogue SHA-256: card bbbbbbbbbbbb..., this run aaaaaaaaaaaa..."),
+    ("unrecorded", "catalogue SHA-256: card aaaaaaaaaaaa..., this run not recorded"),
 ])
 def test_write_card_refuses_runs_not_validated_as_the_card(monkeypatch, tmp_path, capsys, card, said):
     """--write-card wrote any --loco run's widths into any card (review V47, 2): a 2-cluster 1-epoch run went into
@@ -109,8 +110,9 @@ def test_write_card_refuses_runs_not_validated_as_the_card(monkeypatch, tmp_path
     catalogue, minimum membership or clusters are now refused in one line before any fit, the card untouched."""
     gc = load("group_calibration")
     monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
-    run = _run(tmp_path / "run", summary={"catalog": {"sha256": SHA_A}, "min_members": 20})
-    model = _card(tmp_path / "m", **(card or {}))
+    run = _run(tmp_path / "run", summary={"catalog": None if card == "unrecorded" else {"sha256": SHA_A},
+                                          "min_members": 20})
+    model = _card(tmp_path / "m", **(card if isinstance(card, dict) else {}))
     if card is None:
         text = (model / "gyroage-model.json").read_text()
         (model / "gyroage-model.json").write_text(text.replace(SHA_A, SHA_B))
