@@ -21,11 +21,12 @@ import argparse
 import sys
 
 import numpy as np
+from fold_checks import checked_folds  # beside this script
 from scipy.optimize import minimize
 
 from gyroage.build import calibration as C
 from gyroage.build.catalogue import default_catalogue_path, load_catalogue, quality_select
-from gyroage.build.loco import saved_folds, star_posteriors
+from gyroage.build.loco import star_posteriors
 from gyroage.build.loco_figures import COLOUR_EDGES, log_score
 from gyroage.core.calibration import Calibration
 from gyroage.core.modelcard import load_card
@@ -45,7 +46,7 @@ def load_runs(dirs, exclude=()):
     in ``exclude`` are left out of the fit and of every figure."""
     runs = []
     for d in dirs:
-        folds = {c: f for c, f in saved_folds(d).items() if c not in exclude}
+        folds = {c: f for c, f in checked_folds(d).items() if c not in exclude}
         grid = next(iter(folds.values()))["grid"]
         runs.append((np.concatenate([star_posteriors(f["loglike"], grid) for f in folds.values()]), grid,
                      np.concatenate([f["source_row"] for f in folds.values()])))

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
+from fold_checks import card_differences, fold_catalogue  # beside this script
 
 from gyroage.build.calibration import inside
 from gyroage.build.catalogue import PARALLAX, default_catalogue_path, load_catalogue, main_sequence_curve, quality_select
@@ -345,7 +346,9 @@ def main() -> None:
                        declared_err=args.declare_err)
         results[name] = {"seed": seed, **r}  # by fold directory: two of one seed would overwrite each other
         a, b = r["v4"], r["cmd"]
-        print(f"seed {seed}: all-25 {a['all25']:.4f} -> {b['all25']:.4f}  >=30 {a['ge30']:.4f} -> {b['ge30']:.4f}  "
+        ge30 = [f"{v['ge30']:.4f}" if v["ge30"] is not None else "none" for v in (a, b)]  # None: no cluster >= 30 Myr
+        # the count scored, not the shipped model's 25 (the results' key "all25" is kept for their readers)
+        print(f"seed {seed}: all-{len(folds)} {a['all25']:.4f} -> {b['all25']:.4f}  >=30 {ge30[0]} -> {ge30[1]}  "
               f"stars {a['star_median']:.3f} -> {b['star_median']:.3f}  log score {a['log_score']:.3f} -> "
               f"{b['log_score']:.3f}  (cal {a['log_score_cal']:.3f} -> {b['log_score_cal']:.3f})  "
               f"coverage(cal) {[round(v, 3) for v in a['coverage_68_cal'].values()]} -> "
@@ -393,18 +396,13 @@ def check_fold_settings(ap: argparse.ArgumentParser, loco: Path, model_dir: Path
     age grid, or, for the validated seed itself, a folds directory other than the card's ``validation.settings_key``
     (the key of the settings and grid, :meth:`gyroage.build.loco.ValidateSettings.key`). A card never validated is
     compared with its training settings."""
-    from gyroage.build.loco_card import settings_differences
-
     validation = card.validation or {}
     train = validation.get("train_settings") or card.training.get("settings", {})
-    grid = validation.get("age_grid")
     for d in sorted((loco / "folds").iterdir()):
         if not (d / "settings.json").is_file():
             continue
         folds = json.loads((d / "settings.json").read_text())
-        problems = settings_differences(train, folds["train"])
-        if grid is not None and list(folds["grid"]) != list(grid):
-            problems.append(f"grid: card {list(grid)}, these folds {list(folds['grid'])}")
+        problems = card_differences(card, folds["train"], folds["grid"])  # shared with group_calibration.py
         same_seed = all(folds["train"].get(k) == train.get(k) for k in ("seed", "threads"))
         if not problems and same_seed and validation.get("settings_key") not in (None, d.name):
             problems.append(f"settings_key: card {validation['settings_key']}, these folds {d.name}")
@@ -433,12 +431,6 @@ def check_fold_catalogue(ap: argparse.ArgumentParser, loco: Path, catalogue: Pat
                 refuse(ap, f"--loco {where} was trained on another catalogue than {catalogue} (SHA-256 {sha[:12]}..., "
                            f"this file {digest[:12]}...): its stars would be joined to other rows; give the catalogue "
                            "it was validated on (or let gyroage validate finish retraining its folds)")
-
-
-def fold_catalogue(path: Path) -> str | None:
-    """The catalogue SHA-256 a saved fold's meta records (None before validate recorded it)."""
-    with np.load(path) as z:
-        return json.loads(str(z["meta"])).get("catalog_sha256")
 
 
 def write_card(model_dir: Path, frame: pd.DataFrame, term_calib: Calibration, results: dict) -> None:

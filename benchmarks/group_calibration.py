@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fold_checks import checked_folds, refuse, summary_card_differences  # beside this script
 from scipy.optimize import minimize
 
 from gyroage.build.calibration import inside
-from gyroage.build.loco import saved_folds, seed_table_dirs
+from gyroage.build.loco import seed_table_dirs
 from gyroage.build.loco_figures import OLD_MYR
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age
@@ -48,7 +49,7 @@ def held_out(dirs: list[Path]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     for d in dirs:
         table = pd.read_csv(d / "loco_clusters.csv").set_index("cluster")
         seed = json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"]
-        for c, f in saved_folds(d).items():
+        for c, f in checked_folds(d).items():
             pdf, _ = joint_age(f["loglike"], f["grid"], OUTLIER_WEIGHT)
             grid = f["grid"]
             rows.append({"cluster": c, "seed": seed, "age_myr": float(table.loc[c, "fiducial_age_myr"]),
@@ -62,15 +63,22 @@ def held_out(dirs: list[Path]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 def single_width(dirs: list[Path]) -> float:
     """The single width group-age takes from a card validated as these runs were
     (:func:`gyroage.core.groups.default_systematic_dex`): their summaries' >= 30 Myr median |error|, mean over
-    the seeds, / 0.6745."""
+    the seeds, / 0.6745. Refused in one line when a run has no cluster of 30 Myr or older (its figure is null)."""
     v = [json.loads((d / "loco_summary.json").read_text())["loco_cluster_median_abs_dex_ge30myr"] for d in dirs]
+    if any(x is None for x in v):
+        refuse(f"--loco {dirs[v.index(None)]} has no held-out cluster of {OLD_MYR:g} Myr or older: the single width "
+               "(their median |error| / 0.6745) is undefined")
     return float(np.mean(v)) / MAD_TO_SIGMA
 
 
 def single_width_without(t: pd.DataFrame, cluster: str) -> float:
     """:func:`single_width` from the cluster tables with ``cluster`` left out: each seed's median |error| over the
-    other clusters >= 30 Myr, mean over the seeds, / 0.6745 (a nested fit's floor holds nothing of its cluster)."""
+    other clusters >= 30 Myr, mean over the seeds, / 0.6745 (a nested fit's floor holds nothing of its cluster).
+    Refused in one line when ``cluster`` is the runs' only one of 30 Myr or older."""
     old = t[(t["cluster"] != cluster) & (t["age_myr"] >= OLD_MYR)]
+    if old.empty:
+        refuse(f"no held-out cluster of {OLD_MYR:g} Myr or older once {cluster} is left out: its nested fit's single "
+               "width is undefined (give runs holding at least two such clusters)")
     return float(old.groupby("seed")["error_dex"].apply(lambda e: np.median(np.abs(e))).mean()) / MAD_TO_SIGMA
 
 
@@ -125,6 +133,23 @@ def figure(t: pd.DataFrame, before: pd.DataFrame, nested: pd.DataFrame, path: Pa
                     plt, legend_size=6.5)
 
 
+def check_runs_against_card(dirs: list[Path], model_dir: Path) -> None:
+    """Refuse in one line, before any fit, ``--loco`` runs not validated as ``model_dir``'s card was (training
+    settings but the seed, age grid, catalogue, minimum membership, held-out clusters): their widths would be
+    another model's, written beside the card's own validation (as validate's and cmd_term.py's --write-card)."""
+    from gyroage.errors import ModelError
+
+    try:
+        card, _ = load_card(model_dir, verify=False)
+    except ModelError as exc:
+        refuse(str(exc))
+    for d in dirs:
+        problems = summary_card_differences(json.loads((d / "loco_summary.json").read_text()), card)
+        if problems:
+            refuse(f"--loco {d} was not validated as {model_dir}'s card was ({'; '.join(problems)}): its widths "
+                   f"would be another model's; give the runs of gyroage validate --write-card {model_dir}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", required=True, nargs="+", type=Path)
@@ -135,6 +160,8 @@ def main(argv=None) -> int:
                     help="write the all-cluster widths and the nested figures into MODEL_DIR's card")
     a = ap.parse_args(argv)
     dirs = [d for out in a.loco for d in seed_table_dirs(out)]
+    if a.write_card:
+        check_runs_against_card(dirs, a.write_card)
     t, pdfs, grid = held_out(dirs)
     # the runs' own model's, not the shipped card's: the widths go into --write-card's card
     scalar = single_width(dirs)  # the single width group-age used before
@@ -143,9 +170,10 @@ def main(argv=None) -> int:
     before = scores(calibration(start), pdfs, grid, t["truth"].to_numpy())
     nested = pd.DataFrame(index=t.index, columns=before.columns)
     fold_widths = {}
-    for c in t["cluster"].unique():
+    # nested: neither floor nor start holds c's own error (all computed first: a run without one is refused unfitted)
+    owns = {c: single_width_without(t, c) for c in t["cluster"].unique()}
+    for c, own in owns.items():
         k = (t["cluster"] == c).to_numpy()
-        own = single_width_without(t, c)  # nested: neither floor nor start holds c's own error
         w = fit(pdfs[~k], grid, t["truth"].to_numpy()[~k], [own] * len(KNOTS), own if a.floor_at_single_width else 0.0)
         fold_widths[c] = w
         nested.loc[k] = scores(calibration(w), pdfs[k], grid, t["truth"].to_numpy()[k]).to_numpy()

@@ -55,13 +55,23 @@ def loco(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return g.sort_values("age_myr")
 
 
+def medians(error_dex, age_myr) -> tuple[float | None, float | None]:
+    """:func:`cluster_medians`, (None, None) over no cluster (every cluster unsupported, say)."""
+    return cluster_medians(error_dex, age_myr) if len(error_dex) else (None, None)
+
+
+def dex(v: float | None, digits: int = 3) -> str:
+    """A median in dex, or "none" where no cluster gives one (none >= 30 Myr: a 2-cluster run, say)."""
+    return "none" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
 def seed_medians(dirs: list[Path], tables: list[pd.DataFrame], unsupported: set[str]) -> None:
     """Each seed's cluster medians (all / >= 30 Myr), over every cluster and over the supported ones, and their means."""
     print("\n| clusters | " + " | ".join(f"seed table {d.name}" for d in dirs) + " | mean |")
     print("|---|" + "---|" * (len(tables) + 1))
     for name, keep in (("all", lambda k: k), ("supported", lambda k: k[~k.cluster.isin(unsupported)])):
-        m = np.array([cluster_medians(k.error_dex, k.fiducial_age_myr) for k in map(keep, tables)])
-        cells = [f"{a:.4f} / {b:.4f}" for a, b in m] + [f"{m[:, 0].mean():.4f} / {m[:, 1].mean():.4f}"]
+        m = np.array([medians(k.error_dex, k.fiducial_age_myr) for k in map(keep, tables)], dtype=float)  # None: NaN
+        cells = [f"{dex(a, 4)} / {dex(b, 4)}" for a, b in m] + [f"{dex(m[:, 0].mean(), 4)} / {dex(m[:, 1].mean(), 4)}"]
         print(f"| {name}: all / >= 30 Myr | " + " | ".join(cells) + " |")
         if len(m) > 1:
             sd, meet = m.std(axis=0, ddof=1), (m <= np.array(TARGETS)).sum(axis=0)
@@ -80,11 +90,11 @@ def star_table(dirs: list[Path], unsupported: set[str]) -> None:
         rows = []
         for s in map(keep, tables):
             b = by_age_bin(s)
-            rows.append([np.median(np.abs(s.error_dex))]
+            rows.append([np.median(np.abs(s.error_dex)) if len(s) else None]
                         + [b[k][label] for label, _, _ in AGE_BINS for k in ("coverage_68", "below_68", "above_68")])
-        m = np.mean(rows, axis=0)
-        cells = [" / ".join(f"{v:.3f}" for v in m[1 + 3 * i:4 + 3 * i]) for i in range(len(AGE_BINS))]
-        print(f"| {name} ({len(tables)} seeds) | {m[0]:.3f} | " + " | ".join(cells) + " |")
+        m = np.mean(np.array(rows, dtype=float), axis=0)  # an empty bin's None: NaN, said "none"
+        cells = [" / ".join(dex(v) for v in m[1 + 3 * i:4 + 3 * i]) for i in range(len(AGE_BINS))]
+        print(f"| {name} ({len(tables)} seeds) | {dex(m[0])} | " + " | ".join(cells) + " |")
 
 
 def in_sample_stars(d: pd.DataFrame) -> None:
@@ -121,7 +131,8 @@ def period_table(d: pd.DataFrame) -> None:
 def split_by_colour(dirs: list[Path], frame: pd.DataFrame, cluster: str, colour: float) -> None:
     """A held-out cluster's joint age per seed from all its members, those bluer than ``colour`` and the rest: which
     of its stars carry its LOCO error (M67's: its M dwarfs, extrapolated past the oldest training M dwarfs)."""
-    from gyroage.build.loco import saved_folds
+    from fold_checks import checked_folds  # beside this script
+
     from gyroage.core.groups import joint_age
     from gyroage.defaults import OUTLIER_WEIGHT
 
@@ -129,7 +140,7 @@ def split_by_colour(dirs: list[Path], frame: pd.DataFrame, cluster: str, colour:
     print("|---|---|---|---|")
     rows = []
     for d in dirs:
-        f = saved_folds(d)[cluster]
+        f = checked_folds(d)[cluster]
         members = frame.iloc[f["source_row"]]
         bluer = members["BPRP_0"].to_numpy(dtype=float) < colour
         truth = np.log10(members["fiducial_age_Myr"].median() * 1e6)
@@ -195,10 +206,10 @@ def main(argv=None) -> int:
         print(f"| {c} | {r.age_myr:g} | {r.in_sample_dex:+.3f}{flag} | {r.loco_mean_dex:+.3f} +- {r.loco_sd_dex:.3f} |")
     bad = np.abs(t.in_sample_dex) > FLOOR_DEX
     old = t.age_myr >= OLD_MYR
-    every, sup = cluster_medians(t.loco_mean_dex, t.age_myr), cluster_medians(t.loco_mean_dex[~bad], t.age_myr[~bad])
+    every, sup = medians(t.loco_mean_dex, t.age_myr), medians(t.loco_mean_dex[~bad], t.age_myr[~bad])
     print(f"\n{int(bad.sum())} of {len(t)} clusters ({int((bad & old).sum())} of {int(old.sum())} >= 30 Myr) miss by more "
-          f"than {FLOOR_DEX} dex in-sample. LOCO median |error| of the mean errors: {every[0]:.3f} / {every[1]:.3f}; "
-          f"over the supported clusters alone: {sup[0]:.3f} / {sup[1]:.3f}.")
+          f"than {FLOOR_DEX} dex in-sample. LOCO median |error| of the mean errors: {dex(every[0])} / {dex(every[1])}; "
+          f"over the supported clusters alone: {dex(sup[0])} / {dex(sup[1])}.")
     seed_medians(dirs, tables, set(t.index[bad]))
     star_table(dirs, set(t.index[bad]))
     if not a.catalogue:

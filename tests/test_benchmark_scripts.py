@@ -15,6 +15,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 def load(name: str):
     """Import ``benchmarks/<name>.py`` as a module (benchmarks/ is no package)."""
+    if str(BENCHMARKS) not in sys.path:  # as running a script puts its folder first: its siblings import
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod

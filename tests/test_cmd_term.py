@@ -521,3 +521,14 @@ def test_a_fold_of_another_catalogue_under_a_rewritten_settings_json_is_refused(
                  source_row=np.zeros(1, np.int64), meta=json.dumps({"catalog_sha256": digest}))
     _run(ct, monkeypatch, *argv)
     assert len(calls["score"]) == 1
+
+
+def test_the_seed_line_says_the_count_of_clusters_scored(stubbed, monkeypatch, tmp_path, capsys):
+    """The seed line said "all-25" whatever the run's cluster count ("seed 0: all-25 0.0918" for a 2-cluster run),
+    and a run without a cluster >= 30 Myr (its median None) was a TypeError traceback formatting it."""
+    ct, _ = stubbed
+    monkeypatch.setattr(ct, "complete_fold_sets", lambda loco, clusters, keep=None: [("k", 0, {"A": {}, "B": {}})])
+    monkeypatch.setattr(ct, "score_seed", lambda *a, **k: {"v4": {**ZERO, "ge30": None}, "cmd": ZERO})
+    _run(ct, monkeypatch, "--loco", str(tmp_path / "validation"), "--term-calibration", str(tmp_path / "widths.json"))
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("seed 0:"))
+    assert line.startswith("seed 0: all-2 0.0000 -> 0.0000  >=30 none -> 0.0000  "), line

@@ -16,26 +16,28 @@ GRID = (6.0, 10.0, 81)
 CLUSTERS = {"C0": (100.0, 0.10), "C1": (300.0, -0.20), "C2": (1000.0, 0.30), "C3": (3000.0, -0.90), "C4": (10.0, 0.50)}
 
 
-def _run(out: Path) -> Path:
-    """A validate --out directory: summary, cluster table and one fold per cluster (stars peaked near the label)."""
+def _run(out: Path, clusters: dict = CLUSTERS, summary: dict | None = None, fold_meta: dict | None = None) -> Path:
+    """A validate --out directory: summary, cluster table and one fold per cluster (stars peaked near the label);
+    ``summary``: more keys of loco_summary.json; ``fold_meta``: cluster -> that fold's meta."""
     from gyroage.build.loco import ValidateSettings
 
     train = {"seed": 0, "max_epochs": 5}
-    ge30 = float(np.median([abs(e) for a, e in CLUSTERS.values() if a >= 30]))
+    old = [abs(e) for a, e in clusters.values() if a >= 30]
+    ge30 = float(np.median(old)) if old else None  # validate writes null without a cluster >= 30 Myr
     out.mkdir()
     (out / "loco_summary.json").write_text(json.dumps({
-        "train_settings": train, "age_grid": list(GRID), "per_cluster": dict.fromkeys(CLUSTERS, {}),
-        "loco_cluster_median_abs_dex_ge30myr": ge30}))
+        "train_settings": train, "age_grid": list(GRID), "per_cluster": dict.fromkeys(clusters, {}),
+        "loco_cluster_median_abs_dex_ge30myr": ge30, **(summary or {})}))
     (out / "loco_clusters.csv").write_text("cluster,fiducial_age_myr,error_dex\n"
-                                           + "".join(f"{c},{a},{e}\n" for c, (a, e) in CLUSTERS.items()))
+                                           + "".join(f"{c},{a},{e}\n" for c, (a, e) in clusters.items()))
     d = ValidateSettings(train=train, grid=GRID).fold_dir(out)
     d.mkdir(parents=True)
     grid = np.linspace(*GRID[:2], GRID[2])
-    for c, (age, err) in CLUSTERS.items():
+    for c, (age, err) in clusters.items():
         centre = np.log10(age * 1e6) + err
         ll = -0.5 * ((grid[None, :] - centre - np.array([[-0.1], [0.0], [0.1]])) / 0.3) ** 2
         np.savez(d / f"{c}.npz", loglike=ll.astype(np.float32), grid=grid, source_row=np.arange(3),
-                 meta=json.dumps({}))
+                 meta=json.dumps((fold_meta or {}).get(c, {})))
     return out
 
 
@@ -70,3 +72,94 @@ def test_without_the_floor_the_single_width_is_still_the_runs_own(monkeypatch, t
     gc.main(["--loco", str(_run(tmp_path / "run"))])
     assert seen[0] == pytest.approx([0.25 / 0.6745] * 4, abs=1e-4)  # to_dict keeps 4 decimals
     assert "single width 0.3706 dex" in capsys.readouterr().out
+
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+def _card(model_dir: Path, **validation) -> Path:
+    """A copy of the shipped card in ``model_dir`` validated as ``_run``'s runs are, but for ``validation``."""
+    card = json.loads((Path(__file__).resolve().parents[1] / "models" / "gyroage-model.json").read_text())
+    card["training"]["catalog"]["sha256"] = SHA_A
+    card["validation"] = {"train_settings": {"seed": 3, "max_epochs": 5}, "age_grid": list(GRID), "min_members": 20,
+                          "per_cluster": dict.fromkeys(CLUSTERS, {}), **validation}
+    model_dir.mkdir()
+    (model_dir / "gyroage-model.json").write_text(json.dumps(card))
+    return model_dir
+
+
+def _main_exit(gc, argv, capsys) -> str:
+    with pytest.raises(SystemExit) as e:
+        gc.main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("card, said", [
+    ({"train_settings": {"seed": 0, "max_epochs": 100}}, "max_epochs: card 100, this run 5"),
+    ({"min_members": 10}, "min_members: card 10, this run 20"),
+    ({"per_cluster": {"C0": {}, "C1": {}}}, "clusters: card 2, this run 5"),
+    ({"age_grid": [6.0, 10.3, 431]}, "grid: card"),
+    (None, "catalogue SHA-256: card bbbbbbbbbbbb..., this run aaaaaaaaaaaa..."),
+    ("unrecorded", "catalogue SHA-256: card aaaaaaaaaaaa..., this run not recorded"),
+])
+def test_write_card_refuses_runs_not_validated_as_the_card(monkeypatch, tmp_path, capsys, card, said):
+    """--write-card wrote any --loco run's widths into any card (review V47, 2): a 2-cluster 1-epoch run went into
+    the shipped card beside its 25-cluster validation. Runs of other training settings (seed aside), grid,
+    catalogue, minimum membership or clusters are now refused in one line before any fit, the card untouched."""
+    gc = load("group_calibration")
+    monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
+    run = _run(tmp_path / "run", summary={"catalog": None if card == "unrecorded" else {"sha256": SHA_A},
+                                          "min_members": 20})
+    model = _card(tmp_path / "m", **(card if isinstance(card, dict) else {}))
+    if card is None:
+        text = (model / "gyroage-model.json").read_text()
+        (model / "gyroage-model.json").write_text(text.replace(SHA_A, SHA_B))
+    before = (model / "gyroage-model.json").read_text()
+    err = _main_exit(gc, ["--loco", str(run), "--write-card", str(model)], capsys)
+    assert "was not validated as" in err and said in err, err
+    assert (model / "gyroage-model.json").read_text() == before
+
+
+def test_write_card_takes_runs_validated_as_the_card(monkeypatch, tmp_path, capsys):
+    """The check refuses only what differs: a run of the card's settings (another seed) writes its widths."""
+    gc = load("group_calibration")
+    monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
+    run = _run(tmp_path / "run", summary={"catalog": {"sha256": SHA_A}, "min_members": 20})
+    model = _card(tmp_path / "m")
+    assert gc.main(["--loco", str(run), "--write-card", str(model)]) == 0
+    card = json.loads((model / "gyroage-model.json").read_text())
+    assert card["validation"]["group_calibration"]["sigma_dex"] == [0.3] * 4
+
+
+def test_a_fold_of_another_catalogue_is_refused(monkeypatch, tmp_path, capsys):
+    """After an interrupted validate on a changed catalogue, one fold was the new catalogue's beside the old
+    one's tables and summary, and group_calibration.py (calibration_widths.py too) scored the mix without a word
+    (review V47, 3). Each fold's own meta catalog_sha256 is now checked against its summary's, refused in one line;
+    a fold of the summary's catalogue, or one written before the hash was recorded, is read as before."""
+    gc = load("group_calibration")
+    monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
+    meta = {"C0": {"catalog_sha256": SHA_A}, "C2": {"catalog_sha256": SHA_B}}
+    run = _run(tmp_path / "run", summary={"catalog": {"sha256": SHA_A}}, fold_meta=meta)
+    err = _main_exit(gc, ["--loco", str(run)], capsys)
+    assert "fold C2 was trained on another catalogue (SHA-256 bbbbbbbbbbbb...)" in err, err
+    cw = load("calibration_widths")
+    with pytest.raises(SystemExit) as e:
+        cw.load_runs([run])
+    assert e.value.code == 2 and "fold C2" in capsys.readouterr().err
+    ok = _run(tmp_path / "ok", summary={"catalog": {"sha256": SHA_A}}, fold_meta={"C0": {"catalog_sha256": SHA_A}})
+    assert gc.main(["--loco", str(ok)]) == 0
+
+
+@pytest.mark.parametrize("clusters, said", [
+    ({"C4": (10.0, 0.5), "C5": (20.0, 0.1)}, "has no held-out cluster of 30 Myr or older"),
+    ({"C0": (100.0, 0.1), "C4": (10.0, 0.5)}, "no held-out cluster of 30 Myr or older once C0 is left out"),
+])
+def test_no_old_cluster_to_take_the_width_from_is_one_line(monkeypatch, tmp_path, capsys, clusters, said):
+    """A run without a cluster >= 30 Myr (summary figure null) was a TypeError traceback, and one whose only such
+    cluster is left out a CalibrationError traceback (review V47, 4): both are one line now, exit 2."""
+    gc = load("group_calibration")
+    monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
+    err = _main_exit(gc, ["--loco", str(_run(tmp_path / "run", clusters))], capsys)
+    assert said in err, err

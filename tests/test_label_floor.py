@@ -49,3 +49,19 @@ def test_a_cluster_without_an_in_sample_age_is_refused_in_one_line(tmp_path, cap
     message = err.strip()
     assert str(ages) in message and "A Per" in message and "NGC 2516" in message and "M67" not in message
     assert out == ""  # refused before any table is printed
+
+
+def test_a_run_without_a_cluster_to_take_a_median_over_is_said_not_a_traceback(tmp_path, capsys):
+    """A run with no cluster >= 30 Myr (or none supported, as the 2-cluster /tmp/V47/v1) had a None median, and
+    formatting it was a TypeError traceback; such a median is now said "none", the other figures as before."""
+    lf = load("label_floor")
+    run = _loco(tmp_path / "run", {"A": 10, "B": 20})
+    (run / "loco_stars.csv").write_text("cluster,true_age_myr,pit,error_dex,age_p16_myr,age_p84_myr,log_score\n"
+                                        "A,10,0.5,0.1,5,20,-1\nB,20,0.9,-0.3,10,40,-2\n")
+    ages = _group_ages(tmp_path / "g.md", {"A": 0.5, "B": -0.4})  # both unsupported
+    assert lf.main(["--loco", str(run), "--group-ages", str(ages)]) == 0
+    out = capsys.readouterr().out
+    assert "LOCO median |error| of the mean errors: 0.050 / none; over the supported clusters alone: none / none" \
+        in out, out
+    assert "| all: all / >= 30 Myr | 0.0500 / none | 0.0500 / none |" in out, out
+    assert "| supported clusters (1 seeds) | none |" in out, out

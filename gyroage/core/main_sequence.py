@@ -200,8 +200,9 @@ def magnitude_use(card, main_sequence: bool, model_dir) -> tuple[bool, str | Non
     """(whether a run reads ``abs_g0``, or ``g0`` and ``parallax``, where the input has them: ``card`` holds a
     main-sequence term and ``main_sequence`` (not ``--no-main-sequence``) uses it; ``model_dir`` as
     :func:`gyroage.column_notes.no_term_note` names it where the run would read them but the card has no term to
-    read them with, else ``None``). The two answers are complements, so one rule gives both, to both engines, the
-    API and plots."""
+    read them with, else ``None``). At most one holds: with a term the magnitudes are read; without one the model
+    is named; under ``--no-main-sequence`` neither (``(False, None)``). One rule gives both answers, to both engines,
+    the API and plots."""
     if not main_sequence:
         return False, None
     has_term = MainSequenceTerm.from_card(card) is not None

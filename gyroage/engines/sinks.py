@@ -28,7 +28,7 @@ import pandas as pd
 
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
-from gyroage.core.photometry import SEQUENCE_COLUMN
+from gyroage.engines.manifest import entry_fault
 from gyroage.errors import DISK_FULL, UserError
 from gyroage.files import TargetBusy, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
@@ -115,7 +115,7 @@ class Sidecar:
             self.manifest["chunks"] = self._checked(old["chunks"])
             self._write_manifest()
         else:
-            self._replaces = sum(c["rows"] for c in (old or {}).get("chunks", {}).values() if _entry_fault(c) is None)
+            self._replaces = sum(c["rows"] for c in (old or {}).get("chunks", {}).values() if entry_fault(c) is None)
             # what --resume would refuse in this run's command, if anything: the earlier rows are its command's then
             self.earlier_differs = (None if not old else "the input differs" if old.get("fingerprint") != fingerprint
                                     else None if old.get("settings") == shash
@@ -127,7 +127,7 @@ class Sidecar:
         kept, bad = {}, []
         for k, entry in chunks.items():
             number = k.isascii() and k.isdigit()
-            fault = _entry_fault(entry) if number else "not a chunk"
+            fault = entry_fault(entry) if number else "not a chunk"
             if fault is None:
                 files = [(self.path(int(k)), entry)] + ([(self.post_path(int(k)), entry["posteriors"])]
                                                         if "posteriors" in entry else [])
@@ -203,8 +203,9 @@ class Sidecar:
             exact: Collection = (), notes: dict | None = None) -> None:
         """Keep chunk ``i``; ``exact``: its columns written with every digit in CSV (:func:`writers.csv_text`); ``notes``:
         its end-of-run counts for --resume (``narrow``: its stars that took the grid's posterior under mcmc, [count, least
-        width, with prot_err]; ``clipped``: its clipped colour errors). A full disk is a one-line error saying the rows
-        finished so far are kept for ``--resume``.
+        width, with prot_err]; ``clipped``: its clipped colour errors; ``unreddened``: its rows with bp_rp, no usable
+        reddening and a sequence column's value, one count per SEQUENCE_COLUMN key). A full disk is a one-line error
+        saying the rows finished so far are kept for ``--resume``.
         """
         kept = self.kept()
         try:
@@ -294,7 +295,8 @@ class Sidecar:
 # posterior types or the entries' counts change, so --resume refuses an older gyroage's chunks instead of mixing them into the
 # new output (the version is not bumped for every change). None recorded: 1; 2: colour_err_beyond_training, float64
 # posteriors' log10_age, text cells as written; 3: mcmc_n_eff/grid_posterior's effective-samples rule, grid ages above 0.08
-# mag; 4: each entry's clipped colour errors, ``clipped`` (a 3's lack it: its resumed chunks would count none).
+# mag; 4: each entry's clipped colour errors (``clipped``) and unreddened rows (``unreddened``, one count per sequence
+# column), absent when none (a 3's lack them: its resumed chunks would count none).
 CHUNK_FORMAT = 4
 
 # what a sidecar's chunk suffix holds, for a refused --resume
@@ -422,29 +424,6 @@ def _file_fault(path: Path, listed: dict) -> str | None:
     if _digest(path)["sha256"] != listed["sha256"]:
         return "SHA-256 differs"
     return None
-
-
-def _entry_fault(entry) -> str | None:
-    """Why a manifest's chunk entry cannot be trusted (a field missing or of the wrong type), or None."""
-    def digest_ok(d) -> bool:
-        return isinstance(d, dict) and _count(d.get("bytes")) and isinstance(d.get("sha256"), str)
-
-    if not (isinstance(entry, dict) and _count(entry.get("rows")) and isinstance(entry.get("counts"), dict)
-            and all(isinstance(k, str) and _count(v) for k, v in entry["counts"].items()) and _count(entry.get("clipped", 0))
-            and _counts(entry.get("unreddened", [0] * len(SEQUENCE_COLUMN)))):
-        return "listed without its rows or status counts"
-    if not digest_ok(entry) or ("posteriors" in entry and not digest_ok(entry["posteriors"])):
-        return "listed without its size and SHA-256"
-    return None
-
-
-def _count(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def _counts(v) -> bool:
-    """A chunk's unreddened rows, one count per :data:`~gyroage.core.photometry.SEQUENCE_COLUMN` key."""
-    return isinstance(v, list) and len(v) == len(SEQUENCE_COLUMN) and all(map(_count, v))
 
 
 def _concat_parquet(parts: list[Path], target: Path, text: bool = False, meta: dict | None = None) -> None:

@@ -1,0 +1,71 @@
+"""Checks shared by the benchmark scripts that read ``gyroage validate``'s saved folds (cmd_term.py,
+group_calibration.py, label_floor.py, calibration_widths.py): a fold trained on another catalogue than its run's
+(an interrupted validate leaves a mix), or runs not validated as the card a script writes into was."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+
+def refuse(message: str) -> NoReturn:
+    """One line on stderr and exit 2: a user's mistake, never a traceback."""
+    print(f"{Path(sys.argv[0]).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def fold_catalogue(path: Path) -> str | None:
+    """The catalogue SHA-256 a saved fold's meta records (None before validate recorded it)."""
+    with np.load(path) as z:
+        return json.loads(str(z["meta"])).get("catalog_sha256")
+
+
+def card_differences(card: Any, train: dict, grid) -> list[str]:
+    """How training settings ``train`` (seed and thread count aside) and age grid ``grid`` differ from those
+    ``card`` was validated with (its training settings when never validated), as "key: card A, this run B"."""
+    from gyroage.build.loco_card import settings_differences
+
+    validation = card.validation or {}
+    problems = settings_differences(validation.get("train_settings") or card.training.get("settings", {}), train)
+    if validation.get("age_grid") is not None and list(grid) != list(validation["age_grid"]):
+        problems.append(f"grid: card {list(validation['age_grid'])}, this run {list(grid)}")
+    return problems
+
+
+def summary_card_differences(summary: dict, card: Any) -> list[str]:
+    """:func:`card_differences` of a ``loco_summary.json``, and its catalogue, minimum membership and held-out
+    clusters against the card's (what is absent on the card is not compared)."""
+    validation = card.validation or {}
+    problems = card_differences(card, summary.get("train_settings", {}), summary.get("age_grid", []))
+    ours, theirs = (summary.get("catalog") or {}).get("sha256"), (card.training.get("catalog") or {}).get("sha256")
+    if theirs is not None and ours != theirs:
+        problems.append(f"catalogue SHA-256: card {theirs[:12]}..., this run "
+                        + (f"{ours[:12]}..." if isinstance(ours, str) else "not recorded"))
+    if validation.get("min_members") is not None and summary.get("min_members") != validation["min_members"]:
+        problems.append(f"min_members: card {validation['min_members']}, this run {summary.get('min_members')}")
+    if validation.get("per_cluster") and set(summary.get("per_cluster", {})) != set(validation["per_cluster"]):
+        problems.append(f"clusters: card {len(validation['per_cluster'])}, this run "
+                        f"{len(summary.get('per_cluster', {}))}")
+    return problems
+
+
+def checked_folds(table_dir: Path) -> dict[str, dict]:
+    """:func:`gyroage.build.loco.saved_folds`, refused in one line when a fold's own meta ``catalog_sha256`` is not
+    the catalogue its run's ``loco_summary.json`` records: validate rewrites its settings before retraining stale
+    folds one by one, so an interrupted run leaves folds of two catalogues beside one summary and tables. Folds or
+    summaries written before validate recorded the hash are taken as they are."""
+    from gyroage.build.loco import saved_folds
+
+    summary = json.loads((Path(table_dir) / "loco_summary.json").read_text())
+    digest = (summary.get("catalog") or {}).get("sha256")
+    folds = saved_folds(table_dir)
+    for c, f in folds.items():
+        sha = f["meta"].get("catalog_sha256")
+        if digest is not None and sha not in (None, digest):
+            refuse(f"--loco {table_dir}: fold {c} was trained on another catalogue (SHA-256 {sha[:12]}...) than its "
+                   f"run's tables and summary ({digest[:12]}...): let gyroage validate finish retraining its folds")
+    return folds
