@@ -49,7 +49,9 @@ class Progress:
             parts[0] += f"/{self.total}"
             if rate > 0 and self.done < self.total:
                 parts.append(f"ETA {(self.total - self.done) / rate:.0f} s")
-        parts.append(f"{rate:.3g} {self.unit}/s".strip())
+        # a resume that only took rows over computed none: a rate of 0 would read as a stall
+        parts.append(f"{rate:.3g} {self.unit}/s".strip() if self.done > self.skipped or not self.skipped
+                     else "taken over from the interrupted run")
         if extra:
             parts.append(extra)
         print(" | ".join(parts), file=sys.stderr, flush=True)

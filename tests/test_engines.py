@@ -240,6 +240,22 @@ def test_progress_eta(capsys, monkeypatch):
     assert "25/100" in err and "ETA 30 s" in err and "2.5 things/s" in err
 
 
+def test_a_resume_that_computes_no_row_says_no_rate(capsys):
+    """A --resume whose rows were all finished by the interrupted run ended '300000/300000 | 0 stars/s', which reads
+    like a stall (review V48, 6): with no row computed the line gives no rate; one computed row gives one."""
+    from gyroage import progress
+
+    p = progress.Progress("estimate", total=300, unit="stars")
+    p.skip(300)
+    p.close(extra="ok 300")
+    assert capsys.readouterr().err.strip() == "estimate: 300/300 | taken over from the interrupted run | ok 300"
+    p = progress.Progress("estimate", total=300, unit="stars")
+    p.skip(299)
+    p.update(1)
+    p.close()
+    assert "stars/s" in capsys.readouterr().err
+
+
 def test_estimate_modules_import_no_heavy_optional_packages():
     code = ("import sys, gyroage.cli as c; from gyroage import engines; from gyroage.core import density, estimate;"
             "bad=[m for m in ('torch','dask','distributed','matplotlib','astroquery') if m in sys.modules];"
