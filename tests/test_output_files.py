@@ -768,7 +768,7 @@ def test_a_refused_resume_names_an_age_bound_that_changed_below_its_printed_digi
     import json
     import math
 
-    from gyroage.engines.sinks import _changed
+    from gyroage.engines.manifest import changed as _changed
 
     def bounds(lo_myr: float, hi_myr: float) -> dict[str, str]:
         return {"prior.log10_age_min": json.dumps(math.log10(lo_myr * 1e6)),
