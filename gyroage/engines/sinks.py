@@ -67,6 +67,7 @@ class Sidecar:
         self._damage: str | None = None  # what is wrong with that sidecar's manifest, if anything
         self.earlier_differs: str | None = None  # how this run's settings or input differ from that earlier run's
         self.earlier_made_by: str | None = None  # "an older" or "a newer" gyroage made it: its rows cannot be resumed
+        self.finished = False  # the output is assembled and in place (finish): nothing is left to resume
         self.rejected = 0  # finished chunks --resume found damaged (computed again, said in one line)
         # the folders made for it (removed again if the run fails) and its lock, held until finish or abort: a second
         # run into the same target would remove this one's sidecar
@@ -89,6 +90,11 @@ class Sidecar:
             raise UserError(f"cannot write {self.target}: {self.dir} is a file, where gyroage keeps a run's finished "
                             "chunks: remove it")
         old, self._damage = self._read()
+        if old is None and self._damage is None:
+            # no manifest lists a chunk (a run killed before its first, or a finished run's removal cut short): nothing
+            # in it can be resumed, so it goes now, not at this run's first chunk (a run stopping sooner left it)
+            shutil.rmtree(self.dir)
+            return
         was = _chunk_format(old.get("record")) if old else CHUNK_FORMAT
         self.earlier_made_by = None if was == CHUNK_FORMAT else "an older" if was < CHUNK_FORMAT else "a newer"
         if resume and self._damage is not None:
@@ -248,7 +254,8 @@ class Sidecar:
         """Concatenate the chunk files into the target (atomic rename), then drop the sidecar.
 
         A full disk here (the assembled table needs about its own size again) is a one-line error that says the
-        rows are kept: the sidecar stays, and ``--resume`` assembles them without computing any again.
+        rows are kept: the sidecar stays, and ``--resume`` assembles them without computing any again. Once the
+        output is in place the run is finished: an interrupt while the sidecar is removed is taken in, not raised.
         """
         try:
             self._assemble(n_chunks, posteriors, ids)
@@ -260,8 +267,14 @@ class Sidecar:
             if exc.errno not in DISK_FULL:
                 raise
             raise self._disk_full(exc, f"all {self.kept()} rows are") from None
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.lock.release()
+        self.finished = True
+        while True:  # the output is in place: the run is done, so a Ctrl-C or SIGTERM now must not leave the
+            try:     # sidecar half-removed (no manifest, some chunks) nor report the run as interrupted
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self.lock.release()
+                return
+            except KeyboardInterrupt:
+                continue
 
     def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
         if posteriors is not None:
