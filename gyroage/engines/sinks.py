@@ -22,6 +22,7 @@ import json
 import shutil
 from collections import Counter
 from collections.abc import Collection
+from errno import EFBIG
 from pathlib import Path
 
 import pandas as pd
@@ -223,8 +224,11 @@ class Sidecar:
 
     def _disk_full(self, exc: OSError, rows: str) -> UserError:
         """The one line for a disk that refused the bytes while ``rows`` (``"all 300 rows are"``) are kept."""
-        return UserError(f"cannot write {self.target}: {exc.strerror}: {rows} kept in {self.dir}: free space and "
-                         "rerun with --resume")
+        # freeing space does not lift a file-size limit (ulimit -f, FAT32's 4 GiB): EFBIG is told what stopped it
+        fix = ("the file-size limit (ulimit -f) or the file system's was reached: raise it and" if exc.errno == EFBIG
+               else "free space and")
+        return UserError(f"cannot write {self.target}: {exc.strerror}: {rows} kept in {self.dir}: {fix} rerun with "
+                         "--resume")
 
     def _add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None,
              exact: Collection, notes: dict | None = None) -> None:
