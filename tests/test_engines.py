@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -800,3 +801,73 @@ def test_a_resumed_run_leaves_out_of_the_clipped_count_the_rows_its_per_star_pri
     assert 0 < n and fresh and fresh[0].startswith(f"estimate: {n} stars' colour errors exceed"), fresh
     _interrupt_then_resume(monkeypatch, capsys, src, out, density, settings, 100)
     assert said() == fresh
+
+
+def test_an_interrupt_while_the_finished_runs_sidecar_is_removed_ends_the_run_as_finished(tmp_path, density,
+                                                                                          settings, monkeypatch):
+    """A Ctrl-C or SIGTERM landing after the output was renamed into place, while the sidecar was being removed
+    (review V48, 1), said "700 rows of out.csv kept; run the same command with --resume" (exit 130) over a complete
+    output, and left the sidecar half-removed, without its manifest: the advised --resume computed every row again.
+    The run is finished once the output is in place: the removal is completed and the run returns as finished."""
+    import shutil
+
+    src = tmp_path / "in.csv"
+    stars(700).to_csv(src, index=False)
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    engines.run_local(src, ref, density, settings, chunksize=100, quiet=True)
+    side, real, hit = engines.sidecar_dir(out), shutil.rmtree, []
+
+    def cut_short(path, *a, **k):  # the window, deterministic: part of the sidecar removed, then the interrupt
+        if Path(path) == side and out.exists() and not hit:
+            hit.append(path)
+            (side / "manifest.json").unlink()
+            next(side.glob("chunk-*")).unlink()
+            raise KeyboardInterrupt
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(shutil, "rmtree", cut_short)
+    try:
+        counts = engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    except KeyboardInterrupt as exc:  # raised on, it would stop pytest itself
+        pytest.fail(f"the finished run was reported interrupted: {exc}")
+    assert hit and sum(counts.values()) == 700
+    assert out.read_bytes() == ref.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv", "ref.csv"]  # no sidecar, no lock
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_sidecar_without_a_manifest_is_removed_by_the_next_run(tmp_path, density, settings, monkeypatch, resume):
+    """A sidecar whose manifest is gone (a finished run's removal cut short, review V48, 1) lists no chunk: nothing in
+    it can be resumed. It stayed until a later run computed its first chunk, so a run stopped before that (or one that
+    failed) left it again. The next run removes it as it starts."""
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    side = engines.sidecar_dir(out)
+    side.mkdir()
+    for i in (1, 2):
+        (side / f"chunk-{i:07d}.csv").write_text("star,Prot\ns1,1.0\n")
+    interrupt_after(monkeypatch, "estimate_chunk", 0)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=resume)
+    assert not side.exists() and not stop.value.args  # a plain "interrupted": nothing is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_an_interrupt_after_the_output_is_written_does_not_offer_a_resume(tmp_path, density, settings, monkeypatch):
+    """An interrupt while the end-of-run line was being made, after the output was written and its sidecar removed,
+    said "300 rows of out.csv kept; run the same command with --resume" (review V48, 1): it now says the output is
+    written in full."""
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+
+    def stops(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engines, "counts_text", stops)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert stop.value.args == (f"interrupted after {out} was written in full",)
+    assert out.exists() and not engines.sidecar_dir(out).exists()

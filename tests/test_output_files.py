@@ -768,7 +768,7 @@ def test_a_refused_resume_names_an_age_bound_that_changed_below_its_printed_digi
     import json
     import math
 
-    from gyroage.engines.sinks import _changed
+    from gyroage.engines.manifest import changed as _changed
 
     def bounds(lo_myr: float, hi_myr: float) -> dict[str, str]:
         return {"prior.log10_age_min": json.dumps(math.log10(lo_myr * 1e6)),
@@ -870,3 +870,39 @@ def test_group_age_holds_its_output_as_estimate_does(tmp_path):
     finally:
         holder.communicate("")
     assert out.read_bytes() == first
+
+
+@pytest.mark.parametrize("where", ["assembly", "mid-run"])
+def test_a_file_size_limit_is_not_told_to_free_space(tmp_path, density, settings, monkeypatch, where):
+    """A file-size limit (``ulimit -f``, EFBIG) was told "free space and rerun with --resume" (review V48, 4), which
+    does not help: it now names the limit. A full disk or quota (ENOSPC, EDQUOT) keeps "free space"."""
+    import errno
+    import shutil
+
+    from gyroage.engines import sinks
+    from gyroage.errors import UserError
+
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    real, calls = sinks._digest, []
+
+    def too_large(*a, **k):
+        raise OSError(errno.EFBIG, "File too large")
+
+    def grows(path):  # the third chunk's file is refused
+        calls.append(path)
+        if len(calls) == 3:
+            too_large()
+        return real(path)
+
+    if where == "assembly":
+        monkeypatch.setattr(shutil, "copyfileobj", too_large)
+    else:
+        monkeypatch.setattr(sinks, "_digest", grows)
+    with pytest.raises(UserError) as err:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    rows = "all 300 rows are" if where == "assembly" else "the 200 rows finished so far are"
+    assert str(err.value) == (f"cannot write {out}: File too large: {rows} kept in {sinks.sidecar_dir(out)}: the "
+                              "file-size limit (ulimit -f) or the file system's was reached: raise it and rerun "
+                              "with --resume")

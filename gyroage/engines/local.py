@@ -343,7 +343,9 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
     except KeyboardInterrupt as exc:
         sink.abort()
         kept, earlier = sink.kept(), sink.earlier()
-        if kept and not exc.args:  # the CLI's one line (gyroage.cli.user_errors) says what the rerun takes over
+        if getattr(sink, "finished", False) and not exc.args:  # stopped while the end-of-run notes were said
+            exc.args = (f"interrupted after {target} was written in full",)
+        elif kept and not exc.args:  # the CLI's one line (gyroage.cli.user_errors) says what the rerun takes over
             exc.args = (f"interrupted: {kept} rows of {target} kept; run the same command with --resume to "
                         "continue",)
         elif earlier and not exc.args:  # stopped before its first chunk replaced an earlier run's: those stay

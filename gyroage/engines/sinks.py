@@ -22,13 +22,14 @@ import json
 import shutil
 from collections import Counter
 from collections.abc import Collection
+from errno import EFBIG
 from pathlib import Path
 
 import pandas as pd
 
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
-from gyroage.engines.manifest import entry_fault
+from gyroage.engines.manifest import changed, entry_fault
 from gyroage.errors import DISK_FULL, UserError
 from gyroage.files import TargetBusy, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
@@ -67,6 +68,7 @@ class Sidecar:
         self._damage: str | None = None  # what is wrong with that sidecar's manifest, if anything
         self.earlier_differs: str | None = None  # how this run's settings or input differ from that earlier run's
         self.earlier_made_by: str | None = None  # "an older" or "a newer" gyroage made it: its rows cannot be resumed
+        self.finished = False  # the output is assembled and in place (finish): nothing is left to resume
         self.rejected = 0  # finished chunks --resume found damaged (computed again, said in one line)
         # the folders made for it (removed again if the run fails) and its lock, held until finish or abort: a second
         # run into the same target would remove this one's sidecar
@@ -89,6 +91,11 @@ class Sidecar:
             raise UserError(f"cannot write {self.target}: {self.dir} is a file, where gyroage keeps a run's finished "
                             "chunks: remove it")
         old, self._damage = self._read()
+        if old is None and self._damage is None:
+            # no manifest lists a chunk (a run killed before its first, or a finished run's removal cut short): nothing
+            # in it can be resumed, so it goes now, not at this run's first chunk (a run stopping sooner left it)
+            shutil.rmtree(self.dir)
+            return
         was = _chunk_format(old.get("record")) if old else CHUNK_FORMAT
         self.earlier_made_by = None if was == CHUNK_FORMAT else "an older" if was < CHUNK_FORMAT else "a newer"
         if resume and self._damage is not None:
@@ -109,8 +116,8 @@ class Sidecar:
                                 f"{_KINDS[self.ext]} ones: rerun with its --output-format, or without --resume to "
                                 "start again")
             if old.get("settings") != shash:
-                changed = _changed(old.get("record"), self.manifest["record"])
-                raise UserError(f"cannot resume: {changed or 'settings, model or --chunksize differ'} from the "
+                what = changed(old.get("record"), self.manifest["record"])
+                raise UserError(f"cannot resume: {what or 'settings, model or --chunksize differ'} from the "
                                 "interrupted run's (run without --resume to start again)")
             self.manifest["chunks"] = self._checked(old["chunks"])
             self._write_manifest()
@@ -119,7 +126,7 @@ class Sidecar:
             # what --resume would refuse in this run's command, if anything: the earlier rows are its command's then
             self.earlier_differs = (None if not old else "the input differs" if old.get("fingerprint") != fingerprint
                                     else None if old.get("settings") == shash
-                                    else _changed(old.get("record"), self.manifest["record"]) or "the settings differ")
+                                    else changed(old.get("record"), self.manifest["record"]) or "the settings differ")
 
     def _checked(self, chunks: dict) -> dict:
         """The interrupted run's chunks whose files have the size and SHA-256 its manifest lists; the others are
@@ -217,8 +224,11 @@ class Sidecar:
 
     def _disk_full(self, exc: OSError, rows: str) -> UserError:
         """The one line for a disk that refused the bytes while ``rows`` (``"all 300 rows are"``) are kept."""
-        return UserError(f"cannot write {self.target}: {exc.strerror}: {rows} kept in {self.dir}: free space and "
-                         "rerun with --resume")
+        # freeing space does not lift a file-size limit (ulimit -f, FAT32's 4 GiB): EFBIG is told what stopped it
+        fix = ("the file-size limit (ulimit -f) or the file system's was reached: raise it and" if exc.errno == EFBIG
+               else "free space and")
+        return UserError(f"cannot write {self.target}: {exc.strerror}: {rows} kept in {self.dir}: {fix} rerun with "
+                         "--resume")
 
     def _add(self, i: int, frame: pd.DataFrame, counts: Counter, posteriors: pd.DataFrame | None,
              exact: Collection, notes: dict | None = None) -> None:
@@ -248,7 +258,8 @@ class Sidecar:
         """Concatenate the chunk files into the target (atomic rename), then drop the sidecar.
 
         A full disk here (the assembled table needs about its own size again) is a one-line error that says the
-        rows are kept: the sidecar stays, and ``--resume`` assembles them without computing any again.
+        rows are kept: the sidecar stays, and ``--resume`` assembles them without computing any again. Once the
+        output is in place the run is finished: an interrupt while the sidecar is removed is taken in, not raised.
         """
         try:
             self._assemble(n_chunks, posteriors, ids)
@@ -260,8 +271,14 @@ class Sidecar:
             if exc.errno not in DISK_FULL:
                 raise
             raise self._disk_full(exc, f"all {self.kept()} rows are") from None
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.lock.release()
+        self.finished = True
+        while True:  # the output is in place: the run is done, so a Ctrl-C or SIGTERM now must not leave the
+            try:     # sidecar half-removed (no manifest, some chunks) nor report the run as interrupted
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self.lock.release()
+                return
+            except KeyboardInterrupt:
+                continue
 
     def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
         if posteriors is not None:
@@ -335,73 +352,6 @@ def _chunk_format(record) -> int:
         return int(json.loads(record["chunk format"]))
     except (TypeError, KeyError, ValueError):
         return 1
-
-
-# A run setting's manifest key -> the estimate option that sets it, so a refused --resume names what the user typed
-# (keys not here keep their names: the API's own settings, the model, the gyroage version).
-_OPTIONS = {"prior.kind": "--prior", "prior.log10_age_min": "--age-min-myr", "prior.log10_age_max": "--age-max-myr",
-            "prior.mean": "--prior-mean", "prior.mean_column": "--prior-mean", "prior.sigma": "--prior-sigma",
-            "prior.sigma_column": "--prior-sigma", "prior.table": "--prior-table", "n_grid": "--grid",
-            "refine_tol": "--exact-grid", "outlier_weight": "--outlier-weight", "method": "--method", "seed": "--seed",
-            "sampler.n_walkers": "--walkers", "sampler.max_steps": "--max-steps", "main_sequence": "--no-main-sequence",
-            "require_magnitudes": "--main-sequence", "keep_posteriors": "--posteriors", "posterior_ids": "--id",
-            **{f"reddening.{k}": f"--{k.replace('_', '-')}" for k in ("ebprp", "ebprp_err", "av", "av_err", "ebv", "ebv_err")}}
-# flags: the value that means the option was given (refine_tol null: every grid point, --exact-grid)
-_FLAGS = {"refine_tol": "null", "main_sequence": "false", "require_magnitudes": "true", "keep_posteriors": "true"}
-_UNSET = "not given"  # one wording for an option left out, whether its key is absent or null
-
-
-def _as_options(record: dict[str, str]) -> dict[str, str]:
-    """A flat settings record (:func:`_flat_settings`) under the options' names, each value as it is typed: flags
-    ``given`` or ``not given``, age bounds in Myr, text unquoted, lists comma-separated."""
-    out: dict[str, str] = {}
-    for k, v in record.items():
-        if k in _FLAGS:
-            text = "given" if v == _FLAGS[k] else _UNSET
-        elif k in ("prior.log10_age_min", "prior.log10_age_max"):
-            text = f"{10 ** float(v) / 1e6:g}"
-        else:
-            try:
-                val = json.loads(v)
-            except ValueError:  # a model's SHA-256
-                val = v
-            text = _UNSET if val is None else ",".join(map(str, val)) if isinstance(val, list) else str(val)
-        name = _OPTIONS.get(k, k)
-        if out.get(name, _UNSET) == _UNSET:  # --prior-mean is a number or a column
-            out[name] = text
-    return out
-
-
-def _distinct_myr(a: float, b: float) -> tuple[str, str]:
-    """Two different log10-yr age bounds in Myr, with the fewest digits (from 6) that tell them apart."""
-    for digits in (6, 9, 12, 15, 17):
-        ta, tb = f"{10 ** a / 1e6:.{digits}g}", f"{10 ** b / 1e6:.{digits}g}"
-        if ta != tb:
-            return ta, tb
-    return f"log10 yr {a!r}", f"log10 yr {b!r}"  # the same float in Myr: the logs differ
-
-
-def _changed(old, new: dict[str, str]) -> str | None:
-    """The options and settings that differ between two flat records, with their values where short
-    (``--grid (was 1001, now 1011)``); None when the old run kept none (an older gyroage) or none differs."""
-    if not isinstance(old, dict):
-        return None
-    raw_old, raw_new, old, new = old, new, _as_options(old), _as_options(new)
-    for key in ("prior.log10_age_min", "prior.log10_age_max"):  # 1 and 1.000001 Myr both print '1' under :g
-        a, b = raw_old.get(key), raw_new.get(key)
-        if a != b and None not in (a, b) and old.get(_OPTIONS[key]) == new.get(_OPTIONS[key]):
-            old[_OPTIONS[key]], new[_OPTIONS[key]] = _distinct_myr(float(a), float(b))
-    names = sorted(k for k in old.keys() | new.keys() if old.get(k, _UNSET) != new.get(k, _UNSET))
-    if "--method" in names:  # the seed and sampler settings come and go with the method: not changes of their own
-        names = [k for k in names if k not in ("--seed", "--walkers", "--max-steps") and not k.startswith("sampler.")]
-    parts = []
-    for k in names[:6]:
-        a, b = old.get(k, _UNSET), new.get(k, _UNSET)
-        short = len(a) <= 40 and len(b) <= 40 and k not in ("model files", "model card")
-        parts.append(f"{k} (was {a}, now {b})" if short else k)
-    if not parts:
-        return None
-    return ", ".join(parts) + (", ..." if len(names) > 6 else "") + (" differ" if len(names) > 1 else " differs")
 
 
 def _digest(path: Path) -> dict:
