@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -144,16 +145,38 @@ def stale_folds(fold_dir: Path, names: list[str], raw: pd.DataFrame, frame: pd.D
                                                np.flatnonzero(clusters == c), lambda: read_as_before(raw))]
 
 
+def source_files(root: Path) -> list[str]:
+    """The regular ``*.py`` files under ``root``, relative posix paths (sorted). Symlinked sub-directories are walked
+    (rglob skipped them, so their edits went unseen), each real directory once (a link loop ends); a dangling link
+    (an editor's ``.#x.py`` lock) or a directory named ``x.py`` is no source file (a traceback; review V49, 1, 4)."""
+    seen, out = set(), []
+    for here, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        out += [Path(here, f).relative_to(root).as_posix() for f in files
+                if f.endswith(".py") and os.path.isfile(os.path.join(here, f))]
+    return sorted(out)
+
+
+def source_sha256_of(root: Path) -> str | None:
+    """SHA-256 over the source under ``root`` (:func:`source_files`), each relative path and its bytes' SHA-256
+    hashed; None when there is none to read (bytecode only, or a zipped package), which was the SHA-256 of nothing:
+    every such install "the same gyroage" (review V49, 4)."""
+    rels, h = source_files(root), hashlib.sha256()
+    for rel in rels:
+        h.update(rel.encode() + b"\0" + hashlib.sha256((root / rel).read_bytes()).digest())
+    return h.hexdigest() if rels else None
+
+
 @functools.cache
-def source_sha256() -> str:
-    """SHA-256 over the gyroage package's own source: every ``*.py`` under its directory, by relative path (sorted),
-    each path and its bytes' SHA-256 hashed. Computed once per process."""
+def source_sha256() -> str | None:
+    """:func:`source_sha256_of` the gyroage package's own directory. Computed once per process."""
     import gyroage
 
-    root, h = Path(gyroage.__file__).resolve().parent, hashlib.sha256()
-    for rel in sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py")):
-        h.update(rel.encode() + b"\0" + hashlib.sha256((root / rel).read_bytes()).digest())
-    return h.hexdigest()
+    return source_sha256_of(Path(gyroage.__file__).resolve().parent)
 
 
 def code_version() -> dict:
@@ -166,16 +189,21 @@ def code_version() -> dict:
     return {"version": gyroage.__version__, "source_sha256": source_sha256()}
 
 
+def same_code(saved: dict | None, code: dict) -> bool:
+    """Whether a fold's recorded gyroage is ``code``: never when this one's source could not be read (unknown)."""
+    return saved == code and code.get("source_sha256") is not None
+
+
 def other_version_folds(fold_dir: Path, names: list[str], code: dict) -> dict[str, dict | None]:
     """The saved folds of ``names`` in ``fold_dir`` trained by another gyroage than ``code`` (:func:`code_version`),
     with the one that trained each (None: saved before folds recorded it; one recorded by its git commit, before
-    folds recorded their source, is another gyroage too)."""
+    folds recorded their source, is another gyroage too; every fold, when this gyroage's source is unread)."""
     out = {}
     for c in names:
         if (fold_dir / f"{c}.npz").is_file():
             with np.load(fold_dir / f"{c}.npz") as z:
                 saved = json.loads(str(z["meta"])).get("gyroage")
-            if saved != code:
+            if not same_code(saved, code):
                 out[c] = saved
     return out
 
@@ -186,6 +214,8 @@ def other_version_text(folds: dict[str, dict | None], code: dict, keep: bool) ->
     def named(v: dict | None) -> str:
         if not v:
             return "a gyroage that recorded no version (saved before folds recorded it)"
+        if "source_sha256" in v and v["source_sha256"] is None:
+            return f"gyroage {v.get('version')} (its source could not be read: no *.py file in its package)"
         if v.get("source_sha256"):
             return f"gyroage {v.get('version')} (source {str(v['source_sha256'])[:12]})"
         commit = f"commit {v['commit'][:12]}, " if v.get("commit") else ""
@@ -194,6 +224,8 @@ def other_version_text(folds: dict[str, dict | None], code: dict, keep: bool) ->
     n, versions = len(folds), dict.fromkeys(named(v) for v in folds.values())
     edited = any(v and v.get("source_sha256") for v in folds.values())
     why = ": its source differs (a gyroage/*.py file);" if edited else ":"
+    if code.get("source_sha256") is None:  # bytecode only or zipped: no two codes can be told apart
+        why = ": no fold is known to be its own;"
     what = "reused as --keep-folds asks" if keep else "training again (--keep-folds reuses them)"
     return f"{n} saved fold{'' if n == 1 else 's'} {'was' if n == 1 else 'were'} trained by {', '.join(versions)}, " \
            f"not this {named(code)}{why} {what}"
@@ -205,7 +237,7 @@ def kept_other_gyroage(folds: dict[str, dict], seed: int) -> dict:
     --keep-folds keeps: how many, which clusters (by seed), which code (:func:`code_version`); else ``{}``. The line
     saying so went to stderr alone, and the figures are partly that code's flows' (review V47, 8)."""
     code = code_version()
-    other = {c: f["meta"].get("gyroage") for c, f in folds.items() if f["meta"].get("gyroage") != code}
+    other = {c: f["meta"].get("gyroage") for c, f in folds.items() if not same_code(f["meta"].get("gyroage"), code)}
     if not other:
         return {}
     return {"folds_of_other_gyroage": {"n_folds": len(other), "clusters": {str(seed): sorted(other)},
