@@ -34,7 +34,26 @@ def test_a_count_that_is_no_count_of_the_chunks_rows_is_refused_by_name(edit, fi
     assert entry_fault({**OK, **edit}) == f"listed with a bad {field} count (a count of its 60 rows)"
 
 
-@pytest.mark.parametrize("edit", [{}, {"narrow": [0, None, 14]}, {"narrow": [43, 0.05, 60]}, {"narrow": None},
+@pytest.mark.parametrize("counts, total", [({"ok": 5000}, 5000), ({}, 0), ({"ok": 59}, 59),
+                                           ({"ok": 30, "extrapolated": 31}, 61)])
+def test_status_counts_not_summing_to_the_rows_are_refused(counts, total):
+    """Review V49, 2: the status counts were checked as whole numbers only, so a resumed 300-star run closed with
+    "ok 5161" (and returned it). Each row has one status: they sum to the rows."""
+    from gyroage.engines.manifest import entry_fault
+
+    assert entry_fault({**OK, "counts": counts}) == \
+        f"listed with bad status counts (counts summing to {total}, not its 60 rows)"
+
+
+def test_a_width_too_large_for_a_float_is_a_bad_narrow_count_not_a_traceback():
+    """Review V49, 3: math.isfinite(10**400) raised OverflowError: --resume was a traceback."""
+    from gyroage.engines.manifest import entry_fault
+
+    assert entry_fault({**OK, "narrow": [0, 10**400, 0]}) == "listed with a bad narrow count (a count of its 60 rows)"
+
+
+@pytest.mark.parametrize("edit", [{}, {"counts": {"ok": 20, "extrapolated": 40}},
+                                  {"narrow": [0, None, 14]}, {"narrow": [43, 0.05, 60]}, {"narrow": None},
                                   {"clipped": 60}, {"clipped": 0}, {"unreddened": [20, 30, 10]}])
 def test_counts_of_the_chunks_rows_pass(edit):
     """The check refuses only what is no count of the rows (a gyroage writes the others)."""
@@ -44,7 +63,7 @@ def test_counts_of_the_chunks_rows_pass(edit):
 
 
 @pytest.mark.parametrize("edit", [{"narrow": [1, 2]}, {"narrow": [0, None, 999]}, {"clipped": 5000},
-                                  {"unreddened": [0, 0, 101]}])
+                                  {"unreddened": [0, 0, 101]}, {"counts": {"ok": 5000}}])
 def test_a_resumed_run_computes_a_chunk_with_a_bad_count_again(tmp_path, density, settings, monkeypatch, capsys,
                                                                 edit):
     """A hand-edited or damaged count in a finished chunk's entry was a traceback (``narrow`` [1, 2]) or summed
@@ -70,7 +89,9 @@ def test_a_resumed_run_computes_a_chunk_with_a_bad_count_again(tmp_path, density
     engines.run_local(src, out, density, settings, chunksize=100, resume=True)
     err = capsys.readouterr().err
     field = next(iter(edit))
-    assert f"1 finished chunk of the interrupted run of {out} failed its check (chunk-0000000.csv listed with a " \
-           f"bad {field} count (a count of its 100 rows)): computing it again" in err, err
+    why = "bad status counts (counts summing to 5000, not its 100 rows)" if field == "counts" else \
+        f"a bad {field} count (a count of its 100 rows)"
+    assert f"1 finished chunk of the interrupted run of {out} failed its check (chunk-0000000.csv listed with " \
+           f"{why}): computing it again" in err, err
     assert [ln for ln in err.splitlines() if "trained range" in ln] == fresh
     assert out.read_bytes() == ref.read_bytes()

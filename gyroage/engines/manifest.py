@@ -12,15 +12,18 @@ from gyroage.core.photometry import SEQUENCE_COLUMN
 
 
 def entry_fault(entry) -> str | None:
-    """Why a manifest's chunk entry cannot be trusted (a field missing or of the wrong type, a count of more stars
-    than its rows: a hand-edited manifest's end-of-run counts would be summed into the run's lines), or None."""
+    """Why a manifest's chunk entry cannot be trusted (a field missing or of the wrong type, status counts not
+    summing to its rows, a count of more stars than its rows: a hand-edited manifest's end-of-run counts would be
+    summed into the run's lines), or None."""
     def digest_ok(d) -> bool:
         return isinstance(d, dict) and _count(d.get("bytes")) and isinstance(d.get("sha256"), str)
 
     if not (isinstance(entry, dict) and _count(entry.get("rows")) and isinstance(entry.get("counts"), dict)
             and all(isinstance(k, str) and _count(v) for k, v in entry["counts"].items())):
         return "listed without its rows or status counts"
-    rows = entry["rows"]
+    rows, total = entry["rows"], sum(entry["counts"].values())
+    if total != rows:  # each row has one status: other counts would be summed into the closing line (review V49, 2)
+        return f"listed with bad status counts (counts summing to {total}, not its {rows} rows)"
     unreddened = entry.get("unreddened", [0] * len(SEQUENCE_COLUMN))
     for field, ok in (("clipped", _count(entry.get("clipped", 0), rows)),
                       ("unreddened", _counts(unreddened) and sum(unreddened) <= rows),
@@ -42,7 +45,15 @@ def _narrow(v, rows: int) -> bool:
     period error] (:meth:`Sidecar.add`), both counts of its ``rows``."""
     return (isinstance(v, list) and len(v) == 3 and _count(v[0], rows) and _count(v[2], rows)
             and (v[1] is None or (isinstance(v[1], (int, float)) and not isinstance(v[1], bool)
-                                  and math.isfinite(v[1]) and v[1] >= 0)))
+                                  and _finite(v[1]) and v[1] >= 0)))
+
+
+def _finite(x: int | float) -> bool:
+    """A finite number; an integer too large for a float (a hand edit) is none, not an OverflowError (review V49, 3)."""
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 def _counts(v) -> bool:
