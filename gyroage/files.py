@@ -48,14 +48,18 @@ def require_input_file(source: str | os.PathLike) -> Path:
     """``source`` as a path, or a one-line error saying why it is no input table (missing, a directory, a pipe)."""
     path = Path(source)
     # a partitioned export (part-*.parquet, as --engine dask writes one) is read whole only by that engine
-    parts = " (a folder or a pattern of parts is read by `gyroage estimate --engine dask`, or concatenate them)"
+    # (estimate's alone: group-age and crossmatch users were sent to it too; review V49, 12)
+    parts = " (only `gyroage estimate --engine dask` reads a folder or a pattern of Parquet parts; otherwise " \
+            "concatenate them)"
     if path.is_dir():  # "not found" would send the user looking for a file that is there
         raise UserError(f"input {path} is a directory, not a table{parts if any(path.glob('*.parquet')) else ''}")
     if not path.is_file():
         if is_pipe(path):  # process substitution, <(zcat x.gz): /dev/fd/63 is there, but can be read only once
             raise UserError(f"input {path} is a pipe: use '-' and pipe it in")
         pattern = any(c in str(path) for c in "*?[")
-        raise UserError(f"input file not found: {path}{parts if pattern and glob.glob(str(path)) else ''}")
+        # Parquet parts only: `*.csv`, or a typo `stars[1].csv` matching stars1.csv, is no partitioned export (V49, 8)
+        of_parts = pattern and any(is_parquet(f) for f in glob.iglob(str(path)))
+        raise UserError(f"input file not found: {path}{parts if of_parts else ''}")
     return path
 
 

@@ -375,3 +375,24 @@ def test_a_folder_or_pattern_of_parquet_parts_says_which_engine_reads_it(tmp_pat
     res = run_cli("estimate", src, "-o", str(tmp_path / "o.csv"), "-q")
     assert res.returncode == 2 and "--engine dask" in res.stderr and len(res.stderr.strip().splitlines()) == 1, \
         res.stderr
+
+
+@pytest.mark.parametrize("name", ["*.csv", "stars[1].csv", "stars?.csv"])
+def test_a_pattern_matching_no_parquet_parts_gets_no_parts_hint(tmp_path, name):
+    """Review V49, 8: any glob character matching anything was told "a pattern of parts is read by --engine dask",
+    a typo for a literal name (stars[1].csv, matching stars1.csv) too, which that engine would then read."""
+    pd.DataFrame({"Prot": [10.0], "bp_rp0": [1.0]}).to_csv(tmp_path / "stars1.csv", index=False)
+    res = run_cli("estimate", name, "-o", str(tmp_path / "o.csv"), "-q", cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.strip() == f"gyroage: error: input file not found: {name}", res.stderr
+
+
+@pytest.mark.parametrize("command", [["group-age"], ["crossmatch", "-o", "x.csv"], ["estimate", "-o", "o.csv"]])
+def test_the_parts_hint_says_only_estimate_reads_parts(tmp_path, command):
+    """Review V49, 12: group-age and crossmatch were told a folder of parts "is read by `gyroage estimate --engine
+    dask`", as if their own command would read it with that option."""
+    (tmp_path / "parts").mkdir()
+    pd.DataFrame({"Prot": [10.0], "bp_rp0": [1.0]}).to_parquet(tmp_path / "parts" / "part-0.parquet")
+    res = run_cli(command[0], "parts", *command[1:], cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.strip() == "gyroage: error: input parts is a directory, not a table " \
+        "(only `gyroage estimate --engine dask` reads a folder or a pattern of Parquet parts; otherwise concatenate " \
+        "them)", res.stderr
