@@ -47,10 +47,19 @@ def summary_card_differences(summary: dict, card: Any) -> list[str]:
                         + (f"{ours[:12]}..." if isinstance(ours, str) else "not recorded"))
     if validation.get("min_members") is not None and summary.get("min_members") != validation["min_members"]:
         problems.append(f"min_members: card {validation['min_members']}, this run {summary.get('min_members')}")
-    if validation.get("per_cluster") and set(summary.get("per_cluster", {})) != set(validation["per_cluster"]):
-        problems.append(f"clusters: card {len(validation['per_cluster'])}, this run "
-                        f"{len(summary.get('per_cluster', {}))}")
+    card_set, run_set = set(validation.get("per_cluster") or {}), set(summary.get("per_cluster") or {})
+    if card_set and run_set != card_set:  # the names, not only the counts: two runs of 2 clusters may differ
+        problems.append(f"clusters: card {len(card_set)}, this run {len(run_set)}"
+                        + "".join(f"; {what} {few(names)}" for what, names in (
+                            ("only on the card:", card_set - run_set), ("only in this run:", run_set - card_set))
+                                  if names))
     return problems
+
+
+def few(names, n: int = 4) -> str:
+    """The first ``n`` of ``names`` in order, and how many more."""
+    names = sorted(map(str, names))
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 def checked_folds(table_dir: Path) -> dict[str, dict]:

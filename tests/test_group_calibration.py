@@ -99,7 +99,12 @@ def _main_exit(gc, argv, capsys) -> str:
 @pytest.mark.parametrize("card, said", [
     ({"train_settings": {"seed": 0, "max_epochs": 100}}, "max_epochs: card 100, this run 5"),
     ({"min_members": 10}, "min_members: card 10, this run 20"),
-    ({"per_cluster": {"C0": {}, "C1": {}}}, "clusters: card 2, this run 5"),
+    ({"per_cluster": {"C0": {}, "C1": {}}}, "clusters: card 2, this run 5; only in this run: C2, C3, C4"),
+    # as many clusters, other ones: was "clusters: card 5, this run 5" (review V49, 5)
+    ({"per_cluster": dict.fromkeys(["C1", "C2", "C3", "C4", "P0"], {})},
+     "clusters: card 5, this run 5; only on the card: P0; only in this run: C0"),
+    ({"per_cluster": dict.fromkeys([f"P{i}" for i in range(6)], {})},
+     "only on the card: P0, P1, P2, P3 and 2 more; only in this run: C0, C1, C2, C3 and 1 more"),
     ({"age_grid": [6.0, 10.3, 431]}, "grid: card"),
     (None, "catalogue SHA-256: card bbbbbbbbbbbb..., this run aaaaaaaaaaaa..."),
     ("unrecorded", "catalogue SHA-256: card aaaaaaaaaaaa..., this run not recorded"),
