@@ -18,6 +18,40 @@ def refuse(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def read_summary(table_dir: Path) -> dict:
+    """A ``--loco`` table directory's ``loco_summary.json``, refused in one line when it is missing or unreadable
+    (a validate interrupted before its tables, a typo): it was a FileNotFoundError traceback."""
+    path = Path(table_dir) / "loco_summary.json"
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        refuse(f"--loco {table_dir} holds no loco_summary.json (not a finished gyroage validate --out): let "
+               "validate finish, or name its --out")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        refuse(f"--loco {table_dir}: its loco_summary.json cannot be read ({exc}): run gyroage validate again")
+    if not isinstance(summary, dict):
+        refuse(f"--loco {table_dir}: its loco_summary.json is not a gyroage validate summary")
+    return summary
+
+
+def table_dirs(outs: list[Path], tables: tuple[str, ...] = ("loco_clusters.csv",)) -> list[Path]:
+    """:func:`gyroage.build.loco.seed_table_dirs` of every ``--loco`` directory, each checked first to hold its
+    summary and ``tables`` (an interrupted validate leaves its folds without them), else refused in one line."""
+    from gyroage.build.loco import seed_table_dirs
+
+    dirs = []
+    for out in outs:
+        read_summary(out)
+        for d in seed_table_dirs(out):
+            read_summary(d)
+            missing = [name for name in tables if not (d / name).is_file()]
+            if missing:
+                refuse(f"--loco {d} holds no {', '.join(missing)} (not a finished gyroage validate --out): let "
+                       "validate finish")
+            dirs.append(d)
+    return dirs
+
+
 def fold_catalogue(path: Path) -> str | None:
     """The catalogue SHA-256 a saved fold's meta records (None before validate recorded it)."""
     with np.load(path) as z:
@@ -69,7 +103,7 @@ def checked_folds(table_dir: Path) -> dict[str, dict]:
     summaries written before validate recorded the hash are taken as they are."""
     from gyroage.build.loco import saved_folds
 
-    summary = json.loads((Path(table_dir) / "loco_summary.json").read_text())
+    summary = read_summary(table_dir)
     digest = (summary.get("catalog") or {}).get("sha256")
     folds = saved_folds(table_dir)
     for c, f in folds.items():

@@ -17,17 +17,15 @@ start are that width computed without the held-out cluster.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fold_checks import checked_folds, refuse, summary_card_differences  # beside this script
+from fold_checks import checked_folds, read_summary, refuse, summary_card_differences, table_dirs  # beside this
 from scipy.optimize import minimize
 
 from gyroage.build.calibration import inside
-from gyroage.build.loco import seed_table_dirs
 from gyroage.build.loco_figures import OLD_MYR
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age
@@ -48,7 +46,7 @@ def held_out(dirs: list[Path]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rows, pdfs, grid = [], [], None
     for d in dirs:
         table = pd.read_csv(d / "loco_clusters.csv").set_index("cluster")
-        seed = json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"]
+        seed = read_summary(d)["train_settings"]["seed"]
         for c, f in checked_folds(d).items():
             pdf, _ = joint_age(f["loglike"], f["grid"], OUTLIER_WEIGHT)
             grid = f["grid"]
@@ -64,7 +62,7 @@ def single_width(dirs: list[Path]) -> float:
     """The single width group-age takes from a card validated as these runs were
     (:func:`gyroage.core.groups.default_systematic_dex`): their summaries' >= 30 Myr median |error|, mean over
     the seeds, / 0.6745. Refused in one line when a run has no cluster of 30 Myr or older (its figure is null)."""
-    v = [json.loads((d / "loco_summary.json").read_text())["loco_cluster_median_abs_dex_ge30myr"] for d in dirs]
+    v = [read_summary(d)["loco_cluster_median_abs_dex_ge30myr"] for d in dirs]
     if any(x is None for x in v):
         refuse(f"--loco {dirs[v.index(None)]} has no held-out cluster of {OLD_MYR:g} Myr or older: the single width "
                "(their median |error| / 0.6745) is undefined")
@@ -144,7 +142,7 @@ def check_runs_against_card(dirs: list[Path], model_dir: Path) -> None:
     except ModelError as exc:
         refuse(str(exc))
     for d in dirs:
-        problems = summary_card_differences(json.loads((d / "loco_summary.json").read_text()), card)
+        problems = summary_card_differences(read_summary(d), card)
         if problems:
             refuse(f"--loco {d} was not validated as {model_dir}'s card was ({'; '.join(problems)}): its widths "
                    f"would be another model's; give the runs of gyroage validate --write-card {model_dir}")
@@ -159,7 +157,7 @@ def main(argv=None) -> int:
     ap.add_argument("--write-card", type=Path, metavar="MODEL_DIR",
                     help="write the all-cluster widths and the nested figures into MODEL_DIR's card")
     a = ap.parse_args(argv)
-    dirs = [d for out in a.loco for d in seed_table_dirs(out)]
+    dirs = table_dirs(a.loco)
     if a.write_card:
         check_runs_against_card(dirs, a.write_card)
     t, pdfs, grid = held_out(dirs)

@@ -168,3 +168,24 @@ def test_no_old_cluster_to_take_the_width_from_is_one_line(monkeypatch, tmp_path
     monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
     err = _main_exit(gc, ["--loco", str(_run(tmp_path / "run", clusters))], capsys)
     assert said in err, err
+
+
+def test_a_loco_folder_without_its_summary_is_one_line(monkeypatch, tmp_path, capsys):
+    """A --loco folder without loco_summary.json (a validate interrupted before its tables, a typo, a seed_<n>/ its
+    summary names but that is gone) was a FileNotFoundError traceback, with --write-card too (review V49, 11)."""
+    import shutil
+
+    gc = load("group_calibration")
+    monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
+    run = _run(tmp_path / "run", summary={"catalog": {"sha256": SHA_A}, "min_members": 20})
+    half = tmp_path / "half"
+    shutil.copytree(run / "folds", half / "folds")  # what an interrupted validate leaves
+    model = _card(tmp_path / "m")
+    for argv in (["--loco", str(half)], ["--loco", str(half), "--write-card", str(model)],
+                 ["--loco", str(run), str(tmp_path / "nonexist")]):
+        err = _main_exit(gc, argv, capsys)
+        assert "holds no loco_summary.json (not a finished gyroage validate --out)" in err, err
+    summary = json.loads((run / "loco_summary.json").read_text())
+    (run / "loco_summary.json").write_text(json.dumps({**summary, "loco_by_seed": {"seeds": [0, 1]}}))
+    err = _main_exit(gc, ["--loco", str(run)], capsys)
+    assert f"--loco {run / 'seed_1'} holds no loco_summary.json" in err, err
