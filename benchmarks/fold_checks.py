@@ -77,8 +77,8 @@ def summary_card_differences(summary: dict, card: Any) -> list[str]:
     problems = card_differences(card, summary.get("train_settings", {}), summary.get("age_grid", []))
     ours, theirs = (summary.get("catalog") or {}).get("sha256"), (card.training.get("catalog") or {}).get("sha256")
     if theirs is not None and ours != theirs:
-        problems.append(f"catalogue SHA-256: card {theirs[:12]}..., this run "
-                        + (f"{ours[:12]}..." if isinstance(ours, str) else "not recorded"))
+        problems.append(f"catalogue SHA-256: card {short(theirs)}, this run "
+                        + (short(ours) if ours is not None else "not recorded"))
     if validation.get("min_members") is not None and summary.get("min_members") != validation["min_members"]:
         problems.append(f"min_members: card {validation['min_members']}, this run {summary.get('min_members')}")
     card_set, run_set = set(validation.get("per_cluster") or {}), set(summary.get("per_cluster") or {})
@@ -88,6 +88,12 @@ def summary_card_differences(summary: dict, card: Any) -> list[str]:
                             ("only on the card:", card_set - run_set), ("only in this run:", run_set - card_set))
                                   if names))
     return problems
+
+
+def short(digest: Any) -> str:
+    """A recorded SHA-256 as its first 12 digits; what is not a string (a hand-damaged card) as it is, never a
+    TypeError traceback."""
+    return f"{digest[:12]}..." if isinstance(digest, str) else f"{digest!r} (not a SHA-256)"
 
 
 def few(names, n: int = 4) -> str:
@@ -109,6 +115,6 @@ def checked_folds(table_dir: Path) -> dict[str, dict]:
     for c, f in folds.items():
         sha = f["meta"].get("catalog_sha256")
         if digest is not None and sha not in (None, digest):
-            refuse(f"--loco {table_dir}: fold {c} was trained on another catalogue (SHA-256 {sha[:12]}...) than its "
-                   f"run's tables and summary ({digest[:12]}...): let gyroage validate finish retraining its folds")
+            refuse(f"--loco {table_dir}: fold {c} was trained on another catalogue (SHA-256 {short(sha)}) than its "
+                   f"run's tables and summary ({short(digest)}): let gyroage validate finish retraining its folds")
     return folds

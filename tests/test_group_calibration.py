@@ -108,6 +108,8 @@ def _main_exit(gc, argv, capsys) -> str:
     ({"age_grid": [6.0, 10.3, 431]}, "grid: card"),
     (None, "catalogue SHA-256: card bbbbbbbbbbbb..., this run aaaaaaaaaaaa..."),
     ("unrecorded", "catalogue SHA-256: card aaaaaaaaaaaa..., this run not recorded"),
+    # a hand-damaged card: was a TypeError traceback, 'int' object is not subscriptable (review V49, 6)
+    ("int sha", "catalogue SHA-256: card 5 (not a SHA-256), this run aaaaaaaaaaaa..."),
 ])
 def test_write_card_refuses_runs_not_validated_as_the_card(monkeypatch, tmp_path, capsys, card, said):
     """--write-card wrote any --loco run's widths into any card (review V47, 2): a 2-cluster 1-epoch run went into
@@ -121,6 +123,9 @@ def test_write_card_refuses_runs_not_validated_as_the_card(monkeypatch, tmp_path
     if card is None:
         text = (model / "gyroage-model.json").read_text()
         (model / "gyroage-model.json").write_text(text.replace(SHA_A, SHA_B))
+    if card == "int sha":
+        text = (model / "gyroage-model.json").read_text()
+        (model / "gyroage-model.json").write_text(text.replace(f'"{SHA_A}"', "5"))
     before = (model / "gyroage-model.json").read_text()
     err = _main_exit(gc, ["--loco", str(run), "--write-card", str(model)], capsys)
     assert "was not validated as" in err and said in err, err
