@@ -97,8 +97,13 @@ def scores(cal: Calibration, pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarr
 def fit(pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarray, start, min_width: float = 0.0) -> np.ndarray:
     """Widths at KNOTS in [min_width, MAX_WIDTH] maximising the mean log score (bounded Powell: the objective is
     piecewise smooth)."""
-    res = minimize(lambda w: -scores(calibration(w), pdfs, grid, truth)["log_score"].mean(), np.asarray(start, float),
-                   method="Powell", bounds=[(min_width, MAX_WIDTH)] * len(KNOTS), options={"xtol": 1e-3, "ftol": 1e-6})
+    def loss(w: np.ndarray) -> float:
+        # Powell may evaluate a point a rounding error outside its bounds (-8e-25 at a width of 0, review V49, 13),
+        # which Calibration refuses: score the nearest width inside them (the same point wherever it was inside)
+        return -scores(calibration(np.clip(w, min_width, MAX_WIDTH)), pdfs, grid, truth)["log_score"].mean()
+
+    res = minimize(loss, np.asarray(start, float), method="Powell", bounds=[(min_width, MAX_WIDTH)] * len(KNOTS),
+                   options={"xtol": 1e-3, "ftol": 1e-6})
     return np.clip(res.x, min_width, MAX_WIDTH)
 
 

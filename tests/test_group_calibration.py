@@ -194,3 +194,30 @@ def test_a_loco_folder_without_its_summary_is_one_line(monkeypatch, tmp_path, ca
     (run / "loco_summary.json").write_text(json.dumps({**summary, "loco_by_seed": {"seeds": [0, 1]}}))
     err = _main_exit(gc, ["--loco", str(run)], capsys)
     assert f"--loco {run / 'seed_1'} holds no loco_summary.json" in err, err
+
+
+@pytest.mark.parametrize("min_width", [0.0, 0.2])
+def test_the_fit_scores_widths_a_rounding_error_outside_its_bounds(monkeypatch, min_width):
+    """Bounded Powell evaluated a width of -8.27e-25 on a valid 2-seed run (/tmp/V49/v5) and the fit died with a
+    CalibrationError traceback: a negative width is refused by Calibration (review V49, 13). Such a point is now
+    scored as the nearest width inside [min_width, MAX_WIDTH]; points inside are scored as they were."""
+    gc = load("group_calibration")
+    grid = np.linspace(6.0, 10.0, 81)
+    pdfs = np.exp(-0.5 * ((grid[None, :] - np.array([[8.0], [9.0]])) / 0.2) ** 2)
+    truth = np.array([8.1, 8.9])
+    seen = {}
+
+    def powell(fun, x0, **kw):  # what scipy's Powell did: one step a rounding error past a bound
+        outside = np.array([0.3, min_width - 8.27e-25, 0.4, MAX + 1e-15])
+        seen["outside"], seen["inside"] = fun(outside), fun(np.clip(outside, min_width, MAX))
+        seen["start"] = fun(x0)
+        return type("Res", (), {"x": outside})()
+
+    MAX = gc.MAX_WIDTH
+    monkeypatch.setattr(gc, "minimize", powell)
+    w = gc.fit(pdfs, grid, truth, [0.3] * 4, min_width)
+    assert w.tolist() == [0.3, min_width, 0.4, MAX]
+    assert seen["outside"] == seen["inside"]
+    direct = -gc.scores(gc.calibration([0.3] * 4), pdfs, grid, truth)["log_score"].mean()
+    assert seen["start"] == direct  # a point inside the bounds: scored as before
+
