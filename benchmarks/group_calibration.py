@@ -11,7 +11,9 @@ start are that width computed without the held-out cluster.
     PYTHONPATH=$PWD python benchmarks/group_calibration.py --loco DIR [DIR ...] [--floor-at-single-width] \
         [--figure docs/figures/group_calibration.png] [--write-card models]
 
-(``--loco``: ``gyroage validate --out`` directories; their ``seed_<n>`` tables are read too.)
+(``--loco``: ``gyroage validate --out`` directories; their ``seed_<n>`` tables are read too.) ``--write-card`` carries
+the runs' ``folds_of_other_gyroage`` records (folds another gyroage trained, kept by ``validate --keep-folds``) into
+``validation.group_calibration_fit``, by run, and says so: the widths are partly that code's flows'.
 """
 
 from __future__ import annotations
@@ -153,6 +155,18 @@ def check_runs_against_card(dirs: list[Path], model_dir: Path) -> None:
                    f"would be another model's; give the runs of gyroage validate --write-card {model_dir}")
 
 
+def other_gyroage(outs: list[Path]) -> dict:
+    """``{"folds_of_other_gyroage": {run: record}}`` of the ``--loco`` runs whose summary holds validate's record of
+    folds another gyroage trained (its top level's covers every seed), said on stderr; ``{}`` if none. It was
+    dropped: widths fitted partly from another code's folds went into the card without it (review V49)."""
+    kept = {str(out): r for out in outs if (r := read_summary(out).get("folds_of_other_gyroage"))}
+    if kept:
+        n = sum(r.get("n_folds", 0) for r in kept.values() if isinstance(r, dict))
+        print(f"{Path(sys.argv[0]).name}: {n} of the runs' folds were trained by another gyroage (validate "
+              "--keep-folds): recorded as validation.group_calibration_fit.folds_of_other_gyroage", file=sys.stderr)
+    return {"folds_of_other_gyroage": kept} if kept else {}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loco", required=True, nargs="+", type=Path)
@@ -214,7 +228,7 @@ def main(argv=None) -> int:
             "seeds": [int(s) for s in t["seed"].unique()],
             "single_width_dex": round(scalar, 4),
             "nested": figures["by age, nested"],
-            "single_width": figures["single width"]}
+            "single_width": figures["single width"], **other_gyroage(a.loco)}
         card.validation = {**card.validation, "group_calibration": {k: g[k] for k in ("log10_age_knots", "sigma_dex")},
                            "group_calibration_fit": fit_record}
         write_card(card, a.write_card)

@@ -221,3 +221,23 @@ def test_the_fit_scores_widths_a_rounding_error_outside_its_bounds(monkeypatch, 
     direct = -gc.scores(gc.calibration([0.3] * 4), pdfs, grid, truth)["log_score"].mean()
     assert seen["start"] == direct  # a point inside the bounds: scored as before
 
+
+def test_write_card_carries_the_runs_record_of_folds_of_another_gyroage(monkeypatch, tmp_path, capsys):
+    """validate --keep-folds records folds another gyroage trained as folds_of_other_gyroage in the run's summary
+    (and so in a card validate writes); --write-card here wrote widths fitted from such folds without it (review
+    V49). It is now carried into validation.group_calibration_fit, by run, and said; a run without it adds none."""
+    gc = load("group_calibration")
+    monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
+    record = {"n_folds": 2, "clusters": {"0": ["C0", "C2"]}, "trained_by": [{"version": "0.0.9"}],
+              "this_gyroage": {"version": "0.1.0"}}
+    base = {"catalog": {"sha256": SHA_A}, "min_members": 20}
+    kept = _run(tmp_path / "kept", summary={**base, "folds_of_other_gyroage": record})
+    plain = _run(tmp_path / "plain", summary=base)
+    model = _card(tmp_path / "m")
+    assert gc.main(["--loco", str(kept), str(plain), "--write-card", str(model)]) == 0
+    assert "2 of the runs' folds were trained by another gyroage" in capsys.readouterr().err
+    fit = json.loads((model / "gyroage-model.json").read_text())["validation"]["group_calibration_fit"]
+    assert fit["folds_of_other_gyroage"] == {str(kept): record}
+    assert gc.main(["--loco", str(plain), "--write-card", str(model)]) == 0  # rewritten: the old record goes
+    fit = json.loads((model / "gyroage-model.json").read_text())["validation"]["group_calibration_fit"]
+    assert "folds_of_other_gyroage" not in fit
