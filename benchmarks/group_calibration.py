@@ -11,23 +11,23 @@ start are that width computed without the held-out cluster.
     PYTHONPATH=$PWD python benchmarks/group_calibration.py --loco DIR [DIR ...] [--floor-at-single-width] \
         [--figure docs/figures/group_calibration.png] [--write-card models]
 
-(``--loco``: ``gyroage validate --out`` directories; their ``seed_<n>`` tables are read too.)
+(``--loco``: ``gyroage validate --out`` directories; their ``seed_<n>`` tables are read too.) ``--write-card`` carries
+the runs' ``folds_of_other_gyroage`` records (folds another gyroage trained, kept by ``validate --keep-folds``) into
+``validation.group_calibration_fit``, by run, and says so: the widths are partly that code's flows'.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fold_checks import checked_folds, refuse, summary_card_differences  # beside this script
+from fold_checks import checked_folds, read_summary, refuse, summary_card_differences, table_dirs  # beside this
 from scipy.optimize import minimize
 
 from gyroage.build.calibration import inside
-from gyroage.build.loco import seed_table_dirs
 from gyroage.build.loco_figures import OLD_MYR
 from gyroage.core.calibration import Calibration
 from gyroage.core.groups import joint_age
@@ -48,7 +48,7 @@ def held_out(dirs: list[Path]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rows, pdfs, grid = [], [], None
     for d in dirs:
         table = pd.read_csv(d / "loco_clusters.csv").set_index("cluster")
-        seed = json.loads((d / "loco_summary.json").read_text())["train_settings"]["seed"]
+        seed = read_summary(d)["train_settings"]["seed"]
         for c, f in checked_folds(d).items():
             pdf, _ = joint_age(f["loglike"], f["grid"], OUTLIER_WEIGHT)
             grid = f["grid"]
@@ -64,7 +64,7 @@ def single_width(dirs: list[Path]) -> float:
     """The single width group-age takes from a card validated as these runs were
     (:func:`gyroage.core.groups.default_systematic_dex`): their summaries' >= 30 Myr median |error|, mean over
     the seeds, / 0.6745. Refused in one line when a run has no cluster of 30 Myr or older (its figure is null)."""
-    v = [json.loads((d / "loco_summary.json").read_text())["loco_cluster_median_abs_dex_ge30myr"] for d in dirs]
+    v = [read_summary(d)["loco_cluster_median_abs_dex_ge30myr"] for d in dirs]
     if any(x is None for x in v):
         refuse(f"--loco {dirs[v.index(None)]} has no held-out cluster of {OLD_MYR:g} Myr or older: the single width "
                "(their median |error| / 0.6745) is undefined")
@@ -99,8 +99,13 @@ def scores(cal: Calibration, pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarr
 def fit(pdfs: np.ndarray, grid: np.ndarray, truth: np.ndarray, start, min_width: float = 0.0) -> np.ndarray:
     """Widths at KNOTS in [min_width, MAX_WIDTH] maximising the mean log score (bounded Powell: the objective is
     piecewise smooth)."""
-    res = minimize(lambda w: -scores(calibration(w), pdfs, grid, truth)["log_score"].mean(), np.asarray(start, float),
-                   method="Powell", bounds=[(min_width, MAX_WIDTH)] * len(KNOTS), options={"xtol": 1e-3, "ftol": 1e-6})
+    def loss(w: np.ndarray) -> float:
+        # Powell may evaluate a point a rounding error outside its bounds (-8e-25 at a width of 0, review V49, 13),
+        # which Calibration refuses: score the nearest width inside them (the same point wherever it was inside)
+        return -scores(calibration(np.clip(w, min_width, MAX_WIDTH)), pdfs, grid, truth)["log_score"].mean()
+
+    res = minimize(loss, np.asarray(start, float), method="Powell", bounds=[(min_width, MAX_WIDTH)] * len(KNOTS),
+                   options={"xtol": 1e-3, "ftol": 1e-6})
     return np.clip(res.x, min_width, MAX_WIDTH)
 
 
@@ -144,10 +149,22 @@ def check_runs_against_card(dirs: list[Path], model_dir: Path) -> None:
     except ModelError as exc:
         refuse(str(exc))
     for d in dirs:
-        problems = summary_card_differences(json.loads((d / "loco_summary.json").read_text()), card)
+        problems = summary_card_differences(read_summary(d), card)
         if problems:
             refuse(f"--loco {d} was not validated as {model_dir}'s card was ({'; '.join(problems)}): its widths "
                    f"would be another model's; give the runs of gyroage validate --write-card {model_dir}")
+
+
+def other_gyroage(outs: list[Path]) -> dict:
+    """``{"folds_of_other_gyroage": {run: record}}`` of the ``--loco`` runs whose summary holds validate's record of
+    folds another gyroage trained (its top level's covers every seed), said on stderr; ``{}`` if none. It was
+    dropped: widths fitted partly from another code's folds went into the card without it (review V49)."""
+    kept = {str(out): r for out in outs if (r := read_summary(out).get("folds_of_other_gyroage"))}
+    if kept:
+        n = sum(r.get("n_folds", 0) for r in kept.values() if isinstance(r, dict))
+        print(f"{Path(sys.argv[0]).name}: {n} of the runs' folds were trained by another gyroage (validate "
+              "--keep-folds): recorded as validation.group_calibration_fit.folds_of_other_gyroage", file=sys.stderr)
+    return {"folds_of_other_gyroage": kept} if kept else {}
 
 
 def main(argv=None) -> int:
@@ -159,7 +176,7 @@ def main(argv=None) -> int:
     ap.add_argument("--write-card", type=Path, metavar="MODEL_DIR",
                     help="write the all-cluster widths and the nested figures into MODEL_DIR's card")
     a = ap.parse_args(argv)
-    dirs = [d for out in a.loco for d in seed_table_dirs(out)]
+    dirs = table_dirs(a.loco)
     if a.write_card:
         check_runs_against_card(dirs, a.write_card)
     t, pdfs, grid = held_out(dirs)
@@ -211,7 +228,7 @@ def main(argv=None) -> int:
             "seeds": [int(s) for s in t["seed"].unique()],
             "single_width_dex": round(scalar, 4),
             "nested": figures["by age, nested"],
-            "single_width": figures["single width"]}
+            "single_width": figures["single width"], **other_gyroage(a.loco)}
         card.validation = {**card.validation, "group_calibration": {k: g[k] for k in ("log10_age_knots", "sigma_dex")},
                            "group_calibration_fit": fit_record}
         write_card(card, a.write_card)

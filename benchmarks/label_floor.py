@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage.build.loco import seed_table_dirs
 from gyroage.build.loco_figures import AGE_BINS, OLD_MYR, by_age_bin, cluster_medians
 
 FLOOR_DEX = 0.10  # in-sample |error| beyond which a cluster counts as unsupported by the rest
@@ -189,7 +188,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if (a.split or a.height_clock) and not a.catalogue:
         ap.error("--split and --height-clock read the members from --catalogue")
-    dirs = [d for out in a.loco for d in seed_table_dirs(out)]
+    from fold_checks import table_dirs  # beside this script
+
+    dirs = table_dirs(a.loco, ("loco_clusters.csv", "loco_stars.csv"))
     tables = [pd.read_csv(d / "loco_clusters.csv") for d in dirs]
     if len({frozenset(t.cluster) for t in tables}) > 1:  # a subset run beside full ones: medians would not compare
         raise SystemExit("the runs did not all date the same clusters")

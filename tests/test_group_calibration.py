@@ -99,10 +99,17 @@ def _main_exit(gc, argv, capsys) -> str:
 @pytest.mark.parametrize("card, said", [
     ({"train_settings": {"seed": 0, "max_epochs": 100}}, "max_epochs: card 100, this run 5"),
     ({"min_members": 10}, "min_members: card 10, this run 20"),
-    ({"per_cluster": {"C0": {}, "C1": {}}}, "clusters: card 2, this run 5"),
+    ({"per_cluster": {"C0": {}, "C1": {}}}, "clusters: card 2, this run 5; only in this run: C2, C3, C4"),
+    # as many clusters, other ones: was "clusters: card 5, this run 5" (review V49, 5)
+    ({"per_cluster": dict.fromkeys(["C1", "C2", "C3", "C4", "P0"], {})},
+     "clusters: card 5, this run 5; only on the card: P0; only in this run: C0"),
+    ({"per_cluster": dict.fromkeys([f"P{i}" for i in range(6)], {})},
+     "only on the card: P0, P1, P2, P3 and 2 more; only in this run: C0, C1, C2, C3 and 1 more"),
     ({"age_grid": [6.0, 10.3, 431]}, "grid: card"),
     (None, "catalogue SHA-256: card bbbbbbbbbbbb..., this run aaaaaaaaaaaa..."),
     ("unrecorded", "catalogue SHA-256: card aaaaaaaaaaaa..., this run not recorded"),
+    # a hand-damaged card: was a TypeError traceback, 'int' object is not subscriptable (review V49, 6)
+    ("int sha", "catalogue SHA-256: card 5 (not a SHA-256), this run aaaaaaaaaaaa..."),
 ])
 def test_write_card_refuses_runs_not_validated_as_the_card(monkeypatch, tmp_path, capsys, card, said):
     """--write-card wrote any --loco run's widths into any card (review V47, 2): a 2-cluster 1-epoch run went into
@@ -116,6 +123,9 @@ def test_write_card_refuses_runs_not_validated_as_the_card(monkeypatch, tmp_path
     if card is None:
         text = (model / "gyroage-model.json").read_text()
         (model / "gyroage-model.json").write_text(text.replace(SHA_A, SHA_B))
+    if card == "int sha":
+        text = (model / "gyroage-model.json").read_text()
+        (model / "gyroage-model.json").write_text(text.replace(f'"{SHA_A}"', "5"))
     before = (model / "gyroage-model.json").read_text()
     err = _main_exit(gc, ["--loco", str(run), "--write-card", str(model)], capsys)
     assert "was not validated as" in err and said in err, err
@@ -163,3 +173,71 @@ def test_no_old_cluster_to_take_the_width_from_is_one_line(monkeypatch, tmp_path
     monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
     err = _main_exit(gc, ["--loco", str(_run(tmp_path / "run", clusters))], capsys)
     assert said in err, err
+
+
+def test_a_loco_folder_without_its_summary_is_one_line(monkeypatch, tmp_path, capsys):
+    """A --loco folder without loco_summary.json (a validate interrupted before its tables, a typo, a seed_<n>/ its
+    summary names but that is gone) was a FileNotFoundError traceback, with --write-card too (review V49, 11)."""
+    import shutil
+
+    gc = load("group_calibration")
+    monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
+    run = _run(tmp_path / "run", summary={"catalog": {"sha256": SHA_A}, "min_members": 20})
+    half = tmp_path / "half"
+    shutil.copytree(run / "folds", half / "folds")  # what an interrupted validate leaves
+    model = _card(tmp_path / "m")
+    for argv in (["--loco", str(half)], ["--loco", str(half), "--write-card", str(model)],
+                 ["--loco", str(run), str(tmp_path / "nonexist")]):
+        err = _main_exit(gc, argv, capsys)
+        assert "holds no loco_summary.json (not a finished gyroage validate --out)" in err, err
+    summary = json.loads((run / "loco_summary.json").read_text())
+    (run / "loco_summary.json").write_text(json.dumps({**summary, "loco_by_seed": {"seeds": [0, 1]}}))
+    err = _main_exit(gc, ["--loco", str(run)], capsys)
+    assert f"--loco {run / 'seed_1'} holds no loco_summary.json" in err, err
+
+
+@pytest.mark.parametrize("min_width", [0.0, 0.2])
+def test_the_fit_scores_widths_a_rounding_error_outside_its_bounds(monkeypatch, min_width):
+    """Bounded Powell evaluated a width of -8.27e-25 on a valid 2-seed run (/tmp/V49/v5) and the fit died with a
+    CalibrationError traceback: a negative width is refused by Calibration (review V49, 13). Such a point is now
+    scored as the nearest width inside [min_width, MAX_WIDTH]; points inside are scored as they were."""
+    gc = load("group_calibration")
+    grid = np.linspace(6.0, 10.0, 81)
+    pdfs = np.exp(-0.5 * ((grid[None, :] - np.array([[8.0], [9.0]])) / 0.2) ** 2)
+    truth = np.array([8.1, 8.9])
+    seen = {}
+
+    def powell(fun, x0, **kw):  # what scipy's Powell did: one step a rounding error past a bound
+        outside = np.array([0.3, min_width - 8.27e-25, 0.4, MAX + 1e-15])
+        seen["outside"], seen["inside"] = fun(outside), fun(np.clip(outside, min_width, MAX))
+        seen["start"] = fun(x0)
+        return type("Res", (), {"x": outside})()
+
+    MAX = gc.MAX_WIDTH
+    monkeypatch.setattr(gc, "minimize", powell)
+    w = gc.fit(pdfs, grid, truth, [0.3] * 4, min_width)
+    assert w.tolist() == [0.3, min_width, 0.4, MAX]
+    assert seen["outside"] == seen["inside"]
+    direct = -gc.scores(gc.calibration([0.3] * 4), pdfs, grid, truth)["log_score"].mean()
+    assert seen["start"] == direct  # a point inside the bounds: scored as before
+
+
+def test_write_card_carries_the_runs_record_of_folds_of_another_gyroage(monkeypatch, tmp_path, capsys):
+    """validate --keep-folds records folds another gyroage trained as folds_of_other_gyroage in the run's summary
+    (and so in a card validate writes); --write-card here wrote widths fitted from such folds without it (review
+    V49). It is now carried into validation.group_calibration_fit, by run, and said; a run without it adds none."""
+    gc = load("group_calibration")
+    monkeypatch.setattr(gc, "fit", lambda *a, **k: np.full(4, 0.3))
+    record = {"n_folds": 2, "clusters": {"0": ["C0", "C2"]}, "trained_by": [{"version": "0.0.9"}],
+              "this_gyroage": {"version": "0.1.0"}}
+    base = {"catalog": {"sha256": SHA_A}, "min_members": 20}
+    kept = _run(tmp_path / "kept", summary={**base, "folds_of_other_gyroage": record})
+    plain = _run(tmp_path / "plain", summary=base)
+    model = _card(tmp_path / "m")
+    assert gc.main(["--loco", str(kept), str(plain), "--write-card", str(model)]) == 0
+    assert "2 of the runs' folds were trained by another gyroage" in capsys.readouterr().err
+    fit = json.loads((model / "gyroage-model.json").read_text())["validation"]["group_calibration_fit"]
+    assert fit["folds_of_other_gyroage"] == {str(kept): record}
+    assert gc.main(["--loco", str(plain), "--write-card", str(model)]) == 0  # rewritten: the old record goes
+    fit = json.loads((model / "gyroage-model.json").read_text())["validation"]["group_calibration_fit"]
+    assert "folds_of_other_gyroage" not in fit

@@ -20,6 +20,7 @@ def _loco(d: Path, clusters: dict[str, float]) -> Path:
     (d / "loco_summary.json").write_text(json.dumps({"train_settings": {"seed": 0}}))
     (d / "loco_clusters.csv").write_text("cluster,fiducial_age_myr,error_dex\n"
                                          + "".join(f"{c},{a},0.05\n" for c, a in clusters.items()))
+    (d / "loco_stars.csv").write_text("cluster,true_age_myr,pit,error_dex,age_p16_myr,age_p84_myr,log_score\n")
     return d
 
 
@@ -65,3 +66,23 @@ def test_a_run_without_a_cluster_to_take_a_median_over_is_said_not_a_traceback(t
         in out, out
     assert "| all: all / >= 30 Myr | 0.0500 / none | 0.0500 / none |" in out, out
     assert "| supported clusters (1 seeds) | none |" in out, out
+
+
+def test_a_loco_folder_without_its_summary_is_one_line(tmp_path, capsys):
+    """A --loco folder without loco_summary.json (an interrupted validate, a typo) was a FileNotFoundError
+    traceback (review V49, 11); so was one whose summary is there but not its star table."""
+    lf = load("label_floor")
+    half = tmp_path / "half"
+    (half / "folds").mkdir(parents=True)
+    ages = _group_ages(tmp_path / "g.md", {"A": 0.5})
+    for d, said in ((half, "holds no loco_summary.json"), (tmp_path / "nonexist", "holds no loco_summary.json")):
+        with pytest.raises(SystemExit) as excinfo:
+            lf.main(["--loco", str(d), "--group-ages", str(ages)])
+        err = capsys.readouterr().err
+        assert excinfo.value.code == 2 and len(err.strip().splitlines()) == 1 and said in err, err
+    run = _loco(tmp_path / "run", {"A": 10})
+    (run / "loco_stars.csv").unlink()
+    with pytest.raises(SystemExit) as excinfo:
+        lf.main(["--loco", str(run), "--group-ages", str(ages)])
+    err = capsys.readouterr().err
+    assert excinfo.value.code == 2 and "holds no loco_stars.csv" in err, err
