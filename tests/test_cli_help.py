@@ -65,7 +65,11 @@ def test_every_help_shows_flags_without_a_value_and_arguments_as_names():
         for p in flags:
             assert _shown_type(p, ctx) is None and "<" not in p.get_help_record(ctx)[0], (path, p.opts)
             # the rendered row: the flag's names, then straight to its help text
-            row = next(line for line in out.splitlines() if re.search(rf"(?<![\w-]){re.escape(p.opts[0])}(?![\w-])", line))
+            # the row that starts with the option's names (another option's help may name it: --write-card's
+            # names --fit-calibration), else the first that holds it
+            opt = re.escape(p.opts[0])
+            rows = [line for line in out.splitlines() if re.search(rf"(?<![\w-]){opt}(?![\w-])", line)]
+            row = next((r for r in rows if re.match(rf"^\W*(?:-[\w-]+\W+)*?{opt}(?![\w-])", r)), rows[0])
             assert "<" not in row.split(p.help[:12])[0], row
         usage = next(line for line in out.splitlines() if "Usage:" in line)
         for arg in (p for p in params if isinstance(p, TyperArgument)):
