@@ -209,3 +209,22 @@ def test_a_scheduler_address_without_a_port_is_one_line(tmp_path, scheduler):
     assert res.stderr.startswith(f"gyroage: error: cannot reach the Dask scheduler at {scheduler}: "), res.stderr
     assert res.stderr.count("\n") == 1, res.stderr
     assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]
+
+
+def test_a_file_whose_name_holds_brackets_is_read_as_itself(tmp_path):
+    """--engine dask expanded every input path as a pattern: a real file real[1].csv (6 stars) was read as
+    real1.csv beside it (2 stars) without a word, and counted as it (review V49, 7). A path naming a file is that
+    file; only a path naming none is a pattern."""
+    pytest.importorskip("dask")
+    from gyroage.engines.dask_engine import _input_rows, read_dask
+
+    _stars(6).to_csv(tmp_path / "real[1].csv", index=False)
+    _stars(2).to_csv(tmp_path / "real1.csv", index=False)
+    src = str(tmp_path / "real[1].csv")
+    assert len(read_dask(src).compute()) == 6
+    assert _input_rows([src], {}) == 6
+    assert len(read_dask(str(tmp_path / "real?.csv")).compute()) == 2  # a pattern naming no file is one
+    _stars(6).to_parquet(tmp_path / "p[1].parquet")
+    _stars(2).to_parquet(tmp_path / "p1.parquet")
+    assert len(read_dask(str(tmp_path / "p[1].parquet")).compute()) == 6
+    assert _input_rows([str(tmp_path / "p[1].parquet")], {}) == 6

@@ -5,6 +5,7 @@ dask and distributed are imported inside the functions, so the local engine neve
 
 from __future__ import annotations
 
+import glob
 import itertools
 import logging
 import re
@@ -100,9 +101,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         meta = _parquet_files_meta(paths, roles)
         ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0])
         return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
-    import glob
-
-    files = sorted(f for p in paths for f in (glob.glob(p) or [p]))
+    files = _expand(paths)
     for f in files:
         io.require_input_file(f)
     gz = [io.is_gzip_file(f) for f in files]  # by content, as the local reader tells it: not by the name
@@ -127,7 +126,8 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     # A gzip stream cannot be split: each compressed file is one partition, read whole by one task (_compute
     # splits it after). read_pandas takes one compression for all its files, so runs of plain and of compressed
     # files are read apart, in file order.
-    runs = [(z, [f for f, _ in run]) for z, run in itertools.groupby(zip(files, gz), key=lambda fz: fz[1])]
+    # escaped: Dask expands a list's paths as patterns again (fsspec), which read real[1].csv as real1.csv
+    runs = [(z, [glob.escape(f) for f, _ in run]) for z, run in itertools.groupby(zip(files, gz), key=lambda fz: fz[1])]
     try:
         ddfs = [read_pandas(reader, group, blocksize=None if z else blocksize, compression="gzip" if z else None,
                             encoding="utf-8-sig", **layout.read_options()) for z, group in runs]
@@ -166,13 +166,17 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) -
     return meta
 
 
+def _expand(paths: list[str]) -> list[str]:
+    """The files ``paths`` name, sorted: a path naming a file is that file, whatever its name holds (``real[1].csv``
+    was read as ``real1.csv`` beside it, review V49, 7); any other is a pattern (itself when it matches none)."""
+    return sorted(f for p in paths for f in ([p] if Path(p).is_file() else glob.glob(p) or [p]))
+
+
 def _input_rows(paths: list[str], known: dict[str, int | None]) -> int | None:
     """Data rows of the input files (``known``: those already counted), as the local engine's scan counts them: for
     the progress total and ETA. None when any is not a local CSV or Parquet file or directory (a URL)."""
-    import glob
-
     total = 0
-    for f in sorted(f for p in paths for f in (glob.glob(p) or [p])):
+    for f in _expand(paths):
         n = known[f] if f in known else _file_rows(f)
         if n is None:
             return None
