@@ -155,8 +155,6 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
     catalogue, raw, frame, catalog_sha = read.path, read.raw, read.frame, read.sha256
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
-                                                      sort_keys=True) + "\n")
     other, code = stale_folds(fold_dir, names, raw, frame, catalog_sha), code_version()
     older = {c: v for c, v in other_version_folds(fold_dir, names, code).items() if c not in other}
     todo = [c for c in names if c in other or (c in older and not s.keep_folds) or not (fold_dir / f"{c}.npz").is_file()]
@@ -198,6 +196,9 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
                 except KeyboardInterrupt:  # Ctrl-C: stop the folds now (the CLI says "interrupted", exit 130)
                     _terminate(pool)
                     raise
+    # after training: an interrupt left it naming a catalogue stale folds were not trained on (review V46, 5)
+    (fold_dir / "settings.json").write_text(json_text({**s.fold_settings(), "catalog_sha256": catalog_sha}, indent=2,
+                                                      sort_keys=True) + "\n")
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

@@ -141,3 +141,28 @@ def test_validate_retrains_a_fold_saved_before_the_catalogue_was_read_anew(tmp_p
     assert len(stars) == 40 and (stars["true_age_myr"] == 700).all()
     again = run_cli("validate", "--catalog", str(repeated), *args)
     assert again.returncode == 0 and "1 fold already done, 0 to train" in again.stderr, again.stderr
+
+
+def test_an_interrupted_validate_leaves_the_folds_record_of_the_catalogue_they_were_trained_on(tmp_path, monkeypatch):
+    """validate wrote folds/<key>/settings.json with the new catalogue's SHA-256 before it trained the folds that
+    catalogue makes stale, so after an interrupt the record named a catalogue most folds were not trained on, and
+    cmd_term.py scored the old folds as the new catalogue's (review V46, 5; mended then in cmd_term alone). The
+    record is written once the folds are trained: an interrupt leaves the one of the catalogue the folds hold."""
+    from gyroage.build import loco, loco_fold
+
+    csv = tmp_path / "cat.csv"
+    rotators().to_csv(csv, index=False)
+    folds = tmp_path / "folds"
+    s = loco.ValidateSettings(jobs=1)
+    fold_dir = s.fold_dir(folds)
+    fold_dir.mkdir(parents=True)
+    before = json.dumps({"catalog_sha256": "the catalogue the folds were trained on"})
+    (fold_dir / "settings.json").write_text(before)
+
+    def interrupted(task):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loco_fold, "run_fold", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        loco.run_folds(loco.read_catalogue(csv), folds, ["IC2602"], s, quiet=True)
+    assert (fold_dir / "settings.json").read_text() == before
