@@ -156,7 +156,7 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
     fold_dir = s.fold_dir(out_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
     other, code = stale_folds(fold_dir, names, raw, frame, catalog_sha), code_version()
-    older = {c: v for c, v in other_version_folds(fold_dir, names, code).items() if c not in other}
+    older = other_version_folds(fold_dir, [c for c in names if c not in other], code)  # stale ones: read once
     todo = [c for c in names if c in other or (c in older and not s.keep_folds) or not (fold_dir / f"{c}.npz").is_file()]
     progress = Progress("validate", total=len(todo), unit="folds", quiet=quiet)
     capped = val_clusters_capped(frame, todo, s.train)
