@@ -32,10 +32,10 @@ from gyroage.core.estimate import (
 )
 from gyroage.core.grid_fallback import grid_error_note
 from gyroage.core.main_sequence import magnitude_use
-from gyroage.core.photometry import SEQUENCE_COLUMN
 from gyroage.core.posterior import posterior_ids
 from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
+from gyroage.engines.manifest import kept_unreddened
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
 from gyroage.errors import UserError
@@ -422,7 +422,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
             k, width, n_err = prev.get("narrow") or (0, None, 0)
             narrow.append(narrow_prior_rows(chunk, settings) if settings.method != "mcmc"
                           else (int(k), float("inf") if width is None else float(width)))
-            unreddened.append(np.asarray(prev.get("unreddened") or np.zeros(len(SEQUENCE_COLUMN)), dtype=int))
+            unreddened.append(np.asarray(kept_unreddened(prev), dtype=int))
             counts.update(prev["counts"])
             counted.append(ChunkCounts(prev.get("clipped", 0), int(n_err)))
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows

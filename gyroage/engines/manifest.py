@@ -24,7 +24,7 @@ def entry_fault(entry) -> str | None:
     rows, total = entry["rows"], sum(entry["counts"].values())
     if total != rows:  # each row has one status: other counts would be summed into the closing line (review V49, 2)
         return f"listed with bad status counts (counts summing to {total}, not its {rows} rows)"
-    unreddened = entry.get("unreddened", [0] * len(SEQUENCE_COLUMN))
+    unreddened = kept_unreddened(entry)
     for field, ok in (("clipped", _count(entry.get("clipped", 0), rows)),
                       ("unreddened", _counts(unreddened) and sum(unreddened) <= rows),
                       ("narrow", entry.get("narrow") is None or _narrow(entry["narrow"], rows))):
@@ -33,6 +33,12 @@ def entry_fault(entry) -> str | None:
     if not digest_ok(entry) or ("posteriors" in entry and not digest_ok(entry["posteriors"])):
         return "listed without its size and SHA-256"
     return None
+
+
+def kept_unreddened(entry: dict) -> list[int]:
+    """A chunk entry's unreddened rows, one count per :data:`~gyroage.core.photometry.SEQUENCE_COLUMN` key (kept only
+    when any is not 0: none otherwise)."""
+    return entry.get("unreddened", [0] * len(SEQUENCE_COLUMN))
 
 
 def _count(v, most: int | None = None) -> bool:
