@@ -4,7 +4,7 @@ import os
 import shlex
 import sys
 
-from gyroage.cli import main
+from gyroage.__main__ import main
 
 if __name__ == "__main__":
     # click would name the program 'cli.py', and an error's "see 'cli.py estimate --help'" is no command to run: name

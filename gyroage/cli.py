@@ -56,7 +56,7 @@ from gyroage.cli_options import (
     estimate_settings,
     refuse_sampler_options,
 )
-from gyroage.cli_process import TERMINATED_EXIT, Terminated, on_sigterm, pipe_as_stdin
+from gyroage.cli_process import interrupted, on_sigterm, pipe_as_stdin
 from gyroage.defaults import CHUNK_ROWS, CROSSMATCH_CACHE_DIR
 from gyroage.errors import DISK_FULL, NothingPiped, UserError
 
@@ -87,12 +87,7 @@ def user_errors(fn):
             sys.stderr.close()
             raise typer.Exit(0) from None
         except KeyboardInterrupt as exc:  # Ctrl-C: one line, never a traceback (validate's fold workers are stopped)
-            # a resumable run's engine says in it how many rows are kept (gyroage.engines.local.run_local)
-            text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "interrupted"
-            if isinstance(exc, Terminated):
-                text = text.replace("interrupted", "terminated (SIGTERM)", 1)
-            typer.echo(f"gyroage: {text}", err=True)
-            raise typer.Exit(TERMINATED_EXIT if isinstance(exc, Terminated) else 130) from None
+            raise typer.Exit(interrupted(exc)) from None
         except OSError as exc:
             if exc.errno not in DISK_FULL:  # anything else is a bug: keep its traceback
                 raise

@@ -4,18 +4,23 @@ Typer (0.29) renders a type for every parameter, flags included (``--quiet <bool
 ``--help <bool>``), and a required argument as ``{input}`` on the usage line. A flag
 takes no value and click's convention for an argument is its upper-case name, so the
 root group here gives every command under it (build commands and sub-groups included)
-parameters that render that way. It also keeps the arguments as given, for the outputs' record of the command.
+parameters that render that way. It also keeps the arguments as given, for the outputs' record of the command,
+and says a Ctrl-C that lands outside a command's body in one line, as one inside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import typer
 from typer import core as _typer_core
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from gyroage.cli_process import interrupted
 from gyroage.defaults import ARGV
 
 try:  # the click that raises typer's usage errors: vendored from typer 0.29, the package before
@@ -27,6 +32,16 @@ _ABORT = getattr(_typer_core, "Abort", None) or _typer_click.exceptions.Abort
 
 if TYPE_CHECKING:  # typer vendors click; only the annotations name it
     import typer._click as click
+
+
+@contextlib.contextmanager
+def _said_if_interrupted() -> Iterator[None]:
+    """A Ctrl-C outside a command's body (a command's own is said by :func:`gyroage.cli.user_errors`): one line and
+    its exit code, where typer would exit 130 without a word."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        raise typer.Exit(interrupted(exc)) from None
 
 
 class _Flag(TyperOption):
@@ -121,9 +136,14 @@ class PlainHelpGroup(TyperGroup):
         """Click's context, holding the arguments as given (parsing consumes them) for the outputs' record of the
         command (:func:`gyroage.provenance.command_line`; the context's meta is shared with the command's)."""
         given = list(args)
-        ctx = super().make_context(info_name, args, parent, **extra)
+        with _said_if_interrupted():  # an option's callback (--version) runs while parsing
+            ctx = super().make_context(info_name, args, parent, **extra)
         ctx.meta.setdefault(ARGV, given)
         return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _said_if_interrupted():
+            return super().invoke(ctx)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 from gyroage.errors import UserError
 
@@ -29,6 +30,17 @@ def on_sigterm(signum: int, frame) -> None:
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
     raise Terminated()
+
+
+def interrupted(exc: KeyboardInterrupt) -> int:
+    """Say why the run stopped, in one line on stderr, and give its exit code: Ctrl-C "interrupted", 130 (a
+    resumable run's engine puts how many rows are kept in the interrupt: :func:`gyroage.engines.local.run_local`);
+    SIGTERM "terminated (SIGTERM)", 143."""
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "interrupted"
+    if isinstance(exc, Terminated):
+        text = text.replace("interrupted", "terminated (SIGTERM)", 1)
+    print(f"gyroage: {text}", file=sys.stderr)
+    return TERMINATED_EXIT if isinstance(exc, Terminated) else 130
 
 
 MAIN_PID = os.getpid()  # the process that imported the command line: forked workers have other ids
