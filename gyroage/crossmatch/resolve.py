@@ -33,6 +33,9 @@ from gyroage.statuses import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
 # not_found), of a Gaia DR3 row with no DR2 neighbour within 1 mag (kept, without TIC/KIC), and of a Gaia DR3 row whose
 # DR2 neighbours include one within 1 mag but none clearly the same star (kept, without TIC/KIC): the run counts them
 FAR_DR3, FAR_DR2, AMBIGUOUS_DR2 = "far_dr3", "far_dr2", "ambiguous_dr2"
+# ``_note`` of a Gaia DR3 row whose DR2 source's TIC/KIC route (DR2 -> DR3) leads to another DR3 source or to none
+# (a DR2 source split in DR3): kept, without TIC/KIC, counted by the run
+SPLIT_DR2 = "split_dr2"
 
 if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services
@@ -309,12 +312,21 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         back = _neighbour(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)), "dr3_source_id",
                           "dr2_source_id")
         dr2_of = {k: v for k, v in back.items() if not isinstance(v, str)}
+        # The same rule forward: a DR2 source split in DR3 has one TIC/KIC, which the TIC route sends to one of its
+        # DR3 parts (the id kept, or the clear one) or to none; the other parts would take another star's period. A
+        # DR2 id kept in DR3 leads back to itself (the same id wins), so only renumbered ones are asked.
+        fwd = _neighbour(fetch_neighbourhood(services, "dr2_source_id",
+                                             unique_ids(v for k, v in dr2_of.items() if k != v)),
+                         "dr2_source_id", "dr3_source_id")
+        split = {k for k, v in dr2_of.items() if k != v and fwd.get(v) != k}
+        dr2_of = {k: v for k, v in dr2_of.items() if k not in split}
         # the row keeps its Gaia match, only the TIC/KIC route is lost; counted by the run: DR2 neighbours none of
         # them within 1 mag are other stars (whose TIC/KIC would not lead here either), while one within 1 mag that
         # fails the rule may be the star (its TIC or KIC, given, is worth a try)
         lost = np.array([back.get(int(g)) if s == OK else None for g, s in zip(gaia, status)], dtype=object)
         note[lost == NOT_FOUND] = FAR_DR2
         note[lost == AMBIGUOUS] = AMBIGUOUS_DR2
+        note[np.array([s == OK and int(g) in split for g, s in zip(gaia, status)], dtype=bool)] = SPLIT_DR2
         tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):
             row = tic_of.get(dr2_of.get(int(gaia[i]), -1))

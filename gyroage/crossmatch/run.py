@@ -36,7 +36,18 @@ from gyroage.crossmatch.queries import (
     fetch_periods,
     unique_ids,
 )
-from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, DEC_ALIASES, FAR_DR2, FAR_DR3, ID_ALIASES, RA_ALIASES, InputIds, detect_ids, resolve
+from gyroage.crossmatch.resolve import (
+    AMBIGUOUS_DR2,
+    DEC_ALIASES,
+    FAR_DR2,
+    FAR_DR3,
+    ID_ALIASES,
+    RA_ALIASES,
+    SPLIT_DR2,
+    InputIds,
+    detect_ids,
+    resolve,
+)
 from gyroage.crossmatch.services import Services
 from gyroage.errors import UserError
 from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
@@ -56,6 +67,9 @@ RESOLVE_WARNINGS = {
     AMBIGUOUS_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): several "
                     "Gaia DR2 neighbours, none clearly the same star (one within 1 mag in G, but not the nearest, or "
                     "another within 1 mag too); give their TIC or KIC to use them"),
+    SPLIT_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): their Gaia "
+                "DR2 source was split in DR3, and its TIC/KIC leads to another of its DR3 sources (or to none "
+                "clearly), so its Kepler/TESS period may be another star's"),
 }
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
@@ -235,8 +249,8 @@ class CrossmatchReport:
     uncorrected_far: int = 0
     # Matched stars within it whose GSP-Phot E(BP-RP), biased high there, was not subtracted (--extinction gspphot).
     kept_near: int = 0
-    # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2)
-    # -> how many.
+    # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2,
+    # SPLIT_DR2) -> how many.
     resolve_notes: Counter = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 

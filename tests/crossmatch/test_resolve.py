@@ -15,7 +15,7 @@ pytest.importorskip("pytest_httpserver")
 from gyroage import io  # noqa: E402
 from gyroage.crossmatch import InputIds, detect_ids, parse_ids  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
-from tests.crossmatch.fakesky import GA, GAIA, GB, GC, GC_DR2, GD, NAN, run_rows  # noqa: E402
+from tests.crossmatch.fakesky import G_AMB1, G_AMB2, GA, GAIA, GB, GC, GC_DR2, GD, NAN, run_rows  # noqa: E402
 
 
 def test_crossmatch_tic_and_kic_inputs_with_duplicates(tmp_path, sky):
@@ -515,3 +515,32 @@ def test_a_gaia_dr3_id_column_named_as_chronoflow_names_it_is_read(name):
     column" on it, and --posteriors did not carry it as the star's id."""
     assert detect_ids(["x", name, "prot"]) == InputIds("gaia", name)
     assert io.id_columns(["x", name, "prot"]) == [name]
+
+
+SPLIT_B = 2106000000000000011  # DR3 source split from GA's DR2 source: GA kept the id, this one is 0.6" off
+
+
+def test_a_gaia_source_split_from_a_dr2_source_takes_no_other_sources_tic(tmp_path, sky, monkeypatch):
+    """A DR2 source split in DR3 (GA's, GA keeping the id; G_AMB_DR2 into G_AMB1 and G_AMB2) gave its one TIC, KIC
+    and Kepler/TESS period to every DR3 part given by source_id, status ok without a word (review V50, 1), while the
+    TIC itself leads to GA alone (the id kept) or is ambiguous. A Gaia input now keeps the TIC/KIC only where the
+    TIC's own route (DR2 -> DR3) leads back to it; the others keep their Gaia match, no TIC/KIC, counted warning."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    monkeypatch.setitem(fakesky.GAIA, SPLIT_B, (GAIA[GA][0], GAIA[GA][1] + 0.6 / 3600, 12.4, *GAIA[GA][3:12],
+                                                 NAN, NAN))
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", [*fakesky.NEIGHBOURS, (GA, SPLIT_B, 600.0, 0.4)])
+    (tmp_path / "ids.csv").write_text(f"source_id,tic\n{GA},\n{SPLIT_B},\n{G_AMB1},\n{G_AMB2},\n,2000001\n")
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64", "kic": "Int64"})
+    assert out["source_id"].tolist() == [GA, SPLIT_B, G_AMB1, G_AMB2, GA]
+    assert out["tic"].tolist()[0] == 2000001 and out["tic"].tolist()[4] == 2000001
+    assert out.loc[0, "prot_source"] == "mcquillan2014" and out.loc[0, "prot"] == 12.3
+    assert out["tic"][1:4].isna().all() and out["kic"][1:4].isna().all(), out[["tic", "kic"]]
+    assert out["crossmatch_status"].tolist() == ["ok", "no_period", "no_period", "no_period", "ok"]
+    said = [m for m in report.messages if "split" in m]
+    assert len(said) == 1 and said[0].startswith("warning: 3 Gaia DR3 source(s) kept without TIC/KIC"), said
+    assert "give their TIC" not in said[0]
