@@ -153,15 +153,23 @@ def _id_re(prefixes: str) -> re.Pattern:
 _ID_RE = {kind: _id_re(p) for kind, p in _PREFIXES.items()} | {None: _id_re("|".join(_PREFIXES.values()))}
 
 
+def _exact_limit(dtype) -> float:
+    """The bound below which a float of ``dtype`` holds every integer: 2**53 for float64, 2**24 for float32."""
+    return 2.0 ** (np.finfo(dtype).nmant + 1)
+
+
 def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
     """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted.
 
     With ``kind`` (gaia, tic or kic), only a prefix naming that catalogue: 'KIC 2000002' in a TIC column is
     another star's number, so the row is ``invalid_id``, never looked up as TIC 2000002.
-    A float id is taken only below 2**53, where it is exact: a 19-digit Gaia id stored as a float has been rounded
-    to some other source's id, so it is missing (the row's ``invalid_id``), never matched.
+    A float id is taken only below the float type's exact-integer limit (2**53 for float64, 2**24 for float32, read
+    on the column, as its cells come out as Python floats): a 19-digit Gaia id stored as a float64, or a TIC id as a
+    float32, has been rounded to some other star's id, so it is missing (the row's ``invalid_id``), never matched.
     """
     pattern = _ID_RE[kind]
+    dtype = getattr(values.dtype, "numpy_dtype", values.dtype)  # pandas' Float32 too
+    column_limit = _exact_limit(dtype) if dtype.kind == "f" else FLOAT_EXACT_LIMIT
 
     def one(v) -> int | None:
         if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v)):
@@ -170,7 +178,8 @@ def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
             return int(v) if v > 0 else None
         if isinstance(v, (float, np.floating)):
             i = float_id(v)
-            return i if i is not None and i > 0 else None
+            limit = min(column_limit, _exact_limit(type(v)) if isinstance(v, np.floating) else column_limit)
+            return i if i is not None and 0 < i < limit else None
         m = pattern.match(str(v))
         if not m or int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
             return None

@@ -161,6 +161,27 @@ def test_float_gaia_ids_beyond_2_53_are_invalid_not_rounded(tmp_path, sky):
     assert out["crossmatch_status"].tolist() == ["invalid_id"] and out["source_id"].isna().all()
 
 
+def test_float32_tic_ids_beyond_2_24_are_invalid_not_another_star(tmp_path, sky):
+    """A float32 column (FITS E, a pandas float32) holds every integer only below 2**24: TIC 100000049 in it is
+    100000048, which was looked up and matched (another star's colour and period, status ok; review V50, 2). The
+    limit now comes from the column's (or the cell's) float type: beyond it the row is invalid_id, never queried, as a
+    rounded 19-digit Gaia id is; smaller float32 ids (a KIC, a small TIC) are read."""
+    import numpy as np
+
+    f32 = np.array([100000049, 2000002, 2 ** 24, 2 ** 24 - 1], dtype=np.float32)
+    assert parse_ids(pd.Series(f32), "tic").tolist() == [None, 2000002, None, 2 ** 24 - 1]
+    assert parse_ids(pd.Series(list(f32), dtype=object), "tic").tolist() == [None, 2000002, None, 2 ** 24 - 1]
+    assert parse_ids(pd.Series(f32.astype(np.float64)), "tic").tolist()[0] == 100000048  # float64: exact as given
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    pd.DataFrame({"tic": f32[:2]}).to_parquet(tmp_path / "ids.parquet")
+    run_crossmatch(tmp_path / "ids.parquet", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64"})
+    assert out["crossmatch_status"].tolist() == ["invalid_id", "ok"] and out.loc[1, "source_id"] == GB
+    assert not any("100000048" in q for q in sky.queries("mast")), sky.queries("mast")
+
+
 def test_cone_with_a_brighter_source_than_the_nearest_is_ambiguous(tmp_path, sky, monkeypatch):
     """A G = 18 source 0.2" from the position was adopted over the G = 10 star 1.5" away (the likely owner of a
     light-curve period), status ok: a source within the radius brighter than the nearest by over 1 mag is now
