@@ -36,6 +36,8 @@ FAR_DR3, FAR_DR2, AMBIGUOUS_DR2 = "far_dr3", "far_dr2", "ambiguous_dr2"
 # ``_note`` of a Gaia DR3 row whose DR2 source's TIC/KIC route (DR2 -> DR3) leads to another DR3 source or to none
 # (a DR2 source split in DR3): kept, without TIC/KIC, counted by the run
 SPLIT_DR2 = "split_dr2"
+# ``_note`` of a Gaia DR3 row whose DR2 source has several (unflagged) TIC entries: kept, without TIC/KIC, counted
+AMBIGUOUS_TIC = "ambiguous_tic"
 
 if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services
@@ -339,8 +341,10 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):
             row = tic_of.get(dr2_of.get(int(gaia[i]), -1))
-            if isinstance(row, tuple):  # several TIC rows: skip the TIC/KIC route, keep Gaia
+            if isinstance(row, tuple):
                 tic[i], kic[i], _ = row
+            elif row == AMBIGUOUS:  # several TIC rows: skip the TIC/KIC route, keep Gaia; counted by the run
+                note[i] = AMBIGUOUS_TIC
 
     return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
                          "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status,

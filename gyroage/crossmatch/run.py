@@ -38,6 +38,7 @@ from gyroage.crossmatch.queries import (
 )
 from gyroage.crossmatch.resolve import (
     AMBIGUOUS_DR2,
+    AMBIGUOUS_TIC,
     DEC_ALIASES,
     FAR_DR2,
     FAR_DR3,
@@ -70,6 +71,8 @@ RESOLVE_WARNINGS = {
     SPLIT_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): their Gaia "
                 "DR2 source was split in DR3, and its TIC/KIC leads to another of its DR3 sources (or to none "
                 "clearly), so its Kepler/TESS period may be another star's"),
+    AMBIGUOUS_TIC: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): their "
+                    "Gaia DR2 source has several TIC entries; give the TIC to use one"),
 }
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
@@ -250,7 +253,7 @@ class CrossmatchReport:
     # Matched stars within it whose GSP-Phot E(BP-RP), biased high there, was not subtracted (--extinction gspphot).
     kept_near: int = 0
     # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2,
-    # SPLIT_DR2) -> how many.
+    # SPLIT_DR2, AMBIGUOUS_TIC) -> how many.
     resolve_notes: Counter = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 

@@ -565,3 +565,21 @@ def test_a_gaia_source_split_from_a_dr2_source_takes_no_other_sources_tic(tmp_pa
     said = [m for m in report.messages if "split" in m]
     assert len(said) == 1 and said[0].startswith("warning: 3 Gaia DR3 source(s) kept without TIC/KIC"), said
     assert "give their TIC" not in said[0]
+
+
+def test_a_gaia_source_whose_dr2_source_has_several_tic_rows_says_why_it_has_no_tic(tmp_path, sky, monkeypatch):
+    """A Gaia DR3 input whose DR2 source has two unflagged TIC rows lost its TIC and TESS/Kepler period without a
+    word (review V50, 7), while every other TIC/KIC route the way back loses is counted: now counted too."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    monkeypatch.setattr(fakesky, "TIC", [*fakesky.TIC, (2000033, None, GC_DR2, None)])
+    (tmp_path / "ids.csv").write_text(f"source_id\n{GC}\n{GA}\n{GC}\n")
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            chunksize=2, quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok"] and out["tic"].tolist()[1] == 2000001
+    assert out["tic"].isna().tolist() == [True, False, True] and out.loc[0, "prot_source"] == "gaiadr3"
+    said = [m for m in report.messages if "several TIC" in m]
+    assert len(said) == 1 and said[0].startswith("warning: 2 Gaia DR3 source(s) kept without TIC/KIC"), said
