@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -155,6 +156,23 @@ def _id_re(prefixes: str) -> re.Pattern:
 _ID_RE = {kind: _id_re(p) for kind, p in _PREFIXES.items()} | {None: _id_re("|".join(_PREFIXES.values()))}
 
 
+# A float written with an exponent (Excel's 1.00000048E+08): digits before and after the point, the exponent
+_EXPONENT_RE = re.compile(r"^\s*(\d+)(?:\.(\d*))?[eE]([+-]?\d{1,3})\s*$")
+
+
+def _exponent_id(text: str) -> int | None:
+    """The id exponent ``text`` holds, read as a float cell is (whole, below 2**53), and only when its digits spell
+    every digit of the id: %g's 6 digits write TIC 100000048 as 1e+08, another star's id."""
+    m = _EXPONENT_RE.match(text)
+    if not m:
+        return None
+    value = Decimal(text.strip())
+    if not 0 < value < FLOAT_EXACT_LIMIT or value != value.to_integral_value():
+        return None
+    i = int(value)
+    return i if len((m.group(1) + (m.group(2) or "")).lstrip("0")) >= len(str(i)) else None
+
+
 def _exact_limit(dtype) -> float:
     """The bound below which a float of ``dtype`` holds every integer: 2**53 for float64, 2**24 for float32."""
     return 2.0 ** (np.finfo(dtype).nmant + 1)
@@ -183,7 +201,9 @@ def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
             limit = min(column_limit, _exact_limit(type(v)) if isinstance(v, np.floating) else column_limit)
             return i if i is not None and 0 < i < limit else None
         m = pattern.match(str(v))
-        if not m or int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
+        if not m:
+            return _exponent_id(str(v))
+        if int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
             return None
         return int(m.group(1))
 

@@ -206,6 +206,16 @@ def test_ids_written_as_text_from_a_float_column_are_read_while_exact():
     assert list(got) == [2000002, 2000002, 25155310, None, None, None]
 
 
+def test_ids_written_as_exponent_text_are_read_while_every_digit_is_spelled():
+    """A TIC or KIC written as exponent text (Excel's or %.8e's 1.00000048e+08) was invalid_id, though the same
+    number in a float cell is read (review V50, 10): now read by the float cell's rule (whole, below 2**53), and only
+    when the text spells every digit of the id: %g's 1e+08 for TIC 100000048 has been rounded to another star's id.
+    Gaia-sized values stay invalid_id (rounded)."""
+    got = parse_ids(pd.Series(["1.00000048e+08", "1.00000048E8", " 2.000002e6 ", "1.0000004800e+08", "1e+08",
+                               "1.000000485e+08", "4.10e+18", "6.813284466302577e+18", "1.00000048e-08"]), "tic")
+    assert got.tolist() == [100000048, 100000048, 2000002, 100000048, None, None, None, None, None]
+
+
 def test_an_id_prefix_naming_another_catalogue_is_invalid_id(tmp_path, sky):
     """'KIC 2000002' in a tic column was read as TIC 2000002 (another star); 'TIC 1000001' in a kepid column as
     KIC 1000001. A prefix must name the column's own catalogue."""
