@@ -127,6 +127,21 @@ def _coordinates(columns: list[str]) -> tuple[str | None, str | None]:
     return (ra or [None])[0], (dec or [None])[0]
 
 
+# Position names that declare an epoch-2000 position (VizieR computes _RAJ2000 at epoch J2000), not Gaia's 2016.0
+_J2000_NAMES = frozenset(map(io.name_key, ("raj2000", "alpha_j2000", "dej2000", "decj2000", "delta_j2000")))
+
+
+def j2000_note(ids: InputIds) -> str | None:
+    """The note a run says when its positions come from J2000-named columns (README's epoch rule), else None."""
+    named = [c for c in (ids.ra_column, ids.dec_column) if c is not None and io.name_key(c) in _J2000_NAMES]
+    if ids.kind != "radec" or not named:
+        return None
+    cols = "/".join(f"'{c}'" for c in (ids.ra_column, ids.dec_column))
+    return (f"note: positions {cols} are named as J2000 ones; they are compared with Gaia DR3's epoch-2016.0 "
+            "positions with no proper motion applied, so a fast-moving star can be arcseconds off and matched to "
+            "another source: give epoch-2016.0 positions, or mind --radius-arcsec")
+
+
 def _missing_coordinates(ra: str | None, dec: str | None) -> str:
     """'no ra column (any of ...)' and/or the same for dec, for the coordinates not found."""
     return " and ".join(f"no {name} column (any of {', '.join(aliases)})"

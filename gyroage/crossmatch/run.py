@@ -47,6 +47,7 @@ from gyroage.crossmatch.resolve import (
     SPLIT_DR2,
     InputIds,
     detect_ids,
+    j2000_note,
     resolve,
 )
 from gyroage.crossmatch.services import Services
@@ -430,6 +431,8 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             if first:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 extinction = settings.extinction_for(list(chunk.columns))  # one header a run: worked out once
+                if (epoch := j2000_note(ids)) is not None:  # said once, under -q too: the matches depend on it
+                    report.warn(epoch)
                 writer.meta = _record(command, services, settings, ids)  # before the first write fixes Parquet's
             out = crossmatch_chunk(chunk, ids, services, settings, report, extinction)  # no rows: no query is sent
             out = io.case_blind_clashes(out, chunk.shape[1], writer.format)  # FITS, VOTable: names without case

@@ -593,3 +593,27 @@ def test_a_gaia_source_whose_dr2_source_has_several_tic_rows_says_why_it_has_no_
     assert out["tic"].isna().tolist() == [True, False, True] and out.loc[0, "prot_source"] == "gaiadr3"
     said = [m for m in report.messages if "several TIC" in m]
     assert len(said) == 1 and said[0].startswith("warning: 2 Gaia DR3 source(s) kept without TIC/KIC"), said
+
+
+@pytest.mark.parametrize("header, j2000", [("RAJ2000,DEJ2000", True), ("_RAJ2000,_DEJ2000", True),
+                                           ("ra,DECJ2000", True), ("alpha_J2000,delta_J2000", True),
+                                           ("ra,dec", False), ("RA_ICRS,DE_ICRS", False)])
+def test_j2000_named_positions_are_said_to_be_compared_at_gaias_epoch(tmp_path, sky, capsys, header, j2000):
+    """RAJ2000/DEJ2000 positions were compared with Gaia's epoch-2016.0 positions without a word, though the column
+    name says J2000: a high-proper-motion star took a background source's colour and period (review V50, 3). One
+    note, under -q too, now says so (README's epoch rule)."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    a = GAIA[GA]
+    (tmp_path / "pos.csv").write_text(f"{header}\n{a[0]},{a[1]}\n{a[0]},{a[1]}\n")
+    report = run_crossmatch(tmp_path / "pos.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            chunksize=1, quiet=True)
+    said = [m for m in report.messages if "2016.0" in m]
+    err = capsys.readouterr().err
+    if j2000:
+        assert len(said) == 1 and "no proper motion" in said[0] and "--radius-arcsec" in said[0], report.messages
+        assert said[0] in err and said[0].startswith("note: ") and header.split(",")[1] in said[0]
+    else:
+        assert not said and "2016.0" not in err
+    assert pd.read_csv(tmp_path / "out.csv")["crossmatch_status"].tolist() == ["ok", "ok"]
