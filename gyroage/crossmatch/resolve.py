@@ -39,6 +39,9 @@ FAR_DR3, FAR_DR2, AMBIGUOUS_DR2 = "far_dr3", "far_dr2", "ambiguous_dr2"
 SPLIT_DR2 = "split_dr2"
 # ``_note`` of a Gaia DR3 row whose DR2 source has several (unflagged) TIC entries: kept, without TIC/KIC, counted
 AMBIGUOUS_TIC = "ambiguous_tic"
+# ``_note`` of a Gaia row invalid_id for its DR2 prefix ('Gaia DR2 nnn'): a DR2 id, counted by the run
+DR2_PREFIX = "dr2_prefix"
+_DR2_RE = re.compile(r"^\s*(?:gaia\s*)?dr2\b", re.IGNORECASE)
 
 if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services
@@ -329,6 +332,9 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     else:
         parsed = parse_ids(frame[ids.column], ids.kind)
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
+        if ids.kind == "gaia":  # a DR2 id is no DR3 one (DR3 renumbered some): say why the row is invalid_id
+            note[np.array([p is None and bool(_DR2_RE.match(str(v))) for p, v in zip(parsed, frame[ids.column])],
+                          dtype=bool)] = DR2_PREFIX
         {"gaia": gaia, "tic": tic, "kic": kic}[ids.kind][:] = parsed
 
     if ids.kind in ("tic", "kic"):

@@ -617,3 +617,23 @@ def test_j2000_named_positions_are_said_to_be_compared_at_gaias_epoch(tmp_path, 
     else:
         assert not said and "2016.0" not in err
     assert pd.read_csv(tmp_path / "out.csv")["crossmatch_status"].tolist() == ["ok", "ok"]
+
+
+def test_gaia_dr2_ids_are_said_not_read_as_dr3_ones(tmp_path, sky):
+    """A Gaia DR2 id DR3 renumbered was a bare not_found, and 'Gaia DR2 nnn' a bare invalid_id (review V50, 11),
+    with nothing to tell a list of DR2 ids (common in 2018-2021 rotation tables) from unknown stars: the run's end
+    now counts both, the first as possibly a DR2 id, the second naming its DR2 prefix."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    (tmp_path / "ids.csv").write_text(f"source_id\nGaia DR2 {GC_DR2}\n{GC_DR2}\n{GA}\n{GC_DR2}\nDR2 {GC_DR2}\nx\n")
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            chunksize=2, quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["crossmatch_status"].tolist() == ["invalid_id", "not_found", "ok", "not_found", "invalid_id",
+                                                 "invalid_id"]
+    prefixed = [m for m in report.messages if "'Gaia DR2" in m]
+    assert len(prefixed) == 1 and prefixed[0].startswith("warning: 2 row(s) invalid_id"), report.messages
+    unknown = [m for m in report.messages if "not_found" in m and "DR2" in m]
+    assert len(unknown) == 1 and unknown[0].startswith("note: 2 Gaia id(s) not_found"), report.messages
+    assert "dr2_neighbourhood" in unknown[0]

@@ -802,7 +802,7 @@ def test_crossmatch_gspphot_a_g_of_the_e_bprp_only_where_gspphot_gives_none(monk
 def test_crossmatch_resolve_notes_have_one_message_table():
     """Three near-identical blocks said resolve's notes: one table keyed by the notes now, one loop, the same texts."""
     from gyroage.crossmatch import run
-    from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, AMBIGUOUS_TIC, FAR_DR2, FAR_DR3, SPLIT_DR2
+    from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, AMBIGUOUS_TIC, DR2_PREFIX, FAR_DR2, FAR_DR3, SPLIT_DR2
 
-    assert list(run.RESOLVE_WARNINGS) == [FAR_DR3, FAR_DR2, AMBIGUOUS_DR2, SPLIT_DR2, AMBIGUOUS_TIC]
+    assert list(run.RESOLVE_WARNINGS) == [FAR_DR3, FAR_DR2, AMBIGUOUS_DR2, SPLIT_DR2, AMBIGUOUS_TIC, DR2_PREFIX]
     assert run.RESOLVE_WARNINGS[FAR_DR3].format(n=2).startswith("warning: 2 TIC/KIC star(s) not_found")
