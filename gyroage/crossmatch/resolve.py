@@ -196,6 +196,19 @@ def _exact_limit(dtype) -> float:
     return 2.0 ** (np.finfo(dtype).nmant + 1)
 
 
+def _narrow_float_note(values: pd.Series, column: str) -> str | None:
+    """The note naming a float column narrower than float64 (a float32) whose ids reach its exact-integer limit:
+    those rows are invalid_id, and only the column's type says why."""
+    dtype = getattr(values.dtype, "numpy_dtype", values.dtype)
+    if dtype.kind != "f" or (limit := _exact_limit(dtype)) >= FLOAT_EXACT_LIMIT:
+        return None
+    if not (pd.to_numeric(values, errors="coerce").abs() >= limit).any():
+        return None
+    return (f"note: '{column}' is a {dtype} column, which holds every integer only below {limit:.0f}: its ids at "
+            "or above that have been rounded to other stars' ids, so those rows are invalid_id; store ids as "
+            "integers or text")
+
+
 def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
     """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted.
 
@@ -332,6 +345,8 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     else:
         parsed = parse_ids(frame[ids.column], ids.kind)
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
+        if warn is not None and (rounded := _narrow_float_note(frame[ids.column], ids.column)) is not None:
+            warn(rounded)
         if ids.kind == "gaia":  # a DR2 id is no DR3 one (DR3 renumbered some): say why the row is invalid_id
             note[np.array([p is None and bool(_DR2_RE.match(str(v))) for p, v in zip(parsed, frame[ids.column])],
                           dtype=bool)] = DR2_PREFIX

@@ -182,6 +182,24 @@ def test_float32_tic_ids_beyond_2_24_are_invalid_not_another_star(tmp_path, sky)
     assert not any("100000048" in q for q in sky.queries("mast")), sky.queries("mast")
 
 
+def test_a_float32_id_column_beyond_its_exact_limit_is_named(tmp_path, sky):
+    """Float32 TIC ids beyond 2**24 are invalid_id (rounded), but the row alone did not say why: one note now names
+    the column and its type, once a run; a float32 column of small ids (KIC) says nothing."""
+    import numpy as np
+
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    for name, ids, said in (("tic", [100000049, 2000002, 100000041], 1), ("kepid", [1000001], 0)):
+        pd.DataFrame({name: np.array(ids, dtype=np.float32)}).to_parquet(tmp_path / "ids.parquet")
+        report = run_crossmatch(tmp_path / "ids.parquet", tmp_path / "out.csv", services_for(sky),
+                                CrossmatchSettings(), chunksize=2, quiet=True)
+        notes = [m for m in report.messages if "float32" in m]
+        assert len(notes) == said, report.messages
+        if said:
+            assert f"'{name}'" in notes[0] and "16777216" in notes[0] and "invalid_id" in notes[0]
+
+
 def test_cone_with_a_brighter_source_than_the_nearest_is_ambiguous(tmp_path, sky, monkeypatch):
     """A G = 18 source 0.2" from the position was adopted over the G = 10 star 1.5" away (the likely owner of a
     light-curve period), status ok: a source within the radius brighter than the nearest by over 1 mag is now
