@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +34,14 @@ from gyroage.statuses import AMBIGUOUS, INVALID_ID, NOT_FOUND, OK
 # not_found), of a Gaia DR3 row with no DR2 neighbour within 1 mag (kept, without TIC/KIC), and of a Gaia DR3 row whose
 # DR2 neighbours include one within 1 mag but none clearly the same star (kept, without TIC/KIC): the run counts them
 FAR_DR3, FAR_DR2, AMBIGUOUS_DR2 = "far_dr3", "far_dr2", "ambiguous_dr2"
+# ``_note`` of a Gaia DR3 row whose DR2 source's TIC/KIC route (DR2 -> DR3) leads to another DR3 source or to none
+# (a DR2 source split in DR3): kept, without TIC/KIC, counted by the run
+SPLIT_DR2 = "split_dr2"
+# ``_note`` of a Gaia DR3 row whose DR2 source has several (unflagged) TIC entries: kept, without TIC/KIC, counted
+AMBIGUOUS_TIC = "ambiguous_tic"
+# ``_note`` of a Gaia row invalid_id for its DR2 prefix ('Gaia DR2 nnn'): a DR2 id, counted by the run
+DR2_PREFIX = "dr2_prefix"
+_DR2_RE = re.compile(r"^\s*(?:gaia\s*)?dr2\b", re.IGNORECASE)
 
 if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services
@@ -121,6 +130,21 @@ def _coordinates(columns: list[str]) -> tuple[str | None, str | None]:
     return (ra or [None])[0], (dec or [None])[0]
 
 
+# Position names that declare an epoch-2000 position (VizieR computes _RAJ2000 at epoch J2000), not Gaia's 2016.0
+_J2000_NAMES = frozenset(map(io.name_key, ("raj2000", "alpha_j2000", "dej2000", "decj2000", "delta_j2000")))
+
+
+def j2000_note(ids: InputIds) -> str | None:
+    """The note a run says when its positions come from J2000-named columns (README's epoch rule), else None."""
+    named = [c for c in (ids.ra_column, ids.dec_column) if c is not None and io.name_key(c) in _J2000_NAMES]
+    if ids.kind != "radec" or not named:
+        return None
+    cols = "/".join(f"'{c}'" for c in (ids.ra_column, ids.dec_column))
+    return (f"note: positions {cols} are named as J2000 ones; they are compared with Gaia DR3's epoch-2016.0 "
+            "positions with no proper motion applied, so a fast-moving star can be arcseconds off and matched to "
+            "another source: give epoch-2016.0 positions, or mind --radius-arcsec")
+
+
 def _missing_coordinates(ra: str | None, dec: str | None) -> str:
     """'no ra column (any of ...)' and/or the same for dec, for the coordinates not found."""
     return " and ".join(f"no {name} column (any of {', '.join(aliases)})"
@@ -150,15 +174,53 @@ def _id_re(prefixes: str) -> re.Pattern:
 _ID_RE = {kind: _id_re(p) for kind, p in _PREFIXES.items()} | {None: _id_re("|".join(_PREFIXES.values()))}
 
 
+# A float written with an exponent (Excel's 1.00000048E+08): digits before and after the point, the exponent
+_EXPONENT_RE = re.compile(r"^\s*(\d+)(?:\.(\d*))?[eE]([+-]?\d{1,3})\s*$")
+
+
+def _exponent_id(text: str) -> int | None:
+    """The id exponent ``text`` holds, read as a float cell is (whole, below 2**53), and only when its digits spell
+    every digit of the id: %g's 6 digits write TIC 100000048 as 1e+08, another star's id."""
+    m = _EXPONENT_RE.match(text)
+    if not m:
+        return None
+    value = Decimal(text.strip())
+    if not 0 < value < FLOAT_EXACT_LIMIT or value != value.to_integral_value():
+        return None
+    i = int(value)
+    return i if len((m.group(1) + (m.group(2) or "")).lstrip("0")) >= len(str(i)) else None
+
+
+def _exact_limit(dtype) -> float:
+    """The bound below which a float of ``dtype`` holds every integer: 2**53 for float64, 2**24 for float32."""
+    return 2.0 ** (np.finfo(dtype).nmant + 1)
+
+
+def _narrow_float_note(values: pd.Series, column: str) -> str | None:
+    """The note naming a float column narrower than float64 (a float32) whose ids reach its exact-integer limit:
+    those rows are invalid_id, and only the column's type says why."""
+    dtype = getattr(values.dtype, "numpy_dtype", values.dtype)
+    if dtype.kind != "f" or (limit := _exact_limit(dtype)) >= FLOAT_EXACT_LIMIT:
+        return None
+    if not (pd.to_numeric(values, errors="coerce").abs() >= limit).any():
+        return None
+    return (f"note: '{column}' is a {dtype} column, which holds every integer only below {limit:.0f}: its ids at "
+            "or above that have been rounded to other stars' ids, so those rows are invalid_id; store ids as "
+            "integers or text")
+
+
 def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
     """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted.
 
     With ``kind`` (gaia, tic or kic), only a prefix naming that catalogue: 'KIC 2000002' in a TIC column is
     another star's number, so the row is ``invalid_id``, never looked up as TIC 2000002.
-    A float id is taken only below 2**53, where it is exact: a 19-digit Gaia id stored as a float has been rounded
-    to some other source's id, so it is missing (the row's ``invalid_id``), never matched.
+    A float id is taken only below the float type's exact-integer limit (2**53 for float64, 2**24 for float32, read
+    on the column, as its cells come out as Python floats): a 19-digit Gaia id stored as a float64, or a TIC id as a
+    float32, has been rounded to some other star's id, so it is missing (the row's ``invalid_id``), never matched.
     """
     pattern = _ID_RE[kind]
+    dtype = getattr(values.dtype, "numpy_dtype", values.dtype)  # pandas' Float32 too
+    column_limit = _exact_limit(dtype) if dtype.kind == "f" else FLOAT_EXACT_LIMIT
 
     def one(v) -> int | None:
         if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v)):
@@ -167,9 +229,12 @@ def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
             return int(v) if v > 0 else None
         if isinstance(v, (float, np.floating)):
             i = float_id(v)
-            return i if i is not None and i > 0 else None
+            limit = min(column_limit, _exact_limit(type(v)) if isinstance(v, np.floating) else column_limit)
+            return i if i is not None and 0 < i < limit else None
         m = pattern.match(str(v))
-        if not m or int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
+        if not m:
+            return _exponent_id(str(v))
+        if int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
             return None
         return int(m.group(1))
 
@@ -280,6 +345,11 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     else:
         parsed = parse_ids(frame[ids.column], ids.kind)
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
+        if warn is not None and (rounded := _narrow_float_note(frame[ids.column], ids.column)) is not None:
+            warn(rounded)
+        if ids.kind == "gaia":  # a DR2 id is no DR3 one (DR3 renumbered some): say why the row is invalid_id
+            note[np.array([p is None and bool(_DR2_RE.match(str(v))) for p, v in zip(parsed, frame[ids.column])],
+                          dtype=bool)] = DR2_PREFIX
         {"gaia": gaia, "tic": tic, "kic": kic}[ids.kind][:] = parsed
 
     if ids.kind in ("tic", "kic"):
@@ -309,17 +379,28 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         back = _neighbour(fetch_neighbourhood(services, "dr3_source_id", unique_ids(live)), "dr3_source_id",
                           "dr2_source_id")
         dr2_of = {k: v for k, v in back.items() if not isinstance(v, str)}
+        # The same rule forward: a DR2 source split in DR3 has one TIC/KIC, which the TIC route sends to one of its
+        # DR3 parts (the id kept, or the clear one) or to none; the other parts would take another star's period. A
+        # DR2 id kept in DR3 leads back to itself (the same id wins), so only renumbered ones are asked.
+        fwd = _neighbour(fetch_neighbourhood(services, "dr2_source_id",
+                                             unique_ids(v for k, v in dr2_of.items() if k != v)),
+                         "dr2_source_id", "dr3_source_id")
+        split = {k for k, v in dr2_of.items() if k != v and fwd.get(v) != k}
+        dr2_of = {k: v for k, v in dr2_of.items() if k not in split}
         # the row keeps its Gaia match, only the TIC/KIC route is lost; counted by the run: DR2 neighbours none of
         # them within 1 mag are other stars (whose TIC/KIC would not lead here either), while one within 1 mag that
         # fails the rule may be the star (its TIC or KIC, given, is worth a try)
         lost = np.array([back.get(int(g)) if s == OK else None for g, s in zip(gaia, status)], dtype=object)
         note[lost == NOT_FOUND] = FAR_DR2
         note[lost == AMBIGUOUS] = AMBIGUOUS_DR2
+        note[np.array([s == OK and int(g) in split for g, s in zip(gaia, status)], dtype=bool)] = SPLIT_DR2
         tic_of = _tic_by(fetch_tic(services, "GAIA", unique_ids(dr2_of.values())), "GAIA")
         for i in np.flatnonzero(status == OK):
             row = tic_of.get(dr2_of.get(int(gaia[i]), -1))
-            if isinstance(row, tuple):  # several TIC rows: skip the TIC/KIC route, keep Gaia
+            if isinstance(row, tuple):
                 tic[i], kic[i], _ = row
+            elif row == AMBIGUOUS:  # several TIC rows: skip the TIC/KIC route, keep Gaia; counted by the run
+                note[i] = AMBIGUOUS_TIC
 
     return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
                          "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status,

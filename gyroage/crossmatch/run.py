@@ -36,7 +36,21 @@ from gyroage.crossmatch.queries import (
     fetch_periods,
     unique_ids,
 )
-from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, DEC_ALIASES, FAR_DR2, FAR_DR3, ID_ALIASES, RA_ALIASES, InputIds, detect_ids, resolve
+from gyroage.crossmatch.resolve import (
+    AMBIGUOUS_DR2,
+    AMBIGUOUS_TIC,
+    DEC_ALIASES,
+    DR2_PREFIX,
+    FAR_DR2,
+    FAR_DR3,
+    ID_ALIASES,
+    RA_ALIASES,
+    SPLIT_DR2,
+    InputIds,
+    detect_ids,
+    j2000_note,
+    resolve,
+)
 from gyroage.crossmatch.services import Services
 from gyroage.errors import UserError
 from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND, OK
@@ -56,6 +70,14 @@ RESOLVE_WARNINGS = {
     AMBIGUOUS_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): several "
                     "Gaia DR2 neighbours, none clearly the same star (one within 1 mag in G, but not the nearest, or "
                     "another within 1 mag too); give their TIC or KIC to use them"),
+    SPLIT_DR2: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): their Gaia "
+                "DR2 source was split in DR3, and its TIC/KIC leads to another of its DR3 sources (or to none "
+                "clearly), so its Kepler/TESS period may be another star's"),
+    AMBIGUOUS_TIC: ("warning: {n} Gaia DR3 source(s) kept without TIC/KIC (so without Kepler/TESS periods): their "
+                    "Gaia DR2 source has several TIC entries; give the TIC to use one"),
+    DR2_PREFIX: ("warning: {n} row(s) invalid_id: their id is named as a Gaia DR2 one ('Gaia DR2 nnn'), and "
+                 "crossmatch reads Gaia DR3 ids (DR3 renumbered some DR2 sources); give the DR3 source_id "
+                 "(gaiadr3.dr2_neighbourhood maps one to the other) or the star's TIC"),
 }
 # A cone matches one star: 60 arcsec is already far beyond any sane match radius, and keeps a single cone's answer
 # under the 2000-row sync cap even in the densest Gaia fields (about 1e6 sources per square degree: ~900 in it).
@@ -235,9 +257,11 @@ class CrossmatchReport:
     uncorrected_far: int = 0
     # Matched stars within it whose GSP-Phot E(BP-RP), biased high there, was not subtracted (--extinction gspphot).
     kept_near: int = 0
-    # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2)
-    # -> how many.
+    # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2,
+    # SPLIT_DR2, AMBIGUOUS_TIC, DR2_PREFIX) -> how many.
     resolve_notes: Counter = field(default_factory=Counter)
+    # Gaia DR3 ids gaia_source does not know (not_found): a list of Gaia DR2 ids looks like this
+    unknown_gaia: int = 0
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 
     def warn(self, message: str) -> None:
@@ -261,6 +285,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()))
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
     found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
+    report.unknown_gaia += int(((status == OK) & ~found).sum())
     status[(status == OK) & ~found] = NOT_FOUND
 
     plx = g["parallax"].to_numpy(float)
@@ -413,6 +438,8 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             if first:
                 ids = detect_ids(list(chunk.columns), settings.id_column, settings.id_type)
                 extinction = settings.extinction_for(list(chunk.columns))  # one header a run: worked out once
+                if (epoch := j2000_note(ids)) is not None:  # said once, under -q too: the matches depend on it
+                    report.warn(epoch)
                 writer.meta = _record(command, services, settings, ids)  # before the first write fixes Parquet's
             out = crossmatch_chunk(chunk, ids, services, settings, report, extinction)  # no rows: no query is sent
             out = io.case_blind_clashes(out, chunk.shape[1], writer.format)  # FITS, VOTable: names without case
@@ -430,6 +457,10 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     for note, message in RESOLVE_WARNINGS.items():
         if report.resolve_notes[note]:
             report.warn(message.format(n=report.resolve_notes[note]))
+    if report.unknown_gaia:
+        report.warn(f"note: {report.unknown_gaia} Gaia id(s) not_found in Gaia DR3: if the list holds Gaia DR2 ids, "
+                    "those DR3 renumbered are no DR3 ids (gaiadr3.dr2_neighbourhood maps one to the other; or give "
+                    "the star's TIC)")
     if report.kept_near:  # said as the far count is, so -q says it too
         report.warn(
             f"note: {report.kept_near} star(s) within {settings.warn_distance_pc:g} pc (parallax >= "

@@ -59,8 +59,9 @@ def test_a_failed_answer_then_a_good_one_is_a_retry(tmp_path, sky, service):
 
 def test_gaia_overflow_is_split_not_dropped(tmp_path, sky):
     """QUERY_STATUS=OVERFLOW: the service stopped at its row limit. The batch is asked again in halves."""
-    # the neighbourhood query first, then the gaia_source one: overflow the second
-    sky.mangle["gaia"] = [lambda r: r, trailing_status("OVERFLOW", rows=1)]
+    # the neighbourhood queries first (back from the DR3 ids, then forward from GC's renumbered DR2 id), then the
+    # gaia_source one: overflow the third
+    sky.mangle["gaia"] = [lambda r: r, lambda r: r, trailing_status("OVERFLOW", rows=1)]
     out = run_rows(tmp_path, sky, ROWS, cache_dir=tmp_path / "cache")
     assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok", "no_period"]
     source_queries = [q for q in sky.queries("gaia") if "vari_rotation_modulation" in q]

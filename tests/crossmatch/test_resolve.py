@@ -15,7 +15,7 @@ pytest.importorskip("pytest_httpserver")
 from gyroage import io  # noqa: E402
 from gyroage.crossmatch import InputIds, detect_ids, parse_ids  # noqa: E402
 from gyroage.errors import UserError  # noqa: E402
-from tests.crossmatch.fakesky import GA, GAIA, GB, GC, GC_DR2, GD, NAN, run_rows  # noqa: E402
+from tests.crossmatch.fakesky import G_AMB1, G_AMB2, GA, GAIA, GB, GC, GC_DR2, GD, NAN, run_rows  # noqa: E402
 
 
 def test_crossmatch_tic_and_kic_inputs_with_duplicates(tmp_path, sky):
@@ -161,6 +161,45 @@ def test_float_gaia_ids_beyond_2_53_are_invalid_not_rounded(tmp_path, sky):
     assert out["crossmatch_status"].tolist() == ["invalid_id"] and out["source_id"].isna().all()
 
 
+def test_float32_tic_ids_beyond_2_24_are_invalid_not_another_star(tmp_path, sky):
+    """A float32 column (FITS E, a pandas float32) holds every integer only below 2**24: TIC 100000049 in it is
+    100000048, which was looked up and matched (another star's colour and period, status ok; review V50, 2). The
+    limit now comes from the column's (or the cell's) float type: beyond it the row is invalid_id, never queried, as a
+    rounded 19-digit Gaia id is; smaller float32 ids (a KIC, a small TIC) are read."""
+    import numpy as np
+
+    f32 = np.array([100000049, 2000002, 2 ** 24, 2 ** 24 - 1], dtype=np.float32)
+    assert parse_ids(pd.Series(f32), "tic").tolist() == [None, 2000002, None, 2 ** 24 - 1]
+    assert parse_ids(pd.Series(list(f32), dtype=object), "tic").tolist() == [None, 2000002, None, 2 ** 24 - 1]
+    assert parse_ids(pd.Series(f32.astype(np.float64)), "tic").tolist()[0] == 100000048  # float64: exact as given
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    pd.DataFrame({"tic": f32[:2]}).to_parquet(tmp_path / "ids.parquet")
+    run_crossmatch(tmp_path / "ids.parquet", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(), quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64"})
+    assert out["crossmatch_status"].tolist() == ["invalid_id", "ok"] and out.loc[1, "source_id"] == GB
+    assert not any("100000048" in q for q in sky.queries("mast")), sky.queries("mast")
+
+
+def test_a_float32_id_column_beyond_its_exact_limit_is_named(tmp_path, sky):
+    """Float32 TIC ids beyond 2**24 are invalid_id (rounded), but the row alone did not say why: one note now names
+    the column and its type, once a run; a float32 column of small ids (KIC) says nothing."""
+    import numpy as np
+
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    for name, ids, said in (("tic", [100000049, 2000002, 100000041], 1), ("kepid", [1000001], 0)):
+        pd.DataFrame({name: np.array(ids, dtype=np.float32)}).to_parquet(tmp_path / "ids.parquet")
+        report = run_crossmatch(tmp_path / "ids.parquet", tmp_path / "out.csv", services_for(sky),
+                                CrossmatchSettings(), chunksize=2, quiet=True)
+        notes = [m for m in report.messages if "float32" in m]
+        assert len(notes) == said, report.messages
+        if said:
+            assert f"'{name}'" in notes[0] and "16777216" in notes[0] and "invalid_id" in notes[0]
+
+
 def test_cone_with_a_brighter_source_than_the_nearest_is_ambiguous(tmp_path, sky, monkeypatch):
     """A G = 18 source 0.2" from the position was adopted over the G = 10 star 1.5" away (the likely owner of a
     light-curve period), status ok: a source within the radius brighter than the nearest by over 1 mag is now
@@ -183,6 +222,16 @@ def test_ids_written_as_text_from_a_float_column_are_read_while_exact():
     # a 19-digit one with ".0" came through a float and may be another star's id: still invalid
     got = parse_ids(pd.Series(["2000002.0", "KIC 2000002.00", "25155310.", f"{GA}.0", "2000002.5", "1e6"]))
     assert list(got) == [2000002, 2000002, 25155310, None, None, None]
+
+
+def test_ids_written_as_exponent_text_are_read_while_every_digit_is_spelled():
+    """A TIC or KIC written as exponent text (Excel's or %.8e's 1.00000048e+08) was invalid_id, though the same
+    number in a float cell is read (review V50, 10): now read by the float cell's rule (whole, below 2**53), and only
+    when the text spells every digit of the id: %g's 1e+08 for TIC 100000048 has been rounded to another star's id.
+    Gaia-sized values stay invalid_id (rounded)."""
+    got = parse_ids(pd.Series(["1.00000048e+08", "1.00000048E8", " 2.000002e6 ", "1.0000004800e+08", "1e+08",
+                               "1.000000485e+08", "4.10e+18", "6.813284466302577e+18", "1.00000048e-08"]), "tic")
+    assert got.tolist() == [100000048, 100000048, 2000002, 100000048, None, None, None, None, None]
 
 
 def test_an_id_prefix_naming_another_catalogue_is_invalid_id(tmp_path, sky):
@@ -515,3 +564,94 @@ def test_a_gaia_dr3_id_column_named_as_chronoflow_names_it_is_read(name):
     column" on it, and --posteriors did not carry it as the star's id."""
     assert detect_ids(["x", name, "prot"]) == InputIds("gaia", name)
     assert io.id_columns(["x", name, "prot"]) == [name]
+
+
+SPLIT_B = 2106000000000000011  # DR3 source split from GA's DR2 source: GA kept the id, this one is 0.6" off
+
+
+def test_a_gaia_source_split_from_a_dr2_source_takes_no_other_sources_tic(tmp_path, sky, monkeypatch):
+    """A DR2 source split in DR3 (GA's, GA keeping the id; G_AMB_DR2 into G_AMB1 and G_AMB2) gave its one TIC, KIC
+    and Kepler/TESS period to every DR3 part given by source_id, status ok without a word (review V50, 1), while the
+    TIC itself leads to GA alone (the id kept) or is ambiguous. A Gaia input now keeps the TIC/KIC only where the
+    TIC's own route (DR2 -> DR3) leads back to it; the others keep their Gaia match, no TIC/KIC, counted warning."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    monkeypatch.setitem(fakesky.GAIA, SPLIT_B, (GAIA[GA][0], GAIA[GA][1] + 0.6 / 3600, 12.4, *GAIA[GA][3:12],
+                                                 NAN, NAN))
+    monkeypatch.setattr(fakesky, "NEIGHBOURS", [*fakesky.NEIGHBOURS, (GA, SPLIT_B, 600.0, 0.4)])
+    (tmp_path / "ids.csv").write_text(f"source_id,tic\n{GA},\n{SPLIT_B},\n{G_AMB1},\n{G_AMB2},\n,2000001\n")
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64", "kic": "Int64"})
+    assert out["source_id"].tolist() == [GA, SPLIT_B, G_AMB1, G_AMB2, GA]
+    assert out["tic"].tolist()[0] == 2000001 and out["tic"].tolist()[4] == 2000001
+    assert out.loc[0, "prot_source"] == "mcquillan2014" and out.loc[0, "prot"] == 12.3
+    assert out["tic"][1:4].isna().all() and out["kic"][1:4].isna().all(), out[["tic", "kic"]]
+    assert out["crossmatch_status"].tolist() == ["ok", "no_period", "no_period", "no_period", "ok"]
+    said = [m for m in report.messages if "split" in m]
+    assert len(said) == 1 and said[0].startswith("warning: 3 Gaia DR3 source(s) kept without TIC/KIC"), said
+    assert "give their TIC" not in said[0]
+
+
+def test_a_gaia_source_whose_dr2_source_has_several_tic_rows_says_why_it_has_no_tic(tmp_path, sky, monkeypatch):
+    """A Gaia DR3 input whose DR2 source has two unflagged TIC rows lost its TIC and TESS/Kepler period without a
+    word (review V50, 7), while every other TIC/KIC route the way back loses is counted: now counted too."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch import fakesky
+    from tests.crossmatch.fakesky import services_for
+
+    monkeypatch.setattr(fakesky, "TIC", [*fakesky.TIC, (2000033, None, GC_DR2, None)])
+    (tmp_path / "ids.csv").write_text(f"source_id\n{GC}\n{GA}\n{GC}\n")
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            chunksize=2, quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64", "tic": "Int64"})
+    assert out["crossmatch_status"].tolist() == ["ok", "ok", "ok"] and out["tic"].tolist()[1] == 2000001
+    assert out["tic"].isna().tolist() == [True, False, True] and out.loc[0, "prot_source"] == "gaiadr3"
+    said = [m for m in report.messages if "several TIC" in m]
+    assert len(said) == 1 and said[0].startswith("warning: 2 Gaia DR3 source(s) kept without TIC/KIC"), said
+
+
+@pytest.mark.parametrize("header, j2000", [("RAJ2000,DEJ2000", True), ("_RAJ2000,_DEJ2000", True),
+                                           ("ra,DECJ2000", True), ("alpha_J2000,delta_J2000", True),
+                                           ("ra,dec", False), ("RA_ICRS,DE_ICRS", False)])
+def test_j2000_named_positions_are_said_to_be_compared_at_gaias_epoch(tmp_path, sky, capsys, header, j2000):
+    """RAJ2000/DEJ2000 positions were compared with Gaia's epoch-2016.0 positions without a word, though the column
+    name says J2000: a high-proper-motion star took a background source's colour and period (review V50, 3). One
+    note, under -q too, now says so (README's epoch rule)."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    a = GAIA[GA]
+    (tmp_path / "pos.csv").write_text(f"{header}\n{a[0]},{a[1]}\n{a[0]},{a[1]}\n")
+    report = run_crossmatch(tmp_path / "pos.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            chunksize=1, quiet=True)
+    said = [m for m in report.messages if "2016.0" in m]
+    err = capsys.readouterr().err
+    if j2000:
+        assert len(said) == 1 and "no proper motion" in said[0] and "--radius-arcsec" in said[0], report.messages
+        assert said[0] in err and said[0].startswith("note: ") and header.split(",")[1] in said[0]
+    else:
+        assert not said and "2016.0" not in err
+    assert pd.read_csv(tmp_path / "out.csv")["crossmatch_status"].tolist() == ["ok", "ok"]
+
+
+def test_gaia_dr2_ids_are_said_not_read_as_dr3_ones(tmp_path, sky):
+    """A Gaia DR2 id DR3 renumbered was a bare not_found, and 'Gaia DR2 nnn' a bare invalid_id (review V50, 11),
+    with nothing to tell a list of DR2 ids (common in 2018-2021 rotation tables) from unknown stars: the run's end
+    now counts both, the first as possibly a DR2 id, the second naming its DR2 prefix."""
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    (tmp_path / "ids.csv").write_text(f"source_id\nGaia DR2 {GC_DR2}\n{GC_DR2}\n{GA}\n{GC_DR2}\nDR2 {GC_DR2}\nx\n")
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            chunksize=2, quiet=True)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["crossmatch_status"].tolist() == ["invalid_id", "not_found", "ok", "not_found", "invalid_id",
+                                                 "invalid_id"]
+    prefixed = [m for m in report.messages if "'Gaia DR2" in m]
+    assert len(prefixed) == 1 and prefixed[0].startswith("warning: 2 row(s) invalid_id"), report.messages
+    unknown = [m for m in report.messages if "not_found" in m and "DR2" in m]
+    assert len(unknown) == 1 and unknown[0].startswith("note: 2 Gaia id(s) not_found"), report.messages
+    assert "dr2_neighbourhood" in unknown[0]

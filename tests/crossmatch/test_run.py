@@ -61,7 +61,9 @@ def test_crossmatch_gaia_ids_queries_and_join(tmp_path, sky):
     assert "best_rotation_period" in main[0] and "ebpminrp_gspphot" in main[0] and "g.ag_gspphot" in main[0]
     assert "phot_bp_mean_flux_over_error" in main[0] and "ruwe" in main[0]
     nb = [q for q in gaia_q if "dr2_neighbourhood" in q]
-    assert len(nb) == 1 and "n.dr3_source_id IN" in nb[0] and str(GAIA_NOT_FOUND) in nb[0]
+    assert len(nb) == 2 and "n.dr3_source_id IN" in nb[0] and str(GAIA_NOT_FOUND) in nb[0]
+    # and forward from the one DR2 id DR3 renumbered (GC's), to check its TIC leads back to GC (review V50, 1)
+    assert "n.dr2_source_id IN (5200000000000000099)" in nb[1]
     viz = sky.queries("vizier")
     assert sorted(q.split()[0] for q in viz) == ["-source=J/ApJ/936/138/table1", "-source=J/ApJS/211/24/table1",
                                                  "-source=J/ApJS/244/21/table3", "-source=J/ApJS/255/17/table1"]
@@ -800,7 +802,7 @@ def test_crossmatch_gspphot_a_g_of_the_e_bprp_only_where_gspphot_gives_none(monk
 def test_crossmatch_resolve_notes_have_one_message_table():
     """Three near-identical blocks said resolve's notes: one table keyed by the notes now, one loop, the same texts."""
     from gyroage.crossmatch import run
-    from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, FAR_DR2, FAR_DR3
+    from gyroage.crossmatch.resolve import AMBIGUOUS_DR2, AMBIGUOUS_TIC, DR2_PREFIX, FAR_DR2, FAR_DR3, SPLIT_DR2
 
-    assert list(run.RESOLVE_WARNINGS) == [FAR_DR3, FAR_DR2, AMBIGUOUS_DR2]
+    assert list(run.RESOLVE_WARNINGS) == [FAR_DR3, FAR_DR2, AMBIGUOUS_DR2, SPLIT_DR2, AMBIGUOUS_TIC, DR2_PREFIX]
     assert run.RESOLVE_WARNINGS[FAR_DR3].format(n=2).startswith("warning: 2 TIC/KIC star(s) not_found")
