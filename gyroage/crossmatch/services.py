@@ -57,10 +57,10 @@ DEFAULT_URLS = {"gaia": "https://gea.esac.esa.int/", "vizier": "https://vizier.c
 
 
 class QueryCache:
-    """One Parquet file per answered query, named by a hash of (service, query text).
+    """One Parquet file per answered query, named by a hash of (service, its URL, query text).
 
-    The URL is deliberately not part of the key: a mirror answers the same query
-    with the same rows, so switching mirrors keeps the cache.
+    The URL is part of the key: a mirror, a test server or a private copy may answer the same query with
+    other rows, and a run must never take another service's answers while its record names the URL given.
     """
 
     # Part of every key: raise it when what is stored for a query changes (2: an answer that
@@ -70,14 +70,14 @@ class QueryCache:
     def __init__(self, directory: str | Path | None) -> None:
         self.dir = Path(directory) if directory else None
 
-    def path(self, service: str, query: str) -> Path | None:
+    def path(self, service: str, url: str, query: str) -> Path | None:
         if self.dir is None:
             return None
-        digest = hashlib.sha256(f"{service}\n{query}\n{self.FORMAT}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(f"{service}\n{url}\n{query}\n{self.FORMAT}".encode()).hexdigest()[:32]
         return self.dir / service / f"{digest}.parquet"
 
-    def get(self, service: str, query: str) -> pd.DataFrame | None:
-        path = self.path(service, query)
+    def get(self, service: str, url: str, query: str) -> pd.DataFrame | None:
+        path = self.path(service, url, query)
         if path is None or not path.is_file():
             return None
         try:
@@ -85,8 +85,8 @@ class QueryCache:
         except Exception:  # noqa: BLE001 -- cut short, empty, not Parquet: a miss; put() replaces it
             return None
 
-    def put(self, service: str, query: str, frame: pd.DataFrame) -> None:
-        path = self.path(service, query)
+    def put(self, service: str, url: str, query: str, frame: pd.DataFrame) -> None:
+        path = self.path(service, url, query)
         if path is None:
             return
         # Atomic, so a crash never leaves a half-written answer in the cache.
@@ -123,6 +123,15 @@ def check_url(url: str, name: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
+def normal_url(url: str) -> str:
+    """A :func:`check_url`-checked URL (scheme and host in lower case) less a default port and trailing slashes:
+    one service spelled two ways keys the same cached answers."""
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.netloc.removesuffix(f":{default}") if parts.port == default else parts.netloc
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
 class Service:
     """Common behaviour: URL from option > environment > default; cache; retries; one-line errors."""
 
@@ -143,8 +152,13 @@ class Service:
         self.backoff = float(backoff)
         self.timeout = timeout
 
+    @property
+    def cache_url(self) -> str:
+        """The URL the cache keys this service's answers by (:func:`normal_url`)."""
+        return normal_url(self.url)
+
     def _run(self, query: str, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        hit = self.cache.get(self.kind, query)
+        hit = self.cache.get(self.kind, self.cache_url, query)
         if hit is not None:
             return hit
         errors = transient_errors()
@@ -163,7 +177,7 @@ class Service:
             raise UserError(f"{self.kind} service at {self.url} failed after {attempts} ({describe_failure(last)}){where}")
         # An answer without even columns (a VizieR answer with no table) says nothing for sure: used, not kept.
         if len(frame.columns):
-            self.cache.put(self.kind, query, frame)
+            self.cache.put(self.kind, self.cache_url, query, frame)
         return frame
 
 
@@ -198,6 +212,11 @@ class GaiaArchive(Service):
         it has none (what the run's record names: the URL as given was not the service queried)."""
         path = urllib.parse.urlsplit(self.url).path.rstrip("/")
         return self.url if path else self.url + "/tap-server/tap"
+
+    @property
+    def cache_url(self) -> str:
+        """The TAP service asked, not the URL given: ESA's with or without its ``/tap-server/tap`` is one service."""
+        return normal_url(self.tap_url)
 
     @property
     def sync_url(self) -> str:
