@@ -157,7 +157,10 @@ class Service:
         """The URL the cache keys this service's answers by (:func:`normal_url`)."""
         return normal_url(self.url)
 
-    def _run(self, query: str, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    def _run(self, query: str, fetch: Callable[[], pd.DataFrame],
+             complete: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
+        """The answer to ``query``: cached, else fetched (retried) and cached when ``complete`` (the caller's check of
+        its columns, which stops the run on one that fails it) passes."""
         hit = self.cache.get(self.kind, self.cache_url, query)
         if hit is not None:
             return hit
@@ -175,8 +178,9 @@ class Service:
             where = f"; answers so far are cached in {self.cache.dir}, rerun to resume" if self.cache.dir else ""
             attempts = f"{self.retries} attempt{'s' if self.retries > 1 else ''}"
             raise UserError(f"{self.kind} service at {self.url} failed after {attempts} ({describe_failure(last)}){where}")
-        # An answer without even columns (a VizieR answer with no table) says nothing for sure: used, not kept.
-        if len(frame.columns):
+        # An answer without even columns (a VizieR answer with no table) says nothing for sure: used, not kept. One
+        # lacking a column asked for stops the run: kept, every rerun would stop from the cache, whatever answers now.
+        if len(frame.columns) and (complete is None or complete(frame)):
             self.cache.put(self.kind, self.cache_url, query, frame)
         return frame
 
@@ -229,7 +233,8 @@ class GaiaArchive(Service):
 
         return requests.Session()
 
-    def query(self, adql: str) -> pd.DataFrame:
+    def query(self, adql: str, complete: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
+        """The answer to ``adql``; cached only when ``complete`` (:meth:`Service._run`)."""
         def fetch() -> pd.DataFrame:
             form = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "votable", "QUERY": with_top(adql)}
             response = self._session.post(self.sync_url, data=form, timeout=self.timeout)
@@ -241,7 +246,7 @@ class GaiaArchive(Service):
                 raise IncompleteAnswer("Gaia answered with a VOTable holding no table")
             return frame
 
-        return self._run(adql, fetch)
+        return self._run(adql, fetch, complete)
 
 
 @functools.cache
@@ -275,8 +280,10 @@ class VizierService(Service):
         # vizier_server: the host and any path before /viz-bin, as astroquery's conf.server holds it.
         return cls(columns=["**"], row_limit=-1, timeout=self.timeout, vizier_server=parts.netloc + parts.path)
 
-    def query_ids(self, catalogue: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
-        """The rows of ``catalogue`` with these ids: a frame with the table's columns, even with no rows.
+    def query_ids(self, catalogue: PeriodCatalogue, ids: list[int],
+                  complete: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
+        """The rows of ``catalogue`` with these ids: a frame with the table's columns, even with no rows (cached only
+        when ``complete``).
 
         A UserError when VizieR answers with no table at all and an error note (an unknown catalogue id);
         Overflow when VizieR cut its answer at its row limit.
@@ -290,7 +297,7 @@ class VizierService(Service):
             response.raise_for_status()
             return _votable_table(response.content, catalogue.vizier)
 
-        return self._run(text, fetch)
+        return self._run(text, fetch, complete)
 
 
 def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
@@ -335,7 +342,8 @@ class MastTic(Service):
         cat._session.mount("https://", adapter)
         return cat
 
-    def query(self, column: str, ids: list[int]) -> pd.DataFrame:
+    def query(self, column: str, ids: list[int], complete: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
+        """TIC rows whose ``column`` is in ``ids``; cached only when ``complete`` (:meth:`Service._run`)."""
         text = f"Mast.Catalogs.Filtered.Tic.Rows {column} in ({','.join(str(i) for i in ids)})"
 
         def fetch() -> pd.DataFrame:
@@ -357,7 +365,7 @@ class MastTic(Service):
                                        f"({describe_failure(exc, 100)})") from None
             return to_frame(table)
 
-        return self._run(text, fetch)
+        return self._run(text, fetch, complete)
 
 
 def _timeout_adapter(timeout: float):

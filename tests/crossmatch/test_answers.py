@@ -144,6 +144,20 @@ def test_answer_without_a_needed_column_is_one_line(tmp_path, sky, service, drop
     assert "\n" not in msg and drop in msg and "column" in msg
 
 
+@pytest.mark.parametrize("service, drop", [("mast", "GAIA"), ("gaia", "dr3_source_id"), ("vizier", "Prot")])
+def test_an_answer_without_a_needed_column_is_never_cached(tmp_path, sky, service, drop):
+    """Such an answer was cached before its columns were checked: every rerun stopped with the same line from the
+    cache, the service long mended (README: only complete answers are cached)."""
+    healthy = run_rows(tmp_path, sky, TIC_ROWS)
+    cache = tmp_path / "cache"
+    sky.mangle[service] = [renamed(lambda n: "other" if n == drop else n)]  # the first answer only
+    with pytest.raises(UserError, match=f"{drop}.*column|column.*{drop}"):
+        run_rows(tmp_path, sky, TIC_ROWS, cache_dir=cache)
+    n = len(sky.queries(service))
+    assert run_rows(tmp_path, sky, TIC_ROWS, cache_dir=cache).equals(healthy)
+    assert len(sky.queries(service)) > n  # asked again
+
+
 HTML = "<html><head><title>Service Unavailable</title></head><body><h1>Maintenance</h1></body></html>"
 UNREADABLE = {
     "html": lambda: replaced_by(HTML, content_type="text/html"),
