@@ -301,7 +301,7 @@ class VizierService(Service):
 
 
 def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
-    """The first table of a VizieR VOTable answer, kept when it has no rows (an empty frame when it has none).
+    """The results table of a VizieR VOTable answer (:func:`read_votable`), kept when it has no rows (an empty frame when it has none).
 
     An answer with no table and VizieR's own Error note names an unknown catalogue: one line, before
     any QUERY_STATUS it may also carry (read_votable's ``no_table``). Without a note it may just mean no star
