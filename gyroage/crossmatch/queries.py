@@ -170,7 +170,8 @@ def _require(frames: list[pd.DataFrame], columns: Iterable[str], what: str) -> N
 
 
 def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
-    """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id."""
+    """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id; a row without a
+    source_id is dropped."""
     cols = list(GAIA_COLUMNS) + ["best_rotation_period", "best_rotation_period_error"]
     frames = _gaia_batched(services, adql_gaia_sources, ids, GAIA_BATCH, columns=tuple(cols))
     if not frames:
@@ -180,6 +181,8 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     g["source_id"] = int_ids(g["source_id"])
     for c in cols[1:]:
         g[c] = to_floats(g[c]) if c in g else np.nan
+    # merged on the id, a row without one would be every unmatched input row's
+    g = g[g["source_id"].notna()]
     return g.drop_duplicates("source_id")
 
 
