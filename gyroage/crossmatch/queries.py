@@ -169,9 +169,13 @@ def _require(frames: list[pd.DataFrame], columns: Iterable[str], what: str) -> N
                             f"asked for{io.file_has(f.columns, 8, '; its columns: ')}")
 
 
-def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
-    """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id; a row without a
-    source_id is dropped."""
+def fetch_gaia(services: Services, ids: list[int],
+               differing: Callable[[list[int]], None] | None = None) -> pd.DataFrame:
+    """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id.
+
+    One row a source: a row without a source_id is dropped; of several rows for one, the first is kept, and
+    ``differing`` is told the ids whose rows differ (identical copies say nothing).
+    """
     cols = list(GAIA_COLUMNS) + ["best_rotation_period", "best_rotation_period_error"]
     frames = _gaia_batched(services, adql_gaia_sources, ids, GAIA_BATCH, columns=tuple(cols))
     if not frames:
@@ -183,6 +187,9 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
         g[c] = to_floats(g[c]) if c in g else np.nan
     # merged on the id, a row without one would be every unmatched input row's
     g = g[g["source_id"].notna()]
+    copies = g.loc[g["source_id"].duplicated(keep=False), cols].drop_duplicates()
+    if differing is not None and copies["source_id"].duplicated().any():
+        differing(copies.loc[copies["source_id"].duplicated(), "source_id"].unique().tolist())
     return g.drop_duplicates("source_id")
 
 

@@ -210,3 +210,28 @@ def test_a_gaia_row_without_a_source_id_is_no_star_s(tmp_path, sky):
     out, _ = _run(tmp_path, sky, rows)
     assert out[["bp_rp_obs", "phot_g_mean_mag", "parallax_mas"]].iloc[1:].isna().all().all(), out
     assert out.equals(healthy)
+
+
+@pytest.mark.parametrize("factor", [1.5, 1.0])
+def test_several_differing_gaia_rows_for_one_source_are_said(tmp_path, sky, factor):
+    """Two gaia_source rows for one source_id (a mirror joining another table): the first was taken silently. It
+    still is, with one warning counting such sources when the rows differ; identical copies stay silent."""
+    import numpy as np
+    from astropy.table import vstack
+
+    rows = f"source_id\n{GA}\n{GB}\n{GC}\n"
+    healthy, quiet = _run(tmp_path, sky, rows)
+
+    def doubled(t):
+        both = vstack([t, _scaled(t, factor)])
+        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]  # each copy after its row
+
+    sky.mangle["gaia"] = [_gaia_source_rows(doubled)]
+    sky.mangle_all.add("gaia")
+    out, messages = _run(tmp_path, sky, rows)
+    assert out.equals(healthy)
+    new = [m for m in messages if m not in quiet]
+    if factor == 1.0:
+        assert new == []
+    else:
+        assert len(new) == 1 and "3 source(s)" in new[0] and "\n" not in new[0], new
