@@ -244,3 +244,31 @@ def test_gaia_url_path_is_the_tap_service(tmp_path, sky):
     out = run_rows(tmp_path, sky, f"source_id\n{GA}\n", gaia_url=sky.url + "/mirror/tap")
     assert out["crossmatch_status"].tolist() == ["ok"]
     assert {p for p, _ in sky.raw if p.endswith("/sync")} == {"/mirror/tap/sync"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a bash pipeline")
+def test_readme_s_pipefail_sentence_gives_the_statuses_bash_reports(tmp_path):
+    """README said `set -o pipefail` makes the shell report crossmatch's status 2: bash reports the rightmost
+    failure, estimate's 3 on the empty pipe; crossmatch's 2 is in ${PIPESTATUS[0]}."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (sentence,) = re.findall(r"in a pipe, `set -o pipefail`[^.]*\.", readme)
+    # the pipeline's status, then crossmatch's own
+    said = [int(n) for n in re.findall(r"status (\d+)", sentence) + re.findall(r"crossmatch's (\d+)", sentence)]
+    (tmp_path / "ids.csv").write_text(f"source_id\n{GA}\n")
+    dead = "http://127.0.0.1:9"
+    py = f'"{sys.executable}" -m gyroage'
+    script = (f"set -o pipefail; {py} crossmatch ids.csv --gaia-url {dead} --vizier-url {dead} --mast-url {dead} "
+              f"--no-cache --retries 1 | {py} estimate - -o out.csv; echo $? ${{PIPESTATUS[0]}}")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                                       os.environ.get("PYTHONPATH", "")])}
+    res = subprocess.run([bash, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=50, env=env)
+    status, first = map(int, res.stdout.split())
+    assert said == [status, first], (sentence, res.stdout, res.stderr)
