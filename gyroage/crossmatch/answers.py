@@ -39,8 +39,9 @@ class Overflow(UserError):
 
 def read_votable(content: bytes, who: str, no_table: Callable[[], Exception] | None = None,
                  names: Callable[[str], str] | None = None) -> pd.DataFrame | None:
-    """The first table of a VOTable answer (kept when it has no rows), or None when it has none; ``names``: how its
-    columns are renamed (Gaia's: lower case), once, for the frame returned and an Overflow's alike.
+    """The results table of a VOTable answer (the first under a RESOURCE of type "results", else its first; kept
+    when it has no rows), or None when it has none; ``names``: how its columns are renamed (Gaia's: lower case),
+    once, for the frame returned and an Overflow's alike.
 
     Its INFO notes are read, wherever they sit (TAP writes them after the rows it sent): QUERY_STATUS
     ERROR raises IncompleteAnswer with the service's text, OVERFLOW raises Overflow. ``no_table``: what an
@@ -75,7 +76,10 @@ def read_votable(content: bytes, who: str, no_table: Callable[[], Exception] | N
     if not tables and no_table is not None and any(str(getattr(i, "name", "")).lower() == "error"
                                                    for i in vot.iter_info()):
         raise no_table()
-    frame = to_frame(tables[0].to_table(use_names_over_ids=True)) if tables else None
+    # The results are the RESOURCE with type="results" (the default type); others (type="meta") may come first with
+    # tables of their own. One with none marked so: its first table, as before.
+    results = [t for r in vot.resources if r.type == "results" for t in r.iter_tables()] or tables
+    frame = to_frame(results[0].to_table(use_names_over_ids=True)) if results else None
     if frame is not None and names is not None:
         frame = frame.rename(columns=names)
     for info in vot.iter_info():

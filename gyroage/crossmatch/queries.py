@@ -47,6 +47,7 @@ DEFAULT_SOURCES = tuple(c.name for c in CATALOGUES) + (GAIA_SOURCE,)
 # Spellings tried when a VizieR table does not use the names we expect.
 PERIOD_ALIASES = ("Prot", "Per", "Period", "PRot", "P")
 PERIOD_ERR_ALIASES = ("e_Prot", "E_Prot", "s_Prot", "e_Per", "e_Period", "sigma_Prot")
+TIC_COLUMNS = ("ID", "KIC", "GAIA")  # what a MAST answer must have (any case)
 KEY_ALIASES = {"tic": ("TIC", "TICID", "TIC_ID", "ID"), "kic": ("KIC", "KICID", "KepID", "KIC_ID")}
 
 GAIA_COLUMNS = ("source_id", "ra", "dec", "phot_g_mean_mag", "phot_bp_mean_mag", "phot_rp_mean_mag",
@@ -83,15 +84,16 @@ def _batches(values: list[int], size: int) -> Iterable[list[int]]:
 
 
 def _gaia_split(services: Services, build: Callable[[list], str], items: list,
-                capped: Callable[[], None] | None = None) -> list[pd.DataFrame]:
+                capped: Callable[[], None] | None = None, columns: tuple[str, ...] = ()) -> list[pd.DataFrame]:
     """Query ``items`` in one job; a full (possibly truncated) answer is redone as two halves.
 
     A single item whose answer is still full cannot be split: it is kept, and ``capped`` is called.
     An answer the service flags as cut at its row limit (Overflow) is split too; for a single item it is kept
-    with ``capped`` called when there is one (a cone), else it stops the run.
+    with ``capped`` called when there is one (a cone), else it stops the run. An answer lacking ``columns``
+    is not cached (:func:`_has`).
     """
     try:
-        frame = services.gaia.query(build(items))
+        frame = services.gaia.query(build(items), _has(columns))
     except Overflow as exc:
         if len(items) == 1 and capped is not None and exc.frame is not None:
             capped()
@@ -101,15 +103,17 @@ def _gaia_split(services: Services, build: Callable[[list], str], items: list,
         frame = None
     if (frame is None or len(frame) >= SYNC_ROW_CAP) and len(items) > 1:
         half = len(items) // 2
-        return _gaia_split(services, build, items[:half], capped) + _gaia_split(services, build, items[half:], capped)
+        return (_gaia_split(services, build, items[:half], capped, columns)
+                + _gaia_split(services, build, items[half:], capped, columns))
     if len(frame) >= SYNC_ROW_CAP and capped is not None:
         capped()
     return [frame]
 
 
 def _gaia_batched(services: Services, build: Callable[[list], str], items: list, size: int,
-                  capped: Callable[[], None] | None = None) -> list[pd.DataFrame]:
-    return [f for batch in _batches(items, size) for f in _gaia_split(services, build, batch, capped) if len(f)]
+                  capped: Callable[[], None] | None = None, columns: tuple[str, ...] = ()) -> list[pd.DataFrame]:
+    return [f for batch in _batches(items, size) for f in _gaia_split(services, build, batch, capped, columns)
+            if len(f)]
 
 
 # ---------------------------------------------------------------- exact identifiers
@@ -143,6 +147,18 @@ def unique_ids(values: Iterable) -> list[int]:
 
 
 # ---------------------------------------------------------------- fetches
+def _has(columns: Iterable[str], find: bool = False) -> Callable[[pd.DataFrame], bool]:
+    """Whether an answer may be cached: what :func:`_require` passes (no rows, or every one of ``columns``; ``find``:
+    found by :func:`io.find_column`, as MAST's are). One it refuses must never be, or every rerun stops from the cache."""
+    columns = tuple(columns)
+
+    def complete(frame: pd.DataFrame) -> bool:
+        there = (lambda c: io.find_column(frame.columns, c) is not None) if find else frame.columns.__contains__
+        return not len(frame) or all(there(c) for c in columns)
+
+    return complete
+
+
 def _require(frames: list[pd.DataFrame], columns: Iterable[str], what: str) -> None:
     """A one-line UserError naming the asked-for ``columns`` an answer with rows lacks: the service answered
     something else, and reading on would make every star not_found (or a KeyError)."""
@@ -153,10 +169,15 @@ def _require(frames: list[pd.DataFrame], columns: Iterable[str], what: str) -> N
                             f"asked for{io.file_has(f.columns, 8, '; its columns: ')}")
 
 
-def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
-    """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id."""
-    frames = _gaia_batched(services, adql_gaia_sources, ids, GAIA_BATCH)
+def fetch_gaia(services: Services, ids: list[int],
+               differing: Callable[[list[int]], None] | None = None) -> pd.DataFrame:
+    """Gaia DR3 photometry, astrometry, GSP-Phot extinction and rotation period of each id.
+
+    One row a source: a row without a source_id is dropped; of several rows for one, the first is kept, and
+    ``differing`` is told the ids whose rows differ (identical copies say nothing).
+    """
     cols = list(GAIA_COLUMNS) + ["best_rotation_period", "best_rotation_period_error"]
+    frames = _gaia_batched(services, adql_gaia_sources, ids, GAIA_BATCH, columns=tuple(cols))
     if not frames:
         return pd.DataFrame(columns=cols)
     _require(frames, cols, "Gaia (gaiadr3.gaia_source)")
@@ -164,6 +185,11 @@ def fetch_gaia(services: Services, ids: list[int]) -> pd.DataFrame:
     g["source_id"] = int_ids(g["source_id"])
     for c in cols[1:]:
         g[c] = to_floats(g[c]) if c in g else np.nan
+    # merged on the id, a row without one would be every unmatched input row's
+    g = g[g["source_id"].notna()]
+    copies = g.loc[g["source_id"].duplicated(keep=False), cols].drop_duplicates()
+    if differing is not None and copies["source_id"].duplicated().any():
+        differing(copies.loc[copies["source_id"].duplicated(), "source_id"].unique().tolist())
     return g.drop_duplicates("source_id")
 
 
@@ -178,9 +204,9 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
             warn(f"warning: a cone of {radius_arcsec:g} arcsec filled Gaia's sync row cap ({SYNC_ROW_CAP} rows): "
                  "sources in it may be missing and its match may be wrong; use a smaller --radius-arcsec")
 
-    frames = _gaia_batched(services, lambda b: adql_cone(ra[b], dec[b], radius_arcsec), list(range(len(ra))),
-                           CONE_BATCH, capped)
     cols = ["source_id", "ra", "dec", "phot_g_mean_mag"]
+    frames = _gaia_batched(services, lambda b: adql_cone(ra[b], dec[b], radius_arcsec), list(range(len(ra))),
+                           CONE_BATCH, capped, tuple(cols))
     if not frames:
         return pd.DataFrame(columns=cols)
     _require(frames, cols, "Gaia (cone search)")
@@ -189,8 +215,8 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
 
 def fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
     """``gaiadr3.dr2_neighbourhood`` rows whose ``column`` (dr2_source_id or dr3_source_id) is in ``ids``."""
-    frames = _gaia_batched(services, lambda b: adql_dr2_neighbourhood(column, b), ids, GAIA_BATCH)
     cols = ["dr2_source_id", "dr3_source_id", "angular_distance", "magnitude_difference"]
+    frames = _gaia_batched(services, lambda b: adql_dr2_neighbourhood(column, b), ids, GAIA_BATCH, columns=tuple(cols))
     if not frames:
         return pd.DataFrame(columns=cols)
     _require(frames, cols, "Gaia (gaiadr3.dr2_neighbourhood)")
@@ -207,7 +233,7 @@ def fetch_tic(services: Services, column: str, ids: list[int],
     ``warn`` is told of ids whose only TIC rows are flagged (and so are not_found), with the entry a DUPLICATE
     was merged into (the TIC's duplicate_id) when the answer gives it.
     """
-    frames = [services.mast.query(column, batch) for batch in _batches(ids, MAST_BATCH)]
+    frames = [services.mast.query(column, batch, _has(TIC_COLUMNS, find=True)) for batch in _batches(ids, MAST_BATCH)]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=["ID", "KIC", "GAIA", "disposition"])
@@ -215,7 +241,7 @@ def fetch_tic(services: Services, column: str, ids: list[int],
     # MAST's names, found in any case (and under name_key's spelling rules), renamed to these.
     found = {name: io.find_column(tic.columns, name) for name in ("ID", "KIC", "GAIA", "disposition")}
     tic = tic.rename(columns={col: name for name, col in found.items() if col is not None and col != name})
-    _require([tic], ("ID", "KIC", "GAIA"), "MAST (TIC)")
+    _require([tic], TIC_COLUMNS, "MAST (TIC)")
     for col in ("ID", "KIC", "GAIA"):
         tic[col] = int_ids(tic[col])
     if "disposition" not in tic:
@@ -243,13 +269,23 @@ def _warn_flagged(tic: pd.DataFrame, bad: pd.Series, column: str, warn: Callable
 
 def _vizier_split(services: Services, cat: PeriodCatalogue, ids: list[int]) -> list[pd.DataFrame]:
     """One VizieR answer for ``ids``; one cut at VizieR's row limit (Overflow) is asked again in halves."""
+    def complete(f: pd.DataFrame) -> bool:  # cached only if fetch_periods reads it (a table without columns: never)
+        return None not in _period_columns(cat, f)[:2]
+
     try:
-        return [services.vizier.query_ids(cat, ids)]
+        return [services.vizier.query_ids(cat, ids, complete)]
     except Overflow:
         if len(ids) == 1:
             raise
         half = len(ids) // 2
         return _vizier_split(services, cat, ids[:half]) + _vizier_split(services, cat, ids[half:])
+
+
+def _period_columns(cat: PeriodCatalogue, t: pd.DataFrame) -> tuple[str | None, str | None, str | None]:
+    """The id, period and period-error columns of a VizieR answer (by their names or an alias), None where absent."""
+    return (io.find_column(t.columns, *((cat.id_column,) + KEY_ALIASES[cat.key])),
+            io.find_column(t.columns, *((cat.period_column,) + PERIOD_ALIASES)),
+            io.find_column(t.columns, *((cat.error_column,) + PERIOD_ERR_ALIASES)))
 
 
 def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
@@ -264,9 +300,7 @@ def fetch_periods(services: Services, cat: PeriodCatalogue, ids: list[int]) -> p
         return pd.DataFrame(columns=["id", "prot", "prot_err"])
     # A table answered carries its columns, rows or none: check them even when no star matched.
     t = pd.concat(frames, ignore_index=True)
-    idc = io.find_column(t.columns, *((cat.id_column,) + KEY_ALIASES[cat.key]))
-    pc = io.find_column(t.columns, *((cat.period_column,) + PERIOD_ALIASES))
-    ec = io.find_column(t.columns, *((cat.error_column,) + PERIOD_ERR_ALIASES))
+    idc, pc, ec = _period_columns(cat, t)
     missing = [name for name, col in ((cat.id_column, idc), (cat.period_column, pc)) if col is None]
     if missing:
         raise UserError(f"VizieR table {cat.vizier} ({cat.name}) has no {' or '.join(missing)} column "

@@ -262,6 +262,8 @@ class CrossmatchReport:
     resolve_notes: Counter = field(default_factory=Counter)
     # Gaia DR3 ids gaia_source does not know (not_found): a list of Gaia DR2 ids looks like this
     unknown_gaia: int = 0
+    # Sources Gaia answered with several differing rows (the first of each kept).
+    gaia_differing: set[int] = field(default_factory=set)
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 
     def warn(self, message: str) -> None:
@@ -282,7 +284,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     status = res["_status"].to_numpy(dtype=object).copy()
     report.resolve_notes.update(note for note in res["_note"] if note)
     n = len(frame)
-    gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()))
+    gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()), report.gaia_differing.update)
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
     found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
     report.unknown_gaia += int(((status == OK) & ~found).sum())
@@ -454,6 +456,9 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             f"warning: {report.uncorrected_far} star(s) beyond {settings.warn_distance_pc:.0f} pc (or without "
             f"parallax) have no extinction correction (--extinction {settings.extinction}); "
             "their bp_rp0 is the observed BP-RP")
+    if report.gaia_differing:  # the service's contract is one row a source: a mirror joining another table breaks it
+        report.warn(f"warning: Gaia answered several differing rows for {len(report.gaia_differing)} source(s) "
+                    f"(the first: source_id {min(report.gaia_differing)}); the first row of each is used")
     for note, message in RESOLVE_WARNINGS.items():
         if report.resolve_notes[note]:
             report.warn(message.format(n=report.resolve_notes[note]))

@@ -57,10 +57,10 @@ DEFAULT_URLS = {"gaia": "https://gea.esac.esa.int/", "vizier": "https://vizier.c
 
 
 class QueryCache:
-    """One Parquet file per answered query, named by a hash of (service, query text).
+    """One Parquet file per answered query, named by a hash of (service, its URL, query text).
 
-    The URL is deliberately not part of the key: a mirror answers the same query
-    with the same rows, so switching mirrors keeps the cache.
+    The URL is part of the key: a mirror, a test server or a private copy may answer the same query with
+    other rows, and a run must never take another service's answers while its record names the URL given.
     """
 
     # Part of every key: raise it when what is stored for a query changes (2: an answer that
@@ -70,14 +70,14 @@ class QueryCache:
     def __init__(self, directory: str | Path | None) -> None:
         self.dir = Path(directory) if directory else None
 
-    def path(self, service: str, query: str) -> Path | None:
+    def path(self, service: str, url: str, query: str) -> Path | None:
         if self.dir is None:
             return None
-        digest = hashlib.sha256(f"{service}\n{query}\n{self.FORMAT}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(f"{service}\n{url}\n{query}\n{self.FORMAT}".encode()).hexdigest()[:32]
         return self.dir / service / f"{digest}.parquet"
 
-    def get(self, service: str, query: str) -> pd.DataFrame | None:
-        path = self.path(service, query)
+    def get(self, service: str, url: str, query: str) -> pd.DataFrame | None:
+        path = self.path(service, url, query)
         if path is None or not path.is_file():
             return None
         try:
@@ -85,8 +85,8 @@ class QueryCache:
         except Exception:  # noqa: BLE001 -- cut short, empty, not Parquet: a miss; put() replaces it
             return None
 
-    def put(self, service: str, query: str, frame: pd.DataFrame) -> None:
-        path = self.path(service, query)
+    def put(self, service: str, url: str, query: str, frame: pd.DataFrame) -> None:
+        path = self.path(service, url, query)
         if path is None:
             return
         # Atomic, so a crash never leaves a half-written answer in the cache.
@@ -123,6 +123,15 @@ def check_url(url: str, name: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
+def normal_url(url: str) -> str:
+    """A :func:`check_url`-checked URL (scheme and host in lower case) less a default port and trailing slashes:
+    one service spelled two ways keys the same cached answers."""
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.netloc.removesuffix(f":{default}") if parts.port == default else parts.netloc
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
 class Service:
     """Common behaviour: URL from option > environment > default; cache; retries; one-line errors."""
 
@@ -143,8 +152,16 @@ class Service:
         self.backoff = float(backoff)
         self.timeout = timeout
 
-    def _run(self, query: str, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        hit = self.cache.get(self.kind, query)
+    @property
+    def cache_url(self) -> str:
+        """The URL the cache keys this service's answers by (:func:`normal_url`)."""
+        return normal_url(self.url)
+
+    def _run(self, query: str, fetch: Callable[[], pd.DataFrame],
+             complete: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
+        """The answer to ``query``: cached, else fetched (retried) and cached when ``complete`` (the caller's check of
+        its columns, which stops the run on one that fails it) passes."""
+        hit = self.cache.get(self.kind, self.cache_url, query)
         if hit is not None:
             return hit
         errors = transient_errors()
@@ -161,9 +178,10 @@ class Service:
             where = f"; answers so far are cached in {self.cache.dir}, rerun to resume" if self.cache.dir else ""
             attempts = f"{self.retries} attempt{'s' if self.retries > 1 else ''}"
             raise UserError(f"{self.kind} service at {self.url} failed after {attempts} ({describe_failure(last)}){where}")
-        # An answer without even columns (a VizieR answer with no table) says nothing for sure: used, not kept.
-        if len(frame.columns):
-            self.cache.put(self.kind, query, frame)
+        # An answer without even columns (a VizieR answer with no table) says nothing for sure: used, not kept. One
+        # lacking a column asked for stops the run: kept, every rerun would stop from the cache, whatever answers now.
+        if len(frame.columns) and (complete is None or complete(frame)):
+            self.cache.put(self.kind, self.cache_url, query, frame)
         return frame
 
 
@@ -200,6 +218,11 @@ class GaiaArchive(Service):
         return self.url if path else self.url + "/tap-server/tap"
 
     @property
+    def cache_url(self) -> str:
+        """The TAP service asked, not the URL given: ESA's with or without its ``/tap-server/tap`` is one service."""
+        return normal_url(self.tap_url)
+
+    @property
     def sync_url(self) -> str:
         """``<tap_url>/sync``: the synchronous jobs' endpoint."""
         return self.tap_url + "/sync"
@@ -210,7 +233,8 @@ class GaiaArchive(Service):
 
         return requests.Session()
 
-    def query(self, adql: str) -> pd.DataFrame:
+    def query(self, adql: str, complete: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
+        """The answer to ``adql``; cached only when ``complete`` (:meth:`Service._run`)."""
         def fetch() -> pd.DataFrame:
             form = {"REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "votable", "QUERY": with_top(adql)}
             response = self._session.post(self.sync_url, data=form, timeout=self.timeout)
@@ -222,7 +246,7 @@ class GaiaArchive(Service):
                 raise IncompleteAnswer("Gaia answered with a VOTable holding no table")
             return frame
 
-        return self._run(adql, fetch)
+        return self._run(adql, fetch, complete)
 
 
 @functools.cache
@@ -256,8 +280,10 @@ class VizierService(Service):
         # vizier_server: the host and any path before /viz-bin, as astroquery's conf.server holds it.
         return cls(columns=["**"], row_limit=-1, timeout=self.timeout, vizier_server=parts.netloc + parts.path)
 
-    def query_ids(self, catalogue: PeriodCatalogue, ids: list[int]) -> pd.DataFrame:
-        """The rows of ``catalogue`` with these ids: a frame with the table's columns, even with no rows.
+    def query_ids(self, catalogue: PeriodCatalogue, ids: list[int],
+                  complete: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
+        """The rows of ``catalogue`` with these ids: a frame with the table's columns, even with no rows (cached only
+        when ``complete``).
 
         A UserError when VizieR answers with no table at all and an error note (an unknown catalogue id);
         Overflow when VizieR cut its answer at its row limit.
@@ -271,11 +297,11 @@ class VizierService(Service):
             response.raise_for_status()
             return _votable_table(response.content, catalogue.vizier)
 
-        return self._run(text, fetch)
+        return self._run(text, fetch, complete)
 
 
 def _votable_table(content: bytes, vizier_id: str) -> pd.DataFrame:
-    """The first table of a VizieR VOTable answer, kept when it has no rows (an empty frame when it has none).
+    """The results table of a VizieR VOTable answer (:func:`read_votable`), kept when it has no rows (an empty frame when it has none).
 
     An answer with no table and VizieR's own Error note names an unknown catalogue: one line, before
     any QUERY_STATUS it may also carry (read_votable's ``no_table``). Without a note it may just mean no star
@@ -316,7 +342,8 @@ class MastTic(Service):
         cat._session.mount("https://", adapter)
         return cat
 
-    def query(self, column: str, ids: list[int]) -> pd.DataFrame:
+    def query(self, column: str, ids: list[int], complete: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
+        """TIC rows whose ``column`` is in ``ids``; cached only when ``complete`` (:meth:`Service._run`)."""
         text = f"Mast.Catalogs.Filtered.Tic.Rows {column} in ({','.join(str(i) for i in ids)})"
 
         def fetch() -> pd.DataFrame:
@@ -338,7 +365,7 @@ class MastTic(Service):
                                        f"({describe_failure(exc, 100)})") from None
             return to_frame(table)
 
-        return self._run(text, fetch)
+        return self._run(text, fetch, complete)
 
 
 def _timeout_adapter(timeout: float):

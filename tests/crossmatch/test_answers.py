@@ -145,6 +145,60 @@ def test_answer_without_a_needed_column_is_one_line(tmp_path, sky, service, drop
     assert "\n" not in msg and drop in msg and "column" in msg
 
 
+@pytest.mark.parametrize("service, drop", [("mast", "GAIA"), ("gaia", "dr3_source_id"), ("vizier", "Prot")])
+def test_an_answer_without_a_needed_column_is_never_cached(tmp_path, sky, service, drop):
+    """Such an answer was cached before its columns were checked: every rerun stopped with the same line from the
+    cache, the service long mended (README: only complete answers are cached)."""
+    healthy = run_rows(tmp_path, sky, TIC_ROWS)
+    cache = tmp_path / "cache"
+    sky.mangle[service] = [renamed(lambda n: "other" if n == drop else n)]  # the first answer only
+    with pytest.raises(UserError, match=f"{drop}.*column|column.*{drop}"):
+        run_rows(tmp_path, sky, TIC_ROWS, cache_dir=cache)
+    n = len(sky.queries(service))
+    assert run_rows(tmp_path, sky, TIC_ROWS, cache_dir=cache).equals(healthy)
+    assert len(sky.queries(service)) > n  # asked again
+
+
+def meta_first(response):
+    """A RESOURCE type="meta" holding a table of its own before the results (the VOTable and TAP standards allow
+    other resources beside the one with type="results")."""
+    from werkzeug import Response
+
+    data = response.get_data(as_text=True)
+    meta = ('<RESOURCE type="meta"><TABLE name="service_notes"><FIELD name="note" datatype="char" arraysize="*"/>'
+            '<DATA><TABLEDATA><TR><TD>x</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>')
+    i = data.find("<RESOURCE")
+    return Response(data[:i] + meta + data[i:], content_type=response.content_type)
+
+
+@pytest.mark.parametrize("service", ["gaia", "vizier"])
+def test_the_results_resource_is_read_not_a_table_before_it(tmp_path, sky, service):
+    """The first table of the answer was read: a results table after a meta RESOURCE's was refused as an answer
+    without the columns asked for (Gaia) or a table without its period column (VizieR)."""
+    healthy = run_rows(tmp_path, sky, TIC_ROWS)
+    sky.mangle[service] = [meta_first]
+    sky.mangle_all.add(service)
+    assert run_rows(tmp_path, sky, TIC_ROWS).equals(healthy)
+
+
+def test_a_votable_read_takes_the_results_resource_else_the_first_table():
+    from gyroage.crossmatch.answers import read_votable
+
+    def table(name, column, value, kind=""):
+        return (f'<RESOURCE{kind}><TABLE name="{name}"><FIELD name="{column}" datatype="int"/><DATA><TABLEDATA>'
+                f'<TR><TD>{value}</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>')
+
+    def votable(*resources):
+        return ("<?xml version='1.0'?><VOTABLE version='1.4' xmlns='http://www.ivoa.net/xml/VOTable/v1.3'>"
+                + "".join(resources) + "</VOTABLE>").encode()
+
+    meta = table("notes", "note", 1, ' type="meta"')
+    assert read_votable(votable(meta, table("r", "a", 2, ' type="results"')), "X").to_dict("list") == {"a": [2]}
+    assert read_votable(votable(meta, table("r", "a", 2)), "X").to_dict("list") == {"a": [2]}  # results: the default
+    assert read_votable(votable(meta), "X").to_dict("list") == {"note": [1]}  # none: the first table, as before
+    assert read_votable(votable(table("r", "a", 2), table("s", "b", 3)), "X").to_dict("list") == {"a": [2]}
+
+
 HTML = "<html><head><title>Service Unavailable</title></head><body><h1>Maintenance</h1></body></html>"
 UNREADABLE = {
     "html": lambda: replaced_by(HTML, content_type="text/html"),

@@ -153,3 +153,85 @@ def test_santos2019_k_and_m_dwarfs_are_a_period_source(tmp_path, sky, monkeypatc
     assert out.loc[0, "crossmatch_status"] == "ok" and out.loc[0, "prot_source"] == "santos2019"
     assert out.loc[0, "prot"] == 33.75 and out.loc[0, "prot_err"] == 2.4 and out.loc[0, "prot_santos2019_days"] == 33.75
     assert "-source=J/ApJS/244/21/table3 KIC=1000001" in sky.queries("vizier")
+
+
+def _gaia_source_rows(change):
+    """A mangle of the gaia_source answers (not the dr2_neighbourhood ones): ``change`` takes and gives its Table."""
+    def mangle(response):
+        import io
+
+        from astropy.io.votable import parse
+        from werkzeug import Response
+
+        from tests.crossmatch.fakesky import _votable
+
+        t = parse(io.BytesIO(response.get_data())).get_first_table().to_table()
+        if "best_rotation_period" not in t.colnames or not len(t):
+            return response
+        return Response(_votable(change(t)), content_type=response.content_type)
+    return mangle
+
+
+def _scaled(t, factor: float):
+    t = t.copy()
+    for c in t.colnames:
+        if t[c].dtype.kind == "f":
+            t[c] = t[c] * factor
+    return t
+
+
+def _run(tmp_path, sky, rows: str):
+    import pandas as pd
+
+    from gyroage.crossmatch import run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    (tmp_path / "ids.csv").write_text(rows)
+    report = run_crossmatch(tmp_path / "ids.csv", tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                            quiet=True)
+    return pd.read_csv(tmp_path / "out.csv", dtype={"source_id": "Int64"}), report.messages
+
+
+def test_a_gaia_row_without_a_source_id_is_no_star_s(tmp_path, sky):
+    """A gaia_source row with a NULL source_id was merged on the id with every row that has none (invalid, unknown):
+    each showed that phantom's colour, G and parallax."""
+    from astropy.table import vstack
+
+    rows = f"source_id\n{GA}\n{GAIA_NOT_FOUND}\nnot an id\n"
+    healthy, _ = _run(tmp_path, sky, rows)
+
+    def null_first(t):
+        extra = _scaled(t[:1], 1.5)
+        extra["source_id"].mask = [True]
+        return vstack([extra, t])
+
+    sky.mangle["gaia"] = [_gaia_source_rows(null_first)]
+    sky.mangle_all.add("gaia")
+    out, _ = _run(tmp_path, sky, rows)
+    assert out[["bp_rp_obs", "phot_g_mean_mag", "parallax_mas"]].iloc[1:].isna().all().all(), out
+    assert out.equals(healthy)
+
+
+@pytest.mark.parametrize("factor", [1.5, 1.0])
+def test_several_differing_gaia_rows_for_one_source_are_said(tmp_path, sky, factor):
+    """Two gaia_source rows for one source_id (a mirror joining another table): the first was taken silently. It
+    still is, with one warning counting such sources when the rows differ; identical copies stay silent."""
+    import numpy as np
+    from astropy.table import vstack
+
+    rows = f"source_id\n{GA}\n{GB}\n{GC}\n"
+    healthy, quiet = _run(tmp_path, sky, rows)
+
+    def doubled(t):
+        both = vstack([t, _scaled(t, factor)])
+        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]  # each copy after its row
+
+    sky.mangle["gaia"] = [_gaia_source_rows(doubled)]
+    sky.mangle_all.add("gaia")
+    out, messages = _run(tmp_path, sky, rows)
+    assert out.equals(healthy)
+    new = [m for m in messages if m not in quiet]
+    if factor == 1.0:
+        assert new == []
+    else:
+        assert len(new) == 1 and "3 source(s)" in new[0] and "\n" not in new[0], new

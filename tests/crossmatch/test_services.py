@@ -157,10 +157,43 @@ def test_answers_cached_in_an_older_format_are_fetched_again(tmp_path, monkeypat
 
     cache = QueryCache(tmp_path)
     monkeypatch.setattr(QueryCache, "FORMAT", 1)
-    cache.put("vizier", "-source=J/X/1&KIC=1", pd.DataFrame({"a": []}))
-    assert cache.get("vizier", "-source=J/X/1&KIC=1") is not None
+    cache.put("vizier", "https://vizier.cds.unistra.fr", "-source=J/X/1&KIC=1", pd.DataFrame({"a": []}))
+    assert cache.get("vizier", "https://vizier.cds.unistra.fr", "-source=J/X/1&KIC=1") is not None
     monkeypatch.undo()
-    assert cache.get("vizier", "-source=J/X/1&KIC=1") is None
+    assert cache.get("vizier", "https://vizier.cds.unistra.fr", "-source=J/X/1&KIC=1") is None
+
+
+def test_a_run_against_another_url_never_takes_the_cached_answers_of_the_first(tmp_path, sky):
+    """The cache was keyed by the query text alone: a run against one Gaia URL (a mirror, a test server) filled it,
+    and a later run against another URL sent nothing and took those answers, its record naming the other URL."""
+    rows = f"source_id\n{GA}\n{GB}\n"
+    cache = tmp_path / "cache"
+    run_rows(tmp_path, sky, rows, cache_dir=cache, gaia_url=sky.url + "/mirror/tap")
+    n = len(sky.queries("gaia"))
+    run_rows(tmp_path, sky, rows, cache_dir=cache, gaia_url=sky.url + "/tap")
+    assert len(sky.queries("gaia")) == 2 * n  # asked again: another service
+    # the same service spelled another way (case, trailing slash, default port) keeps its answers
+    run_rows(tmp_path, sky, rows, cache_dir=cache, gaia_url=sky.url.upper().replace("HTTP://", "http://") + "/tap/")
+    assert len(sky.queries("gaia")) == 2 * n
+
+
+def test_one_service_spelled_two_ways_shares_the_cache(tmp_path):
+    """ESA's URL with or without its TAP path, a default port, a trailing slash: one service, one cache key;
+    another host, port or path is another service."""
+    from gyroage.crossmatch.services import QueryCache
+
+    cache = QueryCache(tmp_path)
+
+    def key(cls, url):
+        return cls(url, cache).cache_url
+
+    esa = key(GaiaArchive, "https://gea.esac.esa.int")
+    assert esa == key(GaiaArchive, "HTTPS://GEA.esac.esa.int:443/") == key(GaiaArchive,
+                                                                          "https://gea.esac.esa.int/tap-server/tap/")
+    assert esa != key(GaiaArchive, "https://gea.esac.esa.int:8443") != key(GaiaArchive, "http://gea.esac.esa.int")
+    assert key(VizierService, "http://host:80/viz/") == key(VizierService, "http://host/viz")
+    assert key(VizierService, "http://host/viz") != key(VizierService, "http://host/other")
+    assert key(MastTic, "https://mast.stsci.edu") != key(MastTic, "https://mast.example.org")
 
 
 @pytest.mark.parametrize("options, message", [
@@ -211,3 +244,31 @@ def test_gaia_url_path_is_the_tap_service(tmp_path, sky):
     out = run_rows(tmp_path, sky, f"source_id\n{GA}\n", gaia_url=sky.url + "/mirror/tap")
     assert out["crossmatch_status"].tolist() == ["ok"]
     assert {p for p, _ in sky.raw if p.endswith("/sync")} == {"/mirror/tap/sync"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a bash pipeline")
+def test_readme_s_pipefail_sentence_gives_the_statuses_bash_reports(tmp_path):
+    """README said `set -o pipefail` makes the shell report crossmatch's status 2: bash reports the rightmost
+    failure, estimate's 3 on the empty pipe; crossmatch's 2 is in ${PIPESTATUS[0]}."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (sentence,) = re.findall(r"in a pipe, `set -o pipefail`[^.]*\.", readme)
+    # the pipeline's status, then crossmatch's own
+    said = [int(n) for n in re.findall(r"status (\d+)", sentence) + re.findall(r"crossmatch's (\d+)", sentence)]
+    (tmp_path / "ids.csv").write_text(f"source_id\n{GA}\n")
+    dead = "http://127.0.0.1:9"
+    py = f'"{sys.executable}" -m gyroage'
+    script = (f"set -o pipefail; {py} crossmatch ids.csv --gaia-url {dead} --vizier-url {dead} --mast-url {dead} "
+              f"--no-cache --retries 1 | {py} estimate - -o out.csv; echo $? ${{PIPESTATUS[0]}}")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                                       os.environ.get("PYTHONPATH", "")])}
+    res = subprocess.run([bash, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=50, env=env)
+    status, first = map(int, res.stdout.split())
+    assert said == [status, first], (sentence, res.stdout, res.stderr)
