@@ -265,21 +265,34 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     myr = lambda v: 10 ** (np.asarray(v) - 6)  # noqa: E731
 
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    if samples is not None:
+        e = np.linspace(max(xlo, x[0]), min(xhi, x[-1]), 61)
+        # per dex of all samples (some may fall off the axis), as the curve
+        dens = np.histogram(samples, bins=e)[0] / (samples.size * np.diff(e))
+
+        def height(v: np.ndarray) -> np.ndarray:  # the histogram's step at each age, zero off its bins
+            i = np.clip(np.searchsorted(e, v, side="right") - 1, 0, dens.size - 1)
+            return np.where((v >= e[0]) & (v <= e[-1]), dens[i], 0.0)
     for (a, b), colour, label in (((logq("age_p2.5_myr"), logq("age_p97.5_myr")), "#c6dbef", "95% interval"),
                                   ((logq("age_p16_myr"), logq("age_p84_myr")), "#6baed6", "68% interval")):
-        xs = np.union1d(x[(x > a) & (x < b)], [a, b])  # the band ends exactly at the quantiles
-        ax.fill_between(myr(xs), np.interp(xs, x, pdf), color=colour, lw=0, label=label)
+        # the intervals are those of the posterior the summary comes from: with samples, the chain's (a period
+        # error the grid ignores widens them), so they are shaded under its histogram, not under the grid's curve
+        if samples is None:
+            xs = np.union1d(x[(x > a) & (x < b)], [a, b])  # the band ends exactly at the quantiles
+            ax.fill_between(myr(xs), np.interp(xs, x, pdf), color=colour, lw=0, label=label)
+        else:
+            xs = np.union1d(e[(e > a) & (e < b)], [a, b])
+            ax.fill_between(myr(xs), height(xs), step="post", color=colour, lw=0, label=label)
     ax.plot(myr(x), pdf, color="#08306b", lw=1.5, label="grid posterior")
     if samples is not None:
-        bins = np.linspace(max(xlo, x[0]), min(xhi, x[-1]), 61)
-        h, e = np.histogram(samples, bins=bins)  # per dex of all samples (some may fall off the axis), as the curve
         # the draws are kept from the (calibrated) chain, up to a fixed number: its n_eff says how many count
         kept = f"{samples.size} kept" + (f", n_eff {n_eff:.0f}" if n_eff is not None and np.isfinite(n_eff) else "")
         what = f"samples of the grid posterior ({samples.size} kept)" if from_grid else f"MCMC samples ({kept})"
-        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2, label=what)
+        ax.stairs(dens, myr(e), color="#d94801", lw=1.2, label=what)
     ax.axvline(s["age_p50_myr"], color="#08306b", ls="--", lw=1.0, label="median")
-    ax.plot([s["age_map_myr"]], [np.interp(np.log10(s["age_map_myr"]) + 6, x, pdf)], "o", ms=5, color="#08306b",
-            mfc="white", label="MAP")
+    t_map = np.log10(s["age_map_myr"]) + 6  # on the density the MAP belongs to, as the bands
+    y_map = np.interp(t_map, x, pdf) if samples is None else float(height(np.array([t_map]))[0])
+    ax.plot([s["age_map_myr"]], [y_map], "o", ms=5, color="#08306b", mfc="white", label="MAP")
     if true_age_myr is not None:
         ax.axvline(true_age_myr, color="#238b45", lw=1.5, label="reference age")
     label = "outside the prior's ages"

@@ -478,3 +478,39 @@ def test_sequence_leaves_limit_periods_out_and_counts_them(tmp_path, figures, co
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "2 period limits (l_Prot '<', '>') not drawn" in labels, labels
     assert ("B" not in labels) if colour_by else ("data (n=2)" in labels), labels
+
+
+def _band_mass(coll) -> float:
+    """The area (density x dex) of a shaded band, from its polygon in log10 age (shoelace)."""
+    v = coll.get_paths()[0].vertices
+    t, y = np.log10(v[:, 0]) + 6, v[:, 1]
+    return float(abs(np.dot(t, np.roll(y, -1)) - np.dot(y, np.roll(t, -1))) / 2)
+
+
+@needs_matplotlib
+def test_mcmc_bands_are_shaded_under_the_samples_they_belong_to():
+    """plot posterior --method mcmc shaded the chain's 68%/95% intervals under the grid posterior's curve (review
+    V51, 1): a star with a period error (which the grid ignores) showed a '68% interval' holding 89% of the curve
+    it was drawn under. The bands are now the samples' histogram between the quantiles: they hold 68% and 95%."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gyroage.plots import posterior_figure
+
+    x = np.linspace(6.0, 10.3, 401)
+    pdf = np.exp(-0.5 * ((x - 9.4) / 0.1) ** 2)  # a narrow grid curve inside the chain's wide intervals
+    pdf /= np.trapezoid(pdf, x)
+    samples = np.random.default_rng(0).normal(8.5, 0.4, 20000)
+    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
+    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
+    summary["age_map_myr"] = 10 ** (8.5 - 6)
+    fig = posterior_figure(x, pdf, summary, samples=samples)
+    bands = {c.get_label(): _band_mass(c) for c in fig.axes[0].collections if "interval" in c.get_label()}
+    assert bands["68% interval"] == pytest.approx(0.68, abs=0.03)
+    assert bands["95% interval"] == pytest.approx(0.95, abs=0.02)
+    # the MAP sits on the histogram it summarises, not on the grid's curve (zero at 316 Myr)
+    (map_marker,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "MAP"]
+    assert map_marker.get_ydata()[0] > 0.5
+    plt.close(fig)
