@@ -42,7 +42,8 @@ from gyroage.cli_options import (
 )
 
 FigureOut = Annotated[Optional[str], typer.Option(
-    "-o", "--output", help="Figure file (.png, .pdf or .svg; default: posterior.<format> or sequence.<format>).")]
+    "-o", "--output", help="Figure file (.png, .pdf or .svg; '-' for stdout; default: posterior.<format> or "
+    "sequence.<format>).")]
 FigureFormat = Annotated[Optional[str], typer.Option(
     "--format", help="png, pdf or svg (default: the -o suffix, else png); must agree with the suffix.")]
 FigureDpi = Annotated[float, typer.Option(
@@ -87,7 +88,7 @@ def plot_posterior_cmd(
     from gyroage.plots import plot_posterior
     from gyroage.progress import check_stdout_open
 
-    if output is not None:  # no -o: a file (posterior.<format>), never stdout
+    if output is not None:  # no -o: a file (posterior.<format>); -o - is stdout
         check_stdout_open(output)
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
@@ -105,7 +106,7 @@ def plot_posterior_cmd(
     path = plot_posterior(input, row, output, method=method, model=am, true_age_myr=true_age_myr,
                           fmt=fmt, dpi=dpi, settings=settings, log=None if quiet else _plot_note)
     if not quiet:
-        typer.echo(f"plot: wrote {path}", err=True)
+        _plot_note(f"wrote {_where(path)}")
 
 
 def plot_sequence_cmd(
@@ -122,12 +123,19 @@ def plot_sequence_cmd(
     from gyroage.plots import plot_sequence
     from gyroage.progress import check_stdout_open
 
-    if output is not None:  # no -o: a file (sequence.<format>), never stdout
+    if output is not None:  # no -o: a file (sequence.<format>); -o - is stdout
         check_stdout_open(output)
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi, log=None if quiet else _plot_note)
     if not quiet:
-        typer.echo(f"plot: wrote {path}", err=True)
+        _plot_note(f"wrote {_where(path)}")
+
+
+def _where(path) -> str:
+    """What a figure's ``plot: wrote`` line names: its file, or stdout for ``-o -``."""
+    from gyroage.figure_files import STDOUT
+
+    return "the figure to stdout" if str(path) == STDOUT else str(path)
 
 
 def _plot_note(line: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -514,3 +516,35 @@ def test_mcmc_bands_are_shaded_under_the_samples_they_belong_to():
     (map_marker,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "MAP"]
     assert map_marker.get_ydata()[0] > 0.5
     plt.close(fig)
+
+
+def _run_bytes(*args: str, cwd) -> subprocess.CompletedProcess:
+    """The console entry point with stdout kept as bytes (a figure's)."""
+    return subprocess.run([sys.executable, "-m", "gyroage.cli", *args], capture_output=True, cwd=cwd, timeout=120)
+
+
+@needs_matplotlib
+def test_a_figure_for_stdout_goes_to_stdout(tmp_path, stars_csv):
+    """plot -o - wrote a file named '-.png' and -o /dev/stdout a regular file /dev/stdout.png, exit 0, with nothing
+    on stdout (review V51, 3), while estimate's -o - is stdout. The figure is now written to stdout (or into the
+    device), in --format's format, else PNG; no file is made."""
+    from pathlib import Path
+
+    made = Path("/dev/stdout.png")
+    existed = made.exists()
+    try:
+        res = _run_bytes("plot", "posterior", str(stars_csv), "-o", "-", "-q", cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout[:8] == b"\x89PNG\r\n\x1a\n"
+        res = _run_bytes("plot", "sequence", "--age", "670", "-o", "-", "--format", "svg", cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert b"<svg" in res.stdout[:2000] and res.stderr.decode().strip() == "plot: wrote the figure to stdout"
+        res = _run_bytes("plot", "sequence", "--age", "670", "-o", "/dev/stdout", "--format", "pdf", "-q",
+                         cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout[:5] == b"%PDF-"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["stars.csv"]
+        assert made.exists() == existed
+    finally:
+        if made.is_file() and not existed:  # what the fault made
+            made.unlink()
