@@ -39,6 +39,7 @@ from gyroage.cli_options import (
     WalkersOpt,
     density_and_prior,
     estimate_settings,
+    refuse_sampler_options,
 )
 
 FigureOut = Annotated[Optional[str], typer.Option(
@@ -51,6 +52,7 @@ FigureDpi = Annotated[float, typer.Option(
 
 
 def plot_posterior_cmd(
+    ctx: typer.Context,
     input: Annotated[str, typer.Argument(help=f"{TABLES} table of stars; '-' for stdin.")],
     row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
     output: FigureOut = None,
@@ -90,6 +92,7 @@ def plot_posterior_cmd(
 
     if output is not None:  # no -o: a file (posterior.<format>); -o - is stdout
         check_stdout_open(output)
+    refuse_sampler_options(ctx, method)  # as estimate: the grid reads none, and the figure would not say so
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     # the star is dated as estimate dates it with the same options (its --method is the plot's own)
