@@ -89,6 +89,7 @@ def plot_posterior_cmd(
     from gyroage.core.priors import grid_step_note
     from gyroage.plots import plot_posterior
     from gyroage.progress import check_stdout_open
+    from gyroage.provenance import command_line
 
     if output is not None:  # no -o: a file (posterior.<format>); -o - is stdout
         check_stdout_open(output)
@@ -107,7 +108,8 @@ def plot_posterior_cmd(
         _plot_note(note)
     am = AgeModel(density, notes=False)  # its Python warnings would repeat the lines above
     path = plot_posterior(input, row, output, method=method, model=am, true_age_myr=true_age_myr,
-                          fmt=fmt, dpi=dpi, settings=settings, log=None if quiet else _plot_note)
+                          fmt=fmt, dpi=dpi, settings=settings, log=None if quiet else _plot_note,
+                          command=command_line(ctx))
     if not quiet:
         _plot_note(f"wrote {_where(path)}")
 

@@ -6,7 +6,9 @@ Split from :mod:`gyroage.plots`, which draws the figures; matplotlib is imported
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Mapping
 from io import BytesIO
 from pathlib import Path
 
@@ -65,8 +67,9 @@ def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: 
     return p, fmt or suffix
 
 
-def save_figure(fig, path: Path, fmt: str, dpi: float) -> Path:
-    """Write ``fig`` atomically in ``fmt`` (``dpi``: PNG pixels, and the rasterised data points of PDF/SVG)."""
+def save_figure(fig, path: Path, fmt: str, dpi: float, record: Mapping[str, str] | None = None) -> Path:
+    """Write ``fig`` atomically in ``fmt`` (``dpi``: PNG pixels, and the rasterised data points of PDF/SVG), with
+    ``record`` (what made it, :mod:`gyroage.provenance`) in its metadata."""
     import matplotlib.pyplot as plt
 
     from gyroage.files import atomic_path
@@ -74,18 +77,23 @@ def save_figure(fig, path: Path, fmt: str, dpi: float) -> Path:
     try:
         if str(path) == STDOUT:  # whole, once drawn: a failed figure leaves no half a file on stdout
             buf = BytesIO()
-            fig.savefig(buf, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+            fig.savefig(buf, format=fmt, dpi=dpi, metadata=_metadata(fmt, record))
             write_stdout_bytes(buf.getvalue())
         else:
             with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt, record))
     finally:
         plt.close(fig)
     return path
 
 
-def _metadata(fmt: str) -> dict:
+def _metadata(fmt: str, record: Mapping[str, str] | None = None) -> dict:
+    """The file's metadata: gyroage's version, and ``record`` as JSON where each format keeps free text (a PNG text
+    chunk ``gyroage``; PDF's Subject and SVG's Description, their only free-text fields)."""
     from gyroage import __version__
 
     creator = f"gyroage {__version__}"
-    return {"Creator": creator} if fmt in ("pdf", "svg") else {"Software": creator}
+    out = {"Creator": creator} if fmt in ("pdf", "svg") else {"Software": creator}
+    if record:
+        out[{"pdf": "Subject", "svg": "Description"}.get(fmt, "gyroage")] = json.dumps(dict(record))
+    return out

@@ -55,22 +55,37 @@ def _label(frame: pd.DataFrame, row: int) -> str:
 
 
 def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False,
-                 magnitudes: bool = False, options: bool = True) -> None:
+                 magnitudes: bool = False, options: bool = True) -> dict[str, str]:
     """Check ``frame``'s columns as ``estimate`` does (a refusal is the run's one line), then hand ``log`` each line
     naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`; ``magnitudes``: the
-    main-sequence term's too). ``options``: whether the command has reddening options to suggest."""
+    main-sequence term's too). ``options``: whether the command has reddening options to suggest. Returns the
+    columns found (:func:`gyroage.core.stars.check_input_columns`)."""
     from gyroage.core.colours import say_input_notes
     from gyroage.core.stars import check_input_columns
 
-    check_input_columns(frame.columns, reddening, require_magnitudes, options)
+    found = check_input_columns(frame.columns, reddening, require_magnitudes, options)
     say_input_notes(frame, reddening, magnitudes, log)
+    return found
+
+
+def _prior_label(prior, default) -> str:
+    """A prior that is not ``default`` in a title's words: its kind, a Gaussian's centre and width (log10 yr, or
+    their columns) and its bounds where they are not the default's."""
+    text = f"prior {prior.kind}"
+    if prior.kind == "gaussian_log_age":
+        mean = prior.mean_column or f"{prior.mean:g}"
+        sigma = prior.sigma_column or f"{prior.sigma:g}"
+        text += f" (log age {mean} ± {sigma} dex)"
+    if (prior.log10_age_min, prior.log10_age_max) != (default.log10_age_min, default.log10_age_max):
+        text += f", {10 ** (prior.log10_age_min - 6):g}-{10 ** (prior.log10_age_max - 6):g} Myr"
+    return text
 
 
 # ---------------------------------------------------------------- the posterior of one star
 
 def plot_posterior(source: str, row: int, output: str | Path | None, method: str = "grid", model=None, seed: int = 0,
                    true_age_myr: float | None = None, fmt: str | None = None, dpi: float = DPI, prior=None,
-                   reddening=None, settings=None, log=None) -> Path:
+                   reddening=None, settings=None, log=None, command: str | None = None) -> Path:
     """Age posterior of one input row with median, 68%/95% intervals and MAP; returns the file path.
 
     ``model``: an :class:`~gyroage.core.api.AgeModel`, or a path for :meth:`AgeModel.load` (None: the shipped
@@ -81,7 +96,9 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     default) and ``reddening`` (a :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``).
     Stars whose status is ``extrapolated`` are plotted too; the title names every star's status, flags and
     ``p_outlier``. Rows without an age are a :class:`UserError`. ``log``: called with each line naming the
-    columns read (the CLI prints them).
+    columns read (the CLI prints them). A prior other than the model's default is named in the title; the file
+    records the run as estimate's outputs do (:func:`gyroage.provenance.estimate_provenance`; ``command``: the
+    command line, as the CLI has it).
     """
     from dataclasses import replace
 
@@ -91,6 +108,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
     from gyroage.core.main_sequence import magnitude_use
     from gyroage.core.posterior import SUMMARY_COLUMNS
+    from gyroage.provenance import estimate_provenance
 
     _check_true_age(true_age_myr)
     out_path, fmt = figure_target(output, fmt, dpi, "posterior")
@@ -106,8 +124,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     if settings is None:
         settings = EstimateSettings(prior=am.default_prior if prior is None else prior, n_grid=am.card.age_grid["n"],
                                     seed=seed, reddening=Reddening() if reddening is None else reddening)
-    _say_columns(frame, settings.reddening, log, settings.require_magnitudes,
-                 magnitude_use(am.card, settings.main_sequence, am.density.onnx_path.parent)[0])
+    columns = _say_columns(frame, settings.reddening, log, settings.require_magnitudes,
+                           magnitude_use(am.card, settings.main_sequence, am.density.onnx_path.parent)[0])
     one = frame.iloc[[row]].reset_index(drop=True)
     base = replace(settings, method="grid")
     grid_out, post = estimate_with_posteriors(one, am.density, base)
@@ -141,11 +159,16 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     p_out = float(summ["p_outlier"].iloc[0])
     if np.isfinite(p_out):
         title += f";  p_outlier = {p_out:.2f}"
+    if settings.prior != am.default_prior:  # else two priors' figures of one star look alike, ages apart
+        title += f";  {_prior_label(settings.prior, am.default_prior)}"
     # a table's zero stretches inside the bounds are outside the prior's ages too (per-star Gaussians have none)
     log_prior = None if settings.prior.per_star else settings.prior.log_prob(x)
     fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr, n_eff=n_eff,
                            log_prior=log_prior, from_grid=from_grid)
-    return save_figure(fig, out_path, fmt, dpi)
+    # what made the figure, as the table's record says it (its prior, model and SHA-256s; seed and sampler: mcmc's)
+    record = {**estimate_provenance(am.card, am.density.onnx_path.parent, replace(base, method=method), columns,
+                                    command), "input": str(source), "row": str(row)}
+    return save_figure(fig, out_path, fmt, dpi, record)
 
 
 def _zero_prior_spans(x: np.ndarray, log_prior, xlo: float, xhi: float) -> list[tuple[float, float]]:

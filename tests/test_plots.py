@@ -548,3 +548,35 @@ def test_a_figure_for_stdout_goes_to_stdout(tmp_path, stars_csv):
     finally:
         if made.is_file() and not existed:  # what the fault made
             made.unlink()
+
+
+@needs_matplotlib
+def test_a_figure_names_its_prior_and_records_its_settings(tmp_path, figures):
+    """A figure under --prior uniform_age (3637 Myr for the Sun) had the same title as the default prior's (3133 Myr)
+    and its file recorded only 'gyroage <version>' (review V51, 5). A prior that is not the model's default is
+    named in the title, with its bounds; every figure file carries the run's record (prior, model, its SHA-256s,
+    and the seed and sampler under mcmc), as the --posteriors file does."""
+    import json
+
+    from PIL import Image
+
+    from gyroage.core.priors import make_prior
+    from gyroage.plots import plot_posterior
+
+    csv = tmp_path / "sun.csv"
+    csv.write_text("name,prot,bp_rp0\nSun,25.4,0.82\n")
+    png = plot_posterior(str(csv), 0, tmp_path / "d.png")
+    assert "prior" not in figures[-1].axes[0].get_title(loc="left")
+    record = json.loads(Image.open(png).text["gyroage"])
+    assert record["prior"] == "uniform_log_age" and record["model"] == "shipped"
+    assert len(record["model_card_sha256"]) == 64 and record["method"] == "grid" and "seed" not in record
+    prior = make_prior("uniform_age", 100.0, 3000.0, (6.0, 10.0))
+    svg = plot_posterior(str(csv), 0, tmp_path / "u.svg", prior=prior, method="mcmc", seed=3)
+    title = figures[-1].axes[0].get_title(loc="left")
+    assert "prior uniform_age, 100-3000 Myr" in title, title
+    text = svg.read_text()
+    assert '"prior": "uniform_age"' in text and '"age_max_myr": "3000"' in text and '"seed": "3"' in text
+    pdf = plot_posterior(str(csv), 0, tmp_path / "u.pdf", prior=make_prior("uniform_age", None, None, (6.0, 10.0)))
+    assert "prior uniform_age" in figures[-1].axes[0].get_title(loc="left")
+    assert b"uniform_age" in pdf.read_bytes()
+
