@@ -93,6 +93,8 @@ def plot_posterior_cmd(
 
     if output is not None:  # no -o: a file (posterior.<format>); -o - is stdout
         check_stdout_open(output)
+    if quiet:
+        _hush_fonts()
     refuse_sampler_options(ctx, method)  # as estimate: the grid reads none, and the figure would not say so
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
@@ -130,10 +132,22 @@ def plot_sequence_cmd(
 
     if output is not None:  # no -o: a file (sequence.<format>); -o - is stdout
         check_stdout_open(output)
+    if quiet:
+        _hush_fonts()
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi, log=None if quiet else _plot_note)
     if not quiet:
         _plot_note(f"wrote {_where(path)}")
+
+
+def _hush_fonts() -> None:
+    """-q: matplotlib's notices of a glyph its fonts lack (a star named in CJK, drawn as a box), a Python warning
+    with a line of gyroage's source and a logged line per glyph, are not printed."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
 
 def _where(path) -> str:

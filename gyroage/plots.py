@@ -51,7 +51,11 @@ def _label(frame: pd.DataFrame, row: int) -> str:
     from gyroage import io
 
     ids = io.id_columns(frame.columns)
-    return f"{frame[ids[0]].iloc[row]}" if ids else f"row {row}"
+    if not ids:
+        return f"row {row}"
+    # a quoted CSV name may hold a line break or other control characters: one line, as a title needs
+    text = "".join(c if c.isprintable() else " " for c in str(frame[ids[0]].iloc[row]))
+    return " ".join(text.split())
 
 
 def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False,

@@ -580,3 +580,21 @@ def test_a_figure_names_its_prior_and_records_its_settings(tmp_path, figures):
     assert "prior uniform_age" in figures[-1].axes[0].get_title(loc="left")
     assert b"uniform_age" in pdf.read_bytes()
 
+
+@needs_matplotlib
+def test_a_star_name_with_a_line_break_stays_on_the_titles_line_and_q_is_quiet(tmp_path):
+    """A quoted name holding a line break ('B\\r\\n2', valid CSV) split the title over two lines, and matplotlib's
+    'Glyph 13 missing from font' warning was printed under -q with a line of gyroage's source (review V51, 8). The
+    name's control characters and runs of white space are one space now; under -q a glyph the font lacks (a name in
+    CJK) draws as a box without a warning."""
+    from gyroage.plots import _label
+
+    frame = pd.DataFrame({"name": ["B\r\n2", "x\x01\ty"]})
+    assert _label(frame, 0) == "B 2" and _label(frame, 1) == "x y"
+    csv = tmp_path / "t.csv"
+    csv.write_bytes('name,prot,bp_rp0,bp_rp0_err\r\nA1,3.5,1.2,0.02\r\n"B\r\n2",10,1.0,0.02\r\n北斗,12,1.1,0.02\r\n'
+                    .encode())
+    for row in ("1", "2"):
+        res = run_cli("plot", "posterior", str(csv), "--row", row, "-o", str(tmp_path / f"t{row}.svg"), "-q")
+        assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert "B 2:" in (tmp_path / "t1.svg").read_text()
