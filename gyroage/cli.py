@@ -206,8 +206,12 @@ def estimate(
     check_outlier_weight(outlier_weight)  # before the model loads
     if engine not in ("local", "dask"):
         raise UserError(f"unknown engine {engine!r} (choose local or dask)")
-    if engine == "dask" and (output is None or resume or posteriors is not None):
-        raise UserError("--engine dask needs -o NAME.parquet and does not --resume or write --posteriors")
+    if engine == "dask" and posteriors is not None:  # each refusal names the option at fault (review V51, 7)
+        raise UserError("--engine dask writes no --posteriors: use --engine local for them")
+    if engine == "dask" and resume:
+        raise UserError("--engine dask does not --resume: use --engine local to resume a run")
+    if engine == "dask" and output is None:
+        raise UserError("--engine dask needs -o NAME.parquet: it writes no table to stdout")
     if id_names is not None and posteriors is None:  # before the model loads
         raise UserError("--id names the id columns of the --posteriors file: add --posteriors PATH.parquet")
     if engine == "dask" and (out_fmt not in (None, "parquet")

@@ -39,10 +39,12 @@ from gyroage.cli_options import (
     WalkersOpt,
     density_and_prior,
     estimate_settings,
+    refuse_sampler_options,
 )
 
 FigureOut = Annotated[Optional[str], typer.Option(
-    "-o", "--output", help="Figure file (.png, .pdf or .svg; default: posterior.<format> or sequence.<format>).")]
+    "-o", "--output", help="Figure file (.png, .pdf or .svg; '-' for stdout; default: posterior.<format> or "
+    "sequence.<format>).")]
 FigureFormat = Annotated[Optional[str], typer.Option(
     "--format", help="png, pdf or svg (default: the -o suffix, else png); must agree with the suffix.")]
 FigureDpi = Annotated[float, typer.Option(
@@ -50,6 +52,7 @@ FigureDpi = Annotated[float, typer.Option(
 
 
 def plot_posterior_cmd(
+    ctx: typer.Context,
     input: Annotated[str, typer.Argument(help=f"{TABLES} table of stars; '-' for stdin.")],
     row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
     output: FigureOut = None,
@@ -86,9 +89,13 @@ def plot_posterior_cmd(
     from gyroage.core.priors import grid_step_note
     from gyroage.plots import plot_posterior
     from gyroage.progress import check_stdout_open
+    from gyroage.provenance import command_line
 
-    if output is not None:  # no -o: a file (posterior.<format>), never stdout
+    if output is not None:  # no -o: a file (posterior.<format>); -o - is stdout
         check_stdout_open(output)
+    if quiet:
+        _hush_fonts()
+    refuse_sampler_options(ctx, method)  # as estimate: the grid reads none, and the figure would not say so
 
     reddening = Reddening(ebprp, ebprp_err, av, av_err, ebv, ebv_err)
     # the star is dated as estimate dates it with the same options (its --method is the plot's own)
@@ -103,9 +110,10 @@ def plot_posterior_cmd(
         _plot_note(note)
     am = AgeModel(density, notes=False)  # its Python warnings would repeat the lines above
     path = plot_posterior(input, row, output, method=method, model=am, true_age_myr=true_age_myr,
-                          fmt=fmt, dpi=dpi, settings=settings, log=None if quiet else _plot_note)
+                          fmt=fmt, dpi=dpi, settings=settings, log=None if quiet else _plot_note,
+                          command=command_line(ctx))
     if not quiet:
-        typer.echo(f"plot: wrote {path}", err=True)
+        _plot_note(f"wrote {_where(path)}")
 
 
 def plot_sequence_cmd(
@@ -122,12 +130,31 @@ def plot_sequence_cmd(
     from gyroage.plots import plot_sequence
     from gyroage.progress import check_stdout_open
 
-    if output is not None:  # no -o: a file (sequence.<format>), never stdout
+    if output is not None:  # no -o: a file (sequence.<format>); -o - is stdout
         check_stdout_open(output)
+    if quiet:
+        _hush_fonts()
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
                          fmt=fmt, dpi=dpi, log=None if quiet else _plot_note)
     if not quiet:
-        typer.echo(f"plot: wrote {path}", err=True)
+        _plot_note(f"wrote {_where(path)}")
+
+
+def _hush_fonts() -> None:
+    """-q: matplotlib's notices of a glyph its fonts lack (a star named in CJK, drawn as a box), a Python warning
+    with a line of gyroage's source and a logged line per glyph, are not printed."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)
+
+
+def _where(path) -> str:
+    """What a figure's ``plot: wrote`` line names: its file, or stdout for ``-o -``."""
+    from gyroage.figure_files import STDOUT
+
+    return "the figure to stdout" if str(path) == STDOUT else str(path)
 
 
 def _plot_note(line: str) -> None:

@@ -35,9 +35,25 @@ def read_parquet(source: str | Path, chunksize: int, roles: dict[str, str] | Non
     any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
         any_batch = True
-        yield meta.apply(batch.to_pandas(types_mapper=nullable_int))
+        yield meta.apply(index_as_columns(batch.to_pandas(types_mapper=nullable_int)))
     if not any_batch:  # zero rows: still hand on the columns, as the CSV reader does
-        yield meta.apply(pf.schema_arrow.empty_table().to_pandas(types_mapper=nullable_int))
+        yield meta.apply(index_as_columns(pf.schema_arrow.empty_table().to_pandas(types_mapper=nullable_int)))
+
+
+def index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its named index levels as ordinary columns (first, as ``reset_index`` puts them), its unnamed
+    ones dropped, and a RangeIndex.
+
+    pandas' metadata makes a column written as the DataFrame's index (``df.set_index("source_id").to_parquet``, the
+    usual way to keep a Gaia id) the index again, which every reader throws away. An unnamed index holds row
+    labels (a filtered frame's), no data; a level named as a column is that column's copy.
+    """
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
+        return frame
+    named = [n for n in frame.index.names if n is not None and n not in frame.columns]
+    if named:
+        frame = frame.reset_index(level=named)
+    return frame.reset_index(drop=True)
 
 
 @dataclass(frozen=True)

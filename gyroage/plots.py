@@ -14,16 +14,11 @@ import numpy as np
 import pandas as pd
 
 from gyroage.errors import UserError
-from gyroage.writers import prepare_target
+from gyroage.figure_files import DPI, figure_target, save_figure
 
 LOG10_PROT_POINTS = 600
-FORMATS = ("png", "pdf", "svg")
-DPI = 200.0
 # Fewest age points the posterior curve is drawn with (the card's 201 show corners on a narrow posterior).
 CURVE_POINTS = 401
-# --dpi's sane range: below 10 nothing is legible; far above 2400 a figure's pixels outgrow memory
-# (and matplotlib's integer sizes) with a traceback instead of an error.
-DPI_MIN, DPI_MAX = 10.0, 2400.0
 # The posterior's axis reaches this far (dex) beyond its 95% interval, so the band never touches the frame.
 POSTERIOR_MARGIN_DEX = 0.15
 # Scatter marker areas (pt^2): never smaller than MARKER_MIN (a 3-pt dot), shrinking with the square root of N.
@@ -51,83 +46,50 @@ def _pyplot():
     return plt
 
 
-def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: str = "figure") -> tuple[Path, str]:
-    """(file path, format) for a figure: the format from ``fmt``, else the suffix, else png.
-
-    A suffix naming another format than ``fmt`` is an error rather than a
-    silent rename, so ``-o fig.png --format pdf`` never writes PDF bytes into a
-    ``.png``. With no suffix, the format's suffix is appended.
-    """
-    if fmt is not None and fmt.lower().lstrip(".") not in FORMATS:
-        raise UserError(f"unknown figure format {fmt!r} (choose {', '.join(FORMATS)})")
-    if not (np.isfinite(dpi) and DPI_MIN <= dpi <= DPI_MAX):
-        raise UserError(f"--dpi must be between {DPI_MIN:g} and {DPI_MAX:g}, not {dpi:g}")
-    fmt = None if fmt is None else fmt.lower().lstrip(".")
-    p = Path(output) if output is not None else Path(f"{stem}.{fmt or 'png'}")
-    # A directory (., .., an existing folder) has no file name to add a suffix to: refuse it as estimate does,
-    # rather than fail on the empty name of '.' or write a file called '...png'.
-    if output is not None and str(output) == "":  # Path("") is ".": say what estimate says
-        raise UserError("-o needs a file name")
-    if output is not None and (p.is_dir() or p.name in ("", ".", "..") or str(output).endswith(("/", "\\"))):
-        raise UserError(f"output {output} is a directory")
-    suffix = p.suffix.lower().lstrip(".")
-    if not suffix:
-        fmt = fmt or "png"
-        p = p.with_name(f"{p.name}.{fmt}")
-    elif suffix not in FORMATS:
-        raise UserError(f"figure file must end in .png, .pdf or .svg: {p}")
-    elif fmt is not None and fmt != suffix:
-        raise UserError(f"{p} ends in .{suffix} but --format is {fmt}: make them agree (or drop one)")
-    prepare_target(p)  # a directory or an unwritable folder: one line, as for the tables
-    return p, fmt or suffix
-
-
-def save_figure(fig, path: Path, fmt: str, dpi: float) -> Path:
-    """Write ``fig`` atomically in ``fmt`` (``dpi``: PNG pixels, and the rasterised data points of PDF/SVG)."""
-    import matplotlib.pyplot as plt
-
-    from gyroage.files import atomic_path
-
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-    finally:
-        plt.close(fig)
-    return path
-
-
-def _metadata(fmt: str) -> dict:
-    from gyroage import __version__
-
-    creator = f"gyroage {__version__}"
-    return {"Creator": creator} if fmt in ("pdf", "svg") else {"Software": creator}
-
-
 def _label(frame: pd.DataFrame, row: int) -> str:
     """The star's id (the first id-like column, as ``--posteriors`` finds them), else its row."""
     from gyroage import io
 
     ids = io.id_columns(frame.columns)
-    return f"{frame[ids[0]].iloc[row]}" if ids else f"row {row}"
+    if not ids:
+        return f"row {row}"
+    # a quoted CSV name may hold a line break or other control characters: one line, as a title needs
+    text = "".join(c if c.isprintable() else " " for c in str(frame[ids[0]].iloc[row]))
+    return " ".join(text.split())
 
 
 def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False,
-                 magnitudes: bool = False, options: bool = True) -> None:
+                 magnitudes: bool = False, options: bool = True) -> dict[str, str]:
     """Check ``frame``'s columns as ``estimate`` does (a refusal is the run's one line), then hand ``log`` each line
     naming the columns read, in estimate's words (:func:`gyroage.core.colours.input_notes`; ``magnitudes``: the
-    main-sequence term's too). ``options``: whether the command has reddening options to suggest."""
+    main-sequence term's too). ``options``: whether the command has reddening options to suggest. Returns the
+    columns found (:func:`gyroage.core.stars.check_input_columns`)."""
     from gyroage.core.colours import say_input_notes
     from gyroage.core.stars import check_input_columns
 
-    check_input_columns(frame.columns, reddening, require_magnitudes, options)
+    found = check_input_columns(frame.columns, reddening, require_magnitudes, options)
     say_input_notes(frame, reddening, magnitudes, log)
+    return found
+
+
+def _prior_label(prior, default) -> str:
+    """A prior that is not ``default`` in a title's words: its kind, a Gaussian's centre and width (log10 yr, or
+    their columns) and its bounds where they are not the default's."""
+    text = f"prior {prior.kind}"
+    if prior.kind == "gaussian_log_age":
+        mean = prior.mean_column or f"{prior.mean:g}"
+        sigma = prior.sigma_column or f"{prior.sigma:g}"
+        text += f" (log age {mean} ± {sigma} dex)"
+    if (prior.log10_age_min, prior.log10_age_max) != (default.log10_age_min, default.log10_age_max):
+        text += f", {10 ** (prior.log10_age_min - 6):g}-{10 ** (prior.log10_age_max - 6):g} Myr"
+    return text
 
 
 # ---------------------------------------------------------------- the posterior of one star
 
 def plot_posterior(source: str, row: int, output: str | Path | None, method: str = "grid", model=None, seed: int = 0,
                    true_age_myr: float | None = None, fmt: str | None = None, dpi: float = DPI, prior=None,
-                   reddening=None, settings=None, log=None) -> Path:
+                   reddening=None, settings=None, log=None, command: str | None = None) -> Path:
     """Age posterior of one input row with median, 68%/95% intervals and MAP; returns the file path.
 
     ``model``: an :class:`~gyroage.core.api.AgeModel`, or a path for :meth:`AgeModel.load` (None: the shipped
@@ -138,7 +100,9 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     default) and ``reddening`` (a :class:`~gyroage.core.colours.Reddening`, as ``--ebprp``/``--av``/``--ebv``).
     Stars whose status is ``extrapolated`` are plotted too; the title names every star's status, flags and
     ``p_outlier``. Rows without an age are a :class:`UserError`. ``log``: called with each line naming the
-    columns read (the CLI prints them).
+    columns read (the CLI prints them). A prior other than the model's default is named in the title; the file
+    records the run as estimate's outputs do (:func:`gyroage.provenance.estimate_provenance`; ``command``: the
+    command line, as the CLI has it).
     """
     from dataclasses import replace
 
@@ -148,6 +112,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     from gyroage.core.estimate import EstimateSettings, estimate_with_posteriors
     from gyroage.core.main_sequence import magnitude_use
     from gyroage.core.posterior import SUMMARY_COLUMNS
+    from gyroage.provenance import estimate_provenance
 
     _check_true_age(true_age_myr)
     out_path, fmt = figure_target(output, fmt, dpi, "posterior")
@@ -163,8 +128,8 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     if settings is None:
         settings = EstimateSettings(prior=am.default_prior if prior is None else prior, n_grid=am.card.age_grid["n"],
                                     seed=seed, reddening=Reddening() if reddening is None else reddening)
-    _say_columns(frame, settings.reddening, log, settings.require_magnitudes,
-                 magnitude_use(am.card, settings.main_sequence, am.density.onnx_path.parent)[0])
+    columns = _say_columns(frame, settings.reddening, log, settings.require_magnitudes,
+                           magnitude_use(am.card, settings.main_sequence, am.density.onnx_path.parent)[0])
     one = frame.iloc[[row]].reset_index(drop=True)
     base = replace(settings, method="grid")
     grid_out, post = estimate_with_posteriors(one, am.density, base)
@@ -198,11 +163,16 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
     p_out = float(summ["p_outlier"].iloc[0])
     if np.isfinite(p_out):
         title += f";  p_outlier = {p_out:.2f}"
+    if settings.prior != am.default_prior:  # else two priors' figures of one star look alike, ages apart
+        title += f";  {_prior_label(settings.prior, am.default_prior)}"
     # a table's zero stretches inside the bounds are outside the prior's ages too (per-star Gaussians have none)
     log_prior = None if settings.prior.per_star else settings.prior.log_prob(x)
     fig = posterior_figure(x, pdf, s, samples=samples, title=title, true_age_myr=true_age_myr, n_eff=n_eff,
                            log_prior=log_prior, from_grid=from_grid)
-    return save_figure(fig, out_path, fmt, dpi)
+    # what made the figure, as the table's record says it (its prior, model and SHA-256s; seed and sampler: mcmc's)
+    record = {**estimate_provenance(am.card, am.density.onnx_path.parent, replace(base, method=method), columns,
+                                    command), "input": str(source), "row": str(row)}
+    return save_figure(fig, out_path, fmt, dpi, record)
 
 
 def _zero_prior_spans(x: np.ndarray, log_prior, xlo: float, xhi: float) -> list[tuple[float, float]]:
@@ -265,21 +235,34 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     myr = lambda v: 10 ** (np.asarray(v) - 6)  # noqa: E731
 
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    if samples is not None:
+        e = np.linspace(max(xlo, x[0]), min(xhi, x[-1]), 61)
+        # per dex of all samples (some may fall off the axis), as the curve
+        dens = np.histogram(samples, bins=e)[0] / (samples.size * np.diff(e))
+
+        def height(v: np.ndarray) -> np.ndarray:  # the histogram's step at each age, zero off its bins
+            i = np.clip(np.searchsorted(e, v, side="right") - 1, 0, dens.size - 1)
+            return np.where((v >= e[0]) & (v <= e[-1]), dens[i], 0.0)
     for (a, b), colour, label in (((logq("age_p2.5_myr"), logq("age_p97.5_myr")), "#c6dbef", "95% interval"),
                                   ((logq("age_p16_myr"), logq("age_p84_myr")), "#6baed6", "68% interval")):
-        xs = np.union1d(x[(x > a) & (x < b)], [a, b])  # the band ends exactly at the quantiles
-        ax.fill_between(myr(xs), np.interp(xs, x, pdf), color=colour, lw=0, label=label)
+        # the intervals are those of the posterior the summary comes from: with samples, the chain's (a period
+        # error the grid ignores widens them), so they are shaded under its histogram, not under the grid's curve
+        if samples is None:
+            xs = np.union1d(x[(x > a) & (x < b)], [a, b])  # the band ends exactly at the quantiles
+            ax.fill_between(myr(xs), np.interp(xs, x, pdf), color=colour, lw=0, label=label)
+        else:
+            xs = np.union1d(e[(e > a) & (e < b)], [a, b])
+            ax.fill_between(myr(xs), height(xs), step="post", color=colour, lw=0, label=label)
     ax.plot(myr(x), pdf, color="#08306b", lw=1.5, label="grid posterior")
     if samples is not None:
-        bins = np.linspace(max(xlo, x[0]), min(xhi, x[-1]), 61)
-        h, e = np.histogram(samples, bins=bins)  # per dex of all samples (some may fall off the axis), as the curve
         # the draws are kept from the (calibrated) chain, up to a fixed number: its n_eff says how many count
         kept = f"{samples.size} kept" + (f", n_eff {n_eff:.0f}" if n_eff is not None and np.isfinite(n_eff) else "")
         what = f"samples of the grid posterior ({samples.size} kept)" if from_grid else f"MCMC samples ({kept})"
-        ax.stairs(h / (samples.size * np.diff(e)), myr(e), color="#d94801", lw=1.2, label=what)
+        ax.stairs(dens, myr(e), color="#d94801", lw=1.2, label=what)
     ax.axvline(s["age_p50_myr"], color="#08306b", ls="--", lw=1.0, label="median")
-    ax.plot([s["age_map_myr"]], [np.interp(np.log10(s["age_map_myr"]) + 6, x, pdf)], "o", ms=5, color="#08306b",
-            mfc="white", label="MAP")
+    t_map = np.log10(s["age_map_myr"]) + 6  # on the density the MAP belongs to, as the bands
+    y_map = np.interp(t_map, x, pdf) if samples is None else float(height(np.array([t_map]))[0])
+    ax.plot([s["age_map_myr"]], [y_map], "o", ms=5, color="#08306b", mfc="white", label="MAP")
     if true_age_myr is not None:
         ax.axvline(true_age_myr, color="#238b45", lw=1.5, label="reference age")
     label = "outside the prior's ages"

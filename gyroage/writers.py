@@ -269,14 +269,24 @@ def write_stdout(text: str) -> None:
     again, so a full disk raises (ENOSPC) instead of leaving a truncated output and exit code 0.
     """
     out = sys.stdout
-    raw = getattr(out, "buffer", None)
-    if raw is None:  # a text-only stream (some test harnesses)
+    if getattr(out, "buffer", None) is None:  # a text-only stream (some test harnesses)
         out.write(text)
         return
+    write_stdout_bytes(text.encode("utf-8"))
+
+
+def write_stdout_bytes(data: bytes) -> None:
+    """``data`` to stdout's byte buffer, every byte of it or an OSError (:func:`write_stdout`); a text-only stdout
+    (some test harnesses) is a :class:`UserError`."""
+    out = sys.stdout
+    raw = getattr(out, "buffer", None)
+    if raw is None:
+        raise UserError("stdout takes no bytes here: give -o FILE")
     out.flush()  # anything written as text before stays in front
-    view = memoryview(text.encode("utf-8"))
+    view = memoryview(data)
     while view:
         view = view[raw.write(view):]
+    raw.flush()
 
 
 def write_parquet(path: str | Path, schema, tables, meta: dict[str, str] | None) -> None:

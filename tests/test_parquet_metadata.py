@@ -194,3 +194,42 @@ def test_a_mask_column_of_any_boolean_type_masks_its_cells():
     for mask in (np.array([False, True, False]), pd.array([False, True, None], dtype="boolean")):
         out = meta.apply(pd.DataFrame({"prot": [1.0, 2.0, 3.0], "prot.mask": mask}))
         assert list(out.columns) == ["prot"] and out["prot"].isna().tolist() == [False, True, False]
+
+
+def indexed_parquet(path) -> pd.DataFrame:
+    """STARS written the pandas way to keep an id: ``set_index("source_id").to_parquet`` (an index, not a column)."""
+    STARS.set_index("source_id").to_parquet(path)
+    assert "source_id" in pq.read_schema(path).names  # stored as a column, named in the pandas metadata only
+    return STARS
+
+
+def test_a_parquet_files_pandas_index_comes_back_as_its_column(tmp_path):
+    """An id written as a Parquet file's pandas index (``df.set_index("source_id").to_parquet``) vanished: pyarrow's
+    to_pandas made it the index, which every reader then threw away, so the table, --posteriors and read_stars lost
+    it and ``--id source_id`` was refused (review V51, 2). A named index is an ordinary column now; an unnamed
+    one (a filtered frame's row labels) stays out, as before."""
+    import gyroage
+
+    stars = indexed_parquet(tmp_path / "ix.parquet")
+    frame = io.read_table(tmp_path / "ix.parquet")
+    assert frame["source_id"].tolist() == IDS.tolist() and frame.index.equals(pd.RangeIndex(len(IDS)))
+    assert gyroage.read_stars(tmp_path / "ix.parquet")["source_id"].tolist() == IDS.tolist()
+    run(str(tmp_path / "ix.parquet"), "-o", str(tmp_path / "ages.parquet"), "--posteriors",
+        str(tmp_path / "post.parquet"), "--id", "source_id", "-q")
+    assert pd.read_parquet(tmp_path / "ages.parquet")["source_id"].tolist() == IDS.tolist()
+    assert set(pd.read_parquet(tmp_path / "post.parquet")["source_id"]) == set(IDS.tolist())
+    stars.iloc[[2, 0]].to_parquet(tmp_path / "rows.parquet")  # an unnamed index: row labels, no column
+    assert list(io.read_table(tmp_path / "rows.parquet").columns) == list(STARS.columns)
+    STARS.iloc[:0].set_index("source_id").to_parquet(tmp_path / "empty.parquet")
+    assert "source_id" in io.read_table(tmp_path / "empty.parquet").columns
+
+
+def test_dask_keeps_a_parquet_files_pandas_index_as_its_column(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    indexed_parquet(tmp_path / "ix.parquet")
+    dask = read_dask(str(tmp_path / "ix.parquet")).compute(scheduler="synchronous")
+    assert dask["source_id"].tolist() == IDS.tolist()
+    run(str(tmp_path / "ix.parquet"), "--engine", "dask", "-o", str(tmp_path / "ages.parquet"), "-q")
+    assert pd.read_parquet(tmp_path / "ages.parquet")["source_id"].tolist() == IDS.tolist()

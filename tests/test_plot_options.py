@@ -315,3 +315,19 @@ def test_plot_sequence_refuses_a_repeated_colour_by_column_as_group_age_does_its
     assert not (tmp_path / "s.png").exists()
     res = CliRunner().invoke(app, ["plot", "sequence", "--age", "600", "--data", str(src), "-o", str(tmp_path / "s.png")])
     assert res.exit_code == 0, res.output  # nothing reads the repeat
+
+
+@pytest.mark.parametrize("options", [["--walkers", "32"], ["--walkers", "32", "--max-steps", "50"]])
+def test_plot_posterior_refuses_sampler_options_without_mcmc_as_estimate_does(tmp_path, options):
+    """plot posterior --walkers/--max-steps without --method mcmc drew the grid's figure and ignored them (review
+    V51, 4); estimate refuses them. The plot says estimate's line now, exit 2, and writes nothing."""
+    csv = tmp_path / "sun.csv"
+    csv.write_text("name,prot,bp_rp0\nSun,25.4,0.82\n")
+    est = CliRunner().invoke(app, ["estimate", str(csv), *options])
+    res = CliRunner().invoke(app, ["plot", "posterior", str(csv), *options, "-o", str(tmp_path / "w.svg")])
+    assert est.exit_code == 2 and res.exit_code == 2, res.output
+    assert res.stderr.strip() == est.stderr.strip() and "--method mcmc" in res.stderr
+    assert not (tmp_path / "w.svg").exists()
+    ok = CliRunner().invoke(app, ["plot", "posterior", str(csv), *options, "--method", "mcmc", "-q", "-o",
+                                  str(tmp_path / "m.svg")])
+    assert ok.exit_code == 0, ok.output
