@@ -387,7 +387,8 @@ def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.nd
     sep = np.full(n, np.nan)
     idx = np.flatnonzero(good)
     src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec, warn)
-    sid, sra, sdec = src["source_id"].to_numpy(), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
+    # int64, never float64: a 19-digit id as a float is another source's (the answer's ids are exact, none missing)
+    sid, sra, sdec = src["source_id"].to_numpy("int64"), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
     gmag = pd.to_numeric(src["phot_g_mean_mag"], errors="coerce").to_numpy(float)
     # A source within the radius is within it in dec alone, so each position measures only the sources in
     # its dec window (sorted once), not every source of the chunk; the margin covers rounding.

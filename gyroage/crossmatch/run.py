@@ -260,7 +260,7 @@ class CrossmatchReport:
     # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2,
     # SPLIT_DR2, AMBIGUOUS_TIC, DR2_PREFIX) -> how many.
     resolve_notes: Counter = field(default_factory=Counter)
-    # Gaia DR3 ids gaia_source does not know (not_found): a list of Gaia DR2 ids looks like this
+    # Gaia DR3 ids of a Gaia id input gaia_source does not know (not_found): a list of Gaia DR2 ids looks like this
     unknown_gaia: int = 0
     # Sources Gaia answered with several differing rows (the first of each kept).
     gaia_differing: set[int] = field(default_factory=set)
@@ -287,7 +287,8 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()), report.gaia_differing.update)
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
     found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
-    report.unknown_gaia += int(((status == OK) & ~found).sum())
+    if "gaia" in (ids.kind, *(kind for kind, _ in ids.fallbacks)):  # only a list of Gaia ids can hold DR2 ones
+        report.unknown_gaia += int(((status == OK) & ~found).sum())
     status[(status == OK) & ~found] = NOT_FOUND
 
     plx = g["parallax"].to_numpy(float)
