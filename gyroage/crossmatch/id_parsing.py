@@ -50,17 +50,29 @@ def _exact_limit(dtype) -> float:
     return 2.0 ** (np.finfo(dtype).nmant + 1)
 
 
-def narrow_float_note(values: pd.Series, column: str) -> str | None:
-    """The note naming a float column narrower than float64 (a float32) whose ids reach its exact-integer limit:
-    those rows are invalid_id, and only the column's type says why."""
+# A number written by a float (exponent, or a point: 3.0427513008874015e+18, 3042751300887401416.0), as CSV has them
+_FLOAT_TEXT_RE = r"\s*(?:\d+\.\d*|\d+(?:\.\d*)?[eE][+-]?\d{1,3})\s*"
+
+
+def float_column_note(values: pd.Series, column: str) -> str | None:
+    """The note naming a float column (or one of float text) whose ids reach its exact-integer limit (2**53 for
+    float64 and text, 2**24 for float32): those rows are invalid_id, and only the column's type says why."""
     dtype = getattr(values.dtype, "numpy_dtype", values.dtype)
-    if dtype.kind != "f" or (limit := _exact_limit(dtype)) >= FLOAT_EXACT_LIMIT:
-        return None
-    if not (pd.to_numeric(values, errors="coerce").abs() >= limit).any():
-        return None
-    return (f"note: '{column}' is a {dtype} column, which holds every integer only below {limit:.0f}: its ids at "
-            "or above that have been rounded to other stars' ids, so those rows are invalid_id; store ids as "
-            "integers or text")
+    if dtype.kind == "f":
+        limit = _exact_limit(dtype)
+        if not (pd.to_numeric(values, errors="coerce").abs() >= limit).any():
+            return None
+        what = f"is a {dtype} column, which holds every integer only below {limit:.0f}"
+    else:
+        text = values.dropna().astype(str)
+        floats = pd.to_numeric(text[text.str.fullmatch(_FLOAT_TEXT_RE)], errors="coerce")
+        if not (floats >= FLOAT_EXACT_LIMIT).any():
+            return None
+        example = text[floats.index[floats >= FLOAT_EXACT_LIMIT][0]].strip()
+        what = (f"holds ids written as floats (such as '{example}'), which hold every integer only below "
+                f"{FLOAT_EXACT_LIMIT:.0f}")
+    return (f"note: '{column}' {what}: its ids at or above that have been rounded to other stars' ids, so those "
+            "rows are invalid_id; store ids as integers or text")
 
 
 def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gyroage import io, notices
 from gyroage.columns import alias_columns
-from gyroage.crossmatch.id_parsing import DR2_RE, narrow_float_note, parse_ids
+from gyroage.crossmatch.id_parsing import DR2_RE, float_column_note, parse_ids
 from gyroage.crossmatch.queries import (
     fetch_cone_sources,
     fetch_neighbourhood,
@@ -263,7 +263,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     else:
         parsed = parse_ids(frame[ids.column], ids.kind)
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
-        if warn is not None and (rounded := narrow_float_note(frame[ids.column], ids.column)) is not None:
+        if warn is not None and (rounded := float_column_note(frame[ids.column], ids.column)) is not None:
             warn(rounded)
         if ids.kind == "gaia":  # a DR2 id is no DR3 one (DR3 renumbered some): say why the row is invalid_id
             note[np.array([p is None and bool(DR2_RE.match(str(v))) for p, v in zip(parsed, frame[ids.column])],

@@ -200,6 +200,30 @@ def test_a_float32_id_column_beyond_its_exact_limit_is_named(tmp_path, sky):
             assert f"'{name}'" in notes[0] and "16777216" in notes[0] and "invalid_id" in notes[0]
 
 
+def test_gaia_ids_stored_as_float64_are_named(tmp_path, sky):
+    """Gaia ids in a float64 column (pandas' after one missing value), or written from one as float text
+    ('2.106e+18' in CSV), were all invalid_id without a word (review V52, 5): the float32 note's kind of line now
+    names the column; a float64 column of small (exact) ids says nothing."""
+    import numpy as np
+
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "source_id": [float(GA), float(GB), None]})
+    frame.to_parquet(tmp_path / "f64.parquet")
+    frame.to_csv(tmp_path / "f64.csv", index=False)
+    pd.DataFrame({"kepid": np.array([1000001.0, np.nan])}).to_parquet(tmp_path / "kic.parquet")
+    for name, column, said, how in (("f64.parquet", "source_id", 1, "float64"), ("f64.csv", "source_id", 1, "float"),
+                                    ("kic.parquet", "kepid", 0, "")):
+        report = run_crossmatch(tmp_path / name, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                                chunksize=2, quiet=True)
+        notes = [m for m in report.messages if "integers or text" in m]
+        assert len(notes) == said, (name, report.messages)
+        if said:
+            assert f"'{column}'" in notes[0] and how in notes[0] and "9007199254740992" in notes[0], notes
+            assert pd.read_csv(tmp_path / "out.csv")["crossmatch_status"].tolist() == ["invalid_id"] * 3
+
+
 def test_cone_with_a_brighter_source_than_the_nearest_is_ambiguous(tmp_path, sky, monkeypatch):
     """A G = 18 source 0.2" from the position was adopted over the G = 10 star 1.5" away (the likely owner of a
     light-curve period), status ok: a source within the radius brighter than the nearest by over 1 mag is now
