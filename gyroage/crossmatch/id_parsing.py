@@ -12,8 +12,9 @@ import pandas as pd
 
 from gyroage.crossmatch.queries import FLOAT_EXACT_LIMIT, float_id
 
-# A Gaia id named as a DR2 one ('Gaia DR2 nnn'): no DR3 id (DR3 renumbered some), so the row is invalid_id
-DR2_RE = re.compile(r"^\s*(?:gaia\s*)?dr2\b", re.IGNORECASE)
+# A Gaia id named as a DR2 one ('Gaia DR2 nnn', 'GaiaDR2_nnn': a Gaia prefix's separators): no DR3 id (DR3 renumbered
+# some), so the row is invalid_id. Not \b: '_' is a word character.
+DR2_RE = re.compile(r"^\s*(?:gaia[\s_:-]*)?dr2(?![0-9])", re.IGNORECASE)
 
 
 # The prefixes each kind of id may carry (EDR3 and DR3 share their source_ids; kplr is Kepler's name for a KIC).

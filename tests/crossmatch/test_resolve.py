@@ -679,3 +679,16 @@ def test_gaia_dr2_ids_are_said_not_read_as_dr3_ones(tmp_path, sky):
     unknown = [m for m in report.messages if "not_found" in m and "DR2" in m]
     assert len(unknown) == 1 and unknown[0].startswith("note: 2 Gaia id(s) not_found"), report.messages
     assert "dr2_neighbourhood" in unknown[0]
+
+
+def test_every_dr2_spelling_of_a_gaia_id_is_counted():
+    """'GaiaDR2_<id>' (and the other separators a Gaia prefix may have: '_', ':', '-') was invalid_id but not counted
+    by the DR2 warning, as '_' is a word character (review V52, 6)."""
+    from gyroage.crossmatch.id_parsing import DR2_RE
+
+    n = GC_DR2
+    named = [f"Gaia DR2 {n}", f"GaiaDR2_{n}", f"DR2 {n}", f"gaia dr2 {n}", f"DR2:{n}", f"Gaia_DR2_{n}",
+             f"Gaia-DR2-{n}", f"GaiaDR2:{n}", f"DR2_{n}", f"dr2 {n}"]
+    assert [bool(DR2_RE.match(v)) for v in named] == [True] * len(named)
+    others = [f"Gaia DR3 {n}", f"DR21 {n}", f"Gaia {n}", f"TIC DR2 {n}", f"{n}"]
+    assert not any(DR2_RE.match(v) for v in others)
