@@ -339,7 +339,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     ours["ruwe"] = g["ruwe"].to_numpy(float)
     ours["match_sep_arcsec"] = res["match_sep_arcsec"].to_numpy(float)
     ours["crossmatch_status"] = status
-    out = _input_columns(frame, list(ours))
+    out = _input_columns(_ids_as_read(frame, ids), list(ours))
     for col, values in ours.items():
         out[col] = values
     return out
@@ -389,6 +389,15 @@ def _record(command: str | None, services: Services, settings: CrossmatchSetting
     urls = {"gaia": services.gaia.tap_url, "vizier": services.vizier.url, "mast": services.mast.url}
     return crossmatch_provenance(command, urls, tables, settings.extinction, read,
                                  settings.radius_arcsec if ids.kind == "radec" else None)
+
+
+def _ids_as_read(frame: pd.DataFrame, ids: InputIds) -> pd.DataFrame:
+    """``frame`` with its float32 id columns widened: echoed at float32's own precision, the held id 100000048 would
+    read 100000050, neither the file's number nor the user's (100000049)."""
+    narrow = {c: "Float64" if isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype) else np.float64
+              for c in (ids.column, *(c for _, c in ids.fallbacks)) if c is not None
+              and (d := getattr(frame[c].dtype, "numpy_dtype", frame[c].dtype)).kind == "f" and d.itemsize < 8}
+    return frame.astype(narrow) if narrow else frame
 
 
 def _input_columns(frame: pd.DataFrame, ours: list[str]) -> pd.DataFrame:

@@ -200,6 +200,24 @@ def test_a_float32_id_column_beyond_its_exact_limit_is_named(tmp_path, sky):
             assert f"'{name}'" in notes[0] and "16777216" in notes[0] and "invalid_id" in notes[0]
 
 
+def test_a_float32_id_column_is_echoed_as_it_was_read(tmp_path, sky):
+    """A float32 TIC column's echo (input_tic) was written at float32's shortest text: 100000050 for the stored
+    100000048 (the user's 100000049), a third number (review V52, 9). The echo is now the value read, in CSV, and
+    the Parquet output holds it exactly too."""
+    import numpy as np
+
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    ids = np.array([100000049, 2000002, 100000041], dtype=np.float32)
+    pd.DataFrame({"tic": ids}).to_parquet(tmp_path / "ids.parquet")
+    for out in ("out.csv", "out.parquet"):
+        run_crossmatch(tmp_path / "ids.parquet", tmp_path / out, services_for(sky), CrossmatchSettings(), quiet=True)
+        got = (pd.read_csv(tmp_path / out, dtype=str) if out.endswith("csv") else pd.read_parquet(tmp_path / out))
+        assert [float(v) for v in got["input_tic"]] == [100000048.0, 2000002.0, 100000040.0], got["input_tic"]
+        assert got["crossmatch_status"].tolist()[::2] == ["invalid_id", "invalid_id"]
+
+
 def test_gaia_ids_stored_as_float64_are_named(tmp_path, sky):
     """Gaia ids in a float64 column (pandas' after one missing value), or written from one as float text
     ('2.106e+18' in CSV), were all invalid_id without a word (review V52, 5): the float32 note's kind of line now
