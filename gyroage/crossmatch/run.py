@@ -468,7 +468,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             "their bp_rp0 is the observed BP-RP")
     if report.gaia_differing:  # the service's contract is one row a source: a mirror joining another table breaks it
         report.warn(f"warning: Gaia answered several differing rows for {len(report.gaia_differing)} source(s) "
-                    f"(the first: source_id {min(report.gaia_differing)}); the first row of each is used")
+                    f"(the lowest: source_id {min(report.gaia_differing)}); the first row of each is used")
     for note, message in RESOLVE_WARNINGS.items():
         if report.resolve_notes[note]:
             report.warn(message.format(n=report.resolve_notes[note]))

@@ -237,6 +237,24 @@ def test_several_differing_gaia_rows_for_one_source_are_said(tmp_path, sky, fact
         assert len(new) == 1 and "3 source(s)" in new[0] and "\n" not in new[0], new
 
 
+def test_the_differing_rows_warning_names_its_example_for_what_it_is(tmp_path, sky):
+    """The warning called the smallest of the ids "the first", though the input's first star was another one
+    (review V52, 14): it now says it is the lowest."""
+    import numpy as np
+    from astropy.table import vstack
+
+    def doubled(t):
+        both = vstack([t, _scaled(t, 1.5)])
+        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]
+
+    sky.mangle["gaia"] = [_gaia_source_rows(doubled)]
+    sky.mangle_all.add("gaia")
+    _, messages = _run(tmp_path, sky, f"source_id\n{GC}\n{GB}\n{GA}\n")
+    said = [m for m in messages if "differing rows" in m]
+    assert len(said) == 1 and f"the lowest: source_id {min(GA, GB, GC)}" in said[0], said
+    assert "(the first" not in said[0]
+
+
 def _cone_rows(change):
     """A mangle of the cone answers only (their table has no best_rotation_period, nor dr2 columns)."""
     def mangle(response):
