@@ -195,7 +195,8 @@ def fetch_gaia(services: Services, ids: list[int],
 
 def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float,
                        warn: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions.
+    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions; a row without a
+    source_id is dropped, as :func:`fetch_gaia` drops it.
 
     A single cone whose answer fills the sync row cap may lack sources (its nearest among them): ``warn`` is told.
     """
@@ -210,7 +211,10 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
     if not frames:
         return pd.DataFrame(columns=cols)
     _require(frames, cols, "Gaia (cone search)")
-    return pd.concat(frames, ignore_index=True).drop_duplicates("source_id")
+    src = pd.concat(frames, ignore_index=True)
+    src["source_id"] = int_ids(src["source_id"])
+    # A row without an id is no source; kept, its NA made the batch's ids floats, each rounded to another source's.
+    return src[src["source_id"].notna()].drop_duplicates("source_id")
 
 
 def fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.DataFrame:

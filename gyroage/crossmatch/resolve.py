@@ -1,4 +1,5 @@
-"""From an input row to Gaia DR3 ``source_id``, TIC and KIC: identifier detection, parsing and resolution.
+"""From an input row to Gaia DR3 ``source_id``, TIC and KIC: identifier detection and resolution (parsing:
+:mod:`gyroage.crossmatch.id_parsing`).
 
 Identifiers flow as: TIC/KIC --MAST TIC--> Gaia DR2 id --gaiadr3.dr2_neighbourhood-->
 Gaia DR3 ``source_id`` (and back for Gaia inputs, to reach the TESS/Kepler catalogues);
@@ -7,11 +8,9 @@ positions go through a cone search around each one.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,12 +18,11 @@ import pandas as pd
 
 from gyroage import io, notices
 from gyroage.columns import alias_columns
+from gyroage.crossmatch.id_parsing import DR2_RE, float_column_note, parse_ids
 from gyroage.crossmatch.queries import (
-    FLOAT_EXACT_LIMIT,
     fetch_cone_sources,
     fetch_neighbourhood,
     fetch_tic,
-    float_id,
     unique_ids,
 )
 from gyroage.errors import UserError
@@ -41,7 +39,6 @@ SPLIT_DR2 = "split_dr2"
 AMBIGUOUS_TIC = "ambiguous_tic"
 # ``_note`` of a Gaia row invalid_id for its DR2 prefix ('Gaia DR2 nnn'): a DR2 id, counted by the run
 DR2_PREFIX = "dr2_prefix"
-_DR2_RE = re.compile(r"^\s*(?:gaia\s*)?dr2\b", re.IGNORECASE)
 
 if TYPE_CHECKING:
     from gyroage.crossmatch.services import Services
@@ -162,85 +159,6 @@ def _positions(columns: list[str], id_column: str | None) -> InputIds:
     return InputIds("radec", None, ra, dec)
 
 
-# The prefixes each kind of id may carry (EDR3 and DR3 share their source_ids; kplr is Kepler's name for a KIC).
-_PREFIXES = {"gaia": r"gaia\s*e?dr3|gaia|dr3", "tic": r"tic", "kic": r"kic|kplr"}
-
-
-def _id_re(prefixes: str) -> re.Pattern:
-    # "2000002.0": an id that went through a float column on its way to CSV text; read only while exact (below 2**53)
-    return re.compile(rf"^\s*(?:(?:{prefixes})[\s_:-]*)?(\d+)(\.0*)?\s*$", re.IGNORECASE)
-
-
-_ID_RE = {kind: _id_re(p) for kind, p in _PREFIXES.items()} | {None: _id_re("|".join(_PREFIXES.values()))}
-
-
-# A float written with an exponent (Excel's 1.00000048E+08): digits before and after the point, the exponent
-_EXPONENT_RE = re.compile(r"^\s*(\d+)(?:\.(\d*))?[eE]([+-]?\d{1,3})\s*$")
-
-
-def _exponent_id(text: str) -> int | None:
-    """The id exponent ``text`` holds, read as a float cell is (whole, below 2**53), and only when its digits spell
-    every digit of the id: %g's 6 digits write TIC 100000048 as 1e+08, another star's id."""
-    m = _EXPONENT_RE.match(text)
-    if not m:
-        return None
-    value = Decimal(text.strip())
-    if not 0 < value < FLOAT_EXACT_LIMIT or value != value.to_integral_value():
-        return None
-    i = int(value)
-    return i if len((m.group(1) + (m.group(2) or "")).lstrip("0")) >= len(str(i)) else None
-
-
-def _exact_limit(dtype) -> float:
-    """The bound below which a float of ``dtype`` holds every integer: 2**53 for float64, 2**24 for float32."""
-    return 2.0 ** (np.finfo(dtype).nmant + 1)
-
-
-def _narrow_float_note(values: pd.Series, column: str) -> str | None:
-    """The note naming a float column narrower than float64 (a float32) whose ids reach its exact-integer limit:
-    those rows are invalid_id, and only the column's type says why."""
-    dtype = getattr(values.dtype, "numpy_dtype", values.dtype)
-    if dtype.kind != "f" or (limit := _exact_limit(dtype)) >= FLOAT_EXACT_LIMIT:
-        return None
-    if not (pd.to_numeric(values, errors="coerce").abs() >= limit).any():
-        return None
-    return (f"note: '{column}' is a {dtype} column, which holds every integer only below {limit:.0f}: its ids at "
-            "or above that have been rounded to other stars' ids, so those rows are invalid_id; store ids as "
-            "integers or text")
-
-
-def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
-    """Integer ids as Int64 (nullable); prefixes like 'TIC ', 'Gaia DR3 ', 'KIC' are accepted.
-
-    With ``kind`` (gaia, tic or kic), only a prefix naming that catalogue: 'KIC 2000002' in a TIC column is
-    another star's number, so the row is ``invalid_id``, never looked up as TIC 2000002.
-    A float id is taken only below the float type's exact-integer limit (2**53 for float64, 2**24 for float32, read
-    on the column, as its cells come out as Python floats): a 19-digit Gaia id stored as a float64, or a TIC id as a
-    float32, has been rounded to some other star's id, so it is missing (the row's ``invalid_id``), never matched.
-    """
-    pattern = _ID_RE[kind]
-    dtype = getattr(values.dtype, "numpy_dtype", values.dtype)  # pandas' Float32 too
-    column_limit = _exact_limit(dtype) if dtype.kind == "f" else FLOAT_EXACT_LIMIT
-
-    def one(v) -> int | None:
-        if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(v)):
-            return None
-        if isinstance(v, (int, np.integer)):
-            return int(v) if v > 0 else None
-        if isinstance(v, (float, np.floating)):
-            i = float_id(v)
-            limit = min(column_limit, _exact_limit(type(v)) if isinstance(v, np.floating) else column_limit)
-            return i if i is not None and 0 < i < limit else None
-        m = pattern.match(str(v))
-        if not m:
-            return _exponent_id(str(v))
-        if int(m.group(1)) <= 0 or (m.group(2) is not None and int(m.group(1)) >= FLOAT_EXACT_LIMIT):
-            return None
-        return int(m.group(1))
-
-    return np.array([one(v) for v in values], dtype=object)
-
-
 # ---------------------------------------------------------------- TIC/KIC -> DR2 -> DR3
 def _neighbour(nb: pd.DataFrame, key: str, value: str) -> dict[int, int | str]:
     """``key`` id -> its one ``value`` id in a dr2_neighbourhood answer, or AMBIGUOUS, or NOT_FOUND (no neighbour
@@ -345,10 +263,10 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
     else:
         parsed = parse_ids(frame[ids.column], ids.kind)
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
-        if warn is not None and (rounded := _narrow_float_note(frame[ids.column], ids.column)) is not None:
+        if warn is not None and (rounded := float_column_note(frame[ids.column], ids.column)) is not None:
             warn(rounded)
         if ids.kind == "gaia":  # a DR2 id is no DR3 one (DR3 renumbered some): say why the row is invalid_id
-            note[np.array([p is None and bool(_DR2_RE.match(str(v))) for p, v in zip(parsed, frame[ids.column])],
+            note[np.array([p is None and bool(DR2_RE.match(str(v))) for p, v in zip(parsed, frame[ids.column])],
                           dtype=bool)] = DR2_PREFIX
         {"gaia": gaia, "tic": tic, "kic": kic}[ids.kind][:] = parsed
 
@@ -469,7 +387,8 @@ def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.nd
     sep = np.full(n, np.nan)
     idx = np.flatnonzero(good)
     src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec, warn)
-    sid, sra, sdec = src["source_id"].to_numpy(), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
+    # int64, never float64: a 19-digit id as a float is another source's (the answer's ids are exact, none missing)
+    sid, sra, sdec = src["source_id"].to_numpy("int64"), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
     gmag = pd.to_numeric(src["phot_g_mean_mag"], errors="coerce").to_numpy(float)
     # A source within the radius is within it in dec alone, so each position measures only the sources in
     # its dec window (sorted once), not every source of the chunk; the margin covers rounding.

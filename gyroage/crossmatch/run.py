@@ -260,7 +260,7 @@ class CrossmatchReport:
     # Rows that lost a match or their TIC/KIC no status tells (resolve's _note: FAR_DR3, FAR_DR2, AMBIGUOUS_DR2,
     # SPLIT_DR2, AMBIGUOUS_TIC, DR2_PREFIX) -> how many.
     resolve_notes: Counter = field(default_factory=Counter)
-    # Gaia DR3 ids gaia_source does not know (not_found): a list of Gaia DR2 ids looks like this
+    # Gaia DR3 ids of a Gaia id input gaia_source does not know (not_found): a list of Gaia DR2 ids looks like this
     unknown_gaia: int = 0
     # Sources Gaia answered with several differing rows (the first of each kept).
     gaia_differing: set[int] = field(default_factory=set)
@@ -287,7 +287,8 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()), report.gaia_differing.update)
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
     found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
-    report.unknown_gaia += int(((status == OK) & ~found).sum())
+    if "gaia" in (ids.kind, *(kind for kind, _ in ids.fallbacks)):  # only a list of Gaia ids can hold DR2 ones
+        report.unknown_gaia += int(((status == OK) & ~found).sum())
     status[(status == OK) & ~found] = NOT_FOUND
 
     plx = g["parallax"].to_numpy(float)
@@ -338,7 +339,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     ours["ruwe"] = g["ruwe"].to_numpy(float)
     ours["match_sep_arcsec"] = res["match_sep_arcsec"].to_numpy(float)
     ours["crossmatch_status"] = status
-    out = _input_columns(frame, list(ours))
+    out = _input_columns(_ids_as_read(frame, ids), list(ours))
     for col, values in ours.items():
         out[col] = values
     return out
@@ -388,6 +389,15 @@ def _record(command: str | None, services: Services, settings: CrossmatchSetting
     urls = {"gaia": services.gaia.tap_url, "vizier": services.vizier.url, "mast": services.mast.url}
     return crossmatch_provenance(command, urls, tables, settings.extinction, read,
                                  settings.radius_arcsec if ids.kind == "radec" else None)
+
+
+def _ids_as_read(frame: pd.DataFrame, ids: InputIds) -> pd.DataFrame:
+    """``frame`` with its float32 id columns widened: echoed at float32's own precision, the held id 100000048 would
+    read 100000050, neither the file's number nor the user's (100000049)."""
+    narrow = {c: "Float64" if isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype) else np.float64
+              for c in (ids.column, *(c for _, c in ids.fallbacks)) if c is not None
+              and (d := getattr(frame[c].dtype, "numpy_dtype", frame[c].dtype)).kind == "f" and d.itemsize < 8}
+    return frame.astype(narrow) if narrow else frame
 
 
 def _input_columns(frame: pd.DataFrame, ours: list[str]) -> pd.DataFrame:
@@ -458,7 +468,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
             "their bp_rp0 is the observed BP-RP")
     if report.gaia_differing:  # the service's contract is one row a source: a mirror joining another table breaks it
         report.warn(f"warning: Gaia answered several differing rows for {len(report.gaia_differing)} source(s) "
-                    f"(the first: source_id {min(report.gaia_differing)}); the first row of each is used")
+                    f"(the lowest: source_id {min(report.gaia_differing)}); the first row of each is used")
     for note, message in RESOLVE_WARNINGS.items():
         if report.resolve_notes[note]:
             report.warn(message.format(n=report.resolve_notes[note]))

@@ -235,3 +235,82 @@ def test_several_differing_gaia_rows_for_one_source_are_said(tmp_path, sky, fact
         assert new == []
     else:
         assert len(new) == 1 and "3 source(s)" in new[0] and "\n" not in new[0], new
+
+
+def test_the_differing_rows_warning_names_its_example_for_what_it_is(tmp_path, sky):
+    """The warning called the smallest of the ids "the first", though the input's first star was another one
+    (review V52, 14): it now says it is the lowest."""
+    import numpy as np
+    from astropy.table import vstack
+
+    def doubled(t):
+        both = vstack([t, _scaled(t, 1.5)])
+        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]
+
+    sky.mangle["gaia"] = [_gaia_source_rows(doubled)]
+    sky.mangle_all.add("gaia")
+    _, messages = _run(tmp_path, sky, f"source_id\n{GC}\n{GB}\n{GA}\n")
+    said = [m for m in messages if "differing rows" in m]
+    assert len(said) == 1 and f"the lowest: source_id {min(GA, GB, GC)}" in said[0], said
+    assert "(the first" not in said[0]
+
+
+def _cone_rows(change):
+    """A mangle of the cone answers only (their table has no best_rotation_period, nor dr2 columns)."""
+    def mangle(response):
+        import io
+
+        from astropy.io.votable import parse
+        from werkzeug import Response
+
+        from tests.crossmatch.fakesky import _votable
+
+        t = parse(io.BytesIO(response.get_data())).get_first_table().to_table()
+        if "best_rotation_period" in t.colnames or "dr2_source_id" in t.colnames or not len(t):
+            return response
+        return Response(_votable(change(t)), content_type=response.content_type)
+    return mangle
+
+
+def test_a_cone_row_without_a_source_id_rounds_no_other_stars_id(tmp_path, sky, monkeypatch):
+    """A NULL source_id row in a cone answer made the batch's ids float64 (Int64 with a NA), so each matched id
+    was rounded to a multiple of 256 near 2e18: a star matched at 0" took the source of the rounded id, 20 deg away,
+    with its colour, period and age, status ok (review V52, 1). The row is dropped, as fetch_gaia drops it."""
+    from astropy.table import vstack
+
+    from tests.crossmatch import fakesky
+
+    rounded = int(float(GA))  # what the star's id became: another source, far away, with a period of its own
+    assert rounded != GA
+    monkeypatch.setitem(fakesky.GAIA, rounded, (100.0, -40.0, *fakesky.GAIA[GB][2:12], 3.33, 0.1))
+    a, b = fakesky.GAIA[GA], fakesky.GAIA[GB]
+    rows = f"name,ra,dec\nA,{a[0]},{a[1]}\nB,{b[0]},{b[1]}\n"
+    healthy, _ = _run(tmp_path, sky, rows)
+    assert healthy["source_id"].tolist() == [GA, GB] and healthy["crossmatch_status"].tolist()[0] == "ok"
+
+    def null_on_b(t):  # where it lies decides nothing: the answer's other ids are what it spoiled
+        extra = t[[sid == GB for sid in t["source_id"]]]
+        extra["source_id"].mask = [True]
+        return vstack([extra, t])
+
+    sky.mangle["gaia"] = [_cone_rows(null_on_b)]
+    sky.mangle_all.add("gaia")
+    out, messages = _run(tmp_path, sky, rows)
+    assert out["source_id"].fillna(0).tolist() == [GA, GB], out[["source_id", "crossmatch_status"]]
+    assert out.equals(healthy) and not any("DR2" in m for m in messages), messages
+
+
+def test_the_dr2_note_is_for_gaia_id_inputs_only(tmp_path, sky):
+    """The 'if the list holds Gaia DR2 ids' note followed a position input's not_found rows too, which hold no id
+    (review V52, 1); a list of Gaia ids still has it."""
+    from tests.crossmatch import fakesky
+
+    a = fakesky.GAIA[GA]
+    sky.mangle["gaia"] = [_gaia_source_rows(lambda t: t[[r != GA for r in t["source_id"]]])]
+    sky.mangle_all.add("gaia")
+    out, messages = _run(tmp_path, sky, f"ra,dec\n{a[0]},{a[1]}\n")
+    assert out["crossmatch_status"].tolist() == ["not_found"]
+    assert not any("DR2" in m for m in messages), messages
+    out, messages = _run(tmp_path, sky, f"source_id\n{GA}\n{GB}\n")
+    assert out["crossmatch_status"].tolist() == ["not_found", "ok"]
+    assert any(m.startswith("note: 1 Gaia id(s) not_found") for m in messages), messages

@@ -200,6 +200,48 @@ def test_a_float32_id_column_beyond_its_exact_limit_is_named(tmp_path, sky):
             assert f"'{name}'" in notes[0] and "16777216" in notes[0] and "invalid_id" in notes[0]
 
 
+def test_a_float32_id_column_is_echoed_as_it_was_read(tmp_path, sky):
+    """A float32 TIC column's echo (input_tic) was written at float32's shortest text: 100000050 for the stored
+    100000048 (the user's 100000049), a third number (review V52, 9). The echo is now the value read, in CSV, and
+    the Parquet output holds it exactly too."""
+    import numpy as np
+
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    ids = np.array([100000049, 2000002, 100000041], dtype=np.float32)
+    pd.DataFrame({"tic": ids}).to_parquet(tmp_path / "ids.parquet")
+    for out in ("out.csv", "out.parquet"):
+        run_crossmatch(tmp_path / "ids.parquet", tmp_path / out, services_for(sky), CrossmatchSettings(), quiet=True)
+        got = (pd.read_csv(tmp_path / out, dtype=str) if out.endswith("csv") else pd.read_parquet(tmp_path / out))
+        assert [float(v) for v in got["input_tic"]] == [100000048.0, 2000002.0, 100000040.0], got["input_tic"]
+        assert got["crossmatch_status"].tolist()[::2] == ["invalid_id", "invalid_id"]
+
+
+def test_gaia_ids_stored_as_float64_are_named(tmp_path, sky):
+    """Gaia ids in a float64 column (pandas' after one missing value), or written from one as float text
+    ('2.106e+18' in CSV), were all invalid_id without a word (review V52, 5): the float32 note's kind of line now
+    names the column; a float64 column of small (exact) ids says nothing."""
+    import numpy as np
+
+    from gyroage.crossmatch import CrossmatchSettings, run_crossmatch
+    from tests.crossmatch.fakesky import services_for
+
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "source_id": [float(GA), float(GB), None]})
+    frame.to_parquet(tmp_path / "f64.parquet")
+    frame.to_csv(tmp_path / "f64.csv", index=False)
+    pd.DataFrame({"kepid": np.array([1000001.0, np.nan])}).to_parquet(tmp_path / "kic.parquet")
+    for name, column, said, how in (("f64.parquet", "source_id", 1, "float64"), ("f64.csv", "source_id", 1, "float"),
+                                    ("kic.parquet", "kepid", 0, "")):
+        report = run_crossmatch(tmp_path / name, tmp_path / "out.csv", services_for(sky), CrossmatchSettings(),
+                                chunksize=2, quiet=True)
+        notes = [m for m in report.messages if "integers or text" in m]
+        assert len(notes) == said, (name, report.messages)
+        if said:
+            assert f"'{column}'" in notes[0] and how in notes[0] and "9007199254740992" in notes[0], notes
+            assert pd.read_csv(tmp_path / "out.csv")["crossmatch_status"].tolist() == ["invalid_id"] * 3
+
+
 def test_cone_with_a_brighter_source_than_the_nearest_is_ambiguous(tmp_path, sky, monkeypatch):
     """A G = 18 source 0.2" from the position was adopted over the G = 10 star 1.5" away (the likely owner of a
     light-curve period), status ok: a source within the radius brighter than the nearest by over 1 mag is now
@@ -655,3 +697,16 @@ def test_gaia_dr2_ids_are_said_not_read_as_dr3_ones(tmp_path, sky):
     unknown = [m for m in report.messages if "not_found" in m and "DR2" in m]
     assert len(unknown) == 1 and unknown[0].startswith("note: 2 Gaia id(s) not_found"), report.messages
     assert "dr2_neighbourhood" in unknown[0]
+
+
+def test_every_dr2_spelling_of_a_gaia_id_is_counted():
+    """'GaiaDR2_<id>' (and the other separators a Gaia prefix may have: '_', ':', '-') was invalid_id but not counted
+    by the DR2 warning, as '_' is a word character (review V52, 6)."""
+    from gyroage.crossmatch.id_parsing import DR2_RE
+
+    n = GC_DR2
+    named = [f"Gaia DR2 {n}", f"GaiaDR2_{n}", f"DR2 {n}", f"gaia dr2 {n}", f"DR2:{n}", f"Gaia_DR2_{n}",
+             f"Gaia-DR2-{n}", f"GaiaDR2:{n}", f"DR2_{n}", f"dr2 {n}"]
+    assert [bool(DR2_RE.match(v)) for v in named] == [True] * len(named)
+    others = [f"Gaia DR3 {n}", f"DR21 {n}", f"Gaia {n}", f"TIC DR2 {n}", f"{n}"]
+    assert not any(DR2_RE.match(v) for v in others)
