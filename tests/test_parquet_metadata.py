@@ -233,3 +233,16 @@ def test_dask_keeps_a_parquet_files_pandas_index_as_its_column(tmp_path):
     assert dask["source_id"].tolist() == IDS.tolist()
     run(str(tmp_path / "ix.parquet"), "--engine", "dask", "-o", str(tmp_path / "ages.parquet"), "-q")
     assert pd.read_parquet(tmp_path / "ages.parquet")["source_id"].tolist() == IDS.tolist()
+
+
+def test_dask_reads_a_parquet_file_whose_default_index_has_a_name(tmp_path):
+    """``df.index.name = 'row'`` (or ``rename_axis``) on a default index: ``dd.read_parquet`` itself raised
+    ``KeyError: '[nan] not in index'``, a traceback before any mend ran (review V52, 2)."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    STARS.rename_axis("row").to_parquet(tmp_path / "row.parquet")
+    dask = read_dask(str(tmp_path / "row.parquet")).compute(scheduler="synchronous")
+    assert dask["source_id"].tolist() == IDS.tolist()
+    run(str(tmp_path / "row.parquet"), "--engine", "dask", "-o", str(tmp_path / "ages.parquet"), "-q")
+    assert pd.read_parquet(tmp_path / "ages.parquet")["source_id"].tolist() == IDS.tolist()

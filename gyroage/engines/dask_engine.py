@@ -99,9 +99,9 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         raise UserError("the dask engine reads files, not stdin")
     if _parquet_input(paths):
         meta = _parquet_files_meta(paths, roles)
-        ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0])
-        # an id written as the pandas index comes back as its column, as the local reader gives it
-        ddf = ddf.map_partitions(parquet_input.index_as_columns, meta=parquet_input.index_as_columns(ddf._meta))
+        # index=False: a stored index level (an id written as the pandas index) comes back as its column, first, as
+        # the local reader gives it; the default read rebuilt the index and failed on a named RangeIndex
+        ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0], index=False)
         return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
     files = _expand(paths)
     for f in files:
