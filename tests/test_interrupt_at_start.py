@@ -116,3 +116,27 @@ def test_ctrl_c_while_onnxruntime_starts_is_one_line(tmp_path, command):
         ["plot", "posterior", str(src), "-q", "-o", str(tmp_path / "f.png")]
     res = _run(NATIVE_IMPORT, *args)
     assert (res.returncode, res.stderr) == (130, "gyroage: interrupted\n"), res.stderr[-500:]
+
+
+SHIM = """
+import runpy
+import sys
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt
+
+sys.modules.pop({module!r}, None)
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["cli.py", "--version"]
+runpy.run_path("cli.py", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("module", ["shlex", "gyroage", "gyroage.__main__"])
+def test_ctrl_c_while_the_checkouts_shim_loads_is_one_line(module):
+    """``python cli.py`` imported shlex (and so re) and gyroage outside any guard: a Ctrl-C in its first instants
+    was a traceback (review V52, 11); they load inside the shim's guard now."""
+    res = _run(SHIM.format(module=module))
+    assert (res.returncode, res.stderr) == (130, "gyroage: interrupted\n"), res.stderr[-500:]
