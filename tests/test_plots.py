@@ -598,3 +598,26 @@ def test_a_star_name_with_a_line_break_stays_on_the_titles_line_and_q_is_quiet(t
         res = run_cli("plot", "posterior", str(csv), "--row", row, "-o", str(tmp_path / f"t{row}.svg"), "-q")
         assert res.returncode == 0 and res.stderr == "", res.stderr
     assert "B 2:" in (tmp_path / "t1.svg").read_text()
+
+
+def test_a_figure_for_a_terminal_named_by_its_path_is_refused_as_for_stdout():
+    """``-o -`` on a terminal is refused (raw PNG bytes), but ``-o /dev/stdout`` or ``/dev/tty`` wrote them there,
+    exit 0 (review V52, 8): any target that is a terminal now has the same rule; SVG (text) is still allowed."""
+    import os
+    from pathlib import Path
+
+    pty = pytest.importorskip("pty")
+    from gyroage.errors import UserError
+    from gyroage.figure_files import figure_target
+
+    master, slave = pty.openpty()
+    try:
+        with pytest.raises(UserError, match="PNG figure would be raw bytes on the terminal"):
+            figure_target(os.ttyname(slave), None, 100)
+        with pytest.raises(UserError, match="PDF figure would be raw bytes on the terminal"):
+            figure_target(f"/proc/self/fd/{slave}", "pdf", 100)
+        assert figure_target(os.ttyname(slave), "svg", 100) == (Path(os.ttyname(slave)), "svg")
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert figure_target("/dev/null", None, 100) == (Path("/dev/null"), "png")
