@@ -621,3 +621,22 @@ def test_a_figure_for_a_terminal_named_by_its_path_is_refused_as_for_stdout():
         os.close(master)
         os.close(slave)
     assert figure_target("/dev/null", None, 100) == (Path("/dev/null"), "png")
+
+
+@needs_matplotlib
+def test_a_star_name_with_a_dollar_or_no_text_keeps_the_title_readable(tmp_path, figures):
+    """A name with one ``$`` ('Star$1') paired with the title's own mathtext ``$`` and turned the rest into raw TeX;
+    a name of white space only (a valid quoted CSV field) or a missing one began the title with ':' or 'nan:'
+    (review V52, 13). A ``$`` in the name is escaped (drawn as itself), and a name with no text is its row."""
+    from gyroage.plots import _label, plot_posterior
+
+    frame = pd.DataFrame({"name": ["Star$1", " ", "\r\n", None, "$x^2$"]})
+    assert [_label(frame, i) for i in range(5)] == ["Star\\$1", "row 1", "row 2", "row 3", "\\$x^2\\$"]
+    csv = tmp_path / "d.csv"
+    csv.write_text('name,prot,bp_rp0\nStar$1,25.4,0.82\n" ",25.4,0.82\n')
+    plot_posterior(str(csv), 0, tmp_path / "d.svg")
+    title = figures[-1].axes[0].get_title(loc="left")
+    assert title.startswith("Star\\$1:  $P_{\\rm rot}$")
+    assert title.count("$") - title.count("\\$") == 2 * 3  # the title's own three mathtext pairs, intact
+    plot_posterior(str(csv), 1, tmp_path / "b.svg")
+    assert figures[-1].axes[0].get_title(loc="left").startswith("row 1:  ")
