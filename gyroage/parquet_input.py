@@ -33,6 +33,7 @@ def read_parquet(source: str | Path, chunksize: int, roles: dict[str, str] | Non
         raise UserError(f"cannot read Parquet {source}: {str(exc).splitlines()[0]}") from None
     meta = parquet_meta(pf.schema_arrow, source, roles)
     meta.log()
+    say_index_clashes(pf.schema_arrow, source)
     ranged, done = range_index(pf.schema_arrow), 0
     any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
@@ -57,6 +58,24 @@ def range_index(schema) -> tuple[str, int, int] | None:
     if not found or found[0].get("name") is None or found[0]["name"] in schema.names:
         return None
     return str(found[0]["name"]), int(found[0]["start"]), int(found[0]["step"])
+
+
+def say_index_clashes(schema, source) -> bool:
+    """Say, in one line, each pandas index level of a Parquet file of ``schema`` named like one of its columns, which
+    is not read (the column is; the level may hold other values: it was dropped without a word, review V52, 10).
+    Whether there was one (dask's ``read_parquet`` fails on it)."""
+    pandas = schema.pandas_metadata or {}
+    stored = {c.get("field_name"): c.get("name") for c in pandas.get("columns") or [] if isinstance(c, dict)}
+    index = pandas.get("index_columns") or []
+    data = set(schema.names) - {c for c in index if isinstance(c, str)}
+    names = [c.get("name") if isinstance(c, dict) else stored.get(c) for c in index]
+    clashes = [str(n) for n in names if n is not None and n in data]
+    if clashes:
+        where = "stdin" if str(source) == "-" else source
+        notices.say(f"gyroage: note: {where}'s pandas index {', '.join(repr(n) for n in clashes)} "
+                    f"{'is' if len(clashes) == 1 else 'are'} not read: a column has its name (if it holds other "
+                    "values, write it under another name)")
+    return bool(clashes)
 
 
 def index_as_columns(frame: pd.DataFrame, ranged: tuple[str, int, int] | None = None, offset: int = 0) \

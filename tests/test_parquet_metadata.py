@@ -267,3 +267,20 @@ def test_a_named_range_index_gives_the_same_columns_whatever_the_chunking(tmp_pa
     dask = read_dask(str(tmp_path / "ids.parquet")).compute(scheduler="synchronous")
     assert dask["source_id"].tolist() == ids["source_id"].tolist()
     assert list(dask.columns) == list(io.read_table(tmp_path / "ids.parquet").columns)
+
+
+def test_a_parquet_index_level_named_like_a_column_is_said_not_read(tmp_path):
+    """An index level named like a column (pyarrow stores it as ``__index_level_0__``) was dropped without a word,
+    though it may hold other values; the dask engine failed on it ('cannot insert prot, already exists', a
+    traceback) (review V52, 10). Both engines read the column and say, in one line, that the level is not read."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    clash = STARS.rename(columns={"Prot": "prot"})
+    clash.index = pd.Index([9, 8, 7, 6], name="prot")
+    clash.to_parquet(tmp_path / "clash.parquet")
+    err = run(str(tmp_path / "clash.parquet"), "-o", str(tmp_path / "a.csv"), "-q")
+    assert "index 'prot'" in err and "not read" in err
+    assert pd.read_csv(tmp_path / "a.csv")["prot"].tolist() == clash["prot"].tolist()
+    dask = read_dask(str(tmp_path / "clash.parquet")).compute(scheduler="synchronous")
+    assert list(dask.columns) == list(clash.columns) and dask["prot"].tolist() == clash["prot"].tolist()

@@ -148,8 +148,8 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
     """The masks and units (:func:`gyroage.parquet_input.parquet_meta`) of the Parquet files ``paths`` name (globs, directories,
     URLs: each file's footer is read), logged once; a one-line :class:`UserError` when they differ between files,
     which one conversion for every partition could not honour. Then, if a file keeps a named RangeIndex in its
-    metadata only (:func:`gyroage.parquet_input.range_index`), which dask cannot read, every file's row groups as
-    :func:`gyroage.parquet_input.read_row_group` reads them; else []."""
+    metadata only (:func:`gyroage.parquet_input.range_index`) or an index level named like a column, which dask
+    cannot read, every file's row groups as :func:`gyroage.parquet_input.read_row_group` reads them; else []."""
     import fsspec
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
@@ -164,7 +164,8 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                 for f in files:
                     schema = pq.read_schema(f, filesystem=fs)
                     metas[f] = parquet_input.parquet_meta(schema, f, roles)
-                    found.append((fs, f, parquet_input.range_index(schema)))
+                    clash = parquet_input.say_index_clashes(schema, f)
+                    found.append((fs, f, parquet_input.range_index(schema), clash))
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
                 raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
     if not metas:
@@ -175,12 +176,10 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
             raise UserError(f"the input files differ from {first} in their units or masked columns (Parquet "
                             f"metadata): {other} is one; convert them alike, or date them apart")
     meta.log()
-    if not any(rng for _, _, rng in found):
+    if not any(rng or clash for _, _, rng, clash in found):
         return meta, []
-    import pyarrow.parquet as pq
-
     pieces = []
-    for fs, f, rng in found:
+    for fs, f, rng, _ in found:
         with fs.open(f, "rb") as fh:
             info = pq.ParquetFile(fh).metadata
             sizes = [info.row_group(i).num_rows for i in range(info.num_row_groups)]
