@@ -51,14 +51,16 @@ def read_votable(src, source, roles: dict[str, str] | None = None):
     from astropy.io import votable
     from astropy.table import Table
 
-    tables = list(votable.parse(src).iter_tables())
+    vot = votable.parse(src)
+    tables = list(vot.iter_tables())
     if not tables:  # astropy says there is none, in its words
         if hasattr(src, "seek"):
             src.seek(0)
         return Table.read(src, format="votable")
     described = [(f"table {i + 1}" + (f" '{t.name or t.ID}'" if t.name or t.ID else ""),
                   [f.name for f in t.fields] + [f.ID for f in t.fields if f.ID], len(t.array)) for i, t in enumerate(tables)]
-    chosen = tables[_choose_table(described, source)]
+    results = {id(t) for t in results_tables(vot)}
+    chosen = tables[_choose_table(described, source, [i for i, t in enumerate(tables) if id(t) in results])]
     from gyroage.parquet_input import refuse_repeated_names
 
     for i, f in enumerate(chosen.fields):  # name="": astropy's to_table fails (KeyError ''); its ID, else its place
@@ -153,23 +155,33 @@ def set_units(table, rule: str, units: str) -> None:
             table[name].unit = parse_unit_text(text) or u.Unit(text, parse_strict="silent")
 
 
-def _choose_table(tables: list[tuple[str, list, int]], source) -> int:
+def results_tables(vot) -> list:
+    """The tables of the parsed VOTable ``vot`` that hold results: those under a RESOURCE of type "results" (the
+    default type), or, with none marked so, all of them. Other RESOURCEs (type="meta", a service's descriptors)
+    may come first with tables of their own. The one rule for a VOTable file and a service's answer."""
+    return [t for r in vot.resources if r.type == "results" for t in r.iter_tables()] or list(vot.iter_tables())
+
+
+def _choose_table(tables: list[tuple[str, list, int]], source, among: list[int] | None = None) -> int:
     """Which of a file's ``tables`` (label, column names, rows) to read: the first with a period and a colour column,
-    else the first; when there are several, one line on stderr names the one read and the others."""
+    else the first, of those ``among`` names (a VOTable's results tables; default: all); when there are several,
+    one line on stderr names the one read and the others."""
     from gyroage.columns import COLOUR_SOURCES, match_columns
 
     def stars(names) -> bool:
         found = match_columns([str(n) for n in names])
         return "prot" in found and any(c in found for c in COLOUR_SOURCES)
 
-    chosen = next((i for i, (_, names, _) in enumerate(tables) if stars(names)), None)
+    among = among or list(range(len(tables)))
+    chosen = next((i for i in among if stars(tables[i][1])), None)
+    pick = among[0] if chosen is None else chosen
     if len(tables) > 1:
         said = [f"{label} ({rows} row{'' if rows == 1 else 's'})" for label, _, rows in tables]
         why = "" if chosen is not None else ", none with a period and a colour column: the first"
         name = "stdin" if str(source) == "-" else source
-        notices.say(f"gyroage: {name} holds {len(tables)} tables{why}: reading {said[chosen or 0]}; not read: "
-                    f"{', '.join(s for i, s in enumerate(said) if i != (chosen or 0))}")
-    return chosen or 0
+        notices.say(f"gyroage: {name} holds {len(tables)} tables{why}: reading {said[pick]}; not read: "
+                    f"{', '.join(s for i, s in enumerate(said) if i != pick)}")
+    return pick
 
 
 def _mask_raw_nulls(table, hdu) -> None:

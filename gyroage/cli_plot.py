@@ -92,7 +92,7 @@ def plot_posterior_cmd(
     from gyroage.provenance import command_line
 
     if output is not None:  # no -o: a file (posterior.<format>); -o - is stdout
-        check_stdout_open(output)
+        check_stdout_open(output, what="figure")
     if quiet:
         _hush_fonts()
     refuse_sampler_options(ctx, method)  # as estimate: the grid reads none, and the figure would not say so
@@ -131,7 +131,7 @@ def plot_sequence_cmd(
     from gyroage.progress import check_stdout_open
 
     if output is not None:  # no -o: a file (sequence.<format>); -o - is stdout
-        check_stdout_open(output)
+        check_stdout_open(output, what="figure")
     if quiet:
         _hush_fonts()
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,

@@ -50,7 +50,7 @@ def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: 
     # file name to add a suffix to (that wrote '-.png' and a regular file /dev/stdout.png)
     if output is not None and (str(output) == STDOUT or (suffix not in FORMATS and is_special(p))):
         fmt = fmt or "png"
-        if str(output) == STDOUT and fmt != "svg" and sys.stdout.isatty():
+        if fmt != "svg" and (sys.stdout.isatty() if str(output) == STDOUT else _is_terminal(p)):
             raise UserError(f"a {fmt.upper()} figure would be raw bytes on the terminal: redirect stdout "
                             f"(> figure.{fmt}) or give -o FILE")
         if str(output) != STDOUT:
@@ -65,6 +65,24 @@ def figure_target(output: str | Path | None, fmt: str | None, dpi: float, stem: 
         raise UserError(f"{p} ends in .{suffix} but --format is {fmt}: make them agree (or drop one)")
     prepare_target(p)  # a directory or an unwritable folder: one line, as for the tables
     return p, fmt or suffix
+
+
+def _is_terminal(path: Path) -> bool:
+    """Whether ``path`` (a device: /dev/stdout, /dev/tty, /dev/pts/3) is a terminal, as ``-o -`` asks of stdout.
+    Only a character device is opened to ask: opening and closing a FIFO would end its reader's input."""
+    import os
+    import stat
+
+    try:
+        if not stat.S_ISCHR(os.stat(path).st_mode):
+            return False
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        return os.isatty(fd)
+    finally:
+        os.close(fd)
 
 
 def save_figure(fig, path: Path, fmt: str, dpi: float, record: Mapping[str, str] | None = None) -> Path:

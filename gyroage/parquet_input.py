@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from gyroage import notices
@@ -32,28 +33,86 @@ def read_parquet(source: str | Path, chunksize: int, roles: dict[str, str] | Non
         raise UserError(f"cannot read Parquet {source}: {str(exc).splitlines()[0]}") from None
     meta = parquet_meta(pf.schema_arrow, source, roles)
     meta.log()
+    say_index_clashes(pf.schema_arrow, source)
+    ranged, done = range_index(pf.schema_arrow), 0
     any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
         any_batch = True
-        yield meta.apply(index_as_columns(batch.to_pandas(types_mapper=nullable_int)))
+        yield meta.apply(index_as_columns(batch.to_pandas(types_mapper=nullable_int), ranged, done))
+        done += batch.num_rows
     if not any_batch:  # zero rows: still hand on the columns, as the CSV reader does
-        yield meta.apply(index_as_columns(pf.schema_arrow.empty_table().to_pandas(types_mapper=nullable_int)))
+        empty = pf.schema_arrow.empty_table().to_pandas(types_mapper=nullable_int)
+        yield meta.apply(index_as_columns(empty, ranged))
 
 
-def index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
+def range_index(schema) -> tuple[str, int, int] | None:
+    """(name, start, step) of the named RangeIndex a Parquet file of ``schema`` (an Arrow schema) keeps in its
+    pandas metadata only; None for none, an unnamed one (row labels) or one named like a column.
+
+    pandas 3 makes ``set_index`` of evenly spaced ids (two consecutive Gaia ids, an empty frame) a RangeIndex, so it
+    can hold data; pyarrow rebuilds it only for a chunk holding the whole file, which made the columns depend on
+    the chunking (review V52, 3): :func:`index_as_columns` computes its cells for every chunk instead.
+    """
+    found = [c for c in (schema.pandas_metadata or {}).get("index_columns") or []
+             if isinstance(c, dict) and c.get("kind") == "range"]
+    if not found or found[0].get("name") is None or found[0]["name"] in schema.names:
+        return None
+    return str(found[0]["name"]), int(found[0]["start"]), int(found[0]["step"])
+
+
+def say_index_clashes(schema, source) -> bool:
+    """Say, in one line, each pandas index level of a Parquet file of ``schema`` named like one of its columns, which
+    is not read (the column is; the level may hold other values: it was dropped without a word, review V52, 10).
+    Whether there was one (dask's ``read_parquet`` fails on it)."""
+    pandas = schema.pandas_metadata or {}
+    stored = {c.get("field_name"): c.get("name") for c in pandas.get("columns") or [] if isinstance(c, dict)}
+    index = pandas.get("index_columns") or []
+    data = set(schema.names) - {c for c in index if isinstance(c, str)}
+    names = [c.get("name") if isinstance(c, dict) else stored.get(c) for c in index]
+    clashes = [str(n) for n in names if n is not None and n in data]
+    if clashes:
+        where = "stdin" if str(source) == "-" else source
+        notices.say(f"gyroage: note: {where}'s pandas index {', '.join(repr(n) for n in clashes)} "
+                    f"{'is' if len(clashes) == 1 else 'are'} not read: a column has its name (if it holds other "
+                    "values, write it under another name)")
+    return bool(clashes)
+
+
+def index_as_columns(frame: pd.DataFrame, ranged: tuple[str, int, int] | None = None, offset: int = 0) \
+        -> pd.DataFrame:
     """``frame`` with its named index levels as ordinary columns (first, as ``reset_index`` puts them), its unnamed
     ones dropped, and a RangeIndex.
 
     pandas' metadata makes a column written as the DataFrame's index (``df.set_index("source_id").to_parquet``, the
     usual way to keep a Gaia id) the index again, which every reader throws away. An unnamed index holds row
-    labels (a filtered frame's), no data; a level named as a column is that column's copy.
+    labels (a filtered frame's), no data; a level named as a column is that column's copy. ``ranged``: the file's
+    named RangeIndex (:func:`range_index`), whose cells for the chunk starting at row ``offset`` become its column.
     """
+    if ranged is not None:
+        name, start, step = ranged
+        frame = frame.reset_index(drop=True)
+        frame.insert(0, name, start + step * (offset + np.arange(len(frame), dtype=np.int64)))
+        return frame
     if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
         return frame
     named = [n for n in frame.index.names if n is not None and n not in frame.columns]
     if named:
         frame = frame.reset_index(level=named)
     return frame.reset_index(drop=True)
+
+
+def read_row_group(piece: tuple, empty: bool = False) -> pd.DataFrame:
+    """One row group of a Parquet file, its named RangeIndex (:func:`range_index`) as a column: a dask partition.
+
+    ``piece``: (filesystem, path, row group, its first row, the file's range index); ``empty``: no rows, the meta.
+    """
+    import pyarrow.parquet as pq
+
+    fs, path, group, offset, ranged = piece
+    with fs.open(path, "rb") as fh:
+        pf = pq.ParquetFile(fh)
+        table = pf.schema_arrow.empty_table() if empty or group < 0 else pf.read_row_group(group)
+        return index_as_columns(table.to_pandas(), ranged, offset)
 
 
 @dataclass(frozen=True)

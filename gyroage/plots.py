@@ -47,15 +47,17 @@ def _pyplot():
 
 
 def _label(frame: pd.DataFrame, row: int) -> str:
-    """The star's id (the first id-like column, as ``--posteriors`` finds them), else its row."""
+    """The star's id (the first id-like column, as ``--posteriors`` finds them), else (none, or a cell with no text)
+    its row; a ``$`` escaped, drawn as itself."""
     from gyroage import io
 
     ids = io.id_columns(frame.columns)
-    if not ids:
-        return f"row {row}"
+    value = frame[ids[0]].iloc[row] if ids else None
     # a quoted CSV name may hold a line break or other control characters: one line, as a title needs
-    text = "".join(c if c.isprintable() else " " for c in str(frame[ids[0]].iloc[row]))
-    return " ".join(text.split())
+    text = "" if value is None or pd.isna(value) else "".join(c if c.isprintable() else " " for c in str(value))
+    text = " ".join(text.split())
+    # matplotlib pairs every unescaped $ of the title as mathtext: one in a name turned the rest into raw TeX
+    return text.replace("$", r"\$") if text else f"row {row}"
 
 
 def _say_columns(frame: pd.DataFrame, reddening, log, require_magnitudes: bool = False,

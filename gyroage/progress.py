@@ -138,7 +138,7 @@ def guard_stderr() -> None:
         sys.stderr = QuietStderr(sys.stderr)
 
 
-CLOSED_STDOUT = "stdout is closed, so nothing can be written to it (give -o FILE for the table)"
+CLOSED_STDOUT = "stdout is closed, so nothing can be written to it (give -o FILE for the {what})"
 
 # Standard file descriptors that now hold os.devnull: closed at the start (_hold) or silenced when they could not be
 # written (QuietStderr): a table sent to them by a path (-o /dev/stderr) would vanish with exit 0.
@@ -191,7 +191,7 @@ class ClosedStdout:
         if text:
             from gyroage.errors import UserError
 
-            raise UserError(CLOSED_STDOUT)
+            raise UserError(CLOSED_STDOUT.format(what="table"))
         return 0
 
     def flush(self) -> None:
@@ -209,17 +209,18 @@ def guard_stdout() -> None:
         sys.stdout = ClosedStdout()
 
 
-def check_stdout_open(*targets: str | None) -> None:
+def check_stdout_open(*targets: str | None, what: str = "table") -> None:
     """Refuse, in one line before any work, a table for a stdout the shell closed (``>&-``): ``-o -``, no ``-o``,
     or a path naming stdout (``-o /dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``), which would otherwise open the
-    ``os.devnull`` holding file descriptor 1 and lose the table with exit 0."""
+    ``os.devnull`` holding file descriptor 1 and lose the table with exit 0. ``what``: the output, as the line
+    names it (a plot's "figure")."""
     if not isinstance(sys.stdout, ClosedStdout):
         return
     for target in targets:
         if target is None or target == "-" or names_stream(target, 1):
             from gyroage.errors import UserError
 
-            raise UserError(CLOSED_STDOUT)
+            raise UserError(CLOSED_STDOUT.format(what=what))
 
 
 def _hold(fd: int) -> None:

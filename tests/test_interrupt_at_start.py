@@ -48,6 +48,25 @@ main()
 """
 
 
+# onnxruntime's native module, interrupted while it starts: pybind11 raises "ImportError: initialization failed",
+# the KeyboardInterrupt its __cause__, and onnxruntime re-raises that
+NATIVE_IMPORT = """
+import sys
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "onnxruntime":
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as exc:
+                raise ImportError("initialization failed") from exc
+
+sys.meta_path.insert(0, Interrupt())
+from gyroage.__main__ import main
+main()
+"""
+
+
 def _run(code: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
@@ -84,3 +103,40 @@ def test_ctrl_c_inside_a_command_is_still_said_once(tmp_path):
 def test_the_console_script_is_the_guarded_entry():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"gyroage": "gyroage.__main__:main"}
+
+
+@pytest.mark.parametrize("command", ["estimate", "plot"])
+def test_ctrl_c_while_onnxruntime_starts_is_one_line(tmp_path, command):
+    """A Ctrl-C while onnxruntime's native module initialised (~0.5 s into every estimate) came out as a 70-line
+    ImportError traceback, exit 1 (review V52, 12): the interrupt is now raised as itself where onnxruntime is
+    imported."""
+    src = tmp_path / "in.csv"
+    src.write_text("prot_days,bp_rp0\n10,1.0\n")
+    args = ["estimate", str(src), "-q", "-o", "-"] if command == "estimate" else \
+        ["plot", "posterior", str(src), "-q", "-o", str(tmp_path / "f.png")]
+    res = _run(NATIVE_IMPORT, *args)
+    assert (res.returncode, res.stderr) == (130, "gyroage: interrupted\n"), res.stderr[-500:]
+
+
+SHIM = """
+import runpy
+import sys
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt
+
+sys.modules.pop({module!r}, None)
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["cli.py", "--version"]
+runpy.run_path("cli.py", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("module", ["shlex", "gyroage", "gyroage.__main__"])
+def test_ctrl_c_while_the_checkouts_shim_loads_is_one_line(module):
+    """``python cli.py`` imported shlex (and so re) and gyroage outside any guard: a Ctrl-C in its first instants
+    was a traceback (review V52, 11); they load inside the shim's guard now."""
+    res = _run(SHIM.format(module=module))
+    assert (res.returncode, res.stderr) == (130, "gyroage: interrupted\n"), res.stderr[-500:]

@@ -222,8 +222,9 @@ def test_a_closed_stdout_named_by_its_path_is_the_same_one_line(tmp_path, name):
 @needs_matplotlib
 def test_a_plot_into_a_closed_stdout_named_by_its_path_is_one_line(tmp_path):
     """`plot sequence -o /dev/stdout >&-` wrote the figure into the /dev/null holding the closed stdout, exit 0: it is
-    refused as the table commands refuse it; a plot's default (a file) is not stdout and still works."""
-    line = "gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the table)\n"
+    refused as the table commands refuse it; a plot's default (a file) is not stdout and still works. The line names
+    the figure, not a table (review V52, 7)."""
+    line = "gyroage: error: stdout is closed, so nothing can be written to it (give -o FILE for the figure)\n"
     res = subprocess.run([*CLI, "plot", "sequence", "-q", "-o", "/dev/stdout", "--format", "svg"], cwd=ROOT,
                          stdout=None, stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1))
     assert (res.returncode, res.stderr) == (2, line)
@@ -231,6 +232,9 @@ def test_a_plot_into_a_closed_stdout_named_by_its_path_is_one_line(tmp_path):
     _stars(src, 2)
     res = subprocess.run([*CLI, "plot", "posterior", str(src), "-q", "-o", "/dev/fd/1", "--format", "svg"], cwd=ROOT,
                          stdout=None, stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert (res.returncode, res.stderr) == (2, line)
+    res = subprocess.run([*CLI, "plot", "posterior", str(src), "-q", "-o", "-"], cwd=ROOT, stdout=None,
+                         stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1))
     assert (res.returncode, res.stderr) == (2, line)
     res = subprocess.run([*CLI, "plot", "sequence", "-q", "--format", "svg"], cwd=tmp_path, stdout=None,
                          stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(1),

@@ -598,3 +598,45 @@ def test_a_star_name_with_a_line_break_stays_on_the_titles_line_and_q_is_quiet(t
         res = run_cli("plot", "posterior", str(csv), "--row", row, "-o", str(tmp_path / f"t{row}.svg"), "-q")
         assert res.returncode == 0 and res.stderr == "", res.stderr
     assert "B 2:" in (tmp_path / "t1.svg").read_text()
+
+
+def test_a_figure_for_a_terminal_named_by_its_path_is_refused_as_for_stdout():
+    """``-o -`` on a terminal is refused (raw PNG bytes), but ``-o /dev/stdout`` or ``/dev/tty`` wrote them there,
+    exit 0 (review V52, 8): any target that is a terminal now has the same rule; SVG (text) is still allowed."""
+    import os
+    from pathlib import Path
+
+    pty = pytest.importorskip("pty")
+    from gyroage.errors import UserError
+    from gyroage.figure_files import figure_target
+
+    master, slave = pty.openpty()
+    try:
+        with pytest.raises(UserError, match="PNG figure would be raw bytes on the terminal"):
+            figure_target(os.ttyname(slave), None, 100)
+        with pytest.raises(UserError, match="PDF figure would be raw bytes on the terminal"):
+            figure_target(f"/proc/self/fd/{slave}", "pdf", 100)
+        assert figure_target(os.ttyname(slave), "svg", 100) == (Path(os.ttyname(slave)), "svg")
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert figure_target("/dev/null", None, 100) == (Path("/dev/null"), "png")
+
+
+@needs_matplotlib
+def test_a_star_name_with_a_dollar_or_no_text_keeps_the_title_readable(tmp_path, figures):
+    """A name with one ``$`` ('Star$1') paired with the title's own mathtext ``$`` and turned the rest into raw TeX;
+    a name of white space only (a valid quoted CSV field) or a missing one began the title with ':' or 'nan:'
+    (review V52, 13). A ``$`` in the name is escaped (drawn as itself), and a name with no text is its row."""
+    from gyroage.plots import _label, plot_posterior
+
+    frame = pd.DataFrame({"name": ["Star$1", " ", "\r\n", None, "$x^2$"]})
+    assert [_label(frame, i) for i in range(5)] == ["Star\\$1", "row 1", "row 2", "row 3", "\\$x^2\\$"]
+    csv = tmp_path / "d.csv"
+    csv.write_text('name,prot,bp_rp0\nStar$1,25.4,0.82\n" ",25.4,0.82\n')
+    plot_posterior(str(csv), 0, tmp_path / "d.svg")
+    title = figures[-1].axes[0].get_title(loc="left")
+    assert title.startswith("Star\\$1:  $P_{\\rm rot}$")
+    assert title.count("$") - title.count("\\$") == 2 * 3  # the title's own three mathtext pairs, intact
+    plot_posterior(str(csv), 1, tmp_path / "b.svg")
+    assert figures[-1].axes[0].get_title(loc="left").startswith("row 1:  ")

@@ -279,6 +279,23 @@ def test_a_votable_with_several_tables_reads_the_first_with_stars(tmp_path, col,
     assert len(line) == 1 and f"reading {chosen}" in line[0]
 
 
+def test_a_votable_files_results_resource_is_read_not_a_meta_table_before_it(tmp_path):
+    """A type="meta" RESOURCE first (allowed by the standard, as a service may answer and a user save): the file
+    reader took its table, where the service reader takes the results RESOURCE's (review V52, 4). One rule now:
+    the results tables, the first with stars of them; the meta table is still named as not read."""
+    from gyroage.astropy_tables import results_tables
+    from gyroage.crossmatch import answers
+
+    assert answers.results_tables is results_tables  # one rule for a file and a service's answer
+    meta = VOT.format(first="notes", col="Prot").replace("<RESOURCE>", '<RESOURCE type="meta">', 1)
+    meta = meta.replace('<TABLE name="second">', '</RESOURCE><RESOURCE><TABLE name="second">')
+    (tmp_path / "m.vot").write_text(meta)
+    stderr = run_ok(str(tmp_path / "m.vot"), "-o", str(tmp_path / "out.csv"))
+    assert pd.read_csv(tmp_path / "out.csv")["Prot"].tolist() == [8.0, 12.0]
+    line = [ln for ln in stderr.splitlines() if "tables" in ln]
+    assert len(line) == 1 and "reading table 2 'second'" in line[0] and "table 1 'notes'" in line[0]
+
+
 @pytest.mark.parametrize("name", ["s.fits", "s.vot", "s.ecsv", "s.parquet", "s.fits.gz"])
 def test_a_comma_csv_under_a_typed_name_is_read_as_csv(tmp_path, name):
     """The first bytes win over the suffix: it was the FITS reader's 'No SIMPLE card found' (or VOTable's,

@@ -53,7 +53,14 @@ def make_session(onnx_path: str | Path | bytes, threads: int | None = None):
     than it gains (measured 4x slower with 2 threads on a busy 2-core box).
     Spinning is off so idle pool threads do not steal the other core.
     """
-    import onnxruntime as ort
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        # pybind11 turns a Ctrl-C (or SIGTERM's Terminated) while the native module starts into "ImportError:
+        # initialization failed", the interrupt its cause: raised as the interrupt it was, said in one line
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise exc.__cause__ from None
+        raise
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

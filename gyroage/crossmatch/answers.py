@@ -18,6 +18,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from gyroage import notices
+from gyroage.astropy_tables import results_tables
 from gyroage.errors import UserError
 from gyroage.formats import exact_to_pandas
 
@@ -77,8 +78,8 @@ def read_votable(content: bytes, who: str, no_table: Callable[[], Exception] | N
                                                    for i in vot.iter_info()):
         raise no_table()
     # The results are the RESOURCE with type="results" (the default type); others (type="meta") may come first with
-    # tables of their own. One with none marked so: its first table, as before.
-    results = [t for r in vot.resources if r.type == "results" for t in r.iter_tables()] or tables
+    # tables of their own. One with none marked so: its first table, as before; the rule a VOTable file is read by.
+    results = results_tables(vot) if tables else []
     frame = to_frame(results[0].to_table(use_names_over_ids=True)) if results else None
     if frame is not None and names is not None:
         frame = frame.rename(columns=names)

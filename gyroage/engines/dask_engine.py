@@ -98,10 +98,14 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     if any(p == "-" for p in paths):
         raise UserError("the dask engine reads files, not stdin")
     if _parquet_input(paths):
-        meta = _parquet_files_meta(paths, roles)
-        ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0])
-        # an id written as the pandas index comes back as its column, as the local reader gives it
-        ddf = ddf.map_partitions(parquet_input.index_as_columns, meta=parquet_input.index_as_columns(ddf._meta))
+        meta, pieces = _parquet_files_meta(paths, roles)
+        if pieces:  # a named RangeIndex (metadata only): its cells computed per row group, as the local reader does
+            ddf = dd.from_map(parquet_input.read_row_group, pieces,
+                              meta=parquet_input.read_row_group(pieces[0], empty=True), enforce_metadata=False)
+            return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
+        # index=False: a stored index level (an id written as the pandas index) comes back as its column, first, as
+        # the local reader gives it; the default read rebuilt the index and failed on a named RangeIndex
+        ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0], index=False)
         return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
     files = _expand(paths)
     for f in files:
@@ -139,33 +143,48 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     return ddf.map_partitions(layout.trim, name, meta=layout.trim(ddf._meta, name)) if layout.trims else ddf
 
 
-def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) -> parquet_input.ParquetMeta:
+def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
+        -> tuple[parquet_input.ParquetMeta, list[tuple]]:
     """The masks and units (:func:`gyroage.parquet_input.parquet_meta`) of the Parquet files ``paths`` name (globs, directories,
     URLs: each file's footer is read), logged once; a one-line :class:`UserError` when they differ between files,
-    which one conversion for every partition could not honour."""
+    which one conversion for every partition could not honour. Then, if a file keeps a named RangeIndex in its
+    metadata only (:func:`gyroage.parquet_input.range_index`) or an index level named like a column, which dask
+    cannot read, every file's row groups as :func:`gyroage.parquet_input.read_row_group` reads them; else []."""
     import fsspec
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     metas: dict[str, parquet_input.ParquetMeta] = {}
+    found: list[tuple] = []
     for path in paths:
-        fs, _, found = fsspec.core.get_fs_token_paths(path)  # a glob expanded, as dask expands it
-        for p in found or [path]:
+        fs, _, listed = fsspec.core.get_fs_token_paths(path)  # a glob expanded, as dask expands it
+        for p in listed or [path]:
             try:
                 files = ds.dataset(p, filesystem=fs, format="parquet").files if fs.isdir(p) else [p]
                 for f in files:
-                    metas[f] = parquet_input.parquet_meta(pq.read_schema(f, filesystem=fs), f, roles)
+                    schema = pq.read_schema(f, filesystem=fs)
+                    metas[f] = parquet_input.parquet_meta(schema, f, roles)
+                    clash = parquet_input.say_index_clashes(schema, f)
+                    found.append((fs, f, parquet_input.range_index(schema), clash))
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
                 raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
     if not metas:
-        return parquet_input.ParquetMeta()
+        return parquet_input.ParquetMeta(), []
     (first, meta), *rest = metas.items()
     for other, m in rest:
         if m != meta:
             raise UserError(f"the input files differ from {first} in their units or masked columns (Parquet "
                             f"metadata): {other} is one; convert them alike, or date them apart")
     meta.log()
-    return meta
+    if not any(rng or clash for _, _, rng, clash in found):
+        return meta, []
+    pieces = []
+    for fs, f, rng, _ in found:
+        with fs.open(f, "rb") as fh:
+            info = pq.ParquetFile(fh).metadata
+            sizes = [info.row_group(i).num_rows for i in range(info.num_row_groups)]
+        pieces += [(fs, f, i, sum(sizes[:i]), rng) for i in range(len(sizes))]
+    return meta, pieces or [(fs, f, -1, 0, rng)]
 
 
 def _expand(paths: list[str]) -> list[str]:
