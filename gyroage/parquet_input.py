@@ -112,7 +112,8 @@ def read_row_group(piece: tuple, empty: bool = False) -> pd.DataFrame:
     with fs.open(path, "rb") as fh:
         pf = pq.ParquetFile(fh)
         table = pf.schema_arrow.empty_table() if empty or group < 0 else pf.read_row_group(group)
-        return index_as_columns(table.to_pandas(), ranged, offset)
+        # nullable_int, as the local reader: a null in an int64 id column made it float64, rounding 19-digit ids
+        return index_as_columns(table.to_pandas(types_mapper=nullable_int), ranged, offset)
 
 
 @dataclass(frozen=True)

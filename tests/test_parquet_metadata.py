@@ -284,3 +284,25 @@ def test_a_parquet_index_level_named_like_a_column_is_said_not_read(tmp_path):
     assert pd.read_csv(tmp_path / "a.csv")["prot"].tolist() == clash["prot"].tolist()
     dask = read_dask(str(tmp_path / "clash.parquet")).compute(scheduler="synchronous")
     assert list(dask.columns) == list(clash.columns) and dask["prot"].tolist() == clash["prot"].tolist()
+
+
+def test_dask_keeps_every_digit_of_an_integer_id_column_with_a_null(tmp_path):
+    """A file written without pandas metadata (pyarrow, polars, DuckDB) with a null in an int64 id column: the dask
+    engine read it as float64, so two 19-digit Gaia ids became one made-up id, silently (review V53, 1). Both dask
+    paths (a plain file; a folder read by row group for a named RangeIndex) now keep the ids as the local reader does."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    ids = [None, 3042751300887401416, 3042751300887401417]
+    table = pa.table({"source_id": pa.array(ids, pa.int64()), "Prot": [10.0, 12.0, 14.0], "BPRP0": [1.0, 1.1, 1.2]})
+    pq.write_table(table, tmp_path / "ids.parquet")
+    local = io.read_table(tmp_path / "ids.parquet")["source_id"]
+    assert [None if pd.isna(v) else int(v) for v in local] == ids
+    dask = read_dask(str(tmp_path / "ids.parquet")).compute(scheduler="synchronous")["source_id"]
+    assert [None if pd.isna(v) else int(v) for v in dask] == ids
+    from fsspec.implementations.local import LocalFileSystem
+
+    from gyroage.parquet_input import read_row_group
+
+    part = read_row_group((LocalFileSystem(), str(tmp_path / "ids.parquet"), 0, 0, ("row", 0, 1)))
+    assert [None if pd.isna(v) else int(v) for v in part["source_id"]] == ids and part["row"].tolist() == [0, 1, 2]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import csv_layout, formats, io, parquet_input
+from gyroage.column_types import nullable_int
 from gyroage.core.colours import say_input_notes
 from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior_note
 from gyroage.core.grid_fallback import grid_error_note
@@ -105,7 +106,9 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
             return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
         # index=False: a stored index level (an id written as the pandas index) comes back as its column, first, as
         # the local reader gives it; the default read rebuilt the index and failed on a named RangeIndex
-        ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0], index=False)
+        # types_mapper as the local reader's: a null in an int64 id column made it float64, rounding 19-digit ids
+        ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0], index=False,
+                              arrow_to_pandas={"types_mapper": nullable_int})
         return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
     files = _expand(paths)
     for f in files:
