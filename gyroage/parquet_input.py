@@ -60,6 +60,19 @@ def range_index(schema) -> tuple[str, int, int] | None:
     return str(found[0]["name"]), int(found[0]["start"]), int(found[0]["step"])
 
 
+def index_names(schema) -> tuple[str, ...]:
+    """The columns a Parquet file of ``schema`` gains from its pandas index as :func:`index_as_columns` adds them: its
+    named RangeIndex and its named stored levels not named like a column (the dask engine's check that files agree)."""
+    pandas = schema.pandas_metadata or {}
+    stored = {c.get("field_name"): c.get("name") for c in pandas.get("columns") or [] if isinstance(c, dict)}
+    index = pandas.get("index_columns") or []
+    data = set(schema.names) - {c for c in index if isinstance(c, str)}
+    ranged = range_index(schema)
+    levels = [str(stored.get(c)) for c in index if isinstance(c, str) and stored.get(c) is not None
+              and stored.get(c) not in data]
+    return ((ranged[0],) if ranged else ()) + tuple(levels)
+
+
 def say_index_clashes(schema, source) -> bool:
     """Say, in one line, each pandas index level of a Parquet file of ``schema`` named like one of its columns, which
     is not read (the column is; the level may hold other values: it was dropped without a word, review V52, 10).

@@ -306,3 +306,27 @@ def test_dask_keeps_every_digit_of_an_integer_id_column_with_a_null(tmp_path):
 
     part = read_row_group((LocalFileSystem(), str(tmp_path / "ids.parquet"), 0, 0, ("row", 0, 1)))
     assert [None if pd.isna(v) else int(v) for v in part["source_id"]] == ids and part["row"].tolist() == [0, 1, 2]
+
+
+def test_dask_refuses_parquet_files_whose_named_index_differs(tmp_path):
+    """A folder where one file keeps a named pandas index and another does not: the index's column was in some
+    output parts only, and reading the output back dropped it for every row, exit 0 (review V53, 2). Refused in one
+    line, as files whose units differ are."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+
+    (tmp_path / "in").mkdir()
+    STARS.to_parquet(tmp_path / "in" / "a.parquet")
+    STARS.rename_axis("row").to_parquet(tmp_path / "in" / "b.parquet")
+    (tmp_path / "ix").mkdir()
+    STARS.to_parquet(tmp_path / "ix" / "a.parquet")
+    STARS.set_index("source_id").to_parquet(tmp_path / "ix" / "b.parquet")
+    for folder in ("in", "ix"):
+        with pytest.raises(UserError, match="index") as err:
+            read_dask(str(tmp_path / folder))
+        assert "\n" not in str(err.value) and "b.parquet" in str(err.value)
+    (tmp_path / "same").mkdir()  # the same index in every file: read
+    STARS.rename_axis("row").to_parquet(tmp_path / "same" / "a.parquet")
+    STARS.rename_axis("row").to_parquet(tmp_path / "same" / "b.parquet")
+    assert read_dask(str(tmp_path / "same")).compute(scheduler="synchronous")["row"].tolist() == [0, 1, 2, 3] * 2

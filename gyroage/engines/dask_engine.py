@@ -159,6 +159,7 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
 
     metas: dict[str, parquet_input.ParquetMeta] = {}
     found: list[tuple] = []
+    indexes: dict[str, tuple[str, ...]] = {}  # each file's index columns: a part without one lost its column
     for path in paths:
         fs, _, listed = fsspec.core.get_fs_token_paths(path)  # a glob expanded, as dask expands it
         for p in listed or [path]:
@@ -169,6 +170,7 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                     metas[f] = parquet_input.parquet_meta(schema, f, roles)
                     clash = parquet_input.say_index_clashes(schema, f)
                     found.append((fs, f, parquet_input.range_index(schema), clash))
+                    indexes[f] = parquet_input.index_names(schema)
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
                 raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
     if not metas:
@@ -178,6 +180,14 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
         if m != meta:
             raise UserError(f"the input files differ from {first} in their units or masked columns (Parquet "
                             f"metadata): {other} is one; convert them alike, or date them apart")
+    for other, names in indexes.items():
+        if names != indexes[first]:
+            def said(n: tuple[str, ...]) -> str:
+                return ", ".join(repr(x) for x in n) or "none"
+
+            raise UserError(f"the input files differ from {first} in their named pandas index (Parquet metadata): "
+                            f"{other} has {said(names)}, {first} {said(indexes[first])}; write them alike "
+                            "(reset_index), or date them apart")
     meta.log()
     if not any(rng or clash for _, _, rng, clash in found):
         return meta, []
