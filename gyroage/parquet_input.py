@@ -34,7 +34,7 @@ def read_parquet(source: str | Path, chunksize: int, roles: dict[str, str] | Non
     meta = parquet_meta(pf.schema_arrow, source, roles)
     meta.log()
     say_index_clashes(pf.schema_arrow, source)
-    ranged, done = range_index(pf.schema_arrow), 0
+    ranged, done = range_index(pf.schema_arrow, pf.metadata.num_rows), 0
     any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
         any_batch = True
@@ -45,9 +45,11 @@ def read_parquet(source: str | Path, chunksize: int, roles: dict[str, str] | Non
         yield meta.apply(index_as_columns(empty, ranged))
 
 
-def range_index(schema) -> tuple[str, int, int] | None:
-    """(name, start, step) of the named RangeIndex a Parquet file of ``schema`` (an Arrow schema) keeps in its
-    pandas metadata only; None for none, an unnamed one (row labels) or one named like a column.
+def range_index(schema, num_rows: int) -> tuple[str, int, int] | None:
+    """(name, start, step) of the named RangeIndex a Parquet file of ``schema`` (an Arrow schema) and ``num_rows``
+    rows keeps in its pandas metadata only; None for none, an unnamed one (row labels), one named like a column, or
+    one whose length is not the file's rows (a ParquetWriter's appended tables keep the first's range: the others'
+    labels were made up past its stop, review V53, 7; pyarrow and pandas then leave it out too).
 
     pandas 3 makes ``set_index`` of evenly spaced ids (two consecutive Gaia ids, an empty frame) a RangeIndex, so it
     can hold data; pyarrow rebuilds it only for a chunk holding the whole file, which made the columns depend on
@@ -57,17 +59,19 @@ def range_index(schema) -> tuple[str, int, int] | None:
              if isinstance(c, dict) and c.get("kind") == "range"]
     if not found or found[0].get("name") is None or found[0]["name"] in schema.names:
         return None
+    if len(range(int(found[0]["start"]), int(found[0]["stop"]), int(found[0]["step"]))) != num_rows:
+        return None
     return str(found[0]["name"]), int(found[0]["start"]), int(found[0]["step"])
 
 
-def index_names(schema) -> tuple[str, ...]:
-    """The columns a Parquet file of ``schema`` gains from its pandas index as :func:`index_as_columns` adds them: its
+def index_names(schema, num_rows: int) -> tuple[str, ...]:
+    """The columns a Parquet file of ``schema`` and ``num_rows`` rows gains from its pandas index as :func:`index_as_columns` adds them: its
     named RangeIndex and its named stored levels not named like a column (the dask engine's check that files agree)."""
     pandas = schema.pandas_metadata or {}
     stored = {c.get("field_name"): c.get("name") for c in pandas.get("columns") or [] if isinstance(c, dict)}
     index = pandas.get("index_columns") or []
     data = set(schema.names) - {c for c in index if isinstance(c, str)}
-    ranged = range_index(schema)
+    ranged = range_index(schema, num_rows)
     levels = [str(stored.get(c)) for c in index if isinstance(c, str) and stored.get(c) is not None
               and stored.get(c) not in data]
     return ((ranged[0],) if ranged else ()) + tuple(levels)
@@ -106,8 +110,10 @@ def index_as_columns(frame: pd.DataFrame, ranged: tuple[str, int, int] | None = 
         frame = frame.reset_index(drop=True)
         frame.insert(0, name, start + step * (offset + np.arange(len(frame), dtype=np.int64)))
         return frame
-    if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
-        return frame
+    if isinstance(frame.index, pd.RangeIndex):
+        # only pandas' range metadata gives one, and range_index found it no data: pyarrow rebuilds one not covering
+        # the file for a chunk of its length (review V53, 7)
+        return frame if frame.index.name is None else frame.reset_index(drop=True)
     named = [n for n in frame.index.names if n is not None and n not in frame.columns]
     if named:
         frame = frame.reset_index(level=named)

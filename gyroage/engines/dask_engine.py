@@ -166,11 +166,12 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
             try:
                 files = ds.dataset(p, filesystem=fs, format="parquet").files if fs.isdir(p) else [p]
                 for f in files:
-                    schema = pq.read_schema(f, filesystem=fs)
+                    info = pq.read_metadata(f, filesystem=fs)
+                    schema = info.schema.to_arrow_schema()
                     metas[f] = parquet_input.parquet_meta(schema, f, roles)
                     clash = parquet_input.say_index_clashes(schema, f)
-                    found.append((fs, f, parquet_input.range_index(schema), clash))
-                    indexes[f] = parquet_input.index_names(schema)
+                    found.append((fs, f, parquet_input.range_index(schema, info.num_rows), clash))
+                    indexes[f] = parquet_input.index_names(schema, info.num_rows)
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
                 raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
     if not metas:
