@@ -15,6 +15,7 @@ import csv
 import gzip
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -158,8 +159,15 @@ def set_units(table, rule: str, units: str) -> None:
 def results_tables(vot) -> list:
     """The tables of the parsed VOTable ``vot`` that hold results: those under a RESOURCE of type "results" (the
     default type), or, with none marked so, all of them. Other RESOURCEs (type="meta", a service's descriptors)
-    may come first with tables of their own. The one rule for a VOTable file and a service's answer."""
-    return [t for r in vot.resources if r.type == "results" for t in r.iter_tables()] or list(vot.iter_tables())
+    may come first with tables of their own. A table's own (innermost) RESOURCE decides: a nested one's tables
+    were read as their parent's type (review V53, 3). The one rule for a VOTable file and a service's answer."""
+    def walk(resources) -> Iterator:  # a RESOURCE's own tables first, as astropy's iter_tables orders them
+        for r in resources:
+            if r.type == "results":
+                yield from r.tables
+            yield from walk(r.resources)
+
+    return list(walk(vot.resources)) or list(vot.iter_tables())
 
 
 def _choose_table(tables: list[tuple[str, list, int]], source, among: list[int] | None = None) -> int:

@@ -296,6 +296,28 @@ def test_a_votable_files_results_resource_is_read_not_a_meta_table_before_it(tmp
     assert len(line) == 1 and "reading table 2 'second'" in line[0] and "table 1 'notes'" in line[0]
 
 
+NESTED = """<?xml version="1.0"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="{outer}">
+<RESOURCE type="meta"><TABLE name="notes"><FIELD name="Prot" datatype="double"/><FIELD name="BP-RP0" datatype="double"/>
+<DATA><TABLEDATA><TR><TD>1</TD><TD>0.5</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>
+<RESOURCE type="results"><TABLE name="stars"><FIELD name="Prot" datatype="double"/><FIELD name="BP-RP0" datatype="double"/>
+<DATA><TABLEDATA><TR><TD>8</TD><TD>1.1</TD></TR><TR><TD>12</TD><TD>1.0</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>
+</RESOURCE></VOTABLE>
+"""
+
+
+@pytest.mark.parametrize("outer", ["results", "meta"])
+def test_a_votable_table_is_results_by_its_own_resource(tmp_path, outer):
+    """A meta RESOURCE nested in the results one, or the results one in a meta one: only the top-level RESOURCE's
+    type was checked and its nested tables all read as results, so the 1-row meta table was dated and the stars
+    not (review V53, 3). A table's own (innermost) RESOURCE's type decides now."""
+    (tmp_path / "n.vot").write_text(NESTED.format(outer=outer))
+    stderr = run_ok(str(tmp_path / "n.vot"), "-o", str(tmp_path / "out.csv"))
+    assert pd.read_csv(tmp_path / "out.csv")["Prot"].tolist() == [8.0, 12.0]
+    line = [ln for ln in stderr.splitlines() if "tables" in ln]
+    assert len(line) == 1 and "reading table 2 'stars'" in line[0] and "table 1 'notes'" in line[0]
+
+
 @pytest.mark.parametrize("name", ["s.fits", "s.vot", "s.ecsv", "s.parquet", "s.fits.gz"])
 def test_a_comma_csv_under_a_typed_name_is_read_as_csv(tmp_path, name):
     """The first bytes win over the suffix: it was the FITS reader's 'No SIMPLE card found' (or VOTable's,
