@@ -61,12 +61,14 @@ def float_column_note(values: pd.Series, column: str) -> str | None:
     dtype = getattr(values.dtype, "numpy_dtype", values.dtype)
     if dtype.kind == "f":
         limit = _exact_limit(dtype)
-        if not (pd.to_numeric(values, errors="coerce").abs() >= limit).any():
+        v = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+        if not ((np.abs(v) >= limit) & np.isfinite(v)).any():  # an inf cell is invalid_id, no rounded id
             return None
         what = f"is a {dtype} column, which holds every integer only below {limit:.0f}"
     else:
         text = values.dropna().astype(str)
         floats = pd.to_numeric(text[text.str.fullmatch(_FLOAT_TEXT_RE)], errors="coerce")
+        floats = floats[np.isfinite(floats.astype("float64"))]  # '1e999': inf, no rounded id
         if not (floats >= FLOAT_EXACT_LIMIT).any():
             return None
         example = text[floats.index[floats >= FLOAT_EXACT_LIMIT][0]].strip()

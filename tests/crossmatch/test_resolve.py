@@ -710,3 +710,17 @@ def test_every_dr2_spelling_of_a_gaia_id_is_counted():
     assert [bool(DR2_RE.match(v)) for v in named] == [True] * len(named)
     others = [f"Gaia DR3 {n}", f"DR21 {n}", f"Gaia {n}", f"TIC DR2 {n}", f"{n}"]
     assert not any(DR2_RE.match(v) for v in others)
+
+
+@pytest.mark.parametrize("values", [pd.Series([100000001.0, float("inf")]), pd.Series([100000001.0, -float("inf")]),
+                                    pd.Series(["100000001", "1e999"])])
+def test_an_infinite_id_cell_is_no_rounded_id(values):
+    """The float id note said ids at or above 2**53 had been rounded for a column whose only "big" cell is inf (FITS
+    and Parquet float columns often hold one): that row is invalid_id for being inf (review V53, 5). Finite cells
+    only; a real rounded id still gets the note."""
+    from gyroage.crossmatch.id_parsing import float_column_note
+
+    assert float_column_note(values, "tic") is None
+    big = pd.concat([values, pd.Series([3042751300887401416.0 if values.dtype.kind == "f" else "3.04e18"])],
+                    ignore_index=True)
+    assert "rounded" in float_column_note(big, "tic")
