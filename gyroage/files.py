@@ -112,6 +112,11 @@ def open_output(path: str | os.PathLike) -> BinaryIO:
     (closed, or silenced: :func:`gyroage.progress.refuse_silenced_stream`) is a one-line error, not a lost table."""
     if is_special(path):
         refuse_silenced_stream(path)
+        try:  # /dev/tty with no controlling terminal (cron, setsid): ENXIO was a traceback (review V53, 6)
+            return open(path, "wb")
+        except OSError as exc:
+            why = " (no terminal)" if exc.errno == errno.ENXIO else ""
+            raise UserError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}{why}") from None
     return open(path, "wb")
 
 

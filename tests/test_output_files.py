@@ -906,3 +906,20 @@ def test_a_file_size_limit_is_not_told_to_free_space(tmp_path, density, settings
     assert str(err.value) == (f"cannot write {out}: File too large: {rows} kept in {sinks.sidecar_dir(out)}: the "
                               "file-size limit (ulimit -f) or the file system's was reached: raise it and rerun "
                               "with --resume")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/tty") or os.name == "nt", reason="a Unix /dev/tty")
+def test_dev_tty_with_no_controlling_terminal_is_one_line(tmp_path):
+    """``-o /dev/tty`` from cron, ``setsid`` or a detached job (no controlling terminal): an OSError traceback
+    ('No such device or address'), exit 1 (review V53, 6). One line now, exit 2."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    stars(3).to_csv(tmp_path / "in.csv", index=False)
+    res = subprocess.run([sys.executable, "-m", "gyroage.cli", "estimate", str(tmp_path / "in.csv"), "-q", "-o",
+                          "/dev/tty"], stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True, timeout=50)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.strip().startswith("gyroage: error: cannot write /dev/tty") and res.stderr.count("\n") == 1
