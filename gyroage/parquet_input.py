@@ -121,16 +121,18 @@ def index_as_columns(frame: pd.DataFrame, ranged: tuple[str, int, int] | None = 
 
 
 def read_row_group(piece: tuple, empty: bool = False) -> pd.DataFrame:
-    """One row group of a Parquet file, its named RangeIndex (:func:`range_index`) as a column: a dask partition.
+    """Consecutive row groups of a Parquet file, its named RangeIndex (:func:`range_index`) as a column: a dask
+    partition.
 
-    ``piece``: (filesystem, path, row group, its first row, the file's range index); ``empty``: no rows, the meta.
+    ``piece``: (filesystem, path, row groups, the first's first row, the file's range index); ``empty``: no rows,
+    the meta.
     """
     import pyarrow.parquet as pq
 
-    fs, path, group, offset, ranged = piece
+    fs, path, groups, offset, ranged = piece
     with fs.open(path, "rb") as fh:
         pf = pq.ParquetFile(fh)
-        table = pf.schema_arrow.empty_table() if empty or group < 0 else pf.read_row_group(group)
+        table = pf.schema_arrow.empty_table() if empty or not groups else pf.read_row_groups(list(groups))
         # nullable_int, as the local reader: a null in an int64 id column made it float64, rounding 19-digit ids
         return index_as_columns(table.to_pandas(types_mapper=nullable_int), ranged, offset)
 

@@ -304,7 +304,7 @@ def test_dask_keeps_every_digit_of_an_integer_id_column_with_a_null(tmp_path):
 
     from gyroage.parquet_input import read_row_group
 
-    part = read_row_group((LocalFileSystem(), str(tmp_path / "ids.parquet"), 0, 0, ("row", 0, 1)))
+    part = read_row_group((LocalFileSystem(), str(tmp_path / "ids.parquet"), (0,), 0, ("row", 0, 1)))
     assert [None if pd.isna(v) else int(v) for v in part["source_id"]] == ids and part["row"].tolist() == [0, 1, 2]
 
 
@@ -350,3 +350,21 @@ def test_a_named_range_index_shorter_than_the_file_is_not_extended(tmp_path):
         assert "row" not in out.columns and out["source_id"].tolist() == IDS.tolist() * 3
     dask = read_dask(str(tmp_path / "appended.parquet")).compute(scheduler="synchronous")
     assert "row" not in dask.columns and dask["source_id"].tolist() == IDS.tolist() * 3
+
+
+def test_a_named_range_index_is_read_in_pieces_of_many_row_groups(tmp_path, monkeypatch):
+    """A named RangeIndex made one dask partition, task and output part file per row group: 100 parts for 20,000
+    rows written in groups of 200 (review V53, 4). Consecutive row groups are read together now, in pieces of at
+    least PIECE_ROWS rows, and the index's cells still count from each piece's first row."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines import dask_engine
+
+    stars = pd.DataFrame({"Prot": np.linspace(5, 15, 40), "BPRP0": np.linspace(0.7, 1.3, 40)})
+    stars.index = pd.RangeIndex(100, 220, 3, name="row")
+    stars.to_parquet(tmp_path / "row.parquet", row_group_size=5)
+    assert dask_engine.read_dask(str(tmp_path / "row.parquet")).npartitions == 1
+    monkeypatch.setattr(dask_engine, "PIECE_ROWS", 12)
+    ddf = dask_engine.read_dask(str(tmp_path / "row.parquet"))
+    assert ddf.npartitions == 3  # 15, 15 and 10 rows
+    got = ddf.compute(scheduler="synchronous")
+    assert got["row"].tolist() == list(range(100, 220, 3)) and got["Prot"].tolist() == stars["Prot"].tolist()

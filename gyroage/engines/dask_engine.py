@@ -34,6 +34,8 @@ from gyroage.progress import Progress, counts_text
 from gyroage.provenance import estimate_provenance, with_provenance
 from gyroage.writers import check_outputs, prepare_target, remove_made
 
+PIECE_ROWS = CHUNK_ROWS  # the fewest rows of a partition read by row group (the last of a file's may have fewer)
+
 
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
@@ -197,8 +199,15 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
         with fs.open(f, "rb") as fh:
             info = pq.ParquetFile(fh).metadata
             sizes = [info.row_group(i).num_rows for i in range(info.num_row_groups)]
-        pieces += [(fs, f, i, sum(sizes[:i]), rng) for i in range(len(sizes))]
-    return meta, pieces or [(fs, f, -1, 0, rng)]
+        # consecutive row groups together, PIECE_ROWS rows at least: one partition (and output part) per row group
+        # was hundreds of tiny ones for a file written in small groups (review V53, 4)
+        starts, first, count = [0, *itertools.accumulate(sizes)], 0, 0
+        for i, n in enumerate(sizes):
+            count += n
+            if count >= PIECE_ROWS or i == len(sizes) - 1:
+                pieces.append((fs, f, tuple(range(first, i + 1)), starts[first], rng))
+                first, count = i + 1, 0
+    return meta, pieces or [(fs, f, (), 0, rng)]
 
 
 def _expand(paths: list[str]) -> list[str]:
