@@ -368,3 +368,19 @@ def test_a_named_range_index_is_read_in_pieces_of_many_row_groups(tmp_path, monk
     assert ddf.npartitions == 3  # 15, 15 and 10 rows
     got = ddf.compute(scheduler="synchronous")
     assert got["row"].tolist() == list(range(100, 220, 3)) and got["Prot"].tolist() == stars["Prot"].tolist()
+
+
+def test_dask_names_a_parquet_file_as_typed(tmp_path, monkeypatch, capsys):
+    """The dask engine's index-clash note named the file by its absolute path, the local engine's as typed
+    (review V53, 8): both as typed now."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    clash = STARS.rename(columns={"Prot": "prot"})
+    clash.index = pd.Index([9, 8, 7, 6], name="prot")
+    clash.to_parquet(tmp_path / "clash.parquet")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    read_dask("clash.parquet")
+    err = capsys.readouterr().err
+    assert "gyroage: note: clash.parquet's pandas index 'prot' is not read" in err and str(tmp_path) not in err

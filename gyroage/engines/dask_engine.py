@@ -170,8 +170,9 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                 for f in files:
                     info = pq.read_metadata(f, filesystem=fs)
                     schema = info.schema.to_arrow_schema()
-                    metas[f] = parquet_input.parquet_meta(schema, f, roles)
-                    clash = parquet_input.say_index_clashes(schema, f)
+                    shown = path if Path(path).is_file() else f  # as typed, as the local engine names it
+                    metas[f] = parquet_input.parquet_meta(schema, shown, roles)
+                    clash = parquet_input.say_index_clashes(schema, shown)
                     found.append((fs, f, parquet_input.range_index(schema, info.num_rows), clash))
                     indexes[f] = parquet_input.index_names(schema, info.num_rows)
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
