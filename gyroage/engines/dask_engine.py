@@ -173,7 +173,8 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                     shown = path if Path(path).is_file() else f  # as typed, as the local engine names it
                     metas[f] = parquet_input.parquet_meta(schema, shown, roles)
                     clash = parquet_input.say_index_clashes(schema, shown)
-                    found.append((fs, f, parquet_input.range_index(schema, info.num_rows), clash))
+                    sizes = [info.row_group(i).num_rows for i in range(info.num_row_groups)]
+                    found.append((fs, f, parquet_input.range_index(schema, info.num_rows), clash, sizes))
                     indexes[f] = parquet_input.index_names(schema, info.num_rows)
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
                 raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
@@ -193,22 +194,20 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                             f"{other} has {said(names)}, {first} {said(indexes[first])}; write them alike "
                             "(reset_index), or date them apart")
     meta.log()
-    if not any(rng or clash for _, _, rng, clash in found):
+    if not any(rng or clash for _, _, rng, clash, _ in found):
         return meta, []
     pieces = []
-    for fs, f, rng, _ in found:
-        with fs.open(f, "rb") as fh:
-            info = pq.ParquetFile(fh).metadata
-            sizes = [info.row_group(i).num_rows for i in range(info.num_row_groups)]
+    for fs, f, rng, _, sizes in found:
         # consecutive row groups together, PIECE_ROWS rows at least: one partition (and output part) per row group
         # was hundreds of tiny ones for a file written in small groups (review V53, 4)
-        starts, first, count = [0, *itertools.accumulate(sizes)], 0, 0
+        starts, start, count = [0, *itertools.accumulate(sizes)], 0, 0
         for i, n in enumerate(sizes):
             count += n
             if count >= PIECE_ROWS or i == len(sizes) - 1:
-                pieces.append((fs, f, tuple(range(first, i + 1)), starts[first], rng))
-                first, count = i + 1, 0
-    return meta, pieces or [(fs, f, (), 0, rng)]
+                pieces.append((fs, f, tuple(range(start, i + 1)), starts[start], rng))
+                start, count = i + 1, 0
+    fs, f, rng = found[0][:3]
+    return meta, pieces or [(fs, f, (), 0, rng)]  # no rows in any file: the columns, as the local reader hands on
 
 
 def _expand(paths: list[str]) -> list[str]:
