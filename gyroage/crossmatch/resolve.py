@@ -96,12 +96,18 @@ def detect_ids(columns: list[str], id_column: str | None = None, id_type: str | 
     if ra and dec and id_type is None:
         return InputIds("radec", None, ra, dec)
     need = "no identifier column: need one of source_id, tic, kic or ra+dec (or name it with --id-column)"
+    # Gaia's own 'Gaia DR3 nnn' designation and VizieR's Source (I/355/gaiadr3) hold Gaia DR3 ids, but a bare
+    # 'source' is as often where a period came from: pointed at, not taken
+    if (likely := io.find_column(columns, *GAIA_ID_HINTS)) is not None and id_type is None:
+        need += f"; '{likely}' may hold Gaia DR3 ids (Gaia's designation, VizieR's Source): --id-column {likely} " \
+                "--id-type gaia reads them"
     if (ra or dec) and id_type is None:  # half a position: say which half is missing
         raise UserError(f"{need}; found '{ra or dec}' but {_missing_coordinates(ra, dec)}")
     raise UserError(need)
 
 
 _ID_NAMES = {"gaia": "Gaia DR3", "tic": "TIC", "kic": "KIC"}
+GAIA_ID_HINTS = ("designation", "source")  # named in the no-identifier error, never taken (detect_ids)
 
 
 def _by_alias(columns: list[str], aliases: tuple[str, ...], what: str, fallback: bool = False) -> list[str]:

@@ -724,3 +724,22 @@ def test_an_infinite_id_cell_is_no_rounded_id(values):
     big = pd.concat([values, pd.Series([3042751300887401416.0 if values.dtype.kind == "f" else "3.04e18"])],
                     ignore_index=True)
     assert "rounded" in float_column_note(big, "tic")
+
+
+@pytest.mark.parametrize("column", ["designation", "DESIGNATION", "Source"])
+def test_no_identifier_column_names_a_gaia_id_column_under_gaias_or_vizier_s_name(column):
+    """Gaia's own designation ('Gaia DR3 nnn') and VizieR's Source (I/355/gaiadr3) were 'no identifier column' with
+    nothing pointing at them (review V50, 13); the line names the column and the options that read it, which do."""
+    with pytest.raises(UserError) as info:
+        detect_ids(["name", column, "prot"])
+    message = str(info.value)
+    assert message.startswith("no identifier column") and f"--id-column {column} --id-type gaia" in message, message
+    assert "\n" not in message
+    assert detect_ids(["name", column, "prot"], id_column=column, id_type="gaia") == InputIds("gaia", column)
+    assert parse_ids(pd.Series(["Gaia DR3 4600000000000000002"]), "gaia").tolist() == [4600000000000000002]
+
+
+def test_no_identifier_column_without_such_a_column_names_none():
+    with pytest.raises(UserError) as info:
+        detect_ids(["name", "sources", "prot"])
+    assert "--id-type gaia" not in str(info.value)
