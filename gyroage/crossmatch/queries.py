@@ -181,12 +181,9 @@ def fetch_gaia(services: Services, ids: list[int],
     if not frames:
         return pd.DataFrame(columns=cols)
     _require(frames, cols, "Gaia (gaiadr3.gaia_source)")
-    g = pd.concat(frames, ignore_index=True)
-    g["source_id"] = int_ids(g["source_id"])
+    g = _sources(frames)
     for c in cols[1:]:
         g[c] = to_floats(g[c]) if c in g else np.nan
-    # merged on the id, a row without one would be every unmatched input row's
-    g = g[g["source_id"].notna()]
     copies = g.loc[g["source_id"].duplicated(keep=False), cols].drop_duplicates()
     if differing is not None and copies["source_id"].duplicated().any():
         differing(copies.loc[copies["source_id"].duplicated(), "source_id"].unique().tolist())
@@ -195,8 +192,7 @@ def fetch_gaia(services: Services, ids: list[int],
 
 def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float,
                        warn: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions; a row without a
-    source_id is dropped, as :func:`fetch_gaia` drops it.
+    """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions (:func:`_sources`).
 
     A single cone whose answer fills the sync row cap may lack sources (its nearest among them): ``warn`` is told.
     """
@@ -211,10 +207,16 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
     if not frames:
         return pd.DataFrame(columns=cols)
     _require(frames, cols, "Gaia (cone search)")
+    return _sources(frames).drop_duplicates("source_id")
+
+
+def _sources(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Gaia answers as one frame of sources: ``source_id`` as exact integers (Int64), rows without one dropped. A
+    row without an id is no source: kept, its NA made the batch's ids floats, each rounded to another source's, and
+    merged on the id it became every unmatched input row's."""
     src = pd.concat(frames, ignore_index=True)
     src["source_id"] = int_ids(src["source_id"])
-    # A row without an id is no source; kept, its NA made the batch's ids floats, each rounded to another source's.
-    return src[src["source_id"].notna()].drop_duplicates("source_id")
+    return src[src["source_id"].notna()]
 
 
 def fetch_neighbourhood(services: Services, column: str, ids: list[int]) -> pd.DataFrame:
