@@ -46,6 +46,11 @@ def _exponent_id(text: str) -> int | None:
     return i if len((m.group(1) + (m.group(2) or "")).lstrip("0")) >= len(str(i)) else None
 
 
+def numpy_dtype(dtype) -> np.dtype:
+    """The numpy type under ``dtype``: pandas' nullable Float32/Int64 carry it as ``numpy_dtype``."""
+    return getattr(dtype, "numpy_dtype", dtype)
+
+
 def _exact_limit(dtype) -> float:
     """The bound below which a float of ``dtype`` holds every integer: 2**53 for float64, 2**24 for float32."""
     return 2.0 ** (np.finfo(dtype).nmant + 1)
@@ -58,7 +63,7 @@ _FLOAT_TEXT_RE = r"\s*(?:\d+\.\d*|\d+(?:\.\d*)?[eE][+-]?\d{1,3})\s*"
 def float_column_note(values: pd.Series, column: str) -> str | None:
     """The note naming a float column (or one of float text) whose ids reach its exact-integer limit (2**53 for
     float64 and text, 2**24 for float32): those rows are invalid_id, and only the column's type says why."""
-    dtype = getattr(values.dtype, "numpy_dtype", values.dtype)
+    dtype = numpy_dtype(values.dtype)
     if dtype.kind == "f":
         limit = _exact_limit(dtype)
         v = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
@@ -88,7 +93,7 @@ def parse_ids(values: pd.Series, kind: str | None = None) -> np.ndarray:
     float32, has been rounded to some other star's id, so it is missing (the row's ``invalid_id``), never matched.
     """
     pattern = _ID_RE[kind]
-    dtype = getattr(values.dtype, "numpy_dtype", values.dtype)  # pandas' Float32 too
+    dtype = numpy_dtype(values.dtype)
     column_limit = _exact_limit(dtype) if dtype.kind == "f" else FLOAT_EXACT_LIMIT
 
     def one(v) -> int | None:

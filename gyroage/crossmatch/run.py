@@ -28,6 +28,7 @@ from gyroage.crossmatch.colours import (
     error_by_name,
     role_in,
 )
+from gyroage.crossmatch.id_parsing import numpy_dtype
 from gyroage.crossmatch.queries import (
     CATALOGUE_BY_NAME,
     DEFAULT_SOURCES,
@@ -396,7 +397,7 @@ def _ids_as_read(frame: pd.DataFrame, ids: InputIds) -> pd.DataFrame:
     read 100000050, neither the file's number nor the user's (100000049)."""
     narrow = {c: "Float64" if isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype) else np.float64
               for c in (ids.column, *(c for _, c in ids.fallbacks)) if c is not None
-              and (d := getattr(frame[c].dtype, "numpy_dtype", frame[c].dtype)).kind == "f" and d.itemsize < 8}
+              and (d := numpy_dtype(frame[c].dtype)).kind == "f" and d.itemsize < 8}
     return frame.astype(narrow) if narrow else frame
 
 
