@@ -184,17 +184,17 @@ def fetch_gaia(services: Services, ids: list[int],
     g = _sources(frames)
     for c in cols[1:]:
         g[c] = to_floats(g[c]) if c in g else np.nan
-    copies = g.loc[g["source_id"].duplicated(keep=False), cols].drop_duplicates()
-    if differing is not None and copies["source_id"].duplicated().any():
-        differing(copies.loc[copies["source_id"].duplicated(), "source_id"].unique().tolist())
-    return g.drop_duplicates("source_id")
+    return _first_of_each(g, cols, differing)
 
 
 def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float,
-                       warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+                       warn: Callable[[str], None] | None = None,
+                       differing: Callable[[list[int]], None] | None = None) -> pd.DataFrame:
     """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions (:func:`_sources`).
 
     A single cone whose answer fills the sync row cap may lack sources (its nearest among them): ``warn`` is told.
+    Of several rows for one source the first is kept, and ``differing`` told the ids whose rows differ (a source
+    in two batches' cones comes back twice, identical, and says nothing).
     """
     def capped() -> None:
         if warn is not None:
@@ -207,7 +207,15 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
     if not frames:
         return pd.DataFrame(columns=cols)
     _require(frames, cols, "Gaia (cone search)")
-    return _sources(frames).drop_duplicates("source_id")
+    return _first_of_each(_sources(frames), cols, differing)
+
+
+def _first_of_each(src: pd.DataFrame, cols: list[str], differing: Callable[[list[int]], None] | None) -> pd.DataFrame:
+    """The first row of each source of ``src``; ``differing`` is told the ids whose rows differ in ``cols``."""
+    copies = src.loc[src["source_id"].duplicated(keep=False), cols].drop_duplicates()
+    if differing is not None and copies["source_id"].duplicated().any():
+        differing(copies.loc[copies["source_id"].duplicated(), "source_id"].unique().tolist())
+    return src.drop_duplicates("source_id")
 
 
 def _sources(frames: list[pd.DataFrame]) -> pd.DataFrame:

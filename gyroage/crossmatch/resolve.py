@@ -247,10 +247,12 @@ def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
 
 
 def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
-            warn: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status; warnings go to ``warn``."""
+            warn: Callable[[str], None] | None = None,
+            cone_differing: Callable[[list[int]], None] | None = None) -> pd.DataFrame:
+    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status; warnings go to ``warn``,
+    the ids of sources a cone search answered in differing rows to ``cone_differing`` (counted over the run)."""
     if ids.fallbacks:
-        return _resolve_mixed(frame, ids, services, radius_arcsec, warn)
+        return _resolve_mixed(frame, ids, services, radius_arcsec, warn, cone_differing)
     n = len(frame)
     gaia = np.full(n, None, dtype=object)
     tic = np.full(n, None, dtype=object)
@@ -265,7 +267,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
         # a position off the sky is a bad identifier: never sent to the service (which may wrap it or fail the query)
         good = (ra >= 0) & (ra < 360) & (np.abs(dec) <= 90)  # False for NaN
         status[~good] = INVALID_ID
-        gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec, warn)
+        gaia, sep, status = _cone_match(ra, dec, good, status, services, radius_arcsec, warn, cone_differing)
     else:
         parsed = parse_ids(frame[ids.column], ids.kind)
         status[np.array([p is None for p in parsed], dtype=bool)] = INVALID_ID
@@ -332,11 +334,12 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
 
 
 def _resolve_mixed(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
-                   warn: Callable[[str], None] | None) -> pd.DataFrame:
+                   warn: Callable[[str], None] | None,
+                   cone_differing: Callable[[list[int]], None] | None = None) -> pd.DataFrame:
     """Each row through its first readable id of ``ids.column`` then ``ids.fallbacks``; rows keep their order."""
     columns = [(ids.kind, ids.column), *ids.fallbacks]
     if not len(frame):
-        return resolve(frame, InputIds(ids.kind, ids.column), services, radius_arcsec, warn)
+        return resolve(frame, InputIds(ids.kind, ids.column), services, radius_arcsec, warn, cone_differing)
     route = np.zeros(len(frame), dtype=int)  # index into columns; rows with no readable id stay with the first
     unread = np.ones(len(frame), dtype=bool)
     for j, (kind, col) in enumerate(columns):
@@ -347,7 +350,7 @@ def _resolve_mixed(frame: pd.DataFrame, ids: InputIds, services: Services, radiu
     for j, (kind, col) in enumerate(columns):
         rows = np.flatnonzero(route == j)
         if rows.size:
-            part = resolve(frame.iloc[rows], InputIds(kind, col), services, radius_arcsec, warn)
+            part = resolve(frame.iloc[rows], InputIds(kind, col), services, radius_arcsec, warn, cone_differing)
             parts.append(part.set_axis(rows))
     return pd.concat(parts).sort_index().reset_index(drop=True)
 
@@ -386,13 +389,13 @@ def angsep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
 
 def _cone_match(ra: np.ndarray, dec: np.ndarray, good: np.ndarray, status: np.ndarray, services: Services,
                 radius_arcsec: float, warn: Callable[[str], None] | None = None,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                differing: Callable[[list[int]], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest Gaia DR3 source within the radius of each ``good`` position; ``status`` updated in place."""
     n = len(ra)
     gaia = np.full(n, None, dtype=object)
     sep = np.full(n, np.nan)
     idx = np.flatnonzero(good)
-    src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec, warn)
+    src = fetch_cone_sources(services, ra[idx], dec[idx], radius_arcsec, warn, differing)
     # int64, never float64: a 19-digit id as a float is another source's (the answer's ids are exact, none missing)
     sid, sra, sdec = src["source_id"].to_numpy("int64"), src["ra"].to_numpy(float), src["dec"].to_numpy(float)
     gmag = pd.to_numeric(src["phot_g_mean_mag"], errors="coerce").to_numpy(float)

@@ -265,6 +265,7 @@ class CrossmatchReport:
     unknown_gaia: int = 0
     # Sources Gaia answered with several differing rows (the first of each kept).
     gaia_differing: set[int] = field(default_factory=set)
+    cone_differing: set[int] = field(default_factory=set)  # the same of the cone search's answers (positions)
     messages: list[str] = field(default_factory=list)  # warnings, each once, in the order first seen
 
     def warn(self, message: str) -> None:
@@ -281,7 +282,7 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     """
     report = report if report is not None else CrossmatchReport()
     ext = extinction if extinction is not None else settings.extinction_for(list(frame.columns))
-    res = resolve(frame, ids, services, settings.radius_arcsec, report.warn)
+    res = resolve(frame, ids, services, settings.radius_arcsec, report.warn, report.cone_differing.update)
     status = res["_status"].to_numpy(dtype=object).copy()
     report.resolve_notes.update(note for note in res["_note"] if note)
     n = len(frame)
@@ -470,6 +471,9 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
     if report.gaia_differing:  # the service's contract is one row a source: a mirror joining another table breaks it
         report.warn(f"warning: Gaia answered several differing rows for {len(report.gaia_differing)} source(s) "
                     f"(the lowest: source_id {min(report.gaia_differing)}); the first row of each is used")
+    if report.cone_differing:  # the first row's position and G decide the match
+        report.warn(f"warning: Gaia's cone search answered several differing rows for {len(report.cone_differing)} "
+                    f"source(s) (the lowest: source_id {min(report.cone_differing)}); the first row of each is used")
     for note, message in RESOLVE_WARNINGS.items():
         if report.resolve_notes[note]:
             report.warn(message.format(n=report.resolve_notes[note]))

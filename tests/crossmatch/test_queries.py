@@ -314,3 +314,33 @@ def test_the_dr2_note_is_for_gaia_id_inputs_only(tmp_path, sky):
     out, messages = _run(tmp_path, sky, f"source_id\n{GA}\n{GB}\n")
     assert out["crossmatch_status"].tolist() == ["not_found", "ok"]
     assert any(m.startswith("note: 1 Gaia id(s) not_found") for m in messages), messages
+
+
+@pytest.mark.parametrize("factor", [1.5, 1.0])
+def test_several_differing_cone_rows_for_one_source_are_said(tmp_path, sky, factor):
+    """A cone answer's differing rows for one source kept the first silently, where gaia_source's warn in a counted
+    line: they now warn the same way (a position decides by the first row's ra, dec and G); identical copies, as two
+    batches' cones answer a shared source, stay silent."""
+    import numpy as np
+    from astropy.table import vstack
+
+    from tests.crossmatch import fakesky
+
+    a, b = fakesky.GAIA[GA], fakesky.GAIA[GB]
+    rows = f"name,ra,dec\nA,{a[0]},{a[1]}\nB,{b[0]},{b[1]}\n"
+    healthy, quiet = _run(tmp_path, sky, rows)
+
+    def doubled(t):
+        both = vstack([t, _scaled(t, factor)])
+        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]  # each copy after its row
+
+    sky.mangle["gaia"] = [_cone_rows(doubled)]
+    sky.mangle_all.add("gaia")
+    out, messages = _run(tmp_path, sky, rows)
+    assert out.equals(healthy)
+    new = [m for m in messages if m not in quiet]
+    if factor == 1.0:
+        assert new == []
+    else:
+        assert len(new) == 1 and "2 source(s)" in new[0] and "cone" in new[0] and "\n" not in new[0], new
+        assert f"the lowest: source_id {min(GA, GB)}" in new[0], new
