@@ -249,7 +249,8 @@ def _look_up(table: dict, keys: np.ndarray, status: np.ndarray) -> np.ndarray:
 def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,
             warn: Callable[[str], None] | None = None,
             cone_differing: Callable[[list[int]], None] | None = None) -> pd.DataFrame:
-    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable) and a provisional status; warnings go to ``warn``,
+    """Per input row: Gaia DR3 source_id, TIC, KIC (nullable), a provisional status and whether the row was read by
+    its Gaia id (``_by_gaia``: a mixed list's TIC and KIC rows are not); warnings go to ``warn``,
     the ids of sources a cone search answered in differing rows to ``cone_differing`` (counted over the run)."""
     if ids.fallbacks:
         return _resolve_mixed(frame, ids, services, radius_arcsec, warn, cone_differing)
@@ -330,7 +331,7 @@ def resolve(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcse
 
     return pd.DataFrame({"source_id": pd.array(gaia, dtype="Int64"), "tic": pd.array(tic, dtype="Int64"),
                          "kic": pd.array(kic, dtype="Int64"), "match_sep_arcsec": sep, "_status": status,
-                         "_note": note})
+                         "_note": note, "_by_gaia": np.full(n, ids.kind == "gaia")})
 
 
 def _resolve_mixed(frame: pd.DataFrame, ids: InputIds, services: Services, radius_arcsec: float,

@@ -289,8 +289,8 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()), report.gaia_differing.update)
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
     found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
-    if "gaia" in (ids.kind, *(kind for kind, _ in ids.fallbacks)):  # only a list of Gaia ids can hold DR2 ones
-        report.unknown_gaia += int(((status == OK) & ~found).sum())
+    # only a Gaia id can be a DR2 one: a mixed list's TIC and KIC rows reach their source through the TIC
+    report.unknown_gaia += int(((status == OK) & ~found & res["_by_gaia"].to_numpy(bool)).sum())
     status[(status == OK) & ~found] = NOT_FOUND
 
     plx = g["parallax"].to_numpy(float)

@@ -344,3 +344,16 @@ def test_several_differing_cone_rows_for_one_source_are_said(tmp_path, sky, fact
     else:
         assert len(new) == 1 and "2 source(s)" in new[0] and "cone" in new[0] and "\n" not in new[0], new
         assert f"the lowest: source_id {min(GA, GB)}" in new[0], new
+
+
+def test_the_dr2_note_counts_only_the_rows_read_by_their_gaia_id(tmp_path, sky):
+    """In a mixed list a TIC row whose DR3 source gaia_source did not answer was counted in the 'if the list holds
+    Gaia DR2 ids' note, though it holds no Gaia id: the note counts the rows read by their Gaia id only."""
+    from tests.crossmatch.fakesky import GD
+
+    sky.mangle["gaia"] = [_gaia_source_rows(lambda t: t[[r not in (GA, GD) for r in t["source_id"]]])]
+    sky.mangle_all.add("gaia")
+    out, messages = _run(tmp_path, sky, f"source_id,tic\n{GA},\n,2000004\n{GB},\n")
+    assert out["crossmatch_status"].tolist() == ["not_found", "not_found", "ok"]
+    said = [m for m in messages if "DR2" in m]
+    assert len(said) == 1 and said[0].startswith("note: 1 Gaia id(s) not_found"), said
