@@ -33,7 +33,7 @@ def read_parquet(source: str | Path, chunksize: int, roles: dict[str, str] | Non
         raise UserError(f"cannot read Parquet {source}: {str(exc).splitlines()[0]}") from None
     meta = parquet_meta(pf.schema_arrow, source, roles)
     meta.log()
-    say_index_clashes(pf.schema_arrow, source)
+    say_index_clashes(index_clashes(pf.schema_arrow), source)
     ranged, done = range_index(pf.schema_arrow, pf.metadata.num_rows), 0
     any_batch = False
     for batch in pf.iter_batches(batch_size=chunksize):
@@ -77,21 +77,27 @@ def index_names(schema, num_rows: int) -> tuple[str, ...]:
     return ((ranged[0],) if ranged else ()) + tuple(levels)
 
 
-def say_index_clashes(schema, source) -> bool:
-    """Say, in one line, each pandas index level of a Parquet file of ``schema`` named like one of its columns, which
-    is not read (the column is; the level may hold other values: it was dropped without a word, review V52, 10).
-    Whether there was one (dask's ``read_parquet`` fails on it)."""
+def index_clashes(schema) -> tuple[str, ...]:
+    """The pandas index levels of a Parquet file of ``schema`` named like one of its columns: not read (the column
+    is; the level may hold other values: it was dropped without a word, review V52, 10), and dask's
+    ``read_parquet`` fails on them."""
     pandas = schema.pandas_metadata or {}
     stored = {c.get("field_name"): c.get("name") for c in pandas.get("columns") or [] if isinstance(c, dict)}
     index = pandas.get("index_columns") or []
     data = set(schema.names) - {c for c in index if isinstance(c, str)}
     names = [c.get("name") if isinstance(c, dict) else stored.get(c) for c in index]
-    clashes = [str(n) for n in names if n is not None and n in data]
+    return tuple(str(n) for n in names if n is not None and n in data)
+
+
+def say_index_clashes(clashes: tuple[str, ...], source, files: int = 1) -> bool:
+    """Say, in one line, the :func:`index_clashes` of ``source`` (the first of ``files`` files sharing them: a
+    folder's parts said once, not a line each); whether there were any."""
     if clashes:
         where = "stdin" if str(source) == "-" else source
-        notices.say(f"gyroage: note: {where}'s pandas index {', '.join(repr(n) for n in clashes)} "
-                    f"{'is' if len(clashes) == 1 else 'are'} not read: a column has its name (if it holds other "
-                    "values, write it under another name)")
+        level = f"pandas index {', '.join(repr(n) for n in clashes)}"
+        whose = f"{where}'s {level}" if files == 1 else f"the {level} of {files} files (the first: {where})"
+        notices.say(f"gyroage: note: {whose} {'is' if len(clashes) == 1 else 'are'} not read: a column has its name "
+                    "(if it holds other values, write it under another name)")
     return bool(clashes)
 
 

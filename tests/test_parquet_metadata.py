@@ -384,3 +384,22 @@ def test_dask_names_a_parquet_file_as_typed(tmp_path, monkeypatch, capsys):
     read_dask("clash.parquet")
     err = capsys.readouterr().err
     assert "gyroage: note: clash.parquet's pandas index 'prot' is not read" in err and str(tmp_path) not in err
+
+
+def test_dask_says_an_index_clash_once_for_a_folder_of_parts(tmp_path, capsys):
+    """A folder whose part files share an index level named like a column said the note once per part file (a
+    line per file of a folder of hundreds): said once a run now, naming how many files and the first."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    clash = STARS.rename(columns={"Prot": "prot"})
+    clash.index = pd.Index([9, 8, 7, 6], name="prot")
+    (tmp_path / "in").mkdir()
+    for k in range(3):
+        clash.to_parquet(tmp_path / "in" / f"part.{k}.parquet")
+    capsys.readouterr()
+    got = read_dask(str(tmp_path / "in")).compute(scheduler="synchronous")
+    said = [line for line in capsys.readouterr().err.splitlines() if "not read" in line]
+    assert len(said) == 1 and "index 'prot'" in said[0] and "3 files" in said[0], said
+    assert "part.0.parquet" in said[0], said
+    assert got["prot"].tolist() == clash["prot"].tolist() * 3

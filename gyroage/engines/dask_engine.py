@@ -162,6 +162,7 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
     metas: dict[str, parquet_input.ParquetMeta] = {}
     found: list[tuple] = []
     indexes: dict[str, tuple[str, ...]] = {}  # each file's index columns: a part without one lost its column
+    clashes: dict[tuple[str, ...], list[str]] = {}  # index levels named like a column -> the files (as shown)
     for path in paths:
         fs, _, listed = fsspec.core.get_fs_token_paths(path)  # a glob expanded, as dask expands it
         for p in listed or [path]:
@@ -172,12 +173,16 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                     schema = info.schema.to_arrow_schema()
                     shown = path if Path(path).is_file() else f  # as typed, as the local engine names it
                     metas[f] = parquet_input.parquet_meta(schema, shown, roles)
-                    clash = parquet_input.say_index_clashes(schema, shown)
+                    clash = parquet_input.index_clashes(schema)
+                    if clash:
+                        clashes.setdefault(clash, []).append(shown)
                     sizes = [info.row_group(i).num_rows for i in range(info.num_row_groups)]
                     found.append((fs, f, parquet_input.range_index(schema, info.num_rows), clash, sizes))
                     indexes[f] = parquet_input.index_names(schema, info.num_rows)
             except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
                 raise UserError(f"cannot read Parquet {p}: {str(exc).splitlines()[0]}") from None
+    for clash, shown in clashes.items():  # once a run: a folder of hundreds of parts said it in as many lines
+        parquet_input.say_index_clashes(clash, shown[0], len(shown))
     if not metas:
         return parquet_input.ParquetMeta(), []
     (first, meta), *rest = metas.items()
