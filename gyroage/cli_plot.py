@@ -56,7 +56,7 @@ def plot_posterior_cmd(
     input: Annotated[str, typer.Argument(help=f"{TABLES} table of stars; '-' for stdin.")],
     row: Annotated[int, typer.Option("--row", help="0-based input row to plot.")] = 0,
     output: FigureOut = None,
-    method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram over the grid curve).")] = "grid",
+    method: Annotated[str, typer.Option(help="grid, or mcmc (samples histogram, the grid curve dashed beside it).")] = "grid",
     model: ModelOpt = None,
     seed: SeedOpt = 0,
     true_age_myr: Annotated[Optional[float], typer.Option(help="Mark a reference age (Myr, > 0).")] = None,

@@ -255,7 +255,11 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
         else:
             xs = np.union1d(e[(e > a) & (e < b)], [a, b])
             ax.fill_between(myr(xs), height(xs), step="post", color=colour, lw=0, label=label)
-    ax.plot(myr(x), pdf, color="#08306b", lw=1.5, label="grid posterior")
+    if samples is None:
+        ax.plot(myr(x), pdf, color="#08306b", lw=1.5, label="grid posterior")
+    else:  # the samples are the result (their intervals, median and MAP): the grid's curve drawn only beside them,
+        # grey so that its dashes are not read as the median's
+        ax.plot(myr(x), pdf, color="0.35", lw=0.8, ls="--", label="grid posterior curve (for comparison)")
     if samples is not None:
         # the draws are kept from the (calibrated) chain, up to a fixed number: its n_eff says how many count
         kept = f"{samples.size} kept" + (f", n_eff {n_eff:.0f}" if n_eff is not None and np.isfinite(n_eff) else "")

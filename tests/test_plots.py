@@ -518,6 +518,41 @@ def test_mcmc_bands_are_shaded_under_the_samples_they_belong_to():
     plt.close(fig)
 
 
+@needs_matplotlib
+@pytest.mark.parametrize("from_grid", [False, True])
+def test_mcmc_draws_the_grid_curve_thin_and_dashed_beside_the_samples(from_grid):
+    """plot posterior --method mcmc drew the grid's curve at full weight (solid, 1.5 pt) over the samples' histogram,
+    so it read as the result, though the intervals, median and MAP are the samples'. It is now thin and dashed,
+    labelled in the legend as the grid's curve; the histogram is the heaviest line. Without samples it stays the
+    solid curve it is."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gyroage.plots import posterior_figure
+
+    x = np.linspace(6.0, 10.3, 401)
+    pdf = np.exp(-0.5 * ((x - 9.0) / 0.2) ** 2)
+    pdf /= np.trapezoid(pdf, x)
+    samples = np.random.default_rng(0).normal(9.0, 0.3, 5000)
+    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
+    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
+    summary["age_map_myr"] = q[2]
+    fig = posterior_figure(x, pdf, summary, samples=samples, from_grid=from_grid)
+    ax = fig.axes[0]
+    (curve,) = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == x.size]
+    (hist,) = [p for p in ax.patches if "samples" in p.get_label()]
+    assert curve.get_linestyle() == "--" and curve.get_linewidth() < hist.get_linewidth(), curve.get_linestyle()
+    assert curve.get_label().startswith("grid posterior") and "curve" in curve.get_label(), curve.get_label()
+    assert curve.get_label() in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    fig = posterior_figure(x, pdf, summary)
+    (curve,) = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == x.size]
+    assert curve.get_linestyle() == "-" and curve.get_linewidth() == 1.5 and curve.get_label() == "grid posterior"
+    plt.close(fig)
+
+
 def _run_bytes(*args: str, cwd) -> subprocess.CompletedProcess:
     """The console entry point with stdout kept as bytes (a figure's)."""
     return subprocess.run([sys.executable, "-m", "gyroage.cli", *args], capture_output=True, cwd=cwd, timeout=120)
