@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import glob
 import itertools
-import logging
 import re
-import signal
-import threading
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -27,6 +24,7 @@ from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.modelcard import load_card
 from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
+from gyroage.engines.dask_connect import connect, mute_distributed, require_inputs
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
 from gyroage.files import AtomicFile, atomic_path, is_parquet
@@ -321,17 +319,19 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
         raise UserError("--processes is the local engine's: with --engine dask the workers (--workers, or the "
                         "scheduler's) run the partitions in parallel; leave --processes at 1")
     check_outputs(source, target)
+    if client is None:  # named now, not after a scheduler's 20 s or a cluster's start
+        require_inputs([str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source])
     made = prepare_target(target, directory=True)  # before a cluster starts; its folders go again if the run fails
     tmp = None
     try:
-        client, own = _connect(client, scheduler, workers)
+        client, own = connect(client, scheduler, workers)
         try:
             progress = Progress("estimate", unit="stars", quiet=quiet)
             tmp = AtomicFile(target, suffix=".dask-tmp", directory=True)
             counts = _compute(source, tmp.path, settings, model, chunksize, blocksize, client, progress, command)
         except KeyboardInterrupt:
             if own is not None:
-                _mute_distributed()
+                mute_distributed()
             raise
         finally:
             if own is not None:  # a cluster we started; a caller's client stays open
@@ -347,44 +347,6 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
         raise
     progress.close(extra=counts_text(counts))
     return counts
-
-
-def _mute_distributed() -> None:
-    """Drop every later record of distributed's stderr handlers in this process: a run interrupted (Ctrl-C, SIGTERM)
-    says one line. LocalCluster silences them only until ``close`` gives the handlers their old levels back, while
-    its event loop may still log a comm it finds closed ("Batched Comm Closed" and a traceback, 1 run in 4)."""
-    for handler in logging.getLogger("distributed").handlers:
-        handler.addFilter(lambda record: False)
-
-
-def _connect(client, scheduler: str | None, workers: int | None):
-    """(client, cluster we started or None): the caller's client, the scheduler's, or a new LocalCluster's."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise UserError("the dask engine needs dask.distributed: pip install 'gyroage[dask]'") from None
-    if client is not None:
-        return client, None
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="20s"), None
-        except (OSError, ValueError, TypeError) as exc:  # a malformed address (no port: "threads") is a ValueError
-            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    # A terminal's Ctrl-C reaches every process of the group: worker processes started while SIGINT is ignored
-    # inherit that, so only this process stops (one line, then the cluster is closed) and no worker prints its
-    # KeyboardInterrupt traceback. Its logs (warnings while being torn down) are silenced likewise: a failing task
-    # still reaches us through its future.
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:
-        # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on 8787 unless told: a port
-        # of the system's choosing, so another cluster on 8787 does not print distributed's multi-line warning
-        own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL)
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
-    return Client(own), own
 
 
 def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: int, blocksize, client,

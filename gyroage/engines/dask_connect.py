@@ -1,0 +1,93 @@
+"""The Dask engine's cluster: the caller's client, a scheduler's (checked to be one, in bounded time) or a LocalCluster
+of our own; the local inputs checked before any of them is tried.
+
+distributed is imported inside the functions, as in :mod:`gyroage.engines.dask_engine`.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from gyroage import io
+from gyroage.errors import UserError
+
+CONNECT_SECONDS = 20  # --scheduler: distributed's connect timeout; its handshake gets 5 s more at most
+
+
+def require_inputs(paths: list[str]) -> None:
+    """A local input that is not there (no file, directory or match of its pattern), in one line; a URL is Dask's."""
+    if "-" in paths:
+        raise UserError("the dask engine reads files, not stdin")
+    for p in paths:
+        if "://" not in p and not Path(p).exists() and not glob.glob(p):
+            io.require_input_file(p)
+
+
+def mute_distributed() -> None:
+    """Drop every later record of distributed's stderr handlers in this process: a run interrupted (Ctrl-C, SIGTERM)
+    says one line. LocalCluster silences them only until ``close`` gives the handlers their old levels back, while
+    its event loop may still log a comm it finds closed ("Batched Comm Closed" and a traceback, 1 run in 4)."""
+    for handler in logging.getLogger("distributed").handlers:
+        handler.addFilter(lambda record: False)
+
+
+def connect(client, scheduler: str | None, workers: int | None):
+    """(client, cluster we started or None): the caller's client, the scheduler's, or a new LocalCluster's."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UserError("the dask engine needs dask.distributed: pip install 'gyroage[dask]'") from None
+    if client is not None:
+        return client, None
+    if scheduler:
+        _handshake(scheduler)
+        try:
+            return Client(scheduler, timeout=f"{CONNECT_SECONDS}s"), None
+        except (OSError, ValueError, TypeError) as exc:  # a malformed address (no port: "threads") is a ValueError
+            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    # A terminal's Ctrl-C reaches every process of the group: worker processes started while SIGINT is ignored
+    # inherit that, so only this process stops (one line, then the cluster is closed) and no worker prints its
+    # KeyboardInterrupt traceback. Its logs (warnings while being torn down) are silenced likewise: a failing task
+    # still reaches us through its future.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on 8787 unless told: a port
+        # of the system's choosing, so another cluster on 8787 does not print distributed's multi-line warning
+        own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    return Client(own), own
+
+
+def _handshake(scheduler: str) -> None:
+    """Refuse, in one line, an address where no Dask scheduler answers. distributed's ``timeout`` does not cover the
+    handshake's read (a silent service, an HTTP server, was waited on for ever), and other bytes (an SSH server's)
+    are read as a frame length: numpy's MemoryError. So a first handshake, in a loop of its own, under a deadline."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect as open_comm
+
+    async def greet() -> None:
+        comm = await open_comm(scheduler, timeout=CONNECT_SECONDS)
+        await comm.close()
+
+    hint = "(is that its address and port?)"
+    try:
+        with ThreadPoolExecutor(1) as thread:  # a loop of its own, even if the caller's thread runs one (Jupyter)
+            thread.submit(asyncio.run, asyncio.wait_for(greet(), CONNECT_SECONDS + 5)).result()
+    except asyncio.TimeoutError:  # our deadline; connect's own ("Timed out trying to connect") is an OSError
+        raise UserError(f"cannot reach the Dask scheduler at {scheduler}: it did not answer as a Dask scheduler "
+                        f"within {CONNECT_SECONDS + 5} s {hint}") from None
+    except (OSError, ValueError, TypeError) as exc:  # refused, closed; a malformed address (no port) is a ValueError
+        raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    except Exception:  # a MemoryError, a decoding error: not distributed's protocol
+        raise UserError(f"cannot reach the Dask scheduler at {scheduler}: it did not answer as a Dask scheduler "
+                        f"{hint}") from None

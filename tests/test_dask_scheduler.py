@@ -1,0 +1,97 @@
+"""--engine dask --scheduler ADDR where something answers at ADDR that is no Dask scheduler (review V54, 1)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytest.importorskip("distributed")
+
+
+def _serve(reply: bytes | None) -> Iterator[str]:
+    """A local service at the address yielded: it accepts every connection and sends ``reply`` (an SSH server's
+    greeting on a wrong port) or, if None, says nothing and keeps the connection open (an HTTP server)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:  # closed at the end of the test
+                return
+            held.append(conn)
+            if reply is not None:
+                conn.sendall(reply)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.fixture
+def junk() -> Iterator[str]:
+    yield from _serve(b"SSH-2.0-OpenSSH_9.6\r\n" + b"x" * 64)
+
+
+@pytest.fixture
+def silent() -> Iterator[str]:
+    yield from _serve(None)
+
+
+def _input(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("prot,bp_rp0\n10,1.0\n")
+    return src
+
+
+def test_a_service_answering_with_junk_is_one_line(tmp_path, junk):
+    """An SSH server's greeting read as a Dask frame length made numpy allocate exabytes: a MemoryError traceback,
+    exit 1. Now one line naming the address, exit 2, no output."""
+    src = _input(tmp_path)
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "d.parquet"), "--engine", "dask", "--scheduler", junk)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == f"gyroage: error: cannot reach the Dask scheduler at {junk}: it did not answer as a Dask " \
+                         "scheduler (is that its address and port?)\n"
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]
+
+
+def test_a_silent_service_ends_in_one_line_within_the_deadline(tmp_path, silent, monkeypatch):
+    """A service that accepts and says nothing (an HTTP server) made the run wait for ever: distributed's timeout
+    does not cover the handshake's read. Now an overall deadline (the connect timeout and 5 s; 2 s here) ends it."""
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.engines import dask_connect, dask_engine
+    from gyroage.errors import UserError
+
+    monkeypatch.setattr(dask_connect, "CONNECT_SECONDS", 2)
+    src = _input(tmp_path)
+    start = time.monotonic()
+    with pytest.raises(UserError) as err:
+        dask_engine.run_dask(str(src), tmp_path / "d.parquet", EstimateSettings(), scheduler=silent)
+    assert time.monotonic() - start < 15
+    assert str(err.value) == f"cannot reach the Dask scheduler at {silent}: it did not answer as a Dask scheduler " \
+                             "within 7 s (is that its address and port?)"
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "missing.parquet", "missing-*.csv"])
+def test_a_missing_input_is_named_before_the_scheduler_is_tried(tmp_path, junk, name):
+    """The input was looked for only once connected: a missing file was reported as the scheduler's error (20 s
+    later, for an address that does not answer). Now the file is named first, whatever is at the address."""
+    res = run_cli("estimate", str(tmp_path / name), "-o", str(tmp_path / "d.parquet"), "--engine", "dask",
+                  "--scheduler", junk)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == f"gyroage: error: input file not found: {tmp_path / name}\n"
+    assert not list(tmp_path.iterdir())
