@@ -117,6 +117,7 @@ def plot_posterior_cmd(
 
 
 def plot_sequence_cmd(
+    ctx: typer.Context,
     output: FigureOut = None,
     ages_myr: Annotated[Optional[list[float]], typer.Option("--age", help="Age in Myr, within the model's age grid (repeatable).")] = None,
     data: Annotated[Optional[str], typer.Option(help=f"{TABLES} table of stars to overlay (prot, bp_rp0); '-' for stdin.")] = None,
@@ -129,13 +130,14 @@ def plot_sequence_cmd(
     """Period vs colour: the model's 16/50/84% period bands at chosen ages, data overlaid, untrained regions hatched."""
     from gyroage.plots import plot_sequence
     from gyroage.progress import check_stdout_open
+    from gyroage.provenance import command_line
 
     if output is not None:  # no -o: a file (sequence.<format>); -o - is stdout
         check_stdout_open(output, what="figure")
     if quiet:
         _hush_fonts()
     path = plot_sequence(output, ages_myr or [120.0, 670.0, 2500.0], data=data, colour_by=colour_by, model=model,
-                         fmt=fmt, dpi=dpi, log=None if quiet else _plot_note)
+                         fmt=fmt, dpi=dpi, log=None if quiet else _plot_note, command=command_line(ctx))
     if not quiet:
         _plot_note(f"wrote {_where(path)}")
 

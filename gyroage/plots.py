@@ -341,10 +341,11 @@ def marker_area(n: int) -> float:
 
 def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame | None = None,
                   colour_by: str | None = None, model=None, fmt: str | None = None, dpi: float = DPI,
-                  log=None) -> Path:
+                  log=None, command: str | None = None) -> Path:
     """Period vs (BP-RP)0 with the model's 16-84% bands and medians at ``ages_myr``; returns the path.
 
-    ``log``: called with each line naming the columns of ``data`` read (the CLI prints them).
+    ``log``: called with each line naming the columns of ``data`` read (the CLI prints them). The file records the
+    model and ages (:func:`gyroage.provenance.sequence_provenance`; ``command``: the command line).
     """
     from gyroage import io
     from gyroage.core.api import AgeModel
@@ -366,8 +367,11 @@ def plot_sequence(output: str | Path | None, ages_myr, data: str | pd.DataFrame 
         if colour_by:  # its refusal too comes before the lines naming the columns read
             io.require_column(list(frame.columns), colour_by)
         _say_columns(frame, Reddening(), log, options=False)  # plot sequence has no --ebprp/--av/--ebv
+    from gyroage.provenance import sequence_provenance
+
     fig = sequence_figure(am, ages, frame, colour_by)
-    return save_figure(fig, out_path, fmt, dpi)
+    record = sequence_provenance(am.card, am.density.onnx_path.parent, ages, command)
+    return save_figure(fig, out_path, fmt, dpi, record)
 
 
 def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:

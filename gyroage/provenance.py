@@ -264,6 +264,11 @@ def estimate_provenance(card, model_dir: str | Path | None, settings, columns: M
     return out
 
 
+def sequence_provenance(card, model_dir: str | Path | None, ages_myr, command: str | None = None) -> dict[str, str]:
+    """``plot sequence``'s record: which gyroage and model drew the bands (its SHA-256s), at which ages."""
+    return {**_made_by(command), **_model(card, model_dir), "ages_myr": ", ".join(_num(a) for a in ages_myr)}
+
+
 def group_provenance(card, model_dir: str | Path | None, prior, n_grid: int, outlier_weight: float | None,
                      systematic_dex: float | None, reddening, main_sequence: bool, by: str | None,
                      membership: str | None, columns: Mapping[str, str], command: str | None,

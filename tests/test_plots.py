@@ -617,6 +617,24 @@ def test_a_figure_names_its_prior_and_records_its_settings(tmp_path, figures):
 
 
 @needs_matplotlib
+def test_a_sequence_figure_records_its_model_and_ages(tmp_path):
+    """plot sequence's file recorded only 'gyroage <version>', so a stale example figure could not be told from a
+    current one (review V54, 2). It now carries the model, its SHA-256s and the ages, as plot posterior's does."""
+    import json
+
+    from PIL import Image
+
+    from gyroage.core.modelcard import default_model_dir
+    from gyroage.plots import plot_sequence
+
+    png = plot_sequence(tmp_path / "s.png", [120, 2500], dpi=20)
+    record = json.loads(Image.open(png).text["gyroage"])
+    card = (default_model_dir() / "gyroage-model.json").read_bytes()
+    assert record["model"] == "shipped" and record["ages_myr"] == "120, 2500"
+    assert record["model_card_sha256"] == __import__("hashlib").sha256(card).hexdigest()
+
+
+@needs_matplotlib
 def test_a_star_name_with_a_line_break_stays_on_the_titles_line_and_q_is_quiet(tmp_path):
     """A quoted name holding a line break ('B\\r\\n2', valid CSV) split the title over two lines, and matplotlib's
     'Glyph 13 missing from font' warning was printed under -q with a line of gyroage's source (review V51, 8). The
