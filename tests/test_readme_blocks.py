@@ -1,8 +1,9 @@
 """Every ```python block of the README runs as written (the API block's `model.estimate(frame)` raised NameError).
 
 Each block is run in a fresh namespace, from the directory a reader would be in: the checkout for the API block,
-a directory where the bash line before it wrote ``post.parquet`` for the posteriors block, ``models/`` for the
-onnxruntime-only block. The one block that needs a SLURM cluster and object storage is only compiled.
+a directory where the bash line before it wrote ``post.parquet`` for the posteriors block (the onnxruntime-only
+block, too, runs from the checkout, where README's commands run: it named the graph as if in ``models/``). The one
+block that needs a SLURM cluster and object storage is only compiled.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ WHERE = {
     "from gyroage import AgeModel": "checkout",
     "# SLURM, with dask-jobqueue": None,  # needs dask-jobqueue, a SLURM scheduler and an s3:// survey
     "import numpy as np, pandas as pd": "posteriors",
-    "import numpy as np, onnxruntime as ort": "models",
+    "import numpy as np, onnxruntime as ort": "checkout",
     "import numpy as np, pandas as pd, gyroage": "checkout",  # Coeval groups: group-age from Python
     # --processes from Python: run as a script, its __main__ guard true
     "from gyroage import AgeModel, EstimateSettings, SamplerSettings, read_stars": "checkout",
@@ -45,8 +46,6 @@ def test_readme_python_block_runs_as_written(block, tmp_path, monkeypatch):
         return
     if where == "checkout":
         monkeypatch.chdir(ROOT)
-    elif where == "models":
-        monkeypatch.chdir(ROOT / "models")
     elif where == "scratch":
         monkeypatch.chdir(tmp_path)
     else:  # the README's bash line before it: gyroage estimate stars.csv -o ages.csv --posteriors post.parquet
