@@ -95,3 +95,27 @@ def test_a_missing_input_is_named_before_the_scheduler_is_tried(tmp_path, junk, 
     assert res.returncode == 2, res.stderr
     assert res.stderr == f"gyroage: error: input file not found: {tmp_path / name}\n"
     assert not list(tmp_path.iterdir())
+
+
+def test_sigterm_while_waiting_on_a_silent_service_ends_the_run_at_once(tmp_path, silent):
+    """The first handshake's thread was joined on the way out, so SIGTERM (or Ctrl-C) while a silent service was
+    being waited on ended the run only at the deadline (22 s later): it is a daemon now, and the run ends at once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    src = _input(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "gyroage.cli", "estimate", str(src), "-o", str(tmp_path / "d.parquet"),
+                             "--engine", "dask", "--scheduler", silent], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    time.sleep(4)  # well into the handshake (distributed imports in about 1 s)
+    assert proc.poll() is None
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - start < 5, err
+    assert proc.returncode == 143 and err == "gyroage: terminated (SIGTERM)\n", err
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]

@@ -71,7 +71,6 @@ def _handshake(scheduler: str) -> None:
     handshake's read (a silent service, an HTTP server, was waited on for ever), and other bytes (an SSH server's)
     are read as a frame length: numpy's MemoryError. So a first handshake, in a loop of its own, under a deadline."""
     import asyncio
-    from concurrent.futures import ThreadPoolExecutor
 
     from distributed.comm import connect as open_comm
 
@@ -79,10 +78,23 @@ def _handshake(scheduler: str) -> None:
         comm = await open_comm(scheduler, timeout=CONNECT_SECONDS)
         await comm.close()
 
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(greet(), CONNECT_SECONDS + 5))
+        except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
+            failed.append(exc)
+
+    # A thread with a loop of its own, even if the caller's runs one (Jupyter); a daemon, so that Ctrl-C or SIGTERM
+    # while it waits ends the run at once instead of after the deadline
+    thread = threading.Thread(target=run, name="gyroage-dask-handshake", daemon=True)
+    thread.start()
+    thread.join()
     hint = "(is that its address and port?)"
     try:
-        with ThreadPoolExecutor(1) as thread:  # a loop of its own, even if the caller's thread runs one (Jupyter)
-            thread.submit(asyncio.run, asyncio.wait_for(greet(), CONNECT_SECONDS + 5)).result()
+        if failed:
+            raise failed[0]
     except asyncio.TimeoutError:  # our deadline; connect's own ("Timed out trying to connect") is an OSError
         raise UserError(f"cannot reach the Dask scheduler at {scheduler}: it did not answer as a Dask scheduler "
                         f"within {CONNECT_SECONDS + 5} s {hint}") from None
