@@ -357,3 +357,28 @@ def test_the_dr2_note_counts_only_the_rows_read_by_their_gaia_id(tmp_path, sky):
     assert out["crossmatch_status"].tolist() == ["not_found", "not_found", "ok"]
     said = [m for m in messages if "DR2" in m]
     assert len(said) == 1 and said[0].startswith("note: 1 Gaia id(s) not_found"), said
+
+
+def test_a_cone_row_without_a_position_is_dropped_for_the_complete_copy(tmp_path, sky):
+    """A cone answer giving each source twice, first with ra/dec NULL, kept that first copy: a star 0" from its
+    source became not_found (review V56, 1). A cone row that cannot place its source is dropped, as one without a
+    source_id is, and the complete copy decides."""
+    from astropy.table import vstack
+
+    from tests.crossmatch import fakesky
+
+    a, b = fakesky.GAIA[GA], fakesky.GAIA[GB]
+    rows = f"name,ra,dec\nA,{a[0]},{a[1]}\nB,{b[0]},{b[1]}\n"
+    healthy, _ = _run(tmp_path, sky, rows)
+    assert healthy["crossmatch_status"].tolist() == ["ok", "ok"], healthy[["source_id", "crossmatch_status"]]
+
+    def unplaced_first(t):
+        blind = t.copy()
+        blind["ra"].mask = [True] * len(blind)
+        blind["dec"].mask = [True] * len(blind)
+        return vstack([blind, t])
+
+    sky.mangle["gaia"] = [_cone_rows(unplaced_first)]
+    sky.mangle_all.add("gaia")
+    out, _ = _run(tmp_path, sky, rows)
+    assert out.equals(healthy), out[["source_id", "crossmatch_status"]]
