@@ -553,6 +553,34 @@ def test_mcmc_draws_the_grid_curve_thin_and_dashed_beside_the_samples(from_grid)
     plt.close(fig)
 
 
+@needs_matplotlib
+@pytest.mark.parametrize("from_grid", [False, True])
+def test_the_grid_curve_is_labelled_sampled_when_the_samples_are_drawn_from_it(from_grid):
+    """A star that took the grid's posterior (grid_posterior) had the curve its samples are drawn from labelled
+    'grid posterior curve (for comparison)' (review V56, 4): it is labelled as sampled then; beside a chain's samples
+    it stays 'for comparison'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gyroage.plots import posterior_figure
+
+    x = np.linspace(6.0, 10.3, 401)
+    pdf = np.exp(-0.5 * ((x - 9.0) / 0.2) ** 2)
+    pdf /= np.trapezoid(pdf, x)
+    samples = np.random.default_rng(0).normal(9.0, 0.2, 1000)
+    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
+    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
+    summary["age_map_myr"] = q[2]
+    fig = posterior_figure(x, pdf, summary, samples=samples, from_grid=from_grid)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    curve = [t for t in texts if t.startswith("grid posterior curve")]
+    want = "grid posterior curve (sampled)" if from_grid else "grid posterior curve (for comparison)"
+    assert curve == [want], texts
+
+
 def _run_bytes(*args: str, cwd) -> subprocess.CompletedProcess:
     """The console entry point with stdout kept as bytes (a figure's)."""
     return subprocess.run([sys.executable, "-m", "gyroage.cli", *args], capture_output=True, cwd=cwd, timeout=120)
