@@ -258,11 +258,14 @@ def posterior_figure(log10_age, pdf, summary: dict, samples=None, title: str = "
     if samples is None:
         ax.plot(myr(x), pdf, color="#08306b", lw=1.5, label="grid posterior")
     else:  # the samples are the result (their intervals, median and MAP): the grid's curve drawn only beside them,
-        # grey so that its dashes are not read as the median's
-        ax.plot(myr(x), pdf, color="0.35", lw=0.8, ls="--", label="grid posterior curve (for comparison)")
+        # grey so that its dashes are not read as the median's; under grid_posterior it is what they were drawn from
+        ax.plot(myr(x), pdf, color="0.35", lw=0.8, ls="--",
+                label=f"grid posterior curve ({'sampled' if from_grid else 'for comparison'})")
     if samples is not None:
-        # the draws are kept from the (calibrated) chain, up to a fixed number: its n_eff says how many count
-        kept = f"{samples.size} kept" + (f", n_eff {n_eff:.0f}" if n_eff is not None and np.isfinite(n_eff) else "")
+        # the draws are kept from the (calibrated) chain, up to a fixed number: its n_eff, the whole chain's (not
+        # the kept draws'), says how many count
+        kept = f"{samples.size} kept" + (f", chain n_eff {n_eff:.0f}" if n_eff is not None and np.isfinite(n_eff)
+                                         else "")
         what = f"samples of the grid posterior ({samples.size} kept)" if from_grid else f"MCMC samples ({kept})"
         ax.stairs(dens, myr(e), color="#d94801", lw=1.2, label=what)
     ax.axvline(s["age_p50_myr"], color="#08306b", ls="--", lw=1.0, label="median")

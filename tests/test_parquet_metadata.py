@@ -403,3 +403,23 @@ def test_dask_says_an_index_clash_once_for_a_folder_of_parts(tmp_path, capsys):
     assert len(said) == 1 and "index 'prot'" in said[0] and "3 files" in said[0], said
     assert "part.0.parquet" in said[0], said
     assert got["prot"].tolist() == clash["prot"].tolist() * 3
+
+
+@pytest.mark.parametrize("typed", ["in", "in/", "in/part.*.parquet"])
+def test_dask_names_a_folder_s_or_glob_s_part_as_typed(tmp_path, monkeypatch, capsys, typed):
+    """The once-a-run index-clash note named a folder's or glob's first part by its absolute path, though the input
+    was typed relative (review V56, 3): the folder or glob as typed, joined with the part's name, now."""
+    pytest.importorskip("dask.dataframe")
+    from gyroage.engines.dask_engine import read_dask
+
+    clash = STARS.rename(columns={"Prot": "prot"})
+    clash.index = pd.Index([9, 8, 7, 6], name="prot")
+    (tmp_path / "in").mkdir()
+    for k in range(2):
+        clash.to_parquet(tmp_path / "in" / f"part.{k}.parquet")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    read_dask(typed)
+    said = [line for line in capsys.readouterr().err.splitlines() if "not read" in line]
+    assert len(said) == 1 and "2 files (the first: in/part.0.parquet)" in said[0], said
+    assert str(tmp_path) not in said[0], said

@@ -355,7 +355,7 @@ def test_mcmc_histogram_label_gives_the_effective_sample_count(tmp_path):
     res = run_cli("plot", "posterior", str(csv), "--method", "mcmc", "--max-steps", "60", "-o", str(out))
     assert res.returncode == 0, res.stderr
     svg = out.read_text()
-    assert f"MCMC samples (1000 kept, n_eff {n_eff:.0f})" in svg and "n=1000" not in svg
+    assert f"MCMC samples (1000 kept, chain n_eff {n_eff:.0f})" in svg and "n=1000" not in svg
 
 
 @needs_matplotlib
@@ -551,6 +551,58 @@ def test_mcmc_draws_the_grid_curve_thin_and_dashed_beside_the_samples(from_grid)
     (curve,) = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == x.size]
     assert curve.get_linestyle() == "-" and curve.get_linewidth() == 1.5 and curve.get_label() == "grid posterior"
     plt.close(fig)
+
+
+@needs_matplotlib
+def test_the_histogram_label_says_its_n_eff_is_the_chain_s():
+    """'MCMC samples (1000 kept, n_eff 4402)' read as 4402 effective draws among the 1000 shown, though mcmc_n_eff
+    is counted on the whole chain the 1000 are kept from (review V56, noticed): the label says it is the chain's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gyroage.plots import posterior_figure
+
+    x = np.linspace(6.0, 10.3, 401)
+    pdf = np.exp(-0.5 * ((x - 9.0) / 0.2) ** 2)
+    pdf /= np.trapezoid(pdf, x)
+    samples = np.random.default_rng(0).normal(9.0, 0.2, 1000)
+    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
+    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
+    summary["age_map_myr"] = q[2]
+    fig = posterior_figure(x, pdf, summary, samples=samples, n_eff=4402.4)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert "MCMC samples (1000 kept, chain n_eff 4402)" in texts, texts
+
+
+@needs_matplotlib
+@pytest.mark.parametrize("from_grid", [False, True])
+def test_the_grid_curve_is_labelled_sampled_when_the_samples_are_drawn_from_it(from_grid):
+    """A star that took the grid's posterior (grid_posterior) had the curve its samples are drawn from labelled
+    'grid posterior curve (for comparison)' (review V56, 4): it is labelled as sampled then; beside a chain's samples
+    it stays 'for comparison'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gyroage.plots import posterior_figure
+
+    x = np.linspace(6.0, 10.3, 401)
+    pdf = np.exp(-0.5 * ((x - 9.0) / 0.2) ** 2)
+    pdf /= np.trapezoid(pdf, x)
+    samples = np.random.default_rng(0).normal(9.0, 0.2, 1000)
+    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
+    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
+    summary["age_map_myr"] = q[2]
+    fig = posterior_figure(x, pdf, summary, samples=samples, from_grid=from_grid)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    curve = [t for t in texts if t.startswith("grid posterior curve")]
+    want = "grid posterior curve (sampled)" if from_grid else "grid posterior curve (for comparison)"
+    assert curve == [want], texts
 
 
 def _run_bytes(*args: str, cwd) -> subprocess.CompletedProcess:

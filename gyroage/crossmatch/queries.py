@@ -193,8 +193,9 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
     """Gaia DR3 sources (id, ra, dec, G) within ``radius_arcsec`` of any of the positions (:func:`_sources`).
 
     A single cone whose answer fills the sync row cap may lack sources (its nearest among them): ``warn`` is told.
-    Of several rows for one source the first is kept, and ``differing`` told the ids whose rows differ (a source
-    in two batches' cones comes back twice, identical, and says nothing).
+    A row without a finite ra and dec is dropped, as one without a source_id is; of several rows for one source the
+    first is kept, and ``differing`` told the ids whose rows differ (a source in two batches' cones comes back
+    twice, identical, and says nothing).
     """
     def capped() -> None:
         if warn is not None:
@@ -207,7 +208,10 @@ def fetch_cone_sources(services: Services, ra: np.ndarray, dec: np.ndarray, radi
     if not frames:
         return pd.DataFrame(columns=cols)
     _require(frames, cols, "Gaia (cone search)")
-    return _first_of_each(_sources(frames), cols, differing)
+    src = _sources(frames)
+    # a row without a position cannot place its source: kept first, it would hide the complete copy after it
+    placed = np.isfinite(to_floats(src["ra"])) & np.isfinite(to_floats(src["dec"]))
+    return _first_of_each(src[placed], cols, differing)
 
 
 def _first_of_each(src: pd.DataFrame, cols: list[str], differing: Callable[[list[int]], None] | None) -> pd.DataFrame:

@@ -288,7 +288,8 @@ def crossmatch_chunk(frame: pd.DataFrame, ids: InputIds, services: Services, set
     n = len(frame)
     gaia = fetch_gaia(services, unique_ids(res["source_id"][status == OK].dropna()), report.gaia_differing.update)
     g = res[["source_id"]].merge(gaia, on="source_id", how="left")
-    found = g["phot_g_mean_mag"].notna().to_numpy() | g["phot_bp_mean_mag"].notna().to_numpy()
+    # found: gaia_source answered the id (a DR3 source without G or BP photometry is one: no_colour, below)
+    found = res["source_id"].isin(gaia["source_id"]).fillna(False).to_numpy(bool)
     # only a Gaia id can be a DR2 one: a mixed list's TIC and KIC rows reach their source through the TIC
     report.unknown_gaia += int(((status == OK) & ~found & res["_by_gaia"].to_numpy(bool)).sum())
     status[(status == OK) & ~found] = NOT_FOUND

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import itertools
+import os
 import re
 from collections import Counter
 from functools import partial
@@ -169,7 +170,7 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                 for f in files:
                     info = pq.read_metadata(f, filesystem=fs)
                     schema = info.schema.to_arrow_schema()
-                    shown = path if Path(path).is_file() else f  # as typed, as the local engine names it
+                    shown = _as_typed(path, f)
                     metas[f] = parquet_input.parquet_meta(schema, shown, roles)
                     clash = parquet_input.index_clashes(schema)
                     if clash:
@@ -211,6 +212,18 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                 start, count = i + 1, 0
     fs, f, rng = found[0][:3]
     return meta, pieces or [(fs, f, (), 0, rng)]  # no rows in any file: the columns, as the local reader hands on
+
+
+def _as_typed(path: str, f: str) -> str:
+    """File ``f`` (fsspec's absolute name) of the input ``path``, named as the local engine names it: as typed, a
+    local folder's or glob's part as the folder or glob's directory was typed joined with its name under it."""
+    if Path(path).is_file():
+        return path
+    if "://" in path:
+        return f
+    base = path if Path(path).is_dir() else os.path.dirname(re.split(r"[*?\[]", path, maxsplit=1)[0])
+    rel = os.path.relpath(f, os.path.abspath(base or "."))
+    return f if rel.startswith("..") else os.path.join(base, rel)  # not under it (a link resolved): as fsspec has it
 
 
 def _expand(paths: list[str]) -> list[str]:

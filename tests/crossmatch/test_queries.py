@@ -357,3 +357,43 @@ def test_the_dr2_note_counts_only_the_rows_read_by_their_gaia_id(tmp_path, sky):
     assert out["crossmatch_status"].tolist() == ["not_found", "not_found", "ok"]
     said = [m for m in messages if "DR2" in m]
     assert len(said) == 1 and said[0].startswith("note: 1 Gaia id(s) not_found"), said
+
+
+def test_a_cone_row_without_a_position_is_dropped_for_the_complete_copy(tmp_path, sky):
+    """A cone answer giving each source twice, first with ra/dec NULL, kept that first copy: a star 0" from its
+    source became not_found (review V56, 1). A cone row that cannot place its source is dropped, as one without a
+    source_id is, and the complete copy decides."""
+    from astropy.table import vstack
+
+    from tests.crossmatch import fakesky
+
+    a, b = fakesky.GAIA[GA], fakesky.GAIA[GB]
+    rows = f"name,ra,dec\nA,{a[0]},{a[1]}\nB,{b[0]},{b[1]}\n"
+    healthy, _ = _run(tmp_path, sky, rows)
+    assert healthy["crossmatch_status"].tolist() == ["ok", "ok"], healthy[["source_id", "crossmatch_status"]]
+
+    def unplaced_first(t):
+        blind = t.copy()
+        blind["ra"].mask = [True] * len(blind)
+        blind["dec"].mask = [True] * len(blind)
+        return vstack([blind, t])
+
+    sky.mangle["gaia"] = [_cone_rows(unplaced_first)]
+    sky.mangle_all.add("gaia")
+    out, _ = _run(tmp_path, sky, rows)
+    assert out.equals(healthy), out[["source_id", "crossmatch_status"]]
+
+
+def test_a_source_gaia_answers_without_g_and_bp_is_found_not_counted_as_dr2(tmp_path, sky, monkeypatch):
+    """gaia_source answered a DR3 id with its parallax but no G and no BP (as for some faint DR3 sources): the row
+    was not_found, 'no counterpart', and counted in the 'if the list holds Gaia DR2 ids' note (review V56, 2).
+    Found is now 'Gaia answered the id': the row is no_colour, and the note counts only the unanswered id."""
+    from tests.crossmatch import fakesky
+
+    nan = float("nan")
+    monkeypatch.setitem(fakesky.GAIA, GB, (*fakesky.GAIA[GB][:2], nan, nan, *fakesky.GAIA[GB][4:]))
+    out, messages = _run(tmp_path, sky, f"source_id\n{GA}\n{GB}\n{GAIA_NOT_FOUND}\n")
+    assert out["crossmatch_status"].tolist() == ["ok", "no_colour", "not_found"], out[["source_id", "crossmatch_status"]]
+    assert out.loc[1, "source_id"] == GB and out.loc[1, "parallax_mas"] == fakesky.GAIA[GB][7]
+    said = [m for m in messages if "DR2" in m]
+    assert len(said) == 1 and said[0].startswith("note: 1 Gaia id(s) not_found"), said
