@@ -61,11 +61,11 @@ def train(
         check_excluded,
         default_catalogue_path,
         match_clusters,
-        read_selection,
         training_set,
         val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
+    from gyroage.build.loco_checks import read_hashed
     from gyroage.build.training import (
         TrainSettings,
         check_normalisation,
@@ -74,7 +74,6 @@ def train(
         train_flow,
         train_info,
     )
-    from gyroage.core.modelcard import sha256
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
     _check_out_dir(out, "--out")
@@ -91,7 +90,8 @@ def train(
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
                                source)
     path = catalogue or default_catalogue_path()
-    selection = read_selection(path)  # its reasons worked out once: notices, rows trained on, refusals, summary
+    # its reasons worked out once (notices, rows trained on, refusals, summary); the hash is of the bytes read
+    selection, catalog_sha = read_hashed(path)
     frame = selection.frame
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection.applied}; "
@@ -121,7 +121,7 @@ def train(
         raise
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
-    info = train_info(result, data, str(path), sha256(path), selection.applied)
+    info = train_info(result, data, str(path), catalog_sha, selection.applied)
     if note:
         info["note"] = note
     (out / "train.json").write_text(json_text(info, indent=2) + "\n")  # val_nll is inf without validation clusters

@@ -54,7 +54,7 @@ from gyroage.build.main_sequence import held_out_height_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.density import check_outlier_weight
 from gyroage.core.groups import joint_age
-from gyroage.core.modelcard import outlier_log_density, sha256
+from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     calibrate,
     log_evidence,
@@ -143,7 +143,7 @@ class CatalogueRead:
 
 def read_catalogue(catalogue: str | Path) -> CatalogueRead:
     path = str(Path(catalogue).resolve())
-    return CatalogueRead(path, read_selection(path), sha256(path))
+    return CatalogueRead(path, *loco_checks.read_hashed(path))  # the hash of the bytes read, not of a later file
 
 
 def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settings: ValidateSettings | None = None,

@@ -22,6 +22,7 @@ from gyroage.build.catalogue import (
     check_excluded,
     cluster_table,
     match_clusters,
+    read_selection,
     repeats,
     training_set,
 )
@@ -30,6 +31,19 @@ from gyroage.errors import UserError
 
 # loco's ValidateSettings, which this module cannot import (loco imports it): any dataclass with a main-sequence field
 Settings = TypeVar("Settings")
+
+
+def read_hashed(path: str | Path, notices: bool = True) -> tuple[Selection, str]:
+    """(:func:`gyroage.build.catalogue.read_selection` of ``path``, the SHA-256 of the bytes it read): hashed before
+    and after reading, a file changed meanwhile refused in one line. A hash taken after training named an edited
+    file as the one trained on (review V55, 4); read_table reads paths (any format), so the bytes are hashed twice."""
+    from gyroage.core.modelcard import sha256
+
+    before = sha256(path) if Path(path).is_file() else None  # a missing file: read_selection's own refusal
+    selection = read_selection(path, notices)
+    if sha256(path) != before:
+        raise UserError(f"rotator catalogue {path} changed while it was read: run again once it is written")
+    return selection, before
 
 
 def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:

@@ -1,0 +1,60 @@
+"""Files that change while ``gyroage train`` or ``validate`` runs: the catalogue (edited, or replaced by a copy) and
+gyroage's own code (a ``git pull`` while the folds train). What a run records must be what it read and ran (review
+V55, 1, 3, 4; tiny synthetic catalogues only)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from tests.build.test_build_guards import FAST, cli, toy_catalogue, write_config  # noqa: E402
+from tests.conftest import one_line_error  # noqa: E402
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _edit_during(monkeypatch, module, name: str, cat: Path) -> None:
+    """Make ``module.name`` drop the catalogue's first 10 rows on disk before it runs (an edit while a run lasts)."""
+    real = getattr(module, name)
+
+    def edited(*args, **kwargs):
+        pd.read_csv(cat).iloc[10:].to_csv(cat, index=False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, edited)
+
+
+def test_train_records_the_hash_of_the_catalogue_it_read_not_of_a_later_edit(tmp_path, monkeypatch):
+    """train hashed the file after training: an edit meanwhile was recorded as the catalogue trained on (and
+    validate --write-card's catalogue check then took the edited file's LOCO for this flow)."""
+    from gyroage.build import training
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    read = _sha(cat)
+    _edit_during(monkeypatch, training, "train_flow", cat)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config",
+              str(write_config(tmp_path, FAST)), "-q")
+    assert res.exit_code == 0, res.output
+    info = json.loads((tmp_path / "run" / "train.json").read_text())
+    assert _sha(cat) != read and info["n_stars"] == 120
+    assert info["catalog"]["sha256"] == read
+
+
+def test_a_catalogue_changed_while_it_is_read_is_refused_in_one_line(tmp_path, monkeypatch):
+    from gyroage.build import catalogue
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    _edit_during(monkeypatch, catalogue, "read_table", cat)
+    res = cli("train", "--catalogue", str(cat), "--out", str(tmp_path / "run"), "--config",
+              str(write_config(tmp_path, FAST)), "-q")
+    one_line_error(res, f"rotator catalogue {cat} changed while it was read")
+    assert not (tmp_path / "run").exists()
