@@ -193,7 +193,7 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
                     with _sigint_ignored():  # the workers start here, and inherit it from their first instruction
                         futures = [pool.submit(run_fold, t) for t in tasks]
                     _report((f.result() for f in as_completed(futures)), progress)
-                except KeyboardInterrupt:  # Ctrl-C: stop the folds now (the CLI says "interrupted", exit 130)
+                except BaseException:  # Ctrl-C (exit 130), a fold's refusal (exit 2): stop the other folds now
                     _terminate(pool)
                     raise
     # after training: an interrupt left it naming a catalogue stale folds were not trained on (review V46, 5)

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gyroage.build.catalogue import read_selection, training_set
-from gyroage.build.loco_checks import rows_sha256
+from gyroage.build.catalogue import training_set
+from gyroage.build.loco_checks import read_hashed, rows_sha256
 from gyroage.build.training import TrainSettings, grid_log_prob, train_flow
 from gyroage.core.posterior import age_grid
+from gyroage.errors import UserError
 from gyroage.files import atomic_path, json_text
 
 
@@ -51,7 +52,11 @@ def run_fold(task: dict) -> dict:
     """
     torch.set_num_threads(1)
     start = time.perf_counter()
-    frame = read_selection(task["catalogue"], notices=False).frame
+    selection, sha = read_hashed(task["catalogue"], notices=False)
+    if sha != task["catalog_sha256"]:  # its rows would be scored against the run's reading of other bytes (V55, 3)
+        raise UserError(f"the catalogue {task['catalogue']} changed while validate ran (fold {task['cluster']} read "
+                        "other bytes than the run's first reading): run it again once it is written")
+    frame = selection.frame
     data = training_set(frame)
     held = data.cluster == task["cluster"]
     result = train_flow(data.subset(~held), TrainSettings.from_dict(task["train"]), quiet=True)

@@ -58,3 +58,17 @@ def test_a_catalogue_changed_while_it_is_read_is_refused_in_one_line(tmp_path, m
               str(write_config(tmp_path, FAST)), "-q")
     one_line_error(res, f"rotator catalogue {cat} changed while it was read")
     assert not (tmp_path / "run").exists()
+
+
+def test_validate_stops_when_a_fold_reads_another_catalogue_than_the_run(tmp_path, monkeypatch):
+    """A fold read the file again and saved its held-out rows as positions in its own reading, which the analysis
+    took from the run's first reading: an edit while validate ran scored one cluster's likelihoods against other
+    stars' ages (exit 0, no word)."""
+    from gyroage.build import loco
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    _edit_during(monkeypatch, loco, "val_clusters_capped", cat)  # after the run's reading, before the folds'
+    res = cli("validate", "--catalogue", str(cat), "--out", str(tmp_path / "v"), "--config",
+              str(write_config(tmp_path, FAST)), "--clusters", "C0", "--jobs", "1", "--no-main-sequence", "-q")
+    one_line_error(res, f"the catalogue {cat} changed while validate ran", "run it again")
+    assert not list((tmp_path / "v").rglob("*.npz")) and not (tmp_path / "v" / "loco_summary.json").exists()
