@@ -8,6 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -72,3 +73,24 @@ def test_validate_stops_when_a_fold_reads_another_catalogue_than_the_run(tmp_pat
               str(write_config(tmp_path, FAST)), "--clusters", "C0", "--jobs", "1", "--no-main-sequence", "-q")
     one_line_error(res, f"the catalogue {cat} changed while validate ran", "run it again")
     assert not list((tmp_path / "v").rglob("*.npz")) and not (tmp_path / "v" / "loco_summary.json").exists()
+
+
+def test_a_fold_whose_process_runs_other_code_than_the_run_stops_it(tmp_path):
+    """A spawned fold worker imports gyroage from disk but labelled its fold with the code hash of the run's start:
+    code changed meanwhile (a git pull, an edit) trained folds that a later run of the old code reused as its own."""
+    from gyroage.build.loco import ValidateSettings
+    from gyroage.build.loco_checks import code_version
+    from gyroage.build.loco_fold import run_fold
+    from gyroage.errors import UserError
+
+    cat = toy_catalogue(tmp_path / "cat.csv")
+    s = ValidateSettings(train=FAST)
+    start = {**code_version(), "source_sha256": "0" * 64}  # the run began with other code than this process's
+    task = {"catalogue": str(cat), "cluster": "C0", "path": str(tmp_path / "C0.npz"), "grid": list(s.grid),
+            "train": s.train_dict(), "key": s.key(), "catalog_sha256": _sha(cat), "gyroage": start}
+    with pytest.raises(UserError, match="gyroage's code changed during the run .*fold C0.*run it again"):
+        run_fold(task)
+    assert not (tmp_path / "C0.npz").exists()
+    meta = run_fold({**task, "gyroage": code_version()})  # the run's own code: trained and labelled with it
+    saved = json.loads(str(np.load(tmp_path / "C0.npz")["meta"]))
+    assert meta["gyroage"] == saved["gyroage"] == code_version()
