@@ -3,6 +3,7 @@ written, and what a ``--config`` file means (tiny catalogues written here: no te
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -234,6 +235,36 @@ def test_rebuilds_refuse_an_outlier_weight_they_would_not_apply_and_say_how_to_c
     res = cli("export", how, "--out", str(exported), "--outlier-weight", "0.1")
     one_line_error(res, "--outlier-weight", how, "gyroage export --checkpoint RUN --out DIR --outlier-weight W")
     assert (exported / "gyroage-model.json").read_bytes() == card
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_rebuild_refuses_a_checkpoint_that_is_not_the_cards_flow(exported, tmp_path, recorded):
+    """export --rebuild took any gyroage-flow.pt in the folder (another run's flow.pt copied in) and wrote its graphs
+    under a card describing another flow (its seed, epochs, calibration, validation): other ages, exit 0. The card
+    records the checkpoint's SHA-256 at export; a card written before (``recorded`` False) compares densities."""
+    card_path = exported / "gyroage-model.json"
+    card = json.loads(card_path.read_text())
+    own = hashlib.sha256((exported / "gyroage-flow.pt").read_bytes()).hexdigest()
+    if recorded:
+        assert card["training"]["checkpoint_sha256"] == own
+    else:
+        card["training"].pop("checkpoint_sha256", None)
+        card_path.write_text(json.dumps(card))
+    res = cli("export", "--rebuild", "--out", str(exported), "-q")  # its own flow: rebuilt, the SHA-256 recorded
+    assert res.exit_code == 0, res.output
+    assert json.loads(card_path.read_text())["training"]["checkpoint_sha256"] == own
+    if not recorded:  # again without the record: the other flow is caught by its density
+        card_path.write_text(json.dumps(card))
+    other = tmp_path / "other"
+    res = cli("train", "--catalogue", str(toy_catalogue(tmp_path / "cat.csv")), "--out", str(other), "--config",
+              str(write_config(tmp_path, {**FAST, "seed": 7})), "-q")
+    assert res.exit_code == 0, res.output
+    shutil.copyfile(other / "flow.pt", exported / "gyroage-flow.pt")
+    graphs = {p.name: p.read_bytes() for p in exported.glob("*.onnx")}
+    res = cli("export", "--rebuild", "--out", str(exported))
+    one_line_error(res, f"{exported / 'gyroage-flow.pt'} is not the flow the card in {exported} was exported from",
+                   "SHA-256" if recorded else "log density", "gyroage export --checkpoint RUN --out NEW_DIR")
+    assert {p.name: p.read_bytes() for p in exported.glob("*.onnx")} == graphs
 
 
 # 4. --config files ------------------------------------------------------------------------------------------------
