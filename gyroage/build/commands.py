@@ -414,13 +414,28 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
     if config is None:
         return {}, None
     try:
-        overrides = json.loads(config.read_text(encoding="utf-8-sig"))  # a BOM, as Windows editors write, is fine
+        # a BOM, as Windows editors write, is fine; a key written twice is not (json keeps the last without a word)
+        overrides = json.loads(config.read_text(encoding="utf-8-sig"), object_pairs_hook=_once(config))
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read --config {config}: {exc}") from None
     if not isinstance(overrides, dict) or not isinstance(overrides.get("flow", {}), dict):
         raise UserError(f"--config {config} must hold a JSON object of training settings (its 'flow' an object too)")
     note = overrides.pop("note", None)
     return overrides, note
+
+
+def _once(config: Path):
+    """A json ``object_pairs_hook`` refusing, in one line, a key written twice in one object of ``config`` (a value
+    appended to a copied config, or the first of two edited: the setting trained was not the one meant)."""
+    def pairs(items: list[tuple]) -> dict:
+        seen: dict = {}
+        for key, value in items:
+            if key in seen:
+                raise UserError(f"--config {config} sets {key!r} twice ({json.dumps(seen[key])} and "
+                                f"{json.dumps(value)}): keep one")
+            seen[key] = value
+        return seen
+    return pairs
 
 
 def _refuse_unknown(overrides: dict, config: Path | None) -> None:

@@ -273,6 +273,22 @@ def _trained_settings(run: Path) -> dict:
     return json.loads((run / "train.json").read_text())["settings"]
 
 
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("text, key, values", [
+    ('{"age_jitter_dex": 0.025, "max_epochs": 2,\n "age_jitter_dex": 0.1}', "age_jitter_dex", "(0.025 and 0.1)"),
+    ('{"flow": {"hidden": 8, "hidden": 16}}', "hidden", "(8 and 16)"),
+])
+def test_a_key_written_twice_in_a_config_is_refused_naming_it(tmp_path, command, text, key, values):
+    """json kept the last of a repeated key without a word: the setting trained was not the one the file seemed to
+    hold (V55, 5)."""
+    cfg = tmp_path / "dup.json"
+    cfg.write_text(text)
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config",
+              str(cfg))
+    one_line_error(res, f"--config {cfg} sets {key!r} twice {values}")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_configs_seed_holds_unless_seed_is_given(tmp_path):
     """--seed's default 0 silently replaced a config's "seed"; now --seed, else the config's seed, else 0."""
     cat = toy_catalogue(tmp_path / "cat.csv")
