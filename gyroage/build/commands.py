@@ -424,6 +424,11 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
     return overrides, note
 
 
+# the keys of a calibration file (benchmarks/candidates/*-calibration*.json, a card's calibration section)
+CALIBRATION_KEYS = ("colour_knots", "age_knots", "widths", "log10_age_knots", "sigma_dex", "level_knots",
+                    "level_scale")
+
+
 def _once(config: Path):
     """A json ``object_pairs_hook`` refusing, in one line, a key written twice in one object of ``config`` (a value
     appended to a copied config, or the first of two edited: the setting trained was not the one meant)."""
@@ -441,9 +446,17 @@ def _once(config: Path):
 def _refuse_unknown(overrides: dict, config: Path | None) -> None:
     """A --config key that is no training setting, one line naming it, the file and the known ones (not Python's
     "unexpected keyword argument"): a misspelt key would otherwise be the only sign the setting was not applied."""
-    from gyroage.build.training import unknown_setting_text
+    from dataclasses import fields
+
+    from gyroage.build.training import TrainSettings, unknown_setting_text
 
     unknown = unknown_setting_text(overrides, f" in {config}")
+    found = [k for k in overrides if k in CALIBRATION_KEYS]
+    if unknown and found and not {f.name for f in fields(TrainSettings)} & set(overrides):
+        # benchmarks/candidates holds both kinds: "unknown setting 'colour_knots' (did you mean 'colour_jitter'?)"
+        # read as a typo of a training key (review V55, 6)
+        raise UserError(f"--config {config} holds a calibration ({', '.join(found)}), not training settings: give a "
+                        "training config (models/train-config.json, benchmarks/candidates/relabel.json, ...)")
     if unknown:
         raise UserError(unknown)
 

@@ -289,6 +289,20 @@ def test_a_key_written_twice_in_a_config_is_refused_naming_it(tmp_path, command,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("name, keys", [("relabel-calibration.json", "colour_knots, age_knots, widths"),
+                                        ("main-sequence-calibration.json", "log10_age_knots, sigma_dex, level_knots")])
+def test_a_calibration_file_given_as_config_is_said_to_be_one(tmp_path, command, name, keys):
+    """benchmarks/candidates holds training configs and calibrations side by side; a calibration given to --config
+    was refused as a typo of a training key ("unknown setting 'colour_knots' ... did you mean 'colour_jitter'?")."""
+    cfg = ROOT / "benchmarks" / "candidates" / name
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config",
+              str(cfg))
+    line = one_line_error(res, f"--config {cfg} holds a calibration ({keys}", "not training settings",
+                          "models/train-config.json")
+    assert "did you mean" not in line
+
+
 def test_a_configs_seed_holds_unless_seed_is_given(tmp_path):
     """--seed's default 0 silently replaced a config's "seed"; now --seed, else the config's seed, else 0."""
     cat = toy_catalogue(tmp_path / "cat.csv")
