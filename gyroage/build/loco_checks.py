@@ -69,8 +69,10 @@ def chosen_clusters(selection: Selection, clusters: list[str] | None, min_member
     if clusters:
         clusters = match_clusters(clusters, frame["cluster"], left_out)  # "NGC 6811", ngc_6811: NGC6811
         small = [c for c in clusters if c not in names]
-        if small:
-            raise UserError(f"cluster {small[0]} has fewer than {min_members} selected members")
+        if small:  # its count and the option that admits it (review V55, 7)
+            n = int((frame["cluster"] == small[0]).sum())
+            raise UserError(f"cluster {small[0]} has {n} selected members, fewer than --min-members {min_members} "
+                            f"(give --min-members {n} to validate it)")
         if whole_for and set(clusters) != set(names):
             raise UserError(f"--write-card {whole_for}: --clusters holds {len(set(clusters))} of the {len(names)} "
                             f"clusters with {min_members} or more selected members, and the card's validation is "
