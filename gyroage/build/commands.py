@@ -61,11 +61,11 @@ def train(
         check_excluded,
         default_catalogue_path,
         match_clusters,
-        read_selection,
         training_set,
         val_clusters_notice,
     )
     from gyroage.build.export import save_checkpoint
+    from gyroage.build.loco_checks import read_hashed
     from gyroage.build.training import (
         TrainSettings,
         check_normalisation,
@@ -74,7 +74,6 @@ def train(
         train_flow,
         train_info,
     )
-    from gyroage.core.modelcard import sha256
 
     # The settings first: a bad --config or --max-epochs fails in one line before the catalogue is read.
     _check_out_dir(out, "--out")
@@ -91,7 +90,8 @@ def train(
     settings = _train_settings(TrainSettings.from_dict, {**overrides, **_given(seed=seed, max_epochs=max_epochs)},
                                source)
     path = catalogue or default_catalogue_path()
-    selection = read_selection(path)  # its reasons worked out once: notices, rows trained on, refusals, summary
+    # its reasons worked out once (notices, rows trained on, refusals, summary); the hash is of the bytes read
+    selection, catalog_sha = read_hashed(path)
     frame = selection.frame
     if frame.empty:  # training divided by the number of stars
         raise UserError(f"no star of rotator catalogue {path} passes the quality selection ({selection.applied}; "
@@ -121,7 +121,7 @@ def train(
         raise
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, out / "flow.pt")
-    info = train_info(result, data, str(path), sha256(path), selection.applied)
+    info = train_info(result, data, str(path), catalog_sha, selection.applied)
     if note:
         info["note"] = note
     (out / "train.json").write_text(json_text(info, indent=2) + "\n")  # val_nll is inf without validation clusters
@@ -414,7 +414,8 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
     if config is None:
         return {}, None
     try:
-        overrides = json.loads(config.read_text(encoding="utf-8-sig"))  # a BOM, as Windows editors write, is fine
+        # a BOM, as Windows editors write, is fine; a key written twice is not (json keeps the last without a word)
+        overrides = json.loads(config.read_text(encoding="utf-8-sig"), object_pairs_hook=_once(config))
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read --config {config}: {exc}") from None
     if not isinstance(overrides, dict) or not isinstance(overrides.get("flow", {}), dict):
@@ -423,12 +424,39 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
     return overrides, note
 
 
+# the keys of a calibration file (benchmarks/candidates/*-calibration*.json, a card's calibration section)
+CALIBRATION_KEYS = ("colour_knots", "age_knots", "widths", "log10_age_knots", "sigma_dex", "level_knots",
+                    "level_scale")
+
+
+def _once(config: Path):
+    """A json ``object_pairs_hook`` refusing, in one line, a key written twice in one object of ``config`` (a value
+    appended to a copied config, or the first of two edited: the setting trained was not the one meant)."""
+    def pairs(items: list[tuple]) -> dict:
+        seen: dict = {}
+        for key, value in items:
+            if key in seen:
+                raise UserError(f"--config {config} sets {key!r} twice ({json.dumps(seen[key])} and "
+                                f"{json.dumps(value)}): keep one")
+            seen[key] = value
+        return seen
+    return pairs
+
+
 def _refuse_unknown(overrides: dict, config: Path | None) -> None:
     """A --config key that is no training setting, one line naming it, the file and the known ones (not Python's
     "unexpected keyword argument"): a misspelt key would otherwise be the only sign the setting was not applied."""
-    from gyroage.build.training import unknown_setting_text
+    from dataclasses import fields
+
+    from gyroage.build.training import TrainSettings, unknown_setting_text
 
     unknown = unknown_setting_text(overrides, f" in {config}")
+    found = [k for k in overrides if k in CALIBRATION_KEYS]
+    if unknown and found and not {f.name for f in fields(TrainSettings)} & set(overrides):
+        # benchmarks/candidates holds both kinds: "unknown setting 'colour_knots' (did you mean 'colour_jitter'?)"
+        # read as a typo of a training key (review V55, 6)
+        raise UserError(f"--config {config} holds a calibration ({', '.join(found)}), not training settings: give a "
+                        "training config (models/train-config.json, benchmarks/candidates/relabel.json, ...)")
     if unknown:
         raise UserError(unknown)
 

@@ -97,6 +97,10 @@ def export_model(model: ConditionalFlow, out_dir: str | Path, card: ModelCard,
     replaced as one set; returns the card path."""
     out_dir = Path(out_dir)
     check_scales(card)
+    if checkpoint is not None:  # what export --rebuild checks its gyroage-flow.pt against (review V55, 2)
+        from gyroage.core.modelcard import sha256
+
+        card.training["checkpoint_sha256"] = sha256(checkpoint)
     graph = build_density(model)
     worst = parity(model, graph, domain=card.parity_domain())
     if not worst <= PARITY_TOLERANCE:  # NaN too: a flow whose density is not finite
@@ -177,4 +181,37 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
         if not path.is_file() or sha256(path) != want:
             raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
         card.domain["sequence"] = card_sequence_domain(card.training, training_set(read_selection(path).frame))
-    return export_model(load_checkpoint(checkpoint), model_dir, card)
+    model = load_checkpoint(checkpoint)
+    same_flow(model, checkpoint, card, model_dir)
+    return export_model(model, model_dir, card, checkpoint=checkpoint)
+
+
+def same_flow(model: ConditionalFlow, checkpoint: Path, card: ModelCard, model_dir: Path) -> None:
+    """Refuse, in one line, to rebuild a folder's graphs from a ``checkpoint`` that is not the flow its card describes
+    (another run's flow.pt copied in: its graphs under the card's training, calibration and validation gave other
+    ages without a word; review V55, 2): its SHA-256 is not the card's ``training.checkpoint_sha256``, or, for a card
+    exported before that was recorded, its density differs from the folder's density graph's (a layout change keeps
+    the function; a graph that is missing or cannot be read is said and not compared)."""
+    from gyroage.core.modelcard import sha256
+    from gyroage.errors import UserError
+
+    redo = "export it to a folder of its own: gyroage export --checkpoint RUN --out NEW_DIR"
+    want, graph = card.training.get("checkpoint_sha256"), model_dir / DENSITY_FILE
+    if want is not None:
+        if sha256(checkpoint) != want:
+            raise UserError(f"{checkpoint} is not the flow the card in {model_dir} was exported from (its SHA-256 "
+                            f"differs from the card's training.checkpoint_sha256 {want[:12]}): {redo}")
+        return
+    try:
+        worst = parity(model, graph, n=2000, domain=card.parity_domain()) if graph.is_file() else None
+    except Exception as exc:  # onnxruntime's own errors: an old layout it cannot read any more
+        worst, why = None, f"cannot be read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    else:
+        why = "is missing"
+    if worst is None:
+        import sys
+
+        print(f"gyroage: note: {graph} {why}: {checkpoint} is taken as the card's flow unchecked", file=sys.stderr)
+    elif not worst <= PARITY_TOLERANCE:
+        raise UserError(f"{checkpoint} is not the flow the card in {model_dir} was exported from (its log density "
+                        f"differs from {DENSITY_FILE}'s by up to {worst:.3g}): {redo}")

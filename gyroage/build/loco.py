@@ -54,7 +54,7 @@ from gyroage.build.main_sequence import held_out_height_term
 from gyroage.core.calibration import Calibration
 from gyroage.core.density import check_outlier_weight
 from gyroage.core.groups import joint_age
-from gyroage.core.modelcard import outlier_log_density, sha256
+from gyroage.core.modelcard import outlier_log_density
 from gyroage.core.posterior import (
     calibrate,
     log_evidence,
@@ -143,7 +143,7 @@ class CatalogueRead:
 
 def read_catalogue(catalogue: str | Path) -> CatalogueRead:
     path = str(Path(catalogue).resolve())
-    return CatalogueRead(path, read_selection(path), sha256(path))
+    return CatalogueRead(path, *loco_checks.read_hashed(path))  # the hash of the bytes read, not of a later file
 
 
 def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settings: ValidateSettings | None = None,
@@ -193,7 +193,7 @@ def run_folds(read: CatalogueRead, out_dir: str | Path, names: list[str], settin
                     with _sigint_ignored():  # the workers start here, and inherit it from their first instruction
                         futures = [pool.submit(run_fold, t) for t in tasks]
                     _report((f.result() for f in as_completed(futures)), progress)
-                except KeyboardInterrupt:  # Ctrl-C: stop the folds now (the CLI says "interrupted", exit 130)
+                except BaseException:  # Ctrl-C (exit 130), a fold's refusal (exit 2): stop the other folds now
                     _terminate(pool)
                     raise
     # after training: an interrupt left it naming a catalogue stale folds were not trained on (review V46, 5)

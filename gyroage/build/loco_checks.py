@@ -22,6 +22,7 @@ from gyroage.build.catalogue import (
     check_excluded,
     cluster_table,
     match_clusters,
+    read_selection,
     repeats,
     training_set,
 )
@@ -30,6 +31,19 @@ from gyroage.errors import UserError
 
 # loco's ValidateSettings, which this module cannot import (loco imports it): any dataclass with a main-sequence field
 Settings = TypeVar("Settings")
+
+
+def read_hashed(path: str | Path, notices: bool = True) -> tuple[Selection, str]:
+    """(:func:`gyroage.build.catalogue.read_selection` of ``path``, the SHA-256 of the bytes it read): hashed before
+    and after reading, a file changed meanwhile refused in one line. A hash taken after training named an edited
+    file as the one trained on (review V55, 4); read_table reads paths (any format), so the bytes are hashed twice."""
+    from gyroage.core.modelcard import sha256
+
+    before = sha256(path) if Path(path).is_file() else None  # a missing file: read_selection's own refusal
+    selection = read_selection(path, notices)
+    if sha256(path) != before:
+        raise UserError(f"rotator catalogue {path} changed while it was read: run again once it is written")
+    return selection, before
 
 
 def eligible_clusters(frame: pd.DataFrame, min_members: int) -> pd.DataFrame:
@@ -55,8 +69,10 @@ def chosen_clusters(selection: Selection, clusters: list[str] | None, min_member
     if clusters:
         clusters = match_clusters(clusters, frame["cluster"], left_out)  # "NGC 6811", ngc_6811: NGC6811
         small = [c for c in clusters if c not in names]
-        if small:
-            raise UserError(f"cluster {small[0]} has fewer than {min_members} selected members")
+        if small:  # its count and the option that admits it (review V55, 7)
+            n = int((frame["cluster"] == small[0]).sum())
+            raise UserError(f"cluster {small[0]} has {n} selected members, fewer than --min-members {min_members} "
+                            f"(give --min-members {n} to validate it)")
         if whole_for and set(clusters) != set(names):
             raise UserError(f"--write-card {whole_for}: --clusters holds {len(set(clusters))} of the {len(names)} "
                             f"clusters with {min_members} or more selected members, and the card's validation is "

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gyroage.build.catalogue import read_selection, training_set
-from gyroage.build.loco_checks import rows_sha256
+from gyroage.build.catalogue import training_set
+from gyroage.build.loco_checks import code_version, read_hashed, rows_sha256
 from gyroage.build.training import TrainSettings, grid_log_prob, train_flow
 from gyroage.core.posterior import age_grid
+from gyroage.errors import UserError
 from gyroage.files import atomic_path, json_text
 
 
@@ -47,11 +48,21 @@ def run_fold(task: dict) -> dict:
     ``task`` holds plain values only (it crosses a process boundary): catalogue,
     cluster, path, grid [lo, hi, n], train (TrainSettings as a dict), key, catalog_sha256 (the
     catalogue's SHA-256: with the key and the SHA-256 of the stars read from it, what identifies the fold), gyroage
-    (:func:`gyroage.build.loco_checks.code_version`, the code that trains it).
+    (:func:`gyroage.build.loco_checks.code_version` of the run: a worker whose own differs stops the run).
     """
     torch.set_num_threads(1)
     start = time.perf_counter()
-    frame = read_selection(task["catalogue"], notices=False).frame
+    # this process's own code: a spawned worker imports gyroage from disk, which a git pull may have changed since
+    # the run began, and a fold labelled with the run's code was then reused as its own (review V55, 1)
+    code = code_version()
+    if code != task["gyroage"]:
+        raise UserError(f"gyroage's code changed during the run (a gyroage/*.py file differs from the run's start; "
+                        f"fold {task['cluster']}): run it again")
+    selection, sha = read_hashed(task["catalogue"], notices=False)
+    if sha != task["catalog_sha256"]:  # its rows would be scored against the run's reading of other bytes (V55, 3)
+        raise UserError(f"the catalogue {task['catalogue']} changed while validate ran (fold {task['cluster']} read "
+                        "other bytes than the run's first reading): run it again once it is written")
+    frame = selection.frame
     data = training_set(frame)
     held = data.cluster == task["cluster"]
     result = train_flow(data.subset(~held), TrainSettings.from_dict(task["train"]), quiet=True)
@@ -61,7 +72,7 @@ def run_fold(task: dict) -> dict:
     meta = {
         "cluster": task["cluster"], "key": task["key"], "catalog_sha256": task["catalog_sha256"],
         "rows_sha256": rows_sha256(data),  # what it trained and scored on: a new reading of the file retrains it
-        "gyroage": task["gyroage"],  # the code that trained it (version, source SHA-256): other code's is trained again
+        "gyroage": code,  # the code that trained it (version, source SHA-256): other code's is trained again
         "n_stars": int(held.sum()),
         "best_epoch": result.best_epoch, "val_clusters": result.val_clusters,
         "train_seconds": round(result.seconds, 1), "seconds": round(time.perf_counter() - start, 1),

@@ -3,6 +3,7 @@ written, and what a ``--config`` file means (tiny catalogues written here: no te
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -236,10 +237,70 @@ def test_rebuilds_refuse_an_outlier_weight_they_would_not_apply_and_say_how_to_c
     assert (exported / "gyroage-model.json").read_bytes() == card
 
 
+@pytest.mark.parametrize("recorded", [True, False])
+def test_rebuild_refuses_a_checkpoint_that_is_not_the_cards_flow(exported, tmp_path, recorded):
+    """export --rebuild took any gyroage-flow.pt in the folder (another run's flow.pt copied in) and wrote its graphs
+    under a card describing another flow (its seed, epochs, calibration, validation): other ages, exit 0. The card
+    records the checkpoint's SHA-256 at export; a card written before (``recorded`` False) compares densities."""
+    card_path = exported / "gyroage-model.json"
+    card = json.loads(card_path.read_text())
+    own = hashlib.sha256((exported / "gyroage-flow.pt").read_bytes()).hexdigest()
+    if recorded:
+        assert card["training"]["checkpoint_sha256"] == own
+    else:
+        card["training"].pop("checkpoint_sha256", None)
+        card_path.write_text(json.dumps(card))
+    res = cli("export", "--rebuild", "--out", str(exported), "-q")  # its own flow: rebuilt, the SHA-256 recorded
+    assert res.exit_code == 0, res.output
+    assert json.loads(card_path.read_text())["training"]["checkpoint_sha256"] == own
+    if not recorded:  # again without the record: the other flow is caught by its density
+        card_path.write_text(json.dumps(card))
+    other = tmp_path / "other"
+    res = cli("train", "--catalogue", str(toy_catalogue(tmp_path / "cat.csv")), "--out", str(other), "--config",
+              str(write_config(tmp_path, {**FAST, "seed": 7})), "-q")
+    assert res.exit_code == 0, res.output
+    shutil.copyfile(other / "flow.pt", exported / "gyroage-flow.pt")
+    graphs = {p.name: p.read_bytes() for p in exported.glob("*.onnx")}
+    res = cli("export", "--rebuild", "--out", str(exported))
+    one_line_error(res, f"{exported / 'gyroage-flow.pt'} is not the flow the card in {exported} was exported from",
+                   "SHA-256" if recorded else "log density", "gyroage export --checkpoint RUN --out NEW_DIR")
+    assert {p.name: p.read_bytes() for p in exported.glob("*.onnx")} == graphs
+
+
 # 4. --config files ------------------------------------------------------------------------------------------------
 
 def _trained_settings(run: Path) -> dict:
     return json.loads((run / "train.json").read_text())["settings"]
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("text, key, values", [
+    ('{"age_jitter_dex": 0.025, "max_epochs": 2,\n "age_jitter_dex": 0.1}', "age_jitter_dex", "(0.025 and 0.1)"),
+    ('{"flow": {"hidden": 8, "hidden": 16}}', "hidden", "(8 and 16)"),
+])
+def test_a_key_written_twice_in_a_config_is_refused_naming_it(tmp_path, command, text, key, values):
+    """json kept the last of a repeated key without a word: the setting trained was not the one the file seemed to
+    hold (V55, 5)."""
+    cfg = tmp_path / "dup.json"
+    cfg.write_text(text)
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config",
+              str(cfg))
+    one_line_error(res, f"--config {cfg} sets {key!r} twice {values}")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("name, keys", [("relabel-calibration.json", "colour_knots, age_knots, widths"),
+                                        ("main-sequence-calibration.json", "log10_age_knots, sigma_dex, level_knots")])
+def test_a_calibration_file_given_as_config_is_said_to_be_one(tmp_path, command, name, keys):
+    """benchmarks/candidates holds training configs and calibrations side by side; a calibration given to --config
+    was refused as a typo of a training key ("unknown setting 'colour_knots' ... did you mean 'colour_jitter'?")."""
+    cfg = ROOT / "benchmarks" / "candidates" / name
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config",
+              str(cfg))
+    line = one_line_error(res, f"--config {cfg} holds a calibration ({keys}", "not training settings",
+                          "models/train-config.json")
+    assert "did you mean" not in line
 
 
 def test_a_configs_seed_holds_unless_seed_is_given(tmp_path):

@@ -70,3 +70,19 @@ def test_validate_refuses_min_members_below_one_in_one_line(tmp_path, value):
               "--min-members", value)
     one_line_error(res, f"--min-members must be 1 or more, not {value}")
     assert not (tmp_path / "v").exists()
+
+
+def test_a_cluster_too_small_for_min_members_is_refused_with_its_count_and_the_option(tmp_path):
+    """"cluster NGC752 has fewer than 20 selected members" named neither its count nor the option admitting it."""
+    pytest.importorskip("torch")
+    import pandas as pd
+
+    from tests.build.test_build_guards import FAST, toy_catalogue, write_config
+
+    cat = toy_catalogue(tmp_path / "cat.csv", n=30)
+    d = pd.read_csv(cat)
+    d.drop(d.index[d["cluster"] == "C1"][:22]).to_csv(cat, index=False)  # C1 keeps 8 stars, the others 30
+    res = cli("validate", "--catalogue", str(cat), "--config", str(write_config(tmp_path, FAST)), "--clusters", "C1",
+              "--out", str(tmp_path / "v"))
+    one_line_error(res, "cluster C1 has 8 selected members, fewer than --min-members 20 (give --min-members 8 to "
+                        "validate it)")
