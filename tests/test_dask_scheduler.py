@@ -119,3 +119,43 @@ def test_sigterm_while_waiting_on_a_silent_service_ends_the_run_at_once(tmp_path
     assert time.monotonic() - start < 5, err
     assert proc.returncode == 143 and err == "gyroage: terminated (SIGTERM)\n", err
     assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]
+
+
+def test_a_tls_scheduler_set_up_in_dasks_config_is_reached(tmp_path):
+    """The first handshake opened its comm with no connection arguments, so every tls:// scheduler was refused
+    ("TLS expects a `ssl_context` argument") even with its certificates in Dask's config, where Client finds them
+    (review V57, 1). A real TLS scheduler, in this process, with a worker: the run ends as the local engine's does."""
+    pytest.importorskip("cryptography")
+    import os
+
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    from tests.conftest import ROOT
+
+    sec = Security.temporary()
+    (tmp_path / "cert.pem").write_text(sec.tls_client_cert)
+    (tmp_path / "key.pem").write_text(sec.tls_client_key)
+    tls = {"ca-file": str(tmp_path / "cert.pem"),
+           "client": {"cert": str(tmp_path / "cert.pem"), "key": str(tmp_path / "key.pem")}}
+    (tmp_path / "cfg").mkdir()
+    import yaml
+
+    (tmp_path / "cfg" / "tls.yaml").write_text(yaml.safe_dump({"distributed": {"comm": {"tls": tls}}}))
+    src = _input(tmp_path)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls", security=sec,
+                      dashboard_address=None, host="127.0.0.1") as cluster:
+        assert cluster.scheduler_address.startswith("tls://")
+        import subprocess
+        import sys
+
+        res = subprocess.run([sys.executable, "-m", "gyroage.cli", "estimate", str(src), "-o",
+                              str(tmp_path / "d.parquet"), "--engine", "dask", "--scheduler", cluster.scheduler_address],
+                             capture_output=True, text=True, cwd=ROOT, timeout=50,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT), DASK_CONFIG=str(tmp_path / "cfg")))
+    assert res.returncode == 0, res.stderr
+    local = run_cli("estimate", str(src), "-o", str(tmp_path / "l.parquet"))
+    assert local.returncode == 0, local.stderr
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "d.parquet"), pd.read_parquet(tmp_path / "l.parquet"))

@@ -73,9 +73,13 @@ def _handshake(scheduler: str) -> None:
     import asyncio
 
     from distributed.comm import connect as open_comm
+    from distributed.security import Security
 
     async def greet() -> None:
-        comm = await open_comm(scheduler, timeout=CONNECT_SECONDS)
+        # Client's own connection arguments: a tls:// scheduler's certificates come from Dask's config (a file
+        # named there that is missing is an OSError, one line below)
+        args = Security().get_connection_args("client")
+        comm = await open_comm(scheduler, timeout=CONNECT_SECONDS, **args)
         await comm.close()
 
     failed: list[BaseException] = []
