@@ -159,3 +159,26 @@ def test_a_tls_scheduler_set_up_in_dasks_config_is_reached(tmp_path):
     import pandas as pd
 
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "d.parquet"), pd.read_parquet(tmp_path / "l.parquet"))
+
+
+def test_a_recursive_pattern_dask_reads_is_not_refused_as_missing(tmp_path):
+    """The input check before connecting expanded ``**`` one folder deep (glob.glob, not recursive), where Dask
+    (fsspec) expands it at any depth: a pattern whose files lie two folders down was refused as "input file not
+    found" (review V57, 2). Now it is read, through a real scheduler, and a pattern matching nothing still refused."""
+    import pandas as pd
+    from distributed import LocalCluster
+
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.engines import dask_engine
+    from gyroage.errors import UserError
+
+    (tmp_path / "deep" / "a" / "b").mkdir(parents=True)
+    stars = pd.DataFrame({"prot": [8.0, 12.0, 20.0], "bp_rp0": [0.9, 1.1, 1.4]})
+    stars.to_parquet(tmp_path / "deep" / "a" / "b" / "x.parquet")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        dask_engine.run_dask(str(tmp_path / "deep" / "**" / "x.parquet"), tmp_path / "d.parquet", EstimateSettings(),
+                             scheduler=cluster.scheduler_address)
+        assert len(pd.read_parquet(tmp_path / "d.parquet")) == 3
+        with pytest.raises(UserError, match="input file not found: .*z.parquet"):
+            dask_engine.run_dask(str(tmp_path / "deep" / "**" / "z.parquet"), tmp_path / "e.parquet",
+                                 EstimateSettings(), scheduler=cluster.scheduler_address)

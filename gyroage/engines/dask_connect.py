@@ -19,11 +19,12 @@ CONNECT_SECONDS = 20  # --scheduler: distributed's connect timeout; its handshak
 
 
 def require_inputs(paths: list[str]) -> None:
-    """A local input that is not there (no file, directory or match of its pattern), in one line; a URL is Dask's."""
+    """A local input that is not there (no file, directory or match of its pattern, ``**`` at any depth as Dask
+    expands it), in one line; a URL is Dask's."""
     if "-" in paths:
         raise UserError("the dask engine reads files, not stdin")
     for p in paths:
-        if "://" not in p and not Path(p).exists() and not glob.glob(p):
+        if "://" not in p and not Path(p).exists() and not glob.glob(p, recursive=True):
             io.require_input_file(p)
 
 
