@@ -175,7 +175,8 @@ def test_a_recursive_pattern_dask_reads_is_not_refused_as_missing(tmp_path):
     (tmp_path / "deep" / "a" / "b").mkdir(parents=True)
     stars = pd.DataFrame({"prot": [8.0, 12.0, 20.0], "bp_rp0": [0.9, 1.1, 1.4]})
     stars.to_parquet(tmp_path / "deep" / "a" / "b" / "x.parquet")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
         dask_engine.run_dask(str(tmp_path / "deep" / "**" / "x.parquet"), tmp_path / "d.parquet", EstimateSettings(),
                              scheduler=cluster.scheduler_address)
         assert len(pd.read_parquet(tmp_path / "d.parquet")) == 3
