@@ -183,3 +183,35 @@ def test_a_recursive_pattern_dask_reads_is_not_refused_as_missing(tmp_path):
         with pytest.raises(UserError, match="input file not found: .*z.parquet"):
             dask_engine.run_dask(str(tmp_path / "deep" / "**" / "z.parquet"), tmp_path / "e.parquet",
                                  EstimateSettings(), scheduler=cluster.scheduler_address)
+
+
+def test_client_has_only_what_is_left_of_one_deadline(monkeypatch):
+    """Client had its full connect timeout after the first handshake had used its own: a slow scheduler was
+    refused after both, 63 s, where the check promised 25 s (review V57, 3). Now Client has what is left, at most."""
+    import distributed
+
+    from gyroage.engines import dask_connect
+
+    monkeypatch.setattr(dask_connect, "CONNECT_SECONDS", 4)  # a deadline of 9 s
+    monkeypatch.setattr(dask_connect, "_handshake", lambda scheduler, deadline: time.sleep(6))
+    given: list[float] = []
+    monkeypatch.setattr(distributed, "Client", lambda scheduler, timeout: given.append(timeout))
+    dask_connect.connect(None, "tcp://127.0.0.1:8786", None)
+    assert 2 < given[0] <= 3, given
+
+
+def test_an_exception_without_text_is_named_by_its_type(tmp_path, monkeypatch):
+    """Client's timeout is a bare TimeoutError(): the line ended after the colon (review V57, 3)."""
+    import distributed
+
+    from gyroage.engines import dask_connect
+    from gyroage.errors import UserError
+
+    def slow(*args, **kwargs):
+        raise TimeoutError()
+
+    monkeypatch.setattr(dask_connect, "_handshake", lambda scheduler, deadline: None)
+    monkeypatch.setattr(distributed, "Client", slow)
+    with pytest.raises(UserError) as err:
+        dask_connect.connect(None, "tcp://127.0.0.1:8786", None)
+    assert str(err.value) == "cannot reach the Dask scheduler at tcp://127.0.0.1:8786: TimeoutError"

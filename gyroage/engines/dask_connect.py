@@ -10,6 +10,7 @@ import glob
 import logging
 import signal
 import threading
+import time
 from pathlib import Path
 
 from gyroage import io
@@ -45,11 +46,13 @@ def connect(client, scheduler: str | None, workers: int | None):
     if client is not None:
         return client, None
     if scheduler:
-        _handshake(scheduler)
+        # one deadline for both: Client's timeout is what the handshake left (its full one after a quick handshake)
+        deadline = time.monotonic() + CONNECT_SECONDS + 5
+        _handshake(scheduler, deadline)
         try:
-            return Client(scheduler, timeout=f"{CONNECT_SECONDS}s"), None
+            return Client(scheduler, timeout=min(CONNECT_SECONDS, max(deadline - time.monotonic(), 1))), None
         except (OSError, ValueError, TypeError) as exc:  # a malformed address (no port: "threads") is a ValueError
-            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {_reason(exc)}") from None
     # A terminal's Ctrl-C reaches every process of the group: worker processes started while SIGINT is ignored
     # inherit that, so only this process stops (one line, then the cluster is closed) and no worker prints its
     # KeyboardInterrupt traceback. Its logs (warnings while being torn down) are silenced likewise: a failing task
@@ -67,7 +70,12 @@ def connect(client, scheduler: str | None, workers: int | None):
     return Client(own), own
 
 
-def _handshake(scheduler: str) -> None:
+def _reason(exc: BaseException) -> str:
+    """The text of ``exc``, or its type's name if it has none (Client's timeout is a bare ``TimeoutError()``)."""
+    return str(exc) or type(exc).__name__
+
+
+def _handshake(scheduler: str, deadline: float) -> None:
     """Refuse, in one line, an address where no Dask scheduler answers. distributed's ``timeout`` does not cover the
     handshake's read (a silent service, an HTTP server, was waited on for ever), and other bytes (an SSH server's)
     are read as a frame length: numpy's MemoryError. So a first handshake, in a loop of its own, under a deadline."""
@@ -87,7 +95,7 @@ def _handshake(scheduler: str) -> None:
 
     def run() -> None:
         try:
-            asyncio.run(asyncio.wait_for(greet(), CONNECT_SECONDS + 5))
+            asyncio.run(asyncio.wait_for(greet(), deadline - time.monotonic()))
         except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
             failed.append(exc)
 
@@ -104,7 +112,7 @@ def _handshake(scheduler: str) -> None:
         raise UserError(f"cannot reach the Dask scheduler at {scheduler}: it did not answer as a Dask scheduler "
                         f"within {CONNECT_SECONDS + 5} s {hint}") from None
     except (OSError, ValueError, TypeError) as exc:  # refused, closed; a malformed address (no port) is a ValueError
-        raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {_reason(exc)}") from None
     except Exception:  # a MemoryError, a decoding error: not distributed's protocol
         raise UserError(f"cannot reach the Dask scheduler at {scheduler}: it did not answer as a Dask scheduler "
                         f"{hint}") from None
