@@ -215,3 +215,16 @@ def test_an_exception_without_text_is_named_by_its_type(tmp_path, monkeypatch):
     with pytest.raises(UserError) as err:
         dask_connect.connect(None, "tcp://127.0.0.1:8786", None)
     assert str(err.value) == "cannot reach the Dask scheduler at tcp://127.0.0.1:8786: TimeoutError"
+
+
+def test_readme_says_what_the_scheduler_check_refuses():
+    """README said nothing of the check run before connecting, its time limit, or where a tls:// scheduler's
+    certificates come from, and its exit-2 list left an unreachable scheduler out (review V57, 4)."""
+    from gyroage.engines.dask_connect import CONNECT_SECONDS
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    dask = readme[readme.index("To use a cluster, start a scheduler"):readme.index("### Exit codes")]
+    assert f"within {CONNECT_SECONDS + 5} s" in dask and "distributed.comm.tls" in dask
+    exit2 = next(line for line in readme.splitlines() if line.startswith("| `2` |"))
+    assert "cannot reach the Dask scheduler" in exit2
