@@ -247,3 +247,22 @@ def test_dask_refusals_name_the_option_at_fault(tmp_path, args, line):
     out = [str(tmp_path / a) if a.endswith(".parquet") else a for a in args]
     res = CliRunner().invoke(app, ["estimate", str(tmp_path / "s.csv"), "--engine", "dask", *out])
     assert res.exit_code == 2 and res.stderr.strip() == f"gyroage: error: {line}", res.output
+
+
+def test_url_inputs_are_named_as_given_and_a_missing_filesystem_package_is_one_line(tmp_path):
+    """Review V57, 5: a CSV URL was refused as a local file, its '//' collapsed ("input file not found:
+    s3:/bucket/survey.csv"), even file:// of a file that is there; an s3:// Parquet pattern without s3fs was
+    fsspec's ImportError traceback. Now file:// is read as the file it names, another CSV URL refused as given,
+    and a filesystem package missing named in one line."""
+    import importlib.util
+
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+
+    _stars(7).to_csv(tmp_path / "in.csv", index=False)
+    assert len(read_dask(f"file://{tmp_path / 'in.csv'}").compute(scheduler="sync")) == 7
+    with pytest.raises(UserError, match=r"^the dask engine reads CSV from local files: s3://bucket/survey\.csv is "):
+        read_dask("s3://bucket/survey.csv")
+    if importlib.util.find_spec("s3fs") is None:
+        with pytest.raises(UserError, match=r"^cannot read s3://bucket/survey/\*\.parquet: .*s3fs"):
+            read_dask("s3://bucket/survey/*.parquet")

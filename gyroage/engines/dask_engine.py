@@ -111,7 +111,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
         ddf = dd.read_parquet(paths if len(paths) > 1 else paths[0], index=False,
                               arrow_to_pandas={"types_mapper": nullable_int})
         return ddf.map_partitions(meta.apply, meta=meta.apply(ddf._meta)) if meta else ddf
-    files = _expand(paths)
+    files = _expand([_local_csv(p) for p in paths])
     for f in files:
         io.require_input_file(f)
     gz = [io.is_gzip_file(f) for f in files]  # by content, as the local reader tells it: not by the name
@@ -163,7 +163,10 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
     indexes: dict[str, tuple[str, ...]] = {}  # each file's index columns: a part without one lost its column
     clashes: dict[tuple[str, ...], list[str]] = {}  # index levels named like a column -> the files (as shown)
     for path in paths:
-        fs, _, listed = fsspec.core.get_fs_token_paths(path)  # a glob expanded, as dask expands it
+        try:
+            fs, _, listed = fsspec.core.get_fs_token_paths(path)  # a glob expanded, as dask expands it
+        except ImportError as exc:  # "Install s3fs to access S3": the package a URL's filesystem needs
+            raise UserError(f"cannot read {path}: {exc}") from None
         for p in listed or [path]:
             try:
                 files = ds.dataset(p, filesystem=fs, format="parquet").files if fs.isdir(p) else [p]
@@ -224,6 +227,17 @@ def _as_typed(path: str, f: str) -> str:
     base = path if Path(path).is_dir() else os.path.dirname(re.split(r"[*?\[]", path, maxsplit=1)[0])
     rel = os.path.relpath(f, os.path.abspath(base or "."))
     return f if rel.startswith("..") else os.path.join(base, rel)  # not under it (a link resolved): as fsspec has it
+
+
+def _local_csv(path: str) -> str:
+    """The local file a CSV input names: a ``file://`` URL's path (fsspec's reading of it). Any other URL is refused
+    as given: the checks the local engine makes of a CSV file (gzip, layout, size) read local files."""
+    if path.startswith("file://"):
+        return path.removeprefix("file://")
+    if "://" in path:
+        raise UserError(f"the dask engine reads CSV from local files: {path} is a URL (copy it here, or give the "
+                        "table as Parquet, which is read from a URL)")
+    return path
 
 
 def _expand(paths: list[str]) -> list[str]:
