@@ -266,3 +266,19 @@ def test_url_inputs_are_named_as_given_and_a_missing_filesystem_package_is_one_l
     if importlib.util.find_spec("s3fs") is None:
         with pytest.raises(UserError, match=r"^cannot read s3://bucket/survey/\*\.parquet: .*s3fs"):
             read_dask("s3://bucket/survey/*.parquet")
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_a_recursive_pattern_is_counted_and_read_at_every_depth(tmp_path, kind):
+    """Review V57, 6: ``**`` was expanded one folder deep (glob.glob, not recursive) for the progress total, and for
+    the CSV files read, where Dask (fsspec) expands a Parquet pattern at any depth: "estimate: 8/4". Now the total
+    and the files read are those at every depth, as Dask reads a Parquet pattern."""
+    from gyroage.engines.dask_engine import _input_rows, read_dask
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for sub, n in [(".", 3), ("a", 5), ("a/b", 7)]:
+        f = tmp_path / sub / f"x.{kind}"
+        _stars(n).to_parquet(f) if kind == "parquet" else _stars(n).to_csv(f, index=False)
+    pattern = str(tmp_path / "**" / f"*.{kind}")
+    assert _input_rows([pattern], {}) == 15
+    assert len(read_dask(pattern).compute(scheduler="sync")) == 15

@@ -242,8 +242,9 @@ def _local_csv(path: str) -> str:
 
 def _expand(paths: list[str]) -> list[str]:
     """The files ``paths`` name, sorted: a path naming a file is that file, whatever its name holds (``real[1].csv``
-    was read as ``real1.csv`` beside it, review V49, 7); any other is a pattern (itself when it matches none)."""
-    return sorted(f for p in paths for f in ([p] if Path(p).is_file() else glob.glob(p) or [p]))
+    was read as ``real1.csv`` beside it, review V49, 7); any other is a pattern (itself when it matches none), its
+    ``**`` at any depth as Dask (fsspec) expands a Parquet one."""
+    return sorted(f for p in paths for f in ([p] if Path(p).is_file() else glob.glob(p, recursive=True) or [p]))
 
 
 def _input_rows(paths: list[str], known: dict[str, int | None]) -> int | None:
