@@ -228,3 +228,15 @@ def test_readme_says_what_the_scheduler_check_refuses():
     assert f"within {CONNECT_SECONDS + 5} s" in dask and "distributed.comm.tls" in dask
     exit2 = next(line for line in readme.splitlines() if line.startswith("| `2` |"))
     assert "cannot reach the Dask scheduler" in exit2
+
+
+@pytest.mark.parametrize("empty", ["", " "])
+def test_an_empty_scheduler_is_one_line_not_a_local_cluster(tmp_path, empty):
+    """--scheduler '' (an unset variable, --scheduler "$ADDR") quietly started a LocalCluster: the empty address was
+    taken for no address (review V57, 7). Now one line, before any cluster, and no output."""
+    src = _input(tmp_path)
+    res = run_cli("estimate", str(src), "-o", str(tmp_path / "d.parquet"), "--engine", "dask", "--scheduler", empty)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == "gyroage: error: --scheduler is empty: give the scheduler's address (tcp://HOST:8786), or " \
+                         "leave --scheduler out for a local cluster\n"
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]

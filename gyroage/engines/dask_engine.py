@@ -346,6 +346,9 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     if settings.method == "mcmc" and settings.sampler.processes > 1:  # a worker process may not fork a pool
         raise UserError("--processes is the local engine's: with --engine dask the workers (--workers, or the "
                         "scheduler's) run the partitions in parallel; leave --processes at 1")
+    if client is None and scheduler is not None and not scheduler.strip():  # not taken for no address: a cluster
+        raise UserError("--scheduler is empty: give the scheduler's address (tcp://HOST:8786), or leave --scheduler "
+                        "out for a local cluster")
     check_outputs(source, target)
     if client is None:  # named now, not after a scheduler's 20 s or a cluster's start
         require_inputs([str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source])
