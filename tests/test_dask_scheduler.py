@@ -240,3 +240,25 @@ def test_an_empty_scheduler_is_one_line_not_a_local_cluster(tmp_path, empty):
     assert res.stderr == "gyroage: error: --scheduler is empty: give the scheduler's address (tcp://HOST:8786), or " \
                          "leave --scheduler out for a local cluster\n"
     assert not [p.name for p in tmp_path.iterdir() if p.name != "in.csv"]
+
+
+def test_a_run_on_a_scheduler_closes_the_client_it_opened(tmp_path):
+    """run_dask(scheduler=ADDR) left its Client open, and the default client of the caller's process: later dask
+    work went to that scheduler, and once the scheduler stopped the client's reconnection tracebacks were printed.
+    Now the client it opened is closed at the end of the run (a caller's client= stays open)."""
+    from distributed import LocalCluster, default_client
+
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.engines import dask_engine
+
+    src = _input(tmp_path)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        dask_engine.run_dask(str(src), tmp_path / "d.parquet", EstimateSettings(), scheduler=cluster.scheduler_address)
+        with pytest.raises(ValueError, match="No clients found"):
+            default_client()
+        for _ in range(50):
+            if set(cluster.scheduler.clients) <= {"fire-and-forget"}:
+                break
+            time.sleep(0.1)
+        assert set(cluster.scheduler.clients) <= {"fire-and-forget"}, cluster.scheduler.clients

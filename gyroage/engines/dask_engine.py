@@ -354,6 +354,7 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
         require_inputs([str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source])
     made = prepare_target(target, directory=True)  # before a cluster starts; its folders go again if the run fails
     tmp = None
+    ours = client is None  # the client we open is closed at the end; a caller's stays open
     try:
         client, own = connect(client, scheduler, workers)
         try:
@@ -365,8 +366,9 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
                 mute_distributed()
             raise
         finally:
-            if own is not None:  # a cluster we started; a caller's client stays open
+            if ours:  # else, on a scheduler's, it stayed the process's default client (later dask work went there)
                 client.close()
+            if own is not None:  # a cluster we started
                 own.close()
         tmp.commit()
     except BaseException:
