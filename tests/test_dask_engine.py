@@ -282,3 +282,11 @@ def test_a_recursive_pattern_is_counted_and_read_at_every_depth(tmp_path, kind):
     pattern = str(tmp_path / "**" / f"*.{kind}")
     assert _input_rows([pattern], {}) == 15
     assert len(read_dask(pattern).compute(scheduler="sync")) == 15
+
+
+def test_readme_says_which_inputs_are_read_from_urls():
+    """README's only URL was an s3:// Parquet glob: that a CSV URL is refused, and that s3:// needs s3fs, was not said
+    (review V57, 5)."""
+    readme = (ROOT / "README.md").read_text()
+    dask = readme[readme.index("**Dask.** `--engine dask`"):readme.index("### Exit codes")]
+    assert "`s3fs`" in dask and "CSV only from local files (or `file://`)" in dask and "`**` at any depth" in dask
