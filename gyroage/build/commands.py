@@ -172,6 +172,9 @@ def export(
                                                  "density graph and card alone (needs onnx, not torch).")] = False,
     force: Annotated[bool, typer.Option("--force", help="With --checkpoint: replace a model whose card holds a "
                                         "calibration, main-sequence term or validation (they are lost).")] = False,
+    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help="With --rebuild: take gyroage-flow.pt "
+                                                   "as the card's flow where it cannot be checked (no SHA-256 "
+                                                   "recorded, the density graph missing or unreadable).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Export a trained flow to ONNX with its model card (needs the 'train' extra)."""
@@ -186,6 +189,9 @@ def export(
     if force and checkpoint is None:  # ignored without a word, as train's without --export
         how = "--rebuild" if rebuild else "--posterior-only"
         raise UserError(f"--force replaces a model in --out with --checkpoint's: {how} keeps the card, leave --force "
+                        "out")
+    if trust_checkpoint and not rebuild:  # it vouches for --out's own gyroage-flow.pt, which only --rebuild reads
+        raise UserError("--trust-checkpoint vouches for --out's gyroage-flow.pt, which only --rebuild reads: leave it "
                         "out")
     outlier_weight = OUTLIER_WEIGHT if outlier_weight is None else outlier_weight
     _check_out_dir(out, "--out")
@@ -205,7 +211,7 @@ def export(
         if rebuild:
             from gyroage.build.export import reexport
 
-            path = reexport(out)
+            path = reexport(out, trust_checkpoint=trust_checkpoint)
         else:
             path = _export(checkpoint, out, quiet, outlier_weight)
     if not quiet:

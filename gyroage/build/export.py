@@ -154,7 +154,7 @@ def card_from_training(info: dict, outlier_weight: float = OUTLIER_WEIGHT) -> Mo
     )
 
 
-def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path:
+def reexport(model_dir: str | Path, catalogue: str | Path | None = None, trust_checkpoint: bool = False) -> Path:
     """Rewrite a model directory's graphs from its checkpoint, keeping its card (training, validation).
 
     For when the graph layout changes but the trained weights do not::
@@ -162,7 +162,8 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
         gyroage export --rebuild --out models/
 
     A card without ``domain.sequence`` gets it from the training catalogue, which must be the one
-    the card records (same SHA-256). A card's ``main_sequence`` section is kept as it is: a term enters a card only
+    the card records (same SHA-256). ``trust_checkpoint``: the user vouches that gyroage-flow.pt is the card's flow
+    where :func:`same_flow` cannot check it. A card's ``main_sequence`` section is kept as it is: a term enters a card only
     through ``benchmarks/cmd_term.py --write-card``, with the calibration its leave-one-cluster-out run fitted.
     """
     from gyroage.build.catalogue import default_catalogue_path, read_selection, training_set
@@ -182,16 +183,19 @@ def reexport(model_dir: str | Path, catalogue: str | Path | None = None) -> Path
             raise UserError(f"the card has no domain.sequence and {path} is not its training catalogue (SHA-256 {want})")
         card.domain["sequence"] = card_sequence_domain(card.training, training_set(read_selection(path).frame))
     model = load_checkpoint(checkpoint)
-    same_flow(model, checkpoint, card, model_dir)
+    same_flow(model, checkpoint, card, model_dir, trust_checkpoint)
     return export_model(model, model_dir, card, checkpoint=checkpoint)
 
 
-def same_flow(model: ConditionalFlow, checkpoint: Path, card: ModelCard, model_dir: Path) -> None:
+def same_flow(model: ConditionalFlow, checkpoint: Path, card: ModelCard, model_dir: Path,
+              trust: bool = False) -> None:
     """Refuse, in one line, to rebuild a folder's graphs from a ``checkpoint`` that is not the flow its card describes
     (another run's flow.pt copied in: its graphs under the card's training, calibration and validation gave other
     ages without a word; review V55, 2): its SHA-256 is not the card's ``training.checkpoint_sha256``, or, for a card
     exported before that was recorded, its density differs from the folder's density graph's (a layout change keeps
-    the function; a graph that is missing or cannot be read is said and not compared)."""
+    the function). Where neither can be checked (no record, the graph missing or unreadable) it refuses too unless
+    ``trust`` (--trust-checkpoint): the SHA-256 export then records would launder another run's flow into the card's
+    record, passed by every later rebuild (review V58, 1)."""
     from gyroage.core.modelcard import sha256
     from gyroage.errors import UserError
 
@@ -208,10 +212,16 @@ def same_flow(model: ConditionalFlow, checkpoint: Path, card: ModelCard, model_d
         worst, why = None, f"cannot be read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
     else:
         why = "is missing"
+    if worst is None and not trust:
+        raise UserError(f"cannot check that {checkpoint} is the flow the card in {model_dir} was exported from: "
+                        f"{graph} {why} and the card records no checkpoint SHA-256; restore {DENSITY_FILE} (the "
+                        "card's files record its SHA-256), or, if you know the flow is the card's: gyroage export "
+                        f"--rebuild --trust-checkpoint --out {model_dir}")
     if worst is None:
         import sys
 
-        print(f"gyroage: note: {graph} {why}: {checkpoint} is taken as the card's flow unchecked", file=sys.stderr)
+        print(f"gyroage: note: {graph} {why}: {checkpoint} is taken as the card's flow, as --trust-checkpoint says",
+              file=sys.stderr)
     elif not worst <= PARITY_TOLERANCE:
         raise UserError(f"{checkpoint} is not the flow the card in {model_dir} was exported from (its log density "
                         f"differs from {DENSITY_FILE}'s by up to {worst:.3g}): {redo}")

@@ -444,8 +444,13 @@ def regenerate(model_dir: str | Path) -> Path:
     model_dir = Path(model_dir)
     card, _ = load_card(model_dir, verify=False)
     if not (model_dir / DENSITY_FILE).is_file():
+        # a card without the checkpoint's SHA-256 cannot check the flow without the graph: the rebuild needs the
+        # user's word, or it refuses (review V58, 1)
+        trust = "" if card.training.get("checkpoint_sha256") else " --trust-checkpoint"
+        vouch = (" if you know that flow is the card's (the card records no checkpoint SHA-256 to check it by)"
+                 if trust else "")
         raise ModelError(f"{model_dir} holds no {DENSITY_FILE} to rebuild the posterior graph from: 'gyroage export "
-                         f"--rebuild --out {model_dir}' writes it from gyroage-flow.pt (needs torch)")
+                         f"--rebuild{trust} --out {model_dir}' writes it from gyroage-flow.pt (needs torch){vouch}")
     # The density graph must be the one the card describes; the posterior graph is derived from it.
     if sha256(model_dir / DENSITY_FILE) != card.files.get(DENSITY_FILE, {}).get("sha256"):
         raise ModelError(f"{model_dir / DENSITY_FILE} does not match its card (SHA-256 differs)")

@@ -222,10 +222,23 @@ def test_rebuild_without_the_checkpoint_names_it_and_the_command_that_writes_it(
     one_line_error(res, "gyroage-flow.pt", str(exported), "gyroage export --checkpoint")
 
 
-def test_posterior_only_without_the_density_graph_names_it_and_the_command_that_writes_it(exported):
+@pytest.mark.parametrize("recorded", [True, False])
+def test_posterior_only_without_the_density_graph_names_it_and_the_command_that_writes_it(exported, recorded):
+    """The advice must work: for a card without ``training.checkpoint_sha256`` a plain ``--rebuild`` cannot check
+    the flow and refuses, so the line names ``--trust-checkpoint`` too (review V58, 1)."""
+    card_path = exported / "gyroage-model.json"
+    if not recorded:
+        card = json.loads(card_path.read_text())
+        card["training"].pop("checkpoint_sha256")
+        card_path.write_text(json.dumps(card))
     (exported / "gyroage-density.onnx").unlink()
     res = cli("export", "--posterior-only", "--out", str(exported))
-    one_line_error(res, "gyroage-density.onnx", str(exported), "gyroage export --rebuild")
+    line = one_line_error(res, "gyroage-density.onnx", str(exported), "gyroage export --rebuild")
+    assert ("--trust-checkpoint" in line) != recorded
+    advice = line.split("'gyroage ")[1].split("'")[0].split()
+    res = cli(*advice, "-q")  # the command the line gives, as given
+    assert res.exit_code == 0, res.output
+    assert (exported / "gyroage-density.onnx").is_file()
 
 
 @pytest.mark.parametrize("how", ["--rebuild", "--posterior-only"])
@@ -265,6 +278,34 @@ def test_rebuild_refuses_a_checkpoint_that_is_not_the_cards_flow(exported, tmp_p
     one_line_error(res, f"{exported / 'gyroage-flow.pt'} is not the flow the card in {exported} was exported from",
                    "SHA-256" if recorded else "log density", "gyroage export --checkpoint RUN --out NEW_DIR")
     assert {p.name: p.read_bytes() for p in exported.glob("*.onnx")} == graphs
+
+
+@pytest.mark.parametrize("graph", ["missing", "unreadable"])
+def test_rebuild_refuses_a_flow_it_cannot_check_unless_the_user_vouches_for_it(exported, tmp_path, graph):
+    """A card without ``training.checkpoint_sha256`` whose density graph is missing or unreadable took any
+    gyroage-flow.pt with a note, then recorded that flow's SHA-256, so later rebuilds passed it by hash (review V58,
+    1). Now one line naming the way out; ``--trust-checkpoint`` vouches for the flow and records it."""
+    card_path, density = exported / "gyroage-model.json", exported / "gyroage-density.onnx"
+    card = json.loads(card_path.read_text())
+    own = card["training"].pop("checkpoint_sha256")
+    card_path.write_text(json.dumps(card))
+    density.unlink() if graph == "missing" else density.write_text("garbage")
+    before = card_path.read_bytes()
+    res = cli("export", "--rebuild", "--out", str(exported))
+    one_line_error(res, f"cannot check that {exported / 'gyroage-flow.pt'} is the flow the card in {exported}",
+                   "gyroage-density.onnx", f"gyroage export --rebuild --trust-checkpoint --out {exported}")
+    assert card_path.read_bytes() == before and "checkpoint_sha256" not in json.loads(before)["training"]
+    res = cli("export", "--rebuild", "--trust-checkpoint", "--out", str(exported), "-q")
+    assert res.exit_code == 0, res.output
+    assert json.loads(card_path.read_text())["training"]["checkpoint_sha256"] == own
+
+
+@pytest.mark.parametrize("args", [("--checkpoint", "RUN"), ("--posterior-only",)])
+def test_trust_checkpoint_outside_a_rebuild_is_one_line(run_dir, tmp_path, args):
+    args = tuple(str(run_dir) if a == "RUN" else a for a in args)
+    res = cli("export", *args, "--trust-checkpoint", "--out", str(tmp_path / "m"))
+    one_line_error(res, "--trust-checkpoint", "--rebuild")
+    assert not (tmp_path / "m").exists()
 
 
 # 4. --config files ------------------------------------------------------------------------------------------------
