@@ -463,6 +463,10 @@ def _refuse_unknown(overrides: dict, config: Path | None) -> None:
         # read as a typo of a training key (review V55, 6)
         raise UserError(f"--config {config} holds a calibration ({', '.join(found)}), not training settings: give a "
                         "training config (models/train-config.json, benchmarks/candidates/relabel.json, ...)")
+    if unknown and found:  # mixed with training keys (or only 'flow'): still no typo of one (review V58, 2)
+        rest = unknown_setting_text({k: v for k, v in overrides.items() if k not in found}, f" in {config}")
+        raise UserError(f"--config {config} holds a calibration's keys ({', '.join(found)}) beside its training "
+                        f"settings: they are not training settings, remove them{f'; and {rest}' if rest else ''}")
     if unknown:
         raise UserError(unknown)
 

@@ -344,6 +344,27 @@ def test_a_calibration_file_given_as_config_is_said_to_be_one(tmp_path, command,
     assert "did you mean" not in line
 
 
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("config, keys, rest", [
+    ({"note": "x", "colour_knots": [1], "age_knots": [1], "widths": [1], "age_jitter_dex": 0.05},
+     "colour_knots, age_knots, widths", None),
+    ({"colour_knots": [1], "age_knots": [1], "widths": [1], "flow": {"use_colour_err": False}},
+     "colour_knots, age_knots, widths", None),
+    ({"sigma_dex": [1], "seed": 1, "max_epoch": 5}, "sigma_dex", "unknown setting 'max_epoch' (did you mean 'max_epochs'?)"),
+])
+def test_calibration_keys_mixed_with_training_settings_are_named_as_such(tmp_path, command, config, keys, rest):
+    """A calibration with a training key (or only ``flow``) mixed in still read "unknown setting 'colour_knots' (did
+    you mean 'colour_jitter'?)": three calibration keys are no typo of one training key (review V58, 2). A real typo
+    beside them is still named, with its hint."""
+    cfg = write_config(tmp_path, config)
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config",
+              str(cfg))
+    line = one_line_error(res, f"--config {cfg} holds a calibration's keys ({keys})", "not training settings")
+    assert ("did you mean" in line) == bool(rest) and "did you mean 'colour_jitter'" not in line
+    assert rest is None or rest in line.replace(f" in {cfg}", "")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_configs_seed_holds_unless_seed_is_given(tmp_path):
     """--seed's default 0 silently replaced a config's "seed"; now --seed, else the config's seed, else 0."""
     cat = toy_catalogue(tmp_path / "cat.csv")
