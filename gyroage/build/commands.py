@@ -419,13 +419,16 @@ def _read_config(config: Path | None) -> tuple[dict, str | None]:
     """A ``--config`` file's TrainSettings overrides and its ``note`` (why these settings; the card records it)."""
     if config is None:
         return {}, None
+    repeats: list[str] = []
     try:
         # a BOM, as Windows editors write, is fine; a key written twice is not (json keeps the last without a word)
-        overrides = json.loads(config.read_text(encoding="utf-8-sig"), object_pairs_hook=_once(config))
+        overrides = json.loads(config.read_text(encoding="utf-8-sig"), object_pairs_hook=_once(config, repeats))
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read --config {config}: {exc}") from None
     if not isinstance(overrides, dict) or not isinstance(overrides.get("flow", {}), dict):
         raise UserError(f"--config {config} must hold a JSON object of training settings (its 'flow' an object too)")
+    if repeats:  # after the shape: mending a repeat inside an array would only reveal that refusal (review V58, 3)
+        raise UserError(repeats[0])
     note = overrides.pop("note", None)
     return overrides, note
 
@@ -435,15 +438,16 @@ CALIBRATION_KEYS = ("colour_knots", "age_knots", "widths", "log10_age_knots", "s
                     "level_scale")
 
 
-def _once(config: Path):
-    """A json ``object_pairs_hook`` refusing, in one line, a key written twice in one object of ``config`` (a value
-    appended to a copied config, or the first of two edited: the setting trained was not the one meant)."""
+def _once(config: Path, repeats: list[str]):
+    """A json ``object_pairs_hook`` appending to ``repeats`` the one-line refusal of a key written twice in one object
+    of ``config`` (a value appended to a copied config, or the first of two edited: the setting trained was not the
+    one meant)."""
     def pairs(items: list[tuple]) -> dict:
         seen: dict = {}
         for key, value in items:
             if key in seen:
-                raise UserError(f"--config {config} sets {key!r} twice ({json.dumps(seen[key])} and "
-                                f"{json.dumps(value)}): keep one")
+                repeats.append(f"--config {config} sets {key!r} twice ({json.dumps(seen[key])} and "
+                               f"{json.dumps(value)}): keep one")
             seen[key] = value
         return seen
     return pairs

@@ -331,6 +331,19 @@ def test_a_key_written_twice_in_a_config_is_refused_naming_it(tmp_path, command,
 
 
 @pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("text", ['[{"a": 1, "a": 2}]', '{"flow": [{"hidden": 8, "hidden": 16}]}'])
+def test_a_config_of_the_wrong_shape_is_refused_for_its_shape_before_a_repeated_key(tmp_path, command, text):
+    """A top-level array (or a 'flow' array) with a key repeated inside was refused for the repeat: mending that only
+    revealed the real refusal (review V58, 3)."""
+    cfg = tmp_path / "shape.json"
+    cfg.write_text(text)
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config",
+              str(cfg))
+    line = one_line_error(res, f"--config {cfg} must hold a JSON object of training settings")
+    assert "twice" not in line and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
 @pytest.mark.parametrize("name, keys", [("relabel-calibration.json", "colour_knots, age_knots, widths"),
                                         ("main-sequence-calibration.json", "log10_age_knots, sigma_dex, level_knots")])
 def test_a_calibration_file_given_as_config_is_said_to_be_one(tmp_path, command, name, keys):
