@@ -482,6 +482,19 @@ def test_sequence_leaves_limit_periods_out_and_counts_them(tmp_path, figures, co
     assert ("B" not in labels) if colour_by else ("data (n=2)" in labels), labels
 
 
+def _gaussian_posterior(sd: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """A grid curve about log age 9.0 (sd 0.2) and ``n`` samples about it (sd ``sd``), with the samples' summary as
+    estimate writes it: posterior_figure's inputs for the mcmc figure's tests."""
+    x = np.linspace(6.0, 10.3, 401)
+    pdf = np.exp(-0.5 * ((x - 9.0) / 0.2) ** 2)
+    pdf /= np.trapezoid(pdf, x)
+    samples = np.random.default_rng(0).normal(9.0, sd, n)
+    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
+    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
+    summary["age_map_myr"] = q[2]
+    return x, pdf, samples, summary
+
+
 def _band_mass(coll) -> float:
     """The area (density x dex) of a shaded band, from its polygon in log10 age (shoelace)."""
     v = coll.get_paths()[0].vertices
@@ -532,13 +545,7 @@ def test_mcmc_draws_the_grid_curve_thin_and_dashed_beside_the_samples(from_grid)
 
     from gyroage.plots import posterior_figure
 
-    x = np.linspace(6.0, 10.3, 401)
-    pdf = np.exp(-0.5 * ((x - 9.0) / 0.2) ** 2)
-    pdf /= np.trapezoid(pdf, x)
-    samples = np.random.default_rng(0).normal(9.0, 0.3, 5000)
-    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
-    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
-    summary["age_map_myr"] = q[2]
+    x, pdf, samples, summary = _gaussian_posterior(0.3, 5000)
     fig = posterior_figure(x, pdf, summary, samples=samples, from_grid=from_grid)
     ax = fig.axes[0]
     (curve,) = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == x.size]
@@ -564,13 +571,7 @@ def test_the_histogram_label_says_its_n_eff_is_the_chain_s():
 
     from gyroage.plots import posterior_figure
 
-    x = np.linspace(6.0, 10.3, 401)
-    pdf = np.exp(-0.5 * ((x - 9.0) / 0.2) ** 2)
-    pdf /= np.trapezoid(pdf, x)
-    samples = np.random.default_rng(0).normal(9.0, 0.2, 1000)
-    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
-    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
-    summary["age_map_myr"] = q[2]
+    x, pdf, samples, summary = _gaussian_posterior(0.2, 1000)
     fig = posterior_figure(x, pdf, summary, samples=samples, n_eff=4402.4)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     plt.close(fig)
@@ -590,13 +591,7 @@ def test_the_grid_curve_is_labelled_sampled_when_the_samples_are_drawn_from_it(f
 
     from gyroage.plots import posterior_figure
 
-    x = np.linspace(6.0, 10.3, 401)
-    pdf = np.exp(-0.5 * ((x - 9.0) / 0.2) ** 2)
-    pdf /= np.trapezoid(pdf, x)
-    samples = np.random.default_rng(0).normal(9.0, 0.2, 1000)
-    q = 10 ** (np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975]) - 6)
-    summary = dict(zip(["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"], q))
-    summary["age_map_myr"] = q[2]
+    x, pdf, samples, summary = _gaussian_posterior(0.2, 1000)
     fig = posterior_figure(x, pdf, summary, samples=samples, from_grid=from_grid)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     plt.close(fig)

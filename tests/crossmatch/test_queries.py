@@ -180,6 +180,17 @@ def _scaled(t, factor: float):
     return t
 
 
+def _doubled(factor: float):
+    """A mangler giving each row of an answer twice, the copy (floats times ``factor``) right after its row."""
+    import numpy as np
+    from astropy.table import vstack
+
+    def doubled(t):
+        both = vstack([t, _scaled(t, factor)])
+        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]
+    return doubled
+
+
 def _run(tmp_path, sky, rows: str):
     import pandas as pd
 
@@ -216,17 +227,9 @@ def test_a_gaia_row_without_a_source_id_is_no_star_s(tmp_path, sky):
 def test_several_differing_gaia_rows_for_one_source_are_said(tmp_path, sky, factor):
     """Two gaia_source rows for one source_id (a mirror joining another table): the first was taken silently. It
     still is, with one warning counting such sources when the rows differ; identical copies stay silent."""
-    import numpy as np
-    from astropy.table import vstack
-
     rows = f"source_id\n{GA}\n{GB}\n{GC}\n"
     healthy, quiet = _run(tmp_path, sky, rows)
-
-    def doubled(t):
-        both = vstack([t, _scaled(t, factor)])
-        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]  # each copy after its row
-
-    sky.mangle["gaia"] = [_gaia_source_rows(doubled)]
+    sky.mangle["gaia"] = [_gaia_source_rows(_doubled(factor))]
     sky.mangle_all.add("gaia")
     out, messages = _run(tmp_path, sky, rows)
     assert out.equals(healthy)
@@ -240,14 +243,7 @@ def test_several_differing_gaia_rows_for_one_source_are_said(tmp_path, sky, fact
 def test_the_differing_rows_warning_names_its_example_for_what_it_is(tmp_path, sky):
     """The warning called the smallest of the ids "the first", though the input's first star was another one
     (review V52, 14): it now says it is the lowest."""
-    import numpy as np
-    from astropy.table import vstack
-
-    def doubled(t):
-        both = vstack([t, _scaled(t, 1.5)])
-        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]
-
-    sky.mangle["gaia"] = [_gaia_source_rows(doubled)]
+    sky.mangle["gaia"] = [_gaia_source_rows(_doubled(1.5))]
     sky.mangle_all.add("gaia")
     _, messages = _run(tmp_path, sky, f"source_id\n{GC}\n{GB}\n{GA}\n")
     said = [m for m in messages if "differing rows" in m]
@@ -321,20 +317,12 @@ def test_several_differing_cone_rows_for_one_source_are_said(tmp_path, sky, fact
     """A cone answer's differing rows for one source kept the first silently, where gaia_source's warn in a counted
     line: they now warn the same way (a position decides by the first row's ra, dec and G); identical copies, as two
     batches' cones answer a shared source, stay silent."""
-    import numpy as np
-    from astropy.table import vstack
-
     from tests.crossmatch import fakesky
 
     a, b = fakesky.GAIA[GA], fakesky.GAIA[GB]
     rows = f"name,ra,dec\nA,{a[0]},{a[1]}\nB,{b[0]},{b[1]}\n"
     healthy, quiet = _run(tmp_path, sky, rows)
-
-    def doubled(t):
-        both = vstack([t, _scaled(t, factor)])
-        return both[np.argsort(np.r_[np.arange(len(t)), np.arange(len(t))], kind="stable")]  # each copy after its row
-
-    sky.mangle["gaia"] = [_cone_rows(doubled)]
+    sky.mangle["gaia"] = [_cone_rows(_doubled(factor))]
     sky.mangle_all.add("gaia")
     out, messages = _run(tmp_path, sky, rows)
     assert out.equals(healthy)
