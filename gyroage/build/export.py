@@ -193,9 +193,9 @@ def same_flow(model: ConditionalFlow, checkpoint: Path, card: ModelCard, model_d
     (another run's flow.pt copied in: its graphs under the card's training, calibration and validation gave other
     ages without a word; review V55, 2): its SHA-256 is not the card's ``training.checkpoint_sha256``, or, for a card
     exported before that was recorded, its density differs from the folder's density graph's (a layout change keeps
-    the function). Where neither can be checked (no record, the graph missing or unreadable) it refuses too unless
-    ``trust`` (--trust-checkpoint): the SHA-256 export then records would launder another run's flow into the card's
-    record, passed by every later rebuild (review V58, 1)."""
+    the function). Where neither can be checked (no record; the graph missing, unreadable or not the card's files
+    record) it refuses too unless ``trust`` (--trust-checkpoint): the SHA-256 export then records would launder
+    another run's flow into the card's record, passed by every later rebuild (review V58, 1)."""
     from gyroage.core.modelcard import sha256
     from gyroage.errors import UserError
 
@@ -206,12 +206,16 @@ def same_flow(model: ConditionalFlow, checkpoint: Path, card: ModelCard, model_d
             raise UserError(f"{checkpoint} is not the flow the card in {model_dir} was exported from (its SHA-256 "
                             f"differs from the card's training.checkpoint_sha256 {want[:12]}): {redo}")
         return
+    recorded = card.files.get(DENSITY_FILE, {}).get("sha256")
     try:
-        worst = parity(model, graph, n=2000, domain=card.parity_domain()) if graph.is_file() else None
+        if graph.is_file() and recorded is not None and sha256(graph) != recorded:
+            # another run's graph copied in with its flow would vouch for that flow (review V59, 1)
+            worst, why = None, "is not the card's (its SHA-256 differs from the card's files record)"
+        else:
+            worst = parity(model, graph, n=2000, domain=card.parity_domain()) if graph.is_file() else None
+            why = "is missing"
     except Exception as exc:  # onnxruntime's own errors: an old layout it cannot read any more
         worst, why = None, f"cannot be read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-    else:
-        why = "is missing"
     if worst is None and not trust:
         raise UserError(f"cannot check that {checkpoint} is the flow the card in {model_dir} was exported from: "
                         f"{graph} {why} and the card records no checkpoint SHA-256; restore {DENSITY_FILE} (the "

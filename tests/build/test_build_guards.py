@@ -300,6 +300,28 @@ def test_rebuild_refuses_a_flow_it_cannot_check_unless_the_user_vouches_for_it(e
     assert json.loads(card_path.read_text())["training"]["checkpoint_sha256"] == own
 
 
+def test_rebuild_refuses_another_runs_flow_copied_in_with_its_density_graph(exported, tmp_path):
+    """A card without ``training.checkpoint_sha256`` compared the flow with the folder's density graph, whatever graph
+    that was: another run's flow.pt copied in with its gyroage-density.onnx passed, exit 0, and its SHA-256 was
+    recorded (review V59, 1). A graph whose SHA-256 is not the card's files record checks nothing: refused as one
+    that cannot be read."""
+    card_path = exported / "gyroage-model.json"
+    card = json.loads(card_path.read_text())
+    card["training"].pop("checkpoint_sha256")
+    card_path.write_text(json.dumps(card))
+    other = tmp_path / "other"
+    res = cli("train", "--catalogue", str(toy_catalogue(tmp_path / "cat.csv")), "--out", str(other), "--config",
+              str(write_config(tmp_path, {**FAST, "seed": 7})), "--export", str(tmp_path / "other_model"), "-q")
+    assert res.exit_code == 0, res.output
+    for name in ("gyroage-flow.pt", "gyroage-density.onnx"):
+        shutil.copyfile(tmp_path / "other_model" / name, exported / name)
+    before = card_path.read_bytes()
+    res = cli("export", "--rebuild", "--out", str(exported))
+    one_line_error(res, f"cannot check that {exported / 'gyroage-flow.pt'} is the flow the card in {exported}",
+                   "gyroage-density.onnx", "--trust-checkpoint")
+    assert card_path.read_bytes() == before
+
+
 @pytest.mark.parametrize("args", [("--checkpoint", "RUN"), ("--posterior-only",)])
 def test_trust_checkpoint_outside_a_rebuild_is_one_line(run_dir, tmp_path, args):
     args = tuple(str(run_dir) if a == "RUN" else a for a in args)
