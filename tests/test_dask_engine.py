@@ -290,3 +290,49 @@ def test_readme_says_which_inputs_are_read_from_urls():
     readme = (ROOT / "README.md").read_text()
     dask = readme[readme.index("**Dask.** `--engine dask`"):readme.index("### Exit codes")]
     assert "`s3fs`" in dask and "CSV only from local files (or `file://`)" in dask and "`**` at any depth" in dask
+
+
+def test_parquet_patterns_folders_and_urls_without_the_suffix_are_read_as_parquet(tmp_path):
+    """Review V59, 3: a pattern or URL was Parquet only when it ended in ``.parquet``: ``DIR/**``, ``DIR/*`` over
+    Parquet parts, ``file://`` of a folder or of a Parquet file named without the suffix were read as CSV ("input DIR
+    is a directory, not a table (only `gyroage estimate --engine dask` reads a folder ...)", said to that very
+    command), ``s3://bucket/folder/`` refused as a CSV URL. Now what a local pattern matches decides (the files'
+    first bytes, as the local engine tells Parquet), and a URL of a folder is Parquet (the only format read from
+    URLs)."""
+    from gyroage.engines.dask_engine import _input_rows, _parquet_input, read_dask
+    from gyroage.errors import UserError
+
+    (tmp_path / "pq" / "a").mkdir(parents=True)
+    for sub, n in [(".", 3), ("a", 5)]:
+        _stars(n).to_parquet(tmp_path / "pq" / sub / "x.parquet")
+    _stars(4).to_parquet(tmp_path / "noext")
+    for source, rows in [(tmp_path / "pq" / "**", 8), (tmp_path / "pq" / "a" / "*", 5),
+                         (f"file://{tmp_path / 'pq'}", 8), (f"file://{tmp_path / 'noext'}", 4)]:
+        assert len(read_dask(str(source)).compute(scheduler="sync")) == rows, source
+    assert _input_rows([str(tmp_path / "pq" / "**")], {}) == 8
+    assert _parquet_input(["s3://bucket/survey/"]) and _parquet_input(["gs://bucket/survey"])
+    assert not _parquet_input(["s3://bucket/survey.csv"]) and not _parquet_input([str(tmp_path / "pq" / "nothing*")])
+    (tmp_path / "csv").mkdir()
+    _stars(6).to_csv(tmp_path / "csv" / "x.csv", index=False)
+    assert not _parquet_input([str(tmp_path / "csv" / "*")])
+    assert len(read_dask(str(tmp_path / "csv" / "**")).compute(scheduler="sync")) == 6  # its folder not read as one
+    with pytest.raises(UserError) as caught:
+        read_dask([str(tmp_path / "csv" / "*"), str(tmp_path / "pq")])
+    assert "only `gyroage estimate --engine dask`" not in str(caught.value)
+
+
+@pytest.mark.parametrize("pattern", ["**/*.parquet", "*"])
+def test_a_pattern_counts_the_files_dask_reads_not_a_folder_it_matches(tmp_path, pattern):
+    """Review V59, 2: ``runs/**/*.parquet`` matched a Parquet folder ``ages.parquet`` (as ``--engine dask`` writes
+    one) and also its parts: the progress total counted its rows twice ("13/23"); ``*`` counted a subfolder Dask
+    does not read. A pattern is now the files it matches, as Dask (fsspec) expands it."""
+    from gyroage.engines.dask_engine import _input_rows, read_dask
+
+    (tmp_path / "a" / "ages.parquet").mkdir(parents=True)
+    _stars(4).to_parquet(tmp_path / "a" / "ages.parquet" / "part.0.parquet")
+    _stars(6).to_parquet(tmp_path / "a" / "ages.parquet" / "part.1.parquet")
+    _stars(3).to_parquet(tmp_path / "top.parquet")
+    source = str(tmp_path / pattern)
+    rows = len(read_dask(source).compute(scheduler="sync"))
+    assert rows == {"*": 3}.get(pattern, 13)
+    assert _input_rows([source], {}) == rows
