@@ -262,3 +262,23 @@ def test_a_run_on_a_scheduler_closes_the_client_it_opened(tmp_path):
                 break
             time.sleep(0.1)
         assert set(cluster.scheduler.clients) <= {"fire-and-forget"}, cluster.scheduler.clients
+
+
+@pytest.mark.parametrize("missing", ["ca-file", "client.cert", "client.key"])
+def test_a_tls_file_missing_from_dasks_config_is_named(tmp_path, missing):
+    """Review V59, 4: a certificate file named in Dask's config that is not there gave "cannot reach the Dask
+    scheduler at tls://...: [Errno 2] No such file or directory" (ssl names no file). The line now names it."""
+    pytest.importorskip("distributed")
+    import dask
+
+    from gyroage.engines.dask_connect import connect
+    from gyroage.errors import UserError
+
+    tls = {}
+    for key in ("ca-file", "client.cert", "client.key"):
+        tls[f"distributed.comm.tls.{key}"] = str(tmp_path / f"{key}.pem")
+        if key != missing:
+            (tmp_path / f"{key}.pem").write_text("not read: the missing one is said first")
+    with dask.config.set(tls), pytest.raises(UserError) as caught:
+        connect(None, "tls://127.0.0.1:9", None)
+    assert str(tmp_path / f"{missing}.pem") in str(caught.value) and f"tls.{missing}" in str(caught.value)

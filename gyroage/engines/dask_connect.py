@@ -91,6 +91,8 @@ def _handshake(scheduler: str, deadline: float) -> None:
         comm = await open_comm(scheduler, timeout=CONNECT_SECONDS, **args)
         await comm.close()
 
+    if scheduler.lower().startswith("tls://"):
+        _require_tls_files()
     failed: list[BaseException] = []
 
     def run() -> None:
@@ -116,3 +118,15 @@ def _handshake(scheduler: str, deadline: float) -> None:
     except Exception:  # a MemoryError, a decoding error: not distributed's protocol
         raise UserError(f"cannot reach the Dask scheduler at {scheduler}: it did not answer as a Dask scheduler "
                         f"{hint}") from None
+
+
+def _require_tls_files() -> None:
+    """Refuse, in one line naming it, a certificate or key file Dask's config names that is not there: ssl's
+    FileNotFoundError names none ("[Errno 2] No such file or directory", review V59, 4)."""
+    import dask
+
+    for key in ("ca-file", "client.cert", "client.key"):
+        value = dask.config.get(f"distributed.comm.tls.{key}", None)
+        # distributed also takes the PEM text itself in place of a file's name
+        if value and "-----BEGIN" not in str(value) and not Path(value).is_file():
+            raise UserError(f"the TLS file {value} named in Dask's config (distributed.comm.tls.{key}) is not there")
