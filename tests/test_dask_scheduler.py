@@ -282,3 +282,15 @@ def test_a_tls_file_missing_from_dasks_config_is_named(tmp_path, missing):
     with dask.config.set(tls), pytest.raises(UserError) as caught:
         connect(None, "tls://127.0.0.1:9", None)
     assert str(tmp_path / f"{missing}.pem") in str(caught.value) and f"tls.{missing}" in str(caught.value)
+
+
+def test_readme_gives_clients_share_of_the_connect_deadline_as_the_code_does():
+    """Review V59, 5: README said Client connects with "what is left of those 25 s"; the code gives it that, but at
+    most CONNECT_SECONDS and at least 1 s (so a refusal may take 26 s)."""
+    from gyroage.engines.dask_connect import CONNECT_SECONDS
+    from tests.conftest import ROOT
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    said = readme[readme.index("`--scheduler` is checked before any work"):readme.index("A `tls://` scheduler")]
+    assert f"at most {CONNECT_SECONDS} s" in said and "at least 1 s" in said
+    assert f"within {CONNECT_SECONDS + 5 + 1} s" in said
