@@ -336,3 +336,20 @@ def test_a_pattern_counts_the_files_dask_reads_not_a_folder_it_matches(tmp_path,
     rows = len(read_dask(source).compute(scheduler="sync"))
     assert rows == {"*": 3}.get(pattern, 13)
     assert _input_rows([source], {}) == rows
+
+
+@pytest.mark.parametrize("pattern", ["**", "**/*.parquet"])
+def test_a_pattern_through_a_linked_folder_reads_every_file_it_counts(tmp_path, pattern):
+    """Review V60, 1: ``DIR/**`` over a folder holding a symlinked subfolder counted its files (Python's glob follows
+    the link) but Dask read fsspec's glob (which does not): 2 of 5 stars dated, exit 0. Dask now reads the files
+    gyroage counted."""
+    from gyroage.engines.dask_engine import _input_rows, read_dask
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "in").mkdir()
+    _stars(3).to_parquet(tmp_path / "real" / "p.parquet")
+    _stars(2).to_parquet(tmp_path / "in" / "q.parquet")
+    os.symlink(tmp_path / "real", tmp_path / "in" / "linked")
+    source = str(tmp_path / "in" / pattern)
+    assert len(read_dask(source).compute(scheduler="sync")) == 5
+    assert _input_rows([source], {}) == 5

@@ -100,6 +100,9 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     if any(p == "-" for p in paths):
         raise UserError("the dask engine reads files, not stdin")
     if _parquet_input(paths):
+        # a local pattern as the files counted (escaped: not globbed again), for fsspec's glob skips a linked folder
+        # that Python's follows: 2 of 5 stars were dated, exit 0 (review V60, 1)
+        paths = [g for p in paths for g in ([p] if "://" in p or Path(p).exists() else map(glob.escape, _expand([p])))]
         meta, pieces = _parquet_files_meta(paths, roles)
         if pieces:  # a named RangeIndex (metadata only): its cells computed per row group, as the local reader does
             ddf = dd.from_map(parquet_input.read_row_group, pieces,
