@@ -353,3 +353,27 @@ def test_a_pattern_through_a_linked_folder_reads_every_file_it_counts(tmp_path, 
     source = str(tmp_path / "in" / pattern)
     assert len(read_dask(source).compute(scheduler="sync")) == 5
     assert _input_rows([source], {}) == 5
+
+
+@pytest.mark.parametrize("pattern", ["*", "**"])
+@pytest.mark.parametrize("extra", ["_metadata", "_SUCCESS", ".a.parquet.crc"])
+def test_a_parquet_pattern_skips_summary_and_marker_files(tmp_path, pattern, extra):
+    """Review V60, 2-4: ``DIR/*`` over Parquet parts beside a ``_metadata`` summary was a traceback (rows counted
+    twice); beside Spark's ``_SUCCESS`` it was read as CSV and refused; beside a ``.crc`` file the metadata pass
+    read that. A pattern's ``_`` and ``.`` names are skipped now, as pyarrow skips them in a folder."""
+    import pyarrow.parquet as pq
+
+    from gyroage.engines.dask_engine import _input_rows, read_dask
+
+    _stars(3).to_parquet(tmp_path / "part.0.parquet")
+    _stars(2).to_parquet(tmp_path / "part.1.parquet")
+    if extra == "_metadata":
+        parts = [pq.read_metadata(tmp_path / f"part.{i}.parquet") for i in (0, 1)]
+        for i, part in enumerate(parts):
+            part.set_file_path(f"part.{i}.parquet")  # as dask writes its summary
+        pq.write_metadata(pq.read_schema(tmp_path / "part.0.parquet"), tmp_path / extra, metadata_collector=parts)
+    else:
+        (tmp_path / extra).write_bytes(b"" if extra == "_SUCCESS" else b"crc\x00\x01")
+    source = str(tmp_path / pattern)
+    assert len(read_dask(source).compute(scheduler="sync")) == 5
+    assert _input_rows([source], {}) == 5

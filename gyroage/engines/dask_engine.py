@@ -102,7 +102,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     if _parquet_input(paths):
         # a local pattern as the files counted (escaped: not globbed again), for fsspec's glob skips a linked folder
         # that Python's follows: 2 of 5 stars were dated, exit 0 (review V60, 1)
-        paths = [g for p in paths for g in ([p] if "://" in p or Path(p).exists() else map(glob.escape, _expand([p])))]
+        paths = [g for p in paths for g in ([p] if "://" in p or Path(p).exists() else map(glob.escape, _expand([p], True)))]
         meta, pieces = _parquet_files_meta(paths, roles)
         if pieces:  # a named RangeIndex (metadata only): its cells computed per row group, as the local reader does
             ddf = dd.from_map(parquet_input.read_row_group, pieces,
@@ -246,25 +246,28 @@ def _local_csv(path: str) -> str:
     return path
 
 
-def _expand(paths: list[str]) -> list[str]:
+def _expand(paths: list[str], parquet: bool = False) -> list[str]:
     """The files ``paths`` name, sorted: a path naming a file is that file, whatever its name holds (``real[1].csv``
     was read as ``real1.csv`` beside it, review V49, 7); any other is a pattern (itself when it matches none), its
-    ``**`` at any depth as Dask (fsspec) expands a Parquet one."""
-    return sorted(f for p in paths for f in ([p] if Path(p).is_file() else _matches(p) or [p]))
+    ``**`` at any depth as Dask (fsspec) expands a Parquet one; ``parquet``: see :func:`_matches`."""
+    return sorted(f for p in paths for f in ([p] if Path(p).is_file() else _matches(p, parquet) or [p]))
 
 
-def _matches(pattern: str) -> list[str]:
+def _matches(pattern: str, parquet: bool = False) -> list[str]:
     """The files ``pattern`` matches, as Dask (fsspec) expands a Parquet one: no folder, so a Parquet folder that
-    ``**/*.parquet`` matches beside its parts was counted twice (review V59, 2); a folder itself is no pattern."""
+    ``**/*.parquet`` matches beside its parts was counted twice (review V59, 2); a folder itself is no pattern.
+    ``parquet``: without names starting ``_`` or ``.`` (unless all are), as pyarrow skips them in a folder: a
+    ``_metadata`` summary was a traceback, Spark's ``_SUCCESS`` made the parts CSV (review V60, 2-4)."""
     found = glob.glob(pattern, recursive=True)
-    return found if found == [pattern] else [f for f in found if not Path(f).is_dir()]
+    found = found if found == [pattern] else [f for f in found if not Path(f).is_dir()]
+    return ([f for f in found if not os.path.basename(f).startswith(("_", "."))] or found) if parquet else found
 
 
 def _input_rows(paths: list[str], known: dict[str, int | None]) -> int | None:
     """Data rows of the input files (``known``: those already counted), as the local engine's scan counts them: for
     the progress total and ETA. None when any is not a local CSV or Parquet file or directory (a URL)."""
     total = 0
-    for f in _expand(paths):
+    for f in _expand(paths, _parquet_input(paths)):
         n = known[f] if f in known else _file_rows(f)
         if n is None:
             return None
@@ -301,7 +304,7 @@ def _parquet_source(path: str) -> bool:
     local = _local_csv(path)
     if Path(local).is_dir():
         return True
-    files = [f for f in _expand([local]) if Path(f).is_file()]
+    files = [f for f in _expand([local], True) if Path(f).is_file()]
     return bool(files) and all(formats.input_format(f) == "parquet" for f in files)
 
 
