@@ -377,3 +377,22 @@ def test_a_parquet_pattern_skips_summary_and_marker_files(tmp_path, pattern, ext
     source = str(tmp_path / pattern)
     assert len(read_dask(source).compute(scheduler="sync")) == 5
     assert _input_rows([source], {}) == 5
+
+
+def test_a_pattern_of_folders_only_or_of_parquet_and_csv_is_one_line_saying_so(tmp_path):
+    """Review V60, 6-7: a pattern matching only folders was "input file not found: DIR/*"; one matching Parquet and
+    CSV files said to re-save the Parquet file as UTF-8 text."""
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+
+    for sub in ("x", "y"):
+        (tmp_path / "dirs" / sub).mkdir(parents=True)
+        _stars(3).to_parquet(tmp_path / "dirs" / sub / "p.parquet")
+    with pytest.raises(UserError, match=r"matches only folders \(x, y\).*dirs/\*/\*"):
+        read_dask(str(tmp_path / "dirs" / "*"))
+    (tmp_path / "mix").mkdir()
+    _stars(3).to_parquet(tmp_path / "mix" / "a.parquet")
+    _stars(4).to_csv(tmp_path / "mix" / "b.csv", index=False)
+    with pytest.raises(UserError, match=r"matches Parquet \(a\.parquet\) and other \(CSV\) files \(b\.csv\)") as caught:
+        read_dask(str(tmp_path / "mix" / "*"))
+    assert "UTF-8" not in str(caught.value)

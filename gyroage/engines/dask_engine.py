@@ -26,6 +26,8 @@ from gyroage.core.modelcard import load_card
 from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.dask_connect import connect, mute_distributed, require_inputs
+from gyroage.engines.dask_patterns import expand as _expand
+from gyroage.engines.dask_patterns import pattern_is_parquet
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
 from gyroage.files import AtomicFile, atomic_path, is_parquet
@@ -246,23 +248,6 @@ def _local_csv(path: str) -> str:
     return path
 
 
-def _expand(paths: list[str], parquet: bool = False) -> list[str]:
-    """The files ``paths`` name, sorted: a path naming a file is that file, whatever its name holds (``real[1].csv``
-    was read as ``real1.csv`` beside it, review V49, 7); any other is a pattern (itself when it matches none), its
-    ``**`` at any depth as Dask (fsspec) expands a Parquet one; ``parquet``: see :func:`_matches`."""
-    return sorted(f for p in paths for f in ([p] if Path(p).is_file() else _matches(p, parquet) or [p]))
-
-
-def _matches(pattern: str, parquet: bool = False) -> list[str]:
-    """The files ``pattern`` matches, as Dask (fsspec) expands a Parquet one: no folder, so a Parquet folder that
-    ``**/*.parquet`` matches beside its parts was counted twice (review V59, 2); a folder itself is no pattern.
-    ``parquet``: without names starting ``_`` or ``.`` (unless all are), as pyarrow skips them in a folder: a
-    ``_metadata`` summary was a traceback, Spark's ``_SUCCESS`` made the parts CSV (review V60, 2-4)."""
-    found = glob.glob(pattern, recursive=True)
-    found = found if found == [pattern] else [f for f in found if not Path(f).is_dir()]
-    return ([f for f in found if not os.path.basename(f).startswith(("_", "."))] or found) if parquet else found
-
-
 def _input_rows(paths: list[str], known: dict[str, int | None]) -> int | None:
     """Data rows of the input files (``known``: those already counted), as the local engine's scan counts them: for
     the progress total and ETA. None when any is not a local CSV or Parquet file or directory (a URL)."""
@@ -304,8 +289,7 @@ def _parquet_source(path: str) -> bool:
     local = _local_csv(path)
     if Path(local).is_dir():
         return True
-    files = [f for f in _expand([local], True) if Path(f).is_file()]
-    return bool(files) and all(formats.input_format(f) == "parquet" for f in files)
+    return pattern_is_parquet(path, local)
 
 
 def _same_types(parts: list[Path], kinds: list[dict], client, meta: dict[str, str] | None = None) -> None:
