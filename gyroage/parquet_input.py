@@ -64,13 +64,19 @@ def range_index(schema, num_rows: int) -> tuple[str, int, int] | None:
     return str(found[0]["name"]), int(found[0]["start"]), int(found[0]["step"])
 
 
-def index_names(schema, num_rows: int) -> tuple[str, ...]:
-    """The columns a Parquet file of ``schema`` and ``num_rows`` rows gains from its pandas index as :func:`index_as_columns` adds them: its
-    named RangeIndex and its named stored levels not named like a column (the dask engine's check that files agree)."""
+def _pandas_index(schema) -> tuple[dict, list, set]:
+    """What pandas' metadata in a Parquet file of ``schema`` says of its index: each stored field's pandas name, the
+    index columns (a stored level's field name, or a range's description), and the data columns' names."""
     pandas = schema.pandas_metadata or {}
     stored = {c.get("field_name"): c.get("name") for c in pandas.get("columns") or [] if isinstance(c, dict)}
     index = pandas.get("index_columns") or []
-    data = set(schema.names) - {c for c in index if isinstance(c, str)}
+    return stored, index, set(schema.names) - {c for c in index if isinstance(c, str)}
+
+
+def index_names(schema, num_rows: int) -> tuple[str, ...]:
+    """The columns a Parquet file of ``schema`` and ``num_rows`` rows gains from its pandas index as :func:`index_as_columns` adds them: its
+    named RangeIndex and its named stored levels not named like a column (the dask engine's check that files agree)."""
+    stored, index, data = _pandas_index(schema)
     ranged = range_index(schema, num_rows)
     levels = [str(stored.get(c)) for c in index if isinstance(c, str) and stored.get(c) is not None
               and stored.get(c) not in data]
@@ -81,10 +87,7 @@ def index_clashes(schema) -> tuple[str, ...]:
     """The pandas index levels of a Parquet file of ``schema`` named like one of its columns: not read (the column
     is; the level may hold other values: it was dropped without a word, review V52, 10), and dask's
     ``read_parquet`` fails on them."""
-    pandas = schema.pandas_metadata or {}
-    stored = {c.get("field_name"): c.get("name") for c in pandas.get("columns") or [] if isinstance(c, dict)}
-    index = pandas.get("index_columns") or []
-    data = set(schema.names) - {c for c in index if isinstance(c, str)}
+    stored, index, data = _pandas_index(schema)
     names = [c.get("name") if isinstance(c, dict) else stored.get(c) for c in index]
     return tuple(str(n) for n in names if n is not None and n in data)
 
