@@ -87,12 +87,14 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
-              rows: dict[str, int | None] | None = None, roles: dict[str, str] | None = None):
+              rows: dict[str, int | None] | None = None, roles: dict[str, str] | None = None,
+              parquet: bool | None = None):
     """A Dask DataFrame of the input (CSV read as text, like the local engine; or Parquet); globs allowed.
 
     ``rows``, if given, receives the data rows of the files counted on the way (the gzip-compressed ones, read
     whole here to check them), for :func:`_input_rows`. ``roles``: the columns options name, as
-    :func:`gyroage.io.read_chunks` takes them (a repeat of one refused).
+    :func:`gyroage.io.read_chunks` takes them (a repeat of one refused). ``parquet``: whether the input is Parquet
+    (:func:`_parquet_input`, which reads each file a pattern matches), when the caller has told it already.
     """
     import dask.dataframe as dd
     from dask.dataframe.io.csv import read_pandas
@@ -101,7 +103,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     paths = [str(p) for p in paths]
     if any(p == "-" for p in paths):
         raise UserError("the dask engine reads files, not stdin")
-    if _parquet_input(paths):
+    if _parquet_input(paths) if parquet is None else parquet:
         # a local pattern as the files counted (escaped: not globbed again), for fsspec's glob skips a linked folder
         # that Python's follows: 2 of 5 stars were dated, exit 0 (review V60, 1)
         paths = [g for p in paths for g in ([p] if "://" in p or Path(p).exists() else map(glob.escape, _expand([p], True)))]
@@ -248,11 +250,12 @@ def _local_csv(path: str) -> str:
     return path
 
 
-def _input_rows(paths: list[str], known: dict[str, int | None]) -> int | None:
-    """Data rows of the input files (``known``: those already counted), as the local engine's scan counts them: for
-    the progress total and ETA. None when any is not a local CSV or Parquet file or directory (a URL)."""
+def _input_rows(paths: list[str], known: dict[str, int | None], parquet: bool | None = None) -> int | None:
+    """Data rows of the input files (``known``: those already counted; ``parquet``: :func:`_parquet_input`, if told),
+    as the local engine's scan counts them: for the progress total and ETA. None when any is not a local CSV or
+    Parquet file or directory (a URL)."""
     total = 0
-    for f in _expand(paths, _parquet_input(paths)):
+    for f in _expand(paths, _parquet_input(paths) if parquet is None else parquet):
         n = known[f] if f in known else _file_rows(f)
         if n is None:
             return None
@@ -407,9 +410,10 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     counted: dict[str, int | None] = {}
     options = settings.prior.options()
     # a repeat of a prior's column is refused as the local engine refuses it
-    ddf = read_dask(source, blocksize, n_workers, counted, io.option_roles(options))
     paths = [str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source]
-    text_columns = not _parquet_input(paths)
+    parquet = _parquet_input(paths)  # once: a pattern's every file is read to tell
+    ddf = read_dask(source, blocksize, n_workers, counted, io.option_roles(options), parquet)
+    text_columns = not parquet
     # here, not in every worker: one line, not a worker's traceback
     columns = check_input_columns(ddf.columns, settings.reddening, settings.require_magnitudes)
     card, model_dir = load_card(model, verify=False)  # the JSON only: whether the run reads magnitudes, the record
@@ -434,7 +438,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         progress.log(f"{len(jobs)} {'chunks' if chunked else 'partitions'} on {n_workers} workers")
         futures = client.compute(jobs)
         if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
-            progress.total = _input_rows(paths, counted)
+            progress.total = _input_rows(paths, counted, parquet)
         kinds, unreddened, grid_err, clipped = [], [], [], 0
         for fut in as_completed(futures):
             rows, c, n, k, u, e, clip = fut.result()

@@ -22,7 +22,11 @@ def matches(pattern: str, parquet: bool = False) -> list[str]:
     ``**/*.parquet`` matches beside its parts was counted twice (review V59, 2); a folder itself is no pattern.
     ``parquet``: without names starting ``_`` or ``.`` (unless all are), as pyarrow skips them in a folder: a
     ``_metadata`` summary was a traceback, Spark's ``_SUCCESS`` made the parts CSV (review V60, 2-4)."""
-    found = glob.glob(pattern, recursive=True)
+    return _kept(glob.glob(pattern, recursive=True), pattern, parquet)
+
+
+def _kept(found: list[str], pattern: str, parquet: bool) -> list[str]:
+    """Of the paths ``pattern`` globbed to, those :func:`matches` keeps."""
     found = found if found == [pattern] else [f for f in found if not Path(f).is_dir()]
     return ([f for f in found if not os.path.basename(f).startswith(("_", "."))] or found) if parquet else found
 
@@ -36,7 +40,8 @@ def pattern_is_parquet(path: str, local: str) -> bool:
         shown = ", ".join(os.path.basename(f) for f in sorted(found)[:3]) + (", ..." if len(found) > 3 else "")
         raise UserError(f"pattern {path} matches only folders ({shown}): give them as folders, or their files as "
                         f"{path}/*")
-    files = [f for f in expand([local], True) if Path(f).is_file()]
+    # the one glob for both questions: a pattern over thousands of parts was walked twice
+    files = [local] if Path(local).is_file() else [f for f in _kept(found, local, True) if Path(f).is_file()]
     kinds = {f: formats.input_format(f) == "parquet" for f in files}
     if len(set(kinds.values())) > 1:
         def some(parquet: bool) -> str:
