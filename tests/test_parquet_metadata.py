@@ -386,17 +386,24 @@ def test_dask_names_a_parquet_file_as_typed(tmp_path, monkeypatch, capsys):
     assert "gyroage: note: clash.parquet's pandas index 'prot' is not read" in err and str(tmp_path) not in err
 
 
+def _clashing_parts(folder, n: int) -> pd.DataFrame:
+    """``n`` Parquet part files in ``folder``, each the same stars with an index level named like their 'prot'
+    column (holding other values); the frame written."""
+    clash = STARS.rename(columns={"Prot": "prot"})
+    clash.index = pd.Index([9, 8, 7, 6], name="prot")
+    folder.mkdir()
+    for k in range(n):
+        clash.to_parquet(folder / f"part.{k}.parquet")
+    return clash
+
+
 def test_dask_says_an_index_clash_once_for_a_folder_of_parts(tmp_path, capsys):
     """A folder whose part files share an index level named like a column said the note once per part file (a
     line per file of a folder of hundreds): said once a run now, naming how many files and the first."""
     pytest.importorskip("dask.dataframe")
     from gyroage.engines.dask_engine import read_dask
 
-    clash = STARS.rename(columns={"Prot": "prot"})
-    clash.index = pd.Index([9, 8, 7, 6], name="prot")
-    (tmp_path / "in").mkdir()
-    for k in range(3):
-        clash.to_parquet(tmp_path / "in" / f"part.{k}.parquet")
+    clash = _clashing_parts(tmp_path / "in", 3)
     capsys.readouterr()
     got = read_dask(str(tmp_path / "in")).compute(scheduler="synchronous")
     said = [line for line in capsys.readouterr().err.splitlines() if "not read" in line]
@@ -412,11 +419,7 @@ def test_dask_names_a_folder_s_or_glob_s_part_as_typed(tmp_path, monkeypatch, ca
     pytest.importorskip("dask.dataframe")
     from gyroage.engines.dask_engine import read_dask
 
-    clash = STARS.rename(columns={"Prot": "prot"})
-    clash.index = pd.Index([9, 8, 7, 6], name="prot")
-    (tmp_path / "in").mkdir()
-    for k in range(2):
-        clash.to_parquet(tmp_path / "in" / f"part.{k}.parquet")
+    _clashing_parts(tmp_path / "in", 2)
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
     read_dask(typed)

@@ -180,6 +180,17 @@ def _scaled(t, factor: float):
     return t
 
 
+def _said_beside_a_healthy_run(tmp_path, sky, rows: str, mangle) -> list[str]:
+    """The messages a run says once Gaia's answers are put through ``mangle``, beyond those of the same run answered
+    as they come; the table must be the same as that run's."""
+    healthy, quiet = _run(tmp_path, sky, rows)
+    sky.mangle["gaia"] = [mangle]
+    sky.mangle_all.add("gaia")
+    out, messages = _run(tmp_path, sky, rows)
+    assert out.equals(healthy)
+    return [m for m in messages if m not in quiet]
+
+
 def _doubled(factor: float):
     """A mangler giving each row of an answer twice, the copy (floats times ``factor``) right after its row."""
     import numpy as np
@@ -227,13 +238,8 @@ def test_a_gaia_row_without_a_source_id_is_no_star_s(tmp_path, sky):
 def test_several_differing_gaia_rows_for_one_source_are_said(tmp_path, sky, factor):
     """Two gaia_source rows for one source_id (a mirror joining another table): the first was taken silently. It
     still is, with one warning counting such sources when the rows differ; identical copies stay silent."""
-    rows = f"source_id\n{GA}\n{GB}\n{GC}\n"
-    healthy, quiet = _run(tmp_path, sky, rows)
-    sky.mangle["gaia"] = [_gaia_source_rows(_doubled(factor))]
-    sky.mangle_all.add("gaia")
-    out, messages = _run(tmp_path, sky, rows)
-    assert out.equals(healthy)
-    new = [m for m in messages if m not in quiet]
+    new = _said_beside_a_healthy_run(tmp_path, sky, f"source_id\n{GA}\n{GB}\n{GC}\n",
+                                     _gaia_source_rows(_doubled(factor)))
     if factor == 1.0:
         assert new == []
     else:
@@ -321,12 +327,7 @@ def test_several_differing_cone_rows_for_one_source_are_said(tmp_path, sky, fact
 
     a, b = fakesky.GAIA[GA], fakesky.GAIA[GB]
     rows = f"name,ra,dec\nA,{a[0]},{a[1]}\nB,{b[0]},{b[1]}\n"
-    healthy, quiet = _run(tmp_path, sky, rows)
-    sky.mangle["gaia"] = [_cone_rows(_doubled(factor))]
-    sky.mangle_all.add("gaia")
-    out, messages = _run(tmp_path, sky, rows)
-    assert out.equals(healthy)
-    new = [m for m in messages if m not in quiet]
+    new = _said_beside_a_healthy_run(tmp_path, sky, rows, _cone_rows(_doubled(factor)))
     if factor == 1.0:
         assert new == []
     else:
