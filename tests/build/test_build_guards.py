@@ -380,6 +380,17 @@ def test_a_calibration_file_given_as_config_is_said_to_be_one(tmp_path, command,
 
 
 @pytest.mark.parametrize("command", ["train", "validate"])
+def test_a_model_card_given_as_config_is_said_to_be_one(tmp_path, command):
+    """The shipped card given to --config read "unknown setting 'age_grid'", as if one key were mistyped; its own
+    training settings are the card's 'training' object, and models/ holds the config they came from."""
+    cfg = ROOT / "models" / "gyroage-model.json"
+    res = cli(command, "--out", str(tmp_path / "out"), "--catalogue", str(tmp_path / "missing.csv"), "--config",
+              str(cfg))
+    line = one_line_error(res, f"--config {cfg} is a model card", "models/train-config.json")
+    assert "unknown setting" not in line and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
 @pytest.mark.parametrize("config, keys, rest", [
     ({"note": "x", "colour_knots": [1], "age_knots": [1], "widths": [1], "age_jitter_dex": 0.05},
      "colour_knots, age_knots, widths", None),
