@@ -284,6 +284,23 @@ def test_a_tls_file_missing_from_dasks_config_is_named(tmp_path, missing):
     assert str(tmp_path / f"{missing}.pem") in str(caught.value) and f"tls.{missing}" in str(caught.value)
 
 
+def test_a_tls_file_that_is_a_folder_is_said_to_be_one(tmp_path):
+    """A ca-file naming a folder of certificates (OpenSSL's capath, which Dask's ca-file is not) was called "not
+    there" although it is there: the line now says it is a folder and a file is wanted."""
+    pytest.importorskip("distributed")
+    import dask
+
+    from gyroage.engines.dask_connect import connect
+    from gyroage.errors import UserError
+
+    (tmp_path / "certs").mkdir()
+    with dask.config.set({"distributed.comm.tls.ca-file": str(tmp_path / "certs")}), \
+            pytest.raises(UserError) as caught:
+        connect(None, "tls://127.0.0.1:9", None)
+    said = str(caught.value)
+    assert str(tmp_path / "certs") in said and "folder" in said and "not there" not in said
+
+
 def test_readme_gives_clients_share_of_the_connect_deadline_as_the_code_does():
     """Review V59, 5: README said Client connects with "what is left of those 25 s"; the code gives it that, but at
     most CONNECT_SECONDS and at least 1 s (so a refusal may take 26 s)."""

@@ -129,4 +129,6 @@ def _require_tls_files() -> None:
         value = dask.config.get(f"distributed.comm.tls.{key}", None)
         # distributed also takes the PEM text itself in place of a file's name
         if value and "-----BEGIN" not in str(value) and not Path(value).is_file():
-            raise UserError(f"the TLS file {value} named in Dask's config (distributed.comm.tls.{key}) is not there")
+            # a folder of certificates (OpenSSL's capath) is there, but Dask's ca-file takes one file
+            what = "is a folder, not a file" if Path(value).is_dir() else "is not there"
+            raise UserError(f"the TLS file {value} named in Dask's config (distributed.comm.tls.{key}) {what}")
