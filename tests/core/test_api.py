@@ -339,3 +339,19 @@ def test_grid_log_likelihood_is_the_raw_flow_as_its_docstring_says(model):
     # the card's outlier term always mixed in: where the flow rules a 0.3 d period out, raw keeps the outlier floor
     floor = np.log(model.density.outlier_weight) + model.density.outlier_log_density
     assert (raw[2, inside] >= floor - 1e-5).all() and (flow[2, 2:4] < floor - 0.5).all()
+
+
+def test_readme_tells_a_pipeline_where_the_statuses_and_flags_meanings_are():
+    """A pipeline storing or explaining ``status`` had to copy the README's table: the meanings are in
+    ``gyroage.statuses`` (review V63, 4). The README's "From Python" part names them, and they hold what README's status
+    and flag tables list."""
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    python_part = readme[readme.index("From Python (`from gyroage import AgeModel`"):readme.index("Arrays broadcast")]
+    assert "gyroage.statuses.ESTIMATE" in python_part and "gyroage.statuses.FLAG_ORDER" in python_part
+    table = set(re.findall(r"^\| `([a-z_]+)` \|", readme, flags=re.M))
+    assert set(statuses.ESTIMATE) - set(statuses.GROUP_ONLY) <= table
+    assert set(statuses.FLAG_ORDER) <= table
