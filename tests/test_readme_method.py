@@ -20,11 +20,15 @@ def model_section() -> str:
     return " ".join(text[start:text.index("\n### Embedding", start)].split())
 
 
-def median(pdf: np.ndarray, grid: np.ndarray) -> float:
-    """A pdf row's median on the grid (log10 yr), by gyroage's own CDF and quantile rule."""
+def quantile(pdf: np.ndarray, grid: np.ndarray, q: float) -> float:
+    """A pdf row's ``q`` quantile on the grid (log10 yr), by gyroage's own CDF and quantile rule."""
     from gyroage.core.grid_cdf import cdf, cdf_quantiles
 
-    return float(cdf_quantiles(cdf(pdf, grid), grid, [0.5]).ravel()[0])
+    return float(cdf_quantiles(cdf(pdf, grid), grid, [q]).ravel()[0])
+
+
+def median(pdf: np.ndarray, grid: np.ndarray) -> float:
+    return quantile(pdf, grid, 0.5)
 
 
 def test_under_a_prior_that_is_not_flat_the_likelihood_is_narrowed_before_the_prior(model):
@@ -56,3 +60,39 @@ def test_under_a_prior_that_is_not_flat_the_likelihood_is_narrowed_before_the_pr
     assert (f"likelihood median {10 ** (m_like - 6):.0f} Myr, posterior median {10 ** (m_post - 9):.1f} Gyr, "
             f"{m_wide - m_post:.2f} dex younger than unnarrowed") in text
     assert "was fitted under the default prior only" in text
+
+
+def test_between_colour_knots_the_posterior_is_a_blend_of_two_knots_convolutions(model):
+    """Review V62 2: README said the widths are "linear in between" the colour knots; a star between two knots takes
+    each knot's kernel and the two convolutions are mixed linearly in colour, which is not one kernel of interpolated
+    widths (the Sun's p2.5 356 Myr, against 386 Myr from that reading)."""
+    from gyroage.core.calibration import Calibration
+    from gyroage.core.posterior import normalise
+
+    cal = Calibration.from_card(model.card)
+    knots, rows = cal.colour_knots, np.asarray(cal.sigma_dex)
+    prot, colour = 25.4, 0.82  # the Sun, between the knots 0.7 and 1.2
+    post = model.posterior(prot, colour, refine_tol=None)
+    grid = post.grid
+    like = normalise(model.log_likelihood(prot, colour, age_myr=10 ** (grid - 6), outlier_weight=0)
+                     .astype(np.float64)[None, :], grid)
+
+    def one_kernel(widths) -> np.ndarray:
+        return dataclasses.replace(cal, colour_knots=(), sigma_dex=tuple(widths)).apply(like, grid)
+
+    k = int(np.searchsorted(knots, colour))
+    lam = (colour - knots[k - 1]) / (knots[k] - knots[k - 1])
+    blend = normalise(np.log((1 - lam) * one_kernel(rows[k - 1]) + lam * one_kernel(rows[k])), grid)
+    assert np.abs(post.pdf - blend).max() < 1e-9 * post.pdf.max()
+    interpolated = one_kernel((1 - lam) * rows[k - 1] + lam * rows[k])
+    ours, theirs = (10 ** (quantile(p, grid, 0.025) - 6) for p in (post.pdf, interpolated))
+    assert theirs / ours > 1.05
+    text = model_section()
+    assert (f"Between two colour knots a star's posterior is convolved with each of the two knots' kernels and the "
+            f"two results are mixed linearly in (BP-RP)0 (one knot's kernel alone bluer than {knots[0]:g} or redder "
+            f"than {knots[-1]:g}), not convolved with one kernel of interpolated widths") in text
+    assert f"(the Sun at {colour} mag: p2.5 {ours:.0f} Myr, not {theirs:.0f})" in text
+    # the widths the sentence before quotes: at 100 Myr / from 1 Gyr on, per colour knot, at the card's age knots
+    assert cal.log10_age_knots == (7.0, 8.0, 9.0, 9.6) and "`log10_age_knots` 7, 8, 9 and 9.6" in text
+    for knot, row in zip(knots, rows):
+        assert row[0] == 0 and row[2] == row[3] and f"{row[1]:g} / {row[2]:g}" in text and f"{knot:g}" in text
