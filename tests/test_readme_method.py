@@ -131,3 +131,51 @@ def test_the_balanced_kernel_built_as_the_readme_defines_it_is_gyroages(model):
     mine = normalise(np.log((like * t) @ balanced), grid)
     assert median(post.pdf, grid) > cal.level_knots[1]  # no level scale: the kernel alone
     assert np.abs(mine - post.pdf).max() < 1e-8 * post.pdf.max()
+
+
+def test_the_main_sequence_term_is_the_mixture_the_readme_writes_out(model):
+    """Review V62 4: README said only that "the height falls as s (log10 t_z - log10 t) until t_z, per 0.25-mag colour
+    bin, with room for unresolved binaries and a flat floor"; read per bin, 1.5 d at 2.0 mag and abs_g0 9.3 came out
+    0.11 dex old. The mixture it now writes out, with the numbers read from the README, is the card's term."""
+    from math import erf
+
+    from gyroage.core.main_sequence import MAX_ABS_G_ERR, MainSequenceTerm
+
+    term = MainSequenceTerm.from_card(model.card)
+    text = " ".join((ROOT / "README.md").read_text().split())
+    mix = re.search(r"p\(h \| c, t\) = ([0-9.]+) N\(h; h0, s\) \+ ([0-9.]+) x \(the mean of N\(h; h0 \+ u, s\) over u "
+                    r"uniform in 0-([0-9.]+) mag: unresolved binaries\) \+ ([0-9.]+) / ([0-9.]+) per mag \(a flat "
+                    r"floor over heights (-?[0-9.]+) to ([0-9.]+) mag\), with h0 = slope x max\(0, log10 t_z - log10 t\) "
+                    r"and s\^2 = sigma\^2 \+ `abs_g0_err`\^2; slope, t_z and sigma are read linearly between the "
+                    r"bins' centres \(`knot_colour`, ([0-9.]+)-([0-9.]+) mag\), held beyond", text)
+    assert mix, "README's main-sequence mixture"
+    w_s, w_b, box, w_o, span, lo, hi, first, last = map(float, mix.groups())
+    assert (w_s, w_b, w_o) == term.weights and box == term.binary_max
+    assert (lo, hi) == term.height_range and span == hi - lo and (first, last) == (term.knot_colour[0], term.knot_colour[-1])
+    where = re.search(r"The term informs a star at \(BP-RP\)0 ([0-9.]+)-([0-9.]+) \(`colour_range`, both ends in\) "
+                      r"whose h is within (-?[0-9.]+) to ([0-9.]+) mag and whose magnitude error is at most ([0-9.]+) "
+                      r"mag; for any other it is 1", text)
+    assert where, "README's range of the term"
+    c_lo, c_hi, h_lo, h_hi, err_max = map(float, where.groups())
+    assert (c_lo, c_hi) == term.colour_range and (h_lo, h_hi) == term.height_range and err_max == MAX_ABS_G_ERR
+
+    # the formula as written, against the term, between and on bin centres, with and without a magnitude error
+    phi = np.vectorize(lambda z: 0.5 * (1 + erf(z / np.sqrt(2))))
+    x = np.linspace(6.0, 10.0, 41)
+    for colour in (c_lo, 1.45, 2.0, 3.4, c_hi):
+        for height in (h_lo + 1e-9, -0.4, 0.3, 1.2, 2.9, h_hi - 1e-9):  # the ends in (h is M_MS - abs_g0 again)
+            for err in (np.nan, 0.2):
+                abs_g = np.interp(colour, term.ms_colour, term.ms_mag) - height
+                slope, tz, sigma = (np.interp(colour, term.knot_colour, v)
+                                    for v in (term.slope, term.log10_t_zams, term.sigma))
+                s = np.sqrt(sigma**2 + (0.0 if np.isnan(err) else err) ** 2)
+                h0 = slope * np.maximum(0.0, tz - x)
+                p = (w_s * np.exp(-0.5 * ((height - h0) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+                     + w_b * (phi((height - h0) / s) - phi((height - h0 - box) / s)) / box + w_o / span)
+                got = term.log_likelihood([colour], [abs_g], x, [err])[0]
+                assert np.abs(got - np.log(p)).max() < 1e-7, (colour, height, err)  # its own normal CDF
+    outside = [(c_hi + 0.01, 1.0, np.nan), (c_lo - 0.01, 1.0, np.nan), (2.0, h_hi + 0.01, np.nan),
+               (2.0, h_lo - 0.01, np.nan), (2.0, 1.0, err_max + 0.01)]
+    for colour, height, err in outside:
+        abs_g = np.interp(colour, term.ms_colour, term.ms_mag) - height
+        assert not term.log_likelihood([colour], [abs_g], x, [err]).any(), (colour, height, err)
