@@ -179,3 +179,29 @@ def test_the_main_sequence_term_is_the_mixture_the_readme_writes_out(model):
     for colour, height, err in outside:
         abs_g = np.interp(colour, term.ms_colour, term.ms_mag) - height
         assert not term.log_likelihood([colour], [abs_g], x, [err]).any(), (colour, height, err)
+
+
+def test_with_magnitudes_the_member_evidence_weights_the_rotation_likelihood_by_the_height_term(model):
+    """Review V62 5: with magnitudes p_outlier changes (1.5 d at 2.0 mag: 0.0575 with abs_g0 9.3, 0.0537 from rotation
+    alone) and README did not say how: the member evidence is the rotation likelihood averaged over the prior times
+    the height term, normalised; the outlier competes on the period alone."""
+    from gyroage.core.main_sequence import MainSequenceTerm
+    from gyroage.core.posterior import normalise_with_log_norm
+
+    prot, colour, abs_g = 1.5, 2.0, 9.3
+    with_mag = model.posterior(prot, colour, abs_g0=abs_g, refine_tol=None)
+    alone = model.posterior(prot, colour, refine_tol=None)
+    grid = with_mag.grid
+    ll = model.log_likelihood(prot, colour, age_myr=10 ** (grid - 6), outlier_weight=0).astype(np.float64)[None, :]
+    height = MainSequenceTerm.from_card(model.card).log_likelihood([colour], [abs_g], grid)
+    assert height.any()  # the term informs this star
+    log_z = normalise_with_log_norm(ll + height, grid)[1] - normalise_with_log_norm(height, grid)[1]  # flat prior
+    w, u = model.card.outlier["weight"], 1 / np.diff(model.card.outlier["log10_prot_range"])[0]
+    p_out = w * u / (w * u + (1 - w) * np.exp(log_z[0]))
+    assert abs(p_out - with_mag.p_outlier[0]) < 1e-6 and abs(with_mag.p_outlier[0] - alone.p_outlier[0]) > 0.002
+    text = model_section()
+    assert ("posterior weight is the star's `p_outlier`, w u / (w u + (1 - w) Z) with u the outlier density and Z "
+            "the member evidence: the (uncalibrated) rotation likelihood averaged over the prior, normalised on the "
+            "grid, and with magnitudes over the prior times the height term, normalised") in text
+    assert (f"({prot} d at {colour} mag: `p_outlier` {with_mag.p_outlier[0]:.4f} with `abs_g0` {abs_g}, "
+            f"{alone.p_outlier[0]:.4f} with `--no-main-sequence`)") in text
