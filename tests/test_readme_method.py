@@ -205,3 +205,28 @@ def test_with_magnitudes_the_member_evidence_weights_the_rotation_likelihood_by_
             "grid, and with magnitudes over the prior times the height term, normalised") in text
     assert (f"({prot} d at {colour} mag: `p_outlier` {with_mag.p_outlier[0]:.4f} with `abs_g0` {abs_g}, "
             f"{alone.p_outlier[0]:.4f} with `--no-main-sequence`)") in text
+
+
+def test_the_outlier_density_is_a_constant_per_dex_at_every_period_of_the_domain(model):
+    """Review V62 6: README said "a uniform density in log10 Prot over 0.03-316 d"; it is the constant 1 / (b - a)
+    = 1/4 per dex at every period the domain takes, also at 0.0286 d, below the card's 10^-1.5 d (a density 0 there
+    would give p_outlier 0; gyroage gives 0.99)."""
+    card = model.card
+    lo, hi = card.outlier["log10_prot_range"]
+    w = card.outlier["weight"]
+    shortest = 10 ** card.domain["log10_prot"][0]
+    prot = np.array([round(shortest + 5e-5, 4), 1.0, 100.0])
+    ages = np.full(3, 100.0)
+    flow = model.log_likelihood(prot, 2.5, age_myr=ages, outlier_weight=0, check_domain=False)
+    mixed = model.log_likelihood(prot, 2.5, age_myr=ages, outlier_weight=w, check_domain=False)
+    assert np.abs(mixed - np.log((1 - w) * np.exp(flow) + w / (hi - lo))).max() < 1e-5
+    p_out = model.posterior(prot[0], 2.5).p_outlier[0]
+    assert prot[0] < 10**lo and p_out > 0.9
+    text = model_section()
+    per_dex = re.search(r"Outlier term\*\*: a constant density of 1/([0-9.]+) per dex in log10 Prot \(uniform over the "
+                        r"card's `log10_prot_range`, 10\^(-?[0-9.]+)-10\^([0-9.]+) d, ([0-9.]+)-([0-9.]+) d, but taken "
+                        r"at every period of the domain, ([0-9.]+) d too", text)
+    assert per_dex, "README's outlier density"
+    n, a, b, a_days, b_days, low = map(float, per_dex.groups())
+    assert n == hi - lo and (a, b) == (lo, hi) and (a_days, b_days) == (round(10**lo, 3), round(10**hi))
+    assert low == prot[0] and f"`p_outlier` {p_out:.2f} there at 2.5 mag), weight {w} (`outlier` in the card)" in text
