@@ -230,3 +230,28 @@ def test_the_outlier_density_is_a_constant_per_dex_at_every_period_of_the_domain
     n, a, b, a_days, b_days, low = map(float, per_dex.groups())
     assert n == hi - lo and (a, b) == (lo, hi) and (a_days, b_days) == (round(10**lo, 3), round(10**hi))
     assert low == prot[0] and f"`p_outlier` {p_out:.2f} there at 2.5 mag), weight {w} (`outlier` in the card)" in text
+
+
+def test_the_density_graphs_types_shapes_and_log_are_the_readmes():
+    """Review V62 7: README gave the density graph's inputs and output without types, beside a posterior-graph table
+    of float64 inputs (a float64 feed is refused: "expected: (tensor(float))"), and did not say log_prob's log is
+    natural. It is float32 [batch] in and out, and exp(log_prob) integrates to 1 over log10 Prot."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(ROOT / "models" / "gyroage-density.onnx"), providers=["CPUExecutionProvider"])
+    names = {"float": "float32", "double": "float64"}
+    kinds = {(a.type.removeprefix("tensor(").rstrip(")"), tuple(a.shape))
+             for a in [*session.get_inputs(), *session.get_outputs()]}
+    assert len(kinds) == 1
+    kind, shape = kinds.pop()
+    text = model_section()
+    assert (f"(inputs `log10_prot` (log10 d), `log10_age` (log10 yr), `bp_rp0`, `bp_rp0_err` (mag), {names[kind]} "
+            f"[{', '.join(shape)}] each; output `log_prob`, {names[kind]} [{', '.join(shape)}], the natural log of "
+            "the flow's density per dex of log10 Prot, no outlier term") in text
+    x = np.linspace(-3.0, 3.5, 4001)
+    for log10_age, colour in ((7.0, 0.82), (8.5, 1.3), (9.5, 2.5)):
+        feed = {"log10_prot": x.astype(np.float32)} | {k: np.full(x.size, v, dtype=np.float32) for k, v in
+                                                         (("log10_age", log10_age), ("bp_rp0", colour),
+                                                          ("bp_rp0_err", 0.0275))}
+        log_prob = session.run(None, feed)[0]
+        assert abs(np.trapezoid(np.exp(log_prob.astype(np.float64)), x) - 1) < 1e-4
