@@ -83,6 +83,33 @@ def index_names(schema, num_rows: int) -> tuple[str, ...]:
     return ((ranged[0],) if ranged else ()) + tuple(levels)
 
 
+def data_columns(schema, meta: ParquetMeta) -> tuple[str, ...]:
+    """The columns a Parquet file of ``schema`` gives as data, in its order: not pandas' stored index levels
+    (:func:`index_names` names those a reader keeps) nor astropy's mask columns (``meta``'s, dropped on reading)."""
+    index = {c for c in _pandas_index(schema)[1] if isinstance(c, str)}
+    masks = {m for _, m in meta.masks}
+    return tuple(n for n in schema.names if n not in index and n not in masks)
+
+
+def refuse_other_columns(columns: dict[str, tuple[str, ...]]) -> None:
+    """A one-line :class:`UserError` naming the first file of ``columns`` (each file as shown: its
+    :func:`data_columns`) whose columns are not the first file's, and those it lacks and adds: dask read a later
+    file lacking one as a KeyError traceback, and dropped one it adds without a word (review V63, 2). The same
+    columns in another order are accepted: dask reads them by name."""
+    if not columns:
+        return
+    (first, names), *rest = columns.items()
+    for other, these in rest:
+        lacks, adds = [n for n in names if n not in these], [n for n in these if n not in names]
+        if lacks or adds:
+            def listed(cols: list[str]) -> str:  # a few: a file of another table may differ in hundreds
+                return ", ".join(cols[:5]) + (f", ... ({len(cols)} in all)" if len(cols) > 5 else "")
+
+            said = " and ".join(f"{word} {listed(c)}" for word, c in (("lacks", lacks), ("adds", adds)) if c)
+            raise UserError(f"the input files differ from {first} in their columns: {other} {said}; write them "
+                            "alike, or date them apart")
+
+
 def index_clashes(schema) -> tuple[str, ...]:
     """The pandas index levels of a Parquet file of ``schema`` named like one of its columns: not read (the column
     is; the level may hold other values: it was dropped without a word, review V52, 10), and dask's

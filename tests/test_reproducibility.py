@@ -163,3 +163,38 @@ def test_local_mcmc_ages_do_not_depend_on_chunksize(tmp_path, density, settings)
         engines.run_local(src, out, density, mcmc, chunksize=chunksize, quiet=True)
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] == outs[2]
+
+
+def test_an_api_caller_with_one_blas_thread_gets_the_command_lines_last_bits(tmp_path):
+    """`gyroage estimate` asks numpy's BLAS for one thread; a Python caller kept threaded OpenBLAS, whose matrix
+    products in the calibration sum in another order on grids above 201 points (``n_grid=401``: 123 of 1,400 ages
+    moved, up to 6e-14 relative, on a 2-core machine), and README gave the variable as a speed tip only, nowhere
+    near "From Python" (review V63, 7). README now says there that the caller must set it before numpy loads, and
+    so set, ``AgeModel.estimate`` gives the command line's ages to the last bit."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, run_cli
+
+    readme = (ROOT / "README.md").read_text()
+    python = readme[readme.index("From Python (`from gyroage import AgeModel`"):readme.index("Arrays broadcast together")]
+    assert "OPENBLAS_NUM_THREADS=1" in python and "before" in python and "numpy" in python
+    src = tmp_path / "in.csv"
+    stars(300, seed=7).to_csv(src, index=False)
+    res = run_cli("estimate", str(src), "-q", "--grid", "401", "-o", str(tmp_path / "cli.parquet"))
+    assert res.returncode == 0, res.stderr
+    code = ("import os\n"
+            "os.environ['OPENBLAS_NUM_THREADS'] = '1'; os.environ['MKL_NUM_THREADS'] = '1'  # before numpy, as README\n"
+            "import warnings; warnings.simplefilter('ignore')\n"
+            "import gyroage\n"
+            "model = gyroage.AgeModel.load()\n"
+            f"out = model.estimate(gyroage.read_stars(r'{src}'), gyroage.EstimateSettings(n_grid=401))\n"
+            f"out.to_parquet(r'{tmp_path / 'api.parquet'}')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    cli, api = pd.read_parquet(tmp_path / "cli.parquet"), pd.read_parquet(tmp_path / "api.parquet")
+    assert list(cli["status"]) == list(api["status"])
+    for col in [*AGE_COLS, "p_outlier"]:
+        assert np.array_equal(cli[col].to_numpy(float), api[col].to_numpy(float), equal_nan=True), col

@@ -171,6 +171,7 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
     metas: dict[str, parquet_input.ParquetMeta] = {}
     found: list[tuple] = []
     indexes: dict[str, tuple[str, ...]] = {}  # each file's index columns: a part without one lost its column
+    columns: dict[str, tuple[str, ...]] = {}  # each file's data columns (as shown), compared with the first's
     clashes: dict[tuple[str, ...], list[str]] = {}  # index levels named like a column -> the files (as shown)
     for path in paths:
         try:
@@ -185,6 +186,7 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                     schema = info.schema.to_arrow_schema()
                     shown = _as_typed(path, f)
                     metas[f] = parquet_input.parquet_meta(schema, shown, roles)
+                    columns[shown] = parquet_input.data_columns(schema, metas[f])
                     clash = parquet_input.index_clashes(schema)
                     if clash:
                         clashes.setdefault(clash, []).append(shown)
@@ -198,10 +200,6 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
     if not metas:
         return parquet_input.ParquetMeta(), []
     (first, meta), *rest = metas.items()
-    for other, m in rest:
-        if m != meta:
-            raise UserError(f"the input files differ from {first} in their units or masked columns (Parquet "
-                            f"metadata): {other} is one; convert them alike, or date them apart")
     for other, names in indexes.items():
         if names != indexes[first]:
             def said(n: tuple[str, ...]) -> str:
@@ -210,6 +208,11 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
             raise UserError(f"the input files differ from {first} in their named pandas index (Parquet metadata): "
                             f"{other} has {said(names)}, {first} {said(indexes[first])}; write them alike "
                             "(reset_index), or date them apart")
+    parquet_input.refuse_other_columns(columns)  # before the units: a file lacking a column has none of its unit
+    for other, m in rest:
+        if m != meta:
+            raise UserError(f"the input files differ from {first} in their units or masked columns (Parquet "
+                            f"metadata): {other} is one; convert them alike, or date them apart")
     meta.log()
     if not any(rng or clash for _, _, rng, clash, _ in found):
         return meta, []
