@@ -31,16 +31,17 @@ def whole_number(value, name: str) -> None:
         raise TypeError(f"{name} must be a whole number, not {value!r}")
 
 
-def check_grid(n_grid) -> None:
+def check_grid(n_grid, name: str = "--grid") -> None:
     """Refuse an age grid (``--grid``, ``n_grid``) that is not a whole number from :data:`gyroage.defaults.MIN_GRID`
-    to :data:`gyroage.defaults.MAX_GRID`, in one line: estimate, group-age and plot posterior alike."""
+    to :data:`gyroage.defaults.MAX_GRID`, in one line: estimate, group-age and plot posterior alike (``name``: the
+    option, or the field, the caller gave)."""
     from gyroage.defaults import MAX_GRID, MIN_GRID
 
     whole_number(n_grid, "n_grid")  # int(60.7) would quietly make it 60
     if int(n_grid) < MIN_GRID:  # fewer points put a summary between far-apart ages
-        raise UserError(f"--grid must be at least {MIN_GRID}")
+        raise UserError(f"{name} must be at least {MIN_GRID}")
     if int(n_grid) > MAX_GRID:  # memory grows as the square (gyroage.defaults)
-        raise UserError(f"--grid must be at most {MAX_GRID} (memory grows as its square: {MAX_GRID} points step the "
+        raise UserError(f"{name} must be at most {MAX_GRID} (memory grows as its square: {MAX_GRID} points step the "
                         "age grid in under 0.001 dex)")
 
 

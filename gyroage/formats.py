@@ -14,7 +14,7 @@ import itertools
 import re
 import sys
 import zlib
-from collections.abc import Collection
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,9 @@ INPUT_SUFFIXES = {**SUFFIXES, **dict.fromkeys(UNWRITABLE, "ascii")}
 # gyroage's own age columns (Myr): gyroage.core.posterior.SUMMARY_COLUMNS, which this module cannot import (the core
 # imports the readers: a cycle); tests/test_typed_tables.py checks they agree.
 AGE_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr")
+# The unit of each of estimate's and group-age's own columns whose name gives one (ms_height_mag:
+# gyroage.core.estimate.HEIGHT_COLUMN), for unit-aware readers of typed outputs
+COLUMN_UNITS = {**dict.fromkeys(AGE_COLUMNS, "Myr"), "ms_height_mag": "mag"}
 # CSV written with tabs under these names (unless --output-format csv says commas): what a .tsv or .tab reader
 # expects, and what such a name is read as (its delimiter is sniffed).
 TAB_SUFFIXES = (".tsv", ".tab")
@@ -433,20 +436,20 @@ def exact_to_pandas(table, **kwargs) -> pd.DataFrame:
     return frame
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Collection[str] | None = None,
+def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, units: Mapping[str, str] | None = None,
                 meta: dict[str, str] | None = None) -> None:
     """``frame`` into ``path`` (overwritten) as ``fmt`` with astropy; missing cells masked; ``meta``: the run's
     record (:mod:`gyroage.provenance`: FITS cards, ECSV meta, VOTable INFO; none in plain ASCII).
 
-    ``myr_columns``: gyroage's own age columns, given the unit Myr for unit-aware readers (``None``:
-    :data:`AGE_COLUMNS`, estimate's and group-age's). Not any name ending in ``_myr``: an input column passed through
+    ``units``: gyroage's own columns and their units (Myr, mag), for unit-aware readers (``None``:
+    :data:`COLUMN_UNITS`, estimate's and group-age's). Not any name ending in ``_myr``: an input column passed through
     (an isochrone age, perhaps in Gyr) keeps no unit, as it came in none.
     """
     from astropy.table import MaskedColumn, Table
 
     from gyroage import provenance
 
-    myr_columns = AGE_COLUMNS if myr_columns is None else myr_columns
+    units = COLUMN_UNITS if units is None else units
     if fmt == "fits":
         check_fits_names(frame.columns)
 
@@ -478,9 +481,9 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, myr_columns: Co
             table[str(name)] = MaskedColumn(values, mask=missing)
         else:
             table[str(name)] = values
-    for name in table.colnames:  # gyroage's ages (age_p50_myr, ...): the unit their names give, for unit-aware readers
-        if name in myr_columns and table[name].dtype.kind == "f":
-            table[name].unit = "Myr"
+    for name in table.colnames:  # gyroage's own (age_p50_myr, ...): the unit their names give, for unit-aware readers
+        if name in units and table[name].dtype.kind == "f":
+            table[name].unit = units[name]
     try:
         with notices.quiet():  # VOTable and FITS note names they adapt; the table still reads back
             if meta and fmt == "votable":  # astropy's VOTable writer drops a table's meta

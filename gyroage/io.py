@@ -37,7 +37,7 @@ from gyroage.columns import (  # noqa: F401
 )
 from gyroage.errors import GZIP_ERRORS, NothingPiped, UserError, gzip_error
 from gyroage.files import GZIP_MAGIC, is_gzip_file, require_input_file  # noqa: F401 (readers look for them here)
-from gyroage.pandas_compat import to_floats
+from gyroage.pandas_compat import no_numbers, to_floats
 
 
 def require_column(columns, name: str) -> str:
@@ -128,7 +128,7 @@ def first_column(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    """A column as float64; text and empty cells become NaN (never an exception); durations in days.
+    """A column as float64; text, flags, dates and empty cells become NaN (never an exception); durations in days.
 
     A column whose name gives a unit (``Prot [h]``: :func:`gyroage.columns.column_role`) comes in the tool's unit.
     """
@@ -181,6 +181,8 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     if column is None:
         return np.zeros(len(frame), dtype=bool)
     col = first_column(frame, column)
+    if no_numbers(col.dtype):  # a flag, a date: what its text in a CSV is (True, 2020-01-01), a blank one not given
+        return col.notna().to_numpy(dtype=bool)
     if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
         return np.zeros(len(frame), dtype=bool)
     if values is None:

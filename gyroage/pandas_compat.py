@@ -26,11 +26,37 @@ PANDAS_BEFORE_3_1 = _version(pd.__version__) < (3, 1)
 CSV_FLOAT_OPTIONS: dict = {"float_precision": "round_trip"} if PANDAS_BEFORE_3_1 else {}
 
 
+# Cells pandas reads as numbers that are no measurement: a flag (True 1.0), a complex number (its real part).
+_NOT_NUMBERS = (bool, np.bool_, complex, np.complexfloating)
+# What infer_dtype calls an object column that can hold no such cell (text from a CSV: "string", checked in C)
+_ONLY_NUMBERS_OR_TEXT = frozenset({"string", "bytes", "empty", "floating", "integer", "mixed-integer-float",
+                                   "decimal", "datetime", "date", "timedelta"})
+
+
+def no_numbers(dtype) -> bool:
+    """Whether a column of ``dtype`` holds no measurement although pandas reads it as numbers: flags (bool, pandas'
+    boolean, Arrow's), dates (nanoseconds since 1970), complex numbers (their real part), Periods (their ordinal)."""
+    return dtype.kind in "bMc" or isinstance(dtype, pd.PeriodDtype)
+
+
+def not_number_cells(col: pd.Series) -> np.ndarray:
+    """True where an object column holds a Python or numpy bool or complex (:data:`_NOT_NUMBERS`)."""
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in _ONLY_NUMBERS_OR_TEXT:
+        return np.zeros(len(col), dtype=bool)
+    # a column of mixed Python objects (never a CSV's text): each cell's type, in Python
+    return np.fromiter((isinstance(v, _NOT_NUMBERS) for v in col.to_numpy(dtype=object)), bool, len(col))
+
+
 def to_floats(col) -> np.ndarray:
-    """``col`` (a Series, or cells) as float64, as ``pd.to_numeric(col, errors="coerce")``: what is no number NaN."""
+    """``col`` (a Series, or cells) as float64, as ``pd.to_numeric(col, errors="coerce")``: what is no number NaN,
+    flags, dates and complex numbers too (:func:`no_numbers`, :func:`not_number_cells`), as their text in a CSV is."""
     col = col if isinstance(col, pd.Series) else pd.Series(col, dtype=object)
+    if no_numbers(col.dtype):
+        return np.full(len(col), np.nan)
+    odd = not_number_cells(col)
+    col = col.mask(odd) if odd.any() else col  # masked before to_numeric, which warns of a complex's imaginary part
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if not PANDAS_BEFORE_3_1 or col.dtype.kind in "fiumb":
+    if not PANDAS_BEFORE_3_1 or col.dtype.kind in "fium":
         return values  # numbers are already floats; text is parsed exactly from pandas 3.1 on
     ok = ~np.isnan(values)
     if not ok.any():

@@ -234,9 +234,9 @@ def open_bytes(path: str | Path, gz: bool = False) -> BinaryIO:
     return _GzipInto(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) if gz else raw
 
 
-def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path, meta: dict[str, str] | None = None) -> None:
+def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path, meta: dict | None = None, units: dict | None = None) -> None:
     """``frame`` into ``path`` as ``fmt`` (:func:`gyroage.formats.write_table`, ``meta``: the run's
-    :mod:`gyroage.provenance`), gzip-compressed when ``target``'s name ends in ``.gz``.
+    :mod:`gyroage.provenance`, ``units`` its own columns'), gzip-compressed when ``target``'s name ends in ``.gz``.
 
     Written plain, then compressed by :func:`open_bytes`: astropy compresses by the name it is given, which put the
     temporary file's name and the time into the gzip header (``gunzip -N`` made a hidden file, two runs differed).
@@ -244,13 +244,13 @@ def write_astropy(frame: pd.DataFrame, path: Path, fmt: str, target: Path, meta:
     from gyroage.formats import is_gzip_name, write_table
 
     if not is_gzip_name(target):
-        write_table(frame, path, fmt, meta=meta)
+        write_table(frame, path, fmt, units, meta=meta)
         return
     # named as the target's temporary files are, so a killed run's is found and removed (files.remove_stale)
     fd, name = tempfile.mkstemp(dir=Path(path).parent, prefix=temp_prefix(target), suffix=".part")
     os.close(fd)
     try:
-        write_table(frame, name, fmt, meta=meta)
+        write_table(frame, name, fmt, units, meta=meta)
         with open(name, "rb") as src, open_bytes(path, gz=True) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
     finally:
@@ -323,7 +323,7 @@ class AtomicWriter:
     ``lock``: a file target is held under :class:`gyroage.files.TargetLock` until commit or abort (another run
     writing it is refused; a killed run's temporary files are removed).
     ``meta``: the run's record (:mod:`gyroage.provenance`), written into a typed output (set before the first chunk:
-    a Parquet file's metadata is fixed when its writer opens); CSV carries none.
+    a Parquet file's metadata is fixed when its writer opens); CSV carries none. ``units``: write_astropy's.
     """
 
     def __init__(self, target: str | Path | None, fmt: str | None = None, text_columns: bool = False,
@@ -337,7 +337,7 @@ class AtomicWriter:
         self.gzip_csv = self.format == "csv" and formats.is_gzip_name(target)
         self.sep = formats.output_delimiter(target, fmt)
         self.text_columns = text_columns
-        self.meta = meta
+        self.meta, self.units = meta, None  # units: gyroage's own columns' (None: estimate's and group-age's)
         self._file: AtomicFile | None = None
         self._fh = None
         self._pq = None
@@ -426,7 +426,7 @@ class AtomicWriter:
                 from gyroage.column_types import numbers_from_text
 
                 frame = numbers_from_text(frame, io.NA_TOKENS)
-            write_astropy(frame, self._file.path, self.format, self.target, self.meta)
+            write_astropy(frame, self._file.path, self.format, self.target, self.meta, self.units)
         if self._held is not None:
             self._release()
         elif self._fh is not None and not self.stdout:

@@ -283,7 +283,8 @@ def test_group_age_says_how_many_members_colour_errors_it_clipped(tmp_path):
     assert res.returncode == 0, res.stderr
     said = [line for line in res.stderr.splitlines() if "clipped" in line]
     assert said == ["group-age: 2 of 4 used members' colour errors exceed the trained range (above 0.4616 mag) and "
-                    "are clipped to it: a sentinel error (99) marks a missing colour"], res.stderr
+                    "are clipped to it: if one is a sentinel (99) for a missing colour, that member has no colour to "
+                    "date"], res.stderr
     quiet = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
     assert quiet.stderr == "", quiet.stderr
 
@@ -299,7 +300,8 @@ def test_group_age_counts_clipped_colour_errors_among_the_used_members(tmp_path)
     assert res.returncode == 0, res.stderr
     said = [line for line in res.stderr.splitlines() if "clipped" in line]
     assert said == ["group-age: 2 of 4 used members' colour errors exceed the trained range (above 0.4616 mag) and "
-                    "are clipped to it: a sentinel error (99) marks a missing colour"], res.stderr
+                    "are clipped to it: if one is a sentinel (99) for a missing colour, that member has no colour to "
+                    "date"], res.stderr
 
 
 @pytest.mark.parametrize("column", ["Mem", "PMem", "p_mem", "membership"])

@@ -730,7 +730,8 @@ def test_a_resumed_run_counts_the_clipped_colour_errors_of_the_chunks_it_took(tm
     n = int(ref["age_flags"].str.contains("colour_err_beyond_training").sum())
     assert n > 20 and said() == [f"estimate: {n} stars' colour errors exceed the model's trained range (its "
                                  "catalogue's largest, 0.4616 mag) and were dated as 0.4616 mag (flagged "
-                                 "colour_err_beyond_training): a sentinel error (99) marks a missing colour"]
+                                 "colour_err_beyond_training): if one is a sentinel (99) for a missing "
+                                 "colour, that star has no colour to date"]
     out = tmp_path / "out.csv"
     real, _ = interrupt_after(monkeypatch, "estimate_chunk", 2)
     with pytest.raises(KeyboardInterrupt):
@@ -739,8 +740,8 @@ def test_a_resumed_run_counts_the_clipped_colour_errors_of_the_chunks_it_took(tm
     capsys.readouterr()
     engines.run_local(src, out, density, settings, chunksize=100, quiet=False, resume=True)
     assert said() == [f"estimate: {n} stars' colour errors exceed the model's trained range (its catalogue's largest, "
-                      "0.4616 mag) and were dated as 0.4616 mag (flagged colour_err_beyond_training): a sentinel "
-                      "error (99) marks a missing colour"]
+                      "0.4616 mag) and were dated as 0.4616 mag (flagged colour_err_beyond_training): if one is a "
+                      "sentinel (99) for a missing colour, that star has no colour to date"]
 
 
 def test_a_resumed_run_takes_its_finished_chunks_clipped_counts_from_the_manifest(tmp_path, density, settings,

@@ -407,6 +407,21 @@ def test_the_age_columns_carry_their_unit(tmp_path, name):
     assert float(back["age_p50_myr"][0]) == pytest.approx(float(pd.read_csv(ref)["age_p50_myr"][0]), rel=1e-5)
 
 
+@pytest.mark.parametrize("name", ["out.fits", "out.vot", "out.ecsv"])
+def test_the_main_sequence_height_carries_mag(tmp_path, name):
+    """Review V63, 9: ms_height_mag, gyroage's own column in mag, had no unit beside the ages' Myr; an input's own
+    ms_height_mag (kept as input_ms_height_mag) still carries none."""
+    (tmp_path / "s.csv").write_text("name,prot,bp_rp0,abs_g0,abs_g0_err,ms_height_mag\nk,12.0,1.5,7.5,0.05,0.3\n")
+    run_ok(str(tmp_path / "s.csv"), "-o", str(tmp_path / name))
+    back = Table.read(tmp_path / name)
+    assert str(back["ms_height_mag"].unit) == "mag" and np.isfinite(float(back["ms_height_mag"][0]))
+    assert back["input_ms_height_mag"].unit is None and back["abs_g0"].unit is None
+    assert str(back["age_p50_myr"].unit) == "Myr"
+    from gyroage.core.estimate import HEIGHT_COLUMN
+
+    assert formats.COLUMN_UNITS[HEIGHT_COLUMN] == "mag"  # formats cannot import the core: the name is written twice
+
+
 def test_a_masked_int_columns_null_is_found_once(monkeypatch):
     """write_table looked for a free null value twice per masked int column (room_for_null, then null_value again):
     astropy_tables.with_null finds it once, widening the type when every value of its own is taken."""

@@ -195,7 +195,10 @@ def cells(values, name: str) -> np.ndarray:
         # a generator, set or dict is one object to numpy: it was one bad star, not the error the README promises
         raise TypeError(f"{name} must be a number or an array of them (a list, tuple, array or Series), "
                         f"not a {type(a.item()).__name__}")
-    a = a.astype(float) if a.dtype.kind in "biuf" else a.astype(object)  # a copy: the caller's array is left alone
+    if a.dtype.kind == "M":  # dates as their text (a date's objects can be nanoseconds), NaT not given
+        a = np.where(np.isnat(a), None, a.astype(str))
+    # flags and complex numbers as objects (True, not 1.0), read as their text is (no number)
+    a = a.astype(float) if a.dtype.kind in "iuf" else a.astype(object)  # a copy: the caller's array is left alone
     if mask is not None and mask.any():
         a[np.broadcast_to(mask, a.shape)] = np.nan if a.dtype != object else None
     return a

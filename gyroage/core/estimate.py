@@ -63,7 +63,8 @@ class EstimateSettings:
     require_magnitudes: bool = False
 
     def __post_init__(self) -> None:
-        # Checked here, so the library refuses what the command line refuses, in the same words.
+        # Checked here, so the library refuses what the command line refuses, in the fields' names (a Python caller
+        # gave n_grid, not --grid): the command line says its options' (cli_options.estimate_settings).
         if not isinstance(self.prior, Prior):  # None would surface as an AttributeError deep in the grid
             raise UserError(f"prior must be a gyroage.Prior, not {type(self.prior).__name__}")
         if self.sampler is None:  # "no particular sampler settings", as None means for the other options: the default
@@ -71,13 +72,13 @@ class EstimateSettings:
         if not isinstance(self.sampler, SamplerSettings):  # a dict was an AttributeError deep in the sampler
             raise UserError(f"sampler must be a gyroage.SamplerSettings, not {type(self.sampler).__name__}")
         if self.method not in ("grid", "mcmc"):
-            raise UserError(f"unknown --method {self.method!r} (choose grid or mcmc)")
-        check_grid(self.n_grid)  # as group-age
+            raise UserError(f"unknown method {self.method!r} (choose grid or mcmc)")
+        check_grid(self.n_grid, "n_grid")  # as group-age
         check_on_grid(self.prior, self.n_grid)  # the grid runs for the sampler too (p_outlier, flags)
-        check_outlier_weight(self.outlier_weight)
+        check_outlier_weight(self.outlier_weight, "outlier_weight")
         whole_number(self.seed, "seed")  # 1.7, True and "1" ran silently as seed 1
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)
-            raise UserError("--seed must be >= 0")
+            raise UserError("seed must be >= 0")
         if self.refine_tol is not None and not self.refine_tol > 0:
             raise UserError("refine_tol must be positive (None: evaluate every grid point)")
 

@@ -128,5 +128,5 @@ def clipped_text(out, clipped: int, card) -> str:
     hi = card.domain["bp_rp0_err"][1]
     one, whose = clipped == 1, "members'" if used != 1 else "member's"
     return (f"{clipped} of {used} used {whose} colour error{'' if one else 's'} exceed{'s' if one else ''} the "
-            f"trained range (above {hi:.4g} mag) and {'is' if one else 'are'} clipped to it: a sentinel error (99) "
-            "marks a missing colour")
+            f"trained range (above {hi:.4g} mag) and {'is' if one else 'are'} clipped to it: if "
+            f"{'it is' if one else 'one is'} a sentinel (99) for a missing colour, that member has no colour to date")

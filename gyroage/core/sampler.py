@@ -114,10 +114,11 @@ class SamplerSettings:
         # emcee's check_every=0 an AttributeError, while a zero stretch scale or a negative floor ran silently.
         for name in ("n_walkers", "check_every", "max_steps", "n_keep", "block", "processes"):
             whole_number(getattr(self, name), name)
-        for bad, rule, value in ((self.n_walkers < 6 or self.n_walkers % 2, "--walkers must be even and >= 6", self.n_walkers),
-                                 (self.max_steps < 50, "--max-steps must be >= 50", self.max_steps),
-                                 (self.processes < 1, "--processes must be >= 1", self.processes)):
-            if bad:  # only the option at fault: plot posterior has no --processes to name
+        # in the fields' names; the command line's options in cli_options.estimate_settings
+        for bad, rule, value in ((self.n_walkers < 6 or self.n_walkers % 2, "n_walkers must be even and >= 6", self.n_walkers),
+                                 (self.max_steps < 50, "max_steps must be >= 50", self.max_steps),
+                                 (self.processes < 1, "processes must be >= 1", self.processes)):
+            if bad:  # only the field at fault: plot posterior has no --processes to name
                 raise UserError(f"{rule}, not {value}")
         if self.backend not in BACKENDS:
             raise UserError(f"unknown sampler backend {self.backend!r} (choose batched or emcee)")

@@ -244,8 +244,8 @@ def clipped_note(card: ModelCard, n: int) -> str | None:
     whose = "star's" if one else "stars'"
     return (f"{n} {whose} colour error{'' if one else 's'} exceed{'s' if one else ''} the model's "
             f"trained range (its catalogue's largest, {hi:.4g} mag) and {'was' if one else 'were'} dated as "
-            f"{hi:.4g} mag (flagged {statuses.COLOUR_ERR_BEYOND_TRAINING}): a sentinel error (99) marks a missing "
-            "colour")
+            f"{hi:.4g} mag (flagged {statuses.COLOUR_ERR_BEYOND_TRAINING}): if {'it is' if one else 'one is'} a "
+            "sentinel (99) for a missing colour, that star has no colour to date")  # a real 0.9 mag error is none
 
 
 def flagged_rows(flags, flag: str) -> np.ndarray:

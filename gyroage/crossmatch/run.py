@@ -61,6 +61,9 @@ from gyroage.statuses import INVALID_REDDENING, NO_COLOUR, NO_PERIOD, NOT_FOUND,
 # periods from the catalogues rarely carry more) crossmatch | estimate moved the 5th digit of an age.
 EXACT_COLUMNS = ("bp_rp0", "bp_rp0_err", "bp_rp_obs", "ebp_rp", "ebp_rp_err", "g0", "parallax_mas",
                  "parallax_error_mas")
+# The units of crossmatch's own columns whose names give one, for typed outputs' unit-aware readers (an input column
+# passed through, renamed input_<name> on a clash, carries none)
+UNITS = {"parallax_mas": "mas", "parallax_error_mas": "mas", "phot_g_mean_mag": "mag", "match_sep_arcsec": "arcsec"}
 # The warning each of resolve's notes gets (its count of rows: n), in the order said.
 RESOLVE_WARNINGS = {
     FAR_DR3: ("warning: {n} TIC/KIC star(s) not_found: no Gaia DR3 neighbour of their Gaia DR2 source is within 1 mag "
@@ -456,6 +459,7 @@ def run_crossmatch(source: str | Path, target: str | Path | None, services: Serv
                 if (epoch := j2000_note(ids)) is not None:  # said once, under -q too: the matches depend on it
                     report.warn(epoch)
                 writer.meta = _record(command, services, settings, ids)  # before the first write fixes Parquet's
+                writer.units = UNITS
             out = crossmatch_chunk(chunk, ids, services, settings, report, extinction)  # no rows: no query is sent
             out = io.case_blind_clashes(out, chunk.shape[1], writer.format)  # FITS, VOTable: names without case
             if first:

@@ -89,8 +89,8 @@ def test_colour_errors_clipped_by_a_retrained_model_are_flagged_and_counted_once
     assert list(flagged) == list(wide)
     lines = [ln for ln in res.stderr.splitlines() if "trained range" in ln]
     assert lines == [f"estimate: 2 stars' colour errors exceed the model's trained range (its catalogue's largest, "
-                     f"{hi:.4g} mag) and were dated as {hi:.4g} mag (flagged colour_err_beyond_training): a sentinel "
-                     "error (99) marks a missing colour"]
+                     f"{hi:.4g} mag) and were dated as {hi:.4g} mag (flagged colour_err_beyond_training): if one is a "
+                     "sentinel (99) for a missing colour, that star has no colour to date"]
 
 
 def test_no_clipped_colour_error_no_line(tmp_path, toy_model):
@@ -131,8 +131,8 @@ def _clipped_line(model: Path, n: int = 2) -> str:
 
     hi = json.loads((model / "gyroage-model.json").read_text())["domain"]["bp_rp0_err"][1]
     return (f"{n} stars' colour errors exceed the model's trained range (its catalogue's largest, {hi:.4g} mag) and "
-            f"were dated as {hi:.4g} mag (flagged colour_err_beyond_training): a sentinel error (99) marks a missing "
-            "colour")
+            f"were dated as {hi:.4g} mag (flagged colour_err_beyond_training): if one is a sentinel (99) for a "
+            "missing colour, that star has no colour to date")
 
 
 def test_the_dask_engine_says_the_clipped_colour_errors_once_for_all_partitions(tmp_path, toy_model, capsys):
@@ -225,7 +225,7 @@ def test_group_ages_warns_of_its_members_clipped_colour_errors_as_group_age_says
     frame = pd.read_csv(io.StringIO(CLIPPED_ROWS)).assign(cluster="x")
     hi = json.loads((toy_model / "gyroage-model.json").read_text())["domain"]["bp_rp0_err"][1]
     text = (f"2 of 4 used members' colour errors exceed the trained range (above {hi:.4g} mag) and are clipped to it: "
-            "a sentinel error (99) marks a missing colour")
+            "if one is a sentinel (99) for a missing colour, that member has no colour to date")
     caught = _warned(lambda: group_ages(frame, model.density, "cluster", model.default_prior, 201))
     assert [w for w in caught if "trained range" in w] == [f"gyroage: {text}"]
     res = cli("group-age", str(_csv(tmp_path, frame)), "--by", "cluster", "--model", str(toy_model), "--grid", "201",

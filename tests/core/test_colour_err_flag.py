@@ -82,3 +82,22 @@ def test_api_posterior_flags_it(model):
     assert [FLAG in f for f in post.age_flags] == [False, True]
     assert list(post.status) == [statuses.OK] * 2
     assert FLAG in post.to_frame()["age_flags"].iloc[1]
+
+
+@pytest.mark.parametrize("errors", [[0.9], [0.9, 0.7]])
+def test_the_note_on_clipped_errors_calls_no_genuine_error_a_sentinel(model, errors):
+    """Review V63, 6: a faint M dwarf's real 0.9 mag error was told "a sentinel error (99) marks a missing colour", as
+    if gyroage had taken it for one: the hint is now conditional, in the words of estimate and group_ages alike."""
+    from gyroage import group_ages
+
+    n = len(errors)
+    frame = pd.DataFrame({"prot": [8.0] * n, "bp_rp0": [1.0] * n, "bp_rp0_err": errors})
+    with pytest.warns(UserWarning, match="trained range") as caught:
+        model.estimate(frame)
+    with pytest.warns(UserWarning, match="trained range") as grouped:
+        group_ages(frame.assign(cluster="x"), model.density, "cluster", model.default_prior, 201)
+    one = "it is" if n == 1 else "one is"
+    for said, who in ((caught, "star"), (grouped, "member")):
+        text = [str(w.message) for w in said if "trained range" in str(w.message)]
+        assert len(text) == 1 and "marks a missing colour" not in text[0]
+        assert text[0].endswith(f": if {one} a sentinel (99) for a missing colour, that {who} has no colour to date")

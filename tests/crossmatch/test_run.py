@@ -222,6 +222,23 @@ def test_crossmatch_reads_fits_and_writes_fits(tmp_path, sky):
     assert b["source_id"].tolist()[:3] == [GA, GB, GC]
 
 
+@pytest.mark.parametrize("name", ["out.fits", "out.ecsv"])
+def test_crossmatchs_own_columns_carry_the_units_their_names_give(tmp_path, sky, name):
+    """Review V63, 9: typed outputs gave a unit to estimate's ages only; crossmatch's parallax_mas,
+    parallax_error_mas, phot_g_mean_mag and match_sep_arcsec carried none. An input column keeps none, whatever its
+    name (an isochrone's age_p50_myr, once given Myr)."""
+    from astropy.table import Table
+
+    (tmp_path / "ids.csv").write_text(f"source_id,age_p50_myr\n{GA},4600\n")
+    run_crossmatch(tmp_path / "ids.csv", tmp_path / name, services_for(sky), CrossmatchSettings(), quiet=True)
+    back = Table.read(tmp_path / name)
+    units = {c: str(back[c].unit) for c in ("parallax_mas", "parallax_error_mas", "phot_g_mean_mag",
+                                            "match_sep_arcsec")}
+    assert units == {"parallax_mas": "mas", "parallax_error_mas": "mas", "phot_g_mean_mag": "mag",
+                     "match_sep_arcsec": "arcsec"}
+    assert back["age_p50_myr"].unit is None and back["prot"].unit is None
+
+
 def test_crossmatch_negative_extinction_column_is_invalid_reddening(tmp_path, sky):
     """A negative E(BP-RP) from column:NAME was subtracted (bp_rp0 = observed + 0.2, status ok); the row now gets
     invalid_reddening and no colour, as estimate does, while valid and empty cells behave as before."""
