@@ -1,0 +1,45 @@
+"""Literature tables as group-age meets them (review V61): numbers with Unicode blanks around them, membership
+columns whose header carries its unit or whose cells are true/false, upper-cased tables, cluster columns under
+VizieR's names. Files are made here, small."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage import io as gio
+from tests.conftest import invoke_quiet, ok_output
+
+PLAIN = "Cluster,Prot,(BP-RP)0\nX,7.0,1.10\nX,9.0,1.30\nY,12.5,1.10\n"
+AGES = ["age_p16_myr", "age_p50_myr", "age_p84_myr"]
+
+
+def _table(res) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(ok_output(res)), dtype=str, keep_default_na=False)
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\u2009", "\u202f", "\u2007", "\u3000"])
+def test_a_number_with_a_unicode_blank_around_it_is_read_as_the_number(blank):
+    """'7.0\\u00a0' (a cell copied from a PDF or HTML table) was invalid_period: pandas strips ASCII blanks only."""
+    text = PLAIN.replace("7.0", "7.0" + blank).replace("1.30", blank + "1.30").replace("12.5", blank + "12.5" + blank)
+    plain = _table(invoke_quiet("estimate", "-", "--seed", "1", stdin=PLAIN))
+    got = _table(invoke_quiet("estimate", "-", "--seed", "1", stdin=text))
+    assert (got["status"] == "ok").all(), got["status"].tolist()
+    pd.testing.assert_frame_equal(got[AGES], plain[AGES])
+    want = ok_output(invoke_quiet("group-age", "-", "--by", "Cluster", stdin=PLAIN))
+    assert ok_output(invoke_quiet("group-age", "-", "--by", "Cluster", stdin=text)) == want
+
+
+@pytest.mark.parametrize("before_3_1", [False, True])
+def test_unicode_blanks_are_stripped_where_cells_become_numbers(monkeypatch, before_3_1):
+    """The one parser of text cells (io.numeric -> pandas_compat.to_floats), under either pandas path."""
+    from gyroage import pandas_compat
+
+    monkeypatch.setattr(pandas_compat, "PANDAS_BEFORE_3_1", before_3_1)
+    cells = ["5.2\u00a0", "\u20095.2", " 7.5 ", "\u202f1e3\u00a0", "x\u00a0", "", None, "\u00a0", "5.2\u200b"]
+    frame = pd.DataFrame({"prot": pd.Series(cells, dtype=object)})
+    np.testing.assert_array_equal(gio.numeric(frame, "prot"), [5.2, 5.2, 7.5, 1e3] + [np.nan] * 5)
+    assert gio.unparsed(frame, "prot").tolist() == [False] * 4 + [True, False, False, False, True]
