@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from gyroage import io as gio
-from tests.conftest import invoke_quiet, ok_output
+from tests.conftest import invoke_quiet, ok_output, one_line_error
 
 PLAIN = "Cluster,Prot,(BP-RP)0\nX,7.0,1.10\nX,9.0,1.30\nY,12.5,1.10\n"
 AGES = ["age_p16_myr", "age_p50_myr", "age_p84_myr"]
@@ -43,3 +43,53 @@ def test_unicode_blanks_are_stripped_where_cells_become_numbers(monkeypatch, bef
     frame = pd.DataFrame({"prot": pd.Series(cells, dtype=object)})
     np.testing.assert_array_equal(gio.numeric(frame, "prot"), [5.2, 5.2, 7.5, 1e3] + [np.nan] * 5)
     assert gio.unparsed(frame, "prot").tolist() == [False] * 4 + [True, False, False, False, True]
+
+
+MEMBERS = "Cluster,Prot,(BP-RP)0,{name}\n{units}X,7.0,1.10,{a}\nX,9.0,1.30,{b}\nX,12.5,1.10,{c}\nY,12.5,1.10,{c}\n"
+
+
+def _group_age(text: str, *args: str, quiet: bool = True):
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    return CliRunner().invoke(app, ["group-age", "-", "--by", "Cluster", *args, *(["-q"] if quiet else [])],
+                              input=text)
+
+
+@pytest.fixture(scope="module")
+def fraction_ages() -> str:
+    """The ages with the memberships as fractions (0.9, 0.4, 1): what a % column must give."""
+    text = MEMBERS.format(name="PMem", units="", a=0.9, b=0.4, c=1)
+    return ok_output(_group_age(text, "--membership", "PMem"))
+
+
+@pytest.mark.parametrize("name, plain", [("PMem (%)", "PMem"), ("PMem [%]", "PMem"), ("PMem%", "PMem"),
+                                         ("Mem%", "Mem"), ("Mem_%", "Mem"), ("PMem(%)", "PMem")])
+@pytest.mark.parametrize("units", ["", ",,,%\n"])
+def test_a_membership_whose_name_carries_percent_is_read_as_a_percentage(fraction_ages, name, plain, units):
+    """'PMem (%)' was refused ("values up to 100 (above 1)") and '--membership PMem' did not find it (review V61, 11):
+    the name's % is its unit, as a units row's % is (read once, with the units row's % too), said even with -q."""
+    text = MEMBERS.format(name=name, units=units, a=90, b=40, c=100)
+    for given in (name, plain):
+        res = _group_age(text, "--membership", given)
+        assert ok_output(res) == fraction_ages, res.stderr
+        assert f"gyroage: converted column '{name}' from % to fraction" in res.stderr.splitlines(), res.stderr
+
+
+@pytest.mark.parametrize("name, option", [("PMem (%)", "PMem"), ("Mem%", "Mem"), ("PMem [%]", "PMem")])
+def test_the_unread_membership_note_names_a_percent_column_and_an_option_that_reads_it(fraction_ages, name, option):
+    """'PMem (%)' was not noticed at all; of 'Mem%' the note advised '--membership Mem%', which was then refused."""
+    text = MEMBERS.format(name=name, units="", a=90, b=40, c=100)
+    res = _group_age(text, quiet=False)
+    note = [line for line in res.stderr.splitlines() if "as membership probabilities" in line]
+    assert note == [f"group-age: not reading '{name}' as membership probabilities (every member counts once): "
+                    f"give --membership {option} (read in %, as its name says)"], res.stderr
+    assert ok_output(_group_age(text, "--membership", option)) == fraction_ages
+
+
+def test_a_percent_name_over_fractions_is_refused():
+    """'PMem (%)' holding 0-1 is a probability mislabelled or a percentage below 1% for every star: neither read."""
+    text = MEMBERS.format(name="PMem (%)", units="", a=0.9, b=0.4, c=1)
+    one_line_error(_group_age(text, "--membership", "PMem"),
+                   "column 'PMem (%)' names the unit %, but no value is above 1")
