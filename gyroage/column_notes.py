@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from gyroage.columns import _MANGLED, column_key, match_columns, membership_in, percent_base, reads_observed, unit_splits
 from gyroage.errors import UserError
@@ -132,6 +133,18 @@ def membership_column(columns) -> str | None:
     """The first of ``columns`` named like a membership probability (``PMem``, ``Mem``), or ``None``: ``group-age``
     reads one only when ``--membership`` names it, and says so (:func:`gyroage.core.groups.membership_note`)."""
     return next((str(c) for c in columns if column_key(percent_base(c) or c) in _MEMBERSHIP_KEYS), None)
+
+
+def true_false(cells, values: np.ndarray) -> np.ndarray:
+    """``values`` (``cells`` as numbers) with the cells that read ``true``/``false`` (any case: a boolean column as
+    pandas and astropy write it to CSV, as a FITS logical column is read) as 1/0, as the catalogue's quality flags."""
+    missing = np.isnan(values)
+    if not missing.any() or pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells):
+        return values
+    text = pd.Series(cells.to_numpy(dtype=object)[missing]).astype(str).str.strip().str.lower()
+    values = values.copy()
+    values[missing] = text.map({"true": 1.0, "false": 0.0}).to_numpy(dtype=float, na_value=np.nan)
+    return values
 
 
 def membership_percent(values, col: str):

@@ -93,3 +93,25 @@ def test_a_percent_name_over_fractions_is_refused():
     text = MEMBERS.format(name="PMem (%)", units="", a=0.9, b=0.4, c=1)
     one_line_error(_group_age(text, "--membership", "PMem"),
                    "column 'PMem (%)' names the unit %, but no value is above 1")
+
+
+@pytest.mark.parametrize("yes, no", [("True", "False"), ("true", "false"), ("TRUE", " FALSE ")])
+def test_a_true_false_membership_is_read_as_one_and_zero(tmp_path, yes, no):
+    """A boolean member flag was read from a FITS logical column but refused from the same table as CSV ("holds no
+    numbers (e.g. 'False')", review V61, 12): True/False, as pandas and astropy write one, is 1/0 (as the
+    catalogue's quality flags are read); Y/N stays refused."""
+    from astropy.table import Table
+
+    ones = MEMBERS.format(name="Mem", units="", a=1, b=0, c=1)
+    want = ok_output(_group_age(ones, "--membership", "Mem"))
+    text = MEMBERS.format(name="Mem", units="", a=yes, b=no, c=yes)
+    assert ok_output(_group_age(text, "--membership", "Mem")) == want
+    note = [line for line in _group_age(text, quiet=False).stderr.splitlines() if "membership probabilities" in line]
+    assert note and note[0].endswith("give --membership Mem"), note
+    table = Table.read(ones, format="ascii.csv")
+    table["Mem"] = table["Mem"].astype(bool)
+    table.write(tmp_path / "m.fits")
+    res = invoke_quiet("group-age", str(tmp_path / "m.fits"), "--by", "Cluster", "--membership", "Mem")
+    assert ok_output(res) == want
+    one_line_error(_group_age(MEMBERS.format(name="Mem", units="", a="Y", b="N", c="Y"), "--membership", "Mem"),
+                   "holds no numbers (e.g. 'Y')")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.column_notes import membership_column, membership_in, membership_percent, membership_unit_note, percent_advice
+from gyroage.column_notes import membership_column, membership_in, membership_percent, membership_unit_note, percent_advice, true_false
 from gyroage.core.api_frames import refuse_repeated_columns, star_frame, warn_column_notes
 from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index, warn_caller
 from gyroage.core.calibration import Calibration, smear
@@ -445,8 +445,8 @@ def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
     converted on reading); values above 1 refused (:func:`check_membership`), and so is a column with no number at
     all (text such as Y/N, or blank)."""
     col = membership_in(frame.columns, name) or io.require_column(list(frame.columns), name)  # PMem: 'PMem (%)'
-    values = io.numeric(frame, col)
     cells = io.first_column(frame, col)
+    values = true_false(cells, io.numeric(frame, col))  # a member flag True/False: 1/0
     if len(cells) and not np.isfinite(values).any():  # Y/N or blank: every star would drop out, with no word said
         text = cells[cells.notna()].astype(str).str.strip()
         text = text[~text.str.lower().isin(io.NA_TOKENS)]
@@ -464,7 +464,7 @@ def membership_note(frame: pd.DataFrame) -> str | None:
     (never read on its own); a % unit, which ``--membership`` converts, is not in the frame read without it."""
     if (col := membership_column(frame.columns)) is None:
         return None
-    values = io.numeric(frame, col)
+    values = true_false(io.first_column(frame, col), io.numeric(frame, col))
     if not np.isfinite(top := values[np.isfinite(values)].max(initial=-np.inf)):  # Y/N, blank: --membership refuses
         return f"not reading '{col}' as membership probabilities: it holds no numbers"
     note = f"not reading '{col}' as membership probabilities (every member counts once): "
