@@ -115,3 +115,40 @@ def test_a_true_false_membership_is_read_as_one_and_zero(tmp_path, yes, no):
     assert ok_output(res) == want
     one_line_error(_group_age(MEMBERS.format(name="Mem", units="", a="Y", b="N", c="Y"), "--membership", "Mem"),
                    "holds no numbers (e.g. 'Y')")
+
+
+UPPER = "CLUSTER,PROT,BP_RP,E_BP_RP,{red}\nX,7.0,1.20,0.008,{v}\nX,9.0,1.40,0.008,{v}\nY,12.5,1.20,0.008,{v}\n"
+
+
+@pytest.mark.parametrize("red, v", [("EBV", 0.05), ("AV", 0.15), ("A0", 0.15)])
+@pytest.mark.parametrize("command", ["estimate", "group-age"])
+def test_an_upper_cased_colour_error_beside_a_reddening_is_refused(command, red, v):
+    """'E_BP_RP' in a table of upper-case names was read as the reddening E(BP-RP), 'EBV' left unread, though there it
+    is most likely the upper-cased e_BP_RP, the colour's error (review V61, 3): the colour error became the whole
+    de-reddening. Both readings are said, and how to rename."""
+    by = ["--by", "CLUSTER"] if command == "group-age" else []
+    line = one_line_error(invoke_quiet(command, "-", *by, stdin=UPPER.format(red=red, v=v)))
+    assert line == (f"gyroage: error: 'E_BP_RP' may be the error of BP_RP (an upper-cased e_BP_RP) or the reddening "
+                    f"E(BP-RP), and '{red}' is a reddening too: rename it e_BP_RP (an error) or EBPRP (the reddening)")
+    for rename in ("e_BP_RP", "EBPRP"):  # either renaming is read
+        ok_output(invoke_quiet(command, "-", *by, stdin=UPPER.format(red=red, v=v).replace("E_BP_RP", rename)))
+
+
+@pytest.mark.parametrize("text", [
+    UPPER.replace(",{red}", "").replace(",{v}", ""),  # no other reddening: the reading line names it (left as it is)
+    UPPER.format(red="EBV", v=0.05).replace("CLUSTER", "Cluster"),  # a lower-case letter: E_ and e_ are told apart
+])
+def test_an_upper_cased_e_alone_or_in_a_mixed_case_table_is_still_the_reddening(text):
+    ok_output(invoke_quiet("group-age", "-", "--by", "CLUSTER" if "CLUSTER" in text else "Cluster", stdin=text))
+
+
+def test_the_api_refuses_an_upper_cased_colour_error_beside_a_reddening():
+    import gyroage
+    from gyroage.errors import UserError
+
+    model = gyroage.AgeModel.load()
+    frame = pd.read_csv(io.StringIO(UPPER.format(red="EBV", v=0.05)))
+    with pytest.raises(UserError, match="'E_BP_RP' may be the error of BP_RP"):
+        gyroage.group_ages(frame, model.density, "CLUSTER", model.default_prior)
+    with pytest.raises(UserError, match="'E_BP_RP' may be the error of BP_RP"):
+        model.estimate(frame)
