@@ -152,3 +152,13 @@ def test_the_api_refuses_an_upper_cased_colour_error_beside_a_reddening():
         gyroage.group_ages(frame, model.density, "CLUSTER", model.default_prior)
     with pytest.raises(UserError, match="'E_BP_RP' may be the error of BP_RP"):
         model.estimate(frame)
+
+
+@pytest.mark.parametrize("name", ["OCl", "ClName", "Cl_Name", "Clusters", "Cl", "Cl.", "Group_ID", "OCL"])
+def test_a_cluster_column_under_a_vizier_name_is_not_pooled_without_by(name):
+    """Without --by, 'OCl', 'ClName', 'Clusters' holding six clusters were pooled into one age, status ok (review
+    V61, 6): refused as 'Cluster' is."""
+    text = PLAIN.replace("Cluster", name)
+    one_line_error(invoke_quiet("group-age", "-", stdin=text),
+                   f"column '{name}' holds 2 groups ('X', 'Y'): give --by {name} to date each")
+    ok_output(invoke_quiet("group-age", "-", "--by", name, stdin=text))

@@ -52,9 +52,10 @@ from gyroage.core.stars import (
 from gyroage.errors import UserError, check_grid
 
 # Columns that name a star's group: without --by, several values in one of them are refused, never pooled (names are
-# compared by io.column_key: Cluster_ID and ClusterID alike).
+# compared by io.column_key: Cluster_ID and ClusterID alike; VizieR's OCl, ClName too, never a star's SimbadName).
 GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc", "cl", "cluster_id",
-                      "oc_name", "assoc", "mg", "region", "group_name", "clust")
+                      "oc_name", "assoc", "mg", "region", "group_name", "clust", "ocl", "clname", "clusters", "cl.",
+                      "group_id")
 # Columns that name a star or its group: refused only when their values repeat (on average 2 rows or more a value),
 # as a cluster's name does; a column of star names is no group column.
 NAME_COLUMN_NAMES = ("name", "target")
