@@ -362,6 +362,8 @@ def group_age(
     columns = check_input_columns(frame.columns, reddening)
     run = run_group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                          main_sequence, label=file_label(input))
+    if unit := groups.membership_unit_note(frame.columns, membership):  # a value changed on reading: even with -q
+        typer.echo(f"gyroage: {unit}", err=True)
     out = run.table
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
         for note in [*model_notes(density.card, density.onnx_path.parent, uncalibrated=systematic_dex is None),

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from gyroage.columns import _MANGLED, column_key, match_columns, reads_observed, unit_splits
+import numpy as np
+import pandas as pd
+
+from gyroage.columns import _MANGLED, column_key, match_columns, membership_in, percent_base, reads_observed, unit_splits
 from gyroage.errors import UserError
 
 
@@ -129,4 +132,47 @@ _MEMBERSHIP_KEYS = frozenset(map(column_key, (
 def membership_column(columns) -> str | None:
     """The first of ``columns`` named like a membership probability (``PMem``, ``Mem``), or ``None``: ``group-age``
     reads one only when ``--membership`` names it, and says so (:func:`gyroage.core.groups.membership_note`)."""
-    return next((str(c) for c in columns if column_key(c) in _MEMBERSHIP_KEYS), None)
+    return next((str(c) for c in columns if column_key(percent_base(c) or c) in _MEMBERSHIP_KEYS), None)
+
+
+def true_false(cells, values: np.ndarray) -> np.ndarray:
+    """``values`` (``cells`` as numbers) with the cells that read ``true``/``false`` (any case: a boolean column as
+    pandas and astropy write it to CSV, as a FITS logical column is read) as 1/0, as the catalogue's quality flags."""
+    if pd.api.types.is_bool_dtype(cells):  # a FITS logical column: io.numeric reads a flag as no number
+        return pd.Series(cells).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(values)
+    if not missing.any() or pd.api.types.is_numeric_dtype(cells):
+        return values
+    text = pd.Series(cells.to_numpy(dtype=object)[missing]).astype(str).str.strip().str.lower()
+    values = values.copy()
+    values[missing] = text.map({"true": 1.0, "false": 0.0}).to_numpy(dtype=float, na_value=np.nan)
+    return values
+
+
+def membership_percent(values, col: str):
+    """``values`` of the membership column ``col`` as fractions when its name carries % (:func:`percent_base`); a
+    one-line refusal when no value is above 1 (a probability under a % name, or every star below 1%: neither read)."""
+    if percent_base(col) is None:
+        return values
+    if 0 < (top := values[np.isfinite(values)].max(initial=0.0)) <= 1:
+        raise UserError(f"column '{col}' names the unit %, but no value is above 1 (up to {top:g}): rename it "
+                        "without the % if it holds probabilities 0-1")
+    return values / 100.0
+
+
+def percent_advice(columns, col: str, top: float) -> str | None:
+    """What to do with the unread membership column ``col`` whose name carries % (``None`` for another), its largest
+    value ``top``: give ``--membership`` by the name before its % (no shell quoting) when that finds it, or rename it
+    (no value above 1, which :func:`membership_percent` refuses)."""
+    if (base := percent_base(col)) is None:
+        return None
+    if top <= 1:
+        return "its name says % but no value is above 1: rename it without the % to give it to --membership"
+    return f"give --membership {base if membership_in(columns, base) == col else col} (read in %, as its name says)"
+
+
+def membership_unit_note(columns, name: str | None) -> str | None:
+    """``converted column 'PMem (%)' from % to fraction``: what the command line says (even with -q) and the API warns
+    when ``--membership`` reads a column whose name carries % (:func:`membership_percent`), else ``None``."""
+    col = None if name is None else membership_in(columns, name)
+    return None if col is None or percent_base(col) is None else f"converted column '{col}' from % to fraction"

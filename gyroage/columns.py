@@ -470,7 +470,29 @@ def read_roles(columns, roles: dict[str, str | tuple[str, ...]] | None = None) -
     columns = list(columns)
     found = match_columns(columns)
     for role, name in (roles or {}).items():
-        col = find_column(columns, *(name if isinstance(name, tuple) else (name,)))
+        names = name if isinstance(name, tuple) else (name,)
+        col = membership_in(columns, name) if role == "membership" else find_column(columns, *names)
         if col is not None:
             found[role] = col
     return found
+
+
+# A name that ends in its unit, %: 'PMem (%)', 'PMem [%]', 'PMem%', 'Mem_%' (a membership in percent)
+_PERCENT_NAME = re.compile(r"^(.*?[^\s_])\s*(?:[\[(]\s*%\s*[\])]|_?%)$")
+
+
+def percent_base(name) -> str | None:
+    """The name before the ``%`` that ``name`` ends with as its unit (``PMem (%)``, ``Mem%``: ``PMem``, ``Mem``), or
+    ``None``: such a --membership column is read in %, as a units row's % is."""
+    m = _PERCENT_NAME.match(str(name).strip())
+    return m[1] if m else None
+
+
+def membership_in(columns, name: str) -> str | None:
+    """The column ``--membership name`` reads: :func:`find_column`'s, else ``name`` and a % (``PMem`` finds
+    ``PMem (%)``), else ``None``."""
+    columns = list(columns)
+    if (col := find_column(columns, name)) is None:
+        key = name_key(name)
+        col = next((c for c in columns if (base := percent_base(c)) is not None and name_key(base) == key), None)
+    return col

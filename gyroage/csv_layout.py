@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import notices
-from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_role, is_number, name_key
+from gyroage.columns import COLUMN_KINDS, OPTION_KINDS, column_role, is_number, read_roles
 from gyroage.errors import UserError
 from gyroage.file_kinds import foreign_input
 from gyroage.units import log_unit_text
@@ -308,12 +308,13 @@ def _no_star(records: list[tuple[list[str], int]], header: list[str], kinds: dic
 def _read_kinds(header: list[str], roles: dict[str, str] | None = None) -> dict[int, str]:
     """Position -> the kind of unit (:data:`gyroage.columns.KINDS`) of each ``header`` column the tool reads: by its
     name, or as an option names it (``roles``: role -> the name given, e.g. ``{"membership": "Mem"}``)."""
-    named = {name_key(name): OPTION_KINDS[role] for role, name in (roles or {}).items() if role in OPTION_KINDS}
+    names = [name.strip().lstrip("#") for name in header]
+    found = read_roles(names, {role: name for role, name in (roles or {}).items() if role in OPTION_KINDS})
+    named = {col: OPTION_KINDS[role] for role, col in found.items() if role in OPTION_KINDS}  # --membership PMem: PMem (%)
     out = {}
-    for i, name in enumerate(header):
-        name = name.strip().lstrip("#")
+    for i, name in enumerate(names):
         role = column_role(name)
-        kind = named.get(name_key(name)) or (COLUMN_KINDS.get(role.name) if role is not None else None)
+        kind = named.get(name) or (COLUMN_KINDS.get(role.name) if role is not None else None)
         if kind is not None:
             out[i] = kind
     return out

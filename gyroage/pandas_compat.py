@@ -56,6 +56,8 @@ def to_floats(col) -> np.ndarray:
     odd = not_number_cells(col)
     col = col.mask(odd) if odd.any() else col  # masked before to_numeric, which warns of a complex's imaginary part
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if col.dtype.kind not in "fium":
+        col, values = _stripped(col, values)
     if not PANDAS_BEFORE_3_1 or col.dtype.kind in "fium":
         return values  # numbers are already floats; text is parsed exactly from pandas 3.1 on
     ok = ~np.isnan(values)
@@ -68,3 +70,28 @@ def to_floats(col) -> np.ndarray:
     values = values.copy()  # to_numpy may give a read-only view of the column
     values[ok] = exact
     return values
+
+
+def _stripped(col: pd.Series, values: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """(``col``, ``values``) with the cells that are numbers once stripped of Unicode blanks read as those numbers.
+
+    pandas strips ASCII blanks only, Python's ``float`` every Unicode one: a cell copied from a PDF or HTML table
+    (``5.2\\u00a0``, a thin space ``\\u2009``) was no number. Only cells that are no number are looked at again, so
+    every other cell's value is as before.
+    """
+    bad = np.isnan(values)
+    if not bad.any():
+        return col, values
+    try:
+        text = col[bad].str.strip()
+    except AttributeError:  # no text among them (NaN, None): nothing to strip
+        return col, values
+    again = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    now = ~np.isnan(again)
+    if not now.any():
+        return col, values
+    col = col.astype(object)  # a copy, which takes the stripped cells for the exact parse of pandas < 3.1
+    col.iloc[np.flatnonzero(bad)[now]] = text.to_numpy(dtype=object)[now]
+    values = values.copy()
+    values[np.flatnonzero(bad)[now]] = again[now]
+    return col, values

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import notices
-from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role
+from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role, percent_base
 from gyroage.errors import UserError
 from gyroage.pandas_compat import to_floats
 
@@ -133,6 +133,8 @@ def unit_conversion(role: str, name: str, unit) -> Conversion | None:
     :class:`UserError` when the unit cannot be converted, or is logarithmic."""
     kind = COLUMN_KINDS.get(role) or OPTION_KINDS.get(role)
     if unit is None or (isinstance(unit, str) and not unit.strip()) or kind is None:
+        return None
+    if kind == "fraction" and percent_base(name) is not None:  # 'PMem (%)': read in its name's % (never twice)
         return None
     import astropy.units as u
 

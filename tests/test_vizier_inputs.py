@@ -105,7 +105,8 @@ def test_a_limit_flag_in_a_votable_is_read(tmp_path):
                                     "MembProb"])
 def test_group_age_names_more_membership_columns_it_does_not_read(column):
     """Hunt & Reffert's Prob and the like were passed over in silence: field stars counted as members, unsaid."""
-    text = f"Cluster,Prot,BPRP0,{column}\nX,8.0,1.10,0.9\nX,9.0,1.30,0.1\n"
+    a, b = (90, 10) if column.endswith("%") else (0.9, 0.1)  # Mem% is in %, as its name says (review V61, 11)
+    text = f"Cluster,Prot,BPRP0,{column}\nX,8.0,1.10,{a}\nX,9.0,1.30,{b}\n"
     res = CliRunner().invoke(app, ["group-age", "-", "--by", "Cluster"], input=text)
     assert res.exit_code == 0 and f"not reading '{column}' as membership probabilities" in res.stderr, res.stderr
     given = CliRunner().invoke(app, ["group-age", "-", "--by", "Cluster", "--membership", column], input=text)

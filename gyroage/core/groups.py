@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.column_notes import membership_column
+from gyroage.column_notes import membership_column, membership_in, membership_percent, membership_unit_note, percent_advice, true_false
 from gyroage.core.api_frames import refuse_repeated_columns, star_frame, warn_column_notes
-from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index
+from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index, warn_caller
 from gyroage.core.calibration import Calibration, smear
 from gyroage.core.colours import Reddening
 from gyroage.core.density import FlowDensity, check_outlier_weight
@@ -52,9 +52,10 @@ from gyroage.core.stars import (
 from gyroage.errors import UserError, check_grid
 
 # Columns that name a star's group: without --by, several values in one of them are refused, never pooled (names are
-# compared by io.column_key: Cluster_ID and ClusterID alike).
+# compared by io.column_key: Cluster_ID and ClusterID alike; VizieR's OCl, ClName too, never a star's SimbadName).
 GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving_group", "oc", "cl", "cluster_id",
-                      "oc_name", "assoc", "mg", "region", "group_name", "clust")
+                      "oc_name", "assoc", "mg", "region", "group_name", "clust", "ocl", "clname", "clusters", "cl.",
+                      "group_id")
 # Columns that name a star or its group: refused only when their values repeat (on average 2 rows or more a value),
 # as a cluster's name does; a column of star names is no group column.
 NAME_COLUMN_NAMES = ("name", "target")
@@ -322,7 +323,10 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
     refuse_repeated_columns(frame, (by, membership))  # as group-age's --by and --membership
     warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)  # no new local: see below
-    return warn_group_notes(run_group_ages(**locals()), by, density.card)  # locals() are the parameters, as given: one list of them to keep
+    run = warn_group_notes(run_group_ages(**locals()), by, density.card)
+    if unit := membership_unit_note(frame.columns, membership):  # after the run's refusals, as the command line
+        warn_caller(f"gyroage: {unit}")
+    return run  # locals() are the parameters, as given: one list of them to keep
 
 
 def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid: int = 1001,
@@ -441,9 +445,9 @@ def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
     """The ``--membership`` column as probabilities (a ``%`` unit, from an astropy format or a CSV's units row, is
     converted on reading); values above 1 refused (:func:`check_membership`), and so is a column with no number at
     all (text such as Y/N, or blank)."""
-    col = io.require_column(list(frame.columns), name)
-    values = io.numeric(frame, col)
+    col = membership_in(frame.columns, name) or io.require_column(list(frame.columns), name)  # PMem: 'PMem (%)'
     cells = io.first_column(frame, col)
+    values = true_false(cells, io.numeric(frame, col))  # a member flag True/False: 1/0
     if len(cells) and not np.isfinite(values).any():  # Y/N or blank: every star would drop out, with no word said
         text = cells[cells.notna()].astype(str).str.strip()
         text = text[~text.str.lower().isin(io.NA_TOKENS)]
@@ -451,6 +455,7 @@ def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
             raise UserError(f"--membership {name} has no value in any row")
         raise UserError(f"--membership {name} holds no numbers (e.g. {text.iloc[0]!r}): give membership "
                         "probabilities 0-1")
+    values = membership_percent(values, col)  # 'PMem (%)': its name's unit
     check_membership(values, f"--membership {name}")
     return values
 
@@ -460,10 +465,12 @@ def membership_note(frame: pd.DataFrame) -> str | None:
     (never read on its own); a % unit, which ``--membership`` converts, is not in the frame read without it."""
     if (col := membership_column(frame.columns)) is None:
         return None
-    values = io.numeric(frame, col)
+    values = true_false(io.first_column(frame, col), io.numeric(frame, col))
     if not np.isfinite(top := values[np.isfinite(values)].max(initial=-np.inf)):  # Y/N, blank: --membership refuses
         return f"not reading '{col}' as membership probabilities: it holds no numbers"
     note = f"not reading '{col}' as membership probabilities (every member counts once): "
+    if (advice := percent_advice(frame.columns, col, top)) is not None:  # 'PMem (%)': read in %
+        return note + advice
     if top > MEMBERSHIP_MAX:
         return note + (f"its values reach {top:g}: give --membership {col}, which converts them if the column's unit "
                        "is % (FITS, ECSV, a CSV units row); with no unit, divide them by 100 first")

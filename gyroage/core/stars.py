@@ -14,7 +14,7 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.column_notes import limit_column
-from gyroage.columns import UPPER, reads_observed
+from gyroage.columns import REDDENING_NAMES, UPPER, reads_observed
 from gyroage.core.colours import (
     COLUMNS,
     FROM_BP_RP0,
@@ -66,6 +66,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     would show their status).
     """
     cols = columns if columns is not None else io.require_columns(list(frame.columns))
+    refuse_upper_case_error(frame.columns, cols)  # the API's frames too
     prot = io.numeric(frame, cols.get("prot"))
     colours = input_colours(frame, cols, reddening)
     colour, err = colours.bp_rp0, colours.bp_rp0_err
@@ -214,10 +215,27 @@ def check_input_columns(columns, reddening: Reddening | None = None, magnitudes:
     line. Returns :func:`gyroage.io.require_columns`'s match."""
     columns = list(columns)
     found = io.require_columns(columns)
+    refuse_upper_case_error(columns, found)
     required_colour(found, reddening, options)
     if magnitudes:
         require_magnitudes(columns, found)
     return found
+
+
+def refuse_upper_case_error(columns, found: dict[str, str]) -> None:
+    """Refuse, in one line, a table whose names have no lower-case letter where the reddening read is an ``E_<colour>``
+    (``E_BP_RP``) and another reddening column (``EBV``, ``AV``, ``A0``) is given too: upper-cased, VizieR's colour
+    error ``e_BP_RP`` cannot be told from the reddening, and taking it first left the table's own reddening unread
+    (the colour's error became the whole de-reddening). Alone, it stays the reddening (the reading line names it).
+    ``found``: :func:`gyroage.io.match_columns`."""
+    given = [found[k] for k in REDDENING_NAMES if k in found]
+    name = str(given[0]).lstrip("\ufeff").strip() if given else ""
+    if len(given) < 2 or not name.startswith("E_") or any(ch.islower() for c in columns for ch in str(c)):
+        return
+    colour = name[2:]
+    raise UserError(f"'{given[0]}' may be the error of {colour} (an upper-cased e_{colour}) or the reddening "
+                    f"E({colour.replace('_', '-')}), and '{given[1]}' is a reddening too: rename it e_{colour} (an error) "
+                    f"or E{colour.replace('_', '').replace('-', '')} (the reddening)")
 
 
 def require_magnitudes(columns, found: dict[str, str]) -> None:

@@ -1,0 +1,164 @@
+"""Literature tables as group-age meets them (review V61): numbers with Unicode blanks around them, membership
+columns whose header carries its unit or whose cells are true/false, upper-cased tables, cluster columns under
+VizieR's names. Files are made here, small."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage import io as gio
+from tests.conftest import invoke_quiet, ok_output, one_line_error
+
+PLAIN = "Cluster,Prot,(BP-RP)0\nX,7.0,1.10\nX,9.0,1.30\nY,12.5,1.10\n"
+AGES = ["age_p16_myr", "age_p50_myr", "age_p84_myr"]
+
+
+def _table(res) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(ok_output(res)), dtype=str, keep_default_na=False)
+
+
+@pytest.mark.parametrize("blank", ["\u00a0", "\u2009", "\u202f", "\u2007", "\u3000"])
+def test_a_number_with_a_unicode_blank_around_it_is_read_as_the_number(blank):
+    """'7.0\\u00a0' (a cell copied from a PDF or HTML table) was invalid_period: pandas strips ASCII blanks only."""
+    text = PLAIN.replace("7.0", "7.0" + blank).replace("1.30", blank + "1.30").replace("12.5", blank + "12.5" + blank)
+    plain = _table(invoke_quiet("estimate", "-", "--seed", "1", stdin=PLAIN))
+    got = _table(invoke_quiet("estimate", "-", "--seed", "1", stdin=text))
+    assert (got["status"] == "ok").all(), got["status"].tolist()
+    pd.testing.assert_frame_equal(got[AGES], plain[AGES])
+    want = ok_output(invoke_quiet("group-age", "-", "--by", "Cluster", stdin=PLAIN))
+    assert ok_output(invoke_quiet("group-age", "-", "--by", "Cluster", stdin=text)) == want
+
+
+@pytest.mark.parametrize("before_3_1", [False, True])
+def test_unicode_blanks_are_stripped_where_cells_become_numbers(monkeypatch, before_3_1):
+    """The one parser of text cells (io.numeric -> pandas_compat.to_floats), under either pandas path."""
+    from gyroage import pandas_compat
+
+    monkeypatch.setattr(pandas_compat, "PANDAS_BEFORE_3_1", before_3_1)
+    cells = ["5.2\u00a0", "\u20095.2", " 7.5 ", "\u202f1e3\u00a0", "x\u00a0", "", None, "\u00a0", "5.2\u200b"]
+    frame = pd.DataFrame({"prot": pd.Series(cells, dtype=object)})
+    np.testing.assert_array_equal(gio.numeric(frame, "prot"), [5.2, 5.2, 7.5, 1e3] + [np.nan] * 5)
+    assert gio.unparsed(frame, "prot").tolist() == [False] * 4 + [True, False, False, False, True]
+
+
+MEMBERS = "Cluster,Prot,(BP-RP)0,{name}\n{units}X,7.0,1.10,{a}\nX,9.0,1.30,{b}\nX,12.5,1.10,{c}\nY,12.5,1.10,{c}\n"
+
+
+def _group_age(text: str, *args: str, quiet: bool = True):
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+
+    return CliRunner().invoke(app, ["group-age", "-", "--by", "Cluster", *args, *(["-q"] if quiet else [])],
+                              input=text)
+
+
+@pytest.fixture(scope="module")
+def fraction_ages() -> str:
+    """The ages with the memberships as fractions (0.9, 0.4, 1): what a % column must give."""
+    text = MEMBERS.format(name="PMem", units="", a=0.9, b=0.4, c=1)
+    return ok_output(_group_age(text, "--membership", "PMem"))
+
+
+@pytest.mark.parametrize("name, plain", [("PMem (%)", "PMem"), ("PMem [%]", "PMem"), ("PMem%", "PMem"),
+                                         ("Mem%", "Mem"), ("Mem_%", "Mem"), ("PMem(%)", "PMem")])
+@pytest.mark.parametrize("units", ["", ",,,%\n"])
+def test_a_membership_whose_name_carries_percent_is_read_as_a_percentage(fraction_ages, name, plain, units):
+    """'PMem (%)' was refused ("values up to 100 (above 1)") and '--membership PMem' did not find it (review V61, 11):
+    the name's % is its unit, as a units row's % is (read once, with the units row's % too), said even with -q."""
+    text = MEMBERS.format(name=name, units=units, a=90, b=40, c=100)
+    for given in (name, plain):
+        res = _group_age(text, "--membership", given)
+        assert ok_output(res) == fraction_ages, res.stderr
+        assert f"gyroage: converted column '{name}' from % to fraction" in res.stderr.splitlines(), res.stderr
+
+
+@pytest.mark.parametrize("name, option", [("PMem (%)", "PMem"), ("Mem%", "Mem"), ("PMem [%]", "PMem")])
+def test_the_unread_membership_note_names_a_percent_column_and_an_option_that_reads_it(fraction_ages, name, option):
+    """'PMem (%)' was not noticed at all; of 'Mem%' the note advised '--membership Mem%', which was then refused."""
+    text = MEMBERS.format(name=name, units="", a=90, b=40, c=100)
+    res = _group_age(text, quiet=False)
+    note = [line for line in res.stderr.splitlines() if "as membership probabilities" in line]
+    assert note == [f"group-age: not reading '{name}' as membership probabilities (every member counts once): "
+                    f"give --membership {option} (read in %, as its name says)"], res.stderr
+    assert ok_output(_group_age(text, "--membership", option)) == fraction_ages
+
+
+def test_a_percent_name_over_fractions_is_refused():
+    """'PMem (%)' holding 0-1 is a probability mislabelled or a percentage below 1% for every star: neither read."""
+    text = MEMBERS.format(name="PMem (%)", units="", a=0.9, b=0.4, c=1)
+    one_line_error(_group_age(text, "--membership", "PMem"),
+                   "column 'PMem (%)' names the unit %, but no value is above 1")
+
+
+@pytest.mark.parametrize("yes, no", [("True", "False"), ("true", "false"), ("TRUE", " FALSE ")])
+def test_a_true_false_membership_is_read_as_one_and_zero(tmp_path, yes, no):
+    """A boolean member flag was read from a FITS logical column but refused from the same table as CSV ("holds no
+    numbers (e.g. 'False')", review V61, 12): True/False, as pandas and astropy write one, is 1/0 (as the
+    catalogue's quality flags are read); Y/N stays refused."""
+    from astropy.table import Table
+
+    ones = MEMBERS.format(name="Mem", units="", a=1, b=0, c=1)
+    want = ok_output(_group_age(ones, "--membership", "Mem"))
+    text = MEMBERS.format(name="Mem", units="", a=yes, b=no, c=yes)
+    assert ok_output(_group_age(text, "--membership", "Mem")) == want
+    note = [line for line in _group_age(text, quiet=False).stderr.splitlines() if "membership probabilities" in line]
+    assert note and note[0].endswith("give --membership Mem"), note
+    table = Table.read(ones, format="ascii.csv")
+    table["Mem"] = table["Mem"].astype(bool)
+    table.write(tmp_path / "m.fits")
+    res = invoke_quiet("group-age", str(tmp_path / "m.fits"), "--by", "Cluster", "--membership", "Mem")
+    assert ok_output(res) == want
+    one_line_error(_group_age(MEMBERS.format(name="Mem", units="", a="Y", b="N", c="Y"), "--membership", "Mem"),
+                   "holds no numbers (e.g. 'Y')")
+
+
+UPPER = "CLUSTER,PROT,BP_RP,E_BP_RP,{red}\nX,7.0,1.20,0.008,{v}\nX,9.0,1.40,0.008,{v}\nY,12.5,1.20,0.008,{v}\n"
+
+
+@pytest.mark.parametrize("red, v", [("EBV", 0.05), ("AV", 0.15), ("A0", 0.15)])
+@pytest.mark.parametrize("command", ["estimate", "group-age"])
+def test_an_upper_cased_colour_error_beside_a_reddening_is_refused(command, red, v):
+    """'E_BP_RP' in a table of upper-case names was read as the reddening E(BP-RP), 'EBV' left unread, though there it
+    is most likely the upper-cased e_BP_RP, the colour's error (review V61, 3): the colour error became the whole
+    de-reddening. Both readings are said, and how to rename."""
+    by = ["--by", "CLUSTER"] if command == "group-age" else []
+    line = one_line_error(invoke_quiet(command, "-", *by, stdin=UPPER.format(red=red, v=v)))
+    assert line == (f"gyroage: error: 'E_BP_RP' may be the error of BP_RP (an upper-cased e_BP_RP) or the reddening "
+                    f"E(BP-RP), and '{red}' is a reddening too: rename it e_BP_RP (an error) or EBPRP (the reddening)")
+    for rename in ("e_BP_RP", "EBPRP"):  # either renaming is read
+        ok_output(invoke_quiet(command, "-", *by, stdin=UPPER.format(red=red, v=v).replace("E_BP_RP", rename)))
+
+
+@pytest.mark.parametrize("text", [
+    UPPER.replace(",{red}", "").replace(",{v}", ""),  # no other reddening: the reading line names it (left as it is)
+    UPPER.format(red="EBV", v=0.05).replace("CLUSTER", "Cluster"),  # a lower-case letter: E_ and e_ are told apart
+])
+def test_an_upper_cased_e_alone_or_in_a_mixed_case_table_is_still_the_reddening(text):
+    ok_output(invoke_quiet("group-age", "-", "--by", "CLUSTER" if "CLUSTER" in text else "Cluster", stdin=text))
+
+
+def test_the_api_refuses_an_upper_cased_colour_error_beside_a_reddening():
+    import gyroage
+    from gyroage.errors import UserError
+
+    model = gyroage.AgeModel.load()
+    frame = pd.read_csv(io.StringIO(UPPER.format(red="EBV", v=0.05)))
+    with pytest.raises(UserError, match="'E_BP_RP' may be the error of BP_RP"):
+        gyroage.group_ages(frame, model.density, "CLUSTER", model.default_prior)
+    with pytest.raises(UserError, match="'E_BP_RP' may be the error of BP_RP"):
+        model.estimate(frame)
+
+
+@pytest.mark.parametrize("name", ["OCl", "ClName", "Cl_Name", "Clusters", "Cl", "Cl.", "Group_ID", "OCL"])
+def test_a_cluster_column_under_a_vizier_name_is_not_pooled_without_by(name):
+    """Without --by, 'OCl', 'ClName', 'Clusters' holding six clusters were pooled into one age, status ok (review
+    V61, 6): refused as 'Cluster' is."""
+    text = PLAIN.replace("Cluster", name)
+    one_line_error(invoke_quiet("group-age", "-", stdin=text),
+                   f"column '{name}' holds 2 groups ('X', 'Y'): give --by {name} to date each")
+    ok_output(invoke_quiet("group-age", "-", "--by", name, stdin=text))
