@@ -382,6 +382,8 @@ def group_age(
             typer.echo(f"group-age: warning: {line}", err=True)
         if run.repeated[0]:
             typer.echo(f"group-age: {repeated_text(run.repeated, run.repeated_ids)}", err=True)
+        for note in run.notes:
+            typer.echo(f"group-age: {note}", err=True)
         if run.left_out:
             typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
         if run.colour_err_clipped:

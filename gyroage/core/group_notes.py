@@ -17,6 +17,8 @@ from gyroage import statuses
 
 # The group of every row when no group column is named and the rows come from stdin (from a file: its name).
 WHOLE_TABLE = "all"
+# The most group labels a notice names (the others: ", ..."), as the refusal of a pooled group column does.
+SHOWN_GROUPS = 3
 
 
 def file_label(source: str) -> str:
@@ -104,9 +106,37 @@ def repeated_text(repeated: tuple[int, int], ids: Sequence[str] = ()) -> str:
             f"may agree so and are kept, but {copies}")
 
 
+def shown_groups(labels) -> str:
+    """Up to :data:`SHOWN_GROUPS` group labels, then ``...``: ``cl30, cl120, cl300, ...``."""
+    labels = [str(g) for g in labels]
+    return ", ".join(labels[:SHOWN_GROUPS]) + (", ..." if len(labels) > SHOWN_GROUPS else "")
+
+
+def unreached_note(labels, n_used: np.ndarray, reached: np.ndarray) -> str | None:
+    """Under ``--main-sequence``, the groups with used members of which the height term reads none (``reached``:
+    each group's count; no usable magnitude, its error too large, colours or heights outside the term's): their
+    ages rest on rotation alone, where the run's metadata says the term was used; None when every group was."""
+    alone = [g for g, n, r in zip(labels, n_used, reached) if n > 0 and r == 0]
+    if not alone:
+        return None
+    k = len(alone)
+    return (f"--main-sequence: {k} group{'s' if k != 1 else ''} {'have' if k != 1 else 'has'} no member whose "
+            f"magnitude the height term uses ({shown_groups(alone)}): dated from rotation alone")
+
+
+def api_words(note: str) -> str:
+    """A group notice in the API's words (``main_sequence=True``, not ``--main-sequence``)."""
+    from gyroage.core.arguments import GROUP_KEYWORD_WORDS
+
+    for cli, api in GROUP_KEYWORD_WORDS:
+        note = note.replace(cli, api)
+    return note
+
+
 def warn_group_notes(run, by: str | None, card) -> pd.DataFrame:
     """``run``'s table (a :class:`gyroage.core.groups.GroupAges`), after a UserWarning for its labels
-    (:func:`label_warnings`, one for all), one for its repeated rows (:func:`repeated_text`) and one for its members'
+    (:func:`label_warnings`, one for all), one for its repeated rows (:func:`repeated_text`), one for each of its
+    ``notes`` (:func:`unreached_note`, ...) and one for its members'
     colour errors clipped to ``card``'s trained range (:func:`clipped_text`): what ``gyroage group-age`` says on stderr
     of them, for :func:`gyroage.group_ages`."""
     from gyroage.core.arguments import warn_caller
@@ -116,6 +146,8 @@ def warn_group_notes(run, by: str | None, card) -> pd.DataFrame:
         warn_caller("gyroage: " + "; ".join(lines))
     if run.repeated[0]:
         warn_caller(f"gyroage: {repeated_text(run.repeated, run.repeated_ids)}")
+    for note in run.notes:
+        warn_caller(f"gyroage: {api_words(note)}")
     if run.colour_err_clipped:
         warn_caller(f"gyroage: {clipped_text(run.table, run.colour_err_clipped, card)}")
     return run.table

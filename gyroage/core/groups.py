@@ -25,7 +25,7 @@ from gyroage.core.group_flags import (
     member_above,
     poor_fit,
 )
-from gyroage.core.group_notes import WHOLE_TABLE, repeated_rows, warn_group_notes
+from gyroage.core.group_notes import WHOLE_TABLE, repeated_rows, unreached_note, warn_group_notes
 from gyroage.core.likelihood import colour_marginal_log_likelihood, colour_spread, spread_rows
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
@@ -303,6 +303,8 @@ class GroupAges:
     repeated: tuple[int, int] = (0, 0)
     # the id columns that count compares (none: rows of distinct stars may agree at the table's precision)
     repeated_ids: tuple[str, ...] = ()
+    # what the ages do not show, one line each (group_notes: unreached_note, ...)
+    notes: tuple[str, ...] = ()
 
 
 @in_keywords(GROUP_KEYWORD_WORDS)  # its refusals name membership, n_grid, ..., not --membership, --grid
@@ -402,12 +404,15 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
         if out[key].dtype != object and not pd.api.types.is_string_dtype(out[key]):
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
-    beyond = stars.colour_err_beyond
+    beyond, notes = stars.colour_err_beyond, []
+    if term is not None and stars.abs_g is not None:  # asked for: a group it never reached is dated from rotation alone
+        reads = term.informs(colour, stars.abs_g[used], None if stars.abs_g_err is None else stars.abs_g_err[used])
+        notes.append(unreached_note(out[key][:len(gp.groups)], gp.n_used, np.bincount(gid[reads], minlength=len(gp.groups))))
     ids = [c for c in io.id_columns(sub.columns) if c not in (col, membership)]  # as --posteriors finds them
     return GroupAges(out, left_out, 0 if beyond is None else int((beyond & used).sum()),
                      repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used], sub.loc[used, ids] if ids else None,
                                    None if term is None or stars.abs_g is None else stars.abs_g[used]),
-                     tuple(ids))
+                     tuple(ids), tuple(filter(None, notes)))
 
 
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
