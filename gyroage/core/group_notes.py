@@ -124,6 +124,44 @@ def unreached_note(labels, n_used: np.ndarray, reached: np.ndarray) -> str | Non
             f"magnitude the height term uses ({shown_groups(alone)}): dated from rotation alone")
 
 
+def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.DataFrame | None) -> list[str]:
+    """What the used rows' id columns ``ids`` (:func:`gyroage.io.id_columns`) tell that :func:`repeated_rows` does
+    not: ids in more than one group (two membership lists merged: the star counts in each), and ids listed twice in
+    one group with another period or colour (two surveys' periods: each row counts as a star, narrowing the
+    interval). Each counted on the id column that finds the most; a blank id is no star's, and a column with no more
+    values than groups names groups, not stars. ``ids`` None: no line."""
+    if ids is None:
+        return []
+    groups_of, twice = (0, "", []), (0, "", [])
+    for col in ids.columns:
+        cells = ids[col].reset_index(drop=True)
+        text = cells.astype(str).str.strip()
+        keep = (cells.notna() & (text != "")).to_numpy()
+        rows = pd.DataFrame({"g": groups, "id": text, "p": prot, "c": bp_rp0})[keep]
+        if rows["id"].nunique() <= rows["g"].nunique():  # a group's name ('Name': 'Praesepe'), not a star's
+            continue
+        per_id = rows.groupby("id", sort=False)["g"].nunique()
+        shared = rows[rows["id"].isin(per_id.index[per_id > 1])]
+        if len(per_id[per_id > 1]) > groups_of[0]:
+            groups_of = (int((per_id > 1).sum()), str(col), list(pd.unique(shared["g"])))
+        kinds = rows.drop_duplicates().groupby(["g", "id"], sort=False).size()  # distinct period and colour
+        again = kinds[kinds > 1]
+        if len(again) > twice[0]:
+            twice = (len(again), str(col), list(pd.unique(again.index.get_level_values("g"))))
+    lines = []
+    if groups_of[0]:
+        n, col, shown = groups_of
+        lines.append(f"{n} {col} value{'s are' if n != 1 else ' is'} in more than one group ({shown_groups(shown)}): "
+                     "each counts as a member of every group it is listed in")
+    if twice[0]:
+        n, col, shown = twice
+        k = len(shown)
+        lines.append(f"{n} {col} value{'s repeat' if n != 1 else ' repeats'} within one group with a different period "
+                     f"or colour (in {k} group{'s' if k != 1 else ''}: {shown_groups(shown)}): each row counts as a "
+                     "member, narrowing the group's interval")
+    return lines
+
+
 def api_words(note: str) -> str:
     """A group notice in the API's words (``main_sequence=True``, not ``--main-sequence``)."""
     from gyroage.core.arguments import GROUP_KEYWORD_WORDS

@@ -72,3 +72,54 @@ def test_the_list_of_groups_the_height_term_never_reached_is_capped(model):
     assert [str(w.message) for w in caught if "height term" in str(w.message)] == [
         "gyroage: main_sequence=True: 7 groups have no member whose magnitude the height term uses (A, G2, G3, ...): "
         "dated from rotation alone"]
+
+
+def _with_ids(model, cluster: str, seed: int, first: int) -> pd.DataFrame:
+    return _members(model, seed=seed).assign(cluster=cluster, source_id=np.arange(12) + first)
+
+
+def test_a_star_in_two_groups_or_twice_in_one_with_two_periods_is_said(tmp_path, model):
+    """Review V61, finding 1: with an id column read, one source_id in two clusters (two membership lists merged)
+    counted in both, and one listed twice in a cluster with two surveys' periods counted twice, narrowing its
+    interval: nothing said, as neither repeats a row's period and colour."""
+    a, b = _with_ids(model, "A", 1, 100), _with_ids(model, "B", 2, 200)
+    moved = a.iloc[:4].assign(cluster="B")  # four of A's stars in B's list too
+    survey = b.iloc[:3].assign(prot=b["prot"].iloc[:3] * 1.05)  # three of B's stars again, another survey's periods
+    copy = a.iloc[5:7]  # two exact copies: the repeated-rows notice's, not these
+    src = tmp_path / "m.csv"
+    pd.concat([a, b, moved, survey, copy]).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.splitlines()
+    assert ("group-age: 4 source_id values are in more than one group (A, B): each counts as a member of every group "
+            "it is listed in") in lines, res.stderr
+    assert ("group-age: 3 source_id values repeat within one group with a different period or colour (in 1 group: "
+            "B): each row counts as a member, narrowing the group's interval") in lines, res.stderr
+    assert any(line.startswith("group-age: 2 used rows repeat another row's source_id") for line in lines)
+    with pytest.warns(UserWarning) as caught:
+        group_ages(pd.concat([a, b, moved, survey]), model.density, "cluster", model.default_prior, 201)
+    assert [str(w.message) for w in caught if "source_id values" in str(w.message)] == [
+        "gyroage: 4 source_id values are in more than one group (A, B): each counts as a member of every group it is "
+        "listed in",
+        "gyroage: 3 source_id values repeat within one group with a different period or colour (in 1 group: B): each "
+        "row counts as a member, narrowing the group's interval"]
+    # one star each, or blank ids: nothing said; nor without an id column (it cannot tell)
+    for frame in (pd.concat([a, b]), pd.concat([a, b, moved, survey]).assign(source_id=""),
+                  pd.concat([a, b, moved, survey]).drop(columns="source_id")):
+        frame.to_csv(src, index=False)
+        res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+        assert res.returncode == 0 and "more than one group" not in res.stderr and "within one group" not in res.stderr
+
+
+def test_a_single_star_in_two_groups_is_said_in_the_singular():
+    from gyroage.core.group_notes import id_notes
+
+    groups, prot, colour = np.array(["A", "A", "A", "B", "C"]), np.array([1.0, 2.0, 4.0, 1.0, 3.0]), np.full(5, 1.2)
+    assert id_notes(groups, prot, colour, pd.DataFrame({"tic": [5, 6, 8, 5, 7]})) == [
+        "1 tic value is in more than one group (A, B): each counts as a member of every group it is listed in"]
+    assert id_notes(groups, prot, colour, pd.DataFrame({"tic": [5, 5, 8, 6, 7]})) == [
+        "1 tic value repeats within one group with a different period or colour (in 1 group: A): each row counts as a "
+        "member, narrowing the group's interval"]
+    assert id_notes(groups, prot, colour, None) == []
+    # a Name column holding each star's cluster (as a group label does) names no star
+    assert id_notes(groups, prot, colour, pd.DataFrame({"name": ["x", "x", "x", "y", "z"]})) == []
