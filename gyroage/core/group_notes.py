@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage import statuses
+from gyroage import io, statuses
+from gyroage.columns import REDDENING_NAMES
 
 # The group of every row when no group column is named and the rows come from stdin (from a file: its name).
 WHOLE_TABLE = "all"
@@ -162,13 +163,39 @@ def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.D
     return lines
 
 
+def option_note(reddening, frame: pd.DataFrame, source: np.ndarray | None, groups: np.ndarray,
+                used: np.ndarray) -> str | None:
+    """``--ebv 0.05 is one reddening for every star: it de-reddens the colours of all 6 groups ...``: a reddening
+    option (``reddening``, one value) that de-reddened the observed colours of rows ``used`` (of ``frame``, their
+    ``colour_source`` ``source``, None: none read, and ``groups``) in two groups or more, where each cluster has its own; a row whose
+    reddening column has a value takes that. None otherwise."""
+    if reddening is None or not reddening.given or source is None:
+        return None
+    found = io.match_columns(list(frame.columns))
+    took = used & pd.Series(source, dtype=str).str.startswith("bp_rp-").to_numpy()  # from the observed colour
+    for name in REDDENING_NAMES:
+        if name in found:  # a column with a value (or text) in the row is the row's reddening, not the option
+            v = io.numeric(frame, found[name])
+            took = took & np.isnan(v) & ~io.unparsed(frame, found[name], v)
+    hit = pd.unique(groups[took])
+    if len(hit) < 2:
+        return None
+    value, _, _, _ = reddening.values()
+    option = next(name for name in REDDENING_NAMES if getattr(reddening, name) is not None)
+    every = "all " if len(hit) == len(pd.unique(groups[used])) else ""
+    return (f"--{option} {value:g} is one reddening for every star: it de-reddens the colours of {every}{len(hit)} "
+            f"groups ({shown_groups(hit)}); clusters of different reddening need a reddening column (E(B-V), A_V or "
+            "E(BP-RP)) giving each its own")
+
+
 def api_words(note: str) -> str:
-    """A group notice in the API's words (``main_sequence=True``, not ``--main-sequence``)."""
+    """A group notice in the API's words (``main_sequence=True``, not ``--main-sequence``; ``Reddening(ebv=0.05)``,
+    not ``--ebv 0.05``)."""
     from gyroage.core.arguments import GROUP_KEYWORD_WORDS
 
     for cli, api in GROUP_KEYWORD_WORDS:
         note = note.replace(cli, api)
-    return note
+    return re.sub(r"^--(ebprp|av|ebv) (\S+) is one reddening", r"Reddening(\1=\2) is one reddening", note)
 
 
 def warn_group_notes(run, by: str | None, card) -> pd.DataFrame:

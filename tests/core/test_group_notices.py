@@ -123,3 +123,52 @@ def test_a_single_star_in_two_groups_is_said_in_the_singular():
     assert id_notes(groups, prot, colour, None) == []
     # a Name column holding each star's cluster (as a group label does) names no star
     assert id_notes(groups, prot, colour, pd.DataFrame({"name": ["x", "x", "x", "y", "z"]})) == []
+
+
+def _observed(model, cluster: str, seed: int, ebv: float) -> pd.DataFrame:
+    """Members with an observed BP-RP reddened by ``ebv`` (3.1 x 0.43 E(BP-RP) per E(B-V), about)."""
+    m = _members(model, seed=seed)
+    return pd.DataFrame({"cluster": cluster, "prot": m["prot"], "bp_rp": m["bp_rp0"] + 1.33 * ebv})
+
+
+@pytest.mark.parametrize("option, api", [(["--ebv", "0.05"], "Reddening(ebv=0.05)"),
+                                         (["--av", "0.2"], "Reddening(av=0.2)")])
+def test_one_reddening_option_for_several_groups_is_said(tmp_path, model, option, api):
+    """Review V61, finding 7: --ebv 0.05 (one value for every star) beside --by and six clusters of E(B-V)
+    0.01-0.15 de-reddened every cluster alike; the reading line showed the value, nothing said it met six clusters."""
+    from gyroage.core.colours import Reddening
+
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.1), _observed(model, "C", 3, 0.05)])
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", *option, "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    text = (f"{option[0]} {option[1]} is one reddening for every star: it de-reddens the colours of all 3 groups "
+            "(A, B, C); clusters of different reddening need a reddening column (E(B-V), A_V or E(BP-RP)) giving each "
+            "its own")
+    assert f"group-age: {text}" in res.stderr.splitlines(), res.stderr
+    name = option[0][2:]
+    with pytest.warns(UserWarning) as caught:
+        group_ages(frame, model.density, "cluster", model.default_prior, 201,
+                   reddening=Reddening(**{name: float(option[1])}))
+    assert [str(w.message) for w in caught if "one reddening" in str(w.message)] == [
+        "gyroage: " + text.replace(" ".join(option), api)]
+    # one group; or a column giving each row its own (the option fills none): nothing said
+    frame.query("cluster == 'A'").to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", *option, "--grid", "201")
+    assert res.returncode == 0 and "one reddening" not in res.stderr, res.stderr
+    frame.assign(ebv=0.05).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", *option, "--grid", "201")
+    assert res.returncode == 0 and "one reddening" not in res.stderr, res.stderr
+
+
+def test_the_option_filling_blank_reddening_cells_counts_only_the_groups_it_reached(tmp_path, model):
+    frame = pd.concat([_observed(model, "A", 1, 0.02).assign(ebv=np.nan), _observed(model, "B", 2, 0.1).assign(ebv=0.1),
+                       _observed(model, "C", 3, 0.05).assign(ebv=np.nan)])
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--ebv", "0.05", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert ("group-age: --ebv 0.05 is one reddening for every star: it de-reddens the colours of 2 groups (A, C); "
+            "clusters of different reddening need a reddening column (E(B-V), A_V or E(BP-RP)) giving each its own"
+            in res.stderr.splitlines()), res.stderr
