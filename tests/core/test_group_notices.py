@@ -172,3 +172,33 @@ def test_the_option_filling_blank_reddening_cells_counts_only_the_groups_it_reac
     assert ("group-age: --ebv 0.05 is one reddening for every star: it de-reddens the colours of 2 groups (A, C); "
             "clusters of different reddening need a reddening column (E(B-V), A_V or E(BP-RP)) giving each its own"
             in res.stderr.splitlines()), res.stderr
+
+
+GSP_NOTE = ("'{col}' is Gaia GSP-Phot's per-star reddening, biased high at low extinction (Andrae et al. 2023): a G "
+            "or K dwarf with about no reddening can still lose ~0.08 mag of colour to it, some 40% of its age (README, "
+            "Cross-matching); for a cluster, its own E(B-V) or A_V (one value for its members) is better")
+
+
+@pytest.mark.parametrize("col", ["ebpminrp_gspphot", "azero_gspphot", "EBPMINRP_GSPPHOT"])
+def test_a_gsp_phot_reddening_read_from_the_table_is_said(tmp_path, model, col):
+    """Review V61, finding 2: a Gaia archive table with ebpminrp_gspphot (or azero_gspphot) had GSP-Phot's per-star
+    reddening subtracted with no word of the low-extinction bias crossmatch guards against (+0.05-0.12 dex, ok)."""
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.05)]).assign(**{col: 0.08})
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    line = "gyroage: " + GSP_NOTE.format(col=col)
+    for cmd in (["group-age", "--by", "cluster"], ["estimate"]):
+        res = run_cli(cmd[0], str(src), *cmd[1:], "--grid", "201", "-q")  # said even with -q: the ages rest on it
+        assert res.returncode == 0, res.stderr
+        assert res.stderr.splitlines().count(line) == 1, res.stderr
+    with pytest.warns(UserWarning) as caught:
+        group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    assert line in [str(w.message) for w in caught]
+    with pytest.warns(UserWarning) as caught:
+        model.estimate(frame.drop(columns="cluster"))
+    assert line in [str(w.message) for w in caught]
+    # a reddening of another name, or a GSP-Phot column beside a de-reddened colour (only its error read): nothing
+    frame.rename(columns={col: "E(BP-RP)" if "ebp" in col.lower() else "A_V"}).to_csv(src, index=False)
+    assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
+    frame.rename(columns={"bp_rp": "bp_rp0"}).to_csv(src, index=False)
+    assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
