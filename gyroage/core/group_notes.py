@@ -74,13 +74,13 @@ def label_warnings(out: pd.DataFrame, by: str | None) -> list[str]:
 
 def repeated_rows(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray,
                   ids: pd.DataFrame | None = None, abs_g: np.ndarray | None = None) -> tuple[int, int]:
-    """(rows that repeat an earlier row's group, period and colour exactly, the groups they are in): a row copied
-    (a list merged with itself) counts twice in its group's joint age and narrows its interval; a star listed twice
-    with two surveys' different periods is not caught. ``ids``: the rows' id columns (:func:`gyroage.io.id_columns`),
-    also compared when given: distinct stars may share a period and colour to a table's precision (18 of the
-    Pleiades' and NGC 2516's 1,441 at 0.01 d and 0.01 mag; review V36a); a row with a blank id repeats no row (a
-    blank tells nothing of which star it is: two were called copies by id, review V38); ``abs_g``: the absolute G
-    the height term reads (``--main-sequence``), compared too; one with some id columns
+    """(rows that repeat an earlier row's group, period and colour exactly, the groups they are in): a row copied (a
+    list merged with itself) counts twice in its group's joint age and narrows its interval; a star listed twice
+    with two surveys' different periods is not (:func:`id_notes` tells it by id). ``ids``: the rows' id columns
+    (:func:`gyroage.io.id_columns`), also compared when given: distinct stars may share a period and colour to a
+    table's precision (18 of the Pleiades' and NGC 2516's 1,441 at 0.01 d and 0.01 mag; review V36a); a row with a
+    blank id repeats no row (a blank tells nothing of which star it is: two were called copies by id, review V38);
+    ``abs_g``: the absolute G the height term reads (``--main-sequence``), compared too; one with some id columns
     blank compares the others (a mostly empty name beside a full source_id hid every copy, review V39b)."""
     rows = pd.DataFrame({"g": groups, "p": prot, "c": bp_rp0})
     if abs_g is not None:  # the height term reads it: stars of one period and colour at other heights are distinct
