@@ -333,12 +333,13 @@ def group_age(
     """Joint age of each group of coeval stars: product of member likelihoods, prior applied once."""
 
     from gyroage import formats, io, writers
-    from gyroage.core import groups
+    from gyroage.column_notes import membership_unit_note
     from gyroage.core.colours import Reddening, say_input_notes
     from gyroage.core.density import check_threads
     from gyroage.core.group_notes import clipped_text, file_label, label_warnings, repeated_text
     from gyroage.core.groups import check_group_options, default_group_systematic, run_group_ages
     from gyroage.core.main_sequence import require_term
+    from gyroage.core.membership import membership_note
     from gyroage.core.modelcard import model_notes
     from gyroage.core.priors import grid_step_note
     from gyroage.core.stars import check_input_columns
@@ -362,7 +363,7 @@ def group_age(
     columns = check_input_columns(frame.columns, reddening)
     run = run_group_ages(frame, density, by, pri, grid, membership, outlier_weight, systematic_dex, reddening,
                          main_sequence, label=file_label(input))
-    if unit := groups.membership_unit_note(frame.columns, membership):  # a value changed on reading: even with -q
+    if unit := membership_unit_note(frame.columns, membership):  # a value changed on reading: even with -q
         typer.echo(f"gyroage: {unit}", err=True)
     out = run.table
     if not quiet:  # after the checks group_ages makes: a refused run's stderr is its one line
@@ -384,11 +385,13 @@ def group_age(
             typer.echo(f"group-age: warning: {line}", err=True)
         if run.repeated[0]:
             typer.echo(f"group-age: {repeated_text(run.repeated, run.repeated_ids)}", err=True)
+        for note in run.notes:
+            typer.echo(f"group-age: {note}", err=True)
         if run.left_out:
             typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
         if run.colour_err_clipped:
             typer.echo(f"group-age: {clipped_text(out, run.colour_err_clipped, density.card)}", err=True)
-        unread = None if membership is not None else groups.membership_note(frame)
+        unread = None if membership is not None else membership_note(frame)
         if unread:
             typer.echo(f"group-age: {unread}", err=True)
         typer.echo(f"group-age: {group_summary(out)}", err=True)

@@ -13,10 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gyroage import statuses
+from gyroage import io, statuses
+from gyroage.columns import REDDENING_NAMES
 
 # The group of every row when no group column is named and the rows come from stdin (from a file: its name).
 WHOLE_TABLE = "all"
+# The most group labels a notice names (the others: ", ..."), as the refusal of a pooled group column does.
+SHOWN_GROUPS = 3
 
 
 def file_label(source: str) -> str:
@@ -71,13 +74,13 @@ def label_warnings(out: pd.DataFrame, by: str | None) -> list[str]:
 
 def repeated_rows(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray,
                   ids: pd.DataFrame | None = None, abs_g: np.ndarray | None = None) -> tuple[int, int]:
-    """(rows that repeat an earlier row's group, period and colour exactly, the groups they are in): a row copied
-    (a list merged with itself) counts twice in its group's joint age and narrows its interval; a star listed twice
-    with two surveys' different periods is not caught. ``ids``: the rows' id columns (:func:`gyroage.io.id_columns`),
-    also compared when given: distinct stars may share a period and colour to a table's precision (18 of the
-    Pleiades' and NGC 2516's 1,441 at 0.01 d and 0.01 mag; review V36a); a row with a blank id repeats no row (a
-    blank tells nothing of which star it is: two were called copies by id, review V38); ``abs_g``: the absolute G
-    the height term reads (``--main-sequence``), compared too; one with some id columns
+    """(rows that repeat an earlier row's group, period and colour exactly, the groups they are in): a row copied (a
+    list merged with itself) counts twice in its group's joint age and narrows its interval; a star listed twice
+    with two surveys' different periods is not (:func:`id_notes` tells it by id). ``ids``: the rows' id columns
+    (:func:`gyroage.io.id_columns`), also compared when given: distinct stars may share a period and colour to a
+    table's precision (18 of the Pleiades' and NGC 2516's 1,441 at 0.01 d and 0.01 mag; review V36a); a row with a
+    blank id repeats no row (a blank tells nothing of which star it is: two were called copies by id, review V38);
+    ``abs_g``: the absolute G the height term reads (``--main-sequence``), compared too; one with some id columns
     blank compares the others (a mostly empty name beside a full source_id hid every copy, review V39b)."""
     rows = pd.DataFrame({"g": groups, "p": prot, "c": bp_rp0})
     if abs_g is not None:  # the height term reads it: stars of one period and colour at other heights are distinct
@@ -104,9 +107,101 @@ def repeated_text(repeated: tuple[int, int], ids: Sequence[str] = ()) -> str:
             f"may agree so and are kept, but {copies}")
 
 
+def shown_groups(labels) -> str:
+    """Up to :data:`SHOWN_GROUPS` group labels, then ``...``: ``cl30, cl120, cl300, ...``."""
+    labels = [str(g) for g in labels]
+    return ", ".join(labels[:SHOWN_GROUPS]) + (", ..." if len(labels) > SHOWN_GROUPS else "")
+
+
+def unreached_note(labels, n_used: np.ndarray, reached: np.ndarray) -> str | None:
+    """Under ``--main-sequence``, the groups with used members of which the height term reads none (``reached``:
+    each group's count; no usable magnitude, its error too large, colours or heights outside the term's): their
+    ages rest on rotation alone, where the run's metadata says the term was used; None when every group was."""
+    alone = [g for g, n, r in zip(labels, n_used, reached) if n > 0 and r == 0]
+    if not alone:
+        return None
+    k = len(alone)
+    return (f"--main-sequence: {k} group{'s' if k != 1 else ''} {'have' if k != 1 else 'has'} no member whose "
+            f"magnitude the height term uses ({shown_groups(alone)}): dated from rotation alone")
+
+
+def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.DataFrame | None) -> list[str]:
+    """What the used rows' id columns ``ids`` (:func:`gyroage.io.id_columns`) tell that :func:`repeated_rows` does
+    not: ids in more than one group (two membership lists merged: the star counts in each), and ids listed twice in
+    one group with another period or colour (two surveys' periods: each row counts as a star, narrowing the
+    interval). Each counted on the id column that finds the most; a blank id is no star's, and a column with no more
+    values than groups names groups, not stars. ``ids`` None: no line."""
+    if ids is None:
+        return []
+    groups_of, twice = (0, "", []), (0, "", [])
+    for col in ids.columns:
+        cells = ids[col].reset_index(drop=True)
+        text = cells.astype(str).str.strip()
+        keep = (cells.notna() & (text != "")).to_numpy()
+        rows = pd.DataFrame({"g": groups, "id": text, "p": prot, "c": bp_rp0})[keep]
+        if rows["id"].nunique() <= rows["g"].nunique():  # a group's name ('Name': 'Praesepe'), not a star's
+            continue
+        per_id = rows.groupby("id", sort=False)["g"].nunique()
+        shared = rows[rows["id"].isin(per_id.index[per_id > 1])]
+        if len(per_id[per_id > 1]) > groups_of[0]:
+            groups_of = (int((per_id > 1).sum()), str(col), list(pd.unique(shared["g"])))
+        kinds = rows.drop_duplicates().groupby(["g", "id"], sort=False).size()  # distinct period and colour
+        again = kinds[kinds > 1]
+        if len(again) > twice[0]:
+            twice = (len(again), str(col), list(pd.unique(again.index.get_level_values("g"))))
+    lines = []
+    if groups_of[0]:
+        n, col, shown = groups_of
+        lines.append(f"{n} {col} value{'s are' if n != 1 else ' is'} in more than one group ({shown_groups(shown)}): "
+                     "each counts as a member of every group it is listed in")
+    if twice[0]:
+        n, col, shown = twice
+        k = len(shown)
+        lines.append(f"{n} {col} value{'s repeat' if n != 1 else ' repeats'} within one group with a different period "
+                     f"or colour (in {k} group{'s' if k != 1 else ''}: {shown_groups(shown)}): each row counts as a "
+                     "member, narrowing the group's interval")
+    return lines
+
+
+def option_note(reddening, frame: pd.DataFrame, source: np.ndarray | None, groups: np.ndarray,
+                used: np.ndarray) -> str | None:
+    """``--ebv 0.05 is one reddening for every star: it de-reddens the colours of all 6 groups ...``: a reddening
+    option (``reddening``, one value) that de-reddened the observed colours of rows ``used`` (of ``frame``, their
+    ``colour_source`` ``source``, None: none read, and ``groups``) in two groups or more, where each cluster has its own; a row whose
+    reddening column has a value takes that. None otherwise."""
+    if reddening is None or not reddening.given or source is None:
+        return None
+    found = io.match_columns(list(frame.columns))
+    took = used & pd.Series(source, dtype=str).str.startswith("bp_rp-").to_numpy()  # from the observed colour
+    for name in REDDENING_NAMES:
+        if name in found:  # a column with a value (or text) in the row is the row's reddening, not the option
+            v = io.numeric(frame, found[name])
+            took = took & np.isnan(v) & ~io.unparsed(frame, found[name], v)
+    hit = pd.unique(groups[took])
+    if len(hit) < 2:
+        return None
+    value, _, _, _ = reddening.values()
+    option = next(name for name in REDDENING_NAMES if getattr(reddening, name) is not None)
+    every = "all " if len(hit) == len(pd.unique(groups[used])) else ""
+    return (f"--{option} {value:g} is one reddening for every star: it de-reddens the colours of {every}{len(hit)} "
+            f"groups ({shown_groups(hit)}); clusters of different reddening need a reddening column (E(B-V), A_V or "
+            "E(BP-RP)) giving each its own")
+
+
+def api_words(note: str) -> str:
+    """A group notice in the API's words (``main_sequence=True``, not ``--main-sequence``; ``Reddening(ebv=0.05)``,
+    not ``--ebv 0.05``)."""
+    from gyroage.core.arguments import GROUP_KEYWORD_WORDS
+
+    for cli, api in GROUP_KEYWORD_WORDS:
+        note = note.replace(cli, api)
+    return re.sub(r"^--(ebprp|av|ebv) (\S+) is one reddening", r"Reddening(\1=\2) is one reddening", note)
+
+
 def warn_group_notes(run, by: str | None, card) -> pd.DataFrame:
     """``run``'s table (a :class:`gyroage.core.groups.GroupAges`), after a UserWarning for its labels
-    (:func:`label_warnings`, one for all), one for its repeated rows (:func:`repeated_text`) and one for its members'
+    (:func:`label_warnings`, one for all), one for its repeated rows (:func:`repeated_text`), one for each of its
+    ``notes`` (:func:`unreached_note`, ...) and one for its members'
     colour errors clipped to ``card``'s trained range (:func:`clipped_text`): what ``gyroage group-age`` says on stderr
     of them, for :func:`gyroage.group_ages`."""
     from gyroage.core.arguments import warn_caller
@@ -116,6 +211,8 @@ def warn_group_notes(run, by: str | None, card) -> pd.DataFrame:
         warn_caller("gyroage: " + "; ".join(lines))
     if run.repeated[0]:
         warn_caller(f"gyroage: {repeated_text(run.repeated, run.repeated_ids)}")
+    for note in run.notes:
+        warn_caller(f"gyroage: {api_words(note)}")
     if run.colour_err_clipped:
         warn_caller(f"gyroage: {clipped_text(run.table, run.colour_err_clipped, card)}")
     return run.table

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gyroage import io, statuses
-from gyroage.column_notes import membership_column, membership_in, membership_percent, membership_unit_note, percent_advice, true_false
+from gyroage.column_notes import membership_unit_note
 from gyroage.core.api_frames import refuse_repeated_columns, star_frame, warn_column_notes
 from gyroage.core.arguments import GROUP_KEYWORD_WORDS, in_keywords, same_index, warn_caller
 from gyroage.core.calibration import Calibration, smear
@@ -25,9 +25,10 @@ from gyroage.core.group_flags import (
     member_above,
     poor_fit,
 )
-from gyroage.core.group_notes import WHOLE_TABLE, repeated_rows, warn_group_notes
+from gyroage.core.group_notes import WHOLE_TABLE, id_notes, option_note, repeated_rows, unreached_note, warn_group_notes
 from gyroage.core.likelihood import colour_marginal_log_likelihood, colour_spread, spread_rows
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
+from gyroage.core.membership import check_membership, membership_values
 from gyroage.core.modelcard import outlier_log_density as _default_outlier_log_density
 from gyroage.core.posterior import (
     age_grid,
@@ -59,8 +60,6 @@ GROUP_COLUMN_NAMES = ("cluster", "cluster_name", "group", "association", "moving
 # Columns that name a star or its group: refused only when their values repeat (on average 2 rows or more a value),
 # as a cluster's name does; a column of star names is no group column.
 NAME_COLUMN_NAMES = ("name", "target")
-# The largest membership probability taken (as 1): a probability rounded up, never a percentage.
-MEMBERSHIP_MAX = 1.0001
 # many_outliers (study 30, benchmarks/group_outlier_check.py): the larger outlier weights a group's evidence is
 # compared at (the odds that flag a group: gyroage.core.group_flags.MANY_OUTLIERS_LOG_ODDS).
 OUTLIER_WEIGHTS_TRIED = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -304,6 +303,8 @@ class GroupAges:
     repeated: tuple[int, int] = (0, 0)
     # the id columns that count compares (none: rows of distinct stars may agree at the table's precision)
     repeated_ids: tuple[str, ...] = ()
+    # what the ages do not show, one line each (group_notes: unreached_note, ...)
+    notes: tuple[str, ...] = ()
 
 
 @in_keywords(GROUP_KEYWORD_WORDS)  # its refusals name membership, n_grid, ..., not --membership, --grid
@@ -406,12 +407,18 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
         if out[key].dtype != object and not pd.api.types.is_string_dtype(out[key]):
             tail[key] = pd.Series([None], dtype=out[key].dtype)  # numeric labels: a missing one, not text
         out = pd.concat([out, tail], ignore_index=True)
-    beyond = stars.colour_err_beyond
+    beyond, notes = stars.colour_err_beyond, []
+    if term is not None and stars.abs_g is not None:  # asked for: a group it never reached is dated from rotation alone
+        reads = term.informs(colour, stars.abs_g[used], None if stars.abs_g_err is None else stars.abs_g_err[used])
+        notes.append(unreached_note(out[key][:len(gp.groups)], gp.n_used, np.bincount(gid[reads], minlength=len(gp.groups))))
     ids = [c for c in io.id_columns(sub.columns) if c not in (col, membership)]  # as --posteriors finds them
+    named = sub.loc[used, ids] if ids else None
+    notes += [*id_notes(groups[used], stars.prot[used], stars.bp_rp0[used], named),
+              option_note(reddening, sub, stars.colour_columns.get("colour_source"), groups, used)]
     return GroupAges(out, left_out, 0 if beyond is None else int((beyond & used).sum()),
-                     repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used], sub.loc[used, ids] if ids else None,
+                     repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used], named,
                                    None if term is None or stars.abs_g is None else stars.abs_g[used]),
-                     tuple(ids))
+                     tuple(ids), tuple(filter(None, notes)))
 
 
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:
@@ -439,51 +446,6 @@ def _refuse_pooling(frame: pd.DataFrame) -> None:
             shown = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
             raise UserError(f"column '{col}' holds {len(values)} groups ({shown}): give --by {col} to date each; "
                             f"without --by all rows are one group (drop the column to pool them)")
-
-
-def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """The ``--membership`` column as probabilities (a ``%`` unit, from an astropy format or a CSV's units row, is
-    converted on reading); values above 1 refused (:func:`check_membership`), and so is a column with no number at
-    all (text such as Y/N, or blank)."""
-    col = membership_in(frame.columns, name) or io.require_column(list(frame.columns), name)  # PMem: 'PMem (%)'
-    cells = io.first_column(frame, col)
-    values = true_false(cells, io.numeric(frame, col))  # a member flag True/False: 1/0
-    if len(cells) and not np.isfinite(values).any():  # Y/N or blank: every star would drop out, with no word said
-        text = cells[cells.notna()].astype(str).str.strip()
-        text = text[~text.str.lower().isin(io.NA_TOKENS)]
-        if text.empty:
-            raise UserError(f"--membership {name} has no value in any row")
-        raise UserError(f"--membership {name} holds no numbers (e.g. {text.iloc[0]!r}): give membership "
-                        "probabilities 0-1")
-    values = membership_percent(values, col)  # 'PMem (%)': its name's unit
-    check_membership(values, f"--membership {name}")
-    return values
-
-
-def membership_note(frame: pd.DataFrame) -> str | None:
-    """What ``group-age`` says of a column named like a membership probability that ``--membership`` did not name
-    (never read on its own); a % unit, which ``--membership`` converts, is not in the frame read without it."""
-    if (col := membership_column(frame.columns)) is None:
-        return None
-    values = true_false(io.first_column(frame, col), io.numeric(frame, col))
-    if not np.isfinite(top := values[np.isfinite(values)].max(initial=-np.inf)):  # Y/N, blank: --membership refuses
-        return f"not reading '{col}' as membership probabilities: it holds no numbers"
-    note = f"not reading '{col}' as membership probabilities (every member counts once): "
-    if (advice := percent_advice(frame.columns, col, top)) is not None:  # 'PMem (%)': read in %
-        return note + advice
-    if top > MEMBERSHIP_MAX:
-        return note + (f"its values reach {top:g}: give --membership {col}, which converts them if the column's unit "
-                       "is % (FITS, ECSV, a CSV units row); with no unit, divide them by 100 first")
-    return note + f"give --membership {col}"
-
-
-def check_membership(values: np.ndarray, what: str) -> None:
-    """Refuse membership probabilities above 1 (beyond rounding): a column in percent made every star a member."""
-    finite = values[np.isfinite(values)]
-    top = finite.max(initial=-np.inf)
-    if top > MEMBERSHIP_MAX:
-        raise UserError(f"{what} has values up to {top:g} (above 1): give probabilities 0-1 "
-                        "(a percentage: divide by 100)")
 
 
 def _group_labels(labels: pd.Series, keys: np.ndarray, groups: np.ndarray) -> np.ndarray | pd.Series:

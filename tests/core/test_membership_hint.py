@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gyroage.core.groups import membership_note
+from gyroage.core.membership import membership_note
 
 
 def test_a_percent_hint_does_not_tell_a_column_with_a_percent_unit_to_be_divided():

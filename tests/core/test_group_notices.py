@@ -1,0 +1,204 @@
+"""What group-age says of its groups that their ages do not show (review V61): groups the height term never reached
+under --main-sequence, stars listed in several groups or twice in one, one reddening option for many groups, and a
+per-star GSP-Phot reddening."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gyroage.core.groups import group_ages
+from gyroage.core.main_sequence import MainSequenceTerm
+from tests.conftest import run_cli
+
+
+def _members(model, age_myr: float = 600.0, n: int = 12, seed: int = 4, lo: float = 1.3,
+             hi: float = 2.2) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    colour = rng.uniform(lo, hi, n)
+    prot = model.sample_periods(age_myr, colour, n=1, seed=seed + 100, bp_rp0_err=np.full(n, 0.02))[:, 0]
+    return pd.DataFrame({"prot": prot, "bp_rp0": colour, "bp_rp0_err": 0.02})
+
+
+def _on_sequence(model, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with an abs_g0 0.1 mag below the card's main sequence (a height the term reads)."""
+    term = MainSequenceTerm.from_card(model.density.card)
+    return frame.assign(abs_g0=np.interp(frame["bp_rp0"], term.ms_colour, term.ms_mag) - 0.1)
+
+
+def _term_groups(model) -> pd.DataFrame:
+    """A with magnitudes the term reads; B with blank magnitudes; C with magnitudes, but colours bluer than the
+    term's range (0.9-1.1, the term starts at 1.2); D with magnitudes 4 mag off the sequence."""
+    a = _on_sequence(model, _members(model, seed=1)).assign(cluster="A")
+    b = _members(model, seed=2).assign(cluster="B", abs_g0=np.nan)
+    c = _on_sequence(model, _members(model, seed=3, lo=0.9, hi=1.1)).assign(cluster="C")
+    d = _on_sequence(model, _members(model, seed=5)).assign(cluster="D")
+    d["abs_g0"] += 6.0
+    return pd.concat([a, b, c, d], ignore_index=True)
+
+
+def test_main_sequence_says_which_groups_the_height_term_never_reached(tmp_path, model):
+    """Review V61, finding 4: under --main-sequence a group none of whose members the height term reads (blank
+    magnitudes, colours outside the term's, heights off it) was dated from rotation alone with nothing said, while
+    the output's metadata says main_sequence: used."""
+    src = tmp_path / "m.csv"
+    _term_groups(model).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--main-sequence", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    line = ("group-age: --main-sequence: 3 groups have no member whose magnitude the height term uses (B, C, D): "
+            "dated from rotation alone")
+    assert line in res.stderr.splitlines(), res.stderr
+    with pytest.warns(UserWarning) as caught:
+        group_ages(_term_groups(model), model.density, "cluster", model.default_prior, 201, main_sequence=True)
+    assert [str(w.message) for w in caught if "height term" in str(w.message)] == [
+        "gyroage: main_sequence=True: 3 groups have no member whose magnitude the height term uses (B, C, D): "
+        "dated from rotation alone"]
+    # every group reached: nothing said; without --main-sequence nothing either
+    _term_groups(model).query("cluster == 'A'").to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--main-sequence", "--grid", "201")
+    assert res.returncode == 0 and "height term" not in res.stderr, res.stderr
+    _term_groups(model).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0 and "height term" not in res.stderr, res.stderr
+
+
+def test_the_list_of_groups_the_height_term_never_reached_is_capped(model):
+    frame = pd.concat([_members(model, seed=1).assign(cluster="A", abs_g0=np.nan)] +
+                      [_members(model, seed=s).assign(cluster=f"G{s}", abs_g0=np.nan) for s in range(2, 8)] +
+                      [_on_sequence(model, _members(model, seed=9)).assign(cluster="Z")], ignore_index=True)
+    with pytest.warns(UserWarning) as caught:
+        group_ages(frame, model.density, "cluster", model.default_prior, 201, main_sequence=True)
+    assert [str(w.message) for w in caught if "height term" in str(w.message)] == [
+        "gyroage: main_sequence=True: 7 groups have no member whose magnitude the height term uses (A, G2, G3, ...): "
+        "dated from rotation alone"]
+
+
+def _with_ids(model, cluster: str, seed: int, first: int) -> pd.DataFrame:
+    return _members(model, seed=seed).assign(cluster=cluster, source_id=np.arange(12) + first)
+
+
+def test_a_star_in_two_groups_or_twice_in_one_with_two_periods_is_said(tmp_path, model):
+    """Review V61, finding 1: with an id column read, one source_id in two clusters (two membership lists merged)
+    counted in both, and one listed twice in a cluster with two surveys' periods counted twice, narrowing its
+    interval: nothing said, as neither repeats a row's period and colour."""
+    a, b = _with_ids(model, "A", 1, 100), _with_ids(model, "B", 2, 200)
+    moved = a.iloc[:4].assign(cluster="B")  # four of A's stars in B's list too
+    survey = b.iloc[:3].assign(prot=b["prot"].iloc[:3] * 1.05)  # three of B's stars again, another survey's periods
+    copy = a.iloc[5:7]  # two exact copies: the repeated-rows notice's, not these
+    src = tmp_path / "m.csv"
+    pd.concat([a, b, moved, survey, copy]).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.splitlines()
+    assert ("group-age: 4 source_id values are in more than one group (A, B): each counts as a member of every group "
+            "it is listed in") in lines, res.stderr
+    assert ("group-age: 3 source_id values repeat within one group with a different period or colour (in 1 group: "
+            "B): each row counts as a member, narrowing the group's interval") in lines, res.stderr
+    assert any(line.startswith("group-age: 2 used rows repeat another row's source_id") for line in lines)
+    with pytest.warns(UserWarning) as caught:
+        group_ages(pd.concat([a, b, moved, survey]), model.density, "cluster", model.default_prior, 201)
+    assert [str(w.message) for w in caught if "source_id values" in str(w.message)] == [
+        "gyroage: 4 source_id values are in more than one group (A, B): each counts as a member of every group it is "
+        "listed in",
+        "gyroage: 3 source_id values repeat within one group with a different period or colour (in 1 group: B): each "
+        "row counts as a member, narrowing the group's interval"]
+    # one star each, or blank ids: nothing said; nor without an id column (it cannot tell)
+    for frame in (pd.concat([a, b]), pd.concat([a, b, moved, survey]).assign(source_id=""),
+                  pd.concat([a, b, moved, survey]).drop(columns="source_id")):
+        frame.to_csv(src, index=False)
+        res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+        assert res.returncode == 0 and "more than one group" not in res.stderr and "within one group" not in res.stderr
+
+
+def test_a_single_star_in_two_groups_is_said_in_the_singular():
+    from gyroage.core.group_notes import id_notes
+
+    groups, prot, colour = np.array(["A", "A", "A", "B", "C"]), np.array([1.0, 2.0, 4.0, 1.0, 3.0]), np.full(5, 1.2)
+    assert id_notes(groups, prot, colour, pd.DataFrame({"tic": [5, 6, 8, 5, 7]})) == [
+        "1 tic value is in more than one group (A, B): each counts as a member of every group it is listed in"]
+    assert id_notes(groups, prot, colour, pd.DataFrame({"tic": [5, 5, 8, 6, 7]})) == [
+        "1 tic value repeats within one group with a different period or colour (in 1 group: A): each row counts as a "
+        "member, narrowing the group's interval"]
+    assert id_notes(groups, prot, colour, None) == []
+    # a Name column holding each star's cluster (as a group label does) names no star
+    assert id_notes(groups, prot, colour, pd.DataFrame({"name": ["x", "x", "x", "y", "z"]})) == []
+
+
+def _observed(model, cluster: str, seed: int, ebv: float) -> pd.DataFrame:
+    """Members with an observed BP-RP reddened by ``ebv`` (3.1 x 0.43 E(BP-RP) per E(B-V), about)."""
+    m = _members(model, seed=seed)
+    return pd.DataFrame({"cluster": cluster, "prot": m["prot"], "bp_rp": m["bp_rp0"] + 1.33 * ebv})
+
+
+@pytest.mark.parametrize("option, api", [(["--ebv", "0.05"], "Reddening(ebv=0.05)"),
+                                         (["--av", "0.2"], "Reddening(av=0.2)")])
+def test_one_reddening_option_for_several_groups_is_said(tmp_path, model, option, api):
+    """Review V61, finding 7: --ebv 0.05 (one value for every star) beside --by and six clusters of E(B-V)
+    0.01-0.15 de-reddened every cluster alike; the reading line showed the value, nothing said it met six clusters."""
+    from gyroage.core.colours import Reddening
+
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.1), _observed(model, "C", 3, 0.05)])
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", *option, "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    text = (f"{option[0]} {option[1]} is one reddening for every star: it de-reddens the colours of all 3 groups "
+            "(A, B, C); clusters of different reddening need a reddening column (E(B-V), A_V or E(BP-RP)) giving each "
+            "its own")
+    assert f"group-age: {text}" in res.stderr.splitlines(), res.stderr
+    name = option[0][2:]
+    with pytest.warns(UserWarning) as caught:
+        group_ages(frame, model.density, "cluster", model.default_prior, 201,
+                   reddening=Reddening(**{name: float(option[1])}))
+    assert [str(w.message) for w in caught if "one reddening" in str(w.message)] == [
+        "gyroage: " + text.replace(" ".join(option), api)]
+    # one group; or a column giving each row its own (the option fills none): nothing said
+    frame.query("cluster == 'A'").to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", *option, "--grid", "201")
+    assert res.returncode == 0 and "one reddening" not in res.stderr, res.stderr
+    frame.assign(ebv=0.05).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", *option, "--grid", "201")
+    assert res.returncode == 0 and "one reddening" not in res.stderr, res.stderr
+
+
+def test_the_option_filling_blank_reddening_cells_counts_only_the_groups_it_reached(tmp_path, model):
+    frame = pd.concat([_observed(model, "A", 1, 0.02).assign(ebv=np.nan), _observed(model, "B", 2, 0.1).assign(ebv=0.1),
+                       _observed(model, "C", 3, 0.05).assign(ebv=np.nan)])
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--ebv", "0.05", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert ("group-age: --ebv 0.05 is one reddening for every star: it de-reddens the colours of 2 groups (A, C); "
+            "clusters of different reddening need a reddening column (E(B-V), A_V or E(BP-RP)) giving each its own"
+            in res.stderr.splitlines()), res.stderr
+
+
+GSP_NOTE = ("'{col}' is Gaia GSP-Phot's per-star reddening, biased high at low extinction (Andrae et al. 2023): a G "
+            "or K dwarf with about no reddening can still lose ~0.08 mag of colour to it, some 40% of its age (README, "
+            "Cross-matching); for a cluster, its own E(B-V) or A_V (one value for its members) is better")
+
+
+@pytest.mark.parametrize("col", ["ebpminrp_gspphot", "azero_gspphot", "EBPMINRP_GSPPHOT"])
+def test_a_gsp_phot_reddening_read_from_the_table_is_said(tmp_path, model, col):
+    """Review V61, finding 2: a Gaia archive table with ebpminrp_gspphot (or azero_gspphot) had GSP-Phot's per-star
+    reddening subtracted with no word of the low-extinction bias crossmatch guards against (+0.05-0.12 dex, ok)."""
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.05)]).assign(**{col: 0.08})
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    line = "gyroage: " + GSP_NOTE.format(col=col)
+    for cmd in (["group-age", "--by", "cluster"], ["estimate"]):
+        res = run_cli(cmd[0], str(src), *cmd[1:], "--grid", "201", "-q")  # said even with -q: the ages rest on it
+        assert res.returncode == 0, res.stderr
+        assert res.stderr.splitlines().count(line) == 1, res.stderr
+    with pytest.warns(UserWarning) as caught:
+        group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    assert line in [str(w.message) for w in caught]
+    with pytest.warns(UserWarning) as caught:
+        model.estimate(frame.drop(columns="cluster"))
+    assert line in [str(w.message) for w in caught]
+    # a reddening of another name, or a GSP-Phot column beside a de-reddened colour (only its error read): nothing
+    frame.rename(columns={col: "E(BP-RP)" if "ebp" in col.lower() else "A_V"}).to_csv(src, index=False)
+    assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
+    frame.rename(columns={"bp_rp": "bp_rp0"}).to_csv(src, index=False)
+    assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
