@@ -461,10 +461,10 @@ def _refuse_unknown(overrides: dict, config: Path | None) -> None:
     from gyroage.build.training import TrainSettings, unknown_setting_text
 
     unknown = unknown_setting_text(overrides, f" in {config}")
-    if unknown and {"age_grid", "format_version", "training"} <= set(overrides):
-        # the card's first key read as a typo ("unknown setting 'age_grid'"): its settings are one level down
+    if unknown and {"format_version", "training"} <= set(overrides):  # two keys no training config has
+        # the card's first key read as a typo ("unknown setting 'age_grid'"): its settings are two levels down
         raise UserError(f"--config {config} is a model card, not training settings (those it was trained with are "
-                        "its 'training' object): give a training config (models/train-config.json, "
+                        "its 'training.settings'): give a training config (models/train-config.json, "
                         "benchmarks/candidates/relabel.json, ...)")
     found = [k for k in overrides if k in CALIBRATION_KEYS]
     if unknown and found and not {f.name for f in fields(TrainSettings)} & set(overrides):
