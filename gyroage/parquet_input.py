@@ -91,11 +91,12 @@ def data_columns(schema, meta: ParquetMeta) -> tuple[str, ...]:
     return tuple(n for n in schema.names if n not in index and n not in masks)
 
 
-def refuse_other_columns(columns: dict[str, tuple[str, ...]]) -> None:
+def refuse_other_columns(columns: dict[str, tuple[str, ...]], ordered: bool = False) -> None:
     """A one-line :class:`UserError` naming the first file of ``columns`` (each file as shown: its
-    :func:`data_columns`) whose columns are not the first file's, and those it lacks and adds: dask read a later
-    file lacking one as a KeyError traceback, and dropped one it adds without a word (review V63, 2). The same
-    columns in another order are accepted: dask reads them by name."""
+    :func:`data_columns`, or a CSV file's header) whose columns are not the first file's, and those it lacks and
+    adds: dask read a later file lacking one as a KeyError traceback, and dropped one it adds without a word (review
+    V63, 2). The same columns in another order are accepted (dask reads Parquet columns by name) unless
+    ``ordered``: dask reads a CSV file's later blocks under the first file's header, by position (review V64, 12)."""
     if not columns:
         return
     (first, names), *rest = columns.items()
@@ -108,6 +109,11 @@ def refuse_other_columns(columns: dict[str, tuple[str, ...]]) -> None:
             said = " and ".join(f"{word} {listed(c)}" for word, c in (("lacks", lacks), ("adds", adds)) if c)
             raise UserError(f"the input files differ from {first} in their columns: {other} {said}; write them "
                             "alike, or date them apart")
+        if ordered and tuple(these) != tuple(names):
+            i = next(i for i, (a, b) in enumerate(zip(these, names)) if a != b)
+            raise UserError(f"the input files differ from {first} in their columns' order: {other} has {these[i]} "
+                            f"where {first} has {names[i]} (column {i + 1}); the dask engine reads CSV columns by "
+                            "position: write them in one order, or date them apart")
 
 
 def index_clashes(schema) -> tuple[str, ...]:

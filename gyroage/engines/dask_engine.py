@@ -140,6 +140,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     layout = layouts[0]
     if any(other != layout for other in layouts[1:]):
         raise UserError(f"the input files differ from {files[0]} in delimiter, header or trailing delimiters")
+    parquet_input.refuse_other_columns(dict(zip(files, (lay.header for lay in layouts))), ordered=True)
     name = " ".join(paths)
     reader = partial(_strict_read_csv, source=name)
     reader.__name__ = "read_csv"  # what Dask calls it in its messages
