@@ -456,3 +456,24 @@ def test_dask_refuses_parquet_files_whose_columns_differ(tmp_path):
     assert list(got.columns) == list(STARS.columns)
     pd.testing.assert_frame_equal(got.reset_index(drop=True),
                                   pd.concat([STARS, STARS.iloc[[0, 1, 3]], STARS], ignore_index=True), check_dtype=False)
+
+
+@pytest.mark.parametrize("null_first", [True, False])
+def test_dask_parts_of_a_column_null_in_one_input_file_read_back(tmp_path, null_first):
+    """--engine dask over Parquet files where a column holds no value in one (pandas writes its None as Arrow type
+    null) and numbers in another: the run said nothing, exit 0, and each output part kept its input's type, so
+    pandas could not read the output folder (review V64, 5: "Unsupported cast from double to null"). The parts take
+    one type now, as the local engine's chunks do (:func:`gyroage.column_types.merge_schemas`)."""
+    pytest.importorskip("dask.dataframe")
+    errs = [[None] * 4, [0.5] * 4]
+    for name, err in zip("ab", errs if null_first else errs[::-1]):
+        STARS.assign(Prot_err=err).to_parquet(tmp_path / f"{name}.parquet", index=False)
+    null_file = tmp_path / f"{'a' if null_first else 'b'}.parquet"
+    assert pq.read_schema(null_file).field("Prot_err").type == pa.null()
+    out = tmp_path / "out.parquet"
+    run(str(tmp_path / "[ab].parquet"), "-o", str(out), "--engine", "dask", "--workers", "1", "-q")
+    got = pd.read_parquet(out)
+    want = [np.nan] * 4 + [0.5] * 4
+    np.testing.assert_array_equal(got["Prot_err"].to_numpy(dtype=float), want if null_first else want[::-1])
+    assert got["source_id"].tolist() == IDS.tolist() * 2
+    assert got["age_p50_myr"].notna().all()

@@ -303,9 +303,10 @@ def _same_types(parts: list[Path], kinds: list[dict], client, meta: dict[str, st
     """Rewrite the part files whose column types differ from the others' merged ones (:mod:`gyroage.column_types`),
     on the workers.
 
-    ``kinds``: each part's :func:`~gyroage.column_types.text_kinds`. The parts hold CSV text; a column of numbers in
-    every part becomes numbers in all, one with text in any part keeps each cell's own text in all (an id 007, a
-    ``1e1`` beside it), or the directory would not read back as one table.
+    ``kinds``: each part's :func:`~gyroage.column_types.text_kinds` (none for Parquet input). Parts of CSV text: a
+    column of numbers in every part becomes numbers in all, one with text in any part keeps each cell's own text in
+    all (an id 007, a ``1e1`` beside it). Parts of Parquet input take the merged types (a column all null in one
+    file: the others' type), or the directory would not read back as one table.
     """
     import pyarrow.parquet as pq
 
@@ -455,8 +456,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
             progress.update(rows)
     except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
         raise io.gzip_error(" ".join(paths), exc) from None
-    if text_columns:
-        _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
+    # Parquet parts too: a column null-typed in one input file and double in another kept each type, and pandas
+    # could not read the folder back (review V64, 5)
+    _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
     for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
                  unreddened_note(columns, unreddened), clipped_note(card, clipped)):
         if note:  # as the local engine says them: any other note was said at the start
