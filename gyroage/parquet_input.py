@@ -222,6 +222,20 @@ class ParquetMeta:
         return frame
 
 
+def merged_meta(metas: dict[str, ParquetMeta]) -> tuple[ParquetMeta, bool]:
+    """(one :class:`ParquetMeta` for the files ``metas`` (each as shown: its own), whether their masks differ); a
+    one-line :class:`UserError` naming the first file whose units differ from the first's, which one conversion of
+    every partition could not honour. astropy writes a mask column only for a column with a masked cell, so the
+    parts of one table differ in their masks (review V64, 9): all of them are applied, each where its file has it."""
+    (first, meta), *rest = metas.items()
+    for other, m in rest:
+        if m.units != meta.units:
+            raise UserError(f"the input files differ from {first} in their units (Parquet metadata): {other} does; "
+                            "convert them alike, or date them apart")
+    masks = tuple(dict.fromkeys(pair for m in metas.values() for pair in m.masks))
+    return ParquetMeta(masks, meta.units, meta.notes), any(m.masks != masks for m in metas.values())
+
+
 def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None,
                           scope: Literal["any", "read", "options"] = "any") -> None:
     """A one-line :class:`UserError` for a name ``names`` repeat in ``source`` (a path, or '-': stdin): a Parquet

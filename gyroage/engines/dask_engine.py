@@ -200,7 +200,7 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
         parquet_input.say_index_clashes(clash, shown[0], len(shown))
     if not metas:
         return parquet_input.ParquetMeta(), []
-    (first, meta), *rest = metas.items()
+    first = next(iter(metas))
     for other, names in indexes.items():
         if names != indexes[first]:
             def said(n: tuple[str, ...]) -> str:
@@ -210,12 +210,10 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                             f"{other} has {said(names)}, {first} {said(indexes[first])}; write them alike "
                             "(reset_index), or date them apart")
     parquet_input.refuse_other_columns(columns)  # before the units: a file lacking a column has none of its unit
-    for other, m in rest:
-        if m != meta:
-            raise UserError(f"the input files differ from {first} in their units or masked columns (Parquet "
-                            f"metadata): {other} is one; convert them alike, or date them apart")
+    meta, masks_differ = parquet_input.merged_meta(metas)
     meta.log()
-    if not any(rng or clash for _, _, rng, clash, _ in found):
+    # masks in some files only: each file read as itself, as dask's one schema for all dropped a later file's mask
+    if not masks_differ and not any(rng or clash for _, _, rng, clash, _ in found):
         return meta, []
     pieces = []
     for fs, f, rng, _, sizes in found:
