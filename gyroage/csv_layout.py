@@ -61,7 +61,8 @@ class CsvLayout:
     (:func:`_decimal_comma_columns`), whose ``7,0`` :meth:`trim` reads as ``7.0``. ``cr``: lines end with a lone
     ``\r`` (old Mac files), which pandas is told: its ``skiprows`` list skips the wrong lines otherwise.
     ``repeats``: the names the header holds more than once, sorted: pandas reads the second X as X.1, which the API
-    refuses as a repeat only for these (a real ``X.1`` column is no repeat, review V34, 2).
+    refuses as a repeat only for these (a real ``X.1`` column is no repeat, review V34, 2). ``header``: the header's
+    names as read (the Dask engine compares its files' by name and order: it reads every block by the first's).
     """
 
     sep: str
@@ -75,6 +76,7 @@ class CsvLayout:
     commas: tuple[tuple[int, str], ...] = ()
     cr: bool = False
     repeats: tuple[str, ...] = field(default=(), compare=False)  # out of ==: the dask engine compares files as before
+    header: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def converts(self) -> bool:
@@ -419,9 +421,10 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     if hashed and stripped:  # a commented header's first name is read without its '#'
         stripped[0] = stripped[0].lstrip("#").strip()
     repeats = tuple(sorted(n for n, k in Counter(stripped).items() if k > 1))
+    read = tuple(n.lstrip() for n in header)  # the names as pandas reads them (skipinitialspace)
     if len(records) < 2 or len(records[1][0]) <= len(header):
         return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units,
-                         commas=commas, cr=cr, repeats=repeats)
+                         commas=commas, cr=cr, repeats=repeats, header=read)
     row, line = records[1]
     if len(row) > len(header) + 1 or row[-1].strip() or unnamed_last:  # two trailing delimiters are not one
         raise UserError(f"cannot parse {source}: Expected {len(header)} fields in line {line}, saw {len(row)}")
@@ -429,7 +432,7 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     header_text = "".join(next(lines) for _ in range(line - 1))  # the header (and the lines under it): pandas' names
     names = pd.read_csv(_io.StringIO(header_text), sep=sep, nrows=0, **CSV_OPTIONS).columns
     return CsvLayout(sep, (*map(str, names), _SPARE), skip=skip, hashed=hashed, drop=drop, units=units,
-                     commas=commas, cr=cr, repeats=repeats)
+                     commas=commas, cr=cr, repeats=repeats, header=read)
 
 
 def lines_under_header(head: str) -> int:

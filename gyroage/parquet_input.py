@@ -91,11 +91,12 @@ def data_columns(schema, meta: ParquetMeta) -> tuple[str, ...]:
     return tuple(n for n in schema.names if n not in index and n not in masks)
 
 
-def refuse_other_columns(columns: dict[str, tuple[str, ...]]) -> None:
+def refuse_other_columns(columns: dict[str, tuple[str, ...]], ordered: bool = False) -> None:
     """A one-line :class:`UserError` naming the first file of ``columns`` (each file as shown: its
-    :func:`data_columns`) whose columns are not the first file's, and those it lacks and adds: dask read a later
-    file lacking one as a KeyError traceback, and dropped one it adds without a word (review V63, 2). The same
-    columns in another order are accepted: dask reads them by name."""
+    :func:`data_columns`, or a CSV file's header) whose columns are not the first file's, and those it lacks and
+    adds: dask read a later file lacking one as a KeyError traceback, and dropped one it adds without a word (review
+    V63, 2). The same columns in another order are accepted (dask reads Parquet columns by name) unless
+    ``ordered``: dask reads a CSV file's later blocks under the first file's header, by position (review V64, 12)."""
     if not columns:
         return
     (first, names), *rest = columns.items()
@@ -108,6 +109,11 @@ def refuse_other_columns(columns: dict[str, tuple[str, ...]]) -> None:
             said = " and ".join(f"{word} {listed(c)}" for word, c in (("lacks", lacks), ("adds", adds)) if c)
             raise UserError(f"the input files differ from {first} in their columns: {other} {said}; write them "
                             "alike, or date them apart")
+        if ordered and tuple(these) != tuple(names):
+            i = next(i for i, (a, b) in enumerate(zip(these, names)) if a != b)
+            raise UserError(f"the input files differ from {first} in their columns' order: {other} has {these[i]} "
+                            f"where {first} has {names[i]} (column {i + 1}); the dask engine reads CSV columns by "
+                            "position: write them in one order, or date them apart")
 
 
 def index_clashes(schema) -> tuple[str, ...]:
@@ -214,6 +220,20 @@ class ParquetMeta:
 
             frame = convert_frame_units(frame, list(self.units))[0]
         return frame
+
+
+def merged_meta(metas: dict[str, ParquetMeta]) -> tuple[ParquetMeta, bool]:
+    """(one :class:`ParquetMeta` for the files ``metas`` (each as shown: its own), whether their masks differ); a
+    one-line :class:`UserError` naming the first file whose units differ from the first's, which one conversion of
+    every partition could not honour. astropy writes a mask column only for a column with a masked cell, so the
+    parts of one table differ in their masks (review V64, 9): all of them are applied, each where its file has it."""
+    (first, meta), *rest = metas.items()
+    for other, m in rest:
+        if m.units != meta.units:
+            raise UserError(f"the input files differ from {first} in their units (Parquet metadata): {other} does; "
+                            "convert them alike, or date them apart")
+    masks = tuple(dict.fromkeys(pair for m in metas.values() for pair in m.masks))
+    return ParquetMeta(masks, meta.units, meta.notes), any(m.masks != masks for m in metas.values())
 
 
 def refuse_repeated_names(names: list[str], source, roles: dict[str, str] | None = None,

@@ -396,3 +396,36 @@ def test_a_pattern_of_folders_only_or_of_parquet_and_csv_is_one_line_saying_so(t
     with pytest.raises(UserError, match=r"matches Parquet \(a\.parquet\) and other \(CSV\) files \(b\.csv\)") as caught:
         read_dask(str(tmp_path / "mix" / "*"))
     assert "UTF-8" not in str(caught.value)
+
+
+def test_csv_parts_whose_headers_differ_are_refused_in_one_line(tmp_path):
+    """--engine dask over CSV parts whose headers differ (review V64, 12): the same columns in another order came
+    out with the passed-through cells under each other's names (prot_days holding colours, exit 0: Dask puts the
+    first file's header before every later block of each file); an added column was a 25-frame traceback. Both
+    refused now in one line naming the file, exit 2, nothing written, as README says."""
+    pytest.importorskip("dask.dataframe")
+    from typer.testing import CliRunner
+
+    from gyroage.cli import app
+    from gyroage.engines.dask_engine import read_dask
+    from gyroage.errors import UserError
+    from tests.conftest import one_line_error
+
+    stars = _stars(6).assign(name=[f"s{i}" for i in range(6)])
+    stars.iloc[:3].to_csv(tmp_path / "a.csv", index=False)
+    stars.iloc[3:][["bp_rp0", "prot", "name"]].to_csv(tmp_path / "b.csv", index=False)  # another order
+    stars.iloc[3:].assign(note="x").to_csv(tmp_path / "c.csv", index=False)  # one more column
+    stars.iloc[3:][["prot", "name"]].to_csv(tmp_path / "d.csv", index=False)  # one fewer
+    for pattern, said in (("[ab]", "b.csv has bp_rp0 where"), ("[ac]", "c.csv adds note"),
+                          ("[ad]", "d.csv lacks bp_rp0")):
+        with pytest.raises(UserError, match="differ from") as err:
+            read_dask(str(tmp_path / f"{pattern}.csv"))
+        assert "\n" not in str(err.value) and said in str(err.value), str(err.value)
+        out = tmp_path / "out.parquet"
+        res = CliRunner().invoke(app, ["estimate", str(tmp_path / f"{pattern}.csv"), "-o", str(out), "--engine",
+                                       "dask", "--workers", "1", "-q"])
+        one_line_error(res, "the input files differ from", said)
+        assert not out.exists()
+    stars.iloc[3:].to_csv(tmp_path / "e.csv", index=False)  # the same header: read as one table
+    got = read_dask(str(tmp_path / "[ae].csv")).compute(scheduler="sync")
+    assert got["prot"].tolist() == [str(p) for p in stars["prot"]]

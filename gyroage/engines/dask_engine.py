@@ -140,6 +140,7 @@ def read_dask(source: str | list[str], blocksize: str | int | None = None, n_wor
     layout = layouts[0]
     if any(other != layout for other in layouts[1:]):
         raise UserError(f"the input files differ from {files[0]} in delimiter, header or trailing delimiters")
+    parquet_input.refuse_other_columns(dict(zip(files, (lay.header for lay in layouts))), ordered=True)
     name = " ".join(paths)
     reader = partial(_strict_read_csv, source=name)
     reader.__name__ = "read_csv"  # what Dask calls it in its messages
@@ -199,7 +200,7 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
         parquet_input.say_index_clashes(clash, shown[0], len(shown))
     if not metas:
         return parquet_input.ParquetMeta(), []
-    (first, meta), *rest = metas.items()
+    first = next(iter(metas))
     for other, names in indexes.items():
         if names != indexes[first]:
             def said(n: tuple[str, ...]) -> str:
@@ -209,12 +210,10 @@ def _parquet_files_meta(paths: list[str], roles: dict[str, str] | None = None) \
                             f"{other} has {said(names)}, {first} {said(indexes[first])}; write them alike "
                             "(reset_index), or date them apart")
     parquet_input.refuse_other_columns(columns)  # before the units: a file lacking a column has none of its unit
-    for other, m in rest:
-        if m != meta:
-            raise UserError(f"the input files differ from {first} in their units or masked columns (Parquet "
-                            f"metadata): {other} is one; convert them alike, or date them apart")
+    meta, masks_differ = parquet_input.merged_meta(metas)
     meta.log()
-    if not any(rng or clash for _, _, rng, clash, _ in found):
+    # masks in some files only: each file read as itself, as dask's one schema for all dropped a later file's mask
+    if not masks_differ and not any(rng or clash for _, _, rng, clash, _ in found):
         return meta, []
     pieces = []
     for fs, f, rng, _, sizes in found:
@@ -302,9 +301,10 @@ def _same_types(parts: list[Path], kinds: list[dict], client, meta: dict[str, st
     """Rewrite the part files whose column types differ from the others' merged ones (:mod:`gyroage.column_types`),
     on the workers.
 
-    ``kinds``: each part's :func:`~gyroage.column_types.text_kinds`. The parts hold CSV text; a column of numbers in
-    every part becomes numbers in all, one with text in any part keeps each cell's own text in all (an id 007, a
-    ``1e1`` beside it), or the directory would not read back as one table.
+    ``kinds``: each part's :func:`~gyroage.column_types.text_kinds` (none for Parquet input). Parts of CSV text: a
+    column of numbers in every part becomes numbers in all, one with text in any part keeps each cell's own text in
+    all (an id 007, a ``1e1`` beside it). Parts of Parquet input take the merged types (a column all null in one
+    file: the others' type), or the directory would not read back as one table.
     """
     import pyarrow.parquet as pq
 
@@ -454,8 +454,9 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
             progress.update(rows)
     except io.GZIP_ERRORS as exc:  # a worker's decompression of a damaged file: one line, no output directory
         raise io.gzip_error(" ".join(paths), exc) from None
-    if text_columns:
-        _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
+    # Parquet parts too: a column null-typed in one input file and double in another kept each type, and pandas
+    # could not read the folder back (review V64, 5)
+    _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
     for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
                  unreddened_note(columns, unreddened), clipped_note(card, clipped)):
         if note:  # as the local engine says them: any other note was said at the start
