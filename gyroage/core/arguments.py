@@ -19,6 +19,7 @@ import pandas as pd
 
 from gyroage import io, notices
 from gyroage.errors import UserError
+from gyroage.pandas_compat import not_number_cells
 
 
 def unmasked(values) -> tuple[object, np.ndarray | None]:
@@ -187,6 +188,8 @@ def cells(values, name: str) -> np.ndarray:
     unit = getattr(values, "unit", None)  # astropy is imported only for a value that carries one
     values, mask = unmasked(values)
     a = np.asarray(values) if unit is None else in_units(values, unit, name)
+    if isinstance(values, (list, tuple)) and a.dtype.kind in "iufc":
+        a = _flags_kept(values, a)
     if a.dtype.kind == "m":  # a numpy duration: a period in days (its cells were read as nanoseconds)
         if name not in ("prot", "prot_err"):
             raise TypeError(f"{name} takes numbers, not durations ({a.dtype})")
@@ -202,6 +205,16 @@ def cells(values, name: str) -> np.ndarray:
     if mask is not None and mask.any():
         a[np.broadcast_to(mask, a.shape)] = np.nan if a.dtype != object else None
     return a
+
+
+def _flags_kept(values: list | tuple, a: np.ndarray) -> np.ndarray:
+    """``a`` (numpy's array of the list ``values``), or the list's own cells as objects where one of them is a flag or
+    a complex number: numpy made ``[True, 12.0]`` the floats [1.0, 12.0] (True dated as a 1-day period) and
+    ``[12 + 1j, 12.0]`` complex (12.0 no number), where a bool or complex array is no measurement."""
+    cells = np.asarray(values, dtype=object)
+    if cells.shape != a.shape or not not_number_cells(pd.Series(cells.reshape(-1))).any():
+        return a  # numbers only (checked in C unless the cells are of mixed types)
+    return cells
 
 
 def numbers_of(values, name: str) -> tuple[np.ndarray, np.ndarray]:

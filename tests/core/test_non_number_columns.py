@@ -108,3 +108,21 @@ def test_a_parquet_flag_period_is_an_invalid_period_as_its_csv_text_is(tmp_path)
     text = run_cli("estimate", "-", "-q", input="prot,bp_rp0\nTrue,1.1\nFalse,0.82\n")
     assert list(pd.read_csv(tmp_path / "out.csv")["status"]) == ["invalid_period"] * 2
     assert "invalid_period" in text.stdout
+
+
+@pytest.mark.parametrize(("slot", "cells", "status"), [
+    ("prot", [True, 12.0], "invalid_period"), ("prot", (True, 12.0), "invalid_period"),
+    ("prot", [np.bool_(True), 12.0], "invalid_period"), ("prot", [True, 12], "invalid_period"),
+    ("prot", [12 + 1j, 12.0], "invalid_period"), ("bp_rp0", [True, 1.1], "invalid_colour"),
+    ("bp_rp0_err", [True, 0.02], "invalid_colour_err")])
+def test_a_flag_or_complex_among_numbers_in_a_list_is_no_measurement(model, slot, cells, status):
+    """numpy made ``[True, 12.0]`` the floats [1.0, 12.0] before any cell was looked at: True was dated as a 1-day
+    period (3.1 Myr, extrapolated), a 1.0 mag colour ``ok`` (review V64, 1). The number beside it is dated as alone."""
+    given = {"prot": [12.0, 12.0], "bp_rp0": [1.1, 1.1], "bp_rp0_err": [0.02, 0.02], slot: cells}
+    post = model.posterior(**given)
+    alone = model.posterior(**{k: v[1:] for k, v in given.items()})
+    assert list(post.status) == [status, "ok"]
+    got, want = post.summaries(), alone.summaries()
+    assert np.isnan(got["age_p50_myr"][0])
+    for key in want:
+        np.testing.assert_array_equal(got[key][1:], want[key], err_msg=key)
