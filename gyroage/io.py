@@ -183,7 +183,8 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     col = first_column(frame, column)
     if no_numbers(col.dtype):  # a flag, a date: what its text in a CSV is (True, 2020-01-01), a blank one not given
         return col.notna().to_numpy(dtype=bool)
-    if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+    if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
+            or isinstance(col.dtype, pd.CategoricalDtype)):  # a category of a flag among text is no string dtype
         return np.zeros(len(frame), dtype=bool)
     if values is None:
         values = numeric(frame, column)

@@ -26,7 +26,10 @@ def _flags() -> dict[str, pd.Series]:
     """Flag columns in each form a table gives them, with the text a CSV gives for the same cells."""
     out = {"numpy bool": pd.Series([True, False]), "boolean": pd.Series([True, False], dtype="boolean"),
            "python bools": pd.Series([True, False], dtype=object),
-           "numpy bools among text": pd.Series([np.True_, "25.4"], dtype=object)}
+           "numpy bools among text": pd.Series([np.True_, "25.4"], dtype=object),
+           # what .astype("category") gives: its categories are the flags (review V64, 2)
+           "categorical": pd.Series([True, False], dtype="category"),
+           "categorical among text": pd.Series([np.True_, "25.4"], dtype=object).astype("category")}
     try:
         import pyarrow  # noqa: F401
 
@@ -68,7 +71,9 @@ def test_a_true_flag_is_no_measurement(model, slot, status):
                                     pd.Series([12 + 0j, 25.4 + 0j]),
                                     pd.Series([datetime.datetime(2020, 1, 1), "25.4"], dtype=object),
                                     pd.Series([12 + 0j, "25.4"], dtype=object),
-                                    pd.Series(pd.period_range("2020-01", periods=2, freq="M"))])
+                                    pd.Series(pd.period_range("2020-01", periods=2, freq="M")),
+                                    pd.Series([12 + 1j, 25.4 + 0j], dtype="category"),
+                                    pd.Series(pd.to_datetime(["2020-01-01", None]), dtype="category")])
 def test_a_date_or_complex_period_is_an_invalid_period(model, values):
     got = model.estimate(pd.DataFrame({"prot": values, "bp_rp0": [1.1, 0.82]}))
     assert got["status"].iloc[0] == "invalid_period"
