@@ -131,3 +131,33 @@ def test_a_flag_or_complex_among_numbers_in_a_list_is_no_measurement(model, slot
     assert np.isnan(got["age_p50_myr"][0])
     for key in want:
         np.testing.assert_array_equal(got[key][1:], want[key], err_msg=key)
+
+
+@pytest.mark.parametrize(("base", "slot"), [(BASE, s) for s in BASE if s not in ("prot", "prot_err")] + [
+    ({"prot": BASE["prot"], **OTHER}, s) for s in OTHER] + [({"prot": BASE["prot"], **TEFF}, s) for s in TEFF])
+def test_a_duration_outside_the_period_slots_is_read_as_its_csv_text(model, base, slot):
+    """Only a period and its error are times: a duration column elsewhere was read as days, "1 days" a 1.0 mag colour
+    dated ``ok`` (review V64, 10), where posterior() refuses a duration array there and its CSV text is no number."""
+    col = pd.Series(pd.to_timedelta([1.0, 0.82], unit="D"))
+    got = model.estimate(pd.DataFrame({**base, slot: col}))
+    want = model.estimate(pd.DataFrame({**base, slot: col.astype(str)}))  # "1 days 00:00:00"
+    pd.testing.assert_frame_equal(_ours(got), _ours(want))
+    if slot in ("abs_g0", "abs_g0_err", "g0", "parallax", "parallax_err"):  # a bad magnitude: dated from rotation alone
+        assert np.isnan(got["ms_height_mag"]).all()
+    else:
+        assert "ok" not in list(got["status"])
+
+
+def test_a_period_and_its_error_are_still_read_from_durations_in_days(model):
+    days = {"prot": pd.to_timedelta([12.0, 25.4], unit="D"), "prot_err": pd.to_timedelta([0.5, 0.5], unit="D")}
+    got = model.estimate(pd.DataFrame({**BASE, **days}))
+    pd.testing.assert_frame_equal(_ours(got), _ours(model.estimate(pd.DataFrame(BASE))))
+
+
+def test_a_parquet_duration_colour_is_an_invalid_colour(tmp_path):
+    pytest.importorskip("pyarrow")
+    colour = pd.to_timedelta([1.0, 0.82], unit="D")
+    pd.DataFrame({"prot": [8.0, 25.4], "bp_rp0": colour}).to_parquet(tmp_path / "durations.parquet")
+    res = run_cli("estimate", str(tmp_path / "durations.parquet"), "-q", "-o", str(tmp_path / "out.csv"))
+    assert res.returncode == 0, res.stderr
+    assert list(pd.read_csv(tmp_path / "out.csv")["status"]) == ["invalid_colour"] * 2
