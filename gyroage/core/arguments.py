@@ -199,7 +199,9 @@ def cells(values, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be a number or an array of them (a list, tuple, array or Series), "
                         f"not a {type(a.item()).__name__}")
     if a.dtype.kind == "M":  # dates as their text (a date's objects can be nanoseconds), NaT not given
-        a = np.where(np.isnat(a), None, a.astype(str))
+        # a year's own text is a number ("1971" a 1971-day period): a year reads as its month, 1971-01
+        year = np.datetime_data(a.dtype)[0] == "Y"
+        a = np.where(np.isnat(a), None, np.datetime_as_string(a, unit="M") if year else a.astype(str))
     # flags and complex numbers as objects (True, not 1.0), read as their text is (no number)
     a = a.astype(float) if a.dtype.kind in "iuf" else a.astype(object)  # a copy: the caller's array is left alone
     if mask is not None and mask.any():

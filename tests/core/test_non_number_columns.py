@@ -161,3 +161,14 @@ def test_a_parquet_duration_colour_is_an_invalid_colour(tmp_path):
     res = run_cli("estimate", str(tmp_path / "durations.parquet"), "-q", "-o", str(tmp_path / "out.csv"))
     assert res.returncode == 0, res.stderr
     assert list(pd.read_csv(tmp_path / "out.csv")["status"]) == ["invalid_colour"] * 2
+
+
+@pytest.mark.parametrize("unit", ["Y", "M", "D", "h", "ns"])
+def test_a_date_array_of_any_unit_is_no_number(model, unit):
+    """A date array was read as its text, and a year's text is a number: datetime64[Y] '1971' was a 1971-day period,
+    '1970' a 0.46 mag colour error dated ok (review V64, 11)."""
+    dates = np.array(["1971", "NaT"], dtype=f"datetime64[{unit}]")
+    post = model.posterior(prot=dates, bp_rp0=[1.1, 1.1])
+    assert list(post.status) == ["invalid_period"] * 2
+    post = model.posterior(prot=[12.0, 12.0], bp_rp0=[1.1, 1.1], bp_rp0_err=dates)
+    assert list(post.status) == ["invalid_colour_err", "ok"]  # NaT: not given
