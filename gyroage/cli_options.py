@@ -144,6 +144,9 @@ def estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlie
         for name, option in FIELD_OPTIONS:
             if text.startswith(name):
                 raise UserError(option + text[len(name):]) from None
+        for words, options in FIELD_WORDS:
+            if words in text:
+                raise UserError(text.replace(words, options)) from None
         raise
 
 
@@ -151,6 +154,8 @@ def estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlie
 FIELD_OPTIONS = (("n_grid ", "--grid "), ("outlier_weight ", "--outlier-weight "), ("seed ", "--seed "),
                  ("unknown method ", "unknown --method "), ("n_walkers ", "--walkers "),
                  ("max_steps ", "--max-steps "), ("processes ", "--processes "))
+# A field named within a refusal (priors.check_on_grid's advice), and in the option's words
+FIELD_WORDS = ((": n_grid ", ": --grid "),)
 
 
 # estimate's options that only the sampler reads (parameter names)

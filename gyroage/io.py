@@ -127,8 +127,9 @@ def first_column(frame: pd.DataFrame, column: str) -> pd.Series:
     return col.iloc[:, 0] if isinstance(col, pd.DataFrame) else col
 
 
-def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    """A column as float64; text, flags, dates and empty cells become NaN (never an exception); durations in days.
+def numeric(frame: pd.DataFrame, column: str | None, durations: bool = False) -> np.ndarray:
+    """A column as float64; text, flags, dates and empty cells become NaN (never an exception); durations in days
+    where the column holds a period or its error (``durations``), else no number, as their text ("1 days") is.
 
     A column whose name gives a unit (``Prot [h]``: :func:`gyroage.columns.column_role`) comes in the tool's unit.
     """
@@ -144,6 +145,8 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
         import pyarrow as pa
 
         values = pa.array(col).to_numpy(zero_copy_only=False).astype(np.float64)  # a null is NaN
+    elif col.dtype.kind == "m" and not durations:  # "1 days" was a 1.0 mag colour, dated ok
+        values = np.full(len(col), np.nan)
     elif col.dtype.kind == "m":  # a duration (numpy, arrow) in days, the tool's time unit (to_numeric gave ns, NaT -9e18)
         values = (col / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
     else:
@@ -156,18 +159,20 @@ def numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
 NA_TOKENS = csv_layout.NA_TOKENS
 
 
-def mean_error(frame: pd.DataFrame, lower: str | None, upper: str | None) -> tuple[np.ndarray, np.ndarray]:
+def mean_error(frame: pd.DataFrame, lower: str | None, upper: str | None,
+               durations: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """An error column's :func:`numeric` values and where it holds text (:func:`unparsed`); with VizieR's upper error
     ``upper`` beside the lower ``lower`` (``e_X``, ``E_X``), the symmetric error the model takes: their mean (either
     alone where the other is blank), unusable where either holds text or is no number >= 0 (:func:`bad_error`).
 
     Each part is checked before the mean: a signed lower error (-0.2 beside 3.0) or a 99/-99 sentinel pair averaged
-    into a "valid" error, so whether the row was dated hung on the other part's size."""
-    values = numeric(frame, lower)
+    into a "valid" error, so whether the row was dated hung on the other part's size. ``durations``: a period's
+    error, which may be a duration (:func:`numeric`)."""
+    values = numeric(frame, lower, durations)
     bad = unparsed(frame, lower, values)
     if upper is None:
         return values, bad
-    up = numeric(frame, upper)
+    up = numeric(frame, upper, durations)
     bad = bad | unparsed(frame, upper, up) | bad_error(values) | bad_error(up)
     return np.where(np.isnan(values), up, np.where(np.isnan(up), values, 0.5 * (values + up))), bad
 
@@ -183,7 +188,11 @@ def unparsed(frame: pd.DataFrame, column: str | None, values: np.ndarray | None 
     col = first_column(frame, column)
     if no_numbers(col.dtype):  # a flag, a date: what its text in a CSV is (True, 2020-01-01), a blank one not given
         return col.notna().to_numpy(dtype=bool)
-    if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+    if col.dtype.kind == "m":  # a duration outside a period's slots: no number (numeric's ``durations``)
+        values = numeric(frame, column) if values is None else values
+        return np.isnan(values) & col.notna().to_numpy(dtype=bool)
+    if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
+            or isinstance(col.dtype, pd.CategoricalDtype)):  # a category of a flag among text is no string dtype
         return np.zeros(len(frame), dtype=bool)
     if values is None:
         values = numeric(frame, column)

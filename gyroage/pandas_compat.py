@@ -35,12 +35,20 @@ _ONLY_NUMBERS_OR_TEXT = frozenset({"string", "bytes", "empty", "floating", "inte
 
 def no_numbers(dtype) -> bool:
     """Whether a column of ``dtype`` holds no measurement although pandas reads it as numbers: flags (bool, pandas'
-    boolean, Arrow's), dates (nanoseconds since 1970), complex numbers (their real part), Periods (their ordinal)."""
+    boolean, Arrow's), dates (nanoseconds since 1970), complex numbers (their real part), Periods (their ordinal);
+    a categorical column as its categories (``astype("category")`` of flags: category dtype, kind "O")."""
+    if isinstance(dtype, pd.CategoricalDtype) and dtype.categories is not None:
+        return no_numbers(dtype.categories.dtype)
     return dtype.kind in "bMc" or isinstance(dtype, pd.PeriodDtype)
 
 
 def not_number_cells(col: pd.Series) -> np.ndarray:
-    """True where an object column holds a Python or numpy bool or complex (:data:`_NOT_NUMBERS`)."""
+    """True where an object column (or a categorical one's categories) holds a Python or numpy bool or complex
+    (:data:`_NOT_NUMBERS`)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):  # each category looked at once, then mapped to the rows
+        odd = not_number_cells(pd.Series(col.cat.categories))
+        codes = col.cat.codes.to_numpy()
+        return odd[codes] & (codes >= 0) if odd.any() else np.zeros(len(col), dtype=bool)  # -1: a missing cell
     if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in _ONLY_NUMBERS_OR_TEXT:
         return np.zeros(len(col), dtype=bool)
     # a column of mixed Python objects (never a CSV's text): each cell's type, in Python

@@ -150,7 +150,7 @@ def plot_posterior(source: str, row: int, output: str | Path | None, method: str
         n_eff = float(summ["mcmc_n_eff"].iloc[0]) if "mcmc_n_eff" in summ else None
         from_grid = statuses.GRID_POSTERIOR in str(summ["age_flags"].iloc[0]).split(";")
     s = {k: float(summ[k].iloc[0]) for k in SUMMARY_COLUMNS}
-    prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"])[0])
+    prot = float(io.numeric(one, io.require_columns(list(one.columns))["prot"], durations=True)[0])
     # the colour as used: converted (from bp_rp and a reddening, or teff, v_ks0, b_v0) when the input has one to convert
     used = "bp_rp0_used" if "bp_rp0_used" in grid_out else io.match_columns(list(one.columns))["bp_rp0"]
     colour = float(io.numeric(grid_out, used)[0])
@@ -388,7 +388,7 @@ def _data_points(frame: pd.DataFrame, colour_by: str | None) -> tuple[np.ndarray
 
     cols = io.require_columns(list(frame.columns))
     # the colour as estimate would use it: bp_rp0, or converted from bp_rp and a reddening, or teff, v_ks0, b_v0
-    p, c = io.numeric(frame, cols["prot"]), input_colours(frame, cols).bp_rp0
+    p, c = io.numeric(frame, cols["prot"], durations=True), input_colours(frame, cols).bp_rp0
     key = None
     if colour_by:
         raw = frame[io.require_column(list(frame.columns), colour_by)]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from gyroage import io, notices
 from gyroage.errors import UserError
+from gyroage.pandas_compat import not_number_cells
 
 
 def unmasked(values) -> tuple[object, np.ndarray | None]:
@@ -187,6 +188,8 @@ def cells(values, name: str) -> np.ndarray:
     unit = getattr(values, "unit", None)  # astropy is imported only for a value that carries one
     values, mask = unmasked(values)
     a = np.asarray(values) if unit is None else in_units(values, unit, name)
+    if isinstance(values, (list, tuple)) and a.dtype.kind in "iufc":
+        a = _flags_kept(values, a)
     if a.dtype.kind == "m":  # a numpy duration: a period in days (its cells were read as nanoseconds)
         if name not in ("prot", "prot_err"):
             raise TypeError(f"{name} takes numbers, not durations ({a.dtype})")
@@ -196,12 +199,24 @@ def cells(values, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be a number or an array of them (a list, tuple, array or Series), "
                         f"not a {type(a.item()).__name__}")
     if a.dtype.kind == "M":  # dates as their text (a date's objects can be nanoseconds), NaT not given
-        a = np.where(np.isnat(a), None, a.astype(str))
+        # a year's own text is a number ("1971" a 1971-day period): a year reads as its month, 1971-01
+        year = np.datetime_data(a.dtype)[0] == "Y"
+        a = np.where(np.isnat(a), None, np.datetime_as_string(a, unit="M") if year else a.astype(str))
     # flags and complex numbers as objects (True, not 1.0), read as their text is (no number)
     a = a.astype(float) if a.dtype.kind in "iuf" else a.astype(object)  # a copy: the caller's array is left alone
     if mask is not None and mask.any():
         a[np.broadcast_to(mask, a.shape)] = np.nan if a.dtype != object else None
     return a
+
+
+def _flags_kept(values: list | tuple, a: np.ndarray) -> np.ndarray:
+    """``a`` (numpy's array of the list ``values``), or the list's own cells as objects where one of them is a flag or
+    a complex number: numpy made ``[True, 12.0]`` the floats [1.0, 12.0] (True dated as a 1-day period) and
+    ``[12 + 1j, 12.0]`` complex (12.0 no number), where a bool or complex array is no measurement."""
+    cells = np.asarray(values, dtype=object)
+    if cells.shape != a.shape or not not_number_cells(pd.Series(cells.reshape(-1))).any():
+        return a  # numbers only (checked in C unless the cells are of mixed types)
+    return cells
 
 
 def numbers_of(values, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -74,7 +74,7 @@ class EstimateSettings:
         if self.method not in ("grid", "mcmc"):
             raise UserError(f"unknown method {self.method!r} (choose grid or mcmc)")
         check_grid(self.n_grid, "n_grid")  # as group-age
-        check_on_grid(self.prior, self.n_grid)  # the grid runs for the sampler too (p_outlier, flags)
+        check_on_grid(self.prior, self.n_grid, grid="n_grid")  # the grid runs for the sampler too (p_outlier, flags)
         check_outlier_weight(self.outlier_weight, "outlier_weight")
         whole_number(self.seed, "seed")  # 1.7, True and "1" ran silently as seed 1
         if int(self.seed) < 0:  # numpy's generators refuse it, deep in the sampler (the grid draws nothing)

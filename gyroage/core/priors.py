@@ -333,14 +333,14 @@ def _inward_myr(edge: float, up: bool) -> str:
     return f"{rounded:.6g}"
 
 
-def check_on_grid(prior: Prior, n_grid: int | None, source: str | Path | None = None) -> None:
+def check_on_grid(prior: Prior, n_grid: int | None, source: str | Path | None = None, grid: str = "--grid") -> None:
     """Refuse a prior with no mass at any age of the run's own grid (``n_grid`` points over its bounds; None: no
     grid yet, as :func:`make_prior`, where only a table with no density inside the bounds is refused).
 
     A table between two grid ages (9.505-9.515 on the 0.02 dex step) passed a check on a finer grid, then gave every
     row invalid_prior with numpy warnings (per-star priors are judged row by row). A table with no positive density
     inside the bounds is said to lie outside them (``source``: its file, named in the line); one that a coarse grid
-    steps over is told a ``--grid`` the options take.
+    steps over is told a ``--grid`` the options take (``grid``: the option, or the field, the caller gave).
     """
     if prior.per_star:
         return
@@ -361,7 +361,7 @@ def check_on_grid(prior: Prior, n_grid: int | None, source: str | Path | None = 
         # a step at most half the widest span puts a grid age in it
         width = max(b - a for a, b in spans)
         need = max(int(np.ceil(2 * (hi - lo) / width - 1e-9)) + 1, MIN_GRID) if width > 0 else MAX_GRID + 1
-        fix = f"--grid {need} or narrower age bounds" if need <= MAX_GRID else "narrower age bounds"
+        fix = f"{grid} {need} or narrower age bounds" if need <= MAX_GRID else "narrower age bounds"
         words = (f"its table ({10 ** (prior.table[0][0] - 6):.6g}-{10 ** (prior.table[0][-1] - 6):.6g} Myr) lies "
                  f"between two of them: {fix} put ages in it")
     raise UserError(f"the prior has no probability at any age of the grid ({n} points over log10 yr {lo:g}-{hi:g}, "

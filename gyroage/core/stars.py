@@ -67,11 +67,11 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     """
     cols = columns if columns is not None else io.require_columns(list(frame.columns))
     refuse_upper_case_error(frame.columns, cols)  # the API's frames too
-    prot = io.numeric(frame, cols.get("prot"))
+    prot = io.numeric(frame, cols.get("prot"), durations=True)
     colours = input_colours(frame, cols, reddening)
     colour, err = colours.bp_rp0, colours.bp_rp0_err
     # VizieR's e_Prot (lower) with E_Prot (upper): their mean, as a colour's (gyroage.columns.UPPER_ERRORS)
-    perr, perr_text = io.mean_error(frame, cols.get("prot_err"), cols.get(f"prot_err{UPPER}"))
+    perr, perr_text = io.mean_error(frame, cols.get("prot_err"), cols.get(f"prot_err{UPPER}"), durations=True)
     n = len(frame)
     status = np.full(n, statuses.OK, dtype=object)
     # Later checks must not overwrite earlier, more basic ones: apply in reverse order of priority.
@@ -126,7 +126,7 @@ def unreddened_rows(frame: pd.DataFrame, cols: dict[str, str], reddening: Redden
         return counts
     if stars is None:
         colours = input_colours(frame, cols, reddening)
-        prot = io.numeric(frame, cols.get("prot"))
+        prot = io.numeric(frame, cols.get("prot"), durations=True)
         left = (colours.problem == statuses.INVALID_REDDENING) & np.isfinite(prot) & (prot > 0)
         left &= ~period_limits(frame, cols.get("prot"))  # check_stars' period_limit overrides the colour's problem
         source = colours.source

@@ -275,7 +275,9 @@ def test_durations_are_periods_in_days(model):
     for prot in (days, arrow):
         out = model.estimate(pd.DataFrame({"prot": prot, "bp_rp0": [0.82, 1.0, 1.1]}))
         assert list(out["status"]) == ["ok", "invalid_period", "ok"]  # NaT was -9.2e18 ns, periods read in ns
-    assert np.allclose(gyroage.io.numeric(pd.DataFrame({"p": days}), "p"), [25.4, np.nan, 8.0], equal_nan=True)
+    assert np.allclose(gyroage.io.numeric(pd.DataFrame({"p": days}), "p", durations=True), [25.4, np.nan, 8.0],
+                       equal_nan=True)
+    assert np.isnan(gyroage.io.numeric(pd.DataFrame({"p": days}), "p")).all()  # only a period's slots are times
     post = model.posterior(np.array([25, 8, "NaT"], dtype="timedelta64[D]"), [0.82, 1.1, 1.0])
     assert list(post.status) == ["ok", "ok", "invalid_period"] and list(post.inputs["prot"][:2]) == [25.0, 8.0]
     with pytest.raises(TypeError, match="age_myr"):

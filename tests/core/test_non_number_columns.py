@@ -26,7 +26,10 @@ def _flags() -> dict[str, pd.Series]:
     """Flag columns in each form a table gives them, with the text a CSV gives for the same cells."""
     out = {"numpy bool": pd.Series([True, False]), "boolean": pd.Series([True, False], dtype="boolean"),
            "python bools": pd.Series([True, False], dtype=object),
-           "numpy bools among text": pd.Series([np.True_, "25.4"], dtype=object)}
+           "numpy bools among text": pd.Series([np.True_, "25.4"], dtype=object),
+           # what .astype("category") gives: its categories are the flags (review V64, 2)
+           "categorical": pd.Series([True, False], dtype="category"),
+           "categorical among text": pd.Series([np.True_, "25.4"], dtype=object).astype("category")}
     try:
         import pyarrow  # noqa: F401
 
@@ -68,7 +71,9 @@ def test_a_true_flag_is_no_measurement(model, slot, status):
                                     pd.Series([12 + 0j, 25.4 + 0j]),
                                     pd.Series([datetime.datetime(2020, 1, 1), "25.4"], dtype=object),
                                     pd.Series([12 + 0j, "25.4"], dtype=object),
-                                    pd.Series(pd.period_range("2020-01", periods=2, freq="M"))])
+                                    pd.Series(pd.period_range("2020-01", periods=2, freq="M")),
+                                    pd.Series([12 + 1j, 25.4 + 0j], dtype="category"),
+                                    pd.Series(pd.to_datetime(["2020-01-01", None]), dtype="category")])
 def test_a_date_or_complex_period_is_an_invalid_period(model, values):
     got = model.estimate(pd.DataFrame({"prot": values, "bp_rp0": [1.1, 0.82]}))
     assert got["status"].iloc[0] == "invalid_period"
@@ -108,3 +113,62 @@ def test_a_parquet_flag_period_is_an_invalid_period_as_its_csv_text_is(tmp_path)
     text = run_cli("estimate", "-", "-q", input="prot,bp_rp0\nTrue,1.1\nFalse,0.82\n")
     assert list(pd.read_csv(tmp_path / "out.csv")["status"]) == ["invalid_period"] * 2
     assert "invalid_period" in text.stdout
+
+
+@pytest.mark.parametrize(("slot", "cells", "status"), [
+    ("prot", [True, 12.0], "invalid_period"), ("prot", (True, 12.0), "invalid_period"),
+    ("prot", [np.bool_(True), 12.0], "invalid_period"), ("prot", [True, 12], "invalid_period"),
+    ("prot", [12 + 1j, 12.0], "invalid_period"), ("bp_rp0", [True, 1.1], "invalid_colour"),
+    ("bp_rp0_err", [True, 0.02], "invalid_colour_err")])
+def test_a_flag_or_complex_among_numbers_in_a_list_is_no_measurement(model, slot, cells, status):
+    """numpy made ``[True, 12.0]`` the floats [1.0, 12.0] before any cell was looked at: True was dated as a 1-day
+    period (3.1 Myr, extrapolated), a 1.0 mag colour ``ok`` (review V64, 1). The number beside it is dated as alone."""
+    given = {"prot": [12.0, 12.0], "bp_rp0": [1.1, 1.1], "bp_rp0_err": [0.02, 0.02], slot: cells}
+    post = model.posterior(**given)
+    alone = model.posterior(**{k: v[1:] for k, v in given.items()})
+    assert list(post.status) == [status, "ok"]
+    got, want = post.summaries(), alone.summaries()
+    assert np.isnan(got["age_p50_myr"][0])
+    for key in want:
+        np.testing.assert_array_equal(got[key][1:], want[key], err_msg=key)
+
+
+@pytest.mark.parametrize(("base", "slot"), [(BASE, s) for s in BASE if s not in ("prot", "prot_err")] + [
+    ({"prot": BASE["prot"], **OTHER}, s) for s in OTHER] + [({"prot": BASE["prot"], **TEFF}, s) for s in TEFF])
+def test_a_duration_outside_the_period_slots_is_read_as_its_csv_text(model, base, slot):
+    """Only a period and its error are times: a duration column elsewhere was read as days, "1 days" a 1.0 mag colour
+    dated ``ok`` (review V64, 10), where posterior() refuses a duration array there and its CSV text is no number."""
+    col = pd.Series(pd.to_timedelta([1.0, 0.82], unit="D"))
+    got = model.estimate(pd.DataFrame({**base, slot: col}))
+    want = model.estimate(pd.DataFrame({**base, slot: col.astype(str)}))  # "1 days 00:00:00"
+    pd.testing.assert_frame_equal(_ours(got), _ours(want))
+    if slot in ("abs_g0", "abs_g0_err", "g0", "parallax", "parallax_err"):  # a bad magnitude: dated from rotation alone
+        assert np.isnan(got["ms_height_mag"]).all()
+    else:
+        assert "ok" not in list(got["status"])
+
+
+def test_a_period_and_its_error_are_still_read_from_durations_in_days(model):
+    days = {"prot": pd.to_timedelta([12.0, 25.4], unit="D"), "prot_err": pd.to_timedelta([0.5, 0.5], unit="D")}
+    got = model.estimate(pd.DataFrame({**BASE, **days}))
+    pd.testing.assert_frame_equal(_ours(got), _ours(model.estimate(pd.DataFrame(BASE))))
+
+
+def test_a_parquet_duration_colour_is_an_invalid_colour(tmp_path):
+    pytest.importorskip("pyarrow")
+    colour = pd.to_timedelta([1.0, 0.82], unit="D")
+    pd.DataFrame({"prot": [8.0, 25.4], "bp_rp0": colour}).to_parquet(tmp_path / "durations.parquet")
+    res = run_cli("estimate", str(tmp_path / "durations.parquet"), "-q", "-o", str(tmp_path / "out.csv"))
+    assert res.returncode == 0, res.stderr
+    assert list(pd.read_csv(tmp_path / "out.csv")["status"]) == ["invalid_colour"] * 2
+
+
+@pytest.mark.parametrize("unit", ["Y", "M", "D", "h", "ns"])
+def test_a_date_array_of_any_unit_is_no_number(model, unit):
+    """A date array was read as its text, and a year's text is a number: datetime64[Y] '1971' was a 1971-day period,
+    '1970' a 0.46 mag colour error dated ok (review V64, 11)."""
+    dates = np.array(["1971", "NaT"], dtype=f"datetime64[{unit}]")
+    post = model.posterior(prot=dates, bp_rp0=[1.1, 1.1])
+    assert list(post.status) == ["invalid_period"] * 2
+    post = model.posterior(prot=[12.0, 12.0], bp_rp0=[1.1, 1.1], bp_rp0_err=dates)
+    assert list(post.status) == ["invalid_colour_err", "ok"]  # NaT: not given

@@ -612,7 +612,7 @@ def test_a_prior_between_two_grid_ages_is_refused_on_the_runs_own_grid():
     from gyroage.core.posterior import prior_is_flat
 
     sliver = Prior("tabulated", 6.0, 10.0, table=((9.505, 9.515), (0.0, 0.0)))
-    with pytest.raises(UserError, match=r"no probability at any age of the grid \(201 points .*--grid 801 or "
+    with pytest.raises(UserError, match=r"no probability at any age of the grid \(201 points .*n_grid 801 or "
                                         r"narrower age bounds put ages in it$"):
         EstimateSettings(prior=sliver, n_grid=201)
     EstimateSettings(prior=sliver, n_grid=801)
@@ -658,9 +658,9 @@ def test_a_table_outside_the_bounds_is_said_to_be_outside_them_not_between_grid_
         EstimateSettings(prior=gap)
     # a sliver a coarse grid misses: the --grid named is at least the minimum
     wide = Prior("tabulated", 9.0, 10.0, table=((9.505, 9.515), (0.0, 0.0)))
-    with pytest.raises(UserError, match=r"--grid (\d+) or narrower age bounds put ages in it$") as err:
+    with pytest.raises(UserError, match=r"n_grid (\d+) or narrower age bounds put ages in it$") as err:
         EstimateSettings(prior=wide, n_grid=51)
-    need = int(str(err.value).split("--grid ")[1].split()[0])
+    need = int(str(err.value).split("n_grid ")[1].split()[0])
     assert need >= MIN_GRID
     EstimateSettings(prior=wide, n_grid=need)
 

@@ -138,3 +138,19 @@ def test_sampler_none_is_the_default_sampler(method):
     the default SamplerSettings(), as None is the default for the other options."""
     s = EstimateSettings(prior=Prior(), method=method, sampler=None)
     assert s.sampler == SamplerSettings() and s == EstimateSettings(prior=Prior(), method=method)
+
+
+def test_a_prior_between_two_grid_ages_is_told_in_the_words_of_who_set_the_grid(tmp_path):
+    """EstimateSettings named its fields in every refusal but this one, which told a Python caller '--grid 801'
+    (review V64, 4); the command line keeps its option's word."""
+    from gyroage.core.priors import make_prior
+
+    table = tmp_path / "narrow.csv"
+    table.write_text("log10_age,density\n9.505,1\n9.515,1\n")
+    prior = make_prior("tabulated", None, None, (6.0, 10.0), table=table)
+    with pytest.raises(UserError, match=r"between two of them: n_grid 801 or narrower age bounds put ages in it$"):
+        EstimateSettings(prior=prior, n_grid=201)
+    res = run_cli("estimate", "catalogs/examples/field_stars.csv", "--prior", "tabulated", "--prior-table", str(table),
+                  "--grid", "201")
+    assert res.returncode == 2 and res.stderr.strip().endswith("between two of them: --grid 801 or narrower age bounds "
+                                                               "put ages in it"), res.stderr
