@@ -421,7 +421,9 @@ def detect(head: str, source, sep: str | None = None, roles: dict[str, str] | No
     if hashed and stripped:  # a commented header's first name is read without its '#'
         stripped[0] = stripped[0].lstrip("#").strip()
     repeats = tuple(sorted(n for n, k in Counter(stripped).items() if k > 1))
-    read = tuple(n.lstrip() for n in header)  # the names as pandas reads them (skipinitialspace)
+    # the names as pandas reads them: _records' csv reader already skipped the spaces after each delimiter, as
+    # pandas' skipinitialspace does; a blank inside quotes or a tab is kept by both (review V66, 2)
+    read = tuple(stripped[:1]) + tuple(header[1:]) if hashed else tuple(header)
     if len(records) < 2 or len(records[1][0]) <= len(header):
         return CsvLayout(sep, unnamed_last=unnamed_last, skip=skip, hashed=hashed, drop=drop, units=units,
                          commas=commas, cr=cr, repeats=repeats, header=read)

@@ -104,7 +104,9 @@ def refuse_other_columns(columns: dict[str, tuple[str, ...]], ordered: bool = Fa
         lacks, adds = [n for n in names if n not in these], [n for n in these if n not in names]
         if lacks or adds:
             def listed(cols: list[str]) -> str:  # a few: a file of another table may differ in hundreds
-                return ", ".join(cols[:5]) + (f", ... ({len(cols)} in all)" if len(cols) > 5 else "")
+                # quoted where a blank would hide the difference ("lacks name  and adds name", review V66, 4)
+                shown = [repr(c) if c != c.strip() or not c else c for c in map(str, cols[:5])]
+                return ", ".join(shown) + (f", ... ({len(cols)} in all)" if len(cols) > 5 else "")
 
             said = " and ".join(f"{word} {listed(c)}" for word, c in (("lacks", lacks), ("adds", adds)) if c)
             raise UserError(f"the input files differ from {first} in their columns: {other} {said}; write them "

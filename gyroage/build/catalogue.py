@@ -195,10 +195,13 @@ def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     flag's ``True``/``False`` (any case) is 1/0."""
     frame = frame.copy()
     for col in (c for c in NUMERIC if c in frame.columns):
-        if col in QUALITY_FLAGS and not pd.api.types.is_numeric_dtype(frame[col]):  # a boolean column saved as text
+        if col in QUALITY_FLAGS and pd.api.types.is_bool_dtype(frame[col]):  # Parquet's booleans: a flag is 1/0 here
+            frame[col] = frame[col].astype("Float64")  # (a star table's flag is no number where a measurement goes)
+        elif col in QUALITY_FLAGS and not pd.api.types.is_numeric_dtype(frame[col]):  # a boolean column saved as text
             text = frame[col].astype(str).str.strip().str.lower()  # (pandas, astropy): read as Parquet's booleans are
             frame[col] = frame[col].mask(text.eq("true"), "1").mask(text.eq("false"), "0")
-        numbers = numeric(frame, col)  # as a star table's columns are read (none of these names carries a unit)
+        # as a star table's columns are read (none of these names carries a unit); a period may be a duration
+        numbers = numeric(frame, col, durations=col == "Prot")
         bad = np.flatnonzero(unparsed(frame, col, numbers))
         if len(bad):
             raise UserError(f"rotator catalogue {path}: column {col}, data row {bad[0] + 1} holds "

@@ -693,3 +693,20 @@ def test_an_excluded_cluster_the_catalogue_lacks_is_refused_before_training(tmp_
     res = cli(command, "--catalogue", str(cat), "--out", str(tmp_path / "out"), "--config", str(config), "-q")
     one_line_error(res, *words)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.npz"))
+
+
+def test_a_parquet_catalogue_with_boolean_flags_and_a_duration_period_is_read(tmp_path):
+    """Flags and durations are read as no number where a measurement goes (8c33514, 8bf3dac), but a rotator
+    catalogue's quality flags are flags (a Parquet file's bool columns, read as 1/0) and its Prot a period, which
+    may be a duration: both were refused after those commits ("column Prot ... holds '1 days 21:31:40', not a
+    number"; review V66, 1)."""
+    from gyroage.build.catalogue import load_catalogue
+
+    plain = pd.read_csv(toy_catalogue(tmp_path / "cat.csv"))
+    typed = plain.assign(Prot=pd.to_timedelta(plain["Prot"], unit="D"),
+                         **{f: plain[f].astype(bool) for f in ("cmd_exclude", "dered_exclude", "phot_exclude")})
+    typed.to_parquet(tmp_path / "cat.parquet")
+    got, want = load_catalogue(tmp_path / "cat.parquet"), load_catalogue(tmp_path / "cat.csv")
+    np.testing.assert_allclose(got["Prot"].to_numpy(float), want["Prot"].to_numpy(float), rtol=1e-12)
+    for flag in ("cmd_exclude", "dered_exclude", "phot_exclude"):
+        assert got[flag].tolist() == want[flag].tolist()
