@@ -134,8 +134,8 @@ def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.D
     if ids is None:
         return []
     groups_of, twice = (0, "", []), (0, "", [])
-    for col in ids.columns:
-        cells = ids[col].reset_index(drop=True)
+    for i, col in enumerate(ids.columns):  # by position: a column named twice (a cross-match's copy) is two
+        cells = ids.iloc[:, i].reset_index(drop=True)
         text = cells.astype(str).str.strip()
         keep = (cells.notna() & (text != "")).to_numpy()
         rows = pd.DataFrame({"g": groups, "id": text, "p": prot, "c": bp_rp0})[keep]

@@ -202,3 +202,17 @@ def test_a_gsp_phot_reddening_read_from_the_table_is_said(tmp_path, model, col):
     assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
     frame.rename(columns={"bp_rp": "bp_rp0"}).to_csv(src, index=False)
     assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
+
+
+def test_a_frame_with_its_id_column_twice_is_dated(model):
+    """Review V65, finding 8: a frame holding one id column twice (a catalogue concatenated with a cross-match that
+    carries the same source_id) crashed in the id notices (AttributeError: 'DataFrame' object has no attribute
+    'str'); it was dated before they came, and is dated as the frame with the column once."""
+    a, b = _with_ids(model, "A", 1, 100), _with_ids(model, "B", 2, 200)
+    once = pd.concat([a, b, a.iloc[:2].assign(cluster="B")], ignore_index=True)
+    twice = pd.concat([once, once[["source_id"]]], axis=1)
+    with pytest.warns(UserWarning) as caught:
+        got = group_ages(twice, model.density, "cluster", model.default_prior, 201)
+    pd.testing.assert_frame_equal(got, group_ages(once, model.density, "cluster", model.default_prior, 201))
+    assert ("gyroage: 2 source_id values are in more than one group (A, B): each counts as a member of every group it "
+            "is listed in") in [str(w.message) for w in caught]
