@@ -130,7 +130,8 @@ def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.D
     not: ids in more than one group (two membership lists merged: the star counts in each), and ids listed twice in
     one group with another period or colour (two surveys' periods: each row counts as a star, narrowing the
     interval). Each counted on the id column that finds the most; a blank id is no star's, and a column with no more
-    values than groups names groups, not stars. ``ids`` None: no line."""
+    values than groups, or whose values stand on more than two rows each on average, names groups, not stars.
+    ``ids`` None: no line."""
     if ids is None:
         return []
     groups_of, twice = (0, "", []), (0, "", [])
@@ -139,7 +140,10 @@ def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.D
         text = cells.astype(str).str.strip()
         keep = (cells.notna() & (text != "")).to_numpy()
         rows = pd.DataFrame({"g": groups, "id": text, "p": prot, "c": bp_rp0})[keep]
-        if rows["id"].nunique() <= rows["g"].nunique():  # a group's name ('Name': 'Praesepe'), not a star's
+        n_ids = rows["id"].nunique()
+        # a group's name ('Name': 'Praesepe'), not a star's: no more values than groups, or each value on more than
+        # two rows on average (a star is in a list or two; a cluster's name on each of its members', review V65)
+        if n_ids <= rows["g"].nunique() or len(rows) > 2 * n_ids:
             continue
         per_id = rows.groupby("id", sort=False)["g"].nunique()
         shared = rows[rows["id"].isin(per_id.index[per_id > 1])]

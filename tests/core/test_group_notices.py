@@ -216,3 +216,26 @@ def test_a_frame_with_its_id_column_twice_is_dated(model):
     pd.testing.assert_frame_equal(got, group_ages(once, model.density, "cluster", model.default_prior, 201))
     assert ("gyroage: 2 source_id values are in more than one group (A, B): each counts as a member of every group it "
             "is listed in") in [str(w.message) for w in caught]
+
+
+def test_a_name_column_of_cluster_names_is_no_star_id():
+    """Review V65, finding 2: a Name column holding each star's cluster (as many literature tables carry) was taken
+    for star ids when --by was coarser (two age bins of three clusters), or when one cluster's name was spelt two
+    ways (more names than groups): "6 Name values repeat within one group with a different period or colour ...
+    narrowing the group's interval", while every row was a distinct star. A column whose values each stand on more
+    than two rows on average names groups; a star is listed in a list or two."""
+    from gyroage.core.group_notes import id_notes
+
+    rng = np.random.default_rng(3)
+    cluster = np.repeat([f"cl{k}" for k in range(6)], 8)
+    prot, colour = rng.uniform(1, 10, 48), rng.uniform(0.8, 2.0, 48)
+    age_bin = np.where(np.isin(cluster, ["cl0", "cl1", "cl2"]), "young", "old")
+    assert id_notes(age_bin, prot, colour, pd.DataFrame({"Name": cluster})) == []
+    spelt = cluster.copy()
+    spelt[0] = "CL0"  # 7 names for 6 groups
+    assert id_notes(cluster, prot, colour, pd.DataFrame({"Name": spelt})) == []
+    # a star list in which every star is listed twice, with two surveys' periods, is still said
+    star = np.repeat([f"s{k}" for k in range(24)], 2)
+    assert id_notes(cluster, prot, colour, pd.DataFrame({"Name": star})) == [
+        "24 Name values repeat within one group with a different period or colour (in 6 groups: cl0, cl1, cl2, ...): "
+        "each row counts as a member, narrowing the group's interval"]
