@@ -125,20 +125,30 @@ def unreached_note(labels, n_used: np.ndarray, reached: np.ndarray) -> str | Non
             f"magnitude the height term uses ({shown_groups(alone)}): dated from rotation alone")
 
 
+def no_id(cells: pd.Series, text: pd.Series) -> np.ndarray:
+    """Which id ``cells`` (``text``: as stripped text) name no star: blank, a missing-value token (:data:`gyroage.io.
+    NA_TOKENS`: ``--``, ``N/A``, as fixed-width and astropy tables write a masked cell), text with no letter or digit
+    (``-``, ``?``), or a number 0 or below (HIP 0 for a star with none: catalogue numbers start at 1). Each would be
+    one star listed in every group (review V65)."""
+    number = pd.to_numeric(text, errors="coerce")
+    return (cells.isna() | text.str.lower().isin(io.NA_TOKENS) | ~text.str.contains(r"[^\W_]", regex=True)
+            | (number <= 0)).to_numpy()
+
+
 def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.DataFrame | None) -> list[str]:
     """What the used rows' id columns ``ids`` (:func:`gyroage.io.id_columns`) tell that :func:`repeated_rows` does
     not: ids in more than one group (two membership lists merged: the star counts in each), and ids listed twice in
     one group with another period or colour (two surveys' periods: each row counts as a star, narrowing the
-    interval). Each counted on the id column that finds the most; a blank id is no star's, and a column with no more
-    values than groups, or whose values stand on more than two rows each on average, names groups, not stars.
-    ``ids`` None: no line."""
+    interval). Each counted on the id column that finds the most; a blank or placeholder id is no star's
+    (:func:`no_id`), and a column with no more values than groups, or whose values stand on more than two rows each
+    on average, names groups, not stars. ``ids`` None: no line."""
     if ids is None:
         return []
     groups_of, twice = (0, "", []), (0, "", [])
     for i, col in enumerate(ids.columns):  # by position: a column named twice (a cross-match's copy) is two
         cells = ids.iloc[:, i].reset_index(drop=True)
         text = cells.astype(str).str.strip()
-        keep = (cells.notna() & (text != "")).to_numpy()
+        keep = ~no_id(cells, text)
         rows = pd.DataFrame({"g": groups, "id": text, "p": prot, "c": bp_rp0})[keep]
         n_ids = rows["id"].nunique()
         # a group's name ('Name': 'Praesepe'), not a star's: no more values than groups, or each value on more than

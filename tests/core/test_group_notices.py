@@ -239,3 +239,27 @@ def test_a_name_column_of_cluster_names_is_no_star_id():
     assert id_notes(cluster, prot, colour, pd.DataFrame({"Name": star})) == [
         "24 Name values repeat within one group with a different period or colour (in 6 groups: cl0, cl1, cl2, ...): "
         "each row counts as a member, narrowing the group's interval"]
+
+
+@pytest.mark.parametrize("blank", ["--", "N/A", " nan ", "null", "-", "?", 0, 0.0, -1])
+def test_a_placeholder_id_is_no_star(blank):
+    """Review V65, finding 7: a placeholder in an id column ('--' or 'N/A' where a fixed-width or astropy table
+    writes a masked cell, HIP 0 where a star has no HIP number) was taken as one star listed in every group: "1 Name
+    value is in more than one group", "6 Name values repeat within one group". It names no star: left out, and the
+    real ids beside it are still counted."""
+    from gyroage.core.group_notes import id_notes
+
+    rng = np.random.default_rng(5)
+    groups = np.repeat(["A", "B", "C"], 8)
+    prot, colour = rng.uniform(1, 10, 24), rng.uniform(0.8, 2.0, 24)
+    ids = pd.Series(np.arange(100, 124), dtype=object)
+    ids[::4] = blank  # six placeholders, two in each group
+    assert id_notes(groups, prot, colour, pd.DataFrame({"HIP": ids})) == []
+    ids[9] = ids[1]  # one real star in A and B
+    assert id_notes(groups, prot, colour, pd.DataFrame({"HIP": ids})) == [
+        "1 HIP value is in more than one group (A, B): each counts as a member of every group it is listed in"]
+    # most rows without an id: the few named stars are still counted
+    few = pd.Series([blank] * 24, dtype=object)
+    few[[1, 3, 6, 9, 17, 21]] = ["HD 1", "HD 2", "HD 3", "HD 1", "HD 4", "HD 5"]
+    assert id_notes(groups, prot, colour, pd.DataFrame({"Name": few})) == [
+        "1 Name value is in more than one group (A, B): each counts as a member of every group it is listed in"]
