@@ -182,7 +182,7 @@ def option_note(reddening, frame: pd.DataFrame, source: np.ndarray | None, group
     """``--ebv 0.05 is one reddening for every star: it de-reddens the colours of all 6 groups ...``: a reddening
     option (``reddening``, one value) that de-reddened the observed colours of rows ``used`` (of ``frame``, their
     ``colour_source`` ``source``, None: none read, and ``groups``) in two groups or more, where each cluster has its own; a row whose
-    reddening column has a value takes that. None otherwise."""
+    reddening column has a value takes that. None otherwise, and for a zero option (nothing de-reddened)."""
     if reddening is None or not reddening.given or source is None:
         return None
     found = io.match_columns(list(frame.columns))
@@ -192,9 +192,9 @@ def option_note(reddening, frame: pd.DataFrame, source: np.ndarray | None, group
             v = io.numeric(frame, found[name])
             took = took & np.isnan(v) & ~io.unparsed(frame, found[name], v)
     hit = pd.unique(groups[took])
-    if len(hit) < 2:
-        return None
     value, _, _, _ = reddening.values()
+    if len(hit) < 2 or value == 0:  # 0: every star taken as unreddened, nothing de-reddened (review V65)
+        return None
     option = next(name for name in REDDENING_NAMES if getattr(reddening, name) is not None)
     every = "all " if len(hit) == len(pd.unique(groups[used])) else ""
     return (f"--{option} {value:g} is one reddening for every star: it de-reddens the colours of {every}{len(hit)} "

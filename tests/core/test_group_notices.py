@@ -4,6 +4,8 @@ per-star GSP-Phot reddening."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -263,3 +265,21 @@ def test_a_placeholder_id_is_no_star(blank):
     few[[1, 3, 6, 9, 17, 21]] = ["HD 1", "HD 2", "HD 3", "HD 1", "HD 4", "HD 5"]
     assert id_notes(groups, prot, colour, pd.DataFrame({"Name": few})) == [
         "1 Name value is in more than one group (A, B): each counts as a member of every group it is listed in"]
+
+
+@pytest.mark.parametrize("option", [["--ebv", "0"], ["--av", "0.0"], ["--ebprp", "0"]])
+def test_a_zero_reddening_option_is_not_said_to_de_redden(tmp_path, model, option):
+    """Review V65, finding 9: '--ebv 0' (clusters taken as unreddened, as nearby ones are run) was said to "de-redden
+    the colours of all 3 groups": nothing is de-reddened, so nothing is said."""
+    from gyroage.core.colours import Reddening
+
+    frame = pd.concat([_observed(model, "A", 1, 0.0), _observed(model, "B", 2, 0.0), _observed(model, "C", 3, 0.0)])
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", *option, "--grid", "201")
+    assert res.returncode == 0 and "one reddening" not in res.stderr, res.stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        group_ages(frame, model.density, "cluster", model.default_prior, 201,
+                   reddening=Reddening(**{option[0][2:]: float(option[1])}))
+    assert not [w for w in caught if "one reddening" in str(w.message)]
