@@ -1,5 +1,7 @@
 """What ``gyroage group-age`` says on stderr of its groups' labels and rows (none changes an age): labels that look
-alike, groups of single rows, rows that repeat another, and the group of a file read without ``--by``.
+alike, groups of single rows, rows that repeat another, the group of a file read without ``--by``, groups the
+``--main-sequence`` term never reached, star ids in two groups or twice in one, and one reddening option met by many
+groups.
 
 Split from :mod:`gyroage.core.groups` (which counts the repeats) and :mod:`gyroage.cli` (which says them).
 """
