@@ -95,6 +95,16 @@ def test_a_percent_name_over_fractions_is_refused():
                    "column 'PMem (%)' names the unit %, but no value is above 1")
 
 
+@pytest.mark.parametrize("given", ["PMem", "PMem (%)"])
+def test_a_percent_column_above_100_is_refused_in_its_own_percent(given):
+    """'PMem (%)' with one value of 100.4 was refused as "values up to 1.004 (above 1): ... (a percentage: divide by
+    100)" (review V65, 12): the file holds 100.4, already read in %, and a second division would make it 0.01."""
+    text = MEMBERS.format(name="PMem (%)", units="", a=100.4, b=40, c=100)
+    line = one_line_error(_group_age(text, "--membership", given))
+    assert line == (f"gyroage: error: --membership {given}: column 'PMem (%)', read in % as its name says, has values "
+                    "up to 100.4% (above 100%): give percentages 0-100"), line
+
+
 @pytest.mark.parametrize("yes, no", [("True", "False"), ("true", "false"), ("TRUE", " FALSE ")])
 def test_a_true_false_membership_is_read_as_one_and_zero(tmp_path, yes, no):
     """A boolean member flag was read from a FITS logical column but refused from the same table as CSV ("holds no

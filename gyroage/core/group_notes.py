@@ -1,5 +1,7 @@
 """What ``gyroage group-age`` says on stderr of its groups' labels and rows (none changes an age): labels that look
-alike, groups of single rows, rows that repeat another, and the group of a file read without ``--by``.
+alike, groups of single rows, rows that repeat another, the group of a file read without ``--by``, groups the
+``--main-sequence`` term never reached, star ids in two groups or twice in one, and one reddening option met by many
+groups.
 
 Split from :mod:`gyroage.core.groups` (which counts the repeats) and :mod:`gyroage.cli` (which says them).
 """
@@ -125,21 +127,35 @@ def unreached_note(labels, n_used: np.ndarray, reached: np.ndarray) -> str | Non
             f"magnitude the height term uses ({shown_groups(alone)}): dated from rotation alone")
 
 
+def no_id(cells: pd.Series, text: pd.Series) -> np.ndarray:
+    """Which id ``cells`` (``text``: as stripped text) name no star: blank, a missing-value token (:data:`gyroage.io.
+    NA_TOKENS`: ``--``, ``N/A``, as fixed-width and astropy tables write a masked cell), text with no letter or digit
+    (``-``, ``?``), or a number 0 or below (HIP 0 for a star with none: catalogue numbers start at 1). Each would be
+    one star listed in every group (review V65)."""
+    number = pd.to_numeric(text, errors="coerce")
+    return (cells.isna() | text.str.lower().isin(io.NA_TOKENS) | ~text.str.contains(r"[^\W_]", regex=True)
+            | (number <= 0)).to_numpy()
+
+
 def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.DataFrame | None) -> list[str]:
     """What the used rows' id columns ``ids`` (:func:`gyroage.io.id_columns`) tell that :func:`repeated_rows` does
     not: ids in more than one group (two membership lists merged: the star counts in each), and ids listed twice in
     one group with another period or colour (two surveys' periods: each row counts as a star, narrowing the
-    interval). Each counted on the id column that finds the most; a blank id is no star's, and a column with no more
-    values than groups names groups, not stars. ``ids`` None: no line."""
+    interval). Each counted on the id column that finds the most; a blank or placeholder id is no star's
+    (:func:`no_id`), and a column with no more values than groups, or whose values stand on more than two rows each
+    on average, names groups, not stars. ``ids`` None: no line."""
     if ids is None:
         return []
     groups_of, twice = (0, "", []), (0, "", [])
-    for col in ids.columns:
-        cells = ids[col].reset_index(drop=True)
+    for i, col in enumerate(ids.columns):  # by position: a column named twice (a cross-match's copy) is two
+        cells = ids.iloc[:, i].reset_index(drop=True)
         text = cells.astype(str).str.strip()
-        keep = (cells.notna() & (text != "")).to_numpy()
+        keep = ~no_id(cells, text)
         rows = pd.DataFrame({"g": groups, "id": text, "p": prot, "c": bp_rp0})[keep]
-        if rows["id"].nunique() <= rows["g"].nunique():  # a group's name ('Name': 'Praesepe'), not a star's
+        n_ids = rows["id"].nunique()
+        # a group's name ('Name': 'Praesepe'), not a star's: no more values than groups, or each value on more than
+        # two rows on average (a star is in a list or two; a cluster's name on each of its members', review V65)
+        if n_ids <= rows["g"].nunique() or len(rows) > 2 * n_ids:
             continue
         per_id = rows.groupby("id", sort=False)["g"].nunique()
         shared = rows[rows["id"].isin(per_id.index[per_id > 1])]
@@ -168,7 +184,7 @@ def option_note(reddening, frame: pd.DataFrame, source: np.ndarray | None, group
     """``--ebv 0.05 is one reddening for every star: it de-reddens the colours of all 6 groups ...``: a reddening
     option (``reddening``, one value) that de-reddened the observed colours of rows ``used`` (of ``frame``, their
     ``colour_source`` ``source``, None: none read, and ``groups``) in two groups or more, where each cluster has its own; a row whose
-    reddening column has a value takes that. None otherwise."""
+    reddening column has a value takes that. None otherwise, and for a zero option (nothing de-reddened)."""
     if reddening is None or not reddening.given or source is None:
         return None
     found = io.match_columns(list(frame.columns))
@@ -178,9 +194,9 @@ def option_note(reddening, frame: pd.DataFrame, source: np.ndarray | None, group
             v = io.numeric(frame, found[name])
             took = took & np.isnan(v) & ~io.unparsed(frame, found[name], v)
     hit = pd.unique(groups[took])
-    if len(hit) < 2:
-        return None
     value, _, _, _ = reddening.values()
+    if len(hit) < 2 or value == 0:  # 0: every star taken as unreddened, nothing de-reddened (review V65)
+        return None
     option = next(name for name in REDDENING_NAMES if getattr(reddening, name) is not None)
     every = "all " if len(hit) == len(pd.unique(groups[used])) else ""
     return (f"--{option} {value:g} is one reddening for every star: it de-reddens the colours of {every}{len(hit)} "

@@ -411,7 +411,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     if term is not None and stars.abs_g is not None:  # asked for: a group it never reached is dated from rotation alone
         reads = term.informs(colour, stars.abs_g[used], None if stars.abs_g_err is None else stars.abs_g_err[used])
         notes.append(unreached_note(out[key][:len(gp.groups)], gp.n_used, np.bincount(gid[reads], minlength=len(gp.groups))))
-    ids = [c for c in io.id_columns(sub.columns) if c not in (col, membership)]  # as --posteriors finds them
+    # as --posteriors finds them; a name twice (a cross-match's copy) once: sub.loc takes every column it names
+    ids = [c for c in dict.fromkeys(io.id_columns(sub.columns)) if c not in (col, membership)]
     named = sub.loc[used, ids] if ids else None
     notes += [*id_notes(groups[used], stars.prot[used], stars.bp_rp0[used], named),
               option_note(reddening, sub, stars.colour_columns.get("colour_source"), groups, used)]

@@ -8,6 +8,7 @@ import pandas as pd
 
 from gyroage import io
 from gyroage.column_notes import membership_column, membership_in, membership_percent, percent_advice, true_false
+from gyroage.columns import percent_base
 from gyroage.errors import UserError
 
 # The largest membership probability taken (as 1): a probability rounded up, never a percentage.
@@ -28,9 +29,12 @@ def membership_values(frame: pd.DataFrame, name: str) -> np.ndarray:
             raise UserError(f"--membership {name} has no value in any row")
         raise UserError(f"--membership {name} holds no numbers (e.g. {text.iloc[0]!r}): give membership "
                         "probabilities 0-1")
-    values = membership_percent(values, col)  # 'PMem (%)': its name's unit
-    check_membership(values, f"--membership {name}")
-    return values
+    fractions = membership_percent(values, col)  # 'PMem (%)': its name's unit
+    if percent_base(col) is None:
+        check_membership(fractions, f"--membership {name}")
+    else:  # quoted as the file gives it (100.4, not 1.004), with no advice to divide again (review V65)
+        check_membership(values, f"--membership {name}: column '{col}', read in % as its name says,", percent=True)
+    return fractions
 
 
 def membership_note(frame: pd.DataFrame) -> str | None:
@@ -50,10 +54,13 @@ def membership_note(frame: pd.DataFrame) -> str | None:
     return note + f"give --membership {col}"
 
 
-def check_membership(values: np.ndarray, what: str) -> None:
-    """Refuse membership probabilities above 1 (beyond rounding): a column in percent made every star a member."""
+def check_membership(values: np.ndarray, what: str, percent: bool = False) -> None:
+    """Refuse membership probabilities above 1 (beyond rounding): a column in percent made every star a member.
+    ``percent``: ``values`` are a column's percentages, refused above 100 (as 1 is above)."""
     finite = values[np.isfinite(values)]
     top = finite.max(initial=-np.inf)
-    if top > MEMBERSHIP_MAX:
+    if percent and top > 100 * MEMBERSHIP_MAX:
+        raise UserError(f"{what} has values up to {top:g}% (above 100%): give percentages 0-100")
+    if not percent and top > MEMBERSHIP_MAX:
         raise UserError(f"{what} has values up to {top:g} (above 1): give probabilities 0-1 "
                         "(a percentage: divide by 100)")

@@ -4,6 +4,8 @@ per-star GSP-Phot reddening."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -202,3 +204,82 @@ def test_a_gsp_phot_reddening_read_from_the_table_is_said(tmp_path, model, col):
     assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
     frame.rename(columns={"bp_rp": "bp_rp0"}).to_csv(src, index=False)
     assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
+
+
+def test_a_frame_with_its_id_column_twice_is_dated(model):
+    """Review V65, finding 8: a frame holding one id column twice (a catalogue concatenated with a cross-match that
+    carries the same source_id) crashed in the id notices (AttributeError: 'DataFrame' object has no attribute
+    'str'); it was dated before they came, and is dated as the frame with the column once."""
+    a, b = _with_ids(model, "A", 1, 100), _with_ids(model, "B", 2, 200)
+    once = pd.concat([a, b, a.iloc[:2].assign(cluster="B")], ignore_index=True)
+    twice = pd.concat([once, once[["source_id"]]], axis=1)
+    with pytest.warns(UserWarning) as caught:
+        got = group_ages(twice, model.density, "cluster", model.default_prior, 201)
+    pd.testing.assert_frame_equal(got, group_ages(once, model.density, "cluster", model.default_prior, 201))
+    assert ("gyroage: 2 source_id values are in more than one group (A, B): each counts as a member of every group it "
+            "is listed in") in [str(w.message) for w in caught]
+
+
+def test_a_name_column_of_cluster_names_is_no_star_id():
+    """Review V65, finding 2: a Name column holding each star's cluster (as many literature tables carry) was taken
+    for star ids when --by was coarser (two age bins of three clusters), or when one cluster's name was spelt two
+    ways (more names than groups): "6 Name values repeat within one group with a different period or colour ...
+    narrowing the group's interval", while every row was a distinct star. A column whose values each stand on more
+    than two rows on average names groups; a star is listed in a list or two."""
+    from gyroage.core.group_notes import id_notes
+
+    rng = np.random.default_rng(3)
+    cluster = np.repeat([f"cl{k}" for k in range(6)], 8)
+    prot, colour = rng.uniform(1, 10, 48), rng.uniform(0.8, 2.0, 48)
+    age_bin = np.where(np.isin(cluster, ["cl0", "cl1", "cl2"]), "young", "old")
+    assert id_notes(age_bin, prot, colour, pd.DataFrame({"Name": cluster})) == []
+    spelt = cluster.copy()
+    spelt[0] = "CL0"  # 7 names for 6 groups
+    assert id_notes(cluster, prot, colour, pd.DataFrame({"Name": spelt})) == []
+    # a star list in which every star is listed twice, with two surveys' periods, is still said
+    star = np.repeat([f"s{k}" for k in range(24)], 2)
+    assert id_notes(cluster, prot, colour, pd.DataFrame({"Name": star})) == [
+        "24 Name values repeat within one group with a different period or colour (in 6 groups: cl0, cl1, cl2, ...): "
+        "each row counts as a member, narrowing the group's interval"]
+
+
+@pytest.mark.parametrize("blank", ["--", "N/A", " nan ", "null", "-", "?", 0, 0.0, -1])
+def test_a_placeholder_id_is_no_star(blank):
+    """Review V65, finding 7: a placeholder in an id column ('--' or 'N/A' where a fixed-width or astropy table
+    writes a masked cell, HIP 0 where a star has no HIP number) was taken as one star listed in every group: "1 Name
+    value is in more than one group", "6 Name values repeat within one group". It names no star: left out, and the
+    real ids beside it are still counted."""
+    from gyroage.core.group_notes import id_notes
+
+    rng = np.random.default_rng(5)
+    groups = np.repeat(["A", "B", "C"], 8)
+    prot, colour = rng.uniform(1, 10, 24), rng.uniform(0.8, 2.0, 24)
+    ids = pd.Series(np.arange(100, 124), dtype=object)
+    ids[::4] = blank  # six placeholders, two in each group
+    assert id_notes(groups, prot, colour, pd.DataFrame({"HIP": ids})) == []
+    ids[9] = ids[1]  # one real star in A and B
+    assert id_notes(groups, prot, colour, pd.DataFrame({"HIP": ids})) == [
+        "1 HIP value is in more than one group (A, B): each counts as a member of every group it is listed in"]
+    # most rows without an id: the few named stars are still counted
+    few = pd.Series([blank] * 24, dtype=object)
+    few[[1, 3, 6, 9, 17, 21]] = ["HD 1", "HD 2", "HD 3", "HD 1", "HD 4", "HD 5"]
+    assert id_notes(groups, prot, colour, pd.DataFrame({"Name": few})) == [
+        "1 Name value is in more than one group (A, B): each counts as a member of every group it is listed in"]
+
+
+@pytest.mark.parametrize("option", [["--ebv", "0"], ["--av", "0.0"], ["--ebprp", "0"]])
+def test_a_zero_reddening_option_is_not_said_to_de_redden(tmp_path, model, option):
+    """Review V65, finding 9: '--ebv 0' (clusters taken as unreddened, as nearby ones are run) was said to "de-redden
+    the colours of all 3 groups": nothing is de-reddened, so nothing is said."""
+    from gyroage.core.colours import Reddening
+
+    frame = pd.concat([_observed(model, "A", 1, 0.0), _observed(model, "B", 2, 0.0), _observed(model, "C", 3, 0.0)])
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", *option, "--grid", "201")
+    assert res.returncode == 0 and "one reddening" not in res.stderr, res.stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        group_ages(frame, model.density, "cluster", model.default_prior, 201,
+                   reddening=Reddening(**{option[0][2:]: float(option[1])}))
+    assert not [w for w in caught if "one reddening" in str(w.message)]
