@@ -136,10 +136,21 @@ def test_an_upper_cased_colour_error_beside_a_reddening_is_refused(command, red,
 
 @pytest.mark.parametrize("text", [
     UPPER.replace(",{red}", "").replace(",{v}", ""),  # no other reddening: the reading line names it (left as it is)
-    UPPER.format(red="EBV", v=0.05).replace("CLUSTER", "Cluster"),  # a lower-case letter: E_ and e_ are told apart
+    UPPER.format(red="EBV", v=0.05).replace("BP_RP,", "bp_rp,"),  # colour and E_ cased apart: E_ is no upper e_
 ])
 def test_an_upper_cased_e_alone_or_in_a_mixed_case_table_is_still_the_reddening(text):
     ok_output(invoke_quiet("group-age", "-", "--by", "CLUSTER" if "CLUSTER" in text else "Cluster", stdin=text))
+
+
+@pytest.mark.parametrize("extra", ["source_id", "Cluster_name", "parallax"])
+def test_a_lower_case_column_elsewhere_does_not_lift_the_upper_case_refusal(extra):
+    """One lower-case column anywhere (Gaia's source_id from a cross-match) turned the refusal off, and the upper-cased
+    e_BP_RP (the colour's error, 0.008) was again the whole de-reddening, EBV unread (review V65, 6): the case is
+    judged from the colour and its E_ column, BP_RP beside E_BP_RP."""
+    rows = UPPER.format(red="EBV", v=0.05).splitlines()
+    text = "".join(f"{row},{extra if i == 0 else i}\n" for i, row in enumerate(rows))
+    for command, by in (("estimate", []), ("group-age", ["--by", "CLUSTER"])):
+        one_line_error(invoke_quiet(command, "-", *by, stdin=text), "'E_BP_RP' may be the error of BP_RP")
 
 
 def test_the_api_refuses_an_upper_cased_colour_error_beside_a_reddening():
