@@ -4,6 +4,8 @@ per-star GSP-Phot reddening."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -202,3 +204,24 @@ def test_a_gsp_phot_reddening_read_from_the_table_is_said(tmp_path, model, col):
     assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
     frame.rename(columns={"bp_rp": "bp_rp0"}).to_csv(src, index=False)
     assert "GSP-Phot" not in run_cli("group-age", str(src), "--by", "cluster", "--grid", "201").stderr
+
+
+def test_no_gsp_phot_note_when_no_row_is_de_reddened_by_it(tmp_path, model):
+    """Review V65, finding 4: with a bp_rp0 on every row, no colour is de-reddened by ebpminrp_gspphot, yet its bias
+    was said (even with -q), as if the ages carried it. Said once a row falls back to bp_rp - ebpminrp_gspphot."""
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.05)]).assign(ebpminrp_gspphot=0.08)
+    frame = frame.assign(bp_rp0=frame["bp_rp"] - 0.03)
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    for cmd in (["group-age", "--by", "cluster"], ["estimate"]):
+        res = run_cli(cmd[0], str(src), *cmd[1:], "--grid", "201", "-q")
+        assert res.returncode == 0 and "GSP-Phot" not in res.stderr, res.stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        group_ages(frame, model.density, "cluster", model.default_prior, 201)
+        model.estimate(frame.drop(columns="cluster"))
+    assert not [w for w in caught if "GSP-Phot" in str(w.message)], [str(w.message) for w in caught]
+    frame.iloc[3, frame.columns.get_loc("bp_rp0")] = np.nan  # one row de-reddened by GSP-Phot
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert res.stderr.splitlines().count("gyroage: " + GSP_NOTE.format(col="ebpminrp_gspphot")) == 1, res.stderr
