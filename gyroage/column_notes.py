@@ -43,8 +43,19 @@ def gsp_phot_notes(columns, given: bool = False, rows: pd.DataFrame | None = Non
            and (rows is None or _gsp_phot_read(rows, found, name))]
     return [f"'{found[name]}' is Gaia GSP-Phot's per-star reddening, biased high at low extinction (Andrae et al. "
             "2023): a G or K dwarf with about no reddening can still lose ~0.08 mag of colour to it, some 40% of its age "
-            "(README, Cross-matching); for a cluster, its own E(B-V) or A_V (one value for its members) is better"
-            for name in gsp]
+            f"(README, Cross-matching); {_own_reddening(found, name)}" for name in gsp]
+
+
+def _own_reddening(found: dict[str, str], role: str) -> str:
+    """The GSP-Phot note's advice: a cluster's own E(B-V) or A_V; or, where the table has one that ``found[role]``
+    overrides (a reddening after it in :data:`REDDENING_NAMES`, read only where it is blank), that it is not read and
+    how to read it: advising what the table has would not say it was passed over (review V65, 5)."""
+    own = [f"'{found[k]}'" for k in REDDENING_NAMES[REDDENING_NAMES.index(role) + 1:]
+           if k in found and column_key(found[k]) not in _GSP_PHOT_KEYS]
+    if not own:
+        return "for a cluster, its own E(B-V) or A_V (one value for its members) is better"
+    return (f"the table's own {' and '.join(own)} {'is' if len(own) == 1 else 'are'} read only where '{found[role]}' "
+            f"is blank: drop or rename '{found[role]}' to read {'it' if len(own) == 1 else 'them'}")
 
 
 def _gsp_phot_read(rows: pd.DataFrame, found: dict[str, str], role: str) -> bool:

@@ -225,3 +225,20 @@ def test_no_gsp_phot_note_when_no_row_is_de_reddened_by_it(tmp_path, model):
     frame.to_csv(src, index=False)
     res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
     assert res.stderr.splitlines().count("gyroage: " + GSP_NOTE.format(col="ebpminrp_gspphot")) == 1, res.stderr
+
+
+def test_the_gsp_phot_note_says_the_tables_own_reddening_it_overrides(tmp_path, model):
+    """Review V65, finding 5: beside the table's own E(B-V), read only where ebpminrp_gspphot is blank, the note
+    advised 'its own E(B-V) or A_V ... is better', what the table already had, without saying it was passed over."""
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.05)])
+    frame = frame.assign(ebpminrp_gspphot=0.08, **{"E(B-V)": 0.02})
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    line = ("gyroage: " + GSP_NOTE.format(col="ebpminrp_gspphot").split("; for a cluster")[0]
+            + "; the table's own 'E(B-V)' is read only where 'ebpminrp_gspphot' is blank: drop or rename "
+              "'ebpminrp_gspphot' to read it")
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert res.stderr.splitlines().count(line) == 1, res.stderr
+    with pytest.warns(UserWarning) as caught:
+        model.estimate(frame.drop(columns="cluster"))
+    assert line in [str(w.message) for w in caught]
