@@ -372,7 +372,8 @@ def group_age(
             typer.echo(f"group-age: {note}", err=True)
     say_input_notes(frame.columns, reddening, main_sequence,
                     None if quiet else lambda line: typer.echo(f"group-age: {line}", err=True),
-                    [("--by", by), ("--membership", membership)], period_error=False)  # a joint age never reads it
+                    [("--by", by), ("--membership", membership)], period_error=False,  # a joint age never reads it
+                    rows=frame)
     out = io.case_blind_clashes(out, 1, written)  # FITS, VOTable: --by Status beside status
     meta = group_provenance(density.card, density.onnx_path.parent, pri, grid, outlier_weight, systematic_dex, reddening,
                             main_sequence, by, membership, columns, command_line(ctx),

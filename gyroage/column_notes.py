@@ -8,37 +8,69 @@ import pandas as pd
 
 from gyroage.columns import _MANGLED, REDDENING_NAMES, column_key, match_columns, membership_in, percent_base, reads_observed, unit_splits
 from gyroage.errors import UserError
+from gyroage.pandas_compat import to_floats
 
 
-def unread_column_notes(columns, magnitudes: bool, given: bool = False, no_term: str | None = None) -> list[str]:
+def unread_column_notes(columns, magnitudes: bool, given: bool = False, no_term: str | None = None,
+                        rows: pd.DataFrame | None = None) -> list[str]:
     """The notes said even with ``-q`` (the command line's stderr, :func:`gyroage.core.colours.say_input_notes`; the
     API's warnings, :func:`gyroage.core.api_frames.warn_column_notes`), in order: with ``magnitudes`` (the run uses the
     card's main-sequence term) how the magnitudes are read (:func:`magnitude_notes`), then an observed
     colour's error left unread beside a bp_rp0 (:func:`unread_colour_error_note`; ``given``: a reddening option), then
     the period's limit flags (:func:`limit_note`), then a GSP-Phot reddening read (:func:`gsp_phot_note`). ``no_term``:
-    the model, when the run would read magnitudes but its card has no main-sequence term (:func:`no_term_note`)."""
+    the model, when the run would read magnitudes but its card has no main-sequence term (:func:`no_term_note`).
+    ``rows``: the input's rows (or its first chunk), whose colours tell whether GSP-Phot de-reddens any."""
     names = list(columns)
     return [*(magnitude_notes(names) if magnitudes else []),
             *filter(None, [no_term and no_term_note(names, no_term), unread_colour_error_note(names, given),
-                           limit_note(names)]), *gsp_phot_notes(names, given)]
+                           limit_note(names)]), *gsp_phot_notes(names, given, rows)]
 
 
 # Gaia DR3's GSP-Phot reddenings (column_key), read as an E(BP-RP) and an A_V by their names (gyroage.columns.ALIASES)
 _GSP_PHOT_KEYS = frozenset(map(column_key, ("ebpminrp_gspphot", "azero_gspphot")))
 
 
-def gsp_phot_notes(columns, given: bool = False) -> list[str]:
+def gsp_phot_notes(columns, given: bool = False, rows: pd.DataFrame | None = None) -> list[str]:
     """``'ebpminrp_gspphot' is Gaia GSP-Phot's per-star reddening, biased high ...``, for each GSP-Phot reddening column
     that de-reddens the observed colour (``given``: a reddening option, which such a column's values take precedence
     over): crossmatch keeps the observed colour within 100 pc for that bias, a table read directly had no word of it.
-    The figures are README's (Cross-matching, Extinction)."""
+    With ``rows``, only where a row de-reddens its colour by it (:func:`_gsp_phot_read`): beside a bp_rp0 on every
+    row, no star carries its bias (review V65, 4). The figures are README's (Cross-matching, Extinction)."""
     found = match_columns(columns)
     if not reads_observed(found, given):
         return []
+    gsp = [name for name in REDDENING_NAMES if name in found and column_key(found[name]) in _GSP_PHOT_KEYS
+           and (rows is None or _gsp_phot_read(rows, found, name))]
     return [f"'{found[name]}' is Gaia GSP-Phot's per-star reddening, biased high at low extinction (Andrae et al. "
             "2023): a G or K dwarf with about no reddening can still lose ~0.08 mag of colour to it, some 40% of its age "
-            "(README, Cross-matching); for a cluster, its own E(B-V) or A_V (one value for its members) is better"
-            for name in REDDENING_NAMES if name in found and column_key(found[name]) in _GSP_PHOT_KEYS]
+            f"(README, Cross-matching); {_own_reddening(found, name)}" for name in gsp]
+
+
+def _own_reddening(found: dict[str, str], role: str) -> str:
+    """The GSP-Phot note's advice: a cluster's own E(B-V) or A_V; or, where the table has one that ``found[role]``
+    overrides (a reddening after it in :data:`REDDENING_NAMES`, read only where it is blank), that it is not read and
+    how to read it: advising what the table has would not say it was passed over (review V65, 5)."""
+    own = [f"'{found[k]}'" for k in REDDENING_NAMES[REDDENING_NAMES.index(role) + 1:]
+           if k in found and column_key(found[k]) not in _GSP_PHOT_KEYS]
+    if not own:
+        return "for a cluster, its own E(B-V) or A_V (one value for its members) is better"
+    return (f"the table's own {' and '.join(own)} {'is' if len(own) == 1 else 'are'} read only where '{found[role]}' "
+            f"is blank: drop or rename '{found[role]}' to read {'it' if len(own) == 1 else 'them'}")
+
+
+def _gsp_phot_read(rows: pd.DataFrame, found: dict[str, str], role: str) -> bool:
+    """Whether a row of ``rows`` takes its colour from the observed one de-reddened by ``found[role]``: no bp_rp0 in it,
+    a bp_rp, and ``role`` the first reddening with a value (:func:`gyroage.core.colours.input_colours`' order)."""
+    def has(name: str) -> np.ndarray:
+        if name not in found:
+            return np.zeros(len(rows), dtype=bool)
+        col = rows[found[name]]
+        return np.isfinite(to_floats(col.iloc[:, 0] if isinstance(col, pd.DataFrame) else col))
+
+    left = ~has("bp_rp0") & has("bp_rp")
+    for name in REDDENING_NAMES[:REDDENING_NAMES.index(role)]:
+        left &= ~has(name)
+    return bool((left & has(role)).any())
 
 
 def absolute_g_note(columns) -> str | None:

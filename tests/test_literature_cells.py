@@ -146,10 +146,46 @@ def test_an_upper_cased_colour_error_beside_a_reddening_is_refused(command, red,
 
 @pytest.mark.parametrize("text", [
     UPPER.replace(",{red}", "").replace(",{v}", ""),  # no other reddening: the reading line names it (left as it is)
-    UPPER.format(red="EBV", v=0.05).replace("CLUSTER", "Cluster"),  # a lower-case letter: E_ and e_ are told apart
+    UPPER.format(red="EBV", v=0.05).replace("BP_RP,", "bp_rp,"),  # colour and E_ cased apart: E_ is no upper e_
 ])
 def test_an_upper_cased_e_alone_or_in_a_mixed_case_table_is_still_the_reddening(text):
     ok_output(invoke_quiet("group-age", "-", "--by", "CLUSTER" if "CLUSTER" in text else "Cluster", stdin=text))
+
+
+@pytest.mark.parametrize("extra", ["source_id", "Cluster_name", "parallax"])
+def test_a_lower_case_column_elsewhere_does_not_lift_the_upper_case_refusal(extra):
+    """One lower-case column anywhere (Gaia's source_id from a cross-match) turned the refusal off, and the upper-cased
+    e_BP_RP (the colour's error, 0.008) was again the whole de-reddening, EBV unread (review V65, 6): the case is
+    judged from the colour and its E_ column, BP_RP beside E_BP_RP."""
+    rows = UPPER.format(red="EBV", v=0.05).splitlines()
+    text = "".join(f"{row},{extra if i == 0 else i}\n" for i, row in enumerate(rows))
+    for command, by in (("estimate", []), ("group-age", ["--by", "CLUSTER"])):
+        one_line_error(invoke_quiet(command, "-", *by, stdin=text), "'E_BP_RP' may be the error of BP_RP")
+
+
+UPPER0 = ("CLUSTER,PROT,BP_RP0,BP_RP,E_BP_RP,EBV\nX,7.0,1.15,1.20,0.008,0.05\nX,9.0,1.35,1.40,0.008,0.05\n"
+          "Y,12.5,1.15,1.20,0.008,0.05\n")
+
+
+def test_an_upper_cased_colour_error_is_refused_only_where_the_observed_colour_is_read():
+    """A table giving BP_RP0 on every row was refused over E_BP_RP beside EBV, though no row reads them (review V65,
+    1): dated from BP_RP0 as before; a row without BP_RP0 (de-reddened from BP_RP) is still refused."""
+    import gyroage
+    from gyroage.errors import UserError
+
+    plain = UPPER0.replace(",BP_RP,E_BP_RP,EBV", "").replace(",1.20,0.008,0.05", "").replace(",1.40,0.008,0.05", "")
+    for command, by in (("estimate", ["--seed", "1"]), ("group-age", ["--by", "CLUSTER"])):
+        got, want = (_table(invoke_quiet(command, "-", *by, stdin=t)) for t in (UPPER0, plain))
+        pd.testing.assert_frame_equal(got[AGES + ["status"]], want[AGES + ["status"]])
+        one_line_error(invoke_quiet(command, "-", *by, stdin=UPPER0.replace("9.0,1.35", "9.0,")),
+                       "'E_BP_RP' may be the error of BP_RP")
+    model = gyroage.AgeModel.load()
+    frame = pd.read_csv(io.StringIO(UPPER0))
+    got = gyroage.group_ages(frame, model.density, "CLUSTER", model.default_prior)
+    want = gyroage.group_ages(pd.read_csv(io.StringIO(plain)), model.density, "CLUSTER", model.default_prior)
+    pd.testing.assert_series_equal(got["age_p50_myr"], want["age_p50_myr"])
+    with pytest.raises(UserError, match="'E_BP_RP' may be the error of BP_RP"):
+        model.estimate(frame.assign(BP_RP0=[1.15, np.nan, 1.15]))
 
 
 def test_the_api_refuses_an_upper_cased_colour_error_beside_a_reddening():

@@ -379,7 +379,7 @@ class AgeModel:
         refuse_repeated_columns(frame, (name for _, name in s.prior.options()))  # as the command line
         # what the command line says on stderr, a pipeline gets as warnings (magnitudes: where the height term reads them)
         magnitudes, no_term = api_frames.magnitude_use(self.card, s.main_sequence, self.density.onnx_path.parent)
-        warn_column_notes(frame.columns, magnitudes, s.reddening.given, no_term)
+        warn_column_notes(frame.columns, magnitudes, s.reddening.given, no_term, frame)
         narrow: list[tuple[int, float]] = []  # widths from a column: counted as the rows are dated
         unreddened: list[np.ndarray] = []  # rows with bp_rp, no usable reddening and a Teff value, likewise
         counted: list[ChunkCounts] = []  # clipped colour errors, grid posteriors taken with a period error: likewise

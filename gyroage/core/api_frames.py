@@ -27,17 +27,18 @@ from gyroage.core.stars import ChunkCounts, clipped_note, unreddened_note
 from gyroage.errors import UserError
 
 
-def warn_column_notes(columns, magnitudes: bool, given: bool = False, no_term: str | None = None) -> None:
+def warn_column_notes(columns, magnitudes: bool, given: bool = False, no_term: str | None = None,
+                      rows: pd.DataFrame | None = None) -> None:
     """Warn the caller what the command line says on stderr about a frame's ``columns`` (even with ``-q``, but for the
     duplicates): which of several columns of one quantity is read (the others' values are silently not used), a value
     changed on reading (``Prot [h]``), and with ``magnitudes`` how the magnitudes are read (an absolute G from a name
     without a 0, ``M_G``, read as de-reddened: :func:`gyroage.column_notes.magnitude_notes`), and an observed colour's
     error left unread beside a bp_rp0 (``given``: a reddening option), magnitudes a model without a main-sequence term
     leaves unread (``no_term``: the model, :func:`gyroage.core.main_sequence.magnitude_use`):
-    :func:`unread_column_notes`, as stderr's."""
+    :func:`unread_column_notes`, as stderr's (``rows``: the frame, whose colours tell a GSP-Phot reddening's use)."""
     names = list(columns)
     for line in [*duplicate_notes(names), name_conversions(names),
-                 *unread_column_notes(names, magnitudes, given, no_term)]:
+                 *unread_column_notes(names, magnitudes, given, no_term, rows)]:
         if line:
             warn_caller(f"gyroage: {line}")
 

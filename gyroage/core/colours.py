@@ -188,7 +188,7 @@ def _no_reddening_hints(found: dict[str, str]) -> str:
 
 def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
                     options: Iterable[tuple[str, str | None]] = (), period_error: bool = True,
-                    no_term: str | None = None) -> None:
+                    no_term: str | None = None, rows: pd.DataFrame | None = None) -> None:
     """Hand ``log`` each line of :func:`input_notes`; with ``log`` None (``-q``), print only what ``-q`` leaves of
     them: a conversion the column's name asks for (``Per [h]``), as a units row's is printed
     (:func:`gyroage.columns.name_conversions`). An absolute G read from a name without a 0 is said either way
@@ -199,11 +199,13 @@ def say_input_notes(columns, reddening: Reddening | None, magnitudes: bool, log,
     (:func:`gyroage.columns.option_notes`). ``period_error``: whether the run reads the period's error (group-age
     does not). ``columns``: the input's names, or its rows (a frame: its first chunk, or all), which the magnitudes'
     part of the reading line is checked against (:func:`input_notes`). ``no_term``: the model whose card has no
-    main-sequence term, where the run would otherwise read magnitudes (:func:`gyroage.column_notes.no_term_note`)."""
+    main-sequence term, where the run would otherwise read magnitudes (:func:`gyroage.column_notes.no_term_note`).
+    ``rows``: the input's rows when ``columns`` are names (whether a GSP-Phot reddening de-reddens any)."""
     names = list(columns)
     # how the magnitudes are read (an absolute G without a 0 in its name, g0 and parallax beside abs_g0 unread), an
     # observed colour's error unread: said even with -q, as a conversion is (its ages depend on it)
-    unread = unread_column_notes(names, magnitudes, reddening is not None and reddening.given, no_term)
+    unread = unread_column_notes(names, magnitudes, reddening is not None and reddening.given, no_term,
+                                 columns if isinstance(columns, pd.DataFrame) else rows)
     if log is not None:
         for line in [*option_notes(names, options), *input_notes(columns, reddening, magnitudes, period_error)]:
             log(line)

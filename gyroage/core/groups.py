@@ -323,7 +323,7 @@ def group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_grid
     alike, rows repeating another (:func:`gyroage.core.group_notes.warn_group_notes`)."""
     frame = star_frame(frame, None if membership is None else {"membership": membership}, "group_ages")
     refuse_repeated_columns(frame, (by, membership))  # as group-age's --by and --membership
-    warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given)  # no new local: see below
+    warn_column_notes(frame.columns, main_sequence, reddening is not None and reddening.given, rows=frame)  # no new local
     run = warn_group_notes(run_group_ages(**locals()), by, density.card)
     if unit := membership_unit_note(frame.columns, membership):  # after the run's refusals, as the command line
         warn_caller(f"gyroage: {unit}")

@@ -66,9 +66,11 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     would show their status).
     """
     cols = columns if columns is not None else io.require_columns(list(frame.columns))
-    refuse_upper_case_error(frame.columns, cols)  # the API's frames too
     prot = io.numeric(frame, cols.get("prot"), durations=True)
     colours = input_colours(frame, cols, reddening)
+    observed = np.zeros(len(frame), dtype=bool) if colours.source is None else (
+        pd.Series(colours.source, dtype=object).astype(str).str.startswith("bp_rp-").to_numpy())
+    refuse_upper_case_error(cols, observed)  # the API's frames too
     colour, err = colours.bp_rp0, colours.bp_rp0_err
     # VizieR's e_Prot (lower) with E_Prot (upper): their mean, as a colour's (gyroage.columns.UPPER_ERRORS)
     perr, perr_text = io.mean_error(frame, cols.get("prot_err"), cols.get(f"prot_err{UPPER}"), durations=True)
@@ -215,22 +217,27 @@ def check_input_columns(columns, reddening: Reddening | None = None, magnitudes:
     line. Returns :func:`gyroage.io.require_columns`'s match."""
     columns = list(columns)
     found = io.require_columns(columns)
-    refuse_upper_case_error(columns, found)
+    refuse_upper_case_error(found)
     required_colour(found, reddening, options)
     if magnitudes:
         require_magnitudes(columns, found)
     return found
 
 
-def refuse_upper_case_error(columns, found: dict[str, str]) -> None:
-    """Refuse, in one line, a table whose names have no lower-case letter where the reddening read is an ``E_<colour>``
-    (``E_BP_RP``) and another reddening column (``EBV``, ``AV``, ``A0``) is given too: upper-cased, VizieR's colour
-    error ``e_BP_RP`` cannot be told from the reddening, and taking it first left the table's own reddening unread
-    (the colour's error became the whole de-reddening). Alone, it stays the reddening (the reading line names it).
-    ``found``: :func:`gyroage.io.match_columns`."""
+def refuse_upper_case_error(found: dict[str, str], observed: np.ndarray | None = None) -> None:
+    """Refuse, in one line, a table where the reddening read is an ``E_<colour>`` (``E_BP_RP``) beside its colour
+    (``BP_RP``), neither with a lower-case letter, and another reddening column (``EBV``, ``AV``, ``A0``) is given
+    too: upper-cased, VizieR's colour error ``e_BP_RP`` cannot be told from the reddening, and taking it first left
+    the table's own reddening unread (the colour's error became the whole de-reddening). Alone, it stays the reddening
+    (the reading line names it). The case is these two columns', not the table's: a cross-match's lower-case
+    ``source_id`` says nothing of them (review V65, 6). Only a row de-reddening the observed colour reads them:
+    ``observed``, per row, whether it does (:func:`check_stars`); ``None``, the names alone, refuses only without a
+    ``bp_rp0`` column, which may date every row (review V65, 1). ``found``: :func:`gyroage.io.match_columns`."""
     given = [found[k] for k in REDDENING_NAMES if k in found]
     name = str(given[0]).lstrip("\ufeff").strip() if given else ""
-    if len(given) < 2 or not name.startswith("E_") or any(ch.islower() for c in columns for ch in str(c)):
+    if len(given) < 2 or not name.startswith("E_") or any(ch.islower() for ch in name + str(found.get("bp_rp", "x"))):
+        return
+    if ("bp_rp0" in found) if observed is None else not observed.any():
         return
     colour = name[2:]
     raise UserError(f"'{given[0]}' may be the error of {colour} (an upper-cased e_{colour}) or the reddening "

@@ -283,3 +283,41 @@ def test_a_zero_reddening_option_is_not_said_to_de_redden(tmp_path, model, optio
         group_ages(frame, model.density, "cluster", model.default_prior, 201,
                    reddening=Reddening(**{option[0][2:]: float(option[1])}))
     assert not [w for w in caught if "one reddening" in str(w.message)]
+
+
+def test_no_gsp_phot_note_when_no_row_is_de_reddened_by_it(tmp_path, model):
+    """Review V65, finding 4: with a bp_rp0 on every row, no colour is de-reddened by ebpminrp_gspphot, yet its bias
+    was said (even with -q), as if the ages carried it. Said once a row falls back to bp_rp - ebpminrp_gspphot."""
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.05)]).assign(ebpminrp_gspphot=0.08)
+    frame = frame.assign(bp_rp0=frame["bp_rp"] - 0.03)
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    for cmd in (["group-age", "--by", "cluster"], ["estimate"]):
+        res = run_cli(cmd[0], str(src), *cmd[1:], "--grid", "201", "-q")
+        assert res.returncode == 0 and "GSP-Phot" not in res.stderr, res.stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        group_ages(frame, model.density, "cluster", model.default_prior, 201)
+        model.estimate(frame.drop(columns="cluster"))
+    assert not [w for w in caught if "GSP-Phot" in str(w.message)], [str(w.message) for w in caught]
+    frame.iloc[3, frame.columns.get_loc("bp_rp0")] = np.nan  # one row de-reddened by GSP-Phot
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert res.stderr.splitlines().count("gyroage: " + GSP_NOTE.format(col="ebpminrp_gspphot")) == 1, res.stderr
+
+
+def test_the_gsp_phot_note_says_the_tables_own_reddening_it_overrides(tmp_path, model):
+    """Review V65, finding 5: beside the table's own E(B-V), read only where ebpminrp_gspphot is blank, the note
+    advised 'its own E(B-V) or A_V ... is better', what the table already had, without saying it was passed over."""
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.05)])
+    frame = frame.assign(ebpminrp_gspphot=0.08, **{"E(B-V)": 0.02})
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    line = ("gyroage: " + GSP_NOTE.format(col="ebpminrp_gspphot").split("; for a cluster")[0]
+            + "; the table's own 'E(B-V)' is read only where 'ebpminrp_gspphot' is blank: drop or rename "
+              "'ebpminrp_gspphot' to read it")
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert res.stderr.splitlines().count(line) == 1, res.stderr
+    with pytest.warns(UserWarning) as caught:
+        model.estimate(frame.drop(columns="cluster"))
+    assert line in [str(w.message) for w in caught]
