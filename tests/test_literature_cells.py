@@ -144,48 +144,82 @@ def test_an_upper_cased_colour_error_beside_a_reddening_is_refused(command, red,
         ok_output(invoke_quiet(command, "-", *by, stdin=UPPER.format(red=red, v=v).replace("E_BP_RP", rename)))
 
 
-@pytest.mark.parametrize("text", [
-    UPPER.replace(",{red}", "").replace(",{v}", ""),  # no other reddening: the reading line names it (left as it is)
-    UPPER.format(red="EBV", v=0.05).replace("BP_RP,", "bp_rp,"),  # colour and E_ cased apart: E_ is no upper e_
+def test_an_upper_cased_e_alone_is_still_the_reddening():
+    ok_output(invoke_quiet("group-age", "-", "--by", "CLUSTER", stdin=UPPER.replace(",{red}", "").replace(",{v}", "")))
+
+
+REFUSED = "'E_BP_RP' may be the error of BP_RP"
+
+
+@pytest.mark.parametrize("old, new", [
+    ("BP_RP,", "bp_rp,"), ("BP_RP,E_BP_RP", "Bp_Rp,E_Bp_Rp"),  # mixed case: as ambiguous (review V67; the case
+    # of the names was the rule before, and these were dated with the colour's error as the reddening)
+    ("PROT,BP_RP,E_BP_RP,EBV", "PROT,BP_RP [mag],E_BP_RP [mag],EBV [mag]"),  # a unit's 'mag' lifted it (V67, 1)
+    ("PROT,BP_RP,E_BP_RP,EBV", "PROT,BP_RP_mag,E_BP_RP_mag,EBV"),
+    ("PROT,BP_RP,E_BP_RP,EBV", "PROT,BP-RP,E_BP_RP (mag),EBV"),
 ])
-def test_an_upper_cased_e_alone_or_in_a_mixed_case_table_is_still_the_reddening(text):
-    ok_output(invoke_quiet("group-age", "-", "--by", "CLUSTER" if "CLUSTER" in text else "Cluster", stdin=text))
-
-
-@pytest.mark.parametrize("extra", ["source_id", "Cluster_name", "parallax"])
-def test_a_lower_case_column_elsewhere_does_not_lift_the_upper_case_refusal(extra):
-    """One lower-case column anywhere (Gaia's source_id from a cross-match) turned the refusal off, and the upper-cased
-    e_BP_RP (the colour's error, 0.008) was again the whole de-reddening, EBV unread (review V65, 6): the case is
-    judged from the colour and its E_ column, BP_RP beside E_BP_RP."""
-    rows = UPPER.format(red="EBV", v=0.05).splitlines()
-    text = "".join(f"{row},{extra if i == 0 else i}\n" for i, row in enumerate(rows))
+def test_an_e_colour_beside_its_colour_and_a_reddening_is_refused_whatever_the_case_or_unit(old, new):
+    text = UPPER.format(red="EBV", v=0.05).replace(old, new, 1)
     for command, by in (("estimate", []), ("group-age", ["--by", "CLUSTER"])):
-        one_line_error(invoke_quiet(command, "-", *by, stdin=text), "'E_BP_RP' may be the error of BP_RP")
+        line = one_line_error(invoke_quiet(command, "-", *by, stdin=text), "may be the error of", "rename it e_")
+        assert "'EBV" in line and "E(BP-RP)" in line.upper(), line
+
+
+def test_a_unit_stays_in_the_renames():
+    text = UPPER.format(red="EBV [mag]", v=0.05).replace("BP_RP,E_BP_RP", "BP_RP [mag],E_BP_RP [mag]")
+    line = one_line_error(invoke_quiet("estimate", "-", stdin=text))
+    assert line.endswith("rename it e_BP_RP [mag] (an error) or EBPRP [mag] (the reddening)"), line
+
+
+@pytest.mark.parametrize("option", ["--ebv", "--av", "--ebprp"])
+def test_an_e_colour_beside_a_reddening_option_is_refused(option):
+    """With --ebv 0.05 the option was passed over on every row and E_BP_RP (0.008, most likely the colour's error)
+    was the whole de-reddening: cl300 234 Myr for 294 (review V67, 3)."""
+    text = UPPER.replace(",{red}", "").replace(",{v}", "")
+    for command, by in (("estimate", []), ("group-age", ["--by", "CLUSTER"])):
+        line = one_line_error(invoke_quiet(command, "-", *by, option, "0.05", stdin=text), REFUSED)
+        assert f"and {option} is a reddening too: rename it e_BP_RP" in line, line
+    ok_output(invoke_quiet("estimate", "-", "--ebv", "0.05", stdin=text.replace("E_BP_RP", "e_BP_RP")))
+    import gyroage
+    from gyroage.core.colours import Reddening
+    from gyroage.errors import UserError
+
+    model = gyroage.AgeModel.load()
+    with pytest.raises(UserError, match=REFUSED):  # the API's Reddening as the option
+        gyroage.group_ages(pd.read_csv(io.StringIO(text)), model.density, "CLUSTER", model.default_prior,
+                           reddening=Reddening(ebv=0.05))
 
 
 UPPER0 = ("CLUSTER,PROT,BP_RP0,BP_RP,E_BP_RP,EBV\nX,7.0,1.15,1.20,0.008,0.05\nX,9.0,1.35,1.40,0.008,0.05\n"
           "Y,12.5,1.15,1.20,0.008,0.05\n")
 
 
-def test_an_upper_cased_colour_error_is_refused_only_where_the_observed_colour_is_read():
-    """A table giving BP_RP0 on every row was refused over E_BP_RP beside EBV, though no row reads them (review V65,
-    1): dated from BP_RP0 as before; a row without BP_RP0 (de-reddened from BP_RP) is still refused."""
+def test_an_e_colour_is_refused_by_the_names_before_any_row_even_with_bp_rp0_on_every_row(tmp_path):
+    """The refusal was decided per row: with --chunksize 1 a run wrote three dated stars to stdout and stopped with
+    exit 2 (review V67, 9), a star with no colour at all refused a table whose BP_RP0 fills every other row (4), and
+    plot sequence --data plotted rows de-reddened by the colour's error (2). Now by the names, up front, everywhere;
+    a BP_RP0 on every row is refused too, one rename away. (Before: that table was dated from BP_RP0, review V65, 1.)"""
     import gyroage
     from gyroage.errors import UserError
 
-    plain = UPPER0.replace(",BP_RP,E_BP_RP,EBV", "").replace(",1.20,0.008,0.05", "").replace(",1.40,0.008,0.05", "")
-    for command, by in (("estimate", ["--seed", "1"]), ("group-age", ["--by", "CLUSTER"])):
-        got, want = (_table(invoke_quiet(command, "-", *by, stdin=t)) for t in (UPPER0, plain))
-        pd.testing.assert_frame_equal(got[AGES + ["status"]], want[AGES + ["status"]])
-        one_line_error(invoke_quiet(command, "-", *by, stdin=UPPER0.replace("9.0,1.35", "9.0,")),
-                       "'E_BP_RP' may be the error of BP_RP")
+    late = UPPER0.replace("9.0,1.35", "9.0,").replace("12.5,1.15", "12.5,")  # BP_RP0 on the first row only
+    for text in (UPPER0, late):
+        for command, by in (("estimate", ["--chunksize", "1"]), ("group-age", ["--by", "CLUSTER"])):
+            res = invoke_quiet(command, "-", *by, stdin=text)
+            assert one_line_error(res, REFUSED).endswith("(with 'BP_RP0' on every row too: renaming one column is "
+                                                         "all it takes)")
+            assert res.stdout == ""
+        ok_output(invoke_quiet("estimate", "-", "--chunksize", "1", stdin=text.replace("E_BP_RP", "e_BP_RP")))
+    (tmp_path / "late.csv").write_text(late)
+    one_line_error(invoke_quiet("plot", "sequence", "--data", str(tmp_path / "late.csv"), "-o",
+                                str(tmp_path / "s.png")), REFUSED)
+    assert not (tmp_path / "s.png").exists()
     model = gyroage.AgeModel.load()
     frame = pd.read_csv(io.StringIO(UPPER0))
-    got = gyroage.group_ages(frame, model.density, "CLUSTER", model.default_prior)
-    want = gyroage.group_ages(pd.read_csv(io.StringIO(plain)), model.density, "CLUSTER", model.default_prior)
-    pd.testing.assert_series_equal(got["age_p50_myr"], want["age_p50_myr"])
-    with pytest.raises(UserError, match="'E_BP_RP' may be the error of BP_RP"):
-        model.estimate(frame.assign(BP_RP0=[1.15, np.nan, 1.15]))
+    with pytest.raises(UserError, match=REFUSED):
+        gyroage.group_ages(frame, model.density, "CLUSTER", model.default_prior)
+    with pytest.raises(UserError, match=REFUSED):
+        model.estimate(frame)
 
 
 def test_the_api_refuses_an_upper_cased_colour_error_beside_a_reddening():

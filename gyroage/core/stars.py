@@ -14,7 +14,7 @@ import pandas as pd
 
 from gyroage import io, statuses
 from gyroage.column_notes import limit_column
-from gyroage.columns import REDDENING_NAMES, UPPER, reads_observed
+from gyroage.columns import REDDENING_NAMES, UPPER, reads_observed, unit_splits
 from gyroage.core.colours import (
     COLUMNS,
     FROM_BP_RP0,
@@ -68,9 +68,7 @@ def check_stars(frame: pd.DataFrame, card: ModelCard, columns: dict[str, str] | 
     cols = columns if columns is not None else io.require_columns(list(frame.columns))
     prot = io.numeric(frame, cols.get("prot"), durations=True)
     colours = input_colours(frame, cols, reddening)
-    observed = np.zeros(len(frame), dtype=bool) if colours.source is None else (
-        pd.Series(colours.source, dtype=object).astype(str).str.startswith("bp_rp-").to_numpy())
-    refuse_upper_case_error(cols, observed)  # the API's frames too
+    refuse_ambiguous_error(cols, reddening)  # the API's frames too: by the names, as check_input_columns
     colour, err = colours.bp_rp0, colours.bp_rp0_err
     # VizieR's e_Prot (lower) with E_Prot (upper): their mean, as a colour's (gyroage.columns.UPPER_ERRORS)
     perr, perr_text = io.mean_error(frame, cols.get("prot_err"), cols.get(f"prot_err{UPPER}"), durations=True)
@@ -217,32 +215,49 @@ def check_input_columns(columns, reddening: Reddening | None = None, magnitudes:
     line. Returns :func:`gyroage.io.require_columns`'s match."""
     columns = list(columns)
     found = io.require_columns(columns)
-    refuse_upper_case_error(found)
+    refuse_ambiguous_error(found, reddening)
     required_colour(found, reddening, options)
     if magnitudes:
         require_magnitudes(columns, found)
     return found
 
 
-def refuse_upper_case_error(found: dict[str, str], observed: np.ndarray | None = None) -> None:
-    """Refuse, in one line, a table where the reddening read is an ``E_<colour>`` (``E_BP_RP``) beside its colour
-    (``BP_RP``), neither with a lower-case letter, and another reddening column (``EBV``, ``AV``, ``A0``) is given
-    too: upper-cased, VizieR's colour error ``e_BP_RP`` cannot be told from the reddening, and taking it first left
-    the table's own reddening unread (the colour's error became the whole de-reddening). Alone, it stays the reddening
-    (the reading line names it). The case is these two columns', not the table's: a cross-match's lower-case
-    ``source_id`` says nothing of them (review V65, 6). Only a row de-reddening the observed colour reads them:
-    ``observed``, per row, whether it does (:func:`check_stars`); ``None``, the names alone, refuses only without a
-    ``bp_rp0`` column, which may date every row (review V65, 1). ``found``: :func:`gyroage.io.match_columns`."""
+def refuse_ambiguous_error(found: dict[str, str], reddening: Reddening | None = None) -> None:
+    """Refuse, in one line, a table whose reddening read is named ``E_`` and the observed colour read (``E_BP_RP``
+    beside ``BP_RP``, compared as names are, any case, a unit part left out) while another reddening is given too (a
+    reddening column, ``EBV``, ``AV``, ``A0``, or ``reddening``, an option): ``E_BP_RP`` may be an upper-cased
+    ``e_BP_RP``, the colour's error, and taking it first left the other reddening unread (the colour's error became the
+    whole de-reddening). Alone, it stays the reddening (the reading line names it). Decided by the names, never by
+    rows, so no run stops mid-way; a ``BP_RP0`` on every row is refused too, one rename away (review V67, 1-4, 9).
+    ``found``: :func:`gyroage.io.match_columns`."""
     given = [found[k] for k in REDDENING_NAMES if k in found]
-    name = str(given[0]).lstrip("\ufeff").strip() if given else ""
-    if len(given) < 2 or not name.startswith("E_") or any(ch.islower() for ch in name + str(found.get("bp_rp", "x"))):
+    option = reddening is not None and reddening.given
+    if not given or "bp_rp" not in found or (len(given) < 2 and not option):
         return
-    if ("bp_rp0" in found) if observed is None else not observed.any():
+    rest = _e_prefixed(str(given[0]), str(found["bp_rp"]))
+    if rest is None:
         return
-    colour = name[2:]
-    raise UserError(f"'{given[0]}' may be the error of {colour} (an upper-cased e_{colour}) or the reddening "
-                    f"E({colour.replace('_', '-')}), and '{given[1]}' is a reddening too: rename it e_{colour} (an error) "
-                    f"or E{colour.replace('_', '').replace('-', '')} (the reddening)")
+    name, bare, unit = rest
+    other = f"'{given[1]}'" if len(given) > 1 else next(f"--{k}" for k in REDDENING_NAMES
+                                                         if getattr(reddening, k) is not None)
+    colour = bare.replace("_", "-")
+    tail = (f" (with '{found['bp_rp0']}' on every row too: renaming one column is all it takes)"
+            if "bp_rp0" in found else "")
+    raise UserError(f"'{given[0]}' may be the error of {found['bp_rp']} (an upper-cased e_{bare}) or the reddening "
+                    f"E({colour}), and {other} is a reddening too: rename it e_{name[2:]} (an error) or "
+                    f"E{bare.replace('_', '').replace('-', '')}{unit} (the reddening){tail}")
+
+
+def _e_prefixed(red: str, colour: str) -> tuple[str, str, str] | None:
+    """(the reddening's name, its colour part, its unit part) when ``red`` is ``E_`` and ``colour``'s name, each with
+    or without a unit part (:func:`gyroage.columns.unit_splits`), compared by :func:`gyroage.io.column_key`."""
+    red = red.lstrip("\ufeff").strip()
+    keys = {io.column_key(c) for c in [colour] + [rest for rest, _, _ in unit_splits(colour.strip())]}
+    for rest in [rest for rest, _, _ in unit_splits(red)] + [red]:  # its unit apart first: E(BP-RP), not E(BP-RP [mag])
+        rest = rest.strip()
+        if rest[:2].lower() == "e_" and io.column_key(rest[2:]) in keys:
+            return red, rest[2:], red[len(rest):]
+    return None
 
 
 def require_magnitudes(columns, found: dict[str, str]) -> None:
