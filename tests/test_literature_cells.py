@@ -151,6 +151,17 @@ def test_an_upper_cased_e_alone_is_still_the_reddening():
 REFUSED = "'E_BP_RP' may be the error of BP_RP"
 
 
+@pytest.mark.parametrize("extra", ["source_id", "Cluster_name", "parallax"])
+def test_a_lower_case_column_elsewhere_does_not_lift_the_upper_case_refusal(extra):
+    """One lower-case column anywhere (Gaia's source_id from a cross-match) turned the refusal off, and the upper-cased
+    e_BP_RP (the colour's error, 0.008) was again the whole de-reddening, EBV unread (review V65, 6): the case is
+    judged from the colour and its E_ column, BP_RP beside E_BP_RP."""
+    rows = UPPER.format(red="EBV", v=0.05).splitlines()
+    text = "".join(f"{row},{extra if i == 0 else i}\n" for i, row in enumerate(rows))
+    for command, by in (("estimate", []), ("group-age", ["--by", "CLUSTER"])):
+        one_line_error(invoke_quiet(command, "-", *by, stdin=text), "'E_BP_RP' may be the error of BP_RP")
+
+
 @pytest.mark.parametrize("old, new", [
     ("BP_RP,", "bp_rp,"), ("BP_RP,E_BP_RP", "Bp_Rp,E_Bp_Rp"),  # mixed case: as ambiguous (review V67; the case
     # of the names was the rule before, and these were dated with the colour's error as the reddening)
