@@ -54,8 +54,13 @@ def _own_reddening(found: dict[str, str], role: str) -> str:
            if k in found and column_key(found[k]) not in _GSP_PHOT_KEYS]
     if not own:
         return "for a cluster, its own E(B-V) or A_V (one value for its members) is better"
-    return (f"the table's own {' and '.join(own)} {'is' if len(own) == 1 else 'are'} read only where '{found[role]}' "
-            f"is blank: drop or rename '{found[role]}' to read {'it' if len(own) == 1 else 'them'}")
+    # every GSP-Phot column read before the own ones (azero_gspphot after ebpminrp_gspphot): dropping one alone
+    # would make the next read, the table's own still not (review V67, 5)
+    gsp = " and ".join(f"'{found[k]}'" for k in REDDENING_NAMES[REDDENING_NAMES.index(role):]
+                       if k in found and column_key(found[k]) in _GSP_PHOT_KEYS)
+    return (f"the table's own {' and '.join(own)} {'is' if len(own) == 1 else 'are'} read only where {gsp} "
+            f"{'is' if ' and ' not in gsp else 'are'} blank: drop or rename {gsp} to read "
+            f"{'it' if len(own) == 1 else 'them'}")
 
 
 def _gsp_phot_read(rows: pd.DataFrame, found: dict[str, str], role: str) -> bool:

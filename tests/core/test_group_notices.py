@@ -321,3 +321,15 @@ def test_the_gsp_phot_note_says_the_tables_own_reddening_it_overrides(tmp_path, 
     with pytest.warns(UserWarning) as caught:
         model.estimate(frame.drop(columns="cluster"))
     assert line in [str(w.message) for w in caught]
+
+
+def test_the_gsp_phot_notes_advice_names_every_gsp_phot_column_to_drop(tmp_path, model):
+    """Review V67, finding 5: beside azero_gspphot (Gaia's astrophysical_parameters gives both) the advice "drop or
+    rename 'ebpminrp_gspphot'" was wrong: dropping it made azero_gspphot read, the table's E(B-V) still not."""
+    frame = pd.concat([_observed(model, "A", 1, 0.02), _observed(model, "B", 2, 0.05)])
+    frame = frame.assign(ebpminrp_gspphot=0.08, azero_gspphot=0.2, **{"E(B-V)": 0.02})
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
+    assert ("; the table's own 'E(B-V)' is read only where 'ebpminrp_gspphot' and 'azero_gspphot' are blank: drop or "
+            "rename 'ebpminrp_gspphot' and 'azero_gspphot' to read it") in res.stderr, res.stderr
