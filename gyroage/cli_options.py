@@ -125,37 +125,28 @@ def estimate_settings(density, prior, grid: int | None, exact_grid: bool, outlie
                       method: str, walkers: int, max_steps: int, processes: int, reddening,
                       main_sequence: bool | None):
     """estimate's EstimateSettings from its options (plot posterior dates its star with the same)."""
+    from gyroage.core.arguments import in_keywords
     from gyroage.core.estimate import EstimateSettings
     from gyroage.core.likelihood import REFINE_TOL
     from gyroage.core.main_sequence import require_term
     from gyroage.core.sampler import SamplerSettings
-    from gyroage.errors import UserError
 
     if main_sequence is True:  # before the input is read: a card without the term would ignore the option
         require_term(density.card)
-    try:
+    # the settings name their fields (n_walkers), as a Python caller gives them; the user here gave options
+    with in_keywords(FIELD_OPTIONS):
         return EstimateSettings(prior=prior, n_grid=density.card.age_grid["n"] if grid is None else grid,
                                 refine_tol=None if exact_grid else REFINE_TOL, outlier_weight=outlier_weight,
                                 seed=seed, method=method, reddening=reddening,
                                 main_sequence=main_sequence is not False, require_magnitudes=main_sequence is True,
                                 sampler=SamplerSettings(n_walkers=walkers, max_steps=max_steps, processes=processes))
-    except UserError as exc:  # the settings name their fields (n_walkers): the user here gave options (--walkers)
-        text = str(exc)
-        for name, option in FIELD_OPTIONS:
-            if text.startswith(name):
-                raise UserError(option + text[len(name):]) from None
-        for words, options in FIELD_WORDS:
-            if words in text:
-                raise UserError(text.replace(words, options)) from None
-        raise
 
 
-# How EstimateSettings and SamplerSettings begin a refusal of a field, and the option that sets it
+# EstimateSettings' and SamplerSettings' words for their fields (a refusal's start, or priors.check_on_grid's advice
+# "n_grid 801"), and the options that set them: the API's in_keywords table, read the other way
 FIELD_OPTIONS = (("n_grid ", "--grid "), ("outlier_weight ", "--outlier-weight "), ("seed ", "--seed "),
                  ("unknown method ", "unknown --method "), ("n_walkers ", "--walkers "),
                  ("max_steps ", "--max-steps "), ("processes ", "--processes "))
-# A field named within a refusal (priors.check_on_grid's advice), and in the option's words
-FIELD_WORDS = ((": n_grid ", ": --grid "),)
 
 
 # estimate's options that only the sampler reads (parameter names)
