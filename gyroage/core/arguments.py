@@ -90,7 +90,8 @@ FRAME_KEYWORD_WORDS = (*OPTION_WORDS,
 @contextmanager
 def in_keywords(words: tuple[tuple[str, str], ...] = KEYWORD_WORDS) -> Iterator[None]:
     """A :class:`UserError` raised inside, in the API's words (``outlier_weight``, not ``--outlier-weight``, which
-    a Python caller has no way to give; ``words``: command line -> API); any other exception as it is."""
+    a Python caller has no way to give; ``words``: command line -> API, or, for the command line building the API's
+    settings, their fields -> its options: cli_options.FIELD_OPTIONS); any other exception as it is."""
     try:
         yield
     except UserError as exc:
