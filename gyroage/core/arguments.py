@@ -87,6 +87,13 @@ FRAME_KEYWORD_WORDS = (*OPTION_WORDS,
                        *frame_words("EstimateSettings(reddening=)", "EstimateSettings(reddening=Reddening(...))"))
 
 
+def reworded(text: str, words: tuple[tuple[str, str], ...]) -> str:
+    """``text`` with each pair's first words replaced by its second (:func:`in_keywords`' tables)."""
+    for cli, api in words:
+        text = text.replace(cli, api)
+    return text
+
+
 @contextmanager
 def in_keywords(words: tuple[tuple[str, str], ...] = KEYWORD_WORDS) -> Iterator[None]:
     """A :class:`UserError` raised inside, in the API's words (``outlier_weight``, not ``--outlier-weight``, which
@@ -95,9 +102,7 @@ def in_keywords(words: tuple[tuple[str, str], ...] = KEYWORD_WORDS) -> Iterator[
     try:
         yield
     except UserError as exc:
-        text = str(exc)
-        for cli, api in words:
-            text = text.replace(cli, api)
+        text = reworded(str(exc), words)
         if text == str(exc):
             raise
         raise type(exc)(text) from None

@@ -207,11 +207,10 @@ def option_note(reddening, frame: pd.DataFrame, source: np.ndarray | None, group
 def api_words(note: str) -> str:
     """A group notice in the API's words (``main_sequence=True``, not ``--main-sequence``; ``Reddening(ebv=0.05)``,
     not ``--ebv 0.05``)."""
-    from gyroage.core.arguments import GROUP_KEYWORD_WORDS
+    from gyroage.core.arguments import GROUP_KEYWORD_WORDS, reworded
 
-    for cli, api in GROUP_KEYWORD_WORDS:
-        note = note.replace(cli, api)
-    return re.sub(r"^--(ebprp|av|ebv) (\S+) is one reddening", r"Reddening(\1=\2) is one reddening", note)
+    return re.sub(r"^--(ebprp|av|ebv) (\S+) is one reddening", r"Reddening(\1=\2) is one reddening",
+                  reworded(note, GROUP_KEYWORD_WORDS))
 
 
 def warn_group_notes(run, by: str | None, card) -> pd.DataFrame:
