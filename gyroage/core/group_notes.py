@@ -81,16 +81,17 @@ def repeated_rows(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray,
     with two surveys' different periods is not (:func:`id_notes` tells it by id). ``ids``: the rows' id columns
     (:func:`gyroage.io.id_columns`), also compared when given: distinct stars may share a period and colour to a
     table's precision (18 of the Pleiades' and NGC 2516's 1,441 at 0.01 d and 0.01 mag; review V36a); a row with a
-    blank id repeats no row (a blank tells nothing of which star it is: two were called copies by id, review V38);
-    ``abs_g``: the absolute G the height term reads (``--main-sequence``), compared too; one with some id columns
+    blank or placeholder id (:func:`no_id`) repeats no row (it tells nothing of which star it is: two were called
+    copies by id, review V38); ``abs_g``: the absolute G the height term reads (``--main-sequence``), compared too; one with some id columns
     blank compares the others (a mostly empty name beside a full source_id hid every copy, review V39b)."""
     rows = pd.DataFrame({"g": groups, "p": prot, "c": bp_rp0})
     if abs_g is not None:  # the height term reads it: stars of one period and colour at other heights are distinct
         rows["m"] = abs_g
     blank = np.zeros(len(rows), bool)
-    if ids is not None:
+    if ids is not None and ids.shape[1]:
         named = ids.reset_index(drop=True).set_axis(range(ids.shape[1]), axis=1)
-        blank = (named.isna() | named.astype(str).apply(lambda c: c.str.strip() == "")).all(axis=1).to_numpy()
+        # no star's id in any column (blank, '--', 'N/A', HIP 0: no_id, as id_notes reads them)
+        blank = np.all([no_id(named[k], named[k].astype(str).str.strip()) for k in named.columns], axis=0)
         rows = pd.concat([rows, named], axis=1)
     again = rows.duplicated().to_numpy() & ~blank
     return int(again.sum()), int(rows["g"][again].nunique())
