@@ -1,7 +1,7 @@
 """What ``gyroage group-age`` says on stderr of its groups' labels and rows (none changes an age): labels that look
 alike, groups of single rows, rows that repeat another, the group of a file read without ``--by``, groups the
-``--main-sequence`` term never reached, star ids in two groups or twice in one, and one reddening option met by many
-groups.
+``--main-sequence`` term never reached, star ids in two groups or twice in one, one reddening option met by many
+groups, and members left out for a negative reddening.
 
 Split from :mod:`gyroage.core.groups` (which counts the repeats) and :mod:`gyroage.cli` (which says them).
 """
@@ -178,6 +178,28 @@ def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.D
                      f"or colour (in {k} group{'s' if k != 1 else ''}: {shown_groups(shown)}): each row counts as a "
                      "member, narrowing the group's interval")
     return lines
+
+
+def negative_reddening_note(groups: np.ndarray, status: np.ndarray, ebprp: np.ndarray | None,
+                            ebprp_err: np.ndarray | None) -> str | None:
+    """``3 members of 2 groups (A, B) have a negative reddening and are left out ...``: the members (``groups``,
+    their row ``status``) left out as ``invalid_reddening`` because their reddening (``ebprp``, E(BP-RP) as read, and
+    its error) is below 0, as estimate leaves such a star undated. A dust map's -0.01 +- 0.02 is 0 within its error,
+    and the counts of left-out members alone named neither the groups nor the cause. None when there is none."""
+    if ebprp is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        neg = (np.asarray(status) == statuses.INVALID_REDDENING) & (ebprp < 0)
+        near = neg & (ebprp + (np.inf if ebprp_err is None else ebprp_err) >= 0)  # NaN error: not within it
+    n, k = int(neg.sum()), int(near.sum())
+    if not n:
+        return None
+    hit = pd.unique(groups[neg])
+    one, g = n == 1, len(hit)
+    within = ("none" if not k else "it" if one else f"{k} of them") + f" within {'its' if one else 'their'} error of 0"
+    return (f"{n} member{'' if one else 's'} of {g} group{'' if g == 1 else 's'} ({shown_groups(hit)}) "
+            f"{'has' if one else 'have'} a negative reddening and {'is' if one else 'are'} left out as "
+            f"invalid_reddening ({within}): the input's reddening is negative; clip it at 0 where its error allows")
 
 
 def option_note(reddening, frame: pd.DataFrame, source: np.ndarray | None, groups: np.ndarray,

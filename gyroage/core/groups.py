@@ -25,7 +25,15 @@ from gyroage.core.group_flags import (
     member_above,
     poor_fit,
 )
-from gyroage.core.group_notes import WHOLE_TABLE, id_notes, option_note, repeated_rows, unreached_note, warn_group_notes
+from gyroage.core.group_notes import (
+    WHOLE_TABLE,
+    id_notes,
+    negative_reddening_note,
+    option_note,
+    repeated_rows,
+    unreached_note,
+    warn_group_notes,
+)
 from gyroage.core.likelihood import colour_marginal_log_likelihood, colour_spread, spread_rows
 from gyroage.core.main_sequence import MainSequenceTerm, require_term
 from gyroage.core.membership import check_membership, membership_values
@@ -415,7 +423,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     ids = [c for c in dict.fromkeys(io.id_columns(sub.columns)) if c not in (col, membership)]
     named = sub.loc[used, ids] if ids else None
     notes += [*id_notes(groups[used], stars.prot[used], stars.bp_rp0[used], named),
-              option_note(reddening, sub, stars.colour_columns.get("colour_source"), groups, used)]
+              option_note(reddening, sub, stars.colour_columns.get("colour_source"), groups, used),
+              negative_reddening_note(groups, stars.status, stars.ebprp, stars.ebprp_err)]
     return GroupAges(out, left_out, 0 if beyond is None else int((beyond & used).sum()),
                      repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used], named,
                                    None if term is None or stars.abs_g is None else stars.abs_g[used]),

@@ -333,3 +333,42 @@ def test_the_gsp_phot_notes_advice_names_every_gsp_phot_column_to_drop(tmp_path,
     res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-q")
     assert ("; the table's own 'E(B-V)' is read only where 'ebpminrp_gspphot' and 'azero_gspphot' are blank: drop or "
             "rename 'ebpminrp_gspphot' and 'azero_gspphot' to read it") in res.stderr, res.stderr
+
+
+def test_members_left_out_for_a_negative_reddening_are_said_by_group(tmp_path, model):
+    """Review leftover (FW9a, 1): a per-star E(B-V) below 0 within its own error of 0 (-0.01 +- 0.02, a dust map's
+    value) made the member invalid_reddening and dropped it from its group; stderr only counted 'invalid_reddening 2'
+    among the members left out, naming neither the groups nor the cause. One line now names both, and what to do."""
+    a, b = _observed(model, "A", 1, 0.02).assign(ebv=0.02), _observed(model, "B", 2, 0.02).assign(ebv=0.02)
+    a["ebv_err"], b["ebv_err"] = 0.02, 0.02
+    a.loc[a.index[:2], "ebv"] = -0.01  # within its error of 0
+    b.loc[b.index[:1], ["ebv", "ebv_err"]] = [-0.05, 0.01]  # not within it
+    frame = pd.concat([a, b, _observed(model, "C", 3, 0.0).assign(ebv=0.0, ebv_err=0.02)])
+    src = tmp_path / "m.csv"
+    frame.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    text = ("3 members of 2 groups (A, B) have a negative reddening and are left out as invalid_reddening (2 of them "
+            "within their error of 0): the input's reddening is negative; clip it at 0 where its error allows")
+    assert f"group-age: {text}" in res.stderr.splitlines(), res.stderr
+    with pytest.warns(UserWarning) as caught:
+        group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    assert [str(w.message) for w in caught if "negative reddening" in str(w.message)] == [f"gyroage: {text}"]
+    # estimate still gives such a row invalid_reddening; no negative value: nothing said
+    est = run_cli("estimate", str(src), "--grid", "201", "-o", str(tmp_path / "e.csv"), "-q")
+    assert est.returncode == 0, est.stderr
+    assert (pd.read_csv(tmp_path / "e.csv")["status"] == "invalid_reddening").sum() == 3
+    frame.assign(ebv=frame["ebv"].clip(lower=0)).to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0 and "negative reddening" not in res.stderr, res.stderr
+
+
+def test_one_member_left_out_for_a_negative_reddening_is_said_in_the_singular():
+    from gyroage.core.group_notes import negative_reddening_note
+
+    status = np.array(["ok", "invalid_reddening", "invalid_reddening", "invalid_period"], dtype=object)
+    e, err = np.array([0.1, -0.02, np.nan, -0.01]), np.array([0.01, 0.01, 0.01, 0.05])
+    assert negative_reddening_note(np.array(["A", "B", "B", "C"]), status, e, err) == (
+        "1 member of 1 group (B) has a negative reddening and is left out as invalid_reddening (none within its error "
+        "of 0): the input's reddening is negative; clip it at 0 where its error allows")
+    assert negative_reddening_note(np.array(["A", "B", "B", "C"]), status, None, None) is None
