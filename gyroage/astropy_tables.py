@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from gyroage import notices
+from gyroage.columns import is_number
 from gyroage.csv_layout import _read_kinds, _units_and_dashes, rdb_types
 from gyroage.errors import UserError
 from gyroage.files import is_gzip_file
@@ -313,6 +314,8 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
             return "ascii.rst", {"header_rows": ["name", "unit"]}, None
     rule = next((i for i in (1, 2) if i < len(lines) and re.fullmatch(r"[-=]+( +[-=]+)*", lines[i].strip())), None)
     if rule is None:
+        if (names := _commented_header(text)) is not None:  # under a '#' title: astropy's guess took the title
+            return "ascii.commented_header", {"header_start": names}, None
         if len(lines) > 1 and rdb_types(_names(lines[0]), lines[1].split()):  # no star: the rows split on blanks
             return "ascii.basic", {"data_start": 2}, None
         units = _units_row(lines)
@@ -323,6 +326,27 @@ def ascii_layout(src: str, source) -> tuple[str, dict, tuple[str, str] | None]:
                    "position_char": lines[rule].strip()[0]}
         return "ascii.fixed_width_two_line", options, units
     return "ascii.basic", {"data_start": rule + 1}, units
+
+
+def _commented_header(text: str) -> int | None:
+    """Which of ``text``'s ``#`` lines before its first row names the columns, counted among them as astropy's
+    ``commented_header`` counts (blank lines not): the last, when there are two or more (a title, then a commented
+    header, as VizieR and TSV exports write; one alone astropy's guess reads) and it splits on blanks into as many
+    names as the line below has fields, none a number, while that line holds one (data), as the CSV reader decides
+    (:func:`gyroage.csv_layout.header_start`); None otherwise."""
+    comments: list[str] = []
+    for line in text.lstrip("\ufeff").splitlines():
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("#"):
+            comments.append(line)
+            continue
+        if len(comments) < 2:
+            return None
+        names, row = comments[-1].lstrip()[1:].split(), line.split()
+        data = len(names) == len(row) >= 2 and not any(map(is_number, names)) and any(map(is_number, row))
+        return len(comments) - 1 if data else None
+    return None
 
 
 def _content_lines(text: str) -> list[tuple[int, str]]:

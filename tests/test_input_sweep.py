@@ -54,6 +54,23 @@ def test_commented_whitespace_tables_still_go_to_astropy(tmp_path):
     assert [r[0] for r in rows] == ["name", "A", "B"]
 
 
+@pytest.mark.parametrize("name", ["w.txt", "w.dat", "w.csv"])
+@pytest.mark.parametrize("preamble", ["# Table 2: rotation periods of NGC 9999\n", "# Table 2\n#\n\n# by hand\n"])
+def test_a_commented_whitespace_header_under_a_title_line_is_the_header(tmp_path, name, preamble):
+    """Review leftover (FW9a, 2): a '#' header line (VizieR and TSV exports comment theirs) under a '#' title line was
+    refused, 'it has no header line naming its columns': astropy's guess takes the first '#' line for the names. The
+    last '#' line is the header when the line below is data with as many fields, as the CSV reader decides."""
+    (tmp_path / name).write_text(f"{preamble}# name  prot  bp_rp0\nA 25.4 0.82\nB 8 1.1\n")
+    rows = out_rows(invoke(str(tmp_path / name)))
+    assert [r[:3] for r in rows] == [["name", "prot", "bp_rp0"], ["A", "25.4", "0.82"], ["B", "8", "1.1"]]
+    assert [r[-1] for r in rows[1:]] == ["ok", "ok"]
+    # a '#' line of other fields over the data, or over a line of names, is no header: as before
+    (tmp_path / name).write_text("# Title\n# two words\nA 25.4 0.82\nB 8 1.1\n")
+    assert invoke(str(tmp_path / name)).exit_code == 2
+    (tmp_path / name).write_text("# Title\n# a b c\nname prot bp_rp0\nA 25.4 0.82\n")
+    assert [r[:3] for r in out_rows(invoke(str(tmp_path / name)))][0] == ["name", "prot", "bp_rp0"]
+
+
 def test_the_dask_engine_skips_the_same_comment_lines(tmp_path):
     pytest.importorskip("dask.dataframe")
     from gyroage import io as gio
