@@ -351,7 +351,8 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     summaries of :data:`SUMMARY_COLUMNS`, ``age_flags`` (:func:`group_flags`) and ``status``
     (``ok``, ``extrapolated`` or ``no_valid_members``). Rows whose group cell is blank (or NA, nan, --, N/A, null,
     None: :data:`gyroage.io.NA_TOKENS`) are counted in one last
-    row, with an empty group and status ``no_group``: every input row is accounted for.
+    row, with an empty group and status ``no_group``: every input row is accounted for, but a row blank in every
+    column (a spreadsheet's trailing rows), which is no star.
     ``systematic_dex`` (dex) replaces the model's systematic error (by default :func:`default_group_systematic`).
     Colours are read as ``gyroage estimate`` reads them (``reddening``: its ``--ebprp``/``--av``), and their uncertainty beyond the
     training colours' (reddening errors included) is marginalised over as there. With ``main_sequence``, members
@@ -360,6 +361,7 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
     leave-one-cluster-out joint ages were worse with it).
     """
     check_group_options(n_grid, outlier_weight, systematic_dex)  # the prior: group_posterior
+    frame = frame.loc[~_empty_rows(frame)]  # a sheet's trailing ',,,' rows: no star, nor a row without a group
     w = density.outlier_weight if outlier_weight is None else float(outlier_weight)  # the posterior's and the fit's
     col, labels = _group_column(frame, by, label)
     # a blank label, or one that says "no value" (NA, nan, --, N/A, null, None) as in the other columns, is no group
@@ -429,6 +431,20 @@ def run_group_ages(frame, density: FlowDensity, by: str | None, prior: Prior, n_
                      repeated_rows(groups[used], stars.prot[used], stars.bp_rp0[used], named,
                                    None if term is None or stars.abs_g is None else stars.abs_g[used]),
                      tuple(ids), tuple(filter(None, notes)))
+
+
+def _empty_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows blank (missing, or text of blanks) in every column: a spreadsheet's trailing rows saved as ``,,,``."""
+    empty = np.ones(len(frame), dtype=bool)
+    for i in range(frame.shape[1]):
+        if not empty.any():  # a column full of values ends it: one pass over a usual table's first column
+            break
+        col = frame.iloc[:, i]
+        blank = col.isna().to_numpy()
+        if not pd.api.types.is_numeric_dtype(col):
+            blank = blank | col.astype(str).str.strip().eq("").to_numpy()
+        empty &= blank
+    return empty
 
 
 def _group_column(frame: pd.DataFrame, by: str | None, label: str) -> tuple[str, pd.Series]:

@@ -422,3 +422,32 @@ def test_rows_at_other_heights_are_no_repeats_when_the_height_term_reads_them():
     groups, prot, colour = np.array(["A"] * 4), np.full(4, 5.0), np.full(4, 1.2)
     assert repeated_rows(groups, prot, colour) == (3, 1)
     assert repeated_rows(groups, prot, colour, abs_g=np.array([6.0, 7.5, 6.0, np.nan])) == (1, 1)  # the two 6.0s
+
+
+@pytest.mark.parametrize("sep, decimal", [(",", "."), (";", ",")])
+def test_a_spreadsheets_empty_rows_are_no_stars(tmp_path, model, sep, decimal):
+    """Review leftover (FW9a, 3): a sheet saved as CSV with its trailing empty rows (',,,' lines, CRLF, as Excel
+    writes them) came out as a no_group row of group-age's output, an empty group named nothing, and without --by
+    they were members of the file's group that no period dated. A row empty in every column is no star."""
+    members = pd.concat([_members(model, seed=1).assign(cluster="A"), _members(model, seed=2).assign(cluster="B")])
+    text = members.to_csv(index=False, sep=sep, decimal=decimal, lineterminator="\r\n")
+    def tail(n: int) -> str:  # three rows of empty cells, two of blanks
+        return (sep * (n - 1) + "\r\n") * 3 + (sep.join([" "] * n) + "\r\n") * 2
+
+    src = tmp_path / "sheet.csv"
+    src.write_text(text + tail(4))
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201", "-o", str(tmp_path / "o.csv"))
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert out["cluster"].tolist() == ["A", "B"] and out["n_stars"].tolist() == [12, 12], out
+    assert "without a group" not in res.stderr and "left out" not in res.stderr, res.stderr
+    src.write_text(members.drop(columns="cluster").to_csv(index=False, sep=sep, decimal=decimal,
+                                                          lineterminator="\r\n") + tail(3))
+    res = run_cli("group-age", str(src), "--grid", "201", "-o", str(tmp_path / "o.csv"), "-q")
+    assert res.returncode == 0, res.stderr
+    whole = pd.read_csv(tmp_path / "o.csv")
+    assert whole["n_stars"].tolist() == [24] and whole["n_used"].tolist() == [24], whole
+    # the API alike; a row with anything in it (a period without a group) is still counted as a row without a group
+    frame = pd.concat([members, pd.DataFrame([[np.nan] * 4, [np.nan, 5.0, np.nan, np.nan]], columns=members.columns)])
+    got = group_ages(frame, model.density, "cluster", model.default_prior, 201)
+    assert got["status"].tolist() == ["ok", "ok", "no_group"] and got["n_stars"].tolist() == [12, 12, 1], got
