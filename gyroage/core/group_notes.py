@@ -138,13 +138,30 @@ def no_id(cells: pd.Series, text: pd.Series) -> np.ndarray:
             | (number <= 0)).to_numpy()
 
 
+# A star is listed in a few surveys' lists at most; a value on more rows than this, on average, names a group
+MAX_LISTINGS = 5
+# ... and a value on more than two rows names a group when each group holds this many distinct values or fewer (a
+# cluster's name, spelt a way or three), where one of star ids holds its members'
+FEW_NAMES = 3
+
+
+def _names_groups(rows: pd.DataFrame, n_ids: int) -> bool:
+    """Whether an id column's values (``rows``' ``id``, by group ``g``; ``n_ids`` distinct) name groups, not stars:
+    each on more than :data:`MAX_LISTINGS` rows on average, or on more than two with :data:`FEW_NAMES` or fewer
+    distinct values a group. Rows per value alone took every star listed three times (three surveys' periods) for a
+    cluster's name and said nothing, where twice was said; a cluster's name on each of its members' rows (review
+    V65) has few values in each group, ids many."""
+    per_value = len(rows) / n_ids
+    return per_value > MAX_LISTINGS or (per_value > 2 and rows.groupby("g")["id"].nunique().mean() <= FEW_NAMES)
+
+
 def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.DataFrame | None) -> list[str]:
     """What the used rows' id columns ``ids`` (:func:`gyroage.io.id_columns`) tell that :func:`repeated_rows` does
     not: ids in more than one group (two membership lists merged: the star counts in each), and ids listed twice in
     one group with another period or colour (two surveys' periods: each row counts as a star, narrowing the
     interval). Each counted on the id column that finds the most; a blank or placeholder id is no star's
-    (:func:`no_id`), and a column with no more values than groups, or whose values stand on more than two rows each
-    on average, names groups, not stars. ``ids`` None: no line."""
+    (:func:`no_id`), and a column with no more values than groups, or few values a group on many rows each
+    (:func:`_names_groups`), names groups, not stars. ``ids`` None: no line."""
     if ids is None:
         return []
     groups_of, twice = (0, "", []), (0, "", [])
@@ -154,9 +171,7 @@ def id_notes(groups: np.ndarray, prot: np.ndarray, bp_rp0: np.ndarray, ids: pd.D
         keep = ~no_id(cells, text)
         rows = pd.DataFrame({"g": groups, "id": text, "p": prot, "c": bp_rp0})[keep]
         n_ids = rows["id"].nunique()
-        # a group's name ('Name': 'Praesepe'), not a star's: no more values than groups, or each value on more than
-        # two rows on average (a star is in a list or two; a cluster's name on each of its members', review V65)
-        if n_ids <= rows["g"].nunique() or len(rows) > 2 * n_ids:
+        if n_ids <= rows["g"].nunique() or _names_groups(rows, n_ids):
             continue
         per_id = rows.groupby("id", sort=False)["g"].nunique()
         shared = rows[rows["id"].isin(per_id.index[per_id > 1])]

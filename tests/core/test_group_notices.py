@@ -372,3 +372,31 @@ def test_one_member_left_out_for_a_negative_reddening_is_said_in_the_singular():
         "1 member of 1 group (B) has a negative reddening and is left out as invalid_reddening (none within its error "
         "of 0): the input's reddening is negative; clip it at 0 where its error allows")
     assert negative_reddening_note(np.array(["A", "B", "B", "C"]), status, None, None) is None
+
+
+def test_every_star_listed_three_times_is_said_as_twice_is(tmp_path, model):
+    """Review leftover (FW9a, 4): the same source_ids from three surveys, each row its own period, gave no id notice
+    while two surveys did: the guard against a column of cluster names took any column whose values stand on more
+    than two rows each for one. A column of names has few distinct values in each group; one of ids has many."""
+    from gyroage.core.group_notes import id_notes
+
+    a, b = _with_ids(model, "A", 1, 100), _with_ids(model, "B", 2, 200)
+    three = pd.concat([a, b, a.assign(prot=a["prot"] * 1.03), b.assign(prot=b["prot"] * 0.97),
+                       a.assign(prot=a["prot"] * 1.06), b.assign(prot=b["prot"] * 0.94)])
+    src = tmp_path / "m.csv"
+    three.to_csv(src, index=False)
+    res = run_cli("group-age", str(src), "--by", "cluster", "--grid", "201")
+    assert res.returncode == 0, res.stderr
+    assert ("group-age: 24 source_id values repeat within one group with a different period or colour (in 2 groups: "
+            "A, B): each row counts as a member, narrowing the group's interval") in res.stderr.splitlines(), res.stderr
+    # five listings each still ids; a cluster's name, spelt one to three ways, over small clusters binned by age is not
+    rng = np.random.default_rng(7)
+    cluster = np.repeat([f"cl{k}" for k in range(6)], 4)
+    prot, colour = rng.uniform(1, 10, 120), rng.uniform(0.8, 2.0, 120)
+    star = np.tile(np.repeat([f"s{k}" for k in range(24)], 1), 5)
+    assert len(id_notes(np.tile(cluster, 5), prot, colour, pd.DataFrame({"tic": star}))) == 1
+    age_bin = np.where(np.isin(cluster, ["cl0", "cl1", "cl2"]), "young", "old")
+    assert id_notes(age_bin, prot[:24], colour[:24], pd.DataFrame({"Name": cluster})) == []
+    nine = np.repeat([f"cl{k}" for k in range(6)], 9)  # six clusters of 9, each named three ways on 3 rows each
+    named = np.array([f"{c}{'' if k % 3 == 0 else ' ' if k % 3 == 1 else '_'}" for k, c in enumerate(nine)])
+    assert id_notes(nine, prot[:54], colour[:54], pd.DataFrame({"Name": named})) == []
