@@ -173,7 +173,16 @@ def unit_conversion(role: str, name: str, unit) -> Conversion | None:
     else:
         def convert(v):
             return parsed.to(want, v, u.temperature())
-    return Conversion(convert, f"'{name}' from {parsed} to {short}" if parsed != want else None)
+    return Conversion(convert, f"'{name}' from {_unit_name(parsed)} to {short}" if parsed != want else None)
+
+
+def _unit_name(unit) -> str:
+    """``unit`` as a conversion notice names it: a bare scale of 0.01 as ``%`` (astropy writes % to FITS as
+    ``10**-2`` and reads it back as that scale, which named the file's percentages 'from 0.01'), another bare scale
+    as ``units of 0.001``, any other unit as astropy writes it."""
+    if unit.physical_type == "dimensionless" and not unit.bases and unit.scale != 1:
+        return "%" if np.isclose(unit.scale, 0.01) else f"units of {unit.scale:g}"
+    return str(unit)
 
 
 def _unchanged(values: np.ndarray) -> np.ndarray:

@@ -451,3 +451,25 @@ def test_a_spreadsheets_empty_rows_are_no_stars(tmp_path, model, sep, decimal):
     frame = pd.concat([members, pd.DataFrame([[np.nan] * 4, [np.nan, 5.0, np.nan, np.nan]], columns=members.columns)])
     got = group_ages(frame, model.density, "cluster", model.default_prior, 201)
     assert got["status"].tolist() == ["ok", "ok", "no_group"] and got["n_stars"].tolist() == [12, 12, 1], got
+
+
+@pytest.mark.parametrize("unit", ["10**-2", "%", "percent"])
+def test_a_fits_membership_in_percent_is_announced_in_percent(tmp_path, model, unit):
+    """Review leftover (FW9a, 5): astropy writes % to FITS as TUNIT '10**-2' and reads it back as a scale of 0.01, so
+    a FITS percent membership was announced "converted column 'PMem' from 0.01 to fraction", as if the file held
+    values of 0.01: it holds percentages, and says so as the ECSV and CSV ones do."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    p = np.linspace(0.1, 0.95, 12)
+    fractions = tmp_path / "f.csv"
+    _with_membership(model, p).to_csv(fractions, index=False)
+    Table.from_pandas(_with_membership(model, 100 * p)).write(tmp_path / "p.fits")
+    with fits.open(tmp_path / "p.fits", mode="update") as hdul:
+        hdul[1].header[f"TUNIT{hdul[1].columns.names.index('PMem') + 1}"] = unit
+    ref = run_cli("group-age", str(fractions), "--by", "cluster", "--membership", "PMem", "--grid", "201", "-q")
+    res = run_cli("group-age", str(tmp_path / "p.fits"), "--by", "cluster", "--membership", "PMem", "--grid", "201",
+                  "-q")
+    assert res.returncode == 0, res.stderr
+    assert "gyroage: converted column 'PMem' from % to fraction" in res.stderr.splitlines(), res.stderr
+    assert pd.read_csv(StringIO(res.stdout)).equals(pd.read_csv(StringIO(ref.stdout)))
