@@ -182,6 +182,20 @@ def test_a_unit_stays_in_the_renames():
     assert line.endswith("rename it e_BP_RP [mag] (an error) or EBPRP [mag] (the reddening)"), line
 
 
+@pytest.mark.parametrize("unit", ["", " [mag]"])
+def test_a_colour_named_in_parentheses_is_not_doubled_in_the_reddening_it_may_be(unit):
+    """Review leftover (FW9a, 6): a colour named '(BP-RP)' beside 'E_(BP-RP)' and a reddening was refused naming "the
+    reddening E((BP-RP))"; the colour's own parentheses are the reddening's."""
+    text = UPPER.format(red="EBV", v=0.05).replace("BP_RP,E_BP_RP", f"(BP-RP){unit},E_(BP-RP){unit}")
+    for command, by in (("estimate", []), ("group-age", ["--by", "CLUSTER"])):
+        line = one_line_error(invoke_quiet(command, "-", *by, stdin=text))
+        assert line == (f"gyroage: error: 'E_(BP-RP){unit}' may be the error of (BP-RP){unit} (an upper-cased "
+                        f"e_(BP-RP)) or the reddening E(BP-RP), and 'EBV' is a reddening too: rename it "
+                        f"e_(BP-RP){unit} (an error) or E(BPRP){unit} (the reddening)"), line
+        for rename in ("e_(BP-RP)", "E(BPRP)"):  # either renaming is read
+            ok_output(invoke_quiet(command, "-", *by, stdin=text.replace("E_(BP-RP)", rename)))
+
+
 @pytest.mark.parametrize("option", ["--ebv", "--av", "--ebprp"])
 def test_an_e_colour_beside_a_reddening_option_is_refused(option):
     """With --ebv 0.05 the option was passed over on every row and E_BP_RP (0.008, most likely the colour's error)

@@ -241,6 +241,7 @@ def refuse_ambiguous_error(found: dict[str, str], reddening: Reddening | None = 
     other = f"'{given[1]}'" if len(given) > 1 else next(f"--{k}" for k in REDDENING_NAMES
                                                          if getattr(reddening, k) is not None)
     colour = bare.replace("_", "-")
+    colour = colour[1:-1] if colour.startswith("(") and colour.endswith(")") else colour  # '(BP-RP)': E(BP-RP)
     tail = (f" (refused by the names, whatever '{found['bp_rp0']}' holds: renaming one column is all it takes)"
             if "bp_rp0" in found else "")
     raise UserError(f"'{given[0]}' may be the error of {found['bp_rp']} (an upper-cased e_{bare}) or the reddening "
