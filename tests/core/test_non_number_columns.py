@@ -211,3 +211,20 @@ def test_a_flag_column_with_a_unit_given_to_posterior_is_no_number(model, unit):
     assert list(post.status) == ["invalid_colour_err"] * 2
     with pytest.raises(ValueError, match="prot has unit 'K'"):
         model.posterior(prot=table.Column([True, False], unit="K"), bp_rp0=[1.1, 0.82])
+
+
+def test_a_categorical_of_durations_is_read_as_its_durations(model):
+    """``.astype("category")`` of a duration period read as invalid_period where the durations themselves are read in
+    days; a missing cell is read as a NaT is, and outside a period's slots it is no number, as the durations are."""
+    days = pd.to_timedelta([12.0, 25.4], unit="D")
+    cats = {"prot": pd.Series(days).astype("category"), "prot_err": pd.Series(days / 24.4).astype("category")}
+    got = model.estimate(pd.DataFrame({**BASE, **cats}))
+    want = model.estimate(pd.DataFrame({**BASE, "prot": days, "prot_err": days / 24.4}))
+    pd.testing.assert_frame_equal(_ours(got), _ours(want))
+    assert list(got["status"]) == ["ok", "ok"]
+    prot = pd.Series([pd.NaT, days[0]])
+    got = model.estimate(pd.DataFrame({**BASE, "prot": prot.astype("category")}))
+    pd.testing.assert_frame_equal(_ours(got), _ours(model.estimate(pd.DataFrame({**BASE, "prot": prot}))))
+    assert list(got["status"]) == ["invalid_period", "ok"]
+    colour = pd.Series(pd.to_timedelta([1.0, 0.82], unit="D")).astype("category")
+    assert list(model.estimate(pd.DataFrame({**BASE, "bp_rp0": colour}))["status"]) == ["invalid_colour"] * 2
