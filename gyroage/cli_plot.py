@@ -101,7 +101,8 @@ def plot_posterior_cmd(
     # the star is dated as estimate dates it with the same options (its --method is the plot's own)
     density, pri = density_and_prior(model, None, prior, age_min_myr, age_max_myr, prior_mean, prior_sigma,
                                      prior_table)
-    settings = estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, "grid", walkers, max_steps, 1,
+    # its method checked there too, so a wrong one is refused in estimate's words (--method)
+    settings = estimate_settings(density, pri, grid, exact_grid, outlier_weight, seed, method, walkers, max_steps, 1,
                                  reddening, main_sequence)
     # what estimate says of its model (no calibration, stale graphs): the figure's intervals depend on it too
     notes = [*model_notes(density.card, density.onnx_path.parent, uncalibrated=True),

@@ -129,13 +129,16 @@ def first_column(frame: pd.DataFrame, column: str) -> pd.Series:
 
 def numeric(frame: pd.DataFrame, column: str | None, durations: bool = False) -> np.ndarray:
     """A column as float64; text, flags, dates and empty cells become NaN (never an exception); durations in days
-    where the column holds a period or its error (``durations``), else no number, as their text ("1 days") is.
+    where the column holds a period or its error (``durations``), else no number, as their text ("1 days") is; a
+    categorical column of durations as the durations.
 
     A column whose name gives a unit (``Prot [h]``: :func:`gyroage.columns.column_role`) comes in the tool's unit.
     """
     if column is None:
         return np.full(len(frame), np.nan)
     col = first_column(frame, column)
+    if isinstance(col.dtype, pd.CategoricalDtype) and col.dtype.categories.dtype.kind == "m":
+        col = col.astype(col.dtype.categories.dtype)  # .astype("category") of durations: the durations (missing: NaT)
     arrow = str(getattr(col.dtype, "pyarrow_dtype", ""))  # "" unless an arrow-backed column
     if arrow.startswith("decimal"):  # to_numeric fails on them with a null
         # Decimals go through Python's Decimal, as Parquet's reader gives them: float(Decimal) is correctly rounded,

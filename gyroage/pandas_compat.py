@@ -8,7 +8,9 @@ rounded; pandas 3.1 is exact and deprecates ``float_precision``, so neither is u
 
 from __future__ import annotations
 
+import math
 import re
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -57,12 +59,14 @@ def not_number_cells(col: pd.Series) -> np.ndarray:
 
 def to_floats(col) -> np.ndarray:
     """``col`` (a Series, or cells) as float64, as ``pd.to_numeric(col, errors="coerce")``: what is no number NaN,
-    flags, dates and complex numbers too (:func:`no_numbers`, :func:`not_number_cells`), as their text in a CSV is."""
+    flags, dates and complex numbers too (:func:`no_numbers`, :func:`not_number_cells`), as their text in a CSV is;
+    a Fraction as its float, as a Decimal is."""
     col = col if isinstance(col, pd.Series) else pd.Series(col, dtype=object)
     if no_numbers(col.dtype):
         return np.full(len(col), np.nan)
     odd = not_number_cells(col)
     col = col.mask(odd) if odd.any() else col  # masked before to_numeric, which warns of a complex's imaginary part
+    col = _fractions_as_floats(col)
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     if col.dtype.kind not in "fium":
         col, values = _stripped(col, values)
@@ -78,6 +82,32 @@ def to_floats(col) -> np.ndarray:
     values = values.copy()  # to_numpy may give a read-only view of the column
     values[ok] = exact
     return values
+
+
+def _fractions_as_floats(col: pd.Series) -> pd.Series:
+    """``col`` with each ``fractions.Fraction`` cell as its float (correctly rounded, as ``float(Decimal)``):
+    ``pd.to_numeric`` reads a Decimal as a number, but a Fraction as none (a categorical's too)."""
+    given = col
+    if isinstance(col.dtype, pd.CategoricalDtype):  # its categories looked at, then its cells as objects
+        col = col.cat.categories
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in _ONLY_NUMBERS_OR_TEXT:
+        return given  # a CSV's text (checked in C): no Fraction
+    col = given.astype(object) if col is not given else col
+    cells = col.to_numpy(dtype=object)
+    exact = np.fromiter((isinstance(v, Fraction) for v in cells), bool, len(cells))
+    if not exact.any():
+        return given
+    cells = cells.copy()
+    cells[exact] = [_float(v) for v in cells[exact]]
+    return pd.Series(cells, index=col.index, dtype=object)
+
+
+def _float(value: Fraction) -> float:
+    """``float(value)``, or an infinity beyond float64 (a Decimal's float is; a Fraction's raises OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _stripped(col: pd.Series, values: np.ndarray) -> tuple[pd.Series, np.ndarray]:

@@ -16,17 +16,18 @@ import pandas as pd
 from gyroage import notices
 from gyroage.columns import COLUMN_KINDS, KINDS, OPTION_KINDS, column_role, percent_base
 from gyroage.errors import UserError
-from gyroage.pandas_compat import to_floats
+from gyroage.pandas_compat import no_numbers, to_floats
 
 
 def convert_units(table, roles: dict[str, str]) -> None:
     """Every column the tool reads to the tool's unit, in place, from the unit it carries (:data:`COLUMN_KINDS`).
 
     ``roles`` maps canonical names (:data:`gyroage.io.ALIASES`) to column names. A column without a unit, or
-    a dimensionless one, is taken as it is. Periods go to days, colours, magnitudes, reddenings and extinctions
-    (and their errors) to mag, parallaxes to mas, temperatures to K (an error in deg_C is a difference: as
-    in K). A unit that cannot be converted, or a logarithmic one, is refused in one line, as is a column holding an
-    array a row. The conversions are logged on stderr, in one line.
+    a dimensionless one, is taken as it is, as is a column of flags (no number in any unit; its unit checked).
+    Periods go to days, colours, magnitudes, reddenings and extinctions (and their errors) to mag, parallaxes to
+    mas, temperatures to K (an error in deg_C is a difference: as in K). A unit that cannot be converted, or a
+    logarithmic one, is refused in one line, as is a column holding an array a row. The conversions are logged on
+    stderr, in one line.
     """
     done = []
     for role, name in roles.items():
@@ -36,7 +37,7 @@ def convert_units(table, roles: dict[str, str]) -> None:
             raise UserError(f"column '{name}' holds an array of {per_row} values a row (a FITS repeat count or TDIM, a "
                             "VOTable arraysize): gyroage reads one value a star; give it as a column of its own")
         conversion = unit_conversion(role, name, col.unit)
-        if conversion is None:
+        if conversion is None or no_numbers(col.dtype):  # a flag in hours is still no number, not 1/24 d
             continue
         convert, note = conversion
         if note:
@@ -58,13 +59,13 @@ def convert_frame_units(frame: pd.DataFrame, units: list[tuple[str, str, str]]) 
     A column of numbers is converted as a FITS column is (missing cells NaN). A column of text stays text: the cells
     that are numbers are converted (written back as Python's shortest repr of the value to 15 significant digits, so
     2.4 h is 0.1, not the float error 0.09999999999999999), the others (a bad value, a missing-value token) are kept
-    as they are, so each row keeps its status; a column already in the tool's unit (``d``, ``mag``) is left as it
-    came. Refusals as in :func:`convert_units`. ``frame`` itself is left alone.
+    as they are, so each row keeps its status; a column already in the tool's unit (``d``, ``mag``), or of flags, is
+    left as it came. Refusals as in :func:`convert_units`. ``frame`` itself is left alone.
     """
     notes, original = [], frame
     for name, role, unit in units:
         conversion = unit_conversion(role, name, unit)
-        if conversion is None:
+        if conversion is None or no_numbers(frame[name].dtype):  # a flag in hours: no number, as without a unit
             continue
         convert, note = conversion
         if note:

@@ -331,3 +331,16 @@ def test_plot_posterior_refuses_sampler_options_without_mcmc_as_estimate_does(tm
     ok = CliRunner().invoke(app, ["plot", "posterior", str(csv), *options, "--method", "mcmc", "-q", "-o",
                                   str(tmp_path / "m.svg")])
     assert ok.exit_code == 0, ok.output
+
+
+@pytest.mark.parametrize("method", ["foo", "MCMC"])
+def test_plot_posterior_refuses_an_unknown_method_in_estimates_words(tmp_path, method):
+    """plot posterior --method foo said "unknown method 'foo'" where estimate says "unknown --method 'foo'": the
+    plot's settings are estimate's (cli_options.estimate_settings), its method checked there as estimate's is."""
+    csv = tmp_path / "sun.csv"
+    csv.write_text("name,prot,bp_rp0\nSun,25.4,0.82\n")
+    est = CliRunner().invoke(app, ["estimate", str(csv), "--method", method])
+    res = CliRunner().invoke(app, ["plot", "posterior", str(csv), "--method", method, "-o", str(tmp_path / "w.svg")])
+    assert est.exit_code == 2 and res.exit_code == 2, res.output
+    assert res.stderr.strip() == est.stderr.strip() == f"gyroage: error: unknown --method '{method}' (choose grid or mcmc)"
+    assert not (tmp_path / "w.svg").exists()

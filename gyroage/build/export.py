@@ -221,11 +221,35 @@ def same_flow(model: ConditionalFlow, checkpoint: Path, card: ModelCard, model_d
                         f"{graph} {why} and the card records no checkpoint SHA-256; restore {DENSITY_FILE} (the "
                         "card's files record its SHA-256), or, if you know the flow is the card's: gyroage export "
                         f"--rebuild --trust-checkpoint --out {model_dir}")
-    if worst is None:
+    if worst is None:  # what the checkpoint records of itself can still be checked: only its weights are trusted
+        differs = recorded_difference(model, card)
+        if differs is not None:
+            raise UserError(f"{checkpoint} is not the flow the card in {model_dir} was exported from (its {differs} "
+                            "and the card's disagree; --trust-checkpoint vouches only for what cannot be checked): "
+                            f"{redo}")
         import sys
 
-        print(f"gyroage: note: {graph} {why}: {checkpoint} is taken as the card's flow, as --trust-checkpoint says",
-              file=sys.stderr)
+        print(f"gyroage: note: {graph} {why}: {checkpoint} is taken as the card's flow, as --trust-checkpoint says "
+              "(its flow settings and normalisation are the card's, its weights taken on trust)", file=sys.stderr)
     elif not worst <= PARITY_TOLERANCE:
         raise UserError(f"{checkpoint} is not the flow the card in {model_dir} was exported from (its log density "
                         f"differs from {DENSITY_FILE}'s by up to {worst:.3g}): {redo}")
+
+
+def recorded_difference(model: ConditionalFlow, card: ModelCard) -> str | None:
+    """What ``model`` (a checkpoint) records of itself that is not its ``card``'s: ``"flow settings"`` (``card.flow``,
+    read as :class:`FlowConfig` reads it, defaults filled), ``"normalisation"`` (``card.normalisation``), or ``None``.
+
+    Another run's flow has its own normalisation (its catalogue's means and spreads) or settings; the weights alone
+    are what no record can check."""
+    try:
+        flow = FlowConfig(**card.flow).to_dict()
+    except (TypeError, ValueError):  # settings the checkpoint, which loaded, cannot have
+        flow = None
+    if flow != model.config.to_dict():
+        return "flow settings"
+    norm = card.normalisation
+    if set(norm) != set(model.norm) or any(not math.isclose(float(norm[k]), float(model.norm[k]), rel_tol=1e-12)
+                                           for k in norm):
+        return "normalisation"
+    return None

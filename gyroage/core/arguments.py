@@ -127,6 +127,9 @@ def in_units(values, unit, name: str) -> np.ndarray:
     a = np.asarray(getattr(values, "value", values))
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} carries the unit '{unit}' but holds no numbers")
+    if a.dtype.kind == "b":  # a flag is no number in any unit (True is no 1 h): its unit checked, its cells kept
+        in_units(np.zeros(0), unit, name)
+        return a
     a = a.astype(float)
     if name == "age_myr":
         import astropy.units as u

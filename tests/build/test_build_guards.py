@@ -710,3 +710,33 @@ def test_a_parquet_catalogue_with_boolean_flags_and_a_duration_period_is_read(tm
     np.testing.assert_allclose(got["Prot"].to_numpy(float), want["Prot"].to_numpy(float), rtol=1e-12)
     for flag in ("cmd_exclude", "dered_exclude", "phot_exclude"):
         assert got[flag].tolist() == want[flag].tolist()
+
+
+@pytest.mark.parametrize("differs", ["normalisation", "flow settings"])
+def test_trust_checkpoint_still_refuses_a_flow_whose_recorded_settings_are_not_the_cards(exported, tmp_path, differs):
+    """--trust-checkpoint took any gyroage-flow.pt where nothing could be checked (no SHA-256 recorded, the density
+    graph missing), exit 0, and wrote another run's graphs under the card, its normalisation and flow settings kept
+    (review FW9b, 5). What the checkpoint records of itself is checked against the card even then; only its weights
+    are taken on trust, and the note says so."""
+    card_path = exported / "gyroage-model.json"
+    card = json.loads(card_path.read_text())
+    card["training"].pop("checkpoint_sha256")
+    card_path.write_text(json.dumps(card))
+    (exported / "gyroage-density.onnx").unlink()
+    before = card_path.read_bytes()
+    other, settings = tmp_path / "other", {**FAST, "flow": {"tail_bound": 3.0}} if differs == "flow settings" else FAST
+    cat = toy_catalogue(tmp_path / "cat.csv", ages_myr=(50.0, 500.0, 2000.0) if differs == "normalisation" else
+                        (30.0, 300.0, 3000.0))
+    res = cli("train", "--catalogue", str(cat), "--out", str(other), "--config", str(write_config(tmp_path, settings)),
+              "-q")
+    assert res.exit_code == 0, res.output
+    own = (exported / "gyroage-flow.pt").read_bytes()
+    shutil.copyfile(other / "flow.pt", exported / "gyroage-flow.pt")
+    res = cli("export", "--rebuild", "--trust-checkpoint", "--out", str(exported))
+    one_line_error(res, f"{exported / 'gyroage-flow.pt'} is not the flow the card in {exported} was exported from",
+                   f"its {differs} and the card's disagree", "gyroage export --checkpoint RUN --out NEW_DIR")
+    assert card_path.read_bytes() == before and not (exported / "gyroage-density.onnx").exists()
+    (exported / "gyroage-flow.pt").write_bytes(own)  # its own flow: trusted, and the note says what was not checked
+    res = cli("export", "--rebuild", "--trust-checkpoint", "--out", str(exported))
+    assert res.exit_code == 0, res.output
+    assert "its flow settings and normalisation are the card's, its weights taken on trust" in res.stderr

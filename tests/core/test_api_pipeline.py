@@ -374,3 +374,25 @@ def test_two_columns_with_one_label_are_told_apart_by_position(model):
     assert duplicate_notes(["prot", "period", "bp_rp0", "prot"]) == [
         "several columns are prot: using 'prot' (column 1), ignoring 'period', 'prot' (column 4)"]
     assert duplicate_notes(["period", "Prot"]) == ["several columns are prot: using 'period', ignoring 'Prot'"]
+
+
+def test_fractions_are_read_as_decimals_are(model):
+    """A column or list of ``fractions.Fraction`` read as no number (invalid_period, invalid_colour) where the same
+    values as ``decimal.Decimal`` are numbers: both are exact rationals, read as their correctly rounded floats."""
+    import decimal
+    from fractions import Fraction
+
+    fractions = {"prot": [Fraction(12), Fraction(127, 5)], "bp_rp0": [Fraction(11, 10), Fraction(41, 50)]}
+    decimals = {"prot": [decimal.Decimal("12"), decimal.Decimal("25.4")],
+                "bp_rp0": [decimal.Decimal("1.1"), decimal.Decimal("0.82")]}
+    want = model.estimate(pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in decimals.items()}))
+    assert list(want["status"]) == ["ok", "ok"]
+    for frame in (pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in fractions.items()}),
+                  pd.DataFrame({k: pd.Series(v, dtype=object).astype("category") for k, v in fractions.items()})):
+        pd.testing.assert_frame_equal(model.estimate(frame).drop(columns=["prot", "bp_rp0"]),
+                                      want.drop(columns=["prot", "bp_rp0"]))
+    got, alone = model.posterior(**fractions).summaries(), model.posterior(**decimals).summaries()
+    for key in alone:
+        np.testing.assert_array_equal(got[key], alone[key], err_msg=key)
+    beyond = model.posterior(prot=[Fraction(10**400), Fraction(12)], bp_rp0=[1.1, 1.1])
+    assert list(beyond.status) == ["invalid_period", "ok"]  # as Decimal("1e400"): inf, no traceback

@@ -172,3 +172,59 @@ def test_a_date_array_of_any_unit_is_no_number(model, unit):
     assert list(post.status) == ["invalid_period"] * 2
     post = model.posterior(prot=[12.0, 12.0], bp_rp0=[1.1, 1.1], bp_rp0_err=dates)
     assert list(post.status) == ["invalid_colour_err", "ok"]  # NaT: not given
+
+
+@pytest.mark.parametrize(("slot", "unit", "status"), [("prot", "h", "invalid_period"), ("prot", "d", "invalid_period"),
+                                                      ("bp_rp0_err", "mmag", "invalid_colour_err")])
+def test_a_flag_column_with_a_unit_is_no_number(model, slot, unit, status):
+    """A bool column carrying a unit was converted as numbers: True in hours a 1/24-day period dated (448 Myr,
+    extrapolated), True in mmag a 0.001 mag colour error dated ok; without a unit, or in d, it is no number."""
+    table = pytest.importorskip("astropy.table")
+    given = {"prot": [12.0, 25.4], "bp_rp0": [1.1, 0.82], "bp_rp0_err": [0.02, 0.02], slot: np.array([True, False])}
+    got = model.estimate(table.Table(given, units={slot: unit}))
+    assert list(got["status"]) == [status, status]
+    assert got["age_p50_myr"].isna().all()
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".ecsv", ".parquet"])
+def test_a_flag_column_with_a_unit_in_a_file_is_no_number(tmp_path, suffix):
+    """As :func:`test_a_flag_column_with_a_unit_is_no_number`, through a file's units (FITS TUNIT, ECSV, Parquet
+    metadata), which the command line converts in two places (astropy's tables, a Parquet file's chunks)."""
+    table = pytest.importorskip("astropy.table")
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    path = tmp_path / f"flags{suffix}"
+    table.Table({"prot": np.array([True, False]), "bp_rp0": [1.1, 0.82]}, units={"prot": "h"}).write(path)
+    res = run_cli("estimate", str(path), "-q", "-o", str(tmp_path / "out.csv"))
+    assert res.returncode == 0, res.stderr
+    assert list(pd.read_csv(tmp_path / "out.csv")["status"]) == ["invalid_period"] * 2
+
+
+@pytest.mark.parametrize("unit", ["h", "d"])
+def test_a_flag_column_with_a_unit_given_to_posterior_is_no_number(model, unit):
+    """A bool ``Column`` with a unit was converted as numbers (True a 1-hour, or 1-day, period dated extrapolated),
+    where a bool array is no period; its unit is still checked."""
+    table = pytest.importorskip("astropy.table")
+    post = model.posterior(prot=table.Column([True, False], unit=unit), bp_rp0=[1.1, 0.82])
+    assert list(post.status) == ["invalid_period"] * 2
+    post = model.posterior(prot=[12.0, 25.4], bp_rp0=[1.1, 0.82], bp_rp0_err=table.Column([True, False], unit="mmag"))
+    assert list(post.status) == ["invalid_colour_err"] * 2
+    with pytest.raises(ValueError, match="prot has unit 'K'"):
+        model.posterior(prot=table.Column([True, False], unit="K"), bp_rp0=[1.1, 0.82])
+
+
+def test_a_categorical_of_durations_is_read_as_its_durations(model):
+    """``.astype("category")`` of a duration period read as invalid_period where the durations themselves are read in
+    days; a missing cell is read as a NaT is, and outside a period's slots it is no number, as the durations are."""
+    days = pd.to_timedelta([12.0, 25.4], unit="D")
+    cats = {"prot": pd.Series(days).astype("category"), "prot_err": pd.Series(days / 24.4).astype("category")}
+    got = model.estimate(pd.DataFrame({**BASE, **cats}))
+    want = model.estimate(pd.DataFrame({**BASE, "prot": days, "prot_err": days / 24.4}))
+    pd.testing.assert_frame_equal(_ours(got), _ours(want))
+    assert list(got["status"]) == ["ok", "ok"]
+    prot = pd.Series([pd.NaT, days[0]])
+    got = model.estimate(pd.DataFrame({**BASE, "prot": prot.astype("category")}))
+    pd.testing.assert_frame_equal(_ours(got), _ours(model.estimate(pd.DataFrame({**BASE, "prot": prot}))))
+    assert list(got["status"]) == ["invalid_period", "ok"]
+    colour = pd.Series(pd.to_timedelta([1.0, 0.82], unit="D")).astype("category")
+    assert list(model.estimate(pd.DataFrame({**BASE, "bp_rp0": colour}))["status"]) == ["invalid_colour"] * 2
