@@ -251,8 +251,8 @@ class AgeModel:
                        check_domain: bool = True, *, ebprp_err=None) -> np.ndarray:
         """log p(log10 Prot | age, colour, colour error) per dex of period, of the inputs' broadcast shape (at least 1-d).
 
-        The likelihood ``gyroage estimate``'s grid posterior uses for a star without magnitudes (before prior and
-        calibration; with an absolute G and the card's main-sequence term, estimate and :meth:`posterior` also
+        The likelihood ``gyroage estimate``'s grid posterior uses for a star without magnitudes or ``prot_err`` (before
+        prior and calibration; with an absolute G and the card's main-sequence term, estimate and :meth:`posterior` also
         multiply in the height term, which this leaves out): the flow averaged
         over the true colour, a Gaussian of the colour error beyond the training colours' (the card's
         ``default_bp_rp0_err``) with the reddening error ``ebprp_err`` (mag) in quadrature

@@ -44,8 +44,9 @@ MIN_EFFECTIVE = 1000
 # where the grid's likelihood, its own mass at 1-5 Myr, gives 2.8: 1e-5-1e-4 samples per bin under the grid's
 # posterior. A narrow prior off the likelihood's peak (0.01-0.02 dex at 1 Gyr on a 33 d star at 1.15 mag) lies in
 # kernel tails too, at 0.2-0.6 samples per bin (0.2-4 over such example stars), and the chain resolves it (within
-# 0.001 dex of a 2,001-point grid); a period error (prot_err, which the grid does not use) only widens the chain:
-# 45-165 per bin (FW2). 2 samples per bin sent 375 of 3,600 chains within 0.03 dex of that grid to the grid's.
+# 0.001 dex of a 2,001-point grid); a period error only widens the chain: 45-165 per bin (FW2, measured when the grid
+# ignored prot_err; it averages over it now). 2 samples per bin sent 375 of 3,600 chains within 0.03 dex of that grid
+# to the grid's.
 MIN_VISITS = 0.05
 MAX_UNVISITED = 0.02
 

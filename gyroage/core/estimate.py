@@ -20,9 +20,10 @@ from gyroage.core.chain_summary import MAX_UNVISITED, grid_samples, unvisited_ma
 from gyroage.core.colours import MAX_COLOUR_SIGMA, Reddening, excess_colour_sigma
 from gyroage.core.density import FlowDensity, as_density, check_outlier_weight, underflow_ignored
 from gyroage.core.domain import SequenceDomain, star_flags, with_flag
-from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood, colour_spread
+from gyroage.core.likelihood import REFINE_TOL, colour_spread
 from gyroage.core.main_sequence import AboveFlag, MainSequenceTerm, require_term
 from gyroage.core.mcmc_target import StarInputs
+from gyroage.core.period_nodes import period_marginal_log_likelihood, period_sigma
 from gyroage.core.posterior import (
     SUMMARY_COLUMNS,
     beyond_prior_bounds,
@@ -269,7 +270,8 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
     term = main_sequence_term(density, settings, stars)
     abs_g, abs_g_err = _rows(stars.abs_g, ok), _rows(stars.abs_g_err, ok)
     summaries, grid, pdf = _grid_blocks(density, settings, lp, colour, stars.bp_rp0_err[ok], prior_mean, prior_sigma,
-                                        colour_sigma, lo, hi, keep, abs_g, term, abs_g_err)
+                                        colour_sigma, lo, hi, keep, abs_g, term, abs_g_err,
+                                        period_sigma(stars.prot[ok], stars.prot_err[ok]))
     beyond = summaries.pop("_beyond")
     flags, extrapolated = age_flags(stars, ok, density.card, term, domain, summaries["p_outlier"],
                                     summaries["age_p50_myr"], summaries.pop("_age_outside"), summaries["age_map_myr"],
@@ -278,7 +280,7 @@ def grid_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensi
 
 
 def beyond_prior_bound(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err,
-                       colour_sigma, term: MainSequenceTerm | None, abs_g, abs_g_err) -> np.ndarray:
+                       colour_sigma, term: MainSequenceTerm | None, abs_g, abs_g_err, prot_sigma=None) -> np.ndarray:
     """Per star, whether most of its likelihood (the flow's, and the height term's where it applies; flat in log age
     over the card's grid) lies beyond a bound of the prior (``--age-min-myr``, ``--age-max-myr``), or its maximum does:
     its posterior then piles against the bound, which sets its age (review D: 27 of 280 FGK stars went from
@@ -290,8 +292,8 @@ def beyond_prior_bound(density: FlowDensity, settings: EstimateSettings, log10_p
         return np.zeros(len(log10_prot), dtype=bool)
 
     def log_likelihood(ages: np.ndarray) -> np.ndarray:
-        ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, ages, colour_sigma,
-                                            refine_tol=settings.refine_tol).astype(np.float64)
+        ll = period_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, ages, colour_sigma,
+                                            settings.refine_tol, prot_sigma).astype(np.float64)
         if term is not None:
             ll = ll + term.log_likelihood(bp_rp0, abs_g, ages, abs_g_err)
         return ll
@@ -342,7 +344,7 @@ def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDens
                        main_sequence_calibration=Calibration.from_dict(density.card.main_sequence.get("calibration")),
                        n_grid=settings.n_grid, rows=rows, flat=flat)
     # a chain of the likelihood alone (a prior not flat: res.visits has columns) that never went where the grid's
-    # posterior lies; not one whose ages differ from the grid's, which ignores prot_err (a period error widens the chain)
+    # posterior lies; not one whose ages merely differ from the grid's (which averages over prot_err as the chain does)
     few = np.zeros(len(lp), dtype=bool) if grid is None else (
         res.few_inside | (unvisited_mass(res.visits, grid.pdf, grid.grid) > MAX_UNVISITED))
     values = {k: np.where(few, grid.values[k], v) if few.any() else v for k, v in res.summaries.items()}
@@ -386,7 +388,7 @@ def block_size(n: int) -> int:
 def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, bp_rp0, bp_rp0_err, prior_mean,
                  prior_sigma, colour_sigma, age_lo, age_hi, keep: bool, abs_g=None,
                  term: MainSequenceTerm | None = None,
-                 abs_g_err=None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+                 abs_g_err=None, prot_sigma=None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
     """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of at most ``GRID_BLOCK``."""
     n = len(log10_prot)
     size = block_size(n)
@@ -402,13 +404,14 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
         post = grid_posterior(flow, cut(log10_prot, i), cut(bp_rp0, i), cut(bp_rp0_err, i), settings.prior,
                               settings.n_grid, settings.outlier_weight, cut(prior_mean, i), cut(prior_sigma, i),
                               settings.refine_tol, cut(colour_sigma, i), calibration, term, cut(abs_g, i),
-                              term_calibration, cut(abs_g_err, i))
+                              term_calibration, cut(abs_g_err, i), cut(prot_sigma, i))
         summ = post.summaries()
         summ["p_outlier"] = post.p_outlier
         summ["_age_outside"] = post.mass_outside(cut(age_lo, i), cut(age_hi, i))
         # in the block, so on its thread: run alone after the grid, it added ~70% to a bounded run's wall time
         summ["_beyond"] = beyond_prior_bound(flow, settings, cut(log10_prot, i), cut(bp_rp0, i), cut(bp_rp0_err, i),
-                                             cut(colour_sigma, i), term, cut(abs_g, i), cut(abs_g_err, i))
+                                             cut(colour_sigma, i), term, cut(abs_g, i), cut(abs_g_err, i),
+                                             cut(prot_sigma, i))
         return summ, post.grid, (post.pdf if keep else None)
 
     if parallel:

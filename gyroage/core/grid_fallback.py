@@ -1,9 +1,10 @@
 """The end-of-run line of ``estimate --method mcmc``'s stars that took the grid's posterior (age_flags
-``grid_posterior``) although their rows give a period error, which the grid's posterior leaves out.
+``grid_posterior``) although their rows give a period error.
 
 Under ``--prior uniform_age`` 82 of the 200 example stars with 10% or 30% period errors took it (seed 1, 16
-walkers); at 30% their medians moved 0.13 dex (median, up to 0.95 dex) from their own chains', younger on average
-(V38). Only the per-row flag said so.
+walkers); at 30% their medians moved 0.13 dex (median, up to 0.95 dex) from their own chains', younger on average,
+while the grid ignored the period error (V38); it averages over it now (gyroage.core.period_nodes), as the chain does,
+so the line says only which posterior they took.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ def grid_error_note(counts: Iterable[int], said: str | None = None, walkers: int
                   f"SamplerSettings(n_walkers={WALKERS_THAT_KEEP})")
     if said is not None:
         return (f"{said}; {k} of the stars that took it {'have' if many else 'has'} a period error, which that grid "
-                f"ignores ({advice})")
+                f"averages over as the chain does ({advice})")
     return (f"{k} star{'s' if many else ''} with a period error took the grid's posterior (age_flags "
-            f"{GRID_POSTERIOR}), which ignores prot_err: {'their intervals leave' if many else 'its interval leaves'}"
-            f" it out ({advice})")
+            f"{GRID_POSTERIOR}), which averages over prot_err as the chain does ({advice})")

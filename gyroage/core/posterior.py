@@ -14,8 +14,9 @@ import numpy as np
 
 from gyroage.core.density import FlowDensity
 from gyroage.core.grid_cdf import QUANTILES, cdf, cdf_quantiles, trapezoid
-from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_likelihood
+from gyroage.core.likelihood import REFINE_TOL
 from gyroage.core.main_sequence import MainSequenceTerm
+from gyroage.core.period_nodes import period_marginal_log_likelihood
 from gyroage.core.priors import Prior
 from gyroage.files import atomic_path
 
@@ -133,7 +134,7 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
                    refine_tol: float | None = REFINE_TOL, colour_sigma=None,
                    calibration: PdfTransform | None = None, main_sequence: MainSequenceTerm | None = None,
                    abs_g=None, main_sequence_calibration: PdfTransform | None = None,
-                   abs_g_err=None) -> GridPosterior:
+                   abs_g_err=None, period_sigma=None) -> GridPosterior:
     """Per-star grid posteriors of sequence members, and each star's outlier probability.
 
     The age posterior is flow likelihood x prior: the star as a member of the
@@ -152,7 +153,8 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     of ``calibration``.
     """
     grid = age_grid(prior.log10_age_min, prior.log10_age_max, n_grid)
-    ll = colour_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol)
+    ll = period_marginal_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, colour_sigma, refine_tol,
+                                        period_sigma)
     log_prior = base_prior = grid_log_prior(prior, grid, prior_mean, prior_sigma)
     prior_log_norm = normalise_with_log_norm(log_prior, grid)[1]
     informed, term_ll = None, 0.0
@@ -168,8 +170,8 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     pdf, log_norm = normalise_with_log_norm(ll + log_prior, grid)
     if calibration is not None or main_sequence_calibration is not None:
         colour = np.asarray(bp_rp0, dtype=np.float64)
-        over = over_model_grid(grid, density.card.age_grid, ll, lambda a: colour_marginal_log_likelihood(
-            density, log10_prot, bp_rp0, bp_rp0_err, a, colour_sigma, refine_tol))
+        over = over_model_grid(grid, density.card.age_grid, ll, lambda a: period_marginal_log_likelihood(
+            density, log10_prot, bp_rp0, bp_rp0_err, a, colour_sigma, refine_tol, period_sigma))
         if over is not None:  # bounds inside the model's grid: calibrate the likelihood over all of it
             full, like, inside = over
             like = like.astype(np.float64)
