@@ -27,13 +27,14 @@ from gyroage.core.likelihood import (
 # period spread at fixed colour and age is 0.04-0.05 dex at its narrowest (1.2-1.8 mag, 0.6-3 Gyr), so an error below
 # the first bound (1.2% in period) widens it by under 1% and is left out (the likelihood is then the one-node grid's).
 PERIOD_NODE_TIERS = ((0.005, 1), (0.02, 3), (0.035, 5))
-# Evenly spaced nodes over +-3.5 sd (tier_nodes) at most this far apart (dex), under the flow's narrowest spread, up to
-# MAX_PERIOD_NODES (a 0.3-dex, 70% error; wider ones' nodes spread out). Against 401 evenly spaced nodes (1,200 stars,
-# 2-50% errors): p16-p84 0.02 dex apart missed by at most 0.006 dex, 0.04 by 0.009, 0.06 by 0.019; p2.5 on a flat
-# young tail 0.02, 0.07 (one star) and more; three Gauss-Hermite nodes up to 0.03 dex missed p16-p84 by 0.012, five
-# up to 0.045 by 0.027.
+# Evenly spaced nodes over +-3.5 sd (cut at the trained periods, as the MCMC's chains are) at most this far apart
+# (dex), under the flow's narrowest spread. Against 401 evenly spaced nodes (1,200 stars, 2-50% errors): p16-p84 0.02
+# dex apart missed by at most 0.006 dex, 0.04 by 0.009, 0.06 by 0.019; p2.5 on a flat young tail 0.02, 0.07 (one star)
+# and more; three Gauss-Hermite nodes up to 0.03 dex missed p16-p84 by 0.012, five up to 0.045 by 0.027.
 PERIOD_NODE_SPACING = 0.04
-MAX_PERIOD_NODES = 55
+EVEN_SPAN = 3.5
+# the most nodes a star takes: the trained periods' whole range (3.88 dex for the shipped model) at the spacing above
+MAX_PERIOD_NODES = 99
 
 
 def period_sigma(prot, prot_err) -> np.ndarray:
@@ -42,19 +43,32 @@ def period_sigma(prot, prot_err) -> np.ndarray:
     prot, err = (np.asarray(a, dtype=float) for a in (prot, prot_err))
     with np.errstate(divide="ignore", invalid="ignore"):
         sig = err / (prot * np.log(10.0))
-    return np.where(np.isfinite(sig) & (sig > 0), sig, 0.0)
+    # an error too large for a float (prot_err / Prot overflowing) spreads the nodes over every trained period
+    return np.where(sig > 0, sig, 0.0)
 
 
-def node_count(sigma: np.ndarray) -> np.ndarray:
+def node_window(log10_prot, sigma, card) -> tuple[np.ndarray, np.ndarray]:
+    """Per star, the log10 periods (lo, hi) the evenly spaced nodes span: +-:data:`EVEN_SPAN` sd about the observed
+    period, cut at the trained periods (the card's ``domain.log10_prot``), where the MCMC's chains stop."""
+    y_lo, y_hi = card.domain["log10_prot"]
+    y, sigma = (np.asarray(a, dtype=float) for a in (log10_prot, sigma))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.maximum(y - EVEN_SPAN * sigma, y_lo), np.minimum(y + EVEN_SPAN * sigma, y_hi)
+
+
+def node_count(sigma: np.ndarray, width: np.ndarray | None = None) -> np.ndarray:
     """Nodes per star for its period sd ``sigma`` (dex): the Gauss-Hermite tiers', then an odd number of evenly
-    spaced nodes at most :data:`PERIOD_NODE_SPACING` apart over +-3.5 sd (at least 7)."""
+    spaced nodes at most :data:`PERIOD_NODE_SPACING` apart over ``width`` (dex; default 2 x :data:`EVEN_SPAN` sd),
+    at least 7 and at most :data:`MAX_PERIOD_NODES`; one where the width is not above 0 (no trained period near)."""
     sigma = np.asarray(sigma, dtype=float)
+    width = 2 * EVEN_SPAN * sigma if width is None else np.broadcast_to(np.asarray(width, dtype=float), sigma.shape)
     bounds, counts = zip(*PERIOD_NODE_TIERS)
     tier = np.searchsorted(bounds, sigma, side="left")
     n = np.asarray(counts + (0,))[np.minimum(tier, len(counts))]
     wide = tier >= len(counts)
-    even = 2 * np.ceil(3.5 * sigma[wide] / PERIOD_NODE_SPACING).astype(int) + 1
-    n[wide] = np.clip(even, 7, MAX_PERIOD_NODES)
+    with np.errstate(invalid="ignore", over="ignore"):
+        steps = np.ceil(np.minimum(width[wide], 1e6) / (2 * PERIOD_NODE_SPACING))
+    n[wide] = np.where(steps > 0, np.clip(2 * steps + 1, 7, MAX_PERIOD_NODES), 1).astype(int)
     return n
 
 
@@ -66,13 +80,15 @@ def period_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
 
     log L(x) = log sum_k w_k L_c(log10 Prot + sqrt(2) sigma t_k | x), L_c the colour-marginal likelihood
     (:func:`colour_marginal_log_likelihood`), t_k and w_k / sqrt(pi) :func:`tier_nodes`' for :func:`node_count`'s
-    nodes. Stars with one node get exactly the colour-marginal likelihood. Nodes are not cut at the trained periods
-    (the flow is evaluated there as at any period), where the MCMC's chains stop.
+    nodes. Stars with one node get exactly the colour-marginal likelihood. The evenly spaced nodes (errors above 8%)
+    are cut at the trained periods, where the MCMC's chains stop, so an error wider than them all leaves the age to
+    the prior; the Gauss-Hermite nodes' (within 0.07 dex of the observed period) are not.
     """
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
     n = colour.size
     sig = np.zeros(n) if period_sigma is None else np.broadcast_to(np.asarray(period_sigma, dtype=float), (n,))
-    count = node_count(sig)
+    lo, hi = node_window(prot, sig, density.card)
+    count = node_count(sig, hi - lo)
     if not (count > 1).any():
         return colour_marginal_log_likelihood(density, prot, colour, err, grid, colour_sigma, refine_tol)
     out = np.full((n, len(grid)), np.nan, dtype=np.float32)
@@ -88,20 +104,18 @@ def period_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
         plain = np.full(n, colour_sigma is None)
     else:
         plain = np.broadcast_to(np.asarray(colour_sigma, dtype=float), (n,)) <= COLOUR_NODE_TIERS[0][0]
-    lo, hi = density.card.domain["bp_rp0"]
+    c_lo, c_hi = density.card.domain["bp_rp0"]
     for k in np.unique(count[count > 1]):
-        t, w = tier_nodes(int(k))
         for alone in (True, False):
             idx = np.flatnonzero((count == k) & (plain == alone))
             if not idx.size:
                 continue
             rows = np.repeat(idx, k)
-            y = prot[rows] + (np.sqrt(2.0) * sig[idx, None] * t[None, :]).ravel()
-            logw = np.tile(np.log(w / np.sqrt(np.pi)), idx.size)
+            y, logw = _nodes(int(k), prot[idx], sig[idx], lo[idx], hi[idx])
             if alone:
                 even = k > MAX_GAUSS_HERMITE
                 tol = None if refine_tol is None else max(refine_tol, EVEN_REFINE_TOL if even else NODE_REFINE_TOL)
-                ll = _flow_log_likelihood(density, y, np.clip(colour[rows], lo, hi), err[rows], grid, tol,
+                ll = _flow_log_likelihood(density, y, np.clip(colour[rows], c_lo, c_hi), err[rows], grid, tol,
                                           EVEN_COARSEST if even else NODE_COARSEST, (rows, logw) if even else None)
             else:
                 ll = colour_marginal_log_likelihood(density, y, colour[rows], err[rows], grid,
@@ -114,3 +128,19 @@ def period_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
             with np.errstate(divide="ignore"):
                 out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=1))
     return out
+
+
+def _nodes(k: int, y: np.ndarray, sigma: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(true log10 periods, log weights summing to 1 a star), stars x ``k`` flattened: Gauss-Hermite nodes about
+    ``y`` for 3 or 5, else ``k`` evenly spaced over [lo, hi] weighted by the Gaussian (as :func:`tier_nodes`'
+    evenly spaced tiers, which this is where the window is not cut)."""
+    if k <= MAX_GAUSS_HERMITE:
+        t, w = tier_nodes(k)
+        return (y[:, None] + np.sqrt(2.0) * sigma[:, None] * t).ravel(), np.tile(np.log(w / np.sqrt(np.pi)), y.size)
+    u = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, k)
+    with np.errstate(invalid="ignore"):
+        logw = -0.5 * ((u - y[:, None]) / sigma[:, None]) ** 2
+    logw[~np.isfinite(sigma)] = 0.0  # an error too large for a float: every trained period alike
+    top = logw.max(axis=1, keepdims=True)
+    logw -= top + np.log(np.exp(logw - top).sum(axis=1, keepdims=True))
+    return u.ravel(), logw.ravel()

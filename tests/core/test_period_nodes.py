@@ -4,6 +4,8 @@ Until then the grid ignored ``prot_err``: a 13.9 d, (BP-RP)0 = 1.32 star with a 
 0.61 dex wide where its MCMC chain's was 1.19, and a median 0.19 dex older than the chain's.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,6 +36,8 @@ def test_node_counts_grow_with_the_error_and_keep_the_spacing():
     sigma = np.array([0.0, 0.004, 0.008, 0.02, 0.03, 0.05, 0.1, 0.3, 3.0])
     n = period_nodes.node_count(sigma)
     assert n[0] == n[1] == 1 and n[2] == 3 and np.all(np.diff(n) >= 0) and np.all(n % 2 == 1)
+    # cut at the trained periods: fewer nodes over what is left, none where nothing is
+    assert np.array_equal(period_nodes.node_count(sigma[-3:], [0.4, 0.4, -1.0]), [11, 11, 1])
     wide = sigma > period_nodes.PERIOD_NODE_TIERS[-1][0]
     spacing = 7.0 * sigma[wide] / (n[wide] - 1)
     assert np.all(spacing[:-1] <= period_nodes.PERIOD_NODE_SPACING + 1e-12)  # the last is capped
@@ -78,3 +82,18 @@ def test_estimate_reads_the_period_error_as_the_chain_does(model):
     # and the error widens the interval: without it the first star's was 0.61 dex against the chain's 1.19
     alone = model.estimate(STARS, EstimateSettings(prior=model.default_prior, seed=3))
     assert np.all(width(grid) > width(alone) * 1.15)
+
+
+def test_a_period_error_wider_than_every_trained_period_leaves_the_age_to_the_prior(model):
+    """A 100x period error spread its evenly spaced nodes over +-150 dex: all but the middle one fell where the flow
+    has no periods, so the star was dated as if its period were exact (253-1357 Myr, as with no error); 1e300 days
+    overflowed the node count (warnings, status invalid_prior). Cut at the trained periods, as the MCMC's chains are,
+    every such star keeps the flat prior's width (68% of 4 dex in log age)."""
+    frame = pd.DataFrame({"prot": [12.0] * 4, "prot_err": [1200.0, 12000.0, 1e300, 0.0], "bp_rp0": [1.2] * 4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = model.estimate(frame, EstimateSettings(prior=model.default_prior))
+    assert (out.status == "ok").all(), out.status.tolist()
+    width = _log(out, "age_p84_myr") - _log(out, "age_p16_myr")
+    assert np.all(width[:3] > 2.0) and width[3] < 1.0, width.round(2)
+    assert np.ptp(_log(out, "age_p50_myr")[:3]) < 0.05
