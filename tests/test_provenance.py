@@ -453,9 +453,11 @@ def test_reddening_and_columns_name_only_the_reddening_columns_read(here):
     (here / "unread.csv").write_text("prot,bp_rp0,bp_rp0_err,ebprp\n25.4,0.82,0.01,0.3\n")
     (here / "observed.csv").write_text("prot,bp_rp0,bp_rp0_err,bp_rp\n25.4,0.82,0.01,1.2\n")
     (here / "errs.csv").write_text("prot,bp_rp0,bp_rp0_err,ebprp,ebprp_err\n25.4,0.82,0.01,0.3,0.05\n")
+    # the Sun's row without its period error, which the grid reads (gyroage.core.period_nodes)
+    (here / "plain.csv").write_text("prot,bp_rp0,bp_rp0_err\n25.4,0.82,0.01\n")
     run("estimate", "unread.csv", "-o", "a.parquet", "-q")
     run("estimate", "observed.csv", "-o", "b.parquet", "-q")
-    run("estimate", "stars.csv", "-o", "c.parquet", "-q")
+    run("estimate", "plain.csv", "-o", "c.parquet", "-q")
     run("estimate", "errs.csv", "-o", "e.parquet", "-q")
     a, b, c, e = (record(here / f"{n}.parquet") for n in "abce")
     assert a["reddening"] == b["reddening"] == "none"
