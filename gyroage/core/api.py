@@ -25,7 +25,7 @@ import pandas as pd
 from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.core import api_frames
-from gyroage.core.api_frames import index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step
+from gyroage.core.api_frames import array_stars, index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, same_index, warn_caller
 from gyroage.core.colours import excess_colour_sigma, fill_colour_err
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
@@ -41,10 +41,9 @@ from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_l
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, quantiles
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.stars import ChunkCounts, StarArrays, bad_colour_err, check_stars, clipped_rows, colour_in_domain
+from gyroage.core.stars import ChunkCounts, bad_colour_err, clipped_rows, colour_in_domain
 from gyroage.errors import UserError, whole_number
 
-_COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 # log10 slack at the ends of the age grid: 10 ** (x - 6) Myr back to log10 may land an ulp outside
 _AGE_SLACK = 1e-9
 # Stars per block of sample_periods / period_quantiles: each star is evaluated at n_points periods (~33 KB a star at
@@ -230,21 +229,6 @@ class AgeModel:
         inside = (x >= lo - _AGE_SLACK) & (x <= hi + _AGE_SLACK)  # NaN, inf and ages <= 0 are outside too
         return np.where(inside, age, np.nan)
 
-    def _stars(self, prot, bp_rp0, bp_rp0_err=None, *extra,
-               colours: dict | None = None) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
-        """Broadcast, ravel and validate exactly as ``gyroage estimate`` does.
-
-        ``colours``: other colour inputs by canonical name (``bp_rp``, ``ebprp``, ``av``, ``teff``, ``v_ks0``, ``b_v0``
-        and their ``_err``; see :mod:`gyroage.core.colours`), None values left out.
-        """
-        given = {k: v for k, v in zip(_COLUMNS, (prot, bp_rp0, bp_rp0_err)) if v is not None}
-        given.update({k: v for k, v in (colours or {}).items() if v is not None})
-        arrays = np.broadcast_arrays(*(np.atleast_1d(cells(a, k)) for k, a in given.items()),
-                                     *(np.atleast_1d(a) for a in extra))
-        shape = arrays[0].shape
-        frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
-        return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
-
     @underflow_ignored
     @in_keywords()
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
@@ -268,7 +252,7 @@ class AgeModel:
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
         same_index(prot=prot, bp_rp0=bp_rp0, age_myr=age_myr, bp_rp0_err=bp_rp0_err, ebprp_err=ebprp_err)
-        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr),
+        stars, shape, (age,) = array_stars(self.card, prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr),
                                            colours={"ebprp_err": ebprp_err})
         age = age.reshape(-1)
         # without the check only the domain's statuses pass: a list of the invalid ones let invalid_reddening through
@@ -326,7 +310,7 @@ class AgeModel:
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
         index = same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, **colours)
         api_frames.warn_no_term(colours, self.density)
-        stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
+        stars, shape, _ = array_stars(self.card, prot, bp_rp0, bp_rp0_err, colours=colours)
         index = index if index is not None and len(index) == stars.status.size else None  # else not one label a star
         grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
         m = stars.status.size
