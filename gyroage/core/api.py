@@ -276,12 +276,14 @@ class AgeModel:
                   outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,
                   teff=None, teff_err=None, b_v0=None, b_v0_err=None, v_ks0=None, v_ks0_err=None, abs_g0=None, g0=None,
-                  parallax=None, abs_g0_err=None, parallax_err=None) -> Posterior:
+                  parallax=None, abs_g0_err=None, parallax_err=None, prot_err=None) -> Posterior:
         """Grid posteriors over log10 age for arrays of stars (broadcast together, at least 1-d: scalars give shape (1,)).
 
         The same numbers as ``gyroage estimate`` with the same prior, grid and
         outlier weight (defaults: the card's): ages of a sequence member, the
-        outlier probability, flags and statuses. ``refine_tol=None`` evaluates the
+        outlier probability, flags and statuses. ``prot_err``: the period's error (days, or a quantity in a time unit),
+        read and checked as estimate's ``prot_err`` column (missing or 0: an exact period; a negative, infinite or text
+        one: ``invalid_period_err``), the likelihood averaged over the true period. ``refine_tol=None`` evaluates the
         flow at every grid point (``estimate --exact-grid``); see
         :func:`gyroage.core.likelihood.refined_log_likelihood`. Instead of ``bp_rp0``, give the
         observed ``bp_rp`` with ``ebprp``, ``av`` or ``ebv`` (E(BP-RP) = k A_V or 3.16 k E(B-V), k the
@@ -296,7 +298,7 @@ class AgeModel:
         colours = {"bp_rp": bp_rp, "bp_rp_err": bp_rp_err, "ebprp": ebprp, "ebprp_err": ebprp_err, "av": av,
                    "av_err": av_err, "ebv": ebv, "ebv_err": ebv_err, "teff": teff, "teff_err": teff_err,
                    "b_v0": b_v0, "b_v0_err": b_v0_err, "v_ks0": v_ks0, "v_ks0_err": v_ks0_err, "abs_g0": abs_g0, "g0": g0,
-                   "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err}
+                   "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err, "prot_err": prot_err}
         # the settings check themselves (prior, grid, outlier weight, refine_tol), up front: before the stars, so that
         # a star-less call is refused as a dated one is
         settings = EstimateSettings(prior=self.default_prior if prior is None else prior,
@@ -322,7 +324,8 @@ class AgeModel:
             pdf[ok], p_out[ok], flags[ok] = g.pdf, g.values["p_outlier"], g.flags
             status[np.flatnonzero(ok)[g.extrapolated]] = statuses.EXTRAPOLATED
             status[np.flatnonzero(ok)[~np.isfinite(g.values["age_p50_myr"])]] = statuses.INVALID_PRIOR  # as estimate
-        inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
+        inputs = {"prot": stars.prot.reshape(shape), **({} if prot_err is None else {"prot_err": stars.prot_err.reshape(shape)}),
+                  "bp_rp0": stars.bp_rp0.reshape(shape),
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape),
                   **{k: np.reshape(v, shape) for k, v in stars.colour_columns.items()}}
         # posterior() always uses the card's term (estimate's default), so the height is the one estimate writes
