@@ -192,6 +192,25 @@ def test_which_columns_are_read_is_said_once():
     assert got == ["estimate: reading prot from 'Prot' (d), colour from 'BP-RP' - --ebprp 0.1"]
 
 
+def test_the_reading_line_says_an_unlabelled_period_error_is_in_days_beside_a_converted_period():
+    """Review V70, 6: 'Prot [h]' beside 'e_Prot' read 288 h +- 1.8 d (the error's name gives no unit: days) while the
+    line said only "(h, converted to days; error 'e_Prot')"; since the grid reads the error, that moves the age."""
+    def line(header: str, row: str) -> str:
+        return notices(run("estimate", "-", stdin=f"{header},bp_rp0\n{row},1.2\n", quiet=False))[0]
+
+    assert line("Prot [h],e_Prot", "288,1.8").startswith(
+        "estimate: reading prot from 'Prot [h]' (h, converted to days; error 'e_Prot' (days)),")
+    assert line("Prot [h],e_Prot [h]", "288,43.2").startswith(
+        "estimate: reading prot from 'Prot [h]' (h, converted to days; error 'e_Prot [h]' (h, converted to days)),")
+    assert line("Prot [h],e_Prot,E_Prot", "288,1.8,1.8").startswith(
+        "estimate: reading prot from 'Prot [h]' (h, converted to days; error mean of 'e_Prot' (days) and 'E_Prot' (days)),")
+    assert line("Prot,e_Prot", "12,1.8").startswith("estimate: reading prot from 'Prot' (d; error 'e_Prot'),")
+    assert "colour from 'BP-RP0 [mmag]' (mmag, converted to mag; error 'e_BP-RP0' (mag))" in notices(
+        run("estimate", "-", stdin="Prot,BP-RP0 [mmag],e_BP-RP0\n12,1200,0.05\n", quiet=False))[0]
+    # what the line says is what is read: 1.8 d and 43.2 h are one error
+    assert ages("Prot [h],e_Prot,bp_rp0\n288,1.8,1.2\n") == ages("Prot [h],e_Prot [h],bp_rp0\n288,43.2,1.2\n")
+
+
 def test_the_reading_line_names_the_reddening_error_beside_a_de_reddened_colour():
     """The error is added to the colour's (README): the line said only 'colour from '(BP-RP)0''."""
     got = notices(run("estimate", "-", stdin="Per,(BP-RP)0,e_(BP-RP)0,A_V,e_AV\n7.0,1.1,0.02,0.3,0.7\n", quiet=False))

@@ -25,7 +25,7 @@ import pandas as pd
 from gyroage import statuses
 from gyroage.column_types import text_types
 from gyroage.core import api_frames
-from gyroage.core.api_frames import index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step
+from gyroage.core.api_frames import array_stars, index_rows, refuse_repeated_columns, star_frame, warn_column_notes, warn_grid_step
 from gyroage.core.arguments import FRAME_KEYWORD_WORDS, cells, in_keywords, numbers_of, quantile_levels, same_index, warn_caller
 from gyroage.core.colours import excess_colour_sigma, fill_colour_err
 from gyroage.core.density import FlowDensity, check_outlier_weight, mix_outlier, underflow_ignored
@@ -41,10 +41,9 @@ from gyroage.core.likelihood import REFINE_TOL, colour_marginal_log_prob, grid_l
 from gyroage.core.modelcard import ModelCard, model_notes
 from gyroage.core.posterior import QUANTILES, SUMMARY_COLUMNS, GridPosterior, age_grid, quantiles
 from gyroage.core.priors import Prior, check_model_grid
-from gyroage.core.stars import ChunkCounts, StarArrays, bad_colour_err, check_stars, clipped_rows, colour_in_domain
+from gyroage.core.stars import ChunkCounts, bad_colour_err, clipped_rows, colour_in_domain
 from gyroage.errors import UserError, whole_number
 
-_COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 # log10 slack at the ends of the age grid: 10 ** (x - 6) Myr back to log10 may land an ulp outside
 _AGE_SLACK = 1e-9
 # Stars per block of sample_periods / period_quantiles: each star is evaluated at n_points periods (~33 KB a star at
@@ -230,21 +229,6 @@ class AgeModel:
         inside = (x >= lo - _AGE_SLACK) & (x <= hi + _AGE_SLACK)  # NaN, inf and ages <= 0 are outside too
         return np.where(inside, age, np.nan)
 
-    def _stars(self, prot, bp_rp0, bp_rp0_err=None, *extra,
-               colours: dict | None = None) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
-        """Broadcast, ravel and validate exactly as ``gyroage estimate`` does.
-
-        ``colours``: other colour inputs by canonical name (``bp_rp``, ``ebprp``, ``av``, ``teff``, ``v_ks0``, ``b_v0``
-        and their ``_err``; see :mod:`gyroage.core.colours`), None values left out.
-        """
-        given = {k: v for k, v in zip(_COLUMNS, (prot, bp_rp0, bp_rp0_err)) if v is not None}
-        given.update({k: v for k, v in (colours or {}).items() if v is not None})
-        arrays = np.broadcast_arrays(*(np.atleast_1d(cells(a, k)) for k, a in given.items()),
-                                     *(np.atleast_1d(a) for a in extra))
-        shape = arrays[0].shape
-        frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
-        return check_stars(frame, self.card, {k: k for k in frame.columns}), shape, arrays[len(given):]
-
     @underflow_ignored
     @in_keywords()
     def log_likelihood(self, prot, bp_rp0, age_myr, bp_rp0_err=None, outlier_weight: float | None = None,
@@ -268,7 +252,7 @@ class AgeModel:
         """
         check_outlier_weight(outlier_weight)  # as posterior() and the command line: a weight of 5 gave log p > 0
         same_index(prot=prot, bp_rp0=bp_rp0, age_myr=age_myr, bp_rp0_err=bp_rp0_err, ebprp_err=ebprp_err)
-        stars, shape, (age,) = self._stars(prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr),
+        stars, shape, (age,) = array_stars(self.card, prot, bp_rp0, bp_rp0_err, self._ages_in_grid(age_myr),
                                            colours={"ebprp_err": ebprp_err})
         age = age.reshape(-1)
         # without the check only the domain's statuses pass: a list of the invalid ones let invalid_reddening through
@@ -292,12 +276,14 @@ class AgeModel:
                   outlier_weight: float | None = None, refine_tol: float | None = REFINE_TOL, *, bp_rp=None,
                   bp_rp_err=None, ebprp=None, ebprp_err=None, av=None, av_err=None, ebv=None, ebv_err=None,
                   teff=None, teff_err=None, b_v0=None, b_v0_err=None, v_ks0=None, v_ks0_err=None, abs_g0=None, g0=None,
-                  parallax=None, abs_g0_err=None, parallax_err=None) -> Posterior:
+                  parallax=None, abs_g0_err=None, parallax_err=None, prot_err=None) -> Posterior:
         """Grid posteriors over log10 age for arrays of stars (broadcast together, at least 1-d: scalars give shape (1,)).
 
         The same numbers as ``gyroage estimate`` with the same prior, grid and
         outlier weight (defaults: the card's): ages of a sequence member, the
-        outlier probability, flags and statuses. ``refine_tol=None`` evaluates the
+        outlier probability, flags and statuses. ``prot_err``: the period's error (days, or a quantity in a time unit),
+        read and checked as estimate's ``prot_err`` column (missing or 0: an exact period; a negative, infinite or text
+        one: ``invalid_period_err``), the likelihood averaged over the true period. ``refine_tol=None`` evaluates the
         flow at every grid point (``estimate --exact-grid``); see
         :func:`gyroage.core.likelihood.refined_log_likelihood`. Instead of ``bp_rp0``, give the
         observed ``bp_rp`` with ``ebprp``, ``av`` or ``ebv`` (E(BP-RP) = k A_V or 3.16 k E(B-V), k the
@@ -312,7 +298,7 @@ class AgeModel:
         colours = {"bp_rp": bp_rp, "bp_rp_err": bp_rp_err, "ebprp": ebprp, "ebprp_err": ebprp_err, "av": av,
                    "av_err": av_err, "ebv": ebv, "ebv_err": ebv_err, "teff": teff, "teff_err": teff_err,
                    "b_v0": b_v0, "b_v0_err": b_v0_err, "v_ks0": v_ks0, "v_ks0_err": v_ks0_err, "abs_g0": abs_g0, "g0": g0,
-                   "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err}
+                   "parallax": parallax, "abs_g0_err": abs_g0_err, "parallax_err": parallax_err, "prot_err": prot_err}
         # the settings check themselves (prior, grid, outlier weight, refine_tol), up front: before the stars, so that
         # a star-less call is refused as a dated one is
         settings = EstimateSettings(prior=self.default_prior if prior is None else prior,
@@ -326,7 +312,7 @@ class AgeModel:
                             "on a DataFrame, or give posterior() a Prior with numbers for mean and sigma")
         index = same_index(prot=prot, bp_rp0=bp_rp0, bp_rp0_err=bp_rp0_err, **colours)
         api_frames.warn_no_term(colours, self.density)
-        stars, shape, _ = self._stars(prot, bp_rp0, bp_rp0_err, colours=colours)
+        stars, shape, _ = array_stars(self.card, prot, bp_rp0, bp_rp0_err, colours=colours)
         index = index if index is not None and len(index) == stars.status.size else None  # else not one label a star
         grid = age_grid(prior.log10_age_min, prior.log10_age_max, n)
         m = stars.status.size
@@ -338,7 +324,8 @@ class AgeModel:
             pdf[ok], p_out[ok], flags[ok] = g.pdf, g.values["p_outlier"], g.flags
             status[np.flatnonzero(ok)[g.extrapolated]] = statuses.EXTRAPOLATED
             status[np.flatnonzero(ok)[~np.isfinite(g.values["age_p50_myr"])]] = statuses.INVALID_PRIOR  # as estimate
-        inputs = {"prot": stars.prot.reshape(shape), "bp_rp0": stars.bp_rp0.reshape(shape),
+        inputs = {"prot": stars.prot.reshape(shape), **({} if prot_err is None else {"prot_err": stars.prot_err.reshape(shape)}),
+                  "bp_rp0": stars.bp_rp0.reshape(shape),
                   "bp_rp0_err": stars.bp_rp0_err.reshape(shape),
                   **{k: np.reshape(v, shape) for k, v in stars.colour_columns.items()}}
         # posterior() always uses the card's term (estimate's default), so the height is the one estimate writes

@@ -1,6 +1,7 @@
 """What :meth:`gyroage.AgeModel.estimate` does around :func:`gyroage.core.estimate.estimate_chunk`: the frame it
 reads (a file read as ``gyroage estimate`` reads it, :func:`read_stars`; an astropy Table with its units), the warnings
-the command line prints on stderr, and the rows that key mcmc draws. Kept apart so that :mod:`gyroage.core.api` stays
+the command line prints on stderr, and the rows that key mcmc draws; and the stars of the array methods
+(:func:`array_stars`). Kept apart so that :mod:`gyroage.core.api` stays
 short.
 """
 
@@ -18,13 +19,15 @@ import pandas as pd
 from gyroage import io, notices
 from gyroage.column_notes import no_term_note, unread_column_notes
 from gyroage.columns import duplicate_notes, find_column, name_conversions
-from gyroage.core.arguments import warn_caller
+from gyroage.core.arguments import cells, warn_caller
 from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.grid_fallback import grid_error_note
 from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.priors import grid_step_note
-from gyroage.core.stars import ChunkCounts, clipped_note, unreddened_note
+from gyroage.core.stars import ChunkCounts, StarArrays, check_stars, clipped_note, unreddened_note
 from gyroage.errors import UserError
+
+_COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
 
 
 def warn_column_notes(columns, magnitudes: bool, given: bool = False, no_term: str | None = None,
@@ -202,3 +205,21 @@ def with_record(out: pd.DataFrame, columns, density, settings: EstimateSettings)
                                engine=None)
     out.attrs = {**out.attrs, KEY: meta}
     return out
+
+
+def array_stars(card, prot, bp_rp0, bp_rp0_err=None, *extra,
+                colours: dict | None = None) -> tuple[StarArrays, tuple[int, ...], list[np.ndarray]]:
+    """The stars of :meth:`gyroage.AgeModel.posterior` and :meth:`~gyroage.AgeModel.log_likelihood`'s arrays:
+    broadcast, ravelled and validated against ``card`` exactly as ``gyroage estimate`` does.
+
+    ``colours``: other colour inputs by canonical name (``bp_rp``, ``ebprp``, ``av``, ``teff``, ``v_ks0``, ``b_v0``
+    and their ``_err``; see :mod:`gyroage.core.colours`), None values left out. ``extra``: arrays broadcast with the
+    stars and returned so (an age per star).
+    """
+    given = {k: v for k, v in zip(_COLUMNS, (prot, bp_rp0, bp_rp0_err)) if v is not None}
+    given.update({k: v for k, v in (colours or {}).items() if v is not None})
+    arrays = np.broadcast_arrays(*(np.atleast_1d(cells(a, k)) for k, a in given.items()),
+                                 *(np.atleast_1d(a) for a in extra))
+    shape = arrays[0].shape
+    frame = pd.DataFrame({name: a.reshape(-1) for name, a in zip(given, arrays)})
+    return check_stars(frame, card, {k: k for k in frame.columns}), shape, arrays[len(given):]

@@ -242,9 +242,11 @@ def input_notes(columns, reddening: Reddening | None = None, magnitudes: bool = 
         err, upper = found.get(f"{name}_err"), found.get(f"{name}_err{UPPER}")
         if err is None:
             return text
+        plain = describe(found[name])  # "'Prot [h]' (h, converted to days)": an error whose name gives no unit is in days
+        unit = plain.rsplit("converted to ", 1)[-1][:-1] if plain != f"'{found[name]}'" else None
         if upper is not None:  # VizieR's lower and upper errors (input_colours)
-            return note(text, f"error mean of {describe(err)} and {describe(upper)}")
-        return note(text, f"error {describe(err)}")
+            return note(text, f"error mean of {describe(err, unit)} and {describe(upper, unit)}")
+        return note(text, f"error {describe(err, unit)}")
 
     def reddening_text(name: str) -> str:  # not `reddening`: that is the parameter, the --ebprp/--av/--ebv given
         text = col(name)

@@ -286,7 +286,8 @@ def beyond_prior_bound(density: FlowDensity, settings: EstimateSettings, log10_p
     its posterior then piles against the bound, which sets its age (review D: 27 of 280 FGK stars went from
     extrapolated to ok under --age-max-myr 3000). :func:`gyroage.core.posterior.beyond_prior_bounds` per star, as
     group-age's per group, for one grid block of stars (:func:`_grid_blocks` calls it on each, on its thread); all
-    False, computing nothing, when the bounds are the card's."""
+    False, computing nothing, when the bounds are the card's. ``prot_sigma``: per star, the sd of log10 Prot (dex) the
+    likelihood is averaged over, as the posterior's (:func:`gyroage.core.period_nodes.period_sigma`; None: exact)."""
     prior, card_grid = settings.prior, density.card.age_grid
     if bounds_are_the_cards(prior, card_grid):
         return np.zeros(len(log10_prot), dtype=bool)
@@ -389,7 +390,8 @@ def _grid_blocks(density: FlowDensity, settings: EstimateSettings, log10_prot, b
                  prior_sigma, colour_sigma, age_lo, age_hi, keep: bool, abs_g=None,
                  term: MainSequenceTerm | None = None,
                  abs_g_err=None, prot_sigma=None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
-    """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of at most ``GRID_BLOCK``."""
+    """Grid posterior summaries (and pdfs when kept) of valid stars, in blocks of at most ``GRID_BLOCK``;
+    ``prot_sigma``: per star, the sd of log10 Prot (dex) averaged over, as :func:`beyond_prior_bound`'s."""
     n = len(log10_prot)
     size = block_size(n)
     starts = list(range(0, n, size))

@@ -146,7 +146,10 @@ def grid_posterior(density: FlowDensity, log10_prot, bp_rp0, bp_rp0_err, prior: 
     tolerance (about 40% of the flow evaluations); ``None`` evaluates the flow at
     every grid point. ``colour_sigma``: per-star colour uncertainty (mag) beyond
     what the training colours carried, or a :class:`gyroage.core.likelihood.ColourSpread` (nodes about the mean of
-    a reddening kept >= 0), marginalised over (:func:`colour_marginal_log_likelihood`).
+    a reddening kept >= 0), marginalised over (:func:`colour_marginal_log_likelihood`, within each period node).
+    ``period_sigma``: per-star sd of log10 Prot (dex; :func:`gyroage.core.period_nodes.period_sigma` of ``prot_err``;
+    None or 0: an exact period), the likelihood averaged over the true period
+    (:func:`gyroage.core.period_nodes.period_marginal_log_likelihood`).
     ``calibration``: the model's systematic term (by age and colour), convolved into each posterior.
     ``main_sequence``, ``abs_g``, ``abs_g_err``: the height term, each star's absolute G (NaN: unknown) and its
     error (None or NaN: none known); the stars it informs take ``main_sequence_calibration`` (when given) instead

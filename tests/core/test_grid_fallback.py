@@ -1,4 +1,4 @@
-"""V38: under --prior uniform_age stars with period errors took the grid's posterior, which ignores prot_err, and
+"""V38: under --prior uniform_age stars with period errors took the grid's posterior, which then ignored prot_err, and
 only each row's age_flags said so: the run now says how many at its end."""
 
 import numpy as np

@@ -303,7 +303,7 @@ def test_mcmc_ages_do_not_depend_on_chunking_blocks_or_neighbours(model):
 
 
 def test_mcmc_flags_and_status_follow_the_mcmc_ages_written(model):
-    """The flags and `extrapolated` came from the grid posterior, which ignores prot_err: a 2.0 +- 0.6 d star at
+    """The flags and `extrapolated` came from the grid posterior, which ignored prot_err then: a 2.0 +- 0.6 d star at
     (BP-RP)0 = 1.5, MCMC p50 5.8 Myr, was written without pre_main_sequence_age (the grid's median: 11 Myr), status ok.
     The age-based flags now read the MCMC posterior (its median, its samples' mass outside the training ages)."""
     from gyroage.core.estimate import EstimateSettings, estimate_chunk
