@@ -25,6 +25,7 @@ from typing import BinaryIO
 from gyroage import file_lock
 from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
+from gyroage.swaps import ASIDE_SUFFIX, new_mode, replace_dir, settle_aside
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -183,7 +184,7 @@ def _ignores_case(folder: str) -> bool:
 # keeps a user's own ".NAME.20261204.part" out of it. (prepare_target's probe, ".resume", is made and removed at
 # once: left alone.)
 TEMP_MARKER = "gyroage-"
-TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp")
+TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp", ASIDE_SUFFIX)
 
 
 def temp_prefix(target: str | os.PathLike) -> str:
@@ -318,7 +319,10 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
         if not pattern.match(entry.name):
             continue
         try:
-            if entry.is_dir(follow_symlinks=False):
+            if entry.name.endswith(ASIDE_SUFFIX):  # a replaced output: the last whole table if its target is gone
+                if not settle_aside(Path(entry.path), target):
+                    continue
+            elif entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
@@ -390,11 +394,10 @@ class AtomicFile:
             fsync_file(self.path)
             os.chmod(self.path, self.mode)
         try:
-            if self.directory and self.target.is_dir():
-                shutil.rmtree(self.target)
-            elif self.directory and self.target.exists():
-                self.target.unlink()
-            _replace(self.path, self.target)
+            if self.directory and os.path.lexists(self.target):  # renamed aside, never removed first (review V69)
+                replace_dir(self.path, self.target, temp_prefix(self.target), _replace)
+            else:
+                _replace(self.path, self.target)
         except PermissionError:
             if WINDOWS:  # another program (Excel) holds the target open
                 raise TargetBusy(f"cannot replace {self.target}: it is open in another program (or read-only); "
@@ -433,33 +436,6 @@ def _replace(src: Path, dst: Path) -> None:
             if not WINDOWS or wait is None:
                 raise
             time.sleep(wait)
-
-
-def umask() -> int:
-    """The process's umask: from /proc where Linux gives it, else by setting it and putting it back (no call only
-    reads it; a file another thread made in between would get 022)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def new_mode(target: str | os.PathLike, directory: bool = False) -> int:
-    """Permissions for a file (or ``directory``) written to ``target``: the mode of the one it replaces, else
-    ``0o666`` (``0o777``) less the umask, as ``open`` (``mkdir``) would make it."""
-    try:
-        st = os.stat(target)
-        if stat.S_ISDIR(st.st_mode) == directory:
-            return stat.S_IMODE(st.st_mode)
-    except OSError:
-        pass
-    return (0o777 if directory else 0o666) & ~umask()
 
 
 @contextmanager
