@@ -18,14 +18,14 @@ import stat
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
 from gyroage import file_lock
 from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
-from gyroage.swaps import ASIDE_SUFFIX, new_mode, replace_dir, settle_aside
+from gyroage.swaps import ASIDE_SUFFIX, new_mode, replace_dir, settle_aside, signals_held
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -360,6 +360,7 @@ class AtomicFile:
         self.directory = directory
         self.mode = new_mode(self.target, directory) if mode is None else mode
         self.special = is_special(self.target)
+        self.synced = False
         if self.special and directory:
             raise FileExistsError(errno.EEXIST, "a device or FIFO, not a directory", str(target))
         # taken before the temporary file is made: it removes a killed run's, which are named as ours
@@ -385,14 +386,7 @@ class AtomicFile:
                 shutil.copyfileobj(src, dst, 1 << 20)
             self.path.unlink()
             return self.target
-        if self.directory:
-            for f in self.path.iterdir():
-                if f.is_file():
-                    fsync_file(f)
-            os.chmod(self.path, self.mode)
-        elif self.path.is_file():
-            fsync_file(self.path)
-            os.chmod(self.path, self.mode)
+        self.sync()
         try:
             if self.directory and os.path.lexists(self.target):  # renamed aside, never removed first (review V69)
                 replace_dir(self.path, self.target, temp_prefix(self.target), _replace)
@@ -410,6 +404,17 @@ class AtomicFile:
         self._unlock()
         return self.target
 
+    def sync(self) -> None:
+        """The data on disk (every file of a directory) and the mode set: all of :meth:`commit` but the rename."""
+        if self.special or self.synced:
+            return
+        data = [f for f in self.path.iterdir() if f.is_file()] if self.directory else [self.path] * self.path.is_file()
+        for f in data:
+            fsync_file(f)
+        if data or self.directory:  # a temporary file someone removed: the rename says so
+            os.chmod(self.path, self.mode)
+        self.synced = True
+
     def abort(self) -> None:
         """Remove the temporary file or directory; the target is left as it was."""
         try:
@@ -423,6 +428,22 @@ class AtomicFile:
     def _unlock(self) -> None:
         if self.lock is not None:
             self.lock.release()
+
+
+def commit_together(staged: list[AtomicFile]) -> None:
+    """Commit ``staged`` in turn, so that outputs that belong together (a table, its posteriors) change together: all
+    synced, then Ctrl-C and SIGTERM held back over the renames, one that came raised after them (one file's rename
+    is not held). A failed commit aborts the rest; those in place stay (so the file a user reads comes first)."""
+    try:
+        for f in staged:
+            f.sync()
+        with signals_held() if len(staged) > 1 else nullcontext():
+            for f in staged:
+                f.commit()
+    except BaseException:
+        for f in staged:
+            f.abort()  # a committed one's temporary is gone: nothing to remove
+        raise
 
 
 def _replace(src: Path, dst: Path) -> None:

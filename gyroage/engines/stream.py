@@ -13,6 +13,7 @@ import pandas as pd
 
 from gyroage import writers
 from gyroage.engines.sinks import write_posteriors
+from gyroage.files import AtomicFile
 
 
 class Stream:
@@ -45,9 +46,17 @@ class Stream:
         self.writer.write(frame, exact)
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
-        self.writer.commit()
-        if posteriors is not None:
-            write_posteriors(self.post_parts, Path(posteriors), ids, self.meta)
+        """The posteriors written to their temporary file, then renamed in right after the table (review V69 #2: the
+        table went in before the posteriors were written, so a stop in between left two runs' outputs)."""
+        post = AtomicFile(posteriors) if posteriors is not None else None
+        try:
+            if post is not None:
+                write_posteriors(self.post_parts, post.path, ids, self.meta)
+            self.writer.commit([post] if post is not None else ())
+        except BaseException:
+            if post is not None:
+                post.abort()
+            raise
         self._drop_posteriors()
 
     def abort(self) -> None:
