@@ -17,7 +17,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
@@ -430,16 +430,18 @@ class AtomicFile:
             self.lock.release()
 
 
-def commit_together(staged: list[AtomicFile]) -> None:
+def commit_together(staged: list[AtomicFile], then: Callable[[], None] | None = None) -> None:
     """Commit ``staged`` in turn, so that outputs that belong together (a table, its posteriors) change together: all
-    synced, then Ctrl-C and SIGTERM held back over the renames, one that came raised after them (one file's rename
-    is not held). A failed commit aborts the rest; those in place stay (so the file a user reads comes first)."""
+    synced, then Ctrl-C and SIGTERM held back over the renames and ``then`` (a sink's "finished"), one that came raised
+    after them (one file without ``then`` is not held). A failed commit aborts the rest; those in place stay."""
     try:
         for f in staged:
             f.sync()
-        with signals_held() if len(staged) > 1 else nullcontext():
+        with signals_held() if len(staged) > 1 or then else nullcontext():
             for f in staged:
                 f.commit()
+            if then is not None:
+                then()
     except BaseException:
         for f in staged:
             f.abort()  # a committed one's temporary is gone: nothing to remove

@@ -415,8 +415,8 @@ class AtomicWriter:
         self._pq.write_table(conform(table, self._pq.schema, io.NA_TOKENS))
         self._blank = [b and is_blank(c, io.NA_TOKENS) for b, c in zip(self._blank, table.columns)]
 
-    def commit(self, along: list[AtomicFile] | tuple = ()) -> None:
-        """``along``: staged files renamed in right after the output, signals held (:func:`files.commit_together`)."""
+    def commit(self, along: list[AtomicFile] | tuple = (), then=None) -> None:
+        """``along``: staged files renamed in right after the output, ``then`` called, signals held (files.commit_together)."""
         if self._pq is not None:
             self._pq.close()
         if self._text is not None:
@@ -436,7 +436,7 @@ class AtomicWriter:
             self._fh.flush()
         elif self.direct:  # nothing written: opened and closed, as the empty temp file would be copied in
             open_output(self.target).close()
-        commit_together([f for f in (self._file, *along) if f is not None])
+        commit_together([f for f in (self._file, *along) if f is not None], then)
 
     def _settle_text(self) -> None:
         """The CSV text written so far into the target's temp file, its number columns as numbers

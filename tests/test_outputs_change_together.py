@@ -101,3 +101,36 @@ def test_outputs_of_a_finished_run_are_both_new(tmp_path, density, settings, mon
     assert out.read_bytes() == table and post.read_bytes().startswith(b"PAR1")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again.csv", "ages.csv", "in.csv", "post.parquet"]
 
+
+@pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+@pytest.mark.parametrize("with_posteriors", [False, True], ids=["table", "table+posteriors"])
+def test_ctrl_c_once_the_output_is_in_place_finishes_the_run(tmp_path, monkeypatch, density, settings, stdin,
+                                                            with_posteriors):
+    """Review V69 #5: a Ctrl-C just after -o was renamed in (before the run marked itself finished) exited 130
+    saying the rows were kept for --resume, with the sidecar left beside the complete output; from stdin a bare
+    "interrupted". Once -o is in place the run is finished: it returns, and leaves nothing beside the outputs."""
+    from gyroage.engines.sinks import sidecar_dir
+
+    src, out, post = old_outputs(tmp_path)
+    ref = tmp_path / "ref" / "ages.csv"
+    ref.parent.mkdir()
+    engines.run_local(src, ref, density, settings, chunksize=50, quiet=True)
+    replace = os.replace
+
+    def interrupted(src_, dst, *a, **k):
+        replace(src_, dst, *a, **k)
+        if os.fspath(dst) == str(out):
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    if stdin:
+        stdin_rows(monkeypatch, src)
+    try:
+        engines.run_local("-" if stdin else src, out, density, settings, chunksize=50, quiet=True,
+                          posteriors=post if with_posteriors else None)
+    except KeyboardInterrupt as exc:  # caught: pytest would stop the session
+        pytest.fail(f"a run whose output is in place raised KeyboardInterrupt({exc})")
+    assert out.read_bytes() == ref.read_bytes()
+    assert post.read_bytes().startswith(b"PAR1") if with_posteriors else post.read_bytes() == b"old posteriors\n"
+    assert not sidecar_dir(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.csv", "in.csv", "post.parquet", "ref"]

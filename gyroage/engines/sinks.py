@@ -263,6 +263,9 @@ class Sidecar:
         """
         try:
             self._assemble(n_chunks, posteriors, ids)
+        except KeyboardInterrupt:  # held over the renames, raised after them: once -o is in place it is taken in
+            if not self.finished:  # (review V69 #5: it reported the rows kept for --resume, beside a complete -o)
+                raise
         except TargetBusy as exc:  # the sidecar stays (abort keeps its chunks): --resume assembles them again
             n = self.kept()
             rows = f"all {n} rows are" if n != 1 else "its row is"
@@ -295,7 +298,9 @@ class Sidecar:
             for f in staged:
                 f.abort()
             raise
-        commit_together(staged)
+        commit_together(staged, then=self._done)  # "finished" in the same held step as the renames
+
+    def _done(self) -> None:
         self.finished = True
 
     def _write_table(self, n_chunks: int, tmp: Path) -> None:
