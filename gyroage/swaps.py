@@ -1,6 +1,7 @@
 """Renames that must not be cut apart: Ctrl-C and SIGTERM held back over them (:func:`signals_held`), and a folder
 replaced by renames only (:func:`replace_dir`), so that a failure or a kill at any step leaves the old folder whole
-or the new one whole under the target's name, never a half-removed one (review V69); and the permissions a replacement gets (:func:`new_mode`).
+or the new one whole under the target's name, never a half-removed one (review V69); and the permissions a
+replacement gets (:func:`new_mode`).
 
 Dependency-free, below :mod:`gyroage.files`: it is given the temporary names' prefix, never imports it.
 """
