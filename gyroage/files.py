@@ -17,14 +17,15 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
 from gyroage import file_lock
 from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
+from gyroage.swaps import ASIDE_SUFFIX, new_mode, replace_dir, settle_aside, signals_held
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -183,7 +184,7 @@ def _ignores_case(folder: str) -> bool:
 # keeps a user's own ".NAME.20261204.part" out of it. (prepare_target's probe, ".resume", is made and removed at
 # once: left alone.)
 TEMP_MARKER = "gyroage-"
-TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp")
+TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp", ASIDE_SUFFIX)
 
 
 def temp_prefix(target: str | os.PathLike) -> str:
@@ -318,7 +319,10 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
         if not pattern.match(entry.name):
             continue
         try:
-            if entry.is_dir(follow_symlinks=False):
+            if entry.name.endswith(ASIDE_SUFFIX):  # a replaced output: the last whole table if its target is gone
+                if not settle_aside(Path(entry.path), target):
+                    continue
+            elif entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
@@ -356,6 +360,7 @@ class AtomicFile:
         self.directory = directory
         self.mode = new_mode(self.target, directory) if mode is None else mode
         self.special = is_special(self.target)
+        self.synced = False
         if self.special and directory:
             raise FileExistsError(errno.EEXIST, "a device or FIFO, not a directory", str(target))
         # taken before the temporary file is made: it removes a killed run's, which are named as ours
@@ -381,20 +386,12 @@ class AtomicFile:
                 shutil.copyfileobj(src, dst, 1 << 20)
             self.path.unlink()
             return self.target
-        if self.directory:
-            for f in self.path.iterdir():
-                if f.is_file():
-                    fsync_file(f)
-            os.chmod(self.path, self.mode)
-        elif self.path.is_file():
-            fsync_file(self.path)
-            os.chmod(self.path, self.mode)
+        self.sync()
         try:
-            if self.directory and self.target.is_dir():
-                shutil.rmtree(self.target)
-            elif self.directory and self.target.exists():
-                self.target.unlink()
-            _replace(self.path, self.target)
+            if self.directory and os.path.lexists(self.target):  # renamed aside, never removed first (review V69)
+                replace_dir(self.path, self.target, temp_prefix(self.target), _replace)
+            else:
+                _replace(self.path, self.target)
         except PermissionError:
             if WINDOWS:  # another program (Excel) holds the target open
                 raise TargetBusy(f"cannot replace {self.target}: it is open in another program (or read-only); "
@@ -406,6 +403,17 @@ class AtomicFile:
                              "rerun") from None
         self._unlock()
         return self.target
+
+    def sync(self) -> None:
+        """The data on disk (every file of a directory) and the mode set: all of :meth:`commit` but the rename."""
+        if self.special or self.synced:
+            return
+        data = [f for f in self.path.iterdir() if f.is_file()] if self.directory else [self.path] * self.path.is_file()
+        for f in data:
+            fsync_file(f)
+        if data or self.directory:  # a temporary file someone removed: the rename says so
+            os.chmod(self.path, self.mode)
+        self.synced = True
 
     def abort(self) -> None:
         """Remove the temporary file or directory; the target is left as it was."""
@@ -422,6 +430,24 @@ class AtomicFile:
             self.lock.release()
 
 
+def commit_together(staged: list[AtomicFile], then: Callable[[], None] | None = None) -> None:
+    """Commit ``staged`` in turn, so that outputs that belong together (a table, its posteriors) change together: all
+    synced, then Ctrl-C and SIGTERM held back over the renames and ``then`` (a sink's "finished"), one that came raised
+    after them (one file without ``then`` is not held). A failed commit aborts the rest; those in place stay."""
+    try:
+        for f in staged:
+            f.sync()
+        with signals_held() if len(staged) > 1 or then else nullcontext():
+            for f in staged:
+                f.commit()
+            if then is not None:
+                then()
+    except BaseException:
+        for f in staged:
+            f.abort()  # a committed one's temporary is gone: nothing to remove
+        raise
+
+
 def _replace(src: Path, dst: Path) -> None:
     """``os.replace``, tried again for about a second on Windows, where an antivirus scanner or the indexer holds a
     newly written file open for a moment (PermissionError)."""
@@ -433,33 +459,6 @@ def _replace(src: Path, dst: Path) -> None:
             if not WINDOWS or wait is None:
                 raise
             time.sleep(wait)
-
-
-def umask() -> int:
-    """The process's umask: from /proc where Linux gives it, else by setting it and putting it back (no call only
-    reads it; a file another thread made in between would get 022)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def new_mode(target: str | os.PathLike, directory: bool = False) -> int:
-    """Permissions for a file (or ``directory``) written to ``target``: the mode of the one it replaces, else
-    ``0o666`` (``0o777``) less the umask, as ``open`` (``mkdir``) would make it."""
-    try:
-        st = os.stat(target)
-        if stat.S_ISDIR(st.st_mode) == directory:
-            return stat.S_IMODE(st.st_mode)
-    except OSError:
-        pass
-    return (0o777 if directory else 0o666) & ~umask()
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
@@ -45,3 +46,116 @@ def test_commit_syncs_the_data_before_renaming_it_onto_the_target(tmp_path, monk
     assert {str(p.resolve()) for p in written} <= {p for e, p in events[:renamed] if e == "fsync"}, events
     assert (target / "a.csv" if directory else target).read_text() == "new\n"
 
+
+
+def old_table(target) -> set[str]:
+    """A folder output (the dask engine's Parquet dataset) of three parts; their names."""
+    target.mkdir()
+    for i in range(3):
+        (target / f"part.{i:05d}.parquet").write_text(f"old {i}\n")
+    return {p.name for p in target.iterdir()}
+
+
+def new_table(target) -> files.AtomicFile:
+    f = files.AtomicFile(target, suffix=".dask-tmp", directory=True)
+    (f.path / "part.00000.parquet").write_text("new 0\n")
+    return f
+
+
+def contents(folder) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(folder.iterdir())}
+
+
+def test_a_folder_target_stays_whole_when_the_new_one_cannot_be_renamed_in(tmp_path, monkeypatch):
+    """Review V69 #1: commit removed the old folder before the rename, so a folder made read-only during the run
+    lost both tables (the old one's files went, the rename was refused). Now the old one is put back whole."""
+    target = tmp_path / "ages.parquet"
+    old_table(target)
+    before = contents(target)
+    f = new_table(target)
+    replace = os.replace
+
+    def refused(src, dst, *a, **k):
+        if os.fspath(src) == str(f.path):
+            raise PermissionError(1, "Operation not permitted")
+        return replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(files.TargetBusy):
+        f.commit()
+    f.abort()
+    assert contents(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.parquet"]  # no aside copy, no temporary, no lock
+
+
+def test_an_undeletable_file_in_the_old_folder_does_not_truncate_it(tmp_path, monkeypatch, capsys):
+    """Review V69 #1: a file of the old output that cannot be removed (chattr +i) stopped rmtree part-way: a
+    truncated table under the final name and a message blaming a sticky or read-only folder. Now the new table is
+    renamed in and the old one's leftover, renamed aside, is named."""
+    target = tmp_path / "ages.parquet"
+    old_table(target)
+    f = new_table(target)
+    unlink = os.unlink
+
+    def stuck(path, *a, **k):
+        if os.fspath(path).endswith("part.00001.parquet"):
+            raise PermissionError(1, "Operation not permitted")
+        return unlink(path, *a, **k)
+
+    monkeypatch.setattr(os, "unlink", stuck)
+    f.commit()
+    assert contents(target) == {"part.00000.parquet": "new 0\n"}
+    left = [p for p in tmp_path.iterdir() if p.name != "ages.parquet"]
+    assert len(left) == 1 and left[0].name.startswith(".ages.parquet.gyroage-") and left[0].name.endswith(".old")
+    assert left[0].name in capsys.readouterr().err
+
+
+def test_ctrl_c_between_the_renames_leaves_a_whole_table(tmp_path, monkeypatch):
+    """Ctrl-C (or SIGTERM) while the old folder is being replaced: the folder under the target's name is the old
+    table or the new one, whole, never missing or emptied."""
+    target = tmp_path / "ages.parquet"
+    old_table(target)
+    before = contents(target)
+    f = new_table(target)
+    replace, rmtree, calls = os.replace, files.shutil.rmtree, []
+
+    def interrupted(src, dst, *a, **k):
+        calls.append(src)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)
+        return replace(src, dst, *a, **k)
+
+    def rmtree_interrupted(path, *a, **k):  # main removed the old folder first: stopped inside it
+        if os.fspath(path) == str(target):
+            (target / "part.00002.parquet").unlink()
+            signal.raise_signal(signal.SIGINT)
+        return rmtree(path, *a, **k)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    monkeypatch.setattr(files.shutil, "rmtree", rmtree_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        f.commit()
+    f.abort()
+    assert contents(target) in (before, {"part.00000.parquet": "new 0\n"})
+
+
+@pytest.mark.parametrize("target_there", [False, True])
+def test_a_killed_runs_aside_copy_is_put_back_or_removed(tmp_path, capsys, target_there):
+    """A run killed between the two renames leaves the old table only under its aside name: the next run into
+    that output renames it back (the target is missing) instead of deleting the last whole table; with the target
+    in place (killed after the rename in) the aside copy is removed."""
+    target = tmp_path / "ages.parquet"
+    aside = tmp_path / ".ages.parquet.gyroage-0a1b2c3d.old"
+    old_table(aside)
+    before = contents(aside)
+    if target_there:
+        old_table(target)
+        (target / "part.00009.parquet").write_text("newer\n")
+    lock = files.TargetLock(target)
+    lock.release()
+    assert not aside.exists()
+    if target_there:
+        assert "part.00009.parquet" in contents(target)
+    else:
+        assert contents(target) == before
+        assert str(target) in capsys.readouterr().err

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from gyroage.core.modelcard import CARD_FILE, DENSITY_FILE, POSTERIOR_GRAPHS
+from gyroage.swaps import signals_held
 
 # the files a model's card describes: one not staged is removed after the card (a stale magnitude graph)
 GRAPH_FILES = (DENSITY_FILE, *POSTERIOR_GRAPHS)
@@ -93,25 +92,3 @@ def move_in(stage: Path, model_dir: Path) -> None:
         for name in GRAPH_FILES:
             if name not in names:
                 (model_dir / name).unlink(missing_ok=True)
-
-
-@contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back for the block; one that came meanwhile is raised again after it (its usual
-    handler then runs). Python's handlers run in the main thread only: elsewhere the block runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    came: list[int] = []
-    kinds = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
-    before = {s: signal.getsignal(s) for s in kinds}
-    kinds = [s for s in kinds if before[s] is not None]  # None: a handler not set from Python, left alone
-    for s in kinds:
-        signal.signal(s, lambda signum, frame: came.append(signum))
-    try:
-        yield
-    finally:
-        for s in kinds:
-            signal.signal(s, before[s])
-        if came:
-            signal.raise_signal(came[0])

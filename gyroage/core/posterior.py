@@ -18,7 +18,6 @@ from gyroage.core.likelihood import REFINE_TOL
 from gyroage.core.main_sequence import MainSequenceTerm
 from gyroage.core.period_nodes import period_marginal_log_likelihood
 from gyroage.core.priors import Prior
-from gyroage.files import atomic_path
 
 SUMMARY_COLUMNS = ("age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr", "age_map_myr")
 
@@ -374,7 +373,8 @@ LIST_DTYPES = {"log10_age": np.float64, "pdf": np.float32}
 
 
 def write_empty_posteriors(path, ids=None, meta: dict[str, str] | None = None) -> None:
-    """A ``--posteriors`` file with the schema and no rows (no star had a posterior).
+    """A ``--posteriors`` file with the schema and no rows (no star had a posterior), written in place: the caller
+    gives the temporary file it renames in with the table (:func:`gyroage.engines.sinks.write_posteriors`).
 
     ``ids`` (a DataFrame, rows ignored) gives the id columns and their types; text where pandas has none.
     ``meta``: the run's record (:mod:`gyroage.provenance`), in the schema's metadata as every posteriors file has it.
@@ -390,8 +390,7 @@ def write_empty_posteriors(path, ids=None, meta: dict[str, str] | None = None) -
             id_fields.append((f.name, pa.string() if pa.types.is_null(f.type) else f.type))
     schema = pa.schema([("row", pa.int64()), *id_fields, ("method", pa.string()),
                         *((name, pa.list_(pa.from_numpy_dtype(t))) for name, t in LIST_DTYPES.items())])
-    with atomic_path(path) as tmp:
-        pq.write_table(with_provenance(schema, meta).empty_table(), tmp)
+    pq.write_table(with_provenance(schema, meta).empty_table(), path)  # into the caller's temporary file
 
 
 def posterior_table(rows: np.ndarray, method: str | np.ndarray, values: list[np.ndarray],

@@ -31,7 +31,7 @@ from gyroage import io, writers
 from gyroage.column_types import nullable_int
 from gyroage.engines.manifest import changed, entry_fault
 from gyroage.errors import DISK_FULL, UserError
-from gyroage.files import TargetBusy, atomic_path, atomic_write_text, json_text, output_path
+from gyroage.files import AtomicFile, TargetBusy, atomic_path, atomic_write_text, commit_together, json_text, output_path
 from gyroage.formats import is_gzip_name
 from gyroage.notices import say_kept
 
@@ -263,6 +263,9 @@ class Sidecar:
         """
         try:
             self._assemble(n_chunks, posteriors, ids)
+        except KeyboardInterrupt:  # held over the renames, raised after them: once -o is in place it is taken in
+            if not self.finished:  # (review V69 #5: it reported the rows kept for --resume, beside a complete -o)
+                raise
         except TargetBusy as exc:  # the sidecar stays (abort keeps its chunks): --resume assembles them again
             n = self.kept()
             rows = f"all {n} rows are" if n != 1 else "its row is"
@@ -281,16 +284,33 @@ class Sidecar:
                 continue
 
     def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
-        if posteriors is not None:
-            write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], Path(posteriors),
-                              ids, self.meta)
+        """The table and the ``--posteriors`` file, each written to its temporary file, then renamed in back to back
+        (:func:`~gyroage.files.commit_together`), the table first; ``finished`` once both are. The posteriors went
+        in first, so a stop or a failure while the table was assembled left them beside the old table (V69 #2)."""
+        staged = [AtomicFile(self.target)]
+        try:
+            self._write_table(n_chunks, staged[0].path)
+            if posteriors is not None:
+                staged.append(AtomicFile(posteriors))
+                write_posteriors([p for i in range(n_chunks) if (p := self.post_path(i)).is_file()], staged[1].path,
+                                 ids, self.meta)
+        except BaseException:
+            for f in staged:
+                f.abort()
+            raise
+        commit_together(staged, then=self._done)  # "finished" in the same held step as the renames
+
+    def _done(self) -> None:
+        self.finished = True
+
+    def _write_table(self, n_chunks: int, tmp: Path) -> None:
         parts = [self.path(i) for i in range(n_chunks)]
         if self.format == "parquet":
-            _concat_parquet(parts, self.target, self.text_columns, self.meta)
+            _concat_parquet(parts, tmp, self.text_columns, self.meta)
         elif self.format != "csv":
-            _write_astropy(parts, self.target, self.format, self.text_columns, self.meta)
+            _write_astropy(parts, tmp, self.target, self.format, self.text_columns, self.meta)
         else:
-            with atomic_path(self.target) as tmp, writers.open_bytes(tmp, is_gzip_name(self.target)) as out:
+            with writers.open_bytes(tmp, is_gzip_name(self.target)) as out:
                 for i in range(n_chunks):
                     # chunks after the first hold no header (add). An older gyroage's chunks, which did, are never
                     # resumed into: the settings hash it wrote differs (it held no card)
@@ -376,15 +396,15 @@ def _file_fault(path: Path, listed: dict) -> str | None:
     return None
 
 
-def _concat_parquet(parts: list[Path], target: Path, text: bool = False, meta: dict | None = None) -> None:
-    """Parquet files (at least one) into one, in order, renamed into place atomically, with the run's record ``meta``.
+def _concat_parquet(parts: list[Path], tmp: Path, text: bool = False, meta: dict | None = None) -> None:
+    """Parquet files (at least one) into one, in order, with the run's record ``meta``, written into ``tmp`` (the
+    target's temporary file: renamed in by the caller).
 
     The chunks' column types may differ (:func:`gyroage.column_types.merge_schemas` reconciles them); ``text``:
     they hold CSV text, whose number columns are settled from all of them (:func:`~gyroage.column_types.typed_chunks`).
     """
     schema, tables = _typed_parts(parts, text)
-    with atomic_path(target) as tmp:
-        writers.write_parquet(tmp, schema, tables, meta)
+    writers.write_parquet(tmp, schema, tables, meta)
 
 
 def _typed_parts(parts: list[Path], text: bool) -> tuple:
@@ -409,21 +429,23 @@ def merged_schema(parts: list[Path], schemas: list | None = None):
                          io.NA_TOKENS)
 
 
-def _write_astropy(parts: list[Path], target: Path, fmt: str, text: bool = False, meta: dict | None = None) -> None:
-    """Parquet chunk files into one FITS, VOTable, ECSV or ASCII table (in memory), renamed into place atomically."""
+def _write_astropy(parts: list[Path], tmp: Path, target: Path, fmt: str, text: bool = False,
+                   meta: dict | None = None) -> None:
+    """Parquet chunk files into one FITS, VOTable, ECSV or ASCII table (in memory) for ``target``, written into
+    ``tmp`` (its temporary file: renamed in by the caller)."""
     import pyarrow as pa
 
     table = pa.concat_tables(list(_typed_parts(parts, text)[1]))
     frame = table.to_pandas(types_mapper=nullable_int)  # a missing cell keeps an int column int
-    with atomic_path(target) as tmp:
-        writers.write_astropy(frame, tmp, fmt, target, meta)
+    writers.write_astropy(frame, tmp, fmt, target, meta)
 
 
-def write_posteriors(parts: list[Path], target: Path, ids: pd.DataFrame | None = None, meta: dict | None = None) -> None:
-    """All chunks' posterior tables into ``target``; an empty table (with the ``ids`` columns) when no star had one."""
+def write_posteriors(parts: list[Path], tmp: Path, ids: pd.DataFrame | None = None, meta: dict | None = None) -> None:
+    """All chunks' posterior tables into ``tmp`` (the ``--posteriors`` file's temporary one, renamed in with the
+    table's: :func:`gyroage.files.commit_together`); an empty table (with the ``ids`` columns) when no star had one."""
     if parts:
-        _concat_parquet(parts, target, meta=meta)
+        _concat_parquet(parts, tmp, meta=meta)
     else:
         from gyroage.core.posterior import write_empty_posteriors
 
-        write_empty_posteriors(target, ids, meta)
+        write_empty_posteriors(tmp, ids, meta)

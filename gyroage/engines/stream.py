@@ -13,6 +13,7 @@ import pandas as pd
 
 from gyroage import writers
 from gyroage.engines.sinks import write_posteriors
+from gyroage.files import AtomicFile
 
 
 class Stream:
@@ -26,6 +27,7 @@ class Stream:
         self.meta: dict[str, str] | None = None  # the run's record (gyroage.provenance), set by the engine
         self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
         self.post_parts: list[Path] = []
+        self.finished = False  # -o (and --posteriors) in place: nothing of the run is left to stop
 
     def done(self, i: int, rows: int) -> None:
         return None
@@ -45,10 +47,26 @@ class Stream:
         self.writer.write(frame, exact)
 
     def finish(self, n_chunks: int, posteriors: str | Path | None = None, ids: pd.DataFrame | None = None) -> None:
-        self.writer.commit()
-        if posteriors is not None:
-            write_posteriors(self.post_parts, Path(posteriors), ids, self.meta)
+        """The posteriors written to their temporary file, then renamed in right after the table (review V69 #2: the
+        table went in before the posteriors were written, so a stop in between left two runs' outputs)."""
+        post = AtomicFile(posteriors) if posteriors is not None else None
+        try:
+            if post is not None:
+                write_posteriors(self.post_parts, post.path, ids, self.meta)
+            self.writer.commit([post] if post is not None else (), then=self._done)
+        except KeyboardInterrupt:  # held over the renames, raised after them: taken in once -o is in place (V69 #5)
+            if not self.finished:
+                if post is not None:
+                    post.abort()
+                raise
+        except BaseException:
+            if post is not None:
+                post.abort()
+            raise
         self._drop_posteriors()
+
+    def _done(self) -> None:
+        self.finished = True  # the output is in place: an interrupt now is not the run's (local._run_into)
 
     def abort(self) -> None:
         self.writer.abort()
