@@ -38,7 +38,7 @@ from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.manifest import kept_unreddened
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
 from gyroage.engines.stream import Stream
-from gyroage.errors import UserError
+from gyroage.errors import NOT_WRITABLE, UserError
 from gyroage.files import TargetLock, is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
@@ -356,6 +356,11 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
                         "finished rows cannot be resumed" if made_by else
                         f"interrupted: the earlier run's {earlier} finished rows of {target} are kept; {how}",)
         raise
+    except OSError as exc:  # the table's temporary file refused in a folder made read-only since the start: one line
+        sink.abort()
+        if not isinstance(sink, Sidecar) or exc.errno not in NOT_WRITABLE:
+            raise
+        raise sink.unwritable(exc, f"all {sink.kept()} rows are") from None
     except BaseException:
         sink.abort()
         raise

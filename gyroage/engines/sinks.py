@@ -30,7 +30,7 @@ import pandas as pd
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
 from gyroage.engines.manifest import changed, entry_fault
-from gyroage.errors import DISK_FULL, UserError
+from gyroage.errors import DISK_FULL, NOT_WRITABLE, UserError
 from gyroage.files import TargetBusy, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 from gyroage.notices import say_kept
@@ -212,15 +212,25 @@ class Sidecar:
         its end-of-run counts for --resume (``narrow``: its stars that took the grid's posterior under mcmc, [count, least
         width, with prot_err]; ``clipped``: its clipped colour errors; ``unreddened``: its rows with bp_rp, no usable
         reddening and a sequence column's value, one count per SEQUENCE_COLUMN key). A full disk is a one-line error
-        saying the rows finished so far are kept for ``--resume``.
+        saying the rows finished so far are kept for ``--resume``; so is a folder made read-only.
         """
         kept = self.kept()
         try:
             self._add(i, frame, counts, posteriors, exact, notes)
         except OSError as exc:
+            if exc.errno in NOT_WRITABLE:
+                raise self.unwritable(exc, f"the {kept} rows finished so far are" if kept else "") from None
             if exc.errno not in DISK_FULL or not kept:  # nothing kept: the command line's own words say it
                 raise
             raise self._disk_full(exc, f"the {kept} rows finished so far are") from None
+
+    def unwritable(self, exc: OSError, rows: str) -> UserError:
+        """The one line for a folder that refused a new file (made read-only during the run: README names the case)
+        while ``rows`` (``"all 300 rows are"``; ``""``: none) are kept for ``--resume``."""
+        where = Path(exc.filename).parent if exc.filename else self.dir  # mkstemp names the file it tried
+        kept = f": {rows} kept in {self.dir}" if rows else ""
+        return UserError(f"cannot write {self.target}: {exc.strerror} in {where} (a folder made read-only during the "
+                         f"run?){kept}: make it writable and rerun{' with --resume' if rows else ''}")
 
     def _disk_full(self, exc: OSError, rows: str) -> UserError:
         """The one line for a disk that refused the bytes while ``rows`` (``"all 300 rows are"``) are kept."""
