@@ -4,12 +4,16 @@ interrupt while an earlier run's rows are discarded or before the sidecar is ope
 from __future__ import annotations
 
 import errno
+import signal
+import subprocess
+import sys
 import tempfile
 
 import pytest
 
 from gyroage.engines import local as engines
 from gyroage.errors import UserError
+from tests.conftest import ROOT
 from tests.test_engines import density, stars  # noqa: F401  (fixtures; settings from conftest)
 
 
@@ -53,3 +57,49 @@ def test_a_sidecar_made_read_only_during_the_run_is_one_line_keeping_the_rows(  
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
     text = str(info.value)
     assert "100 rows" in text and "--resume" in text and "writable" in text and "\n" not in text, text
+
+
+# A Ctrl-C as a chunk is computed, and a second one just as the first one's clean-up waits for the reader thread
+# (_prefetch's join): each sent with kill, so each goes through the process's own SIGINT handler as a terminal's does.
+TWICE = """
+import os, signal, threading
+import gyroage.engines.local as local
+
+compute, read, join = local.estimate_chunk, local.io.read_chunks, threading.Thread.join
+release = threading.Event()
+
+def first(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGINT)
+    return compute(*args, **kwargs)
+
+def reader(*args, **kwargs):  # the next chunk is held until the clean-up has been interrupted again
+    for i, chunk in enumerate(read(*args, **kwargs)):
+        if i == 1:
+            release.wait()
+        yield chunk
+
+def joined(self, timeout=None):
+    if self.name == "gyroage-reader":
+        if not release.is_set() and not getattr(joined, "sent", False):
+            joined.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+        else:
+            release.set()
+    return join(self, timeout)
+
+local.estimate_chunk, local.io.read_chunks, threading.Thread.join = first, reader, joined
+from gyroage.__main__ import main
+main()
+"""
+
+
+def test_a_second_ctrl_c_during_the_clean_up_is_not_a_traceback(tmp_path):
+    """V69, 7: Ctrl-C pressed again while the first one's clean-up waited for the reader thread printed "Exception
+    ignored in: <generator object _prefetch>" and a traceback before the line. Now the first Ctrl-C sets SIGINT
+    to be ignored (as a second SIGTERM is) until the run has said its one line."""
+    src = tmp_path / "in.csv"
+    stars(300).to_csv(src, index=False)
+    res = subprocess.run([sys.executable, "-c", TWICE, "estimate", str(src), "-o", str(tmp_path / "o.csv"), "-q",
+                          "--chunksize", "100"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert (res.returncode, res.stderr) == (130, "gyroage: interrupted\n"), res.stderr[-800:]
