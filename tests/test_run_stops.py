@@ -103,3 +103,29 @@ def test_a_second_ctrl_c_during_the_clean_up_is_not_a_traceback(tmp_path):
                           "--chunksize", "100"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert (res.returncode, res.stderr) == (130, "gyroage: interrupted\n"), res.stderr[-800:]
+
+
+def test_ctrl_c_while_an_earlier_runs_rows_are_discarded_does_not_say_they_are_kept(  # noqa: F811
+        tmp_path, density, settings, monkeypatch):  # noqa: F811
+    """V69, 6: a run without --resume removes an interrupted run's sidecar at its first chunk; a Ctrl-C during that
+    removal said "the earlier run's 200 finished rows ... are kept" with its manifest (or chunks) gone already."""
+    import shutil
+
+    from tests.test_engines import interrupted_run
+
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch, n=300, finished=2)
+    real = shutil.rmtree
+    calls = {"n": 0}
+
+    def cut_short(path, *args, **kwargs):  # the manifest is gone when the Ctrl-C comes
+        calls["n"] += 1
+        if calls["n"] == 1:
+            (path / "manifest.json").unlink()
+            raise KeyboardInterrupt
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", cut_short)
+    with pytest.raises(KeyboardInterrupt) as info:
+        engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
+    assert calls["n"] >= 1 and "kept" not in str(info.value), str(info.value)
+    assert not engines.sidecar_dir(out).exists()  # what is left of it can be resumed by no command

@@ -163,14 +163,16 @@ class Sidecar:
         """Remove the interrupted run's sidecar this run replaces, saying how many finished rows go with it."""
         if self._replaces is None:
             return
-        shutil.rmtree(self.dir)
+        # no longer counted as kept before any of it goes: a Ctrl-C during the removal must not report those rows kept
+        # (abort removes the rest, a sidecar no command resumes whole)
+        rows, self._replaces = self._replaces, None
         if self._damage is not None:
             say_kept(f"discarding an interrupted run of {self.target} whose manifest is damaged ({self._damage})")
-        elif self._replaces:  # --resume is offered only where this command would take them
+        elif rows:  # --resume is offered only where this command would take them
             why = (f" made by {self.earlier_made_by} gyroage: its rows cannot be resumed" if self.earlier_made_by else
                    f" ({self.earlier_differs} in this run)" if self.earlier_differs else " (use --resume to keep them)")
-            say_kept(f"discarding {self._replaces} finished rows of an interrupted run of {self.target}{why}")
-        self._replaces = None
+            say_kept(f"discarding {rows} finished rows of an interrupted run of {self.target}{why}")
+        shutil.rmtree(self.dir)
 
     def _read(self) -> tuple[dict | None, str | None]:
         """(The interrupted run's manifest, or None if it wrote none; what is wrong with it, or None)."""
