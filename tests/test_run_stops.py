@@ -129,3 +129,22 @@ def test_ctrl_c_while_an_earlier_runs_rows_are_discarded_does_not_say_they_are_k
         engines.run_local(src, out, density, settings, chunksize=100, quiet=True)
     assert calls["n"] >= 1 and "kept" not in str(info.value), str(info.value)
     assert not engines.sidecar_dir(out).exists()  # what is left of it can be resumed by no command
+
+
+def test_ctrl_c_while_the_input_is_scanned_names_the_earlier_runs_kept_rows(tmp_path, density, settings,  # noqa: F811
+                                                                             monkeypatch):
+    """V69, 8: stopped before the sidecar was opened (the input's scan, seconds for a large catalogue), the line was
+    the bare "interrupted", though README promises the earlier run's rows are said to be kept."""
+    from tests.test_engines import interrupted_run
+
+    src, out = interrupted_run(tmp_path, density, settings, monkeypatch, n=300, finished=2)
+
+    def scan(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engines, "scan_input", scan)
+    for resume in (False, True):
+        with pytest.raises(KeyboardInterrupt) as info:
+            engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=resume)
+        assert "200 finished rows" in str(info.value) and "kept for --resume" in str(info.value), str(info.value)
+    assert engines.sidecar_dir(out).is_dir()

@@ -43,6 +43,16 @@ def sidecar_dir(target: str | Path) -> Path:
     return t.parent / f".{t.name}.resume"
 
 
+def earlier_rows(target: str | Path) -> int:
+    """Finished rows an interrupted run's manifest lists in ``target``'s sidecar (0: none, or none readable): what
+    a run stopped before it opened the sidecar (the input's scan) says is still kept."""
+    try:
+        chunks = json.loads((sidecar_dir(target) / MANIFEST).read_text(encoding="utf-8"))["chunks"]
+        return sum(int(c["rows"]) for c in chunks.values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0
+
+
 class Sidecar:
     """Finished chunks of one run, each in its own file, and a manifest."""
     meta: dict[str, str] | None = None  # the run's record (gyroage.provenance), set by the engine before finish
