@@ -148,3 +148,17 @@ def test_ctrl_c_while_the_input_is_scanned_names_the_earlier_runs_kept_rows(tmp_
             engines.run_local(src, out, density, settings, chunksize=100, quiet=True, resume=resume)
         assert "200 finished rows" in str(info.value) and "kept for --resume" in str(info.value), str(info.value)
     assert engines.sidecar_dir(out).is_dir()
+
+
+def test_a_killed_stdin_runs_posteriors_chunks_are_removed_by_the_next_run(tmp_path):
+    """V69, 10: a run from stdin (or to stdout) kept its --posteriors chunks in the system's temp folder
+    (/tmp/gyroage-post-*): SIGKILLed, it left MBs to GBs there that no later run removed. They are now in a marked
+    temporary folder beside the --posteriors file, which the next run into it removes under its lock."""
+    from gyroage.engines.stream import Stream
+    from gyroage.files import remove_stale
+
+    post = tmp_path / "p.parquet"
+    killed = Stream(None, post)  # as a SIGKILL leaves it: never aborted
+    (killed.post_dir / "0000000.parquet").write_bytes(b"chunk")
+    assert killed.post_dir.parent == tmp_path
+    assert remove_stale(post) == [killed.post_dir.name] and not killed.post_dir.exists()
