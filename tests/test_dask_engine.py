@@ -481,13 +481,15 @@ def test_a_signal_while_the_local_cluster_starts_stops_the_run_once_it_is_up(mon
 
     monkeypatch.setattr(distributed, "LocalCluster", Cluster)
     monkeypatch.setattr(distributed, "Client", lambda cluster: events.append("client"))
-    before = signal.signal(signal.SIGTERM, on_sigterm)
+    # as in a terminal's run (one started in the background inherits SIGINT ignored, and keeps it so)
+    before = signal.signal(signal.SIGTERM, on_sigterm), signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt) as info:
             dask_connect.connect(None, None, 2)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
-        signal.signal(signal.SIGTERM, before)
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
     assert events == ["up", "closed"] and blocked == [True]
     assert isinstance(info.value, Terminated) == (sig == signal.SIGTERM)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
