@@ -28,7 +28,7 @@ def _read_only_after(monkeypatch, folder, chunks: int) -> None:
 
     def mkstemp(*a, dir=None, **k):  # noqa: A002 - mkstemp's own keyword
         if made["n"] >= chunks and dir is not None and str(dir) == str(folder):
-            raise PermissionError(errno.EACCES, "Permission denied", str(folder / "x.part"))
+            raise PermissionError(errno.EACCES, "Permission denied", str(folder / f"{k.get('prefix', '')}x.part"))
         return real_mkstemp(*a, dir=dir, **k)
 
     monkeypatch.setattr(engines, "estimate_chunk", chunk)

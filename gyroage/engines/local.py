@@ -39,7 +39,7 @@ from gyroage.engines.manifest import kept_unreddened
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, earlier_rows, sidecar_dir
 from gyroage.engines.stream import Stream
 from gyroage.errors import NOT_WRITABLE, UserError
-from gyroage.files import TargetLock, is_parquet, is_special
+from gyroage.files import TEMP_MARKER, TargetLock, is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
 from gyroage.provenance import estimate_provenance
@@ -363,7 +363,8 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
         raise
     except OSError as exc:  # the table's temporary file refused in a folder made read-only since the start: one line
         sink.abort()
-        if not isinstance(sink, Sidecar) or exc.errno not in NOT_WRITABLE:
+        # one of our temporaries (an input made unreadable is another matter, and keeps its traceback)
+        if not isinstance(sink, Sidecar) or exc.errno not in NOT_WRITABLE or TEMP_MARKER not in str(exc.filename):
             raise
         raise sink.unwritable(exc, f"all {sink.kept()} rows are") from None
     except BaseException:
