@@ -56,7 +56,7 @@ from gyroage.cli_options import (
     estimate_settings,
     refuse_sampler_options,
 )
-from gyroage.cli_process import interrupted, on_sigterm, pipe_as_stdin
+from gyroage.cli_process import interrupted, on_sigint, on_sigterm, pipe_as_stdin
 from gyroage.defaults import CHUNK_ROWS, CROSSMATCH_CACHE_DIR
 from gyroage.errors import DISK_FULL, NothingPiped, UserError
 
@@ -459,6 +459,8 @@ def main(prog_name: str | None = None) -> None:
     guard_stdout()  # stdout closed: a table for it is a one-line error, a run with -o is not stopped
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one the parent set to be ignored stays ignored
         signal.signal(signal.SIGTERM, on_sigterm)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # likewise an ignored SIGINT (a background job)
+        signal.signal(signal.SIGINT, on_sigint)
     try:
         app(prog_name=prog_name)
         code = 0

@@ -32,6 +32,15 @@ def on_sigterm(signum: int, frame) -> None:
     raise Terminated()
 
 
+def on_sigint(signum: int, frame) -> None:
+    """Ctrl-C's handler: KeyboardInterrupt, as Python's own, once. Pressed again while the run cleans up (a reader
+    thread joined, a cluster closed) it landed in the clean-up: "Exception ignored in ..." and a traceback, or
+    multiprocessing's leaked semaphores; so the command's own process ignores it from then on, as a second SIGTERM."""
+    if os.getpid() == MAIN_PID:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def interrupted(exc: KeyboardInterrupt) -> int:
     """Say why the run stopped, in one line on stderr, and give its exit code: Ctrl-C "interrupted", 130 (a
     resumable run's engine puts how many rows are kept in the interrupt: :func:`gyroage.engines.local.run_local`);

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 # The disk (or a quota, or a file-size limit) refused an output's bytes: the user's to fix, not a bug.
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# A folder (or file system) that refused a new file: made read-only while a run went on, also by root's chattr +i.
+NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 # What reading a damaged gzip stream raises: its end cut off; a bad header, CRC or length; bad deflate data.
 GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
 

@@ -452,3 +452,44 @@ def test_csv_parts_whose_header_names_differ_in_blanks_are_refused_naming_them(t
     (tmp_path / "h2.csv").write_text("#prot,bp_rp0\n8.0,0.9\n")
     got = read_dask(str(tmp_path / "h[12].csv")).compute(scheduler="sync")
     assert got["prot"].tolist() == ["12.0", "8.0"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_local_cluster_starts_stops_the_run_once_it_is_up(monkeypatch, sig):
+    """V69, 3 and 9: a Ctrl-C while the LocalCluster started was lost (SIGINT ignored in this process too, for the
+    workers to inherit): the run went on to the end, exit 0; a SIGTERM landed mid-start and left multiprocessing's
+    "leaked semaphore" warning after the line. Both are held back until the cluster is up, which is then closed
+    before the run's own handler raises; the workers are started with SIGINT blocked, not ignored."""
+    distributed = pytest.importorskip("distributed")
+    from multiprocessing import util
+
+    from gyroage.cli_process import Terminated, on_sigterm
+    from gyroage.engines import dask_connect
+
+    events, blocked = [], []
+    monkeypatch.setattr(util, "spawnv_passfds", lambda *a: blocked.append(
+        signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])) or 0)
+
+    class Cluster:  # starts a worker process, and the signal comes while it starts
+        def __init__(self, **kwargs) -> None:
+            util.spawnv_passfds("python", ["python"], ())
+            os.kill(os.getpid(), sig)
+            events.append("up")
+
+        def close(self) -> None:
+            events.append("closed")
+
+    monkeypatch.setattr(distributed, "LocalCluster", Cluster)
+    monkeypatch.setattr(distributed, "Client", lambda cluster: events.append("client"))
+    # as in a terminal's run (one started in the background inherits SIGINT ignored, and keeps it so)
+    before = signal.signal(signal.SIGTERM, on_sigterm), signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            dask_connect.connect(None, None, 2)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+    assert events == ["up", "closed"] and blocked == [True]
+    assert isinstance(info.value, Terminated) == (sig == signal.SIGTERM)
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])

@@ -6,11 +6,13 @@ distributed is imported inside the functions, as in :mod:`gyroage.engines.dask_e
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from gyroage import io
@@ -40,7 +42,7 @@ def mute_distributed() -> None:
 def connect(client, scheduler: str | None, workers: int | None):
     """(client, cluster we started or None): the caller's client, the scheduler's, or a new LocalCluster's."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise UserError("the dask engine needs dask.distributed: pip install 'gyroage[dask]'") from None
     if client is not None:
@@ -53,21 +55,71 @@ def connect(client, scheduler: str | None, workers: int | None):
             return Client(scheduler, timeout=min(CONNECT_SECONDS, max(deadline - time.monotonic(), 1))), None
         except (OSError, ValueError, TypeError) as exc:  # a malformed address (no port: "threads") is a ValueError
             raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {_reason(exc)}") from None
-    # A terminal's Ctrl-C reaches every process of the group: worker processes started while SIGINT is ignored
-    # inherit that, so only this process stops (one line, then the cluster is closed) and no worker prints its
-    # KeyboardInterrupt traceback. Its logs (warnings while being torn down) are silenced likewise: a failing task
-    # still reaches us through its future.
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    own = _local_cluster(workers)
     try:
-        # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on 8787 unless told: a port
-        # of the system's choosing, so another cluster on 8787 does not print distributed's multi-line warning
-        own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL)
+        return Client(own), own
+    except BaseException:  # a Ctrl-C now: no cluster left behind
+        own.close()
+        raise
+
+
+def _local_cluster(workers: int | None):
+    """A LocalCluster of ``workers`` processes. A Ctrl-C or SIGTERM while it starts (seconds on a busy machine) is
+    held back and honoured once it is up: the cluster is closed, then the run's own handler raises (one line, exit
+    130 or 143). Left to land mid-start it leaked multiprocessing's semaphores (a warning after the line); and the
+    workers' SIGINT ignored in this process too (they inherited it so) lost the Ctrl-C: the run went on to the end."""
+    from distributed import LocalCluster
+
+    main = threading.current_thread() is threading.main_thread()
+    # only the handlers Python calls (KeyboardInterrupt's, gyroage's on_sigterm): an ignored signal stays ignored
+    held = {s: h for s in (signal.SIGINT, signal.SIGTERM) if main and callable(h := signal.getsignal(s))}
+    hit: list[int] = []
+    for s in held:
+        signal.signal(s, lambda signum, frame: hit.append(signum))
+    own = None
+    try:
+        with _workers_deaf_to_ctrl_c():
+            # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on 8787 unless told: a port
+            # of the system's choosing, so another cluster on 8787 does not print distributed's multi-line warning
+            own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL)
+    except Exception:
+        if not hit:  # else its workers died of the same signal (SIGTERM to the group): the signal's line says it
+            raise
     finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
-    return Client(own), own
+        for s, h in held.items():
+            signal.signal(s, h)
+        if hit and own is not None:
+            mute_distributed()
+            own.close()
+    if hit:
+        held[hit[0]](hit[0], None)  # KeyboardInterrupt (or Terminated), as if it came now
+        raise KeyboardInterrupt  # a handler of the caller's that returned: the cluster is closed all the same
+    return own
+
+
+@contextlib.contextmanager
+def _workers_deaf_to_ctrl_c() -> Iterator[None]:
+    """Start processes (multiprocessing's spawn) with SIGINT blocked: a terminal's Ctrl-C reaches every process of the
+    group, and only this one is to stop (one line, then the cluster is closed), no worker printing its
+    KeyboardInterrupt traceback. Blocked, not ignored, in the thread that starts them: this process keeps its handler,
+    which an ignored SIGINT (inherited so before) took from it."""
+    from multiprocessing import util
+
+    spawn = util.spawnv_passfds
+
+    def deaf(*args, **kwargs):
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return spawn(*args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+    util.spawnv_passfds = deaf
+    try:
+        yield
+    finally:
+        util.spawnv_passfds = spawn
 
 
 def _reason(exc: BaseException) -> str:

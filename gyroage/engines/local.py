@@ -36,10 +36,10 @@ from gyroage.core.posterior import posterior_ids
 from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.manifest import kept_unreddened
-from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, sidecar_dir
+from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, earlier_rows, sidecar_dir
 from gyroage.engines.stream import Stream
-from gyroage.errors import UserError
-from gyroage.files import TargetLock, is_parquet, is_special
+from gyroage.errors import NOT_WRITABLE, UserError
+from gyroage.files import TEMP_MARKER, TargetLock, is_parquet, is_special
 from gyroage.formats import input_format, output_format
 from gyroage.progress import Progress, counts_text
 from gyroage.provenance import estimate_provenance
@@ -318,19 +318,24 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
     # stdin cannot be resumed (nothing to check a rerun's input against): a sidecar would only be left behind
     resumable = to_file and not stdin
     fingerprint = None
-    # one read gives the sidecar's fingerprint, the ETA's rows, and checks a gzip file whole before any star is computed
-    if resumable or (total is None and not quiet) or (not stdin and fmt == "csv" and io.is_gzip_file(source)):
-        fingerprint, rows = scan_input(source, fingerprint=resumable, fmt=fmt)
-        total = rows if total is None else total
-    if resumable:
-        shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
-        existed = Path(target).exists()
-        sink = Sidecar(Path(target), fingerprint or "", shash, resume, output_fmt, text_columns=fmt == "csv",
-                       settings=settings_record(density, settings, chunksize, posteriors is not None, ids))
-        if resume and not sink.manifest["chunks"] and not sink.rejected:  # rejected ones: said already
-            _nothing_to_resume(target, existed)
-    else:
-        sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
+    try:
+        # one read gives the sidecar's fingerprint, the ETA's rows, and checks a gzip file whole before any star is computed
+        if resumable or (total is None and not quiet) or (not stdin and fmt == "csv" and io.is_gzip_file(source)):
+            fingerprint, rows = scan_input(source, fingerprint=resumable, fmt=fmt)
+            total = rows if total is None else total
+        if resumable:
+            shash = settings_hash(density, settings, chunksize, posteriors is not None, ids)
+            existed = Path(target).exists()
+            sink = Sidecar(Path(target), fingerprint or "", shash, resume, output_fmt, text_columns=fmt == "csv",
+                           settings=settings_record(density, settings, chunksize, posteriors is not None, ids))
+            if resume and not sink.manifest["chunks"] and not sink.rejected:  # rejected ones: said already
+                _nothing_to_resume(target, existed)
+        else:
+            sink = Stream(target, posteriors, output_fmt, text_columns=fmt == "csv")
+    except KeyboardInterrupt as exc:  # before the sidecar is open (the input's scan: seconds for a large one)
+        if to_file and not exc.args and (n := earlier_rows(target)):  # an earlier run's rows stay as they are
+            exc.args = (f"interrupted: an earlier run's {n} finished rows of {target} are kept for --resume",)
+        raise
     try:
         return _run(source, sink, density, settings, chunksize, quiet, total, posteriors, ids, fmt, out_fmt, command)
     except BrokenPipeError:
@@ -356,6 +361,12 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
                         "finished rows cannot be resumed" if made_by else
                         f"interrupted: the earlier run's {earlier} finished rows of {target} are kept; {how}",)
         raise
+    except OSError as exc:  # the table's temporary file refused in a folder made read-only since the start: one line
+        sink.abort()
+        # one of our temporaries (an input made unreadable is another matter, and keeps its traceback)
+        if not isinstance(sink, Sidecar) or exc.errno not in NOT_WRITABLE or TEMP_MARKER not in str(exc.filename):
+            raise
+        raise sink.unwritable(exc, f"all {sink.kept()} rows are") from None
     except BaseException:
         sink.abort()
         raise

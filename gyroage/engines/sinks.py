@@ -30,7 +30,7 @@ import pandas as pd
 from gyroage import io, writers
 from gyroage.column_types import nullable_int
 from gyroage.engines.manifest import changed, entry_fault
-from gyroage.errors import DISK_FULL, UserError
+from gyroage.errors import DISK_FULL, NOT_WRITABLE, UserError
 from gyroage.files import AtomicFile, TargetBusy, atomic_path, atomic_write_text, commit_together, json_text, output_path
 from gyroage.formats import is_gzip_name
 from gyroage.notices import say_kept
@@ -41,6 +41,16 @@ MANIFEST = "manifest.json"
 def sidecar_dir(target: str | Path) -> Path:
     t = output_path(target)  # beside the file a symlink points to, where the output is assembled
     return t.parent / f".{t.name}.resume"
+
+
+def earlier_rows(target: str | Path) -> int:
+    """Finished rows an interrupted run's manifest lists in ``target``'s sidecar (0: none, or none readable): what
+    a run stopped before it opened the sidecar (the input's scan) says is still kept."""
+    try:
+        chunks = json.loads((sidecar_dir(target) / MANIFEST).read_text(encoding="utf-8"))["chunks"]
+        return sum(int(c["rows"]) for c in chunks.values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0
 
 
 class Sidecar:
@@ -163,14 +173,16 @@ class Sidecar:
         """Remove the interrupted run's sidecar this run replaces, saying how many finished rows go with it."""
         if self._replaces is None:
             return
-        shutil.rmtree(self.dir)
+        # no longer counted as kept before any of it goes: a Ctrl-C during the removal must not report those rows kept
+        # (abort removes the rest, a sidecar no command resumes whole)
+        rows, self._replaces = self._replaces, None
         if self._damage is not None:
             say_kept(f"discarding an interrupted run of {self.target} whose manifest is damaged ({self._damage})")
-        elif self._replaces:  # --resume is offered only where this command would take them
+        elif rows:  # --resume is offered only where this command would take them
             why = (f" made by {self.earlier_made_by} gyroage: its rows cannot be resumed" if self.earlier_made_by else
                    f" ({self.earlier_differs} in this run)" if self.earlier_differs else " (use --resume to keep them)")
-            say_kept(f"discarding {self._replaces} finished rows of an interrupted run of {self.target}{why}")
-        self._replaces = None
+            say_kept(f"discarding {rows} finished rows of an interrupted run of {self.target}{why}")
+        shutil.rmtree(self.dir)
 
     def _read(self) -> tuple[dict | None, str | None]:
         """(The interrupted run's manifest, or None if it wrote none; what is wrong with it, or None)."""
@@ -212,15 +224,25 @@ class Sidecar:
         its end-of-run counts for --resume (``narrow``: its stars that took the grid's posterior under mcmc, [count, least
         width, with prot_err]; ``clipped``: its clipped colour errors; ``unreddened``: its rows with bp_rp, no usable
         reddening and a sequence column's value, one count per SEQUENCE_COLUMN key). A full disk is a one-line error
-        saying the rows finished so far are kept for ``--resume``.
+        saying the rows finished so far are kept for ``--resume``; so is a folder made read-only.
         """
         kept = self.kept()
         try:
             self._add(i, frame, counts, posteriors, exact, notes)
         except OSError as exc:
+            if exc.errno in NOT_WRITABLE:
+                raise self.unwritable(exc, f"the {kept} rows finished so far are" if kept else "") from None
             if exc.errno not in DISK_FULL or not kept:  # nothing kept: the command line's own words say it
                 raise
             raise self._disk_full(exc, f"the {kept} rows finished so far are") from None
+
+    def unwritable(self, exc: OSError, rows: str) -> UserError:
+        """The one line for a folder that refused a new file (made read-only during the run: README names the case)
+        while ``rows`` (``"all 300 rows are"``; ``""``: none) are kept for ``--resume``."""
+        where = Path(exc.filename).parent if exc.filename else self.dir  # mkstemp names the file it tried
+        kept = f": {rows} kept in {self.dir}" if rows else ""
+        return UserError(f"cannot write {self.target}: {exc.strerror} in {where} (a folder made read-only during the "
+                         f"run?){kept}: make it writable and rerun{' with --resume' if rows else ''}")
 
     def _disk_full(self, exc: OSError, rows: str) -> UserError:
         """The one line for a disk that refused the bytes while ``rows`` (``"all 300 rows are"``) are kept."""

@@ -13,7 +13,7 @@ import pandas as pd
 
 from gyroage import writers
 from gyroage.engines.sinks import write_posteriors
-from gyroage.files import AtomicFile
+from gyroage.files import AtomicFile, output_path, temp_prefix
 
 
 class Stream:
@@ -25,7 +25,11 @@ class Stream:
                  text_columns: bool = False) -> None:
         self.writer = writers.AtomicWriter(target, fmt, text_columns, lock=True)
         self.meta: dict[str, str] | None = None  # the run's record (gyroage.provenance), set by the engine
-        self.post_dir = Path(tempfile.mkdtemp(prefix="gyroage-post-")) if posteriors is not None else None
+        # the chunks' folder beside the --posteriors file, named as its temporaries are: the next run into it removes
+        # one a killed run (SIGKILL, OOM) left (remove_stale, under its lock), as none did in the system's temp folder
+        where = output_path(posteriors) if posteriors is not None else None
+        self.post_dir = (Path(tempfile.mkdtemp(suffix=".part", prefix=temp_prefix(where), dir=where.parent))
+                         if where is not None else None)
         self.post_parts: list[Path] = []
         self.finished = False  # -o (and --posteriors) in place: nothing of the run is left to stop
 
