@@ -35,6 +35,11 @@ PERIOD_NODE_SPACING = 0.04
 EVEN_SPAN = 3.5
 # the most nodes a star takes: the trained periods' whole range (3.88 dex for the shipped model) at the spacing above
 MAX_PERIOD_NODES = 99
+# A Gauss-Hermite star (errors of 1.2-8%) whose +-EVEN_SPAN sd window crosses a trained period's edge takes evenly
+# spaced nodes over the cut window instead, as wider errors do (where the chains stop): uncut, a 210 d star's age
+# stepped 3314 -> 3672 Myr as its error crossed 8.06% (chain: 3804 / 3828). Its sd is only 0.005-0.035 dex, so the
+# nodes are at most this many sds apart (at most 15 nodes).
+EDGE_SPACING_SD = 0.5
 
 
 def period_sigma(prot, prot_err) -> np.ndarray:
@@ -59,7 +64,9 @@ def node_window(log10_prot, sigma, card) -> tuple[np.ndarray, np.ndarray]:
 def node_count(sigma: np.ndarray, width: np.ndarray | None = None) -> np.ndarray:
     """Nodes per star for its period sd ``sigma`` (dex): the Gauss-Hermite tiers', then an odd number of evenly
     spaced nodes at most :data:`PERIOD_NODE_SPACING` apart over ``width`` (dex; default 2 x :data:`EVEN_SPAN` sd),
-    at least 7 and at most :data:`MAX_PERIOD_NODES`; one where the width is not above 0 (no trained period near)."""
+    at least 7 and at most :data:`MAX_PERIOD_NODES`; one where the width is not above 0 (no trained period near).
+    A Gauss-Hermite star whose window is cut (``width`` under 2 x :data:`EVEN_SPAN` sd) takes evenly spaced nodes
+    at most :data:`EDGE_SPACING_SD` sd apart over it (at least 7)."""
     sigma = np.asarray(sigma, dtype=float)
     width = 2 * EVEN_SPAN * sigma if width is None else np.broadcast_to(np.asarray(width, dtype=float), sigma.shape)
     bounds, counts = zip(*PERIOD_NODE_TIERS)
@@ -69,6 +76,10 @@ def node_count(sigma: np.ndarray, width: np.ndarray | None = None) -> np.ndarray
     with np.errstate(invalid="ignore", over="ignore"):
         steps = np.ceil(np.minimum(width[wide], 1e6) / (2 * PERIOD_NODE_SPACING))
     n[wide] = np.where(steps > 0, np.clip(2 * steps + 1, 7, MAX_PERIOD_NODES), 1).astype(int)
+    # 1e-9 dex: the uncut window's width, (y + 3.5 sd) - (y - 3.5 sd), is 7 sd only to rounding
+    edge = (n > 1) & ~wide & (width < 2 * EVEN_SPAN * sigma - 1e-9)
+    steps = np.ceil(width[edge] / (2 * EDGE_SPACING_SD * sigma[edge]))
+    n[edge] = np.where(steps > 0, np.maximum(2 * steps + 1, 7), 1).astype(int)
     return n
 
 
@@ -80,9 +91,9 @@ def period_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
 
     log L(x) = log sum_k w_k L_c(log10 Prot + sqrt(2) sigma t_k | x), L_c the colour-marginal likelihood
     (:func:`colour_marginal_log_likelihood`), t_k and w_k / sqrt(pi) :func:`tier_nodes`' for :func:`node_count`'s
-    nodes. Stars with one node get exactly the colour-marginal likelihood. The evenly spaced nodes (errors above 8%)
-    are cut at the trained periods, where the MCMC's chains stop, so an error wider than them all leaves the age to
-    the prior; the Gauss-Hermite nodes' (within 0.07 dex of the observed period) are not.
+    nodes. Stars with one node get exactly the colour-marginal likelihood. The evenly spaced nodes (errors above 8%,
+    or smaller ones within 3.5 sd of a trained period's edge) are cut at the trained periods, where the MCMC's chains
+    stop, so an error wider than them all leaves the age to the prior.
     """
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
     n = colour.size

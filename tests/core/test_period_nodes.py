@@ -97,3 +97,19 @@ def test_a_period_error_wider_than_every_trained_period_leaves_the_age_to_the_pr
     width = _log(out, "age_p84_myr") - _log(out, "age_p16_myr")
     assert np.all(width[:3] > 2.0) and width[3] < 1.0, width.round(2)
     assert np.ptp(_log(out, "age_p50_myr")[:3]) < 0.05
+
+
+def test_ages_near_a_trained_period_edge_are_continuous_in_the_period_error(model):
+    """A 210 d star (trained periods end at 217 d) took uncut Gauss-Hermite nodes up to an 8.06% error and evenly
+    spaced ones cut at the edge above it: its median stepped 3314 -> 3672 Myr (0.045 dex) between 8.0% and 8.1%."""
+    frame = pd.DataFrame({"prot": [210.0] * 2, "prot_err": [16.8, 17.01], "bp_rp0": [1.0] * 2, "bp_rp0_err": 0.02})
+    out = model.estimate(frame, EstimateSettings(prior=model.default_prior))
+    assert abs(np.diff(_log(out, "age_p50_myr"))[0]) < 0.015, out.age_p50_myr.tolist()
+    assert abs(np.diff(_log(out, "age_p16_myr"))[0]) < 0.015, out.age_p16_myr.tolist()
+
+
+def test_gauss_hermite_stars_whose_window_is_cut_take_evenly_spaced_nodes():
+    sigma = np.array([0.01, 0.03, 0.03, 0.03])
+    n = period_nodes.node_count(sigma, [0.07, 0.21, 0.15, -0.01])  # uncut, uncut, cut, nothing trained near
+    assert n[0] == 3 and n[1] == 5 and n[3] == 1
+    assert n[2] >= 7 and n[2] % 2 == 1 and 0.15 / (n[2] - 1) <= period_nodes.EDGE_SPACING_SD * 0.03 + 1e-12
