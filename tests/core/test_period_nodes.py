@@ -92,8 +92,11 @@ def test_a_period_error_wider_than_every_trained_period_leaves_the_age_to_the_pr
     frame = pd.DataFrame({"prot": [12.0] * 4, "prot_err": [1200.0, 12000.0, 1e300, 0.0], "bp_rp0": [1.2] * 4})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # but the run's end-of-run line on them (period_err_uninformative), which is the point
+        warnings.filterwarnings("ignore", message=".*period_err_uninformative", category=UserWarning)
         out = model.estimate(frame, EstimateSettings(prior=model.default_prior))
     assert (out.status == "ok").all(), out.status.tolist()
+    assert list(out.age_flags) == ["period_err_uninformative"] * 3 + [""]
     width = _log(out, "age_p84_myr") - _log(out, "age_p16_myr")
     assert np.all(width[:3] > 2.0) and width[3] < 1.0, width.round(2)
     assert np.ptp(_log(out, "age_p50_myr")[:3]) < 0.05
