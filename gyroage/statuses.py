@@ -78,8 +78,9 @@ CROSSMATCH = {
 
 # Flags (the ``age_flags`` column, ';'-separated): what a row's age rests on beyond the training data, and the
 # cautions. Any of the first three, or above_main_sequence, makes the status ``extrapolated``; likely_outlier,
-# pre_main_sequence_age, age_beyond_prior_bound and colour_err_beyond_training alone do not, nor do group-age's many_outliers,
-# most_members_unused, few_members and poor_fit. What each means: the README's flag tables (one text to keep).
+# pre_main_sequence_age, age_beyond_prior_bound, colour_err_beyond_training and period_err_uninformative alone do not,
+# nor do group-age's many_outliers, most_members_unused, few_members and poor_fit. What each means: the README's flag
+# tables (one text to keep).
 BLUE_OF_KRAFT_BREAK = "colour_blue_of_kraft_break"
 PERIOD_OUTSIDE_TRAINING = "period_outside_training"
 AGE_OUTSIDE_TRAINING = "age_outside_training"
@@ -95,12 +96,15 @@ COLOUR_ERR_BEYOND_TRAINING = "colour_err_beyond_training"
 # --method mcmc under a prior that is not flat: the chain left too few effective samples where the prior lies, and the
 # star's posterior (ages, flags, status, --posteriors samples) is the grid method's (gyroage.core.chain_summary.few_inside)
 GRID_POSTERIOR = "grid_posterior"
+# a period error at least the period itself (prot_err >= Prot): the period says little or nothing, and the age is
+# (near) the prior's; a sentinel error (99, 999) for "no error" shows this way (gyroage.core.stars.period_err_wide)
+PERIOD_ERR_UNINFORMATIVE = "period_err_uninformative"
 DOMAIN_FLAGS = (BLUE_OF_KRAFT_BREAK, PERIOD_OUTSIDE_TRAINING, AGE_OUTSIDE_TRAINING)
 # Every flag, in the order of the age_flags text and of the ONNX graph's bit mask (bit i: the i-th). A new flag goes
 # last, so the bits that pipelines already read keep their meaning. The shipped graphs set none past
 # age_beyond_prior_bound (they clip the colour error without a flag, and sample nothing: the README's embedding table).
 FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, AGE_BEYOND_PRIOR_BOUND,
-              COLOUR_ERR_BEYOND_TRAINING, GRID_POSTERIOR)
+              COLOUR_ERR_BEYOND_TRAINING, GRID_POSTERIOR, PERIOD_ERR_UNINFORMATIVE)
 # group-age's text order (unchanged since age_beyond_prior_bound was group-age's alone)
 GROUP_FLAG_ORDER = (*DOMAIN_FLAGS, LIKELY_OUTLIER, PRE_MAIN_SEQUENCE_AGE, ABOVE_MAIN_SEQUENCE, MANY_OUTLIERS,
                     MOST_MEMBERS_UNUSED, FEW_MEMBERS, AGE_BEYOND_PRIOR_BOUND, POOR_FIT)

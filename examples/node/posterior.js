@@ -26,12 +26,13 @@ const ort = require("onnxruntime-node");
 const QUANTILE_COLUMNS = ["age_p2.5_myr", "age_p16_myr", "age_p50_myr", "age_p84_myr", "age_p97.5_myr"];
 // The graph's int64 "age_flags" output is a bit mask: bit i set for FLAG_BITS[i] (gyroage.statuses.FLAG_ORDER; the
 // graph's gyroage_graph metadata lists them as flag_bits, where the shipped graphs, built before grid_posterior was
-// added, list the first eight: a rebuild, which takes FLAG_ORDER, lists all nine). The shipped graphs never set the last three: they use the
-// default prior, clip a colour error beyond the trained range without a flag (gyroage estimate flags it), and sample
-// nothing (grid_posterior marks an estimate --method mcmc star that took the grid's posterior).
+// added, list the first eight: a rebuild, which takes FLAG_ORDER, lists all ten). The shipped graphs never set the last four: they use the
+// default prior, clip a colour error beyond the trained range without a flag (gyroage estimate flags it), sample
+// nothing (grid_posterior marks an estimate --method mcmc star that took the grid's posterior), and have no period
+// error input (period_err_uninformative: gyroage estimate's prot_err >= Prot).
 const FLAG_BITS = ["colour_blue_of_kraft_break", "period_outside_training", "age_outside_training", "likely_outlier",
                    "pre_main_sequence_age", "above_main_sequence", "age_beyond_prior_bound", "colour_err_beyond_training",
-                   "grid_posterior"];
+                   "grid_posterior", "period_err_uninformative"];
 // Graph input -> accepted column names. A short copy of gyroage/columns.py's ALIASES for these inputs (a test checks
 // every name here is there, for the same quantity); compared after columnKey, as columns.py's column_key.
 const ALIASES = {

@@ -24,7 +24,14 @@ from gyroage.core.estimate import EstimateSettings, narrow_prior_note
 from gyroage.core.grid_fallback import grid_error_note
 from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.priors import grid_step_note
-from gyroage.core.stars import ChunkCounts, StarArrays, check_stars, clipped_note, unreddened_note
+from gyroage.core.stars import (
+    ChunkCounts,
+    StarArrays,
+    check_stars,
+    clipped_note,
+    uninformative_note,
+    unreddened_note,
+)
 from gyroage.errors import UserError
 
 _COLUMNS = ("prot", "bp_rp0", "bp_rp0_err")  # canonical names, so check_stars needs no alias matching
@@ -76,10 +83,13 @@ def warn_run_end(settings: EstimateSettings, card, columns, narrow: list[tuple[i
                  unreddened: list[np.ndarray], counted: ChunkCounts) -> None:
     """The lines the command line ends an estimate run with on stderr, in its order, as UserWarnings: from what
     :func:`estimate_chunk` handed its ``on_prior_widths``, ``on_unreddened`` and ``on_counts`` (:func:`warn_grid_step`,
-    :func:`warn_unreddened`, :func:`warn_clipped`)."""
+    :func:`warn_unreddened`, :func:`warn_clipped`, :func:`gyroage.core.stars.uninformative_note`)."""
     warn_grid_step(settings, narrow, counted.grid_error)
     warn_unreddened(columns, unreddened)
     warn_clipped(card, counted.clipped)
+    note = uninformative_note(counted.uninformative)
+    if note:
+        warn_caller(f"gyroage: {note}")
 
 
 def warn_no_term(arrays: dict[str, Any], density) -> None:

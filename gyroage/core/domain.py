@@ -85,32 +85,43 @@ def flag_text(*masks: np.ndarray, names=statuses.FLAG_ORDER) -> np.ndarray:
 
 
 def with_flag(text: np.ndarray, mask: np.ndarray, name: str = statuses.GRID_POSTERIOR) -> np.ndarray:
-    """``age_flags`` text with ``name``, the last flag of :data:`gyroage.statuses.FLAG_ORDER`, appended where ``mask``."""
+    """``age_flags`` text with ``name`` added where ``mask``, in :data:`gyroage.statuses.FLAG_ORDER`'s order."""
     text = np.asarray(text, dtype=object)
-    return np.where(mask, np.where(text == "", name, text + (";" + name)), text)
+    out, rows = text.copy(), np.flatnonzero(mask)
+    if rows.size:
+        rank = {f: i for i, f in enumerate(statuses.FLAG_ORDER)}
+        uniq, inv = np.unique(text[rows].astype(str), return_inverse=True)
+        joined = [";".join(sorted({*filter(None, u.split(";")), name}, key=lambda f: rank.get(f, len(rank))))
+                  for u in uniq]
+        out[rows] = np.array(joined, dtype=object)[inv.reshape(-1)]
+    return out
 
 
 def star_flags(domain: SequenceDomain | None, bp_rp0, log10_prot, age_outside, p_outlier,
                age_median_myr, above: np.ndarray | None = None,
                age_map_myr: np.ndarray | None = None,
                beyond_bound: np.ndarray | None = None,
-               colour_err_beyond: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               colour_err_beyond: np.ndarray | None = None,
+               period_err_wide: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the ``age_flags`` text, whether the age rests on extrapolation) per star, from the card's sequence domain,
     ``p_outlier``, the median age, ``above`` (:meth:`gyroage.core.main_sequence.AboveFlag.flags`; None: no star is flagged) and the MAP age
     (``age_outside_training`` also when it lies :data:`MAP_BEYOND_DEX` beyond the oldest trained age; None: not
-    checked), and two cautions (None: no star): ``beyond_bound`` (:func:`gyroage.core.estimate.beyond_prior_bound`) and
-    ``colour_err_beyond`` (:attr:`gyroage.core.stars.StarArrays.colour_err_beyond`)."""
+    checked), and three cautions (None: no star): ``beyond_bound`` (:func:`gyroage.core.estimate.beyond_prior_bound`),
+    ``colour_err_beyond`` (:attr:`gyroage.core.stars.StarArrays.colour_err_beyond`) and ``period_err_wide``
+    (:func:`gyroage.core.stars.period_err_wide`)."""
     likely = np.asarray(p_outlier) > OUTLIER_FLAG_MIN
     young = np.asarray(age_median_myr) < PRE_MAIN_SEQUENCE_MAX_MYR
     none = np.zeros(len(bp_rp0), dtype=bool)
     above = none if above is None else np.asarray(above, dtype=bool)
     beyond = none if beyond_bound is None else np.asarray(beyond_bound, dtype=bool)
     wide = none if colour_err_beyond is None else np.asarray(colour_err_beyond, dtype=bool)
+    # grid_posterior's place (with_flag adds it) comes before the period's
+    tail = () if period_err_wide is None else (none, np.asarray(period_err_wide, dtype=bool))
     if domain is None:
-        return flag_text(none, none, none, likely, young, above, beyond, wide), above
+        return flag_text(none, none, none, likely, young, above, beyond, wide, *tail), above
     blue, period_out = domain.input_flags(bp_rp0, log10_prot)
     age_out = np.asarray(age_outside) > AGE_OUTSIDE_MAX
     if age_map_myr is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             age_out |= np.log10(np.asarray(age_map_myr, dtype=np.float64)) + 6.0 > domain.age_range(bp_rp0)[1] + MAP_BEYOND_DEX
-    return flag_text(blue, period_out, age_out, likely, young, above, beyond, wide), blue | period_out | age_out | above
+    return flag_text(blue, period_out, age_out, likely, young, above, beyond, wide, *tail), blue | period_out | age_out | above

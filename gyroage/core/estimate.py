@@ -35,7 +35,7 @@ from gyroage.core.posterior import (
 )
 from gyroage.core.priors import Prior, check_model_grid, check_on_grid, grid_cannot_hold, grid_step_note, narrow_widths
 from gyroage.core.sampler import MCMC_COLUMNS, SamplerSettings, sample_stars
-from gyroage.core.stars import ChunkCounts, StarArrays, check_stars, require_magnitudes, unreddened_rows
+from gyroage.core.stars import ChunkCounts, StarArrays, check_stars, period_err_wide, require_magnitudes, unreddened_rows
 from gyroage.defaults import AGE_GRID
 from gyroage.errors import UserError, check_grid, whole_number
 
@@ -312,7 +312,8 @@ def age_flags(stars: StarArrays, ok, card, term: MainSequenceTerm | None, domain
     above = None if above_flag is None else above_flag.flags(term, colour, _rows(stars.abs_g, ok),
                                                               _rows(stars.abs_g_err, ok), age_median_myr)
     return star_flags(domain, colour, np.log10(stars.prot[ok]), age_outside, p_outlier, age_median_myr, above,
-                      age_map_myr, beyond_bound, _rows(stars.colour_err_beyond, ok))
+                      age_map_myr, beyond_bound, _rows(stars.colour_err_beyond, ok),
+                      period_err_wide(stars.prot[ok], stars.prot_err[ok]))
 
 
 def _mcmc_rows(stars: StarArrays, ok, prior_mean, prior_sigma, density: FlowDensity,

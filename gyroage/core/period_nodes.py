@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from gyroage.core.density import FlowDensity
+from gyroage.core.domain import SequenceDomain
 from gyroage.core.likelihood import (
     COLOUR_NODE_TIERS,
     EVEN_COARSEST,
@@ -33,8 +34,21 @@ PERIOD_NODE_TIERS = ((0.005, 1), (0.02, 3), (0.035, 5))
 # and more; three Gauss-Hermite nodes up to 0.03 dex missed p16-p84 by 0.012, five up to 0.045 by 0.027.
 PERIOD_NODE_SPACING = 0.04
 EVEN_SPAN = 3.5
+# ... and over +-5 sd where the observed period lies outside the trained periods at the star's colour
+# (period_outside_training): there the flow's likelihood at the observed period can be e^5 below that a few sd away,
+# so the Gaussian's tail beyond 3.5 sd (2e-3 of it) carried much of the sum: a 0.03 d, 2.0 mag star at a 50% error
+# was dated 0.15 dex older than a dense sum over +-7 sd (which +-5 meets to 0.002 dex). Elsewhere the spans agree.
+WIDE_SPAN = 5.0
 # the most nodes a star takes: the trained periods' whole range (3.88 dex for the shipped model) at the spacing above
 MAX_PERIOD_NODES = 99
+# A Gauss-Hermite star (errors of 1.2-8%) whose +-EVEN_SPAN sd window crosses a trained period's edge takes evenly
+# spaced nodes over the cut window instead, as wider errors do (where the chains stop): uncut, a 210 d star's age
+# stepped 3314 -> 3672 Myr as its error crossed 8.06% (chain: 3804 / 3828). Its sd is only 0.005-0.035 dex, so the
+# nodes are at most this many sds apart (at most 21 nodes); so are an evenly spaced tier's over a cut window.
+EDGE_SPACING_SD = 0.5
+# Star-node rows evaluated at once, each times the colour's nodes and the grid's points (float32, then float64):
+# in one piece, 2,000 stars with 0.15 mag colour errors and 100% period errors took 2.4 GB.
+NODE_ROWS = 8192
 
 
 def period_sigma(prot, prot_err) -> np.ndarray:
@@ -47,28 +61,40 @@ def period_sigma(prot, prot_err) -> np.ndarray:
     return np.where(sig > 0, sig, 0.0)
 
 
-def node_window(log10_prot, sigma, card) -> tuple[np.ndarray, np.ndarray]:
-    """Per star, the log10 periods (lo, hi) the evenly spaced nodes span: +-:data:`EVEN_SPAN` sd about the observed
-    period, cut at the trained periods (the card's ``domain.log10_prot``), where the MCMC's chains stop."""
+def node_window(log10_prot, sigma, card, span=EVEN_SPAN) -> tuple[np.ndarray, np.ndarray]:
+    """Per star, the log10 periods (lo, hi) the evenly spaced nodes span: +-``span`` sd (per star or one) about the
+    observed period, cut at the trained periods (the card's ``domain.log10_prot``), where the MCMC's chains stop."""
     y_lo, y_hi = card.domain["log10_prot"]
-    y, sigma = (np.asarray(a, dtype=float) for a in (log10_prot, sigma))
+    y, sigma, span = (np.asarray(a, dtype=float) for a in (log10_prot, sigma, span))
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.maximum(y - EVEN_SPAN * sigma, y_lo), np.minimum(y + EVEN_SPAN * sigma, y_hi)
+        return np.maximum(y - span * sigma, y_lo), np.minimum(y + span * sigma, y_hi)
 
 
-def node_count(sigma: np.ndarray, width: np.ndarray | None = None) -> np.ndarray:
+def node_count(sigma: np.ndarray, width: np.ndarray | None = None, span=EVEN_SPAN) -> np.ndarray:
     """Nodes per star for its period sd ``sigma`` (dex): the Gauss-Hermite tiers', then an odd number of evenly
-    spaced nodes at most :data:`PERIOD_NODE_SPACING` apart over ``width`` (dex; default 2 x :data:`EVEN_SPAN` sd),
-    at least 7 and at most :data:`MAX_PERIOD_NODES`; one where the width is not above 0 (no trained period near)."""
+    spaced nodes at most :data:`PERIOD_NODE_SPACING` apart over ``width`` (dex; default 2 x ``span`` sd),
+    at least 7 and at most :data:`MAX_PERIOD_NODES`; one where the width is not above 0 (no trained period near).
+    A Gauss-Hermite star whose window is cut (``width`` under 2 x ``span`` sd) takes evenly spaced nodes
+    at most :data:`EDGE_SPACING_SD` sd apart over it (at least 7); a wider error's over a cut window are at most
+    that far apart too where it is finer than :data:`PERIOD_NODE_SPACING`."""
     sigma = np.asarray(sigma, dtype=float)
-    width = 2 * EVEN_SPAN * sigma if width is None else np.broadcast_to(np.asarray(width, dtype=float), sigma.shape)
+    span = np.broadcast_to(np.asarray(span, dtype=float), sigma.shape)
+    width = 2 * span * sigma if width is None else np.broadcast_to(np.asarray(width, dtype=float), sigma.shape)
     bounds, counts = zip(*PERIOD_NODE_TIERS)
     tier = np.searchsorted(bounds, sigma, side="left")
     n = np.asarray(counts + (0,))[np.minimum(tier, len(counts))]
     wide = tier >= len(counts)
+    # 1e-9 dex: the uncut window's width, (y + 3.5 sd) - (y - 3.5 sd), is 7 sd only to rounding
     with np.errstate(invalid="ignore", over="ignore"):
-        steps = np.ceil(np.minimum(width[wide], 1e6) / (2 * PERIOD_NODE_SPACING))
+        cut = width < 2 * span * sigma - 1e-9
+        # a cut window's nodes at most EDGE_SPACING_SD sd apart too (finer under 18% errors), so that ages near the
+        # trained periods' edges do not step where the Gauss-Hermite tiers end
+        spacing = np.where(cut, np.minimum(PERIOD_NODE_SPACING, EDGE_SPACING_SD * sigma), PERIOD_NODE_SPACING)
+        steps = np.ceil(np.minimum(width[wide], 1e6) / (2 * spacing[wide]))
     n[wide] = np.where(steps > 0, np.clip(2 * steps + 1, 7, MAX_PERIOD_NODES), 1).astype(int)
+    edge = (n > 1) & ~wide & cut
+    steps = np.ceil(width[edge] / (2 * EDGE_SPACING_SD * sigma[edge]))
+    n[edge] = np.where(steps > 0, np.maximum(2 * steps + 1, 7), 1).astype(int)
     return n
 
 
@@ -80,15 +106,18 @@ def period_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
 
     log L(x) = log sum_k w_k L_c(log10 Prot + sqrt(2) sigma t_k | x), L_c the colour-marginal likelihood
     (:func:`colour_marginal_log_likelihood`), t_k and w_k / sqrt(pi) :func:`tier_nodes`' for :func:`node_count`'s
-    nodes. Stars with one node get exactly the colour-marginal likelihood. The evenly spaced nodes (errors above 8%)
-    are cut at the trained periods, where the MCMC's chains stop, so an error wider than them all leaves the age to
-    the prior; the Gauss-Hermite nodes' (within 0.07 dex of the observed period) are not.
+    nodes. Stars with one node get exactly the colour-marginal likelihood. The evenly spaced nodes (errors above 8%,
+    or smaller ones within 3.5 sd of a trained period's edge; over +-:data:`WIDE_SPAN` sd, not +-:data:`EVEN_SPAN`,
+    for a period outside the trained ones at the star's colour) are cut at the trained periods, where the MCMC's
+    chains stop, so an error wider than them all leaves the age to the prior.
     """
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
     n = colour.size
     sig = np.zeros(n) if period_sigma is None else np.broadcast_to(np.asarray(period_sigma, dtype=float), (n,))
-    lo, hi = node_window(prot, sig, density.card)
-    count = node_count(sig, hi - lo)
+    domain = SequenceDomain.from_card(density.card)
+    span = EVEN_SPAN if domain is None else np.where(domain.input_flags(colour, prot)[1], WIDE_SPAN, EVEN_SPAN)
+    lo, hi = node_window(prot, sig, density.card, span)
+    count = node_count(sig, hi - lo, span)
     if not (count > 1).any():
         return colour_marginal_log_likelihood(density, prot, colour, err, grid, colour_sigma, refine_tol)
     out = np.full((n, len(grid)), np.nan, dtype=np.float32)
@@ -104,30 +133,38 @@ def period_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
         plain = np.full(n, colour_sigma is None)
     else:
         plain = np.broadcast_to(np.asarray(colour_sigma, dtype=float), (n,)) <= COLOUR_NODE_TIERS[0][0]
-    c_lo, c_hi = density.card.domain["bp_rp0"]
     for k in np.unique(count[count > 1]):
         for alone in (True, False):
-            idx = np.flatnonzero((count == k) & (plain == alone))
-            if not idx.size:
-                continue
-            rows = np.repeat(idx, k)
-            y, logw = _nodes(int(k), prot[idx], sig[idx], lo[idx], hi[idx])
-            if alone:
-                even = k > MAX_GAUSS_HERMITE
-                tol = None if refine_tol is None else max(refine_tol, EVEN_REFINE_TOL if even else NODE_REFINE_TOL)
-                ll = _flow_log_likelihood(density, y, np.clip(colour[rows], c_lo, c_hi), err[rows], grid, tol,
-                                          EVEN_COARSEST if even else NODE_COARSEST, (rows, logw) if even else None)
-            else:
-                ll = colour_marginal_log_likelihood(density, y, colour[rows], err[rows], grid,
-                                                    spread_rows(colour_sigma, n, rows)[0], refine_tol)
-            nodes = ll.reshape(idx.size, int(k), len(grid)).astype(np.float64)
-            nodes += logw.reshape(idx.size, int(k))[:, :, None]
-            top = nodes.max(axis=1)
-            top[np.isneginf(top)] = 0.0  # a point every node rules out stays -inf
-            nodes -= top[:, None, :]
-            with np.errstate(divide="ignore"):
-                out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=1))
+            group = np.flatnonzero((count == k) & (plain == alone))
+            step = max(1, NODE_ROWS // int(k))  # whole stars: each star's sum is its own
+            for start in range(0, group.size, step):
+                idx = group[start : start + step]
+                out[idx] = _node_sum(density, int(k), idx, alone, prot, colour, err, sig, lo, hi, grid, colour_sigma,
+                                     refine_tol)
     return out
+
+
+def _node_sum(density: FlowDensity, k: int, idx: np.ndarray, alone: bool, prot, colour, err, sig, lo, hi,
+              grid: np.ndarray, colour_sigma, refine_tol: float | None) -> np.ndarray:
+    """Stars ``idx``'s log-likelihoods (stars x grid), summed over their ``k`` period nodes each."""
+    rows = np.repeat(idx, k)
+    y, logw = _nodes(k, prot[idx], sig[idx], lo[idx], hi[idx])
+    if alone:
+        even = k > MAX_GAUSS_HERMITE
+        tol = None if refine_tol is None else max(refine_tol, EVEN_REFINE_TOL if even else NODE_REFINE_TOL)
+        c_lo, c_hi = density.card.domain["bp_rp0"]
+        ll = _flow_log_likelihood(density, y, np.clip(colour[rows], c_lo, c_hi), err[rows], grid, tol,
+                                  EVEN_COARSEST if even else NODE_COARSEST, (rows, logw) if even else None)
+    else:
+        ll = colour_marginal_log_likelihood(density, y, colour[rows], err[rows], grid,
+                                            spread_rows(colour_sigma, colour.size, rows)[0], refine_tol)
+    nodes = ll.reshape(idx.size, k, len(grid)).astype(np.float64)
+    nodes += logw.reshape(idx.size, k)[:, :, None]
+    top = nodes.max(axis=1)
+    top[np.isneginf(top)] = 0.0  # a point every node rules out stays -inf
+    nodes -= top[:, None, :]
+    with np.errstate(divide="ignore"):
+        return top + np.log(np.exp(nodes, out=nodes).sum(axis=1))
 
 
 def _nodes(k: int, y: np.ndarray, sigma: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

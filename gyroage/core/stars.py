@@ -289,6 +289,30 @@ def clipped_note(card: ModelCard, n: int) -> str | None:
             "sentinel (99) for a missing colour, that star has no colour to date")  # a real 0.9 mag error is none
 
 
+# prot_err / Prot from which a star is flagged period_err_uninformative: an sd of log10 Prot of 0.43 dex, ten times the
+# flow's period spread at fixed colour and age and half a dex of its 3.9 dex of trained periods, so the period says
+# little: a 12 d, 1.2 mag star's 68% interval is 11-2485 Myr at 100%, against the prior's 4-2283 (its period
+# alone: 253-1357); at 8x (99 d) it is the prior's. A sentinel (99, 999) for "no error" on a period under 99 d is one.
+PERIOD_ERR_UNINFORMATIVE_MIN = 1.0
+
+
+def period_err_wide(prot, prot_err) -> np.ndarray:
+    """Which stars' period error is at least :data:`PERIOD_ERR_UNINFORMATIVE_MIN` times the period (NaN: none)."""
+    prot, err = (np.asarray(a, dtype=float) for a in (prot, prot_err))
+    with np.errstate(invalid="ignore"):
+        return err >= PERIOD_ERR_UNINFORMATIVE_MIN * prot
+
+
+def uninformative_note(n: int) -> str | None:
+    """What estimate says at its end of its ``n`` stars flagged ``period_err_uninformative`` (``None`` for none)."""
+    if not n:
+        return None
+    one = n == 1
+    return (f"{n} star{'' if one else 's'} ha{'s' if one else 've'} a period error at least the period "
+            f"(flagged {statuses.PERIOD_ERR_UNINFORMATIVE}): such a period says little or nothing and the age is "
+            "near the prior's; a sentinel error (99) for an unknown error: leave it blank")
+
+
 def flagged_rows(flags, flag: str) -> np.ndarray:
     """Which of an output's ``age_flags`` (a column, or any array of them; ``;``-joined, blank or NaN for none) carry
     ``flag``, vectorised (a Python lambda splitting every row's flags was slow)."""
@@ -308,13 +332,16 @@ class ChunkCounts:
     ``on_counts`` from the flags it writes, before they join the input's columns (a clashing column, ``age_flags`` or
     ``Status``, cannot change them), so no engine reads them back from its output: ``clipped``, rows whose colour
     error was clipped to the card's trained range (:func:`clipped_note`); ``grid_error``, under mcmc, rows that took
-    the grid's posterior with a period error above 0 (:func:`gyroage.core.grid_fallback.grid_error_note`)."""
+    the grid's posterior with a period error above 0 (:func:`gyroage.core.grid_fallback.grid_error_note`);
+    ``uninformative``, rows flagged ``period_err_uninformative`` (:func:`uninformative_note`)."""
 
     clipped: int = 0
     grid_error: int = 0
+    uninformative: int = 0
 
     @classmethod
     def of(cls, flags, prot_err: np.ndarray, mcmc: bool) -> ChunkCounts:
         """The counts of a chunk's ``age_flags`` and its rows' period errors (NaN or 0: none); ``mcmc``: the method."""
         took = flagged_rows(flags, statuses.GRID_POSTERIOR) & (np.nan_to_num(prot_err) > 0) if mcmc else ()
-        return cls(clipped_rows(flags), int(np.count_nonzero(took)))
+        wide = int(flagged_rows(flags, statuses.PERIOD_ERR_UNINFORMATIVE).sum())
+        return cls(clipped_rows(flags), int(np.count_nonzero(took)), wide)

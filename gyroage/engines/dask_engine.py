@@ -23,7 +23,7 @@ from gyroage.core.estimate import EstimateSettings, estimate_chunk, narrow_prior
 from gyroage.core.grid_fallback import grid_error_note
 from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.modelcard import load_card
-from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
+from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, uninformative_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.dask_connect import connect, mute_distributed, require_inputs
 from gyroage.engines.dask_patterns import expand as _expand
@@ -41,11 +41,12 @@ PIECE_ROWS = CHUNK_ROWS  # the fewest rows of a partition read by row group (the
 def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings, columns: dict[str, str],
                     chunksize: int, path: str, text_columns: bool = False,
                     first_row: int = 0, quiet: bool = False,
-                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict, np.ndarray, int, int]:
+                    meta: dict[str, str] | None = None) -> tuple[int, dict, tuple[int, float], dict, np.ndarray, int, int, int]:
     """Worker side: estimate one partition in cache-sized chunks and write it as one Parquet file; (rows, status
     counts, the partition's :func:`~gyroage.core.estimate.narrow_prior_rows`, its text columns' kinds, its
     :func:`~gyroage.core.stars.unreddened_rows`, its rows with a period error that took the grid's posterior under mcmc,
-    its rows whose colour error was clipped to the trained range: :class:`~gyroage.core.stars.ChunkCounts`' two).
+    its rows whose colour error was clipped to the trained range and its rows flagged period_err_uninformative:
+    :class:`~gyroage.core.stars.ChunkCounts`' three).
 
     ``text_columns``: the input is CSV text, written as it is; what each text column holds
     (:func:`gyroage.column_types.text_kinds`) goes back, so that :func:`_same_types` writes the columns of numbers
@@ -83,7 +84,8 @@ def _partition_task(frame: pd.DataFrame, spec: tuple, settings: EstimateSettings
         pq.write_table(table.replace_schema_metadata(with_provenance(table.schema, meta).metadata), tmp)
     k = sum(n for n, _ in narrow)
     return (len(out), dict(Counter(out["status"].tolist())), (k, min((w for _, w in narrow), default=float("inf"))),
-            kinds, sum(unreddened), sum(c.grid_error for c in counted), sum(c.clipped for c in counted))
+            kinds, sum(unreddened), sum(c.grid_error for c in counted), sum(c.clipped for c in counted),
+            sum(c.uninformative for c in counted))
 
 
 def read_dask(source: str | list[str], blocksize: str | int | None = None, n_workers: int = 2,
@@ -442,10 +444,10 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
         futures = client.compute(jobs)
         if not progress.quiet:  # counted while the workers already compute (a CSV is read once more, here)
             progress.total = _input_rows(paths, counted, parquet)
-        kinds, unreddened, grid_err, clipped = [], [], [], 0
+        kinds, unreddened, grid_err, clipped, wide = [], [], [], 0, 0
         for fut in as_completed(futures):
-            rows, c, n, k, u, e, clip = fut.result()
-            clipped += clip
+            rows, c, n, k, u, e, clip, w = fut.result()
+            clipped, wide = clipped + clip, wide + w
             unreddened.append(u)
             grid_err.append(e)
             counts.update(c)
@@ -458,7 +460,7 @@ def _compute(source, tmp: Path, settings: EstimateSettings, model, chunksize: in
     # could not read the folder back (review V64, 5)
     _same_types(sorted(tmp.glob("part.*.parquet")), kinds, client, meta)
     for note in (grid_error_note(grid_err, narrow_prior_note(settings, narrow), settings.sampler.n_walkers),
-                 unreddened_note(columns, unreddened), clipped_note(card, clipped)):
+                 unreddened_note(columns, unreddened), clipped_note(card, clipped), uninformative_note(wide)):
         if note:  # as the local engine says them: any other note was said at the start
             progress.log(note)
     return counts

@@ -33,7 +33,7 @@ from gyroage.core.estimate import (
 from gyroage.core.grid_fallback import grid_error_note
 from gyroage.core.main_sequence import magnitude_use
 from gyroage.core.posterior import posterior_ids
-from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, unreddened_note
+from gyroage.core.stars import ChunkCounts, check_input_columns, clipped_note, uninformative_note, unreddened_note
 from gyroage.defaults import CHUNK_ROWS
 from gyroage.engines.manifest import kept_unreddened
 from gyroage.engines.sinks import CHUNK_FORMAT, Sidecar, earlier_rows, sidecar_dir
@@ -435,7 +435,7 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                           else (int(k), float("inf") if width is None else float(width)))
             unreddened.append(np.asarray(kept_unreddened(prev), dtype=int))
             counts.update(prev["counts"])
-            counted.append(ChunkCounts(prev.get("clipped", 0), int(n_err)))
+            counted.append(ChunkCounts(prev.get("clipped", 0), int(n_err), prev.get("uninformative", 0)))
             progress.skip(rows)  # shown as done, so the count reaches the total; rate and ETA are of computed rows
             continue
         before = len(narrow)
@@ -456,13 +456,15 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
         sink.add(i, out, c, post, exact=() if fmt == "csv" else out.columns[:chunk.shape[1]],
                  notes={**({"narrow": narrowed} if fell or made.grid_error else {}),
                         **({"clipped": made.clipped} if made.clipped else {}),
+                        **({"uninformative": made.uninformative} if made.uninformative else {}),
                         **({"unreddened": unreddened[-1].tolist()} if unreddened[-1].any() else {})})
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
     sink.finish(n_chunks, posteriors, id_template)
     for note in (grid_error_note([c.grid_error for c in counted], narrow_prior_note(settings, narrow),
                                  settings.sampler.n_walkers),
-                 unreddened_note(columns or {}, unreddened), clipped_note(density.card, sum(c.clipped for c in counted))):
+                 unreddened_note(columns or {}, unreddened), clipped_note(density.card, sum(c.clipped for c in counted)),
+                 uninformative_note(sum(c.uninformative for c in counted))):
         if note:  # any other note was said at the start
             progress.log(note)
     progress.close(extra=counts_text(counts))

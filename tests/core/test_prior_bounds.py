@@ -222,10 +222,12 @@ def test_mcmc_under_a_prior_low_but_never_zero_where_the_likelihood_lies_dates_a
 
 
 def test_the_grid_posterior_caution_is_the_last_flag_and_only_a_stars():
-    """Appended, so that the bit masks pipelines read keep their meaning (the ONNX graphs never set it)."""
+    """Appended, so that the bit masks pipelines read keep their meaning (the ONNX graphs never set it); only
+    period_err_uninformative came after it (bit 512)."""
     from gyroage import statuses
 
-    assert statuses.FLAG_ORDER[-1] == statuses.GRID_POSTERIOR == "grid_posterior"
+    assert statuses.FLAG_ORDER[-2:] == (statuses.GRID_POSTERIOR, statuses.PERIOD_ERR_UNINFORMATIVE)
+    assert statuses.GRID_POSTERIOR == "grid_posterior"
     assert statuses.GRID_POSTERIOR not in statuses.GROUP_FLAG_ORDER
 
 
