@@ -42,7 +42,7 @@ def main() -> None:
     runs = {"nodes": model.estimate(frame, grid), "none": model.estimate(frame.assign(prot_err=0.0), grid),
             "mcmc": model.estimate(frame, EstimateSettings(prior=model.default_prior, method="mcmc", seed=args.seed))}
     own = period_nodes.node_count
-    period_nodes.node_count = lambda s, width=None: np.where(np.asarray(s) > 0, 401, 1)
+    period_nodes.node_count = lambda s, *window: np.where(np.asarray(s) > 0, 401, 1)
     try:
         runs["dense"] = model.estimate(frame, grid)
     finally:
