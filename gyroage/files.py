@@ -25,7 +25,7 @@ from typing import BinaryIO
 from gyroage import file_lock
 from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
-from gyroage.swaps import ASIDE_SUFFIX, new_mode, replace_dir, settle_aside, signals_held
+from gyroage.swaps import ASIDE_SUFFIX, REMNANT_SUFFIX, new_mode, replace_dir, settle_asides, signals_held
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -184,7 +184,7 @@ def _ignores_case(folder: str) -> bool:
 # keeps a user's own ".NAME.20261204.part" out of it. (prepare_target's probe, ".resume", is made and removed at
 # once: left alone.)
 TEMP_MARKER = "gyroage-"
-TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp", ASIDE_SUFFIX)
+TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp", ASIDE_SUFFIX, REMNANT_SUFFIX)
 
 
 def temp_prefix(target: str | os.PathLike) -> str:
@@ -310,7 +310,7 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
     if ignores_case(target):  # -o Out.csv writes the file a killed run of -o out.csv was writing
         prefix = f"(?i:{prefix})"
     pattern = re.compile(prefix + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES)) + r")\Z")
-    removed = []
+    removed, asides = [], []  # asides: a replaced output's copies, the last whole table if its target is gone
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
@@ -319,17 +319,17 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
         if not pattern.match(entry.name):
             continue
         try:
-            if entry.name.endswith(ASIDE_SUFFIX):  # a replaced output: the last whole table if its target is gone
-                if not settle_aside(Path(entry.path), target):
-                    continue
-            elif entry.is_dir(follow_symlinks=False):
+            if entry.name.endswith(ASIDE_SUFFIX):  # settled together, not in directory order (review V71 #1)
+                asides.append(Path(entry.path))
+                continue
+            if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
             removed.append(entry.name)
         except OSError:  # not ours to remove after all (another user's, read-only): left as it is
             pass
-    return removed
+    return removed + settle_asides(asides, target)
 
 
 class TargetBusy(UserError):
