@@ -198,3 +198,22 @@ def test_two_aside_copies_of_a_missing_output_are_both_left(tmp_path, capsys):
     assert all(a.is_dir() for a in asides)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and all(a.name in err for a in asides), err
+
+
+@pytest.mark.parametrize("how", ["sidecar", "writer"])
+def test_a_file_output_refuses_the_folder_its_lock_puts_back(tmp_path, capsys, how):
+    """Review V71 #4: a dask run killed between its renames left the old folder aside; a local-engine estimate or
+    group-age into that output passed the "is a directory" check, then its lock put the folder back: every row was
+    computed and the last rename ended in an IsADirectoryError traceback. Now refused in one line once locked."""
+    from gyroage import writers
+    from gyroage.errors import UserError
+
+    target = tmp_path / "ages.parquet"
+    old_table(tmp_path / ".ages.parquet.gyroage-0a1b2c3d.old")
+    with pytest.raises(UserError, match=r"^output .*ages\.parquet is a directory$"):
+        if how == "sidecar":
+            writers.locked_target(target)
+        else:
+            writers.AtomicWriter(target, "parquet", lock=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.parquet"]  # put back whole; no lock, no temporary
+    assert len(contents(target)) == 3
