@@ -90,7 +90,8 @@ def replace_dir(new: Path, target: Path, prefix: str, rename=os.replace) -> Path
         except BaseException:
             os.replace(aside, target)
             raise
-    aside = _remove(aside)
+        # still held: a signal raised between the renames and the removal left the old table's whole copy (V71 #3)
+        aside = _remove(aside)
     if aside is None:
         return None
     # a file of the old output that cannot be removed (chattr +i, another user's) no longer stops the run: said
