@@ -25,7 +25,7 @@ from typing import BinaryIO
 from gyroage import file_lock
 from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
-from gyroage.swaps import ASIDE_SUFFIX, new_mode, replace_dir, settle_aside, signals_held
+from gyroage.swaps import ASIDE_SUFFIX, REMNANT_SUFFIX, new_mode, replace_dir, settle_asides, signals_held
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -184,7 +184,7 @@ def _ignores_case(folder: str) -> bool:
 # keeps a user's own ".NAME.20261204.part" out of it. (prepare_target's probe, ".resume", is made and removed at
 # once: left alone.)
 TEMP_MARKER = "gyroage-"
-TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp", ASIDE_SUFFIX)
+TEMP_SUFFIXES = (".part", ".part.gz", ".dask-tmp", ASIDE_SUFFIX, REMNANT_SUFFIX)
 
 
 def temp_prefix(target: str | os.PathLike) -> str:
@@ -201,10 +201,11 @@ class TargetLock:
     (:func:`remove_stale`): no live run can be writing them. Another run holding it is a one-line error.
     The lock file is removed on :meth:`release`; the kernel frees the lock of a killed run, and its file
     is taken over. Where the file system (some network mounts) or the platform cannot lock, the run goes on
-    unlocked and removes nothing.
+    unlocked and removes nothing. ``file_only``: the output is a file, so a folder under its name once the
+    leftovers are settled (a dask run's put back) is a one-line error.
     """
 
-    def __init__(self, target: str | os.PathLike) -> None:
+    def __init__(self, target: str | os.PathLike, file_only: bool = False) -> None:
         self.target = output_path(target)
         self.path = self.target.parent / f".{self.target.name}.lock"
         self.fd: int | None = None
@@ -241,6 +242,9 @@ class TargetLock:
         self.fd = fd
         _HELD.add(self)
         remove_stale(self.target)
+        if file_only and self.target.is_dir():  # a dask run's folder put back (V71 #4): refused, not computed into
+            self.release()
+            raise UserError(f"output {target} is a directory")
 
     def release(self) -> None:
         """Remove the lock file (while still holding it, so no run takes a file about to vanish) and unlock. On
@@ -310,7 +314,7 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
     if ignores_case(target):  # -o Out.csv writes the file a killed run of -o out.csv was writing
         prefix = f"(?i:{prefix})"
     pattern = re.compile(prefix + "[a-z0-9_]{8}(" + "|".join(map(re.escape, TEMP_SUFFIXES)) + r")\Z")
-    removed = []
+    removed, asides = [], []  # asides: a replaced output's copies, the last whole table if its target is gone
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
@@ -319,17 +323,17 @@ def remove_stale(target: str | os.PathLike) -> list[str]:
         if not pattern.match(entry.name):
             continue
         try:
-            if entry.name.endswith(ASIDE_SUFFIX):  # a replaced output: the last whole table if its target is gone
-                if not settle_aside(Path(entry.path), target):
-                    continue
-            elif entry.is_dir(follow_symlinks=False):
+            if entry.name.endswith(ASIDE_SUFFIX):  # settled together, not in directory order (review V71 #1)
+                asides.append(Path(entry.path))
+                continue
+            if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
             removed.append(entry.name)
         except OSError:  # not ours to remove after all (another user's, read-only): left as it is
             pass
-    return removed
+    return removed + settle_asides(asides, target)
 
 
 class TargetBusy(UserError):
@@ -341,17 +345,14 @@ class TargetBusy(UserError):
 class AtomicFile:
     """A temporary path beside ``target`` that becomes ``target`` on :meth:`commit` or vanishes on :meth:`abort`.
 
-    Readers see the old target or the complete new one, never a partial write.
-    ``directory``: the temporary path is a directory (its files are synced one
-    by one on commit; an existing target directory is replaced). ``mode``: the
-    result's permissions; ``None``: those of the target it replaces, else what
-    ``open`` would give a new file under the umask (mkstemp and mkdtemp make
-    private ones, which a group sharing the folder could not read). A symbolic
-    link is followed: its target is replaced, the link stays. A target that is
-    a device or FIFO (``/dev/null``, a named pipe) cannot be replaced: the
-    temporary file is then in the system's temp folder and :meth:`commit`
-    copies it into the target. ``lock``: hold the target's :class:`TargetLock` until commit or abort (``None``: for
-    a directory, the dask engine's).
+    Readers see the old target or the complete new one, never a partial write. ``directory``: the temporary path
+    is a directory (its files are synced one by one on commit; an existing target directory is replaced).
+    ``mode``: the result's permissions; ``None``: those of the target it replaces, else what ``open`` would give a
+    new file under the umask (mkstemp and mkdtemp make private ones, which a group sharing the folder could not
+    read). A symbolic link is followed: its target is replaced, the link stays. A target that is a device or FIFO
+    (``/dev/null``, a named pipe) cannot be replaced: the temporary file is then in the system's temp folder and
+    :meth:`commit` copies it into the target. ``lock``: hold the target's :class:`TargetLock` until commit or abort
+    (``None``: for a directory, the dask engine's); a file's refuses a folder there.
     """
 
     def __init__(self, target: str | os.PathLike, suffix: str = ".part", mode: int | None = None,
@@ -364,7 +365,7 @@ class AtomicFile:
         if self.special and directory:
             raise FileExistsError(errno.EEXIST, "a device or FIFO, not a directory", str(target))
         # taken before the temporary file is made: it removes a killed run's, which are named as ours
-        self.lock = TargetLock(target) if (directory if lock is None else lock) and not self.special else None
+        self.lock = TargetLock(target, not directory) if (directory if lock is None else lock) and not self.special else None
         # a device's folder (/dev) is no place for temp files; a regular file's is, so the rename stays on one disk
         where = {"dir": None if self.special else self.target.parent, "prefix": temp_prefix(self.target),
                  "suffix": suffix}

@@ -19,8 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# An old target renamed aside while its replacement is renamed in: PREFIX + 8 random characters + this
+# An old target renamed aside while its replacement is renamed in: PREFIX + 8 random characters + this. Only a
+# whole copy carries it: one to remove is first renamed to REMNANT_SUFFIX, so what a removal cut short (a file
+# that cannot be removed, a kill) is never taken for the last whole table and put back (review V71 #1)
 ASIDE_SUFFIX = ".old"
+REMNANT_SUFFIX = ".del"
 
 
 @contextmanager
@@ -77,7 +80,8 @@ def replace_dir(new: Path, target: Path, prefix: str, rename=os.replace) -> Path
     random characters + ``.old``), ``new`` renamed in, then the aside copy removed. A failed rename in puts the
     aside copy back and raises. No rename can undo another's half: a folder cannot be replaced in one step, and
     removing the old one first left an empty or truncated table under its name when a file in it could not be
-    removed or the run was stopped. The aside copy's path if it could not be removed whole, else None."""
+    removed or the run was stopped. Where the aside copy's remnant (``.del``) is left if it could not be removed
+    whole, else None."""
     aside = target.parent / f"{prefix}{secrets.token_hex(4)}{ASIDE_SUFFIX}"
     with signals_held():  # no Ctrl-C between the two renames: the target is missing only for that moment
         os.replace(target, aside)
@@ -86,11 +90,9 @@ def replace_dir(new: Path, target: Path, prefix: str, rename=os.replace) -> Path
         except BaseException:
             os.replace(aside, target)
             raise
-    if aside.is_dir() and not aside.is_symlink():
-        shutil.rmtree(aside, ignore_errors=True)
-    else:
-        aside.unlink(missing_ok=True)
-    if not os.path.lexists(aside):
+        # still held: a signal raised between the renames and the removal left the old table's whole copy (V71 #3)
+        aside = _remove(aside)
+    if aside is None:
         return None
     # a file of the old output that cannot be removed (chattr +i, another user's) no longer stops the run: said
     print(f"gyroage: {target} replaced, but the old one's files could not all be removed: they are left in "
@@ -106,8 +108,36 @@ def settle_aside(aside: Path, target: Path) -> bool:
         print(f"gyroage: put back {target}: a run stopped while it replaced it had renamed it to {aside.name}",
               file=sys.stderr, flush=True)
         return True
-    if aside.is_dir() and not aside.is_symlink():
-        shutil.rmtree(aside, ignore_errors=True)
+    return _remove(aside) is None
+
+
+def settle_asides(asides: list[Path], target: Path) -> list[str]:
+    """:func:`settle_aside` for each of the killed runs' aside copies of ``target``; the names of those gone. With
+    ``target`` missing and more than one, which is the last whole table is not known: all are left, said."""
+    if len(asides) > 1 and not os.path.lexists(target):
+        print(f"gyroage: {target} is missing and {len(asides)} copies of it that stopped runs renamed aside are "
+              f"left: {', '.join(a.name for a in asides)}; rename the whole one back by hand", file=sys.stderr,
+              flush=True)
+        return []
+    gone = []
+    for aside in asides:
+        try:
+            if settle_aside(aside, target):
+                gone.append(aside.name)
+        except OSError:  # not ours to remove after all (another user's, read-only): left as it is
+            pass
+    return gone
+
+
+def _remove(aside: Path) -> Path | None:
+    """Remove an aside copy, renamed to its remnant's name first; None if it is gone, else where it is left."""
+    try:
+        remnant = aside.with_name(aside.name[:-len(ASIDE_SUFFIX)] + REMNANT_SUFFIX)
+        os.replace(aside, remnant)
+    except OSError:  # left whole under its own name: a later run into the output removes it
+        return aside
+    if remnant.is_dir() and not remnant.is_symlink():
+        shutil.rmtree(remnant, ignore_errors=True)
     else:
-        aside.unlink()
-    return not os.path.lexists(aside)
+        remnant.unlink(missing_ok=True)
+    return remnant if os.path.lexists(remnant) else None

@@ -206,7 +206,7 @@ def locked_target(target: Path) -> tuple[list[Path], TargetLock]:
     A lock that cannot be taken (another run's) takes the folders back at once."""
     made = prepare_target(target)  # now, not after every star is computed
     try:
-        return made, TargetLock(target)
+        return made, TargetLock(target, file_only=True)
     except BaseException:
         remove_made(made)
         raise

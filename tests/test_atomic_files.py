@@ -106,7 +106,7 @@ def test_an_undeletable_file_in_the_old_folder_does_not_truncate_it(tmp_path, mo
     f.commit()
     assert contents(target) == {"part.00000.parquet": "new 0\n"}
     left = [p for p in tmp_path.iterdir() if p.name != "ages.parquet"]
-    assert len(left) == 1 and left[0].name.startswith(".ages.parquet.gyroage-") and left[0].name.endswith(".old")
+    assert len(left) == 1 and left[0].name.startswith(".ages.parquet.gyroage-") and left[0].name.endswith(".del")  # V71 #1: not .old
     assert left[0].name in capsys.readouterr().err
 
 
@@ -159,3 +159,61 @@ def test_a_killed_runs_aside_copy_is_put_back_or_removed(tmp_path, capsys, targe
     else:
         assert contents(target) == before
         assert str(target) in capsys.readouterr().err
+
+
+def test_an_old_folders_remnant_is_never_put_back_as_the_output(tmp_path, monkeypatch, capsys):
+    """Review V71 #1: the remnant of an old folder replace_dir could not remove whole kept the aside name (.old) a
+    whole copy has, so once the output was gone (removed by the user, or a later run killed between its renames)
+    the next run's lock renamed the remnant back under the output's name: a table with a quarter of the rows.
+    A remnant now has its own name, which a lock only removes."""
+    target = tmp_path / "ages.parquet"
+    old_table(target)
+    f = new_table(target)
+    unlink = os.unlink
+
+    def stuck(path, *a, **k):
+        if os.fspath(path).endswith("part.00001.parquet"):
+            raise PermissionError(1, "Operation not permitted")
+        return unlink(path, *a, **k)
+
+    monkeypatch.setattr(os, "unlink", stuck)
+    f.commit()
+    monkeypatch.setattr(os, "unlink", unlink)
+    files.shutil.rmtree(target)  # the user clears the output to start again
+    files.TargetLock(target).release()
+    assert not target.exists()  # the remnant is not put back
+
+
+def test_two_aside_copies_of_a_missing_output_are_both_left(tmp_path, capsys):
+    """Review V71 #1: with two aside copies and the output missing, the first in directory order was put back and
+    the other deleted, though only one of them can be the last whole table. Neither is chosen now: both stay,
+    said in one line."""
+    target = tmp_path / "ages.parquet"
+    asides = [tmp_path / ".ages.parquet.gyroage-0a1b2c3d.old", tmp_path / ".ages.parquet.gyroage-9f8e7d6c.old"]
+    old_table(asides[0])
+    (asides[1]).mkdir()
+    (asides[1] / "part.00002.parquet").write_text("old 2\n")
+    files.TargetLock(target).release()
+    assert not target.exists()
+    assert all(a.is_dir() for a in asides)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and all(a.name in err for a in asides), err
+
+
+@pytest.mark.parametrize("how", ["sidecar", "writer"])
+def test_a_file_output_refuses_the_folder_its_lock_puts_back(tmp_path, capsys, how):
+    """Review V71 #4: a dask run killed between its renames left the old folder aside; a local-engine estimate or
+    group-age into that output passed the "is a directory" check, then its lock put the folder back: every row was
+    computed and the last rename ended in an IsADirectoryError traceback. Now refused in one line once locked."""
+    from gyroage import writers
+    from gyroage.errors import UserError
+
+    target = tmp_path / "ages.parquet"
+    old_table(tmp_path / ".ages.parquet.gyroage-0a1b2c3d.old")
+    with pytest.raises(UserError, match=r"^output .*ages\.parquet is a directory$"):
+        if how == "sidecar":
+            writers.locked_target(target)
+        else:
+            writers.AtomicWriter(target, "parquet", lock=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.parquet"]  # put back whole; no lock, no temporary
+    assert len(contents(target)) == 3

@@ -493,3 +493,50 @@ def test_a_signal_while_the_local_cluster_starts_stops_the_run_once_it_is_up(mon
     assert events == ["up", "closed"] and blocked == [True]
     assert isinstance(info.value, Terminated) == (sig == signal.SIGTERM)
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_held_over_the_folders_renames_finishes_the_run(tmp_path, monkeypatch, sig):
+    """Review V71 #3: a Ctrl-C or SIGTERM held over replace_dir's renames was raised once the new folder was in:
+    the run ended "interrupted" (exit 130) with the new table in place, and the old one's whole aside copy was
+    left beside it. Once the new folder is in, the run is finished (as the local engine's), the aside removed."""
+    from collections import Counter
+
+    from gyroage import files
+    from gyroage.cli_process import on_sigterm
+    from gyroage.core.estimate import EstimateSettings
+    from gyroage.engines import dask_engine
+
+    class Client:
+        def close(self) -> None:
+            pass
+
+    def compute(source, tmp, *a, **k):
+        (tmp / "part.00000.parquet").write_text("new\n")
+        return Counter()
+
+    target = tmp_path / "ages.parquet"
+    target.mkdir()
+    (target / "part.00000.parquet").write_text("old\n")
+    (tmp_path / "in.csv").write_text("prot,bp_rp0\n10,1.0\n")
+    replace = files._replace
+
+    def signalled(src, dst):  # the rename in, inside the held window
+        os.kill(os.getpid(), sig)
+        replace(src, dst)
+
+    monkeypatch.setattr(dask_engine, "connect", lambda client, *a: (client, None))
+    monkeypatch.setattr(dask_engine, "_compute", compute)
+    monkeypatch.setattr(files, "_replace", signalled)
+    before = signal.signal(signal.SIGTERM, on_sigterm), signal.signal(signal.SIGINT, signal.default_int_handler)
+    stopped = None
+    try:
+        dask_engine.run_dask(str(tmp_path / "in.csv"), target, EstimateSettings(), quiet=True, client=Client())
+    except KeyboardInterrupt as exc:  # caught: pytest would end the whole session on it
+        stopped = exc
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+    assert stopped is None, "the finished run was reported as stopped"
+    assert (target / "part.00000.parquet").read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.parquet", "in.csv"]  # no aside copy, no lock

@@ -30,7 +30,7 @@ from gyroage.engines.dask_patterns import expand as _expand
 from gyroage.engines.dask_patterns import pattern_is_parquet
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile, atomic_path, is_parquet
+from gyroage.files import AtomicFile, atomic_path, commit_together, is_parquet
 from gyroage.progress import Progress, counts_text
 from gyroage.provenance import estimate_provenance, with_provenance
 from gyroage.writers import check_outputs, prepare_target, remove_made
@@ -375,7 +375,7 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
     if client is None:  # named now, not after a scheduler's 20 s or a cluster's start
         require_inputs([str(source)] if isinstance(source, (str, Path)) else [str(p) for p in source])
     made = prepare_target(target, directory=True)  # before a cluster starts; its folders go again if the run fails
-    tmp = None
+    tmp, finished = None, []  # finished: the new folder is in place, so a stop from then on ends the run as done
     ours = client is None  # the client we open is closed at the end; a caller's stays open
     try:
         client, own = connect(client, scheduler, workers)
@@ -392,15 +392,20 @@ def run_dask(source: str | list[str], target: str | Path, settings: EstimateSett
                 client.close()
             if own is not None:  # a cluster we started
                 own.close()
-        tmp.commit()
-    except BaseException:
+        # Ctrl-C and SIGTERM held over the renames and raised after them: "interrupted" beside the new table (V71 #3)
+        commit_together([tmp], then=lambda: finished.append(True))
+    except BaseException as exc:
         # Removed only now: our own workers are stopped, so none writes a part into it after it is gone. (A caller's
         # cluster may still be running a task: its part lands nowhere, as the directory is gone.)
         if tmp is not None:
             tmp.abort()
-        remove_made(made)  # a typo'd -o path leaves nothing
-        raise
-    progress.close(extra=counts_text(counts))
+        if not (finished and isinstance(exc, KeyboardInterrupt)):
+            remove_made(made)  # a typo'd -o path leaves nothing
+            raise
+    try:
+        progress.close(extra=counts_text(counts))
+    except KeyboardInterrupt:  # the output is in place: the run is done
+        pass
     return counts
 
 
