@@ -134,3 +134,28 @@ def test_ctrl_c_once_the_output_is_in_place_finishes_the_run(tmp_path, monkeypat
     assert post.read_bytes().startswith(b"PAR1") if with_posteriors else post.read_bytes() == b"old posteriors\n"
     assert not sidecar_dir(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.csv", "in.csv", "post.parquet", "ref"]
+
+
+@pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+def test_a_refused_rename_of_the_posteriors_puts_the_old_table_back(tmp_path, monkeypatch, density, settings, stdin):
+    """Review V71 #2: the table was renamed in, then the --posteriors file's rename was refused (an immutable or
+    another user's file): the new table stood beside the earlier run's posteriors, said only as an error about the
+    posteriors. Now the table's old copy, kept aside until both are in, goes back: both outputs as they were."""
+    from gyroage import files
+
+    src, out, post = old_outputs(tmp_path)
+    replace = files._replace
+
+    def refused(src_, dst):
+        if os.fspath(dst) == str(post):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        replace(src_, dst)
+
+    monkeypatch.setattr(files, "_replace", refused)
+    if stdin:
+        stdin_rows(monkeypatch, src)
+    with pytest.raises(UserError, match="cannot replace"):
+        engines.run_local("-" if stdin else src, out, density, settings, chunksize=50, quiet=True, posteriors=post)
+    assert (out.read_bytes(), post.read_bytes()) == (b"old table\n", b"old posteriors\n")
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock"))
+    assert left == ([] if stdin else [".ages.csv.resume"])
