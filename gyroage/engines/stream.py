@@ -77,5 +77,9 @@ class Stream:
         self._drop_posteriors()
 
     def _drop_posteriors(self) -> None:
-        if self.post_dir is not None:
-            shutil.rmtree(self.post_dir, ignore_errors=True)
+        while self.post_dir is not None:  # a Ctrl-C must not leave it half-removed (the run is over either way)
+            try:
+                shutil.rmtree(self.post_dir, ignore_errors=True)
+                return
+            except KeyboardInterrupt:
+                continue
