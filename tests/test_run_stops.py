@@ -195,3 +195,17 @@ def test_group_age_ctrl_c_once_its_output_is_in_place_finishes_the_run(tmp_path)
                          text=True, timeout=60, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert res.returncode == 0, res.stderr[-800:]
     assert out.read_bytes() == ref.read_bytes()
+
+
+def test_a_killed_stdin_runs_posteriors_chunks_go_with_a_rerun_into_its_output_without_posteriors(tmp_path):
+    """V71, 7: the chunks folder carried the --posteriors file's temporary prefix, so only a run into that same
+    file removed it: a rerun of -o without --posteriors left MBs to GBs beside the output. Where -o is a file the
+    folder now carries -o's prefix: any rerun into -o removes it under -o's lock."""
+    from gyroage.engines.stream import Stream
+    from gyroage.files import remove_stale
+
+    out, post = tmp_path / "a.csv", tmp_path / "p.parquet"
+    killed = Stream(out, post)  # as a SIGKILL leaves it: never aborted
+    (killed.post_dir / "0000000.parquet").write_bytes(b"chunk")
+    killed.writer.abort()  # its lock, which the killed process's end would have let go
+    assert remove_stale(out) == [killed.post_dir.name] and not killed.post_dir.exists()
