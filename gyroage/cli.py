@@ -378,24 +378,33 @@ def group_age(
     meta = group_provenance(density.card, density.onnx_path.parent, pri, grid, outlier_weight, systematic_dex, reddening,
                             main_sequence, by, membership, columns, command_line(ctx),
                             default_group_systematic(density.card))
-    with writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv", lock=True, meta=meta) as writer:
-        # the group label (first column) is the input's: from a typed input it keeps every digit
-        writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])
-    if not quiet:
-        for line in label_warnings(out, by):
-            typer.echo(f"group-age: warning: {line}", err=True)
-        if run.repeated[0]:
-            typer.echo(f"group-age: {repeated_text(run.repeated, run.repeated_ids)}", err=True)
-        for note in run.notes:
-            typer.echo(f"group-age: {note}", err=True)
-        if run.left_out:
-            typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
-        if run.colour_err_clipped:
-            typer.echo(f"group-age: {clipped_text(out, run.colour_err_clipped, density.card)}", err=True)
-        unread = None if membership is not None else membership_note(frame)
-        if unread:
-            typer.echo(f"group-age: {unread}", err=True)
-        typer.echo(f"group-age: {group_summary(out)}", err=True)
+    written_in = []  # the output renamed in: the run has succeeded, a Ctrl-C after it is taken in (review V71 #5)
+    try:
+        writer = writers.AtomicWriter(output, out_fmt, text_columns=in_fmt == "csv", lock=True, meta=meta)
+        try:  # the group label (first column) is the input's: from a typed input it keeps every digit
+            writer.write(out, exact=() if in_fmt == "csv" else out.columns[:1])
+            writer.commit(then=lambda: written_in.append(True))  # signals held over the rename and the mark
+        except BaseException:
+            writer.abort()
+            raise
+        if not quiet:
+            for line in label_warnings(out, by):
+                typer.echo(f"group-age: warning: {line}", err=True)
+            if run.repeated[0]:
+                typer.echo(f"group-age: {repeated_text(run.repeated, run.repeated_ids)}", err=True)
+            for note in run.notes:
+                typer.echo(f"group-age: {note}", err=True)
+            if run.left_out:
+                typer.echo(f"group-age: {left_out_text(out, run.left_out)}", err=True)
+            if run.colour_err_clipped:
+                typer.echo(f"group-age: {clipped_text(out, run.colour_err_clipped, density.card)}", err=True)
+            unread = None if membership is not None else membership_note(frame)
+            if unread:
+                typer.echo(f"group-age: {unread}", err=True)
+            typer.echo(f"group-age: {group_summary(out)}", err=True)
+    except KeyboardInterrupt:  # (and SIGTERM) while the closing notes were said: they are cut short, no more
+        if not written_in:
+            raise
 
 
 def _register_plot_commands() -> None:

@@ -17,15 +17,15 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from gyroage import file_lock
 from gyroage.errors import UserError
 from gyroage.progress import refuse_silenced_stream
-from gyroage.swaps import ASIDE_SUFFIX, REMNANT_SUFFIX, new_mode, replace_dir, settle_asides, signals_held
+from gyroage.swaps import ASIDE_SUFFIX, REMNANT_SUFFIX, new_mode, replace_dir, settle_asides
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -429,24 +429,6 @@ class AtomicFile:
     def _unlock(self) -> None:
         if self.lock is not None:
             self.lock.release()
-
-
-def commit_together(staged: list[AtomicFile], then: Callable[[], None] | None = None) -> None:
-    """Commit ``staged`` in turn, so that outputs that belong together (a table, its posteriors) change together: all
-    synced, then Ctrl-C and SIGTERM held back over the renames and ``then`` (a sink's "finished"), one that came raised
-    after them (one file without ``then`` is not held). A failed commit aborts the rest; those in place stay."""
-    try:
-        for f in staged:
-            f.sync()
-        with signals_held() if len(staged) > 1 or then else nullcontext():
-            for f in staged:
-                f.commit()
-            if then is not None:
-                then()
-    except BaseException:
-        for f in staged:
-            f.abort()  # a committed one's temporary is gone: nothing to remove
-        raise
 
 
 def _replace(src: Path, dst: Path) -> None:

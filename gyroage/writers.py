@@ -19,9 +19,9 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from gyroage import io
+from gyroage import io, together
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile, TargetLock, commit_together, is_special, open_output, output_path, same_file, temp_prefix
+from gyroage.files import AtomicFile, TargetLock, is_special, open_output, output_path, same_file, temp_prefix
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True, sep: str = ",", exact: Collection = ()) -> str:
@@ -416,7 +416,7 @@ class AtomicWriter:
         self._blank = [b and is_blank(c, io.NA_TOKENS) for b, c in zip(self._blank, table.columns)]
 
     def commit(self, along: list[AtomicFile] | tuple = (), then=None) -> None:
-        """``along``: staged files renamed in right after the output, ``then`` called, signals held (files.commit_together)."""
+        """``along``: staged files renamed in right after the output, ``then`` called, signals held (together.commit_together)."""
         if self._pq is not None:
             self._pq.close()
         if self._text is not None:
@@ -436,7 +436,7 @@ class AtomicWriter:
             self._fh.flush()
         elif self.direct:  # nothing written: opened and closed, as the empty temp file would be copied in
             open_output(self.target).close()
-        commit_together([f for f in (self._file, *along) if f is not None], then)
+        together.commit_together([f for f in (self._file, *along) if f is not None], then)
 
     def _settle_text(self) -> None:
         """The CSV text written so far into the target's temp file, its number columns as numbers

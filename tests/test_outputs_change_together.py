@@ -134,3 +134,60 @@ def test_ctrl_c_once_the_output_is_in_place_finishes_the_run(tmp_path, monkeypat
     assert post.read_bytes().startswith(b"PAR1") if with_posteriors else post.read_bytes() == b"old posteriors\n"
     assert not sidecar_dir(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.csv", "in.csv", "post.parquet", "ref"]
+
+
+@pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+def test_a_refused_rename_of_the_posteriors_puts_the_old_table_back(tmp_path, monkeypatch, density, settings, stdin):
+    """Review V71 #2: the table was renamed in, then the --posteriors file's rename was refused (an immutable or
+    another user's file): the new table stood beside the earlier run's posteriors, said only as an error about the
+    posteriors. Now the table's old copy, kept aside until both are in, goes back: both outputs as they were."""
+    from gyroage import files
+
+    src, out, post = old_outputs(tmp_path)
+    replace = files._replace
+
+    def refused(src_, dst):
+        if os.fspath(dst) == str(post):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        replace(src_, dst)
+
+    monkeypatch.setattr(files, "_replace", refused)
+    if stdin:
+        stdin_rows(monkeypatch, src)
+    with pytest.raises(UserError, match="cannot replace"):
+        engines.run_local("-" if stdin else src, out, density, settings, chunksize=50, quiet=True, posteriors=post)
+    assert (out.read_bytes(), post.read_bytes()) == (b"old table\n", b"old posteriors\n")
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock"))
+    assert left == ([] if stdin else [".ages.csv.resume"])
+
+
+@pytest.mark.parametrize("where", ["file: closing notes", "stdin: chunk folder removed"])
+def test_ctrl_c_after_both_outputs_are_in_place_finishes_the_run(tmp_path, monkeypatch, density, settings, where):
+    """Review V71 #6: a Ctrl-C once -o and --posteriors were both in place, a moment later than the renames (file
+    input: the end-of-run notes; stdin: the posteriors' chunk folder being removed), was exit 130, "interrupted
+    after ages.csv was written in full". The run has succeeded: it returns its counts, the chunk folder is gone."""
+    from gyroage.engines import local, stream
+
+    src, out, post = old_outputs(tmp_path)
+    ref = tmp_path / "ref" / "ages.csv"
+    ref.parent.mkdir()
+    counts = engines.run_local(src, ref, density, settings, chunksize=50, quiet=True)
+    module, name = (stream.shutil, "rmtree") if where.startswith("stdin") else (local, "grid_error_note")
+    real = getattr(module, name)
+
+    def stopped(*a, **k):
+        monkeypatch.setattr(module, name, real)
+        signal.raise_signal(signal.SIGINT)
+        return real(*a, **k)
+
+    monkeypatch.setattr(module, name, stopped)
+    if where.startswith("stdin"):
+        stdin_rows(monkeypatch, src)
+    try:
+        got = engines.run_local("-" if where.startswith("stdin") else src, out, density, settings, chunksize=50,
+                                quiet=True, posteriors=post)
+    except KeyboardInterrupt as exc:  # caught: pytest would stop the session
+        pytest.fail(f"a run whose outputs are in place raised KeyboardInterrupt({exc})")
+    assert got == counts
+    assert out.read_bytes() == ref.read_bytes() and post.read_bytes().startswith(b"PAR1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.csv", "in.csv", "post.parquet", "ref"]

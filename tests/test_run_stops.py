@@ -162,3 +162,50 @@ def test_a_killed_stdin_runs_posteriors_chunks_are_removed_by_the_next_run(tmp_p
     (killed.post_dir / "0000000.parquet").write_bytes(b"chunk")
     assert killed.post_dir.parent == tmp_path
     assert remove_stale(post) == [killed.post_dir.name] and not killed.post_dir.exists()
+
+
+# Ctrl-C the moment group-age's output is renamed in (sent with kill, through the process's own handler)
+AFTER_RENAME = """
+import os, signal
+from gyroage import files
+
+replace = files._replace
+
+def renamed(src, dst):
+    replace(src, dst)
+    if os.path.basename(dst) == "g.csv":
+        os.kill(os.getpid(), signal.SIGINT)
+
+files._replace = renamed
+from gyroage.__main__ import main
+main()
+"""
+
+
+def test_group_age_ctrl_c_once_its_output_is_in_place_finishes_the_run(tmp_path):
+    """V71, 5: a Ctrl-C just after group-age's output was renamed in ended "gyroage: interrupted", exit 130 (which
+    README says writes no -o file), with the new output complete. Once it is in place the run has succeeded: exit
+    0, the output the same as an undisturbed run's."""
+    src, out, ref = tmp_path / "in.csv", tmp_path / "g.csv", tmp_path / "ref.csv"
+    stars(60).assign(cluster=["a", "b", "c"] * 20).to_csv(src, index=False)
+    args = ["group-age", str(src), "--by", "cluster", "--grid", "50", "-q"]
+    subprocess.run([sys.executable, "-m", "gyroage", *args, "-o", str(ref)], cwd=ROOT, check=True, timeout=60)
+    out.write_bytes(b"old output\n")
+    res = subprocess.run([sys.executable, "-c", AFTER_RENAME, *args, "-o", str(out)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert res.returncode == 0, res.stderr[-800:]
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_a_killed_stdin_runs_posteriors_chunks_go_with_a_rerun_into_its_output_without_posteriors(tmp_path):
+    """V71, 7: the chunks folder carried the --posteriors file's temporary prefix, so only a run into that same
+    file removed it: a rerun of -o without --posteriors left MBs to GBs beside the output. Where -o is a file the
+    folder now carries -o's prefix: any rerun into -o removes it under -o's lock."""
+    from gyroage.engines.stream import Stream
+    from gyroage.files import remove_stale
+
+    out, post = tmp_path / "a.csv", tmp_path / "p.parquet"
+    killed = Stream(out, post)  # as a SIGKILL leaves it: never aborted
+    (killed.post_dir / "0000000.parquet").write_bytes(b"chunk")
+    killed.writer.abort()  # its lock, which the killed process's end would have let go
+    assert remove_stale(out) == [killed.post_dir.name] and not killed.post_dir.exists()

@@ -30,9 +30,10 @@ from gyroage.engines.dask_patterns import expand as _expand
 from gyroage.engines.dask_patterns import pattern_is_parquet
 from gyroage.engines.local import scan_input
 from gyroage.errors import UserError
-from gyroage.files import AtomicFile, atomic_path, commit_together, is_parquet
+from gyroage.files import AtomicFile, atomic_path, is_parquet
 from gyroage.progress import Progress, counts_text
 from gyroage.provenance import estimate_provenance, with_provenance
+from gyroage.together import commit_together
 from gyroage.writers import check_outputs, prepare_target, remove_made
 
 PIECE_ROWS = CHUNK_ROWS  # the fewest rows of a partition read by row group (the last of a file's may have fewer)

@@ -346,11 +346,11 @@ def _run_into(source: str | Path, target: str | Path | None, density: FlowDensit
         raise UserError(f"the output closed before the table was written (broken pipe): --posteriors {posteriors} "
                         "not written") from None
     except KeyboardInterrupt as exc:
+        if sink.finished:  # the outputs in place a moment before (_run takes in a stop after that): finished
+            return Counter()
         sink.abort()
         kept, earlier = sink.kept(), sink.earlier()
-        if getattr(sink, "finished", False) and not exc.args:  # stopped while the end-of-run notes were said
-            exc.args = (f"interrupted after {target} was written in full",)
-        elif kept and not exc.args:  # the CLI's one line (gyroage.cli.user_errors) says what the rerun takes over
+        if kept and not exc.args:  # the CLI's one line (gyroage.cli.user_errors) says what the rerun takes over
             exc.args = (f"interrupted: {kept} rows of {target} kept; run the same command with --resume to "
                         "continue",)
         elif earlier and not exc.args:  # stopped before its first chunk replaced an earlier run's: those stay
@@ -460,14 +460,19 @@ def _run(source: str | Path, sink: Sidecar | Stream, density: FlowDensity, setti
                         **({"unreddened": unreddened[-1].tolist()} if unreddened[-1].any() else {})})
         counts.update(c)
         progress.update(rows - sampled.take())  # the rows the sampler's blocks have not counted yet
-    sink.finish(n_chunks, posteriors, id_template)
-    for note in (grid_error_note([c.grid_error for c in counted], narrow_prior_note(settings, narrow),
-                                 settings.sampler.n_walkers),
-                 unreddened_note(columns or {}, unreddened), clipped_note(density.card, sum(c.clipped for c in counted)),
-                 uninformative_note(sum(c.uninformative for c in counted))):
-        if note:  # any other note was said at the start
-            progress.log(note)
-    progress.close(extra=counts_text(counts))
+    try:
+        sink.finish(n_chunks, posteriors, id_template)
+        for note in (grid_error_note([c.grid_error for c in counted], narrow_prior_note(settings, narrow),
+                                     settings.sampler.n_walkers),
+                     unreddened_note(columns or {}, unreddened),
+                     clipped_note(density.card, sum(c.clipped for c in counted)),
+                     uninformative_note(sum(c.uninformative for c in counted))):
+            if note:  # any other note was said at the start
+                progress.log(note)
+        progress.close(extra=counts_text(counts))
+    except KeyboardInterrupt:  # (and SIGTERM) once -o and --posteriors are in place the run has succeeded (V71 #6):
+        if not sink.finished:  # its closing notes are cut short, no more
+            raise
     return counts
 
 

@@ -31,9 +31,10 @@ from gyroage import io, writers
 from gyroage.column_types import nullable_int
 from gyroage.engines.manifest import changed, entry_fault
 from gyroage.errors import DISK_FULL, NOT_WRITABLE, UserError
-from gyroage.files import AtomicFile, TargetBusy, atomic_path, atomic_write_text, commit_together, json_text, output_path
+from gyroage.files import AtomicFile, TargetBusy, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 from gyroage.notices import say_kept
+from gyroage.together import commit_together
 
 MANIFEST = "manifest.json"
 
@@ -307,7 +308,7 @@ class Sidecar:
 
     def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
         """The table and the ``--posteriors`` file, each written to its temporary file, then renamed in back to back
-        (:func:`~gyroage.files.commit_together`), the table first; ``finished`` once both are. The posteriors went
+        (:func:`~gyroage.together.commit_together`), the table first; ``finished`` once both are. The posteriors went
         in first, so a stop or a failure while the table was assembled left them beside the old table (V69 #2)."""
         staged = [AtomicFile(self.target)]
         try:
@@ -464,7 +465,7 @@ def _write_astropy(parts: list[Path], tmp: Path, target: Path, fmt: str, text: b
 
 def write_posteriors(parts: list[Path], tmp: Path, ids: pd.DataFrame | None = None, meta: dict | None = None) -> None:
     """All chunks' posterior tables into ``tmp`` (the ``--posteriors`` file's temporary one, renamed in with the
-    table's: :func:`gyroage.files.commit_together`); an empty table (with the ``ids`` columns) when no star had one."""
+    table's: :func:`gyroage.together.commit_together`); an empty table (with the ``ids`` columns) when no star had one."""
     if parts:
         _concat_parquet(parts, tmp, meta=meta)
     else:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from gyroage import writers
 from gyroage.engines.sinks import write_posteriors
-from gyroage.files import AtomicFile, output_path, temp_prefix
+from gyroage.files import AtomicFile, is_special, output_path, temp_prefix
 
 
 class Stream:
@@ -25,9 +25,12 @@ class Stream:
                  text_columns: bool = False) -> None:
         self.writer = writers.AtomicWriter(target, fmt, text_columns, lock=True)
         self.meta: dict[str, str] | None = None  # the run's record (gyroage.provenance), set by the engine
-        # the chunks' folder beside the --posteriors file, named as its temporaries are: the next run into it removes
-        # one a killed run (SIGKILL, OOM) left (remove_stale, under its lock), as none did in the system's temp folder
+        # the chunks' folder beside -o when it is a file, else beside the --posteriors file, named as its temporaries
+        # are: the next run into it removes one a killed run (SIGKILL, OOM) left (remove_stale, under its lock), as
+        # none did in the system's temp folder; -o's first, so a rerun without --posteriors removes it too (V71 #7)
         where = output_path(posteriors) if posteriors is not None else None
+        if where is not None and self.writer.target is not None and not is_special(out := output_path(target)):
+            where = out
         self.post_dir = (Path(tempfile.mkdtemp(suffix=".part", prefix=temp_prefix(where), dir=where.parent))
                          if where is not None else None)
         self.post_parts: list[Path] = []
@@ -77,5 +80,9 @@ class Stream:
         self._drop_posteriors()
 
     def _drop_posteriors(self) -> None:
-        if self.post_dir is not None:
-            shutil.rmtree(self.post_dir, ignore_errors=True)
+        while self.post_dir is not None:  # a Ctrl-C must not leave it half-removed (the run is over either way)
+            try:
+                shutil.rmtree(self.post_dir, ignore_errors=True)
+                return
+            except KeyboardInterrupt:
+                continue
