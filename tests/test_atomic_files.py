@@ -88,10 +88,8 @@ def test_a_folder_target_stays_whole_when_the_new_one_cannot_be_renamed_in(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ages.parquet"]  # no aside copy, no temporary, no lock
 
 
-def test_an_undeletable_file_in_the_old_folder_does_not_truncate_it(tmp_path, monkeypatch, capsys):
-    """Review V69 #1: a file of the old output that cannot be removed (chattr +i) stopped rmtree part-way: a
-    truncated table under the final name and a message blaming a sticky or read-only folder. Now the new table is
-    renamed in and the old one's leftover, renamed aside, is named."""
+def committed_over_an_undeletable_part(tmp_path, monkeypatch):
+    """A new table committed over an old one whose part.00001 cannot be removed (chattr +i): (target, os.unlink)."""
     target = tmp_path / "ages.parquet"
     old_table(target)
     f = new_table(target)
@@ -104,6 +102,14 @@ def test_an_undeletable_file_in_the_old_folder_does_not_truncate_it(tmp_path, mo
 
     monkeypatch.setattr(os, "unlink", stuck)
     f.commit()
+    return target, unlink
+
+
+def test_an_undeletable_file_in_the_old_folder_does_not_truncate_it(tmp_path, monkeypatch, capsys):
+    """Review V69 #1: a file of the old output that cannot be removed (chattr +i) stopped rmtree part-way: a
+    truncated table under the final name and a message blaming a sticky or read-only folder. Now the new table is
+    renamed in and the old one's leftover, renamed aside, is named."""
+    target, unlink = committed_over_an_undeletable_part(tmp_path, monkeypatch)
     assert contents(target) == {"part.00000.parquet": "new 0\n"}
     left = [p for p in tmp_path.iterdir() if p.name != "ages.parquet"]
     assert len(left) == 1 and left[0].name.startswith(".ages.parquet.gyroage-") and left[0].name.endswith(".del")  # V71 #1: not .old
@@ -166,18 +172,7 @@ def test_an_old_folders_remnant_is_never_put_back_as_the_output(tmp_path, monkey
     whole copy has, so once the output was gone (removed by the user, or a later run killed between its renames)
     the next run's lock renamed the remnant back under the output's name: a table with a quarter of the rows.
     A remnant now has its own name, which a lock only removes."""
-    target = tmp_path / "ages.parquet"
-    old_table(target)
-    f = new_table(target)
-    unlink = os.unlink
-
-    def stuck(path, *a, **k):
-        if os.fspath(path).endswith("part.00001.parquet"):
-            raise PermissionError(1, "Operation not permitted")
-        return unlink(path, *a, **k)
-
-    monkeypatch.setattr(os, "unlink", stuck)
-    f.commit()
+    target, unlink = committed_over_an_undeletable_part(tmp_path, monkeypatch)
     monkeypatch.setattr(os, "unlink", unlink)
     files.shutil.rmtree(target)  # the user clears the output to start again
     files.TargetLock(target).release()
