@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,18 @@ def _own_crossmatch_cache(monkeypatch, tmp_path_factory) -> None:
     the developer's ~/.cache/gyroage/crossmatch, keyed without the service's URL (a mirror keeps the cache), where a
     real query of the same text would have been answered with them; and -n auto's workers shared it."""
     monkeypatch.setenv("GYROAGE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """A test that sets a SIGINT/SIGTERM handler (Python's own Ctrl-C handler where CI's background job starts with
+    SIGINT ignored; main()'s gyroage.cli_process handlers, which ignore a signal once it has fired) leaves the next
+    tests of its worker the handlers they started with."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for s, handler in before.items():
+        if handler is not None:
+            signal.signal(s, handler)
 
 
 def run_cli(*args: str, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
