@@ -411,11 +411,7 @@ def colour_marginal_log_prob(density: FlowDensity, log10_prot, log10_age, bp_rp0
             nodes[k] = out[idx] if tk == 0 and shared else density.log_prob_flow(
                 prot[idx], age[idx], np.clip(colour[idx] + off[k], lo, hi), err[idx])
             nodes[k] += logw[k]
-        top = nodes.max(axis=0)
-        top[np.isneginf(top)] = 0.0  # a point every node rules out stays -inf
-        nodes -= top
-        with np.errstate(divide="ignore"):
-            out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=0))
+        out[idx] = log_sum_nodes(nodes, axis=0)
     return out
 
 
@@ -465,14 +461,19 @@ def colour_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
         elif idx.size:
             nodes = block.reshape(idx.size, len(t), len(grid)).astype(np.float64)
             nodes += lw[:, :, None]
-            # log-sum-exp about each point's largest node: 3x faster than logaddexp.reduce, whose float64 result it
-            # meets to ~1e-15, below float32's resolution (a point where every node is -inf stays -inf)
-            top = nodes.max(axis=1)
-            top[np.isneginf(top)] = 0.0
-            nodes -= top[:, None, :]
-            with np.errstate(divide="ignore"):
-                out[idx] = top + np.log(np.exp(nodes, out=nodes).sum(axis=1))
+            out[idx] = log_sum_nodes(nodes, axis=1)
     return out
+
+
+def log_sum_nodes(nodes: np.ndarray, axis: int) -> np.ndarray:
+    """log sum exp of weighted node log-likelihoods (float64, overwritten) over ``axis``, about each point's largest
+    node: 3x faster than logaddexp.reduce, whose result it meets to ~1e-15, below float32's resolution. A point every
+    node rules out (all -inf) stays -inf."""
+    top = nodes.max(axis=axis)
+    top[np.isneginf(top)] = 0.0
+    nodes -= np.expand_dims(top, axis)
+    with np.errstate(divide="ignore"):
+        return top + np.log(np.exp(nodes, out=nodes).sum(axis=axis))
 
 
 def _flow_log_likelihood(density, log10_prot, bp_rp0, bp_rp0_err, grid, refine_tol, coarsest: int = 40, nodes=None):

@@ -20,6 +20,7 @@ from gyroage.core.likelihood import (
     ColourSpread,
     _flow_log_likelihood,
     colour_marginal_log_likelihood,
+    log_sum_nodes,
     spread_rows,
     tier_nodes,
 )
@@ -160,11 +161,7 @@ def _node_sum(density: FlowDensity, k: int, idx: np.ndarray, alone: bool, prot, 
                                             spread_rows(colour_sigma, colour.size, rows)[0], refine_tol)
     nodes = ll.reshape(idx.size, k, len(grid)).astype(np.float64)
     nodes += logw.reshape(idx.size, k)[:, :, None]
-    top = nodes.max(axis=1)
-    top[np.isneginf(top)] = 0.0  # a point every node rules out stays -inf
-    nodes -= top[:, None, :]
-    with np.errstate(divide="ignore"):
-        return top + np.log(np.exp(nodes, out=nodes).sum(axis=1))
+    return log_sum_nodes(nodes, axis=1)
 
 
 def _nodes(k: int, y: np.ndarray, sigma: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
