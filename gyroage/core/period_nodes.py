@@ -115,6 +115,8 @@ def period_marginal_log_likelihood(density: FlowDensity, log10_prot, bp_rp0, bp_
     prot, colour, err = (np.asarray(a, dtype=float).reshape(-1) for a in (log10_prot, bp_rp0, bp_rp0_err))
     n = colour.size
     sig = np.zeros(n) if period_sigma is None else np.broadcast_to(np.asarray(period_sigma, dtype=float), (n,))
+    if not (sig > PERIOD_NODE_TIERS[0][0]).any():  # one node each, whatever the window: no flags to read
+        return colour_marginal_log_likelihood(density, prot, colour, err, grid, colour_sigma, refine_tol)
     domain = SequenceDomain.from_card(density.card)
     span = EVEN_SPAN if domain is None else np.where(domain.input_flags(colour, prot)[1], WIDE_SPAN, EVEN_SPAN)
     lo, hi = node_window(prot, sig, density.card, span)
