@@ -27,20 +27,23 @@ REMNANT_SUFFIX = ".del"
 
 
 @contextmanager
-def signals_held() -> Iterator[None]:
+def signals_held(called_only: bool = False) -> Iterator[list[int]]:
     """Hold Ctrl-C and SIGTERM back for the block; one that came meanwhile is raised again after it (its usual
-    handler then runs). Python's handlers run in the main thread only: elsewhere the block runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    handler then runs). Yields the signals that came, so far. ``called_only``: hold only those whose handler Python
+    calls (KeyboardInterrupt's, gyroage's on_sigterm): an ignored or default signal is left as it is. Python's
+    handlers run in the main thread only: elsewhere the block runs as it is."""
     came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
     kinds = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
     before = {s: signal.getsignal(s) for s in kinds}
-    kinds = [s for s in kinds if before[s] is not None]  # None: a handler not set from Python, left alone
+    # None: a handler not set from Python, left alone
+    kinds = [s for s in kinds if before[s] is not None and (callable(before[s]) or not called_only)]
     for s in kinds:
         signal.signal(s, lambda signum, frame: came.append(signum))
     try:
-        yield
+        yield came
     finally:
         for s in kinds:
             signal.signal(s, before[s])
@@ -75,13 +78,13 @@ def new_mode(target: str | os.PathLike, directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~umask()
 
 
-def replace_dir(new: Path, target: Path, prefix: str, rename=os.replace) -> Path | None:
+def replace_dir(new: Path, target: Path, prefix: str, rename=os.replace) -> None:
     """Put the folder ``new`` in place of ``target`` (a folder or a file): ``target`` renamed aside (``prefix`` + 8
     random characters + ``.old``), ``new`` renamed in, then the aside copy removed. A failed rename in puts the
     aside copy back and raises. No rename can undo another's half: a folder cannot be replaced in one step, and
     removing the old one first left an empty or truncated table under its name when a file in it could not be
-    removed or the run was stopped. Where the aside copy's remnant (``.del``) is left if it could not be removed
-    whole, else None."""
+    removed or the run was stopped. An aside copy that could not be removed whole is left as a remnant (``.del``),
+    named on stderr."""
     aside = target.parent / f"{prefix}{secrets.token_hex(4)}{ASIDE_SUFFIX}"
     with signals_held():  # no Ctrl-C between the two renames: the target is missing only for that moment
         os.replace(target, aside)
@@ -92,12 +95,10 @@ def replace_dir(new: Path, target: Path, prefix: str, rename=os.replace) -> Path
             raise
         # still held: a signal raised between the renames and the removal left the old table's whole copy (V71 #3)
         aside = _remove(aside)
-    if aside is None:
-        return None
-    # a file of the old output that cannot be removed (chattr +i, another user's) no longer stops the run: said
-    print(f"gyroage: {target} replaced, but the old one's files could not all be removed: they are left in "
-          f"{aside}", file=sys.stderr, flush=True)
-    return aside
+    if aside is not None:
+        # a file of the old output that cannot be removed (chattr +i, another user's) no longer stops the run: said
+        print(f"gyroage: {target} replaced, but the old one's files could not all be removed: they are left in "
+              f"{aside}", file=sys.stderr, flush=True)
 
 
 def settle_aside(aside: Path, target: Path) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gyroage import io
 from gyroage.errors import UserError
+from gyroage.swaps import signals_held
 
 CONNECT_SECONDS = 20  # --scheduler: distributed's connect timeout; its handshake gets 5 s more at most
 
@@ -70,30 +71,23 @@ def _local_cluster(workers: int | None):
     workers' SIGINT ignored in this process too (they inherited it so) lost the Ctrl-C: the run went on to the end."""
     from distributed import LocalCluster
 
-    main = threading.current_thread() is threading.main_thread()
-    # only the handlers Python calls (KeyboardInterrupt's, gyroage's on_sigterm): an ignored signal stays ignored
-    held = {s: h for s in (signal.SIGINT, signal.SIGTERM) if main and callable(h := signal.getsignal(s))}
-    hit: list[int] = []
-    for s in held:
-        signal.signal(s, lambda signum, frame: hit.append(signum))
     own = None
-    try:
-        with _workers_deaf_to_ctrl_c():
-            # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on 8787 unless told: a port
-            # of the system's choosing, so another cluster on 8787 does not print distributed's multi-line warning
-            own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None,
-                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL)
-    except Exception:
-        if not hit:  # else its workers died of the same signal (SIGTERM to the group): the signal's line says it
-            raise
-    finally:
-        for s, h in held.items():
-            signal.signal(s, h)
+    # only the handlers Python calls (KeyboardInterrupt's, gyroage's on_sigterm): an ignored signal stays ignored
+    with signals_held(called_only=True) as hit:
+        try:
+            with _workers_deaf_to_ctrl_c():
+                # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on 8787 unless told: a
+                # port of the system's choosing, so another cluster on 8787 does not print distributed's warning
+                own = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                   silence_logs=logging.CRITICAL)
+        except Exception:
+            if not hit:  # else its workers died of the same signal (SIGTERM to the group): the signal's line says it
+                raise
         if hit and own is not None:
             mute_distributed()
             own.close()
-    if hit:
-        held[hit[0]](hit[0], None)  # KeyboardInterrupt (or Terminated), as if it came now
+    if hit:  # raised again as the block ended: KeyboardInterrupt (or Terminated) came from its handler
         raise KeyboardInterrupt  # a handler of the caller's that returned: the cluster is closed all the same
     return own
 
