@@ -51,6 +51,17 @@ def signals_held(called_only: bool = False) -> Iterator[list[int]]:
             signal.raise_signal(came[0])
 
 
+def uninterrupted(step) -> None:
+    """Run ``step`` to its end, again after each Ctrl-C or SIGTERM that cut it short: clean-up after a run's output is
+    in place (a sidecar or a chunk folder half-removed, the run reported interrupted, were both wrong then)."""
+    while True:
+        try:
+            step()
+            return
+        except KeyboardInterrupt:
+            continue
+
+
 def umask() -> int:
     """The process's umask: from /proc where Linux gives it, else by setting it and putting it back (no call only
     reads it; a file another thread made in between would get 022)."""

@@ -34,6 +34,7 @@ from gyroage.errors import DISK_FULL, NOT_WRITABLE, UserError
 from gyroage.files import AtomicFile, TargetBusy, atomic_path, atomic_write_text, json_text, output_path
 from gyroage.formats import is_gzip_name
 from gyroage.notices import say_kept
+from gyroage.swaps import uninterrupted
 from gyroage.together import commit_together
 
 MANIFEST = "manifest.json"
@@ -297,14 +298,12 @@ class Sidecar:
             if exc.errno not in DISK_FULL:
                 raise
             raise self._disk_full(exc, f"all {self.kept()} rows are") from None
-        self.finished = True
-        while True:  # the output is in place: the run is done, so a Ctrl-C or SIGTERM now must not leave the
-            try:     # sidecar half-removed (no manifest, some chunks) nor report the run as interrupted
-                shutil.rmtree(self.dir, ignore_errors=True)
-                self.lock.release()
-                return
-            except KeyboardInterrupt:
-                continue
+        # the output is in place (_done set finished with the renames): the sidecar goes whole, whatever comes now
+        uninterrupted(self._drop)
+
+    def _drop(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.lock.release()
 
     def _assemble(self, n_chunks: int, posteriors: str | Path | None, ids: pd.DataFrame | None) -> None:
         """The table and the ``--posteriors`` file, each written to its temporary file, then renamed in back to back

@@ -14,6 +14,7 @@ import pandas as pd
 from gyroage import writers
 from gyroage.engines.sinks import write_posteriors
 from gyroage.files import AtomicFile, is_special, output_path, temp_prefix
+from gyroage.swaps import uninterrupted
 
 
 class Stream:
@@ -61,15 +62,11 @@ class Stream:
             if post is not None:
                 write_posteriors(self.post_parts, post.path, ids, self.meta)
             self.writer.commit([post] if post is not None else (), then=self._done)
-        except KeyboardInterrupt:  # held over the renames, raised after them: taken in once -o is in place (V69 #5)
-            if not self.finished:
+        except BaseException as exc:  # an interrupt held over the renames is taken in once -o is in place (V69 #5)
+            if not (self.finished and isinstance(exc, KeyboardInterrupt)):
                 if post is not None:
                     post.abort()
                 raise
-        except BaseException:
-            if post is not None:
-                post.abort()
-            raise
         self._drop_posteriors()
 
     def _done(self) -> None:
@@ -80,9 +77,5 @@ class Stream:
         self._drop_posteriors()
 
     def _drop_posteriors(self) -> None:
-        while self.post_dir is not None:  # a Ctrl-C must not leave it half-removed (the run is over either way)
-            try:
-                shutil.rmtree(self.post_dir, ignore_errors=True)
-                return
-            except KeyboardInterrupt:
-                continue
+        if self.post_dir is not None:  # a Ctrl-C must not leave it half-removed (the run is over either way)
+            uninterrupted(lambda: shutil.rmtree(self.post_dir, ignore_errors=True))
