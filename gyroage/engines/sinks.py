@@ -50,7 +50,8 @@ def earlier_rows(target: str | Path) -> int:
     a run stopped before it opened the sidecar (the input's scan) says is still kept."""
     try:
         chunks = json.loads((sidecar_dir(target) / MANIFEST).read_text(encoding="utf-8"))["chunks"]
-        return sum(int(c["rows"]) for c in chunks.values())
+        # as the sidecar counts them (_replaces): an entry --resume would refuse is no row kept
+        return sum(int(c["rows"]) for c in chunks.values() if entry_fault(c) is None)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return 0
 
